@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * mpmcring kernel API: what other kernel code (producers, subsystems that
+ * own rings) includes. Every function here is exported with
+ * EXPORT_SYMBOL_GPL and documented where it is defined.
+ */
+#ifndef _MPMCRING_KAPI_H
+#define _MPMCRING_KAPI_H
+
+#include <linux/types.h>
+#include <linux/mpmcring.h>
+
+struct mpmcring;
+struct mpr_inflight;
+
+/**
+ * struct mpmcring_params - how to create a ring
+ * @name: ring name, 1-31 characters of [a-zA-Z0-9_.-]; the device node is
+ *	/dev/mpmcring-<name>
+ * @size: data bytes, a power of two from 4 KiB to 1 GiB
+ * @granule: record alignment in bytes (8, 16, 32 or 64; 0 means 8); the
+ *	stamp array takes 8 bytes per granule of data
+ * @mode: %MPMCRING_MODE_DROP_NEWEST or %MPMCRING_MODE_OVERWRITE
+ * @max_consumers: consumer slots, 1-1022 (0 means 62)
+ * @flags: %MPMCRING_CREATE_WATERMARKS to use @watermark
+ * @watermark: per priority class, the free bytes a reservation must leave
+ *	(drop-newest mode); without %MPMCRING_CREATE_WATERMARKS the classes
+ *	get 1/2, 1/8 and 0 of @size
+ * @initial_pos: position the ring starts at, granule-aligned; lets tests
+ *	start next to 2^64 and prove every comparison is wrap-safe
+ * @dev_mode: permissions of the device node (0 means 0600)
+ */
+#define MPMCRING_CREATE_WATERMARKS	0x1
+
+struct mpmcring_params {
+	const char *name;
+	u64 size;
+	u32 granule;
+	u32 mode;
+	u32 max_consumers;
+	u32 flags;
+	u64 watermark[MPMCRING_NR_PRIO];
+	u64 initial_pos;
+	umode_t dev_mode;
+};
+
+/**
+ * struct mpmcring_rsv - a reservation, filled by mpmcring_reserve()
+ * @data: where to write the payload, @len bytes, contiguous
+ * @len: payload bytes
+ * @ring: the ring (private)
+ * @pos: position of the record (private)
+ * @inflight: in-flight entry of the reserving context (private)
+ */
+struct mpmcring_rsv {
+	void *data;
+	u32 len;
+	struct mpmcring *ring;
+	u64 pos;
+	struct mpr_inflight *inflight;
+};
+
+/* Flags for reservations: the priority class sits in the low two bits. */
+#define MPMCRING_F_PRIO_MASK	0x3
+#define MPMCRING_F_PRIO(p)	((p) & MPMCRING_F_PRIO_MASK)
+
+struct mpmcring *mpmcring_create(const struct mpmcring_params *params);
+void mpmcring_destroy(struct mpmcring *ring);
+struct mpmcring *mpmcring_get_default(void);
+struct mpmcring *mpmcring_get_by_name(const char *name);
+void mpmcring_put(struct mpmcring *ring);
+
+int mpmcring_reserve(struct mpmcring *ring, u32 len, u32 flags,
+		     struct mpmcring_rsv *rsv);
+int mpmcring_reserve_batch(struct mpmcring *ring, const u32 *lens,
+			   unsigned int n, u32 flags, struct mpmcring_rsv *rsv);
+void mpmcring_commit(struct mpmcring_rsv *rsv);
+void mpmcring_discard(struct mpmcring_rsv *rsv);
+int mpmcring_output(struct mpmcring *ring, const void *data, u32 len,
+		    u32 flags);
+void mpmcring_get_stats(struct mpmcring *ring, struct mpmcring_stats *stats);
+const struct mpmcring_layout *mpmcring_layout(struct mpmcring *ring);
+
+#endif /* _MPMCRING_KAPI_H */

@@ -1,0 +1,449 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Ring memory and lifetime: allocation, the double mapping of the data
+ * pages, the registry of named rings, and reference counting.
+ *
+ * Memory of a ring, as one array of pages mapped by one vmap():
+ *
+ *   [ consumer area | meta | stamps ... | data ... | data again ... ]
+ *
+ * The data pages appear twice, back to back, so a record that wraps the end
+ * of the ring is still contiguous, in the kernel and in every user mapping
+ * (which maps slices of the same array). Only the consumer area is ever
+ * mapped writable; see fops.c.
+ */
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include <linux/mm.h>
+#include <linux/string.h>
+#include <linux/ctype.h>
+#include <linux/log2.h>
+#include <kunit/visibility.h>
+
+#include "internal.h"
+
+DEFINE_MUTEX(mpmcring_registry_lock);
+static LIST_HEAD(mpmcring_registry);
+
+/* Pages rings hold right now; tests check that failed creations leak none. */
+atomic_long_t mpmcring_live_pages = ATOMIC_LONG_INIT(0);
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_live_pages);
+
+static bool mpmcring_name_ok(const char *name)
+{
+	size_t i, n = name ? strnlen(name, 32) : 0;
+
+	if (n == 0 || n > 31)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum(name[i]) && !strchr("_.-", name[i]))
+			return false;
+	return true;
+}
+
+/**
+ * mpmcring_validate_params() - check ring parameters
+ * @p: parameters as given; zero fields mean defaults
+ *
+ * Return: 0, or -EINVAL after a message naming the bad field.
+ */
+int mpmcring_validate_params(const struct mpmcring_params *p)
+{
+	u32 g = p->granule ? p->granule : 8;
+	int i;
+
+	if (!mpmcring_name_ok(p->name)) {
+		pr_err("mpmcring: ring name must be 1-31 characters of [a-zA-Z0-9_.-]\n");
+		return -EINVAL;
+	}
+	if (!is_power_of_2(p->size) || p->size < MPMCRING_MIN_SIZE ||
+	    p->size > MPMCRING_MAX_SIZE) {
+		pr_err("mpmcring: %s: size=%llu: must be a power of two from %llu to %llu\n",
+		       p->name, p->size, MPMCRING_MIN_SIZE, MPMCRING_MAX_SIZE);
+		return -EINVAL;
+	}
+	if (!is_power_of_2(g) || g < 8 || g > 64) {
+		pr_err("mpmcring: %s: granule=%u: must be 8, 16, 32 or 64\n",
+		       p->name, g);
+		return -EINVAL;
+	}
+	if (p->mode != MPMCRING_MODE_DROP_NEWEST &&
+	    p->mode != MPMCRING_MODE_OVERWRITE) {
+		pr_err("mpmcring: %s: mode=%u: must be %u (drop newest) or %u (overwrite)\n",
+		       p->name, p->mode, MPMCRING_MODE_DROP_NEWEST,
+		       MPMCRING_MODE_OVERWRITE);
+		return -EINVAL;
+	}
+	if (p->max_consumers > MPMCRING_MAX_CONSUMERS) {
+		pr_err("mpmcring: %s: max_consumers=%u: at most %u\n",
+		       p->name, p->max_consumers, MPMCRING_MAX_CONSUMERS);
+		return -EINVAL;
+	}
+	for (i = 0; i < MPMCRING_NR_PRIO; i++) {
+		if (p->watermark[i] >= p->size) {
+			pr_err("mpmcring: %s: watermark[%d]=%llu: must be below the size %llu\n",
+			       p->name, i, p->watermark[i], p->size);
+			return -EINVAL;
+		}
+		if (i && p->watermark[i] > p->watermark[i - 1]) {
+			pr_err("mpmcring: %s: watermark[%d]=%llu: a higher class cannot need more free space than a lower one (%llu)\n",
+			       p->name, i, p->watermark[i], p->watermark[i - 1]);
+			return -EINVAL;
+		}
+	}
+	if (p->flags & ~MPMCRING_CREATE_WATERMARKS) {
+		pr_err("mpmcring: %s: flags=%#x: unknown flags\n", p->name, p->flags);
+		return -EINVAL;
+	}
+	if (p->initial_pos & (g - 1)) {
+		pr_err("mpmcring: %s: initial_pos=%llu: must be a multiple of the granule %u\n",
+		       p->name, p->initial_pos, g);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void mpmcring_fill_layout(struct mpmcring *ring,
+				 const struct mpmcring_params *p,
+				 unsigned int nr_stamp_pages)
+{
+	struct mpmcring_layout *l = &ring->layout;
+	u32 g = p->granule ? p->granule : 8;
+	int i;
+
+	l->magic = MPMCRING_MAGIC;
+	l->abi_major = MPMCRING_ABI_MAJOR;
+	l->abi_minor = MPMCRING_ABI_MINOR;
+	l->layout_size = sizeof(*l);
+	l->features = p->mode == MPMCRING_MODE_OVERWRITE ?
+		      MPMCRING_FEAT_OVERWRITE : 0;
+	l->data_size = p->size;
+	l->granule_shift = ilog2(g);
+	/* Half the ring: a record never needs more than one wrap. */
+	l->max_record = min_t(u64, p->size / 2, U32_MAX) - MPMCRING_HDR_SIZE;
+	l->max_consumers = p->max_consumers ? p->max_consumers :
+			   MPMCRING_DEF_CONSUMERS;
+	l->mode = p->mode;
+	l->cons_size = (u64)ring->nr_cons_pages << PAGE_SHIFT;
+	l->stamps_offset = PAGE_SIZE;
+	l->data_offset = (u64)(1 + nr_stamp_pages) << PAGE_SHIFT;
+	l->ro_size = l->data_offset + 2 * p->size;
+	if (p->flags & MPMCRING_CREATE_WATERMARKS) {
+		for (i = 0; i < MPMCRING_NR_PRIO; i++)
+			l->watermark[i] = p->watermark[i];
+	} else {
+		l->watermark[MPMCRING_PRIO_LOW] = p->size / 2;
+		l->watermark[MPMCRING_PRIO_NORMAL] = p->size / 8;
+		l->watermark[MPMCRING_PRIO_CRITICAL] = 0;
+	}
+	strscpy(l->name, p->name, sizeof(l->name));
+}
+
+static void mpmcring_free_pages(struct mpmcring *ring)
+{
+	unsigned int i;
+
+	/* Entries past nr_alloc_pages repeat the data pages: not freed twice. */
+	for (i = 0; i < ring->nr_alloc_pages; i++) {
+		if (!ring->pages[i])
+			break;
+		__free_page(ring->pages[i]);
+		atomic_long_dec(&mpmcring_live_pages);
+	}
+	kvfree(ring->pages);
+}
+
+static int mpmcring_alloc_pages(struct mpmcring *ring, unsigned int nr_stamp,
+				unsigned int nr_data)
+{
+	unsigned int i, first_data = ring->nr_cons_pages + 1 + nr_stamp;
+
+	ring->nr_alloc_pages = first_data + nr_data;
+	ring->nr_pages = ring->nr_alloc_pages + nr_data;
+	ring->pages = kvcalloc(ring->nr_pages, sizeof(*ring->pages),
+			       GFP_KERNEL_ACCOUNT);
+	if (!ring->pages)
+		return -ENOMEM;
+	for (i = 0; i < ring->nr_alloc_pages; i++) {
+		ring->pages[i] = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO |
+					    __GFP_NOWARN);
+		if (!ring->pages[i])
+			return -ENOMEM;
+		atomic_long_inc(&mpmcring_live_pages);
+		cond_resched();
+	}
+	for (i = 0; i < nr_data; i++)
+		ring->pages[ring->nr_alloc_pages + i] = ring->pages[first_data + i];
+	return 0;
+}
+
+static void mpmcring_init_shared(struct mpmcring *ring, u64 initial_pos)
+{
+	struct mpr_view *v = &ring->view;
+	u8 *base = ring->vaddr;
+	unsigned int i;
+
+	v->cons = (void *)base;
+	v->meta = (void *)(base + ring->layout.cons_size);
+	v->stamps = (void *)((u8 *)v->meta + ring->layout.stamps_offset);
+	v->data = (u8 *)v->meta + ring->layout.data_offset;
+	v->data_size = ring->layout.data_size;
+	v->data_mask = v->data_size - 1;
+	v->gshift = ring->layout.granule_shift;
+	v->stamp_mask = (v->data_size >> v->gshift) - 1;
+	v->max_record = ring->layout.max_record;
+	v->max_consumers = ring->layout.max_consumers;
+	v->mode = ring->layout.mode;
+
+	v->meta->layout = ring->layout;
+	v->meta->prod_pos = initial_pos;
+	v->meta->reclaim_pos = initial_pos;
+	v->cons->head = initial_pos;
+	for (i = 0; i < v->max_consumers; i++)
+		v->cons->slots[i].start = MPMCRING_SLOT_IDLE;
+}
+
+static void mpmcring_release(struct kref *ref)
+{
+	struct mpmcring *ring = container_of(ref, struct mpmcring, ref);
+
+	irq_work_sync(&ring->wake_work);
+	if (ring->vaddr)
+		vunmap(ring->vaddr);
+	if (ring->pages)
+		mpmcring_free_pages(ring);
+	free_percpu(ring->inflight);
+	free_percpu(ring->stats);
+	bitmap_free(ring->slots_used);
+	kfree(ring);
+}
+
+/* Allocates and initialises a ring; it is not visible anywhere yet. */
+static struct mpmcring *mpmcring_alloc(const struct mpmcring_params *p)
+{
+	u32 g = p->granule ? p->granule : 8;
+	u32 consumers = p->max_consumers ? p->max_consumers :
+			MPMCRING_DEF_CONSUMERS;
+	unsigned int nr_data = p->size >> PAGE_SHIFT;
+	unsigned int nr_stamp = DIV_ROUND_UP((p->size / g) * sizeof(u64),
+					     PAGE_SIZE);
+	struct mpmcring *ring;
+	int cpu, lvl, err = -ENOMEM;
+
+	ring = kzalloc(sizeof(*ring), GFP_KERNEL_ACCOUNT);
+	if (!ring)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&ring->ref);
+	INIT_LIST_HEAD(&ring->node);
+	spin_lock_init(&ring->slots_lock);
+	spin_lock_init(&ring->wake_lock);
+	init_waitqueue_head(&ring->wq);
+	init_irq_work(&ring->wake_work, mpmcring_wake_work);
+	ring->wake_bytes = U64_MAX;
+	ring->nr_cons_pages = DIV_ROUND_UP(MPMCRING_CONS_HDR_SIZE +
+					   consumers * sizeof(struct mpmcring_slot),
+					   PAGE_SIZE);
+	mpmcring_fill_layout(ring, p, nr_stamp);
+
+	ring->slots_used = bitmap_zalloc(consumers, GFP_KERNEL_ACCOUNT);
+	ring->stats = alloc_percpu_gfp(struct mpmcring_pcpu_stats,
+				       GFP_KERNEL_ACCOUNT);
+	ring->inflight = __alloc_percpu_gfp(MPMCRING_NR_LEVELS *
+					    sizeof(struct mpr_inflight),
+					    __alignof__(struct mpr_inflight),
+					    GFP_KERNEL_ACCOUNT);
+	if (!ring->slots_used || !ring->stats || !ring->inflight)
+		goto fail;
+	for_each_possible_cpu(cpu)
+		for (lvl = 0; lvl < MPMCRING_NR_LEVELS; lvl++)
+			per_cpu_ptr(ring->inflight, cpu)[lvl].start =
+				MPR_INFLIGHT_IDLE;
+
+	err = mpmcring_alloc_pages(ring, nr_stamp, nr_data);
+	if (err)
+		goto fail;
+	ring->vaddr = vmap(ring->pages, ring->nr_pages, VM_MAP, PAGE_KERNEL);
+	if (!ring->vaddr) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	mpmcring_init_shared(ring, p->initial_pos);
+	return ring;
+fail:
+	kref_put(&ring->ref, mpmcring_release);
+	return ERR_PTR(err);
+}
+
+static struct mpmcring *mpmcring_find_locked(const char *name)
+{
+	struct mpmcring *ring;
+
+	lockdep_assert_held(&mpmcring_registry_lock);
+	list_for_each_entry(ring, &mpmcring_registry, node)
+		if (!strcmp(ring->layout.name, name))
+			return ring;
+	return NULL;
+}
+
+/* Makes a ring visible: registry, device node, debugfs. Registry locked. */
+static int mpmcring_publish(struct mpmcring *ring, umode_t mode)
+{
+	int err;
+
+	lockdep_assert_held(&mpmcring_registry_lock);
+	if (mpmcring_find_locked(ring->layout.name))
+		return -EEXIST;
+	if (!strcmp(ring->layout.name, "default"))
+		strscpy(ring->devname, "mpmcring", sizeof(ring->devname));
+	else
+		snprintf(ring->devname, sizeof(ring->devname), "mpmcring-%s",
+			 ring->layout.name);
+	ring->misc.minor = MISC_DYNAMIC_MINOR;
+	ring->misc.name = ring->devname;
+	ring->misc.fops = &mpmcring_fops;
+	ring->misc.mode = mode ? mode : 0600;
+	err = misc_register(&ring->misc);
+	if (err)
+		return err;
+	ring->registered = true;
+	list_add_tail(&ring->node, &mpmcring_registry);
+	mpmcring_debugfs_add(ring);
+	return 0;
+}
+
+/**
+ * mpmcring_create() - create a named ring with its own device node
+ * @params: name, size, mode and limits; see &struct mpmcring_params
+ *
+ * Allocates the ring and registers /dev/mpmcring-<name>. The caller owns
+ * one reference and must end it with mpmcring_destroy(). May sleep.
+ *
+ * Return: the ring, or ERR_PTR(-EINVAL) for bad parameters (a message says
+ * which), ERR_PTR(-EEXIST) when the name is taken, ERR_PTR(-ENOMEM).
+ */
+struct mpmcring *mpmcring_create(const struct mpmcring_params *params)
+{
+	struct mpmcring *ring;
+	int err;
+
+	err = mpmcring_validate_params(params);
+	if (err)
+		return ERR_PTR(err);
+	ring = mpmcring_alloc(params);
+	if (IS_ERR(ring))
+		return ring;
+	mutex_lock(&mpmcring_registry_lock);
+	err = mpmcring_publish(ring, params->dev_mode);
+	mutex_unlock(&mpmcring_registry_lock);
+	if (err) {
+		kref_put(&ring->ref, mpmcring_release);
+		return ERR_PTR(err);
+	}
+	return ring;
+}
+EXPORT_SYMBOL_GPL(mpmcring_create);
+
+/**
+ * mpmcring_destroy() - remove a ring created with mpmcring_create()
+ * @ring: the ring; the creator's reference ends here
+ *
+ * Removes the device node so nobody can open the ring any more, and wakes
+ * sleeping consumers, who see end-of-file once the ring is empty. Files
+ * and mappings still open keep the memory valid until the last one goes.
+ * No producer may use @ring after this. May sleep.
+ */
+void mpmcring_destroy(struct mpmcring *ring)
+{
+	if (IS_ERR_OR_NULL(ring))
+		return;
+	mutex_lock(&mpmcring_registry_lock);
+	if (ring->registered) {
+		mpmcring_debugfs_remove(ring);
+		misc_deregister(&ring->misc);
+		list_del_init(&ring->node);
+		ring->registered = false;
+	}
+	mutex_unlock(&mpmcring_registry_lock);
+	WRITE_ONCE(ring->dead, true);
+	wake_up_all(&ring->wq);
+	mpmcring_put(ring);
+}
+EXPORT_SYMBOL_GPL(mpmcring_destroy);
+
+void mpmcring_ring_get(struct mpmcring *ring)
+{
+	kref_get(&ring->ref);
+}
+
+/**
+ * mpmcring_get_by_name() - find a ring and take a reference to it
+ * @name: the name it was created with ("default" for /dev/mpmcring)
+ *
+ * Return: the ring, to be released with mpmcring_put(), or NULL.
+ */
+struct mpmcring *mpmcring_get_by_name(const char *name)
+{
+	struct mpmcring *ring;
+
+	mutex_lock(&mpmcring_registry_lock);
+	ring = mpmcring_find_locked(name);
+	if (ring)
+		kref_get(&ring->ref);
+	mutex_unlock(&mpmcring_registry_lock);
+	return ring;
+}
+EXPORT_SYMBOL_GPL(mpmcring_get_by_name);
+
+/**
+ * mpmcring_get_default() - the ring behind /dev/mpmcring
+ *
+ * Return: the default ring with a reference taken, to be released with
+ * mpmcring_put().
+ */
+struct mpmcring *mpmcring_get_default(void)
+{
+	return mpmcring_get_by_name("default");
+}
+EXPORT_SYMBOL_GPL(mpmcring_get_default);
+
+/**
+ * mpmcring_put() - release a reference from mpmcring_get_by_name()
+ * @ring: the ring
+ *
+ * Frees the ring when this was the last reference. May sleep.
+ */
+void mpmcring_put(struct mpmcring *ring)
+{
+	kref_put(&ring->ref, mpmcring_release);
+}
+EXPORT_SYMBOL_GPL(mpmcring_put);
+
+/**
+ * mpmcring_layout() - the geometry of a ring
+ * @ring: the ring
+ *
+ * Return: the kernel's copy of the layout; valid as long as @ring is.
+ */
+const struct mpmcring_layout *mpmcring_layout(struct mpmcring *ring)
+{
+	return &ring->layout;
+}
+EXPORT_SYMBOL_GPL(mpmcring_layout);
+
+/**
+ * mpmcring_kunit_view() - the kernel's protocol view of a ring, for tests
+ * @ring: the ring
+ *
+ * Return: the view kernel-side test consumers run the protocol over.
+ */
+struct mpr_view *mpmcring_kunit_view(struct mpmcring *ring)
+{
+	return &ring->view;
+}
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_kunit_view);
+
+void mpmcring_registry_exit(void)
+{
+	WARN_ON(!list_empty(&mpmcring_registry));
+}

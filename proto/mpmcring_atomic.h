@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
+/*
+ * The handful of memory-model primitives the protocol uses, mapped onto the
+ * kernel's (READ_ONCE, smp_load_acquire, cmpxchg) or onto C11/GCC __atomic
+ * builtins in userspace, so that the very same protocol code runs in the
+ * module, in the library and under ThreadSanitizer in the host harness.
+ *
+ * Every access to shared protocol memory goes through these macros: marked
+ * accesses keep KCSAN and TSan quiet about the speculative reads the protocol
+ * makes on purpose (and validates afterwards), and make the compiler keep
+ * each load and store exactly once.
+ */
+#ifndef MPMCRING_ATOMIC_H
+#define MPMCRING_ATOMIC_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#include <linux/compiler.h>
+#include <linux/atomic.h>
+#include <asm/barrier.h>
+#include <linux/errno.h>
+
+#define MPR_READ_ONCE(x)		READ_ONCE(x)
+#define MPR_WRITE_ONCE(x, v)		WRITE_ONCE(x, v)
+#define MPR_LOAD_ACQUIRE(p)		smp_load_acquire(p)
+#define MPR_STORE_RELEASE(p, v)		smp_store_release(p, v)
+#define MPR_MB()			smp_mb()
+#define mpr_likely(x)			likely(x)
+#define mpr_unlikely(x)			unlikely(x)
+
+/* Fully ordered compare-and-swap; returns the value found. */
+static __always_inline __u64 mpr_cmpxchg(__u64 *p, __u64 old, __u64 new)
+{
+	return cmpxchg(p, old, new);
+}
+
+#else /* userspace */
+#include <linux/types.h>
+#include <errno.h>
+#include <stdbool.h>
+
+#define MPR_READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define MPR_WRITE_ONCE(x, v)		__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define MPR_LOAD_ACQUIRE(p)		__atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define MPR_STORE_RELEASE(p, v)		__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define MPR_MB()			__atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define mpr_likely(x)			__builtin_expect(!!(x), 1)
+#define mpr_unlikely(x)			__builtin_expect(!!(x), 0)
+
+static inline __u64 mpr_cmpxchg(__u64 *p, __u64 old, __u64 new)
+{
+	__atomic_compare_exchange_n(p, &old, new, 0, __ATOMIC_SEQ_CST,
+				    __ATOMIC_SEQ_CST);
+	return old;
+}
+#endif
+
+/* Adds to a shared 64-bit counter; lock-free, usable in NMI context. */
+static inline void mpr_atomic_add(__u64 *p, __u64 v)
+{
+	__u64 old = MPR_READ_ONCE(*p);
+	__u64 seen;
+
+	while ((seen = mpr_cmpxchg(p, old, old + v)) != old)
+		old = seen;
+}
+
+#endif /* MPMCRING_ATOMIC_H */

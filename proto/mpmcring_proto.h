@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
+/*
+ * The mpmcring protocol, written once: the module, the userspace library and
+ * the host harness all run these functions over the layout in
+ * uapi/linux/mpmcring.h. docs/protocol.md has the prose and the diagrams.
+ *
+ * Barrier pairs, named here and at each site:
+ *   [P1] producer: in-flight announce, then the reservation cmpxchg
+ *        pairs with [R1]: reclaimer loads prod_pos (acquire), then in-flight
+ *   [P2] producer: header + payload, then stamp store-release
+ *        pairs with [C1]: consumer stamp load-acquire, then header + payload
+ *   [P3] producer: stamp, then in-flight clear store-release
+ *        pairs with [R2]: reclaimer in-flight load-acquire, then stamp
+ *   [C2] consumer: slot announce, then the claim cmpxchg on head
+ *        pairs with [R3]: reclaimer loads head (acquire), then the slots
+ *   [C3] consumer: reads of its records, then slot store-release (commit)
+ *        pairs with [R4]: reclaimer slot load-acquire, then reclaim_pos
+ *   [R5] reclaimer: reclaim_pos store-release
+ *        pairs with [P4]: producer reclaim_pos load-acquire, then writes
+ *        into the space it frees
+ *
+ * Trust: the consumer area (head, slots, loss counters) is writable by every
+ * process that maps the ring. Whenever kernel code reads it, the value is
+ * clamped against kernel-owned positions before use ("user-writable:"
+ * comments below). The kernel never takes a length, offset or pointer from
+ * there, so garbage can cost drops or wrong data for consumers, never an
+ * out-of-bounds access, an overlapping reservation or a hang.
+ */
+#ifndef MPMCRING_PROTO_H
+#define MPMCRING_PROTO_H
+
+#include "mpmcring_atomic.h"
+#include <linux/mpmcring.h>
+
+/* How many times a consumer retries a claim that lost a race. */
+#define MPR_CLAIM_TRIES		256
+/* How many times a producer retries a reservation that lost a race. */
+#define MPR_RESERVE_TRIES	128
+/* Records an overwriting producer evicts per attempt at most. */
+#define MPR_OVERWRITE_WALK	4096
+/* An in-flight entry that holds no reservation. */
+#define MPR_INFLIGHT_IDLE	1ULL
+
+/* Where one ring's pieces are, as the side running the code sees them. */
+struct mpr_view {
+	struct mpmcring_cons_area *cons;
+	struct mpmcring_meta *meta;
+	__u64 *stamps;
+	unsigned char *data;	/* data_size bytes, mapped twice back to back */
+	__u64 data_size;
+	__u64 data_mask;
+	__u64 stamp_mask;	/* stamps - 1 */
+	__u32 gshift;		/* log2(granule) */
+	__u32 max_record;
+	__u32 max_consumers;
+	__u32 mode;
+};
+
+/* A record as the walkers see it. */
+struct mpr_rec {
+	__u64 pos;
+	__u64 size;		/* bytes of ring space, header and padding included */
+	__u32 len;		/* payload bytes */
+	__u8 prio;
+	__u8 flags;
+	int state;		/* MPR_REC_* */
+};
+
+enum {
+	MPR_REC_NONE = 0,	/* no finished record starts here (yet) */
+	MPR_REC_COMMITTED,
+	MPR_REC_DISCARDED,
+	MPR_REC_BAD,		/* stamped, but the header does not fit */
+};
+
+/* One claim: [start, end) now belongs to the claiming consumer. */
+struct mpr_claim {
+	__u64 start;
+	__u64 end;
+	__u32 records;		/* committed records inside (discards skipped) */
+	__u64 bytes;		/* their payload bytes */
+};
+
+/* True when lo <= x <= hi on the position circle (wrap-safe). */
+static inline bool mpr_between(__u64 lo, __u64 x, __u64 hi)
+{
+	return x - lo <= hi - lo;
+}
+
+/* True when a comes before b (wrap-safe, positions less than 2^63 apart). */
+static inline bool mpr_before(__u64 a, __u64 b)
+{
+	return (__s64)(a - b) < 0;
+}
+
+static inline bool mpr_aligned(const struct mpr_view *v, __u64 pos)
+{
+	return !(pos & ((1ULL << v->gshift) - 1));
+}
+
+static inline __u64 mpr_rec_size(const struct mpr_view *v, __u32 len)
+{
+	__u64 g = 1ULL << v->gshift;
+
+	return ((__u64)MPMCRING_HDR_SIZE + len + g - 1) & ~(g - 1);
+}
+
+static inline __u64 *mpr_stamp(const struct mpr_view *v, __u64 pos)
+{
+	return &v->stamps[(pos >> v->gshift) & v->stamp_mask];
+}
+
+static inline struct mpmcring_rec_hdr *mpr_hdr(const struct mpr_view *v,
+					       __u64 pos)
+{
+	return (struct mpmcring_rec_hdr *)(v->data + (pos & v->data_mask));
+}
+
+static inline void *mpr_payload(const struct mpr_view *v, __u64 pos)
+{
+	return v->data + (pos & v->data_mask) + MPMCRING_HDR_SIZE;
+}
+
+/*
+ * Reads the record that starts at pos, if a finished one does; it must end
+ * at or before bound. The stamp carries the full position, so a stamp left by
+ * an earlier lap never matches, and payload bytes are never taken for a
+ * header: the header is read only after the stamp vouches for it.
+ */
+static inline int mpr_record_at(const struct mpr_view *v, __u64 pos,
+				__u64 bound, struct mpr_rec *rec)
+{
+	const struct mpmcring_rec_hdr *hdr = mpr_hdr(v, pos);
+	/* [C1] pairs with [P2]: the header and payload are visible. */
+	__u64 stamp = MPR_LOAD_ACQUIRE(mpr_stamp(v, pos));
+	__u32 len;
+
+	rec->pos = pos;
+	if (stamp == (pos | MPMCRING_STAMP_COMMITTED))
+		rec->state = MPR_REC_COMMITTED;
+	else if (stamp == (pos | MPMCRING_STAMP_DISCARDED))
+		rec->state = MPR_REC_DISCARDED;
+	else
+		return rec->state = MPR_REC_NONE;
+
+	len = MPR_READ_ONCE(hdr->len);
+	rec->prio = MPR_READ_ONCE(hdr->prio);
+	rec->flags = MPR_READ_ONCE(hdr->flags);
+	/* Read while the space may be reused under a racing walker: bound it. */
+	if (len > v->max_record || mpr_rec_size(v, len) > bound - pos)
+		return rec->state = MPR_REC_BAD;
+	rec->len = len;
+	rec->size = mpr_rec_size(v, len);
+	return rec->state;
+}
+
+/* ---------------------------------------------------------------------
+ * Consumer side: the library, the kernel's read(2) and kernel tests.
+ */
+
+/*
+ * Claims up to max_recs records holding at most max_bytes of payload,
+ * starting at the ring's head. With hard_bytes clear, the first record is
+ * claimed whatever its size. holding says whether the slot already holds an
+ * older claim (then it stays as it is: it covers this one too).
+ *
+ * Returns the number of records claimed (> 0), or -EAGAIN when there is
+ * nothing to claim, -EMSGSIZE when the first record exceeds a hard
+ * max_bytes, -EBADMSG when the ring's positions are inconsistent, -EBUSY when
+ * other consumers kept winning the race.
+ */
+static inline int mpr_claim(const struct mpr_view *v,
+			    struct mpmcring_slot *slot, bool holding,
+			    __u32 max_recs, __u64 max_bytes, bool hard_bytes,
+			    struct mpr_claim *c)
+{
+	struct mpmcring_meta *m = v->meta;
+	__u64 *headp = &v->cons->head;
+	int tries;
+
+	for (tries = 0; tries < MPR_CLAIM_TRIES; tries++) {
+		/*
+		 * Loaded oldest first: reclaim <= head <= prod_pos held when
+		 * each was read, and all three only grow.
+		 */
+		__u64 r = MPR_LOAD_ACQUIRE(&m->reclaim_pos);
+		__u64 h = MPR_LOAD_ACQUIRE(headp);
+		__u64 p = MPR_LOAD_ACQUIRE(&m->prod_pos);
+		__u64 e = h, bytes = 0;
+		__u32 n = 0;
+		bool too_big = false, bad = false;
+		struct mpr_rec rec;
+
+		/* user-writable: a head outside [reclaim, prod] is corrupt. */
+		if (!mpr_aligned(v, h) || !mpr_between(r, h, p))
+			return -EBADMSG;
+		if (h == p)
+			break;
+		if (!holding)
+			MPR_WRITE_ONCE(slot->start, h);
+
+		while (n < max_recs && e != p) {
+			int st = mpr_record_at(v, e, p, &rec);
+
+			if (st == MPR_REC_NONE)
+				break;
+			if (st == MPR_REC_BAD) {
+				bad = true;
+				break;
+			}
+			if (st == MPR_REC_COMMITTED) {
+				if (bytes + rec.len > max_bytes &&
+				    (n > 0 || hard_bytes)) {
+					too_big = n == 0;
+					break;
+				}
+				n++;
+				bytes += rec.len;
+			}
+			e += rec.size;
+		}
+
+		if (e == h) {
+			/* Nothing here; report only what a stable head shows. */
+			if (MPR_LOAD_ACQUIRE(headp) != h)
+				continue;
+			if (!holding)
+				MPR_STORE_RELEASE(&slot->start, MPMCRING_SLOT_IDLE);
+			if (bad)
+				return -EBADMSG;
+			return too_big ? -EMSGSIZE : -EAGAIN;
+		}
+
+		/* [C2] pairs with [R3]: the announce is visible to anyone
+		 * who sees this claim.
+		 */
+		if (mpr_cmpxchg(headp, h, e) != h)
+			continue;
+		if (!n) {
+			/* Only discarded records: nothing to hand over. */
+			if (!holding)
+				MPR_STORE_RELEASE(&slot->start, MPMCRING_SLOT_IDLE);
+			continue;
+		}
+		c->start = h;
+		c->end = e;
+		c->records = n;
+		c->bytes = bytes;
+		return n;
+	}
+	if (!holding)
+		MPR_STORE_RELEASE(&slot->start, MPMCRING_SLOT_IDLE);
+	return tries < MPR_CLAIM_TRIES ? -EAGAIN : -EBUSY;
+}
+
+/*
+ * Steps through claimed records: fills rec with the next committed record in
+ * [*cur, end) and moves *cur past it. Returns false at the end. Claimed
+ * records cannot change, so this only re-reads what mpr_claim() checked.
+ */
+static inline bool mpr_claim_next(const struct mpr_view *v, __u64 *cur,
+				  __u64 end, struct mpr_rec *rec)
+{
+	while (*cur != end) {
+		int st = mpr_record_at(v, *cur, end, rec);
+
+		if (st != MPR_REC_COMMITTED && st != MPR_REC_DISCARDED)
+			return false;
+		*cur += rec->size;
+		if (st == MPR_REC_COMMITTED)
+			return true;
+	}
+	return false;
+}
+
+/* Releases everything the slot holds with one store: the commit. */
+static inline void mpr_commit(struct mpmcring_slot *slot)
+{
+	/* [C3] pairs with [R4]: reads of the records come before. */
+	MPR_STORE_RELEASE(&slot->start, MPMCRING_SLOT_IDLE);
+}
+
+/*
+ * Takes the losses nobody has reported yet: moves *taken up to *total and
+ * returns the difference, so each loss reaches exactly one consumer.
+ */
+static inline __u64 mpr_take_lost(__u64 *total, __u64 *taken)
+{
+	int tries;
+
+	for (tries = 0; tries < MPR_CLAIM_TRIES; tries++) {
+		__u64 t = MPR_READ_ONCE(*total);
+		__u64 k = MPR_READ_ONCE(*taken);
+
+		if (t == k)
+			return 0;
+		if (mpr_cmpxchg(taken, k, t) == k)
+			/* user-writable: taken past total is garbage, 0 lost */
+			return mpr_before(k, t) ? t - k : 0;
+	}
+	return 0;
+}
+
+/*
+ * Counts committed records and payload bytes in [from, to), stopping at the
+ * first unfinished record or after max_walk records. Returns where it stopped.
+ */
+static inline __u64 mpr_count_records(const struct mpr_view *v, __u64 from,
+				      __u64 to, __u64 max_walk,
+				      __u64 *records, __u64 *bytes)
+{
+	struct mpr_rec rec;
+
+	*records = 0;
+	*bytes = 0;
+	while (from != to && max_walk--) {
+		int st = mpr_record_at(v, from, to, &rec);
+
+		if (st != MPR_REC_COMMITTED && st != MPR_REC_DISCARDED)
+			break;
+		if (st == MPR_REC_COMMITTED) {
+			(*records)++;
+			*bytes += rec.len;
+		}
+		from += rec.size;
+	}
+	return from;
+}
+
+/* ---------------------------------------------------------------------
+ * Shared with the producer side (mpmcring_produce.h).
+ */
+
+/*
+ * What one execution context (a CPU at one interrupt level in the kernel, a
+ * thread in the harness) has reserved and not yet finished: the oldest start
+ * and the newest end, and how many records are outstanding. Kernel memory
+ * only: this is what lets the reclaimer trust nothing userspace wrote.
+ */
+struct mpr_inflight {
+	__u64 start;		/* MPR_INFLIGHT_IDLE when nothing is outstanding */
+	__u64 end;
+	__u32 depth;		/* touched only by the owning context */
+	__u32 pad;
+};
+
+/* Why a reservation failed: the caller counts it. */
+enum {
+	MPR_FAIL_FULL = 1,
+	MPR_FAIL_PRIORITY,
+	MPR_FAIL_CONTENTION,
+};
+
+#endif /* MPMCRING_PROTO_H */

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Builds one test kernel (debug or kcsan) from Debian's linux-source package:
+# tinyconfig + tests/kconfig/common.config + tests/kconfig/<flavour>.config.
+# The result is cached outside the repository under a key that hashes the
+# source package version, the fragments and this script, so a second run (or
+# a fresh clone on the same machine) skips the build.
+#
+# Prints the build directory (usable as KDIR for module builds) on stdout.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+flavour=${1:?usage: build-test-kernel.sh debug|kcsan}
+frag="$REPO/tests/kconfig/$flavour.config"
+[ -f "$frag" ] || die "no config fragment $frag"
+
+srcver=$(pkg_version "$TEST_KERNEL_SRC_PKG")
+[ -n "$srcver" ] || die "$TEST_KERNEL_SRC_PKG is not installed (run scripts/deps.sh)"
+tarball=$(ls /usr/src/"$TEST_KERNEL_SRC_PKG".tar.* 2>/dev/null | head -n 1)
+[ -n "$tarball" ] || die "no /usr/src/$TEST_KERNEL_SRC_PKG.tar.*"
+
+key=$( (echo "$srcver"; cat "$REPO/tests/kconfig/common.config" "$frag" "$0";
+	gcc --version | head -n 1) | sha256sum | cut -c1-16)
+src="$MPMCRING_CACHE/src/$TEST_KERNEL_SRC_PKG-$srcver"
+out="$MPMCRING_CACHE/kernels/$flavour-$key"
+
+if [ -f "$out/.mpmcring-done" ]; then
+	echo "$out"
+	exit 0
+fi
+
+mkdir -p "$MPMCRING_CACHE/src" "$MPMCRING_CACHE/kernels"
+if [ ! -f "$src/.mpmcring-extracted" ]; then
+	say "extracting $TEST_KERNEL_SRC_PKG $srcver"
+	rm -rf "$src" "$src.tmp"
+	mkdir -p "$src.tmp"
+	tar -xf "$tarball" -C "$src.tmp" --strip-components=1
+	touch "$src.tmp/.mpmcring-extracted"
+	mv "$src.tmp" "$src"
+fi
+
+say "building $flavour test kernel ($srcver, key $key) with -j$JOBS"
+rm -rf "$out"
+mkdir -p "$out"
+log="$out/build.log"
+{
+	make -C "$src" O="$out" tinyconfig
+	"$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" \
+		"$REPO/tests/kconfig/common.config" "$frag"
+	make -C "$src" O="$out" olddefconfig
+} >"$log" 2>&1 || { tail -n 30 "$log" >&2; die "configuring the $flavour kernel failed (log: $log)"; }
+
+# Every option the fragments ask for must have survived dependency resolution:
+# a silently dropped KASAN or KUNIT would make the tests prove nothing.
+missing=0
+while IFS= read -r line; do
+	case "$line" in
+	CONFIG_*=n) opt=${line%%=*}
+		grep -qx "$opt=y" "$out/.config" && { echo "not unset: $opt" >&2; missing=1; } ;;
+	CONFIG_*) grep -qx "$line" "$out/.config" || { echo "not set: $line" >&2; missing=1; } ;;
+	esac
+done < <(cat "$REPO/tests/kconfig/common.config" "$frag")
+[ "$missing" = 0 ] || die "the $flavour kernel config lost options from the fragments"
+
+if ! make -C "$src" O="$out" -j"$JOBS" bzImage modules >>"$log" 2>&1; then
+	tail -n 40 "$log" >&2
+	die "building the $flavour kernel failed (log: $log)"
+fi
+[ -f "$out/Module.symvers" ] || die "no Module.symvers in $out"
+touch "$out/.mpmcring-done"
+say "built $flavour test kernel in $out"
+echo "$out"

@@ -1,0 +1,30 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Shared shell helpers for the build and test scripts (sourced, not run).
+
+# Kernel builds, extracted sources and images live outside the repository so a
+# fresh clone reuses them; the key of each entry hashes everything it depends on.
+MPMCRING_CACHE=${MPMCRING_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mpmcring}
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+JOBS=${JOBS:-$(($(nproc) + 1))}
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# The Debian package that provides the test-kernel sources.
+TEST_KERNEL_SRC_PKG=${TEST_KERNEL_SRC_PKG:-linux-source-6.1}
+
+pkg_version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null; }
+
+# Stock Debian kernels, by flavour: the release string of the newest
+# installed image of that flavour (empty when none is installed).
+stock_release() {
+	local re
+	case "$1" in
+	stock-6.1) re='^vmlinuz-6\.1\.[0-9.-]+-amd64$' ;;
+	stock-6.12) re='^vmlinuz-6\.12\.[0-9]+\+deb[0-9]+-amd64$' ;;
+	stock-6.12-rt) re='^vmlinuz-6\.12\.[0-9]+\+deb[0-9]+-rt-amd64$' ;;
+	*) return 1 ;;
+	esac
+	find /boot -maxdepth 1 -name 'vmlinuz-*' -printf '%f\n' 2>/dev/null \
+		| grep -E "$re" | sed 's/^vmlinuz-//' | sort -V | tail -n 1
+}

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mpmcring_basic: single-threaded semantics of reserve, commit, discard and
+ * claim; full and too-large records; wrap contiguity at every offset;
+ * positions crossing 2^64; parameter checks.
+ */
+#include <kunit/test.h>
+#include <linux/slab.h>
+#include <linux/limits.h>
+
+#include "util.h"
+
+static void basic_create_layout(struct kunit *test)
+{
+	long pages0 = atomic_long_read(&mpmcring_live_pages);
+	struct mpmcring_params p = { .size = 8192, .granule = 16 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	const struct mpmcring_layout *l = mpmcring_layout(ring);
+	const struct mpr_view *v = mpmcring_kunit_view(ring);
+
+	KUNIT_EXPECT_EQ(test, l->magic, MPMCRING_MAGIC);
+	KUNIT_EXPECT_EQ(test, l->abi_major, MPMCRING_ABI_MAJOR);
+	KUNIT_EXPECT_EQ(test, l->data_size, 8192ULL);
+	KUNIT_EXPECT_EQ(test, l->granule_shift, 4U);
+	KUNIT_EXPECT_EQ(test, l->max_record, 4096U - MPMCRING_HDR_SIZE);
+	KUNIT_EXPECT_EQ(test, l->max_consumers, (u32)MPMCRING_DEF_CONSUMERS);
+	KUNIT_EXPECT_EQ(test, l->watermark[MPMCRING_PRIO_LOW], 4096ULL);
+	KUNIT_EXPECT_EQ(test, l->watermark[MPMCRING_PRIO_NORMAL], 1024ULL);
+	KUNIT_EXPECT_EQ(test, l->watermark[MPMCRING_PRIO_CRITICAL], 0ULL);
+	KUNIT_EXPECT_EQ(test, l->ro_size, l->data_offset + 2 * 8192ULL);
+	/* The meta page mirrors the kernel's layout. */
+	KUNIT_EXPECT_EQ(test, memcmp(&v->meta->layout, l, sizeof(*l)), 0);
+	/* Double mapping: the byte after the end is the first byte. */
+	v->data[0] = 0x5a;
+	KUNIT_EXPECT_EQ(test, v->data[8192], 0x5a);
+	mpmcring_destroy(ring);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&mpmcring_live_pages), pages0);
+}
+
+static void basic_commit_order(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	char buf[256];
+	struct kc c;
+	int i;
+
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), -EAGAIN);
+	for (i = 0; i < 5; i++)
+		KUNIT_EXPECT_EQ(test, kt_produce(ring, 24 + 8 * i,
+						 MPMCRING_PRIO_NORMAL, 1,
+						 MPR_CTX_TASK, i), 0);
+	for (i = 0; i < 5; i++) {
+		struct mpr_testrec *r = (void *)buf;
+
+		KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), 24 + 8 * i);
+		KUNIT_EXPECT_EQ(test, mpr_testrec_check(buf, 24 + 8 * i), 0);
+		KUNIT_EXPECT_EQ(test, r->seq, (u64)i);
+	}
+	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), -EAGAIN);
+	kc_detach(&c);
+	mpmcring_destroy(ring);
+}
+
+/* A reserved, uncommitted record hides everything after it. */
+static void basic_uncommitted_blocks(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	struct mpmcring_rsv a, b, d;
+	char buf[64];
+	struct kc c;
+	int ra, rb, rd;
+
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	ra = mpmcring_reserve(ring, 32, 0, &a);
+	rb = mpmcring_reserve(ring, 32, 0, &b);
+	rd = mpmcring_reserve(ring, 32, 0, &d);
+	if (!rb) {
+		mpr_testrec_fill(b.data, 32, 1, 0, 0, 1);
+		mpmcring_commit(&b);
+	}
+	if (!rd)
+		mpmcring_discard(&d);
+	/* b is committed but a, before it, is not: nothing to read. */
+	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), -EAGAIN);
+	if (!ra) {
+		mpr_testrec_fill(a.data, 32, 1, 0, 0, 0);
+		mpmcring_commit(&a);
+	}
+	KUNIT_EXPECT_EQ(test, ra, 0);
+	KUNIT_EXPECT_EQ(test, rb, 0);
+	KUNIT_EXPECT_EQ(test, rd, 0);
+	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), 32);
+	KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->seq, 0ULL);
+	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), 32);
+	KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->seq, 1ULL);
+	/* The discarded record is skipped, not delivered. */
+	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), -EAGAIN);
+	kc_detach(&c);
+	mpmcring_destroy(ring);
+}
+
+/* Fill to the brim with critical records, then drain and fill again. */
+static void basic_full_and_too_big(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	const struct mpmcring_layout *l = mpmcring_layout(ring);
+	struct mpmcring_stats *st;
+	struct mpmcring_rsv rsv;
+	char *buf;
+	struct kc c;
+	int i, n = 0;
+
+	st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	buf = kunit_kzalloc(test, l->max_record, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+
+	/* 56-byte payloads take 64 bytes: exactly 64 fit in 4 KiB. */
+	while (!kt_produce(ring, 56, MPMCRING_PRIO_CRITICAL, 1, 0, n))
+		n++;
+	KUNIT_EXPECT_EQ(test, n, 64);
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->dropped[MPMCRING_DROP_FULL][MPMCRING_PRIO_CRITICAL], 1ULL);
+	KUNIT_EXPECT_EQ(test, st->in_ring_records, 64ULL);
+	KUNIT_EXPECT_EQ(test, st->produced_records, 64ULL);
+
+	for (i = 0; i < n; i++)
+		KUNIT_EXPECT_EQ(test, kc_read(&c, buf, 64), 56);
+	/* All consumed: the whole ring is free again. */
+	for (i = 0; i < 64; i++)
+		KUNIT_EXPECT_EQ(test, kt_produce(ring, 56, MPMCRING_PRIO_CRITICAL,
+						 1, 0, n + i), 0);
+	for (i = 0; i < 64; i++)
+		KUNIT_EXPECT_EQ(test, kc_read(&c, buf, 64), 56);
+
+	/* The largest record fits; one byte more is refused and counted. */
+	KUNIT_EXPECT_EQ(test, mpmcring_reserve(ring, l->max_record + 1,
+					       MPMCRING_F_PRIO(2), &rsv), -EMSGSIZE);
+	KUNIT_EXPECT_EQ(test, kt_produce(ring, l->max_record,
+					 MPMCRING_PRIO_CRITICAL, 1, 0, 7), 0);
+	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, l->max_record), (int)l->max_record);
+	KUNIT_EXPECT_EQ(test, mpr_testrec_check(buf, l->max_record), 0);
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->dropped[MPMCRING_DROP_TOO_BIG][MPMCRING_PRIO_CRITICAL], 1ULL);
+	KUNIT_EXPECT_EQ(test, st->consumed_records, 129ULL);
+	KUNIT_EXPECT_EQ(test, mpmcring_kunit_view(ring)->meta->lost_dropped, 2ULL);
+	kc_detach(&c);
+	mpmcring_destroy(ring);
+}
+
+/*
+ * Every record of a sweep starts at a different granule offset and many
+ * straddle the end of the data area: each must read back contiguous and
+ * intact through the double mapping.
+ */
+static void basic_wrap_every_offset(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	const struct mpr_view *v = mpmcring_kunit_view(ring);
+	bool seen[4096 / 8] = { };
+	char *buf;
+	struct kc c;
+	u64 seq;
+	int covered = 0, i;
+
+	buf = kunit_kzalloc(test, 2048, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	/*
+	 * Records of 1000, 1008 and 1016 bytes in turn: cycles of 3024
+	 * bytes land on every multiple of 16, the records inside them on
+	 * the odd multiples of 8, so the sweep starts on all 512 granules.
+	 */
+	for (seq = 0; seq < 4 * 4096 / 8; seq++) {
+		u64 pos = READ_ONCE(v->meta->prod_pos);
+		u32 len = 1000 - MPMCRING_HDR_SIZE + 8 * (seq % 3);
+
+		seen[(pos & 4095) / 8] = true;
+		KUNIT_ASSERT_EQ(test, kt_produce(ring, len, 2, 1, 0, seq), 0);
+		KUNIT_ASSERT_EQ(test, kc_read(&c, buf, 2048), (int)len);
+		KUNIT_ASSERT_EQ(test, mpr_testrec_check(buf, len), 0);
+		KUNIT_ASSERT_EQ(test, ((struct mpr_testrec *)buf)->seq, seq);
+	}
+	for (i = 0; i < ARRAY_SIZE(seen); i++)
+		covered += seen[i];
+	KUNIT_EXPECT_EQ(test, covered, (int)ARRAY_SIZE(seen));
+	kc_detach(&c);
+	mpmcring_destroy(ring);
+}
+
+/* Positions run through 2^64: nothing may compare offsets or overflow. */
+static void basic_positions_cross_2_64(struct kunit *test)
+{
+	struct mpmcring_params p = {
+		.size = 4096,
+		.initial_pos = (u64)0 - 3 * 4096 - 64,
+	};
+	struct mpmcring *ring = kt_ring(test, &p);
+	const struct mpr_view *v = mpmcring_kunit_view(ring);
+	struct mpmcring_stats *st;
+	char buf[512];
+	struct kc c;
+	u64 seq, start = p.initial_pos;
+
+	st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	for (seq = 0; seq < 200; seq++) {
+		u32 len = 24 + (seq * 40) % 400;
+
+		/* Keep the ring nearly full so checks run at the edge. */
+		KUNIT_ASSERT_EQ(test, kt_produce(ring, len, 2, 1, 0, seq), 0);
+		if (seq >= 4) {
+			int got = kc_read(&c, buf, sizeof(buf));
+
+			KUNIT_ASSERT_GT(test, got, 0);
+			KUNIT_ASSERT_EQ(test, mpr_testrec_check(buf, got), 0);
+			KUNIT_ASSERT_EQ(test, ((struct mpr_testrec *)buf)->seq, seq - 4);
+		}
+	}
+	/* The positions really did wrap past zero. */
+	KUNIT_EXPECT_LT(test, READ_ONCE(v->meta->prod_pos), start);
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->produced_records, 200ULL);
+	KUNIT_EXPECT_EQ(test, st->in_ring_records, 4ULL);
+	KUNIT_EXPECT_EQ(test, st->consumed_records, 196ULL);
+	kc_detach(&c);
+	mpmcring_destroy(ring);
+}
+
+static void basic_bad_params(struct kunit *test)
+{
+	static const struct mpmcring_params bad[] = {
+		{ .name = "x", .size = 4095 },
+		{ .name = "x", .size = 2048 },
+		{ .name = "x", .size = 2ULL << 30 },
+		{ .name = "x", .size = 4096, .granule = 12 },
+		{ .name = "x", .size = 4096, .granule = 128 },
+		{ .name = "x", .size = 4096, .mode = 7 },
+		{ .name = "x", .size = 4096, .max_consumers = 5000 },
+		{ .name = "x", .size = 4096, .initial_pos = 4 },
+		{ .name = "bad/name", .size = 4096 },
+		{ .name = "", .size = 4096 },
+		{ .name = "x", .size = 4096, .flags = MPMCRING_CREATE_WATERMARKS,
+		  .watermark = { 100, 200, 0 } },
+		{ .name = "x", .size = 4096, .flags = MPMCRING_CREATE_WATERMARKS,
+		  .watermark = { 4096, 0, 0 } },
+		{ .name = "x", .size = 4096, .flags = 0x80 },
+	};
+	struct mpmcring_params dup = { .name = "kunit-dup", .size = 4096 };
+	struct mpmcring *a, *b;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		KUNIT_EXPECT_EQ_MSG(test, PTR_ERR(mpmcring_create(&bad[i])),
+				    -EINVAL, "case %d", i);
+	a = kt_ring(test, &dup);
+	b = mpmcring_create(&dup);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(b), -EEXIST);
+	if (!IS_ERR(b))
+		mpmcring_destroy(b);
+	mpmcring_destroy(a);
+}
+
+static struct kunit_case basic_cases[] = {
+	KUNIT_CASE(basic_create_layout),
+	KUNIT_CASE(basic_commit_order),
+	KUNIT_CASE(basic_uncommitted_blocks),
+	KUNIT_CASE(basic_full_and_too_big),
+	KUNIT_CASE(basic_wrap_every_offset),
+	KUNIT_CASE(basic_positions_cross_2_64),
+	KUNIT_CASE(basic_bad_params),
+	{}
+};
+
+static struct kunit_suite basic_suite = {
+	.name = "mpmcring_basic",
+	.test_cases = basic_cases,
+};
+kunit_test_suite(basic_suite);

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Helpers for the KUnit suites: rings made for a test, and a kernel-side
+ * consumer that runs the same claim/commit protocol as the library.
+ */
+#ifndef MPMCRING_KUNIT_UTIL_H
+#define MPMCRING_KUNIT_UTIL_H
+
+#include <kunit/test.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "internal.h"
+#include "mpmcring_testrec.h"
+
+/* A consumer attached to one slot. */
+struct kc {
+	struct mpmcring *ring;
+	const struct mpr_view *v;
+	struct mpmcring_slot *slot;
+	int idx;
+	bool holding;
+};
+
+static inline int kc_attach(struct kc *c, struct mpmcring *ring)
+{
+	c->ring = ring;
+	c->v = mpmcring_kunit_view(ring);
+	c->idx = mpmcring_slot_attach(ring);
+	if (c->idx < 0)
+		return c->idx;
+	c->slot = &c->v->cons->slots[c->idx];
+	c->holding = false;
+	return 0;
+}
+
+static inline void kc_detach(struct kc *c)
+{
+	if (c->idx >= 0)
+		mpmcring_slot_detach(c->ring, c->idx);
+	c->idx = -1;
+}
+
+/* Claims up to max records; the claim stays held until kc_commit(). */
+static inline int kc_claim(struct kc *c, u32 max, struct mpr_claim *cl)
+{
+	int n = mpr_claim(c->v, c->slot, c->holding, max, U64_MAX, false, cl);
+
+	if (n > 0)
+		c->holding = true;
+	return n;
+}
+
+static inline void kc_commit(struct kc *c)
+{
+	mpr_commit(c->slot);
+	c->holding = false;
+}
+
+/* Reads one record into buf (at most cap bytes); returns its length. */
+static inline int kc_read(struct kc *c, void *buf, u32 cap)
+{
+	struct mpr_claim cl;
+	struct mpr_rec rec;
+	u64 cur;
+	int n = kc_claim(c, 1, &cl);
+
+	if (n < 0)
+		return n;
+	cur = cl.start;
+	if (!mpr_claim_next(c->v, &cur, cl.end, &rec)) {
+		kc_commit(c);
+		return -EBADMSG;
+	}
+	memcpy(buf, mpr_payload(c->v, rec.pos), min(rec.len, cap));
+	kc_commit(c);
+	return rec.len;
+}
+
+/* Creates a ring named for the test; fails the test if it cannot. */
+static inline struct mpmcring *kt_ring(struct kunit *test,
+				       struct mpmcring_params *p)
+{
+	struct mpmcring *ring;
+
+	if (!p->name)
+		p->name = "kunit";
+	ring = mpmcring_create(p);
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(ring), "create: %ld", PTR_ERR(ring));
+	return ring;
+}
+
+/* Produces one self-checking record; returns the reserve result. */
+static inline int kt_produce(struct mpmcring *ring, u32 len, u32 prio,
+			     u16 producer, u8 ctx, u64 seq)
+{
+	struct mpmcring_rsv rsv;
+	int err = mpmcring_reserve(ring, len, MPMCRING_F_PRIO(prio), &rsv);
+
+	if (err)
+		return err;
+	mpr_testrec_fill(rsv.data, len, producer, ctx, prio, seq);
+	mpmcring_commit(&rsv);
+	return 0;
+}
+
+#endif /* MPMCRING_KUNIT_UTIL_H */

@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * mpmcring: shared multi-producer multi-consumer rings of variable-length
+ * records, produced in the kernel and consumed zero-copy from userspace.
+ *
+ * This header is the whole ABI between the module and its users: the layout
+ * of the shared memory, the record framing, the mmap offsets and the ioctls.
+ * docs/protocol.md describes the protocol that runs over it.
+ *
+ * Positions are 64-bit byte counters that only grow. A position p lives at
+ * byte (p & (data_size - 1)) of the data area. Every comparison of positions
+ * is a wrap-safe subtraction (b - a as __u64), never a comparison of offsets.
+ */
+#ifndef _UAPI_LINUX_MPMCRING_H
+#define _UAPI_LINUX_MPMCRING_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define MPMCRING_MAGIC		0x474e49524d43504dULL	/* "MPMCRING" */
+#define MPMCRING_ABI_MAJOR	1	/* bumped on incompatible changes */
+#define MPMCRING_ABI_MINOR	0	/* bumped on compatible additions */
+
+/* Features a ring may have; a consumer refuses a ring with unknown bits set. */
+#define MPMCRING_FEAT_OVERWRITE	(1ULL << 0)	/* overwrite-oldest mode */
+#define MPMCRING_FEAT_KNOWN	(MPMCRING_FEAT_OVERWRITE)
+
+/* Ring modes, chosen when the ring is created. */
+#define MPMCRING_MODE_DROP_NEWEST	0	/* full: the new record is dropped */
+#define MPMCRING_MODE_OVERWRITE		1	/* full: oldest unclaimed records go */
+
+/* Priority classes: under pressure, lower classes are refused first. */
+#define MPMCRING_PRIO_LOW	0
+#define MPMCRING_PRIO_NORMAL	1
+#define MPMCRING_PRIO_CRITICAL	2
+#define MPMCRING_NR_PRIO	3
+
+/* Why a record was dropped (index into mpmcring_stats.dropped). */
+#define MPMCRING_DROP_FULL		0	/* not enough free space */
+#define MPMCRING_DROP_PRIORITY		1	/* free space under the class watermark */
+#define MPMCRING_DROP_CONTENTION	2	/* reservation retries exhausted */
+#define MPMCRING_DROP_TOO_BIG		3	/* longer than max_record */
+#define MPMCRING_NR_DROP		4
+
+/* Cache line size the layout pads hot fields to. */
+#define MPMCRING_CACHELINE	64
+
+/*
+ * Framing. Records start at granule-aligned positions (granule = 1 <<
+ * granule_shift, at least 8). Each record starts with this header, followed
+ * by len payload bytes, padded to the granule:
+ *   size = (MPMCRING_HDR_SIZE + len + granule - 1) & ~(granule - 1)
+ */
+struct mpmcring_rec_hdr {
+	__u32 len;	/* payload bytes */
+	__u8 prio;	/* MPMCRING_PRIO_* the producer gave */
+	__u8 flags;	/* MPMCRING_REC_* */
+	__u16 reserved;
+};
+#define MPMCRING_HDR_SIZE	8
+#define MPMCRING_REC_FROM_USER	0x01	/* written through write(2) */
+
+/*
+ * Stamps. Which positions hold a finished record is told by the stamp array,
+ * one __u64 per granule, which only the kernel writes and no payload reaches:
+ * the stamp of the granule of position p equals (p | MPMCRING_STAMP_COMMITTED)
+ * once the record starting at p is committed, (p | MPMCRING_STAMP_DISCARDED)
+ * once it is discarded. Any other value means "no finished record starts at
+ * p": not written yet, or a stamp left over from an earlier lap (it carries a
+ * different full 64-bit position, so it can never match). Payload bytes cannot
+ * forge a record because consumers never look for framing in the data area
+ * before the stamp says a header is there.
+ */
+#define MPMCRING_STAMP_COMMITTED	1ULL
+#define MPMCRING_STAMP_DISCARDED	2ULL
+#define MPMCRING_STAMP_STATE_MASK	7ULL
+
+/*
+ * Consumer slots. Each attached consumer owns one slot in the consumer area.
+ * start holds the position of the oldest record it has claimed and not yet
+ * committed, or any odd value (MPMCRING_SLOT_IDLE) when it holds nothing.
+ * Producers never reuse space at or after a held start. The other fields are
+ * informational, written by the library, never trusted by the kernel.
+ */
+#define MPMCRING_SLOT_IDLE	1ULL
+struct mpmcring_slot {
+	__u64 start;		/* oldest held claim, or odd when idle */
+	__u64 held_records;	/* records claimed since the last commit */
+	__u64 consumed_records;	/* records this consumer has committed */
+	__u64 consumed_bytes;	/* their payload bytes */
+	__u64 reserved[4];
+};
+
+/*
+ * Consumer area: the only memory userspace may write. Mapped read-write at
+ * MPMCRING_OFF_CONS, cons_size bytes.
+ */
+struct mpmcring_cons_area {
+	/* Claim position: consumers (and overwriting producers) move it with
+	 * compare-and-swap over finished records. */
+	__u64 head;
+	__u64 pad0[7];
+	/* Loss reporting: each drop or overwrite is handed to exactly one
+	 * consumer, which moves *_taken up to the totals in the meta page. */
+	__u64 lost_dropped_taken;
+	__u64 lost_overwritten_taken;
+	__u64 pad1[6];
+	struct mpmcring_slot slots[];	/* max_consumers of them */
+};
+#define MPMCRING_CONS_HDR_SIZE	128
+
+/*
+ * Layout: identity and geometry of a ring, fixed at creation. Returned by
+ * MPMCRING_IOC_INFO and found at the start of the meta page.
+ */
+struct mpmcring_layout {
+	__u64 magic;		/* MPMCRING_MAGIC */
+	__u16 abi_major;	/* MPMCRING_ABI_MAJOR */
+	__u16 abi_minor;
+	__u32 layout_size;	/* sizeof(struct mpmcring_layout) of the kernel */
+	__u64 features;		/* MPMCRING_FEAT_* */
+	__u64 data_size;	/* bytes, a power of two */
+	__u32 granule_shift;	/* record alignment is 1 << granule_shift */
+	__u32 max_record;	/* largest payload, bytes */
+	__u32 max_consumers;	/* slots in the consumer area */
+	__u32 mode;		/* MPMCRING_MODE_* */
+	__u64 cons_size;	/* bytes to map at MPMCRING_OFF_CONS */
+	__u64 ro_size;		/* bytes to map at MPMCRING_OFF_RO */
+	__u64 stamps_offset;	/* stamp array, inside the read-only mapping */
+	__u64 data_offset;	/* data, inside it, mapped twice back to back */
+	__u64 watermark[4];	/* per class: free bytes that must remain */
+	char name[32];		/* ring name, NUL-terminated */
+	__u64 reserved[8];
+};
+
+/*
+ * Meta page: first page of the read-only mapping at MPMCRING_OFF_RO. The
+ * kernel writes it; userspace can only read it.
+ */
+struct mpmcring_meta {
+	struct mpmcring_layout layout;
+	__u8 pad0[512 - sizeof(struct mpmcring_layout)];
+	/* Reservation position: producers move it with compare-and-swap. */
+	__u64 prod_pos;
+	__u64 pad1[7];
+	/* Everything before reclaim_pos is free space; never decreases. */
+	__u64 reclaim_pos;
+	__u64 pad2[7];
+	/* Totals of records lost since creation, for exactly-once reporting. */
+	__u64 lost_dropped;
+	__u64 lost_overwritten;
+	__u64 pad3[6];
+};
+
+/* mmap offsets. */
+#define MPMCRING_OFF_CONS	0x0ULL		/* consumer area, RW (or RO) */
+#define MPMCRING_OFF_RO		0x100000000ULL	/* meta, stamps, data: RO */
+
+/* Ring statistics, summed over CPUs. */
+struct mpmcring_stats {
+	__u64 produced_records;		/* committed by producers */
+	__u64 produced_bytes;		/* their payload bytes */
+	__u64 discarded_records;	/* reserved, then discarded */
+	__u64 dropped[MPMCRING_NR_DROP][MPMCRING_NR_PRIO];	/* by reason, class */
+	__u64 overwritten_records;	/* evicted unclaimed (overwrite mode) */
+	__u64 overwritten_bytes;
+	__u64 consumed_records;		/* left the ring through a claim */
+	__u64 in_ring_records;		/* committed, not yet claimed */
+	__u64 in_ring_bytes;
+	__u64 wakeups;			/* wakeups sent to sleeping consumers */
+	__u64 consumers;		/* slots attached now */
+	__u64 abandoned_claims;		/* consumers that exited holding records */
+	__u64 abandoned_records;	/* records those consumers held */
+	__u64 head_repairs;		/* corrupt claim positions reset */
+	__u64 prod_pos;
+	__u64 head;
+	__u64 reclaim_pos;
+	__u64 reserved[8];
+};
+
+/* ioctls: setup and statistics only. Unknown commands fail with ENOTTY. */
+#define MPMCRING_IOC_TYPE	'R'
+/* Copy the ring's layout. */
+#define MPMCRING_IOC_INFO	_IOR(MPMCRING_IOC_TYPE, 0xa0, struct mpmcring_layout)
+/* Attach a consumer slot to this open file; returns its index. */
+#define MPMCRING_IOC_ATTACH	_IOR(MPMCRING_IOC_TYPE, 0xa1, __u32)
+/* Detach a slot this file attached. */
+#define MPMCRING_IOC_DETACH	_IOW(MPMCRING_IOC_TYPE, 0xa2, __u32)
+/* Read the statistics. */
+#define MPMCRING_IOC_STATS	_IOR(MPMCRING_IOC_TYPE, 0xa3, struct mpmcring_stats)
+/* poll/read wake this file only once this many bytes are ready (0: any). */
+#define MPMCRING_IOC_SET_WATERMARK _IOW(MPMCRING_IOC_TYPE, 0xa4, __u64)
+/* Priority class of records this file writes with write(2). */
+#define MPMCRING_IOC_SET_PRIO	_IOW(MPMCRING_IOC_TYPE, 0xa5, __u32)
+
+#endif /* _UAPI_LINUX_MPMCRING_H */
