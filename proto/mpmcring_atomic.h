@@ -34,6 +34,14 @@ static __always_inline __u64 mpr_cmpxchg(__u64 *p, __u64 old, __u64 new)
 	return cmpxchg(p, old, new);
 }
 
+/*
+ * A read that may race with a producer writing the same bytes on purpose:
+ * a walker looks at records it has not claimed yet. The value is bounds
+ * checked, and the claim's cmpxchg fails (discarding it) whenever the bytes
+ * could have changed. KCSAN is told so; real races elsewhere still report.
+ */
+#define MPR_READ_SPECULATIVE(x)		data_race(READ_ONCE(x))
+
 #else /* userspace */
 #include <linux/types.h>
 #include <errno.h>
@@ -53,6 +61,20 @@ static inline __u64 mpr_cmpxchg(__u64 *p, __u64 old, __u64 new)
 				    __ATOMIC_SEQ_CST);
 	return old;
 }
+
+/* See the kernel's definition above; this tells ThreadSanitizer. */
+#ifdef __SANITIZE_THREAD__
+void AnnotateIgnoreReadsBegin(const char *file, int line);
+void AnnotateIgnoreReadsEnd(const char *file, int line);
+#define MPR_READ_SPECULATIVE(x) __extension__ ({			\
+	__typeof__(+(x)) mpr_v_;					\
+	AnnotateIgnoreReadsBegin(__FILE__, __LINE__);			\
+	mpr_v_ = __atomic_load_n(&(x), __ATOMIC_RELAXED);		\
+	AnnotateIgnoreReadsEnd(__FILE__, __LINE__);			\
+	mpr_v_; })
+#else
+#define MPR_READ_SPECULATIVE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#endif
 #endif
 
 /* Adds to a shared 64-bit counter; lock-free, usable in NMI context. */

@@ -143,10 +143,10 @@ static inline int mpr_record_at(const struct mpr_view *v, __u64 pos,
 	else
 		return rec->state = MPR_REC_NONE;
 
-	len = MPR_READ_ONCE(hdr->len);
-	rec->prio = MPR_READ_ONCE(hdr->prio);
-	rec->flags = MPR_READ_ONCE(hdr->flags);
-	/* Read while the space may be reused under a racing walker: bound it. */
+	/* The space may be reused under a walker that has not claimed it. */
+	len = MPR_READ_SPECULATIVE(hdr->len);
+	rec->prio = MPR_READ_SPECULATIVE(hdr->prio);
+	rec->flags = MPR_READ_SPECULATIVE(hdr->flags);
 	if (len > v->max_record || mpr_rec_size(v, len) > bound - pos)
 		return rec->state = MPR_REC_BAD;
 	rec->len = len;

@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * libmpmcring over a host ring, one thread: ordering, batches, consume's
+ * stop-and-resume, peek, discards, loss reporting, priorities, overwrite
+ * mode, 2^64 wrap, corrupt consumer state and its repair.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "tap.h"
+#include "hostring.h"
+#include "internal.h"
+#include "mpmcring_testrec.h"
+
+struct fixture {
+	struct hostring h;
+	struct mpmcring *r;
+	struct mpmcring_consumer *c;
+};
+
+static int fx_init(struct fixture *f, struct hostring_params p)
+{
+	if (!p.producers)
+		p.producers = 2;
+	if (hostring_init(&f->h, &p))
+		return -1;
+	f->r = mpmcring__open_memory(f->h.cons, f->h.ro, &f->h.layout);
+	if (!f->r)
+		return -1;
+	f->c = mpmcring_consumer_new(f->r);
+	return f->c ? 0 : -1;
+}
+
+static void fx_fini(struct fixture *f)
+{
+	mpmcring_consumer_free(f->c);
+	mpmcring_close(f->r);
+	hostring_destroy(&f->h);
+}
+
+/* Produces one self-checking record as producer idx. */
+static int put(struct fixture *f, unsigned int idx, uint32_t len,
+	       unsigned int prio, uint64_t seq)
+{
+	uint64_t pos;
+	int err = hostring_reserve(&f->h, idx, len, prio, &pos);
+
+	if (err)
+		return err;
+	mpr_testrec_fill(hostring_payload(&f->h, pos), len, idx, MPR_CTX_USER,
+			 prio, seq);
+	hostring_commit(&f->h, idx, pos, len);
+	return 0;
+}
+
+static int rec_seq(const struct mpmcring_record *rec)
+{
+	if (mpr_testrec_check(rec->data, rec->len))
+		return -1;
+	return (int)((const struct mpr_testrec *)rec->data)->seq;
+}
+
+static void t_order_and_content(struct tap *t)
+{
+	struct fixture f;
+	struct mpmcring_record rec;
+	int i;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), -EAGAIN);
+	for (i = 0; i < 10; i++)
+		CHECK_EQ(t, put(&f, 0, 24 + i, MPMCRING_PRIO_NORMAL, i), 0);
+	CHECK_EQ(t, mpmcring_avail_bytes(f.r) > 0, 1);
+	for (i = 0; i < 10; i++) {
+		CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
+		CHECK_EQ(t, rec.len, 24 + i);
+		CHECK_EQ(t, rec_seq(&rec), i);
+		mpmcring_commit(f.c);
+	}
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), -EAGAIN);
+	CHECK_EQ(t, mpmcring_avail_bytes(f.r), 0);
+	fx_fini(&f);
+}
+
+static void t_batch_limits(struct tap *t)
+{
+	struct fixture f;
+	struct mpmcring_batch b;
+	struct mpmcring_record rec;
+	int i, n, seen = 0;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
+	for (i = 0; i < 10; i++)
+		CHECK_EQ(t, put(&f, 0, 100, MPMCRING_PRIO_CRITICAL, i), 0);
+	CHECK_EQ(t, mpmcring_read_batch(f.c, &b, 4, SIZE_MAX), 4);
+	CHECK_EQ(t, b.bytes, 400);
+	while (mpmcring_batch_next(&b, &rec))
+		CHECK_EQ(t, rec_seq(&rec), seen++);
+	CHECK_EQ(t, seen, 4);
+	/* Bytes bound the batch, but the first record always comes. */
+	CHECK_EQ(t, mpmcring_read_batch(f.c, &b, 100, 10), 1);
+	CHECK_EQ(t, mpmcring_read_batch(f.c, &b, 100, 250), 2);
+	mpmcring_commit(f.c);
+	n = mpmcring_read_batch(f.c, &b, 100, SIZE_MAX);
+	CHECK_EQ(t, n, 3);
+	seen = 7;
+	while (mpmcring_batch_next(&b, &rec))
+		CHECK_EQ(t, rec_seq(&rec), seen++);
+	mpmcring_commit(f.c);
+	CHECK_EQ(t, mpmcring_read_batch(f.c, &b, 0, 1), -EINVAL);
+	fx_fini(&f);
+}
+
+struct stopper {
+	int seen[32];
+	int calls;
+	int stop_at;
+};
+
+static int stop_cb(void *ctx, const struct mpmcring_record *rec)
+{
+	struct stopper *s = ctx;
+	int seq = rec_seq(rec);
+
+	if (seq >= 0 && seq < 32)
+		s->seen[seq]++;
+	return ++s->calls == s->stop_at ? 42 : 0;
+}
+
+static void t_consume_stop_resume(struct tap *t)
+{
+	struct fixture f;
+	struct stopper s = { .stop_at = 3 };
+	int i, total = 0, n;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
+	for (i = 0; i < 10; i++)
+		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
+	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), 42);
+	/* The rest of the claim comes first next time, nothing twice. */
+	while ((n = mpmcring_consume(f.c, 4, stop_cb, &s)) > 0)
+		total += n;
+	CHECK_EQ(t, n, 0);
+	CHECK_EQ(t, total, 7);
+	for (i = 0; i < 10; i++)
+		CHECK_EQ(t, s.seen[i], 1);
+	/* Everything was committed: the head passed all of it. */
+	CHECK_EQ(t, f.h.v.cons->slots[0].start & 1, 1);
+	fx_fini(&f);
+}
+
+static void t_peek_and_discard(struct tap *t)
+{
+	struct fixture f;
+	struct mpmcring_record rec, peeked;
+	uint64_t pos[3];
+	uint32_t lens[3] = { 32, 32, 32 };
+	int i;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	CHECK_EQ(t, hostring_reserve_batch(&f.h, 0, lens, 3, 2, pos), 0);
+	for (i = 0; i < 3; i++)
+		mpr_testrec_fill(hostring_payload(&f.h, pos[i]), 32, 0, 0, 2, i);
+	/* Out of order: the last first, the middle one discarded. */
+	hostring_commit(&f.h, 0, pos[2], 32);
+	hostring_discard(&f.h, 0, pos[1]);
+	CHECK_EQ(t, mpmcring_peek(f.c, &peeked), -EAGAIN);
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), -EAGAIN);
+	hostring_commit(&f.h, 0, pos[0], 32);
+	CHECK_EQ(t, mpmcring_peek(f.c, &peeked), 0);
+	CHECK_EQ(t, rec_seq(&peeked), 0);
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
+	CHECK(t, rec.data == peeked.data, "peek and read differ");
+	mpmcring_commit(f.c);
+	CHECK_EQ(t, mpmcring_peek(f.c, &peeked), 0);
+	CHECK_EQ(t, rec_seq(&peeked), 2);
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
+	CHECK_EQ(t, rec_seq(&rec), 2);
+	mpmcring_commit(f.c);
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), -EAGAIN);
+	fx_fini(&f);
+}
+
+/* Drops reach exactly one consumer. */
+static void t_lost_exactly_once(struct tap *t)
+{
+	struct fixture f;
+	struct mpmcring_consumer *c2;
+	struct mpmcring_record rec;
+	struct mpmcring_lost l1, l2;
+	int i, drops = 0;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	c2 = mpmcring_consumer_new(f.r);
+	CHECK(t, c2 != NULL, "second consumer");
+	for (i = 0; i < 100; i++)
+		drops += put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, i) != 0;
+	CHECK_EQ(t, drops, 100 - 64);
+	CHECK_EQ(t, hostring_dropped(&f.h), drops);
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
+	mpmcring_lost(f.c, &l1);
+	mpmcring_lost(c2, &l2);
+	CHECK_EQ(t, l1.dropped, drops);
+	CHECK_EQ(t, l2.dropped, 0);
+	mpmcring_lost(f.c, &l1);
+	CHECK_EQ(t, l1.dropped, 0);
+	mpmcring_consumer_free(c2);
+	fx_fini(&f);
+}
+
+/* Low records stop at their watermark; critical ones fill the ring. */
+static void t_priority_watermarks(struct tap *t)
+{
+	struct fixture f;
+	struct hostring_producer *pr;
+	int low = 0, normal = 0, crit = 0;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){
+		.size = 4096, .watermarks = true, .wm = { 2048, 1024, 0 } }), "init");
+	while (!put(&f, 0, 56, MPMCRING_PRIO_LOW, low))
+		low++;
+	while (!put(&f, 0, 56, MPMCRING_PRIO_NORMAL, normal))
+		normal++;
+	while (!put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, crit))
+		crit++;
+	CHECK_EQ(t, low, 32);		/* until 2048 bytes are left */
+	CHECK_EQ(t, normal, 16);	/* until 1024 */
+	CHECK_EQ(t, crit, 16);		/* until full */
+	pr = &f.h.prod[0];
+	CHECK_EQ(t, pr->dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_LOW], 1);
+	CHECK_EQ(t, pr->dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_NORMAL], 1);
+	CHECK_EQ(t, pr->dropped[MPMCRING_DROP_FULL][MPMCRING_PRIO_CRITICAL], 1);
+	/* A flood of low records never takes the critical reserve. */
+	CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_LOW, 99), -ENOSPC);
+	fx_fini(&f);
+}
+
+/*
+ * Overwrite mode: the newest data survives, evicted records are counted
+ * and reported, a held claim is never overwritten, and a record of a
+ * higher class is not evicted by a lower one.
+ */
+static void t_overwrite_mode(struct tap *t)
+{
+	struct fixture f;
+	struct mpmcring_consumer *c2;
+	struct mpmcring_record held, rec;
+	struct mpmcring_lost lost;
+	char copy[64];
+	int i, first = -1, got = 0;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){
+		.size = 4096, .mode = MPMCRING_MODE_OVERWRITE }), "init");
+	for (i = 0; i < 64 * 3; i++)
+		CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_NORMAL, i), 0);
+	CHECK_EQ(t, f.h.overwritten_records, 128);
+	CHECK_EQ(t, mpmcring_read(f.c, &held), 0);
+	first = rec_seq(&held);
+	CHECK_EQ(t, first, 128);
+	memcpy(copy, held.data, 56);
+	mpmcring_lost(f.c, &lost);
+	CHECK_EQ(t, lost.overwritten, 128);
+	/*
+	 * Flood while the claim is held: the held record is the oldest in
+	 * use, so no space can come back and every new record is dropped.
+	 */
+	c2 = mpmcring_consumer_new(f.r);
+	for (i = 0; i < 64; i++)
+		CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_NORMAL, 500 + i), -ENOSPC);
+	CHECK_EQ(t, memcmp(copy, held.data, 56), 0);
+	CHECK_EQ(t, rec_seq(&held), 128);
+	CHECK_EQ(t, hostring_dropped(&f.h), 64);
+	CHECK_EQ(t, f.h.overwritten_records, 128);
+	/* Committed: the flood now evicts the old unclaimed records. */
+	mpmcring_commit(f.c);
+	for (i = 0; i < 64 * 2; i++)
+		CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_NORMAL, 1000 + i), 0);
+	while (mpmcring_read(c2, &rec) == 0) {
+		CHECK(t, rec_seq(&rec) >= 1064, "old record survived: %d", rec_seq(&rec));
+		got++;
+		mpmcring_commit(c2);
+	}
+	CHECK_EQ(t, got, 64);
+	/* A critical record stays when low ones push. */
+	CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, 7), 0);
+	for (i = 0; i < 64; i++)
+		CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_LOW, 2000 + i), i < 63 ? 0 : -ENOSPC);
+	CHECK_EQ(t, mpmcring_read(c2, &rec), 0);
+	CHECK_EQ(t, rec_seq(&rec), 7);
+	mpmcring_commit(c2);
+	mpmcring_consumer_free(c2);
+	fx_fini(&f);
+}
+
+/* Positions run through 2^64 on the library's path too. */
+static void t_wrap_2_64(struct tap *t)
+{
+	struct fixture f;
+	struct mpmcring_record rec;
+	uint64_t start = (uint64_t)0 - 2 * 4096 - 8;
+	int i;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){
+		.size = 4096, .initial_pos = start }), "init");
+	for (i = 0; i < 300; i++) {
+		CHECK_EQ(t, put(&f, 0, 24 + (i * 37) % 500, MPMCRING_PRIO_CRITICAL, i), 0);
+		CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
+		CHECK_EQ(t, rec_seq(&rec), i);
+		mpmcring_commit(f.c);
+	}
+	CHECK(t, f.h.v.meta->prod_pos < start, "did not cross 2^64");
+	fx_fini(&f);
+}
+
+/*
+ * Garbage in the consumer area: the library reports it, reservations never
+ * overlap, and the reclaim repairs the head so the ring works again.
+ */
+static void t_corrupt_consumer_area(struct tap *t)
+{
+	struct fixture f;
+	struct mpmcring_record rec;
+	struct mpmcring_cons_area *cons;
+	uint64_t head;
+	int i, n = 0;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	cons = f.h.v.cons;
+	for (i = 0; i < 4; i++)
+		CHECK_EQ(t, put(&f, 0, 120, MPMCRING_PRIO_CRITICAL, i), 0);
+	head = cons->head;
+	cons->head = head + 3;			/* misaligned */
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), -EBADMSG);
+	cons->head = head + 8 * 4096;		/* past prod_pos */
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), -EBADMSG);
+	cons->head = head + 64;			/* inside the first record */
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), -EAGAIN);
+	/* Garbage in slots too: held positions past prod, odd, in range. */
+	cons->slots[5].start = 0xdeadbeefdeadbee0ULL;
+	cons->slots[6].start = head + 8;
+	cons->slots[7].start = 12345;
+	hostring_reclaim(&f.h);
+	CHECK_EQ(t, f.h.repairs, 1);
+	CHECK_EQ(t, cons->head, f.h.v.meta->prod_pos);
+	cons->slots[6].start = MPMCRING_SLOT_IDLE;
+	/* Producers fill the ring; no record is torn or overlapping. */
+	for (i = 100; !put(&f, 1, 120, MPMCRING_PRIO_CRITICAL, i); i++)
+		;
+	while (mpmcring_read(f.c, &rec) == 0) {
+		CHECK_EQ(t, rec_seq(&rec), 100 + n);
+		n++;
+		mpmcring_commit(f.c);
+	}
+	CHECK(t, n >= 30, "only %d records after the repair", n);
+	fx_fini(&f);
+}
+
+/* A held claim keeps its space: producers drop instead of reusing it. */
+static void t_held_claim_blocks_reuse(struct tap *t)
+{
+	struct fixture f;
+	struct mpmcring_record rec;
+	int i, ok = 0;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	for (i = 0; i < 64; i++)
+		CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, i), 0);
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
+	CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, 64), -ENOSPC);
+	mpmcring_commit(f.c);
+	for (i = 0; i < 3; i++)
+		ok += put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, 65 + i) == 0;
+	CHECK_EQ(t, ok, 1);	/* exactly one record's space came back */
+	fx_fini(&f);
+}
+
+static void t_too_big(struct tap *t)
+{
+	struct fixture f;
+	struct mpmcring_record rec;
+	uint32_t max;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	max = f.h.layout.max_record;
+	CHECK_EQ(t, put(&f, 0, max + 1, MPMCRING_PRIO_CRITICAL, 0), -EMSGSIZE);
+	CHECK_EQ(t, f.h.prod[0].dropped[MPMCRING_DROP_TOO_BIG][MPMCRING_PRIO_CRITICAL], 1);
+	CHECK_EQ(t, put(&f, 0, max, MPMCRING_PRIO_CRITICAL, 1), 0);
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
+	CHECK_EQ(t, rec.len, max);
+	CHECK_EQ(t, rec_seq(&rec), 1);
+	mpmcring_commit(f.c);
+	fx_fini(&f);
+}
+
+static const struct tap_test tests[] = {
+	TAP_TEST(t_order_and_content),
+	TAP_TEST(t_batch_limits),
+	TAP_TEST(t_consume_stop_resume),
+	TAP_TEST(t_peek_and_discard),
+	TAP_TEST(t_lost_exactly_once),
+	TAP_TEST(t_priority_watermarks),
+	TAP_TEST(t_overwrite_mode),
+	TAP_TEST(t_wrap_2_64),
+	TAP_TEST(t_corrupt_consumer_area),
+	TAP_TEST(t_held_claim_blocks_reuse),
+	TAP_TEST(t_too_big),
+};
+
+int main(void)
+{
+	return tap_run(tests, sizeof(tests) / sizeof(tests[0]));
+}

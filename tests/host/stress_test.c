@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Producers and consumers on real threads over a host ring, running the
+ * module's protocol code and the library. Checks, for every record: it is
+ * delivered at most once, only if it was committed, intact, in each
+ * producer's order as seen by each consumer; and at the end that every
+ * record is accounted for: delivered, dropped or overwritten.
+ *
+ *   stress_test [-p producers] [-c consumers] [-n records/producer]
+ *               [-s ring bytes] [-o] (overwrite mode) [-b batch]
+ *               [-l min len] [-L max len] [-S stall every N records]
+ *               [-r] (producers retry a full ring, as blocking writers do)
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hostring.h"
+#include "internal.h"
+#include "mpmcring_testrec.h"
+
+static struct {
+	unsigned int producers, consumers, batch, stall_every;
+	uint64_t records, size;
+	uint32_t min_len, max_len;
+	bool overwrite, retry;
+} opt = {
+	.producers = 3, .consumers = 3, .batch = 16, .records = 200000,
+	.size = 1 << 16, .min_len = 24, .max_len = 300,
+};
+
+static struct hostring ring;
+static struct mpmcring *lib;
+static uint8_t **committed;	/* [producer][seq], written by its producer */
+static uint8_t **seen;		/* [producer][seq], atomic increments */
+static int producers_left;
+static uint64_t bad_records, out_of_order, delivered;
+
+static uint32_t rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return (uint32_t)*s;
+}
+
+static void *producer(void *arg)
+{
+	unsigned int idx = (unsigned int)(uintptr_t)arg;
+	uint64_t s = 88172645463325252ULL + idx, seq, pos;
+	struct timespec stall = { 0, 20000 };
+
+	for (seq = 0; seq < opt.records; seq++) {
+		uint32_t len = opt.min_len + rnd(&s) % (opt.max_len - opt.min_len + 1);
+		unsigned int prio = MPMCRING_PRIO_CRITICAL;
+
+		if (hostring_reserve(&ring, idx, len, prio, &pos)) {
+			if (opt.retry) {
+				/* Not a drop for the books: undo it, try again. */
+				seq--;
+				ring.prod[idx].dropped_retried++;
+				sched_yield();
+			}
+			continue;
+		}
+		mpr_testrec_fill(hostring_payload(&ring, pos), len, idx,
+				 MPR_CTX_USER, prio, seq);
+		/* A producer stalled between reserve and commit. */
+		if (opt.stall_every && seq % opt.stall_every == 0)
+			nanosleep(&stall, NULL);
+		committed[idx][seq] = 1;
+		hostring_commit(&ring, idx, pos, len);
+	}
+	__atomic_fetch_sub(&producers_left, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void check_record(const struct mpmcring_record *rec, uint64_t *last)
+{
+	const struct mpr_testrec *r = rec->data;
+
+	if (mpr_testrec_check(rec->data, rec->len) || r->producer >= opt.producers ||
+	    r->seq >= opt.records) {
+		__atomic_fetch_add(&bad_records, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	/* Records of one producer sit in the ring in order: a consumer sees
+	 * them in order (last[] holds seq + 1 of the previous one). */
+	if (last[r->producer] > r->seq)
+		__atomic_fetch_add(&out_of_order, 1, __ATOMIC_RELAXED);
+	last[r->producer] = r->seq + 1;
+	__atomic_fetch_add(&seen[r->producer][r->seq], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&delivered, 1, __ATOMIC_RELAXED);
+}
+
+static void *consumer(void *arg)
+{
+	struct mpmcring_consumer *c = mpmcring_consumer_new(lib);
+	uint64_t *last = calloc(opt.producers, sizeof(*last));
+	struct mpmcring_batch b;
+	struct mpmcring_record rec;
+	int n;
+
+	(void)arg;
+	if (!c || !last) {
+		fprintf(stderr, "consumer setup failed\n");
+		exit(2);
+	}
+	for (;;) {
+		bool done = !__atomic_load_n(&producers_left, __ATOMIC_ACQUIRE);
+
+		n = mpmcring_read_batch(c, &b, opt.batch, SIZE_MAX);
+		if (n > 0) {
+			while (mpmcring_batch_next(&b, &rec))
+				check_record(&rec, last);
+			mpmcring_commit(c);
+			continue;
+		}
+		if (n != -EAGAIN && n != -EBUSY) {
+			fprintf(stderr, "read_batch: %d (%s)\n", n, mpmcring_errmsg());
+			__atomic_fetch_add(&bad_records, 1, __ATOMIC_RELAXED);
+			break;
+		}
+		/* Producers finished before this empty look: nothing can come. */
+		if (done && n == -EAGAIN)
+			break;
+		sched_yield();
+	}
+	free(last);
+	mpmcring_consumer_free(c);
+	return NULL;
+}
+
+static uint64_t drop_reason(int reason)
+{
+	uint64_t n = 0;
+	unsigned int i, c;
+
+	for (i = 0; i < opt.producers; i++)
+		for (c = 0; c < MPMCRING_NR_PRIO; c++)
+			n += ring.prod[i].dropped[reason][c];
+	return n;
+}
+
+static int parse(int argc, char **argv)
+{
+	int ch;
+
+	while ((ch = getopt(argc, argv, "p:c:n:s:ob:l:L:S:r")) != -1) {
+		switch (ch) {
+		case 'p': opt.producers = atoi(optarg); break;
+		case 'c': opt.consumers = atoi(optarg); break;
+		case 'n': opt.records = strtoull(optarg, NULL, 0); break;
+		case 's': opt.size = strtoull(optarg, NULL, 0); break;
+		case 'o': opt.overwrite = true; break;
+		case 'b': opt.batch = atoi(optarg); break;
+		case 'l': opt.min_len = atoi(optarg); break;
+		case 'L': opt.max_len = atoi(optarg); break;
+		case 'S': opt.stall_every = atoi(optarg); break;
+		case 'r': opt.retry = true; break;
+		default: return -1;
+		}
+	}
+	if (!opt.producers || !opt.consumers || opt.min_len < MPR_TESTREC_MIN ||
+	    opt.max_len < opt.min_len)
+		return -1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct hostring_params hp = { 0 };
+	pthread_t *th;
+	uint64_t p, s, dup = 0, ghost = 0, lost = 0, dropped, overwritten, retried = 0;
+	unsigned int i;
+	int fail = 0;
+
+	if (parse(argc, argv)) {
+		fprintf(stderr, "usage: see the comment at the top of stress_test.c\n");
+		return 2;
+	}
+	hp.size = opt.size;
+	hp.producers = opt.producers;
+	hp.mode = opt.overwrite ? MPMCRING_MODE_OVERWRITE : MPMCRING_MODE_DROP_NEWEST;
+	if (hostring_init(&ring, &hp) || !(lib = mpmcring__open_memory(ring.cons, ring.ro, &ring.layout))) {
+		fprintf(stderr, "ring setup failed\n");
+		return 2;
+	}
+	committed = calloc(opt.producers, sizeof(*committed));
+	seen = calloc(opt.producers, sizeof(*seen));
+	for (i = 0; i < opt.producers; i++) {
+		committed[i] = calloc(opt.records, 1);
+		seen[i] = calloc(opt.records, 1);
+	}
+	producers_left = opt.producers;
+	th = calloc(opt.producers + opt.consumers, sizeof(*th));
+	for (i = 0; i < opt.consumers; i++)
+		pthread_create(&th[i], NULL, consumer, NULL);
+	for (i = 0; i < opt.producers; i++)
+		pthread_create(&th[opt.consumers + i], NULL, producer,
+			       (void *)(uintptr_t)i);
+	for (i = 0; i < opt.producers + opt.consumers; i++)
+		pthread_join(th[i], NULL);
+
+	for (p = 0; p < opt.producers; p++) {
+		for (s = 0; s < opt.records; s++) {
+			dup += seen[p][s] > 1;
+			ghost += seen[p][s] && !committed[p][s];
+			lost += committed[p][s] && !seen[p][s];
+		}
+	}
+	dropped = hostring_dropped(&ring);
+	for (i = 0; i < opt.producers; i++)
+		retried += ring.prod[i].dropped_retried;
+	dropped -= retried;
+	overwritten = ring.overwritten_records;
+	printf("# %s: %u producers x %llu, %u consumers, ring %llu: delivered %llu, dropped %llu, overwritten %llu\n",
+	       opt.overwrite ? "overwrite" : "drop-newest", opt.producers,
+	       (unsigned long long)opt.records, opt.consumers,
+	       (unsigned long long)opt.size, (unsigned long long)delivered,
+	       (unsigned long long)dropped, (unsigned long long)overwritten);
+#define EXPECT(cond, what) do { if (!(cond)) { printf("# FAIL: %s\n", what); fail = 1; } } while (0)
+	EXPECT(!bad_records, "corrupt or misframed records delivered");
+	EXPECT(!out_of_order, "a consumer saw a producer's records out of order");
+	EXPECT(!dup, "records delivered twice");
+	EXPECT(!ghost, "records delivered that were never committed");
+	EXPECT(lost == overwritten, "committed records neither delivered nor counted as overwritten");
+	EXPECT(!opt.overwrite ? !overwritten : 1, "records overwritten in drop-newest mode");
+	EXPECT(hostring_produced(&ring) == delivered + overwritten,
+	       "produced != delivered + overwritten");
+	EXPECT(hostring_produced(&ring) + dropped == opt.records * opt.producers,
+	       "attempts != produced + dropped");
+	EXPECT(ring.v.meta->lost_dropped == dropped + retried, "loss total != drops");
+	printf("# drops by reason (full, priority, contention, too big): %llu %llu %llu %llu; retried %llu\n",
+	       (unsigned long long)drop_reason(MPMCRING_DROP_FULL),
+	       (unsigned long long)drop_reason(MPMCRING_DROP_PRIORITY),
+	       (unsigned long long)drop_reason(MPMCRING_DROP_CONTENTION),
+	       (unsigned long long)drop_reason(MPMCRING_DROP_TOO_BIG),
+	       (unsigned long long)retried);
+	EXPECT(hostring_waiting(&ring) == 0, "records left in the ring");
+	for (i = 0; i < opt.producers; i++) {
+		free(committed[i]);
+		free(seen[i]);
+	}
+	free(committed);
+	free(seen);
+	free(th);
+	mpmcring_close(lib);
+	hostring_destroy(&ring);
+	return fail;
+}

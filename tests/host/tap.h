@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Minimal TAP for the host tests: each test is a function; CHECK() records
+ * a failure with its location and keeps going; the runner prints one
+ * "ok"/"not ok" line per test and exits non-zero if any failed.
+ */
+#ifndef MPMCRING_TAP_H
+#define MPMCRING_TAP_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+struct tap {
+	int failed;
+};
+
+#define CHECK(t, cond, ...)							\
+	do {									\
+		if (!(cond)) {							\
+			(t)->failed = 1;					\
+			printf("# %s:%d: check failed: %s: ", __FILE__,	\
+			       __LINE__, #cond);				\
+			printf(__VA_ARGS__);					\
+			printf("\n");						\
+		}								\
+	} while (0)
+
+#define CHECK_EQ(t, a, b)							\
+	CHECK(t, (long long)(a) == (long long)(b), "%lld != %lld",		\
+	      (long long)(a), (long long)(b))
+
+struct tap_test {
+	const char *name;
+	void (*fn)(struct tap *t);
+};
+
+static inline int tap_run(const struct tap_test *tests, int n)
+{
+	int i, bad = 0;
+
+	printf("1..%d\n", n);
+	for (i = 0; i < n; i++) {
+		struct tap t = { 0 };
+
+		fflush(stdout);
+		tests[i].fn(&t);
+		printf("%s %d %s\n", t.failed ? "not ok" : "ok", i + 1,
+		       tests[i].name);
+		bad += t.failed;
+	}
+	return bad ? 1 : 0;
+}
+
+#define TAP_TEST(fn) { #fn, fn }
+
+#endif /* MPMCRING_TAP_H */

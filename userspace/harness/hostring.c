@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * hostring: the module's producer environment rebuilt in userspace. The
+ * memory has the module's layout (consumer area; meta page, stamps, data
+ * mapped twice) so the library consumes it unchanged; producers call the
+ * shared protocol functions with a userspace mpr_env.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "hostring.h"
+
+struct mpr_env {
+	struct hostring *h;
+};
+
+static inline unsigned int mpr_env_ninflight(struct mpr_env *e)
+{
+	return e->h->nproducers;
+}
+
+static inline struct mpr_inflight *mpr_env_inflight(struct mpr_env *e,
+						    unsigned int i)
+{
+	return &e->h->prod[i].inf;
+}
+
+/* Idle slots are skipped by value; every slot may be in use here. */
+static inline bool mpr_env_slot_active(struct mpr_env *e, unsigned int i)
+{
+	(void)e;
+	(void)i;
+	return true;
+}
+
+static inline bool mpr_env_trylock(struct mpr_env *e)
+{
+	return !__atomic_exchange_n(&e->h->reclaim_lock, 1, __ATOMIC_ACQUIRE);
+}
+
+static inline void mpr_env_unlock(struct mpr_env *e)
+{
+	__atomic_store_n(&e->h->reclaim_lock, 0, __ATOMIC_RELEASE);
+}
+
+static inline void mpr_env_overwritten(struct mpr_env *e, __u64 records,
+				       __u64 bytes)
+{
+	/* Under the reclaim lock: one writer, racing readers. */
+	MPR_WRITE_ONCE(e->h->overwritten_records,
+		       e->h->overwritten_records + records);
+	MPR_WRITE_ONCE(e->h->overwritten_bytes, e->h->overwritten_bytes + bytes);
+}
+
+static inline void mpr_env_repaired(struct mpr_env *e)
+{
+	MPR_WRITE_ONCE(e->h->repairs, e->h->repairs + 1);
+}
+
+#include "mpmcring_produce.h"
+
+static uint64_t round_page(uint64_t x)
+{
+	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	return (x + pg - 1) & ~(pg - 1);
+}
+
+static void hostring_layout(struct hostring *h, const struct hostring_params *p)
+{
+	struct mpmcring_layout *l = &h->layout;
+	unsigned int g = p->gshift ? p->gshift : 3;
+	unsigned int i;
+
+	memset(l, 0, sizeof(*l));
+	l->magic = MPMCRING_MAGIC;
+	l->abi_major = MPMCRING_ABI_MAJOR;
+	l->abi_minor = MPMCRING_ABI_MINOR;
+	l->layout_size = sizeof(*l);
+	l->features = p->mode == MPMCRING_MODE_OVERWRITE ? MPMCRING_FEAT_OVERWRITE : 0;
+	l->data_size = p->size;
+	l->granule_shift = g;
+	l->max_record = p->size / 2 - MPMCRING_HDR_SIZE;
+	l->max_consumers = p->max_consumers ? p->max_consumers : 62;
+	l->mode = p->mode;
+	l->cons_size = round_page(MPMCRING_CONS_HDR_SIZE +
+				  l->max_consumers * sizeof(struct mpmcring_slot));
+	l->stamps_offset = round_page(sizeof(struct mpmcring_meta));
+	l->data_offset = l->stamps_offset +
+			 round_page((p->size >> g) * sizeof(uint64_t));
+	l->ro_size = l->data_offset + 2 * p->size;
+	for (i = 0; i < MPMCRING_NR_PRIO; i++)
+		l->watermark[i] = p->watermarks ? p->wm[i] :
+				  i == 0 ? p->size / 2 : i == 1 ? p->size / 8 : 0;
+	memcpy(l->name, "hostring", 9);
+}
+
+int hostring_init(struct hostring *h, const struct hostring_params *p)
+{
+	struct mpmcring_layout *l = &h->layout;
+	unsigned char *ro;
+	unsigned int i;
+	int fd;
+
+	if (!p->size || (p->size & (p->size - 1)) || p->size < 4096 || !p->producers)
+		return -EINVAL;
+	memset(h, 0, sizeof(*h));
+	hostring_layout(h, p);
+	h->nproducers = p->producers;
+	h->prod = aligned_alloc(64, sizeof(*h->prod) * p->producers);
+	if (!h->prod)
+		return -ENOMEM;
+	memset(h->prod, 0, sizeof(*h->prod) * p->producers);
+	for (i = 0; i < p->producers; i++)
+		h->prod[i].inf.start = MPR_INFLIGHT_IDLE;
+
+	h->cons = mmap(NULL, l->cons_size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (h->cons == MAP_FAILED)
+		goto fail;
+	/* Reserve the read-only area's addresses, then fill them in. */
+	ro = mmap(NULL, l->ro_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ro == MAP_FAILED)
+		goto fail;
+	h->ro = ro;
+	if (mmap(ro, l->data_offset, PROT_READ | PROT_WRITE,
+		 MAP_FIXED | MAP_SHARED | MAP_ANONYMOUS, -1, 0) == MAP_FAILED)
+		goto fail;
+	fd = memfd_create("hostring", MFD_CLOEXEC);
+	if (fd < 0)
+		goto fail;
+	if (ftruncate(fd, p->size) ||
+	    mmap(ro + l->data_offset, p->size, PROT_READ | PROT_WRITE,
+		 MAP_FIXED | MAP_SHARED, fd, 0) == MAP_FAILED ||
+	    mmap(ro + l->data_offset + p->size, p->size, PROT_READ | PROT_WRITE,
+		 MAP_FIXED | MAP_SHARED, fd, 0) == MAP_FAILED) {
+		close(fd);
+		goto fail;
+	}
+	close(fd);
+
+	h->v.cons = h->cons;
+	h->v.meta = (struct mpmcring_meta *)ro;
+	h->v.stamps = (__u64 *)(ro + l->stamps_offset);
+	h->v.data = ro + l->data_offset;
+	h->v.data_size = l->data_size;
+	h->v.data_mask = l->data_size - 1;
+	h->v.gshift = l->granule_shift;
+	h->v.stamp_mask = (l->data_size >> l->granule_shift) - 1;
+	h->v.max_record = l->max_record;
+	h->v.max_consumers = l->max_consumers;
+	h->v.mode = l->mode;
+	h->v.meta->layout = *l;
+	h->v.meta->prod_pos = p->initial_pos;
+	h->v.meta->reclaim_pos = p->initial_pos;
+	h->v.cons->head = p->initial_pos;
+	for (i = 0; i < l->max_consumers; i++)
+		h->v.cons->slots[i].start = MPMCRING_SLOT_IDLE;
+	return 0;
+fail:
+	hostring_destroy(h);
+	return -ENOMEM;
+}
+
+void hostring_destroy(struct hostring *h)
+{
+	if (h->cons && h->cons != MAP_FAILED)
+		munmap(h->cons, h->layout.cons_size);
+	if (h->ro)
+		munmap(h->ro, h->layout.ro_size);
+	free(h->prod);
+	memset(h, 0, sizeof(*h));
+}
+
+static int hostring_count_drop(struct hostring *h, unsigned int idx,
+			       int reason, unsigned int prio, unsigned int n)
+{
+	h->prod[idx].dropped[reason][prio] += n;
+	mpr_atomic_add(&h->v.meta->lost_dropped, n);
+	switch (reason) {
+	case MPMCRING_DROP_TOO_BIG:
+		return -EMSGSIZE;
+	case MPMCRING_DROP_CONTENTION:
+		return -EAGAIN;
+	default:
+		return -ENOSPC;
+	}
+}
+
+int hostring_reserve_batch(struct hostring *h, unsigned int idx,
+			   const uint32_t *lens, unsigned int n,
+			   unsigned int prio, uint64_t *pos)
+{
+	struct mpr_env env = { .h = h };
+	struct hostring_producer *pr = &h->prod[idx];
+	__u64 need = 0, p;
+	unsigned int i;
+	int ret;
+
+	if (!n || prio >= MPMCRING_NR_PRIO)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		if (lens[i] > h->v.max_record)
+			return hostring_count_drop(h, idx, MPMCRING_DROP_TOO_BIG, prio, n);
+		need += mpr_rec_size(&h->v, lens[i]);
+	}
+	ret = mpr_reserve(&h->v, &env, &pr->inf, need,
+			  h->v.mode == MPMCRING_MODE_OVERWRITE ? 0 :
+			  h->layout.watermark[prio], prio, &p);
+	if (ret)
+		return hostring_count_drop(h, idx, ret == MPR_FAIL_FULL ?
+					   MPMCRING_DROP_FULL :
+					   ret == MPR_FAIL_PRIORITY ?
+					   MPMCRING_DROP_PRIORITY :
+					   MPMCRING_DROP_CONTENTION, prio, n);
+	pr->inf.depth += n - 1;
+	for (i = 0; i < n; i++) {
+		mpr_write_hdr(&h->v, p, lens[i], prio, 0);
+		pos[i] = p;
+		p += mpr_rec_size(&h->v, lens[i]);
+	}
+	return 0;
+}
+
+int hostring_reserve(struct hostring *h, unsigned int idx, uint32_t len,
+		     unsigned int prio, uint64_t *pos)
+{
+	return hostring_reserve_batch(h, idx, &len, 1, prio, pos);
+}
+
+void *hostring_payload(struct hostring *h, uint64_t pos)
+{
+	return mpr_payload(&h->v, pos);
+}
+
+void hostring_commit(struct hostring *h, unsigned int idx, uint64_t pos,
+		     uint32_t len)
+{
+	mpr_publish(&h->v, &h->prod[idx].inf, pos, MPMCRING_STAMP_COMMITTED);
+	h->prod[idx].produced++;
+	h->prod[idx].produced_bytes += len;
+}
+
+void hostring_discard(struct hostring *h, unsigned int idx, uint64_t pos)
+{
+	mpr_publish(&h->v, &h->prod[idx].inf, pos, MPMCRING_STAMP_DISCARDED);
+	h->prod[idx].discarded++;
+}
+
+void hostring_reclaim(struct hostring *h)
+{
+	struct mpr_env env = { .h = h };
+
+	if (mpr_env_trylock(&env)) {
+		mpr_reclaim(&h->v, &env);
+		mpr_env_unlock(&env);
+	}
+}
+
+uint64_t hostring_produced(const struct hostring *h)
+{
+	uint64_t n = 0;
+	unsigned int i;
+
+	for (i = 0; i < h->nproducers; i++)
+		n += h->prod[i].produced;
+	return n;
+}
+
+uint64_t hostring_dropped(const struct hostring *h)
+{
+	uint64_t n = 0;
+	unsigned int i, r, c;
+
+	for (i = 0; i < h->nproducers; i++)
+		for (r = 0; r < MPMCRING_NR_DROP; r++)
+			for (c = 0; c < MPMCRING_NR_PRIO; c++)
+				n += h->prod[i].dropped[r][c];
+	return n;
+}
+
+uint64_t hostring_waiting(const struct hostring *h)
+{
+	const struct mpr_view *v = &h->v;
+	__u64 head = MPR_LOAD_ACQUIRE(&v->cons->head);
+	__u64 prod = MPR_LOAD_ACQUIRE(&v->meta->prod_pos);
+	__u64 records, bytes;
+
+	mpr_count_records(v, head, prod, v->stamp_mask + 1, &records, &bytes);
+	return records;
+}

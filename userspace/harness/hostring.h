@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT) */
+/*
+ * hostring: an mpmcring in plain process memory, with producers that run the
+ * very protocol code the module runs (proto/mpmcring_produce.h). The host
+ * tests drive it with threads under ThreadSanitizer and AddressSanitizer,
+ * and the benchmarks measure it on real cores. Consumers are the library's,
+ * attached with mpmcring__open_memory().
+ *
+ * One producer index per thread: an index plays the role of one (CPU,
+ * interrupt level) in-flight entry in the kernel.
+ */
+#ifndef MPMCRING_HOSTRING_H
+#define MPMCRING_HOSTRING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "mpmcring_proto.h"
+
+struct hostring_params {
+	uint64_t size;		/* data bytes, power of two */
+	unsigned int gshift;	/* log2 granule, 3..6 (0: 3) */
+	unsigned int mode;	/* MPMCRING_MODE_* */
+	unsigned int max_consumers;	/* 0: 62 */
+	unsigned int producers;	/* producer indexes */
+	uint64_t initial_pos;
+	bool watermarks;	/* use wm[], else 1/2, 1/8, 0 */
+	uint64_t wm[MPMCRING_NR_PRIO];
+};
+
+/* Per producer: its in-flight entry and its own counters (one writer). */
+struct hostring_producer {
+	struct mpr_inflight inf;
+	uint64_t produced;
+	uint64_t produced_bytes;
+	uint64_t discarded;
+	uint64_t dropped[MPMCRING_NR_DROP][MPMCRING_NR_PRIO];
+	uint64_t dropped_retried;	/* drops the caller retried (tests) */
+} __attribute__((aligned(64)));
+
+struct hostring {
+	struct mpmcring_layout layout;
+	void *cons;
+	void *ro;
+	struct mpr_view v;
+	unsigned int nproducers;
+	struct hostring_producer *prod;
+	unsigned long reclaim_lock;
+	/* Written under reclaim_lock. */
+	uint64_t overwritten_records;
+	uint64_t overwritten_bytes;
+	uint64_t repairs;
+};
+
+int hostring_init(struct hostring *h, const struct hostring_params *p);
+void hostring_destroy(struct hostring *h);
+
+/* Reserves len payload bytes for producer idx; 0 or -ENOSPC, -EAGAIN,
+ * -EMSGSIZE (counted as drops). On success *pos names the record. */
+int hostring_reserve(struct hostring *h, unsigned int idx, uint32_t len,
+		     unsigned int prio, uint64_t *pos);
+/* Reserves n records with one compare-and-swap; pos[i] for each. */
+int hostring_reserve_batch(struct hostring *h, unsigned int idx,
+			   const uint32_t *lens, unsigned int n,
+			   unsigned int prio, uint64_t *pos);
+void *hostring_payload(struct hostring *h, uint64_t pos);
+void hostring_commit(struct hostring *h, unsigned int idx, uint64_t pos,
+		     uint32_t len);
+void hostring_discard(struct hostring *h, unsigned int idx, uint64_t pos);
+/* Runs a reclaim now (what the kernel's statistics call does). */
+void hostring_reclaim(struct hostring *h);
+
+/* Totals over producers. */
+uint64_t hostring_produced(const struct hostring *h);
+uint64_t hostring_dropped(const struct hostring *h);
+/* Committed records waiting between the head and prod_pos. */
+uint64_t hostring_waiting(const struct hostring *h);
+
+#endif /* MPMCRING_HOSTRING_H */

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT) */
+/*
+ * libmpmcring: consume mpmcring rings zero-copy, from many threads and
+ * processes at once.
+ *
+ *   struct mpmcring *r = mpmcring_open(NULL, 0);         // /dev/mpmcring
+ *   struct mpmcring_consumer *c = mpmcring_consumer_new(r);
+ *   struct mpmcring_record rec;
+ *   while (mpmcring_read(c, &rec) == 0) {
+ *           use(rec.data, rec.len);   // in place, valid until commit
+ *           mpmcring_commit(c);       // one store, no system call
+ *   }
+ *
+ * Every record goes to exactly one consumer. A consumer is used by one
+ * thread at a time; give each thread its own. Functions returning int give
+ * 0 or a count on success and a negative errno on failure; functions
+ * returning a pointer give NULL and set errno. mpmcring_errmsg() says more
+ * about the last failure of the calling thread.
+ */
+#ifndef MPMCRING_LIB_H
+#define MPMCRING_LIB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/mpmcring.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MPMCRING_DEFAULT_PATH "/dev/mpmcring"
+
+/* A ring mapped into this process (shared by its consumers). */
+struct mpmcring;
+/* One consumer: a slot in the ring and the records it holds. */
+struct mpmcring_consumer;
+
+/* A record, read in place. data stays valid until the consumer commits. */
+struct mpmcring_record {
+	const void *data;
+	uint32_t len;
+	uint8_t prio;	/* MPMCRING_PRIO_* */
+	uint8_t flags;	/* MPMCRING_REC_* */
+};
+
+/* Records claimed together; step through them with mpmcring_batch_next(). */
+struct mpmcring_batch {
+	uint32_t records;	/* committed records in the batch */
+	uint64_t bytes;		/* their payload bytes */
+	/* private */
+	struct mpmcring_consumer *c;
+	__u64 cur, end;
+};
+
+/* Records lost since a consumer last asked (each loss told to one consumer). */
+struct mpmcring_lost {
+	uint64_t dropped;	/* refused by the ring: full, priority, ... */
+	uint64_t overwritten;	/* evicted unread (overwrite mode) */
+};
+
+/* Open flags. */
+#define MPMCRING_OPEN_RDONLY	0x1	/* monitor: map read-only, no consumers */
+
+struct mpmcring *mpmcring_open(const char *path, int flags);
+void mpmcring_close(struct mpmcring *r);
+int mpmcring_fd(const struct mpmcring *r);
+const struct mpmcring_layout *mpmcring_get_layout(const struct mpmcring *r);
+
+struct mpmcring_consumer *mpmcring_consumer_new(struct mpmcring *r);
+void mpmcring_consumer_free(struct mpmcring_consumer *c);
+
+/* Claims one record (or continues a batch left unfinished). */
+int mpmcring_read(struct mpmcring_consumer *c, struct mpmcring_record *rec);
+/* Claims up to max_records records with one atomic step; the first record
+ * is claimed whatever its size, the others only while the payload stays
+ * within max_bytes. Returns the number of records.
+ */
+int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
+			unsigned int max_records, size_t max_bytes);
+/* Returns 1 and the next record of the batch, or 0 at its end. */
+int mpmcring_batch_next(struct mpmcring_batch *b, struct mpmcring_record *rec);
+/* Releases every record the consumer holds: one store into shared memory. */
+void mpmcring_commit(struct mpmcring_consumer *c);
+
+/*
+ * Reads up to max records, calls fn for each in ring order, then commits.
+ * If fn returns non-zero, consumption stops there: that record counts as
+ * consumed, the rest of the claim stays held and is delivered first by the
+ * next call, and the return value is fn's. Otherwise returns the number of
+ * records consumed (0 when none was ready).
+ */
+typedef int (*mpmcring_record_fn)(void *ctx, const struct mpmcring_record *rec);
+int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max,
+		     mpmcring_record_fn fn, void *ctx);
+
+/* Looks at the next record without claiming it. In overwrite mode or once
+ * another consumer claims it, its bytes may change: copy, then check with
+ * mpmcring_read() which record you really got. */
+int mpmcring_peek(struct mpmcring_consumer *c, struct mpmcring_record *rec);
+/* Bytes reserved past the head (records finished or being written). */
+uint64_t mpmcring_avail_bytes(const struct mpmcring *r);
+/* Takes the losses not yet reported to any consumer. */
+void mpmcring_lost(struct mpmcring_consumer *c, struct mpmcring_lost *lost);
+
+/* Sleeps until a record is ready (or the ring's watermark is reached):
+ * 1 when ready, 0 on timeout (timeout_ms < 0 waits forever). */
+int mpmcring_wait(struct mpmcring *r, int timeout_ms);
+/* Wake this ring handle only once this many bytes are reserved past the
+ * head (0: for any record). */
+int mpmcring_set_watermark(struct mpmcring *r, uint64_t bytes);
+
+/* Userspace producers (copying): one record per call, or one per iovec. */
+struct iovec;
+int mpmcring_write(struct mpmcring *r, const void *data, size_t len);
+int mpmcring_writev(struct mpmcring *r, const struct iovec *iov, int n);
+int mpmcring_set_prio(struct mpmcring *r, unsigned int prio);
+
+int mpmcring_stats(struct mpmcring *r, struct mpmcring_stats *st);
+
+/* What went wrong with the calling thread's last failed call. */
+const char *mpmcring_errmsg(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MPMCRING_LIB_H */

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * Reading records in place. A claim moves the shared head over finished
+ * records with one compare-and-swap; the records stay valid until the
+ * consumer commits, which is one release store into its own slot. Every
+ * position and length read from shared memory is checked by the protocol
+ * code before it is used, so a corrupt ring yields -EBADMSG, never a crash.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+
+#include "internal.h"
+
+/* Claims into the consumer; repairs a corrupt head once through the kernel. */
+static int mpr_lib_claim(struct mpmcring_consumer *c, unsigned int max_records,
+			 uint64_t max_bytes, struct mpr_claim *cl)
+{
+	const struct mpr_view *v = &c->r->v;
+	struct mpmcring_stats st;
+	uint64_t d, o;
+	int n;
+
+	n = mpr_claim(v, c->slot, c->holding, max_records, max_bytes, false, cl);
+	if (n == -EBADMSG && c->r->fd >= 0) {
+		/* Reading the statistics makes the kernel check the head. */
+		ioctl(c->r->fd, MPMCRING_IOC_STATS, &st);
+		n = mpr_claim(v, c->slot, c->holding, max_records, max_bytes,
+			      false, cl);
+	}
+	if (n == -EBADMSG)
+		return mpr_lib_error(EBADMSG, "the ring's consumer state is corrupt (head outside the ring or a record that does not fit)");
+	if (n < 0)
+		return n;
+	c->holding = true;
+	c->held_records += n;
+	c->held_bytes += cl->bytes;
+	/* Informational: the kernel counts these if this process dies. */
+	MPR_WRITE_ONCE(c->slot->held_records, c->held_records);
+
+	d = mpr_take_lost(&v->meta->lost_dropped, &v->cons->lost_dropped_taken);
+	o = mpr_take_lost(&v->meta->lost_overwritten,
+			  &v->cons->lost_overwritten_taken);
+	c->lost.dropped += d;
+	c->lost.overwritten += o;
+	return n;
+}
+
+static bool mpr_lib_next(struct mpmcring_consumer *c, __u64 *cur,
+			 __u64 end, struct mpmcring_record *rec)
+{
+	struct mpr_rec r;
+
+	if (!mpr_claim_next(&c->r->v, cur, end, &r))
+		return false;
+	rec->data = mpr_payload(&c->r->v, r.pos);
+	rec->len = r.len;
+	rec->prio = r.prio;
+	rec->flags = r.flags;
+	return true;
+}
+
+static bool mpr_lib_next_pending(struct mpmcring_consumer *c,
+				 struct mpmcring_record *rec)
+{
+	if (c->pending && mpr_lib_next(c, &c->pend_cur, c->pend_end, rec))
+		return true;
+	c->pending = false;
+	return false;
+}
+
+/* Whether a claimed, undelivered record remains (without taking it). */
+static bool mpr_lib_pending_left(struct mpmcring_consumer *c)
+{
+	struct mpmcring_record rec;
+	__u64 cur = c->pend_cur;
+
+	return c->pending && mpr_lib_next(c, &cur, c->pend_end, &rec);
+}
+
+int mpmcring_read(struct mpmcring_consumer *c, struct mpmcring_record *rec)
+{
+	struct mpr_claim cl;
+	int n;
+
+	if (mpr_lib_next_pending(c, rec))
+		return 0;
+	n = mpr_lib_claim(c, 1, UINT64_MAX, &cl);
+	if (n < 0)
+		return n;
+	c->pend_cur = cl.start;
+	c->pend_end = cl.end;
+	c->pending = true;
+	if (!mpr_lib_next_pending(c, rec))
+		return mpr_lib_error(EBADMSG, "a claimed record vanished");
+	return 0;
+}
+
+int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
+			unsigned int max_records, size_t max_bytes)
+{
+	struct mpr_claim cl;
+	int n;
+
+	if (!max_records)
+		return -EINVAL;
+	n = mpr_lib_claim(c, max_records, max_bytes, &cl);
+	if (n < 0)
+		return n;
+	b->records = cl.records;
+	b->bytes = cl.bytes;
+	b->c = c;
+	b->cur = cl.start;
+	b->end = cl.end;
+	return n;
+}
+
+int mpmcring_batch_next(struct mpmcring_batch *b, struct mpmcring_record *rec)
+{
+	return mpr_lib_next(b->c, &b->cur, b->end, rec);
+}
+
+void mpmcring_commit(struct mpmcring_consumer *c)
+{
+	struct mpmcring_slot *s = c->slot;
+
+	if (!c->holding)
+		return;
+	/* Own cache line, informational: plain stores. */
+	MPR_WRITE_ONCE(s->consumed_records, s->consumed_records + c->held_records);
+	MPR_WRITE_ONCE(s->consumed_bytes, s->consumed_bytes + c->held_bytes);
+	MPR_WRITE_ONCE(s->held_records, 0);
+	c->held_records = 0;
+	c->held_bytes = 0;
+	c->holding = false;
+	c->pending = false;
+	mpr_commit(s);
+}
+
+int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max,
+		     mpmcring_record_fn fn, void *ctx)
+{
+	struct mpmcring_record rec;
+	struct mpr_claim cl;
+	unsigned int done = 0;
+	int n, ret;
+
+	if (!max)
+		return -EINVAL;
+	if (!c->pending) {
+		n = mpr_lib_claim(c, max, UINT64_MAX, &cl);
+		if (n == -EAGAIN)
+			return 0;
+		if (n < 0)
+			return n;
+		c->pend_cur = cl.start;
+		c->pend_end = cl.end;
+		c->pending = true;
+	}
+	while (done < max && mpr_lib_next_pending(c, &rec)) {
+		done++;
+		ret = fn(ctx, &rec);
+		if (ret)
+			return ret;	/* the rest stays held for next time */
+	}
+	if (!mpr_lib_pending_left(c))
+		mpmcring_commit(c);
+	return done;
+}
+
+int mpmcring_peek(struct mpmcring_consumer *c, struct mpmcring_record *rec)
+{
+	const struct mpr_view *v = &c->r->v;
+	uint64_t r = MPR_LOAD_ACQUIRE(&v->meta->reclaim_pos);
+	uint64_t h = MPR_LOAD_ACQUIRE(&v->cons->head);
+	uint64_t p = MPR_LOAD_ACQUIRE(&v->meta->prod_pos);
+	uint64_t steps = v->stamp_mask + 1;
+	struct mpr_rec mr;
+
+	if (!mpr_aligned(v, h) || !mpr_between(r, h, p))
+		return mpr_lib_error(EBADMSG, "the ring's consumer state is corrupt (head outside the ring)");
+	/* Discarded records are skipped; at most one ring's worth. */
+	while (h != p && steps--) {
+		int st = mpr_record_at(v, h, p, &mr);
+
+		if (st == MPR_REC_COMMITTED) {
+			rec->data = mpr_payload(v, h);
+			rec->len = mr.len;
+			rec->prio = mr.prio;
+			rec->flags = mr.flags;
+			return 0;
+		}
+		if (st != MPR_REC_DISCARDED)
+			break;
+		h += mr.size;
+	}
+	return -EAGAIN;
+}
+
+uint64_t mpmcring_avail_bytes(const struct mpmcring *r)
+{
+	const struct mpr_view *v = &r->v;
+	uint64_t rp = MPR_LOAD_ACQUIRE(&v->meta->reclaim_pos);
+	uint64_t h = MPR_LOAD_ACQUIRE(&v->cons->head);
+	uint64_t p = MPR_LOAD_ACQUIRE(&v->meta->prod_pos);
+
+	return mpr_between(rp, h, p) ? p - h : 0;
+}
+
+void mpmcring_lost(struct mpmcring_consumer *c, struct mpmcring_lost *lost)
+{
+	const struct mpr_view *v = &c->r->v;
+
+	c->lost.dropped += mpr_take_lost(&v->meta->lost_dropped,
+					 &v->cons->lost_dropped_taken);
+	c->lost.overwritten += mpr_take_lost(&v->meta->lost_overwritten,
+					     &v->cons->lost_overwritten_taken);
+	*lost = c->lost;
+	c->lost.dropped = 0;
+	c->lost.overwritten = 0;
+}

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * The system-call side of the library: sleeping until records are ready,
+ * per-handle settings, copying producers and statistics.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+int mpmcring_wait(struct mpmcring *r, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+	int n;
+
+	if (r->fd < 0)
+		return mpr_lib_error(EBADF, "this ring has no file to wait on");
+	n = poll(&pfd, 1, timeout_ms < 0 ? -1 : timeout_ms);
+	if (n < 0)
+		return mpr_lib_error(errno, "poll: %s", strerror(errno));
+	if (n == 0)
+		return 0;
+	if (pfd.revents & POLLIN)
+		return 1;
+	if (pfd.revents & POLLHUP)
+		return mpr_lib_error(EPIPE, "the ring was destroyed and is empty");
+	return mpr_lib_error(EIO, "poll reported %#x", pfd.revents);
+}
+
+static int mpr_lib_ioctl(struct mpmcring *r, unsigned long cmd, void *arg,
+			 const char *what)
+{
+	if (r->fd < 0)
+		return mpr_lib_error(EBADF, "this ring has no device file");
+	if (ioctl(r->fd, cmd, arg) < 0)
+		return mpr_lib_error(errno, "%s: %s", what, strerror(errno));
+	return 0;
+}
+
+int mpmcring_set_watermark(struct mpmcring *r, uint64_t bytes)
+{
+	__u64 v = bytes;
+
+	return mpr_lib_ioctl(r, MPMCRING_IOC_SET_WATERMARK, &v,
+			     "setting the wakeup watermark");
+}
+
+int mpmcring_set_prio(struct mpmcring *r, unsigned int prio)
+{
+	__u32 v = prio;
+
+	return mpr_lib_ioctl(r, MPMCRING_IOC_SET_PRIO, &v,
+			     "setting the write priority");
+}
+
+int mpmcring_stats(struct mpmcring *r, struct mpmcring_stats *st)
+{
+	return mpr_lib_ioctl(r, MPMCRING_IOC_STATS, st, "reading statistics");
+}
+
+static int mpr_lib_write_error(int err)
+{
+	switch (err) {
+	case EMSGSIZE:
+		return mpr_lib_error(err, "record too large for this ring");
+	case EAGAIN:
+		return mpr_lib_error(err, "ring full (non-blocking write)");
+	case EPIPE:
+		return mpr_lib_error(err, "the ring was destroyed");
+	default:
+		return mpr_lib_error(err, "write: %s", strerror(err));
+	}
+}
+
+int mpmcring_write(struct mpmcring *r, const void *data, size_t len)
+{
+	ssize_t n;
+
+	if (r->fd < 0)
+		return mpr_lib_error(EBADF, "this ring has no device file");
+	n = write(r->fd, data, len);
+	return n < 0 ? mpr_lib_write_error(errno) : 0;
+}
+
+int mpmcring_writev(struct mpmcring *r, const struct iovec *iov, int n)
+{
+	if (r->fd < 0)
+		return mpr_lib_error(EBADF, "this ring has no device file");
+	return writev(r->fd, iov, n) < 0 ? mpr_lib_write_error(errno) : 0;
+}

@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * Opening and mapping a ring, checking what it says about itself, and
+ * attaching consumers. The library learns every size from the ring at run
+ * time; nothing about a ring is compiled in except the ABI version.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static _Thread_local char mpr_errbuf[256];
+
+int mpr_lib_error(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(mpr_errbuf, sizeof(mpr_errbuf), fmt, ap);
+	va_end(ap);
+	return -err;
+}
+
+const char *mpmcring_errmsg(void)
+{
+	return mpr_errbuf[0] ? mpr_errbuf : "no error";
+}
+
+static bool pow2(uint64_t x)
+{
+	return x && !(x & (x - 1));
+}
+
+int mpr_lib_check_layout(const struct mpmcring_layout *l)
+{
+	uint64_t stamps;
+
+	if (l->magic != MPMCRING_MAGIC)
+		return mpr_lib_error(EPROTO, "not an mpmcring ring (bad magic)");
+	if (l->abi_major != MPMCRING_ABI_MAJOR)
+		return mpr_lib_error(EPROTONOSUPPORT,
+				     "ring ABI %u.%u, library ABI %u.%u: upgrade the library or the module",
+				     l->abi_major, l->abi_minor,
+				     MPMCRING_ABI_MAJOR, MPMCRING_ABI_MINOR);
+	if (l->features & ~MPMCRING_FEAT_KNOWN)
+		return mpr_lib_error(EPROTONOSUPPORT,
+				     "ring uses features %#llx this library does not know: upgrade the library",
+				     (unsigned long long)(l->features & ~MPMCRING_FEAT_KNOWN));
+	if (l->layout_size != sizeof(*l) || !pow2(l->data_size) ||
+	    l->data_size < 4096 || l->data_size > (1ULL << 40) ||
+	    l->granule_shift < 3 || l->granule_shift > 12 ||
+	    l->max_record > l->data_size / 2 || l->max_consumers == 0 ||
+	    l->cons_size < MPMCRING_CONS_HDR_SIZE +
+			   (uint64_t)l->max_consumers * sizeof(struct mpmcring_slot))
+		return mpr_lib_error(EPROTO, "the ring's layout is inconsistent");
+	stamps = (l->data_size >> l->granule_shift) * sizeof(uint64_t);
+	if (l->stamps_offset < sizeof(struct mpmcring_meta) ||
+	    l->stamps_offset % 8 || l->data_offset % 4096 ||
+	    l->data_offset < l->stamps_offset + stamps ||
+	    l->ro_size != l->data_offset + 2 * l->data_size)
+		return mpr_lib_error(EPROTO, "the ring's layout is inconsistent");
+	return 0;
+}
+
+void mpr_lib_build_view(struct mpmcring *r)
+{
+	const struct mpmcring_layout *l = &r->layout;
+	unsigned char *ro = r->ro_map;
+
+	r->v.cons = r->cons_map;
+	r->v.meta = (struct mpmcring_meta *)ro;
+	r->v.stamps = (__u64 *)(ro + l->stamps_offset);
+	r->v.data = ro + l->data_offset;
+	r->v.data_size = l->data_size;
+	r->v.data_mask = l->data_size - 1;
+	r->v.gshift = l->granule_shift;
+	r->v.stamp_mask = (l->data_size >> l->granule_shift) - 1;
+	r->v.max_record = l->max_record;
+	r->v.max_consumers = l->max_consumers;
+	r->v.mode = l->mode;
+}
+
+static int mpr_open_error(const char *path, int err)
+{
+	switch (err) {
+	case ENOENT:
+		return mpr_lib_error(err, "%s: no such device: is the module loaded (modprobe mpmcring), and is the ring name right?",
+				     path);
+	case EACCES:
+	case EPERM:
+		return mpr_lib_error(err, "%s: permission denied: the device is root-only by default; the udev rule can give a group access",
+				     path);
+	case ENOTTY:
+	case EINVAL:
+		return mpr_lib_error(err, "%s: not an mpmcring device", path);
+	default:
+		return mpr_lib_error(err, "%s: %s", path, strerror(err));
+	}
+}
+
+struct mpmcring *mpmcring_open(const char *path, int flags)
+{
+	struct mpmcring *r;
+	int err, prot;
+
+	if (!path)
+		path = MPMCRING_DEFAULT_PATH;
+	if (flags & ~MPMCRING_OPEN_RDONLY) {
+		errno = -mpr_lib_error(EINVAL, "unknown open flags %#x", flags);
+		return NULL;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		errno = -mpr_lib_error(ENOMEM, "out of memory");
+		return NULL;
+	}
+	r->rdonly = flags & MPMCRING_OPEN_RDONLY;
+	r->fd = open(path, (r->rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (r->fd < 0) {
+		err = mpr_open_error(path, errno);
+		goto fail;
+	}
+	if (ioctl(r->fd, MPMCRING_IOC_INFO, &r->layout) < 0) {
+		err = mpr_open_error(path, errno);
+		goto fail;
+	}
+	err = mpr_lib_check_layout(&r->layout);
+	if (err)
+		goto fail;
+
+	prot = r->rdonly ? PROT_READ : PROT_READ | PROT_WRITE;
+	r->cons_map = mmap(NULL, r->layout.cons_size, prot, MAP_SHARED, r->fd,
+			   MPMCRING_OFF_CONS);
+	if (r->cons_map == MAP_FAILED) {
+		err = mpr_lib_error(errno, "%s: mapping the consumer area: %s",
+				    path, strerror(errno));
+		r->cons_map = NULL;
+		goto fail;
+	}
+	r->ro_map = mmap(NULL, r->layout.ro_size, PROT_READ, MAP_SHARED, r->fd,
+			 MPMCRING_OFF_RO);
+	if (r->ro_map == MAP_FAILED) {
+		err = mpr_lib_error(errno, "%s: mapping the ring: %s", path,
+				    strerror(errno));
+		r->ro_map = NULL;
+		goto fail;
+	}
+	r->mapped = true;
+	if (memcmp(r->ro_map, &r->layout, sizeof(r->layout))) {
+		err = mpr_lib_error(EPROTO, "%s: the mapped layout differs from the one the device reported",
+				    path);
+		goto fail;
+	}
+	mpr_lib_build_view(r);
+	return r;
+fail:
+	mpmcring_close(r);
+	errno = -err;
+	return NULL;
+}
+
+struct mpmcring *mpmcring__open_memory(void *cons, void *ro,
+				       const struct mpmcring_layout *l)
+{
+	struct mpmcring *r;
+	int err = mpr_lib_check_layout(l);
+
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	r->fd = -1;
+	r->layout = *l;
+	r->cons_map = cons;
+	r->ro_map = ro;
+	mpr_lib_build_view(r);
+	return r;
+}
+
+void mpmcring_close(struct mpmcring *r)
+{
+	if (!r)
+		return;
+	if (r->mapped && r->cons_map)
+		munmap(r->cons_map, r->layout.cons_size);
+	if (r->mapped && r->ro_map)
+		munmap(r->ro_map, r->layout.ro_size);
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r);
+}
+
+int mpmcring_fd(const struct mpmcring *r)
+{
+	return r->fd;
+}
+
+const struct mpmcring_layout *mpmcring_get_layout(const struct mpmcring *r)
+{
+	return &r->layout;
+}
+
+struct mpmcring_consumer *mpmcring_consumer_new(struct mpmcring *r)
+{
+	struct mpmcring_consumer *c;
+	__u32 idx;
+
+	if (r->rdonly) {
+		errno = -mpr_lib_error(EBADF, "the ring was opened read-only: consumers need MPMCRING_OPEN_RDONLY off");
+		return NULL;
+	}
+	if (r->fd >= 0) {
+		if (ioctl(r->fd, MPMCRING_IOC_ATTACH, &idx) < 0) {
+			int e = errno;
+
+			errno = e == EUSERS ?
+				-mpr_lib_error(e, "every consumer slot of the ring is taken (max_consumers=%u)",
+					       r->layout.max_consumers) :
+				-mpr_lib_error(e, "attaching a consumer: %s",
+					       strerror(e));
+			return NULL;
+		}
+	} else {
+		idx = __atomic_fetch_add(&r->mem_slots, 1, __ATOMIC_RELAXED);
+	}
+	if (idx >= r->layout.max_consumers) {
+		errno = -mpr_lib_error(EUSERS, "every consumer slot of the ring is taken");
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		errno = -mpr_lib_error(ENOMEM, "out of memory");
+		return NULL;
+	}
+	c->r = r;
+	c->idx = idx;
+	c->slot = &r->v.cons->slots[idx];
+	if (r->fd < 0)
+		MPR_STORE_RELEASE(&c->slot->start, MPMCRING_SLOT_IDLE);
+	return c;
+}
+
+void mpmcring_consumer_free(struct mpmcring_consumer *c)
+{
+	__u32 idx;
+
+	if (!c)
+		return;
+	mpmcring_commit(c);
+	if (c->r->fd >= 0) {
+		idx = c->idx;
+		ioctl(c->r->fd, MPMCRING_IOC_DETACH, &idx);
+	}
+	free(c);
+}
