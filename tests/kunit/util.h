@@ -104,4 +104,58 @@ static inline int kt_produce(struct mpmcring *ring, u32 len, u32 prio,
 	return 0;
 }
 
+/*
+ * Reserves like mpmcring_reserve() but writes no header: the ring is frozen
+ * in the moment after the position cmpxchg and before the header store,
+ * with whatever bytes an earlier lap left there. Finish with
+ * kt_publish_raw() in the same context; nothing in between may sleep.
+ */
+static inline int kt_reserve_raw(struct mpmcring *ring, u32 len, u64 *pos,
+				 struct mpr_inflight **infp)
+{
+	struct mpr_env env = { .ring = ring };
+	struct mpr_inflight *inf;
+
+	preempt_disable();
+	inf = this_cpu_ptr(ring->inflight) + interrupt_context_level();
+	if (mpr_reserve(&ring->view, &env, inf, mpr_rec_size(&ring->view, len),
+			0, MPMCRING_PRIO_CRITICAL, pos)) {
+		preempt_enable();
+		return -ENOSPC;
+	}
+	*infp = inf;
+	return 0;
+}
+
+static inline void kt_publish_raw(struct mpmcring *ring,
+				  struct mpr_inflight *inf, u64 pos, u32 len,
+				  const void *payload)
+{
+	mpr_write_hdr(&ring->view, pos, len, MPMCRING_PRIO_CRITICAL, 0);
+	memcpy(mpr_payload(&ring->view, pos), payload, len);
+	mpr_publish(&ring->view, inf, pos, MPMCRING_STAMP_COMMITTED);
+	preempt_enable();
+}
+
+/* Consumes and throws away everything until the head reaches prod_pos. */
+static inline void kt_drain(struct mpmcring *ring)
+{
+	const struct mpr_view *v = mpmcring_kunit_view(ring);
+	struct mpr_claim cl;
+	struct kc c;
+	int i;
+
+	if (kc_attach(&c, ring))
+		return;
+	for (i = 0; i < 100000; i++) {
+		if (READ_ONCE(v->cons->head) == READ_ONCE(v->meta->prod_pos))
+			break;
+		if (kc_claim(&c, 64, &cl) > 0)
+			kc_commit(&c);
+		else
+			mpmcring_reclaim(ring);	/* repairs a head that is wrong */
+	}
+	kc_detach(&c);
+}
+
 #endif /* MPMCRING_KUNIT_UTIL_H */

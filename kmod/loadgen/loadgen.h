@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * mpmcring_loadgen: producers in every context, using only the exported
+ * mpmcring API as any kernel subsystem would.
+ */
+#ifndef _MPMCRING_LOADGEN_H
+#define _MPMCRING_LOADGEN_H
+
+#include <linux/hrtimer.h>
+#include <linux/timer.h>
+#include <linux/sched.h>
+
+#include "mpmcring.h"
+#include "mpmcring_testrec.h"
+
+/* One producer and its counters; only its own context writes them. */
+struct lg_producer {
+	u16 id;
+	u8 ctx;			/* MPR_CTX_* */
+	int cpu;
+	u64 seq;		/* next sequence number */
+	u64 attempted;
+	u64 committed;
+	u64 dropped;		/* reserve failed: counted by the ring too */
+	bool done;
+	struct task_struct *task;	/* kthread producers */
+	struct hrtimer hrt;		/* hardirq producers */
+	struct timer_list tl;		/* softirq producers */
+};
+
+struct lg_config {
+	struct mpmcring *ring;
+	u64 count;		/* per producer; 0: until stopped */
+	u32 len_min, len_max;
+	u32 prio_pct[MPMCRING_NR_PRIO];	/* share of each class, sums to 100 */
+	u32 batch;		/* records per reservation (kthreads) */
+	u64 rate;		/* records/s per kthread; 0: flat out */
+	u64 timer_ns;		/* timer producers' period */
+	u32 timer_batch;	/* records per timer tick */
+	u32 stall_every;	/* kthread 0 stalls every N records ... */
+	u32 stall_us;		/* ... this long between reserve and commit */
+};
+
+extern struct lg_config lg_cfg;
+extern bool lg_running;
+
+/* Produces one record (or a batch) for p in the current context. */
+void lg_produce(struct lg_producer *p, unsigned int n);
+bool lg_producer_finished(const struct lg_producer *p);
+
+int lg_nmi_start(struct lg_producer *producers, unsigned int n);
+void lg_nmi_stop(void);
+
+#endif /* _MPMCRING_LOADGEN_H */

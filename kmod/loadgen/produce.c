@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * What every load-generator producer does, whatever its context: reserve,
+ * fill a self-checking record (producer id, sequence, checksum), commit.
+ */
+#include <linux/delay.h>
+#include <linux/kernel.h>
+
+#include "loadgen.h"
+
+/* Deterministic per (producer, seq), so consumers could recompute it. */
+static u32 lg_len(const struct lg_producer *p, u64 seq)
+{
+	u32 span = lg_cfg.len_max - lg_cfg.len_min + 1;
+
+	return lg_cfg.len_min + mpr_testrec_mix((u32)seq ^ ((u32)p->id << 24)) % span;
+}
+
+static u32 lg_prio(u64 seq)
+{
+	u32 x = mpr_testrec_mix((u32)seq * 7 + 1) % 100;
+
+	if (x < lg_cfg.prio_pct[MPMCRING_PRIO_LOW])
+		return MPMCRING_PRIO_LOW;
+	if (x < lg_cfg.prio_pct[MPMCRING_PRIO_LOW] + lg_cfg.prio_pct[MPMCRING_PRIO_NORMAL])
+		return MPMCRING_PRIO_NORMAL;
+	return MPMCRING_PRIO_CRITICAL;
+}
+
+bool lg_producer_finished(const struct lg_producer *p)
+{
+	return lg_cfg.count && p->attempted >= lg_cfg.count;
+}
+
+#define LG_MAX_BATCH 16
+
+void lg_produce(struct lg_producer *p, unsigned int n)
+{
+	struct mpmcring_rsv rsv[LG_MAX_BATCH];
+	u32 lens[LG_MAX_BATCH];
+	u32 prio = lg_prio(p->seq);
+	unsigned int i;
+	int err;
+
+	n = clamp_t(unsigned int, n, 1, LG_MAX_BATCH);
+	if (lg_cfg.count)
+		n = min_t(u64, n, lg_cfg.count - p->attempted);
+	if (!n)
+		return;
+	for (i = 0; i < n; i++)
+		lens[i] = lg_len(p, p->seq + i);
+	/* A batch shares one class: the class of its first record. */
+	err = n == 1 ? mpmcring_reserve(lg_cfg.ring, lens[0], MPMCRING_F_PRIO(prio), rsv) :
+		       mpmcring_reserve_batch(lg_cfg.ring, lens, n, MPMCRING_F_PRIO(prio), rsv);
+	WRITE_ONCE(p->attempted, p->attempted + n);
+	if (err) {
+		WRITE_ONCE(p->dropped, p->dropped + n);
+		WRITE_ONCE(p->seq, p->seq + n);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		mpr_testrec_fill(rsv[i].data, lens[i], p->id, p->ctx, prio, p->seq + i);
+	if (lg_cfg.stall_every && p->id == 0 && p->seq % lg_cfg.stall_every == 0)
+		udelay(lg_cfg.stall_us);	/* a producer caught mid-record */
+	for (i = 0; i < n; i++)
+		mpmcring_commit(&rsv[i]);
+	WRITE_ONCE(p->committed, p->committed + n);
+	WRITE_ONCE(p->seq, p->seq + n);
+}

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mpmcring_lifetime: creation that fails at any allocation returns a clean
+ * -ENOMEM and leaks nothing; a destroyed ring stays valid while references
+ * remain and is freed with the last one.
+ *
+ * Failures come from the kernel's fault injection: current->fail_nth fails
+ * exactly the n-th injection point this thread reaches (slab and page
+ * allocations), and no other thread's. GFP_KERNEL allocations are points
+ * only once the guest set failslab and fail_page_alloc's ignore-gfp-wait to
+ * N and fail_page_alloc's min-order to 0 (the test init does). Kernels
+ * without CONFIG_FAULT_INJECTION skip the sweep.
+ */
+#include <kunit/test.h>
+#include <linux/sched.h>
+
+#include "util.h"
+
+#define LT_MAX_POINTS 4000
+
+#ifdef CONFIG_FAULT_INJECTION
+static void lt_fail_nth(unsigned int n)
+{
+	WRITE_ONCE(current->fail_nth, n);
+}
+
+static bool lt_reached(void)
+{
+	return READ_ONCE(current->fail_nth) == 0;
+}
+#else
+static void lt_fail_nth(unsigned int n)
+{
+}
+
+static bool lt_reached(void)
+{
+	return false;
+}
+#endif
+
+/*
+ * Creates a ring again and again, failing its 1st, 2nd, 3rd ... allocation,
+ * until a creation gets through without reaching the armed one.
+ */
+static void lifetime_alloc_failures(struct kunit *test)
+{
+	struct mpmcring_params p = { .name = "kunit-fi", .size = 16384 };
+	long pages0 = atomic_long_read(&mpmcring_live_pages);
+	int failed = 0, leaks = 0, bad_err = 0;
+	unsigned int n;
+
+	if (!IS_ENABLED(CONFIG_FAULT_INJECTION))
+		kunit_skip(test, "this kernel has no CONFIG_FAULT_INJECTION");
+	for (n = 1; n < LT_MAX_POINTS; n++) {
+		struct mpmcring *ring;
+		bool injected;
+
+		lt_fail_nth(n);
+		ring = mpmcring_create(&p);
+		injected = lt_reached();
+		lt_fail_nth(0);
+
+		if (IS_ERR(ring)) {
+			failed++;
+			bad_err += PTR_ERR(ring) != -ENOMEM;
+		} else {
+			mpmcring_destroy(ring);
+		}
+		leaks += atomic_long_read(&mpmcring_live_pages) != pages0;
+		if (!injected)
+			break;	/* fewer than n points: every one was failed once */
+	}
+	kunit_info(test, "%u allocation points, %d creations failed cleanly",
+		   n - 1, failed);
+	KUNIT_EXPECT_GT_MSG(test, failed, 10,
+			    "few failures injected: does the guest set ignore-gfp-wait=N?");
+	KUNIT_EXPECT_LT_MSG(test, n, LT_MAX_POINTS, "creation never got through");
+	KUNIT_EXPECT_EQ_MSG(test, bad_err, 0, "a failure other than -ENOMEM");
+	KUNIT_EXPECT_EQ_MSG(test, leaks, 0, "pages leaked by a failed creation");
+	/* Nothing half-registered remains: the name is free. */
+	KUNIT_EXPECT_NULL(test, mpmcring_get_by_name("kunit-fi"));
+}
+
+/* Destroyed with a reference held: still valid, freed with the last put. */
+static void lifetime_destroy_with_refs(struct kunit *test)
+{
+	long pages0 = atomic_long_read(&mpmcring_live_pages);
+	struct mpmcring_params p = { .name = "kunit-ref", .size = 4096 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	struct mpmcring *ref = mpmcring_get_by_name("kunit-ref");
+	const struct mpr_view *v = mpmcring_kunit_view(ring);
+	char buf[64];
+	struct kc c;
+
+	KUNIT_ASSERT_PTR_EQ(test, ref, ring);
+	KUNIT_ASSERT_EQ(test, kt_produce(ring, 32, 2, 1, 0, 5), 0);
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	mpmcring_destroy(ring);
+	/* Gone from the registry, still readable through the reference. */
+	KUNIT_EXPECT_NULL(test, mpmcring_get_by_name("kunit-ref"));
+	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), 32);
+	KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->seq, 5ULL);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(v->cons->head), READ_ONCE(v->meta->prod_pos));
+	kc_detach(&c);
+	KUNIT_EXPECT_GT(test, atomic_long_read(&mpmcring_live_pages), pages0);
+	mpmcring_put(ref);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&mpmcring_live_pages), pages0);
+	/* The name can be used again. */
+	ring = kt_ring(test, &p);
+	mpmcring_destroy(ring);
+}
+
+static struct kunit_case lifetime_cases[] = {
+	KUNIT_CASE(lifetime_alloc_failures),
+	KUNIT_CASE(lifetime_destroy_with_refs),
+	{}
+};
+
+static struct kunit_suite lifetime_suite = {
+	.name = "mpmcring_lifetime",
+	.test_cases = lifetime_cases,
+};
+kunit_test_suite(lifetime_suite);
