@@ -162,8 +162,12 @@ static int mpmcring_mmap(struct file *file, struct vm_area_struct *vma)
 	unsigned long npages;
 	struct page **pages;
 
-	/* A private mapping would copy on write: consumers would not share. */
-	if (!(vma->vm_flags & VM_SHARED))
+	/*
+	 * A private mapping would copy on write: consumers would not share.
+	 * VM_MAYSHARE, not VM_SHARED: the mm clears VM_SHARED for MAP_SHARED
+	 * of a file opened read-only, which is a fine way to monitor a ring.
+	 */
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	if (vma->vm_flags & VM_EXEC)
 		return -EPERM;

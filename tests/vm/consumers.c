@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Consumers against in-kernel producers in every context (the load
+ * generator): order for one consumer; exactly-once delivery across threads
+ * and processes; a consumer killed while holding a batch.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "mpmcring.h"
+#include "vmtest.h"
+
+#define RING "/dev/mpmcring-vmt"
+
+static struct seen_map *seen_new(unsigned int producers, uint64_t per_producer)
+{
+	size_t n = (size_t)producers * per_producer;
+	struct seen_map *m = mmap(NULL, sizeof(*m) + 4 * sizeof(uint64_t) + n,
+				  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (m == MAP_FAILED)
+		return NULL;
+	m->producers = producers;
+	m->per_producer = per_producer;
+	m->bad = (uint64_t *)(m + 1);
+	m->order = m->bad + 1;
+	m->delivered = m->bad + 2;
+	m->counts = (uint8_t *)(m->bad + 4);
+	return m;
+}
+
+static void seen_record(struct seen_map *m, const struct mpmcring_record *rec,
+			uint64_t *last)
+{
+	const struct mpr_testrec *r = rec->data;
+
+	if (mpr_testrec_check(rec->data, rec->len) || r->producer >= m->producers ||
+	    r->seq >= m->per_producer) {
+		__atomic_fetch_add(m->bad, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	if (last[r->producer] > r->seq)
+		__atomic_fetch_add(m->order, 1, __ATOMIC_RELAXED);
+	last[r->producer] = r->seq + 1;
+	__atomic_fetch_add(&m->counts[r->producer * m->per_producer + r->seq], 1,
+			   __ATOMIC_RELAXED);
+	__atomic_fetch_add(m->delivered, 1, __ATOMIC_RELAXED);
+}
+
+struct consumer_arg {
+	struct mpmcring *ring;
+	struct seen_map *seen;
+	volatile int *producers_done;
+	int errors;
+};
+
+/* Consumes in batches until producers are done and nothing is left. */
+static void *consume_all(void *p)
+{
+	struct consumer_arg *a = p;
+	struct mpmcring_consumer *c = mpmcring_consumer_new(a->ring);
+	uint64_t last[64] = { 0 };
+	struct mpmcring_batch b;
+	struct mpmcring_record rec;
+	int n;
+
+	if (!c) {
+		a->errors++;
+		return NULL;
+	}
+	for (;;) {
+		int done = __atomic_load_n(a->producers_done, __ATOMIC_ACQUIRE);
+
+		n = mpmcring_read_batch(c, &b, 32, SIZE_MAX);
+		if (n > 0) {
+			while (mpmcring_batch_next(&b, &rec))
+				seen_record(a->seen, &rec, last);
+			mpmcring_commit(c);
+			continue;
+		}
+		if (n != -EAGAIN && n != -EBUSY) {
+			a->errors++;
+			break;
+		}
+		if (done && n == -EAGAIN)
+			break;
+		mpmcring_wait(a->ring, 20);
+	}
+	mpmcring_consumer_free(c);
+	return NULL;
+}
+
+/* Checks exactly-once delivery of everything the producers committed. */
+static void check_exactly_once(struct __test_metadata *_metadata,
+			       struct seen_map *m, const struct lg_stats *lg)
+{
+	uint64_t dup = 0, missing = 0, committed = 0;
+	unsigned int p;
+	uint64_t s;
+
+	for (p = 0; p < lg->producers; p++) {
+		uint64_t got = 0;
+
+		for (s = 0; s < m->per_producer; s++) {
+			uint8_t c = m->counts[p * m->per_producer + s];
+
+			dup += c > 1;
+			got += c > 0;
+		}
+		committed += lg->committed[p];
+		/* Each committed record reached exactly one consumer. */
+		missing += lg->committed[p] - got;
+	}
+	EXPECT_EQ(0, *m->bad);
+	EXPECT_EQ(0, *m->order);
+	EXPECT_EQ(0, dup);
+	EXPECT_EQ(0, missing);
+	EXPECT_EQ(committed, *m->delivered);
+	EXPECT_EQ(lg->total_attempted, lg->total_committed + lg->total_dropped);
+}
+
+FIXTURE(lg) {
+	int fd;
+	struct mpmcring *ring;
+};
+
+FIXTURE_SETUP(lg)
+{
+	self->fd = -1;
+	self->ring = NULL;
+}
+
+FIXTURE_TEARDOWN(lg)
+{
+	mpmcring_close(self->ring);
+	if (self->fd >= 0)
+		close(self->fd);
+	vm_rmmod("mpmcring_loadgen");
+}
+
+static int start_lg(struct __test_metadata *_metadata, const char *params)
+{
+	char all[512];
+	int err;
+
+	snprintf(all, sizeof(all), "ring=vmt create=1 %s", params);
+	err = vm_insmod("mpmcring_loadgen", all);
+	if (err)
+		TH_LOG("insmod mpmcring_loadgen %s: %s", all, strerror(-err));
+	return err;
+}
+
+TEST_F_TIMEOUT(lg, single_consumer_order, 300)
+{
+	struct mpmcring_consumer *c;
+	struct mpmcring_record rec;
+	struct lg_stats lg;
+	uint64_t next = 0, got = 0, gaps = 0;
+	const struct mpr_testrec *r;
+	int done = 0, n;
+
+	ASSERT_EQ(0, start_lg(_metadata, "size=262144 threads=1 count=20000 autostart=0"));
+	self->ring = mpmcring_open(RING, 0);
+	ASSERT_NE(NULL, self->ring) TH_LOG("%s", mpmcring_errmsg());
+	c = mpmcring_consumer_new(self->ring);
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(0, lg_control("start"));
+	for (;;) {
+		n = mpmcring_read(c, &rec);
+		if (n == 0) {
+			r = rec.data;
+			ASSERT_EQ(0, mpr_testrec_check(rec.data, rec.len));
+			ASSERT_EQ(0, r->producer);
+			/* In order; gaps only where the producer dropped. */
+			ASSERT_LE(next, r->seq);
+			gaps += r->seq - next;
+			next = r->seq + 1;
+			got++;
+			mpmcring_commit(c);
+			continue;
+		}
+		ASSERT_EQ(-EAGAIN, n);
+		if (done)
+			break;
+		done = lg_read_stats(&lg) == 0 && lg.finished;
+		if (!done)
+			mpmcring_wait(self->ring, 50);
+	}
+	ASSERT_EQ(0, lg_read_stats(&lg));
+	EXPECT_EQ(lg.committed[0], got);
+	EXPECT_EQ(lg.dropped[0], gaps + (20000 - next));
+	mpmcring_consumer_free(c);
+}
+
+/*
+ * Three consumer threads here and two consumer processes race producers in
+ * kthreads, softirq, hardirq and NMI context: every committed record
+ * reaches exactly one of them, intact and in its producer's order.
+ */
+TEST_F_TIMEOUT(lg, threads_and_processes_exactly_once, 600)
+{
+	const uint64_t count = 10000;
+	struct consumer_arg args[3];
+	volatile int *done;
+	struct seen_map *seen;
+	struct lg_stats lg;
+	struct mpmcring_stats st;
+	pthread_t th[3];
+	pid_t kids[2];
+	int i, status;
+
+	ASSERT_EQ(0, start_lg(_metadata,
+		      "size=1048576 threads=2 hrtimer=1 softirq=1 nmi=1 count=10000 "
+			      "len_max=300 timer_ns=100000 autostart=0"));
+	seen = seen_new(64, count);
+	ASSERT_NE(NULL, seen);
+	done = (volatile int *)(seen->bad + 3);
+	for (i = 0; i < 2; i++) {
+		kids[i] = fork();
+		ASSERT_GE(kids[i], 0);
+		if (!kids[i]) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);	/* never outlive the test */
+			struct consumer_arg a = { .seen = seen, .producers_done = done };
+
+			a.ring = mpmcring_open(RING, 0);
+			if (!a.ring)
+				_exit(3);
+			consume_all(&a);
+			mpmcring_close(a.ring);
+			_exit(a.errors ? 4 : 0);
+		}
+	}
+	self->ring = mpmcring_open(RING, 0);
+	ASSERT_NE(NULL, self->ring) TH_LOG("%s", mpmcring_errmsg());
+	for (i = 0; i < 3; i++) {
+		args[i] = (struct consumer_arg){ self->ring, seen, done, 0 };
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, consume_all, &args[i]));
+	}
+	ASSERT_EQ(0, lg_control("start"));
+	ASSERT_TRUE(lg_wait_finished(500));
+	__atomic_store_n(done, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		EXPECT_EQ(0, args[i].errors);
+	}
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(kids[i], waitpid(kids[i], &status, 0));
+		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	ASSERT_EQ(0, lg_read_stats(&lg));
+	TH_LOG("%u producers: attempted %llu committed %llu dropped %llu delivered %llu",
+	       lg.producers, (unsigned long long)lg.total_attempted,
+	       (unsigned long long)lg.total_committed,
+	       (unsigned long long)lg.total_dropped, (unsigned long long)*seen->delivered);
+	check_exactly_once(_metadata, seen, &lg);
+	/* Every context produced. */
+	for (i = 0; i < (int)lg.producers; i++)
+		EXPECT_GT(lg.committed[i], 0) TH_LOG("producer %d (%s) committed nothing",
+						     i, lg.ctx[i]);
+	/* The ring's counters tell the same story. */
+	ASSERT_EQ(0, mpmcring_stats(self->ring, &st));
+	EXPECT_EQ(lg.total_committed, st.produced_records);
+	EXPECT_EQ(lg.total_dropped, stats_dropped(&st));
+	EXPECT_EQ(lg.total_committed, st.consumed_records);
+	EXPECT_EQ(0, st.in_ring_records);
+}
+
+/*
+ * A consumer process holding a claimed batch is killed: the others carry
+ * on, producers get the space back, and the ring counts what it held.
+ */
+TEST_F_TIMEOUT(lg, sigkill_consumer_holding_batch, 300)
+{
+	struct mpmcring_consumer *c;
+	struct mpmcring_record rec;
+	struct mpmcring_stats st;
+	struct lg_stats lg;
+	uint64_t got = 0, wrote = 0;
+	int pfd[2], held = 0, status, i;
+	char buf[64];
+	pid_t kid;
+
+	ASSERT_EQ(0, start_lg(_metadata, "size=65536 threads=1 count=3000 prio_mix=0:0:100"));
+	ASSERT_TRUE(lg_wait_finished(200));
+	ASSERT_EQ(0, pipe(pfd));
+	kid = fork();
+	ASSERT_GE(kid, 0);
+	if (!kid) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		struct mpmcring *r = mpmcring_open(RING, 0);
+		struct mpmcring_consumer *kc = r ? mpmcring_consumer_new(r) : NULL;
+		struct mpmcring_batch b;
+		int n = kc ? mpmcring_read_batch(kc, &b, 50, SIZE_MAX) : -1;
+
+		/* Tell the parent how many it holds, then hold them forever. */
+		if (write(pfd[1], &n, sizeof(n)) != sizeof(n))
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	ASSERT_EQ(sizeof(held), read(pfd[0], &held, sizeof(held)));
+	ASSERT_EQ(50, held);
+	self->ring = mpmcring_open(RING, 0);
+	ASSERT_NE(NULL, self->ring);
+	self->fd = mpmcring_fd(self->ring);
+	c = mpmcring_consumer_new(self->ring);
+	ASSERT_NE(NULL, c);
+	/* The others carry on past the held batch. */
+	while (mpmcring_read(c, &rec) == 0) {
+		got++;
+		mpmcring_commit(c);
+	}
+	/* But no space comes back while it holds the oldest records. */
+	memset(buf, 0, sizeof(buf));
+	fcntl(self->fd, F_SETFL, O_NONBLOCK);
+	ioctl(self->fd, MPMCRING_IOC_SET_PRIO, &(uint32_t){ MPMCRING_PRIO_CRITICAL });
+	while (write(self->fd, buf, sizeof(buf)) == sizeof(buf))
+		wrote++;
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_LT(wrote, 4);	/* at most the slack the producer left */
+
+	ASSERT_EQ(0, kill(kid, SIGKILL));
+	ASSERT_EQ(kid, waitpid(kid, &status, 0));
+	ASSERT_EQ(0, mpmcring_stats(self->ring, &st));
+	EXPECT_EQ(1, st.abandoned_claims);
+	EXPECT_EQ(50, st.abandoned_records);
+	/* Producers regain the space. */
+	while (mpmcring_read(c, &rec) == 0)
+		mpmcring_commit(c);
+	for (i = 0; i < 500; i++)
+		EXPECT_EQ(sizeof(buf), write(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, lg_read_stats(&lg));
+	/* Loadgen records: read by us, or held by the killed one. */
+	EXPECT_EQ(lg.total_committed, got + held);
+	mpmcring_consumer_free(c);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The device file as a copying interface and as an attack surface:
+ * write/writev/read semantics and errors, priorities through write(2),
+ * blocking writers and readers, hostile mappings and ioctls.
+ */
+#define _GNU_SOURCE	/* mremap */
+#include <pthread.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+
+#include "kselftest_harness.h"
+#include "mpmcring.h"
+#include "vmtest.h"
+
+#define RING "/dev/mpmcring-io"
+
+FIXTURE(io) {
+	int fd;
+	struct mpmcring_layout l;
+};
+
+/* A fresh 64 KiB ring per test, from the load generator (no producers). */
+FIXTURE_SETUP(io)
+{
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
+			       "ring=io create=1 size=65536 threads=0 autostart=0"));
+	self->fd = open(RING, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(self->fd, 0);
+	ASSERT_EQ(0, ioctl(self->fd, MPMCRING_IOC_INFO, &self->l));
+}
+
+FIXTURE_TEARDOWN(io)
+{
+	close(self->fd);
+	vm_rmmod("mpmcring_loadgen");
+}
+
+static void set_prio(int fd, uint32_t prio)
+{
+	ioctl(fd, MPMCRING_IOC_SET_PRIO, &prio);
+}
+
+TEST_F(io, write_read_roundtrip)
+{
+	char in[3000], out[3000];
+	size_t lens[] = { 0 + 1, 7, 8, 100, 2999 };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (char)(i * 7);
+	for (i = 0; i < 5; i++)
+		ASSERT_EQ((ssize_t)lens[i], write(self->fd, in + i, lens[i]));
+	for (i = 0; i < 5; i++) {
+		ASSERT_EQ((ssize_t)lens[i], read(self->fd, out, sizeof(out)));
+		EXPECT_EQ(0, memcmp(in + i, out, lens[i]));
+	}
+	fcntl(self->fd, F_SETFL, O_NONBLOCK);
+	EXPECT_EQ(-1, read(self->fd, out, sizeof(out)));
+	EXPECT_EQ(EAGAIN, errno);
+}
+
+TEST_F(io, read_too_small_keeps_record)
+{
+	char buf[64] = "abcdefgh";
+
+	ASSERT_EQ(8, write(self->fd, buf, 8));
+	EXPECT_EQ(-1, read(self->fd, buf, 7));
+	EXPECT_EQ(EMSGSIZE, errno);
+	EXPECT_EQ(8, read(self->fd, buf, sizeof(buf)));
+}
+
+TEST_F(io, too_big_is_refused_and_counted)
+{
+	struct mpmcring_stats st;
+	char *big = calloc(1, self->l.max_record + 1);
+
+	ASSERT_NE(NULL, big);
+	EXPECT_EQ(-1, write(self->fd, big, self->l.max_record + 1));
+	EXPECT_EQ(EMSGSIZE, errno);
+	EXPECT_EQ((ssize_t)self->l.max_record, write(self->fd, big, self->l.max_record));
+	ASSERT_EQ(0, ring_stats(self->fd, &st));
+	EXPECT_EQ(1, st.dropped[MPMCRING_DROP_TOO_BIG][MPMCRING_PRIO_NORMAL]);
+	EXPECT_EQ(1, st.produced_records);
+	free(big);
+}
+
+TEST_F(io, writev_is_a_batch)
+{
+	char a[] = "one", b[] = "three", c[] = "seventeen";
+	struct iovec iov[3] = { { a, 3 }, { b, 5 }, { c, 9 } };
+	char *big = calloc(1, self->l.max_record + 1);
+	struct iovec bad[2] = { { a, 3 }, { big, self->l.max_record + 1 } };
+	char out[64];
+
+	ASSERT_NE(NULL, big);
+	ASSERT_EQ(17, writev(self->fd, iov, 3));
+	/* All or nothing: one record too big, none written. */
+	EXPECT_EQ(-1, writev(self->fd, bad, 2));
+	EXPECT_EQ(EMSGSIZE, errno);
+	ASSERT_EQ(3, read(self->fd, out, sizeof(out)));
+	EXPECT_EQ(0, memcmp(out, "one", 3));
+	ASSERT_EQ(5, read(self->fd, out, sizeof(out)));
+	EXPECT_EQ(0, memcmp(out, "three", 5));
+	ASSERT_EQ(9, read(self->fd, out, sizeof(out)));
+	EXPECT_EQ(0, memcmp(out, "seventeen", 9));
+	fcntl(self->fd, F_SETFL, O_NONBLOCK);
+	EXPECT_EQ(-1, read(self->fd, out, sizeof(out)));
+	free(big);
+}
+
+/* Full and non-blocking: EAGAIN, counted by reason and class. */
+TEST_F(io, nonblocking_full_and_priorities)
+{
+	struct mpmcring_stats st;
+	char rec[56] = { 0 };	/* 64 bytes of ring each */
+	int low = 0, normal = 0, crit = 0;
+
+	fcntl(self->fd, F_SETFL, O_NONBLOCK);
+	set_prio(self->fd, MPMCRING_PRIO_LOW);
+	while (write(self->fd, rec, sizeof(rec)) > 0)
+		low++;
+	EXPECT_EQ(EAGAIN, errno);
+	set_prio(self->fd, MPMCRING_PRIO_NORMAL);
+	while (write(self->fd, rec, sizeof(rec)) > 0)
+		normal++;
+	set_prio(self->fd, MPMCRING_PRIO_CRITICAL);
+	while (write(self->fd, rec, sizeof(rec)) > 0)
+		crit++;
+	/* 1024 records fill 64 KiB: low stops at 1/2, normal at 1/8 free. */
+	EXPECT_EQ(512, low);
+	EXPECT_EQ(384, normal);
+	EXPECT_EQ(128, crit);
+	ASSERT_EQ(0, ring_stats(self->fd, &st));
+	EXPECT_EQ(1, st.dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_LOW]);
+	EXPECT_EQ(1, st.dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_NORMAL]);
+	EXPECT_EQ(1, st.dropped[MPMCRING_DROP_FULL][MPMCRING_PRIO_CRITICAL]);
+	EXPECT_EQ(1024, st.in_ring_records);
+	EXPECT_EQ(-1, ioctl(self->fd, MPMCRING_IOC_SET_PRIO, &(uint32_t){ 3 }));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+struct blocked {
+	int fd;
+	ssize_t ret;
+	int done;
+};
+
+static void *blocking_write(void *arg)
+{
+	struct blocked *b = arg;
+	char rec[56] = { 1 };
+
+	b->ret = write(b->fd, rec, sizeof(rec));
+	__atomic_store_n(&b->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void *blocking_read(void *arg)
+{
+	struct blocked *b = arg;
+	char buf[64];
+
+	b->ret = read(b->fd, buf, sizeof(buf));
+	__atomic_store_n(&b->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* A blocking writer waits for space rather than dropping. */
+TEST_F(io, blocking_writer_waits_for_space)
+{
+	struct blocked b = { .fd = self->fd };
+	struct mpmcring_stats st;
+	char rec[56] = { 0 }, buf[64];
+	pthread_t th;
+	int i;
+
+	set_prio(self->fd, MPMCRING_PRIO_CRITICAL);
+	for (i = 0; i < 1024; i++)
+		ASSERT_EQ(56, write(self->fd, rec, sizeof(rec)));
+	ASSERT_EQ(0, pthread_create(&th, NULL, blocking_write, &b));
+	vm_sleep_ms(300);
+	EXPECT_EQ(0, __atomic_load_n(&b.done, __ATOMIC_ACQUIRE));
+	ASSERT_EQ(56, read(self->fd, buf, sizeof(buf)));
+	pthread_join(th, NULL);
+	EXPECT_EQ(56, b.ret);
+	ASSERT_EQ(0, ring_stats(self->fd, &st));
+	EXPECT_EQ(0, stats_dropped(&st));
+	EXPECT_EQ(1025, st.produced_records);
+}
+
+TEST_F(io, blocking_reader_waits_for_data)
+{
+	struct blocked b;
+	pthread_t th;
+	int fd2 = open(RING, O_RDWR | O_CLOEXEC);
+
+	ASSERT_GE(fd2, 0);
+	b = (struct blocked){ .fd = fd2 };
+	ASSERT_EQ(0, pthread_create(&th, NULL, blocking_read, &b));
+	vm_sleep_ms(300);
+	EXPECT_EQ(0, __atomic_load_n(&b.done, __ATOMIC_ACQUIRE));
+	ASSERT_EQ(5, write(self->fd, "hello", 5));
+	pthread_join(th, NULL);
+	EXPECT_EQ(5, b.ret);
+	close(fd2);
+}
+
+/* Every way to map more than allowed fails with the documented errno. */
+TEST_F(io, hostile_mappings)
+{
+	const struct mpmcring_layout *l = &self->l;
+	void *p, *ro;
+	int rdonly;
+
+	/* Wrong offsets and lengths: EINVAL. */
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 4096, PROT_READ, MAP_SHARED, self->fd, 4096));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, l->ro_size + 4096, PROT_READ, MAP_SHARED,
+				   self->fd, MPMCRING_OFF_RO));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, l->ro_size - 4096, PROT_READ, MAP_SHARED,
+				   self->fd, MPMCRING_OFF_RO));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, l->cons_size + 4096, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, self->fd, MPMCRING_OFF_CONS));
+	EXPECT_EQ(EINVAL, errno);
+	/* Private mappings would copy on write: EINVAL. */
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, l->cons_size, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE, self->fd, MPMCRING_OFF_CONS));
+	EXPECT_EQ(EINVAL, errno);
+	/* Write or exec on the read-only part: EPERM. */
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, l->ro_size, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, self->fd, MPMCRING_OFF_RO));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, l->ro_size, PROT_READ | PROT_EXEC,
+				   MAP_SHARED, self->fd, MPMCRING_OFF_RO));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, l->cons_size, PROT_READ | PROT_EXEC,
+				   MAP_SHARED, self->fd, MPMCRING_OFF_CONS));
+	EXPECT_EQ(EPERM, errno);
+
+	/* Mapped read-only, it cannot be made writable or executable. */
+	ro = mmap(NULL, l->ro_size, PROT_READ, MAP_SHARED, self->fd, MPMCRING_OFF_RO);
+	ASSERT_NE(MAP_FAILED, ro);
+	EXPECT_EQ(-1, mprotect(ro, l->ro_size, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(EACCES, errno);
+	EXPECT_EQ(-1, mprotect(ro, 4096, PROT_READ | PROT_EXEC));
+	EXPECT_EQ(EACCES, errno);
+	/* Nor grow. */
+	p = mremap(ro, l->ro_size, l->ro_size + 4096, MREMAP_MAYMOVE);
+	EXPECT_EQ(MAP_FAILED, p);
+	/* The data is mapped twice: the byte after the end is the first. */
+	EXPECT_EQ(0, memcmp((char *)ro + l->data_offset,
+			    (char *)ro + l->data_offset + l->data_size, 4096));
+	munmap(ro, l->ro_size);
+
+	/* A file opened read-only cannot map the consumer area writable. */
+	rdonly = open(RING, O_RDONLY | O_CLOEXEC);
+	ASSERT_GE(rdonly, 0);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, l->cons_size, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, rdonly, MPMCRING_OFF_CONS));
+	EXPECT_EQ(EACCES, errno);
+	p = mmap(NULL, l->cons_size, PROT_READ, MAP_SHARED, rdonly, MPMCRING_OFF_CONS);
+	EXPECT_NE(MAP_FAILED, p);
+	EXPECT_EQ(-1, mprotect(p, l->cons_size, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(EACCES, errno);
+	munmap(p, l->cons_size);
+	close(rdonly);
+}
+
+TEST_F(io, ioctls)
+{
+	uint32_t idx[100], n = 0, bogus = 5000;
+	unsigned int i;
+
+	EXPECT_EQ(-1, ioctl(self->fd, _IO('R', 0xff)));
+	EXPECT_EQ(ENOTTY, errno);
+	EXPECT_EQ(-1, ioctl(self->fd, MPMCRING_IOC_INFO, (void *)8));
+	EXPECT_EQ(EFAULT, errno);
+	/* Slots until the ring has no more, each one distinct. */
+	while (n < 100 && ioctl(self->fd, MPMCRING_IOC_ATTACH, &idx[n]) == 0)
+		n++;
+	EXPECT_EQ(EUSERS, errno);
+	EXPECT_EQ(self->l.max_consumers, n);
+	for (i = 1; i < n; i++)
+		EXPECT_NE(idx[i - 1], idx[i]);
+	/* Only this file's slots can be detached. */
+	EXPECT_EQ(-1, ioctl(self->fd, MPMCRING_IOC_DETACH, &bogus));
+	EXPECT_EQ(EINVAL, errno);
+	for (i = 0; i < n; i++)
+		EXPECT_EQ(0, ioctl(self->fd, MPMCRING_IOC_DETACH, &idx[i]));
+	EXPECT_EQ(-1, ioctl(self->fd, MPMCRING_IOC_DETACH, &idx[0]));
+	EXPECT_EQ(-1, ioctl(self->fd, MPMCRING_IOC_SET_WATERMARK,
+			    &(uint64_t){ self->l.data_size + 1 }));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+TEST_HARNESS_MAIN

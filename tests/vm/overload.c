@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Overload: every record accounted for. With producers in every context,
+ * consumers in threads and processes (one killed mid-batch), in both ring
+ * modes, at a quiescent point:
+ *
+ *   attempted = committed + dropped                      (load generator)
+ *   produced  = delivered + abandoned + overwritten + in ring   (ring)
+ *   losses reported to consumers = drops + overwrites    (exactly once)
+ *
+ * and a flood of low-priority records never costs a critical one while
+ * the critical reserve has room.
+ *
+ * MPMCRING_CONSERVATION_RECORDS sets how many records a run attempts
+ * (default 10^6).
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "mpmcring.h"
+#include "vmtest.h"
+
+#define RING "/dev/mpmcring-ovl"
+#define MAX_PROD 16
+#define MAX_SEQ (3u << 20)
+
+struct shared {
+	uint8_t seen[MAX_PROD][MAX_SEQ];
+	uint64_t delivered, dup, bad, lost_dropped, lost_overwritten;
+	int done;
+};
+
+static struct shared *sh;
+
+static uint64_t target_records(void)
+{
+	const char *e = getenv("MPMCRING_CONSERVATION_RECORDS");
+
+	return e ? strtoull(e, NULL, 0) : 1000000;
+}
+
+static void deliver(const struct mpmcring_record *rec)
+{
+	const struct mpr_testrec *r = rec->data;
+
+	if (mpr_testrec_check(rec->data, rec->len) || r->producer >= MAX_PROD ||
+	    r->seq >= MAX_SEQ) {
+		__atomic_fetch_add(&sh->bad, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	if (__atomic_fetch_add(&sh->seen[r->producer][r->seq], 1, __ATOMIC_RELAXED))
+		__atomic_fetch_add(&sh->dup, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&sh->delivered, 1, __ATOMIC_RELAXED);
+}
+
+static void take_lost(struct mpmcring_consumer *c)
+{
+	struct mpmcring_lost l;
+
+	mpmcring_lost(c, &l);
+	__atomic_fetch_add(&sh->lost_dropped, l.dropped, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&sh->lost_overwritten, l.overwritten, __ATOMIC_RELAXED);
+}
+
+static void *consumer(void *arg)
+{
+	struct mpmcring *r = arg;
+	struct mpmcring_consumer *c = mpmcring_consumer_new(r);
+	struct mpmcring_batch b;
+	struct mpmcring_record rec;
+	int n;
+
+	if (!c) {
+		__atomic_fetch_add(&sh->bad, 1, __ATOMIC_RELAXED);
+		return NULL;
+	}
+	for (;;) {
+		int done = __atomic_load_n(&sh->done, __ATOMIC_ACQUIRE);
+
+		n = mpmcring_read_batch(c, &b, 64, SIZE_MAX);
+		if (n > 0) {
+			while (mpmcring_batch_next(&b, &rec))
+				deliver(&rec);
+			mpmcring_commit(c);
+			take_lost(c);
+			continue;
+		}
+		if (done && n == -EAGAIN)
+			break;
+		if (n != -EAGAIN && n != -EBUSY) {
+			__atomic_fetch_add(&sh->bad, 1, __ATOMIC_RELAXED);
+			break;
+		}
+		mpmcring_wait(r, 10);
+	}
+	take_lost(c);
+	mpmcring_consumer_free(c);
+	return NULL;
+}
+
+/* A consumer process that takes a batch and is killed holding it. */
+static pid_t doomed_consumer(int *held)
+{
+	int pfd[2];
+	pid_t kid;
+
+	if (pipe(pfd))
+		return -1;
+	kid = fork();
+	if (!kid) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);	/* never outlive the test */
+		struct mpmcring *r = mpmcring_open(RING, 0);
+		struct mpmcring_consumer *c = r ? mpmcring_consumer_new(r) : NULL;
+		struct mpmcring_batch b;
+		int n = -1;
+
+		while (c && (n = mpmcring_read_batch(c, &b, 40, SIZE_MAX)) == -EAGAIN)
+			mpmcring_wait(r, 10);
+		if (write(pfd[1], &n, sizeof(n)) != sizeof(n))
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	if (kid > 0 && read(pfd[0], held, sizeof(*held)) != sizeof(*held))
+		*held = -1;
+	close(pfd[0]);
+	close(pfd[1]);
+	return kid;
+}
+
+static void conservation(struct __test_metadata *_metadata, const char *mode)
+{
+	uint64_t target = target_records(), in_ring_delivered;
+	struct mpmcring_stats st;
+	struct mpmcring *r;
+	struct lg_stats lg;
+	char params[256];
+	pthread_t th[2];
+	pid_t kid, kid2;
+	int held = 0, status, i;
+
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, sh);
+	snprintf(params, sizeof(params),
+		 "ring=ovl create=1 size=131072 mode=%s threads=2 hrtimer=1 softirq=1 "
+		 "nmi=1 count=0 len_min=24 len_max=64 prio_mix=0:0:100 timer_ns=50000 "
+		 "timer_batch=8 autostart=0", mode);
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen", params));
+	r = mpmcring_open(RING, 0);
+	ASSERT_NE(NULL, r) TH_LOG("%s", mpmcring_errmsg());
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, consumer, r));
+	kid2 = fork();
+	ASSERT_GE(kid2, 0);
+	if (!kid2) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		struct mpmcring *r2 = mpmcring_open(RING, 0);
+
+		if (r2)
+			consumer(r2);
+		_exit(r2 ? 0 : 3);
+	}
+	ASSERT_EQ(0, lg_control("start"));
+	kid = doomed_consumer(&held);
+	ASSERT_GT(kid, 0);
+	ASSERT_GT(held, 0);
+	ASSERT_EQ(0, kill(kid, SIGKILL));
+	ASSERT_EQ(kid, waitpid(kid, &status, 0));
+	/* Run until the target, then stop: a quiescent point. */
+	do {
+		vm_sleep_ms(100);
+		ASSERT_EQ(0, lg_read_stats(&lg));
+	} while (lg.total_attempted < target);
+	ASSERT_EQ(0, lg_control("stop"));
+	__atomic_store_n(&sh->done, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	ASSERT_EQ(kid2, waitpid(kid2, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ASSERT_EQ(0, lg_read_stats(&lg));
+	ASSERT_EQ(0, mpmcring_stats(r, &st));
+
+	TH_LOG("%s: attempted %llu committed %llu dropped %llu delivered %llu overwritten %llu abandoned %llu in ring %llu",
+	       mode, (unsigned long long)lg.total_attempted,
+	       (unsigned long long)lg.total_committed,
+	       (unsigned long long)lg.total_dropped, (unsigned long long)sh->delivered,
+	       (unsigned long long)st.overwritten_records,
+	       (unsigned long long)st.abandoned_records,
+	       (unsigned long long)st.in_ring_records);
+	in_ring_delivered = sh->delivered + st.in_ring_records;
+	EXPECT_GE(lg.total_attempted, target);
+	EXPECT_EQ(0, sh->bad);
+	EXPECT_EQ(0, sh->dup);
+	EXPECT_EQ(lg.total_attempted, lg.total_committed + lg.total_dropped);
+	EXPECT_EQ(lg.total_committed, st.produced_records);
+	EXPECT_EQ(lg.total_dropped, stats_dropped(&st));
+	EXPECT_EQ(1, st.abandoned_claims);
+	EXPECT_EQ(held, st.abandoned_records);
+	EXPECT_EQ(st.produced_records,
+		  in_ring_delivered + st.abandoned_records + st.overwritten_records);
+	EXPECT_EQ(0, st.in_ring_records);
+	/* Every loss reached exactly one consumer. */
+	EXPECT_EQ(stats_dropped(&st), sh->lost_dropped);
+	EXPECT_EQ(st.overwritten_records, sh->lost_overwritten);
+	if (!strcmp(mode, "drop"))
+		EXPECT_EQ(0, st.overwritten_records);
+	for (i = 0; i < (int)lg.producers; i++)
+		EXPECT_GT(lg.committed[i], 0) TH_LOG("producer %d (%s) got nothing in",
+						     i, lg.ctx[i]);
+	mpmcring_close(r);
+	EXPECT_EQ(0, vm_rmmod("mpmcring_loadgen"));
+	munmap(sh, sizeof(*sh));
+}
+
+FIXTURE(ovl) {
+	int unused;
+};
+
+FIXTURE_SETUP(ovl)
+{
+}
+
+FIXTURE_TEARDOWN(ovl)
+{
+	vm_rmmod("mpmcring_loadgen");
+}
+
+TEST_F_TIMEOUT(ovl, conservation_drop_newest, 900)
+{
+	conservation(_metadata, "drop");
+}
+
+TEST_F_TIMEOUT(ovl, conservation_overwrite, 900)
+{
+	conservation(_metadata, "overwrite");
+}
+
+/*
+ * Low-priority producers flood a ring nobody reads. They stop at their
+ * watermark, so critical records keep getting in until the ring is truly
+ * full, and every one of them is then read back.
+ */
+TEST_F_TIMEOUT(ovl, critical_survives_low_flood, 300)
+{
+	struct mpmcring_stats st;
+	struct mpmcring *r;
+	struct mpmcring_consumer *c;
+	struct mpmcring_record rec;
+	uint64_t crit = 0, got_crit = 0, got = 0, seq;
+	int fd, flooded = 0;
+
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
+			       "ring=ovl create=1 size=65536 threads=2 count=0 "
+			       "prio_mix=100:0:0 len_min=56 len_max=56"));
+	r = mpmcring_open(RING, 0);
+	ASSERT_NE(NULL, r);
+	fd = mpmcring_fd(r);
+	/* Wait until the flood hits the low watermark. */
+	for (int i = 0; i < 200 && !flooded; i++) {
+		vm_sleep_ms(20);
+		ASSERT_EQ(0, mpmcring_stats(r, &st));
+		flooded = st.dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_LOW] > 1000;
+	}
+	ASSERT_TRUE(flooded);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	ASSERT_EQ(0, mpmcring_set_prio(r, MPMCRING_PRIO_CRITICAL));
+	for (seq = 0; seq < 100000; seq++) {
+		char rec56[56];
+
+		mpr_testrec_fill(rec56, sizeof(rec56), 15, MPR_CTX_USER,
+				 MPMCRING_PRIO_CRITICAL, seq);
+		if (write(fd, rec56, sizeof(rec56)) < 0)
+			break;
+		crit++;
+	}
+	EXPECT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, lg_control("stop"));
+	ASSERT_EQ(0, mpmcring_stats(r, &st));
+	/* The low flood took at most half; critical filled the rest. */
+	EXPECT_GE(crit * 64, 65536 / 2 - 64);
+	EXPECT_EQ(1, st.dropped[MPMCRING_DROP_FULL][MPMCRING_PRIO_CRITICAL]);
+	EXPECT_EQ(0, st.dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_CRITICAL]);
+	c = mpmcring_consumer_new(r);
+	ASSERT_NE(NULL, c);
+	while (mpmcring_read(c, &rec) == 0) {
+		const struct mpr_testrec *t = rec.data;
+
+		EXPECT_EQ(0, mpr_testrec_check(rec.data, rec.len));
+		if (t->producer == 15) {
+			EXPECT_EQ(got_crit, t->seq);
+			got_crit++;
+		}
+		got++;
+		mpmcring_commit(c);
+	}
+	EXPECT_EQ(crit, got_crit);
+	EXPECT_EQ(st.in_ring_records, got);
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
+}
+
+TEST_HARNESS_MAIN

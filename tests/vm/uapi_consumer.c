@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * An independent consumer written from uapi/linux/mpmcring.h alone: its own
+ * mapping code and its own claim and commit with C11 atomics, no library
+ * and no shared protocol code. It races library consumers on one ring fed
+ * by kernel producers; together they must deliver every record exactly
+ * once. If the ABI header left out anything a consumer needs, this fails.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+
+#include "kselftest_harness.h"
+#include "mpmcring.h"
+#include "vmtest.h"
+
+#define RING "/dev/mpmcring-uapi"
+#define NPROD 8
+#define PER_PROD 8000
+
+static uint8_t seen[NPROD][PER_PROD];
+static uint64_t bad, dups, delivered;
+static int producers_done;
+
+static void note(const void *data, uint32_t len)
+{
+	const struct mpr_testrec *r = data;
+
+	if (mpr_testrec_check(data, len) || r->producer >= NPROD || r->seq >= PER_PROD) {
+		__atomic_fetch_add(&bad, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	if (__atomic_fetch_add(&seen[r->producer][r->seq], 1, __ATOMIC_RELAXED))
+		__atomic_fetch_add(&dups, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&delivered, 1, __ATOMIC_RELAXED);
+}
+
+/* ---- the independent consumer: only the uapi header ---- */
+
+struct uring {
+	int fd;
+	struct mpmcring_layout l;
+	struct mpmcring_cons_area *cons;
+	const struct mpmcring_meta *meta;
+	const uint64_t *stamps;
+	const unsigned char *data;
+	struct mpmcring_slot *slot;
+};
+
+static int uring_open(struct uring *u)
+{
+	uint32_t idx;
+	void *c, *ro;
+
+	u->fd = open(RING, O_RDWR | O_CLOEXEC);
+	if (u->fd < 0 || ioctl(u->fd, MPMCRING_IOC_INFO, &u->l) ||
+	    u->l.magic != MPMCRING_MAGIC || u->l.abi_major != MPMCRING_ABI_MAJOR ||
+	    ioctl(u->fd, MPMCRING_IOC_ATTACH, &idx))
+		return -1;
+	c = mmap(NULL, u->l.cons_size, PROT_READ | PROT_WRITE, MAP_SHARED, u->fd,
+		 MPMCRING_OFF_CONS);
+	ro = mmap(NULL, u->l.ro_size, PROT_READ, MAP_SHARED, u->fd, MPMCRING_OFF_RO);
+	if (c == MAP_FAILED || ro == MAP_FAILED)
+		return -1;
+	u->cons = c;
+	u->meta = ro;
+	u->stamps = (const uint64_t *)((const char *)ro + u->l.stamps_offset);
+	u->data = (const unsigned char *)ro + u->l.data_offset;
+	u->slot = &u->cons->slots[idx];
+	return 0;
+}
+
+#define LOAD_ACQ(p) atomic_load_explicit((_Atomic uint64_t *)(p), memory_order_acquire)
+
+/* Claims and delivers up to 16 records; returns how many, 0 when none. */
+static int uring_consume(struct uring *u)
+{
+	uint64_t g = 1ULL << u->l.granule_shift, dmask = u->l.data_size - 1;
+	uint64_t smask = (u->l.data_size >> u->l.granule_shift) - 1;
+
+	for (;;) {
+		uint64_t h = LOAD_ACQ(&u->cons->head);
+		uint64_t p = LOAD_ACQ(&u->meta->prod_pos), e = h;
+		int n = 0;
+
+		if (h == p)
+			return 0;
+		/* Announce before claiming: producers keep off from h on. */
+		atomic_store_explicit((_Atomic uint64_t *)&u->slot->start, h,
+				      memory_order_relaxed);
+		while (n < 16 && e != p) {
+			uint64_t st = LOAD_ACQ(&u->stamps[(e >> u->l.granule_shift) & smask]);
+			const struct mpmcring_rec_hdr *hdr =
+				(const void *)(u->data + (e & dmask));
+			uint32_t len;
+			uint64_t size;
+
+			if (st != (e | MPMCRING_STAMP_COMMITTED) &&
+			    st != (e | MPMCRING_STAMP_DISCARDED))
+				break;
+			len = atomic_load_explicit((_Atomic uint32_t *)&hdr->len,
+						   memory_order_relaxed);
+			size = (MPMCRING_HDR_SIZE + len + g - 1) & ~(g - 1);
+			if (len > u->l.max_record || size > p - e)
+				break;
+			e += size;
+			n++;
+		}
+		if (e == h) {
+			atomic_store_explicit((_Atomic uint64_t *)&u->slot->start,
+					      MPMCRING_SLOT_IDLE, memory_order_release);
+			return 0;
+		}
+		if (!atomic_compare_exchange_strong((_Atomic uint64_t *)&u->cons->head,
+						    &h, e))
+			continue;
+		/* Claimed [h, e): read in place, then commit with one store. */
+		for (n = 0; h != e; ) {
+			const struct mpmcring_rec_hdr *hdr =
+				(const void *)(u->data + (h & dmask));
+			uint64_t st = LOAD_ACQ(&u->stamps[(h >> u->l.granule_shift) & smask]);
+
+			if (st == (h | MPMCRING_STAMP_COMMITTED)) {
+				note(hdr + 1, hdr->len);
+				n++;
+			}
+			h += (MPMCRING_HDR_SIZE + hdr->len + g - 1) & ~(g - 1);
+		}
+		atomic_store_explicit((_Atomic uint64_t *)&u->slot->start,
+				      MPMCRING_SLOT_IDLE, memory_order_release);
+		return n;
+	}
+}
+
+static void *uapi_consumer(void *arg)
+{
+	struct uring u;
+
+	(void)arg;
+	if (uring_open(&u)) {
+		__atomic_fetch_add(&bad, 1, __ATOMIC_RELAXED);
+		return NULL;
+	}
+	for (;;) {
+		int done = __atomic_load_n(&producers_done, __ATOMIC_ACQUIRE);
+
+		if (uring_consume(&u))
+			continue;
+		if (done)
+			break;
+		usleep(100);
+	}
+	close(u.fd);
+	return NULL;
+}
+
+/* ---- the library consumer beside it ---- */
+
+static void *lib_consumer(void *arg)
+{
+	struct mpmcring *r = mpmcring_open(RING, 0);
+	struct mpmcring_consumer *c = r ? mpmcring_consumer_new(r) : NULL;
+	struct mpmcring_record rec;
+
+	(void)arg;
+	if (!c) {
+		__atomic_fetch_add(&bad, 1, __ATOMIC_RELAXED);
+		return NULL;
+	}
+	for (;;) {
+		int done = __atomic_load_n(&producers_done, __ATOMIC_ACQUIRE);
+
+		if (mpmcring_read(c, &rec) == 0) {
+			note(rec.data, rec.len);
+			mpmcring_commit(c);
+			continue;
+		}
+		if (done)
+			break;
+		mpmcring_wait(r, 10);
+	}
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
+	return NULL;
+}
+
+FIXTURE(uapi) {
+	int unused;
+};
+
+FIXTURE_SETUP(uapi)
+{
+}
+
+FIXTURE_TEARDOWN(uapi)
+{
+	vm_rmmod("mpmcring_loadgen");
+}
+
+TEST_F_TIMEOUT(uapi, independent_and_library_consumers_share_exactly_once, 300)
+{
+	pthread_t th[4];
+	struct lg_stats lg;
+	uint64_t missing = 0;
+	int i, s;
+
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
+			       "ring=uapi create=1 size=262144 threads=2 hrtimer=1 softirq=1 "
+			       "nmi=1 count=8000 timer_ns=100000 autostart=0"));
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_create(&th[i], NULL,
+					    i % 2 ? lib_consumer : uapi_consumer, NULL));
+	ASSERT_EQ(0, lg_control("start"));
+	ASSERT_TRUE(lg_wait_finished(250));
+	__atomic_store_n(&producers_done, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	ASSERT_EQ(0, lg_read_stats(&lg));
+	ASSERT_EQ(NPROD, lg.producers);
+	for (i = 0; i < NPROD; i++) {
+		uint64_t got = 0;
+
+		for (s = 0; s < PER_PROD; s++)
+			got += seen[i][s] != 0;
+		missing += lg.committed[i] - got;
+	}
+	TH_LOG("committed %llu, delivered %llu", (unsigned long long)lg.total_committed,
+	       (unsigned long long)delivered);
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0, dups);
+	EXPECT_EQ(0, missing);
+	EXPECT_EQ(lg.total_committed, delivered);
+	EXPECT_EQ(0, vm_rmmod("mpmcring_loadgen"));
+}
+
+TEST_HARNESS_MAIN

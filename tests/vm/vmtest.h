@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Helpers for the tests that run inside the test VMs: load and unload the
+ * load generator, read its counters and the ring's, and check records.
+ * The modules live in $MPMCRING_MODDIR (default /lib/mpmcring).
+ */
+#ifndef MPMCRING_VMTEST_H
+#define MPMCRING_VMTEST_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/mpmcring.h>
+#include "mpmcring_testrec.h"
+
+#define LG_STATS "/sys/kernel/debug/mpmcring_loadgen/stats"
+#define LG_CONTROL "/sys/kernel/debug/mpmcring_loadgen/control"
+
+static inline const char *vm_moddir(void)
+{
+	const char *d = getenv("MPMCRING_MODDIR");
+
+	return d ? d : "/lib/mpmcring";
+}
+
+/* Loads a module from the module directory with parameters; 0 or -errno. */
+static inline int vm_insmod(const char *name, const char *params)
+{
+	char path[256];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "%s/%s.ko", vm_moddir(), name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, params ? params : "", 0);
+	ret = ret ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static inline int vm_rmmod(const char *name)
+{
+	return syscall(SYS_delete_module, name, O_NONBLOCK) ? -errno : 0;
+}
+
+static inline void vm_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Writes "start" or "stop" to the load generator's control file. */
+static inline int lg_control(const char *cmd)
+{
+	int fd = open(LG_CONTROL, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, cmd, strlen(cmd));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+/* The load generator's counters: per producer and in total. */
+struct lg_stats {
+	unsigned int producers;
+	uint64_t attempted[64], committed[64], dropped[64];
+	char ctx[64][16];
+	uint64_t total_attempted, total_committed, total_dropped;
+	int finished;
+};
+
+static inline int lg_read_stats(struct lg_stats *s)
+{
+	FILE *f = fopen(LG_STATS, "r");
+	char line[256];
+
+	if (!f)
+		return -errno;
+	memset(s, 0, sizeof(*s));
+	while (fgets(line, sizeof(line), f)) {
+		unsigned int id;
+		int cpu, done;
+		char ctx[16];
+		unsigned long long a, c, d;
+
+		if (sscanf(line, "%u %15s %d %llu %llu %llu %d", &id, ctx, &cpu,
+			   &a, &c, &d, &done) == 7 && id < 64) {
+			s->attempted[id] = a;
+			s->committed[id] = c;
+			s->dropped[id] = d;
+			snprintf(s->ctx[id], sizeof(s->ctx[id]), "%s", ctx);
+			if (id + 1 > s->producers)
+				s->producers = id + 1;
+		} else if (sscanf(line, "total %llu %llu %llu", &a, &c, &d) == 3) {
+			s->total_attempted = a;
+			s->total_committed = c;
+			s->total_dropped = d;
+		} else {
+			sscanf(line, "finished %d", &s->finished);
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+/* Waits until every producer attempted its count; false after timeout_s. */
+static inline bool lg_wait_finished(int timeout_s)
+{
+	struct lg_stats s;
+	int i;
+
+	for (i = 0; i < timeout_s * 20; i++) {
+		if (!lg_read_stats(&s) && s.finished)
+			return true;
+		vm_sleep_ms(50);
+	}
+	return false;
+}
+
+static inline int ring_stats(int fd, struct mpmcring_stats *st)
+{
+	return ioctl(fd, MPMCRING_IOC_STATS, st) ? -errno : 0;
+}
+
+static inline uint64_t stats_dropped(const struct mpmcring_stats *st)
+{
+	uint64_t n = 0;
+	int r, c;
+
+	for (r = 0; r < MPMCRING_NR_DROP; r++)
+		for (c = 0; c < MPMCRING_NR_PRIO; c++)
+			n += st->dropped[r][c];
+	return n;
+}
+
+/*
+ * Exactly-once bookkeeping shared between processes: one byte per
+ * (producer, seq), in memory mapped before fork.
+ */
+struct seen_map {
+	unsigned int producers;
+	uint64_t per_producer;
+	uint8_t *counts;
+	uint64_t *bad;		/* corrupt records */
+	uint64_t *order;	/* a consumer saw a producer out of order */
+	uint64_t *delivered;
+};
+
+#endif /* MPMCRING_VMTEST_H */

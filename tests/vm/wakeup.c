@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Sleeping consumers: no wakeup is ever lost (a consumer that sleeps with a
+ * record waiting would hit its poll timeout), from write(2) producers and
+ * from kernel producers in hardirq and NMI context; a watermark holds a
+ * consumer asleep until enough bytes are ready; poll, epoll and select all
+ * work on the device file.
+ */
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+
+#include "kselftest_harness.h"
+#include "mpmcring.h"
+#include "vmtest.h"
+
+/* Tests that need more than the harness's default 30 s. */
+FIXTURE(slow) {
+	int unused;
+};
+
+FIXTURE_SETUP(slow)
+{
+}
+
+FIXTURE_TEARDOWN(slow)
+{
+}
+
+/* Far longer than any wakeup takes: hitting it means a lost wakeup. */
+#define LOST_MS 5000
+
+struct pingpong {
+	struct mpmcring *ring;
+	uint64_t n;
+	uint64_t acked;		/* last sequence the consumer has read */
+	uint64_t sleeps;	/* waits that blocked and then found a record */
+	uint64_t lost;		/* waits that timed out with a record sent */
+	uint64_t bad;
+};
+
+static void *pingpong_consumer(void *arg)
+{
+	struct pingpong *pp = arg;
+	struct mpmcring_consumer *c = mpmcring_consumer_new(pp->ring);
+	struct mpmcring_record rec;
+	uint64_t next = 0;
+
+	if (!c) {
+		pp->bad++;
+		return NULL;
+	}
+	while (next < pp->n) {
+		int n = mpmcring_read(c, &rec);
+
+		if (n == 0) {
+			if (rec.len != sizeof(uint64_t) ||
+			    *(const uint64_t *)rec.data != next)
+				pp->bad++;
+			mpmcring_commit(c);
+			next++;
+			__atomic_store_n(&pp->acked, next, __ATOMIC_RELEASE);
+			continue;
+		}
+		if (n != -EAGAIN) {
+			pp->bad++;
+			break;
+		}
+		n = mpmcring_wait(pp->ring, LOST_MS);
+		if (n == 1)
+			pp->sleeps++;
+		else if (n == 0 && mpmcring_avail_bytes(pp->ring))
+			pp->lost++;
+		else if (n < 0)
+			pp->bad++;
+	}
+	mpmcring_consumer_free(c);
+	return NULL;
+}
+
+/*
+ * Ping-pong through the ring: each record is written only after the
+ * consumer read the previous one, so the consumer goes back to sleep
+ * between records and every record races its sleep.
+ */
+/* MPMCRING_WAKE_CYCLES overrides the 10^5 (the KCSAN kernel is slow). */
+TEST_F_TIMEOUT(slow, write_pingpong_100k, 600)
+{
+	const char *env = getenv("MPMCRING_WAKE_CYCLES");
+	struct pingpong pp = { .n = env ? strtoull(env, NULL, 0) : 100000 };
+	pthread_t th;
+	uint64_t i;
+	int fd;
+
+	pp.ring = mpmcring_open(NULL, 0);
+	ASSERT_NE(NULL, pp.ring) TH_LOG("%s", mpmcring_errmsg());
+	fd = mpmcring_fd(pp.ring);
+	ASSERT_EQ(0, pthread_create(&th, NULL, pingpong_consumer, &pp));
+	for (i = 0; i < pp.n; i++) {
+		ASSERT_EQ(sizeof(i), write(fd, &i, sizeof(i)));
+		while (__atomic_load_n(&pp.acked, __ATOMIC_ACQUIRE) <= i && !pp.bad)
+			sched_yield();
+	}
+	pthread_join(th, NULL);
+	TH_LOG("%llu records, consumer slept %llu times", (unsigned long long)pp.n,
+	       (unsigned long long)pp.sleeps);
+	EXPECT_EQ(0, pp.lost);
+	EXPECT_EQ(0, pp.bad);
+	EXPECT_EQ(pp.n, pp.acked);
+	EXPECT_GT(pp.sleeps, 0);
+	mpmcring_close(pp.ring);
+}
+
+/* A consumer asleep in epoll, woken by hardirq and NMI producers. */
+static void epoll_kernel_producers(struct __test_metadata *_metadata,
+				   const char *params, uint64_t wm)
+{
+	struct mpmcring *r;
+	struct mpmcring_consumer *c;
+	struct mpmcring_record rec;
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct lg_stats lg;
+	uint64_t got = 0, wakes = 0, lost = 0, short_wakes = 0;
+	int ep, n;
+	bool finished = false;
+
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen", params));
+	r = mpmcring_open("/dev/mpmcring-wake", 0);
+	ASSERT_NE(NULL, r) TH_LOG("%s", mpmcring_errmsg());
+	c = mpmcring_consumer_new(r);
+	ASSERT_NE(NULL, c);
+	if (wm)
+		ASSERT_EQ(0, mpmcring_set_watermark(r, wm));
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_GE(ep, 0);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, mpmcring_fd(r), &ev));
+	ASSERT_EQ(0, lg_control("start"));
+	for (;;) {
+		while (mpmcring_read(c, &rec) == 0) {
+			EXPECT_EQ(0, mpr_testrec_check(rec.data, rec.len));
+			got++;
+			mpmcring_commit(c);
+		}
+		if (finished)
+			break;
+		n = epoll_wait(ep, &ev, 1, LOST_MS);
+		ASSERT_GE(n, 0);
+		finished = lg_read_stats(&lg) == 0 && lg.finished;
+		if (n == 1) {
+			wakes++;
+			/* Woken early only when the producers are done. */
+			if (wm && mpmcring_avail_bytes(r) < wm && !finished)
+				short_wakes++;
+		} else if (!finished && mpmcring_avail_bytes(r) >= (wm ? wm : 1)) {
+			lost++;
+		}
+	}
+	ASSERT_EQ(0, lg_read_stats(&lg));
+	TH_LOG("committed %llu, read %llu, woken %llu times",
+	       (unsigned long long)lg.total_committed, (unsigned long long)got,
+	       (unsigned long long)wakes);
+	EXPECT_EQ(0, lost);
+	EXPECT_EQ(0, short_wakes);
+	EXPECT_EQ(lg.total_committed, got);
+	EXPECT_GT(wakes, 0);
+	close(ep);
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
+	EXPECT_EQ(0, vm_rmmod("mpmcring_loadgen"));
+}
+
+TEST_F_TIMEOUT(slow, hardirq_and_nmi_producers_wake_epoll, 300)
+{
+	epoll_kernel_producers(_metadata,
+			       "ring=wake create=1 size=1048576 threads=0 hrtimer=1 nmi=1 "
+			       "count=3000 timer_ns=300000 timer_batch=1 autostart=0", 0);
+}
+
+/* With a watermark the consumer sleeps until 8 KiB are ready. */
+TEST_F_TIMEOUT(slow, watermark_holds_sleep, 300)
+{
+	epoll_kernel_producers(_metadata,
+			       "ring=wake create=1 size=1048576 threads=0 hrtimer=1 "
+			       "count=2000 len_min=56 len_max=56 timer_ns=200000 "
+			       "timer_batch=1 autostart=0", 8192);
+}
+
+TEST(poll_epoll_select)
+{
+	struct mpmcring *r = mpmcring_open(NULL, 0);
+	struct mpmcring_consumer *c;
+	struct mpmcring_record rec;
+	struct pollfd pfd;
+	fd_set rfds;
+	struct timeval tv = { 0, 0 };
+	uint64_t x = 42;
+	int fd;
+
+	ASSERT_NE(NULL, r);
+	c = mpmcring_consumer_new(r);
+	ASSERT_NE(NULL, c);
+	while (mpmcring_read(c, &rec) == 0)
+		mpmcring_commit(c);
+	fd = mpmcring_fd(r);
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	EXPECT_EQ(0, poll(&pfd, 1, 0));
+	FD_ZERO(&rfds);
+	FD_SET(fd, &rfds);
+	EXPECT_EQ(0, select(fd + 1, &rfds, NULL, NULL, &tv));
+	ASSERT_EQ(sizeof(x), write(fd, &x, sizeof(x)));
+	EXPECT_EQ(1, poll(&pfd, 1, LOST_MS));
+	EXPECT_TRUE(pfd.revents & POLLIN);
+	FD_ZERO(&rfds);
+	FD_SET(fd, &rfds);
+	tv.tv_sec = 1;
+	EXPECT_EQ(1, select(fd + 1, &rfds, NULL, NULL, &tv));
+	EXPECT_EQ(1, mpmcring_wait(r, 0));
+	ASSERT_EQ(0, mpmcring_read(c, &rec));
+	EXPECT_EQ(42, *(const uint64_t *)rec.data);
+	mpmcring_commit(c);
+	EXPECT_EQ(0, mpmcring_wait(r, 10));
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
+}
+
+TEST_HARNESS_MAIN
