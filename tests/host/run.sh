@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Host tests, as TAP on stdout: the library's unit tests and the protocol
+# stress test, each built plain, with ASan+UBSan and with TSan; and the
+# consumer fuzzer (libFuzzer, ASan+UBSan) for a fixed number of inputs.
+# Build output and sanitizer logs go to build/host/. Exit status non-zero
+# when any test fails.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+out="$top/build/host"
+mkdir -p "$out"
+
+tests=()
+add() { tests+=("$1|$2"); }	# name|command
+
+for san in plain asan tsan; do
+	if ! make -s -C "$here" SAN=$san >"$out/build-$san.log" 2>&1; then
+		add "build/$san" "false"
+		continue
+	fi
+	b="$out/$san"
+	add "$san/lib_test" "$b/lib_test"
+	# Producers that retry (full delivery), that drop, in overwrite mode,
+	# with stalls between reserve and commit, with big records.
+	n=200000
+	[ $san = tsan ] && n=30000
+	add "$san/stress_retry" "$b/stress_test -r -n $n"
+	add "$san/stress_drop" "$b/stress_test -n $n -p 4 -c 2"
+	add "$san/stress_overwrite" "$b/stress_test -o -s 8192 -r -n $n"
+	add "$san/stress_stall" "$b/stress_test -S 500 -r -n $((n / 4)) -c 4"
+	add "$san/stress_big_records" "$b/stress_test -r -n $((n / 10)) -l 500 -L 2000 -s 16384 -b 4"
+done
+
+fuzz="$out/fuzz_consumer"
+if command -v clang >/dev/null &&
+   clang -std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all -I"$top/userspace/include" -I"$top/userspace/lib" \
+	-I"$top/uapi" -I"$top/proto" -o "$fuzz" "$here/fuzz_consumer.c" \
+	"$top/userspace/lib/open.c" "$top/userspace/lib/consume.c" \
+	"$top/userspace/lib/io.c" >"$out/build-fuzz.log" 2>&1; then
+	add "fuzz/consumer_1m_inputs" "$fuzz -runs=1000000 -seed=1 -max_len=4096"
+else
+	add "build/fuzz" "false"
+fi
+
+echo "1..${#tests[@]}"
+i=0 fail=0
+for t in "${tests[@]}"; do
+	i=$((i + 1))
+	name=${t%%|*}
+	cmd=${t#*|}
+	log="$out/${name//\//_}.log"
+	if TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
+	   UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1" \
+	   ASAN_OPTIONS="detect_leaks=1" $cmd >"$log" 2>&1; then
+		echo "ok $i $name"
+	else
+		echo "not ok $i $name"
+		fail=1
+		sed 's/^/# /' "$log" | tail -n 30
+	fi
+done
+exit $fail
