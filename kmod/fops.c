@@ -194,11 +194,10 @@ static int mpmcring_mmap(struct file *file, struct vm_area_struct *vma)
 
 static u64 mpmcring_free_bytes(struct mpmcring *ring)
 {
-	const struct mpr_view *v = &ring->view;
-	u64 r = smp_load_acquire(&v->meta->reclaim_pos);
-	u64 p = READ_ONCE(v->meta->prod_pos);
+	struct mpr_pos s;
 
-	return v->data_size - (p - r);
+	mpr_positions(&ring->view, &s);
+	return ring->view.data_size - (s.prod - s.reclaim);
 }
 
 static __poll_t mpmcring_poll(struct file *file, poll_table *pt)

@@ -13,6 +13,9 @@
 struct mpmcring;
 struct mpr_inflight;
 
+/* mpmcring_params.flags: use the watermarks given, not the defaults. */
+#define MPMCRING_CREATE_WATERMARKS	0x1
+
 /**
  * struct mpmcring_params - how to create a ring
  * @name: ring name, 1-31 characters of [a-zA-Z0-9_.-]; the device node is
@@ -30,8 +33,6 @@ struct mpr_inflight;
  *	start next to 2^64 and prove every comparison is wrap-safe
  * @dev_mode: permissions of the device node (0 means 0600)
  */
-#define MPMCRING_CREATE_WATERMARKS	0x1
-
 struct mpmcring_params {
 	const char *name;
 	u64 size;

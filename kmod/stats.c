@@ -18,16 +18,17 @@ static void mpmcring_count_waiting(struct mpmcring *ring, u64 *records,
 				   u64 *bytes)
 {
 	const struct mpr_view *v = &ring->view;
-	u64 r = smp_load_acquire(&v->meta->reclaim_pos);
-	/* user-writable: clamped to [reclaim, prod] below. */
-	u64 h = smp_load_acquire(&v->cons->head);
-	u64 p = smp_load_acquire(&v->meta->prod_pos);
-	u64 n, b, stop;
+	struct mpr_pos s;
+	u64 n, b, stop, h, p;
 
 	*records = 0;
 	*bytes = 0;
-	if (!mpr_aligned(v, h) || !mpr_between(r, h, p))
+	mpr_positions(v, &s);
+	/* user-writable: the head is used only once it is sane. */
+	if (!mpr_head_sane(v, &s))
 		return;
+	h = s.head;
+	p = s.prod;
 	do {
 		stop = mpr_count_records(v, h, p, 65536, &n, &b);
 		*records += n;

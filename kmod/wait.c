@@ -26,17 +26,16 @@
 bool mpmcring_ready(struct mpmcring *ring, u64 watermark)
 {
 	const struct mpr_view *v = &ring->view;
-	u64 r = smp_load_acquire(&v->meta->reclaim_pos);
-	/* user-writable: checked against [reclaim, prod] before use. */
-	u64 h = smp_load_acquire(&v->cons->head);
-	u64 p = smp_load_acquire(&v->meta->prod_pos);
 	struct mpr_rec rec;
+	struct mpr_pos s;
 
-	if (!mpr_aligned(v, h) || !mpr_between(r, h, p))
+	mpr_positions(v, &s);
+	/* user-writable: the head is used only once it is sane. */
+	if (!mpr_head_sane(v, &s))
 		return true;
-	if (h == p || p - h < watermark)
+	if (s.head == s.prod || s.prod - s.head < watermark)
 		return false;
-	return mpr_record_at(v, h, p, &rec) != MPR_REC_NONE;
+	return mpr_record_at(v, s.head, s.prod, &rec) != MPR_REC_NONE;
 }
 
 /**

@@ -20,11 +20,13 @@
 #include <asm/barrier.h>
 #include <linux/errno.h>
 
+/* Plain wrappers: every use site names the barrier it pairs with. */
 #define MPR_READ_ONCE(x)		READ_ONCE(x)
 #define MPR_WRITE_ONCE(x, v)		WRITE_ONCE(x, v)
+/* Acquire load; the pair is named where it is used. */
 #define MPR_LOAD_ACQUIRE(p)		smp_load_acquire(p)
+/* Release store; the pair is named where it is used. */
 #define MPR_STORE_RELEASE(p, v)		smp_store_release(p, v)
-#define MPR_MB()			smp_mb()
 #define mpr_likely(x)			likely(x)
 #define mpr_unlikely(x)			unlikely(x)
 
@@ -51,7 +53,6 @@ static __always_inline __u64 mpr_cmpxchg(__u64 *p, __u64 old, __u64 new)
 #define MPR_WRITE_ONCE(x, v)		__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 #define MPR_LOAD_ACQUIRE(p)		__atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define MPR_STORE_RELEASE(p, v)		__atomic_store_n((p), (v), __ATOMIC_RELEASE)
-#define MPR_MB()			__atomic_thread_fence(__ATOMIC_SEQ_CST)
 #define mpr_likely(x)			__builtin_expect(!!(x), 1)
 #define mpr_unlikely(x)			__builtin_expect(!!(x), 0)
 
@@ -66,12 +67,12 @@ static inline __u64 mpr_cmpxchg(__u64 *p, __u64 old, __u64 new)
 #ifdef __SANITIZE_THREAD__
 void AnnotateIgnoreReadsBegin(const char *file, int line);
 void AnnotateIgnoreReadsEnd(const char *file, int line);
-#define MPR_READ_SPECULATIVE(x) __extension__ ({			\
+#define MPR_READ_SPECULATIVE(x) (__extension__ ({			\
 	__typeof__(+(x)) mpr_v_;					\
 	AnnotateIgnoreReadsBegin(__FILE__, __LINE__);			\
 	mpr_v_ = __atomic_load_n(&(x), __ATOMIC_RELAXED);		\
 	AnnotateIgnoreReadsEnd(__FILE__, __LINE__);			\
-	mpr_v_; })
+	mpr_v_; }))
 #else
 #define MPR_READ_SPECULATIVE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
 #endif

@@ -121,6 +121,35 @@ static inline void *mpr_payload(const struct mpr_view *v, __u64 pos)
 	return v->data + (pos & v->data_mask) + MPMCRING_HDR_SIZE;
 }
 
+/* The three positions, as one consistent snapshot. */
+struct mpr_pos {
+	__u64 reclaim;
+	__u64 head;	/* user-writable: check with mpr_head_sane() */
+	__u64 prod;
+};
+
+/*
+ * Loads the positions oldest first. Each only grows, and reclaim <= head <=
+ * prod held when each was read, so the snapshot keeps reclaim <= head <=
+ * prod unless the head is corrupt.
+ */
+static inline void mpr_positions(const struct mpr_view *v, struct mpr_pos *s)
+{
+	/* Pairs with [R5]. */
+	s->reclaim = MPR_LOAD_ACQUIRE(&v->meta->reclaim_pos);
+	/* Pairs with [C2]. */
+	s->head = MPR_LOAD_ACQUIRE(&v->cons->head);
+	/* Pairs with [P1]. */
+	s->prod = MPR_LOAD_ACQUIRE(&v->meta->prod_pos);
+}
+
+/* A head outside [reclaim, prod], or between granules, is corrupt. */
+static inline bool mpr_head_sane(const struct mpr_view *v,
+				 const struct mpr_pos *s)
+{
+	return mpr_aligned(v, s->head) && mpr_between(s->reclaim, s->head, s->prod);
+}
+
 /*
  * Reads the record that starts at pos, if a finished one does; it must end
  * at or before bound. The stamp carries the full position, so a stamp left by
@@ -174,26 +203,22 @@ static inline int mpr_claim(const struct mpr_view *v,
 			    __u32 max_recs, __u64 max_bytes, bool hard_bytes,
 			    struct mpr_claim *c)
 {
-	struct mpmcring_meta *m = v->meta;
 	__u64 *headp = &v->cons->head;
 	int tries;
 
 	for (tries = 0; tries < MPR_CLAIM_TRIES; tries++) {
-		/*
-		 * Loaded oldest first: reclaim <= head <= prod_pos held when
-		 * each was read, and all three only grow.
-		 */
-		__u64 r = MPR_LOAD_ACQUIRE(&m->reclaim_pos);
-		__u64 h = MPR_LOAD_ACQUIRE(headp);
-		__u64 p = MPR_LOAD_ACQUIRE(&m->prod_pos);
-		__u64 e = h, bytes = 0;
+		struct mpr_pos pos;
+		__u64 h, p, e, bytes = 0;
 		__u32 n = 0;
 		bool too_big = false, bad = false;
 		struct mpr_rec rec;
 
-		/* user-writable: a head outside [reclaim, prod] is corrupt. */
-		if (!mpr_aligned(v, h) || !mpr_between(r, h, p))
+		mpr_positions(v, &pos);
+		if (!mpr_head_sane(v, &pos))
 			return -EBADMSG;
+		h = pos.head;
+		p = pos.prod;
+		e = h;
 		if (h == p)
 			break;
 		if (!holding)

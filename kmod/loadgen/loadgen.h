@@ -13,6 +13,8 @@
 #include "mpmcring.h"
 #include "mpmcring_testrec.h"
 
+#define LG_MAX_BATCH 16
+
 /* One producer and its counters; only its own context writes them. */
 struct lg_producer {
 	u16 id;
@@ -22,10 +24,13 @@ struct lg_producer {
 	u64 attempted;
 	u64 committed;
 	u64 dropped;		/* reserve failed: counted by the ring too */
-	bool done;
+	int active;		/* inside lg_produce(), see lg_quiesce() */
 	struct task_struct *task;	/* kthread producers */
 	struct hrtimer hrt;		/* hardirq producers */
 	struct timer_list tl;		/* softirq producers */
+	/* Scratch for one batch: kept here, off the (interrupt) stack. */
+	struct mpmcring_rsv rsv[LG_MAX_BATCH];
+	u32 lens[LG_MAX_BATCH];
 };
 
 struct lg_config {
@@ -46,6 +51,8 @@ extern bool lg_running;
 
 /* Produces one record (or a batch) for p in the current context. */
 void lg_produce(struct lg_producer *p, unsigned int n);
+/* After lg_running went false: waits until no producer is mid-record. */
+void lg_quiesce(struct lg_producer *producers, unsigned int n);
 bool lg_producer_finished(const struct lg_producer *p);
 
 int lg_nmi_start(struct lg_producer *producers, unsigned int n);

@@ -8,7 +8,8 @@
  *          hrtimer=1 softirq=1 nmi=1 count=100000 len_min=24 len_max=200
  *
  * Control and counters in /sys/kernel/debug/mpmcring_loadgen/:
- *   control   write "start" or "stop"
+ *   control   write "start" or "stop" (stop returns once no producer is
+ *             mid-record: the counters are then final)
  *   stats     one line per producer: id ctx cpu attempted committed dropped
  *             done; then totals and "finished 0|1"
  */
@@ -183,6 +184,8 @@ static void lg_stop(void)
 		del_timer_sync(&lg_prod[i].tl);
 	for (i = lg_first_hr; i < lg_first_hr + lg_nhr; i++)
 		hrtimer_cancel(&lg_prod[i].hrt);
+	/* A quiescent point: counters are final once this returns. */
+	lg_quiesce(lg_prod, lg_nprod);
 	mutex_unlock(&lg_lock);
 }
 

@@ -27,10 +27,9 @@ static int lg_nmi_handler(unsigned int type, struct pt_regs *regs)
 
 	if (!this_cpu_read(lg_nmi_pending))
 		return NMI_DONE;	/* not ours */
-	this_cpu_write(lg_nmi_pending, 0);
-	if (cpu < lg_nmi_count && READ_ONCE(lg_running) &&
-	    !lg_producer_finished(&lg_nmi_producers[cpu]))
+	if (cpu < lg_nmi_count && !lg_producer_finished(&lg_nmi_producers[cpu]))
 		lg_produce(&lg_nmi_producers[cpu], lg_cfg.timer_batch);
+	this_cpu_write(lg_nmi_pending, 0);
 	return NMI_HANDLED;
 }
 
@@ -51,10 +50,12 @@ static int lg_nmi_kick(void *unused)
 	while (!kthread_should_stop()) {
 		if (READ_ONCE(lg_running)) {
 			for_each_online_cpu(cpu) {
+				/* One NMI at a time per CPU: each one is ours. */
 				if (cpu >= lg_nmi_count ||
-				    lg_producer_finished(&lg_nmi_producers[cpu]))
+				    lg_producer_finished(&lg_nmi_producers[cpu]) ||
+				    READ_ONCE(per_cpu(lg_nmi_pending, cpu)))
 					continue;
-				per_cpu(lg_nmi_pending, cpu) = 1;
+				WRITE_ONCE(per_cpu(lg_nmi_pending, cpu), 1);
 				apic->send_IPI_mask(cpumask_of(cpu), NMI_VECTOR);
 			}
 			if (lg_nmi_all_done())
@@ -90,9 +91,15 @@ int lg_nmi_start(struct lg_producer *producers, unsigned int n)
 
 void lg_nmi_stop(void)
 {
+	unsigned int cpu, tries;
+
 	if (lg_nmi_kicker)
 		kthread_stop(lg_nmi_kicker);
 	lg_nmi_kicker = NULL;
+	/* NMIs already sent must find the handler still there. */
+	for_each_possible_cpu(cpu)
+		for (tries = 0; READ_ONCE(per_cpu(lg_nmi_pending, cpu)) && tries < 1000; tries++)
+			usleep_range(100, 200);
 	if (lg_nmi_registered)
 		unregister_nmi_handler(NMI_LOCAL, "mpmcring_lg");
 	lg_nmi_registered = false;

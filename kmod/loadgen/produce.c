@@ -5,6 +5,7 @@
  */
 #include <linux/delay.h>
 #include <linux/kernel.h>
+#include <linux/delay.h>
 
 #include "loadgen.h"
 
@@ -32,21 +33,22 @@ bool lg_producer_finished(const struct lg_producer *p)
 	return lg_cfg.count && p->attempted >= lg_cfg.count;
 }
 
-#define LG_MAX_BATCH 16
-
 void lg_produce(struct lg_producer *p, unsigned int n)
 {
-	struct mpmcring_rsv rsv[LG_MAX_BATCH];
-	u32 lens[LG_MAX_BATCH];
+	struct mpmcring_rsv *rsv = p->rsv;
+	u32 *lens = p->lens;
 	u32 prio = lg_prio(p->seq);
 	unsigned int i;
 	int err;
 
+	WRITE_ONCE(p->active, 1);
+	/* Pairs with smp_mb() in lg_quiesce(): it sees us, or we see it. */
+	smp_mb();
 	n = clamp_t(unsigned int, n, 1, LG_MAX_BATCH);
 	if (lg_cfg.count)
 		n = min_t(u64, n, lg_cfg.count - p->attempted);
-	if (!n)
-		return;
+	if (!n || !READ_ONCE(lg_running))
+		goto out;
 	for (i = 0; i < n; i++)
 		lens[i] = lg_len(p, p->seq + i);
 	/* A batch shares one class: the class of its first record. */
@@ -56,7 +58,7 @@ void lg_produce(struct lg_producer *p, unsigned int n)
 	if (err) {
 		WRITE_ONCE(p->dropped, p->dropped + n);
 		WRITE_ONCE(p->seq, p->seq + n);
-		return;
+		goto out;
 	}
 	for (i = 0; i < n; i++)
 		mpr_testrec_fill(rsv[i].data, lens[i], p->id, p->ctx, prio, p->seq + i);
@@ -66,4 +68,18 @@ void lg_produce(struct lg_producer *p, unsigned int n)
 		mpmcring_commit(&rsv[i]);
 	WRITE_ONCE(p->committed, p->committed + n);
 	WRITE_ONCE(p->seq, p->seq + n);
+out:
+	/* Pairs with smp_load_acquire() in lg_quiesce(): counters first. */
+	smp_store_release(&p->active, 0);
+}
+
+void lg_quiesce(struct lg_producer *producers, unsigned int n)
+{
+	unsigned int i, tries;
+
+	/* Pairs with smp_mb() in lg_produce(). */
+	smp_mb();
+	for (i = 0; i < n; i++)
+		for (tries = 0; smp_load_acquire(&producers[i].active) && tries < 10000; tries++)
+			usleep_range(100, 200);
 }

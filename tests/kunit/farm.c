@@ -281,7 +281,7 @@ void farm_finish(struct farm *f)
 
 	/* Producers end after their count (a minute at most under TCG). */
 	while (atomic_read(&f->producers_left) && spins++ < 6000)
-		msleep(10);
+		usleep_range(10000, 20000);
 	WRITE_ONCE(f->stop, true);
 	for (i = 0; i < f->nprod; i++) {
 		if (f->prod[i].ctx == MPR_CTX_HARDIRQ)
@@ -298,7 +298,7 @@ void farm_finish(struct farm *f)
 
 		if (h == READ_ONCE(f->v->meta->prod_pos))
 			break;
-		msleep(5);
+		usleep_range(5000, 10000);
 	}
 	for (i = 0; i < FARM_MAX_CONSUMERS; i++) {
 		if (f->cons[i].task)

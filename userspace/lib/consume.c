@@ -171,17 +171,17 @@ int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max,
 int mpmcring_peek(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 {
 	const struct mpr_view *v = &c->r->v;
-	uint64_t r = MPR_LOAD_ACQUIRE(&v->meta->reclaim_pos);
-	uint64_t h = MPR_LOAD_ACQUIRE(&v->cons->head);
-	uint64_t p = MPR_LOAD_ACQUIRE(&v->meta->prod_pos);
-	uint64_t steps = v->stamp_mask + 1;
+	uint64_t steps = v->stamp_mask + 1, h;
 	struct mpr_rec mr;
+	struct mpr_pos s;
 
-	if (!mpr_aligned(v, h) || !mpr_between(r, h, p))
+	mpr_positions(v, &s);
+	if (!mpr_head_sane(v, &s))
 		return mpr_lib_error(EBADMSG, "the ring's consumer state is corrupt (head outside the ring)");
+	h = s.head;
 	/* Discarded records are skipped; at most one ring's worth. */
-	while (h != p && steps--) {
-		int st = mpr_record_at(v, h, p, &mr);
+	while (h != s.prod && steps--) {
+		int st = mpr_record_at(v, h, s.prod, &mr);
 
 		if (st == MPR_REC_COMMITTED) {
 			rec->data = mpr_payload(v, h);
@@ -199,12 +199,10 @@ int mpmcring_peek(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 
 uint64_t mpmcring_avail_bytes(const struct mpmcring *r)
 {
-	const struct mpr_view *v = &r->v;
-	uint64_t rp = MPR_LOAD_ACQUIRE(&v->meta->reclaim_pos);
-	uint64_t h = MPR_LOAD_ACQUIRE(&v->cons->head);
-	uint64_t p = MPR_LOAD_ACQUIRE(&v->meta->prod_pos);
+	struct mpr_pos s;
 
-	return mpr_between(rp, h, p) ? p - h : 0;
+	mpr_positions(&r->v, &s);
+	return mpr_head_sane(&r->v, &s) ? s.prod - s.head : 0;
 }
 
 void mpmcring_lost(struct mpmcring_consumer *c, struct mpmcring_lost *lost)
