@@ -79,7 +79,10 @@ void lg_quiesce(struct lg_producer *producers, unsigned int n)
 
 	/* Pairs with smp_mb() in lg_produce(). */
 	smp_mb();
-	for (i = 0; i < n; i++)
-		for (tries = 0; smp_load_acquire(&producers[i].active) && tries < 10000; tries++)
+	for (i = 0; i < n; i++) {
+		/* Pairs with smp_store_release() of active in lg_produce(). */
+		for (tries = 0; smp_load_acquire(&producers[i].active) && tries < 10000;
+		     tries++)
 			usleep_range(100, 200);
+	}
 }
