@@ -11,7 +11,8 @@
  *   control   write "start" or "stop" (stop returns once no producer is
  *             mid-record: the counters are then final)
  *   stats     one line per producer: id ctx cpu attempted committed dropped
- *             done; then totals and "finished 0|1"
+ *             done elapsed_ns (first to last record); then totals and
+ *             "finished 0|1"
  */
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -199,14 +200,15 @@ static int lg_stats_show(struct seq_file *m, void *unused)
 	bool finished = true;
 	unsigned int i;
 
-	seq_puts(m, "# id ctx cpu attempted committed dropped done\n");
+	seq_puts(m, "# id ctx cpu attempted committed dropped done elapsed_ns\n");
 	for (i = 0; i < lg_nprod; i++) {
 		const struct lg_producer *p = &lg_prod[i];
 		bool done = lg_producer_finished(p);
 
-		seq_printf(m, "%u %s %d %llu %llu %llu %d\n", p->id,
+		seq_printf(m, "%u %s %d %llu %llu %llu %d %llu\n", p->id,
 			   lg_ctx_names[p->ctx], p->cpu, READ_ONCE(p->attempted),
-			   READ_ONCE(p->committed), READ_ONCE(p->dropped), done);
+			   READ_ONCE(p->committed), READ_ONCE(p->dropped), done,
+			   READ_ONCE(p->t_last) - READ_ONCE(p->t_first));
 		att += READ_ONCE(p->attempted);
 		com += READ_ONCE(p->committed);
 		drop += READ_ONCE(p->dropped);

@@ -4,6 +4,7 @@
  * fill a self-checking record (producer id, sequence, checksum), commit.
  */
 #include <linux/delay.h>
+#include <linux/timekeeping.h>
 #include <linux/kernel.h>
 #include <linux/delay.h>
 
@@ -49,6 +50,8 @@ void lg_produce(struct lg_producer *p, unsigned int n)
 		n = min_t(u64, n, lg_cfg.count - p->attempted);
 	if (!n || !READ_ONCE(lg_running))
 		goto out;
+	if (!p->t_first)
+		WRITE_ONCE(p->t_first, ktime_get_ns());
 	for (i = 0; i < n; i++)
 		lens[i] = lg_len(p, p->seq + i);
 	/* A batch shares one class: the class of its first record. */
@@ -58,6 +61,7 @@ void lg_produce(struct lg_producer *p, unsigned int n)
 	if (err) {
 		WRITE_ONCE(p->dropped, p->dropped + n);
 		WRITE_ONCE(p->seq, p->seq + n);
+		WRITE_ONCE(p->t_last, ktime_get_ns());
 		goto out;
 	}
 	for (i = 0; i < n; i++)
@@ -68,6 +72,7 @@ void lg_produce(struct lg_producer *p, unsigned int n)
 		mpmcring_commit(&rsv[i]);
 	WRITE_ONCE(p->committed, p->committed + n);
 	WRITE_ONCE(p->seq, p->seq + n);
+	WRITE_ONCE(p->t_last, ktime_get_ns());
 out:
 	/* Pairs with smp_load_acquire() in lg_quiesce(): counters first. */
 	smp_store_release(&p->active, 0);
