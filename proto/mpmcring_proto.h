@@ -79,6 +79,7 @@ struct mpr_claim {
 	__u64 end;
 	__u32 records;		/* committed records inside (discards skipped) */
 	__u64 bytes;		/* their payload bytes */
+	struct mpr_rec first;	/* the first committed record */
 };
 
 /* True when lo <= x <= hi on the position circle (wrap-safe). */
@@ -239,7 +240,8 @@ static inline int mpr_claim(const struct mpr_view *v,
 					too_big = n == 0;
 					break;
 				}
-				n++;
+				if (!n++)
+					c->first = rec;
 				bytes += rec.len;
 			}
 			e += rec.size;

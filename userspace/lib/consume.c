@@ -12,13 +12,35 @@
 
 #include "internal.h"
 
+/*
+ * Takes unreported losses. The totals live on a read-mostly line: only when
+ * they moved since this consumer last looked does it touch the shared
+ * "taken" counters.
+ */
+static void mpr_lib_take_lost(struct mpmcring_consumer *c)
+{
+	const struct mpr_view *v = &c->r->v;
+	uint64_t d = MPR_READ_ONCE(v->meta->lost_dropped);
+	uint64_t o = MPR_READ_ONCE(v->meta->lost_overwritten);
+
+	if (d != c->seen_dropped) {
+		c->lost.dropped += mpr_take_lost(&v->meta->lost_dropped,
+						 &v->cons->lost_dropped_taken);
+		c->seen_dropped = d;
+	}
+	if (o != c->seen_overwritten) {
+		c->lost.overwritten += mpr_take_lost(&v->meta->lost_overwritten,
+						     &v->cons->lost_overwritten_taken);
+		c->seen_overwritten = o;
+	}
+}
+
 /* Claims into the consumer; repairs a corrupt head once through the kernel. */
 static int mpr_lib_claim(struct mpmcring_consumer *c, unsigned int max_records,
 			 uint64_t max_bytes, struct mpr_claim *cl)
 {
 	const struct mpr_view *v = &c->r->v;
 	struct mpmcring_stats st;
-	uint64_t d, o;
 	int n;
 
 	n = mpr_claim(v, c->slot, c->holding, max_records, max_bytes, false, cl);
@@ -37,13 +59,17 @@ static int mpr_lib_claim(struct mpmcring_consumer *c, unsigned int max_records,
 	c->held_bytes += cl->bytes;
 	/* Informational: the kernel counts these if this process dies. */
 	MPR_WRITE_ONCE(c->slot->held_records, c->held_records);
-
-	d = mpr_take_lost(&v->meta->lost_dropped, &v->cons->lost_dropped_taken);
-	o = mpr_take_lost(&v->meta->lost_overwritten,
-			  &v->cons->lost_overwritten_taken);
-	c->lost.dropped += d;
-	c->lost.overwritten += o;
+	mpr_lib_take_lost(c);
 	return n;
+}
+
+static void mpr_lib_record(struct mpmcring_consumer *c, const struct mpr_rec *r,
+			   struct mpmcring_record *rec)
+{
+	rec->data = mpr_payload(&c->r->v, r->pos);
+	rec->len = r->len;
+	rec->prio = r->prio;
+	rec->flags = r->flags;
 }
 
 static bool mpr_lib_next(struct mpmcring_consumer *c, __u64 *cur,
@@ -53,10 +79,7 @@ static bool mpr_lib_next(struct mpmcring_consumer *c, __u64 *cur,
 
 	if (!mpr_claim_next(&c->r->v, cur, end, &r))
 		return false;
-	rec->data = mpr_payload(&c->r->v, r.pos);
-	rec->len = r.len;
-	rec->prio = r.prio;
-	rec->flags = r.flags;
+	mpr_lib_record(c, &r, rec);
 	return true;
 }
 
@@ -88,11 +111,8 @@ int mpmcring_read(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 	n = mpr_lib_claim(c, 1, UINT64_MAX, &cl);
 	if (n < 0)
 		return n;
-	c->pend_cur = cl.start;
-	c->pend_end = cl.end;
-	c->pending = true;
-	if (!mpr_lib_next_pending(c, rec))
-		return mpr_lib_error(EBADMSG, "a claimed record vanished");
+	/* One record claimed: the claim already read its header. */
+	mpr_lib_record(c, &cl.first, rec);
 	return 0;
 }
 
@@ -207,12 +227,7 @@ uint64_t mpmcring_avail_bytes(const struct mpmcring *r)
 
 void mpmcring_lost(struct mpmcring_consumer *c, struct mpmcring_lost *lost)
 {
-	const struct mpr_view *v = &c->r->v;
-
-	c->lost.dropped += mpr_take_lost(&v->meta->lost_dropped,
-					 &v->cons->lost_dropped_taken);
-	c->lost.overwritten += mpr_take_lost(&v->meta->lost_overwritten,
-					     &v->cons->lost_overwritten_taken);
+	mpr_lib_take_lost(c);
 	*lost = c->lost;
 	c->lost.dropped = 0;
 	c->lost.overwritten = 0;

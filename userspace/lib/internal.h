@@ -31,6 +31,8 @@ struct mpmcring_consumer {
 	bool pending;		/* [pend_cur, pend_end) claimed, not delivered */
 	__u64 pend_cur, pend_end;
 	struct mpmcring_lost lost;
+	uint64_t seen_dropped;		/* loss totals at the last look */
+	uint64_t seen_overwritten;
 };
 
 /* Sets the calling thread's error message; returns -err. */
