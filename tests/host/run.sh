@@ -45,6 +45,8 @@ else
 	add "build/fuzz" "false"
 fi
 
+add "install/destdir_pkgconfig_uninstall" "$here/install_test.sh"
+
 echo "1..${#tests[@]}"
 i=0 fail=0
 for t in "${tests[@]}"; do

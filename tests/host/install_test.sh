@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# make install DESTDIR=...: the tree a package would ship, a consumer built
+# against it with pkg-config as a user would, and a clean uninstall.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+dest=$(mktemp -d)
+trap 'rm -rf "$dest"' EXIT
+fail() { echo "install_test: $*" >&2; exit 1; }
+
+make -s -C "$top/userspace" install DESTDIR="$dest" PREFIX=/usr >/dev/null
+for f in usr/lib/libmpmcring.so.0.1.0 usr/lib/libmpmcring.a \
+	 usr/lib/pkgconfig/mpmcring.pc usr/include/mpmcring.h \
+	 usr/include/mpmcring/linux/mpmcring.h usr/bin/mpmcring \
+	 usr/share/man/man1/mpmcring.1 usr/share/man/man3/libmpmcring.3 \
+	 usr/share/man/man4/mpmcring.4; do
+	[ -f "$dest/$f" ] || fail "missing $f"
+done
+[ "$(readlink "$dest/usr/lib/libmpmcring.so")" = libmpmcring.so.1 ] || fail "bad .so link"
+[ "$(readlink "$dest/usr/lib/libmpmcring.so.1")" = libmpmcring.so.0.1.0 ] || fail "bad soname link"
+readelf -d "$dest/usr/lib/libmpmcring.so.0.1.0" | grep -q 'SONAME.*\[libmpmcring.so.1\]' ||
+	fail "soname is not libmpmcring.so.1"
+# Only the public API is exported, versioned.
+bad=$(nm -D --defined-only "$dest/usr/lib/libmpmcring.so.0.1.0" | awk '$2=="T"{print $3}' |
+      grep -v '^mpmcring_' || true)
+[ -z "$bad" ] || fail "exports beyond the API: $bad"
+nm -D "$dest/usr/lib/libmpmcring.so.0.1.0" | grep -q 'mpmcring_open@@LIBMPMCRING_1.0' ||
+	fail "symbols are not versioned"
+grep -q '^prefix=/usr$' "$dest/usr/lib/pkgconfig/mpmcring.pc" || fail ".pc prefix"
+
+# The README's consumer, built the way a user builds it.
+export PKG_CONFIG_SYSROOT_DIR="$dest" PKG_CONFIG_LIBDIR="$dest/usr/lib/pkgconfig"
+cc -std=c11 -Wall -Wextra -Werror -o "$dest/consumer" "$top/examples/consumer.c" \
+	$(pkg-config --cflags --libs mpmcring)
+# No module on the host: it must say so, not crash.
+if out=$(LD_LIBRARY_PATH="$dest/usr/lib" "$dest/consumer" 2>&1); then
+	fail "consumer ran without a ring"
+fi
+echo "$out" | grep -q "no such device" || fail "unexpected consumer output: $out"
+man -l "$dest/usr/share/man/man3/libmpmcring.3" >/dev/null 2>&1 || fail "man page does not render"
+
+make -s -C "$top/userspace" uninstall DESTDIR="$dest" PREFIX=/usr >/dev/null
+left=$(find "$dest" -type f ! -name consumer)
+[ -z "$left" ] || fail "uninstall left: $left"
+echo "install_test: ok"

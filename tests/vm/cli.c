@@ -1,0 +1,473 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The mpmcring command-line tool, run as a script would run it: its JSON
+ * parses and agrees with the ioctls, cat hands over exactly the records
+ * written, exit codes mean what the man page says, and bench loads,
+ * measures and unloads the load generator. The tool is $MPMCRING_CLI
+ * (default /bin/mpmcring).
+ */
+#include <ctype.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "vmtest.h"
+
+#define RING_NAME "cli"
+#define RING "/dev/mpmcring-" RING_NAME
+
+/* What one run of the tool printed and how it ended. */
+struct cli_out {
+	int status;		/* exit code, or 128 + signal */
+	char out[65536];
+	size_t outlen;
+	char err[8192];
+	size_t errlen;
+};
+
+static const char *cli_path(void)
+{
+	const char *p = getenv("MPMCRING_CLI");
+
+	return p && *p ? p : "/bin/mpmcring";
+}
+
+static size_t read_all(int fd, char *buf, size_t cap)
+{
+	size_t len = 0;
+	char sink[4096];
+	ssize_t n;
+
+	for (;;) {
+		if (len + 1 < cap)
+			n = read(fd, buf + len, cap - 1 - len);
+		else
+			n = read(fd, sink, sizeof(sink));	/* keep the pipe flowing */
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (len + 1 < cap)
+			len += n;
+	}
+	buf[len] = 0;
+	return len;
+}
+
+/* Runs the tool with args (NULL-terminated); stdout in a pipe, stderr in a file. */
+static void run_cli(struct cli_out *o, const char *const *args)
+{
+	char errpath[] = "/tmp/mpmcring-cli-err.XXXXXX";
+	const char *argv[32];
+	int out[2], errfd, st, i;
+	pid_t pid;
+
+	memset(o, 0, sizeof(*o));
+	o->status = -1;
+	argv[0] = cli_path();
+	for (i = 0; args[i] && i < 30; i++)
+		argv[i + 1] = args[i];
+	argv[i + 1] = NULL;
+	errfd = mkstemp(errpath);
+	if (errfd < 0 || pipe(out))
+		return;
+	unlink(errpath);
+	pid = fork();
+	if (pid == 0) {
+		dup2(out[1], STDOUT_FILENO);
+		dup2(errfd, STDERR_FILENO);
+		close(out[0]);
+		close(out[1]);
+		close(errfd);
+		execv(argv[0], (char *const *)argv);
+		dprintf(STDERR_FILENO, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(out[1]);
+	if (pid > 0) {
+		o->outlen = read_all(out[0], o->out, sizeof(o->out));
+		waitpid(pid, &st, 0);
+		o->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	}
+	close(out[0]);
+	lseek(errfd, 0, SEEK_SET);
+	o->errlen = read_all(errfd, o->err, sizeof(o->err));
+	close(errfd);
+}
+
+#define CLI(o, ...) run_cli((o), (const char *const[]){ __VA_ARGS__, NULL })
+
+/* What the tool said, when it did not end as expected. */
+#define CLI_LOG_UNLESS(o, code) do {					\
+	if ((o)->status != (code))					\
+		TH_LOG("exit %d, stdout:\n%s\nstderr:\n%s", (o)->status,	\
+		       (o)->out, (o)->err);				\
+} while (0)
+
+/* A small strict JSON checker: true when s is exactly one JSON value. */
+static const char *js_value(const char *p, int depth);
+
+static const char *js_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return p;
+}
+
+static const char *js_string(const char *p)
+{
+	int i;
+
+	if (*p++ != '"')
+		return NULL;
+	while (*p != '"') {
+		if ((unsigned char)*p < 0x20)
+			return NULL;	/* NUL included: unterminated */
+		if (*p == '\\') {
+			p++;
+			if (*p == 'u') {
+				for (i = 1; i <= 4; i++)
+					if (!isxdigit((unsigned char)p[i]))
+						return NULL;
+				p += 4;
+			} else if (!*p || !strchr("\"\\/bfnrt", *p)) {
+				return NULL;
+			}
+		}
+		p++;
+	}
+	return p + 1;
+}
+
+static const char *js_number(const char *p)
+{
+	const char *s;
+
+	if (*p == '-')
+		p++;
+	if (*p == '0')
+		p++;
+	else if (*p >= '1' && *p <= '9')
+		while (isdigit((unsigned char)*p))
+			p++;
+	else
+		return NULL;
+	if (*p == '.') {
+		s = ++p;
+		while (isdigit((unsigned char)*p))
+			p++;
+		if (p == s)
+			return NULL;
+	}
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		s = p;
+		while (isdigit((unsigned char)*p))
+			p++;
+		if (p == s)
+			return NULL;
+	}
+	return p;
+}
+
+static const char *js_items(const char *p, char close, bool keys, int depth)
+{
+	p = js_ws(p + 1);
+	if (*p == close)
+		return p + 1;
+	for (;;) {
+		if (keys) {
+			p = js_string(js_ws(p));
+			if (!p)
+				return NULL;
+			p = js_ws(p);
+			if (*p++ != ':')
+				return NULL;
+		}
+		p = js_value(p, depth + 1);
+		if (!p)
+			return NULL;
+		p = js_ws(p);
+		if (*p == close)
+			return p + 1;
+		if (*p++ != ',')
+			return NULL;
+	}
+}
+
+static const char *js_value(const char *p, int depth)
+{
+	if (depth > 32)
+		return NULL;
+	p = js_ws(p);
+	switch (*p) {
+	case '{':
+		return js_items(p, '}', true, depth);
+	case '[':
+		return js_items(p, ']', false, depth);
+	case '"':
+		return js_string(p);
+	case 't':
+		return strncmp(p, "true", 4) ? NULL : p + 4;
+	case 'f':
+		return strncmp(p, "false", 5) ? NULL : p + 5;
+	case 'n':
+		return strncmp(p, "null", 4) ? NULL : p + 4;
+	default:
+		return js_number(p);
+	}
+}
+
+static bool json_parses(const char *s, size_t len)
+{
+	char *copy = strndup(s, len);
+	const char *p = copy ? js_value(copy, 0) : NULL;
+	bool ok = p && !*js_ws(p);
+
+	free(copy);
+	return ok;
+}
+
+/* The number after key (e.g. "\"produced\":{\"records\":"), or -1. */
+static long long json_num(const char *s, const char *key)
+{
+	const char *p = strstr(s, key);
+
+	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
+static void b64(const void *data, size_t len, char *out)
+{
+	static const char t[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = data;
+	size_t i;
+
+	for (i = 0; i + 2 < len; i += 3) {
+		*out++ = t[p[i] >> 2];
+		*out++ = t[(p[i] & 3) << 4 | p[i + 1] >> 4];
+		*out++ = t[(p[i + 1] & 15) << 2 | p[i + 2] >> 6];
+		*out++ = t[p[i + 2] & 63];
+	}
+	if (len - i == 1) {
+		*out++ = t[p[i] >> 2];
+		*out++ = t[(p[i] & 3) << 4];
+		*out++ = '=';
+		*out++ = '=';
+	} else if (len - i == 2) {
+		*out++ = t[p[i] >> 2];
+		*out++ = t[(p[i] & 3) << 4 | p[i + 1] >> 4];
+		*out++ = t[(p[i + 1] & 15) << 2];
+		*out++ = '=';
+	}
+	*out = 0;
+}
+
+static int count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+FIXTURE(cli) {
+	int fd;
+	struct cli_out o;
+};
+
+/* A fresh 64 KiB ring per test, from the load generator (no producers). */
+FIXTURE_SETUP(cli)
+{
+	ASSERT_EQ(0, access(cli_path(), X_OK))
+		TH_LOG("no mpmcring tool at %s: set MPMCRING_CLI", cli_path());
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
+			       "ring=" RING_NAME " create=1 size=65536 threads=0 autostart=0"));
+	self->fd = open(RING, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(self->fd, 0);
+}
+
+FIXTURE_TEARDOWN(cli)
+{
+	close(self->fd);
+	vm_rmmod("mpmcring_loadgen");
+}
+
+TEST_F(cli, stat_json_matches_stats_ioctl)
+{
+	struct cli_out *o = &self->o;
+	struct mpmcring_stats st;
+	char rec[100] = { 0 };
+	int i;
+
+	for (i = 1; i <= 5; i++)
+		ASSERT_EQ(i * 10, write(self->fd, rec, i * 10));
+	ASSERT_EQ(0, ring_stats(self->fd, &st));
+	ASSERT_EQ(5, st.produced_records);
+
+	CLI(o, "stat", RING_NAME, "--json");
+	CLI_LOG_UNLESS(o, 0);
+	ASSERT_EQ(0, o->status);
+	EXPECT_EQ(1, count_lines(o->out));
+	EXPECT_TRUE(json_parses(o->out, o->outlen));
+	EXPECT_EQ((long long)st.produced_records,
+		  json_num(o->out, "\"produced\":{\"records\":"));
+	EXPECT_EQ((long long)st.produced_bytes,
+		  json_num(o->out, "\"produced\":{\"records\":5,\"bytes\":"));
+	EXPECT_EQ(5, json_num(o->out, "\"in_ring\":{\"records\":"));
+	EXPECT_EQ(65536, json_num(o->out, "\"size\":"));
+	EXPECT_NE(NULL, strstr(o->out, "\"ring\":\"" RING "\""));
+	EXPECT_EQ(0, o->errlen);
+
+	/* The same ring by path; the text form names it. */
+	CLI(o, "stat", RING);
+	EXPECT_EQ(0, o->status);
+	EXPECT_NE(NULL, strstr(o->out, RING));
+	EXPECT_NE(NULL, strstr(o->out, "produced      5 records"));
+}
+
+TEST_F(cli, cat_count_json_hands_over_exactly_those_records)
+{
+	const char bin[] = { 0, 1, 2, (char)0xff, '"', '\\', '\n' };
+	char pattern[100], enc[200], want[300];
+	const void *recs[3] = { "hello", bin, pattern };
+	size_t lens[3] = { 5, sizeof(bin), sizeof(pattern) };
+	struct cli_out *o = &self->o;
+	struct mpmcring_stats st;
+	char *line, buf[64];
+	int i;
+
+	for (i = 0; i < (int)sizeof(pattern); i++)
+		pattern[i] = (char)(i * 13 + 1);
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ((ssize_t)lens[i], write(self->fd, recs[i], lens[i]));
+	ASSERT_EQ(11, write(self->fd, "left behind", 11));
+
+	CLI(o, "cat", RING_NAME, "--count", "3", "--json");
+	CLI_LOG_UNLESS(o, 0);
+	ASSERT_EQ(0, o->status);
+	ASSERT_EQ(3, count_lines(o->out));
+	line = o->out;
+	for (i = 0; i < 3; i++) {
+		char *nl = strchr(line, '\n');
+
+		ASSERT_NE(NULL, nl);
+		EXPECT_TRUE(json_parses(line, nl - line));
+		*nl = 0;
+		b64(recs[i], lens[i], enc);
+		snprintf(want, sizeof(want),
+			 "{\"len\":%zu,\"prio\":\"normal\",\"flags\":%d,\"data_b64\":\"%s\"}",
+			 lens[i], MPMCRING_REC_FROM_USER, enc);
+		EXPECT_STREQ(want, line);
+		line = nl + 1;
+	}
+	/* --count claimed no more than it printed: the 4th is still there. */
+	ASSERT_EQ(0, ring_stats(self->fd, &st));
+	EXPECT_EQ(1, st.in_ring_records);
+	EXPECT_EQ(0, st.consumers);
+	EXPECT_EQ(11, read(self->fd, buf, sizeof(buf)));
+	EXPECT_EQ(0, memcmp(buf, "left behind", 11));
+}
+
+TEST_F(cli, cat_text_and_hex)
+{
+	struct cli_out *o = &self->o;
+
+	ASSERT_EQ(5, write(self->fd, "a\tb\x01\\", 5));
+	CLI(o, "cat", RING_NAME, "--text");
+	ASSERT_EQ(0, o->status);
+	EXPECT_STREQ("a\\tb\\x01\\\\\n", o->out);
+
+	ASSERT_EQ(3, write(self->fd, "xyz", 3));
+	CLI(o, "cat", RING_NAME, "--hex");
+	ASSERT_EQ(0, o->status);
+	EXPECT_NE(NULL, strstr(o->out, "len 3, prio normal, flags 0x01"));
+	EXPECT_NE(NULL, strstr(o->out, "00000000  78 79 7a"));
+	EXPECT_NE(NULL, strstr(o->out, "|xyz|"));
+}
+
+TEST_F(cli, cat_empty_ring_prints_nothing)
+{
+	struct cli_out *o = &self->o;
+
+	CLI(o, "cat", RING_NAME);
+	EXPECT_EQ(0, o->status);
+	EXPECT_EQ(0, o->outlen);
+	EXPECT_EQ(0, o->errlen);
+	CLI(o, "cat", RING_NAME, "--json");
+	EXPECT_EQ(0, o->status);
+	EXPECT_EQ(0, o->outlen);
+	EXPECT_EQ(0, o->errlen);
+}
+
+TEST_F(cli, missing_ring_exits_3)
+{
+	struct cli_out *o = &self->o;
+
+	CLI(o, "stat", "no-such-ring");
+	EXPECT_EQ(3, o->status);
+	EXPECT_NE(NULL, strstr(o->err, "/dev/mpmcring-no-such-ring"));
+	EXPECT_EQ(0, o->outlen);
+	CLI(o, "cat", "no-such-ring", "--json");
+	EXPECT_EQ(3, o->status);
+	CLI(o, "stat", "/dev/no-such-dir/ring");
+	EXPECT_EQ(3, o->status);
+}
+
+TEST_F(cli, usage_errors_exit_2)
+{
+	struct cli_out *o = &self->o;
+	struct mpmcring_stats st;
+
+	ASSERT_EQ(4, write(self->fd, "keep", 4));
+	CLI(o, "stat", RING_NAME, "--bogus");
+	EXPECT_EQ(2, o->status);
+	EXPECT_NE(NULL, strstr(o->err, "--help"));
+	CLI(o, "cat", RING_NAME, "--count", "many");
+	EXPECT_EQ(2, o->status);
+	CLI(o, "cat", RING_NAME, "--json", "--bogus");
+	EXPECT_EQ(2, o->status);
+	CLI(o, "frobnicate");
+	EXPECT_EQ(2, o->status);
+	CLI(o, "bench", "--size", "12345");
+	EXPECT_EQ(2, o->status);
+	/* A usage error consumes nothing. */
+	ASSERT_EQ(0, ring_stats(self->fd, &st));
+	EXPECT_EQ(1, st.in_ring_records);
+	CLI(o, "cat", "--help");
+	EXPECT_EQ(0, o->status);
+	EXPECT_NE(NULL, strstr(o->out, "Usage: mpmcring cat"));
+}
+
+/* Not a fixture test: bench loads the load generator itself. */
+TEST(bench_counts_every_record)
+{
+	unsigned long long produced = 0, consumed = 0, dropped = 0, v;
+	struct cli_out *o = calloc(1, sizeof(*o));
+	char *line;
+
+	ASSERT_NE(NULL, o);
+	ASSERT_EQ(0, access(cli_path(), X_OK))
+		TH_LOG("no mpmcring tool at %s: set MPMCRING_CLI", cli_path());
+	setenv("MPMCRING_MODDIR", vm_moddir(), 1);
+	CLI(o, "bench", "--count", "1000", "--threads", "1");
+	CLI_LOG_UNLESS(o, 0);
+	ASSERT_EQ(0, o->status);
+	for (line = strtok(o->out, "\n"); line; line = strtok(NULL, "\n")) {
+		if (sscanf(line, "produced %llu", &v) == 1)
+			produced = v;
+		else if (sscanf(line, "consumed %llu", &v) == 1)
+			consumed = v;
+		else if (sscanf(line, "dropped %llu", &v) == 1)
+			dropped = v;
+	}
+	EXPECT_EQ(1000, produced + dropped);
+	EXPECT_EQ(produced, consumed);
+	/* It unloaded the module it loaded. */
+	EXPECT_NE(0, access("/sys/module/mpmcring_loadgen", F_OK));
+	free(o);
+}
+
+TEST_HARNESS_MAIN

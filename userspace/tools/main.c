@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mpmcring(1): look at rings, read them, benchmark them. This file only
+ * picks the subcommand; each one lives in its own file.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *what;
+} cli_cmds[] = {
+	{ "stat", cmd_stat, "layout, fill level and counters of a ring" },
+	{ "cat", cmd_cat, "consume records and print them (text, hex, JSON)" },
+	{ "bench", cmd_bench, "load the load generator and measure a ring (root)" },
+};
+
+static void cli_help(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "Usage: %s COMMAND [RING] [OPTIONS]\n"
+		   "       %s COMMAND --help\n\n"
+		   "Shared multi-producer multi-consumer record rings (/dev/mpmcring*).\n\n"
+		   "Commands:\n", CLI_NAME, CLI_NAME);
+	for (i = 0; i < sizeof(cli_cmds) / sizeof(cli_cmds[0]); i++)
+		fprintf(f, "  %-7s %s\n", cli_cmds[i].name, cli_cmds[i].what);
+	fprintf(f, "\nRING: omitted or \"default\" is /dev/mpmcring, a bare NAME is\n"
+		   "/dev/mpmcring-NAME, anything with a slash is a path.\n\n"
+		   "Exit status: 0 success, 1 runtime error, 2 usage error,\n"
+		   "3 ring not found.\n\n"
+		   "Options:\n"
+		   "  -h, --help     this help\n"
+		   "  -V, --version  the version\n\n"
+		   "See mpmcring(1), libmpmcring(3), mpmcring(4).\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+	size_t i;
+
+	if (!cmd) {
+		cli_help(stderr);
+		return CLI_USAGE;
+	}
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+		cli_help(stdout);
+		return CLI_OK;
+	}
+	if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+		printf("%s %s (ABI %u.%u)\n", CLI_NAME, CLI_VERSION,
+		       MPMCRING_ABI_MAJOR, MPMCRING_ABI_MINOR);
+		return CLI_OK;
+	}
+	for (i = 0; i < sizeof(cli_cmds) / sizeof(cli_cmds[0]); i++)
+		if (!strcmp(cmd, cli_cmds[i].name))
+			return cli_cmds[i].fn(argc - 1, argv + 1);
+	if (cmd[0] == '-')
+		fprintf(stderr, "%s: unknown option '%s'\n", CLI_NAME, cmd);
+	else
+		fprintf(stderr, "%s: unknown command '%s'\n", CLI_NAME, cmd);
+	fprintf(stderr, "Try '%s --help'.\n", CLI_NAME);
+	return CLI_USAGE;
+}

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * What every subcommand needs: the RING argument, opening a ring with
+ * messages that say what to do, usage errors, signals, numbers and time.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+volatile sig_atomic_t cli_stop;
+
+int ring_path(const char *arg, char *buf, size_t len)
+{
+	int n;
+
+	if (!arg || !strcmp(arg, "default"))
+		n = snprintf(buf, len, "%s", MPMCRING_DEFAULT_PATH);
+	else if (!*arg)
+		return -1;
+	else if (strchr(arg, '/'))
+		n = snprintf(buf, len, "%s", arg);
+	else
+		n = snprintf(buf, len, "%s-%s", MPMCRING_DEFAULT_PATH, arg);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* Lists the rings in /dev, to help when the one asked for is not there. */
+static void ring_list(FILE *f)
+{
+	DIR *d = opendir("/dev");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		const char *name = e->d_name;
+
+		if (strcmp(name, "mpmcring") && strncmp(name, "mpmcring-", 9))
+			continue;
+		fprintf(f, "%s %s", n++ ? "," : "rings here:",
+			name[8] ? name + 9 : "default");
+	}
+	closedir(d);
+	if (n)
+		fputc('\n', f);
+	else
+		fprintf(f, "no /dev/mpmcring* here: is the module loaded? modprobe mpmcring\n");
+}
+
+struct mpmcring *ring_open(const char *cmd, const char *path, int flags,
+			   int *code)
+{
+	struct mpmcring *r = mpmcring_open(path, flags);
+	int err = errno;
+
+	if (r)
+		return r;
+	cli_error(cmd, "%s", mpmcring_errmsg());
+	switch (err) {
+	case ENOENT:
+		*code = CLI_NORING;
+		ring_list(stderr);
+		break;
+	case ENODEV:
+	case ENXIO:
+		/* A device node with no ring behind it (destroyed). */
+		*code = CLI_NORING;
+		fprintf(stderr, "%s: no ring behind this device file: was it destroyed?\n",
+			path);
+		break;
+	default:
+		*code = CLI_ERROR;
+	}
+	return NULL;
+}
+
+int cli_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s%s%s: ", CLI_NAME, cmd ? " " : "", cmd ? cmd : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return CLI_ERROR;
+}
+
+int cli_try_help(const char *cmd)
+{
+	fprintf(stderr, "Try '%s %s --help'.\n", CLI_NAME, cmd);
+	return CLI_USAGE;
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s %s: ", CLI_NAME, cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return cli_try_help(cmd);
+}
+
+static void cli_on_signal(int sig)
+{
+	(void)sig;
+	cli_stop = 1;
+}
+
+void cli_signals(void)
+{
+	struct sigaction sa = { .sa_handler = cli_on_signal };
+
+	/*
+	 * SA_RESTART: stdio writes carry on; poll() and nanosleep() return
+	 * EINTR whatever the flag says, so waits end at once.
+	 */
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+bool parse_u64(const char *s, bool suffixes, uint64_t *v)
+{
+	unsigned long long x;
+	unsigned int shift = 0;
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return false;
+	errno = 0;
+	x = strtoull(s, &end, 0);
+	if (errno || end == s)
+		return false;
+	if (suffixes && *end) {
+		switch (*end) {
+		case 'k': case 'K': shift = 10; break;
+		case 'm': case 'M': shift = 20; break;
+		case 'g': case 'G': shift = 30; break;
+		default: return false;
+		}
+		end++;
+		if (*end == 'i' && end[1] == 'B')
+			end += 2;
+		else if (*end == 'B')
+			end++;
+	}
+	if (*end || (shift && x > (UINT64_MAX >> shift)))
+		return false;
+	*v = (uint64_t)x << shift;
+	return true;
+}
+
+bool parse_seconds(const char *s, double *v)
+{
+	char *end;
+	double x;
+
+	if (!s || !*s)
+		return false;
+	errno = 0;
+	x = strtod(s, &end);
+	if (errno || end == s || *end || !(x > 0) || x > 1e6)
+		return false;
+	*v = x;
+	return true;
+}
+
+double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+bool sleep_s(double s)
+{
+	double end = now_s() + s;
+
+	/* Short steps: a signal between the check and the sleep costs 100 ms. */
+	while (!cli_stop) {
+		double left = end - now_s();
+		struct timespec ts;
+
+		if (left <= 0)
+			return true;
+		if (left > 0.1)
+			left = 0.1;
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)(left * 1e9);
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}

@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mpmcring stat: a ring's layout, fill level and counters, once or every
+ * few seconds with rates. Opens the ring read-only: it never consumes.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const char stat_usage[] =
+	"Usage: mpmcring stat [RING] [--json] [--watch[=SECONDS]]\n\n"
+	"Shows a ring's layout, fill level and counters. Opens the ring read-only:\n"
+	"it consumes nothing and needs only read access to the device.\n\n"
+	"  -j, --json               one JSON object (with --watch: one per line)\n"
+	"  -w, --watch[=SECONDS]    refresh every SECONDS (default 1, fractions\n"
+	"                           allowed) with rates per second, until interrupted\n"
+	"  -h, --help               this help\n\n"
+	"RING: omitted or \"default\" is /dev/mpmcring, NAME is /dev/mpmcring-NAME,\n"
+	"anything with a slash is a path.\n"
+	"Exit status: 0 success, 1 runtime error, 2 usage error, 3 ring not found.\n";
+
+struct stat_sample {
+	struct mpmcring_stats st;
+	uint64_t fill;		/* bytes reserved past the head */
+	double t;		/* monotonic seconds */
+	double wall;		/* seconds since the epoch */
+};
+
+static uint64_t stat_dropped(const struct mpmcring_stats *st, int reason,
+			     int prio)
+{
+	uint64_t n = 0;
+	int i, j;
+
+	for (i = 0; i < MPMCRING_NR_DROP; i++)
+		for (j = 0; j < MPMCRING_NR_PRIO; j++)
+			if ((reason < 0 || reason == i) && (prio < 0 || prio == j))
+				n += st->dropped[i][j];
+	return n;
+}
+
+static int stat_read(struct mpmcring *r, struct stat_sample *s)
+{
+	struct timespec ts;
+	int err = mpmcring_stats(r, &s->st);
+
+	if (err)
+		return err;
+	s->fill = mpmcring_avail_bytes(r);
+	s->t = now_s();
+	clock_gettime(CLOCK_REALTIME, &ts);
+	s->wall = ts.tv_sec + ts.tv_nsec / 1e9;
+	return 0;
+}
+
+/* Counter increase per second between two samples. */
+static double stat_rate(uint64_t now, uint64_t before, double dt)
+{
+	int64_t d = (int64_t)(now - before);
+
+	return d > 0 && dt > 0 ? d / dt : 0;
+}
+
+static void stat_layout_text(FILE *f, const char *path,
+			     const struct mpmcring_layout *l)
+{
+	char name[sizeof(l->name) + 1] = { 0 }, h[32];
+
+	memcpy(name, l->name, sizeof(l->name));
+	fprintf(f, "ring          %s (name %s, ABI %u.%u)\n", path, name,
+		l->abi_major, l->abi_minor);
+	fprintf(f, "size          %llu bytes (%s), granule %u, max record %u bytes\n",
+		(unsigned long long)l->data_size, human_bytes(l->data_size, h, sizeof(h)),
+		1U << l->granule_shift, l->max_record);
+	fprintf(f, "mode          %s, max consumers %u\n", mode_name(l->mode),
+		l->max_consumers);
+	fprintf(f, "watermarks    low %llu, normal %llu, critical %llu (free bytes a record of the class needs)\n",
+		(unsigned long long)l->watermark[MPMCRING_PRIO_LOW],
+		(unsigned long long)l->watermark[MPMCRING_PRIO_NORMAL],
+		(unsigned long long)l->watermark[MPMCRING_PRIO_CRITICAL]);
+}
+
+static void stat_text(FILE *f, const char *path, const struct mpmcring_layout *l,
+		      const struct stat_sample *s, const struct stat_sample *prev)
+{
+	const struct mpmcring_stats *st = &s->st;
+	char h[32];
+	int i, j;
+
+	stat_layout_text(f, path, l);
+	fprintf(f, "fill          %.1f%% (%llu of %llu bytes reserved past the head)\n\n",
+		100.0 * s->fill / l->data_size, (unsigned long long)s->fill,
+		(unsigned long long)l->data_size);
+	fprintf(f, "produced      %llu records, %llu bytes\n",
+		(unsigned long long)st->produced_records,
+		(unsigned long long)st->produced_bytes);
+	fprintf(f, "consumed      %llu records\n",
+		(unsigned long long)st->consumed_records);
+	fprintf(f, "in ring       %llu records, %llu bytes\n",
+		(unsigned long long)st->in_ring_records,
+		(unsigned long long)st->in_ring_bytes);
+	fprintf(f, "discarded     %llu records\n",
+		(unsigned long long)st->discarded_records);
+	fprintf(f, "dropped       %llu records\n",
+		(unsigned long long)stat_dropped(st, -1, -1));
+	fprintf(f, "                       low     normal   critical\n");
+	for (i = 0; i < MPMCRING_NR_DROP; i++) {
+		fprintf(f, "  %-12s", drop_name(i));
+		for (j = 0; j < MPMCRING_NR_PRIO; j++)
+			fprintf(f, " %10llu", (unsigned long long)st->dropped[i][j]);
+		fputc('\n', f);
+	}
+	fprintf(f, "overwritten   %llu records, %llu bytes\n",
+		(unsigned long long)st->overwritten_records,
+		(unsigned long long)st->overwritten_bytes);
+	fprintf(f, "wakeups       %llu\n", (unsigned long long)st->wakeups);
+	fprintf(f, "consumers     %llu attached\n", (unsigned long long)st->consumers);
+	fprintf(f, "abandoned     %llu claims, %llu records\n",
+		(unsigned long long)st->abandoned_claims,
+		(unsigned long long)st->abandoned_records);
+	fprintf(f, "head repairs  %llu\n", (unsigned long long)st->head_repairs);
+	if (prev) {
+		const struct mpmcring_stats *p = &prev->st;
+		double dt = s->t - prev->t;
+
+		fprintf(f, "\nper second    produced %.0f records (%s), consumed %.0f, dropped %.0f, overwritten %.0f, wakeups %.0f\n",
+			stat_rate(st->produced_records, p->produced_records, dt),
+			human_bytes((uint64_t)stat_rate(st->produced_bytes,
+							p->produced_bytes, dt), h, sizeof(h)),
+			stat_rate(st->consumed_records, p->consumed_records, dt),
+			stat_rate(stat_dropped(st, -1, -1), stat_dropped(p, -1, -1), dt),
+			stat_rate(st->overwritten_records, p->overwritten_records, dt),
+			stat_rate(st->wakeups, p->wakeups, dt));
+	}
+}
+
+static void stat_json_dropped(FILE *f, const struct mpmcring_stats *st)
+{
+	int i, j;
+
+	fprintf(f, "\"dropped\":{\"records\":%llu,\"by_reason\":{",
+		(unsigned long long)stat_dropped(st, -1, -1));
+	for (i = 0; i < MPMCRING_NR_DROP; i++)
+		fprintf(f, "%s\"%s\":%llu", i ? "," : "", drop_name(i),
+			(unsigned long long)stat_dropped(st, i, -1));
+	fputs("},\"by_class\":{", f);
+	for (j = 0; j < MPMCRING_NR_PRIO; j++)
+		fprintf(f, "%s\"%s\":%llu", j ? "," : "", prio_name(j),
+			(unsigned long long)stat_dropped(st, -1, j));
+	fputs("},\"detail\":{", f);
+	for (i = 0; i < MPMCRING_NR_DROP; i++) {
+		fprintf(f, "%s\"%s\":{", i ? "," : "", drop_name(i));
+		for (j = 0; j < MPMCRING_NR_PRIO; j++)
+			fprintf(f, "%s\"%s\":%llu", j ? "," : "", prio_name(j),
+				(unsigned long long)st->dropped[i][j]);
+		fputc('}', f);
+	}
+	fputs("}}", f);
+}
+
+static void stat_json(FILE *f, const char *path, const struct mpmcring_layout *l,
+		      const struct stat_sample *s, const struct stat_sample *prev)
+{
+	const struct mpmcring_stats *st = &s->st;
+	char name[sizeof(l->name) + 1] = { 0 };
+
+	memcpy(name, l->name, sizeof(l->name));
+	fputs("{\"ring\":", f);
+	out_json_string(f, path);
+	fputs(",\"name\":", f);
+	out_json_string(f, name);
+	fprintf(f, ",\"time\":%.3f", s->wall);
+	fprintf(f, ",\"layout\":{\"abi\":\"%u.%u\",\"size\":%llu,\"granule\":%u,"
+		   "\"max_record\":%u,\"mode\":\"%s\",\"max_consumers\":%u,"
+		   "\"watermarks\":{\"low\":%llu,\"normal\":%llu,\"critical\":%llu}}",
+		l->abi_major, l->abi_minor, (unsigned long long)l->data_size,
+		1U << l->granule_shift, l->max_record, mode_name(l->mode),
+		l->max_consumers,
+		(unsigned long long)l->watermark[MPMCRING_PRIO_LOW],
+		(unsigned long long)l->watermark[MPMCRING_PRIO_NORMAL],
+		(unsigned long long)l->watermark[MPMCRING_PRIO_CRITICAL]);
+	fprintf(f, ",\"fill\":{\"bytes\":%llu,\"percent\":%.2f}",
+		(unsigned long long)s->fill, 100.0 * s->fill / l->data_size);
+	fprintf(f, ",\"produced\":{\"records\":%llu,\"bytes\":%llu}",
+		(unsigned long long)st->produced_records,
+		(unsigned long long)st->produced_bytes);
+	fprintf(f, ",\"consumed\":{\"records\":%llu}",
+		(unsigned long long)st->consumed_records);
+	fprintf(f, ",\"in_ring\":{\"records\":%llu,\"bytes\":%llu}",
+		(unsigned long long)st->in_ring_records,
+		(unsigned long long)st->in_ring_bytes);
+	fprintf(f, ",\"discarded\":{\"records\":%llu},",
+		(unsigned long long)st->discarded_records);
+	stat_json_dropped(f, st);
+	fprintf(f, ",\"overwritten\":{\"records\":%llu,\"bytes\":%llu}",
+		(unsigned long long)st->overwritten_records,
+		(unsigned long long)st->overwritten_bytes);
+	fprintf(f, ",\"wakeups\":%llu,\"consumers\":%llu",
+		(unsigned long long)st->wakeups, (unsigned long long)st->consumers);
+	fprintf(f, ",\"abandoned\":{\"claims\":%llu,\"records\":%llu}",
+		(unsigned long long)st->abandoned_claims,
+		(unsigned long long)st->abandoned_records);
+	fprintf(f, ",\"head_repairs\":%llu", (unsigned long long)st->head_repairs);
+	fprintf(f, ",\"positions\":{\"prod\":%llu,\"head\":%llu,\"reclaim\":%llu}",
+		(unsigned long long)st->prod_pos, (unsigned long long)st->head,
+		(unsigned long long)st->reclaim_pos);
+	if (prev) {
+		const struct mpmcring_stats *p = &prev->st;
+		double dt = s->t - prev->t;
+
+		fprintf(f, ",\"rates\":{\"interval_s\":%.3f,\"produced_records\":%.1f,"
+			   "\"produced_bytes\":%.1f,\"consumed_records\":%.1f,"
+			   "\"dropped_records\":%.1f,\"overwritten_records\":%.1f,"
+			   "\"wakeups\":%.1f}", dt,
+			stat_rate(st->produced_records, p->produced_records, dt),
+			stat_rate(st->produced_bytes, p->produced_bytes, dt),
+			stat_rate(st->consumed_records, p->consumed_records, dt),
+			stat_rate(stat_dropped(st, -1, -1), stat_dropped(p, -1, -1), dt),
+			stat_rate(st->overwritten_records, p->overwritten_records, dt),
+			stat_rate(st->wakeups, p->wakeups, dt));
+	}
+	fputs("}\n", f);
+}
+
+int cmd_stat(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "watch", optional_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct stat_sample s[2];
+	const struct mpmcring_layout *l;
+	bool json = false, watch = false, clear;
+	double every = 1;
+	char path[4096];
+	struct mpmcring *r;
+	int c, code = CLI_OK, n;
+
+	argv[0] = "mpmcring stat";
+	while ((c = getopt_long(argc, argv, "hjw::", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'w':
+			watch = true;
+			if (optarg && !parse_seconds(optarg, &every))
+				return cli_usage("stat", "--watch=%s: want a positive number of seconds",
+						 optarg);
+			break;
+		case 'h':
+			fputs(stat_usage, stdout);
+			return CLI_OK;
+		default:
+			return cli_try_help("stat");
+		}
+	}
+	if (argc - optind > 1)
+		return cli_usage("stat", "one RING at most (got '%s' and '%s')",
+				 argv[optind], argv[optind + 1]);
+	if (ring_path(optind < argc ? argv[optind] : NULL, path, sizeof(path)))
+		return cli_usage("stat", "bad RING '%s'", argv[optind]);
+
+	cli_signals();
+	r = ring_open("stat", path, MPMCRING_OPEN_RDONLY, &code);
+	if (!r)
+		return code;
+	l = mpmcring_get_layout(r);
+	clear = watch && !json && isatty(STDOUT_FILENO);
+	for (n = 0; !cli_stop; n++) {
+		struct stat_sample *cur = &s[n & 1], *prev = n ? &s[!(n & 1)] : NULL;
+		int err = stat_read(r, cur);
+
+		if (err) {
+			code = cli_error("stat", "%s: %s", path, mpmcring_errmsg());
+			break;
+		}
+		if (clear)
+			printf("\033[H\033[2JEvery %gs, Ctrl-C to stop\n\n", every);
+		else if (n && !json)
+			putchar('\n');
+		if (json)
+			stat_json(stdout, path, l, cur, prev);
+		else
+			stat_text(stdout, path, l, cur, prev);
+		if (fflush(stdout) || ferror(stdout)) {
+			/* A closed pipe (stat | head) is the reader's choice. */
+			if (errno != EPIPE)
+				code = cli_error("stat", "writing the output: %s",
+						 strerror(errno));
+			break;
+		}
+		if (!watch || !sleep_s(every))
+			break;
+	}
+	mpmcring_close(r);
+	return code;
+}
