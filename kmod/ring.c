@@ -178,32 +178,6 @@ static int mpmcring_alloc_pages(struct mpmcring *ring, unsigned int nr_stamp,
 	return 0;
 }
 
-static void mpmcring_init_shared(struct mpmcring *ring, u64 initial_pos)
-{
-	struct mpr_view *v = &ring->view;
-	u8 *base = ring->vaddr;
-	unsigned int i;
-
-	v->cons = (void *)base;
-	v->meta = (void *)(base + ring->layout.cons_size);
-	v->stamps = (void *)((u8 *)v->meta + ring->layout.stamps_offset);
-	v->data = (u8 *)v->meta + ring->layout.data_offset;
-	v->data_size = ring->layout.data_size;
-	v->data_mask = v->data_size - 1;
-	v->gshift = ring->layout.granule_shift;
-	v->stamp_mask = (v->data_size >> v->gshift) - 1;
-	v->max_record = ring->layout.max_record;
-	v->max_consumers = ring->layout.max_consumers;
-	v->mode = ring->layout.mode;
-
-	v->meta->layout = ring->layout;
-	v->meta->prod_pos = initial_pos;
-	v->meta->reclaim_pos = initial_pos;
-	v->cons->head = initial_pos;
-	for (i = 0; i < v->max_consumers; i++)
-		v->cons->slots[i].start = MPMCRING_SLOT_IDLE;
-}
-
 static void mpmcring_release(struct kref *ref)
 {
 	struct mpmcring *ring = container_of(ref, struct mpmcring, ref);
@@ -268,7 +242,9 @@ static struct mpmcring *mpmcring_alloc(const struct mpmcring_params *p)
 		err = -ENOMEM;
 		goto fail;
 	}
-	mpmcring_init_shared(ring, p->initial_pos);
+	mpr_view_init(&ring->view, &ring->layout, ring->vaddr,
+		      (u8 *)ring->vaddr + ring->layout.cons_size);
+	mpr_ring_init(&ring->view, &ring->layout, p->initial_pos);
 	return ring;
 fail:
 	kref_put(&ring->ref, mpmcring_release);

@@ -21,6 +21,25 @@
 #include "mpmcring_proto.h"
 
 /*
+ * Sets up the shared memory of a new ring, not yet visible to anyone: the
+ * layout's mirror in the meta page, the three positions, every slot idle.
+ * The stamps start zeroed: zero is no position's stamp.
+ */
+static inline void mpr_ring_init(const struct mpr_view *v,
+				 const struct mpmcring_layout *l,
+				 __u64 initial_pos)
+{
+	unsigned int i;
+
+	v->meta->layout = *l;
+	v->meta->prod_pos = initial_pos;
+	v->meta->reclaim_pos = initial_pos;
+	v->cons->head = initial_pos;
+	for (i = 0; i < l->max_consumers; i++)
+		v->cons->slots[i].start = MPMCRING_SLOT_IDLE;
+}
+
+/*
  * Recomputes reclaim_pos, the position before which nothing is in use: the
  * oldest of the head, every held consumer slot and every in-flight
  * reservation. Repairs a head that cannot be a record boundary. Called with
@@ -30,15 +49,24 @@ static inline void mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 {
 	struct mpmcring_meta *m = v->meta;
 	struct mpmcring_cons_area *cons = v->cons;
-	__u64 r0 = MPR_READ_ONCE(m->reclaim_pos);	/* written only here */
-	/* [R1] pairs with [P1]: announces of reservations below p are seen. */
-	__u64 p = MPR_LOAD_ACQUIRE(&m->prod_pos);
-	/* [R3] pairs with [C2]. user-writable: clamped below. */
-	__u64 h = MPR_LOAD_ACQUIRE(&cons->head);
-	__u64 lo = p, s, e;
+	struct mpr_pos pos;
+	__u64 r0, p, h, lo, s, e;
 	bool head_in_flight = false, head_ok;
 	unsigned int i, n = mpr_env_ninflight(env);
 	struct mpr_rec rec;
+
+	/*
+	 * Head before prod_pos: a consumer may claim past any prod_pos read
+	 * before its head, and such a head is no sign of corruption. The
+	 * prod_pos load comes before the in-flight scan ([R1] with [P1]); the
+	 * head load before the slots ([R3] with [C2]). reclaim_pos is written
+	 * only here, under the env lock.
+	 */
+	mpr_positions(v, &pos);
+	r0 = pos.reclaim;
+	h = pos.head;		/* user-writable: checked below */
+	p = pos.prod;
+	lo = p;
 
 	for (i = 0; i < n; i++) {
 		struct mpr_inflight *inf = mpr_env_inflight(env, i);
@@ -100,16 +128,18 @@ static inline void mpr_overwrite(const struct mpr_view *v, struct mpr_env *env,
 				 __u64 want, __u8 prio)
 {
 	struct mpmcring_meta *m = v->meta;
-	__u64 r = MPR_READ_ONCE(m->reclaim_pos);
-	__u64 p = MPR_LOAD_ACQUIRE(&m->prod_pos);
-	/* user-writable: used only once checked against [reclaim, prod]. */
-	__u64 h = MPR_LOAD_ACQUIRE(&v->cons->head);
-	__u64 e = h, records = 0, bytes = 0;
+	struct mpr_pos pos;
+	__u64 h, p, e, records = 0, bytes = 0;
 	unsigned int walked = 0;
 	struct mpr_rec rec;
 
-	if (!mpr_aligned(v, h) || !mpr_between(r, h, p))
+	mpr_positions(v, &pos);
+	/* user-writable: the head is used only once it is sane. */
+	if (!mpr_head_sane(v, &pos))
 		return;
+	h = pos.head;
+	p = pos.prod;
+	e = h;
 	while (mpr_before(e, want) && e != p && walked++ < MPR_OVERWRITE_WALK) {
 		int st = mpr_record_at(v, e, p, &rec);
 

@@ -56,6 +56,30 @@ struct mpr_view {
 	__u32 mode;
 };
 
+/*
+ * Points a view at a ring's two pieces: the consumer area and the
+ * read-only piece (meta page, stamps, data twice), as the layout places
+ * them. The caller has checked the layout.
+ */
+static inline void mpr_view_init(struct mpr_view *v,
+				 const struct mpmcring_layout *l, void *cons,
+				 void *ro)
+{
+	unsigned char *base = (unsigned char *)ro;
+
+	v->cons = (struct mpmcring_cons_area *)cons;
+	v->meta = (struct mpmcring_meta *)base;
+	v->stamps = (__u64 *)(base + l->stamps_offset);
+	v->data = base + l->data_offset;
+	v->data_size = l->data_size;
+	v->data_mask = l->data_size - 1;
+	v->gshift = l->granule_shift;
+	v->stamp_mask = (l->data_size >> l->granule_shift) - 1;
+	v->max_record = l->max_record;
+	v->max_consumers = l->max_consumers;
+	v->mode = l->mode;
+}
+
 /* A record as the walkers see it. */
 struct mpr_rec {
 	__u64 pos;

@@ -142,23 +142,8 @@ int hostring_init(struct hostring *h, const struct hostring_params *p)
 	}
 	close(fd);
 
-	h->v.cons = h->cons;
-	h->v.meta = (struct mpmcring_meta *)ro;
-	h->v.stamps = (__u64 *)(ro + l->stamps_offset);
-	h->v.data = ro + l->data_offset;
-	h->v.data_size = l->data_size;
-	h->v.data_mask = l->data_size - 1;
-	h->v.gshift = l->granule_shift;
-	h->v.stamp_mask = (l->data_size >> l->granule_shift) - 1;
-	h->v.max_record = l->max_record;
-	h->v.max_consumers = l->max_consumers;
-	h->v.mode = l->mode;
-	h->v.meta->layout = *l;
-	h->v.meta->prod_pos = p->initial_pos;
-	h->v.meta->reclaim_pos = p->initial_pos;
-	h->v.cons->head = p->initial_pos;
-	for (i = 0; i < l->max_consumers; i++)
-		h->v.cons->slots[i].start = MPMCRING_SLOT_IDLE;
+	mpr_view_init(&h->v, l, h->cons, ro);
+	mpr_ring_init(&h->v, l, p->initial_pos);
 	return 0;
 fail:
 	hostring_destroy(h);

@@ -41,8 +41,6 @@ int mpr_lib_error(int err, const char *fmt, ...)
 
 /* Checks a layout for the sanity the library's own safety relies on. */
 int mpr_lib_check_layout(const struct mpmcring_layout *l);
-/* Fills r->v from r->layout and the two mappings. */
-void mpr_lib_build_view(struct mpmcring *r);
 
 /* A ring over memory the caller owns (tests, fuzzer, host harness). */
 struct mpmcring *mpmcring__open_memory(void *cons, void *ro,

@@ -69,24 +69,6 @@ int mpr_lib_check_layout(const struct mpmcring_layout *l)
 	return 0;
 }
 
-void mpr_lib_build_view(struct mpmcring *r)
-{
-	const struct mpmcring_layout *l = &r->layout;
-	unsigned char *ro = r->ro_map;
-
-	r->v.cons = r->cons_map;
-	r->v.meta = (struct mpmcring_meta *)ro;
-	r->v.stamps = (__u64 *)(ro + l->stamps_offset);
-	r->v.data = ro + l->data_offset;
-	r->v.data_size = l->data_size;
-	r->v.data_mask = l->data_size - 1;
-	r->v.gshift = l->granule_shift;
-	r->v.stamp_mask = (l->data_size >> l->granule_shift) - 1;
-	r->v.max_record = l->max_record;
-	r->v.max_consumers = l->max_consumers;
-	r->v.mode = l->mode;
-}
-
 static int mpr_open_error(const char *path, int err)
 {
 	switch (err) {
@@ -158,7 +140,7 @@ struct mpmcring *mpmcring_open(const char *path, int flags)
 				    path);
 		goto fail;
 	}
-	mpr_lib_build_view(r);
+	mpr_view_init(&r->v, &r->layout, r->cons_map, r->ro_map);
 	return r;
 fail:
 	mpmcring_close(r);
@@ -185,7 +167,7 @@ struct mpmcring *mpmcring__open_memory(void *cons, void *ro,
 	r->layout = *l;
 	r->cons_map = cons;
 	r->ro_map = ro;
-	mpr_lib_build_view(r);
+	mpr_view_init(&r->v, &r->layout, r->cons_map, r->ro_map);
 	return r;
 }
 
