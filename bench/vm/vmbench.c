@@ -105,30 +105,40 @@ static void *consumer_thread(void *p)
 	return NULL;
 }
 
-static double producer_cost_once(enum consumer_kind kind, uint64_t *wakes)
+/*
+ * One load-generator run of `threads` kthreads, `count` 64 B records each,
+ * beside a consumer of the given kind; fills lg with the final counters.
+ * Returns the consumer's wakeup count.
+ */
+static uint64_t lg_run(long threads, uint64_t count, enum consumer_kind kind,
+		       struct lg_stats *lg)
 {
 	struct cons_arg a = { .kind = kind };
-	struct lg_stats lg;
 	char params[128];
 	pthread_t th;
 
-	snprintf(params, sizeof(params), "threads=1 count=%llu len_min=64 len_max=64 prio_mix=0:0:100",
-		 (unsigned long long)nrec);
+	snprintf(params, sizeof(params),
+		 "threads=%ld count=%llu len_min=64 len_max=64 prio_mix=0:0:100",
+		 threads, (unsigned long long)count);
 	if (lg_load(params))
 		exit(1);
 	if (kind != NONE)
 		pthread_create(&th, NULL, consumer_thread, &a);
 	vm_sleep_ms(50);	/* the consumer is asleep (or spinning) first */
-	lg_control("start");
-	if (!lg_wait_finished(600))
-		exit(1);
-	if (lg_read_stats(&lg))
+	if (lg_control("start") || !lg_wait_finished(600) || lg_read_stats(lg))
 		exit(1);
 	a.stop = 1;
 	if (kind != NONE)
 		pthread_join(th, NULL);
-	*wakes = a.wakes;
 	vm_rmmod("mpmcring_loadgen");
+	return a.wakes;
+}
+
+static double producer_cost_once(enum consumer_kind kind, uint64_t *wakes)
+{
+	struct lg_stats lg;
+
+	*wakes = lg_run(1, nrec, kind, &lg);
 	return (double)lg.elapsed_ns[0] / nrec;
 }
 
@@ -268,27 +278,11 @@ static void bench_scaling(void)
 	printf("%8s %16s %10s\n", "threads", "records/s", "vs 1");
 	for (t = 1; t <= ncpu; t++) {
 		for (i = 0; i < reps; i++) {
-			struct cons_arg a = { .kind = BUSY };
 			struct lg_stats lg;
 			uint64_t max = 0;
-			char params[128];
-			pthread_t th;
 			unsigned int j;
 
-			snprintf(params, sizeof(params),
-				 "threads=%ld count=%llu len_min=64 len_max=64 prio_mix=0:0:100",
-				 t, (unsigned long long)(nrec / t));
-			if (lg_load(params))
-				exit(1);
-			pthread_create(&th, NULL, consumer_thread, &a);
-			lg_control("start");
-			if (!lg_wait_finished(600))
-				exit(1);
-			if (lg_read_stats(&lg))
-				exit(1);
-			a.stop = 1;
-			pthread_join(th, NULL);
-			vm_rmmod("mpmcring_loadgen");
+			lg_run(t, nrec / t, BUSY, &lg);
 			for (j = 0; j < lg.producers; j++)
 				max = lg.elapsed_ns[j] > max ? lg.elapsed_ns[j] : max;
 			rps[i] = max ? lg.total_attempted / (max / 1e9) : 0;
