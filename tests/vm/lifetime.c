@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Lifetimes seen from userspace: the module cannot be unloaded while a
+ * ring is open or mapped; a named ring destroyed under a mapping stays
+ * readable until the last unmap, its sleepers see POLLHUP and its readers
+ * end-of-file once it is drained.
+ */
+#include <poll.h>
+#include <sys/mman.h>
+
+#include "kselftest_harness.h"
+#include "mpmcring.h"
+#include "vmtest.h"
+
+FIXTURE(lt) {
+	int unused;
+};
+
+FIXTURE_SETUP(lt)
+{
+}
+
+FIXTURE_TEARDOWN(lt)
+{
+	vm_rmmod("mpmcring_loadgen");
+	/* Leave the module loaded for the tests that follow. */
+	vm_insmod("mpmcring", NULL);
+}
+
+TEST_F(lt, module_stays_while_open_or_mapped)
+{
+	struct mpmcring_layout l;
+	void *ro;
+	int fd = open("/dev/mpmcring", O_RDWR | O_CLOEXEC);
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, ioctl(fd, MPMCRING_IOC_INFO, &l));
+	EXPECT_NE(0, vm_rmmod("mpmcring"));	/* open: refused */
+	ro = mmap(NULL, l.ro_size, PROT_READ, MAP_SHARED, fd, MPMCRING_OFF_RO);
+	ASSERT_NE(MAP_FAILED, ro);
+	close(fd);
+	EXPECT_NE(0, vm_rmmod("mpmcring"));	/* mapped: refused */
+	EXPECT_EQ(MPMCRING_MAGIC, ((const struct mpmcring_meta *)ro)->layout.magic);
+	munmap(ro, l.ro_size);
+	EXPECT_EQ(0, vm_rmmod("mpmcring"));	/* neither: gone */
+	EXPECT_NE(0, access("/dev/mpmcring", F_OK));
+	EXPECT_EQ(0, vm_insmod("mpmcring", NULL));
+}
+
+TEST_F(lt, destroyed_named_ring_lives_until_last_unmap)
+{
+	struct mpmcring *r;
+	struct mpmcring_consumer *c;
+	struct mpmcring_record rec;
+	struct pollfd pfd;
+	struct lg_stats lg;
+	uint64_t got = 0;
+	char buf[512];
+	int fd;
+
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
+			       "ring=lt create=1 size=65536 threads=1 count=200 "
+			       "prio_mix=0:0:100 len_max=200"));
+	ASSERT_TRUE(lg_wait_finished(100));
+	ASSERT_EQ(0, lg_read_stats(&lg));
+	r = mpmcring_open("/dev/mpmcring-lt", 0);
+	ASSERT_NE(NULL, r);
+	fd = open("/dev/mpmcring-lt", O_RDWR | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	c = mpmcring_consumer_new(r);
+	ASSERT_NE(NULL, c);
+	/* Read one record through each interface, then destroy the ring. */
+	ASSERT_EQ(0, mpmcring_read(c, &rec));
+	got++;
+	mpmcring_commit(c);
+	ASSERT_GT(read(fd, buf, sizeof(buf)), 0);
+	got++;
+	ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen"));
+	EXPECT_NE(0, access("/dev/mpmcring-lt", F_OK));
+
+	/* Still mapped and intact: the rest of the records are there. */
+	while (mpmcring_read(c, &rec) == 0) {
+		EXPECT_EQ(0, mpr_testrec_check(rec.data, rec.len));
+		got++;
+		mpmcring_commit(c);
+	}
+	EXPECT_EQ(lg.total_committed, got);
+	/* Drained and destroyed: sleepers hear a hangup, readers get EOF. */
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	EXPECT_EQ(1, poll(&pfd, 1, 1000));
+	EXPECT_TRUE(pfd.revents & POLLHUP);
+	EXPECT_EQ(0, read(fd, buf, sizeof(buf)));
+	EXPECT_EQ(-EPIPE, mpmcring_wait(r, 1000));
+	EXPECT_EQ(-1, write(fd, buf, 8));
+	EXPECT_EQ(EPIPE, errno);
+	close(fd);
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
+}
+
+TEST_HARNESS_MAIN
