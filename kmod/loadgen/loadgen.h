@@ -25,7 +25,7 @@ struct lg_producer {
 	u64 committed;
 	u64 dropped;		/* reserve failed: counted by the ring too */
 	int active;		/* inside lg_produce(), see lg_quiesce() */
-	u64 t_first, t_last;	/* ktime_get_ns() at its first and last record */
+	u64 t_first, t_last;	/* first and last record (NMI-safe clock) */
 	struct task_struct *task;	/* kthread producers */
 	struct hrtimer hrt;		/* hardirq producers */
 	struct timer_list tl;		/* softirq producers */

@@ -51,7 +51,7 @@ void lg_produce(struct lg_producer *p, unsigned int n)
 	if (!n || !READ_ONCE(lg_running))
 		goto out;
 	if (!p->t_first)
-		WRITE_ONCE(p->t_first, ktime_get_ns());
+		WRITE_ONCE(p->t_first, ktime_get_mono_fast_ns());
 	for (i = 0; i < n; i++)
 		lens[i] = lg_len(p, p->seq + i);
 	/* A batch shares one class: the class of its first record. */
@@ -61,7 +61,7 @@ void lg_produce(struct lg_producer *p, unsigned int n)
 	if (err) {
 		WRITE_ONCE(p->dropped, p->dropped + n);
 		WRITE_ONCE(p->seq, p->seq + n);
-		WRITE_ONCE(p->t_last, ktime_get_ns());
+		WRITE_ONCE(p->t_last, ktime_get_mono_fast_ns());
 		goto out;
 	}
 	for (i = 0; i < n; i++)
@@ -72,7 +72,7 @@ void lg_produce(struct lg_producer *p, unsigned int n)
 		mpmcring_commit(&rsv[i]);
 	WRITE_ONCE(p->committed, p->committed + n);
 	WRITE_ONCE(p->seq, p->seq + n);
-	WRITE_ONCE(p->t_last, ktime_get_ns());
+	WRITE_ONCE(p->t_last, ktime_get_mono_fast_ns());
 out:
 	/* Pairs with smp_load_acquire() in lg_quiesce(): counters first. */
 	smp_store_release(&p->active, 0);

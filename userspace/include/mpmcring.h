@@ -99,7 +99,8 @@ int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max,
 int mpmcring_peek(struct mpmcring_consumer *c, struct mpmcring_record *rec);
 /* Bytes reserved past the head (records finished or being written). */
 uint64_t mpmcring_avail_bytes(const struct mpmcring *r);
-/* Takes the losses not yet reported to any consumer. */
+/* Takes the losses not yet reported to any consumer: each drop or
+ * overwrite is told to exactly one caller of this function. */
 void mpmcring_lost(struct mpmcring_consumer *c, struct mpmcring_lost *lost);
 
 /* Sleeps until a record is ready (or the ring's watermark is reached):

@@ -13,9 +13,10 @@
 #include "internal.h"
 
 /*
- * Takes unreported losses. The totals live on a read-mostly line: only when
- * they moved since this consumer last looked does it touch the shared
- * "taken" counters.
+ * Takes unreported losses, only when the consumer asks: one that never
+ * asks must not swallow reports meant for the others. The totals live on
+ * a read-mostly line; only when they moved since this consumer last looked
+ * does it touch the shared "taken" counters.
  */
 static void mpr_lib_take_lost(struct mpmcring_consumer *c)
 {
@@ -59,7 +60,6 @@ static int mpr_lib_claim(struct mpmcring_consumer *c, unsigned int max_records,
 	c->held_bytes += cl->bytes;
 	/* Informational: the kernel counts these if this process dies. */
 	MPR_WRITE_ONCE(c->slot->held_records, c->held_records);
-	mpr_lib_take_lost(c);
 	return n;
 }
 
