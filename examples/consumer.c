@@ -11,7 +11,7 @@
 
 int main(void)
 {
-	struct mpmcring *r = mpmcring_open(NULL, 0);      /* /dev/mpmcring */
+	struct mpmcring *r = mpmcring_open(NULL, 0); /* /dev/mpmcring */
 	struct mpmcring_consumer *c = r ? mpmcring_consumer_new(r) : NULL;
 	struct mpmcring_batch b;
 	struct mpmcring_record rec;
@@ -21,13 +21,13 @@ int main(void)
 		return fprintf(stderr, "%s\n", mpmcring_errmsg()), 1;
 	for (;;) {
 		if (mpmcring_read_batch(c, &b, 64, 1 << 20) <= 0) {
-			mpmcring_wait(r, -1);             /* sleeps; no lost wakeups */
+			mpmcring_wait(r, -1); /* sleeps; no lost wakeups */
 			continue;
 		}
-		while (mpmcring_batch_next(&b, &rec))     /* in place, zero-copy */
+		while (mpmcring_batch_next(&b, &rec)) /* in place, zero-copy */
 			fwrite(rec.data, 1, rec.len, stdout);
-		mpmcring_commit(c);                       /* one store, no syscall */
-		mpmcring_lost(c, &lost);                  /* each loss told once */
+		mpmcring_commit(c);	 /* one store, no syscall */
+		mpmcring_lost(c, &lost); /* each loss told once */
 		if (lost.dropped || lost.overwritten)
 			fprintf(stderr, "lost %llu\n", (unsigned long long)lost.dropped);
 	}

@@ -44,7 +44,7 @@ static int record_cb(void *ctx, const struct mpmcring_record *rec)
 	for (i = 0; i < rec->len; i++)
 		sink ^= ((const uint8_t *)rec->data)[i];
 	(void)sink;
-	return (*(int *)ctx)++ == 3;	/* stop early now and then */
+	return (*(int *)ctx)++ == 3; /* stop early now and then */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -105,10 +105,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t how = take(&in, 1);
 
 		stamps[(pos >> l.granule_shift) & (nstamps - 1)] =
-			how < 0x60 ? pos | MPMCRING_STAMP_COMMITTED :
-			how < 0x70 ? pos | MPMCRING_STAMP_DISCARDED :
-			how < 0x80 ? (pos - l.data_size) | MPMCRING_STAMP_COMMITTED :
-			take(&in, 8);
+			how < 0x60   ? pos | MPMCRING_STAMP_COMMITTED
+			: how < 0x70 ? pos | MPMCRING_STAMP_DISCARDED
+			: how < 0x80 ? (pos - l.data_size) | MPMCRING_STAMP_COMMITTED
+				     : take(&in, 8);
 		if (how < 0x70) {
 			struct mpmcring_rec_hdr *h = (void *)(dat + (pos & (l.data_size - 1)));
 
@@ -123,7 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	r = mpmcring__open_memory(consmem, ro, &l);
 	if (!r)
-		abort();	/* the layout is valid by construction */
+		abort(); /* the layout is valid by construction */
 	c[0] = mpmcring_consumer_new(r);
 	c[1] = mpmcring_consumer_new(r);
 	if (!c[0] || !c[1])

@@ -39,16 +39,14 @@ static void fx_fini(struct fixture *f)
 }
 
 /* Produces one self-checking record as producer idx. */
-static int put(struct fixture *f, unsigned int idx, uint32_t len,
-	       unsigned int prio, uint64_t seq)
+static int put(struct fixture *f, unsigned int idx, uint32_t len, unsigned int prio, uint64_t seq)
 {
 	uint64_t pos;
 	int err = hostring_reserve(&f->h, idx, len, prio, &pos);
 
 	if (err)
 		return err;
-	mpr_testrec_fill(hostring_payload(&f->h, pos), len, idx, MPR_CTX_USER,
-			 prio, seq);
+	mpr_testrec_fill(hostring_payload(&f->h, pos), len, idx, MPR_CTX_USER, prio, seq);
 	hostring_commit(&f->h, idx, pos, len);
 	return 0;
 }
@@ -215,17 +213,20 @@ static void t_priority_watermarks(struct tap *t)
 	struct hostring_producer *pr;
 	int low = 0, normal = 0, crit = 0;
 
-	CHECK(t, !fx_init(&f, (struct hostring_params){
-		.size = 4096, .watermarks = true, .wm = { 2048, 1024, 0 } }), "init");
+	CHECK(t,
+	      !fx_init(&f, (struct hostring_params){ .size = 4096,
+						     .watermarks = true,
+						     .wm = { 2048, 1024, 0 } }),
+	      "init");
 	while (!put(&f, 0, 56, MPMCRING_PRIO_LOW, low))
 		low++;
 	while (!put(&f, 0, 56, MPMCRING_PRIO_NORMAL, normal))
 		normal++;
 	while (!put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, crit))
 		crit++;
-	CHECK_EQ(t, low, 32);		/* until 2048 bytes are left */
-	CHECK_EQ(t, normal, 16);	/* until 1024 */
-	CHECK_EQ(t, crit, 16);		/* until full */
+	CHECK_EQ(t, low, 32);	 /* until 2048 bytes are left */
+	CHECK_EQ(t, normal, 16); /* until 1024 */
+	CHECK_EQ(t, crit, 16);	 /* until full */
 	pr = &f.h.prod[0];
 	CHECK_EQ(t, pr->dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_LOW], 1);
 	CHECK_EQ(t, pr->dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_NORMAL], 1);
@@ -249,8 +250,10 @@ static void t_overwrite_mode(struct tap *t)
 	char copy[64];
 	int i, first = -1, got = 0;
 
-	CHECK(t, !fx_init(&f, (struct hostring_params){
-		.size = 4096, .mode = MPMCRING_MODE_OVERWRITE }), "init");
+	CHECK(t,
+	      !fx_init(&f,
+		       (struct hostring_params){ .size = 4096, .mode = MPMCRING_MODE_OVERWRITE }),
+	      "init");
 	for (i = 0; i < 64 * 3; i++)
 		CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_NORMAL, i), 0);
 	CHECK_EQ(t, f.h.overwritten_records, 128);
@@ -300,8 +303,8 @@ static void t_wrap_2_64(struct tap *t)
 	uint64_t start = (uint64_t)0 - 2 * 4096 - 8;
 	int i;
 
-	CHECK(t, !fx_init(&f, (struct hostring_params){
-		.size = 4096, .initial_pos = start }), "init");
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096, .initial_pos = start }),
+	      "init");
 	for (i = 0; i < 300; i++) {
 		CHECK_EQ(t, put(&f, 0, 24 + (i * 37) % 500, MPMCRING_PRIO_CRITICAL, i), 0);
 		CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
@@ -329,11 +332,11 @@ static void t_corrupt_consumer_area(struct tap *t)
 	for (i = 0; i < 4; i++)
 		CHECK_EQ(t, put(&f, 0, 120, MPMCRING_PRIO_CRITICAL, i), 0);
 	head = cons->head;
-	cons->head = head + 3;			/* misaligned */
+	cons->head = head + 3; /* misaligned */
 	CHECK_EQ(t, mpmcring_read(f.c, &rec), -EBADMSG);
-	cons->head = head + 8 * 4096;		/* past prod_pos */
+	cons->head = head + 8 * 4096; /* past prod_pos */
 	CHECK_EQ(t, mpmcring_read(f.c, &rec), -EBADMSG);
-	cons->head = head + 64;			/* inside the first record */
+	cons->head = head + 64; /* inside the first record */
 	CHECK_EQ(t, mpmcring_read(f.c, &rec), -EAGAIN);
 	/* Garbage in slots too: held positions past prod, odd, in range. */
 	cons->slots[5].start = 0xdeadbeefdeadbee0ULL;
@@ -370,7 +373,7 @@ static void t_held_claim_blocks_reuse(struct tap *t)
 	mpmcring_commit(f.c);
 	for (i = 0; i < 3; i++)
 		ok += put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, 65 + i) == 0;
-	CHECK_EQ(t, ok, 1);	/* exactly one record's space came back */
+	CHECK_EQ(t, ok, 1); /* exactly one record's space came back */
 	fx_fini(&f);
 }
 

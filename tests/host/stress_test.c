@@ -31,14 +31,19 @@ static struct {
 	uint32_t min_len, max_len;
 	bool overwrite, retry;
 } opt = {
-	.producers = 3, .consumers = 3, .batch = 16, .records = 200000,
-	.size = 1 << 16, .min_len = 24, .max_len = 300,
+	.producers = 3,
+	.consumers = 3,
+	.batch = 16,
+	.records = 200000,
+	.size = 1 << 16,
+	.min_len = 24,
+	.max_len = 300,
 };
 
 static struct hostring ring;
 static struct mpmcring *lib;
-static uint8_t **committed;	/* [producer][seq], written by its producer */
-static uint8_t **seen;		/* [producer][seq], atomic increments */
+static uint8_t **committed; /* [producer][seq], written by its producer */
+static uint8_t **seen;	    /* [producer][seq], atomic increments */
 static int producers_left;
 static uint64_t bad_records, out_of_order, delivered;
 
@@ -69,8 +74,7 @@ static void *producer(void *arg)
 			}
 			continue;
 		}
-		mpr_testrec_fill(hostring_payload(&ring, pos), len, idx,
-				 MPR_CTX_USER, prio, seq);
+		mpr_testrec_fill(hostring_payload(&ring, pos), len, idx, MPR_CTX_USER, prio, seq);
 		/* A producer stalled between reserve and commit. */
 		if (opt.stall_every && seq % opt.stall_every == 0)
 			nanosleep(&stall, NULL);
@@ -154,17 +158,38 @@ static int parse(int argc, char **argv)
 
 	while ((ch = getopt(argc, argv, "p:c:n:s:ob:l:L:S:r")) != -1) {
 		switch (ch) {
-		case 'p': opt.producers = atoi(optarg); break;
-		case 'c': opt.consumers = atoi(optarg); break;
-		case 'n': opt.records = strtoull(optarg, NULL, 0); break;
-		case 's': opt.size = strtoull(optarg, NULL, 0); break;
-		case 'o': opt.overwrite = true; break;
-		case 'b': opt.batch = atoi(optarg); break;
-		case 'l': opt.min_len = atoi(optarg); break;
-		case 'L': opt.max_len = atoi(optarg); break;
-		case 'S': opt.stall_every = atoi(optarg); break;
-		case 'r': opt.retry = true; break;
-		default: return -1;
+		case 'p':
+			opt.producers = atoi(optarg);
+			break;
+		case 'c':
+			opt.consumers = atoi(optarg);
+			break;
+		case 'n':
+			opt.records = strtoull(optarg, NULL, 0);
+			break;
+		case 's':
+			opt.size = strtoull(optarg, NULL, 0);
+			break;
+		case 'o':
+			opt.overwrite = true;
+			break;
+		case 'b':
+			opt.batch = atoi(optarg);
+			break;
+		case 'l':
+			opt.min_len = atoi(optarg);
+			break;
+		case 'L':
+			opt.max_len = atoi(optarg);
+			break;
+		case 'S':
+			opt.stall_every = atoi(optarg);
+			break;
+		case 'r':
+			opt.retry = true;
+			break;
+		default:
+			return -1;
 		}
 	}
 	if (!opt.producers || !opt.consumers || opt.min_len < MPR_TESTREC_MIN ||
@@ -188,7 +213,8 @@ int main(int argc, char **argv)
 	hp.size = opt.size;
 	hp.producers = opt.producers;
 	hp.mode = opt.overwrite ? MPMCRING_MODE_OVERWRITE : MPMCRING_MODE_DROP_NEWEST;
-	if (hostring_init(&ring, &hp) || !(lib = mpmcring__open_memory(ring.cons, ring.ro, &ring.layout))) {
+	if (hostring_init(&ring, &hp) ||
+	    !(lib = mpmcring__open_memory(ring.cons, ring.ro, &ring.layout))) {
 		fprintf(stderr, "ring setup failed\n");
 		return 2;
 	}
@@ -203,8 +229,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < opt.consumers; i++)
 		pthread_create(&th[i], NULL, consumer, NULL);
 	for (i = 0; i < opt.producers; i++)
-		pthread_create(&th[opt.consumers + i], NULL, producer,
-			       (void *)(uintptr_t)i);
+		pthread_create(&th[opt.consumers + i], NULL, producer, (void *)(uintptr_t)i);
 	for (i = 0; i < opt.producers + opt.consumers; i++)
 		pthread_join(th[i], NULL);
 
@@ -222,15 +247,22 @@ int main(int argc, char **argv)
 	overwritten = ring.overwritten_records;
 	printf("# %s: %u producers x %llu, %u consumers, ring %llu: delivered %llu, dropped %llu, overwritten %llu\n",
 	       opt.overwrite ? "overwrite" : "drop-newest", opt.producers,
-	       (unsigned long long)opt.records, opt.consumers,
-	       (unsigned long long)opt.size, (unsigned long long)delivered,
-	       (unsigned long long)dropped, (unsigned long long)overwritten);
-#define EXPECT(cond, what) do { if (!(cond)) { printf("# FAIL: %s\n", what); fail = 1; } } while (0)
+	       (unsigned long long)opt.records, opt.consumers, (unsigned long long)opt.size,
+	       (unsigned long long)delivered, (unsigned long long)dropped,
+	       (unsigned long long)overwritten);
+#define EXPECT(cond, what)                            \
+	do {                                          \
+		if (!(cond)) {                        \
+			printf("# FAIL: %s\n", what); \
+			fail = 1;                     \
+		}                                     \
+	} while (0)
 	EXPECT(!bad_records, "corrupt or misframed records delivered");
 	EXPECT(!out_of_order, "a consumer saw a producer's records out of order");
 	EXPECT(!dup, "records delivered twice");
 	EXPECT(!ghost, "records delivered that were never committed");
-	EXPECT(lost == overwritten, "committed records neither delivered nor counted as overwritten");
+	EXPECT(lost == overwritten,
+	       "committed records neither delivered nor counted as overwritten");
 	EXPECT(!opt.overwrite ? !overwritten : 1, "records overwritten in drop-newest mode");
 	EXPECT(hostring_produced(&ring) == delivered + overwritten,
 	       "produced != delivered + overwritten");
@@ -241,8 +273,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)drop_reason(MPMCRING_DROP_FULL),
 	       (unsigned long long)drop_reason(MPMCRING_DROP_PRIORITY),
 	       (unsigned long long)drop_reason(MPMCRING_DROP_CONTENTION),
-	       (unsigned long long)drop_reason(MPMCRING_DROP_TOO_BIG),
-	       (unsigned long long)retried);
+	       (unsigned long long)drop_reason(MPMCRING_DROP_TOO_BIG), (unsigned long long)retried);
 	EXPECT(hostring_waiting(&ring) == 0, "records left in the ring");
 	for (i = 0; i < opt.producers; i++) {
 		free(committed[i]);

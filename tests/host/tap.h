@@ -14,20 +14,18 @@ struct tap {
 	int failed;
 };
 
-#define CHECK(t, cond, ...)							\
-	do {									\
-		if (!(cond)) {							\
-			(t)->failed = 1;					\
-			printf("# %s:%d: check failed: %s: ", __FILE__,	\
-			       __LINE__, #cond);				\
-			printf(__VA_ARGS__);					\
-			printf("\n");						\
-		}								\
+#define CHECK(t, cond, ...)                                                               \
+	do {                                                                              \
+		if (!(cond)) {                                                            \
+			(t)->failed = 1;                                                  \
+			printf("# %s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
+			printf(__VA_ARGS__);                                              \
+			printf("\n");                                                     \
+		}                                                                         \
 	} while (0)
 
-#define CHECK_EQ(t, a, b)							\
-	CHECK(t, (long long)(a) == (long long)(b), "%lld != %lld",		\
-	      (long long)(a), (long long)(b))
+#define CHECK_EQ(t, a, b) \
+	CHECK(t, (long long)(a) == (long long)(b), "%lld != %lld", (long long)(a), (long long)(b))
 
 struct tap_test {
 	const char *name;
@@ -44,13 +42,15 @@ static inline int tap_run(const struct tap_test *tests, int n)
 
 		fflush(stdout);
 		tests[i].fn(&t);
-		printf("%s %d %s\n", t.failed ? "not ok" : "ok", i + 1,
-		       tests[i].name);
+		printf("%s %d %s\n", t.failed ? "not ok" : "ok", i + 1, tests[i].name);
 		bad += t.failed;
 	}
 	return bad ? 1 : 0;
 }
 
-#define TAP_TEST(fn) { #fn, fn }
+#define TAP_TEST(fn)    \
+	{               \
+#fn, fn \
+	}
 
 #endif /* MPMCRING_TAP_H */

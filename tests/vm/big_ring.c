@@ -22,7 +22,8 @@ static long mem_total_kb(void)
 	return kb;
 }
 
-FIXTURE(big) {
+FIXTURE(big)
+{
 	int unused;
 };
 
@@ -47,7 +48,7 @@ TEST_F_TIMEOUT(big, one_gib_ring_wraps_and_crosses_2_64, 600)
 	/* 1 GiB + 128 MiB of ring, plus the guest's own needs. */
 	if (mem_total_kb() < 1800 * 1024)
 		SKIP(return, "the guest has %ld MiB; a 1 GiB ring needs about 1.8 GiB",
-		     mem_total_kb() / 1024);
+			   mem_total_kb() / 1024);
 	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
 			       "ring=big create=1 size=1073741824 granule=64 "
 			       "initial_pos=18446744073709543424 threads=1 count=3000 "

@@ -4,7 +4,7 @@
  * write/writev/read semantics and errors, priorities through write(2),
  * blocking writers and readers, hostile mappings and ioctls.
  */
-#define _GNU_SOURCE	/* mremap */
+#define _GNU_SOURCE /* mremap */
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
@@ -15,7 +15,8 @@
 
 #define RING "/dev/mpmcring-io"
 
-FIXTURE(io) {
+FIXTURE(io)
+{
 	int fd;
 	struct mpmcring_layout l;
 };
@@ -113,7 +114,7 @@ TEST_F(io, writev_is_a_batch)
 TEST_F(io, nonblocking_full_and_priorities)
 {
 	struct mpmcring_stats st;
-	char rec[56] = { 0 };	/* 64 bytes of ring each */
+	char rec[56] = { 0 }; /* 64 bytes of ring each */
 	int low = 0, normal = 0, crit = 0;
 
 	fcntl(self->fd, F_SETFL, O_NONBLOCK);
@@ -216,28 +217,28 @@ TEST_F(io, hostile_mappings)
 	/* Wrong offsets and lengths: EINVAL. */
 	EXPECT_EQ(MAP_FAILED, mmap(NULL, 4096, PROT_READ, MAP_SHARED, self->fd, 4096));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(MAP_FAILED, mmap(NULL, l->ro_size + 4096, PROT_READ, MAP_SHARED,
-				   self->fd, MPMCRING_OFF_RO));
+	EXPECT_EQ(MAP_FAILED,
+		  mmap(NULL, l->ro_size + 4096, PROT_READ, MAP_SHARED, self->fd, MPMCRING_OFF_RO));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(MAP_FAILED, mmap(NULL, l->ro_size - 4096, PROT_READ, MAP_SHARED,
-				   self->fd, MPMCRING_OFF_RO));
+	EXPECT_EQ(MAP_FAILED,
+		  mmap(NULL, l->ro_size - 4096, PROT_READ, MAP_SHARED, self->fd, MPMCRING_OFF_RO));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(MAP_FAILED, mmap(NULL, l->cons_size + 4096, PROT_READ | PROT_WRITE,
-				   MAP_SHARED, self->fd, MPMCRING_OFF_CONS));
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, l->cons_size + 4096, PROT_READ | PROT_WRITE, MAP_SHARED,
+				   self->fd, MPMCRING_OFF_CONS));
 	EXPECT_EQ(EINVAL, errno);
 	/* Private mappings would copy on write: EINVAL. */
-	EXPECT_EQ(MAP_FAILED, mmap(NULL, l->cons_size, PROT_READ | PROT_WRITE,
-				   MAP_PRIVATE, self->fd, MPMCRING_OFF_CONS));
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, l->cons_size, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+				   self->fd, MPMCRING_OFF_CONS));
 	EXPECT_EQ(EINVAL, errno);
 	/* Write or exec on the read-only part: EPERM. */
-	EXPECT_EQ(MAP_FAILED, mmap(NULL, l->ro_size, PROT_READ | PROT_WRITE,
-				   MAP_SHARED, self->fd, MPMCRING_OFF_RO));
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, l->ro_size, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd,
+				   MPMCRING_OFF_RO));
 	EXPECT_EQ(EPERM, errno);
-	EXPECT_EQ(MAP_FAILED, mmap(NULL, l->ro_size, PROT_READ | PROT_EXEC,
-				   MAP_SHARED, self->fd, MPMCRING_OFF_RO));
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, l->ro_size, PROT_READ | PROT_EXEC, MAP_SHARED, self->fd,
+				   MPMCRING_OFF_RO));
 	EXPECT_EQ(EPERM, errno);
-	EXPECT_EQ(MAP_FAILED, mmap(NULL, l->cons_size, PROT_READ | PROT_EXEC,
-				   MAP_SHARED, self->fd, MPMCRING_OFF_CONS));
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, l->cons_size, PROT_READ | PROT_EXEC, MAP_SHARED, self->fd,
+				   MPMCRING_OFF_CONS));
 	EXPECT_EQ(EPERM, errno);
 
 	/* Mapped read-only, it cannot be made writable or executable. */
@@ -251,15 +252,15 @@ TEST_F(io, hostile_mappings)
 	p = mremap(ro, l->ro_size, l->ro_size + 4096, MREMAP_MAYMOVE);
 	EXPECT_EQ(MAP_FAILED, p);
 	/* The data is mapped twice: the byte after the end is the first. */
-	EXPECT_EQ(0, memcmp((char *)ro + l->data_offset,
-			    (char *)ro + l->data_offset + l->data_size, 4096));
+	EXPECT_EQ(0, memcmp((char *)ro + l->data_offset, (char *)ro + l->data_offset + l->data_size,
+			    4096));
 	munmap(ro, l->ro_size);
 
 	/* A file opened read-only cannot map the consumer area writable. */
 	rdonly = open(RING, O_RDONLY | O_CLOEXEC);
 	ASSERT_GE(rdonly, 0);
-	EXPECT_EQ(MAP_FAILED, mmap(NULL, l->cons_size, PROT_READ | PROT_WRITE,
-				   MAP_SHARED, rdonly, MPMCRING_OFF_CONS));
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, l->cons_size, PROT_READ | PROT_WRITE, MAP_SHARED, rdonly,
+				   MPMCRING_OFF_CONS));
 	EXPECT_EQ(EACCES, errno);
 	p = mmap(NULL, l->cons_size, PROT_READ, MAP_SHARED, rdonly, MPMCRING_OFF_CONS);
 	EXPECT_NE(MAP_FAILED, p);

@@ -12,7 +12,8 @@
 #include "mpmcring.h"
 #include "vmtest.h"
 
-FIXTURE(lt) {
+FIXTURE(lt)
+{
 	int unused;
 };
 
@@ -35,14 +36,14 @@ TEST_F(lt, module_stays_while_open_or_mapped)
 
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(0, ioctl(fd, MPMCRING_IOC_INFO, &l));
-	EXPECT_NE(0, vm_rmmod("mpmcring"));	/* open: refused */
+	EXPECT_NE(0, vm_rmmod("mpmcring")); /* open: refused */
 	ro = mmap(NULL, l.ro_size, PROT_READ, MAP_SHARED, fd, MPMCRING_OFF_RO);
 	ASSERT_NE(MAP_FAILED, ro);
 	close(fd);
-	EXPECT_NE(0, vm_rmmod("mpmcring"));	/* mapped: refused */
+	EXPECT_NE(0, vm_rmmod("mpmcring")); /* mapped: refused */
 	EXPECT_EQ(MPMCRING_MAGIC, ((const struct mpmcring_meta *)ro)->layout.magic);
 	munmap(ro, l.ro_size);
-	EXPECT_EQ(0, vm_rmmod("mpmcring"));	/* neither: gone */
+	EXPECT_EQ(0, vm_rmmod("mpmcring")); /* neither: gone */
 	EXPECT_NE(0, access("/dev/mpmcring", F_OK));
 	EXPECT_EQ(0, vm_insmod("mpmcring", NULL));
 }
@@ -58,9 +59,9 @@ TEST_F(lt, destroyed_named_ring_lives_until_last_unmap)
 	char buf[512];
 	int fd;
 
-	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
-			       "ring=lt create=1 size=65536 threads=1 count=200 "
-			       "prio_mix=0:0:100 len_max=200"));
+	ASSERT_EQ(0,
+		  vm_insmod("mpmcring_loadgen", "ring=lt create=1 size=65536 threads=1 count=200 "
+						"prio_mix=0:0:100 len_max=200"));
 	ASSERT_TRUE(lg_wait_finished(100));
 	ASSERT_EQ(0, lg_read_stats(&lg));
 	r = mpmcring_open("/dev/mpmcring-lt", 0);

@@ -112,7 +112,7 @@ static pid_t doomed_consumer(int *held)
 		return -1;
 	kid = fork();
 	if (!kid) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);	/* never outlive the test */
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
 		struct mpmcring *r = mpmcring_open(RING, 0);
 		struct mpmcring_consumer *c = r ? mpmcring_consumer_new(r) : NULL;
 		struct mpmcring_batch b;
@@ -143,13 +143,13 @@ static void conservation(struct __test_metadata *_metadata, const char *mode)
 	pid_t kid, kid2;
 	int held = 0, status, i;
 
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
-		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, sh);
 	snprintf(params, sizeof(params),
 		 "ring=ovl create=1 size=131072 mode=%s threads=2 hrtimer=1 softirq=1 "
 		 "nmi=1 count=0 len_min=24 len_max=64 prio_mix=0:0:100 timer_ns=50000 "
-		 "timer_batch=8 autostart=0", mode);
+		 "timer_batch=8 autostart=0",
+		 mode);
 	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen", params));
 	r = mpmcring_open(RING, 0);
 	ASSERT_NE(NULL, r) TH_LOG("%s", mpmcring_errmsg());
@@ -186,11 +186,9 @@ static void conservation(struct __test_metadata *_metadata, const char *mode)
 	ASSERT_EQ(0, mpmcring_stats(r, &st));
 
 	TH_LOG("%s: attempted %llu committed %llu dropped %llu delivered %llu overwritten %llu abandoned %llu in ring %llu",
-	       mode, (unsigned long long)lg.total_attempted,
-	       (unsigned long long)lg.total_committed,
+	       mode, (unsigned long long)lg.total_attempted, (unsigned long long)lg.total_committed,
 	       (unsigned long long)lg.total_dropped, (unsigned long long)sh->delivered,
-	       (unsigned long long)st.overwritten_records,
-	       (unsigned long long)st.abandoned_records,
+	       (unsigned long long)st.overwritten_records, (unsigned long long)st.abandoned_records,
 	       (unsigned long long)st.in_ring_records);
 	in_ring_delivered = sh->delivered + st.in_ring_records;
 	EXPECT_GE(lg.total_attempted, target);
@@ -209,15 +207,18 @@ static void conservation(struct __test_metadata *_metadata, const char *mode)
 	EXPECT_EQ(st.overwritten_records, sh->lost_overwritten);
 	if (!strcmp(mode, "drop"))
 		EXPECT_EQ(0, st.overwritten_records);
-	for (i = 0; i < (int)lg.producers; i++)
-		EXPECT_GT(lg.committed[i], 0) TH_LOG("producer %d (%s) got nothing in",
-						     i, lg.ctx[i]);
+	for (i = 0; i < (int)lg.producers; i++) {
+		if (!lg.committed[i])
+			TH_LOG("producer %d (%s) got nothing in", i, lg.ctx[i]);
+		EXPECT_GT(lg.committed[i], 0);
+	}
 	mpmcring_close(r);
 	EXPECT_EQ(0, vm_rmmod("mpmcring_loadgen"));
 	munmap(sh, sizeof(*sh));
 }
 
-FIXTURE(ovl) {
+FIXTURE(ovl)
+{
 	int unused;
 };
 
@@ -254,9 +255,8 @@ TEST_F_TIMEOUT(ovl, critical_survives_low_flood, 300)
 	uint64_t crit = 0, got_crit = 0, got = 0, seq;
 	int fd, flooded = 0;
 
-	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
-			       "ring=ovl create=1 size=65536 threads=2 count=0 "
-			       "prio_mix=100:0:0 len_min=56 len_max=56"));
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen", "ring=ovl create=1 size=65536 threads=2 count=0 "
+						   "prio_mix=100:0:0 len_min=56 len_max=56"));
 	r = mpmcring_open(RING, 0);
 	ASSERT_NE(NULL, r);
 	fd = mpmcring_fd(r);
@@ -272,8 +272,8 @@ TEST_F_TIMEOUT(ovl, critical_survives_low_flood, 300)
 	for (seq = 0; seq < 100000; seq++) {
 		char rec56[56];
 
-		mpr_testrec_fill(rec56, sizeof(rec56), 15, MPR_CTX_USER,
-				 MPMCRING_PRIO_CRITICAL, seq);
+		mpr_testrec_fill(rec56, sizeof(rec56), 15, MPR_CTX_USER, MPMCRING_PRIO_CRITICAL,
+				 seq);
 		if (write(fd, rec56, sizeof(rec56)) < 0)
 			break;
 		crit++;

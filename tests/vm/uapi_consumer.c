@@ -53,9 +53,8 @@ static int uring_open(struct uring *u)
 	void *c, *ro;
 
 	u->fd = open(RING, O_RDWR | O_CLOEXEC);
-	if (u->fd < 0 || ioctl(u->fd, MPMCRING_IOC_INFO, &u->l) ||
-	    u->l.magic != MPMCRING_MAGIC || u->l.abi_major != MPMCRING_ABI_MAJOR ||
-	    ioctl(u->fd, MPMCRING_IOC_ATTACH, &idx))
+	if (u->fd < 0 || ioctl(u->fd, MPMCRING_IOC_INFO, &u->l) || u->l.magic != MPMCRING_MAGIC ||
+	    u->l.abi_major != MPMCRING_ABI_MAJOR || ioctl(u->fd, MPMCRING_IOC_ATTACH, &idx))
 		return -1;
 	c = mmap(NULL, u->l.cons_size, PROT_READ | PROT_WRITE, MAP_SHARED, u->fd,
 		 MPMCRING_OFF_CONS);
@@ -86,12 +85,10 @@ static int uring_consume(struct uring *u)
 		if (h == p)
 			return 0;
 		/* Announce before claiming: producers keep off from h on. */
-		atomic_store_explicit((_Atomic uint64_t *)&u->slot->start, h,
-				      memory_order_relaxed);
+		atomic_store_explicit((_Atomic uint64_t *)&u->slot->start, h, memory_order_relaxed);
 		while (n < 16 && e != p) {
 			uint64_t st = LOAD_ACQ(&u->stamps[(e >> u->l.granule_shift) & smask]);
-			const struct mpmcring_rec_hdr *hdr =
-				(const void *)(u->data + (e & dmask));
+			const struct mpmcring_rec_hdr *hdr = (const void *)(u->data + (e & dmask));
 			uint32_t len;
 			uint64_t size;
 
@@ -111,13 +108,11 @@ static int uring_consume(struct uring *u)
 					      MPMCRING_SLOT_IDLE, memory_order_release);
 			return 0;
 		}
-		if (!atomic_compare_exchange_strong((_Atomic uint64_t *)&u->cons->head,
-						    &h, e))
+		if (!atomic_compare_exchange_strong((_Atomic uint64_t *)&u->cons->head, &h, e))
 			continue;
 		/* Claimed [h, e): read in place, then commit with one store. */
-		for (n = 0; h != e; ) {
-			const struct mpmcring_rec_hdr *hdr =
-				(const void *)(u->data + (h & dmask));
+		for (n = 0; h != e;) {
+			const struct mpmcring_rec_hdr *hdr = (const void *)(u->data + (h & dmask));
 			uint64_t st = LOAD_ACQ(&u->stamps[(h >> u->l.granule_shift) & smask]);
 
 			if (st == (h | MPMCRING_STAMP_COMMITTED)) {
@@ -126,8 +121,8 @@ static int uring_consume(struct uring *u)
 			}
 			h += (MPMCRING_HDR_SIZE + hdr->len + g - 1) & ~(g - 1);
 		}
-		atomic_store_explicit((_Atomic uint64_t *)&u->slot->start,
-				      MPMCRING_SLOT_IDLE, memory_order_release);
+		atomic_store_explicit((_Atomic uint64_t *)&u->slot->start, MPMCRING_SLOT_IDLE,
+				      memory_order_release);
 		return n;
 	}
 }
@@ -184,7 +179,8 @@ static void *lib_consumer(void *arg)
 	return NULL;
 }
 
-FIXTURE(uapi) {
+FIXTURE(uapi)
+{
 	int unused;
 };
 
@@ -208,8 +204,8 @@ TEST_F_TIMEOUT(uapi, independent_and_library_consumers_share_exactly_once, 300)
 			       "ring=uapi create=1 size=262144 threads=2 hrtimer=1 softirq=1 "
 			       "nmi=1 count=8000 timer_ns=100000 autostart=0"));
 	for (i = 0; i < 4; i++)
-		ASSERT_EQ(0, pthread_create(&th[i], NULL,
-					    i % 2 ? lib_consumer : uapi_consumer, NULL));
+		ASSERT_EQ(0,
+			  pthread_create(&th[i], NULL, i % 2 ? lib_consumer : uapi_consumer, NULL));
 	ASSERT_EQ(0, lg_control("start"));
 	ASSERT_TRUE(lg_wait_finished(250));
 	__atomic_store_n(&producers_done, 1, __ATOMIC_RELEASE);

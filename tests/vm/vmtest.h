@@ -77,7 +77,7 @@ static inline int lg_control(const char *cmd)
 struct lg_stats {
 	unsigned int producers;
 	uint64_t attempted[64], committed[64], dropped[64];
-	uint64_t elapsed_ns[64];	/* first to last record, kernel clock */
+	uint64_t elapsed_ns[64]; /* first to last record, kernel clock */
 	char ctx[64][16];
 	uint64_t total_attempted, total_committed, total_dropped;
 	int finished;
@@ -97,8 +97,9 @@ static inline int lg_read_stats(struct lg_stats *s)
 		char ctx[16];
 		unsigned long long a, c, d, e = 0;
 
-		if (sscanf(line, "%u %15s %d %llu %llu %llu %d %llu", &id, ctx, &cpu,
-			   &a, &c, &d, &done, &e) >= 7 && id < 64) {
+		if (sscanf(line, "%u %15s %d %llu %llu %llu %d %llu", &id, ctx, &cpu, &a, &c, &d,
+			   &done, &e) >= 7 &&
+		    id < 64) {
 			s->elapsed_ns[id] = e;
 			s->attempted[id] = a;
 			s->committed[id] = c;
@@ -156,8 +157,8 @@ struct seen_map {
 	unsigned int producers;
 	uint64_t per_producer;
 	uint8_t *counts;
-	uint64_t *bad;		/* corrupt records */
-	uint64_t *order;	/* a consumer saw a producer out of order */
+	uint64_t *bad;	 /* corrupt records */
+	uint64_t *order; /* a consumer saw a producer out of order */
 	uint64_t *delivered;
 };
 

@@ -17,7 +17,8 @@
 #include "vmtest.h"
 
 /* Tests that need more than the harness's default 30 s. */
-FIXTURE(slow) {
+FIXTURE(slow)
+{
 	int unused;
 };
 
@@ -35,9 +36,9 @@ FIXTURE_TEARDOWN(slow)
 struct pingpong {
 	struct mpmcring *ring;
 	uint64_t n;
-	uint64_t acked;		/* last sequence the consumer has read */
-	uint64_t sleeps;	/* waits that blocked and then found a record */
-	uint64_t lost;		/* waits that timed out with a record sent */
+	uint64_t acked;	 /* last sequence the consumer has read */
+	uint64_t sleeps; /* waits that blocked and then found a record */
+	uint64_t lost;	 /* waits that timed out with a record sent */
 	uint64_t bad;
 };
 
@@ -56,8 +57,7 @@ static void *pingpong_consumer(void *arg)
 		int n = mpmcring_read(c, &rec);
 
 		if (n == 0) {
-			if (rec.len != sizeof(uint64_t) ||
-			    *(const uint64_t *)rec.data != next)
+			if (rec.len != sizeof(uint64_t) || *(const uint64_t *)rec.data != next)
 				pp->bad++;
 			mpmcring_commit(c);
 			next++;
@@ -114,8 +114,8 @@ TEST_F_TIMEOUT(slow, write_pingpong_100k, 600)
 }
 
 /* A consumer asleep in epoll, woken by hardirq and NMI producers. */
-static void epoll_kernel_producers(struct __test_metadata *_metadata,
-				   const char *params, uint64_t wm)
+static void epoll_kernel_producers(struct __test_metadata *_metadata, const char *params,
+				   uint64_t wm)
 {
 	struct mpmcring *r;
 	struct mpmcring_consumer *c;
@@ -175,7 +175,8 @@ TEST_F_TIMEOUT(slow, hardirq_and_nmi_producers_wake_epoll, 300)
 {
 	epoll_kernel_producers(_metadata,
 			       "ring=wake create=1 size=1048576 threads=0 hrtimer=1 nmi=1 "
-			       "count=3000 timer_ns=300000 timer_batch=1 autostart=0", 0);
+			       "count=3000 timer_ns=300000 timer_batch=1 autostart=0",
+			       0);
 }
 
 /* With a watermark the consumer sleeps until 8 KiB are ready. */
@@ -184,7 +185,8 @@ TEST_F_TIMEOUT(slow, watermark_holds_sleep, 300)
 	epoll_kernel_producers(_metadata,
 			       "ring=wake create=1 size=1048576 threads=0 hrtimer=1 "
 			       "count=2000 len_min=56 len_max=56 timer_ns=200000 "
-			       "timer_batch=1 autostart=0", 8192);
+			       "timer_batch=1 autostart=0",
+			       8192);
 }
 
 TEST(poll_epoll_select)

@@ -22,8 +22,7 @@ static inline unsigned int mpr_env_ninflight(struct mpr_env *e)
 	return e->h->nproducers;
 }
 
-static inline struct mpr_inflight *mpr_env_inflight(struct mpr_env *e,
-						    unsigned int i)
+static inline struct mpr_inflight *mpr_env_inflight(struct mpr_env *e, unsigned int i)
 {
 	return &e->h->prod[i].inf;
 }
@@ -46,12 +45,10 @@ static inline void mpr_env_unlock(struct mpr_env *e)
 	__atomic_store_n(&e->h->reclaim_lock, 0, __ATOMIC_RELEASE);
 }
 
-static inline void mpr_env_overwritten(struct mpr_env *e, __u64 records,
-				       __u64 bytes)
+static inline void mpr_env_overwritten(struct mpr_env *e, __u64 records, __u64 bytes)
 {
 	/* Under the reclaim lock: one writer, racing readers. */
-	MPR_WRITE_ONCE(e->h->overwritten_records,
-		       e->h->overwritten_records + records);
+	MPR_WRITE_ONCE(e->h->overwritten_records, e->h->overwritten_records + records);
 	MPR_WRITE_ONCE(e->h->overwritten_bytes, e->h->overwritten_bytes + bytes);
 }
 
@@ -89,12 +86,13 @@ static void hostring_layout(struct hostring *h, const struct hostring_params *p)
 	l->cons_size = round_page(MPMCRING_CONS_HDR_SIZE +
 				  l->max_consumers * sizeof(struct mpmcring_slot));
 	l->stamps_offset = round_page(sizeof(struct mpmcring_meta));
-	l->data_offset = l->stamps_offset +
-			 round_page((p->size >> g) * sizeof(uint64_t));
+	l->data_offset = l->stamps_offset + round_page((p->size >> g) * sizeof(uint64_t));
 	l->ro_size = l->data_offset + 2 * p->size;
 	for (i = 0; i < MPMCRING_NR_PRIO; i++)
-		l->watermark[i] = p->watermarks ? p->wm[i] :
-				  i == 0 ? p->size / 2 : i == 1 ? p->size / 8 : 0;
+		l->watermark[i] = p->watermarks ? p->wm[i]
+				  : i == 0	? p->size / 2
+				  : i == 1	? p->size / 8
+						: 0;
 	memcpy(l->name, "hostring", 9);
 }
 
@@ -117,8 +115,8 @@ int hostring_init(struct hostring *h, const struct hostring_params *p)
 	for (i = 0; i < p->producers; i++)
 		h->prod[i].inf.start = MPR_INFLIGHT_IDLE;
 
-	h->cons = mmap(NULL, l->cons_size, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	h->cons =
+		mmap(NULL, l->cons_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (h->cons == MAP_FAILED)
 		goto fail;
 	/* Reserve the read-only area's addresses, then fill them in. */
@@ -126,15 +124,15 @@ int hostring_init(struct hostring *h, const struct hostring_params *p)
 	if (ro == MAP_FAILED)
 		goto fail;
 	h->ro = ro;
-	if (mmap(ro, l->data_offset, PROT_READ | PROT_WRITE,
-		 MAP_FIXED | MAP_SHARED | MAP_ANONYMOUS, -1, 0) == MAP_FAILED)
+	if (mmap(ro, l->data_offset, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_SHARED | MAP_ANONYMOUS,
+		 -1, 0) == MAP_FAILED)
 		goto fail;
 	fd = memfd_create("hostring", MFD_CLOEXEC);
 	if (fd < 0)
 		goto fail;
 	if (ftruncate(fd, p->size) ||
-	    mmap(ro + l->data_offset, p->size, PROT_READ | PROT_WRITE,
-		 MAP_FIXED | MAP_SHARED, fd, 0) == MAP_FAILED ||
+	    mmap(ro + l->data_offset, p->size, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_SHARED, fd,
+		 0) == MAP_FAILED ||
 	    mmap(ro + l->data_offset + p->size, p->size, PROT_READ | PROT_WRITE,
 		 MAP_FIXED | MAP_SHARED, fd, 0) == MAP_FAILED) {
 		close(fd);
@@ -160,8 +158,8 @@ void hostring_destroy(struct hostring *h)
 	memset(h, 0, sizeof(*h));
 }
 
-static int hostring_count_drop(struct hostring *h, unsigned int idx,
-			       int reason, unsigned int prio, unsigned int n)
+static int hostring_count_drop(struct hostring *h, unsigned int idx, int reason, unsigned int prio,
+			       unsigned int n)
 {
 	h->prod[idx].dropped[reason][prio] += n;
 	mpr_atomic_add(&h->v.meta->lost_dropped, n);
@@ -175,9 +173,8 @@ static int hostring_count_drop(struct hostring *h, unsigned int idx,
 	}
 }
 
-int hostring_reserve_batch(struct hostring *h, unsigned int idx,
-			   const uint32_t *lens, unsigned int n,
-			   unsigned int prio, uint64_t *pos)
+int hostring_reserve_batch(struct hostring *h, unsigned int idx, const uint32_t *lens,
+			   unsigned int n, unsigned int prio, uint64_t *pos)
 {
 	struct mpr_env env = { .h = h };
 	struct hostring_producer *pr = &h->prod[idx];
@@ -193,14 +190,14 @@ int hostring_reserve_batch(struct hostring *h, unsigned int idx,
 		need += mpr_rec_size(&h->v, lens[i]);
 	}
 	ret = mpr_reserve(&h->v, &env, &pr->inf, need,
-			  h->v.mode == MPMCRING_MODE_OVERWRITE ? 0 :
-			  h->layout.watermark[prio], prio, &p);
+			  h->v.mode == MPMCRING_MODE_OVERWRITE ? 0 : h->layout.watermark[prio],
+			  prio, &p);
 	if (ret)
-		return hostring_count_drop(h, idx, ret == MPR_FAIL_FULL ?
-					   MPMCRING_DROP_FULL :
-					   ret == MPR_FAIL_PRIORITY ?
-					   MPMCRING_DROP_PRIORITY :
-					   MPMCRING_DROP_CONTENTION, prio, n);
+		return hostring_count_drop(h, idx,
+					   ret == MPR_FAIL_FULL	      ? MPMCRING_DROP_FULL
+					   : ret == MPR_FAIL_PRIORITY ? MPMCRING_DROP_PRIORITY
+								      : MPMCRING_DROP_CONTENTION,
+					   prio, n);
 	pr->inf.depth += n - 1;
 	for (i = 0; i < n; i++) {
 		mpr_write_hdr(&h->v, p, lens[i], prio, 0);
@@ -210,8 +207,8 @@ int hostring_reserve_batch(struct hostring *h, unsigned int idx,
 	return 0;
 }
 
-int hostring_reserve(struct hostring *h, unsigned int idx, uint32_t len,
-		     unsigned int prio, uint64_t *pos)
+int hostring_reserve(struct hostring *h, unsigned int idx, uint32_t len, unsigned int prio,
+		     uint64_t *pos)
 {
 	return hostring_reserve_batch(h, idx, &len, 1, prio, pos);
 }
@@ -221,8 +218,7 @@ void *hostring_payload(struct hostring *h, uint64_t pos)
 	return mpr_payload(&h->v, pos);
 }
 
-void hostring_commit(struct hostring *h, unsigned int idx, uint64_t pos,
-		     uint32_t len)
+void hostring_commit(struct hostring *h, unsigned int idx, uint64_t pos, uint32_t len)
 {
 	mpr_publish(&h->v, &h->prod[idx].inf, pos, MPMCRING_STAMP_COMMITTED);
 	h->prod[idx].produced++;

@@ -17,13 +17,13 @@
 #include "mpmcring_proto.h"
 
 struct hostring_params {
-	uint64_t size;		/* data bytes, power of two */
-	unsigned int gshift;	/* log2 granule, 3..6 (0: 3) */
-	unsigned int mode;	/* MPMCRING_MODE_* */
-	unsigned int max_consumers;	/* 0: 62 */
-	unsigned int producers;	/* producer indexes */
+	uint64_t size;		    /* data bytes, power of two */
+	unsigned int gshift;	    /* log2 granule, 3..6 (0: 3) */
+	unsigned int mode;	    /* MPMCRING_MODE_* */
+	unsigned int max_consumers; /* 0: 62 */
+	unsigned int producers;	    /* producer indexes */
 	uint64_t initial_pos;
-	bool watermarks;	/* use wm[], else 1/2, 1/8, 0 */
+	bool watermarks; /* use wm[], else 1/2, 1/8, 0 */
 	uint64_t wm[MPMCRING_NR_PRIO];
 };
 
@@ -34,7 +34,7 @@ struct hostring_producer {
 	uint64_t produced_bytes;
 	uint64_t discarded;
 	uint64_t dropped[MPMCRING_NR_DROP][MPMCRING_NR_PRIO];
-	uint64_t dropped_retried;	/* drops the caller retried (tests) */
+	uint64_t dropped_retried; /* drops the caller retried (tests) */
 } __attribute__((aligned(64)));
 
 struct hostring {
@@ -56,15 +56,13 @@ void hostring_destroy(struct hostring *h);
 
 /* Reserves len payload bytes for producer idx; 0 or -ENOSPC, -EAGAIN,
  * -EMSGSIZE (counted as drops). On success *pos names the record. */
-int hostring_reserve(struct hostring *h, unsigned int idx, uint32_t len,
-		     unsigned int prio, uint64_t *pos);
+int hostring_reserve(struct hostring *h, unsigned int idx, uint32_t len, unsigned int prio,
+		     uint64_t *pos);
 /* Reserves n records with one compare-and-swap; pos[i] for each. */
-int hostring_reserve_batch(struct hostring *h, unsigned int idx,
-			   const uint32_t *lens, unsigned int n,
-			   unsigned int prio, uint64_t *pos);
+int hostring_reserve_batch(struct hostring *h, unsigned int idx, const uint32_t *lens,
+			   unsigned int n, unsigned int prio, uint64_t *pos);
 void *hostring_payload(struct hostring *h, uint64_t pos);
-void hostring_commit(struct hostring *h, unsigned int idx, uint64_t pos,
-		     uint32_t len);
+void hostring_commit(struct hostring *h, unsigned int idx, uint64_t pos, uint32_t len);
 void hostring_discard(struct hostring *h, unsigned int idx, uint64_t pos);
 /* Runs a reclaim now (what the kernel's statistics call does). */
 void hostring_reclaim(struct hostring *h);

@@ -39,14 +39,14 @@ struct mpmcring_consumer;
 struct mpmcring_record {
 	const void *data;
 	uint32_t len;
-	uint8_t prio;	/* MPMCRING_PRIO_* */
-	uint8_t flags;	/* MPMCRING_REC_* */
+	uint8_t prio;  /* MPMCRING_PRIO_* */
+	uint8_t flags; /* MPMCRING_REC_* */
 };
 
 /* Records claimed together; step through them with mpmcring_batch_next(). */
 struct mpmcring_batch {
-	uint32_t records;	/* committed records in the batch */
-	uint64_t bytes;		/* their payload bytes */
+	uint32_t records; /* committed records in the batch */
+	uint64_t bytes;	  /* their payload bytes */
 	/* private */
 	struct mpmcring_consumer *c;
 	__u64 cur, end;
@@ -54,12 +54,12 @@ struct mpmcring_batch {
 
 /* Records lost since a consumer last asked (each loss told to one consumer). */
 struct mpmcring_lost {
-	uint64_t dropped;	/* refused by the ring: full, priority, ... */
-	uint64_t overwritten;	/* evicted unread (overwrite mode) */
+	uint64_t dropped;     /* refused by the ring: full, priority, ... */
+	uint64_t overwritten; /* evicted unread (overwrite mode) */
 };
 
 /* Open flags. */
-#define MPMCRING_OPEN_RDONLY	0x1	/* monitor: map read-only, no consumers */
+#define MPMCRING_OPEN_RDONLY 0x1 /* monitor: map read-only, no consumers */
 
 struct mpmcring *mpmcring_open(const char *path, int flags);
 void mpmcring_close(struct mpmcring *r);
@@ -90,8 +90,8 @@ void mpmcring_commit(struct mpmcring_consumer *c);
  * records consumed (0 when none was ready).
  */
 typedef int (*mpmcring_record_fn)(void *ctx, const struct mpmcring_record *rec);
-int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max,
-		     mpmcring_record_fn fn, void *ctx);
+int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_record_fn fn,
+		     void *ctx);
 
 /* Looks at the next record without claiming it. In overwrite mode or once
  * another consumer claims it, its bytes may change: copy, then check with

@@ -25,20 +25,20 @@ static void mpr_lib_take_lost(struct mpmcring_consumer *c)
 	uint64_t o = MPR_READ_ONCE(v->meta->lost_overwritten);
 
 	if (d != c->seen_dropped) {
-		c->lost.dropped += mpr_take_lost(&v->meta->lost_dropped,
-						 &v->cons->lost_dropped_taken);
+		c->lost.dropped +=
+			mpr_take_lost(&v->meta->lost_dropped, &v->cons->lost_dropped_taken);
 		c->seen_dropped = d;
 	}
 	if (o != c->seen_overwritten) {
-		c->lost.overwritten += mpr_take_lost(&v->meta->lost_overwritten,
-						     &v->cons->lost_overwritten_taken);
+		c->lost.overwritten +=
+			mpr_take_lost(&v->meta->lost_overwritten, &v->cons->lost_overwritten_taken);
 		c->seen_overwritten = o;
 	}
 }
 
 /* Claims into the consumer; repairs a corrupt head once through the kernel. */
-static int mpr_lib_claim(struct mpmcring_consumer *c, unsigned int max_records,
-			 uint64_t max_bytes, struct mpr_claim *cl)
+static int mpr_lib_claim(struct mpmcring_consumer *c, unsigned int max_records, uint64_t max_bytes,
+			 struct mpr_claim *cl)
 {
 	const struct mpr_view *v = &c->r->v;
 	struct mpmcring_stats st;
@@ -48,11 +48,12 @@ static int mpr_lib_claim(struct mpmcring_consumer *c, unsigned int max_records,
 	if (n == -EBADMSG && c->r->fd >= 0) {
 		/* Reading the statistics makes the kernel check the head. */
 		ioctl(c->r->fd, MPMCRING_IOC_STATS, &st);
-		n = mpr_claim(v, c->slot, c->holding, max_records, max_bytes,
-			      false, cl);
+		n = mpr_claim(v, c->slot, c->holding, max_records, max_bytes, false, cl);
 	}
 	if (n == -EBADMSG)
-		return mpr_lib_error(EBADMSG, "the ring's consumer state is corrupt (head outside the ring or a record that does not fit)");
+		return mpr_lib_error(
+			EBADMSG,
+			"the ring's consumer state is corrupt (head outside the ring or a record that does not fit)");
 	if (n < 0)
 		return n;
 	c->holding = true;
@@ -72,8 +73,8 @@ static void mpr_lib_record(struct mpmcring_consumer *c, const struct mpr_rec *r,
 	rec->flags = r->flags;
 }
 
-static bool mpr_lib_next(struct mpmcring_consumer *c, __u64 *cur,
-			 __u64 end, struct mpmcring_record *rec)
+static bool mpr_lib_next(struct mpmcring_consumer *c, __u64 *cur, __u64 end,
+			 struct mpmcring_record *rec)
 {
 	struct mpr_rec r;
 
@@ -83,8 +84,7 @@ static bool mpr_lib_next(struct mpmcring_consumer *c, __u64 *cur,
 	return true;
 }
 
-static bool mpr_lib_next_pending(struct mpmcring_consumer *c,
-				 struct mpmcring_record *rec)
+static bool mpr_lib_next_pending(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 {
 	if (c->pending && mpr_lib_next(c, &c->pend_cur, c->pend_end, rec))
 		return true;
@@ -157,8 +157,8 @@ void mpmcring_commit(struct mpmcring_consumer *c)
 	mpr_commit(s);
 }
 
-int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max,
-		     mpmcring_record_fn fn, void *ctx)
+int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_record_fn fn,
+		     void *ctx)
 {
 	struct mpmcring_record rec;
 	struct mpr_claim cl;
@@ -181,7 +181,7 @@ int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max,
 		done++;
 		ret = fn(ctx, &rec);
 		if (ret)
-			return ret;	/* the rest stays held for next time */
+			return ret; /* the rest stays held for next time */
 	}
 	if (!mpr_lib_pending_left(c))
 		mpmcring_commit(c);
@@ -197,7 +197,8 @@ int mpmcring_peek(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 
 	mpr_positions(v, &s);
 	if (!mpr_head_sane(v, &s))
-		return mpr_lib_error(EBADMSG, "the ring's consumer state is corrupt (head outside the ring)");
+		return mpr_lib_error(
+			EBADMSG, "the ring's consumer state is corrupt (head outside the ring)");
 	h = s.head;
 	/* Discarded records are skipped; at most one ring's worth. */
 	while (h != s.prod && steps--) {

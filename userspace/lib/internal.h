@@ -11,39 +11,37 @@
 #include "mpmcring_proto.h"
 
 struct mpmcring {
-	int fd;			/* -1 for a ring over plain memory */
+	int fd; /* -1 for a ring over plain memory */
 	bool rdonly;
 	struct mpmcring_layout layout;
 	void *cons_map;
 	void *ro_map;
-	bool mapped;		/* cons_map/ro_map are ours to munmap */
+	bool mapped; /* cons_map/ro_map are ours to munmap */
 	struct mpr_view v;
-	unsigned int mem_slots;	/* slots handed out (plain-memory rings) */
+	unsigned int mem_slots; /* slots handed out (plain-memory rings) */
 };
 
 struct mpmcring_consumer {
 	struct mpmcring *r;
 	struct mpmcring_slot *slot;
 	unsigned int idx;
-	bool holding;		/* the slot holds a claim */
+	bool holding; /* the slot holds a claim */
 	uint64_t held_records;
 	uint64_t held_bytes;
-	bool pending;		/* [pend_cur, pend_end) claimed, not delivered */
+	bool pending; /* [pend_cur, pend_end) claimed, not delivered */
 	__u64 pend_cur, pend_end;
 	struct mpmcring_lost lost;
-	uint64_t seen_dropped;		/* loss totals at the last look */
+	uint64_t seen_dropped; /* loss totals at the last look */
 	uint64_t seen_overwritten;
 };
 
 /* Sets the calling thread's error message; returns -err. */
-int mpr_lib_error(int err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int mpr_lib_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Checks a layout for the sanity the library's own safety relies on. */
 int mpr_lib_check_layout(const struct mpmcring_layout *l);
 
 /* A ring over memory the caller owns (tests, fuzzer, host harness). */
-struct mpmcring *mpmcring__open_memory(void *cons, void *ro,
-				       const struct mpmcring_layout *l);
+struct mpmcring *mpmcring__open_memory(void *cons, void *ro, const struct mpmcring_layout *l);
 
 #endif /* MPMCRING_LIB_INTERNAL_H */

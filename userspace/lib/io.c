@@ -31,8 +31,7 @@ int mpmcring_wait(struct mpmcring *r, int timeout_ms)
 	return mpr_lib_error(EIO, "poll reported %#x", pfd.revents);
 }
 
-static int mpr_lib_ioctl(struct mpmcring *r, unsigned long cmd, void *arg,
-			 const char *what)
+static int mpr_lib_ioctl(struct mpmcring *r, unsigned long cmd, void *arg, const char *what)
 {
 	if (r->fd < 0)
 		return mpr_lib_error(EBADF, "this ring has no device file");
@@ -45,16 +44,14 @@ int mpmcring_set_watermark(struct mpmcring *r, uint64_t bytes)
 {
 	__u64 v = bytes;
 
-	return mpr_lib_ioctl(r, MPMCRING_IOC_SET_WATERMARK, &v,
-			     "setting the wakeup watermark");
+	return mpr_lib_ioctl(r, MPMCRING_IOC_SET_WATERMARK, &v, "setting the wakeup watermark");
 }
 
 int mpmcring_set_prio(struct mpmcring *r, unsigned int prio)
 {
 	__u32 v = prio;
 
-	return mpr_lib_ioctl(r, MPMCRING_IOC_SET_PRIO, &v,
-			     "setting the write priority");
+	return mpr_lib_ioctl(r, MPMCRING_IOC_SET_PRIO, &v, "setting the write priority");
 }
 
 int mpmcring_stats(struct mpmcring *r, struct mpmcring_stats *st)

@@ -45,25 +45,24 @@ int mpr_lib_check_layout(const struct mpmcring_layout *l)
 	if (l->magic != MPMCRING_MAGIC)
 		return mpr_lib_error(EPROTO, "not an mpmcring ring (bad magic)");
 	if (l->abi_major != MPMCRING_ABI_MAJOR)
-		return mpr_lib_error(EPROTONOSUPPORT,
-				     "ring ABI %u.%u, library ABI %u.%u: upgrade the library or the module",
-				     l->abi_major, l->abi_minor,
-				     MPMCRING_ABI_MAJOR, MPMCRING_ABI_MINOR);
+		return mpr_lib_error(
+			EPROTONOSUPPORT,
+			"ring ABI %u.%u, library ABI %u.%u: upgrade the library or the module",
+			l->abi_major, l->abi_minor, MPMCRING_ABI_MAJOR, MPMCRING_ABI_MINOR);
 	if (l->features & ~MPMCRING_FEAT_KNOWN)
-		return mpr_lib_error(EPROTONOSUPPORT,
-				     "ring uses features %#llx this library does not know: upgrade the library",
-				     (unsigned long long)(l->features & ~MPMCRING_FEAT_KNOWN));
-	if (l->layout_size != sizeof(*l) || !pow2(l->data_size) ||
-	    l->data_size < 4096 || l->data_size > (1ULL << 40) ||
-	    l->granule_shift < 3 || l->granule_shift > 12 ||
+		return mpr_lib_error(
+			EPROTONOSUPPORT,
+			"ring uses features %#llx this library does not know: upgrade the library",
+			(unsigned long long)(l->features & ~MPMCRING_FEAT_KNOWN));
+	if (l->layout_size != sizeof(*l) || !pow2(l->data_size) || l->data_size < 4096 ||
+	    l->data_size > (1ULL << 40) || l->granule_shift < 3 || l->granule_shift > 12 ||
 	    l->max_record > l->data_size / 2 || l->max_consumers == 0 ||
 	    l->cons_size < MPMCRING_CONS_HDR_SIZE +
-			   (uint64_t)l->max_consumers * sizeof(struct mpmcring_slot))
+				   (uint64_t)l->max_consumers * sizeof(struct mpmcring_slot))
 		return mpr_lib_error(EPROTO, "the ring's layout is inconsistent");
 	stamps = (l->data_size >> l->granule_shift) * sizeof(uint64_t);
-	if (l->stamps_offset < sizeof(struct mpmcring_meta) ||
-	    l->stamps_offset % 8 || l->data_offset % 4096 ||
-	    l->data_offset < l->stamps_offset + stamps ||
+	if (l->stamps_offset < sizeof(struct mpmcring_meta) || l->stamps_offset % 8 ||
+	    l->data_offset % 4096 || l->data_offset < l->stamps_offset + stamps ||
 	    l->ro_size != l->data_offset + 2 * l->data_size)
 		return mpr_lib_error(EPROTO, "the ring's layout is inconsistent");
 	return 0;
@@ -73,12 +72,16 @@ static int mpr_open_error(const char *path, int err)
 {
 	switch (err) {
 	case ENOENT:
-		return mpr_lib_error(err, "%s: no such device: is the module loaded (modprobe mpmcring), and is the ring name right?",
-				     path);
+		return mpr_lib_error(
+			err,
+			"%s: no such device: is the module loaded (modprobe mpmcring), and is the ring name right?",
+			path);
 	case EACCES:
 	case EPERM:
-		return mpr_lib_error(err, "%s: permission denied: the device is root-only by default; the udev rule can give a group access",
-				     path);
+		return mpr_lib_error(
+			err,
+			"%s: permission denied: the device is root-only by default; the udev rule can give a group access",
+			path);
 	case ENOTTY:
 	case EINVAL:
 		return mpr_lib_error(err, "%s: not an mpmcring device", path);
@@ -118,26 +121,24 @@ struct mpmcring *mpmcring_open(const char *path, int flags)
 		goto fail;
 
 	prot = r->rdonly ? PROT_READ : PROT_READ | PROT_WRITE;
-	r->cons_map = mmap(NULL, r->layout.cons_size, prot, MAP_SHARED, r->fd,
-			   MPMCRING_OFF_CONS);
+	r->cons_map = mmap(NULL, r->layout.cons_size, prot, MAP_SHARED, r->fd, MPMCRING_OFF_CONS);
 	if (r->cons_map == MAP_FAILED) {
-		err = mpr_lib_error(errno, "%s: mapping the consumer area: %s",
-				    path, strerror(errno));
+		err = mpr_lib_error(errno, "%s: mapping the consumer area: %s", path,
+				    strerror(errno));
 		r->cons_map = NULL;
 		goto fail;
 	}
-	r->ro_map = mmap(NULL, r->layout.ro_size, PROT_READ, MAP_SHARED, r->fd,
-			 MPMCRING_OFF_RO);
+	r->ro_map = mmap(NULL, r->layout.ro_size, PROT_READ, MAP_SHARED, r->fd, MPMCRING_OFF_RO);
 	if (r->ro_map == MAP_FAILED) {
-		err = mpr_lib_error(errno, "%s: mapping the ring: %s", path,
-				    strerror(errno));
+		err = mpr_lib_error(errno, "%s: mapping the ring: %s", path, strerror(errno));
 		r->ro_map = NULL;
 		goto fail;
 	}
 	r->mapped = true;
 	if (memcmp(r->ro_map, &r->layout, sizeof(r->layout))) {
-		err = mpr_lib_error(EPROTO, "%s: the mapped layout differs from the one the device reported",
-				    path);
+		err = mpr_lib_error(
+			EPROTO, "%s: the mapped layout differs from the one the device reported",
+			path);
 		goto fail;
 	}
 	mpr_view_init(&r->v, &r->layout, r->cons_map, r->ro_map);
@@ -148,8 +149,7 @@ fail:
 	return NULL;
 }
 
-struct mpmcring *mpmcring__open_memory(void *cons, void *ro,
-				       const struct mpmcring_layout *l)
+struct mpmcring *mpmcring__open_memory(void *cons, void *ro, const struct mpmcring_layout *l)
 {
 	struct mpmcring *r;
 	int err = mpr_lib_check_layout(l);
@@ -200,18 +200,22 @@ struct mpmcring_consumer *mpmcring_consumer_new(struct mpmcring *r)
 	__u32 idx;
 
 	if (r->rdonly) {
-		errno = -mpr_lib_error(EBADF, "the ring was opened read-only: consumers need MPMCRING_OPEN_RDONLY off");
+		errno = -mpr_lib_error(
+			EBADF,
+			"the ring was opened read-only: consumers need MPMCRING_OPEN_RDONLY off");
 		return NULL;
 	}
 	if (r->fd >= 0) {
 		if (ioctl(r->fd, MPMCRING_IOC_ATTACH, &idx) < 0) {
 			int e = errno;
 
-			errno = e == EUSERS ?
-				-mpr_lib_error(e, "every consumer slot of the ring is taken (max_consumers=%u)",
-					       r->layout.max_consumers) :
-				-mpr_lib_error(e, "attaching a consumer: %s",
-					       strerror(e));
+			errno = e == EUSERS
+					? -mpr_lib_error(
+						  e,
+						  "every consumer slot of the ring is taken (max_consumers=%u)",
+						  r->layout.max_consumers)
+					: -mpr_lib_error(e, "attaching a consumer: %s",
+							 strerror(e));
 			return NULL;
 		}
 	} else {

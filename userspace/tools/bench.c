@@ -12,7 +12,7 @@
 
 #include "bench.h"
 
-#define DEBUGFS_MAGIC_NR 0x64626720	/* linux/magic.h DEBUGFS_MAGIC */
+#define DEBUGFS_MAGIC_NR 0x64626720 /* linux/magic.h DEBUGFS_MAGIC */
 
 /* What must hold before anything is loaded; says how to fix it. */
 static int bench_preflight(void)
@@ -20,15 +20,20 @@ static int bench_preflight(void)
 	struct statfs sfs;
 
 	if (geteuid() != 0)
-		return cli_error("bench", "needs root: it loads the %s module (try: sudo mpmcring bench ...)",
-				 LG_NAME);
+		return cli_error(
+			"bench",
+			"needs root: it loads the %s module (try: sudo mpmcring bench ...)",
+			LG_NAME);
 	if (statfs(DEBUGFS_DIR, &sfs) || sfs.f_type != DEBUGFS_MAGIC_NR)
 		return cli_error("bench", "debugfs is not mounted on %s: mount -t debugfs none %s",
 				 DEBUGFS_DIR, DEBUGFS_DIR);
 	if (access("/sys/module/mpmcring", F_OK))
-		return cli_error("bench", "the mpmcring module is not loaded: modprobe mpmcring (or insmod mpmcring.ko)");
+		return cli_error(
+			"bench",
+			"the mpmcring module is not loaded: modprobe mpmcring (or insmod mpmcring.ko)");
 	if (!access("/sys/module/" LG_NAME, F_OK))
-		return cli_error("bench", "%s is loaded already (another bench or a test?): rmmod %s",
+		return cli_error("bench",
+				 "%s is loaded already (another bench or a test?): rmmod %s",
 				 LG_NAME, LG_NAME);
 	return 0;
 }
@@ -42,16 +47,15 @@ static int bench_load(const struct bench_opts *o)
 		snprintf(path, sizeof(path), "%s", o->module);
 	} else if (lg_find(path, sizeof(path), looked, sizeof(looked))) {
 		cli_error("bench", "%s.ko not found in %s", LG_NAME, looked);
-		fprintf(stderr, "give its path with --module PATH or its directory in MPMCRING_MODDIR\n"
-				"(DKMS installs it with mpmcring; a build tree has it next to mpmcring.ko)\n");
+		fprintf(stderr,
+			"give its path with --module PATH or its directory in MPMCRING_MODDIR\n"
+			"(DKMS installs it with mpmcring; a build tree has it next to mpmcring.ko)\n");
 		return CLI_ERROR;
 	}
 	if (access(path, R_OK))
 		return cli_error("bench", "%s: %s", path, strerror(errno));
-	n = snprintf(params, sizeof(params),
-		     "ring=%s create=1 size=%llu autostart=0 count=%llu",
-		     BENCH_RING, (unsigned long long)o->size,
-		     (unsigned long long)o->count);
+	n = snprintf(params, sizeof(params), "ring=%s create=1 size=%llu autostart=0 count=%llu",
+		     BENCH_RING, (unsigned long long)o->size, (unsigned long long)o->count);
 	if (o->threads != UINT64_MAX)
 		n += snprintf(params + n, sizeof(params) - n, " threads=%llu",
 			      (unsigned long long)o->threads);
@@ -61,25 +65,30 @@ static int bench_load(const struct bench_opts *o)
 	if (o->len_max)
 		n += snprintf(params + n, sizeof(params) - n, " len_max=%llu",
 			      (unsigned long long)o->len_max);
-	snprintf(params + n, sizeof(params) - n, "%s%s%s",
-		 o->hrtimer ? " hrtimer=1" : "", o->softirq ? " softirq=1" : "",
-		 o->nmi ? " nmi=1" : "");
+	snprintf(params + n, sizeof(params) - n, "%s%s%s", o->hrtimer ? " hrtimer=1" : "",
+		 o->softirq ? " softirq=1" : "", o->nmi ? " nmi=1" : "");
 	err = lg_load(path, params);
 	switch (-err) {
 	case 0:
 		return 0;
 	case ENOENT:
-		return cli_error("bench", "%s: unknown symbols: is the mpmcring module loaded the matching build? see dmesg",
-				 path);
+		return cli_error(
+			"bench",
+			"%s: unknown symbols: is the mpmcring module loaded the matching build? see dmesg",
+			path);
 	case EEXIST:
-		return cli_error("bench", "%s: a ring named '%s' or the module exists already (rmmod %s)",
+		return cli_error("bench",
+				 "%s: a ring named '%s' or the module exists already (rmmod %s)",
 				 path, BENCH_RING, LG_NAME);
 	case EINVAL:
-		return cli_error("bench", "%s: the load generator refused its parameters (%s): see dmesg",
+		return cli_error("bench",
+				 "%s: the load generator refused its parameters (%s): see dmesg",
 				 path, params);
 	case ENOEXEC:
-		return cli_error("bench", "%s: not a module for this kernel (built for another one?): see dmesg",
-				 path);
+		return cli_error(
+			"bench",
+			"%s: not a module for this kernel (built for another one?): see dmesg",
+			path);
 	default:
 		return cli_error("bench", "loading %s: %s: see dmesg", path, strerror(-err));
 	}
@@ -107,8 +116,11 @@ static struct mpmcring *bench_open(int *code)
 int cmd_bench(int argc, char **argv)
 {
 	struct bench_opts o = {
-		.threads = UINT64_MAX, .size = 1 << 20, .count = 100000,
-		.consumers = 1, .batch = 64,
+		.threads = UINT64_MAX,
+		.size = 1 << 20,
+		.count = 100000,
+		.consumers = 1,
+		.batch = 64,
 	};
 	struct bench_result res = { 0 };
 	struct mpmcring *r;
@@ -131,8 +143,8 @@ int cmd_bench(int argc, char **argv)
 	}
 	err = lg_unload();
 	if (err)
-		code = cli_error("bench", "unloading %s: %s (rmmod %s)", LG_NAME,
-				 strerror(-err), LG_NAME);
+		code = cli_error("bench", "unloading %s: %s (rmmod %s)", LG_NAME, strerror(-err),
+				 LG_NAME);
 	else if (code == CLI_OK)
 		bench_summary(&o, &res);
 	return code;

@@ -10,11 +10,11 @@
 #include "cli.h"
 #include "loadgen.h"
 
-#define BENCH_RING	"bench"
-#define BENCH_DEV	MPMCRING_DEFAULT_PATH "-" BENCH_RING
+#define BENCH_RING "bench"
+#define BENCH_DEV MPMCRING_DEFAULT_PATH "-" BENCH_RING
 
 struct bench_opts {
-	uint64_t threads;	/* UINT64_MAX: the module's default */
+	uint64_t threads; /* UINT64_MAX: the module's default */
 	bool hrtimer, softirq, nmi;
 	uint64_t size, len_min, len_max, count;
 	uint64_t consumers, batch;
@@ -25,20 +25,18 @@ struct bench_opts {
 struct bench_result {
 	struct mpmcring_stats st;
 	struct lg_totals lt;
-	uint64_t records, bytes;	/* consumed by our threads */
+	uint64_t records, bytes; /* consumed by our threads */
 	double elapsed;
 	bool interrupted;
-	char len_min[32], len_max[32];	/* as the module took them */
+	char len_min[32], len_max[32]; /* as the module took them */
 };
 
 /* Parses the options: 0, -1 after --help, else an exit code. */
 int bench_parse(int argc, char **argv, struct bench_opts *o);
 /* Starts the producers and consumes until they are done and the ring is empty. */
-int bench_run(const struct bench_opts *o, struct mpmcring *r,
-	      struct bench_result *res);
+int bench_run(const struct bench_opts *o, struct mpmcring *r, struct bench_result *res);
 /* One progress line on stderr (overwritten in place on a terminal). */
-void bench_progress(double t, const struct lg_totals *lt, uint64_t consumed,
-		    bool tty, bool last);
+void bench_progress(double t, const struct lg_totals *lt, uint64_t consumed, bool tty, bool last);
 /* The summary table on stdout. */
 void bench_summary(const struct bench_opts *o, const struct bench_result *res);
 

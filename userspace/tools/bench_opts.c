@@ -10,8 +10,7 @@ static const char bench_usage[] =
 	"Usage: mpmcring bench [--threads N] [--hrtimer] [--softirq] [--nmi]\n"
 	"                      [--size BYTES] [--len-min B] [--len-max B] [--count N]\n"
 	"                      [--consumers N] [--batch N] [--module PATH]\n\n"
-	"Loads the load generator (mpmcring_loadgen.ko) with a new ring, "
-	BENCH_DEV ",\n"
+	"Loads the load generator (mpmcring_loadgen.ko) with a new ring, " BENCH_DEV ",\n"
 	"consumes it from N threads while the kernel produces, then unloads it and\n"
 	"prints produced, consumed and dropped records and the throughput.\n"
 	"Needs root, the mpmcring module loaded and debugfs mounted.\n\n"
@@ -36,13 +35,13 @@ static const char bench_usage[] =
 	"the producers early; the summary still follows.\n"
 	"Exit status: 0 success, 1 runtime error, 2 usage error.\n";
 
-static bool bench_opt_u64(const char *name, const char *arg, bool suffixes,
-			  uint64_t min, uint64_t max, uint64_t *v)
+static bool bench_opt_u64(const char *name, const char *arg, bool suffixes, uint64_t min,
+			  uint64_t max, uint64_t *v)
 {
 	if (parse_u64(arg, suffixes, v) && *v >= min && *v <= max)
 		return true;
-	cli_usage("bench", "--%s %s: want %llu to %llu", name, arg,
-		  (unsigned long long)min, (unsigned long long)max);
+	cli_usage("bench", "--%s %s: want %llu to %llu", name, arg, (unsigned long long)min,
+		  (unsigned long long)max);
 	return false;
 }
 
@@ -85,7 +84,8 @@ int bench_parse(int argc, char **argv, struct bench_opts *o)
 		case 's':
 			ok = bench_opt_u64("size", optarg, true, 4096, 1ULL << 30, &o->size);
 			if (ok && (o->size & (o->size - 1)))
-				return cli_usage("bench", "--size %s: must be a power of two", optarg);
+				return cli_usage("bench", "--size %s: must be a power of two",
+						 optarg);
 			break;
 		case 'l':
 			ok = bench_opt_u64("len-min", optarg, true, 24, UINT32_MAX, &o->len_min);
@@ -115,13 +115,14 @@ int bench_parse(int argc, char **argv, struct bench_opts *o)
 			return CLI_USAGE;
 	}
 	if (optind < argc)
-		return cli_usage("bench", "unexpected argument '%s' (bench always uses "
-				 BENCH_DEV ")", argv[optind]);
+		return cli_usage("bench",
+				 "unexpected argument '%s' (bench always uses " BENCH_DEV ")",
+				 argv[optind]);
 	if (o->len_min && o->len_max && o->len_min > o->len_max)
 		return cli_usage("bench", "--len-min %llu is above --len-max %llu",
-				 (unsigned long long)o->len_min,
-				 (unsigned long long)o->len_max);
+				 (unsigned long long)o->len_min, (unsigned long long)o->len_max);
 	if (!o->threads && !o->hrtimer && !o->softirq && !o->nmi)
-		return cli_usage("bench", "no producers: --threads 0 needs --hrtimer, --softirq or --nmi");
+		return cli_usage("bench",
+				 "no producers: --threads 0 needs --hrtimer, --softirq or --nmi");
 	return 0;
 }

@@ -20,7 +20,7 @@ struct bench_consumer {
 	unsigned int batch;
 	atomic_bool *drain;
 	_Atomic uint64_t records, bytes;
-	double last;		/* when it last consumed, monotonic s */
+	double last; /* when it last consumed, monotonic s */
 	int err;
 	char errmsg[256];
 };
@@ -80,8 +80,7 @@ static uint64_t bench_sum(struct bench_consumer *bc, unsigned int n, bool bytes)
 	return s;
 }
 
-int bench_run(const struct bench_opts *o, struct mpmcring *r,
-	      struct bench_result *res)
+int bench_run(const struct bench_opts *o, struct mpmcring *r, struct bench_result *res)
 {
 	struct bench_consumer *bc = calloc(o->consumers, sizeof(*bc));
 	atomic_bool drain = false;

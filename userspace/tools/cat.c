@@ -38,24 +38,24 @@ enum cat_fmt { CAT_TEXT, CAT_HEX, CAT_JSON };
 struct cat {
 	enum cat_fmt fmt;
 	bool follow;
-	uint64_t count;		/* 0: no limit */
+	uint64_t count; /* 0: no limit */
 	unsigned int batch;
-	uint64_t done;		/* records printed */
+	uint64_t done; /* records printed */
 };
 
 static void cat_record(struct cat *k, const struct mpmcring_record *rec)
 {
 	switch (k->fmt) {
 	case CAT_JSON:
-		printf("{\"len\":%u,\"prio\":\"%s\",\"flags\":%u,\"data_b64\":\"",
-		       rec->len, prio_name(rec->prio), rec->flags);
+		printf("{\"len\":%u,\"prio\":\"%s\",\"flags\":%u,\"data_b64\":\"", rec->len,
+		       prio_name(rec->prio), rec->flags);
 		out_base64(stdout, rec->data, rec->len);
 		fputs("\"}\n", stdout);
 		break;
 	case CAT_HEX:
 		printf("record %llu: len %u, prio %s, flags 0x%02x%s\n",
-		       (unsigned long long)k->done, rec->len, prio_name(rec->prio),
-		       rec->flags, rec->flags & MPMCRING_REC_FROM_USER ? " (from user)" : "");
+		       (unsigned long long)k->done, rec->len, prio_name(rec->prio), rec->flags,
+		       rec->flags & MPMCRING_REC_FROM_USER ? " (from user)" : "");
 		out_hexdump(stdout, rec->data, rec->len);
 		break;
 	case CAT_TEXT:
@@ -75,16 +75,14 @@ static void cat_lost(struct cat *k, struct mpmcring_consumer *c)
 		return;
 	if (k->fmt == CAT_JSON) {
 		printf("{\"lost\":{\"dropped\":%llu,\"overwritten\":%llu}}\n",
-		       (unsigned long long)lost.dropped,
-		       (unsigned long long)lost.overwritten);
+		       (unsigned long long)lost.dropped, (unsigned long long)lost.overwritten);
 		return;
 	}
 	/* In order with the records before it. */
 	fflush(stdout);
 	fprintf(stderr, "mpmcring cat: lost %llu records (dropped %llu, overwritten %llu)\n",
 		(unsigned long long)(lost.dropped + lost.overwritten),
-		(unsigned long long)lost.dropped,
-		(unsigned long long)lost.overwritten);
+		(unsigned long long)lost.dropped, (unsigned long long)lost.overwritten);
 }
 
 /* 0 to go on, -1 at a clean end (closed pipe), else an exit code. */
@@ -98,8 +96,7 @@ static int cat_flush(void)
 }
 
 /* Consumes until the ring is empty (or forever with --follow). */
-static int cat_run(struct cat *k, const char *path, struct mpmcring *r,
-		   struct mpmcring_consumer *c)
+static int cat_run(struct cat *k, const char *path, struct mpmcring *r, struct mpmcring_consumer *c)
 {
 	struct mpmcring_record rec;
 	struct mpmcring_batch b;
@@ -125,7 +122,7 @@ static int cat_run(struct cat *k, const char *path, struct mpmcring *r,
 				return cli_error("cat", "%s: %s", path, mpmcring_errmsg());
 			continue;
 		}
-		if (n == -EBUSY) {	/* claim contention: try again */
+		if (n == -EBUSY) { /* claim contention: try again */
 			sched_yield();
 			continue;
 		}
@@ -196,8 +193,8 @@ int cmd_cat(int argc, char **argv)
 		}
 	}
 	if (argc - optind > 1)
-		return cli_usage("cat", "one RING at most (got '%s' and '%s')",
-				 argv[optind], argv[optind + 1]);
+		return cli_usage("cat", "one RING at most (got '%s' and '%s')", argv[optind],
+				 argv[optind + 1]);
 	if (ring_path(optind < argc ? argv[optind] : NULL, path, sizeof(path)))
 		return cli_usage("cat", "bad RING '%s'", argv[optind]);
 

@@ -15,13 +15,13 @@
 #include "mpmcring.h"
 
 /* Exit codes a script can rely on (mpmcring(1), EXIT STATUS). */
-#define CLI_OK		0	/* success */
-#define CLI_ERROR	1	/* runtime error */
-#define CLI_USAGE	2	/* bad command line */
-#define CLI_NORING	3	/* the ring does not exist */
+#define CLI_OK 0     /* success */
+#define CLI_ERROR 1  /* runtime error */
+#define CLI_USAGE 2  /* bad command line */
+#define CLI_NORING 3 /* the ring does not exist */
 
-#define CLI_NAME	"mpmcring"
-#define CLI_VERSION	"0.1.0"
+#define CLI_NAME "mpmcring"
+#define CLI_VERSION "0.1.0"
 
 /* Set by SIGINT/SIGTERM (cli_signals()); every loop checks it. */
 extern volatile sig_atomic_t cli_stop;
@@ -35,14 +35,11 @@ int cmd_bench(int argc, char **argv);
 /* NULL or "default": /dev/mpmcring; NAME: /dev/mpmcring-NAME; a/b: a/b. */
 int ring_path(const char *arg, char *buf, size_t len);
 /* Opens the ring or prints why not; *code gets the exit code on failure. */
-struct mpmcring *ring_open(const char *cmd, const char *path, int flags,
-			   int *code);
+struct mpmcring *ring_open(const char *cmd, const char *path, int flags, int *code);
 /* Prints "mpmcring CMD: message" on stderr; returns CLI_ERROR. */
-int cli_error(const char *cmd, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints the message and a pointer to --help; returns CLI_USAGE. */
-int cli_usage(const char *cmd, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Only the pointer to --help (getopt said what was wrong); CLI_USAGE. */
 int cli_try_help(const char *cmd);
 /* SIGINT/SIGTERM set cli_stop; SIGPIPE is ignored (writes fail, EPIPE). */

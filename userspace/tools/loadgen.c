@@ -61,13 +61,13 @@ int lg_find(char *path, size_t len, char *looked, size_t looked_len)
 	if (uname(&u))
 		return -errno;
 	for (i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
-		snprintf(dir, sizeof(dir), "/lib/modules/%s%s%s", u.release,
-			 *subdirs[i] ? "/" : "", subdirs[i]);
+		snprintf(dir, sizeof(dir), "/lib/modules/%s%s%s", u.release, *subdirs[i] ? "/" : "",
+			 subdirs[i]);
 		if (lg_try(path, len, dir))
 			return 0;
 		if (used < looked_len)
-			used += snprintf(looked + used, looked_len - used, "%s%s",
-					 used ? ", " : "", dir);
+			used += snprintf(looked + used, looked_len - used, "%s%s", used ? ", " : "",
+					 dir);
 	}
 	return -ENOENT;
 }
@@ -78,8 +78,7 @@ int lg_load(const char *path, const char *params)
 	unsigned int flags = 0;
 	int fd, ret;
 
-	if ((n > 3 && !strcmp(path + n - 3, ".xz")) ||
-	    (n > 4 && !strcmp(path + n - 4, ".zst")) ||
+	if ((n > 3 && !strcmp(path + n - 3, ".xz")) || (n > 4 && !strcmp(path + n - 4, ".zst")) ||
 	    (n > 3 && !strcmp(path + n - 3, ".gz")))
 		flags |= MODULE_INIT_COMPRESSED_FILE;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -142,8 +141,8 @@ int lg_read(struct lg_totals *t)
 	/* "id ctx cpu attempted committed dropped done elapsed_ns", then
 	 * "total attempted committed dropped" and "finished 0|1". */
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%u %15s %d %llu %llu %llu %d %llu", &id, ctx,
-			   &cpu, &a, &c, &d, &done, &e) == 8) {
+		if (sscanf(line, "%u %15s %d %llu %llu %llu %d %llu", &id, ctx, &cpu, &a, &c, &d,
+			   &done, &e) == 8) {
 			t->producers++;
 			t->by_ctx[lg_ctx_index(ctx)]++;
 			if (e > t->max_elapsed_ns)

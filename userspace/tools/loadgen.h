@@ -10,17 +10,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LG_NAME		"mpmcring_loadgen"
-#define LG_DEBUGFS	"/sys/kernel/debug/" LG_NAME
-#define DEBUGFS_DIR	"/sys/kernel/debug"
+#define LG_NAME "mpmcring_loadgen"
+#define LG_DEBUGFS "/sys/kernel/debug/" LG_NAME
+#define DEBUGFS_DIR "/sys/kernel/debug"
 
 /* What /sys/kernel/debug/mpmcring_loadgen/stats says, summed. */
 struct lg_totals {
 	unsigned int producers;
-	unsigned int by_ctx[5];		/* task, softirq, hardirq, nmi, other */
+	unsigned int by_ctx[5]; /* task, softirq, hardirq, nmi, other */
 	uint64_t attempted, committed, dropped;
-	uint64_t max_elapsed_ns;	/* longest producer, first to last record */
-	int finished;			/* every producer attempted its count */
+	uint64_t max_elapsed_ns; /* longest producer, first to last record */
+	int finished;		 /* every producer attempted its count */
 };
 
 /* Finds mpmcring_loadgen.ko: $MPMCRING_MODDIR, then the DKMS and extra

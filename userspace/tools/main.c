@@ -22,10 +22,12 @@ static void cli_help(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "Usage: %s COMMAND [RING] [OPTIONS]\n"
-		   "       %s COMMAND --help\n\n"
-		   "Shared multi-producer multi-consumer record rings (/dev/mpmcring*).\n\n"
-		   "Commands:\n", CLI_NAME, CLI_NAME);
+	fprintf(f,
+		"Usage: %s COMMAND [RING] [OPTIONS]\n"
+		"       %s COMMAND --help\n\n"
+		"Shared multi-producer multi-consumer record rings (/dev/mpmcring*).\n\n"
+		"Commands:\n",
+		CLI_NAME, CLI_NAME);
 	for (i = 0; i < sizeof(cli_cmds) / sizeof(cli_cmds[0]); i++)
 		fprintf(f, "  %-7s %s\n", cli_cmds[i].name, cli_cmds[i].what);
 	fprintf(f, "\nRING: omitted or \"default\" is /dev/mpmcring, a bare NAME is\n"
@@ -53,7 +55,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
 		printf("%s %s (ABI %u.%u)\n", CLI_NAME, CLI_VERSION,
-		       MPMCRING_ABI_MAJOR, MPMCRING_ABI_MINOR);
+		       (unsigned int)MPMCRING_ABI_MAJOR, (unsigned int)MPMCRING_ABI_MINOR);
 		return CLI_OK;
 	}
 	for (i = 0; i < sizeof(cli_cmds) / sizeof(cli_cmds[0]); i++)

@@ -9,7 +9,9 @@
 const char *prio_name(unsigned int prio)
 {
 	static const char *const names[MPMCRING_NR_PRIO] = {
-		"low", "normal", "critical",
+		"low",
+		"normal",
+		"critical",
 	};
 
 	return prio < MPMCRING_NR_PRIO ? names[prio] : "invalid";
@@ -18,7 +20,10 @@ const char *prio_name(unsigned int prio)
 const char *drop_name(unsigned int reason)
 {
 	static const char *const names[MPMCRING_NR_DROP] = {
-		"full", "priority", "contention", "too_big",
+		"full",
+		"priority",
+		"contention",
+		"too_big",
 	};
 
 	return reason < MPMCRING_NR_DROP ? names[reason] : "invalid";
@@ -139,8 +144,7 @@ void out_hexdump(FILE *f, const void *data, size_t len)
 		}
 		fputs("  |", f);
 		for (i = 0; i < n; i++)
-			fputc(p[off + i] >= 0x20 && p[off + i] < 0x7f ?
-			      p[off + i] : '.', f);
+			fputc(p[off + i] >= 0x20 && p[off + i] < 0x7f ? p[off + i] : '.', f);
 		fputs("|\n", f);
 	}
 }

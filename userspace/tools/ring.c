@@ -43,8 +43,7 @@ static void ring_list(FILE *f)
 
 		if (strcmp(name, "mpmcring") && strncmp(name, "mpmcring-", 9))
 			continue;
-		fprintf(f, "%s %s", n++ ? "," : "rings here:",
-			name[8] ? name + 9 : "default");
+		fprintf(f, "%s %s", n++ ? "," : "rings here:", name[8] ? name + 9 : "default");
 	}
 	closedir(d);
 	if (n)
@@ -53,8 +52,7 @@ static void ring_list(FILE *f)
 		fprintf(f, "no /dev/mpmcring* here: is the module loaded? modprobe mpmcring\n");
 }
 
-struct mpmcring *ring_open(const char *cmd, const char *path, int flags,
-			   int *code)
+struct mpmcring *ring_open(const char *cmd, const char *path, int flags, int *code)
 {
 	struct mpmcring *r = mpmcring_open(path, flags);
 	int err = errno;
@@ -71,8 +69,7 @@ struct mpmcring *ring_open(const char *cmd, const char *path, int flags,
 	case ENXIO:
 		/* A device node with no ring behind it (destroyed). */
 		*code = CLI_NORING;
-		fprintf(stderr, "%s: no ring behind this device file: was it destroyed?\n",
-			path);
+		fprintf(stderr, "%s: no ring behind this device file: was it destroyed?\n", path);
 		break;
 	default:
 		*code = CLI_ERROR;
@@ -145,10 +142,20 @@ bool parse_u64(const char *s, bool suffixes, uint64_t *v)
 		return false;
 	if (suffixes && *end) {
 		switch (*end) {
-		case 'k': case 'K': shift = 10; break;
-		case 'm': case 'M': shift = 20; break;
-		case 'g': case 'G': shift = 30; break;
-		default: return false;
+		case 'k':
+		case 'K':
+			shift = 10;
+			break;
+		case 'm':
+		case 'M':
+			shift = 20;
+			break;
+		case 'g':
+		case 'G':
+			shift = 30;
+			break;
+		default:
+			return false;
 		}
 		end++;
 		if (*end == 'i' && end[1] == 'B')

@@ -25,13 +25,12 @@ static const char stat_usage[] =
 
 struct stat_sample {
 	struct mpmcring_stats st;
-	uint64_t fill;		/* bytes reserved past the head */
-	double t;		/* monotonic seconds */
-	double wall;		/* seconds since the epoch */
+	uint64_t fill; /* bytes reserved past the head */
+	double t;      /* monotonic seconds */
+	double wall;   /* seconds since the epoch */
 };
 
-static uint64_t stat_dropped(const struct mpmcring_stats *st, int reason,
-			     int prio)
+static uint64_t stat_dropped(const struct mpmcring_stats *st, int reason, int prio)
 {
 	uint64_t n = 0;
 	int i, j;
@@ -65,20 +64,19 @@ static double stat_rate(uint64_t now, uint64_t before, double dt)
 	return d > 0 && dt > 0 ? d / dt : 0;
 }
 
-static void stat_layout_text(FILE *f, const char *path,
-			     const struct mpmcring_layout *l)
+static void stat_layout_text(FILE *f, const char *path, const struct mpmcring_layout *l)
 {
 	char name[sizeof(l->name) + 1] = { 0 }, h[32];
 
 	memcpy(name, l->name, sizeof(l->name));
-	fprintf(f, "ring          %s (name %s, ABI %u.%u)\n", path, name,
-		l->abi_major, l->abi_minor);
+	fprintf(f, "ring          %s (name %s, ABI %u.%u)\n", path, name, l->abi_major,
+		l->abi_minor);
 	fprintf(f, "size          %llu bytes (%s), granule %u, max record %u bytes\n",
 		(unsigned long long)l->data_size, human_bytes(l->data_size, h, sizeof(h)),
 		1U << l->granule_shift, l->max_record);
-	fprintf(f, "mode          %s, max consumers %u\n", mode_name(l->mode),
-		l->max_consumers);
-	fprintf(f, "watermarks    low %llu, normal %llu, critical %llu (free bytes a record of the class needs)\n",
+	fprintf(f, "mode          %s, max consumers %u\n", mode_name(l->mode), l->max_consumers);
+	fprintf(f,
+		"watermarks    low %llu, normal %llu, critical %llu (free bytes a record of the class needs)\n",
 		(unsigned long long)l->watermark[MPMCRING_PRIO_LOW],
 		(unsigned long long)l->watermark[MPMCRING_PRIO_NORMAL],
 		(unsigned long long)l->watermark[MPMCRING_PRIO_CRITICAL]);
@@ -96,17 +94,12 @@ static void stat_text(FILE *f, const char *path, const struct mpmcring_layout *l
 		100.0 * s->fill / l->data_size, (unsigned long long)s->fill,
 		(unsigned long long)l->data_size);
 	fprintf(f, "produced      %llu records, %llu bytes\n",
-		(unsigned long long)st->produced_records,
-		(unsigned long long)st->produced_bytes);
-	fprintf(f, "consumed      %llu records\n",
-		(unsigned long long)st->consumed_records);
+		(unsigned long long)st->produced_records, (unsigned long long)st->produced_bytes);
+	fprintf(f, "consumed      %llu records\n", (unsigned long long)st->consumed_records);
 	fprintf(f, "in ring       %llu records, %llu bytes\n",
-		(unsigned long long)st->in_ring_records,
-		(unsigned long long)st->in_ring_bytes);
-	fprintf(f, "discarded     %llu records\n",
-		(unsigned long long)st->discarded_records);
-	fprintf(f, "dropped       %llu records\n",
-		(unsigned long long)stat_dropped(st, -1, -1));
+		(unsigned long long)st->in_ring_records, (unsigned long long)st->in_ring_bytes);
+	fprintf(f, "discarded     %llu records\n", (unsigned long long)st->discarded_records);
+	fprintf(f, "dropped       %llu records\n", (unsigned long long)stat_dropped(st, -1, -1));
 	fprintf(f, "                       low     normal   critical\n");
 	for (i = 0; i < MPMCRING_NR_DROP; i++) {
 		fprintf(f, "  %-12s", drop_name(i));
@@ -127,10 +120,11 @@ static void stat_text(FILE *f, const char *path, const struct mpmcring_layout *l
 		const struct mpmcring_stats *p = &prev->st;
 		double dt = s->t - prev->t;
 
-		fprintf(f, "\nper second    produced %.0f records (%s), consumed %.0f, dropped %.0f, overwritten %.0f, wakeups %.0f\n",
+		fprintf(f,
+			"\nper second    produced %.0f records (%s), consumed %.0f, dropped %.0f, overwritten %.0f, wakeups %.0f\n",
 			stat_rate(st->produced_records, p->produced_records, dt),
-			human_bytes((uint64_t)stat_rate(st->produced_bytes,
-							p->produced_bytes, dt), h, sizeof(h)),
+			human_bytes((uint64_t)stat_rate(st->produced_bytes, p->produced_bytes, dt),
+				    h, sizeof(h)),
 			stat_rate(st->consumed_records, p->consumed_records, dt),
 			stat_rate(stat_dropped(st, -1, -1), stat_dropped(p, -1, -1), dt),
 			stat_rate(st->overwritten_records, p->overwritten_records, dt),
@@ -174,33 +168,29 @@ static void stat_json(FILE *f, const char *path, const struct mpmcring_layout *l
 	fputs(",\"name\":", f);
 	out_json_string(f, name);
 	fprintf(f, ",\"time\":%.3f", s->wall);
-	fprintf(f, ",\"layout\":{\"abi\":\"%u.%u\",\"size\":%llu,\"granule\":%u,"
-		   "\"max_record\":%u,\"mode\":\"%s\",\"max_consumers\":%u,"
-		   "\"watermarks\":{\"low\":%llu,\"normal\":%llu,\"critical\":%llu}}",
+	fprintf(f,
+		",\"layout\":{\"abi\":\"%u.%u\",\"size\":%llu,\"granule\":%u,"
+		"\"max_record\":%u,\"mode\":\"%s\",\"max_consumers\":%u,"
+		"\"watermarks\":{\"low\":%llu,\"normal\":%llu,\"critical\":%llu}}",
 		l->abi_major, l->abi_minor, (unsigned long long)l->data_size,
-		1U << l->granule_shift, l->max_record, mode_name(l->mode),
-		l->max_consumers,
+		1U << l->granule_shift, l->max_record, mode_name(l->mode), l->max_consumers,
 		(unsigned long long)l->watermark[MPMCRING_PRIO_LOW],
 		(unsigned long long)l->watermark[MPMCRING_PRIO_NORMAL],
 		(unsigned long long)l->watermark[MPMCRING_PRIO_CRITICAL]);
-	fprintf(f, ",\"fill\":{\"bytes\":%llu,\"percent\":%.2f}",
-		(unsigned long long)s->fill, 100.0 * s->fill / l->data_size);
+	fprintf(f, ",\"fill\":{\"bytes\":%llu,\"percent\":%.2f}", (unsigned long long)s->fill,
+		100.0 * s->fill / l->data_size);
 	fprintf(f, ",\"produced\":{\"records\":%llu,\"bytes\":%llu}",
-		(unsigned long long)st->produced_records,
-		(unsigned long long)st->produced_bytes);
-	fprintf(f, ",\"consumed\":{\"records\":%llu}",
-		(unsigned long long)st->consumed_records);
+		(unsigned long long)st->produced_records, (unsigned long long)st->produced_bytes);
+	fprintf(f, ",\"consumed\":{\"records\":%llu}", (unsigned long long)st->consumed_records);
 	fprintf(f, ",\"in_ring\":{\"records\":%llu,\"bytes\":%llu}",
-		(unsigned long long)st->in_ring_records,
-		(unsigned long long)st->in_ring_bytes);
-	fprintf(f, ",\"discarded\":{\"records\":%llu},",
-		(unsigned long long)st->discarded_records);
+		(unsigned long long)st->in_ring_records, (unsigned long long)st->in_ring_bytes);
+	fprintf(f, ",\"discarded\":{\"records\":%llu},", (unsigned long long)st->discarded_records);
 	stat_json_dropped(f, st);
 	fprintf(f, ",\"overwritten\":{\"records\":%llu,\"bytes\":%llu}",
 		(unsigned long long)st->overwritten_records,
 		(unsigned long long)st->overwritten_bytes);
-	fprintf(f, ",\"wakeups\":%llu,\"consumers\":%llu",
-		(unsigned long long)st->wakeups, (unsigned long long)st->consumers);
+	fprintf(f, ",\"wakeups\":%llu,\"consumers\":%llu", (unsigned long long)st->wakeups,
+		(unsigned long long)st->consumers);
 	fprintf(f, ",\"abandoned\":{\"claims\":%llu,\"records\":%llu}",
 		(unsigned long long)st->abandoned_claims,
 		(unsigned long long)st->abandoned_records);
@@ -212,11 +202,12 @@ static void stat_json(FILE *f, const char *path, const struct mpmcring_layout *l
 		const struct mpmcring_stats *p = &prev->st;
 		double dt = s->t - prev->t;
 
-		fprintf(f, ",\"rates\":{\"interval_s\":%.3f,\"produced_records\":%.1f,"
-			   "\"produced_bytes\":%.1f,\"consumed_records\":%.1f,"
-			   "\"dropped_records\":%.1f,\"overwritten_records\":%.1f,"
-			   "\"wakeups\":%.1f}", dt,
-			stat_rate(st->produced_records, p->produced_records, dt),
+		fprintf(f,
+			",\"rates\":{\"interval_s\":%.3f,\"produced_records\":%.1f,"
+			"\"produced_bytes\":%.1f,\"consumed_records\":%.1f,"
+			"\"dropped_records\":%.1f,\"overwritten_records\":%.1f,"
+			"\"wakeups\":%.1f}",
+			dt, stat_rate(st->produced_records, p->produced_records, dt),
 			stat_rate(st->produced_bytes, p->produced_bytes, dt),
 			stat_rate(st->consumed_records, p->consumed_records, dt),
 			stat_rate(stat_dropped(st, -1, -1), stat_dropped(p, -1, -1), dt),
@@ -251,7 +242,8 @@ int cmd_stat(int argc, char **argv)
 		case 'w':
 			watch = true;
 			if (optarg && !parse_seconds(optarg, &every))
-				return cli_usage("stat", "--watch=%s: want a positive number of seconds",
+				return cli_usage("stat",
+						 "--watch=%s: want a positive number of seconds",
 						 optarg);
 			break;
 		case 'h':
@@ -262,8 +254,8 @@ int cmd_stat(int argc, char **argv)
 		}
 	}
 	if (argc - optind > 1)
-		return cli_usage("stat", "one RING at most (got '%s' and '%s')",
-				 argv[optind], argv[optind + 1]);
+		return cli_usage("stat", "one RING at most (got '%s' and '%s')", argv[optind],
+				 argv[optind + 1]);
 	if (ring_path(optind < argc ? argv[optind] : NULL, path, sizeof(path)))
 		return cli_usage("stat", "bad RING '%s'", argv[optind]);
 
@@ -292,8 +284,7 @@ int cmd_stat(int argc, char **argv)
 		if (fflush(stdout) || ferror(stdout)) {
 			/* A closed pipe (stat | head) is the reader's choice. */
 			if (errno != EPIPE)
-				code = cli_error("stat", "writing the output: %s",
-						 strerror(errno));
+				code = cli_error("stat", "writing the output: %s", strerror(errno));
 			break;
 		}
 		if (!watch || !sleep_s(every))
