@@ -28,3 +28,23 @@ stock_release() {
 	find /boot -maxdepth 1 -name 'vmlinuz-*' -printf '%f\n' 2>/dev/null \
 		| grep -E "$re" | sed 's/^vmlinuz-//' | sort -V | tail -n 1
 }
+
+# The extracted linux-source tree (checkpatch, kernel-doc, the selftest
+# headers); extracted once into the cache, shared with build-test-kernel.sh.
+linux_source_dir() {
+	local ver tarball src
+	ver=$(pkg_version "$TEST_KERNEL_SRC_PKG")
+	[ -n "$ver" ] || die "$TEST_KERNEL_SRC_PKG is not installed (run scripts/deps.sh)"
+	src="$MPMCRING_CACHE/src/$TEST_KERNEL_SRC_PKG-$ver"
+	if [ ! -f "$src/.mpmcring-extracted" ]; then
+		tarball=$(ls /usr/src/"$TEST_KERNEL_SRC_PKG".tar.* 2>/dev/null | head -n 1)
+		[ -n "$tarball" ] || die "no /usr/src/$TEST_KERNEL_SRC_PKG.tar.*"
+		say "extracting $TEST_KERNEL_SRC_PKG $ver"
+		rm -rf "$src" "$src.tmp"
+		mkdir -p "$src.tmp"
+		tar -xf "$tarball" -C "$src.tmp" --strip-components=1
+		touch "$src.tmp/.mpmcring-extracted"
+		mv "$src.tmp" "$src"
+	fi
+	echo "$src"
+}

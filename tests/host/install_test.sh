@@ -8,12 +8,14 @@ dest=$(mktemp -d)
 trap 'rm -rf "$dest"' EXIT
 fail() { echo "install_test: $*" >&2; exit 1; }
 
-make -s -C "$top/userspace" install DESTDIR="$dest" PREFIX=/usr >/dev/null
+# The top-level install: userspace, plus the udev rule and modprobe.d file.
+make -s -C "$top" install DESTDIR="$dest" PREFIX=/usr MPMCRING_GROUP=mpmcring >/dev/null
 for f in usr/lib/libmpmcring.so.0.1.0 usr/lib/libmpmcring.a \
 	 usr/lib/pkgconfig/mpmcring.pc usr/include/mpmcring.h \
 	 usr/include/mpmcring/linux/mpmcring.h usr/bin/mpmcring \
 	 usr/share/man/man1/mpmcring.1 usr/share/man/man3/libmpmcring.3 \
-	 usr/share/man/man4/mpmcring.4; do
+	 usr/share/man/man4/mpmcring.4 usr/share/man/man3/mpmcring_read_batch.3 \
+	 etc/udev/rules.d/99-mpmcring.rules etc/modprobe.d/mpmcring.conf; do
 	[ -f "$dest/$f" ] || fail "missing $f"
 done
 [ "$(readlink "$dest/usr/lib/libmpmcring.so")" = libmpmcring.so.1 ] || fail "bad .so link"
@@ -27,6 +29,21 @@ bad=$(nm -D --defined-only "$dest/usr/lib/libmpmcring.so.0.1.0" | awk '$2=="T"{p
 nm -D "$dest/usr/lib/libmpmcring.so.0.1.0" | grep -q 'mpmcring_open@@LIBMPMCRING_1.0' ||
 	fail "symbols are not versioned"
 grep -q '^prefix=/usr$' "$dest/usr/lib/pkgconfig/mpmcring.pc" || fail ".pc prefix"
+# One man page per API function, each the library page.
+for fn in $(sed -n 's/^[a-z].*[ *]\(mpmcring_[a-z_]*\)(.*/\1/p' "$top/userspace/include/mpmcring.h"); do
+	grep -qx '.so man3/libmpmcring.3' "$dest/usr/share/man/man3/$fn.3" || fail "no man page for $fn"
+	grep -q "$fn" "$dest/usr/share/man/man3/libmpmcring.3" || fail "libmpmcring.3 does not document $fn"
+done
+# The udev rule: the group asked for, group read-write; no placeholder left.
+rules="$dest/etc/udev/rules.d/99-mpmcring.rules"
+[ "$(grep -c 'GROUP="mpmcring", MODE="0660"' "$rules")" = 2 ] || fail "udev rule: $(cat "$rules")"
+! grep -q @ "$rules" || fail "udev rule keeps a placeholder"
+grep -q '^# options mpmcring' "$dest/etc/modprobe.d/mpmcring.conf" || fail "modprobe.d example"
+# Without a group: root only.
+make -s -C "$top" install DESTDIR="$dest/default" PREFIX=/usr >/dev/null
+[ "$(grep -c 'GROUP="root", MODE="0600"' "$dest/default/etc/udev/rules.d/99-mpmcring.rules")" = 2 ] ||
+	fail "default udev rule is not root-only 0600"
+rm -rf "$dest/default"
 
 # The README's consumer, built the way a user builds it.
 export PKG_CONFIG_SYSROOT_DIR="$dest" PKG_CONFIG_LIBDIR="$dest/usr/lib/pkgconfig"
@@ -39,7 +56,7 @@ fi
 echo "$out" | grep -q "no such device" || fail "unexpected consumer output: $out"
 man -l "$dest/usr/share/man/man3/libmpmcring.3" >/dev/null 2>&1 || fail "man page does not render"
 
-make -s -C "$top/userspace" uninstall DESTDIR="$dest" PREFIX=/usr >/dev/null
+make -s -C "$top" uninstall DESTDIR="$dest" PREFIX=/usr >/dev/null
 left=$(find "$dest" -type f ! -name consumer)
 [ -z "$left" ] || fail "uninstall left: $left"
 echo "install_test: ok"

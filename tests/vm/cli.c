@@ -17,7 +17,7 @@
 
 /* What one run of the tool printed and how it ended. */
 struct cli_out {
-	int status;		/* exit code, or 128 + signal */
+	int status; /* exit code, or 128 + signal */
 	char out[65536];
 	size_t outlen;
 	char err[8192];
@@ -41,7 +41,7 @@ static size_t read_all(int fd, char *buf, size_t cap)
 		if (len + 1 < cap)
 			n = read(fd, buf + len, cap - 1 - len);
 		else
-			n = read(fd, sink, sizeof(sink));	/* keep the pipe flowing */
+			n = read(fd, sink, sizeof(sink)); /* keep the pipe flowing */
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -64,7 +64,7 @@ static void run_cli(struct cli_out *o, const char *const *args)
 	memset(o, 0, sizeof(*o));
 	o->status = -1;
 	argv[0] = cli_path();
-	for (i = 0; args[i] && i < 30; i++)
+	for (i = 0; i < 30 && args[i]; i++)
 		argv[i + 1] = args[i];
 	argv[i + 1] = NULL;
 	errfd = mkstemp(errpath);
@@ -97,11 +97,12 @@ static void run_cli(struct cli_out *o, const char *const *args)
 #define CLI(o, ...) run_cli((o), (const char *const[]){ __VA_ARGS__, NULL })
 
 /* What the tool said, when it did not end as expected. */
-#define CLI_LOG_UNLESS(o, code) do {					\
-	if ((o)->status != (code))					\
-		TH_LOG("exit %d, stdout:\n%s\nstderr:\n%s", (o)->status,	\
-		       (o)->out, (o)->err);				\
-} while (0)
+#define CLI_LOG_UNLESS(o, code)                                                            \
+	do {                                                                               \
+		if ((o)->status != (code))                                                 \
+			TH_LOG("exit %d, stdout:\n%s\nstderr:\n%s", (o)->status, (o)->out, \
+			       (o)->err);                                                  \
+	} while (0)
 
 /* A small strict JSON checker: true when s is exactly one JSON value. */
 static const char *js_value(const char *p, int depth);
@@ -121,7 +122,7 @@ static const char *js_string(const char *p)
 		return NULL;
 	while (*p != '"') {
 		if ((unsigned char)*p < 0x20)
-			return NULL;	/* NUL included: unterminated */
+			return NULL; /* NUL included: unterminated */
 		if (*p == '\\') {
 			p++;
 			if (*p == 'u') {
@@ -239,8 +240,7 @@ static long long json_num(const char *s, const char *key)
 
 static void b64(const void *data, size_t len, char *out)
 {
-	static const char t[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	const unsigned char *p = data;
 	size_t i;
 
@@ -273,7 +273,8 @@ static int count_lines(const char *s)
 	return n;
 }
 
-FIXTURE(cli) {
+FIXTURE(cli)
+{
 	int fd;
 	struct cli_out o;
 };
@@ -282,7 +283,7 @@ FIXTURE(cli) {
 FIXTURE_SETUP(cli)
 {
 	ASSERT_EQ(0, access(cli_path(), X_OK))
-		TH_LOG("no mpmcring tool at %s: set MPMCRING_CLI", cli_path());
+	TH_LOG("no mpmcring tool at %s: set MPMCRING_CLI", cli_path());
 	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
 			       "ring=" RING_NAME " create=1 size=65536 threads=0 autostart=0"));
 	self->fd = open(RING, O_RDWR | O_CLOEXEC);
@@ -312,8 +313,7 @@ TEST_F(cli, stat_json_matches_stats_ioctl)
 	ASSERT_EQ(0, o->status);
 	EXPECT_EQ(1, count_lines(o->out));
 	EXPECT_TRUE(json_parses(o->out, o->outlen));
-	EXPECT_EQ((long long)st.produced_records,
-		  json_num(o->out, "\"produced\":{\"records\":"));
+	EXPECT_EQ((long long)st.produced_records, json_num(o->out, "\"produced\":{\"records\":"));
 	EXPECT_EQ((long long)st.produced_bytes,
 		  json_num(o->out, "\"produced\":{\"records\":5,\"bytes\":"));
 	EXPECT_EQ(5, json_num(o->out, "\"in_ring\":{\"records\":"));
@@ -450,7 +450,7 @@ TEST(bench_counts_every_record)
 
 	ASSERT_NE(NULL, o);
 	ASSERT_EQ(0, access(cli_path(), X_OK))
-		TH_LOG("no mpmcring tool at %s: set MPMCRING_CLI", cli_path());
+	TH_LOG("no mpmcring tool at %s: set MPMCRING_CLI", cli_path());
 	setenv("MPMCRING_MODDIR", vm_moddir(), 1);
 	CLI(o, "bench", "--count", "1000", "--threads", "1");
 	CLI_LOG_UNLESS(o, 0);

@@ -96,12 +96,16 @@ struct mpmcring_slot {
  * MPMCRING_OFF_CONS, cons_size bytes.
  */
 struct mpmcring_cons_area {
-	/* Claim position: consumers (and overwriting producers) move it with
-	 * compare-and-swap over finished records. */
+	/*
+	 * Claim position: consumers (and overwriting producers) move it with
+	 * compare-and-swap over finished records.
+	 */
 	__u64 head;
 	__u64 pad0[7];
-	/* Loss reporting: each drop or overwrite is handed to exactly one
-	 * consumer, which moves *_taken up to the totals in the meta page. */
+	/*
+	 * Loss reporting: each drop or overwrite is handed to exactly one
+	 * consumer, which moves *_taken up to the totals in the meta page.
+	 */
 	__u64 lost_dropped_taken;
 	__u64 lost_overwritten_taken;
 	__u64 pad1[6];

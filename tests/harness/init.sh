@@ -1,0 +1,151 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# /init of the test guests (busybox sh). Loads mpmcring.ko, runs the KUnit
+# suites (when the kernel has KUnit and mpmcring_test.ko is here), runs every
+# test program in /tests, unloads every module, and powers off.
+#
+# Results go to the second serial port (ttyS1), never mixed with the kernel's
+# console on ttyS0, framed by lines the host runner parses:
+#
+#   @@MPMCRING INFO <key>=<value>
+#   @@MPMCRING BEGIN <section> <name> t=<uptime>
+#   ...output of that step (KTAP, TAP, messages)...
+#   @@MPMCRING END <section> <name> rc=<exit status> t=<uptime>
+#   @@MPMCRING DONE
+#
+# Sections: insmod <module>, kunit <suite>, vm <program>, rmmod <module>,
+# leftover modules. A section without END is where the guest died or hung.
+#
+# Knobs from the kernel command line (the kernel hands unknown name=value
+# words to init as environment): mpmcring_test_timeout=<seconds> for each
+# test program, mpmcring_tests=<a,b> to run only those programs.
+
+PATH=/bin:/sbin:/usr/bin:/usr/sbin
+export PATH
+
+/bin/busybox mkdir -p /proc /sys /dev /tmp /bin /sbin /usr/bin /usr/sbin
+/bin/busybox mount -t proc proc /proc
+/bin/busybox --install -s
+mount -t sysfs sysfs /sys
+mount -t devtmpfs dev /dev 2>/dev/null	# already there with DEVTMPFS_MOUNT
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs tmpfs /tmp
+
+MODDIR=/lib/mpmcring
+TESTDIR=/tests
+OUT=/dev/ttyS1
+TEST_TIMEOUT=${mpmcring_test_timeout:-400}
+ONLY=${mpmcring_tests:-}
+
+finish() {
+	# The last close of the port waits until its output has left it.
+	exec 3>&-
+	sync
+	reboot -f
+	poweroff -f
+	sleep 1000000
+}
+
+if ! exec 3>>"$OUT"; then
+	echo "mpmcring-init: cannot open $OUT: results have nowhere to go" >/dev/console
+	finish
+fi
+stty -F "$OUT" raw -echo 2>/dev/null
+
+mark() { echo "@@MPMCRING $*" >&3; }
+# Section markers carry the uptime, so the host can tell where time went.
+now() { read -r up _ </proc/uptime; echo "t=$up"; }
+
+# Kills whatever a step left running (tests fork; init is spared).
+sweep() { kill -9 -1 2>/dev/null; }
+
+mark INFO kernel="$(uname -r)"
+mark INFO cpus="$(nproc)"
+mark INFO cmdline="$(cat /proc/cmdline)"
+
+# insmod_section <module> [params]: one section, 0 when loaded.
+insmod_section() {
+	mark BEGIN insmod "$1" "$(now)"
+	insmod "$MODDIR/$1.ko" ${2:+"$2"} >&3 2>&3 </dev/null
+	rc=$?
+	mark END insmod "$1" rc=$rc "$(now)"
+	return $rc
+}
+
+insmod_section mpmcring
+if [ -e /dev/mpmcring ]; then
+	mark INFO device="$(ls -l /dev/mpmcring)"
+fi
+
+# Fault injection, where the kernel has it: GFP_KERNEL allocations and
+# order-0 pages count as injection points, so a KUnit case that arms
+# current->fail_nth can fail any allocation of the code under test.
+# Probability stays 0: nothing fails unless a test arms fail_nth.
+for fi in /sys/kernel/debug/failslab /sys/kernel/debug/fail_page_alloc; do
+	[ -f "$fi/ignore-gfp-wait" ] && echo N >"$fi/ignore-gfp-wait"
+done
+[ -f /sys/kernel/debug/fail_page_alloc/min-order ] &&
+	echo 0 >/sys/kernel/debug/fail_page_alloc/min-order
+
+# KUnit: the suites run while the test module loads; each leaves a KTAP
+# document in debugfs. Report only the suites that module added.
+if [ -f "$MODDIR/mpmcring_test.ko" ]; then
+	before=" $(ls /sys/kernel/debug/kunit 2>/dev/null | tr '\n' ' ') "
+	insmod_section mpmcring_test
+	for d in /sys/kernel/debug/kunit/*; do
+		[ -f "$d/results" ] || continue
+		suite=${d##*/}
+		case "$before" in *" $suite "*) continue ;; esac
+		mark BEGIN kunit "$suite" "$(now)"
+		cat "$d/results" >&3 2>&3
+		rc=$?
+		mark END kunit "$suite" rc=$rc "$(now)"
+	done
+	# Its work is done: unloaded now, so the test programs see the main
+	# module with no other user (lifetime.c unloads and reloads it).
+	mark BEGIN rmmod mpmcring_test "$(now)"
+	rmmod mpmcring_test >&3 2>&3 </dev/null
+	mark END rmmod mpmcring_test rc=$? "$(now)"
+fi
+
+# Test programs, one at a time, each under a timeout.
+for t in "$TESTDIR"/*; do
+	[ -f "$t" ] && [ -x "$t" ] || continue
+	name=${t##*/}
+	if [ -n "$ONLY" ]; then
+		case ",$ONLY," in *",$name,"*) ;; *) continue ;; esac
+	fi
+	mark BEGIN vm "$name" "$(now)"
+	(cd /tmp && MPMCRING_MODDIR=$MODDIR exec timeout -k 10 "$TEST_TIMEOUT" "$t") \
+		>&3 2>&3 </dev/null
+	rc=$?
+	mark END vm "$name" rc=$rc "$(now)"
+	sweep
+done
+
+# Unload everything, users first. A module that will not go is a failure.
+failed=" "
+pass=0
+while [ $pass -lt 10 ]; do
+	pass=$((pass + 1))
+	progress=0
+	# /proc/modules: name size refcount users state address
+	for m in $(awk '$3 == 0 { print $1 }' /proc/modules); do
+		case "$failed" in *" $m "*) continue ;; esac
+		mark BEGIN rmmod "$m" "$(now)"
+		rmmod "$m" >&3 2>&3 </dev/null
+		rc=$?
+		mark END rmmod "$m" rc=$rc "$(now)"
+		if [ $rc -eq 0 ]; then progress=1; else failed="$failed$m "; fi
+	done
+	[ $progress -eq 1 ] || break
+done
+mark BEGIN leftover modules "$(now)"
+left=$(cat /proc/modules)
+rc=0
+[ -n "$left" ] && { echo "$left" >&3; rc=1; }
+mark END leftover modules rc=$rc "$(now)"
+
+mark DONE
+finish
