@@ -6,6 +6,9 @@
  *
  *   vmbench [-r REPS] [-n RECORDS]
  *
+ * Defaults from the environment when set (the guest's init hands kernel
+ * command-line words to it): MPMCRING_VMBENCH_REPS, MPMCRING_VMBENCH_RECORDS.
+ *
  * 1. Producer cost: ns per record of one kthread producer (measured by the
  *    kernel, first to last record) with no consumer, with a consumer busy
  *    reading, and with a consumer asleep in epoll (woken per record).
@@ -110,21 +113,20 @@ static void *consumer_thread(void *p)
  * beside a consumer of the given kind; fills lg with the final counters.
  * Returns the consumer's wakeup count.
  */
-static uint64_t lg_run(long threads, uint64_t count, enum consumer_kind kind,
-		       struct lg_stats *lg)
+static uint64_t lg_run(long threads, uint64_t count, enum consumer_kind kind, struct lg_stats *lg)
 {
 	struct cons_arg a = { .kind = kind };
 	char params[128];
 	pthread_t th;
 
 	snprintf(params, sizeof(params),
-		 "threads=%ld count=%llu len_min=64 len_max=64 prio_mix=0:0:100",
-		 threads, (unsigned long long)count);
+		 "threads=%ld count=%llu len_min=64 len_max=64 prio_mix=0:0:100", threads,
+		 (unsigned long long)count);
 	if (lg_load(params))
 		exit(1);
 	if (kind != NONE)
 		pthread_create(&th, NULL, consumer_thread, &a);
-	vm_sleep_ms(50);	/* the consumer is asleep (or spinning) first */
+	vm_sleep_ms(50); /* the consumer is asleep (or spinning) first */
 	if (lg_control("start") || !lg_wait_finished(600) || lg_read_stats(lg))
 		exit(1);
 	a.stop = 1;
@@ -177,8 +179,7 @@ static uint64_t fill(unsigned int len)
 	snprintf(params, sizeof(params),
 		 "threads=1 count=%llu len_min=%u len_max=%u prio_mix=0:0:100",
 		 (unsigned long long)n, len, len);
-	if (lg_load(params) || lg_control("start") || !lg_wait_finished(600) ||
-	    lg_read_stats(&lg))
+	if (lg_load(params) || lg_control("start") || !lg_wait_finished(600) || lg_read_stats(&lg))
 		exit(1);
 	return lg.total_committed;
 }
@@ -273,8 +274,8 @@ static void bench_scaling(void)
 	unsigned int i;
 	long t;
 
-	printf("\n== producers on 1..%ld vCPUs, 64 B records, a busy consumer, %u runs ==\n",
-	       ncpu, reps);
+	printf("\n== producers on 1..%ld vCPUs, 64 B records, a busy consumer, %u runs ==\n", ncpu,
+	       reps);
 	printf("%8s %16s %10s\n", "threads", "records/s", "vs 1");
 	for (t = 1; t <= ncpu; t++) {
 		for (i = 0; i < reps; i++) {
@@ -298,8 +299,15 @@ static void bench_scaling(void)
 
 int main(int argc, char **argv)
 {
+	const char *env;
 	int ch;
 
+	env = getenv("MPMCRING_VMBENCH_REPS");
+	if (env && *env)
+		reps = atoi(env);
+	env = getenv("MPMCRING_VMBENCH_RECORDS");
+	if (env && *env)
+		nrec = strtoull(env, NULL, 0);
 	while ((ch = getopt(argc, argv, "r:n:")) != -1) {
 		if (ch == 'r')
 			reps = atoi(optarg);

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mpmcring: the module's producer code over process memory (hostring:
+ * reserve, copy the payload in, commit), consumed by the library attached
+ * to the same memory, zero-copy: mpmcring_read() + mpmcring_commit() for one
+ * record at a time, mpmcring_read_batch() + mpmcring_batch_next() + one
+ * mpmcring_commit() for a batch. Records are read where they lie.
+ *
+ * The data area is cfg->ring_bytes; a record takes its size plus the 8-byte
+ * header, rounded to the granule (8 bytes, the module's default).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "bench.h"
+#include "hostring.h"
+#include "internal.h"
+
+struct ours {
+	struct hostring h;
+	struct mpmcring *lib;
+	struct mpmcring_consumer *warm; /* the main thread's consumer */
+	uint32_t size;
+	unsigned int producers;
+};
+
+static void *ours_create(const struct hb_cfg *cfg)
+{
+	struct hostring_params hp = { 0 };
+	struct ours *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return NULL;
+	hp.size = cfg->ring_bytes;
+	hp.gshift = 3;
+	hp.mode = MPMCRING_MODE_DROP_NEWEST;
+	/* A slot per consumer thread, and one for the warm-up. */
+	hp.max_consumers = cfg->consumers + 1;
+	hp.producers = cfg->producers;
+	/* The whole ring for every class: the same capacity as the peers. */
+	hp.watermarks = true;
+	if (hostring_init(&o->h, &hp)) {
+		free(o);
+		return NULL;
+	}
+	o->lib = mpmcring__open_memory(o->h.cons, o->h.ro, &o->h.layout);
+	o->warm = o->lib ? mpmcring_consumer_new(o->lib) : NULL;
+	if (!o->warm) {
+		fprintf(stderr, "hostbench: ours: attach: %s\n", mpmcring_errmsg());
+		mpmcring_close(o->lib);
+		hostring_destroy(&o->h);
+		free(o);
+		return NULL;
+	}
+	o->size = cfg->size;
+	o->producers = cfg->producers;
+	return o;
+}
+
+static void ours_destroy(void *ring)
+{
+	struct ours *o = ring;
+
+	mpmcring_consumer_free(o->warm);
+	mpmcring_close(o->lib);
+	hostring_destroy(&o->h);
+	free(o);
+}
+
+static int ours_consumer_init(void *ring, struct hb_worker *w)
+{
+	struct ours *o = ring;
+
+	w->priv = mpmcring_consumer_new(o->lib);
+	return w->priv ? 0 : -errno;
+}
+
+static void ours_consumer_fini(void *ring, struct hb_worker *w)
+{
+	(void)ring;
+	mpmcring_consumer_free(w->priv);
+}
+
+/* Sends one record as producer idx: false when the ring is full. */
+static inline bool ours_send(struct ours *o, unsigned int idx, const unsigned char *src)
+{
+	uint64_t pos;
+
+	if (hostring_reserve(&o->h, idx, o->size, MPMCRING_PRIO_NORMAL, &pos))
+		return false;
+	memcpy(hostring_payload(&o->h, pos), src, o->size);
+	hostring_commit(&o->h, idx, pos, o->size);
+	return true;
+}
+
+static void ours_produce(void *ring, struct hb_worker *w)
+{
+	struct ours *o = ring;
+	unsigned char *src = aligned_alloc(HB_CACHELINE, o->size);
+	unsigned int streak;
+	uint64_t seq;
+
+	if (!src) {
+		w->err = -ENOMEM;
+		return;
+	}
+	hb_rec_init(src, o->size);
+	for (seq = 0; seq < w->todo; seq++) {
+		hb_rec_fill(src, o->size, w->idx, seq);
+		streak = 0;
+		while (!ours_send(o, w->idx, src))
+			hb_backoff(w, &streak);
+	}
+	free(src);
+}
+
+/* Takes one record (or a batch): records taken, 0 when none was ready. */
+static inline int ours_take(struct ours *o, struct mpmcring_consumer *c, bool batch,
+			    struct hb_seen *seen)
+{
+	struct mpmcring_record rec;
+	struct mpmcring_batch b;
+	int n;
+
+	if (!batch) {
+		n = mpmcring_read(c, &rec);
+		if (n == 0) {
+			if (rec.len != o->size)
+				seen->bad++;
+			hb_rec_take(seen, rec.data, o->size, o->producers);
+			mpmcring_commit(c);
+			return 1;
+		}
+	} else {
+		n = mpmcring_read_batch(c, &b, HB_BATCH, SIZE_MAX);
+		if (n > 0) {
+			while (mpmcring_batch_next(&b, &rec)) {
+				if (rec.len != o->size)
+					seen->bad++;
+				hb_rec_take(seen, rec.data, o->size, o->producers);
+			}
+			mpmcring_commit(c);
+			return n;
+		}
+	}
+	if (n != -EAGAIN && n != -EBUSY) {
+		fprintf(stderr, "hostbench: ours: read: %d (%s)\n", n, mpmcring_errmsg());
+		exit(1);
+	}
+	return 0;
+}
+
+static void ours_consume(void *ring, struct hb_worker *w, bool batch)
+{
+	struct ours *o = ring;
+	struct mpmcring_consumer *c = w->priv;
+	unsigned int streak = 0;
+
+	for (;;) {
+		bool done = hb_producers_done(w->run);
+
+		if (ours_take(o, c, batch, w->seen)) {
+			streak = 0;
+			continue;
+		}
+		/* Empty after every producer finished: nothing more comes. */
+		if (done)
+			break;
+		hb_backoff(w, &streak);
+	}
+}
+
+static int ours_single(void *ring, uint64_t n, bool batch, struct hb_seen *seen)
+{
+	struct ours *o = ring;
+	unsigned char *src = aligned_alloc(HB_CACHELINE, o->size);
+	uint64_t seq = 0, got = 0;
+	unsigned int i, k = batch ? HB_BATCH : 1;
+
+	if (!src)
+		return -ENOMEM;
+	hb_rec_init(src, o->size);
+	while (seq < n) {
+		for (i = 0; i < k && seq < n; i++, seq++) {
+			hb_rec_fill(src, o->size, 0, seq);
+			if (!ours_send(o, 0, src))
+				goto fail;
+		}
+		while (got < seq) {
+			int m = ours_take(o, o->warm, batch, seen);
+
+			if (!m)
+				goto fail;
+			got += m;
+		}
+	}
+	free(src);
+	return 0;
+fail:
+	fprintf(stderr, "hostbench: ours: single-thread run stuck at record %llu\n",
+		(unsigned long long)seq);
+	free(src);
+	return -1;
+}
+
+const struct hb_impl hb_ours = {
+	.name = "ours",
+	.desc = "mpmcring: hostring producers (module code), library consumers, zero-copy",
+	.create = ours_create,
+	.destroy = ours_destroy,
+	.consumer_init = ours_consumer_init,
+	.consumer_fini = ours_consumer_fini,
+	.produce = ours_produce,
+	.consume = ours_consume,
+	.single = ours_single,
+};

@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The machine's own limits, measured in the same process, against which
+ * the rings' numbers are read:
+ *   transfer   one cache line passed between two CPUs (ping-pong: each
+ *              side waits for the other's store, then stores): ns per
+ *              transfer. A reservation on a contended counter costs one.
+ *   cas        compare-and-swap increments of one shared counter by P
+ *              threads (P = the producer counts of the mixes): the most
+ *              reservations per second any design with one shared
+ *              reservation counter can make.
+ *   copy       memcpy of one record into the next place of a 1 MiB area
+ *              and a look at its first bytes, one thread: records/s (the
+ *              payload copy at cache bandwidth).
+ *   cross      one CPU writes 1 MiB, another then reads it all: GB/s of
+ *              payload moving from one core's cache to another's, the
+ *              bound on bytes/s of any 1P1C ring.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "bench.h"
+
+struct lim_thread {
+	uint64_t *word;
+	uint64_t n;
+	unsigned int parity; /* ping-pong: 0 or 1 */
+	int cpu;
+	pthread_barrier_t *bar;
+	double t0, t1;
+} __attribute__((aligned(HB_CACHELINE)));
+
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+static void *pingpong(void *arg)
+{
+	struct lim_thread *t = arg;
+	uint64_t i, v;
+
+	pin(t->cpu);
+	pthread_barrier_wait(t->bar);
+	t->t0 = hb_now();
+	for (i = 0; i < t->n; i++) {
+		unsigned int spins = 0;
+
+		/* Our turn when the count has our parity. */
+		while (((v = __atomic_load_n(t->word, __ATOMIC_ACQUIRE)) & 1) != t->parity)
+			if (++spins > 100000) { /* the peer is not running */
+				hb_yield();
+				spins = 0;
+			}
+		__atomic_store_n(t->word, v + 1, __ATOMIC_RELEASE);
+	}
+	t->t1 = hb_now();
+	return NULL;
+}
+
+static void *cas_loop(void *arg)
+{
+	struct lim_thread *t = arg;
+	uint64_t i, v;
+
+	pin(t->cpu);
+	pthread_barrier_wait(t->bar);
+	t->t0 = hb_now();
+	for (i = 0; i < t->n; i++) {
+		v = __atomic_load_n(t->word, __ATOMIC_RELAXED);
+		while (!__atomic_compare_exchange_n(t->word, &v, v + 1, false, __ATOMIC_SEQ_CST,
+						    __ATOMIC_RELAXED))
+			;
+	}
+	t->t1 = hb_now();
+	return NULL;
+}
+
+/* Runs n threads of fn; returns seconds from the first start to the last end. */
+static double lim_run(void *(*fn)(void *), unsigned int n, uint64_t iters,
+		      int (*cpu_of)(unsigned int))
+{
+	uint64_t *word = aligned_alloc(HB_CACHELINE, HB_CACHELINE);
+	struct lim_thread *t = aligned_alloc(HB_CACHELINE, sizeof(*t) * n);
+	pthread_t *th = calloc(n, sizeof(*th));
+	pthread_barrier_t bar;
+	double t0 = 0, t1 = 0;
+	unsigned int i;
+
+	if (!word || !t || !th) {
+		fprintf(stderr, "hostbench: limits: out of memory\n");
+		exit(2);
+	}
+	*word = 0;
+	pthread_barrier_init(&bar, NULL, n);
+	for (i = 0; i < n; i++) {
+		t[i] = (struct lim_thread){
+			.word = word, .n = iters, .parity = i & 1, .cpu = cpu_of(i), .bar = &bar
+		};
+		if (pthread_create(&th[i], NULL, fn, &t[i])) {
+			fprintf(stderr, "hostbench: limits: cannot start a thread\n");
+			exit(2);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		pthread_join(th[i], NULL);
+		if (!i || t[i].t0 < t0)
+			t0 = t[i].t0;
+		if (t[i].t1 > t1)
+			t1 = t[i].t1;
+	}
+	pthread_barrier_destroy(&bar);
+	free(word);
+	free(t);
+	free(th);
+	return t1 - t0;
+}
+
+/* Ping-pong: the first and the last CPU (different cores when there are). */
+static int pp_cpu(unsigned int i)
+{
+	return i ? hb_cpu(hb_ncpus() - 1) : hb_cpu(0);
+}
+
+/* CAS: the producers' CPUs. */
+static int prod_cpu(unsigned int i)
+{
+	return hb_cpu(i);
+}
+
+static double copy_rate(uint32_t size, uint64_t n)
+{
+	uint64_t area = 1 << 20, slots = area / size, i, sum = 0;
+	unsigned char *dst = aligned_alloc(HB_CACHELINE, area);
+	unsigned char *src = aligned_alloc(HB_CACHELINE, size);
+	double t0, t1;
+
+	if (!dst || !src)
+		exit(2);
+	hb_rec_init(src, size);
+	memset(dst, 0, area);
+	t0 = hb_now();
+	for (i = 0; i < n; i++) {
+		unsigned char *d = dst + (i % slots) * size;
+		uint64_t first;
+
+		memcpy(src, &i, sizeof(i));
+		memcpy(d, src, size);
+		__asm__ __volatile__("" : : "r"(d) : "memory");
+		memcpy(&first, d, sizeof(first));
+		sum += first;
+	}
+	t1 = hb_now();
+	free(dst);
+	free(src);
+	if (sum != n * (n - 1) / 2)
+		fprintf(stderr, "hostbench: limits: copy check failed\n");
+	return n / (t1 - t0);
+}
+
+struct cross {
+	uint64_t *buf;
+	size_t words;
+	unsigned int rounds;
+	pthread_barrier_t bar;
+	double read_s;
+	uint64_t sum;
+};
+
+static void *cross_writer(void *arg)
+{
+	struct cross *x = arg;
+	unsigned int r;
+	size_t i;
+
+	pin(hb_cpu(0));
+	for (r = 0; r < x->rounds; r++) {
+		for (i = 0; i < x->words; i++)
+			x->buf[i] = r + i;
+		pthread_barrier_wait(&x->bar); /* written */
+		pthread_barrier_wait(&x->bar); /* read */
+	}
+	return NULL;
+}
+
+static void *cross_reader(void *arg)
+{
+	struct cross *x = arg;
+	uint64_t local[512] __attribute__((aligned(HB_CACHELINE)));
+	unsigned int r;
+	uint64_t sum = 0;
+	double t0;
+	size_t i;
+
+	pin(hb_cpu(hb_ncpus() - 1));
+	for (r = 0; r < x->rounds; r++) {
+		pthread_barrier_wait(&x->bar);
+		t0 = hb_now();
+		/* Wide loads, as a record copy makes them. */
+		for (i = 0; i < x->words; i += 512) {
+			memcpy(local, x->buf + i, sizeof(local));
+			__asm__ __volatile__("" : : "r"(local) : "memory");
+			sum += local[i & 511];
+		}
+		x->read_s += hb_now() - t0;
+		pthread_barrier_wait(&x->bar);
+	}
+	x->sum = sum;
+	return NULL;
+}
+
+/* GB/s read by one CPU of data another CPU just wrote. */
+static double cross_rate(unsigned int rounds)
+{
+	struct cross x = { .words = (1 << 20) / 8, .rounds = rounds };
+	pthread_t a, b;
+
+	x.buf = aligned_alloc(HB_CACHELINE, 1 << 20);
+	if (!x.buf)
+		exit(2);
+	pthread_barrier_init(&x.bar, NULL, 2);
+	if (pthread_create(&a, NULL, cross_writer, &x) ||
+	    pthread_create(&b, NULL, cross_reader, &x))
+		exit(2);
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	pthread_barrier_destroy(&x.bar);
+	free(x.buf);
+	return (double)rounds * (1 << 20) / x.read_s / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median_of(double *v, unsigned int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+#define LIM_REPS 5
+#define LIM_ROWS 64
+
+static struct lim_row {
+	const char *what, *unit;
+	unsigned int threads;
+	uint32_t size;
+	double value;
+} rows[LIM_ROWS];
+static unsigned int nrows;
+
+static void row(const char *what, unsigned int threads, uint32_t size, double value,
+		const char *unit)
+{
+	if (nrows < LIM_ROWS)
+		rows[nrows++] = (struct lim_row){ what, unit, threads, size, value };
+}
+
+static void write_rows(const char *dir)
+{
+	char path[4096];
+	unsigned int i;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/limits.csv", dir);
+	f = fopen(path, "w");
+	if (!f) {
+		perror(path);
+		exit(2);
+	}
+	fprintf(f, "what,threads,size,value,unit\n");
+	for (i = 0; i < nrows; i++)
+		fprintf(f, "%s,%u,%u,%.2f,%s\n", rows[i].what, rows[i].threads, rows[i].size,
+			rows[i].value, rows[i].unit);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/limits.json", dir);
+	f = fopen(path, "w");
+	if (!f) {
+		perror(path);
+		exit(2);
+	}
+	fprintf(f, "{\n  \"limits\": [");
+	for (i = 0; i < nrows; i++)
+		fprintf(f,
+			"%s\n    {\"what\": \"%s\", \"threads\": %u, \"size\": %u, \"value\": %.2f, \"unit\": \"%s\"}",
+			i ? "," : "", rows[i].what, rows[i].threads, rows[i].size, rows[i].value,
+			rows[i].unit);
+	fprintf(f, "\n  ]\n}\n");
+	fclose(f);
+}
+
+void hb_limits(const char *dir, const unsigned int *producers, unsigned int nprod,
+	       const uint32_t *sizes, unsigned int nsizes, bool quick)
+{
+	uint64_t n_pp = quick ? 200000 : 1000000, n_cas = quick ? 500000 : 2000000;
+	double v[LIM_REPS], pp;
+	unsigned int i, k, p;
+
+	printf("\nMachine limits (median of %d):\n", LIM_REPS);
+
+	if (hb_ncpus() > 1) {
+		for (k = 0; k < LIM_REPS; k++)
+			v[k] = lim_run(pingpong, 2, n_pp, pp_cpu) / (2.0 * n_pp) * 1e9;
+		pp = median_of(v, LIM_REPS);
+		printf("  cache line transfer between CPUs %d and %d: %.1f ns\n", pp_cpu(0),
+		       pp_cpu(1), pp);
+		row("transfer", 2, 0, pp, "ns");
+	}
+	if (hb_ncpus() > 1) {
+		for (k = 0; k < LIM_REPS; k++)
+			v[k] = cross_rate(quick ? 16 : 64);
+		printf("  1 MiB written on CPU %d, then read on CPU %d: %.1f GB/s\n", hb_cpu(0),
+		       hb_cpu(hb_ncpus() - 1), median_of(v, LIM_REPS));
+		row("cross", 2, 1 << 20, median_of(v, LIM_REPS), "GB/s");
+	}
+	for (i = 0; i < nprod; i++) {
+		for (p = 0; p < i; p++)
+			if (producers[p] == producers[i])
+				break;
+		if (p < i)
+			continue; /* done already */
+		for (k = 0; k < LIM_REPS; k++)
+			v[k] = producers[i] * n_cas /
+			       lim_run(cas_loop, producers[i], n_cas, prod_cpu);
+		printf("  CAS increments of one counter, %u thread%s: %.1f M/s\n", producers[i],
+		       producers[i] > 1 ? "s" : "", median_of(v, LIM_REPS) / 1e6);
+		row("cas", producers[i], 0, median_of(v, LIM_REPS), "ops/s");
+	}
+	for (i = 0; i < nsizes; i++) {
+		uint64_t n = (quick ? 64ULL << 20 : 512ULL << 20) / sizes[i];
+
+		for (k = 0; k < LIM_REPS; k++)
+			v[k] = copy_rate(sizes[i], n);
+		printf("  copy %5u B into a 1 MiB area, one thread: %.1f Mrecords/s (%.1f GB/s)\n",
+		       sizes[i], median_of(v, LIM_REPS) / 1e6,
+		       median_of(v, LIM_REPS) * sizes[i] / 1e9);
+		row("copy", 1, sizes[i], median_of(v, LIM_REPS), "records/s");
+	}
+	write_rows(dir);
+	fflush(stdout);
+}
