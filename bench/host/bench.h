@@ -20,8 +20,11 @@
 #ifndef HOSTBENCH_H
 #define HOSTBENCH_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define HB_MAX_THREADS 256
@@ -207,6 +210,103 @@ static inline bool hb_producers_done(const struct hb_run *r)
 {
 	return !__atomic_load_n(&r->producers_left, __ATOMIC_ACQUIRE);
 }
+
+/* ---- the loops every implementation shares ------------------------------ */
+
+/*
+ * An implementation supplies send (one record as producer idx: false when
+ * the ring is full) and take (one record, or up to HB_BATCH when batch, for
+ * the consumer state cs; each checked with hb_rec_take(); returns how many,
+ * 0 when none was ready). The loops below are always inlined where an
+ * implementation calls them with its own functions and, where it can, a
+ * constant size, so each hot path compiles to that implementation's code
+ * with no indirect call.
+ */
+typedef bool (*hb_send_fn)(void *ring, unsigned int idx, const unsigned char *src, uint32_t size);
+typedef unsigned int (*hb_take_fn)(void *ring, void *cs, bool batch, struct hb_seen *seen,
+				   uint32_t size);
+
+#define HB_INLINE static inline __attribute__((always_inline))
+
+/* A producer thread: w->todo records, waiting (hb_backoff) while full. */
+HB_INLINE void hb_produce_loop(void *ring, struct hb_worker *w, uint32_t size, hb_send_fn send)
+{
+	unsigned char *src = aligned_alloc(HB_CACHELINE, size);
+	unsigned int streak;
+	uint64_t seq;
+
+	if (!src) {
+		w->err = -ENOMEM;
+		return;
+	}
+	hb_rec_init(src, size);
+	for (seq = 0; seq < w->todo; seq++) {
+		hb_rec_fill(src, size, w->idx, seq);
+		streak = 0;
+		while (!send(ring, w->idx, src, size))
+			hb_backoff(w, &streak);
+	}
+	free(src);
+}
+
+/* A consumer thread (state w->priv): until the ring is empty after every
+ * producer finished, so nothing more can come. */
+HB_INLINE void hb_consume_loop(void *ring, struct hb_worker *w, bool batch, uint32_t size,
+			       hb_take_fn take)
+{
+	unsigned int streak = 0;
+
+	for (;;) {
+		bool done = hb_producers_done(w->run);
+
+		if (take(ring, w->priv, batch, w->seen, size)) {
+			streak = 0;
+			continue;
+		}
+		if (done)
+			break;
+		hb_backoff(w, &streak);
+	}
+}
+
+/* One thread (for callgrind): send a record (or HB_BATCH), take them back
+ * with the consumer state cs, n records in all. */
+HB_INLINE int hb_single_loop(const char *name, void *ring, void *cs, uint64_t n, bool batch,
+			     struct hb_seen *seen, uint32_t size, hb_send_fn send, hb_take_fn take)
+{
+	unsigned char *src = aligned_alloc(HB_CACHELINE, size);
+	uint64_t seq = 0, got = 0;
+	unsigned int i, k = batch ? HB_BATCH : 1;
+
+	if (!src)
+		return -ENOMEM;
+	hb_rec_init(src, size);
+	while (seq < n) {
+		for (i = 0; i < k && seq < n; i++, seq++) {
+			hb_rec_fill(src, size, 0, seq);
+			if (!send(ring, 0, src, size))
+				goto fail;
+		}
+		while (got < seq) {
+			unsigned int m = take(ring, cs, batch, seen, size);
+
+			if (!m)
+				goto fail;
+			got += m;
+		}
+	}
+	free(src);
+	return 0;
+fail:
+	fprintf(stderr, "hostbench: %s: single-thread run stuck at record %llu\n", name,
+		(unsigned long long)seq);
+	free(src);
+	return -1;
+}
+
+/* Consumer state of the peers that copy records out: a batch buffer. */
+int hb_copy_consumer_init(uint32_t size, struct hb_worker *w);
+void hb_copy_consumer_fini(void *ring, struct hb_worker *w);
 
 /* ---- run.c, report.c ---------------------------------------------------- */
 

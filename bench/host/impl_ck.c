@@ -22,37 +22,15 @@ struct ckq {
 	unsigned char *warm;
 };
 
-typedef bool (*ck_enq_fn)(struct ck_ring *r, void *buf, const void *src);
-typedef bool (*ck_deq_fn)(struct ck_ring *r, void *buf, void *dst);
-
-/* The loops, written once; each size instantiates them with its own
- * (inlined) enqueue and dequeue. */
-static inline __attribute__((always_inline)) void ck_produce_t(struct ckq *q, struct hb_worker *w,
-							       const uint32_t size, ck_enq_fn enq)
-{
-	unsigned char *src = aligned_alloc(HB_CACHELINE, size);
-	unsigned int streak;
-	uint64_t seq;
-
-	if (!src) {
-		w->err = -ENOMEM;
-		return;
-	}
-	hb_rec_init(src, size);
-	for (seq = 0; seq < w->todo; seq++) {
-		hb_rec_fill(src, size, w->idx, seq);
-		streak = 0;
-		while (!enq(&q->ring, q->buf, src))
-			hb_backoff(w, &streak);
-	}
-	free(src);
-}
-
-static inline __attribute__((always_inline)) unsigned int ck_take_t(struct ckq *q,
-								    unsigned char *dst, bool batch,
-								    struct hb_seen *seen,
-								    const uint32_t size,
-								    ck_deq_fn deq)
+/*
+ * ck_ring's functions are generated per record type: each size gets its
+ * send and take (through the CK_DEFINE macro below), with the size a
+ * constant the copies are specialised for, and instantiates the shared
+ * loops with them.
+ */
+HB_INLINE unsigned int ck_take_common(struct ckq *q, unsigned char *dst, bool batch,
+				      struct hb_seen *seen, const uint32_t size,
+				      bool (*deq)(struct ck_ring *r, void *buf, void *dst))
 {
 	unsigned int n = 0, i, max = batch ? HB_BATCH : 1;
 
@@ -63,86 +41,44 @@ static inline __attribute__((always_inline)) unsigned int ck_take_t(struct ckq *
 	return n;
 }
 
-static inline __attribute__((always_inline)) void ck_consume_t(struct ckq *q, struct hb_worker *w,
-							       bool batch, const uint32_t size,
-							       ck_deq_fn deq)
-{
-	unsigned int streak = 0;
-
-	for (;;) {
-		bool done = hb_producers_done(w->run);
-
-		if (ck_take_t(q, w->priv, batch, w->seen, size, deq)) {
-			streak = 0;
-			continue;
-		}
-		if (done)
-			break;
-		hb_backoff(w, &streak);
-	}
-}
-
-static inline __attribute__((always_inline)) int ck_single_t(struct ckq *q, uint64_t n, bool batch,
-							     struct hb_seen *seen,
-							     const uint32_t size, ck_enq_fn enq,
-							     ck_deq_fn deq)
-{
-	unsigned char *src = aligned_alloc(HB_CACHELINE, size);
-	uint64_t seq = 0, got = 0;
-	unsigned int i, k = batch ? HB_BATCH : 1;
-
-	if (!src)
-		return -ENOMEM;
-	hb_rec_init(src, size);
-	while (seq < n) {
-		for (i = 0; i < k && seq < n; i++, seq++) {
-			hb_rec_fill(src, size, 0, seq);
-			if (!enq(&q->ring, q->buf, src))
-				goto fail;
-		}
-		while (got < seq) {
-			unsigned int m = ck_take_t(q, q->warm, batch, seen, size, deq);
-
-			if (!m)
-				goto fail;
-			got += m;
-		}
-	}
-	free(src);
-	return 0;
-fail:
-	fprintf(stderr, "hostbench: ck_ring: single-thread run stuck at record %llu\n",
-		(unsigned long long)seq);
-	free(src);
-	return -1;
-}
-
 #define CK_SIZES(X) X(16) X(64) X(256) X(1024) X(4096)
 
-#define CK_DEFINE(S)                                                                            \
-	struct ck_rec##S {                                                                      \
-		unsigned char b[S];                                                             \
-	};                                                                                      \
-	CK_RING_PROTOTYPE(rec##S, ck_rec##S)                                                    \
-	static bool ck_enq##S(struct ck_ring *r, void *buf, const void *src)                    \
-	{                                                                                       \
-		return ck_ring_enqueue_mpmc_rec##S(r, buf, (struct ck_rec##S *)(uintptr_t)src); \
-	}                                                                                       \
-	static bool ck_deq##S(struct ck_ring *r, void *buf, void *dst)                          \
-	{                                                                                       \
-		return ck_ring_dequeue_mpmc_rec##S(r, buf, dst);                                \
-	}                                                                                       \
-	static void ck_produce##S(struct ckq *q, struct hb_worker *w)                           \
-	{                                                                                       \
-		ck_produce_t(q, w, S, ck_enq##S);                                               \
-	}                                                                                       \
-	static void ck_consume##S(struct ckq *q, struct hb_worker *w, bool batch)               \
-	{                                                                                       \
-		ck_consume_t(q, w, batch, S, ck_deq##S);                                        \
-	}                                                                                       \
-	static int ck_single##S(struct ckq *q, uint64_t n, bool batch, struct hb_seen *seen)    \
-	{                                                                                       \
-		return ck_single_t(q, n, batch, seen, S, ck_enq##S, ck_deq##S);                 \
+#define CK_DEFINE(S)                                                                              \
+	struct ck_rec##S {                                                                        \
+		unsigned char b[S];                                                               \
+	};                                                                                        \
+	CK_RING_PROTOTYPE(rec##S, ck_rec##S)                                                      \
+	static bool ck_deq##S(struct ck_ring *r, void *buf, void *dst)                            \
+	{                                                                                         \
+		return ck_ring_dequeue_mpmc_rec##S(r, buf, dst);                                  \
+	}                                                                                         \
+	HB_INLINE bool ck_send##S(void *ring, unsigned int idx, const unsigned char *src,         \
+				  uint32_t size)                                                  \
+	{                                                                                         \
+		struct ckq *q = ring;                                                             \
+		(void)idx;                                                                        \
+		(void)size;                                                                       \
+		return ck_ring_enqueue_mpmc_rec##S(&q->ring, q->buf,                              \
+						   (struct ck_rec##S *)(uintptr_t)src);           \
+	}                                                                                         \
+	HB_INLINE unsigned int ck_take##S(void *ring, void *cs, bool batch, struct hb_seen *seen, \
+					  uint32_t size)                                          \
+	{                                                                                         \
+		(void)size;                                                                       \
+		return ck_take_common(ring, cs, batch, seen, S, ck_deq##S);                       \
+	}                                                                                         \
+	static void ck_produce##S(struct ckq *q, struct hb_worker *w)                             \
+	{                                                                                         \
+		hb_produce_loop(q, w, S, ck_send##S);                                             \
+	}                                                                                         \
+	static void ck_consume##S(struct ckq *q, struct hb_worker *w, bool batch)                 \
+	{                                                                                         \
+		hb_consume_loop(q, w, batch, S, ck_take##S);                                      \
+	}                                                                                         \
+	static int ck_single##S(struct ckq *q, uint64_t n, bool batch, struct hb_seen *seen)      \
+	{                                                                                         \
+		return hb_single_loop("ck_ring", q, q->warm, n, batch, seen, S, ck_send##S,       \
+				      ck_take##S);                                                \
 	}
 CK_SIZES(CK_DEFINE)
 
@@ -188,16 +124,7 @@ static void ck_destroy(void *ring)
 
 static int ck_consumer_init(void *ring, struct hb_worker *w)
 {
-	struct ckq *q = ring;
-
-	w->priv = aligned_alloc(HB_CACHELINE, (size_t)q->size * HB_BATCH);
-	return w->priv ? 0 : -ENOMEM;
-}
-
-static void ck_consumer_fini(void *ring, struct hb_worker *w)
-{
-	(void)ring;
-	free(w->priv);
+	return hb_copy_consumer_init(((struct ckq *)ring)->size, w);
 }
 
 #define CK_CASE_PRODUCE(S)           \
@@ -246,7 +173,7 @@ const struct hb_impl hb_ck = {
 	.create = ck_create,
 	.destroy = ck_destroy,
 	.consumer_init = ck_consumer_init,
-	.consumer_fini = ck_consumer_fini,
+	.consumer_fini = hb_copy_consumer_fini,
 	.produce = ck_produce,
 	.consume = ck_consume,
 	.single = ck_single,

@@ -82,43 +82,25 @@ static void ours_consumer_fini(void *ring, struct hb_worker *w)
 	mpmcring_consumer_free(w->priv);
 }
 
-/* Sends one record as producer idx: false when the ring is full. */
-static inline bool ours_send(struct ours *o, unsigned int idx, const unsigned char *src)
+/* Reserve, copy the payload in, commit: what a kernel producer does. */
+HB_INLINE bool ours_send(void *ring, unsigned int idx, const unsigned char *src, uint32_t size)
 {
+	struct ours *o = ring;
 	uint64_t pos;
 
-	if (hostring_reserve(&o->h, idx, o->size, MPMCRING_PRIO_NORMAL, &pos))
+	if (hostring_reserve(&o->h, idx, size, MPMCRING_PRIO_NORMAL, &pos))
 		return false;
-	memcpy(hostring_payload(&o->h, pos), src, o->size);
-	hostring_commit(&o->h, idx, pos, o->size);
+	memcpy(hostring_payload(&o->h, pos), src, size);
+	hostring_commit(&o->h, idx, pos, size);
 	return true;
 }
 
-static void ours_produce(void *ring, struct hb_worker *w)
+/* Reads in place (cs is the consumer), then one commit. */
+HB_INLINE unsigned int ours_take(void *ring, void *cs, bool batch, struct hb_seen *seen,
+				 uint32_t size)
 {
 	struct ours *o = ring;
-	unsigned char *src = aligned_alloc(HB_CACHELINE, o->size);
-	unsigned int streak;
-	uint64_t seq;
-
-	if (!src) {
-		w->err = -ENOMEM;
-		return;
-	}
-	hb_rec_init(src, o->size);
-	for (seq = 0; seq < w->todo; seq++) {
-		hb_rec_fill(src, o->size, w->idx, seq);
-		streak = 0;
-		while (!ours_send(o, w->idx, src))
-			hb_backoff(w, &streak);
-	}
-	free(src);
-}
-
-/* Takes one record (or a batch): records taken, 0 when none was ready. */
-static inline int ours_take(struct ours *o, struct mpmcring_consumer *c, bool batch,
-			    struct hb_seen *seen)
-{
+	struct mpmcring_consumer *c = cs;
 	struct mpmcring_record rec;
 	struct mpmcring_batch b;
 	int n;
@@ -126,9 +108,9 @@ static inline int ours_take(struct ours *o, struct mpmcring_consumer *c, bool ba
 	if (!batch) {
 		n = mpmcring_read(c, &rec);
 		if (n == 0) {
-			if (rec.len != o->size)
+			if (rec.len != size)
 				seen->bad++;
-			hb_rec_take(seen, rec.data, o->size, o->producers);
+			hb_rec_take(seen, rec.data, size, o->producers);
 			mpmcring_commit(c);
 			return 1;
 		}
@@ -136,9 +118,9 @@ static inline int ours_take(struct ours *o, struct mpmcring_consumer *c, bool ba
 		n = mpmcring_read_batch(c, &b, HB_BATCH, SIZE_MAX);
 		if (n > 0) {
 			while (mpmcring_batch_next(&b, &rec)) {
-				if (rec.len != o->size)
+				if (rec.len != size)
 					seen->bad++;
-				hb_rec_take(seen, rec.data, o->size, o->producers);
+				hb_rec_take(seen, rec.data, size, o->producers);
 			}
 			mpmcring_commit(c);
 			return n;
@@ -151,57 +133,21 @@ static inline int ours_take(struct ours *o, struct mpmcring_consumer *c, bool ba
 	return 0;
 }
 
+static void ours_produce(void *ring, struct hb_worker *w)
+{
+	hb_produce_loop(ring, w, ((struct ours *)ring)->size, ours_send);
+}
+
 static void ours_consume(void *ring, struct hb_worker *w, bool batch)
 {
-	struct ours *o = ring;
-	struct mpmcring_consumer *c = w->priv;
-	unsigned int streak = 0;
-
-	for (;;) {
-		bool done = hb_producers_done(w->run);
-
-		if (ours_take(o, c, batch, w->seen)) {
-			streak = 0;
-			continue;
-		}
-		/* Empty after every producer finished: nothing more comes. */
-		if (done)
-			break;
-		hb_backoff(w, &streak);
-	}
+	hb_consume_loop(ring, w, batch, ((struct ours *)ring)->size, ours_take);
 }
 
 static int ours_single(void *ring, uint64_t n, bool batch, struct hb_seen *seen)
 {
 	struct ours *o = ring;
-	unsigned char *src = aligned_alloc(HB_CACHELINE, o->size);
-	uint64_t seq = 0, got = 0;
-	unsigned int i, k = batch ? HB_BATCH : 1;
 
-	if (!src)
-		return -ENOMEM;
-	hb_rec_init(src, o->size);
-	while (seq < n) {
-		for (i = 0; i < k && seq < n; i++, seq++) {
-			hb_rec_fill(src, o->size, 0, seq);
-			if (!ours_send(o, 0, src))
-				goto fail;
-		}
-		while (got < seq) {
-			int m = ours_take(o, o->warm, batch, seen);
-
-			if (!m)
-				goto fail;
-			got += m;
-		}
-	}
-	free(src);
-	return 0;
-fail:
-	fprintf(stderr, "hostbench: ours: single-thread run stuck at record %llu\n",
-		(unsigned long long)seq);
-	free(src);
-	return -1;
+	return hb_single_loop("ours", ring, o->warm, n, batch, seen, o->size, ours_send, ours_take);
 }
 
 const struct hb_impl hb_ours = {

@@ -64,102 +64,48 @@ static void rte_destroy(void *ring)
 
 static int rte_consumer_init(void *ring, struct hb_worker *w)
 {
-	struct rte *q = ring;
-
-	w->priv = aligned_alloc(HB_CACHELINE, (size_t)q->size * HB_BATCH);
-	return w->priv ? 0 : -ENOMEM;
+	return hb_copy_consumer_init(((struct rte *)ring)->size, w);
 }
 
-static void rte_consumer_fini(void *ring, struct hb_worker *w)
+HB_INLINE bool rte_send(void *ring, unsigned int idx, const unsigned char *src, uint32_t size)
 {
-	(void)ring;
-	free(w->priv);
+	(void)idx;
+	/* rte_ring takes a non-const pointer but only reads from it. */
+	return !rte_ring_enqueue_elem(((struct rte *)ring)->r, (void *)(uintptr_t)src, size);
+}
+
+HB_INLINE unsigned int rte_take(void *ring, void *cs, bool batch, struct hb_seen *seen,
+				uint32_t size)
+{
+	struct rte *q = ring;
+	unsigned char *dst = cs;
+	unsigned int n, i;
+
+	if (!batch)
+		n = rte_ring_dequeue_elem(q->r, dst, size) ? 0 : 1;
+	else
+		n = rte_ring_dequeue_burst_elem(q->r, dst, size, HB_BATCH, NULL);
+	for (i = 0; i < n; i++)
+		hb_rec_take(seen, dst + (size_t)i * size, size, q->producers);
+	return n;
 }
 
 static void rte_produce(void *ring, struct hb_worker *w)
 {
-	struct rte *q = ring;
-	unsigned char *src = aligned_alloc(HB_CACHELINE, q->size);
-	unsigned int streak;
-	uint64_t seq;
-
-	if (!src) {
-		w->err = -ENOMEM;
-		return;
-	}
-	hb_rec_init(src, q->size);
-	for (seq = 0; seq < w->todo; seq++) {
-		hb_rec_fill(src, q->size, w->idx, seq);
-		streak = 0;
-		while (rte_ring_enqueue_elem(q->r, src, q->size))
-			hb_backoff(w, &streak);
-	}
-	free(src);
-}
-
-static inline unsigned int rte_take(struct rte *q, unsigned char *dst, bool batch,
-				    struct hb_seen *seen)
-{
-	unsigned int n, i;
-
-	if (!batch)
-		n = rte_ring_dequeue_elem(q->r, dst, q->size) ? 0 : 1;
-	else
-		n = rte_ring_dequeue_burst_elem(q->r, dst, q->size, HB_BATCH, NULL);
-	for (i = 0; i < n; i++)
-		hb_rec_take(seen, dst + (size_t)i * q->size, q->size, q->producers);
-	return n;
+	hb_produce_loop(ring, w, ((struct rte *)ring)->size, rte_send);
 }
 
 static void rte_consume(void *ring, struct hb_worker *w, bool batch)
 {
-	struct rte *q = ring;
-	unsigned int streak = 0;
-
-	for (;;) {
-		bool done = hb_producers_done(w->run);
-
-		if (rte_take(q, w->priv, batch, w->seen)) {
-			streak = 0;
-			continue;
-		}
-		if (done)
-			break;
-		hb_backoff(w, &streak);
-	}
+	hb_consume_loop(ring, w, batch, ((struct rte *)ring)->size, rte_take);
 }
 
 static int rte_single(void *ring, uint64_t n, bool batch, struct hb_seen *seen)
 {
 	struct rte *q = ring;
-	unsigned char *src = aligned_alloc(HB_CACHELINE, q->size);
-	uint64_t seq = 0, got = 0;
-	unsigned int i, k = batch ? HB_BATCH : 1;
 
-	if (!src)
-		return -ENOMEM;
-	hb_rec_init(src, q->size);
-	while (seq < n) {
-		for (i = 0; i < k && seq < n; i++, seq++) {
-			hb_rec_fill(src, q->size, 0, seq);
-			if (rte_ring_enqueue_elem(q->r, src, q->size))
-				goto fail;
-		}
-		while (got < seq) {
-			unsigned int m = rte_take(q, q->warm, batch, seen);
-
-			if (!m)
-				goto fail;
-			got += m;
-		}
-	}
-	free(src);
-	return 0;
-fail:
-	fprintf(stderr, "hostbench: rte_ring: single-thread run stuck at record %llu\n",
-		(unsigned long long)seq);
-	free(src);
-	return -1;
+	return hb_single_loop("rte_ring", ring, q->warm, n, batch, seen, q->size, rte_send,
+			      rte_take);
 }
 
 const struct hb_impl hb_rte = {
@@ -168,7 +114,7 @@ const struct hb_impl hb_rte = {
 	.create = rte_create,
 	.destroy = rte_destroy,
 	.consumer_init = rte_consumer_init,
-	.consumer_fini = rte_consumer_fini,
+	.consumer_fini = hb_copy_consumer_fini,
 	.produce = rte_produce,
 	.consume = rte_consume,
 	.single = rte_single,

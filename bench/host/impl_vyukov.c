@@ -132,104 +132,49 @@ static void vy_destroy(void *ring)
 
 static int vy_consumer_init(void *ring, struct hb_worker *w)
 {
-	struct vyq *q = ring;
-
-	w->priv = aligned_alloc(HB_CACHELINE, (size_t)q->size * HB_BATCH);
-	return w->priv ? 0 : -ENOMEM;
+	return hb_copy_consumer_init(((struct vyq *)ring)->size, w);
 }
 
-static void vy_consumer_fini(void *ring, struct hb_worker *w)
+HB_INLINE bool vy_send(void *ring, unsigned int idx, const unsigned char *src, uint32_t size)
 {
-	(void)ring;
-	free(w->priv);
-}
-
-static void vy_produce(void *ring, struct hb_worker *w)
-{
-	struct vyq *q = ring;
-	unsigned char *src = aligned_alloc(HB_CACHELINE, q->size);
-	unsigned int streak;
-	uint64_t seq;
-
-	if (!src) {
-		w->err = -ENOMEM;
-		return;
-	}
-	hb_rec_init(src, q->size);
-	for (seq = 0; seq < w->todo; seq++) {
-		hb_rec_fill(src, q->size, w->idx, seq);
-		streak = 0;
-		while (!vy_enqueue(q, src))
-			hb_backoff(w, &streak);
-	}
-	free(src);
+	(void)idx;
+	(void)size;
+	return vy_enqueue(ring, src);
 }
 
 /* Copies out (like the other peers), hands the cells back, then looks. */
-static inline unsigned int vy_take(struct vyq *q, unsigned char *dst, bool batch,
-				   struct hb_seen *seen)
+HB_INLINE unsigned int vy_take(void *ring, void *cs, bool batch, struct hb_seen *seen,
+			       uint32_t size)
 {
+	struct vyq *q = ring;
+	unsigned char *dst = cs;
 	uint64_t t;
 	unsigned int n = vy_claim(q, batch ? HB_BATCH : 1, &t), i;
 
 	for (i = 0; i < n; i++) {
-		memcpy(dst + (size_t)i * q->size, vy_data(q, t + i), q->size);
+		memcpy(dst + (size_t)i * size, vy_data(q, t + i), size);
 		vy_release(q, t + i);
 	}
 	for (i = 0; i < n; i++)
-		hb_rec_take(seen, dst + (size_t)i * q->size, q->size, q->producers);
+		hb_rec_take(seen, dst + (size_t)i * size, size, q->producers);
 	return n;
+}
+
+static void vy_produce(void *ring, struct hb_worker *w)
+{
+	hb_produce_loop(ring, w, ((struct vyq *)ring)->size, vy_send);
 }
 
 static void vy_consume(void *ring, struct hb_worker *w, bool batch)
 {
-	struct vyq *q = ring;
-	unsigned int streak = 0;
-
-	for (;;) {
-		bool done = hb_producers_done(w->run);
-
-		if (vy_take(q, w->priv, batch, w->seen)) {
-			streak = 0;
-			continue;
-		}
-		if (done)
-			break;
-		hb_backoff(w, &streak);
-	}
+	hb_consume_loop(ring, w, batch, ((struct vyq *)ring)->size, vy_take);
 }
 
 static int vy_single(void *ring, uint64_t n, bool batch, struct hb_seen *seen)
 {
 	struct vyq *q = ring;
-	unsigned char *src = aligned_alloc(HB_CACHELINE, q->size);
-	uint64_t seq = 0, got = 0;
-	unsigned int i, k = batch ? HB_BATCH : 1;
 
-	if (!src)
-		return -ENOMEM;
-	hb_rec_init(src, q->size);
-	while (seq < n) {
-		for (i = 0; i < k && seq < n; i++, seq++) {
-			hb_rec_fill(src, q->size, 0, seq);
-			if (!vy_enqueue(q, src))
-				goto fail;
-		}
-		while (got < seq) {
-			unsigned int m = vy_take(q, q->warm, batch, seen);
-
-			if (!m)
-				goto fail;
-			got += m;
-		}
-	}
-	free(src);
-	return 0;
-fail:
-	fprintf(stderr, "hostbench: vyukov: single-thread run stuck at record %llu\n",
-		(unsigned long long)seq);
-	free(src);
-	return -1;
+	return hb_single_loop("vyukov", ring, q->warm, n, batch, seen, q->size, vy_send, vy_take);
 }
 
 const struct hb_impl hb_vyukov = {
@@ -238,7 +183,7 @@ const struct hb_impl hb_vyukov = {
 	.create = vy_create,
 	.destroy = vy_destroy,
 	.consumer_init = vy_consumer_init,
-	.consumer_fini = vy_consumer_fini,
+	.consumer_fini = hb_copy_consumer_fini,
 	.produce = vy_produce,
 	.consume = vy_consume,
 	.single = vy_single,

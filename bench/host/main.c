@@ -23,6 +23,7 @@
  * setup failure.
  */
 #include <getopt.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -288,6 +289,10 @@ int main(int argc, char **argv)
 	if (opt.quick && opt.reps == 7)
 		opt.reps = 3;
 
+	if (mkdir(opt.out, 0755) && errno != EEXIST) {
+		fprintf(stderr, "hostbench: cannot create %s: %s\n", opt.out, strerror(errno));
+		return 2;
+	}
 	total = opt.nmix * opt.nsizes * (opt.modes[0] + opt.modes[1]);
 	fprintf(stderr,
 		"hostbench: %u configurations x %u repetitions x %zu implementations, %u CPUs, ring %llu bytes\n",

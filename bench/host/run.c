@@ -72,6 +72,18 @@ static void find_cpus(void)
 		cpus[ncpus++] = -1;
 }
 
+int hb_copy_consumer_init(uint32_t size, struct hb_worker *w)
+{
+	w->priv = aligned_alloc(HB_CACHELINE, (size_t)size * HB_BATCH);
+	return w->priv ? 0 : -ENOMEM;
+}
+
+void hb_copy_consumer_fini(void *ring, struct hb_worker *w)
+{
+	(void)ring;
+	free(w->priv);
+}
+
 unsigned int hb_ncpus(void)
 {
 	find_cpus();
