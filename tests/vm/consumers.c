@@ -214,7 +214,7 @@ TEST_F_TIMEOUT(lg, threads_and_processes_exactly_once, 600)
 
 	ASSERT_EQ(0, start_lg(_metadata,
 			      "size=1048576 threads=2 hrtimer=1 softirq=1 nmi=1 count=10000 "
-			      "len_max=300 timer_ns=100000 autostart=0"));
+			      "len_max=300 timer_ns=100000 timer_batch=16 autostart=0"));
 	seen = seen_new(64, count);
 	ASSERT_NE(NULL, seen);
 	done = (volatile int *)(seen->bad + 3);
