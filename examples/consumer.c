@@ -6,6 +6,7 @@
  *
  *   cc consumer.c $(pkg-config --cflags --libs mpmcring) -o consumer
  */
+#include <errno.h>
 #include <stdio.h>
 #include <mpmcring.h>
 
@@ -20,15 +21,22 @@ int main(void)
 	if (!c)
 		return fprintf(stderr, "%s\n", mpmcring_errmsg()), 1;
 	for (;;) {
-		if (mpmcring_read_batch(c, &b, 64, 1 << 20) <= 0) {
-			mpmcring_wait(r, -1); /* sleeps; no lost wakeups */
+		int n = mpmcring_read_batch(c, &b, 64, 1 << 20);
+
+		if (n == -EAGAIN || n == -EBUSY) { /* empty, or others were quicker */
+			fflush(stdout);
+			mpmcring_wait(r, -1); /* until records wait; no lost wakeups */
 			continue;
 		}
+		if (n < 0) /* a corrupt ring, say: the message tells */
+			return fprintf(stderr, "%s\n", mpmcring_errmsg()), 1;
 		while (mpmcring_batch_next(&b, &rec)) /* in place, zero-copy */
 			fwrite(rec.data, 1, rec.len, stdout);
 		mpmcring_commit(c);	 /* one store, no syscall */
 		mpmcring_lost(c, &lost); /* each loss told once */
 		if (lost.dropped || lost.overwritten)
-			fprintf(stderr, "lost %llu\n", (unsigned long long)lost.dropped);
+			fprintf(stderr, "lost %llu dropped, %llu overwritten\n",
+				(unsigned long long)lost.dropped,
+				(unsigned long long)lost.overwritten);
 	}
 }

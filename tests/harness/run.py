@@ -599,19 +599,38 @@ def stage_vm_tests():
 
 
 def stage_cli():
-    """The mpmcring tool, linked statically for the busybox guests (its
-    VM test, tests/vm/cli.c, runs it as /bin/mpmcring)."""
+    """Programs for the guests' /bin, linked statically for busybox: the
+    mpmcring tool (tests/vm/cli.c runs it) and the README's consumer,
+    examples/consumer.c, built with pkg-config against a `make install`
+    tree as a user would (tests/vm/example.c runs it)."""
     out = os.path.join(BUILD, "static-cli")
     binary = os.path.join(out, "tools", "mpmcring")
     log = os.path.join(LOGS, "vm-build", "mpmcring-cli.log")
-    progress("the mpmcring tool, static: make -C userspace TOOLS_STATIC=1 tools")
+    progress("the mpmcring tool and the example consumer, static")
+    built = []
     rc, text = run(["make", "-C", os.path.join(REPO, "userspace"), "--no-print-directory",
                     "BUILD=" + out, "TOOLS_STATIC=1", "tools"], log=log)
     if rc != 0 or not os.path.isfile(binary):
         R.add("build/vm/mpmcring-cli", "fail", tail(text, 40), [log])
-        return []
-    R.add("build/vm/mpmcring-cli", "pass")
-    return [binary]
+    else:
+        R.add("build/vm/mpmcring-cli", "pass")
+        built.append(binary)
+
+    dest = os.path.join(BUILD, "static-install")
+    example = os.path.join(out, "mpmcring-consumer-example")
+    log = os.path.join(LOGS, "vm-build", "consumer-example.log")
+    script = (
+        'set -e; rm -rf "$1"; make -s -C "$2/userspace" install DESTDIR="$1" PREFIX=/usr; '
+        'export PKG_CONFIG_SYSROOT_DIR="$1" PKG_CONFIG_LIBDIR="$1/usr/lib/pkgconfig"; '
+        'cc -std=c11 -O2 -Wall -Wextra -Werror -static -o "$3" "$2/examples/consumer.c" '
+        '$(pkg-config --cflags --libs --static mpmcring)')
+    rc, text = run(["bash", "-c", script, "-", dest, REPO, example], log=log)
+    if rc != 0 or not os.path.isfile(example):
+        R.add("build/vm/consumer-example", "fail", tail(text, 40), [log])
+    else:
+        R.add("build/vm/consumer-example", "pass")
+        built.append(example)
+    return built
 
 
 def stage_initramfs(kid, kos, progs, tools=()):
