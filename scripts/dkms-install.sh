@@ -7,8 +7,9 @@
 #   scripts/dkms-install.sh <release> <outdir>
 #
 # The package source (/usr/src/mpmcring-<version>) is refreshed from this
-# tree and re-added, then `dkms install -k <release>` builds and installs it
-# under /lib/modules/<release>/updates/dkms. The installed files (xz- or
+# tree and re-added when it changed, then `dkms install -k <release>` builds
+# and installs it under /lib/modules/<release>/updates/dkms (skipped when
+# DKMS already installed this same source for that kernel). The installed files (xz- or
 # zstd-compressed on 6.12) are unpacked into <outdir>/*.ko; their paths are
 # printed, one per line. DKMS's own make.log goes to <outdir>/dkms-make.log.
 # Needs root: DKMS writes /usr/src, /var/lib/dkms and /lib/modules.
@@ -27,25 +28,36 @@ ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$REPO/dkms.conf")
 src=/usr/src/$name-$ver
 
 # What the package needs: the build files and the module sources only.
-(cd "$REPO" && find Kbuild Makefile dkms.conf kmod proto uapi tests/kunit -type f \
-	\( -name '*.[ch]' -o -name Kbuild -o -name Makefile -o -name dkms.conf \) -print0) |
-	{
-		rm -rf "$src.new"
-		mkdir -p "$src.new"
-		(cd "$REPO" && xargs -0 cp --parents -t "$src.new")
-	}
+files() {
+	(cd "$REPO" && find Kbuild Makefile dkms.conf kmod proto uapi tests/kunit -type f \
+		\( -name '*.[ch]' -o -name Kbuild -o -name Makefile -o -name dkms.conf \) -print0 |
+		LC_ALL=C sort -z)
+}
+hash=$( (files | (cd "$REPO" && xargs -0 sha256sum); dkms --version) | sha256sum | cut -c1-16)
 
-# Drop what DKMS knows of an older copy (every kernel), then add this one.
-dkms remove "$name/$ver" --all >/dev/null 2>&1 || true
-rm -rf "$src" "/var/lib/dkms/$name/$ver"
-mv "$src.new" "$src"
-dkms add "$name/$ver" >/dev/null
+# A new source replaces the package (and what DKMS built of the old one for
+# every kernel); the same source is kept, so a kernel it is already
+# installed for is not built again (a second make check).
+if [ "$(cat "$src/.mpmcring-hash" 2>/dev/null)" != "$hash" ]; then
+	rm -rf "$src.new"
+	mkdir -p "$src.new"
+	files | (cd "$REPO" && xargs -0 cp --parents -t "$src.new")
+	echo "$hash" >"$src.new/.mpmcring-hash"
+	dkms remove "$name/$ver" --all >/dev/null 2>&1 || true
+	rm -rf "$src" "/var/lib/dkms/$name/$ver"
+	mv "$src.new" "$src"
+	dkms add "$name/$ver" >/dev/null
+fi
 
 mkdir -p "$out"
 rm -f "$out"/*.ko
 log=/var/lib/dkms/$name/$ver/$rel/$(uname -m)/log/make.log
 status=0
-dkms install "$name/$ver" -k "$rel" >"$out/dkms.log" 2>&1 || status=$?
+if dkms status "$name/$ver" -k "$rel" 2>/dev/null | grep -q ': installed'; then
+	echo "dkms: $name/$ver (source $hash) is already installed for $rel" >"$out/dkms.log"
+else
+	dkms install "$name/$ver" -k "$rel" >"$out/dkms.log" 2>&1 || status=$?
+fi
 [ -f "$log" ] && cp "$log" "$out/dkms-make.log"
 if [ "$status" -ne 0 ]; then
 	tail -n 40 "$out/dkms.log" >&2

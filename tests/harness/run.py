@@ -33,6 +33,7 @@ Knobs (environment):
   MPMCRING_VM_TIMEOUT    seconds for each guest (default: 900 test kernels, 600 stock)
   MPMCRING_TEST_TIMEOUT  seconds for each test program inside a guest (default 400)
   MPMCRING_VM_TESTS      comma list: run only these VM test programs
+  MPMCRING_GUESTS        guests that run at once (default: one per host CPU)
 
 Reports: the console (ttyS0) is scanned for KASAN, KCSAN, UBSAN, lockdep,
 WARNING, BUG, Oops and hung-task reports. One that names our code (mpmcring,
@@ -49,6 +50,7 @@ Logs: build/logs/<kernel>/{console.log,results.log,qemu.cmd,hang-registers.txt},
 build/logs/host, build/modules/<kernel>/build.log. The last line is
 "N passed, N failed, N skipped"; the exit status is non-zero on any failure.
 """
+import concurrent.futures
 import gzip
 import os
 import re
@@ -821,7 +823,8 @@ def read_lines(path):
         return []
 
 
-def stage_boot(kid, image, initrd, kos):
+def run_guest(kid, image, initrd):
+    """Boots one guest to its end; returns boot()'s (status, seconds, where)."""
     logdir = os.path.join(LOGS, kid)
     for f in ("console.log", "results.log", "qemu.cmd", "qemu.log", "hang-registers.txt"):
         try:
@@ -835,7 +838,19 @@ def stage_boot(kid, image, initrd, kos):
             os.path.dirname(image)))), "System.map")
     else:
         system_map = "/boot/System.map-" + os.path.basename(image)[len("vmlinuz-"):]
-    status, secs, where = boot(kid, image, initrd, logdir, system_map)
+    return boot(kid, image, initrd, logdir, system_map)
+
+
+def guest_slots():
+    """How many guests run at once: MPMCRING_GUESTS, else one per host CPU
+    (a TCG guest with 2 vCPUs keeps about 1.3 host CPUs busy: two on two
+    CPUs finish sooner than one after the other)."""
+    return max(1, env_int("MPMCRING_GUESTS", min(len(ALL_KERNELS), os.cpu_count() or 1)))
+
+
+def judge_guest(kid, kos, status, secs, where):
+    """Turns one finished guest's results port and console into results."""
+    logdir = os.path.join(LOGS, kid)
     console_log = os.path.join(logdir, "console.log")
     results_log = os.path.join(logdir, "results.log")
     logs = [results_log, console_log]
@@ -945,12 +960,18 @@ def main():
         stage_dkms(kernels, mods)
         progs = stage_vm_tests()
         tools = stage_cli()
+        initrds = {}
         for kid in kernels:
-            if kid not in mods:
-                continue
-            initrd = stage_initramfs(kid, mods[kid], progs, tools)
-            if initrd:
-                stage_boot(kid, found[kid][1], initrd, mods[kid])
+            if kid in mods:
+                initrds[kid] = stage_initramfs(kid, mods[kid], progs, tools)
+        guests = [k for k in kernels if initrds.get(k)]
+        slots = guest_slots()
+        progress("guests: %s, %d at a time (MPMCRING_GUESTS)" % (", ".join(guests), slots))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=slots) as pool:
+            running = [(kid, pool.submit(run_guest, kid, found[kid][1], initrds[kid]))
+                       for kid in guests]
+            for kid, fut in running:  # judged in kernel order
+                judge_guest(kid, mods[kid], *fut.result())
 
     # Summary: failures with their logs, then one line per kernel.
     fails = R.failures()
