@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """The mpmcring test runner (make check).
 
-Stages: deps, host tests, test kernels (cached), modules for every kernel
-(W=1, warnings fail), VM test programs, initramfs per kernel, then one qemu
-guest per kernel, one after another: the test kernels (debug: KASAN, lockdep,
-UBSAN; kcsan: KCSAN) run the KUnit suites and the VM tests, the stock Debian
-kernels run the VM tests.
+Stages: deps, test kernels (cached), modules for every kernel
+(W=1, warnings fail), DKMS installs on the stock kernels, VM test programs,
+initramfs per kernel, then one qemu guest per kernel, as many at once as
+the host has CPUs: the test kernels (debug: KASAN, lockdep, UBSAN; kcsan:
+KCSAN) run the KUnit suites and the VM tests, the stock Debian kernels run
+the VM tests. While the guests run, the host tests and the static checks.
 
 Every result is one test with a name:
   host/<test>                        tests/host/run.sh (TAP)
@@ -953,10 +954,8 @@ def main():
     progress("mpmcring check: kernels %s" % ", ".join(kernels))
 
     if stage_deps():
-        stage_host()
         found = stage_kernels(kernels)
         mods = stage_modules(found)
-        stage_lint()
         stage_dkms(kernels, mods)
         progs = stage_vm_tests()
         tools = stage_cli()
@@ -970,6 +969,10 @@ def main():
         with concurrent.futures.ThreadPoolExecutor(max_workers=slots) as pool:
             running = [(kid, pool.submit(run_guest, kid, found[kid][1], initrds[kid]))
                        for kid in guests]
+            # The host's own tests and checks while the guests run: a
+            # guest leaves part of the host's CPUs idle.
+            stage_host()
+            stage_lint()
             for kid, fut in running:  # judged in kernel order
                 judge_guest(kid, mods[kid], *fut.result())
 
