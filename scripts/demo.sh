@@ -41,7 +41,7 @@ timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -m 1G 
 	-kernel "$image" -initrd "$out/initramfs.cpio.gz" \
 	-append "console=ttyS0 panic=-1 quiet" \
 	-chardev stdio,id=con,signal=off -serial chardev:con </dev/null \
-	| tr -d '\r' | tee "$log" || status=$?
+	| sed -u 's/\r$//; s/\r/\n/g' | tee "$log" || status=$?
 echo
 if grep -qx 'mpmcring-demo: ok' "$log"; then
 	say "demo done (console log: ${log#"$REPO"/})"

@@ -63,35 +63,40 @@ step_stat() {
 # In-kernel producers in every context, through the exported API only:
 # the load generator (kmod/loadgen) with its own ring, /dev/mpmcring-demo.
 step_producers() {
-	say "kernel producers: 2 kthreads, hrtimer (hardirq) and timer (softirq) producers"
+	say "kernel producers: 2 kthreads, hrtimer (hardirq) and timer (softirq) ones, 20000 records each"
 	show insmod "$MODDIR/mpmcring_loadgen.ko" ring=demo create=1 size=262144 \
-		threads=2 hrtimer=1 softirq=1 count=20000 rate=20000 len_min=32 \
-		len_max=200 prio_mix=40:50:10 || return 1
-	sleep 1
-	say "while they produce (live counters, 3 refreshes)"
-	echo "\$ mpmcring stat demo --watch=0.5   (interrupted after 1.6 s)"
+		threads=2 hrtimer=1 softirq=1 count=20000 rate=20000 timer_batch=16 \
+		len_min=32 len_max=200 prio_mix=40:50:10 || return 1
+	sleep 0.3
+	say "two records, as a hex dump"
+	show mpmcring cat demo --hex --count 2 || return 1
+
+	say "a consumer follows the ring (JSON lines, for a log shipper) while the counters update"
+	echo "\$ mpmcring cat demo --follow --json >/tmp/records.json &"
+	mpmcring cat demo --follow --json >/tmp/records.json 2>/tmp/cat.err &
+	consumer=$!
+	echo "\$ mpmcring stat demo --watch   (3 refreshes, key lines)"
 	# Into a file: on a terminal --watch would clear the screen each time.
-	mpmcring stat demo --watch=0.5 >/tmp/watch.txt &
+	mpmcring stat demo --watch=1 >/tmp/watch.txt &
 	watcher=$!
-	sleep 1.6
+	sleep 3.3
 	kill -INT $watcher
 	wait $watcher 2>/dev/null
-	cat /tmp/watch.txt
-	say "three records, as JSON lines for a log shipper"
-	show mpmcring cat demo --json --count 3 || return 1
-	say "three more as hex"
-	show mpmcring cat demo --hex --count 3 || return 1
-	say "drain the rest; losses (drops when the ring was full) are reported"
-	mpmcring cat demo --count 1000000 >/tmp/records.txt 2>/tmp/losses.txt
-	echo "consumed $(wc -l </tmp/records.txt) records"
-	cat /tmp/losses.txt
+	grep -E '^(fill|produced|consumed|dropped|per second)' /tmp/watch.txt
+	sleep 3
+	kill -INT $consumer
+	wait $consumer 2>/dev/null
+	say "what the consumer wrote: the first lines, then a count"
+	head -n 3 /tmp/records.json | cut -c 1-120
+	echo "... $(grep -c '"len"' /tmp/records.json) records; $(grep -c '"lost"' /tmp/records.json) lines reporting losses"
+	say "the ring's counters now: every record produced, consumed or dropped by reason and class"
 	show mpmcring stat demo || return 1
 	show rmmod mpmcring_loadgen || return 1
 }
 
 step_bench() {
-	say "mpmcring bench: producers in every context, 2 consumer threads"
-	show mpmcring bench --threads 2 --hrtimer --softirq --consumers 2 --count 50000 || return 1
+	say "mpmcring bench: 2 kthread and 2 hrtimer producers, 2 consumer threads"
+	show mpmcring bench --threads 2 --hrtimer --consumers 2 --count 100000 || return 1
 }
 
 step_unload() {

@@ -123,6 +123,9 @@ int bench_run(const struct bench_opts *o, struct mpmcring *r, struct bench_resul
 	}
 	for (;;) {
 		double t = now_s() - t0;
+		/* Consumed first: read after the producers' counters it could
+		 * pass them, and the line would show more out than in. */
+		uint64_t consumed = bench_sum(bc, o->consumers, false);
 
 		err = lg_read(&res->lt);
 		if (err) {
@@ -132,7 +135,7 @@ int bench_run(const struct bench_opts *o, struct mpmcring *r, struct bench_resul
 		if (res->lt.finished || cli_stop)
 			break;
 		if (t >= next) {
-			bench_progress(t, &res->lt, bench_sum(bc, o->consumers, false), tty, false);
+			bench_progress(t, &res->lt, consumed, tty, false);
 			next += 1;
 		}
 		sleep_s(0.05);
