@@ -61,6 +61,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -71,8 +72,18 @@ TEST_KERNELS = ("debug", "kcsan")
 T0 = time.monotonic()
 
 
+OUT_LOCK = threading.Lock()
+
+
+def say_line(line):
+    """One whole line to stdout: guests' threads print too."""
+    with OUT_LOCK:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
 def progress(msg):
-    print("==> [%4ds] %s" % (time.monotonic() - T0, msg), flush=True)
+    say_line("==> [%4ds] %s" % (time.monotonic() - T0, msg))
 
 
 def rel(path):
@@ -98,7 +109,7 @@ class Results:
             lines = detail.strip().splitlines()
             first = next((l for l in lines if SALIENT_RE.search(l)), lines[0]).strip()
             line += "  (" + first[:160] + ")"
-        print(line, flush=True)
+        say_line(line)
 
     def count(self, prefix=None):
         c = {"pass": 0, "fail": 0, "skip": 0}
@@ -935,10 +946,10 @@ def judge_guest(kid, kos, status, secs, where):
         for r in theirs:
             if r[1] not in heads:
                 heads.append(r[1])
-        print("note: %s: %d kernel report(s) that do not name our code (not failures):" %
-              (kid, len(theirs)))
+        say_line("note: %s: %d kernel report(s) that do not name our code (not failures):" %
+                 (kid, len(theirs)))
         for h in heads[:8]:
-            print("note:   " + h[:200])
+            say_line("note:   " + h[:200])
 
 
 # ---------------------------------------------------------------- main
