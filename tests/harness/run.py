@@ -977,9 +977,18 @@ def main():
         guests = [k for k in kernels if initrds.get(k)]
         slots = guest_slots()
         progress("guests: %s, %d at a time (MPMCRING_GUESTS)" % (", ".join(guests), slots))
+        # Started heavy, light, heavy, light...: two sanitizer kernels side
+        # by side slow each other's sleep/wake tests the most.
+        heavy = [k for k in guests if k in TEST_KERNELS]
+        light = [k for k in guests if k not in TEST_KERNELS]
+        order = []
+        while heavy or light:
+            order += heavy[:1] + light[:1]
+            heavy, light = heavy[1:], light[1:]
         with concurrent.futures.ThreadPoolExecutor(max_workers=slots) as pool:
-            running = [(kid, pool.submit(run_guest, kid, found[kid][1], initrds[kid]))
-                       for kid in guests]
+            futs = {kid: pool.submit(run_guest, kid, found[kid][1], initrds[kid])
+                    for kid in order}
+            running = [(kid, futs[kid]) for kid in guests]
             # The host's own tests and checks while the guests run: a
             # guest leaves part of the host's CPUs idle.
             stage_host()
