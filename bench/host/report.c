@@ -180,8 +180,10 @@ static FILE *open_out(const char *dir, const char *name)
 	return f;
 }
 
+/* The tables, as aligned text (table.txt) or Markdown (table.md, for
+ * bench/RESULTS.md). */
 static void table(FILE *f, const struct hb_impl *const *impls, unsigned int nimpls,
-		  const struct hb_cfg *cf, unsigned int ncf)
+		  const struct hb_cfg *cf, unsigned int ncf, bool md)
 {
 	unsigned int m, k, i;
 	char mix[32];
@@ -194,82 +196,44 @@ static void table(FILE *f, const struct hb_impl *const *impls, unsigned int nimp
 		if (!any)
 			continue;
 		fprintf(f,
-			"\n%s consume: median Mrecords/s [min-max over repetitions]; ours/peer = median [min-max] over repetitions of the ratio within the repetition\n",
-			m ? "Batched (32)" : "Single-record");
-		fprintf(f, "%-6s %5s", "mix", "size");
+			"\n%s consume: median Mrecords/s [min-max over repetitions]; ours/peer = median [min-max] over repetitions of the ratio within the repetition\n%s",
+			m ? "Batched (32)" : "Single-record", md ? "\n" : "");
+		fprintf(f, md ? "| mix | size |" : "%-6s %5s", "mix", "size");
 		for (i = 0; i < nimpls; i++)
-			fprintf(f, " | %-21s", impls[i]->name);
+			fprintf(f, md ? " %s |" : " | %-21s", impls[i]->name);
 		for (i = 1; i < nimpls; i++)
-			fprintf(f, " | ours/%-15s", impls[i]->name);
+			fprintf(f, md ? " ours/%s |" : " | ours/%-15s", impls[i]->name);
+		if (md) {
+			fprintf(f, "\n|---|---:|");
+			for (i = 1; i < 2 * nimpls; i++)
+				fprintf(f, "---:|");
+		}
 		fprintf(f, "\n");
 		for (k = 0; k < ncf; k++) {
 			if (cf[k].batch != m)
 				continue;
 			mix_name(mix, sizeof(mix), &cf[k]);
-			fprintf(f, "%-6s %4uB", mix, cf[k].size);
+			fprintf(f, md ? "| %s | %u |" : "%-6s %4uB", mix, cf[k].size);
 			for (i = 0; i < nimpls; i++) {
 				struct stat3 s = impl_stat(impls[i]->name, &cf[k]);
 
-				fprintf(f, " | %6.2f [%6.2f-%6.2f]", s.med / 1e6, s.min / 1e6,
-					s.max / 1e6);
+				fprintf(f, md ? " %.1f [%.1f-%.1f] |" : " | %6.2f [%6.2f-%6.2f]",
+					s.med / 1e6, s.min / 1e6, s.max / 1e6);
 			}
 			for (i = 1; i < nimpls; i++) {
 				struct stat3 s = ratio_stat(impls[0]->name, impls[i]->name, &cf[k]);
+				const char *slower = md && s.med < 1 ? "*" : "";
 
-				fprintf(f, " | %5.2fx [%5.2f-%5.2f]", s.med, s.min, s.max);
+				fprintf(f,
+					md ? " %s%.2fx%s [%.2f-%.2f] |"
+					   : " | %s%5.2fx%s [%5.2f-%5.2f]",
+					slower, s.med, slower, s.min, s.max);
 			}
 			fprintf(f, "\n");
 		}
 	}
-}
-
-/* The same tables in Markdown (table.md), for bench/RESULTS.md. */
-static void table_md(FILE *f, const struct hb_impl *const *impls, unsigned int nimpls,
-		     const struct hb_cfg *cf, unsigned int ncf)
-{
-	unsigned int m, k, i;
-	char mix[32];
-
-	for (m = 0; m < 2; m++) {
-		bool any = false;
-
-		for (k = 0; k < ncf; k++)
-			any |= cf[k].batch == m;
-		if (!any)
-			continue;
-		fprintf(f,
-			"\n%s consume: Mrecords/s, median [min-max]; ours/peer: median [min-max] of the ratio within each repetition\n\n",
-			m ? "Batched (32)" : "Single-record");
-		fprintf(f, "| mix | size |");
-		for (i = 0; i < nimpls; i++)
-			fprintf(f, " %s |", impls[i]->name);
-		for (i = 1; i < nimpls; i++)
-			fprintf(f, " ours/%s |", impls[i]->name);
-		fprintf(f, "\n|---|---:|");
-		for (i = 1; i < 2 * nimpls; i++)
-			fprintf(f, "---:|");
-		fprintf(f, "\n");
-		for (k = 0; k < ncf; k++) {
-			if (cf[k].batch != m)
-				continue;
-			mix_name(mix, sizeof(mix), &cf[k]);
-			fprintf(f, "| %s | %u |", mix, cf[k].size);
-			for (i = 0; i < nimpls; i++) {
-				struct stat3 s = impl_stat(impls[i]->name, &cf[k]);
-
-				fprintf(f, " %.1f [%.1f-%.1f] |", s.med / 1e6, s.min / 1e6,
-					s.max / 1e6);
-			}
-			for (i = 1; i < nimpls; i++) {
-				struct stat3 s = ratio_stat(impls[0]->name, impls[i]->name, &cf[k]);
-
-				fprintf(f, " %s%.2fx%s [%.2f-%.2f] |", s.med < 1 ? "*" : "", s.med,
-					s.med < 1 ? "*" : "", s.min, s.max);
-			}
-			fprintf(f, "\n");
-		}
-	}
-	fprintf(f, "\n(*...*: ours slower)\n");
+	if (md)
+		fprintf(f, "\n(*...*: ours slower)\n");
 }
 
 void hb_report_write(const char *dir, const struct hb_impl *const *impls, unsigned int nimpls,
@@ -350,14 +314,14 @@ void hb_report_write(const char *dir, const struct hb_impl *const *impls, unsign
 
 	f = open_out(dir, "table.txt");
 	fprintf(f, "machine: %s\ncommand: %s\n", mach, cmdline);
-	table(f, impls, nimpls, cf, ncf);
+	table(f, impls, nimpls, cf, ncf, false);
 	fclose(f);
 	f = open_out(dir, "table.md");
 	fprintf(f, "machine: %s\n", mach);
-	table_md(f, impls, nimpls, cf, ncf);
+	table(f, impls, nimpls, cf, ncf, true);
 	fclose(f);
 	printf("machine: %s\n", mach);
-	table(stdout, impls, nimpls, cf, ncf);
+	table(stdout, impls, nimpls, cf, ncf, false);
 	fflush(stdout);
 	free(cf);
 }

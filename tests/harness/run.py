@@ -169,6 +169,18 @@ PLAN_RE = re.compile(r"^1\.\.(\d+)\b")
 HEADER_RE = re.compile(r"^(K?TAP version \d+|1\.\.\d+\b|# Subtest: |# Starting \d+ tests)")
 
 
+def tap_problems(plan, results, bail):
+    """What is wrong with a TAP document as a whole (not its tests)."""
+    problems = []
+    if plan is None:
+        problems.append("no TAP plan")
+    elif len(results) < plan:
+        problems.append("ended early: %d of %d results" % (len(results), plan))
+    if bail:
+        problems.append(bail)
+    return problems
+
+
 def indent_of(line):
     return len(line) - len(line.lstrip(" "))
 
@@ -438,12 +450,7 @@ def judge_vm(kid, sec, logs):
         problems.append("did not finish (the guest died or hung here)")
     elif rc in (124, 137, 143):
         problems.append("timed out (rc=%d)" % rc)
-    if plan is None:
-        problems.append("no TAP plan")
-    elif len(results) < plan:
-        problems.append("ended early: %d of %d results" % (len(results), plan))
-    if bail:
-        problems.append(bail)
+    problems += tap_problems(plan, results, bail)
     skipped_all = plan == 0 and rc == 4
     if rc not in (None, 0, 124, 137, 143) and not failed and not skipped_all:
         problems.append("exited with status %d" % rc)
@@ -484,13 +491,7 @@ def stage_host():
         detail = r["detail"] if r["status"] == "fail" else r["directive"]
         R.add("host/%s" % (r["name"] or "#%d" % r["num"]), r["status"], excerpt(detail), [log])
         failed |= r["status"] == "fail"
-    problems = []
-    if plan is None:
-        problems.append("no TAP plan")
-    elif len(results) < plan:
-        problems.append("ended early: %d of %d results" % (len(results), plan))
-    if bail:
-        problems.append(bail)
+    problems = tap_problems(plan, results, bail)
     if rc != 0 and not failed:
         problems.append("exited with status %d" % rc)
     if problems:
