@@ -3,6 +3,7 @@
  * The producer/consumer farm of the concurrency and trust suites.
  */
 #include <linux/delay.h>
+#include <linux/kcsan-checks.h>
 #include <linux/bitmap.h>
 #include <linux/slab.h>
 #include <linux/cpumask.h>
@@ -146,8 +147,13 @@ static int farm_consumer_thread(void *arg)
 		n = kc_claim(&c->kc, f->batch, &cl);
 		if (n > 0) {
 			cur = cl.start;
+			/* See consumer_area_attacked in farm.h. */
+			if (f->consumer_area_attacked)
+				kcsan_disable_current();
 			while (mpr_claim_next(f->v, &cur, cl.end, &rec))
 				farm_check_record(c, mpr_payload(f->v, rec.pos), rec.len);
+			if (f->consumer_area_attacked)
+				kcsan_enable_current();
 			kc_commit(&c->kc);
 			idle = 0;
 			continue;

@@ -61,6 +61,14 @@ struct farm {
 	/* Optional hook between reserve and commit of kthread producer 0. */
 	void (*stall)(struct farm *f, struct farm_producer *p, u64 pos);
 	u64 stall_violations;	/* the stall hook's own findings */
+	/*
+	 * Garbage flies in the consumer area: the claims that keep producers
+	 * off what consumers read can be forged, so a consumer may read a
+	 * payload a producer is rewriting. That is the design (a consumer
+	 * that corrupts its own area hurts only consumers), so the consumers
+	 * read as userspace would: not instrumented by KCSAN.
+	 */
+	bool consumer_area_attacked;
 	struct mpmcring_stats base;	/* ring counters when the farm began */
 };
 

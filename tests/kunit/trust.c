@@ -149,6 +149,7 @@ static void trust_garbage_consumer_area(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, st);
 	/* Phase 1: producers and a consumer run while garbage flies. */
 	KUNIT_ASSERT_EQ(test, farm_init(test, f, ring, 1000, true), 0);
+	f->consumer_area_attacked = true;
 	farm_start_consumers(f, 1);
 	gt = kthread_run(trust_garbage_thread, &g, "mpmcring_garbage");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(gt));
