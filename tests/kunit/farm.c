@@ -118,18 +118,24 @@ static void farm_check_record(struct farm_consumer *c, const void *data, u32 len
 {
 	struct farm *f = c->farm;
 	const struct mpr_testrec *r = data;
+	/*
+	 * Read once: with the consumer area under attack a producer may be
+	 * rewriting this record (see consumer_area_attacked), and an index
+	 * checked in one read and used from another could leave the bitmap.
+	 */
+	u16 producer = READ_ONCE(r->producer);
+	u64 seq = READ_ONCE(r->seq);
 
-	if (mpr_testrec_check(data, len) || r->producer >= f->nprod ||
-	    r->seq >= f->per_producer) {
+	if (mpr_testrec_check(data, len) || producer >= f->nprod || seq >= f->per_producer) {
 		atomic64_inc(&f->bad);
 		return;
 	}
-	if (c->last[r->producer] > r->seq)
+	if (c->last[producer] > seq)
 		atomic64_inc(&f->out_of_order);
-	c->last[r->producer] = r->seq + 1;
-	if (test_and_set_bit(r->seq, f->seen[r->producer]))
+	c->last[producer] = seq + 1;
+	if (test_and_set_bit(seq, f->seen[producer]))
 		atomic64_inc(&f->duplicates);
-	if (!test_bit(r->seq, f->committed_map[r->producer]))
+	if (!test_bit(seq, f->committed_map[producer]))
 		atomic64_inc(&f->ghosts);
 	c->records++;
 }
