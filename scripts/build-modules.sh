@@ -33,10 +33,7 @@ src="$out/src"
 log="$out/build.log"
 
 # The module sources, relative to the repository.
-mapfile -t files < <(cd "$REPO" && {
-	echo Kbuild
-	find kmod proto uapi tests/kunit -type f \( -name '*.[ch]' -o -name Kbuild -o -name Makefile \) 2>/dev/null
-} | LC_ALL=C sort)
+mapfile -t files < <(module_sources)
 
 # Sync: copy what differs (a fresh mtime makes Kbuild rebuild it), drop
 # sources that are gone from the repository, keep everything else.

@@ -17,12 +17,10 @@ frag="$REPO/tests/kconfig/$flavour.config"
 
 srcver=$(pkg_version "$TEST_KERNEL_SRC_PKG")
 [ -n "$srcver" ] || die "$TEST_KERNEL_SRC_PKG is not installed (run scripts/deps.sh)"
-tarball=$(ls /usr/src/"$TEST_KERNEL_SRC_PKG".tar.* 2>/dev/null | head -n 1)
-[ -n "$tarball" ] || die "no /usr/src/$TEST_KERNEL_SRC_PKG.tar.*"
 
+# The key: what the kernel is built from and how (this script's recipe).
 key=$( (echo "$srcver"; cat "$REPO/tests/kconfig/common.config" "$frag" "$0";
 	gcc --version | head -n 1) | sha256sum | cut -c1-16)
-src="$MPMCRING_CACHE/src/$TEST_KERNEL_SRC_PKG-$srcver"
 out="$MPMCRING_CACHE/kernels/$flavour-$key"
 
 if [ -f "$out/.mpmcring-done" ]; then
@@ -30,16 +28,8 @@ if [ -f "$out/.mpmcring-done" ]; then
 	exit 0
 fi
 
-mkdir -p "$MPMCRING_CACHE/src" "$MPMCRING_CACHE/kernels"
-if [ ! -f "$src/.mpmcring-extracted" ]; then
-	say "extracting $TEST_KERNEL_SRC_PKG $srcver"
-	rm -rf "$src" "$src.tmp"
-	mkdir -p "$src.tmp"
-	tar -xf "$tarball" -C "$src.tmp" --strip-components=1
-	touch "$src.tmp/.mpmcring-extracted"
-	mv "$src.tmp" "$src"
-fi
-
+src=$(linux_source_dir)
+mkdir -p "$MPMCRING_CACHE/kernels"
 say "building $flavour test kernel ($srcver, key $key) with -j$JOBS"
 rm -rf "$out"
 mkdir -p "$out"

@@ -29,11 +29,9 @@ src=/usr/src/$name-$ver
 
 # What the package needs: the build files and the module sources only.
 files() {
-	(cd "$REPO" && find Kbuild Makefile dkms.conf kmod proto uapi tests/kunit -type f \
-		\( -name '*.[ch]' -o -name Kbuild -o -name Makefile -o -name dkms.conf \) -print0 |
-		LC_ALL=C sort -z)
+	{ module_sources; echo Makefile; echo dkms.conf; } | LC_ALL=C sort
 }
-hash=$( (files | (cd "$REPO" && xargs -0 sha256sum); dkms --version) | sha256sum | cut -c1-16)
+hash=$( (files | (cd "$REPO" && xargs sha256sum); dkms --version) | sha256sum | cut -c1-16)
 
 # A new source replaces the package (and what DKMS built of the old one for
 # every kernel); the same source is kept, so a kernel it is already
@@ -41,7 +39,7 @@ hash=$( (files | (cd "$REPO" && xargs -0 sha256sum); dkms --version) | sha256sum
 if [ "$(cat "$src/.mpmcring-hash" 2>/dev/null)" != "$hash" ]; then
 	rm -rf "$src.new"
 	mkdir -p "$src.new"
-	files | (cd "$REPO" && xargs -0 cp --parents -t "$src.new")
+	files | (cd "$REPO" && xargs cp --parents -t "$src.new")
 	echo "$hash" >"$src.new/.mpmcring-hash"
 	dkms remove "$name/$ver" --all >/dev/null 2>&1 || true
 	rm -rf "$src" "/var/lib/dkms/$name/$ver"

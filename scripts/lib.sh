@@ -29,8 +29,8 @@ stock_release() {
 		| grep -E "$re" | sed 's/^vmlinuz-//' | sort -V | tail -n 1
 }
 
-# The extracted linux-source tree (checkpatch, kernel-doc, the selftest
-# headers); extracted once into the cache, shared with build-test-kernel.sh.
+# The extracted linux-source tree (test kernels, checkpatch, kernel-doc, the
+# selftest headers), extracted once into the cache. Prints its path.
 linux_source_dir() {
 	local ver tarball src
 	ver=$(pkg_version "$TEST_KERNEL_SRC_PKG")
@@ -47,4 +47,13 @@ linux_source_dir() {
 		mv "$src.tmp" "$src"
 	fi
 	echo "$src"
+}
+
+# The module's sources (what Kbuild builds), relative to the repository,
+# one per line, sorted: the module build and the DKMS package both take them.
+module_sources() {
+	(cd "$REPO" && {
+		echo Kbuild
+		find kmod proto uapi tests/kunit -type f \( -name '*.[ch]' -o -name Kbuild \)
+	} | LC_ALL=C sort)
 }
