@@ -29,9 +29,10 @@ static u32 lg_prio(u64 seq)
 	return MPMCRING_PRIO_CRITICAL;
 }
 
+/* Any context may ask about any producer (the NMI kicker, the stats file). */
 bool lg_producer_finished(const struct lg_producer *p)
 {
-	return lg_cfg.count && p->attempted >= lg_cfg.count;
+	return lg_cfg.count && READ_ONCE(p->attempted) >= lg_cfg.count;
 }
 
 /*
