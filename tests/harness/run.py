@@ -32,6 +32,8 @@ Knobs (environment):
   MPMCRING_LINT=0        skip the static checks (lint/*: scripts/lint.sh)
   MPMCRING_DEPS=0        skip scripts/deps.sh
   MPMCRING_VM_TIMEOUT    seconds for each guest (default: 900 test kernels, 600 stock)
+  MPMCRING_BOOT_TIMEOUT  seconds for a kernel to start init (default 150): past
+                         that it is booted once more (see run_guest())
   MPMCRING_TEST_TIMEOUT  seconds for each test program inside a guest (default 400)
   MPMCRING_VM_TESTS      comma list: run only these VM test programs
   MPMCRING_GUESTS        guests that run at once (default: one per host CPU)
@@ -44,7 +46,7 @@ when it is merely a caller further down the stack of a race between two
 base-kernel functions.
 
 A guest that hangs is stopped at its timeout; before that the qemu monitor
-tells where each vCPU is (named with System.map, or for Debian's kernels by
+tells where each vCPU is and what its local APIC holds (named with System.map, or for Debian's kernels by
 asking /proc/kallsyms of a second short boot; guests boot with nokaslr).
 
 Logs: build/logs/<kernel>/{console.log,results.log,qemu.cmd,hang-registers.txt},
@@ -681,31 +683,34 @@ def vm_timeout(kid):
     return env_int("MPMCRING_VM_TIMEOUT", 900 if kid in TEST_KERNELS else 600)
 
 
-def monitor_dump(sock_path, out_path):
-    """Asks a hung guest's qemu monitor where its vCPUs are; returns RIPs."""
+def monitor_dump(sock_path, out_path, ncpus=2):
+    """Asks a hung guest's qemu monitor where its vCPUs are and what their
+    local APICs hold; returns (RIPs, each vCPU's IRR line)."""
+    cmds = ["info registers -a"] + ["info lapic %d" % i for i in range(ncpus)]
     data = b""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(5)
             s.connect(sock_path)
-            s.sendall(b"info registers -a\n")
-            end = time.monotonic() + 5
-            while time.monotonic() < end:
-                try:
-                    chunk = s.recv(65536)
-                except socket.timeout:
-                    break
-                if not chunk:
-                    break
-                data += chunk
-                if b"RIP=" in data and data.rstrip().endswith(b"(qemu)"):
-                    break
+            for cmd in cmds:
+                s.sendall(cmd.encode() + b"\n")
+                end = time.monotonic() + 5
+                want = data.count(b"(qemu)") + 2  # the echo's, then the answer's
+                while time.monotonic() < end and data.count(b"(qemu)") < want:
+                    try:
+                        chunk = s.recv(65536)
+                    except socket.timeout:
+                        break
+                    if not chunk:
+                        break
+                    data += chunk
     except OSError as e:
         data += ("\n(monitor: %s)\n" % e).encode()
-    text = data.decode("utf-8", "replace")
+    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", data.decode("utf-8", "replace"))
     with open(out_path, "w") as f:
         f.write(text)
-    return re.findall(r"RIP=([0-9a-f]{16})", text)
+    irr = re.findall(r"^IRR\s+(.*)$", text, re.M)
+    return re.findall(r"RIP=([0-9a-f]{16})", text), irr
 
 
 def symbolize(addrs, system_map):
@@ -821,11 +826,10 @@ def boot(kid, image, initrd, logdir, system_map=None):
         with open(os.path.join(logdir, "qemu.log"), "w") as qlog:
             p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=qlog,
                                  stderr=subprocess.STDOUT)
-            try:
-                rc = p.wait(timeout=vm_timeout(kid))
-            except subprocess.TimeoutExpired:
+            status = wait_guest(p, t, vm_timeout(kid), results)
+            if status != "ok":
                 dump = os.path.join(logdir, "hang-registers.txt")
-                rips = monitor_dump(sock, dump)
+                rips, irrs = monitor_dump(sock, dump)
                 p.kill()
                 p.wait()
                 named = symbolize(rips, system_map) if system_map else rips
@@ -834,7 +838,10 @@ def boot(kid, image, initrd, logdir, system_map=None):
                     syms = kallsyms_lookup(image, kernel_rips, logdir) if kernel_rips else {}
                     named = ["%s <%s>" % (r, syms[r]) if r in syms else r for r in rips]
                 where = ["vCPU%d at %s" % (i, w) for i, w in enumerate(named)]
-                return "timeout", time.monotonic() - t, where
+                where += ["vCPU%d's APIC holds vector(s) %s undelivered" % (i, v.strip())
+                          for i, v in enumerate(irrs) if v.strip() and v.strip() != "(none)"]
+                return status, time.monotonic() - t, where
+            rc = p.returncode
     finally:
         shutil.rmtree(mondir, ignore_errors=True)
     return ("ok" if rc == 0 else "error:%d" % rc), time.monotonic() - t, []
@@ -848,22 +855,67 @@ def read_lines(path):
         return []
 
 
-def run_guest(kid, image, initrd):
-    """Boots one guest to its end; returns boot()'s (status, seconds, where)."""
-    logdir = os.path.join(LOGS, kid)
-    for f in ("console.log", "results.log", "qemu.cmd", "qemu.log", "hang-registers.txt"):
+def boot_timeout():
+    return env_int("MPMCRING_BOOT_TIMEOUT", 150)
+
+
+def wait_guest(p, t0, timeout, results):
+    """Waits for qemu to exit: "ok" when it did (whatever its status),
+    "timeout" at the guest's timeout, "stuck-boot" when the kernel has not
+    started init (no INFO line on the results port) within boot_timeout()."""
+    started = False
+    while True:
         try:
-            os.unlink(os.path.join(logdir, f))
-        except FileNotFoundError:
+            p.wait(timeout=2)
+            return "ok"
+        except subprocess.TimeoutExpired:
             pass
+        elapsed = time.monotonic() - t0
+        if elapsed >= timeout:
+            return "timeout"
+        if not started and elapsed >= boot_timeout():
+            started = any(l.startswith("@@MPMCRING INFO kernel=") for l in read_lines(results))
+            if not started:
+                return "stuck-boot"
+
+
+def run_guest(kid, image, initrd):
+    """Boots one guest to its end; returns (status, seconds, where, notes).
+
+    A kernel that stops before it starts init is booted once more. Seen
+    under TCG on a loaded host (qemu 7.2, multi-threaded TCG), one boot in
+    ten to twenty: the boot CPU halts in the idle loop with interrupts on
+    while its local APIC holds a timer interrupt that qemu never delivers,
+    right after the RCU-tasks self tests; our modules, loaded later by
+    init, have not run. The first boot's console and registers are kept,
+    the retry is a note in the output, and a second such boot fails
+    <k>/boot."""
+    logdir = os.path.join(LOGS, kid)
     os.makedirs(logdir, exist_ok=True)
+    for f in os.listdir(logdir):
+        if f in ("console.log", "results.log", "qemu.cmd", "qemu.log", "hang-registers.txt") \
+                or f.startswith("stuck-boot."):
+            os.unlink(os.path.join(logdir, f))
     progress("boot %s (timeout %ds): logs in %s" % (kid, vm_timeout(kid), rel(logdir)))
     if kid in TEST_KERNELS:
         system_map = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
             os.path.dirname(image)))), "System.map")
     else:
         system_map = "/boot/System.map-" + os.path.basename(image)[len("vmlinuz-"):]
-    return boot(kid, image, initrd, logdir, system_map)
+    notes = []
+    status, secs, where = boot(kid, image, initrd, logdir, system_map)
+    if status == "stuck-boot":
+        for f in ("console.log", "hang-registers.txt", "results.log"):
+            if os.path.exists(os.path.join(logdir, f)):
+                os.replace(os.path.join(logdir, f), os.path.join(logdir, "stuck-boot." + f))
+        notes.append("%s: the kernel did not start init within %ds (%s); booted it again, "
+                     "first boot's console: %s" % (
+                         kid, boot_timeout(), "; ".join(where) or "no answer from the monitor",
+                         rel(os.path.join(logdir, "stuck-boot.console.log"))))
+        progress("note: " + notes[-1])
+        status, secs2, where = boot(kid, image, initrd, logdir, system_map)
+        secs += secs2
+    return status, secs, where, notes
 
 
 def guest_slots():
@@ -873,8 +925,17 @@ def guest_slots():
     return max(1, env_int("MPMCRING_GUESTS", min(len(ALL_KERNELS), os.cpu_count() or 1)))
 
 
-def judge_guest(kid, kos, status, secs, where):
+def step_end(sec):
+    """How a guest's step ended, for a failure message."""
+    if sec["rc"] is None:
+        return "did not finish: the guest stopped in it"
+    return "failed (exit status %d)" % sec["rc"]
+
+
+def judge_guest(kid, kos, status, secs, where, notes=()):
     """Turns one finished guest's results port and console into results."""
+    for n in notes:
+        say_line("note: " + n)
     logdir = os.path.join(LOGS, kid)
     console_log = os.path.join(logdir, "console.log")
     results_log = os.path.join(logdir, "results.log")
@@ -897,7 +958,7 @@ def judge_guest(kid, kos, status, secs, where):
         if kind == "insmod":
             ok = sec["rc"] == 0
             R.add("%s/insmod/%s" % (kid, name), "pass" if ok else "fail",
-                  "insmod failed (rc=%s)\n%s" % (sec["rc"], excerpt("\n".join(sec["lines"])))
+                  "insmod %s\n%s" % (step_end(sec), excerpt("\n".join(sec["lines"])))
                   if not ok else "", logs)
         elif kind == "kunit":
             kunit_seen = True
@@ -907,7 +968,7 @@ def judge_guest(kid, kos, status, secs, where):
         elif kind == "rmmod":
             ok = sec["rc"] == 0
             R.add("%s/rmmod/%s" % (kid, name), "pass" if ok else "fail",
-                  "rmmod failed (rc=%s)\n%s" % (sec["rc"], excerpt("\n".join(sec["lines"])))
+                  "rmmod %s\n%s" % (step_end(sec), excerpt("\n".join(sec["lines"])))
                   if not ok else "", logs)
         elif kind == "leftover":
             ok = sec["rc"] == 0
@@ -927,8 +988,11 @@ def judge_guest(kid, kos, status, secs, where):
     if status == "ok" and done:
         R.add("%s/boot" % kid, "pass")
     else:
-        if status == "timeout":
-            why = "the guest did not finish within %ds (MPMCRING_VM_TIMEOUT)" % vm_timeout(kid)
+        if status in ("timeout", "stuck-boot"):
+            why = ("the guest did not finish within %ds (MPMCRING_VM_TIMEOUT)" % vm_timeout(kid)
+                   if status == "timeout" else
+                   "twice the kernel did not start init within %ds (MPMCRING_BOOT_TIMEOUT)" %
+                   boot_timeout())
             if where:
                 why += "; when stopped: " + ", ".join(where) + " (registers: %s)" % rel(
                     os.path.join(logdir, "hang-registers.txt"))

@@ -12,6 +12,9 @@
 #   kcsan-race     two kthreads racing on a plain variable
 #                  in mpr_plant_hammer() for a second        (kcsan: KCSAN)
 #   vm-fail        a VM test program with a failing ASSERT   (debug kernel)
+#   stuck-boot     no plant: MPMCRING_BOOT_TIMEOUT=2 makes every boot look
+#                  stuck before init; the runner must boot once more, then
+#                  fail debug/boot                            (debug kernel)
 #
 # A plant passes when the runner exits non-zero, its last line counts a
 # failure, and its output names the expected failing test and reason.
@@ -180,9 +183,14 @@ TEST_HARNESS_MAIN
 EOF
 }
 
+plant_nothing() {
+	:
+}
+
 passed=0 failed=0
 # check <name> <kernel> <vm tests to run> <plant function> <pattern>...:
 # every pattern (extended regex) must match a line of the runner's output.
+# PLANT_ENV: extra NAME=value words for the runner's environment.
 check() {
 	local name=$1 kernel=$2 vmtests=$3 plant=$4
 	shift 4
@@ -190,7 +198,9 @@ check() {
 	copy_tree "$dst"
 	"$plant" "$dst"
 	local t0=$SECONDS
-	MPMCRING_KERNELS=$kernel MPMCRING_HOST=0 MPMCRING_LINT=0 MPMCRING_DEPS=0 MPMCRING_VM_TESTS=$vmtests \
+	# shellcheck disable=SC2086 # PLANT_ENV is words on purpose
+	env ${PLANT_ENV:-} MPMCRING_KERNELS="$kernel" MPMCRING_HOST=0 MPMCRING_LINT=0 \
+		MPMCRING_DEPS=0 MPMCRING_VM_TESTS="$vmtests" \
 		python3 "$dst/tests/harness/run.py" >"$log" 2>&1 </dev/null || rc=$?
 	last=$(tail -n 1 "$log")
 	for pat in "$@"; do
@@ -206,7 +216,10 @@ check() {
 		printf 'FAIL   %-13s on %s: runner exit %d, last line "%s"' "$name" "$kernel" "$rc" "$last"
 		[ "${#missing[@]}" -eq 0 ] || printf '; output lacks: %s' "${missing[*]}"
 		printf '\n       log: %s\n' "$log"
-		grep -E '^(FAIL|==>)' "$log" | tail -n 15 | sed 's/^/       | /'
+		grep -E '^(FAIL|==>|note:)' "$log" | tail -n 15 | sed 's/^/       | /'
+		# The scratch copy goes away: show the failures' details here.
+		sed -n '/^======== failures ========$/,/^======== summary ========$/p' "$log" |
+			head -n 60 | sed 's/^/       | /'
 	fi
 }
 
@@ -218,6 +231,9 @@ check kcsan-race kcsan device_smoke plant_kcsan_race \
 	'^FAIL +kcsan/reports\b' 'BUG: KCSAN: data-race in mpr_plant_hammer'
 check vm-fail debug zz_plant_fail plant_vm_fail \
 	'^FAIL +debug/vm/zz_plant_fail/global\.plant_fails\b'
+PLANT_ENV=MPMCRING_BOOT_TIMEOUT=2 check stuck-boot debug device_smoke plant_nothing \
+	'^==> .*note: debug: the kernel did not start init within 2s' \
+	'^FAIL +debug/boot +\(twice the kernel did not start init within 2s'
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
