@@ -688,22 +688,29 @@ def monitor_dump(sock_path, out_path, ncpus=2):
     local APICs hold; returns (RIPs, each vCPU's IRR line)."""
     cmds = ["info registers -a"] + ["info lapic %d" % i for i in range(ncpus)]
     data = b""
+
+    def read_prompts(s, want):
+        # Until the monitor has printed `want` prompts in all: one on
+        # connecting, then one after each answer.
+        nonlocal data
+        end = time.monotonic() + 5
+        while time.monotonic() < end and data.count(b"(qemu)") < want:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                return
+            if not chunk:
+                return
+            data += chunk
+
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(5)
             s.connect(sock_path)
-            for cmd in cmds:
+            read_prompts(s, 1)
+            for i, cmd in enumerate(cmds):
                 s.sendall(cmd.encode() + b"\n")
-                end = time.monotonic() + 5
-                want = data.count(b"(qemu)") + 2  # the echo's, then the answer's
-                while time.monotonic() < end and data.count(b"(qemu)") < want:
-                    try:
-                        chunk = s.recv(65536)
-                    except socket.timeout:
-                        break
-                    if not chunk:
-                        break
-                    data += chunk
+                read_prompts(s, i + 2)
     except OSError as e:
         data += ("\n(monitor: %s)\n" % e).encode()
     text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", data.decode("utf-8", "replace"))
@@ -838,7 +845,7 @@ def boot(kid, image, initrd, logdir, system_map=None):
                     syms = kallsyms_lookup(image, kernel_rips, logdir) if kernel_rips else {}
                     named = ["%s <%s>" % (r, syms[r]) if r in syms else r for r in rips]
                 where = ["vCPU%d at %s" % (i, w) for i, w in enumerate(named)]
-                where += ["vCPU%d's APIC holds vector(s) %s undelivered" % (i, v.strip())
+                where += ["vCPU%d's local APIC has vector(s) %s pending" % (i, v.strip())
                           for i, v in enumerate(irrs) if v.strip() and v.strip() != "(none)"]
                 return status, time.monotonic() - t, where
             rc = p.returncode
