@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # Builds one test kernel (debug or kcsan) from Debian's linux-source package:
-# tinyconfig + tests/kconfig/common.config + tests/kconfig/<flavour>.config.
-# The result is cached outside the repository under a key that hashes the
-# source package version, the fragments and this script, so a second run (or
+# tinyconfig + tests/kconfig/common.config + tests/kconfig/<flavour>.config,
+# with tests/kernel-patches applied to the source. The result is cached
+# outside the repository under a key that hashes the source package
+# version, the fragments, the patches and this script, so a second run (or
 # a fresh clone on the same machine) skips the build.
 #
 # Prints the build directory (usable as KDIR for module builds) on stdout.
@@ -20,7 +21,7 @@ srcver=$(pkg_version "$TEST_KERNEL_SRC_PKG")
 
 # The key: what the kernel is built from and how (this script's recipe).
 key=$( (echo "$srcver"; cat "$REPO/tests/kconfig/common.config" "$frag" "$0";
-	gcc --version | head -n 1) | sha256sum | cut -c1-16)
+	kernel_patches | xargs -r cat; gcc --version | head -n 1) | sha256sum | cut -c1-16)
 out="$MPMCRING_CACHE/kernels/$flavour-$key"
 
 if [ -f "$out/.mpmcring-done" ]; then

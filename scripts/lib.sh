@@ -31,11 +31,19 @@ stock_release() {
 
 # The extracted linux-source tree (test kernels, checkpatch, kernel-doc, the
 # selftest headers), extracted once into the cache. Prints its path.
+# The patches the test kernels need on top of linux-source (see each one's
+# header), in the order they apply.
+kernel_patches() {
+	ls "$REPO"/tests/kernel-patches/*.patch 2>/dev/null | LC_ALL=C sort
+}
+
 linux_source_dir() {
-	local ver tarball src
+	local ver tarball src p phash
 	ver=$(pkg_version "$TEST_KERNEL_SRC_PKG")
 	[ -n "$ver" ] || die "$TEST_KERNEL_SRC_PKG is not installed (run scripts/deps.sh)"
-	src="$MPMCRING_CACHE/src/$TEST_KERNEL_SRC_PKG-$ver"
+	# Patched trees are kept apart, by the patches' contents.
+	phash=$(kernel_patches | xargs -r cat | sha256sum | cut -c1-12)
+	src="$MPMCRING_CACHE/src/$TEST_KERNEL_SRC_PKG-$ver-p$phash"
 	if [ ! -f "$src/.mpmcring-extracted" ]; then
 		tarball=$(ls /usr/src/"$TEST_KERNEL_SRC_PKG".tar.* 2>/dev/null | head -n 1)
 		[ -n "$tarball" ] || die "no /usr/src/$TEST_KERNEL_SRC_PKG.tar.*"
@@ -43,6 +51,10 @@ linux_source_dir() {
 		rm -rf "$src" "$src.tmp"
 		mkdir -p "$src.tmp"
 		tar -xf "$tarball" -C "$src.tmp" --strip-components=1
+		for p in $(kernel_patches); do
+			patch -s -p1 -d "$src.tmp" <"$p" ||
+				die "$(basename "$p") does not apply to $TEST_KERNEL_SRC_PKG $ver"
+		done
 		touch "$src.tmp/.mpmcring-extracted"
 		mv "$src.tmp" "$src"
 	fi
