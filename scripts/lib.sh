@@ -29,14 +29,14 @@ stock_release() {
 		| grep -E "$re" | sed 's/^vmlinuz-//' | sort -V | tail -n 1
 }
 
-# The extracted linux-source tree (test kernels, checkpatch, kernel-doc, the
-# selftest headers), extracted once into the cache. Prints its path.
 # The patches the test kernels need on top of linux-source (see each one's
 # header), in the order they apply.
 kernel_patches() {
 	ls "$REPO"/tests/kernel-patches/*.patch 2>/dev/null | LC_ALL=C sort
 }
 
+# The extracted and patched linux-source tree (test kernels, checkpatch,
+# kernel-doc, the selftest headers), made once into the cache. Prints its path.
 linux_source_dir() {
 	local ver tarball src p phash
 	ver=$(pkg_version "$TEST_KERNEL_SRC_PKG")

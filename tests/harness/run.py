@@ -34,7 +34,6 @@ Knobs (environment):
   MPMCRING_VM_TIMEOUT    seconds for each guest (default: 900 test kernels, 600 stock)
   MPMCRING_BOOT_TIMEOUT  seconds for a kernel to start init (default 150): past
                          that the guest is stopped (see run_guest())
-  MPMCRING_BOOT_TRIES    boots before such a kernel fails <k>/boot (default 1)
   MPMCRING_TEST_TIMEOUT  seconds for each test program inside a guest (default 400)
   MPMCRING_VM_TESTS      comma list: run only these VM test programs
   MPMCRING_GUESTS        guests that run at once (default: one per host CPU)
@@ -47,8 +46,9 @@ when it is merely a caller further down the stack of a race between two
 base-kernel functions.
 
 A guest that hangs is stopped at its timeout; before that the qemu monitor
-tells where each vCPU is and what its local APIC holds (named with System.map, or for Debian's kernels by
-asking /proc/kallsyms of a second short boot; guests boot with nokaslr).
+tells where each vCPU is (named with System.map, or for Debian's kernels by
+asking /proc/kallsyms of a second short boot; guests boot with nokaslr) and
+what its local APIC holds (build/logs/<kernel>/hang-registers.txt).
 
 Logs: build/logs/<kernel>/{console.log,results.log,qemu.cmd,hang-registers.txt},
 build/logs/host, build/modules/<kernel>/build.log. The last line is
@@ -72,6 +72,7 @@ BUILD = os.path.join(REPO, "build")
 LOGS = os.path.join(BUILD, "logs")
 ALL_KERNELS = ["debug", "kcsan", "stock-6.1", "stock-6.12", "stock-6.12-rt"]
 TEST_KERNELS = ("debug", "kcsan")
+GUEST_CPUS = 2
 T0 = time.monotonic()
 
 
@@ -684,10 +685,10 @@ def vm_timeout(kid):
     return env_int("MPMCRING_VM_TIMEOUT", 900 if kid in TEST_KERNELS else 600)
 
 
-def monitor_dump(sock_path, out_path, ncpus=2):
+def monitor_dump(sock_path, out_path):
     """Asks a hung guest's qemu monitor where its vCPUs are and what their
-    local APICs hold; returns (RIPs, each vCPU's IRR line)."""
-    cmds = ["info registers -a"] + ["info lapic %d" % i for i in range(ncpus)]
+    local APICs hold; writes it all to out_path, returns the RIPs."""
+    cmds = ["info registers -a"] + ["info lapic %d" % i for i in range(GUEST_CPUS)]
     data = b""
 
     def read_prompts(s, want):
@@ -717,8 +718,7 @@ def monitor_dump(sock_path, out_path, ncpus=2):
     text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", data.decode("utf-8", "replace"))
     with open(out_path, "w") as f:
         f.write(text)
-    irr = re.findall(r"^IRR\s+(.*)$", text, re.M)
-    return re.findall(r"RIP=([0-9a-f]{16})", text), irr
+    return re.findall(r"RIP=([0-9a-f]{16})", text)
 
 
 def symbolize(addrs, system_map):
@@ -819,7 +819,7 @@ def boot(kid, image, initrd, logdir, system_map=None):
     only = os.environ.get("MPMCRING_VM_TESTS", "")
     if only:
         cmdline.append("mpmcring_tests=%s" % only)
-    cmd = ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-smp", "2", "-m", "3G",
+    cmd = ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-smp", str(GUEST_CPUS), "-m", "3G",
            "-nodefaults", "-display", "none", "-no-reboot",
            "-kernel", image, "-initrd", initrd, "-append", " ".join(cmdline),
            "-serial", "file:" + console, "-serial", "file:" + results]
@@ -837,7 +837,7 @@ def boot(kid, image, initrd, logdir, system_map=None):
             status = wait_guest(p, t, vm_timeout(kid), results)
             if status != "ok":
                 dump = os.path.join(logdir, "hang-registers.txt")
-                rips, irrs = monitor_dump(sock, dump)
+                rips = monitor_dump(sock, dump)
                 p.kill()
                 p.wait()
                 named = symbolize(rips, system_map) if system_map else rips
@@ -846,8 +846,6 @@ def boot(kid, image, initrd, logdir, system_map=None):
                     syms = kallsyms_lookup(image, kernel_rips, logdir) if kernel_rips else {}
                     named = ["%s <%s>" % (r, syms[r]) if r in syms else r for r in rips]
                 where = ["vCPU%d at %s" % (i, w) for i, w in enumerate(named)]
-                where += ["vCPU%d's local APIC has vector(s) %s pending" % (i, v.strip())
-                          for i, v in enumerate(irrs) if v.strip() and v.strip() != "(none)"]
                 return status, time.monotonic() - t, where
             rc = p.returncode
     finally:
@@ -865,10 +863,6 @@ def read_lines(path):
 
 def boot_timeout():
     return env_int("MPMCRING_BOOT_TIMEOUT", 150)
-
-
-def boot_tries():
-    return max(1, env_int("MPMCRING_BOOT_TRIES", 1))
 
 
 def wait_guest(p, t0, timeout, results):
@@ -892,45 +886,26 @@ def wait_guest(p, t0, timeout, results):
 
 
 def run_guest(kid, image, initrd):
-    """Boots one guest to its end; returns (status, seconds, where, notes).
+    """Boots one guest to its end; returns boot()'s (status, seconds, where).
 
     A kernel that has not started init within boot_timeout() is stopped
     there, not at the guest's timeout, with the monitor's dump of where
-    its vCPUs were. That is how 6.1's rcu-tasks boot deadlock showed
-    itself (tests/kernel-patches/linux-6.1-rcu-tasks-wait-unlocked.patch).
-    MPMCRING_BOOT_TRIES > 1 boots such a kernel again, each time with a
-    note and the stopped boot's logs kept as stuck-boot.<n>.*; by default
-    it fails <k>/boot at once."""
+    its vCPUs were: 6.1's rcu-tasks boot deadlock showed itself that way
+    (tests/kernel-patches/linux-6.1-rcu-tasks-wait-unlocked.patch)."""
     logdir = os.path.join(LOGS, kid)
-    os.makedirs(logdir, exist_ok=True)
-    for f in os.listdir(logdir):
-        if f in ("console.log", "results.log", "qemu.cmd", "qemu.log", "hang-registers.txt") \
-                or f.startswith("stuck-boot."):
+    for f in ("console.log", "results.log", "qemu.cmd", "qemu.log", "hang-registers.txt"):
+        try:
             os.unlink(os.path.join(logdir, f))
+        except FileNotFoundError:
+            pass
+    os.makedirs(logdir, exist_ok=True)
     progress("boot %s (timeout %ds): logs in %s" % (kid, vm_timeout(kid), rel(logdir)))
     if kid in TEST_KERNELS:
         system_map = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
             os.path.dirname(image)))), "System.map")
     else:
         system_map = "/boot/System.map-" + os.path.basename(image)[len("vmlinuz-"):]
-    notes = []
-    secs = 0.0
-    for attempt in range(1, boot_tries() + 1):
-        status, t, where = boot(kid, image, initrd, logdir, system_map)
-        secs += t
-        if status != "stuck-boot" or attempt == boot_tries():
-            break
-        kept = "stuck-boot.%d." % attempt
-        for f in ("console.log", "hang-registers.txt", "results.log"):
-            if os.path.exists(os.path.join(logdir, f)):
-                os.replace(os.path.join(logdir, f), os.path.join(logdir, kept + f))
-        notes.append("%s: boot %d did not start init within %ds (%s); booting again, "
-                     "its console: %s" % (
-                         kid, attempt, boot_timeout(),
-                         "; ".join(where) or "no answer from the monitor",
-                         rel(os.path.join(logdir, kept + "console.log"))))
-        progress("note: " + notes[-1])
-    return status, secs, where, notes
+    return boot(kid, image, initrd, logdir, system_map)
 
 
 def guest_slots():
@@ -947,10 +922,8 @@ def step_end(sec):
     return "failed (exit status %d)" % sec["rc"]
 
 
-def judge_guest(kid, kos, status, secs, where, notes=()):
+def judge_guest(kid, kos, status, secs, where):
     """Turns one finished guest's results port and console into results."""
-    for n in notes:
-        say_line("note: " + n)
     logdir = os.path.join(LOGS, kid)
     console_log = os.path.join(logdir, "console.log")
     results_log = os.path.join(logdir, "results.log")
@@ -1006,8 +979,8 @@ def judge_guest(kid, kos, status, secs, where, notes=()):
         if status in ("timeout", "stuck-boot"):
             why = ("the guest did not finish within %ds (MPMCRING_VM_TIMEOUT)" % vm_timeout(kid)
                    if status == "timeout" else
-                   "in %d boots the kernel did not start init within %ds "
-                   "(MPMCRING_BOOT_TRIES, MPMCRING_BOOT_TIMEOUT)" % (boot_tries(), boot_timeout()))
+                   "the kernel did not start init within %ds (MPMCRING_BOOT_TIMEOUT)" %
+                   boot_timeout())
             if where:
                 why += "; when stopped: " + ", ".join(where) + " (registers: %s)" % rel(
                     os.path.join(logdir, "hang-registers.txt"))
