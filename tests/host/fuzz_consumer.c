@@ -67,6 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	l.magic = MPMCRING_MAGIC;
 	l.abi_major = MPMCRING_ABI_MAJOR;
+	l.abi_minor = MPMCRING_ABI_MINOR;
 	l.layout_size = sizeof(l);
 	l.data_size = 4096ULL << (take(&in, 1) % 3);
 	l.granule_shift = 3 + take(&in, 1) % 4;
@@ -74,10 +75,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	l.max_consumers = 2;
 	l.mode = take(&in, 1) & 1;
 	l.features = l.mode ? MPMCRING_FEAT_OVERWRITE : 0;
+	if (take(&in, 1) & 1) {
+		l.features |= MPMCRING_FEAT_LEASE;
+		l.claim_timeout_ms = 1 + take(&in, 2);
+	}
 	l.cons_size = 4096;
-	l.stamps_offset = 4096;
+	l.slot_info_offset = 4096;
+	l.stamps_offset = 8192;
 	nstamps = l.data_size >> l.granule_shift;
-	l.data_offset = 4096 + ((nstamps * 8 + 4095) & ~4095ULL);
+	l.data_offset = 8192 + ((nstamps * 8 + 4095) & ~4095ULL);
 	l.ro_size = l.data_offset + 2 * l.data_size;
 
 	ro = calloc(1, l.ro_size);
@@ -100,6 +106,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cons->lost_dropped_taken = take(&in, 2);
 	cons->slots[0].start = take(&in, 1) & 1 ? take(&in, 8) : MPMCRING_SLOT_IDLE;
 	cons->slots[1].start = MPMCRING_SLOT_IDLE;
+	/* Revocations: none, of the slot's own start, or raw garbage. */
+	for (i = 0; i < 2; i++) {
+		struct mpmcring_slot_info *si =
+			(struct mpmcring_slot_info *)(ro + l.slot_info_offset) + i;
+		uint8_t how = take(&in, 1);
+
+		si->revoked = how < 0x80 ? MPMCRING_SLOT_IDLE
+			      : how < 0xc0 ? base + take(&in, 1) * g
+					   : take(&in, 8);
+	}
 	for (i = 0; i < nstamps && in.n; i++) {
 		uint64_t pos = base + i * g;
 		uint8_t how = take(&in, 1);
@@ -150,7 +166,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				record_cb(&calls, &rec);
 			break;
 		case 4:
-			mpmcring_commit(cc);
+			if (ops & 2)
+				mpmcring_validate(cc);
+			else
+				mpmcring_commit(cc);
 			break;
 		case 5:
 			mpmcring_lost(cc, &lost);

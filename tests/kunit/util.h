@@ -10,7 +10,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
-#include "internal.h"
+#include "env.h"
 #include "mpmcring_testrec.h"
 
 /* A consumer attached to one slot. */
@@ -26,7 +26,7 @@ static inline int kc_attach(struct kc *c, struct mpmcring *ring)
 {
 	c->ring = ring;
 	c->v = mpmcring_kunit_view(ring);
-	c->idx = mpmcring_slot_attach(ring);
+	c->idx = mpmcring_slot_attach(ring, false);
 	if (c->idx < 0)
 		return c->idx;
 	c->slot = &c->v->cons->slots[c->idx];
@@ -44,7 +44,7 @@ static inline void kc_detach(struct kc *c)
 /* Claims up to max records; the claim stays held until kc_commit(). */
 static inline int kc_claim(struct kc *c, u32 max, struct mpr_claim *cl)
 {
-	int n = mpr_claim(c->v, c->slot, c->holding, max, U64_MAX, false, cl);
+	int n = mpr_claim(c->v, &c->slot->start, c->holding, max, U64_MAX, false, cl);
 
 	if (n > 0)
 		c->holding = true;
@@ -53,7 +53,7 @@ static inline int kc_claim(struct kc *c, u32 max, struct mpr_claim *cl)
 
 static inline void kc_commit(struct kc *c)
 {
-	mpr_commit(c->slot);
+	mpr_commit(&c->slot->start);
 	c->holding = false;
 }
 
@@ -110,30 +110,25 @@ static inline int kt_produce(struct mpmcring *ring, u32 len, u32 prio,
  * with whatever bytes an earlier lap left there. Finish with
  * kt_publish_raw() in the same context; nothing in between may sleep.
  */
-static inline int kt_reserve_raw(struct mpmcring *ring, u32 len, u64 *pos,
-				 struct mpr_inflight **infp)
+static inline int kt_reserve_raw(struct mpmcring *ring, u32 len, u64 *pos)
 {
 	struct mpr_env env = { .ring = ring };
-	struct mpr_inflight *inf;
 
 	preempt_disable();
-	inf = this_cpu_ptr(ring->inflight) + interrupt_context_level();
-	if (mpr_reserve(&ring->view, &env, inf, mpr_rec_size(&ring->view, len),
-			0, MPMCRING_PRIO_CRITICAL, pos)) {
+	if (mpr_reserve(&ring->view, &env, mpr_rec_size(&ring->view, len), 0,
+			pos)) {
 		preempt_enable();
 		return -ENOSPC;
 	}
-	*infp = inf;
 	return 0;
 }
 
-static inline void kt_publish_raw(struct mpmcring *ring,
-				  struct mpr_inflight *inf, u64 pos, u32 len,
+static inline void kt_publish_raw(struct mpmcring *ring, u64 pos, u32 len,
 				  const void *payload)
 {
 	mpr_write_hdr(&ring->view, pos, len, MPMCRING_PRIO_CRITICAL, 0);
 	memcpy(mpr_payload(&ring->view, pos), payload, len);
-	mpr_publish(&ring->view, inf, pos, MPMCRING_STAMP_COMMITTED);
+	mpr_publish(&ring->view, pos, MPMCRING_STAMP_COMMITTED);
 	preempt_enable();
 }
 

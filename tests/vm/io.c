@@ -25,7 +25,7 @@ FIXTURE(io)
 FIXTURE_SETUP(io)
 {
 	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
-			       "ring=io create=1 size=65536 threads=0 autostart=0"));
+			       "ring=io create=1 size=65536 threads=0 autostart=0 user_max_prio=2"));
 	self->fd = open(RING, O_RDWR | O_CLOEXEC);
 	ASSERT_GE(self->fd, 0);
 	ASSERT_EQ(0, ioctl(self->fd, MPMCRING_IOC_INFO, &self->l));
@@ -272,16 +272,29 @@ TEST_F(io, hostile_mappings)
 
 TEST_F(io, ioctls)
 {
-	uint32_t idx[100], n = 0, bogus = 5000;
+	uint32_t idx[100], n = 0, bogus = 5000, mine = 0;
+	int fds[16], nfd = 0, fd = self->fd;
 	unsigned int i;
 
 	EXPECT_EQ(-1, ioctl(self->fd, _IO('R', 0xff)));
 	EXPECT_EQ(ENOTTY, errno);
 	EXPECT_EQ(-1, ioctl(self->fd, MPMCRING_IOC_INFO, (void *)8));
 	EXPECT_EQ(EFAULT, errno);
-	/* Slots until the ring has no more, each one distinct. */
-	while (n < 100 && ioctl(self->fd, MPMCRING_IOC_ATTACH, &idx[n]) == 0)
-		n++;
+	/*
+	 * Slots until the ring has no more, each one distinct; each file
+	 * takes max_per_file of them, then the next file goes on.
+	 */
+	while (n < 100) {
+		if (ioctl(fd, MPMCRING_IOC_ATTACH, &idx[n]) == 0) {
+			n++;
+			mine += fd == self->fd;
+			continue;
+		}
+		if (errno != EDQUOT || nfd == 16)
+			break;
+		fd = fds[nfd++] = open(RING, O_RDWR | O_CLOEXEC);
+		ASSERT_GE(fd, 0);
+	}
 	EXPECT_EQ(EUSERS, errno);
 	EXPECT_EQ(self->l.max_consumers, n);
 	for (i = 1; i < n; i++)
@@ -289,9 +302,13 @@ TEST_F(io, ioctls)
 	/* Only this file's slots can be detached. */
 	EXPECT_EQ(-1, ioctl(self->fd, MPMCRING_IOC_DETACH, &bogus));
 	EXPECT_EQ(EINVAL, errno);
-	for (i = 0; i < n; i++)
+	EXPECT_EQ(-1, ioctl(self->fd, MPMCRING_IOC_DETACH, &idx[n - 1]));
+	EXPECT_EQ(EINVAL, errno);
+	for (i = 0; i < mine; i++)
 		EXPECT_EQ(0, ioctl(self->fd, MPMCRING_IOC_DETACH, &idx[i]));
 	EXPECT_EQ(-1, ioctl(self->fd, MPMCRING_IOC_DETACH, &idx[0]));
+	while (nfd)
+		close(fds[--nfd]);
 	EXPECT_EQ(-1, ioctl(self->fd, MPMCRING_IOC_SET_WATERMARK,
 			    &(uint64_t){ self->l.data_size + 1 }));
 	EXPECT_EQ(EINVAL, errno);
