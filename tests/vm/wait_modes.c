@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Every way users wait for records wakes them for a record committed after
+ * they last looked, with no system call in between: poll, epoll level- and
+ * edge-triggered, EPOLLEXCLUSIVE, io_uring poll (one-shot and multishot)
+ * and blocking read(2).
+ *
+ * Each test is a ping-pong: a record is written only after the consumer
+ * took the previous one, so the consumer goes back to sleep between records
+ * and every record races its sleep. The consumers drain through the mapping
+ * until -EAGAIN before they wait: edge-triggered epoll and io_uring's
+ * multishot poll never call ->poll in between, which is what used to lose
+ * wakeups. A wait that times out while a record is waiting is a lost
+ * wakeup.
+ */
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <liburing.h>
+
+#include "kselftest_harness.h"
+#include "mpmcring.h"
+#include "vmtest.h"
+
+/* Far longer than any wakeup takes: hitting it means a lost wakeup. */
+#define LOST_MS 5000
+
+enum wait_mode {
+	W_POLL,
+	W_EPOLL_LT,
+	W_EPOLL_ET,
+	W_EPOLL_ET_EXCL,
+	W_URING_ONESHOT,
+	W_URING_MULTISHOT,
+};
+
+struct waiter {
+	enum wait_mode mode;
+	int fd, ep;
+	struct io_uring ur;
+	bool armed;
+};
+
+static int waiter_init(struct waiter *w, int fd, enum wait_mode mode)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	*w = (struct waiter){ .mode = mode, .fd = fd, .ep = -1 };
+	switch (mode) {
+	case W_POLL:
+		return 0;
+	case W_EPOLL_LT:
+	case W_EPOLL_ET:
+	case W_EPOLL_ET_EXCL:
+		if (mode != W_EPOLL_LT)
+			ev.events |= EPOLLET;
+		if (mode == W_EPOLL_ET_EXCL)
+			ev.events |= EPOLLEXCLUSIVE;
+		w->ep = epoll_create1(EPOLL_CLOEXEC);
+		return w->ep < 0 ? -errno : epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+	default:
+		return io_uring_queue_init(8, &w->ur, 0);
+	}
+}
+
+static void waiter_fini(struct waiter *w)
+{
+	if (w->ep >= 0)
+		close(w->ep);
+	if (w->mode == W_URING_ONESHOT || w->mode == W_URING_MULTISHOT)
+		io_uring_queue_exit(&w->ur);
+}
+
+/* 1 when woken readable, 0 on timeout, -errno on error. */
+static int waiter_wait(struct waiter *w, int ms)
+{
+	struct __kernel_timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct pollfd pfd = { .fd = w->fd, .events = POLLIN };
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	struct epoll_event ev;
+	int n;
+
+	switch (w->mode) {
+	case W_POLL:
+		n = poll(&pfd, 1, ms);
+		return n < 0 ? -errno : n;
+	case W_EPOLL_LT:
+	case W_EPOLL_ET:
+	case W_EPOLL_ET_EXCL:
+		n = epoll_wait(w->ep, &ev, 1, ms);
+		return n < 0 ? -errno : n;
+	default:
+		break;
+	}
+	if (!w->armed) {
+		sqe = io_uring_get_sqe(&w->ur);
+		if (!sqe)
+			return -EBUSY;
+		if (w->mode == W_URING_MULTISHOT)
+			io_uring_prep_poll_multishot(sqe, w->fd, POLLIN);
+		else
+			io_uring_prep_poll_add(sqe, w->fd, POLLIN);
+		n = io_uring_submit(&w->ur);
+		if (n != 1)
+			return n < 0 ? n : -EIO;
+		w->armed = true;
+	}
+	n = io_uring_wait_cqe_timeout(&w->ur, &cqe, &ts);
+	if (n == -ETIME)
+		return 0;
+	if (n)
+		return n;
+	n = cqe->res;
+	/* A multishot poll stays armed while the kernel says MORE. */
+	if (w->mode == W_URING_ONESHOT || !(cqe->flags & IORING_CQE_F_MORE))
+		w->armed = false;
+	io_uring_cqe_seen(&w->ur, cqe);
+	return n < 0 ? n : (n & POLLIN) ? 1 : -EIO;
+}
+
+struct pingpong {
+	struct mpmcring *ring;
+	enum wait_mode mode;
+	uint64_t n;
+	uint64_t acked; /* records the consumer has taken */
+	uint64_t sleeps, lost, bad;
+	int done;
+};
+
+static void *pingpong_consumer(void *arg)
+{
+	struct pingpong *pp = arg;
+	struct mpmcring_consumer *c = mpmcring_consumer_new(pp->ring);
+	struct mpmcring_record rec;
+	struct waiter w;
+	uint64_t next = 0;
+	int n;
+
+	if (!c || waiter_init(&w, mpmcring_fd(pp->ring), pp->mode)) {
+		pp->bad++;
+		goto out;
+	}
+	while (next < pp->n) {
+		while (mpmcring_read(c, &rec) == 0) {
+			if (rec.len != sizeof(uint64_t) || *(const uint64_t *)rec.data != next)
+				pp->bad++;
+			if (mpmcring_commit(c))
+				pp->bad++;
+			next++;
+			__atomic_store_n(&pp->acked, next, __ATOMIC_RELEASE);
+		}
+		if (next == pp->n)
+			break;
+		n = waiter_wait(&w, LOST_MS);
+		if (n == 1) {
+			pp->sleeps++;
+		} else if (n == 0) {
+			if (mpmcring_avail_bytes(pp->ring))
+				pp->lost++;
+			break; /* a lost wakeup ends the test */
+		} else {
+			pp->bad++;
+			break;
+		}
+	}
+	waiter_fini(&w);
+out:
+	mpmcring_consumer_free(c);
+	__atomic_store_n(&pp->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void pingpong(struct __test_metadata *_metadata, enum wait_mode mode, uint64_t n)
+{
+	struct pingpong pp = { .mode = mode, .n = n };
+	pthread_t th;
+	uint64_t i;
+	int fd;
+
+	pp.ring = mpmcring_open(NULL, 0);
+	ASSERT_NE(NULL, pp.ring) TH_LOG("%s", mpmcring_errmsg());
+	fd = mpmcring_fd(pp.ring);
+	ASSERT_EQ(0, pthread_create(&th, NULL, pingpong_consumer, &pp));
+	for (i = 0; i < pp.n; i++) {
+		ASSERT_EQ(sizeof(i), write(fd, &i, sizeof(i)));
+		while (__atomic_load_n(&pp.acked, __ATOMIC_ACQUIRE) <= i &&
+		       !__atomic_load_n(&pp.done, __ATOMIC_ACQUIRE))
+			sched_yield();
+		if (__atomic_load_n(&pp.done, __ATOMIC_ACQUIRE))
+			break;
+	}
+	pthread_join(th, NULL);
+	TH_LOG("%llu of %llu records, the consumer slept %llu times",
+	       (unsigned long long)pp.acked, (unsigned long long)pp.n,
+	       (unsigned long long)pp.sleeps);
+	EXPECT_EQ(0, pp.lost);
+	EXPECT_EQ(0, pp.bad);
+	EXPECT_EQ(pp.n, pp.acked);
+	EXPECT_GT(pp.sleeps, 0);
+	mpmcring_close(pp.ring);
+}
+
+#define CYCLES 3000
+
+TEST(poll_pingpong)
+{
+	pingpong(_metadata, W_POLL, CYCLES);
+}
+
+TEST(epoll_level_triggered_pingpong)
+{
+	pingpong(_metadata, W_EPOLL_LT, CYCLES);
+}
+
+TEST(epoll_edge_triggered_pingpong)
+{
+	pingpong(_metadata, W_EPOLL_ET, CYCLES);
+}
+
+TEST(epoll_exclusive_edge_triggered_pingpong)
+{
+	pingpong(_metadata, W_EPOLL_ET_EXCL, CYCLES);
+}
+
+TEST(io_uring_poll_oneshot_pingpong)
+{
+	pingpong(_metadata, W_URING_ONESHOT, CYCLES);
+}
+
+TEST(io_uring_poll_multishot_pingpong)
+{
+	pingpong(_metadata, W_URING_MULTISHOT, CYCLES);
+}
+
+struct reader {
+	int fd;
+	uint64_t acked, bad;
+	int stop;
+};
+
+static void *blocking_reader(void *arg)
+{
+	struct reader *rd = arg;
+	uint64_t v, next = 0;
+
+	while (!__atomic_load_n(&rd->stop, __ATOMIC_ACQUIRE)) {
+		if (read(rd->fd, &v, sizeof(v)) != sizeof(v)) {
+			rd->bad++;
+			break;
+		}
+		if (v == UINT64_MAX)
+			break; /* the writer's way of ending us */
+		if (v != next)
+			rd->bad++;
+		next++;
+		__atomic_store_n(&rd->acked, next, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/* read(2) sleeps in the kernel; each record must end its sleep. */
+TEST(blocking_read_pingpong)
+{
+	struct reader rd = { 0 };
+	uint64_t i, end = UINT64_MAX, lost = 0;
+	struct timespec t0, t;
+	pthread_t th;
+	int fd = open("/dev/mpmcring", O_RDWR | O_CLOEXEC);
+
+	ASSERT_GE(fd, 0);
+	rd.fd = open("/dev/mpmcring", O_RDWR | O_CLOEXEC);
+	ASSERT_GE(rd.fd, 0);
+	ASSERT_EQ(0, pthread_create(&th, NULL, blocking_reader, &rd));
+	for (i = 0; i < CYCLES && !lost; i++) {
+		ASSERT_EQ(sizeof(i), write(fd, &i, sizeof(i)));
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		while (__atomic_load_n(&rd.acked, __ATOMIC_ACQUIRE) <= i) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >
+			    LOST_MS) {
+				lost++; /* the reader slept through a record */
+				break;
+			}
+			sched_yield();
+		}
+	}
+	__atomic_store_n(&rd.stop, 1, __ATOMIC_RELEASE);
+	ASSERT_EQ(sizeof(end), write(fd, &end, sizeof(end)));
+	pthread_join(th, NULL);
+	EXPECT_EQ(0, lost);
+	EXPECT_EQ(0, rd.bad);
+	EXPECT_EQ(CYCLES, rd.acked);
+	close(rd.fd);
+	close(fd);
+}
+
+TEST_HARNESS_MAIN
