@@ -36,22 +36,25 @@ static inline void mpr_env_unlock(struct mpr_env *e)
 
 /*
  * A reclaim can only find more space when a consumer moved the head or
- * committed. The head is cheap to look at; commits are not, so they are
- * looked for at most once a jiffy. This keeps a flood of refused records
- * from turning into a flood of reclaims.
+ * committed, or when the last one stopped at its walk bound. The head is
+ * cheap to look at; commits are not, so they are looked for at most once a
+ * jiffy. This keeps a flood of refused records from turning into a flood
+ * of reclaims.
  */
 static inline bool mpr_env_reclaim_due(struct mpr_env *e, __u64 head)
 {
 	struct mpmcring *ring = e->ring;
 
-	return head != READ_ONCE(ring->reclaim_head) ||
+	return READ_ONCE(ring->reclaim_more) ||
+	       head != READ_ONCE(ring->reclaim_head) ||
 	       jiffies != READ_ONCE(ring->reclaim_jiffies);
 }
 
-static inline void mpr_env_reclaiming(struct mpr_env *e, __u64 head)
+static inline void mpr_env_reclaimed(struct mpr_env *e, __u64 head, bool more)
 {
 	WRITE_ONCE(e->ring->reclaim_head, head);
 	WRITE_ONCE(e->ring->reclaim_jiffies, jiffies);
+	WRITE_ONCE(e->ring->reclaim_more, more);
 }
 
 static inline unsigned int mpr_env_next_slot(struct mpr_env *e, unsigned int i)

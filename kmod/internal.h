@@ -76,6 +76,7 @@ struct mpmcring {
 	unsigned long reclaim_lock;	/* bit 0: a reclaim is running */
 	u64 reclaim_head;		/* the head the last reclaim saw */
 	unsigned long reclaim_jiffies;	/* and when */
+	bool reclaim_more;		/* it stopped at its walk bound */
 	struct mpr_lease *leases;	/* per slot, under reclaim_lock */
 
 	/* Consumer slots attached, and accounting of those that went away. */

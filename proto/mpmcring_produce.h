@@ -10,8 +10,8 @@
  *   void mpr_env_unlock(struct mpr_env *e);
  *   bool mpr_env_reclaim_due(struct mpr_env *e, __u64 head);
  *       (false: a reclaim now would find what the last one found)
- *   void mpr_env_reclaiming(struct mpr_env *e, __u64 head);
- *       (a reclaim starts, having seen this head)
+ *   void mpr_env_reclaimed(struct mpr_env *e, __u64 head, bool more);
+ *       (a reclaim saw this head; more: it stopped at its walk bound)
  *   unsigned int mpr_env_next_slot(struct mpr_env *e, unsigned int i);
  *       (the first attached slot index >= i; >= max_consumers when none)
  *   bool mpr_env_kernel_claim(struct mpr_env *e, unsigned int i, __u64 *s);
@@ -140,7 +140,6 @@ static inline void mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 	h = pos.head;		/* user-writable: checked before use */
 	p = pos.prod;
 	head_ok = mpr_head_sane(v, &pos);
-	mpr_env_reclaiming(env, h);
 	lo = mpr_claims_floor(v, env, r0, p, head_ok ? h : p, head_ok ? h : p);
 
 	/*
@@ -174,6 +173,7 @@ static inline void mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 	if (freed != r0)
 		/* [R5] pairs with [P4]. */
 		MPR_STORE_RELEASE(&m->reclaim_pos, freed);
+	mpr_env_reclaimed(env, h, walked == MPR_RECLAIM_WALK);
 
 	/*
 	 * A head outside [reclaim, prod] or between granules goes to

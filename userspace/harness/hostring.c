@@ -36,10 +36,11 @@ static inline bool mpr_env_reclaim_due(struct mpr_env *e, __u64 head)
 	return true;
 }
 
-static inline void mpr_env_reclaiming(struct mpr_env *e, __u64 head)
+static inline void mpr_env_reclaimed(struct mpr_env *e, __u64 head, bool more)
 {
 	(void)e;
 	(void)head;
+	(void)more;
 }
 
 /* Idle slots are skipped by value; every slot may be in use here. */

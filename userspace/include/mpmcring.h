@@ -134,6 +134,10 @@ int mpmcring_writev(struct mpmcring *r, const struct iovec *iov, int n);
 int mpmcring_set_prio(struct mpmcring *r, unsigned int prio);
 
 int mpmcring_stats(struct mpmcring *r, struct mpmcring_stats *st);
+/* Fills info with up to max attached consumers (slot, pid, records held,
+ * how long the oldest claim has stood still); returns how many. */
+int mpmcring_list_consumers(struct mpmcring *r, struct mpmcring_consumer_info *info,
+			    unsigned int max);
 
 /* What went wrong with the calling thread's last failed call. */
 const char *mpmcring_errmsg(void);

@@ -59,6 +59,15 @@ int mpmcring_stats(struct mpmcring *r, struct mpmcring_stats *st)
 	return mpr_lib_ioctl(r, MPMCRING_IOC_STATS, st, "reading statistics");
 }
 
+int mpmcring_list_consumers(struct mpmcring *r, struct mpmcring_consumer_info *info,
+			    unsigned int max)
+{
+	struct mpmcring_consumers req = { .max = max, .info = (uintptr_t)info };
+	int err = mpr_lib_ioctl(r, MPMCRING_IOC_CONSUMERS, &req, "listing the consumers");
+
+	return err ? err : (int)req.count;
+}
+
 static int mpr_lib_write_error(int err)
 {
 	switch (err) {
