@@ -101,6 +101,10 @@ static inline void mpr_env_repaired(struct mpr_env *e)
 	mpmcring_count(e->ring, head_repairs, 1);
 }
 
+static inline void mpr_env_racing(struct mpr_env *e)
+{
+}
+
 #include "mpmcring_produce.h"
 
 #endif /* _MPMCRING_ENV_H */

@@ -21,6 +21,9 @@
  *   void mpr_env_revoked(struct mpr_env *e, unsigned int i, __u64 records);
  *   void mpr_env_overwritten(struct mpr_env *e, __u64 records, __u64 bytes);
  *   void mpr_env_repaired(struct mpr_env *e);
+ *   void mpr_env_racing(struct mpr_env *e);
+ *       (between reading prod_pos and the cmpxchg: nothing in the module;
+ *       the host tests may yield there to make races happen)
  * Everything mpr_reclaim() and mpr_overwrite() touch in the env happens
  * under the env lock, so one reclaimer runs at a time.
  */
@@ -258,6 +261,7 @@ static inline int mpr_reserve(const struct mpr_view *v, struct mpr_env *env,
 			tries--;	/* a reclaim round is not a lost race */
 			continue;
 		}
+		mpr_env_racing(env);
 		/* Fully ordered: the [P4] load comes before the space is ours. */
 		if (mpr_cmpxchg(&m->prod_pos, p, p + need) == p) {
 			*pos = p;

@@ -37,8 +37,14 @@
 
 /* How many times a consumer retries a claim that lost a race. */
 #define MPR_CLAIM_TRIES		256
-/* How many times a producer retries a reservation that lost a race. */
+/*
+ * How many times a producer retries a reservation that lost a race. (The
+ * host tests build a copy with a smaller value to reach the contention-drop
+ * path on demand.)
+ */
+#ifndef MPR_RESERVE_TRIES
 #define MPR_RESERVE_TRIES	128
+#endif
 /* Records an overwriting producer evicts per attempt at most. */
 #define MPR_OVERWRITE_WALK	4096
 /*

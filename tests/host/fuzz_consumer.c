@@ -10,6 +10,8 @@
  * position (so the fuzzer reaches deep into framing) or raw input, then
  * header and payload bytes, then a list of library calls to make.
  */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +47,31 @@ static int record_cb(void *ctx, const struct mpmcring_record *rec)
 		sink ^= ((const uint8_t *)rec->data)[i];
 	(void)sink;
 	return (*(int *)ctx)++ == 3; /* stop early now and then */
+}
+
+/*
+ * An oracle written apart from the protocol code: a head outside
+ * [reclaim_pos, prod_pos] or between granules, or a committed record at the
+ * head whose header does not fit, is corruption the library must report as
+ * -EBADMSG (a memory ring has no kernel to repair it). Returns whether the
+ * ring, as built, is corrupt that way.
+ */
+static bool corrupt_at_head(const struct mpmcring_layout *l, const struct mpmcring_meta *meta,
+			    const struct mpmcring_cons_area *cons, const uint64_t *stamps,
+			    const uint8_t *dat)
+{
+	uint64_t r = meta->reclaim_pos, h = cons->head, p = meta->prod_pos;
+	uint64_t g = 1ULL << l->granule_shift, size;
+	const struct mpmcring_rec_hdr *hdr;
+
+	if ((h & (g - 1)) || h - r > p - r)
+		return true;
+	if (h == p || stamps[(h >> l->granule_shift) & ((l->data_size >> l->granule_shift) - 1)] !=
+			      (h | MPMCRING_STAMP_COMMITTED))
+		return false;
+	hdr = (const void *)(dat + (h & (l->data_size - 1)));
+	size = (MPMCRING_HDR_SIZE + (uint64_t)hdr->len + g - 1) & ~(g - 1);
+	return hdr->len > l->max_record || size > p - h;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -144,6 +171,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c[1] = mpmcring_consumer_new(r);
 	if (!c[0] || !c[1])
 		abort();
+	/* Corruption at the head is reported, not read past or through. */
+	if (corrupt_at_head(&l, meta, cons, stamps, dat)) {
+		if (mpmcring_read(c[0], &rec) != -EBADMSG ||
+		    mpmcring_peek(c[1], &rec) != -EBADMSG)
+			abort();
+	}
 	for (ops = 0; ops < 24; ops++) {
 		struct mpmcring_consumer *cc = c[ops & 1];
 		unsigned int op = (unsigned int)(size ? data[ops % size] : ops) % 7;

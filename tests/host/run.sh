@@ -34,6 +34,7 @@ for san in plain asan tsan; do
 	add "$san/stress_overwrite_tiny" "$b/stress_test -o -s 4096 -r -n $n -p 3 -c 3"
 	add "$san/stress_stall" "$b/stress_test -S 500 -r -n $((n / 4)) -c 4"
 	add "$san/stress_big_records" "$b/stress_test -r -n $((n / 10)) -l 500 -L 2000 -s 16384 -b 4"
+	add "$san/stress_contention" "$b/stress_test_contention -r -n $((n / 10)) -p 4 -c 2 -C"
 done
 
 fuzz="$out/fuzz_consumer"

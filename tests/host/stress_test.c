@@ -10,6 +10,8 @@
  *               [-s ring bytes] [-o] (overwrite mode) [-b batch]
  *               [-l min len] [-L max len] [-S stall every N records]
  *               [-r] (producers retry a full ring, as blocking writers do)
+ *               [-C] (expect drops for contention: producers yield between
+ *               reading prod_pos and the cmpxchg, built with one try)
  */
 #include <errno.h>
 #include <getopt.h>
@@ -29,7 +31,7 @@ static struct {
 	unsigned int producers, consumers, batch, stall_every;
 	uint64_t records, size;
 	uint32_t min_len, max_len;
-	bool overwrite, retry;
+	bool overwrite, retry, contention;
 } opt = {
 	.producers = 3,
 	.consumers = 3,
@@ -156,7 +158,7 @@ static int parse(int argc, char **argv)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "p:c:n:s:ob:l:L:S:r")) != -1) {
+	while ((ch = getopt(argc, argv, "p:c:n:s:ob:l:L:S:rC")) != -1) {
 		switch (ch) {
 		case 'p':
 			opt.producers = atoi(optarg);
@@ -188,6 +190,9 @@ static int parse(int argc, char **argv)
 		case 'r':
 			opt.retry = true;
 			break;
+		case 'C':
+			opt.contention = true;
+			break;
 		default:
 			return -1;
 		}
@@ -213,6 +218,7 @@ int main(int argc, char **argv)
 	hp.size = opt.size;
 	hp.producers = opt.producers;
 	hp.mode = opt.overwrite ? MPMCRING_MODE_OVERWRITE : MPMCRING_MODE_DROP_NEWEST;
+	hp.yield_in_reserve = opt.contention;
 	if (hostring_init(&ring, &hp) ||
 	    !(lib = mpmcring__open_memory(ring.cons, ring.ro, &ring.layout))) {
 		fprintf(stderr, "ring setup failed\n");
@@ -275,6 +281,8 @@ int main(int argc, char **argv)
 	       (unsigned long long)drop_reason(MPMCRING_DROP_CONTENTION),
 	       (unsigned long long)drop_reason(MPMCRING_DROP_TOO_BIG), (unsigned long long)retried);
 	EXPECT(hostring_waiting(&ring) == 0, "records left in the ring");
+	EXPECT(!opt.contention || drop_reason(MPMCRING_DROP_CONTENTION),
+	       "no reservation lost its race often enough to be dropped for contention");
 	for (i = 0; i < opt.producers; i++) {
 		free(committed[i]);
 		free(seen[i]);

@@ -77,6 +77,18 @@ static inline int kc_read(struct kc *c, void *buf, u32 cap)
 	return rec.len;
 }
 
+/* Drops of every reason and class. */
+static inline u64 kt_dropped(const struct mpmcring_stats *st)
+{
+	u64 n = 0;
+	int r, c;
+
+	for (r = 0; r < MPMCRING_NR_DROP; r++)
+		for (c = 0; c < MPMCRING_NR_PRIO; c++)
+			n += st->dropped[r][c];
+	return n;
+}
+
 /* Creates a ring named for the test; fails the test if it cannot. */
 static inline struct mpmcring *kt_ring(struct kunit *test,
 				       struct mpmcring_params *p)

@@ -145,6 +145,7 @@ struct blocked {
 	int fd;
 	ssize_t ret;
 	int done;
+	pid_t tid;
 };
 
 static void *blocking_write(void *arg)
@@ -152,6 +153,7 @@ static void *blocking_write(void *arg)
 	struct blocked *b = arg;
 	char rec[56] = { 1 };
 
+	__atomic_store_n(&b->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	b->ret = write(b->fd, rec, sizeof(rec));
 	__atomic_store_n(&b->done, 1, __ATOMIC_RELEASE);
 	return NULL;
@@ -162,6 +164,7 @@ static void *blocking_read(void *arg)
 	struct blocked *b = arg;
 	char buf[64];
 
+	__atomic_store_n(&b->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	b->ret = read(b->fd, buf, sizeof(buf));
 	__atomic_store_n(&b->done, 1, __ATOMIC_RELEASE);
 	return NULL;
@@ -180,7 +183,8 @@ TEST_F(io, blocking_writer_waits_for_space)
 	for (i = 0; i < 1024; i++)
 		ASSERT_EQ(56, write(self->fd, rec, sizeof(rec)));
 	ASSERT_EQ(0, pthread_create(&th, NULL, blocking_write, &b));
-	vm_sleep_ms(300);
+	/* Handshake: the writer is asleep in the kernel, not yet done. */
+	ASSERT_TRUE(vm_wait_asleep(&b.tid));
 	EXPECT_EQ(0, __atomic_load_n(&b.done, __ATOMIC_ACQUIRE));
 	ASSERT_EQ(56, read(self->fd, buf, sizeof(buf)));
 	pthread_join(th, NULL);
@@ -199,7 +203,7 @@ TEST_F(io, blocking_reader_waits_for_data)
 	ASSERT_GE(fd2, 0);
 	b = (struct blocked){ .fd = fd2 };
 	ASSERT_EQ(0, pthread_create(&th, NULL, blocking_read, &b));
-	vm_sleep_ms(300);
+	ASSERT_TRUE(vm_wait_asleep(&b.tid));
 	EXPECT_EQ(0, __atomic_load_n(&b.done, __ATOMIC_ACQUIRE));
 	ASSERT_EQ(5, write(self->fd, "hello", 5));
 	pthread_join(th, NULL);

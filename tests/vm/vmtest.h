@@ -193,6 +193,8 @@ struct seen_map {
 	uint64_t *bad;	 /* corrupt records */
 	uint64_t *order; /* a consumer saw a producer out of order */
 	uint64_t *delivered;
+	uint64_t *by_consumer; /* delivered by each consumer (SEEN_CONSUMERS) */
 };
+#define SEEN_CONSUMERS 8
 
 #endif /* MPMCRING_VMTEST_H */

@@ -6,6 +6,7 @@
  * shared protocol functions with a userspace mpr_env.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -91,6 +92,13 @@ static inline void mpr_env_repaired(struct mpr_env *e)
 	MPR_WRITE_ONCE(e->h->repairs, e->h->repairs + 1);
 }
 
+/* Tests that want lost races ask for a yield inside the window. */
+static inline void mpr_env_racing(struct mpr_env *e)
+{
+	if (e->h->yield_in_reserve)
+		sched_yield();
+}
+
 #include "mpmcring_produce.h"
 
 static uint64_t round_page(uint64_t x)
@@ -150,6 +158,7 @@ int hostring_init(struct hostring *h, const struct hostring_params *p)
 	memset(h, 0, sizeof(*h));
 	hostring_layout(h, p);
 	h->nproducers = p->producers;
+	h->yield_in_reserve = p->yield_in_reserve;
 	h->prod = aligned_alloc(64, sizeof(*h->prod) * p->producers);
 	if (!h->prod)
 		return -ENOMEM;

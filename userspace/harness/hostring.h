@@ -25,6 +25,9 @@ struct hostring_params {
 	bool watermarks; /* use wm[], else 1/2, 1/8, 0 */
 	uint64_t wm[MPMCRING_NR_PRIO];
 	unsigned int claim_timeout_ms; /* 0: claims never expire */
+	bool yield_in_reserve;	       /* yield between reading prod_pos and
+					* the cmpxchg: makes lost races likely
+					*/
 };
 
 /* Per producer: its own counters (one writer). */
@@ -42,6 +45,7 @@ struct hostring {
 	void *ro;
 	struct mpr_view v;
 	unsigned int nproducers;
+	bool yield_in_reserve;
 	struct hostring_producer *prod;
 	unsigned long reclaim_lock;
 	/* Written under reclaim_lock. */

@@ -246,6 +246,10 @@ int mpmcring_peek(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 			rec->flags = mr.flags;
 			return 0;
 		}
+		if (st == MPR_REC_BAD)
+			return mpr_lib_error(
+				EBADMSG,
+				"the ring's framing is corrupt (a record at the head does not fit)");
 		if (st != MPR_REC_DISCARDED)
 			break;
 		h += mr.size;
