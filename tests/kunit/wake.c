@@ -44,10 +44,20 @@ static void kt_wake_up(struct kt_sleeper *s)
 	mpmcring_wake_class_put(s->ring, s->class);
 }
 
-/* Wakeups delivered so far: queued irq_work has run. */
+/*
+ * Wakeups delivered so far, once queued irq_work has run. irq_work_sync()
+ * may sleep, and a case that holds a reservation open has preemption off:
+ * then wait for the (self-IPI) irq_work by spinning, boundedly.
+ */
 static int kt_wakes(struct kt_sleeper *s)
 {
-	irq_work_sync(&s->ring->wake_work);
+	long spins = 100000000;
+
+	if (preemptible())
+		irq_work_sync(&s->ring->wake_work);
+	else
+		while (irq_work_is_busy(&s->ring->wake_work) && --spins)
+			cpu_relax();
 	return atomic_read(&s->wakes);
 }
 

@@ -10,8 +10,10 @@
  */
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <linux/userfaultfd.h>
 
 #include "kselftest_harness.h"
@@ -115,6 +117,93 @@ TEST_F(trust, failed_attach_gives_the_slot_back)
 	EXPECT_EQ(-1, ioctl(self->fd, MPMCRING_IOC_ATTACH, (void *)8));
 	EXPECT_EQ(EFAULT, errno);
 	EXPECT_EQ(0, consumers_now(self->fd));
+}
+
+struct hammer {
+	int fd;
+	unsigned int max;
+	int stop;
+};
+
+/* ATTACH into an unwritable address: attaches, then fails on put_user. */
+static void *attach_bad_pointer(void *arg)
+{
+	struct hammer *h = arg;
+
+	while (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE))
+		ioctl(h->fd, MPMCRING_IOC_ATTACH, (void *)8);
+	return NULL;
+}
+
+/* DETACH of every index, from the same file: catches a slot in between. */
+static void *detach_everything(void *arg)
+{
+	struct hammer *h = arg;
+	uint32_t i;
+
+	while (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE))
+		for (i = 0; i < h->max; i++)
+			ioctl(h->fd, MPMCRING_IOC_DETACH, &i);
+	return NULL;
+}
+
+/*
+ * A failed ATTACH gives its slot back only if this file still has it: a
+ * thread of the same file may have detached it meanwhile, and another
+ * process attached the same index. That process's slot must survive.
+ */
+/* Another process attaches and checks its slot stays its own; exit 0. */
+static int attach_and_check(unsigned int rounds)
+{
+	struct mpmcring_consumer_info info[64];
+	int fd = open(RING, O_RDWR | O_CLOEXEC), n, mine;
+	unsigned int k;
+	uint32_t idx;
+
+	if (fd < 0)
+		return 2;
+	for (k = 0; k < rounds; k++) {
+		struct mpmcring_consumers list = { .max = 64, .info = (uintptr_t)info };
+
+		if (ioctl(fd, MPMCRING_IOC_ATTACH, &idx))
+			return 3;
+		sched_yield();
+		if (ioctl(fd, MPMCRING_IOC_CONSUMERS, &list))
+			return 4;
+		for (n = 0, mine = 0; n < (int)list.count; n++)
+			mine += info[n].slot == idx && (pid_t)info[n].pid == getpid();
+		if (mine != 1)
+			return 1; /* our slot was detached under us */
+		if (ioctl(fd, MPMCRING_IOC_DETACH, &idx))
+			return 5;
+	}
+	return 0;
+}
+
+/*
+ * A failed ATTACH gives its slot back only if this file still has it: a
+ * thread of the same file may have detached it meanwhile, and another
+ * process attached the same index. That process's slot must survive.
+ */
+TEST_F(trust, failed_attach_never_detaches_another_files_slot)
+{
+	struct hammer h = { .fd = self->fd, .max = self->l.max_consumers };
+	pthread_t th[2];
+	int status;
+	pid_t kid;
+
+	ASSERT_EQ(0, pthread_create(&th[0], NULL, attach_bad_pointer, &h));
+	ASSERT_EQ(0, pthread_create(&th[1], NULL, detach_everything, &h));
+	kid = fork();
+	ASSERT_GE(kid, 0);
+	if (!kid)
+		_exit(attach_and_check(3000));
+	ASSERT_EQ(kid, waitpid(kid, &status, 0));
+	__atomic_store_n(&h.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th[0], NULL);
+	pthread_join(th[1], NULL);
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("1: another file took the slot from it");
 }
 
 TEST_F(trust, user_writes_stay_below_critical)
