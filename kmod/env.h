@@ -96,9 +96,11 @@ static inline void mpr_env_overwritten(struct mpr_env *e, u64 records,
 	mpmcring_count(e->ring, overwritten_bytes, bytes);
 }
 
+/* A repaired head can make records ready: the tick wakes sleepers. */
 static inline void mpr_env_repaired(struct mpr_env *e)
 {
 	mpmcring_count(e->ring, head_repairs, 1);
+	WRITE_ONCE(e->ring->wake_missed, 1);
 }
 
 static inline void mpr_env_racing(struct mpr_env *e)

@@ -100,7 +100,7 @@ struct mpmcring {
 	u32 wake_refs[64];
 	spinlock_t wake_lock;		/* wake_mask, wake_refs */
 	int wake_missed;		/* a commit found sleepers, woke none */
-	int out_waiters;		/* someone polls for POLLOUT */
+	unsigned long out_waiters;	/* bit per class: a writer wants room */
 
 	/* The housekeeping tick runs while files are open. */
 	struct timer_list tick;
@@ -177,8 +177,11 @@ ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 		      loff_t *ppos);
 ssize_t mpmcring_write_iter(struct kiocb *iocb, struct iov_iter *from);
 long mpmcring_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
-int mpmcring_wait_readable(struct mpmcring *ring, u32 wake_class);
+int mpmcring_wait_readable(struct mpmcring_file *mf);
 u64 mpmcring_free_bytes(struct mpmcring *ring);
+bool mpmcring_room(struct mpmcring *ring, u32 prio, u64 need);
+void mpmcring_want_room(struct mpmcring *ring, u32 prio);
+void mpmcring_room_backstop(struct mpmcring *ring);
 
 /* stats.c */
 void mpmcring_debugfs_add(struct mpmcring *ring);

@@ -51,10 +51,11 @@ static inline int kc_claim(struct kc *c, u32 max, struct mpr_claim *cl)
 	return n;
 }
 
-static inline void kc_commit(struct kc *c)
+/* Commits; returns whether the claim had been revoked. */
+static inline bool kc_commit(struct kc *c)
 {
-	mpr_commit(&c->slot->start);
 	c->holding = false;
+	return mpr_commit(&c->slot->start);
 }
 
 /* Reads one record into buf (at most cap bytes); returns its length. */

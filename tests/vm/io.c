@@ -314,8 +314,10 @@ TEST_F(io, ioctls)
 	while (nfd)
 		close(fds[--nfd]);
 	EXPECT_EQ(-1, ioctl(self->fd, MPMCRING_IOC_SET_WATERMARK,
-			    &(uint64_t){ self->l.data_size + 1 }));
+			    &(uint64_t){ self->l.data_size / 2 + 1 }));
 	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, ioctl(self->fd, MPMCRING_IOC_SET_WATERMARK,
+			   &(uint64_t){ self->l.data_size / 2 }));
 }
 
 TEST_HARNESS_MAIN

@@ -22,6 +22,7 @@
 
 struct held_report {
 	int held;
+	int read_ret;	/* reading more before committing, once resumed */
 	int commit_ret;
 	uint64_t revoked;
 };
@@ -46,6 +47,8 @@ static void stalling_consumer(int wr)
 	if (rep.held <= 0 || write(wr, &rep, sizeof(rep)) != sizeof(rep))
 		_exit(3);
 	raise(SIGSTOP);
+	/* Revoked meanwhile: reading more on the old claim is refused. */
+	rep.read_ret = mpmcring_read_batch(c, &b, 64, 1 << 20);
 	rep.commit_ret = mpmcring_commit(c);
 	mpmcring_lost(c, &lost);
 	rep.revoked = lost.revoked;
@@ -203,6 +206,7 @@ TEST_F_TIMEOUT(slow, stopped_consumer_cannot_stop_collection, 240)
 	ASSERT_EQ(sizeof(rep), read(pipefd[0], &rep, sizeof(rep)));
 	ASSERT_EQ(child, waitpid(child, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT_EQ(-ESTALE, rep.read_ret);
 	EXPECT_EQ(-ESTALE, rep.commit_ret);
 	EXPECT_EQ(rep.held, rep.revoked);
 

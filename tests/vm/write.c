@@ -193,6 +193,30 @@ TEST_F(wr, records_that_can_never_fit_fail_at_once)
 	EXPECT_EQ(1 + MPMCRING_WRITEV_MAX, st.produced_records);
 }
 
+/*
+ * Overwrite mode: a full ring takes writes by evicting the oldest records,
+ * so POLLOUT stays set with no consumer at all (the flight recorder).
+ */
+TEST(overwrite_mode_stays_writable)
+{
+	struct pollfd pfd = { .events = POLLOUT };
+	char rec[56] = { 0 };
+	int fd, i;
+
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen", "ring=wr create=1 size=16384 "
+						   "mode=overwrite threads=0 autostart=0"));
+	fd = open(RING, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	pfd.fd = fd;
+	for (i = 0; i < 3 * 16384 / 64; i++) {
+		ASSERT_EQ(1, poll(&pfd, 1, 0)) TH_LOG("record %d: not writable", i);
+		ASSERT_TRUE(pfd.revents & POLLOUT);
+		ASSERT_EQ(sizeof(rec), write(fd, rec, sizeof(rec)));
+	}
+	close(fd);
+	EXPECT_EQ(0, vm_rmmod("mpmcring_loadgen"));
+}
+
 /* One call copies at most MPMCRING_WRITE_MAX bytes with preemption off. */
 TEST(write_max_per_call)
 {
