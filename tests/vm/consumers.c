@@ -351,7 +351,8 @@ TEST_F_TIMEOUT(lg, sigkill_consumer_holding_batch, 300)
 	while (mpmcring_read(c, &rec) == 0)
 		mpmcring_commit(c);
 	for (i = 0; i < 500; i++)
-		EXPECT_EQ(sizeof(buf), write(self->fd, buf, sizeof(buf)));
+		ASSERT_EQ(sizeof(buf), write(self->fd, buf, sizeof(buf)))
+			TH_LOG("write %d: %s", i, strerror(errno));
 	ASSERT_EQ(0, lg_read_stats(&lg));
 	/* Loadgen records: read by us, or held by the killed one. */
 	EXPECT_EQ(lg.total_committed, got + held);
