@@ -12,7 +12,8 @@ A test's path, file by file:
   parse.py      TAP/KTAP and the guest's results port
   reports.py    kernel reports on the console and kmemleak's list; ours or not
   judge.py      a finished guest's sections and reports into results
-  summary.py    failures, totals
+  inventory.py  what ran against tests/inventory.txt
+  summary.py    failures, allowed skips, totals
 
 The test kernels (debug: 6.1 with KASAN, lockdep, UBSAN, kmemleak; kcsan:
 6.1 with KCSAN; debug-6.12: the debug kernel from 6.12) run the KUnit
@@ -36,9 +37,17 @@ Every result is one test with a name:
                                      names our code
   <k>/lockdep                        lockdep still on at the end of the guest
   <k>/leaks                          kmemleak finds no leak of our code
+  inventory/...                      something missing, miscounted,
+                                     unlisted, or skipped without leave
 Extra tests named <k>/kunit/<suite> or <k>/vm/<prog> fail when a document
 has no plan, ends early, or a program exits non-zero (or is killed by a
 signal) for no failed test.
+
+The inventory, tests/inventory.txt, lists what must run: per kernel every
+KUnit suite and VM program with its number of cases, every guest step,
+every host test and static check, and the skips allowed with their
+reasons. When the knobs below ask for a subset, only that subset is
+required, and the summary says so.
 
 Knobs (environment):
   MPMCRING_KERNELS       comma list (default: debug,kcsan,debug-6.12,stock-6.1,
@@ -52,6 +61,7 @@ Knobs (environment):
   MPMCRING_TEST_TIMEOUT  seconds for each test program inside a guest (default 400)
   MPMCRING_VM_TESTS      comma list: run only these VM test programs
   MPMCRING_GUESTS        guests that run at once (default: one per host CPU)
+  MPMCRING_INVENTORY     another inventory file
   MPMCRING_CMDLINE       extra words for every guest's kernel command line
 
 Reports: the console (ttyS0) is scanned for kernel reports. One that names
@@ -76,10 +86,11 @@ import concurrent.futures
 import os
 import sys
 
-from common import ALL_KERNELS, LOGS, env_list, progress
+from common import ALL_KERNELS, LOGS, R, env_list, progress
 import boot
 import build
 import host
+import inventory
 import judge
 import summary
 
@@ -90,9 +101,11 @@ def main():
     if bad:
         sys.exit("error: MPMCRING_KERNELS: unknown kernel(s) %s (known: %s)" %
                  (", ".join(bad), ", ".join(ALL_KERNELS)))
+    inv = inventory.Inventory(inventory.inventory_path())
     os.makedirs(LOGS, exist_ok=True)
     progress("mpmcring check: kernels %s" % ", ".join(kernels))
 
+    scope_text, allowed, stale = "", [], []
     if build.stage_deps():
         found = build.stage_kernels(kernels)
         mods = build.stage_modules(found)
@@ -117,7 +130,17 @@ def main():
             for kid in guests:  # judged in kernel order
                 judge.judge_guest(kid, mods[kid], *futs[kid].result())
 
-    return summary.print_summary(kernels)
+        # Did everything that must run, run?
+        scope = inventory.Scope(kernels, env_list("MPMCRING_VM_TESTS"), host.host_enabled(),
+                                host.lint_enabled())
+        problems, allowed, stale = inventory.check(inv, scope, R.tests)
+        for name, detail in problems:
+            R.add(name, "fail", detail, [inv.path])
+        if not problems:
+            R.add("inventory", "pass")
+        scope_text = scope.describe(inv)
+
+    return summary.print_summary(kernels, scope_text, allowed, stale)
 
 
 if __name__ == "__main__":
