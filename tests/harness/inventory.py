@@ -246,7 +246,14 @@ def check(inv, scope, tests):
         for name, _, _, _ in tests:
             if name.startswith(kind + "/") and name != "host/run.sh":
                 got[name[len(kind) + 1:]] = got.get(name[len(kind) + 1:], 0) + 1
-        problems += compare(kind, kind, inv.expected(kind, kind), got, "", kind)
+        want = inv.expected(kind, kind)
+        if want and not got:
+            problems.append(("inventory/%s" % kind, "missing: none of the %d %s ran (see %s "
+                             "above)" % (len(want), "host tests" if kind == "host" else
+                                         "static checks", "host/run.sh" if kind == "host"
+                                         else "lint/")))
+            continue
+        problems += compare(kind, kind, want, got, "", kind)
 
     for name, status, detail, _ in tests:
         if status != "skip":

@@ -71,10 +71,15 @@ class Inventory(unittest.TestCase):
         tests = [t for t in results() if not t[0].startswith(drop)]
         problems, _, _ = self.check(tests)
         self.assertEqual(self.names(problems), [
-            "inventory/debug/vm/other", "inventory/host/plain/lib_test",
-            "inventory/kcsan/kunit/suite_a", "inventory/lint/checkpatch",
-            "inventory/stock-6.1/dkms"])
+            "inventory/debug/vm/other", "inventory/host", "inventory/kcsan/kunit/suite_a",
+            "inventory/lint", "inventory/stock-6.1/dkms"])
         self.assertTrue(all("missing" in p[1] for p in problems))
+
+    def test_no_host_test_at_all_is_one_failure(self):
+        tests = [t for t in results() if not t[0].startswith("host/")]
+        tests.append(("host/run.sh", "fail", "tests/host/run.sh is not executable", ()))
+        problems, _, _ = self.check(tests)
+        self.assertEqual(self.names(problems), ["inventory/host"])
 
     def test_count_changed(self):
         tests = [t for t in results() if t[0] != "debug/kunit/suite_a/c2"]
