@@ -90,6 +90,16 @@ objects() {
 mark INFO kernel="$(uname -r)"
 mark INFO cpus="$(nproc)"
 mark INFO cmdline="$(cat /proc/cmdline)"
+# Which detectors are armed (absent: the kernel has none of that kind).
+detectors=
+for f in /proc/sys/kernel/soft_watchdog /proc/sys/kernel/nmi_watchdog \
+	/proc/sys/kernel/watchdog_thresh /proc/sys/kernel/hung_task_timeout_secs \
+	/sys/module/rcupdate/parameters/rcu_cpu_stall_timeout /proc/sys/kernel/panic_on_warn; do
+	[ -r "$f" ] && detectors="$detectors ${f##*/}=$(cat "$f")"
+done
+[ -e /sys/kernel/debug/kmemleak ] && detectors="$detectors kmemleak=on"
+[ -e /proc/lockdep_stats ] && detectors="$detectors lockdep=on"
+mark INFO detectors="${detectors# }"
 
 # insmod_section <module> [params]: one section, 0 when loaded.
 insmod_section() {

@@ -163,7 +163,9 @@ def note_theirs(kid, what, theirs):
     NOTES.setdefault(kid, []).extend(r.header for r in theirs)
     heads = {}
     for r in theirs:
-        h = r.header[:200] + (" (known: %s)" % r.known if r.known else "")
+        # Counted by kind: an object's address says nothing here.
+        h = re.sub(r"0x[0-9a-f]{8,}", "0x...", r.header[:200])
+        h += " (known: %s)" % r.known if r.known else ""
         heads[h] = heads.get(h, 0) + 1
     say_line("note: %s: %d %s that do not name our code (not failures):" %
              (kid, len(theirs), what))
@@ -245,6 +247,8 @@ def judge_guest(kid, kos, status, secs, where):
     progress("%s: guest %s after %.0fs (kernel %s)" % (
         kid, "finished" if status == "ok" and done else "FAILED: " + status,
         secs, info.get("kernel", "?")))
+    if info.get("detectors"):
+        progress("%s: detectors: %s" % (kid, info["detectors"]))
 
     spent = ["%s %s %.0fs" % (x["kind"], x["name"], x["t1"] - x["t0"]) for x in sections
              if x["t0"] is not None and x["t1"] is not None and x["t1"] - x["t0"] >= 1]
