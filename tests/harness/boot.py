@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 import time
 
-from common import (ALL_KERNELS, GUEST_CPUS, KCSAN_KERNELS, LOGS, TEST_KERNELS, env_int,
+from common import (ALL_KERNELS, GUEST_CPUS, LOGS, TEST_KERNELS, env_int,
                     env_list, progress, read_lines, rel)
 from hang import where_stuck
 
@@ -48,10 +48,11 @@ def kernel_cmdline(kid):
                "mpmcring_test_timeout=%d" % test_timeout]
     if kid in TEST_KERNELS:
         cmdline += ["kasan.fault=report", "kasan_multi_shot"]
-    if kid in KCSAN_KERNELS:
-        # KCSAN's watchpoints make each sleep/wake cycle ~10x slower; 10^4
-        # cycles there still cross every interleaving KCSAN samples, the
-        # other kernels run the full 10^5 (tests/vm/wakeup.c).
+    if kid in TEST_KERNELS:
+        # The sanitizers make each sleep/wake cycle ~10x slower; 10^4
+        # cycles there still cross every interleaving they sample (and
+        # tests/vm/wait_modes.c covers every waiting mode besides), the
+        # stock kernels run the full 10^5 (tests/vm/wakeup.c).
         cmdline.append("MPMCRING_WAKE_CYCLES=10000")
     only = env_list("MPMCRING_VM_TESTS")
     if only:

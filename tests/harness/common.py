@@ -17,7 +17,6 @@ LOGS = os.path.join(BUILD, "logs")
 # KUnit (scripts/build-test-kernel.sh); the stock ones are Debian's images.
 ALL_KERNELS = ["debug", "kcsan", "debug-6.12", "stock-6.1", "stock-6.12", "stock-6.12-rt"]
 TEST_KERNELS = ("debug", "kcsan", "debug-6.12")
-KCSAN_KERNELS = ("kcsan",)
 GUEST_CPUS = 2
 T0 = time.monotonic()
 
