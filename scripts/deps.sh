@@ -10,7 +10,7 @@ set -euo pipefail
 PACKAGES=(
 	build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils kmod
 	dwarves qemu-system-x86 busybox-static python3
-	linux-source-6.1
+	linux-source-6.1 linux-source-6.12
 	linux-image-amd64 linux-headers-amd64
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
 	linux-image-6.12-rt-amd64 linux-headers-6.12-rt-amd64
