@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * What every consumer of the race does with each event, whatever the
+ * transport: decode it (checked, in place), count it by type, and note a
+ * marker program's exec. The same work per event for every transport.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "evbench.h"
+
+static uint64_t marker_bits[PID_BITS / 64];
+unsigned int acc_work;
+
+void markers_reset(void)
+{
+	memset(marker_bits, 0, sizeof(marker_bits));
+}
+
+bool marker_seen(pid_t pid)
+{
+	uint32_t p = (uint32_t)pid % PID_BITS;
+
+	return __atomic_load_n(&marker_bits[p / 64], __ATOMIC_RELAXED) & (1ULL << (p % 64));
+}
+
+/* An agent's own processing of an event (parsing, rules, shipping),
+ * stood in for by a hash loop of acc_work rounds over its header. */
+static void agent_work(const struct mpmcring_event *ev)
+{
+	uint64_t h = ev->hdr.ts_ns ^ ev->hdr.pid;
+	unsigned int i;
+
+	for (i = 0; i < acc_work; i++)
+		h = (h ^ (h >> 29)) * 0xbf58476d1ce4e5b9ULL + i;
+	__asm__ volatile("" : : "r"(h));
+}
+
+void acc_event(struct cons_acc *a, const struct mpmcring_event *ev)
+{
+	if (acc_work)
+		agent_work(ev);
+	a->delivered++;
+	a->per_type[ev->hdr.type]++;
+	if (ev->hdr.type == MPMCRING_EV_EXEC && ev->str_len == sizeof(MARKER_PATH) - 1 &&
+	    !memcmp(ev->str, MARKER_PATH, sizeof(MARKER_PATH) - 1)) {
+		uint32_t p = ev->hdr.pid % PID_BITS;
+
+		__atomic_fetch_or(&marker_bits[p / 64], 1ULL << (p % 64), __ATOMIC_RELAXED);
+		a->markers++;
+	}
+}
+
+void acc_add(struct cons_acc *sum, const struct cons_acc *a)
+{
+	unsigned int t;
+
+	sum->delivered += a->delivered;
+	sum->bad += a->bad;
+	sum->markers += a->markers;
+	sum->cpu_s += a->cpu_s;
+	for (t = 0; t < MPMCRING_EV_NR_TYPES; t++)
+		sum->per_type[t] += a->per_type[t];
+}
+
+double thread_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
