@@ -57,7 +57,7 @@ static void lo_up(void)
 /* ---- what came out of the ring ---- */
 
 struct got_ev {
-	struct mpmcring_event ev; /* str points into path */
+	struct mpmcring_event ev; /* ev.str cleared: the string is in path */
 	uint8_t prio;
 	char path[512];
 };
