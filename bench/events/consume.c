@@ -4,6 +4,7 @@
  * transport: decode it (checked, in place), count it by type, and note a
  * marker program's exec. The same work per event for every transport.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -40,6 +41,16 @@ void acc_event(struct cons_acc *a, const struct mpmcring_event *ev)
 {
 	if (acc_work)
 		agent_work(ev);
+	if (!(a->delivered % CHUNK)) {
+		struct timespec ts;
+		double t;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		t = ts.tv_sec * 1e9 + ts.tv_nsec;
+		if (a->chunk_t0 > 0 && a->nchunks < MAX_CHUNKS)
+			a->chunk_ns[a->nchunks++] = (float)((t - a->chunk_t0) / CHUNK);
+		a->chunk_t0 = t;
+	}
 	a->delivered++;
 	a->per_type[ev->hdr.type]++;
 	if (ev->hdr.type == MPMCRING_EV_EXEC && ev->str_len == sizeof(MARKER_PATH) - 1 &&
@@ -59,6 +70,8 @@ void acc_add(struct cons_acc *sum, const struct cons_acc *a)
 	sum->bad += a->bad;
 	sum->markers += a->markers;
 	sum->cpu_s += a->cpu_s;
+	for (t = 0; t < a->nchunks && sum->nchunks < MAX_CHUNKS; t++)
+		sum->chunk_ns[sum->nchunks++] = a->chunk_ns[t];
 	for (t = 0; t < MPMCRING_EV_NR_TYPES; t++)
 		sum->per_type[t] += a->per_type[t];
 }
@@ -69,4 +82,29 @@ double thread_cpu_s(void)
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct lat work_lat;
+
+void lat_of(double *v, size_t n, struct lat *l)
+{
+	size_t i, keep;
+	double sum = 0;
+
+	l->med_ns = l->tmean_ns = 0;
+	if (!n)
+		return;
+	qsort(v, n, sizeof(*v), cmp_double);
+	l->med_ns = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	keep = n - n / 20;
+	for (i = 0; i < keep; i++)
+		sum += v[i];
+	l->tmean_ns = sum / keep;
 }

@@ -30,13 +30,36 @@ struct tr_cfg {
 };
 
 /* What one consumer thread saw; summed over threads at the end. */
+#define CHUNK 256	/* events per timed chunk of a consumer */
+#define MAX_CHUNKS 2048 /* timed chunks kept per consumer */
 struct cons_acc {
 	uint64_t delivered;
 	uint64_t per_type[MPMCRING_EV_NR_TYPES];
 	uint64_t bad; /* did not decode */
 	uint64_t markers;
 	double cpu_s;
+	/* ns per event of each chunk of CHUNK events (the drain's consumers
+	 * never sleep, so a chunk's time is its consumption) */
+	double chunk_t0;
+	unsigned int nchunks;
+	float chunk_ns[MAX_CHUNKS];
 };
+
+/*
+ * Latency of the last workload: every operation (an openat+close, a
+ * fork+exec+wait, a chunk of flood syscalls) timed on its own. On a shared
+ * host a vCPU thread is now and then descheduled for milliseconds; the
+ * median operation does not see that, the total time does.
+ */
+struct lat {
+	double med_ns;	 /* median operation */
+	double tmean_ns; /* mean of the fastest 95%: counts rarer costs
+			  * (wakeups) that the median skips */
+};
+extern struct lat work_lat;
+/* work_syscalls(): the interleaved open(2) calls, recorded by nobody. */
+extern struct lat work_lat_ctl;
+void lat_of(double *v, size_t n, struct lat *l);
 
 /* The result of one run of a transport. */
 struct tr_stats {

@@ -132,7 +132,9 @@ static int ring_start(struct tr *t)
 	p->n = t->ops->consumers;
 	p->cpu = t->cfg.consumer_cpu;
 	p->wait_ms = t->ops->wake_bytes ? 20 : 100;
-	snprintf(params, sizeof(params), "ring=evb size=%llu catchall=%d",
+	/* open(2) is left out: work_syscalls() times it as the control. */
+	snprintf(params, sizeof(params),
+		 "ring=evb size=%llu catchall=%d syscalls=openat,connect,execve,execveat",
 		 (unsigned long long)t->cfg.ring_bytes, t->cfg.catchall);
 	err = ev_insmod("mpmcring_events", params);
 	if (err) {
