@@ -538,7 +538,10 @@ static void report(enum part p)
 			cell(p, ti, m_cpu_per_ev, "%.1f", false);
 			cell(p, ti, m_bad, "%.0f", false);
 		} else if (p == FLOOD) {
-			cell(p, ti, m_survival, "%.1f", true);
+			if (ti)
+				cell(p, ti, m_survival, "%.1f", true);
+			else
+				printf(" | -");
 			cell(p, ti, m_flood_cost, "%.2f", true);
 			cell(p, ti, m_delivered_per_s, "%.0f", false);
 			cell(p, ti, m_dropped, "%.0f", false);
