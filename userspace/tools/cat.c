@@ -23,7 +23,7 @@ static const char cat_usage[] =
 	"  -x, --hex       a header line (length, class, flags), then a hex dump\n"
 	"  -j, --json      one JSON object per line:\n"
 	"                  {\"len\":N,\"prio\":\"normal\",\"flags\":N,\"data_b64\":\"...\"}\n"
-	"                  (\"from_user\":true for records written with write(2))\n"
+	"                  (flags 1: written with write(2), never taken for an event)\n"
 	"  -r, --raw       print kernel events as the other records, undecoded\n"
 	"  -f, --follow    wait for new records instead of stopping when the ring\n"
 	"                  is empty\n"
@@ -89,8 +89,6 @@ static void cat_record(struct cat *k, const struct mpmcring_record *rec)
 	case CAT_JSON:
 		printf("{\"len\":%u,\"prio\":\"%s\",\"flags\":%u,", rec->len, prio_name(rec->prio),
 		       rec->flags);
-		if (rec->flags & MPMCRING_REC_FROM_USER)
-			fputs("\"from_user\":true,", stdout);
 		if (bad) {
 			fputs("\"bad_event\":", stdout);
 			out_json_string(stdout, bad);
