@@ -3,37 +3,28 @@
  * The device file of a ring: what userspace sees of it.
  *
  *   mmap   MPMCRING_OFF_CONS: the consumer area, the only writable memory
- *          MPMCRING_OFF_RO:   meta page, stamps and data (twice), read-only
+ *          MPMCRING_OFF_RO:   meta page, slot info, stamps and data
+ *                             (twice), read-only
  *          Anything else fails: -EINVAL for a wrong offset, length or a
  *          private mapping, -EPERM for write or exec on read-only memory.
- *   ioctl  setup and statistics; -ENOTTY for unknown commands
- *   poll   readable when a finished record waits (per-file watermark)
- *   read   copies one record per call (a consumer like any other)
- *   write  one record per call; writev: one record per segment, all or
- *          nothing; -EMSGSIZE too big, -EAGAIN full and non-blocking
+ *   ioctl  setup and statistics (ioctl.c); -ENOTTY for unknown commands
+ *   poll   readable when a finished record waits (per-file watermark),
+ *          writable when a record of this file's class fits
+ *   read   copies one record per call (read.c)
+ *   write  one record per call; writev: one record per segment (write.c)
+ *
+ * A file opened read-only observes: it can map (read-only), poll, read the
+ * layout and the statistics, and nothing else. Consuming changes what other
+ * consumers get, so it takes a read-write file.
  */
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/poll.h>
 #include <linux/slab.h>
-#include <linux/uaccess.h>
-#include <linux/uio.h>
-#include <linux/sched/signal.h>
 #include <linux/bitmap.h>
-#include <linux/compat.h>
 
 #include "internal.h"
 #include "compat.h"
-
-/* One open file: the consumer slots it attached and its settings. */
-struct mpmcring_file {
-	struct mpmcring *ring;
-	struct mutex lock;	/* slots, read_slot; serialises read(2) */
-	unsigned long *slots;	/* slots this file attached */
-	int read_slot;		/* the slot read(2) uses, -1 until needed */
-	u64 watermark;
-	u32 prio;
-};
 
 static int mpmcring_open(struct inode *inode, struct file *file)
 {
@@ -54,7 +45,10 @@ static int mpmcring_open(struct inode *inode, struct file *file)
 	mf->ring = ring;
 	mutex_init(&mf->lock);
 	mf->read_slot = -1;
-	mf->prio = MPMCRING_PRIO_NORMAL;
+	mf->prio = min_t(u32, MPMCRING_PRIO_NORMAL, ring->layout.user_max_prio);
+	mf->writable = file->f_mode & FMODE_WRITE;
+	mpmcring_wake_class_get(ring, 0);
+	mpmcring_tick_start(ring);
 	file->private_data = mf;
 	return stream_open(inode, file);
 }
@@ -62,94 +56,19 @@ static int mpmcring_open(struct inode *inode, struct file *file)
 static int mpmcring_release_file(struct inode *inode, struct file *file)
 {
 	struct mpmcring_file *mf = file->private_data;
+	struct mpmcring *ring = mf->ring;
 	unsigned int i;
 
-	for_each_set_bit(i, mf->slots, mf->ring->layout.max_consumers)
-		mpmcring_slot_detach(mf->ring, i);
-	mpmcring_put(mf->ring);
+	for_each_set_bit(i, mf->slots, ring->layout.max_consumers)
+		mpmcring_slot_detach(ring, i);
+	if (mf->read_slot >= 0)
+		mpmcring_slot_detach(ring, mf->read_slot);
+	mpmcring_wake_class_put(ring, mf->wake_class);
+	mpmcring_tick_stop(ring);
+	mpmcring_put(ring);
 	bitmap_free(mf->slots);
 	kfree(mf);
 	return 0;
-}
-
-static int mpmcring_file_attach(struct mpmcring_file *mf)
-{
-	int slot = mpmcring_slot_attach(mf->ring);
-
-	if (slot >= 0)
-		set_bit(slot, mf->slots);
-	return slot;
-}
-
-static long mpmcring_ioctl(struct file *file, unsigned int cmd,
-			   unsigned long arg)
-{
-	struct mpmcring_file *mf = file->private_data;
-	struct mpmcring *ring = mf->ring;
-	void __user *uarg = (void __user *)arg;
-	struct mpmcring_stats *stats;
-	u64 val64;
-	u32 val;
-	int ret;
-
-	switch (cmd) {
-	case MPMCRING_IOC_INFO:
-		if (copy_to_user(uarg, &ring->layout, sizeof(ring->layout)))
-			return -EFAULT;
-		return 0;
-	case MPMCRING_IOC_ATTACH:
-		mutex_lock(&mf->lock);
-		ret = mpmcring_file_attach(mf);
-		mutex_unlock(&mf->lock);
-		if (ret < 0)
-			return ret;
-		if (put_user((u32)ret, (u32 __user *)uarg)) {
-			mutex_lock(&mf->lock);
-			clear_bit(ret, mf->slots);
-			mpmcring_slot_detach(ring, ret);
-			mutex_unlock(&mf->lock);
-			return -EFAULT;
-		}
-		return 0;
-	case MPMCRING_IOC_DETACH:
-		if (get_user(val, (u32 __user *)uarg))
-			return -EFAULT;
-		mutex_lock(&mf->lock);
-		ret = -EINVAL;
-		if (val < ring->layout.max_consumers &&
-		    test_and_clear_bit(val, mf->slots)) {
-			mpmcring_slot_detach(ring, val);
-			if (mf->read_slot == val)
-				mf->read_slot = -1;
-			ret = 0;
-		}
-		mutex_unlock(&mf->lock);
-		return ret;
-	case MPMCRING_IOC_STATS:
-		stats = kzalloc(sizeof(*stats), GFP_KERNEL);
-		if (!stats)
-			return -ENOMEM;
-		mpmcring_get_stats(ring, stats);
-		ret = copy_to_user(uarg, stats, sizeof(*stats)) ? -EFAULT : 0;
-		kfree(stats);
-		return ret;
-	case MPMCRING_IOC_SET_WATERMARK:
-		if (get_user(val64, (u64 __user *)uarg))
-			return -EFAULT;
-		if (val64 > ring->layout.data_size)
-			return -EINVAL;
-		WRITE_ONCE(mf->watermark, val64);
-		return 0;
-	case MPMCRING_IOC_SET_PRIO:
-		if (get_user(val, (u32 __user *)uarg))
-			return -EFAULT;
-		if (val >= MPMCRING_NR_PRIO)
-			return -EINVAL;
-		WRITE_ONCE(mf->prio, val);
-		return 0;
-	default:
-		return -ENOTTY;
-	}
 }
 
 static int mpmcring_mmap(struct file *file, struct vm_area_struct *vma)
@@ -192,7 +111,7 @@ static int mpmcring_mmap(struct file *file, struct vm_area_struct *vma)
 	return vm_insert_pages(vma, vma->vm_start, pages, &npages);
 }
 
-static u64 mpmcring_free_bytes(struct mpmcring *ring)
+u64 mpmcring_free_bytes(struct mpmcring *ring)
 {
 	struct mpr_pos s;
 
@@ -200,228 +119,102 @@ static u64 mpmcring_free_bytes(struct mpmcring *ring)
 	return ring->view.data_size - (s.prod - s.reclaim);
 }
 
+/*
+ * Overwrite mode: whether a producer that finds no free space could evict
+ * its way in: the record at the head is finished and nothing claimed lies
+ * before it (reclaim has caught up with the head).
+ */
+static bool mpmcring_evictable(struct mpmcring *ring)
+{
+	const struct mpr_view *v = &ring->view;
+	struct mpr_rec rec;
+	struct mpr_pos s;
+	int st;
+
+	mpr_positions(v, &s);
+	/* user-writable: the head is used only once it is sane. */
+	if (!mpr_head_sane(v, &s) || s.head != s.reclaim || s.head == s.prod)
+		return false;
+	st = mpr_record_at(v, s.head, s.prod, &rec);
+	return st == MPR_REC_COMMITTED || st == MPR_REC_DISCARDED;
+}
+
+/**
+ * mpmcring_room() - could a record of this class and size be reserved now
+ * @ring: the ring
+ * @prio: its class
+ * @need: its bytes of ring space
+ *
+ * Return: true when it fits under the class's watermark, or in overwrite
+ * mode (where classes have none) when eviction can make room.
+ */
+bool mpmcring_room(struct mpmcring *ring, u32 prio, u64 need)
+{
+	if (ring->layout.mode == MPMCRING_MODE_OVERWRITE)
+		return mpmcring_free_bytes(ring) >= need || mpmcring_evictable(ring);
+	return mpmcring_free_bytes(ring) >= ring->layout.watermark[prio] + need;
+}
+
+/* What POLLOUT promises room for: the smallest record write(2) makes. */
+static u64 mpmcring_min_need(struct mpmcring *ring)
+{
+	return mpr_rec_size(&ring->view, 1);
+}
+
 static __poll_t mpmcring_poll(struct file *file, poll_table *pt)
 {
 	struct mpmcring_file *mf = file->private_data;
 	struct mpmcring *ring = mf->ring;
-	u64 wm = READ_ONCE(mf->watermark);
+	u32 k = READ_ONCE(mf->wake_class), prio = READ_ONCE(mf->prio);
 	__poll_t mask = 0;
 
 	poll_wait(file, &ring->wq, pt);
-	if (!mpmcring_ready(ring, wm)) {
-		mpmcring_arm_wakeup(ring, wm);
-		if (!mpmcring_ready(ring, wm))
-			goto no_input;
-	}
-	mask |= EPOLLIN | EPOLLRDNORM;
-no_input:
+	/* [W2] pairs with [W1]: on the queue before looking at the ring. */
+	smp_mb();
+	if (mpmcring_ready(ring, k))
+		mask |= EPOLLIN | EPOLLRDNORM;
 	if (READ_ONCE(ring->dead))
 		mask |= EPOLLHUP;
-	if (mpmcring_free_bytes(ring) >
-	    ring->layout.watermark[READ_ONCE(mf->prio)] + MPMCRING_HDR_SIZE)
-		mask |= EPOLLOUT | EPOLLWRNORM;
+	if (mf->writable) {
+		bool room = mpmcring_room(ring, prio, mpmcring_min_need(ring));
+
+		if (!room) {
+			/* Consumers free space with plain stores: look. */
+			mpmcring_reclaim(ring);
+			room = mpmcring_room(ring, prio, mpmcring_min_need(ring));
+		}
+		if (room)
+			mask |= EPOLLOUT | EPOLLWRNORM;
+		else if (poll_requested_events(pt) & EPOLLOUT)
+			mpmcring_want_room(ring, prio);	/* the tick looks again */
+	}
 	return mask;
 }
 
-/* Sleeps until mpmcring_ready() or the ring dies; -ERESTARTSYS on signal. */
-static int mpmcring_wait_readable(struct mpmcring *ring, u64 wm)
+/*
+ * A writer of class prio found no room (poll, or a write that returned
+ * EAGAIN): the housekeeping tick wakes EPOLLOUT once the class has room,
+ * including for edge-triggered and io_uring waiters that will not poll on
+ * their own.
+ */
+void mpmcring_want_room(struct mpmcring *ring, u32 prio)
 {
-	DEFINE_WAIT(wait);
-	int ret = 0;
-
-	for (;;) {
-		prepare_to_wait(&ring->wq, &wait, TASK_INTERRUPTIBLE);
-		if (mpmcring_ready(ring, wm) || READ_ONCE(ring->dead))
-			break;
-		mpmcring_arm_wakeup(ring, wm);
-		if (mpmcring_ready(ring, wm))
-			break;
-		if (signal_pending(current)) {
-			ret = -ERESTARTSYS;
-			break;
-		}
-		schedule();
-	}
-	finish_wait(&ring->wq, &wait);
-	return ret;
+	if (!(READ_ONCE(ring->out_waiters) & BIT(prio)))
+		set_bit(prio, &ring->out_waiters);
 }
 
-/* Claims one record of at most count bytes for read(2). Locked. */
-static int mpmcring_read_claim(struct mpmcring_file *mf, size_t count,
-			       bool nonblock, struct mpr_claim *c)
+/* The tick's part for writers: wake those whose class has room now. */
+void mpmcring_room_backstop(struct mpmcring *ring)
 {
-	struct mpmcring *ring = mf->ring;
-	struct mpmcring_slot *slot;
-	int ret;
+	unsigned long want = READ_ONCE(ring->out_waiters), ready = 0;
+	u32 prio;
 
-	if (mf->read_slot < 0) {
-		ret = mpmcring_file_attach(mf);
-		if (ret < 0)
-			return ret;
-		mf->read_slot = ret;
-	}
-	slot = &ring->view.cons->slots[mf->read_slot];
-	for (;;) {
-		ret = mpr_claim(&ring->view, slot, false, 1, count, true, c);
-		if (ret == -EBADMSG) {
-			/* The reclaim repairs a head that cannot be right. */
-			mpmcring_reclaim(ring);
-			ret = mpr_claim(&ring->view, slot, false, 1, count, true, c);
-		}
-		if (ret != -EAGAIN)
-			return ret;
-		if (READ_ONCE(ring->dead))
-			return 0;
-		if (nonblock)
-			return -EAGAIN;
-		ret = mpmcring_wait_readable(ring, READ_ONCE(mf->watermark));
-		if (ret)
-			return ret;
-	}
-}
-
-static ssize_t mpmcring_read(struct file *file, char __user *buf,
-			     size_t count, loff_t *ppos)
-{
-	struct mpmcring_file *mf = file->private_data;
-	const struct mpr_view *v = &mf->ring->view;
-	struct mpmcring_slot *slot;
-	struct mpr_claim c;
-	struct mpr_rec rec;
-	u64 cur;
-	ssize_t ret;
-
-	if (!count)
-		return 0;
-	if (mutex_lock_interruptible(&mf->lock))
-		return -ERESTARTSYS;
-	ret = mpmcring_read_claim(mf, count, file->f_flags & O_NONBLOCK, &c);
-	if (ret <= 0)
-		goto out;
-	slot = &v->cons->slots[mf->read_slot];
-	cur = c.start;
-	if (WARN_ON_ONCE(!mpr_claim_next(v, &cur, c.end, &rec))) {
-		ret = -EBADMSG;
-	} else {
-		/* Claimed: the record cannot change until the commit below. */
-		ret = copy_to_user(buf, mpr_payload(v, rec.pos), rec.len) ?
-		      -EFAULT : rec.len;
-		/* user-writable, informational only */
-		WRITE_ONCE(slot->consumed_records, slot->consumed_records + 1);
-		WRITE_ONCE(slot->consumed_bytes, slot->consumed_bytes + rec.len);
-	}
-	mpr_commit(slot);
-out:
-	mutex_unlock(&mf->lock);
-	return ret;
-}
-
-/* Payload length of each record a write carries: one per segment. */
-static int mpmcring_write_lens(struct iov_iter *from, u32 *lens,
-			       unsigned long n, u32 max_record)
-{
-	const struct iovec *iov;
-	unsigned long i;
-
-	if (iter_is_ubuf(from)) {
-		if (iov_iter_count(from) > max_record)
-			return -EMSGSIZE;
-		lens[0] = iov_iter_count(from);
-		return 0;
-	}
-	iov = mpmcring_iter_iov(from);
-	for (i = 0; i < n; i++) {
-		if (iov[i].iov_len > max_record)
-			return -EMSGSIZE;
-		lens[i] = iov[i].iov_len;
-	}
-	return 0;
-}
-
-/* Reserves the records, waiting for space unless non-blocking. */
-static int mpmcring_write_reserve(struct mpmcring_file *mf, const u32 *lens,
-				  unsigned long n, bool nonblock,
-				  struct mpmcring_rsv *rsv)
-{
-	long delay = 1;
-	int ret;
-
-	for (;;) {
-		ret = mpmcring_reserve_prio(mf->ring, lens, n, READ_ONCE(mf->prio),
-					    MPMCRING_REC_FROM_USER, nonblock, rsv);
-		if (ret != -ENOSPC && ret != -EAGAIN)
-			return ret;
-		if (nonblock)
-			return -EAGAIN;
-		/*
-		 * Consumers free space with plain stores, not system calls:
-		 * nobody can wake us, so look again after a short sleep.
-		 */
-		if (schedule_timeout_interruptible(delay))
-			return -ERESTARTSYS;
-		if (signal_pending(current))
-			return -ERESTARTSYS;
-		delay = min_t(long, delay * 2, HZ / 10 + 1);
-	}
-}
-
-static ssize_t mpmcring_write_iter(struct kiocb *iocb, struct iov_iter *from)
-{
-	struct mpmcring_file *mf = iocb->ki_filp->private_data;
-	struct mpmcring *ring = mf->ring;
-	bool nonblock = (iocb->ki_flags & IOCB_NOWAIT) ||
-			(iocb->ki_filp->f_flags & O_NONBLOCK);
-	size_t total = iov_iter_count(from);
-	unsigned long i, n;
-	struct mpmcring_rsv *rsv = NULL;
-	u32 *lens = NULL;
-	u8 *buf = NULL, *src;
-	u64 need = 0;
-	ssize_t ret;
-
-	if (!iter_is_ubuf(from) && !iter_is_iovec(from))
-		return -EINVAL;
-	if (READ_ONCE(ring->dead))
-		return -EPIPE;
-	if (!total)
-		return 0;
-	n = iter_is_ubuf(from) ? 1 : from->nr_segs;
-	lens = kvmalloc_array(n, sizeof(*lens), GFP_KERNEL);
-	rsv = kvmalloc_array(n, sizeof(*rsv), GFP_KERNEL);
-	ret = -ENOMEM;
-	if (!lens || !rsv)
-		goto out;
-	ret = mpmcring_write_lens(from, lens, n, ring->layout.max_record);
-	for (i = 0; !ret && i < n; i++)
-		need += mpr_rec_size(&ring->view, lens[i]);
-	if (ret || need > ring->layout.data_size) {
-		this_cpu_add(ring->stats->dropped[MPMCRING_DROP_TOO_BIG][READ_ONCE(mf->prio)], n);
-		mpr_atomic_add(&ring->view.meta->lost_dropped, n);
-		ret = -EMSGSIZE;
-		goto out;
-	}
-	/* Copied in first: a reservation must not wait on page faults. */
-	buf = kvmalloc(total, GFP_KERNEL);
-	ret = -ENOMEM;
-	if (!buf)
-		goto out;
-	ret = -EFAULT;
-	if (copy_from_iter(buf, total, from) != total)
-		goto out;
-
-	ret = mpmcring_write_reserve(mf, lens, n, nonblock, rsv);
-	if (ret)
-		goto out;
-	for (i = 0, src = buf; i < n; src += lens[i], i++) {
-		memcpy(rsv[i].data, src, lens[i]);
-		mpmcring_commit(&rsv[i]);
-	}
-	ret = total;
-out:
-	kvfree(buf);
-	kvfree(rsv);
-	kvfree(lens);
-	return ret;
+	for_each_set_bit(prio, &want, MPMCRING_NR_PRIO)
+		if (mpmcring_room(ring, prio, mpmcring_min_need(ring)) &&
+		    test_and_clear_bit(prio, &ring->out_waiters))
+			ready |= BIT(prio);
+	if (ready)
+		wake_up_poll(&ring->wq, EPOLLOUT | EPOLLWRNORM);
 }
 
 const struct file_operations mpmcring_fops = {

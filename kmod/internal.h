@@ -15,57 +15,99 @@
 #include <linux/percpu.h>
 #include <linux/list.h>
 #include <linux/bitops.h>
-#include <linux/preempt.h>
+#include <linux/timer.h>
+#include <asm/local64.h>
 
 #include "mpmcring.h"
 
 #include "mpmcring_proto.h"
 
-#define MPMCRING_MIN_SIZE	(4ULL << 10)
+#define MPMCRING_MIN_SIZE	(4ULL << 10)	/* or PAGE_SIZE, if larger */
 #define MPMCRING_MAX_SIZE	(1ULL << 30)
 #define MPMCRING_MAX_CONSUMERS	1022
 #define MPMCRING_DEF_CONSUMERS	62
+#define MPMCRING_DEF_PER_FILE	16
+#define MPMCRING_DEF_CLAIM_TIMEOUT_MS	5000
+#define MPMCRING_MAX_CLAIM_TIMEOUT_MS	(3600U * 1000)
 /* Interrupt context levels: task, softirq, hardirq, NMI. */
 #define MPMCRING_NR_LEVELS	4
+/* A reclaim that would find what the last one found waits this long. */
+#define MPMCRING_RECLAIM_GAP_NS	(20 * NSEC_PER_USEC)
+/* The housekeeping tick while files are open: leases, backstop wakeups. */
+#define MPMCRING_TICK_MS	100
 
-/* Per-CPU counters; summed by mpmcring_get_stats(). */
+/*
+ * Per-CPU counters, summed by mpmcring_get_stats(). local64_t: an update is
+ * one instruction (or an atomic) on its CPU, so an NMI in the middle of a
+ * task's update cannot tear it.
+ */
 struct mpmcring_pcpu_stats {
-	u64 produced_records;
-	u64 produced_bytes;
-	u64 discarded_records;
-	u64 dropped[MPMCRING_NR_DROP][MPMCRING_NR_PRIO];
-	u64 overwritten_records;
-	u64 overwritten_bytes;
-	u64 wakeups;
-	u64 head_repairs;
+	local64_t produced_records;
+	local64_t produced_bytes;
+	local64_t discarded_records;
+	local64_t dropped[MPMCRING_NR_DROP][MPMCRING_NR_PRIO];
+	local64_t overwritten_records;
+	local64_t overwritten_bytes;
+	local64_t wakeups;
+	local64_t head_repairs;
+	local64_t read_faults;
 };
+
+/* Adds to this CPU's counter; any context. */
+#define mpmcring_count(ring, field, n) do {				\
+	struct mpmcring_pcpu_stats *__s = get_cpu_ptr((ring)->stats);	\
+	local64_add((n), &__s->field);					\
+	put_cpu_ptr((ring)->stats);					\
+} while (0)
 
 struct mpmcring {
 	struct mpr_view view;		/* the kernel's own view: trusted sizes */
 	struct mpmcring_layout layout;	/* kernel copy; the meta page is a mirror */
 
-	struct page **pages;		/* cons, meta, stamps, data, data again */
+	struct page **pages;		/* cons, meta, slot info, stamps, data x2 */
 	unsigned int nr_pages;		/* entries in pages[] */
 	unsigned int nr_cons_pages;
 	unsigned int nr_alloc_pages;	/* distinct pages (data counted once) */
 	void *vaddr;			/* vmap of pages[] */
 
-	struct mpr_inflight __percpu *inflight;	/* [MPMCRING_NR_LEVELS] */
 	struct mpmcring_pcpu_stats __percpu *stats;
+	/* Records each (CPU, level) has reserved and not finished. */
+	unsigned int __percpu *depth;	/* [MPMCRING_NR_LEVELS] */
+
+	/* Reclaim: one at a time, never waited for. */
 	unsigned long reclaim_lock;	/* bit 0: a reclaim is running */
+	u64 reclaim_head;		/* the head the last reclaim saw */
+	u64 reclaim_ns;			/* and when (ktime_get_mono_fast_ns) */
+	bool reclaim_more;		/* it stopped at its walk bound */
+	struct mpr_lease *leases;	/* per slot, under reclaim_lock */
 
 	/* Consumer slots attached, and accounting of those that went away. */
 	spinlock_t slots_lock;
 	unsigned long *slots_used;
+	unsigned long *read_slots;	/* slots read(2) claims through */
+	u64 *read_claims;		/* their claims: kernel memory */
 	atomic64_t abandoned_claims;
 	atomic64_t abandoned_records;
+	atomic64_t revoked_claims;
+	atomic64_t revoked_records;
 
-	/* Wakeups: pollers arm, producers fire through irq_work. */
+	/*
+	 * Wakeups. Sleepers (poll, epoll, io_uring, read) are on wq; each
+	 * open file's watermark class k (wake at 2^k bytes) is counted in
+	 * wake_refs[k], and wake_mask has bit k while wake_refs[k] > 0.
+	 */
 	wait_queue_head_t wq;
 	struct irq_work wake_work;
-	int wake_armed;			/* someone sleeps; producers check it */
-	u64 wake_bytes;			/* smallest watermark among them */
-	spinlock_t wake_lock;
+	u64 wake_mask;
+	u32 wake_refs[64];
+	spinlock_t wake_lock;		/* wake_mask, wake_refs */
+	int wake_missed;		/* a commit found sleepers, woke none */
+	unsigned long out_waiters;	/* bit per class: a writer wants room */
+
+	/* The housekeeping tick runs while files are open. */
+	struct timer_list tick;
+	struct mutex open_lock;		/* nr_open, starting/stopping tick */
+	unsigned int nr_open;
 
 	struct kref ref;
 	struct miscdevice misc;
@@ -76,59 +118,23 @@ struct mpmcring {
 	struct dentry *debugfs;
 };
 
-/* The producer environment the protocol code runs in (see proto header). */
-struct mpr_env {
+/* One open file: the consumer slots it attached and its settings. */
+struct mpmcring_file {
 	struct mpmcring *ring;
+	struct mutex lock;	/* slots, read_slot; serialises read(2) */
+	unsigned long *slots;	/* slots this file attached */
+	unsigned int nr_slots;
+	int read_slot;		/* the slot read(2) uses, -1 until needed */
+	u32 wake_class;		/* wakes once 2^wake_class bytes are ready */
+	u32 prio;
+	bool writable;		/* opened read-write: may consume and write */
 };
-
-static inline unsigned int mpr_env_ninflight(struct mpr_env *e)
-{
-	return nr_cpu_ids * MPMCRING_NR_LEVELS;
-}
-
-static inline struct mpr_inflight *mpr_env_inflight(struct mpr_env *e,
-						    unsigned int i)
-{
-	unsigned int cpu = i / MPMCRING_NR_LEVELS;
-
-	if (!cpu_possible(cpu))
-		return NULL;
-	return per_cpu_ptr(e->ring->inflight, cpu) + i % MPMCRING_NR_LEVELS;
-}
-
-static inline bool mpr_env_slot_active(struct mpr_env *e, unsigned int i)
-{
-	return test_bit(i, e->ring->slots_used);
-}
-
-static inline bool mpr_env_trylock(struct mpr_env *e)
-{
-	return !test_and_set_bit_lock(0, &e->ring->reclaim_lock);
-}
-
-static inline void mpr_env_unlock(struct mpr_env *e)
-{
-	clear_bit_unlock(0, &e->ring->reclaim_lock);
-}
-
-static inline void mpr_env_overwritten(struct mpr_env *e, u64 records,
-				       u64 bytes)
-{
-	this_cpu_add(e->ring->stats->overwritten_records, records);
-	this_cpu_add(e->ring->stats->overwritten_bytes, bytes);
-}
-
-static inline void mpr_env_repaired(struct mpr_env *e)
-{
-	this_cpu_inc(e->ring->stats->head_repairs);
-}
-
-#include "mpmcring_produce.h"
 
 /* ring.c */
 int mpmcring_ring_register(struct mpmcring *ring);
 void mpmcring_ring_get(struct mpmcring *ring);
 int mpmcring_validate_params(const struct mpmcring_params *p);
+u64 mpmcring_min_size(unsigned long page_size);
 void mpmcring_registry_exit(void);
 extern struct mutex mpmcring_registry_lock;
 
@@ -137,27 +143,55 @@ extern atomic_long_t mpmcring_live_pages;
 struct mpr_view *mpmcring_kunit_view(struct mpmcring *ring);
 
 /* slots.c */
-int mpmcring_slot_attach(struct mpmcring *ring);
+int mpmcring_slot_attach(struct mpmcring *ring, bool read_slot);
 void mpmcring_slot_detach(struct mpmcring *ring, unsigned int slot);
 
 /* produce.c */
-void mpmcring_reclaim(struct mpmcring *ring);
 int mpmcring_reserve_prio(struct mpmcring *ring, const u32 *lens,
 			  unsigned int n, u32 prio, u8 rec_flags,
 			  bool count_drops, struct mpmcring_rsv *rsv);
+void mpmcring_count_drop(struct mpmcring *ring, int reason, u32 prio,
+			 unsigned int n);
+
+/* reclaim.c */
+void mpmcring_reclaim(struct mpmcring *ring);
+bool mpmcring_repair(struct mpmcring *ring);
+u64 mpmcring_claim_age_ms(struct mpmcring *ring, unsigned int slot, u64 start);
+void mpmcring_tick_start(struct mpmcring *ring);
+void mpmcring_tick_stop(struct mpmcring *ring);
+void mpmcring_tick_init(struct mpmcring *ring);
 
 /* wait.c */
 void mpmcring_wake_work(struct irq_work *work);
-bool mpmcring_ready(struct mpmcring *ring, u64 watermark);
-void mpmcring_arm_wakeup(struct mpmcring *ring, u64 watermark);
+void mpmcring_maybe_wake(struct mpmcring *ring, u64 pos);
+bool mpmcring_ready(struct mpmcring *ring, u32 wake_class);
+u32 mpmcring_wake_class(u64 watermark);
+void mpmcring_wake_class_get(struct mpmcring *ring, u32 k);
+void mpmcring_wake_class_put(struct mpmcring *ring, u32 k);
+void mpmcring_backstop(struct mpmcring *ring);
 
-/* fops.c */
+struct kiocb;
+struct iov_iter;
+
+/* fops.c, read.c, write.c, ioctl.c */
 extern const struct file_operations mpmcring_fops;
+ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
+		      loff_t *ppos);
+ssize_t mpmcring_write_iter(struct kiocb *iocb, struct iov_iter *from);
+long mpmcring_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+int mpmcring_wait_readable(struct mpmcring_file *mf);
+u64 mpmcring_free_bytes(struct mpmcring *ring);
+bool mpmcring_room(struct mpmcring *ring, u32 prio, u64 need);
+void mpmcring_want_room(struct mpmcring *ring, u32 prio);
+void mpmcring_room_backstop(struct mpmcring *ring);
 
 /* stats.c */
 void mpmcring_debugfs_add(struct mpmcring *ring);
 void mpmcring_debugfs_remove(struct mpmcring *ring);
 int mpmcring_debugfs_init(void);
 void mpmcring_debugfs_exit(void);
+int mpmcring_list_consumers(struct mpmcring *ring,
+			    struct mpmcring_consumer_info *info,
+			    unsigned int max);
 
 #endif /* _MPMCRING_INTERNAL_H */

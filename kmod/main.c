@@ -19,6 +19,9 @@ static unsigned int wm_low_pct = 50;
 static unsigned int wm_normal_pct = 12;
 static unsigned int wm_critical_pct;
 static unsigned long long initial_pos;
+static unsigned int claim_timeout_ms = MPMCRING_DEF_CLAIM_TIMEOUT_MS;
+static char *user_max_prio = "normal";
+static unsigned int max_per_file = MPMCRING_DEF_PER_FILE;
 
 /* size= takes a byte count with an optional K, M or G suffix. */
 static int mpmcring_param_set_size(const char *val,
@@ -59,6 +62,12 @@ module_param(wm_critical_pct, uint, 0444);
 MODULE_PARM_DESC(wm_critical_pct, "percent that must stay free for a critical record (default 0)");
 module_param(initial_pos, ullong, 0444);
 MODULE_PARM_DESC(initial_pos, "starting position, for testing wrap-around near 2^64 (default 0)");
+module_param(claim_timeout_ms, uint, 0444);
+MODULE_PARM_DESC(claim_timeout_ms, "a consumer claim that stands still this long is revoked, so a stopped consumer cannot stop collection; 0 never (default 5000, at most 3600000)");
+module_param(user_max_prio, charp, 0444);
+MODULE_PARM_DESC(user_max_prio, "highest class userspace may write(2) with: low, normal or critical (default normal)");
+module_param(max_per_file, uint, 0444);
+MODULE_PARM_DESC(max_per_file, "consumer slots one open file may attach, 1-1022 (default 16)");
 
 static struct mpmcring *mpmcring_default_ring;
 
@@ -70,6 +79,9 @@ static int mpmcring_default_params(struct mpmcring_params *p)
 	};
 	static const char *const pct_names[MPMCRING_NR_PRIO] = {
 		"wm_low_pct", "wm_normal_pct", "wm_critical_pct",
+	};
+	static const char *const prio_names[MPMCRING_NR_PRIO] = {
+		"low", "normal", "critical",
 	};
 	int i;
 
@@ -91,6 +103,24 @@ static int mpmcring_default_params(struct mpmcring_params *p)
 		pr_err("mpmcring: max_consumers=0: at least one consumer slot is needed\n");
 		return -EINVAL;
 	}
+	if (!max_per_file) {
+		pr_err("mpmcring: max_per_file=0: a file must be able to attach a consumer\n");
+		return -EINVAL;
+	}
+	p->max_per_file = max_per_file;
+	p->claim_timeout_ms = claim_timeout_ms;
+	if (!claim_timeout_ms)
+		p->flags |= MPMCRING_CREATE_NO_LEASE;
+	p->flags |= MPMCRING_CREATE_USER_PRIO;
+	for (i = 0; i < MPMCRING_NR_PRIO; i++)
+		if (!strcmp(user_max_prio, prio_names[i]))
+			break;
+	if (i == MPMCRING_NR_PRIO) {
+		pr_err("mpmcring: user_max_prio=%s: must be low, normal or critical\n",
+		       user_max_prio);
+		return -EINVAL;
+	}
+	p->user_max_prio = i;
 	for (i = 0; i < MPMCRING_NR_PRIO; i++) {
 		if (pct[i] > 99) {
 			pr_err("mpmcring: %s=%u: must be 0-99\n", pct_names[i], pct[i]);
@@ -104,7 +134,7 @@ static int mpmcring_default_params(struct mpmcring_params *p)
 		/* Checked by mpmcring_validate_params() if size is bad. */
 		p->watermark[i] = div_u64(ring_size * pct[i], 100);
 	}
-	p->flags = MPMCRING_CREATE_WATERMARKS;
+	p->flags |= MPMCRING_CREATE_WATERMARKS;
 	return mpmcring_validate_params(p);
 }
 

@@ -11,10 +11,13 @@
 #include <linux/mpmcring.h>
 
 struct mpmcring;
-struct mpr_inflight;
 
 /* mpmcring_params.flags: use the watermarks given, not the defaults. */
 #define MPMCRING_CREATE_WATERMARKS	0x1
+/* mpmcring_params.flags: use @user_max_prio (else %MPMCRING_PRIO_NORMAL). */
+#define MPMCRING_CREATE_USER_PRIO	0x2
+/* mpmcring_params.flags: claims never expire (@claim_timeout_ms ignored). */
+#define MPMCRING_CREATE_NO_LEASE	0x4
 
 /**
  * struct mpmcring_params - how to create a ring
@@ -32,6 +35,13 @@ struct mpr_inflight;
  * @initial_pos: position the ring starts at, granule-aligned; lets tests
  *	start next to 2^64 and prove every comparison is wrap-safe
  * @dev_mode: permissions of the device node (0 means 0600)
+ * @claim_timeout_ms: a consumer claim that stands still this long is
+ *	revoked, so a stopped consumer cannot stop collection (0 means 5000;
+ *	at most an hour; %MPMCRING_CREATE_NO_LEASE turns revocation off)
+ * @user_max_prio: highest class userspace may write(2) with, with
+ *	%MPMCRING_CREATE_USER_PRIO (otherwise %MPMCRING_PRIO_NORMAL, so that
+ *	userspace cannot take the critical reserve from kernel producers)
+ * @max_per_file: consumer slots one open file may attach (0 means 16)
  */
 struct mpmcring_params {
 	const char *name;
@@ -43,6 +53,9 @@ struct mpmcring_params {
 	u64 watermark[MPMCRING_NR_PRIO];
 	u64 initial_pos;
 	umode_t dev_mode;
+	u32 claim_timeout_ms;
+	u32 user_max_prio;
+	u32 max_per_file;
 };
 
 /**
@@ -51,15 +64,16 @@ struct mpmcring_params {
  * @len: payload bytes
  * @ring: the ring (private)
  * @pos: position of the record (private)
- * @inflight: in-flight entry of the reserving context (private)
  */
 struct mpmcring_rsv {
 	void *data;
 	u32 len;
 	struct mpmcring *ring;
 	u64 pos;
-	struct mpr_inflight *inflight;
 };
+
+/* Most records one mpmcring_reserve_batch() call reserves. */
+#define MPMCRING_BATCH_MAX	64
 
 /* Flags for reservations: the priority class sits in the low two bits. */
 #define MPMCRING_F_PRIO_MASK	0x3

@@ -5,17 +5,19 @@
  * compare-and-swaps. The protocol steps are in proto/mpmcring_proto.h; this
  * file adds the per-context bookkeeping, the counters and the wakeups.
  *
- * Each (CPU, interrupt level) pair has one in-flight entry. Preemption stays
- * disabled from a context's first outstanding reservation to its last commit
- * so that no other task can share the entry; interrupts nest on their own
- * levels' entries. A reservation must therefore be committed or discarded in
- * the context that made it, without sleeping in between.
+ * Preemption stays disabled from a context's first outstanding reservation
+ * to its last commit (a per-(CPU, interrupt level) count says which is the
+ * last): a task the scheduler put aside with a reservation in hand would
+ * hold up reclaim at that record for every producer. A reservation must
+ * therefore be committed or discarded in the context that made it, without
+ * sleeping in between. Nothing about memory safety depends on that: reclaim
+ * never frees a record whose stamp is not written (see mpr_reclaim()).
  */
 #include <linux/string.h>
 #include <linux/irq_work.h>
 #include <kunit/visibility.h>
 
-#include "internal.h"
+#include "env.h"
 
 static u64 mpmcring_watermark(struct mpmcring *ring, u32 prio)
 {
@@ -25,30 +27,17 @@ static u64 mpmcring_watermark(struct mpmcring *ring, u32 prio)
 	return ring->layout.watermark[prio];
 }
 
-/**
- * mpmcring_reclaim() - bring reclaim_pos up to date now
- * @ring: the ring
- *
- * Producers do this lazily when the ring looks full; statistics and a
- * consumer that met a corrupt head do it on demand. Never waits: when
- * another reclaim runs, that one does the work.
- */
-void mpmcring_reclaim(struct mpmcring *ring)
+/* Counts n refused records by reason and class; any context. */
+void mpmcring_count_drop(struct mpmcring *ring, int reason, u32 prio,
+			 unsigned int n)
 {
-	struct mpr_env env = { .ring = ring };
-
-	if (mpr_env_trylock(&env)) {
-		mpr_reclaim(&ring->view, &env);
-		mpr_env_unlock(&env);
-	}
-}
-EXPORT_SYMBOL_IF_KUNIT(mpmcring_reclaim);
-
-static void mpmcring_count_drop(struct mpmcring *ring, int reason, u32 prio,
-				unsigned int n)
-{
-	this_cpu_add(ring->stats->dropped[reason][prio], n);
+	mpmcring_count(ring, dropped[reason][prio], n);
 	mpr_atomic_add(&ring->view.meta->lost_dropped, n);
+}
+
+static unsigned int *mpmcring_depth(struct mpmcring *ring)
+{
+	return this_cpu_ptr(ring->depth) + interrupt_context_level();
 }
 
 /*
@@ -62,13 +51,13 @@ int mpmcring_reserve_prio(struct mpmcring *ring, const u32 *lens,
 {
 	struct mpr_view *v = &ring->view;
 	struct mpr_env env = { .ring = ring };
-	struct mpr_inflight *inf;
+	unsigned int *depth;
 	u64 need = 0, pos;
 	unsigned int i;
 	bool first;
 	int ret;
 
-	if (!n || prio >= MPMCRING_NR_PRIO)
+	if (!n || n > MPMCRING_BATCH_MAX || prio >= MPMCRING_NR_PRIO)
 		return -EINVAL;
 	for (i = 0; i < n; i++) {
 		if (lens[i] > v->max_record) {
@@ -81,28 +70,30 @@ int mpmcring_reserve_prio(struct mpmcring *ring, const u32 *lens,
 	}
 
 	preempt_disable();
-	inf = this_cpu_ptr(ring->inflight) + interrupt_context_level();
-	first = !inf->depth;
-	ret = mpr_reserve(v, &env, inf, need, mpmcring_watermark(ring, prio),
-			  prio, &pos);
+	ret = mpr_reserve(v, &env, need, mpmcring_watermark(ring, prio), &pos);
 	if (ret) {
-		preempt_enable();
 		if (count_drops)
 			mpmcring_count_drop(ring, ret == MPR_FAIL_FULL ?
 					    MPMCRING_DROP_FULL :
 					    ret == MPR_FAIL_PRIORITY ?
 					    MPMCRING_DROP_PRIORITY :
 					    MPMCRING_DROP_CONTENTION, prio, n);
+		preempt_enable();
 		return ret == MPR_FAIL_CONTENTION ? -EAGAIN : -ENOSPC;
 	}
-	inf->depth += n - 1;	/* mpr_reserve() counted one */
+	/*
+	 * Only this context touches its count; an interrupt that nests here
+	 * adds and takes away its own before it returns.
+	 */
+	depth = mpmcring_depth(ring);
+	first = !*depth;
+	*depth += n;
 	for (i = 0; i < n; i++) {
 		mpr_write_hdr(v, pos, lens[i], prio, rec_flags);
 		rsv[i].data = mpr_payload(v, pos);
 		rsv[i].len = lens[i];
 		rsv[i].ring = ring;
 		rsv[i].pos = pos;
-		rsv[i].inflight = inf;
 		pos += mpr_rec_size(v, lens[i]);
 	}
 	/* The context's first reservation keeps preemption off until its
@@ -144,7 +135,7 @@ EXPORT_SYMBOL_GPL(mpmcring_reserve);
  * mpmcring_reserve_batch() - reserve several records with one atomic step
  * @ring: the ring
  * @lens: payload bytes of each record
- * @n: number of records, at least 1
+ * @n: number of records, 1 to %MPMCRING_BATCH_MAX
  * @flags: as for mpmcring_reserve(), applying to every record
  * @rsv: array of @n reservations, filled on success
  *
@@ -152,7 +143,7 @@ EXPORT_SYMBOL_GPL(mpmcring_reserve);
  * finished with mpmcring_commit() or mpmcring_discard(), in any order, in
  * the reserving context. A failure counts @n drops.
  *
- * Return: as mpmcring_reserve().
+ * Return: as mpmcring_reserve(); -EINVAL for @n out of range too.
  */
 int mpmcring_reserve_batch(struct mpmcring *ring, const u32 *lens,
 			   unsigned int n, u32 flags, struct mpmcring_rsv *rsv)
@@ -164,42 +155,22 @@ int mpmcring_reserve_batch(struct mpmcring *ring, const u32 *lens,
 }
 EXPORT_SYMBOL_GPL(mpmcring_reserve_batch);
 
-/* Wakes sleeping consumers if they asked for it and enough is there. */
-static void mpmcring_maybe_wake(struct mpmcring *ring, u64 end)
-{
-	u64 head;
-
-	/* [W1] pairs with [W2] in wait.c: the stamp before the arm. */
-	smp_mb();
-	if (!READ_ONCE(ring->wake_armed))
-		return;
-	/* user-writable: only compared; a wrong value costs one wakeup. */
-	head = READ_ONCE(ring->view.cons->head);
-	if (end - head < READ_ONCE(ring->wake_bytes))
-		return;
-	if (xchg(&ring->wake_armed, 0)) {
-		this_cpu_inc(ring->stats->wakeups);
-		irq_work_queue(&ring->wake_work);
-	}
-}
-
 static void mpmcring_finish(struct mpmcring_rsv *rsv, u64 state)
 {
 	struct mpmcring *ring = rsv->ring;
-	struct mpr_inflight *inf = rsv->inflight;
+	struct mpmcring_pcpu_stats *st = this_cpu_ptr(ring->stats);
+	unsigned int *depth = mpmcring_depth(ring);
 
-	WARN_ON_ONCE(inf != this_cpu_ptr(ring->inflight) +
-		     interrupt_context_level());
-	mpr_publish(&ring->view, inf, rsv->pos, state);
+	mpr_publish(&ring->view, rsv->pos, state);
 	if (state == MPMCRING_STAMP_COMMITTED) {
-		this_cpu_inc(ring->stats->produced_records);
-		this_cpu_add(ring->stats->produced_bytes, rsv->len);
+		local64_inc(&st->produced_records);
+		local64_add(rsv->len, &st->produced_bytes);
 	} else {
-		this_cpu_inc(ring->stats->discarded_records);
+		local64_inc(&st->discarded_records);
 	}
 	/* A discard can uncover finished records behind it: check too. */
-	mpmcring_maybe_wake(ring, rsv->pos + mpr_rec_size(&ring->view, rsv->len));
-	if (!inf->depth)
+	mpmcring_maybe_wake(ring, rsv->pos);
+	if (!--*depth)
 		preempt_enable();
 }
 

@@ -5,7 +5,7 @@
  *
  * Memory of a ring, as one array of pages mapped by one vmap():
  *
- *   [ consumer area | meta | stamps ... | data ... | data again ... ]
+ *   [ consumer area | meta | slot info | stamps | data ... | data again ... ]
  *
  * The data pages appear twice, back to back, so a record that wraps the end
  * of the ring is still contiguous, in the kernel and in every user mapping
@@ -21,7 +21,7 @@
 #include <linux/log2.h>
 #include <kunit/visibility.h>
 
-#include "internal.h"
+#include "env.h"
 
 DEFINE_MUTEX(mpmcring_registry_lock);
 static LIST_HEAD(mpmcring_registry);
@@ -43,6 +43,21 @@ static bool mpmcring_name_ok(const char *name)
 }
 
 /**
+ * mpmcring_min_size() - the smallest ring on a kernel with this page size
+ * @page_size: the kernel's page size
+ *
+ * The data area is a whole number of pages (it is mapped twice, page by
+ * page), so a ring is at least one page and at least 4 KiB.
+ *
+ * Return: the minimum data size in bytes.
+ */
+u64 mpmcring_min_size(unsigned long page_size)
+{
+	return max_t(u64, MPMCRING_MIN_SIZE, page_size);
+}
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_min_size);
+
+/**
  * mpmcring_validate_params() - check ring parameters
  * @p: parameters as given; zero fields mean defaults
  *
@@ -51,16 +66,17 @@ static bool mpmcring_name_ok(const char *name)
 int mpmcring_validate_params(const struct mpmcring_params *p)
 {
 	u32 g = p->granule ? p->granule : 8;
+	u64 min = mpmcring_min_size(PAGE_SIZE);
 	int i;
 
 	if (!mpmcring_name_ok(p->name)) {
 		pr_err("mpmcring: ring name must be 1-31 characters of [a-zA-Z0-9_.-]\n");
 		return -EINVAL;
 	}
-	if (!is_power_of_2(p->size) || p->size < MPMCRING_MIN_SIZE ||
+	if (!is_power_of_2(p->size) || p->size < min ||
 	    p->size > MPMCRING_MAX_SIZE) {
 		pr_err("mpmcring: %s: size=%llu: must be a power of two from %llu to %llu\n",
-		       p->name, p->size, MPMCRING_MIN_SIZE, MPMCRING_MAX_SIZE);
+		       p->name, p->size, min, MPMCRING_MAX_SIZE);
 		return -EINVAL;
 	}
 	if (!is_power_of_2(g) || g < 8 || g > 64) {
@@ -92,7 +108,25 @@ int mpmcring_validate_params(const struct mpmcring_params *p)
 			return -EINVAL;
 		}
 	}
-	if (p->flags & ~MPMCRING_CREATE_WATERMARKS) {
+	if ((p->flags & MPMCRING_CREATE_USER_PRIO) &&
+	    p->user_max_prio >= MPMCRING_NR_PRIO) {
+		pr_err("mpmcring: %s: user_max_prio=%u: must be %u (low), %u (normal) or %u (critical)\n",
+		       p->name, p->user_max_prio, MPMCRING_PRIO_LOW,
+		       MPMCRING_PRIO_NORMAL, MPMCRING_PRIO_CRITICAL);
+		return -EINVAL;
+	}
+	if (p->claim_timeout_ms > MPMCRING_MAX_CLAIM_TIMEOUT_MS) {
+		pr_err("mpmcring: %s: claim_timeout_ms=%u: at most %u (an hour)\n",
+		       p->name, p->claim_timeout_ms, MPMCRING_MAX_CLAIM_TIMEOUT_MS);
+		return -EINVAL;
+	}
+	if (p->max_per_file > MPMCRING_MAX_CONSUMERS) {
+		pr_err("mpmcring: %s: max_per_file=%u: at most %u\n",
+		       p->name, p->max_per_file, MPMCRING_MAX_CONSUMERS);
+		return -EINVAL;
+	}
+	if (p->flags & ~(MPMCRING_CREATE_WATERMARKS | MPMCRING_CREATE_USER_PRIO |
+			 MPMCRING_CREATE_NO_LEASE)) {
 		pr_err("mpmcring: %s: flags=%#x: unknown flags\n", p->name, p->flags);
 		return -EINVAL;
 	}
@@ -106,6 +140,7 @@ int mpmcring_validate_params(const struct mpmcring_params *p)
 
 static void mpmcring_fill_layout(struct mpmcring *ring,
 				 const struct mpmcring_params *p,
+				 unsigned int nr_info_pages,
 				 unsigned int nr_stamp_pages)
 {
 	struct mpmcring_layout *l = &ring->layout;
@@ -118,6 +153,15 @@ static void mpmcring_fill_layout(struct mpmcring *ring,
 	l->layout_size = sizeof(*l);
 	l->features = p->mode == MPMCRING_MODE_OVERWRITE ?
 		      MPMCRING_FEAT_OVERWRITE : 0;
+	if (!(p->flags & MPMCRING_CREATE_NO_LEASE)) {
+		l->features |= MPMCRING_FEAT_LEASE;
+		l->claim_timeout_ms = p->claim_timeout_ms ? p->claim_timeout_ms :
+				      MPMCRING_DEF_CLAIM_TIMEOUT_MS;
+	}
+	l->user_max_prio = (p->flags & MPMCRING_CREATE_USER_PRIO) ?
+			   p->user_max_prio : MPMCRING_PRIO_NORMAL;
+	l->max_per_file = p->max_per_file ? p->max_per_file :
+			  MPMCRING_DEF_PER_FILE;
 	l->data_size = p->size;
 	l->granule_shift = ilog2(g);
 	/* Half the ring: a record never needs more than one wrap. */
@@ -126,8 +170,9 @@ static void mpmcring_fill_layout(struct mpmcring *ring,
 			   MPMCRING_DEF_CONSUMERS;
 	l->mode = p->mode;
 	l->cons_size = (u64)ring->nr_cons_pages << PAGE_SHIFT;
-	l->stamps_offset = PAGE_SIZE;
-	l->data_offset = (u64)(1 + nr_stamp_pages) << PAGE_SHIFT;
+	l->slot_info_offset = PAGE_SIZE;
+	l->stamps_offset = (u64)(1 + nr_info_pages) << PAGE_SHIFT;
+	l->data_offset = (u64)(1 + nr_info_pages + nr_stamp_pages) << PAGE_SHIFT;
 	l->ro_size = l->data_offset + 2 * p->size;
 	if (p->flags & MPMCRING_CREATE_WATERMARKS) {
 		for (i = 0; i < MPMCRING_NR_PRIO; i++)
@@ -154,10 +199,10 @@ static void mpmcring_free_pages(struct mpmcring *ring)
 	kvfree(ring->pages);
 }
 
-static int mpmcring_alloc_pages(struct mpmcring *ring, unsigned int nr_stamp,
+static int mpmcring_alloc_pages(struct mpmcring *ring, unsigned int nr_ro_meta,
 				unsigned int nr_data)
 {
-	unsigned int i, first_data = ring->nr_cons_pages + 1 + nr_stamp;
+	unsigned int i, first_data = ring->nr_cons_pages + nr_ro_meta;
 
 	ring->nr_alloc_pages = first_data + nr_data;
 	ring->nr_pages = ring->nr_alloc_pages + nr_data;
@@ -183,13 +228,17 @@ static void mpmcring_release(struct kref *ref)
 	struct mpmcring *ring = container_of(ref, struct mpmcring, ref);
 
 	irq_work_sync(&ring->wake_work);
+	del_timer_sync(&ring->tick);
 	if (ring->vaddr)
 		vunmap(ring->vaddr);
 	if (ring->pages)
 		mpmcring_free_pages(ring);
-	free_percpu(ring->inflight);
+	free_percpu(ring->depth);
 	free_percpu(ring->stats);
 	bitmap_free(ring->slots_used);
+	bitmap_free(ring->read_slots);
+	kvfree(ring->read_claims);
+	kvfree(ring->leases);
 	kfree(ring);
 }
 
@@ -202,8 +251,12 @@ static struct mpmcring *mpmcring_alloc(const struct mpmcring_params *p)
 	unsigned int nr_data = p->size >> PAGE_SHIFT;
 	unsigned int nr_stamp = DIV_ROUND_UP((p->size / g) * sizeof(u64),
 					     PAGE_SIZE);
+	unsigned int nr_info = DIV_ROUND_UP(consumers *
+					    sizeof(struct mpmcring_slot_info),
+					    PAGE_SIZE);
 	struct mpmcring *ring;
-	int cpu, lvl, err = -ENOMEM;
+	unsigned int i;
+	int err = -ENOMEM;
 
 	ring = kzalloc(sizeof(*ring), GFP_KERNEL_ACCOUNT);
 	if (!ring)
@@ -214,27 +267,33 @@ static struct mpmcring *mpmcring_alloc(const struct mpmcring_params *p)
 	spin_lock_init(&ring->wake_lock);
 	init_waitqueue_head(&ring->wq);
 	init_irq_work(&ring->wake_work, mpmcring_wake_work);
-	ring->wake_bytes = U64_MAX;
+	mpmcring_tick_init(ring);
 	ring->nr_cons_pages = DIV_ROUND_UP(MPMCRING_CONS_HDR_SIZE +
 					   consumers * sizeof(struct mpmcring_slot),
 					   PAGE_SIZE);
-	mpmcring_fill_layout(ring, p, nr_stamp);
+	mpmcring_fill_layout(ring, p, nr_info, nr_stamp);
 
 	ring->slots_used = bitmap_zalloc(consumers, GFP_KERNEL_ACCOUNT);
+	ring->read_slots = bitmap_zalloc(consumers, GFP_KERNEL_ACCOUNT);
+	ring->read_claims = kvcalloc(consumers, sizeof(*ring->read_claims),
+				     GFP_KERNEL_ACCOUNT);
+	ring->leases = kvcalloc(consumers, sizeof(*ring->leases),
+				GFP_KERNEL_ACCOUNT);
 	ring->stats = alloc_percpu_gfp(struct mpmcring_pcpu_stats,
 				       GFP_KERNEL_ACCOUNT);
-	ring->inflight = __alloc_percpu_gfp(MPMCRING_NR_LEVELS *
-					    sizeof(struct mpr_inflight),
-					    __alignof__(struct mpr_inflight),
-					    GFP_KERNEL_ACCOUNT);
-	if (!ring->slots_used || !ring->stats || !ring->inflight)
+	ring->depth = __alloc_percpu_gfp(MPMCRING_NR_LEVELS * sizeof(unsigned int),
+					 __alignof__(unsigned int),
+					 GFP_KERNEL_ACCOUNT);
+	if (!ring->slots_used || !ring->read_slots || !ring->read_claims ||
+	    !ring->leases || !ring->stats || !ring->depth)
 		goto fail;
-	for_each_possible_cpu(cpu)
-		for (lvl = 0; lvl < MPMCRING_NR_LEVELS; lvl++)
-			per_cpu_ptr(ring->inflight, cpu)[lvl].start =
-				MPR_INFLIGHT_IDLE;
+	for (i = 0; i < consumers; i++) {
+		ring->read_claims[i] = MPMCRING_SLOT_IDLE;
+		ring->leases[i].seen = MPMCRING_SLOT_IDLE;
+		ring->leases[i].head = MPMCRING_SLOT_IDLE;
+	}
 
-	err = mpmcring_alloc_pages(ring, nr_stamp, nr_data);
+	err = mpmcring_alloc_pages(ring, 1 + nr_info + nr_stamp, nr_data);
 	if (err)
 		goto fail;
 	ring->vaddr = vmap(ring->pages, ring->nr_pages, VM_MAP, PAGE_KERNEL);

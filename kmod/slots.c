@@ -1,24 +1,46 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Consumer slots: each attached consumer owns one slot in the consumer area.
- * The kernel hands slots out and takes them back when the file that
- * attached them is released, which is how a consumer killed while holding
- * records stops holding them: its claim ends with its file.
+ * Consumer slots: each attached consumer owns one slot in the consumer area
+ * and one entry of slot info in the read-only area. The kernel hands slots
+ * out and takes them back when the file that attached them is released,
+ * which is how a consumer killed while holding records stops holding them:
+ * its claim ends with its file.
  */
 #include <linux/bitmap.h>
+#include <linux/sched.h>
 #include <kunit/visibility.h>
 
-#include "internal.h"
+#include "env.h"
+
+/*
+ * A new owner must not inherit the last one's lease. The lease is reclaim's
+ * state, written under the reclaim bit, so it is reset under it too (with
+ * preemption off, like every holder; a reclaim holds it for a bounded time).
+ */
+static void mpmcring_lease_reset(struct mpmcring *ring, unsigned int i)
+{
+	struct mpr_env env = { .ring = ring };
+
+	preempt_disable();
+	while (!mpr_env_trylock(&env))
+		cpu_relax();
+	ring->leases[i].seen = MPMCRING_SLOT_IDLE;
+	ring->leases[i].head = MPMCRING_SLOT_IDLE;
+	mpr_env_unlock(&env);
+	preempt_enable();
+}
 
 /**
  * mpmcring_slot_attach() - give a consumer a slot
  * @ring: the ring
+ * @read_slot: the slot is read(2)'s: its claims are kept in kernel memory
  *
  * Return: the slot index, or -EUSERS when every slot is taken.
  */
-int mpmcring_slot_attach(struct mpmcring *ring)
+int mpmcring_slot_attach(struct mpmcring *ring, bool read_slot)
 {
 	unsigned int n = ring->layout.max_consumers, i;
+	struct mpmcring_slot_info *info;
 	struct mpmcring_slot *slot;
 
 	spin_lock(&ring->slots_lock);
@@ -28,10 +50,20 @@ int mpmcring_slot_attach(struct mpmcring *ring)
 		return -EUSERS;
 	}
 	slot = &ring->view.cons->slots[i];
+	info = &ring->view.slot_info[i];
 	WRITE_ONCE(slot->start, MPMCRING_SLOT_IDLE);
 	WRITE_ONCE(slot->held_records, 0);
 	WRITE_ONCE(slot->consumed_records, 0);
 	WRITE_ONCE(slot->consumed_bytes, 0);
+	WRITE_ONCE(ring->read_claims[i], MPMCRING_SLOT_IDLE);
+	WRITE_ONCE(info->revoked, MPMCRING_SLOT_IDLE);
+	WRITE_ONCE(info->revocations, 0);
+	WRITE_ONCE(info->pid, task_tgid_nr(current));
+	WRITE_ONCE(info->flags, MPMCRING_SLOTF_ATTACHED |
+		   (read_slot ? MPMCRING_SLOTF_READ : 0));
+	if (read_slot)
+		set_bit(i, ring->read_slots);
+	mpmcring_lease_reset(ring, i);
 	/*
 	 * The slot reads idle before reclaimers take it into account. The
 	 * consumer's first announce comes after this bit in its own program
@@ -50,25 +82,44 @@ EXPORT_SYMBOL_IF_KUNIT(mpmcring_slot_attach);
  * @i: a slot index attach returned
  *
  * Records the slot still held are lost to that consumer: they count as
- * consumed (they left the ring through its claim) and as abandoned.
+ * consumed (they left the ring through its claim) and as abandoned, unless
+ * its claim was revoked (then they were counted as revoked: the exchange
+ * below and reclaim's compare-and-swap decide on one word). How many comes
+ * from the consumer's own count, capped by the granules its claimed span
+ * holds: the kernel cannot tell which claimed records were whose.
  */
 void mpmcring_slot_detach(struct mpmcring *ring, unsigned int i)
 {
-	struct mpmcring_slot *slot = &ring->view.cons->slots[i];
-	/* user-writable: only tested for idleness and counted, never used. */
-	u64 start = READ_ONCE(slot->start);
-	u64 held = READ_ONCE(slot->held_records);
+	const struct mpr_view *v = &ring->view;
+	struct mpmcring_slot *slot = &v->cons->slots[i];
+	struct mpmcring_slot_info *info = &v->slot_info[i];
+	bool read_slot = test_bit(i, ring->read_slots);
+	struct mpr_pos s;
+	u64 start, held, bound;
 
-	if (!(start & MPMCRING_SLOT_IDLE)) {
+	mpr_positions(v, &s);
+	/* user-writable: held is only counted, capped. */
+	held = read_slot ? 1 : READ_ONCE(slot->held_records);
+	/* [C3] for the departed consumer: pairs with [R4]. */
+	start = xchg(read_slot ? &ring->read_claims[i] : &slot->start,
+		     MPMCRING_SLOT_IDLE);
+	/* user-writable: only tested, counted and capped, never used. */
+	bound = mpr_head_sane(v, &s) ? s.head : s.prod;
+	/* A start at or past the head holds nothing yet. */
+	if (!(start & (MPMCRING_SLOT_IDLE | MPMCRING_SLOT_REVOKED)) &&
+	    mpr_aligned(v, start) && mpr_between(s.reclaim, start, s.prod) &&
+	    mpr_before(start, bound)) {
 		atomic64_inc(&ring->abandoned_claims);
-		/* user-writable: at most one record per granule of the ring. */
-		atomic64_add(min(held, ring->view.stamp_mask + 1),
+		atomic64_add(mpr_held_capped(v, held, start, bound),
 			     &ring->abandoned_records);
 	}
-	/* [C3] for the departed consumer: pairs with [R4]. */
-	smp_store_release(&slot->start, MPMCRING_SLOT_IDLE);
+	if (read_slot)
+		smp_store_release(&slot->start, MPMCRING_SLOT_IDLE);
 	spin_lock(&ring->slots_lock);
 	clear_bit(i, ring->slots_used);
+	clear_bit(i, ring->read_slots);
+	WRITE_ONCE(info->flags, 0);
+	WRITE_ONCE(info->pid, 0);
 	spin_unlock(&ring->slots_lock);
 }
 EXPORT_SYMBOL_IF_KUNIT(mpmcring_slot_detach);

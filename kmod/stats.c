@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Statistics: per-CPU counters summed on demand, plus what only a walk of
- * the ring can tell (records waiting). Exposed by the STATS ioctl and in
- * debugfs as /sys/kernel/debug/mpmcring/<name>/{stats,layout}.
+ * the ring can tell (records waiting), bounded to MPMCRING_STATS_WALK
+ * records. Reading them changes nothing: no reclaim, no repair, so files
+ * opened read-only can. Exposed by the STATS and CONSUMERS ioctls and in
+ * debugfs as /sys/kernel/debug/mpmcring/<name>/{stats,layout,consumers}.
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
@@ -13,66 +15,72 @@
 
 static struct dentry *mpmcring_debugfs_root;
 
-/* Counts committed, unclaimed records from the head on. May sleep. */
-static void mpmcring_count_waiting(struct mpmcring *ring, u64 *records,
+/*
+ * Counts committed, unclaimed records from the head on, at most
+ * MPMCRING_STATS_WALK of them. Returns false when it stopped there.
+ */
+static bool mpmcring_count_waiting(struct mpmcring *ring, u64 *records,
 				   u64 *bytes)
 {
 	const struct mpr_view *v = &ring->view;
+	struct mpr_rec rec;
 	struct mpr_pos s;
-	u64 n, b, stop, h, p;
+	u64 stop;
+	int st;
 
 	*records = 0;
 	*bytes = 0;
 	mpr_positions(v, &s);
 	/* user-writable: the head is used only once it is sane. */
 	if (!mpr_head_sane(v, &s))
-		return;
-	h = s.head;
-	p = s.prod;
-	do {
-		stop = mpr_count_records(v, h, p, 65536, &n, &b);
-		*records += n;
-		*bytes += b;
-		if (stop == h)
-			break;
-		h = stop;
-		cond_resched();
-	} while (h != p);
+		return true;
+	stop = mpr_count_records(v, s.head, s.prod, MPMCRING_STATS_WALK,
+				 records, bytes);
+	if (stop == s.prod)
+		return true;
+	/* Stopped at an unfinished record (complete) or at the limit. */
+	st = mpr_record_at(v, stop, s.prod, &rec);
+	return st != MPR_REC_COMMITTED && st != MPR_REC_DISCARDED;
 }
+
+#define mpmcring_sum(field) ({					\
+	u64 __n = 0;							\
+	int __cpu;							\
+	for_each_possible_cpu(__cpu)					\
+		__n += local64_read(&per_cpu_ptr(ring->stats, __cpu)->field); \
+	__n; })
 
 /**
  * mpmcring_get_stats() - read a ring's statistics
  * @ring: the ring
  * @stats: filled with counters summed over CPUs
  *
- * Exact at a quiescent point (no reservation outstanding, no claim moving).
- * consumed_records is derived: produced - overwritten - waiting in the
- * ring. May sleep: it walks the records waiting in the ring.
+ * Exact at a quiescent point (no reservation outstanding, no claim moving)
+ * for the counters; in_ring_records is a lower bound when
+ * %MPMCRING_STATS_IN_RING_PARTIAL is set in @stats->flags. consumed_records
+ * is derived: produced - overwritten - waiting in the ring. Changes
+ * nothing in the ring. Process context; bounded work.
  */
 void mpmcring_get_stats(struct mpmcring *ring, struct mpmcring_stats *stats)
 {
 	const struct mpr_view *v = &ring->view;
-	int cpu, i, j;
+	int i, j;
 
 	memset(stats, 0, sizeof(*stats));
-	for_each_possible_cpu(cpu) {
-		const struct mpmcring_pcpu_stats *s = per_cpu_ptr(ring->stats, cpu);
-
-		stats->produced_records += READ_ONCE(s->produced_records);
-		stats->produced_bytes += READ_ONCE(s->produced_bytes);
-		stats->discarded_records += READ_ONCE(s->discarded_records);
-		for (i = 0; i < MPMCRING_NR_DROP; i++)
-			for (j = 0; j < MPMCRING_NR_PRIO; j++)
-				stats->dropped[i][j] += READ_ONCE(s->dropped[i][j]);
-		stats->overwritten_records += READ_ONCE(s->overwritten_records);
-		stats->overwritten_bytes += READ_ONCE(s->overwritten_bytes);
-		stats->wakeups += READ_ONCE(s->wakeups);
-		stats->head_repairs += READ_ONCE(s->head_repairs);
-	}
-	/* Also repairs a head that cannot be right before we count from it. */
-	mpmcring_reclaim(ring);
-	mpmcring_count_waiting(ring, &stats->in_ring_records,
-			       &stats->in_ring_bytes);
+	stats->produced_records = mpmcring_sum(produced_records);
+	stats->produced_bytes = mpmcring_sum(produced_bytes);
+	stats->discarded_records = mpmcring_sum(discarded_records);
+	for (i = 0; i < MPMCRING_NR_DROP; i++)
+		for (j = 0; j < MPMCRING_NR_PRIO; j++)
+			stats->dropped[i][j] = mpmcring_sum(dropped[i][j]);
+	stats->overwritten_records = mpmcring_sum(overwritten_records);
+	stats->overwritten_bytes = mpmcring_sum(overwritten_bytes);
+	stats->wakeups = mpmcring_sum(wakeups);
+	stats->head_repairs = mpmcring_sum(head_repairs);
+	stats->read_faults = mpmcring_sum(read_faults);
+	if (!mpmcring_count_waiting(ring, &stats->in_ring_records,
+				    &stats->in_ring_bytes))
+		stats->flags |= MPMCRING_STATS_IN_RING_PARTIAL;
 	stats->consumed_records = stats->produced_records -
 				  stats->overwritten_records -
 				  stats->in_ring_records;
@@ -80,11 +88,48 @@ void mpmcring_get_stats(struct mpmcring *ring, struct mpmcring_stats *stats)
 					 ring->layout.max_consumers);
 	stats->abandoned_claims = atomic64_read(&ring->abandoned_claims);
 	stats->abandoned_records = atomic64_read(&ring->abandoned_records);
+	stats->revoked_claims = atomic64_read(&ring->revoked_claims);
+	stats->revoked_records = atomic64_read(&ring->revoked_records);
 	stats->prod_pos = READ_ONCE(v->meta->prod_pos);
 	stats->head = READ_ONCE(v->cons->head);
 	stats->reclaim_pos = READ_ONCE(v->meta->reclaim_pos);
 }
 EXPORT_SYMBOL_GPL(mpmcring_get_stats);
+
+/**
+ * mpmcring_list_consumers() - describe the attached consumer slots
+ * @ring: the ring
+ * @info: filled with one entry per attached slot, in slot order
+ * @max: entries @info holds
+ *
+ * Return: the number of entries filled.
+ */
+int mpmcring_list_consumers(struct mpmcring *ring,
+			    struct mpmcring_consumer_info *info,
+			    unsigned int max)
+{
+	const struct mpr_view *v = &ring->view;
+	unsigned int i, n = 0;
+
+	for_each_set_bit(i, ring->slots_used, ring->layout.max_consumers) {
+		struct mpmcring_consumer_info *c = &info[n];
+
+		if (n == max)
+			break;
+		c->slot = i;
+		c->pid = READ_ONCE(v->slot_info[i].pid);
+		c->flags = READ_ONCE(v->slot_info[i].flags);
+		c->revocations = READ_ONCE(v->slot_info[i].revocations);
+		/* user-writable: reported as found, never used. */
+		c->start = test_bit(i, ring->read_slots) ?
+			   READ_ONCE(ring->read_claims[i]) :
+			   READ_ONCE(v->cons->slots[i].start);
+		c->held_records = READ_ONCE(v->cons->slots[i].held_records);
+		c->claim_age_ms = mpmcring_claim_age_ms(ring, i, c->start);
+		n++;
+	}
+	return n;
+}
 
 static const char *const mpmcring_drop_names[MPMCRING_NR_DROP] = {
 	"full", "priority", "contention", "too_big",
@@ -119,6 +164,10 @@ static int mpmcring_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "abandoned_claims %llu\nabandoned_records %llu\n",
 		   s->abandoned_claims, s->abandoned_records);
 	seq_printf(m, "head_repairs %llu\n", s->head_repairs);
+	seq_printf(m, "revoked_claims %llu\nrevoked_records %llu\n",
+		   s->revoked_claims, s->revoked_records);
+	seq_printf(m, "read_faults %llu\nin_ring_partial %u\n", s->read_faults,
+		   !!(s->flags & MPMCRING_STATS_IN_RING_PARTIAL));
 	seq_printf(m, "prod_pos %llu\nhead %llu\nreclaim_pos %llu\n",
 		   s->prod_pos, s->head, s->reclaim_pos);
 	kfree(s);
@@ -139,9 +188,32 @@ static int mpmcring_layout_show(struct seq_file *m, void *unused)
 		   l->mode == MPMCRING_MODE_OVERWRITE ? "overwrite" : "drop-newest");
 	seq_printf(m, "watermark_low %llu\nwatermark_normal %llu\nwatermark_critical %llu\n",
 		   l->watermark[0], l->watermark[1], l->watermark[2]);
+	seq_printf(m, "claim_timeout_ms %u\nuser_max_prio %u\nmax_per_file %u\n",
+		   l->claim_timeout_ms, l->user_max_prio, l->max_per_file);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(mpmcring_layout);
+
+static int mpmcring_consumers_show(struct seq_file *m, void *unused)
+{
+	struct mpmcring *ring = m->private;
+	struct mpmcring_consumer_info *info;
+	int i, n;
+
+	info = kvcalloc(ring->layout.max_consumers, sizeof(*info), GFP_KERNEL);
+	if (!info)
+		return -ENOMEM;
+	n = mpmcring_list_consumers(ring, info, ring->layout.max_consumers);
+	seq_puts(m, "slot pid flags start held_records claim_age_ms revocations\n");
+	for (i = 0; i < n; i++)
+		seq_printf(m, "%u %u %#x %llu %llu %llu %llu\n", info[i].slot,
+			   info[i].pid, info[i].flags, info[i].start,
+			   info[i].held_records, info[i].claim_age_ms,
+			   info[i].revocations);
+	kvfree(info);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(mpmcring_consumers);
 
 void mpmcring_debugfs_add(struct mpmcring *ring)
 {
@@ -154,6 +226,8 @@ void mpmcring_debugfs_add(struct mpmcring *ring)
 			    &mpmcring_stats_fops);
 	debugfs_create_file("layout", 0400, ring->debugfs, ring,
 			    &mpmcring_layout_fops);
+	debugfs_create_file("consumers", 0400, ring->debugfs, ring,
+			    &mpmcring_consumers_fops);
 }
 
 void mpmcring_debugfs_remove(struct mpmcring *ring)

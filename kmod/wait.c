@@ -1,29 +1,116 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Sleeping consumers. A consumer about to sleep arms the ring; a producer
- * that commits checks the arm and, only when it is set, queues an irq_work
- * (the one way to wake from any context, NMI included) that wakes the wait
- * queue. While nobody sleeps, producers pay one full barrier and one load.
+ * Waking sleeping consumers, in every waiting mode users have: poll and
+ * select, epoll level- and edge-triggered (EPOLLEXCLUSIVE too), io_uring
+ * poll (multishot too) and blocking read(2).
  *
- * The handshake is the store-buffering pattern: the consumer stores the arm
- * then loads the ring, the producer stores its stamp then loads the arm.
- * Both sides put a full barrier in between ([W1] in produce.c, [W2] here),
- * so at least one of them sees the other's store and no wakeup is lost.
+ * Edge-triggered epoll and io_uring's multishot poll call ->poll once per
+ * wakeup and never while the consumer drains the ring through its mapping,
+ * so nothing can be armed from ->poll. Whether to wake is decided at commit
+ * time instead, by every producer that finds the wait queue non-empty:
+ *
+ *   a commit at pos wakes when the consumers had caught up with it: when
+ *   some watermark class k (wake at 2^k bytes; k = 0 is "any record") has
+ *   head + 2^k > pos (the record starts inside the first 2^k bytes past the
+ *   head) and head + 2^k <= prod_pos (that many bytes are reserved).
+ *
+ * A record that finishes while consumers are still busy before it wakes
+ * nobody: they will reach it. A consumer sleeps only after finding no
+ * finished record at the head, so the commit of the record at the head
+ * always finds head == pos, however late it comes after records behind it
+ * committed: that is the wakeup it needs. For a watermark of 2^k the
+ * crossing happens at a reservation; the record that made it starts inside
+ * the window, so its commit (or the head record's, whichever is later)
+ * wakes. Consumers moving the head never make a file ready (readiness
+ * needs a finished record at the head and bytes past it; claims only take
+ * both away), so commits are the only edges.
+ *
+ * The head is user-writable: a co-tenant sharing the consumer area could
+ * write one that suppresses these wakeups. So a commit that finds sleepers
+ * and wakes none marks the ring, and the housekeeping tick (every
+ * MPMCRING_TICK_MS while files are open) wakes everyone once if marked: a
+ * corrupt head can delay a wakeup by one tick, never lose it.
+ *
+ * The store-buffering handshake: a producer stores its stamp, then looks at
+ * the wait queue ([W1], a full barrier in wq_has_sleeper()); a sleeper puts
+ * itself on the queue, then looks at the ring ([W2], a full barrier). One of
+ * them sees the other. Where the sleeper stays queued (epoll, io_uring), the
+ * consumer's claim cmpxchg that moved the head is its barrier: the producer
+ * sees the new head, or the consumer sees the stamp.
+ *
+ * Wakeups go through irq_work: producers may run in NMI or with scheduler
+ * locks held, where waking directly could deadlock.
  */
 #include <linux/sched.h>
+#include <linux/poll.h>
+#include <linux/log2.h>
+#include <linux/bits.h>
+
+#include <kunit/visibility.h>
 
 #include "internal.h"
 
 /**
- * mpmcring_ready() - is there something for a waiting consumer
+ * mpmcring_wake_class() - the watermark class of a watermark
+ * @watermark: bytes a sleeper wants ready before it is woken (0: any)
+ *
+ * Return: k such that 2^k is @watermark rounded down to a power of two
+ * (0 for 0 and 1).
+ */
+u32 mpmcring_wake_class(u64 watermark)
+{
+	return watermark ? ilog2(watermark) : 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_wake_class);
+
+/* Whether a commit at distance d0 from the head, d1 reserved, is an edge. */
+static bool mpmcring_wake_due(u64 d0, u64 d1, u64 mask)
+{
+	unsigned int lo, hi;
+
+	if (!d1 || d0 >= d1)
+		return false;
+	lo = d0 ? fls64(d0) : 0;	/* classes with 2^k > d0 */
+	hi = fls64(d1) - 1;		/* classes with 2^k <= d1 */
+	return lo <= hi && (mask & GENMASK_ULL(hi, lo));
+}
+
+/**
+ * mpmcring_maybe_wake() - after a commit or discard, wake who needs it
  * @ring: the ring
- * @watermark: bytes that must be reserved past the head (0: any record)
+ * @pos: position of the record just finished
+ *
+ * Any context. While nobody sleeps: one full barrier and one load.
+ */
+void mpmcring_maybe_wake(struct mpmcring *ring, u64 pos)
+{
+	const struct mpr_view *v = &ring->view;
+	u64 head, prod;
+
+	/* [W1] pairs with [W2]: the stamp before the look at the queue. */
+	if (!wq_has_sleeper(&ring->wq))
+		return;
+	/* user-writable: only compared; see the backstop above. */
+	head = READ_ONCE(v->cons->head);
+	prod = READ_ONCE(v->meta->prod_pos);
+	if (mpmcring_wake_due(pos - head, prod - head, READ_ONCE(ring->wake_mask))) {
+		if (!irq_work_is_pending(&ring->wake_work))
+			irq_work_queue(&ring->wake_work);
+	} else if (!READ_ONCE(ring->wake_missed)) {
+		WRITE_ONCE(ring->wake_missed, 1);
+	}
+}
+
+/**
+ * mpmcring_ready() - is there something for a consumer of this class
+ * @ring: the ring
+ * @wake_class: the consumer's watermark class
  *
  * Return: true when a finished record waits at the head and at least
- * @watermark bytes have been reserved from there, or when the head is
- * corrupt (so the consumer wakes and meets the error).
+ * 2^@wake_class bytes are reserved from there, or when the head is corrupt
+ * (so the consumer wakes and meets the error).
  */
-bool mpmcring_ready(struct mpmcring *ring, u64 watermark)
+bool mpmcring_ready(struct mpmcring *ring, u32 wake_class)
 {
 	const struct mpr_view *v = &ring->view;
 	struct mpr_rec rec;
@@ -33,45 +120,71 @@ bool mpmcring_ready(struct mpmcring *ring, u64 watermark)
 	/* user-writable: the head is used only once it is sane. */
 	if (!mpr_head_sane(v, &s))
 		return true;
-	if (s.head == s.prod || s.prod - s.head < watermark)
+	if (s.head == s.prod || s.prod - s.head < (1ULL << wake_class))
 		return false;
 	return mpr_record_at(v, s.head, s.prod, &rec) != MPR_REC_NONE;
 }
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_ready);
 
 /**
- * mpmcring_arm_wakeup() - ask producers for a wakeup
+ * mpmcring_wake_class_get() - count a file's watermark class in
  * @ring: the ring
- * @watermark: wake once this many bytes are reserved past the head
- *
- * The caller must already be on @ring->wq and must check mpmcring_ready()
- * again after this before sleeping.
+ * @k: the class
  */
-void mpmcring_arm_wakeup(struct mpmcring *ring, u64 watermark)
+void mpmcring_wake_class_get(struct mpmcring *ring, u32 k)
 {
 	unsigned long flags;
 
 	spin_lock_irqsave(&ring->wake_lock, flags);
-	if (watermark < ring->wake_bytes)
-		WRITE_ONCE(ring->wake_bytes, watermark);
-	WRITE_ONCE(ring->wake_armed, 1);
+	if (!ring->wake_refs[k]++)
+		WRITE_ONCE(ring->wake_mask, ring->wake_mask | BIT_ULL(k));
 	spin_unlock_irqrestore(&ring->wake_lock, flags);
-	/* [W2] pairs with [W1]: the arm is visible before we look again. */
-	smp_mb();
+}
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_wake_class_get);
+
+/**
+ * mpmcring_wake_class_put() - count a file's watermark class out
+ * @ring: the ring
+ * @k: the class
+ */
+void mpmcring_wake_class_put(struct mpmcring *ring, u32 k)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&ring->wake_lock, flags);
+	if (!--ring->wake_refs[k])
+		WRITE_ONCE(ring->wake_mask, ring->wake_mask & ~BIT_ULL(k));
+	spin_unlock_irqrestore(&ring->wake_lock, flags);
+}
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_wake_class_put);
+
+static void mpmcring_wake_in(struct mpmcring *ring)
+{
+	mpmcring_count(ring, wakeups, 1);
+	wake_up_poll(&ring->wq, EPOLLIN | EPOLLRDNORM);
 }
 
 /* irq_work: runs soon after a producer fired, in a context that may wake. */
 void mpmcring_wake_work(struct irq_work *work)
 {
-	struct mpmcring *ring = container_of(work, struct mpmcring, wake_work);
-	unsigned long flags;
-
-	/*
-	 * Every sleeper is on the queue before it arms, so all of them wake
-	 * here and re-arm with their own watermarks if they sleep again.
-	 */
-	spin_lock_irqsave(&ring->wake_lock, flags);
-	WRITE_ONCE(ring->wake_armed, 0);
-	WRITE_ONCE(ring->wake_bytes, U64_MAX);
-	spin_unlock_irqrestore(&ring->wake_lock, flags);
-	wake_up_all(&ring->wq);
+	mpmcring_wake_in(container_of(work, struct mpmcring, wake_work));
 }
+
+/**
+ * mpmcring_backstop() - the tick's part in wakeups
+ * @ring: the ring
+ *
+ * Wakes readers once if a commit found them asleep and woke nobody since
+ * the last tick (or a head was repaired). Wakes writers that found no room,
+ * once their class has some: the tick has just reclaimed what consumers
+ * committed (they commit with plain stores, so nothing else tells the
+ * kernel).
+ */
+void mpmcring_backstop(struct mpmcring *ring)
+{
+	if (READ_ONCE(ring->wake_missed) && xchg(&ring->wake_missed, 0))
+		mpmcring_wake_in(ring);
+	if (READ_ONCE(ring->out_waiters))
+		mpmcring_room_backstop(ring);
+}
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_backstop);

@@ -27,6 +27,8 @@
 #define MPR_LOAD_ACQUIRE(p)		smp_load_acquire(p)
 /* Release store; the pair is named where it is used. */
 #define MPR_STORE_RELEASE(p, v)		smp_store_release(p, v)
+/* Loads before it are ordered before loads after it. */
+#define MPR_ACQUIRE_FENCE()		smp_rmb()
 #define mpr_likely(x)			likely(x)
 #define mpr_unlikely(x)			unlikely(x)
 
@@ -34,6 +36,12 @@
 static __always_inline __u64 mpr_cmpxchg(__u64 *p, __u64 old, __u64 new)
 {
 	return cmpxchg(p, old, new);
+}
+
+/* Fully ordered exchange; returns the value found. */
+static __always_inline __u64 mpr_xchg(__u64 *p, __u64 new)
+{
+	return xchg(p, new);
 }
 
 /*
@@ -53,6 +61,16 @@ static __always_inline __u64 mpr_cmpxchg(__u64 *p, __u64 old, __u64 new)
 #define MPR_WRITE_ONCE(x, v)		__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 #define MPR_LOAD_ACQUIRE(p)		__atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define MPR_STORE_RELEASE(p, v)		__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#ifdef __SANITIZE_THREAD__
+/*
+ * ThreadSanitizer does not take fences; its builds run on x86, where loads
+ * are not reordered with older loads, so keeping the compiler's order is
+ * what the fence does there.
+ */
+#define MPR_ACQUIRE_FENCE()		__atomic_signal_fence(__ATOMIC_SEQ_CST)
+#else
+#define MPR_ACQUIRE_FENCE()		__atomic_thread_fence(__ATOMIC_ACQUIRE)
+#endif
 #define mpr_likely(x)			__builtin_expect(!!(x), 1)
 #define mpr_unlikely(x)			__builtin_expect(!!(x), 0)
 
@@ -61,6 +79,11 @@ static inline __u64 mpr_cmpxchg(__u64 *p, __u64 old, __u64 new)
 	__atomic_compare_exchange_n(p, &old, new, 0, __ATOMIC_SEQ_CST,
 				    __ATOMIC_SEQ_CST);
 	return old;
+}
+
+static inline __u64 mpr_xchg(__u64 *p, __u64 new)
+{
+	return __atomic_exchange_n(p, new, __ATOMIC_SEQ_CST);
 }
 
 /* See the kernel's definition above; this tells ThreadSanitizer. */
@@ -78,14 +101,21 @@ void AnnotateIgnoreReadsEnd(const char *file, int line);
 #endif
 #endif
 
-/* Adds to a shared 64-bit counter; lock-free, usable in NMI context. */
+/*
+ * Adds to a shared 64-bit counter: one atomic add (wait-free where the CPU
+ * has one), usable in NMI context.
+ */
+#ifdef __KERNEL__
+static __always_inline void mpr_atomic_add(__u64 *p, __u64 v)
+{
+	/* atomic64_t is one naturally aligned 64-bit counter. */
+	atomic64_add(v, (atomic64_t *)p);
+}
+#else
 static inline void mpr_atomic_add(__u64 *p, __u64 v)
 {
-	__u64 old = MPR_READ_ONCE(*p);
-	__u64 seen;
-
-	while ((seen = mpr_cmpxchg(p, old, old + v)) != old)
-		old = seen;
+	__atomic_fetch_add(p, v, __ATOMIC_RELAXED);
 }
+#endif
 
 #endif /* MPMCRING_ATOMIC_H */

@@ -2,18 +2,30 @@
 /*
  * The producer half of the mpmcring protocol (see mpmcring_proto.h for the
  * barrier pairs and the trust rules): reservation, publication, reclaim of
- * space and eviction in overwrite mode.
+ * space, leases on consumer claims, and eviction in overwrite mode.
  *
  * The side that includes this defines struct mpr_env and these functions of
  * it first:
- *   unsigned int mpr_env_ninflight(struct mpr_env *e);
- *   struct mpr_inflight *mpr_env_inflight(struct mpr_env *e, unsigned int i);
- *       (NULL for an index with no entry)
- *   bool mpr_env_slot_active(struct mpr_env *e, unsigned int i);
  *   bool mpr_env_trylock(struct mpr_env *e);   (never waits)
  *   void mpr_env_unlock(struct mpr_env *e);
+ *   bool mpr_env_reclaim_due(struct mpr_env *e, __u64 head);
+ *       (false: a reclaim now would find what the last one found)
+ *   void mpr_env_reclaimed(struct mpr_env *e, __u64 head, bool more);
+ *       (a reclaim saw this head; more: it stopped at its walk bound)
+ *   unsigned int mpr_env_next_slot(struct mpr_env *e, unsigned int i);
+ *       (the first attached slot index >= i; >= max_consumers when none)
+ *   bool mpr_env_kernel_claim(struct mpr_env *e, unsigned int i, __u64 *s);
+ *       (true when slot i keeps its claim in kernel memory, in *s)
+ *   struct mpr_lease *mpr_env_lease(struct mpr_env *e, unsigned int i);
+ *   __u64 mpr_env_now_ms(struct mpr_env *e);
+ *   void mpr_env_revoked(struct mpr_env *e, unsigned int i, __u64 records);
  *   void mpr_env_overwritten(struct mpr_env *e, __u64 records, __u64 bytes);
  *   void mpr_env_repaired(struct mpr_env *e);
+ *   void mpr_env_racing(struct mpr_env *e);
+ *       (between reading prod_pos and the cmpxchg: nothing in the module;
+ *       the host tests may yield there to make races happen)
+ * Everything mpr_reclaim() and mpr_overwrite() touch in the env happens
+ * under the env lock, so one reclaimer runs at a time.
  */
 #ifndef MPMCRING_PRODUCE_H
 #define MPMCRING_PRODUCE_H
@@ -35,97 +47,192 @@ static inline void mpr_ring_init(const struct mpr_view *v,
 	v->meta->prod_pos = initial_pos;
 	v->meta->reclaim_pos = initial_pos;
 	v->cons->head = initial_pos;
-	for (i = 0; i < l->max_consumers; i++)
+	for (i = 0; i < l->max_consumers; i++) {
 		v->cons->slots[i].start = MPMCRING_SLOT_IDLE;
+		v->slot_info[i].revoked = MPMCRING_SLOT_IDLE;
+	}
 }
 
 /*
- * Recomputes reclaim_pos, the position before which nothing is in use: the
- * oldest of the head, every held consumer slot and every in-flight
- * reservation. Repairs a head that cannot be a record boundary. Called with
- * the env lock held (only one reclaimer runs at a time).
+ * How many records a consumer says it held, capped by the granules its
+ * claimed span, from its start s to bound (the head), can hold.
+ */
+static inline __u64 mpr_held_capped(const struct mpr_view *v, __u64 held,
+				    __u64 s, __u64 bound)
+{
+	/* user-writable: a count only; nothing past the head was claimed. */
+	if (!mpr_before(s, bound))
+		return 0;
+	return held < (bound - s) >> v->gshift ? held : (bound - s) >> v->gshift;
+}
+
+/*
+ * Lowers lo to the oldest claim a consumer still holds. A claim that stood
+ * still for longer than the ring's claim timeout while at least half the
+ * ring lies behind it (so it is what holds producers back) is revoked
+ * here: MPMCRING_SLOT_REVOKED goes into its start with one compare-and-swap,
+ * before the caller frees any of its space, and from then on it holds
+ * nothing. bound is where the claims end at most (the head, or prod_pos
+ * when the head is garbage).
+ *
+ * What a revoked claim held is counted from the consumer's own count at
+ * that moment; a consumer stopped half way through a claim (announced, its
+ * compare-and-swap on the head still to come and bound to fail) counts as
+ * a revoked claim of nothing. The consumer learns exactly what it lost at
+ * its commit.
+ */
+static inline __u64 mpr_claims_floor(const struct mpr_view *v,
+				     struct mpr_env *env, __u64 r0, __u64 p,
+				     __u64 bound, __u64 lo)
+{
+	__u64 now = mpr_env_now_ms(env), s, seen;
+	__u32 timeout = v->claim_timeout_ms;
+	unsigned int i;
+
+	for (i = mpr_env_next_slot(env, 0); i < v->max_consumers;
+	     i = mpr_env_next_slot(env, i + 1)) {
+		__u64 *start = &v->cons->slots[i].start;
+		struct mpr_lease *ls;
+
+		if (mpr_env_kernel_claim(env, i, &s)) {
+			/*
+			 * Kernel memory, held for a bounded time: trusted. An
+			 * announce reclaim already passed is a claim whose
+			 * cmpxchg will fail.
+			 */
+			if (!(s & MPMCRING_SLOT_IDLE) && mpr_between(r0, s, p) &&
+			    mpr_before(s, lo))
+				lo = s;
+			continue;
+		}
+		ls = mpr_env_lease(env, i);
+		/* [R4] pairs with [C3]. user-writable: clamped to [r0, p]. */
+		s = MPR_LOAD_ACQUIRE(start);
+		if ((s & (MPMCRING_SLOT_IDLE | MPMCRING_SLOT_REVOKED)) ||
+		    !mpr_aligned(v, s) || !mpr_between(r0, s, p)) {
+			ls->seen = MPMCRING_SLOT_IDLE;	/* holds nothing */
+			continue;
+		}
+		if (s != ls->seen) {
+			/* A new claim only when not behind the last head. */
+			if (ls->head == MPMCRING_SLOT_IDLE ||
+			    !mpr_before(s, ls->head))
+				ls->since_ms = now;
+			ls->seen = s;
+			ls->head = bound;
+		}
+		/*
+		 * Revoked only with something claimed (a start at the head
+		 * holds nothing yet, and a claim still to come from it would
+		 * then hold records reclaim no longer protects).
+		 */
+		if (timeout && now - ls->since_ms >= timeout &&
+		    p - s > v->data_size / 2 && mpr_before(s, bound)) {
+			/* [R6] pairs with [C4]: before [R5] frees the space. */
+			seen = mpr_cmpxchg(start, s, s | MPMCRING_SLOT_REVOKED);
+			if (seen == s) {
+				MPR_WRITE_ONCE(v->slot_info[i].revoked, s);
+				MPR_WRITE_ONCE(v->slot_info[i].revocations,
+					       v->slot_info[i].revocations + 1);
+				mpr_env_revoked(env, i, mpr_held_capped(v,
+					MPR_READ_ONCE(v->cons->slots[i].held_records),
+					s, bound));
+				ls->seen = MPMCRING_SLOT_IDLE;
+				continue;	/* revoked: holds nothing now */
+			}
+			/* The consumer moved first: honour what it holds now. */
+			s = seen;
+			if ((s & (MPMCRING_SLOT_IDLE | MPMCRING_SLOT_REVOKED)) ||
+			    !mpr_aligned(v, s) || !mpr_between(r0, s, p))
+				continue;
+		}
+		if (mpr_before(s, lo))
+			lo = s;
+	}
+	return lo;
+}
+
+/*
+ * Moves reclaim_pos forward: over finished records only, walking their
+ * stamps from reclaim_pos, and never past the head or a claim still held.
+ * The walk is what makes reclaim safe whatever userspace wrote: a record
+ * still being written has no matching stamp, so nothing at or after it is
+ * freed. At most MPR_RECLAIM_WALK records per call. Repairs a head that
+ * cannot be a record boundary. Called with the env lock held.
  */
 static inline void mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 {
 	struct mpmcring_meta *m = v->meta;
-	struct mpmcring_cons_area *cons = v->cons;
 	struct mpr_pos pos;
-	__u64 r0, p, h, lo, s, e;
-	bool head_in_flight = false, head_ok;
-	unsigned int i, n = mpr_env_ninflight(env);
+	__u64 r0, h, p, lo, e, to, freed, fix = 0;
+	unsigned int walked = 0;
 	struct mpr_rec rec;
+	bool head_ok;
 
 	/*
-	 * Head before prod_pos: a consumer may claim past any prod_pos read
-	 * before its head, and such a head is no sign of corruption. The
-	 * prod_pos load comes before the in-flight scan ([R1] with [P1]); the
-	 * head load before the slots ([R3] with [C2]). reclaim_pos is written
-	 * only here, under the env lock.
+	 * The head before the claims ([R3] with [C2]): a claim that moved the
+	 * head past what we saw was announced before it moved it.
+	 * reclaim_pos is written only here, under the env lock.
 	 */
 	mpr_positions(v, &pos);
 	r0 = pos.reclaim;
-	h = pos.head;		/* user-writable: checked below */
+	h = pos.head;		/* user-writable: checked before use */
 	p = pos.prod;
-	lo = p;
-
-	for (i = 0; i < n; i++) {
-		struct mpr_inflight *inf = mpr_env_inflight(env, i);
-
-		if (!inf)
-			continue;
-		/* [R2] pairs with [P3]: an idle entry means stamped. */
-		s = MPR_LOAD_ACQUIRE(&inf->start);
-		if (s & MPR_INFLIGHT_IDLE)
-			continue;
-		e = MPR_READ_ONCE(inf->end);
-		/* A failed announce can leave s past p: never past p. */
-		if (mpr_between(r0, s, p) && mpr_before(s, lo))
-			lo = s;
-		if (h - s < e - s)
-			head_in_flight = true;
-	}
+	head_ok = mpr_head_sane(v, &pos);
+	lo = mpr_claims_floor(v, env, r0, p, head_ok ? h : p, head_ok ? h : p);
 
 	/*
-	 * A legitimate head is a record boundary in [reclaim, prod]: the
-	 * start of a finished record, the start of one in flight, or prod.
+	 * Walk to lo, freeing; and on to the head when nothing yet proves it
+	 * a record boundary (prod_pos, or a finished record starting there):
+	 * a head inside a record is garbage. A head on an unfinished record
+	 * is proved by reaching it.
 	 */
-	head_ok = mpr_aligned(v, h) && mpr_between(r0, h, p);
-	if (head_ok && h != p && !head_in_flight &&
+	to = lo;
+	if (head_ok && h != lo && h != p &&
 	    mpr_record_at(v, h, p, &rec) == MPR_REC_NONE)
-		head_ok = false;
-	if (!head_ok) {
-		/* Skip to prod_pos, the one boundary known for sure. */
-		if (mpr_cmpxchg(&cons->head, h, p) == h)
-			mpr_env_repaired(env);
-	} else if (mpr_before(h, lo)) {
-		lo = h;
-	}
+		to = h;
+	for (e = freed = r0; e != to && walked < MPR_RECLAIM_WALK; walked++) {
+		/* [R2] pairs with [P2]: a finished record's header is stable. */
+		int st = mpr_record_at(v, e, p, &rec);
 
-	for (i = 0; i < v->max_consumers; i++) {
-		if (!mpr_env_slot_active(env, i))
-			continue;
-		/* [R4] pairs with [C3]. user-writable: clamped to [r0, p]. */
-		s = MPR_LOAD_ACQUIRE(&cons->slots[i].start);
-		if ((s & MPMCRING_SLOT_IDLE) || !mpr_aligned(v, s) ||
-		    !mpr_between(r0, s, p))
-			continue;	/* idle, or no position a claim can hold */
-		if (mpr_before(s, lo))
-			lo = s;
+		if (st != MPR_REC_COMMITTED && st != MPR_REC_DISCARDED)
+			break;
+		if (rec.size > to - e) {
+			/* No claim starts inside a record: a head there is
+			 * garbage; its record's end is the next boundary.
+			 */
+			if (head_ok && to == h)
+				fix = e + rec.size;
+			break;
+		}
+		e += rec.size;
+		if (!mpr_before(lo, e))
+			freed = e;	/* e <= lo */
 	}
-
-	if (lo != r0)
+	if (freed != r0)
 		/* [R5] pairs with [P4]. */
-		MPR_STORE_RELEASE(&m->reclaim_pos, lo);
+		MPR_STORE_RELEASE(&m->reclaim_pos, freed);
+	mpr_env_reclaimed(env, h, walked == MPR_RECLAIM_WALK);
+
+	/*
+	 * A head outside [reclaim, prod] or between granules goes to
+	 * prod_pos, the one boundary known for sure. Losing the race to a
+	 * claim is fine: the claim moved a sane head.
+	 */
+	if (!head_ok)
+		fix = p;
+	if (fix && mpr_cmpxchg(&v->cons->head, h, fix) == h)
+		mpr_env_repaired(env);
 }
 
 /*
- * Overwrite mode: evicts the oldest unclaimed finished records, moving the
- * head over them, until the head reaches want. Stops at a record being
- * written, at a record of a higher class than prio, and after
+ * Overwrite mode: evicts the oldest unclaimed finished records, whatever
+ * their class, moving the head over them until it reaches want: the ring
+ * keeps the newest window. Stops at a record being written and after
  * MPR_OVERWRITE_WALK records. Called with the env lock held.
  */
 static inline void mpr_overwrite(const struct mpr_view *v, struct mpr_env *env,
-				 __u64 want, __u8 prio)
+				 __u64 want)
 {
 	struct mpmcring_meta *m = v->meta;
 	struct mpr_pos pos;
@@ -146,8 +253,6 @@ static inline void mpr_overwrite(const struct mpr_view *v, struct mpr_env *env,
 		if (st != MPR_REC_COMMITTED && st != MPR_REC_DISCARDED)
 			break;
 		if (st == MPR_REC_COMMITTED) {
-			if (rec.prio > prio)
-				break;
 			records++;
 			bytes += rec.len;
 		}
@@ -161,14 +266,12 @@ static inline void mpr_overwrite(const struct mpr_view *v, struct mpr_env *env,
 }
 
 /*
- * Reserves need bytes of ring space, leaving at least wm bytes free, and
- * records it as in flight for this context. Returns 0 and the position, or
- * MPR_FAIL_*. Never waits: at most MPR_RESERVE_TRIES compare-and-swaps and
- * two rounds of reclaim.
+ * Reserves need bytes of ring space, leaving at least wm bytes free.
+ * Returns 0 and the position, or MPR_FAIL_*. Never waits: at most
+ * MPR_RESERVE_TRIES compare-and-swaps and two rounds of reclaim.
  */
 static inline int mpr_reserve(const struct mpr_view *v, struct mpr_env *env,
-			      struct mpr_inflight *inf, __u64 need, __u64 wm,
-			      __u8 prio, __u64 *pos)
+			      __u64 need, __u64 wm, __u64 *pos)
 {
 	struct mpmcring_meta *m = v->meta;
 	__u64 limit = v->data_size - wm;	/* in use after this, at most */
@@ -179,36 +282,33 @@ static inline int mpr_reserve(const struct mpr_view *v, struct mpr_env *env,
 		__u64 r = MPR_LOAD_ACQUIRE(&m->reclaim_pos);
 		__u64 p = MPR_READ_ONCE(m->prod_pos);
 
-		if (p + need - r > limit) {
-			if (rounds++ == 2) {
-				if (!inf->depth)
-					MPR_WRITE_ONCE(inf->start, MPR_INFLIGHT_IDLE);
+		if (mpr_unlikely(p + need - r > limit)) {
+			if (rounds++ == 2)
 				return p + need - r > v->data_size ?
 					MPR_FAIL_FULL : MPR_FAIL_PRIORITY;
-			}
-			if (mpr_env_trylock(env)) {
+			/*
+			 * Overwrite mode can always evict; otherwise a reclaim
+			 * must be able to find more than the last one.
+			 * user-writable: the head is only a hint here.
+			 */
+			if ((v->mode == MPMCRING_MODE_OVERWRITE ||
+			     mpr_env_reclaim_due(env, MPR_READ_ONCE(v->cons->head))) &&
+			    mpr_env_trylock(env)) {
 				if (v->mode == MPMCRING_MODE_OVERWRITE)
-					mpr_overwrite(v, env, p + need - limit, prio);
+					mpr_overwrite(v, env, p + need - limit);
 				mpr_reclaim(v, env);
 				mpr_env_unlock(env);
 			}
 			tries--;	/* a reclaim round is not a lost race */
 			continue;
 		}
-
-		MPR_WRITE_ONCE(inf->end, p + need);
-		if (!inf->depth)
-			/* Pairs with [R2]: whoever sees start sees end. */
-			MPR_STORE_RELEASE(&inf->start, p);
-		/* [P1] pairs with [R1]: fully ordered, the announce is first. */
+		mpr_env_racing(env);
+		/* Fully ordered: the [P4] load comes before the space is ours. */
 		if (mpr_cmpxchg(&m->prod_pos, p, p + need) == p) {
-			inf->depth++;
 			*pos = p;
 			return 0;
 		}
 	}
-	if (!inf->depth)
-		MPR_WRITE_ONCE(inf->start, MPR_INFLIGHT_IDLE);
 	return MPR_FAIL_CONTENTION;
 }
 
@@ -225,19 +325,12 @@ static inline void mpr_write_hdr(const struct mpr_view *v, __u64 pos,
 	MPR_WRITE_ONCE(hdr->reserved, 0);
 }
 
-/*
- * Finishes the record at pos: stamps it committed or discarded, then ends
- * its in-flight entry. Must run in the context that reserved it.
- */
-static inline void mpr_publish(const struct mpr_view *v,
-			       struct mpr_inflight *inf, __u64 pos,
+/* Finishes the record at pos: stamps it committed or discarded. */
+static inline void mpr_publish(const struct mpr_view *v, __u64 pos,
 			       __u64 state)
 {
-	/* [P2] pairs with [C1]: header and payload are visible first. */
+	/* [P2] pairs with [C1] and [R2]: header and payload come first. */
 	MPR_STORE_RELEASE(mpr_stamp(v, pos), pos | state);
-	if (--inf->depth == 0)
-		/* [P3] pairs with [R2]: the stamp is visible first. */
-		MPR_STORE_RELEASE(&inf->start, MPR_INFLIGHT_IDLE);
 }
 
 #endif /* MPMCRING_PRODUCE_H */

@@ -5,16 +5,19 @@
  * uapi/linux/mpmcring.h. docs/protocol.md has the prose and the diagrams.
  *
  * Barrier pairs, named here and at each site:
- *   [P1] producer: in-flight announce, then the reservation cmpxchg
- *        pairs with [R1]: reclaimer loads prod_pos (acquire), then in-flight
  *   [P2] producer: header + payload, then stamp store-release
  *        pairs with [C1]: consumer stamp load-acquire, then header + payload
- *   [P3] producer: stamp, then in-flight clear store-release
- *        pairs with [R2]: reclaimer in-flight load-acquire, then stamp
- *   [C2] consumer: slot announce, then the claim cmpxchg on head
- *        pairs with [R3]: reclaimer loads head (acquire), then the slots
- *   [C3] consumer: reads of its records, then slot store-release (commit)
+ *        and with [R2]: reclaimer stamp load-acquire, then header
+ *   [C2] consumer: claim announce, then the claim cmpxchg on head
+ *        pairs with [R3]: reclaimer loads head (acquire), then the claims
+ *   [C3] consumer: reads of its records, then the fully ordered exchange
+ *        of its slot's start to idle (commit)
  *        pairs with [R4]: reclaimer slot load-acquire, then reclaim_pos
+ *   [C4] consumer: reads of its records, then the look at its slot's start
+ *        (the commit's exchange, or an acquire fence and a load)
+ *        pairs with [R6]: reclaimer revocation cmpxchg on the slot's start,
+ *        then the reclaim_pos store-release [R5] that lets producers
+ *        overwrite
  *   [R5] reclaimer: reclaim_pos store-release
  *        pairs with [P4]: producer reclaim_pos load-acquire, then writes
  *        into the space it frees
@@ -24,7 +27,10 @@
  * clamped against kernel-owned positions before use ("user-writable:"
  * comments below). The kernel never takes a length, offset or pointer from
  * there, so garbage can cost drops or wrong data for consumers, never an
- * out-of-bounds access, an overlapping reservation or a hang.
+ * out-of-bounds access, an overlapping reservation or a hang. What keeps a
+ * reservation safe is kernel-only: reclaim frees space only by walking the
+ * stamps from reclaim_pos over finished records, so it never passes a record
+ * still being written, whatever the head and the slots say.
  */
 #ifndef MPMCRING_PROTO_H
 #define MPMCRING_PROTO_H
@@ -34,17 +40,29 @@
 
 /* How many times a consumer retries a claim that lost a race. */
 #define MPR_CLAIM_TRIES		256
-/* How many times a producer retries a reservation that lost a race. */
+/* Records one claim walks past what it may take (discarded ones). */
+#define MPR_CLAIM_WALK		1024
+/*
+ * How many times a producer retries a reservation that lost a race. (The
+ * host tests build a copy with a smaller value to reach the contention-drop
+ * path on demand.)
+ */
+#ifndef MPR_RESERVE_TRIES
 #define MPR_RESERVE_TRIES	128
+#endif
 /* Records an overwriting producer evicts per attempt at most. */
 #define MPR_OVERWRITE_WALK	4096
-/* An in-flight entry that holds no reservation. */
-#define MPR_INFLIGHT_IDLE	1ULL
+/*
+ * Records one reclaim walks at most: what bounds it in any context (about
+ * 12 us on a 2026 x86 core, bench/reclaim/reclaim_cost.c).
+ */
+#define MPR_RECLAIM_WALK	2048
 
 /* Where one ring's pieces are, as the side running the code sees them. */
 struct mpr_view {
 	struct mpmcring_cons_area *cons;
 	struct mpmcring_meta *meta;
+	struct mpmcring_slot_info *slot_info;
 	__u64 *stamps;
 	unsigned char *data;	/* data_size bytes, mapped twice back to back */
 	__u64 data_size;
@@ -54,12 +72,13 @@ struct mpr_view {
 	__u32 max_record;
 	__u32 max_consumers;
 	__u32 mode;
+	__u32 claim_timeout_ms;	/* 0: claims never expire */
 };
 
 /*
  * Points a view at a ring's two pieces: the consumer area and the
- * read-only piece (meta page, stamps, data twice), as the layout places
- * them. The caller has checked the layout.
+ * read-only piece (meta page, slot info, stamps, data twice), as the layout
+ * places them. The caller has checked the layout.
  */
 static inline void mpr_view_init(struct mpr_view *v,
 				 const struct mpmcring_layout *l, void *cons,
@@ -69,6 +88,7 @@ static inline void mpr_view_init(struct mpr_view *v,
 
 	v->cons = (struct mpmcring_cons_area *)cons;
 	v->meta = (struct mpmcring_meta *)base;
+	v->slot_info = (struct mpmcring_slot_info *)(base + l->slot_info_offset);
 	v->stamps = (__u64 *)(base + l->stamps_offset);
 	v->data = base + l->data_offset;
 	v->data_size = l->data_size;
@@ -78,6 +98,8 @@ static inline void mpr_view_init(struct mpr_view *v,
 	v->max_record = l->max_record;
 	v->max_consumers = l->max_consumers;
 	v->mode = l->mode;
+	v->claim_timeout_ms = (l->features & MPMCRING_FEAT_LEASE) ?
+			      l->claim_timeout_ms : 0;
 }
 
 /* A record as the walkers see it. */
@@ -215,16 +237,18 @@ static inline int mpr_record_at(const struct mpr_view *v, __u64 pos,
 /*
  * Claims up to max_recs records holding at most max_bytes of payload,
  * starting at the ring's head. With hard_bytes clear, the first record is
- * claimed whatever its size. holding says whether the slot already holds an
- * older claim (then it stays as it is: it covers this one too).
+ * claimed whatever its size. announce is where the claim's start is kept
+ * for reclaim to see: a consumer slot's start, or a kernel-memory word
+ * (read(2)). holding says whether it already holds an older claim (then it
+ * stays as it is: it covers this one too).
  *
  * Returns the number of records claimed (> 0), or -EAGAIN when there is
  * nothing to claim, -EMSGSIZE when the first record exceeds a hard
  * max_bytes, -EBADMSG when the ring's positions are inconsistent, -EBUSY when
  * other consumers kept winning the race.
  */
-static inline int mpr_claim(const struct mpr_view *v,
-			    struct mpmcring_slot *slot, bool holding,
+static inline int mpr_claim(const struct mpr_view *v, __u64 *announce,
+			    bool holding,
 			    __u32 max_recs, __u64 max_bytes, bool hard_bytes,
 			    struct mpr_claim *c)
 {
@@ -234,7 +258,7 @@ static inline int mpr_claim(const struct mpr_view *v,
 	for (tries = 0; tries < MPR_CLAIM_TRIES; tries++) {
 		struct mpr_pos pos;
 		__u64 h, p, e, bytes = 0;
-		__u32 n = 0;
+		__u32 n = 0, walked = 0;
 		bool too_big = false, bad = false;
 		struct mpr_rec rec;
 
@@ -247,9 +271,10 @@ static inline int mpr_claim(const struct mpr_view *v,
 		if (h == p)
 			break;
 		if (!holding)
-			MPR_WRITE_ONCE(slot->start, h);
+			MPR_WRITE_ONCE(*announce, h);
 
-		while (n < max_recs && e != p) {
+		/* Discarded records do not count in n: bound them too. */
+		while (n < max_recs && e != p && walked++ < max_recs + MPR_CLAIM_WALK) {
 			int st = mpr_record_at(v, e, p, &rec);
 
 			if (st == MPR_REC_NONE)
@@ -276,7 +301,7 @@ static inline int mpr_claim(const struct mpr_view *v,
 			if (MPR_LOAD_ACQUIRE(headp) != h)
 				continue;
 			if (!holding)
-				MPR_STORE_RELEASE(&slot->start, MPMCRING_SLOT_IDLE);
+				MPR_STORE_RELEASE(announce, MPMCRING_SLOT_IDLE);
 			if (bad)
 				return -EBADMSG;
 			return too_big ? -EMSGSIZE : -EAGAIN;
@@ -290,7 +315,7 @@ static inline int mpr_claim(const struct mpr_view *v,
 		if (!n) {
 			/* Only discarded records: nothing to hand over. */
 			if (!holding)
-				MPR_STORE_RELEASE(&slot->start, MPMCRING_SLOT_IDLE);
+				MPR_STORE_RELEASE(announce, MPMCRING_SLOT_IDLE);
 			continue;
 		}
 		c->start = h;
@@ -300,7 +325,7 @@ static inline int mpr_claim(const struct mpr_view *v,
 		return n;
 	}
 	if (!holding)
-		MPR_STORE_RELEASE(&slot->start, MPMCRING_SLOT_IDLE);
+		MPR_STORE_RELEASE(announce, MPMCRING_SLOT_IDLE);
 	return tries < MPR_CLAIM_TRIES ? -EAGAIN : -EBUSY;
 }
 
@@ -324,11 +349,27 @@ static inline bool mpr_claim_next(const struct mpr_view *v, __u64 *cur,
 	return false;
 }
 
-/* Releases everything the slot holds with one store: the commit. */
-static inline void mpr_commit(struct mpmcring_slot *slot)
+/*
+ * Releases everything the claim holds with one exchange: the commit.
+ * Returns whether the kernel had revoked the claim (then what was read
+ * from it may have been overwritten meanwhile). One word decides it: the
+ * kernel revokes with a compare-and-swap on the same start.
+ */
+static inline bool mpr_commit(__u64 *announce)
 {
-	/* [C3] pairs with [R4]: reads of the records come before. */
-	MPR_STORE_RELEASE(&slot->start, MPMCRING_SLOT_IDLE);
+	/* [C3] pairs with [R4], [C4] with [R6]: the record reads come before. */
+	return mpr_xchg(announce, MPMCRING_SLOT_IDLE) & MPMCRING_SLOT_REVOKED;
+}
+
+/*
+ * Whether the claim held through announce was revoked so far: to validate
+ * what was read before acting on it, without committing.
+ */
+static inline bool mpr_claim_revoked(const __u64 *announce)
+{
+	/* [C4] pairs with [R6]: the record reads come before this load. */
+	MPR_ACQUIRE_FENCE();
+	return MPR_READ_ONCE(*announce) & MPMCRING_SLOT_REVOKED;
 }
 
 /*
@@ -383,16 +424,18 @@ static inline __u64 mpr_count_records(const struct mpr_view *v, __u64 from,
  */
 
 /*
- * What one execution context (a CPU at one interrupt level in the kernel, a
- * thread in the harness) has reserved and not yet finished: the oldest start
- * and the newest end, and how many records are outstanding. Kernel memory
- * only: this is what lets the reclaimer trust nothing userspace wrote.
+ * What reclaim remembers of one consumer slot, in memory only the producer
+ * side writes: the claim start it last saw there, since when, and the head
+ * at that moment. A claim is a lease: standing still for claim_timeout_ms
+ * ends it. A new start counts as a new claim only when it is not behind
+ * that head: an honest consumer claims at the head after releasing all it
+ * held, while a start moving about behind the head releases nothing and
+ * must not restart the lease.
  */
-struct mpr_inflight {
-	__u64 start;		/* MPR_INFLIGHT_IDLE when nothing is outstanding */
-	__u64 end;
-	__u32 depth;		/* touched only by the owning context */
-	__u32 pad;
+struct mpr_lease {
+	__u64 seen;		/* MPMCRING_SLOT_IDLE when idle */
+	__u64 since_ms;
+	__u64 head;		/* the head when seen changed (IDLE: never) */
 };
 
 /* Why a reservation failed: the caller counts it. */

@@ -16,7 +16,7 @@ PACKAGES=(
 	linux-image-6.12-rt-amd64 linux-headers-6.12-rt-amd64
 	dkms sparse clang libclang-rt-14-dev gnuplot-nox
 	libdpdk-dev libck-dev libconcurrentqueue-dev pkg-config
-	valgrind cppcheck clang-format patch
+	valgrind cppcheck clang-format patch liburing-dev
 	libbpf-dev bpftool llvm zlib1g-dev
 )
 

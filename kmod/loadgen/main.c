@@ -46,6 +46,10 @@ static unsigned int timer_batch = 4;
 static unsigned int stall_every;
 static unsigned int stall_us = 200;
 static bool autostart = true;
+static unsigned int claim_timeout_ms;
+static bool no_lease;
+static int user_max_prio = -1;
+static char *watermarks = "";
 
 module_param(ring, charp, 0444);
 MODULE_PARM_DESC(ring, "ring to produce into (\"\": the default ring, /dev/mpmcring)");
@@ -59,6 +63,14 @@ module_param(granule, uint, 0444);
 MODULE_PARM_DESC(granule, "record alignment of a created ring");
 module_param(initial_pos, ullong, 0444);
 MODULE_PARM_DESC(initial_pos, "starting position of a created ring");
+module_param(claim_timeout_ms, uint, 0444);
+MODULE_PARM_DESC(claim_timeout_ms, "claim timeout of a created ring (0: the default)");
+module_param(no_lease, bool, 0444);
+MODULE_PARM_DESC(no_lease, "claims of a created ring never expire");
+module_param(user_max_prio, int, 0444);
+MODULE_PARM_DESC(user_max_prio, "highest class write(2) may use on a created ring, 0-2 (-1: the default)");
+module_param(watermarks, charp, 0444);
+MODULE_PARM_DESC(watermarks, "free-space percentages LOW,NORMAL,CRITICAL of a created ring (\"\": the defaults)");
 module_param(threads, uint, 0444);
 MODULE_PARM_DESC(threads, "kthread producers, bound to CPUs in turn (default: one per online CPU)");
 module_param(hrtimer, bool, 0444);
@@ -296,9 +308,27 @@ static struct mpmcring *lg_get_ring(void)
 		.mode = strcmp(mode, "overwrite") ? MPMCRING_MODE_DROP_NEWEST :
 						    MPMCRING_MODE_OVERWRITE,
 		.initial_pos = initial_pos,
+		.claim_timeout_ms = claim_timeout_ms,
+		.flags = no_lease ? MPMCRING_CREATE_NO_LEASE : 0,
 	};
+	unsigned int pct[MPMCRING_NR_PRIO];
 	struct mpmcring *r;
+	int i;
 
+	if (user_max_prio >= 0) {
+		p.flags |= MPMCRING_CREATE_USER_PRIO;
+		p.user_max_prio = user_max_prio;
+	}
+	if (*watermarks) {
+		if (sscanf(watermarks, "%u,%u,%u", &pct[0], &pct[1], &pct[2]) != 3) {
+			pr_err("mpmcring_loadgen: watermarks=%s: want LOW,NORMAL,CRITICAL percentages\n",
+			       watermarks);
+			return ERR_PTR(-EINVAL);
+		}
+		p.flags |= MPMCRING_CREATE_WATERMARKS;
+		for (i = 0; i < MPMCRING_NR_PRIO; i++)
+			p.watermark[i] = div_u64(size * min(pct[i], 99U), 100);
+	}
 	if (create) {
 		r = mpmcring_create(&p);
 		lg_created = !IS_ERR(r);

@@ -10,6 +10,8 @@
  * position (so the fuzzer reaches deep into framing) or raw input, then
  * header and payload bytes, then a list of library calls to make.
  */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +49,31 @@ static int record_cb(void *ctx, const struct mpmcring_record *rec)
 	return (*(int *)ctx)++ == 3; /* stop early now and then */
 }
 
+/*
+ * An oracle written apart from the protocol code: a head outside
+ * [reclaim_pos, prod_pos] or between granules, or a committed record at the
+ * head whose header does not fit, is corruption the library must report as
+ * -EBADMSG (a memory ring has no kernel to repair it). Returns whether the
+ * ring, as built, is corrupt that way.
+ */
+static bool corrupt_at_head(const struct mpmcring_layout *l, const struct mpmcring_meta *meta,
+			    const struct mpmcring_cons_area *cons, const uint64_t *stamps,
+			    const uint8_t *dat)
+{
+	uint64_t r = meta->reclaim_pos, h = cons->head, p = meta->prod_pos;
+	uint64_t g = 1ULL << l->granule_shift, size;
+	const struct mpmcring_rec_hdr *hdr;
+
+	if ((h & (g - 1)) || h - r > p - r)
+		return true;
+	if (h == p || stamps[(h >> l->granule_shift) & ((l->data_size >> l->granule_shift) - 1)] !=
+			      (h | MPMCRING_STAMP_COMMITTED))
+		return false;
+	hdr = (const void *)(dat + (h & (l->data_size - 1)));
+	size = (MPMCRING_HDR_SIZE + (uint64_t)hdr->len + g - 1) & ~(g - 1);
+	return hdr->len > l->max_record || size > p - h;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -67,6 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	l.magic = MPMCRING_MAGIC;
 	l.abi_major = MPMCRING_ABI_MAJOR;
+	l.abi_minor = MPMCRING_ABI_MINOR;
 	l.layout_size = sizeof(l);
 	l.data_size = 4096ULL << (take(&in, 1) % 3);
 	l.granule_shift = 3 + take(&in, 1) % 4;
@@ -74,10 +102,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	l.max_consumers = 2;
 	l.mode = take(&in, 1) & 1;
 	l.features = l.mode ? MPMCRING_FEAT_OVERWRITE : 0;
+	if (take(&in, 1) & 1) {
+		l.features |= MPMCRING_FEAT_LEASE;
+		l.claim_timeout_ms = 1 + take(&in, 2);
+	}
 	l.cons_size = 4096;
-	l.stamps_offset = 4096;
+	l.slot_info_offset = 4096;
+	l.stamps_offset = 8192;
 	nstamps = l.data_size >> l.granule_shift;
-	l.data_offset = 4096 + ((nstamps * 8 + 4095) & ~4095ULL);
+	l.data_offset = 8192 + ((nstamps * 8 + 4095) & ~4095ULL);
 	l.ro_size = l.data_offset + 2 * l.data_size;
 
 	ro = calloc(1, l.ro_size);
@@ -100,6 +133,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cons->lost_dropped_taken = take(&in, 2);
 	cons->slots[0].start = take(&in, 1) & 1 ? take(&in, 8) : MPMCRING_SLOT_IDLE;
 	cons->slots[1].start = MPMCRING_SLOT_IDLE;
+	/* Revocations: none, of the slot's own start, or raw garbage. */
+	for (i = 0; i < 2; i++) {
+		struct mpmcring_slot_info *si =
+			(struct mpmcring_slot_info *)(ro + l.slot_info_offset) + i;
+		uint8_t how = take(&in, 1);
+
+		si->revoked = how < 0x80 ? MPMCRING_SLOT_IDLE
+			      : how < 0xc0 ? base + take(&in, 1) * g
+					   : take(&in, 8);
+	}
 	for (i = 0; i < nstamps && in.n; i++) {
 		uint64_t pos = base + i * g;
 		uint8_t how = take(&in, 1);
@@ -128,6 +171,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c[1] = mpmcring_consumer_new(r);
 	if (!c[0] || !c[1])
 		abort();
+	/* Corruption at the head is reported, not read past or through. */
+	if (corrupt_at_head(&l, meta, cons, stamps, dat)) {
+		if (mpmcring_read(c[0], &rec) != -EBADMSG ||
+		    mpmcring_peek(c[1], &rec) != -EBADMSG)
+			abort();
+	}
 	for (ops = 0; ops < 24; ops++) {
 		struct mpmcring_consumer *cc = c[ops & 1];
 		unsigned int op = (unsigned int)(size ? data[ops % size] : ops) % 7;
@@ -150,7 +199,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				record_cb(&calls, &rec);
 			break;
 		case 4:
-			mpmcring_commit(cc);
+			if (ops & 2)
+				mpmcring_validate(cc);
+			else
+				mpmcring_commit(cc);
 			break;
 		case 5:
 			mpmcring_lost(cc, &lost);

@@ -243,6 +243,7 @@ static void t_priority_watermarks(struct tap *t)
  */
 static void t_overwrite_mode(struct tap *t)
 {
+	uint64_t over;
 	struct fixture f;
 	struct mpmcring_consumer *c2;
 	struct mpmcring_record held, rec;
@@ -284,14 +285,48 @@ static void t_overwrite_mode(struct tap *t)
 		mpmcring_commit(c2);
 	}
 	CHECK_EQ(t, got, 64);
-	/* A critical record stays when low ones push. */
+	/*
+	 * The newest window, whatever the class: a critical record at the
+	 * oldest end does not stall the recorder behind it.
+	 */
+	over = f.h.overwritten_records;
 	CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, 7), 0);
 	for (i = 0; i < 64; i++)
-		CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_LOW, 2000 + i), i < 63 ? 0 : -ENOSPC);
+		CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_LOW, 2000 + i), 0);
+	CHECK_EQ(t, f.h.overwritten_records, over + 1);
 	CHECK_EQ(t, mpmcring_read(c2, &rec), 0);
-	CHECK_EQ(t, rec_seq(&rec), 7);
+	CHECK_EQ(t, rec_seq(&rec), 2000);
 	mpmcring_commit(c2);
 	mpmcring_consumer_free(c2);
+	fx_fini(&f);
+}
+
+/*
+ * Overwrite mode with classes (the outside review's case): one critical
+ * record, then 10,000 normal ones and no consumer. The recorder keeps the
+ * newest 64, overwrites the rest and drops nothing.
+ */
+static void t_overwrite_classes(struct tap *t)
+{
+	struct fixture f;
+	struct mpmcring_record rec;
+	int i, n = 0;
+
+	CHECK(t,
+	      !fx_init(&f,
+		       (struct hostring_params){ .size = 4096, .mode = MPMCRING_MODE_OVERWRITE }),
+	      "init");
+	CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, 0), 0);
+	for (i = 1; i <= 10000; i++)
+		CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_NORMAL, i), 0);
+	CHECK_EQ(t, hostring_dropped(&f.h), 0);
+	CHECK_EQ(t, f.h.overwritten_records, 10001 - 64);
+	while (mpmcring_read(f.c, &rec) == 0) {
+		CHECK_EQ(t, rec_seq(&rec), 10001 - 64 + n);
+		n++;
+		mpmcring_commit(f.c);
+	}
+	CHECK_EQ(t, n, 64);
 	fx_fini(&f);
 }
 
@@ -344,8 +379,14 @@ static void t_corrupt_consumer_area(struct tap *t)
 	cons->slots[7].start = 12345;
 	hostring_reclaim(&f.h);
 	CHECK_EQ(t, f.h.repairs, 1);
-	CHECK_EQ(t, cons->head, f.h.v.meta->prod_pos);
+	/* A head inside a record goes to that record's end, not to prod. */
+	CHECK_EQ(t, cons->head, head + 128);
 	cons->slots[6].start = MPMCRING_SLOT_IDLE;
+	for (i = 1; i < 4; i++) {
+		CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
+		CHECK_EQ(t, rec_seq(&rec), i);
+		mpmcring_commit(f.c);
+	}
 	/* Producers fill the ring; no record is torn or overlapping. */
 	for (i = 100; !put(&f, 1, 120, MPMCRING_PRIO_CRITICAL, i); i++)
 		;
@@ -403,6 +444,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_lost_exactly_once),
 	TAP_TEST(t_priority_watermarks),
 	TAP_TEST(t_overwrite_mode),
+	TAP_TEST(t_overwrite_classes),
 	TAP_TEST(t_wrap_2_64),
 	TAP_TEST(t_corrupt_consumer_area),
 	TAP_TEST(t_held_claim_blocks_reuse),

@@ -35,6 +35,10 @@ for san in plain asan tsan; do
 	add "$san/stress_overwrite_tiny" "$b/stress_test -o -s 4096 -r -n $n -p 3 -c 3"
 	add "$san/stress_stall" "$b/stress_test -S 500 -r -n $((n / 4)) -c 4"
 	add "$san/stress_big_records" "$b/stress_test -r -n $((n / 10)) -l 500 -L 2000 -s 16384 -b 4"
+	add "$san/stress_contention" "$b/stress_test_contention -r -n $((n / 10)) -p 4 -c 2 -C"
+	# Consumers stall past their lease while producers need the space.
+	add "$san/stress_leases" "$b/stress_test -r -n $((n / 4)) -T 5 -H 40 -s 16384"
+	add "$san/stress_leases_overwrite" "$b/stress_test -o -r -n $((n / 4)) -T 5 -H 40 -s 16384"
 done
 
 fuzz="$out/fuzz_consumer"

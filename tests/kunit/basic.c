@@ -147,7 +147,9 @@ static void basic_full_and_too_big(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mpr_testrec_check(buf, l->max_record), 0);
 	mpmcring_get_stats(ring, st);
 	KUNIT_EXPECT_EQ(test, st->dropped[MPMCRING_DROP_TOO_BIG][MPMCRING_PRIO_CRITICAL], 1ULL);
-	KUNIT_EXPECT_EQ(test, st->consumed_records, 129ULL);
+	/* 129 produced and read here; the ring's walk finds none left. */
+	KUNIT_EXPECT_EQ(test, st->produced_records, 129ULL);
+	KUNIT_EXPECT_EQ(test, st->in_ring_records, 0ULL);
 	KUNIT_EXPECT_EQ(test, mpmcring_kunit_view(ring)->meta->lost_dropped, 2ULL);
 	kc_detach(&c);
 	mpmcring_destroy(ring);
@@ -229,7 +231,6 @@ static void basic_positions_cross_2_64(struct kunit *test)
 	mpmcring_get_stats(ring, st);
 	KUNIT_EXPECT_EQ(test, st->produced_records, 200ULL);
 	KUNIT_EXPECT_EQ(test, st->in_ring_records, 4ULL);
-	KUNIT_EXPECT_EQ(test, st->consumed_records, 196ULL);
 	kc_detach(&c);
 	mpmcring_destroy(ring);
 }

@@ -38,7 +38,6 @@ static void trust_forged_headers(struct kunit *test)
 	struct mpmcring_params p = { .size = 4096 };
 	struct mpmcring *ring = kt_ring(test, &p);
 	const struct mpr_view *v = mpmcring_kunit_view(ring);
-	struct mpr_inflight *inf;
 	struct mpmcring_rsv rsv;
 	char *buf, real[64];
 	int i, bad = 0;
@@ -59,11 +58,11 @@ static void trust_forged_headers(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, kc_read(&c, buf, 2048), 64);
 	mpr_testrec_fill(real, sizeof(real), 2, 0, 2, 1);
 
-	KUNIT_ASSERT_EQ(test, kt_reserve_raw(ring, sizeof(real), &pos, &inf), 0);
+	KUNIT_ASSERT_EQ(test, kt_reserve_raw(ring, sizeof(real), &pos), 0);
 	/* Frozen: the bytes at pos are a forged header, the stamp is old. */
 	for (i = 0; i < 200; i++)
 		bad += kc_read(&c, buf, 2048) != -EAGAIN;
-	kt_publish_raw(ring, inf, pos, sizeof(real), real);
+	kt_publish_raw(ring, pos, sizeof(real), real);
 
 	KUNIT_EXPECT_EQ(test, pos, 4096ULL + 72);
 	KUNIT_EXPECT_EQ_MSG(test, bad, 0, "a forged header was taken for a record");

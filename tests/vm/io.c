@@ -25,7 +25,7 @@ FIXTURE(io)
 FIXTURE_SETUP(io)
 {
 	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
-			       "ring=io create=1 size=65536 threads=0 autostart=0"));
+			       "ring=io create=1 size=65536 threads=0 autostart=0 user_max_prio=2"));
 	self->fd = open(RING, O_RDWR | O_CLOEXEC);
 	ASSERT_GE(self->fd, 0);
 	ASSERT_EQ(0, ioctl(self->fd, MPMCRING_IOC_INFO, &self->l));
@@ -145,6 +145,7 @@ struct blocked {
 	int fd;
 	ssize_t ret;
 	int done;
+	pid_t tid;
 };
 
 static void *blocking_write(void *arg)
@@ -152,6 +153,7 @@ static void *blocking_write(void *arg)
 	struct blocked *b = arg;
 	char rec[56] = { 1 };
 
+	__atomic_store_n(&b->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	b->ret = write(b->fd, rec, sizeof(rec));
 	__atomic_store_n(&b->done, 1, __ATOMIC_RELEASE);
 	return NULL;
@@ -162,6 +164,7 @@ static void *blocking_read(void *arg)
 	struct blocked *b = arg;
 	char buf[64];
 
+	__atomic_store_n(&b->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	b->ret = read(b->fd, buf, sizeof(buf));
 	__atomic_store_n(&b->done, 1, __ATOMIC_RELEASE);
 	return NULL;
@@ -180,7 +183,8 @@ TEST_F(io, blocking_writer_waits_for_space)
 	for (i = 0; i < 1024; i++)
 		ASSERT_EQ(56, write(self->fd, rec, sizeof(rec)));
 	ASSERT_EQ(0, pthread_create(&th, NULL, blocking_write, &b));
-	vm_sleep_ms(300);
+	/* Handshake: the writer is asleep in the kernel, not yet done. */
+	ASSERT_TRUE(vm_wait_asleep(&b.tid));
 	EXPECT_EQ(0, __atomic_load_n(&b.done, __ATOMIC_ACQUIRE));
 	ASSERT_EQ(56, read(self->fd, buf, sizeof(buf)));
 	pthread_join(th, NULL);
@@ -199,7 +203,7 @@ TEST_F(io, blocking_reader_waits_for_data)
 	ASSERT_GE(fd2, 0);
 	b = (struct blocked){ .fd = fd2 };
 	ASSERT_EQ(0, pthread_create(&th, NULL, blocking_read, &b));
-	vm_sleep_ms(300);
+	ASSERT_TRUE(vm_wait_asleep(&b.tid));
 	EXPECT_EQ(0, __atomic_load_n(&b.done, __ATOMIC_ACQUIRE));
 	ASSERT_EQ(5, write(self->fd, "hello", 5));
 	pthread_join(th, NULL);
@@ -272,16 +276,29 @@ TEST_F(io, hostile_mappings)
 
 TEST_F(io, ioctls)
 {
-	uint32_t idx[100], n = 0, bogus = 5000;
+	uint32_t idx[100], n = 0, bogus = 5000, mine = 0;
+	int fds[16], nfd = 0, fd = self->fd;
 	unsigned int i;
 
 	EXPECT_EQ(-1, ioctl(self->fd, _IO('R', 0xff)));
 	EXPECT_EQ(ENOTTY, errno);
 	EXPECT_EQ(-1, ioctl(self->fd, MPMCRING_IOC_INFO, (void *)8));
 	EXPECT_EQ(EFAULT, errno);
-	/* Slots until the ring has no more, each one distinct. */
-	while (n < 100 && ioctl(self->fd, MPMCRING_IOC_ATTACH, &idx[n]) == 0)
-		n++;
+	/*
+	 * Slots until the ring has no more, each one distinct; each file
+	 * takes max_per_file of them, then the next file goes on.
+	 */
+	while (n < 100) {
+		if (ioctl(fd, MPMCRING_IOC_ATTACH, &idx[n]) == 0) {
+			n++;
+			mine += fd == self->fd;
+			continue;
+		}
+		if (errno != EDQUOT || nfd == 16)
+			break;
+		fd = fds[nfd++] = open(RING, O_RDWR | O_CLOEXEC);
+		ASSERT_GE(fd, 0);
+	}
 	EXPECT_EQ(EUSERS, errno);
 	EXPECT_EQ(self->l.max_consumers, n);
 	for (i = 1; i < n; i++)
@@ -289,12 +306,18 @@ TEST_F(io, ioctls)
 	/* Only this file's slots can be detached. */
 	EXPECT_EQ(-1, ioctl(self->fd, MPMCRING_IOC_DETACH, &bogus));
 	EXPECT_EQ(EINVAL, errno);
-	for (i = 0; i < n; i++)
+	EXPECT_EQ(-1, ioctl(self->fd, MPMCRING_IOC_DETACH, &idx[n - 1]));
+	EXPECT_EQ(EINVAL, errno);
+	for (i = 0; i < mine; i++)
 		EXPECT_EQ(0, ioctl(self->fd, MPMCRING_IOC_DETACH, &idx[i]));
 	EXPECT_EQ(-1, ioctl(self->fd, MPMCRING_IOC_DETACH, &idx[0]));
+	while (nfd)
+		close(fds[--nfd]);
 	EXPECT_EQ(-1, ioctl(self->fd, MPMCRING_IOC_SET_WATERMARK,
-			    &(uint64_t){ self->l.data_size + 1 }));
+			    &(uint64_t){ self->l.data_size / 2 + 1 }));
 	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, ioctl(self->fd, MPMCRING_IOC_SET_WATERMARK,
+			   &(uint64_t){ self->l.data_size / 2 }));
 }
 
 TEST_HARNESS_MAIN

@@ -133,6 +133,39 @@ static inline bool lg_wait_finished(int timeout_s)
 	return false;
 }
 
+/* The task's state letter from /proc ('S' asleep), or 0. */
+static inline char vm_task_state(pid_t tid)
+{
+	char path[64], line[256], *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	p = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
+	fclose(f);
+	return p && p[1] ? p[2] : 0;
+}
+
+/*
+ * Waits (up to 10 s) until the thread whose id *tid will hold is asleep in
+ * the kernel: the handshake for "it is blocked now", instead of a sleep.
+ */
+static inline bool vm_wait_asleep(const pid_t *tid)
+{
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		pid_t t = __atomic_load_n(tid, __ATOMIC_ACQUIRE);
+
+		if (t && vm_task_state(t) == 'S')
+			return true;
+		vm_sleep_ms(10);
+	}
+	return false;
+}
+
 static inline int ring_stats(int fd, struct mpmcring_stats *st)
 {
 	return ioctl(fd, MPMCRING_IOC_STATS, st) ? -errno : 0;
@@ -160,6 +193,8 @@ struct seen_map {
 	uint64_t *bad;	 /* corrupt records */
 	uint64_t *order; /* a consumer saw a producer out of order */
 	uint64_t *delivered;
+	uint64_t *by_consumer; /* delivered by each consumer (SEEN_CONSUMERS) */
 };
+#define SEEN_CONSUMERS 8
 
 #endif /* MPMCRING_VMTEST_H */

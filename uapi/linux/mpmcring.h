@@ -19,17 +19,25 @@
 
 #define MPMCRING_MAGIC		0x474e49524d43504dULL	/* "MPMCRING" */
 #define MPMCRING_ABI_MAJOR	1	/* bumped on incompatible changes */
-#define MPMCRING_ABI_MINOR	0	/* bumped on compatible additions */
+#define MPMCRING_ABI_MINOR	1	/* bumped on compatible additions */
 
-/* Features a ring may have; a consumer refuses a ring with unknown bits set. */
+/*
+ * Features a ring may have; a consumer refuses a ring with unknown bits set,
+ * because each one changes what a consumer must do.
+ */
 #define MPMCRING_FEAT_OVERWRITE	(1ULL << 0)	/* overwrite-oldest mode */
-#define MPMCRING_FEAT_KNOWN	(MPMCRING_FEAT_OVERWRITE)
+#define MPMCRING_FEAT_LEASE	(1ULL << 1)	/* claims can be revoked: check */
+#define MPMCRING_FEAT_KNOWN	(MPMCRING_FEAT_OVERWRITE | MPMCRING_FEAT_LEASE)
 
 /* Ring modes, chosen when the ring is created. */
 #define MPMCRING_MODE_DROP_NEWEST	0	/* full: the new record is dropped */
 #define MPMCRING_MODE_OVERWRITE		1	/* full: oldest unclaimed records go */
 
-/* Priority classes: under pressure, lower classes are refused first. */
+/*
+ * Priority classes: in drop-newest mode, under pressure, lower classes are
+ * refused first (each class has a watermark of free space it must leave).
+ * Overwrite mode keeps the newest window of records whatever their class.
+ */
 #define MPMCRING_PRIO_LOW	0
 #define MPMCRING_PRIO_NORMAL	1
 #define MPMCRING_PRIO_CRITICAL	2
@@ -61,6 +69,14 @@ struct mpmcring_rec_hdr {
 #define MPMCRING_REC_FROM_USER	0x01	/* written through write(2) */
 
 /*
+ * write(2) copies a record into the ring with preemption off, so one call
+ * carries at most this many payload bytes (all its records together).
+ */
+#define MPMCRING_WRITE_MAX	(64U << 10)
+/* Records (segments) one writev(2) carries at most, all or nothing. */
+#define MPMCRING_WRITEV_MAX	64
+
+/*
  * Stamps. Which positions hold a finished record is told by the stamp array,
  * one __u64 per granule, which only the kernel writes and no payload reaches:
  * the stamp of the granule of position p equals (p | MPMCRING_STAMP_COMMITTED)
@@ -79,10 +95,18 @@ struct mpmcring_rec_hdr {
  * Consumer slots. Each attached consumer owns one slot in the consumer area.
  * start holds the position of the oldest record it has claimed and not yet
  * committed, or any odd value (MPMCRING_SLOT_IDLE) when it holds nothing.
- * Producers never reuse space at or after a held start. The other fields are
- * informational, written by the library, never trusted by the kernel.
+ * Producers never reuse space at or after a held start, unless the claim is
+ * revoked (MPMCRING_FEAT_LEASE): then the kernel sets MPMCRING_SLOT_REVOKED
+ * in start with one compare-and-swap, before it frees any of that space. A
+ * consumer commits with an atomic exchange of start to MPMCRING_SLOT_IDLE
+ * and learns from the old value whether its claim was revoked; one word
+ * decides it, so the kernel counts a revocation exactly when the consumer
+ * sees it. The other fields are informational, written by the library:
+ * the kernel uses held_records only to count what a consumer lost, capped
+ * by the granules its claimed span can hold.
  */
 #define MPMCRING_SLOT_IDLE	1ULL
+#define MPMCRING_SLOT_REVOKED	2ULL
 struct mpmcring_slot {
 	__u64 start;		/* oldest held claim, or odd when idle */
 	__u64 held_records;	/* records claimed since the last commit */
@@ -134,12 +158,51 @@ struct mpmcring_layout {
 	__u64 data_offset;	/* data, inside it, mapped twice back to back */
 	__u64 watermark[4];	/* per class: free bytes that must remain */
 	char name[32];		/* ring name, NUL-terminated */
-	__u64 reserved[8];
+	/* ABI 1.1: */
+	__u64 slot_info_offset;	/* struct mpmcring_slot_info[max_consumers],
+				 * inside the read-only mapping
+				 */
+	__u32 claim_timeout_ms;	/* a claim unmoved this long is revoked
+				 * (MPMCRING_FEAT_LEASE; 0: never)
+				 */
+	__u32 user_max_prio;	/* highest class write(2) may use */
+	__u32 max_per_file;	/* consumer slots one open file may attach */
+	__u32 pad;
+	__u64 reserved[5];
 };
 
 /*
- * Meta page: first page of the read-only mapping at MPMCRING_OFF_RO. The
- * kernel writes it; userspace can only read it.
+ * Per-slot state the kernel keeps where consumers can read it but not write
+ * it (read-only mapping, at layout.slot_info_offset): who attached the slot
+ * and what the kernel revoked there.
+ *
+ * With MPMCRING_FEAT_LEASE, a claim whose start has not moved for
+ * claim_timeout_ms while at least half the ring lies behind it is revoked:
+ * reclaim stops honouring it and producers may overwrite the records it
+ * covers. The consumer finds MPMCRING_SLOT_REVOKED in its slot's start (see
+ * struct mpmcring_slot): at commit, or earlier by loading its start after
+ * an acquire fence ("validate"); either way after reading the records and
+ * before trusting what it read. Set means the records may have been
+ * overwritten while it read them. The library's commit returns -ESTALE.
+ * revoked here is the start of the last revoked claim (MPMCRING_SLOT_IDLE:
+ * none since attach), for the record.
+ */
+struct mpmcring_slot_info {
+	__u64 revoked;		/* start of the last revoked claim */
+	__u64 revocations;	/* claims revoked since attach */
+	__u32 pid;		/* thread group that attached it; 0: free */
+	__u32 flags;		/* MPMCRING_SLOTF_* */
+	__u64 reserved;
+};
+#define MPMCRING_SLOTF_ATTACHED	0x1	/* in use */
+#define MPMCRING_SLOTF_READ	0x2	/* used by read(2): claims held in the
+					 * kernel, the consumer-area slot unused
+					 */
+
+/*
+ * Meta page: first page of the read-only mapping at MPMCRING_OFF_RO, then
+ * the slot info pages, the stamps and the data. The kernel writes them;
+ * userspace can only read them.
  */
 struct mpmcring_meta {
 	struct mpmcring_layout layout;
@@ -179,22 +242,82 @@ struct mpmcring_stats {
 	__u64 prod_pos;
 	__u64 head;
 	__u64 reclaim_pos;
-	__u64 reserved[8];
+	/* ABI 1.1: */
+	__u64 revoked_claims;		/* claims revoked for standing still */
+	__u64 revoked_records;		/* records those claims held */
+	__u64 read_faults;		/* records read(2) consumed but could
+					 * not copy out (EFAULT)
+					 */
+	__u64 flags;			/* MPMCRING_STATS_* */
+	__u64 reserved[4];
+};
+/*
+ * in_ring_records/bytes come from a walk of the records waiting at the head,
+ * which stops after MPMCRING_STATS_WALK records: then they are lower bounds
+ * and this flag is set.
+ */
+#define MPMCRING_STATS_IN_RING_PARTIAL	0x1
+#define MPMCRING_STATS_WALK		(1U << 16)
+
+/* One attached consumer, as MPMCRING_IOC_CONSUMERS reports it. */
+struct mpmcring_consumer_info {
+	__u32 slot;
+	__u32 pid;		/* thread group that attached it */
+	__u32 flags;		/* MPMCRING_SLOTF_* */
+	__u32 pad;
+	__u64 start;		/* held claim start, or MPMCRING_SLOT_IDLE;
+				 * MPMCRING_SLOT_REVOKED set: revoked
+				 */
+	__u64 held_records;	/* as the consumer reports it */
+	__u64 claim_age_ms;	/* how long start has stood still, as the
+				 * kernel saw it (0: idle or just moved)
+				 */
+	__u64 revocations;
 };
 
-/* ioctls: setup and statistics only. Unknown commands fail with ENOTTY. */
+/* Argument of MPMCRING_IOC_CONSUMERS. */
+struct mpmcring_consumers {
+	__u32 max;		/* entries the array holds */
+	__u32 count;		/* out: entries filled (attached slots, <= max) */
+	__u64 info;		/* pointer to struct mpmcring_consumer_info[max] */
+};
+
+/*
+ * ioctls: setup and statistics only. Unknown commands fail with ENOTTY.
+ * Files opened read-only observe: ATTACH, DETACH, REPAIR, SET_PRIO and read(2)
+ * fail with EPERM there; INFO, STATS, CONSUMERS, SET_WATERMARK and poll work.
+ */
 #define MPMCRING_IOC_TYPE	'R'
 /* Copy the ring's layout. */
 #define MPMCRING_IOC_INFO	_IOR(MPMCRING_IOC_TYPE, 0xa0, struct mpmcring_layout)
-/* Attach a consumer slot to this open file; returns its index. */
+/*
+ * Attach a consumer slot to this open file; returns its index. EUSERS: every
+ * slot of the ring is taken; EDQUOT: this file has max_per_file of them.
+ */
 #define MPMCRING_IOC_ATTACH	_IOR(MPMCRING_IOC_TYPE, 0xa1, __u32)
 /* Detach a slot this file attached. */
 #define MPMCRING_IOC_DETACH	_IOW(MPMCRING_IOC_TYPE, 0xa2, __u32)
 /* Read the statistics. */
 #define MPMCRING_IOC_STATS	_IOR(MPMCRING_IOC_TYPE, 0xa3, struct mpmcring_stats)
-/* poll/read wake this file only once this many bytes are ready (0: any). */
+/*
+ * poll/read wake this file once a finished record waits at the head and
+ * the watermark is reserved past it (0: any record). The watermark is the
+ * value rounded down to a power of two; at most data_size / 2 (EINVAL).
+ * Files that wait with EPOLLEXCLUSIVE on one ring must share a watermark:
+ * an exclusive wakeup goes to one of them, whether or not it is ready.
+ */
 #define MPMCRING_IOC_SET_WATERMARK _IOW(MPMCRING_IOC_TYPE, 0xa4, __u64)
-/* Priority class of records this file writes with write(2). */
+/* Priority class of records this file writes with write(2): at most
+ * layout.user_max_prio (EPERM above it).
+ */
 #define MPMCRING_IOC_SET_PRIO	_IOW(MPMCRING_IOC_TYPE, 0xa5, __u32)
+/* List the attached consumers (struct mpmcring_consumers). */
+#define MPMCRING_IOC_CONSUMERS	_IOWR(MPMCRING_IOC_TYPE, 0xa6, struct mpmcring_consumers)
+/*
+ * Ask the kernel to check the claim position now: one that cannot be a
+ * record boundary is moved to one (counted in head_repairs). For consumers
+ * that met -EBADMSG; bounded work, needs a read-write file.
+ */
+#define MPMCRING_IOC_REPAIR	_IO(MPMCRING_IOC_TYPE, 0xa7)
 
 #endif /* _UAPI_LINUX_MPMCRING_H */

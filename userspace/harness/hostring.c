@@ -6,9 +6,11 @@
  * shared protocol functions with a userspace mpr_env.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hostring.h"
@@ -16,24 +18,6 @@
 struct mpr_env {
 	struct hostring *h;
 };
-
-static inline unsigned int mpr_env_ninflight(struct mpr_env *e)
-{
-	return e->h->nproducers;
-}
-
-static inline struct mpr_inflight *mpr_env_inflight(struct mpr_env *e, unsigned int i)
-{
-	return &e->h->prod[i].inf;
-}
-
-/* Idle slots are skipped by value; every slot may be in use here. */
-static inline bool mpr_env_slot_active(struct mpr_env *e, unsigned int i)
-{
-	(void)e;
-	(void)i;
-	return true;
-}
 
 static inline bool mpr_env_trylock(struct mpr_env *e)
 {
@@ -45,9 +29,60 @@ static inline void mpr_env_unlock(struct mpr_env *e)
 	__atomic_store_n(&e->h->reclaim_lock, 0, __ATOMIC_RELEASE);
 }
 
+/* No throttle here: tests want every reclaim the protocol asks for. */
+static inline bool mpr_env_reclaim_due(struct mpr_env *e, __u64 head)
+{
+	(void)e;
+	(void)head;
+	return true;
+}
+
+static inline void mpr_env_reclaimed(struct mpr_env *e, __u64 head, bool more)
+{
+	(void)e;
+	(void)head;
+	(void)more;
+}
+
+/* Idle slots are skipped by value; every slot may be in use here. */
+static inline unsigned int mpr_env_next_slot(struct mpr_env *e, unsigned int i)
+{
+	(void)e;
+	return i;
+}
+
+static inline bool mpr_env_kernel_claim(struct mpr_env *e, unsigned int i, __u64 *s)
+{
+	(void)e;
+	(void)i;
+	(void)s;
+	return false;
+}
+
+static inline struct mpr_lease *mpr_env_lease(struct mpr_env *e, unsigned int i)
+{
+	return &e->h->leases[i];
+}
+
+static inline __u64 mpr_env_now_ms(struct mpr_env *e)
+{
+	struct timespec ts;
+
+	(void)e;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
+}
+
+static inline void mpr_env_revoked(struct mpr_env *e, unsigned int i, __u64 records)
+{
+	(void)i;
+	/* Under the reclaim lock: one writer, racing readers. */
+	MPR_WRITE_ONCE(e->h->revoked_claims, e->h->revoked_claims + 1);
+	MPR_WRITE_ONCE(e->h->revoked_records, e->h->revoked_records + records);
+}
+
 static inline void mpr_env_overwritten(struct mpr_env *e, __u64 records, __u64 bytes)
 {
-	/* Under the reclaim lock: one writer, racing readers. */
 	MPR_WRITE_ONCE(e->h->overwritten_records, e->h->overwritten_records + records);
 	MPR_WRITE_ONCE(e->h->overwritten_bytes, e->h->overwritten_bytes + bytes);
 }
@@ -55,6 +90,13 @@ static inline void mpr_env_overwritten(struct mpr_env *e, __u64 records, __u64 b
 static inline void mpr_env_repaired(struct mpr_env *e)
 {
 	MPR_WRITE_ONCE(e->h->repairs, e->h->repairs + 1);
+}
+
+/* Tests that want lost races ask for a yield inside the window. */
+static inline void mpr_env_racing(struct mpr_env *e)
+{
+	if (e->h->yield_in_reserve)
+		sched_yield();
 }
 
 #include "mpmcring_produce.h"
@@ -78,6 +120,12 @@ static void hostring_layout(struct hostring *h, const struct hostring_params *p)
 	l->abi_minor = MPMCRING_ABI_MINOR;
 	l->layout_size = sizeof(*l);
 	l->features = p->mode == MPMCRING_MODE_OVERWRITE ? MPMCRING_FEAT_OVERWRITE : 0;
+	if (p->claim_timeout_ms) {
+		l->features |= MPMCRING_FEAT_LEASE;
+		l->claim_timeout_ms = p->claim_timeout_ms;
+	}
+	l->user_max_prio = MPMCRING_PRIO_NORMAL;
+	l->max_per_file = 16;
 	l->data_size = p->size;
 	l->granule_shift = g;
 	l->max_record = p->size / 2 - MPMCRING_HDR_SIZE;
@@ -85,7 +133,9 @@ static void hostring_layout(struct hostring *h, const struct hostring_params *p)
 	l->mode = p->mode;
 	l->cons_size = round_page(MPMCRING_CONS_HDR_SIZE +
 				  l->max_consumers * sizeof(struct mpmcring_slot));
-	l->stamps_offset = round_page(sizeof(struct mpmcring_meta));
+	l->slot_info_offset = round_page(sizeof(struct mpmcring_meta));
+	l->stamps_offset = l->slot_info_offset +
+			   round_page(l->max_consumers * sizeof(struct mpmcring_slot_info));
 	l->data_offset = l->stamps_offset + round_page((p->size >> g) * sizeof(uint64_t));
 	l->ro_size = l->data_offset + 2 * p->size;
 	for (i = 0; i < MPMCRING_NR_PRIO; i++)
@@ -108,12 +158,18 @@ int hostring_init(struct hostring *h, const struct hostring_params *p)
 	memset(h, 0, sizeof(*h));
 	hostring_layout(h, p);
 	h->nproducers = p->producers;
+	h->yield_in_reserve = p->yield_in_reserve;
 	h->prod = aligned_alloc(64, sizeof(*h->prod) * p->producers);
 	if (!h->prod)
 		return -ENOMEM;
 	memset(h->prod, 0, sizeof(*h->prod) * p->producers);
-	for (i = 0; i < p->producers; i++)
-		h->prod[i].inf.start = MPR_INFLIGHT_IDLE;
+	h->leases = calloc(l->max_consumers, sizeof(*h->leases));
+	if (!h->leases)
+		goto fail;
+	for (i = 0; i < l->max_consumers; i++) {
+		h->leases[i].seen = MPMCRING_SLOT_IDLE;
+		h->leases[i].head = MPMCRING_SLOT_IDLE;
+	}
 
 	h->cons =
 		mmap(NULL, l->cons_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -155,6 +211,7 @@ void hostring_destroy(struct hostring *h)
 	if (h->ro)
 		munmap(h->ro, h->layout.ro_size);
 	free(h->prod);
+	free(h->leases);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -177,7 +234,6 @@ int hostring_reserve_batch(struct hostring *h, unsigned int idx, const uint32_t 
 			   unsigned int n, unsigned int prio, uint64_t *pos)
 {
 	struct mpr_env env = { .h = h };
-	struct hostring_producer *pr = &h->prod[idx];
 	__u64 need = 0, p;
 	unsigned int i;
 	int ret;
@@ -189,16 +245,14 @@ int hostring_reserve_batch(struct hostring *h, unsigned int idx, const uint32_t 
 			return hostring_count_drop(h, idx, MPMCRING_DROP_TOO_BIG, prio, n);
 		need += mpr_rec_size(&h->v, lens[i]);
 	}
-	ret = mpr_reserve(&h->v, &env, &pr->inf, need,
-			  h->v.mode == MPMCRING_MODE_OVERWRITE ? 0 : h->layout.watermark[prio],
-			  prio, &p);
+	ret = mpr_reserve(&h->v, &env, need,
+			  h->v.mode == MPMCRING_MODE_OVERWRITE ? 0 : h->layout.watermark[prio], &p);
 	if (ret)
 		return hostring_count_drop(h, idx,
 					   ret == MPR_FAIL_FULL	      ? MPMCRING_DROP_FULL
 					   : ret == MPR_FAIL_PRIORITY ? MPMCRING_DROP_PRIORITY
 								      : MPMCRING_DROP_CONTENTION,
 					   prio, n);
-	pr->inf.depth += n - 1;
 	for (i = 0; i < n; i++) {
 		mpr_write_hdr(&h->v, p, lens[i], prio, 0);
 		pos[i] = p;
@@ -220,14 +274,14 @@ void *hostring_payload(struct hostring *h, uint64_t pos)
 
 void hostring_commit(struct hostring *h, unsigned int idx, uint64_t pos, uint32_t len)
 {
-	mpr_publish(&h->v, &h->prod[idx].inf, pos, MPMCRING_STAMP_COMMITTED);
+	mpr_publish(&h->v, pos, MPMCRING_STAMP_COMMITTED);
 	h->prod[idx].produced++;
 	h->prod[idx].produced_bytes += len;
 }
 
 void hostring_discard(struct hostring *h, unsigned int idx, uint64_t pos)
 {
-	mpr_publish(&h->v, &h->prod[idx].inf, pos, MPMCRING_STAMP_DISCARDED);
+	mpr_publish(&h->v, pos, MPMCRING_STAMP_DISCARDED);
 	h->prod[idx].discarded++;
 }
 

@@ -6,8 +6,7 @@
  * and the benchmarks measure it on real cores. Consumers are the library's,
  * attached with mpmcring__open_memory().
  *
- * One producer index per thread: an index plays the role of one (CPU,
- * interrupt level) in-flight entry in the kernel.
+ * One producer index per thread: each keeps its own counters.
  */
 #ifndef MPMCRING_HOSTRING_H
 #define MPMCRING_HOSTRING_H
@@ -25,11 +24,14 @@ struct hostring_params {
 	uint64_t initial_pos;
 	bool watermarks; /* use wm[], else 1/2, 1/8, 0 */
 	uint64_t wm[MPMCRING_NR_PRIO];
+	unsigned int claim_timeout_ms; /* 0: claims never expire */
+	bool yield_in_reserve;	       /* yield between reading prod_pos and
+					* the cmpxchg: makes lost races likely
+					*/
 };
 
-/* Per producer: its in-flight entry and its own counters (one writer). */
+/* Per producer: its own counters (one writer). */
 struct hostring_producer {
-	struct mpr_inflight inf;
 	uint64_t produced;
 	uint64_t produced_bytes;
 	uint64_t discarded;
@@ -43,12 +45,16 @@ struct hostring {
 	void *ro;
 	struct mpr_view v;
 	unsigned int nproducers;
+	bool yield_in_reserve;
 	struct hostring_producer *prod;
 	unsigned long reclaim_lock;
 	/* Written under reclaim_lock. */
+	struct mpr_lease *leases; /* per slot */
 	uint64_t overwritten_records;
 	uint64_t overwritten_bytes;
 	uint64_t repairs;
+	uint64_t revoked_claims;
+	uint64_t revoked_records;
 };
 
 int hostring_init(struct hostring *h, const struct hostring_params *p);

@@ -8,7 +8,8 @@
  *   struct mpmcring_record rec;
  *   while (mpmcring_read(c, &rec) == 0) {
  *           use(rec.data, rec.len);   // in place, valid until commit
- *           mpmcring_commit(c);       // one store, no system call
+ *           if (mpmcring_commit(c))   // one store, no system call
+ *                   undo_use();       // -ESTALE: held too long, revoked
  *   }
  *
  * Every record goes to exactly one consumer. A consumer is used by one
@@ -56,6 +57,8 @@ struct mpmcring_batch {
 struct mpmcring_lost {
 	uint64_t dropped;     /* refused by the ring: full, priority, ... */
 	uint64_t overwritten; /* evicted unread (overwrite mode) */
+	uint64_t revoked;     /* this consumer's own: held past the claim
+			       * timeout (its commit returned -ESTALE) */
 };
 
 /* Open flags. */
@@ -79,15 +82,29 @@ int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
 			unsigned int max_records, size_t max_bytes);
 /* Returns 1 and the next record of the batch, or 0 at its end. */
 int mpmcring_batch_next(struct mpmcring_batch *b, struct mpmcring_record *rec);
-/* Releases every record the consumer holds: one store into shared memory. */
-void mpmcring_commit(struct mpmcring_consumer *c);
+/*
+ * Releases every record the consumer holds: one store into shared memory.
+ * Returns 0, or -ESTALE when the claim was revoked because the consumer
+ * held it longer than the ring's claim timeout (layout.claim_timeout_ms):
+ * the records may have been overwritten while it read them, so whatever it
+ * did with them must be undone or thrown away. They count as lost
+ * (mpmcring_lost(): revoked). Healthy consumers never see it.
+ */
+int mpmcring_commit(struct mpmcring_consumer *c);
+/*
+ * Checks, without committing, that what the consumer read from the records
+ * it holds was not revoked meanwhile: 0, or -ESTALE (as for commit). Read,
+ * validate, then act on what you read.
+ */
+int mpmcring_validate(struct mpmcring_consumer *c);
 
 /*
  * Reads up to max records, calls fn for each in ring order, then commits.
  * If fn returns non-zero, consumption stops there: that record counts as
  * consumed, the rest of the claim stays held and is delivered first by the
  * next call, and the return value is fn's. Otherwise returns the number of
- * records consumed (0 when none was ready).
+ * records consumed (0 when none was ready), or -ESTALE when the commit
+ * found the claim revoked (what fn saw must be thrown away).
  */
 typedef int (*mpmcring_record_fn)(void *ctx, const struct mpmcring_record *rec);
 int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_record_fn fn,
@@ -117,6 +134,10 @@ int mpmcring_writev(struct mpmcring *r, const struct iovec *iov, int n);
 int mpmcring_set_prio(struct mpmcring *r, unsigned int prio);
 
 int mpmcring_stats(struct mpmcring *r, struct mpmcring_stats *st);
+/* Fills info with up to max attached consumers (slot, pid, records held,
+ * how long the oldest claim has stood still); returns how many. */
+int mpmcring_list_consumers(struct mpmcring *r, struct mpmcring_consumer_info *info,
+			    unsigned int max);
 
 /* What went wrong with the calling thread's last failed call. */
 const char *mpmcring_errmsg(void);

@@ -5,6 +5,11 @@
  * consumer commits, which is one release store into its own slot. Every
  * position and length read from shared memory is checked by the protocol
  * code before it is used, so a corrupt ring yields -EBADMSG, never a crash.
+ *
+ * A claim is a lease (MPMCRING_FEAT_LEASE): one that stands still longer
+ * than the ring's claim timeout is revoked, and producers may overwrite it.
+ * The commit, and mpmcring_validate() before it, tell the consumer so
+ * (-ESTALE): then what it read from those records must be thrown away.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -41,14 +46,19 @@ static int mpr_lib_claim(struct mpmcring_consumer *c, unsigned int max_records, 
 			 struct mpr_claim *cl)
 {
 	const struct mpr_view *v = &c->r->v;
-	struct mpmcring_stats st;
 	int n;
 
-	n = mpr_claim(v, c->slot, c->holding, max_records, max_bytes, false, cl);
+	/* A revoked claim protects nothing: what it would cover is not ours. */
+	if (c->holding && mpr_claim_revoked(&c->slot->start))
+		return mpr_lib_error(
+			ESTALE,
+			"the consumer's claim was revoked (held past the ring's claim timeout): commit before reading more");
+	n = mpr_claim(v, &c->slot->start, c->holding, max_records, max_bytes, false, cl);
 	if (n == -EBADMSG && c->r->fd >= 0) {
-		/* Reading the statistics makes the kernel check the head. */
-		ioctl(c->r->fd, MPMCRING_IOC_STATS, &st);
-		n = mpr_claim(v, c->slot, c->holding, max_records, max_bytes, false, cl);
+		/* The kernel moves a head that cannot be right (bounded work). */
+		ioctl(c->r->fd, MPMCRING_IOC_REPAIR);
+		n = mpr_claim(v, &c->slot->start, c->holding, max_records, max_bytes, false,
+			      cl);
 	}
 	if (n == -EBADMSG)
 		return mpr_lib_error(
@@ -140,21 +150,46 @@ int mpmcring_batch_next(struct mpmcring_batch *b, struct mpmcring_record *rec)
 	return mpr_lib_next(b->c, &b->cur, b->end, rec);
 }
 
-void mpmcring_commit(struct mpmcring_consumer *c)
+int mpmcring_validate(struct mpmcring_consumer *c)
+{
+	if (!c->holding || !mpr_claim_revoked(&c->slot->start))
+		return 0;
+	return mpr_lib_error(
+		ESTALE,
+		"the consumer held its records longer than the ring's claim timeout (%u ms): they were revoked and may have been overwritten",
+		c->r->v.claim_timeout_ms);
+}
+
+int mpmcring_commit(struct mpmcring_consumer *c)
 {
 	struct mpmcring_slot *s = c->slot;
+	bool revoked;
 
 	if (!c->holding)
-		return;
+		return 0;
+	/*
+	 * The exchange first: a revocation reads held_records to count what
+	 * the claim held, so it stays set until the claim is gone.
+	 */
+	revoked = mpr_commit(&s->start);
 	/* Own cache line, informational: plain stores. */
-	MPR_WRITE_ONCE(s->consumed_records, s->consumed_records + c->held_records);
-	MPR_WRITE_ONCE(s->consumed_bytes, s->consumed_bytes + c->held_bytes);
 	MPR_WRITE_ONCE(s->held_records, 0);
+	if (!revoked) {
+		MPR_WRITE_ONCE(s->consumed_records, s->consumed_records + c->held_records);
+		MPR_WRITE_ONCE(s->consumed_bytes, s->consumed_bytes + c->held_bytes);
+	} else {
+		c->lost.revoked += c->held_records;
+	}
 	c->held_records = 0;
 	c->held_bytes = 0;
 	c->holding = false;
 	c->pending = false;
-	mpr_commit(s);
+	if (revoked)
+		return mpr_lib_error(
+			ESTALE,
+			"the consumer held its records longer than the ring's claim timeout (%u ms): they were revoked and may have been overwritten; counted as lost (revoked)",
+			c->r->v.claim_timeout_ms);
+	return 0;
 }
 
 int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_record_fn fn,
@@ -183,8 +218,11 @@ int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_rec
 		if (ret)
 			return ret; /* the rest stays held for next time */
 	}
-	if (!mpr_lib_pending_left(c))
-		mpmcring_commit(c);
+	if (!mpr_lib_pending_left(c)) {
+		ret = mpmcring_commit(c);
+		if (ret)
+			return ret; /* what fn saw may have been overwritten */
+	}
 	return done;
 }
 
@@ -211,6 +249,10 @@ int mpmcring_peek(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 			rec->flags = mr.flags;
 			return 0;
 		}
+		if (st == MPR_REC_BAD)
+			return mpr_lib_error(
+				EBADMSG,
+				"the ring's framing is corrupt (a record at the head does not fit)");
 		if (st != MPR_REC_DISCARDED)
 			break;
 		h += mr.size;
@@ -232,4 +274,5 @@ void mpmcring_lost(struct mpmcring_consumer *c, struct mpmcring_lost *lost)
 	*lost = c->lost;
 	c->lost.dropped = 0;
 	c->lost.overwritten = 0;
+	c->lost.revoked = 0;
 }

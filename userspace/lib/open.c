@@ -44,7 +44,7 @@ int mpr_lib_check_layout(const struct mpmcring_layout *l)
 
 	if (l->magic != MPMCRING_MAGIC)
 		return mpr_lib_error(EPROTO, "not an mpmcring ring (bad magic)");
-	if (l->abi_major != MPMCRING_ABI_MAJOR)
+	if (l->abi_major != MPMCRING_ABI_MAJOR || l->abi_minor < 1)
 		return mpr_lib_error(
 			EPROTONOSUPPORT,
 			"ring ABI %u.%u, library ABI %u.%u: upgrade the library or the module",
@@ -61,8 +61,11 @@ int mpr_lib_check_layout(const struct mpmcring_layout *l)
 				   (uint64_t)l->max_consumers * sizeof(struct mpmcring_slot))
 		return mpr_lib_error(EPROTO, "the ring's layout is inconsistent");
 	stamps = (l->data_size >> l->granule_shift) * sizeof(uint64_t);
-	if (l->stamps_offset < sizeof(struct mpmcring_meta) || l->stamps_offset % 8 ||
-	    l->data_offset % 4096 || l->data_offset < l->stamps_offset + stamps ||
+	if (l->slot_info_offset < sizeof(struct mpmcring_meta) || l->slot_info_offset % 8 ||
+	    l->stamps_offset < l->slot_info_offset + (uint64_t)l->max_consumers *
+							     sizeof(struct mpmcring_slot_info) ||
+	    l->stamps_offset % 8 || l->data_offset % 4096 ||
+	    l->data_offset < l->stamps_offset + stamps ||
 	    l->ro_size != l->data_offset + 2 * l->data_size)
 		return mpr_lib_error(EPROTO, "the ring's layout is inconsistent");
 	return 0;
@@ -209,13 +212,25 @@ struct mpmcring_consumer *mpmcring_consumer_new(struct mpmcring *r)
 		if (ioctl(r->fd, MPMCRING_IOC_ATTACH, &idx) < 0) {
 			int e = errno;
 
-			errno = e == EUSERS
-					? -mpr_lib_error(
-						  e,
-						  "every consumer slot of the ring is taken (max_consumers=%u)",
-						  r->layout.max_consumers)
-					: -mpr_lib_error(e, "attaching a consumer: %s",
-							 strerror(e));
+			switch (e) {
+			case EUSERS:
+				errno = -mpr_lib_error(
+					e, "every consumer slot of the ring is taken (max_consumers=%u)",
+					r->layout.max_consumers);
+				break;
+			case EDQUOT:
+				errno = -mpr_lib_error(
+					e,
+					"this handle has %u consumers, as many as one open file may (max_per_file): open the ring again for more",
+					r->layout.max_per_file);
+				break;
+			case EPERM:
+				errno = -mpr_lib_error(
+					e, "the device was opened read-only: it can observe, not consume");
+				break;
+			default:
+				errno = -mpr_lib_error(e, "attaching a consumer: %s", strerror(e));
+			}
 			return NULL;
 		}
 	} else {

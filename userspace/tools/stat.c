@@ -23,8 +23,13 @@ static const char stat_usage[] =
 	"anything with a slash is a path.\n"
 	"Exit status: 0 success, 1 runtime error, 2 usage error, 3 ring not found.\n";
 
+/* Consumers listed at most (the ring's max_consumers is 1022 at most). */
+#define STAT_MAX_CONSUMERS 1022
+
 struct stat_sample {
 	struct mpmcring_stats st;
+	struct mpmcring_consumer_info cons[STAT_MAX_CONSUMERS];
+	int ncons;
 	uint64_t fill; /* bytes reserved past the head */
 	double t;      /* monotonic seconds */
 	double wall;   /* seconds since the epoch */
@@ -49,6 +54,9 @@ static int stat_read(struct mpmcring *r, struct stat_sample *s)
 
 	if (err)
 		return err;
+	s->ncons = mpmcring_list_consumers(r, s->cons, STAT_MAX_CONSUMERS);
+	if (s->ncons < 0)
+		return s->ncons;
 	s->fill = mpmcring_avail_bytes(r);
 	s->t = now_s();
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -74,12 +82,36 @@ static void stat_layout_text(FILE *f, const char *path, const struct mpmcring_la
 	fprintf(f, "size          %llu bytes (%s), granule %u, max record %u bytes\n",
 		(unsigned long long)l->data_size, human_bytes(l->data_size, h, sizeof(h)),
 		1U << l->granule_shift, l->max_record);
-	fprintf(f, "mode          %s, max consumers %u\n", mode_name(l->mode), l->max_consumers);
+	fprintf(f, "mode          %s, max consumers %u (%u per open file)\n", mode_name(l->mode),
+		l->max_consumers, l->max_per_file);
+	if (l->features & MPMCRING_FEAT_LEASE)
+		fprintf(f, "claims        revoked after standing still %u ms\n", l->claim_timeout_ms);
+	else
+		fprintf(f, "claims        never revoked\n");
+	fprintf(f, "user writes   up to class %s\n", prio_name(l->user_max_prio));
 	fprintf(f,
 		"watermarks    low %llu, normal %llu, critical %llu (free bytes a record of the class needs)\n",
 		(unsigned long long)l->watermark[MPMCRING_PRIO_LOW],
 		(unsigned long long)l->watermark[MPMCRING_PRIO_NORMAL],
 		(unsigned long long)l->watermark[MPMCRING_PRIO_CRITICAL]);
+}
+
+static void stat_consumers_text(FILE *f, const struct stat_sample *s)
+{
+	int i;
+
+	if (!s->ncons)
+		return;
+	fprintf(f, "\n  slot      pid  holds   records  claim age  revoked\n");
+	for (i = 0; i < s->ncons; i++) {
+		const struct mpmcring_consumer_info *c = &s->cons[i];
+		bool held = !(c->start & MPMCRING_SLOT_IDLE);
+
+		fprintf(f, "  %4u %8u  %-5s %9llu %8.1fs %8llu%s\n", c->slot, c->pid,
+			held ? "yes" : "no", (unsigned long long)(held ? c->held_records : 0),
+			c->claim_age_ms / 1000.0, (unsigned long long)c->revocations,
+			c->flags & MPMCRING_SLOTF_READ ? "  (read(2))" : "");
+	}
 }
 
 static void stat_text(FILE *f, const char *path, const struct mpmcring_layout *l,
@@ -115,7 +147,12 @@ static void stat_text(FILE *f, const char *path, const struct mpmcring_layout *l
 	fprintf(f, "abandoned     %llu claims, %llu records\n",
 		(unsigned long long)st->abandoned_claims,
 		(unsigned long long)st->abandoned_records);
+	fprintf(f, "revoked       %llu claims, %llu records (held past the claim timeout)\n",
+		(unsigned long long)st->revoked_claims, (unsigned long long)st->revoked_records);
+	fprintf(f, "read faults   %llu records read(2) could not copy out\n",
+		(unsigned long long)st->read_faults);
 	fprintf(f, "head repairs  %llu\n", (unsigned long long)st->head_repairs);
+	stat_consumers_text(f, s);
 	if (prev) {
 		const struct mpmcring_stats *p = &prev->st;
 		double dt = s->t - prev->t;
@@ -161,6 +198,7 @@ static void stat_json(FILE *f, const char *path, const struct mpmcring_layout *l
 {
 	const struct mpmcring_stats *st = &s->st;
 	char name[sizeof(l->name) + 1] = { 0 };
+	int i;
 
 	memcpy(name, l->name, sizeof(l->name));
 	fputs("{\"ring\":", f);
@@ -171,9 +209,13 @@ static void stat_json(FILE *f, const char *path, const struct mpmcring_layout *l
 	fprintf(f,
 		",\"layout\":{\"abi\":\"%u.%u\",\"size\":%llu,\"granule\":%u,"
 		"\"max_record\":%u,\"mode\":\"%s\",\"max_consumers\":%u,"
+		"\"max_per_file\":%u,\"claim_timeout_ms\":%u,\"user_max_prio\":\"%s\","
 		"\"watermarks\":{\"low\":%llu,\"normal\":%llu,\"critical\":%llu}}",
 		l->abi_major, l->abi_minor, (unsigned long long)l->data_size,
 		1U << l->granule_shift, l->max_record, mode_name(l->mode), l->max_consumers,
+		l->max_per_file,
+		(l->features & MPMCRING_FEAT_LEASE) ? l->claim_timeout_ms : 0,
+		prio_name(l->user_max_prio),
 		(unsigned long long)l->watermark[MPMCRING_PRIO_LOW],
 		(unsigned long long)l->watermark[MPMCRING_PRIO_NORMAL],
 		(unsigned long long)l->watermark[MPMCRING_PRIO_CRITICAL]);
@@ -195,6 +237,23 @@ static void stat_json(FILE *f, const char *path, const struct mpmcring_layout *l
 		(unsigned long long)st->abandoned_claims,
 		(unsigned long long)st->abandoned_records);
 	fprintf(f, ",\"head_repairs\":%llu", (unsigned long long)st->head_repairs);
+	fprintf(f, ",\"revoked\":{\"claims\":%llu,\"records\":%llu}",
+		(unsigned long long)st->revoked_claims, (unsigned long long)st->revoked_records);
+	fprintf(f, ",\"read_faults\":%llu", (unsigned long long)st->read_faults);
+	fputs(",\"consumer_list\":[", f);
+	for (i = 0; i < s->ncons; i++) {
+		const struct mpmcring_consumer_info *c = &s->cons[i];
+		bool held = !(c->start & MPMCRING_SLOT_IDLE);
+
+		fprintf(f,
+			"%s{\"slot\":%u,\"pid\":%u,\"holding\":%s,\"held_records\":%llu,"
+			"\"claim_age_ms\":%llu,\"revocations\":%llu,\"read\":%s}",
+			i ? "," : "", c->slot, c->pid, held ? "true" : "false",
+			(unsigned long long)(held ? c->held_records : 0),
+			(unsigned long long)c->claim_age_ms, (unsigned long long)c->revocations,
+			c->flags & MPMCRING_SLOTF_READ ? "true" : "false");
+	}
+	fputc(']', f);
 	fprintf(f, ",\"positions\":{\"prod\":%llu,\"head\":%llu,\"reclaim\":%llu}",
 		(unsigned long long)st->prod_pos, (unsigned long long)st->head,
 		(unsigned long long)st->reclaim_pos);

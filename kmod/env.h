@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The producer environment the protocol code runs in in the module (see
+ * proto/mpmcring_produce.h for what each function must do). Included by
+ * the files that reserve and reclaim; everything here may run in NMI.
+ */
+#ifndef _MPMCRING_ENV_H
+#define _MPMCRING_ENV_H
+
+#include <linux/jiffies.h>
+#include <linux/ktime.h>
+#include <linux/bitmap.h>
+#include <linux/lockdep.h>
+
+#include "internal.h"
+
+struct mpr_env {
+	struct mpmcring *ring;
+};
+
+/*
+ * The reclaim bit. Whoever takes it has preemption off (producers by
+ * reservation, everyone else by mpmcring_reclaim()), so it is never held
+ * by a task the scheduler put aside: a producer that finds it taken loses
+ * at most the time one bounded reclaim takes.
+ */
+static inline bool mpr_env_trylock(struct mpr_env *e)
+{
+	lockdep_assert_preemption_disabled();
+	return !test_and_set_bit_lock(0, &e->ring->reclaim_lock);
+}
+
+static inline void mpr_env_unlock(struct mpr_env *e)
+{
+	clear_bit_unlock(0, &e->ring->reclaim_lock);
+}
+
+/*
+ * A reclaim can only find more space when a consumer moved the head or
+ * committed, or when the last one stopped at its walk bound. The head is
+ * cheap to look at; commits (plain stores in the slots) are not, so when
+ * the head has not moved a producer reclaims again only after
+ * MPMCRING_RECLAIM_GAP_NS. A flood of refused records is then not a flood
+ * of reclaims, and a commit frees its space within microseconds.
+ */
+static inline bool mpr_env_reclaim_due(struct mpr_env *e, __u64 head)
+{
+	struct mpmcring *ring = e->ring;
+
+	return READ_ONCE(ring->reclaim_more) ||
+	       head != READ_ONCE(ring->reclaim_head) ||
+	       ktime_get_mono_fast_ns() - READ_ONCE(ring->reclaim_ns) >=
+	       MPMCRING_RECLAIM_GAP_NS;
+}
+
+static inline void mpr_env_reclaimed(struct mpr_env *e, __u64 head, bool more)
+{
+	WRITE_ONCE(e->ring->reclaim_head, head);
+	/* NMI-safe clock: reclaims run in any context. */
+	WRITE_ONCE(e->ring->reclaim_ns, ktime_get_mono_fast_ns());
+	WRITE_ONCE(e->ring->reclaim_more, more);
+}
+
+static inline unsigned int mpr_env_next_slot(struct mpr_env *e, unsigned int i)
+{
+	return find_next_bit(e->ring->slots_used, e->ring->layout.max_consumers, i);
+}
+
+static inline bool mpr_env_kernel_claim(struct mpr_env *e, unsigned int i,
+					__u64 *s)
+{
+	if (!test_bit(i, e->ring->read_slots))
+		return false;
+	*s = READ_ONCE(e->ring->read_claims[i]);
+	return true;
+}
+
+static inline struct mpr_lease *mpr_env_lease(struct mpr_env *e,
+					      unsigned int i)
+{
+	return &e->ring->leases[i];
+}
+
+static inline __u64 mpr_env_now_ms(struct mpr_env *e)
+{
+	return jiffies64_to_msecs(get_jiffies_64());
+}
+
+static inline void mpr_env_revoked(struct mpr_env *e, unsigned int i,
+				   __u64 records)
+{
+	atomic64_inc(&e->ring->revoked_claims);
+	atomic64_add(records, &e->ring->revoked_records);
+}
+
+static inline void mpr_env_overwritten(struct mpr_env *e, u64 records,
+				       u64 bytes)
+{
+	mpmcring_count(e->ring, overwritten_records, records);
+	mpmcring_count(e->ring, overwritten_bytes, bytes);
+}
+
+/* A repaired head can make records ready: the tick wakes sleepers. */
+static inline void mpr_env_repaired(struct mpr_env *e)
+{
+	mpmcring_count(e->ring, head_repairs, 1);
+	WRITE_ONCE(e->ring->wake_missed, 1);
+}
+
+static inline void mpr_env_racing(struct mpr_env *e)
+{
+}
+
+#include "mpmcring_produce.h"
+
+#endif /* _MPMCRING_ENV_H */

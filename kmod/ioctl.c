@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ioctls of the device file: setup and statistics only; consuming happens
+ * in shared memory. A file opened read-only observes: it may ask for the
+ * layout, the statistics and the list of consumers and set its wakeup
+ * watermark; attaching, detaching, repairing and choosing a write class
+ * need a read-write file (EPERM).
+ */
+#include <linux/fs.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/bitmap.h>
+#include <linux/log2.h>
+#include <linux/poll.h>
+
+#include "internal.h"
+
+static long mpmcring_ioc_attach(struct mpmcring_file *mf, u32 __user *uarg)
+{
+	struct mpmcring *ring = mf->ring;
+	int slot;
+
+	if (mutex_lock_killable(&mf->lock))
+		return -EINTR;
+	if (mf->nr_slots >= ring->layout.max_per_file) {
+		mutex_unlock(&mf->lock);
+		return -EDQUOT;
+	}
+	slot = mpmcring_slot_attach(ring, false);
+	if (slot >= 0) {
+		set_bit(slot, mf->slots);
+		mf->nr_slots++;
+	}
+	mutex_unlock(&mf->lock);
+	if (slot < 0)
+		return slot;
+	if (put_user((u32)slot, uarg)) {
+		/*
+		 * Give it back, unless another thread of this file detached it
+		 * meanwhile (then the index may be someone else's by now).
+		 */
+		if (mutex_lock_killable(&mf->lock))
+			return -EFAULT;	/* released with the file, then */
+		if (test_and_clear_bit(slot, mf->slots)) {
+			mf->nr_slots--;
+			mpmcring_slot_detach(ring, slot);
+		}
+		mutex_unlock(&mf->lock);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static long mpmcring_ioc_detach(struct mpmcring_file *mf, u32 __user *uarg)
+{
+	struct mpmcring *ring = mf->ring;
+	long ret = -EINVAL;
+	u32 slot;
+
+	if (get_user(slot, uarg))
+		return -EFAULT;
+	if (mutex_lock_killable(&mf->lock))
+		return -EINTR;
+	if (slot < ring->layout.max_consumers &&
+	    test_and_clear_bit(slot, mf->slots)) {
+		mf->nr_slots--;
+		mpmcring_slot_detach(ring, slot);
+		ret = 0;
+	}
+	mutex_unlock(&mf->lock);
+	return ret;
+}
+
+static long mpmcring_ioc_stats(struct mpmcring *ring, void __user *uarg)
+{
+	struct mpmcring_stats *stats = kzalloc(sizeof(*stats), GFP_KERNEL);
+	long ret;
+
+	if (!stats)
+		return -ENOMEM;
+	mpmcring_get_stats(ring, stats);
+	ret = copy_to_user(uarg, stats, sizeof(*stats)) ? -EFAULT : 0;
+	kfree(stats);
+	return ret;
+}
+
+static long mpmcring_ioc_consumers(struct mpmcring *ring,
+				   struct mpmcring_consumers __user *uarg)
+{
+	struct mpmcring_consumer_info *info;
+	struct mpmcring_consumers req;
+	unsigned int max;
+	long ret = 0;
+	int n;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	/* Attached slots never exceed max_consumers: no need for more. */
+	max = min(req.max, ring->layout.max_consumers);
+	info = kvcalloc(max ?: 1, sizeof(*info), GFP_KERNEL_ACCOUNT);
+	if (!info)
+		return -ENOMEM;
+	n = mpmcring_list_consumers(ring, info, max);
+	if (copy_to_user(u64_to_user_ptr(req.info), info, n * sizeof(*info)) ||
+	    put_user((u32)n, &uarg->count))
+		ret = -EFAULT;
+	kvfree(info);
+	return ret;
+}
+
+static long mpmcring_ioc_watermark(struct mpmcring_file *mf, u64 __user *uarg)
+{
+	struct mpmcring *ring = mf->ring;
+	u64 wm;
+	u32 k;
+
+	if (get_user(wm, uarg))
+		return -EFAULT;
+	/* More could never be ready at once with records of half the ring. */
+	if (wm > ring->layout.data_size / 2)
+		return -EINVAL;
+	k = mpmcring_wake_class(wm);
+	if (mutex_lock_killable(&mf->lock))
+		return -EINTR;
+	if (k != mf->wake_class) {
+		/* Counted in before out: the mask never lacks a live class. */
+		mpmcring_wake_class_get(ring, k);
+		mpmcring_wake_class_put(ring, mf->wake_class);
+		WRITE_ONCE(mf->wake_class, k);
+	}
+	mutex_unlock(&mf->lock);
+	/*
+	 * A lower watermark can make this file ready with no commit to say
+	 * so; sleepers that will not poll again (edge-triggered) need a wake.
+	 */
+	if (mpmcring_ready(ring, k))
+		wake_up_poll(&ring->wq, EPOLLIN | EPOLLRDNORM);
+	return 0;
+}
+
+static long mpmcring_ioc_prio(struct mpmcring_file *mf, u32 __user *uarg)
+{
+	u32 prio;
+
+	if (get_user(prio, uarg))
+		return -EFAULT;
+	if (prio >= MPMCRING_NR_PRIO)
+		return -EINVAL;
+	if (prio > mf->ring->layout.user_max_prio)
+		return -EPERM;
+	WRITE_ONCE(mf->prio, prio);
+	return 0;
+}
+
+long mpmcring_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct mpmcring_file *mf = file->private_data;
+	struct mpmcring *ring = mf->ring;
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case MPMCRING_IOC_INFO:
+		return copy_to_user(uarg, &ring->layout, sizeof(ring->layout)) ?
+		       -EFAULT : 0;
+	case MPMCRING_IOC_STATS:
+		return mpmcring_ioc_stats(ring, uarg);
+	case MPMCRING_IOC_CONSUMERS:
+		return mpmcring_ioc_consumers(ring, uarg);
+	case MPMCRING_IOC_SET_WATERMARK:
+		return mpmcring_ioc_watermark(mf, uarg);
+	case MPMCRING_IOC_ATTACH:
+	case MPMCRING_IOC_DETACH:
+	case MPMCRING_IOC_REPAIR:
+	case MPMCRING_IOC_SET_PRIO:
+		if (!mf->writable)
+			return -EPERM;
+		break;
+	default:
+		return -ENOTTY;
+	}
+	switch (cmd) {
+	case MPMCRING_IOC_ATTACH:
+		return mpmcring_ioc_attach(mf, uarg);
+	case MPMCRING_IOC_DETACH:
+		return mpmcring_ioc_detach(mf, uarg);
+	case MPMCRING_IOC_REPAIR:
+		return mpmcring_repair(ring) ? 1 : 0;
+	default:
+		return mpmcring_ioc_prio(mf, uarg);
+	}
+}

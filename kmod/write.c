@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * write(2) and writev(2): userspace producers. One record per call, or one
+ * per segment with writev, all or nothing, in the file's priority class
+ * (MPMCRING_IOC_SET_PRIO, capped by the ring's user_max_prio).
+ *
+ * The payload is copied into kernel memory first: a reservation holds up
+ * reclaim for everyone, so it must not wait on page faults; and the copy
+ * into the ring runs with preemption off, so one call carries at most
+ * MPMCRING_WRITE_MAX bytes. A blocking writer waits for space, woken by the
+ * housekeeping tick (consumers free space with plain stores, which nothing
+ * else tells the kernel about) or by the ring's destruction.
+ *
+ * Errors: EMSGSIZE a record that can never fit (too big, over
+ * MPMCRING_WRITE_MAX, or more than its class may ever use), EINVAL more
+ * than MPMCRING_WRITEV_MAX segments, EAGAIN full and non-blocking, EPIPE the
+ * ring was destroyed, EINTR a signal while waiting, EFAULT a bad buffer.
+ */
+#include <linux/fs.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+#include <linux/sched/signal.h>
+
+#include "internal.h"
+#include "compat.h"
+
+/* Payload length of each record a write carries: one per segment. */
+static int mpmcring_write_lens(struct iov_iter *from, u32 *lens,
+			       unsigned long n)
+{
+	size_t left = iov_iter_count(from), skip = from->iov_offset, len;
+	const struct iovec *iov;
+	unsigned long i;
+
+	if (iter_is_ubuf(from)) {
+		lens[0] = left;
+		return 1;
+	}
+	iov = mpmcring_iter_iov(from);
+	/* The iterator may start inside its first segment, at iov_offset. */
+	for (i = 0; i < n && left; i++, skip = 0) {
+		len = min(iov[i].iov_len - skip, left);
+		lens[i] = len;
+		left -= len;
+	}
+	return i;
+}
+
+/* Reserves the records, waiting for space unless non-blocking. */
+static int mpmcring_write_reserve(struct mpmcring_file *mf, const u32 *lens,
+				  unsigned long n, u32 prio, u64 need,
+				  bool nonblock, struct mpmcring_rsv *rsv)
+{
+	struct mpmcring *ring = mf->ring;
+	long t;
+	int ret;
+
+	for (;;) {
+		ret = mpmcring_reserve_prio(ring, lens, n, prio,
+					    MPMCRING_REC_FROM_USER, nonblock, rsv);
+		if (ret != -ENOSPC && ret != -EAGAIN)
+			return ret;
+		/* Edge-triggered POLLOUT waiters hear from the tick. */
+		mpmcring_want_room(ring, prio);
+		if (nonblock)
+			return -EAGAIN;
+		if (READ_ONCE(ring->dead))
+			return -EPIPE;
+		t = wait_event_interruptible_timeout(ring->wq,
+				READ_ONCE(ring->dead) ||
+				mpmcring_room(ring, prio, need),
+				msecs_to_jiffies(MPMCRING_TICK_MS));
+		if (t < 0 || signal_pending(current))
+			return -ERESTARTSYS;
+		/* Room but a lost race (contention): do not spin. */
+		cond_resched();
+		mpmcring_reclaim(ring);
+	}
+}
+
+ssize_t mpmcring_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct mpmcring_file *mf = iocb->ki_filp->private_data;
+	struct mpmcring *ring = mf->ring;
+	bool nonblock = (iocb->ki_flags & IOCB_NOWAIT) ||
+			(iocb->ki_filp->f_flags & O_NONBLOCK);
+	size_t total = iov_iter_count(from);
+	u32 prio = READ_ONCE(mf->prio), lens[MPMCRING_WRITEV_MAX];
+	struct mpmcring_rsv *rsv = NULL;
+	unsigned long i, n;
+	u8 *buf = NULL, *src;
+	u64 need = 0;
+	ssize_t ret;
+
+	if (!iter_is_ubuf(from) && !iter_is_iovec(from))
+		return -EINVAL;
+	if (READ_ONCE(ring->dead))
+		return -EPIPE;
+	if (!total)
+		return 0;
+	BUILD_BUG_ON(MPMCRING_WRITEV_MAX > MPMCRING_BATCH_MAX);
+	n = iter_is_ubuf(from) ? 1 : from->nr_segs;
+	if (n > MPMCRING_WRITEV_MAX)
+		return -EINVAL;
+	n = mpmcring_write_lens(from, lens, n);
+	for (i = 0; i < n; i++)
+		need += mpr_rec_size(&ring->view, lens[i]);
+	for (i = 0; i < n && lens[i] <= ring->layout.max_record; i++)
+		;
+	if (i < n || total > MPMCRING_WRITE_MAX || need > ring->layout.data_size ||
+	    (ring->layout.mode != MPMCRING_MODE_OVERWRITE &&
+	     need > ring->layout.data_size - ring->layout.watermark[prio])) {
+		/* Could never be written: refused now, counted as too big. */
+		mpmcring_count_drop(ring, MPMCRING_DROP_TOO_BIG, prio, n);
+		return -EMSGSIZE;
+	}
+	rsv = kmalloc_array(n, sizeof(*rsv), GFP_KERNEL_ACCOUNT);
+	buf = kvmalloc(total, GFP_KERNEL_ACCOUNT);
+	ret = -ENOMEM;
+	if (!rsv || !buf)
+		goto out;
+	ret = -EFAULT;
+	if (copy_from_iter(buf, total, from) != total)
+		goto out;
+
+	ret = mpmcring_write_reserve(mf, lens, n, prio, need, nonblock, rsv);
+	if (ret)
+		goto out;
+	for (i = 0, src = buf; i < n; src += lens[i], i++) {
+		memcpy(rsv[i].data, src, lens[i]);
+		mpmcring_commit(&rsv[i]);
+	}
+	ret = total;
+out:
+	kvfree(buf);
+	kfree(rsv);
+	return ret;
+}

@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mpmcring_lease: a stopped consumer cannot stop collection. A claim that
+ * stands still past the ring's claim timeout is revoked: reclaim stops
+ * honouring it, the revocation is published where the consumer reads it,
+ * and what it held is counted. Also what reclaim must never do: run with
+ * preemption on, move anything when only statistics are asked for, or walk
+ * without bound; and the smallest ring a page size allows.
+ *
+ * The rings here have no open files, so no housekeeping tick: the cases
+ * call reclaim themselves and time is theirs to control.
+ */
+#include <kunit/test.h>
+#include <linux/delay.h>
+
+#include "util.h"
+
+/* Fills the ring with 56-byte records until a reservation fails. */
+static int kt_fill(struct mpmcring *ring, u64 seq)
+{
+	int n = 0;
+
+	while (!kt_produce(ring, 56, MPMCRING_PRIO_CRITICAL, 1, 0, seq + n))
+		n++;
+	return n;
+}
+
+static void lease_stalled_claim_revoked(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096, .claim_timeout_ms = 200 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	const struct mpr_view *v = mpmcring_kunit_view(ring);
+	struct mpmcring_stats *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	struct mpr_claim cl;
+	struct kc stalled, other;
+	char buf[64];
+	int n;
+
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	KUNIT_EXPECT_TRUE(test, mpmcring_layout(ring)->features & MPMCRING_FEAT_LEASE);
+	KUNIT_ASSERT_EQ(test, kc_attach(&stalled, ring), 0);
+	KUNIT_ASSERT_EQ(test, kc_attach(&other, ring), 0);
+	KUNIT_ASSERT_EQ(test, kt_fill(ring, 0), 64);
+	/* The stalled consumer holds 8 records; the other drains the rest. */
+	KUNIT_ASSERT_EQ(test, kc_claim(&stalled, 8, &cl), 8);
+	WRITE_ONCE(stalled.slot->held_records, 8);
+	while (kc_read(&other, buf, sizeof(buf)) == 56)
+		;
+	/* The held claim pins reclaim: nothing more fits. */
+	mpmcring_reclaim(ring);
+	KUNIT_EXPECT_EQ(test, kt_produce(ring, 56, 2, 1, 0, 100), -ENOSPC);
+	KUNIT_EXPECT_FALSE(test, mpr_claim_revoked(&stalled.slot->start));
+
+	msleep(300);
+	mpmcring_reclaim(ring);
+	KUNIT_EXPECT_TRUE(test, mpr_claim_revoked(&stalled.slot->start));
+	KUNIT_EXPECT_EQ(test, READ_ONCE(v->slot_info[stalled.idx].revoked), cl.start);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(v->slot_info[stalled.idx].revocations), 1ULL);
+	/* Producers got the whole ring back. */
+	n = kt_fill(ring, 1000);
+	KUNIT_EXPECT_EQ(test, n, 64);
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->revoked_claims, 1ULL);
+	KUNIT_EXPECT_EQ(test, st->revoked_records, 8ULL);
+
+	/* The stalled consumer comes back: its claim is gone, it can go on. */
+	KUNIT_EXPECT_TRUE(test, kc_commit(&stalled));
+	KUNIT_EXPECT_EQ(test, kc_read(&stalled, buf, sizeof(buf)), 56);
+	KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->seq, 1000ULL);
+	kc_detach(&stalled);
+	kc_detach(&other);
+	/* Detached after revocation: not counted again as abandoned. */
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->abandoned_claims, 0ULL);
+	mpmcring_destroy(ring);
+}
+
+/*
+ * A start that moves about behind the head is no release: it must not
+ * restart the lease (a co-tenant toggling its start would hold the ring
+ * forever). Nor may a user-written count inflate what is counted.
+ */
+static void lease_toggling_start_is_no_release(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096, .claim_timeout_ms = 100 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	struct mpmcring_stats *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	unsigned long end;
+	struct mpr_claim cl;
+	struct kc c, other;
+	char buf[64];
+	u64 s0;
+	int k = 0;
+
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	KUNIT_ASSERT_EQ(test, kc_attach(&other, ring), 0);
+	KUNIT_ASSERT_EQ(test, kt_fill(ring, 0), 64);
+	KUNIT_ASSERT_EQ(test, kc_claim(&c, 4, &cl), 4);
+	while (kc_read(&other, buf, sizeof(buf)) == 56)
+		;
+	s0 = cl.start;
+	/* Way past what the span can hold: the count is capped by it. */
+	WRITE_ONCE(c.slot->held_records, 1ULL << 40);
+	end = jiffies + msecs_to_jiffies(600);
+	while (time_before(jiffies, end) && !(READ_ONCE(c.slot->start) &
+					       MPMCRING_SLOT_REVOKED)) {
+		WRITE_ONCE(c.slot->start, s0 + 8 * (k++ & 1));
+		mpmcring_reclaim(ring);
+		usleep_range(2000, 3000);
+	}
+	KUNIT_EXPECT_TRUE_MSG(test, READ_ONCE(c.slot->start) & MPMCRING_SLOT_REVOKED,
+			      "a start moving behind the head kept its lease");
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->revoked_claims, 1ULL);
+	/* The span from the start to the head holds 512 granules at most. */
+	KUNIT_EXPECT_LE(test, st->revoked_records, 4096ULL / 8);
+	KUNIT_EXPECT_TRUE(test, kc_commit(&c));
+	kc_detach(&c);
+	kc_detach(&other);
+	mpmcring_destroy(ring);
+}
+
+/*
+ * A claim standing still in a ring that has room holds nobody back: it is
+ * not revoked, however long it stands.
+ */
+static void lease_no_revocation_without_pressure(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 65536, .claim_timeout_ms = 50 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	struct mpr_claim cl;
+	struct kc c;
+
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	KUNIT_ASSERT_EQ(test, kt_produce(ring, 56, 2, 1, 0, 0), 0);
+	KUNIT_ASSERT_EQ(test, kc_claim(&c, 1, &cl), 1);
+	mpmcring_reclaim(ring);
+	msleep(200);
+	mpmcring_reclaim(ring);
+	KUNIT_EXPECT_FALSE(test, mpr_claim_revoked(&c.slot->start));
+	KUNIT_EXPECT_FALSE(test, kc_commit(&c));
+	kc_detach(&c);
+	mpmcring_destroy(ring);
+}
+
+/*
+ * A claim start past the head holds nothing: it is neither revoked nor, at
+ * detach, counted as abandoned, whatever count the slot claims.
+ */
+static void lease_start_past_head_counts_nothing(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096, .claim_timeout_ms = 50 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	const struct mpr_view *v = mpmcring_kunit_view(ring);
+	struct mpmcring_stats *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	struct kc c;
+
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	KUNIT_ASSERT_EQ(test, kt_fill(ring, 0), 64);
+	/* A co-tenant: a start past the (unmoved) head, a huge count. */
+	WRITE_ONCE(c.slot->start, READ_ONCE(v->cons->head) + 64);
+	WRITE_ONCE(c.slot->held_records, 1ULL << 40);
+	mpmcring_reclaim(ring);
+	msleep(100);
+	mpmcring_reclaim(ring);
+	KUNIT_EXPECT_FALSE(test, READ_ONCE(c.slot->start) & MPMCRING_SLOT_REVOKED);
+	kc_detach(&c);
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->revoked_claims, 0ULL);
+	KUNIT_EXPECT_EQ(test, st->abandoned_claims, 0ULL);
+	KUNIT_EXPECT_EQ(test, st->abandoned_records, 0ULL);
+	mpmcring_destroy(ring);
+}
+
+/* Claims that keep moving are never revoked, however long it runs. */
+static void lease_moving_claims_kept(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096, .claim_timeout_ms = 50 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	struct mpmcring_stats *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	unsigned long end = jiffies + msecs_to_jiffies(400);
+	char buf[64];
+	struct kc c;
+	u64 seq = 0;
+
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	while (time_before(jiffies, end)) {
+		KUNIT_ASSERT_EQ(test, kt_produce(ring, 56, 2, 1, 0, seq++), 0);
+		KUNIT_ASSERT_EQ(test, kc_read(&c, buf, sizeof(buf)), 56);
+		mpmcring_reclaim(ring);
+		usleep_range(1000, 2000);
+	}
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->revoked_claims, 0ULL);
+	kc_detach(&c);
+	mpmcring_destroy(ring);
+}
+
+/* MPMCRING_CREATE_NO_LEASE: a held claim is honoured forever. */
+static void lease_off_holds_forever(struct kunit *test)
+{
+	struct mpmcring_params p = {
+		.size = 4096, .claim_timeout_ms = 20,
+		.flags = MPMCRING_CREATE_NO_LEASE,
+	};
+	struct mpmcring *ring = kt_ring(test, &p);
+	struct mpr_claim cl;
+	struct kc c;
+
+	KUNIT_EXPECT_FALSE(test, mpmcring_layout(ring)->features & MPMCRING_FEAT_LEASE);
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	KUNIT_ASSERT_EQ(test, kt_fill(ring, 0), 64);
+	KUNIT_ASSERT_EQ(test, kc_claim(&c, 64, &cl), 64);
+	mpmcring_reclaim(ring);
+	msleep(100);
+	mpmcring_reclaim(ring);
+	KUNIT_EXPECT_EQ(test, kt_produce(ring, 56, 2, 1, 0, 100), -ENOSPC);
+	kc_commit(&c);
+	mpmcring_reclaim(ring);
+	KUNIT_EXPECT_EQ(test, kt_produce(ring, 56, 2, 1, 0, 101), 0);
+	kc_detach(&c);
+	mpmcring_destroy(ring);
+}
+
+/*
+ * Statistics observe: with a head inside a record they neither repair it
+ * nor move reclaim_pos (files opened read-only can ask for them). A repair
+ * does both.
+ */
+static void lease_stats_change_nothing(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	const struct mpr_view *v = mpmcring_kunit_view(ring);
+	struct mpmcring_stats *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	u64 head, reclaim;
+	char buf[64];
+	struct kc c;
+
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	KUNIT_ASSERT_EQ(test, kt_produce(ring, 56, 2, 1, 0, 0), 0);
+	KUNIT_ASSERT_EQ(test, kc_read(&c, buf, sizeof(buf)), 56);
+	KUNIT_ASSERT_EQ(test, kt_produce(ring, 56, 2, 1, 0, 1), 0);
+	head = READ_ONCE(v->cons->head);
+	reclaim = READ_ONCE(v->meta->reclaim_pos);
+	WRITE_ONCE(v->cons->head, head + 16);	/* inside record 1 */
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(v->cons->head), head + 16);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(v->meta->reclaim_pos), reclaim);
+	KUNIT_EXPECT_EQ(test, st->head_repairs, 0ULL);
+	KUNIT_EXPECT_TRUE(test, mpmcring_repair(ring));
+	/* Moved to the end of the record it was inside, the next boundary. */
+	KUNIT_EXPECT_EQ(test, READ_ONCE(v->cons->head), head + 64);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(v->meta->reclaim_pos), head);
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->head_repairs, 1ULL);
+	kc_detach(&c);
+	mpmcring_destroy(ring);
+}
+
+/* The walk for in_ring_records stops at MPMCRING_STATS_WALK and says so. */
+static void lease_stats_walk_bounded(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 1 << 20, .granule = 8 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	struct mpmcring_stats *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	struct mpmcring_rsv rsv;
+	u32 i, n = MPMCRING_STATS_WALK + 100;
+
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	for (i = 0; i < n; i++) {
+		KUNIT_ASSERT_EQ(test, mpmcring_reserve(ring, 0, MPMCRING_F_PRIO(2), &rsv), 0);
+		mpmcring_commit(&rsv);
+	}
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->produced_records, (u64)n);
+	KUNIT_EXPECT_EQ(test, st->in_ring_records, (u64)MPMCRING_STATS_WALK);
+	KUNIT_EXPECT_TRUE(test, st->flags & MPMCRING_STATS_IN_RING_PARTIAL);
+	mpmcring_destroy(ring);
+}
+
+/*
+ * Every way into reclaim outside a producer runs it with preemption off:
+ * a task preempted holding the reclaim bit would make every producer that
+ * needs a reclaim fail. The bit's trylock asserts it (lockdep).
+ */
+static void lease_reclaim_never_preemptible(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	struct mpmcring_stats *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	KUNIT_EXPECT_TRUE(test, preemptible() || !IS_ENABLED(CONFIG_PREEMPT_COUNT));
+	kt_fill(ring, 0);
+	mpmcring_reclaim(ring);
+	mpmcring_repair(ring);
+	mpmcring_get_stats(ring, st);
+	mpmcring_backstop(ring);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(ring->reclaim_lock), 0UL);
+	mpmcring_destroy(ring);
+}
+
+/*
+ * Nested reservations in one context (an exception that reserves between
+ * a reservation and its commit): the outer record stays protected, because
+ * reclaim walks stamps and the outer one has none yet.
+ */
+static void lease_nested_same_level(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	const struct mpr_view *v = mpmcring_kunit_view(ring);
+	struct mpmcring_rsv outer, inner;
+	char buf[64];
+	struct kc c;
+	int n = 0;
+
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	KUNIT_ASSERT_EQ(test, mpmcring_reserve(ring, 56, MPMCRING_F_PRIO(2), &outer), 0);
+	KUNIT_ASSERT_EQ(test, mpmcring_reserve(ring, 56, MPMCRING_F_PRIO(2), &inner), 0);
+	mpr_testrec_fill(inner.data, 56, 1, 0, 2, 1);
+	mpmcring_commit(&inner);
+	mpr_testrec_fill(outer.data, 56, 1, 0, 2, 0);
+	/* Consumers and reclaim run; producers fill what they can. */
+	kc_read(&c, buf, sizeof(buf));
+	mpmcring_reclaim(ring);
+	while (!kt_produce(ring, 56, 2, 2, 0, n))
+		n++;
+	KUNIT_EXPECT_EQ(test, READ_ONCE(v->meta->reclaim_pos), outer.pos);
+	KUNIT_EXPECT_EQ(test, mpr_testrec_check(outer.data, 56), 0);
+	mpmcring_commit(&outer);
+	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), 56);
+	KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->seq, 0ULL);
+	kc_detach(&c);
+	mpmcring_destroy(ring);
+}
+
+/* On 16K and 64K pages the data area is at least one page. */
+static void lease_min_size_follows_pages(struct kunit *test)
+{
+	struct mpmcring_params p = { .name = "kunit-small", .size = PAGE_SIZE / 2 };
+
+	KUNIT_EXPECT_EQ(test, mpmcring_min_size(4096), 4096ULL);
+	KUNIT_EXPECT_EQ(test, mpmcring_min_size(16384), 16384ULL);
+	KUNIT_EXPECT_EQ(test, mpmcring_min_size(65536), 65536ULL);
+	KUNIT_EXPECT_EQ(test, mpmcring_min_size(1024), 4096ULL);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(mpmcring_create(&p)), -EINVAL);
+}
+
+static struct kunit_case lease_cases[] = {
+	KUNIT_CASE(lease_stalled_claim_revoked),
+	KUNIT_CASE(lease_moving_claims_kept),
+	KUNIT_CASE(lease_toggling_start_is_no_release),
+	KUNIT_CASE(lease_no_revocation_without_pressure),
+	KUNIT_CASE(lease_start_past_head_counts_nothing),
+	KUNIT_CASE(lease_off_holds_forever),
+	KUNIT_CASE(lease_stats_change_nothing),
+	KUNIT_CASE(lease_stats_walk_bounded),
+	KUNIT_CASE(lease_reclaim_never_preemptible),
+	KUNIT_CASE(lease_nested_same_level),
+	KUNIT_CASE(lease_min_size_follows_pages),
+	{}
+};
+
+static struct kunit_suite lease_suite = {
+	.name = "mpmcring_lease",
+	.test_cases = lease_cases,
+};
+kunit_test_suite(lease_suite);

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mpmcring_wake: who wakes sleeping consumers, decided at commit time.
+ *
+ * A sleeper here is a wait queue entry that stays queued and counts its
+ * wakeups, as edge-triggered epoll's and io_uring's multishot poll's do:
+ * nobody calls ->poll between wakeups, so nothing may depend on re-arming.
+ */
+#include <kunit/test.h>
+#include <linux/wait.h>
+#include <linux/irq_work.h>
+
+#include "util.h"
+
+struct kt_sleeper {
+	struct wait_queue_entry entry;
+	struct mpmcring *ring;
+	u32 class;
+	atomic_t wakes;
+};
+
+static int kt_sleeper_fn(struct wait_queue_entry *e, unsigned int mode,
+			 int sync, void *key)
+{
+	struct kt_sleeper *s = container_of(e, struct kt_sleeper, entry);
+
+	atomic_inc(&s->wakes);
+	return 0;
+}
+
+static void kt_sleep(struct kt_sleeper *s, struct mpmcring *ring, u32 class)
+{
+	s->ring = ring;
+	s->class = class;
+	atomic_set(&s->wakes, 0);
+	mpmcring_wake_class_get(ring, class);
+	init_waitqueue_func_entry(&s->entry, kt_sleeper_fn);
+	add_wait_queue(&ring->wq, &s->entry);
+}
+
+static void kt_wake_up(struct kt_sleeper *s)
+{
+	remove_wait_queue(&s->ring->wq, &s->entry);
+	mpmcring_wake_class_put(s->ring, s->class);
+}
+
+/*
+ * Wakeups delivered so far, once queued irq_work has run. irq_work_sync()
+ * may sleep, and a case that holds a reservation open has preemption off:
+ * then wait for the (self-IPI) irq_work by spinning, boundedly.
+ */
+static int kt_wakes(struct kt_sleeper *s)
+{
+	long spins = 100000000;
+
+	if (preemptible())
+		irq_work_sync(&s->ring->wake_work);
+	else
+		while (irq_work_is_busy(&s->ring->wake_work) && --spins)
+			cpu_relax();
+	return atomic_read(&s->wakes);
+}
+
+/*
+ * The outside review's case: A reserves [0, 64), B reserves [64, 8192) and
+ * commits; a sleeper that wants 4 KiB is woken on B (A is unfinished, so
+ * it is not ready) and sleeps on; A commits. Now 8 KiB wait behind a
+ * finished head: the sleeper must be woken.
+ */
+static void wake_watermark_behind_unfinished(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 16384 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	struct mpmcring_rsv a, b;
+	struct kt_sleeper s;
+	int after_b;
+
+	kt_sleep(&s, ring, 12);	/* 4096 bytes */
+	KUNIT_ASSERT_EQ(test, mpmcring_reserve(ring, 56, MPMCRING_F_PRIO(2), &a), 0);
+	KUNIT_ASSERT_EQ(test, mpmcring_reserve(ring, 8192 - 64 - 8,
+					       MPMCRING_F_PRIO(2), &b), 0);
+	mpmcring_commit(&b);
+	after_b = kt_wakes(&s);
+	KUNIT_EXPECT_FALSE(test, mpmcring_ready(ring, 12));
+	mpmcring_commit(&a);
+	KUNIT_EXPECT_TRUE(test, mpmcring_ready(ring, 12));
+	KUNIT_EXPECT_GT_MSG(test, kt_wakes(&s), after_b,
+			    "the commit that made the sleeper ready woke nobody");
+	kt_wake_up(&s);
+	mpmcring_destroy(ring);
+}
+
+/*
+ * An edge-triggered sleeper drains through the mapping and sleeps again
+ * without a system call: every record committed after it looked must still
+ * wake it.
+ */
+static void wake_edge_triggered_every_cycle(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	struct kt_sleeper s;
+	char buf[64];
+	struct kc c;
+	int i;
+
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	kt_sleep(&s, ring, 0);
+	for (i = 0; i < 200; i++) {
+		KUNIT_ASSERT_EQ(test, kt_produce(ring, 32, 1, 1, 0, i), 0);
+		KUNIT_ASSERT_EQ_MSG(test, kt_wakes(&s), i + 1, "cycle %d: no wakeup", i);
+		KUNIT_ASSERT_EQ(test, kc_read(&c, buf, sizeof(buf)), 32);
+		KUNIT_ASSERT_EQ(test, kc_read(&c, buf, sizeof(buf)), -EAGAIN);
+	}
+	kt_wake_up(&s);
+	kc_detach(&c);
+	mpmcring_destroy(ring);
+}
+
+/*
+ * A record before the head's is still being written while later ones
+ * commit: they wake nobody (nothing is ready); the late one wakes.
+ */
+static void wake_late_record_at_head(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	struct mpmcring_rsv a;
+	struct kt_sleeper s;
+	int i;
+
+	kt_sleep(&s, ring, 0);
+	KUNIT_ASSERT_EQ(test, mpmcring_reserve(ring, 16, MPMCRING_F_PRIO(2), &a), 0);
+	for (i = 0; i < 10; i++)
+		KUNIT_ASSERT_EQ(test, kt_produce(ring, 32, 2, 1, 0, i), 0);
+	KUNIT_EXPECT_EQ(test, kt_wakes(&s), 0);
+	mpmcring_commit(&a);
+	KUNIT_EXPECT_EQ(test, kt_wakes(&s), 1);
+	kt_wake_up(&s);
+	mpmcring_destroy(ring);
+}
+
+/* Consumers busy behind the head: producers wake nobody, per record. */
+static void wake_no_storm_while_busy(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 65536 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	struct kt_sleeper s;
+	int i;
+
+	kt_sleep(&s, ring, 0);
+	for (i = 0; i < 500; i++)
+		KUNIT_ASSERT_EQ(test, kt_produce(ring, 32, 2, 1, 0, i), 0);
+	/* Only the first record found the consumers caught up. */
+	KUNIT_EXPECT_EQ(test, kt_wakes(&s), 1);
+	kt_wake_up(&s);
+	mpmcring_destroy(ring);
+}
+
+/*
+ * A co-tenant writes a head that suppresses the commit-time wakeup; the
+ * housekeeping tick's backstop wakes the sleeper anyway.
+ */
+static void wake_backstop_after_corrupt_head(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	const struct mpr_view *v = mpmcring_kunit_view(ring);
+	struct kt_sleeper s;
+
+	kt_sleep(&s, ring, 0);
+	/* Aligned and plausible, but not where the next record starts. */
+	WRITE_ONCE(v->cons->head, READ_ONCE(v->meta->prod_pos) + 8);
+	KUNIT_ASSERT_EQ(test, kt_produce(ring, 32, 2, 1, 0, 0), 0);
+	KUNIT_EXPECT_EQ(test, kt_wakes(&s), 0);
+	mpmcring_backstop(ring);
+	KUNIT_EXPECT_EQ(test, kt_wakes(&s), 1);
+	/* Marked once: a second tick with nothing new wakes nobody. */
+	mpmcring_backstop(ring);
+	KUNIT_EXPECT_EQ(test, kt_wakes(&s), 1);
+	kt_wake_up(&s);
+	mpmcring_destroy(ring);
+}
+
+/* Nobody asleep: a commit costs no wakeup, and marks nothing. */
+static void wake_nobody_asleep(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	struct mpmcring_stats *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	KUNIT_ASSERT_EQ(test, kt_produce(ring, 32, 2, 1, 0, 0), 0);
+	irq_work_sync(&ring->wake_work);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(ring->wake_missed), 0);
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->wakeups, 0ULL);
+	mpmcring_destroy(ring);
+}
+
+static void wake_classes(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, mpmcring_wake_class(0), 0U);
+	KUNIT_EXPECT_EQ(test, mpmcring_wake_class(1), 0U);
+	KUNIT_EXPECT_EQ(test, mpmcring_wake_class(4096), 12U);
+	KUNIT_EXPECT_EQ(test, mpmcring_wake_class(8191), 12U);
+	KUNIT_EXPECT_EQ(test, mpmcring_wake_class(1ULL << 30), 30U);
+}
+
+static struct kunit_case wake_cases[] = {
+	KUNIT_CASE(wake_watermark_behind_unfinished),
+	KUNIT_CASE(wake_edge_triggered_every_cycle),
+	KUNIT_CASE(wake_late_record_at_head),
+	KUNIT_CASE(wake_no_storm_while_busy),
+	KUNIT_CASE(wake_backstop_after_corrupt_head),
+	KUNIT_CASE(wake_nobody_asleep),
+	KUNIT_CASE(wake_classes),
+	{}
+};
+
+static struct kunit_suite wake_suite = {
+	.name = "mpmcring_wake",
+	.test_cases = wake_cases,
+};
+kunit_test_suite(wake_suite);

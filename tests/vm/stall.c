@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A stopped consumer cannot stop collection. A consumer process claims a
+ * batch and is stopped (SIGSTOP) while producers run in every context
+ * (kthread, softirq, hardirq, NMI) and two other consumers keep consuming.
+ * Its claim pins reclaim, the ring fills and producers drop; once the claim
+ * has stood still for the ring's claim timeout the kernel revokes it, and
+ * the drops stop. Resumed (SIGCONT), the consumer's commit says -ESTALE,
+ * and every record is accounted for: delivered once, or revoked (counted by
+ * the kernel and by the consumer alike).
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "mpmcring.h"
+#include "vmtest.h"
+
+#define RING "/dev/mpmcring-stall"
+#define TIMEOUT_MS 1000
+
+struct held_report {
+	int held;
+	int read_ret;	/* reading more before committing, once resumed */
+	int commit_ret;
+	uint64_t revoked;
+};
+
+/* The consumer that stops: claims a batch, reports it, stops, commits. */
+static void stalling_consumer(int wr)
+{
+	struct mpmcring *r = mpmcring_open(RING, 0);
+	struct mpmcring_consumer *c = r ? mpmcring_consumer_new(r) : NULL;
+	struct held_report rep = { 0 };
+	struct mpmcring_batch b;
+	struct mpmcring_lost lost;
+	int i;
+
+	if (!c)
+		_exit(2);
+	for (i = 0; i < 2000 && rep.held <= 0; i++) {
+		rep.held = mpmcring_read_batch(c, &b, 64, 1 << 20);
+		if (rep.held <= 0)
+			usleep(1000);
+	}
+	if (rep.held <= 0 || write(wr, &rep, sizeof(rep)) != sizeof(rep))
+		_exit(3);
+	raise(SIGSTOP);
+	/* Revoked meanwhile: reading more on the old claim is refused. */
+	rep.read_ret = mpmcring_read_batch(c, &b, 64, 1 << 20);
+	rep.commit_ret = mpmcring_commit(c);
+	mpmcring_lost(c, &lost);
+	rep.revoked = lost.revoked;
+	if (write(wr, &rep, sizeof(rep)) != sizeof(rep))
+		_exit(4);
+	_exit(0);
+}
+
+struct draining {
+	struct mpmcring *ring;
+	uint64_t delivered, bad;
+	int stop;
+};
+
+static void *draining_consumer(void *arg)
+{
+	struct draining *d = arg;
+	struct mpmcring_consumer *c = mpmcring_consumer_new(d->ring);
+	struct mpmcring_record rec;
+	struct mpmcring_batch b;
+	uint64_t n;
+
+	if (!c) {
+		__atomic_fetch_add(&d->bad, 1, __ATOMIC_RELAXED);
+		return NULL;
+	}
+	for (;;) {
+		int got = mpmcring_read_batch(c, &b, 32, 1 << 16);
+
+		if (got > 0) {
+			for (n = 0; mpmcring_batch_next(&b, &rec); n++)
+				if (mpr_testrec_check(rec.data, rec.len))
+					__atomic_fetch_add(&d->bad, 1, __ATOMIC_RELAXED);
+			if (mpmcring_commit(c))
+				__atomic_fetch_add(&d->bad, 1, __ATOMIC_RELAXED);
+			__atomic_fetch_add(&d->delivered, n, __ATOMIC_RELAXED);
+			continue;
+		}
+		if (__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE))
+			break;
+		mpmcring_wait(d->ring, 20);
+	}
+	mpmcring_consumer_free(c);
+	return NULL;
+}
+
+static uint64_t dropped_now(int fd)
+{
+	struct mpmcring_stats st;
+
+	return ring_stats(fd, &st) ? 0 : stats_dropped(&st);
+}
+
+/* Waits up to ms for cond(fd) to hold; returns whether it did. */
+static bool wait_for(int fd, bool (*cond)(int fd), int ms)
+{
+	for (; ms > 0; ms -= 20) {
+		if (cond(fd))
+			return true;
+		vm_sleep_ms(20);
+	}
+	return cond(fd);
+}
+
+static bool revoked_one(int fd)
+{
+	struct mpmcring_stats st;
+
+	return !ring_stats(fd, &st) && st.revoked_claims >= 1;
+}
+
+static uint64_t drops_mark;
+static bool dropping(int fd)
+{
+	return dropped_now(fd) > drops_mark;
+}
+
+FIXTURE(slow)
+{
+	int unused;
+};
+
+FIXTURE_SETUP(slow)
+{
+}
+
+FIXTURE_TEARDOWN(slow)
+{
+	vm_rmmod("mpmcring_loadgen");
+}
+
+TEST_F_TIMEOUT(slow, stopped_consumer_cannot_stop_collection, 240)
+{
+	struct draining d = { 0 };
+	struct held_report rep;
+	struct mpmcring_consumer_info info[8];
+	struct mpmcring_consumers list = { .max = 8, .info = (uintptr_t)info };
+	struct mpmcring_stats st;
+	struct lg_stats lg;
+	uint64_t d1, d2, age = 0;
+	pthread_t th[2];
+	int pipefd[2], status, fd, i, k;
+	pid_t child;
+
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
+			       "ring=stall create=1 size=65536 claim_timeout_ms=1000 threads=1 "
+			       "rate=2000 hrtimer=1 softirq=1 nmi=1 count=0 timer_ns=2000000 "
+			       "timer_batch=2 len_min=24 len_max=120 prio_mix=0:0:100 "
+			       "autostart=0"));
+	d.ring = mpmcring_open(RING, 0);
+	ASSERT_NE(NULL, d.ring) TH_LOG("%s", mpmcring_errmsg());
+	fd = mpmcring_fd(d.ring);
+	ASSERT_EQ(TIMEOUT_MS, mpmcring_get_layout(d.ring)->claim_timeout_ms);
+	ASSERT_EQ(0, pipe(pipefd));
+	ASSERT_EQ(0, lg_control("start"));
+
+	child = fork();
+	ASSERT_GE(child, 0);
+	if (!child) {
+		close(pipefd[0]);
+		stalling_consumer(pipefd[1]);
+	}
+	close(pipefd[1]);
+	ASSERT_EQ(sizeof(rep), read(pipefd[0], &rep, sizeof(rep)));
+	ASSERT_EQ(child, waitpid(child, &status, WUNTRACED));
+	ASSERT_TRUE(WIFSTOPPED(status));
+	TH_LOG("consumer %d stopped holding %d records", child, rep.held);
+
+	/* Listed: its slot, its pid, what it holds, and for how long. */
+	for (k = 0; k < 40 && !age; k++) {
+		vm_sleep_ms(50);
+		ASSERT_EQ(0, ioctl(fd, MPMCRING_IOC_CONSUMERS, &list));
+		for (i = 0; i < (int)list.count; i++)
+			if ((pid_t)info[i].pid == child && !(info[i].start & 1)) {
+				EXPECT_EQ(rep.held, info[i].held_records);
+				age = info[i].claim_age_ms;
+			}
+	}
+	EXPECT_GT(age, 0) TH_LOG("the stopped consumer's claim was never listed with an age");
+
+	/* The others consume; the stopped claim pins reclaim: drops begin. */
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, draining_consumer, &d));
+	drops_mark = dropped_now(fd);
+	EXPECT_TRUE(wait_for(fd, dropping, 30000)) TH_LOG("the ring never filled");
+	/*
+	 * Revoked after the timeout; then drops stop within a tick or two.
+	 * Every record is critical (no watermark short of a full ring), and
+	 * the two consumers keep up with the producers' few thousand records
+	 * a second: once the stopped claim no longer pins it, the ring has
+	 * room again and nothing is refused.
+	 */
+	EXPECT_TRUE(wait_for(fd, revoked_one, 30000)) TH_LOG("the claim was never revoked");
+	vm_sleep_ms(500);
+	d1 = dropped_now(fd);
+	vm_sleep_ms(2000);
+	d2 = dropped_now(fd);
+	EXPECT_EQ(d1, d2) TH_LOG("still dropping after the revocation");
+
+	/* Resumed: the commit says the records were taken away. */
+	ASSERT_EQ(0, kill(child, SIGCONT));
+	ASSERT_EQ(sizeof(rep), read(pipefd[0], &rep, sizeof(rep)));
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT_EQ(-ESTALE, rep.read_ret);
+	EXPECT_EQ(-ESTALE, rep.commit_ret);
+	EXPECT_EQ(rep.held, rep.revoked);
+
+	/* Stop producing (returns with no producer mid-record), drain, count. */
+	ASSERT_EQ(0, lg_control("stop"));
+	for (k = 0; k < 500; k++) {
+		ASSERT_EQ(0, ring_stats(fd, &st));
+		if (!st.in_ring_records)
+			break;
+		vm_sleep_ms(20);
+	}
+	__atomic_store_n(&d.stop, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	ASSERT_EQ(0, lg_read_stats(&lg));
+	ASSERT_EQ(0, ring_stats(fd, &st));
+	TH_LOG("committed %llu, delivered %llu, revoked %llu, dropped %llu",
+	       (unsigned long long)lg.total_committed, (unsigned long long)d.delivered,
+	       (unsigned long long)st.revoked_records, (unsigned long long)stats_dropped(&st));
+	EXPECT_EQ(0, d.bad);
+	EXPECT_EQ(1, st.revoked_claims);
+	EXPECT_EQ(rep.revoked, st.revoked_records);
+	EXPECT_EQ(0, st.in_ring_records);
+	EXPECT_EQ(lg.total_committed, d.delivered + rep.revoked);
+	EXPECT_EQ(lg.total_dropped, stats_dropped(&st));
+	close(pipefd[0]);
+	mpmcring_close(d.ring);
+	EXPECT_EQ(0, vm_rmmod("mpmcring_loadgen"));
+}
+
+TEST_HARNESS_MAIN

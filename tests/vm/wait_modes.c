@@ -1,0 +1,448 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Every way users wait for records wakes them for a record committed after
+ * they last looked, with no system call in between: poll, epoll level- and
+ * edge-triggered, EPOLLEXCLUSIVE, io_uring poll (one-shot and multishot)
+ * and blocking read(2). And writers waiting for room (POLLOUT) the same
+ * ways are woken when consumers free some, though consumers free it with
+ * plain stores that nothing tells the kernel about.
+ *
+ * Each test is a ping-pong: a record is written only after the consumer
+ * took the previous one, so the consumer goes back to sleep between records
+ * and every record races its sleep. The consumers drain through the mapping
+ * until -EAGAIN before they wait: edge-triggered epoll and io_uring's
+ * multishot poll never call ->poll in between, which is what used to lose
+ * wakeups. A wait that times out while a record is waiting is a lost
+ * wakeup.
+ */
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <liburing.h>
+
+#include "kselftest_harness.h"
+#include "mpmcring.h"
+#include "vmtest.h"
+
+/* Far longer than any wakeup takes: hitting it means a lost wakeup. */
+#define LOST_MS 5000
+
+enum wait_mode {
+	W_POLL,
+	W_EPOLL_LT,
+	W_EPOLL_ET,
+	W_EPOLL_ET_EXCL,
+	W_URING_ONESHOT,
+	W_URING_MULTISHOT,
+};
+
+struct waiter {
+	enum wait_mode mode;
+	int fd, ep;
+	short events; /* POLLIN or POLLOUT */
+	struct io_uring ur;
+	bool armed;
+};
+
+static int waiter_init_for(struct waiter *w, int fd, enum wait_mode mode, short events)
+{
+	struct epoll_event ev = { .events = events };
+
+	*w = (struct waiter){ .mode = mode, .fd = fd, .ep = -1, .events = events };
+	switch (mode) {
+	case W_POLL:
+		return 0;
+	case W_EPOLL_LT:
+	case W_EPOLL_ET:
+	case W_EPOLL_ET_EXCL:
+		if (mode != W_EPOLL_LT)
+			ev.events |= EPOLLET;
+		if (mode == W_EPOLL_ET_EXCL)
+			ev.events |= EPOLLEXCLUSIVE;
+		w->ep = epoll_create1(EPOLL_CLOEXEC);
+		return w->ep < 0 ? -errno : epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+	default:
+		return io_uring_queue_init(8, &w->ur, 0);
+	}
+}
+
+static int waiter_init(struct waiter *w, int fd, enum wait_mode mode)
+{
+	return waiter_init_for(w, fd, mode, POLLIN);
+}
+
+static void waiter_fini(struct waiter *w)
+{
+	if (w->ep >= 0)
+		close(w->ep);
+	if (w->mode == W_URING_ONESHOT || w->mode == W_URING_MULTISHOT)
+		io_uring_queue_exit(&w->ur);
+}
+
+/* 1 when woken readable, 0 on timeout, -errno on error. */
+static int waiter_wait(struct waiter *w, int ms)
+{
+	struct __kernel_timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct pollfd pfd = { .fd = w->fd, .events = w->events };
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	struct epoll_event ev;
+	int n;
+
+	switch (w->mode) {
+	case W_POLL:
+		n = poll(&pfd, 1, ms);
+		return n < 0 ? -errno : n;
+	case W_EPOLL_LT:
+	case W_EPOLL_ET:
+	case W_EPOLL_ET_EXCL:
+		n = epoll_wait(w->ep, &ev, 1, ms);
+		return n < 0 ? -errno : n;
+	default:
+		break;
+	}
+	if (!w->armed) {
+		sqe = io_uring_get_sqe(&w->ur);
+		if (!sqe)
+			return -EBUSY;
+		if (w->mode == W_URING_MULTISHOT)
+			io_uring_prep_poll_multishot(sqe, w->fd, w->events);
+		else
+			io_uring_prep_poll_add(sqe, w->fd, w->events);
+		n = io_uring_submit(&w->ur);
+		if (n != 1)
+			return n < 0 ? n : -EIO;
+		w->armed = true;
+	}
+	n = io_uring_wait_cqe_timeout(&w->ur, &cqe, &ts);
+	if (n == -ETIME)
+		return 0;
+	if (n)
+		return n;
+	n = cqe->res;
+	/* A multishot poll stays armed while the kernel says MORE. */
+	if (w->mode == W_URING_ONESHOT || !(cqe->flags & IORING_CQE_F_MORE))
+		w->armed = false;
+	io_uring_cqe_seen(&w->ur, cqe);
+	return n < 0 ? n : (n & w->events) ? 1 : -EIO;
+}
+
+struct pingpong {
+	struct mpmcring *ring;
+	enum wait_mode mode;
+	uint64_t n;
+	uint64_t acked; /* records the consumer has taken */
+	uint64_t sleeps, lost, bad;
+	int done;
+};
+
+static void *pingpong_consumer(void *arg)
+{
+	struct pingpong *pp = arg;
+	struct mpmcring_consumer *c = mpmcring_consumer_new(pp->ring);
+	struct mpmcring_record rec;
+	struct waiter w;
+	uint64_t next = 0;
+	int n;
+
+	if (!c || waiter_init(&w, mpmcring_fd(pp->ring), pp->mode)) {
+		pp->bad++;
+		goto out;
+	}
+	while (next < pp->n) {
+		while (mpmcring_read(c, &rec) == 0) {
+			if (rec.len != sizeof(uint64_t) || *(const uint64_t *)rec.data != next)
+				pp->bad++;
+			if (mpmcring_commit(c))
+				pp->bad++;
+			next++;
+			__atomic_store_n(&pp->acked, next, __ATOMIC_RELEASE);
+		}
+		if (next == pp->n)
+			break;
+		n = waiter_wait(&w, LOST_MS);
+		if (n == 1) {
+			pp->sleeps++;
+		} else if (n == 0) {
+			if (mpmcring_avail_bytes(pp->ring))
+				pp->lost++;
+			break; /* a lost wakeup ends the test */
+		} else {
+			pp->bad++;
+			break;
+		}
+	}
+	waiter_fini(&w);
+out:
+	mpmcring_consumer_free(c);
+	__atomic_store_n(&pp->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Takes whatever an earlier test left in the default ring. */
+static void drain_default(struct mpmcring *r)
+{
+	struct mpmcring_consumer *c = mpmcring_consumer_new(r);
+	struct mpmcring_record rec;
+
+	while (c && mpmcring_read(c, &rec) == 0)
+		mpmcring_commit(c);
+	mpmcring_consumer_free(c);
+}
+
+static void pingpong(struct __test_metadata *_metadata, enum wait_mode mode, uint64_t n)
+{
+	struct pingpong pp = { .mode = mode, .n = n };
+	pthread_t th;
+	uint64_t i;
+	int fd;
+
+	pp.ring = mpmcring_open(NULL, 0);
+	ASSERT_NE(NULL, pp.ring) TH_LOG("%s", mpmcring_errmsg());
+	drain_default(pp.ring);
+	fd = mpmcring_fd(pp.ring);
+	ASSERT_EQ(0, pthread_create(&th, NULL, pingpong_consumer, &pp));
+	for (i = 0; i < pp.n; i++) {
+		ASSERT_EQ(sizeof(i), write(fd, &i, sizeof(i)));
+		while (__atomic_load_n(&pp.acked, __ATOMIC_ACQUIRE) <= i &&
+		       !__atomic_load_n(&pp.done, __ATOMIC_ACQUIRE))
+			sched_yield();
+		if (__atomic_load_n(&pp.done, __ATOMIC_ACQUIRE))
+			break;
+	}
+	pthread_join(th, NULL);
+	TH_LOG("%llu of %llu records, the consumer slept %llu times",
+	       (unsigned long long)pp.acked, (unsigned long long)pp.n,
+	       (unsigned long long)pp.sleeps);
+	EXPECT_EQ(0, pp.lost);
+	EXPECT_EQ(0, pp.bad);
+	EXPECT_EQ(pp.n, pp.acked);
+	EXPECT_GT(pp.sleeps, 0);
+	mpmcring_close(pp.ring);
+}
+
+/*
+ * Each cycle races a record against a sleep; an edge-triggered wait that
+ * misses wakeups misses the second. Enough to sample the races, and cheap
+ * on the sanitizer kernels (tests/vm/wakeup.c runs 10^5 cycles of poll).
+ */
+#define CYCLES 500
+
+FIXTURE(wm)
+{
+	int unused;
+};
+
+FIXTURE_SETUP(wm)
+{
+}
+
+FIXTURE_TEARDOWN(wm)
+{
+	vm_rmmod("mpmcring_loadgen");
+}
+
+TEST_F_TIMEOUT(wm, poll_pingpong, 300)
+{
+	pingpong(_metadata, W_POLL, CYCLES);
+}
+
+TEST_F_TIMEOUT(wm, epoll_level_triggered_pingpong, 300)
+{
+	pingpong(_metadata, W_EPOLL_LT, CYCLES);
+}
+
+TEST_F_TIMEOUT(wm, epoll_edge_triggered_pingpong, 300)
+{
+	pingpong(_metadata, W_EPOLL_ET, CYCLES);
+}
+
+TEST_F_TIMEOUT(wm, epoll_exclusive_edge_triggered_pingpong, 300)
+{
+	pingpong(_metadata, W_EPOLL_ET_EXCL, CYCLES);
+}
+
+TEST_F_TIMEOUT(wm, io_uring_poll_oneshot_pingpong, 300)
+{
+	pingpong(_metadata, W_URING_ONESHOT, CYCLES);
+}
+
+TEST_F_TIMEOUT(wm, io_uring_poll_multishot_pingpong, 300)
+{
+	pingpong(_metadata, W_URING_MULTISHOT, CYCLES);
+}
+
+struct reader {
+	int fd;
+	uint64_t acked, bad;
+	int stop;
+};
+
+static void *blocking_reader(void *arg)
+{
+	struct reader *rd = arg;
+	uint64_t v, next = 0;
+
+	while (!__atomic_load_n(&rd->stop, __ATOMIC_ACQUIRE)) {
+		if (read(rd->fd, &v, sizeof(v)) != sizeof(v)) {
+			rd->bad++;
+			break;
+		}
+		if (v == UINT64_MAX)
+			break; /* the writer's way of ending us */
+		if (v != next)
+			rd->bad++;
+		next++;
+		__atomic_store_n(&rd->acked, next, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/* read(2) sleeps in the kernel; each record must end its sleep. */
+TEST_F_TIMEOUT(wm, blocking_read_pingpong, 300)
+{
+	struct reader rd = { 0 };
+	uint64_t i, end = UINT64_MAX, lost = 0;
+	struct timespec t0, t;
+	pthread_t th;
+	int fd = open("/dev/mpmcring", O_RDWR | O_CLOEXEC);
+
+	ASSERT_GE(fd, 0);
+	{
+		struct mpmcring *r = mpmcring_open(NULL, 0);
+
+		ASSERT_NE(NULL, r);
+		drain_default(r);
+		mpmcring_close(r);
+	}
+	rd.fd = open("/dev/mpmcring", O_RDWR | O_CLOEXEC);
+	ASSERT_GE(rd.fd, 0);
+	ASSERT_EQ(0, pthread_create(&th, NULL, blocking_reader, &rd));
+	for (i = 0; i < CYCLES && !lost; i++) {
+		ASSERT_EQ(sizeof(i), write(fd, &i, sizeof(i)));
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		while (__atomic_load_n(&rd.acked, __ATOMIC_ACQUIRE) <= i) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >
+			    LOST_MS) {
+				lost++; /* the reader slept through a record */
+				break;
+			}
+			sched_yield();
+		}
+	}
+	__atomic_store_n(&rd.stop, 1, __ATOMIC_RELEASE);
+	ASSERT_EQ(sizeof(end), write(fd, &end, sizeof(end)));
+	pthread_join(th, NULL);
+	EXPECT_EQ(0, lost);
+	EXPECT_EQ(0, rd.bad);
+	EXPECT_EQ(CYCLES, rd.acked);
+	close(rd.fd);
+	close(fd);
+}
+
+/*
+ * Writers: fill the ring until a write would block, wait for room the
+ * given way, while the main thread frees the ring each time they are full.
+ */
+#define WRING "/dev/mpmcring-wm"
+#define WCYCLES 30
+
+struct room {
+	enum wait_mode mode;
+	int fd;
+	int full;  /* the writer is full and waits */
+	uint64_t cycles, lost, bad;
+	int done;
+};
+
+static void *room_writer(void *arg)
+{
+	struct room *rm = arg;
+	char rec[56] = { 0 };
+	struct waiter w;
+	int n;
+
+	if (waiter_init_for(&w, rm->fd, rm->mode, POLLOUT)) {
+		rm->bad++;
+		goto out;
+	}
+	while (rm->cycles < WCYCLES) {
+		while (write(rm->fd, rec, sizeof(rec)) == sizeof(rec))
+			;
+		if (errno != EAGAIN) {
+			rm->bad++;
+			break;
+		}
+		__atomic_store_n(&rm->full, 1, __ATOMIC_RELEASE);
+		n = waiter_wait(&w, LOST_MS);
+		if (n == 0) {
+			rm->lost++; /* no wakeup though room came */
+			break;
+		}
+		if (n < 0) {
+			rm->bad++;
+			break;
+		}
+		rm->cycles++;
+	}
+	waiter_fini(&w);
+out:
+	__atomic_store_n(&rm->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void room_pingpong(struct __test_metadata *_metadata, enum wait_mode mode)
+{
+	struct room rm = { .mode = mode };
+	struct mpmcring *r;
+	struct mpmcring_consumer *c;
+	struct mpmcring_record rec;
+	pthread_t th;
+
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
+			       "ring=wm create=1 size=65536 threads=0 autostart=0"));
+	r = mpmcring_open(WRING, 0);
+	ASSERT_NE(NULL, r);
+	c = mpmcring_consumer_new(r);
+	ASSERT_NE(NULL, c);
+	rm.fd = open(WRING, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_GE(rm.fd, 0);
+	ASSERT_EQ(0, pthread_create(&th, NULL, room_writer, &rm));
+	while (!__atomic_load_n(&rm.done, __ATOMIC_ACQUIRE)) {
+		if (!__atomic_exchange_n(&rm.full, 0, __ATOMIC_ACQ_REL)) {
+			sched_yield();
+			continue;
+		}
+		/* Room comes back through plain stores only. */
+		while (mpmcring_read(c, &rec) == 0)
+			mpmcring_commit(c);
+	}
+	pthread_join(th, NULL);
+	TH_LOG("%llu cycles", (unsigned long long)rm.cycles);
+	EXPECT_EQ(0, rm.lost);
+	EXPECT_EQ(0, rm.bad);
+	EXPECT_EQ(WCYCLES, rm.cycles);
+	close(rm.fd);
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
+	EXPECT_EQ(0, vm_rmmod("mpmcring_loadgen"));
+}
+
+TEST_F_TIMEOUT(wm, pollout_poll, 120)
+{
+	room_pingpong(_metadata, W_POLL);
+}
+
+TEST_F_TIMEOUT(wm, pollout_epoll_edge_triggered, 120)
+{
+	room_pingpong(_metadata, W_EPOLL_ET);
+}
+
+TEST_F_TIMEOUT(wm, pollout_io_uring_multishot, 120)
+{
+	room_pingpong(_metadata, W_URING_MULTISHOT);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Userspace producers (write(2), writev(2)) and their liveness: a writer
+ * polling for POLLOUT is woken when consumers free space (they free it with
+ * plain stores, which nothing tells the kernel about); a blocked writer gets
+ * EPIPE when the ring is destroyed and EINTR on a signal; a record that can
+ * never fit (too big for the ring, over MPMCRING_WRITE_MAX, more than its
+ * class may ever use, too many segments) fails at once instead of waiting
+ * on an empty ring.
+ */
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/uio.h>
+
+#include "kselftest_harness.h"
+#include "mpmcring.h"
+#include "vmtest.h"
+
+#define RING "/dev/mpmcring-wr"
+
+FIXTURE(wr)
+{
+	int fd;
+	struct mpmcring_layout l;
+};
+
+/* 64 KiB; a low-class record needs 60% of the ring free. */
+FIXTURE_SETUP(wr)
+{
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen", "ring=wr create=1 size=65536 threads=0 "
+						   "autostart=0 watermarks=60,12,0"));
+	self->fd = open(RING, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(self->fd, 0);
+	ASSERT_EQ(0, ioctl(self->fd, MPMCRING_IOC_INFO, &self->l));
+}
+
+FIXTURE_TEARDOWN(wr)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+	vm_rmmod("mpmcring_loadgen");
+}
+
+/*
+ * Fills the ring with 56-byte records of the file's class until a write
+ * would block, then with 1-byte ones (the smallest write(2) makes): no
+ * record of the class fits after.
+ */
+static int fill(int fd)
+{
+	char rec[56] = { 0 };
+	int n = 0, fl = fcntl(fd, F_GETFL);
+
+	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	while (write(fd, rec, sizeof(rec)) == sizeof(rec))
+		n++;
+	while (write(fd, rec, 1) == 1)
+		n++;
+	fcntl(fd, F_SETFL, fl);
+	return n;
+}
+
+/* Consumes every record there is. */
+static int drain(struct mpmcring_consumer *c)
+{
+	struct mpmcring_record rec;
+	int n = 0;
+
+	while (mpmcring_read(c, &rec) == 0) {
+		n++;
+		mpmcring_commit(c);
+	}
+	return n;
+}
+
+struct poller {
+	int fd;
+	int ret;
+	short revents;
+	pid_t tid;
+};
+
+static void *poll_out(void *arg)
+{
+	struct poller *p = arg;
+	struct pollfd pfd = { .fd = p->fd, .events = POLLOUT };
+
+	__atomic_store_n(&p->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	p->ret = poll(&pfd, 1, 10000);
+	p->revents = pfd.revents;
+	return NULL;
+}
+
+TEST_F(wr, pollout_wakes_when_consumers_free_space)
+{
+	struct mpmcring *r = mpmcring_open(RING, 0);
+	struct mpmcring_consumer *c = r ? mpmcring_consumer_new(r) : NULL;
+	struct pollfd pfd = { .fd = self->fd, .events = POLLOUT };
+	struct poller p = { .fd = self->fd };
+	pthread_t th;
+
+	ASSERT_NE(NULL, c);
+	ASSERT_GT(fill(self->fd), 0);
+	EXPECT_EQ(0, poll(&pfd, 1, 0));
+	ASSERT_EQ(0, pthread_create(&th, NULL, poll_out, &p));
+	ASSERT_TRUE(vm_wait_asleep(&p.tid));
+	EXPECT_GT(drain(c), 0);
+	pthread_join(th, NULL);
+	EXPECT_EQ(1, p.ret) TH_LOG("the poller was not woken when space came back");
+	EXPECT_TRUE(p.revents & POLLOUT);
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
+}
+
+struct writer {
+	int fd;
+	ssize_t ret;
+	int err;
+	pid_t tid;
+};
+
+static void *blocking_write(void *arg)
+{
+	struct writer *w = arg;
+	char rec[56] = { 1 };
+
+	__atomic_store_n(&w->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	w->ret = write(w->fd, rec, sizeof(rec));
+	w->err = errno;
+	return NULL;
+}
+
+TEST_F(wr, blocked_writer_gets_epipe_when_the_ring_goes)
+{
+	struct writer w = { .fd = self->fd };
+	pthread_t th;
+
+	ASSERT_GT(fill(self->fd), 0);
+	ASSERT_EQ(0, pthread_create(&th, NULL, blocking_write, &w));
+	ASSERT_TRUE(vm_wait_asleep(&w.tid));
+	/* The load generator created the ring: unloading it destroys it. */
+	ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen"));
+	pthread_join(th, NULL);
+	EXPECT_EQ(-1, w.ret);
+	EXPECT_EQ(EPIPE, w.err);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+}
+
+TEST_F(wr, blocked_writer_gets_eintr_on_a_signal)
+{
+	struct sigaction sa = { .sa_handler = on_signal }; /* no SA_RESTART */
+	struct writer w = { .fd = self->fd };
+	pthread_t th;
+
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_GT(fill(self->fd), 0);
+	ASSERT_EQ(0, pthread_create(&th, NULL, blocking_write, &w));
+	ASSERT_TRUE(vm_wait_asleep(&w.tid));
+	ASSERT_EQ(0, pthread_kill(th, SIGUSR1));
+	pthread_join(th, NULL);
+	EXPECT_EQ(-1, w.ret);
+	EXPECT_EQ(EINTR, w.err);
+}
+
+/* On an empty ring, nothing may wait for space that can never come. */
+TEST_F(wr, records_that_can_never_fit_fail_at_once)
+{
+	struct mpmcring_stats st;
+	uint32_t low = MPMCRING_PRIO_LOW;
+	struct iovec iov[MPMCRING_WRITEV_MAX + 1];
+	static char big[MPMCRING_WRITE_MAX + 1];
+	size_t fits = self->l.data_size - self->l.watermark[MPMCRING_PRIO_LOW];
+	int i;
+
+	/* Within max_record, but more than a low record may ever use. */
+	ASSERT_LT(fits, self->l.max_record);
+	ASSERT_EQ(0, ioctl(self->fd, MPMCRING_IOC_SET_PRIO, &low));
+	EXPECT_EQ(-1, write(self->fd, big, fits));
+	EXPECT_EQ(EMSGSIZE, errno);
+	EXPECT_EQ(fits - 16, write(self->fd, big, fits - 16));
+	/* Bigger than the ring's largest record. */
+	EXPECT_EQ(-1, write(self->fd, big, self->l.max_record + 1));
+	EXPECT_EQ(EMSGSIZE, errno);
+	/* Too many records for one call (normal class: room for them). */
+	low = MPMCRING_PRIO_NORMAL;
+	ASSERT_EQ(0, ioctl(self->fd, MPMCRING_IOC_SET_PRIO, &low));
+	for (i = 0; i < MPMCRING_WRITEV_MAX + 1; i++)
+		iov[i] = (struct iovec){ big, 8 };
+	EXPECT_EQ(-1, writev(self->fd, iov, MPMCRING_WRITEV_MAX + 1));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(8 * MPMCRING_WRITEV_MAX, writev(self->fd, iov, MPMCRING_WRITEV_MAX));
+	ASSERT_EQ(0, ring_stats(self->fd, &st));
+	EXPECT_EQ(2, st.dropped[MPMCRING_DROP_TOO_BIG][MPMCRING_PRIO_LOW]);
+	EXPECT_EQ(1 + MPMCRING_WRITEV_MAX, st.produced_records);
+}
+
+/* Tests that load their own ring: unloaded whatever happens. */
+FIXTURE(own)
+{
+	int unused;
+};
+
+FIXTURE_SETUP(own)
+{
+}
+
+FIXTURE_TEARDOWN(own)
+{
+	vm_rmmod("mpmcring_loadgen");
+}
+
+/*
+ * Overwrite mode: a full ring takes writes by evicting the oldest records,
+ * so POLLOUT stays set with no consumer at all (the flight recorder).
+ */
+TEST_F(own, overwrite_mode_stays_writable)
+{
+	struct pollfd pfd = { .events = POLLOUT };
+	char rec[56] = { 0 };
+	int fd, i;
+
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen", "ring=wr create=1 size=16384 "
+						   "mode=overwrite threads=0 autostart=0"));
+	fd = open(RING, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	pfd.fd = fd;
+	for (i = 0; i < 3 * 16384 / 64; i++) {
+		ASSERT_EQ(1, poll(&pfd, 1, 0)) TH_LOG("record %d: not writable", i);
+		ASSERT_TRUE(pfd.revents & POLLOUT);
+		ASSERT_EQ(sizeof(rec), write(fd, rec, sizeof(rec)));
+	}
+	close(fd);
+	EXPECT_EQ(0, vm_rmmod("mpmcring_loadgen"));
+}
+
+/* One call copies at most MPMCRING_WRITE_MAX bytes with preemption off. */
+TEST_F(own, write_max_per_call)
+{
+	static char big[MPMCRING_WRITE_MAX + 1];
+	struct iovec iov[2] = { { big, MPMCRING_WRITE_MAX / 2 }, { big, MPMCRING_WRITE_MAX / 2 + 1 } };
+	int fd;
+
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
+			       "ring=wr create=1 size=1048576 threads=0 autostart=0"));
+	fd = open(RING, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	EXPECT_EQ(MPMCRING_WRITE_MAX, write(fd, big, MPMCRING_WRITE_MAX));
+	EXPECT_EQ(-1, write(fd, big, MPMCRING_WRITE_MAX + 1));
+	EXPECT_EQ(EMSGSIZE, errno);
+	EXPECT_EQ(-1, writev(fd, iov, 2));
+	EXPECT_EQ(EMSGSIZE, errno);
+	close(fd);
+	EXPECT_EQ(0, vm_rmmod("mpmcring_loadgen"));
+}
+
+TEST_HARNESS_MAIN
