@@ -68,6 +68,7 @@ void acc_add(struct cons_acc *sum, const struct cons_acc *a)
 
 	sum->delivered += a->delivered;
 	sum->bad += a->bad;
+	sum->revoked += a->revoked;
 	sum->markers += a->markers;
 	sum->cpu_s += a->cpu_s;
 	for (t = 0; t < a->nchunks && sum->nchunks < MAX_CHUNKS; t++)

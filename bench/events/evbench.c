@@ -193,14 +193,15 @@ static void run_one(enum part p, int ti, unsigned int rep)
 	       "\"untraced_op_median_ns\":%.1f,\"untraced_op_mean95_ns\":%.1f,"
 	       "\"control_median_ns\":%.1f,\"untraced_control_median_ns\":%.1f,"
 	       "\"consume_chunk_median_ns\":%.1f,"
-	       "\"fill_seconds\":%.6f,\"work\":%llu,\"delivered\":%llu,\"bad\":%llu,"
+	       "\"fill_seconds\":%.6f,\"work\":%llu,\"delivered\":%llu,\"bad\":%llu,\"revoked\":%llu,"
 	       "\"dropped\":%llu,\"shed\":%llu,\"dropped_low\":%llu,\"dropped_critical\":%llu,"
 	       "\"consumer_cpu_s\":%.6f,\"markers_run\":%u,\"markers_delivered\":%u}\n",
 	       part_names[p], tr_name(ti), rep, r->t, r->base_t, (unsigned long long)r->base_work,
 	       r->lat.med_ns, r->lat.tmean_ns, r->base_lat.med_ns, r->base_lat.tmean_ns,
 	       r->ctl.med_ns, r->base_ctl.med_ns, p == DRAIN ? median_chunk(&r->st.acc) : 0.0,
 	       r->fill_t, (unsigned long long)r->work, (unsigned long long)r->st.acc.delivered,
-	       (unsigned long long)r->st.acc.bad, (unsigned long long)r->st.dropped,
+	       (unsigned long long)r->st.acc.bad, (unsigned long long)r->st.acc.revoked,
+	       (unsigned long long)r->st.dropped,
 	       (unsigned long long)r->st.shed, (unsigned long long)r->st.dropped_low,
 	       (unsigned long long)r->st.dropped_crit, r->st.acc.cpu_s, r->markers_run,
 	       r->markers_got);
@@ -406,9 +407,10 @@ static double m_events(enum part p, int ti, unsigned int rep)
 	return r_events(&res[p][ti][rep]);
 }
 
+/* Events a consumer could not use: undecodable, or read from a revoked claim. */
 static double m_bad(enum part p, int ti, unsigned int rep)
 {
-	return res[p][ti][rep].st.acc.bad;
+	return res[p][ti][rep].st.acc.bad + res[p][ti][rep].st.acc.revoked;
 }
 
 static void cell(enum part p, int ti, metric_fn f, const char *fmt, bool range)
@@ -463,7 +465,7 @@ static void report_header(enum part p)
 		printf("| transport | median openat us | event cost ns (openat - open, same run) | "
 		       "vs BPF ringbuf | probe cost on an unrecorded syscall ns | "
 		       "ns/event added vs untraced run (mean of fastest 95%%) | vs BPF ringbuf | "
-		       "events | dropped | consumer CPU us/event | bad |\n");
+		       "events | dropped | consumer CPU us/event | bad or revoked |\n");
 		printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 		break;
 	case STORM:
@@ -473,7 +475,7 @@ static void report_header(enum part p)
 		       n_storm, ncpu, reps);
 		printf("| transport | median op us | ns/event added (median op) | vs BPF ringbuf | "
 		       "ns/event added (mean of fastest 95%%) | vs BPF ringbuf | "
-		       "wall-time slowdown | events | dropped | consumer CPU us/event | bad |\n");
+		       "wall-time slowdown | events | dropped | consumer CPU us/event | bad or revoked |\n");
 		printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 		break;
 	case FLOOD:

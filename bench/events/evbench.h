@@ -35,7 +35,8 @@ struct tr_cfg {
 struct cons_acc {
 	uint64_t delivered;
 	uint64_t per_type[MPMCRING_EV_NR_TYPES];
-	uint64_t bad; /* did not decode */
+	uint64_t bad;	  /* did not decode */
+	uint64_t revoked; /* read, then its claim was revoked (mpmcring) */
 	uint64_t markers;
 	double cpu_s;
 	/* ns per event of each chunk of CHUNK events (the drain's consumers

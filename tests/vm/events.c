@@ -67,6 +67,7 @@ struct got {
 	size_t n, cap;
 	uint64_t per_type[MPMCRING_EV_NR_TYPES];
 	uint64_t not_events, bad, records;
+	uint64_t revoked; /* commits that said -ESTALE (a test fails on any) */
 	uint64_t getpids; /* syscall events of getpid */
 };
 
@@ -129,7 +130,8 @@ static uint64_t drain(struct mpmcring_consumer *c, struct got *g)
 		idle = 0;
 		while (mpmcring_batch_next(&b, &rec))
 			got_record(g, &rec);
-		mpmcring_commit(c);
+		if (mpmcring_commit(c))
+			g->revoked++;
 	}
 	return g->records - before;
 }
@@ -319,6 +321,7 @@ TEST_F_TIMEOUT(ev, exec_of_a_known_path, 120)
 	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 127);
 	drain(self->c, &self->g);
 	EXPECT_EQ(0, self->g.bad);
+	EXPECT_EQ(0, self->g.revoked);
 
 	/* Exactly one of each, with the right fields. */
 	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_FORK, me,
@@ -374,6 +377,7 @@ TEST_F_TIMEOUT(ev, open_of_a_known_file, 120)
 	ASSERT_EQ(-1, fd2);
 	drain(self->c, &self->g);
 	EXPECT_EQ(0, self->g.bad);
+	EXPECT_EQ(0, self->g.revoked);
 
 	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_OPEN, me,
 				 !strcmp(ev->str, path) && ev->open.ret == fd &&
@@ -453,6 +457,7 @@ TEST_F_TIMEOUT(ev, connect_to_loopback, 120)
 	}
 	drain(self->c, &self->g);
 	EXPECT_EQ(0, self->g.bad);
+	EXPECT_EQ(0, self->g.revoked);
 	EXPECT_EQ(1,
 		  COUNT_WHERE(&self->g, MPMCRING_EV_CONNECT, me,
 			      ev->connect.fd == c && ev->connect.ret == 0 &&
@@ -511,6 +516,7 @@ TEST_F_TIMEOUT(ev, params_choose_what_is_recorded, 180)
 	wait(NULL);
 	drain(self->c, &self->g);
 	EXPECT_EQ(0, self->g.bad);
+	EXPECT_EQ(0, self->g.revoked);
 	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_OPEN, me,
 				 !strcmp(ev->str, "/tmp/aaa") && ev->str_len == 8 &&
 					 ev->open.ret == -ENAMETOOLONG &&
@@ -583,7 +589,7 @@ TEST_F_TIMEOUT(ev, user_written_event_is_not_trusted, 120)
 	EXPECT_TRUE(rec.flags & MPMCRING_REC_FROM_USER);
 	ret = mpmcring_event_decode(&rec, &ev);
 	EXPECT_EQ(-EPERM, ret);
-	mpmcring_commit(self->c);
+	EXPECT_EQ(0, mpmcring_commit(self->c));
 }
 
 /* ---- the flood ---- */
@@ -649,6 +655,7 @@ TEST_F_TIMEOUT(ev, critical_events_survive_a_catchall_flood, 400)
 	ASSERT_EQ(0, vm_rmmod("mpmcring_events"));
 	drain(self->c, &self->g);
 	EXPECT_EQ(0, self->g.bad);
+	EXPECT_EQ(0, self->g.revoked);
 
 	for (int r = 0; r < MPMCRING_NR_DROP; r++) {
 		low_refused += st.dropped[r][MPMCRING_PRIO_LOW];
@@ -748,7 +755,8 @@ static void *reader_thread(void *p)
 					rd->err = 2;
 				got++;
 			}
-			mpmcring_commit(c);
+			if (mpmcring_commit(c))
+				rd->err = 3;
 			__atomic_store_n(&rd->got, got, __ATOMIC_RELAXED);
 		} else if (n == -EAGAIN) {
 			mpmcring_wait(r, 20);
