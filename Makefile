@@ -18,6 +18,8 @@
 #   make demo           boots the stock 6.1 kernel with the module loaded
 #   make bench          host benchmarks, full (bench/Makefile); bench-quick
 #   make bench-vm       in-kernel producer benchmarks in a qemu guest
+#   make bench-events   real kernel events: mpmcring vs BPF ringbuf vs perf
+#                       buffer in one qemu guest (scripts/bench-events.sh)
 #   make clean
 #
 # make check knobs: MPMCRING_KERNELS=debug,kcsan,debug-6.12,stock-6.1,...
@@ -88,6 +90,9 @@ bench bench-quick:
 bench-vm:
 	bash scripts/bench-vm.sh
 
+bench-events:
+	bash scripts/bench-events.sh
+
 clean:
 	@if [ -f "$(KDIR)/Makefile" ]; then $(MAKE) -C "$(KDIR)" M="$(CURDIR)" clean; \
 	else find . -path ./build -prune -o -path ./.git -prune -o -type f \( -name '*.o' \
@@ -98,4 +103,4 @@ clean:
 	rm -rf build
 
 .PHONY: all check-kdir modules modules_install userspace install uninstall check \
-	check-harness lint demo bench bench-quick bench-vm clean
+	check-harness lint demo bench bench-quick bench-vm bench-events clean
