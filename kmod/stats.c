@@ -236,10 +236,11 @@ void mpmcring_debugfs_remove(struct mpmcring *ring)
 	ring->debugfs = NULL;
 }
 
-int mpmcring_debugfs_init(void)
+/* Returns the module's directory (an error pointer without debugfs). */
+struct dentry *mpmcring_debugfs_init(void)
 {
 	mpmcring_debugfs_root = debugfs_create_dir("mpmcring", NULL);
-	return 0;
+	return mpmcring_debugfs_root;
 }
 
 void mpmcring_debugfs_exit(void)
