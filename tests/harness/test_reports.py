@@ -217,6 +217,72 @@ class KcsanOwnership(unittest.TestCase):
         self.assertFalse(self.one(KCSAN_OBJECT, own).ours)
         self.assertFalse(self.one(KCSAN_OBJECT).ours)
 
+    # The file as kmod/objects.c prints it: freed objects first, then live.
+    OBJECTS_FILE = ["# mpmcring objects 1",
+                    "ffff888003a10000 ffff888003a10400 30000000000 31000000000 ring gone",
+                    "ffff888003a20000 ffff888003a20400 40000000000 - ring r1",
+                    "ffffc90000400000 ffffc90000c00000 40000000001 - data r1",
+                    "# dropped 0", "# untracked 0"]
+
+    def test_only_base_kernel_frames_on_our_live_object(self):
+        """No frame of ours in either stack (add_wait_queue from epoll,
+        remove_wait_queue): the address alone makes it ours."""
+        self.assertFalse(self.one(KCSAN_OBJECT).ours)  # no frame rule applies
+        own = Ownership()
+        info = own.add_objects(self.OBJECTS_FILE, 45.0)
+        self.assertEqual(info, {"header": "# mpmcring objects 1", "entries": 3,
+                                "dropped": 0, "untracked": 0})
+        r = self.one(KCSAN_OBJECT, own)
+        self.assertTrue(r.ours)
+        self.assertIn("address 0xffff888003a20118 is in our ring r1", r.where)
+
+    def test_address_outside_our_objects_is_not_ours(self):
+        own = Ownership()
+        own.add_objects(self.OBJECTS_FILE, 45.0)
+        # The same report, its address one byte past the ring's end and
+        # inside the ring freed long before.
+        for addr in ("0xffff888003a20400", "0xffff888003a10118"):
+            text = KCSAN_OBJECT.replace("0xffff888003a20118", addr)
+            self.assertFalse(self.one(text, own).ours, addr)
+
+    def test_object_gone_from_a_later_read_died_before_it(self):
+        own = Ownership()
+        own.add_objects(self.OBJECTS_FILE, 35.0)  # r1 alive at this read...
+        # ...absent from the next one (the module was unloaded and loaded
+        # again): freed by 41 s, so a race reported at 42 s on memory the
+        # kernel has handed to someone else is not ours.
+        own.add_objects(["# mpmcring objects 1",
+                         "ffff888003b00000 ffff888003b00400 40500000000 - ring default"], 41.0)
+        self.assertFalse(self.one(KCSAN_OBJECT, own).ours)
+        own = Ownership()
+        own.add_objects(self.OBJECTS_FILE, 35.0)
+        own.add_objects(self.OBJECTS_FILE, 41.0)  # still there: still ours
+        self.assertTrue(self.one(KCSAN_OBJECT, own).ours)
+
+    def test_alive_in_one_read_freed_in_the_next(self):
+        """Both lines of the same object are kept: the later one, with its
+        death, decides (the old list kept "alive" forever)."""
+        own = Ownership()
+        own.add_objects(["ffff888003a20000 ffff888003a20400 10000000000 - ring r1"], 15.0)
+        own.add_objects(["ffff888003a20000 ffff888003a20400 10000000000 20000000000 ring r1"],
+                        25.0)
+        self.assertFalse(self.one(KCSAN_OBJECT, own).ours)
+
+    def test_unload_ends_every_object(self):
+        own = Ownership()
+        own.add_objects(self.OBJECTS_FILE, 35.0)
+        own.module_gone(40.5)  # rmmod mpmcring at 40.5 s, report at 42 s
+        self.assertFalse(self.one(KCSAN_OBJECT, own).ours)
+        own = Ownership()
+        own.add_objects(self.OBJECTS_FILE, 35.0)
+        own.module_gone(41.5)  # within the second's grace
+        self.assertTrue(self.one(KCSAN_OBJECT, own).ours)
+
+    def test_objects_file_counts(self):
+        info = Ownership().add_objects(["# mpmcring objects 1", "# dropped 7",
+                                        "# untracked 2"])
+        self.assertEqual((info["entries"], info["dropped"], info["untracked"]), (0, 7, 2))
+
     def test_address_in_our_module_data(self):
         r = self.one(KCSAN_STATIC)
         self.assertTrue(r.ours)
@@ -241,6 +307,52 @@ class KcsanOwnership(unittest.TestCase):
 
     def test_stamp_is_kept(self):
         self.assertAlmostEqual(self.one(KCSAN_LIST).when, 42.000001, places=5)
+
+
+class ObjectsStep(unittest.TestCase):
+    """<k>/objects: the address rule must not be silently off."""
+
+    def judge(self, reads, insmod_rc=0):
+        import common
+        import judge
+        common.R.tests, common.R.quiet = [], True
+        secs = [{"kind": "insmod", "name": "mpmcring", "rc": insmod_rc, "lines": [],
+                 "t0": 1.0, "t1": 2.0}]
+        own = Ownership()
+        got = []
+        for i, lines in enumerate(reads):
+            sec = {"kind": "objects", "name": "after-%d" % i, "rc": 0, "lines": lines,
+                   "t0": 3.0 + i, "t1": 3.5 + i}
+            secs.append(sec)
+            got.append((sec, own.add_objects(lines, sec["t1"])))
+        judge.judge_objects("debug", secs, got, [])
+        (name, status, detail, _), = common.R.tests
+        self.assertEqual(name, "debug/objects")
+        return status, detail
+
+    def test_listed(self):
+        self.assertEqual(self.judge([KcsanOwnership.OBJECTS_FILE])[0], "pass")
+
+    def test_no_file_fails(self):
+        status, detail = self.judge([])
+        self.assertEqual(status, "fail")
+        self.assertIn("no read of /sys/kernel/debug/mpmcring/objects", detail)
+
+    def test_untracked_fails(self):
+        status, detail = self.judge([["# mpmcring objects 1",
+                                      "ffff888003a20000 ffff888003a20400 1 - ring default",
+                                      "# dropped 0", "# untracked 3"]])
+        self.assertEqual(status, "fail")
+        self.assertIn("3 object(s) went untracked", detail)
+
+    def test_other_format_fails(self):
+        status, detail = self.judge([["# mpmcring objects 2",
+                                      "ffff888003a20000 ffff888003a20400 1 - ring default"]])
+        self.assertEqual(status, "fail")
+        self.assertIn("want '# mpmcring objects 1'", detail)
+
+    def test_empty_list_fails(self):
+        self.assertEqual(self.judge([["# mpmcring objects 1", "# dropped 0"]])[0], "fail")
 
 
 class OtherReports(unittest.TestCase):
