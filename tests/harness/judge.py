@@ -183,8 +183,16 @@ def judge_reports(kid, console, own, console_log):
     if errors:
         R.add("%s/reports" % kid, "fail", "\n".join(errors), [KNOWN_RACES])
     elif ours:
+        # One line per distinct report (a race repeats), first seen first.
+        lines = {}
+        for r in ours:
+            lines[r.line()] = lines.get(r.line(), 0) + 1
         text = "%d report(s) name mpmcring code:\n" % len(ours)
-        text += "\n".join("  ours: " + r.line() for r in ours[:30])
+        text += "\n".join("  ours: %s%s" % (l, "  (%d times)" % n if n > 1 else "")
+                          for l, n in list(lines.items())[:40])
+        if len(lines) > 40:
+            text += "\n  ... and %d more distinct report(s): see the console log" % (
+                len(lines) - 40)
         for r in ours[:3]:
             text += "\n---- %s\n%s" % (r.header, excerpt("\n".join(r.block), 40))
         R.add("%s/reports" % kid, "fail", text, [console_log])

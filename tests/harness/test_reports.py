@@ -355,6 +355,22 @@ class ObjectsStep(unittest.TestCase):
         self.assertEqual(self.judge([["# mpmcring objects 1", "# dropped 0"]])[0], "fail")
 
 
+class ReportsStep(unittest.TestCase):
+    def test_repeated_reports_are_one_line_each(self):
+        import common
+        import judge
+        common.R.tests, common.R.quiet = [], True
+        lines = console(KCSAN_LIST + KCSAN_LIST + KCSAN_HELPER)
+        judge.judge_reports("kcsan", lines, Ownership(), "console.log")
+        (name, status, detail, _), = common.R.tests
+        self.assertEqual((name, status), ("kcsan/reports", "fail"))
+        self.assertIn("3 report(s) name mpmcring code", detail)
+        ours = [l for l in detail.splitlines() if l.startswith("  ours: ")]
+        self.assertEqual(len(ours), 2, ours)
+        self.assertTrue(ours[0].endswith("(2 times)"), ours[0])
+        self.assertIn("mpr_copy_record", ours[1])
+
+
 class OtherReports(unittest.TestCase):
     def test_soft_lockup(self):
         reps = scan_reports(console(SOFT_LOCKUP))
