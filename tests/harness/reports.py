@@ -223,6 +223,20 @@ def kcsan_accesses(block):
     return out
 
 
+# "data-race in f / g", or "data-race in f+0x6e/0x104" for a race at
+# unknown origin (KCSAN saw the value change, not the other access).
+KCSAN_PAIR_RE = re.compile(r".*BUG: KCSAN: data-race in (\S+?)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?"
+                           r"(?: / (\S+))?\s*$")
+
+
+def kcsan_pair(header):
+    """The key of tests/kcsan-known-races.txt for a KCSAN header: its two
+    functions sorted, "-" for the other side of a race at unknown origin;
+    None when the header is not of that form."""
+    m = KCSAN_PAIR_RE.match(header)
+    return tuple(sorted((m.group(1), m.group(2) or "-"))) if m else None
+
+
 def kcsan_ours(block, when, own):
     """Why a KCSAN report is ours, or None when it is the base kernel's.
 
@@ -248,8 +262,8 @@ def kcsan_ours(block, when, own):
         obj = own.object_at(addr, when) if own else None
         if obj:
             return "address 0x%x is in our %s" % (addr, obj)
-    pair = re.match(r".*data-race in (\S+) / (\S+)\s*$", block[0])
-    if pair and own and tuple(sorted(pair.groups())) in own.known:
+    pair = kcsan_pair(block[0])
+    if pair and own and pair in own.known:
         return None  # a known base-kernel race (tests/kcsan-known-races.txt)
     for addr, frames in accesses:
         depth = 0
@@ -324,9 +338,8 @@ def scan_reports(console_lines, own=None):
                     j += 1
                 break
         where = report_ours(block, stamps[i], own)
-        pair = re.match(r".*BUG: KCSAN: data-race in (\S+) / (\S+)\s*$", lines[i])
-        known = own.known.get(tuple(sorted(pair.groups()))) if pair and own and not where \
-            else None
+        pair = kcsan_pair(lines[i])
+        known = own.known.get(pair) if pair and own and not where else None
         reports.append(Report(lines[i].strip(), block, stamps[i], where, known))
         i = j
     return reports

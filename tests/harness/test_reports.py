@@ -182,6 +182,43 @@ Call Trace:
 """
 
 
+# From the kcsan guest (main, 00:50): a latch reader's value change, our
+# reservation calling ktime_get_mono_fast_ns() for a timestamp.
+KCSAN_UNKNOWN_ORIGIN = """
+%s
+BUG: KCSAN: data-race in ktime_get_mono_fast_ns+0x6e/0x104
+
+race at unknown origin, with read to 0xffffffff81caac18 of 8 bytes by task 234 on cpu 0:
+ ktime_get_mono_fast_ns+0x6e/0x104
+ mpmcring_reserve_prio+0xaf6/0xe9f [mpmcring]
+ mpmcring_reserve+0x46/0x59 [mpmcring]
+ ev_reserve+0x5d/0xb2 [mpmcring_events]
+
+value changed: 0x000000026544accf -> 0x00000002654ac74f
+%s
+""" % (SEP, SEP)
+
+# From the same guest: select's own wakeup protocol, our wake_up() 4 frames down.
+KCSAN_POLLWAKE = """
+%s
+BUG: KCSAN: data-race in poll_schedule_timeout.constprop.0 / pollwake
+
+write to 0xffffc90000173c50 of 4 bytes by interrupt on cpu 0:
+ pollwake+0x9d/0xe9
+ __wake_up_common+0xab/0x108
+ __wake_up_common_lock+0x64/0x8e
+ mpmcring_wake_in+0x61/0x68 [mpmcring]
+ mpmcring_wake_work+0x1a/0x21 [mpmcring]
+
+read to 0xffffc90000173c50 of 4 bytes by task 463 on cpu 1:
+ poll_schedule_timeout.constprop.0+0x5a/0xd0
+ do_sys_poll+0x55d/0x6a0
+ __x64_sys_poll+0x5e/0x1d0
+ do_syscall_64+0x35/0x43
+%s
+""" % (SEP, SEP)
+
+
 class KcsanOwnership(unittest.TestCase):
     def one(self, text, own=None):
         reps = scan_reports(console(text), own)
@@ -298,6 +335,27 @@ class KcsanOwnership(unittest.TestCase):
         own = Ownership()
         own.add_known_races(KNOWN, "debug-6.12")  # listed for kcsan only
         self.assertTrue(self.one(KCSAN_PAGE_TYPE, own).ours)
+
+    def test_known_race_at_unknown_origin(self):
+        """A value-change report names one function, with its offset: the
+        list names it with "-" for the other side."""
+        self.assertTrue(self.one(KCSAN_UNKNOWN_ORIGIN).ours)  # frame 2 is ours...
+        own = Ownership()
+        self.assertEqual(own.add_known_races(KNOWN, "kcsan"), [])
+        r = self.one(KCSAN_UNKNOWN_ORIGIN, own)
+        self.assertFalse(r.ours)  # ...the list says whose it is
+        self.assertIn("tk_fast_mono", r.known)
+        own.add_objects(["ffffffff81caac00 ffffffff81caac40 1 - ring r"])
+        self.assertTrue(self.one(KCSAN_UNKNOWN_ORIGIN, own).ours)  # our memory: ours
+
+    def test_known_pollwake_race(self):
+        self.assertIn("frame 4", self.one(KCSAN_POLLWAKE).where)
+        own = Ownership()
+        own.add_known_races(KNOWN, "kcsan")
+        self.assertFalse(self.one(KCSAN_POLLWAKE, own).ours)
+        own = Ownership()
+        own.add_known_races(KNOWN, "debug-6.12")
+        self.assertTrue(self.one(KCSAN_POLLWAKE, own).ours)
 
     def test_known_race_on_our_object_is_ours(self):
         own = Ownership()
