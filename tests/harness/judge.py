@@ -9,13 +9,13 @@ into results:
   <k>/reports                 no console report names our code
   <k>/lockdep                 lockdep still on at the end (lockdep kernels)
   <k>/leaks                   kmemleak finds no leak of ours (kmemleak kernels)
-  <k>/objects                 the module listed its objects (test kernels)
+  <k>/objects                 the module listed its objects (KCSAN kernels)
 """
 import os
 import re
 import signal
 
-from common import LOGS, R, REPO, TEST_KERNELS, excerpt, progress, read_lines, rel, say_line, tail
+from common import LOGS, R, REPO, excerpt, progress, read_lines, rel, say_line, tail
 from boot import boot_timeout, vm_timeout
 from parse import console_kunit_cases, indent_of, parse_results, tap_level, tap_problems
 from reports import Ownership, lockdep_off_cause, scan_leaks, scan_reports
@@ -246,9 +246,9 @@ def judge_leaks(kid, sec, console, own, logs):
 
 
 def judge_objects(kid, sections, reads, logs):
-    """<k>/objects (test kernels: KASAN or KCSAN): the module listed its
-    objects, whole, so a race on one of them is judged ours even with no
-    frame of ours near it. Without the list that rule is silently off."""
+    """<k>/objects (KCSAN kernels): the module listed its objects, whole,
+    so a race on one of them is judged ours even with no frame of ours
+    near it. Without the list that rule is silently off."""
     insmod = [s for s in sections if s["kind"] == "insmod" and s["name"] == "mpmcring"]
     if not insmod:
         return  # the guest never got that far: <k>/boot says why
@@ -307,7 +307,7 @@ def judge_guest(kid, kos, status, secs, where):
             reads.append((sec, own.add_objects(sec["lines"], sec["t1"] or sec["t0"])))
         elif sec["kind"] == "rmmod" and sec["name"] == "mpmcring" and sec["rc"] == 0:
             own.module_gone(sec["t1"] or sec["t0"])
-    if kid in TEST_KERNELS:
+    if "kcsan=on" in info.get("detectors", "").split():
         judge_objects(kid, sections, reads, logs)
 
     # The guest's own results, in the order it produced them.
