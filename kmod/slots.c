@@ -25,6 +25,7 @@ int mpmcring_slot_attach(struct mpmcring *ring, bool read_slot)
 	struct mpmcring_slot_info *info;
 	struct mpmcring_slot *slot;
 
+	/* [M:attach] (tests/model) */
 	spin_lock(&ring->slots_lock);
 	i = find_first_zero_bit(ring->slots_used, n);
 	if (i >= n) {
@@ -76,6 +77,7 @@ void mpmcring_slot_detach(struct mpmcring *ring, unsigned int i)
 	struct mpr_pos s;
 	u64 start, held;
 
+	/* [M:detach] (tests/model) */
 	mpr_positions(v, &s);
 	/* user-writable: only tested, counted and capped, never used. */
 	start = READ_ONCE(slot->start);

@@ -177,7 +177,7 @@ struct mpr_pos {
  */
 static inline void mpr_positions(const struct mpr_view *v, struct mpr_pos *s)
 {
-	/* Pairs with [R5]. */
+	/* [M:positions] Pairs with [R5]. */
 	s->reclaim = MPR_LOAD_ACQUIRE(&v->meta->reclaim_pos);
 	/* Pairs with [C2]. */
 	s->head = MPR_LOAD_ACQUIRE(&v->cons->head);
@@ -185,7 +185,7 @@ static inline void mpr_positions(const struct mpr_view *v, struct mpr_pos *s)
 	s->prod = MPR_LOAD_ACQUIRE(&v->meta->prod_pos);
 }
 
-/* A head outside [reclaim, prod], or between granules, is corrupt. */
+/* A head outside [reclaim, prod], or between granules, is corrupt. [M:head-sane] */
 static inline bool mpr_head_sane(const struct mpr_view *v,
 				 const struct mpr_pos *s)
 {
@@ -202,7 +202,7 @@ static inline int mpr_record_at(const struct mpr_view *v, __u64 pos,
 				__u64 bound, struct mpr_rec *rec)
 {
 	const struct mpmcring_rec_hdr *hdr = mpr_hdr(v, pos);
-	/* [C1] pairs with [P2]: the header and payload are visible. */
+	/* [M:record-at] [C1] pairs with [P2]: the header and payload are visible. */
 	__u64 stamp = MPR_LOAD_ACQUIRE(mpr_stamp(v, pos));
 	__u32 len;
 
@@ -265,9 +265,10 @@ static inline int mpr_claim(const struct mpr_view *v, __u64 *announce,
 		e = h;
 		if (h == p)
 			break;
-		if (!holding)
+		if (!holding)	/* [M:claim-announce] */
 			MPR_WRITE_ONCE(*announce, h);
 
+		/* [M:claim-walk] */
 		while (n < max_recs && e != p) {
 			int st = mpr_record_at(v, e, p, &rec);
 
@@ -292,17 +293,17 @@ static inline int mpr_claim(const struct mpr_view *v, __u64 *announce,
 
 		if (e == h) {
 			/* Nothing here; report only what a stable head shows. */
-			if (MPR_LOAD_ACQUIRE(headp) != h)
+			if (MPR_LOAD_ACQUIRE(headp) != h)	/* [M:claim-recheck] */
 				continue;
-			if (!holding)
+			if (!holding)	/* [M:claim-release] */
 				MPR_STORE_RELEASE(announce, MPMCRING_SLOT_IDLE);
 			if (bad)
 				return -EBADMSG;
 			return too_big ? -EMSGSIZE : -EAGAIN;
 		}
 
-		/* [C2] pairs with [R3]: the announce is visible to anyone
-		 * who sees this claim.
+		/* [M:claim-cas] [C2] pairs with [R3]: the announce is
+		 * visible to anyone who sees this claim.
 		 */
 		if (mpr_cmpxchg(headp, h, e) != h)
 			continue;
@@ -346,7 +347,7 @@ static inline bool mpr_claim_next(const struct mpr_view *v, __u64 *cur,
 /* Releases everything the claim holds with one store: the commit. */
 static inline void mpr_commit(__u64 *announce)
 {
-	/* [C3] pairs with [R4]: reads of the records come before. */
+	/* [M:commit] [C3] pairs with [R4]: reads of the records come before. */
 	MPR_STORE_RELEASE(announce, MPMCRING_SLOT_IDLE);
 }
 
@@ -358,7 +359,9 @@ static inline void mpr_commit(__u64 *announce)
 static inline bool mpr_claim_revoked(const struct mpr_view *v, __u32 idx,
 				     __u64 start)
 {
-	/* [C4] pairs with [R6]: the record reads come before this load. */
+	/* [M:lease-check] [C4] pairs with [R6]: the record reads come before
+	 * this load.
+	 */
 	MPR_ACQUIRE_FENCE();
 	return MPR_READ_ONCE(v->slot_info[idx].revoked) == start;
 }
