@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The producer environment the protocol code runs in in the module (see
+ * The module's producer environment for the protocol code (see
  * proto/mpmcring_produce.h for what each function must do). Included by
  * the files that reserve and reclaim; everything here may run in NMI.
  */
@@ -8,6 +8,7 @@
 #define _MPMCRING_ENV_H
 
 #include <linux/jiffies.h>
+#include <linux/ktime.h>
 #include <linux/bitmap.h>
 #include <linux/lockdep.h>
 
@@ -37,9 +38,10 @@ static inline void mpr_env_unlock(struct mpr_env *e)
 /*
  * A reclaim can only find more space when a consumer moved the head or
  * committed, or when the last one stopped at its walk bound. The head is
- * cheap to look at; commits are not, so they are looked for at most once a
- * jiffy. This keeps a flood of refused records from turning into a flood
- * of reclaims.
+ * cheap to look at; commits (plain stores in the slots) are not, so when
+ * the head has not moved a producer reclaims again only after
+ * MPMCRING_RECLAIM_GAP_NS. A flood of refused records is then not a flood
+ * of reclaims, and a commit frees its space within microseconds.
  */
 static inline bool mpr_env_reclaim_due(struct mpr_env *e, __u64 head)
 {
@@ -47,13 +49,15 @@ static inline bool mpr_env_reclaim_due(struct mpr_env *e, __u64 head)
 
 	return READ_ONCE(ring->reclaim_more) ||
 	       head != READ_ONCE(ring->reclaim_head) ||
-	       jiffies != READ_ONCE(ring->reclaim_jiffies);
+	       ktime_get_mono_fast_ns() - READ_ONCE(ring->reclaim_ns) >=
+	       MPMCRING_RECLAIM_GAP_NS;
 }
 
 static inline void mpr_env_reclaimed(struct mpr_env *e, __u64 head, bool more)
 {
 	WRITE_ONCE(e->ring->reclaim_head, head);
-	WRITE_ONCE(e->ring->reclaim_jiffies, jiffies);
+	/* NMI-safe clock: reclaims run in any context. */
+	WRITE_ONCE(e->ring->reclaim_ns, ktime_get_mono_fast_ns());
 	WRITE_ONCE(e->ring->reclaim_more, more);
 }
 
@@ -96,9 +100,11 @@ static inline void mpr_env_overwritten(struct mpr_env *e, u64 records,
 	mpmcring_count(e->ring, overwritten_bytes, bytes);
 }
 
+/* A repaired head can make records ready: the tick wakes sleepers. */
 static inline void mpr_env_repaired(struct mpr_env *e)
 {
 	mpmcring_count(e->ring, head_repairs, 1);
+	WRITE_ONCE(e->ring->wake_missed, 1);
 }
 
 static inline void mpr_env_racing(struct mpr_env *e)

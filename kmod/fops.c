@@ -119,20 +119,53 @@ u64 mpmcring_free_bytes(struct mpmcring *ring)
 	return ring->view.data_size - (s.prod - s.reclaim);
 }
 
-/* Whether a record of this file's class fits now (write(2) would not wait). */
-static bool mpmcring_writable(struct mpmcring_file *mf)
+/*
+ * Overwrite mode: whether a producer that finds no free space could evict
+ * its way in: the record at the head is finished and nothing claimed lies
+ * before it (reclaim has caught up with the head).
+ */
+static bool mpmcring_evictable(struct mpmcring *ring)
 {
-	struct mpmcring *ring = mf->ring;
+	const struct mpr_view *v = &ring->view;
+	struct mpr_rec rec;
+	struct mpr_pos s;
+	int st;
 
-	return mpmcring_free_bytes(ring) >
-	       ring->layout.watermark[READ_ONCE(mf->prio)] + MPMCRING_HDR_SIZE;
+	mpr_positions(v, &s);
+	/* user-writable: the head is used only once it is sane. */
+	if (!mpr_head_sane(v, &s) || s.head != s.reclaim || s.head == s.prod)
+		return false;
+	st = mpr_record_at(v, s.head, s.prod, &rec);
+	return st == MPR_REC_COMMITTED || st == MPR_REC_DISCARDED;
+}
+
+/**
+ * mpmcring_room() - could a record of this class and size be reserved now
+ * @ring: the ring
+ * @prio: its class
+ * @need: its bytes of ring space
+ *
+ * Return: true when it fits under the class's watermark, or in overwrite
+ * mode (where classes have none) when eviction can make room.
+ */
+bool mpmcring_room(struct mpmcring *ring, u32 prio, u64 need)
+{
+	if (ring->layout.mode == MPMCRING_MODE_OVERWRITE)
+		return mpmcring_free_bytes(ring) >= need || mpmcring_evictable(ring);
+	return mpmcring_free_bytes(ring) >= ring->layout.watermark[prio] + need;
+}
+
+/* What POLLOUT promises room for: the smallest record write(2) makes. */
+static u64 mpmcring_min_need(struct mpmcring *ring)
+{
+	return mpr_rec_size(&ring->view, 1);
 }
 
 static __poll_t mpmcring_poll(struct file *file, poll_table *pt)
 {
 	struct mpmcring_file *mf = file->private_data;
 	struct mpmcring *ring = mf->ring;
-	u32 k = READ_ONCE(mf->wake_class);
+	u32 k = READ_ONCE(mf->wake_class), prio = READ_ONCE(mf->prio);
 	__poll_t mask = 0;
 
 	poll_wait(file, &ring->wq, pt);
@@ -143,19 +176,45 @@ static __poll_t mpmcring_poll(struct file *file, poll_table *pt)
 	if (READ_ONCE(ring->dead))
 		mask |= EPOLLHUP;
 	if (mf->writable) {
-		bool room = mpmcring_writable(mf);
+		bool room = mpmcring_room(ring, prio, mpmcring_min_need(ring));
 
 		if (!room) {
 			/* Consumers free space with plain stores: look. */
 			mpmcring_reclaim(ring);
-			room = mpmcring_writable(mf);
+			room = mpmcring_room(ring, prio, mpmcring_min_need(ring));
 		}
 		if (room)
 			mask |= EPOLLOUT | EPOLLWRNORM;
 		else if (poll_requested_events(pt) & EPOLLOUT)
-			WRITE_ONCE(ring->out_waiters, 1);	/* the tick looks again */
+			mpmcring_want_room(ring, prio);	/* the tick looks again */
 	}
 	return mask;
+}
+
+/*
+ * A writer of class prio found no room (poll, or a write that returned
+ * EAGAIN): the housekeeping tick wakes EPOLLOUT once the class has room,
+ * including for edge-triggered and io_uring waiters that will not poll on
+ * their own.
+ */
+void mpmcring_want_room(struct mpmcring *ring, u32 prio)
+{
+	if (!(READ_ONCE(ring->out_waiters) & BIT(prio)))
+		set_bit(prio, &ring->out_waiters);
+}
+
+/* The tick's part for writers: wake those whose class has room now. */
+void mpmcring_room_backstop(struct mpmcring *ring)
+{
+	unsigned long want = READ_ONCE(ring->out_waiters), ready = 0;
+	u32 prio;
+
+	for_each_set_bit(prio, &want, MPMCRING_NR_PRIO)
+		if (mpmcring_room(ring, prio, mpmcring_min_need(ring)) &&
+		    test_and_clear_bit(prio, &ring->out_waiters))
+			ready |= BIT(prio);
+	if (ready)
+		wake_up_poll(&ring->wq, EPOLLOUT | EPOLLWRNORM);
 }
 
 const struct file_operations mpmcring_fops = {

@@ -31,6 +31,8 @@
 #define MPMCRING_MAX_CLAIM_TIMEOUT_MS	(3600U * 1000)
 /* Interrupt context levels: task, softirq, hardirq, NMI. */
 #define MPMCRING_NR_LEVELS	4
+/* A reclaim that would find what the last one found waits this long. */
+#define MPMCRING_RECLAIM_GAP_NS	(20 * NSEC_PER_USEC)
 /* The housekeeping tick while files are open: leases, backstop wakeups. */
 #define MPMCRING_TICK_MS	100
 
@@ -75,7 +77,7 @@ struct mpmcring {
 	/* Reclaim: one at a time, never waited for. */
 	unsigned long reclaim_lock;	/* bit 0: a reclaim is running */
 	u64 reclaim_head;		/* the head the last reclaim saw */
-	unsigned long reclaim_jiffies;	/* and when */
+	u64 reclaim_ns;			/* and when (ktime_get_mono_fast_ns) */
 	bool reclaim_more;		/* it stopped at its walk bound */
 	struct mpr_lease *leases;	/* per slot, under reclaim_lock */
 
@@ -100,7 +102,7 @@ struct mpmcring {
 	u32 wake_refs[64];
 	spinlock_t wake_lock;		/* wake_mask, wake_refs */
 	int wake_missed;		/* a commit found sleepers, woke none */
-	int out_waiters;		/* someone polls for POLLOUT */
+	unsigned long out_waiters;	/* bit per class: a writer wants room */
 
 	/* The housekeeping tick runs while files are open. */
 	struct timer_list tick;
@@ -177,8 +179,11 @@ ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 		      loff_t *ppos);
 ssize_t mpmcring_write_iter(struct kiocb *iocb, struct iov_iter *from);
 long mpmcring_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
-int mpmcring_wait_readable(struct mpmcring *ring, u32 wake_class);
+int mpmcring_wait_readable(struct mpmcring_file *mf);
 u64 mpmcring_free_bytes(struct mpmcring *ring);
+bool mpmcring_room(struct mpmcring *ring, u32 prio, u64 need);
+void mpmcring_want_room(struct mpmcring *ring, u32 prio);
+void mpmcring_room_backstop(struct mpmcring *ring);
 
 /* stats.c */
 void mpmcring_debugfs_add(struct mpmcring *ring);

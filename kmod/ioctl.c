@@ -11,6 +11,7 @@
 #include <linux/uaccess.h>
 #include <linux/bitmap.h>
 #include <linux/log2.h>
+#include <linux/poll.h>
 
 #include "internal.h"
 
@@ -115,7 +116,8 @@ static long mpmcring_ioc_watermark(struct mpmcring_file *mf, u64 __user *uarg)
 
 	if (get_user(wm, uarg))
 		return -EFAULT;
-	if (wm > ring->layout.data_size)
+	/* More could never be ready at once with records of half the ring. */
+	if (wm > ring->layout.data_size / 2)
 		return -EINVAL;
 	k = mpmcring_wake_class(wm);
 	if (mutex_lock_killable(&mf->lock))
@@ -127,6 +129,12 @@ static long mpmcring_ioc_watermark(struct mpmcring_file *mf, u64 __user *uarg)
 		WRITE_ONCE(mf->wake_class, k);
 	}
 	mutex_unlock(&mf->lock);
+	/*
+	 * A lower watermark can make this file ready with no commit to say
+	 * so; sleepers that will not poll again (edge-triggered) need a wake.
+	 */
+	if (mpmcring_ready(ring, k))
+		wake_up_poll(&ring->wq, EPOLLIN | EPOLLRDNORM);
 	return 0;
 }
 

@@ -4,12 +4,15 @@
  *
  * Its claims live in kernel memory (ring->read_claims[slot]), not in the
  * consumer area: nothing a co-tenant writes can end a claim under it, so the
- * record it copies cannot be reused while it copies. It never copies more
- * than the caller asked for, and it holds a claim only for a bounded time:
- * the copy runs with page faults off (the buffer is faulted in first); if
- * the buffer still faults, the record is copied aside, the claim ends, and
- * the copy to the caller happens after. A record that cannot be copied out
- * at all is consumed and counted (read_faults), not lost silently.
+ * record it copies cannot be reused while it copies. Such a claim has no
+ * lease, so it is held only for a bounded time: the part of the buffer the
+ * record needs is faulted in first, the claim takes a record no longer than
+ * that, and the copy runs with page faults off. If the buffer faults anyway
+ * (another thread unmapped it meanwhile), the record is copied aside
+ * without sleeping, the claim ends, and the copy to the caller happens
+ * after, with no lock held. It never copies more than the caller asked
+ * for. A record that cannot be copied out is consumed and counted
+ * (read_faults), not lost silently.
  */
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -20,16 +23,21 @@
 
 #include "internal.h"
 
-/* Sleeps until mpmcring_ready() or the ring dies; -ERESTARTSYS on signal. */
-int mpmcring_wait_readable(struct mpmcring *ring, u32 wake_class)
+/*
+ * Sleeps until mpmcring_ready() for the file's watermark (as it is now: it
+ * may change while we sleep) or the ring dies; -ERESTARTSYS on signal.
+ */
+int mpmcring_wait_readable(struct mpmcring_file *mf)
 {
+	struct mpmcring *ring = mf->ring;
 	DEFINE_WAIT(wait);
 	int ret = 0;
 
 	for (;;) {
 		/* [W2] pairs with [W1]: set_current_state() is a full barrier. */
 		prepare_to_wait(&ring->wq, &wait, TASK_INTERRUPTIBLE);
-		if (mpmcring_ready(ring, wake_class) || READ_ONCE(ring->dead))
+		if (mpmcring_ready(ring, READ_ONCE(mf->wake_class)) ||
+		    READ_ONCE(ring->dead))
 			break;
 		if (signal_pending(current)) {
 			ret = -ERESTARTSYS;
@@ -41,64 +49,73 @@ int mpmcring_wait_readable(struct mpmcring *ring, u32 wake_class)
 	return ret;
 }
 
-/* Faults in the part of buf the next record will need, without writing it. */
-static void mpmcring_read_prefault(struct mpmcring *ring, char __user *buf,
-				   size_t count)
+/*
+ * Faults in the part of buf the next record needs, without writing it.
+ * Returns how many bytes of buf are faulted in: what the claim may take.
+ */
+static size_t mpmcring_read_prefault(struct mpmcring *ring, char __user *buf,
+				     size_t count, bool all)
 {
 	const struct mpr_view *v = &ring->view;
+	size_t len = min_t(size_t, count, v->max_record);
 	struct mpr_rec rec;
 	struct mpr_pos s;
 
 	mpr_positions(v, &s);
-	/* user-writable: a peek only; a wrong guess costs the slow copy. */
-	if (mpr_head_sane(v, &s) &&
+	/* user-writable: a peek only; a wrong guess costs another round. */
+	if (!all && mpr_head_sane(v, &s) &&
 	    mpr_record_at(v, s.head, s.prod, &rec) == MPR_REC_COMMITTED)
-		fault_in_safe_writeable(buf, min_t(size_t, count, rec.len));
+		len = min_t(size_t, len, rec.len);
+	/* A buffer that cannot hold it is the caller's error: nothing taken. */
+	return fault_in_safe_writeable(buf, len) ? 0 : len;
 }
 
-/* Claims, copies and commits one record; mf->lock held. */
-static ssize_t mpmcring_read_one(struct mpmcring_file *mf, char __user *buf,
-				 size_t count)
+/* What one attempt of read(2) did. */
+struct mpmcring_read_out {
+	ssize_t ret;
+	void *bounce;	/* copied aside: copy out with no lock held */
+	size_t len;
+};
+
+/*
+ * Claims, copies and commits one record of at most want bytes (faulted
+ * in); mf->lock held. -EMSGSIZE when the record at the head is longer.
+ */
+static void mpmcring_read_one(struct mpmcring_file *mf, char __user *buf,
+			      size_t want, struct mpmcring_read_out *out)
 {
 	struct mpmcring *ring = mf->ring;
 	const struct mpr_view *v = &ring->view;
 	u64 *claim = &ring->read_claims[mf->read_slot];
-	void *bounce = NULL;
 	unsigned long left;
 	struct mpr_claim c;
 	const void *src;
-	size_t len;
 	int n;
 
-	n = mpr_claim(v, claim, false, 1, count, true, &c);
+	n = mpr_claim(v, claim, false, 1, want, true, &c);
 	if (n == -EBADMSG) {
 		mpmcring_repair(ring);
-		n = mpr_claim(v, claim, false, 1, count, true, &c);
+		n = mpr_claim(v, claim, false, 1, want, true, &c);
 	}
-	if (n < 0)
-		return n;
-	/* The claim checked the length against count; never copy more. */
-	len = min_t(size_t, c.first.len, count);
+	if (n < 0) {
+		out->ret = n;
+		return;
+	}
+	/* The claim checked the length against want; never copy more. */
+	out->len = min_t(size_t, c.first.len, want);
 	src = mpr_payload(v, c.first.pos);
 	pagefault_disable();
-	left = __copy_to_user_inatomic(buf, src, len);
+	left = __copy_to_user_inatomic(buf, src, out->len);
 	pagefault_enable();
 	if (left) {
-		/* Copied aside while the record is still ours. */
-		bounce = kvmalloc(len, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-		if (bounce)
-			memcpy(bounce, src, len);
+		/* Copied aside while the record is still ours, no sleeping. */
+		out->bounce = kvmalloc(out->len, GFP_NOWAIT | __GFP_NOWARN |
+				       __GFP_ACCOUNT);
+		if (out->bounce)
+			memcpy(out->bounce, src, out->len);
 	}
 	mpr_commit(claim);
-	if (!left)
-		return len;
-	if (bounce && !copy_to_user(buf, bounce, len)) {
-		kvfree(bounce);
-		return len;
-	}
-	kvfree(bounce);
-	mpmcring_count(ring, read_faults, 1);
-	return -EFAULT;
+	out->ret = left && !out->bounce ? -ENOMEM : out->len;
 }
 
 ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
@@ -106,43 +123,62 @@ ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 {
 	struct mpmcring_file *mf = file->private_data;
 	struct mpmcring *ring = mf->ring;
-	ssize_t ret;
-	int slot;
+	struct mpmcring_read_out out;
+	int slot, round = 0;
+	size_t want;
 
 	if (!mf->writable)
 		return -EPERM;	/* a read-only file observes, it does not consume */
 	if (!count)
 		return 0;
 	for (;;) {
-		mpmcring_read_prefault(ring, buf, count);
+		/*
+		 * Fault in what the record at the head needs, claim no more;
+		 * if another took it and a longer one came, once more, and
+		 * after a few rounds fault in all the caller gave.
+		 */
+		want = mpmcring_read_prefault(ring, buf, count, round >= 4);
+		if (!want)
+			return -EFAULT;
 		if (mutex_lock_interruptible(&mf->lock))
 			return -ERESTARTSYS;
-		ret = 0;
+		out = (struct mpmcring_read_out){ .ret = 0 };
 		if (mf->read_slot < 0) {
 			slot = mpmcring_slot_attach(ring, true);
 			if (slot < 0)
-				ret = slot;
+				out.ret = slot;
 			else
 				mf->read_slot = slot;
 		}
-		if (!ret)
-			ret = mpmcring_read_one(mf, buf, count);
+		if (!out.ret)
+			mpmcring_read_one(mf, buf, want, &out);
 		mutex_unlock(&mf->lock);
-		if (ret != -EAGAIN && ret != -EBUSY)
-			return ret;
-		if (READ_ONCE(ring->dead) && ret == -EAGAIN)
+		if (out.bounce) {
+			out.ret = copy_to_user(buf, out.bounce, out.len) ? -EFAULT : out.len;
+			kvfree(out.bounce);
+		}
+		if (out.ret == -EFAULT || out.ret == -ENOMEM) {
+			mpmcring_count(ring, read_faults, 1);	/* consumed */
+			return out.ret;
+		}
+		if (out.ret == -EMSGSIZE && want < count && round++ < 8)
+			continue;	/* a longer record than we faulted in */
+		if (out.ret != -EAGAIN && out.ret != -EBUSY)
+			return out.ret;
+		if (READ_ONCE(ring->dead) && out.ret == -EAGAIN)
 			return 0;	/* end of file: destroyed and drained */
 		if (file->f_flags & O_NONBLOCK)
 			return -EAGAIN;
-		if (ret == -EBUSY) {
+		if (signal_pending(current))
+			return -ERESTARTSYS;
+		if (out.ret == -EBUSY) {
 			/* Other consumers kept winning: try again. */
-			if (signal_pending(current))
-				return -ERESTARTSYS;
 			cond_resched();
 			continue;
 		}
-		ret = mpmcring_wait_readable(ring, READ_ONCE(mf->wake_class));
-		if (ret)
-			return ret;
+		round = 0;
+		out.ret = mpmcring_wait_readable(mf);
+		if (out.ret)
+			return out.ret;
 	}
 }

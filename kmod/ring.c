@@ -290,7 +290,7 @@ static struct mpmcring *mpmcring_alloc(const struct mpmcring_params *p)
 	for (i = 0; i < consumers; i++) {
 		ring->read_claims[i] = MPMCRING_SLOT_IDLE;
 		ring->leases[i].seen = MPMCRING_SLOT_IDLE;
-		ring->leases[i].revoked = MPMCRING_SLOT_IDLE;
+		ring->leases[i].head = MPMCRING_SLOT_IDLE;
 	}
 
 	err = mpmcring_alloc_pages(ring, 1 + nr_info + nr_stamp, nr_data);

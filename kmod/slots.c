@@ -10,7 +10,26 @@
 #include <linux/sched.h>
 #include <kunit/visibility.h>
 
-#include "internal.h"
+#include "env.h"
+
+/*
+ * A new owner must not inherit the last one's lease. The lease is reclaim's
+ * state, written under the reclaim bit, so it is reset under it too (with
+ * preemption off, like every holder; a reclaim holds it for a bounded time).
+ */
+static void mpmcring_lease_reset(struct mpmcring *ring, unsigned int i)
+{
+	struct mpr_env env = { .ring = ring };
+
+	/* [M:lease-reset] (tests/model) */
+	preempt_disable();
+	while (!mpr_env_trylock(&env))
+		cpu_relax();
+	ring->leases[i].seen = MPMCRING_SLOT_IDLE;
+	ring->leases[i].head = MPMCRING_SLOT_IDLE;
+	mpr_env_unlock(&env);
+	preempt_enable();
+}
 
 /**
  * mpmcring_slot_attach() - give a consumer a slot
@@ -46,6 +65,7 @@ int mpmcring_slot_attach(struct mpmcring *ring, bool read_slot)
 		   (read_slot ? MPMCRING_SLOTF_READ : 0));
 	if (read_slot)
 		set_bit(i, ring->read_slots);
+	mpmcring_lease_reset(ring, i);
 	/*
 	 * The slot reads idle before reclaimers take it into account. The
 	 * consumer's first announce comes after this bit in its own program
@@ -64,40 +84,46 @@ EXPORT_SYMBOL_IF_KUNIT(mpmcring_slot_attach);
  * @i: a slot index attach returned
  *
  * Records the slot still held are lost to that consumer: they count as
- * consumed (they left the ring through its claim) and as abandoned. How
- * many comes from the consumer's own count, capped by the granules its
- * claimed span holds: the kernel cannot tell which claimed records were
- * whose.
+ * consumed (they left the ring through its claim) and as abandoned, unless
+ * its claim was revoked (then they were counted as revoked: the exchange
+ * below and reclaim's compare-and-swap decide on one word). How many comes
+ * from the consumer's own count, capped by the granules its claimed span
+ * holds: the kernel cannot tell which claimed records were whose.
  */
 void mpmcring_slot_detach(struct mpmcring *ring, unsigned int i)
 {
 	const struct mpr_view *v = &ring->view;
 	struct mpmcring_slot *slot = &v->cons->slots[i];
 	struct mpmcring_slot_info *info = &v->slot_info[i];
+	bool read_slot = test_bit(i, ring->read_slots);
 	struct mpr_pos s;
-	u64 start, held;
+	u64 start, held, bound;
 
 	/* [M:detach] (tests/model) */
 	mpr_positions(v, &s);
+	/* user-writable: held is only counted, capped. */
+	held = read_slot ? 1 : READ_ONCE(slot->held_records);
+	/* [C3] for the departed consumer: pairs with [R4]. */
+	start = xchg(read_slot ? &ring->read_claims[i] : &slot->start,
+		     MPMCRING_SLOT_IDLE);
 	/* user-writable: only tested, counted and capped, never used. */
-	start = READ_ONCE(slot->start);
-	held = READ_ONCE(slot->held_records);
-	if (test_bit(i, ring->read_slots))
-		start = READ_ONCE(ring->read_claims[i]);
-	if (!(start & MPMCRING_SLOT_IDLE) && mpr_between(s.reclaim, start, s.prod) &&
-	    READ_ONCE(ring->leases[i].revoked) != start) {
-		/* Past the head, or with no sane head, prod_pos bounds it. */
-		u64 bound = mpr_head_sane(v, &s) ? s.head : s.prod;
-
+	bound = mpr_head_sane(v, &s) ? s.head : s.prod;
+	/* A start at or past the head holds nothing yet. */
+	if (!(start & (MPMCRING_SLOT_IDLE | MPMCRING_SLOT_REVOKED)) &&
+	    mpr_aligned(v, start) && mpr_between(s.reclaim, start, s.prod) &&
+	    mpr_before(start, bound)) {
 		atomic64_inc(&ring->abandoned_claims);
-		if (test_bit(i, ring->read_slots))
-			held = 1;	/* read(2) claims one record */
-		atomic64_add(min(held, (bound - start) >> v->gshift),
+		atomic64_add(mpr_held_capped(v, held, start, bound),
 			     &ring->abandoned_records);
 	}
-	/* [C3] for the departed consumer: pairs with [R4]. */
-	smp_store_release(&slot->start, MPMCRING_SLOT_IDLE);
-	smp_store_release(&ring->read_claims[i], MPMCRING_SLOT_IDLE);
+	if (read_slot) {
+		/*
+		 * [C3] pairs with [R4]: the mapped word of a read(2) slot,
+		 * which a co-tenant may have scribbled on, reads idle
+		 * before the slot is free.
+		 */
+		smp_store_release(&slot->start, MPMCRING_SLOT_IDLE);
+	}
 	spin_lock(&ring->slots_lock);
 	clear_bit(i, ring->slots_used);
 	clear_bit(i, ring->read_slots);

@@ -175,16 +175,16 @@ void mpmcring_wake_work(struct irq_work *work)
  * @ring: the ring
  *
  * Wakes readers once if a commit found them asleep and woke nobody since
- * the last tick. Wakes writers that polled for space and found none: the
- * tick has just reclaimed what consumers committed (they commit with plain
- * stores, so nothing else tells the kernel), and each writer's ->poll looks
- * again with its own class.
+ * the last tick (or a head was repaired). Wakes writers that found no room,
+ * once their class has some: the tick has just reclaimed what consumers
+ * committed (they commit with plain stores, so nothing else tells the
+ * kernel).
  */
 void mpmcring_backstop(struct mpmcring *ring)
 {
 	if (READ_ONCE(ring->wake_missed) && xchg(&ring->wake_missed, 0))
 		mpmcring_wake_in(ring);
-	if (READ_ONCE(ring->out_waiters) && xchg(&ring->out_waiters, 0))
-		wake_up_poll(&ring->wq, EPOLLOUT | EPOLLWRNORM);
+	if (READ_ONCE(ring->out_waiters))
+		mpmcring_room_backstop(ring);
 }
 EXPORT_SYMBOL_IF_KUNIT(mpmcring_backstop);

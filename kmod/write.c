@@ -46,12 +46,6 @@ static int mpmcring_write_lens(struct iov_iter *from, u32 *lens,
 	return i;
 }
 
-/* Whether a record of need bytes in class prio could fit now. */
-static bool mpmcring_room_for(struct mpmcring *ring, u32 prio, u64 need)
-{
-	return mpmcring_free_bytes(ring) >= ring->layout.watermark[prio] + need;
-}
-
 /* Reserves the records, waiting for space unless non-blocking. */
 static int mpmcring_write_reserve(struct mpmcring_file *mf, const u32 *lens,
 				  unsigned long n, u32 prio, u64 need,
@@ -66,17 +60,20 @@ static int mpmcring_write_reserve(struct mpmcring_file *mf, const u32 *lens,
 					    MPMCRING_REC_FROM_USER, nonblock, rsv);
 		if (ret != -ENOSPC && ret != -EAGAIN)
 			return ret;
+		/* Edge-triggered POLLOUT waiters hear from the tick. */
+		mpmcring_want_room(ring, prio);
 		if (nonblock)
 			return -EAGAIN;
 		if (READ_ONCE(ring->dead))
 			return -EPIPE;
-		WRITE_ONCE(ring->out_waiters, 1);
 		t = wait_event_interruptible_timeout(ring->wq,
 				READ_ONCE(ring->dead) ||
-				mpmcring_room_for(ring, prio, need),
+				mpmcring_room(ring, prio, need),
 				msecs_to_jiffies(MPMCRING_TICK_MS));
-		if (t < 0)
+		if (t < 0 || signal_pending(current))
 			return -ERESTARTSYS;
+		/* Room but a lost race (contention): do not spin. */
+		cond_resched();
 		mpmcring_reclaim(ring);
 	}
 }
@@ -110,8 +107,9 @@ ssize_t mpmcring_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		need += mpr_rec_size(&ring->view, lens[i]);
 	for (i = 0; i < n && lens[i] <= ring->layout.max_record; i++)
 		;
-	if (i < n || total > MPMCRING_WRITE_MAX ||
-	    need > ring->layout.data_size - ring->layout.watermark[prio]) {
+	if (i < n || total > MPMCRING_WRITE_MAX || need > ring->layout.data_size ||
+	    (ring->layout.mode != MPMCRING_MODE_OVERWRITE &&
+	     need > ring->layout.data_size - ring->layout.watermark[prio])) {
 		/* Could never be written: refused now, counted as too big. */
 		mpmcring_count_drop(ring, MPMCRING_DROP_TOO_BIG, prio, n);
 		return -EMSGSIZE;

@@ -38,6 +38,12 @@ static __always_inline __u64 mpr_cmpxchg(__u64 *p, __u64 old, __u64 new)
 	return cmpxchg(p, old, new);
 }
 
+/* Fully ordered exchange; returns the value found. */
+static __always_inline __u64 mpr_xchg(__u64 *p, __u64 new)
+{
+	return xchg(p, new);
+}
+
 /*
  * A read that may race with a producer writing the same bytes on purpose:
  * a walker looks at records it has not claimed yet. The value is bounds
@@ -73,6 +79,11 @@ static inline __u64 mpr_cmpxchg(__u64 *p, __u64 old, __u64 new)
 	__atomic_compare_exchange_n(p, &old, new, 0, __ATOMIC_SEQ_CST,
 				    __ATOMIC_SEQ_CST);
 	return old;
+}
+
+static inline __u64 mpr_xchg(__u64 *p, __u64 new)
+{
+	return __atomic_exchange_n(p, new, __ATOMIC_SEQ_CST);
 }
 
 /* See the kernel's definition above; this tells ThreadSanitizer. */

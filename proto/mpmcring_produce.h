@@ -54,32 +54,55 @@ static inline void mpr_ring_init(const struct mpr_view *v,
 }
 
 /*
- * Lowers lo to the oldest claim a consumer still holds, ignoring claims
- * that stood still for longer than the ring's claim timeout: those are
- * revoked here, and the revocation is published in the slot info before the
- * caller frees any of their space. bound is where the claims end at most
- * (the head, or prod_pos when the head is garbage): it caps what a revoked
- * consumer is counted to have held.
+ * How many records a consumer says it held, capped by the granules its
+ * claimed span, from its start s to bound (the head), can hold.
+ */
+static inline __u64 mpr_held_capped(const struct mpr_view *v, __u64 held,
+				    __u64 s, __u64 bound)
+{
+	/* user-writable: a count only; nothing past the head was claimed. */
+	if (!mpr_before(s, bound))
+		return 0;
+	return held < (bound - s) >> v->gshift ? held : (bound - s) >> v->gshift;
+}
+
+/*
+ * Lowers lo to the oldest claim a consumer still holds. A claim that stood
+ * still for longer than the ring's claim timeout while at least half the
+ * ring lies behind it (so it is what holds producers back) is revoked
+ * here: MPMCRING_SLOT_REVOKED goes into its start with one compare-and-swap,
+ * before the caller frees any of its space, and from then on it holds
+ * nothing. bound is where the claims end at most (the head, or prod_pos
+ * when the head is garbage).
+ *
+ * What a revoked claim held is counted from the consumer's own count at
+ * that moment; a consumer stopped half way through a claim (announced, its
+ * compare-and-swap on the head still to come and bound to fail) counts as
+ * a revoked claim of nothing. The consumer learns exactly what it lost at
+ * its commit.
  */
 static inline __u64 mpr_claims_floor(const struct mpr_view *v,
 				     struct mpr_env *env, __u64 r0, __u64 p,
 				     __u64 bound, __u64 lo)
 {
-	__u64 now = mpr_env_now_ms(env), s;
+	__u64 now = mpr_env_now_ms(env), s, seen;
 	__u32 timeout = v->claim_timeout_ms;
 	unsigned int i;
 
 	/* [M:claims-floor] */
 	for (i = mpr_env_next_slot(env, 0); i < v->max_consumers;
 	     i = mpr_env_next_slot(env, i + 1)) {
+		__u64 *start = &v->cons->slots[i].start;
 		struct mpr_lease *ls;
-		__u64 held;
 
 		if (mpr_env_kernel_claim(env, i, &s)) {
-			/* Kernel memory, held for a bounded time: trusted.
-			 * [M:floor-kernel-claim]
+			/*
+			 * [M:floor-kernel-claim] Kernel memory, held for a
+			 * bounded time: trusted. An announce reclaim already
+			 * passed is a claim whose cmpxchg will fail.
 			 */
-			if (!(s & MPMCRING_SLOT_IDLE) && mpr_before(s, lo))
+			if (!(s & MPMCRING_SLOT_IDLE) && mpr_between(r0, s, p) &&
+			    mpr_before(s, lo))
 				lo = s;
 			continue;
 		}
@@ -87,37 +110,52 @@ static inline __u64 mpr_claims_floor(const struct mpr_view *v,
 		/* [M:floor-slot] [R4] pairs with [C3]. user-writable:
 		 * clamped to [r0, p].
 		 */
-		s = MPR_LOAD_ACQUIRE(&v->cons->slots[i].start);
-		if ((s & MPMCRING_SLOT_IDLE) || !mpr_aligned(v, s) ||
-		    !mpr_between(r0, s, p)) {
+		s = MPR_LOAD_ACQUIRE(start);
+		if ((s & (MPMCRING_SLOT_IDLE | MPMCRING_SLOT_REVOKED)) ||
+		    !mpr_aligned(v, s) || !mpr_between(r0, s, p)) {
 			ls->seen = MPMCRING_SLOT_IDLE;	/* holds nothing */
 			continue;
 		}
 		if (s != ls->seen) {
+			/* [M:lease-since] A new claim only when not behind the
+			 * last head.
+			 */
+			if (ls->head == MPMCRING_SLOT_IDLE ||
+			    !mpr_before(s, ls->head))
+				ls->since_ms = now;
 			ls->seen = s;
-			ls->since_ms = now;
-		} else if (timeout && now - ls->since_ms >= timeout) {
-			/* [M:lease-expired] */
-			if (ls->revoked != s) {
-				ls->revoked = s;
-				/* [M:lease-revoke] [R6] pairs with [C4]: visible
-				 * before [R5].
-				 */
+			ls->head = bound;
+		}
+		/*
+		 * [M:lease-expired] Revoked only with something claimed (a
+		 * start at the head holds nothing yet, and a claim still to
+		 * come from it would then hold records reclaim no longer
+		 * protects).
+		 */
+		if (timeout && now - ls->since_ms >= timeout &&
+		    p - s > v->data_size / 2 && mpr_before(s, bound)) {
+			/* [M:lease-revoke] [R6] pairs with [C4]: before [R5]
+			 * frees the space.
+			 */
+			seen = mpr_cmpxchg(start, s, s | MPMCRING_SLOT_REVOKED);
+			if (seen == s) {
 				MPR_WRITE_ONCE(v->slot_info[i].revoked, s);
 				MPR_WRITE_ONCE(v->slot_info[i].revocations,
 					       v->slot_info[i].revocations + 1);
-				/*
-				 * user-writable: the consumer's own count,
-				 * capped by the granules its span holds.
-				 * [M:revoke-count]
-				 */
-				held = MPR_READ_ONCE(v->cons->slots[i].held_records);
-				if (mpr_between(s, bound, p) &&
-				    held > (bound - s) >> v->gshift)
-					held = (bound - s) >> v->gshift;
-				mpr_env_revoked(env, i, held);
+				/* [M:revoke-count] */
+				mpr_env_revoked(env, i, mpr_held_capped(v,
+					MPR_READ_ONCE(v->cons->slots[i].held_records),
+					s, bound));
+				ls->seen = MPMCRING_SLOT_IDLE;
+				continue;	/* revoked: holds nothing now */
 			}
-			continue;	/* revoked: no longer holds space */
+			/* [M:revoke-lost] The consumer moved first: honour what it
+			 * holds now.
+			 */
+			s = seen;
+			if ((s & (MPMCRING_SLOT_IDLE | MPMCRING_SLOT_REVOKED)) ||
+			    !mpr_aligned(v, s) || !mpr_between(r0, s, p))
+				continue;
 		}
 		if (mpr_before(s, lo))
 			lo = s;
@@ -267,10 +305,14 @@ static inline int mpr_reserve(const struct mpr_view *v, struct mpr_env *env,
 			if (rounds++ == 2)
 				return p + need - r > v->data_size ?
 					MPR_FAIL_FULL : MPR_FAIL_PRIORITY;
-			/* user-writable: the head is only a hint here.
+			/*
+			 * Overwrite mode can always evict; otherwise a reclaim
+			 * must be able to find more than the last one.
+			 * user-writable: the head is only a hint here.
 			 * [M:reserve-reclaim]
 			 */
-			if (mpr_env_reclaim_due(env, MPR_READ_ONCE(v->cons->head)) &&
+			if ((v->mode == MPMCRING_MODE_OVERWRITE ||
+			     mpr_env_reclaim_due(env, MPR_READ_ONCE(v->cons->head))) &&
 			    mpr_env_trylock(env)) {
 				if (v->mode == MPMCRING_MODE_OVERWRITE)
 					mpr_overwrite(v, env, p + need - limit);

@@ -10,11 +10,14 @@
  *        and with [R2]: reclaimer stamp load-acquire, then header
  *   [C2] consumer: claim announce, then the claim cmpxchg on head
  *        pairs with [R3]: reclaimer loads head (acquire), then the claims
- *   [C3] consumer: reads of its records, then slot store-release (commit)
+ *   [C3] consumer: reads of its records, then the fully ordered exchange
+ *        of its slot's start to idle (commit)
  *        pairs with [R4]: reclaimer slot load-acquire, then reclaim_pos
- *   [C4] consumer: reads of its records, acquire fence, then the revocation
- *        load; pairs with [R6]: reclaimer revocation store, then the
- *        reclaim_pos store-release [R5] that lets producers overwrite
+ *   [C4] consumer: reads of its records, then the look at its slot's start
+ *        (the commit's exchange, or an acquire fence and a load)
+ *        pairs with [R6]: reclaimer revocation cmpxchg on the slot's start,
+ *        then the reclaim_pos store-release [R5] that lets producers
+ *        overwrite
  *   [R5] reclaimer: reclaim_pos store-release
  *        pairs with [P4]: producer reclaim_pos load-acquire, then writes
  *        into the space it frees
@@ -37,6 +40,8 @@
 
 /* How many times a consumer retries a claim that lost a race. */
 #define MPR_CLAIM_TRIES		256
+/* Records one claim walks past what it may take (discarded ones). */
+#define MPR_CLAIM_WALK		1024
 /*
  * How many times a producer retries a reservation that lost a race. (The
  * host tests build a copy with a smaller value to reach the contention-drop
@@ -185,10 +190,11 @@ static inline void mpr_positions(const struct mpr_view *v, struct mpr_pos *s)
 	s->prod = MPR_LOAD_ACQUIRE(&v->meta->prod_pos);
 }
 
-/* A head outside [reclaim, prod], or between granules, is corrupt. [M:head-sane] */
+/* A head outside [reclaim, prod], or between granules, is corrupt. */
 static inline bool mpr_head_sane(const struct mpr_view *v,
 				 const struct mpr_pos *s)
 {
+	/* [M:head-sane] */
 	return mpr_aligned(v, s->head) && mpr_between(s->reclaim, s->head, s->prod);
 }
 
@@ -253,7 +259,7 @@ static inline int mpr_claim(const struct mpr_view *v, __u64 *announce,
 	for (tries = 0; tries < MPR_CLAIM_TRIES; tries++) {
 		struct mpr_pos pos;
 		__u64 h, p, e, bytes = 0;
-		__u32 n = 0;
+		__u32 n = 0, walked = 0;
 		bool too_big = false, bad = false;
 		struct mpr_rec rec;
 
@@ -268,8 +274,8 @@ static inline int mpr_claim(const struct mpr_view *v, __u64 *announce,
 		if (!holding)	/* [M:claim-announce] */
 			MPR_WRITE_ONCE(*announce, h);
 
-		/* [M:claim-walk] */
-		while (n < max_recs && e != p) {
+		/* [M:claim-walk] Discarded records do not count in n: bound them too. */
+		while (n < max_recs && e != p && walked++ < max_recs + MPR_CLAIM_WALK) {
 			int st = mpr_record_at(v, e, p, &rec);
 
 			if (st == MPR_REC_NONE)
@@ -344,26 +350,31 @@ static inline bool mpr_claim_next(const struct mpr_view *v, __u64 *cur,
 	return false;
 }
 
-/* Releases everything the claim holds with one store: the commit. */
-static inline void mpr_commit(__u64 *announce)
+/*
+ * Releases everything the claim holds with one exchange: the commit.
+ * Returns whether the kernel had revoked the claim (then what was read
+ * from it may have been overwritten meanwhile). One word decides it: the
+ * kernel revokes with a compare-and-swap on the same start.
+ */
+static inline bool mpr_commit(__u64 *announce)
 {
-	/* [M:commit] [C3] pairs with [R4]: reads of the records come before. */
-	MPR_STORE_RELEASE(announce, MPMCRING_SLOT_IDLE);
+	/* [M:commit] [C3] pairs with [R4], [C4] with [R6]: the record reads
+	 * come before.
+	 */
+	return mpr_xchg(announce, MPMCRING_SLOT_IDLE) & MPMCRING_SLOT_REVOKED;
 }
 
 /*
- * Whether the claim that started at start, held in slot idx, was revoked:
- * then what was read from it may have been overwritten meanwhile. Call it
- * after reading the records (at commit, or to validate before acting).
+ * Whether the claim held through announce was revoked so far: to validate
+ * what was read before acting on it, without committing.
  */
-static inline bool mpr_claim_revoked(const struct mpr_view *v, __u32 idx,
-				     __u64 start)
+static inline bool mpr_claim_revoked(const __u64 *announce)
 {
 	/* [M:lease-check] [C4] pairs with [R6]: the record reads come before
 	 * this load.
 	 */
 	MPR_ACQUIRE_FENCE();
-	return MPR_READ_ONCE(v->slot_info[idx].revoked) == start;
+	return MPR_READ_ONCE(*announce) & MPMCRING_SLOT_REVOKED;
 }
 
 /*
@@ -419,14 +430,17 @@ static inline __u64 mpr_count_records(const struct mpr_view *v, __u64 from,
 
 /*
  * What reclaim remembers of one consumer slot, in memory only the producer
- * side writes: the claim start it last saw there, since when, and the last
- * start it revoked. A claim is a lease: standing still for claim_timeout_ms
- * ends it.
+ * side writes: the claim start it last saw there, since when, and the head
+ * at that moment. A claim is a lease: standing still for claim_timeout_ms
+ * ends it. A new start counts as a new claim only when it is not behind
+ * that head: an honest consumer claims at the head after releasing all it
+ * held, while a start moving about behind the head releases nothing and
+ * must not restart the lease.
  */
 struct mpr_lease {
 	__u64 seen;		/* MPMCRING_SLOT_IDLE when idle */
 	__u64 since_ms;
-	__u64 revoked;		/* MPMCRING_SLOT_IDLE when none */
+	__u64 head;		/* the head when seen changed (IDLE: never) */
 };
 
 /* Why a reservation failed: the caller counts it. */

@@ -22,6 +22,7 @@ for san in plain asan tsan; do
 	fi
 	b="$out/$san"
 	add "$san/lib_test" "$b/lib_test"
+	add "$san/events_test" "$b/events_test"
 	# Producers that retry (full delivery), that drop, in overwrite mode,
 	# with stalls between reserve and commit, with big records.
 	n=200000
@@ -35,6 +36,9 @@ for san in plain asan tsan; do
 	add "$san/stress_stall" "$b/stress_test -S 500 -r -n $((n / 4)) -c 4"
 	add "$san/stress_big_records" "$b/stress_test -r -n $((n / 10)) -l 500 -L 2000 -s 16384 -b 4"
 	add "$san/stress_contention" "$b/stress_test_contention -r -n $((n / 10)) -p 4 -c 2 -C"
+	# Consumers stall past their lease while producers need the space.
+	add "$san/stress_leases" "$b/stress_test -r -n $((n / 4)) -T 5 -H 40 -s 16384"
+	add "$san/stress_leases_overwrite" "$b/stress_test -o -r -n $((n / 4)) -T 5 -H 40 -s 16384"
 done
 
 fuzz="$out/fuzz_consumer"
@@ -47,6 +51,19 @@ if command -v clang >/dev/null &&
 	add "fuzz/consumer_1m_inputs" "$fuzz -runs=1000000 -seed=1 -max_len=4096"
 else
 	add "build/fuzz" "false"
+fi
+
+fuzz_ev="$out/fuzz_events"
+if command -v clang >/dev/null &&
+   clang -std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all -I"$top/userspace/include" -I"$top/userspace/lib" \
+	-I"$top/uapi" -I"$top/proto" -o "$fuzz_ev" "$here/fuzz_events.c" \
+	"$top/userspace/lib/events.c" "$top/userspace/lib/open.c" \
+	"$top/userspace/lib/consume.c" "$top/userspace/lib/io.c" \
+	>"$out/build-fuzz-events.log" 2>&1; then
+	add "fuzz/events_1m_inputs" "$fuzz_ev -runs=1000000 -seed=1 -max_len=512"
+else
+	add "build/fuzz_events" "false"
 fi
 
 add "install/destdir_pkgconfig_uninstall" "$here/install_test.sh"

@@ -49,11 +49,12 @@ static void lease_stalled_claim_revoked(struct kunit *test)
 	/* The held claim pins reclaim: nothing more fits. */
 	mpmcring_reclaim(ring);
 	KUNIT_EXPECT_EQ(test, kt_produce(ring, 56, 2, 1, 0, 100), -ENOSPC);
-	KUNIT_EXPECT_FALSE(test, mpr_claim_revoked(v, stalled.idx, cl.start));
+	KUNIT_EXPECT_FALSE(test, mpr_claim_revoked(&stalled.slot->start));
 
 	msleep(300);
 	mpmcring_reclaim(ring);
-	KUNIT_EXPECT_TRUE(test, mpr_claim_revoked(v, stalled.idx, cl.start));
+	KUNIT_EXPECT_TRUE(test, mpr_claim_revoked(&stalled.slot->start));
+	KUNIT_EXPECT_EQ(test, READ_ONCE(v->slot_info[stalled.idx].revoked), cl.start);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(v->slot_info[stalled.idx].revocations), 1ULL);
 	/* Producers got the whole ring back. */
 	n = kt_fill(ring, 1000);
@@ -63,7 +64,7 @@ static void lease_stalled_claim_revoked(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st->revoked_records, 8ULL);
 
 	/* The stalled consumer comes back: its claim is gone, it can go on. */
-	kc_commit(&stalled);
+	KUNIT_EXPECT_TRUE(test, kc_commit(&stalled));
 	KUNIT_EXPECT_EQ(test, kc_read(&stalled, buf, sizeof(buf)), 56);
 	KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->seq, 1000ULL);
 	kc_detach(&stalled);
@@ -71,6 +72,105 @@ static void lease_stalled_claim_revoked(struct kunit *test)
 	/* Detached after revocation: not counted again as abandoned. */
 	mpmcring_get_stats(ring, st);
 	KUNIT_EXPECT_EQ(test, st->abandoned_claims, 0ULL);
+	mpmcring_destroy(ring);
+}
+
+/*
+ * A start that moves about behind the head is no release: it must not
+ * restart the lease (a co-tenant toggling its start would hold the ring
+ * forever). Nor may a user-written count inflate what is counted.
+ */
+static void lease_toggling_start_is_no_release(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096, .claim_timeout_ms = 100 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	struct mpmcring_stats *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	unsigned long end;
+	struct mpr_claim cl;
+	struct kc c, other;
+	char buf[64];
+	u64 s0;
+	int k = 0;
+
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	KUNIT_ASSERT_EQ(test, kc_attach(&other, ring), 0);
+	KUNIT_ASSERT_EQ(test, kt_fill(ring, 0), 64);
+	KUNIT_ASSERT_EQ(test, kc_claim(&c, 4, &cl), 4);
+	while (kc_read(&other, buf, sizeof(buf)) == 56)
+		;
+	s0 = cl.start;
+	/* Way past what the span can hold: the count is capped by it. */
+	WRITE_ONCE(c.slot->held_records, 1ULL << 40);
+	end = jiffies + msecs_to_jiffies(600);
+	while (time_before(jiffies, end) && !(READ_ONCE(c.slot->start) &
+					       MPMCRING_SLOT_REVOKED)) {
+		WRITE_ONCE(c.slot->start, s0 + 8 * (k++ & 1));
+		mpmcring_reclaim(ring);
+		usleep_range(2000, 3000);
+	}
+	KUNIT_EXPECT_TRUE_MSG(test, READ_ONCE(c.slot->start) & MPMCRING_SLOT_REVOKED,
+			      "a start moving behind the head kept its lease");
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->revoked_claims, 1ULL);
+	/* The span from the start to the head holds 512 granules at most. */
+	KUNIT_EXPECT_LE(test, st->revoked_records, 4096ULL / 8);
+	KUNIT_EXPECT_TRUE(test, kc_commit(&c));
+	kc_detach(&c);
+	kc_detach(&other);
+	mpmcring_destroy(ring);
+}
+
+/*
+ * A claim standing still in a ring that has room holds nobody back: it is
+ * not revoked, however long it stands.
+ */
+static void lease_no_revocation_without_pressure(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 65536, .claim_timeout_ms = 50 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	struct mpr_claim cl;
+	struct kc c;
+
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	KUNIT_ASSERT_EQ(test, kt_produce(ring, 56, 2, 1, 0, 0), 0);
+	KUNIT_ASSERT_EQ(test, kc_claim(&c, 1, &cl), 1);
+	mpmcring_reclaim(ring);
+	msleep(200);
+	mpmcring_reclaim(ring);
+	KUNIT_EXPECT_FALSE(test, mpr_claim_revoked(&c.slot->start));
+	KUNIT_EXPECT_FALSE(test, kc_commit(&c));
+	kc_detach(&c);
+	mpmcring_destroy(ring);
+}
+
+/*
+ * A claim start past the head holds nothing: it is neither revoked nor, at
+ * detach, counted as abandoned, whatever count the slot claims.
+ */
+static void lease_start_past_head_counts_nothing(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096, .claim_timeout_ms = 50 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	const struct mpr_view *v = mpmcring_kunit_view(ring);
+	struct mpmcring_stats *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	struct kc c;
+
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	KUNIT_ASSERT_EQ(test, kt_fill(ring, 0), 64);
+	/* A co-tenant: a start past the (unmoved) head, a huge count. */
+	WRITE_ONCE(c.slot->start, READ_ONCE(v->cons->head) + 64);
+	WRITE_ONCE(c.slot->held_records, 1ULL << 40);
+	mpmcring_reclaim(ring);
+	msleep(100);
+	mpmcring_reclaim(ring);
+	KUNIT_EXPECT_FALSE(test, READ_ONCE(c.slot->start) & MPMCRING_SLOT_REVOKED);
+	kc_detach(&c);
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->revoked_claims, 0ULL);
+	KUNIT_EXPECT_EQ(test, st->abandoned_claims, 0ULL);
+	KUNIT_EXPECT_EQ(test, st->abandoned_records, 0ULL);
 	mpmcring_destroy(ring);
 }
 
@@ -255,6 +355,9 @@ static void lease_min_size_follows_pages(struct kunit *test)
 static struct kunit_case lease_cases[] = {
 	KUNIT_CASE(lease_stalled_claim_revoked),
 	KUNIT_CASE(lease_moving_claims_kept),
+	KUNIT_CASE(lease_toggling_start_is_no_release),
+	KUNIT_CASE(lease_no_revocation_without_pressure),
+	KUNIT_CASE(lease_start_past_head_counts_nothing),
 	KUNIT_CASE(lease_off_holds_forever),
 	KUNIT_CASE(lease_stats_change_nothing),
 	KUNIT_CASE(lease_stats_walk_bounded),

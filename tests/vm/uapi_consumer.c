@@ -46,7 +46,6 @@ struct uring {
 	const uint64_t *stamps;
 	const unsigned char *data;
 	struct mpmcring_slot *slot;
-	const struct mpmcring_slot_info *info; /* this slot's, read-only */
 };
 
 static uint64_t revoked; /* claims the kernel revoked (none expected) */
@@ -71,8 +70,6 @@ static int uring_open(struct uring *u)
 	u->stamps = (const uint64_t *)((const char *)ro + u->l.stamps_offset);
 	u->data = (const unsigned char *)ro + u->l.data_offset;
 	u->slot = &u->cons->slots[idx];
-	u->info = (const struct mpmcring_slot_info *)((const char *)ro + u->l.slot_info_offset) +
-		  idx;
 	return 0;
 }
 
@@ -86,7 +83,7 @@ static int uring_consume(struct uring *u)
 
 	for (;;) {
 		uint64_t h = LOAD_ACQ(&u->cons->head);
-		uint64_t p = LOAD_ACQ(&u->meta->prod_pos), e = h, start = h;
+		uint64_t p = LOAD_ACQ(&u->meta->prod_pos), e = h;
 		int n = 0;
 
 		if (h == p)
@@ -129,13 +126,12 @@ static int uring_consume(struct uring *u)
 			}
 			h += (MPMCRING_HDR_SIZE + hdr->len + g - 1) & ~(g - 1);
 		}
-		atomic_store_explicit((_Atomic uint64_t *)&u->slot->start, MPMCRING_SLOT_IDLE,
-				      memory_order_release);
-		/* Leases: were the records still ours while we read them? */
-		atomic_thread_fence(memory_order_acquire);
-		if ((u->l.features & MPMCRING_FEAT_LEASE) &&
-		    atomic_load_explicit((_Atomic uint64_t *)&u->info->revoked,
-					 memory_order_relaxed) == start)
+		/*
+		 * Commit: one exchange. With leases, the old value says
+		 * whether the kernel revoked the claim while we read.
+		 */
+		if (atomic_exchange((_Atomic uint64_t *)&u->slot->start, MPMCRING_SLOT_IDLE) &
+		    MPMCRING_SLOT_REVOKED)
 			__atomic_fetch_add(&revoked, 1, __ATOMIC_RELAXED);
 		return n;
 	}
@@ -216,9 +212,11 @@ TEST_F_TIMEOUT(uapi, independent_and_library_consumers_share_exactly_once, 300)
 	uint64_t missing = 0;
 	int i, s;
 
-	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
-			       "ring=uapi create=1 size=262144 threads=2 hrtimer=1 softirq=1 "
-			       "nmi=1 count=8000 timer_ns=100000 timer_batch=16 autostart=0"));
+	ASSERT_EQ(
+		0,
+		vm_insmod("mpmcring_loadgen",
+			  "ring=uapi create=1 no_lease=1 size=262144 threads=2 hrtimer=1 softirq=1 "
+			  "nmi=1 count=8000 timer_ns=100000 timer_batch=16 autostart=0"));
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(0,
 			  pthread_create(&th[i], NULL, i % 2 ? lib_consumer : uapi_consumer, NULL));

@@ -96,12 +96,17 @@ struct mpmcring_rec_hdr {
  * start holds the position of the oldest record it has claimed and not yet
  * committed, or any odd value (MPMCRING_SLOT_IDLE) when it holds nothing.
  * Producers never reuse space at or after a held start, unless the claim is
- * revoked (MPMCRING_FEAT_LEASE: see struct mpmcring_slot_info). The other
- * fields are informational, written by the library: the kernel uses
- * held_records only to count what a consumer lost, bounded by what can lie
- * in its claimed span.
+ * revoked (MPMCRING_FEAT_LEASE): then the kernel sets MPMCRING_SLOT_REVOKED
+ * in start with one compare-and-swap, before it frees any of that space. A
+ * consumer commits with an atomic exchange of start to MPMCRING_SLOT_IDLE
+ * and learns from the old value whether its claim was revoked; one word
+ * decides it, so the kernel counts a revocation exactly when the consumer
+ * sees it. The other fields are informational, written by the library:
+ * the kernel uses held_records only to count what a consumer lost, capped
+ * by the granules its claimed span can hold.
  */
 #define MPMCRING_SLOT_IDLE	1ULL
+#define MPMCRING_SLOT_REVOKED	2ULL
 struct mpmcring_slot {
 	__u64 start;		/* oldest held claim, or odd when idle */
 	__u64 held_records;	/* records claimed since the last commit */
@@ -168,17 +173,19 @@ struct mpmcring_layout {
 
 /*
  * Per-slot state the kernel keeps where consumers can read it but not write
- * it (read-only mapping, at layout.slot_info_offset).
+ * it (read-only mapping, at layout.slot_info_offset): who attached the slot
+ * and what the kernel revoked there.
  *
- * revoked: with MPMCRING_FEAT_LEASE, a claim whose start has not moved for
- * claim_timeout_ms is revoked: reclaim stops honouring it and producers may
- * overwrite the records it covers. The kernel then writes the claim's start
- * position here (MPMCRING_SLOT_IDLE: nothing revoked since attach) before it
- * frees any of that space. A consumer that reads records in place must,
- * after reading and before trusting what it read, compare this with the
- * start of its claim (an acquire fence in between): equal means the records
- * may have been overwritten while it read them. The library does this at
- * commit and returns -ESTALE.
+ * With MPMCRING_FEAT_LEASE, a claim whose start has not moved for
+ * claim_timeout_ms while at least half the ring lies behind it is revoked:
+ * reclaim stops honouring it and producers may overwrite the records it
+ * covers. The consumer finds MPMCRING_SLOT_REVOKED in its slot's start (see
+ * struct mpmcring_slot): at commit, or earlier by loading its start after
+ * an acquire fence ("validate"); either way after reading the records and
+ * before trusting what it read. Set means the records may have been
+ * overwritten while it read them. The library's commit returns -ESTALE.
+ * revoked here is the start of the last revoked claim (MPMCRING_SLOT_IDLE:
+ * none since attach), for the record.
  */
 struct mpmcring_slot_info {
 	__u64 revoked;		/* start of the last revoked claim */
@@ -258,7 +265,9 @@ struct mpmcring_consumer_info {
 	__u32 pid;		/* thread group that attached it */
 	__u32 flags;		/* MPMCRING_SLOTF_* */
 	__u32 pad;
-	__u64 start;		/* held claim start, or MPMCRING_SLOT_IDLE */
+	__u64 start;		/* held claim start, or MPMCRING_SLOT_IDLE;
+				 * MPMCRING_SLOT_REVOKED set: revoked
+				 */
 	__u64 held_records;	/* as the consumer reports it */
 	__u64 claim_age_ms;	/* how long start has stood still, as the
 				 * kernel saw it (0: idle or just moved)
@@ -291,9 +300,11 @@ struct mpmcring_consumers {
 /* Read the statistics. */
 #define MPMCRING_IOC_STATS	_IOR(MPMCRING_IOC_TYPE, 0xa3, struct mpmcring_stats)
 /*
- * poll/read wake this file only once at least this many bytes are reserved
- * past the head and a finished record waits there (0: any record). The
- * value is rounded down to a power of two; at most data_size.
+ * poll/read wake this file once a finished record waits at the head and
+ * the watermark is reserved past it (0: any record). The watermark is the
+ * value rounded down to a power of two; at most data_size / 2 (EINVAL).
+ * Files that wait with EPOLLEXCLUSIVE on one ring must share a watermark:
+ * an exclusive wakeup goes to one of them, whether or not it is ready.
  */
 #define MPMCRING_IOC_SET_WATERMARK _IOW(MPMCRING_IOC_TYPE, 0xa4, __u64)
 /* Priority class of records this file writes with write(2): at most

@@ -168,7 +168,7 @@ int hostring_init(struct hostring *h, const struct hostring_params *p)
 		goto fail;
 	for (i = 0; i < l->max_consumers; i++) {
 		h->leases[i].seen = MPMCRING_SLOT_IDLE;
-		h->leases[i].revoked = MPMCRING_SLOT_IDLE;
+		h->leases[i].head = MPMCRING_SLOT_IDLE;
 	}
 
 	h->cons =

@@ -48,12 +48,16 @@ static int mpr_lib_claim(struct mpmcring_consumer *c, unsigned int max_records, 
 	const struct mpr_view *v = &c->r->v;
 	int n;
 
+	/* A revoked claim protects nothing: what it would cover is not ours. */
+	if (c->holding && mpr_claim_revoked(&c->slot->start))
+		return mpr_lib_error(
+			ESTALE,
+			"the consumer's claim was revoked (held past the ring's claim timeout): commit before reading more");
 	n = mpr_claim(v, &c->slot->start, c->holding, max_records, max_bytes, false, cl);
 	if (n == -EBADMSG && c->r->fd >= 0) {
 		/* The kernel moves a head that cannot be right (bounded work). */
 		ioctl(c->r->fd, MPMCRING_IOC_REPAIR);
-		n = mpr_claim(v, &c->slot->start, c->holding, max_records, max_bytes, false,
-			      cl);
+		n = mpr_claim(v, &c->slot->start, c->holding, max_records, max_bytes, false, cl);
 	}
 	if (n == -EBADMSG)
 		return mpr_lib_error(
@@ -61,8 +65,6 @@ static int mpr_lib_claim(struct mpmcring_consumer *c, unsigned int max_records, 
 			"the ring's consumer state is corrupt (head outside the ring or a record that does not fit)");
 	if (n < 0)
 		return n;
-	if (!c->holding)
-		c->claim_start = cl->start;
 	c->holding = true;
 	c->held_records += n;
 	c->held_bytes += cl->bytes;
@@ -147,14 +149,9 @@ int mpmcring_batch_next(struct mpmcring_batch *b, struct mpmcring_record *rec)
 	return mpr_lib_next(b->c, &b->cur, b->end, rec);
 }
 
-static bool mpr_lib_revoked(struct mpmcring_consumer *c)
-{
-	return c->r->v.claim_timeout_ms && mpr_claim_revoked(&c->r->v, c->idx, c->claim_start);
-}
-
 int mpmcring_validate(struct mpmcring_consumer *c)
 {
-	if (!c->holding || !mpr_lib_revoked(c))
+	if (!c->holding || !mpr_claim_revoked(&c->slot->start))
 		return 0;
 	return mpr_lib_error(
 		ESTALE,
@@ -169,14 +166,19 @@ int mpmcring_commit(struct mpmcring_consumer *c)
 
 	if (!c->holding)
 		return 0;
+	/*
+	 * The exchange first: a revocation reads held_records to count what
+	 * the claim held, so it stays set until the claim is gone.
+	 */
+	revoked = mpr_commit(&s->start);
 	/* Own cache line, informational: plain stores. */
-	MPR_WRITE_ONCE(s->consumed_records, s->consumed_records + c->held_records);
-	MPR_WRITE_ONCE(s->consumed_bytes, s->consumed_bytes + c->held_bytes);
 	MPR_WRITE_ONCE(s->held_records, 0);
-	mpr_commit(&s->start);
-	revoked = mpr_lib_revoked(c);
-	if (revoked)
+	if (!revoked) {
+		MPR_WRITE_ONCE(s->consumed_records, s->consumed_records + c->held_records);
+		MPR_WRITE_ONCE(s->consumed_bytes, s->consumed_bytes + c->held_bytes);
+	} else {
 		c->lost.revoked += c->held_records;
+	}
 	c->held_records = 0;
 	c->held_bytes = 0;
 	c->holding = false;

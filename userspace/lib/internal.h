@@ -26,7 +26,6 @@ struct mpmcring_consumer {
 	struct mpmcring_slot *slot;
 	unsigned int idx;
 	bool holding; /* the slot holds a claim */
-	__u64 claim_start; /* where the held claim starts */
 	uint64_t held_records;
 	uint64_t held_bytes;
 	bool pending; /* [pend_cur, pend_end) claimed, not delivered */

@@ -51,7 +51,18 @@ int mpmcring_set_prio(struct mpmcring *r, unsigned int prio)
 {
 	__u32 v = prio;
 
-	return mpr_lib_ioctl(r, MPMCRING_IOC_SET_PRIO, &v, "setting the write priority");
+	if (r->fd < 0)
+		return mpr_lib_error(EBADF, "this ring has no device file");
+	if (!ioctl(r->fd, MPMCRING_IOC_SET_PRIO, &v))
+		return 0;
+	if (errno == EPERM)
+		return mpr_lib_error(
+			EPERM,
+			r->rdonly
+				? "setting the write priority: the ring was opened read-only"
+				: "setting the write priority: class %u is above what userspace may write on this ring (user_max_prio=%u)",
+			prio, r->layout.user_max_prio);
+	return mpr_lib_error(errno, "setting the write priority: %s", strerror(errno));
 }
 
 int mpmcring_stats(struct mpmcring *r, struct mpmcring_stats *st)
@@ -72,7 +83,14 @@ static int mpr_lib_write_error(int err)
 {
 	switch (err) {
 	case EMSGSIZE:
-		return mpr_lib_error(err, "record too large for this ring");
+		return mpr_lib_error(
+			err,
+			"record can never be written: larger than the ring's max_record, than %u bytes per call, or than its class may use of the ring",
+			MPMCRING_WRITE_MAX);
+	case EINVAL:
+		return mpr_lib_error(err,
+				     "write: more than %u records in one call, or bad arguments",
+				     MPMCRING_WRITEV_MAX);
 	case EAGAIN:
 		return mpr_lib_error(err, "ring full (non-blocking write)");
 	case EPIPE:

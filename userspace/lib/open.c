@@ -212,13 +212,27 @@ struct mpmcring_consumer *mpmcring_consumer_new(struct mpmcring *r)
 		if (ioctl(r->fd, MPMCRING_IOC_ATTACH, &idx) < 0) {
 			int e = errno;
 
-			errno = e == EUSERS
-					? -mpr_lib_error(
-						  e,
-						  "every consumer slot of the ring is taken (max_consumers=%u)",
-						  r->layout.max_consumers)
-					: -mpr_lib_error(e, "attaching a consumer: %s",
-							 strerror(e));
+			switch (e) {
+			case EUSERS:
+				errno = -mpr_lib_error(
+					e,
+					"every consumer slot of the ring is taken (max_consumers=%u)",
+					r->layout.max_consumers);
+				break;
+			case EDQUOT:
+				errno = -mpr_lib_error(
+					e,
+					"this handle has %u consumers, as many as one open file may (max_per_file): open the ring again for more",
+					r->layout.max_per_file);
+				break;
+			case EPERM:
+				errno = -mpr_lib_error(
+					e,
+					"the device was opened read-only: it can observe, not consume");
+				break;
+			default:
+				errno = -mpr_lib_error(e, "attaching a consumer: %s", strerror(e));
+			}
 			return NULL;
 		}
 	} else {
