@@ -2,7 +2,7 @@
 /*
  * A Promela model of the mpmcring protocol (proto/mpmcring_proto.h,
  * proto/mpmcring_produce.h, and the slot attach/release in kmod/slots.c),
- * for spin. tests/model/run.sh checks it; README.md has the results.
+ * for spin. tests/model/run.sh checks it; docs/model.md has what is modelled and the results.
  *
  * Processes: Producer(0), Producer(1) reserve, write and publish records
  * (and reclaim, or evict in overwrite mode, when the ring looks full);
@@ -22,19 +22,23 @@
  *   [M:positions]         mpr_positions(): reclaim, head, prod   three loads, that order
  *   [M:head-sane]         mpr_head_sane()                        SANE()
  *   [M:record-at]         mpr_record_at(): stamp, then header    record_at(): two steps
- *   [M:claim-announce]    mpr_claim(): announce h if !holding     ANNOUNCE()
+ *   [M:claim-announce]    mpr_claim(): announce h if !holding     ANNOUNCE() (plain store)
  *   [M:claim-walk]        mpr_claim(): walk finished records      walk loop
  *   [M:claim-recheck]     mpr_claim(): head re-read before EAGAIN head != h
  *   [M:claim-release]     mpr_claim(): announce := IDLE           ANNOUNCE(c, IDLE)
  *   [M:claim-cas]         mpr_claim(): cmpxchg(head, h, e)        [C2]
- *   [M:commit]            mpr_commit()                            [C3]
- *   [M:lease-check]       mpr_claim_revoked()                     [C4]
+ *   [M:commit]            mpr_commit(): xchg(start, IDLE)         [C3] [C4], says REVOKED
+ *   [M:lease-check]       mpr_claim_revoked(): before a claim     -ESTALE while holding
+ *                         made while holding (library)
  *   [M:claims-floor]      mpr_claims_floor()                      the slot loop
- *   [M:floor-kernel-claim] kernel (read(2)) claims, trusted       kclaim[]
- *   [M:floor-slot]        slot load, clamp, lease seen/since      [R4]
- *   [M:lease-expired]     since_ms older than the timeout         ls_exp[] (Clock)
- *   [M:lease-revoke]      slot_info.revoked store                 [R6]
- *   [M:revoke-count]      held_records read and capped            count_capped
+ *   [M:floor-kernel-claim] kernel (read(2)) claims, in [r0, p]    kclaim[]
+ *   [M:floor-slot]        slot load, clamp (idle, revoked)        [R4]
+ *   [M:lease-since]       since_ms = now only if not behind       ls_exp[] = 0
+ *                         lease.head
+ *   [M:lease-expired]     timed out, p - s > size/2, s < head     ls_exp[] (Clock)
+ *   [M:lease-revoke]      cmpxchg(start, s, s | REVOKED)          [R6]
+ *   [M:revoke-lost]       the consumer moved first                its new start, clamped
+ *   [M:revoke-count]      held_records, mpr_held_capped()         count_capped
  *   [M:reclaim-to-head]   walk on to an unproved head             to = h
  *   [M:reclaim-walk]      the stamp walk from reclaim_pos         [R2]
  *   [M:reclaim-straddle]  a head inside a record: fix = its end
@@ -48,8 +52,9 @@
  *   [M:reserve-cas]       cmpxchg(prod_pos, p, p + need)
  *   [M:publish-hdr]       mpr_write_hdr() and the payload
  *   [M:publish-stamp]     mpr_publish()                           [P2]
- *   [M:detach]            mpmcring_slot_detach() (kmod/slots.c)
+ *   [M:detach]            mpmcring_slot_detach() (kmod/slots.c)   xchg(start, IDLE)
  *   [M:attach]            mpmcring_slot_attach() (kmod/slots.c)
+ *   [M:lease-reset]       mpmcring_lease_reset() (kmod/slots.c)   under the reclaim bit
  *
  * Memory model: spin interleaves whole steps, so the model is sequentially
  * consistent. Each step is one access to shared memory as the code makes it
@@ -60,16 +65,15 @@
  * in proto/ and docs/protocol.md's table, each a message-passing or
  * store-buffering argument), on KCSAN in the kernel suites (tests/kunit
  * under the kcsan kernel) and on ThreadSanitizer in tests/host (the same
- * proto/ code). Points where the argument is more than one pair: the lease
- * revocation is visible to a consumer that read overwritten data through a
- * chain [R6] -> [R5] -> [P4] -> payload store -> consumer load -> [C4] (a
- * write-to-read causality pattern: release cumulativity in the kernel's
- * model, acquire/release chains in C11); the cmpxchg on the head is fully
- * ordered, which is what [C2]/[R3] rely on.
+ * proto/ code). The revocation and the commit decide on one word (the
+ * revocation's cmpxchg, the commit's exchange, both fully ordered, on the
+ * slot's start), so coherence orders them; the cmpxchg on the head is
+ * fully ordered, which is what [C2]/[R3] rely on.
  *
  * What is abstracted, and why:
- * - Positions are 8-bit counters in half-granule units (odd = unaligned,
- *   and any odd slot start is idle, as in the code). The ring is NG granules
+ * - Positions are 8-bit counters in quarter-granule units: bit 0 set is
+ *   MPMCRING_SLOT_IDLE, bit 1 MPMCRING_SLOT_REVOKED, either makes a
+ *   position unaligned, as in the code (granules are at least 8 bytes). The ring is NG granules
  *   (data_size 2 * NG units) and starts one ring below 2^8, so every run
  *   wraps the counter through 0 and the wrap-safe comparisons are used
  *   across it. Runs travel far less than 128 units, so no honest comparison
@@ -87,9 +91,12 @@
  *   RT, CT = 2; walks: 4): running out returns -EBUSY or a contention drop,
  *   and the caller retries, so the shared effects are those of more tries.
  * - "Reclaim due" is a free choice; so is whether the reclaim bit is free.
- * - Time is one event per slot: "the claim reclaim noted has timed out",
- *   possible at any moment after reclaim noted it, undone when reclaim notes
- *   another start.
+ * - Time is one event per slot: "the lease has timed out", possible at
+ *   any moment once a lease started (lease.head set), undone when reclaim
+ *   restarts the lease (since_ms = now). Attach's lease reset sets it back
+ *   too: with lease.head idle the next start restarts the lease anyway.
+ * - slot_info.revoked and .revocations are statistics nobody acts on (the
+ *   consumer learns of a revocation from its own start): not modeled.
  * - held_records: honest consumers' writes are left out (they only feed a
  *   count that is capped); the hostile process writes 255.
  * - Wakeups, loss counters (mpr_take_lost), statistics: not modeled.
@@ -121,6 +128,8 @@
  *   (no honest write moves it), so the claim that starts once it differs
  *   reads the same head, and a reclaim_pos it reads later passes the same
  *   sanity check.
+ * - Without leases (claim_timeout_ms 0) reclaim's lease bookkeeping
+ *   (seen, head, since) has no effect: not kept then.
  * - Knobs are copied into each process as constant locals, so that
  *   partial-order reduction still sees purely local steps.
  *
@@ -134,7 +143,12 @@
  *              hostile process wrote its slot; held_not_freed: reclaim
  *              never frees a record a consumer holds, same exceptions;
  *              stale_reported: a consumer whose records were reused under it
- *              gets -ESTALE at commit (unless the hostile wrote its slot).
+ *              finds REVOKED at commit (unless the hostile wrote its slot);
+ *              revoke_reported: the commit's (or detach's) exchange finds
+ *              REVOKED exactly when reclaim revoked that claim (so what it
+ *              held is counted revoked or consumed/abandoned, never both);
+ *              revoke_live: a revocation hits the claim the consumer
+ *              announced, not one it already committed.
  *   4 delivery (without the hostile process) exactly_once: a claim takes
  *              only committed, unclaimed records that start where it thinks
  *              (no misframing, nothing unfinished, nothing twice);
@@ -184,8 +198,6 @@ byte cfg_HVALUES;		/* 0: any value near the ring; 1: aligned ones, one odd, one 
 byte cfg_CHECK;		/* property groups checked, a bit each (see REQUIRE) (31) */
 bit cfg_LIVENESS;		/* run the quiescence monitor, for the non-progress search (0) */
 bit cfg_FIX_VALIDATE;	/* the fix proposed for finding 1 (0) */
-bit cfg_FIX_LEASE;		/* the fix proposed for finding 2 (0) */
-bit cfg_FIX_CAP;		/* the fix proposed for finding 3 (0) */
 bit cfg_FIX_REPAIR;		/* the fix proposed for finding 4 (0) */
 
 c_decl {
@@ -226,8 +238,6 @@ c_decl {
 	byte CHECK = cfg_CHECK;\
 	byte LIVENESS = cfg_LIVENESS;\
 	byte FIX_VALIDATE = cfg_FIX_VALIDATE;\
-	byte FIX_LEASE = cfg_FIX_LEASE;\
-	byte FIX_CAP = cfg_FIX_CAP;\
 	byte FIX_REPAIR = cfg_FIX_REPAIR;
 
 inline read_knobs()
@@ -257,8 +267,6 @@ inline read_knobs()
 		now.cfg_CHECK = mpr_knob("CHECK", 31);
 		now.cfg_LIVENESS = mpr_knob("LIVENESS", 0);
 		now.cfg_FIX_VALIDATE = mpr_knob("FIX_VALIDATE", 0);
-		now.cfg_FIX_LEASE = mpr_knob("FIX_LEASE", 0);
-		now.cfg_FIX_CAP = mpr_knob("FIX_CAP", 0);
 		now.cfg_FIX_REPAIR = mpr_knob("FIX_REPAIR", 0);
 	}
 }
@@ -266,9 +274,10 @@ inline read_knobs()
 /* ================================================================ positions */
 #define NP 2		/* producer slots in the ghost bookkeeping */
 #define NC 2		/* consumer slots (max_consumers) */
-#define G 2		/* position units per granule: odd positions are unaligned */
+#define G 4		/* position units per granule: bits 0-1 are below the granule */
 #define RS (NG * G)	/* data_size */
 #define IDLE 1		/* MPMCRING_SLOT_IDLE: any odd value is idle */
+#define RV 2		/* MPMCRING_SLOT_REVOKED: set in a start by a revocation */
 #define MAXREC 2	/* max_record, in granules */
 #define INIT_POS (256 - RS)	/* the counter wraps through 0 in every run */
 /* Positions are 8-bit counters: u64 arithmetic modulo 2^8 (see the header). */
@@ -303,8 +312,8 @@ byte reclaim_pos = INIT_POS;
 byte head = INIT_POS;
 byte slot[NC];		/* slots[i].start */
 byte held[NC];		/* slots[i].held_records */
-/* slot info (read-only to users) */
-byte info_rev[NC];	/* slot_info[i].revoked */
+/* slot info (read-only to users): revoked and revocations are statistics
+ * nobody acts on: not modeled */
 /* stamps (read-only to users): the position and the state bits of each */
 byte stamp_pos[NG];
 byte stamp_st[NG];	/* 0: zero (no position's stamp), 1: COMMITTED, 2: DISCARDED */
@@ -315,8 +324,8 @@ byte hdr[NG];
 bit rlock;		/* the reclaim bit */
 bit attached[NC];	/* slots_used */
 byte kclaim[NC];	/* read_claims[i] */
-byte ls_seen[NC];	/* struct mpr_lease, per slot */
-byte ls_rev[NC];
+byte ls_seen[NC];	/* struct mpr_lease, per slot: seen */
+byte ls_head[NC];	/* head */
 bit ls_exp[NC];		/* now - since_ms >= claim_timeout_ms */
 
 /* ================================================================ ghosts */
@@ -332,6 +341,8 @@ byte g_clow[NC];	/* the oldest start among its claims (FIX_VALIDATE) */
 bit g_clob[NC];		/* c's held records were reused under it */
 bit g_read[NC];		/* c has read its records: later reuse cannot hurt it */
 bit g_touched[NC];	/* the hostile wrote c's slot during its hold */
+byte g_ann[NC];		/* the start c announced for its current claim (IDLE: none) */
+bit g_rvk[NC];		/* reclaim revoked c's current claim */
 byte pdone;		/* producers finished */
 byte hbudget;
 
@@ -343,12 +354,13 @@ byte hbudget;
 #define R_DONE 5
 #define R_GONE 6
 
-/* consumer c's claim was revoked, as far as c can tell */
-#define REVOKED(c) (!IS_READ(c) && info_rev[c] == g_cstart[c])
+/* reclaim revoked consumer c's current claim */
+#define REVOKED(c) (g_rvk[c])
 
 mtype = { no_overlap, reclaim_finished, reclaim_monotone, head_monotone,
 	  head_sane, honest_not_clobbered, held_not_freed, stale_reported,
 	  exactly_once, no_lost, evict_unclaimed, count_capped, repair,
+	  revoke_reported, revoke_live,
 	  producer0, producer1, tick };	/* the last three: who reclaims, in trails */
 mtype violated;
 
@@ -359,6 +371,8 @@ mtype violated;
 #define GROUP_honest_not_clobbered 2	/* an honest consumer's reads */
 #define GROUP_held_not_freed 2
 #define GROUP_stale_reported 2
+#define GROUP_revoke_reported 2
+#define GROUP_revoke_live 2
 #define GROUP_exactly_once 4		/* delivery, without the hostile process */
 #define GROUP_no_lost 4
 #define GROUP_evict_unclaimed 4
@@ -377,11 +391,13 @@ mtype violated;
 
 #define HEAD_FORWARD(old, new) REQUIRE(HOSTILE > 0 || BEFORE(old, new), head_monotone)
 
+/* a plain store of the announce; the ghost starts (or ends) a claim */
 #define ANNOUNCE(c, v) \
 	if \
 	:: IS_READ(c) -> kclaim[c] = v \
 	:: else -> slot[c] = v \
-	fi
+	fi; \
+	g_ann[c] = v; g_rvk[c] = 0
 
 /* ================================================================ mpr_record_at */
 /* Sets st and sz (granules) for the record at pos, ending by bound:
@@ -473,10 +489,10 @@ inline mpr_reclaim()
 	:: i < NC ->
 		if
 		:: attached[i] && IS_READ(i) ->
-			atomic {	/* [M:floor-kernel-claim] trusted, no clamp */
+			atomic {	/* [M:floor-kernel-claim] trusted: no clamp but [r0, p] */
 				s = kclaim[i];
 				if
-				:: !(s & IDLE) && BEFORE(s, lo) -> lo = s
+				:: !(s & IDLE) && BETWEEN(r0, s, p) && BEFORE(s, lo) -> lo = s
 				:: else -> skip
 				fi;
 				s = 0; i++
@@ -485,41 +501,60 @@ inline mpr_reclaim()
 			atomic {	/* [M:floor-slot] [R4]; the lease is kernel memory under the bit */
 				s = slot[i];
 				if
-				:: (s & IDLE) || !ALIGNED(s) || !BETWEEN(r0, s, p) ->
-					ls_seen[i] = IDLE; ign = 1
+				:: (s & (IDLE | RV)) || !ALIGNED(s) || !BETWEEN(r0, s, p) ->
+					ign = 1;	/* holds nothing */
+					if
+					:: LEASE -> ls_seen[i] = IDLE
+					:: else -> skip	/* (Reductions) */
+					fi
 				:: else ->
 					if
-					:: !LEASE -> skip	/* claim_timeout_ms == 0: nothing expires */
 					:: LEASE && s != ls_seen[i] ->
-						ls_seen[i] = s; ls_exp[i] = 0	/* since_ms = now */
-					:: LEASE && s == ls_seen[i] && ls_exp[i] ->
-						ign = 1;	/* [M:lease-expired] */
+						/* [M:lease-since] a new claim only when not behind the last head */
 						if
-						:: !FIX_LEASE && ls_rev[i] != s -> ls_rev[i] = s; pub = 1
-						:: FIX_LEASE && info_rev[i] != s -> ls_rev[i] = s; pub = 1
+						:: ls_head[i] == IDLE || !BEFORE(s, ls_head[i]) -> ls_exp[i] = 0
 						:: else -> skip
-						fi
+						fi;
+						ls_seen[i] = s; ls_head[i] = bound
+					:: else -> skip
+					fi;
+					/* [M:lease-expired] claim_timeout_ms != 0, timed out, half
+					 * the ring behind it, and something claimed */
+					if
+					:: LEASE && ls_exp[i] && W(p - s) > RS / 2 && BEFORE(s, bound) -> pub = 1
 					:: else -> skip
 					fi
-				fi;
-				if
-				:: !ign && BEFORE(s, lo) -> lo = s
-				:: else -> skip
-				fi;
-				ign = 0
+				fi
 			}
 			if
 			:: pub ->
-				atomic {	/* [M:lease-revoke] [R6] */
-					info_rev[i] = s;
-					printf("TRAIL "); printm(actor); printf(": reclaim revokes slot %d's claim at %d\n", i, s)
+				atomic {	/* [M:lease-revoke] [R6]: cmpxchg(start, s, s | REVOKED) */
+					if
+					:: slot[i] == s ->
+						slot[i] = s | RV;
+						printf("TRAIL "); printm(actor); printf(": reclaim revokes slot %d's claim at %d\n", i, s);
+						/* the claim it revokes is the one the consumer announced */
+						REQUIRE(HOSTILE > 0 || g_ann[i] == s, revoke_live);
+						g_rvk[i] = 1;
+						ls_seen[i] = IDLE; ign = 1
+					:: else ->
+						/* [M:revoke-lost] the consumer moved first */
+						s = slot[i]; pub = 0;
+						if
+						:: (s & (IDLE | RV)) || !ALIGNED(s) || !BETWEEN(r0, s, p) -> ign = 1
+						:: else -> skip
+						fi
+					fi
 				}
-				atomic {	/* [M:revoke-count] */
+			:: else -> skip
+			fi;
+			if
+			:: pub ->
+				atomic {	/* [M:revoke-count] mpr_held_capped() */
 					x = held[i];
 					if
-					:: FIX_CAP && x > SPAN(s, bound, p) -> x = SPAN(s, bound, p)
-					:: !FIX_CAP && BETWEEN(s, bound, p) && x > W(bound - s) / G ->
-						x = W(bound - s) / G
+					:: !BEFORE(s, bound) -> x = 0
+					:: BEFORE(s, bound) && x > W(bound - s) / G -> x = W(bound - s) / G
 					:: else -> skip
 					fi;
 					REQUIRE(x <= SPAN(s, bound, p), count_capped);
@@ -527,7 +562,13 @@ inline mpr_reclaim()
 				}
 			:: else -> skip
 			fi;
-			atomic { s = 0; i++ }
+			atomic {
+				if
+				:: !ign && BEFORE(s, lo) -> lo = s
+				:: else -> skip
+				fi;
+				ign = 0; s = 0; i++
+			}
 		:: else -> i++
 		fi
 	:: else -> break
@@ -933,7 +974,10 @@ inline mpr_claim(c, holding, maxr)
 		 q0 = 0; q1 = 0; z0 = 0; z1 = 0; st = 0; sz = 0 }
 }
 
-/* The library's commit: mpr_commit(), then mpr_claim_revoked(). */
+/*
+ * The library's commit (and read(2)'s): mpr_commit(), one exchange of the
+ * announce to idle that says whether the claim was revoked.
+ */
 inline commit(c)
 {
 	if
@@ -944,70 +988,80 @@ inline commit(c)
 		}
 	:: else -> skip
 	fi;
-	atomic {	/* [M:commit] [C3] */
-		ANNOUNCE(c, IDLE);
-		printf("TRAIL c%d: commits\n", c);
+	atomic {	/* [M:commit] [C3] [C4]: xchg(start, IDLE) & REVOKED */
+		if
+		:: IS_READ(c) -> x = kclaim[c]; kclaim[c] = IDLE
+		:: else -> x = slot[c]; slot[c] = IDLE
+		fi;
+		rep = ((x & RV) != 0);
+		printf("TRAIL c%d: commits (revoked: %d)\n", c, rep);
+		/* the commit reports a revocation exactly when reclaim made one */
+		REQUIRE(HOSTILE > 0 || g_touched[c] || rep == g_rvk[c], revoke_reported);
+		if
+		:: !IS_READ(c) ->
+			/* records reused under the consumer: it learns here */
+			REQUIRE(!g_clob[c] || rep || stale || g_touched[c], stale_reported)
+		:: else ->
+			/* read(2) cannot take back what it copied out */
+			REQUIRE(!g_clob[c] || stale, honest_not_clobbered)
+		fi;
 		for (x : 0 .. NG - 1) {
 			if
-			:: g_rs[x] == R_CLAIMED && g_rown[x] == c -> g_rs[x] = R_DONE
+			:: g_rs[x] == R_CLAIMED && g_rown[x] == c -> g_rs[x] = R_DONE	/* consumed, or counted revoked */
 			:: else -> skip
 			fi
 		}
-		x = 0;
-		g_hmask[c] = 0; g_read[c] = 0
+		x = 0; rep = 0; stale = 0;
+		g_hmask[c] = 0; g_read[c] = 0; g_clob[c] = 0; g_touched[c] = 0;
+		g_ann[c] = IDLE; g_rvk[c] = 0
 	}
-	if
-	:: !IS_READ(c) ->
-		atomic {	/* [M:lease-check] [C4] */
-			stale = stale || (LEASE && info_rev[c] == g_cstart[c]);
-			REQUIRE(!g_clob[c] || stale || g_touched[c], stale_reported);
-			g_clob[c] = 0; g_touched[c] = 0; stale = 0
-		}
-	:: else -> atomic { REQUIRE(!g_clob[c] || stale, honest_not_clobbered); g_clob[c] = 0; stale = 0 }
-	fi
 }
 
 /* The release of a dead consumer's file, then a new consumer's ATTACH. */
 inline detach_attach(c)
 {
-	/* [M:detach] */
+	/* [M:detach] mpr_positions() */
 	r = reclaim_pos;
 	h = head;
 	p = prod_pos;
-	atomic {
-		s = slot[c];
-		printf("TRAIL c%d: dies; the kernel detaches slot %d (start %d)\n", c, c, s)
-	}
-	atomic {
-		x = held[c];
+	atomic {	/* held_records, then [C3] for the departed consumer: xchg(start, IDLE) */
+		x = (IS_READ(c) -> 1 : held[c]);
 		if
-		:: !(s & IDLE) && BETWEEN(r, s, p) && ls_rev[c] != s ->
-			y = (SANE(r, h, p) -> h : p);	/* the bound */
+		:: IS_READ(c) -> s = kclaim[c]; kclaim[c] = IDLE
+		:: else -> s = slot[c]; slot[c] = IDLE
+		fi;
+		printf("TRAIL c%d: dies; the kernel detaches slot %d (start %d)\n", c, c, s);
+		/* revoked or abandoned: the one word decides, never both */
+		REQUIRE(HOSTILE > 0 || g_touched[c] || ((s & RV) != 0) == g_rvk[c], revoke_reported);
+		for (y : 0 .. NG - 1) {
 			if
-			:: FIX_CAP && x > SPAN(s, y, p) -> x = SPAN(s, y, p)
-			:: !FIX_CAP && x > W(y - s) / G -> x = W(y - s) / G	/* min() */
+			:: g_rs[y] == R_CLAIMED && g_rown[y] == c -> g_rs[y] = R_GONE	/* abandoned or revoked */
+			:: else -> skip
+			fi
+		}
+		y = 0;
+		g_hmask[c] = 0; g_clob[c] = 0; g_touched[c] = 0; g_read[c] = 0;
+		g_ann[c] = IDLE; g_rvk[c] = 0
+	}
+	atomic {	/* counted as abandoned: a start before the bound holds something */
+		y = (SANE(r, h, p) -> h : p);	/* the bound */
+		if
+		:: !(s & (IDLE | RV)) && ALIGNED(s) && BETWEEN(r, s, p) && BEFORE(s, y) ->
+			if
+			:: x > W(y - s) / G -> x = W(y - s) / G	/* mpr_held_capped() */
 			:: else -> skip
 			fi;
 			REQUIRE(x <= SPAN(s, y, p), count_capped)
 		:: else -> skip
 		fi;
-		x = 0; y = 0; r = 0; h = 0; p = 0
+		x = 0; y = 0; r = 0; h = 0; p = 0; s = 0
 	}
-	atomic {	/* [C3] for the departed consumer */
-		slot[c] = IDLE;
-		for (x : 0 .. NG - 1) {
-			if
-			:: g_rs[x] == R_CLAIMED && g_rown[x] == c -> g_rs[x] = R_GONE	/* abandoned */
-			:: else -> skip
-			fi
-		}
-		x = 0; s = 0;
-		g_hmask[c] = 0; g_clob[c] = 0; g_touched[c] = 0; g_read[c] = 0
-	}
+	/* (a read(2) slot's mapped word goes idle too: nobody writes it here) */
 	attached[c] = 0;
 	/* [M:attach] */
-	atomic { slot[c] = IDLE; held[c] = 0 }
-	info_rev[c] = IDLE;
+	atomic { slot[c] = IDLE; held[c] = 0; kclaim[c] = IDLE }
+	/* [M:lease-reset] under the reclaim bit (since_ms: the next start sets it) */
+	atomic { rlock == 0 -> ls_seen[c] = IDLE; ls_head[c] = IDLE; ls_exp[c] = 0 }
 	atomic { attached[c] = 1; printf("TRAIL c%d: a new consumer attaches slot %d\n", c, c) }
 }
 
@@ -1015,7 +1069,7 @@ proctype Consumer(byte c)
 {
 	KNOBS;
 	byte r, h, p, e, n, tries, st, sz, q0, q1, z0, z1, cret, x, y, s, deaths, maxr;
-	bit bad, ok, dying, stale;
+	bit bad, ok, dying, stale, rep;
 
 	atomic {
 		deaths = (IS_READ(c) -> 0 : DEATHS);
@@ -1033,8 +1087,14 @@ end_idle:
 progress_claim:
 			if
 			:: HOLD && !IS_READ(c) ->
-				/* a second claim while holding: the slot keeps the first start */
-				mpr_claim(c, 1, maxr)
+				/* a second claim while holding: the slot keeps the first
+				 * start; the library first asks whether it was revoked
+				 * (mpr_claim_revoked(): then -ESTALE, no claim) */
+				atomic { x = (slot[c] & RV) }	/* [M:lease-check] [C4] */
+				if
+				:: x == 0 -> mpr_claim(c, 1, maxr)
+				:: else -> x = 0
+				fi
 			:: skip
 			fi;
 			if
@@ -1063,16 +1123,20 @@ end_tick:
 	od
 }
 
-/* Time: a slot's claim timeout may end whenever reclaim has noted a start. */
+/*
+ * Time: the claim timeout since a slot's lease started (since_ms) may end at
+ * any moment once reclaim has started one (lease.head set); it keeps
+ * running while the slot is idle, until a new claim restarts it.
+ */
 proctype Clock()
 {
 	KNOBS;
 end_clock:
 	do
-	:: atomic { ls_seen[0] != IDLE && !ls_exp[0] -> ls_exp[0] = 1;
-		    printf("TRAIL clock: slot 0's claim at %d times out\n", ls_seen[0]) }
-	:: atomic { ls_seen[1] != IDLE && !ls_exp[1] -> ls_exp[1] = 1;
-		    printf("TRAIL clock: slot 1's claim at %d times out\n", ls_seen[1]) }
+	:: atomic { ls_head[0] != IDLE && !ls_exp[0] -> ls_exp[0] = 1;
+		    printf("TRAIL clock: slot 0's lease (seen %d) times out\n", ls_seen[0]) }
+	:: atomic { ls_head[1] != IDLE && !ls_exp[1] -> ls_exp[1] = 1;
+		    printf("TRAIL clock: slot 1's lease (seen %d) times out\n", ls_seen[1]) }
 	od
 }
 
@@ -1134,10 +1198,10 @@ init
 		hbudget = cfg_HOSTILE;
 		for (j : 0 .. NC - 1) {
 			slot[j] = IDLE;
-			info_rev[j] = IDLE;
 			kclaim[j] = IDLE;
 			ls_seen[j] = IDLE;
-			ls_rev[j] = IDLE;
+			ls_head[j] = IDLE;
+			g_ann[j] = IDLE;
 			attached[j] = 1
 		}
 		for (j : 0 .. NG - 1) {

@@ -6,8 +6,13 @@
 # requires the run to fail with the expected property violated and a
 # counterexample trail. For make check-harness.
 #
-#   reclaim-ignores-slots  reclaim's floor skips the consumer slots
+#   reclaim-ignores-slots  reclaim's floor skips the consumer slots (the
+#                          claim check)
 #   announce-after-cas     the claim announces its start after the cmpxchg
+#   commit-plain-store     the commit looks at its start, then stores idle
+#                          (a load and a plain store, not one exchange)
+#   revoke-plain-store     the revocation stores start | REVOKED over what
+#                          it loaded (no compare-and-swap)
 #   walk-past-unfinished   reclaim's walk steps over a granule whose stamp
 #                          says nothing is finished there
 #   positions-order        reclaim loads prod_pos before the head (the bug
@@ -25,8 +30,10 @@ base=$top/build/model/plant
 # plant | configuration run.sh runs | properties any of which must be violated
 plants=(
 "reclaim-ignores-slots|core-2p1c|held_not_freed honest_not_clobbered"
+"commit-plain-store|lease-1p1c|revoke_reported"
+"revoke-plain-store|lease-1p1c|revoke_live revoke_reported"
 "announce-after-cas|core-2p1c|held_not_freed honest_not_clobbered"
-"walk-past-unfinished|hostile-kernel|reclaim_finished no_overlap"
+"walk-past-unfinished|hostile-kernel-tick|reclaim_finished no_overlap"
 "positions-order|core-2p1c|head_sane head_monotone"
 )
 
@@ -40,7 +47,7 @@ P = {
  "reclaim-ignores-slots": [
   ("\t\t\t\t:: !ign && BEFORE(s, lo) -> lo = s\n",
    "\t\t\t\t:: false -> lo = s\t/* PLANTED: the slots are ignored */\n"),
-  ("\t\t\t\t:: !(s & IDLE) && BEFORE(s, lo) -> lo = s\n",
+  ("\t\t\t\t:: !(s & IDLE) && BETWEEN(r0, s, p) && BEFORE(s, lo) -> lo = s\n",
    "\t\t\t\t:: false -> lo = s\t/* PLANTED */\n"),
  ],
  "announce-after-cas": [
@@ -66,6 +73,26 @@ P = {
 				if
 				:: !ok -> tries++
 				:: ok && n == 0 ->"""),
+ ],
+ "commit-plain-store": [
+  ("""		:: else -> x = slot[c]; slot[c] = IDLE
+		fi;
+		rep = ((x & RV) != 0);""",
+   """		:: else -> x = slot[c]
+		fi;
+		rep = ((x & RV) != 0)
+	}
+	atomic {	/* PLANTED: the store, a step after the look */
+		if
+		:: IS_READ(c) -> skip
+		:: else -> slot[c] = IDLE
+		fi;"""),
+ ],
+ "revoke-plain-store": [
+  ("""					:: slot[i] == s ->
+						slot[i] = s | RV;""",
+   """					:: true ->	/* PLANTED: a plain store, no compare */
+						slot[i] = s | RV;"""),
  ],
  "walk-past-unfinished": [
   ("""			record_at_locked(e, p);
@@ -119,7 +146,7 @@ for p in "${plants[@]}"; do
 		continue
 	fi
 	rc=0
-	MODEL_DIR=$d MODEL_OUT=$d/out bash "$here/run.sh" "$config" >"$d/run.log" 2>&1 || rc=$?
+	MODEL_OPT=-O0 MODEL_DIR=$d MODEL_OUT=$d/out bash "$here/run.sh" "$config" >"$d/run.log" 2>&1 || rc=$?
 	viol=$(grep -oE '^# violated: [a-z_]+' "$d/run.log" | head -n 1 | awk '{print $3}')
 	trail=$(grep -cE '^#   TRAIL' "$d/run.log")
 	if [ "$rc" -ne 0 ] && grep -q "^not ok .* - $config:" "$d/run.log" &&

@@ -7,7 +7,7 @@
 # stdout, one test per configuration (and one for the markers check). Exit
 # status non-zero when any test fails.
 #
-#   tests/model/run.sh              the bounded run (make check; ~1-2 min)
+#   tests/model/run.sh              the bounded run (make check; about 1 min)
 #   tests/model/run.sh --full       the larger run (make model-full)
 #   tests/model/run.sh NAME...      only these configurations (either set)
 #
@@ -15,7 +15,7 @@
 # violates it (the TRAIL lines of the counterexample) as TAP diagnostics; the
 # whole replay is in build/model/<set>/<name>.trail.txt.
 #
-# Known protocol findings (README.md, "Findings") run as pairs: finding-N
+# Known protocol findings (docs/model.md, "Known findings") run as pairs: finding-N
 # expects the protocol as written to violate its property (the test fails if
 # the counterexample is gone: then the proto fix landed and the model must
 # follow it), finding-N-fixed expects the proposed fix to hold. With
@@ -23,7 +23,8 @@
 #
 # Environment: MODEL_DIR (the folder holding mpmcring.pml; default: this
 # one), MODEL_OUT (build folder; default build/model/<set>), MODEL_MEM (MiB a
-# search may use; 2048, --full 8192), MODEL_STRICT.
+# search may use; 2048, --full 8192), MODEL_OPT (the verifier's cc
+# optimisation; -O2), MODEL_STRICT.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -43,39 +44,32 @@ mkdir -p "$out"
 # name | search | environment | expected: pass, or the property a known
 # finding violates | what it shows
 bounded=(
-"core-2p1c|safety|K=1 PREFILL=2 NPROD=2 NCONS=1|pass|two producers race for space; batch and holding claims; every property"
-"core-1p2c|safety|K=1 PREFILL=3 NPROD=1 NCONS=2|pass|two consumers race for records (batch of 2, single, holding); every property"
+"core-2p1c|safety|K=1 PREFILL=2 NPROD=2 NCONS=1|pass|two producers race for space, commit out of order; batch and holding claims; every property"
+"core-1p2c|safety|K=1 PREFILL=2 NPROD=1 NCONS=2|pass|two consumers race for records (batch of 2, single, holding); every property"
 "detach-2p1c|safety|K=1 PREFILL=2 NPROD=2 NCONS=1 DEATHS=1|pass|a consumer dies anywhere in a claim or while holding; a new one attaches"
-"overwrite-2p1c|safety|K=1 PREFILL=2 NPROD=2 NCONS=1 OVERWRITE=1|pass|overwrite mode: producers evict unclaimed records"
-"lease-1p1c|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 LEASE=1|pass|leases: the tick, timeouts at any moment, revocation, -ESTALE"
-"read2-1p2c|safety|K=1 PREFILL=3 NPROD=1 NCONS=2 READ2=2|pass|a mapped consumer and read(2) (claims in kernel memory)"
-"hostile-kernel|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 HOSTILE=1 CHECK=1|pass|a co-tenant writes any value into the head, a slot or a held count: reservations still never overlap"
-"liveness-2p1c|np|K=1 PREFILL=2 NPROD=2 NCONS=1 LIVENESS=1|pass|no livelock: under weak fairness every cycle passes a reservation, a claim or quiescence"
-"liveness-1p2c|np|K=1 PREFILL=2 NPROD=1 NCONS=2 LIVENESS=1|pass|no livelock with two consumers racing"
-"finding-1|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 HOSTILE=1 HTARGET=1 CHECK=2|honest_not_clobbered|a co-tenant moves the head back: an honest consumer reads reused space, no -ESTALE"
-"finding-1-read2|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 READ2=1 HOSTILE=1 HTARGET=1 CHECK=2|honest_not_clobbered|the same for read(2): it copies reused space"
-"finding-1-fixed|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 HOSTILE=1 HTARGET=1 CHECK=2 FIX_VALIDATE=1|pass|fix: validate the oldest claimed position against reclaim_pos"
-"finding-1-read2-fixed|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 READ2=1 HOSTILE=1 HTARGET=1 CHECK=2 FIX_VALIDATE=1|pass|fix: read(2) validates the same way"
-"finding-2|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 LEASE=1 DEATHS=1|held_not_freed|lease state survives a re-attach: a new consumer's claim is revoked silently"
-"finding-2-fixed|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 LEASE=1 DEATHS=1 FIX_LEASE=1|pass|fix: publish unless slot_info says this start is revoked"
-"finding-3|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 DEATHS=1 HOSTILE=2 HTARGET=10 HVALUES=1 CHECK=8|count_capped|a slot start past the head leaves held_records uncapped"
-"finding-4|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 TICK=1 HOSTILE=1 HTARGET=1 CHECK=16|repair|a corrupt head is not repaired when prod_pos is 0"
+"overwrite-2p1c|safety|K=1 PREFILL=2 NPROD=2 NCONS=1 OVERWRITE=1|pass|overwrite mode: producers evict unclaimed records, the newest window stays"
+"lease-1p1c|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 LEASE=1|pass|leases: the tick, timeouts at any moment, revocation by cmpxchg, the commit's exchange reports it"
+"lease-detach-1p1c|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 LEASE=1 DEATHS=1|pass|leases and deaths: revoked or abandoned, never both; a new consumer's lease starts fresh"
+"read2-1p2c|safety|K=1 PREFILL=2 NPROD=1 NCONS=2 READ2=2|pass|a mapped consumer and read(2) (claims in kernel memory)"
 )
 full=(
+"core-1p2c-p3|safety|K=1 PREFILL=3 NPROD=1 NCONS=2|pass|two consumers, a fuller ring"
 "core-2p2c|safety|K=1 PREFILL=2|pass|two producers and two consumers; every property"
 "core-2p2c-k2|safety|K=2 PREFILL=1 HOLD=0|pass|two records each, two consumers without holding"
 "detach-2p2c|safety|K=1 PREFILL=2 DEATHS=1|pass|deaths and re-attach with two producers and two consumers"
 "overwrite-2p2c|safety|K=1 PREFILL=2 OVERWRITE=1|pass|overwrite mode, two producers and two consumers"
-"lease-1p2c|safety|K=1 PREFILL=3 NPROD=1 LEASE=1|pass|leases with two consumers"
-"read2-2p2c|safety|K=1 PREFILL=2 READ2=2|pass|read(2) and a mapped consumer, two producers"
-"hostile2-kernel|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 HOSTILE=2 HVALUES=1 CHECK=1|pass|two co-tenant writes (aligned values, one odd, one far): reservations never overlap"
-"hostile-kernel-2p1c|safety|K=1 PREFILL=2 NPROD=2 NCONS=1 HOSTILE=1 CHECK=1|pass|one co-tenant write, two producers"
-"liveness-2p2c|np|K=1 PREFILL=0 LIVENESS=1|pass|no livelock, two producers and two consumers"
-"finding-1-fixed-2w|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 HOSTILE=2 HTARGET=1 HVALUES=1 CHECK=2 FIX_VALIDATE=1|pass|fix 1 against two head writes (ABA)"
-"finding-2-fixed-1p2c|safety|K=1 PREFILL=3 NPROD=1 LEASE=1 DEATHS=1 FIX_LEASE=1|pass|fix 2 with two consumers"
-"finding-3-fixed|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 DEATHS=1 HOSTILE=2 HTARGET=10 HVALUES=1 CHECK=8 FIX_CAP=1|pass|fix 3: cap at the span, empty when the start is past the bound"
-"finding-3-lease-fixed|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 LEASE=1 HOSTILE=2 HTARGET=10 HVALUES=1 CHECK=8 FIX_CAP=1|pass|fix 3 for the revocation count"
-"finding-4-fixed|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 TICK=1 HOSTILE=1 HTARGET=1 CHECK=16 FIX_REPAIR=1|pass|fix 4: a flag, not fix != 0, says a repair is due"
+"lease-2p1c|safety|K=1 PREFILL=2 NPROD=2 NCONS=1 LEASE=1|pass|leases with two producers"
+"read2-1p2c-p3|safety|K=1 PREFILL=3 NPROD=1 NCONS=2 READ2=2|pass|read(2) and a mapped consumer, a fuller ring"
+"hostile-kernel|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 HOSTILE=1 CHECK=1|pass|a co-tenant writes any value into the head, a slot or a held count: reservations still never overlap"
+"hostile-kernel-tick|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 TICK=1 HOSTILE=1 HVALUES=1 CHECK=1|pass|one co-tenant write with the tick reclaiming at any moment: reclaim never passes a record being written"
+"hostile-kernel-lease|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 LEASE=1 HOSTILE=1 HVALUES=1 CHECK=1|pass|one co-tenant write (aligned, odd or far) with leases: kernel safety holds"
+"count-hostile|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 DEATHS=1 HOSTILE=2 HTARGET=10 HVALUES=1 CHECK=8|pass|what a release counts as lost is capped by the claimed span, whatever the slot says"
+"liveness-2p1c|np|K=1 PREFILL=2 NPROD=2 NCONS=1 LIVENESS=1|pass|no livelock: under weak fairness every cycle passes a reservation, a claim or quiescence"
+"liveness-1p2c|np|K=1 PREFILL=2 NPROD=1 NCONS=2 LIVENESS=1|pass|no livelock with two consumers racing"
+"finding-1|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 HOSTILE=1 HTARGET=1 CHECK=2|honest_not_clobbered|a co-tenant moves the head back: an honest consumer reads reused space, not told"
+"finding-1-read2|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 READ2=1 HOSTILE=1 HTARGET=1 CHECK=2|honest_not_clobbered|the same for read(2): it copies reused space"
+"finding-1-fixed|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 HOSTILE=1 HTARGET=1 CHECK=2 FIX_VALIDATE=1|pass|fix: validate the oldest claimed position against reclaim_pos"
+"finding-4|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 TICK=1 HOSTILE=1 HTARGET=1 CHECK=16|repair|a corrupt head is not repaired when prod_pos is 0"
 )
 if [ $set_name = full ]; then configs=("${full[@]}"); else configs=("${bounded[@]}"); fi
 if [ ${#only[@]} -gt 0 ]; then
@@ -108,7 +102,7 @@ build() {	# build <dir> <cflags...>
 	mkdir -p "$d"
 	cp "$src/mpmcring.pml" "$d/" || return 1
 	(cd "$d" && spin -a mpmcring.pml >spin.log 2>&1 &&
-		cc -w -O2 -DCOLLAPSE -DMEMLIM="$mem" "$@" -o pan pan.c >cc.log 2>&1)
+		cc -w "${MODEL_OPT:--O2}" -DCOLLAPSE -DMEMLIM="$mem" "$@" -o pan pan.c >cc.log 2>&1)
 }
 t0=$SECONDS
 ok_s=0 ok_n=0 pid_s= pid_n=
