@@ -41,6 +41,9 @@ mem=${MODEL_MEM:-$([ $set_name = full ] && echo 8192 || echo 2048)}
 hash=$([ $set_name = full ] && echo 28 || echo 24)
 mkdir -p "$out"
 
+# (Two producers with two consumers and a fuller ring, holding, deaths or
+# overwrite, and leases with the co-tenant, go past 50 million states and
+# 6 GiB: not in either set.)
 # name | search | environment | expected: pass, or the property a known
 # finding violates | what it shows
 bounded=(
@@ -54,15 +57,11 @@ bounded=(
 )
 full=(
 "core-1p2c-p3|safety|K=1 PREFILL=3 NPROD=1 NCONS=2|pass|two consumers, a fuller ring"
-"core-2p2c|safety|K=1 PREFILL=2|pass|two producers and two consumers; every property"
-"core-2p2c-k2|safety|K=2 PREFILL=1 HOLD=0|pass|two records each, two consumers without holding"
-"detach-2p2c|safety|K=1 PREFILL=2 DEATHS=1|pass|deaths and re-attach with two producers and two consumers"
-"overwrite-2p2c|safety|K=1 PREFILL=2 OVERWRITE=1|pass|overwrite mode, two producers and two consumers"
+"core-2p2c|safety|K=1 PREFILL=1 HOLD=0|pass|two producers and two consumers; every property"
 "lease-2p1c|safety|K=1 PREFILL=2 NPROD=2 NCONS=1 LEASE=1|pass|leases with two producers"
 "read2-1p2c-p3|safety|K=1 PREFILL=3 NPROD=1 NCONS=2 READ2=2|pass|read(2) and a mapped consumer, a fuller ring"
 "hostile-kernel|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 HOSTILE=1 CHECK=1|pass|a co-tenant writes any value into the head, a slot or a held count: reservations still never overlap"
 "hostile-kernel-tick|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 TICK=1 HOSTILE=1 HVALUES=1 CHECK=1|pass|one co-tenant write with the tick reclaiming at any moment: reclaim never passes a record being written"
-"hostile-kernel-lease|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 LEASE=1 HOSTILE=1 HVALUES=1 CHECK=1|pass|one co-tenant write (aligned, odd or far) with leases: kernel safety holds"
 "count-hostile|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 DEATHS=1 HOSTILE=2 HTARGET=10 HVALUES=1 CHECK=8|pass|what a release counts as lost is capped by the claimed span, whatever the slot says"
 "liveness-2p1c|np|K=1 PREFILL=2 NPROD=2 NCONS=1 LIVENESS=1|pass|no livelock: under weak fairness every cycle passes a reservation, a claim or quiescence"
 "liveness-1p2c|np|K=1 PREFILL=2 NPROD=1 NCONS=2 LIVENESS=1|pass|no livelock with two consumers racing"
