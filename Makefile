@@ -13,7 +13,9 @@
 #                       kernels, modules for six kernels, DKMS, KUnit and VM
 #                       tests in qemu, all checked against tests/inventory.txt
 #   make check-harness  the runner's unit tests, then faults planted in
-#                       scratch copies: the runner must fail for each
+#                       scratch copies: the runner must fail for each;
+#                       and every bug planted in the protocol model
+#   make model-full     the protocol model's larger configurations (spin)
 #   make lint           the static checks alone (scripts/lint.sh)
 #   make demo           boots the stock 6.1 kernel with the module loaded
 #   make bench          host benchmarks, full (bench/Makefile); bench-quick
@@ -77,6 +79,11 @@ check:
 
 check-harness:
 	bash tests/harness/selfcheck.sh
+	bash tests/model/plant.sh
+
+# The protocol model's larger configurations (spin; minutes, GiBs).
+model-full:
+	bash tests/model/run.sh --full
 
 lint:
 	bash scripts/lint.sh
@@ -103,4 +110,4 @@ clean:
 	rm -rf build
 
 .PHONY: all check-kdir modules modules_install userspace install uninstall check \
-	check-harness lint demo bench bench-quick bench-vm bench-events clean
+	check-harness model-full lint demo bench bench-quick bench-vm bench-events clean

@@ -21,6 +21,7 @@ static void mpmcring_lease_reset(struct mpmcring *ring, unsigned int i)
 {
 	struct mpr_env env = { .ring = ring };
 
+	/* [M:lease-reset] (tests/model) */
 	preempt_disable();
 	while (!mpr_env_trylock(&env))
 		cpu_relax();
@@ -43,6 +44,7 @@ int mpmcring_slot_attach(struct mpmcring *ring, bool read_slot)
 	struct mpmcring_slot_info *info;
 	struct mpmcring_slot *slot;
 
+	/* [M:attach] (tests/model) */
 	spin_lock(&ring->slots_lock);
 	i = find_first_zero_bit(ring->slots_used, n);
 	if (i >= n) {
@@ -97,6 +99,7 @@ void mpmcring_slot_detach(struct mpmcring *ring, unsigned int i)
 	struct mpr_pos s;
 	u64 start, held, bound;
 
+	/* [M:detach] (tests/model) */
 	mpr_positions(v, &s);
 	/* user-writable: held is only counted, capped. */
 	held = read_slot ? 1 : READ_ONCE(slot->held_records);

@@ -182,7 +182,7 @@ struct mpr_pos {
  */
 static inline void mpr_positions(const struct mpr_view *v, struct mpr_pos *s)
 {
-	/* Pairs with [R5]. */
+	/* [M:positions] Pairs with [R5]. */
 	s->reclaim = MPR_LOAD_ACQUIRE(&v->meta->reclaim_pos);
 	/* Pairs with [C2]. */
 	s->head = MPR_LOAD_ACQUIRE(&v->cons->head);
@@ -194,6 +194,7 @@ static inline void mpr_positions(const struct mpr_view *v, struct mpr_pos *s)
 static inline bool mpr_head_sane(const struct mpr_view *v,
 				 const struct mpr_pos *s)
 {
+	/* [M:head-sane] */
 	return mpr_aligned(v, s->head) && mpr_between(s->reclaim, s->head, s->prod);
 }
 
@@ -207,7 +208,7 @@ static inline int mpr_record_at(const struct mpr_view *v, __u64 pos,
 				__u64 bound, struct mpr_rec *rec)
 {
 	const struct mpmcring_rec_hdr *hdr = mpr_hdr(v, pos);
-	/* [C1] pairs with [P2]: the header and payload are visible. */
+	/* [M:record-at] [C1] pairs with [P2]: the header and payload are visible. */
 	__u64 stamp = MPR_LOAD_ACQUIRE(mpr_stamp(v, pos));
 	__u32 len;
 
@@ -270,10 +271,10 @@ static inline int mpr_claim(const struct mpr_view *v, __u64 *announce,
 		e = h;
 		if (h == p)
 			break;
-		if (!holding)
+		if (!holding)	/* [M:claim-announce] */
 			MPR_WRITE_ONCE(*announce, h);
 
-		/* Discarded records do not count in n: bound them too. */
+		/* [M:claim-walk] Discarded records do not count in n: bound them too. */
 		while (n < max_recs && e != p && walked++ < max_recs + MPR_CLAIM_WALK) {
 			int st = mpr_record_at(v, e, p, &rec);
 
@@ -298,17 +299,17 @@ static inline int mpr_claim(const struct mpr_view *v, __u64 *announce,
 
 		if (e == h) {
 			/* Nothing here; report only what a stable head shows. */
-			if (MPR_LOAD_ACQUIRE(headp) != h)
+			if (MPR_LOAD_ACQUIRE(headp) != h)	/* [M:claim-recheck] */
 				continue;
-			if (!holding)
+			if (!holding)	/* [M:claim-release] */
 				MPR_STORE_RELEASE(announce, MPMCRING_SLOT_IDLE);
 			if (bad)
 				return -EBADMSG;
 			return too_big ? -EMSGSIZE : -EAGAIN;
 		}
 
-		/* [C2] pairs with [R3]: the announce is visible to anyone
-		 * who sees this claim.
+		/* [M:claim-cas] [C2] pairs with [R3]: the announce is
+		 * visible to anyone who sees this claim.
 		 */
 		if (mpr_cmpxchg(headp, h, e) != h)
 			continue;
@@ -357,7 +358,9 @@ static inline bool mpr_claim_next(const struct mpr_view *v, __u64 *cur,
  */
 static inline bool mpr_commit(__u64 *announce)
 {
-	/* [C3] pairs with [R4], [C4] with [R6]: the record reads come before. */
+	/* [M:commit] [C3] pairs with [R4], [C4] with [R6]: the record reads
+	 * come before.
+	 */
 	return mpr_xchg(announce, MPMCRING_SLOT_IDLE) & MPMCRING_SLOT_REVOKED;
 }
 
@@ -367,7 +370,9 @@ static inline bool mpr_commit(__u64 *announce)
  */
 static inline bool mpr_claim_revoked(const __u64 *announce)
 {
-	/* [C4] pairs with [R6]: the record reads come before this load. */
+	/* [M:lease-check] [C4] pairs with [R6]: the record reads come before
+	 * this load.
+	 */
 	MPR_ACQUIRE_FENCE();
 	return MPR_READ_ONCE(*announce) & MPMCRING_SLOT_REVOKED;
 }

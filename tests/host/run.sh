@@ -3,7 +3,8 @@
 #
 # Host tests, as TAP on stdout: the library's unit tests and the protocol
 # stress test, each built plain, with ASan+UBSan and with TSan; and the
-# consumer fuzzer (libFuzzer, ASan+UBSan) for a fixed number of inputs.
+# consumer fuzzer (libFuzzer, ASan+UBSan) for a fixed number of inputs;
+# and the spin model of the protocol (tests/model).
 # Build output and sanitizer logs go to build/host/. Exit status non-zero
 # when any test fails.
 set -uo pipefail
@@ -67,6 +68,14 @@ else
 fi
 
 add "install/destdir_pkgconfig_uninstall" "$here/install_test.sh"
+
+# The protocol model (spin): every interleaving of a small ring must keep
+# the safety properties; bugs planted in the model must be caught with a
+# counterexample; the markers tying the model to proto/ must catch drift.
+model="$top/tests/model"
+add "model/bounded" "$model/run.sh"
+add "model/mutants" "$model/plant.sh reclaim-ignores-slots announce-after-cas commit-plain-store revoke-plain-store positions-order"
+add "model/markers_selftest" "$model/markers-selftest.sh"
 
 echo "1..${#tests[@]}"
 i=0 fail=0
