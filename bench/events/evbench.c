@@ -201,10 +201,9 @@ static void run_one(enum part p, int ti, unsigned int rep)
 	       r->ctl.med_ns, r->base_ctl.med_ns, p == DRAIN ? median_chunk(&r->st.acc) : 0.0,
 	       r->fill_t, (unsigned long long)r->work, (unsigned long long)r->st.acc.delivered,
 	       (unsigned long long)r->st.acc.bad, (unsigned long long)r->st.acc.revoked,
-	       (unsigned long long)r->st.dropped,
-	       (unsigned long long)r->st.shed, (unsigned long long)r->st.dropped_low,
-	       (unsigned long long)r->st.dropped_crit, r->st.acc.cpu_s, r->markers_run,
-	       r->markers_got);
+	       (unsigned long long)r->st.dropped, (unsigned long long)r->st.shed,
+	       (unsigned long long)r->st.dropped_low, (unsigned long long)r->st.dropped_crit,
+	       r->st.acc.cpu_s, r->markers_run, r->markers_got);
 	fflush(stdout);
 }
 
