@@ -86,6 +86,7 @@ struct mpmcring {
 	unsigned long *slots_used;
 	unsigned long *read_slots;	/* slots read(2) claims through */
 	u64 *read_claims;		/* their claims: kernel memory */
+	unsigned long *lease_fresh;	/* slots attached since their lease */
 	atomic64_t abandoned_claims;
 	atomic64_t abandoned_records;
 	atomic64_t revoked_claims;

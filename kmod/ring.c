@@ -281,6 +281,7 @@ static void mpmcring_release(struct kref *ref)
 	free_percpu(ring->stats);
 	bitmap_free(ring->slots_used);
 	bitmap_free(ring->read_slots);
+	bitmap_free(ring->lease_fresh);
 	kvfree(ring->read_claims);
 	kvfree(ring->leases);
 	kfree(ring);
@@ -319,6 +320,7 @@ static struct mpmcring *mpmcring_alloc(const struct mpmcring_params *p)
 
 	ring->slots_used = bitmap_zalloc(consumers, GFP_KERNEL_ACCOUNT);
 	ring->read_slots = bitmap_zalloc(consumers, GFP_KERNEL_ACCOUNT);
+	ring->lease_fresh = bitmap_zalloc(consumers, GFP_KERNEL_ACCOUNT);
 	ring->read_claims = kvcalloc(consumers, sizeof(*ring->read_claims),
 				     GFP_KERNEL_ACCOUNT);
 	ring->leases = kvcalloc(consumers, sizeof(*ring->leases),
@@ -328,8 +330,8 @@ static struct mpmcring *mpmcring_alloc(const struct mpmcring_params *p)
 	ring->depth = __alloc_percpu_gfp(MPMCRING_NR_LEVELS * sizeof(unsigned int),
 					 __alignof__(unsigned int),
 					 GFP_KERNEL_ACCOUNT);
-	if (!ring->slots_used || !ring->read_slots || !ring->read_claims ||
-	    !ring->leases || !ring->stats || !ring->depth)
+	if (!ring->slots_used || !ring->read_slots || !ring->lease_fresh ||
+	    !ring->read_claims || !ring->leases || !ring->stats || !ring->depth)
 		goto fail;
 	for (i = 0; i < consumers; i++) {
 		ring->read_claims[i] = MPMCRING_SLOT_IDLE;

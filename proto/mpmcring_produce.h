@@ -14,9 +14,10 @@
  *       (a reclaim saw this head; more: it stopped at its walk bound)
  *   unsigned int mpr_env_next_slot(struct mpr_env *e, unsigned int i);
  *       (the first attached slot index >= i; >= max_consumers when none)
- *   bool mpr_env_kernel_claim(struct mpr_env *e, unsigned int i, __u64 *s);
- *       (true when slot i keeps its claim in kernel memory, in *s)
+ *   __u64 *mpr_env_kernel_claim(struct mpr_env *e, unsigned int i);
+ *       (where slot i keeps its claim when that is kernel memory, else NULL)
  *   struct mpr_lease *mpr_env_lease(struct mpr_env *e, unsigned int i);
+ *       (slot i's lease, reset first when a new consumer took the slot)
  *   __u64 mpr_env_now_ms(struct mpr_env *e);
  *   void mpr_env_revoked(struct mpr_env *e, unsigned int i, __u64 records);
  *   void mpr_env_overwritten(struct mpr_env *e, __u64 records, __u64 bytes);
@@ -75,11 +76,14 @@ static inline __u64 mpr_held_capped(const struct mpr_view *v, __u64 held,
  * nothing. bound is where the claims end at most (the head, or prod_pos
  * when the head is garbage).
  *
+ * read(2)'s claims, kept in kernel memory, are leased the same way: the
+ * task holding one can be preempted or throttled for any time.
+ *
  * What a revoked claim held is counted from the consumer's own count at
- * that moment; a consumer stopped half way through a claim (announced, its
- * compare-and-swap on the head still to come and bound to fail) counts as
- * a revoked claim of nothing. The consumer learns exactly what it lost at
- * its commit.
+ * that moment (one record for read(2)); a consumer stopped half way
+ * through a claim (announced, its compare-and-swap on the head still to
+ * come and bound to fail) counts as a revoked claim of nothing, and never
+ * hears of it: it held nothing.
  */
 static inline __u64 mpr_claims_floor(const struct mpr_view *v,
 				     struct mpr_env *env, __u64 r0, __u64 p,
@@ -92,23 +96,19 @@ static inline __u64 mpr_claims_floor(const struct mpr_view *v,
 	/* [M:claims-floor] */
 	for (i = mpr_env_next_slot(env, 0); i < v->max_consumers;
 	     i = mpr_env_next_slot(env, i + 1)) {
-		__u64 *start = &v->cons->slots[i].start;
+		__u64 *start = mpr_env_kernel_claim(env, i);
 		struct mpr_lease *ls;
+		__u64 held = 1;
 
-		if (mpr_env_kernel_claim(env, i, &s)) {
-			/*
-			 * [M:floor-kernel-claim] Kernel memory, held for a
-			 * bounded time: trusted. An announce reclaim already
-			 * passed is a claim whose cmpxchg will fail.
-			 */
-			if (!(s & MPMCRING_SLOT_IDLE) && mpr_between(r0, s, p) &&
-			    mpr_before(s, lo))
-				lo = s;
-			continue;
+		if (!start) {
+			start = &v->cons->slots[i].start;
+			/* user-writable: a count only, capped below. */
+			held = MPR_READ_ONCE(v->cons->slots[i].held_records);
 		}
 		ls = mpr_env_lease(env, i);
-		/* [M:floor-slot] [R4] pairs with [C3]. user-writable:
-		 * clamped to [r0, p].
+		/*
+		 * [M:floor-slot] [R4] pairs with [C3]. user-writable (a mapped
+		 * slot): clamped to [r0, p].
 		 */
 		s = MPR_LOAD_ACQUIRE(start);
 		if ((s & (MPMCRING_SLOT_IDLE | MPMCRING_SLOT_REVOKED)) ||
@@ -143,9 +143,8 @@ static inline __u64 mpr_claims_floor(const struct mpr_view *v,
 				MPR_WRITE_ONCE(v->slot_info[i].revocations,
 					       v->slot_info[i].revocations + 1);
 				/* [M:revoke-count] */
-				mpr_env_revoked(env, i, mpr_held_capped(v,
-					MPR_READ_ONCE(v->cons->slots[i].held_records),
-					s, bound));
+				mpr_env_revoked(env, i,
+						mpr_held_capped(v, held, s, bound));
 				ls->seen = MPMCRING_SLOT_IDLE;
 				continue;	/* revoked: holds nothing now */
 			}

@@ -18,6 +18,14 @@
  *        pairs with [R6]: reclaimer revocation cmpxchg on the slot's start,
  *        then the reclaim_pos store-release [R5] that lets producers
  *        overwrite
+ *   [C5] consumer: reads of its records, then an acquire fence and a
+ *        load of reclaim_pos (kernel-owned) before the commit
+ *        pairs with [R5] through [P4]: a producer writes into space only
+ *        after it saw reclaim_pos pass it, so a reclaim_pos still at or
+ *        before the claim's start means no producer wrote there before
+ *        the reads. This catches a claim reclaim had already passed when
+ *        it was made (a co-tenant wrote the head back), which no
+ *        revocation marks.
  *   [R5] reclaimer: reclaim_pos store-release
  *        pairs with [P4]: producer reclaim_pos load-acquire, then writes
  *        into the space it frees
@@ -186,7 +194,7 @@ static inline void mpr_positions(const struct mpr_view *v, struct mpr_pos *s)
 	s->reclaim = MPR_LOAD_ACQUIRE(&v->meta->reclaim_pos);
 	/* Pairs with [C2]. */
 	s->head = MPR_LOAD_ACQUIRE(&v->cons->head);
-	/* Pairs with [P1]. */
+	/* After the head: prod is never older than it. */
 	s->prod = MPR_LOAD_ACQUIRE(&v->meta->prod_pos);
 }
 
@@ -313,6 +321,16 @@ static inline int mpr_claim(const struct mpr_view *v, __u64 *announce,
 		 */
 		if (mpr_cmpxchg(headp, h, e) != h)
 			continue;
+		/*
+		 * A head written back by a co-tenant can make the compare
+		 * succeed on space reclaim has freed: not a claim at all.
+		 * The commit checks again ([C5]) for a reclaim that passes it
+		 * later.
+		 */
+		if (!holding && mpr_before(h, MPR_LOAD_ACQUIRE(&v->meta->reclaim_pos))) {
+			MPR_STORE_RELEASE(announce, MPMCRING_SLOT_IDLE);
+			continue;
+		}
 		if (!n) {
 			/* Only discarded records: nothing to hand over. */
 			if (!holding)
@@ -351,30 +369,54 @@ static inline bool mpr_claim_next(const struct mpr_view *v, __u64 *cur,
 }
 
 /*
- * Releases everything the claim holds with one exchange: the commit.
- * Returns whether the kernel had revoked the claim (then what was read
- * from it may have been overwritten meanwhile). One word decides it: the
- * kernel revokes with a compare-and-swap on the same start.
+ * Whether reclaim has freed the space at start, where the claim a consumer
+ * holds begins (its own copy: the announce is user-writable): then
+ * producers may have written over what was read from it. Call after the
+ * record reads and an acquire fence.
  */
-static inline bool mpr_commit(__u64 *announce)
+static inline bool mpr_claim_passed(const struct mpr_view *v, __u64 start)
 {
-	/* [M:commit] [C3] pairs with [R4], [C4] with [R6]: the record reads
-	 * come before.
-	 */
-	return mpr_xchg(announce, MPMCRING_SLOT_IDLE) & MPMCRING_SLOT_REVOKED;
+	return mpr_before(start, MPR_READ_ONCE(v->meta->reclaim_pos));
 }
 
 /*
- * Whether the claim held through announce was revoked so far: to validate
- * what was read before acting on it, without committing.
+ * Releases everything the claim holds with one exchange: the commit.
+ * start is where the claim begins, as mpr_claim() returned it. Returns
+ * whether the claim was revoked or passed by reclaim (then what was read
+ * from it may have been overwritten meanwhile). One word decides a
+ * revocation: the kernel revokes with a compare-and-swap on the same
+ * start. reclaim_pos is looked at before the exchange: after it, reclaim
+ * may rightly pass the space at once.
  */
-static inline bool mpr_claim_revoked(const __u64 *announce)
+static inline bool mpr_commit(const struct mpr_view *v, __u64 *announce,
+			      __u64 start)
 {
-	/* [M:lease-check] [C4] pairs with [R6]: the record reads come before
-	 * this load.
+	bool passed;
+
+	/* [C5] pairs with [R5] through [P4]: the record reads come before. */
+	MPR_ACQUIRE_FENCE();
+	passed = mpr_claim_passed(v, start);
+	/* [M:commit] [C3] pairs with [R4], [C4] with [R6]: the record reads
+	 * come before.
+	 */
+	return (mpr_xchg(announce, MPMCRING_SLOT_IDLE) & MPMCRING_SLOT_REVOKED) ||
+	       passed;
+}
+
+/*
+ * Whether the claim held through announce, beginning at start, was revoked
+ * or passed so far: to validate what was read before acting on it, without
+ * committing.
+ */
+static inline bool mpr_claim_revoked(const struct mpr_view *v,
+				     const __u64 *announce, __u64 start)
+{
+	/* [M:lease-check] [C4] pairs with [R6], [C5] with [R5]: the record
+	 * reads come before.
 	 */
 	MPR_ACQUIRE_FENCE();
-	return MPR_READ_ONCE(*announce) & MPMCRING_SLOT_REVOKED;
+	return (MPR_READ_ONCE(*announce) & MPMCRING_SLOT_REVOKED) ||
+	       mpr_claim_passed(v, start);
 }
 
 /*

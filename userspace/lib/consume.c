@@ -49,7 +49,7 @@ static int mpr_lib_claim(struct mpmcring_consumer *c, unsigned int max_records, 
 	int n;
 
 	/* A revoked claim protects nothing: what it would cover is not ours. */
-	if (c->holding && mpr_claim_revoked(&c->slot->start))
+	if (c->holding && mpr_claim_revoked(&c->r->v, &c->slot->start, c->claim_start))
 		return mpr_lib_error(
 			ESTALE,
 			"the consumer's claim was revoked (held past the ring's claim timeout): commit before reading more");
@@ -65,6 +65,8 @@ static int mpr_lib_claim(struct mpmcring_consumer *c, unsigned int max_records, 
 			"the ring's consumer state is corrupt (head outside the ring or a record that does not fit)");
 	if (n < 0)
 		return n;
+	if (!c->holding)
+		c->claim_start = cl->start;
 	c->holding = true;
 	c->held_records += n;
 	c->held_bytes += cl->bytes;
@@ -151,7 +153,7 @@ int mpmcring_batch_next(struct mpmcring_batch *b, struct mpmcring_record *rec)
 
 int mpmcring_validate(struct mpmcring_consumer *c)
 {
-	if (!c->holding || !mpr_claim_revoked(&c->slot->start))
+	if (!c->holding || !mpr_claim_revoked(&c->r->v, &c->slot->start, c->claim_start))
 		return 0;
 	return mpr_lib_error(
 		ESTALE,
@@ -170,7 +172,7 @@ int mpmcring_commit(struct mpmcring_consumer *c)
 	 * The exchange first: a revocation reads held_records to count what
 	 * the claim held, so it stays set until the claim is gone.
 	 */
-	revoked = mpr_commit(&s->start);
+	revoked = mpr_commit(&c->r->v, &s->start, c->claim_start);
 	/* Own cache line, informational: plain stores. */
 	MPR_WRITE_ONCE(s->held_records, 0);
 	if (!revoked) {

@@ -26,6 +26,7 @@ struct mpmcring_consumer {
 	struct mpmcring_slot *slot;
 	unsigned int idx;
 	bool holding; /* the slot holds a claim */
+	__u64 claim_start; /* where it begins: our copy, the slot's is shared */
 	uint64_t held_records;
 	uint64_t held_bytes;
 	bool pending; /* [pend_cur, pend_end) claimed, not delivered */
