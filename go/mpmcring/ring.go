@@ -249,7 +249,8 @@ func (r *Ring) writeError(err syscall.Errno) error {
 
 // Write produces one record holding p (copied by the kernel), in the
 // ring's write class. It waits while the ring is full. It implements
-// io.Writer: one call, one record.
+// io.Writer: one call, one record. An empty p produces no record (the
+// kernel's write(2) of zero bytes does nothing).
 func (r *Ring) Write(p []byte) (int, error) {
 	if r.fd < 0 {
 		return 0, errorf(syscall.EBADF, "this ring has no device file")
@@ -267,7 +268,8 @@ func (r *Ring) Write(p []byte) (int, error) {
 }
 
 // Writev produces one record per slice, all or none, with one system call
-// (at most 64 records and 64 KiB in all).
+// (at most 64 records and 64 KiB in all). Empty slices at the end produce
+// no record: the kernel counts segments up to the last byte written.
 func (r *Ring) Writev(records ...[]byte) error {
 	if r.fd < 0 {
 		return errorf(syscall.EBADF, "this ring has no device file")

@@ -612,6 +612,8 @@ def stage_vm_tests():
     if not os.path.isdir(srcdir):
         return []
     progs = sorted(f[:-2] for f in os.listdir(srcdir) if f.endswith(".c"))
+    if os.path.isfile(os.path.join(REPO, "go", "go.mod")):
+        progs.append("go")  # go/vmtest: the Go package's tests (tests/vm/Makefile)
     only = [p for p in os.environ.get("MPMCRING_VM_TESTS", "").split(",") if p]
     if only:
         progs = [p for p in progs if p in only]
@@ -633,7 +635,8 @@ def stage_cli():
     """Programs for the guests' /bin, linked statically for busybox: the
     mpmcring tool (tests/vm/cli.c runs it) and the README's consumer,
     examples/consumer.c, built with pkg-config against a `make install`
-    tree as a user would (tests/vm/example.c runs it)."""
+    tree as a user would (tests/vm/example.c runs it); the Go example,
+    examples/go (go/vmtest runs it)."""
     out = os.path.join(BUILD, "static-cli")
     binary = os.path.join(out, "tools", "mpmcring")
     log = os.path.join(LOGS, "vm-build", "mpmcring-cli.log")
@@ -661,6 +664,17 @@ def stage_cli():
     else:
         R.add("build/vm/consumer-example", "pass")
         built.append(example)
+
+    # The Go example (examples/go), static, built offline as a user would.
+    gox = os.path.join(out, "mpmcring-jsonl")
+    log = os.path.join(LOGS, "vm-build", "go-example.log")
+    rc, text = run(["go", "build", "-o", gox, "."], log=log, cwd=os.path.join(REPO, "examples/go"),
+                   env=dict(os.environ, CGO_ENABLED="0", GOPROXY="off"))
+    if rc != 0 or not os.path.isfile(gox):
+        R.add("build/vm/go-example", "fail", tail(text, 40), [log])
+    else:
+        R.add("build/vm/go-example", "pass")
+        built.append(gox)
     return built
 
 
