@@ -85,11 +85,16 @@ bench bench-quick:
 bench-vm:
 	bash scripts/bench-vm.sh
 
+# Kbuild's clean deletes every *.mod file under the tree, the Go modules'
+# go.mod files too: they are kept aside and put back.
+GO_MODS = $(shell find go examples bench -name go.mod 2>/dev/null)
 clean:
-	@if [ -f "$(KDIR)/Makefile" ]; then $(MAKE) -C "$(KDIR)" M="$(CURDIR)" clean; \
+	@gomods=$$(mktemp) && tar -cf "$$gomods" $(GO_MODS) && \
+	if [ -f "$(KDIR)/Makefile" ]; then $(MAKE) -C "$(KDIR)" M="$(CURDIR)" clean; \
 	else find . -path ./build -prune -o -path ./.git -prune -o -type f \( -name '*.o' \
 		-o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' -o -name '.*.cmd' \
-		-o -name modules.order -o -name Module.symvers \) -print | xargs rm -f; fi
+		-o -name modules.order -o -name Module.symvers \) -print | xargs rm -f; fi; \
+	tar -xf "$$gomods"; rc=$$?; rm -f "$$gomods"; exit $$rc
 	$(MAKE) -C userspace clean
 	$(MAKE) -C bench clean
 	rm -rf build
