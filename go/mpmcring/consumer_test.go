@@ -415,11 +415,7 @@ func TestCorruptHeader(t *testing.T) {
 	pos := h.prodPos()
 	mustProduce(t, h, payload(1, 8), PrioCritical)
 	for _, n := range []uint64{4096, 1 << 31, 100} {
-		w := n
-		if !hostLittleEndian {
-			w <<= 32
-		}
-		atomic.StoreUint64(word(h.ro, h.v.data+pos&h.v.dataMask), w)
+		atomic.StoreUint64(word(h.ro, h.v.data+pos&h.v.dataMask), joinHeader(uint32(n), 0, 0))
 		if _, err := c.Read(); !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("len %d: %v, want ErrCorrupt", n, err)
 		}

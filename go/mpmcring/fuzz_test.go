@@ -41,11 +41,8 @@ func corruptAtHead(l *rawLayout, ro, cons []byte) bool {
 	if h == p || *word(ro, l.StampsOffset+idx*8) != h|stampCommitted {
 		return false
 	}
-	hw := *word(ro, l.DataOffset+h&(l.DataSize-1))
-	n := uint64(uint32(hw))
-	if !hostLittleEndian {
-		n = hw >> 32
-	}
+	// The header's first field, len, in the machine's byte order.
+	n := uint64(*(*uint32)(unsafe.Pointer(&ro[l.DataOffset+h&(l.DataSize-1)])))
 	size := (hdrSize + n + g - 1) &^ (g - 1)
 	return n > uint64(l.MaxRecord) || size > p-h
 }
@@ -144,11 +141,7 @@ func FuzzConsumer(f *testing.F) {
 				if how&8 != 0 {
 					n = in.take(4)
 				}
-				hw := n
-				if !hostLittleEndian {
-					hw <<= 32
-				}
-				*word(ro, l.DataOffset+pos&(l.DataSize-1)) = hw
+				*word(ro, l.DataOffset+pos&(l.DataSize-1)) = joinHeader(uint32(n), 0, 0)
 			}
 		}
 		// Whatever is left becomes payload; then the double mapping.

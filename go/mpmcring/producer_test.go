@@ -331,14 +331,8 @@ func (h *testRing) reserve(need, wm uint64) (uint64, int) {
 func (h *testRing) writeRecord(pos uint64, payload []byte, prio uint8) {
 	v := h.v
 	off := pos & v.dataMask
-	var w uint64
-	if hostLittleEndian {
-		w = uint64(len(payload)) | uint64(prio)<<32
-	} else {
-		w = uint64(len(payload))<<32 | uint64(prio)<<24
-	}
 	var hb [8]byte
-	*(*uint64)(unsafe.Pointer(&hb[0])) = w
+	*(*uint64)(unsafe.Pointer(&hb[0])) = joinHeader(uint32(len(payload)), prio, 0)
 	h.put(off, hb[:])
 	h.put(off+hdrSize, payload)
 }

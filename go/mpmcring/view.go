@@ -11,9 +11,12 @@ package mpmcring
 // Every shared word is read and written with sync/atomic. Go's atomics are
 // sequentially consistent, which is at least the acquire and release the
 // C code asks for at each site. Every position and length read from shared
-// memory is checked before it is used to index anything, and every index
-// goes through a Go slice, so a corrupt ring is an error, never an access
-// outside the mapping.
+// memory is checked before it is used, and every address is either a Go
+// slice index or, on the per-record path, a position masked to the stamp
+// array or the data (stamp, hdr) or a length checked against max_record
+// (payload): inside the areas checkLayout proved lie in the mapping. So a
+// corrupt ring is an error, never an access outside the mapping (the fuzz
+// target checks every record it is handed).
 
 import (
 	"sync/atomic"
@@ -31,11 +34,18 @@ type view struct {
 	dataSize     uint64
 	dataMask     uint64
 	stampMask    uint64 // stamps - 1
+	gmask        uint64 // granule - 1
 	gshift       uint32
 	maxRecord    uint32
 	maxConsumers uint32
 	mode         uint32
 	claimTimeout uint32 // ms; 0: claims never expire
+
+	// The hot words and the bases of the stamp array and the data,
+	// found once: see stamp and hdr for why indexing from them stays
+	// inside the mapping.
+	headP, prodP, reclaimP *uint64
+	stampsBase, dataBase   unsafe.Pointer
 }
 
 // newView is mpr_view_init: the layout must have passed checkLayout, and
@@ -50,6 +60,7 @@ func newView(l *rawLayout, cons, ro []byte) *view {
 		dataSize:     l.DataSize,
 		dataMask:     l.DataSize - 1,
 		stampMask:    l.DataSize>>l.GranuleShift - 1,
+		gmask:        1<<l.GranuleShift - 1,
 		gshift:       l.GranuleShift,
 		maxRecord:    l.MaxRecord,
 		maxConsumers: l.MaxConsumers,
@@ -58,6 +69,11 @@ func newView(l *rawLayout, cons, ro []byte) *view {
 	if l.Features&featLease != 0 {
 		v.claimTimeout = l.ClaimTimeoutMs
 	}
+	v.headP = word(cons, consHead)
+	v.prodP = word(ro, metaProdPos)
+	v.reclaimP = word(ro, metaReclaimPos)
+	v.stampsBase = unsafe.Pointer(&ro[l.StampsOffset])
+	v.dataBase = unsafe.Pointer(&ro[l.DataOffset])
 	return v
 }
 
@@ -68,7 +84,7 @@ func word(b []byte, off uint64) *uint64 {
 	return (*uint64)(unsafe.Pointer(&b[off]))
 }
 
-func (v *view) head() *uint64 { return word(v.cons, consHead) }
+func (v *view) head() *uint64 { return v.headP }
 
 func (v *view) slotWord(idx uint32, field uint64) *uint64 {
 	return word(v.cons, consSlots+uint64(idx)*slotSize+field)
@@ -78,8 +94,18 @@ func (v *view) slotInfoWord(idx uint32, field uint64) *uint64 {
 	return word(v.ro, v.slotInfo+uint64(idx)*slotInfoSize+field)
 }
 
+// stamp is the stamp word of the granule of pos. Inside the mapping
+// whatever pos is: the index is masked to the stamp array, which
+// checkLayout proved lies inside the read-only area.
 func (v *view) stamp(pos uint64) *uint64 {
-	return word(v.ro, v.stamps+(pos>>v.gshift&v.stampMask)*8)
+	return (*uint64)(unsafe.Add(v.stampsBase, (pos>>v.gshift&v.stampMask)*8))
+}
+
+// hdr is the header word of a record at pos: the offset is masked to the
+// data (inside the mapping, checkLayout), and 8-aligned because pos is
+// granule-aligned wherever a header is read.
+func (v *view) hdr(pos uint64) *uint64 {
+	return (*uint64)(unsafe.Add(v.dataBase, pos&v.dataMask))
 }
 
 // payload is the record's payload, in place: len bytes after the header
@@ -87,9 +113,7 @@ func (v *view) stamp(pos uint64) *uint64 {
 // the data is mapped twice, so the slice lies inside the mapping even when
 // the record wraps. Its capacity ends with it: append copies.
 func (v *view) payload(pos uint64, n uint32) []byte {
-	start := v.data + pos&v.dataMask + hdrSize
-	end := start + uint64(n)
-	return v.ro[start:end:end]
+	return unsafe.Slice((*byte)(unsafe.Add(v.dataBase, pos&v.dataMask+hdrSize)), n)
 }
 
 // between is mpr_between: lo <= x <= hi on the position circle.
@@ -98,11 +122,10 @@ func between(lo, x, hi uint64) bool { return x-lo <= hi-lo }
 // before is mpr_before: a comes before b (positions < 2^63 apart).
 func before(a, b uint64) bool { return int64(a-b) < 0 }
 
-func (v *view) aligned(pos uint64) bool { return pos&(1<<v.gshift-1) == 0 }
+func (v *view) aligned(pos uint64) bool { return pos&v.gmask == 0 }
 
 func (v *view) recSize(n uint32) uint64 {
-	g := uint64(1) << v.gshift
-	return (hdrSize + uint64(n) + g - 1) &^ (g - 1)
+	return (hdrSize + uint64(n) + v.gmask) &^ v.gmask
 }
 
 // positions is struct mpr_pos.
@@ -116,9 +139,9 @@ type positions struct {
 // unless the head is corrupt.
 func (v *view) positions() positions {
 	var s positions
-	s.reclaim = atomic.LoadUint64(word(v.ro, metaReclaimPos)) // pairs with [R5]
-	s.head = atomic.LoadUint64(v.head())                      // pairs with [C2]
-	s.prod = atomic.LoadUint64(word(v.ro, metaProdPos))       // pairs with [P1]
+	s.reclaim = atomic.LoadUint64(v.reclaimP) // pairs with [R5]
+	s.head = atomic.LoadUint64(v.headP)       // pairs with [C2]
+	s.prod = atomic.LoadUint64(v.prodP)       // pairs with [P1]
 	return s
 }
 
@@ -146,13 +169,6 @@ type rec struct {
 	state int
 }
 
-// hostLittleEndian says how a header word splits into its fields: the
-// kernel writes them in the machine's byte order.
-var hostLittleEndian = func() bool {
-	x := uint16(1)
-	return *(*byte)(unsafe.Pointer(&x)) == 1
-}()
-
 // recordAt is mpr_record_at: the record that starts at pos, if a finished
 // one does, ending at or before bound. The header is read only after the
 // stamp vouches for it; it is read as one word (the space may be reused
@@ -171,19 +187,13 @@ func (v *view) recordAt(pos, bound uint64, r *rec) int {
 		r.state = recNone
 		return recNone
 	}
-	h := atomic.LoadUint64(word(v.ro, v.data+pos&v.dataMask))
-	var n uint32
-	if hostLittleEndian {
-		n, r.prio, r.flags = uint32(h), uint8(h>>32), uint8(h>>40)
-	} else {
-		n, r.prio, r.flags = uint32(h>>32), uint8(h>>24), uint8(h>>16)
-	}
-	if n > v.maxRecord || v.recSize(n) > bound-pos {
+	n, prio, flags := splitHeader(atomic.LoadUint64(v.hdr(pos)))
+	size := (hdrSize + uint64(n) + v.gmask) &^ v.gmask
+	if n > v.maxRecord || size > bound-pos {
 		r.state = recBad
 		return recBad
 	}
-	r.len = n
-	r.size = v.recSize(n)
+	r.len, r.prio, r.flags, r.size = n, prio, flags, size
 	return r.state
 }
 
