@@ -3,7 +3,8 @@
 #
 # Host tests, as TAP on stdout: the library's unit tests and the protocol
 # stress test, each built plain, with ASan+UBSan and with TSan; and the
-# consumer fuzzer (libFuzzer, ASan+UBSan) for a fixed number of inputs.
+# consumer fuzzer (libFuzzer, ASan+UBSan) for a fixed number of inputs; the
+# Go package's vet, race-detector tests and fuzzer (go_test.sh).
 # Build output and sanitizer logs go to build/host/. Exit status non-zero
 # when any test fails.
 set -uo pipefail
@@ -53,6 +54,11 @@ else
 fi
 
 add "install/destdir_pkgconfig_uninstall" "$here/install_test.sh"
+
+# The Go package (go/): vet, the tests under the race detector, the fuzzer.
+add "go/vet" "$here/go_test.sh vet"
+add "go/test_race" "$here/go_test.sh race"
+add "go/fuzz_consumer_300k_inputs" "$here/go_test.sh fuzz 300000"
 
 echo "1..${#tests[@]}"
 i=0 fail=0
