@@ -17,6 +17,7 @@
 #   make demo           boots the stock 6.1 kernel with the module loaded
 #   make bench          host benchmarks, full (bench/Makefile); bench-quick
 #   make bench-vm       in-kernel producer benchmarks in a qemu guest
+#   make bench-go       the Go package: host, and against the C library in qemu
 #   make clean
 #
 # make check knobs: MPMCRING_KERNELS=debug,kcsan MPMCRING_HOST=0
@@ -85,6 +86,9 @@ bench bench-quick:
 bench-vm:
 	bash scripts/bench-vm.sh
 
+bench-go:
+	bash scripts/bench-go.sh
+
 # Kbuild's clean deletes every *.mod file under the tree, the Go modules'
 # go.mod files too: they are kept aside and put back.
 GO_MODS = $(shell find go examples bench -name go.mod 2>/dev/null)
@@ -100,4 +104,4 @@ clean:
 	rm -rf build
 
 .PHONY: all check-kdir modules modules_install userspace install uninstall check \
-	check-harness lint demo bench bench-quick bench-vm clean
+	check-harness lint demo bench bench-quick bench-vm bench-go clean

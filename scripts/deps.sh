@@ -17,7 +17,7 @@ PACKAGES=(
 	dkms sparse clang libclang-rt-14-dev gnuplot-nox
 	libdpdk-dev libck-dev libconcurrentqueue-dev pkg-config
 	valgrind cppcheck clang-format patch liburing-dev
-	golang-go
+	golang-go golang-github-cilium-ebpf-dev golang-golang-x-sys-dev
 )
 
 command -v dpkg-query >/dev/null 2>&1 ||
