@@ -51,7 +51,10 @@ type Consumer struct {
 	closed    bool
 }
 
-// NewConsumer attaches a consumer to the ring (a slot of its own).
+// NewConsumer attaches a consumer to the ring (a slot of its own). One
+// Ring attaches at most Layout.MaxPerFile consumers (EDQUOT past that:
+// Open the ring again for more); the ring has Layout.MaxConsumers slots in
+// all (EUSERS).
 func (r *Ring) NewConsumer() (*Consumer, error) {
 	idx, err := r.attach()
 	if err != nil {

@@ -331,7 +331,11 @@ func runHelper(what string) int {
 			return 1
 		}
 		fmt.Println("held", b.Records)
-		select {}
+		// Not select{}: with nothing else to run, the runtime would
+		// call that a deadlock and exit, releasing the claim.
+		for {
+			time.Sleep(time.Hour)
+		}
 	}
 	fmt.Println("unknown helper", what)
 	return 2
@@ -349,6 +353,7 @@ func TestGoConsumerKilledHoldingBatch(t *testing.T) {
 	}
 	kid := exec.Command(self)
 	kid.Env = append(os.Environ(), helperEnv+"=hold", helperRingEnv+"=gkill")
+	kid.Stderr = os.Stderr
 	kid.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := kid.StdoutPipe()
 	if err != nil {
@@ -359,6 +364,8 @@ func TestGoConsumerKilledHoldingBatch(t *testing.T) {
 	}
 	defer kid.Process.Kill()
 	line, _ := bufio.NewReader(out).ReadString('\n')
+	exited := make(chan error, 1)
+	go func() { exited <- kid.Wait() }()
 	var held int
 	if _, err := fmt.Sscanf(line, "held %d", &held); err != nil || held != 50 {
 		t.Fatalf("the helper said %q, want it to hold 50", line)
@@ -417,8 +424,16 @@ func TestGoConsumerKilledHoldingBatch(t *testing.T) {
 		t.Errorf("%d writes found room while a claim pinned the ring", wrote)
 	}
 
+	// Still there, holding: it must die of this kill, not before.
+	select {
+	case err := <-exited:
+		t.Fatalf("the helper ended before the kill (%v): its claim did not pin the ring", err)
+	default:
+	}
 	kid.Process.Signal(syscall.SIGKILL)
-	kid.Wait()
+	if err := <-exited; !killedBy(err, syscall.SIGKILL) {
+		t.Errorf("the helper ended with %v, want killed by SIGKILL", err)
+	}
 	st, err := r.Stats()
 	if err != nil {
 		t.Fatal(err)
@@ -437,4 +452,13 @@ func TestGoConsumerKilledHoldingBatch(t *testing.T) {
 	if uint64(got+held) != lg.total {
 		t.Errorf("read %d + held %d, the load generator committed %d", got, held, lg.total)
 	}
+}
+
+func killedBy(err error, sig syscall.Signal) bool {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == sig
 }

@@ -47,7 +47,7 @@ func drainDefault(t *testing.T, r *mpmcring.Ring) {
 // the runtime's poller (epoll, edge-triggered) between records and every
 // record races its sleep.
 func TestWaitWritePingPong(t *testing.T) {
-	cycles := 3000
+	cycles := 2000
 	if v, err := strconv.Atoi(os.Getenv("MPMCRING_WAKE_CYCLES")); err == nil && v < cycles {
 		cycles = v
 	}
