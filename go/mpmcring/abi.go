@@ -24,6 +24,7 @@ const (
 	stampCommitted   = 1
 	stampDiscarded   = 2
 	slotIdle         = 1
+	slotRevoked      = 2
 	consHdrSize      = 128
 	slotSize         = 64
 	slotInfoSize     = 32

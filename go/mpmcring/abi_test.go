@@ -105,6 +105,7 @@ func TestABIMatchesUapiHeader(t *testing.T) {
 		{"MPMCRING_ABI_MINOR", ABIMinor},
 		{"MPMCRING_FEAT_KNOWN", featKnown},
 		{"MPMCRING_SLOT_IDLE", slotIdle},
+		{"MPMCRING_SLOT_REVOKED", slotRevoked},
 		{"MPMCRING_STAMP_COMMITTED", stampCommitted},
 		{"MPMCRING_STAMP_DISCARDED", stampDiscarded},
 		{"(unsigned long long)MPMCRING_OFF_RO", offRO},

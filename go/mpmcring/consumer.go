@@ -34,13 +34,12 @@ type Consumer struct {
 	idx   uint32
 	start *uint64 // the slot's start: the claim announce and the commit
 
-	holding    bool   // the slot holds a claim
-	claimStart uint64 // where the held claim starts
-	held       uint64 // records claimed since the last commit
-	heldBytes  uint64
-	pending    bool // [pendCur, pendEnd) claimed, not yet delivered
-	pendCur    uint64
-	pendEnd    uint64
+	holding   bool   // the slot holds a claim
+	held      uint64 // records claimed since the last commit
+	heldBytes uint64
+	pending   bool // [pendCur, pendEnd) claimed, not yet delivered
+	pendCur   uint64
+	pendEnd   uint64
 
 	lost            Lost
 	seenDropped     uint64 // loss totals at the last look
@@ -90,6 +89,12 @@ func (c *Consumer) claimInto(maxRecs uint32, maxBytes uint64, cl *claimResult) (
 	if c.closed {
 		return 0, errConsumerClosed
 	}
+	// A revoked claim protects nothing: what it would cover is not ours.
+	if c.holding && claimRevoked(c.start) {
+		return 0, errorf(syscall.ESTALE,
+			"the consumer's claim was revoked (held past the ring's claim timeout, %d ms): commit before reading more",
+			c.v.claimTimeout)
+	}
 	n := c.v.claim(c.start, c.holding, maxRecs, maxBytes, false, cl)
 	if n == claimCorrupt && c.r.fd >= 0 {
 		c.r.repair()
@@ -105,9 +110,6 @@ func (c *Consumer) claimInto(maxRecs uint32, maxBytes uint64, cl *claimResult) (
 	case claimCorrupt:
 		return 0, errorf(syscall.EBADMSG,
 			"the ring's consumer state is corrupt (head outside the ring or a record that does not fit)")
-	}
-	if !c.holding {
-		c.claimStart = cl.start
 	}
 	c.holding = true
 	c.held += uint64(n)
@@ -205,11 +207,6 @@ func (c *Consumer) ReadBatch(maxRecords int, maxBytes uint64) (Batch, error) {
 	return Batch{Records: n, Bytes: cl.bytes, c: c, cur: cl.start, end: cl.end}, nil
 }
 
-// revoked tells whether the held claim was revoked (rings with leases).
-func (c *Consumer) revoked() bool {
-	return c.v.claimTimeout != 0 && c.v.claimRevoked(c.idx, c.claimStart)
-}
-
 func (c *Consumer) staleError(counted bool) error {
 	msg := "the consumer held its records longer than the ring's claim timeout (%d ms): they were revoked and may have been overwritten"
 	if counted {
@@ -225,39 +222,37 @@ func (c *Consumer) Validate() error {
 	if !c.holding {
 		return nil
 	}
-	// The reads of the records come before the revocation load ([C4]):
+	// The reads of the records come before the look at the start ([C4]):
 	// a read-modify-write is a full barrier on every architecture Go
 	// runs on (LOCK-prefixed on x86, acquire-release on arm64), which
 	// a plain sequentially consistent load is not for earlier loads.
 	atomic.AddUint32(&c.fenceWord, 1)
-	if c.revoked() {
+	if claimRevoked(c.start) {
 		return c.staleError(false)
 	}
 	return nil
 }
 
-// Commit releases every record the consumer holds, with one atomic store
-// into its slot: no system call. ErrStale when the kernel revoked the
-// claim because the consumer held it past the ring's claim timeout (then
-// whatever was done with those records must be thrown away; they count as
-// lost, Revoked). Healthy consumers never see it.
+// Commit releases every record the consumer holds with one atomic
+// exchange of its slot's start: no system call. ErrStale when the kernel
+// revoked the claim because the consumer held it past the ring's claim
+// timeout (then whatever was done with those records must be thrown away;
+// they count as lost, Revoked). Healthy consumers never see it.
 func (c *Consumer) Commit() error {
 	if !c.holding {
 		return nil
 	}
 	v := c.v
+	// The exchange first: a revocation reads held_records to count what
+	// the claim held, so it stays set until the claim is gone.
+	revoked := commit(c.start)
 	// Own cache line, informational.
-	cr := v.slotWord(c.idx, slotConsumedRecords)
-	cb := v.slotWord(c.idx, slotConsumedBytes)
-	atomic.StoreUint64(cr, atomic.LoadUint64(cr)+c.held)
-	atomic.StoreUint64(cb, atomic.LoadUint64(cb)+c.heldBytes)
 	atomic.StoreUint64(v.slotWord(c.idx, slotHeldRecords), 0)
-	// [C3] pairs with [R4]: the reads of the records come before. The
-	// commit: one store.
-	atomic.StoreUint64(c.start, slotIdle)
-	revoked := c.revoked()
 	if revoked {
 		c.lost.Revoked += c.held
+	} else {
+		atomic.AddUint64(v.slotWord(c.idx, slotConsumedRecords), c.held)
+		atomic.AddUint64(v.slotWord(c.idx, slotConsumedBytes), c.heldBytes)
 	}
 	c.held, c.heldBytes = 0, 0
 	c.holding, c.pending = false, false

@@ -306,9 +306,10 @@ func TestOverwriteLossesReported(t *testing.T) {
 	}
 }
 
-// A claim that stands still past the timeout is revoked: Validate and
-// Commit say ErrStale (ESTALE), the records count as lost (revoked), and
-// producers get the space back.
+// A claim that stands still past the timeout, with half the ring behind
+// it, is revoked: Validate and Commit say ErrStale (ESTALE), claiming more
+// on it is refused, the records count as lost (revoked), and producers get
+// the space back.
 func TestRevokedClaimIsStale(t *testing.T) {
 	h := newTestRing(t, ringParams{size: 4096, claimTimeout: 100})
 	var now uint64
@@ -321,6 +322,11 @@ func TestRevokedClaimIsStale(t *testing.T) {
 	if err != nil || b.Records != 3 {
 		t.Fatalf("ReadBatch: %v", err)
 	}
+	start := atomic.LoadUint64(c.start)
+	// Half the ring behind the claim: it is what holds producers back.
+	for i := 0; i < 30; i++ {
+		mustProduce(t, h, payload(i, 64), PrioCritical)
+	}
 	h.reclaim() // the lease starts
 	now = 99
 	h.reclaim()
@@ -332,7 +338,10 @@ func TestRevokedClaimIsStale(t *testing.T) {
 	if h.revokedClaims != 1 || h.revokedRecords != 3 {
 		t.Fatalf("revoked %d claims %d records, want 1 and 3", h.revokedClaims, h.revokedRecords)
 	}
-	if h.reclaimPos() != h.prodPos() {
+	if atomic.LoadUint64(c.start) != start|slotRevoked {
+		t.Fatalf("slot start %#x, want the revoked bit on %#x", atomic.LoadUint64(c.start), start)
+	}
+	if h.reclaimPos() == start {
 		t.Fatal("a revoked claim still holds space")
 	}
 	err = c.Validate()
@@ -342,15 +351,21 @@ func TestRevokedClaimIsStale(t *testing.T) {
 	if !c.holding {
 		t.Fatal("Validate committed")
 	}
+	// Claims on a revoked claim would be unprotected: refused.
+	if _, err := c.Read(); !errors.Is(err, ErrStale) {
+		t.Fatalf("Read on a revoked claim: %v, want ErrStale", err)
+	}
 	err = c.Commit()
 	if !errors.Is(err, ErrStale) || !errors.Is(err, syscall.ESTALE) {
 		t.Fatalf("Commit after revocation: %v, want ErrStale", err)
+	}
+	if got := atomic.LoadUint64(h.v.slotWord(0, slotConsumedRecords)); got != 0 {
+		t.Fatalf("revoked records counted as consumed: %d", got)
 	}
 	if l := c.Lost(); l.Revoked != 3 {
 		t.Fatalf("Lost().Revoked %d, want 3", l.Revoked)
 	}
 	// The next claim is a new lease.
-	mustProduce(t, h, payload(9, 8), PrioCritical)
 	if _, err := c.Read(); err != nil {
 		t.Fatal(err)
 	}
@@ -359,16 +374,52 @@ func TestRevokedClaimIsStale(t *testing.T) {
 	}
 }
 
-// Without the lease feature the revocation word is never consulted.
-func TestNoLeaseNeverStale(t *testing.T) {
-	h := newTestRing(t, ringParams{size: 4096})
+// A claim past the timeout is left alone while the ring is not under
+// pressure (less than half of it behind the claim), and without leases
+// always.
+func TestNoRevocationWithoutPressureOrLease(t *testing.T) {
+	for _, timeout := range []uint32{100, 0} {
+		h := newTestRing(t, ringParams{size: 4096, claimTimeout: timeout})
+		var now uint64
+		h.nowMs = func() uint64 { return now }
+		c := newConsumer(t, h.ring(t))
+		for i := 0; i < 3; i++ {
+			mustProduce(t, h, payload(i, 64), PrioCritical)
+		}
+		if _, err := c.ReadBatch(3, 0); err != nil {
+			t.Fatal(err)
+		}
+		if timeout == 0 {
+			for i := 0; i < 30; i++ {
+				mustProduce(t, h, payload(i, 64), PrioCritical)
+			}
+		}
+		h.reclaim()
+		now = 1000
+		h.reclaim()
+		if h.revokedClaims != 0 {
+			t.Fatalf("timeout %d: a claim revoked", timeout)
+		}
+		if err := c.Commit(); err != nil {
+			t.Fatalf("timeout %d: Commit %v", timeout, err)
+		}
+	}
+}
+
+// The revocation word in the slot info is for the record: only the slot's
+// own start decides.
+func TestSlotInfoRevokedIsInformational(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 4096, claimTimeout: 100})
 	c := newConsumer(t, h.ring(t))
 	start := h.prodPos()
 	mustProduce(t, h, payload(1, 8), PrioCritical)
 	c.Read()
 	atomic.StoreUint64(h.v.slotInfoWord(0, slotInfoRevoked), start)
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
 	if err := c.Commit(); err != nil {
-		t.Fatalf("Commit on a ring without leases: %v", err)
+		t.Fatalf("Commit: %v", err)
 	}
 }
 

@@ -8,8 +8,9 @@
 // its device, /dev/mpmcring or /dev/mpmcring-NAME. Every record goes to
 // exactly one consumer. A consumer claims a record, or a batch of them,
 // with one compare-and-swap on the ring's shared head, reads the records
-// in place, and commits with one atomic store into its own slot: no system
-// call on the way. Consumers may be goroutines of one process, other
+// in place, and commits with one atomic operation on its own slot (an
+// exchange, so that the same word tells it whether the kernel revoked the
+// claim): no system call on the way. Consumers may be goroutines of one process, other
 // processes, or the C library (libmpmcring), all on the same ring.
 //
 //	r, err := mpmcring.Open("events")    // /dev/mpmcring-events
@@ -33,10 +34,12 @@
 // Record.Data is a slice of the ring's read-only mapping. It stays valid
 // until the consumer commits; keep a copy of what must live longer. A claim
 // is a lease (rings with a claim timeout, Layout.ClaimTimeout): a consumer
-// that holds records longer than that loses them to the producers, and its
-// Commit, or Validate before it, returns ErrStale. What it read from them
-// may have been overwritten meanwhile: read, Validate, then act. With the
-// default timeout of seconds, healthy consumers never see it.
+// that holds records longer than that, while half the ring waits behind
+// them, loses them to the producers, and its Commit, or Validate before
+// it, returns ErrStale (reading more before that commit is refused). What
+// it read from them may have been overwritten meanwhile: read, Validate,
+// then act. With the default timeout of seconds, healthy consumers never
+// see it.
 //
 // # A corrupt ring is an error, never a crash
 //
@@ -51,14 +54,14 @@
 // # Memory ordering
 //
 // Every access to a shared word goes through sync/atomic (LoadUint64,
-// StoreUint64, CompareAndSwapUint64 on the mapping). Go's atomics are
+// StoreUint64, SwapUint64, CompareAndSwapUint64 on the mapping). Go's atomics are
 // sequentially consistent (the Go memory model), which is at least the
 // acquire and release the C library uses at each site of the protocol
 // (proto/mpmcring_proto.h names the pairs; the Go code names them too).
 // The one fence the protocol needs after plain reads (a consumer's reads
-// of its records before it looks at the revocation word) comes from the
-// commit's release store, and in Validate from an atomic read-modify-write,
-// a full barrier on every architecture Go supports.
+// of its records before it looks at its slot for a revocation) comes from
+// the commit's exchange, and in Validate from an atomic read-modify-write:
+// both are full barriers on every architecture Go supports.
 //
 // # Waiting
 //

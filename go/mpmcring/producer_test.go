@@ -53,7 +53,7 @@ type testRing struct {
 type lease struct {
 	seen    uint64
 	sinceMs uint64
-	revoked uint64
+	head    uint64 // the head when seen changed (idle: never)
 }
 
 // alignedBytes is n bytes on the Go heap, 8-byte aligned (atomics need it).
@@ -120,7 +120,7 @@ func newTestRing(t testing.TB, p ringParams) *testRing {
 	h.v = newView(&h.l, h.cons, h.ro)
 	h.leases = make([]lease, h.l.MaxConsumers)
 	for i := range h.leases {
-		h.leases[i] = lease{seen: slotIdle, revoked: slotIdle}
+		h.leases[i] = lease{seen: slotIdle, head: slotIdle}
 		atomic.StoreUint64(h.v.slotWord(uint32(i), slotStart), slotIdle)
 		atomic.StoreUint64(h.v.slotInfoWord(uint32(i), slotInfoRevoked), slotIdle)
 	}
@@ -175,35 +175,60 @@ const (
 
 const reserveTries = 128
 
-// claimsFloor is mpr_claims_floor.
+// heldCapped is mpr_held_capped: what a consumer says it held, capped by
+// the granules its span from s to bound (the head) can hold.
+func (h *testRing) heldCapped(held, s, bound uint64) uint64 {
+	if !before(s, bound) {
+		return 0
+	}
+	if max := (bound - s) >> h.v.gshift; held > max {
+		return max
+	}
+	return held
+}
+
+// claimsFloor is mpr_claims_floor: the oldest claim still held, revoking
+// (one compare-and-swap setting the revoked bit in the start) a claim that
+// stood still past the timeout with half the ring behind it.
 func (h *testRing) claimsFloor(r0, p, bound, lo uint64) uint64 {
 	v := h.v
 	now := h.nowMs()
+	holds := func(s uint64) bool {
+		return s&(slotIdle|slotRevoked) == 0 && v.aligned(s) && between(r0, s, p)
+	}
 	for i := uint32(0); i < v.maxConsumers; i++ {
+		start := v.slotWord(i, slotStart)
 		ls := &h.leases[i]
 		// [R4] pairs with [C3]. user-writable: clamped to [r0, p].
-		s := atomic.LoadUint64(v.slotWord(i, slotStart))
-		if s&slotIdle != 0 || !v.aligned(s) || !between(r0, s, p) {
+		s := atomic.LoadUint64(start)
+		if !holds(s) {
 			ls.seen = slotIdle
 			continue
 		}
 		if s != ls.seen {
-			ls.seen, ls.sinceMs = s, now
-		} else if v.claimTimeout != 0 && now-ls.sinceMs >= uint64(v.claimTimeout) {
-			if ls.revoked != s {
-				ls.revoked = s
-				// [R6] pairs with [C4]: visible before [R5].
+			// A new claim only when not behind the last head.
+			if ls.head == slotIdle || !before(s, ls.head) {
+				ls.sinceMs = now
+			}
+			ls.seen, ls.head = s, bound
+		}
+		if v.claimTimeout != 0 && now-ls.sinceMs >= uint64(v.claimTimeout) &&
+			p-s > v.dataSize/2 && before(s, bound) {
+			// [R6] pairs with [C4]: before [R5] frees the space.
+			if atomic.CompareAndSwapUint64(start, s, s|slotRevoked) {
 				atomic.StoreUint64(v.slotInfoWord(i, slotInfoRevoked), s)
 				rv := v.slotInfoWord(i, slotInfoRevocations)
 				atomic.StoreUint64(rv, atomic.LoadUint64(rv)+1)
-				held := atomic.LoadUint64(v.slotWord(i, slotHeldRecords))
-				if between(s, bound, p) && held > (bound-s)>>v.gshift {
-					held = (bound - s) >> v.gshift
-				}
 				atomic.AddUint64(&h.revokedClaims, 1)
-				atomic.AddUint64(&h.revokedRecords, held)
+				atomic.AddUint64(&h.revokedRecords,
+					h.heldCapped(atomic.LoadUint64(v.slotWord(i, slotHeldRecords)), s, bound))
+				ls.seen = slotIdle
+				continue
 			}
-			continue
+			// The consumer moved first: honour what it holds now.
+			if s = atomic.LoadUint64(start); !holds(s) {
+				continue
+			}
 		}
 		if before(s, lo) {
 			lo = s

@@ -206,8 +206,12 @@ type claimResult struct {
 	first   rec
 }
 
-// claim tries (MPR_CLAIM_TRIES).
-const claimTries = 256
+// claim tries (MPR_CLAIM_TRIES), and the records one claim walks past
+// what it may take (MPR_CLAIM_WALK: discarded ones).
+const (
+	claimTries = 256
+	claimWalk  = 1024
+)
 
 // Results of claim besides a count of records.
 const (
@@ -326,15 +330,21 @@ func (v *view) claimNext(cur *uint64, end uint64, r *rec) bool {
 	return false
 }
 
-// claimRevoked is mpr_claim_revoked: whether the claim that started at
-// start, in slot idx, was revoked. The caller has made its reads of the
-// records come before this load: at commit the release store of the slot
-// does ([C3]: nothing before a release store moves after it, and a
-// sequentially consistent load does not move before one); in Validate a
-// read-modify-write does (see fence).
-func (v *view) claimRevoked(idx uint32, start uint64) bool {
-	// [C4] pairs with [R6].
-	return atomic.LoadUint64(v.slotInfoWord(idx, slotInfoRevoked)) == start
+// commit is mpr_commit: releases everything the claim holds with one
+// exchange of the slot's start, and tells from the old value whether the
+// kernel had revoked the claim (it revokes with a compare-and-swap on the
+// same word, so one word decides). [C3] pairs with [R4], [C4] with [R6]:
+// the reads of the records come before the exchange (a sequentially
+// consistent read-modify-write: nothing before it moves after it).
+func commit(announce *uint64) bool {
+	return atomic.SwapUint64(announce, slotIdle)&slotRevoked != 0
+}
+
+// claimRevoked is mpr_claim_revoked: whether the claim held through
+// announce was revoked so far. The caller has made its reads of the
+// records come before this load ([C4]; see Consumer.Validate).
+func claimRevoked(announce *uint64) bool {
+	return atomic.LoadUint64(announce)&slotRevoked != 0
 }
 
 // takeLost is mpr_take_lost: moves *taken up to *total with one

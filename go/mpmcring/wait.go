@@ -62,7 +62,7 @@ func (c *Consumer) getWaiter() (*waiter, error) {
 
 // SetWatermark makes Wait sleep until at least bytes are reserved past the
 // head and a finished record waits there (0: any record). The kernel rounds
-// it down to a power of two; at most the ring's DataSize.
+// it down to a power of two; at most half the ring's DataSize (EINVAL).
 func (c *Consumer) SetWatermark(bytes uint64) error {
 	w, err := c.getWaiter()
 	if err != nil {

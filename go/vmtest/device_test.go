@@ -17,11 +17,14 @@ import (
 	"mpmcring.dev/go/mpmcring"
 )
 
-// A claim that stands still past the ring's claim timeout is revoked by
-// the kernel: Validate and Commit say ErrStale (ESTALE), the records count
-// as revoked on both sides, and the next claim is a fresh lease.
+// A claim that stands still past the ring's claim timeout, with the ring
+// full behind it, is revoked by the kernel: Validate and Commit say
+// ErrStale (ESTALE), reading more before the commit is refused, the records
+// count as revoked on both sides, and the next claim is a fresh lease.
 func TestRevokedClaimIsStale(t *testing.T) {
-	startLG(t, "glease", "size=65536 threads=1 count=300 claim_timeout_ms=300 prio_mix=0:0:100")
+	// 1000 records fill the 64 KiB ring: the claim at its head holds
+	// the producers back, which is what makes a stalled claim revocable.
+	startLG(t, "glease", "size=65536 threads=1 count=1000 claim_timeout_ms=300 prio_mix=0:0:100")
 	waitLG(t)
 	r, err := mpmcring.Open("glease")
 	if err != nil {
@@ -61,12 +64,15 @@ func TestRevokedClaimIsStale(t *testing.T) {
 	}
 	cs, err := r.ListConsumers()
 	if err != nil || len(cs) != 1 || cs[0].Slot != uint32(c.Slot()) || cs[0].Revocations != 1 ||
-		cs[0].Pid != uint32(os.Getpid()) {
-		t.Errorf("ListConsumers: %+v, %v", cs, err)
+		cs[0].Pid != uint32(os.Getpid()) || cs[0].Start&2 == 0 {
+		t.Errorf("ListConsumers: %+v, %v (want the revoked bit, 2, in Start)", cs, err)
 	}
 	err = c.Validate()
 	if !errors.Is(err, mpmcring.ErrStale) || !errors.Is(err, syscall.ESTALE) {
 		t.Fatalf("Validate after revocation: %v", err)
+	}
+	if _, err := c.Read(); !errors.Is(err, mpmcring.ErrStale) {
+		t.Fatalf("Read on a revoked claim: %v, want ErrStale (commit first)", err)
 	}
 	err = c.Commit()
 	if !errors.Is(err, mpmcring.ErrStale) || !strings.Contains(err.Error(), "300 ms") {

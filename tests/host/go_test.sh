@@ -6,8 +6,10 @@
 # library.
 #
 #   go_test.sh vet     go vet of every Go module here (guest tests too)
-#   go_test.sh race    go test -race of the package (unit, stress, ABI,
-#                      examples, the fuzz target's seeds)
+#   go_test.sh race    go test -race -short of the package (unit, stress,
+#                      ABI, examples, the fuzz target's seeds)
+#   go_test.sh test    go test of the package at full size, the lease
+#                      stress too (it cannot run under the race detector)
 #   go_test.sh fuzz    the fuzz target over N generated inputs
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,13 +23,16 @@ vet)
 	(cd "$top/bench/go" && go vet ./...)
 	;;
 race)
-	cd "$top/go" && go test -race -count=1 ./...
+	cd "$top/go" && go test -race -short -count=1 ./...
+	;;
+test)
+	cd "$top/go" && go test -count=1 ./...
 	;;
 fuzz)
 	cd "$top/go" && go test -run '^$' -fuzz FuzzConsumer -fuzztime "${2:-300000}x" ./mpmcring
 	;;
 *)
-	echo "usage: go_test.sh vet|race|fuzz [inputs]" >&2
+	echo "usage: go_test.sh vet|race|test|fuzz [inputs]" >&2
 	exit 2
 	;;
 esac

@@ -58,6 +58,7 @@ add "install/destdir_pkgconfig_uninstall" "$here/install_test.sh"
 # The Go package (go/): vet, the tests under the race detector, the fuzzer.
 add "go/vet" "$here/go_test.sh vet"
 add "go/test_race" "$here/go_test.sh race"
+add "go/test" "$here/go_test.sh test"
 add "go/fuzz_consumer_300k_inputs" "$here/go_test.sh fuzz 300000"
 
 echo "1..${#tests[@]}"
