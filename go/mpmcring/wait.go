@@ -134,7 +134,10 @@ const (
 // Wait sleeps until a record is ready for this consumer (or its watermark
 // is reached): it returns nil then, ctx.Err() once ctx is done, ErrClosed
 // when the ring was destroyed and is empty. The goroutine parks in the
-// runtime's poller; no thread blocks.
+// runtime's poller; no thread blocks. The kernel's wakeup reaches it as
+// soon as the runtime polls: at once while some P is idle; in a process
+// whose every P stays busy (goroutines spinning on runtime.Gosched, say)
+// within the 10 ms of the runtime's background poll.
 func (c *Consumer) Wait(ctx context.Context) error {
 	w, err := c.getWaiter()
 	if err != nil {

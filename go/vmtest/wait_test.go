@@ -9,7 +9,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
-	"runtime"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -47,7 +46,7 @@ func drainDefault(t *testing.T, r *mpmcring.Ring) {
 // the runtime's poller (epoll, edge-triggered) between records and every
 // record races its sleep.
 func TestWaitWritePingPong(t *testing.T) {
-	cycles := 2000
+	cycles := 20000
 	if v, err := strconv.Atoi(os.Getenv("MPMCRING_WAKE_CYCLES")); err == nil && v < cycles {
 		cycles = v
 	}
@@ -62,6 +61,10 @@ func TestWaitWritePingPong(t *testing.T) {
 		t.Fatal(err)
 	}
 	var acked atomic.Int64
+	// The writer blocks on acks (no spinning: a goroutine spinning on
+	// the run queue keeps the scheduler from polling, and the wakeup
+	// would wait for sysmon's 10 ms poll instead of the kernel's edge).
+	acks := make(chan struct{}, 1)
 	var sleeps, lost, bad int
 	done := make(chan struct{})
 	go func() {
@@ -78,6 +81,7 @@ func TestWaitWritePingPong(t *testing.T) {
 				}
 				next++
 				acked.Store(int64(next))
+				acks <- struct{}{}
 				continue
 			}
 			if !errors.Is(err, mpmcring.ErrNoRecord) {
@@ -104,13 +108,10 @@ func TestWaitWritePingPong(t *testing.T) {
 		if _, err := r.Write(buf); err != nil {
 			t.Fatalf("write %d: %v", i, err)
 		}
-		for acked.Load() <= int64(i) {
-			select {
-			case <-done:
-				t.Fatalf("the consumer stopped after %d records: %d bad", acked.Load(), bad)
-			default:
-			}
-			runtime.Gosched()
+		select {
+		case <-acks:
+		case <-done:
+			t.Fatalf("the consumer stopped after %d records: %d bad", acked.Load(), bad)
 		}
 	}
 	<-done
