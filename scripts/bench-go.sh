@@ -18,6 +18,8 @@
 #
 # Knobs: MPMCRING_GOBENCH_HOST_RUNS, MPMCRING_GOBENCH_REPS (guest
 # repetitions, default 7), MPMCRING_GOBENCH_RECORDS (default 200000),
+# MPMCRING_GOBENCH_SIZES (guest record sizes, default 64,1024,4096),
+# MPMCRING_GOBENCH_VARIANTS (guest variants, default all),
 # MPMCRING_GOBENCH_PARTS (host,ipr,vm), MPMCRING_GOBENCH_IPR_RECORDS
 # (default 50000), MPMCRING_BENCH_TIMEOUT (default 1500).
 # Output: bench/results/go/{host.txt,host.json,ipr.txt,vm.txt,vm.jsonl}.
@@ -96,12 +98,16 @@ if [[ ,$PARTS, == *,vm,* ]]; then
 	REPS=${MPMCRING_GOBENCH_REPS:-7} RECORDS=${MPMCRING_GOBENCH_RECORDS:-200000}
 	TIMEOUT=${MPMCRING_BENCH_TIMEOUT:-1500}
 	say "booting stock-6.1 (TCG, 2 vCPUs); gobench: $REPS repetitions of $RECORDS records"
+	knobs=""
+	for k in MPMCRING_GOBENCH_SIZES MPMCRING_GOBENCH_VARIANTS; do
+		[ -z "${!k:-}" ] || knobs+=" $k=${!k}"
+	done
 	rm -f "$work/console.log" "$work/results.log"
 	status=0
 	timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -m 2G \
 		-nodefaults -display none -no-reboot -kernel "/boot/vmlinuz-$release" \
 		-initrd "$work/initramfs.cpio.gz" \
-		-append "console=ttyS0 panic=-1 quiet mpmcring_test_timeout=$TIMEOUT MPMCRING_GOBENCH_REPS=$REPS MPMCRING_GOBENCH_RECORDS=$RECORDS MPMCRING_GOBENCH_BPF=/bin/fill.bpf.o" \
+		-append "console=ttyS0 panic=-1 quiet mpmcring_test_timeout=$TIMEOUT MPMCRING_GOBENCH_REPS=$REPS MPMCRING_GOBENCH_RECORDS=$RECORDS MPMCRING_GOBENCH_BPF=/bin/fill.bpf.o$knobs" \
 		-serial "file:$work/console.log" -serial "file:$work/results.log" </dev/null || status=$?
 	[ "$status" -ne 124 ] || die "the guest did not finish in ${TIMEOUT}s (MPMCRING_BENCH_TIMEOUT)"
 	awk '/^@@MPMCRING BEGIN vm gobench/ { on = 1; next } /^@@MPMCRING END vm gobench/ { on = 0; print; next } on' \

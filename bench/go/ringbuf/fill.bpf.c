@@ -23,19 +23,24 @@ struct {
 	__uint(max_entries, 4096); /* the loader sets the size */
 } rb SEC(".maps");
 
-__u64 seq;
-__u64 dropped;
+/* One object: the loader reads it whole (separate globals may be laid out
+ * in any order).
+ */
+struct {
+	__u64 seq;
+	__u64 dropped;
+} counts;
 
 /* A record of exactly n bytes: the reservation size must be a constant. */
-#define FILL(n)                                              \
-	do {                                                 \
-		__u64 *r = bpf_ringbuf_reserve(&rb, (n), 0); \
-		if (!r) {                                    \
-			__sync_fetch_and_add(&dropped, 1);   \
-			return 0;                            \
-		}                                            \
-		r[0] = __sync_fetch_and_add(&seq, 1);        \
-		bpf_ringbuf_submit(r, 0);                    \
+#define FILL(n)                                                   \
+	do {                                                      \
+		__u64 *r = bpf_ringbuf_reserve(&rb, (n), 0);      \
+		if (!r) {                                         \
+			__sync_fetch_and_add(&counts.dropped, 1); \
+			return 0;                                 \
+		}                                                 \
+		r[0] = __sync_fetch_and_add(&counts.seq, 1);      \
+		bpf_ringbuf_submit(r, 0);                         \
 	} while (0)
 
 SEC("raw_tracepoint/sys_enter")

@@ -56,7 +56,7 @@ func fillBPF(size, n int) int {
 		syscall.RawSyscall(syscall.SYS_GETPPID, 0, 0, 0)
 	}
 	lnk.Close()
-	var bss struct{ Seq, Dropped uint64 }
+	var bss struct{ Seq, Dropped uint64 } // struct counts, the only object in .bss
 	if err := coll.Maps[".bss"].Lookup(uint32(0), &bss); err != nil {
 		die("reading the program's counters: %v", err)
 	}

@@ -240,6 +240,25 @@ func minmax(v []float64) (float64, float64) {
 	return lo, hi
 }
 
+// memAvailable is the guest's MemAvailable line, for the log: rings of
+// 128 MiB come and go all run long.
+func memAvailable() string {
+	b, _ := os.ReadFile("/proc/meminfo")
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "MemAvailable:") {
+			return strings.Join(strings.Fields(l), " ")
+		}
+	}
+	return "MemAvailable: ?"
+}
+
+func envStr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
 		return v
@@ -251,7 +270,30 @@ func main() {
 	reps := flag.Int("r", envInt("MPMCRING_GOBENCH_REPS", 7), "repetitions")
 	records := flag.Int("n", envInt("MPMCRING_GOBENCH_RECORDS", 200000), "records per drain (at most what the ring holds)")
 	flag.StringVar(&bpfObject, "bpf", os.Getenv("MPMCRING_GOBENCH_BPF"), "the compiled fill.bpf.c (none: no BPF variants)")
+	sizesFlag := flag.String("sizes", envStr("MPMCRING_GOBENCH_SIZES", "64,1024,4096"), "record sizes")
+	only := flag.String("variants", envStr("MPMCRING_GOBENCH_VARIANTS", ""), "only these variants (comma list)")
 	flag.Parse()
+	var sizes []int
+	for _, f := range strings.Split(*sizesFlag, ",") {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 8 {
+			die("bad size %q", f)
+		}
+		sizes = append(sizes, n)
+	}
+	if *only != "" {
+		keep := map[string]bool{}
+		for _, v := range strings.Split(*only, ",") {
+			keep[v] = true
+		}
+		var vs []string
+		for _, v := range variants {
+			if keep[v] {
+				vs = append(vs, v)
+			}
+		}
+		variants = vs
+	}
 	out := bufio.NewWriter(os.Stdout)
 	defer out.Flush()
 	emit := func(v any) {
@@ -269,7 +311,7 @@ func main() {
 		v    []float64
 	}
 	var ratios [][]ratio
-	for _, size := range []int{64, 1024, 4096} {
+	for _, size := range sizes {
 		n := ringSize / (size + 8) * 9 / 10
 		if n > *records {
 			n = *records
@@ -283,6 +325,9 @@ func main() {
 				if strings.HasPrefix(v, "bpf-") && bpfObject == "" {
 					continue
 				}
+				// Said before it runs: a guest that dies says where.
+				fmt.Fprintf(out, "# %s %d B rep %d (%s)\n", v, size, rep, memAvailable())
+				out.Flush()
 				var got int
 				if strings.HasPrefix(v, "bpf-") {
 					got = fillBPF(size, n)
@@ -297,13 +342,17 @@ func main() {
 				emit(map[string]any{"part": "drain", "bytes": size, "rep": rep, "variant": v,
 					"records": got, "rps": this[v]})
 			}
-			if bpfObject != "" {
-				goBPF = append(goBPF, this["go-zerocopy"]/this["bpf-readinto"])
-				goBPFRead = append(goBPFRead, this["go-zerocopy"]/this["bpf-read"])
-				copyBPF = append(copyBPF, this["go-copy"]/this["bpf-readinto"])
+			// Same-repetition ratios, of the variants that ran.
+			ratioOf := func(dst *[]float64, a, b string) {
+				if this[a] > 0 && this[b] > 0 {
+					*dst = append(*dst, this[a]/this[b])
+				}
 			}
-			zcCopy = append(zcCopy, this["go-zerocopy"]/this["go-copy"])
-			goC = append(goC, this["go-zerocopy"]/this["c-zerocopy"])
+			ratioOf(&zcCopy, "go-zerocopy", "go-copy")
+			ratioOf(&goC, "go-zerocopy", "c-zerocopy")
+			ratioOf(&goBPF, "go-zerocopy", "bpf-readinto")
+			ratioOf(&goBPFRead, "go-zerocopy", "bpf-read")
+			ratioOf(&copyBPF, "go-copy", "bpf-readinto")
 		}
 		fmt.Fprintf(out, "%6d", size)
 		med := map[string]float64{}
@@ -332,7 +381,7 @@ func main() {
 		out.Flush()
 	}
 	fmt.Fprintf(out, "\n== same-repetition ratios, median (min-max) ==\n")
-	for i, size := range []int{64, 1024, 4096} {
+	for i, size := range sizes {
 		for _, r := range ratios[i] {
 			if len(r.v) == 0 {
 				continue
