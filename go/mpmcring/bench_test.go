@@ -29,7 +29,7 @@ var benchSink uint64
 //	zerocopy-batch: ReadBatch of 64, read in place, one Commit per batch
 //	copy:           Read, copy the payload out, Commit, one record at a time
 //
-// Both touch every payload word. bench/go-report.py turns repeated runs
+// Both touch every payload word. bench/go/report.py turns repeated runs
 // into medians and same-run ratios.
 func BenchmarkConsume(b *testing.B) {
 	for _, size := range []int{64, 1024, 4096} {

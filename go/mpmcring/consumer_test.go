@@ -351,9 +351,21 @@ func TestRevokedClaimIsStale(t *testing.T) {
 	if !c.holding {
 		t.Fatal("Validate committed")
 	}
-	// Claims on a revoked claim would be unprotected: refused.
+	// Claims on a revoked claim would be unprotected: refused, by every
+	// way of reading, and nothing is claimed.
+	mustProduce(t, h, payload(99, 64), PrioCritical)
+	head := atomic.LoadUint64(h.v.head())
 	if _, err := c.Read(); !errors.Is(err, ErrStale) {
 		t.Fatalf("Read on a revoked claim: %v, want ErrStale", err)
+	}
+	if _, err := c.ReadBatch(8, 0); !errors.Is(err, ErrStale) {
+		t.Fatalf("ReadBatch on a revoked claim: %v, want ErrStale", err)
+	}
+	if n, err := c.Consume(8, func(Record) error { return nil }); n != 0 || !errors.Is(err, ErrStale) {
+		t.Fatalf("Consume on a revoked claim: %d, %v, want 0 and ErrStale", n, err)
+	}
+	if atomic.LoadUint64(h.v.head()) != head {
+		t.Fatal("a read on a revoked claim moved the head")
 	}
 	err = c.Commit()
 	if !errors.Is(err, ErrStale) || !errors.Is(err, syscall.ESTALE) {

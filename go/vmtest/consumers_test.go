@@ -212,8 +212,11 @@ func goConsume(r *mpmcring.Ring, s *seen, finished *atomic.Bool, delivered *atom
 func TestGoAndCConsumersExactlyOnce(t *testing.T) {
 	const count = 4000
 	// 32 MiB holds every record even with no consumer: every producer's
-	// every record must arrive (drops under load are overload.c's).
-	startLG(t, "gvm", fmt.Sprintf("size=33554432 threads=2 hrtimer=1 softirq=1 nmi=1 count=%d "+
+	// every record must arrive (drops under load are overload.c's). No
+	// leases: exact delivery must not depend on the guest scheduling
+	// every consumer within a claim timeout (leases are TestRevoked...'s
+	// and tests/vm/stall.c's).
+	startLG(t, "gvm", fmt.Sprintf("size=33554432 no_lease=1 threads=2 hrtimer=1 softirq=1 nmi=1 count=%d "+
 		"len_max=300 timer_ns=100000 timer_batch=16 autostart=0", count))
 	s := newSeen(count)
 	r, err := mpmcring.Open("gvm")
@@ -345,7 +348,9 @@ func runHelper(what string) int {
 // the others carry on, producers get the space back, and the ring counts
 // what it held as abandoned.
 func TestGoConsumerKilledHoldingBatch(t *testing.T) {
-	startLG(t, "gkill", "size=65536 threads=1 count=3000 prio_mix=0:0:100")
+	// No lease: the claim must pin the ring until the kill, however long
+	// a slow guest takes to get there (a revocation would free it first).
+	startLG(t, "gkill", "size=65536 no_lease=1 threads=1 count=3000 prio_mix=0:0:100")
 	lg := waitLG(t)
 	self, err := os.Executable()
 	if err != nil {
