@@ -57,8 +57,7 @@ static int mpr_lib_claim(struct mpmcring_consumer *c, unsigned int max_records, 
 	if (n == -EBADMSG && c->r->fd >= 0) {
 		/* The kernel moves a head that cannot be right (bounded work). */
 		ioctl(c->r->fd, MPMCRING_IOC_REPAIR);
-		n = mpr_claim(v, &c->slot->start, c->holding, max_records, max_bytes, false,
-			      cl);
+		n = mpr_claim(v, &c->slot->start, c->holding, max_records, max_bytes, false, cl);
 	}
 	if (n == -EBADMSG)
 		return mpr_lib_error(
