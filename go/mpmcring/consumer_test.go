@@ -174,6 +174,39 @@ func TestDiscardedRecordsSkipped(t *testing.T) {
 	}
 }
 
+// A claim's work is bounded as mpr_claim bounds it: each attempt walks at
+// most maxRecs+claimWalk records (discarded ones) before its compare-and-
+// swap, and it gives up after claimTries attempts (ErrBusy), with the head
+// moved past what it walked. A run of discards longer than that takes a
+// second call; the record after them is then read.
+func TestClaimWalkBounded(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 4 << 20})
+	c := newConsumer(t, h.ring(t))
+	h0 := h.prodPos()
+	const perTry = 1 + claimWalk // maxRecs of Read is 1
+	for i := 0; i < claimTries*perTry+5; i++ {
+		if !h.discard(0) {
+			t.Fatalf("discard %d refused", i)
+		}
+	}
+	mustProduce(t, h, payload(3, 40), PrioNormal)
+	if _, err := c.Read(); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Read over %d discarded records: %v, want ErrBusy after %d attempts of %d records",
+			claimTries*perTry+5, err, claimTries, perTry)
+	}
+	if got, want := atomic.LoadUint64(h.v.head())-h0, uint64(claimTries*perTry*8); got != want {
+		t.Fatalf("the head moved %d bytes over discards, want %d (%d attempts of %d records)",
+			got, want, claimTries, perTry)
+	}
+	rec, err := c.Read()
+	if err != nil || !bytes.Equal(rec.Data, payload(3, 40)) {
+		t.Fatalf("Read after the discards: %v", err)
+	}
+	if err := c.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestConsumeStopsAndResumes(t *testing.T) {
 	h := newTestRing(t, ringParams{size: 8192})
 	c := newConsumer(t, h.ring(t))

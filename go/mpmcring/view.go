@@ -245,13 +245,14 @@ func (v *view) claim(announce *uint64, holding bool, maxRecs uint32, maxBytes ui
 		}
 		var (
 			n           uint32
+			walked      uint64
 			bytes       uint64
 			tooBig, bad bool
 			r           rec
 		)
-		// Bounded: each step moves e forward by at least a granule
-		// and never past p, and at most maxRecs committed records.
-		for n < maxRecs && e != p {
+		// Discarded records do not count in n: bound them too.
+		for n < maxRecs && e != p && walked < uint64(maxRecs)+claimWalk {
+			walked++
 			st := v.recordAt(e, p, &r)
 			if st == recNone {
 				break
