@@ -9,7 +9,6 @@ package main
 import (
 	"errors"
 	"syscall"
-	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -79,11 +78,11 @@ func closeBPF() {
 
 // drainBPF reads n records with cilium/ebpf's reader: one reused buffer
 // (ReadInto), or a new one per record (Read).
-func drainBPF(alloc bool, n int) float64 {
+func drainBPF(alloc bool, n int) drainRate {
 	rd := curBPF.rd
 	var rec ringbuf.Record
 	var want uint64
-	t0 := time.Now()
+	ct := newChunkTimer()
 	for got := 0; got < n; got++ {
 		var err error
 		if alloc {
@@ -105,6 +104,7 @@ func drainBPF(alloc bool, n int) float64 {
 			die("BPF record %d carries sequence %d", want, first)
 		}
 		want++
+		ct.add(1)
 	}
-	return float64(n) / time.Since(t0).Seconds()
+	return ct.rates()
 }

@@ -21,8 +21,10 @@
 // a BPF program on the benchmark's own getppid() calls: the producers
 // differ, the drains are of the same number of records of the same size
 // from a full ring of the same size. Every variant touches every payload
-// word. Output: a table of medians and same-repetition ratios (median,
-// min-max), and "BENCH {json}" lines.
+// word. Each drain is timed in pieces of 256 records; its rate is the
+// median piece's (see chunk). Output: a table of medians over the
+// repetitions and same-repetition ratios (median, min-max), after each
+// size and again at the end, and "BENCH {json}" lines.
 package main
 
 import (
@@ -139,8 +141,51 @@ func sumWords(d []byte) uint64 {
 
 var sink uint64
 
-// drain consumes n records one way; returns records per second.
-func drain(variant string, n, size int) float64 {
+// chunk is how many records each timed piece of a drain holds. A drain is
+// timed piece by piece and its rate is taken from the median piece, as
+// bench-events does: under TCG on a shared host a vCPU descheduled for a
+// few milliseconds stretches a whole-drain time by any amount, but moves
+// the median of a few hundred pieces little.
+const chunk = 256
+
+// chunkTimer times a drain in pieces of chunk records.
+type chunkTimer struct {
+	t0, last time.Time
+	done     int       // records so far
+	mark     int       // records at last
+	perRec   []float64 // seconds per record of each piece
+}
+
+func newChunkTimer() *chunkTimer {
+	now := time.Now()
+	return &chunkTimer{t0: now, last: now}
+}
+
+// add counts k more records; a piece ends once chunk records have passed.
+func (c *chunkTimer) add(k int) {
+	c.done += k
+	if c.done-c.mark >= chunk {
+		now := time.Now()
+		c.perRec = append(c.perRec, now.Sub(c.last).Seconds()/float64(c.done-c.mark))
+		c.last, c.mark = now, c.done
+	}
+}
+
+// rates: records per second from the median piece, and over the whole drain.
+func (c *chunkTimer) rates() drainRate {
+	whole := float64(c.done) / time.Since(c.t0).Seconds()
+	if len(c.perRec) == 0 {
+		return drainRate{whole, whole}
+	}
+	return drainRate{1 / median(c.perRec), whole}
+}
+
+// drainRate is a drain's records per second: from the median piece (what
+// the tables and ratios use) and over the whole drain (for the record).
+type drainRate struct{ median, whole float64 }
+
+// drain consumes n records one way; returns its rates.
+func drain(variant string, n, size int) drainRate {
 	if strings.HasPrefix(variant, "bpf-") {
 		return drainBPF(variant == "bpf-read", n)
 	}
@@ -150,11 +195,12 @@ func drain(variant string, n, size int) float64 {
 			die("cdrain: %v (%s)", err, out)
 		}
 		var got int
-		var secs float64
-		if _, err := fmt.Sscanf(string(out), "cdrain %d %g", &got, &secs); err != nil || got != n {
+		var secs, perRec float64
+		if _, err := fmt.Sscanf(string(out), "cdrain %d %g %g", &got, &secs, &perRec); err != nil ||
+			got != n || secs <= 0 || perRec <= 0 {
 			die("cdrain said %q", out)
 		}
-		return float64(n) / secs
+		return drainRate{1 / perRec, float64(n) / secs}
 	}
 	if variant == "go-read2" {
 		fd, err := syscall.Open(mpmcring.Path(ring), syscall.O_RDWR|syscall.O_NONBLOCK, 0)
@@ -163,15 +209,16 @@ func drain(variant string, n, size int) float64 {
 		}
 		defer syscall.Close(fd)
 		buf := make([]byte, size+64)
-		t0 := time.Now()
+		ct := newChunkTimer()
 		for got := 0; got < n; got++ {
 			k, err := syscall.Read(fd, buf)
 			if err != nil || k != size {
 				die("read(2): %d, %v after %d records", k, err, got)
 			}
 			sink += sumWords(buf[:k])
+			ct.add(1)
 		}
-		return float64(n) / time.Since(t0).Seconds()
+		return ct.rates()
 	}
 	r, err := mpmcring.Open(ring)
 	if err != nil {
@@ -185,7 +232,7 @@ func drain(variant string, n, size int) float64 {
 	defer c.Close()
 	buf := make([]byte, size)
 	got := 0
-	t0 := time.Now()
+	ct := newChunkTimer()
 	for got < n {
 		if variant == "go-copy" {
 			rec, err := c.Read()
@@ -198,6 +245,7 @@ func drain(variant string, n, size int) float64 {
 			}
 			sink += sumWords(buf[:k])
 			got++
+			ct.add(1)
 			continue
 		}
 		b, err := c.ReadBatch(64, 0)
@@ -214,8 +262,15 @@ func drain(variant string, n, size int) float64 {
 		if err := c.Commit(); err != nil {
 			die("Commit: %v", err)
 		}
+		ct.add(b.Records)
 	}
-	return float64(n) / time.Since(t0).Seconds()
+	return ct.rates()
+}
+
+// ratio is one same-repetition ratio over the repetitions.
+type ratio struct {
+	name string
+	v    []float64
 }
 
 func median(v []float64) float64 {
@@ -306,10 +361,6 @@ func main() {
 		fmt.Fprintf(out, " %13s", v)
 	}
 	fmt.Fprintln(out)
-	type ratio struct {
-		name string
-		v    []float64
-	}
 	var ratios [][]ratio
 	for _, size := range sizes {
 		n := ringSize / (size + 8) * 9 / 10
@@ -329,18 +380,20 @@ func main() {
 				fmt.Fprintf(out, "# %s %d B rep %d (%s)\n", v, size, rep, memAvailable())
 				out.Flush()
 				var got int
+				var dr drainRate
 				if strings.HasPrefix(v, "bpf-") {
 					got = fillBPF(size, n)
-					this[v] = drain(v, got, size)
+					dr = drain(v, got, size)
 					closeBPF()
 				} else {
 					got = fill(size, n)
-					this[v] = drain(v, got, size)
+					dr = drain(v, got, size)
 					rmmod()
 				}
+				this[v] = dr.median
 				rate[v] = append(rate[v], this[v])
 				emit(map[string]any{"part": "drain", "bytes": size, "rep": rep, "variant": v,
-					"records": got, "rps": this[v]})
+					"records": got, "rps": dr.median, "rps_whole": dr.whole})
 			}
 			// Same-repetition ratios, of the variants that ran.
 			ratioOf := func(dst *[]float64, a, b string) {
@@ -378,16 +431,22 @@ func main() {
 			summary[r.name] = map[string]float64{"median": median(r.v), "min": lo, "max": hi}
 		}
 		emit(summary)
+		// The ratios now, not only at the end: a run cut short keeps them.
+		printRatios(out, size, rs)
 		out.Flush()
 	}
 	fmt.Fprintf(out, "\n== same-repetition ratios, median (min-max) ==\n")
 	for i, size := range sizes {
-		for _, r := range ratios[i] {
-			if len(r.v) == 0 {
-				continue
-			}
-			lo, hi := minmax(r.v)
-			fmt.Fprintf(out, "%6d  %-32s %6.2fx (%.2f-%.2f)\n", size, r.name, median(r.v), lo, hi)
+		printRatios(out, size, ratios[i])
+	}
+}
+
+func printRatios(out *bufio.Writer, size int, rs []ratio) {
+	for _, r := range rs {
+		if len(r.v) == 0 {
+			continue
 		}
+		lo, hi := minmax(r.v)
+		fmt.Fprintf(out, "%6d  %-32s %6.2fx (%.2f-%.2f)\n", size, r.name, median(r.v), lo, hi)
 	}
 }
