@@ -205,6 +205,38 @@ func TestClaimWalkBounded(t *testing.T) {
 	if err := c.Commit(); err != nil {
 		t.Fatal(err)
 	}
+
+	// Committed records count in the walk too: a batch of up to 64 that
+	// meets 30 records, then 1,100 discards, stops after 64+1024 records
+	// in all (30 taken, 1,058 discards walked), and the next batch takes
+	// the 40 records after the rest of the discards.
+	for i := 0; i < 30; i++ {
+		mustProduce(t, h, payload(i, 8), PrioNormal)
+	}
+	for i := 0; i < 1100; i++ {
+		h.discard(0)
+	}
+	for i := 0; i < 40; i++ {
+		mustProduce(t, h, payload(100+i, 8), PrioNormal)
+	}
+	h1 := atomic.LoadUint64(h.v.head())
+	b, err := c.ReadBatch(64, 0)
+	if err != nil || b.Records != 30 {
+		t.Fatalf("ReadBatch(64) over 30 records and 1,100 discards: %d records, %v; want 30", b.Records, err)
+	}
+	if got, want := atomic.LoadUint64(h.v.head())-h1, uint64(30*16+(64+claimWalk-30)*8); got != want {
+		t.Fatalf("the batch moved the head %d bytes, want %d (64+%d records walked)", got, want, claimWalk)
+	}
+	c.Commit()
+	if b, err = c.ReadBatch(64, 0); err != nil || b.Records != 40 {
+		t.Fatalf("the next ReadBatch(64): %d records, %v; want the 40 after the discards", b.Records, err)
+	}
+	for i := 0; i < 40; i++ {
+		if rec, ok := b.Next(); !ok || !bytes.Equal(rec.Data, payload(100+i, 8)) {
+			t.Fatalf("record %d of the second batch is not the one produced", i)
+		}
+	}
+	c.Commit()
 }
 
 func TestConsumeStopsAndResumes(t *testing.T) {

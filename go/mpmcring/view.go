@@ -245,14 +245,17 @@ func (v *view) claim(announce *uint64, holding bool, maxRecs uint32, maxBytes ui
 		}
 		var (
 			n           uint32
-			walked      uint64
 			bytes       uint64
 			tooBig, bad bool
 			r           rec
+			// mpr_claim walks at most maxRecs+claimWalk records,
+			// discarded ones included. The first claimWalk discarded
+			// ones use up slack; each one after that lowers take, so
+			// the committed records' path checks n < take alone.
+			take  = maxRecs
+			slack = uint32(claimWalk)
 		)
-		// Discarded records do not count in n: bound them too.
-		for n < maxRecs && e != p && walked < uint64(maxRecs)+claimWalk {
-			walked++
+		for n < take && e != p {
 			st := v.recordAt(e, p, &r)
 			if st == recNone {
 				break
@@ -271,6 +274,10 @@ func (v *view) claim(announce *uint64, holding bool, maxRecs uint32, maxBytes ui
 				}
 				n++
 				bytes += uint64(r.len)
+			} else if slack > 0 {
+				slack--
+			} else {
+				take-- // n < take held before this record: no wrap
 			}
 			e += r.size
 		}
