@@ -381,13 +381,21 @@ func main() {
 				out.Flush()
 				var got int
 				var dr drainRate
+				step := func(what string) {
+					fmt.Fprintf(out, "#   %s\n", what)
+					out.Flush()
+				}
 				if strings.HasPrefix(v, "bpf-") {
 					got = fillBPF(size, n)
+					step("filled; draining")
 					dr = drain(v, got, size)
+					step("drained; closing the BPF ring buffer")
 					closeBPF()
 				} else {
 					got = fill(size, n)
+					step("filled; draining")
 					dr = drain(v, got, size)
+					step("drained; unloading the load generator")
 					rmmod()
 				}
 				this[v] = dr.median
