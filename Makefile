@@ -20,6 +20,7 @@
 #   make demo           boots the stock 6.1 kernel with the module loaded
 #   make bench          host benchmarks, full (bench/Makefile); bench-quick
 #   make bench-vm       in-kernel producer benchmarks in a qemu guest
+#   make bench-go       the Go package: host, and against the C library in qemu
 #   make bench-events   real kernel events: mpmcring vs BPF ringbuf vs perf
 #                       buffer in one qemu guest (scripts/bench-events.sh)
 #   make clean
@@ -97,17 +98,25 @@ bench bench-quick:
 bench-vm:
 	bash scripts/bench-vm.sh
 
+bench-go:
+	bash scripts/bench-go.sh
+
 bench-events:
 	bash scripts/bench-events.sh
 
+# Kbuild's clean deletes every *.mod file under the tree, the Go modules'
+# go.mod files too: they are kept aside and put back.
+GO_MODS = $(shell find go examples bench -name go.mod 2>/dev/null)
 clean:
-	@if [ -f "$(KDIR)/Makefile" ]; then $(MAKE) -C "$(KDIR)" M="$(CURDIR)" clean; \
+	@gomods=$$(mktemp) && tar -cf "$$gomods" $(GO_MODS) && \
+	if [ -f "$(KDIR)/Makefile" ]; then $(MAKE) -C "$(KDIR)" M="$(CURDIR)" clean; \
 	else find . -path ./build -prune -o -path ./.git -prune -o -type f \( -name '*.o' \
 		-o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' -o -name '.*.cmd' \
-		-o -name modules.order -o -name Module.symvers \) -print | xargs rm -f; fi
+		-o -name modules.order -o -name Module.symvers \) -print | xargs rm -f; fi; \
+	tar -xf "$$gomods"; rc=$$?; rm -f "$$gomods"; exit $$rc
 	$(MAKE) -C userspace clean
 	$(MAKE) -C bench clean
 	rm -rf build
 
 .PHONY: all check-kdir modules modules_install userspace install uninstall check \
-	check-harness model-full lint demo bench bench-quick bench-vm bench-events clean
+	check-harness model-full lint demo bench bench-quick bench-vm bench-go bench-events clean

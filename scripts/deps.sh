@@ -18,6 +18,7 @@ PACKAGES=(
 	libdpdk-dev libck-dev libconcurrentqueue-dev pkg-config
 	valgrind cppcheck clang-format patch liburing-dev
 	libbpf-dev bpftool llvm zlib1g-dev
+	golang-go golang-github-cilium-ebpf-dev golang-golang-x-sys-dev
 )
 
 command -v dpkg-query >/dev/null 2>&1 ||

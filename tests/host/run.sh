@@ -3,8 +3,9 @@
 #
 # Host tests, as TAP on stdout: the library's unit tests and the protocol
 # stress test, each built plain, with ASan+UBSan and with TSan; and the
-# consumer fuzzer (libFuzzer, ASan+UBSan) for a fixed number of inputs;
-# and the spin model of the protocol (tests/model).
+# consumer fuzzer (libFuzzer, ASan+UBSan) for a fixed number of inputs; the
+# Go package's vet, race-detector tests and fuzzer (go_test.sh); and the spin
+# model of the protocol (tests/model).
 # Build output and sanitizer logs go to build/host/. Exit status non-zero
 # when any test fails.
 set -uo pipefail
@@ -76,6 +77,12 @@ model="$top/tests/model"
 add "model/bounded" "$model/run.sh"
 add "model/mutants" "$model/plant.sh reclaim-ignores-slots announce-after-cas commit-plain-store revoke-plain-store positions-order"
 add "model/markers_selftest" "$model/markers-selftest.sh"
+
+# The Go package (go/): vet, the tests under the race detector, the fuzzer.
+add "go/vet" "$here/go_test.sh vet"
+add "go/test_race" "$here/go_test.sh race"
+add "go/test" "$here/go_test.sh test"
+add "go/fuzz_consumer_300k_inputs" "$here/go_test.sh fuzz 300000"
 
 echo "1..${#tests[@]}"
 i=0 fail=0
