@@ -33,7 +33,7 @@ int main(void)
 		while (mpmcring_batch_next(&b, &rec)) /* in place, zero-copy */
 			fwrite(rec.data, 1, rec.len, stdout);
 		mpmcring_commit(c);	 /* one store, no syscall */
-		mpmcring_lost(c, &lost); /* each loss told once */
+		mpmcring_take_lost(c, &lost); /* each loss told once */
 		if (lost.dropped || lost.overwritten)
 			fprintf(stderr, "lost %llu dropped, %llu overwritten\n",
 				(unsigned long long)lost.dropped,

@@ -22,6 +22,7 @@ for san in plain asan tsan; do
 	fi
 	b="$out/$san"
 	add "$san/lib_test" "$b/lib_test"
+	add "$san/api_test" "$b/api_test"
 	add "$san/events_test" "$b/events_test"
 	# Producers that retry (full delivery), that drop, in overwrite mode,
 	# with stalls between reserve and commit, with big records.

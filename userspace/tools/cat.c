@@ -116,7 +116,7 @@ static void cat_lost(struct cat *k, struct mpmcring_consumer *c)
 {
 	struct mpmcring_lost lost;
 
-	mpmcring_lost(c, &lost);
+	mpmcring_take_lost(c, &lost);
 	if (!lost.dropped && !lost.overwritten)
 		return;
 	if (k->fmt == CAT_JSON) {

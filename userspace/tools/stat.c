@@ -50,7 +50,7 @@ static uint64_t stat_dropped(const struct mpmcring_stats *st, int reason, int pr
 static int stat_read(struct mpmcring *r, struct stat_sample *s)
 {
 	struct timespec ts;
-	int err = mpmcring_stats(r, &s->st);
+	int err = mpmcring_get_stats(r, &s->st);
 
 	if (err)
 		return err;
