@@ -68,6 +68,7 @@ else
 fi
 
 add "install/destdir_pkgconfig_uninstall" "$here/install_test.sh"
+add "docs/examples_compile" "$here/doc_examples.sh"
 
 echo "1..${#tests[@]}"
 i=0 fail=0
