@@ -69,6 +69,7 @@ fi
 
 add "install/destdir_pkgconfig_uninstall" "$here/install_test.sh"
 add "docs/examples_compile" "$here/doc_examples.sh"
+add "install/side_effects" "$here/install_side_effects.sh"
 
 echo "1..${#tests[@]}"
 i=0 fail=0
