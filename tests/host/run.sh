@@ -70,6 +70,7 @@ fi
 add "install/destdir_pkgconfig_uninstall" "$here/install_test.sh"
 add "docs/examples_compile" "$here/doc_examples.sh"
 add "install/side_effects" "$here/install_side_effects.sh"
+add "docs/references_in_tree" "$here/doc_refs.sh"
 
 echo "1..${#tests[@]}"
 i=0 fail=0
