@@ -34,6 +34,7 @@ check)
 		libdpdk-dev libck-dev libconcurrentqueue-dev pkg-config
 		valgrind cppcheck clang-format patch liburing-dev
 		libbpf-dev bpftool llvm zlib1g-dev jq
+		dpkg-dev debhelper dh-dkms lintian
 	)
 	;;
 *)

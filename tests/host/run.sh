@@ -71,6 +71,7 @@ add "install/destdir_pkgconfig_uninstall" "$here/install_test.sh"
 add "docs/examples_compile" "$here/doc_examples.sh"
 add "install/side_effects" "$here/install_side_effects.sh"
 add "docs/references_in_tree" "$here/doc_refs.sh"
+add "packaging/deb_build_lintian_use" "$here/deb_test.sh"
 
 echo "1..${#tests[@]}"
 i=0 fail=0
