@@ -25,5 +25,10 @@ for doc in "${docs[@]}"; do
 		[ -e "$ref" ] || [ -e "$(dirname "$doc")/$ref" ] || fail "$doc names $ref, which is not in the tree"
 	done
 done
+# Every function the documents call name() exists in a header.
+for fn in $(grep -oh '\bmpmcring_[a-z_]*()' "${docs[@]}" | tr -d '()' | sort -u); do
+	grep -qE "\b$fn\(" userspace/include/*.h kmod/*.h uapi/linux/*.h ||
+		fail "the documentation names $fn(), which no header declares"
+done
 [ "$n" -ge 20 ] || fail "found only $n references: is the pattern still right?"
 echo "doc_refs: $n references, all in the tree"
