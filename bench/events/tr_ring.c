@@ -183,7 +183,7 @@ static void ring_stop(struct tr *t, struct tr_stats *st)
 	memset(st, 0, sizeof(*st));
 	for (i = 0; i < p->n; i++)
 		acc_add(&st->acc, &p->acc[i]);
-	if (!mpmcring_stats(p->r, &rs)) {
+	if (!mpmcring_get_stats(p->r, &rs)) {
 		for (r = 0; r < MPMCRING_NR_DROP; r++) {
 			st->dropped_low += rs.dropped[r][MPMCRING_PRIO_LOW];
 			st->dropped_crit += rs.dropped[r][MPMCRING_PRIO_CRITICAL];

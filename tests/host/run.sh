@@ -24,6 +24,7 @@ for san in plain asan tsan; do
 	fi
 	b="$out/$san"
 	add "$san/lib_test" "$b/lib_test"
+	add "$san/api_test" "$b/api_test"
 	add "$san/events_test" "$b/events_test"
 	# Producers that retry (full delivery), that drop, in overwrite mode,
 	# with stalls between reserve and commit, with big records.
@@ -69,6 +70,10 @@ else
 fi
 
 add "install/destdir_pkgconfig_uninstall" "$here/install_test.sh"
+add "docs/examples_compile" "$here/doc_examples.sh"
+add "install/side_effects" "$here/install_side_effects.sh"
+add "docs/references_in_tree" "$here/doc_refs.sh"
+add "packaging/deb_build_lintian_use" "$here/deb_test.sh"
 
 # The protocol model (spin): every interleaving of a small ring must keep
 # the safety properties; bugs planted in the model must be caught with a

@@ -650,7 +650,7 @@ TEST_F_TIMEOUT(ev, critical_events_survive_a_catchall_flood, 400)
 		pthread_join(th[i], NULL);
 	/* The module's counts, then the ring's: the ring's can only be larger. */
 	ASSERT_EQ(0, ev_read_stats(emitted, dropped, NULL));
-	ASSERT_EQ(0, mpmcring_stats(self->r, &st));
+	ASSERT_EQ(0, mpmcring_get_stats(self->r, &st));
 	/* Probes gone: what the ring holds is final. */
 	ASSERT_EQ(0, vm_rmmod("mpmcring_events"));
 	drain(self->c, &self->g);
