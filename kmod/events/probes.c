@@ -2,8 +2,11 @@
 /*
  * The tracepoint probes: each turns one kernel event into one record.
  *
- * Probes run with preemption disabled (the tracepoint calls them so), in
- * the context of the task the event is about, never from an interrupt.
+ * Probes run in the context of the task the event is about, never from an
+ * interrupt. 6.1 and 6.12 call them with preemption disabled; kernels whose
+ * syscall tracepoints may fault (raw_syscalls probes under tasks-trace RCU,
+ * preemptible) call the sys_exit probe with preemption on, so the probe
+ * that uses the per-CPU scratch buffer disables it itself.
  * User memory is read only with the _nofault helpers and before a
  * reservation is made, so that nothing slow sits between reserve and
  * commit. Fixed-size events are written in place; events with a string are
@@ -21,6 +24,7 @@
 #include <linux/in6.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
+#include <linux/preempt.h>
 #include <linux/sched.h>
 #include <linux/socket.h>
 #include <linux/string.h>
@@ -47,6 +51,21 @@ static size_t ev_scratch_size;
  */
 int ev_probes_init(void)
 {
+	/* The uapi layout: no hidden padding, sizes every decoder checks. */
+	BUILD_BUG_ON(sizeof(struct mpmcring_ev_hdr) != 48);
+	BUILD_BUG_ON(sizeof(struct mpmcring_ev_exec) != 56);
+	BUILD_BUG_ON(sizeof(struct mpmcring_ev_fork) != 56);
+	BUILD_BUG_ON(sizeof(struct mpmcring_ev_exit) != 56);
+	BUILD_BUG_ON(sizeof(struct mpmcring_ev_open) != 80);
+	BUILD_BUG_ON(sizeof(struct mpmcring_ev_connect) != 88);
+	BUILD_BUG_ON(sizeof(struct mpmcring_ev_execve) != 72);
+	BUILD_BUG_ON(sizeof(struct mpmcring_ev_syscall) != 64);
+	/* The scratch buffer is sized for the largest event with a string. */
+	BUILD_BUG_ON(sizeof(struct mpmcring_ev_execve) >
+		     sizeof(struct mpmcring_ev_open));
+	/* Event sizes and string lengths are 16-bit. */
+	BUILD_BUG_ON(sizeof(struct mpmcring_ev_open) + EV_MAX_PATH_LIMIT + 2 >
+		     U16_MAX);
 	ev_scratch_size = sizeof(struct mpmcring_ev_open) + ev_cfg.max_path + 2;
 	ev_scratch = __alloc_percpu(ev_scratch_size, 8);
 	return ev_scratch ? 0 : -ENOMEM;
@@ -398,7 +417,10 @@ void ev_probe_sys_exit(void *data, struct pt_regs *regs, long ret)
 		if (ret >= 0)
 			return;
 		syscall_get_arguments(current, regs, args);
+		/* The per-CPU scratch buffer: one user at a time per CPU. */
+		preempt_disable_notrace();
 		ev_execve(kind, nr, ret, args);
+		preempt_enable_notrace();
 		return;
 	case EVK_GENERIC:
 		ev_syscall(nr, ret, 0);
@@ -409,7 +431,9 @@ void ev_probe_sys_exit(void *data, struct pt_regs *regs, long ret)
 		return;
 	default:
 		syscall_get_arguments(current, regs, args);
+		preempt_disable_notrace();
 		ev_open(kind, nr, ret, args);
+		preempt_enable_notrace();
 		return;
 	}
 }
