@@ -23,6 +23,7 @@
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <linux/mm.h>
+#include <linux/net.h>
 #include <linux/percpu.h>
 #include <linux/preempt.h>
 #include <linux/sched.h>
@@ -264,11 +265,11 @@ void ev_probe_exit(void *data, struct task_struct *p)
  * a forked child has not touched yet has no page-table entry, and a nofault
  * read cannot fault it in. A successful exec is the exec event.
  */
-static void ev_execve(u8 kind, long nr, long ret, const unsigned long *args)
+static void ev_execve(u8 kind, long nr, long ret, const unsigned long *args,
+		      u8 flags)
 {
 	struct mpmcring_ev_execve *ev = this_cpu_ptr(ev_scratch);
 	bool at = kind == EVK_EXECVEAT;
-	u8 flags = 0;
 	u16 n;
 
 	n = ev_user_str((char *)(ev + 1), at ? args[1] : args[0], &flags);
@@ -283,11 +284,11 @@ static void ev_execve(u8 kind, long nr, long ret, const unsigned long *args)
 }
 
 /* open, openat, openat2, creat, at exit: the path is still in place. */
-static void ev_open(u8 kind, long nr, long ret, const unsigned long *args)
+static void ev_open(u8 kind, long nr, long ret, const unsigned long *args,
+		    u8 flags)
 {
 	struct mpmcring_ev_open *ev = this_cpu_ptr(ev_scratch);
 	unsigned long path;
-	u8 flags = 0;
 	u16 n;
 
 	ev->dirfd = AT_FDCWD;
@@ -335,13 +336,12 @@ static void ev_open(u8 kind, long nr, long ret, const unsigned long *args)
 }
 
 /* connect, at exit: the address the caller gave, read before reserving. */
-static void ev_connect(long nr, long ret, const unsigned long *args)
+static void ev_connect(long nr, long ret, const unsigned long *args, u8 flags)
 {
 	struct sockaddr_in6 sa = { };	/* the largest the record keeps */
 	struct mpmcring_ev_connect *ev;
 	struct mpmcring_rsv rsv;
 	u32 addrlen = args[2];
-	u8 flags = 0;
 
 	/* addrlen is the caller's: clamped to the buffer, never trusted. */
 	if (addrlen >= sizeof(sa.sin6_family) &&
@@ -388,6 +388,28 @@ static void ev_syscall(long nr, long ret, u8 flags)
 	ev_commit(MPMCRING_EV_SYSCALL, &rsv);
 }
 
+/*
+ * ia32 socketcall(call, args): a connect when call is SYS_CONNECT, its
+ * three arguments 32-bit words in the caller's memory (read without
+ * faulting; the kernel just read them). False for any other call.
+ */
+static bool ev_socketcall_connect(unsigned long *args, u8 *flags)
+{
+	u32 a[3];
+
+	if (args[0] != SYS_CONNECT)
+		return false;
+	if (copy_from_user_nofault(a, (const void __user *)args[1],
+				   sizeof(a))) {
+		memset(a, 0, sizeof(a));
+		*flags |= MPMCRING_EVF_FAULT;
+	}
+	args[0] = a[0];
+	args[1] = a[1];
+	args[2] = a[2];
+	return true;
+}
+
 /**
  * ev_probe_sys_exit() - raw_syscalls:sys_exit: the configured syscalls
  *	and, with catchall, every other one
@@ -399,40 +421,57 @@ void ev_probe_sys_exit(void *data, struct pt_regs *regs, long ret)
 {
 	long nr = syscall_get_nr(current, regs);
 	unsigned long args[6];
-	bool compat;
-	u8 kind;
+	u8 kind, flags = 0;
+	unsigned int i;
 
 	if (nr < 0)
 		return;
-	compat = in_compat_syscall();
-	kind = !compat && nr < EV_NR_SYSCALLS ? ev_cfg.sys_kind[nr] : EVK_NONE;
+	if (!in_compat_syscall()) {
+		kind = nr < EV_NR_SYSCALLS ? ev_cfg.sys_kind[nr] : EVK_NONE;
+	} else {
+		flags = MPMCRING_EVF_COMPAT;
+		kind = EV_COMPAT_IA32 && nr < EV_NR_COMPAT_SYSCALLS ?
+		       ev_cfg.compat_kind[nr] : EVK_NONE;
+	}
+	if (kind == EVK_NONE || kind == EVK_GENERIC) {
+		if (kind == EVK_GENERIC || ev_cfg.catchall)
+			ev_syscall(nr, ret, flags);
+		return;
+	}
+	/* After a successful exec the registers are the new program's. */
+	if ((kind == EVK_EXECVE || kind == EVK_EXECVEAT) && ret >= 0)
+		return;
+	syscall_get_arguments(current, regs, args);
+	/*
+	 * A 32-bit syscall's arguments are 32-bit: the upper halves of the
+	 * registers are not the caller's (int $0x80 from a 64-bit task leaves
+	 * whatever was there), and the kernel ignores them too.
+	 */
+	if (flags & MPMCRING_EVF_COMPAT)
+		for (i = 0; i < ARRAY_SIZE(args); i++)
+			args[i] = (u32)args[i];
+	if (kind == EVK_SOCKETCALL) {
+		if (!ev_socketcall_connect(args, &flags)) {
+			if (ev_cfg.catchall)
+				ev_syscall(nr, ret, flags);
+			return;
+		}
+		kind = EVK_CONNECT;
+	}
 	switch (kind) {
-	case EVK_NONE:
-		if (ev_cfg.catchall)
-			ev_syscall(nr, ret, compat ? MPMCRING_EVF_COMPAT : 0);
+	case EVK_CONNECT:
+		ev_connect(nr, ret, args, flags);
 		return;
 	case EVK_EXECVE:
 	case EVK_EXECVEAT:
-		/* After a successful exec the registers are the new program's. */
-		if (ret >= 0)
-			return;
-		syscall_get_arguments(current, regs, args);
 		/* The per-CPU scratch buffer: one user at a time per CPU. */
 		preempt_disable_notrace();
-		ev_execve(kind, nr, ret, args);
+		ev_execve(kind, nr, ret, args, flags);
 		preempt_enable_notrace();
 		return;
-	case EVK_GENERIC:
-		ev_syscall(nr, ret, 0);
-		return;
-	case EVK_CONNECT:
-		syscall_get_arguments(current, regs, args);
-		ev_connect(nr, ret, args);
-		return;
 	default:
-		syscall_get_arguments(current, regs, args);
 		preempt_disable_notrace();
-		ev_open(kind, nr, ret, args);
+		ev_open(kind, nr, ret, args, flags);
 		preempt_enable_notrace();
 		return;
 	}
