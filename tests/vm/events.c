@@ -607,7 +607,7 @@ TEST_F_TIMEOUT(ev, ia32_syscalls_are_recorded, 120)
 	long pg = sysconf(_SC_PAGESIZE);
 	pid_t me = gettid_();
 	struct sockaddr_in *to;
-	uint32_t *sockargs;
+	uint32_t *sockargs, *argv32;
 	char *low, *path, *missing;
 	uint16_t port = 0;
 	int l, s, s2, fd;
@@ -623,6 +623,7 @@ TEST_F_TIMEOUT(ev, ia32_syscalls_are_recorded, 120)
 	missing = low + 64;
 	to = (void *)(low + 128);
 	sockargs = (void *)(low + 192);
+	argv32 = (void *)(low + 256); /* a 32-bit argv: { missing, NULL } */
 	snprintf(path, 64, "/tmp/evtest-ia32-%d", (int)getpid());
 	snprintf(missing, 64, "/tmp/evtest-ia32-missing-%d", (int)getpid());
 	fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
@@ -640,12 +641,14 @@ TEST_F_TIMEOUT(ev, ia32_syscalls_are_recorded, 120)
 	sockargs[0] = (uint32_t)s2;
 	sockargs[1] = (uint32_t)(uintptr_t)to;
 	sockargs[2] = sizeof(*to);
+	argv32[0] = (uint32_t)(uintptr_t)missing;
+	argv32[1] = 0;
 
 	ASSERT_EQ(0, ev_load(""));
 	ASSERT_EQ(0, ev_attach(_metadata, self));
 	fd = (int)int80(IA32_OPENAT, hi | (uint32_t)AT_FDCWD, hi | (uintptr_t)path, hi | O_RDONLY);
 	ASSERT_GE(fd, 0);
-	EXPECT_EQ(-ENOENT, int80(IA32_EXECVE, hi | (uintptr_t)missing, 0, 0));
+	EXPECT_EQ(-ENOENT, int80(IA32_EXECVE, hi | (uintptr_t)missing, hi | (uintptr_t)argv32, 0));
 	EXPECT_EQ(0, int80(IA32_CONNECT, hi | (uint32_t)s, hi | (uintptr_t)to, hi | sizeof(*to)));
 	EXPECT_EQ(0, int80(IA32_SOCKETCALL, hi | SOCKETCALL_CONNECT, hi | (uintptr_t)sockargs, 0));
 	drain(self->c, &self->g);
