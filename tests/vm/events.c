@@ -581,12 +581,18 @@ static long int80(long nr, uint64_t a, uint64_t b, uint64_t c)
 	return ret;
 }
 
-/* Whether this kernel takes 32-bit syscalls (IA32_EMULATION): tried in a
- * child, which a kernel without them kills. */
+/* Whether this kernel takes 32-bit syscalls (IA32_EMULATION): its sysctl
+ * abi/vsyscall32 exists only then (elsewhere int $0x80 is a general
+ * protection fault, logged on the console); then tried in a child, since
+ * the emulation can also be off at boot (ia32_emulation=0). */
 static bool ia32_available(void)
 {
 	int status;
-	pid_t pid = fork();
+	pid_t pid;
+
+	if (access("/proc/sys/abi/vsyscall32", F_OK))
+		return false;
+	pid = fork();
 
 	if (pid == 0)
 		_exit(int80(IA32_GETPID, 0, 0, 0) == getpid() ? 0 : 1);
