@@ -134,7 +134,7 @@ static int ring_start(struct tr *t)
 		return -ENOMEM;
 	p->n = t->ops->consumers;
 	p->cpu = t->cfg.consumer_cpu;
-	p->wait_ms = t->ops->wake_bytes ? 20 : 100;
+	p->wait_ms = t->ops->wake_bytes ? BATCH_WAIT_MS : 100;
 	/* open(2) is left out: work_syscalls() times it as the control. */
 	snprintf(params, sizeof(params),
 		 "ring=evb size=%llu catchall=%d syscalls=openat,connect,execve,execveat",
@@ -210,9 +210,7 @@ const struct transport tr_ring1_eager = {
 	.consumers = 1,
 };
 
-/* Woken once 16 KiB wait (or after 20 ms): the ring's watermark. */
-#define WAKE_BYTES (16 << 10)
-
+/* Woken once WAKE_BYTES wait (or after BATCH_WAIT_MS): the ring's watermark. */
 const struct transport tr_ring1 = {
 	.name = "mpmcring 1 consumer",
 	.start = ring_start,
