@@ -82,7 +82,9 @@ static inline struct mpr_lease *mpr_env_lease(struct mpr_env *e,
 {
 	struct mpr_lease *ls = &e->ring->leases[i];
 
-	/* Pairs with the barrier before set_bit(slots_used) at attach. */
+	/* [M:lease-reset] Pairs with the barrier before set_bit(slots_used)
+	 * at attach.
+	 */
 	smp_rmb();
 	if (test_bit(i, e->ring->lease_fresh) &&
 	    test_and_clear_bit(i, e->ring->lease_fresh)) {

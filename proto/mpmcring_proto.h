@@ -322,8 +322,9 @@ static inline int mpr_claim(const struct mpr_view *v, __u64 *announce,
 		if (mpr_cmpxchg(headp, h, e) != h)
 			continue;
 		/*
-		 * A head written back by a co-tenant can make the compare
-		 * succeed on space reclaim has freed: not a claim at all.
+		 * [M:claim-passed] A head written back by a co-tenant can
+		 * make the compare succeed on space reclaim has freed: not a
+		 * claim at all.
 		 * The commit checks again ([C5]) for a reclaim that passes it
 		 * later.
 		 */
@@ -393,7 +394,9 @@ static inline bool mpr_commit(const struct mpr_view *v, __u64 *announce,
 {
 	bool passed;
 
-	/* [C5] pairs with [R5] through [P4]: the record reads come before. */
+	/* [M:commit-passed] [C5] pairs with [R5] through [P4]: the record
+	 * reads come before.
+	 */
 	MPR_ACQUIRE_FENCE();
 	passed = mpr_claim_passed(v, start);
 	/* [M:commit] [C3] pairs with [R4], [C4] with [R6]: the record reads
