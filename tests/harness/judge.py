@@ -187,7 +187,8 @@ def judge_reports(kid, console, own, console_log):
         lines = {}
         for r in ours:
             lines[r.line()] = lines.get(r.line(), 0) + 1
-        text = "%d report(s) name mpmcring code:\n" % len(ours)
+        # The first line is the FAIL line's headline: name the first one.
+        text = "%d report(s) name mpmcring code, first: %s\n" % (len(ours), ours[0].line())
         text += "\n".join("  ours: %s%s" % (l, "  (%d times)" % n if n > 1 else "")
                           for l, n in list(lines.items())[:40])
         if len(lines) > 40:
