@@ -3,6 +3,7 @@
 package mpmcring
 
 import (
+	"fmt"
 	"math"
 	"sync/atomic"
 	"syscall"
@@ -34,18 +35,19 @@ type Consumer struct {
 	idx   uint32
 	start *uint64 // the slot's start: the claim announce and the commit
 
-	holding   bool   // the slot holds a claim
-	held      uint64 // records claimed since the last commit
-	heldBytes uint64
-	pending   bool // [pendCur, pendEnd) claimed, not yet delivered
-	pendCur   uint64
-	pendEnd   uint64
+	holding    bool   // the slot holds a claim
+	claimStart uint64 // where it begins: our copy, the slot's is shared
+	held       uint64 // records claimed since the last commit
+	heldBytes  uint64
+	pending    bool // [pendCur, pendEnd) claimed, not yet delivered
+	pendCur    uint64
+	pendEnd    uint64
 
 	lost            Lost
 	seenDropped     uint64 // loss totals at the last look
 	seenOverwritten uint64
 
-	fenceWord uint32 // target of the read-modify-write that is Validate's fence
+	fenceWord uint32 // target of readFence's read-modify-write (not on x86)
 	waiter    *waiter
 	closed    bool
 }
@@ -89,11 +91,13 @@ func (c *Consumer) claimInto(maxRecs uint32, maxBytes uint64, cl *claimResult) (
 	if c.closed {
 		return 0, errConsumerClosed
 	}
-	// A revoked claim protects nothing: what it would cover is not ours.
-	if c.holding && claimRevoked(c.start) {
-		return 0, errorf(syscall.ESTALE,
-			"the consumer's claim was revoked (held past the ring's claim timeout, %d ms): commit before reading more",
-			c.v.claimTimeout)
+	// A revoked or passed claim protects nothing: what it would cover is
+	// not ours.
+	if c.holding {
+		readFence(&c.fenceWord)
+		if why := c.v.claimStale(c.start, c.claimStart); why != staleNot {
+			return 0, c.staleError(why, false, "commit before reading more")
+		}
 	}
 	n := c.v.claim(c.start, c.holding, maxRecs, maxBytes, false, cl)
 	if n == claimCorrupt && c.r.fd >= 0 {
@@ -110,6 +114,9 @@ func (c *Consumer) claimInto(maxRecs uint32, maxBytes uint64, cl *claimResult) (
 	case claimCorrupt:
 		return 0, errorf(syscall.EBADMSG,
 			"the ring's consumer state is corrupt (head outside the ring or a record that does not fit)")
+	}
+	if !c.holding {
+		c.claimStart = cl.start
 	}
 	c.holding = true
 	c.held += uint64(n)
@@ -207,28 +214,35 @@ func (c *Consumer) ReadBatch(maxRecords int, maxBytes uint64) (Batch, error) {
 	return Batch{Records: n, Bytes: cl.bytes, c: c, cur: cl.start, end: cl.end}, nil
 }
 
-func (c *Consumer) staleError(counted bool) error {
-	msg := "the consumer held its records longer than the ring's claim timeout (%d ms): they were revoked and may have been overwritten"
+// staleError says why the claim is stale (staleRevoked, stalePassed), and
+// then what follows.
+func (c *Consumer) staleError(why int, counted bool, then string) error {
+	msg := fmt.Sprintf("the consumer held its records longer than the ring's claim timeout (%d ms): they were revoked and may have been overwritten",
+		c.v.claimTimeout)
+	if why == stalePassed {
+		msg = "the ring reclaimed the records the consumer held without a revocation (something else that maps the ring wrote its head or this consumer's slot): they may have been overwritten"
+	}
 	if counted {
 		msg += "; counted as lost (revoked)"
 	}
-	return errorf(syscall.ESTALE, msg, c.v.claimTimeout)
+	if then != "" {
+		msg += ": " + then
+	}
+	return errorf(syscall.ESTALE, "%s", msg)
 }
 
 // Validate checks, without committing, that the records the consumer holds
-// were not revoked while it read them: nil, or ErrStale. Read, validate,
-// then act on what was read.
+// were not revoked, nor reclaimed under it, while it read them: nil, or
+// ErrStale. Read, validate, then act on what was read.
 func (c *Consumer) Validate() error {
 	if !c.holding {
 		return nil
 	}
-	// The reads of the records come before the look at the start ([C4]):
-	// a read-modify-write is a full barrier on every architecture Go
-	// runs on (LOCK-prefixed on x86, acquire-release on arm64), which
-	// a plain sequentially consistent load is not for earlier loads.
-	atomic.AddUint32(&c.fenceWord, 1)
-	if claimRevoked(c.start) {
-		return c.staleError(false)
+	// The reads of the records come before the looks at the start
+	// ([C4]) and at reclaim_pos ([C5]).
+	readFence(&c.fenceWord)
+	if why := c.v.claimStale(c.start, c.claimStart); why != staleNot {
+		return c.staleError(why, false, "")
 	}
 	return nil
 }
@@ -237,15 +251,22 @@ func (c *Consumer) Validate() error {
 // exchange of its slot's start: no system call. ErrStale when the kernel
 // revoked the claim because the consumer held it past the ring's claim
 // timeout (then whatever was done with those records must be thrown away;
-// they count as lost, Revoked). Healthy consumers never see it.
+// they count as lost, Revoked). Also ErrStale when the ring reclaimed the
+// records without a revocation, which only another process scribbling on
+// the ring's shared consumer state can cause. Healthy consumers never see
+// it.
 func (c *Consumer) Commit() error {
 	if !c.holding {
 		return nil
 	}
 	v := c.v
-	// The exchange first: a revocation reads held_records to count what
-	// the claim held, so it stays set until the claim is gone.
-	revoked := commit(c.start)
+	// The reads of the records come before the commit's look at
+	// reclaim_pos ([C5]). The exchange before the held count: a
+	// revocation reads held_records to count what the claim held, so it
+	// stays set until the claim is gone.
+	readFence(&c.fenceWord)
+	why := v.commit(c.start, c.claimStart)
+	revoked := why != staleNot
 	// Own cache line, informational.
 	atomic.StoreUint64(v.slotWord(c.idx, slotHeldRecords), 0)
 	if revoked {
@@ -257,7 +278,7 @@ func (c *Consumer) Commit() error {
 	c.held, c.heldBytes = 0, 0
 	c.holding, c.pending = false, false
 	if revoked {
-		return c.staleError(true)
+		return c.staleError(why, true, "")
 	}
 	return nil
 }

@@ -250,7 +250,8 @@ func (r *Ring) writeError(err syscall.Errno) error {
 // Write produces one record holding p (copied by the kernel), in the
 // ring's write class. It waits while the ring is full. It implements
 // io.Writer: one call, one record. An empty p produces no record (the
-// kernel's write(2) of zero bytes does nothing).
+// kernel's write(2) of zero bytes does nothing, and records carry at
+// least one byte): 0, nil.
 func (r *Ring) Write(p []byte) (int, error) {
 	if r.fd < 0 {
 		return 0, errorf(syscall.EBADF, "this ring has no device file")
@@ -268,27 +269,30 @@ func (r *Ring) Write(p []byte) (int, error) {
 }
 
 // Writev produces one record per slice, all or none, with one system call
-// (at most 64 records and 64 KiB in all). Empty slices at the end produce
-// no record: the kernel counts segments up to the last byte written.
+// (at most 64 records and 64 KiB in all). A record carries at least one
+// byte: an empty slice is refused (EINVAL), and nothing is written.
 func (r *Ring) Writev(records ...[]byte) error {
+	if len(records) > writevMaxRecords {
+		return errorf(syscall.EINVAL, "%s: %d records in one writev, at most %d", r.path,
+			len(records), writevMaxRecords)
+	}
+	// The module refuses an empty record before the last byte, and
+	// counts none after it: refused here wherever it is, one rule.
+	for i, p := range records {
+		if len(p) == 0 {
+			return errorf(syscall.EINVAL, "%s: record %d of %d in a writev is empty: a record carries at least one byte",
+				r.path, i, len(records))
+		}
+	}
 	if r.fd < 0 {
 		return errorf(syscall.EBADF, "this ring has no device file")
 	}
 	if len(records) == 0 {
 		return nil
 	}
-	if len(records) > writevMaxRecords {
-		return errorf(syscall.EINVAL, "%s: %d records in one writev, at most %d", r.path,
-			len(records), writevMaxRecords)
-	}
 	var iov [writevMaxRecords]syscall.Iovec
-	var zero byte
 	for i, p := range records {
-		if len(p) == 0 {
-			iov[i].Base = &zero
-		} else {
-			iov[i].Base = &p[0]
-		}
+		iov[i].Base = &p[0]
 		iov[i].SetLen(len(p))
 	}
 	for {
