@@ -161,7 +161,7 @@ int mpmcring_validate(struct mpmcring_consumer *c)
 		return 0;
 	return mpr_lib_error(
 		ESTALE,
-		"the consumer held its records longer than the ring's claim timeout (%u ms): they were revoked and may have been overwritten",
+		"the consumer's claim was revoked (held past the ring's claim timeout, %u ms) or its space was freed under it (another consumer wrote the shared head back): what was read may have been overwritten",
 		c->r->v.claim_timeout_ms);
 }
 
@@ -192,7 +192,7 @@ int mpmcring_commit(struct mpmcring_consumer *c)
 	if (revoked)
 		return mpr_lib_error(
 			ESTALE,
-			"the consumer held its records longer than the ring's claim timeout (%u ms): they were revoked and may have been overwritten; counted as lost (revoked)",
+			"the consumer's claim was revoked (held past the ring's claim timeout, %u ms) or its space was freed under it (another consumer wrote the shared head back): what was read may have been overwritten; counted as lost (revoked)",
 			c->r->v.claim_timeout_ms);
 	return 0;
 }
