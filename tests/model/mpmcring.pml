@@ -150,8 +150,9 @@
  *   2 consumer honest_not_clobbered: space an honest consumer holds (or has
  *              claimed) is never reused before it has read it, unless its
  *              claim was revoked, the hostile process wrote its slot, or the
- *              claim was made on a head the hostile wrote (then only the
- *              commit can tell: stale_reported); held_not_freed: reclaim
+ *              hostile has written the head (then reclaim may pass claims
+ *              and the protocol promises detection only: claim_live,
+ *              stale_reported); held_not_freed: reclaim
  *              never frees a record a consumer holds, same exceptions;
  *              claim_live: a claim mpr_claim() hands over (not one made
  *              while holding) covers no space reclaim has freed;
@@ -357,8 +358,9 @@ byte g_rsz[NG];		/* its size in granules */
 byte g_rown[NG];	/* the consumer that claimed it */
 byte g_hmask[NC];	/* granules of the records consumer c holds */
 byte g_cstart[NC];	/* consumer c's claim_start (its private memory) */
-bit g_hhead;		/* the head's value is one the hostile wrote */
-bit g_hb[NC];		/* one of c's claims replaced a head the hostile wrote */
+bit g_hwrote;		/* the hostile has written the head: from then on the
+			 * protocol promises detection (claim_live,
+			 * stale_reported), not protection */
 bit g_clob[NC];		/* c's held records were reused under it */
 bit g_read[NC];		/* c has read its records: later reuse cannot hurt it */
 bit g_touched[NC];	/* the hostile wrote c's slot during its hold */
@@ -482,10 +484,11 @@ inline ghost_free(from, upto)
 	:: x != upto ->
 		y = GRAN(x);
 		REQUIRE(g_rp[y] == x && g_rs[y] != R_RSV && g_rs[y] != R_FREE, reclaim_finished);
-		/* a claim made on a head the hostile wrote back may be passed:
-		 * then its commit must say so (stale_reported) */
+		/* once the hostile wrote the head, reclaim may pass a claim
+		 * (it saw a head written back, or one not sane): the claim
+		 * check refuses it, or the commit must say so */
 		REQUIRE(g_rs[y] != R_CLAIMED || REVOKED(g_rown[y]) || g_touched[g_rown[y]] ||
-			g_hb[g_rown[y]], held_not_freed);
+			g_hwrote, held_not_freed);
 		REQUIRE(HOSTILE > 0 || g_rs[y] != R_PUBC, no_lost);
 		g_busy = g_busy & ~MASK(x, g_rsz[y]);
 		g_rs[y] = R_FREE;
@@ -678,7 +681,7 @@ inline mpr_reclaim()
 			:: head == h ->
 				HEAD_FORWARD(h, fix);
 				printf("TRAIL "); printm(actor); printf(": reclaim repairs the head %d -> %d\n", h, fix);
-				head = fix; g_hhead = 0
+				head = fix
 			:: else -> skip	/* a claim moved it first */
 			fi;
 			wantfix = 0
@@ -737,7 +740,7 @@ inline mpr_overwrite(want)
 				:: else -> break
 				od;
 				x = 0; y = 0;
-				head = e; g_hhead = 0
+				head = e
 			:: else -> skip
 			fi;
 			h = 0; p = 0; e = 0
@@ -808,7 +811,7 @@ proctype Producer(byte me)
 						for (cc : 0 .. NC - 1) {
 							if
 							:: (g_hmask[cc] & m) && !g_read[cc] ->
-								REQUIRE(g_hb[cc] || g_touched[cc] || REVOKED(cc),
+								REQUIRE(g_hwrote || g_touched[cc] || REVOKED(cc),
 									honest_not_clobbered);
 								g_clob[cc] = 1
 							:: else -> skip
@@ -890,7 +893,7 @@ inline ghost_claim(c, holding)
 		:: else ->
 			/* its space was reused before the claim took it */
 			REQUIRE(HOSTILE > 0, exactly_once);
-			REQUIRE(g_hb[c] || g_touched[c] || REVOKED(c), honest_not_clobbered);
+			REQUIRE(g_hwrote || g_touched[c] || REVOKED(c), honest_not_clobbered);
 			g_clob[c] = 1
 		fi;
 		x++
@@ -918,7 +921,7 @@ inline ghost_unclaim(c)
 		fi
 	}
 	x = 0;
-	g_hmask[c] = 0; g_clob[c] = 0; g_hb[c] = 0; g_touched[c] = 0
+	g_hmask[c] = 0; g_clob[c] = 0; g_touched[c] = 0
 }
 
 /* A claim handed over covers no space reclaim has freed. */
@@ -1011,11 +1014,7 @@ inline mpr_claim(c, holding, maxr)
 					:: head == h ->
 						HEAD_FORWARD(h, e);
 						printf("TRAIL c%d: claims [%d,%d), %d records\n", c, h, e, n);
-						if
-						:: n > 0 -> g_hb[c] = g_hb[c] | g_hhead
-						:: else -> skip
-						fi;
-						head = e; g_hhead = 0;
+						head = e;
 						ok = 1;
 						if
 						:: n > 0 -> ghost_claim(c, holding)
@@ -1113,7 +1112,7 @@ inline commit(c)
 			fi
 		}
 		x = 0; rep = 0; stale = 0;
-		g_hmask[c] = 0; g_read[c] = 0; g_clob[c] = 0; g_touched[c] = 0; g_hb[c] = 0;
+		g_hmask[c] = 0; g_read[c] = 0; g_clob[c] = 0; g_touched[c] = 0;
 		g_ann[c] = IDLE; g_rvk[c] = 0
 	}
 }
@@ -1141,7 +1140,7 @@ inline detach_attach(c)
 			fi
 		}
 		y = 0;
-		g_hmask[c] = 0; g_clob[c] = 0; g_touched[c] = 0; g_read[c] = 0; g_hb[c] = 0;
+		g_hmask[c] = 0; g_clob[c] = 0; g_touched[c] = 0; g_read[c] = 0;
 		g_ann[c] = IDLE; g_rvk[c] = 0
 	}
 	atomic {	/* counted as abandoned: a start before the bound holds something */
@@ -1266,7 +1265,7 @@ proctype Hostile()
 			:: v = W(reclaim_pos + 128)
 			fi;
 			if
-			:: HTARGET & 1 -> head = v; g_hhead = 1; printf("TRAIL hostile: head = %d\n", v)
+			:: HTARGET & 1 -> head = v; g_hwrote = 1; printf("TRAIL hostile: head = %d\n", v)
 			:: (HTARGET & 2) && !IS_READ(0) -> slot[0] = v; g_touched[0] = 1;
 				printf("TRAIL hostile: slot 0 start = %d\n", v)
 			:: (HTARGET & 4) && !IS_READ(1) -> slot[1] = v; g_touched[1] = 1;
