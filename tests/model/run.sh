@@ -7,7 +7,7 @@
 # stdout, one test per configuration (and one for the markers check). Exit
 # status non-zero when any test fails.
 #
-#   tests/model/run.sh              the bounded run (make check; about 1 min)
+#   tests/model/run.sh              the bounded run (make check; about 3 min)
 #   tests/model/run.sh --full       the larger run (make model-full)
 #   tests/model/run.sh NAME...      only these configurations (either set)
 #
