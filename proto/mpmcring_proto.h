@@ -254,7 +254,14 @@ static inline int mpr_record_at(const struct mpr_view *v, __u64 pos,
  * Returns the number of records claimed (> 0), or -EAGAIN when there is
  * nothing to claim, -EMSGSIZE when the first record exceeds a hard
  * max_bytes, -EBADMSG when the ring's positions are inconsistent, -EBUSY when
- * other consumers kept winning the race.
+ * other consumers kept winning the race, -ESTALE when reclaim revoked the
+ * claim while it was being made and freed its space (c->records says how
+ * many records the head moved over: they are gone, counted by the kernel
+ * as a revoked claim; the caller counts them as lost).
+ *
+ * A caller that holds older claims keeps, as the start it commits with
+ * (mpr_commit()), the oldest start of all it holds: a head written back
+ * by a co-tenant can give a later claim a start below the first.
  */
 static inline int mpr_claim(const struct mpr_view *v, __u64 *announce,
 			    bool holding,
@@ -329,7 +336,16 @@ static inline int mpr_claim(const struct mpr_view *v, __u64 *announce,
 		 * later.
 		 */
 		if (!holding && mpr_before(h, MPR_LOAD_ACQUIRE(&v->meta->reclaim_pos))) {
-			MPR_STORE_RELEASE(announce, MPMCRING_SLOT_IDLE);
+			/*
+			 * An exchange, not a store: a revocation between the
+			 * cmpxchg and here marked the announce, and counted a
+			 * claim the consumer must hear of.
+			 */
+			if (mpr_xchg(announce, MPMCRING_SLOT_IDLE) &
+			    MPMCRING_SLOT_REVOKED) {
+				c->records = n;
+				return -ESTALE;
+			}
 			continue;
 		}
 		if (!n) {

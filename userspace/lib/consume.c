@@ -63,11 +63,19 @@ static int mpr_lib_claim(struct mpmcring_consumer *c, unsigned int max_records, 
 		return mpr_lib_error(
 			EBADMSG,
 			"the ring's consumer state is corrupt (head outside the ring or a record that does not fit)");
+	if (n == -ESTALE) {
+		c->lost.revoked += cl->records;
+		return mpr_lib_error(
+			ESTALE,
+			"the consumer's claim was revoked while it was being made (the consumer stood still past the ring's claim timeout, %u ms): its records are lost, counted as revoked; claim again",
+			c->r->v.claim_timeout_ms);
+	}
 	if (n < 0) {
 		errno = -n; /* -EAGAIN, -EBUSY, -EMSGSIZE: no message to format */
 		return n;
 	}
-	if (!c->holding)
+	/* The oldest start of what it holds: see mpr_claim(). */
+	if (!c->holding || mpr_before(cl->start, c->claim_start))
 		c->claim_start = cl->start;
 	c->holding = true;
 	c->held_records += n;
