@@ -114,8 +114,14 @@ func (c *Consumer) claimInto(maxRecs uint32, maxBytes uint64, cl *claimResult) (
 	case claimCorrupt:
 		return 0, errorf(syscall.EBADMSG,
 			"the ring's consumer state is corrupt (head outside the ring or a record that does not fit)")
+	case claimRevoked:
+		c.lost.Revoked += uint64(cl.records)
+		return 0, errorf(syscall.ESTALE,
+			"the consumer's claim was revoked while it was being made (the consumer stood still past the ring's claim timeout, %d ms): its %d records are lost, counted as revoked; claim again",
+			c.v.claimTimeout, cl.records)
 	}
-	if !c.holding {
+	// The oldest start of what it holds: see view.claim.
+	if !c.holding || before(cl.start, c.claimStart) {
 		c.claimStart = cl.start
 	}
 	c.holding = true
