@@ -328,6 +328,11 @@ func (c *Consumer) Consume(max int, fn func(Record) error) (int, error) {
 		return 0, errorf(syscall.EINVAL, "Consume: max must be positive")
 	}
 	if c.holding && !c.pending {
+		// A stale claim is the news that matters: commit it.
+		readFence(&c.fenceWord)
+		if why := c.v.claimStale(c.start, c.claimStart); why != staleNot {
+			return 0, c.staleError(why, false, "commit before reading more")
+		}
 		return 0, errorf(syscall.EBUSY,
 			"Consume: the consumer holds records from Read or ReadBatch: Commit them first")
 	}
