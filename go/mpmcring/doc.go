@@ -17,17 +17,29 @@
 //	c, err := r.NewConsumer()             // one per goroutine
 //	for {
 //		b, err := c.ReadBatch(64, 0)       // one claim
-//		if errors.Is(err, mpmcring.ErrNoRecord) {
-//			c.Wait(ctx)                    // parks in the runtime's poller
+//		switch {
+//		case errors.Is(err, mpmcring.ErrNoRecord):
+//			if err := c.Wait(ctx); err != nil {
+//				return err             // ctx done, ring destroyed
+//			}
 //			continue
+//		case errors.Is(err, mpmcring.ErrStale):
+//			c.Commit()                 // revoked while claimed: again
+//			continue
+//		case err != nil:
+//			return err                 // corrupt, closed, ...
 //		}
 //		for rec, ok := b.Next(); ok; rec, ok = b.Next() {
-//			use(rec.Data)                  // in the ring, valid until Commit
+//			use(rec.Data)              // in the ring, valid until Commit
 //		}
 //		if err := c.Commit(); errors.Is(err, mpmcring.ErrStale) {
-//			undo()                         // revoked: held too long
+//			undo()                     // revoked: held too long
+//		} else if err != nil {
+//			return err
 //		}
 //	}
+//
+// (the Consumer.Wait example has it whole; the package's tests run it).
 //
 // # Records are valid until commit, if commit says so
 //

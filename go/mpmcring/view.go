@@ -219,6 +219,7 @@ const (
 	claimTooBig  = -2 // -EMSGSIZE
 	claimCorrupt = -3 // -EBADMSG
 	claimBusy    = -4 // -EBUSY
+	claimRevoked = -5 // -ESTALE: revoked while made; records says how many
 )
 
 // testHookClaimCAS, when set (by tests only, before any consumer runs),
@@ -232,7 +233,10 @@ var testHookClaimCAS func()
 // maxBytes of payload (the first whatever its size unless hardBytes),
 // starting at the head, with one compare-and-swap. announce is the
 // consumer's slot start; holding says it holds an older claim already.
-// Returns the number of records, or one of the claim* codes.
+// Returns the number of records, or one of the claim* codes. A caller
+// that holds older claims keeps the oldest start of all it holds as the
+// one it commits with: a head a co-tenant wrote back can give a later
+// claim a start below the first.
 func (v *view) claim(announce *uint64, holding bool, maxRecs uint32, maxBytes uint64,
 	hardBytes bool, c *claimResult) int {
 	headp := v.head()
@@ -317,7 +321,14 @@ func (v *view) claim(announce *uint64, holding bool, maxRecs uint32, maxBytes ui
 		// that is no claim. The commit looks again ([C5]) for a
 		// reclaim that passes the claim later.
 		if !holding && before(h, atomic.LoadUint64(v.reclaimP)) {
-			atomic.StoreUint64(announce, slotIdle)
+			// An exchange, not a store: a revocation between the
+			// compare-and-swap and here marked the announce and
+			// counted a claim this consumer must hear of. The
+			// records the head moved over are gone.
+			if atomic.SwapUint64(announce, slotIdle)&slotRevoked != 0 {
+				c.records = n
+				return claimRevoked
+			}
 			continue
 		}
 		if n == 0 {
