@@ -26,9 +26,11 @@
  *   [M:claim-walk]        mpr_claim(): walk finished records      walk loop
  *   [M:claim-recheck]     mpr_claim(): head re-read before EAGAIN head != h
  *   [M:claim-release]     mpr_claim(): announce := IDLE           ANNOUNCE(c, IDLE)
- *   [M:claim-cas]         mpr_claim(): cmpxchg(head, h, e)        [C2]
- *   [M:claim-passed]      mpr_claim(): h before reclaim_pos after  release, retry
- *                         a won cmpxchg (a head written back)
+ *   [M:claim-cas]         mpr_claim(): cmpxchg(head, h, e)        [C2]; the caller's
+ *                                                                 claim_start: the oldest
+ *                                                                 start it holds (library)
+ *   [M:claim-passed]      mpr_claim(): h before reclaim_pos after  xchg(announce, IDLE):
+ *                         a won cmpxchg (a head written back)     REVOKED -ESTALE, else retry
  *   [M:commit-passed]     mpr_commit(): reclaim_pos after the      [C5]: passed
  *                         reads, before the exchange
  *   [M:commit]            mpr_commit(): xchg(start, IDLE)         [C3] [C4], says REVOKED
@@ -215,8 +217,6 @@ byte cfg_HVALUES;		/* 0: any value near the ring; 1: aligned ones, one odd, one 
 byte cfg_CHECK;		/* property groups checked, a bit each (see REQUIRE) (31) */
 bit cfg_LIVENESS;		/* run the quiescence monitor, for the non-progress search (0) */
 bit cfg_FIX_REPAIR;		/* the fix proposed for finding 4 (0) */
-bit cfg_FIX_PASSED;		/* the fix proposed for finding 5 (0) */
-bit cfg_FIX_HOLD_LOW;	/* the fix proposed for finding 6 (0) */
 
 c_decl {
 	static int mpr_knob(const char *name, int dflt)
@@ -255,9 +255,7 @@ c_decl {
 	byte HVALUES = cfg_HVALUES;\
 	byte CHECK = cfg_CHECK;\
 	byte LIVENESS = cfg_LIVENESS;\
-	byte FIX_REPAIR = cfg_FIX_REPAIR;\
-	byte FIX_PASSED = cfg_FIX_PASSED;\
-	byte FIX_HOLD_LOW = cfg_FIX_HOLD_LOW;
+	byte FIX_REPAIR = cfg_FIX_REPAIR;
 
 inline read_knobs()
 {
@@ -286,8 +284,6 @@ inline read_knobs()
 		now.cfg_CHECK = mpr_knob("CHECK", 31);
 		now.cfg_LIVENESS = mpr_knob("LIVENESS", 0);
 		now.cfg_FIX_REPAIR = mpr_knob("FIX_REPAIR", 0);
-		now.cfg_FIX_PASSED = mpr_knob("FIX_PASSED", 0);
-		now.cfg_FIX_HOLD_LOW = mpr_knob("FIX_HOLD_LOW", 0);
 	}
 }
 
@@ -323,6 +319,7 @@ inline read_knobs()
 #define C_EAGAIN 100
 #define C_EBUSY 101
 #define C_EBADMSG 102
+#define C_ESTALE 103	/* revoked while claiming ([M:claim-passed]) */
 
 /* ================================================================ shared memory */
 /* meta page (kernel-only) */
@@ -871,10 +868,17 @@ progress_reserve:
 /* The ghost side of a successful claim: what the consumer now holds. */
 inline ghost_claim(c, holding)
 {
+	/*
+	 * The library's claim_start (kc_claim()'s start): the oldest start of
+	 * the claims it holds. A head the co-tenant wrote back can give a claim
+	 * made while holding a start below the first; the commit and
+	 * mpr_claim_revoked() must ask about that one (finding 6, fixed in
+	 * f483eda). Private memory, so it folds into this step: after a
+	 * claim-passed drop the consumer holds nothing, and its next claim is
+	 * not made while holding and sets it anew.
+	 */
 	if
-	:: !holding -> g_cstart[c] = h	/* the library's claim_start */
-	/* proposed for finding 6: the oldest start of the claims it holds */
-	:: holding && FIX_HOLD_LOW && BEFORE(h, g_cstart[c]) -> g_cstart[c] = h
+	:: !holding || BEFORE(h, g_cstart[c]) -> g_cstart[c] = h
 	:: else -> skip
 	fi;
 	x = 0;
@@ -907,13 +911,15 @@ inline ghost_claim(c, holding)
  * moved over its records, nobody holds them now. Without the hostile this
  * happens only to a claim reclaim revoked between the cmpxchg and the
  * check; the library writes held_records only once mpr_claim() returns, so
- * that revocation counted none of them (read(2)'s count is 1, its record):
- * the consumer must hear of it (finding 5: it does not). rep: the release
- * found REVOKED (FIX_PASSED: it is an exchange, and tells the consumer).
+ * that revocation counted none of them: the consumer must hear of it
+ * (finding 5, fixed in f483eda: the release is an exchange, and REVOKED
+ * found there returns -ESTALE, the library counting the records revoked).
+ * rep: the release found REVOKED. As at the commit, the exchange finds a
+ * revocation exactly when reclaim made one.
  */
 inline ghost_unclaim(c)
 {
-	REQUIRE(HOSTILE > 0 || IS_READ(c) || n == 0 || !g_rvk[c] || rep, revoke_reported);
+	REQUIRE(HOSTILE > 0 || g_touched[c] || rep == g_rvk[c], revoke_reported);
 	for (x : 0 .. NG - 1) {
 		if
 		:: g_rs[x] == R_CLAIMED && g_rown[x] == c -> g_rs[x] = R_GONE
@@ -1028,20 +1034,19 @@ inline mpr_claim(c, holding, maxr)
 					/*
 					 * [M:claim-passed] reclaim_pos (acquire) after the won
 					 * cmpxchg: a start before it (the head was written back)
-					 * is no claim; the announce's release is folded in: a
-					 * start reclaim has passed is one every reclaim ignores.
+					 * is no claim; the announce's release, an exchange, is
+					 * folded in: a start reclaim has passed is one every
+					 * reclaim ignores. REVOKED found there: -ESTALE (the
+					 * claim was revoked while it was made); else retry.
 					 */
 					atomic {
 						if
 						:: BEFORE(h, reclaim_pos) ->
 							printf("TRAIL c%d: [%d,%d) is behind reclaim_pos %d: no claim\n",
 								c, h, e, reclaim_pos);
-							if
-							:: FIX_PASSED ->	/* proposed: xchg, -ESTALE on REVOKED */
-								rep = (((IS_READ(c) -> kclaim[c] : slot[c]) & RV) != 0)
-							:: else -> skip
-							fi;
+							rep = (((IS_READ(c) -> kclaim[c] : slot[c]) & RV) != 0);
 							ghost_unclaim(c);
+							cret = (rep -> C_ESTALE : 0);
 							rep = 0;
 							ANNOUNCE(c, IDLE);
 							ok = 0
@@ -1051,7 +1056,8 @@ inline mpr_claim(c, holding, maxr)
 				:: else -> skip
 				fi;
 				if
-				:: !ok -> tries++
+				:: !ok && cret == C_ESTALE -> break
+				:: !ok && cret == 0 -> tries++
 				:: ok && n == 0 ->	/* only discarded records */
 					if
 					:: !holding -> atomic { ANNOUNCE(c, IDLE) }
@@ -1203,7 +1209,7 @@ progress_claim:
 			:: deaths > 0 -> deaths--; detach_attach(c)
 			:: commit(c)
 			fi
-		:: else -> skip	/* -EAGAIN, -EBUSY, -EBADMSG: the caller tries again */
+		:: else -> skip	/* -EAGAIN, -EBUSY, -EBADMSG, -ESTALE: the caller tries again */
 		fi;
 		cret = 0
 	od

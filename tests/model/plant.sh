@@ -21,6 +21,12 @@
 #                          [M:claim-passed] check after the cmpxchg)
 #   commit-ignores-passed  the commit does not look at reclaim_pos (no
 #                          [M:commit-passed] check, [C5])
+#   claim-passed-store     [M:claim-passed] releases the announce with a
+#                          plain store and retries: a REVOKED mark there
+#                          goes unread (finding 5, before f483eda)
+#   commit-first-start     a consumer commits with the start of its first
+#                          claim, not the oldest it holds (finding 6,
+#                          before f483eda)
 #
 # Usage: tests/model/plant.sh [PLANT...]   (default: all)
 # Prints one line per plant, then "N passed, N failed"; exits non-zero when
@@ -41,6 +47,8 @@ plants=(
 "positions-order|core-2p1c|head_sane head_monotone"
 "claim-ignores-passed|hostile-head-1p1c|claim_live"
 "commit-ignores-passed|hostile-head-1p1c|stale_reported"
+"claim-passed-store|lease-1p1c|revoke_reported"
+"commit-first-start|hostile-head-1p1c|stale_reported"
 )
 
 # Applies one plant to the model at $1: every replacement must match once.
@@ -66,7 +74,8 @@ P = {
 			fi;
 """, "\t\t\tskip;\t/* PLANTED: no announce before the cmpxchg */\n"),
   ("""				if
-				:: !ok -> tries++
+				:: !ok && cret == C_ESTALE -> break
+				:: !ok && cret == 0 -> tries++
 				:: ok && n == 0 ->""",
    """				if	/* PLANTED: the announce, after the cmpxchg */
 				:: ok && !holding ->
@@ -75,7 +84,8 @@ P = {
 				:: else -> skip
 				fi;
 				if
-				:: !ok -> tries++
+				:: !ok && cret == C_ESTALE -> break
+				:: !ok && cret == 0 -> tries++
 				:: ok && n == 0 ->"""),
  ],
  "commit-plain-store": [
@@ -107,6 +117,14 @@ P = {
  "commit-ignores-passed": [
   ("""		stale = BEFORE(g_cstart[c], reclaim_pos);""",
    """		stale = 0;	/* PLANTED: reclaim_pos not looked at */"""),
+ ],
+ "claim-passed-store": [
+  ("""							rep = (((IS_READ(c) -> kclaim[c] : slot[c]) & RV) != 0);""",
+   """							rep = 0;	/* PLANTED: a plain store, REVOKED unread */"""),
+ ],
+ "commit-first-start": [
+  ("""	:: !holding || BEFORE(h, g_cstart[c]) -> g_cstart[c] = h""",
+   """	:: !holding -> g_cstart[c] = h	/* PLANTED: the first claim's start */"""),
  ],
  "walk-past-unfinished": [
   ("""			record_at_locked(e, p);
