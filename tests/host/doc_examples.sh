@@ -70,7 +70,7 @@ for name in $(grep -o '\b\(mpmcring\|MPMCRING\)_[A-Za-z0-9_]*' "$kernel" | sort 
 done
 
 # mpmcring(1)'s jq filters over cat --json output that starts with a loss.
-stream='{"lost":{"dropped":2,"overwritten":0}}
+stream='{"lost":{"dropped":2,"overwritten":0,"revoked":0}}
 {"len":5,"prio":"normal","flags":1,"pos":0,"data_b64":"aGVsbG8="}'
 jqs=0
 while IFS= read -r line; do

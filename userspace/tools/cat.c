@@ -42,10 +42,12 @@ static const char cat_usage[] =
 	"  -n, --count N   stop after N records\n"
 	"  -b, --batch N   records claimed at a time (default 64, 1-65536)\n"
 	"  -h, --help      this help\n\n"
-	"Losses (records dropped or overwritten before any consumer saw them) are\n"
-	"reported as {\"lost\":{\"dropped\":N,\"overwritten\":M}} lines with --json,\n"
-	"else on stderr; each loss is told to one consumer, so with other consumers\n"
-	"attached cat sees only its share. --peek reports records it missed as\n"
+	"Losses (records dropped or overwritten before any consumer saw them, and\n"
+	"records cat held past the ring's claim timeout: revoked, not printed) are\n"
+	"reported as {\"lost\":{\"dropped\":N,\"overwritten\":M,\"revoked\":R}}\n"
+	"lines with --json, else on stderr, always after the batch is committed;\n"
+	"each loss is told to one consumer, so with other consumers attached cat\n"
+	"sees only its share. --peek reports records it missed as\n"
 	"{\"missed\":{\"from\":POS,\"to\":POS}}. SIGINT, SIGTERM, a closed output pipe\n"
 	"and a destroyed ring end cat cleanly.\n\n"
 	"Kernel events (from mpmcring_events.ko, e.g. in /dev/mpmcring-events) are\n"
@@ -130,24 +132,39 @@ static void cat_record(struct cat *k, FILE *f, const struct mpmcring_record *rec
 	k->done++;
 }
 
-/* JSON loss lines go into f, in order with the records; text on stderr. */
-static void cat_lost(struct cat *k, FILE *f, struct mpmcring_consumer *c)
+/* Adds the losses the library has for c to *lost; writes nothing. */
+static void cat_take_lost(struct mpmcring_consumer *c, struct mpmcring_lost *lost)
 {
-	struct mpmcring_lost lost;
+	struct mpmcring_lost more;
 
-	mpmcring_take_lost(c, &lost);
-	if (!lost.dropped && !lost.overwritten)
+	mpmcring_take_lost(c, &more);
+	lost->dropped += more.dropped;
+	lost->overwritten += more.overwritten;
+	lost->revoked += more.revoked;
+}
+
+/*
+ * Reports losses: with --json a line on stdout, in order with the records,
+ * else on stderr. Both may block (a pager, 2>&1 into a full pipe, Ctrl-S),
+ * so this is never called while a claim is held.
+ */
+static void cat_lost(struct cat *k, const struct mpmcring_lost *lost)
+{
+	if (!lost->dropped && !lost->overwritten && !lost->revoked)
 		return;
 	if (k->fmt == CAT_JSON) {
-		fprintf(f, "{\"lost\":{\"dropped\":%llu,\"overwritten\":%llu}}\n",
-			(unsigned long long)lost.dropped, (unsigned long long)lost.overwritten);
+		printf("{\"lost\":{\"dropped\":%llu,\"overwritten\":%llu,\"revoked\":%llu}}\n",
+		       (unsigned long long)lost->dropped, (unsigned long long)lost->overwritten,
+		       (unsigned long long)lost->revoked);
 		return;
 	}
 	/* In order with the records before it. */
 	fflush(stdout);
-	fprintf(stderr, "mpmcring cat: lost %llu records (dropped %llu, overwritten %llu)\n",
-		(unsigned long long)(lost.dropped + lost.overwritten),
-		(unsigned long long)lost.dropped, (unsigned long long)lost.overwritten);
+	fprintf(stderr,
+		"mpmcring cat: lost %llu records (dropped %llu, overwritten %llu, revoked %llu)\n",
+		(unsigned long long)(lost->dropped + lost->overwritten + lost->revoked),
+		(unsigned long long)lost->dropped, (unsigned long long)lost->overwritten,
+		(unsigned long long)lost->revoked);
 }
 
 /* 0 to go on, -1 at a clean end (closed pipe), else an exit code. */
@@ -209,8 +226,9 @@ static void cat_others(const char *path, struct mpmcring *r)
 
 /*
  * Consumes until the ring is empty (or forever with --follow). Each batch
- * is formatted into memory and committed before it is written: the claim
- * is never held while stdout blocks.
+ * is formatted into memory and committed before anything is written: no
+ * output (records, loss lines, messages) is written while a claim is
+ * held, so a blocked stdout or stderr never pins the ring.
  */
 static int cat_run(struct cat *k, const char *path, struct mpmcring *r, struct mpmcring_consumer *c)
 {
@@ -221,8 +239,10 @@ static int cat_run(struct cat *k, const char *path, struct mpmcring *r, struct m
 	int n, ret;
 
 	while (!cli_stop && (!k->count || k->done < k->count)) {
+		struct mpmcring_lost lost = { 0 };
 		unsigned int max = k->batch;
 		uint64_t before = k->done;
+		bool stale;
 		FILE *m;
 
 		/* Never claim more than --count lets us print. */
@@ -232,14 +252,9 @@ static int cat_run(struct cat *k, const char *path, struct mpmcring *r, struct m
 		if (n == -EBUSY) /* records are there; other consumers were quicker */
 			continue;
 		if (n == -EAGAIN) {
-			m = open_memstream(&buf, &len);
-			if (!m)
-				return cli_error("cat", "out of memory");
-			cat_lost(k, m, c);
-			fclose(m);
-			ret = cat_write(buf, len);
-			free(buf);
-			buf = NULL;
+			cat_take_lost(c, &lost);
+			cat_lost(k, &lost);
+			ret = cat_flush();
 			if (!ret && k->follow)
 				ret = cat_wait(path, r);
 			if (ret || !k->follow)
@@ -248,22 +263,28 @@ static int cat_run(struct cat *k, const char *path, struct mpmcring *r, struct m
 		}
 		if (n < 0)
 			return cli_error("cat", "%s: %s", path, mpmcring_errmsg());
+		/* Claimed: from here to the commit, nothing is written to any fd. */
+		cat_take_lost(c, &lost);
 		m = open_memstream(&buf, &len);
 		if (!m) {
 			mpmcring_commit(c);
 			return cli_error("cat", "out of memory");
 		}
-		cat_lost(k, m, c);
 		while (mpmcring_batch_next(&b, &rec))
 			cat_record(k, m, &rec);
 		fclose(m);
-		if (mpmcring_commit(c) == -ESTALE) {
+		stale = mpmcring_commit(c) == -ESTALE;
+		if (stale) {
 			/* Held past the claim timeout: the copy may be torn. */
 			k->done = before;
+			len = 0;
+			cat_take_lost(c, &lost); /* the revoked records */
+		}
+		/* Committed: output may block now. */
+		cat_lost(k, &lost);
+		if (stale)
 			fprintf(stderr, "mpmcring cat: %s: %s; not printed\n", path,
 				mpmcring_errmsg());
-			len = 0;
-		}
 		ret = cat_write(buf, len);
 		free(buf);
 		buf = NULL;
