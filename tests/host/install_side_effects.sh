@@ -4,6 +4,9 @@
 # - make install DESTDIR=... runs no ldconfig, udevadm, depmod, modprobe or
 #   dkms; installing to the live system runs ldconfig and has udev reload
 #   and re-apply its rules (each tool here is a stand-in that logs);
+# - a second make install keeps the admin's changes under /etc (the rule's
+#   group unless MPMCRING_GROUP is given again, the module options) and
+#   says so; uninstall leaves a changed file in place;
 # - make dkms-src copies the module sources only (no build/, no .git);
 # - DKMS installs the load generator only when asked;
 # - scripts/deps.sh demo asks for the demo's packages only (no 6.12
@@ -42,6 +45,32 @@ grep -q "^udevadm trigger --action=change --sysname-match=mpmcring\*" "$log" ||
 PATH="$fake:$PATH" make -s -C "$top" install MPMCRING_LIVE=0 PREFIX="$live/usr" \
 	UDEVRULESDIR="$live/udev" MODPROBEDIR="$live/modprobe" >/dev/null
 [ ! -s "$log" ] || fail "MPMCRING_LIVE=0 still ran: $(cat "$log")"
+
+# A second make install keeps what the admin changed under /etc: the udev
+# rule's group (unless MPMCRING_GROUP is given again) and the module options.
+etc="$tmp/etc"
+inst() { PATH="$fake:$PATH" make -s -C "$top" install DESTDIR="$etc" PREFIX=/usr "$@" 2>&1; }
+inst MPMCRING_GROUP=mpmcring >/dev/null
+rule="$etc/etc/udev/rules.d/99-mpmcring.rules" conf="$etc/etc/modprobe.d/mpmcring.conf"
+grep -q 'GROUP="mpmcring", MODE="0660"' "$rule" || fail "MPMCRING_GROUP=mpmcring: $(cat "$rule")"
+echo 'options mpmcring size=64M' >>"$conf"
+said=$(inst)
+grep -q 'GROUP="mpmcring", MODE="0660"' "$rule" ||
+	fail "a second make install (no MPMCRING_GROUP) reset the device group: $(grep GROUP "$rule")"
+grep -q '^options mpmcring size=64M' "$conf" ||
+	fail "a second make install overwrote the admin's $(basename "$conf")"
+echo "$said" | grep -q "kept.*mpmcring.conf" || fail "no word that mpmcring.conf was kept: $said"
+echo "$said" | grep -q "kept.*99-mpmcring.rules" || fail "no word that the rule was kept: $said"
+# Asked again, explicitly: the rule follows; the options stay the admin's.
+inst MPMCRING_GROUP=falco >/dev/null
+grep -q 'GROUP="falco", MODE="0660"' "$rule" || fail "MPMCRING_GROUP=falco not applied: $(cat "$rule")"
+grep -q '^options mpmcring size=64M' "$conf" || fail "MPMCRING_GROUP=falco overwrote $conf"
+# An identical file is left alone, silently.
+said=$(inst MPMCRING_GROUP=falco)
+! echo "$said" | grep -q "99-mpmcring.rules" || fail "an install over an identical rule said: $said"
+# uninstall removes only what is unchanged from ours.
+PATH="$fake:$PATH" make -s -C "$top" uninstall DESTDIR="$etc" PREFIX=/usr >/dev/null 2>&1
+[ -f "$conf" ] || fail "make uninstall removed the admin's changed $conf"
 
 # The DKMS source: the module's files and the build files, nothing else.
 make -s -C "$top" dkms-src DESTDIR="$tmp/dkms" >/dev/null
