@@ -9,6 +9,7 @@
 #   says so; uninstall leaves a changed file in place;
 # - make dkms-src copies the module sources only (no build/, no .git);
 # - DKMS installs the load generator only when asked;
+# - make check's DKMS step uses a private DKMS tree, never the host's;
 # - scripts/deps.sh demo asks for the demo's packages only (no 6.12
 #   kernels, no clang, no DPDK), deps.sh check says what it installs and
 #   that a 6.12 kernel becomes the boot default, before it installs.
@@ -90,6 +91,72 @@ modules() { (kernel_source_dir=/x && . "$top/dkms.conf" && echo "${BUILT_MODULE_
 [ "$(modules)" = "mpmcring mpmcring_events" ] || fail "DKMS installs by default: $(modules)"
 [ "$(MPMCRING_DKMS_LOADGEN=1 modules)" = "mpmcring mpmcring_events mpmcring_loadgen" ] ||
 	fail "MPMCRING_DKMS_LOADGEN=1 does not add the load generator: $(MPMCRING_DKMS_LOADGEN=1 modules)"
+
+# make check's DKMS step (scripts/dkms-install.sh, from tests/harness/build.py)
+# works in a private tree: every dkms call names its own source, DKMS and
+# install trees under the output directory, install runs no depmod, the
+# signing key is the tree's, and only the modules dkms.conf names come back
+# (not another vendor's that lies in the same updates/dkms).
+rel=$(ls /lib/modules | while read -r r; do [ -d "/lib/modules/$r/build" ] && echo "$r"; done | head -1)
+if [ -n "$rel" ] && [ "$(id -u)" -eq 0 ]; then
+	dk="$tmp/dkmsfake"
+	mkdir -p "$dk"
+	cat >"$dk/dkms" <<'FAKE'
+#!/bin/bash
+echo "dkms $* mok=${mok_signing_key:-} loadgen=${MPMCRING_DKMS_LOADGEN:-}" >>"$FAKE_LOG"
+[ "$1" = --version ] && { echo dkms-fake; exit 0; }
+inst=/lib/modules
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--installtree) inst=$2; shift ;;
+	-k) rel=$2; shift ;;
+	install) action=install ;;
+	esac
+	shift
+done
+if [ "${action:-}" = install ]; then
+	mkdir -p "$inst/$rel/updates/dkms"
+	for m in mpmcring mpmcring_events mpmcring_loadgen zfs; do
+		echo "$m" >"$inst/$rel/updates/dkms/$m.ko"
+	done
+fi
+exit 0
+FAKE
+	printf '#!/bin/sh
+echo "%s "
+' "$rel" >"$dk/modinfo"
+	printf '#!/bin/sh
+echo "depmod $*" >>"$FAKE_LOG"
+' >"$dk/depmod"
+	chmod +x "$dk"/*
+	export FAKE_LOG="$tmp/dkms-calls.log"
+	: >"$FAKE_LOG"
+	kos=$(PATH="$dk:$PATH" bash "$top/scripts/dkms-install.sh" "$rel" "$tmp/dkmsout") ||
+		fail "dkms-install.sh with a stand-in dkms failed"
+	priv="$tmp/dkmsout/tree"
+	while read -r call; do
+		case "$call" in
+		"dkms --version"*) continue ;;
+		esac
+		for opt in "--sourcetree $priv/source" "--dkmstree $priv/dkms" "--installtree $priv/install"; do
+			case "$call" in
+			*"$opt"*) ;;
+			*) fail "make check's DKMS step works on the host's DKMS (no $opt): $call" ;;
+			esac
+		done
+		case "$call" in
+		*" install "*) case "$call" in *--no-depmod*) ;; *) fail "dkms install runs depmod on the host: $call" ;; esac ;;
+		esac
+		case "$call" in *"mok=$priv/mok.key"*) ;; *) fail "signs with the host's DKMS key: $call" ;; esac
+	done <"$FAKE_LOG"
+	grep -q ' install ' "$FAKE_LOG" || fail "no dkms install: $(cat "$FAKE_LOG")"
+	! grep -q '^depmod' "$FAKE_LOG" || fail "depmod ran: $(cat "$FAKE_LOG")"
+	want=$(printf '%s\n' "$tmp/dkmsout/mpmcring.ko" "$tmp/dkmsout/mpmcring_events.ko" \
+		"$tmp/dkmsout/mpmcring_loadgen.ko")
+	[ "$kos" = "$want" ] || fail "the guest gets other modules than dkms.conf's: $kos"
+else
+	echo "install_side_effects: not root or no kernel headers: the DKMS step not checked" >&2
+fi
 
 # deps.sh: what each target needs, said before anything is installed.
 : >"$log"
