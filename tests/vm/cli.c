@@ -292,7 +292,8 @@ FIXTURE_SETUP(cli)
 
 FIXTURE_TEARDOWN(cli)
 {
-	close(self->fd);
+	if (self->fd >= 0)
+		close(self->fd);
 	vm_rmmod("mpmcring_loadgen");
 }
 
@@ -611,6 +612,46 @@ TEST_F(cli, cat_peek_takes_nothing)
 	EXPECT_NE(NULL, strstr(o->out, "\"pos\":"));
 	CLI(o, "cat", RING_NAME);
 	EXPECT_STREQ("one\ntwo\n", o->out);
+}
+
+/*
+ * --peek --follow on a ring that is destroyed: it must end (status 0,
+ * saying so), not copy nothing forever at 20 naps a second.
+ */
+TEST_F(cli, cat_peek_follow_ends_when_the_ring_is_destroyed)
+{
+	const char *argv[] = { cli_path(), "cat", RING_NAME, "--peek", "--follow", NULL };
+	int null, i, status = 0;
+	pid_t pid, done = 0;
+
+	ASSERT_EQ(3, write(self->fd, "one", 3));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		null = open("/dev/null", O_WRONLY);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	vm_sleep_ms(300); /* it copied the record and naps */
+	EXPECT_EQ(0, waitpid(pid, &status, WNOHANG));
+	close(self->fd);
+	self->fd = -1;
+	ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen")); /* destroys the ring */
+	for (i = 0; i < 100 && !done; i++) {
+		done = waitpid(pid, &status, WNOHANG);
+		if (!done)
+			vm_sleep_ms(50);
+	}
+	if (!done) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	ASSERT_EQ(pid, done)
+	TH_LOG("cat --peek --follow still runs 5 s after its ring was destroyed");
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	TH_LOG("status %#x", status);
 }
 
 /* list: the ring, its mode by the name modprobe takes, its consumers' pids. */

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,7 +41,8 @@ static const char cat_usage[] =
 	"                  consumers still get every record; a peek that falls\n"
 	"                  behind misses records and says so)\n"
 	"  -n, --count N   stop after N records\n"
-	"  -b, --batch N   records claimed at a time (default 64, 1-65536)\n"
+	"  -b, --batch N   records claimed at a time (default 64, 1-65536; at most\n"
+	"                  1 MiB of payload, or one larger record)\n"
 	"  -h, --help      this help\n\n"
 	"Losses (records dropped or overwritten before any consumer saw them, and\n"
 	"records cat held past the ring's claim timeout: revoked, not printed) are\n"
@@ -63,6 +65,13 @@ static const char cat_usage[] =
 	"Exit status: 0 success, 1 runtime error, 2 usage error, 3 ring not found.\n";
 
 enum cat_fmt { CAT_TEXT, CAT_HEX, CAT_JSON };
+
+/*
+ * Payload bytes one batch claims at most (the first record whatever its
+ * size): formatting (hex is 4.5 bytes a byte) happens with the batch
+ * claimed, and must end well within the ring's claim timeout.
+ */
+#define CAT_BATCH_BYTES (1U << 20)
 
 struct cat {
 	enum cat_fmt fmt;
@@ -248,7 +257,8 @@ static int cat_run(struct cat *k, const char *path, struct mpmcring *r, struct m
 		/* Never claim more than --count lets us print. */
 		if (k->count && k->count - k->done < max)
 			max = (unsigned int)(k->count - k->done);
-		n = mpmcring_read_batch(c, &b, max, SIZE_MAX);
+		/* Bounded bytes too: the claim lasts while the batch is formatted. */
+		n = mpmcring_read_batch(c, &b, max, CAT_BATCH_BYTES);
 		if (n == -EBUSY) /* records are there; other consumers were quicker */
 			continue;
 		if (n == -EAGAIN) {
@@ -295,6 +305,14 @@ static int cat_run(struct cat *k, const char *path, struct mpmcring *r, struct m
 	return ret < 0 ? CLI_OK : ret;
 }
 
+/* True once the ring was destroyed (its file reports POLLHUP); no wait. */
+static bool cat_ring_gone(struct mpmcring *r)
+{
+	struct pollfd pfd = { .fd = mpmcring_fd(r), .events = POLLIN };
+
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP);
+}
+
 /* --peek: copies records with a cursor of its own; takes none. */
 static int cat_peek(struct cat *k, const char *path, struct mpmcring *r)
 {
@@ -333,6 +351,11 @@ static int cat_peek(struct cat *k, const char *path, struct mpmcring *r)
 		ret = cat_flush();
 		if (ret || !k->follow)
 			break;
+		/* Nothing new: a destroyed ring will have nothing new ever. */
+		if (cat_ring_gone(r)) {
+			fprintf(stderr, "mpmcring cat: %s: the ring was destroyed\n", path);
+			break;
+		}
 		/*
 		 * A monitor cannot sleep in poll(): readiness means a record waits
 		 * at the head, which may be one it already copied. Short naps.
