@@ -153,6 +153,11 @@ bench-events:
 # Kbuild's clean deletes every *.mod file under the tree, the Go modules'
 # go.mod files too: they are kept aside and put back.
 GO_MODS = $(shell find go examples bench -name go.mod 2>/dev/null)
+# The module build's output only (DKMS's CLEAN: its source tree has no
+# userspace, bench or Go modules for clean to handle).
+clean-modules: check-kdir
+	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" clean
+
 clean:
 	@gomods=$$(mktemp) && tar -cf "$$gomods" $(GO_MODS) && \
 	if [ -f "$(KDIR)/Makefile" ]; then $(MAKE) -C "$(KDIR)" M="$(CURDIR)" clean; \
@@ -165,4 +170,5 @@ clean:
 	rm -rf build
 
 .PHONY: all check-kdir modules modules_install userspace install uninstall dkms-src dkms-install check \
+	clean-modules \
 	check-harness model-full lint demo bench bench-quick bench-vm bench-go bench-events clean

@@ -86,6 +86,15 @@ extra=$(cd "$src" && find . -type f | grep -v '^\./\(Kbuild\|Makefile\|dkms\.con
 kb=$(du -sk "$src" | cut -f1)
 [ "$kb" -lt 2048 ] || fail "dkms-src is ${kb} KiB"
 
+# dkms.conf's CLEAN works in that tree (DKMS runs it before and after
+# every build, and prints "bad exit status" to users when it fails).
+rel1=$(ls /lib/modules | while read -r r; do [ -d "/lib/modules/$r/build" ] && echo "$r"; done | head -1)
+if [ -n "$rel1" ]; then
+	clean=$(kernel_source_dir=/lib/modules/$rel1/build && . "$top/dkms.conf" && echo "$CLEAN")
+	(cd "$src" && eval "$clean") >"$tmp/clean.log" 2>&1 ||
+		fail "dkms.conf's CLEAN ($clean) fails in the DKMS source tree:"$'\n'"$(tail -n 5 "$tmp/clean.log")"
+fi
+
 # dkms.conf: the load generator only when asked.
 modules() { (kernel_source_dir=/x && . "$top/dkms.conf" && echo "${BUILT_MODULE_NAME[*]}"); }
 [ "$(modules)" = "mpmcring mpmcring_events" ] || fail "DKMS installs by default: $(modules)"
