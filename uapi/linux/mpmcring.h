@@ -290,7 +290,19 @@ struct mpmcring_consumers {
  * ioctls: setup and statistics only. Unknown commands fail with ENOTTY.
  * Files opened read-only observe: ATTACH, DETACH, REPAIR, SET_PRIO and read(2)
  * fail with EPERM there; INFO, STATS, CONSUMERS, SET_WATERMARK and poll work.
+ *
+ * Growing structs. struct mpmcring_layout and struct mpmcring_stats only
+ * ever grow at the end, and INFO and STATS take the caller's size from the
+ * command number (_IOC_SIZE): the kernel matches them on direction, type and
+ * number, copies the first min(caller's size, its own) bytes, and zeroes any
+ * bytes the caller asked for beyond its own struct. A library built against
+ * an older header keeps working on a newer kernel (it gets the fields it
+ * knows), a newer one on an older kernel reads zeros past the kernel's
+ * layout_size. A size below the first published one (*_SIZE_VER0, ABI 1.0)
+ * fails with EINVAL.
  */
+#define MPMCRING_LAYOUT_SIZE_VER0	144	/* up to name[] */
+#define MPMCRING_STATS_SIZE_VER0	224	/* up to reclaim_pos */
 #define MPMCRING_IOC_TYPE	'R'
 /* Copy the ring's layout. */
 #define MPMCRING_IOC_INFO	_IOR(MPMCRING_IOC_TYPE, 0xa0, struct mpmcring_layout)
