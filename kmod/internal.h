@@ -136,6 +136,7 @@ void mpmcring_ring_get(struct mpmcring *ring);
 int mpmcring_validate_params(const struct mpmcring_params *p);
 u64 mpmcring_min_size(unsigned long page_size);
 void mpmcring_registry_exit(void);
+struct mpmcring *mpmcring_find_id(u32 id);
 extern struct mutex mpmcring_registry_lock;
 
 /* Test hooks (exported only to KUnit tests). */
@@ -152,6 +153,14 @@ int mpmcring_reserve_prio(struct mpmcring *ring, const u32 *lens,
 			  bool count_drops, struct mpmcring_rsv *rsv);
 void mpmcring_count_drop(struct mpmcring *ring, int reason, u32 prio,
 			 unsigned int n);
+int mpmcring_reserve_unpinned(struct mpmcring *ring, u32 len, u32 prio,
+			      struct mpmcring_rsv *rsv);
+void mpmcring_finish_unpinned(struct mpmcring_rsv *rsv, bool commit);
+
+/* bpf.c */
+int mpmcring_bpf_init(void);
+void mpmcring_bpf_exit(void);
+void mpmcring_bpf_sync(void);
 
 /* reclaim.c */
 void mpmcring_reclaim(struct mpmcring *ring);

@@ -156,7 +156,7 @@ static int __init mpmcring_init(void)
 	}
 	pr_info("mpmcring: /dev/mpmcring ready: %llu bytes, %s mode, %u consumer slots\n",
 		p.size, mode, mpmcring_default_ring->layout.max_consumers);
-	return 0;
+	return mpmcring_bpf_init();
 }
 
 static void __exit mpmcring_exit(void)
@@ -164,6 +164,7 @@ static void __exit mpmcring_exit(void)
 	mpmcring_destroy(mpmcring_default_ring);
 	mpmcring_registry_exit();
 	mpmcring_debugfs_exit();
+	mpmcring_bpf_exit();
 }
 
 module_init(mpmcring_init);

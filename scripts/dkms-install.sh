@@ -29,7 +29,7 @@ src=/usr/src/$name-$ver
 
 # What the package needs: the build files and the module sources only.
 files() {
-	{ module_sources; echo Makefile; echo dkms.conf; } | LC_ALL=C sort
+	{ module_sources; echo Makefile; echo dkms.conf; echo scripts/module-btf.sh; } | LC_ALL=C sort
 }
 hash=$( (files | (cd "$REPO" && xargs sha256sum); dkms --version) | sha256sum | cut -c1-16)
 
