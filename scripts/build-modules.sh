@@ -79,7 +79,7 @@ cp "${kos[@]}" "$out/"
 # boots /boot/vmlinuz-<release>: its BTF is the base.
 outs=()
 for ko in "${kos[@]}"; do outs+=("$out/$(basename "$ko")"); done
-"$REPO/scripts/module-btf.sh" "$kdir" "${outs[@]}" 2>>"$log" ||
+bash "$REPO/scripts/module-btf.sh" "$kdir" "${outs[@]}" 2>>"$log" ||
 	die "$kid: adding module BTF failed (log: $log)"
 for ko in "${kos[@]}"; do
 	printf '%s\n' "$out/$(basename "$ko")"
