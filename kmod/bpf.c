@@ -130,7 +130,7 @@ __diag_ignore_all("-Wmissing-prototypes",
 		  "kfuncs are declared to BPF programs by their BTF");
 #endif
 #ifndef __bpf_kfunc
-#define __bpf_kfunc __used noinline
+#define __bpf_kfunc noinline
 #endif
 
 /**

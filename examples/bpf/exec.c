@@ -58,8 +58,10 @@ int main(int argc, char **argv)
 	skel->rodata->ring_id = mpmcring_get_layout(r)->id;
 	err = exec_bpf__load(skel);
 	if (err)
-		return fprintf(stderr, "loading the BPF program: %s (is the module loaded, with BTF? see README)\n",
-			       strerror(-err)), 1;
+		return fprintf(stderr,
+			       "loading the BPF program: %s (is the module loaded, with BTF? see README)\n",
+			       strerror(-err)),
+		       1;
 	err = exec_bpf__attach(skel);
 	if (err)
 		return fprintf(stderr, "attaching: %s\n", strerror(-err)), 1;
@@ -77,8 +79,8 @@ int main(int argc, char **argv)
 
 			if (n > rec.len - sizeof(*ev))
 				n = rec.len - sizeof(*ev);
-			printf("%-7u %-7u %-6u %-16.16s %.*s\n", ev->pid, ev->ppid, ev->uid, ev->comm,
-			       (int)n, (const char *)(ev + 1));
+			printf("%-7u %-7u %-6u %-16.16s %.*s\n", ev->pid, ev->ppid, ev->uid,
+			       ev->comm, (int)n, (const char *)(ev + 1));
 			if (count > 0)
 				count--;
 		}

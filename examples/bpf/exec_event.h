@@ -7,7 +7,7 @@ struct exec_event {
 	__u32 pid;
 	__u32 ppid;
 	__u32 uid;
-	__u32 filename_len;	/* bytes after this struct, no NUL */
+	__u32 filename_len; /* bytes after this struct, no NUL */
 	char comm[16];
 };
 

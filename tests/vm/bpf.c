@@ -76,15 +76,15 @@ FIXTURE(bpf)
 	struct mpmcring *r;
 	unsigned int id;
 	__u64 nonce;
-	int kfuncs;	/* the module has BTF, so its kfuncs are registered */
+	int kfuncs; /* the module has BTF, so its kfuncs are registered */
 };
 
 /* (6.1's harness runs the test even when its setup skipped.) */
-#define NEED_KFUNCS()                                                                  \
-	do {                                                                           \
-		if (!self->kfuncs)                                                     \
-			SKIP(return, "no module BTF here (/sys/kernel/btf/mpmcring): " \
-				     "the kernel lacks BTF or BPF, no kfuncs to test");   \
+#define NEED_KFUNCS()                                                                   \
+	do {                                                                            \
+		if (!self->kfuncs)                                                      \
+			SKIP(return, "no module BTF here (/sys/kernel/btf/mpmcring): "  \
+				     "the kernel lacks BTF or BPF, no kfuncs to test"); \
 	} while (0)
 
 FIXTURE_SETUP(bpf)
@@ -173,9 +173,8 @@ TEST_F_TIMEOUT(bpf, example_accepted_and_delivers, 120)
 TEST_F_TIMEOUT(bpf, misused_reservations_rejected, 120)
 {
 	const char *names[] = {
-		"leak_on_a_path", "write_after_commit", "commit_twice",
-		"no_null_check", "commit_not_a_reservation",
-		"variable_sized_write_past_buffer",
+		"leak_on_a_path", "write_after_commit",	      "commit_twice",
+		"no_null_check",  "commit_not_a_reservation", "variable_sized_write_past_buffer",
 	};
 	struct produce_bpf *good;
 	unsigned int i, j;
@@ -197,7 +196,8 @@ TEST_F_TIMEOUT(bpf, misused_reservations_rejected, 120)
 		ASSERT_NE(NULL, bad);
 		bad->rodata->ring_id = self->id;
 		j = 0;
-		bpf_object__for_each_program(p, bad->obj) {
+		bpf_object__for_each_program(p, bad->obj)
+		{
 			bpf_program__set_autoload(p, !strcmp(bpf_program__name(p), names[i]));
 			j += !strcmp(bpf_program__name(p), names[i]);
 		}
@@ -210,7 +210,7 @@ TEST_F_TIMEOUT(bpf, misused_reservations_rejected, 120)
 		EXPECT_NE(0, err) TH_LOG("the verifier accepted %s", names[i]);
 		if (!strcmp(names[i], "leak_on_a_path"))
 			EXPECT_NE(NULL, strstr(vlog, "Unreleased reference"))
-				TH_LOG("leak refused, but not for the leak");
+		TH_LOG("leak refused, but not for the leak");
 		fprintf(stderr, "# %s: refused (%d)\n", names[i], err);
 		rejected_bpf__destroy(bad);
 	}
@@ -235,15 +235,16 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 		p->bss->out.ret = 1;
 		p->bss->out.got = 1;
 		bt_call(BT_BAD_ID, bad_ids[i], 0, 0);
-		EXPECT_EQ(-ENOENT, p->bss->out.ret) TH_LOG("id %llu", (unsigned long long)bad_ids[i]);
+		EXPECT_EQ(-ENOENT, p->bss->out.ret)
+		TH_LOG("id %llu", (unsigned long long)bad_ids[i]);
 		EXPECT_EQ(0, p->bss->out.got) TH_LOG("id %llu", (unsigned long long)bad_ids[i]);
 	}
 	for (i = 0; i < sizeof(bad_flags) / sizeof(bad_flags[0]); i++) {
 		p->bss->out.ret = 1;
 		p->bss->out.got = 1;
 		bt_call(BT_BAD_FLAGS, bad_flags[i], 0, 0);
-		EXPECT_EQ(-EINVAL, p->bss->out.ret) TH_LOG("flags %#llx",
-							   (unsigned long long)bad_flags[i]);
+		EXPECT_EQ(-EINVAL, p->bss->out.ret)
+		TH_LOG("flags %#llx", (unsigned long long)bad_flags[i]);
 		EXPECT_EQ(0, p->bss->out.got);
 	}
 	for (i = 0; i < sizeof(bad_lens) / sizeof(bad_lens[0]); i++) {
@@ -259,8 +260,13 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 	/* Writes: inside the 16 reserved bytes or nothing. */
 	{
 		const __u64 cases[][3] = {
-			{ 0, 8, 0 }, { 8, 8, 0 }, { 16, 0, 0 }, { 9, 8, -E2BIG },
-			{ 16, 1, -E2BIG }, { 17, 0, -E2BIG }, { 0xfffffff8, 8, -E2BIG },
+			{ 0, 8, 0 },
+			{ 8, 8, 0 },
+			{ 16, 0, 0 },
+			{ 9, 8, -E2BIG },
+			{ 16, 1, -E2BIG },
+			{ 17, 0, -E2BIG },
+			{ 0xfffffff8, 8, -E2BIG },
 			{ 0xffffffff, 1, -E2BIG },
 		};
 
@@ -269,8 +275,8 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 			bt_call(BT_BAD_WRITE, cases[i][0], cases[i][1], 0);
 			EXPECT_EQ(1, p->bss->out.got);
 			EXPECT_EQ((__s64)cases[i][2], p->bss->out.ret)
-				TH_LOG("write %llu bytes at %llu", (unsigned long long)cases[i][1],
-				       (unsigned long long)cases[i][0]);
+			TH_LOG("write %llu bytes at %llu", (unsigned long long)cases[i][1],
+			       (unsigned long long)cases[i][0]);
 		}
 	}
 	produce_bpf__destroy(p);
@@ -286,7 +292,7 @@ struct seen {
 	pthread_mutex_t lock;
 	unsigned int threads;
 	__u64 per_thread;
-	__u8 *count;	/* [thread][seq] */
+	__u8 *count; /* [thread][seq] */
 	__u64 wrong_cpu, bad, delivered, discarded_seen;
 	__u64 by_prio[MPMCRING_NR_PRIO];
 };
@@ -313,9 +319,9 @@ static void seen_rec(void *ctx, const struct bt_rec *r)
 struct prod_arg {
 	unsigned int thread;
 	__u64 n;
-	__u64 flood;	/* this many low and normal records, then critical ones */
+	__u64 flood; /* this many low and normal records, then critical ones */
 	__u64 discards;
-	__u8 *outcome;	/* [seq]: 1 ok, 2 failed, 3 discarded */
+	__u8 *outcome; /* [seq]: 1 ok, 2 failed, 3 discarded */
 	struct produce_bpf *p;
 };
 
@@ -333,10 +339,12 @@ static void *prod_main(void *arg)
 		return (void *)1;
 	for (seq = 0; seq < a->n; seq++) {
 		op = seq % 10 == 9 && !a->flood ? BT_DISCARD : seq % 2 ? BT_RESERVE : BT_OUTPUT;
-		flags = !a->flood ? MPMCRING_PRIO_NORMAL :
-			seq < a->flood ? seq % 2 /* low, normal */ : MPMCRING_PRIO_CRITICAL;
+		flags = !a->flood	 ? MPMCRING_PRIO_NORMAL
+			: seq < a->flood ? seq % 2 /* low, normal */
+					 : MPMCRING_PRIO_CRITICAL;
 		before_ok = __atomic_load_n(&a->p->bss->out.ok[a->thread], __ATOMIC_RELAXED);
-		before_failed = __atomic_load_n(&a->p->bss->out.failed[a->thread], __ATOMIC_RELAXED);
+		before_failed =
+			__atomic_load_n(&a->p->bss->out.failed[a->thread], __ATOMIC_RELAXED);
 		bt_call(op, a->thread, seq, flags);
 		if (__atomic_load_n(&a->p->bss->out.failed[a->thread], __ATOMIC_RELAXED) !=
 		    before_failed)
@@ -383,9 +391,8 @@ static void *cons_main(void *arg)
  * that many low and normal records into a ring nobody drains, then
  * critical ones, which must all fit in the reserve).
  */
-static void run_producers(struct __test_metadata *_metadata, struct mpmcring *r,
-			  unsigned int id, __u64 nonce, unsigned int threads, __u64 n,
-			  __u64 flood)
+static void run_producers(struct __test_metadata *_metadata, struct mpmcring *r, unsigned int id,
+			  __u64 nonce, unsigned int threads, __u64 n, __u64 flood)
 {
 	struct mpmcring_stats before, after;
 	struct prod_arg pa[BT_MAX_THREADS];
@@ -424,14 +431,22 @@ static void run_producers(struct __test_metadata *_metadata, struct mpmcring *r,
 		ASSERT_EQ(0, pthread_create(&pt[i], NULL, prod_main, &pa[i]));
 	}
 	for (i = 0; i < threads; i++)
-		ASSERT_EQ(NULL, ({ void *rv; pthread_join(pt[i], &rv); rv; }));
+		ASSERT_EQ(NULL, ({
+				  void *rv;
+				  pthread_join(pt[i], &rv);
+				  rv;
+			  }));
 	ASSERT_EQ(0, ring_stats(mpmcring_fd(r), &after));
 	if (flood)
 		for (i = 0; i < CONSUMERS; i++)
 			ASSERT_EQ(0, pthread_create(&ct[i], NULL, cons_main, &ca[i]));
 	stop = 1;
 	for (i = 0; i < CONSUMERS; i++) {
-		ASSERT_EQ(NULL, ({ void *rv; pthread_join(ct[i], &rv); rv; }));
+		ASSERT_EQ(NULL, ({
+				  void *rv;
+				  pthread_join(ct[i], &rv);
+				  rv;
+			  }));
 		lost += ca[i].lost.dropped;
 	}
 	for (i = 0; i < threads; i++) {
@@ -470,10 +485,11 @@ static void run_producers(struct __test_metadata *_metadata, struct mpmcring *r,
 	if (flood) {
 		EXPECT_GT(failed, 0) TH_LOG("the flood never filled the ring");
 		/* Critical records keep their reserve: none refused. */
-		EXPECT_EQ(0, after.dropped[MPMCRING_DROP_FULL][MPMCRING_PRIO_CRITICAL] +
-				     after.dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_CRITICAL] -
-				     before.dropped[MPMCRING_DROP_FULL][MPMCRING_PRIO_CRITICAL] -
-				     before.dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_CRITICAL]);
+		EXPECT_EQ(0,
+			  after.dropped[MPMCRING_DROP_FULL][MPMCRING_PRIO_CRITICAL] +
+				  after.dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_CRITICAL] -
+				  before.dropped[MPMCRING_DROP_FULL][MPMCRING_PRIO_CRITICAL] -
+				  before.dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_CRITICAL]);
 		EXPECT_GT(after.dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_LOW],
 			  before.dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_LOW]);
 	}

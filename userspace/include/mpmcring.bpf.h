@@ -31,19 +31,17 @@
 #define MPMCRING_BPF_H
 
 /* Priority classes for the flags argument (MPMCRING_PRIO_* in the uapi). */
-#define MPMCRING_BPF_LOW	0
-#define MPMCRING_BPF_NORMAL	1
-#define MPMCRING_BPF_CRITICAL	2
+#define MPMCRING_BPF_LOW 0
+#define MPMCRING_BPF_NORMAL 1
+#define MPMCRING_BPF_CRITICAL 2
 
 /* A reservation; programs may read len. */
 struct mpmcring_bpf_rsv {
 	__u32 len;
 } __attribute__((preserve_access_index));
 
-extern int mpmcring_bpf_output(__u32 ring_id, const void *data, __u32 data__sz,
-			       __u64 flags) __ksym;
-extern struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(__u32 ring_id, __u32 len,
-						     __u64 flags) __ksym;
+extern int mpmcring_bpf_output(__u32 ring_id, const void *data, __u32 data__sz, __u64 flags) __ksym;
+extern struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(__u32 ring_id, __u32 len, __u64 flags) __ksym;
 extern int mpmcring_bpf_write(struct mpmcring_bpf_rsv *rsv, __u32 off, const void *data,
 			      __u32 data__sz) __ksym;
 extern void mpmcring_bpf_commit(struct mpmcring_bpf_rsv *rsv) __ksym;
