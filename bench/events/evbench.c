@@ -52,14 +52,21 @@ enum part { SYSCALLS, STORM, FLOOD, DRAIN, NR_PARTS };
 static const char *const part_names[NR_PARTS] = { "syscalls", "storm", "flood", "drain" };
 
 #define MAX_REPS 15
-#define NR_TR 8
+#define NR_TR 10
 
 /* NULL: untraced. */
 static const struct transport *const transports[NR_TR] = {
-	NULL,	   &tr_ring1_eager, &tr_ring1,	   &tr_ring2,
-	&tr_ring4, &tr_bpf_ringbuf, &tr_bpf_query, &tr_bpf_perf,
+	NULL,	       &tr_ring1_eager, &tr_ring1,	 &tr_ring2,	&tr_ring4,
+	&tr_bpf_ring1, &tr_bpf_ring2,	&tr_bpf_ringbuf, &tr_bpf_query, &tr_bpf_perf,
 };
-enum { T_NONE, T_RING1E, T_RING1, T_RING2, T_RING4, T_RB, T_RBQ, T_PERF };
+enum { T_NONE, T_RING1E, T_RING1, T_RING2, T_RING4, T_BRING1, T_BRING2, T_RB, T_RBQ, T_PERF };
+/* MPMCRING_EVB_TRANSPORTS: which run (names of the table rows, by the
+ * short names below; default all). */
+static const char *const tr_short[NR_TR] = {
+	"untraced", "ring1e",	"ring1", "ring2", "ring4",
+	"bpfring1", "bpfring2", "rb",	 "rbq",	  "perf",
+};
+static const char *tr_only;
 
 static unsigned int reps = 7;
 static uint64_t n_syscalls = 20000;
@@ -90,8 +97,20 @@ static const char *tr_name(int i)
 	return transports[i] ? transports[i]->name : "untraced";
 }
 
+static bool tr_selected(int i)
+{
+	char key[32];
+
+	if (!tr_only || !*tr_only)
+		return true;
+	snprintf(key, sizeof(key), ",%s,", tr_short[i]);
+	return strstr(tr_only, key) != NULL;
+}
+
 static bool part_runs(enum part p, int i)
 {
+	if (!tr_selected(i))
+		return false;
 	/* Draining: no producer runs, wakeups and policies play no part. */
 	if (p == DRAIN)
 		return i != T_NONE && i != T_RBQ && i != T_RING1E;
@@ -201,10 +220,9 @@ static void run_one(enum part p, int ti, unsigned int rep)
 	       r->ctl.med_ns, r->base_ctl.med_ns, p == DRAIN ? median_chunk(&r->st.acc) : 0.0,
 	       r->fill_t, (unsigned long long)r->work, (unsigned long long)r->st.acc.delivered,
 	       (unsigned long long)r->st.acc.bad, (unsigned long long)r->st.acc.revoked,
-	       (unsigned long long)r->st.dropped,
-	       (unsigned long long)r->st.shed, (unsigned long long)r->st.dropped_low,
-	       (unsigned long long)r->st.dropped_crit, r->st.acc.cpu_s, r->markers_run,
-	       r->markers_got);
+	       (unsigned long long)r->st.dropped, (unsigned long long)r->st.shed,
+	       (unsigned long long)r->st.dropped_low, (unsigned long long)r->st.dropped_crit,
+	       r->st.acc.cpu_s, r->markers_run, r->markers_got);
 	fflush(stdout);
 }
 
@@ -602,7 +620,14 @@ int main(int argc, char **argv)
 	unsigned int rep, k;
 	int opt, p;
 
+	static char only[256];
+
 	reps = (unsigned int)atoi(env_or("MPMCRING_EVB_REPS", "7"));
+	if (getenv("MPMCRING_EVB_TRANSPORTS") && *getenv("MPMCRING_EVB_TRANSPORTS")) {
+		/* Always the untraced baseline and BPF ringbuf, the ratios' base. */
+		snprintf(only, sizeof(only), ",untraced,rb,%s,", getenv("MPMCRING_EVB_TRANSPORTS"));
+		tr_only = only;
+	}
 	n_syscalls = strtoull(env_or("MPMCRING_EVB_SYSCALLS", "20000"), NULL, 0);
 	n_storm = (unsigned int)atoi(env_or("MPMCRING_EVB_STORM", "50"));
 	flood_s = atof(env_or("MPMCRING_EVB_FLOOD_S", "3"));

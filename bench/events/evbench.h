@@ -81,6 +81,7 @@ struct transport {
 	int bpf_mode;					 /* BPF transports: enum evb_mode */
 	unsigned int consumers;				 /* mpmcring transports */
 	unsigned int wake_bytes;			 /* mpmcring: consumers' wakeup watermark */
+	bool bpf_producer; /* mpmcring: events.bpf.c produces (kfuncs), not the module */
 };
 
 struct tr {
@@ -91,6 +92,11 @@ struct tr {
 
 extern const struct transport tr_ring1_eager, tr_ring1, tr_ring2, tr_ring4;
 extern const struct transport tr_bpf_ringbuf, tr_bpf_query, tr_bpf_perf;
+extern const struct transport tr_bpf_ring1, tr_bpf_ring2;
+
+/* tr_bpf.c: events.bpf.c producing into an mpmcring ring (its kfuncs). */
+void *bpf_producer_start(const struct tr_cfg *cfg, unsigned int ring_id);
+void bpf_producer_stop(void *producer);
 
 /* consume.c: what every consumer does with an event, and the markers.
  * acc_work: rounds of stand-in agent work per event (0: none). */
