@@ -67,6 +67,7 @@ int main(int argc, char **argv)
 		return fprintf(stderr, "attaching: %s\n", strerror(-err)), 1;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	printf("%-7s %-7s %-6s %-16s %s\n", "PID", "PPID", "UID", "COMM", "FILENAME");
 
 	while (!stop && count != 0) {
 		if (mpmcring_read(c, &rec)) {
