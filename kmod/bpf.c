@@ -140,8 +140,8 @@ __diag_ignore_all("-Wmissing-prototypes",
  * @data__sz: its bytes; the verifier checks that @data covers them
  * @flags: MPMCRING_F_PRIO(class) and nothing else
  *
- * Return: 0; -ENOENT when no ring has @ring_id; -EINVAL for bad @flags;
- * otherwise as mpmcring_output() (-EMSGSIZE, -ENOSPC, -EAGAIN: counted as
+ * Return: 0; -ENOENT when no ring has @ring_id; -EINVAL for bad @flags or
+ * a NULL @data with a size; otherwise as mpmcring_output() (-EMSGSIZE, -ENOSPC, -EAGAIN: counted as
  * drops of the ring).
  */
 __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
@@ -150,7 +150,11 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
 	struct mpmcring *ring;
 	int err = -ENOENT;
 
-	if (!mpmcring_bpf_flags_ok(flags))
+	/*
+	 * The verifier lets a pointer that may be NULL through with its size
+	 * (a map lookup passed straight on): nothing to copy from then.
+	 */
+	if (!mpmcring_bpf_flags_ok(flags) || (!data && data__sz))
 		return -EINVAL;
 	rcu_read_lock();
 	ring = mpmcring_find_id(ring_id);
@@ -220,12 +224,15 @@ out:
  * @data: the bytes
  * @data__sz: how many; the verifier checks that @data covers them
  *
- * Return: 0, or -E2BIG when the bytes would not lie inside the payload
- * (nothing is written then).
+ * Return: 0; -E2BIG when the bytes would not lie inside the payload, or
+ * -EINVAL for a NULL @data with a size (nothing is written then).
  */
 __bpf_kfunc int mpmcring_bpf_write(struct mpmcring_bpf_rsv *rsv, u32 off,
 				   const void *data, u32 data__sz)
 {
+	/* A pointer that may be NULL gets through the verifier (see above). */
+	if (!data && data__sz)
+		return -EINVAL;
 	/* Lengths from the program: both checked against what was reserved. */
 	if (!rsv->rsv.ring || off > rsv->len || data__sz > rsv->len - off)
 		return -E2BIG;

@@ -24,11 +24,18 @@
 #include "produce.skel.h"
 #include "rejected.skel.h"
 #include "exec.skel.h"
+#include "nullmem.skel.h"
 #include "exec_event.h"
 
 #define CONSUMERS 3
 
 static char vlog[1 << 16];
+
+/* libbpf's messages: its warnings only (refused programs are expected). */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_WARN && !getenv("BT_QUIET") ? vfprintf(stderr, fmt, ap) : 0;
+}
 
 static long bt_call(__u64 op, __u64 a, __u64 b, __u64 c)
 {
@@ -95,6 +102,7 @@ FIXTURE_SETUP(bpf)
 	ASSERT_NE(0, self->id) TH_LOG("the ring has no id: an ABI 1.2 module is needed");
 	self->nonce = ((__u64)getpid() << 32) ^ (__u64)time(NULL) ^ 0x6270660000000000ULL;
 	self->kfuncs = !access("/sys/kernel/btf/mpmcring", F_OK);
+	libbpf_set_print(libbpf_print);
 }
 
 FIXTURE_TEARDOWN(bpf)
@@ -203,7 +211,9 @@ TEST_F_TIMEOUT(bpf, misused_reservations_rejected, 120)
 		}
 		ASSERT_EQ(1, j) TH_LOG("no program %s", names[i]);
 		vlog[0] = 0;
+		setenv("BT_QUIET", "1", 1);
 		err = rejected_bpf__load(bad);
+		unsetenv("BT_QUIET");
 		last = strrchr(vlog, '\n');
 		while (last && last > vlog && last[-1] != '\n' && last[1] == 0)
 			last--;
@@ -280,6 +290,25 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 		}
 	}
 	produce_bpf__destroy(p);
+	/* NULL with a size: refused by the verifier, or by the kfuncs. */
+	{
+		struct nullmem_bpf *nm = nullmem_bpf__open();
+
+		ASSERT_NE(NULL, nm);
+		nm->rodata->ring_id = self->id;
+		nm->rodata->tgid = getpid();
+		if (nullmem_bpf__load(nm) || nullmem_bpf__attach(nm)) {
+			fprintf(stderr, "# NULL memory with a size: refused by the verifier\n");
+		} else {
+			bt_call(0, 0, 0, 0);
+			EXPECT_EQ(-EINVAL, nm->data->out_ret);
+			EXPECT_EQ(-EINVAL, nm->data->write_ret);
+			fprintf(stderr,
+				"# NULL memory with a size: loaded; the kfuncs said %lld, %lld\n",
+				(long long)nm->data->out_ret, (long long)nm->data->write_ret);
+		}
+		nullmem_bpf__destroy(nm);
+	}
 	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &after));
 	/* Refused lengths are counted; ids and flags name no ring to count in. */
 	EXPECT_EQ(sizeof(bad_lens) / sizeof(bad_lens[0]),
