@@ -121,14 +121,7 @@ static void mpmcring_bpf_put_handle(struct mpmcring_bpf_rsv *h)
 	clear_bit_unlock(h->index, &h->pool->used);
 }
 
-/* kfuncs: global, and named in BTF, so no header declares them. */
-#ifdef __bpf_kfunc_start_defs
-__bpf_kfunc_start_defs();
-#else
-__diag_push();
-__diag_ignore_all("-Wmissing-prototypes",
-		  "kfuncs are declared to BPF programs by their BTF");
-#endif
+/* kfuncs: global and kept, so that BTF names them (internal.h declares them). */
 #ifndef __bpf_kfunc
 #define __bpf_kfunc noinline
 #endif
@@ -265,12 +258,6 @@ __bpf_kfunc void mpmcring_bpf_discard(struct mpmcring_bpf_rsv *rsv)
 	mpmcring_finish_unpinned(&rsv->rsv, false);
 	mpmcring_bpf_put_handle(rsv);
 }
-
-#ifdef __bpf_kfunc_end_defs
-__bpf_kfunc_end_defs();
-#else
-__diag_pop();
-#endif
 
 #ifdef BTF_KFUNCS_START
 BTF_KFUNCS_START(mpmcring_bpf_kfunc_ids)
