@@ -18,6 +18,14 @@
  *        pairs with [R6]: reclaimer revocation cmpxchg on the slot's start,
  *        then the reclaim_pos store-release [R5] that lets producers
  *        overwrite
+ *   [C5] consumer: reads of its records, then an acquire fence and a
+ *        load of reclaim_pos (kernel-owned) before the commit
+ *        pairs with [R5] through [P4]: a producer writes into space only
+ *        after it saw reclaim_pos pass it, so a reclaim_pos still at or
+ *        before the claim's start means no producer wrote there before
+ *        the reads. This catches a claim reclaim had already passed when
+ *        it was made (a co-tenant wrote the head back), which no
+ *        revocation marks.
  *   [R5] reclaimer: reclaim_pos store-release
  *        pairs with [P4]: producer reclaim_pos load-acquire, then writes
  *        into the space it frees
@@ -182,11 +190,11 @@ struct mpr_pos {
  */
 static inline void mpr_positions(const struct mpr_view *v, struct mpr_pos *s)
 {
-	/* Pairs with [R5]. */
+	/* [M:positions] Pairs with [R5]. */
 	s->reclaim = MPR_LOAD_ACQUIRE(&v->meta->reclaim_pos);
 	/* Pairs with [C2]. */
 	s->head = MPR_LOAD_ACQUIRE(&v->cons->head);
-	/* Pairs with [P1]. */
+	/* After the head: prod is never older than it. */
 	s->prod = MPR_LOAD_ACQUIRE(&v->meta->prod_pos);
 }
 
@@ -194,6 +202,7 @@ static inline void mpr_positions(const struct mpr_view *v, struct mpr_pos *s)
 static inline bool mpr_head_sane(const struct mpr_view *v,
 				 const struct mpr_pos *s)
 {
+	/* [M:head-sane] */
 	return mpr_aligned(v, s->head) && mpr_between(s->reclaim, s->head, s->prod);
 }
 
@@ -207,7 +216,7 @@ static inline int mpr_record_at(const struct mpr_view *v, __u64 pos,
 				__u64 bound, struct mpr_rec *rec)
 {
 	const struct mpmcring_rec_hdr *hdr = mpr_hdr(v, pos);
-	/* [C1] pairs with [P2]: the header and payload are visible. */
+	/* [M:record-at] [C1] pairs with [P2]: the header and payload are visible. */
 	__u64 stamp = MPR_LOAD_ACQUIRE(mpr_stamp(v, pos));
 	__u32 len;
 
@@ -270,10 +279,10 @@ static inline int mpr_claim(const struct mpr_view *v, __u64 *announce,
 		e = h;
 		if (h == p)
 			break;
-		if (!holding)
+		if (!holding)	/* [M:claim-announce] */
 			MPR_WRITE_ONCE(*announce, h);
 
-		/* Discarded records do not count in n: bound them too. */
+		/* [M:claim-walk] Discarded records do not count in n: bound them too. */
 		while (n < max_recs && e != p && walked++ < max_recs + MPR_CLAIM_WALK) {
 			int st = mpr_record_at(v, e, p, &rec);
 
@@ -298,20 +307,31 @@ static inline int mpr_claim(const struct mpr_view *v, __u64 *announce,
 
 		if (e == h) {
 			/* Nothing here; report only what a stable head shows. */
-			if (MPR_LOAD_ACQUIRE(headp) != h)
+			if (MPR_LOAD_ACQUIRE(headp) != h)	/* [M:claim-recheck] */
 				continue;
-			if (!holding)
+			if (!holding)	/* [M:claim-release] */
 				MPR_STORE_RELEASE(announce, MPMCRING_SLOT_IDLE);
 			if (bad)
 				return -EBADMSG;
 			return too_big ? -EMSGSIZE : -EAGAIN;
 		}
 
-		/* [C2] pairs with [R3]: the announce is visible to anyone
-		 * who sees this claim.
+		/* [M:claim-cas] [C2] pairs with [R3]: the announce is
+		 * visible to anyone who sees this claim.
 		 */
 		if (mpr_cmpxchg(headp, h, e) != h)
 			continue;
+		/*
+		 * [M:claim-passed] A head written back by a co-tenant can
+		 * make the compare succeed on space reclaim has freed: not a
+		 * claim at all.
+		 * The commit checks again ([C5]) for a reclaim that passes it
+		 * later.
+		 */
+		if (!holding && mpr_before(h, MPR_LOAD_ACQUIRE(&v->meta->reclaim_pos))) {
+			MPR_STORE_RELEASE(announce, MPMCRING_SLOT_IDLE);
+			continue;
+		}
 		if (!n) {
 			/* Only discarded records: nothing to hand over. */
 			if (!holding)
@@ -350,26 +370,56 @@ static inline bool mpr_claim_next(const struct mpr_view *v, __u64 *cur,
 }
 
 /*
- * Releases everything the claim holds with one exchange: the commit.
- * Returns whether the kernel had revoked the claim (then what was read
- * from it may have been overwritten meanwhile). One word decides it: the
- * kernel revokes with a compare-and-swap on the same start.
+ * Whether reclaim has freed the space at start, where the claim a consumer
+ * holds begins (its own copy: the announce is user-writable): then
+ * producers may have written over what was read from it. Call after the
+ * record reads and an acquire fence.
  */
-static inline bool mpr_commit(__u64 *announce)
+static inline bool mpr_claim_passed(const struct mpr_view *v, __u64 start)
 {
-	/* [C3] pairs with [R4], [C4] with [R6]: the record reads come before. */
-	return mpr_xchg(announce, MPMCRING_SLOT_IDLE) & MPMCRING_SLOT_REVOKED;
+	return mpr_before(start, MPR_READ_ONCE(v->meta->reclaim_pos));
 }
 
 /*
- * Whether the claim held through announce was revoked so far: to validate
- * what was read before acting on it, without committing.
+ * Releases everything the claim holds with one exchange: the commit.
+ * start is where the claim begins, as mpr_claim() returned it. Returns
+ * whether the claim was revoked or passed by reclaim (then what was read
+ * from it may have been overwritten meanwhile). One word decides a
+ * revocation: the kernel revokes with a compare-and-swap on the same
+ * start. reclaim_pos is looked at before the exchange: after it, reclaim
+ * may rightly pass the space at once.
  */
-static inline bool mpr_claim_revoked(const __u64 *announce)
+static inline bool mpr_commit(const struct mpr_view *v, __u64 *announce,
+			      __u64 start)
 {
-	/* [C4] pairs with [R6]: the record reads come before this load. */
+	bool passed;
+
+	/* [M:commit-passed] [C5] pairs with [R5] through [P4]: the record
+	 * reads come before.
+	 */
 	MPR_ACQUIRE_FENCE();
-	return MPR_READ_ONCE(*announce) & MPMCRING_SLOT_REVOKED;
+	passed = mpr_claim_passed(v, start);
+	/* [M:commit] [C3] pairs with [R4], [C4] with [R6]: the record reads
+	 * come before.
+	 */
+	return (mpr_xchg(announce, MPMCRING_SLOT_IDLE) & MPMCRING_SLOT_REVOKED) ||
+	       passed;
+}
+
+/*
+ * Whether the claim held through announce, beginning at start, was revoked
+ * or passed so far: to validate what was read before acting on it, without
+ * committing.
+ */
+static inline bool mpr_claim_revoked(const struct mpr_view *v,
+				     const __u64 *announce, __u64 start)
+{
+	/* [M:lease-check] [C4] pairs with [R6], [C5] with [R5]: the record
+	 * reads come before.
+	 */
+	MPR_ACQUIRE_FENCE();
+	return (MPR_READ_ONCE(*announce) & MPMCRING_SLOT_REVOKED) ||
+	       mpr_claim_passed(v, start);
 }
 
 /*

@@ -52,19 +52,42 @@ enum part { SYSCALLS, STORM, FLOOD, DRAIN, NR_PARTS };
 static const char *const part_names[NR_PARTS] = { "syscalls", "storm", "flood", "drain" };
 
 #define MAX_REPS 15
-#define NR_TR 10
+#define NR_TR 12
 
 /* NULL: untraced. */
 static const struct transport *const transports[NR_TR] = {
-	NULL,	       &tr_ring1_eager, &tr_ring1,	 &tr_ring2,	&tr_ring4,
-	&tr_bpf_ring1, &tr_bpf_ring2,	&tr_bpf_ringbuf, &tr_bpf_query, &tr_bpf_perf,
+	NULL,
+	&tr_ring1_eager,
+	&tr_ring1,
+	&tr_ring2,
+	&tr_ring4,
+	&tr_bpf_ring1,
+	&tr_bpf_ring2,
+	&tr_bpf_ringbuf,
+	&tr_bpf_ringbuf_batch,
+	&tr_bpf_query,
+	&tr_bpf_perf,
+	&tr_bpf_perf_batch,
 };
-enum { T_NONE, T_RING1E, T_RING1, T_RING2, T_RING4, T_BRING1, T_BRING2, T_RB, T_RBQ, T_PERF };
+enum {
+	T_NONE,
+	T_RING1E,
+	T_RING1,
+	T_RING2,
+	T_RING4,
+	T_BRING1,
+	T_BRING2,
+	T_RB,
+	T_RBB,
+	T_RBQ,
+	T_PERF,
+	T_PERFB,
+};
 /* MPMCRING_EVB_TRANSPORTS: which run (names of the table rows, by the
  * short names below; default all). */
 static const char *const tr_short[NR_TR] = {
-	"untraced", "ring1e",	"ring1", "ring2", "ring4",
-	"bpfring1", "bpfring2", "rb",	 "rbq",	  "perf",
+	"untraced", "ring1e", "ring1", "ring2", "ring4", "bpfring1",
+	"bpfring2", "rb",     "rbb",   "rbq",   "perf",  "perfb",
 };
 static const char *tr_only;
 
@@ -111,9 +134,16 @@ static bool part_runs(enum part p, int i)
 {
 	if (!tr_selected(i))
 		return false;
-	/* Draining: no producer runs, wakeups and policies play no part. */
+	/* Draining: no consumer while filling, so wakeup policies play no
+	 * part but perf's (it queues a wakeup per sample with no one
+	 * waiting); no policy either. */
 	if (p == DRAIN)
-		return i != T_NONE && i != T_RBQ && i != T_RING1E;
+		return i != T_NONE && i != T_RBQ && i != T_RING1E && i != T_RBB;
+	/* The BPF transports woken per 16 KiB answer the per-event cost
+	 * question (syscalls, drain's fill); the storm and the flood are
+	 * decided by other things. */
+	if (i == T_RBB || i == T_PERFB)
+		return p == SYSCALLS;
 	return true;
 }
 

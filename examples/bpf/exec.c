@@ -86,7 +86,7 @@ int main(int argc, char **argv)
 				count--;
 		}
 		mpmcring_commit(c);
-		mpmcring_lost(c, &lost);
+		mpmcring_take_lost(c, &lost);
 		if (lost.dropped)
 			fprintf(stderr, "lost %llu records\n", (unsigned long long)lost.dropped);
 	}

@@ -413,7 +413,7 @@ static void *cons_main(void *arg)
 	while (!*a->stop)
 		drain(c, 5, seen_rec, a->s, a->nonce);
 	drain(c, 200, seen_rec, a->s, a->nonce);
-	mpmcring_lost(c, &l);
+	mpmcring_take_lost(c, &l);
 	a->lost = l;
 	mpmcring_consumer_free(c);
 	return NULL;
@@ -445,7 +445,7 @@ static void run_producers(struct __test_metadata *_metadata, struct mpmcring *r,
 	c0 = mpmcring_consumer_new(r);
 	ASSERT_NE(NULL, c0);
 	drain(c0, 50, seen_rec, &s, ~nonce);
-	mpmcring_lost(c0, &l0);
+	mpmcring_take_lost(c0, &l0);
 	mpmcring_consumer_free(c0);
 
 	s.count = calloc(threads * n, 1);

@@ -49,7 +49,7 @@ static int mpr_lib_claim(struct mpmcring_consumer *c, unsigned int max_records, 
 	int n;
 
 	/* A revoked claim protects nothing: what it would cover is not ours. */
-	if (c->holding && mpr_claim_revoked(&c->slot->start))
+	if (c->holding && mpr_claim_revoked(&c->r->v, &c->slot->start, c->claim_start))
 		return mpr_lib_error(
 			ESTALE,
 			"the consumer's claim was revoked (held past the ring's claim timeout): commit before reading more");
@@ -63,8 +63,12 @@ static int mpr_lib_claim(struct mpmcring_consumer *c, unsigned int max_records, 
 		return mpr_lib_error(
 			EBADMSG,
 			"the ring's consumer state is corrupt (head outside the ring or a record that does not fit)");
-	if (n < 0)
+	if (n < 0) {
+		errno = -n; /* -EAGAIN, -EBUSY, -EMSGSIZE: no message to format */
 		return n;
+	}
+	if (!c->holding)
+		c->claim_start = cl->start;
 	c->holding = true;
 	c->held_records += n;
 	c->held_bytes += cl->bytes;
@@ -80,6 +84,8 @@ static void mpr_lib_record(struct mpmcring_consumer *c, const struct mpr_rec *r,
 	rec->len = r->len;
 	rec->prio = r->prio;
 	rec->flags = r->flags;
+	rec->reserved = 0;
+	rec->pos = r->pos;
 }
 
 static bool mpr_lib_next(struct mpmcring_consumer *c, __u64 *cur, __u64 end,
@@ -132,7 +138,7 @@ int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
 	int n;
 
 	if (!max_records)
-		return -EINVAL;
+		return mpr_lib_error(EINVAL, "mpmcring_read_batch: max_records is 0");
 	n = mpr_lib_claim(c, max_records, max_bytes, &cl);
 	if (n < 0)
 		return n;
@@ -151,7 +157,7 @@ int mpmcring_batch_next(struct mpmcring_batch *b, struct mpmcring_record *rec)
 
 int mpmcring_validate(struct mpmcring_consumer *c)
 {
-	if (!c->holding || !mpr_claim_revoked(&c->slot->start))
+	if (!c->holding || !mpr_claim_revoked(&c->r->v, &c->slot->start, c->claim_start))
 		return 0;
 	return mpr_lib_error(
 		ESTALE,
@@ -170,7 +176,7 @@ int mpmcring_commit(struct mpmcring_consumer *c)
 	 * The exchange first: a revocation reads held_records to count what
 	 * the claim held, so it stays set until the claim is gone.
 	 */
-	revoked = mpr_commit(&s->start);
+	revoked = mpr_commit(&c->r->v, &s->start, c->claim_start);
 	/* Own cache line, informational: plain stores. */
 	MPR_WRITE_ONCE(s->held_records, 0);
 	if (!revoked) {
@@ -200,7 +206,12 @@ int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_rec
 	int n, ret;
 
 	if (!max)
-		return -EINVAL;
+		return mpr_lib_error(EINVAL, "mpmcring_consume: max is 0");
+	if (c->lost_records && !c->pending) {
+		ret = mpr_lib_lost_record(c, fn, ctx);
+		if (ret)
+			return ret;
+	}
 	if (!c->pending) {
 		n = mpr_lib_claim(c, max, UINT64_MAX, &cl);
 		if (n == -EAGAIN)
@@ -246,6 +257,8 @@ int mpmcring_peek(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 			rec->len = mr.len;
 			rec->prio = mr.prio;
 			rec->flags = mr.flags;
+			rec->reserved = 0;
+			rec->pos = h;
 			return 0;
 		}
 		if (st == MPR_REC_BAD)
@@ -256,6 +269,7 @@ int mpmcring_peek(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 			break;
 		h += mr.size;
 	}
+	errno = EAGAIN;
 	return -EAGAIN;
 }
 
@@ -267,11 +281,24 @@ uint64_t mpmcring_avail_bytes(const struct mpmcring *r)
 	return mpr_head_sane(&r->v, &s) ? s.prod - s.head : 0;
 }
 
-void mpmcring_lost(struct mpmcring_consumer *c, struct mpmcring_lost *lost)
+void mpmcring_take_lost(struct mpmcring_consumer *c, struct mpmcring_lost *lost)
 {
 	mpr_lib_take_lost(c);
 	*lost = c->lost;
 	c->lost.dropped = 0;
 	c->lost.overwritten = 0;
 	c->lost.revoked = 0;
+}
+
+int mpr_lib_lost_record(struct mpmcring_consumer *c, mpmcring_record_fn fn, void *ctx)
+{
+	struct mpmcring_record rec = { .flags = MPMCRING_REC_LOST };
+	struct mpmcring_lost lost;
+
+	mpmcring_take_lost(c, &lost);
+	if (!lost.dropped && !lost.overwritten && !lost.revoked)
+		return 0;
+	rec.data = &lost;
+	rec.len = sizeof(lost);
+	return fn(ctx, &rec);
 }
