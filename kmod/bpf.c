@@ -23,10 +23,12 @@
  * mpmcring_bpf_write(), each a bounded copy. Handles come from a small
  * per-CPU pool; an empty pool is a dropped record, counted as contention.
  *
- * Everything a program passes is checked as if hostile: ids are looked up
- * (unknown: -ENOENT or NULL), flags must be a priority class and nothing
- * else (-EINVAL), lengths go through mpmcring_reserve() (too big:
- * -EMSGSIZE, counted), and a write must lie inside its reservation
+ * Everything a program passes is checked as if hostile: flags must be a
+ * priority class and nothing else, and a record at least one byte long
+ * (-EINVAL or NULL, before any ring is looked up, not counted: they are
+ * the program's errors, as for every producer); ids are looked up
+ * (unknown: -ENOENT or NULL); lengths go through mpmcring_reserve() (too
+ * big: -EMSGSIZE, counted); a write must lie inside its reservation
  * (-E2BIG). The verifier checks that each data pointer covers its size.
  *
  * BPF programs produce in any class, critical included: loading a tracing
@@ -133,8 +135,9 @@ static void mpmcring_bpf_put_handle(struct mpmcring_bpf_rsv *h)
  * @data__sz: its bytes; the verifier checks that @data covers them
  * @flags: MPMCRING_F_PRIO(class) and nothing else
  *
- * Return: 0; -ENOENT when no ring has @ring_id; -EINVAL for bad @flags or
- * a NULL @data with a size; otherwise as mpmcring_output() (-EMSGSIZE, -ENOSPC, -EAGAIN: counted as
+ * Return: 0; -EINVAL for bad @flags, a zero @data__sz (records are never
+ * empty) or a NULL @data with a size; -ENOENT when no ring has @ring_id;
+ * otherwise as mpmcring_output() (-EMSGSIZE, -ENOSPC, -EAGAIN: counted as
  * drops of the ring).
  */
 __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
@@ -147,7 +150,7 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
 	 * The verifier lets a pointer that may be NULL through with its size
 	 * (a map lookup passed straight on): nothing to copy from then.
 	 */
-	if (!mpmcring_bpf_flags_ok(flags) || (!data && data__sz))
+	if (!mpmcring_bpf_flags_ok(flags) || !data__sz || !data)
 		return -EINVAL;
 	rcu_read_lock();
 	ring = mpmcring_find_id(ring_id);
@@ -160,7 +163,7 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
 /**
  * mpmcring_bpf_reserve() - reserve a record in a ring, from BPF
  * @ring_id: the ring's id
- * @len: payload bytes, at most the ring's max_record and
+ * @len: payload bytes, 1 to the ring's max_record and
  *	%MPMCRING_BPF_MAX_RESERVE
  * @flags: MPMCRING_F_PRIO(class) and nothing else
  *
@@ -169,8 +172,9 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
  * The payload is whatever mpmcring_bpf_write() put there: bytes not
  * written are zero.
  *
- * Return: the reservation, or NULL: unknown @ring_id, bad @flags, or a
- * reservation the ring refused (counted as a drop by reason and class).
+ * Return: the reservation, or NULL: bad @flags or a zero @len (not
+ * counted), unknown @ring_id, or a reservation the ring refused (counted
+ * as a drop by reason and class).
  */
 __bpf_kfunc struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(u32 ring_id,
 							  u32 len, u64 flags)
@@ -178,7 +182,8 @@ __bpf_kfunc struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(u32 ring_id,
 	struct mpmcring_bpf_rsv *h = NULL;
 	struct mpmcring *ring;
 
-	if (!mpmcring_bpf_flags_ok(flags))
+	/* Records are never empty: read(2) returns 0 only at end of file. */
+	if (!mpmcring_bpf_flags_ok(flags) || !len)
 		return NULL;
 	rcu_read_lock();
 	ring = mpmcring_find_id(ring_id);

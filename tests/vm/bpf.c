@@ -267,11 +267,25 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 		bt_call(BT_BAD_LEN, bad_lens[i], 0, 0);
 		EXPECT_EQ(0, p->bss->out.got) TH_LOG("len %llu", (unsigned long long)bad_lens[i]);
 	}
-	/* Lengths that fit are fine, zero included. */
-	bt_call(BT_BAD_LEN, 0, 0, 0);
-	EXPECT_EQ(1, p->bss->out.got);
+	/* Lengths that fit are fine. */
+	p->bss->out.got = 0;
 	bt_call(BT_BAD_LEN, 4096, 0, 0);
 	EXPECT_EQ(1, p->bss->out.got);
+	/*
+	 * Zero: no record is empty (read(2) returns 0 only at end of file).
+	 * Both kfuncs refuse it, the length known only at run time, and do
+	 * not count it: it is the program's error. One byte is a record.
+	 */
+	p->bss->out.ret = 1;
+	p->bss->out.got = 1;
+	bt_call(BT_SMALL_LEN, 0, 0, 0);
+	EXPECT_EQ(-EINVAL, p->bss->out.ret) TH_LOG("output of 0 bytes");
+	EXPECT_EQ(0, p->bss->out.got) TH_LOG("reserve of 0 bytes");
+	p->bss->out.ret = 1;
+	p->bss->out.got = 0;
+	bt_call(BT_SMALL_LEN, 1, 0, 0);
+	EXPECT_EQ(0, p->bss->out.ret) TH_LOG("output of 1 byte");
+	EXPECT_EQ(1, p->bss->out.got) TH_LOG("reserve of 1 byte");
 	/* Writes: inside the 16 reserved bytes or nothing. */
 	{
 		const __u64 cases[][3] = {
@@ -315,11 +329,17 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 		nullmem_bpf__destroy(nm);
 	}
 	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &after));
-	/* Refused lengths are counted; ids and flags name no ring to count in. */
+	/*
+	 * Lengths too big are counted; ids and flags name no ring to count
+	 * in, and a zero length is no drop: nothing else is counted.
+	 */
 	EXPECT_EQ(sizeof(bad_lens) / sizeof(bad_lens[0]),
 		  after.dropped[MPMCRING_DROP_TOO_BIG][MPMCRING_PRIO_NORMAL] -
 			  before.dropped[MPMCRING_DROP_TOO_BIG][MPMCRING_PRIO_NORMAL]);
-	EXPECT_EQ(before.produced_records, after.produced_records);
+	EXPECT_EQ(sizeof(bad_lens) / sizeof(bad_lens[0]),
+		  stats_dropped(&after) - stats_dropped(&before));
+	/* The one-byte output is the only record produced. */
+	EXPECT_EQ(before.produced_records + 1, after.produced_records);
 }
 
 struct seen {

@@ -25,6 +25,8 @@
  *   mpmcring_bpf_commit(r);        (or mpmcring_bpf_discard(r))
  *
  * builds a record of up to 64 KiB in pieces (bytes not written are zero).
+ * Records are never empty: a zero length is -EINVAL from output and NULL
+ * from reserve, not counted as a drop (it is the program's error).
  * The verifier refuses a program that can return holding a reservation.
  */
 #ifndef MPMCRING_BPF_H

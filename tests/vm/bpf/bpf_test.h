@@ -19,6 +19,7 @@
 #define BT_BAD_FLAGS 5 /* output and reserve with flags a */
 #define BT_BAD_LEN 6   /* reserve a bytes */
 #define BT_BAD_WRITE 7 /* reserve 16 bytes, write b bytes at a */
+#define BT_SMALL_LEN 8 /* output and reserve a & 15 bytes (0: refused) */
 
 /* A record the programs write. */
 struct bt_rec {

@@ -130,6 +130,12 @@ int BPF_PROG(bt_produce, struct pt_regs *regs, long id)
 	case BT_BAD_LEN:
 		try_reserve(ring_id, a, MPMCRING_BPF_NORMAL);
 		return 0;
+	case BT_SMALL_LEN:
+		/* A length known only at run time, as a program computes one. */
+		out.ret = mpmcring_bpf_output(ring_id, buf, a & (sizeof(buf) - 1),
+					      MPMCRING_BPF_NORMAL);
+		try_reserve(ring_id, a & (sizeof(buf) - 1), MPMCRING_BPF_NORMAL);
+		return 0;
 	case BT_BAD_WRITE:
 		try_write(a, b);
 		return 0;
