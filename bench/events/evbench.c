@@ -56,18 +56,10 @@ static const char *const part_names[NR_PARTS] = { "syscalls", "storm", "flood", 
 
 /* NULL: untraced. */
 static const struct transport *const transports[NR_TR] = {
-	NULL,
-	&tr_ring1_eager,
-	&tr_ring1,
-	&tr_ring2,
-	&tr_ring4,
-	&tr_bpf_ring1,
-	&tr_bpf_ring2,
-	&tr_bpf_ringbuf,
-	&tr_bpf_ringbuf_batch,
-	&tr_bpf_query,
-	&tr_bpf_perf,
-	&tr_bpf_perf_batch,
+	NULL,	       &tr_ring1_eager, &tr_ring1,
+	&tr_ring2,     &tr_ring4,	&tr_bpf_ring1,
+	&tr_bpf_ring2, &tr_bpf_ringbuf, &tr_bpf_ringbuf_batch,
+	&tr_bpf_query, &tr_bpf_perf,	&tr_bpf_perf_batch,
 };
 enum {
 	T_NONE,
@@ -87,7 +79,7 @@ enum {
  * short names below; default all). */
 static const char *const tr_short[NR_TR] = {
 	"untraced", "ring1e", "ring1", "ring2", "ring4", "bpfring1",
-	"bpfring2", "rb",     "rbb",   "rbq",   "perf",  "perfb",
+	"bpfring2", "rb",     "rbb",   "rbq",	"perf",	 "perfb",
 };
 static const char *tr_only;
 
