@@ -91,6 +91,7 @@ void mpmcring_get_stats(struct mpmcring *ring, struct mpmcring_stats *stats)
 	stats->revoked_claims = atomic64_read(&ring->revoked_claims);
 	stats->revoked_records = atomic64_read(&ring->revoked_records);
 	stats->prod_pos = READ_ONCE(v->meta->prod_pos);
+	/* user-writable: reported as found, never used. */
 	stats->head = READ_ONCE(v->cons->head);
 	stats->reclaim_pos = READ_ONCE(v->meta->reclaim_pos);
 }
@@ -124,6 +125,7 @@ int mpmcring_list_consumers(struct mpmcring *ring,
 		c->start = test_bit(i, ring->read_slots) ?
 			   READ_ONCE(ring->read_claims[i]) :
 			   READ_ONCE(v->cons->slots[i].start);
+		/* user-writable: reported as found, never used. */
 		c->held_records = READ_ONCE(v->cons->slots[i].held_records);
 		c->claim_age_ms = mpmcring_claim_age_ms(ring, i, c->start);
 		n++;

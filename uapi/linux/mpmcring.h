@@ -251,7 +251,11 @@ struct mpmcring_stats {
 	__u64 revoked_claims;		/* claims revoked for standing still */
 	__u64 revoked_records;		/* records those claims held */
 	__u64 read_faults;		/* records read(2) consumed but could
-					 * not copy out (EFAULT)
+					 * not hand over: EFAULT (the buffer),
+					 * or ENOMEM (no memory to copy the
+					 * record aside); that read(2) fails
+					 * with the errno and the record is
+					 * gone, counted here
 					 */
 	__u64 flags;			/* MPMCRING_STATS_* */
 	__u64 reserved[4];

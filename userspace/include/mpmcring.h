@@ -186,7 +186,11 @@ void mpmcring_take_lost(struct mpmcring_consumer *c, struct mpmcring_lost *lost)
 /* Sleeps until a record is ready (or the ring's watermark is reached):
  * 1 when ready, 0 on timeout (timeout_ms < 0 waits forever), -EINTR on a
  * signal, -EPIPE once the ring was destroyed and is empty (stop: it will
- * never have records again). */
+ * never have records again). Before waiting, drain: claim until a claim
+ * returns -EAGAIN (mpmcring_consume() with no record limit does). This
+ * matters for edge-triggered epoll and io_uring multishot on
+ * mpmcring_fd(): a record committed while a claim walked past it wakes
+ * nobody, and only the kernel's 100 ms tick would report it. */
 int mpmcring_wait(struct mpmcring *r, int timeout_ms);
 /* Wake this ring handle only once this many bytes are reserved past the
  * head (0: for any record). */

@@ -2,7 +2,7 @@
 /*
  * Reading records in place. A claim moves the shared head over finished
  * records with one compare-and-swap; the records stay valid until the
- * consumer commits, which is one release store into its own slot. Every
+ * consumer commits, which is one exchange on its own slot's start. Every
  * position and length read from shared memory is checked by the protocol
  * code before it is used, so a corrupt ring yields -EBADMSG, never a crash.
  *

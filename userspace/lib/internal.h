@@ -25,7 +25,7 @@ struct mpmcring_consumer {
 	struct mpmcring *r;
 	struct mpmcring_slot *slot;
 	unsigned int idx;
-	bool holding; /* the slot holds a claim */
+	bool holding;	   /* the slot holds a claim */
 	__u64 claim_start; /* where it begins: our copy, the slot's is shared */
 	uint64_t held_records;
 	uint64_t held_bytes;
