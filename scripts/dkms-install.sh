@@ -41,7 +41,8 @@ if [ "$(cat "$src/.mpmcring-hash" 2>/dev/null)" != "$hash" ]; then
 	mkdir -p "$src.new"
 	files | (cd "$REPO" && xargs cp --parents -t "$src.new")
 	echo "$hash" >"$src.new/.mpmcring-hash"
-	dkms remove "$name/$ver" --all >/dev/null 2>&1 || true
+	# With the load generator in the module list, so that it goes too.
+	MPMCRING_DKMS_LOADGEN=1 dkms remove "$name/$ver" --all >/dev/null 2>&1 || true
 	rm -rf "$src" "/var/lib/dkms/$name/$ver"
 	mv "$src.new" "$src"
 	dkms add "$name/$ver" >/dev/null
@@ -54,6 +55,14 @@ status=0
 if dkms status "$name/$ver" -k "$rel" 2>/dev/null | grep -q ': installed'; then
 	echo "dkms: $name/$ver (source $hash) is already installed for $rel" >"$out/dkms.log"
 else
+	# Not installed for $rel, so our modules still there are leftovers
+	# DKMS no longer tracks (a remove that did not list the load
+	# generator). DKMS does not replace a module of the same version: a
+	# stale mpmcring_loadgen.ko built against another mpmcring.ko would
+	# stay and fail to load ("disagrees about version of symbol").
+	for m in mpmcring mpmcring_events mpmcring_loadgen; do
+		rm -f "/lib/modules/$rel/updates/dkms/$m.ko"*
+	done
 	# The test guests need the load generator, which users opt into.
 	MPMCRING_DKMS_LOADGEN=1 dkms install "$name/$ver" -k "$rel" >"$out/dkms.log" 2>&1 ||
 		status=$?
