@@ -72,8 +72,12 @@ check-kdir:
 		echo "       build against another one with: make modules KDIR=/lib/modules/<release>/build" >&2; \
 		exit 1; }
 
+# Module BTF, which BPF programs need to call the module's kfuncs, is added
+# after the build: Debian's headers packages have no vmlinux for Kbuild to
+# make it from (scripts/module-btf.sh; MPMCRING_BTF=0 skips it).
 modules: check-kdir
 	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" W=1 modules
+	bash scripts/module-btf.sh "$(KDIR)" *.ko
 
 modules_install: modules
 	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" INSTALL_MOD_DIR=updates modules_install

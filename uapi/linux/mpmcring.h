@@ -19,7 +19,7 @@
 
 #define MPMCRING_MAGIC		0x474e49524d43504dULL	/* "MPMCRING" */
 #define MPMCRING_ABI_MAJOR	1	/* bumped on incompatible changes */
-#define MPMCRING_ABI_MINOR	1	/* bumped on compatible additions */
+#define MPMCRING_ABI_MINOR	2	/* bumped on compatible additions */
 
 /*
  * Features a ring may have; a consumer refuses a ring with unknown bits set,
@@ -167,7 +167,12 @@ struct mpmcring_layout {
 				 */
 	__u32 user_max_prio;	/* highest class write(2) may use */
 	__u32 max_per_file;	/* consumer slots one open file may attach */
-	__u32 pad;
+	/* ABI 1.2: */
+	__u32 id;		/* the ring's number for BPF producers (the
+				 * mpmcring_bpf_* kfuncs): never 0, handed out
+				 * cyclically, so a gone ring's id is not soon
+				 * reused
+				 */
 	__u64 reserved[5];
 };
 
