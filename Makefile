@@ -109,7 +109,7 @@ dkms-src:
 	@test -n "$(DKMS_VERSION)" || { echo "error: no PACKAGE_VERSION in dkms.conf" >&2; exit 1; }
 	rm -rf "$(DESTDIR)$(DKMS_SRC)"
 	install -d "$(DESTDIR)$(DKMS_SRC)"
-	bash -c '. scripts/lib.sh && { module_sources; echo Makefile; echo dkms.conf; }' | \
+	bash -c '. scripts/lib.sh && dkms_sources' | \
 		xargs cp --parents -t "$(DESTDIR)$(DKMS_SRC)"
 
 dkms-install: dkms-src

@@ -50,7 +50,7 @@ dk() {
 
 # What the package needs: the build files and the module sources only.
 files() {
-	{ module_sources; echo Makefile; echo dkms.conf; } | LC_ALL=C sort
+	dkms_sources
 }
 hash=$( (files | (cd "$REPO" && xargs sha256sum); dkms --version) | sha256sum | cut -c1-16)
 

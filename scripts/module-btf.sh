@@ -91,7 +91,8 @@ if [ -z "$base" ] && [ -n "$rel" ] && [ "$rel" = "$(uname -r)" ] && [ -r /sys/ke
 	base=/sys/kernel/btf/vmlinux
 fi
 if [ -z "$base" ] && [ -n "$rel" ] && [ -r "/boot/vmlinuz-$rel" ]; then
-	cache=${MPMCRING_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mpmcring}/bpf
+	# DKMS may run this with no HOME (a kernel update from a unit).
+	cache=${MPMCRING_CACHE:-${XDG_CACHE_HOME:-${HOME:-/var/cache}/.cache}/mpmcring}/bpf
 	key=$(sha256sum <"/boot/vmlinuz-$rel" | cut -c1-16)
 	cached=$cache/$rel-$key.btf
 	if [ -s "$cached" ]; then
