@@ -148,6 +148,30 @@ struct mpr_view *mpmcring_kunit_view(struct mpmcring *ring);
 int mpmcring_slot_attach(struct mpmcring *ring, bool read_slot);
 void mpmcring_slot_detach(struct mpmcring *ring, unsigned int slot);
 
+/*
+ * The next attached slot at or after i (max_consumers when none). Attach
+ * and detach set and clear slots_used bits while reclaim and the consumer
+ * list scan it, without a lock: each word is loaded once, marked, so the
+ * scan sees every word as it was at one moment (find_next_bit()'s plain
+ * loads race with them: KCSAN saw it, detach against list_consumers). At
+ * most max_consumers / BITS_PER_LONG words.
+ */
+static inline unsigned int mpmcring_next_slot(const struct mpmcring *ring,
+					      unsigned int i)
+{
+	unsigned int n = ring->layout.max_consumers;
+	unsigned long w;
+
+	while (i < n) {
+		w = READ_ONCE(ring->slots_used[BIT_WORD(i)]) >>
+		    (i % BITS_PER_LONG);
+		if (w)
+			return min(i + (unsigned int)__ffs(w), n);
+		i = round_down(i, BITS_PER_LONG) + BITS_PER_LONG;
+	}
+	return n;
+}
+
 /* produce.c */
 int mpmcring_reserve_prio(struct mpmcring *ring, const u32 *lens,
 			  unsigned int n, u32 prio, u8 rec_flags,

@@ -112,7 +112,8 @@ int mpmcring_list_consumers(struct mpmcring *ring,
 	const struct mpr_view *v = &ring->view;
 	unsigned int i, n = 0;
 
-	for_each_set_bit(i, ring->slots_used, ring->layout.max_consumers) {
+	for (i = mpmcring_next_slot(ring, 0); i < ring->layout.max_consumers;
+	     i = mpmcring_next_slot(ring, i + 1)) {
 		struct mpmcring_consumer_info *c = &info[n];
 
 		if (n == max)
