@@ -79,7 +79,7 @@ grep -qx 'KERNEL=="mpmcring", SUBSYSTEM=="misc", OWNER="root", GROUP="root", MOD
 # in /lib/modules, as in a chroot: here only that one).
 rel=$(uname -r)
 [ -d "/lib/modules/$rel/build" ] ||
-	rel=$(ls /lib/modules | while read -r r; do [ -d "/lib/modules/$r/build" ] && echo "$r"; done | head -1)
+	rel=$(ls /lib/modules | while read -r r; do [ -d "/lib/modules/$r/build" ] && echo "$r"; done | sed -n 1p)
 if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null && [ -d "/lib/modules/$rel/build" ]; then
 	cp -a "$root/usr/src/mpmcring-$ver" "$tmp/mpmcring-src"
 	cat >"$tmp/ns.sh" <<NS

@@ -60,26 +60,29 @@ grep -q 'GROUP="mpmcring", MODE="0660"' "$rule" ||
 	fail "a second make install (no MPMCRING_GROUP) reset the device group: $(grep GROUP "$rule")"
 grep -q '^options mpmcring size=64M' "$conf" ||
 	fail "a second make install overwrote the admin's $(basename "$conf")"
-echo "$said" | grep -q "kept.*mpmcring.conf" || fail "no word that mpmcring.conf was kept: $said"
-echo "$said" | grep -q "kept.*99-mpmcring.rules" || fail "no word that the rule was kept: $said"
+grep -q "kept.*mpmcring.conf" <<<"$said" || fail "no word that mpmcring.conf was kept: $said"
+grep -q "kept.*99-mpmcring.rules" <<<"$said" || fail "no word that the rule was kept: $said"
 # Asked again, explicitly: the rule follows; the options stay the admin's.
 inst MPMCRING_GROUP=falco >/dev/null
 grep -q 'GROUP="falco", MODE="0660"' "$rule" || fail "MPMCRING_GROUP=falco not applied: $(cat "$rule")"
 grep -q '^options mpmcring size=64M' "$conf" || fail "MPMCRING_GROUP=falco overwrote $conf"
 # An identical file is left alone, silently.
 said=$(inst MPMCRING_GROUP=falco)
-! echo "$said" | grep -q "99-mpmcring.rules" || fail "an install over an identical rule said: $said"
+! grep -q "99-mpmcring.rules" <<<"$said" || fail "an install over an identical rule said: $said"
 # uninstall removes only what is unchanged from ours.
 PATH="$fake:$PATH" make -s -C "$top" uninstall DESTDIR="$etc" PREFIX=/usr >/dev/null 2>&1
 [ -f "$conf" ] || fail "make uninstall removed the admin's changed $conf"
 
-# The DKMS source: the module's files and the build files, nothing else.
+# The DKMS source: the module's files and the build files (the script the
+# Makefile's modules target runs for module BTF among them), nothing else.
 make -s -C "$top" dkms-src DESTDIR="$tmp/dkms" >/dev/null
 src=$(echo "$tmp"/dkms/usr/src/mpmcring-*)
-for f in Kbuild Makefile dkms.conf kmod/main.c proto/mpmcring_proto.h uapi/linux/mpmcring.h; do
+for f in Kbuild Makefile dkms.conf scripts/module-btf.sh kmod/main.c proto/mpmcring_proto.h \
+	uapi/linux/mpmcring.h; do
 	[ -f "$src/$f" ] || fail "dkms-src lacks $f"
 done
-extra=$(cd "$src" && find . -type f | grep -v '^\./\(Kbuild\|Makefile\|dkms\.conf\)$' |
+extra=$(cd "$src" && find . -type f |
+	grep -v '^\./\(Kbuild\|Makefile\|dkms\.conf\|scripts/module-btf\.sh\)$' |
 	grep -v '^\./\(kmod\|proto\|uapi\|tests/kunit\)/.*\.[ch]$' |
 	grep -v '^\./\(kmod\|proto\|uapi\|tests/kunit\)/\(.*/\)\?Kbuild$' || true)
 [ -z "$extra" ] || fail "dkms-src copied more than the sources: $extra"
@@ -88,7 +91,7 @@ kb=$(du -sk "$src" | cut -f1)
 
 # dkms.conf's CLEAN works in that tree (DKMS runs it before and after
 # every build, and prints "bad exit status" to users when it fails).
-rel1=$(ls /lib/modules | while read -r r; do [ -d "/lib/modules/$r/build" ] && echo "$r"; done | head -1)
+rel1=$(ls /lib/modules | while read -r r; do [ -d "/lib/modules/$r/build" ] && echo "$r"; done | sed -n 1p)
 if [ -n "$rel1" ]; then
 	clean=$(kernel_source_dir=/lib/modules/$rel1/build && . "$top/dkms.conf" && echo "$CLEAN")
 	(cd "$src" && eval "$clean") >"$tmp/clean.log" 2>&1 ||
@@ -106,7 +109,7 @@ modules() { (kernel_source_dir=/x && . "$top/dkms.conf" && echo "${BUILT_MODULE_
 # install trees under the output directory, install runs no depmod, the
 # signing key is the tree's, and only the modules dkms.conf names come back
 # (not another vendor's that lies in the same updates/dkms).
-rel=$(ls /lib/modules | while read -r r; do [ -d "/lib/modules/$r/build" ] && echo "$r"; done | head -1)
+rel=$(ls /lib/modules | while read -r r; do [ -d "/lib/modules/$r/build" ] && echo "$r"; done | sed -n 1p)
 if [ -n "$rel" ] && [ "$(id -u)" -eq 0 ]; then
 	dk="$tmp/dkmsfake"
 	mkdir -p "$dk"
@@ -170,12 +173,12 @@ fi
 # deps.sh: what each target needs, said before anything is installed.
 : >"$log"
 demo=$(PATH="$fake:$PATH" MPMCRING_DEPS_DRY_RUN=1 bash "$top/scripts/deps.sh" demo 2>&1)
-echo "$demo" | grep -q 'linux-headers-amd64' || fail "deps.sh demo: $demo"
-! echo "$demo" | grep -q 'linux-image-6.12\|clang\|dpdk\|bpftool' ||
+grep -q 'linux-headers-amd64' <<<"$demo" || fail "deps.sh demo: $demo"
+! grep -q 'linux-image-6.12\|clang\|dpdk\|bpftool' <<<"$demo" ||
 	fail "deps.sh demo asks for more than the demo needs: $demo"
 check=$(PATH="$fake:$PATH" MPMCRING_DEPS_DRY_RUN=1 bash "$top/scripts/deps.sh" check 2>&1)
-echo "$check" | grep -q 'linux-image-6.12-amd64' || fail "deps.sh check: $check"
-echo "$check" | grep -q 'GRUB' || fail "deps.sh check does not say the boot default changes: $check"
+grep -q 'linux-image-6.12-amd64' <<<"$check" || fail "deps.sh check: $check"
+grep -q 'GRUB' <<<"$check" || fail "deps.sh check does not say the boot default changes: $check"
 [ ! -s "$log" ] || fail "a dry run ran: $(cat "$log")"
 grep -q 'deps.sh"\? demo' "$top/scripts/demo.sh" || fail "make demo does not ask for the demo's packages only"
 echo "install_side_effects: ok"
