@@ -339,7 +339,8 @@ static inline int mpr_claim(const struct mpr_view *v, __u64 *announce,
 			/*
 			 * An exchange, not a store: a revocation between the
 			 * cmpxchg and here marked the announce, and counted a
-			 * claim the consumer must hear of.
+			 * claim the consumer must hear of. [C4] pairs with
+			 * [R6], as at the commit.
 			 */
 			if (mpr_xchg(announce, MPMCRING_SLOT_IDLE) &
 			    MPMCRING_SLOT_REVOKED) {
