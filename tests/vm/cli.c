@@ -449,23 +449,6 @@ TEST_F(cli, usage_errors_exit_2)
 	EXPECT_NE(NULL, strstr(o->out, "Usage: mpmcring cat"));
 }
 
-/* Consumer slots of the ring: the one attached by pid, or NULL. */
-static bool slot_of(int fd, pid_t pid, struct mpmcring_consumer_info *out)
-{
-	struct mpmcring_consumer_info info[64];
-	struct mpmcring_consumers req = { .max = 64, .info = (uintptr_t)info };
-	unsigned int i;
-
-	if (ioctl(fd, MPMCRING_IOC_CONSUMERS, &req))
-		return false;
-	for (i = 0; i < req.count; i++)
-		if (info[i].pid == (uint32_t)pid) {
-			*out = info[i];
-			return true;
-		}
-	return false;
-}
-
 /*
  * cat | less, with less not reading: cat blocks writing its output, and
  * must not hold a claim meanwhile, or reclaim stops and the ring drops.
@@ -504,7 +487,7 @@ TEST_F(cli, cat_blocked_on_output_holds_no_claim)
 	}
 	ASSERT_EQ(20, idle) TH_LOG("the ring kept draining: is cat's output not blocked?");
 	vm_sleep_ms(300);
-	ASSERT_TRUE(slot_of(self->fd, pid, &ci)) TH_LOG("cat has no consumer slot");
+	ASSERT_TRUE(vm_consumer_slot(self->fd, pid, &ci)) TH_LOG("cat has no consumer slot");
 	EXPECT_TRUE(ci.start & MPMCRING_SLOT_IDLE)
 	TH_LOG("cat holds a claim (%llu records) while its output is blocked",
 	       (unsigned long long)ci.held_records);
@@ -575,13 +558,13 @@ TEST_F(cli, cat_blocked_on_loss_report_holds_no_claim)
 	for (i = 0; i < 200 && !claimed; i++) {
 		ASSERT_EQ(0, ring_stats(self->fd, &st));
 		claimed = st.consumed_records ||
-			  (slot_of(self->fd, pid, &ci) && !(ci.start & MPMCRING_SLOT_IDLE));
+			  (vm_consumer_slot(self->fd, pid, &ci) && !(ci.start & MPMCRING_SLOT_IDLE));
 		if (!claimed)
 			vm_sleep_ms(50);
 	}
 	ASSERT_TRUE(claimed) TH_LOG("cat never claimed a batch");
 	vm_sleep_ms(300); /* time to block in its write */
-	ASSERT_TRUE(slot_of(self->fd, pid, &ci)) TH_LOG("cat has no consumer slot");
+	ASSERT_TRUE(vm_consumer_slot(self->fd, pid, &ci)) TH_LOG("cat has no consumer slot");
 	EXPECT_TRUE(ci.start & MPMCRING_SLOT_IDLE)
 	TH_LOG("cat holds a claim (%llu records) while it reports losses to a blocked stderr",
 	       (unsigned long long)ci.held_records);

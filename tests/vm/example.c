@@ -137,23 +137,6 @@ TEST(example_consumer_stops_when_its_ring_is_destroyed)
 	TH_LOG("status %#x", status);
 }
 
-/* The consumer slot attached by pid, if any. */
-static bool slot_of(int fd, pid_t pid, struct mpmcring_consumer_info *out)
-{
-	struct mpmcring_consumer_info info[64];
-	struct mpmcring_consumers req = { .max = 64, .info = (uintptr_t)info };
-	unsigned int i;
-
-	if (ioctl(fd, MPMCRING_IOC_CONSUMERS, &req))
-		return false;
-	for (i = 0; i < req.count; i++)
-		if (info[i].pid == (uint32_t)pid) {
-			*out = info[i];
-			return true;
-		}
-	return false;
-}
-
 /*
  * ./consumer | less, with less not reading: the example blocks writing its
  * stdout, and must hold no claim meanwhile (it copies, commits, then
@@ -195,7 +178,7 @@ TEST(example_consumer_blocked_on_output_holds_no_claim)
 	}
 	EXPECT_EQ(20, idle) TH_LOG("the ring kept draining: is its output not blocked?");
 	vm_sleep_ms(300);
-	EXPECT_TRUE(slot_of(fd, pid, &ci)) TH_LOG("the example has no consumer slot");
+	EXPECT_TRUE(vm_consumer_slot(fd, pid, &ci)) TH_LOG("the example has no consumer slot");
 	EXPECT_TRUE(ci.start & MPMCRING_SLOT_IDLE)
 	TH_LOG("the example holds a claim (%llu records) while its stdout is blocked",
 	       (unsigned long long)ci.held_records);

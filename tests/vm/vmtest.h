@@ -166,6 +166,23 @@ static inline bool vm_wait_asleep(const pid_t *tid)
 	return false;
 }
 
+/* The consumer slot that process pid has attached, if any (first 64 looked at). */
+static inline bool vm_consumer_slot(int fd, pid_t pid, struct mpmcring_consumer_info *out)
+{
+	struct mpmcring_consumer_info info[64];
+	struct mpmcring_consumers req = { .max = 64, .info = (uintptr_t)info };
+	unsigned int i;
+
+	if (ioctl(fd, MPMCRING_IOC_CONSUMERS, &req))
+		return false;
+	for (i = 0; i < req.count && i < 64; i++)
+		if (info[i].pid == (uint32_t)pid) {
+			*out = info[i];
+			return true;
+		}
+	return false;
+}
+
 static inline int ring_stats(int fd, struct mpmcring_stats *st)
 {
 	return ioctl(fd, MPMCRING_IOC_STATS, st) ? -errno : 0;
