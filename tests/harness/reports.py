@@ -40,6 +40,13 @@ REPORT_RE = re.compile(
 # them is still a run that did not test what it claims.
 FATAL_RE = re.compile(r"\bOops\b|general protection fault|kernel BUG at|"
                       r"Kernel panic - not syncing|^[a-z][a-z0-9 ]*: [0-9a-f]{4} \[#\d+\]")
+LOCKDEP_REPORT_RE = re.compile(
+    r"possible circular locking dependency|inconsistent lock state|"
+    r"possible recursive locking|suspicious RCU usage|bad unlock balance|"
+    r"lock held when returning to user space|held lock freed|"
+    r"possible irq lock inversion|circular locking|"
+    r"turning off the locking correctness validator|too low!")
+
 # Lines that continue the report before them rather than start a new one.
 CONTINUES_RE = re.compile(r"possible circular|inconsistent lock|possible recursive")
 MAX_REPORT_LINES = 200
@@ -318,47 +325,134 @@ class Report:
         return self.header + ("  [at %s]" % self.where if self.where else "")
 
 
+# How a report's trace ends: a WARN's end-trace line (right after its
+# "</TASK>"), or the "</TASK>" of the one stack a report prints.
+END_TRACE = "---[ end trace"
+# A hung task's report goes on after its stack with the locks every task
+# holds (the holder of the lock it waits for may be ours), up to a line
+# of '='.
+LOCKS_HELD_RE = re.compile(r"Showing all locks held in the system")
+
+
+# One-line reports: no trace follows them (a user program's fault, an NMI
+# nobody claimed).
+ONE_LINE_RE = re.compile(r"^traps: |NMI received for unknown reason|Uhhuh\. NMI")
+
+
+def is_header(line):
+    return REPORT_RE.search(line) is not None
+
+
+def opens_box(lines, k):
+    """Whether lines[k] is the separator that opens a boxed report (KASAN,
+    KCSAN, UBSAN) or the boxed report's header itself."""
+    if BOXED_RE.search(lines[k]):
+        return True
+    return (SEPARATOR_RE.match(lines[k]) is not None and k + 1 < len(lines)
+            and BOXED_RE.search(lines[k + 1]) is not None)
+
+
+def box_end(lines, i):
+    """Where the box whose header is lines[i] ends (the index after its
+    closing separator). A separator right before the header of a report
+    that opens with one (another box, lockdep's) opens that report and
+    does not close this one; other reports printed inside the box do not
+    end it either."""
+    j = i + 1
+    while j < len(lines) and j - i < MAX_REPORT_LINES:
+        if SEPARATOR_RE.match(lines[j]) and not (
+                j + 1 < len(lines) and (BOXED_RE.search(lines[j + 1]) or
+                                        LOCKDEP_REPORT_RE.search(lines[j + 1]))):
+            return j + 1
+        j += 1
+    return j
+
+
+def locks_held_end(lines, j):
+    """After a hung task's stack (lines[j] on): khungtaskd reports every
+    hung task, then lists the locks every task holds, once, up to a line
+    of '='. Returns the end of that list when it follows (past the other
+    hung tasks' reports only), else j."""
+    k = j
+    while k < len(lines) and k - j < 5 * MAX_REPORT_LINES:
+        if LOCKS_HELD_RE.search(lines[k]):
+            while k < len(lines) and k - j < 5 * MAX_REPORT_LINES:
+                k += 1
+                if SEPARATOR_RE.match(lines[k - 1]):
+                    return k
+            return k
+        if is_header(lines[k]) and "INFO: task" not in lines[k]:
+            return j
+        k += 1
+    return j
+
+
+def trace_end(lines, i, others_open=0):
+    """Where the unboxed report whose header is lines[i] ends.
+
+    With two CPUs, lines of reports printed at once interleave (each
+    printk is whole, nothing says which CPU printed it: our kernels have no
+    CONFIG_PRINTK_CALLER). So that no report loses its own lines to another
+    one, a report runs on through any other report that starts inside it:
+    through a boxed report whole, and past another unboxed header until as
+    many traces have ended as reports were open (others_open: the reports
+    printed before this one whose traces had not ended at its header).
+    Lines that might belong to either report are judged with both: the
+    fail-closed side."""
+    open_reports = 1 + others_open
+    hung = "INFO: task" in lines[i]
+    j = i + 1
+    while j < len(lines) and j - i < MAX_REPORT_LINES:
+        l = lines[j]
+        if opens_box(lines, j):
+            j = box_end(lines, j + (0 if BOXED_RE.search(l) else 1))
+            continue
+        if is_header(l) and not CONTINUES_RE.search(l):
+            open_reports += 1
+        j += 1
+        if END_TRACE in l or l.strip() == "</TASK>":
+            if j < len(lines) and END_TRACE in lines[j]:
+                j += 1  # a WARN's "</TASK>" and its end-trace line: one end
+            if hung:
+                j = locks_held_end(lines, j)
+            open_reports -= 1
+            if open_reports == 0:
+                break
+    return j
+
+
 def scan_reports(console_lines, own=None):
-    """Kernel reports in a console log, in order: a list of Report."""
+    """Kernel reports in a console log, in order: a list of Report.
+
+    Every report header starts a report, also one printed inside another
+    report (another CPU's): the blocks of reports printed at once overlap,
+    and each report is judged with its whole block."""
     stamps = [stamp_of(l) for l in console_lines]
     lines = [strip_stamp(l) for l in console_lines]
     reports = []
-    i = 0
-    while i < len(lines):
-        if not REPORT_RE.search(lines[i]):
-            i += 1
+    ends = []  # where each unboxed report's block ends
+    for i, l in enumerate(lines):
+        if not is_header(l):
             continue
-        # KASAN, KCSAN and UBSAN put their reports between two lines of
-        # '='; the others end with the stack trace or the end-trace line.
-        boxed = (i > 0 and SEPARATOR_RE.match(lines[i - 1]) is not None
-                 and BOXED_RE.search(lines[i]) is not None)
-        block = [lines[i]]
-        j = i + 1
-        while j < len(lines) and len(block) < MAX_REPORT_LINES:
-            l = lines[j]
-            if boxed and SEPARATOR_RE.match(l):
-                j += 1
-                break
-            if boxed and REPORT_RE.search(l) and not BOXED_RE.search(l) and \
-                    not CONTINUES_RE.search(l):
-                # Another CPU's report printed inside the box: its own
-                # report, not a line of this one.
-                break
-            if not boxed and REPORT_RE.search(l) and not CONTINUES_RE.search(l):
-                break  # the next report starts
-            block.append(l)
-            j += 1
-            if not boxed and ("---[ end trace" in l or l.strip() == "</TASK>"):
-                # A WARN's trace ends with the end-trace line; take it along.
-                if j < len(lines) and "---[ end trace" in lines[j]:
-                    block.append(lines[j])
-                    j += 1
-                break
+        if CONTINUES_RE.search(l) and any(e > i for e in ends) and not BOXED_RE.search(l):
+            continue  # "possible circular locking..." under lockdep's WARNING line
+        if BOXED_RE.search(l):
+            # KASAN, KCSAN and UBSAN put their reports between two lines
+            # of '=' (printed or not right above the header: another CPU's
+            # line may come between).
+            j = box_end(lines, i)
+            block = lines[i:j]
+            if len(block) > 1 and SEPARATOR_RE.match(block[-1]):
+                block = block[:-1]
+        else:
+            j = i + 1 if ONE_LINE_RE.search(l) else trace_end(
+                lines, i, sum(1 for e in ends if e > i))
+            block = lines[i:j]
+            ends.append(j)
         where = report_ours(block, stamps[i], own)
-        pair = kcsan_pair(lines[i])
+        pair = kcsan_pair(l)
         known = own.known.get(pair) if pair and own and not where else None
-        reports.append(Report(lines[i].strip(), block, stamps[i], where, known))
-        i = j
+        reports.append(Report(l.strip(), block, stamps[i], where, known))
     return reports
 
 
@@ -404,13 +498,6 @@ def scan_leaks(lines, own=None):
 
 
 # ---------------------------------------------------------------- lockdep
-
-LOCKDEP_REPORT_RE = re.compile(
-    r"possible circular locking dependency|inconsistent lock state|"
-    r"possible recursive locking|suspicious RCU usage|bad unlock balance|"
-    r"lock held when returning to user space|held lock freed|"
-    r"possible irq lock inversion|circular locking|"
-    r"turning off the locking correctness validator|too low!")
 
 # Reports after which the kernel taints itself LOCKDEP_NOW_UNRELIABLE.
 UNRELIABLE_RE = re.compile(r"BUG: KASAN|kernel BUG at|\bOops\b|general protection fault|"

@@ -517,6 +517,111 @@ unreferenced object 0xffff888002d4c300 (size 64):
 """
 
 
+class Interleaved(unittest.TestCase):
+    """Two vCPUs print reports at once, line by line (review of the suite,
+    issue 17, must-fix 2): each report is still judged, with every line
+    that may be its own."""
+
+    OUR_WARN = ["WARNING: CPU: 1 PID: 9 at lib/list_debug.c:62 __list_del_entry_valid+0x9c/0x110",
+                "Modules linked in: mpmcring(O)", "Call Trace:", " <TASK>",
+                " mpmcring_destroy+0x1a4/0x2c0 [mpmcring]", " </TASK>",
+                "---[ end trace 0000000000000000 ]---"]
+
+    def known(self):
+        own = Ownership()
+        self.assertEqual(own.add_known_races(KNOWN, "kcsan"), [])
+        return own
+
+    def test_our_warn_inside_a_known_race_box(self):
+        box = KCSAN_POLLWAKE.strip("\n").split("\n")
+        k = box.index("read to 0xffffc90000173c50 of 4 bytes by task 463 on cpu 1:")
+        reps = scan_reports(console("\n".join(box[:k] + self.OUR_WARN + box[k:])),
+                            self.known())
+        self.assertEqual([r.header[:13] for r in reps], ["BUG: KCSAN: d", "WARNING: CPU:"])
+        self.assertTrue(reps[1].ours, reps[1].block)  # the WARN: its trace names us
+        self.assertIn("mpmcring_destroy", reps[1].where)
+        self.assertFalse(reps[0].ours)  # the box: still the known race, whole
+        self.assertIn(" do_sys_poll+0x55d/0x6a0", reps[0].block)
+
+    def test_box_keeps_the_access_after_another_report(self):
+        # The base-kernel WARN comes between the two accesses; the second
+        # access, ours at frame 2, is after it.
+        box = KCSAN_LIST.strip("\n").split("\n")
+        k = box.index("read to 0xffff888004f1b9a8 of 8 bytes by task 212 on cpu 0:")
+        body = box[:3] + box[k:]  # only the second access is ours
+        k = body.index("read to 0xffff888004f1b9a8 of 8 bytes by task 212 on cpu 0:")
+        base = BASE_WARN.strip("\n").split("\n")
+        reps = scan_reports(console("\n".join(body[:k] + base + body[k:])))
+        self.assertEqual(len(reps), 2)
+        self.assertIn("frame 2 of an access", reps[0].where or "")
+        self.assertFalse(reps[1].ours)  # the base WARN stays a note
+
+    def test_line_between_separator_and_kasan_header(self):
+        text = "\n".join([
+            SEP, "mpmcring: ring r1 destroyed",
+            "BUG: KASAN: use-after-free in remove_wait_queue+0x1c/0xa0",
+            "Read of size 8 at addr ffff888004a1b9a8 by task poll/211", "Call Trace:", " <TASK>",
+            " remove_wait_queue+0x1c/0xa0", " poll_freewait+0x4a/0xb0", " </TASK>", "",
+            "Freed by task 210:", " kfree+0x8a/0x1a0", " ring_free+0x3d/0x90 [mpmcring]", SEP])
+        reps = scan_reports(console(text))
+        self.assertEqual(len(reps), 1)
+        self.assertTrue(reps[0].ours)
+        self.assertIn("ring_free", reps[0].where)
+
+    def test_two_warnings_printed_at_once(self):
+        # Both headers first, then the base one's trace, then ours.
+        base = BASE_WARN.strip("\n").split("\n")
+        lines = base[:1] + self.OUR_WARN[:1] + base[1:] + self.OUR_WARN[1:]
+        reps = scan_reports(console("\n".join(lines)))
+        self.assertEqual(len(reps), 2)
+        ours = [r for r in reps if r.header.startswith("WARNING: CPU: 1")]
+        self.assertTrue(ours[0].ours, ours[0].block)
+
+    def test_panic_between_an_oops_and_its_trace(self):
+        # kcsan guest (main, 03:02): the second int3 Oops's trace came
+        # after the first CPU's panic line.
+        text = "\n".join([
+            "int3: 0000 [#2] PREEMPT SMP", "CPU: 0 PID: 301 Comm: events",
+            "RIP: 0010:syscall_exit_to_user_mode_prepare+0xda/0x11e", "Call Trace:",
+            "Kernel panic - not syncing: Fatal exception in interrupt", " <TASK>",
+            " syscall_exit_to_user_mode+0xa/0x1f", " mpr_exit+0x1/0x2 [mpmcring]", " </TASK>",
+            "Modules linked in: mpmcring(O)", "---[ end trace 0000000000000000 ]---"])
+        reps = scan_reports(console(text))
+        self.assertEqual(len(reps), 2)
+        self.assertIn(" mpr_exit+0x1/0x2 [mpmcring]", reps[0].block)
+        self.assertIn("mpr_exit", reps[0].where)
+
+    def test_hung_task_owner_in_the_locks_list(self):
+        # Review should-fix 6: a kworker waits on a mutex our events
+        # module holds; only the locks list names our code.
+        text = "\n".join([
+            "INFO: task kworker/0:1:12 blocked for more than 30 seconds.",
+            "      Not tainted 6.1.192 #1", "task:kworker/0:1 state:D stack:0 pid:12",
+            "Call Trace:", " <TASK>", " __mutex_lock+0x8e/0x7b0",
+            " tracepoint_probe_unregister+0x3a/0x300", " </TASK>", "",
+            "Showing all locks held in the system:", "1 lock held by insmod/80:",
+            " #0: ffffffff82a0b2a8 (tracepoints_mutex){+.+.}-{3:3}, at: "
+            "ev_register_all+0x30/0x90 [mpmcring_events]", "",
+            "=============================================", "",
+            "WARNING: CPU: 0 PID: 1 at kernel/foo.c:12 foo+0x1/0x2"])
+        reps = scan_reports(console(text))
+        self.assertEqual(len(reps), 2)
+        self.assertTrue(reps[0].ours)
+        self.assertIn("ev_register_all", reps[0].where)
+        self.assertFalse(reps[1].ours)
+
+    def test_separator_closing_a_box_before_an_oops(self):
+        # The kcsan guest (main, 03:02): a box closed right before an
+        # int3 Oops; the box ends there, the Oops is its own.
+        box = KCSAN_DEEP.strip("\n").split("\n")
+        text = "\n".join(box[:-1] + [SEP, "int3: 0000 [#1] PREEMPT SMP", " foo+0x1/0x2",
+                                      " </TASK>", "mpmcring: later"])
+        reps = scan_reports(console(text))
+        self.assertEqual(len(reps), 2)
+        self.assertNotIn("int3: 0000 [#1] PREEMPT SMP", reps[0].block)
+        self.assertFalse(reps[0].ours)
+
+
 class Leaks(unittest.TestCase):
     def test_ours_named_with_the_symbols_taken_before_unload(self):
         own = Ownership()
