@@ -246,6 +246,32 @@ def judge_leaks(kid, sec, console, own, logs):
     note_theirs(kid, "kmemleak leak(s)", [r for r in leaks if not r.ours])
 
 
+def unseen_objects(reads):
+    """Objects that lived and fell out of the module's bounded history
+    between two reads (`# dropped` grew by more than the freed entries the
+    earlier read listed and the later one no longer does): the runner never
+    saw them, so a race on one would be judged without the list. A read
+    per guest section keeps this at 0; when it is not, read more often or
+    keep a longer history (kmod/objects.c)."""
+    problems = []
+    prev_dropped, prev_freed, prev_keys = 0, set(), set()
+    for sec, info in reads:
+        if sec["rc"] != 0 or "keys" not in info:
+            continue
+        if prev_keys and not prev_keys & info["keys"]:
+            # The module was loaded again (lifetime.c): nothing of the old
+            # instance is listed, not even its default ring; counts restart.
+            prev_dropped, prev_freed = 0, set()
+        gone = info["dropped"] - prev_dropped
+        seen_gone = len(prev_freed - info["keys"])
+        if gone > seen_gone:
+            problems.append("objects %s: %d object(s) were freed and dropped from the "
+                            "history since the read before, unseen: races on them are judged "
+                            "without the list" % (sec["name"], gone - seen_gone))
+        prev_dropped, prev_freed, prev_keys = info["dropped"], info["freed"], info["keys"]
+    return problems
+
+
 def judge_objects(kid, sections, reads, logs):
     """<k>/objects (KCSAN kernels): the module listed its objects, whole,
     so a race on one of them is judged ours even with no frame of ours
@@ -271,6 +297,7 @@ def judge_objects(kid, sections, reads, logs):
             problems.append("%s: %d object(s) went untracked (every entry was live): "
                             "races on them are judged without the list" %
                             (where, info["untracked"]))
+    problems += unseen_objects(reads)
     if reads and not any(info["entries"] for _, info in reads):
         problems.append("every read was empty: not even the default ring is listed")
     if problems:

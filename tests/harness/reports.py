@@ -127,8 +127,9 @@ class Ownership:
         an object seen alive earlier and absent from this read (freed and
         fallen out of the history, or of a module instance since unloaded)
         died before read_at. Returns what the read says of itself:
-        {"header": the first line, "entries": n, "dropped": n, "untracked": n}."""
-        info = {"header": None, "entries": 0, "dropped": 0, "untracked": 0}
+        {"header": the first line, "entries": n, "dropped": n, "untracked": n,
+        "freed": {keys of the freed objects it lists}, "keys": {every key}}."""
+        info = {"header": None, "entries": 0, "dropped": 0, "untracked": 0, "freed": set()}
         seen = set()
         for l in lines:
             w = l.split()
@@ -151,9 +152,12 @@ class Ownership:
             info["entries"] += 1
             key = (start, end, born)
             seen.add(key)
+            if died is not None:
+                info["freed"].add(key)
             old = self.objects.get(key)
             if old is None or old[0] is None:
                 self.objects[key] = [died, " ".join(w[4:])]
+        info["keys"] = seen
         if read_at is not None:
             for key, obj in self.objects.items():
                 if obj[0] is None and key not in seen and key[2] <= read_at:
