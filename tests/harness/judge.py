@@ -180,9 +180,8 @@ def judge_reports(kid, console, own, console_log):
     errors = own.add_known_races(KNOWN_RACES, kid)
     reports = scan_reports(console, own)
     ours = [r for r in reports if r.ours]
-    if errors:
-        R.add("%s/reports" % kid, "fail", "\n".join(errors), [KNOWN_RACES])
-    elif ours:
+    text = ""
+    if ours:
         # One line per distinct report (a race repeats), first seen first.
         lines = {}
         for r in ours:
@@ -196,11 +195,37 @@ def judge_reports(kid, console, own, console_log):
                 len(lines) - 40)
         for r in ours[:3]:
             text += "\n---- %s\n%s" % (r.header, excerpt("\n".join(r.block), 40))
-        R.add("%s/reports" % kid, "fail", text, [console_log])
+    if errors:
+        # Both: a broken list must not hide the reports that are ours.
+        text = "\n".join(errors) + ("\n" + text if text else "")
+    if text:
+        R.add("%s/reports" % kid, "fail", text,
+              [console_log] + ([KNOWN_RACES] if errors else []))
     else:
         R.add("%s/reports" % kid, "pass")
     note_theirs(kid, "kernel report(s)", [r for r in reports if not r.ours])
+    note_known_races(kid, own, reports)
     return reports
+
+
+def note_known_races(kid, own, reports):
+    """How often each entry of tests/kcsan-known-races.txt for this kernel
+    excused a report, and which excused none: an entry that matches
+    nothing run after run is a stale excuse to remove (races come and go
+    from run to run, so one run without it is a note, not a failure)."""
+    if not own.known:
+        return
+    used = {}
+    for r in reports:
+        if r.known:
+            used[r.known] = used.get(r.known, 0) + 1
+    where = lambda entry: entry.split(": ", 1)[0]
+    say_line("note: %s: known races (tests/kcsan-known-races.txt) matched: %s" % (
+        kid, ", ".join("%s %dx" % (where(e), n) for e, n in sorted(used.items())) or "none"))
+    unused = sorted(where(e) for e in own.known.values() if e not in used)
+    if unused:
+        say_line("note: %s: known races that matched no report in this run: %s" % (
+            kid, ", ".join(unused)))
 
 
 def judge_lockdep(kid, sec, console, reports, logs):
