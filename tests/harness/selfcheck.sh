@@ -101,9 +101,10 @@ plant_kunit() {	# <root> <file> <suite> <kernel>; the source on stdin
 	printf '\n# planted by tests/harness/selfcheck.sh\nmpmcring_test-y += tests/kunit/%s.o\n' \
 		"$file" >>"$dst/Kbuild"
 	# One inventory line per case, named as the source's KUNIT_CASE()s.
-	for c in $(sed -n 's/^\s*KUNIT_CASE(\(\w*\)),$/\1/p' "$dst/tests/kunit/$file.c"); do
-		printf 'kunit %s %s %s\n' "$kernel" "$suite" "$c" >>"$dst/tests/inventory.txt"
-	done
+	sed -n 's/^\s*KUNIT_CASE(\(\w*\)),$/\1/p' "$dst/tests/kunit/$file.c" |
+		while read -r c; do
+			printf 'kunit %s %s %s\n' "$kernel" "$suite" "$c"
+		done >>"$dst/tests/inventory.txt"
 }
 
 plant_vm() {	# <root> <program> <kernel> <test>...; the source on stdin
