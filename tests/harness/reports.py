@@ -32,6 +32,10 @@ REPORT_RE = re.compile(
     # RCU CPU stall warnings (normal and expedited grace periods)
     r"rcu: INFO: \S+ (?:self-)?detected (?:expedited )?stalls? on CPU|"
     r"rcu: INFO: \S+ detected expedited stalls|"
+    # tasks RCU (tracepoint and ftrace paths wait on it): no "rcu: " prefix
+    r"INFO: rcu_tasks\w* detected stalls on tasks|"
+    # an uninitialised lock: lockdep turns off after it
+    r"INFO: trying to register non-static key|"
     # the hard lockup detector (soft lockups print "BUG: soft lockup")
     r"Watchdog detected hard LOCKUP")
 # Reports after which the guest's kernel is not to be trusted (an Oops of
@@ -207,12 +211,17 @@ def frames_of(line):
     return FRAME_RE.findall(line)
 
 
+# Task names say who ran, not whose code: our CLI is named mpmcring.
+TASK_NAME_RE = re.compile(r"\bComm: \S+|\btask:\S+|\bby task \S+|^\s*Hardware name:.*")
+
+
 def first_ours(lines, own=None):
-    """Our first frame in lines (the "Modules linked in:" list aside), named
-    where we can; None when no line is ours."""
+    """Our first frame in lines (the "Modules linked in:" list and task
+    names aside), named where we can; None when no line is ours."""
     for l in lines:
         if l.lstrip().startswith("Modules linked in:"):
             continue
+        l = TASK_NAME_RE.sub("", l)
         for f in frames_of(l):
             if frame_is_ours(f):
                 if f.startswith("0x") and own is not None:

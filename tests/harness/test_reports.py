@@ -511,6 +511,35 @@ class OtherReports(unittest.TestCase):
         heads = [r.header for r in reps]
         self.assertTrue(any(h.startswith("WARNING:") for h in heads), heads)
 
+    def test_task_named_mpmcring_is_not_our_code(self):
+        # Review should-fix 7: our CLI's name in "Comm:" is not a frame.
+        text = ("WARNING: CPU: 0 PID: 7 at kernel/foo.c:12 foo+0x1/0x2\n"
+                "CPU: 0 PID: 7 Comm: mpmcring Not tainted 6.1.0 #1\n"
+                "task:mpmcring state:D stack:0 pid:7\n"
+                "Call Trace:\n <TASK>\n bar+0x1/0x2\n </TASK>\n"
+                "---[ end trace 0000000000000000 ]---\n")
+        self.assertFalse(scan_reports(console(text))[0].ours)
+        ours = text.replace(" bar+0x1/0x2", " mpmcring_read+0x1/0x2 [mpmcring]")
+        self.assertIn("mpmcring_read", scan_reports(console(ours))[0].where)
+
+    def test_tasks_rcu_stall_and_non_static_key(self):
+        # Review should-fix 9: neither matched any report pattern.
+        text = ("INFO: rcu_tasks detected stalls on tasks:\n"
+                "000000003b5f5a8e: .. nvcsw: 2/2 holdout: 1 idle_cpu: -1/0\n"
+                "task:events state:R running task\n"
+                "Call Trace:\n <TASK>\n ev_probe+0x1/0x2 [mpmcring_events]\n </TASK>\n"
+                "INFO: rcu_tasks_trace detected stalls on tasks:\n"
+                "INFO: trying to register non-static key.\n"
+                "The code is fine but needs lockdep annotation, or maybe\n"
+                "Call Trace:\n <TASK>\n lockdep_init_map_type+0x1/0x2\n"
+                " mpmcring_create+0x1/0x2 [mpmcring]\n </TASK>\n")
+        reps = scan_reports(console(text))
+        self.assertEqual([r.header.split(" detected")[0].split(".")[0] for r in reps],
+                         ["INFO: rcu_tasks", "INFO: rcu_tasks_trace",
+                          "INFO: trying to register non-static key"])
+        self.assertTrue(reps[0].ours)
+        self.assertIn("mpmcring_create", reps[2].where)
+
     def test_bare_module_address_is_ours(self):
         text = "BUG: unable to handle page fault for address: 0000000000000008\n" \
                "Call Trace:\n ? 0xffffffffa0001234\n </TASK>\n"
