@@ -124,6 +124,12 @@ def judge_vm(kid, sec, logs):
         problems.append("timed out (rc=%d)" % rc)
     problems += tap_problems(plan, results, bail)
     skipped_all = plan == 0 and rc == 4
+    if skipped_all and not problems:
+        # kselftest's "1..0 # SKIP <why>" (exit 4): the program skipped as
+        # a whole; a skip like any other, allowed by an inventory skip line
+        # naming vm/<prog> or failed as unexpected.
+        why = next((l.split("# SKIP", 1)[1].strip() for l in lines if "# SKIP" in l), "")
+        R.add(base, "skip", why or "the program skipped all its tests (1..0, exit 4)", logs)
     if rc not in (None, 0, 124, 137, 143) and not failed and not skipped_all:
         problems.append(exit_meaning(rc))
     elif rc is not None and rc > 128 and rc not in (137, 143):

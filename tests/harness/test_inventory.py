@@ -123,6 +123,23 @@ class Inventory(unittest.TestCase):
         self.assertEqual(edits, ["remove %s:8: vm all prog two" % inventory.rel(self.path),
                                  "add: vm all prog deux"])
 
+    def test_program_skipped_whole(self):
+        # Review should-fix 15: "1..0 # SKIP" was "did not run".
+        tests = [t for t in results() if not t[0].startswith("debug/vm/other/")]
+        tests.append(("debug/vm/other", "skip", "no BPF", ()))
+        problems, _, _ = self.check(tests)
+        self.assertEqual(self.names(problems), ["inventory/debug/vm/other",
+                                                "inventory/debug/vm/other"])
+        self.assertEqual(sorted(p[1].split(":")[0] for p in problems),
+                         ["missing", "unexpected skip"])
+        with open(self.path, "a") as f:
+            f.write("skip debug vm/other no BPF on this kernel\n")
+        self.inv = inventory.Inventory(self.path)
+        problems, allowed, _ = self.check(tests)
+        self.assertEqual(problems, [])
+        self.assertEqual(allowed, [("stock-6.1/vm/prog/two", "the guest is too small"),
+                                   ("debug/vm/other", "no BPF on this kernel")])
+
     def test_ran_twice(self):
         tests = results() + [("debug/vm/prog/one", "pass", "", ())]
         problems, _, _ = self.check(tests)

@@ -80,5 +80,17 @@ class Reports(unittest.TestCase):
         self.assertIn("ours: WARNING: CPU: 0 PID: 1 at kmod/ring.c:1 mpr_x", detail)
 
 
+class WholeProgramSkip(unittest.TestCase):
+    def test_skipped_all_is_a_skip_with_its_reason(self):
+        R.tests, quiet, R.quiet = [], R.quiet, True
+        try:
+            judge.judge_vm("debug", {"name": "bpf", "rc": 4, "lines": [
+                "TAP version 13", "1..0 # SKIP no BTF in this kernel"]}, [])
+        finally:
+            R.quiet = quiet
+        self.assertEqual([t[:3] for t in R.tests],
+                         [("debug/vm/bpf", "skip", "no BTF in this kernel")])
+
+
 if __name__ == "__main__":
     unittest.main()
