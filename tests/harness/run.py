@@ -61,6 +61,8 @@ Knobs (environment):
   MPMCRING_BOOT_TIMEOUT  seconds for a kernel to start init (default 150): past
                          that the guest is stopped (see boot.run_guest())
   MPMCRING_TEST_TIMEOUT  seconds for each test program inside a guest (default 400)
+  MPMCRING_LINT_TIMEOUT  seconds for each static check (default 1200); each host
+                         test has MPMCRING_HOST_TEST_TIMEOUT (tests/host/run.sh)
   MPMCRING_VM_TESTS      comma list: run only these VM test programs
   MPMCRING_GUESTS        guests that run at once (default: one per host CPU)
   MPMCRING_INVENTORY     another inventory file
