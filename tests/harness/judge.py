@@ -18,7 +18,7 @@ import signal
 from common import ALL_KERNELS, LOGS, R, REPO, excerpt, progress, read_lines, rel, say_line, tail
 from boot import boot_timeout, vm_timeout
 from parse import console_kunit_cases, indent_of, parse_results, tap_level, tap_problems
-from reports import Ownership, lockdep_off_cause, scan_leaks, scan_reports
+from reports import MAX_REPORT_LINES, Ownership, lockdep_off_cause, scan_leaks, scan_reports
 
 # Base-kernel reports seen, per kernel: the summary counts them.
 NOTES = {}
@@ -173,6 +173,7 @@ def note_theirs(kid, what, theirs):
         # Counted by kind: an object's address says nothing here.
         h = re.sub(r"0x[0-9a-f]{8,}", "0x...", r.header[:200])
         h += " (known: %s)" % r.known if r.known else ""
+        h += " (cut at %d lines: the rest was not judged)" % MAX_REPORT_LINES if r.cut else ""
         heads[h] = heads.get(h, 0) + 1
     say_line("note: %s: %d %s that do not name our code (not failures):" %
              (kid, len(theirs), what))

@@ -323,12 +323,13 @@ def report_ours(block, when=None, own=None):
 
 
 class Report:
-    def __init__(self, header, block, when, where, known=None):
+    def __init__(self, header, block, when, where, known=None, cut=False):
         self.header = header
         self.block = block
         self.when = when  # seconds of guest uptime, or None
         self.where = where  # why it is ours; None: the base kernel's
         self.known = known  # the known-races entry that calls it the base kernel's
+        self.cut = cut  # its block reached MAX_REPORT_LINES before its end
 
     @property
     def ours(self):
@@ -462,10 +463,13 @@ def scan_reports(console_lines, own=None):
                 lines, i, sum(1 for e in ends if e > i))
             block = lines[i:j]
             ends.append(j)
+        # Reached the limit before its end: said in its note, since a frame
+        # of ours past the limit went unjudged.
+        cut = len(block) >= MAX_REPORT_LINES
         where = report_ours(block, stamps[i], own)
         pair = kcsan_pair(l)
         known = own.known.get(pair) if pair and own and not where else None
-        reports.append(Report(l.strip(), block, stamps[i], where, known))
+        reports.append(Report(l.strip(), block, stamps[i], where, known, cut))
     return reports
 
 

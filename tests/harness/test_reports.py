@@ -540,6 +540,14 @@ class OtherReports(unittest.TestCase):
         self.assertTrue(reps[0].ours)
         self.assertIn("mpmcring_create", reps[2].where)
 
+    def test_a_report_cut_at_the_limit_says_so(self):
+        # Review should-fix 6: a long report was cut silently.
+        long = "WARNING: CPU: 0 PID: 1 at kernel/foo.c:12 foo+0x1/0x2\n" + \
+            "".join(" f%d+0x1/0x2\n" % n for n in range(300))
+        r, = scan_reports(console(long))
+        self.assertTrue(r.cut)
+        self.assertFalse(scan_reports(console(BASE_WARN))[0].cut)
+
     def test_bare_module_address_is_ours(self):
         text = "BUG: unable to handle page fault for address: 0000000000000008\n" \
                "Call Trace:\n ? 0xffffffffa0001234\n </TASK>\n"
