@@ -140,6 +140,13 @@ class Inventory(unittest.TestCase):
         self.assertEqual(allowed, [("stock-6.1/vm/prog/two", "the guest is too small"),
                                    ("debug/vm/other", "no BPF on this kernel")])
 
+    def test_whole_suite_missing_gives_no_removal_hints(self):
+        tests = [t for t in results() if not t[0].startswith("kcsan/kunit/")]
+        edits = []
+        problems, _, _ = self.check(tests, edits=edits)
+        self.assertEqual(self.names(problems), ["inventory/kcsan/kunit/suite_a"])
+        self.assertEqual(edits, [])
+
     def test_ran_twice(self):
         tests = results() + [("debug/vm/prog/one", "pass", "", ())]
         problems, _, _ = self.check(tests)
