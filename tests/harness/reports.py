@@ -89,6 +89,7 @@ class Ownership:
         # {(start, end, born_s): [died_s or None, what]}
         self.objects = {}
         self.known = {}  # {(func, func): "file:line: why"}, KCSAN races of the base kernel
+        self.known_in = {}  # {(func, func): {address class}} where each may be
 
     def add_known_races(self, path, kernel):
         """The base-kernel KCSAN races of tests/kcsan-known-races.txt that
@@ -103,13 +104,33 @@ class Ownership:
             w = l.split()
             if not w or w[0].startswith("#"):
                 continue
-            if len(w) < 4:
-                errors.append("%s:%d: want: <function> <function> <kernels> <why>" % (path, n))
+            if len(w) < 5:
+                errors.append("%s:%d: want: <function> <function> <kernels> <memory> <why>"
+                              % (path, n))
+                continue
+            classes = set(w[3].split(","))
+            if not classes <= set(ADDRESS_CLASSES):
+                errors.append("%s:%d: memory %r: want a comma list of %s" % (
+                    path, n, w[3], ", ".join(ADDRESS_CLASSES)))
                 continue
             if kernel in w[2].split(","):
-                self.known[tuple(sorted(w[:2]))] = "%s:%d: %s" % (
-                    os.path.basename(path), n, " ".join(w[3:]))
+                key = tuple(sorted(w[:2]))
+                self.known[key] = "%s:%d: %s" % (os.path.basename(path), n, " ".join(w[4:]))
+                self.known_in[key] = classes
         return errors
+
+    def known_race(self, header, accesses):
+        """The known-races entry that calls this KCSAN report the base
+        kernel's: its two functions listed for this kernel, and every
+        racing address in memory of the kind the entry names. None if
+        there is none."""
+        pair = kcsan_pair(header)
+        if pair not in self.known:
+            return None
+        if not accesses or any(address_class(a) not in self.known_in[pair]
+                               for a, _ in accesses):
+            return None
+        return self.known[pair]
 
     def add_symbols(self, lines):
         """Lines of /proc/kallsyms for our modules: "addr type name [mod]"."""
@@ -192,6 +213,25 @@ class Ownership:
                     born <= when and (died is None or when <= died + 1.0))):
                 return "%s [0x%x-0x%x)" % (what, start, end)
         return None
+
+
+# Where an address lies in x86_64's kernel address space (4-level paging,
+# no KASLR of the memory map: the guests boot with nokaslr): what a
+# known-races entry may excuse. A race the entry names by its functions on
+# memory of another kind is not the race the entry's evidence is about.
+ADDRESS_CLASSES = {
+    "heap": [(0xffff888000000000, 0xffffc88000000000)],  # the direct map: slab, pages
+    "stack": [(0xffffc90000000000, 0xffffe90000000000)],  # vmalloc: VMAP_STACK stacks
+    "page": [(0xffffea0000000000, 0xffffeb0000000000)],  # vmemmap: struct page
+    "kernel": [(0xffffffff80000000, 0xffffffffa0000000)],  # the kernel image's data
+}
+
+
+def address_class(addr):
+    for name, ranges in ADDRESS_CLASSES.items():
+        if any(lo <= addr < hi for lo, hi in ranges):
+            return name
+    return None
 
 
 def in_module_area(addr):
@@ -291,8 +331,7 @@ def kcsan_ours(block, when, own):
         obj = own.object_at(addr, when) if own else None
         if obj:
             return "address 0x%x is in our %s" % (addr, obj)
-    pair = kcsan_pair(block[0])
-    if pair and own and pair in own.known:
+    if own and own.known_race(block[0], accesses):
         return None  # a known base-kernel race (tests/kcsan-known-races.txt)
     for addr, frames in accesses:
         depth = 0
@@ -467,8 +506,9 @@ def scan_reports(console_lines, own=None):
         # of ours past the limit went unjudged.
         cut = len(block) >= MAX_REPORT_LINES
         where = report_ours(block, stamps[i], own)
-        pair = kcsan_pair(l)
-        known = own.known.get(pair) if pair and own and not where else None
+        known = None
+        if own and not where and "BUG: KCSAN" in l:
+            known = own.known_race(l, kcsan_accesses(block))
         reports.append(Report(l.strip(), block, stamps[i], where, known, cut))
     return reports
 

@@ -3,6 +3,7 @@
 import contextlib
 import io
 import os
+import tempfile
 import unittest
 
 import judge
@@ -73,10 +74,15 @@ class Reports(unittest.TestCase):
 
     def test_broken_list_does_not_hide_our_reports(self):
         # Review should-fix 11: the list's error was the whole failure.
-        bad = os.path.join(os.path.dirname(os.path.abspath(__file__)), "test_judge.py")
-        status, detail, _ = self.judge(OUR_WARN, bad)
+        fd, bad = tempfile.mkstemp()
+        with os.fdopen(fd, "w") as f:
+            f.write("pollwake do_sys_poll kcsan\n")
+        try:
+            status, detail, _ = self.judge(OUR_WARN, bad)
+        finally:
+            os.unlink(bad)
         self.assertEqual(status, "fail")
-        self.assertIn("want: <function> <function> <kernels> <why>", detail)
+        self.assertIn("want: <function> <function> <kernels> <memory> <why>", detail)
         self.assertIn("ours: WARNING: CPU: 0 PID: 1 at kmod/ring.c:1 mpr_x", detail)
 
 

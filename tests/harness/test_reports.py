@@ -2,6 +2,7 @@
 """Unit tests of reports.py: which kernel reports are ours (make
 check-harness runs them before it plants anything)."""
 import os
+import tempfile
 import unittest
 
 from reports import Ownership, lockdep_off_cause, scan_leaks, scan_reports
@@ -357,6 +358,29 @@ class KcsanOwnership(unittest.TestCase):
         own = Ownership()
         own.add_known_races(KNOWN, "debug-6.12")
         self.assertTrue(self.one(KCSAN_POLLWAKE, own).ours)
+
+    def test_known_race_on_other_memory_is_not_excused(self):
+        # Review should-fix 10: an entry names the memory its evidence is
+        # about; the same two functions racing elsewhere are not excused.
+        own = Ownership()
+        own.add_known_races(KNOWN, "kcsan")
+        heap = KCSAN_POLLWAKE.replace("0xffffc90000173c50", "0xffff888004f1b9a8")
+        r = self.one(heap, own)
+        self.assertTrue(r.ours)
+        self.assertIn("frame 4", r.where)
+        self.assertIsNone(r.known)
+        self.assertIn("kcsan-known-races.txt:", self.one(KCSAN_POLLWAKE, own).known)
+
+    def test_known_races_file_wants_a_memory_kind(self):
+        fd, path = tempfile.mkstemp()
+        with os.fdopen(fd, "w") as f:
+            f.write("a b kcsan stack why\nc d kcsan disk why\ne f kcsan\n")
+        try:
+            errors = Ownership().add_known_races(path, "kcsan")
+        finally:
+            os.unlink(path)
+        self.assertEqual(len(errors), 2, errors)
+        self.assertIn("memory 'disk'", errors[0])
 
     def test_known_race_on_our_object_is_ours(self):
         own = Ownership()
