@@ -3,6 +3,7 @@
 knows, the list of results, how a command runs and how a line is printed."""
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -54,17 +55,35 @@ def env_list(name):
 
 
 def run(cmd, log=None, timeout=None, env=None, cwd=REPO):
-    """Runs cmd; returns (rc, output). Output also goes to log when given."""
+    """Runs cmd; returns (rc, output). Output also goes to log when given.
+    With a timeout, cmd runs in its own process group, and at the timeout
+    the whole group is killed (rc 124): a make or a compiler it started
+    must not go on running on the shared CPUs after the runner gave up."""
     try:
-        p = subprocess.run(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           timeout=timeout)
-        out, rc = p.stdout.decode("utf-8", "replace"), p.returncode
-    except subprocess.TimeoutExpired as e:
-        out = (e.stdout or b"").decode("utf-8", "replace") + "\n(timed out)\n"
-        rc = 124
+        p = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             start_new_session=timeout is not None)
     except OSError as e:
         out, rc = "cannot run %s: %s\n" % (cmd[0], e), 127
+    else:
+        try:
+            raw, _ = p.communicate(timeout=timeout)
+            rc = p.returncode
+        except BaseException as e:  # the timeout, or the runner interrupted
+            if timeout is not None:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            else:
+                p.kill()
+            if not isinstance(e, subprocess.TimeoutExpired):
+                p.wait()
+                raise
+            raw, _ = p.communicate()
+            raw += b"\n(timed out)\n"
+            rc = 124
+        out = raw.decode("utf-8", "replace")
     if log:
         os.makedirs(os.path.dirname(log), exist_ok=True)
         with open(log, "w") as f:

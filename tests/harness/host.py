@@ -4,7 +4,7 @@
 (scripts/lint.sh, one test each: lint/<check>)."""
 import os
 
-from common import LOGS, R, REPO, excerpt, progress, run, tail
+from common import LOGS, R, REPO, env_int, excerpt, progress, run, tail
 from parse import tap_level, tap_problems
 
 LINT_CHECKS = ["checkpatch", "kernel-doc", "sparse-6.1", "sparse-6.12", "clang-format",
@@ -56,5 +56,10 @@ def stage_lint():
     progress("static checks: scripts/lint.sh (%s)" % ", ".join(LINT_CHECKS))
     for check in LINT_CHECKS:
         log = os.path.join(LOGS, "lint", check + ".log")
-        rc, out = run(["bash", os.path.join(REPO, "scripts/lint.sh"), check], log=log)
+        # A check that hangs must not hang make check without its summary.
+        limit = env_int("MPMCRING_LINT_TIMEOUT", 1200)
+        rc, out = run(["bash", os.path.join(REPO, "scripts/lint.sh"), check], log=log,
+                      timeout=limit)
+        if rc == 124:
+            out += "timed out after %ds (MPMCRING_LINT_TIMEOUT)\n" % limit
         R.add("lint/%s" % check, "pass" if rc == 0 else "fail", tail(out, 40), [log])

@@ -18,7 +18,7 @@ import signal
 from common import ALL_KERNELS, LOGS, R, REPO, excerpt, progress, read_lines, rel, say_line, tail
 from boot import boot_timeout, vm_timeout
 from parse import console_kunit_cases, indent_of, parse_results, tap_level, tap_problems
-from reports import Ownership, lockdep_off_cause, scan_leaks, scan_reports
+from reports import MAX_REPORT_LINES, Ownership, lockdep_off_cause, scan_leaks, scan_reports
 
 # Base-kernel reports seen, per kernel: the summary counts them.
 NOTES = {}
@@ -124,6 +124,12 @@ def judge_vm(kid, sec, logs):
         problems.append("timed out (rc=%d)" % rc)
     problems += tap_problems(plan, results, bail)
     skipped_all = plan == 0 and rc == 4
+    if skipped_all and not problems:
+        # kselftest's "1..0 # SKIP <why>" (exit 4): the program skipped as
+        # a whole; a skip like any other, allowed by an inventory skip line
+        # naming vm/<prog> or failed as unexpected.
+        why = next((l.split("# SKIP", 1)[1].strip() for l in lines if "# SKIP" in l), "")
+        R.add(base, "skip", why or "the program skipped all its tests (1..0, exit 4)", logs)
     if rc not in (None, 0, 124, 137, 143) and not failed and not skipped_all:
         problems.append(exit_meaning(rc))
     elif rc is not None and rc > 128 and rc not in (137, 143):
@@ -167,6 +173,7 @@ def note_theirs(kid, what, theirs):
         # Counted by kind: an object's address says nothing here.
         h = re.sub(r"0x[0-9a-f]{8,}", "0x...", r.header[:200])
         h += " (known: %s)" % r.known if r.known else ""
+        h += " (cut at %d lines: the rest was not judged)" % MAX_REPORT_LINES if r.cut else ""
         heads[h] = heads.get(h, 0) + 1
     say_line("note: %s: %d %s that do not name our code (not failures):" %
              (kid, len(theirs), what))
@@ -180,9 +187,8 @@ def judge_reports(kid, console, own, console_log):
     errors = own.add_known_races(KNOWN_RACES, kid)
     reports = scan_reports(console, own)
     ours = [r for r in reports if r.ours]
-    if errors:
-        R.add("%s/reports" % kid, "fail", "\n".join(errors), [KNOWN_RACES])
-    elif ours:
+    text = ""
+    if ours:
         # One line per distinct report (a race repeats), first seen first.
         lines = {}
         for r in ours:
@@ -196,11 +202,37 @@ def judge_reports(kid, console, own, console_log):
                 len(lines) - 40)
         for r in ours[:3]:
             text += "\n---- %s\n%s" % (r.header, excerpt("\n".join(r.block), 40))
-        R.add("%s/reports" % kid, "fail", text, [console_log])
+    if errors:
+        # Both: a broken list must not hide the reports that are ours.
+        text = "\n".join(errors) + ("\n" + text if text else "")
+    if text:
+        R.add("%s/reports" % kid, "fail", text,
+              [console_log] + ([KNOWN_RACES] if errors else []))
     else:
         R.add("%s/reports" % kid, "pass")
     note_theirs(kid, "kernel report(s)", [r for r in reports if not r.ours])
+    note_known_races(kid, own, reports)
     return reports
+
+
+def note_known_races(kid, own, reports):
+    """How often each entry of tests/kcsan-known-races.txt for this kernel
+    excused a report, and which excused none: an entry that matches
+    nothing run after run is a stale excuse to remove (races come and go
+    from run to run, so one run without it is a note, not a failure)."""
+    if not own.known:
+        return
+    used = {}
+    for r in reports:
+        if r.known:
+            used[r.known] = used.get(r.known, 0) + 1
+    where = lambda entry: entry.split(": ", 1)[0]
+    say_line("note: %s: known races (tests/kcsan-known-races.txt) matched: %s" % (
+        kid, ", ".join("%s %dx" % (where(e), n) for e, n in sorted(used.items())) or "none"))
+    unused = sorted(where(e) for e in own.known.values() if e not in used)
+    if unused:
+        say_line("note: %s: known races that matched no report in this run: %s" % (
+            kid, ", ".join(unused)))
 
 
 def judge_lockdep(kid, sec, console, reports, logs):
@@ -246,6 +278,32 @@ def judge_leaks(kid, sec, console, own, logs):
     note_theirs(kid, "kmemleak leak(s)", [r for r in leaks if not r.ours])
 
 
+def unseen_objects(reads):
+    """Objects that lived and fell out of the module's bounded history
+    between two reads (`# dropped` grew by more than the freed entries the
+    earlier read listed and the later one no longer does): the runner never
+    saw them, so a race on one would be judged without the list. A read
+    per guest section keeps this at 0; when it is not, read more often or
+    keep a longer history (kmod/objects.c)."""
+    problems = []
+    prev_dropped, prev_freed, prev_keys = 0, set(), set()
+    for sec, info in reads:
+        if sec["rc"] != 0 or "keys" not in info:
+            continue
+        if prev_keys and not prev_keys & info["keys"]:
+            # The module was loaded again (lifetime.c): nothing of the old
+            # instance is listed, not even its default ring; counts restart.
+            prev_dropped, prev_freed = 0, set()
+        gone = info["dropped"] - prev_dropped
+        seen_gone = len(prev_freed - info["keys"])
+        if gone > seen_gone:
+            problems.append("objects %s: %d object(s) were freed and dropped from the "
+                            "history since the read before, unseen: races on them are judged "
+                            "without the list" % (sec["name"], gone - seen_gone))
+        prev_dropped, prev_freed, prev_keys = info["dropped"], info["freed"], info["keys"]
+    return problems
+
+
 def judge_objects(kid, sections, reads, logs):
     """<k>/objects (KCSAN kernels): the module listed its objects, whole,
     so a race on one of them is judged ours even with no frame of ours
@@ -271,6 +329,7 @@ def judge_objects(kid, sections, reads, logs):
             problems.append("%s: %d object(s) went untracked (every entry was live): "
                             "races on them are judged without the list" %
                             (where, info["untracked"]))
+    problems += unseen_objects(reads)
     if reads and not any(info["entries"] for _, info in reads):
         problems.append("every read was empty: not even the default ring is listed")
     if problems:

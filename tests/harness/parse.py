@@ -93,7 +93,13 @@ def parse_results(path):
     """Sections of a guest's results port: (info, sections, done).
 
     Each section is a dict: kind, name, lines, rc (None when the guest
-    never ended it), t0 and t1 (guest uptime at BEGIN and END)."""
+    never ended it), t0 and t1 (guest uptime at BEGIN and END).
+
+    A marker counts only where init.sh can have written it: END only for
+    the section open (same kind and name), DONE only with no section open
+    and no BEGIN after it. Any other marker line is output of the open
+    section (a program that echoes one), so it cannot end that section
+    early or finish the guest."""
     info, sections, done = {}, [], False
     cur = None
     for raw in read_lines(path):
@@ -110,13 +116,16 @@ def parse_results(path):
                 cur = {"kind": words[2], "name": words[3], "lines": [], "rc": None,
                        "t0": t, "t1": None}
                 sections.append(cur)
-            elif kind == "END" and cur is not None:
+                done = False
+            elif kind == "END" and cur is not None and words[2:4] == [cur["kind"], cur["name"]]:
                 m = re.search(r"\brc=(-?\d+)", line)
                 cur["rc"] = int(m.group(1)) if m else -1
                 cur["t1"] = t
                 cur = None
-            elif kind == "DONE":
+            elif kind == "DONE" and cur is None:
                 done = True
+            elif cur is not None:
+                cur["lines"].append(line)
             continue
         if cur is not None:
             cur["lines"].append(line)

@@ -32,6 +32,10 @@ REPORT_RE = re.compile(
     # RCU CPU stall warnings (normal and expedited grace periods)
     r"rcu: INFO: \S+ (?:self-)?detected (?:expedited )?stalls? on CPU|"
     r"rcu: INFO: \S+ detected expedited stalls|"
+    # tasks RCU (tracepoint and ftrace paths wait on it): no "rcu: " prefix
+    r"INFO: rcu_tasks\w* detected stalls on tasks|"
+    # an uninitialised lock: lockdep turns off after it
+    r"INFO: trying to register non-static key|"
     # the hard lockup detector (soft lockups print "BUG: soft lockup")
     r"Watchdog detected hard LOCKUP")
 # Reports after which the guest's kernel is not to be trusted (an Oops of
@@ -40,6 +44,13 @@ REPORT_RE = re.compile(
 # them is still a run that did not test what it claims.
 FATAL_RE = re.compile(r"\bOops\b|general protection fault|kernel BUG at|"
                       r"Kernel panic - not syncing|^[a-z][a-z0-9 ]*: [0-9a-f]{4} \[#\d+\]")
+LOCKDEP_REPORT_RE = re.compile(
+    r"possible circular locking dependency|inconsistent lock state|"
+    r"possible recursive locking|suspicious RCU usage|bad unlock balance|"
+    r"lock held when returning to user space|held lock freed|"
+    r"possible irq lock inversion|circular locking|"
+    r"turning off the locking correctness validator|too low!")
+
 # Lines that continue the report before them rather than start a new one.
 CONTINUES_RE = re.compile(r"possible circular|inconsistent lock|possible recursive")
 MAX_REPORT_LINES = 200
@@ -78,6 +89,7 @@ class Ownership:
         # {(start, end, born_s): [died_s or None, what]}
         self.objects = {}
         self.known = {}  # {(func, func): "file:line: why"}, KCSAN races of the base kernel
+        self.known_in = {}  # {(func, func): {address class}} where each may be
 
     def add_known_races(self, path, kernel):
         """The base-kernel KCSAN races of tests/kcsan-known-races.txt that
@@ -92,13 +104,33 @@ class Ownership:
             w = l.split()
             if not w or w[0].startswith("#"):
                 continue
-            if len(w) < 4:
-                errors.append("%s:%d: want: <function> <function> <kernels> <why>" % (path, n))
+            if len(w) < 5:
+                errors.append("%s:%d: want: <function> <function> <kernels> <memory> <why>"
+                              % (path, n))
+                continue
+            classes = set(w[3].split(","))
+            if not classes <= set(ADDRESS_CLASSES):
+                errors.append("%s:%d: memory %r: want a comma list of %s" % (
+                    path, n, w[3], ", ".join(ADDRESS_CLASSES)))
                 continue
             if kernel in w[2].split(","):
-                self.known[tuple(sorted(w[:2]))] = "%s:%d: %s" % (
-                    os.path.basename(path), n, " ".join(w[3:]))
+                key = tuple(sorted(w[:2]))
+                self.known[key] = "%s:%d: %s" % (os.path.basename(path), n, " ".join(w[4:]))
+                self.known_in[key] = classes
         return errors
+
+    def known_race(self, header, accesses):
+        """The known-races entry that calls this KCSAN report the base
+        kernel's: its two functions listed for this kernel, and every
+        racing address in memory of the kind the entry names. None if
+        there is none."""
+        pair = kcsan_pair(header)
+        if pair not in self.known:
+            return None
+        if not accesses or any(address_class(a) not in self.known_in[pair]
+                               for a, _ in accesses):
+            return None
+        return self.known[pair]
 
     def add_symbols(self, lines):
         """Lines of /proc/kallsyms for our modules: "addr type name [mod]"."""
@@ -120,8 +152,9 @@ class Ownership:
         an object seen alive earlier and absent from this read (freed and
         fallen out of the history, or of a module instance since unloaded)
         died before read_at. Returns what the read says of itself:
-        {"header": the first line, "entries": n, "dropped": n, "untracked": n}."""
-        info = {"header": None, "entries": 0, "dropped": 0, "untracked": 0}
+        {"header": the first line, "entries": n, "dropped": n, "untracked": n,
+        "freed": {keys of the freed objects it lists}, "keys": {every key}}."""
+        info = {"header": None, "entries": 0, "dropped": 0, "untracked": 0, "freed": set()}
         seen = set()
         for l in lines:
             w = l.split()
@@ -144,9 +177,12 @@ class Ownership:
             info["entries"] += 1
             key = (start, end, born)
             seen.add(key)
+            if died is not None:
+                info["freed"].add(key)
             old = self.objects.get(key)
             if old is None or old[0] is None:
                 self.objects[key] = [died, " ".join(w[4:])]
+        info["keys"] = seen
         if read_at is not None:
             for key, obj in self.objects.items():
                 if obj[0] is None and key not in seen and key[2] <= read_at:
@@ -179,6 +215,25 @@ class Ownership:
         return None
 
 
+# Where an address lies in x86_64's kernel address space (4-level paging,
+# no KASLR of the memory map: the guests boot with nokaslr): what a
+# known-races entry may excuse. A race the entry names by its functions on
+# memory of another kind is not the race the entry's evidence is about.
+ADDRESS_CLASSES = {
+    "heap": [(0xffff888000000000, 0xffffc88000000000)],  # the direct map: slab, pages
+    "stack": [(0xffffc90000000000, 0xffffe90000000000)],  # vmalloc: VMAP_STACK stacks
+    "page": [(0xffffea0000000000, 0xffffeb0000000000)],  # vmemmap: struct page
+    "kernel": [(0xffffffff80000000, 0xffffffffa0000000)],  # the kernel image's data
+}
+
+
+def address_class(addr):
+    for name, ranges in ADDRESS_CLASSES.items():
+        if any(lo <= addr < hi for lo, hi in ranges):
+            return name
+    return None
+
+
 def in_module_area(addr):
     return MODULE_AREA[0] <= addr < MODULE_AREA[1]
 
@@ -196,12 +251,17 @@ def frames_of(line):
     return FRAME_RE.findall(line)
 
 
+# Task names say who ran, not whose code: our CLI is named mpmcring.
+TASK_NAME_RE = re.compile(r"\bComm: \S+|\btask:\S+|\bby task \S+|^\s*Hardware name:.*")
+
+
 def first_ours(lines, own=None):
-    """Our first frame in lines (the "Modules linked in:" list aside), named
-    where we can; None when no line is ours."""
+    """Our first frame in lines (the "Modules linked in:" list and task
+    names aside), named where we can; None when no line is ours."""
     for l in lines:
         if l.lstrip().startswith("Modules linked in:"):
             continue
+        l = TASK_NAME_RE.sub("", l)
         for f in frames_of(l):
             if frame_is_ours(f):
                 if f.startswith("0x") and own is not None:
@@ -271,8 +331,7 @@ def kcsan_ours(block, when, own):
         obj = own.object_at(addr, when) if own else None
         if obj:
             return "address 0x%x is in our %s" % (addr, obj)
-    pair = kcsan_pair(block[0])
-    if pair and own and pair in own.known:
+    if own and own.known_race(block[0], accesses):
         return None  # a known base-kernel race (tests/kcsan-known-races.txt)
     for addr, frames in accesses:
         depth = 0
@@ -303,12 +362,13 @@ def report_ours(block, when=None, own=None):
 
 
 class Report:
-    def __init__(self, header, block, when, where, known=None):
+    def __init__(self, header, block, when, where, known=None, cut=False):
         self.header = header
         self.block = block
         self.when = when  # seconds of guest uptime, or None
         self.where = where  # why it is ours; None: the base kernel's
         self.known = known  # the known-races entry that calls it the base kernel's
+        self.cut = cut  # its block reached MAX_REPORT_LINES before its end
 
     @property
     def ours(self):
@@ -318,47 +378,138 @@ class Report:
         return self.header + ("  [at %s]" % self.where if self.where else "")
 
 
+# How a report's trace ends: a WARN's end-trace line (right after its
+# "</TASK>"), or the "</TASK>" of the one stack a report prints.
+END_TRACE = "---[ end trace"
+# A hung task's report goes on after its stack with the locks every task
+# holds (the holder of the lock it waits for may be ours), up to a line
+# of '='.
+LOCKS_HELD_RE = re.compile(r"Showing all locks held in the system")
+
+
+# One-line reports: no trace follows them (a user program's fault, an NMI
+# nobody claimed).
+ONE_LINE_RE = re.compile(r"^traps: |NMI received for unknown reason|Uhhuh\. NMI")
+
+
+def is_header(line):
+    return REPORT_RE.search(line) is not None
+
+
+def opens_box(lines, k):
+    """Whether lines[k] is the separator that opens a boxed report (KASAN,
+    KCSAN, UBSAN) or the boxed report's header itself."""
+    if BOXED_RE.search(lines[k]):
+        return True
+    return (SEPARATOR_RE.match(lines[k]) is not None and k + 1 < len(lines)
+            and BOXED_RE.search(lines[k + 1]) is not None)
+
+
+def box_end(lines, i):
+    """Where the box whose header is lines[i] ends (the index after its
+    closing separator). A separator right before the header of a report
+    that opens with one (another box, lockdep's) opens that report and
+    does not close this one; other reports printed inside the box do not
+    end it either."""
+    j = i + 1
+    while j < len(lines) and j - i < MAX_REPORT_LINES:
+        if SEPARATOR_RE.match(lines[j]) and not (
+                j + 1 < len(lines) and (BOXED_RE.search(lines[j + 1]) or
+                                        LOCKDEP_REPORT_RE.search(lines[j + 1]))):
+            return j + 1
+        j += 1
+    return j
+
+
+def locks_held_end(lines, j):
+    """After a hung task's stack (lines[j] on): khungtaskd reports every
+    hung task, then lists the locks every task holds, once, up to a line
+    of '='. Returns the end of that list when it follows (past the other
+    hung tasks' reports only), else j."""
+    k = j
+    while k < len(lines) and k - j < 5 * MAX_REPORT_LINES:
+        if LOCKS_HELD_RE.search(lines[k]):
+            while k < len(lines) and k - j < 5 * MAX_REPORT_LINES:
+                k += 1
+                if SEPARATOR_RE.match(lines[k - 1]):
+                    return k
+            return k
+        if is_header(lines[k]) and "INFO: task" not in lines[k]:
+            return j
+        k += 1
+    return j
+
+
+def trace_end(lines, i, others_open=0):
+    """Where the unboxed report whose header is lines[i] ends.
+
+    With two CPUs, lines of reports printed at once interleave (each
+    printk is whole, nothing says which CPU printed it: our kernels have no
+    CONFIG_PRINTK_CALLER). So that no report loses its own lines to another
+    one, a report runs on through any other report that starts inside it:
+    through a boxed report whole, and past another unboxed header until as
+    many traces have ended as reports were open (others_open: the reports
+    printed before this one whose traces had not ended at its header).
+    Lines that might belong to either report are judged with both: the
+    fail-closed side."""
+    open_reports = 1 + others_open
+    hung = "INFO: task" in lines[i]
+    j = i + 1
+    while j < len(lines) and j - i < MAX_REPORT_LINES:
+        l = lines[j]
+        if opens_box(lines, j):
+            j = box_end(lines, j + (0 if BOXED_RE.search(l) else 1))
+            continue
+        if is_header(l) and not CONTINUES_RE.search(l):
+            open_reports += 1
+        j += 1
+        if END_TRACE in l or l.strip() == "</TASK>":
+            if j < len(lines) and END_TRACE in lines[j]:
+                j += 1  # a WARN's "</TASK>" and its end-trace line: one end
+            if hung:
+                j = locks_held_end(lines, j)
+            open_reports -= 1
+            if open_reports == 0:
+                break
+    return j
+
+
 def scan_reports(console_lines, own=None):
-    """Kernel reports in a console log, in order: a list of Report."""
+    """Kernel reports in a console log, in order: a list of Report.
+
+    Every report header starts a report, also one printed inside another
+    report (another CPU's): the blocks of reports printed at once overlap,
+    and each report is judged with its whole block."""
     stamps = [stamp_of(l) for l in console_lines]
     lines = [strip_stamp(l) for l in console_lines]
     reports = []
-    i = 0
-    while i < len(lines):
-        if not REPORT_RE.search(lines[i]):
-            i += 1
+    ends = []  # where each unboxed report's block ends
+    for i, l in enumerate(lines):
+        if not is_header(l):
             continue
-        # KASAN, KCSAN and UBSAN put their reports between two lines of
-        # '='; the others end with the stack trace or the end-trace line.
-        boxed = (i > 0 and SEPARATOR_RE.match(lines[i - 1]) is not None
-                 and BOXED_RE.search(lines[i]) is not None)
-        block = [lines[i]]
-        j = i + 1
-        while j < len(lines) and len(block) < MAX_REPORT_LINES:
-            l = lines[j]
-            if boxed and SEPARATOR_RE.match(l):
-                j += 1
-                break
-            if boxed and REPORT_RE.search(l) and not BOXED_RE.search(l) and \
-                    not CONTINUES_RE.search(l):
-                # Another CPU's report printed inside the box: its own
-                # report, not a line of this one.
-                break
-            if not boxed and REPORT_RE.search(l) and not CONTINUES_RE.search(l):
-                break  # the next report starts
-            block.append(l)
-            j += 1
-            if not boxed and ("---[ end trace" in l or l.strip() == "</TASK>"):
-                # A WARN's trace ends with the end-trace line; take it along.
-                if j < len(lines) and "---[ end trace" in lines[j]:
-                    block.append(lines[j])
-                    j += 1
-                break
+        if CONTINUES_RE.search(l) and any(e > i for e in ends) and not BOXED_RE.search(l):
+            continue  # "possible circular locking..." under lockdep's WARNING line
+        if BOXED_RE.search(l):
+            # KASAN, KCSAN and UBSAN put their reports between two lines
+            # of '=' (printed or not right above the header: another CPU's
+            # line may come between).
+            j = box_end(lines, i)
+            block = lines[i:j]
+            if len(block) > 1 and SEPARATOR_RE.match(block[-1]):
+                block = block[:-1]
+        else:
+            j = i + 1 if ONE_LINE_RE.search(l) else trace_end(
+                lines, i, sum(1 for e in ends if e > i))
+            block = lines[i:j]
+            ends.append(j)
+        # Reached the limit before its end: said in its note, since a frame
+        # of ours past the limit went unjudged.
+        cut = len(block) >= MAX_REPORT_LINES
         where = report_ours(block, stamps[i], own)
-        pair = kcsan_pair(lines[i])
-        known = own.known.get(pair) if pair and own and not where else None
-        reports.append(Report(lines[i].strip(), block, stamps[i], where, known))
-        i = j
+        known = None
+        if own and not where and "BUG: KCSAN" in l:
+            known = own.known_race(l, kcsan_accesses(block))
+        reports.append(Report(l.strip(), block, stamps[i], where, known, cut))
     return reports
 
 
@@ -404,13 +555,6 @@ def scan_leaks(lines, own=None):
 
 
 # ---------------------------------------------------------------- lockdep
-
-LOCKDEP_REPORT_RE = re.compile(
-    r"possible circular locking dependency|inconsistent lock state|"
-    r"possible recursive locking|suspicious RCU usage|bad unlock balance|"
-    r"lock held when returning to user space|held lock freed|"
-    r"possible irq lock inversion|circular locking|"
-    r"turning off the locking correctness validator|too low!")
 
 # Reports after which the kernel taints itself LOCKDEP_NOW_UNRELIABLE.
 UNRELIABLE_RE = re.compile(r"BUG: KASAN|kernel BUG at|\bOops\b|general protection fault|"

@@ -38,17 +38,18 @@ Every result is one test with a name:
                                      names our code
   <k>/lockdep                        lockdep still on at the end of the guest
   <k>/leaks                          kmemleak finds no leak of our code
-  inventory/...                      something missing, miscounted,
-                                     unlisted, or skipped without leave
+  inventory/...                      something missing, unlisted, run
+                                     twice, or skipped without leave
 Extra tests named <k>/kunit/<suite> or <k>/vm/<prog> fail when a document
 has no plan, ends early, or a program exits non-zero (or is killed by a
 signal) for no failed test.
 
 The inventory, tests/inventory.txt, lists what must run: per kernel every
-KUnit suite and VM program with its number of cases, every guest step,
-every host test and static check, and the skips allowed with their
-reasons. When the knobs below ask for a subset, only that subset is
-required, and the summary says so.
+KUnit case and VM test by name, every guest step, every host test and
+static check, and the skips allowed with their reasons. When the knobs
+below ask for a subset, only that subset is required, and the summary
+says so. When the run and the inventory disagree, the summary lists the
+inventory lines to add and remove for them to match.
 
 Knobs (environment):
   MPMCRING_KERNELS       comma list (default: debug,kcsan,debug-6.12,stock-6.1,
@@ -60,6 +61,8 @@ Knobs (environment):
   MPMCRING_BOOT_TIMEOUT  seconds for a kernel to start init (default 150): past
                          that the guest is stopped (see boot.run_guest())
   MPMCRING_TEST_TIMEOUT  seconds for each test program inside a guest (default 400)
+  MPMCRING_LINT_TIMEOUT  seconds for each static check (default 1200); each host
+                         test has MPMCRING_HOST_TEST_TIMEOUT (tests/host/run.sh)
   MPMCRING_VM_TESTS      comma list: run only these VM test programs
   MPMCRING_GUESTS        guests that run at once (default: one per host CPU)
   MPMCRING_INVENTORY     another inventory file
@@ -107,16 +110,17 @@ def main():
     os.makedirs(LOGS, exist_ok=True)
     progress("mpmcring check: kernels %s" % ", ".join(kernels))
 
-    scope_text, allowed, stale = "", [], []
+    scope_text, allowed, stale, edits = "", [], [], []
     try:
-        scope_text, allowed, stale = run_stages(kernels, inv)
+        scope_text, allowed, stale = run_stages(kernels, inv, edits)
     except Exception:  # a bug of the runner's own: still a red summary line
         R.add("harness", "fail", "the runner itself failed:\n" + traceback.format_exc())
-    return summary.print_summary(kernels, scope_text, allowed, stale)
+    return summary.print_summary(kernels, scope_text, allowed, stale, edits)
 
 
-def run_stages(kernels, inv):
-    """Every stage; returns what the summary says of the inventory."""
+def run_stages(kernels, inv, edits):
+    """Every stage; returns what the summary says of the inventory, and
+    appends to `edits` the inventory lines to change for this run."""
     scope_text, allowed, stale = "", [], []
     if build.stage_deps():
         found = build.stage_kernels(kernels)
@@ -145,7 +149,7 @@ def run_stages(kernels, inv):
         # Did everything that must run, run?
         scope = inventory.Scope(kernels, env_list("MPMCRING_VM_TESTS"), host.host_enabled(),
                                 host.lint_enabled())
-        problems, allowed, stale = inventory.check(inv, scope, R.tests)
+        problems, allowed, stale = inventory.check(inv, scope, R.tests, edits)
         for name, detail in problems:
             R.add(name, "fail", detail, [inv.path])
         if not problems:

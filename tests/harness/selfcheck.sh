@@ -27,6 +27,8 @@
 #     vm-missing      tests/vm/params.c deleted: the inventory misses it
 #     kunit-unlisted  tests/kunit/lifetime.o dropped from Kbuild: its suite
 #                     never registers, the inventory misses it
+#     kunit-renamed   a KUnit case renamed, its suite's count kept: the
+#                     inventory misses the old name, does not list the new
 #   guest "kcsan" (the kcsan kernel):
 #     kcsan-race      two kthreads racing on a plain variable in mpr_plant_hammer()
 #     kcsan-helper    two kthreads racing on our kmalloc'd bitmap through
@@ -41,6 +43,8 @@
 #   guest "nokunit" (the debug kernel):
 #     kunit-unbuilt   Kbuild's CONFIG_KUNIT test fails (as on a kernel
 #                     without KUnit): no test module, every suite missing
+#     vm-renamed      a VM test renamed, its program's count kept: as
+#                     kunit-renamed
 #   guest "stuck-boot" (the debug kernel, stopped before init; in the
 #   nokunit copy, whose modules are built already):
 #     stuck-boot      MPMCRING_BOOT_TIMEOUT=2 makes the boot look stuck
@@ -92,16 +96,24 @@ copy_tree() {
 # fault is new.
 
 plant_kunit() {	# <root> <file> <suite> <kernel>; the source on stdin
-	local dst=$1 file=$2 suite=$3 kernel=$4
+	local dst=$1 file=$2 suite=$3 kernel=$4 c
 	cat >"$dst/tests/kunit/$file.c"
 	printf '\n# planted by tests/harness/selfcheck.sh\nmpmcring_test-y += tests/kunit/%s.o\n' \
 		"$file" >>"$dst/Kbuild"
-	printf 'kunit %s %s 1\n' "$kernel" "$suite" >>"$dst/tests/inventory.txt"
+	# One inventory line per case, named as the source's KUNIT_CASE()s.
+	sed -n 's/^\s*KUNIT_CASE(\(\w*\)),$/\1/p' "$dst/tests/kunit/$file.c" |
+		while read -r c; do
+			printf 'kunit %s %s %s\n' "$kernel" "$suite" "$c"
+		done >>"$dst/tests/inventory.txt"
 }
 
-plant_vm() {	# <root> <program> <tests> <kernel>; the source on stdin
-	cat >"$1/tests/vm/$2.c"
-	printf 'vm %s %s %s\n' "$4" "$2" "$3" >>"$1/tests/inventory.txt"
+plant_vm() {	# <root> <program> <kernel> <test>...; the source on stdin
+	local dst=$1 prog=$2 kernel=$3 t
+	shift 3
+	cat >"$dst/tests/vm/$prog.c"
+	for t in "$@"; do
+		printf 'vm %s %s %s\n' "$kernel" "$prog" "$t" >>"$dst/tests/inventory.txt"
+	done
 }
 
 plant_kunit_expect() {
@@ -536,13 +548,10 @@ static struct kunit_suite plant_kcsan_suite = {
 };
 kunit_test_suite(plant_kcsan_suite);
 EOF
-	# three cases, not one
-	sed -i 's/^kunit kcsan mpmcring_plant_kcsan 1$/kunit kcsan mpmcring_plant_kcsan 3/' \
-		"$1/tests/inventory.txt"
 }
 
 plant_vm_fail() {
-	plant_vm "$1" zz_plant_fail 1 debug <<'EOF'
+	plant_vm "$1" zz_plant_fail debug global.plant_fails <<'EOF'
 // SPDX-License-Identifier: GPL-2.0-only
 /* Planted by selfcheck.sh: a VM test that fails. */
 #include "kselftest_harness.h"
@@ -559,7 +568,7 @@ EOF
 }
 
 plant_vm_crash() {
-	plant_vm "$1" zz_plant_crash 2 debug <<'EOF'
+	plant_vm "$1" zz_plant_crash debug first second <<'EOF'
 // SPDX-License-Identifier: GPL-2.0-only
 /* Planted by selfcheck.sh: a test program that crashes half way. */
 #include <signal.h>
@@ -583,6 +592,20 @@ plant_vm_missing() {
 plant_kunit_unlisted() {
 	sed -i 's| tests/kunit/lifetime\.o||' "$1/Kbuild"
 	! grep -q 'tests/kunit/lifetime\.o' "$1/Kbuild"
+}
+
+# A test renamed, the count kept: the inventory names each test, so the
+# old name goes missing and the new one is unlisted (review of issue 17,
+# must-fix 4: one test could replace another and pass).
+plant_kunit_renamed() {
+	sed -i 's/\bbasic_commit_order\b/basic_commit_order_renamed/' "$1/tests/kunit/basic.c"
+	grep -q 'KUNIT_CASE(basic_commit_order_renamed)' "$1/tests/kunit/basic.c"
+}
+
+plant_vm_renamed() {
+	sed -i 's/^TEST_F(dev, unknown_ioctl_enotty)$/TEST_F(dev, unknown_ioctl_renamed)/' \
+		"$1/tests/vm/device_smoke.c"
+	grep -q '^TEST_F(dev, unknown_ioctl_renamed)$' "$1/tests/vm/device_smoke.c"
 }
 
 plant_kunit_unbuilt() {
@@ -687,7 +710,7 @@ if wanted debug; then
 	guest debug debug zz_plant_fail,zz_plant_crash,params \
 		plant_kunit_expect plant_warn plant_lockdep plant_kasan_oob plant_leak \
 		plant_rcu_stall plant_soft_lockup plant_vm_fail plant_vm_crash plant_vm_missing \
-		plant_kunit_unlisted
+		plant_kunit_unlisted plant_kunit_renamed
 	expect kunit-expect debug '^FAIL +debug/kunit/mpmcring_plant_expect/plant_expect_fails\b'
 	expect warn debug '^FAIL +debug/reports\b' \
 		'^ +ours: WARNING: CPU: [0-9]+ PID: [0-9]+ at .* mpr_plant_warn\+'
@@ -705,9 +728,13 @@ if wanted debug; then
 	expect vm-fail debug '^FAIL +debug/vm/zz_plant_fail/global\.plant_fails\b'
 	expect vm-crash debug \
 		'^FAIL +debug/vm/zz_plant_crash +\(ended early: 1 of 2 results; killed by signal 11 \(SIGSEGV\)' \
-		'^FAIL +inventory/debug/vm/zz_plant_crash +\(1 tests ran, '
+		'^FAIL +inventory/debug/vm/zz_plant_crash/second +\(missing: '
 	expect vm-missing debug '^FAIL +inventory/debug/vm/params +\(missing: '
 	expect kunit-unlisted debug '^FAIL +inventory/debug/kunit/mpmcring_lifetime +\(missing: '
+	expect kunit-renamed debug \
+		'^FAIL +inventory/debug/kunit/mpmcring_basic/basic_commit_order +\(missing: ' \
+		'^FAIL +inventory/debug/kunit/mpmcring_basic/basic_commit_order_renamed +\(unexpected: ' \
+		'^add: kunit debug mpmcring_basic basic_commit_order_renamed$'
 	explained debug
 	[ "${MPMCRING_KEEP:-0}" = 1 ] || rm -rf "$SCRATCH/debug"
 fi
@@ -725,11 +752,15 @@ if wanted kcsan; then
 fi
 
 if wanted nokunit; then
-	guest nokunit debug device_smoke plant_kunit_unbuilt
+	guest nokunit debug device_smoke plant_kunit_unbuilt plant_vm_renamed
 	expect kunit-unbuilt nokunit \
 		'^FAIL +inventory/debug/kunit/mpmcring_basic +\(missing: ' \
 		'^FAIL +inventory/debug/insmod/mpmcring_test +\(missing: ' \
 		'^FAIL +inventory/debug/(kunit/mpmcring_[a-z]+|rmmod/mpmcring_test) +\(missing: '
+	expect vm-renamed nokunit \
+		'^FAIL +inventory/debug/vm/device_smoke/dev\.unknown_ioctl_enotty +\(missing: ' \
+		'^FAIL +inventory/debug/vm/device_smoke/dev\.unknown_ioctl_renamed +\(unexpected: ' \
+		'^add: vm debug device_smoke dev\.unknown_ioctl_renamed$'
 	explained nokunit
 fi
 

@@ -7,7 +7,7 @@ from common import R, excerpt, progress, rel
 from judge import NOTES
 
 
-def print_summary(kernels, scope_text, allowed, stale):
+def print_summary(kernels, scope_text, allowed, stale, edits=()):
     fails = R.failures()
     if fails:
         print("\n======== failures ========")
@@ -21,6 +21,12 @@ def print_summary(kernels, scope_text, allowed, stale):
         print("\n======== skipped, as tests/inventory.txt allows ========")
         for name, reason in allowed:
             print("skip %s: %s" % (name, reason))
+    if edits:
+        # After the failures, where a reader who renamed or added a test
+        # looks: every line to change at once, kernels grouped.
+        print("\n======== tests/inventory.txt and this run disagree: to match it ========")
+        for l in edits:
+            print(l)
     print("\n======== summary ========")
     if scope_text:
         print("inventory: %s" % scope_text)

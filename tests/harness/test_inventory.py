@@ -12,9 +12,11 @@ TEXT = """# a comment
 kernels test debug,kcsan
 kernels stock stock-6.1
 kernels all test,stock
-kunit test suite_a 2
-vm all prog 2
-vm debug,stock-6.1 other 1
+kunit test suite_a c1
+kunit test suite_a c2
+vm all prog one
+vm all prog two
+vm debug,stock-6.1 other x
 step all boot
 step stock dkms
 host plain/lib_test
@@ -53,8 +55,8 @@ class Inventory(unittest.TestCase):
     def tearDown(self):
         os.unlink(self.path)
 
-    def check(self, tests, scope=None):
-        return inventory.check(self.inv, scope or self.scope, tests)
+    def check(self, tests, scope=None, edits=None):
+        return inventory.check(self.inv, scope or self.scope, tests, edits)
 
     def names(self, problems):
         return sorted(p[0] for p in problems)
@@ -65,6 +67,11 @@ class Inventory(unittest.TestCase):
         self.assertEqual(problems, [])
         self.assertEqual(allowed, [("stock-6.1/vm/prog/two", "the guest is too small")])
         self.assertEqual(stale, [])
+
+    def test_edits_empty_when_all_there(self):
+        edits = []
+        inventory.check(self.inv, self.scope, results(), edits)
+        self.assertEqual(edits, [])
 
     def test_missing_suite_program_step_host_lint(self):
         drop = ("kcsan/kunit/suite_a/", "debug/vm/other/", "stock-6.1/dkms", "host/", "lint/")
@@ -81,11 +88,82 @@ class Inventory(unittest.TestCase):
         problems, _, _ = self.check(tests)
         self.assertEqual(self.names(problems), ["inventory/host"])
 
-    def test_count_changed(self):
+    def test_case_missing(self):
         tests = [t for t in results() if t[0] != "debug/kunit/suite_a/c2"]
         problems, _, _ = self.check(tests)
-        self.assertEqual(self.names(problems), ["inventory/debug/kunit/suite_a"])
-        self.assertIn("1 cases ran, tests/inventory.txt:5 expects 2", problems[0][1])
+        self.assertEqual(self.names(problems), ["inventory/debug/kunit/suite_a/c2"])
+        self.assertIn("missing: tests/inventory.txt:6 expects it", problems[0][1])
+
+    def test_renamed_test_keeps_count_and_fails(self):
+        # Review of issue 17, must-fix 4: one test replacing another kept
+        # the count, and the run passed.
+        ren = {"debug/vm/prog/two": "debug/vm/prog/three",
+               "kcsan/kunit/suite_a/c2": "kcsan/kunit/suite_a/c3"}
+        tests = [(ren.get(n, n), s, d, l) for n, s, d, l in results()]
+        edits = []
+        problems, _, _ = self.check(tests, edits=edits)
+        self.assertEqual(self.names(problems), [
+            "inventory/debug/vm/prog/three", "inventory/debug/vm/prog/two",
+            "inventory/kcsan/kunit/suite_a/c2", "inventory/kcsan/kunit/suite_a/c3"])
+        p = dict(problems)
+        self.assertIn("add the line: vm debug prog three", p["inventory/debug/vm/prog/three"])
+        self.assertIn("missing: tests/inventory.txt:8 expects it",
+                      p["inventory/debug/vm/prog/two"])
+        self.assertIn("add: kunit kcsan suite_a c3", edits)
+        self.assertIn("add: vm debug prog three", edits)
+        # Lines that cover more kernels than the test vanished from are
+        # kept for the others.
+        self.assertTrue(any(e.endswith("kunit test suite_a c2: did not run on kcsan; keep it "
+                                       "for debug") for e in edits), edits)
+
+    def test_removed_everywhere_and_added_everywhere(self):
+        tests = [(n.replace("/prog/two", "/prog/deux"), s, d, l) for n, s, d, l in results()]
+        edits = []
+        self.check(tests, edits=edits)
+        self.assertEqual(edits, ["remove %s:8: vm all prog two" % inventory.rel(self.path),
+                                 "add: vm all prog deux"])
+
+    def test_program_skipped_whole(self):
+        # Review should-fix 15: "1..0 # SKIP" was "did not run".
+        tests = [t for t in results() if not t[0].startswith("debug/vm/other/")]
+        tests.append(("debug/vm/other", "skip", "no BPF", ()))
+        problems, _, _ = self.check(tests)
+        self.assertEqual(self.names(problems), ["inventory/debug/vm/other",
+                                                "inventory/debug/vm/other"])
+        self.assertEqual(sorted(p[1].split(":")[0] for p in problems),
+                         ["missing", "unexpected skip"])
+        with open(self.path, "a") as f:
+            f.write("skip debug vm/other no BPF on this kernel\n")
+        self.inv = inventory.Inventory(self.path)
+        problems, allowed, _ = self.check(tests)
+        self.assertEqual(problems, [])
+        self.assertEqual(allowed, [("stock-6.1/vm/prog/two", "the guest is too small"),
+                                   ("debug/vm/other", "no BPF on this kernel")])
+
+    def test_whole_suite_missing_gives_no_removal_hints(self):
+        tests = [t for t in results() if not t[0].startswith("kcsan/kunit/")]
+        edits = []
+        problems, _, _ = self.check(tests, edits=edits)
+        self.assertEqual(self.names(problems), ["inventory/kcsan/kunit/suite_a"])
+        self.assertEqual(edits, [])
+
+    def test_ran_twice(self):
+        tests = results() + [("debug/vm/prog/one", "pass", "", ())]
+        problems, _, _ = self.check(tests)
+        self.assertEqual(self.names(problems), ["inventory/debug/vm/prog/one"])
+        self.assertIn("ran 2 times", problems[0][1])
+
+    def test_counts_are_refused(self):
+        with open(self.path, "a") as f:
+            f.write("vm all write 7\n")
+        inv = inventory.Inventory(self.path)
+        self.assertEqual(len(inv.errors), 1, inv.errors)
+        self.assertIn("list each test by its name", inv.errors[0])
+
+    def test_kernels_spec(self):
+        self.assertEqual(self.inv.kernels_spec({"debug", "kcsan", "stock-6.1"}), "all")
+        self.assertEqual(self.inv.kernels_spec({"debug", "kcsan"}), "test")
+        self.assertEqual(self.inv.kernels_spec({"debug", "stock-6.1"}), "stock,debug")
 
     def test_unexpected(self):
         tests = results() + [("kcsan/vm/other/x", "pass", "", ()),
@@ -97,7 +175,7 @@ class Inventory(unittest.TestCase):
             "inventory/debug/kunit/suite_b", "inventory/debug/rmmod/mpmcring_loadgen",
             "inventory/host/asan/new", "inventory/kcsan/vm/other"])
         self.assertTrue(all("unexpected" in p[1] for p in problems))
-        self.assertIn("add the line: kunit debug suite_b 1", dict(problems)[
+        self.assertIn("add the lines:\nkunit debug suite_b c", dict(problems)[
             "inventory/debug/kunit/suite_b"])
         self.assertIn("add the line: host asan/new", dict(problems)["inventory/host/asan/new"])
 
@@ -138,7 +216,7 @@ class Inventory(unittest.TestCase):
 
     def test_bad_lines(self):
         with open(self.path, "a") as f:
-            f.write("kunit nosuch suite_c 2\nvm all prog 3\nkunit all x zero\nfoo bar\n")
+            f.write("kunit nosuch suite_c c\nvm all prog one\nkunit all x\nfoo bar\n")
         inv = inventory.Inventory(self.path)
         self.assertEqual(len(inv.errors), 4, inv.errors)
         problems, _, _ = inventory.check(inv, self.scope, results())

@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Unit tests of parse.py's TAP checks: a document whose results do not
 match its plan one for one must not pass."""
+import os
+import tempfile
 import unittest
 
-from parse import tap_level, tap_problems
+from parse import parse_results, tap_level, tap_problems
 
 
 def problems(text):
@@ -31,6 +33,39 @@ class TapProblems(unittest.TestCase):
     def test_out_of_order(self):
         p = problems("1..2\nok 2 b\nok 1 a\n")
         self.assertTrue(any(x.startswith("result numbers out of sequence") for x in p), p)
+
+
+class Markers(unittest.TestCase):
+    """Review should-fix 14: a marker line a program prints must not end
+    its section or finish the guest."""
+
+    def parse(self, text):
+        fd, path = tempfile.mkstemp()
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        try:
+            return parse_results(path)
+        finally:
+            os.unlink(path)
+
+    def test_end_of_another_section_is_output(self):
+        _, secs, done = self.parse(
+            "@@MPMCRING BEGIN vm cli t=1\nok 1 a\n@@MPMCRING END vm other rc=0 t=2\n"
+            "@@MPMCRING DONE\n")
+        self.assertEqual(len(secs), 1)
+        self.assertIsNone(secs[0]["rc"])  # still open: the guest stopped in it
+        self.assertFalse(done)  # DONE inside an open section is output too
+        self.assertIn("@@MPMCRING END vm other rc=0 t=2", secs[0]["lines"])
+
+    def test_matching_end_and_done(self):
+        _, secs, done = self.parse(
+            "@@MPMCRING BEGIN vm cli t=1\nok 1 a\n@@MPMCRING END vm cli rc=0 t=2\n"
+            "@@MPMCRING DONE\n")
+        self.assertEqual((secs[0]["rc"], done), (0, True))
+
+    def test_begin_after_done(self):
+        _, _, done = self.parse("@@MPMCRING DONE\n@@MPMCRING BEGIN vm cli t=1\n")
+        self.assertFalse(done)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 """Unit tests of reports.py: which kernel reports are ours (make
 check-harness runs them before it plants anything)."""
 import os
+import tempfile
 import unittest
 
 from reports import Ownership, lockdep_off_cause, scan_leaks, scan_reports
@@ -267,8 +268,9 @@ class KcsanOwnership(unittest.TestCase):
         self.assertFalse(self.one(KCSAN_OBJECT).ours)  # no frame rule applies
         own = Ownership()
         info = own.add_objects(self.OBJECTS_FILE, 45.0)
-        self.assertEqual(info, {"header": "# mpmcring objects 1", "entries": 3,
-                                "dropped": 0, "untracked": 0})
+        self.assertEqual((info["header"], info["entries"], info["dropped"], info["untracked"],
+                          len(info["keys"]), len(info["freed"])),
+                         ("# mpmcring objects 1", 3, 0, 0, 3, 1))
         r = self.one(KCSAN_OBJECT, own)
         self.assertTrue(r.ours)
         self.assertIn("address 0xffff888003a20118 is in our ring r1", r.where)
@@ -357,6 +359,29 @@ class KcsanOwnership(unittest.TestCase):
         own.add_known_races(KNOWN, "debug-6.12")
         self.assertTrue(self.one(KCSAN_POLLWAKE, own).ours)
 
+    def test_known_race_on_other_memory_is_not_excused(self):
+        # Review should-fix 10: an entry names the memory its evidence is
+        # about; the same two functions racing elsewhere are not excused.
+        own = Ownership()
+        own.add_known_races(KNOWN, "kcsan")
+        heap = KCSAN_POLLWAKE.replace("0xffffc90000173c50", "0xffff888004f1b9a8")
+        r = self.one(heap, own)
+        self.assertTrue(r.ours)
+        self.assertIn("frame 4", r.where)
+        self.assertIsNone(r.known)
+        self.assertIn("kcsan-known-races.txt:", self.one(KCSAN_POLLWAKE, own).known)
+
+    def test_known_races_file_wants_a_memory_kind(self):
+        fd, path = tempfile.mkstemp()
+        with os.fdopen(fd, "w") as f:
+            f.write("a b kcsan stack why\nc d kcsan disk why\ne f kcsan\n")
+        try:
+            errors = Ownership().add_known_races(path, "kcsan")
+        finally:
+            os.unlink(path)
+        self.assertEqual(len(errors), 2, errors)
+        self.assertIn("memory 'disk'", errors[0])
+
     def test_known_race_on_our_object_is_ours(self):
         own = Ownership()
         own.add_known_races(KNOWN, "kcsan")
@@ -411,6 +436,31 @@ class ObjectsStep(unittest.TestCase):
 
     def test_empty_list_fails(self):
         self.assertEqual(self.judge([["# mpmcring objects 1", "# dropped 0"]])[0], "fail")
+
+    RING = "ffff888003a20000 ffff888003a20400 1 - ring default"
+
+    def read(self, dropped, *freed):
+        return ["# mpmcring objects 1", self.RING] + [
+            "ffff888003b%05x ffff888003b%05x 2 3 slots r" % (n * 0x400, n * 0x400 + 0x400)
+            for n in freed] + ["# dropped %d" % dropped]
+
+    def test_dropped_after_being_seen_passes(self):
+        # Review should-fix 8: what a read listed freed may drop later.
+        self.assertEqual(self.judge([self.read(0, 1, 2), self.read(2, 3)])[0], "pass")
+
+    def test_dropped_unseen_fails(self):
+        status, detail = self.judge([self.read(0, 1, 2), self.read(3, 3)])
+        self.assertEqual(status, "fail")
+        self.assertIn("objects after-1: 1 object(s) were freed and dropped", detail)
+        status, detail = self.judge([self.read(5, 1)])
+        self.assertIn("objects after-0: 5 object(s)", detail)
+
+    def test_reload_restarts_the_count(self):
+        def reloaded(r):
+            return [l.replace("ffff888003a2", "ffff888003c2") for l in r]
+        self.assertEqual(self.judge([self.read(0, 1, 2), reloaded(self.read(0, 4))])[0], "pass")
+        # The old instance's freed entries say nothing of the new one's.
+        self.assertEqual(self.judge([self.read(0, 1, 2), reloaded(self.read(1, 4))])[0], "fail")
 
 
 class ReportsStep(unittest.TestCase):
@@ -485,6 +535,43 @@ class OtherReports(unittest.TestCase):
         heads = [r.header for r in reps]
         self.assertTrue(any(h.startswith("WARNING:") for h in heads), heads)
 
+    def test_task_named_mpmcring_is_not_our_code(self):
+        # Review should-fix 7: our CLI's name in "Comm:" is not a frame.
+        text = ("WARNING: CPU: 0 PID: 7 at kernel/foo.c:12 foo+0x1/0x2\n"
+                "CPU: 0 PID: 7 Comm: mpmcring Not tainted 6.1.0 #1\n"
+                "task:mpmcring state:D stack:0 pid:7\n"
+                "Call Trace:\n <TASK>\n bar+0x1/0x2\n </TASK>\n"
+                "---[ end trace 0000000000000000 ]---\n")
+        self.assertFalse(scan_reports(console(text))[0].ours)
+        ours = text.replace(" bar+0x1/0x2", " mpmcring_read+0x1/0x2 [mpmcring]")
+        self.assertIn("mpmcring_read", scan_reports(console(ours))[0].where)
+
+    def test_tasks_rcu_stall_and_non_static_key(self):
+        # Review should-fix 9: neither matched any report pattern.
+        text = ("INFO: rcu_tasks detected stalls on tasks:\n"
+                "000000003b5f5a8e: .. nvcsw: 2/2 holdout: 1 idle_cpu: -1/0\n"
+                "task:events state:R running task\n"
+                "Call Trace:\n <TASK>\n ev_probe+0x1/0x2 [mpmcring_events]\n </TASK>\n"
+                "INFO: rcu_tasks_trace detected stalls on tasks:\n"
+                "INFO: trying to register non-static key.\n"
+                "The code is fine but needs lockdep annotation, or maybe\n"
+                "Call Trace:\n <TASK>\n lockdep_init_map_type+0x1/0x2\n"
+                " mpmcring_create+0x1/0x2 [mpmcring]\n </TASK>\n")
+        reps = scan_reports(console(text))
+        self.assertEqual([r.header.split(" detected")[0].split(".")[0] for r in reps],
+                         ["INFO: rcu_tasks", "INFO: rcu_tasks_trace",
+                          "INFO: trying to register non-static key"])
+        self.assertTrue(reps[0].ours)
+        self.assertIn("mpmcring_create", reps[2].where)
+
+    def test_a_report_cut_at_the_limit_says_so(self):
+        # Review should-fix 6: a long report was cut silently.
+        long = "WARNING: CPU: 0 PID: 1 at kernel/foo.c:12 foo+0x1/0x2\n" + \
+            "".join(" f%d+0x1/0x2\n" % n for n in range(300))
+        r, = scan_reports(console(long))
+        self.assertTrue(r.cut)
+        self.assertFalse(scan_reports(console(BASE_WARN))[0].cut)
+
     def test_bare_module_address_is_ours(self):
         text = "BUG: unable to handle page fault for address: 0000000000000008\n" \
                "Call Trace:\n ? 0xffffffffa0001234\n </TASK>\n"
@@ -515,6 +602,111 @@ unreferenced object 0xffff888002d4c300 (size 64):
     [<ffffffff812a1b2c>] __kmem_cache_alloc_node+0x1ac/0x2d0
     [<ffffffff81c1d00f>] acpi_os_allocate+0x1f/0x30
 """
+
+
+class Interleaved(unittest.TestCase):
+    """Two vCPUs print reports at once, line by line (review of the suite,
+    issue 17, must-fix 2): each report is still judged, with every line
+    that may be its own."""
+
+    OUR_WARN = ["WARNING: CPU: 1 PID: 9 at lib/list_debug.c:62 __list_del_entry_valid+0x9c/0x110",
+                "Modules linked in: mpmcring(O)", "Call Trace:", " <TASK>",
+                " mpmcring_destroy+0x1a4/0x2c0 [mpmcring]", " </TASK>",
+                "---[ end trace 0000000000000000 ]---"]
+
+    def known(self):
+        own = Ownership()
+        self.assertEqual(own.add_known_races(KNOWN, "kcsan"), [])
+        return own
+
+    def test_our_warn_inside_a_known_race_box(self):
+        box = KCSAN_POLLWAKE.strip("\n").split("\n")
+        k = box.index("read to 0xffffc90000173c50 of 4 bytes by task 463 on cpu 1:")
+        reps = scan_reports(console("\n".join(box[:k] + self.OUR_WARN + box[k:])),
+                            self.known())
+        self.assertEqual([r.header[:13] for r in reps], ["BUG: KCSAN: d", "WARNING: CPU:"])
+        self.assertTrue(reps[1].ours, reps[1].block)  # the WARN: its trace names us
+        self.assertIn("mpmcring_destroy", reps[1].where)
+        self.assertFalse(reps[0].ours)  # the box: still the known race, whole
+        self.assertIn(" do_sys_poll+0x55d/0x6a0", reps[0].block)
+
+    def test_box_keeps_the_access_after_another_report(self):
+        # The base-kernel WARN comes between the two accesses; the second
+        # access, ours at frame 2, is after it.
+        box = KCSAN_LIST.strip("\n").split("\n")
+        k = box.index("read to 0xffff888004f1b9a8 of 8 bytes by task 212 on cpu 0:")
+        body = box[:3] + box[k:]  # only the second access is ours
+        k = body.index("read to 0xffff888004f1b9a8 of 8 bytes by task 212 on cpu 0:")
+        base = BASE_WARN.strip("\n").split("\n")
+        reps = scan_reports(console("\n".join(body[:k] + base + body[k:])))
+        self.assertEqual(len(reps), 2)
+        self.assertIn("frame 2 of an access", reps[0].where or "")
+        self.assertFalse(reps[1].ours)  # the base WARN stays a note
+
+    def test_line_between_separator_and_kasan_header(self):
+        text = "\n".join([
+            SEP, "mpmcring: ring r1 destroyed",
+            "BUG: KASAN: use-after-free in remove_wait_queue+0x1c/0xa0",
+            "Read of size 8 at addr ffff888004a1b9a8 by task poll/211", "Call Trace:", " <TASK>",
+            " remove_wait_queue+0x1c/0xa0", " poll_freewait+0x4a/0xb0", " </TASK>", "",
+            "Freed by task 210:", " kfree+0x8a/0x1a0", " ring_free+0x3d/0x90 [mpmcring]", SEP])
+        reps = scan_reports(console(text))
+        self.assertEqual(len(reps), 1)
+        self.assertTrue(reps[0].ours)
+        self.assertIn("ring_free", reps[0].where)
+
+    def test_two_warnings_printed_at_once(self):
+        # Both headers first, then the base one's trace, then ours.
+        base = BASE_WARN.strip("\n").split("\n")
+        lines = base[:1] + self.OUR_WARN[:1] + base[1:] + self.OUR_WARN[1:]
+        reps = scan_reports(console("\n".join(lines)))
+        self.assertEqual(len(reps), 2)
+        ours = [r for r in reps if r.header.startswith("WARNING: CPU: 1")]
+        self.assertTrue(ours[0].ours, ours[0].block)
+
+    def test_panic_between_an_oops_and_its_trace(self):
+        # kcsan guest (main, 03:02): the second int3 Oops's trace came
+        # after the first CPU's panic line.
+        text = "\n".join([
+            "int3: 0000 [#2] PREEMPT SMP", "CPU: 0 PID: 301 Comm: events",
+            "RIP: 0010:syscall_exit_to_user_mode_prepare+0xda/0x11e", "Call Trace:",
+            "Kernel panic - not syncing: Fatal exception in interrupt", " <TASK>",
+            " syscall_exit_to_user_mode+0xa/0x1f", " mpr_exit+0x1/0x2 [mpmcring]", " </TASK>",
+            "Modules linked in: mpmcring(O)", "---[ end trace 0000000000000000 ]---"])
+        reps = scan_reports(console(text))
+        self.assertEqual(len(reps), 2)
+        self.assertIn(" mpr_exit+0x1/0x2 [mpmcring]", reps[0].block)
+        self.assertIn("mpr_exit", reps[0].where)
+
+    def test_hung_task_owner_in_the_locks_list(self):
+        # Review should-fix 6: a kworker waits on a mutex our events
+        # module holds; only the locks list names our code.
+        text = "\n".join([
+            "INFO: task kworker/0:1:12 blocked for more than 30 seconds.",
+            "      Not tainted 6.1.192 #1", "task:kworker/0:1 state:D stack:0 pid:12",
+            "Call Trace:", " <TASK>", " __mutex_lock+0x8e/0x7b0",
+            " tracepoint_probe_unregister+0x3a/0x300", " </TASK>", "",
+            "Showing all locks held in the system:", "1 lock held by insmod/80:",
+            " #0: ffffffff82a0b2a8 (tracepoints_mutex){+.+.}-{3:3}, at: "
+            "ev_register_all+0x30/0x90 [mpmcring_events]", "",
+            "=============================================", "",
+            "WARNING: CPU: 0 PID: 1 at kernel/foo.c:12 foo+0x1/0x2"])
+        reps = scan_reports(console(text))
+        self.assertEqual(len(reps), 2)
+        self.assertTrue(reps[0].ours)
+        self.assertIn("ev_register_all", reps[0].where)
+        self.assertFalse(reps[1].ours)
+
+    def test_separator_closing_a_box_before_an_oops(self):
+        # The kcsan guest (main, 03:02): a box closed right before an
+        # int3 Oops; the box ends there, the Oops is its own.
+        box = KCSAN_DEEP.strip("\n").split("\n")
+        text = "\n".join(box[:-1] + [SEP, "int3: 0000 [#1] PREEMPT SMP", " foo+0x1/0x2",
+                                      " </TASK>", "mpmcring: later"])
+        reps = scan_reports(console(text))
+        self.assertEqual(len(reps), 2)
+        self.assertNotIn("int3: 0000 [#1] PREEMPT SMP", reps[0].block)
+        self.assertFalse(reps[0].ours)
 
 
 class Leaks(unittest.TestCase):
