@@ -157,7 +157,8 @@
  *              stale_reported); held_not_freed: reclaim
  *              never frees a record a consumer holds, same exceptions;
  *              claim_live: a claim mpr_claim() hands over (not one made
- *              while holding) covers no space reclaim has freed;
+ *              while holding) covers no space reclaim has freed, and is
+ *              framed as written;
  *              stale_reported: a consumer (mapped or read(2)) whose records
  *              were reused under it before it read them is told at commit
  *              (REVOKED or passed; unless the hostile wrote its slot);
@@ -170,7 +171,12 @@
  *              announced, not one it already committed.
  *   4 delivery (without the hostile process) exactly_once: a claim takes
  *              only committed, unclaimed records that start where it thinks
- *              (no misframing, nothing unfinished, nothing twice);
+ *              and have the size it thinks (no misframing, nothing
+ *              unfinished, nothing twice);
+ *              reclaim_maximal: a reclaim (unless its walk ran out of
+ *              steps) leaves reclaim_pos at the first record from it that
+ *              is unfinished or that a live (announced, unrevoked) claim it
+ *              looked at starts at, or at the head: it frees all it may;
  *              no_lost: reclaim frees no committed record that was never
  *              claimed (with overwrite: evicted; with leases: revoked;
  *              with deaths: abandoned: each counted); evict_unclaimed;
@@ -181,7 +187,8 @@
  *  16 repair   a head that cannot be a record boundary gets its repair.
  *   progress   no livelock (non-progress cycles under weak fairness): every
  *              infinite run passes a reservation, a claim or quiescence
- *              (progress_* labels).
+ *              (progress_* labels); quiescence counts only once a reclaim
+ *              run then has freed everything (reclaim_pos == head).
  */
 
 /* ================================================================ knobs */
@@ -380,8 +387,8 @@ byte hbudget;
 mtype = { no_overlap, reclaim_finished, reclaim_monotone, head_monotone,
 	  head_sane, honest_not_clobbered, held_not_freed, stale_reported,
 	  exactly_once, no_lost, evict_unclaimed, count_capped, repair,
-	  revoke_reported, revoke_live, claim_live,
-	  producer0, producer1, tick };	/* the last three: who reclaims, in trails */
+	  revoke_reported, revoke_live, claim_live, reclaim_maximal,
+	  producer0, producer1, tick, quiet };	/* the last four: who reclaims, in trails */
 mtype violated;
 
 /* The properties by group (the CHECK knob says which groups are checked). */
@@ -399,6 +406,7 @@ mtype violated;
 #define GROUP_evict_unclaimed 4
 #define GROUP_head_monotone 4
 #define GROUP_head_sane 4
+#define GROUP_reclaim_maximal 4
 #define GROUP_count_capped 8		/* counts of what consumers lost */
 #define GROUP_repair 16			/* a head that cannot be right is repaired */
 
@@ -470,7 +478,7 @@ inline record_at_locked(pos, bound)
 /* ================================================================ reclaim */
 #define RECLAIM_LOCALS \
 	mtype actor; \
-	byte r0, h, p, lo, e, to, freed, fix, walked, i, s, bound, st, sz, x, y; \
+	byte r0, h, p, lo, e, to, freed, fix, walked, i, s, bound, st, sz, x, y, glo, gv; \
 	bit head_ok, ign, pub, wantfix
 
 /* The ghost side of the reclaim_pos store: what [from, upto) held. */
@@ -506,6 +514,7 @@ inline mpr_reclaim()
 		REQUIRE(HOSTILE > 0 || head_ok, head_sane);
 		bound = (head_ok -> h : p);
 		lo = bound;
+		glo = bound;	/* ghost: the oldest live claim reclaim looks at */
 		i = 0
 	}
 	/* [M:claims-floor] */
@@ -534,6 +543,7 @@ inline mpr_reclaim()
 			 * is kernel memory under the bit */
 			atomic {
 				s = (IS_READ(i) -> kclaim[i] : slot[i]);
+				gv = (g_rvk[i] -> IDLE : g_ann[i]);	/* ghost: the claim there */
 				if
 				:: (s & (IDLE | RV)) || !ALIGNED(s) || !BETWEEN(r0, s, p) ->
 					ign = 1;	/* holds nothing */
@@ -572,11 +582,12 @@ inline mpr_reclaim()
 						printf("TRAIL "); printm(actor); printf(": reclaim revokes slot %d's claim at %d\n", i, s);
 						/* the claim it revokes is the one the consumer announced */
 						REQUIRE(HOSTILE > 0 || g_ann[i] == s, revoke_live);
-						g_rvk[i] = 1;
+						g_rvk[i] = 1; gv = IDLE;
 						ls_seen[i] = IDLE; ign = 1
 					:: else ->
 						/* [M:revoke-lost] the consumer moved first */
 						s = (IS_READ(i) -> kclaim[i] : slot[i]); pub = 0;
+						gv = (g_rvk[i] -> IDLE : g_ann[i]);
 						if
 						:: (s & (IDLE | RV)) || !ALIGNED(s) || !BETWEEN(r0, s, p) -> ign = 1
 						:: else -> skip
@@ -604,7 +615,11 @@ inline mpr_reclaim()
 				:: !ign && BEFORE(s, lo) -> lo = s
 				:: else -> skip
 				fi;
-				ign = 0; s = 0; i++
+				if
+				:: !(gv & (IDLE | RV)) && BETWEEN(r0, gv, p) && BEFORE(gv, glo) -> glo = gv
+				:: else -> skip
+				fi;
+				ign = 0; s = 0; gv = 0; i++
 			}
 		:: else -> i++
 		fi
@@ -649,6 +664,26 @@ inline mpr_reclaim()
 			fi
 		:: else -> break
 		od;
+		/*
+		 * Ghost: unless the walk ran out of steps, where reclaim_pos must
+		 * be once this reclaim is done (reclaim_maximal, checked after
+		 * the store): past every finished record from reclaim_pos up to
+		 * the first one that is unfinished, or that a live claim reclaim
+		 * looked at (announced, not revoked) starts at, and at most to
+		 * the head. (A reclaim that frees less than it may breaks no
+		 * other safety property: the ring only fills up.)
+		 */
+		if
+		:: HOSTILE == 0 && walked < RWALK ->
+			x = r0;
+			do
+			:: x != glo && g_rp[GRAN(x)] == x && g_rs[GRAN(x)] >= R_PUBC ->
+				x = W(x + g_rsz[GRAN(x)] * G)
+			:: else -> break
+			od;
+			glo = x; gv = 1; x = 0
+		:: else -> glo = 0
+		fi;
 		st = 0; sz = 0; e = 0; to = 0; walked = 0; lo = 0
 	}
 	if
@@ -669,7 +704,9 @@ inline mpr_reclaim()
 		:: else -> skip
 		fi;
 		REQUIRE(HOSTILE > 0 || !wantfix, head_sane);
-		r0 = 0; freed = 0; bound = 0; i = 0
+		/* reclaim_pos is written only under the bit this reclaim holds */
+		REQUIRE(!gv || reclaim_pos == glo, reclaim_maximal);
+		r0 = 0; freed = 0; bound = 0; i = 0; glo = 0; gv = 0
 	}
 	if
 	:: (!FIX_REPAIR && fix != 0) || (FIX_REPAIR && wantfix) ->
@@ -889,6 +926,8 @@ inline ghost_claim(c, holding)
 		if
 		:: g_rp[GRAN(y)] == y ->
 			REQUIRE(HOSTILE > 0 || g_rs[GRAN(y)] == R_PUBC, exactly_once);
+			/* framed as written: the claim takes the record's size */
+			REQUIRE(HOSTILE > 0 || sz == g_rsz[GRAN(y)], exactly_once);
 			if
 			:: g_rs[GRAN(y)] == R_PUBC -> g_rs[GRAN(y)] = R_CLAIMED; g_rown[GRAN(y)] = c
 			:: else -> skip
@@ -930,18 +969,20 @@ inline ghost_unclaim(c)
 	g_hmask[c] = 0; g_clob[c] = 0; g_touched[c] = 0
 }
 
-/* A claim handed over covers no space reclaim has freed. */
+/* A claim handed over covers no space reclaim has freed, framed as written. */
 inline check_claim_live(c)
 {
 	x = 0;
 	do
 	:: x < n ->
 		y = (x == 0 -> q0 : q1);
-		REQUIRE(g_rp[GRAN(y)] == y && g_rs[GRAN(y)] != R_FREE, claim_live);
+		sz = (x == 0 -> z0 : z1);
+		REQUIRE(g_rp[GRAN(y)] == y && g_rs[GRAN(y)] != R_FREE &&
+			sz == g_rsz[GRAN(y)], claim_live);
 		x++
 	:: else -> break
 	od;
-	x = 0; y = 0
+	x = 0; y = 0; sz = 0
 }
 
 /*
@@ -1285,15 +1326,29 @@ proctype Hostile()
 	od
 }
 
-/* Everything written was taken and committed: progress by definition. */
+/*
+ * Everything written was taken and committed, and a reclaim then frees all
+ * of it (reclaim_pos reaches the head): progress by definition. A reclaim
+ * that never frees makes this a cycle without progress.
+ */
 proctype Quiet()
 {
 	KNOBS;
+	RECLAIM_LOCALS;
+
+	actor = quiet;
 end_quiet:
 	do
-	:: atomic { pdone == NP && head == prod_pos && g_hmask[0] == 0 && g_hmask[1] == 0 } ->
+	:: atomic { pdone == NP && head == prod_pos && g_hmask[0] == 0 && g_hmask[1] == 0 &&
+		    rlock == 0 -> rlock = 1 };
+		mpr_reclaim();
+		rlock = 0;
+		if
+		:: reclaim_pos == head ->
 progress_quiet:
-		skip
+			skip
+		:: else -> skip
+		fi
 	od
 }
 
