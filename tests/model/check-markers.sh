@@ -8,20 +8,40 @@
 # revisit (and a model step cannot outlive the code it stands for). It also
 # fails when a marker in the code no longer sits inside the function the
 # table names for it (the function was renamed, or the step moved), and
-# when a marker appears more than once in the code.
+# when a marker appears more than once in the code. The model's markers
+# count only below its header comment (which lists them all), at its steps.
+# And it fails when the code a marker marks has changed since the model was
+# last reviewed against it: tests/model/markers.sum keeps a fingerprint of
+# each marked statement (marker-statements.py); after reviewing the model
+# step, record the new code with --update.
 #
-# Usage: check-markers.sh [model.pml]   (default: the model next to this script)
+# Usage: check-markers.sh [--update] [model.pml]   (default: the model next
+# to this script)
 # MODEL_TOP: the tree whose proto/, kmod/ and docs/ are checked (default:
 # this checkout; tests/model/markers-selftest.sh points it at a scratch copy).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=${MODEL_TOP:-$(cd "$here/../.." && pwd)}
+update=0
+if [ "${1:-}" = --update ]; then
+	update=1
+	shift
+fi
 model=${1:-$here/mpmcring.pml}
+sums=$here/markers.sum
+sources=("$top"/proto/*.h "$top"/kmod/*.c "$top"/kmod/*.h)
 
-markers() { grep -ohE '\[M:[a-z0-9-]+\]' "$@" 2>/dev/null | sort -u; }
+markers() { { grep -ohE '\[M:[a-z0-9-]+\]' "$@" 2>/dev/null || true; } | sort -u; }
 
-code=$(markers "$top"/proto/*.h "$top"/kmod/*.c "$top"/kmod/*.h)
-pml=$(markers "$model")
+if [ $update = 1 ]; then
+	python3 "$here/marker-statements.py" "${sources[@]}" | sort >"$sums"
+	echo "recorded $(wc -l <"$sums") marked statements in ${sums#"$top"/}"
+	exit 0
+fi
+
+code=$(markers "${sources[@]}")
+# the model's steps: below the header comment, which repeats every marker
+pml=$(awk 'body { print } !body && /^ \*\/$/ { body = 1 }' "$model" | markers /dev/stdin)
 doc=$(markers "$top/docs/protocol.md")
 
 fail=0
@@ -37,7 +57,7 @@ report "in the model, not in docs/protocol.md's traceability table" "$(comm -23 
 report "in docs/protocol.md, not in the model" "$(comm -13 <(echo "$pml") <(echo "$doc"))"
 # Each marker in the code: once, and inside the function the table names.
 where=$(awk '
-	FNR == 1 { fn = "" }
+	FNR == 1 || /^}/ { fn = "" }
 	/^[A-Za-z_].*[A-Za-z_0-9]+\(/ && !/;[ \t]*$/ {
 		line = $0
 		sub(/\(.*/, "", line)
@@ -47,10 +67,10 @@ where=$(awk '
 	{
 		rest = $0
 		while (match(rest, /\[M:[a-z0-9-]+\]/)) {
-			print substr(rest, RSTART, RLENGTH), fn, FILENAME
+			print substr(rest, RSTART, RLENGTH), (fn == "" ? "-" : fn), FILENAME
 			rest = substr(rest, RSTART + RLENGTH)
 		}
-	}' "$top"/proto/*.h "$top"/kmod/*.c "$top"/kmod/*.h 2>/dev/null)
+	}' "${sources[@]}" 2>/dev/null)
 dups=$(echo "$where" | awk '{print $1}' | sort | uniq -d)
 report "more than once in the protocol code" "$dups"
 table=$(grep -E '^\| `\[M:[a-z0-9-]+\]` \| `[A-Za-z_0-9]+`' "$top/docs/protocol.md" |
@@ -59,9 +79,23 @@ moved=$(echo "$where" | while read -r m fn file; do
 	[ -n "$m" ] || continue
 	want=$(echo "$table" | awk -v m="$m" '$1 == m {print $2}')
 	[ -z "$want" ] || [ "$want" = "$fn" ] ||
-		echo "$m is in ${fn:-no function} (${file#"$top"/}), the table says $want"
+		echo "$m is in $([ "$fn" = - ] && echo no function || echo "$fn") (${file#"$top"/}), the table says $want"
 done)
 report "not where docs/protocol.md's table says" "$moved"
+# The code under each marker: what the model was last reviewed against.
+changed=$(join -a 1 -a 2 -e - -o 0,1.2,2.2 \
+	<(awk '{print $1, $2}' "$sums" 2>/dev/null | sort) \
+	<(python3 "$here/marker-statements.py" "${sources[@]}" | awk '{print $1, $2}' | sort) |
+	awk '$2 != $3 {print $1}' | sort -u | while read -r m; do
+		old=$(awk -v m="$m" '$1 == m {$1 = ""; $2 = ""; print substr($0, 3)}' "$sums" | head -c 160)
+		now=$(python3 "$here/marker-statements.py" "${sources[@]}" |
+			awk -v m="$m" '$1 == m {$1 = ""; $2 = ""; print substr($0, 3)}' | head -c 160)
+		echo "$m: was \"${old:-none}\", now \"${now:-none}\""
+	done)
+[ -z "$changed" ] ||
+	changed="$changed
+(review the model step for each, then: bash tests/model/check-markers.sh --update)"
+report "the code under a marker changed since the model was reviewed against it (${sums#"$top"/})" "$changed"
 if [ "$fail" = 0 ]; then
 	echo "$(echo "$pml" | wc -l) markers, the same in the code, the model and docs/protocol.md"
 fi

@@ -2,10 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # Proves that tests/model/check-markers.sh goes red when the code and the
-# model drift apart: in scratch copies of proto/, kmod/ and docs/, a marked
-# step is removed, a marker renamed, a marked function renamed, and a marker
-# moved into another function; check-markers.sh must fail for each, naming
-# the marker. Prints one line per case, then "N passed, N failed".
+# model drift apart: in scratch copies of proto/, kmod/, docs/ and the model,
+# a marked step is removed, a marker renamed, a marked function renamed, a
+# marker moved into another function or just below its own, the code under
+# a marker changed (a store-release made plain, a fence removed), and the
+# model's step markers removed (the header still lists them all);
+# check-markers.sh must fail for each, naming the marker (or saying what is
+# wrong). Prints one line per case, then "N passed, N failed".
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -17,6 +20,10 @@ cases=(
 "marker-renamed|proto/mpmcring_produce.h|[M:lease-revoke]=>[M:lease-revocation]|[M:lease-revoke]"
 "function-renamed|proto/mpmcring_proto.h|static inline bool mpr_commit(=>static inline bool mpr_commit_claim(|[M:commit]"
 "marker-moved|proto/mpmcring_produce.h|/* [M:reclaim-store] [R5] pairs with [P4]. */=>/* [R5] pairs with [P4]. */|[M:reclaim-store]"
+"below-function|proto/mpmcring_proto.h|(see the case)|[M:head-sane] is in no function"
+"release-made-plain|proto/mpmcring_produce.h|MPR_STORE_RELEASE(&m->reclaim_pos, freed);=>MPR_WRITE_ONCE(m->reclaim_pos, freed);|[M:reclaim-store]: was"
+"fence-removed|proto/mpmcring_proto.h|	MPR_ACQUIRE_FENCE();\n	passed = =>	passed = |[M:commit-passed]: was"
+"model-header-only|tests/model/mpmcring.pml|(see the case)|in the protocol code (proto/, kmod/), not in the model"
 )
 
 passed=0 failed=0
@@ -27,7 +34,24 @@ for c in "${cases[@]}"; do
 	mkdir -p "$d/docs"
 	cp -r "$top/proto" "$top/kmod" "$d/"
 	cp "$top/docs/protocol.md" "$d/docs/"
-	if [ "$name" = step-removed ]; then
+	mkdir -p "$d/tests/model"
+	cp "$here/mpmcring.pml" "$d/tests/model/"
+	if [ "$name" = model-header-only ]; then
+		# every step marker below the header comment goes
+		awk 'body { gsub(/\[M:[a-z0-9-]+\]/, "") } { print }
+			!body && /^ \*\/$/ { body = 1 }' "$here/mpmcring.pml" >"$d/$file"
+	elif [ "$name" = below-function ]; then
+		# the marker leaves mpr_head_sane() for the line after its "}"
+		python3 - "$d/$file" <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+old = "\t/* [M:head-sane] */\n\treturn mpr_aligned(v, s->head) && mpr_between(s->reclaim, s->head, s->prod);\n}\n"
+assert s.count(old) == 1
+s = s.replace(old, "\treturn mpr_aligned(v, s->head) && mpr_between(s->reclaim, s->head, s->prod);\n}\n/* [M:head-sane] */\n")
+open(p, "w").write(s)
+PY
+	elif [ "$name" = step-removed ]; then
 		# the whole marked statement goes, with its comment
 		python3 - "$d/$file" <<'PY'
 import re, sys
@@ -55,12 +79,13 @@ PY
 		python3 - "$d/$file" "${edit%%=>*}" "${edit#*=>}" <<'PY'
 import sys
 p, old, new = sys.argv[1:4]
+old, new = old.replace("\\n", "\n"), new.replace("\\n", "\n")
 s = open(p).read()
 assert s.count(old) == 1, old
 open(p, "w").write(s.replace(old, new))
 PY
 	fi
-	if out=$(MODEL_TOP=$d bash "$here/check-markers.sh" 2>&1); then
+	if out=$(MODEL_TOP=$d bash "$here/check-markers.sh" "$d/tests/model/mpmcring.pml" 2>&1); then
 		failed=$((failed + 1))
 		printf 'FAIL   %-18s check-markers.sh stayed green: %s\n' "$name" "$out"
 	elif ! grep -qF "$marker" <<<"$out"; then
