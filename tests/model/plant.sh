@@ -30,6 +30,10 @@
 #   reclaim-never-frees    reclaim walks but never stores reclaim_pos (the
 #                          ring only fills up: no safety property sees it);
 #                          -np: the same, caught by the non-progress search
+#   claim-cas-split        the claim's cmpxchg on the head is a load, then
+#                          a store (two consumers take the same records)
+#   reserve-cas-split      the reservation's cmpxchg on prod_pos is a load,
+#                          then a store (two producers get the same space)
 #
 # Barriers: spin is sequentially consistent, so a barrier's absence is
 # planted as the reordering it allows (docs/model.md, "Memory ordering"):
@@ -52,7 +56,7 @@ base=$top/build/model/plant
 
 # plant | configuration run.sh runs | properties any of which must be violated
 plants=(
-"reclaim-ignores-slots|core-2p1c|held_not_freed honest_not_clobbered"
+"reclaim-ignores-slots|core-2p1c|held_not_freed honest_not_clobbered reclaim_maximal"
 "commit-plain-store|lease-1p1c|revoke_reported"
 "revoke-plain-store|lease-1p1c|revoke_live revoke_reported"
 "announce-after-cas|core-2p1c|held_not_freed honest_not_clobbered"
@@ -67,6 +71,8 @@ plants=(
 "publish-stamp-first|core-2p1c|reclaim_finished exactly_once claim_live"
 "record-at-header-first|core-1p2c|exactly_once"
 "commit-passed-early|hostile-head-1p1c|stale_reported"
+"claim-cas-split|core-1p2c|exactly_once"
+"reserve-cas-split|core-2p1c|no_overlap"
 )
 
 # Applies one plant to the model at $1: every replacement must match once.
@@ -213,6 +219,22 @@ P["commit-passed-early"] = [
 	}
 	atomic {	/* PLANTED: the reads after the reclaim_pos load */
 		g_read[c] = 1"""),
+]
+P["claim-cas-split"] = [
+ ("""				atomic {	/* [M:claim-cas] [C2] */
+					if
+					:: head == h ->""", """				ok = (head == h);	/* PLANTED: the compare, a step before the store */
+				atomic {	/* [M:claim-cas] [C2] */
+					if
+					:: ok ->"""),
+]
+P["reserve-cas-split"] = [
+ ("""				atomic {	/* [M:reserve-cas] */
+					if
+					:: prod_pos == pp ->""", """				ok = (prod_pos == pp);	/* PLANTED: the compare, a step before the store */
+				atomic {	/* [M:reserve-cas] */
+					if
+					:: ok ->"""),
 ]
 if plant not in P:
     sys.exit("unknown plant: " + plant)
