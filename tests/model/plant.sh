@@ -103,7 +103,8 @@ P = {
 				:: ok && n == 0 ->""",
    """				if	/* PLANTED: the announce, after the cmpxchg */
 				:: ok && !holding ->
-					atomic { ANNOUNCE(c, h); g_touched[c] = 0;
+					atomic {	/* [M:claim-announce] */
+						 ANNOUNCE(c, h); g_touched[c] = 0;
 						 printf("TRAIL c%d: announces %d (after its claim)\\n", c, h) }
 				:: else -> skip
 				fi;

@@ -99,13 +99,19 @@ else
 fi
 
 # ---- build: one verifier per kind of search
+# (kept between runs, keyed by the model, the flags and spin's version)
 build() {	# build <dir> <cflags...>
-	local d=$1
+	local d=$1 key
 	shift
 	mkdir -p "$d"
+	key=$({ cat "$src/mpmcring.pml"; echo "${MODEL_OPT:--O2} $mem $*"; spin -V; } 2>&1 |
+		sha1sum | cut -c1-16)
+	[ -x "$d/pan" ] && [ "$(cat "$d/key" 2>/dev/null)" = "$key" ] && return 0
+	rm -f "$d/key"
 	cp "$src/mpmcring.pml" "$d/" || return 1
 	(cd "$d" && spin -a mpmcring.pml >spin.log 2>&1 &&
-		cc -w "${MODEL_OPT:--O2}" -DCOLLAPSE -DMEMLIM="$mem" "$@" -o pan pan.c >cc.log 2>&1)
+		cc -w "${MODEL_OPT:--O2}" -DCOLLAPSE -DMEMLIM="$mem" "$@" -o pan pan.c >cc.log 2>&1) &&
+		echo "$key" >"$d/key"
 }
 t0=$SECONDS
 ok_s=0 ok_n=0 pid_s= pid_n=
