@@ -8,7 +8,10 @@
 # revisit (and a model step cannot outlive the code it stands for). It also
 # fails when a marker in the code no longer sits inside the function the
 # table names for it (the function was renamed, or the step moved), and
-# when a marker appears more than once in the code. The model's markers
+# when a marker appears more than once in the code. The consumer steps'
+# second implementations (go/mpmcring, userspace/lib) may carry markers
+# too: each must be one of the model's, and their code is fingerprinted
+# like the protocol code's (below). The model's markers
 # count only below its header comment (which lists them all), at its steps.
 # And it fails when the code a marker marks has changed since the model was
 # last reviewed against it: tests/model/markers.sum keeps a fingerprint of
@@ -30,11 +33,21 @@ fi
 model=${1:-$here/mpmcring.pml}
 sums=$here/markers.sum
 sources=("$top"/proto/*.h "$top"/kmod/*.c "$top"/kmod/*.h)
+# the consumer steps again, in the Go package and the library
+others=()
+for f in "$top"/go/mpmcring/*.go "$top"/userspace/lib/*.c "$top"/userspace/lib/*.h; do
+	case $f in *_test.go) ;; *) [ -f "$f" ] && others+=("$f") ;; esac
+done
+# "<marker> <file from the top> <hash> <statement>", for both kinds
+fingerprints() {
+	(cd "$top" && python3 "$here/marker-statements.py" \
+		"${sources[@]#"$top"/}" "${others[@]#"$top"/}") | sort
+}
 
 markers() { { grep -ohE '\[M:[a-z0-9-]+\]' "$@" 2>/dev/null || true; } | sort -u; }
 
 if [ $update = 1 ]; then
-	python3 "$here/marker-statements.py" "${sources[@]}" | sort >"$sums"
+	fingerprints >"$sums"
 	echo "recorded $(wc -l <"$sums") marked statements in ${sums#"$top"/}"
 	exit 0
 fi
@@ -53,6 +66,8 @@ report() {	# report <what> <list>
 }
 report "in the protocol code (proto/, kmod/), not in the model" "$(comm -23 <(echo "$code") <(echo "$pml"))"
 report "in the model, not in the protocol code" "$(comm -13 <(echo "$code") <(echo "$pml"))"
+report "in go/mpmcring or userspace/lib, not in the model" \
+	"$(comm -23 <(markers "${others[@]}") <(echo "$pml"))"
 report "in the model, not in docs/protocol.md's traceability table" "$(comm -23 <(echo "$pml") <(echo "$doc"))"
 report "in docs/protocol.md, not in the model" "$(comm -13 <(echo "$pml") <(echo "$doc"))"
 # Each marker in the code: once, and inside the function the table names.
@@ -83,14 +98,15 @@ moved=$(echo "$where" | while read -r m fn file; do
 done)
 report "not where docs/protocol.md's table says" "$moved"
 # The code under each marker: what the model was last reviewed against.
+now=$(fingerprints)
 changed=$(join -a 1 -a 2 -e - -o 0,1.2,2.2 \
-	<(awk '{print $1, $2}' "$sums" 2>/dev/null | sort) \
-	<(python3 "$here/marker-statements.py" "${sources[@]}" | awk '{print $1, $2}' | sort) |
-	awk '$2 != $3 {print $1}' | sort -u | while read -r m; do
-		old=$(awk -v m="$m" '$1 == m {$1 = ""; $2 = ""; print substr($0, 3)}' "$sums" | head -c 160)
-		now=$(python3 "$here/marker-statements.py" "${sources[@]}" |
-			awk -v m="$m" '$1 == m {$1 = ""; $2 = ""; print substr($0, 3)}' | head -c 160)
-		echo "$m: was \"${old:-none}\", now \"${now:-none}\""
+	<(awk '{print $1 "@" $2, $3}' "$sums" 2>/dev/null | sort) \
+	<(echo "$now" | awk '{print $1 "@" $2, $3}' | sort) |
+	awk '$2 != $3 {print $1}' | sort -u | while read -r k; do
+		m=${k%%@*} f=${k#*@}
+		was=$(awk -v m="$m" -v f="$f" '$1 == m && $2 == f {$1 = $2 = $3 = ""; print substr($0, 4)}' "$sums" 2>/dev/null | head -c 160)
+		is=$(echo "$now" | awk -v m="$m" -v f="$f" '$1 == m && $2 == f {$1 = $2 = $3 = ""; print substr($0, 4)}' | head -c 160)
+		echo "$m in $f: was \"${was:-none}\", now \"${is:-none}\""
 	done)
 [ -z "$changed" ] ||
 	changed="$changed

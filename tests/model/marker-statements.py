@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
 """Prints, for each [M:<step>] marker in the files named, a fingerprint of
-the code it marks: "<marker> <sha1, 10 hex> <statement>", one line each.
+the code it marks: "<marker> <file> <sha1, 10 hex> <statement>", one line
+each (the file as named).
 
 The marked code is the code on the marker's line, or the first code after
 the comment that holds the marker, and on to the end of its paragraph (a
@@ -76,4 +77,4 @@ def statements(path):
 
 for p in sys.argv[1:]:
     for m, h, stmt in statements(p):
-        print(m, h, stmt)
+        print(m, p, h, stmt)
