@@ -11,7 +11,8 @@
  * lease, die at any point of a claim and come back as a new consumer on the
  * same slot; Tick is the housekeeping reclaim (and the REPAIR ioctl), Clock
  * ends a slot's claim timeout at any moment, Hostile writes anything into
- * the consumer area, Quiet marks quiescence for the non-progress search.
+ * the consumer area, Quiet marks quiescence for the non-progress search
+ * (and runs a reclaim then, which must free everything).
  * Which of them run, and how much they do, is the configuration (knobs).
  *
  * Traceability: every modeled step carries the marker of the code it stands
