@@ -1313,7 +1313,14 @@ proctype Hostile()
 			:: v = W(reclaim_pos + 128)
 			fi;
 			if
-			:: HTARGET & 1 -> head = v; g_hwrote = 1; printf("TRAIL hostile: head = %d\n", v)
+			:: HTARGET & 1 ->
+				/* a write that leaves the head as it was changes nothing:
+				 * the exemptions start only with one that moves it */
+				if
+				:: v != head -> g_hwrote = 1
+				:: else -> skip
+				fi;
+				head = v; printf("TRAIL hostile: head = %d\n", v)
 			:: (HTARGET & 2) && !IS_READ(0) -> slot[0] = v; g_touched[0] = 1;
 				printf("TRAIL hostile: slot 0 start = %d\n", v)
 			:: (HTARGET & 4) && !IS_READ(1) -> slot[1] = v; g_touched[1] = 1;
