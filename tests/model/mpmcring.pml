@@ -111,9 +111,13 @@
  * - held_records: honest consumers' writes are left out (they only feed a
  *   count that is capped); the hostile process writes 255.
  * - Wakeups, loss counters (mpr_take_lost), statistics: not modeled.
- * - A consumer dies right after its announce or while holding; its file's
+ * - A consumer dies right after its announce, right after its won head
+ *   cmpxchg (before [M:claim-passed]), or while holding; its file's
  *   release (detach) then runs with no more steps of the dead consumer, and
  *   a new consumer attaches the same slot (ATTACH takes the lowest free one).
+ *   Dying between [M:commit-passed] and [M:commit] is not a separate point:
+ *   commit-passed only loads reclaim_pos into private memory, so the shared
+ *   state is that of dying just before it, while holding.
  * - read(2) is a consumer whose announce is in kernel memory: one record
  *   per claim, never holding, never dying (its file's release is the mapped
  *   consumer's detach), leased and revocable like a mapped one (held count
@@ -1071,6 +1075,12 @@ inline mpr_claim(c, holding, maxr)
 					:: else -> ok = 0
 					fi
 				}
+				/* the consumer may die between its won cmpxchg and the
+				 * claim-passed exchange (the detach then finds the start) */
+				if
+				:: ok && !holding && deaths > 0 && !IS_READ(c) -> deaths--; dying = 1; break
+				:: skip
+				fi;
 				if
 				:: ok && !holding ->
 					/*
