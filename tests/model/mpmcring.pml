@@ -170,8 +170,10 @@
  *              revoke_reported: the commit's (or detach's) exchange finds
  *              REVOKED exactly when reclaim revoked that claim, and without
  *              the hostile the commit reports a loss (revoked or passed)
- *              exactly then (so what it held is counted revoked or
- *              consumed/abandoned, never both, never neither);
+ *              exactly then: the bit that decides whether the kernel
+ *              and the library count a claim revoked or consumed/abandoned
+ *              agrees on both sides (the counts themselves, held_records
+ *              and the library's lost.revoked, are not modelled);
  *              revoke_live: a revocation hits the claim the consumer
  *              announced, not one it already committed.
  *   4 delivery (without the hostile process) exactly_once: a claim takes
