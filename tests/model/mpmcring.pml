@@ -1077,13 +1077,11 @@ inline mpr_claim(c, holding, maxr)
 					:: else -> ok = 0
 					fi
 				}
-				/* the consumer may die between its won cmpxchg and the
-				 * claim-passed exchange (the detach then finds the start) */
 				if
-				:: ok && !holding && deaths > 0 && !IS_READ(c) -> deaths--; dying = 1; break
-				:: skip
-				fi;
-				if
+				:: ok && !holding && deaths > 0 && !IS_READ(c) ->
+					/* it dies between its won cmpxchg and the
+					 * claim-passed exchange (the detach finds the start) */
+					deaths--; dying = 1; break
 				:: ok && !holding ->
 					/*
 					 * [M:claim-passed] reclaim_pos (acquire) after the won
