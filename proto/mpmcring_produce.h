@@ -323,7 +323,9 @@ static inline int mpr_reserve(const struct mpr_view *v, struct mpr_env *env,
 		}
 		mpr_env_racing(env);
 		/* [M:reserve-cas] Fully ordered: the [P4] load comes before
-		 * the space is ours.
+		 * the space is ours, and so (cumulatively) does the reclaim_pos
+		 * store it saw: [C5] relies on that, so not an acquire-only
+		 * or relaxed cmpxchg.
 		 */
 		if (mpr_cmpxchg(&m->prod_pos, p, p + need) == p) {
 			*pos = p;

@@ -25,7 +25,12 @@
  *        before the claim's start means no producer wrote there before
  *        the reads. This catches a claim reclaim had already passed when
  *        it was made (a co-tenant wrote the head back), which no
- *        revocation marks.
+ *        revocation marks. The producer is the middle of a causality
+ *        chain (reclaimer, producer, consumer: WRC): between its
+ *        reclaim_pos load and its writes it needs a cumulative barrier,
+ *        which the fully ordered reservation cmpxchg in mpr_reserve()
+ *        gives; [P4]'s acquire alone would not on a machine that is not
+ *        multi-copy atomic.
  *   [R5] reclaimer: reclaim_pos store-release
  *        pairs with [P4]: producer reclaim_pos load-acquire, then writes
  *        into the space it frees

@@ -11,7 +11,8 @@
  * lease, die at any point of a claim and come back as a new consumer on the
  * same slot; Tick is the housekeeping reclaim (and the REPAIR ioctl), Clock
  * ends a slot's claim timeout at any moment, Hostile writes anything into
- * the consumer area, Quiet marks quiescence for the non-progress search.
+ * the consumer area, Quiet marks quiescence for the non-progress search
+ * (and runs a reclaim then, which must free everything).
  * Which of them run, and how much they do, is the configuration (knobs).
  *
  * Traceability: every modeled step carries the marker of the code it stands
@@ -110,9 +111,13 @@
  * - held_records: honest consumers' writes are left out (they only feed a
  *   count that is capped); the hostile process writes 255.
  * - Wakeups, loss counters (mpr_take_lost), statistics: not modeled.
- * - A consumer dies right after its announce or while holding; its file's
+ * - A consumer dies right after its announce, right after its won head
+ *   cmpxchg (before [M:claim-passed]), or while holding; its file's
  *   release (detach) then runs with no more steps of the dead consumer, and
  *   a new consumer attaches the same slot (ATTACH takes the lowest free one).
+ *   Dying between [M:commit-passed] and [M:commit] is not a separate point:
+ *   commit-passed only loads reclaim_pos into private memory, so the shared
+ *   state is that of dying just before it, while holding.
  * - read(2) is a consumer whose announce is in kernel memory: one record
  *   per claim, never holding, never dying (its file's release is the mapped
  *   consumer's detach), leased and revocable like a mapped one (held count
@@ -157,20 +162,28 @@
  *              stale_reported); held_not_freed: reclaim
  *              never frees a record a consumer holds, same exceptions;
  *              claim_live: a claim mpr_claim() hands over (not one made
- *              while holding) covers no space reclaim has freed;
+ *              while holding) covers no space reclaim has freed, and is
+ *              framed as written;
  *              stale_reported: a consumer (mapped or read(2)) whose records
  *              were reused under it before it read them is told at commit
  *              (REVOKED or passed; unless the hostile wrote its slot);
  *              revoke_reported: the commit's (or detach's) exchange finds
  *              REVOKED exactly when reclaim revoked that claim, and without
  *              the hostile the commit reports a loss (revoked or passed)
- *              exactly then (so what it held is counted revoked or
- *              consumed/abandoned, never both, never neither);
+ *              exactly then: the bit that decides whether the kernel
+ *              and the library count a claim revoked or consumed/abandoned
+ *              agrees on both sides (the counts themselves, held_records
+ *              and the library's lost.revoked, are not modelled);
  *              revoke_live: a revocation hits the claim the consumer
  *              announced, not one it already committed.
  *   4 delivery (without the hostile process) exactly_once: a claim takes
  *              only committed, unclaimed records that start where it thinks
- *              (no misframing, nothing unfinished, nothing twice);
+ *              and have the size it thinks (no misframing, nothing
+ *              unfinished, nothing twice);
+ *              reclaim_maximal: a reclaim (unless its walk ran out of
+ *              steps) leaves reclaim_pos at the first record from it that
+ *              is unfinished or that a live (announced, unrevoked) claim it
+ *              looked at starts at, or at the head: it frees all it may;
  *              no_lost: reclaim frees no committed record that was never
  *              claimed (with overwrite: evicted; with leases: revoked;
  *              with deaths: abandoned: each counted); evict_unclaimed;
@@ -181,7 +194,8 @@
  *  16 repair   a head that cannot be a record boundary gets its repair.
  *   progress   no livelock (non-progress cycles under weak fairness): every
  *              infinite run passes a reservation, a claim or quiescence
- *              (progress_* labels).
+ *              (progress_* labels); quiescence counts only once a reclaim
+ *              run then has freed everything (reclaim_pos == head).
  */
 
 /* ================================================================ knobs */
@@ -380,8 +394,8 @@ byte hbudget;
 mtype = { no_overlap, reclaim_finished, reclaim_monotone, head_monotone,
 	  head_sane, honest_not_clobbered, held_not_freed, stale_reported,
 	  exactly_once, no_lost, evict_unclaimed, count_capped, repair,
-	  revoke_reported, revoke_live, claim_live,
-	  producer0, producer1, tick };	/* the last three: who reclaims, in trails */
+	  revoke_reported, revoke_live, claim_live, reclaim_maximal,
+	  producer0, producer1, tick, quiet };	/* the last four: who reclaims, in trails */
 mtype violated;
 
 /* The properties by group (the CHECK knob says which groups are checked). */
@@ -399,6 +413,7 @@ mtype violated;
 #define GROUP_evict_unclaimed 4
 #define GROUP_head_monotone 4
 #define GROUP_head_sane 4
+#define GROUP_reclaim_maximal 4
 #define GROUP_count_capped 8		/* counts of what consumers lost */
 #define GROUP_repair 16			/* a head that cannot be right is repaired */
 
@@ -470,7 +485,7 @@ inline record_at_locked(pos, bound)
 /* ================================================================ reclaim */
 #define RECLAIM_LOCALS \
 	mtype actor; \
-	byte r0, h, p, lo, e, to, freed, fix, walked, i, s, bound, st, sz, x, y; \
+	byte r0, h, p, lo, e, to, freed, fix, walked, i, s, bound, st, sz, x, y, glo, gv; \
 	bit head_ok, ign, pub, wantfix
 
 /* The ghost side of the reclaim_pos store: what [from, upto) held. */
@@ -506,6 +521,7 @@ inline mpr_reclaim()
 		REQUIRE(HOSTILE > 0 || head_ok, head_sane);
 		bound = (head_ok -> h : p);
 		lo = bound;
+		glo = bound;	/* ghost: the oldest live claim reclaim looks at */
 		i = 0
 	}
 	/* [M:claims-floor] */
@@ -534,6 +550,7 @@ inline mpr_reclaim()
 			 * is kernel memory under the bit */
 			atomic {
 				s = (IS_READ(i) -> kclaim[i] : slot[i]);
+				gv = (g_rvk[i] -> IDLE : g_ann[i]);	/* ghost: the claim there */
 				if
 				:: (s & (IDLE | RV)) || !ALIGNED(s) || !BETWEEN(r0, s, p) ->
 					ign = 1;	/* holds nothing */
@@ -572,11 +589,12 @@ inline mpr_reclaim()
 						printf("TRAIL "); printm(actor); printf(": reclaim revokes slot %d's claim at %d\n", i, s);
 						/* the claim it revokes is the one the consumer announced */
 						REQUIRE(HOSTILE > 0 || g_ann[i] == s, revoke_live);
-						g_rvk[i] = 1;
+						g_rvk[i] = 1; gv = IDLE;
 						ls_seen[i] = IDLE; ign = 1
 					:: else ->
 						/* [M:revoke-lost] the consumer moved first */
 						s = (IS_READ(i) -> kclaim[i] : slot[i]); pub = 0;
+						gv = (g_rvk[i] -> IDLE : g_ann[i]);
 						if
 						:: (s & (IDLE | RV)) || !ALIGNED(s) || !BETWEEN(r0, s, p) -> ign = 1
 						:: else -> skip
@@ -604,7 +622,11 @@ inline mpr_reclaim()
 				:: !ign && BEFORE(s, lo) -> lo = s
 				:: else -> skip
 				fi;
-				ign = 0; s = 0; i++
+				if
+				:: !(gv & (IDLE | RV)) && BETWEEN(r0, gv, p) && BEFORE(gv, glo) -> glo = gv
+				:: else -> skip
+				fi;
+				ign = 0; s = 0; gv = 0; i++
 			}
 		:: else -> i++
 		fi
@@ -649,6 +671,26 @@ inline mpr_reclaim()
 			fi
 		:: else -> break
 		od;
+		/*
+		 * Ghost: unless the walk ran out of steps, where reclaim_pos must
+		 * be once this reclaim is done (reclaim_maximal, checked after
+		 * the store): past every finished record from reclaim_pos up to
+		 * the first one that is unfinished, or that a live claim reclaim
+		 * looked at (announced, not revoked) starts at, and at most to
+		 * the head. (A reclaim that frees less than it may breaks no
+		 * other safety property: the ring only fills up.)
+		 */
+		if
+		:: HOSTILE == 0 && walked < RWALK ->
+			x = r0;
+			do
+			:: x != glo && g_rp[GRAN(x)] == x && g_rs[GRAN(x)] >= R_PUBC ->
+				x = W(x + g_rsz[GRAN(x)] * G)
+			:: else -> break
+			od;
+			glo = x; gv = 1; x = 0
+		:: else -> glo = 0
+		fi;
 		st = 0; sz = 0; e = 0; to = 0; walked = 0; lo = 0
 	}
 	if
@@ -669,7 +711,9 @@ inline mpr_reclaim()
 		:: else -> skip
 		fi;
 		REQUIRE(HOSTILE > 0 || !wantfix, head_sane);
-		r0 = 0; freed = 0; bound = 0; i = 0
+		/* reclaim_pos is written only under the bit this reclaim holds */
+		REQUIRE(!gv || reclaim_pos == glo, reclaim_maximal);
+		r0 = 0; freed = 0; bound = 0; i = 0; glo = 0; gv = 0
 	}
 	if
 	:: (!FIX_REPAIR && fix != 0) || (FIX_REPAIR && wantfix) ->
@@ -889,6 +933,8 @@ inline ghost_claim(c, holding)
 		if
 		:: g_rp[GRAN(y)] == y ->
 			REQUIRE(HOSTILE > 0 || g_rs[GRAN(y)] == R_PUBC, exactly_once);
+			/* framed as written: the claim takes the record's size */
+			REQUIRE(HOSTILE > 0 || sz == g_rsz[GRAN(y)], exactly_once);
 			if
 			:: g_rs[GRAN(y)] == R_PUBC -> g_rs[GRAN(y)] = R_CLAIMED; g_rown[GRAN(y)] = c
 			:: else -> skip
@@ -930,18 +976,20 @@ inline ghost_unclaim(c)
 	g_hmask[c] = 0; g_clob[c] = 0; g_touched[c] = 0
 }
 
-/* A claim handed over covers no space reclaim has freed. */
+/* A claim handed over covers no space reclaim has freed, framed as written. */
 inline check_claim_live(c)
 {
 	x = 0;
 	do
 	:: x < n ->
 		y = (x == 0 -> q0 : q1);
-		REQUIRE(g_rp[GRAN(y)] == y && g_rs[GRAN(y)] != R_FREE, claim_live);
+		sz = (x == 0 -> z0 : z1);
+		REQUIRE(g_rp[GRAN(y)] == y && g_rs[GRAN(y)] != R_FREE &&
+			sz == g_rsz[GRAN(y)], claim_live);
 		x++
 	:: else -> break
 	od;
-	x = 0; y = 0
+	x = 0; y = 0; sz = 0
 }
 
 /*
@@ -1030,6 +1078,10 @@ inline mpr_claim(c, holding, maxr)
 					fi
 				}
 				if
+				:: ok && !holding && deaths > 0 && !IS_READ(c) ->
+					/* it dies between its won cmpxchg and the
+					 * claim-passed exchange (the detach finds the start) */
+					deaths--; dying = 1; break
 				:: ok && !holding ->
 					/*
 					 * [M:claim-passed] reclaim_pos (acquire) after the won
@@ -1271,7 +1323,14 @@ proctype Hostile()
 			:: v = W(reclaim_pos + 128)
 			fi;
 			if
-			:: HTARGET & 1 -> head = v; g_hwrote = 1; printf("TRAIL hostile: head = %d\n", v)
+			:: HTARGET & 1 ->
+				/* a write that leaves the head as it was changes nothing:
+				 * the exemptions start only with one that moves it */
+				if
+				:: v != head -> g_hwrote = 1
+				:: else -> skip
+				fi;
+				head = v; printf("TRAIL hostile: head = %d\n", v)
 			:: (HTARGET & 2) && !IS_READ(0) -> slot[0] = v; g_touched[0] = 1;
 				printf("TRAIL hostile: slot 0 start = %d\n", v)
 			:: (HTARGET & 4) && !IS_READ(1) -> slot[1] = v; g_touched[1] = 1;
@@ -1285,15 +1344,29 @@ proctype Hostile()
 	od
 }
 
-/* Everything written was taken and committed: progress by definition. */
+/*
+ * Everything written was taken and committed, and a reclaim then frees all
+ * of it (reclaim_pos reaches the head): progress by definition. A reclaim
+ * that never frees makes this a cycle without progress.
+ */
 proctype Quiet()
 {
 	KNOBS;
+	RECLAIM_LOCALS;
+
+	actor = quiet;
 end_quiet:
 	do
-	:: atomic { pdone == NP && head == prod_pos && g_hmask[0] == 0 && g_hmask[1] == 0 } ->
+	:: atomic { pdone == NP && head == prod_pos && g_hmask[0] == 0 && g_hmask[1] == 0 &&
+		    rlock == 0 -> rlock = 1 };
+		mpr_reclaim();
+		rlock = 0;
+		if
+		:: reclaim_pos == head ->
 progress_quiet:
-		skip
+			skip
+		:: else -> skip
+		fi
 	od
 }
 

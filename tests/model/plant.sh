@@ -27,6 +27,23 @@
 #   commit-first-start     a consumer commits with the start of its first
 #                          claim, not the oldest it holds (finding 6,
 #                          before f483eda)
+#   reclaim-never-frees    reclaim walks but never stores reclaim_pos (the
+#                          ring only fills up: no safety property sees it);
+#                          -np: the same, caught by the non-progress search
+#   claim-cas-split        the claim's cmpxchg on the head is a load, then
+#                          a store (two consumers take the same records)
+#   reserve-cas-split      the reservation's cmpxchg on prod_pos is a load,
+#                          then a store (two producers get the same space)
+#
+# Barriers: spin is sequentially consistent, so a barrier's absence is
+# planted as the reordering it allows (docs/model.md, "Memory ordering"):
+#   publish-stamp-first    [P2] gone: the stamp is visible before the
+#                          header (producer's store-release)
+#   record-at-header-first [C1] gone: a walker's header load is satisfied
+#                          before its stamp load (consumer's load-acquire)
+#   commit-passed-early    [C5] gone: the commit's reclaim_pos load is
+#                          satisfied before the record reads (the acquire
+#                          fence in mpr_commit())
 #
 # Usage: tests/model/plant.sh [PLANT...]   (default: all)
 # Prints one line per plant, then "N passed, N failed"; exits non-zero when
@@ -39,7 +56,7 @@ base=$top/build/model/plant
 
 # plant | configuration run.sh runs | properties any of which must be violated
 plants=(
-"reclaim-ignores-slots|core-2p1c|held_not_freed honest_not_clobbered"
+"reclaim-ignores-slots|core-2p1c|held_not_freed honest_not_clobbered reclaim_maximal"
 "commit-plain-store|lease-1p1c|revoke_reported"
 "revoke-plain-store|lease-1p1c|revoke_live revoke_reported"
 "announce-after-cas|core-2p1c|held_not_freed honest_not_clobbered"
@@ -49,6 +66,13 @@ plants=(
 "commit-ignores-passed|hostile-head-1p1c|stale_reported"
 "claim-passed-store|lease-1p1c|revoke_reported"
 "commit-first-start|hostile-head-1p1c|stale_reported"
+"reclaim-never-frees|core-2p1c|reclaim_maximal"
+"reclaim-never-frees-np|liveness-2p1c|non_progress_cycle"
+"publish-stamp-first|core-2p1c|reclaim_finished exactly_once claim_live"
+"record-at-header-first|core-1p2c|exactly_once"
+"commit-passed-early|hostile-head-1p1c|stale_reported"
+"claim-cas-split|core-1p2c|exactly_once"
+"reserve-cas-split|core-2p1c|no_overlap"
 )
 
 # Applies one plant to the model at $1: every replacement must match once.
@@ -79,7 +103,8 @@ P = {
 				:: ok && n == 0 ->""",
    """				if	/* PLANTED: the announce, after the cmpxchg */
 				:: ok && !holding ->
-					atomic { ANNOUNCE(c, h); g_touched[c] = 0;
+					atomic {	/* [M:claim-announce] */
+						 ANNOUNCE(c, h); g_touched[c] = 0;
 						 printf("TRAIL c%d: announces %d (after its claim)\\n", c, h) }
 				:: else -> skip
 				fi;
@@ -150,6 +175,68 @@ P = {
 		head_ok"""),
  ],
 }
+HDR = """			atomic {	/* [M:publish-hdr] the header, then the payload */
+				hdr[GRAN(pos)] = rsz;
+				/* payload that looks like a header: producer 0 forges a
+				 * one-granule record, producer 1 an oversized one */
+				if
+				:: rsz == 2 -> hdr[GRAN(W(pos + G))] = (me == 0 -> 1 : 3)
+				:: else -> skip
+				fi
+			}
+"""
+STAMP = """			atomic {	/* [M:publish-stamp] [P2] */
+				gi = GRAN(pos);
+				stamp_pos[gi] = pos;
+				if
+				:: stamp_st[gi] = 1; g_rs[gi] = R_PUBC;
+					printf("TRAIL p%d: commits %d\\n", me, pos)
+				:: me >= NP - DISCARD -> stamp_st[gi] = 2; g_rs[gi] = R_PUBD;
+					printf("TRAIL p%d: discards %d\\n", me, pos)
+				fi;
+				gi = 0
+			}
+"""
+NEVER = [("""	:: freed != r0 ->
+		atomic {	/* [M:reclaim-store] [R5] */""",
+	"""	:: false ->	/* PLANTED: reclaim_pos is never stored */
+		atomic {	/* [M:reclaim-store] [R5] */""")]
+P["reclaim-never-frees"] = NEVER
+P["reclaim-never-frees-np"] = NEVER
+P["publish-stamp-first"] = [(HDR + STAMP, "\t\t\t/* PLANTED: the stamp first */\n" + STAMP + HDR)]
+P["record-at-header-first"] = [
+ ("""	atomic {	/* [M:record-at] [C1]: the stamp */
+""", """	sz = hdr[GRAN(pos)];	/* PLANTED: the header load first */
+	atomic {	/* [M:record-at] [C1]: the stamp */
+"""),
+ ("""		atomic {	/* the header, MPR_READ_SPECULATIVE */
+			sz = hdr[GRAN(pos)];
+""", """		atomic {	/* the header, MPR_READ_SPECULATIVE */
+"""),
+]
+P["commit-passed-early"] = [
+ ("""		stale = BEFORE(g_cstart[c], reclaim_pos);
+		g_read[c] = 1""", """		stale = BEFORE(g_cstart[c], reclaim_pos)
+	}
+	atomic {	/* PLANTED: the reads after the reclaim_pos load */
+		g_read[c] = 1"""),
+]
+P["claim-cas-split"] = [
+ ("""				atomic {	/* [M:claim-cas] [C2] */
+					if
+					:: head == h ->""", """				ok = (head == h);	/* PLANTED: the compare, a step before the store */
+				atomic {	/* [M:claim-cas] [C2] */
+					if
+					:: ok ->"""),
+]
+P["reserve-cas-split"] = [
+ ("""				atomic {	/* [M:reserve-cas] */
+					if
+					:: prod_pos == pp ->""", """				ok = (prod_pos == pp);	/* PLANTED: the compare, a step before the store */
+				atomic {	/* [M:reserve-cas] */
+					if
+					:: ok ->"""),
+]
 if plant not in P:
     sys.exit("unknown plant: " + plant)
 for old, new in P[plant]:
