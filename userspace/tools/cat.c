@@ -144,7 +144,7 @@ static void cat_record(struct cat *k, FILE *f, const struct mpmcring_record *rec
 /* Adds the losses the library has for c to *lost; writes nothing. */
 static void cat_take_lost(struct mpmcring_consumer *c, struct mpmcring_lost *lost)
 {
-	struct mpmcring_lost more;
+	struct mpmcring_lost more = MPMCRING_OPTS(mpmcring_lost);
 
 	mpmcring_take_lost(c, &more);
 	lost->dropped += more.dropped;
@@ -248,7 +248,7 @@ static int cat_run(struct cat *k, const char *path, struct mpmcring *r, struct m
 	int n, ret;
 
 	while (!cli_stop && (!k->count || k->done < k->count)) {
-		struct mpmcring_lost lost = { 0 };
+		struct mpmcring_lost lost = MPMCRING_OPTS(mpmcring_lost);
 		unsigned int max = k->batch;
 		uint64_t before = k->done;
 		bool stale;
