@@ -270,7 +270,8 @@ int mpmcring_poller_add(struct mpmcring_poller *p, struct mpmcring *r, mpmcring_
 			void *ctx, const struct mpmcring_consumer_opts *opts);
 /* Waits up to timeout_ms (< 0: forever) for records, then consumes what is
  * ready in every ring; returns the records consumed (0: timeout). A ring
- * destroyed and drained is dropped from the set. */
+ * destroyed and drained is dropped from the set; once all are, -EPIPE (as
+ * mpmcring_wait(): stop, no record will ever come). */
 int mpmcring_poller_poll(struct mpmcring_poller *p, int timeout_ms);
 /* Consumes what is ready in every ring, without waiting. */
 int mpmcring_poller_consume(struct mpmcring_poller *p);

@@ -137,9 +137,24 @@ static int mpr_poll_ring(struct mpmcring_poller *p, struct mpr_poll_ring *pr, lo
 	return 0;
 }
 
-static int mpr_poll_result(long total)
+/*
+ * The count, or -EPIPE once nothing is left to wait for: every ring was
+ * destroyed and drained (as mpmcring_wait() says for one ring). An epoll
+ * wait on the empty set would sleep forever.
+ */
+static int mpr_poll_result(const struct mpmcring_poller *p, long total)
 {
-	return total > INT32_MAX ? INT32_MAX : (int)total;
+	unsigned int i, gone = 0;
+
+	if (total)
+		return total > INT32_MAX ? INT32_MAX : (int)total;
+	for (i = 0; i < p->n; i++)
+		gone += p->rings[i].gone;
+	if (p->n && gone == p->n)
+		return mpr_lib_error(
+			EPIPE,
+			"every ring of the poller was destroyed and drained: it will never have records again");
+	return 0;
 }
 
 int mpmcring_poller_consume(struct mpmcring_poller *p)
@@ -155,7 +170,7 @@ int mpmcring_poller_consume(struct mpmcring_poller *p)
 		if (err)
 			return err;
 	}
-	return mpr_poll_result(total);
+	return mpr_poll_result(p, total);
 }
 
 int mpmcring_poller_poll(struct mpmcring_poller *p, int timeout_ms)
@@ -174,6 +189,8 @@ int mpmcring_poller_poll(struct mpmcring_poller *p, int timeout_ms)
 	}
 	if (!p->cap)
 		return 0;
+	if (!total && mpr_poll_result(p, 0) < 0)
+		return -EPIPE; /* nothing left in the epoll set */
 	if (total)
 		timeout_ms = 0;
 	n = epoll_wait(p->epfd, p->events, (int)p->cap, timeout_ms < 0 ? -1 : timeout_ms);
@@ -191,7 +208,7 @@ int mpmcring_poller_poll(struct mpmcring_poller *p, int timeout_ms)
 			pr->gone = true;
 		}
 	}
-	return mpr_poll_result(total);
+	return mpr_poll_result(p, total);
 }
 
 int mpmcring_poller_epoll_fd(const struct mpmcring_poller *p)
