@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -254,5 +255,31 @@ func TestWaitSeesHangupBeforeParking(t *testing.T) {
 	defer cancel()
 	if err := c.Wait(ctx); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Wait on a destroyed, empty ring: %v, want ErrClosed (EPIPE)", err)
+	}
+}
+
+// A slot the kernel refused to detach stays attached: Close must say so,
+// not drop the ioctl's error.
+func TestCloseReportsDetachError(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 4096})
+	r := h.ring(t)
+	c := newConsumer(t, r)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	fd, err := syscall.Dup(int(pr.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.fd = fd // not a ring device: the detach ioctl fails (ENOTTY)
+	err = c.Close()
+	if !errors.Is(err, syscall.ENOTTY) || !strings.Contains(err.Error(), "slot") {
+		t.Fatalf("Consumer.Close with a failing detach: %v, want ENOTTY naming the slot", err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatalf("Ring.Close: %v", err)
 	}
 }

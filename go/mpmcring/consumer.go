@@ -17,6 +17,11 @@ type Record struct {
 	Data  []byte
 	Prio  uint8 // Prio* class the producer gave
 	Flags uint8 // RecFromUser for records written through write(2)
+	// Pos is where the record starts in the ring: it grows in ring order
+	// and no two records of one ring share it (until 2^64 bytes passed),
+	// so it tells which record Peek saw and orders records across
+	// consumers.
+	Pos uint64
 }
 
 // Lost counts records a consumer learned were lost since it last asked.
@@ -69,7 +74,9 @@ func (r *Ring) NewConsumer() (*Consumer, error) {
 func (c *Consumer) Slot() int { return int(c.idx) }
 
 // Close commits what the consumer holds and detaches it. Its result is the
-// commit's (ErrStale when the claim it held was revoked).
+// commit's (ErrStale when the claim it held was revoked), else the
+// detach's: a slot the kernel did not detach stays attached to the ring's
+// file until it is closed.
 func (c *Consumer) Close() error {
 	if c.closed {
 		return nil
@@ -81,7 +88,9 @@ func (c *Consumer) Close() error {
 	}
 	c.closed = true
 	c.gen++
-	c.r.detach(c.idx)
+	if derr := c.r.detach(c.idx); err == nil {
+		err = derr
+	}
 	return err
 }
 
@@ -113,6 +122,11 @@ func (c *Consumer) claimInto(maxRecs uint32, maxBytes uint64, cl *claimResult) (
 	case claimTooBig:
 		return 0, ErrTooBig
 	case claimCorrupt:
+		if c.r.fd >= 0 {
+			return 0, errorf(syscall.EBADMSG,
+				"%s: the ring's consumer state is corrupt (head outside the ring or a record that does not fit), and the kernel's repair did not help: another process is likely writing the consumer area; find it with `mpmcring stat` or ListConsumers (pid per slot)",
+				c.r.path)
+		}
 		return 0, errorf(syscall.EBADMSG,
 			"the ring's consumer state is corrupt (head outside the ring or a record that does not fit)")
 	case claimRevoked:
@@ -134,7 +148,7 @@ func (c *Consumer) claimInto(maxRecs uint32, maxBytes uint64, cl *claimResult) (
 }
 
 func (c *Consumer) record(r *rec) Record {
-	return Record{Data: c.v.payload(r.pos, r.len), Prio: r.prio, Flags: r.flags}
+	return Record{Data: c.v.payload(r.pos, r.len), Prio: r.prio, Flags: r.flags, Pos: r.pos}
 }
 
 func (c *Consumer) nextPending() (Record, bool) {
@@ -196,7 +210,7 @@ func (b *Batch) Next() (Record, bool) {
 		}
 		b.cur += r.size
 		if st == recCommitted {
-			return Record{Data: v.payload(r.pos, r.len), Prio: r.prio, Flags: r.flags}, true
+			return Record{Data: v.payload(r.pos, r.len), Prio: r.prio, Flags: r.flags, Pos: r.pos}, true
 		}
 	}
 	return Record{}, false
@@ -370,35 +384,55 @@ func (c *Consumer) Consume(max int, fn func(Record) error) (int, error) {
 	return done, nil
 }
 
-// Peek looks at the next record without claiming it. Another consumer may
-// claim it meanwhile, and in overwrite mode its bytes may change: copy,
-// then check with Read which record you really got. ErrNoRecord when none
-// is ready.
+// peekTries bounds Peek's looks when the record it copied was reclaimed
+// under it every time (other consumers taking the records fast).
+const peekTries = 16
+
+// Peek copies the next record without claiming it. Since it claims
+// nothing, another consumer may take the record, commit it and have its
+// space reused while Peek copies: the copy is kept only if the space was
+// not reclaimed meanwhile (as a monitor reads), else Peek looks again.
+// Data is the caller's own copy; Pos says which record it was (compare it
+// with the Pos of what Read gives). ErrNoRecord when none is ready, ErrBusy
+// when the records kept being reused under it.
 func (c *Consumer) Peek() (Record, error) {
 	if c.closed {
 		return Record{}, errConsumerClosed
 	}
 	v := c.v
-	s := v.positions()
-	if !v.headSane(s) {
-		return Record{}, errorf(syscall.EBADMSG, "the ring's consumer state is corrupt (head outside the ring)")
-	}
-	h := s.head
 	var r rec
-	// Discarded records are skipped; at most one ring's worth.
-	for steps := v.stampMask + 1; h != s.prod && steps > 0; steps-- {
-		switch v.recordAt(h, s.prod, &r) {
-		case recCommitted:
-			return c.record(&r), nil
-		case recBad:
-			return Record{}, errorf(syscall.EBADMSG, "the ring's framing is corrupt (a record at the head does not fit)")
-		case recDiscarded:
-			h += r.size
-			continue
+	for try := 0; try < peekTries; try++ {
+		s := v.positions()
+		if !v.headSane(s) {
+			return Record{}, errorf(syscall.EBADMSG, "the ring's consumer state is corrupt (head outside the ring)")
 		}
-		break
+		h := s.head
+		found := false
+		// Discarded records are skipped; at most one ring's worth.
+		for steps := v.stampMask + 1; h != s.prod && steps > 0; steps-- {
+			st := v.recordAt(h, s.prod, &r)
+			if st == recDiscarded {
+				h += r.size
+				continue
+			}
+			if st == recBad && v.intact(h, &c.fenceWord) {
+				return Record{}, errorf(syscall.EBADMSG, "the ring's framing is corrupt (a record at the head does not fit)")
+			}
+			found = st == recCommitted
+			break
+		}
+		if !found {
+			if h == s.prod || v.intact(h, &c.fenceWord) {
+				return Record{}, ErrNoRecord
+			}
+			continue // reused under the walk: look again
+		}
+		data := append([]byte(nil), v.payload(r.pos, r.len)...)
+		if v.intact(h, &c.fenceWord) {
+			return Record{Data: data, Prio: r.prio, Flags: r.flags, Pos: h}, nil
+		}
 	}
-	return Record{}, ErrNoRecord
+	return Record{}, errorf(syscall.EBUSY, "other consumers kept taking the records Peek copied (their space was reused): try again")
 }
 
 // Lost takes the losses not yet reported to any consumer (each drop or

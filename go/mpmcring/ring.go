@@ -401,13 +401,19 @@ func (r *Ring) attach() (uint32, error) {
 	return idx, nil
 }
 
-func (r *Ring) detach(idx uint32) {
+// detach gives the slot back; the kernel's error, if it refused, says
+// which slot stays attached (until the ring's file is closed).
+func (r *Ring) detach(idx uint32) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.fd >= 0 {
-		ioctl(r.fd, iocDetach, unsafe.Pointer(&idx))
-	}
 	r.consumers--
+	if r.fd < 0 {
+		return nil
+	}
+	if err := ioctl(r.fd, iocDetach, unsafe.Pointer(&idx)); err != nil {
+		return errorf(errnoOf(err), "%s: detaching consumer slot %d: %v (the slot stays attached until the ring is closed)", r.path, idx, err)
+	}
+	return nil
 }
 
 // reopen opens the ring's device again, read-only and for the runtime's

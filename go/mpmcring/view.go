@@ -151,6 +151,16 @@ func (v *view) headSane(s positions) bool {
 	return v.aligned(s.head) && between(s.reclaim, s.head, s.prod)
 }
 
+// intact is mpr_snoop_intact: true while the space at pos can still hold
+// what was written there, since producers reuse only space behind
+// reclaim_pos. [M1] pairs with [P4]: the copy, then readFence, then
+// reclaim_pos; a producer that wrote over the copied bytes loaded a
+// reclaim_pos past pos before writing, so this load sees it past pos too.
+func (v *view) intact(pos uint64, fenceWord *uint32) bool {
+	readFence(fenceWord)
+	return !before(pos, atomic.LoadUint64(v.reclaimP))
+}
+
 // Record states (MPR_REC_*).
 const (
 	recNone = iota

@@ -199,7 +199,7 @@ func (c *Consumer) Wait(ctx context.Context) error {
 			waitErr = errorf(syscall.EPIPE, "%s: the ring was destroyed and is empty", c.r.path)
 			return true
 		case ev&pollErr != 0:
-			waitErr = errorf(syscall.EIO, "%s: poll reported an error", c.r.path)
+			waitErr = errorf(syscall.EIO, "%s: poll reported an error on the waiter's file (POLLERR; the module itself never sets it, so the file is not the ring's device any more): close the ring and open it again", c.r.path)
 			return true
 		}
 		return false
