@@ -283,3 +283,42 @@ func TestCloseReportsDetachError(t *testing.T) {
 		t.Fatalf("Ring.Close: %v", err)
 	}
 }
+
+// Wait's file is opened from the ring's own descriptor, not its path: a
+// relative path after a chdir, or a renamed node, still reach the device.
+// A pipe stands in for the device (the read end: a pollable file).
+func TestPrepareWaitOpensTheRingsFile(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 4096})
+	r := h.ring(t)
+	c := newConsumer(t, r)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pw.Close()
+	fd, err := syscall.Dup(int(pr.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr.Close()
+	r.fd = fd
+	r.path = "renamed-or-relative/mpmcring-gone"
+	if err := c.PrepareWait(); err != nil {
+		t.Fatalf("PrepareWait with the ring's path gone: %v", err)
+	}
+	c.waiter.close()
+	c.waiter = nil
+	r.fd = -1 // nothing to detach: the pipe is not a ring
+	c.Close()
+	syscall.Close(fd)
+	r.Close()
+}
+
+// OpenWith with the zero options is Open; ReadOnly is OpenReadOnly.
+func TestOpenWithIsOpen(t *testing.T) {
+	for _, o := range []OpenOptions{{}, {ReadOnly: true}} {
+		if _, err := OpenWith("/nonexistent/mpmcring", o); !errors.Is(err, syscall.ENOENT) {
+			t.Fatalf("OpenWith(%+v) of a missing device: %v, want ENOENT", o, err)
+		}
+	}
+}

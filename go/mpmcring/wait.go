@@ -60,6 +60,15 @@ func (c *Consumer) getWaiter() (*waiter, error) {
 	return c.waiter, nil
 }
 
+// PrepareWait opens now the file Wait (and SetWatermark) sleep on, which
+// they otherwise open on first use. The open checks the device's
+// permissions again: a process that opens rings as root and then drops
+// privileges calls PrepareWait before dropping them.
+func (c *Consumer) PrepareWait() error {
+	_, err := c.getWaiter()
+	return err
+}
+
 // SetWatermark makes Wait sleep until at least bytes are reserved past the
 // head and a finished record waits there (0: any record). The kernel rounds
 // it down to a power of two; at most half the ring's DataSize (EINVAL).
