@@ -186,7 +186,7 @@ static int seen_fn(void *ctx, const struct mpmcring_record *rec)
 	if (s->records < sizeof(s->fill))
 		s->fill[s->records] = *(const unsigned char *)rec->data;
 	s->records++;
-	return s->stop_after && s->records == s->stop_after ? 42 : 0;
+	return s->stop_after && s->records == s->stop_after ? -ECANCELED : 0;
 }
 
 /* MPMCRING_CONSUMER_LOST_RECORDS: each loss once, in the stream, first. */
@@ -268,12 +268,12 @@ static void t_poller(struct tap *t)
 			CHECK_EQ(t, s[i].fill[j], (unsigned char)(16 * i + j));
 	}
 	CHECK_EQ(t, mpmcring_poller_consume(p), 0);
-	/* A callback's non-zero value stops the poll and comes back. */
+	/* A callback's negative value stops the poll and comes back. */
 	s[1].stop_after = s[1].records + 2;
 	for (j = 0; j < 5; j++)
 		CHECK_EQ(t, put(&h[1], 16, MPMCRING_PRIO_NORMAL, 0), 0);
 	n = mpmcring_poller_consume(p);
-	CHECK_EQ(t, n, 42);
+	CHECK_EQ(t, n, -ECANCELED);
 	CHECK_EQ(t, s[1].records, 22);
 	n = mpmcring_poller_consume(p);
 	CHECK_EQ(t, n, 3);

@@ -122,7 +122,7 @@ static int stop_cb(void *ctx, const struct mpmcring_record *rec)
 
 	if (seq >= 0 && seq < 32)
 		s->seen[seq]++;
-	return ++s->calls == s->stop_at ? 42 : 0;
+	return ++s->calls == s->stop_at ? -ECANCELED : 0;
 }
 
 static void t_consume_stop_resume(struct tap *t)
@@ -134,7 +134,7 @@ static void t_consume_stop_resume(struct tap *t)
 	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
 	for (i = 0; i < 10; i++)
 		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
-	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), 42);
+	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), -ECANCELED);
 	/* The rest of the claim comes first next time, nothing twice. */
 	while ((n = mpmcring_consume(f.c, 4, stop_cb, &s)) > 0)
 		total += n;
@@ -493,7 +493,7 @@ static void t_mixing_loses_nothing(struct tap *t)
 	for (i = 0; i < 6; i++)
 		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
 	/* consume stops after record 0: 1..5 stay held, undelivered. */
-	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), 42);
+	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), -ECANCELED);
 	CHECK_EQ(t, mpmcring_read_batch(f.c, &b, 3, SIZE_MAX), -EINVAL);
 	s.stop_at = 0;
 	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), 5);
@@ -568,6 +568,31 @@ static void t_errmsg_follows_every_failure(struct tap *t)
 	fx_fini(&f);
 }
 
+static int count_cb(void *ctx, const struct mpmcring_record *rec)
+{
+	(void)rec;
+	return ++*(int *)ctx; /* positive: "handled", not a stop */
+}
+
+/*
+ * Only a negative callback value stops consume: a positive one would be
+ * indistinguishable from a record count, and would leave the claim held.
+ */
+static void t_consume_positive_return_is_not_a_stop(struct tap *t)
+{
+	struct fixture f;
+	int i, calls = 0;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	for (i = 0; i < 5; i++)
+		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
+	CHECK_EQ(t, mpmcring_consume(f.c, 100, count_cb, &calls), 5);
+	CHECK_EQ(t, calls, 5);
+	/* Committed: the slot holds nothing. */
+	CHECK_EQ(t, f.h.v.cons->slots[0].start & 1, 1);
+	fx_fini(&f);
+}
+
 static const struct tap_test tests[] = {
 	TAP_TEST(t_order_and_content),
 	TAP_TEST(t_batch_limits),
@@ -585,6 +610,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_mixing_loses_nothing),
 	TAP_TEST(t_batch_ends_at_commit),
 	TAP_TEST(t_errmsg_follows_every_failure),
+	TAP_TEST(t_consume_positive_return_is_not_a_stop),
 };
 
 int main(void)

@@ -178,9 +178,10 @@ int mpmcring_validate(struct mpmcring_consumer *c);
 
 /*
  * Reads up to max records, calls fn for each in ring order, then commits.
- * If fn returns non-zero, consumption stops there: that record counts as
- * consumed, the rest of the claim stays held and is delivered first by the
- * next call, and the return value is fn's. Otherwise returns the number of
+ * If fn returns a negative value, consumption stops there: that record
+ * counts as consumed, the rest of the claim stays held (reclaim waits for
+ * it: call again soon) and is delivered first by the next call, and the
+ * return value is fn's. fn's 0 and positive values go on. Returns the number of
  * records consumed (0 when none was ready), or -ESTALE when the commit
  * found the claim revoked (what fn saw must be thrown away). With
  * MPMCRING_CONSUMER_LOST_RECORDS, losses not yet reported come first as
@@ -254,7 +255,7 @@ const char *mpmcring_version_string(void);
  * A poller: several rings, one consumer in each, one epoll descriptor
  * (like libbpf's ring_buffer). mpmcring_poller_poll() sleeps until a ring
  * has records, then consumes from every ring that has, calling each ring's
- * fn (mpmcring_consume() rules: a non-zero return stops there, that record
+ * fn (mpmcring_consume() rules: a negative return stops there, that record
  * consumed, and is what the poll returns). Rings stay the caller's: close
  * them after the poller is freed.
  */

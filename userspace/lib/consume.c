@@ -240,7 +240,7 @@ int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_rec
 			"mpmcring_consume: the consumer holds records from mpmcring_read() or mpmcring_read_batch(): mpmcring_commit() them first (consume commits all it holds)");
 	if (c->lost_records && !c->pending) {
 		ret = mpr_lib_lost_record(c, fn, ctx);
-		if (ret)
+		if (ret < 0)
 			return ret;
 	}
 	if (!c->pending) {
@@ -256,7 +256,8 @@ int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_rec
 	while (done < max && mpr_lib_next_pending(c, &rec)) {
 		done++;
 		ret = fn(ctx, &rec);
-		if (ret)
+		/* Only a negative value stops: a positive one would read as a count. */
+		if (ret < 0)
 			return ret; /* the rest stays held for next time */
 	}
 	if (!mpr_lib_pending_left(c)) {

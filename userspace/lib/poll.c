@@ -22,7 +22,7 @@ struct mpr_poll_ring {
 	struct mpmcring_consumer *c;
 	mpmcring_record_fn fn;
 	void *ctx;
-	int stop;  /* fn's non-zero value, which ended the last consume */
+	int stop;  /* fn's negative value, which ended the last consume */
 	bool gone; /* destroyed and drained: out of the epoll set */
 };
 
@@ -103,16 +103,18 @@ int mpmcring_poller_add(struct mpmcring_poller *p, struct mpmcring *r, mpmcring_
 	return (int)p->n++;
 }
 
-/* fn's value, kept apart from consume's count: any non-zero value stops. */
+/* fn's value, kept apart from consume's errors: a negative value stops. */
 static int mpr_poll_fn(void *ctx, const struct mpmcring_record *rec)
 {
 	struct mpr_poll_ring *pr = ctx;
+	int ret = pr->fn(pr->ctx, rec);
 
-	pr->stop = pr->fn(pr->ctx, rec);
-	return pr->stop;
+	if (ret < 0)
+		pr->stop = ret;
+	return ret;
 }
 
-/* Consumes what ring pr has now: 0, or fn's non-zero value, or an error. */
+/* Consumes what ring pr has now: 0, or fn's negative value, or an error. */
 static int mpr_poll_ring(struct mpmcring_poller *p, struct mpr_poll_ring *pr, long *total)
 {
 	unsigned int done = 0, busy = 0;
