@@ -140,6 +140,11 @@ const (
 	pollHup = 0x10
 )
 
+// testHookPark, when set (by tests only, before any consumer waits), is
+// called each time Wait is about to park: where a test cancels a Wait that
+// is really parked, not one that has not started. One nil check per park.
+var testHookPark func()
+
 // Wait sleeps until a record is ready for this consumer (or its watermark
 // is reached): it returns nil then, ctx.Err() once ctx is done, ErrClosed
 // when the ring was destroyed and is empty. The goroutine parks in the
@@ -210,6 +215,9 @@ func (c *Consumer) Wait(ctx context.Context) error {
 		case ev&pollErr != 0:
 			waitErr = errorf(syscall.EIO, "%s: poll reported an error on the waiter's file (POLLERR; the module itself never sets it, so the file is not the ring's device any more): close the ring and open it again", c.r.path)
 			return true
+		}
+		if testHookPark != nil {
+			testHookPark()
 		}
 		return false
 	})
