@@ -522,6 +522,27 @@ static void t_mixing_loses_nothing(struct tap *t)
 	for (i = 6; i < 12; i++)
 		CHECK_EQ(t, s.seen[i], i < 10 ? 0 : 1);
 	CHECK_EQ(t, mpmcring_read(f.c, &rec), -EAGAIN);
+
+	/*
+	 * A stop, then read takes one of the rest: consume is refused, and
+	 * its message must not advise a commit, which would drop the others.
+	 */
+	for (i = 12; i < 16; i++)
+		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
+	s.calls = 0;
+	s.stop_at = 1;
+	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), -ECANCELED);
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
+	CHECK_EQ(t, rec_seq(&rec), 13);
+	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), -EINVAL);
+	CHECK(t, strstr(mpmcring_errmsg(), "take those with mpmcring_read()"), "message: %s",
+	      mpmcring_errmsg());
+	for (i = 14; i < 16; i++) {
+		CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
+		CHECK_EQ(t, rec_seq(&rec), i);
+	}
+	CHECK_EQ(t, mpmcring_commit(f.c), 0);
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), -EAGAIN);
 	fx_fini(&f);
 }
 

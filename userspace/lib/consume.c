@@ -234,6 +234,10 @@ int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_rec
 	if (!max)
 		return mpr_lib_error(EINVAL, "mpmcring_consume: max is 0");
 	/* Its commit would release records the caller still reads in place. */
+	if (c->handed_out && mpr_lib_pending_left(c))
+		return mpr_lib_error(
+			EINVAL,
+			"mpmcring_consume: the consumer holds records from mpmcring_read(), and records a stopped mpmcring_consume() left undelivered: take those with mpmcring_read() too, then mpmcring_commit()");
 	if (c->handed_out)
 		return mpr_lib_error(
 			EINVAL,
