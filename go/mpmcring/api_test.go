@@ -82,8 +82,8 @@ func TestConsumeThenReadBatchLosesNothing(t *testing.T) {
 	if n != 1 || err != stop {
 		t.Fatalf("Consume: %d, %v", n, err)
 	}
-	if _, err := c.ReadBatch(3, 0); !errors.Is(err, ErrBusy) {
-		t.Fatalf("ReadBatch with Consume's records pending: %v, want ErrBusy", err)
+	if _, err := c.ReadBatch(3, 0); !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("ReadBatch with Consume's records pending: %v, want EINVAL", err)
 	}
 	for len(got) < 6 {
 		n, err := c.Consume(3, keep)
@@ -111,8 +111,8 @@ func TestReadBatchThenConsumeLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	n, err := c.Consume(3, func(Record) error { return nil })
-	if !errors.Is(err, ErrBusy) || n != 0 {
-		t.Fatalf("Consume while a batch is held: %d, %v, want ErrBusy", n, err)
+	if !errors.Is(err, syscall.EINVAL) || n != 0 {
+		t.Fatalf("Consume while a batch is held: %d, %v, want EINVAL", n, err)
 	}
 	for i := 0; i < 3; i++ {
 		rec, ok := b.Next()
@@ -320,5 +320,44 @@ func TestOpenWithIsOpen(t *testing.T) {
 		if _, err := OpenWith("/nonexistent/mpmcring", o); !errors.Is(err, syscall.ENOENT) {
 			t.Fatalf("OpenWith(%+v) of a missing device: %v, want ENOENT", o, err)
 		}
+	}
+}
+
+// A stopped Consume, then Read takes one of the rest: Consume must not
+// deliver the others and commit the record Read handed out under its
+// reader, and its error must not advise a Commit (which would drop them).
+func TestReadAfterStoppedConsumeThenConsume(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 4096})
+	r := h.ring(t)
+	c := newConsumer(t, r)
+	for i := 0; i < 4; i++ {
+		mustProduce(t, h, payload(i, 64), PrioCritical)
+	}
+	stop := errors.New("stop")
+	if n, err := c.Consume(4, func(Record) error { return stop }); n != 1 || err != stop {
+		t.Fatalf("Consume: %d, %v", n, err)
+	}
+	rec, err := c.Read()
+	if err != nil || !bytes.Equal(rec.Data, payload(1, 64)) {
+		t.Fatalf("Read after the stop: %v", err)
+	}
+	n, err := c.Consume(4, func(Record) error { return nil })
+	if !errors.Is(err, syscall.EINVAL) || n != 0 || !strings.Contains(err.Error(), "take those with Read") {
+		t.Fatalf("Consume while Read's record is held: %d, %v, want EINVAL saying to Read the rest", n, err)
+	}
+	if !bytes.Equal(rec.Data, payload(1, 64)) {
+		t.Fatal("Read's record was released under its reader")
+	}
+	for i := 2; i < 4; i++ {
+		rec, err := c.Read()
+		if err != nil || !bytes.Equal(rec.Data, payload(i, 64)) {
+			t.Fatalf("Read %d: %v", i, err)
+		}
+	}
+	if err := c.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.Consume(4, func(Record) error { return nil }); n != 0 || err != nil {
+		t.Fatalf("Consume on the drained ring: %d, %v", n, err)
 	}
 }

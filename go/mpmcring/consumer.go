@@ -45,8 +45,11 @@ type Consumer struct {
 	held       uint64 // records claimed since the last commit
 	heldBytes  uint64
 	pending    bool // [pendCur, pendEnd) claimed, not yet delivered
-	pendCur    uint64
-	pendEnd    uint64
+	// handedOut: held records went to the caller through Read or
+	// ReadBatch; only the caller's Commit may release them, not Consume's.
+	handedOut bool
+	pendCur   uint64
+	pendEnd   uint64
 
 	lost            Lost
 	seenDropped     uint64 // loss totals at the last look
@@ -172,12 +175,14 @@ func (c *Consumer) pendingLeft() bool {
 // is ready.
 func (c *Consumer) Read() (Record, error) {
 	if rec, ok := c.nextPending(); ok {
+		c.handedOut = true
 		return rec, nil
 	}
 	var cl claimResult
 	if _, err := c.claimInto(1, math.MaxUint64, &cl); err != nil {
 		return Record{}, err
 	}
+	c.handedOut = true
 	// One record claimed: the claim already read its header.
 	return c.record(&cl.first), nil
 }
@@ -218,7 +223,7 @@ func (b *Batch) Next() (Record, bool) {
 
 // ReadBatch claims up to maxRecords records with one atomic step: the
 // first whatever its size, the others while their payload stays within
-// maxBytes in all (0: no limit). ErrNoRecord when none is ready. ErrBusy
+// maxBytes in all (0: no limit). ErrNoRecord when none is ready. EINVAL
 // while records a Consume left undelivered remain: finish them with
 // Consume or Read first (a claim past them would commit them unseen).
 func (c *Consumer) ReadBatch(maxRecords int, maxBytes uint64) (Batch, error) {
@@ -230,7 +235,7 @@ func (c *Consumer) ReadBatch(maxRecords int, maxBytes uint64) (Batch, error) {
 	}
 	if c.pending {
 		if c.pendingLeft() {
-			return Batch{}, errorf(syscall.EBUSY,
+			return Batch{}, errorf(syscall.EINVAL,
 				"ReadBatch: records of an earlier Consume are still undelivered: finish them with Consume or Read first")
 		}
 		c.pending = false
@@ -247,6 +252,7 @@ func (c *Consumer) ReadBatch(maxRecords int, maxBytes uint64) (Batch, error) {
 	if err != nil {
 		return Batch{}, err
 	}
+	c.handedOut = true
 	return Batch{Records: n, Bytes: cl.bytes, c: c, gen: c.gen, cur: cl.start, end: cl.end}, nil
 }
 
@@ -318,7 +324,7 @@ func (c *Consumer) Commit() error {
 		atomic.AddUint64(v.slotWord(c.idx, slotConsumedBytes), c.heldBytes)
 	}
 	c.held, c.heldBytes = 0, 0
-	c.holding, c.pending = false, false
+	c.holding, c.pending, c.handedOut = false, false, false
 	c.gen++ // outstanding batches end here
 	if revoked {
 		return c.staleError(why, true, "")
@@ -341,14 +347,19 @@ func (c *Consumer) Consume(max int, fn func(Record) error) (int, error) {
 	if max <= 0 {
 		return 0, errorf(syscall.EINVAL, "Consume: max must be positive")
 	}
-	if c.holding && !c.pending {
+	// Its commit would release records the caller still reads in place.
+	if c.handedOut {
 		// A stale claim is the news that matters: commit it.
 		readFence(&c.fenceWord)
 		if why := c.v.claimStale(c.start, c.claimStart); why != staleNot {
 			return 0, c.staleError(why, false, "commit before reading more")
 		}
-		return 0, errorf(syscall.EBUSY,
-			"Consume: the consumer holds records from Read or ReadBatch: Commit them first")
+		if c.pendingLeft() {
+			return 0, errorf(syscall.EINVAL,
+				"Consume: the consumer holds records from Read, and records a stopped Consume left undelivered: take those with Read too, then Commit")
+		}
+		return 0, errorf(syscall.EINVAL,
+			"Consume: the consumer holds records from Read or ReadBatch: Commit them first (Consume commits all it holds)")
 	}
 	if !c.pending {
 		nrec := uint32(math.MaxUint32)
@@ -427,7 +438,7 @@ func (c *Consumer) Peek() (Record, error) {
 			}
 			continue // reused under the walk: look again
 		}
-		data := append([]byte(nil), v.payload(r.pos, r.len)...)
+		data := v.copyPayload(r.pos, r.len)
 		if v.intact(h, &c.fenceWord) {
 			return Record{Data: data, Prio: r.prio, Flags: r.flags, Pos: h}, nil
 		}
