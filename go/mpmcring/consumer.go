@@ -337,9 +337,11 @@ func (c *Consumer) Commit() error {
 // fn returns an error, consumption stops there: that record counts as
 // consumed, the rest of the claim stays held and is delivered first by the
 // next Read or Consume, and the error is returned. ErrStale when the
-// commit found the claim revoked: what fn saw must be thrown away. ErrBusy
-// while the consumer holds records from Read or ReadBatch: Commit them
-// first (Consume's commit would end them under their reader).
+// commit found the claim revoked: what fn saw must be thrown away. EINVAL
+// while the consumer holds records from Read or ReadBatch (Read of the
+// rest of a stopped Consume included): Commit them first, after Reading
+// the rest of a stopped Consume (Consume's commit would end them under
+// their reader).
 func (c *Consumer) Consume(max int, fn func(Record) error) (int, error) {
 	if c.closed {
 		return 0, errConsumerClosed
