@@ -723,7 +723,7 @@ TEST_F(cli, json_errors_conflicts_and_interval)
 TEST_F(cli, stat_in_ring_past_the_walk_is_a_lower_bound)
 {
 	struct cli_out *o = &self->o;
-	static struct iovec iov[1024];
+	struct iovec iov[MPMCRING_WRITEV_MAX];
 	struct mpmcring_stats st;
 	char byte = 'x';
 	int i;
@@ -736,12 +736,13 @@ TEST_F(cli, stat_in_ring_past_the_walk_is_a_lower_bound)
 			       "ring=" RING_NAME " create=1 size=4194304 threads=0 autostart=0"));
 	self->fd = open(RING, O_RDWR | O_CLOEXEC);
 	ASSERT_GE(self->fd, 0);
-	for (i = 0; i < 1024; i++)
+	for (i = 0; i < MPMCRING_WRITEV_MAX; i++)
 		iov[i] = (struct iovec){ &byte, 1 };
-	for (i = 0; i < 65; i++)
-		ASSERT_EQ(1024, writev(self->fd, iov, 1024));
+	/* 66560 records, MPMCRING_WRITEV_MAX per call. */
+	for (i = 0; i < 66560 / MPMCRING_WRITEV_MAX; i++)
+		ASSERT_EQ(MPMCRING_WRITEV_MAX, writev(self->fd, iov, MPMCRING_WRITEV_MAX));
 	ASSERT_EQ(0, ring_stats(self->fd, &st));
-	ASSERT_EQ(65 * 1024, st.produced_records);
+	ASSERT_EQ(66560, st.produced_records);
 	ASSERT_TRUE(st.flags & MPMCRING_STATS_IN_RING_PARTIAL);
 
 	CLI(o, "stat", RING_NAME, "--json");
