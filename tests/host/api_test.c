@@ -504,6 +504,8 @@ static void t_poller_all_rings_gone(struct tap *t)
 		return;
 	/* Attached as a memory ring, then registered as the device would be. */
 	CHECK_EQ(t, mpmcring_poller_add(p, r, seen_fn, &s, NULL), 0);
+	CHECK_EQ(t, mpmcring_poller_ring_gone(p, 0), 0);
+	CHECK_EQ(t, mpmcring_poller_ring_gone(p, 1), -EINVAL);
 	r->fd = fds[0]; /* mpmcring_close() closes it */
 	CHECK_EQ(t,
 		 epoll_ctl(mpmcring_poller_epoll_fd(p), EPOLL_CTL_ADD, fds[0],
@@ -521,6 +523,7 @@ static void t_poller_all_rings_gone(struct tap *t)
 	CHECK_EQ(t, n, -EPIPE);
 	CHECK_EQ(t, errno, EPIPE);
 	CHECK(t, strstr(mpmcring_errmsg(), "destroyed"), "message: %s", mpmcring_errmsg());
+	CHECK_EQ(t, mpmcring_poller_ring_gone(p, 0), 1);
 	CHECK_EQ(t, mpmcring_poller_poll(p, -1), -EPIPE);
 	CHECK_EQ(t, mpmcring_poller_consume(p), -EPIPE);
 	mpmcring_poller_free(p);

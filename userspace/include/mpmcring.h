@@ -280,6 +280,9 @@ int mpmcring_poller_consume(struct mpmcring_poller *p);
 int mpmcring_poller_epoll_fd(const struct mpmcring_poller *p);
 /* The consumer the poller attached to ring idx (for mpmcring_take_lost()). */
 struct mpmcring_consumer *mpmcring_poller_consumer(struct mpmcring_poller *p, unsigned int idx);
+/* 1 once ring idx was destroyed and drained (it left the set: no record
+ * will come from it again), else 0; -EINVAL for no such ring. */
+int mpmcring_poller_ring_gone(const struct mpmcring_poller *p, unsigned int idx);
 /* Frees the consumers and the poller (not the rings). */
 void mpmcring_poller_free(struct mpmcring_poller *p);
 

@@ -227,6 +227,13 @@ struct mpmcring_consumer *mpmcring_poller_consumer(struct mpmcring_poller *p, un
 	return p->rings[idx].c;
 }
 
+int mpmcring_poller_ring_gone(const struct mpmcring_poller *p, unsigned int idx)
+{
+	if (idx >= p->n)
+		return mpr_lib_error(EINVAL, "the poller has no ring %u", idx);
+	return p->rings[idx].gone;
+}
+
 void mpmcring_poller_free(struct mpmcring_poller *p)
 {
 	unsigned int i;
