@@ -428,20 +428,20 @@ func (c *Consumer) Peek() (Record, error) {
 				h += r.size
 				continue
 			}
-			if st == recBad && v.intact(h, &c.fenceWord) {
+			if st == recBad && v.intact(h, s.reclaim, &c.fenceWord) {
 				return Record{}, errorf(syscall.EBADMSG, "the ring's framing is corrupt (a record at the head does not fit)")
 			}
 			found = st == recCommitted
 			break
 		}
 		if !found {
-			if h == s.prod || v.intact(h, &c.fenceWord) {
+			if h == s.prod || v.intact(h, s.reclaim, &c.fenceWord) {
 				return Record{}, ErrNoRecord
 			}
 			continue // reused under the walk: look again
 		}
 		data := v.copyPayload(r.pos, r.len)
-		if v.intact(h, &c.fenceWord) {
+		if v.intact(h, s.reclaim, &c.fenceWord) {
 			return Record{Data: data, Prio: r.prio, Flags: r.flags, Pos: h}, nil
 		}
 	}

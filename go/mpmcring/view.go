@@ -175,9 +175,12 @@ func (v *view) copyPayload(pos uint64, n uint32) []byte {
 // reclaim_pos. [M1] pairs with [P4]: the copy, then readFence, then
 // reclaim_pos; a producer that wrote over the copied bytes loaded a
 // reclaim_pos past pos before writing, so this load sees it past pos too.
-func (v *view) intact(pos uint64, fenceWord *uint32) bool {
+// Distances count from seen, the reclaim_pos the walk started from (as
+// headSane does), so positions far apart on a corrupt ring cannot pass
+// for intact through signed wrap.
+func (v *view) intact(pos, seen uint64, fenceWord *uint32) bool {
 	readFence(fenceWord)
-	return !before(pos, atomic.LoadUint64(v.reclaimP))
+	return atomic.LoadUint64(v.reclaimP)-seen <= pos-seen
 }
 
 // Record states (MPR_REC_*).
