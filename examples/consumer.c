@@ -23,7 +23,7 @@ int main(int argc, char **argv)
 	char *buf = malloc(cap);
 	struct mpmcring_batch b;
 	struct mpmcring_record rec;
-	struct mpmcring_lost lost;
+	struct mpmcring_lost lost = MPMCRING_OPTS(mpmcring_lost);
 	int n;
 
 	if (!c || !buf)

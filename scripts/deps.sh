@@ -7,7 +7,10 @@
 #   scripts/deps.sh [demo|check]      (default: check)
 #
 # demo: what `make demo` needs: a compiler, the stock 6.1 kernel (Debian
-# 12's own) and its headers, qemu and a static busybox. check: everything
+# 12's own) and its headers, qemu and a static busybox. The kernel image is
+# installed on the host (the guest boots it from /boot): where the host
+# runs another flavour or an older 6.1, it becomes GRUB's default too (see
+# the note printed). check: everything
 # `make check` and the benchmarks need, including the 6.12 and 6.12-rt
 # kernel images (for their guests), which become the host's default boot
 # entry when installed (GRUB boots the newest kernel; see the note printed).
@@ -67,8 +70,9 @@ fi
 echo "==> make $what needs ${#missing[@]} package(s) not installed here: ${missing[*]}" >&2
 for p in "${missing[@]}"; do
 	case $p in
-	linux-image-6.12*)
-		echo "    note: $p is a kernel image for the test guests; once installed," >&2
+	linux-image-*)
+		echo "    note: $p is a kernel image for the guests, installed on this host;" >&2
+		echo "    once installed," >&2
 		echo "    GRUB boots it by default (newest first). To keep booting your kernel," >&2
 		echo "    set GRUB_DEFAULT in /etc/default/grub and run update-grub." >&2
 		break

@@ -34,7 +34,7 @@ int main(int argc, char **argv)
 	struct mpmcring *r;
 	struct mpmcring_consumer *c;
 	struct mpmcring_record rec;
-	struct mpmcring_lost lost;
+	struct mpmcring_lost lost = MPMCRING_OPTS(mpmcring_lost);
 	struct exec_bpf *skel;
 	int opt, err;
 

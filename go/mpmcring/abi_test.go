@@ -3,12 +3,14 @@
 package mpmcring
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"unsafe"
 )
@@ -145,5 +147,25 @@ func TestABIMatchesUapiHeader(t *testing.T) {
 		if want := fmt.Sprint(it.val); lines[i] != want {
 			t.Errorf("%s: C says %s, Go has %s", it.c, lines[i], want)
 		}
+	}
+}
+
+// A ring larger than the process can map (a 32-bit GOARCH: Mmap takes an
+// int) is refused with EFBIG before anything is mapped short.
+func TestLayoutTooLargeToMap(t *testing.T) {
+	l := testLayout(ringParams{size: 1 << 20})
+	if err := checkLayout(&l); err != nil {
+		t.Fatalf("layout: %v", err)
+	}
+	saved := maxMapping
+	defer func() { maxMapping = saved }()
+	maxMapping = 1<<31 - 1 // a 32-bit int
+	// A consistent 2 GiB ring: stamps, data offset and sizes agree.
+	l.DataSize = 1 << 31
+	stamps := (l.DataSize >> l.GranuleShift) * 8
+	l.DataOffset = (l.StampsOffset + stamps + 4095) &^ 4095
+	l.ROSize = l.DataOffset + 2*l.DataSize
+	if err := checkLayout(&l); !errors.Is(err, syscall.EFBIG) {
+		t.Fatalf("a %d-byte mapping with 32-bit ints: %v, want EFBIG", l.ROSize, err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -81,8 +82,8 @@ func TestConsumeThenReadBatchLosesNothing(t *testing.T) {
 	if n != 1 || err != stop {
 		t.Fatalf("Consume: %d, %v", n, err)
 	}
-	if _, err := c.ReadBatch(3, 0); !errors.Is(err, ErrBusy) {
-		t.Fatalf("ReadBatch with Consume's records pending: %v, want ErrBusy", err)
+	if _, err := c.ReadBatch(3, 0); !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("ReadBatch with Consume's records pending: %v, want EINVAL", err)
 	}
 	for len(got) < 6 {
 		n, err := c.Consume(3, keep)
@@ -110,8 +111,8 @@ func TestReadBatchThenConsumeLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	n, err := c.Consume(3, func(Record) error { return nil })
-	if !errors.Is(err, ErrBusy) || n != 0 {
-		t.Fatalf("Consume while a batch is held: %d, %v, want ErrBusy", n, err)
+	if !errors.Is(err, syscall.EINVAL) || n != 0 {
+		t.Fatalf("Consume while a batch is held: %d, %v, want EINVAL", n, err)
 	}
 	for i := 0; i < 3; i++ {
 		rec, ok := b.Next()
@@ -254,5 +255,109 @@ func TestWaitSeesHangupBeforeParking(t *testing.T) {
 	defer cancel()
 	if err := c.Wait(ctx); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Wait on a destroyed, empty ring: %v, want ErrClosed (EPIPE)", err)
+	}
+}
+
+// A slot the kernel refused to detach stays attached: Close must say so,
+// not drop the ioctl's error.
+func TestCloseReportsDetachError(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 4096})
+	r := h.ring(t)
+	c := newConsumer(t, r)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	fd, err := syscall.Dup(int(pr.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.fd = fd // not a ring device: the detach ioctl fails (ENOTTY)
+	err = c.Close()
+	if !errors.Is(err, syscall.ENOTTY) || !strings.Contains(err.Error(), "slot") {
+		t.Fatalf("Consumer.Close with a failing detach: %v, want ENOTTY naming the slot", err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatalf("Ring.Close: %v", err)
+	}
+}
+
+// Wait's file is opened from the ring's own descriptor, not its path: a
+// relative path after a chdir, or a renamed node, still reach the device.
+// A pipe stands in for the device (the read end: a pollable file).
+func TestPrepareWaitOpensTheRingsFile(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 4096})
+	r := h.ring(t)
+	c := newConsumer(t, r)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pw.Close()
+	fd, err := syscall.Dup(int(pr.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr.Close()
+	r.fd = fd
+	r.path = "renamed-or-relative/mpmcring-gone"
+	if err := c.PrepareWait(); err != nil {
+		t.Fatalf("PrepareWait with the ring's path gone: %v", err)
+	}
+	c.waiter.close()
+	c.waiter = nil
+	r.fd = -1 // nothing to detach: the pipe is not a ring
+	c.Close()
+	syscall.Close(fd)
+	r.Close()
+}
+
+// OpenWith with the zero options is Open; ReadOnly is OpenReadOnly.
+func TestOpenWithIsOpen(t *testing.T) {
+	for _, o := range []OpenOptions{{}, {ReadOnly: true}} {
+		if _, err := OpenWith("/nonexistent/mpmcring", o); !errors.Is(err, syscall.ENOENT) {
+			t.Fatalf("OpenWith(%+v) of a missing device: %v, want ENOENT", o, err)
+		}
+	}
+}
+
+// A stopped Consume, then Read takes one of the rest: Consume must not
+// deliver the others and commit the record Read handed out under its
+// reader, and its error must not advise a Commit (which would drop them).
+func TestReadAfterStoppedConsumeThenConsume(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 4096})
+	r := h.ring(t)
+	c := newConsumer(t, r)
+	for i := 0; i < 4; i++ {
+		mustProduce(t, h, payload(i, 64), PrioCritical)
+	}
+	stop := errors.New("stop")
+	if n, err := c.Consume(4, func(Record) error { return stop }); n != 1 || err != stop {
+		t.Fatalf("Consume: %d, %v", n, err)
+	}
+	rec, err := c.Read()
+	if err != nil || !bytes.Equal(rec.Data, payload(1, 64)) {
+		t.Fatalf("Read after the stop: %v", err)
+	}
+	n, err := c.Consume(4, func(Record) error { return nil })
+	if !errors.Is(err, syscall.EINVAL) || n != 0 || !strings.Contains(err.Error(), "take those with Read") {
+		t.Fatalf("Consume while Read's record is held: %d, %v, want EINVAL saying to Read the rest", n, err)
+	}
+	if !bytes.Equal(rec.Data, payload(1, 64)) {
+		t.Fatal("Read's record was released under its reader")
+	}
+	for i := 2; i < 4; i++ {
+		rec, err := c.Read()
+		if err != nil || !bytes.Equal(rec.Data, payload(i, 64)) {
+			t.Fatalf("Read %d: %v", i, err)
+		}
+	}
+	if err := c.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.Consume(4, func(Record) error { return nil }); n != 0 || err != nil {
+		t.Fatalf("Consume on the drained ring: %d, %v", n, err)
 	}
 }

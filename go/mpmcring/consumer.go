@@ -17,6 +17,11 @@ type Record struct {
 	Data  []byte
 	Prio  uint8 // Prio* class the producer gave
 	Flags uint8 // RecFromUser for records written through write(2)
+	// Pos is where the record starts in the ring: it grows in ring order
+	// and no two records of one ring share it (until 2^64 bytes passed),
+	// so it tells which record Peek saw and orders records across
+	// consumers.
+	Pos uint64
 }
 
 // Lost counts records a consumer learned were lost since it last asked.
@@ -40,8 +45,11 @@ type Consumer struct {
 	held       uint64 // records claimed since the last commit
 	heldBytes  uint64
 	pending    bool // [pendCur, pendEnd) claimed, not yet delivered
-	pendCur    uint64
-	pendEnd    uint64
+	// handedOut: held records went to the caller through Read or
+	// ReadBatch; only the caller's Commit may release them, not Consume's.
+	handedOut bool
+	pendCur   uint64
+	pendEnd   uint64
 
 	lost            Lost
 	seenDropped     uint64 // loss totals at the last look
@@ -69,7 +77,9 @@ func (r *Ring) NewConsumer() (*Consumer, error) {
 func (c *Consumer) Slot() int { return int(c.idx) }
 
 // Close commits what the consumer holds and detaches it. Its result is the
-// commit's (ErrStale when the claim it held was revoked).
+// commit's (ErrStale when the claim it held was revoked), else the
+// detach's: a slot the kernel did not detach stays attached to the ring's
+// file until it is closed.
 func (c *Consumer) Close() error {
 	if c.closed {
 		return nil
@@ -81,7 +91,9 @@ func (c *Consumer) Close() error {
 	}
 	c.closed = true
 	c.gen++
-	c.r.detach(c.idx)
+	if derr := c.r.detach(c.idx); err == nil {
+		err = derr
+	}
 	return err
 }
 
@@ -113,6 +125,11 @@ func (c *Consumer) claimInto(maxRecs uint32, maxBytes uint64, cl *claimResult) (
 	case claimTooBig:
 		return 0, ErrTooBig
 	case claimCorrupt:
+		if c.r.fd >= 0 {
+			return 0, errorf(syscall.EBADMSG,
+				"%s: the ring's consumer state is corrupt (head outside the ring or a record that does not fit), and the kernel's repair did not help: another process is likely writing the consumer area; find it with `mpmcring stat` or ListConsumers (pid per slot)",
+				c.r.path)
+		}
 		return 0, errorf(syscall.EBADMSG,
 			"the ring's consumer state is corrupt (head outside the ring or a record that does not fit)")
 	case claimRevoked:
@@ -134,7 +151,7 @@ func (c *Consumer) claimInto(maxRecs uint32, maxBytes uint64, cl *claimResult) (
 }
 
 func (c *Consumer) record(r *rec) Record {
-	return Record{Data: c.v.payload(r.pos, r.len), Prio: r.prio, Flags: r.flags}
+	return Record{Data: c.v.payload(r.pos, r.len), Prio: r.prio, Flags: r.flags, Pos: r.pos}
 }
 
 func (c *Consumer) nextPending() (Record, bool) {
@@ -158,12 +175,14 @@ func (c *Consumer) pendingLeft() bool {
 // is ready.
 func (c *Consumer) Read() (Record, error) {
 	if rec, ok := c.nextPending(); ok {
+		c.handedOut = true
 		return rec, nil
 	}
 	var cl claimResult
 	if _, err := c.claimInto(1, math.MaxUint64, &cl); err != nil {
 		return Record{}, err
 	}
+	c.handedOut = true
 	// One record claimed: the claim already read its header.
 	return c.record(&cl.first), nil
 }
@@ -196,7 +215,7 @@ func (b *Batch) Next() (Record, bool) {
 		}
 		b.cur += r.size
 		if st == recCommitted {
-			return Record{Data: v.payload(r.pos, r.len), Prio: r.prio, Flags: r.flags}, true
+			return Record{Data: v.payload(r.pos, r.len), Prio: r.prio, Flags: r.flags, Pos: r.pos}, true
 		}
 	}
 	return Record{}, false
@@ -204,7 +223,7 @@ func (b *Batch) Next() (Record, bool) {
 
 // ReadBatch claims up to maxRecords records with one atomic step: the
 // first whatever its size, the others while their payload stays within
-// maxBytes in all (0: no limit). ErrNoRecord when none is ready. ErrBusy
+// maxBytes in all (0: no limit). ErrNoRecord when none is ready. EINVAL
 // while records a Consume left undelivered remain: finish them with
 // Consume or Read first (a claim past them would commit them unseen).
 func (c *Consumer) ReadBatch(maxRecords int, maxBytes uint64) (Batch, error) {
@@ -216,7 +235,7 @@ func (c *Consumer) ReadBatch(maxRecords int, maxBytes uint64) (Batch, error) {
 	}
 	if c.pending {
 		if c.pendingLeft() {
-			return Batch{}, errorf(syscall.EBUSY,
+			return Batch{}, errorf(syscall.EINVAL,
 				"ReadBatch: records of an earlier Consume are still undelivered: finish them with Consume or Read first")
 		}
 		c.pending = false
@@ -233,6 +252,7 @@ func (c *Consumer) ReadBatch(maxRecords int, maxBytes uint64) (Batch, error) {
 	if err != nil {
 		return Batch{}, err
 	}
+	c.handedOut = true
 	return Batch{Records: n, Bytes: cl.bytes, c: c, gen: c.gen, cur: cl.start, end: cl.end}, nil
 }
 
@@ -304,7 +324,7 @@ func (c *Consumer) Commit() error {
 		atomic.AddUint64(v.slotWord(c.idx, slotConsumedBytes), c.heldBytes)
 	}
 	c.held, c.heldBytes = 0, 0
-	c.holding, c.pending = false, false
+	c.holding, c.pending, c.handedOut = false, false, false
 	c.gen++ // outstanding batches end here
 	if revoked {
 		return c.staleError(why, true, "")
@@ -317,9 +337,11 @@ func (c *Consumer) Commit() error {
 // fn returns an error, consumption stops there: that record counts as
 // consumed, the rest of the claim stays held and is delivered first by the
 // next Read or Consume, and the error is returned. ErrStale when the
-// commit found the claim revoked: what fn saw must be thrown away. ErrBusy
-// while the consumer holds records from Read or ReadBatch: Commit them
-// first (Consume's commit would end them under their reader).
+// commit found the claim revoked: what fn saw must be thrown away. EINVAL
+// while the consumer holds records from Read or ReadBatch (Read of the
+// rest of a stopped Consume included): Commit them first, after Reading
+// the rest of a stopped Consume (Consume's commit would end them under
+// their reader).
 func (c *Consumer) Consume(max int, fn func(Record) error) (int, error) {
 	if c.closed {
 		return 0, errConsumerClosed
@@ -327,14 +349,19 @@ func (c *Consumer) Consume(max int, fn func(Record) error) (int, error) {
 	if max <= 0 {
 		return 0, errorf(syscall.EINVAL, "Consume: max must be positive")
 	}
-	if c.holding && !c.pending {
+	// Its commit would release records the caller still reads in place.
+	if c.handedOut {
 		// A stale claim is the news that matters: commit it.
 		readFence(&c.fenceWord)
 		if why := c.v.claimStale(c.start, c.claimStart); why != staleNot {
 			return 0, c.staleError(why, false, "commit before reading more")
 		}
-		return 0, errorf(syscall.EBUSY,
-			"Consume: the consumer holds records from Read or ReadBatch: Commit them first")
+		if c.pendingLeft() {
+			return 0, errorf(syscall.EINVAL,
+				"Consume: the consumer holds records from Read, and records a stopped Consume left undelivered: take those with Read too, then Commit")
+		}
+		return 0, errorf(syscall.EINVAL,
+			"Consume: the consumer holds records from Read or ReadBatch: Commit them first (Consume commits all it holds)")
 	}
 	if !c.pending {
 		nrec := uint32(math.MaxUint32)
@@ -370,35 +397,55 @@ func (c *Consumer) Consume(max int, fn func(Record) error) (int, error) {
 	return done, nil
 }
 
-// Peek looks at the next record without claiming it. Another consumer may
-// claim it meanwhile, and in overwrite mode its bytes may change: copy,
-// then check with Read which record you really got. ErrNoRecord when none
-// is ready.
+// peekTries bounds Peek's looks when the record it copied was reclaimed
+// under it every time (other consumers taking the records fast).
+const peekTries = 16
+
+// Peek copies the next record without claiming it. Since it claims
+// nothing, another consumer may take the record, commit it and have its
+// space reused while Peek copies: the copy is kept only if the space was
+// not reclaimed meanwhile (as a monitor reads), else Peek looks again.
+// Data is the caller's own copy; Pos says which record it was (compare it
+// with the Pos of what Read gives). ErrNoRecord when none is ready, ErrBusy
+// when the records kept being reused under it.
 func (c *Consumer) Peek() (Record, error) {
 	if c.closed {
 		return Record{}, errConsumerClosed
 	}
 	v := c.v
-	s := v.positions()
-	if !v.headSane(s) {
-		return Record{}, errorf(syscall.EBADMSG, "the ring's consumer state is corrupt (head outside the ring)")
-	}
-	h := s.head
 	var r rec
-	// Discarded records are skipped; at most one ring's worth.
-	for steps := v.stampMask + 1; h != s.prod && steps > 0; steps-- {
-		switch v.recordAt(h, s.prod, &r) {
-		case recCommitted:
-			return c.record(&r), nil
-		case recBad:
-			return Record{}, errorf(syscall.EBADMSG, "the ring's framing is corrupt (a record at the head does not fit)")
-		case recDiscarded:
-			h += r.size
-			continue
+	for try := 0; try < peekTries; try++ {
+		s := v.positions()
+		if !v.headSane(s) {
+			return Record{}, errorf(syscall.EBADMSG, "the ring's consumer state is corrupt (head outside the ring)")
 		}
-		break
+		h := s.head
+		found := false
+		// Discarded records are skipped; at most one ring's worth.
+		for steps := v.stampMask + 1; h != s.prod && steps > 0; steps-- {
+			st := v.recordAt(h, s.prod, &r)
+			if st == recDiscarded {
+				h += r.size
+				continue
+			}
+			if st == recBad && v.intact(h, s.reclaim, &c.fenceWord) {
+				return Record{}, errorf(syscall.EBADMSG, "the ring's framing is corrupt (a record at the head does not fit)")
+			}
+			found = st == recCommitted
+			break
+		}
+		if !found {
+			if h == s.prod || v.intact(h, s.reclaim, &c.fenceWord) {
+				return Record{}, ErrNoRecord
+			}
+			continue // reused under the walk: look again
+		}
+		data := v.copyPayload(r.pos, r.len)
+		if v.intact(h, s.reclaim, &c.fenceWord) {
+			return Record{Data: data, Prio: r.prio, Flags: r.flags, Pos: h}, nil
+		}
 	}
-	return Record{}, ErrNoRecord
+	return Record{}, errorf(syscall.EBUSY, "other consumers kept taking the records Peek copied (their space was reused): try again")
 }
 
 // Lost takes the losses not yet reported to any consumer (each drop or

@@ -226,8 +226,17 @@ func FuzzConsumer(f *testing.F) {
 			case 2:
 				cc.Consume(1+op%5, stopSometimes)
 			case 3:
+				// Peek gives a copy: bounded, and its own memory.
 				if rec, err := cc.Peek(); err == nil {
-					touch(rec)
+					if uint32(len(rec.Data)) > l.MaxRecord || cap(rec.Data) != len(rec.Data) {
+						t.Fatalf("Peek: %d bytes (cap %d), max %d", len(rec.Data), cap(rec.Data), l.MaxRecord)
+					}
+					if len(rec.Data) > 0 {
+						off := uintptrOf(rec.Data) - uintptrOf(ro)
+						if off < uintptr(len(ro)) {
+							t.Fatal("Peek gave an alias of the ring, not a copy")
+						}
+					}
 				}
 			case 4:
 				if op&2 != 0 {

@@ -4,6 +4,7 @@ package mpmcring
 
 import (
 	"bytes"
+	"math"
 	"syscall"
 	"time"
 	"unsafe"
@@ -72,6 +73,10 @@ func pow2(x uint64) bool { return x != 0 && x&(x-1) == 0 }
 // checkLayout is mpr_lib_check_layout (userspace/lib/open.c): everything
 // the consumer's memory safety relies on, checked before anything is
 // mapped or indexed.
+// maxMapping is the longest mapping this process can ask for: Mmap takes
+// an int. A variable so that tests can stand in for a 32-bit GOARCH.
+var maxMapping uint64 = math.MaxInt
+
 func checkLayout(l *rawLayout) error {
 	if l.Magic != abiMagic {
 		return errorf(syscall.EPROTO, "not an mpmcring ring (bad magic)")
@@ -99,6 +104,13 @@ func checkLayout(l *rawLayout) error {
 	if l.SlotInfoOffset > l.StampsOffset || l.StampsOffset > l.DataOffset ||
 		l.DataOffset > 1<<42 || l.ConsSize > 1<<32 {
 		return errorf(syscall.EPROTO, "the ring's layout is inconsistent")
+	}
+	// The mappings' lengths are ints: on a 32-bit GOARCH a ring past 2 GiB
+	// would be mapped short, and offsets into it run past the mapping.
+	if l.ROSize > maxMapping || l.ConsSize > maxMapping {
+		return errorf(syscall.EFBIG,
+			"the ring maps %d bytes, more than this process can (%d): too large for a 32-bit process; use a 64-bit build or a smaller ring",
+			l.ROSize+l.ConsSize, maxMapping)
 	}
 	if l.SlotInfoOffset < metaSize || l.SlotInfoOffset%8 != 0 ||
 		l.StampsOffset < l.SlotInfoOffset+uint64(l.MaxConsumers)*slotInfoSize ||

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,11 +53,28 @@ func Path(name string) string {
 
 // Open opens and maps a ring to consume from and write to. name is a path
 // or a ring name (see Path).
-func Open(name string) (*Ring, error) { return open(Path(name), false) }
+func Open(name string) (*Ring, error) { return OpenWith(name, OpenOptions{}) }
 
 // OpenReadOnly opens a ring to observe it: Stats, ListConsumers, Layout,
 // AvailableBytes. It has no consumers and writes nothing.
-func OpenReadOnly(name string) (*Ring, error) { return open(Path(name), true) }
+func OpenReadOnly(name string) (*Ring, error) {
+	return OpenWith(name, OpenOptions{ReadOnly: true})
+}
+
+// OpenOptions are the settings made when a ring is opened; the zero value
+// is Open's. Settings added later become fields here, with a zero value
+// that keeps today's behaviour, so that no Open function's signature ever
+// changes.
+type OpenOptions struct {
+	// ReadOnly opens the ring to observe it, as OpenReadOnly.
+	ReadOnly bool
+}
+
+// OpenWith opens and maps a ring with the given options. name is a path or
+// a ring name (see Path).
+func OpenWith(name string, o OpenOptions) (*Ring, error) {
+	return open(Path(name), o.ReadOnly)
+}
 
 func openError(path string, err error) error {
 	e := errnoOf(err)
@@ -286,6 +304,12 @@ func (r *Ring) writeError(err syscall.Errno) error {
 // io.Writer: one call, one record. An empty p produces no record (the
 // kernel's write(2) of zero bytes does nothing, and records carry at
 // least one byte): 0, nil.
+//
+// The wait is a blocking write(2): it holds an OS thread, not just a
+// goroutine, and nothing cancels it except room in the ring (or Close of
+// the ring, which waits for it). A consumer that stands still can hold
+// writers until its claim times out (Layout.ClaimTimeoutMs), so a program
+// with many writers on a ring that may fill bounds how many write at once.
 func (r *Ring) Write(p []byte) (int, error) {
 	var n int
 	err := r.withFd(func(fd int) error {
@@ -307,7 +331,8 @@ func (r *Ring) Write(p []byte) (int, error) {
 
 // Writev produces one record per slice, all or none, with one system call
 // (at most 64 records and 64 KiB in all). A record carries at least one
-// byte: an empty slice is refused (EINVAL), and nothing is written.
+// byte: an empty slice is refused (EINVAL), and nothing is written. It
+// waits for room as Write does, holding an OS thread.
 func (r *Ring) Writev(records ...[]byte) error {
 	if len(records) > writevMaxRecords {
 		return errorf(syscall.EINVAL, "%s: %d records in one writev, at most %d", r.path,
@@ -401,18 +426,27 @@ func (r *Ring) attach() (uint32, error) {
 	return idx, nil
 }
 
-func (r *Ring) detach(idx uint32) {
+// detach gives the slot back; the kernel's error, if it refused, says
+// which slot stays attached (until the ring's file is closed).
+func (r *Ring) detach(idx uint32) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.fd >= 0 {
-		ioctl(r.fd, iocDetach, unsafe.Pointer(&idx))
-	}
 	r.consumers--
+	if r.fd < 0 {
+		return nil
+	}
+	if err := ioctl(r.fd, iocDetach, unsafe.Pointer(&idx)); err != nil {
+		return errorf(errnoOf(err), "%s: detaching consumer slot %d: %v (the slot stays attached until the ring is closed)", r.path, idx, err)
+	}
+	return nil
 }
 
 // reopen opens the ring's device again, read-only and for the runtime's
 // poller: each consumer waits on its own file, so that its deadline and
-// watermark are its own. It must be the same device as the ring's.
+// watermark are its own. It opens the file the ring holds
+// (/proc/self/fd/N), not the path: a relative path after a chdir or a
+// renamed node still reach the same device. The open checks permission
+// again, so a process that drops privileges opens it first (PrepareWait).
 func (r *Ring) reopen() (*os.File, error) {
 	r.fdMu.RLock()
 	defer r.fdMu.RUnlock()
@@ -422,9 +456,18 @@ func (r *Ring) reopen() (*os.File, error) {
 	if r.fd < 0 {
 		return nil, errorf(syscall.EBADF, "this ring has no file to wait on")
 	}
-	f, err := os.OpenFile(r.path, os.O_RDONLY, 0)
+	name := "/proc/self/fd/" + strconv.Itoa(r.fd)
+	f, err := os.OpenFile(name, os.O_RDONLY, 0)
+	if errnoOf(err) == syscall.ENOENT {
+		name = r.path // no /proc: the path, checked below
+		f, err = os.OpenFile(name, os.O_RDONLY, 0)
+	}
 	if err != nil {
-		return nil, openError(r.path, err)
+		e := errnoOf(err)
+		if e == syscall.EACCES || e == syscall.EPERM {
+			return nil, errorf(e, "%s: opening the device again to wait on it: permission denied (a process that drops privileges after Open must call Consumer.PrepareWait before it does)", r.path)
+		}
+		return nil, errorf(e, "%s: opening the device again to wait on it (%s): %v", r.path, name, err)
 	}
 	// Not f.Fd(): it would put the file back in blocking mode.
 	var a syscall.Stat_t
@@ -432,7 +475,7 @@ func (r *Ring) reopen() (*os.File, error) {
 	b, ok := sysStat(fi, err)
 	if syscall.Fstat(r.fd, &a) != nil || !ok || a.Rdev != b.Rdev {
 		f.Close()
-		return nil, errorf(syscall.ENODEV, "%s: the device changed since the ring was opened (destroyed and created again?)", r.path)
+		return nil, errorf(syscall.ENODEV, "%s: the device at this path is not the ring's any more (destroyed and created again?)", r.path)
 	}
 	return f, nil
 }

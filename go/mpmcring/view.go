@@ -151,6 +151,38 @@ func (v *view) headSane(s positions) bool {
 	return v.aligned(s.head) && between(s.reclaim, s.head, s.prod)
 }
 
+// copyPayload copies the payload of the record at pos (n bytes, checked
+// against the record's size by recordAt) out of space it has not claimed,
+// which producers may be rewriting: one atomic load per word, so the
+// copy races with nothing (the race detector agrees), and intact says
+// afterwards whether to keep it. The payload starts 8-aligned, and its
+// words up to the granule round-up lie inside the record's space.
+func (v *view) copyPayload(pos uint64, n uint32) []byte {
+	words := (uint64(n) + 7) / 8
+	dst := make([]uint64, words)
+	src := unsafe.Add(v.dataBase, pos&v.dataMask+hdrSize)
+	for i := range dst {
+		dst[i] = atomic.LoadUint64((*uint64)(unsafe.Add(src, i*8)))
+	}
+	if words == 0 {
+		return []byte{}
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&dst[0])), words*8)[:n:n]
+}
+
+// intact is mpr_snoop_intact: true while the space at pos can still hold
+// what was written there, since producers reuse only space behind
+// reclaim_pos. [M1] pairs with [P4]: the copy, then readFence, then
+// reclaim_pos; a producer that wrote over the copied bytes loaded a
+// reclaim_pos past pos before writing, so this load sees it past pos too.
+// Distances count from seen, the reclaim_pos the walk started from (as
+// headSane does), so positions far apart on a corrupt ring cannot pass
+// for intact through signed wrap.
+func (v *view) intact(pos, seen uint64, fenceWord *uint32) bool {
+	readFence(fenceWord)
+	return atomic.LoadUint64(v.reclaimP)-seen <= pos-seen
+}
+
 // Record states (MPR_REC_*).
 const (
 	recNone = iota

@@ -60,6 +60,15 @@ func (c *Consumer) getWaiter() (*waiter, error) {
 	return c.waiter, nil
 }
 
+// PrepareWait opens now the file Wait (and SetWatermark) sleep on, which
+// they otherwise open on first use. The open checks the device's
+// permissions again: a process that opens rings as root and then drops
+// privileges calls PrepareWait before dropping them.
+func (c *Consumer) PrepareWait() error {
+	_, err := c.getWaiter()
+	return err
+}
+
 // SetWatermark makes Wait sleep until at least bytes are reserved past the
 // head and a finished record waits there (0: any record). The kernel rounds
 // it down to a power of two; at most half the ring's DataSize (EINVAL).
@@ -131,6 +140,11 @@ const (
 	pollHup = 0x10
 )
 
+// testHookPark, when set (by tests only, before any consumer waits), is
+// called each time Wait is about to park: where a test cancels a Wait that
+// is really parked, not one that has not started. One nil check per park.
+var testHookPark func()
+
 // Wait sleeps until a record is ready for this consumer (or its watermark
 // is reached): it returns nil then, ctx.Err() once ctx is done, ErrClosed
 // when the ring was destroyed and is empty. The goroutine parks in the
@@ -199,8 +213,11 @@ func (c *Consumer) Wait(ctx context.Context) error {
 			waitErr = errorf(syscall.EPIPE, "%s: the ring was destroyed and is empty", c.r.path)
 			return true
 		case ev&pollErr != 0:
-			waitErr = errorf(syscall.EIO, "%s: poll reported an error", c.r.path)
+			waitErr = errorf(syscall.EIO, "%s: poll reported an error on the waiter's file (POLLERR; the module itself never sets it, so the file is not the ring's device any more): close the ring and open it again", c.r.path)
 			return true
+		}
+		if testHookPark != nil {
+			testHookPark()
 		}
 		return false
 	})

@@ -6,6 +6,7 @@
  * multi-ring poller.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -185,7 +186,7 @@ static int seen_fn(void *ctx, const struct mpmcring_record *rec)
 	if (s->records < sizeof(s->fill))
 		s->fill[s->records] = *(const unsigned char *)rec->data;
 	s->records++;
-	return s->stop_after && s->records == s->stop_after ? 42 : 0;
+	return s->stop_after && s->records == s->stop_after ? -ECANCELED : 0;
 }
 
 /* MPMCRING_CONSUMER_LOST_RECORDS: each loss once, in the stream, first. */
@@ -195,7 +196,7 @@ static void t_lost_in_stream(struct tap *t)
 	struct hostring h;
 	struct mpmcring *r;
 	struct mpmcring_consumer *c;
-	struct mpmcring_lost lost;
+	struct mpmcring_lost lost = MPMCRING_OPTS(mpmcring_lost);
 	int i, dropped = 0;
 
 	CHECK(t, !ring(&h, 4096), "init");
@@ -267,12 +268,12 @@ static void t_poller(struct tap *t)
 			CHECK_EQ(t, s[i].fill[j], (unsigned char)(16 * i + j));
 	}
 	CHECK_EQ(t, mpmcring_poller_consume(p), 0);
-	/* A callback's non-zero value stops the poll and comes back. */
+	/* A callback's negative value stops the poll and comes back. */
 	s[1].stop_after = s[1].records + 2;
 	for (j = 0; j < 5; j++)
 		CHECK_EQ(t, put(&h[1], 16, MPMCRING_PRIO_NORMAL, 0), 0);
 	n = mpmcring_poller_consume(p);
-	CHECK_EQ(t, n, 42);
+	CHECK_EQ(t, n, -ECANCELED);
 	CHECK_EQ(t, s[1].records, 22);
 	n = mpmcring_poller_consume(p);
 	CHECK_EQ(t, n, 3);
@@ -423,10 +424,124 @@ static void t_opts_no_hidden_padding(struct tap *t)
 	hostring_destroy(&h);
 }
 
+/*
+ * The structs the caller allocates and the library fills can grow without
+ * writing past an older caller's: lost carries sz (refused when unset, never
+ * written past, nothing taken on refusal); records and batches have room
+ * the library writes 0.
+ */
+static void t_filled_structs_grow(struct tap *t)
+{
+	struct {
+		struct mpmcring_lost l;
+		uint64_t later_field; /* a newer caller's field */
+	} big = { .l = MPMCRING_OPTS(mpmcring_lost), .later_field = 0x5a5a };
+	struct mpmcring_lost unset = { 0 };
+	struct mpmcring_record rec;
+	struct mpmcring_batch b;
+	struct hostring h;
+	struct mpmcring *r;
+	struct mpmcring_consumer *c;
+	unsigned int i;
+
+	CHECK(t, !ring(&h, 4096), "init");
+	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	c = r ? mpmcring_consumer_new(r) : NULL;
+	CHECK(t, c, "consumer");
+	if (!c)
+		return;
+	for (i = 0; i < 100; i++)
+		put(&h, 100, MPMCRING_PRIO_CRITICAL, 1);
+	CHECK_EQ(t, mpmcring_take_lost(c, &unset), -EINVAL);
+	CHECK(t, strstr(mpmcring_errmsg(), "MPMCRING_OPTS(mpmcring_lost)"), "message: %s",
+	      mpmcring_errmsg());
+	CHECK_EQ(t, unset.dropped, 0);
+	/* Nothing was taken by the refused call. */
+	big.l.sz = sizeof(big);
+	CHECK_EQ(t, mpmcring_take_lost(c, &big.l), 0);
+	CHECK(t, big.l.dropped > 0, "the losses were taken by the refused call");
+	CHECK_EQ(t, big.l.sz, sizeof(big));
+	CHECK_EQ(t, big.later_field, 0x5a5a);
+
+	memset(&rec, 0xff, sizeof(rec));
+	CHECK_EQ(t, mpmcring_read(c, &rec), 0);
+	CHECK_EQ(t, rec.reserved, 0);
+	for (i = 0; i < sizeof(rec.reserved2) / sizeof(rec.reserved2[0]); i++)
+		CHECK_EQ(t, rec.reserved2[i], 0);
+	CHECK_EQ(t, mpmcring_commit(c), 0);
+	memset(&b, 0xff, sizeof(b));
+	CHECK(t, mpmcring_read_batch(c, &b, 4, SIZE_MAX) > 0, "batch");
+	CHECK_EQ(t, b.reserved, 0);
+	CHECK_EQ(t, b.reserved2[0] | b.reserved2[1], 0);
+	CHECK_EQ(t, mpmcring_commit(c), 0);
+	/* The room is there: no field ends where the struct ends. */
+	CHECK_EQ(t, sizeof(rec), offsetof(struct mpmcring_record, reserved2) + 24);
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
+	hostring_destroy(&h);
+}
+
+/*
+ * Once every ring of a poller is destroyed and drained, polling must say so
+ * (-EPIPE), as mpmcring_wait() does, not sleep on an empty epoll set. A
+ * pipe whose writer is closed stands in for the destroyed device: EPOLLHUP
+ * without EPOLLIN.
+ */
+static void t_poller_all_rings_gone(struct tap *t)
+{
+	struct seen s = { 0 };
+	struct hostring h;
+	struct mpmcring *r;
+	struct mpmcring_poller *p;
+	int fds[2], n;
+
+	CHECK(t, !ring(&h, 4096), "init");
+	CHECK_EQ(t, pipe(fds), 0);
+	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	p = mpmcring_poller_new(NULL);
+	CHECK(t, r && p, "ring and poller");
+	if (!r || !p)
+		return;
+	/* Attached as a memory ring, then registered as the device would be. */
+	CHECK_EQ(t, mpmcring_poller_add(p, r, seen_fn, &s, NULL), 0);
+	CHECK_EQ(t, mpmcring_poller_ring_gone(p, 0), 0);
+	CHECK_EQ(t, mpmcring_poller_ring_gone(p, 1), -EINVAL);
+	r->fd = fds[0]; /* mpmcring_close() closes it */
+	CHECK_EQ(t,
+		 epoll_ctl(mpmcring_poller_epoll_fd(p), EPOLL_CTL_ADD, fds[0],
+			   &(struct epoll_event){ .events = EPOLLIN, .data.u32 = 0 }),
+		 0);
+	CHECK_EQ(t, put(&h, 16, MPMCRING_PRIO_NORMAL, 7), 0);
+	close(fds[1]);
+	/* The last records still come; then the ring is gone. */
+	n = mpmcring_poller_poll(p, 1000);
+	CHECK_EQ(t, n, 1);
+	CHECK_EQ(t, s.records, 1);
+	n = mpmcring_poller_poll(p, 200);
+	if (n == 0) /* the drain and the hangup may come in two polls */
+		n = mpmcring_poller_poll(p, 200);
+	CHECK_EQ(t, n, -EPIPE);
+	CHECK_EQ(t, errno, EPIPE);
+	CHECK(t, strstr(mpmcring_errmsg(), "destroyed"), "message: %s", mpmcring_errmsg());
+	CHECK_EQ(t, mpmcring_poller_ring_gone(p, 0), 1);
+	CHECK_EQ(t, mpmcring_poller_poll(p, -1), -EPIPE);
+	CHECK_EQ(t, mpmcring_poller_consume(p), -EPIPE);
+	mpmcring_poller_free(p);
+	mpmcring_close(r);
+	hostring_destroy(&h);
+}
+
 static const struct tap_test tests[] = {
-	TAP_TEST(t_errno_set), TAP_TEST(t_layout_grows),	   TAP_TEST(t_opts_size),
-	TAP_TEST(t_version),   TAP_TEST(t_lost_in_stream),	   TAP_TEST(t_poller),
-	TAP_TEST(t_snoop),     TAP_TEST(t_opts_no_hidden_padding),
+	TAP_TEST(t_errno_set),
+	TAP_TEST(t_layout_grows),
+	TAP_TEST(t_opts_size),
+	TAP_TEST(t_version),
+	TAP_TEST(t_lost_in_stream),
+	TAP_TEST(t_poller),
+	TAP_TEST(t_snoop),
+	TAP_TEST(t_opts_no_hidden_padding),
+	TAP_TEST(t_filled_structs_grow),
+	TAP_TEST(t_poller_all_rings_gone),
 };
 
 int main(void)

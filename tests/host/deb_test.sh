@@ -103,6 +103,12 @@ ls "/lib/modules/$rel/updates/dkms"
 for m in /lib/modules/$rel/updates/dkms/*.ko*; do modinfo -F vermagic "\$m"; done
 sh "$tmp/ctl/prerm" remove
 echo "after prerm: \$(ls /lib/modules/$rel/updates/dkms 2>/dev/null | wc -l) modules, \$(dkms status mpmcring | wc -l) dkms entries"
+# Installed with the load generator opted in, removed without the opt-in
+# (apt remove does not carry the environment): nothing may stay behind.
+MPMCRING_DKMS_LOADGEN=1 sh "$tmp/ctl/postinst" configure
+echo "opted in: \$(ls /lib/modules/$rel/updates/dkms | tr '\n' ' ')"
+sh "$tmp/ctl/prerm" remove
+echo "after prerm without the opt-in: \$(ls /lib/modules/$rel/updates/dkms 2>/dev/null | tr '\n' ' ')."
 NS
 	mkdir -p "$top/build/host"
 	unshare -m --propagation private bash "$tmp/ns.sh" >"$tmp/dkms.log" 2>&1 ||
@@ -113,11 +119,15 @@ NS
 	for m in mpmcring mpmcring_events; do
 		grep -q "^$m\.ko" "$tmp/dkms.log" || fail "postinst installed no $m.ko: $(cat "$tmp/dkms.log")"
 	done
-	! grep -q '^mpmcring_loadgen\.ko' "$tmp/dkms.log" ||
+	! sed -n '1,/^after prerm:/p' "$tmp/dkms.log" | grep -q '^mpmcring_loadgen\.ko' ||
 		fail "the package installs the load generator by default"
 	grep -q "^$rel " "$tmp/dkms.log" || fail "the modules are not built for $rel"
 	grep -q '^after prerm: 0 modules, 0 dkms entries' "$tmp/dkms.log" ||
 		fail "prerm left modules or DKMS state behind: $(grep '^after prerm' "$tmp/dkms.log")"
+	grep -q '^opted in: .*mpmcring_loadgen\.ko' "$tmp/dkms.log" ||
+		fail "MPMCRING_DKMS_LOADGEN=1 did not install the load generator: $(grep '^opted in' "$tmp/dkms.log")"
+	grep -qx 'after prerm without the opt-in: \.' "$tmp/dkms.log" ||
+		fail "removing without the opt-in left modules behind: $(grep '^after prerm without' "$tmp/dkms.log")"
 	cp "$tmp/dkms.log" "$top/build/host/deb-dkms.log"
 	dkms_step="DKMS step of postinst/prerm run for $rel (build/host/deb-dkms.log)"
 else

@@ -85,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mpmcring_consumer *c[2];
 	struct mpmcring_record rec;
 	struct mpmcring_batch b;
-	struct mpmcring_lost lost;
+	struct mpmcring_lost lost = MPMCRING_OPTS(mpmcring_lost);
 	struct mpmcring *r;
 	uint64_t base, g, i, nstamps;
 	uint8_t *ro, *consmem, *dat;

@@ -12,7 +12,8 @@
 # - make check's DKMS step uses a private DKMS tree, never the host's;
 # - scripts/deps.sh demo asks for the demo's packages only (no 6.12
 #   kernels, no clang, no DPDK), deps.sh check says what it installs and
-#   that a 6.12 kernel becomes the boot default, before it installs.
+#   that a 6.12 kernel becomes the boot default, before it installs; demo
+#   says the same of the 6.1 image it installs on the host.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
@@ -176,6 +177,8 @@ demo=$(PATH="$fake:$PATH" MPMCRING_DEPS_DRY_RUN=1 bash "$top/scripts/deps.sh" de
 grep -q 'linux-headers-amd64' <<<"$demo" || fail "deps.sh demo: $demo"
 ! grep -q 'linux-image-6.12\|clang\|dpdk\|bpftool' <<<"$demo" ||
 	fail "deps.sh demo asks for more than the demo needs: $demo"
+# The demo's linux-image-amd64 lands on the host too: say so before.
+grep -q 'GRUB' <<<"$demo" || fail "deps.sh demo does not say the boot default may change: $demo"
 check=$(PATH="$fake:$PATH" MPMCRING_DEPS_DRY_RUN=1 bash "$top/scripts/deps.sh" check 2>&1)
 grep -q 'linux-image-6.12-amd64' <<<"$check" || fail "deps.sh check: $check"
 grep -q 'GRUB' <<<"$check" || fail "deps.sh check does not say the boot default changes: $check"

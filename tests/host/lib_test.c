@@ -122,7 +122,7 @@ static int stop_cb(void *ctx, const struct mpmcring_record *rec)
 
 	if (seq >= 0 && seq < 32)
 		s->seen[seq]++;
-	return ++s->calls == s->stop_at ? 42 : 0;
+	return ++s->calls == s->stop_at ? -ECANCELED : 0;
 }
 
 static void t_consume_stop_resume(struct tap *t)
@@ -134,7 +134,7 @@ static void t_consume_stop_resume(struct tap *t)
 	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
 	for (i = 0; i < 10; i++)
 		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
-	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), 42);
+	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), -ECANCELED);
 	/* The rest of the claim comes first next time, nothing twice. */
 	while ((n = mpmcring_consume(f.c, 4, stop_cb, &s)) > 0)
 		total += n;
@@ -185,7 +185,8 @@ static void t_lost_exactly_once(struct tap *t)
 	struct fixture f;
 	struct mpmcring_consumer *c2;
 	struct mpmcring_record rec;
-	struct mpmcring_lost l1, l2;
+	struct mpmcring_lost l1 = MPMCRING_OPTS(mpmcring_lost);
+	struct mpmcring_lost l2 = MPMCRING_OPTS(mpmcring_lost);
 	int i, drops = 0;
 
 	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
@@ -247,7 +248,7 @@ static void t_overwrite_mode(struct tap *t)
 	struct fixture f;
 	struct mpmcring_consumer *c2;
 	struct mpmcring_record held, rec;
-	struct mpmcring_lost lost;
+	struct mpmcring_lost lost = MPMCRING_OPTS(mpmcring_lost);
 	char copy[64];
 	int i, first = -1, got = 0;
 
@@ -474,6 +475,145 @@ static void t_too_big(struct tap *t)
 	fx_fini(&f);
 }
 
+/*
+ * Mixing consume and read_batch on one consumer: a batch claimed while
+ * consume's records wait would skip them, and consume's commit would release
+ * records handed out by read or read_batch. Both are refused (-EINVAL), and
+ * every record still comes exactly once.
+ */
+static void t_mixing_loses_nothing(struct tap *t)
+{
+	struct fixture f;
+	struct stopper s = { .stop_at = 1 };
+	struct mpmcring_batch b;
+	struct mpmcring_record rec;
+	int i, n;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
+	for (i = 0; i < 6; i++)
+		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
+	/* consume stops after record 0: 1..5 stay held, undelivered. */
+	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), -ECANCELED);
+	CHECK_EQ(t, mpmcring_read_batch(f.c, &b, 3, SIZE_MAX), -EINVAL);
+	s.stop_at = 0;
+	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), 5);
+	for (i = 0; i < 6; i++)
+		CHECK_EQ(t, s.seen[i], 1);
+
+	/* The other order: a batch held, consume must not commit it. */
+	for (i = 6; i < 12; i++)
+		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
+	CHECK_EQ(t, mpmcring_read_batch(f.c, &b, 3, SIZE_MAX), 3);
+	n = mpmcring_consume(f.c, 100, stop_cb, &s);
+	CHECK_EQ(t, n, -EINVAL);
+	CHECK(t, strstr(mpmcring_errmsg(), "mpmcring_commit") != NULL, "message: %s",
+	      mpmcring_errmsg());
+	for (i = 6; i < 9; i++) {
+		CHECK_EQ(t, mpmcring_batch_next(&b, &rec), 1);
+		CHECK_EQ(t, rec_seq(&rec), i);
+	}
+	CHECK_EQ(t, mpmcring_commit(f.c), 0);
+	/* A record from read is the caller's until it commits, too. */
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
+	CHECK_EQ(t, rec_seq(&rec), 9);
+	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), -EINVAL);
+	CHECK_EQ(t, mpmcring_commit(f.c), 0);
+	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), 2);
+	for (i = 6; i < 12; i++)
+		CHECK_EQ(t, s.seen[i], i < 10 ? 0 : 1);
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), -EAGAIN);
+
+	/*
+	 * A stop, then read takes one of the rest: consume is refused, and
+	 * its message must not advise a commit, which would drop the others.
+	 */
+	for (i = 12; i < 16; i++)
+		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
+	s.calls = 0;
+	s.stop_at = 1;
+	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), -ECANCELED);
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
+	CHECK_EQ(t, rec_seq(&rec), 13);
+	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), -EINVAL);
+	CHECK(t, strstr(mpmcring_errmsg(), "take those with mpmcring_read()"), "message: %s",
+	      mpmcring_errmsg());
+	for (i = 14; i < 16; i++) {
+		CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
+		CHECK_EQ(t, rec_seq(&rec), i);
+	}
+	CHECK_EQ(t, mpmcring_commit(f.c), 0);
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), -EAGAIN);
+	fx_fini(&f);
+}
+
+/* A batch ends at the commit: its records are no longer the consumer's. */
+static void t_batch_ends_at_commit(struct tap *t)
+{
+	struct fixture f;
+	struct mpmcring_batch b;
+	struct mpmcring_record rec;
+	int i;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	for (i = 0; i < 4; i++)
+		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
+	CHECK_EQ(t, mpmcring_read_batch(f.c, &b, 4, SIZE_MAX), 4);
+	CHECK_EQ(t, mpmcring_batch_next(&b, &rec), 1);
+	CHECK_EQ(t, mpmcring_commit(f.c), 0);
+	CHECK_EQ(t, mpmcring_batch_next(&b, &rec), 0);
+	fx_fini(&f);
+}
+
+/* mpmcring_errmsg() describes the last failure, never an older one. */
+static void t_errmsg_follows_every_failure(struct tap *t)
+{
+	struct fixture f;
+	struct mpmcring_record rec;
+	uint64_t pos;
+	char buf[64];
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	CHECK_EQ(t, mpmcring_consume(f.c, 0, stop_cb, NULL), -EINVAL);
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), -EAGAIN);
+	CHECK(t, strstr(mpmcring_errmsg(), "no record is ready") != NULL, "after read: %s",
+	      mpmcring_errmsg());
+	CHECK_EQ(t, mpmcring_consume(f.c, 0, stop_cb, NULL), -EINVAL);
+	CHECK_EQ(t, mpmcring_peek(f.c, &rec), -EAGAIN);
+	CHECK(t, strstr(mpmcring_errmsg(), "no record is ready") != NULL, "after peek: %s",
+	      mpmcring_errmsg());
+	CHECK_EQ(t, mpmcring_consume(f.c, 0, stop_cb, NULL), -EINVAL);
+	pos = mpmcring_snoop_start(f.r);
+	CHECK_EQ(t, mpmcring_snoop(f.r, &pos, buf, sizeof(buf), &rec), -EAGAIN);
+	CHECK(t, strstr(mpmcring_errmsg(), "no record is ready") != NULL, "after snoop: %s",
+	      mpmcring_errmsg());
+	fx_fini(&f);
+}
+
+static int count_cb(void *ctx, const struct mpmcring_record *rec)
+{
+	(void)rec;
+	return ++*(int *)ctx; /* positive: "handled", not a stop */
+}
+
+/*
+ * Only a negative callback value stops consume: a positive one would be
+ * indistinguishable from a record count, and would leave the claim held.
+ */
+static void t_consume_positive_return_is_not_a_stop(struct tap *t)
+{
+	struct fixture f;
+	int i, calls = 0;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	for (i = 0; i < 5; i++)
+		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
+	CHECK_EQ(t, mpmcring_consume(f.c, 100, count_cb, &calls), 5);
+	CHECK_EQ(t, calls, 5);
+	/* Committed: the slot holds nothing. */
+	CHECK_EQ(t, f.h.v.cons->slots[0].start & 1, 1);
+	fx_fini(&f);
+}
+
 static const struct tap_test tests[] = {
 	TAP_TEST(t_order_and_content),
 	TAP_TEST(t_batch_limits),
@@ -488,6 +628,10 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_held_claim_blocks_reuse),
 	TAP_TEST(t_claim_below_held_start),
 	TAP_TEST(t_too_big),
+	TAP_TEST(t_mixing_loses_nothing),
+	TAP_TEST(t_batch_ends_at_commit),
+	TAP_TEST(t_errmsg_follows_every_failure),
+	TAP_TEST(t_consume_positive_return_is_not_a_stop),
 };
 
 int main(void)

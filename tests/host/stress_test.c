@@ -154,7 +154,7 @@ static void *consumer(void *arg)
 	struct timespec stall = { 0, opt.lease_ms * 3000000L };
 	struct mpmcring_batch b;
 	struct mpmcring_record rec;
-	struct mpmcring_lost lost;
+	struct mpmcring_lost lost = MPMCRING_OPTS(mpmcring_lost);
 	int n, i, ret;
 
 	(void)arg;

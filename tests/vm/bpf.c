@@ -426,7 +426,7 @@ static void *cons_main(void *arg)
 {
 	struct cons_arg *a = arg;
 	struct mpmcring_consumer *c = mpmcring_consumer_new(a->r);
-	struct mpmcring_lost l;
+	struct mpmcring_lost l = MPMCRING_OPTS(mpmcring_lost);
 
 	if (!c)
 		return (void *)1;
@@ -457,7 +457,7 @@ static void run_producers(struct __test_metadata *_metadata, struct mpmcring *r,
 	volatile int stop = 0;
 	struct produce_bpf *p;
 	struct mpmcring_consumer *c0;
-	struct mpmcring_lost l0;
+	struct mpmcring_lost l0 = MPMCRING_OPTS(mpmcring_lost);
 	unsigned int i;
 	__u64 k;
 

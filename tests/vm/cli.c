@@ -7,6 +7,7 @@
  * (default /bin/mpmcring).
  */
 #include <ctype.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -680,6 +681,13 @@ TEST_F(cli, json_errors_conflicts_and_interval)
 	CLI(o, "cat", RING_NAME, "--json", "--bogus");
 	EXPECT_EQ(2, o->status);
 	EXPECT_TRUE(json_parses(o->out, o->outlen));
+	/* The JSON error names the option (getopt's own message is off). */
+	EXPECT_NE(NULL, strstr(o->out, "--bogus"));
+	/* -j bundled with other short options asks for JSON too. */
+	CLI(o, "cat", "-jf", "no-such-ring");
+	EXPECT_EQ(3, o->status);
+	EXPECT_TRUE(json_parses(o->out, o->outlen));
+	EXPECT_NE(NULL, strstr(o->out, "\"exit\":3"));
 	/* "--watch 2" once opened a ring named "2". */
 	CLI(o, "stat", RING_NAME, "--watch", "2");
 	EXPECT_EQ(2, o->status);
@@ -689,6 +697,45 @@ TEST_F(cli, json_errors_conflicts_and_interval)
 	EXPECT_EQ(0, o->status);
 	EXPECT_EQ(2, count_lines(o->out));
 	EXPECT_NE(NULL, strstr(o->out, "\"rates\":"));
+}
+
+/*
+ * The kernel counts the records in the ring up to MPMCRING_STATS_WALK:
+ * past that, stat must say the count is a lower bound, not show it as exact.
+ */
+TEST_F(cli, stat_in_ring_past_the_walk_is_a_lower_bound)
+{
+	struct cli_out *o = &self->o;
+	struct iovec iov[MPMCRING_WRITEV_MAX];
+	struct mpmcring_stats st;
+	char byte = 'x';
+	int i;
+
+	/* A 4 MiB ring: 66560 one-byte records (16 bytes each) fit. */
+	close(self->fd);
+	self->fd = -1;
+	ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen"));
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
+			       "ring=" RING_NAME " create=1 size=4194304 threads=0 autostart=0"));
+	self->fd = open(RING, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(self->fd, 0);
+	for (i = 0; i < MPMCRING_WRITEV_MAX; i++)
+		iov[i] = (struct iovec){ &byte, 1 };
+	/* 66560 records, MPMCRING_WRITEV_MAX per call. */
+	for (i = 0; i < 66560 / MPMCRING_WRITEV_MAX; i++)
+		ASSERT_EQ(MPMCRING_WRITEV_MAX, writev(self->fd, iov, MPMCRING_WRITEV_MAX));
+	ASSERT_EQ(0, ring_stats(self->fd, &st));
+	ASSERT_EQ(66560, st.produced_records);
+	ASSERT_TRUE(st.flags & MPMCRING_STATS_IN_RING_PARTIAL);
+
+	CLI(o, "stat", RING_NAME, "--json");
+	CLI_LOG_UNLESS(o, 0);
+	ASSERT_EQ(0, o->status);
+	EXPECT_TRUE(json_parses(o->out, o->outlen));
+	EXPECT_NE(NULL, strstr(o->out, ",\"partial\":true}"));
+	CLI(o, "stat", RING_NAME);
+	EXPECT_EQ(0, o->status);
+	EXPECT_NE(NULL, strstr(o->out, "in ring       at least "));
 }
 
 /* Not a fixture test: bench loads the load generator itself. */

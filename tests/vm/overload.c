@@ -74,7 +74,7 @@ static void deliver(const struct got *r)
 
 static void take_lost(struct mpmcring_consumer *c)
 {
-	struct mpmcring_lost l;
+	struct mpmcring_lost l = MPMCRING_OPTS(mpmcring_lost);
 
 	mpmcring_take_lost(c, &l);
 	__atomic_fetch_add(&sh->lost_dropped, l.dropped, __ATOMIC_RELAXED);

@@ -34,7 +34,7 @@ static void stalling_consumer(int wr)
 	struct mpmcring_consumer *c = r ? mpmcring_consumer_new(r) : NULL;
 	struct held_report rep = { 0 };
 	struct mpmcring_batch b;
-	struct mpmcring_lost lost;
+	struct mpmcring_lost lost = MPMCRING_OPTS(mpmcring_lost);
 	int i;
 
 	if (!c)

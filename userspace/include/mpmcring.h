@@ -59,7 +59,13 @@ struct mpmcring;
 /* One consumer: a slot in the ring and the records it holds. */
 struct mpmcring_consumer;
 
-/* A record, read in place. data stays valid until the consumer commits. */
+/*
+ * A record, read in place. data stays valid until the consumer commits.
+ * The caller allocates it and the library fills it on the fast path, so it
+ * has no sz: it has a fixed size with room (reserved, reserved2) where later
+ * versions put fields. This library writes them 0; a later field is defined
+ * so that 0 means "not known" (what an older library leaves).
+ */
 struct mpmcring_record {
 	const void *data;
 	uint32_t len;
@@ -68,26 +74,41 @@ struct mpmcring_record {
 	uint16_t reserved;
 	uint64_t pos; /* where it starts in the ring: grows with every record
 		       * (ring order), unique among records of one ring */
+	uint64_t reserved2[3];
 };
 
 /*
  * Set in mpmcring_record.flags by the library, never by a ring: not a record
  * of the ring but a loss report (MPMCRING_CONSUMER_LOST_RECORDS); data
- * points to a struct mpmcring_lost, len is its size.
+ * points to a struct mpmcring_lost, len (and its sz) is its size: a field
+ * past len is not there (an older library).
  */
 #define MPMCRING_REC_LOST 0x80
 
-/* Records claimed together; step through them with mpmcring_batch_next(). */
+/*
+ * Records claimed together; step through them with mpmcring_batch_next().
+ * A batch ends at the consumer's commit: mpmcring_batch_next() gives no
+ * record after it. Fixed size with room for later fields, as a record.
+ */
 struct mpmcring_batch {
 	uint32_t records; /* committed records in the batch */
-	uint64_t bytes;	  /* their payload bytes */
+	uint32_t reserved;
+	uint64_t bytes; /* their payload bytes */
+	uint64_t reserved2[2];
 	/* private */
 	struct mpmcring_consumer *c;
-	__u64 cur, end;
+	__u64 cur, end, gen;
+	uint64_t priv[4];
 };
 
-/* Records lost since a consumer last asked (each loss told to one consumer). */
+/*
+ * Records lost since a consumer last asked (each loss told to one consumer).
+ * Grows like an options struct: sz first, set by the caller
+ * (MPMCRING_OPTS(mpmcring_lost)); the library fills only the fields that
+ * both it and the caller know, and never writes past sz.
+ */
 struct mpmcring_lost {
+	size_t sz;	      /* sizeof(struct mpmcring_lost) */
 	uint64_t dropped;     /* refused by the ring: full, priority, ... */
 	uint64_t overwritten; /* evicted unread (overwrite mode) */
 	uint64_t revoked;     /* this consumer's own: held past the claim
@@ -130,11 +151,14 @@ void mpmcring_consumer_free(struct mpmcring_consumer *c);
 int mpmcring_read(struct mpmcring_consumer *c, struct mpmcring_record *rec);
 /* Claims up to max_records records with one atomic step; the first record
  * is claimed whatever its size, the others only while the payload stays
- * within max_bytes. Returns the number of records.
+ * within max_bytes. Returns the number of records; -EINVAL while records a
+ * stopped mpmcring_consume() claimed are undelivered (take them first: a
+ * new claim starts past them).
  */
 int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
 			unsigned int max_records, size_t max_bytes);
-/* Returns 1 and the next record of the batch, or 0 at its end. */
+/* Returns 1 and the next record of the batch, or 0 at its end (and after
+ * the consumer's commit: the records are no longer its own). */
 int mpmcring_batch_next(struct mpmcring_batch *b, struct mpmcring_record *rec);
 /*
  * Releases every record the consumer holds: one store into shared memory.
@@ -154,13 +178,16 @@ int mpmcring_validate(struct mpmcring_consumer *c);
 
 /*
  * Reads up to max records, calls fn for each in ring order, then commits.
- * If fn returns non-zero, consumption stops there: that record counts as
- * consumed, the rest of the claim stays held and is delivered first by the
- * next call, and the return value is fn's. Otherwise returns the number of
+ * If fn returns a negative value, consumption stops there: that record
+ * counts as consumed, the rest of the claim stays held (reclaim waits for
+ * it: call again soon) and is delivered first by the next call, and the
+ * return value is fn's. fn's 0 and positive values go on. Returns the number of
  * records consumed (0 when none was ready), or -ESTALE when the commit
  * found the claim revoked (what fn saw must be thrown away). With
  * MPMCRING_CONSUMER_LOST_RECORDS, losses not yet reported come first as
  * one MPMCRING_REC_LOST record (not counted in the return value).
+ * -EINVAL while the consumer holds records from mpmcring_read() or
+ * mpmcring_read_batch(): commit them first (consume commits all it holds).
  */
 typedef int (*mpmcring_record_fn)(void *ctx, const struct mpmcring_record *rec);
 int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_record_fn fn,
@@ -186,8 +213,10 @@ int mpmcring_snoop(const struct mpmcring *r, uint64_t *pos, void *buf, size_t ca
 /* Bytes reserved past the head (records finished or being written). */
 uint64_t mpmcring_avail_bytes(const struct mpmcring *r);
 /* Takes the losses not yet reported to any consumer: each drop or
- * overwrite is told to exactly one caller of this function. */
-void mpmcring_take_lost(struct mpmcring_consumer *c, struct mpmcring_lost *lost);
+ * overwrite is told to exactly one caller of this function. lost->sz must
+ * be set (MPMCRING_OPTS(mpmcring_lost)): 0, or -EINVAL when it is smaller
+ * than this version's first struct (then nothing is taken). */
+int mpmcring_take_lost(struct mpmcring_consumer *c, struct mpmcring_lost *lost);
 
 /* Sleeps until a record is ready (or the ring's watermark is reached):
  * 1 when ready, 0 on timeout (timeout_ms < 0 waits forever), -EINTR on a
@@ -226,7 +255,7 @@ const char *mpmcring_version_string(void);
  * A poller: several rings, one consumer in each, one epoll descriptor
  * (like libbpf's ring_buffer). mpmcring_poller_poll() sleeps until a ring
  * has records, then consumes from every ring that has, calling each ring's
- * fn (mpmcring_consume() rules: a non-zero return stops there, that record
+ * fn (mpmcring_consume() rules: a negative return stops there, that record
  * consumed, and is what the poll returns). Rings stay the caller's: close
  * them after the poller is freed.
  */
@@ -242,7 +271,8 @@ int mpmcring_poller_add(struct mpmcring_poller *p, struct mpmcring *r, mpmcring_
 			void *ctx, const struct mpmcring_consumer_opts *opts);
 /* Waits up to timeout_ms (< 0: forever) for records, then consumes what is
  * ready in every ring; returns the records consumed (0: timeout). A ring
- * destroyed and drained is dropped from the set. */
+ * destroyed and drained is dropped from the set; once all are, -EPIPE (as
+ * mpmcring_wait(): stop, no record will ever come). */
 int mpmcring_poller_poll(struct mpmcring_poller *p, int timeout_ms);
 /* Consumes what is ready in every ring, without waiting. */
 int mpmcring_poller_consume(struct mpmcring_poller *p);
@@ -250,6 +280,9 @@ int mpmcring_poller_consume(struct mpmcring_poller *p);
 int mpmcring_poller_epoll_fd(const struct mpmcring_poller *p);
 /* The consumer the poller attached to ring idx (for mpmcring_take_lost()). */
 struct mpmcring_consumer *mpmcring_poller_consumer(struct mpmcring_poller *p, unsigned int idx);
+/* 1 once ring idx was destroyed and drained (it left the set: no record
+ * will come from it again), else 0; -EINVAL for no such ring. */
+int mpmcring_poller_ring_gone(const struct mpmcring_poller *p, unsigned int idx);
 /* Frees the consumers and the poller (not the rings). */
 void mpmcring_poller_free(struct mpmcring_poller *p);
 

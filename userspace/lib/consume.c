@@ -12,7 +12,9 @@
  * (-ESTALE): then what it read from those records must be thrown away.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/ioctl.h>
 
 #include "internal.h"
@@ -70,10 +72,14 @@ static int mpr_lib_claim(struct mpmcring_consumer *c, unsigned int max_records, 
 			"the consumer's claim was revoked while it was being made (the consumer stood still past the ring's claim timeout, %u ms): its records are lost, counted as revoked; claim again",
 			c->r->v.claim_timeout_ms);
 	}
-	if (n < 0) {
-		errno = -n; /* -EAGAIN, -EBUSY, -EMSGSIZE: no message to format */
-		return n;
-	}
+	if (n == -EAGAIN) /* every idle loop: a constant message, no formatting */
+		return mpr_lib_fail(EAGAIN, MPR_MSG_EMPTY);
+	if (n == -EBUSY)
+		return mpr_lib_fail(
+			EBUSY,
+			"records are ready, but other consumers won the race for them every time: claim again at once");
+	if (n < 0)
+		return mpr_lib_error(-n, "claiming records: %s", strerror(-n));
 	/* The oldest start of what it holds: see mpr_claim(). */
 	if (!c->holding || mpr_before(cl->start, c->claim_start))
 		c->claim_start = cl->start;
@@ -88,12 +94,7 @@ static int mpr_lib_claim(struct mpmcring_consumer *c, unsigned int max_records, 
 static void mpr_lib_record(struct mpmcring_consumer *c, const struct mpr_rec *r,
 			   struct mpmcring_record *rec)
 {
-	rec->data = mpr_payload(&c->r->v, r->pos);
-	rec->len = r->len;
-	rec->prio = r->prio;
-	rec->flags = r->flags;
-	rec->reserved = 0;
-	rec->pos = r->pos;
+	mpr_lib_fill_record(rec, mpr_payload(&c->r->v, r->pos), r, r->pos);
 }
 
 static bool mpr_lib_next(struct mpmcring_consumer *c, __u64 *cur, __u64 end,
@@ -129,13 +130,16 @@ int mpmcring_read(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 	struct mpr_claim cl;
 	int n;
 
-	if (mpr_lib_next_pending(c, rec))
+	if (mpr_lib_next_pending(c, rec)) {
+		c->handed_out = true;
 		return 0;
+	}
 	n = mpr_lib_claim(c, 1, UINT64_MAX, &cl);
 	if (n < 0)
 		return n;
 	/* One record claimed: the claim already read its header. */
 	mpr_lib_record(c, &cl.first, rec);
+	c->handed_out = true;
 	return 0;
 }
 
@@ -147,19 +151,31 @@ int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
 
 	if (!max_records)
 		return mpr_lib_error(EINVAL, "mpmcring_read_batch: max_records is 0");
+	/* A new claim starts past them: the batch would skip them for good. */
+	if (mpr_lib_pending_left(c))
+		return mpr_lib_error(
+			EINVAL,
+			"mpmcring_read_batch: records an unfinished mpmcring_consume() claimed are still undelivered: take them with mpmcring_consume() or mpmcring_read() first");
 	n = mpr_lib_claim(c, max_records, max_bytes, &cl);
 	if (n < 0)
 		return n;
-	b->records = cl.records;
-	b->bytes = cl.bytes;
-	b->c = c;
-	b->cur = cl.start;
-	b->end = cl.end;
+	*b = (struct mpmcring_batch){
+		.records = cl.records,
+		.bytes = cl.bytes,
+		.c = c,
+		.cur = cl.start,
+		.end = cl.end,
+		.gen = c->gen,
+	};
+	c->handed_out = true;
 	return n;
 }
 
 int mpmcring_batch_next(struct mpmcring_batch *b, struct mpmcring_record *rec)
 {
+	/* After a commit the records belong to producers again. */
+	if (b->gen != b->c->gen)
+		return 0;
 	return mpr_lib_next(b->c, &b->cur, b->end, rec);
 }
 
@@ -197,6 +213,8 @@ int mpmcring_commit(struct mpmcring_consumer *c)
 	c->held_bytes = 0;
 	c->holding = false;
 	c->pending = false;
+	c->handed_out = false;
+	c->gen++;
 	if (revoked)
 		return mpr_lib_error(
 			ESTALE,
@@ -215,9 +233,18 @@ int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_rec
 
 	if (!max)
 		return mpr_lib_error(EINVAL, "mpmcring_consume: max is 0");
+	/* Its commit would release records the caller still reads in place. */
+	if (c->handed_out && mpr_lib_pending_left(c))
+		return mpr_lib_error(
+			EINVAL,
+			"mpmcring_consume: the consumer holds records from mpmcring_read(), and records a stopped mpmcring_consume() left undelivered: take those with mpmcring_read() too, then mpmcring_commit()");
+	if (c->handed_out)
+		return mpr_lib_error(
+			EINVAL,
+			"mpmcring_consume: the consumer holds records from mpmcring_read() or mpmcring_read_batch(): mpmcring_commit() them first (consume commits all it holds)");
 	if (c->lost_records && !c->pending) {
 		ret = mpr_lib_lost_record(c, fn, ctx);
-		if (ret)
+		if (ret < 0)
 			return ret;
 	}
 	if (!c->pending) {
@@ -233,7 +260,8 @@ int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_rec
 	while (done < max && mpr_lib_next_pending(c, &rec)) {
 		done++;
 		ret = fn(ctx, &rec);
-		if (ret)
+		/* Only a negative value stops: a positive one would read as a count. */
+		if (ret < 0)
 			return ret; /* the rest stays held for next time */
 	}
 	if (!mpr_lib_pending_left(c)) {
@@ -261,12 +289,7 @@ int mpmcring_peek(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 		int st = mpr_record_at(v, h, s.prod, &mr);
 
 		if (st == MPR_REC_COMMITTED) {
-			rec->data = mpr_payload(v, h);
-			rec->len = mr.len;
-			rec->prio = mr.prio;
-			rec->flags = mr.flags;
-			rec->reserved = 0;
-			rec->pos = h;
+			mpr_lib_fill_record(rec, mpr_payload(v, h), &mr, h);
 			return 0;
 		}
 		if (st == MPR_REC_BAD)
@@ -277,8 +300,7 @@ int mpmcring_peek(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 			break;
 		h += mr.size;
 	}
-	errno = EAGAIN;
-	return -EAGAIN;
+	return mpr_lib_fail(EAGAIN, MPR_MSG_EMPTY);
 }
 
 uint64_t mpmcring_avail_bytes(const struct mpmcring *r)
@@ -289,19 +311,33 @@ uint64_t mpmcring_avail_bytes(const struct mpmcring *r)
 	return mpr_head_sane(&r->v, &s) ? s.prod - s.head : 0;
 }
 
-void mpmcring_take_lost(struct mpmcring_consumer *c, struct mpmcring_lost *lost)
+/* The first struct mpmcring_lost (library 2.0): what every caller has. */
+#define MPR_LOST_SIZE_VER0 (offsetof(struct mpmcring_lost, revoked) + sizeof(uint64_t))
+
+int mpmcring_take_lost(struct mpmcring_consumer *c, struct mpmcring_lost *lost)
 {
+	size_t sz;
+
+	if (!lost || lost->sz < MPR_LOST_SIZE_VER0)
+		return mpr_lib_error(
+			EINVAL,
+			"mpmcring_take_lost: lost->sz is %zu: set it to sizeof(struct mpmcring_lost) (MPMCRING_OPTS(mpmcring_lost)); nothing was taken",
+			lost ? lost->sz : 0);
 	mpr_lib_take_lost(c);
-	*lost = c->lost;
+	sz = lost->sz < sizeof(*lost) ? lost->sz : sizeof(*lost);
+	/* Past sz: a shorter caller's memory. Past our sizeof: left as it is. */
+	c->lost.sz = lost->sz;
+	memcpy(lost, &c->lost, sz);
 	c->lost.dropped = 0;
 	c->lost.overwritten = 0;
 	c->lost.revoked = 0;
+	return 0;
 }
 
 int mpr_lib_lost_record(struct mpmcring_consumer *c, mpmcring_record_fn fn, void *ctx)
 {
 	struct mpmcring_record rec = { .flags = MPMCRING_REC_LOST };
-	struct mpmcring_lost lost;
+	struct mpmcring_lost lost = MPMCRING_OPTS(mpmcring_lost);
 
 	mpmcring_take_lost(c, &lost);
 	if (!lost.dropped && !lost.overwritten && !lost.revoked)

@@ -30,6 +30,10 @@ struct mpmcring_consumer {
 	uint64_t held_records;
 	uint64_t held_bytes;
 	bool pending; /* [pend_cur, pend_end) claimed, not delivered */
+	/* Held records went to the caller by read or read_batch: only the
+	 * caller may commit them, mpmcring_consume() must not. */
+	bool handed_out;
+	__u64 gen; /* claim generation: bumped by each commit, ends batches */
 	__u64 pend_cur, pend_end;
 	struct mpmcring_lost lost;
 	uint64_t seen_dropped; /* loss totals at the last look */
@@ -45,6 +49,22 @@ struct mpmcring_consumer {
 
 /* Sets the calling thread's error message; returns -err. */
 int mpr_lib_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * The same with a constant message: no formatting, one thread-local store,
+ * for the failures of the fast path that every idle loop sees (-EAGAIN).
+ */
+int mpr_lib_fail(int err, const char *msg);
+#define MPR_MSG_EMPTY \
+	"no record is ready: wait (mpmcring_wait(), or poll on mpmcring_fd()) and claim again"
+
+/* Fills a record the caller sees; the reserved fields are 0. */
+static inline void mpr_lib_fill_record(struct mpmcring_record *rec, const void *data,
+				       const struct mpr_rec *r, __u64 pos)
+{
+	*rec = (struct mpmcring_record){
+		.data = data, .len = r->len, .prio = r->prio, .flags = r->flags, .pos = pos
+	};
+}
 
 /*
  * Checks an options struct: 0, or -EINVAL (errno, message) when its sz is

@@ -18,6 +18,8 @@
 #include "internal.h"
 
 static _Thread_local char mpr_errbuf[256];
+/* The last failure's message when it was a constant (NULL: mpr_errbuf). */
+static _Thread_local const char *mpr_errconst;
 
 int mpr_lib_error(int err, const char *fmt, ...)
 {
@@ -26,6 +28,14 @@ int mpr_lib_error(int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(mpr_errbuf, sizeof(mpr_errbuf), fmt, ap);
 	va_end(ap);
+	mpr_errconst = NULL;
+	errno = err;
+	return -err;
+}
+
+int mpr_lib_fail(int err, const char *msg)
+{
+	mpr_errconst = msg;
 	errno = err;
 	return -err;
 }
@@ -75,6 +85,8 @@ const char *mpmcring_version_string(void)
 
 const char *mpmcring_errmsg(void)
 {
+	if (mpr_errconst)
+		return mpr_errconst;
 	return mpr_errbuf[0] ? mpr_errbuf : "no error";
 }
 

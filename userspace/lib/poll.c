@@ -22,7 +22,7 @@ struct mpr_poll_ring {
 	struct mpmcring_consumer *c;
 	mpmcring_record_fn fn;
 	void *ctx;
-	int stop;  /* fn's non-zero value, which ended the last consume */
+	int stop;  /* fn's negative value, which ended the last consume */
 	bool gone; /* destroyed and drained: out of the epoll set */
 };
 
@@ -103,16 +103,18 @@ int mpmcring_poller_add(struct mpmcring_poller *p, struct mpmcring *r, mpmcring_
 	return (int)p->n++;
 }
 
-/* fn's value, kept apart from consume's count: any non-zero value stops. */
+/* fn's value, kept apart from consume's errors: a negative value stops. */
 static int mpr_poll_fn(void *ctx, const struct mpmcring_record *rec)
 {
 	struct mpr_poll_ring *pr = ctx;
+	int ret = pr->fn(pr->ctx, rec);
 
-	pr->stop = pr->fn(pr->ctx, rec);
-	return pr->stop;
+	if (ret < 0)
+		pr->stop = ret;
+	return ret;
 }
 
-/* Consumes what ring pr has now: 0, or fn's non-zero value, or an error. */
+/* Consumes what ring pr has now: 0, or fn's negative value, or an error. */
 static int mpr_poll_ring(struct mpmcring_poller *p, struct mpr_poll_ring *pr, long *total)
 {
 	unsigned int done = 0, busy = 0;
@@ -137,9 +139,24 @@ static int mpr_poll_ring(struct mpmcring_poller *p, struct mpr_poll_ring *pr, lo
 	return 0;
 }
 
-static int mpr_poll_result(long total)
+/*
+ * The count, or -EPIPE once nothing is left to wait for: every ring was
+ * destroyed and drained (as mpmcring_wait() says for one ring). An epoll
+ * wait on the empty set would sleep forever.
+ */
+static int mpr_poll_result(const struct mpmcring_poller *p, long total)
 {
-	return total > INT32_MAX ? INT32_MAX : (int)total;
+	unsigned int i, gone = 0;
+
+	if (total)
+		return total > INT32_MAX ? INT32_MAX : (int)total;
+	for (i = 0; i < p->n; i++)
+		gone += p->rings[i].gone;
+	if (p->n && gone == p->n)
+		return mpr_lib_error(
+			EPIPE,
+			"every ring of the poller was destroyed and drained: it will never have records again");
+	return 0;
 }
 
 int mpmcring_poller_consume(struct mpmcring_poller *p)
@@ -155,7 +172,7 @@ int mpmcring_poller_consume(struct mpmcring_poller *p)
 		if (err)
 			return err;
 	}
-	return mpr_poll_result(total);
+	return mpr_poll_result(p, total);
 }
 
 int mpmcring_poller_poll(struct mpmcring_poller *p, int timeout_ms)
@@ -174,6 +191,8 @@ int mpmcring_poller_poll(struct mpmcring_poller *p, int timeout_ms)
 	}
 	if (!p->cap)
 		return 0;
+	if (!total && mpr_poll_result(p, 0) < 0)
+		return -EPIPE; /* nothing left in the epoll set */
 	if (total)
 		timeout_ms = 0;
 	n = epoll_wait(p->epfd, p->events, (int)p->cap, timeout_ms < 0 ? -1 : timeout_ms);
@@ -191,7 +210,7 @@ int mpmcring_poller_poll(struct mpmcring_poller *p, int timeout_ms)
 			pr->gone = true;
 		}
 	}
-	return mpr_poll_result(total);
+	return mpr_poll_result(p, total);
 }
 
 int mpmcring_poller_epoll_fd(const struct mpmcring_poller *p)
@@ -206,6 +225,13 @@ struct mpmcring_consumer *mpmcring_poller_consumer(struct mpmcring_poller *p, un
 		return NULL;
 	}
 	return p->rings[idx].c;
+}
+
+int mpmcring_poller_ring_gone(const struct mpmcring_poller *p, unsigned int idx)
+{
+	if (idx >= p->n)
+		return mpr_lib_error(EINVAL, "the poller has no ring %u", idx);
+	return p->rings[idx].gone;
 }
 
 void mpmcring_poller_free(struct mpmcring_poller *p)

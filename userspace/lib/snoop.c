@@ -76,12 +76,7 @@ int mpmcring_snoop(const struct mpmcring *r, uint64_t *pos, void *buf, size_t ca
 			mpr_positions(v, &s);
 			continue;
 		}
-		rec->data = buf;
-		rec->len = mr.len;
-		rec->prio = mr.prio;
-		rec->flags = mr.flags;
-		rec->reserved = 0;
-		rec->pos = p;
+		mpr_lib_fill_record(rec, buf, &mr, p);
 		*pos = p + mr.size;
 		if (mr.len > cap)
 			return mpr_lib_error(
@@ -90,6 +85,5 @@ int mpmcring_snoop(const struct mpmcring *r, uint64_t *pos, void *buf, size_t ca
 				mr.len, cap);
 		return 0;
 	}
-	errno = EAGAIN;
-	return -EAGAIN;
+	return mpr_lib_fail(EAGAIN, MPR_MSG_EMPTY);
 }

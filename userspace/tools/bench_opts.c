@@ -109,7 +109,7 @@ int bench_parse(int argc, char **argv, struct bench_opts *o)
 			fputs(bench_usage, stdout);
 			return -1;
 		default:
-			return cli_try_help("bench");
+			return cli_try_help("bench", argv);
 		}
 		if (!ok)
 			return CLI_USAGE;

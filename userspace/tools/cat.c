@@ -144,7 +144,7 @@ static void cat_record(struct cat *k, FILE *f, const struct mpmcring_record *rec
 /* Adds the losses the library has for c to *lost; writes nothing. */
 static void cat_take_lost(struct mpmcring_consumer *c, struct mpmcring_lost *lost)
 {
-	struct mpmcring_lost more;
+	struct mpmcring_lost more = MPMCRING_OPTS(mpmcring_lost);
 
 	mpmcring_take_lost(c, &more);
 	lost->dropped += more.dropped;
@@ -216,14 +216,18 @@ static int cat_wait(const char *path, struct mpmcring *r)
 /* Says which other consumers share the ring: cat sees only its share. */
 static void cat_others(const char *path, struct mpmcring *r)
 {
-	struct mpmcring_consumer_info info[64];
-	int i, n = mpmcring_list_consumers(r, info, 64), others = 0;
+	/* Room for every slot the ring has: the warning names them all. */
+	unsigned int max = mpmcring_get_layout(r)->max_consumers;
+	struct mpmcring_consumer_info *info = calloc(max ? max : 1, sizeof(*info));
+	int i, n = info ? mpmcring_list_consumers(r, info, max) : -1, others = 0;
 	pid_t self = getpid();
 
 	for (i = 0; i < n; i++)
 		others += info[i].pid != (uint32_t)self;
-	if (!others)
+	if (!others) {
+		free(info);
 		return;
+	}
 	fprintf(stderr, "mpmcring cat: %s: %d other consumer%s attached (pid", path, others,
 		others > 1 ? "s" : "");
 	for (i = 0; i < n; i++)
@@ -231,6 +235,7 @@ static void cat_others(const char *path, struct mpmcring *r)
 			fprintf(stderr, " %u", info[i].pid);
 	fprintf(stderr, "): each record goes to one consumer, so cat prints only the ones it "
 			"wins; --peek shows all without taking any\n");
+	free(info);
 }
 
 /*
@@ -248,7 +253,7 @@ static int cat_run(struct cat *k, const char *path, struct mpmcring *r, struct m
 	int n, ret;
 
 	while (!cli_stop && (!k->count || k->done < k->count)) {
-		struct mpmcring_lost lost = { 0 };
+		struct mpmcring_lost lost = MPMCRING_OPTS(mpmcring_lost);
 		unsigned int max = k->batch;
 		uint64_t before = k->done;
 		bool stale;
@@ -435,7 +440,7 @@ int cmd_cat(int argc, char **argv)
 			fputs(cat_usage, stdout);
 			return CLI_OK;
 		default:
-			return cli_try_help("cat");
+			return cli_try_help("cat", argv);
 		}
 		if (code)
 			return code;

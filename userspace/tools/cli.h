@@ -48,8 +48,12 @@ int cli_fail(const char *cmd, int code, const char *fmt, ...) __attribute__((for
 int cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints the message and a pointer to --help; returns CLI_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Only the pointer to --help (getopt said what was wrong); CLI_USAGE. */
-int cli_try_help(const char *cmd);
+/*
+ * After getopt returned '?': the pointer to --help (getopt said what was
+ * wrong), or with --json (getopt silenced) a JSON error naming the option
+ * from optopt or argv[optind - 1]; CLI_USAGE.
+ */
+int cli_try_help(const char *cmd, char *const argv[]);
 /* SIGINT/SIGTERM set cli_stop; SIGPIPE is ignored (writes fail, EPIPE). */
 void cli_signals(void);
 /* Unsigned decimal (or 0x hex); with suffixes, K/M/G multiply by 1024^n. */

@@ -132,7 +132,7 @@ int cmd_list(int argc, char **argv)
 			fputs(list_usage, stdout);
 			return CLI_OK;
 		default:
-			return cli_try_help("list");
+			return cli_try_help("list", argv);
 		}
 	}
 	if (optind < argc)

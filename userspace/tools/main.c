@@ -42,6 +42,21 @@ static void cli_help(FILE *f)
 		   "See mpmcring(1), libmpmcring(3), mpmcring(4).\n");
 }
 
+/*
+ * Whether a bundle of short options ("-j", "-jf", "-fj") holds -j. The
+ * letters that take a value (-n 5, -b 64, -i 1, -c 2, -w) end the scan:
+ * the rest of the bundle is that value ("-n5j" has no -j).
+ */
+static bool cli_bundle_has_j(const char *a)
+{
+	if (a[0] != '-' || a[1] == '-')
+		return false;
+	for (a++; *a && !strchr("nbicw", *a); a++)
+		if (*a == 'j')
+			return true;
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -62,7 +77,7 @@ int main(int argc, char **argv)
 	}
 	/* Known before any option is parsed, so that every error is JSON. */
 	for (i = 2; i < (size_t)argc && strcmp(argv[i], "--"); i++)
-		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
+		if (!strcmp(argv[i], "--json") || cli_bundle_has_j(argv[i]))
 			cli_json = true;
 	if (cli_json)
 		opterr = 0; /* getopt's own messages would be text */

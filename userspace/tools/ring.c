@@ -115,11 +115,19 @@ int cli_error(const char *cmd, const char *fmt, ...)
 	return CLI_ERROR;
 }
 
-int cli_try_help(const char *cmd)
+int cli_try_help(const char *cmd, char *const argv[])
 {
+	const char *arg = optind > 0 ? argv[optind - 1] : "?";
+
+	/* A long option as typed; a short one from a bundle by its letter. */
+	if (cli_json && optopt && strncmp(arg, "--", 2))
+		return cli_fail(cmd, CLI_USAGE,
+				"option '-%c' is unknown or needs a value: see '%s %s --help'",
+				optopt, CLI_NAME, cmd);
 	if (cli_json)
-		return cli_fail(cmd, CLI_USAGE, "bad command line: see '%s %s --help'", CLI_NAME,
-				cmd);
+		return cli_fail(cmd, CLI_USAGE,
+				"option '%s' is unknown or needs a value: see '%s %s --help'", arg,
+				CLI_NAME, cmd);
 	fprintf(stderr, "Try '%s %s --help'.\n", CLI_NAME, cmd);
 	return CLI_USAGE;
 }

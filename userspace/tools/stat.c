@@ -131,8 +131,15 @@ static void stat_text(FILE *f, const char *path, const struct mpmcring_layout *l
 	fprintf(f, "produced      %llu records, %llu bytes\n",
 		(unsigned long long)st->produced_records, (unsigned long long)st->produced_bytes);
 	fprintf(f, "consumed      %llu records\n", (unsigned long long)st->consumed_records);
-	fprintf(f, "in ring       %llu records, %llu bytes\n",
-		(unsigned long long)st->in_ring_records, (unsigned long long)st->in_ring_bytes);
+	/* The kernel's walk stops at MPMCRING_STATS_WALK: then a lower bound. */
+	if (st->flags & MPMCRING_STATS_IN_RING_PARTIAL)
+		fprintf(f, "in ring       at least %llu records, %llu bytes (counted up to %u)\n",
+			(unsigned long long)st->in_ring_records,
+			(unsigned long long)st->in_ring_bytes, MPMCRING_STATS_WALK);
+	else
+		fprintf(f, "in ring       %llu records, %llu bytes\n",
+			(unsigned long long)st->in_ring_records,
+			(unsigned long long)st->in_ring_bytes);
 	fprintf(f, "discarded     %llu records\n", (unsigned long long)st->discarded_records);
 	fprintf(f, "dropped       %llu records\n", (unsigned long long)stat_dropped(st, -1, -1));
 	fprintf(f, "                       low     normal   critical\n");
@@ -226,8 +233,9 @@ static void stat_json(FILE *f, const char *path, const struct mpmcring_layout *l
 	fprintf(f, ",\"produced\":{\"records\":%llu,\"bytes\":%llu}",
 		(unsigned long long)st->produced_records, (unsigned long long)st->produced_bytes);
 	fprintf(f, ",\"consumed\":{\"records\":%llu}", (unsigned long long)st->consumed_records);
-	fprintf(f, ",\"in_ring\":{\"records\":%llu,\"bytes\":%llu}",
-		(unsigned long long)st->in_ring_records, (unsigned long long)st->in_ring_bytes);
+	fprintf(f, ",\"in_ring\":{\"records\":%llu,\"bytes\":%llu,\"partial\":%s}",
+		(unsigned long long)st->in_ring_records, (unsigned long long)st->in_ring_bytes,
+		st->flags & MPMCRING_STATS_IN_RING_PARTIAL ? "true" : "false");
 	fprintf(f, ",\"discarded\":{\"records\":%llu},", (unsigned long long)st->discarded_records);
 	stat_json_dropped(f, st);
 	fprintf(f, ",\"overwritten\":{\"records\":%llu,\"bytes\":%llu}",
@@ -322,7 +330,7 @@ int cmd_stat(int argc, char **argv)
 			fputs(stat_usage, stdout);
 			return CLI_OK;
 		default:
-			return cli_try_help("stat");
+			return cli_try_help("stat", argv);
 		}
 	}
 	if (count && !watch)

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+
+package mpmcring
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// waitRing is a ring in memory whose "device" is a pipe's read end: a
+// pollable file that never becomes readable while the test holds the
+// writer, so Wait parks in the runtime's poller on the host, under the
+// race detector.
+func waitRing(t *testing.T) (*testRing, *Ring, *Consumer) {
+	t.Helper()
+	h := newTestRing(t, ringParams{size: 4096})
+	r := h.ring(t)
+	c := newConsumer(t, r)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := syscall.Dup(int(pr.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr.Close()
+	r.fd = fd
+	t.Cleanup(func() {
+		if c.waiter != nil {
+			c.waiter.close()
+			c.waiter = nil
+		}
+		r.fd = -1 // the pipe is not a ring: nothing to detach
+		c.Close()
+		syscall.Close(fd)
+		pw.Close()
+		r.Close()
+	})
+	return h, r, c
+}
+
+// A Wait cancelled while it is parked returns Canceled, and leaves no
+// deadline behind: the next Wait with a record ready returns nil.
+func TestWaitCancelledWhileParked(t *testing.T) {
+	h, _, c := waitRing(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var once sync.Once
+	parks := 0
+	testHookPark = func() {
+		parks++
+		once.Do(cancel)
+	}
+	defer func() { testHookPark = nil }()
+	errc := make(chan error, 1)
+	go func() { errc <- c.Wait(ctx) }()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Wait cancelled while parked: %v, want Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Wait cancelled while parked did not return")
+	}
+	if parks == 0 {
+		t.Fatal("Wait never parked: the cancel path was not exercised")
+	}
+	testHookPark = nil
+	mustProduce(t, h, payload(1, 10), PrioNormal)
+	if err := c.Wait(context.Background()); err != nil {
+		t.Fatalf("Wait with a record ready after a cancelled Wait: %v", err)
+	}
+	// And a Wait with a deadline and nothing ready ends at the deadline.
+	if _, err := c.Read(); err != nil {
+		t.Fatal(err)
+	}
+	c.Commit()
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel2()
+	if err := c.Wait(ctx2); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Wait past its deadline: %v, want DeadlineExceeded", err)
+	}
+}
