@@ -24,12 +24,15 @@
  * per-CPU pool; an empty pool is a dropped record, counted as contention.
  *
  * Everything a program passes is checked as if hostile: flags must be a
- * priority class and nothing else, and a record at least one byte long
- * (-EINVAL or NULL, before any ring is looked up, not counted: they are
- * the program's errors, as for every producer); ids are looked up
- * (unknown: -ENOENT or NULL); lengths go through mpmcring_reserve() (too
- * big: -EMSGSIZE, counted); a write must lie inside its reservation
- * (-E2BIG). The verifier checks that each data pointer covers its size.
+ * priority class and nothing else, a record at least one byte long, data
+ * not NULL (-EINVAL or NULL), and the id must name a ring (-ENOENT or
+ * NULL). A call refused for these has no ring to count its loss in, so it
+ * is counted module-wide, by reason, in
+ * /sys/module/mpmcring/parameters/bpf_refused (mpmcring stat shows it): a
+ * program holding a stale id loses records visibly. Lengths go through
+ * mpmcring_reserve() (too big: -EMSGSIZE, counted by the ring); a write
+ * must lie inside its reservation (-E2BIG). The verifier checks that each
+ * data pointer covers its size.
  *
  * BPF programs produce in any class, critical included: loading a tracing
  * program takes CAP_BPF and CAP_PERFMON, which already read all kernel
@@ -86,11 +89,87 @@ struct mpmcring_bpf_pool {
 static struct mpmcring_bpf_pool __percpu *mpmcring_bpf_pools;
 static bool mpmcring_bpf_ready;
 
+/* Why a call was refused before a ring was found to count it in. */
+enum mpmcring_bpf_refusal {
+	MPMCRING_BPF_NO_RING,		/* no ring has the id (stale or wrong) */
+	MPMCRING_BPF_BAD_FLAGS,		/* flags other than one priority class */
+	MPMCRING_BPF_ZERO_LEN,		/* an empty record */
+	MPMCRING_BPF_NULL_DATA,		/* output from a NULL pointer */
+	MPMCRING_BPF_NR_REFUSALS
+};
+
+static const char *const mpmcring_bpf_refusal_names[MPMCRING_BPF_NR_REFUSALS] = {
+	[MPMCRING_BPF_NO_RING] = "no_ring",
+	[MPMCRING_BPF_BAD_FLAGS] = "bad_flags",
+	[MPMCRING_BPF_ZERO_LEN] = "zero_len",
+	[MPMCRING_BPF_NULL_DATA] = "null_data",
+};
+
+/* Per CPU: programs run on every CPU at once, in any context (NMI too). */
+static DEFINE_PER_CPU(unsigned long, mpmcring_bpf_refused[MPMCRING_BPF_NR_REFUSALS]);
+
+static void mpmcring_bpf_refuse(enum mpmcring_bpf_refusal why)
+{
+	/* One instruction on x86: safe against interrupts and NMIs. */
+	this_cpu_inc(mpmcring_bpf_refused[why]);
+}
+
+/* "no_ring=N bad_flags=N zero_len=N null_data=N": summed over CPUs. */
+static int mpmcring_bpf_refused_get(char *buf, const struct kernel_param *kp)
+{
+	unsigned long n;
+	int cpu, i, len = 0;
+
+	for (i = 0; i < MPMCRING_BPF_NR_REFUSALS; i++) {
+		n = 0;
+		for_each_possible_cpu(cpu)
+			n += per_cpu(mpmcring_bpf_refused[i], cpu);
+		len += sysfs_emit_at(buf, len, "%s%s=%lu", i ? " " : "",
+				     mpmcring_bpf_refusal_names[i], n);
+	}
+	len += sysfs_emit_at(buf, len, "\n");
+	return len;
+}
+
+/* A counter, not a setting: insmod calls .set unchecked, so it must exist. */
+static int mpmcring_bpf_refused_set(const char *val,
+				    const struct kernel_param *kp)
+{
+	pr_warn("mpmcring: bpf_refused is a counter and cannot be set\n");
+	return -EPERM;
+}
+
+static const struct kernel_param_ops mpmcring_bpf_refused_ops = {
+	.set = mpmcring_bpf_refused_set,
+	.get = mpmcring_bpf_refused_get,
+};
+module_param_cb(bpf_refused, &mpmcring_bpf_refused_ops, NULL, 0444);
+MODULE_PARM_DESC(bpf_refused,
+		 "read-only: BPF kfunc calls refused before a ring was found, by reason (no_ring: unknown id)");
+
 /* Flags a program may pass: one priority class, nothing else. */
 static bool mpmcring_bpf_flags_ok(u64 flags)
 {
 	return !(flags & ~(u64)MPMCRING_F_PRIO_MASK) &&
 	       MPMCRING_F_PRIO(flags) < MPMCRING_NR_PRIO;
+}
+
+/*
+ * The checks every producing call makes before it looks for a ring; a
+ * refusal is counted here, since no ring can count it.
+ */
+static bool mpmcring_bpf_args_ok(u64 flags, u32 len)
+{
+	if (!mpmcring_bpf_flags_ok(flags)) {
+		mpmcring_bpf_refuse(MPMCRING_BPF_BAD_FLAGS);
+		return false;
+	}
+	/* Records are never empty: read(2) returns 0 only at end of file. */
+	if (!len) {
+		mpmcring_bpf_refuse(MPMCRING_BPF_ZERO_LEN);
+		return false;
+	}
+	return true;
 }
 
 static struct mpmcring_bpf_rsv *mpmcring_bpf_get_handle(void)
@@ -136,9 +215,10 @@ static void mpmcring_bpf_put_handle(struct mpmcring_bpf_rsv *h)
  * @flags: MPMCRING_F_PRIO(class) and nothing else
  *
  * Return: 0; -EINVAL for bad @flags, a zero @data__sz (records are never
- * empty) or a NULL @data with a size; -ENOENT when no ring has @ring_id;
- * otherwise as mpmcring_output() (-EMSGSIZE, -ENOSPC, -EAGAIN: counted as
- * drops of the ring).
+ * empty) or a NULL @data with a size; -ENOENT when no ring has @ring_id
+ * (these four counted in the module's bpf_refused); otherwise as
+ * mpmcring_output() (-EMSGSIZE, -ENOSPC, -EAGAIN: counted as drops of the
+ * ring).
  */
 __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
 				    u32 data__sz, u64 flags)
@@ -146,16 +226,22 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
 	struct mpmcring *ring;
 	int err = -ENOENT;
 
+	if (!mpmcring_bpf_args_ok(flags, data__sz))
+		return -EINVAL;
 	/*
 	 * The verifier lets a pointer that may be NULL through with its size
 	 * (a map lookup passed straight on): nothing to copy from then.
 	 */
-	if (!mpmcring_bpf_flags_ok(flags) || !data__sz || !data)
+	if (!data) {
+		mpmcring_bpf_refuse(MPMCRING_BPF_NULL_DATA);
 		return -EINVAL;
+	}
 	rcu_read_lock();
 	ring = mpmcring_find_id(ring_id);
 	if (ring)
 		err = mpmcring_output(ring, data, data__sz, (u32)flags);
+	else
+		mpmcring_bpf_refuse(MPMCRING_BPF_NO_RING);
 	rcu_read_unlock();
 	return err;
 }
@@ -172,9 +258,9 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
  * The payload is whatever mpmcring_bpf_write() put there: bytes not
  * written are zero.
  *
- * Return: the reservation, or NULL: bad @flags or a zero @len (not
- * counted), unknown @ring_id, or a reservation the ring refused (counted
- * as a drop by reason and class).
+ * Return: the reservation, or NULL: bad @flags, a zero @len or an unknown
+ * @ring_id (counted in the module's bpf_refused), or a reservation the
+ * ring refused (counted as a drop of the ring by reason and class).
  */
 __bpf_kfunc struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(u32 ring_id,
 							  u32 len, u64 flags)
@@ -182,13 +268,14 @@ __bpf_kfunc struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(u32 ring_id,
 	struct mpmcring_bpf_rsv *h = NULL;
 	struct mpmcring *ring;
 
-	/* Records are never empty: read(2) returns 0 only at end of file. */
-	if (!mpmcring_bpf_flags_ok(flags) || !len)
+	if (!mpmcring_bpf_args_ok(flags, len))
 		return NULL;
 	rcu_read_lock();
 	ring = mpmcring_find_id(ring_id);
-	if (!ring)
+	if (!ring) {
+		mpmcring_bpf_refuse(MPMCRING_BPF_NO_RING);
 		goto out;
+	}
 	/* The program's length: the reservation is zeroed, so it is bounded. */
 	if (len > MPMCRING_BPF_MAX_RESERVE) {
 		mpmcring_count_drop(ring, MPMCRING_DROP_TOO_BIG,

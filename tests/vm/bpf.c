@@ -78,6 +78,27 @@ static uint64_t module_refcnt(void)
 	return n;
 }
 
+/*
+ * Calls the kfuncs refused before finding a ring, which no ring can count:
+ * the module counts them (/sys/module/mpmcring/parameters/bpf_refused).
+ */
+struct refused {
+	unsigned long long no_ring, bad_flags, zero_len, null_data;
+};
+
+static int bpf_refused(struct refused *r)
+{
+	FILE *f = fopen("/sys/module/mpmcring/parameters/bpf_refused", "r");
+	int n = -1;
+
+	if (f) {
+		n = fscanf(f, "no_ring=%llu bad_flags=%llu zero_len=%llu null_data=%llu",
+			   &r->no_ring, &r->bad_flags, &r->zero_len, &r->null_data);
+		fclose(f);
+	}
+	return n == 4 ? 0 : -1;
+}
+
 FIXTURE(bpf)
 {
 	struct mpmcring *r;
@@ -239,11 +260,14 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 	const __u64 bad_lens[] = { (__u64)l->max_record + 1, (64 << 10) + 1, 0x7fffffff,
 				   0xffffffff };
 	struct mpmcring_stats before, after;
+	struct refused rbefore, rafter;
 	struct produce_bpf *p;
-	unsigned int i;
+	unsigned int i, null_refused = 0;
 
 	NEED_KFUNCS();
 	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &before));
+	ASSERT_EQ(0, bpf_refused(&rbefore))
+	TH_LOG("no bpf_refused counters in /sys/module/mpmcring");
 	p = producer(self->id, self->nonce);
 	ASSERT_NE(NULL, p);
 	for (i = 0; i < sizeof(bad_ids) / sizeof(bad_ids[0]); i++) {
@@ -322,6 +346,7 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 			bt_call(0, 0, 0, 0);
 			EXPECT_EQ(-EINVAL, nm->data->out_ret);
 			EXPECT_EQ(-EINVAL, nm->data->write_ret);
+			null_refused = 1; /* output's; the write had its reservation */
 			fprintf(stderr,
 				"# NULL memory with a size: loaded; the kfuncs said %lld, %lld\n",
 				(long long)nm->data->out_ret, (long long)nm->data->write_ret);
@@ -340,6 +365,18 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 		  stats_dropped(&after) - stats_dropped(&before));
 	/* The one-byte output is the only record produced. */
 	EXPECT_EQ(before.produced_records + 1, after.produced_records);
+	/*
+	 * What found no ring to count it in is counted by the module: each
+	 * bad id and each bad flags value twice (output and reserve), the
+	 * zero length twice, the NULL data once where the verifier let it
+	 * through.
+	 */
+	ASSERT_EQ(0, bpf_refused(&rafter));
+	EXPECT_EQ(2 * sizeof(bad_ids) / sizeof(bad_ids[0]), rafter.no_ring - rbefore.no_ring);
+	EXPECT_EQ(2 * sizeof(bad_flags) / sizeof(bad_flags[0]),
+		  rafter.bad_flags - rbefore.bad_flags);
+	EXPECT_EQ(2, rafter.zero_len - rbefore.zero_len);
+	EXPECT_EQ(null_refused, rafter.null_data - rbefore.null_data);
 }
 
 struct seen {

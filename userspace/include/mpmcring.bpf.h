@@ -19,14 +19,21 @@
  *
  *   struct mpmcring_bpf_rsv *r = mpmcring_bpf_reserve(id, len, flags);
  *   if (!r)
- *           return 0;              (refused: counted by the ring)
- *   mpmcring_bpf_write(r, 0, &hdr, sizeof(hdr));
- *   mpmcring_bpf_write(r, sizeof(hdr), buf, n);
- *   mpmcring_bpf_commit(r);        (or mpmcring_bpf_discard(r))
+ *           return 0;              (refused: counted, see below)
+ *   if (mpmcring_bpf_write(r, 0, &hdr, sizeof(hdr)) ||
+ *       mpmcring_bpf_write(r, sizeof(hdr), buf, n)) {
+ *           mpmcring_bpf_discard(r);       (-E2BIG: a piece outside it)
+ *           return 0;
+ *   }
+ *   mpmcring_bpf_commit(r);
  *
  * builds a record of up to 64 KiB in pieces (bytes not written are zero).
- * Records are never empty: a zero length is -EINVAL from output and NULL
- * from reserve, not counted as a drop (it is the program's error).
+ * Every refusal is counted. What a ring refuses (too big, full, priority)
+ * is a drop of that ring, told to its consumers. What names no ring is
+ * counted module-wide, by reason, in
+ * /sys/module/mpmcring/parameters/bpf_refused (and by mpmcring stat): an
+ * unknown id (-ENOENT, NULL), flags other than one class, a zero length
+ * (records are never empty) or NULL data (-EINVAL, NULL).
  * The verifier refuses a program that can return holding a reservation.
  */
 #ifndef MPMCRING_BPF_H
