@@ -25,9 +25,13 @@
 #include "rejected.skel.h"
 #include "exec.skel.h"
 #include "nullmem.skel.h"
+#include "destroy.skel.h"
 #include "exec_event.h"
 
 #define CONSUMERS 3
+
+/* The ring destroy_while_producing produces into (0: none). */
+static unsigned int destroy_ring_id;
 
 static char vlog[1 << 16];
 
@@ -609,6 +613,187 @@ TEST_F_TIMEOUT(bpf, flood_counts_every_loss_keeps_critical, 300)
 	NEED_KFUNCS();
 	ASSERT_GT(crit, 0);
 	run_producers(_metadata, self->r, self->id, self->nonce, threads, flood + crit, flood);
+}
+
+/*
+ * Destroying a ring while a program produces into it: every record the
+ * program committed reaches the consumers, which read until the ring says
+ * "destroyed and empty" (read(2) returns 0, the library -EPIPE), and every
+ * refusal is counted, by the ring or (ring gone) by the module. The
+ * program holds each reservation for 2 ms (destroy.bpf.c) on the last
+ * CPU, the consumers and the destroy run on CPU 0: when the ring is
+ * destroyed, a reservation is almost always open, and the consumers run
+ * as soon as they are woken.
+ */
+#define DESTROY_RING "bpfdestroy"
+#define DESTROY_CYCLES 8
+
+static int pin_to(long cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+struct destroy_prod {
+	volatile int stop;
+	__u64 calls;
+};
+
+static void *destroy_prod_main(void *arg)
+{
+	struct destroy_prod *a = arg;
+
+	if (pin_to(sysconf(_SC_NPROCESSORS_ONLN) - 1))
+		return (void *)1;
+	while (!a->stop)
+		bt_call(__atomic_load_n(&destroy_ring_id, __ATOMIC_RELAXED), 0, a->calls++, 0);
+	return NULL;
+}
+
+struct destroy_cons {
+	struct mpmcring *r; /* the library's consumer; else read(2) on fd */
+	int fd;
+	__u64 nonce, delivered, foreign;
+	int end; /* what ended it: -EPIPE (library) or 0 bytes read (read(2)) */
+	struct mpmcring_lost lost;
+};
+
+static void destroy_count(struct destroy_cons *a, const void *data, size_t len)
+{
+	if (len == sizeof(struct bt_rec) && ((const struct bt_rec *)data)->nonce == a->nonce)
+		a->delivered++;
+	else
+		a->foreign++;
+}
+
+/* Reads until the ring is destroyed and empty, as a consumer should. */
+static void *destroy_cons_main(void *arg)
+{
+	struct destroy_cons *a = arg;
+	struct mpmcring_consumer *c = NULL;
+	struct mpmcring_batch b;
+	struct mpmcring_record rec;
+	char buf[256];
+	ssize_t n;
+	int i;
+
+	if (pin_to(0))
+		return (void *)1;
+	if (a->r) {
+		c = mpmcring_consumer_new(a->r);
+		if (!c)
+			return (void *)1;
+	}
+	a->end = 1;
+	for (i = 0; i < 1000000 && a->end == 1; i++) {
+		if (!c) {
+			/* Blocking read(2): 0 is the end of file. */
+			n = read(a->fd, buf, sizeof(buf));
+			if (n > 0)
+				destroy_count(a, buf, n);
+			else
+				a->end = n ? -errno : 0;
+			continue;
+		}
+		n = mpmcring_read_batch(c, &b, 64, 1 << 16);
+		if (n > 0) {
+			while (mpmcring_batch_next(&b, &rec))
+				destroy_count(a, rec.data, rec.len);
+			mpmcring_commit(c);
+			continue;
+		}
+		n = mpmcring_wait(a->r, 10000);
+		if (n < 0)
+			a->end = n;
+	}
+	if (c) {
+		mpmcring_take_lost(c, &a->lost);
+		mpmcring_consumer_free(c);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(bpf, destroy_while_producing_loses_nothing_silently, 300)
+{
+	struct destroy_cons ca[2];
+	struct destroy_prod pa;
+	struct refused rb, ra;
+	struct destroy_bpf *p;
+	__u64 delivered, short_total = 0;
+	unsigned int cycle, i;
+	pthread_t pt, ct[2];
+	void *rv;
+
+	NEED_KFUNCS();
+	vm_rmmod("mpmcring_loadgen");
+	ASSERT_EQ(0, pin_to(0));
+	p = destroy_bpf__open();
+	ASSERT_NE(NULL, p);
+	p->rodata->tgid = getpid();
+	ASSERT_EQ(0, destroy_bpf__load(p)) TH_LOG("the verifier refused destroy.bpf.c");
+	ASSERT_EQ(0, destroy_bpf__attach(p));
+	p->bss->hold_ns = 2000000;
+	for (cycle = 0; cycle < DESTROY_CYCLES; cycle++) {
+		struct mpmcring *r;
+		int fd;
+
+		ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
+				       "ring=" DESTROY_RING
+				       " create=1 size=1048576 threads=0 autostart=0"));
+		r = mpmcring_open("/dev/mpmcring-" DESTROY_RING, 0);
+		ASSERT_NE(NULL, r) TH_LOG("%s", mpmcring_errmsg());
+		fd = open("/dev/mpmcring-" DESTROY_RING, O_RDONLY | O_CLOEXEC);
+		ASSERT_GE(fd, 0);
+		p->bss->nonce = self->nonce + cycle;
+		p->bss->committed[0] = 0;
+		p->bss->refused[0] = 0;
+		ASSERT_EQ(0, bpf_refused(&rb));
+		ca[0] = (struct destroy_cons){ .r = r, .nonce = self->nonce + cycle };
+		ca[1] = (struct destroy_cons){ .fd = fd, .nonce = self->nonce + cycle };
+		for (i = 0; i < 2; i++)
+			ASSERT_EQ(0, pthread_create(&ct[i], NULL, destroy_cons_main, &ca[i]));
+		__atomic_store_n(&destroy_ring_id, ring_id(r), __ATOMIC_RELAXED);
+		pa = (struct destroy_prod){ .stop = 0 };
+		ASSERT_EQ(0, pthread_create(&pt, NULL, destroy_prod_main, &pa));
+		vm_sleep_ms(100 + 7 * cycle);
+		/* Destroys the ring while the program holds a reservation in it. */
+		ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen"));
+		for (i = 0; i < 2; i++) {
+			ASSERT_EQ(0, pthread_join(ct[i], &rv));
+			ASSERT_EQ(NULL, rv);
+		}
+		pa.stop = 1;
+		ASSERT_EQ(0, pthread_join(pt, &rv));
+		ASSERT_EQ(NULL, rv);
+		ASSERT_EQ(0, bpf_refused(&ra));
+		delivered = ca[0].delivered + ca[1].delivered;
+		fprintf(stderr,
+			"# cycle %u: %llu committed, %llu delivered (%llu library, %llu read(2)), %llu refused: %llu counted lost by the ring, %llu no ring\n",
+			cycle, (unsigned long long)p->bss->committed[0],
+			(unsigned long long)delivered, (unsigned long long)ca[0].delivered,
+			(unsigned long long)ca[1].delivered, (unsigned long long)p->bss->refused[0],
+			(unsigned long long)ca[0].lost.dropped, ra.no_ring - rb.no_ring);
+		EXPECT_EQ(-EPIPE, ca[0].end) TH_LOG("the library consumer did not see the end");
+		EXPECT_EQ(0, ca[1].end) TH_LOG("read(2) did not see the end of file");
+		EXPECT_EQ(0, ca[0].foreign + ca[1].foreign);
+		EXPECT_GT(p->bss->committed[0], 0);
+		/* Every record the program committed was read before the end. */
+		EXPECT_EQ(p->bss->committed[0], delivered) TH_LOG("cycle %u", cycle);
+		if (p->bss->committed[0] > delivered)
+			short_total += p->bss->committed[0] - delivered;
+		/* Every refusal is counted: by the ring, or (gone) by the module. */
+		EXPECT_EQ(p->bss->refused[0], ca[0].lost.dropped + ra.no_ring - rb.no_ring);
+		EXPECT_EQ(0, ra.bad_flags - rb.bad_flags + ra.zero_len - rb.zero_len);
+		close(fd);
+		mpmcring_close(r);
+	}
+	__atomic_store_n(&destroy_ring_id, 0, __ATOMIC_RELAXED);
+	fprintf(stderr, "# records committed but never delivered: %llu\n",
+		(unsigned long long)short_total);
+	destroy_bpf__destroy(p);
 }
 
 /*
