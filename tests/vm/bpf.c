@@ -745,7 +745,8 @@ TEST_F_TIMEOUT(bpf, destroy_while_producing_loses_nothing_silently, 300)
 				       " create=1 size=1048576 threads=0 autostart=0"));
 		r = mpmcring_open("/dev/mpmcring-" DESTROY_RING, 0);
 		ASSERT_NE(NULL, r) TH_LOG("%s", mpmcring_errmsg());
-		fd = open("/dev/mpmcring-" DESTROY_RING, O_RDONLY | O_CLOEXEC);
+		/* read(2) consumes: a read-only file may not. */
+		fd = open("/dev/mpmcring-" DESTROY_RING, O_RDWR | O_CLOEXEC);
 		ASSERT_GE(fd, 0);
 		p->bss->nonce = self->nonce + cycle;
 		p->bss->committed[0] = 0;
