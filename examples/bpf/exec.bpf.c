@@ -18,9 +18,10 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 ring_id;
 
 /*
- * Records this program gave up: the reservation refused (the ring counts
- * that, or, when ring_id names no ring, the module's bpf_refused), or a
- * piece that did not fit (then the record is discarded, not sent torn).
+ * Records this program could not send: refused at reserve or commit (the
+ * ring counts that, or, when ring_id names no ring, the module's
+ * bpf_refused), or a piece that did not fit (then the record is discarded,
+ * not sent torn).
  * The loader reports them.
  */
 __u64 not_sent;
@@ -53,6 +54,7 @@ int BPF_PROG(exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bp
 		__sync_fetch_and_add(&not_sent, 1);
 		return 0;
 	}
-	mpmcring_bpf_commit(r);
+	if (mpmcring_bpf_commit(r))
+		__sync_fetch_and_add(&not_sent, 1);
 	return 0;
 }

@@ -25,9 +25,11 @@
  *           mpmcring_bpf_discard(r);       (-E2BIG: a piece outside it)
  *           return 0;
  *   }
- *   mpmcring_bpf_commit(r);
+ *   err = mpmcring_bpf_commit(r);  (as output's, or -ENOENT: ring gone)
  *
- * builds a record of up to 64 KiB in pieces (bytes not written are zero).
+ * builds a record of up to 4 KiB in pieces (bytes not written are zero) in
+ * a staging buffer, and commit sends it whole: nothing of the ring is held
+ * in between, so the program may sleep there.
  * Every refusal is counted. What a ring refuses (too big, full, priority)
  * is a drop of that ring, told to its consumers. What names no ring is
  * counted module-wide, by reason, in
@@ -53,7 +55,7 @@ extern int mpmcring_bpf_output(__u32 ring_id, const void *data, __u32 data__sz, 
 extern struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(__u32 ring_id, __u32 len, __u64 flags) __ksym;
 extern int mpmcring_bpf_write(struct mpmcring_bpf_rsv *rsv, __u32 off, const void *data,
 			      __u32 data__sz) __ksym;
-extern void mpmcring_bpf_commit(struct mpmcring_bpf_rsv *rsv) __ksym;
+extern int mpmcring_bpf_commit(struct mpmcring_bpf_rsv *rsv) __ksym;
 extern void mpmcring_bpf_discard(struct mpmcring_bpf_rsv *rsv) __ksym;
 
 #endif /* MPMCRING_BPF_H */

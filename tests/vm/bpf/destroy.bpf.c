@@ -5,6 +5,7 @@
  * program follows the rings the test creates and destroys), hold it for
  * hold_ns, then commit. The hold makes "a program is between reserve and
  * commit while its ring is destroyed" the common case, not a rare one.
+ * A commit the ring took counts as committed, any refusal as refused.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -52,7 +53,9 @@ int BPF_PROG(bt_destroy, struct pt_regs *regs, long id)
 	end = bpf_ktime_get_ns() + hold_ns;
 	/* At most 1 << 20 clock reads: bounded even if the clock stood still. */
 	bpf_loop(1 << 20, hold, &end, 0);
-	mpmcring_bpf_commit(r);
-	__sync_fetch_and_add(&committed[thread], 1);
+	if (mpmcring_bpf_commit(r))
+		__sync_fetch_and_add(&refused[thread], 1);
+	else
+		__sync_fetch_and_add(&committed[thread], 1);
 	return 0;
 }
