@@ -818,10 +818,17 @@ TEST_F_TIMEOUT(bpf, destroy_while_producing_loses_nothing_silently, 300)
 #define SLEEP_RING "bpfsleep"
 #define SLEEP_RING_SIZE 65536
 
-/* getcwd(page, 0): the program's trigger; the syscall then fails, ERANGE. */
-static void *sleeper_main(void *page)
+/* Arms the program for this thread, then opens a file: its trigger. */
+static void *sleeper_main(void *arg)
 {
-	return (void *)syscall(SYS_getcwd, page, 0);
+	struct sleep_bpf *p = arg;
+	int fd;
+
+	__atomic_store_n(&p->bss->armed_tid, (__u32)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	return NULL;
 }
 
 TEST_F_TIMEOUT(bpf, sleeping_program_holds_up_no_producer, 120)
@@ -866,11 +873,11 @@ TEST_F_TIMEOUT(bpf, sleeping_program_holds_up_no_producer, 120)
 
 	p = sleep_bpf__open();
 	ASSERT_NE(NULL, p);
-	p->rodata->tgid = getpid();
 	p->rodata->ring_id = ring_id(r);
 	ASSERT_EQ(0, sleep_bpf__load(p)) TH_LOG("the verifier refused sleep.bpf.c");
 	ASSERT_EQ(0, sleep_bpf__attach(p));
-	ASSERT_EQ(0, pthread_create(&t, NULL, sleeper_main, area));
+	p->bss->user_ptr = (uintptr_t)area;
+	ASSERT_EQ(0, pthread_create(&t, NULL, sleeper_main, p));
 
 	/* The program reserved and now sleeps in the fault. */
 	pfd = (struct pollfd){ .fd = uffd, .events = POLLIN };

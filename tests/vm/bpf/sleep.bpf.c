@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * A sleepable program that sleeps between reserve and commit: on
- * getcwd(buf, 0) from the test's process (the syscall itself then fails
- * with ERANGE without touching buf) it reserves a critical record, then
- * copies 8 bytes from buf, which the test made a userfaultfd page: the
+ * A sleepable program that sleeps between reserve and commit: when the
+ * thread the test armed opens a file, it reserves a critical record, then
+ * copies 8 bytes from user_ptr, which the test made a userfaultfd page: the
  * copy sleeps until the test answers the fault (tests/vm/bpf.c,
- * sleeping_program_holds_up_no_producer). Sleepable fentry needs a function
- * that allows error injection and has BTF: syscalls with arguments do
- * (getppid has no BTF on the Debian kernels).
+ * sleeping_program_holds_up_no_producer). lsm.s/file_open: the Debian
+ * kernels have no function error injection, so no sleepable fentry, and
+ * their BPF LSM is on by default (CONFIG_LSM lists bpf).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -18,26 +17,28 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-const volatile __u32 tgid;
 const volatile __u32 ring_id;
 
+__u32 armed_tid;
+__u64 user_ptr;
 __s64 reserved, copied = 1;
 __u64 value;
 
-SEC("fentry.s/__x64_sys_getcwd")
-int BPF_PROG(bt_sleep, const struct pt_regs *regs)
+SEC("lsm.s/file_open")
+int BPF_PROG(bt_sleep, struct file *file)
 {
 	struct mpmcring_bpf_rsv *r;
 	__u64 v = 0;
 
-	if (bpf_get_current_pid_tgid() >> 32 != tgid || regs->si)
+	if (!armed_tid || (__u32)bpf_get_current_pid_tgid() != armed_tid)
 		return 0;
+	armed_tid = 0;
 	r = mpmcring_bpf_reserve(ring_id, sizeof(v), MPMCRING_BPF_CRITICAL);
 	if (!r)
 		return 0;
 	reserved = 1;
 	/* Sleeps in the fault until the test answers it. */
-	copied = bpf_copy_from_user(&v, sizeof(v), (void *)regs->di);
+	copied = bpf_copy_from_user(&v, sizeof(v), (void *)user_ptr);
 	value = v;
 	mpmcring_bpf_write(r, 0, &v, sizeof(v));
 	mpmcring_bpf_commit(r);
