@@ -7,7 +7,7 @@
  *   mpmcring_bpf_output(id, data, size, flags)     copy one record in
  *   mpmcring_bpf_reserve(id, len, flags)           KF_ACQUIRE | KF_RET_NULL
  *   mpmcring_bpf_write(rsv, off, data, size)       fill the reservation
- *   mpmcring_bpf_commit(rsv), mpmcring_bpf_discard(rsv)   KF_RELEASE
+ *   mpmcring_bpf_commit(rsv) (int), mpmcring_bpf_discard(rsv)   KF_RELEASE
  *
  * A ring is named by its id (layout.id: MPMCRING_IOC_INFO or the meta page
  * of any mapping of it), a plain number a loader puts into the program's
@@ -20,26 +20,45 @@
  * but not write. So the reservation is a handle the verifier tracks (a
  * program that can leave without commit or discard on some path is
  * rejected), and the program writes its record into it in pieces with
- * mpmcring_bpf_write(), each a bounded copy. Handles come from a small
- * per-CPU pool; an empty pool is a dropped record, counted as contention.
+ * mpmcring_bpf_write(), each a bounded copy.
+ *
+ * The handle is a staging buffer, not space in the ring: the program's
+ * own code runs between reserve and commit, and it may sleep there
+ * (sleepable programs fault on user memory for as long as that memory's
+ * owner likes) or be preempted (PREEMPT_RT, preempt=full). Space held in
+ * the ring across that would stop reclaim, and so every producer of the
+ * ring, for as long. So reserve only checks the ring and the length and
+ * hands out a buffer; commit is one mpmcring_output() of it, under RCU,
+ * start to end inside the kfunc. Nothing of the ring is held between
+ * kfuncs, which also means destroy waits for one RCU grace period only.
+ * Buffers come from a per-CPU pool of MPMCRING_BPF_POOL, each
+ * MPMCRING_BPF_MAX_RESERVE bytes; an empty pool (that many programs on
+ * one CPU between reserve and commit) is a dropped record, counted as
+ * contention. The ring refuses a record (full, priority) at commit, which
+ * returns why.
  *
  * Everything a program passes is checked as if hostile: flags must be a
- * priority class and nothing else, and a record at least one byte long
- * (-EINVAL or NULL, before any ring is looked up, not counted: they are
- * the program's errors, as for every producer); ids are looked up
- * (unknown: -ENOENT or NULL); lengths go through mpmcring_reserve() (too
- * big: -EMSGSIZE, counted); a write must lie inside its reservation
- * (-E2BIG). The verifier checks that each data pointer covers its size.
+ * priority class and nothing else, a record at least one byte long, data
+ * not NULL (-EINVAL or NULL), and the id must name a ring (-ENOENT or
+ * NULL). A call refused for these has no ring to count its loss in, so it
+ * is counted module-wide, by reason, in
+ * /sys/module/mpmcring/parameters/bpf_refused (mpmcring stat shows it): a
+ * program holding a stale id loses records visibly. Lengths go through
+ * mpmcring_reserve() (too big: -EMSGSIZE, counted by the ring); a write
+ * must lie inside its reservation (-E2BIG). The verifier checks that each
+ * data pointer covers its size.
  *
  * BPF programs produce in any class, critical included: loading a tracing
  * program takes CAP_BPF and CAP_PERFMON, which already read all kernel
  * memory, so they rank with kernel producers, not with write(2).
  *
- * A ring's memory stays valid for a program between reserve and commit:
- * mpmcring_destroy() unpublishes the id, then waits for every program that
- * may have looked it up (mpmcring_bpf_sync()). The module cannot go while
- * a loaded program calls its kfuncs: the verifier holds a reference on the
- * module that owns their BTF for the program's lifetime.
+ * A ring's memory stays valid for a kfunc that found it: mpmcring_destroy()
+ * unpublishes the id, then waits for every kfunc that may have looked it
+ * up (mpmcring_bpf_sync()) before consumers are told the end, so no record
+ * lands after they stopped. A reservation that outlives its ring fails at
+ * commit, counted (no_ring). The module cannot go while a loaded program
+ * calls its kfuncs: the verifier holds a reference on the module that owns
+ * their BTF for the program's lifetime.
  */
 #include <linux/module.h>
 #include <linux/bpf.h>
@@ -47,35 +66,40 @@
 #include <linux/btf_ids.h>
 #include <linux/percpu.h>
 #include <linux/rcupdate.h>
-#include <linux/rcupdate_trace.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 
 #include "internal.h"
 
 #if IS_ENABLED(CONFIG_DEBUG_INFO_BTF_MODULES)
 
-/* Reservations one CPU's pool hands out at once (tasks preempted included). */
+/* Buffers one CPU's pool hands out at once (sleeping programs included). */
 #define MPMCRING_BPF_POOL	16
 /*
- * Largest reservation a program may ask for: it is zeroed in the kfunc,
- * maybe in NMI, so its cost must be bounded (write(2)'s bound too).
+ * Largest reservation a program may ask for: the buffer is zeroed at
+ * reserve and copied at commit, maybe in NMI, so its cost is bounded; and
+ * a pool holds MPMCRING_BPF_POOL of them per CPU.
  */
-#define MPMCRING_BPF_MAX_RESERVE	MPMCRING_WRITE_MAX
+#define MPMCRING_BPF_MAX_RESERVE	4096U
 
 struct mpmcring_bpf_pool;
 
 /**
  * struct mpmcring_bpf_rsv - a reservation held by a BPF program
  * @len: payload bytes reserved (programs may read it)
- * @rsv: the reservation in the ring
+ * @ring_id: the ring the record goes to, looked up again at commit
+ * @prio: its class
  * @pool: the pool the handle belongs to
  * @index: its bit in @pool->used
+ * @data: the record, staged
  */
 struct mpmcring_bpf_rsv {
 	u32 len;
-	struct mpmcring_rsv rsv;
+	u32 ring_id;
+	u32 prio;
 	struct mpmcring_bpf_pool *pool;
 	unsigned int index;
+	u8 data[MPMCRING_BPF_MAX_RESERVE];
 };
 
 struct mpmcring_bpf_pool {
@@ -83,14 +107,91 @@ struct mpmcring_bpf_pool {
 	struct mpmcring_bpf_rsv slot[MPMCRING_BPF_POOL];
 };
 
-static struct mpmcring_bpf_pool __percpu *mpmcring_bpf_pools;
+/* Per CPU, each pool on its CPU's node: too big for alloc_percpu(). */
+static DEFINE_PER_CPU(struct mpmcring_bpf_pool *, mpmcring_bpf_pools);
 static bool mpmcring_bpf_ready;
+
+/* Why a call was refused before a ring was found to count it in. */
+enum mpmcring_bpf_refusal {
+	MPMCRING_BPF_NO_RING,		/* no ring has the id (stale or wrong) */
+	MPMCRING_BPF_BAD_FLAGS,		/* flags other than one priority class */
+	MPMCRING_BPF_ZERO_LEN,		/* an empty record */
+	MPMCRING_BPF_NULL_DATA,		/* output from a NULL pointer */
+	MPMCRING_BPF_NR_REFUSALS
+};
+
+static const char *const mpmcring_bpf_refusal_names[MPMCRING_BPF_NR_REFUSALS] = {
+	[MPMCRING_BPF_NO_RING] = "no_ring",
+	[MPMCRING_BPF_BAD_FLAGS] = "bad_flags",
+	[MPMCRING_BPF_ZERO_LEN] = "zero_len",
+	[MPMCRING_BPF_NULL_DATA] = "null_data",
+};
+
+/* Per CPU: programs run on every CPU at once, in any context (NMI too). */
+static DEFINE_PER_CPU(unsigned long, mpmcring_bpf_refused[MPMCRING_BPF_NR_REFUSALS]);
+
+static void mpmcring_bpf_refuse(enum mpmcring_bpf_refusal why)
+{
+	/* One instruction on x86: safe against interrupts and NMIs. */
+	this_cpu_inc(mpmcring_bpf_refused[why]);
+}
+
+/* "no_ring=N bad_flags=N zero_len=N null_data=N": summed over CPUs. */
+static int mpmcring_bpf_refused_get(char *buf, const struct kernel_param *kp)
+{
+	unsigned long n;
+	int cpu, i, len = 0;
+
+	for (i = 0; i < MPMCRING_BPF_NR_REFUSALS; i++) {
+		n = 0;
+		for_each_possible_cpu(cpu)
+			n += per_cpu(mpmcring_bpf_refused[i], cpu);
+		len += sysfs_emit_at(buf, len, "%s%s=%lu", i ? " " : "",
+				     mpmcring_bpf_refusal_names[i], n);
+	}
+	len += sysfs_emit_at(buf, len, "\n");
+	return len;
+}
+
+/* A counter, not a setting: insmod calls .set unchecked, so it must exist. */
+static int mpmcring_bpf_refused_set(const char *val,
+				    const struct kernel_param *kp)
+{
+	pr_warn("mpmcring: bpf_refused is a counter and cannot be set\n");
+	return -EPERM;
+}
+
+static const struct kernel_param_ops mpmcring_bpf_refused_ops = {
+	.set = mpmcring_bpf_refused_set,
+	.get = mpmcring_bpf_refused_get,
+};
+module_param_cb(bpf_refused, &mpmcring_bpf_refused_ops, NULL, 0444);
+MODULE_PARM_DESC(bpf_refused,
+		 "read-only: BPF kfunc calls refused before a ring was found, by reason (no_ring: unknown id)");
 
 /* Flags a program may pass: one priority class, nothing else. */
 static bool mpmcring_bpf_flags_ok(u64 flags)
 {
 	return !(flags & ~(u64)MPMCRING_F_PRIO_MASK) &&
 	       MPMCRING_F_PRIO(flags) < MPMCRING_NR_PRIO;
+}
+
+/*
+ * The checks every producing call makes before it looks for a ring; a
+ * refusal is counted here, since no ring can count it.
+ */
+static bool mpmcring_bpf_args_ok(u64 flags, u32 len)
+{
+	if (!mpmcring_bpf_flags_ok(flags)) {
+		mpmcring_bpf_refuse(MPMCRING_BPF_BAD_FLAGS);
+		return false;
+	}
+	/* Records are never empty: read(2) returns 0 only at end of file. */
+	if (!len) {
+		mpmcring_bpf_refuse(MPMCRING_BPF_ZERO_LEN);
+		return false;
+	}
+	return true;
 }
 
 static struct mpmcring_bpf_rsv *mpmcring_bpf_get_handle(void)
@@ -102,8 +203,7 @@ static struct mpmcring_bpf_rsv *mpmcring_bpf_get_handle(void)
 	 * This CPU's pool, so that CPUs do not share its word; a handle is
 	 * given back from whichever CPU the program ends on.
 	 */
-	pool = get_cpu_ptr(mpmcring_bpf_pools);
-	put_cpu_ptr(mpmcring_bpf_pools);
+	pool = this_cpu_read(mpmcring_bpf_pools);
 	for (i = 0; i < MPMCRING_BPF_POOL; i++) {
 		/*
 		 * [B1] acquire: pairs with [B2] in mpmcring_bpf_put_handle(),
@@ -117,7 +217,6 @@ static struct mpmcring_bpf_rsv *mpmcring_bpf_get_handle(void)
 
 static void mpmcring_bpf_put_handle(struct mpmcring_bpf_rsv *h)
 {
-	h->rsv.ring = NULL;
 	h->len = 0;
 	/* [B2] release: pairs with [B1] in mpmcring_bpf_get_handle(). */
 	clear_bit_unlock(h->index, &h->pool->used);
@@ -136,9 +235,10 @@ static void mpmcring_bpf_put_handle(struct mpmcring_bpf_rsv *h)
  * @flags: MPMCRING_F_PRIO(class) and nothing else
  *
  * Return: 0; -EINVAL for bad @flags, a zero @data__sz (records are never
- * empty) or a NULL @data with a size; -ENOENT when no ring has @ring_id;
- * otherwise as mpmcring_output() (-EMSGSIZE, -ENOSPC, -EAGAIN: counted as
- * drops of the ring).
+ * empty) or a NULL @data with a size; -ENOENT when no ring has @ring_id
+ * (these four counted in the module's bpf_refused); otherwise as
+ * mpmcring_output() (-EMSGSIZE, -ENOSPC, -EAGAIN: counted as drops of the
+ * ring).
  */
 __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
 				    u32 data__sz, u64 flags)
@@ -146,16 +246,22 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
 	struct mpmcring *ring;
 	int err = -ENOENT;
 
+	if (!mpmcring_bpf_args_ok(flags, data__sz))
+		return -EINVAL;
 	/*
 	 * The verifier lets a pointer that may be NULL through with its size
 	 * (a map lookup passed straight on): nothing to copy from then.
 	 */
-	if (!mpmcring_bpf_flags_ok(flags) || !data__sz || !data)
+	if (!data) {
+		mpmcring_bpf_refuse(MPMCRING_BPF_NULL_DATA);
 		return -EINVAL;
+	}
 	rcu_read_lock();
 	ring = mpmcring_find_id(ring_id);
 	if (ring)
 		err = mpmcring_output(ring, data, data__sz, (u32)flags);
+	else
+		mpmcring_bpf_refuse(MPMCRING_BPF_NO_RING);
 	rcu_read_unlock();
 	return err;
 }
@@ -170,11 +276,13 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
  * The program must end the reservation with mpmcring_bpf_commit() or
  * mpmcring_bpf_discard() on every path; the verifier refuses it otherwise.
  * The payload is whatever mpmcring_bpf_write() put there: bytes not
- * written are zero.
+ * written are zero. Nothing is taken from the ring until commit: the
+ * program may sleep in between without holding up any producer.
  *
- * Return: the reservation, or NULL: bad @flags or a zero @len (not
- * counted), unknown @ring_id, or a reservation the ring refused (counted
- * as a drop by reason and class).
+ * Return: the reservation, or NULL: bad @flags, a zero @len or an unknown
+ * @ring_id (counted in the module's bpf_refused), a @len the ring can
+ * never take (too big: counted as a drop of the ring), or no free buffer
+ * on this CPU (counted as contention).
  */
 __bpf_kfunc struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(u32 ring_id,
 							  u32 len, u64 flags)
@@ -182,15 +290,16 @@ __bpf_kfunc struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(u32 ring_id,
 	struct mpmcring_bpf_rsv *h = NULL;
 	struct mpmcring *ring;
 
-	/* Records are never empty: read(2) returns 0 only at end of file. */
-	if (!mpmcring_bpf_flags_ok(flags) || !len)
+	if (!mpmcring_bpf_args_ok(flags, len))
 		return NULL;
 	rcu_read_lock();
 	ring = mpmcring_find_id(ring_id);
-	if (!ring)
+	if (!ring) {
+		mpmcring_bpf_refuse(MPMCRING_BPF_NO_RING);
 		goto out;
-	/* The program's length: the reservation is zeroed, so it is bounded. */
-	if (len > MPMCRING_BPF_MAX_RESERVE) {
+	}
+	/* The program's length: it must fit a buffer and the ring's records. */
+	if (len > MPMCRING_BPF_MAX_RESERVE || len > ring->layout.max_record) {
 		mpmcring_count_drop(ring, MPMCRING_DROP_TOO_BIG,
 				    MPMCRING_F_PRIO(flags), 1);
 		goto out;
@@ -201,15 +310,11 @@ __bpf_kfunc struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(u32 ring_id,
 				    MPMCRING_F_PRIO(flags), 1);
 		goto out;
 	}
-	if (mpmcring_reserve_unpinned(ring, len, MPMCRING_F_PRIO(flags),
-				      &h->rsv)) {
-		mpmcring_bpf_put_handle(h);
-		h = NULL;
-		goto out;
-	}
-	/* Space the program does not write must not show old records. */
-	memset(h->rsv.data, 0, len);
+	/* What the program does not write must not show an older record. */
+	memset(h->data, 0, len);
 	h->len = len;
+	h->ring_id = ring_id;
+	h->prio = MPMCRING_F_PRIO(flags);	/* the flags output takes */
 out:
 	rcu_read_unlock();
 	return h;
@@ -232,35 +337,53 @@ __bpf_kfunc int mpmcring_bpf_write(struct mpmcring_bpf_rsv *rsv, u32 off,
 	if (!data && data__sz)
 		return -EINVAL;
 	/* Lengths from the program: both checked against what was reserved. */
-	if (!rsv->rsv.ring || off > rsv->len || data__sz > rsv->len - off)
+	if (off > rsv->len || data__sz > rsv->len - off)
 		return -E2BIG;
-	memcpy((u8 *)rsv->rsv.data + off, data, data__sz);
+	memcpy(rsv->data + off, data, data__sz);
 	return 0;
 }
 
 /**
- * mpmcring_bpf_commit() - publish a reservation, from BPF
+ * mpmcring_bpf_commit() - send a reservation to its ring, from BPF
  * @rsv: a reservation from mpmcring_bpf_reserve(); it ends here
+ *
+ * One mpmcring_output() of the staged record, whole or not at all.
+ *
+ * Return: 0; -ENOENT when the ring went away since the reservation
+ * (counted in the module's bpf_refused); otherwise as mpmcring_output()
+ * (-ENOSPC, -EAGAIN: counted as drops of the ring).
  */
-__bpf_kfunc void mpmcring_bpf_commit(struct mpmcring_bpf_rsv *rsv)
+__bpf_kfunc int mpmcring_bpf_commit(struct mpmcring_bpf_rsv *rsv)
 {
-	if (!rsv->rsv.ring)
-		return;
-	mpmcring_finish_unpinned(&rsv->rsv, true);
+	struct mpmcring *ring;
+	int err = -ENOENT;
+
+	rcu_read_lock();
+	ring = mpmcring_find_id(rsv->ring_id);
+	if (ring)
+		err = mpmcring_output(ring, rsv->data, rsv->len, rsv->prio);
+	else
+		mpmcring_bpf_refuse(MPMCRING_BPF_NO_RING);
+	rcu_read_unlock();
 	mpmcring_bpf_put_handle(rsv);
+	return err;
 }
 
 /**
  * mpmcring_bpf_discard() - give a reservation up, from BPF
  * @rsv: a reservation from mpmcring_bpf_reserve(); it ends here
  *
- * Consumers skip the space; the record counts as discarded.
+ * Nothing reaches the ring; the record counts there as discarded.
  */
 __bpf_kfunc void mpmcring_bpf_discard(struct mpmcring_bpf_rsv *rsv)
 {
-	if (!rsv->rsv.ring)
-		return;
-	mpmcring_finish_unpinned(&rsv->rsv, false);
+	struct mpmcring *ring;
+
+	rcu_read_lock();
+	ring = mpmcring_find_id(rsv->ring_id);
+	if (ring)
+		mpmcring_count(ring, discarded_records, 1);
+	rcu_read_unlock();
 	mpmcring_bpf_put_handle(rsv);
 }
 
@@ -285,6 +408,36 @@ static const struct btf_kfunc_id_set mpmcring_bpf_kfunc_set = {
 	.set = &mpmcring_bpf_kfunc_ids,
 };
 
+static void mpmcring_bpf_free_pools(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		kvfree(per_cpu(mpmcring_bpf_pools, cpu));
+		per_cpu(mpmcring_bpf_pools, cpu) = NULL;
+	}
+}
+
+static int mpmcring_bpf_alloc_pools(void)
+{
+	struct mpmcring_bpf_pool *pool;
+	int cpu, i;
+
+	for_each_possible_cpu(cpu) {
+		pool = kvzalloc_node(sizeof(*pool), GFP_KERNEL, cpu_to_node(cpu));
+		if (!pool) {
+			mpmcring_bpf_free_pools();
+			return -ENOMEM;
+		}
+		per_cpu(mpmcring_bpf_pools, cpu) = pool;
+		for (i = 0; i < MPMCRING_BPF_POOL; i++) {
+			pool->slot[i].pool = pool;
+			pool->slot[i].index = i;
+		}
+	}
+	return 0;
+}
+
 /**
  * mpmcring_bpf_init() - register the kfuncs, when the module has BTF
  *
@@ -295,24 +448,15 @@ static const struct btf_kfunc_id_set mpmcring_bpf_kfunc_set = {
  */
 int mpmcring_bpf_init(void)
 {
-	struct mpmcring_bpf_pool *pool;
-	int cpu, i, err;
+	int err;
 
 	if (!THIS_MODULE->btf_data_size) {
 		pr_info("mpmcring: built without BTF: BPF programs cannot produce into rings (see README, \"BPF producers\")\n");
 		return 0;
 	}
-	mpmcring_bpf_pools = alloc_percpu(struct mpmcring_bpf_pool);
-	if (!mpmcring_bpf_pools) {
-		pr_warn("mpmcring: no memory for BPF reservations: BPF kfuncs not registered\n");
+	if (mpmcring_bpf_alloc_pools()) {
+		pr_warn("mpmcring: no memory for BPF reservation buffers: BPF kfuncs not registered\n");
 		return 0;
-	}
-	for_each_possible_cpu(cpu) {
-		pool = per_cpu_ptr(mpmcring_bpf_pools, cpu);
-		for (i = 0; i < MPMCRING_BPF_POOL; i++) {
-			pool->slot[i].pool = pool;
-			pool->slot[i].index = i;
-		}
 	}
 	/*
 	 * kprobe programs got kfuncs in later kernels; an older one refuses
@@ -325,8 +469,7 @@ int mpmcring_bpf_init(void)
 	if (err) {
 		pr_warn("mpmcring: registering BPF kfuncs failed (%d): BPF programs cannot produce into rings\n",
 			err);
-		free_percpu(mpmcring_bpf_pools);
-		mpmcring_bpf_pools = NULL;
+		mpmcring_bpf_free_pools();
 		return 0;
 	}
 	WRITE_ONCE(mpmcring_bpf_ready, true);
@@ -335,24 +478,21 @@ int mpmcring_bpf_init(void)
 }
 
 /*
- * Waits until no BPF program can still be inside a ring it looked up
- * before its id was unpublished: non-sleepable programs run under RCU (or
- * with preemption off), sleepable ones under RCU tasks trace. May sleep.
+ * Waits until no kfunc can still be inside a ring it looked up before its
+ * id was unpublished: each looks it up and uses it inside one
+ * rcu_read_lock() section (whatever the program around it runs under).
+ * May sleep.
  */
 void mpmcring_bpf_sync(void)
 {
-	if (!READ_ONCE(mpmcring_bpf_ready))
-		return;
-	synchronize_rcu();
-#ifdef CONFIG_TASKS_TRACE_RCU
-	synchronize_rcu_tasks_trace();
-#endif
+	if (READ_ONCE(mpmcring_bpf_ready))
+		synchronize_rcu();
 }
 
 void mpmcring_bpf_exit(void)
 {
 	/* No program holds a handle: each holds the module until it goes. */
-	free_percpu(mpmcring_bpf_pools);
+	mpmcring_bpf_free_pools();
 }
 
 #else /* !CONFIG_DEBUG_INFO_BTF_MODULES */

@@ -178,9 +178,6 @@ int mpmcring_reserve_prio(struct mpmcring *ring, const u32 *lens,
 			  bool count_drops, struct mpmcring_rsv *rsv);
 void mpmcring_count_drop(struct mpmcring *ring, int reason, u32 prio,
 			 unsigned int n);
-int mpmcring_reserve_unpinned(struct mpmcring *ring, u32 len, u32 prio,
-			      struct mpmcring_rsv *rsv);
-void mpmcring_finish_unpinned(struct mpmcring_rsv *rsv, bool commit);
 
 /* bpf.c; the kfuncs are called by BPF programs only. */
 struct mpmcring_bpf_rsv;
@@ -188,7 +185,7 @@ int mpmcring_bpf_output(u32 ring_id, const void *data, u32 data__sz, u64 flags);
 struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(u32 ring_id, u32 len, u64 flags);
 int mpmcring_bpf_write(struct mpmcring_bpf_rsv *rsv, u32 off, const void *data,
 		       u32 data__sz);
-void mpmcring_bpf_commit(struct mpmcring_bpf_rsv *rsv);
+int mpmcring_bpf_commit(struct mpmcring_bpf_rsv *rsv);
 void mpmcring_bpf_discard(struct mpmcring_bpf_rsv *rsv);
 int mpmcring_bpf_init(void);
 void mpmcring_bpf_exit(void);

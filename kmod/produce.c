@@ -191,33 +191,6 @@ static void mpmcring_finish(struct mpmcring_rsv *rsv, u64 state)
 	mpmcring_unpin(rsv->ring);
 }
 
-/*
- * Reservations for BPF programs (kmod/bpf.c): the program's own code runs
- * between its reserve and commit kfuncs, and it may run preemptible there
- * (sleepable programs, PREEMPT_RT), or call helpers that sleep, so these
- * do not keep preemption off. A program preempted with a reservation in
- * hand holds up reclaim at its record until it runs again: liveness only,
- * as for any producer (reclaim never frees an unfinished record), and the
- * verifier makes the program end every reservation before it returns.
- */
-int mpmcring_reserve_unpinned(struct mpmcring *ring, u32 len, u32 prio,
-			      struct mpmcring_rsv *rsv)
-{
-	int err = mpmcring_reserve_prio(ring, &len, 1, prio, 0, true, rsv);
-
-	if (!err)
-		mpmcring_unpin(ring);
-	return err;
-}
-
-void mpmcring_finish_unpinned(struct mpmcring_rsv *rsv, bool commit)
-{
-	preempt_disable();
-	mpmcring_publish_rsv(rsv, commit ? MPMCRING_STAMP_COMMITTED :
-				   MPMCRING_STAMP_DISCARDED);
-	preempt_enable();
-}
-
 /**
  * mpmcring_commit() - publish a reserved record
  * @rsv: the reservation from mpmcring_reserve() or mpmcring_reserve_batch()

@@ -463,10 +463,16 @@ void mpmcring_destroy(struct mpmcring *ring)
 		ring->registered = false;
 	}
 	mutex_unlock(&mpmcring_registry_lock);
+	/*
+	 * BPF programs that found the ring by its id before it was
+	 * unpublished are done with it, and their records committed, before
+	 * consumers are told the end: a consumer that sees @dead and an empty
+	 * ring stops reading, so a record committed after that would be lost
+	 * without being counted anywhere.
+	 */
+	mpmcring_bpf_sync();
 	WRITE_ONCE(ring->dead, true);
 	wake_up_all(&ring->wq);
-	/* BPF programs that found the ring by its id are done with it. */
-	mpmcring_bpf_sync();
 	mpmcring_put(ring);
 }
 EXPORT_SYMBOL_GPL(mpmcring_destroy);

@@ -21,8 +21,11 @@
 # linux-kbuild packages (any version reads the same .BTF_ids format), PATH.
 #
 # Without any of these the modules stay as they are, working without BPF
-# producers; the script says so once and exits 0. Set MPMCRING_BTF=0 to skip
-# it, MPMCRING_BTF=1 to make a missing piece an error.
+# producers; the script says so once and exits 0. So does any failure on
+# the way: pahole and resolve_btfids work on copies, and the modules are
+# replaced only once every step succeeded for all of them. Set
+# MPMCRING_BTF=0 to skip it, MPMCRING_BTF=1 to make a missing piece or a
+# failure an error.
 set -euo pipefail
 
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -34,10 +37,15 @@ want=${MPMCRING_BTF:-auto}
 
 # Says once why there is no BTF; an error when it was asked for.
 without() {
+	trap - ERR
 	printf 'mpmcring: modules built WITHOUT BTF: %s; they work, but BPF programs cannot produce into rings (README: BPF producers)\n' "$*" >&2
 	[ "$want" = 1 ] && exit 1
 	exit 0
 }
+# A step that fails unexpectedly (set -e) must not fail the module build:
+# without BTF is a working module. (Not inherited by functions or command
+# substitutions: a failure there shows in the command that ran them.)
+trap 'without "unexpected failure at scripts/module-btf.sh:$LINENO"' ERR
 
 conf=$kdir/include/config/auto.conf
 grep -qs '^CONFIG_DEBUG_INFO_BTF_MODULES=y' "$conf" ||
@@ -61,7 +69,8 @@ fi
 [ -n "$btfids" ] || without "no resolve_btfids (Debian: linux-kbuild-6.12 or newer has one; or set MPMCRING_RESOLVE_BTFIDS)"
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+copies=()
+trap 'rm -rf "$tmp"; rm -f "${copies[@]}"' EXIT
 
 # The .BTF of a bzImage: find the compressed kernel inside, decompress it,
 # keep the section. Cached by the image's hash when a cache is writable.
@@ -112,18 +121,40 @@ fi
 # pahole's options for module BTF, by pahole's version, as the kernel's own
 # build picks them for the same pahole.
 ver=$(pahole --version | sed 's/^v//; s/\.//')
+case $ver in
+'' | *[!0-9]*) without "cannot read pahole's version (\"$ver\")" ;;
+esac
 flags=(-J)
 [ "$ver" -ge 121 ] && flags+=(--btf_gen_floats)
 [ "$ver" -ge 124 ] && grep -qs '^CONFIG_PAHOLE_HAS_LANG_EXCLUDE=y' "$conf" && flags+=(--lang_exclude=rust)
 
+# A tool's output, shown only when BTF was asked for (otherwise the one
+# WITHOUT BTF line says it all).
+failed() {
+	[ "$want" = 1 ] && cat "$tmp/log" >&2
+	without "$*"
+}
+
+# Each module is encoded on a copy next to it, and every copy replaces its
+# module only when both steps succeeded for all: a module is never left
+# half done (.BTF without its resolved id sets, which the check below
+# would then take for done).
+done_kos=()
 for ko in "$@"; do
 	# A module that already has BTF (Kbuild found a vmlinux) is done.
 	if readelf -S "$ko" | grep -q ' \.BTF '; then
 		continue
 	fi
-	LLVM_OBJCOPY=objcopy pahole "${flags[@]}" --btf_base "$base" "$ko" >"$tmp/log" 2>&1 ||
-		{ cat "$tmp/log" >&2; die "pahole could not encode BTF for $ko"; }
-	"$btfids" -b "$base" "$ko" >"$tmp/log" 2>&1 ||
-		{ cat "$tmp/log" >&2; die "resolve_btfids failed for $ko"; }
+	work=$ko.btf-tmp
+	copies+=("$work")
+	cp "$ko" "$work"
+	LLVM_OBJCOPY=objcopy pahole "${flags[@]}" --btf_base "$base" "$work" >"$tmp/log" 2>&1 ||
+		failed "pahole could not encode BTF for $ko"
+	"$btfids" -b "$base" "$work" >"$tmp/log" 2>&1 ||
+		failed "resolve_btfids failed for $ko"
+	done_kos+=("$ko")
+done
+for ko in "${done_kos[@]}"; do
+	mv "$ko.btf-tmp" "$ko"
 done
 printf 'mpmcring: module BTF for %s (base: %s)\n' "${rel:-$kdir}" "$base" >&2

@@ -17,6 +17,15 @@ char LICENSE[] SEC("license") = "GPL";
 /* The ring's id: the loader reads it from the ring's layout. */
 const volatile __u32 ring_id;
 
+/*
+ * Records this program could not send: refused at reserve or commit (the
+ * ring counts that, or, when ring_id names no ring, the module's
+ * bpf_refused), or a piece that did not fit (then the record is discarded,
+ * not sent torn).
+ * The loader reports them.
+ */
+__u64 not_sent;
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -35,10 +44,17 @@ int BPF_PROG(exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bp
 	bpf_get_current_comm(ev.comm, sizeof(ev.comm));
 
 	r = mpmcring_bpf_reserve(ring_id, sizeof(ev) + ev.filename_len, MPMCRING_BPF_NORMAL);
-	if (!r)
-		return 0; /* refused: the ring counts it, consumers are told */
-	mpmcring_bpf_write(r, 0, &ev, sizeof(ev));
-	mpmcring_bpf_write(r, sizeof(ev), name, ev.filename_len & (sizeof(name) - 1));
-	mpmcring_bpf_commit(r);
+	if (!r) {
+		__sync_fetch_and_add(&not_sent, 1);
+		return 0;
+	}
+	if (mpmcring_bpf_write(r, 0, &ev, sizeof(ev)) ||
+	    mpmcring_bpf_write(r, sizeof(ev), name, ev.filename_len & (sizeof(name) - 1))) {
+		mpmcring_bpf_discard(r);
+		__sync_fetch_and_add(&not_sent, 1);
+		return 0;
+	}
+	if (mpmcring_bpf_commit(r))
+		__sync_fetch_and_add(&not_sent, 1);
 	return 0;
 }

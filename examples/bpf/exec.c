@@ -91,6 +91,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "lost %llu records\n", (unsigned long long)lost.dropped);
 	}
 	fflush(stdout);
+	/* What the program could not send (a refused reservation, a bad piece). */
+	if (skel->bss->not_sent)
+		fprintf(stderr, "the BPF program could not send %llu records\n",
+			(unsigned long long)skel->bss->not_sent);
 	exec_bpf__destroy(skel);
 	mpmcring_consumer_free(c);
 	mpmcring_close(r);

@@ -74,6 +74,7 @@ add "docs/examples_compile" "$here/doc_examples.sh"
 add "install/side_effects" "$here/install_side_effects.sh"
 add "docs/references_in_tree" "$here/doc_refs.sh"
 add "packaging/deb_build_lintian_use" "$here/deb_test.sh"
+add "packaging/module_btf_failures_keep_modules" "$here/module_btf_test.sh"
 
 # The protocol model (spin): every interleaving of a small ring must keep
 # the safety properties; bugs planted in the model must be caught with a

@@ -328,6 +328,12 @@ TEST_F(cli, stat_json_matches_stats_ioctl)
 	EXPECT_EQ(0, o->status);
 	EXPECT_NE(NULL, strstr(o->out, RING));
 	EXPECT_NE(NULL, strstr(o->out, "produced      5 records"));
+	/* With BPF producers (module BTF), the module-wide refusals too. */
+	if (!access("/sys/module/mpmcring/parameters/bpf_refused", R_OK)) {
+		EXPECT_NE(NULL, strstr(o->out, "BPF refused   ")) TH_LOG("%s", o->out);
+		CLI(o, "stat", RING_NAME, "--json");
+		EXPECT_LE(0, json_num(o->out, "\"bpf_refused\":{\"no_ring\":"));
+	}
 }
 
 TEST_F(cli, cat_count_json_hands_over_exactly_those_records)

@@ -19,14 +19,23 @@
  *
  *   struct mpmcring_bpf_rsv *r = mpmcring_bpf_reserve(id, len, flags);
  *   if (!r)
- *           return 0;              (refused: counted by the ring)
- *   mpmcring_bpf_write(r, 0, &hdr, sizeof(hdr));
- *   mpmcring_bpf_write(r, sizeof(hdr), buf, n);
- *   mpmcring_bpf_commit(r);        (or mpmcring_bpf_discard(r))
+ *           return 0;              (refused: counted, see below)
+ *   if (mpmcring_bpf_write(r, 0, &hdr, sizeof(hdr)) ||
+ *       mpmcring_bpf_write(r, sizeof(hdr), buf, n)) {
+ *           mpmcring_bpf_discard(r);       (-E2BIG: a piece outside it)
+ *           return 0;
+ *   }
+ *   err = mpmcring_bpf_commit(r);  (as output's, or -ENOENT: ring gone)
  *
- * builds a record of up to 64 KiB in pieces (bytes not written are zero).
- * Records are never empty: a zero length is -EINVAL from output and NULL
- * from reserve, not counted as a drop (it is the program's error).
+ * builds a record of up to 4 KiB in pieces (bytes not written are zero) in
+ * a staging buffer, and commit sends it whole: nothing of the ring is held
+ * in between, so the program may sleep there.
+ * Every refusal is counted. What a ring refuses (too big, full, priority)
+ * is a drop of that ring, told to its consumers. What names no ring is
+ * counted module-wide, by reason, in
+ * /sys/module/mpmcring/parameters/bpf_refused (and by mpmcring stat): an
+ * unknown id (-ENOENT, NULL), flags other than one class, a zero length
+ * (records are never empty) or NULL data (-EINVAL, NULL).
  * The verifier refuses a program that can return holding a reservation.
  */
 #ifndef MPMCRING_BPF_H
@@ -46,7 +55,7 @@ extern int mpmcring_bpf_output(__u32 ring_id, const void *data, __u32 data__sz, 
 extern struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(__u32 ring_id, __u32 len, __u64 flags) __ksym;
 extern int mpmcring_bpf_write(struct mpmcring_bpf_rsv *rsv, __u32 off, const void *data,
 			      __u32 data__sz) __ksym;
-extern void mpmcring_bpf_commit(struct mpmcring_bpf_rsv *rsv) __ksym;
+extern int mpmcring_bpf_commit(struct mpmcring_bpf_rsv *rsv) __ksym;
 extern void mpmcring_bpf_discard(struct mpmcring_bpf_rsv *rsv) __ksym;
 
 #endif /* MPMCRING_BPF_H */

@@ -66,6 +66,29 @@ static int stat_read(struct mpmcring *r, struct stat_sample *s)
 	return 0;
 }
 
+/*
+ * The module's count of BPF kfunc calls refused before a ring was found (a
+ * stale or wrong ring id, bad flags, an empty record, NULL data): no ring
+ * can count those. Module-wide; absent without BPF support.
+ */
+#define STAT_BPF_REFUSED "/sys/module/mpmcring/parameters/bpf_refused"
+struct stat_bpf_refused {
+	unsigned long long no_ring, bad_flags, zero_len, null_data;
+};
+
+static bool stat_bpf_refused(struct stat_bpf_refused *b)
+{
+	FILE *f = fopen(STAT_BPF_REFUSED, "r");
+	int n = 0;
+
+	if (!f)
+		return false;
+	n = fscanf(f, "no_ring=%llu bad_flags=%llu zero_len=%llu null_data=%llu", &b->no_ring,
+		   &b->bad_flags, &b->zero_len, &b->null_data);
+	fclose(f);
+	return n == 4;
+}
+
 /* Counter increase per second between two samples. */
 static double stat_rate(uint64_t now, uint64_t before, double dt)
 {
@@ -121,6 +144,7 @@ static void stat_text(FILE *f, const char *path, const struct mpmcring_layout *l
 		      const struct stat_sample *s, const struct stat_sample *prev)
 {
 	const struct mpmcring_stats *st = &s->st;
+	struct stat_bpf_refused b;
 	char h[32];
 	int i, j;
 
@@ -162,6 +186,10 @@ static void stat_text(FILE *f, const char *path, const struct mpmcring_layout *l
 	fprintf(f, "read faults   %llu records read(2) could not copy out\n",
 		(unsigned long long)st->read_faults);
 	fprintf(f, "head repairs  %llu\n", (unsigned long long)st->head_repairs);
+	if (stat_bpf_refused(&b))
+		fprintf(f,
+			"BPF refused   %llu unknown ring id, %llu bad flags, %llu empty, %llu NULL data (all rings: no ring to count them in)\n",
+			b.no_ring, b.bad_flags, b.zero_len, b.null_data);
 	stat_consumers_text(f, s);
 	if (prev) {
 		const struct mpmcring_stats *p = &prev->st;
@@ -208,6 +236,7 @@ static void stat_json(FILE *f, const char *path, const struct mpmcring_layout *l
 {
 	const struct mpmcring_stats *st = &s->st;
 	char name[sizeof(l->name) + 1] = { 0 };
+	struct stat_bpf_refused b;
 	int i;
 
 	memcpy(name, l->name, sizeof(l->name));
@@ -250,6 +279,10 @@ static void stat_json(FILE *f, const char *path, const struct mpmcring_layout *l
 	fprintf(f, ",\"revoked\":{\"claims\":%llu,\"records\":%llu}",
 		(unsigned long long)st->revoked_claims, (unsigned long long)st->revoked_records);
 	fprintf(f, ",\"read_faults\":%llu", (unsigned long long)st->read_faults);
+	if (stat_bpf_refused(&b))
+		fprintf(f,
+			",\"bpf_refused\":{\"no_ring\":%llu,\"bad_flags\":%llu,\"zero_len\":%llu,\"null_data\":%llu}",
+			b.no_ring, b.bad_flags, b.zero_len, b.null_data);
 	fputs(",\"consumer_list\":[", f);
 	for (i = 0; i < s->ncons; i++) {
 		const struct mpmcring_consumer_info *c = &s->cons[i];

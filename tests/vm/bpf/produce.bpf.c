@@ -43,17 +43,19 @@ static __always_inline void tally(__u64 thread, __u64 op, int err)
 static __always_inline int reserve_write(const struct bt_rec *rec, __u64 flags)
 {
 	struct mpmcring_bpf_rsv *r;
-	int err;
+	int err, sent;
 
 	r = mpmcring_bpf_reserve(ring_id, sizeof(*rec), flags);
 	if (!r)
 		return -1;
 	err = mpmcring_bpf_write(r, 0, rec, sizeof(*rec));
-	if (rec->op == BT_DISCARD)
+	if (rec->op == BT_DISCARD) {
 		mpmcring_bpf_discard(r);
-	else
-		mpmcring_bpf_commit(r);
-	return err;
+		return err;
+	}
+	/* The ring takes the record (or refuses it) only here. */
+	sent = mpmcring_bpf_commit(r);
+	return err ? err : sent;
 }
 
 static __always_inline int produce(__u64 op, __u64 thread, __u64 seq, __u64 flags)
