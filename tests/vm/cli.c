@@ -564,8 +564,8 @@ TEST_F(cli, cat_blocked_on_loss_report_holds_no_claim)
 	/* Until cat has claimed its first batch (held or committed). */
 	for (i = 0; i < 200 && !claimed; i++) {
 		ASSERT_EQ(0, ring_stats(self->fd, &st));
-		claimed = st.consumed_records ||
-			  (vm_consumer_slot(self->fd, pid, &ci) && !(ci.start & MPMCRING_SLOT_IDLE));
+		claimed = st.consumed_records || (vm_consumer_slot(self->fd, pid, &ci) &&
+						  !(ci.start & MPMCRING_SLOT_IDLE));
 		if (!claimed)
 			vm_sleep_ms(50);
 	}
