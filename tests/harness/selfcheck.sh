@@ -307,7 +307,7 @@ static void mpr_plant_rcu_done(struct rcu_head *head)
 
 static noinline void mpr_plant_rcu_reader(void)
 {
-	unsigned long end = jiffies + 45 * HZ;
+	unsigned long end = jiffies + 25 * HZ;
 
 	call_rcu(&mpr_plant_head, mpr_plant_rcu_done);
 	rcu_read_lock();
