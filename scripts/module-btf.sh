@@ -15,7 +15,9 @@
 # The base BTF must be the very kernel the module will load into:
 #   MPMCRING_BTF_BASE          a file (raw BTF or an ELF with .BTF), if set;
 #   /sys/kernel/btf/vmlinux    when KDIR is the running kernel's;
-#   /boot/vmlinuz-<release>    decompressed, its .BTF taken (cached);
+#   /boot/vmlinuz-<release>    decompressed, its .BTF taken (cached in the
+#                              user's cache, if any; MPMCRING_BOOT
+#                              replaces /boot);
 #   <KDIR>/vmlinux             a full build tree.
 # resolve_btfids: MPMCRING_RESOLVE_BTFIDS, KDIR's tools/bpf, Debian's
 # linux-kbuild packages (any version reads the same .BTF_ids format), PATH.
@@ -99,16 +101,26 @@ base=${MPMCRING_BTF_BASE:-}
 if [ -z "$base" ] && [ -n "$rel" ] && [ "$rel" = "$(uname -r)" ] && [ -r /sys/kernel/btf/vmlinux ]; then
 	base=/sys/kernel/btf/vmlinux
 fi
-if [ -z "$base" ] && [ -n "$rel" ] && [ -r "/boot/vmlinuz-$rel" ]; then
-	# DKMS may run this with no HOME (a kernel update from a unit).
-	cache=${MPMCRING_CACHE:-${XDG_CACHE_HOME:-${HOME:-/var/cache}/.cache}/mpmcring}/bpf
-	key=$(sha256sum <"/boot/vmlinuz-$rel" | cut -c1-16)
-	cached=$cache/$rel-$key.btf
-	if [ -s "$cached" ]; then
+image=${MPMCRING_BOOT:-/boot}/vmlinuz-$rel
+if [ -z "$base" ] && [ -n "$rel" ] && [ -r "$image" ]; then
+	# The user's cache (MPMCRING_CACHE, as scripts/lib.sh, else the XDG
+	# one). DKMS may run this with no HOME (a kernel update from a unit):
+	# then no cache, and the image is read again next time rather than
+	# leaving files in a place no package owns.
+	cache=${MPMCRING_CACHE:-}
+	if [ -z "$cache" ] && [ -n "${XDG_CACHE_HOME:-}" ]; then
+		cache=$XDG_CACHE_HOME/mpmcring
+	elif [ -z "$cache" ] && [ -n "${HOME:-}" ]; then
+		cache=$HOME/.cache/mpmcring
+	fi
+	key=$(sha256sum <"$image" | cut -c1-16)
+	cached=${cache:+$cache/bpf/$rel-$key.btf}
+	if [ -n "$cached" ] && [ -s "$cached" ]; then
 		base=$cached
-	elif btf_from_image "/boot/vmlinuz-$rel" "$tmp/base.btf"; then
+	elif btf_from_image "$image" "$tmp/base.btf"; then
 		base=$tmp/base.btf
-		if mkdir -p "$cache" 2>/dev/null && cp "$tmp/base.btf" "$cached.tmp" 2>/dev/null; then
+		if [ -n "$cached" ] && mkdir -p "${cached%/*}" 2>/dev/null &&
+			cp "$tmp/base.btf" "$cached.tmp" 2>/dev/null; then
 			mv "$cached.tmp" "$cached"
 		fi
 	fi
@@ -116,7 +128,7 @@ fi
 if [ -z "$base" ] && [ -f "$kdir/vmlinux" ]; then
 	base=$kdir/vmlinux
 fi
-[ -n "$base" ] || without "no base BTF for ${rel:-$kdir} (not the running kernel, no readable /boot/vmlinuz-$rel, no vmlinux in $kdir; or set MPMCRING_BTF_BASE)"
+[ -n "$base" ] || without "no base BTF for ${rel:-$kdir} (not the running kernel, no readable $image, no vmlinux in $kdir; or set MPMCRING_BTF_BASE)"
 
 # pahole's options for module BTF, by pahole's version, as the kernel's own
 # build picks them for the same pahole.

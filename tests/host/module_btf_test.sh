@@ -7,7 +7,9 @@
 # pahole changed the file), run with no HOME: exit 0, one "WITHOUT BTF"
 # line, and each .ko byte-identical to what it was. With MPMCRING_BTF=1
 # the same failures are errors. With tools that succeed, the modules are
-# replaced.
+# replaced. With no MPMCRING_BTF_BASE, the base comes out of the kernel
+# image (MPMCRING_BOOT) and is cached only where the user has a cache: with
+# no HOME, nothing is written outside the test's directory.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 fail() { echo "module_btf_test: $*" >&2; exit 1; }
@@ -26,17 +28,23 @@ cp "$t/a.ko" "$t/b.ko"
 cp "$t/a.ko" "$t/orig.ko"
 echo 'not really BTF' >"$t/base.btf"
 
-# Stubs: pahole (version, then encode: append to the file, and fail when
-# told), resolve_btfids (append, fail when told).
+# Stubs: pahole (version, then encode: append to the file a line naming
+# the base's checksum, and fail when told), resolve_btfids (append, fail
+# when told).
 mkdir "$t/bin"
-cat >"$t/bin/pahole" <<'STUB'
+cat >"$t/pahole.stub" <<'STUB'
 #!/bin/sh
 [ "$1" = --version ] && { echo v1.24; exit 0; }
-for f; do :; done
-echo pahole-was-here >>"$f"
+base=
+while [ $# -gt 1 ]; do
+	[ "$1" = --btf_base ] && base=$2
+	shift
+done
+echo "pahole-was-here base=$(cksum <"$base" | cut -d' ' -f1)" >>"$1"
 [ "${STUB_PAHOLE_FAILS:-0}" = 1 ] && { echo "pahole: stub failure" >&2; exit 1; }
 exit 0
 STUB
+cp "$t/pahole.stub" "$t/bin/pahole"
 cat >"$t/bin/resolve_btfids" <<'STUB'
 #!/bin/sh
 for f; do :; done
@@ -93,18 +101,69 @@ one_without_line "pahole --version fails"
 unchanged "pahole --version fails"
 chmod -x "$t/bin/pahole"
 
-# Tools that succeed: both modules replaced by their encoded copies.
-cat >"$t/bin/pahole" <<'STUB'
-#!/bin/sh
-[ "$1" = --version ] && { echo v1.24; exit 0; }
-for f; do :; done
-echo pahole-was-here >>"$f"
-STUB
+# Tools that succeed: both modules replaced by their encoded copies, on
+# top of the base BTF whose checksum is $1.
+encoded() {
+	for m in a b; do
+		tail -n 2 "$t/$m.ko" | tr -d '\0' | grep -q "pahole-was-here base=$1\$" ||
+			fail "$2: $m.ko not encoded on the expected base: $(cat "$t/err")"
+		tail -n 1 "$t/$m.ko" | grep -q btfids-was-here || fail "$2: $m.ko ids not resolved"
+	done
+	grep -q 'module BTF for 0.0.0-mpmcring-test' "$t/err" || fail "$2: no summary line"
+}
+cp "$t/pahole.stub" "$t/bin/pahole"
 chmod +x "$t/bin/pahole"
 run "" || fail "tools succeed: exit $?: $(cat "$t/err")"
-for m in a b; do
-	tail -n 2 "$t/$m.ko" | tr -d '\0' | grep -q pahole-was-here || fail "tools succeed: $m.ko not encoded"
-	tail -n 1 "$t/$m.ko" | grep -q btfids-was-here || fail "tools succeed: $m.ko ids not resolved"
+encoded "$(cksum <"$t/base.btf" | cut -d' ' -f1)" "tools succeed"
+
+# The base from the kernel image, as DKMS finds it for a kernel that is not
+# the running one. A bzImage is a boot stub, then the compressed vmlinux:
+# here a few junk bytes, then a gzipped ELF whose .BTF is allocated, as
+# vmlinux's is (objcopy -O binary copies only allocated sections).
+mkdir "$t/boot" "$t/tmp" "$t/home"
+printf 'vmlinux BTF of %s\n' "$t" >"$t/vmlinux.btf"
+objcopy --add-section .BTF="$t/vmlinux.btf" --set-section-flags .BTF=alloc,readonly,contents \
+	"$t/orig.ko" "$t/vmlinux"
+{
+	printf 'MZ boot stub\n'
+	gzip -c "$t/vmlinux"
+} >"$t/boot/vmlinuz-0.0.0-mpmcring-test"
+vmlinux_btf=$(cksum <"$t/vmlinux.btf" | cut -d' ' -f1)
+# run_image <env...>: as run with no MPMCRING_BTF_BASE; the script's own
+# temporary files under $t/tmp; the base it used in $base.
+run_image() {
+	cp "$t/orig.ko" "$t/a.ko"
+	cp "$t/orig.ko" "$t/b.ko"
+	env -u HOME -u XDG_CACHE_HOME -u MPMCRING_CACHE -u MPMCRING_BTF -u MPMCRING_BTF_BASE \
+		PATH="$t/bin:$PATH" TMPDIR="$t/tmp" MPMCRING_BOOT="$t/boot" \
+		MPMCRING_RESOLVE_BTFIDS="$t/bin/resolve_btfids" "$@" \
+		bash "$top/scripts/module-btf.sh" "$kdir" "$t/a.ko" "$t/b.ko" 2>"$t/err" ||
+		fail "base from the image ($*): exit $?: $(cat "$t/err")"
+	base=$(sed -n 's/^mpmcring: module BTF for .* (base: \(.*\))$/\1/p' "$t/err")
+	[ -z "$(ls -A "$t/tmp")" ] || fail "base from the image ($*): left $(ls "$t/tmp") in TMPDIR"
+}
+# No HOME, no cache: twice, each time the BTF comes out of the image. A
+# cache written anywhere else would be found by the second run.
+for i in 1 2; do
+	run_image
+	encoded "$vmlinux_btf" "base from the image, no HOME, run $i"
+	case $base in
+	"$t"/tmp/*) ;;
+	*)
+		# A stray cache: say where, and take it away.
+		case ${base##*/} in 0.0.0-mpmcring-test-*.btf) rm -f -- "$base" ;; esac
+		fail "base from the image, no HOME, run $i: used $base, outside $t/tmp" ;;
+	esac
 done
-grep -q 'module BTF for 0.0.0-mpmcring-test' "$t/err" || fail "tools succeed: no summary line"
+[ -z "$(ls -A "$t/home")" ] || fail "base from the image, no HOME: wrote to $t/home"
+# With a HOME: extracted once into its cache, then taken from there.
+run_image HOME="$t/home"
+encoded "$vmlinux_btf" "base from the image, HOME, first run"
+case $base in "$t"/tmp/*) ;; *) fail "base from the image, HOME, first run: used $base" ;; esac
+cached=$(ls "$t/home/.cache/mpmcring/bpf/0.0.0-mpmcring-test-"*.btf 2>/dev/null) ||
+	fail "base from the image, HOME: nothing cached in $t/home/.cache/mpmcring/bpf"
+cmp -s "$cached" "$t/vmlinux.btf" || fail "base from the image, HOME: the cache is not the image's .BTF"
+run_image HOME="$t/home"
+encoded "$vmlinux_btf" "base from the image, HOME, second run"
+[ "$base" = "$cached" ] || fail "base from the image, HOME, second run: used $base, not the cache $cached"
 echo "module_btf_test: ok"
