@@ -23,11 +23,15 @@
 # linux-kbuild packages (any version reads the same .BTF_ids format), PATH.
 #
 # Without any of these the modules stay as they are, working without BPF
-# producers; the script says so once and exits 0. So does any failure on
-# the way: pahole and resolve_btfids work on copies, and the modules are
-# replaced only once every step succeeded for all of them. Set
-# MPMCRING_BTF=0 to skip it, MPMCRING_BTF=1 to make a missing piece or a
-# failure an error.
+# producers; the script says so once and exits 0. So does any other
+# failure on the way, foreseen or not (a command failing under set -e, in
+# a function or not, or an unbound variable under set -u): the EXIT trap
+# turns every such exit into that one line. pahole and resolve_btfids work
+# on copies, and the modules are replaced only once every step succeeded
+# for all of them: a failure before that leaves them as they were, and no
+# module is ever left half done. MPMCRING_BTF=0 skips all this;
+# MPMCRING_BTF=1 makes a missing piece or a failure an error. (A wrong
+# command line is an error in any mode.)
 set -euo pipefail
 
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -38,16 +42,39 @@ want=${MPMCRING_BTF:-auto}
 [ "$want" = 0 ] && exit 0
 
 # Says once why there is no BTF; an error when it was asked for.
+said=
 without() {
-	trap - ERR
+	said=1
 	printf 'mpmcring: modules built WITHOUT BTF: %s; they work, but BPF programs cannot produce into rings (README: BPF producers)\n' "$*" >&2
 	[ "$want" = 1 ] && exit 1
 	exit 0
 }
-# A step that fails unexpectedly (set -e) must not fail the module build:
-# without BTF is a working module. (Not inherited by functions or command
-# substitutions: a failure there shows in the command that ran them.)
-trap 'without "unexpected failure at scripts/module-btf.sh:$LINENO"' ERR
+
+# Every way out ends here, the unforeseen ones too: set -u exits without
+# running the ERR trap, and set -e inside a function exits without running
+# the caller's. It removes the working files, and an exit that did not come
+# through without() becomes one: in auto mode a module without BTF (it
+# works) instead of a failed build (no module at all after a kernel update).
+# The ERR trap only notes where a command failed, for that message; with
+# errtrace (-E) it also runs in functions, and in command substitutions,
+# where the note stays in the subshell.
+tmp=
+copies=()
+failed_at=
+finish() {
+	local status=$1
+	trap - ERR
+	set +eu
+	[ -z "$tmp" ] || rm -rf "$tmp"
+	rm -f "${copies[@]}"
+	if [ "$status" -ne 0 ] && [ -z "$said" ]; then
+		without "unexpected failure${failed_at:+ at scripts/module-btf.sh:$failed_at} (exit $status)"
+	fi
+}
+trap 'finish $?' EXIT
+set -E
+noted() { failed_at="$1: ${2%%$'\n'*}"; }
+trap 'noted "$LINENO" "$BASH_COMMAND"' ERR
 
 conf=$kdir/include/config/auto.conf
 grep -qs '^CONFIG_DEBUG_INFO_BTF_MODULES=y' "$conf" ||
@@ -59,6 +86,7 @@ command -v pahole >/dev/null || without "pahole is not installed (Debian: dwarve
 
 btfids=${MPMCRING_RESOLVE_BTFIDS:-}
 if [ -z "$btfids" ]; then
+	# shellcheck disable=SC2012 # Debian's paths, sorted by version
 	for f in "$kdir/tools/bpf/resolve_btfids/resolve_btfids" \
 		$(ls -d /usr/lib/linux-kbuild-*/tools/bpf/resolve_btfids/resolve_btfids 2>/dev/null | sort -V -r) \
 		"$(command -v resolve_btfids || true)"; do
@@ -71,8 +99,6 @@ fi
 [ -n "$btfids" ] || without "no resolve_btfids (Debian: linux-kbuild-6.12 or newer has one; or set MPMCRING_RESOLVE_BTFIDS)"
 
 tmp=$(mktemp -d)
-copies=()
-trap 'rm -rf "$tmp"; rm -f "${copies[@]}"' EXIT
 
 # The .BTF of a bzImage: find the compressed kernel inside, decompress it,
 # keep the section. Cached by the image's hash when a cache is writable.
