@@ -274,9 +274,14 @@ int mpmcring_poller_add(struct mpmcring_poller *p, struct mpmcring *r, mpmcring_
  * destroyed and drained is dropped from the set; once all are, -EPIPE (as
  * mpmcring_wait(): stop, no record will ever come). */
 int mpmcring_poller_poll(struct mpmcring_poller *p, int timeout_ms);
-/* Consumes what is ready in every ring, without waiting. */
+/* Consumes what is ready in every ring, without waiting; returns the
+ * records consumed. When none was ready it looks (epoll, zero timeout) for
+ * rings destroyed and drained, drops them from the set, and once all are,
+ * returns -EPIPE: a program that waits on mpmcring_poller_epoll_fd() in its
+ * own loop and never calls mpmcring_poller_poll() sees the end too. */
 int mpmcring_poller_consume(struct mpmcring_poller *p);
-/* The epoll descriptor: readable when a ring may have records. */
+/* The epoll descriptor: readable when a ring may have records (or was
+ * destroyed: the next mpmcring_poller_consume() drops it). */
 int mpmcring_poller_epoll_fd(const struct mpmcring_poller *p);
 /* The consumer the poller attached to ring idx (for mpmcring_take_lost()). */
 struct mpmcring_consumer *mpmcring_poller_consumer(struct mpmcring_poller *p, unsigned int idx);
