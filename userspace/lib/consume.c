@@ -19,6 +19,11 @@
 
 #include "internal.h"
 
+/* What read, read_batch, commit and consume say when fn calls them. */
+#define MPR_MSG_IN_CONSUME(call)                                                             \
+	call ": called from inside mpmcring_consume()'s callback on the consumer it feeds: " \
+	     "return from the callback (a negative value stops consume) and call it then"
+
 /*
  * Takes unreported losses, only when the consumer asks: one that never
  * asks must not swallow reports meant for the others. The totals live on
@@ -130,6 +135,8 @@ int mpmcring_read(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 	struct mpr_claim cl;
 	int n;
 
+	if (c->in_consume)
+		return mpr_lib_fail(EINVAL, MPR_MSG_IN_CONSUME("mpmcring_read"));
 	if (mpr_lib_next_pending(c, rec)) {
 		c->handed_out = true;
 		return 0;
@@ -151,6 +158,8 @@ int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
 
 	if (!max_records)
 		return mpr_lib_error(EINVAL, "mpmcring_read_batch: max_records is 0");
+	if (c->in_consume)
+		return mpr_lib_fail(EINVAL, MPR_MSG_IN_CONSUME("mpmcring_read_batch"));
 	/* A new claim starts past them: the batch would skip them for good. */
 	if (mpr_lib_pending_left(c))
 		return mpr_lib_error(
@@ -189,7 +198,8 @@ int mpmcring_validate(struct mpmcring_consumer *c)
 		c->r->v.claim_timeout_ms);
 }
 
-int mpmcring_commit(struct mpmcring_consumer *c)
+/* Releases every record the consumer holds, delivered or not. */
+int mpr_lib_commit(struct mpmcring_consumer *c)
 {
 	struct mpmcring_slot *s = c->slot;
 	bool revoked;
@@ -223,8 +233,46 @@ int mpmcring_commit(struct mpmcring_consumer *c)
 	return 0;
 }
 
+/*
+ * The caller's commit releases only what it was given: records a stopped
+ * consume claimed and did not deliver would go unread and uncounted. One
+ * head cannot release a prefix, so it is refused; the consumer's end
+ * (mpmcring_consumer_free()) still releases them.
+ */
+int mpmcring_commit(struct mpmcring_consumer *c)
+{
+	if (c->in_consume)
+		return mpr_lib_fail(EINVAL, MPR_MSG_IN_CONSUME("mpmcring_commit"));
+	if (c->handed_out && mpr_lib_pending_left(c))
+		return mpr_lib_error(
+			EINVAL,
+			"mpmcring_commit: records a stopped mpmcring_consume() claimed are undelivered, and a commit would release them unread: take them with mpmcring_read() (the consumer also holds records from read, so mpmcring_consume() is refused), then commit");
+	if (mpr_lib_pending_left(c))
+		return mpr_lib_error(
+			EINVAL,
+			"mpmcring_commit: records a stopped mpmcring_consume() claimed are undelivered, and a commit would release them unread: call mpmcring_consume() or mpmcring_read() to take them");
+	return mpr_lib_commit(c);
+}
+
+static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_record_fn fn,
+			   void *ctx);
+
+/* fn must not take or release this consumer's records: see in_consume. */
 int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_record_fn fn,
 		     void *ctx)
+{
+	int n;
+
+	if (c->in_consume)
+		return mpr_lib_fail(EINVAL, MPR_MSG_IN_CONSUME("mpmcring_consume"));
+	c->in_consume = true;
+	n = mpr_lib_consume(c, max, fn, ctx);
+	c->in_consume = false;
+	return n;
+}
+
+static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_record_fn fn,
+			   void *ctx)
 {
 	struct mpmcring_record rec;
 	struct mpr_claim cl;
@@ -265,7 +313,7 @@ int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_rec
 			return ret; /* the rest stays held for next time */
 	}
 	if (!mpr_lib_pending_left(c)) {
-		ret = mpmcring_commit(c);
+		ret = mpr_lib_commit(c);
 		if (ret)
 			return ret; /* what fn saw may have been overwritten */
 	}

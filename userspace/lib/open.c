@@ -365,7 +365,7 @@ void mpmcring_consumer_free(struct mpmcring_consumer *c)
 
 	if (!c)
 		return;
-	mpmcring_commit(c);
+	mpr_lib_commit(c); /* the end: what a stopped consume left goes too */
 	if (c->r->fd >= 0) {
 		idx = c->idx;
 		ioctl(c->r->fd, MPMCRING_IOC_DETACH, &idx);
