@@ -534,6 +534,12 @@ static void t_mixing_loses_nothing(struct tap *t)
 	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), -ECANCELED);
 	CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
 	CHECK_EQ(t, rec_seq(&rec), 13);
+	/* read_batch is refused too, and must not send it to consume. */
+	CHECK_EQ(t, mpmcring_read_batch(f.c, &b, 3, SIZE_MAX), -EINVAL);
+	CHECK(t, !strstr(mpmcring_errmsg(), "with mpmcring_consume()"), "message: %s",
+	      mpmcring_errmsg());
+	CHECK(t, strstr(mpmcring_errmsg(), "with mpmcring_read()"), "message: %s",
+	      mpmcring_errmsg());
 	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), -EINVAL);
 	CHECK(t, strstr(mpmcring_errmsg(), "take those with mpmcring_read()"), "message: %s",
 	      mpmcring_errmsg());

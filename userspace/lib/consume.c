@@ -161,6 +161,10 @@ int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
 	if (c->in_consume)
 		return mpr_lib_fail(EINVAL, MPR_MSG_IN_CONSUME("mpmcring_read_batch"));
 	/* A new claim starts past them: the batch would skip them for good. */
+	if (c->handed_out && mpr_lib_pending_left(c))
+		return mpr_lib_error(
+			EINVAL,
+			"mpmcring_read_batch: records an unfinished mpmcring_consume() claimed are still undelivered: take them with mpmcring_read() (the consumer also holds records from read or read_batch, so mpmcring_consume() is refused), then mpmcring_commit()");
 	if (mpr_lib_pending_left(c))
 		return mpr_lib_error(
 			EINVAL,
