@@ -573,6 +573,7 @@ static void t_batch_ends_at_commit(struct tap *t)
 /* mpmcring_errmsg() describes the last failure, never an older one. */
 static void t_errmsg_follows_every_failure(struct tap *t)
 {
+	struct stopper s = { 0 };
 	struct fixture f;
 	struct mpmcring_record rec;
 	uint64_t pos;
@@ -591,6 +592,13 @@ static void t_errmsg_follows_every_failure(struct tap *t)
 	pos = mpmcring_snoop_start(f.r);
 	CHECK_EQ(t, mpmcring_snoop(f.r, &pos, buf, sizeof(buf), &rec), -EAGAIN);
 	CHECK(t, strstr(mpmcring_errmsg(), "no record is ready") != NULL, "after snoop: %s",
+	      mpmcring_errmsg());
+	/* A callback's stop: the value is fn's, the message says so. */
+	CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, 0), 0);
+	s.stop_at = 1;
+	CHECK_EQ(t, mpmcring_consume(f.c, 8, stop_cb, &s), -ECANCELED);
+	CHECK_EQ(t, errno, ECANCELED);
+	CHECK(t, strstr(mpmcring_errmsg(), "callback returned -125") != NULL, "after a stop: %s",
 	      mpmcring_errmsg());
 	fx_fini(&f);
 }

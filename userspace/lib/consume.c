@@ -12,6 +12,7 @@
  * (-ESTALE): then what it read from those records must be thrown away.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -261,6 +262,20 @@ int mpmcring_commit(struct mpmcring_consumer *c)
 static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_record_fn fn,
 			   void *ctx);
 
+/*
+ * fn's negative value stops consume and is returned as it is (it may equal
+ * a library errno): the message says it was fn's, so that it never shows
+ * an older failure.
+ */
+static int mpr_lib_stopped(int ret)
+{
+	mpr_lib_error(
+		ret == INT_MIN ? ECANCELED : -ret,
+		"the callback returned %d: mpmcring_consume() stopped at that record (consumed); the rest of its claim, if any, is delivered first by the next mpmcring_consume() or mpmcring_read()",
+		ret);
+	return ret;
+}
+
 /* fn must not take or release this consumer's records: see in_consume. */
 int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_record_fn fn,
 		     void *ctx)
@@ -297,7 +312,7 @@ static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcri
 	if (c->lost_records && !c->pending) {
 		ret = mpr_lib_lost_record(c, fn, ctx);
 		if (ret < 0)
-			return ret;
+			return mpr_lib_stopped(ret);
 	}
 	if (!c->pending) {
 		n = mpr_lib_claim(c, max, UINT64_MAX, &cl);
@@ -314,7 +329,7 @@ static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcri
 		ret = fn(ctx, &rec);
 		/* Only a negative value stops: a positive one would read as a count. */
 		if (ret < 0)
-			return ret; /* the rest stays held for next time */
+			return mpr_lib_stopped(ret); /* the rest stays held for next time */
 	}
 	if (!mpr_lib_pending_left(c)) {
 		ret = mpr_lib_commit(c);
