@@ -98,6 +98,44 @@ static void t_layout_grows(struct tap *t)
 	hostring_destroy(&h);
 }
 
+/*
+ * A ring larger than the process can map (a 32-bit process: mmap takes a
+ * size_t) is refused with EFBIG before anything is mapped short. The bound
+ * is lowered to stand in for one, as Go's maxMapping is.
+ */
+static void t_layout_too_large_to_map(struct tap *t)
+{
+	struct mpmcring_layout l;
+	struct hostring h;
+	struct mpmcring *r;
+	uint64_t saved = mpr_lib_max_mapping, stamps;
+
+	CHECK(t, !ring(&h, 4096), "init");
+	/* A consistent 2 GiB ring: stamps, data offset and sizes agree. */
+	l = h.layout;
+	l.data_size = 1ULL << 31;
+	stamps = (l.data_size >> l.granule_shift) * sizeof(uint64_t);
+	l.data_offset = (l.stamps_offset + stamps + 4095) & ~4095ULL;
+	l.ro_size = l.data_offset + 2 * l.data_size;
+	CHECK_EQ(t, mpr_lib_check_layout(&l), sizeof(size_t) > 4 ? 0 : -EFBIG);
+	mpr_lib_max_mapping = UINT32_MAX; /* a 32-bit size_t */
+	errno = 0;
+	CHECK_EQ(t, mpr_lib_check_layout(&l), -EFBIG);
+	CHECK_EQ(t, errno, EFBIG);
+	CHECK(t, strstr(mpmcring_errmsg(), "64-bit build"), "message: %s", mpmcring_errmsg());
+	r = mpmcring__open_memory(h.cons, h.ro, &l);
+	CHECK(t, !r, "a 4 GiB mapping accepted");
+	mpmcring_close(r);
+	/* Each mapping fits, both together do not. */
+	l = h.layout;
+	mpr_lib_max_mapping = l.ro_size + l.cons_size - 1;
+	CHECK_EQ(t, mpr_lib_check_layout(&l), -EFBIG);
+	mpr_lib_max_mapping = l.ro_size + l.cons_size;
+	CHECK_EQ(t, mpr_lib_check_layout(&l), 0);
+	mpr_lib_max_mapping = saved;
+	hostring_destroy(&h);
+}
+
 /* sz: smaller is an older caller (defaults), larger a newer one (zeros). */
 static void t_opts_size(struct tap *t)
 {
@@ -595,6 +633,7 @@ static void t_poller_consume_sees_rings_gone(struct tap *t)
 static const struct tap_test tests[] = {
 	TAP_TEST(t_errno_set),
 	TAP_TEST(t_layout_grows),
+	TAP_TEST(t_layout_too_large_to_map),
 	TAP_TEST(t_opts_size),
 	TAP_TEST(t_version),
 	TAP_TEST(t_lost_in_stream),

@@ -79,6 +79,8 @@ int mpr_lib_opts_reserved(unsigned int reserved, const char *what);
 
 /* Checks a layout for the sanity the library's own safety relies on. */
 int mpr_lib_check_layout(const struct mpmcring_layout *l);
+/* The longest mapping this process can make (SIZE_MAX; tests lower it). */
+extern uint64_t mpr_lib_max_mapping;
 
 /* Releases every record the consumer holds, delivered or not (what
  * mpmcring_commit() refuses after a stopped consume; the consumer's end). */
