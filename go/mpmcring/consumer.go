@@ -457,6 +457,11 @@ func (c *Consumer) Consume(max int, fn func(Record) error) (int, error) {
 	return done, nil
 }
 
+// testHookPeekCopy, when set (by tests only, before any consumer runs), is
+// called with the record's position just before Peek copies its payload:
+// a test reuses the space there to tear the copy.
+var testHookPeekCopy func(pos uint64)
+
 // peekTries bounds Peek's looks when the record it copied was reclaimed
 // under it every time (other consumers taking the records fast).
 const peekTries = 16
@@ -499,6 +504,9 @@ func (c *Consumer) Peek() (Record, error) {
 				return Record{}, ErrNoRecord
 			}
 			continue // reused under the walk: look again
+		}
+		if testHookPeekCopy != nil {
+			testHookPeekCopy(h)
 		}
 		data := v.copyPayload(r.pos, r.len)
 		if v.intact(h, s.reclaim, &c.fenceWord) {
