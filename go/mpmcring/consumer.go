@@ -333,7 +333,9 @@ func (c *Consumer) Validate() error {
 // are undelivered: one head cannot release only the records delivered so
 // far, and the rest would go unread and uncounted. Take them with Consume
 // or Read (only Read once Read handed out records too), then Commit; Close
-// releases them. EINVAL too from inside Consume's fn.
+// releases them. A revoked claim is committed all the same (ErrStale: its
+// records are lost anyway, all counted as Revoked). EINVAL too from inside
+// Consume's fn.
 func (c *Consumer) Commit() error {
 	if c.closed {
 		return errConsumerClosed
@@ -341,7 +343,8 @@ func (c *Consumer) Commit() error {
 	if c.inConsume {
 		return errInConsume("Commit")
 	}
-	if c.pendingLeft() {
+	// Revoked, they are lost anyway: the commit counts them all (Revoked).
+	if c.pendingLeft() && !c.staleNow() {
 		if c.handedOut {
 			return errorf(syscall.EINVAL,
 				"Commit: records a stopped Consume claimed are undelivered, and a commit would release them unread: take them with Read (the consumer also holds records from Read, so Consume is refused), then Commit")
@@ -350,6 +353,13 @@ func (c *Consumer) Commit() error {
 			"Commit: records a stopped Consume claimed are undelivered, and a commit would release them unread: take them with Consume or Read, then Commit")
 	}
 	return c.commit()
+}
+
+// staleNow tells whether the claim the consumer holds was revoked or
+// passed (after the reads of its records: see Validate).
+func (c *Consumer) staleNow() bool {
+	readFence(&c.fenceWord)
+	return c.v.claimStale(c.start, c.claimStart) != staleNot
 }
 
 // commit releases every record the consumer holds, delivered or not.

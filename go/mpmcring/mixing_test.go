@@ -83,8 +83,32 @@ func TestCommitAfterStoppedConsumeRefused(t *testing.T) {
 		t.Fatalf("Read on the drained ring: %v", err)
 	}
 
-	// Close is the consumer's end: it releases what a stopped Consume left.
+	// Revoked meanwhile: the rest is lost anyway; Commit releases it and
+	// counts it.
 	for i := 14; i < 18; i++ {
+		mustProduce(t, h, payload(i, 40), PrioCritical)
+	}
+	if n, err := c.Consume(64, func(Record) error { return stop }); n != 1 || err != stop {
+		t.Fatalf("Consume: %d, %v", n, err)
+	}
+	for {
+		s := atomic.LoadUint64(c.start)
+		if atomic.CompareAndSwapUint64(c.start, s, s|slotRevoked) {
+			break
+		}
+	}
+	if err := c.Commit(); !errors.Is(err, ErrStale) {
+		t.Fatalf("Commit of a revoked, stopped Consume: %v, want ErrStale", err)
+	}
+	if l := c.Lost(); l.Revoked != 4 {
+		t.Fatalf("revoked %d, want the 4 records of the claim", l.Revoked)
+	}
+	if _, err := c.Read(); err != ErrNoRecord {
+		t.Fatalf("Read after the revoked claim's commit: %v", err)
+	}
+
+	// Close is the consumer's end: it releases what a stopped Consume left.
+	for i := 18; i < 22; i++ {
 		mustProduce(t, h, payload(i, 40), PrioCritical)
 	}
 	if n, err := c.Consume(64, func(Record) error { return stop }); n != 1 || err != stop {

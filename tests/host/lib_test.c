@@ -635,6 +635,7 @@ static void t_consume_positive_return_is_not_a_stop(struct tap *t)
  */
 static void t_commit_after_stopped_consume(struct tap *t)
 {
+	struct mpmcring_lost lost = MPMCRING_OPTS(mpmcring_lost);
 	struct fixture f;
 	struct stopper s = { .stop_at = 3 };
 	struct mpmcring_record rec;
@@ -675,8 +676,19 @@ static void t_commit_after_stopped_consume(struct tap *t)
 	CHECK_EQ(t, mpmcring_commit(f.c), 0);
 	CHECK_EQ(t, mpmcring_read(f.c, &rec), -EAGAIN);
 
+	/* Revoked meanwhile: the rest is lost anyway, and counted. */
+	for (i = 18; i < 22; i++)
+		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
+	s.calls = 0;
+	CHECK_EQ(t, mpmcring_consume(f.c, 64, stop_cb, &s), -ECANCELED);
+	__atomic_fetch_or(&f.h.v.cons->slots[0].start, MPMCRING_SLOT_REVOKED, __ATOMIC_SEQ_CST);
+	CHECK_EQ(t, mpmcring_commit(f.c), -ESTALE);
+	CHECK_EQ(t, mpmcring_take_lost(f.c, &lost), 0);
+	CHECK_EQ(t, lost.revoked, 4);
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), -EAGAIN);
+
 	/* The end of the consumer releases what a stopped consume left. */
-	for (i = 14; i < 18; i++)
+	for (i = 22; i < 26; i++)
 		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
 	s.calls = 0;
 	CHECK_EQ(t, mpmcring_consume(f.c, 64, stop_cb, &s), -ECANCELED);

@@ -180,7 +180,8 @@ int mpmcring_batch_next(struct mpmcring_batch *b, struct mpmcring_record *rec);
  * -EINVAL, and nothing released, while records a stopped mpmcring_consume()
  * claimed are undelivered (a commit would release them unread: take them
  * with mpmcring_consume() or mpmcring_read() first; mpmcring_consumer_free()
- * releases them), and from inside consume's callback.
+ * releases them; a revoked claim is committed all the same: -ESTALE, its
+ * records all counted as revoked), and from inside consume's callback.
  */
 int mpmcring_commit(struct mpmcring_consumer *c);
 /*

@@ -248,14 +248,17 @@ int mpmcring_commit(struct mpmcring_consumer *c)
 {
 	if (c->in_consume)
 		return mpr_lib_fail(EINVAL, MPR_MSG_IN_CONSUME("mpmcring_commit"));
-	if (c->handed_out && mpr_lib_pending_left(c))
-		return mpr_lib_error(
-			EINVAL,
-			"mpmcring_commit: records a stopped mpmcring_consume() claimed are undelivered, and a commit would release them unread: take them with mpmcring_read() (the consumer also holds records from read, so mpmcring_consume() is refused), then commit");
-	if (mpr_lib_pending_left(c))
+	/* Revoked, they are lost anyway: the commit counts them all (revoked). */
+	if (mpr_lib_pending_left(c) &&
+	    !mpr_claim_revoked(&c->r->v, &c->slot->start, c->claim_start)) {
+		if (c->handed_out)
+			return mpr_lib_error(
+				EINVAL,
+				"mpmcring_commit: records a stopped mpmcring_consume() claimed are undelivered, and a commit would release them unread: take them with mpmcring_read() (the consumer also holds records from read, so mpmcring_consume() is refused), then commit");
 		return mpr_lib_error(
 			EINVAL,
 			"mpmcring_commit: records a stopped mpmcring_consume() claimed are undelivered, and a commit would release them unread: call mpmcring_consume() or mpmcring_read() to take them");
+	}
 	return mpr_lib_commit(c);
 }
 
