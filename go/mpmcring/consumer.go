@@ -48,6 +48,9 @@ type Consumer struct {
 	// handedOut: held records went to the caller through Read or
 	// ReadBatch; only the caller's Commit may release them, not Consume's.
 	handedOut bool
+	// inConsume: Consume's fn runs; Read, ReadBatch, Commit, Consume and
+	// Close on this consumer would take or release records under it.
+	inConsume bool
 	pendCur   uint64
 	pendEnd   uint64
 
@@ -76,15 +79,20 @@ func (r *Ring) NewConsumer() (*Consumer, error) {
 // Slot is the consumer's slot index in the ring.
 func (c *Consumer) Slot() int { return int(c.idx) }
 
-// Close commits what the consumer holds and detaches it. Its result is the
-// commit's (ErrStale when the claim it held was revoked), else the
-// detach's: a slot the kernel did not detach stays attached to the ring's
-// file until it is closed.
+// Close commits what the consumer holds and detaches it. It is the
+// consumer's end: the records a stopped Consume left undelivered are
+// released too, unread (Commit refuses that). Its result is the commit's
+// (ErrStale when the claim it held was revoked), else the detach's: a slot
+// the kernel did not detach stays attached to the ring's file until it is
+// closed. EINVAL, and nothing done, from inside Consume's fn.
 func (c *Consumer) Close() error {
 	if c.closed {
 		return nil
 	}
-	err := c.Commit()
+	if c.inConsume {
+		return errInConsume("Close")
+	}
+	err := c.commit()
 	if c.waiter != nil {
 		c.waiter.close()
 		c.waiter = nil
@@ -98,6 +106,13 @@ func (c *Consumer) Close() error {
 }
 
 var errConsumerClosed = errorf(syscall.EPIPE, "the consumer is closed")
+
+// errInConsume is what a call on the consumer says from inside the fn of
+// its own Consume.
+func errInConsume(call string) error {
+	return errorf(syscall.EINVAL,
+		"%s: called from inside Consume's fn on the consumer that feeds it: return from fn (an error stops Consume) and call it then", call)
+}
 
 // claimInto claims into the consumer; on a corrupt ring it asks the kernel
 // to repair the head (bounded work) and tries once more.
@@ -170,10 +185,15 @@ func (c *Consumer) pendingLeft() bool {
 	return c.pending && c.v.claimNext(&cur, c.pendEnd, &r)
 }
 
-// Read claims the next record (or continues a batch Consume left
-// unfinished). The record stays valid until Commit. ErrNoRecord when none
-// is ready.
+// Read claims the next record (first the records a stopped Consume left
+// undelivered; a Batch's records stay the Batch's). The record stays valid
+// until Commit. ErrNoRecord when none is ready; ErrStale when the claim
+// the consumer holds was revoked (Commit, then read again); EINVAL from
+// inside Consume's fn.
 func (c *Consumer) Read() (Record, error) {
+	if c.inConsume {
+		return Record{}, errInConsume("Read")
+	}
 	if rec, ok := c.nextPending(); ok {
 		c.handedOut = true
 		return rec, nil
@@ -225,7 +245,8 @@ func (b *Batch) Next() (Record, bool) {
 // first whatever its size, the others while their payload stays within
 // maxBytes in all (0: no limit). ErrNoRecord when none is ready. EINVAL
 // while records a Consume left undelivered remain: finish them with
-// Consume or Read first (a claim past them would commit them unseen).
+// Consume or Read first (a claim past them would commit them unseen; with
+// Read once Read handed out records too); and from inside Consume's fn.
 func (c *Consumer) ReadBatch(maxRecords int, maxBytes uint64) (Batch, error) {
 	if c.closed {
 		return Batch{}, errConsumerClosed
@@ -233,7 +254,14 @@ func (c *Consumer) ReadBatch(maxRecords int, maxBytes uint64) (Batch, error) {
 	if maxRecords <= 0 {
 		return Batch{}, errorf(syscall.EINVAL, "ReadBatch: maxRecords must be positive")
 	}
+	if c.inConsume {
+		return Batch{}, errInConsume("ReadBatch")
+	}
 	if c.pending {
+		if c.handedOut && c.pendingLeft() {
+			return Batch{}, errorf(syscall.EINVAL,
+				"ReadBatch: records of an earlier Consume are still undelivered: take them with Read (the consumer also holds records from Read, so Consume is refused), then Commit")
+		}
 		if c.pendingLeft() {
 			return Batch{}, errorf(syscall.EINVAL,
 				"ReadBatch: records of an earlier Consume are still undelivered: finish them with Consume or Read first")
@@ -300,7 +328,42 @@ func (c *Consumer) Validate() error {
 // records without a revocation, which only another process scribbling on
 // the ring's shared consumer state can cause. Healthy consumers never see
 // it.
+//
+// EINVAL, and nothing released, while records a stopped Consume claimed
+// are undelivered: one head cannot release only the records delivered so
+// far, and the rest would go unread and uncounted. Take them with Consume
+// or Read (only Read once Read handed out records too), then Commit; Close
+// releases them. A revoked claim is committed all the same (ErrStale: its
+// records are lost anyway, all counted as Revoked). EINVAL too from inside
+// Consume's fn.
 func (c *Consumer) Commit() error {
+	if c.closed {
+		return errConsumerClosed
+	}
+	if c.inConsume {
+		return errInConsume("Commit")
+	}
+	// Revoked, they are lost anyway: the commit counts them all (Revoked).
+	if c.pendingLeft() && !c.staleNow() {
+		if c.handedOut {
+			return errorf(syscall.EINVAL,
+				"Commit: records a stopped Consume claimed are undelivered, and a commit would release them unread: take them with Read (the consumer also holds records from Read, so Consume is refused), then Commit")
+		}
+		return errorf(syscall.EINVAL,
+			"Commit: records a stopped Consume claimed are undelivered, and a commit would release them unread: take them with Consume or Read, then Commit")
+	}
+	return c.commit()
+}
+
+// staleNow tells whether the claim the consumer holds was revoked or
+// passed (after the reads of its records: see Validate).
+func (c *Consumer) staleNow() bool {
+	readFence(&c.fenceWord)
+	return c.v.claimStale(c.start, c.claimStart) != staleNot
+}
+
+// commit releases every record the consumer holds, delivered or not.
+func (c *Consumer) commit() error {
 	if c.closed {
 		return errConsumerClosed
 	}
@@ -336,8 +399,10 @@ func (c *Consumer) Commit() error {
 // commits. It returns how many records fn saw (0 when none was ready). If
 // fn returns an error, consumption stops there: that record counts as
 // consumed, the rest of the claim stays held and is delivered first by the
-// next Read or Consume, and the error is returned. ErrStale when the
-// commit found the claim revoked: what fn saw must be thrown away. EINVAL
+// next Read or Consume (Commit refuses meanwhile), and the error is
+// returned as it is. ErrStale when the commit found the claim revoked: what
+// fn saw must be thrown away. fn must not call Read, ReadBatch, Commit,
+// Consume or Close on c: they return EINVAL there. EINVAL
 // while the consumer holds records from Read or ReadBatch (Read of the
 // rest of a stopped Consume included): Commit them first, after Reading
 // the rest of a stopped Consume (Consume's commit would end them under
@@ -348,6 +413,9 @@ func (c *Consumer) Consume(max int, fn func(Record) error) (int, error) {
 	}
 	if max <= 0 {
 		return 0, errorf(syscall.EINVAL, "Consume: max must be positive")
+	}
+	if c.inConsume {
+		return 0, errInConsume("Consume")
 	}
 	// Its commit would release records the caller still reads in place.
 	if c.handedOut {
@@ -379,6 +447,8 @@ func (c *Consumer) Consume(max int, fn func(Record) error) (int, error) {
 		c.pendCur, c.pendEnd, c.pending = cl.start, cl.end, true
 	}
 	done := 0
+	c.inConsume = true
+	defer func() { c.inConsume = false }() // fn may panic
 	for done < max {
 		rec, ok := c.nextPending()
 		if !ok {
@@ -390,12 +460,17 @@ func (c *Consumer) Consume(max int, fn func(Record) error) (int, error) {
 		}
 	}
 	if !c.pendingLeft() {
-		if err := c.Commit(); err != nil {
+		if err := c.commit(); err != nil {
 			return done, err
 		}
 	}
 	return done, nil
 }
+
+// testHookPeekCopy, when set (by tests only, before any consumer runs), is
+// called with the record's position just before Peek copies its payload:
+// a test reuses the space there to tear the copy.
+var testHookPeekCopy func(pos uint64)
 
 // peekTries bounds Peek's looks when the record it copied was reclaimed
 // under it every time (other consumers taking the records fast).
@@ -439,6 +514,9 @@ func (c *Consumer) Peek() (Record, error) {
 				return Record{}, ErrNoRecord
 			}
 			continue // reused under the walk: look again
+		}
+		if testHookPeekCopy != nil {
+			testHookPeekCopy(h)
 		}
 		data := v.copyPayload(r.pos, r.len)
 		if v.intact(h, s.reclaim, &c.fenceWord) {

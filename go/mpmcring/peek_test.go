@@ -4,6 +4,8 @@ package mpmcring
 
 import (
 	"bytes"
+	"errors"
+	"syscall"
 	"testing"
 )
 
@@ -41,5 +43,71 @@ func TestPeekIsACopy(t *testing.T) {
 	}
 	if !bytes.Equal(p.Data, payload(1, 100)) {
 		t.Fatal("the record Peek gave changed under the caller (an alias of space producers reused)")
+	}
+}
+
+// reuseUnderPeek makes the record Peek is about to copy (at pos) another
+// consumer's, commits it, lets reclaim pass it and rewrites its payload, as
+// a producer reusing the space would: what Peek copies next is torn.
+func reuseUnderPeek(t *testing.T, h *testRing, other *Consumer, pos uint64) {
+	got, err := other.Read()
+	if err != nil || got.Pos != pos {
+		t.Fatalf("the other consumer's Read: %v at %#x, Peek is at %#x", err, got.Pos, pos)
+	}
+	if err := other.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	h.reclaim()
+	if before(h.reclaimPos(), pos+1) {
+		t.Fatalf("reclaim at %#x did not pass %#x", h.reclaimPos(), pos)
+	}
+	h.put(pos&(h.l.DataSize-1)+hdrSize, bytes.Repeat([]byte{0xee}, len(got.Data)))
+}
+
+// A record reused while Peek copies it: the copy is thrown away (intact
+// says the space was reclaimed since the walk) and Peek looks again,
+// giving the next record, never the rewritten bytes.
+func TestPeekRetriesWhenReusedUnderTheCopy(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 4096})
+	r := h.ring(t)
+	c := newConsumer(t, r)
+	other := newConsumer(t, r)
+	mustProduce(t, h, payload(1, 100), PrioNormal)
+	mustProduce(t, h, payload(2, 100), PrioNormal)
+	calls := 0
+	testHookPeekCopy = func(pos uint64) {
+		if calls++; calls == 1 {
+			reuseUnderPeek(t, h, other, pos)
+		}
+	}
+	defer func() { testHookPeekCopy = nil }()
+	p, err := c.Peek()
+	if err != nil {
+		t.Fatalf("Peek: %v", err)
+	}
+	if calls != 2 || !bytes.Equal(p.Data, payload(2, 100)) {
+		t.Fatalf("Peek after its first copy was reused: %d copies, data %x..., want the next record", calls, p.Data[:8])
+	}
+}
+
+// Reused under every copy: ErrBusy after peekTries looks, never a torn
+// record.
+func TestPeekBusyWhenAlwaysReused(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 4096})
+	r := h.ring(t)
+	c := newConsumer(t, r)
+	other := newConsumer(t, r)
+	for i := 0; i < peekTries+2; i++ {
+		mustProduce(t, h, payload(i, 100), PrioNormal)
+	}
+	calls := 0
+	testHookPeekCopy = func(pos uint64) {
+		calls++
+		reuseUnderPeek(t, h, other, pos)
+	}
+	defer func() { testHookPeekCopy = nil }()
+	p, err := c.Peek()
+	if !errors.Is(err, syscall.EBUSY) || calls != peekTries {
+		t.Fatalf("Peek with every copy reused: %v after %d copies (data %x), want ErrBusy after %d", err, calls, p.Data, peekTries)
 	}
 }

@@ -98,6 +98,44 @@ static void t_layout_grows(struct tap *t)
 	hostring_destroy(&h);
 }
 
+/*
+ * A ring larger than the process can map (a 32-bit process: mmap takes a
+ * size_t) is refused with EFBIG before anything is mapped short. The bound
+ * is lowered to stand in for one, as Go's maxMapping is.
+ */
+static void t_layout_too_large_to_map(struct tap *t)
+{
+	struct mpmcring_layout l;
+	struct hostring h;
+	struct mpmcring *r;
+	uint64_t saved = mpr_lib_max_mapping, stamps;
+
+	CHECK(t, !ring(&h, 4096), "init");
+	/* A consistent 2 GiB ring: stamps, data offset and sizes agree. */
+	l = h.layout;
+	l.data_size = 1ULL << 31;
+	stamps = (l.data_size >> l.granule_shift) * sizeof(uint64_t);
+	l.data_offset = (l.stamps_offset + stamps + 4095) & ~4095ULL;
+	l.ro_size = l.data_offset + 2 * l.data_size;
+	CHECK_EQ(t, mpr_lib_check_layout(&l), sizeof(size_t) > 4 ? 0 : -EFBIG);
+	mpr_lib_max_mapping = UINT32_MAX; /* a 32-bit size_t */
+	errno = 0;
+	CHECK_EQ(t, mpr_lib_check_layout(&l), -EFBIG);
+	CHECK_EQ(t, errno, EFBIG);
+	CHECK(t, strstr(mpmcring_errmsg(), "64-bit build"), "message: %s", mpmcring_errmsg());
+	r = mpmcring__open_memory(h.cons, h.ro, &l);
+	CHECK(t, !r, "a 4 GiB mapping accepted");
+	mpmcring_close(r);
+	/* Each mapping fits, both together do not. */
+	l = h.layout;
+	mpr_lib_max_mapping = l.ro_size + l.cons_size - 1;
+	CHECK_EQ(t, mpr_lib_check_layout(&l), -EFBIG);
+	mpr_lib_max_mapping = l.ro_size + l.cons_size;
+	CHECK_EQ(t, mpr_lib_check_layout(&l), 0);
+	mpr_lib_max_mapping = saved;
+	hostring_destroy(&h);
+}
+
 /* sz: smaller is an older caller (defaults), larger a newer one (zeros). */
 static void t_opts_size(struct tap *t)
 {
@@ -531,9 +569,71 @@ static void t_poller_all_rings_gone(struct tap *t)
 	hostring_destroy(&h);
 }
 
+/*
+ * The libbpf-style loop: the program waits on mpmcring_poller_epoll_fd() in
+ * its own epoll set and calls only mpmcring_poller_consume(), never
+ * mpmcring_poller_poll(). A destroyed, drained ring keeps that descriptor
+ * readable (EPOLLHUP, level-triggered), so consume itself must notice the
+ * hangup and end with -EPIPE, or the program spins forever.
+ */
+static void t_poller_consume_sees_rings_gone(struct tap *t)
+{
+	struct seen s = { 0 };
+	struct hostring h;
+	struct mpmcring *r;
+	struct mpmcring_poller *p;
+	struct epoll_event ev;
+	int fds[2], outer, n = 0, calls, records = 0;
+
+	CHECK(t, !ring(&h, 4096), "init");
+	CHECK_EQ(t, pipe(fds), 0);
+	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	p = mpmcring_poller_new(NULL);
+	outer = epoll_create1(EPOLL_CLOEXEC);
+	CHECK(t, r && p && outer >= 0, "ring, poller and outer epoll");
+	if (!r || !p || outer < 0)
+		return;
+	CHECK_EQ(t, mpmcring_poller_add(p, r, seen_fn, &s, NULL), 0);
+	r->fd = fds[0]; /* as in t_poller_all_rings_gone; mpmcring_close() closes it */
+	CHECK_EQ(t,
+		 epoll_ctl(mpmcring_poller_epoll_fd(p), EPOLL_CTL_ADD, fds[0],
+			   &(struct epoll_event){ .events = EPOLLIN, .data.u32 = 0 }),
+		 0);
+	CHECK_EQ(t,
+		 epoll_ctl(outer, EPOLL_CTL_ADD, mpmcring_poller_epoll_fd(p),
+			   &(struct epoll_event){ .events = EPOLLIN }),
+		 0);
+	CHECK_EQ(t, put(&h, 16, MPMCRING_PRIO_NORMAL, 7), 0);
+	close(fds[1]);
+	/* Each wakeup of the program's loop: one consume. Bounded. */
+	for (calls = 0; calls < 8; calls++) {
+		if (epoll_wait(outer, &ev, 1, 1000) != 1)
+			break; /* not readable: the loop would sleep forever */
+		n = mpmcring_poller_consume(p);
+		if (n < 0)
+			break;
+		records += n;
+	}
+	CHECK_EQ(t, n, -EPIPE);
+	CHECK(t, calls < 8, "consume never said -EPIPE in %d wakeups", calls);
+	CHECK_EQ(t, records, 1);
+	CHECK_EQ(t, s.records, 1);
+	CHECK_EQ(t, mpmcring_poller_ring_gone(p, 0), 1);
+	CHECK(t, strstr(mpmcring_errmsg(), "destroyed"), "message: %s", mpmcring_errmsg());
+	/* Out of the set: the program's descriptor no longer wakes it. */
+	CHECK_EQ(t, epoll_wait(outer, &ev, 1, 0), 0);
+	CHECK_EQ(t, mpmcring_poller_consume(p), -EPIPE);
+	CHECK_EQ(t, mpmcring_poller_poll(p, -1), -EPIPE);
+	close(outer);
+	mpmcring_poller_free(p);
+	mpmcring_close(r);
+	hostring_destroy(&h);
+}
+
 static const struct tap_test tests[] = {
 	TAP_TEST(t_errno_set),
 	TAP_TEST(t_layout_grows),
+	TAP_TEST(t_layout_too_large_to_map),
 	TAP_TEST(t_opts_size),
 	TAP_TEST(t_version),
 	TAP_TEST(t_lost_in_stream),
@@ -542,6 +642,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_opts_no_hidden_padding),
 	TAP_TEST(t_filled_structs_grow),
 	TAP_TEST(t_poller_all_rings_gone),
+	TAP_TEST(t_poller_consume_sees_rings_gone),
 };
 
 int main(void)

@@ -147,6 +147,21 @@ static void test_not_events(struct tap *t)
 	buf[0] ^= 1;
 	CHECK_EQ(t, -ENOMSG, decode_exact(buf, len, 0, &ev, NULL));
 	CHECK_EQ(t, -ENOMSG, mpmcring_event_decode_bytes(NULL, 100, &ev));
+	/* errno and the message describe this, not an older failure. */
+	len = build(buf, MPMCRING_EV_FORK, NULL);
+	CHECK_EQ(t, -EPERM, decode_exact(buf, len, MPMCRING_REC_FROM_USER, &ev, NULL));
+	errno = 0;
+	CHECK_EQ(t, -ENOMSG, mpmcring_event_decode_bytes("hello", 5, &ev));
+	CHECK_EQ(t, errno, ENOMSG);
+	CHECK(t, strstr(mpmcring_errmsg(), "not an mpmcring event"), "message: %s",
+	      mpmcring_errmsg());
+	CHECK_EQ(t, -EPERM, decode_exact(buf, len, MPMCRING_REC_FROM_USER, &ev, NULL));
+	buf[0] ^= 1;
+	errno = 0;
+	CHECK_EQ(t, -ENOMSG, mpmcring_event_decode_bytes(buf, len, &ev));
+	CHECK_EQ(t, errno, ENOMSG);
+	CHECK(t, strstr(mpmcring_errmsg(), "not an mpmcring event"), "message: %s",
+	      mpmcring_errmsg());
 }
 
 /* Every prefix of every event type fails; none reads past its end. */

@@ -534,6 +534,12 @@ static void t_mixing_loses_nothing(struct tap *t)
 	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), -ECANCELED);
 	CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
 	CHECK_EQ(t, rec_seq(&rec), 13);
+	/* read_batch is refused too, and must not send it to consume. */
+	CHECK_EQ(t, mpmcring_read_batch(f.c, &b, 3, SIZE_MAX), -EINVAL);
+	CHECK(t, !strstr(mpmcring_errmsg(), "with mpmcring_consume()"), "message: %s",
+	      mpmcring_errmsg());
+	CHECK(t, strstr(mpmcring_errmsg(), "with mpmcring_read()"), "message: %s",
+	      mpmcring_errmsg());
 	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), -EINVAL);
 	CHECK(t, strstr(mpmcring_errmsg(), "take those with mpmcring_read()"), "message: %s",
 	      mpmcring_errmsg());
@@ -567,6 +573,7 @@ static void t_batch_ends_at_commit(struct tap *t)
 /* mpmcring_errmsg() describes the last failure, never an older one. */
 static void t_errmsg_follows_every_failure(struct tap *t)
 {
+	struct stopper s = { 0 };
 	struct fixture f;
 	struct mpmcring_record rec;
 	uint64_t pos;
@@ -585,6 +592,13 @@ static void t_errmsg_follows_every_failure(struct tap *t)
 	pos = mpmcring_snoop_start(f.r);
 	CHECK_EQ(t, mpmcring_snoop(f.r, &pos, buf, sizeof(buf), &rec), -EAGAIN);
 	CHECK(t, strstr(mpmcring_errmsg(), "no record is ready") != NULL, "after snoop: %s",
+	      mpmcring_errmsg());
+	/* A callback's stop: the value is fn's, the message says so. */
+	CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, 0), 0);
+	s.stop_at = 1;
+	CHECK_EQ(t, mpmcring_consume(f.c, 8, stop_cb, &s), -ECANCELED);
+	CHECK_EQ(t, errno, ECANCELED);
+	CHECK(t, strstr(mpmcring_errmsg(), "callback returned -125") != NULL, "after a stop: %s",
 	      mpmcring_errmsg());
 	fx_fini(&f);
 }
@@ -614,6 +628,137 @@ static void t_consume_positive_return_is_not_a_stop(struct tap *t)
 	fx_fini(&f);
 }
 
+/*
+ * A commit after a stopped consume would release the undelivered rest of
+ * its claim unread and uncounted: refused (-EINVAL), the records still come,
+ * once each. Freeing the consumer, its end, still releases everything.
+ */
+static void t_commit_after_stopped_consume(struct tap *t)
+{
+	struct mpmcring_lost lost = MPMCRING_OPTS(mpmcring_lost);
+	struct fixture f;
+	struct stopper s = { .stop_at = 3 };
+	struct mpmcring_record rec;
+	int i;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
+	for (i = 0; i < 10; i++)
+		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
+	CHECK_EQ(t, mpmcring_consume(f.c, 64, stop_cb, &s), -ECANCELED);
+	errno = 0;
+	CHECK_EQ(t, mpmcring_commit(f.c), -EINVAL);
+	CHECK_EQ(t, errno, EINVAL);
+	CHECK(t, strstr(mpmcring_errmsg(), "undelivered") != NULL, "message: %s",
+	      mpmcring_errmsg());
+	/* Still held, not released: the slot's start is even. */
+	CHECK_EQ(t, f.h.v.cons->slots[0].start & 1, 0);
+	s.stop_at = 0;
+	CHECK_EQ(t, mpmcring_consume(f.c, 64, stop_cb, &s), 7);
+	for (i = 0; i < 10; i++)
+		CHECK_EQ(t, s.seen[i], 1);
+	CHECK_EQ(t, f.h.v.cons->slots[0].start & 1, 1);
+
+	/* With one of the rest read too: only read can take the others. */
+	for (i = 10; i < 14; i++)
+		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
+	s.calls = 0;
+	s.stop_at = 1;
+	CHECK_EQ(t, mpmcring_consume(f.c, 64, stop_cb, &s), -ECANCELED);
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
+	CHECK_EQ(t, rec_seq(&rec), 11);
+	CHECK_EQ(t, mpmcring_commit(f.c), -EINVAL);
+	CHECK(t, strstr(mpmcring_errmsg(), "mpmcring_read()") != NULL, "message: %s",
+	      mpmcring_errmsg());
+	for (i = 12; i < 14; i++) {
+		CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
+		CHECK_EQ(t, rec_seq(&rec), i);
+	}
+	CHECK_EQ(t, mpmcring_commit(f.c), 0);
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), -EAGAIN);
+
+	/* Revoked meanwhile: the rest is lost anyway, and counted. */
+	for (i = 18; i < 22; i++)
+		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
+	s.calls = 0;
+	CHECK_EQ(t, mpmcring_consume(f.c, 64, stop_cb, &s), -ECANCELED);
+	__atomic_fetch_or(&f.h.v.cons->slots[0].start, MPMCRING_SLOT_REVOKED, __ATOMIC_SEQ_CST);
+	CHECK_EQ(t, mpmcring_commit(f.c), -ESTALE);
+	CHECK_EQ(t, mpmcring_take_lost(f.c, &lost), 0);
+	CHECK_EQ(t, lost.revoked, 4);
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), -EAGAIN);
+
+	/* The end of the consumer releases what a stopped consume left. */
+	for (i = 22; i < 26; i++)
+		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
+	s.calls = 0;
+	CHECK_EQ(t, mpmcring_consume(f.c, 64, stop_cb, &s), -ECANCELED);
+	mpmcring_consumer_free(f.c);
+	CHECK_EQ(t, f.h.v.cons->slots[0].start & 1, 1);
+	f.c = NULL;
+	fx_fini(&f);
+}
+
+struct reenter {
+	struct mpmcring_consumer *c;
+	int calls, seen[8];
+	int read, batch, commit, consume; /* what the calls returned */
+	int msg_ok;
+};
+
+static int reenter_cb(void *ctx, const struct mpmcring_record *rec)
+{
+	struct reenter *e = ctx;
+	struct mpmcring_record r2;
+	struct mpmcring_batch b;
+	int seq = rec_seq(rec);
+
+	if (seq >= 0 && seq < 8)
+		e->seen[seq]++;
+	if (e->calls++)
+		return 0;
+	/* The consumer is mid-consume: each of these would break it. */
+	e->read = mpmcring_read(e->c, &r2);
+	e->msg_ok = strstr(mpmcring_errmsg(), "inside mpmcring_consume()") != NULL;
+	e->batch = mpmcring_read_batch(e->c, &b, 4, SIZE_MAX);
+	e->commit = mpmcring_commit(e->c);
+	e->consume = mpmcring_consume(e->c, 4, reenter_cb, e);
+	return 0;
+}
+
+/*
+ * A callback that reads, commits or consumes on the consumer feeding it
+ * would take records consume then commits under it, or release the rest of
+ * the claim: refused (-EINVAL), and every record still comes once.
+ */
+static void t_calls_from_callback_refused(struct tap *t)
+{
+	struct fixture f;
+	struct reenter e = { 0 };
+	struct mpmcring_record rec;
+	int i;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
+	e.c = f.c;
+	for (i = 0; i < 4; i++)
+		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
+	CHECK_EQ(t, mpmcring_consume(f.c, 64, reenter_cb, &e), 4);
+	CHECK_EQ(t, e.read, -EINVAL);
+	CHECK(t, e.msg_ok, "read's message names the callback");
+	CHECK_EQ(t, e.batch, -EINVAL);
+	CHECK_EQ(t, e.commit, -EINVAL);
+	CHECK_EQ(t, e.consume, -EINVAL);
+	CHECK_EQ(t, e.calls, 4);
+	for (i = 0; i < 4; i++)
+		CHECK_EQ(t, e.seen[i], 1);
+	CHECK_EQ(t, f.h.v.cons->slots[0].start & 1, 1);
+	/* Outside the callback the calls work again. */
+	CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, 4), 0);
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
+	CHECK_EQ(t, rec_seq(&rec), 4);
+	CHECK_EQ(t, mpmcring_commit(f.c), 0);
+	fx_fini(&f);
+}
+
 static const struct tap_test tests[] = {
 	TAP_TEST(t_order_and_content),
 	TAP_TEST(t_batch_limits),
@@ -632,6 +777,8 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_batch_ends_at_commit),
 	TAP_TEST(t_errmsg_follows_every_failure),
 	TAP_TEST(t_consume_positive_return_is_not_a_stop),
+	TAP_TEST(t_commit_after_stopped_consume),
+	TAP_TEST(t_calls_from_callback_refused),
 };
 
 int main(void)

@@ -3,9 +3,11 @@
  * Lifetimes seen from userspace: the module cannot be unloaded while a
  * ring is open or mapped; a named ring destroyed under a mapping stays
  * readable until the last unmap, its sleepers see POLLHUP and its readers
- * end-of-file once it is drained.
+ * end-of-file once it is drained; a poller driven from the program's own
+ * epoll loop (mpmcring_poller_consume() only) sees the end too.
  */
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 
 #include "kselftest_harness.h"
@@ -96,6 +98,66 @@ TEST_F(lt, destroyed_named_ring_lives_until_last_unmap)
 	EXPECT_EQ(EPIPE, errno);
 	close(fd);
 	mpmcring_consumer_free(c);
+	mpmcring_close(r);
+}
+
+static int lt_count(void *ctx, const struct mpmcring_record *rec)
+{
+	uint64_t *got = ctx;
+
+	if (mpr_testrec_check(rec->data, rec->len))
+		return -EBADMSG;
+	++*got;
+	return 0;
+}
+
+/*
+ * The libbpf-style loop: the program waits on mpmcring_poller_epoll_fd() in
+ * its own epoll set and calls mpmcring_poller_consume() per wakeup, never
+ * mpmcring_poller_poll(). Once the ring is destroyed and drained, consume
+ * must say -EPIPE and the descriptor must stop waking the program, or it
+ * spins for ever.
+ */
+TEST_F(lt, poller_consume_ends_when_ring_destroyed)
+{
+	struct mpmcring_poller *p;
+	struct epoll_event ev;
+	struct mpmcring *r;
+	struct lg_stats lg;
+	uint64_t got = 0;
+	int outer, i, n = 0;
+
+	ASSERT_EQ(0,
+		  vm_insmod("mpmcring_loadgen", "ring=lt create=1 size=65536 threads=1 count=200 "
+						"prio_mix=0:0:100 len_max=200"));
+	ASSERT_TRUE(lg_wait_finished(100));
+	ASSERT_EQ(0, lg_read_stats(&lg));
+	r = mpmcring_open("/dev/mpmcring-lt", 0);
+	ASSERT_NE(NULL, r);
+	p = mpmcring_poller_new(NULL);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, mpmcring_poller_add(p, r, lt_count, &got, NULL));
+	outer = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_GE(outer, 0);
+	ASSERT_EQ(0, epoll_ctl(outer, EPOLL_CTL_ADD, mpmcring_poller_epoll_fd(p),
+			       &(struct epoll_event){ .events = EPOLLIN }));
+	ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen"));
+	/* Bounded: 200 records come in one or two consumes, then the end. */
+	for (i = 0; i < 50; i++) {
+		if (epoll_wait(outer, &ev, 1, 1000) != 1)
+			break; /* not readable: the program would sleep for ever */
+		n = mpmcring_poller_consume(p);
+		if (n < 0)
+			break;
+	}
+	EXPECT_EQ(-EPIPE, n) TH_LOG("after %d wakeups: %d, %s", i, n, mpmcring_errmsg());
+	EXPECT_EQ(lg.total_committed, got);
+	EXPECT_EQ(1, mpmcring_poller_ring_gone(p, 0));
+	/* Out of the set: nothing wakes the program any more. */
+	EXPECT_EQ(0, epoll_wait(outer, &ev, 1, 0));
+	EXPECT_EQ(-EPIPE, mpmcring_poller_poll(p, -1));
+	close(outer);
+	mpmcring_poller_free(p);
 	mpmcring_close(r);
 }
 

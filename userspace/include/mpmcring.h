@@ -145,15 +145,25 @@ struct mpmcring_consumer_opts {
 /* mpmcring_consumer_new() with options; NULL opts: the defaults. */
 struct mpmcring_consumer *mpmcring_consumer_new_opts(struct mpmcring *r,
 						     const struct mpmcring_consumer_opts *opts);
+/* Releases what the consumer holds (also what a stopped mpmcring_consume()
+ * left undelivered: this is its end), gives its slot back, frees it. */
 void mpmcring_consumer_free(struct mpmcring_consumer *c);
 
-/* Claims one record (or continues a batch left unfinished). */
+/*
+ * Claims one record (first the records a stopped mpmcring_consume() left
+ * undelivered). Returns 0, -EAGAIN (none ready), -EBUSY (others won the
+ * race: again at once), -EBADMSG (corrupt ring), -ESTALE (the consumer's
+ * claim was revoked: commit, then claim again), -EINVAL (called from inside
+ * mpmcring_consume()'s callback on the consumer it feeds).
+ */
 int mpmcring_read(struct mpmcring_consumer *c, struct mpmcring_record *rec);
 /* Claims up to max_records records with one atomic step; the first record
  * is claimed whatever its size, the others only while the payload stays
  * within max_bytes. Returns the number of records; -EINVAL while records a
  * stopped mpmcring_consume() claimed are undelivered (take them first: a
- * new claim starts past them).
+ * new claim starts past them; with mpmcring_read() once the consumer also
+ * holds records from read or read_batch) or from inside consume's callback;
+ * -EAGAIN, -EBUSY, -EBADMSG, -ESTALE as mpmcring_read().
  */
 int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
 			unsigned int max_records, size_t max_bytes);
@@ -167,6 +177,11 @@ int mpmcring_batch_next(struct mpmcring_batch *b, struct mpmcring_record *rec);
  * the records may have been overwritten while it read them, so whatever it
  * did with them must be undone or thrown away. They count as lost
  * (mpmcring_take_lost(): revoked). Healthy consumers never see it.
+ * -EINVAL, and nothing released, while records a stopped mpmcring_consume()
+ * claimed are undelivered (a commit would release them unread: take them
+ * with mpmcring_consume() or mpmcring_read() first; mpmcring_consumer_free()
+ * releases them; a revoked claim is committed all the same: -ESTALE, its
+ * records all counted as revoked), and from inside consume's callback.
  */
 int mpmcring_commit(struct mpmcring_consumer *c);
 /*
@@ -180,8 +195,14 @@ int mpmcring_validate(struct mpmcring_consumer *c);
  * Reads up to max records, calls fn for each in ring order, then commits.
  * If fn returns a negative value, consumption stops there: that record
  * counts as consumed, the rest of the claim stays held (reclaim waits for
- * it: call again soon) and is delivered first by the next call, and the
- * return value is fn's. fn's 0 and positive values go on. Returns the number of
+ * it: call again soon) and is delivered first by the next call (consume or
+ * mpmcring_read(); mpmcring_commit() refuses meanwhile), and the return
+ * value is fn's, as it is: it may equal a library errno (-EPIPE, -ESTALE),
+ * so a program that must tell them apart keeps its own note of why fn
+ * stopped; errno is -value and mpmcring_errmsg() says the callback returned
+ * it. fn's 0 and positive values go on. fn must not call mpmcring_read(),
+ * mpmcring_read_batch(), mpmcring_commit() or mpmcring_consume() on c: they
+ * would take or release records under consume (-EINVAL). Returns the number of
  * records consumed (0 when none was ready), or -ESTALE when the commit
  * found the claim revoked (what fn saw must be thrown away). With
  * MPMCRING_CONSUMER_LOST_RECORDS, losses not yet reported come first as
@@ -256,8 +277,9 @@ const char *mpmcring_version_string(void);
  * (like libbpf's ring_buffer). mpmcring_poller_poll() sleeps until a ring
  * has records, then consumes from every ring that has, calling each ring's
  * fn (mpmcring_consume() rules: a negative return stops there, that record
- * consumed, and is what the poll returns). Rings stay the caller's: close
- * them after the poller is freed.
+ * consumed, and is what the poll returns, as it is: it may equal -EPIPE, so
+ * tell the end by mpmcring_poller_ring_gone()). Rings stay the caller's:
+ * close them after the poller is freed.
  */
 struct mpmcring_poller;
 struct mpmcring_poller_opts {
@@ -274,9 +296,14 @@ int mpmcring_poller_add(struct mpmcring_poller *p, struct mpmcring *r, mpmcring_
  * destroyed and drained is dropped from the set; once all are, -EPIPE (as
  * mpmcring_wait(): stop, no record will ever come). */
 int mpmcring_poller_poll(struct mpmcring_poller *p, int timeout_ms);
-/* Consumes what is ready in every ring, without waiting. */
+/* Consumes what is ready in every ring, without waiting; returns the
+ * records consumed. When none was ready it looks (epoll, zero timeout) for
+ * rings destroyed and drained, drops them from the set, and once all are,
+ * returns -EPIPE: a program that waits on mpmcring_poller_epoll_fd() in its
+ * own loop and never calls mpmcring_poller_poll() sees the end too. */
 int mpmcring_poller_consume(struct mpmcring_poller *p);
-/* The epoll descriptor: readable when a ring may have records. */
+/* The epoll descriptor: readable when a ring may have records (or was
+ * destroyed: the next mpmcring_poller_consume() drops it). */
 int mpmcring_poller_epoll_fd(const struct mpmcring_poller *p);
 /* The consumer the poller attached to ring idx (for mpmcring_take_lost()). */
 struct mpmcring_consumer *mpmcring_poller_consumer(struct mpmcring_poller *p, unsigned int idx);

@@ -12,12 +12,18 @@
  * (-ESTALE): then what it read from those records must be thrown away.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
 #include "internal.h"
+
+/* What read, read_batch, commit and consume say when fn calls them. */
+#define MPR_MSG_IN_CONSUME(call)                                                             \
+	call ": called from inside mpmcring_consume()'s callback on the consumer it feeds: " \
+	     "return from the callback (a negative value stops consume) and call it then"
 
 /*
  * Takes unreported losses, only when the consumer asks: one that never
@@ -130,6 +136,8 @@ int mpmcring_read(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 	struct mpr_claim cl;
 	int n;
 
+	if (c->in_consume)
+		return mpr_lib_fail(EINVAL, MPR_MSG_IN_CONSUME("mpmcring_read"));
 	if (mpr_lib_next_pending(c, rec)) {
 		c->handed_out = true;
 		return 0;
@@ -151,7 +159,13 @@ int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
 
 	if (!max_records)
 		return mpr_lib_error(EINVAL, "mpmcring_read_batch: max_records is 0");
+	if (c->in_consume)
+		return mpr_lib_fail(EINVAL, MPR_MSG_IN_CONSUME("mpmcring_read_batch"));
 	/* A new claim starts past them: the batch would skip them for good. */
+	if (c->handed_out && mpr_lib_pending_left(c))
+		return mpr_lib_error(
+			EINVAL,
+			"mpmcring_read_batch: records an unfinished mpmcring_consume() claimed are still undelivered: take them with mpmcring_read() (the consumer also holds records from read or read_batch, so mpmcring_consume() is refused), then mpmcring_commit()");
 	if (mpr_lib_pending_left(c))
 		return mpr_lib_error(
 			EINVAL,
@@ -189,7 +203,8 @@ int mpmcring_validate(struct mpmcring_consumer *c)
 		c->r->v.claim_timeout_ms);
 }
 
-int mpmcring_commit(struct mpmcring_consumer *c)
+/* Releases every record the consumer holds, delivered or not. */
+int mpr_lib_commit(struct mpmcring_consumer *c)
 {
 	struct mpmcring_slot *s = c->slot;
 	bool revoked;
@@ -223,8 +238,63 @@ int mpmcring_commit(struct mpmcring_consumer *c)
 	return 0;
 }
 
+/*
+ * The caller's commit releases only what it was given: records a stopped
+ * consume claimed and did not deliver would go unread and uncounted. One
+ * head cannot release a prefix, so it is refused; the consumer's end
+ * (mpmcring_consumer_free()) still releases them.
+ */
+int mpmcring_commit(struct mpmcring_consumer *c)
+{
+	if (c->in_consume)
+		return mpr_lib_fail(EINVAL, MPR_MSG_IN_CONSUME("mpmcring_commit"));
+	/* Revoked, they are lost anyway: the commit counts them all (revoked). */
+	if (mpr_lib_pending_left(c) &&
+	    !mpr_claim_revoked(&c->r->v, &c->slot->start, c->claim_start)) {
+		if (c->handed_out)
+			return mpr_lib_error(
+				EINVAL,
+				"mpmcring_commit: records a stopped mpmcring_consume() claimed are undelivered, and a commit would release them unread: take them with mpmcring_read() (the consumer also holds records from read, so mpmcring_consume() is refused), then commit");
+		return mpr_lib_error(
+			EINVAL,
+			"mpmcring_commit: records a stopped mpmcring_consume() claimed are undelivered, and a commit would release them unread: call mpmcring_consume() or mpmcring_read() to take them");
+	}
+	return mpr_lib_commit(c);
+}
+
+static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_record_fn fn,
+			   void *ctx);
+
+/*
+ * fn's negative value stops consume and is returned as it is (it may equal
+ * a library errno): the message says it was fn's, so that it never shows
+ * an older failure.
+ */
+static int mpr_lib_stopped(int ret)
+{
+	mpr_lib_error(
+		ret == INT_MIN ? ECANCELED : -ret,
+		"the callback returned %d: mpmcring_consume() stopped at that record (consumed); the rest of its claim, if any, is delivered first by the next mpmcring_consume() or mpmcring_read()",
+		ret);
+	return ret;
+}
+
+/* fn must not take or release this consumer's records: see in_consume. */
 int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_record_fn fn,
 		     void *ctx)
+{
+	int n;
+
+	if (c->in_consume)
+		return mpr_lib_fail(EINVAL, MPR_MSG_IN_CONSUME("mpmcring_consume"));
+	c->in_consume = true;
+	n = mpr_lib_consume(c, max, fn, ctx);
+	c->in_consume = false;
+	return n;
+}
+
+static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_record_fn fn,
+			   void *ctx)
 {
 	struct mpmcring_record rec;
 	struct mpr_claim cl;
@@ -245,7 +315,7 @@ int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_rec
 	if (c->lost_records && !c->pending) {
 		ret = mpr_lib_lost_record(c, fn, ctx);
 		if (ret < 0)
-			return ret;
+			return mpr_lib_stopped(ret);
 	}
 	if (!c->pending) {
 		n = mpr_lib_claim(c, max, UINT64_MAX, &cl);
@@ -262,10 +332,10 @@ int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_rec
 		ret = fn(ctx, &rec);
 		/* Only a negative value stops: a positive one would read as a count. */
 		if (ret < 0)
-			return ret; /* the rest stays held for next time */
+			return mpr_lib_stopped(ret); /* the rest stays held for next time */
 	}
 	if (!mpr_lib_pending_left(c)) {
-		ret = mpmcring_commit(c);
+		ret = mpr_lib_commit(c);
 		if (ret)
 			return ret; /* what fn saw may have been overwritten */
 	}

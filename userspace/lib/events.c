@@ -76,11 +76,16 @@ int mpmcring_event_decode_bytes(const void *data, size_t len, struct mpmcring_ev
 
 	memset(ev, 0, sizeof(*ev));
 	ev->str = "";
+	/* Not a failure of the record, but errno and the message say what it is. */
 	if (!data || len < sizeof(h))
-		return -ENOMSG;
+		return mpr_lib_fail(
+			ENOMSG,
+			"the record is not an mpmcring event (shorter than an event header): a record written with write(2) or by another producer");
 	memcpy(&h, p, sizeof(h));
 	if (h.magic != MPMCRING_EV_MAGIC)
-		return -ENOMSG;
+		return mpr_lib_fail(
+			ENOMSG,
+			"the record is not an mpmcring event (no event magic): a record written with write(2) or by another producer");
 	if (h.version < 1)
 		return mpr_lib_error(EPROTO, "event version %u: no such version", h.version);
 	fixed = h.type < MPMCRING_EV_NR_TYPES ? ev_fixed_size[h.type] : 0;

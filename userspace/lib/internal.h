@@ -33,6 +33,9 @@ struct mpmcring_consumer {
 	/* Held records went to the caller by read or read_batch: only the
 	 * caller may commit them, mpmcring_consume() must not. */
 	bool handed_out;
+	/* fn of mpmcring_consume() runs: read, read_batch, commit and consume
+	 * on this consumer would take or release records under it. */
+	bool in_consume;
 	__u64 gen; /* claim generation: bumped by each commit, ends batches */
 	__u64 pend_cur, pend_end;
 	struct mpmcring_lost lost;
@@ -76,6 +79,12 @@ int mpr_lib_opts_reserved(unsigned int reserved, const char *what);
 
 /* Checks a layout for the sanity the library's own safety relies on. */
 int mpr_lib_check_layout(const struct mpmcring_layout *l);
+/* The longest mapping this process can make (SIZE_MAX; tests lower it). */
+extern uint64_t mpr_lib_max_mapping;
+
+/* Releases every record the consumer holds, delivered or not (what
+ * mpmcring_commit() refuses after a stopped consume; the consumer's end). */
+int mpr_lib_commit(struct mpmcring_consumer *c);
 
 /* Hands the losses not yet reported to fn as one MPMCRING_REC_LOST record;
  * returns fn's value (0 when there were none). */

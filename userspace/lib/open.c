@@ -95,6 +95,13 @@ static bool pow2(uint64_t x)
 	return x && !(x & (x - 1));
 }
 
+/*
+ * The longest mapping this process can ask for: mmap takes a size_t, so a
+ * 32-bit process would map a ring past it short and index past the mapping.
+ * A variable so that tests can stand in for a 32-bit process.
+ */
+uint64_t mpr_lib_max_mapping = SIZE_MAX;
+
 int mpr_lib_check_layout(const struct mpmcring_layout *l)
 {
 	uint64_t stamps;
@@ -123,6 +130,14 @@ int mpr_lib_check_layout(const struct mpmcring_layout *l)
 	    l->cons_size < MPMCRING_CONS_HDR_SIZE +
 				   (uint64_t)l->max_consumers * sizeof(struct mpmcring_slot))
 		return mpr_lib_error(EPROTO, "the ring's layout is inconsistent");
+	/* Never true on LP64; a 32-bit process cannot map 2 GiB rings. */
+	if (l->ro_size > mpr_lib_max_mapping || l->cons_size > mpr_lib_max_mapping ||
+	    l->ro_size + l->cons_size > mpr_lib_max_mapping)
+		return mpr_lib_error(
+			EFBIG,
+			"the ring maps %llu bytes, more than a %zu-bit process can (%llu): use a 64-bit build or a smaller ring",
+			(unsigned long long)(l->ro_size + l->cons_size), sizeof(size_t) * 8,
+			(unsigned long long)mpr_lib_max_mapping);
 	stamps = (l->data_size >> l->granule_shift) * sizeof(uint64_t);
 	if (l->slot_info_offset < sizeof(struct mpmcring_meta) || l->slot_info_offset % 8 ||
 	    l->stamps_offset < l->slot_info_offset + (uint64_t)l->max_consumers *
@@ -365,7 +380,7 @@ void mpmcring_consumer_free(struct mpmcring_consumer *c)
 
 	if (!c)
 		return;
-	mpmcring_commit(c);
+	mpr_lib_commit(c); /* the end: what a stopped consume left goes too */
 	if (c->r->fd >= 0) {
 		idx = c->idx;
 		ioctl(c->r->fd, MPMCRING_IOC_DETACH, &idx);

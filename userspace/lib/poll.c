@@ -139,6 +139,28 @@ static int mpr_poll_ring(struct mpmcring_poller *p, struct mpr_poll_ring *pr, lo
 	return 0;
 }
 
+/* Whether every ring was destroyed and drained (none: false). */
+static bool mpr_poll_all_gone(const struct mpmcring_poller *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->n; i++)
+		if (!p->rings[i].gone)
+			return false;
+	return p->n > 0;
+}
+
+/* Whether a ring is still in the epoll set: only then can one hang up. */
+static bool mpr_poll_watching(const struct mpmcring_poller *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->rings[i].r->fd >= 0 && !p->rings[i].gone)
+			return true;
+	return false;
+}
+
 /*
  * The count, or -EPIPE once nothing is left to wait for: every ring was
  * destroyed and drained (as mpmcring_wait() says for one ring). An epoll
@@ -146,16 +168,51 @@ static int mpr_poll_ring(struct mpmcring_poller *p, struct mpr_poll_ring *pr, lo
  */
 static int mpr_poll_result(const struct mpmcring_poller *p, long total)
 {
-	unsigned int i, gone = 0;
-
 	if (total)
 		return total > INT32_MAX ? INT32_MAX : (int)total;
-	for (i = 0; i < p->n; i++)
-		gone += p->rings[i].gone;
-	if (p->n && gone == p->n)
+	if (mpr_poll_all_gone(p))
 		return mpr_lib_error(
 			EPIPE,
 			"every ring of the poller was destroyed and drained: it will never have records again");
+	return 0;
+}
+
+/*
+ * Consumes the ring of one event epoll gave, then takes it out of the set
+ * if it hung up with nothing ready when epoll looked: destroyed, and now
+ * drained. Left in, it would report EPOLLHUP forever and keep the poller's
+ * descriptor readable (a busy loop for a program that waits on it).
+ */
+static int mpr_poll_event(struct mpmcring_poller *p, const struct epoll_event *ev, long *total)
+{
+	struct mpr_poll_ring *pr = &p->rings[ev->data.u32];
+	int err;
+
+	if (pr->gone)
+		return 0;
+	err = mpr_poll_ring(p, pr, total);
+	if (err)
+		return err;
+	if ((ev->events & EPOLLHUP) && !(ev->events & EPOLLIN)) {
+		epoll_ctl(p->epfd, EPOLL_CTL_DEL, pr->r->fd, NULL);
+		pr->gone = true;
+	}
+	return 0;
+}
+
+/* Waits up to timeout_ms, then consumes the rings epoll reports. */
+static int mpr_poll_wait(struct mpmcring_poller *p, int timeout_ms, long *total)
+{
+	int i, n, err;
+
+	n = epoll_wait(p->epfd, p->events, (int)p->cap, timeout_ms < 0 ? -1 : timeout_ms);
+	if (n < 0)
+		return mpr_lib_error(errno, "epoll_wait: %s", strerror(errno));
+	for (i = 0; i < n; i++) {
+		err = mpr_poll_event(p, &p->events[i], total);
+		if (err)
+			return err;
+	}
 	return 0;
 }
 
@@ -172,6 +229,17 @@ int mpmcring_poller_consume(struct mpmcring_poller *p)
 		if (err)
 			return err;
 	}
+	/*
+	 * Nothing ready: look for hangups without sleeping. A program in its
+	 * own epoll loop calls only this, never mpmcring_poller_poll(), and
+	 * only the epoll set tells a destroyed ring from an idle one. One
+	 * system call, only when idle.
+	 */
+	if (!total && mpr_poll_watching(p)) {
+		err = mpr_poll_wait(p, 0, &total);
+		if (err)
+			return err;
+	}
 	return mpr_poll_result(p, total);
 }
 
@@ -179,7 +247,7 @@ int mpmcring_poller_poll(struct mpmcring_poller *p, int timeout_ms)
 {
 	long total = 0;
 	unsigned int i;
-	int n, err;
+	int err;
 
 	for (i = 0; i < p->n; i++) {
 		/* Plain-memory rings cannot wake anyone: look each time. */
@@ -191,25 +259,11 @@ int mpmcring_poller_poll(struct mpmcring_poller *p, int timeout_ms)
 	}
 	if (!p->cap)
 		return 0;
-	if (!total && mpr_poll_result(p, 0) < 0)
-		return -EPIPE; /* nothing left in the epoll set */
-	if (total)
-		timeout_ms = 0;
-	n = epoll_wait(p->epfd, p->events, (int)p->cap, timeout_ms < 0 ? -1 : timeout_ms);
-	if (n < 0)
-		return mpr_lib_error(errno, "epoll_wait: %s", strerror(errno));
-	for (i = 0; i < (unsigned int)n; i++) {
-		struct mpr_poll_ring *pr = &p->rings[p->events[i].data.u32];
-
-		err = mpr_poll_ring(p, pr, &total);
-		if (err)
-			return err;
-		/* Destroyed and drained: it would report EPOLLHUP forever. */
-		if ((p->events[i].events & EPOLLHUP) && !(p->events[i].events & EPOLLIN)) {
-			epoll_ctl(p->epfd, EPOLL_CTL_DEL, pr->r->fd, NULL);
-			pr->gone = true;
-		}
-	}
+	if (!total && mpr_poll_all_gone(p))
+		return mpr_poll_result(p, 0); /* nothing left in the epoll set */
+	err = mpr_poll_wait(p, total ? 0 : timeout_ms, &total);
+	if (err)
+		return err;
 	return mpr_poll_result(p, total);
 }
 

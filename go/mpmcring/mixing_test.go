@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+
+package mpmcring
+
+// Calls that would release a stopped Consume's undelivered records unread,
+// or take and release records under a running Consume (review-18b
+// should-fix 1, 1b, 4): refused with EINVAL, and every record still comes
+// once. Close, the consumer's end, still releases everything.
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+)
+
+func wantEINVAL(t *testing.T, what string, err error, says string) {
+	t.Helper()
+	if !errors.Is(err, syscall.EINVAL) || !strings.Contains(err.Error(), says) {
+		t.Fatalf("%s: %v, want EINVAL saying %q", what, err, says)
+	}
+}
+
+func TestCommitAfterStoppedConsumeRefused(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 8192})
+	c := newConsumer(t, h.ring(t))
+	for i := 0; i < 10; i++ {
+		mustProduce(t, h, payload(i, 40), PrioCritical)
+	}
+	var got [][]byte
+	stop := errors.New("stop")
+	keep := func(rec Record) error {
+		got = append(got, append([]byte(nil), rec.Data...))
+		if len(got) == 3 {
+			return stop
+		}
+		return nil
+	}
+	if n, err := c.Consume(64, keep); n != 3 || err != stop {
+		t.Fatalf("Consume: %d, %v", n, err)
+	}
+	wantEINVAL(t, "Commit after a stopped Consume", c.Commit(), "undelivered")
+	if !c.holding || atomic.LoadUint64(c.start)&1 != 0 {
+		t.Fatal("the refused Commit released the claim")
+	}
+	if n, err := c.Consume(64, keep); n != 7 || err != nil {
+		t.Fatalf("Consume of the rest: %d, %v", n, err)
+	}
+	for i := 0; i < 10; i++ {
+		if i >= len(got) || !bytes.Equal(got[i], payload(i, 40)) {
+			t.Fatalf("record %d lost or out of order (%d records)", i, len(got))
+		}
+	}
+
+	// One of the rest taken by Read: only Read can take the others, and
+	// ReadBatch and Commit say so.
+	for i := 10; i < 14; i++ {
+		mustProduce(t, h, payload(i, 40), PrioCritical)
+	}
+	if n, err := c.Consume(64, func(Record) error { return stop }); n != 1 || err != stop {
+		t.Fatalf("Consume: %d, %v", n, err)
+	}
+	if rec, err := c.Read(); err != nil || !bytes.Equal(rec.Data, payload(11, 40)) {
+		t.Fatalf("Read after the stop: %v", err)
+	}
+	_, err := c.ReadBatch(4, 0)
+	wantEINVAL(t, "ReadBatch after Read of a stopped Consume's record", err, "with Read")
+	if strings.Contains(err.Error(), "with Consume") {
+		t.Fatalf("ReadBatch sends the caller to Consume, which refuses: %v", err)
+	}
+	wantEINVAL(t, "Commit after Read of a stopped Consume's record", c.Commit(), "with Read")
+	for i := 12; i < 14; i++ {
+		if rec, err := c.Read(); err != nil || !bytes.Equal(rec.Data, payload(i, 40)) {
+			t.Fatalf("Read %d: %v", i, err)
+		}
+	}
+	if err := c.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Read(); err != ErrNoRecord {
+		t.Fatalf("Read on the drained ring: %v", err)
+	}
+
+	// Revoked meanwhile: the rest is lost anyway; Commit releases it and
+	// counts it.
+	for i := 14; i < 18; i++ {
+		mustProduce(t, h, payload(i, 40), PrioCritical)
+	}
+	if n, err := c.Consume(64, func(Record) error { return stop }); n != 1 || err != stop {
+		t.Fatalf("Consume: %d, %v", n, err)
+	}
+	for {
+		s := atomic.LoadUint64(c.start)
+		if atomic.CompareAndSwapUint64(c.start, s, s|slotRevoked) {
+			break
+		}
+	}
+	if err := c.Commit(); !errors.Is(err, ErrStale) {
+		t.Fatalf("Commit of a revoked, stopped Consume: %v, want ErrStale", err)
+	}
+	if l := c.Lost(); l.Revoked != 4 {
+		t.Fatalf("revoked %d, want the 4 records of the claim", l.Revoked)
+	}
+	if _, err := c.Read(); err != ErrNoRecord {
+		t.Fatalf("Read after the revoked claim's commit: %v", err)
+	}
+
+	// Close is the consumer's end: it releases what a stopped Consume left.
+	for i := 18; i < 22; i++ {
+		mustProduce(t, h, payload(i, 40), PrioCritical)
+	}
+	if n, err := c.Consume(64, func(Record) error { return stop }); n != 1 || err != stop {
+		t.Fatalf("Consume: %d, %v", n, err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("Close after a stopped Consume: %v", err)
+	}
+	if atomic.LoadUint64(c.start)&1 != 1 {
+		t.Fatal("Close left the stopped Consume's claim held")
+	}
+}
+
+// fn calling Read, ReadBatch, Commit, Consume or Close on the consumer that
+// feeds it would take records Consume then commits under their reader, or
+// release the rest of the claim.
+func TestCallsFromConsumeCallbackRefused(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 8192})
+	c := newConsumer(t, h.ring(t))
+	for i := 0; i < 4; i++ {
+		mustProduce(t, h, payload(i, 40), PrioCritical)
+	}
+	var got [][]byte
+	var errs []error
+	n, err := c.Consume(64, func(rec Record) error {
+		got = append(got, append([]byte(nil), rec.Data...))
+		if len(got) > 1 {
+			return nil
+		}
+		_, err := c.Read()
+		errs = append(errs, err)
+		_, err = c.ReadBatch(4, 0)
+		errs = append(errs, err)
+		errs = append(errs, c.Commit())
+		_, err = c.Consume(4, func(Record) error { return nil })
+		errs = append(errs, err)
+		errs = append(errs, c.Close())
+		return nil
+	})
+	if n != 4 || err != nil {
+		t.Fatalf("Consume: %d, %v", n, err)
+	}
+	for i, what := range []string{"Read", "ReadBatch", "Commit", "Consume", "Close"} {
+		wantEINVAL(t, what+" from fn", errs[i], "inside Consume")
+	}
+	for i := 0; i < 4; i++ {
+		if i >= len(got) || !bytes.Equal(got[i], payload(i, 40)) {
+			t.Fatalf("record %d lost or out of order (%d records)", i, len(got))
+		}
+	}
+	if c.holding || c.closed {
+		t.Fatalf("after Consume: holding %v, closed %v", c.holding, c.closed)
+	}
+	// Outside fn the calls work again.
+	mustProduce(t, h, payload(4, 40), PrioCritical)
+	if rec, err := c.Read(); err != nil || !bytes.Equal(rec.Data, payload(4, 40)) {
+		t.Fatalf("Read after Consume: %v", err)
+	}
+	if err := c.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
