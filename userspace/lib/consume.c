@@ -18,6 +18,15 @@
 #include "internal.h"
 
 /*
+ * A claim fills struct mpr_claim exactly when it returns a count above
+ * zero; GCC cannot follow that through the inlined walk and warns about the
+ * fields the callers read only then.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+/*
  * Takes unreported losses, only when the consumer asks: one that never
  * asks must not swallow reports meant for the others. The totals live on
  * a read-mostly line; only when they moved since this consumer last looked
@@ -41,41 +50,102 @@ static void mpr_lib_take_lost(struct mpmcring_consumer *c)
 	}
 }
 
-/* Claims into the consumer; repairs a corrupt head once through the kernel. */
-static int mpr_lib_claim(struct mpmcring_consumer *c, unsigned int max_records, uint64_t max_bytes,
-			 struct mpr_claim *cl)
+/* The rare outcomes of a claim: a revoked claim, a corrupt ring. */
+static int mpr_lib_claim_revoked(void)
+{
+	return mpr_lib_error(
+		ESTALE,
+		"the consumer's claim was revoked (held past the ring's claim timeout): commit before reading more");
+}
+
+/* After -EBADMSG: the kernel moves a head that cannot be right (bounded
+ * work), then one more claim. */
+static MPR_SLOW_PATH int mpr_lib_claim_repair(struct mpmcring_consumer *c, unsigned int max_records,
+					      uint64_t max_bytes, struct mpr_claim *cl,
+					      const struct mpr_claim_sink *out)
+{
+	int n = -EBADMSG;
+
+	if (c->r->fd >= 0) {
+		ioctl(c->r->fd, MPMCRING_IOC_REPAIR);
+		n = mpr_claim_into(&c->r->v, &c->slot->start, c->holding, max_records, max_bytes,
+				   false, cl, out);
+	}
+	if (n == -EBADMSG)
+		return mpr_lib_error(
+			EBADMSG,
+			"the ring's consumer state is corrupt (head outside the ring or a record that does not fit)");
+	return n;
+}
+
+/* The consumer's own counts after a claim of n records. */
+static MPR_ALWAYS_INLINE void mpr_lib_claimed(struct mpmcring_consumer *c, unsigned int n,
+					      uint64_t bytes)
+{
+	c->holding = true;
+	c->held_records += n;
+	c->held_bytes += bytes;
+	/* Informational: the kernel counts these if this process dies. */
+	MPR_WRITE_ONCE(c->slot->held_records, c->held_records);
+}
+
+/*
+ * The whole claim behind the entry points: the revocation check, the claim
+ * (after a first attempt of the caller's own: announced is what it left),
+ * one repair through the kernel on -EBADMSG, the consumer's counts.
+ */
+static MPR_ALWAYS_INLINE int mpr_lib_claim(struct mpmcring_consumer *c, unsigned int max_records,
+					   uint64_t max_bytes, struct mpr_claim *cl,
+					   const struct mpr_claim_sink *out, bool announced)
 {
 	const struct mpr_view *v = &c->r->v;
 	int n;
 
 	/* A revoked claim protects nothing: what it would cover is not ours. */
 	if (c->holding && mpr_claim_revoked(&c->slot->start))
-		return mpr_lib_error(
-			ESTALE,
-			"the consumer's claim was revoked (held past the ring's claim timeout): commit before reading more");
-	n = mpr_claim(v, &c->slot->start, c->holding, max_records, max_bytes, false, cl);
-	if (n == -EBADMSG && c->r->fd >= 0) {
-		/* The kernel moves a head that cannot be right (bounded work). */
-		ioctl(c->r->fd, MPMCRING_IOC_REPAIR);
-		n = mpr_claim(v, &c->slot->start, c->holding, max_records, max_bytes, false,
-			      cl);
-	}
-	if (n == -EBADMSG)
-		return mpr_lib_error(
-			EBADMSG,
-			"the ring's consumer state is corrupt (head outside the ring or a record that does not fit)");
+		return mpr_lib_claim_revoked();
+	n = mpr_claim_from(v, &c->slot->start, c->holding, max_records, max_bytes, false, cl, out,
+			   announced);
+	if (mpr_unlikely(n == -EBADMSG))
+		n = mpr_lib_claim_repair(c, max_records, max_bytes, cl, out);
 	if (n < 0)
 		return n;
-	c->holding = true;
-	c->held_records += n;
-	c->held_bytes += cl->bytes;
-	/* Informational: the kernel counts these if this process dies. */
-	MPR_WRITE_ONCE(c->slot->held_records, c->held_records);
+	mpr_lib_claimed(c, n, cl->bytes);
 	return n;
 }
 
-static void mpr_lib_record(struct mpmcring_consumer *c, const struct mpr_rec *r,
-			   struct mpmcring_record *rec)
+/*
+ * The common case of every entry point, inlined there: a consumer that
+ * holds nothing makes one attempt. Returns the records claimed, -EAGAIN
+ * for an empty ring, or 0 when the caller must go the whole way
+ * (mpr_lib_claim(), with *announced).
+ */
+static MPR_ALWAYS_INLINE int mpr_lib_claim_fast(struct mpmcring_consumer *c,
+						unsigned int max_records, uint64_t max_bytes,
+						struct mpr_claim *cl,
+						const struct mpr_claim_sink *out, bool *announced)
+{
+	int why, n;
+
+	*announced = false;
+	if (mpr_unlikely(c->holding))
+		return 0;
+	if (max_records == 1) {
+		n = mpr_claim_one(&c->r->v, &c->slot->start, cl, announced, &why);
+		if (n > 0 && out)
+			out->fn(out->ctx, 0, &cl->first);
+	} else
+		n = mpr_claim_attempt(&c->r->v, &c->slot->start, false, max_records, max_bytes,
+				      false, cl, out, announced, &why);
+	if (mpr_likely(n > 0)) {
+		mpr_lib_claimed(c, n, cl->bytes);
+		return n;
+	}
+	return n == MPR_CLAIM_STOP && why == MPR_REC_NONE && !*announced ? -EAGAIN : 0;
+}
+
+static MPR_ALWAYS_INLINE void mpr_lib_record(struct mpmcring_consumer *c, const struct mpr_rec *r,
+					     struct mpmcring_record *rec)
 {
 	rec->data = mpr_payload(&c->r->v, r->pos);
 	rec->len = r->len;
@@ -111,32 +181,67 @@ static bool mpr_lib_pending_left(struct mpmcring_consumer *c)
 	return c->pending && mpr_lib_next(c, &cur, c->pend_end, &rec);
 }
 
-int mpmcring_read(struct mpmcring_consumer *c, struct mpmcring_record *rec)
+/* mpmcring_read() past its first attempt, or with records pending. */
+static MPR_SLOW_PATH int mpr_lib_read_slow(struct mpmcring_consumer *c, struct mpmcring_record *rec,
+					   bool announced)
 {
 	struct mpr_claim cl;
 	int n;
 
 	if (mpr_lib_next_pending(c, rec))
 		return 0;
-	n = mpr_lib_claim(c, 1, UINT64_MAX, &cl);
+	n = mpr_lib_claim(c, 1, UINT64_MAX, &cl, NULL, announced);
 	if (n < 0)
 		return n;
+	mpr_lib_record(c, &cl.first, rec);
+	return 0;
+}
+
+int mpmcring_read(struct mpmcring_consumer *c, struct mpmcring_record *rec)
+{
+	struct mpr_claim cl;
+	bool announced;
+	int n;
+
+	if (mpr_unlikely(c->pending))
+		return mpr_lib_read_slow(c, rec, false);
+	n = mpr_lib_claim_fast(c, 1, UINT64_MAX, &cl, NULL, &announced);
+	if (mpr_unlikely(n <= 0))
+		return n ? n : mpr_lib_read_slow(c, rec, announced);
 	/* One record claimed: the claim already read its header. */
 	mpr_lib_record(c, &cl.first, rec);
 	return 0;
+}
+
+static MPR_SLOW_PATH int mpr_lib_read_batch_slow(struct mpmcring_consumer *c,
+						 struct mpmcring_batch *b, unsigned int max_records,
+						 size_t max_bytes, bool announced)
+{
+	struct mpr_claim cl;
+	int n = mpr_lib_claim(c, max_records, max_bytes, &cl, NULL, announced);
+
+	if (n < 0)
+		return n;
+	b->records = cl.records;
+	b->bytes = cl.bytes;
+	b->c = c;
+	b->cur = cl.start;
+	b->end = cl.end;
+	return n;
 }
 
 int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
 			unsigned int max_records, size_t max_bytes)
 {
 	struct mpr_claim cl;
+	bool announced;
 	int n;
 
 	if (!max_records)
 		return -EINVAL;
-	n = mpr_lib_claim(c, max_records, max_bytes, &cl);
-	if (n < 0)
-		return n;
+	n = mpr_lib_claim_fast(c, max_records, max_bytes, &cl, NULL, &announced);
+	if (mpr_unlikely(n <= 0))
+		return n ? n : mpr_lib_read_batch_slow(c, b, max_records, max_bytes, announced);
 	b->records = cl.records;
 	b->bytes = cl.bytes;
 	b->c = c;
@@ -203,7 +308,7 @@ int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_rec
 	if (!max)
 		return -EINVAL;
 	if (!c->pending) {
-		n = mpr_lib_claim(c, max, UINT64_MAX, &cl);
+		n = mpr_lib_claim(c, max, UINT64_MAX, &cl, NULL, false);
 		if (n == -EAGAIN)
 			return 0;
 		if (n < 0)
