@@ -109,6 +109,52 @@ static void t_batch_limits(struct tap *t)
 	fx_fini(&f);
 }
 
+/*
+ * mpmcring_read_many(): the same claims as mpmcring_read_batch(), every
+ * record handed out at once; discarded records skipped, bytes bounding all
+ * but the first, a second claim while holding the first, one at a time.
+ */
+static void t_read_many(struct tap *t)
+{
+	struct fixture f;
+	struct mpmcring_record recs[8];
+	uint64_t pos;
+	int i, n;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
+	CHECK_EQ(t, mpmcring_read_many(f.c, recs, 8, SIZE_MAX), -EAGAIN);
+	for (i = 0; i < 12; i++) {
+		if (i == 2 || i == 3) {
+			/* Two discarded records inside the first claim. */
+			CHECK_EQ(t, hostring_reserve(&f.h, 0, 40, MPMCRING_PRIO_CRITICAL, &pos), 0);
+			hostring_discard(&f.h, 0, pos);
+		}
+		CHECK_EQ(t, put(&f, 0, 100 + i, MPMCRING_PRIO_CRITICAL, i), 0);
+	}
+	n = mpmcring_read_many(f.c, recs, 5, SIZE_MAX);
+	CHECK_EQ(t, n, 5);
+	for (i = 0; i < n; i++) {
+		CHECK_EQ(t, recs[i].len, 100 + i);
+		CHECK_EQ(t, rec_seq(&recs[i]), i);
+	}
+	/* Holding: the next claim adds to it; bytes bound all but the first. */
+	CHECK_EQ(t, mpmcring_read_many(f.c, recs, 8, 1), 1);
+	CHECK_EQ(t, rec_seq(&recs[0]), 5);
+	CHECK_EQ(t, mpmcring_read_many(f.c, recs, 8, 106 + 107 + 50), 2);
+	CHECK_EQ(t, rec_seq(&recs[1]), 7);
+	CHECK_EQ(t, mpmcring_commit(f.c), 0);
+	/* One at a time, and the rest at once. */
+	CHECK_EQ(t, mpmcring_read_many(f.c, recs, 1, SIZE_MAX), 1);
+	CHECK_EQ(t, rec_seq(&recs[0]), 8);
+	CHECK_EQ(t, mpmcring_commit(f.c), 0);
+	CHECK_EQ(t, mpmcring_read_many(f.c, recs, 8, SIZE_MAX), 3);
+	CHECK_EQ(t, rec_seq(&recs[2]), 11);
+	CHECK_EQ(t, mpmcring_commit(f.c), 0);
+	CHECK_EQ(t, mpmcring_read_many(f.c, recs, 8, SIZE_MAX), -EAGAIN);
+	CHECK_EQ(t, mpmcring_read_many(f.c, recs, 0, SIZE_MAX), -EINVAL);
+	fx_fini(&f);
+}
+
 struct stopper {
 	int seen[32];
 	int calls;
@@ -439,6 +485,7 @@ static void t_too_big(struct tap *t)
 static const struct tap_test tests[] = {
 	TAP_TEST(t_order_and_content),
 	TAP_TEST(t_batch_limits),
+	TAP_TEST(t_read_many),
 	TAP_TEST(t_consume_stop_resume),
 	TAP_TEST(t_peek_and_discard),
 	TAP_TEST(t_lost_exactly_once),

@@ -83,6 +83,14 @@ int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
 /* Returns 1 and the next record of the batch, or 0 at its end. */
 int mpmcring_batch_next(struct mpmcring_batch *b, struct mpmcring_record *rec);
 /*
+ * Claims like mpmcring_read_batch() and fills recs[] with every record
+ * claimed at once: the records of the claim without a call per record.
+ * Returns the number of records, at most max_records (> 0), or an error as
+ * mpmcring_read(). They stay valid until mpmcring_commit().
+ */
+int mpmcring_read_many(struct mpmcring_consumer *c, struct mpmcring_record *recs,
+		       unsigned int max_records, size_t max_bytes);
+/*
  * Releases every record the consumer holds: one store into shared memory.
  * Returns 0, or -ESTALE when the claim was revoked because the consumer
  * held it longer than the ring's claim timeout (layout.claim_timeout_ms):

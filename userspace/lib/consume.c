@@ -213,6 +213,55 @@ int mpmcring_read(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 	return 0;
 }
 
+/* Where mpmcring_read_many() has its claim put each record. */
+struct mpr_lib_many {
+	struct mpmcring_record *recs;
+	const unsigned char *data;
+	__u64 data_mask;
+};
+
+static MPR_ALWAYS_INLINE void mpr_lib_many_put(void *ctx, __u32 i, const struct mpr_rec *r)
+{
+	struct mpr_lib_many *m = ctx;
+	/* In order, i counting up from 0: a cursor is one register less. */
+	struct mpmcring_record *rec = m->recs++;
+
+	(void)i;
+	rec->data = m->data + (r->pos & m->data_mask) + MPMCRING_HDR_SIZE;
+	rec->len = r->len;
+	rec->prio = r->prio;
+	rec->flags = r->flags;
+}
+
+static MPR_SLOW_PATH int mpr_lib_read_many_slow(struct mpmcring_consumer *c,
+						struct mpmcring_record *recs,
+						unsigned int max_records, size_t max_bytes,
+						bool announced)
+{
+	struct mpr_lib_many m = { recs, c->r->v.data, c->r->v.data_mask };
+	struct mpr_claim_sink sink = { mpr_lib_many_put, &m };
+	struct mpr_claim cl;
+
+	return mpr_lib_claim(c, max_records, max_bytes, &cl, &sink, announced);
+}
+
+int mpmcring_read_many(struct mpmcring_consumer *c, struct mpmcring_record *recs,
+		       unsigned int max_records, size_t max_bytes)
+{
+	struct mpr_lib_many m = { recs, c->r->v.data, c->r->v.data_mask };
+	struct mpr_claim_sink sink = { mpr_lib_many_put, &m };
+	struct mpr_claim cl;
+	bool announced;
+	int n;
+
+	if (!max_records)
+		return -EINVAL;
+	n = mpr_lib_claim_fast(c, max_records, max_bytes, &cl, &sink, &announced);
+	if (mpr_unlikely(n <= 0))
+		return n ? n : mpr_lib_read_many_slow(c, recs, max_records, max_bytes, announced);
+	return n;
+}
+
 static MPR_SLOW_PATH int mpr_lib_read_batch_slow(struct mpmcring_consumer *c,
 						 struct mpmcring_batch *b, unsigned int max_records,
 						 size_t max_bytes, bool announced)
