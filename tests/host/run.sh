@@ -28,6 +28,9 @@ for san in plain asan tsan; do
 	[ $san = tsan ] && n=30000
 	add "$san/stress_retry" "$b/stress_test -r -n $n"
 	add "$san/stress_drop" "$b/stress_test -n $n -p 4 -c 2"
+	# Four consumers racing for claims of a few records: claims that lose
+	# the race and start over (mpmcring_read_many() refills its array).
+	add "$san/stress_claim_races" "$b/stress_test -r -n $((n / 2)) -p 1 -c 4 -b 4"
 	# Overwrite mode runs reclaim on nearly every reservation: the place
 	# where a head/prod_pos load-order bug once moved the head backwards.
 	add "$san/stress_overwrite" "$b/stress_test -o -s 8192 -r -n $((n < 100000 ? 100000 : n))"

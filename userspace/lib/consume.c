@@ -222,11 +222,10 @@ struct mpr_lib_many {
 
 static MPR_ALWAYS_INLINE void mpr_lib_many_put(void *ctx, __u32 i, const struct mpr_rec *r)
 {
-	struct mpr_lib_many *m = ctx;
-	/* In order, i counting up from 0: a cursor is one register less. */
-	struct mpmcring_record *rec = m->recs++;
+	const struct mpr_lib_many *m = ctx;
+	/* By index: an attempt that loses the race starts over at 0. */
+	struct mpmcring_record *rec = &m->recs[i];
 
-	(void)i;
 	rec->data = m->data + (r->pos & m->data_mask) + MPMCRING_HDR_SIZE;
 	rec->len = r->len;
 	rec->prio = r->prio;
