@@ -35,6 +35,8 @@
 #define MPR_ALWAYS_INLINE		__always_inline
 /* For what the per-record paths call only when something is unusual. */
 #define MPR_SLOW_PATH			noinline
+/* A loop in a function of its own: its values get the registers. */
+#define MPR_OWN_FRAME			noinline
 
 /* Fully ordered compare-and-swap; returns the value found. */
 static __always_inline __u64 mpr_cmpxchg(__u64 *p, __u64 old, __u64 new)
@@ -81,6 +83,7 @@ static __always_inline __u64 mpr_xchg(__u64 *p, __u64 new)
 /* glibc's spellings (sys/cdefs.h) of the kernel's attributes. */
 #define MPR_ALWAYS_INLINE		__always_inline
 #define MPR_SLOW_PATH			__attribute_noinline__
+#define MPR_OWN_FRAME			__attribute_noinline__
 
 static inline __u64 mpr_cmpxchg(__u64 *p, __u64 old, __u64 new)
 {

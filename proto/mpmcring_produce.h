@@ -153,6 +153,53 @@ static inline __u64 mpr_claims_floor(const struct mpr_view *v,
 }
 
 /*
+ * The walk of mpr_reclaim(): over finished records from r0 towards to, at
+ * most MPR_RECLAIM_WALK of them. Returns where it stopped; *freed is the
+ * end of the last record that ends at or before lo, *walked how many it
+ * passed, and *stop the state of the record it stopped at, and for
+ * MPR_REC_BAD (stamped but not fitting before to) its len and size. Its
+ * own function: the loop's values then stay in registers.
+ */
+static MPR_OWN_FRAME __u64 mpr_reclaim_walk(const struct mpr_view *v,
+					    __u64 r0, __u64 to, __u64 lo,
+					    __u64 *freed, unsigned int *walked,
+					    struct mpr_rec *stop)
+{
+	__u64 e, f, room = to - r0;
+	struct mpr_walker w;
+	unsigned int n = 0;
+	struct mpr_rec rec;
+
+	mpr_walker_init(&w, v);
+	stop->state = MPR_REC_NONE;
+	for (e = f = r0; room && n < MPR_RECLAIM_WALK; n++) {
+		/*
+		 * [R2] pairs with [P2]: a finished record's header is stable.
+		 * Bounded by to, not prod_pos: a record that ends past to
+		 * stops the walk as one that ends past prod_pos does.
+		 */
+		int st = mpr_walk_at(&w, e, room, &rec);
+
+		if (mpr_unlikely(st != MPR_REC_COMMITTED &&
+				 st != MPR_REC_DISCARDED)) {
+			stop->state = st;
+			if (st == MPR_REC_BAD) {
+				stop->len = rec.len;
+				stop->size = rec.size;
+			}
+			break;
+		}
+		e += rec.size;
+		room -= rec.size;
+		if (!mpr_before(lo, e))
+			f = e;	/* e <= lo */
+	}
+	*freed = f;
+	*walked = n;
+	return e;
+}
+
+/*
  * Moves reclaim_pos forward: over finished records only, walking their
  * stamps from reclaim_pos, and never past the head or a claim still held.
  * The walk is what makes reclaim safe whatever userspace wrote: a record
@@ -163,10 +210,9 @@ static inline __u64 mpr_claims_floor(const struct mpr_view *v,
 static inline void mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 {
 	struct mpmcring_meta *m = v->meta;
-	struct mpr_walker w;
 	struct mpr_pos pos;
 	__u64 r0, h, p, lo, e, to, freed, fix = 0;
-	unsigned int walked = 0;
+	unsigned int walked;
 	struct mpr_rec rec;
 	bool head_ok;
 
@@ -175,7 +221,6 @@ static inline void mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 	 * head past what we saw was announced before it moved it.
 	 * reclaim_pos is written only here, under the env lock.
 	 */
-	mpr_walker_init(&w, v);
 	mpr_positions(v, &pos);
 	r0 = pos.reclaim;
 	h = pos.head;		/* user-writable: checked before use */
@@ -193,30 +238,14 @@ static inline void mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 	if (head_ok && h != lo && h != p &&
 	    mpr_record_at(v, h, p, &rec) == MPR_REC_NONE)
 		to = h;
-	for (e = freed = r0; e != to && walked < MPR_RECLAIM_WALK; walked++) {
-		/*
-		 * [R2] pairs with [P2]: a finished record's header is stable.
-		 * Bounded by to, not prod_pos: a record that ends past to
-		 * stops the walk as one that ends past prod_pos does.
-		 */
-		int st = mpr_walk_at(&w, e, to - e, &rec);
-
-		if (mpr_unlikely(st != MPR_REC_COMMITTED &&
-				 st != MPR_REC_DISCARDED)) {
-			/*
-			 * No claim starts inside a record: a head there is
-			 * garbage; the end of a record that fits before
-			 * prod_pos is the next boundary.
-			 */
-			if (st == MPR_REC_BAD && head_ok && to == h &&
-			    rec.len <= v->max_record && rec.size <= p - e)
-				fix = e + rec.size;
-			break;
-		}
-		e += rec.size;
-		if (!mpr_before(lo, e))
-			freed = e;	/* e <= lo */
-	}
+	e = mpr_reclaim_walk(v, r0, to, lo, &freed, &walked, &rec);
+	/*
+	 * No claim starts inside a record: a head there is garbage; the end
+	 * of a record that fits before prod_pos is the next boundary.
+	 */
+	if (rec.state == MPR_REC_BAD && head_ok && to == h && e != to &&
+	    rec.len <= v->max_record && rec.size <= p - e)
+		fix = e + rec.size;
 	if (freed != r0)
 		/* [R5] pairs with [P4]. */
 		MPR_STORE_RELEASE(&m->reclaim_pos, freed);
