@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * hostbench: mpmcring's producer protocol (the host harness) and library
- * consumers, side by side in one process with DPDK rte_ring, Concurrency
- * Kit ck_ring and a Vyukov bounded queue.
+ * consumers, side by side in one process with the rings users run today:
+ * DPDK rte_ring, Concurrency Kit ck_ring, a Vyukov bounded queue, BPF
+ * ringbuf's algorithm and Falco's per-CPU rings with a merging reader.
  * It measures and writes raw rows; bench/report/ turns them into numbers.
  * One job per file:
  *
@@ -114,7 +115,7 @@ struct hb_impl {
 	int (*single)(void *ring, uint64_t n, bool batch, struct hb_seen *seen);
 };
 
-extern const struct hb_impl hb_ours, hb_rte, hb_ck, hb_vyukov;
+extern const struct hb_impl hb_ours, hb_rte, hb_ck, hb_vyukov, hb_bpfrb, hb_falco;
 
 /* ---- records ----------------------------------------------------------- */
 

@@ -16,7 +16,8 @@
 
 #include "bench.h"
 
-static const struct hb_impl *const all_impls[] = { &hb_ours, &hb_rte, &hb_ck, &hb_vyukov };
+static const struct hb_impl *const all_impls[] = { &hb_ours,   &hb_rte,	  &hb_ck,
+						   &hb_vyukov, &hb_bpfrb, &hb_falco };
 #define NALL (sizeof(all_impls) / sizeof(all_impls[0]))
 
 static void add_mix(struct hb_plan *p, unsigned int np, unsigned int nc)
