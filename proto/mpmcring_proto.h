@@ -437,23 +437,46 @@ static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
  * MPR_CLAIM_AGAIN for anything else (a discarded or unfinished record, a
  * corrupt head, a lost race): the caller then goes the whole way,
  * mpr_claim_from() with *announced.
+ *
+ * prod_seen is a prod_pos this consumer loaded before, kept in its own
+ * memory: it stands in for prod_pos while it is at or past reclaim_pos
+ * and the head and its record fit below it. prod_pos only grows, so
+ * [reclaim, prod_seen] lies inside [reclaim, prod_pos] and every check
+ * decides as a fresh load would; whenever prod_seen is not enough, a fresh
+ * one is loaded and kept. A consumer behind the producers then does not
+ * pull the producers' line over once per record.
  */
 static MPR_ALWAYS_INLINE int mpr_claim_one(const struct mpr_view *v,
-					   __u64 *announce, struct mpr_claim *c,
+					   __u64 *announce, __u64 *prod_seen,
+					   struct mpr_claim *c,
 					   bool *announced, int *why)
 {
+	struct mpmcring_meta *m = v->meta;
 	__u64 *headp = &v->cons->head;
 	struct mpr_pos pos;
 	struct mpr_rec rec;
+	int st = MPR_REC_NONE;
 
-	mpr_positions(v, &pos);
-	if (mpr_unlikely(!mpr_head_sane(v, &pos)))
-		return MPR_CLAIM_AGAIN;
-	if (pos.head == pos.prod) {
-		*why = MPR_REC_NONE;
-		return MPR_CLAIM_STOP;
+	/* Pairs with [R5]. */
+	pos.reclaim = MPR_LOAD_ACQUIRE(&m->reclaim_pos);
+	/* Pairs with [C2]. */
+	pos.head = MPR_LOAD_ACQUIRE(headp);
+	pos.prod = *prod_seen;
+	if (pos.head == pos.prod || mpr_before(pos.prod, pos.reclaim) ||
+	    !mpr_head_sane(v, &pos) ||
+	    (st = mpr_record_at(v, pos.head, pos.prod, &rec)) == MPR_REC_BAD) {
+		/* Loaded after the head, as mpr_positions() does. */
+		pos.prod = MPR_LOAD_ACQUIRE(&m->prod_pos);
+		*prod_seen = pos.prod;
+		if (mpr_unlikely(!mpr_head_sane(v, &pos)))
+			return MPR_CLAIM_AGAIN;
+		if (pos.head == pos.prod) {
+			*why = MPR_REC_NONE;
+			return MPR_CLAIM_STOP;
+		}
+		st = mpr_record_at(v, pos.head, pos.prod, &rec);
 	}
-	if (mpr_record_at(v, pos.head, pos.prod, &rec) != MPR_REC_COMMITTED)
+	if (st != MPR_REC_COMMITTED)
 		return MPR_CLAIM_AGAIN;
 	MPR_WRITE_ONCE(*announce, pos.head);
 	*announced = true;
