@@ -8,6 +8,7 @@
 #define _MPMCRING_ENV_H
 
 #include <linux/jiffies.h>
+#include <linux/ktime.h>
 #include <linux/bitmap.h>
 #include <linux/lockdep.h>
 
@@ -37,9 +38,10 @@ static inline void mpr_env_unlock(struct mpr_env *e)
 /*
  * A reclaim can only find more space when a consumer moved the head or
  * committed, or when the last one stopped at its walk bound. The head is
- * cheap to look at; commits are not, so they are looked for at most once a
- * jiffy. This keeps a flood of refused records from turning into a flood
- * of reclaims.
+ * cheap to look at; commits (plain stores in the slots) are not, so when
+ * the head has not moved a producer reclaims again only after
+ * MPMCRING_RECLAIM_GAP_NS. A flood of refused records is then not a flood
+ * of reclaims, and a commit frees its space within microseconds.
  */
 static inline bool mpr_env_reclaim_due(struct mpr_env *e, __u64 head)
 {
@@ -47,13 +49,15 @@ static inline bool mpr_env_reclaim_due(struct mpr_env *e, __u64 head)
 
 	return READ_ONCE(ring->reclaim_more) ||
 	       head != READ_ONCE(ring->reclaim_head) ||
-	       jiffies != READ_ONCE(ring->reclaim_jiffies);
+	       ktime_get_mono_fast_ns() - READ_ONCE(ring->reclaim_ns) >=
+	       MPMCRING_RECLAIM_GAP_NS;
 }
 
 static inline void mpr_env_reclaimed(struct mpr_env *e, __u64 head, bool more)
 {
 	WRITE_ONCE(e->ring->reclaim_head, head);
-	WRITE_ONCE(e->ring->reclaim_jiffies, jiffies);
+	/* NMI-safe clock: reclaims run in any context. */
+	WRITE_ONCE(e->ring->reclaim_ns, ktime_get_mono_fast_ns());
 	WRITE_ONCE(e->ring->reclaim_more, more);
 }
 

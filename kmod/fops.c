@@ -155,10 +155,10 @@ bool mpmcring_room(struct mpmcring *ring, u32 prio, u64 need)
 	return mpmcring_free_bytes(ring) >= ring->layout.watermark[prio] + need;
 }
 
-/* The smallest record of ring space: what POLLOUT promises room for. */
+/* What POLLOUT promises room for: the smallest record write(2) makes. */
 static u64 mpmcring_min_need(struct mpmcring *ring)
 {
-	return mpr_rec_size(&ring->view, 0);
+	return mpr_rec_size(&ring->view, 1);
 }
 
 static __poll_t mpmcring_poll(struct file *file, poll_table *pt)

@@ -31,6 +31,8 @@
 #define MPMCRING_MAX_CLAIM_TIMEOUT_MS	(3600U * 1000)
 /* Interrupt context levels: task, softirq, hardirq, NMI. */
 #define MPMCRING_NR_LEVELS	4
+/* A reclaim that would find what the last one found waits this long. */
+#define MPMCRING_RECLAIM_GAP_NS	(20 * NSEC_PER_USEC)
 /* The housekeeping tick while files are open: leases, backstop wakeups. */
 #define MPMCRING_TICK_MS	100
 
@@ -75,7 +77,7 @@ struct mpmcring {
 	/* Reclaim: one at a time, never waited for. */
 	unsigned long reclaim_lock;	/* bit 0: a reclaim is running */
 	u64 reclaim_head;		/* the head the last reclaim saw */
-	unsigned long reclaim_jiffies;	/* and when */
+	u64 reclaim_ns;			/* and when (ktime_get_mono_fast_ns) */
 	bool reclaim_more;		/* it stopped at its walk bound */
 	struct mpr_lease *leases;	/* per slot, under reclaim_lock */
 

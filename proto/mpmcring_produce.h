@@ -323,8 +323,13 @@ static MPR_SLOW_PATH int mpr_reserve_slow(const struct mpr_view *v,
 			if (rounds++ == 2)
 				return p + need - r > v->data_size ?
 					MPR_FAIL_FULL : MPR_FAIL_PRIORITY;
-			/* user-writable: the head is only a hint here. */
-			if (mpr_env_reclaim_due(env, MPR_READ_ONCE(v->cons->head)) &&
+			/*
+			 * Overwrite mode can always evict; otherwise a reclaim
+			 * must be able to find more than the last one.
+			 * user-writable: the head is only a hint here.
+			 */
+			if ((v->mode == MPMCRING_MODE_OVERWRITE ||
+			     mpr_env_reclaim_due(env, MPR_READ_ONCE(v->cons->head))) &&
 			    mpr_env_trylock(env)) {
 				if (v->mode == MPMCRING_MODE_OVERWRITE)
 					mpr_overwrite(v, env, p + need - limit);

@@ -811,10 +811,11 @@ def boot(kid, image, initrd, logdir, system_map=None):
                "mpmcring_test_timeout=%d" % test_timeout]
     if kid in TEST_KERNELS:
         cmdline += ["kasan.fault=report", "kasan_multi_shot"]
-    if kid == "kcsan":
-        # KCSAN's watchpoints make each sleep/wake cycle ~10x slower; 10^4
-        # cycles there still cross every interleaving KCSAN samples, the
-        # other kernels run the full 10^5 (tests/vm/wakeup.c).
+    if kid in TEST_KERNELS:
+        # The sanitizers make each sleep/wake cycle ~10x slower; 10^4
+        # cycles there still cross every interleaving they sample (and
+        # tests/vm/wait_modes.c covers every waiting mode besides), the
+        # stock kernels run the full 10^5 (tests/vm/wakeup.c).
         cmdline.append("MPMCRING_WAKE_CYCLES=10000")
     only = os.environ.get("MPMCRING_VM_TESTS", "")
     if only:

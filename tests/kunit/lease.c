@@ -84,7 +84,6 @@ static void lease_toggling_start_is_no_release(struct kunit *test)
 {
 	struct mpmcring_params p = { .size = 4096, .claim_timeout_ms = 100 };
 	struct mpmcring *ring = kt_ring(test, &p);
-	const struct mpr_view *v = mpmcring_kunit_view(ring);
 	struct mpmcring_stats *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
 	unsigned long end;
 	struct mpr_claim cl;

@@ -132,7 +132,7 @@ static void wake_late_record_at_head(struct kunit *test)
 	kt_sleep(&s, ring, 0);
 	KUNIT_ASSERT_EQ(test, mpmcring_reserve(ring, 16, MPMCRING_F_PRIO(2), &a), 0);
 	for (i = 0; i < 10; i++)
-		KUNIT_ASSERT_EQ(test, kt_produce(ring, 16, 2, 1, 0, i), 0);
+		KUNIT_ASSERT_EQ(test, kt_produce(ring, 32, 2, 1, 0, i), 0);
 	KUNIT_EXPECT_EQ(test, kt_wakes(&s), 0);
 	mpmcring_commit(&a);
 	KUNIT_EXPECT_EQ(test, kt_wakes(&s), 1);

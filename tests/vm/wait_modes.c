@@ -180,6 +180,17 @@ out:
 	return NULL;
 }
 
+/* Takes whatever an earlier test left in the default ring. */
+static void drain_default(struct mpmcring *r)
+{
+	struct mpmcring_consumer *c = mpmcring_consumer_new(r);
+	struct mpmcring_record rec;
+
+	while (c && mpmcring_read(c, &rec) == 0)
+		mpmcring_commit(c);
+	mpmcring_consumer_free(c);
+}
+
 static void pingpong(struct __test_metadata *_metadata, enum wait_mode mode, uint64_t n)
 {
 	struct pingpong pp = { .mode = mode, .n = n };
@@ -189,6 +200,7 @@ static void pingpong(struct __test_metadata *_metadata, enum wait_mode mode, uin
 
 	pp.ring = mpmcring_open(NULL, 0);
 	ASSERT_NE(NULL, pp.ring) TH_LOG("%s", mpmcring_errmsg());
+	drain_default(pp.ring);
 	fd = mpmcring_fd(pp.ring);
 	ASSERT_EQ(0, pthread_create(&th, NULL, pingpong_consumer, &pp));
 	for (i = 0; i < pp.n; i++) {
@@ -210,34 +222,53 @@ static void pingpong(struct __test_metadata *_metadata, enum wait_mode mode, uin
 	mpmcring_close(pp.ring);
 }
 
-#define CYCLES 3000
+/*
+ * Each cycle races a record against a sleep; an edge-triggered wait that
+ * misses wakeups misses the second. Enough to sample the races, and cheap
+ * on the sanitizer kernels (tests/vm/wakeup.c runs 10^5 cycles of poll).
+ */
+#define CYCLES 500
 
-TEST(poll_pingpong)
+FIXTURE(wm)
+{
+	int unused;
+};
+
+FIXTURE_SETUP(wm)
+{
+}
+
+FIXTURE_TEARDOWN(wm)
+{
+	vm_rmmod("mpmcring_loadgen");
+}
+
+TEST_F_TIMEOUT(wm, poll_pingpong, 300)
 {
 	pingpong(_metadata, W_POLL, CYCLES);
 }
 
-TEST(epoll_level_triggered_pingpong)
+TEST_F_TIMEOUT(wm, epoll_level_triggered_pingpong, 300)
 {
 	pingpong(_metadata, W_EPOLL_LT, CYCLES);
 }
 
-TEST(epoll_edge_triggered_pingpong)
+TEST_F_TIMEOUT(wm, epoll_edge_triggered_pingpong, 300)
 {
 	pingpong(_metadata, W_EPOLL_ET, CYCLES);
 }
 
-TEST(epoll_exclusive_edge_triggered_pingpong)
+TEST_F_TIMEOUT(wm, epoll_exclusive_edge_triggered_pingpong, 300)
 {
 	pingpong(_metadata, W_EPOLL_ET_EXCL, CYCLES);
 }
 
-TEST(io_uring_poll_oneshot_pingpong)
+TEST_F_TIMEOUT(wm, io_uring_poll_oneshot_pingpong, 300)
 {
 	pingpong(_metadata, W_URING_ONESHOT, CYCLES);
 }
 
-TEST(io_uring_poll_multishot_pingpong)
+TEST_F_TIMEOUT(wm, io_uring_poll_multishot_pingpong, 300)
 {
 	pingpong(_metadata, W_URING_MULTISHOT, CYCLES);
 }
@@ -269,7 +300,7 @@ static void *blocking_reader(void *arg)
 }
 
 /* read(2) sleeps in the kernel; each record must end its sleep. */
-TEST(blocking_read_pingpong)
+TEST_F_TIMEOUT(wm, blocking_read_pingpong, 300)
 {
 	struct reader rd = { 0 };
 	uint64_t i, end = UINT64_MAX, lost = 0;
@@ -278,6 +309,13 @@ TEST(blocking_read_pingpong)
 	int fd = open("/dev/mpmcring", O_RDWR | O_CLOEXEC);
 
 	ASSERT_GE(fd, 0);
+	{
+		struct mpmcring *r = mpmcring_open(NULL, 0);
+
+		ASSERT_NE(NULL, r);
+		drain_default(r);
+		mpmcring_close(r);
+	}
 	rd.fd = open("/dev/mpmcring", O_RDWR | O_CLOEXEC);
 	ASSERT_GE(rd.fd, 0);
 	ASSERT_EQ(0, pthread_create(&th, NULL, blocking_reader, &rd));
@@ -392,17 +430,17 @@ static void room_pingpong(struct __test_metadata *_metadata, enum wait_mode mode
 	EXPECT_EQ(0, vm_rmmod("mpmcring_loadgen"));
 }
 
-TEST(pollout_poll)
+TEST_F_TIMEOUT(wm, pollout_poll, 120)
 {
 	room_pingpong(_metadata, W_POLL);
 }
 
-TEST(pollout_epoll_edge_triggered)
+TEST_F_TIMEOUT(wm, pollout_epoll_edge_triggered, 120)
 {
 	room_pingpong(_metadata, W_EPOLL_ET);
 }
 
-TEST(pollout_io_uring_multishot)
+TEST_F_TIMEOUT(wm, pollout_io_uring_multishot, 120)
 {
 	room_pingpong(_metadata, W_URING_MULTISHOT);
 }
