@@ -13,6 +13,10 @@
  *   steal       time the hypervisor took from the VM / (CPUs x window)
  *   nivcsw      involuntary context switches of its threads
  *   load1       the 1-minute load average when it started
+ *
+ * hb_wait_quiet() waits, up to a limit, for the rest of the machine to
+ * use less than a given share of it: runs can then be taken when other
+ * work pauses, and the noise columns say which ones were not.
  */
 #include <stdio.h>
 #include <string.h>
@@ -99,4 +103,29 @@ void hb_machine_describe(char *buf, size_t len)
 		memset(&u, 0, sizeof(u));
 	snprintf(buf, len, "%s, %s, %u CPUs usable (%ld online), Linux %s", u.machine, model,
 		 hb_ncpus(), sysconf(_SC_NPROCESSORS_ONLN), u.release);
+}
+
+/* Busy fraction of all CPUs over ms milliseconds (this process idle). */
+static double busy_over(unsigned int ms)
+{
+	struct hb_machine_sample a, b;
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+	double ticks = sysconf(_SC_CLK_TCK), online = sysconf(_SC_NPROCESSORS_ONLN);
+
+	hb_machine_sample(&a);
+	nanosleep(&ts, NULL);
+	hb_machine_sample(&b);
+	return (b.busy_ticks - a.busy_ticks) / ticks / (online * (b.t - a.t));
+}
+
+double hb_wait_quiet(double max_busy, double max_wait_s)
+{
+	double t0 = hb_now(), busy;
+
+	do {
+		busy = busy_over(500);
+		if (busy <= max_busy)
+			break;
+	} while (hb_now() - t0 < max_wait_s);
+	return hb_now() - t0;
 }

@@ -4,14 +4,17 @@
  * against the rings users run today, in one process, interleaved.
  *
  *   hostbench [-m MIXES] [-s SIZES] [-M single,batch] [-r ROUNDS] [-i IMPLS]
- *             [-w WARM_MS] [-t RUN_MS] [-R RING_BYTES] [-o DIR] [-q] [-l]
+ *             [-w WARM_MS] [-t RUN_MS] [-W BUSY_PCT [-X WAIT_S]] [-R RING_BYTES]
+ *             [-o DIR] [-q] [-l]
  *   hostbench -1 IMPL [-n RECORDS] [-s SIZE] [-b]
  *   hostbench -I [-i IMPLS] [-n RECORDS] [-s SIZE]      (under callgrind)
  *
  * MIXES is a list of PxC (default: see plan.c; -q: 1x1,2x2). For every
  * configuration, ROUNDS rounds; in each round every implementation runs
  * once, in an order that rotates with the round (plan.c). A run is a fixed
- * time: WARM_MS unmeasured, then RUN_MS measured (run.c). Rows go to
+ * time: WARM_MS unmeasured, then RUN_MS measured (run.c). -W: before each
+ * round, wait (WAIT_S at most, default 60) until the rest of the machine
+ * uses at most BUSY_PCT percent of it (machine.c). Rows go to
  * DIR/runs.csv as runs end (out.c); bench/report/ computes the medians,
  * spreads and ratios. Afterwards the machine's limits (limits.c) and the
  * reservation rate of 1, 2, 4 ... producers (scale.c); -l skips both.
@@ -34,7 +37,8 @@
 static struct {
 	struct hb_plan plan;
 	unsigned int warm_ms, run_ms;
-	uint64_t records; /* -1, -I */
+	unsigned int quiet_pct, quiet_wait_s; /* -W, -X */
+	uint64_t records;		      /* -1, -I */
 	uint64_t ring_bytes;
 	const char *out;
 	bool quick, no_limits;
@@ -90,7 +94,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: hostbench [-m PxC,...] [-s SIZES] [-M single,batch] [-r ROUNDS] [-i IMPLS]\n"
-		"                 [-w WARM_MS] [-t RUN_MS] [-R RING_BYTES] [-o DIR] [-q] [-l]\n"
+		"                 [-w WARM_MS] [-t RUN_MS] [-W BUSY_PCT [-X WAIT_S]] [-R RING_BYTES]\n"
+		"                 [-o DIR] [-q] [-l]\n"
 		"       hostbench -1 IMPL [-n RECORDS] [-s SIZE] [-b]\n"
 		"       hostbench -I [-i IMPLS] [-n RECORDS] [-s SIZE]   (under valgrind --tool=callgrind)\n");
 	exit(2);
@@ -156,12 +161,16 @@ static void run_plan(const char *cmdline)
 					continue;
 				if (cfg.ring_bytes / cfg.size < 4 * HB_BATCH)
 					usage();
-				for (r = 0, n = 0; r < p->rounds; r++)
+				for (r = 0, n = 0; r < p->rounds; r++) {
+					if (opt.quiet_pct)
+						hb_wait_quiet(opt.quiet_pct / 100.0,
+							      opt.quiet_wait_s);
 					for (slot = 0; slot < p->nimpls; slot++, n++) {
 						hb_run_once(hb_plan_order(p, r, slot), &cfg, r,
 							    slot, &res[n]);
 						hb_out_run(&res[n]);
 					}
+				}
 				progress(&cfg, res, n, ++done, total);
 			}
 	hb_out_close();
@@ -183,7 +192,7 @@ int main(int argc, char **argv)
 			if (!p[1] && i + 1 < (unsigned int)argc)
 				cmdline[len++] = ' ';
 		}
-	while ((ch = getopt(argc, argv, "m:s:M:r:i:w:t:n:R:o:ql1:bI")) != -1) {
+	while ((ch = getopt(argc, argv, "m:s:M:r:i:w:t:W:X:n:R:o:ql1:bI")) != -1) {
 		switch (ch) {
 		case 'm':
 			if (hb_plan_parse_mixes(&opt.plan, optarg))
@@ -208,6 +217,12 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			opt.run_ms = atoi(optarg);
+			break;
+		case 'W':
+			opt.quiet_pct = atoi(optarg);
+			break;
+		case 'X':
+			opt.quiet_wait_s = atoi(optarg);
 			break;
 		case 'n':
 			opt.records = strtoull(optarg, NULL, 0);
@@ -258,6 +273,8 @@ int main(int argc, char **argv)
 		opt.warm_ms = opt.quick ? 20 : 50;
 	if (!opt.run_ms)
 		opt.run_ms = opt.quick ? 80 : 250;
+	if (!opt.quiet_wait_s)
+		opt.quiet_wait_s = 60;
 
 	if (mkdir(opt.out, 0755) && errno != EEXIST) {
 		fprintf(stderr, "hostbench: cannot create %s: %s\n", opt.out, strerror(errno));

@@ -84,3 +84,27 @@ def ipr_dumps(folder):
             out.append({"impl": label[0], "mode": label[1], "records": int(label[2]),
                         "instructions": total, "file": path})
     return out
+
+
+# ours' entry points: the ring's own code, as a kernel producer and a
+# library consumer call it (reclaim runs inside reserve).
+API = ("hostring_reserve", "hostring_commit", "mpmcring_read", "mpmcring_read_batch",
+       "mpmcring_batch_next", "mpmcring_read_many", "mpmcring_commit")
+ANNOTATED = re.compile(r"^\s*([\d,]+) \(.*\)\s+\S*:([A-Za-z_]\w*)(\s|$)")
+
+
+def api_instructions(profile_path):
+    """{function: inclusive instructions} of ours' entry points and the
+    payload copy, from a callgrind_annotate --inclusive=yes listing: a
+    function's largest line is the whole of it (the others are the parts
+    inlined from each source file)."""
+    out = {}
+    with open(profile_path) as f:
+        for line in f:
+            m = ANNOTATED.match(line)
+            if not m:
+                continue
+            name = "memcpy" if "memcpy" in m.group(2) else m.group(2)
+            if name in API or name == "memcpy":
+                out[name] = max(out.get(name, 0), int(m.group(1).replace(",", "")))
+    return out
