@@ -110,6 +110,7 @@ static inline void mpr_view_init(struct mpr_view *v,
 struct mpr_rec {
 	__u64 pos;
 	__u64 size;		/* bytes of ring space, header and padding included */
+	__u64 hdr;		/* the header word as read (union mpr_hdr_word) */
 	__u32 len;		/* payload bytes */
 	__u8 prio;
 	__u8 flags;
@@ -272,6 +273,7 @@ static MPR_ALWAYS_INLINE int mpr_walk_at(const struct mpr_walker *w, __u64 pos,
 
 	/* The space may be reused under a walker that has not claimed it. */
 	u.w = MPR_READ_SPECULATIVE(*(const __u64 *)(w->data + off));
+	rec->hdr = u.w;
 	rec->len = u.h.len;
 	rec->prio = u.h.prio;
 	rec->flags = u.h.flags;
@@ -329,7 +331,7 @@ static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
 					       bool *announced, int *why)
 {
 	__u64 *headp = &v->cons->head;
-	__u64 h, p, e, room, bytes = 0;
+	__u64 h, p, e, bytes = 0;
 	__u32 n = 0, walked = 0;
 	struct mpr_walker w;
 	struct mpr_pos pos;
@@ -350,47 +352,30 @@ static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
 	}
 
 	/*
-	 * The first record apart: most claims take one, and a claim of one
-	 * committed record then never enters the loop.
+	 * Committed records from the head on, up to max_recs of them, their
+	 * payload up to max_bytes (the first whatever its size unless
+	 * hard_bytes), and up to prod_pos; discarded ones are passed, at
+	 * most MPR_CLAIM_WALK of them. One record at a time, each checked as
+	 * mpr_walk_at() says, the likeliest case first.
 	 */
-	st = mpr_walk_at(&w, h, p - h, &rec);
 	e = h;
-	room = p - h;
-	if (st == MPR_REC_COMMITTED && (rec.len <= max_bytes || !hard_bytes)) {
-		if (out)
-			out->fn(out->ctx, 0, &rec);
-		else
-			c->first = rec;
-		bytes = rec.len;
-		n = 1;
-		e += rec.size;
-		room -= rec.size;
-	} else if (st == MPR_REC_DISCARDED) {
-		e += rec.size;
-		room -= rec.size;
-	}
-	/* The rest, up to prod_pos; discarded ones bounded apart. */
-	while (n < max_recs && room && e != h) {
-		st = mpr_walk_at(&w, e, room, &rec);
-		if (st == MPR_REC_DISCARDED) {
-			if (++walked == MPR_CLAIM_WALK)
+	do {
+		st = mpr_walk_at(&w, e, p - e, &rec);
+		if (mpr_likely(st == MPR_REC_COMMITTED)) {
+			if (bytes + rec.len > max_bytes && (n || hard_bytes))
 				break;
-			e += rec.size;
-			room -= rec.size;
-			continue;
-		}
-		if (st != MPR_REC_COMMITTED ||
-		    (bytes + rec.len > max_bytes && (n || hard_bytes)))
+			if (out)
+				out->fn(out->ctx, n, &rec);
+			else if (!n)
+				c->first = rec;
+			bytes += rec.len;
+			n++;
+		} else if (st != MPR_REC_DISCARDED ||
+			   walked++ == MPR_CLAIM_WALK) {
 			break;
-		if (out)
-			out->fn(out->ctx, n, &rec);
-		else if (!n)
-			c->first = rec;
-		bytes += rec.len;
+		}
 		e += rec.size;
-		room -= rec.size;
-		n++;
-	}
+	} while (n < max_recs && e != p);
 
 	if (e == h) {
 		/* Nothing here; report only what a stable head shows. */
@@ -453,31 +438,48 @@ static MPR_ALWAYS_INLINE int mpr_claim_one(const struct mpr_view *v,
 {
 	struct mpmcring_meta *m = v->meta;
 	__u64 *headp = &v->cons->head;
+	struct mpr_walker w;
 	struct mpr_pos pos;
 	struct mpr_rec rec;
-	int st = MPR_REC_NONE;
 
+	mpr_walker_init(&w, v);
 	/* Pairs with [R5]. */
 	pos.reclaim = MPR_LOAD_ACQUIRE(&m->reclaim_pos);
 	/* Pairs with [C2]. */
 	pos.head = MPR_LOAD_ACQUIRE(headp);
 	pos.prod = *prod_seen;
-	if (pos.head == pos.prod || mpr_before(pos.prod, pos.reclaim) ||
-	    !mpr_head_sane(v, &pos) ||
-	    (st = mpr_record_at(v, pos.head, pos.prod, &rec)) == MPR_REC_BAD) {
+	/*
+	 * reclaim <= head < prod_seen, the head on a granule: what a sane
+	 * head with something after it looks like against a fresh prod_pos.
+	 */
+	if (mpr_unlikely((__s64)(pos.prod - pos.reclaim) <= 0 ||
+			 pos.head - pos.reclaim >= pos.prod - pos.reclaim ||
+			 (pos.head & v->gmask))) {
 		/* Loaded after the head, as mpr_positions() does. */
 		pos.prod = MPR_LOAD_ACQUIRE(&m->prod_pos);
 		*prod_seen = pos.prod;
+		/* The whole way reports a corrupt head; never "empty". */
 		if (mpr_unlikely(!mpr_head_sane(v, &pos)))
 			return MPR_CLAIM_AGAIN;
 		if (pos.head == pos.prod) {
 			*why = MPR_REC_NONE;
 			return MPR_CLAIM_STOP;
 		}
-		st = mpr_record_at(v, pos.head, pos.prod, &rec);
 	}
-	if (st != MPR_REC_COMMITTED)
+	if (mpr_unlikely(mpr_walk_at(&w, pos.head, pos.prod - pos.head,
+				     &rec) != MPR_REC_COMMITTED)) {
+		/*
+		 * Not finished yet, and the head still there: nothing to
+		 * claim. Anything else (a discarded record, a stale
+		 * prod_seen, a moved head) goes the whole way.
+		 */
+		if (rec.state == MPR_REC_NONE &&
+		    MPR_LOAD_ACQUIRE(headp) == pos.head) {
+			*why = MPR_REC_NONE;
+			return MPR_CLAIM_STOP;
+		}
 		return MPR_CLAIM_AGAIN;
+	}
 	MPR_WRITE_ONCE(*announce, pos.head);
 	*announced = true;
 	/* [C2] pairs with [R3], as in mpr_claim_attempt(). */

@@ -12,7 +12,9 @@
  * (-ESTALE): then what it read from those records must be thrown away.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/ioctl.h>
 
 #include "internal.h"
@@ -139,19 +141,43 @@ static MPR_ALWAYS_INLINE int mpr_lib_claim_fast(struct mpmcring_consumer *c,
 		n = mpr_claim_attempt(&c->r->v, &c->slot->start, false, max_records, max_bytes,
 				      false, cl, out, announced, &why);
 	if (mpr_likely(n > 0)) {
-		mpr_lib_claimed(c, n, cl->bytes);
+		/* Held nothing before: the counts start over. */
+		c->holding = true;
+		c->held_records = n;
+		c->held_bytes = cl->bytes;
+		/* Informational: the kernel counts these if this process dies. */
+		MPR_WRITE_ONCE(c->slot->held_records, n);
 		return n;
 	}
 	return n == MPR_CLAIM_STOP && why == MPR_REC_NONE && !*announced ? -EAGAIN : 0;
 }
 
+/*
+ * struct mpmcring_record's len, prio and flags are the header's first six
+ * bytes, in its order: the header word is copied in with one store (its
+ * last two bytes, reserved, land in the struct's padding).
+ */
+_Static_assert(offsetof(struct mpmcring_record, len) == 8 &&
+		       offsetof(struct mpmcring_record, prio) == 12 &&
+		       offsetof(struct mpmcring_record, flags) == 13 &&
+		       sizeof(struct mpmcring_record) == 16 &&
+		       offsetof(struct mpmcring_rec_hdr, len) == 0 &&
+		       offsetof(struct mpmcring_rec_hdr, prio) == 4 &&
+		       offsetof(struct mpmcring_rec_hdr, flags) == 5,
+	       "struct mpmcring_record mirrors the record header");
+
+static MPR_ALWAYS_INLINE void mpr_lib_record_set(struct mpmcring_record *rec,
+						 const unsigned char *data, const struct mpr_rec *r)
+{
+	rec->data = data;
+	memcpy((unsigned char *)rec + offsetof(struct mpmcring_record, len), &r->hdr,
+	       sizeof(r->hdr));
+}
+
 static MPR_ALWAYS_INLINE void mpr_lib_record(struct mpmcring_consumer *c, const struct mpr_rec *r,
 					     struct mpmcring_record *rec)
 {
-	rec->data = mpr_payload(&c->r->v, r->pos);
-	rec->len = r->len;
-	rec->prio = r->prio;
-	rec->flags = r->flags;
+	mpr_lib_record_set(rec, mpr_payload(&c->r->v, r->pos), r);
 }
 
 static bool mpr_lib_next(struct mpmcring_consumer *c, __u64 *cur, __u64 end,
@@ -217,20 +243,16 @@ int mpmcring_read(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 /* Where mpmcring_read_many() has its claim put each record. */
 struct mpr_lib_many {
 	struct mpmcring_record *recs;
-	const unsigned char *data;
+	const unsigned char *data; /* the data area, plus the header */
 	__u64 data_mask;
 };
 
 static MPR_ALWAYS_INLINE void mpr_lib_many_put(void *ctx, __u32 i, const struct mpr_rec *r)
 {
 	const struct mpr_lib_many *m = ctx;
-	/* By index: an attempt that loses the race starts over at 0. */
-	struct mpmcring_record *rec = &m->recs[i];
 
-	rec->data = m->data + (r->pos & m->data_mask) + MPMCRING_HDR_SIZE;
-	rec->len = r->len;
-	rec->prio = r->prio;
-	rec->flags = r->flags;
+	/* By index: an attempt that loses the race starts over at 0. */
+	mpr_lib_record_set(&m->recs[i], m->data + (r->pos & m->data_mask), r);
 }
 
 static MPR_SLOW_PATH int mpr_lib_read_many_slow(struct mpmcring_consumer *c,
@@ -238,7 +260,7 @@ static MPR_SLOW_PATH int mpr_lib_read_many_slow(struct mpmcring_consumer *c,
 						unsigned int max_records, size_t max_bytes,
 						bool announced)
 {
-	struct mpr_lib_many m = { recs, c->r->v.data, c->r->v.data_mask };
+	struct mpr_lib_many m = { recs, c->r->v.data + MPMCRING_HDR_SIZE, c->r->v.data_mask };
 	struct mpr_claim_sink sink = { mpr_lib_many_put, &m };
 	struct mpr_claim cl;
 
@@ -248,7 +270,7 @@ static MPR_SLOW_PATH int mpr_lib_read_many_slow(struct mpmcring_consumer *c,
 int mpmcring_read_many(struct mpmcring_consumer *c, struct mpmcring_record *recs,
 		       unsigned int max_records, size_t max_bytes)
 {
-	struct mpr_lib_many m = { recs, c->r->v.data, c->r->v.data_mask };
+	struct mpr_lib_many m = { recs, c->r->v.data + MPMCRING_HDR_SIZE, c->r->v.data_mask };
 	struct mpr_claim_sink sink = { mpr_lib_many_put, &m };
 	struct mpr_claim cl;
 	bool announced;
