@@ -10,17 +10,22 @@
 #                       rule, modprobe.d example (PREFIX, DESTDIR; see below)
 #   make uninstall
 #   make check          every test: deps, host tests, static checks, test
-#                       kernels, modules for five kernels, DKMS, KUnit and VM
-#                       tests in qemu
-#   make check-harness  plants faults in a scratch copy: the runner must fail
+#                       kernels, modules for six kernels, DKMS, KUnit and VM
+#                       tests in qemu, all checked against tests/inventory.txt
+#   make check-harness  the runner's unit tests, then faults planted in
+#                       scratch copies: the runner must fail for each
 #   make lint           the static checks alone (scripts/lint.sh)
 #   make demo           boots the stock 6.1 kernel with the module loaded
 #   make bench          host benchmarks, full (bench/Makefile); bench-quick
 #   make bench-vm       in-kernel producer benchmarks in a qemu guest
+#   make bench-events   real kernel events: mpmcring vs BPF ringbuf vs perf
+#                       buffer in one qemu guest (scripts/bench-events.sh)
 #   make clean
 #
-# make check knobs: MPMCRING_KERNELS=debug,kcsan MPMCRING_HOST=0
-# MPMCRING_DEPS=0 MPMCRING_VM_TIMEOUT=<s> (see tests/harness/run.py).
+# make check knobs: MPMCRING_KERNELS=debug,kcsan,debug-6.12,stock-6.1,...
+# MPMCRING_VM_TESTS=<prog,...> MPMCRING_HOST=0 MPMCRING_LINT=0 MPMCRING_DEPS=0
+# MPMCRING_VM_TIMEOUT=<s> (see tests/harness/run.py); a subset is checked
+# against the inventory as a subset.
 #
 # make install knobs: PREFIX (/usr/local), DESTDIR, MPMCRING_GROUP (the
 # group of the device nodes, default root) and MPMCRING_MODE (default 0600,
@@ -85,6 +90,9 @@ bench bench-quick:
 bench-vm:
 	bash scripts/bench-vm.sh
 
+bench-events:
+	bash scripts/bench-events.sh
+
 clean:
 	@if [ -f "$(KDIR)/Makefile" ]; then $(MAKE) -C "$(KDIR)" M="$(CURDIR)" clean; \
 	else find . -path ./build -prune -o -path ./.git -prune -o -type f \( -name '*.o' \
@@ -95,4 +103,4 @@ clean:
 	rm -rf build
 
 .PHONY: all check-kdir modules modules_install userspace install uninstall check \
-	check-harness lint demo bench bench-quick bench-vm clean
+	check-harness lint demo bench bench-quick bench-vm bench-events clean

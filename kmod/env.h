@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The producer environment the protocol code runs in in the module (see
+ * The module's producer environment for the protocol code (see
  * proto/mpmcring_produce.h for what each function must do). Included by
  * the files that reserve and reclaim; everything here may run in NMI.
  */

@@ -113,8 +113,14 @@ void mpmcring_slot_detach(struct mpmcring *ring, unsigned int i)
 		atomic64_add(mpr_held_capped(v, held, start, bound),
 			     &ring->abandoned_records);
 	}
-	if (read_slot)
+	if (read_slot) {
+		/*
+		 * [C3] pairs with [R4]: the mapped word of a read(2) slot,
+		 * which a co-tenant may have scribbled on, reads idle
+		 * before the slot is free.
+		 */
 		smp_store_release(&slot->start, MPMCRING_SLOT_IDLE);
+	}
 	spin_lock(&ring->slots_lock);
 	clear_bit(i, ring->slots_used);
 	clear_bit(i, ring->read_slots);

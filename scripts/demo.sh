@@ -6,7 +6,9 @@
 # loads the module and shows it at work: the device, the ring's layout and
 # counters, a record through write(2)/read(2), kernel producers in every
 # context with the mpmcring tool's live counters, JSON and hex output, loss
-# reporting, and mpmcring bench.
+# reporting, mpmcring bench, then real kernel events (mpmcring_events.ko)
+# as JSON lines while commands run, and a syscall flood that the ring
+# refuses by priority while every marker exec arrives.
 # The guest's console is printed here as it runs (and kept in
 # build/logs/demo/console.log). Exits 0 when the guest got through.
 set -euo pipefail

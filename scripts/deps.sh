@@ -10,13 +10,14 @@ set -euo pipefail
 PACKAGES=(
 	build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils kmod
 	dwarves qemu-system-x86 busybox-static python3
-	linux-source-6.1
+	linux-source-6.1 linux-source-6.12
 	linux-image-amd64 linux-headers-amd64
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
 	linux-image-6.12-rt-amd64 linux-headers-6.12-rt-amd64
 	dkms sparse clang libclang-rt-14-dev gnuplot-nox
 	libdpdk-dev libck-dev libconcurrentqueue-dev pkg-config
 	valgrind cppcheck clang-format patch liburing-dev
+	libbpf-dev bpftool llvm zlib1g-dev
 )
 
 command -v dpkg-query >/dev/null 2>&1 ||

@@ -10,8 +10,28 @@ JOBS=${JOBS:-$(($(nproc) + 1))}
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# The Debian package that provides the test-kernel sources.
+# The Debian package whose sources give checkpatch, kernel-doc and the
+# selftest headers (and the 6.1 test kernels: see test_kernel_source).
 TEST_KERNEL_SRC_PKG=${TEST_KERNEL_SRC_PKG:-linux-source-6.1}
+
+# The test kernels: each is a config flavour (tests/kconfig/<flavour>.config)
+# built from one source package.
+#   test_kernel_source <kernel-id>   the package (linux-source-6.1, ...)
+#   test_kernel_flavour <kernel-id>  the flavour (debug, kcsan)
+test_kernel_source() {
+	case "$1" in
+	debug | kcsan) echo "$TEST_KERNEL_SRC_PKG" ;;
+	debug-6.12) echo linux-source-6.12 ;;
+	*) return 1 ;;
+	esac
+}
+test_kernel_flavour() {
+	case "$1" in
+	debug | debug-6.12) echo debug ;;
+	kcsan) echo kcsan ;;
+	*) return 1 ;;
+	esac
+}
 
 pkg_version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null; }
 
@@ -29,31 +49,33 @@ stock_release() {
 		| grep -E "$re" | sed 's/^vmlinuz-//' | sort -V | tail -n 1
 }
 
-# The patches the test kernels need on top of linux-source (see each one's
-# header), in the order they apply.
+# The patches one source package needs for the test kernels (see each
+# one's header), in the order they apply: tests/kernel-patches/<package>/.
 kernel_patches() {
-	ls "$REPO"/tests/kernel-patches/*.patch 2>/dev/null | LC_ALL=C sort
+	local pkg=${1:-$TEST_KERNEL_SRC_PKG}
+	ls "$REPO/tests/kernel-patches/$pkg"/*.patch 2>/dev/null | LC_ALL=C sort
 }
 
-# The extracted and patched linux-source tree (test kernels, checkpatch,
-# kernel-doc, the selftest headers), made once into the cache. Prints its path.
+# The extracted and patched tree of a linux-source package (default
+# TEST_KERNEL_SRC_PKG: checkpatch, kernel-doc, the selftest headers), made
+# once into the cache. Prints its path.
 linux_source_dir() {
-	local ver tarball src p phash
-	ver=$(pkg_version "$TEST_KERNEL_SRC_PKG")
-	[ -n "$ver" ] || die "$TEST_KERNEL_SRC_PKG is not installed (run scripts/deps.sh)"
+	local pkg=${1:-$TEST_KERNEL_SRC_PKG} ver tarball src p phash
+	ver=$(pkg_version "$pkg")
+	[ -n "$ver" ] || die "$pkg is not installed (run scripts/deps.sh)"
 	# Patched trees are kept apart, by the patches' contents.
-	phash=$(kernel_patches | xargs -r cat | sha256sum | cut -c1-12)
-	src="$MPMCRING_CACHE/src/$TEST_KERNEL_SRC_PKG-$ver-p$phash"
+	phash=$(kernel_patches "$pkg" | xargs -r cat | sha256sum | cut -c1-12)
+	src="$MPMCRING_CACHE/src/$pkg-$ver-p$phash"
 	if [ ! -f "$src/.mpmcring-extracted" ]; then
-		tarball=$(ls /usr/src/"$TEST_KERNEL_SRC_PKG".tar.* 2>/dev/null | head -n 1)
-		[ -n "$tarball" ] || die "no /usr/src/$TEST_KERNEL_SRC_PKG.tar.*"
-		say "extracting $TEST_KERNEL_SRC_PKG $ver"
+		tarball=$(ls /usr/src/"$pkg".tar.* 2>/dev/null | head -n 1)
+		[ -n "$tarball" ] || die "no /usr/src/$pkg.tar.*"
+		say "extracting $pkg $ver"
 		rm -rf "$src" "$src.tmp"
 		mkdir -p "$src.tmp"
 		tar -xf "$tarball" -C "$src.tmp" --strip-components=1
-		for p in $(kernel_patches); do
+		for p in $(kernel_patches "$pkg"); do
 			patch -s -p1 -d "$src.tmp" <"$p" ||
-				die "$(basename "$p") does not apply to $TEST_KERNEL_SRC_PKG $ver"
+				die "$(basename "$p") does not apply to $pkg $ver"
 		done
 		touch "$src.tmp/.mpmcring-extracted"
 		mv "$src.tmp" "$src"

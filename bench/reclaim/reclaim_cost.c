@@ -71,7 +71,9 @@ int main(int argc, char **argv)
 	       "held: ns/reclaim");
 	for (k = 0; k < sizeof(slots) / sizeof(slots[0]); k++) {
 		struct hostring_params p = {
-			.size = 1 << 20, .producers = 1, .max_consumers = slots[k],
+			.size = 1 << 20,
+			.producers = 1,
+			.max_consumers = slots[k],
 		};
 		double walk[1001], held[1001];
 		struct hostring h;

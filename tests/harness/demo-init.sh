@@ -99,6 +99,60 @@ step_bench() {
 	show mpmcring bench --threads 2 --hrtimer --consumers 2 --count 100000 || return 1
 }
 
+# Real kernel events: the events module (kmod/events) on the kernel's own
+# tracepoints, into /dev/mpmcring-events, read as JSON lines.
+step_events() {
+	say "real kernel events: mpmcring_events.ko probes exec, fork, exit, open, connect"
+	show insmod "$MODDIR/mpmcring_events.ko" || return 1
+	echo "\$ mpmcring cat events --json --follow &   (its lines follow, as the commands run)"
+	mpmcring cat events --json --follow 2>/tmp/events.err &
+	consumer=$!
+	sleep 0.5
+	echo "\$ ls /lib/mpmcring"
+	ls /lib/mpmcring
+	sleep 0.3
+	echo "\$ cat /proc/version"
+	cat /proc/version
+	sleep 0.3
+	echo "\$ sh -c 'echo hello >/tmp/greeting'"
+	sh -c 'echo hello >/tmp/greeting'
+	sleep 0.3
+	echo "\$ /bin/mpmcring --version   (busybox runs its own applets without exec, or as /proc/self/exe)"
+	/bin/mpmcring --version
+	sleep 1
+	kill -INT $consumer
+	wait $consumer 2>/dev/null
+	show rmmod mpmcring_events || return 1
+}
+
+# A flood of low-priority events (every syscall, catch-all) on every CPU
+# into a small ring while a marker program runs every 10 ms: the ring
+# refuses the flood (counted by class) and every marker exec arrives.
+step_flood() {
+	say "a flood: every syscall as a low-priority event, on every CPU, 256 KiB ring; /bin/true exec'd every 10 ms"
+	show insmod "$MODDIR/mpmcring_events.ko" catchall=1 size=262144 || return 1
+	mpmcring cat events --json --follow >/tmp/flood.json 2>/tmp/flood.err &
+	consumer=$!
+	flooders=
+	for cpu in $(seq 1 "$(nproc)"); do
+		dd if=/dev/zero of=/dev/null bs=1 2>/dev/null &
+		flooders="$flooders $!"
+	done
+	echo "\$ for i in \$(seq 100); do /bin/true; sleep 0.01; done   (beside $(nproc) x dd bs=1)"
+	for i in $(seq 100); do /bin/true; sleep 0.01; done
+	kill $flooders
+	wait $flooders 2>/dev/null
+	sleep 1
+	kill -INT $consumer
+	wait $consumer 2>/dev/null
+	show mpmcring stat events || return 1
+	got=$(grep -c '"type":"exec".*"filename":"/bin/true"' /tmp/flood.json)
+	echo "marker execs delivered: $got of 100; events read: $(grep -c '"type"' /tmp/flood.json)"
+	grep '"filename":"/bin/true"' /tmp/flood.json | head -n 2 | cut -c 1-160
+	show rmmod mpmcring_events || return 1
+	[ "$got" = 100 ]
+}
+
 step_unload() {
 	say "unloading"
 	show rmmod mpmcring || return 1
@@ -106,7 +160,7 @@ step_unload() {
 
 ok=1
 for step in step_load step_device step_layout step_stats step_roundtrip step_stat \
-	step_producers step_bench step_unload; do
+	step_producers step_bench step_events step_flood step_unload; do
 	if ! $step; then
 		echo "mpmcring-demo: FAILED at $step"
 		ok=0

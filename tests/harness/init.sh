@@ -15,7 +15,14 @@
 #   @@MPMCRING DONE
 #
 # Sections: insmod <module>, kunit <suite>, vm <program>, rmmod <module>,
-# leftover modules. A section without END is where the guest died or hung.
+# leftover modules, and what the host needs to judge kernel reports:
+# symbols <module> (our modules' lines of /proc/kallsyms, taken before each
+# unload where kmemleak runs: it prints an unloaded module's frames as bare
+# addresses),
+# objects <when> (the address ranges of our objects, when the module lists
+# them), kmemleak scan (its list after a scan at the very end), lockdep
+# state (whether lockdep is still on at the end). A section without END is
+# where the guest died or hung.
 #
 # Knobs from the kernel command line (the kernel hands unknown name=value
 # words to init as environment): mpmcring_test_timeout=<seconds> for each
@@ -60,9 +67,39 @@ now() { read -r up _ </proc/uptime; echo "t=$up"; }
 # Kills whatever a step left running (tests fork; init is spared).
 sweep() { kill -9 -1 2>/dev/null; }
 
+# symbols <module>: its functions' addresses, before it goes away, on the
+# kernels with kmemleak (the only reader of them; /proc/kallsyms of a stock
+# kernel takes seconds to read under TCG).
+symbols() {
+	[ -e /sys/kernel/debug/kmemleak ] || return 0
+	mark BEGIN symbols "$1" "$(now)"
+	awk -v m="[$1]" '$4 == m' /proc/kallsyms >&3 2>&3
+	mark END symbols "$1" rc=$? "$(now)"
+}
+
+# objects <when>: the module's list of its objects' address ranges and
+# lifetimes (docs/testing.md), when it has one.
+OBJECTS=/sys/kernel/debug/mpmcring/objects
+objects() {
+	[ -r "$OBJECTS" ] || return 0
+	mark BEGIN objects "$1" "$(now)"
+	cat "$OBJECTS" >&3 2>&3
+	mark END objects "$1" rc=$? "$(now)"
+}
+
 mark INFO kernel="$(uname -r)"
 mark INFO cpus="$(nproc)"
 mark INFO cmdline="$(cat /proc/cmdline)"
+# Which detectors are armed (absent: the kernel has none of that kind).
+detectors=
+for f in /proc/sys/kernel/soft_watchdog /proc/sys/kernel/nmi_watchdog \
+	/proc/sys/kernel/watchdog_thresh /proc/sys/kernel/hung_task_timeout_secs \
+	/sys/module/rcupdate/parameters/rcu_cpu_stall_timeout /proc/sys/kernel/panic_on_warn; do
+	[ -r "$f" ] && detectors="$detectors ${f##*/}=$(cat "$f")"
+done
+[ -e /sys/kernel/debug/kmemleak ] && detectors="$detectors kmemleak=on"
+[ -e /proc/lockdep_stats ] && detectors="$detectors lockdep=on"
+mark INFO detectors="${detectors# }"
 
 # insmod_section <module> [params]: one section, 0 when loaded.
 insmod_section() {
@@ -77,6 +114,9 @@ insmod_section mpmcring
 if [ -e /dev/mpmcring ]; then
 	mark INFO device="$(ls -l /dev/mpmcring)"
 fi
+
+# The hung-task detector stops after 10 reports by default: keep it on.
+[ -w /proc/sys/kernel/hung_task_warnings ] && echo -1 >/proc/sys/kernel/hung_task_warnings
 
 # Fault injection, where the kernel has it: GFP_KERNEL allocations and
 # order-0 pages count as injection points, so a KUnit case that arms
@@ -104,48 +144,93 @@ if [ -f "$MODDIR/mpmcring_test.ko" ]; then
 	done
 	# Its work is done: unloaded now, so the test programs see the main
 	# module with no other user (lifetime.c unloads and reloads it).
+	objects after-kunit
+	symbols mpmcring_test
 	mark BEGIN rmmod mpmcring_test "$(now)"
 	rmmod mpmcring_test >&3 2>&3 </dev/null
 	mark END rmmod mpmcring_test rc=$? "$(now)"
 fi
 
-# Test programs, one at a time, each under a timeout.
+# Test programs, one at a time, each under a timeout. One that cannot be
+# run says so (exit status 126) rather than disappearing from the results.
 for t in "$TESTDIR"/*; do
-	[ -f "$t" ] && [ -x "$t" ] || continue
+	[ -f "$t" ] || continue
 	name=${t##*/}
 	if [ -n "$ONLY" ]; then
 		case ",$ONLY," in *",$name,"*) ;; *) continue ;; esac
 	fi
 	mark BEGIN vm "$name" "$(now)"
-	(cd /tmp && MPMCRING_MODDIR=$MODDIR exec timeout -k 10 "$TEST_TIMEOUT" "$t") \
-		>&3 2>&3 </dev/null
-	rc=$?
+	if [ -x "$t" ]; then
+		(cd /tmp && MPMCRING_MODDIR=$MODDIR exec timeout -k 10 "$TEST_TIMEOUT" "$t") \
+			>&3 2>&3 </dev/null
+		rc=$?
+	else
+		echo "mpmcring-init: $t is not executable" >&3
+		rc=126
+	fi
 	mark END vm "$name" rc=$rc "$(now)"
 	sweep
+	objects "after-$name"
 done
 
 # Unload everything, users first. A module that will not go is a failure.
+# A module still in use may only be waiting for the last sweep's processes
+# to finish exiting: wait for that a little (30 s at most) before giving up.
 failed=" "
 pass=0
+waits=0
 while [ $pass -lt 10 ]; do
-	pass=$((pass + 1))
 	progress=0
 	# /proc/modules: name size refcount users state address
 	for m in $(awk '$3 == 0 { print $1 }' /proc/modules); do
 		case "$failed" in *" $m "*) continue ;; esac
+		[ "$m" = mpmcring ] && objects before-unload
+		symbols "$m"
 		mark BEGIN rmmod "$m" "$(now)"
 		rmmod "$m" >&3 2>&3 </dev/null
 		rc=$?
 		mark END rmmod "$m" rc=$rc "$(now)"
 		if [ $rc -eq 0 ]; then progress=1; else failed="$failed$m "; fi
 	done
-	[ $progress -eq 1 ] || break
+	if [ $progress -eq 1 ]; then
+		pass=$((pass + 1))
+	elif [ -n "$(awk '$3 != 0' /proc/modules)" ] && [ $waits -lt 30 ]; then
+		waits=$((waits + 1))
+		sleep 1
+	else
+		break
+	fi
 done
 mark BEGIN leftover modules "$(now)"
 left=$(cat /proc/modules)
 rc=0
 [ -n "$left" ] && { echo "$left" >&3; rc=1; }
 mark END leftover modules rc=$rc "$(now)"
+
+# kmemleak, on the kernels that have it: a scan after every module is gone,
+# so a leak on unload counts too. The first scan after boot only records
+# each object's checksum, and objects younger than 5 s are never reported:
+# scan, wait, scan, then read the list.
+KMEMLEAK=/sys/kernel/debug/kmemleak
+if [ -e "$KMEMLEAK" ]; then
+	mark BEGIN kmemleak scan "$(now)"
+	rc=0
+	echo scan >"$KMEMLEAK" 2>&3 || rc=$?
+	sleep 5
+	[ $rc -eq 0 ] && { echo scan >"$KMEMLEAK" 2>&3 || rc=$?; }
+	[ $rc -eq 0 ] && { cat "$KMEMLEAK" >&3 2>&3 || rc=$?; }
+	mark END kmemleak scan rc=$rc "$(now)"
+fi
+
+# lockdep, on the kernels that have it: still on? It turns itself off after
+# its first report (or a KASAN report, a BUG, an Oops), and from then on
+# checks nothing.
+if [ -r /proc/lockdep_stats ]; then
+	mark BEGIN lockdep state "$(now)"
+	grep -E 'debug_locks|lock-classes:|direct dependencies:' /proc/lockdep_stats >&3 2>&3
+	on=$(awk '$1 == "debug_locks:" { print $2 }' /proc/lockdep_stats)
+	mark END lockdep state rc=$([ "$on" = 1 ] && echo 0 || echo 1) "$(now)"
+fi
 
 mark DONE
 finish

@@ -2,25 +2,61 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # make check-harness: proves that the runner (tests/harness/run.py) goes red
-# for each kind of fault it exists to catch. Each plant goes into its own
-# scratch copy of the tree (tracked files plus untracked ones git does not
-# ignore), and the runner of that copy runs on the one kernel that matters:
+# for each kind of fault it exists to catch, each for its own reason.
 #
-#   kunit-expect   a KUnit case expecting 1 == 2            (debug kernel)
-#   kasan-oob      a KUnit case writing one byte past a
-#                  kmalloc'd buffer through a volatile index (debug: KASAN)
-#   kcsan-race     two kthreads racing on a plain variable
-#                  in mpr_plant_hammer() for a second        (kcsan: KCSAN)
-#   vm-fail        a VM test program with a failing ASSERT   (debug kernel)
-#   stuck-boot     no plant: MPMCRING_BOOT_TIMEOUT=2 makes the boot look
-#                  stuck before init; the runner must stop the guest there
-#                  and fail debug/boot                       (debug kernel)
+# First the runner's own unit tests (tests/harness/test_*.py: parsing,
+# report ownership, the inventory), no guest. Then the plants. Plants go
+# into scratch copies of the tree (tracked files plus untracked ones git
+# does not ignore); plants that need the same kernel share one copy and one
+# guest, and each is checked by a pattern only it can produce (its own
+# test's name, or our function it planted named in the report):
 #
-# A plant passes when the runner exits non-zero, its last line counts a
-# failure, and its output names the expected failing test and reason.
-# Prints one line per plant, then "N passed, N failed"; exits non-zero
-# when any plant stayed green (or went red for another reason).
-# Logs: build/logs/selfcheck/<plant>.log. MPMCRING_KEEP=1 keeps the copies.
+#   guest "debug" (the debug kernel):
+#     kunit-expect    a KUnit case expecting 1 == 2
+#     warn            WARN() in mpr_plant_warn()
+#     lockdep         mutexes A->B then B->A in mpr_plant_lock_*(): a splat
+#                     naming our code, and lockdep off for the rest (debug/lockdep)
+#     kasan-oob       one byte written past a kmalloc'd buffer
+#     leak            4 kmalloc'd objects dropped in mpr_plant_leak(): kmemleak
+#     rcu-stall       mpr_plant_rcu_reader() inside rcu_read_lock() for 25 s
+#                     while a grace period (call_rcu) waits for it
+#     soft-lockup     mpr_plant_spin() with preemption off for 25 s (RCU
+#                     stall warnings held back meanwhile: see the plant)
+#     vm-fail         a VM test program with a failing ASSERT
+#     vm-crash        a VM test program killed by SIGSEGV after 1 of 2 results
+#     vm-missing      tests/vm/params.c deleted: the inventory misses it
+#     kunit-unlisted  tests/kunit/lifetime.o dropped from Kbuild: its suite
+#                     never registers, the inventory misses it
+#   guest "kcsan" (the kcsan kernel):
+#     kcsan-race      two kthreads racing on a plain variable in mpr_plant_hammer()
+#     kcsan-helper    two kthreads racing on our kmalloc'd bitmap through
+#                     __bitmap_set() and __bitmap_clear(): only base-kernel
+#                     functions in the report's header, our code one frame
+#                     below (the frame rule alone makes it ours)
+#   guest "nokunit" (the debug kernel):
+#     kunit-unbuilt   Kbuild's CONFIG_KUNIT test fails (as on a kernel
+#                     without KUnit): no test module, every suite missing
+#   guest "stuck-boot" (the debug kernel, stopped before init; in the
+#   nokunit copy, whose modules are built already):
+#     stuck-boot      MPMCRING_BOOT_TIMEOUT=2 makes the boot look stuck
+#                     before init: the runner must stop it and fail debug/boot
+#
+# Sharing a guest is sound because each plant is judged by its own
+# evidence: a failure only it causes, or its own function named in the
+# report of its kind. A plant that stops a later one from running (a guest
+# that dies) leaves that one's evidence missing, and it fails. Order
+# matters where a detector stops: lockdep turns itself off at its first
+# report and after a KASAN report, so the lockdep plant comes first.
+#
+# A plant passes when the runner of its copy exits non-zero, its last line
+# counts a failure, and every pattern of the plant matches a line of the
+# output. A shared guest passes only when the runner finished and each
+# test that failed is one a plant of it expects (none the plants do not
+# explain).
+# Prints one line per plant, then "N passed, N failed"; exits non-zero when
+# any plant stayed green (or went red for another reason).
+# Logs: build/logs/selfcheck/<guest>.log. MPMCRING_KEEP=1 keeps the copies;
+# MPMCRING_SELFCHECK=<guest,...> runs only those guests (unit: the unit tests).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 LOGDIR="$REPO/build/logs/selfcheck"
@@ -28,6 +64,8 @@ mkdir -p "$LOGDIR"
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/selfcheck.XXXXXX")
 cleanup() { [ "${MPMCRING_KEEP:-0}" = 1 ] || rm -rf "$SCRATCH"; }
 trap cleanup EXIT
+ONLY=${MPMCRING_SELFCHECK:-}
+wanted() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 
 # The tree as it is now: tracked files and untracked ones not ignored.
 copy_tree() {
@@ -43,16 +81,26 @@ copy_tree() {
 	fi
 }
 
-# A KUnit plant: a new suite file in the test module.
-plant_kunit() {
-	local dst=$1 file=$2
+# ---------------------------------------------------------------- plants
+# Each takes the copy's root. A KUnit plant adds a suite file to the test
+# module and its line to the copy's inventory, so that only the planted
+# fault is new.
+
+plant_kunit() {	# <root> <file> <suite> <kernel>; the source on stdin
+	local dst=$1 file=$2 suite=$3 kernel=$4
 	cat >"$dst/tests/kunit/$file.c"
 	printf '\n# planted by tests/harness/selfcheck.sh\nmpmcring_test-y += tests/kunit/%s.o\n' \
 		"$file" >>"$dst/Kbuild"
+	printf 'kunit %s %s 1\n' "$kernel" "$suite" >>"$dst/tests/inventory.txt"
+}
+
+plant_vm() {	# <root> <program> <tests> <kernel>; the source on stdin
+	cat >"$1/tests/vm/$2.c"
+	printf 'vm %s %s %s\n' "$4" "$2" "$3" >>"$1/tests/inventory.txt"
 }
 
 plant_kunit_expect() {
-	plant_kunit "$1" zz_plant_expect <<'EOF'
+	plant_kunit "$1" zz_plant_expect mpmcring_plant_expect debug <<'EOF'
 // SPDX-License-Identifier: GPL-2.0-only
 /* Planted by selfcheck.sh: an expectation that cannot hold. */
 #include <kunit/test.h>
@@ -77,8 +125,86 @@ kunit_test_suite(plant_expect_suite);
 EOF
 }
 
+plant_warn() {
+	plant_kunit "$1" zz_plant_warn mpmcring_plant_warn debug <<'EOF'
+// SPDX-License-Identifier: GPL-2.0-only
+/* Planted by selfcheck.sh: a WARN in our code. */
+#include <kunit/test.h>
+#include <linux/bug.h>
+
+static noinline void mpr_plant_warn(void)
+{
+	volatile int one = 1;
+
+	WARN(one, "planted by selfcheck.sh");
+}
+
+static void plant_warn(struct kunit *test)
+{
+	mpr_plant_warn();
+}
+
+static struct kunit_case plant_warn_cases[] = {
+	KUNIT_CASE(plant_warn),
+	{}
+};
+
+static struct kunit_suite plant_warn_suite = {
+	.name = "mpmcring_plant_warn",
+	.test_cases = plant_warn_cases,
+};
+kunit_test_suite(plant_warn_suite);
+EOF
+}
+
+# Before kasan-oob in the module: a KASAN report turns lockdep off too.
+plant_lockdep() {
+	plant_kunit "$1" zz_plant_lockdep mpmcring_plant_lockdep debug <<'EOF'
+// SPDX-License-Identifier: GPL-2.0-only
+/* Planted by selfcheck.sh: A then B, later B then A (no deadlock needed). */
+#include <kunit/test.h>
+#include <linux/mutex.h>
+
+static DEFINE_MUTEX(mpr_plant_lock_a);
+static DEFINE_MUTEX(mpr_plant_lock_b);
+
+static noinline void mpr_plant_lock_ab(void)
+{
+	mutex_lock(&mpr_plant_lock_a);
+	mutex_lock(&mpr_plant_lock_b);
+	mutex_unlock(&mpr_plant_lock_b);
+	mutex_unlock(&mpr_plant_lock_a);
+}
+
+static noinline void mpr_plant_lock_ba(void)
+{
+	mutex_lock(&mpr_plant_lock_b);
+	mutex_lock(&mpr_plant_lock_a);
+	mutex_unlock(&mpr_plant_lock_a);
+	mutex_unlock(&mpr_plant_lock_b);
+}
+
+static void plant_lockdep(struct kunit *test)
+{
+	mpr_plant_lock_ab();
+	mpr_plant_lock_ba();
+}
+
+static struct kunit_case plant_lockdep_cases[] = {
+	KUNIT_CASE(plant_lockdep),
+	{}
+};
+
+static struct kunit_suite plant_lockdep_suite = {
+	.name = "mpmcring_plant_lockdep",
+	.test_cases = plant_lockdep_cases,
+};
+kunit_test_suite(plant_lockdep_suite);
+EOF
+}
+
 plant_kasan_oob() {
-	plant_kunit "$1" zz_plant_kasan <<'EOF'
+	plant_kunit "$1" zz_plant_kasan mpmcring_plant_kasan debug <<'EOF'
 // SPDX-License-Identifier: GPL-2.0-only
 /* Planted by selfcheck.sh: one byte written past a kmalloc'd buffer. */
 #include <kunit/test.h>
@@ -109,17 +235,154 @@ kunit_test_suite(plant_kasan_suite);
 EOF
 }
 
-plant_kcsan_race() {
-	plant_kunit "$1" zz_plant_kcsan <<'EOF'
+plant_leak() {
+	plant_kunit "$1" zz_plant_leak mpmcring_plant_leak debug <<'EOF'
 // SPDX-License-Identifier: GPL-2.0-only
-/* Planted by selfcheck.sh: two threads race on a plain variable. */
+/* Planted by selfcheck.sh: memory allocated and forgotten. */
 #include <kunit/test.h>
+#include <linux/slab.h>
+
+static void *volatile mpr_plant_sink;
+
+static noinline void mpr_plant_leak(void)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		mpr_plant_sink = kmalloc(192, GFP_KERNEL);
+	mpr_plant_sink = NULL;
+}
+
+static void plant_leak(struct kunit *test)
+{
+	mpr_plant_leak();
+}
+
+static struct kunit_case plant_leak_cases[] = {
+	KUNIT_CASE(plant_leak),
+	{}
+};
+
+static struct kunit_suite plant_leak_suite = {
+	.name = "mpmcring_plant_leak",
+	.test_cases = plant_leak_cases,
+};
+kunit_test_suite(plant_leak_suite);
+EOF
+}
+
+plant_rcu_stall() {
+	plant_kunit "$1" zz_plant_rcu mpmcring_plant_rcu debug <<'EOF'
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Planted by selfcheck.sh: an RCU reader that does not end for 25 s while a
+ * grace period waits for it (no stall is reported while none is asked for).
+ */
+#include <kunit/test.h>
+#include <linux/jiffies.h>
+#include <linux/rcupdate.h>
+
+static struct rcu_head mpr_plant_head;
+
+static void mpr_plant_rcu_done(struct rcu_head *head)
+{
+}
+
+static noinline void mpr_plant_rcu_reader(void)
+{
+	unsigned long end = jiffies + 25 * HZ;
+
+	call_rcu(&mpr_plant_head, mpr_plant_rcu_done);
+	rcu_read_lock();
+	while (time_before(jiffies, end))
+		cpu_relax();
+	rcu_read_unlock();
+	rcu_barrier();
+}
+
+static void plant_rcu_stall(struct kunit *test)
+{
+	mpr_plant_rcu_reader();
+}
+
+static struct kunit_case plant_rcu_cases[] = {
+	KUNIT_CASE(plant_rcu_stall),
+	{}
+};
+
+static struct kunit_suite plant_rcu_suite = {
+	.name = "mpmcring_plant_rcu",
+	.test_cases = plant_rcu_cases,
+};
+kunit_test_suite(plant_rcu_suite);
+EOF
+}
+
+plant_soft_lockup() {
+	plant_kunit "$1" zz_plant_spin mpmcring_plant_spin debug <<'EOF'
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Planted by selfcheck.sh: 25 s in the kernel with preemption off. RCU stall
+ * warnings are held back meanwhile: the spinning CPU printing one touches
+ * its own soft-lockup watchdog (the 8250 console does), which would hide
+ * the soft lockup this plant is about; the RCU plant covers stalls.
+ */
+#include <kunit/test.h>
+#include <linux/jiffies.h>
+#include <linux/preempt.h>
+
+extern int rcu_cpu_stall_suppress;	/* kernel/rcu/rcu.h, exported */
+
+static noinline void mpr_plant_spin(void)
+{
+	unsigned long end = jiffies + 25 * HZ;
+	int suppress = READ_ONCE(rcu_cpu_stall_suppress);
+
+	WRITE_ONCE(rcu_cpu_stall_suppress, 1);
+	preempt_disable();
+	while (time_before(jiffies, end))
+		cpu_relax();
+	preempt_enable();
+	WRITE_ONCE(rcu_cpu_stall_suppress, suppress);
+}
+
+static void plant_soft_lockup(struct kunit *test)
+{
+	mpr_plant_spin();
+}
+
+static struct kunit_case plant_spin_cases[] = {
+	KUNIT_CASE(plant_soft_lockup),
+	{}
+};
+
+static struct kunit_suite plant_spin_suite = {
+	.name = "mpmcring_plant_spin",
+	.test_cases = plant_spin_cases,
+};
+kunit_test_suite(plant_spin_suite);
+EOF
+}
+
+plant_kcsan() {
+	plant_kunit "$1" zz_plant_kcsan mpmcring_plant_kcsan kcsan <<'EOF'
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Planted by selfcheck.sh: two races. In mpr_plant_hammer() our code makes
+ * the racing accesses itself; in mpr_plant_bits_*() only lib/bitmap.c does,
+ * on a bitmap we kmalloc'd (so that its address is no module's), called
+ * from our code.
+ */
+#include <kunit/test.h>
+#include <linux/bitmap.h>
 #include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/jiffies.h>
 #include <linux/kthread.h>
+#include <linux/slab.h>
 
 static unsigned long mpr_plant_shared;
+static unsigned long *mpr_plant_bits;
 
 static int mpr_plant_hammer(void *arg)
 {
@@ -136,13 +399,46 @@ static int mpr_plant_hammer(void *arg)
 	return 0;
 }
 
-static void plant_kcsan_race(struct kunit *test)
+static int mpr_plant_bits_set(void *arg)
+{
+	unsigned long end = jiffies + HZ;
+	/* volatile: not constants, so bitmap_set() calls __bitmap_set() */
+	volatile unsigned int start = 3, len = 190;
+
+	while (!kthread_should_stop()) {
+		if (time_before(jiffies, end)) {
+			bitmap_set(mpr_plant_bits, start, len);
+			cpu_relax();
+		} else {
+			msleep(10);
+		}
+	}
+	return 0;
+}
+
+static int mpr_plant_bits_clear(void *arg)
+{
+	unsigned long end = jiffies + HZ;
+	volatile unsigned int start = 3, len = 190;
+
+	while (!kthread_should_stop()) {
+		if (time_before(jiffies, end)) {
+			bitmap_clear(mpr_plant_bits, start, len);
+			cpu_relax();
+		} else {
+			msleep(10);
+		}
+	}
+	return 0;
+}
+
+static void plant_race(struct kunit *test, int (*a)(void *), int (*b)(void *))
 {
 	struct task_struct *t[2];
 	int i;
 
 	for (i = 0; i < 2; i++) {
-		t[i] = kthread_create(mpr_plant_hammer, NULL, "mpr_plant/%d", i);
+		t[i] = kthread_create(i ? b : a, NULL, "mpr_plant/%d", i);
 		KUNIT_ASSERT_FALSE(test, IS_ERR(t[i]));
 		kthread_bind(t[i], i % num_online_cpus());
 	}
@@ -153,8 +449,22 @@ static void plant_kcsan_race(struct kunit *test)
 		kthread_stop(t[i]);
 }
 
+static void plant_kcsan_race(struct kunit *test)
+{
+	plant_race(test, mpr_plant_hammer, mpr_plant_hammer);
+}
+
+static void plant_kcsan_helper_race(struct kunit *test)
+{
+	mpr_plant_bits = bitmap_zalloc(256, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, mpr_plant_bits);
+	plant_race(test, mpr_plant_bits_set, mpr_plant_bits_clear);
+	bitmap_free(mpr_plant_bits);
+}
+
 static struct kunit_case plant_kcsan_cases[] = {
 	KUNIT_CASE(plant_kcsan_race),
+	KUNIT_CASE(plant_kcsan_helper_race),
 	{}
 };
 
@@ -164,10 +474,13 @@ static struct kunit_suite plant_kcsan_suite = {
 };
 kunit_test_suite(plant_kcsan_suite);
 EOF
+	# two cases, not one
+	sed -i 's/^kunit kcsan mpmcring_plant_kcsan 1$/kunit kcsan mpmcring_plant_kcsan 2/' \
+		"$1/tests/inventory.txt"
 }
 
 plant_vm_fail() {
-	cat >"$1/tests/vm/zz_plant_fail.c" <<'EOF'
+	plant_vm "$1" zz_plant_fail 1 debug <<'EOF'
 // SPDX-License-Identifier: GPL-2.0-only
 /* Planted by selfcheck.sh: a VM test that fails. */
 #include "kselftest_harness.h"
@@ -183,56 +496,187 @@ TEST_HARNESS_MAIN
 EOF
 }
 
-plant_nothing() {
-	:
+plant_vm_crash() {
+	plant_vm "$1" zz_plant_crash 2 debug <<'EOF'
+// SPDX-License-Identifier: GPL-2.0-only
+/* Planted by selfcheck.sh: a test program that crashes half way. */
+#include <signal.h>
+#include <stdio.h>
+
+int main(void)
+{
+	printf("TAP version 13\n1..2\nok 1 first\n");
+	fflush(stdout);
+	raise(SIGSEGV);
+	printf("ok 2 second\n");
+	return 0;
+}
+EOF
 }
 
+plant_vm_missing() {
+	rm "$1/tests/vm/params.c"
+}
+
+plant_kunit_unlisted() {
+	sed -i 's| tests/kunit/lifetime\.o||' "$1/Kbuild"
+	! grep -q 'tests/kunit/lifetime\.o' "$1/Kbuild"
+}
+
+plant_kunit_unbuilt() {
+	sed -i 's/^ifneq (\$(CONFIG_KUNIT),)$/ifneq ($(CONFIG_KUNIT_PLANTED_AWAY),)/' "$1/Kbuild"
+	grep -q CONFIG_KUNIT_PLANTED_AWAY "$1/Kbuild"
+}
+
+# ---------------------------------------------------------------- checks
+
 passed=0 failed=0
-# check <name> <kernel> <vm tests to run> <plant function> <pattern>...:
-# every pattern (extended regex) must match a line of the runner's output.
-# PLANT_ENV: extra NAME=value words for the runner's environment.
-check() {
-	local name=$1 kernel=$2 vmtests=$3 plant=$4
-	shift 4
-	local dst="$SCRATCH/$name" log="$LOGDIR/$name.log" rc=0 last missing=()
-	copy_tree "$dst"
-	"$plant" "$dst"
+declare -A RUNLOG=() RUNRC=() RUNSECS=()
+
+# guest <name> <kernel> <vm tests> <plant function>...: one copy with every
+# plant, one run of its runner on one kernel. GUEST_ENV: extra NAME=value
+# words for the runner's environment.
+# GUEST_COPY=<guest>: run in that guest's copy, as it is, when it is there
+# (its modules are built already).
+guest() {
+	local name=$1 kernel=$2 vmtests=$3 dst="$SCRATCH/$1" log="$LOGDIR/$1.log" rc=0 p
+	shift 3
+	if [ -n "${GUEST_COPY:-}" ] && [ -d "$SCRATCH/$GUEST_COPY" ]; then
+		dst=$SCRATCH/$GUEST_COPY
+	else
+		copy_tree "$dst"
+	fi
+	for p in "$@"; do
+		"$p" "$dst" || { echo "error: plant $p did not apply" >&2; exit 1; }
+	done
 	local t0=$SECONDS
-	# shellcheck disable=SC2086 # PLANT_ENV is words on purpose
-	env ${PLANT_ENV:-} MPMCRING_KERNELS="$kernel" MPMCRING_HOST=0 MPMCRING_LINT=0 \
-		MPMCRING_DEPS=0 MPMCRING_VM_TESTS="$vmtests" \
+	# shellcheck disable=SC2086 # GUEST_ENV is words on purpose
+	env ${GUEST_ENV:-} MPMCRING_KERNELS="$kernel" MPMCRING_HOST=0 MPMCRING_LINT=0 \
+		MPMCRING_DEPS=0 MPMCRING_VM_TESTS="$vmtests" MPMCRING_GUESTS=1 \
 		python3 "$dst/tests/harness/run.py" >"$log" 2>&1 </dev/null || rc=$?
+	RUNLOG[$name]=$log RUNRC[$name]=$rc RUNSECS[$name]=$((SECONDS - t0))
+}
+
+# expect <plant> <guest> <pattern>...: every pattern (extended regex) must
+# match a line of that guest's output, which must have gone red. A pattern
+# "^FAIL +<name>..." also says that a failure of <name> is this plant's.
+declare -A EXPLAINS=()
+expect() {
+	local plant=$1 name=$2 log=${RUNLOG[$2]} rc=${RUNRC[$2]} last missing=() pat
+	shift 2
 	last=$(tail -n 1 "$log")
 	for pat in "$@"; do
 		grep -qE -- "$pat" "$log" || missing+=("$pat")
+		if [[ "$pat" == '^FAIL +'* ]]; then
+			pat=${pat#'^FAIL +'}
+			pat=${pat%%' +\('*}
+			EXPLAINS[$name]+="${EXPLAINS[$name]:+|}${pat%'\b'}"
+		fi
 	done
 	if [ "$rc" -ne 0 ] && [[ "$last" =~ ^[0-9]+\ passed,\ [1-9][0-9]*\ failed ]] &&
 		[ "${#missing[@]}" -eq 0 ]; then
 		passed=$((passed + 1))
-		printf 'ok     %-13s red on %s as planted (%s) [%ds]\n' "$name" "$kernel" "$last" \
-			$((SECONDS - t0))
+		printf 'ok     %-15s red in guest %s as planted\n' "$plant" "$name"
 	else
 		failed=$((failed + 1))
-		printf 'FAIL   %-13s on %s: runner exit %d, last line "%s"' "$name" "$kernel" "$rc" "$last"
+		printf 'FAIL   %-15s in guest %s: runner exit %d, last line "%s"' "$plant" "$name" \
+			"$rc" "$last"
 		[ "${#missing[@]}" -eq 0 ] || printf '; output lacks: %s' "${missing[*]}"
 		printf '\n       log: %s\n' "$log"
-		grep -E '^(FAIL|==>|note:)' "$log" | tail -n 15 | sed 's/^/       | /'
-		# The scratch copy goes away: show the failures' details here.
-		sed -n '/^======== failures ========$/,/^======== summary ========$/p' "$log" |
-			head -n 60 | sed 's/^/       | /'
 	fi
 }
 
-check kunit-expect debug device_smoke plant_kunit_expect \
-	'^FAIL +debug/kunit/mpmcring_plant_expect/plant_expect_fails\b'
-check kasan-oob debug device_smoke plant_kasan_oob \
-	'^FAIL +debug/reports\b' 'BUG: KASAN: slab-out-of-bounds in plant_kasan_oob'
-check kcsan-race kcsan device_smoke plant_kcsan_race \
-	'^FAIL +kcsan/reports\b' 'BUG: KCSAN: data-race in mpr_plant_hammer'
-check vm-fail debug zz_plant_fail plant_vm_fail \
-	'^FAIL +debug/vm/zz_plant_fail/global\.plant_fails\b'
-PLANT_ENV=MPMCRING_BOOT_TIMEOUT=2 check stuck-boot debug device_smoke plant_nothing \
-	'^FAIL +debug/boot +\(the kernel did not start init within 2s'
+# explained <guest>: every test that failed in the guest is one its plants
+# expect to fail.
+explained() {
+	local name=$1 log=${RUNLOG[$1]} extra
+	extra=$(grep -E '^FAIL +' "$log" | awk '{ print $2 }' | sort -u |
+		grep -vxE "(${EXPLAINS[$name]})" || true)
+	if ! tail -n 1 "$log" | grep -qE '^[0-9]+ passed, [0-9]+ failed'; then
+		failed=$((failed + 1))
+		printf 'FAIL   %-15s the runner did not finish (exit %d): %s\n' "$name-guest" \
+			"${RUNRC[$name]}" "$log"
+	elif [ -z "$extra" ]; then
+		passed=$((passed + 1))
+		printf 'ok     %-15s every failure in guest %s is a planted one (%s, %ds)\n' \
+			"$name-guest" "$name" "$(tail -n 1 "$log")" "${RUNSECS[$name]}"
+	else
+		failed=$((failed + 1))
+		printf 'FAIL   %-15s failures no plant explains:\n' "$name-guest"
+		printf '%s\n' "$extra" | sed 's/^/       | /'
+		sed -n '/^======== failures ========$/,/^======== summary ========$/p' "$log" |
+			head -n 80 | sed 's/^/       | /'
+	fi
+}
 
+T0=$SECONDS
+if wanted unit; then
+	if out=$(cd "$REPO/tests/harness" && python3 -m unittest discover -p 'test_*.py' 2>&1); then
+		passed=$((passed + 1))
+		printf 'ok     %-15s %s\n' unit-tests "$(printf '%s\n' "$out" | grep -E '^Ran ')"
+	else
+		failed=$((failed + 1))
+		printf 'FAIL   %-15s the runner'"'"'s unit tests:\n' unit-tests
+		printf '%s\n' "$out" | tail -n 40 | sed 's/^/       | /'
+	fi
+fi
+
+if wanted debug; then
+	guest debug debug zz_plant_fail,zz_plant_crash,params \
+		plant_kunit_expect plant_warn plant_lockdep plant_kasan_oob plant_leak \
+		plant_rcu_stall plant_soft_lockup plant_vm_fail plant_vm_crash plant_vm_missing \
+		plant_kunit_unlisted
+	expect kunit-expect debug '^FAIL +debug/kunit/mpmcring_plant_expect/plant_expect_fails\b'
+	expect warn debug '^FAIL +debug/reports\b' \
+		'^ +ours: WARNING: CPU: [0-9]+ PID: [0-9]+ at .* mpr_plant_warn\+'
+	expect lockdep debug '^FAIL +debug/reports\b' '^FAIL +debug/lockdep\b' \
+		'^ +ours: WARNING: possible circular locking dependency detected.*mpr_plant_lock_' \
+		'^ +lockdep turned itself off during the run, after: WARNING: possible circular locking'
+	expect kasan-oob debug '^FAIL +debug/reports\b' \
+		'^ +ours: BUG: KASAN: slab-out-of-bounds in plant_kasan_oob'
+	expect leak debug '^FAIL +debug/leaks\b' \
+		'^ +ours: unreferenced object 0x[0-9a-f]+ \(size 192\): from mpr_plant_leak\+'
+	expect rcu-stall debug '^FAIL +debug/reports\b' \
+		'^ +ours: rcu: INFO: rcu_preempt (self-)?detected stalls? on CPU.*\[at .*mpr_plant_rcu_reader\+'
+	expect soft-lockup debug '^FAIL +debug/reports\b' \
+		'^ +ours: watchdog: BUG: soft lockup - CPU#[0-9]+ stuck for [0-9]+s!.*\[at .*mpr_plant_spin\+'
+	expect vm-fail debug '^FAIL +debug/vm/zz_plant_fail/global\.plant_fails\b'
+	expect vm-crash debug \
+		'^FAIL +debug/vm/zz_plant_crash +\(ended early: 1 of 2 results; killed by signal 11 \(SIGSEGV\)' \
+		'^FAIL +inventory/debug/vm/zz_plant_crash +\(1 tests ran, '
+	expect vm-missing debug '^FAIL +inventory/debug/vm/params +\(missing: '
+	expect kunit-unlisted debug '^FAIL +inventory/debug/kunit/mpmcring_lifetime +\(missing: '
+	explained debug
+	[ "${MPMCRING_KEEP:-0}" = 1 ] || rm -rf "$SCRATCH/debug"
+fi
+
+if wanted kcsan; then
+	guest kcsan kcsan device_smoke plant_kcsan
+	expect kcsan-race kcsan '^FAIL +kcsan/reports\b' \
+		'^ +ours: BUG: KCSAN: data-race in mpr_plant_hammer'
+	expect kcsan-helper kcsan '^FAIL +kcsan/reports\b' \
+		'^ +ours: BUG: KCSAN: data-race in __bitmap_(set|clear) / __bitmap_(set|clear) +\[at mpr_plant_bits_(set|clear)\+0x[0-9a-f]+/0x[0-9a-f]+ \[mpmcring_test\] \(frame 2 of an access\)\]'
+	explained kcsan
+	[ "${MPMCRING_KEEP:-0}" = 1 ] || rm -rf "$SCRATCH/kcsan"
+fi
+
+if wanted nokunit; then
+	guest nokunit debug device_smoke plant_kunit_unbuilt
+	expect kunit-unbuilt nokunit \
+		'^FAIL +inventory/debug/kunit/mpmcring_basic +\(missing: ' \
+		'^FAIL +inventory/debug/insmod/mpmcring_test +\(missing: ' \
+		'^FAIL +inventory/debug/(kunit/mpmcring_[a-z]+|rmmod/mpmcring_test) +\(missing: '
+	explained nokunit
+fi
+
+if wanted stuck-boot; then
+	GUEST_ENV=MPMCRING_BOOT_TIMEOUT=2 GUEST_COPY=nokunit guest stuck-boot debug device_smoke
+	expect stuck-boot stuck-boot \
+		'^FAIL +debug/boot +\(the kernel did not start init within 2s' \
+		'^FAIL +inventory/debug +\(missing: nothing ran'
+	explained stuck-boot
+fi
+
+echo "check-harness: $((SECONDS - T0))s"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -139,7 +139,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(struct mpmcring_slot_info *)(ro + l.slot_info_offset) + i;
 		uint8_t how = take(&in, 1);
 
-		si->revoked = how < 0x80 ? MPMCRING_SLOT_IDLE
+		si->revoked = how < 0x80   ? MPMCRING_SLOT_IDLE
 			      : how < 0xc0 ? base + take(&in, 1) * g
 					   : take(&in, 8);
 	}
@@ -173,8 +173,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	/* Corruption at the head is reported, not read past or through. */
 	if (corrupt_at_head(&l, meta, cons, stamps, dat)) {
-		if (mpmcring_read(c[0], &rec) != -EBADMSG ||
-		    mpmcring_peek(c[1], &rec) != -EBADMSG)
+		if (mpmcring_read(c[0], &rec) != -EBADMSG || mpmcring_peek(c[1], &rec) != -EBADMSG)
 			abort();
 	}
 	for (ops = 0; ops < 24; ops++) {

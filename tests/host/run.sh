@@ -22,6 +22,7 @@ for san in plain asan tsan; do
 	fi
 	b="$out/$san"
 	add "$san/lib_test" "$b/lib_test"
+	add "$san/events_test" "$b/events_test"
 	# Producers that retry (full delivery), that drop, in overwrite mode,
 	# with stalls between reserve and commit, with big records.
 	n=200000
@@ -53,6 +54,19 @@ if command -v clang >/dev/null &&
 	add "fuzz/consumer_1m_inputs" "$fuzz -runs=1000000 -seed=1 -max_len=4096"
 else
 	add "build/fuzz" "false"
+fi
+
+fuzz_ev="$out/fuzz_events"
+if command -v clang >/dev/null &&
+   clang -std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all -I"$top/userspace/include" -I"$top/userspace/lib" \
+	-I"$top/uapi" -I"$top/proto" -o "$fuzz_ev" "$here/fuzz_events.c" \
+	"$top/userspace/lib/events.c" "$top/userspace/lib/open.c" \
+	"$top/userspace/lib/consume.c" "$top/userspace/lib/io.c" \
+	>"$out/build-fuzz-events.log" 2>&1; then
+	add "fuzz/events_1m_inputs" "$fuzz_ev -runs=1000000 -seed=1 -max_len=512"
+else
+	add "build/fuzz_events" "false"
 fi
 
 add "install/destdir_pkgconfig_uninstall" "$here/install_test.sh"

@@ -238,7 +238,9 @@ TEST_F_TIMEOUT(lg, threads_and_processes_exactly_once, 600)
 		ASSERT_GE(kids[i], 0);
 		if (!kids[i]) {
 			prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
-			struct consumer_arg a = { .seen = seen, .producers_done = done, .id = 3 + i };
+			struct consumer_arg a = { .seen = seen,
+						  .producers_done = done,
+						  .id = 3 + i };
 
 			a.ring = mpmcring_open(RING, 0);
 			if (!a.ring)
@@ -357,7 +359,7 @@ TEST_F_TIMEOUT(lg, sigkill_consumer_holding_batch, 300)
 		mpmcring_commit(c);
 	for (i = 0; i < 500; i++)
 		ASSERT_EQ(sizeof(buf), write(self->fd, buf, sizeof(buf)))
-			TH_LOG("write %d: %s", i, strerror(errno));
+	TH_LOG("write %d: %s", i, strerror(errno));
 	ASSERT_EQ(0, lg_read_stats(&lg));
 	/* Loadgen records: read by us, or held by the killed one. */
 	EXPECT_EQ(lg.total_committed, got + held);

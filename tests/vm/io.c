@@ -24,8 +24,9 @@ FIXTURE(io)
 /* A fresh 64 KiB ring per test, from the load generator (no producers). */
 FIXTURE_SETUP(io)
 {
-	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
-			       "ring=io create=1 size=65536 threads=0 autostart=0 user_max_prio=2"));
+	ASSERT_EQ(0,
+		  vm_insmod("mpmcring_loadgen",
+			    "ring=io create=1 size=65536 threads=0 autostart=0 user_max_prio=2"));
 	self->fd = open(RING, O_RDWR | O_CLOEXEC);
 	ASSERT_GE(self->fd, 0);
 	ASSERT_EQ(0, ioctl(self->fd, MPMCRING_IOC_INFO, &self->l));

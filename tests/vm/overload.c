@@ -281,8 +281,9 @@ TEST_F_TIMEOUT(ovl, critical_survives_low_flood, 300)
 	uint64_t crit = 0, got_crit = 0, got = 0, seq;
 	int fd, flooded = 0;
 
-	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen", "ring=ovl create=1 size=65536 threads=2 count=0 user_max_prio=2 "
-						   "prio_mix=100:0:0 len_min=56 len_max=56"));
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
+			       "ring=ovl create=1 size=65536 threads=2 count=0 user_max_prio=2 "
+			       "prio_mix=100:0:0 len_min=56 len_max=56"));
 	r = mpmcring_open(RING, 0);
 	ASSERT_NE(NULL, r);
 	fd = mpmcring_fd(r);

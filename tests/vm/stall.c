@@ -22,7 +22,7 @@
 
 struct held_report {
 	int held;
-	int read_ret;	/* reading more before committing, once resumed */
+	int read_ret; /* reading more before committing, once resumed */
 	int commit_ret;
 	uint64_t revoked;
 };

@@ -212,9 +212,11 @@ TEST_F_TIMEOUT(uapi, independent_and_library_consumers_share_exactly_once, 300)
 	uint64_t missing = 0;
 	int i, s;
 
-	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
-			       "ring=uapi create=1 no_lease=1 size=262144 threads=2 hrtimer=1 softirq=1 "
-			       "nmi=1 count=8000 timer_ns=100000 timer_batch=16 autostart=0"));
+	ASSERT_EQ(
+		0,
+		vm_insmod("mpmcring_loadgen",
+			  "ring=uapi create=1 no_lease=1 size=262144 threads=2 hrtimer=1 softirq=1 "
+			  "nmi=1 count=8000 timer_ns=100000 timer_batch=16 autostart=0"));
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(0,
 			  pthread_create(&th[i], NULL, i % 2 ? lib_consumer : uapi_consumer, NULL));

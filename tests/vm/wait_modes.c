@@ -212,9 +212,8 @@ static void pingpong(struct __test_metadata *_metadata, enum wait_mode mode, uin
 			break;
 	}
 	pthread_join(th, NULL);
-	TH_LOG("%llu of %llu records, the consumer slept %llu times",
-	       (unsigned long long)pp.acked, (unsigned long long)pp.n,
-	       (unsigned long long)pp.sleeps);
+	TH_LOG("%llu of %llu records, the consumer slept %llu times", (unsigned long long)pp.acked,
+	       (unsigned long long)pp.n, (unsigned long long)pp.sleeps);
 	EXPECT_EQ(0, pp.lost);
 	EXPECT_EQ(0, pp.bad);
 	EXPECT_EQ(pp.n, pp.acked);
@@ -352,7 +351,7 @@ TEST_F_TIMEOUT(wm, blocking_read_pingpong, 300)
 struct room {
 	enum wait_mode mode;
 	int fd;
-	int full;  /* the writer is full and waits */
+	int full; /* the writer is full and waits */
 	uint64_t cycles, lost, bad;
 	int done;
 };

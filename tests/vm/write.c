@@ -242,7 +242,8 @@ TEST_F(own, overwrite_mode_stays_writable)
 TEST_F(own, write_max_per_call)
 {
 	static char big[MPMCRING_WRITE_MAX + 1];
-	struct iovec iov[2] = { { big, MPMCRING_WRITE_MAX / 2 }, { big, MPMCRING_WRITE_MAX / 2 + 1 } };
+	struct iovec iov[2] = { { big, MPMCRING_WRITE_MAX / 2 },
+				{ big, MPMCRING_WRITE_MAX / 2 + 1 } };
 	int fd;
 
 	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",

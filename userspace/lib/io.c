@@ -58,8 +58,9 @@ int mpmcring_set_prio(struct mpmcring *r, unsigned int prio)
 	if (errno == EPERM)
 		return mpr_lib_error(
 			EPERM,
-			r->rdonly ? "setting the write priority: the ring was opened read-only"
-				  : "setting the write priority: class %u is above what userspace may write on this ring (user_max_prio=%u)",
+			r->rdonly
+				? "setting the write priority: the ring was opened read-only"
+				: "setting the write priority: class %u is above what userspace may write on this ring (user_max_prio=%u)",
 			prio, r->layout.user_max_prio);
 	return mpr_lib_error(errno, "setting the write priority: %s", strerror(errno));
 }
@@ -87,7 +88,8 @@ static int mpr_lib_write_error(int err)
 			"record can never be written: larger than the ring's max_record, than %u bytes per call, or than its class may use of the ring",
 			MPMCRING_WRITE_MAX);
 	case EINVAL:
-		return mpr_lib_error(err, "write: more than %u records in one call, or bad arguments",
+		return mpr_lib_error(err,
+				     "write: more than %u records in one call, or bad arguments",
 				     MPMCRING_WRITEV_MAX);
 	case EAGAIN:
 		return mpr_lib_error(err, "ring full (non-blocking write)");

@@ -215,7 +215,8 @@ struct mpmcring_consumer *mpmcring_consumer_new(struct mpmcring *r)
 			switch (e) {
 			case EUSERS:
 				errno = -mpr_lib_error(
-					e, "every consumer slot of the ring is taken (max_consumers=%u)",
+					e,
+					"every consumer slot of the ring is taken (max_consumers=%u)",
 					r->layout.max_consumers);
 				break;
 			case EDQUOT:
@@ -226,7 +227,8 @@ struct mpmcring_consumer *mpmcring_consumer_new(struct mpmcring *r)
 				break;
 			case EPERM:
 				errno = -mpr_lib_error(
-					e, "the device was opened read-only: it can observe, not consume");
+					e,
+					"the device was opened read-only: it can observe, not consume");
 				break;
 			default:
 				errno = -mpr_lib_error(e, "attaching a consumer: %s", strerror(e));

@@ -3,6 +3,8 @@
  * mpmcring cat: consume records as one consumer of the ring and print them
  * as escaped text, hex dumps or JSON lines. Records are printed straight
  * from the ring (zero-copy) and committed once their batch is printed.
+ * Kernel events (mpmcring_events.ko) are decoded by the library and printed
+ * field by field; records written by userspace are never decoded as events.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,8 +14,8 @@
 #include "cli.h"
 
 static const char cat_usage[] =
-	"Usage: mpmcring cat [RING] [--text|--hex|--json] [--follow] [--count N]\n"
-	"                    [--batch N]\n\n"
+	"Usage: mpmcring cat [RING] [--text|--hex|--json] [--raw] [--follow]\n"
+	"                    [--count N] [--batch N]\n\n"
 	"Consumes records from a ring and prints them. Each record goes to one\n"
 	"consumer only: records cat prints are gone from the ring.\n\n"
 	"  -t, --text      the payload as one line, non-printable bytes escaped\n"
@@ -21,6 +23,8 @@ static const char cat_usage[] =
 	"  -x, --hex       a header line (length, class, flags), then a hex dump\n"
 	"  -j, --json      one JSON object per line:\n"
 	"                  {\"len\":N,\"prio\":\"normal\",\"flags\":N,\"data_b64\":\"...\"}\n"
+	"                  (flags 1: written with write(2), never taken for an event)\n"
+	"  -r, --raw       print kernel events as the other records, undecoded\n"
 	"  -f, --follow    wait for new records instead of stopping when the ring\n"
 	"                  is empty\n"
 	"  -n, --count N   stop after N records\n"
@@ -29,6 +33,14 @@ static const char cat_usage[] =
 	"Losses (records dropped or overwritten before any consumer saw them) are\n"
 	"reported as {\"lost\":{\"dropped\":N,\"overwritten\":M}} lines with --json,\n"
 	"else on stderr. SIGINT, SIGTERM and a closed output pipe end cat cleanly.\n\n"
+	"Kernel events (from mpmcring_events.ko, e.g. in /dev/mpmcring-events) are\n"
+	"decoded: with --text one line each (time cpu type pid= ... fields), with\n"
+	"--json objects such as\n"
+	"  {\"type\":\"exec\",\"ts\":NS,\"cpu\":0,\"pid\":N,\"tgid\":N,\"uid\":0,\n"
+	"   \"prio\":\"critical\",\"comm\":\"sh\",\"filename\":\"/bin/ls\",\"old_pid\":N}\n"
+	"Records written with write(2) are never taken for kernel events; a record\n"
+	"that claims to be one but is malformed is printed raw (--json: with\n"
+	"\"bad_event\":\"why\").\n\n"
 	"RING: omitted or \"default\" is /dev/mpmcring, NAME is /dev/mpmcring-NAME,\n"
 	"anything with a slash is a path.\n"
 	"Exit status: 0 success, 1 runtime error, 2 usage error, 3 ring not found.\n";
@@ -38,17 +50,51 @@ enum cat_fmt { CAT_TEXT, CAT_HEX, CAT_JSON };
 struct cat {
 	enum cat_fmt fmt;
 	bool follow;
+	bool raw;	/* do not decode kernel events */
 	uint64_t count; /* 0: no limit */
 	unsigned int batch;
 	uint64_t done; /* records printed */
 };
 
+/* Prints rec as a kernel event; false when it is not one. */
+static bool cat_event(struct cat *k, const struct mpmcring_record *rec, const char **bad)
+{
+	struct mpmcring_event ev;
+	int ret;
+
+	*bad = NULL;
+	if (k->raw || k->fmt == CAT_HEX)
+		return false;
+	ret = mpmcring_event_decode(rec, &ev);
+	if (ret == -EPROTO)
+		*bad = mpmcring_errmsg();
+	if (ret)
+		return false;
+	if (k->fmt == CAT_JSON)
+		out_event_json(stdout, &ev, rec->prio);
+	else
+		out_event_text(stdout, &ev);
+	return true;
+}
+
 static void cat_record(struct cat *k, const struct mpmcring_record *rec)
 {
+	const char *bad;
+
+	if (cat_event(k, rec, &bad)) {
+		k->done++;
+		return;
+	}
 	switch (k->fmt) {
 	case CAT_JSON:
-		printf("{\"len\":%u,\"prio\":\"%s\",\"flags\":%u,\"data_b64\":\"", rec->len,
-		       prio_name(rec->prio), rec->flags);
+		printf("{\"len\":%u,\"prio\":\"%s\",\"flags\":%u,", rec->len, prio_name(rec->prio),
+		       rec->flags);
+		if (bad) {
+			fputs("\"bad_event\":", stdout);
+			out_json_string(stdout, bad);
+			fputc(',', stdout);
+		}
+		fputs("\"data_b64\":\"", stdout);
 		out_base64(stdout, rec->data, rec->len);
 		fputs("\"}\n", stdout);
 		break;
@@ -147,6 +193,7 @@ int cmd_cat(int argc, char **argv)
 		{ "text", no_argument, NULL, 't' },
 		{ "hex", no_argument, NULL, 'x' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "raw", no_argument, NULL, 'r' },
 		{ "follow", no_argument, NULL, 'f' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "batch", required_argument, NULL, 'b' },
@@ -161,7 +208,7 @@ int cmd_cat(int argc, char **argv)
 	int opt, code = CLI_OK;
 
 	argv[0] = "mpmcring cat";
-	while ((opt = getopt_long(argc, argv, "htxjfn:b:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "htxjrfn:b:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 't':
 			k.fmt = CAT_TEXT;
@@ -171,6 +218,9 @@ int cmd_cat(int argc, char **argv)
 			break;
 		case 'j':
 			k.fmt = CAT_JSON;
+			break;
+		case 'r':
+			k.raw = true;
 			break;
 		case 'f':
 			k.follow = true;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "mpmcring.h"
+#include "mpmcring_events.h"
 
 /* Exit codes a script can rely on (mpmcring(1), EXIT STATUS). */
 #define CLI_OK 0     /* success */
@@ -65,5 +66,10 @@ void out_base64(FILE *f, const void *data, size_t len);
 void out_escaped(FILE *f, const void *data, size_t len);
 /* hexdump -C style lines: offset, 16 bytes, |ascii|. */
 void out_hexdump(FILE *f, const void *data, size_t len);
+
+/* event_out.c: decoded kernel events, one line each. */
+void out_event_text(FILE *f, const struct mpmcring_event *ev);
+/* prio: the record's class, from the ring's record header. */
+void out_event_json(FILE *f, const struct mpmcring_event *ev, unsigned int prio);
 
 #endif /* MPMCRING_CLI_H */

@@ -85,7 +85,8 @@ static void stat_layout_text(FILE *f, const char *path, const struct mpmcring_la
 	fprintf(f, "mode          %s, max consumers %u (%u per open file)\n", mode_name(l->mode),
 		l->max_consumers, l->max_per_file);
 	if (l->features & MPMCRING_FEAT_LEASE)
-		fprintf(f, "claims        revoked after standing still %u ms\n", l->claim_timeout_ms);
+		fprintf(f, "claims        revoked after standing still %u ms\n",
+			l->claim_timeout_ms);
 	else
 		fprintf(f, "claims        never revoked\n");
 	fprintf(f, "user writes   up to class %s\n", prio_name(l->user_max_prio));
@@ -213,10 +214,8 @@ static void stat_json(FILE *f, const char *path, const struct mpmcring_layout *l
 		"\"watermarks\":{\"low\":%llu,\"normal\":%llu,\"critical\":%llu}}",
 		l->abi_major, l->abi_minor, (unsigned long long)l->data_size,
 		1U << l->granule_shift, l->max_record, mode_name(l->mode), l->max_consumers,
-		l->max_per_file,
-		(l->features & MPMCRING_FEAT_LEASE) ? l->claim_timeout_ms : 0,
-		prio_name(l->user_max_prio),
-		(unsigned long long)l->watermark[MPMCRING_PRIO_LOW],
+		l->max_per_file, (l->features & MPMCRING_FEAT_LEASE) ? l->claim_timeout_ms : 0,
+		prio_name(l->user_max_prio), (unsigned long long)l->watermark[MPMCRING_PRIO_LOW],
 		(unsigned long long)l->watermark[MPMCRING_PRIO_NORMAL],
 		(unsigned long long)l->watermark[MPMCRING_PRIO_CRITICAL]);
 	fprintf(f, ",\"fill\":{\"bytes\":%llu,\"percent\":%.2f}", (unsigned long long)s->fill,

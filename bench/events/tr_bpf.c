@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The BPF transports of the race: events.bpf.c on the same tracepoints as
+ * the module, loaded through its libbpf skeleton (CO-RE against the
+ * running kernel's BTF), consumed by one thread, the only way each can be:
+ *   BPF ring buffer      reserve/submit, ring_buffer__poll()
+ *   ... with query       the program drops low-priority events itself when
+ *                        bpf_ringbuf_query() says the ring is filling
+ *   perf buffer          bpf_perf_event_output(), perf_buffer__poll()
+ * Each run loads a fresh object (fresh maps and counters), as each
+ * mpmcring run loads the module.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include <bpf/bpf.h>
+
+#include "evbench.h"
+#include "evbench_bpf.h"
+#include "events.skel.h"
+
+struct bpf_priv {
+	struct events_bpf *skel;
+	struct ring_buffer *rb;
+	struct perf_buffer *pb;
+	pthread_t th;
+	bool thread;
+	volatile int stopping;
+	struct cons_acc acc;
+	uint64_t lost; /* perf's LOST records */
+	int cpu;
+};
+
+static void bpf_event(struct bpf_priv *p, const void *data, size_t len)
+{
+	struct mpmcring_event ev;
+
+	if (mpmcring_event_decode_bytes(data, len, &ev))
+		p->acc.bad++;
+	else
+		acc_event(&p->acc, &ev);
+}
+
+static int rb_sample(void *ctx, void *data, size_t len)
+{
+	bpf_event(ctx, data, len);
+	return 0;
+}
+
+static void pb_sample(void *ctx, int cpu, void *data, __u32 len)
+{
+	(void)cpu;
+	bpf_event(ctx, data, len);
+}
+
+static void pb_lost(void *ctx, int cpu, __u64 n)
+{
+	(void)cpu;
+	((struct bpf_priv *)ctx)->lost += n;
+}
+
+/* Until told to stop; then what is left, and the thread ends. */
+static void *bpf_consumer(void *arg)
+{
+	struct bpf_priv *p = arg;
+
+	pin_from_cpu(p->cpu);
+	while (!p->stopping) {
+		if (p->rb)
+			ring_buffer__poll(p->rb, 100);
+		else
+			perf_buffer__poll(p->pb, 100);
+	}
+	if (p->rb)
+		while (ring_buffer__consume(p->rb) > 0)
+			;
+	else
+		while (perf_buffer__consume(p->pb) > 0)
+			;
+	p->acc.cpu_s = thread_cpu_s();
+	return NULL;
+}
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* The module's classification of the syscalls the race records (as
+ * tr_ring.c loads it: open(2) is the uninstrumented control). */
+static void set_kinds(struct events_bpf *s)
+{
+	__u8 *k = s->rodata->evb_sys_kind;
+
+	k[SYS_openat] = EVK_OPENAT;
+	k[SYS_connect] = EVK_CONNECT;
+	k[SYS_execve] = EVK_EXECVE;
+	k[SYS_execveat] = EVK_EXECVEAT;
+}
+
+static int bpf_start(struct tr *t)
+{
+	struct bpf_priv *p = calloc(1, sizeof(*p));
+	int mode = t->ops->bpf_mode, err, ncpu;
+	uint64_t size = t->cfg.ring_bytes;
+
+	if (!p)
+		return -ENOMEM;
+	libbpf_set_print(libbpf_quiet);
+	p->skel = events_bpf__open();
+	if (!p->skel) {
+		err = -errno;
+		goto fail;
+	}
+	p->skel->rodata->evb_mode = mode;
+	p->skel->rodata->evb_catchall = t->cfg.catchall;
+	set_kinds(p->skel);
+	/* The module's default classes and watermarks (1/2 and 12%). */
+	p->skel->rodata->evb_prio[MPMCRING_EV_EXEC] = MPMCRING_PRIO_CRITICAL;
+	p->skel->rodata->evb_prio[MPMCRING_EV_FORK] = MPMCRING_PRIO_CRITICAL;
+	p->skel->rodata->evb_prio[MPMCRING_EV_EXIT] = MPMCRING_PRIO_CRITICAL;
+	p->skel->rodata->evb_prio[MPMCRING_EV_CONNECT] = MPMCRING_PRIO_CRITICAL;
+	p->skel->rodata->evb_prio[MPMCRING_EV_EXECVE] = MPMCRING_PRIO_CRITICAL;
+	p->skel->rodata->evb_prio[MPMCRING_EV_OPEN] = MPMCRING_PRIO_NORMAL;
+	p->skel->rodata->evb_prio[MPMCRING_EV_SYSCALL] = MPMCRING_PRIO_LOW;
+	p->skel->rodata->evb_rb_size = size;
+	p->skel->rodata->evb_wm[MPMCRING_PRIO_LOW] = size / 2;
+	p->skel->rodata->evb_wm[MPMCRING_PRIO_NORMAL] = size * 12 / 100;
+	bpf_map__set_max_entries(p->skel->maps.rb, mode == EVB_PERF ? 4096 : size);
+	err = events_bpf__load(p->skel);
+	if (err)
+		goto fail;
+	if (mode == EVB_PERF) {
+		ncpu = libbpf_num_possible_cpus();
+		/* The same bytes in all: split over the CPUs' buffers. */
+		p->pb = perf_buffer__new(bpf_map__fd(p->skel->maps.pb),
+					 size / 4096 / (ncpu > 0 ? ncpu : 1), pb_sample, pb_lost, p,
+					 NULL);
+		err = p->pb ? 0 : -errno;
+	} else {
+		p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.rb), rb_sample, p, NULL);
+		err = p->rb ? 0 : -errno;
+	}
+	if (err)
+		goto fail;
+	err = events_bpf__attach(p->skel);
+	if (err)
+		goto fail;
+	p->cpu = t->cfg.consumer_cpu;
+	t->priv = p;
+	if (!t->cfg.deferred) {
+		pthread_create(&p->th, NULL, bpf_consumer, p);
+		p->thread = true;
+	}
+	return 0;
+fail:
+	fprintf(stderr, "evbench: BPF %s: %s\n", t->ops->name, strerror(-err));
+	ring_buffer__free(p->rb);
+	perf_buffer__free(p->pb);
+	events_bpf__destroy(p->skel);
+	free(p);
+	return err ? err : -EINVAL;
+}
+
+static int bpf_consume(struct tr *t)
+{
+	struct bpf_priv *p = t->priv;
+
+	p->stopping = 1;
+	pthread_create(&p->th, NULL, bpf_consumer, p);
+	pthread_join(p->th, NULL);
+	return 0;
+}
+
+static void bpf_stop(struct tr *t, struct tr_stats *st)
+{
+	struct bpf_priv *p = t->priv;
+	int ncpu = libbpf_num_possible_cpus(), i, ty;
+	struct evb_counts *c = calloc(ncpu > 0 ? ncpu : 1, sizeof(*c));
+	__u32 zero = 0;
+
+	/* Detached first: what is in the buffers now is all there will be. */
+	events_bpf__detach(p->skel);
+	if (p->thread) {
+		p->stopping = 1;
+		pthread_join(p->th, NULL);
+	}
+	memset(st, 0, sizeof(*st));
+	st->acc = p->acc;
+	if (c && !bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.counts), &zero, c)) {
+		for (i = 0; i < ncpu; i++) {
+			for (ty = 0; ty < MPMCRING_EV_NR_TYPES; ty++) {
+				st->dropped += c[i].dropped[ty];
+				st->shed += c[i].shed[ty];
+				if (ty == MPMCRING_EV_SYSCALL)
+					st->dropped_low += c[i].dropped[ty] + c[i].shed[ty];
+				if (ty == MPMCRING_EV_EXEC || ty == MPMCRING_EV_FORK ||
+				    ty == MPMCRING_EV_EXIT)
+					st->dropped_crit += c[i].dropped[ty];
+			}
+		}
+	}
+	free(c);
+	if (t->ops->bpf_mode == EVB_PERF) {
+		/* Perf counts what it loses; our failed outputs are the same
+		 * events seen from the program. */
+		st->dropped = p->lost;
+		st->who = "perf (LOST records)";
+	} else if (t->ops->bpf_mode == EVB_RINGBUF_QUERY) {
+		st->who = "the BPF program (failed reserve; shed by its policy)";
+	} else {
+		st->who = "the BPF program (failed reserve)";
+	}
+	ring_buffer__free(p->rb);
+	perf_buffer__free(p->pb);
+	events_bpf__destroy(p->skel);
+	free(p);
+	t->priv = NULL;
+}
+
+const struct transport tr_bpf_ringbuf = {
+	.name = "BPF ringbuf",
+	.start = bpf_start,
+	.consume = bpf_consume,
+	.stop = bpf_stop,
+	.bpf_mode = EVB_RINGBUF,
+};
+
+const struct transport tr_bpf_query = {
+	.name = "BPF ringbuf + query",
+	.start = bpf_start,
+	.consume = bpf_consume,
+	.stop = bpf_stop,
+	.bpf_mode = EVB_RINGBUF_QUERY,
+};
+
+const struct transport tr_bpf_perf = {
+	.name = "perf buffer",
+	.start = bpf_start,
+	.consume = bpf_consume,
+	.stop = bpf_stop,
+	.bpf_mode = EVB_PERF,
+};

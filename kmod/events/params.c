@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mpmcring_events module parameters: which events, which syscalls, which
+ * priority class each type gets, and the ring. Every one is checked before
+ * anything is registered; a bad one fails insmod with EINVAL and a line
+ * naming it.
+ */
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/kernel.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "events.h"
+
+static char *ring = "events";
+static bool create = true;
+static unsigned long long size = 4 << 20;
+static unsigned int wm_low_pct = 50;
+static unsigned int wm_normal_pct = 12;
+static char *proc = "exec,fork,exit";
+static char *syscalls = "open,openat,openat2,creat,connect,execve,execveat";
+static bool catchall;
+static char *prio = "";
+static unsigned int max_path = 256;
+
+/* size= takes a byte count with an optional K, M or G suffix. */
+static int ev_param_set_size(const char *val, const struct kernel_param *kp)
+{
+	char *end;
+	unsigned long long v = memparse(val, &end);
+
+	if (end == val || (*end && *end != '\n'))
+		return -EINVAL;
+	*(unsigned long long *)kp->arg = v;
+	return 0;
+}
+
+static int ev_param_get_size(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%llu\n", *(unsigned long long *)kp->arg);
+}
+
+static const struct kernel_param_ops ev_size_ops = {
+	.set = ev_param_set_size,
+	.get = ev_param_get_size,
+};
+
+module_param(ring, charp, 0444);
+MODULE_PARM_DESC(ring, "ring to write into: created as /dev/mpmcring-NAME (create=1), or an existing one by name (\"default\": /dev/mpmcring) (default events)");
+module_param(create, bool, 0444);
+MODULE_PARM_DESC(create, "create the ring (size, wm_*_pct) and destroy it on unload (default 1)");
+module_param_cb(size, &ev_size_ops, &size, 0444);
+MODULE_PARM_DESC(size, "data bytes of a created ring: power of two, 4K to 1G (default 4M)");
+module_param(wm_low_pct, uint, 0444);
+MODULE_PARM_DESC(wm_low_pct, "created ring: percent that must stay free to admit a low-priority event (default 50)");
+module_param(wm_normal_pct, uint, 0444);
+MODULE_PARM_DESC(wm_normal_pct, "created ring: percent that must stay free for a normal one (default 12)");
+module_param(proc, charp, 0444);
+MODULE_PARM_DESC(proc, "process events: a list of exec, fork, exit, or none (default exec,fork,exit)");
+module_param(syscalls, charp, 0444);
+MODULE_PARM_DESC(syscalls, "syscalls recorded with their own record (open, openat, openat2, creat, connect, execve, execveat) or, by number, as syscall records; none for no syscall (default: all the named ones)");
+module_param(catchall, bool, 0444);
+MODULE_PARM_DESC(catchall, "record every other syscall as a syscall record (default 0)");
+module_param(prio, charp, 0444);
+MODULE_PARM_DESC(prio, "priority classes by type, e.g. open=low,syscall=normal (classes low, normal, critical; default exec, fork, exit, connect, execve critical, open normal, syscall low)");
+module_param(max_path, uint, 0444);
+MODULE_PARM_DESC(max_path, "longest file name or path kept, bytes; longer ones are cut and flagged (default 256, 1-4000)");
+
+struct ev_config ev_cfg;
+
+static const char *const ev_type_names[MPMCRING_EV_NR_TYPES] = {
+	[MPMCRING_EV_EXEC] = "exec",
+	[MPMCRING_EV_FORK] = "fork",
+	[MPMCRING_EV_EXIT] = "exit",
+	[MPMCRING_EV_OPEN] = "open",
+	[MPMCRING_EV_CONNECT] = "connect",
+	[MPMCRING_EV_EXECVE] = "execve",
+	[MPMCRING_EV_SYSCALL] = "syscall",
+};
+
+static const u32 ev_default_prio[MPMCRING_EV_NR_TYPES] = {
+	[MPMCRING_EV_EXEC] = MPMCRING_PRIO_CRITICAL,
+	[MPMCRING_EV_FORK] = MPMCRING_PRIO_CRITICAL,
+	[MPMCRING_EV_EXIT] = MPMCRING_PRIO_CRITICAL,
+	[MPMCRING_EV_OPEN] = MPMCRING_PRIO_NORMAL,
+	[MPMCRING_EV_CONNECT] = MPMCRING_PRIO_CRITICAL,
+	[MPMCRING_EV_EXECVE] = MPMCRING_PRIO_CRITICAL,
+	[MPMCRING_EV_SYSCALL] = MPMCRING_PRIO_LOW,
+};
+
+static const char *const ev_prio_names[MPMCRING_NR_PRIO] = {
+	"low", "normal", "critical",
+};
+
+/* The syscalls known by name; the others are asked for by number. */
+static const struct {
+	const char *name;
+	int nr;
+	u8 kind;
+} ev_sys_names[] = {
+#ifdef __NR_open
+	{ "open", __NR_open, EVK_OPEN },
+#endif
+	{ "openat", __NR_openat, EVK_OPENAT },
+#ifdef __NR_openat2
+	{ "openat2", __NR_openat2, EVK_OPENAT2 },
+#endif
+#ifdef __NR_creat
+	{ "creat", __NR_creat, EVK_CREAT },
+#endif
+	{ "connect", __NR_connect, EVK_CONNECT },
+	{ "execve", __NR_execve, EVK_EXECVE },
+	{ "execveat", __NR_execveat, EVK_EXECVEAT },
+};
+
+/**
+ * ev_type_name() - the name of an event type, as the parameters spell it
+ * @type: MPMCRING_EV_*
+ *
+ * Return: the name, or "?" for a type that does not exist.
+ */
+const char *ev_type_name(unsigned int type)
+{
+	return type < MPMCRING_EV_NR_TYPES && ev_type_names[type] ?
+	       ev_type_names[type] : "?";
+}
+
+static int ev_type_by_name(const char *s)
+{
+	int t;
+
+	for (t = 1; t < MPMCRING_EV_NR_TYPES; t++)
+		if (!strcmp(s, ev_type_names[t]))
+			return t;
+	return -1;
+}
+
+static int ev_add_proc(char *w)
+{
+	int t = ev_type_by_name(w);
+
+	if (t != MPMCRING_EV_EXEC && t != MPMCRING_EV_FORK &&
+	    t != MPMCRING_EV_EXIT) {
+		pr_err("mpmcring_events: proc=%s: unknown process event '%s' (exec, fork, exit, or none)\n",
+		       proc, w);
+		return -EINVAL;
+	}
+	ev_cfg.proc[t] = true;
+	return 0;
+}
+
+static int ev_add_syscall(char *w)
+{
+	unsigned int i, nr;
+
+	for (i = 0; i < ARRAY_SIZE(ev_sys_names); i++) {
+		if (!strcmp(w, ev_sys_names[i].name)) {
+			ev_cfg.sys_kind[ev_sys_names[i].nr] = ev_sys_names[i].kind;
+			return 0;
+		}
+	}
+	if (kstrtouint(w, 0, &nr) || nr >= EV_NR_SYSCALLS) {
+		pr_err("mpmcring_events: syscalls=%s: unknown syscall '%s' (open, openat, openat2, creat, connect, execve, execveat, a number 0-%d, or none)\n",
+		       syscalls, w, EV_NR_SYSCALLS - 1);
+		return -EINVAL;
+	}
+	/* A number names a syscall with its own record: that record wins. */
+	if (!ev_cfg.sys_kind[nr])
+		ev_cfg.sys_kind[nr] = EVK_GENERIC;
+	return 0;
+}
+
+static int ev_set_prio(char *w)
+{
+	char *cls = strchr(w, '=');
+	unsigned int p;
+	int t;
+
+	if (cls)
+		*cls++ = 0;
+	t = ev_type_by_name(w);
+	if (t < 0 || !cls) {
+		pr_err("mpmcring_events: prio=%s: '%s' is not TYPE=CLASS with TYPE one of exec, fork, exit, open, connect, execve, syscall\n",
+		       prio, w);
+		return -EINVAL;
+	}
+	for (p = 0; p < MPMCRING_NR_PRIO; p++) {
+		if (!strcmp(cls, ev_prio_names[p])) {
+			ev_cfg.prio[t] = p;
+			return 0;
+		}
+	}
+	pr_err("mpmcring_events: prio=%s: class '%s' of %s must be low, normal or critical\n",
+	       prio, cls, w);
+	return -EINVAL;
+}
+
+enum ev_list { EV_LIST_PROC, EV_LIST_SYSCALLS, EV_LIST_PRIO };
+
+/*
+ * Hands each comma-separated word of a list parameter (empty words skipped)
+ * to its parser; stops at the first error. "none" alone is the empty list.
+ */
+static int ev_parse_list(enum ev_list which, const char *list)
+{
+	char *copy, *rest, *w;
+	int err = 0;
+
+	if (!strcmp(list, "none"))
+		return 0;
+	copy = kstrdup(list, GFP_KERNEL);
+	if (!copy)
+		return -ENOMEM;
+	rest = copy;
+	while (!err && (w = strsep(&rest, ","))) {
+		w = strim(w);
+		if (!*w)
+			continue;
+		if (which == EV_LIST_PROC)
+			err = ev_add_proc(w);
+		else if (which == EV_LIST_SYSCALLS)
+			err = ev_add_syscall(w);
+		else
+			err = ev_set_prio(w);
+	}
+	kfree(copy);
+	return err;
+}
+
+/**
+ * ev_parse_params() - check the module parameters and fill ev_cfg
+ *
+ * Return: 0, or -EINVAL after a kernel log line that names the bad
+ * parameter and says what it takes.
+ */
+int ev_parse_params(void)
+{
+	unsigned int nr;
+	int err;
+
+	memset(&ev_cfg, 0, sizeof(ev_cfg));
+	memcpy(ev_cfg.prio, ev_default_prio, sizeof(ev_cfg.prio));
+	if (!max_path || max_path > EV_MAX_PATH_LIMIT) {
+		pr_err("mpmcring_events: max_path=%u: must be 1-%u\n",
+		       max_path, EV_MAX_PATH_LIMIT);
+		return -EINVAL;
+	}
+	ev_cfg.max_path = max_path;
+	if (!*ring) {
+		pr_err("mpmcring_events: ring=: a ring name is needed (\"default\" for /dev/mpmcring)\n");
+		return -EINVAL;
+	}
+	if (create && !strcmp(ring, "default")) {
+		pr_err("mpmcring_events: ring=default create=1: the default ring belongs to mpmcring.ko; use create=0 to write into it\n");
+		return -EINVAL;
+	}
+	if (wm_low_pct > 99 || wm_normal_pct > wm_low_pct) {
+		pr_err("mpmcring_events: wm_low_pct=%u wm_normal_pct=%u: need wm_normal_pct <= wm_low_pct <= 99\n",
+		       wm_low_pct, wm_normal_pct);
+		return -EINVAL;
+	}
+	err = ev_parse_list(EV_LIST_PROC, proc);
+	if (!err)
+		err = ev_parse_list(EV_LIST_SYSCALLS, syscalls);
+	if (!err)
+		err = ev_parse_list(EV_LIST_PRIO, prio);
+	if (err)
+		return err;
+	ev_cfg.catchall = catchall;
+	ev_cfg.want_sys_exit = catchall;
+	for (nr = 0; nr < EV_NR_SYSCALLS; nr++)
+		ev_cfg.want_sys_exit |= ev_cfg.sys_kind[nr] != EVK_NONE;
+	return 0;
+}
+
+/**
+ * ev_get_ring() - the ring the parameters name
+ * @created: set when this module created it (destroy it on unload)
+ *
+ * Return: the ring, or an ERR_PTR after a kernel log line saying why.
+ */
+struct mpmcring *ev_get_ring(bool *created)
+{
+	struct mpmcring_params p = {
+		.name = ring,
+		.size = size,
+		.mode = MPMCRING_MODE_DROP_NEWEST,
+		.flags = MPMCRING_CREATE_WATERMARKS,
+	};
+	struct mpmcring *r;
+
+	*created = false;
+	if (create) {
+		p.watermark[MPMCRING_PRIO_LOW] = div_u64(size * wm_low_pct, 100);
+		p.watermark[MPMCRING_PRIO_NORMAL] = div_u64(size * wm_normal_pct, 100);
+		r = mpmcring_create(&p);
+		if (IS_ERR(r))
+			pr_err("mpmcring_events: ring=%s size=%llu: creating the ring failed (%ld)%s\n",
+			       ring, size, PTR_ERR(r),
+			       PTR_ERR(r) == -EEXIST ? ": it exists; create=0 writes into it" : "");
+		else
+			*created = true;
+		return r;
+	}
+	r = strcmp(ring, "default") ? mpmcring_get_by_name(ring) :
+				      mpmcring_get_default();
+	if (!r) {
+		pr_err("mpmcring_events: ring=%s create=0: no such ring\n", ring);
+		return ERR_PTR(-ENOENT);
+	}
+	return r;
+}

@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The tracepoint probes: each turns one kernel event into one record.
+ *
+ * Probes run with preemption disabled (the tracepoint calls them so), in
+ * the context of the task the event is about, never from an interrupt.
+ * User memory is read only with the _nofault helpers and before a
+ * reservation is made, so that nothing slow sits between reserve and
+ * commit. Fixed-size events are written in place; events with a string are
+ * built in a per-CPU scratch buffer, because the string's length is known
+ * only once it is copied, and then copied into the ring with one
+ * reservation of the exact size. The scratch buffer is safe to share per
+ * CPU: with preemption off, and no probe here fired from an interrupt, one
+ * probe at a time runs on a CPU.
+ */
+#include <linux/binfmts.h>
+#include <linux/compat.h>
+#include <linux/cred.h>
+#include <linux/fcntl.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/mm.h>
+#include <linux/percpu.h>
+#include <linux/sched.h>
+#include <linux/socket.h>
+#include <linux/string.h>
+#include <linux/timekeeping.h>
+#include <linux/uaccess.h>
+#include <linux/uidgid.h>
+#include <asm/syscall.h>
+
+#include "events.h"
+
+/* User strings are read this many bytes at a time (at most). */
+#define EV_STR_CHUNK	64
+
+static DEFINE_PER_CPU(struct ev_counts, ev_counts);
+
+/* Room for the largest event with a string, the string and two bytes more. */
+static void __percpu *ev_scratch;
+static size_t ev_scratch_size;
+
+/**
+ * ev_probes_init() - allocate what the probes need
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int ev_probes_init(void)
+{
+	ev_scratch_size = sizeof(struct mpmcring_ev_open) + ev_cfg.max_path + 2;
+	ev_scratch = __alloc_percpu(ev_scratch_size, 8);
+	return ev_scratch ? 0 : -ENOMEM;
+}
+
+/**
+ * ev_probes_exit() - free it; only once no probe can run any more
+ */
+void ev_probes_exit(void)
+{
+	free_percpu(ev_scratch);
+	ev_scratch = NULL;
+}
+
+/**
+ * ev_read_counts() - the per-type counters, summed over CPUs
+ * @sum: filled
+ */
+void ev_read_counts(struct ev_counts *sum)
+{
+	int cpu, t;
+
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		const struct ev_counts *c = per_cpu_ptr(&ev_counts, cpu);
+
+		for (t = 0; t < MPMCRING_EV_NR_TYPES; t++) {
+			sum->emitted[t] += READ_ONCE(c->emitted[t]);
+			sum->dropped[t] += READ_ONCE(c->dropped[t]);
+		}
+	}
+}
+
+static void ev_fill_hdr(struct mpmcring_ev_hdr *h, u16 type, u32 size, u8 flags)
+{
+	struct task_struct *t = current;
+
+	h->magic = MPMCRING_EV_MAGIC;
+	h->type = type;
+	h->size = size;
+	h->version = MPMCRING_EV_VERSION;
+	h->flags = flags;
+	h->cpu = raw_smp_processor_id();
+	h->pid = t->pid;
+	h->ts_ns = ktime_get_mono_fast_ns();
+	h->tgid = t->tgid;
+	h->uid = from_kuid_munged(&init_user_ns, current_uid());
+	/* As bpf_get_current_comm(): no task_lock, a sleeping lock on RT. */
+	strscpy_pad(h->comm, t->comm, sizeof(h->comm));
+}
+
+static void ev_counted(u16 type, int err)
+{
+	if (err)
+		this_cpu_inc(ev_counts.dropped[type]);
+	else
+		this_cpu_inc(ev_counts.emitted[type]);
+}
+
+/* Reserves a fixed-size event in place; NULL (counted) when refused. */
+static void *ev_reserve(u16 type, u32 size, u8 flags, struct mpmcring_rsv *rsv)
+{
+	int err = mpmcring_reserve(ev_cfg.ring, size,
+				   MPMCRING_F_PRIO(ev_cfg.prio[type]), rsv);
+
+	if (err) {
+		ev_counted(type, err);
+		return NULL;
+	}
+	ev_fill_hdr(rsv->data, type, size, flags);
+	return rsv->data;
+}
+
+static void ev_commit(u16 type, struct mpmcring_rsv *rsv)
+{
+	mpmcring_commit(rsv);
+	ev_counted(type, 0);
+}
+
+/* Sends an event built in the scratch buffer, of size bytes. */
+static void ev_send(void *ev, u16 type, u32 size)
+{
+	ev_counted(type, mpmcring_output(ev_cfg.ring, ev, size,
+					 MPMCRING_F_PRIO(ev_cfg.prio[type])));
+}
+
+/*
+ * Copies a user string into dst, which has room for max_path + 2 bytes;
+ * returns its length, at most max_path, NUL-terminated. Reading max_path + 1
+ * bytes tells a string of exactly max_path bytes (kept) from a longer one
+ * (cut, flagged). The kernel exports no nofault string copy to modules, so
+ * this reads with copy_from_user_nofault() in chunks that never cross a
+ * page: a fault then means that the string itself runs into memory that
+ * cannot be read now, and what came before it is kept, flagged.
+ */
+static u16 ev_user_str(char *dst, unsigned long uaddr, u8 *flags)
+{
+	u32 want = ev_cfg.max_path + 1, got = 0;
+
+	while (got < want) {
+		unsigned long at = uaddr + got;
+		u32 n = min3(want - got, (u32)EV_STR_CHUNK,
+			     (u32)(PAGE_SIZE - offset_in_page(at)));
+		char *nul;
+
+		if (copy_from_user_nofault(dst + got, (const void __user *)at,
+					   n)) {
+			dst[got] = 0;
+			*flags |= MPMCRING_EVF_FAULT;
+			return got;
+		}
+		nul = memchr(dst + got, 0, n);
+		if (nul)
+			return nul - dst;
+		got += n;
+	}
+	dst[ev_cfg.max_path] = 0;
+	*flags |= MPMCRING_EVF_TRUNCATED;
+	return ev_cfg.max_path;
+}
+
+/**
+ * ev_probe_exec() - sched_process_exec: the task runs a new program
+ * @data: unused
+ * @p: the task (current)
+ * @old_pid: its thread id before exec
+ * @bprm: the exec; its file name is kernel memory
+ */
+void ev_probe_exec(void *data, struct task_struct *p, pid_t old_pid,
+		   struct linux_binprm *bprm)
+{
+	struct mpmcring_ev_exec *ev;
+	struct mpmcring_rsv rsv;
+	u32 cap = ev_cfg.max_path;
+	size_t n = strnlen(bprm->filename, cap + 1);
+	u8 flags = 0;
+	u32 size;
+
+	if (n > cap) {
+		n = cap;
+		flags |= MPMCRING_EVF_TRUNCATED;
+	}
+	size = sizeof(*ev) + n + 1;
+	ev = ev_reserve(MPMCRING_EV_EXEC, size, flags, &rsv);
+	if (!ev)
+		return;
+	ev->old_pid = old_pid;
+	ev->filename.off = sizeof(*ev);
+	ev->filename.len = n;
+	memcpy(ev + 1, bprm->filename, n);
+	((char *)(ev + 1))[n] = 0;
+	ev_commit(MPMCRING_EV_EXEC, &rsv);
+}
+
+/**
+ * ev_probe_fork() - sched_process_fork: current created child
+ * @data: unused
+ * @parent: the creating task (current)
+ * @child: the new task
+ */
+void ev_probe_fork(void *data, struct task_struct *parent,
+		   struct task_struct *child)
+{
+	struct mpmcring_ev_fork *ev;
+	struct mpmcring_rsv rsv;
+
+	ev = ev_reserve(MPMCRING_EV_FORK, sizeof(*ev), 0, &rsv);
+	if (!ev)
+		return;
+	ev->child_pid = child->pid;
+	ev->child_tgid = child->tgid;
+	ev_commit(MPMCRING_EV_FORK, &rsv);
+}
+
+/**
+ * ev_probe_exit() - sched_process_exit: the task exits
+ * @data: unused
+ * @p: the task (current)
+ */
+void ev_probe_exit(void *data, struct task_struct *p)
+{
+	struct mpmcring_ev_exit *ev;
+	struct mpmcring_rsv rsv;
+
+	ev = ev_reserve(MPMCRING_EV_EXIT, sizeof(*ev), 0, &rsv);
+	if (!ev)
+		return;
+	ev->exit_code = p->exit_code;
+	ev->reserved = 0;
+	ev_commit(MPMCRING_EV_EXIT, &rsv);
+}
+
+/*
+ * execve and execveat that failed, at exit: the file name is still in the
+ * caller's memory, just read by the kernel. At entry it may not be: a page
+ * a forked child has not touched yet has no page-table entry, and a nofault
+ * read cannot fault it in. A successful exec is the exec event.
+ */
+static void ev_execve(u8 kind, long nr, long ret, const unsigned long *args)
+{
+	struct mpmcring_ev_execve *ev = this_cpu_ptr(ev_scratch);
+	bool at = kind == EVK_EXECVEAT;
+	u8 flags = 0;
+	u16 n;
+
+	n = ev_user_str((char *)(ev + 1), at ? args[1] : args[0], &flags);
+	ev->ret = ret;
+	ev->nr = nr;
+	ev->dirfd = at ? (int)args[0] : AT_FDCWD;
+	ev->flags = at ? (u32)args[4] : 0;
+	ev->filename.off = sizeof(*ev);
+	ev->filename.len = n;
+	ev_fill_hdr(&ev->hdr, MPMCRING_EV_EXECVE, sizeof(*ev) + n + 1, flags);
+	ev_send(ev, MPMCRING_EV_EXECVE, sizeof(*ev) + n + 1);
+}
+
+/* open, openat, openat2, creat, at exit: the path is still in place. */
+static void ev_open(u8 kind, long nr, long ret, const unsigned long *args)
+{
+	struct mpmcring_ev_open *ev = this_cpu_ptr(ev_scratch);
+	unsigned long path;
+	u8 flags = 0;
+	u16 n;
+
+	ev->dirfd = AT_FDCWD;
+	ev->mode = 0;
+	switch (kind) {
+	case EVK_OPEN:
+		path = args[0];
+		ev->flags = args[1];
+		ev->mode = args[2];
+		break;
+	case EVK_CREAT:
+		path = args[0];
+		ev->flags = O_CREAT | O_WRONLY | O_TRUNC;
+		ev->mode = args[1];
+		break;
+	case EVK_OPENAT2: {
+		u64 how[2] = { 0, 0 };	/* struct open_how: flags, mode */
+
+		path = args[1];
+		ev->dirfd = (int)args[0];
+		/* args[3] is the caller's size: clamped to what is read. */
+		if (args[3] < sizeof(how) ||
+		    copy_from_user_nofault(how, (const void __user *)args[2],
+					   sizeof(how)))
+			flags |= MPMCRING_EVF_FAULT;
+		ev->flags = how[0];
+		ev->mode = how[1];
+		break;
+	}
+	default:		/* EVK_OPENAT */
+		path = args[1];
+		ev->dirfd = (int)args[0];
+		ev->flags = args[2];
+		ev->mode = args[3];
+		break;
+	}
+	n = ev_user_str((char *)(ev + 1), path, &flags);
+	ev->ret = ret;
+	ev->nr = nr;
+	ev->path.off = sizeof(*ev);
+	ev->path.len = n;
+	ev->reserved = 0;
+	ev_fill_hdr(&ev->hdr, MPMCRING_EV_OPEN, sizeof(*ev) + n + 1, flags);
+	ev_send(ev, MPMCRING_EV_OPEN, sizeof(*ev) + n + 1);
+}
+
+/* connect, at exit: the address the caller gave, read before reserving. */
+static void ev_connect(long nr, long ret, const unsigned long *args)
+{
+	struct sockaddr_in6 sa = { };	/* the largest the record keeps */
+	struct mpmcring_ev_connect *ev;
+	struct mpmcring_rsv rsv;
+	u32 addrlen = args[2];
+	u8 flags = 0;
+
+	/* addrlen is the caller's: clamped to the buffer, never trusted. */
+	if (addrlen >= sizeof(sa.sin6_family) &&
+	    copy_from_user_nofault(&sa, (const void __user *)args[1],
+				   min_t(u32, addrlen, sizeof(sa)))) {
+		memset(&sa, 0, sizeof(sa));
+		flags |= MPMCRING_EVF_FAULT;
+	}
+	ev = ev_reserve(MPMCRING_EV_CONNECT, sizeof(*ev), flags, &rsv);
+	if (!ev)
+		return;
+	ev->ret = ret;
+	ev->nr = nr;
+	ev->fd = (int)args[0];
+	ev->family = sa.sin6_family;
+	ev->addrlen = addrlen;
+	ev->port = 0;
+	memset(ev->addr, 0, sizeof(ev->addr));
+	if (sa.sin6_family == AF_INET &&
+	    addrlen >= sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *in = (const void *)&sa;
+
+		ev->port = ntohs(in->sin_port);
+		memcpy(ev->addr, &in->sin_addr, sizeof(in->sin_addr));
+	} else if (sa.sin6_family == AF_INET6 &&
+		   addrlen >= offsetofend(struct sockaddr_in6, sin6_addr)) {
+		ev->port = ntohs(sa.sin6_port);
+		memcpy(ev->addr, &sa.sin6_addr, sizeof(sa.sin6_addr));
+	}
+	ev_commit(MPMCRING_EV_CONNECT, &rsv);
+}
+
+static void ev_syscall(long nr, long ret, u8 flags)
+{
+	struct mpmcring_ev_syscall *ev;
+	struct mpmcring_rsv rsv;
+
+	ev = ev_reserve(MPMCRING_EV_SYSCALL, sizeof(*ev), flags, &rsv);
+	if (!ev)
+		return;
+	ev->ret = ret;
+	ev->nr = nr;
+	ev->reserved = 0;
+	ev_commit(MPMCRING_EV_SYSCALL, &rsv);
+}
+
+/**
+ * ev_probe_sys_exit() - raw_syscalls:sys_exit: the configured syscalls
+ *	and, with catchall, every other one
+ * @data: unused
+ * @regs: the task's registers; the arguments are still in them
+ * @ret: the return value
+ */
+void ev_probe_sys_exit(void *data, struct pt_regs *regs, long ret)
+{
+	long nr = syscall_get_nr(current, regs);
+	unsigned long args[6];
+	bool compat;
+	u8 kind;
+
+	if (nr < 0)
+		return;
+	compat = in_compat_syscall();
+	kind = !compat && nr < EV_NR_SYSCALLS ? ev_cfg.sys_kind[nr] : EVK_NONE;
+	switch (kind) {
+	case EVK_NONE:
+		if (ev_cfg.catchall)
+			ev_syscall(nr, ret, compat ? MPMCRING_EVF_COMPAT : 0);
+		return;
+	case EVK_EXECVE:
+	case EVK_EXECVEAT:
+		/* After a successful exec the registers are the new program's. */
+		if (ret >= 0)
+			return;
+		syscall_get_arguments(current, regs, args);
+		ev_execve(kind, nr, ret, args);
+		return;
+	case EVK_GENERIC:
+		ev_syscall(nr, ret, 0);
+		return;
+	case EVK_CONNECT:
+		syscall_get_arguments(current, regs, args);
+		ev_connect(nr, ret, args);
+		return;
+	default:
+		syscall_get_arguments(current, regs, args);
+		ev_open(kind, nr, ret, args);
+		return;
+	}
+}

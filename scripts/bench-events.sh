@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# make bench-events: the same kernel events captured three ways in one
+# qemu guest on Debian's stock kernel, side by side: mpmcring
+# (mpmcring_events.ko, 1/2/4 zero-copy consumers), a BPF ring buffer
+# (reserve/submit, libbpf ring_buffer__poll, with and without a
+# bpf_ringbuf_query() priority policy) and a perf buffer
+# (bpf_perf_event_output, perf_buffer__poll); workloads: an openat loop, a
+# fork+exec storm, a syscall flood with marker execs, and draining a full
+# buffer (bench/events/evbench.c). TCG emulates the CPU: read the ratios.
+#
+#   scripts/bench-events.sh
+#
+# Knobs: MPMCRING_BENCH_KERNEL (stock-6.1; stock-6.12 works too),
+# MPMCRING_BENCH_CPUS (vCPUs, default 2), MPMCRING_EVB_REPS (7),
+# MPMCRING_EVB_SYSCALLS (20000 openat per run), MPMCRING_EVB_STORM (50
+# fork+exec per vCPU per run), MPMCRING_EVB_FLOOD_S (3),
+# MPMCRING_EVB_FLOOD_WORK (2000 rounds of agent work per event in the
+# flood's consumers), MPMCRING_EVB_DRAIN
+# (100000 events), MPMCRING_EVB_PARTS (syscalls,storm,flood,drain),
+# MPMCRING_BENCH_TIMEOUT (seconds, default 2400).
+# Output: the tables on stdout; bench/results/events/<kernel>/{output.txt,
+# bench.jsonl, console.log}.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+KID=${MPMCRING_BENCH_KERNEL:-stock-6.1}
+CPUS=${MPMCRING_BENCH_CPUS:-2}
+TIMEOUT=${MPMCRING_BENCH_TIMEOUT:-2400}
+[[ $KID == stock-* ]] || die "MPMCRING_BENCH_KERNEL=$KID: the race needs a stock kernel (BTF, BPF, JIT)"
+release=$(stock_release "$KID") || true
+[ -n "$release" ] || die "the $KID kernel is not installed (scripts/deps.sh installs it)"
+kdir=/lib/modules/$release/build image=/boot/vmlinuz-$release
+out="$REPO/bench/results/events/$KID"
+work="$REPO/build/bench-events-vm/$KID"
+mkdir -p "$out" "$work"
+
+[ "${MPMCRING_DEPS:-1}" = 0 ] || "$REPO/scripts/deps.sh"
+say "modules for $KID"
+mapfile -t kos < <("$REPO/scripts/build-modules.sh" "$KID" "$kdir" "$REPO/build/modules/$KID")
+say "evbench and its BPF programs (CO-RE, vmlinux.h from $release's BTF; static)"
+make -s -C "$REPO/bench/events" BPF_KERNEL="$release" >/dev/null
+args=()
+for ko in "${kos[@]}"; do args+=(-m "$ko"); done
+"$REPO/scripts/build-initramfs.sh" -o "$work/initramfs.cpio.gz" \
+	-i "$REPO/tests/harness/init.sh" "${args[@]}" \
+	-t "$REPO/build/bench-events/evbench" -b "$REPO/build/bench-events/evmarker"
+
+# init.sh runs every program in /tests; settings reach evbench through the
+# environment (the kernel hands name=value words to init).
+envs=()
+for v in REPS SYSCALLS STORM FLOOD_S FLOOD_WORK DRAIN PARTS; do
+	n=MPMCRING_EVB_$v
+	[ -n "${!n:-}" ] && envs+=("$n=${!n}")
+done
+say "booting $KID ($release) with $CPUS vCPUs (TCG); evbench ${envs[*]:-with its defaults}"
+rm -f "$work/console.log" "$work/results.log"
+status=0
+timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -smp "$CPUS" -m 2G \
+	-nodefaults -display none -no-reboot -kernel "$image" -initrd "$work/initramfs.cpio.gz" \
+	-append "console=ttyS0 panic=-1 quiet mpmcring_test_timeout=$TIMEOUT ${envs[*]:-}" \
+	-serial "file:$work/console.log" -serial "file:$work/results.log" </dev/null || status=$?
+[ "$status" -ne 124 ] || die "the guest did not finish in ${TIMEOUT}s (MPMCRING_BENCH_TIMEOUT)"
+
+# The evbench section of the results port.
+awk '/^@@MPMCRING BEGIN vm evbench/ { on = 1; next } /^@@MPMCRING END vm evbench/ { on = 0; print; next } on' \
+	"$work/results.log" | tr -d '\r' >"$out/output.txt"
+cp "$work/console.log" "$out/console.log"
+grep -v '^BENCH \|^@@' "$out/output.txt" || true
+sed -n 's/^BENCH //p' "$out/output.txt" >"$out/bench.jsonl"
+grep -q '^@@MPMCRING END vm evbench rc=0 ' "$out/output.txt" ||
+	die "evbench failed in the guest (see $out/output.txt and $out/console.log)"
+say "results: ${out#"$REPO"/}/output.txt, bench.jsonl"

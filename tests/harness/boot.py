@@ -1,0 +1,138 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Booting the guests: one qemu (TCG) per kernel, its console on ttyS0
+(build/logs/<k>/console.log) and the tests' results on ttyS1
+(results.log, framed by tests/harness/init.sh), stopped at its timeout
+with a dump of where its vCPUs were (hang.py)."""
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+import time
+
+from common import (ALL_KERNELS, GUEST_CPUS, LOGS, TEST_KERNELS, env_int,
+                    env_list, progress, read_lines, rel)
+from hang import where_stuck
+
+
+def vm_timeout(kid):
+    return env_int("MPMCRING_VM_TIMEOUT", 900 if kid in TEST_KERNELS else 600)
+
+
+def boot_timeout():
+    return env_int("MPMCRING_BOOT_TIMEOUT", 150)
+
+
+def guest_slots():
+    """How many guests run at once: MPMCRING_GUESTS, else one per host CPU
+    (a TCG guest with 2 vCPUs keeps about 1.3 host CPUs busy: two on two
+    CPUs finish sooner than one after the other)."""
+    return max(1, env_int("MPMCRING_GUESTS", min(len(ALL_KERNELS), os.cpu_count() or 1)))
+
+
+def guest_order(guests):
+    """Started heavy, light, heavy, light...: two sanitizer kernels side by
+    side slow each other's sleep/wake tests the most."""
+    heavy = [k for k in guests if k in TEST_KERNELS]
+    light = [k for k in guests if k not in TEST_KERNELS]
+    order = []
+    while heavy or light:
+        order += heavy[:1] + light[:1]
+        heavy, light = heavy[1:], light[1:]
+    return order
+
+
+def kernel_cmdline(kid):
+    test_timeout = env_int("MPMCRING_TEST_TIMEOUT", 400)
+    cmdline = ["console=ttyS0", "panic=-1", "panic_on_warn=0", "nokaslr",
+               "mpmcring_test_timeout=%d" % test_timeout]
+    if kid in TEST_KERNELS:
+        cmdline += ["kasan.fault=report", "kasan_multi_shot"]
+    if kid in TEST_KERNELS:
+        # The sanitizers make each sleep/wake cycle ~10x slower; 10^4
+        # cycles there still cross every interleaving they sample (and
+        # tests/vm/wait_modes.c covers every waiting mode besides), the
+        # stock kernels run the full 10^5 (tests/vm/wakeup.c).
+        cmdline.append("MPMCRING_WAKE_CYCLES=10000")
+    only = env_list("MPMCRING_VM_TESTS")
+    if only:
+        cmdline.append("mpmcring_tests=%s" % ",".join(only))
+    # Extra words for every guest's command line (kmemleak=off, say, to see
+    # what a detector costs).
+    cmdline += os.environ.get("MPMCRING_CMDLINE", "").split()
+    return cmdline
+
+
+def wait_guest(p, t0, timeout, results):
+    """Waits for qemu to exit: "ok" when it did (whatever its status),
+    "timeout" at the guest's timeout, "stuck-boot" when the kernel has not
+    started init (no INFO line on the results port) within boot_timeout()."""
+    started = False
+    while True:
+        try:
+            p.wait(timeout=2)
+            return "ok"
+        except subprocess.TimeoutExpired:
+            pass
+        elapsed = time.monotonic() - t0
+        if elapsed >= timeout:
+            return "timeout"
+        if not started and elapsed >= boot_timeout():
+            started = any(l.startswith("@@MPMCRING INFO kernel=") for l in read_lines(results))
+            if not started:
+                return "stuck-boot"
+
+
+def boot(kid, image, initrd, logdir, system_map=None):
+    """Runs one guest; returns (status, seconds, where) with status
+    ok/timeout/stuck-boot/error:<rc>; where tells the vCPUs' places when
+    it was stopped."""
+    console = os.path.join(logdir, "console.log")
+    results = os.path.join(logdir, "results.log")
+    cmd = ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-smp", str(GUEST_CPUS),
+           "-m", "3G", "-nodefaults", "-display", "none", "-no-reboot",
+           "-kernel", image, "-initrd", initrd, "-append", " ".join(kernel_cmdline(kid)),
+           "-serial", "file:" + console, "-serial", "file:" + results]
+    with open(os.path.join(logdir, "qemu.cmd"), "w") as f:
+        f.write(" ".join(shlex.quote(c) for c in cmd) + "\n")
+    # A monitor socket (short path: sun_path is small), asked only on a hang.
+    mondir = tempfile.mkdtemp(prefix="mpr-mon.")
+    sock = os.path.join(mondir, "m")
+    cmd += ["-monitor", "unix:%s,server=on,wait=off" % sock]
+    t = time.monotonic()
+    try:
+        with open(os.path.join(logdir, "qemu.log"), "w") as qlog:
+            p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=qlog,
+                                 stderr=subprocess.STDOUT)
+            status = wait_guest(p, t, vm_timeout(kid), results)
+            if status != "ok":
+                where = where_stuck(sock, logdir, image, system_map)
+                p.kill()
+                p.wait()
+                return status, time.monotonic() - t, where
+            rc = p.returncode
+    finally:
+        shutil.rmtree(mondir, ignore_errors=True)
+    return ("ok" if rc == 0 else "error:%d" % rc), time.monotonic() - t, []
+
+
+def run_guest(kid, kdir, image, initrd):
+    """Boots one guest to its end; returns boot()'s (status, seconds, where).
+
+    A kernel that has not started init within boot_timeout() is stopped
+    there, not at the guest's timeout, with the monitor's dump of where
+    its vCPUs were: 6.1's rcu-tasks boot deadlock showed itself that way
+    (tests/kernel-patches/linux-source-6.1/rcu-tasks-wait-unlocked.patch)."""
+    logdir = os.path.join(LOGS, kid)
+    for f in ("console.log", "results.log", "qemu.cmd", "qemu.log", "hang-registers.txt"):
+        try:
+            os.unlink(os.path.join(logdir, f))
+        except FileNotFoundError:
+            pass
+    os.makedirs(logdir, exist_ok=True)
+    progress("boot %s (timeout %ds): logs in %s" % (kid, vm_timeout(kid), rel(logdir)))
+    if kid in TEST_KERNELS:
+        system_map = os.path.join(kdir, "System.map")
+    else:
+        system_map = "/boot/System.map-" + os.path.basename(image)[len("vmlinuz-"):]
+    return boot(kid, image, initrd, logdir, system_map)

@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""What every part of the runner shares: the tree's paths, the kernels it
+knows, the list of results, how a command runs and how a line is printed."""
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.join(REPO, "build")
+LOGS = os.path.join(BUILD, "logs")
+
+# Every kernel the runner can test, in the order it reports them. The test
+# kernels are built from Debian's linux-source packages with sanitizers and
+# KUnit (scripts/build-test-kernel.sh); the stock ones are Debian's images.
+ALL_KERNELS = ["debug", "kcsan", "debug-6.12", "stock-6.1", "stock-6.12", "stock-6.12-rt"]
+TEST_KERNELS = ("debug", "kcsan", "debug-6.12")
+GUEST_CPUS = 2
+T0 = time.monotonic()
+
+OUT_LOCK = threading.Lock()
+
+
+def say_line(line):
+    """One whole line to stdout: guests' threads print too."""
+    with OUT_LOCK:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
+def progress(msg):
+    say_line("==> [%4ds] %s" % (time.monotonic() - T0, msg))
+
+
+def rel(path):
+    return os.path.relpath(path, REPO) if path.startswith(REPO + "/") else path
+
+
+def env_int(name, default):
+    v = os.environ.get(name, "")
+    if not v:
+        return default
+    try:
+        return int(v)
+    except ValueError:
+        sys.exit("error: %s=%r is not a number of seconds" % (name, v))
+
+
+def env_list(name):
+    """A comma list from the environment, empty when unset."""
+    return [w.strip() for w in os.environ.get(name, "").split(",") if w.strip()]
+
+
+def run(cmd, log=None, timeout=None, env=None, cwd=REPO):
+    """Runs cmd; returns (rc, output). Output also goes to log when given."""
+    try:
+        p = subprocess.run(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=timeout)
+        out, rc = p.stdout.decode("utf-8", "replace"), p.returncode
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode("utf-8", "replace") + "\n(timed out)\n"
+        rc = 124
+    except OSError as e:
+        out, rc = "cannot run %s: %s\n" % (cmd[0], e), 127
+    if log:
+        os.makedirs(os.path.dirname(log), exist_ok=True)
+        with open(log, "w") as f:
+            f.write(out)
+    return rc, out
+
+
+def read_lines(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return []
+
+
+def tail(text, n=40):
+    lines = text.rstrip("\n").splitlines()
+    return "\n".join(lines[-n:])
+
+
+def excerpt(text, n=30):
+    lines = [l for l in text.splitlines() if l.strip()]
+    if len(lines) > n:
+        lines = lines[:n] + ["    ... (%d more lines)" % (len(lines) - n)]
+    return "\n".join(lines)
+
+
+class Results:
+    """Every result of the run, in the order they came: (name, status,
+    detail, logs). Each is printed as it is added."""
+
+    def __init__(self, quiet=False):
+        self.tests = []
+        self.quiet = quiet
+
+    def add(self, name, status, detail="", logs=()):
+        assert status in ("pass", "fail", "skip")
+        self.tests.append((name, status, detail, tuple(logs)))
+        if self.quiet:
+            return
+        tag = {"pass": "ok     ", "fail": "FAIL   ", "skip": "skip   "}[status]
+        line = tag + name
+        if status != "pass" and detail.strip():
+            line += "  (" + first_salient(detail)[:160] + ")"
+        say_line(line)
+
+    def count(self, prefix=None):
+        c = {"pass": 0, "fail": 0, "skip": 0}
+        for name, status, _, _ in self.tests:
+            if prefix is None or name.startswith(prefix):
+                c[status] += 1
+        return c
+
+    def failures(self):
+        return [t for t in self.tests if t[1] == "fail"]
+
+
+SALIENT_RE = re.compile(r"Expected|EXPECTATION|ASSERTION|error:|failed|timed out|did not|"
+                        r"no result|ended early|report|missing|unexpected|signal", re.I)
+
+
+def first_salient(detail):
+    """The line of a failure's detail that says most about it."""
+    lines = [l for l in detail.strip().splitlines() if l.strip()]
+    if not lines:
+        return ""
+    return next((l for l in lines if SALIENT_RE.search(l)), lines[0]).strip()
+
+
+R = Results()

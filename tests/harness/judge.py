@@ -1,0 +1,308 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Turning what a finished guest left (its results port and its console)
+into results:
+
+  <k>/insmod/<module>, <k>/rmmod/<module>, <k>/rmmod
+  <k>/kunit/<suite>/<case>    (and <k>/kunit/<suite> when the document is bad)
+  <k>/vm/<prog>/<test>        (and <k>/vm/<prog> when the program is)
+  <k>/boot                    the guest ran to its end in time
+  <k>/reports                 no console report names our code
+  <k>/lockdep                 lockdep still on at the end (lockdep kernels)
+  <k>/leaks                   kmemleak finds no leak of ours (kmemleak kernels)
+"""
+import os
+import re
+import signal
+
+from common import LOGS, R, REPO, excerpt, progress, read_lines, rel, say_line, tail
+from boot import boot_timeout, vm_timeout
+from parse import console_kunit_cases, indent_of, parse_results, tap_level, tap_problems
+from reports import Ownership, lockdep_off_cause, scan_leaks, scan_reports
+
+# Base-kernel reports seen, per kernel: the summary counts them.
+NOTES = {}
+KNOWN_RACES = os.path.join(REPO, "tests", "kcsan-known-races.txt")
+
+
+def step_end(sec):
+    """How a guest's step ended, for a failure message."""
+    if sec["rc"] is None:
+        return "did not finish: the guest stopped in it"
+    return "failed (exit status %d)" % sec["rc"]
+
+
+def exit_meaning(rc):
+    """What a shell exit status says about how a program ended."""
+    if rc == 126:
+        return "could not be run (exit status 126: not executable?)"
+    if rc == 127:
+        return "could not be run (exit status 127: not found)"
+    if rc > 128:
+        try:
+            name = signal.Signals(rc - 128).name
+        except ValueError:
+            name = "?"
+        return "killed by signal %d (%s)" % (rc - 128, name)
+    return "exited with status %d" % rc
+
+
+def judge_kunit(kid, sec, console, logs):
+    suite = sec["name"]
+    base = "%s/kunit/%s" % (kid, suite)
+    lines = sec["lines"]
+    level = None
+    for l in lines:
+        if l.strip() == "# Subtest: %s" % suite:
+            level = indent_of(l)
+            break
+    problems = []
+    if sec["rc"] is None:
+        problems.append("results were cut off (the guest died)")
+    elif sec["rc"] != 0:
+        problems.append("reading the results failed (rc=%d)" % sec["rc"])
+    if level is None:
+        R.add(base, "fail", "no KTAP suite header in the results\n" + excerpt("\n".join(lines)),
+              logs)
+        return
+    plan, results, bail = tap_level(lines, level)
+    top_plan, top, _ = tap_level(lines, 0)
+    fallback = None
+    seen = set()
+    for r in results:
+        seen.add(r["num"])
+        detail = r["detail"] if r["status"] == "fail" else r["directive"]
+        R.add("%s/%s" % (base, r["name"] or "#%d" % r["num"]), r["status"], excerpt(detail), logs)
+    if plan is None:
+        problems.append("no plan")
+    else:
+        for num in range(1, plan + 1):
+            if num in seen:
+                continue
+            if fallback is None:
+                fallback = console_kunit_cases(console, suite)
+            r = fallback.get(num)
+            if r:
+                results.append(r)
+                R.add("%s/%s" % (base, r["name"] or "#%d" % num), r["status"],
+                      "(from the console: the debugfs log was full)\n" + excerpt(r["detail"]), logs)
+            else:
+                problems.append("case %d of %d has no result (ended early)" % (num, plan))
+    if bail:
+        problems.append(bail)
+    if not top or top[-1]["status"] == "fail":
+        if not problems and not any(r["status"] == "fail" for r in results):
+            problems.append("the suite failed without a failed case%s" % (
+                "" if top else " (no suite result)"))
+    if problems:
+        R.add(base, "fail", "; ".join(problems) + "\n" + excerpt("\n".join(lines), 40), logs)
+
+
+def judge_vm(kid, sec, logs):
+    prog = sec["name"]
+    base = "%s/vm/%s" % (kid, prog)
+    lines = sec["lines"]
+    plan, results, bail = tap_level(lines, 0)
+    # kselftest_harness.h (6.1) prints "ok N # SKIP reason" with no name:
+    # take it from the "#  RUN  name ..." line before.
+    for r in results:
+        if not r["name"]:
+            m = None
+            for l in r["detail"].splitlines():
+                m = re.match(r"^#\s+RUN\s+(\S+)", l.strip()) or m
+            r["name"] = m.group(1) if m else "#%d" % r["num"]
+    failed = False
+    for r in results:
+        detail = r["detail"] if r["status"] == "fail" else r["directive"]
+        R.add("%s/%s" % (base, r["name"]), r["status"], excerpt(detail), logs)
+        failed |= r["status"] == "fail"
+    problems = []
+    rc = sec["rc"]
+    if rc is None:
+        problems.append("did not finish (the guest died or hung here)")
+    elif rc in (124, 137, 143):
+        problems.append("timed out (rc=%d)" % rc)
+    problems += tap_problems(plan, results, bail)
+    skipped_all = plan == 0 and rc == 4
+    if rc not in (None, 0, 124, 137, 143) and not failed and not skipped_all:
+        problems.append(exit_meaning(rc))
+    elif rc is not None and rc > 128 and rc not in (137, 143):
+        problems.append(exit_meaning(rc))
+    if problems:
+        R.add(base, "fail", "; ".join(problems) + "\n" + excerpt(tail("\n".join(lines), 30)), logs)
+
+
+def judge_boot(kid, status, secs, where, sections, done, console, logs):
+    """<k>/boot: did the guest get to its end?"""
+    logdir = os.path.join(LOGS, kid)
+    if status == "ok" and done:
+        R.add("%s/boot" % kid, "pass")
+        return
+    if status in ("timeout", "stuck-boot"):
+        why = ("the guest did not finish within %ds (MPMCRING_VM_TIMEOUT)" % vm_timeout(kid)
+               if status == "timeout" else
+               "the kernel did not start init within %ds (MPMCRING_BOOT_TIMEOUT)" %
+               boot_timeout())
+        if where:
+            why += "; when stopped: " + ", ".join(where) + " (registers: %s)" % rel(
+                os.path.join(logdir, "hang-registers.txt"))
+    elif status != "ok":
+        why = "qemu failed (%s): see %s" % (status, rel(os.path.join(logdir, "qemu.log")))
+    else:
+        why = "the guest stopped before the end (panic or init died)"
+    open_secs = [s for s in sections if s["rc"] is None]
+    if open_secs:
+        why += "; it was in: %s %s" % (open_secs[-1]["kind"], open_secs[-1]["name"])
+    R.add("%s/boot" % kid, "fail", why + "\nconsole tail:\n" + tail("\n".join(console), 25),
+          logs)
+
+
+def note_theirs(kid, what, theirs):
+    """Base-kernel reports: counted, printed as notes, never failures."""
+    if not theirs:
+        return
+    NOTES.setdefault(kid, []).extend(r.header for r in theirs)
+    heads = {}
+    for r in theirs:
+        # Counted by kind: an object's address says nothing here.
+        h = re.sub(r"0x[0-9a-f]{8,}", "0x...", r.header[:200])
+        h += " (known: %s)" % r.known if r.known else ""
+        heads[h] = heads.get(h, 0) + 1
+    say_line("note: %s: %d %s that do not name our code (not failures):" %
+             (kid, len(theirs), what))
+    for h, n in list(heads.items())[:8]:
+        say_line("note:   %dx %s" % (n, h))
+
+
+def judge_reports(kid, console, own, console_log):
+    """<k>/reports: kernel reports on the console; ours fail, the base
+    kernel's are counted notes. Returns every report."""
+    errors = own.add_known_races(KNOWN_RACES, kid)
+    reports = scan_reports(console, own)
+    ours = [r for r in reports if r.ours]
+    if errors:
+        R.add("%s/reports" % kid, "fail", "\n".join(errors), [KNOWN_RACES])
+    elif ours:
+        text = "%d report(s) name mpmcring code:\n" % len(ours)
+        text += "\n".join("  ours: " + r.line() for r in ours[:30])
+        for r in ours[:3]:
+            text += "\n---- %s\n%s" % (r.header, excerpt("\n".join(r.block), 40))
+        R.add("%s/reports" % kid, "fail", text, [console_log])
+    else:
+        R.add("%s/reports" % kid, "pass")
+    note_theirs(kid, "kernel report(s)", [r for r in reports if not r.ours])
+    return reports
+
+
+def judge_lockdep(kid, sec, console, reports, logs):
+    """<k>/lockdep: lockdep turns itself off after its first report (and
+    after KASAN, BUG or Oops): from then on no locking is checked, so the
+    run must not look as if it had been."""
+    if sec["rc"] == 0:
+        R.add("%s/lockdep" % kid, "pass")
+        return
+    if sec["rc"] is None:
+        R.add("%s/lockdep" % kid, "fail", "the guest died while reading lockdep's state", logs)
+        return
+    cause = lockdep_off_cause(console, reports)
+    R.add("%s/lockdep" % kid, "fail",
+          "lockdep turned itself off during the run, after: %s; locking after that point "
+          "went unchecked\n%s" % (cause or "(no report on the console says why)",
+                                   "\n".join(l.strip() for l in sec["lines"])), logs)
+
+
+def judge_leaks(kid, sec, console, own, logs):
+    """<k>/leaks: kmemleak's scan at the end of the guest, after every
+    module was unloaded. Leaks whose allocation passed through our code
+    fail; the base kernel's are notes."""
+    if sec["rc"] is None:
+        R.add("%s/leaks" % kid, "fail", "the guest died during the kmemleak scan", logs)
+        return
+    if sec["rc"] != 0:
+        why = [l for l in (s.strip() for s in console) if "kmemleak" in l.lower()]
+        R.add("%s/leaks" % kid, "fail",
+              "kmemleak could not scan (rc=%d): leaks go unseen\n%s\n%s" % (
+                  sec["rc"], "\n".join(sec["lines"][-5:]), "\n".join(why[-5:])), logs)
+        return
+    leaks = scan_leaks(sec["lines"], own)
+    ours = [r for r in leaks if r.ours]
+    if ours:
+        text = "kmemleak: %d object(s) leaked by our code:\n" % len(ours)
+        text += "\n".join("  ours: " + r.line() for r in ours[:30])
+        for r in ours[:2]:
+            text += "\n---- %s\n%s" % (r.header, excerpt("\n".join(r.block), 30))
+        R.add("%s/leaks" % kid, "fail", text, logs)
+    else:
+        R.add("%s/leaks" % kid, "pass")
+    note_theirs(kid, "kmemleak leak(s)", [r for r in leaks if not r.ours])
+
+
+def judge_guest(kid, kos, status, secs, where):
+    """Turns one finished guest's results port and console into results."""
+    logdir = os.path.join(LOGS, kid)
+    console_log = os.path.join(logdir, "console.log")
+    results_log = os.path.join(logdir, "results.log")
+    logs = [results_log, console_log]
+    console = read_lines(console_log)
+    info, sections, done = parse_results(results_log)
+    progress("%s: guest %s after %.0fs (kernel %s)" % (
+        kid, "finished" if status == "ok" and done else "FAILED: " + status,
+        secs, info.get("kernel", "?")))
+    if info.get("detectors"):
+        progress("%s: detectors: %s" % (kid, info["detectors"]))
+
+    spent = ["%s %s %.0fs" % (x["kind"], x["name"], x["t1"] - x["t0"]) for x in sections
+             if x["t0"] is not None and x["t1"] is not None and x["t1"] - x["t0"] >= 1]
+    if spent:
+        progress("%s: time in the guest: %s" % (kid, ", ".join(spent)))
+
+    # What the guest told about our code, for the reports below.
+    own = Ownership()
+    for sec in sections:
+        if sec["kind"] == "symbols":
+            own.add_symbols(sec["lines"])
+        elif sec["kind"] == "objects":
+            own.add_objects(sec["lines"])
+
+    # The guest's own results, in the order it produced them.
+    kunit_seen = False
+    later = []
+    for sec in sections:
+        kind, name = sec["kind"], sec["name"]
+        if kind == "insmod":
+            ok = sec["rc"] == 0
+            R.add("%s/insmod/%s" % (kid, name), "pass" if ok else "fail",
+                  "insmod %s\n%s" % (step_end(sec), excerpt("\n".join(sec["lines"])))
+                  if not ok else "", logs)
+        elif kind == "kunit":
+            kunit_seen = True
+            judge_kunit(kid, sec, console, logs)
+        elif kind == "vm":
+            judge_vm(kid, sec, logs)
+        elif kind == "rmmod":
+            ok = sec["rc"] == 0
+            R.add("%s/rmmod/%s" % (kid, name), "pass" if ok else "fail",
+                  "rmmod %s\n%s" % (step_end(sec), excerpt("\n".join(sec["lines"])))
+                  if not ok else "", logs)
+        elif kind == "leftover":
+            ok = sec["rc"] == 0
+            R.add("%s/rmmod" % kid, "pass" if ok else "fail",
+                  "modules still loaded at the end:\n" + "\n".join(sec["lines"]) if not ok else "",
+                  logs)
+        elif kind in ("lockdep", "kmemleak"):
+            later.append(sec)
+
+    has_test_module = any(os.path.basename(k) == "mpmcring_test.ko" for k in kos)
+    loaded_test = any(s["kind"] == "insmod" and s["name"] == "mpmcring_test" and s["rc"] == 0
+                      for s in sections)
+    if has_test_module and loaded_test and not kunit_seen:
+        R.add("%s/kunit" % kid, "fail",
+              "mpmcring_test.ko loaded but no suite left results in /sys/kernel/debug/kunit",
+              logs)
+
+    judge_boot(kid, status, secs, where, sections, done, console, logs)
+    reports = judge_reports(kid, console, own, console_log)
+    for sec in later:
+        if sec["kind"] == "lockdep":
+            judge_lockdep(kid, sec, console, reports, logs)
+        else:
+            judge_leaks(kid, sec, console, own, logs)

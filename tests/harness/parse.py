@@ -1,0 +1,135 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Reading what tests print: TAP and KTAP documents, the sections of a
+guest's results port (tests/harness/init.sh frames them), console lines."""
+import re
+
+from common import read_lines
+
+RESULT_RE = re.compile(r"^(not ok|ok)\b(?:\s+(\d+))?(?:\s*-?\s*([^#]*?))?\s*(?:#\s*(.*))?$")
+PLAN_RE = re.compile(r"^1\.\.(\d+)\b")
+# Document furniture, not a test's own output.
+HEADER_RE = re.compile(r"^(K?TAP version \d+|1\.\.\d+\b|# Subtest: |# Starting \d+ tests)")
+# "[   12.345678] " and, with CONFIG_PRINTK_CALLER, "[T123] " after it.
+STAMP_RE = re.compile(r"^\[\s*(\d+\.\d+)\]\s?(?:\[\s*[CT]\d+\]\s?)?")
+
+
+def tap_problems(plan, results, bail):
+    """What is wrong with a TAP document as a whole (not its tests)."""
+    problems = []
+    if plan is None:
+        problems.append("no TAP plan")
+    elif len(results) < plan:
+        problems.append("ended early: %d of %d results" % (len(results), plan))
+    if bail:
+        problems.append(bail)
+    return problems
+
+
+def indent_of(line):
+    return len(line) - len(line.lstrip(" "))
+
+
+def tap_level(lines, level):
+    """Plan and results at one indentation level of a (K)TAP document.
+
+    Returns (plan, results, bail) where results are dicts with num, name,
+    status (pass/fail/skip), directive and detail (the lines that came
+    before the result line since the previous result of this level: the
+    test's own diagnostics and nested subtests)."""
+    plan = None
+    results = []
+    pending = []
+    bail = None
+    for raw in lines:
+        line = raw.rstrip()
+        if not line.strip():
+            continue
+        ind = indent_of(line)
+        text = line.strip()
+        if ind == level and text.startswith("Bail out!"):
+            bail = text
+        if ind == level and plan is None and PLAN_RE.match(text):
+            plan = int(PLAN_RE.match(text).group(1))
+            continue
+        m = RESULT_RE.match(text) if ind == level else None
+        if m:
+            directive = (m.group(4) or "").strip()
+            if m.group(1) == "not ok":
+                status = "fail"
+            elif directive.upper().startswith("SKIP"):
+                status = "skip"
+            else:
+                status = "pass"
+            results.append({
+                "num": int(m.group(2)) if m.group(2) else len(results) + 1,
+                "name": (m.group(3) or "").strip(),
+                "status": status, "directive": directive,
+                "detail": "\n".join(pending)})
+            pending = []
+        elif ind >= level and not HEADER_RE.match(text):
+            pending.append(line)
+    return plan, results, bail
+
+
+def strip_stamp(line):
+    return STAMP_RE.sub("", line.rstrip("\r\n"), count=1)
+
+
+def stamp_of(line):
+    """The printk time of a console line in seconds, or None."""
+    m = STAMP_RE.match(line)
+    return float(m.group(1)) if m else None
+
+
+def parse_results(path):
+    """Sections of a guest's results port: (info, sections, done).
+
+    Each section is a dict: kind, name, lines, rc (None when the guest
+    never ended it), t0 and t1 (guest uptime at BEGIN and END)."""
+    info, sections, done = {}, [], False
+    cur = None
+    for raw in read_lines(path):
+        line = raw.rstrip("\r")
+        if line.startswith("@@MPMCRING "):
+            words = line.split()
+            kind = words[1] if len(words) > 1 else ""
+            t = re.search(r"\bt=([0-9.]+)", line)
+            t = float(t.group(1)) if t else None
+            if kind == "INFO" and len(words) > 2:
+                k, _, v = line.split(" ", 2)[2].partition("=")
+                info[k] = v
+            elif kind == "BEGIN" and len(words) > 3:
+                cur = {"kind": words[2], "name": words[3], "lines": [], "rc": None,
+                       "t0": t, "t1": None}
+                sections.append(cur)
+            elif kind == "END" and cur is not None:
+                m = re.search(r"\brc=(-?\d+)", line)
+                cur["rc"] = int(m.group(1)) if m else -1
+                cur["t1"] = t
+                cur = None
+            elif kind == "DONE":
+                done = True
+            continue
+        if cur is not None:
+            cur["lines"].append(line)
+    return info, sections, done
+
+
+def console_kunit_cases(console_lines, suite):
+    """Case results of one suite as the console printed them (a fallback
+    for results debugfs lost: each case's debugfs log holds 512 bytes)."""
+    lines = [strip_stamp(l) for l in console_lines]
+    start = None
+    for i, l in enumerate(lines):
+        if l.strip() == "# Subtest: %s" % suite:
+            start = i
+    if start is None:
+        return {}
+    level = indent_of(lines[start])
+    doc = []
+    for l in lines[start + 1:]:
+        if indent_of(l) < level and RESULT_RE.match(l.strip()):
+            break
+        doc.append(l)
+    _, results, _ = tap_level(doc, level)
+    return {r["num"]: r for r in results}

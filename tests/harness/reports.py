@@ -1,0 +1,370 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Kernel reports: finding them on a guest's console (KASAN, KCSAN, UBSAN,
+lockdep, WARNING, BUG, Oops, soft and hard lockups, RCU stalls, hung
+tasks) and in kmemleak's list, and telling which are ours.
+
+Our guests load only this project's modules, so a frame or an address in
+the kernel's module area is our code or our static data, named or not.
+The module also lists the address ranges of the objects it allocates
+(`/sys/kernel/debug/mpmcring/objects`, format in docs/testing.md), which
+init.sh copies to the results port: a race on an address in one of them,
+while it was alive, is a race on our object.
+"""
+import bisect
+import os
+import re
+
+from parse import stamp_of, strip_stamp
+
+OURS_RE = re.compile(r"mpmcring|\bmpr_\w")
+SEPARATOR_RE = re.compile(r"^={20,}\s*$")
+BOXED_RE = re.compile(r"BUG: KASAN|BUG: KCSAN|UBSAN:")
+REPORT_RE = re.compile(
+    r"BUG: KASAN|BUG: KCSAN|\bBUG:|^WARNING:|kernel BUG at|\bOops\b|"
+    r"general protection fault|UBSAN:|possible circular locking dependency|"
+    r"inconsistent lock state|possible recursive locking|"
+    r"sleeping function called from invalid context|suspicious RCU usage|"
+    r"INFO: task .* blocked|Kernel panic - not syncing|"
+    r"NMI received for unknown reason|Uhhuh\. NMI|"
+    # RCU CPU stall warnings (normal and expedited grace periods)
+    r"rcu: INFO: \S+ (?:self-)?detected (?:expedited )?stalls? on CPU|"
+    r"rcu: INFO: \S+ detected expedited stalls|"
+    # the hard lockup detector (soft lockups print "BUG: soft lockup")
+    r"Watchdog detected hard LOCKUP")
+# Lines that continue the report before them rather than start a new one.
+CONTINUES_RE = re.compile(r"possible circular|inconsistent lock|possible recursive")
+MAX_REPORT_LINES = 200
+
+# Frames: "func+0x1a/0x40 [module]", "? func+0x...", "[<ffffffff...>] func+0x..",
+# "RIP: 0010:func+0x...", or an address no symbol names ("0xffffffffa0012345").
+FRAME_RE = re.compile(r"(?:^|[\s:>])(?:\?\s+)?([A-Za-z_.][\w.]*\+0x[0-9a-f]+/0x[0-9a-f]+"
+                      r"(?:\s+\[\w+\])?|0x[0-9a-f]{16}\b)")
+# The kernel's module area on x86_64 (MODULES_VADDR..MODULES_END), with or
+# without room for KASLR: the kernel image itself ends below it.
+MODULE_AREA = (0xffffffffa0000000, 0xffffffffff000000)
+
+# KCSAN: one line per access, then its stack until a blank line.
+KCSAN_ACCESS_RE = re.compile(
+    r"^(?:read|write|read-write|race at)\b.* (?:to|of) (0x[0-9a-f]+) .*by ")
+# Generic helpers that touch memory on their caller's behalf: the frames
+# after them say whose access it is.
+KCSAN_HELPER_RE = re.compile(
+    r"^(?:__)?(?:mem(?:cpy|set|move|cmp)\w*|_?copy_(?:to|from)_user\w*|raw_copy_\w+|"
+    r"(?:get|put)_user\w*|str\w+|__tsan_\w+|kcsan_\w+|__kcsan_\w+)\+")
+# How deep into an access's stack (helpers skipped) our code makes the race
+# ours: the function that made the access, and the ones that called it on
+# our behalf (a list, bitmap or rbtree helper, the helper's own helper...).
+# Deeper, our code is only the context a base-kernel race happened in (a
+# syscall that ended in the scheduler, a page-table walk).
+KCSAN_OUR_DEPTH = 4
+
+
+class Ownership:
+    """What the guest told about our code: symbols of our modules (for
+    addresses printed after a module was unloaded) and the address ranges
+    of our objects with their lifetimes."""
+
+    def __init__(self):
+        self.syms = []  # sorted (address, "name [module]")
+        self.objects = []  # (start, end, born_s, died_s or None, what)
+        self.known = {}  # {(func, func): "file:line: why"}, KCSAN races of the base kernel
+
+    def add_known_races(self, path, kernel):
+        """The base-kernel KCSAN races of tests/kcsan-known-races.txt that
+        apply to this kernel. Returns the file's errors."""
+        errors = []
+        try:
+            with open(path) as f:
+                lines = f.read().splitlines()
+        except OSError as e:
+            return ["cannot read %s: %s" % (path, e)]
+        for n, l in enumerate(lines, 1):
+            w = l.split()
+            if not w or w[0].startswith("#"):
+                continue
+            if len(w) < 4:
+                errors.append("%s:%d: want: <function> <function> <kernels> <why>" % (path, n))
+                continue
+            if kernel in w[2].split(","):
+                self.known[tuple(sorted(w[:2]))] = "%s:%d: %s" % (
+                    os.path.basename(path), n, " ".join(w[3:]))
+        return errors
+
+    def add_symbols(self, lines):
+        """Lines of /proc/kallsyms for our modules: "addr type name [mod]"."""
+        for l in lines:
+            w = l.split()
+            if len(w) >= 3 and w[1] in "tTwW":
+                try:
+                    a = int(w[0], 16)
+                except ValueError:
+                    continue
+                if a:
+                    name = w[2] + (" " + w[3] if len(w) > 3 else "")
+                    self.syms.append((a, name))
+        self.syms.sort()
+
+    def add_objects(self, lines):
+        """Lines of the module's objects file (docs/testing.md)."""
+        for l in lines:
+            w = l.split()
+            if len(w) < 5 or l.startswith("#"):
+                continue
+            try:
+                start, end = int(w[0], 16), int(w[1], 16)
+                born = int(w[2]) / 1e9
+                died = None if w[3] == "-" else int(w[3]) / 1e9
+            except ValueError:
+                continue
+            obj = (start, end, born, died, " ".join(w[4:]))
+            if obj not in self.objects:
+                self.objects.append(obj)
+
+    def name(self, addr):
+        """Our symbol at addr ("func+0x12 [module]"), or None."""
+        i = bisect.bisect_right(self.syms, (addr, "\uffff")) - 1
+        if i < 0 or addr - self.syms[i][0] > 0x10000:
+            return None
+        name, _, mod = self.syms[i][1].partition(" ")
+        return "%s+0x%x%s" % (name, addr - self.syms[i][0], " " + mod if mod else "")
+
+    def object_at(self, addr, when):
+        """Our object that held addr at time `when` (seconds of guest
+        uptime; None: at any time), described, or None. KCSAN prints a
+        report after the race: a second's grace after the object's end."""
+        for start, end, born, died, what in self.objects:
+            if start <= addr < end and (when is None or (
+                    born <= when and (died is None or when <= died + 1.0))):
+                return "%s [0x%x-0x%x)" % (what, start, end)
+        return None
+
+
+def in_module_area(addr):
+    return MODULE_AREA[0] <= addr < MODULE_AREA[1]
+
+
+def frame_is_ours(frame):
+    """Whether one frame ("func+0x../0x.. [mod]" or a bare address) is ours."""
+    if OURS_RE.search(frame):
+        return True
+    if frame.startswith("0x"):
+        return in_module_area(int(frame, 16))
+    return False
+
+
+def frames_of(line):
+    return FRAME_RE.findall(line)
+
+
+def first_ours(lines, own=None):
+    """Our first frame in lines (the "Modules linked in:" list aside), named
+    where we can; None when no line is ours."""
+    for l in lines:
+        if l.lstrip().startswith("Modules linked in:"):
+            continue
+        for f in frames_of(l):
+            if frame_is_ours(f):
+                if f.startswith("0x") and own is not None:
+                    return own.name(int(f, 16)) or f + " (in our module area)"
+                return f
+        if OURS_RE.search(l):
+            return l.strip()[:120]
+    return None
+
+
+def kcsan_accesses(block):
+    """The accesses of a KCSAN report: (address, [frames]) each."""
+    out = []
+    cur = None
+    for l in block[1:]:
+        s = l.strip()
+        m = KCSAN_ACCESS_RE.match(s)
+        if m:
+            cur = (int(m.group(1), 16), [])
+            out.append(cur)
+            continue
+        if cur is None:
+            continue
+        if not s:
+            cur = None
+            continue
+        cur[1].extend(frames_of(" " + s))
+    return out
+
+
+def kcsan_ours(block, when, own):
+    """Why a KCSAN report is ours, or None when it is the base kernel's.
+
+    Ours when our function is in its header; when our code is among the
+    first KCSAN_OUR_DEPTH frames of either access's stack, generic helpers
+    (memcpy, copy_to_user...) not counted: our code made the access or
+    called the helper that did (`__list_add_valid` from `mpmcring_create`);
+    when the racing address is in our module's static data; or when it lies
+    in one of our objects while it was alive. A race between two
+    base-kernel functions that our code called from further away (poll and
+    hrtimer paths our wakeups pass through) is the base kernel's: a note,
+    not a failure. So is a race tests/kcsan-known-races.txt names by its
+    two functions, with the reason it is the base kernel's own (6.1's
+    plain read of page->page_type in vm_insert_pages(), which our mmap
+    calls), unless its address is ours."""
+    if OURS_RE.search(block[0]):
+        return "its header names our function"
+    accesses = kcsan_accesses(block)
+    for addr, _ in accesses:
+        if in_module_area(addr):
+            return "address 0x%x is in our module's data%s" % (
+                addr, " (%s)" % own.name(addr) if own and own.name(addr) else "")
+        obj = own.object_at(addr, when) if own else None
+        if obj:
+            return "address 0x%x is in our %s" % (addr, obj)
+    pair = re.match(r".*data-race in (\S+) / (\S+)\s*$", block[0])
+    if pair and own and tuple(sorted(pair.groups())) in own.known:
+        return None  # a known base-kernel race (tests/kcsan-known-races.txt)
+    for addr, frames in accesses:
+        depth = 0
+        for f in frames:
+            if KCSAN_HELPER_RE.match(f):
+                continue
+            depth += 1
+            if depth > KCSAN_OUR_DEPTH:
+                break
+            if frame_is_ours(f):
+                name = own.name(int(f, 16)) if f.startswith("0x") and own else None
+                return "%s (frame %d of an access)" % (name or f, depth)
+    return None
+
+
+def report_ours(block, when=None, own=None):
+    """Why a report is ours (a short text), or None.
+
+    A KCSAN report: see kcsan_ours(). Every other report is ours when any
+    line of it (the "Modules linked in:" list aside) shows our code: a
+    frame of our modules, named or only an address in the module area."""
+    if "BUG: KCSAN" in block[0]:
+        return kcsan_ours(block, when, own)
+    return first_ours(block, own)
+
+
+class Report:
+    def __init__(self, header, block, when, where, known=None):
+        self.header = header
+        self.block = block
+        self.when = when  # seconds of guest uptime, or None
+        self.where = where  # why it is ours; None: the base kernel's
+        self.known = known  # the known-races entry that calls it the base kernel's
+
+    @property
+    def ours(self):
+        return self.where is not None
+
+    def line(self):
+        return self.header + ("  [at %s]" % self.where if self.where else "")
+
+
+def scan_reports(console_lines, own=None):
+    """Kernel reports in a console log, in order: a list of Report."""
+    stamps = [stamp_of(l) for l in console_lines]
+    lines = [strip_stamp(l) for l in console_lines]
+    reports = []
+    i = 0
+    while i < len(lines):
+        if not REPORT_RE.search(lines[i]):
+            i += 1
+            continue
+        # KASAN, KCSAN and UBSAN put their reports between two lines of
+        # '='; the others end with the stack trace or the end-trace line.
+        boxed = (i > 0 and SEPARATOR_RE.match(lines[i - 1]) is not None
+                 and BOXED_RE.search(lines[i]) is not None)
+        block = [lines[i]]
+        j = i + 1
+        while j < len(lines) and len(block) < MAX_REPORT_LINES:
+            l = lines[j]
+            if boxed and SEPARATOR_RE.match(l):
+                j += 1
+                break
+            if not boxed and REPORT_RE.search(l) and not CONTINUES_RE.search(l):
+                break  # the next report starts
+            block.append(l)
+            j += 1
+            if not boxed and ("---[ end trace" in l or l.strip() == "</TASK>"):
+                # A WARN's trace ends with the end-trace line; take it along.
+                if j < len(lines) and "---[ end trace" in lines[j]:
+                    block.append(lines[j])
+                    j += 1
+                break
+        where = report_ours(block, stamps[i], own)
+        pair = re.match(r".*BUG: KCSAN: data-race in (\S+) / (\S+)\s*$", lines[i])
+        known = own.known.get(tuple(sorted(pair.groups()))) if pair and own and not where \
+            else None
+        reports.append(Report(lines[i].strip(), block, stamps[i], where, known))
+        i = j
+    return reports
+
+
+# ---------------------------------------------------------------- kmemleak
+
+LEAK_RE = re.compile(r"^unreferenced object (0x[0-9a-f]+) \(size (\d+)\):")
+ALLOCATOR_RE = re.compile(r"_{0,2}(?:kmemleak_|kmem_cache_alloc|kmalloc|kzalloc|kcalloc|"
+                          r"krealloc|kmemdup|kstrdup|kvmalloc|kvzalloc|vmalloc|vzalloc|"
+                          r"alloc_pages|slab_|kmem_cache_|do_kmalloc|__vmalloc)")
+
+
+def scan_leaks(lines, own=None):
+    """kmemleak's list (/sys/kernel/debug/kmemleak): a Report per object,
+    ours when its allocation's backtrace passes through our code."""
+    leaks = []
+    cur = None
+    for l in lines:
+        m = LEAK_RE.match(l.strip())
+        if m:
+            cur = [l.strip()]
+            leaks.append(cur)
+        elif cur is not None:
+            cur.append(l.rstrip())
+    out = []
+    for block in leaks:
+        bt = []
+        seen = False
+        for l in block:
+            if l.strip().startswith("backtrace"):
+                seen = True
+            elif seen:
+                bt.append(l)
+        where = first_ours(bt, own)
+        # The allocator's own frames say nothing: name the first frame of
+        # the code that asked for the memory.
+        caller = next((f for l in bt for f in frames_of(l)
+                       if not ALLOCATOR_RE.match(f)), None)
+        if caller and caller.startswith("0x") and own is not None:
+            caller = own.name(int(caller, 16)) or caller
+        header = block[0] + (" from %s" % caller if caller else "")
+        out.append(Report(header, block, None, where))
+    return out
+
+
+# ---------------------------------------------------------------- lockdep
+
+LOCKDEP_REPORT_RE = re.compile(
+    r"possible circular locking dependency|inconsistent lock state|"
+    r"possible recursive locking|suspicious RCU usage|bad unlock balance|"
+    r"lock held when returning to user space|held lock freed|"
+    r"possible irq lock inversion|circular locking|"
+    r"turning off the locking correctness validator|too low!")
+
+# Reports after which the kernel taints itself LOCKDEP_NOW_UNRELIABLE.
+UNRELIABLE_RE = re.compile(r"BUG: KASAN|kernel BUG at|\bOops\b|general protection fault|"
+                           r"BUG: unable to handle|Bad page|BUG: Bad rss")
+
+
+def lockdep_off_cause(console_lines, reports):
+    """Why lockdep may have turned itself off: the first lockdep report or
+    lockdep message, else the first report that taints the kernel as
+    unreliable for lockdep (KASAN, BUG, Oops), else None."""
+    for l in console_lines:
+        s = strip_stamp(l)
+        if LOCKDEP_REPORT_RE.search(s):
+            return s.strip()
+    for r in reports:
+        if UNRELIABLE_RE.search(r.header):
+            return r.header
+    return None

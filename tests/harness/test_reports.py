@@ -1,0 +1,321 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Unit tests of reports.py: which kernel reports are ours (make
+check-harness runs them before it plants anything)."""
+import os
+import unittest
+
+from reports import Ownership, lockdep_off_cause, scan_leaks, scan_reports
+
+
+def console(text):
+    """Console lines with printk stamps, as the guest's ttyS0 has them."""
+    return ["[   42.%06d] %s" % (i, l) for i, l in enumerate(text.strip("\n").split("\n"))]
+
+
+SEP = "=" * 66
+KNOWN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                     "kcsan-known-races.txt")
+
+# The issue's example: both racing accesses in base-kernel list helpers,
+# called straight from our create and destroy.
+KCSAN_LIST = """
+%s
+BUG: KCSAN: data-race in __list_add_valid / __list_del_entry_valid
+
+write to 0xffff888004f1b9a8 of 8 bytes by task 211 on cpu 1:
+ __list_del_entry_valid+0x9c/0x110
+ mpmcring_destroy+0x1a4/0x2c0 [mpmcring]
+ basic_destroy_twice+0x55/0xa0 [mpmcring_test]
+ kunit_try_run_case+0x8e/0x140
+
+read to 0xffff888004f1b9a8 of 8 bytes by task 212 on cpu 0:
+ __list_add_valid+0x2b/0x100
+ mpmcring_create+0x2f0/0x520 [mpmcring]
+ kunit_try_run_case+0x8e/0x140
+
+value changed: 0xffff888004f1b9a8 -> 0xdead000000000100
+
+Reported by Kernel Concurrency Sanitizer on:
+CPU: 0 PID: 212 Comm: kunit_try_catch Not tainted 6.1.0 #1
+%s
+""" % (SEP, SEP)
+
+# A base-kernel race our syscall only led to, deep down the stack.
+KCSAN_DEEP = """
+%s
+BUG: KCSAN: data-race in tick_nohz_idle_stop_tick / tick_nohz_next_event
+
+write to 0xffff88807dc1e4a0 of 8 bytes by task 0 on cpu 1:
+ tick_nohz_idle_stop_tick+0x1c4/0x6b0
+ do_idle+0x1a5/0x200
+ cpu_startup_entry+0x1d/0x20
+ start_secondary+0x10b/0x130
+
+read to 0xffff88807dc1e4a0 of 8 bytes by task 230 on cpu 0:
+ tick_nohz_next_event+0x8e/0x230
+ tick_nohz_get_sleep_length+0x9a/0x110
+ menu_select+0x2d4/0x8a0
+ schedule+0x73/0xf0
+ schedule_timeout+0x98/0x160
+ mpmcring_wait_for_records+0x1d3/0x300 [mpmcring]
+ mpr_fop_poll+0x11/0x20 [mpmcring]
+
+Reported by Kernel Concurrency Sanitizer on:
+CPU: 0 PID: 230 Comm: wakeup Not tainted 6.1.0 #1
+%s
+""" % (SEP, SEP)
+
+# Our code makes the access itself, behind a memcpy.
+KCSAN_HELPER = """
+%s
+BUG: KCSAN: data-race in __tsan_read8 / memcpy
+
+read to 0xffff888003a10040 of 8 bytes by task 300 on cpu 0:
+ memcpy+0x30/0x60
+ mpr_copy_record+0x44/0x90 [mpmcring]
+ do_syscall_64+0x3a/0x90
+
+write to 0xffff888003a10040 of 8 bytes by task 301 on cpu 1:
+ __tsan_write8+0x20/0x30
+ something_else+0x1/0x2
+ a+0x1/0x2
+ b+0x1/0x2
+ c+0x1/0x2
+%s
+""" % (SEP, SEP)
+
+# Deep base-kernel stacks, but the racing address is in our object.
+KCSAN_OBJECT = """
+%s
+BUG: KCSAN: data-race in add_wait_queue / remove_wait_queue
+
+write to 0xffff888003a20118 of 8 bytes by task 400 on cpu 0:
+ add_wait_queue+0x30/0x60
+ ep_ptable_queue_proc+0x44/0x90
+ a+0x1/0x2
+ b+0x1/0x2
+ c+0x1/0x2
+
+read to 0xffff888003a20118 of 8 bytes by task 401 on cpu 1:
+ remove_wait_queue+0x20/0x30
+ x+0x1/0x2
+ y+0x1/0x2
+ z+0x1/0x2
+ w+0x1/0x2
+%s
+""" % (SEP, SEP)
+
+# A race on our module's static data, found in a base-kernel helper.
+KCSAN_STATIC = """
+%s
+BUG: KCSAN: data-race in __bitmap_clear / __bitmap_set
+
+write to 0xffffffffa0012340 of 8 bytes by task 500 on cpu 0:
+ __bitmap_set+0x30/0x60
+ p+0x1/0x2
+ q+0x1/0x2
+ r+0x1/0x2
+ s+0x1/0x2
+
+write to 0xffffffffa0012340 of 8 bytes by task 501 on cpu 1:
+ __bitmap_clear+0x20/0x30
+ t+0x1/0x2
+ u+0x1/0x2
+ v+0x1/0x2
+ w+0x1/0x2
+%s
+""" % (SEP, SEP)
+
+# 6.1's page_type race, our mmap three frames down one stack.
+KCSAN_PAGE_TYPE = """
+%s
+BUG: KCSAN: data-race in page_add_file_rmap / validate_page_before_insert
+
+read-write (marked) to 0xffffea00001c6f30 of 4 bytes by task 320 on cpu 1:
+ page_add_file_rmap+0x4e/0x2c0
+ do_set_pte+0x1a0/0x260
+ filemap_map_pages+0x3ee/0x6c0
+
+read to 0xffffea00001c6f30 of 4 bytes by task 321 on cpu 0:
+ validate_page_before_insert+0x2a/0x90
+ insert_pages+0x1c2/0x460
+ mpmcring_mmap+0x3a1/0x560 [mpmcring]
+ mmap_region+0x6c5/0xb60
+%s
+""" % (SEP, SEP)
+
+SOFT_LOCKUP = """
+watchdog: BUG: soft lockup - CPU#1 stuck for 22s! [kunit_try_catch:97]
+Modules linked in: mpmcring_test(O+) mpmcring(O)
+CPU: 1 PID: 97 Comm: kunit_try_catch Tainted: G    B      O L     6.1.192 #1
+RIP: 0010:mpr_plant_spin+0x2c/0x50 [mpmcring_test]
+Call Trace:
+ <TASK>
+ plant_soft_lockup+0x9/0x10 [mpmcring_test]
+ kunit_try_run_case+0x8e/0x140
+ </TASK>
+"""
+
+RCU_STALL = """
+rcu: INFO: rcu_preempt self-detected stall on CPU
+rcu: \t0-....: (15001 ticks this GP) idle=8a4/1/0x4000000000000000 softirq=2/2 fqs=3711
+\t(t=15002 jiffies g=1397 q=21 ncpus=2)
+CPU: 0 PID: 98 Comm: kunit_try_catch Tainted: G    B      O       6.1.192 #1
+RIP: 0010:mpr_plant_rcu_reader+0x31/0x60 [mpmcring_test]
+Call Trace:
+ <IRQ>
+ rcu_sched_clock_irq+0x5b4/0xe30
+ </IRQ>
+ <TASK>
+ plant_rcu_stall+0x9/0x10 [mpmcring_test]
+ </TASK>
+"""
+
+BASE_WARN = """
+WARNING: CPU: 0 PID: 1 at kernel/foo.c:12 foo+0x1/0x2
+Modules linked in: mpmcring(O)
+Call Trace:
+ <TASK>
+ bar+0x1/0x2
+ </TASK>
+---[ end trace 0000000000000000 ]---
+"""
+
+
+class KcsanOwnership(unittest.TestCase):
+    def one(self, text, own=None):
+        reps = scan_reports(console(text), own)
+        self.assertEqual(len(reps), 1, [r.header for r in reps])
+        return reps[0]
+
+    def test_helper_called_from_ours(self):
+        r = self.one(KCSAN_LIST)
+        self.assertTrue(r.ours)
+        self.assertIn("mpmcring_destroy", r.where)
+        self.assertIn("frame 2", r.where)
+
+    def test_deep_base_kernel_race_is_a_note(self):
+        self.assertFalse(self.one(KCSAN_DEEP).ours)
+
+    def test_generic_helpers_are_skipped(self):
+        r = self.one(KCSAN_HELPER)
+        self.assertTrue(r.ours)
+        self.assertIn("mpr_copy_record", r.where)
+
+    def test_address_in_our_object_while_alive(self):
+        own = Ownership()
+        # born at 40 s, freed at 50 s: the report is stamped 42.x s
+        own.add_objects(["# mpmcring objects 1",
+                         "ffff888003a20000 ffff888003a20400 40000000000 50000000000 ring r1"])
+        r = self.one(KCSAN_OBJECT, own)
+        self.assertTrue(r.ours)
+        self.assertIn("ring r1", r.where)
+
+    def test_address_in_a_freed_object_is_not_ours(self):
+        own = Ownership()
+        own.add_objects(["ffff888003a20000 ffff888003a20400 10000000000 20000000000 ring r1"])
+        self.assertFalse(self.one(KCSAN_OBJECT, own).ours)
+        self.assertFalse(self.one(KCSAN_OBJECT).ours)
+
+    def test_address_in_our_module_data(self):
+        r = self.one(KCSAN_STATIC)
+        self.assertTrue(r.ours)
+        self.assertIn("module", r.where)
+
+    def test_known_base_kernel_race(self):
+        self.assertTrue(self.one(KCSAN_PAGE_TYPE).ours)  # frame 3 is ours...
+        own = Ownership()
+        self.assertEqual(own.add_known_races(KNOWN, "kcsan"), [])
+        r = self.one(KCSAN_PAGE_TYPE, own)
+        self.assertFalse(r.ours)  # ...but the known-races list calls it the base kernel's
+        self.assertIn("kcsan-known-races.txt:", r.known)
+        own = Ownership()
+        own.add_known_races(KNOWN, "debug-6.12")  # listed for kcsan only
+        self.assertTrue(self.one(KCSAN_PAGE_TYPE, own).ours)
+
+    def test_known_race_on_our_object_is_ours(self):
+        own = Ownership()
+        own.add_known_races(KNOWN, "kcsan")
+        own.add_objects(["ffffea00001c6000 ffffea00001c7000 1 - data r"])
+        self.assertTrue(self.one(KCSAN_PAGE_TYPE, own).ours)
+
+    def test_stamp_is_kept(self):
+        self.assertAlmostEqual(self.one(KCSAN_LIST).when, 42.000001, places=5)
+
+
+class OtherReports(unittest.TestCase):
+    def test_soft_lockup(self):
+        reps = scan_reports(console(SOFT_LOCKUP))
+        self.assertEqual(len(reps), 1)
+        self.assertTrue(reps[0].ours)
+        self.assertIn("mpr_plant_spin+0x2c/0x50 [mpmcring_test]", reps[0].line())
+
+    def test_rcu_stall(self):
+        reps = scan_reports(console(RCU_STALL))
+        self.assertEqual(len(reps), 1)
+        self.assertTrue(reps[0].ours)
+        self.assertIn("mpr_plant_rcu_reader", reps[0].where)
+
+    def test_modules_linked_in_does_not_make_it_ours(self):
+        reps = scan_reports(console(BASE_WARN))
+        self.assertEqual(len(reps), 1)
+        self.assertFalse(reps[0].ours)
+
+    def test_hard_lockup_and_hung_task_are_reports(self):
+        text = ("NMI watchdog: Watchdog detected hard LOCKUP on cpu 1\n"
+                "RIP: 0010:mpr_spin+0x1/0x2 [mpmcring]\n\n"
+                "INFO: task insmod:80 blocked for more than 30 seconds.\n"
+                " schedule+0x1/0x2\n </TASK>\n")
+        reps = scan_reports(console(text))
+        self.assertEqual([r.ours for r in reps], [True, False])
+
+    def test_bare_module_address_is_ours(self):
+        text = "BUG: unable to handle page fault for address: 0000000000000008\n" \
+               "Call Trace:\n ? 0xffffffffa0001234\n </TASK>\n"
+        self.assertTrue(scan_reports(console(text))[0].ours)
+
+    def test_lockdep_off_cause(self):
+        lines = console(BASE_WARN + "\nWARNING: possible circular locking dependency detected\n")
+        self.assertEqual(lockdep_off_cause(lines, scan_reports(lines)),
+                         "WARNING: possible circular locking dependency detected")
+        kasan = console("%s\nBUG: KASAN: slab-out-of-bounds in foo+0x1/0x2\n%s\n" % (SEP, SEP))
+        self.assertTrue(lockdep_off_cause(kasan, scan_reports(kasan)).startswith("BUG: KASAN"))
+        self.assertIsNone(lockdep_off_cause(console(BASE_WARN), scan_reports(console(BASE_WARN))))
+
+
+LEAKS = """unreferenced object 0xffff888006f7d000 (size 192):
+  comm "kunit_try_catch", pid 97, jiffies 4294912345 (age 12.345s)
+  hex dump (first 32 bytes):
+    6b 6b 6b 6b 6b 6b 6b 6b 6b 6b 6b 6b 6b 6b 6b 6b  kkkkkkkkkkkkkkkk
+  backtrace:
+    [<ffffffff812a1b2c>] __kmem_cache_alloc_node+0x1ac/0x2d0
+    [<ffffffff81233e0f>] kmalloc_trace+0x1f/0x80
+    [<ffffffffa0014a3c>] 0xffffffffa0014a3c
+    [<ffffffffa0014a8e>] 0xffffffffa0014a8e
+    [<ffffffff8166a0de>] kunit_try_run_case+0x8e/0x140
+unreferenced object 0xffff888002d4c300 (size 64):
+  comm "swapper/0", pid 1, jiffies 4294892345 (age 32.345s)
+  backtrace (crc 1a2b3c4d):
+    [<ffffffff812a1b2c>] __kmem_cache_alloc_node+0x1ac/0x2d0
+    [<ffffffff81c1d00f>] acpi_os_allocate+0x1f/0x30
+"""
+
+
+class Leaks(unittest.TestCase):
+    def test_ours_named_with_the_symbols_taken_before_unload(self):
+        own = Ownership()
+        own.add_symbols(["ffffffffa0014a10 t mpr_plant_leak\t[mpmcring_test]",
+                         "ffffffffa0014a70 t plant_leak\t[mpmcring_test]"])
+        leaks = scan_leaks(LEAKS.splitlines(), own)
+        self.assertEqual([l.ours for l in leaks], [True, False])
+        self.assertIn("from mpr_plant_leak+0x2c [mpmcring_test]", leaks[0].header)
+        self.assertIn("(size 192)", leaks[0].header)
+        self.assertIn("from acpi_os_allocate", leaks[1].header)
+
+    def test_ours_without_symbols(self):
+        leaks = scan_leaks(LEAKS.splitlines())
+        self.assertTrue(leaks[0].ours)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,860 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The event source module (mpmcring_events.ko) on a real kernel: commands
+ * with known effects (an exec of a known path, an open of a known file, a
+ * connect to 127.0.0.1:port) produce exactly those events with the right
+ * fields; parameters choose what is recorded and are checked; critical
+ * events all arrive while a catch-all flood is refused and counted; the
+ * module loads and unloads cleanly while events fire on every CPU; a record
+ * written with write(2) is never taken for a kernel event.
+ */
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "vmtest.h"
+#include "mpmcring.h"
+#include "mpmcring_events.h"
+
+#define RING_NAME "evtest"
+#define RING "/dev/mpmcring-" RING_NAME
+#define EV_STATS "/sys/kernel/debug/mpmcring_events/stats"
+
+static int ev_load(const char *params)
+{
+	char all[512];
+
+	snprintf(all, sizeof(all), "ring=" RING_NAME " %s", params);
+	return vm_insmod("mpmcring_events", all);
+}
+
+static pid_t gettid_(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+/* The loopback interface is down in a fresh initramfs. */
+static void lo_up(void)
+{
+	struct ifreq ifr = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (s < 0)
+		return;
+	strcpy(ifr.ifr_name, "lo");
+	if (!ioctl(s, SIOCGIFFLAGS, &ifr)) {
+		ifr.ifr_flags |= IFF_UP;
+		ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	close(s);
+}
+
+/* ---- what came out of the ring ---- */
+
+struct got_ev {
+	struct mpmcring_event ev; /* ev.str cleared: the string is in path */
+	uint8_t prio;
+	char path[512];
+};
+
+struct got {
+	struct got_ev *e; /* every event but syscall ones */
+	size_t n, cap;
+	uint64_t per_type[MPMCRING_EV_NR_TYPES];
+	uint64_t not_events, bad, records;
+	uint64_t revoked; /* commits that said -ESTALE (a test fails on any) */
+	uint64_t getpids; /* syscall events of getpid */
+};
+
+static void got_free(struct got *g)
+{
+	free(g->e);
+	memset(g, 0, sizeof(*g));
+}
+
+static void got_record(struct got *g, const struct mpmcring_record *rec)
+{
+	struct mpmcring_event ev;
+	struct got_ev *x;
+	int ret = mpmcring_event_decode(rec, &ev);
+
+	g->records++;
+	if (ret == -ENOMSG || ret == -EPERM) {
+		g->not_events++;
+		return;
+	}
+	if (ret) {
+		g->bad++;
+		return;
+	}
+	g->per_type[ev.hdr.type]++;
+	if (ev.hdr.type == MPMCRING_EV_SYSCALL) {
+		g->getpids += ev.syscall.nr == SYS_getpid;
+		return;
+	}
+	if (g->n == g->cap) {
+		g->cap = g->cap ? 2 * g->cap : 1024;
+		g->e = realloc(g->e, g->cap * sizeof(*g->e));
+		if (!g->e)
+			abort();
+	}
+	x = &g->e[g->n++];
+	x->ev = ev;
+	x->prio = rec->prio;
+	snprintf(x->path, sizeof(x->path), "%.*s", (int)ev.str_len, ev.str);
+	x->ev.str = NULL; /* in the ring: gone after the commit; use path */
+}
+
+/* Reads until the ring stays empty (or is gone); returns records read. */
+static uint64_t drain(struct mpmcring_consumer *c, struct got *g)
+{
+	struct mpmcring_record rec;
+	struct mpmcring_batch b;
+	uint64_t before = g->records;
+	int idle = 0, n;
+
+	while (idle < 5) {
+		n = mpmcring_read_batch(c, &b, 256, SIZE_MAX);
+		if (n == -EBUSY)
+			continue;
+		if (n < 0) {
+			idle++;
+			vm_sleep_ms(20);
+			continue;
+		}
+		idle = 0;
+		while (mpmcring_batch_next(&b, &rec))
+			got_record(g, &rec);
+		if (mpmcring_commit(c))
+			g->revoked++;
+	}
+	return g->records - before;
+}
+
+/* How many events of type by task pid satisfy the caller's test. */
+#define COUNT_WHERE(g, type_, pid_, cond)                                                         \
+	({                                                                                        \
+		size_t _n = 0;                                                                    \
+		for (size_t _i = 0; _i < (g)->n; _i++) {                                          \
+			const struct got_ev *x = &(g)->e[_i];                                     \
+			struct mpmcring_event _e = x->ev;                                         \
+			const struct mpmcring_event *ev = &_e;                                    \
+			_e.str = x->path; /* the array may have moved since */                    \
+			(void)x;                                                                  \
+			if (ev->hdr.type == (type_) && ev->hdr.pid == (uint32_t)(pid_) && (cond)) \
+				_n++;                                                             \
+		}                                                                                 \
+		_n;                                                                               \
+	})
+
+/* The per-type counters of the module: emitted and dropped. */
+static int ev_read_stats(uint64_t *emitted, uint64_t *dropped, char (*cls)[16])
+{
+	FILE *f = fopen(EV_STATS, "r");
+	char line[256], name[32], c[16];
+	unsigned long long e, d;
+	unsigned int t;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%31s %15s %llu %llu", name, c, &e, &d) != 4)
+			continue;
+		for (t = 1; t < MPMCRING_EV_NR_TYPES; t++) {
+			if (strcmp(name, mpmcring_event_type_name(t)))
+				continue;
+			emitted[t] = e;
+			dropped[t] = d;
+			if (cls)
+				snprintf(cls[t], sizeof(cls[t]), "%s", c);
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+/* A child that execs path with argv; returns its pid after it ended. */
+static pid_t run_exec(const char *path, char *const argv[], int *status)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		execv(path, argv);
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, status, 0);
+	return pid;
+}
+
+FIXTURE(ev)
+{
+	struct mpmcring *r;
+	struct mpmcring_consumer *c;
+	struct got g;
+};
+
+FIXTURE_SETUP(ev)
+{
+	lo_up();
+	vm_rmmod("mpmcring_events");
+	memset(&self->g, 0, sizeof(self->g));
+	self->r = NULL;
+	self->c = NULL;
+}
+
+FIXTURE_TEARDOWN(ev)
+{
+	if (self->c)
+		mpmcring_consumer_free(self->c);
+	if (self->r)
+		mpmcring_close(self->r);
+	vm_rmmod("mpmcring_events");
+	vm_rmmod("mpmcring_loadgen");
+	got_free(&self->g);
+}
+
+static int ev_attach(struct __test_metadata *_metadata, FIXTURE_DATA(ev) * self)
+{
+	self->r = mpmcring_open(RING, 0);
+	if (!self->r) {
+		TH_LOG("open %s: %s", RING, mpmcring_errmsg());
+		return -1;
+	}
+	self->c = mpmcring_consumer_new(self->r);
+	if (!self->c) {
+		TH_LOG("consumer: %s", mpmcring_errmsg());
+		return -1;
+	}
+	return 0;
+}
+
+/* Opens /dev/kmsg at its end: what comes next is ours. */
+static int kmsg_open_at_end(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+static bool kmsg_has(int fd, const char *want)
+{
+	char rec[2048];
+	bool found = false;
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;
+		if (n <= 0)
+			break;
+		rec[n] = 0;
+		found |= strstr(rec, want) != NULL;
+	}
+	return found;
+}
+
+TEST_F_TIMEOUT(ev, bad_params_fail_insmod_naming_them, 120)
+{
+	static const struct {
+		const char *params, *says;
+		int err;
+	} bad[] = {
+		{ "syscalls=openat,frobnicate",
+		  "syscalls=openat,frobnicate: unknown syscall 'frobnicate'", -EINVAL },
+		{ "syscalls=100000", "unknown syscall '100000'", -EINVAL },
+		{ "proc=exec,clone", "proc=exec,clone: unknown process event 'clone'", -EINVAL },
+		{ "prio=open=high", "class 'high' of open must be low, normal or critical",
+		  -EINVAL },
+		{ "prio=read=low", "'read' is not TYPE=CLASS", -EINVAL },
+		{ "prio=exec", "'exec' is not TYPE=CLASS", -EINVAL },
+		{ "max_path=0", "max_path=0: must be 1-4000", -EINVAL },
+		{ "max_path=5000", "max_path=5000: must be 1-4000", -EINVAL },
+		{ "wm_low_pct=10 wm_normal_pct=20", "need wm_normal_pct <= wm_low_pct", -EINVAL },
+		{ "size=12K", "size=12288: must be a power of two", -EINVAL },
+		{ "create=0 ring=nosuchring", "ring=nosuchring create=0: no such ring", -ENOENT },
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int fd = kmsg_open_at_end();
+		char p[256];
+
+		ASSERT_GE(fd, 0);
+		snprintf(p, sizeof(p), "%s", bad[i].params);
+		EXPECT_EQ(bad[i].err, vm_insmod("mpmcring_events", p))
+		TH_LOG("insmod mpmcring_events %s", p);
+		EXPECT_TRUE(kmsg_has(fd, bad[i].says))
+		TH_LOG("insmod mpmcring_events %s: no kernel log line saying \"%s\"", p,
+		       bad[i].says);
+		close(fd);
+	}
+	/* ring=default create=1 would take mpmcring.ko's ring. */
+	EXPECT_EQ(-EINVAL, vm_insmod("mpmcring_events", "ring=default"));
+	/* And nothing was left loaded by a failed insmod. */
+	EXPECT_EQ(-ENOENT, vm_rmmod("mpmcring_events"));
+	EXPECT_NE(0, access(RING, F_OK));
+}
+
+TEST_F_TIMEOUT(ev, exec_of_a_known_path, 120)
+{
+	char *argv[] = { "sh", "-c", "exit 7", NULL };
+	char *argv_missing[] = { "nothing", NULL };
+	pid_t me = gettid_(), child, failed;
+	int status = 0;
+
+	ASSERT_EQ(0, ev_load(""));
+	ASSERT_EQ(0, ev_attach(_metadata, self));
+	child = run_exec("/bin/sh", argv, &status);
+	ASSERT_GT(child, 0);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 7);
+	failed = run_exec("/tmp/evtest-no-such-program", argv_missing, &status);
+	ASSERT_GT(failed, 0);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 127);
+	drain(self->c, &self->g);
+	EXPECT_EQ(0, self->g.bad);
+	EXPECT_EQ(0, self->g.revoked);
+
+	/* Exactly one of each, with the right fields. */
+	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_FORK, me,
+				 ev->fork.child_pid == (uint32_t)child &&
+					 ev->fork.child_tgid == (uint32_t)child &&
+					 ev->hdr.tgid == (uint32_t)getpid() &&
+					 x->prio == MPMCRING_PRIO_CRITICAL));
+	EXPECT_EQ(1,
+		  COUNT_WHERE(&self->g, MPMCRING_EV_EXEC, child,
+			      !strcmp(ev->str, "/bin/sh") && !strcmp(ev->comm, "sh") &&
+				      ev->exec.old_pid == (uint32_t)child &&
+				      ev->hdr.tgid == (uint32_t)child && ev->hdr.uid == getuid() &&
+				      x->prio == MPMCRING_PRIO_CRITICAL));
+	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_EXIT, child,
+				 ev->exit.exit_code == 7 << 8 && !strcmp(ev->comm, "sh")));
+	/* A successful exec is the exec event only; a failed one the execve
+	 * event, with its errno and the name the caller gave. */
+	EXPECT_EQ(0, COUNT_WHERE(&self->g, MPMCRING_EV_EXECVE, child, 1));
+	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_EXECVE, failed,
+				 !strcmp(ev->str, "/tmp/evtest-no-such-program") &&
+					 ev->execve.ret == -ENOENT && ev->execve.nr == SYS_execve &&
+					 ev->execve.dirfd == AT_FDCWD &&
+					 x->prio == MPMCRING_PRIO_CRITICAL));
+	EXPECT_EQ(0, COUNT_WHERE(&self->g, MPMCRING_EV_EXEC, failed, 1));
+	EXPECT_EQ(1,
+		  COUNT_WHERE(&self->g, MPMCRING_EV_EXIT, failed, ev->exit.exit_code == 127 << 8));
+	for (size_t i = 0; i < self->g.n; i++) {
+		const struct mpmcring_event *a = &self->g.e[i].ev;
+
+		EXPECT_EQ(MPMCRING_EV_MAGIC, a->hdr.magic);
+		EXPECT_EQ(MPMCRING_EV_VERSION, a->hdr.version);
+		EXPECT_LT(a->hdr.cpu, (unsigned int)sysconf(_SC_NPROCESSORS_CONF));
+	}
+}
+
+TEST_F_TIMEOUT(ev, open_of_a_known_file, 120)
+{
+	char path[64], missing[64];
+	pid_t me = gettid_();
+	int fd, fd2;
+
+	snprintf(path, sizeof(path), "/tmp/evtest-known-%d", (int)getpid());
+	snprintf(missing, sizeof(missing), "/tmp/evtest-missing-%d", (int)getpid());
+	fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	ASSERT_GE(fd, 0);
+	close(fd);
+
+	ASSERT_EQ(0, ev_load(""));
+	ASSERT_EQ(0, ev_attach(_metadata, self));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	fd2 = openat(AT_FDCWD, missing, O_RDONLY);
+	ASSERT_EQ(-1, fd2);
+	drain(self->c, &self->g);
+	EXPECT_EQ(0, self->g.bad);
+	EXPECT_EQ(0, self->g.revoked);
+
+	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_OPEN, me,
+				 !strcmp(ev->str, path) && ev->open.ret == fd &&
+					 (ev->open.flags & O_ACCMODE) == O_RDONLY &&
+					 (ev->open.flags & O_CLOEXEC) &&
+					 ev->open.nr == SYS_openat && ev->open.dirfd == AT_FDCWD &&
+					 ev->hdr.tgid == (uint32_t)getpid() &&
+					 x->prio == MPMCRING_PRIO_NORMAL &&
+					 !(ev->hdr.flags & MPMCRING_EVF_TRUNCATED)));
+	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_OPEN, me,
+				 !strcmp(ev->str, missing) && ev->open.ret == -ENOENT));
+	/* Nothing else opened the path. */
+	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_OPEN, me, !strcmp(ev->str, path)));
+	/* Catch-all is off by default: no syscall records at all. */
+	EXPECT_EQ(0, self->g.per_type[MPMCRING_EV_SYSCALL]);
+	close(fd);
+	unlink(path);
+}
+
+static int listener(int family, uint16_t *port)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len;
+	int s = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (s < 0)
+		return -1;
+	if (family == AF_INET) {
+		struct sockaddr_in *in = (void *)&ss;
+
+		in->sin_family = AF_INET;
+		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		len = sizeof(*in);
+	} else {
+		struct sockaddr_in6 *in6 = (void *)&ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_addr = in6addr_loopback;
+		len = sizeof(*in6);
+	}
+	if (bind(s, (void *)&ss, len) || listen(s, 4) || getsockname(s, (void *)&ss, &len)) {
+		close(s);
+		return -1;
+	}
+	*port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+					: ((struct sockaddr_in6 *)&ss)->sin6_port);
+	return s;
+}
+
+TEST_F_TIMEOUT(ev, connect_to_loopback, 120)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	uint8_t lo4[4] = { 127, 0, 0, 1 };
+	pid_t me = gettid_();
+	uint16_t port = 0, port6 = 0;
+	int l, c, l6, c6 = -1;
+
+	l = listener(AF_INET, &port);
+	ASSERT_GE(l, 0);
+	ASSERT_EQ(0, ev_load(""));
+	ASSERT_EQ(0, ev_attach(_metadata, self));
+	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_GE(c, 0);
+	to.sin_port = htons(port);
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ASSERT_EQ(0, connect(c, (void *)&to, sizeof(to)));
+	/* IPv6 where the kernel has it (the stock ones do). */
+	l6 = listener(AF_INET6, &port6);
+	if (l6 >= 0) {
+		struct sockaddr_in6 to6 = { .sin6_family = AF_INET6,
+					    .sin6_port = htons(port6),
+					    .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+
+		c6 = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ASSERT_GE(c6, 0);
+		ASSERT_EQ(0, connect(c6, (void *)&to6, sizeof(to6)));
+	}
+	drain(self->c, &self->g);
+	EXPECT_EQ(0, self->g.bad);
+	EXPECT_EQ(0, self->g.revoked);
+	EXPECT_EQ(1,
+		  COUNT_WHERE(&self->g, MPMCRING_EV_CONNECT, me,
+			      ev->connect.fd == c && ev->connect.ret == 0 &&
+				      ev->connect.family == AF_INET && ev->connect.port == port &&
+				      !memcmp(ev->connect.addr, lo4, 4) &&
+				      ev->connect.addrlen == sizeof(to) &&
+				      ev->connect.nr == SYS_connect &&
+				      x->prio == MPMCRING_PRIO_CRITICAL));
+	if (l6 >= 0) {
+		EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_CONNECT, me,
+					 ev->connect.fd == c6 && ev->connect.ret == 0 &&
+						 ev->connect.family == AF_INET6 &&
+						 ev->connect.port == port6 &&
+						 !memcmp(ev->connect.addr, &in6addr_loopback, 16)));
+	} else {
+		TH_LOG("no IPv6 in this kernel: only the IPv4 connect checked");
+	}
+	/* A refused connect is recorded with its error. */
+	close(l);
+	close(c);
+	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_EQ(-1, connect(c, (void *)&to, sizeof(to)));
+	ASSERT_EQ(ECONNREFUSED, errno);
+	drain(self->c, &self->g);
+	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_CONNECT, me,
+				 ev->connect.fd == c && ev->connect.ret == -ECONNREFUSED));
+	close(c);
+	if (l6 >= 0) {
+		close(l6);
+		close(c6);
+	}
+}
+
+TEST_F_TIMEOUT(ev, params_choose_what_is_recorded, 180)
+{
+	char longpath[300], params[128];
+	pid_t me = gettid_();
+	int fd;
+
+	/* Only openat, as a critical event, and getpid by number; no process
+	 * events; paths cut at 8 bytes. */
+	snprintf(params, sizeof(params),
+		 "proc=none syscalls=openat,%d prio=open=critical max_path=8", SYS_getpid);
+	ASSERT_EQ(0, ev_load(params));
+	ASSERT_EQ(0, ev_attach(_metadata, self));
+	memset(longpath, 'a', sizeof(longpath));
+	memcpy(longpath, "/tmp/", 5);
+	longpath[sizeof(longpath) - 1] = 0;
+	fd = open(longpath, O_RDONLY); /* ENAMETOOLONG: a component over 255 */
+	EXPECT_EQ(-1, fd);
+	fd = open("/tmp/abc", O_RDONLY); /* exactly max_path: kept whole */
+	EXPECT_EQ(-1, fd);
+	EXPECT_EQ(getpid(), (pid_t)syscall(SYS_getpid));
+	if (fork() == 0)
+		_exit(0);
+	wait(NULL);
+	drain(self->c, &self->g);
+	EXPECT_EQ(0, self->g.bad);
+	EXPECT_EQ(0, self->g.revoked);
+	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_OPEN, me,
+				 !strcmp(ev->str, "/tmp/aaa") && ev->str_len == 8 &&
+					 ev->open.ret == -ENAMETOOLONG &&
+					 (ev->hdr.flags & MPMCRING_EVF_TRUNCATED) &&
+					 x->prio == MPMCRING_PRIO_CRITICAL));
+	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_OPEN, me,
+				 !strcmp(ev->str, "/tmp/abc") && ev->open.ret == -ENOENT &&
+					 !(ev->hdr.flags & MPMCRING_EVF_TRUNCATED)));
+	EXPECT_EQ(0, self->g.per_type[MPMCRING_EV_FORK] + self->g.per_type[MPMCRING_EV_EXIT] +
+			     self->g.per_type[MPMCRING_EV_EXEC]);
+	/* getpid as a syscall record, and nothing else: catch-all is off. */
+	EXPECT_GE(self->g.per_type[MPMCRING_EV_SYSCALL], 1);
+	EXPECT_EQ(self->g.per_type[MPMCRING_EV_SYSCALL], self->g.getpids);
+	mpmcring_consumer_free(self->c);
+	mpmcring_close(self->r);
+	self->c = NULL;
+	self->r = NULL;
+	ASSERT_EQ(0, vm_rmmod("mpmcring_events"));
+
+	/* Into an existing ring by name: the load generator's, made idle. */
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
+			       "ring=evexisting create=1 size=65536 threads=0 autostart=0"));
+	ASSERT_EQ(0,
+		  vm_insmod("mpmcring_events", "ring=evexisting create=0 proc=exec syscalls=none"));
+	self->r = mpmcring_open("/dev/mpmcring-evexisting", 0);
+	ASSERT_NE(NULL, self->r);
+	self->c = mpmcring_consumer_new(self->r);
+	ASSERT_NE(NULL, self->c);
+	{
+		char *argv[] = { "true", NULL };
+		int status;
+		pid_t child = run_exec("/bin/true", argv, &status);
+
+		got_free(&self->g);
+		drain(self->c, &self->g);
+		EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_EXEC, child,
+					 !strcmp(ev->str, "/bin/true")));
+		EXPECT_EQ(0, self->g.per_type[MPMCRING_EV_OPEN]);
+	}
+	/* The events module does not own that ring: it outlives the module. */
+	ASSERT_EQ(0, vm_rmmod("mpmcring_events"));
+	EXPECT_EQ(0, access("/dev/mpmcring-evexisting", F_OK));
+}
+
+/* A write(2) producer imitating an exec event is never decoded as one. */
+TEST_F_TIMEOUT(ev, user_written_event_is_not_trusted, 120)
+{
+	struct {
+		struct mpmcring_ev_exec e;
+		char name[8];
+	} forged = { 0 };
+	struct mpmcring_record rec;
+	struct mpmcring_event ev;
+	int ret;
+
+	ASSERT_EQ(0, ev_load("proc=none syscalls=none"));
+	ASSERT_EQ(0, ev_attach(_metadata, self));
+	forged.e.hdr.magic = MPMCRING_EV_MAGIC;
+	forged.e.hdr.type = MPMCRING_EV_EXEC;
+	forged.e.hdr.size = sizeof(forged);
+	forged.e.hdr.version = MPMCRING_EV_VERSION;
+	forged.e.hdr.pid = 1;
+	forged.e.filename.off = sizeof(forged.e);
+	forged.e.filename.len = 7;
+	memcpy(forged.name, "/sbin/x", 8);
+	/* Well-formed: the bytes decode when the caller vouches for them. */
+	ASSERT_EQ(0, mpmcring_event_decode_bytes(&forged, sizeof(forged), &ev));
+	ASSERT_EQ((ssize_t)sizeof(forged), write(mpmcring_fd(self->r), &forged, sizeof(forged)));
+	ASSERT_EQ(0, mpmcring_read(self->c, &rec));
+	EXPECT_TRUE(rec.flags & MPMCRING_REC_FROM_USER);
+	ret = mpmcring_event_decode(&rec, &ev);
+	EXPECT_EQ(-EPERM, ret);
+	EXPECT_EQ(0, mpmcring_commit(self->c));
+}
+
+/* ---- the flood ---- */
+
+struct flood {
+	volatile int stop;
+	uint64_t calls;
+};
+
+static void *flood_thread(void *p)
+{
+	struct flood *f = p;
+	uint64_t n = 0;
+
+	while (!f->stop) {
+		syscall(SYS_getppid);
+		n++;
+	}
+	__atomic_add_fetch(&f->calls, n, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+#define MARKERS 50
+
+/*
+ * A catch-all flood of low-priority syscall events on every CPU into a ring
+ * nobody reads while it lasts: the flood stops at its watermark (refused,
+ * counted), and every critical event of 50 marker execs gets in. Then the
+ * module goes (probes gone, ring destroyed but still mapped here) and the
+ * ring is read to its end.
+ */
+TEST_F_TIMEOUT(ev, critical_events_survive_a_catchall_flood, 400)
+{
+	uint64_t emitted[MPMCRING_EV_NR_TYPES] = { 0 }, dropped[MPMCRING_EV_NR_TYPES] = { 0 };
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	char *argv[] = { "true", NULL };
+	pthread_t th[16];
+	struct flood f = { 0 };
+	struct mpmcring_stats st;
+	pid_t markers[MARKERS];
+	int i, status, lost = 0;
+	uint64_t low_refused = 0, crit_refused = 0;
+
+	if (ncpu > 16)
+		ncpu = 16;
+	ASSERT_EQ(0, ev_load("catchall=1 size=131072"));
+	ASSERT_EQ(0, ev_attach(_metadata, self));
+	for (i = 0; i < ncpu; i++)
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, flood_thread, &f));
+	vm_sleep_ms(300); /* the flood fills the ring to its low watermark */
+	for (i = 0; i < MARKERS; i++) {
+		markers[i] = run_exec("/bin/true", argv, &status);
+		ASSERT_GT(markers[i], 0);
+		vm_sleep_ms(10);
+	}
+	f.stop = 1;
+	for (i = 0; i < ncpu; i++)
+		pthread_join(th[i], NULL);
+	/* The module's counts, then the ring's: the ring's can only be larger. */
+	ASSERT_EQ(0, ev_read_stats(emitted, dropped, NULL));
+	ASSERT_EQ(0, mpmcring_stats(self->r, &st));
+	/* Probes gone: what the ring holds is final. */
+	ASSERT_EQ(0, vm_rmmod("mpmcring_events"));
+	drain(self->c, &self->g);
+	EXPECT_EQ(0, self->g.bad);
+	EXPECT_EQ(0, self->g.revoked);
+
+	for (int r = 0; r < MPMCRING_NR_DROP; r++) {
+		low_refused += st.dropped[r][MPMCRING_PRIO_LOW];
+		crit_refused += st.dropped[r][MPMCRING_PRIO_CRITICAL];
+	}
+	TH_LOG("flood: %llu syscalls, %llu syscall events in, %llu refused by the ring",
+	       (unsigned long long)f.calls, (unsigned long long)emitted[MPMCRING_EV_SYSCALL],
+	       (unsigned long long)low_refused);
+	/* The flood was refused and counted, by the ring and by the module. */
+	EXPECT_GT(st.dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_LOW], 0);
+	EXPECT_GT(dropped[MPMCRING_EV_SYSCALL], 0);
+	EXPECT_LE(dropped[MPMCRING_EV_SYSCALL], low_refused);
+	/* No critical event was refused... */
+	EXPECT_EQ(0, crit_refused);
+	EXPECT_EQ(0, dropped[MPMCRING_EV_EXEC] + dropped[MPMCRING_EV_FORK] +
+			     dropped[MPMCRING_EV_EXIT] + dropped[MPMCRING_EV_EXECVE]);
+	/* ...and every marker's fork, exec and exit arrived, once. */
+	for (i = 0; i < MARKERS; i++) {
+		size_t e = COUNT_WHERE(&self->g, MPMCRING_EV_EXEC, markers[i],
+				       !strcmp(ev->str, "/bin/true"));
+		size_t x = COUNT_WHERE(&self->g, MPMCRING_EV_EXIT, markers[i], 1);
+		size_t k = COUNT_WHERE(&self->g, MPMCRING_EV_FORK, gettid_(),
+				       ev->fork.child_pid == (uint32_t)markers[i]);
+
+		if (e != 1 || x != 1 || k != 1) {
+			TH_LOG("marker %d (pid %d): %zu fork, %zu exec, %zu exit events", i,
+			       (int)markers[i], k, e, x);
+			lost++;
+		}
+	}
+	EXPECT_EQ(0, lost);
+	/* Every critical event the module had counted in came out of the ring
+	 * (and those of tasks that ended between its count and the unload). */
+	EXPECT_GE(self->g.per_type[MPMCRING_EV_EXEC], emitted[MPMCRING_EV_EXEC]);
+	EXPECT_GE(self->g.per_type[MPMCRING_EV_EXIT], emitted[MPMCRING_EV_EXIT]);
+	EXPECT_GE(self->g.per_type[MPMCRING_EV_EXEC], MARKERS);
+	/* The flood had the low half of the ring (64 B events). */
+	EXPECT_GE(self->g.per_type[MPMCRING_EV_SYSCALL], 500);
+}
+
+/* ---- load and unload while events fire everywhere ---- */
+
+static void *spawner_thread(void *p)
+{
+	struct flood *f = p;
+	char *argv[] = { "true", NULL };
+	int status;
+
+	while (!f->stop)
+		run_exec("/bin/true", argv, &status);
+	return NULL;
+}
+
+static void *opener_thread(void *p)
+{
+	struct flood *f = p;
+
+	while (!f->stop) {
+		int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0)
+			close(fd);
+		syscall(SYS_getppid);
+	}
+	return NULL;
+}
+
+struct reader {
+	volatile int stop;
+	uint64_t got;
+	int err;
+};
+
+/* One consumer of the ring until told to stop (or the ring is gone). */
+static void *reader_thread(void *p)
+{
+	struct reader *rd = p;
+	struct mpmcring *r = mpmcring_open(RING, 0);
+	struct mpmcring_consumer *c = r ? mpmcring_consumer_new(r) : NULL;
+	struct mpmcring_record rec;
+	struct mpmcring_batch b;
+	struct mpmcring_event ev;
+	uint64_t got = 0;
+
+	if (!c) {
+		rd->err = 1;
+		if (r)
+			mpmcring_close(r);
+		return NULL;
+	}
+	while (!rd->stop) {
+		int n = mpmcring_read_batch(c, &b, 128, SIZE_MAX);
+
+		if (n > 0) {
+			while (mpmcring_batch_next(&b, &rec)) {
+				if (mpmcring_event_decode(&rec, &ev))
+					rd->err = 2;
+				got++;
+			}
+			if (mpmcring_commit(c))
+				rd->err = 3;
+			__atomic_store_n(&rd->got, got, __ATOMIC_RELAXED);
+		} else if (n == -EAGAIN) {
+			mpmcring_wait(r, 20);
+		}
+	}
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
+	return NULL;
+}
+
+/*
+ * Holds our tracepoints' static keys on through tracefs (a trace event on
+ * each, recording off), or lets them go. Under qemu 7.2's multi-threaded
+ * TCG, Linux 6.12 patching a static branch while another vCPU runs through
+ * it can execute a stale int3 ("Oops: int3" in
+ * syscall_exit_to_user_mode_prepare or __schedule): reproduced by toggling
+ * raw_syscalls/sys_exit/enable in tracefs under load, without this module,
+ * and never on 6.1. The keys are switched with no load running; the rounds
+ * then exercise our probes' registration and unregistration, not the
+ * kernel's text patching. Returns false where tracefs is missing.
+ */
+static bool hold_tracepoint_keys(bool on)
+{
+	static const char *const events[] = { "raw_syscalls/sys_exit", "sched/sched_process_exec",
+					      "sched/sched_process_fork",
+					      "sched/sched_process_exit" };
+	const char *dir = "/sys/kernel/tracing";
+	char path[128];
+	unsigned int i;
+	bool ok = true;
+	int fd;
+
+	if (access("/sys/kernel/tracing/events", F_OK))
+		mount("tracefs", dir, "tracefs", 0, NULL);
+	snprintf(path, sizeof(path), "%s/tracing_on", dir);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ok &= write(fd, "0", 1) == 1;
+	close(fd);
+	for (i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+		snprintf(path, sizeof(path), "%s/events/%s/enable", dir, events[i]);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			return false;
+		ok &= write(fd, on ? "1" : "0", 1) == 1;
+		close(fd);
+	}
+	return ok;
+}
+
+TEST_F_TIMEOUT(ev, unload_under_full_event_load_is_clean, 400)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	struct flood f = { 0 };
+	pthread_t th[17];
+	int i, round, nth = 0;
+	bool held;
+
+	if (ncpu > 15)
+		ncpu = 15;
+	held = hold_tracepoint_keys(true);
+	if (!held)
+		TH_LOG("no tracefs: the static keys switch with every load and unload");
+	for (i = 0; i < ncpu; i++)
+		ASSERT_EQ(0, pthread_create(&th[nth++], NULL, opener_thread, &f));
+	ASSERT_EQ(0, pthread_create(&th[nth++], NULL, spawner_thread, &f));
+	for (round = 0; round < 8; round++) {
+		struct reader rd = { 0 };
+		pthread_t rt;
+
+		/* Everything on: every tracepoint fires on every CPU. */
+		ASSERT_EQ(0, ev_load("catchall=1 size=262144"));
+		ASSERT_EQ(0, pthread_create(&rt, NULL, reader_thread, &rd));
+		/* Events flow to the reader before the module goes. */
+		for (i = 0; i < 500 && !__atomic_load_n(&rd.got, __ATOMIC_RELAXED); i++)
+			vm_sleep_ms(10);
+		vm_sleep_ms(50 * round);
+		/* Half the rounds unload with the reader still attached. */
+		if (round % 2) {
+			rd.stop = 1;
+			pthread_join(rt, NULL);
+		}
+		EXPECT_EQ(0, vm_rmmod("mpmcring_events"))
+		TH_LOG("round %d: rmmod under load", round);
+		EXPECT_NE(0, access(RING, F_OK));
+		if (!(round % 2)) {
+			rd.stop = 1;
+			pthread_join(rt, NULL);
+		}
+		EXPECT_EQ(0, rd.err);
+		EXPECT_GT(rd.got, 0);
+	}
+	f.stop = 1;
+	for (i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
+	if (held)
+		hold_tracepoint_keys(false);
+}
+
+TEST_HARNESS_MAIN

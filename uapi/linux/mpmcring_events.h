@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * mpmcring events: the records the event source module (mpmcring_events.ko)
+ * writes into a ring, one record payload per event. The same layout is what
+ * the BPF programs of the benchmark write (bench/events/), so one decoder
+ * reads all of them.
+ *
+ * Every event starts with struct mpmcring_ev_hdr; the type says which
+ * struct the whole event is. All integers are in the host's byte order.
+ * Strings (file names, paths) follow the fixed part; a struct mpmcring_ev_str
+ * gives their offset from the start of the event and their length without
+ * the terminating NUL, which is always there (at off + len).
+ *
+ * Compatibility: version 1 is this layout. A later compatible version only
+ * appends fields to the fixed parts and keeps every offset here; a consumer
+ * accepts an event longer than it knows and ignores the tail. An
+ * incompatible change gets a new magic.
+ *
+ * Trust: a ring's records can also come from userspace write(2) (their
+ * record header carries MPMCRING_REC_FROM_USER): such a record may look like
+ * an event but says nothing about the kernel. Decoders must check that flag
+ * and bound every length and offset by the record's length.
+ */
+#ifndef _UAPI_LINUX_MPMCRING_EVENTS_H
+#define _UAPI_LINUX_MPMCRING_EVENTS_H
+
+#include <linux/types.h>
+
+#define MPMCRING_EV_MAGIC	0x5645524dU	/* "MREV" in memory on little-endian */
+#define MPMCRING_EV_VERSION	1
+
+/* Event types (mpmcring_ev_hdr.type). */
+#define MPMCRING_EV_EXEC	1	/* sched_process_exec: a new program runs */
+#define MPMCRING_EV_FORK	2	/* sched_process_fork: a task was created */
+#define MPMCRING_EV_EXIT	3	/* sched_process_exit: a task exits */
+#define MPMCRING_EV_OPEN	4	/* open, openat, openat2, creat: at exit */
+#define MPMCRING_EV_CONNECT	5	/* connect: at exit */
+#define MPMCRING_EV_EXECVE	6	/* execve, execveat that failed: at exit */
+#define MPMCRING_EV_SYSCALL	7	/* any other syscall (catch-all): at exit */
+#define MPMCRING_EV_NR_TYPES	8
+
+/* Header flags (mpmcring_ev_hdr.flags). */
+#define MPMCRING_EVF_TRUNCATED	0x01	/* a string was cut at the module's max_path */
+#define MPMCRING_EVF_FAULT	0x02	/* user memory unreadable without faulting: string cut there */
+#define MPMCRING_EVF_COMPAT	0x04	/* a 32-bit (compat) syscall: nr is that table's */
+
+#define MPMCRING_EV_COMM_LEN	16
+
+/*
+ * struct mpmcring_ev_hdr - what every event starts with (48 bytes)
+ * @magic: MPMCRING_EV_MAGIC
+ * @type: MPMCRING_EV_*
+ * @size: bytes of the whole event, this header and strings included
+ * @version: MPMCRING_EV_VERSION
+ * @flags: MPMCRING_EVF_*
+ * @cpu: the CPU the event happened on
+ * @pid: thread id of the task (initial pid namespace)
+ * @ts_ns: CLOCK_MONOTONIC nanoseconds (as bpf_ktime_get_ns())
+ * @tgid: process id (thread group id)
+ * @uid: real uid (initial user namespace)
+ * @comm: the task's name, NUL-padded (may lack a NUL when 16 bytes long)
+ */
+struct mpmcring_ev_hdr {
+	__u32 magic;
+	__u16 type;
+	__u16 size;
+	__u8 version;
+	__u8 flags;
+	__u16 cpu;
+	__u32 pid;
+	__u64 ts_ns;
+	__u32 tgid;
+	__u32 uid;
+	char comm[MPMCRING_EV_COMM_LEN];
+};
+
+/* A string inside the event: bytes [off, off + len), NUL at off + len. */
+struct mpmcring_ev_str {
+	__u16 off;
+	__u16 len;
+};
+
+/* MPMCRING_EV_EXEC: the header's task now runs filename. */
+struct mpmcring_ev_exec {
+	struct mpmcring_ev_hdr hdr;
+	__u32 old_pid;			/* thread id before exec (differs when a thread execs) */
+	struct mpmcring_ev_str filename;	/* as given to exec, resolved by the kernel */
+};
+
+/* MPMCRING_EV_FORK: the header's task created child_pid. */
+struct mpmcring_ev_fork {
+	struct mpmcring_ev_hdr hdr;
+	__u32 child_pid;
+	__u32 child_tgid;		/* == child_pid for a new process */
+};
+
+/* MPMCRING_EV_EXIT: the header's task exits. */
+struct mpmcring_ev_exit {
+	struct mpmcring_ev_hdr hdr;
+	__s32 exit_code;		/* as wait(2) reports it: status << 8 | signal */
+	__u32 reserved;
+};
+
+/* MPMCRING_EV_OPEN: a file was opened (or not: see ret). */
+struct mpmcring_ev_open {
+	struct mpmcring_ev_hdr hdr;
+	__s64 ret;			/* the new fd, or -errno */
+	__u32 nr;			/* syscall number */
+	__s32 dirfd;			/* AT_FDCWD (-100) for open and creat */
+	__u32 flags;			/* O_* (openat2: how.flags, low 32 bits) */
+	__u32 mode;
+	struct mpmcring_ev_str path;
+	__u32 reserved;
+};
+
+/* MPMCRING_EV_CONNECT: a socket connected (or tried: see ret). */
+struct mpmcring_ev_connect {
+	struct mpmcring_ev_hdr hdr;
+	__s64 ret;			/* 0 or -errno (-EINPROGRESS when non-blocking) */
+	__u32 nr;
+	__s32 fd;
+	__u16 family;			/* AF_INET, AF_INET6, or what the caller gave */
+	__u16 port;			/* host byte order (AF_INET, AF_INET6) */
+	__u32 addrlen;			/* the length the caller passed */
+	__u8 addr[16];			/* IPv4 in the first 4 bytes; network order */
+};
+
+/*
+ * MPMCRING_EV_EXECVE: an exec that failed, recorded at syscall exit. A
+ * successful one is an MPMCRING_EV_EXEC event (its file name as the kernel
+ * resolved it; the caller's memory is gone by the syscall's exit): with both
+ * types on, every execve is reported exactly once.
+ */
+struct mpmcring_ev_execve {
+	struct mpmcring_ev_hdr hdr;
+	__s64 ret;			/* -errno */
+	__u32 nr;
+	__s32 dirfd;			/* execveat's, AT_FDCWD for execve */
+	__u32 flags;			/* execveat's AT_* flags */
+	struct mpmcring_ev_str filename;	/* as the caller gave it */
+};
+
+/* MPMCRING_EV_SYSCALL: any syscall (the catch-all class, or one asked for by number). */
+struct mpmcring_ev_syscall {
+	struct mpmcring_ev_hdr hdr;
+	__s64 ret;
+	__u32 nr;
+	__u32 reserved;
+};
+
+#endif /* _UAPI_LINUX_MPMCRING_EVENTS_H */
