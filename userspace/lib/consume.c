@@ -133,8 +133,7 @@ static MPR_ALWAYS_INLINE int mpr_lib_claim_fast(struct mpmcring_consumer *c,
 	if (mpr_unlikely(c->holding))
 		return 0;
 	if (max_records == 1) {
-		n = mpr_claim_one(&c->r->v, &c->slot->start, &c->prod_seen, cl, announced,
-				  &why);
+		n = mpr_claim_one(&c->r->v, &c->slot->start, &c->prod_seen, cl, announced, &why);
 		if (n > 0 && out)
 			out->fn(out->ctx, 0, &cl->first);
 	} else
