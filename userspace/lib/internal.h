@@ -31,7 +31,7 @@ struct mpmcring_consumer {
 	bool pending; /* [pend_cur, pend_end) claimed, not delivered */
 	__u64 pend_cur, pend_end;
 	struct mpmcring_lost lost;
-	__u64 prod_seen; /* a prod_pos loaded before (see mpr_claim_one()) */
+	__u64 prod_seen;       /* a prod_pos loaded before (see mpr_claim_one()) */
 	uint64_t seen_dropped; /* loss totals at the last look */
 	uint64_t seen_overwritten;
 };
