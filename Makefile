@@ -9,15 +9,21 @@
 #   make install        library, headers, pkg-config, tool, man pages, udev
 #                       rule, modprobe.d example (PREFIX, DESTDIR; see below)
 #   make uninstall
-#   make check          every test: deps, host tests, static checks, test
+#   make dkms-src       the module sources DKMS needs, and only those, into
+#                       $(DESTDIR)/usr/src/mpmcring-<version>
+#   make dkms-install   dkms-src, then dkms add/build/install (root)
+#   make check          every test: deps (says what it installs first), host tests, static checks, test
 #                       kernels, modules for six kernels, DKMS, KUnit and VM
 #                       tests in qemu, all checked against tests/inventory.txt
 #   make check-harness  the runner's unit tests, then faults planted in
-#                       scratch copies: the runner must fail for each
+#                       scratch copies: the runner must fail for each;
+#                       and every bug planted in the protocol model
+#   make model-full     the protocol model's larger configurations (spin)
 #   make lint           the static checks alone (scripts/lint.sh)
 #   make demo           boots the stock 6.1 kernel with the module loaded
 #   make bench          host benchmarks, full (bench/Makefile); bench-quick
 #   make bench-vm       in-kernel producer benchmarks in a qemu guest
+#   make bench-go       the Go package: host, and against the C library in qemu
 #   make bench-events   real kernel events: mpmcring vs BPF ringbuf vs perf
 #                       buffer in one qemu guest (scripts/bench-events.sh)
 #   make clean
@@ -31,7 +37,11 @@
 # group of the device nodes, default root) and MPMCRING_MODE (default 0600,
 # 0660 when a group is given), UDEVRULESDIR (/etc/udev/rules.d),
 # MODPROBEDIR (/etc/modprobe.d). The udev rule and the modprobe.d file go
-# where udev and modprobe look for them, not under PREFIX.
+# where udev and modprobe look for them, not under PREFIX. Installing to
+# the live system (no DESTDIR) then runs ldconfig and has udev reload its
+# rules and re-apply them to existing /dev/mpmcring* nodes; with DESTDIR
+# (packages, staging) nothing outside DESTDIR is touched. MPMCRING_LIVE=0
+# skips those steps, MPMCRING_LIVE=1 forces them.
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 PYTHON ?= python3
@@ -40,6 +50,10 @@ MPMCRING_GROUP ?= root
 MPMCRING_MODE ?= $(if $(filter root,$(MPMCRING_GROUP)),0600,0660)
 UDEVRULESDIR ?= /etc/udev/rules.d
 MODPROBEDIR ?= /etc/modprobe.d
+MPMCRING_LIVE ?= $(if $(DESTDIR),0,1)
+DKMS_NAME := $(shell sed -n 's/^PACKAGE_NAME="\(.*\)"/\1/p' dkms.conf)
+DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+DKMS_SRC ?= /usr/src/$(DKMS_NAME)-$(DKMS_VERSION)
 export PREFIX
 
 all: modules userspace
@@ -66,17 +80,41 @@ install:
 	sed -e 's|@GROUP@|$(MPMCRING_GROUP)|g; s|@MODE@|$(MPMCRING_MODE)|g' \
 		packaging/99-mpmcring.rules >"$(DESTDIR)$(UDEVRULESDIR)/99-mpmcring.rules"
 	install -m 0644 packaging/mpmcring.modprobe.conf "$(DESTDIR)$(MODPROBEDIR)/mpmcring.conf"
+ifeq ($(MPMCRING_LIVE),1)
+	-ldconfig
+	-if command -v udevadm >/dev/null && udevadm control --reload; then \
+		udevadm trigger --action=change --sysname-match='mpmcring*'; fi
+endif
+
+# The files DKMS builds the modules from (scripts/lib.sh module_sources),
+# not the tree: no build/, no .git, no tests beyond the KUnit sources.
+dkms-src:
+	@test -n "$(DKMS_VERSION)" || { echo "error: no PACKAGE_VERSION in dkms.conf" >&2; exit 1; }
+	rm -rf "$(DESTDIR)$(DKMS_SRC)"
+	install -d "$(DESTDIR)$(DKMS_SRC)"
+	bash -c '. scripts/lib.sh && { module_sources; echo Makefile; echo dkms.conf; }' | \
+		xargs cp --parents -t "$(DESTDIR)$(DKMS_SRC)"
+
+dkms-install: dkms-src
+	-dkms remove "$(DKMS_NAME)/$(DKMS_VERSION)" --all 2>/dev/null
+	dkms add "$(DKMS_NAME)/$(DKMS_VERSION)"
+	dkms install "$(DKMS_NAME)/$(DKMS_VERSION)"
 
 uninstall:
 	$(MAKE) -C userspace uninstall
 	rm -f "$(DESTDIR)$(UDEVRULESDIR)/99-mpmcring.rules" "$(DESTDIR)$(MODPROBEDIR)/mpmcring.conf"
 
 check:
-	bash scripts/deps.sh
+	bash scripts/deps.sh check
 	$(PYTHON) tests/harness/run.py
 
 check-harness:
 	bash tests/harness/selfcheck.sh
+	bash tests/model/plant.sh
+
+# The protocol model's larger configurations (spin; minutes, GiBs).
+model-full:
+	bash tests/model/run.sh --full
 
 lint:
 	bash scripts/lint.sh
@@ -90,17 +128,25 @@ bench bench-quick:
 bench-vm:
 	bash scripts/bench-vm.sh
 
+bench-go:
+	bash scripts/bench-go.sh
+
 bench-events:
 	bash scripts/bench-events.sh
 
+# Kbuild's clean deletes every *.mod file under the tree, the Go modules'
+# go.mod files too: they are kept aside and put back.
+GO_MODS = $(shell find go examples bench -name go.mod 2>/dev/null)
 clean:
-	@if [ -f "$(KDIR)/Makefile" ]; then $(MAKE) -C "$(KDIR)" M="$(CURDIR)" clean; \
+	@gomods=$$(mktemp) && tar -cf "$$gomods" $(GO_MODS) && \
+	if [ -f "$(KDIR)/Makefile" ]; then $(MAKE) -C "$(KDIR)" M="$(CURDIR)" clean; \
 	else find . -path ./build -prune -o -path ./.git -prune -o -type f \( -name '*.o' \
 		-o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' -o -name '.*.cmd' \
-		-o -name modules.order -o -name Module.symvers \) -print | xargs rm -f; fi
+		-o -name modules.order -o -name Module.symvers \) -print | xargs rm -f; fi; \
+	tar -xf "$$gomods"; rc=$$?; rm -f "$$gomods"; exit $$rc
 	$(MAKE) -C userspace clean
 	$(MAKE) -C bench clean
 	rm -rf build
 
-.PHONY: all check-kdir modules modules_install userspace install uninstall check \
-	check-harness lint demo bench bench-quick bench-vm bench-events clean
+.PHONY: all check-kdir modules modules_install userspace install uninstall dkms-src dkms-install check \
+	check-harness model-full lint demo bench bench-quick bench-vm bench-go bench-events clean

@@ -66,19 +66,32 @@ static inline unsigned int mpr_env_next_slot(struct mpr_env *e, unsigned int i)
 	return find_next_bit(e->ring->slots_used, e->ring->layout.max_consumers, i);
 }
 
-static inline bool mpr_env_kernel_claim(struct mpr_env *e, unsigned int i,
-					__u64 *s)
+static inline __u64 *mpr_env_kernel_claim(struct mpr_env *e, unsigned int i)
 {
-	if (!test_bit(i, e->ring->read_slots))
-		return false;
-	*s = READ_ONCE(e->ring->read_claims[i]);
-	return true;
+	return test_bit(i, e->ring->read_slots) ? &e->ring->read_claims[i] :
+						   NULL;
 }
 
+/*
+ * Under the reclaim bit, the one writer of leases: a slot a new consumer
+ * took since the last reclaim starts a new lease here, not at attach, so
+ * that attach never waits for the bit.
+ */
 static inline struct mpr_lease *mpr_env_lease(struct mpr_env *e,
 					      unsigned int i)
 {
-	return &e->ring->leases[i];
+	struct mpr_lease *ls = &e->ring->leases[i];
+
+	/* [M:lease-reset] Pairs with the barrier before set_bit(slots_used)
+	 * at attach.
+	 */
+	smp_rmb();
+	if (test_bit(i, e->ring->lease_fresh) &&
+	    test_and_clear_bit(i, e->ring->lease_fresh)) {
+		ls->seen = MPMCRING_SLOT_IDLE;
+		ls->head = MPMCRING_SLOT_IDLE;
+	}
+	return ls;
 }
 
 static inline __u64 mpr_env_now_ms(struct mpr_env *e)

@@ -47,6 +47,9 @@ static int mpmcring_open(struct inode *inode, struct file *file)
 	mf->read_slot = -1;
 	mf->prio = min_t(u32, MPMCRING_PRIO_NORMAL, ring->layout.user_max_prio);
 	mf->writable = file->f_mode & FMODE_WRITE;
+	mpmcring_object_add(mf, sizeof(*mf), "file", ring->layout.name);
+	mpmcring_object_add(mf->slots, BITS_TO_LONGS(ring->layout.max_consumers) *
+			    sizeof(unsigned long), "file-slots", ring->layout.name);
 	mpmcring_wake_class_get(ring, 0);
 	mpmcring_tick_start(ring);
 	file->private_data = mf;
@@ -65,6 +68,8 @@ static int mpmcring_release_file(struct inode *inode, struct file *file)
 		mpmcring_slot_detach(ring, mf->read_slot);
 	mpmcring_wake_class_put(ring, mf->wake_class);
 	mpmcring_tick_stop(ring);
+	mpmcring_object_del(mf->slots);
+	mpmcring_object_del(mf);
 	mpmcring_put(ring);
 	bitmap_free(mf->slots);
 	kfree(mf);

@@ -86,6 +86,7 @@ struct mpmcring {
 	unsigned long *slots_used;
 	unsigned long *read_slots;	/* slots read(2) claims through */
 	u64 *read_claims;		/* their claims: kernel memory */
+	unsigned long *lease_fresh;	/* slots attached since their lease */
 	atomic64_t abandoned_claims;
 	atomic64_t abandoned_records;
 	atomic64_t revoked_claims;
@@ -188,10 +189,17 @@ void mpmcring_room_backstop(struct mpmcring *ring);
 /* stats.c */
 void mpmcring_debugfs_add(struct mpmcring *ring);
 void mpmcring_debugfs_remove(struct mpmcring *ring);
-int mpmcring_debugfs_init(void);
+struct dentry *mpmcring_debugfs_init(void);
 void mpmcring_debugfs_exit(void);
 int mpmcring_list_consumers(struct mpmcring *ring,
 			    struct mpmcring_consumer_info *info,
 			    unsigned int max);
+
+/* objects.c */
+void mpmcring_object_add(const void *start, size_t size, const char *kind,
+			 const char *ring);
+void mpmcring_object_del(const void *start);
+void mpmcring_objects_init(struct dentry *root);
+void mpmcring_objects_exit(void);
 
 #endif /* _MPMCRING_INTERNAL_H */

@@ -146,12 +146,14 @@ static int __init mpmcring_init(void)
 	err = mpmcring_default_params(&p);
 	if (err)
 		return err;
-	mpmcring_debugfs_init();
+	/* The objects list first: it notes every object from the first on. */
+	mpmcring_objects_init(mpmcring_debugfs_init());
 	mpmcring_default_ring = mpmcring_create(&p);
 	if (IS_ERR(mpmcring_default_ring)) {
 		err = PTR_ERR(mpmcring_default_ring);
 		pr_err("mpmcring: creating the default ring failed: %d\n", err);
 		mpmcring_debugfs_exit();
+		mpmcring_objects_exit();
 		return err;
 	}
 	pr_info("mpmcring: /dev/mpmcring ready: %llu bytes, %s mode, %u consumer slots\n",
@@ -163,7 +165,9 @@ static void __exit mpmcring_exit(void)
 {
 	mpmcring_destroy(mpmcring_default_ring);
 	mpmcring_registry_exit();
+	/* The objects file goes (its readers waited for) before its list. */
 	mpmcring_debugfs_exit();
+	mpmcring_objects_exit();
 }
 
 module_init(mpmcring_init);

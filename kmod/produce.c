@@ -60,6 +60,9 @@ int mpmcring_reserve_prio(struct mpmcring *ring, const u32 *lens,
 	if (!n || n > MPMCRING_BATCH_MAX || prio >= MPMCRING_NR_PRIO)
 		return -EINVAL;
 	for (i = 0; i < n; i++) {
+		/* A record carries at least one byte: read(2) returns 0 at EOF. */
+		if (!lens[i])
+			return -EINVAL;
 		if (lens[i] > v->max_record) {
 			if (count_drops)
 				mpmcring_count_drop(ring, MPMCRING_DROP_TOO_BIG,
@@ -119,7 +122,8 @@ int mpmcring_reserve_prio(struct mpmcring *ring, const u32 *lens,
  *
  * Return: 0; -EMSGSIZE when @len is too big; -ENOSPC when the ring is full
  * or the free space is under the class watermark; -EAGAIN when other
- * producers kept winning the race; -EINVAL for bad @flags.
+ * producers kept winning the race; -EINVAL for bad @flags or a zero @len
+ * (not counted as drops: they are the caller's errors).
  */
 int mpmcring_reserve(struct mpmcring *ring, u32 len, u32 flags,
 		     struct mpmcring_rsv *rsv)

@@ -114,7 +114,17 @@ static void mpmcring_read_one(struct mpmcring_file *mf, char __user *buf,
 		if (out->bounce)
 			memcpy(out->bounce, src, out->len);
 	}
-	mpr_commit(claim);
+	if (mpr_commit(v, claim, c.start)) {
+		/*
+		 * Revoked (this task stood still past the lease, preempted or
+		 * throttled) or passed: the copy may be torn. Counted by the
+		 * revocation; the caller tries the next record.
+		 */
+		kvfree(out->bounce);
+		out->bounce = NULL;
+		out->ret = -ESTALE;
+		return;
+	}
 	out->ret = left && !out->bounce ? -ENOMEM : out->len;
 }
 
@@ -160,6 +170,13 @@ ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 		if (out.ret == -EFAULT || out.ret == -ENOMEM) {
 			mpmcring_count(ring, read_faults, 1);	/* consumed */
 			return out.ret;
+		}
+		if (out.ret == -ESTALE) {
+			/* What was copied is not handed over: the next one. */
+			if (signal_pending(current))
+				return -ERESTARTSYS;
+			cond_resched();
+			continue;
 		}
 		if (out.ret == -EMSGSIZE && want < count && round++ < 8)
 			continue;	/* a longer record than we faulted in */

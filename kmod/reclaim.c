@@ -78,8 +78,12 @@ u64 mpmcring_claim_age_ms(struct mpmcring *ring, unsigned int slot, u64 start)
 	const struct mpr_lease *ls = &ring->leases[slot];
 	u64 now = jiffies64_to_msecs(get_jiffies_64());
 
-	/* Written under the reclaim bit; a torn pair only misstates an age. */
-	if (start & MPMCRING_SLOT_IDLE || READ_ONCE(ls->seen) != start)
+	/*
+	 * Written under the reclaim bit; a torn pair only misstates an age. A
+	 * fresh slot's lease is the last owner's until the next reclaim.
+	 */
+	if (start & MPMCRING_SLOT_IDLE || test_bit(slot, ring->lease_fresh) ||
+	    READ_ONCE(ls->seen) != start)
 		return 0;
 	return now - READ_ONCE(ls->since_ms);
 }

@@ -223,12 +223,56 @@ static int mpmcring_alloc_pages(struct mpmcring *ring, unsigned int nr_ro_meta,
 	return 0;
 }
 
+/*
+ * The ring's objects, for the objects list (objects.c): the structure with
+ * its locks and wait queue, the page array, the kernel's mapping (control
+ * pages, then the data pages twice) and the per-slot arrays. Per-CPU
+ * counters are left out: each CPU has its own copy elsewhere.
+ */
+static void mpmcring_objects_note(struct mpmcring *ring)
+{
+	const char *name = ring->layout.name;
+	unsigned long ctl = ring->layout.cons_size + ring->layout.data_offset;
+	size_t bitmap = BITS_TO_LONGS(ring->layout.max_consumers) *
+			sizeof(unsigned long);
+
+	mpmcring_object_add(ring, sizeof(*ring), "ring", name);
+	mpmcring_object_add(ring->pages, ring->nr_pages * sizeof(*ring->pages),
+			    "pages", name);
+	mpmcring_object_add(ring->vaddr, ctl, "ctl", name);
+	mpmcring_object_add((u8 *)ring->vaddr + ctl, 2 * ring->layout.data_size,
+			    "data", name);
+	mpmcring_object_add(ring->slots_used, bitmap, "slots", name);
+	mpmcring_object_add(ring->read_slots, bitmap, "read-slots", name);
+	mpmcring_object_add(ring->read_claims, ring->layout.max_consumers *
+			    sizeof(*ring->read_claims), "read-claims", name);
+	mpmcring_object_add(ring->leases, ring->layout.max_consumers *
+			    sizeof(*ring->leases), "leases", name);
+}
+
+/* Before they are freed; objects never noted (a failed creation) are ignored. */
+static void mpmcring_objects_forget(struct mpmcring *ring)
+{
+	mpmcring_object_del(ring->leases);
+	mpmcring_object_del(ring->read_claims);
+	mpmcring_object_del(ring->read_slots);
+	mpmcring_object_del(ring->slots_used);
+	if (ring->vaddr) {
+		mpmcring_object_del((u8 *)ring->vaddr + ring->layout.cons_size +
+				    ring->layout.data_offset);
+		mpmcring_object_del(ring->vaddr);
+	}
+	mpmcring_object_del(ring->pages);
+	mpmcring_object_del(ring);
+}
+
 static void mpmcring_release(struct kref *ref)
 {
 	struct mpmcring *ring = container_of(ref, struct mpmcring, ref);
 
 	irq_work_sync(&ring->wake_work);
 	del_timer_sync(&ring->tick);
+	mpmcring_objects_forget(ring);
 	if (ring->vaddr)
 		vunmap(ring->vaddr);
 	if (ring->pages)
@@ -237,6 +281,7 @@ static void mpmcring_release(struct kref *ref)
 	free_percpu(ring->stats);
 	bitmap_free(ring->slots_used);
 	bitmap_free(ring->read_slots);
+	bitmap_free(ring->lease_fresh);
 	kvfree(ring->read_claims);
 	kvfree(ring->leases);
 	kfree(ring);
@@ -275,6 +320,7 @@ static struct mpmcring *mpmcring_alloc(const struct mpmcring_params *p)
 
 	ring->slots_used = bitmap_zalloc(consumers, GFP_KERNEL_ACCOUNT);
 	ring->read_slots = bitmap_zalloc(consumers, GFP_KERNEL_ACCOUNT);
+	ring->lease_fresh = bitmap_zalloc(consumers, GFP_KERNEL_ACCOUNT);
 	ring->read_claims = kvcalloc(consumers, sizeof(*ring->read_claims),
 				     GFP_KERNEL_ACCOUNT);
 	ring->leases = kvcalloc(consumers, sizeof(*ring->leases),
@@ -284,8 +330,8 @@ static struct mpmcring *mpmcring_alloc(const struct mpmcring_params *p)
 	ring->depth = __alloc_percpu_gfp(MPMCRING_NR_LEVELS * sizeof(unsigned int),
 					 __alignof__(unsigned int),
 					 GFP_KERNEL_ACCOUNT);
-	if (!ring->slots_used || !ring->read_slots || !ring->read_claims ||
-	    !ring->leases || !ring->stats || !ring->depth)
+	if (!ring->slots_used || !ring->read_slots || !ring->lease_fresh ||
+	    !ring->read_claims || !ring->leases || !ring->stats || !ring->depth)
 		goto fail;
 	for (i = 0; i < consumers; i++) {
 		ring->read_claims[i] = MPMCRING_SLOT_IDLE;
@@ -304,6 +350,7 @@ static struct mpmcring *mpmcring_alloc(const struct mpmcring_params *p)
 	mpr_view_init(&ring->view, &ring->layout, ring->vaddr,
 		      (u8 *)ring->vaddr + ring->layout.cons_size);
 	mpr_ring_init(&ring->view, &ring->layout, p->initial_pos);
+	mpmcring_objects_note(ring);
 	return ring;
 fail:
 	kref_put(&ring->ref, mpmcring_release);

@@ -12,24 +12,6 @@
 
 #include "env.h"
 
-/*
- * A new owner must not inherit the last one's lease. The lease is reclaim's
- * state, written under the reclaim bit, so it is reset under it too (with
- * preemption off, like every holder; a reclaim holds it for a bounded time).
- */
-static void mpmcring_lease_reset(struct mpmcring *ring, unsigned int i)
-{
-	struct mpr_env env = { .ring = ring };
-
-	preempt_disable();
-	while (!mpr_env_trylock(&env))
-		cpu_relax();
-	ring->leases[i].seen = MPMCRING_SLOT_IDLE;
-	ring->leases[i].head = MPMCRING_SLOT_IDLE;
-	mpr_env_unlock(&env);
-	preempt_enable();
-}
-
 /**
  * mpmcring_slot_attach() - give a consumer a slot
  * @ring: the ring
@@ -43,6 +25,7 @@ int mpmcring_slot_attach(struct mpmcring *ring, bool read_slot)
 	struct mpmcring_slot_info *info;
 	struct mpmcring_slot *slot;
 
+	/* [M:attach] (tests/model) */
 	spin_lock(&ring->slots_lock);
 	i = find_first_zero_bit(ring->slots_used, n);
 	if (i >= n) {
@@ -63,11 +46,13 @@ int mpmcring_slot_attach(struct mpmcring *ring, bool read_slot)
 		   (read_slot ? MPMCRING_SLOTF_READ : 0));
 	if (read_slot)
 		set_bit(i, ring->read_slots);
-	mpmcring_lease_reset(ring, i);
+	/* The next reclaim starts the slot's lease anew (mpr_env_lease()). */
+	set_bit(i, ring->lease_fresh);
 	/*
-	 * The slot reads idle before reclaimers take it into account. The
-	 * consumer's first announce comes after this bit in its own program
-	 * order, and its claim cmpxchg publishes both ([C2] with [R3]).
+	 * The slot reads idle, and its lease is marked fresh, before a
+	 * reclaimer takes the slot into account: pairs with the smp_rmb() in
+	 * mpr_env_lease() after the slots_used load. The consumer's first
+	 * announce comes after this bit in its own program order.
 	 */
 	smp_mb__before_atomic();
 	set_bit(i, ring->slots_used);
@@ -97,6 +82,7 @@ void mpmcring_slot_detach(struct mpmcring *ring, unsigned int i)
 	struct mpr_pos s;
 	u64 start, held, bound;
 
+	/* [M:detach] (tests/model) */
 	mpr_positions(v, &s);
 	/* user-writable: held is only counted, capped. */
 	held = read_slot ? 1 : READ_ONCE(slot->held_records);

@@ -185,7 +185,7 @@ static int mpmcring_layout_show(struct seq_file *m, void *unused)
 	seq_printf(m, "data_size %llu\ngranule %u\nmax_record %u\n",
 		   l->data_size, 1U << l->granule_shift, l->max_record);
 	seq_printf(m, "max_consumers %u\nmode %s\n", l->max_consumers,
-		   l->mode == MPMCRING_MODE_OVERWRITE ? "overwrite" : "drop-newest");
+		   l->mode == MPMCRING_MODE_OVERWRITE ? "overwrite" : "drop");
 	seq_printf(m, "watermark_low %llu\nwatermark_normal %llu\nwatermark_critical %llu\n",
 		   l->watermark[0], l->watermark[1], l->watermark[2]);
 	seq_printf(m, "claim_timeout_ms %u\nuser_max_prio %u\nmax_per_file %u\n",
@@ -236,10 +236,11 @@ void mpmcring_debugfs_remove(struct mpmcring *ring)
 	ring->debugfs = NULL;
 }
 
-int mpmcring_debugfs_init(void)
+/* Returns the module's directory (an error pointer without debugfs). */
+struct dentry *mpmcring_debugfs_init(void)
 {
 	mpmcring_debugfs_root = debugfs_create_dir("mpmcring", NULL);
-	return 0;
+	return mpmcring_debugfs_root;
 }
 
 void mpmcring_debugfs_exit(void)

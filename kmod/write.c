@@ -13,8 +13,11 @@
  *
  * Errors: EMSGSIZE a record that can never fit (too big, over
  * MPMCRING_WRITE_MAX, or more than its class may ever use), EINVAL more
- * than MPMCRING_WRITEV_MAX segments, EAGAIN full and non-blocking, EPIPE the
- * ring was destroyed, EINTR a signal while waiting, EFAULT a bad buffer.
+ * than MPMCRING_WRITEV_MAX segments or an empty segment (a record carries
+ * at least one byte), EAGAIN full and non-blocking, EPIPE the ring was
+ * destroyed, EINTR a signal while waiting, EFAULT a bad buffer. A refused
+ * write is the caller's to handle (it still holds the data, and may try
+ * again): it is not a loss of the ring's, so no drop counter moves.
  */
 #include <linux/fs.h>
 #include <linux/slab.h>
@@ -56,8 +59,9 @@ static int mpmcring_write_reserve(struct mpmcring_file *mf, const u32 *lens,
 	int ret;
 
 	for (;;) {
+		/* A refusal is the caller's errno, never a counted drop. */
 		ret = mpmcring_reserve_prio(ring, lens, n, prio,
-					    MPMCRING_REC_FROM_USER, nonblock, rsv);
+					    MPMCRING_REC_FROM_USER, false, rsv);
 		if (ret != -ENOSPC && ret != -EAGAIN)
 			return ret;
 		/* Edge-triggered POLLOUT waiters hear from the tick. */
@@ -103,15 +107,17 @@ ssize_t mpmcring_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	if (n > MPMCRING_WRITEV_MAX)
 		return -EINVAL;
 	n = mpmcring_write_lens(from, lens, n);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (!lens[i])
+			return -EINVAL;
 		need += mpr_rec_size(&ring->view, lens[i]);
+	}
 	for (i = 0; i < n && lens[i] <= ring->layout.max_record; i++)
 		;
 	if (i < n || total > MPMCRING_WRITE_MAX || need > ring->layout.data_size ||
 	    (ring->layout.mode != MPMCRING_MODE_OVERWRITE &&
 	     need > ring->layout.data_size - ring->layout.watermark[prio])) {
-		/* Could never be written: refused now, counted as too big. */
-		mpmcring_count_drop(ring, MPMCRING_DROP_TOO_BIG, prio, n);
+		/* Could never be written: refused now, not waited for. */
 		return -EMSGSIZE;
 	}
 	rsv = kmalloc_array(n, sizeof(*rsv), GFP_KERNEL_ACCOUNT);

@@ -14,9 +14,10 @@
  *       (a reclaim saw this head; more: it stopped at its walk bound)
  *   unsigned int mpr_env_next_slot(struct mpr_env *e, unsigned int i);
  *       (the first attached slot index >= i; >= max_consumers when none)
- *   bool mpr_env_kernel_claim(struct mpr_env *e, unsigned int i, __u64 *s);
- *       (true when slot i keeps its claim in kernel memory, in *s)
+ *   __u64 *mpr_env_kernel_claim(struct mpr_env *e, unsigned int i);
+ *       (where slot i keeps its claim when that is kernel memory, else NULL)
  *   struct mpr_lease *mpr_env_lease(struct mpr_env *e, unsigned int i);
+ *       (slot i's lease, reset first when a new consumer took the slot)
  *   __u64 mpr_env_now_ms(struct mpr_env *e);
  *   void mpr_env_revoked(struct mpr_env *e, unsigned int i, __u64 records);
  *   void mpr_env_overwritten(struct mpr_env *e, __u64 records, __u64 bytes);
@@ -75,11 +76,14 @@ static inline __u64 mpr_held_capped(const struct mpr_view *v, __u64 held,
  * nothing. bound is where the claims end at most (the head, or prod_pos
  * when the head is garbage).
  *
+ * read(2)'s claims, kept in kernel memory, are leased the same way: the
+ * task holding one can be preempted or throttled for any time.
+ *
  * What a revoked claim held is counted from the consumer's own count at
- * that moment; a consumer stopped half way through a claim (announced, its
- * compare-and-swap on the head still to come and bound to fail) counts as
- * a revoked claim of nothing. The consumer learns exactly what it lost at
- * its commit.
+ * that moment (one record for read(2)); a consumer stopped half way
+ * through a claim (announced, its compare-and-swap on the head still to
+ * come and bound to fail) counts as a revoked claim of nothing, and never
+ * hears of it: it held nothing.
  */
 static inline __u64 mpr_claims_floor(const struct mpr_view *v,
 				     struct mpr_env *env, __u64 r0, __u64 p,
@@ -89,24 +93,23 @@ static inline __u64 mpr_claims_floor(const struct mpr_view *v,
 	__u32 timeout = v->claim_timeout_ms;
 	unsigned int i;
 
+	/* [M:claims-floor] */
 	for (i = mpr_env_next_slot(env, 0); i < v->max_consumers;
 	     i = mpr_env_next_slot(env, i + 1)) {
-		__u64 *start = &v->cons->slots[i].start;
+		__u64 *start = mpr_env_kernel_claim(env, i);
 		struct mpr_lease *ls;
+		__u64 held = 1;
 
-		if (mpr_env_kernel_claim(env, i, &s)) {
-			/*
-			 * Kernel memory, held for a bounded time: trusted. An
-			 * announce reclaim already passed is a claim whose
-			 * cmpxchg will fail.
-			 */
-			if (!(s & MPMCRING_SLOT_IDLE) && mpr_between(r0, s, p) &&
-			    mpr_before(s, lo))
-				lo = s;
-			continue;
+		if (!start) {
+			start = &v->cons->slots[i].start;
+			/* user-writable: a count only, capped below. */
+			held = MPR_READ_ONCE(v->cons->slots[i].held_records);
 		}
 		ls = mpr_env_lease(env, i);
-		/* [R4] pairs with [C3]. user-writable: clamped to [r0, p]. */
+		/*
+		 * [M:floor-slot] [R4] pairs with [C3]. user-writable (a mapped
+		 * slot): clamped to [r0, p].
+		 */
 		s = MPR_LOAD_ACQUIRE(start);
 		if ((s & (MPMCRING_SLOT_IDLE | MPMCRING_SLOT_REVOKED)) ||
 		    !mpr_aligned(v, s) || !mpr_between(r0, s, p)) {
@@ -114,7 +117,9 @@ static inline __u64 mpr_claims_floor(const struct mpr_view *v,
 			continue;
 		}
 		if (s != ls->seen) {
-			/* A new claim only when not behind the last head. */
+			/* [M:lease-since] A new claim only when not behind the
+			 * last head.
+			 */
 			if (ls->head == MPMCRING_SLOT_IDLE ||
 			    !mpr_before(s, ls->head))
 				ls->since_ms = now;
@@ -122,25 +127,30 @@ static inline __u64 mpr_claims_floor(const struct mpr_view *v,
 			ls->head = bound;
 		}
 		/*
-		 * Revoked only with something claimed (a start at the head
-		 * holds nothing yet, and a claim still to come from it would
-		 * then hold records reclaim no longer protects).
+		 * [M:lease-expired] Revoked only with something claimed (a
+		 * start at the head holds nothing yet, and a claim still to
+		 * come from it would then hold records reclaim no longer
+		 * protects).
 		 */
 		if (timeout && now - ls->since_ms >= timeout &&
 		    p - s > v->data_size / 2 && mpr_before(s, bound)) {
-			/* [R6] pairs with [C4]: before [R5] frees the space. */
+			/* [M:lease-revoke] [R6] pairs with [C4]: before [R5]
+			 * frees the space.
+			 */
 			seen = mpr_cmpxchg(start, s, s | MPMCRING_SLOT_REVOKED);
 			if (seen == s) {
 				MPR_WRITE_ONCE(v->slot_info[i].revoked, s);
 				MPR_WRITE_ONCE(v->slot_info[i].revocations,
 					       v->slot_info[i].revocations + 1);
-				mpr_env_revoked(env, i, mpr_held_capped(v,
-					MPR_READ_ONCE(v->cons->slots[i].held_records),
-					s, bound));
+				/* [M:revoke-count] */
+				mpr_env_revoked(env, i,
+						mpr_held_capped(v, held, s, bound));
 				ls->seen = MPMCRING_SLOT_IDLE;
 				continue;	/* revoked: holds nothing now */
 			}
-			/* The consumer moved first: honour what it holds now. */
+			/* [M:revoke-lost] The consumer moved first: honour what it
+			 * holds now.
+			 */
 			s = seen;
 			if ((s & (MPMCRING_SLOT_IDLE | MPMCRING_SLOT_REVOKED)) ||
 			    !mpr_aligned(v, s) || !mpr_between(r0, s, p))
@@ -174,9 +184,10 @@ static MPR_OWN_FRAME __u64 mpr_reclaim_walk(const struct mpr_view *v,
 	stop->state = MPR_REC_NONE;
 	for (e = f = r0; room && n < MPR_RECLAIM_WALK; n++) {
 		/*
-		 * [R2] pairs with [P2]: a finished record's header is stable.
-		 * Bounded by to, not prod_pos: a record that ends past to
-		 * stops the walk as one that ends past prod_pos does.
+		 * [M:reclaim-walk] [R2] pairs with [P2]: a finished record's
+		 * header is stable. Bounded by to, not prod_pos: a record
+		 * that ends past to stops the walk as one that ends past
+		 * prod_pos does.
 		 */
 		int st = mpr_walk_at(&w, e, room, &rec);
 
@@ -232,7 +243,7 @@ static inline void mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 	 * Walk to lo, freeing; and on to the head when nothing yet proves it
 	 * a record boundary (prod_pos, or a finished record starting there):
 	 * a head inside a record is garbage. A head on an unfinished record
-	 * is proved by reaching it.
+	 * is proved by reaching it. [M:reclaim-to-head]
 	 */
 	to = lo;
 	if (head_ok && h != lo && h != p &&
@@ -242,19 +253,20 @@ static inline void mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 	/*
 	 * No claim starts inside a record: a head there is garbage; the end
 	 * of a record that fits before prod_pos is the next boundary.
+	 * [M:reclaim-straddle]
 	 */
 	if (rec.state == MPR_REC_BAD && head_ok && to == h && e != to &&
 	    rec.len <= v->max_record && rec.size <= p - e)
 		fix = e + rec.size;
 	if (freed != r0)
-		/* [R5] pairs with [P4]. */
+		/* [M:reclaim-store] [R5] pairs with [P4]. */
 		MPR_STORE_RELEASE(&m->reclaim_pos, freed);
 	mpr_env_reclaimed(env, h, walked == MPR_RECLAIM_WALK);
 
 	/*
 	 * A head outside [reclaim, prod] or between granules goes to
 	 * prod_pos, the one boundary known for sure. Losing the race to a
-	 * claim is fine: the claim moved a sane head.
+	 * claim is fine: the claim moved a sane head. [M:reclaim-repair]
 	 */
 	if (!head_ok)
 		fix = p;
@@ -284,6 +296,7 @@ static inline void mpr_overwrite(const struct mpr_view *v, struct mpr_env *env,
 	h = pos.head;
 	p = pos.prod;
 	e = h;
+	/* [M:overwrite-walk] */
 	while (mpr_before(e, want) && e != p && walked++ < MPR_OVERWRITE_WALK) {
 		int st = mpr_record_at(v, e, p, &rec);
 
@@ -295,7 +308,9 @@ static inline void mpr_overwrite(const struct mpr_view *v, struct mpr_env *env,
 		}
 		e += rec.size;
 	}
-	/* Losing to a consumer's claim is fine: the space frees either way. */
+	/* Losing to a consumer's claim is fine: the space frees either way.
+	 * [M:overwrite-cas]
+	 */
 	if (e != h && mpr_cmpxchg(&v->cons->head, h, e) == h && records) {
 		mpr_atomic_add(&m->lost_overwritten, records);
 		mpr_env_overwritten(env, records, bytes);
@@ -315,11 +330,13 @@ static MPR_SLOW_PATH int mpr_reserve_slow(const struct mpr_view *v,
 	int rounds = 0;
 
 	for (; tries < MPR_RESERVE_TRIES; tries++) {
-		/* [P4] pairs with [R5]; read before p so that r <= p. */
+		/* [M:reserve-load] [P4] pairs with [R5]; read before p so
+		 * that r <= p.
+		 */
 		__u64 r = MPR_LOAD_ACQUIRE(&m->reclaim_pos);
 		__u64 p = MPR_READ_ONCE(m->prod_pos);
 
-		if (p + need - r > limit) {
+		if (p + need - r > limit) {	/* [M:reserve-full] */
 			if (rounds++ == 2)
 				return p + need - r > v->data_size ?
 					MPR_FAIL_FULL : MPR_FAIL_PRIORITY;
@@ -327,6 +344,7 @@ static MPR_SLOW_PATH int mpr_reserve_slow(const struct mpr_view *v,
 			 * Overwrite mode can always evict; otherwise a reclaim
 			 * must be able to find more than the last one.
 			 * user-writable: the head is only a hint here.
+			 * [M:reserve-reclaim]
 			 */
 			if ((v->mode == MPMCRING_MODE_OVERWRITE ||
 			     mpr_env_reclaim_due(env, MPR_READ_ONCE(v->cons->head))) &&
@@ -340,7 +358,9 @@ static MPR_SLOW_PATH int mpr_reserve_slow(const struct mpr_view *v,
 			continue;
 		}
 		mpr_env_racing(env);
-		/* Fully ordered: the [P4] load comes before the space is ours. */
+		/* [M:reserve-cas] Fully ordered: the [P4] load comes before
+		 * the space is ours.
+		 */
 		if (mpr_cmpxchg(&m->prod_pos, p, p + need) == p) {
 			*pos = p;
 			return 0;
@@ -353,7 +373,8 @@ static MPR_SLOW_PATH int mpr_reserve_slow(const struct mpr_view *v,
  * The first attempt of mpr_reserve(), for callers that inline it and take
  * the rest out of line: true when it reserved (*pos). Otherwise the caller
  * goes on with mpr_reserve_slow(..., *lost), *lost being the races this
- * attempt lost (0 or 1).
+ * attempt lost (0 or 1). It is the first pass of mpr_reserve_slow()'s
+ * loop, where the model's steps (reserve-load, -full, -cas) are marked.
  */
 static MPR_ALWAYS_INLINE bool mpr_reserve_fast(const struct mpr_view *v,
 					       struct mpr_env *env, __u64 need,
@@ -404,7 +425,9 @@ static MPR_ALWAYS_INLINE void mpr_write_hdr(const struct mpr_view *v,
 		.h = { .len = len, .prio = prio, .flags = flags, .reserved = 0 }
 	};
 
-	/* One marked store: racing walkers may read it speculatively. */
+	/* [M:publish-hdr] One marked store: racing walkers may read it
+	 * speculatively.
+	 */
 	MPR_WRITE_ONCE(*mpr_hdr(v, pos), u.w);
 }
 
@@ -412,7 +435,9 @@ static MPR_ALWAYS_INLINE void mpr_write_hdr(const struct mpr_view *v,
 static MPR_ALWAYS_INLINE void mpr_publish(const struct mpr_view *v,
 					  __u64 pos, __u64 state)
 {
-	/* [P2] pairs with [C1] and [R2]: header and payload come first. */
+	/* [M:publish-stamp] [P2] pairs with [C1] and [R2]: header and payload
+	 * come first.
+	 */
 	MPR_STORE_RELEASE(mpr_stamp(v, pos), pos | state);
 }
 

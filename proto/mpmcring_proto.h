@@ -18,6 +18,14 @@
  *        pairs with [R6]: reclaimer revocation cmpxchg on the slot's start,
  *        then the reclaim_pos store-release [R5] that lets producers
  *        overwrite
+ *   [C5] consumer: reads of its records, then an acquire fence and a
+ *        load of reclaim_pos (kernel-owned) before the commit
+ *        pairs with [R5] through [P4]: a producer writes into space only
+ *        after it saw reclaim_pos pass it, so a reclaim_pos still at or
+ *        before the claim's start means no producer wrote there before
+ *        the reads. This catches a claim reclaim had already passed when
+ *        it was made (a co-tenant wrote the head back), which no
+ *        revocation marks.
  *   [R5] reclaimer: reclaim_pos store-release
  *        pairs with [P4]: producer reclaim_pos load-acquire, then writes
  *        into the space it frees
@@ -204,11 +212,11 @@ static MPR_ALWAYS_INLINE void mpr_positions(const struct mpr_view *v,
 	struct mpmcring_meta *m = v->meta;
 	struct mpmcring_cons_area *cons = v->cons;
 
-	/* Pairs with [R5]. */
+	/* [M:positions] Pairs with [R5]. */
 	s->reclaim = MPR_LOAD_ACQUIRE(&m->reclaim_pos);
 	/* Pairs with [C2]. */
 	s->head = MPR_LOAD_ACQUIRE(&cons->head);
-	/* Pairs with [P1]. */
+	/* After the head: prod is never older than it. */
 	s->prod = MPR_LOAD_ACQUIRE(&m->prod_pos);
 }
 
@@ -216,6 +224,7 @@ static MPR_ALWAYS_INLINE void mpr_positions(const struct mpr_view *v,
 static inline bool mpr_head_sane(const struct mpr_view *v,
 				 const struct mpr_pos *s)
 {
+	/* [M:head-sane] */
 	return mpr_aligned(v, s->head) && mpr_between(s->reclaim, s->head, s->prod);
 }
 
@@ -262,8 +271,8 @@ static MPR_ALWAYS_INLINE int mpr_walk_at(const struct mpr_walker *w, __u64 pos,
 	union mpr_hdr_word u;
 	__u64 state;
 
-	/* [C1] pairs with [P2]: the header and payload are visible. The
-	 * stamp of pos's granule, as mpr_stamp() finds it.
+	/* [M:record-at] [C1] pairs with [P2]: the header and payload are
+	 * visible. The stamp of pos's granule, as mpr_stamp() finds it.
 	 */
 	state = MPR_LOAD_ACQUIRE(&w->stamps[off >> w->gshift]) ^ pos;
 	rec->pos = pos;
@@ -296,6 +305,25 @@ static MPR_ALWAYS_INLINE int mpr_record_at(const struct mpr_view *v, __u64 pos,
 /* ---------------------------------------------------------------------
  * Consumer side: the library, the kernel's read(2) and kernel tests.
  */
+
+/*
+ * After a won compare-and-swap of the head from h by a consumer that held
+ * nothing: whether reclaim had already passed h. Then it is no claim at
+ * all, and the announce is released (the caller tries again).
+ */
+static MPR_ALWAYS_INLINE bool mpr_claim_drop_passed(const struct mpr_view *v,
+						    __u64 *announce, __u64 h)
+{
+	/*
+	 * [M:claim-passed] A head written back by a co-tenant can make the
+	 * compare succeed on space reclaim has freed. The commit checks
+	 * again ([C5]) for a reclaim that passes the claim later.
+	 */
+	if (mpr_likely(!mpr_before(h, MPR_LOAD_ACQUIRE(&v->meta->reclaim_pos))))
+		return false;
+	MPR_STORE_RELEASE(announce, MPMCRING_SLOT_IDLE);
+	return true;
+}
 
 /*
  * Where a claim hands the committed records it takes, when the caller wants
@@ -356,7 +384,7 @@ static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
 	 * payload up to max_bytes (the first whatever its size unless
 	 * hard_bytes), and up to prod_pos; discarded ones are passed, at
 	 * most MPR_CLAIM_WALK of them. One record at a time, each checked as
-	 * mpr_walk_at() says, the likeliest case first.
+	 * mpr_walk_at() says, the likeliest case first. [M:claim-walk]
 	 */
 	e = h;
 	do {
@@ -379,7 +407,7 @@ static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
 
 	if (e == h) {
 		/* Nothing here; report only what a stable head shows. */
-		if (MPR_LOAD_ACQUIRE(headp) != h)
+		if (MPR_LOAD_ACQUIRE(headp) != h)	/* [M:claim-recheck] */
 			return MPR_CLAIM_AGAIN;
 		*why = st;
 		return MPR_CLAIM_STOP;
@@ -388,17 +416,22 @@ static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
 	/*
 	 * The announce goes out before the claim takes effect. The walk
 	 * above needed none: while the head stays at h, reclaim frees
-	 * nothing at or after h.
+	 * nothing at or after h (mpr_claim_drop_passed() below catches a
+	 * head a co-tenant wrote back). [M:claim-announce]
 	 */
 	if (!holding) {
 		MPR_WRITE_ONCE(*announce, h);
 		*announced = true;
 	}
-	/* [C2] pairs with [R3]: the announce is visible to anyone who sees
-	 * this claim.
+	/* [M:claim-cas] [C2] pairs with [R3]: the announce is visible to
+	 * anyone who sees this claim.
 	 */
 	if (mpr_cmpxchg(headp, h, e) != h)
 		return MPR_CLAIM_AGAIN;
+	if (!holding && mpr_claim_drop_passed(v, announce, h)) {
+		*announced = false;
+		return MPR_CLAIM_AGAIN;
+	}
 	if (!n) {
 		/* Only discarded records: nothing to hand over. */
 		if (!holding) {
@@ -420,8 +453,8 @@ static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
  * head, claimed with the same steps. Returns 1 when it claimed it,
  * MPR_CLAIM_STOP (*why MPR_REC_NONE) when the ring is empty, and
  * MPR_CLAIM_AGAIN for anything else (a discarded or unfinished record, a
- * corrupt head, a lost race): the caller then goes the whole way,
- * mpr_claim_from() with *announced.
+ * corrupt head, a lost race, a head reclaim had passed): the caller then
+ * goes the whole way, mpr_claim_from() with *announced.
  *
  * prod_seen is a prod_pos this consumer loaded before, kept in its own
  * memory: it stands in for prod_pos while it is at or past reclaim_pos
@@ -485,6 +518,10 @@ static MPR_ALWAYS_INLINE int mpr_claim_one(const struct mpr_view *v,
 	/* [C2] pairs with [R3], as in mpr_claim_attempt(). */
 	if (mpr_cmpxchg(headp, pos.head, pos.head + rec.size) != pos.head)
 		return MPR_CLAIM_AGAIN;
+	if (mpr_unlikely(mpr_claim_drop_passed(v, announce, pos.head))) {
+		*announced = false;
+		return MPR_CLAIM_AGAIN;
+	}
 	c->first = rec;
 	c->start = pos.head;
 	c->end = pos.head + rec.size;
@@ -516,7 +553,7 @@ static MPR_ALWAYS_INLINE int mpr_claim_from(const struct mpr_view *v,
 	}
 	if (n > 0)
 		return n;
-	if (announced)
+	if (announced)	/* [M:claim-release] */
 		MPR_STORE_RELEASE(announce, MPMCRING_SLOT_IDLE);
 	if (n == MPR_CLAIM_AGAIN)
 		return -EBUSY;
@@ -592,26 +629,56 @@ static MPR_ALWAYS_INLINE bool mpr_claim_next(const struct mpr_view *v,
 }
 
 /*
- * Releases everything the claim holds with one exchange: the commit.
- * Returns whether the kernel had revoked the claim (then what was read
- * from it may have been overwritten meanwhile). One word decides it: the
- * kernel revokes with a compare-and-swap on the same start.
+ * Whether reclaim has freed the space at start, where the claim a consumer
+ * holds begins (its own copy: the announce is user-writable): then
+ * producers may have written over what was read from it. Call after the
+ * record reads and an acquire fence.
  */
-static inline bool mpr_commit(__u64 *announce)
+static inline bool mpr_claim_passed(const struct mpr_view *v, __u64 start)
 {
-	/* [C3] pairs with [R4], [C4] with [R6]: the record reads come before. */
-	return mpr_xchg(announce, MPMCRING_SLOT_IDLE) & MPMCRING_SLOT_REVOKED;
+	return mpr_before(start, MPR_READ_ONCE(v->meta->reclaim_pos));
 }
 
 /*
- * Whether the claim held through announce was revoked so far: to validate
- * what was read before acting on it, without committing.
+ * Releases everything the claim holds with one exchange: the commit.
+ * start is where the claim begins, as mpr_claim() returned it. Returns
+ * whether the claim was revoked or passed by reclaim (then what was read
+ * from it may have been overwritten meanwhile). One word decides a
+ * revocation: the kernel revokes with a compare-and-swap on the same
+ * start. reclaim_pos is looked at before the exchange: after it, reclaim
+ * may rightly pass the space at once.
  */
-static inline bool mpr_claim_revoked(const __u64 *announce)
+static inline bool mpr_commit(const struct mpr_view *v, __u64 *announce,
+			      __u64 start)
 {
-	/* [C4] pairs with [R6]: the record reads come before this load. */
+	bool passed;
+
+	/* [M:commit-passed] [C5] pairs with [R5] through [P4]: the record
+	 * reads come before.
+	 */
 	MPR_ACQUIRE_FENCE();
-	return MPR_READ_ONCE(*announce) & MPMCRING_SLOT_REVOKED;
+	passed = mpr_claim_passed(v, start);
+	/* [M:commit] [C3] pairs with [R4], [C4] with [R6]: the record reads
+	 * come before.
+	 */
+	return (mpr_xchg(announce, MPMCRING_SLOT_IDLE) & MPMCRING_SLOT_REVOKED) ||
+	       passed;
+}
+
+/*
+ * Whether the claim held through announce, beginning at start, was revoked
+ * or passed so far: to validate what was read before acting on it, without
+ * committing.
+ */
+static inline bool mpr_claim_revoked(const struct mpr_view *v,
+				     const __u64 *announce, __u64 start)
+{
+	/* [M:lease-check] [C4] pairs with [R6], [C5] with [R5]: the record
+	 * reads come before.
+	 */
+	MPR_ACQUIRE_FENCE();
+	return (MPR_READ_ONCE(*announce) & MPMCRING_SLOT_REVOKED) ||
+	       mpr_claim_passed(v, start);
 }
 
 /*

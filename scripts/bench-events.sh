@@ -19,7 +19,8 @@
 # MPMCRING_EVB_FLOOD_WORK (2000 rounds of agent work per event in the
 # flood's consumers), MPMCRING_EVB_DRAIN
 # (100000 events), MPMCRING_EVB_PARTS (syscalls,storm,flood,drain),
-# MPMCRING_BENCH_TIMEOUT (seconds, default 2400).
+# MPMCRING_BENCH_TIMEOUT (seconds, default 2400), MPMCRING_EVB_RESULTS (the
+# results folder's name, default the kernel's: a partial run elsewhere).
 # Output: the tables on stdout; bench/results/events/<kernel>/{output.txt,
 # bench.jsonl, console.log}.
 set -euo pipefail
@@ -32,7 +33,8 @@ TIMEOUT=${MPMCRING_BENCH_TIMEOUT:-2400}
 release=$(stock_release "$KID") || true
 [ -n "$release" ] || die "the $KID kernel is not installed (scripts/deps.sh installs it)"
 kdir=/lib/modules/$release/build image=/boot/vmlinuz-$release
-out="$REPO/bench/results/events/$KID"
+out="$REPO/bench/results/events/${MPMCRING_EVB_RESULTS:-$KID}"
+[[ ${MPMCRING_EVB_RESULTS:-$KID} =~ ^[A-Za-z0-9._-]+$ ]] || die "MPMCRING_EVB_RESULTS: a folder name"
 work="$REPO/build/bench-events-vm/$KID"
 mkdir -p "$out" "$work"
 

@@ -17,7 +17,7 @@ set -euo pipefail
 KID=${MPMCRING_DEMO_KERNEL:-stock-6.1}
 TIMEOUT=${MPMCRING_DEMO_TIMEOUT:-300}
 
-[ "${MPMCRING_DEPS:-1}" = 0 ] || "$REPO/scripts/deps.sh"
+[ "${MPMCRING_DEPS:-1}" = 0 ] || "$REPO/scripts/deps.sh" demo
 release=$(stock_release "$KID") || true
 [ -n "$release" ] || die "the $KID kernel is not installed (scripts/deps.sh installs it)"
 kdir=/lib/modules/$release/build

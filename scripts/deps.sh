@@ -1,24 +1,48 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# Installs every Debian package the project needs (build, test kernels,
-# qemu guests, benchmarks, linters) when one is missing. Idempotent and quiet:
-# with everything installed it only asks dpkg and prints nothing.
-# Needs root (or sudo) only when something is missing.
+# Installs the Debian packages a target needs when one is missing, and says
+# what it will install, and why, before it does:
+#
+#   scripts/deps.sh [demo|check]      (default: check)
+#
+# demo: what `make demo` needs: a compiler, the stock 6.1 kernel (Debian
+# 12's own) and its headers, qemu and a static busybox. check: everything
+# `make check` and the benchmarks need, including the 6.12 and 6.12-rt
+# kernel images (for their guests), which become the host's default boot
+# entry when installed (GRUB boots the newest kernel; see the note printed).
+# Idempotent and quiet: with everything installed it only asks dpkg and
+# prints nothing. Needs root (or sudo) only when something is missing.
+# MPMCRING_DEPS_DRY_RUN=1 prints the list and installs nothing.
 set -euo pipefail
 
-PACKAGES=(
+what=${1:-check}
+DEMO=(
 	build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils kmod
 	dwarves qemu-system-x86 busybox-static python3
-	linux-source-6.1 linux-source-6.12
 	linux-image-amd64 linux-headers-amd64
-	linux-image-6.12-amd64 linux-headers-6.12-amd64
-	linux-image-6.12-rt-amd64 linux-headers-6.12-rt-amd64
-	dkms sparse clang libclang-rt-14-dev gnuplot-nox
-	libdpdk-dev libck-dev libconcurrentqueue-dev pkg-config
-	valgrind cppcheck clang-format patch liburing-dev
-	libbpf-dev bpftool llvm zlib1g-dev
 )
+case $what in
+demo) PACKAGES=("${DEMO[@]}") ;;
+check)
+	PACKAGES=(
+		"${DEMO[@]}"
+		linux-source-6.1 linux-source-6.12
+		linux-image-6.12-amd64 linux-headers-6.12-amd64
+		linux-image-6.12-rt-amd64 linux-headers-6.12-rt-amd64
+		dkms sparse clang libclang-rt-14-dev gnuplot-nox
+		libdpdk-dev libck-dev libconcurrentqueue-dev pkg-config
+		valgrind cppcheck clang-format patch liburing-dev
+		libbpf-dev bpftool llvm zlib1g-dev jq
+		golang-go golang-github-cilium-ebpf-dev golang-golang-x-sys-dev
+		dpkg-dev debhelper dh-dkms lintian
+	)
+	;;
+*)
+	echo "usage: deps.sh [demo|check]" >&2
+	exit 2
+	;;
+esac
 
 command -v dpkg-query >/dev/null 2>&1 ||
 	{ echo "error: dpkg-query not found: this script wants Debian 12" >&2; exit 1; }
@@ -40,7 +64,22 @@ if [ "$(id -u)" -ne 0 ]; then
 	SUDO=sudo
 fi
 
-echo "==> installing ${#missing[@]} missing package(s): ${missing[*]}" >&2
+echo "==> make $what needs ${#missing[@]} package(s) not installed here: ${missing[*]}" >&2
+for p in "${missing[@]}"; do
+	case $p in
+	linux-image-6.12*)
+		echo "    note: $p is a kernel image for the test guests; once installed," >&2
+		echo "    GRUB boots it by default (newest first). To keep booting your kernel," >&2
+		echo "    set GRUB_DEFAULT in /etc/default/grub and run update-grub." >&2
+		break
+		;;
+	esac
+done
+if [ "${MPMCRING_DEPS_DRY_RUN:-0}" = 1 ]; then
+	echo "==> MPMCRING_DEPS_DRY_RUN=1: installing nothing" >&2
+	exit 0
+fi
+echo "==> installing them with apt-get (MPMCRING_DEPS=0 skips this step)" >&2
 export DEBIAN_FRONTEND=noninteractive
 log=$(mktemp /tmp/mpmcring-deps.XXXXXX)
 trap 'rm -f "$log"' EXIT

@@ -80,7 +80,7 @@ struct transport {
 	void (*stop)(struct tr *t, struct tr_stats *st); /* drain, detach, unload */
 	int bpf_mode;					 /* BPF transports: enum evb_mode */
 	unsigned int consumers;				 /* mpmcring transports */
-	unsigned int wake_bytes;			 /* mpmcring: consumers' wakeup watermark */
+	unsigned int wake_bytes;			 /* consumers' wakeup watermark, 0: none */
 };
 
 struct tr {
@@ -91,6 +91,14 @@ struct tr {
 
 extern const struct transport tr_ring1_eager, tr_ring1, tr_ring2, tr_ring4;
 extern const struct transport tr_bpf_ringbuf, tr_bpf_query, tr_bpf_perf;
+extern const struct transport tr_bpf_ringbuf_batch, tr_bpf_perf_batch;
+
+/* The batched wakeup every transport can have: a sleeping consumer is
+ * woken once 16 KiB wait (mpmcring's watermark, a BPF ring buffer program
+ * submitting with BPF_RB_NO_WAKEUP/FORCE_WAKEUP, a perf buffer's
+ * wakeup_watermark), or after BATCH_WAIT_MS. */
+#define WAKE_BYTES (16 << 10)
+#define BATCH_WAIT_MS 20
 
 /* consume.c: what every consumer does with an event, and the markers.
  * acc_work: rounds of stand-in agent work per event (0: none). */

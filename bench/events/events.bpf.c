@@ -40,6 +40,7 @@ const volatile __u8 evb_sys_kind[EVB_NR_SYSCALLS]; /* enum evb_sys_kind by numbe
 const volatile __u8 evb_prio[MPMCRING_EV_NR_TYPES];
 const volatile __u64 evb_rb_size;
 const volatile __u64 evb_wm[EVB_NR_PRIO]; /* free bytes each class needs (query mode) */
+const volatile __u64 evb_wake_bytes;	  /* ring buffer: wake the consumer only once this waits */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -152,6 +153,20 @@ static __always_inline void *begin(__u16 type, __u32 room)
 	return e;
 }
 
+/*
+ * 0: the ring buffer's own adaptive wakeup (the consumer is woken when it
+ * had caught up, so a consumer that keeps up is woken for every record).
+ * With evb_wake_bytes, no wakeup until that many bytes wait, then a forced
+ * one: the policy of mpmcring's watermark, as agents batch their wakeups.
+ */
+static __always_inline __u64 wake_flags(void)
+{
+	if (!evb_wake_bytes)
+		return 0;
+	return bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= evb_wake_bytes ? BPF_RB_FORCE_WAKEUP
+									   : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void finish(void *ctx, void *e, __u16 type, __u32 size)
 {
 	if (evb_mode == EVB_PERF) {
@@ -162,7 +177,7 @@ static __always_inline void finish(void *ctx, void *e, __u16 type, __u32 size)
 		      type);
 		return;
 	}
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wake_flags());
 	count(EVB_EMITTED, type);
 }
 

@@ -9,6 +9,13 @@
  *   perf buffer          bpf_perf_event_output(), perf_buffer__poll()
  * Each run loads a fresh object (fresh maps and counters), as each
  * mpmcring run loads the module.
+ *
+ * Wakeups: libbpf's defaults wake the consumer for every record (the ring
+ * buffer when its consumer had caught up, the perf buffer for every sample,
+ * even with nobody waiting: an irq_work each). The "woken per 16 KiB"
+ * transports give both the batched wakeup mpmcring's watermark gives its
+ * consumers: the program submits with BPF_RB_NO_WAKEUP until 16 KiB wait,
+ * the perf buffer's events have a 16 KiB wakeup_watermark.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +23,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/perf_event.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 
@@ -33,6 +41,7 @@ struct bpf_priv {
 	struct cons_acc acc;
 	uint64_t lost; /* perf's LOST records */
 	int cpu;
+	int poll_ms;
 };
 
 static void bpf_event(struct bpf_priv *p, const void *data, size_t len)
@@ -63,6 +72,47 @@ static void pb_lost(void *ctx, int cpu, __u64 n)
 	((struct bpf_priv *)ctx)->lost += n;
 }
 
+/* perf_buffer__new_raw()'s callback: what pb_sample and pb_lost get from
+ * perf_buffer__new(), taken from the perf records themselves. */
+static enum bpf_perf_event_ret pb_raw(void *ctx, int cpu, struct perf_event_header *e)
+{
+	if (e->type == PERF_RECORD_SAMPLE) {
+		const struct {
+			struct perf_event_header h;
+			__u32 size;
+			char data[];
+		} *s = (const void *)e;
+
+		pb_sample(ctx, cpu, (void *)s->data, s->size);
+	} else if (e->type == PERF_RECORD_LOST) {
+		const struct {
+			struct perf_event_header h;
+			__u64 id;
+			__u64 lost;
+		} *l = (const void *)e;
+
+		pb_lost(ctx, cpu, l->lost);
+	}
+	return LIBBPF_PERF_EVENT_CONT;
+}
+
+/* The perf buffer as perf_buffer__new() opens it, but woken per
+ * wake_bytes instead of per sample. */
+static struct perf_buffer *pb_new_batched(struct bpf_priv *p, size_t pages, unsigned int wake_bytes)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_BPF_OUTPUT,
+		.sample_type = PERF_SAMPLE_RAW,
+		.sample_period = 1,
+		.watermark = 1,
+		.wakeup_watermark = wake_bytes,
+	};
+
+	attr.size = sizeof(attr);
+	return perf_buffer__new_raw(bpf_map__fd(p->skel->maps.pb), pages, &attr, pb_raw, p, NULL);
+}
+
 /* Until told to stop; then what is left, and the thread ends. */
 static void *bpf_consumer(void *arg)
 {
@@ -71,9 +121,9 @@ static void *bpf_consumer(void *arg)
 	pin_from_cpu(p->cpu);
 	while (!p->stopping) {
 		if (p->rb)
-			ring_buffer__poll(p->rb, 100);
+			ring_buffer__poll(p->rb, p->poll_ms);
 		else
-			perf_buffer__poll(p->pb, 100);
+			perf_buffer__poll(p->pb, p->poll_ms);
 	}
 	if (p->rb)
 		while (ring_buffer__consume(p->rb) > 0)
@@ -132,6 +182,8 @@ static int bpf_start(struct tr *t)
 	p->skel->rodata->evb_rb_size = size;
 	p->skel->rodata->evb_wm[MPMCRING_PRIO_LOW] = size / 2;
 	p->skel->rodata->evb_wm[MPMCRING_PRIO_NORMAL] = size * 12 / 100;
+	p->skel->rodata->evb_wake_bytes = mode == EVB_PERF ? 0 : t->ops->wake_bytes;
+	p->poll_ms = t->ops->wake_bytes ? BATCH_WAIT_MS : 100;
 	bpf_map__set_max_entries(p->skel->maps.rb, mode == EVB_PERF ? 4096 : size);
 	err = events_bpf__load(p->skel);
 	if (err)
@@ -139,9 +191,13 @@ static int bpf_start(struct tr *t)
 	if (mode == EVB_PERF) {
 		ncpu = libbpf_num_possible_cpus();
 		/* The same bytes in all: split over the CPUs' buffers. */
-		p->pb = perf_buffer__new(bpf_map__fd(p->skel->maps.pb),
-					 size / 4096 / (ncpu > 0 ? ncpu : 1), pb_sample, pb_lost, p,
-					 NULL);
+		size_t pages = size / 4096 / (ncpu > 0 ? ncpu : 1);
+
+		if (t->ops->wake_bytes)
+			p->pb = pb_new_batched(p, pages, t->ops->wake_bytes);
+		else
+			p->pb = perf_buffer__new(bpf_map__fd(p->skel->maps.pb), pages, pb_sample,
+						 pb_lost, p, NULL);
 		err = p->pb ? 0 : -errno;
 	} else {
 		p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.rb), rb_sample, p, NULL);
@@ -246,4 +302,22 @@ const struct transport tr_bpf_perf = {
 	.consume = bpf_consume,
 	.stop = bpf_stop,
 	.bpf_mode = EVB_PERF,
+};
+
+const struct transport tr_bpf_ringbuf_batch = {
+	.name = "BPF ringbuf, woken per 16 KiB",
+	.start = bpf_start,
+	.consume = bpf_consume,
+	.stop = bpf_stop,
+	.bpf_mode = EVB_RINGBUF,
+	.wake_bytes = WAKE_BYTES,
+};
+
+const struct transport tr_bpf_perf_batch = {
+	.name = "perf buffer, woken per 16 KiB",
+	.start = bpf_start,
+	.consume = bpf_consume,
+	.stop = bpf_stop,
+	.bpf_mode = EVB_PERF,
+	.wake_bytes = WAKE_BYTES,
 };

@@ -24,10 +24,26 @@ enum ev_sys_kind {
 	EVK_EXECVE,		/* execve(path, argv, envp): failed ones */
 	EVK_EXECVEAT,		/* execveat(dirfd, path, argv, envp, flags) */
 	EVK_GENERIC,		/* asked for by number: a syscall record */
+	EVK_SOCKETCALL,		/* ia32 socketcall(call, args): connect's */
 };
 
 /* Syscalls the table covers: the native table; anything else is catch-all. */
 #define EV_NR_SYSCALLS		NR_syscalls
+
+/*
+ * 32-bit syscalls on a 64-bit x86 kernel (ia32 emulation: 32-bit programs,
+ * and int $0x80 from 64-bit ones) have a table of their own, with the
+ * 32-bit numbers of the named syscalls; records of them are flagged
+ * MPMCRING_EVF_COMPAT. Other architectures' compat syscalls and x32 are
+ * catch-all only.
+ */
+#if defined(CONFIG_X86_64) && defined(CONFIG_IA32_EMULATION)
+#define EV_COMPAT_IA32		1
+#define EV_NR_COMPAT_SYSCALLS	IA32_NR_syscalls
+#else
+#define EV_COMPAT_IA32		0
+#define EV_NR_COMPAT_SYSCALLS	1	/* never looked up */
+#endif
 
 /* Longest string the module copies (max_path's upper bound). */
 #define EV_MAX_PATH_LIMIT	4000
@@ -44,6 +60,7 @@ struct ev_config {
 	bool want_sys_exit;			/* anything recorded at exit */
 	u32 max_path;				/* longest string kept */
 	u8 sys_kind[EV_NR_SYSCALLS];		/* enum ev_sys_kind by number */
+	u8 compat_kind[EV_NR_COMPAT_SYSCALLS];	/* the same, 32-bit numbers */
 };
 
 extern struct ev_config ev_cfg;

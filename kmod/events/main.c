@@ -17,6 +17,8 @@
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
 #include <linux/tracepoint.h>
+#include <trace/events/sched.h>
+#include <trace/events/syscalls.h>
 
 #include "events.h"
 
@@ -34,6 +36,21 @@ static struct ev_tracepoint ev_tps[] = {
 	{ .name = "sched_process_exit", .probe = ev_probe_exit },
 	{ .name = "sys_exit", .probe = ev_probe_sys_exit },
 };
+
+/*
+ * The tracepoints are found by name and their probes registered through
+ * void pointers: nothing at run time checks that a probe takes what the
+ * tracepoint passes. The kernel's headers can, at build time: a kernel
+ * that changed a prototype fails to build this module instead of handing
+ * its probes the wrong arguments.
+ */
+static void __maybe_unused ev_check_probe_types(void)
+{
+	check_trace_callback_type_sched_process_exec(ev_probe_exec);
+	check_trace_callback_type_sched_process_fork(ev_probe_fork);
+	check_trace_callback_type_sched_process_exit(ev_probe_exit);
+	check_trace_callback_type_sys_exit(ev_probe_sys_exit);
+}
 
 static bool ev_ring_created;
 static struct dentry *ev_debugfs;

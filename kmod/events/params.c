@@ -59,7 +59,7 @@ MODULE_PARM_DESC(wm_normal_pct, "created ring: percent that must stay free for a
 module_param(proc, charp, 0444);
 MODULE_PARM_DESC(proc, "process events: a list of exec, fork, exit, or none (default exec,fork,exit)");
 module_param(syscalls, charp, 0444);
-MODULE_PARM_DESC(syscalls, "syscalls recorded with their own record (open, openat, openat2, creat, connect, execve, execveat) or, by number, as syscall records; none for no syscall (default: all the named ones)");
+MODULE_PARM_DESC(syscalls, "syscalls recorded with their own record (open, openat, openat2, creat, connect, execve, execveat; 32-bit ones too) or, by native number, as syscall records; none for no syscall (default: all the named ones)");
 module_param(catchall, bool, 0444);
 MODULE_PARM_DESC(catchall, "record every other syscall as a syscall record (default 0)");
 module_param(prio, charp, 0444);
@@ -93,25 +93,37 @@ static const char *const ev_prio_names[MPMCRING_NR_PRIO] = {
 	"low", "normal", "critical",
 };
 
-/* The syscalls known by name; the others are asked for by number. */
+/* A named syscall's 32-bit number, or -1 where there is no such table. */
+#if EV_COMPAT_IA32
+#define EV_IA32(nr)	(nr)
+#else
+#define EV_IA32(nr)	(-1)
+#endif
+
+/*
+ * The syscalls known by name, by their native and 32-bit numbers; the
+ * others are asked for by number (native ones only). A 32-bit connect can
+ * also be socketcall(SYS_CONNECT, ...), as i386 glibc makes it.
+ */
 static const struct {
 	const char *name;
-	int nr;
+	int nr, compat_nr;
 	u8 kind;
 } ev_sys_names[] = {
 #ifdef __NR_open
-	{ "open", __NR_open, EVK_OPEN },
+	{ "open", __NR_open, EV_IA32(__NR_ia32_open), EVK_OPEN },
 #endif
-	{ "openat", __NR_openat, EVK_OPENAT },
+	{ "openat", __NR_openat, EV_IA32(__NR_ia32_openat), EVK_OPENAT },
 #ifdef __NR_openat2
-	{ "openat2", __NR_openat2, EVK_OPENAT2 },
+	{ "openat2", __NR_openat2, EV_IA32(__NR_ia32_openat2), EVK_OPENAT2 },
 #endif
 #ifdef __NR_creat
-	{ "creat", __NR_creat, EVK_CREAT },
+	{ "creat", __NR_creat, EV_IA32(__NR_ia32_creat), EVK_CREAT },
 #endif
-	{ "connect", __NR_connect, EVK_CONNECT },
-	{ "execve", __NR_execve, EVK_EXECVE },
-	{ "execveat", __NR_execveat, EVK_EXECVEAT },
+	{ "connect", __NR_connect, EV_IA32(__NR_ia32_connect), EVK_CONNECT },
+	{ "connect", -1, EV_IA32(__NR_ia32_socketcall), EVK_SOCKETCALL },
+	{ "execve", __NR_execve, EV_IA32(__NR_ia32_execve), EVK_EXECVE },
+	{ "execveat", __NR_execveat, EV_IA32(__NR_ia32_execveat), EVK_EXECVEAT },
 };
 
 /**
@@ -153,13 +165,21 @@ static int ev_add_proc(char *w)
 static int ev_add_syscall(char *w)
 {
 	unsigned int i, nr;
+	bool named = false;
 
 	for (i = 0; i < ARRAY_SIZE(ev_sys_names); i++) {
-		if (!strcmp(w, ev_sys_names[i].name)) {
+		int cnr = ev_sys_names[i].compat_nr;
+
+		if (strcmp(w, ev_sys_names[i].name))
+			continue;
+		named = true;
+		if (ev_sys_names[i].nr >= 0)
 			ev_cfg.sys_kind[ev_sys_names[i].nr] = ev_sys_names[i].kind;
-			return 0;
-		}
+		if (cnr >= 0 && cnr < EV_NR_COMPAT_SYSCALLS)
+			ev_cfg.compat_kind[cnr] = ev_sys_names[i].kind;
 	}
+	if (named)
+		return 0;
 	if (kstrtouint(w, 0, &nr) || nr >= EV_NR_SYSCALLS) {
 		pr_err("mpmcring_events: syscalls=%s: unknown syscall '%s' (open, openat, openat2, creat, connect, execve, execveat, a number 0-%d, or none)\n",
 		       syscalls, w, EV_NR_SYSCALLS - 1);
@@ -271,6 +291,8 @@ int ev_parse_params(void)
 	ev_cfg.want_sys_exit = catchall;
 	for (nr = 0; nr < EV_NR_SYSCALLS; nr++)
 		ev_cfg.want_sys_exit |= ev_cfg.sys_kind[nr] != EVK_NONE;
+	for (nr = 0; nr < EV_NR_COMPAT_SYSCALLS; nr++)
+		ev_cfg.want_sys_exit |= ev_cfg.compat_kind[nr] != EVK_NONE;
 	return 0;
 }
 

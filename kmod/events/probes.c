@@ -2,8 +2,11 @@
 /*
  * The tracepoint probes: each turns one kernel event into one record.
  *
- * Probes run with preemption disabled (the tracepoint calls them so), in
- * the context of the task the event is about, never from an interrupt.
+ * Probes run in the context of the task the event is about, never from an
+ * interrupt. 6.1 and 6.12 call them with preemption disabled; kernels whose
+ * syscall tracepoints may fault (raw_syscalls probes under tasks-trace RCU,
+ * preemptible) call the sys_exit probe with preemption on, so the probe
+ * that uses the per-CPU scratch buffer disables it itself.
  * User memory is read only with the _nofault helpers and before a
  * reservation is made, so that nothing slow sits between reserve and
  * commit. Fixed-size events are written in place; events with a string are
@@ -20,7 +23,9 @@
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <linux/mm.h>
+#include <linux/net.h>
 #include <linux/percpu.h>
+#include <linux/preempt.h>
 #include <linux/sched.h>
 #include <linux/socket.h>
 #include <linux/string.h>
@@ -47,6 +52,21 @@ static size_t ev_scratch_size;
  */
 int ev_probes_init(void)
 {
+	/* The uapi layout: no hidden padding, sizes every decoder checks. */
+	BUILD_BUG_ON(sizeof(struct mpmcring_ev_hdr) != 48);
+	BUILD_BUG_ON(sizeof(struct mpmcring_ev_exec) != 56);
+	BUILD_BUG_ON(sizeof(struct mpmcring_ev_fork) != 56);
+	BUILD_BUG_ON(sizeof(struct mpmcring_ev_exit) != 56);
+	BUILD_BUG_ON(sizeof(struct mpmcring_ev_open) != 80);
+	BUILD_BUG_ON(sizeof(struct mpmcring_ev_connect) != 88);
+	BUILD_BUG_ON(sizeof(struct mpmcring_ev_execve) != 72);
+	BUILD_BUG_ON(sizeof(struct mpmcring_ev_syscall) != 64);
+	/* The scratch buffer is sized for the largest event with a string. */
+	BUILD_BUG_ON(sizeof(struct mpmcring_ev_execve) >
+		     sizeof(struct mpmcring_ev_open));
+	/* Event sizes and string lengths are 16-bit. */
+	BUILD_BUG_ON(sizeof(struct mpmcring_ev_open) + EV_MAX_PATH_LIMIT + 2 >
+		     U16_MAX);
 	ev_scratch_size = sizeof(struct mpmcring_ev_open) + ev_cfg.max_path + 2;
 	ev_scratch = __alloc_percpu(ev_scratch_size, 8);
 	return ev_scratch ? 0 : -ENOMEM;
@@ -245,11 +265,11 @@ void ev_probe_exit(void *data, struct task_struct *p)
  * a forked child has not touched yet has no page-table entry, and a nofault
  * read cannot fault it in. A successful exec is the exec event.
  */
-static void ev_execve(u8 kind, long nr, long ret, const unsigned long *args)
+static void ev_execve(u8 kind, long nr, long ret, const unsigned long *args,
+		      u8 flags)
 {
 	struct mpmcring_ev_execve *ev = this_cpu_ptr(ev_scratch);
 	bool at = kind == EVK_EXECVEAT;
-	u8 flags = 0;
 	u16 n;
 
 	n = ev_user_str((char *)(ev + 1), at ? args[1] : args[0], &flags);
@@ -264,11 +284,11 @@ static void ev_execve(u8 kind, long nr, long ret, const unsigned long *args)
 }
 
 /* open, openat, openat2, creat, at exit: the path is still in place. */
-static void ev_open(u8 kind, long nr, long ret, const unsigned long *args)
+static void ev_open(u8 kind, long nr, long ret, const unsigned long *args,
+		    u8 flags)
 {
 	struct mpmcring_ev_open *ev = this_cpu_ptr(ev_scratch);
 	unsigned long path;
-	u8 flags = 0;
 	u16 n;
 
 	ev->dirfd = AT_FDCWD;
@@ -316,13 +336,12 @@ static void ev_open(u8 kind, long nr, long ret, const unsigned long *args)
 }
 
 /* connect, at exit: the address the caller gave, read before reserving. */
-static void ev_connect(long nr, long ret, const unsigned long *args)
+static void ev_connect(long nr, long ret, const unsigned long *args, u8 flags)
 {
 	struct sockaddr_in6 sa = { };	/* the largest the record keeps */
 	struct mpmcring_ev_connect *ev;
 	struct mpmcring_rsv rsv;
 	u32 addrlen = args[2];
-	u8 flags = 0;
 
 	/* addrlen is the caller's: clamped to the buffer, never trusted. */
 	if (addrlen >= sizeof(sa.sin6_family) &&
@@ -369,6 +388,28 @@ static void ev_syscall(long nr, long ret, u8 flags)
 	ev_commit(MPMCRING_EV_SYSCALL, &rsv);
 }
 
+/*
+ * ia32 socketcall(call, args): a connect when call is SYS_CONNECT, its
+ * three arguments 32-bit words in the caller's memory (read without
+ * faulting; the kernel just read them). False for any other call.
+ */
+static bool ev_socketcall_connect(unsigned long *args, u8 *flags)
+{
+	u32 a[3];
+
+	if (args[0] != SYS_CONNECT)
+		return false;
+	if (copy_from_user_nofault(a, (const void __user *)args[1],
+				   sizeof(a))) {
+		memset(a, 0, sizeof(a));
+		*flags |= MPMCRING_EVF_FAULT;
+	}
+	args[0] = a[0];
+	args[1] = a[1];
+	args[2] = a[2];
+	return true;
+}
+
 /**
  * ev_probe_sys_exit() - raw_syscalls:sys_exit: the configured syscalls
  *	and, with catchall, every other one
@@ -380,36 +421,58 @@ void ev_probe_sys_exit(void *data, struct pt_regs *regs, long ret)
 {
 	long nr = syscall_get_nr(current, regs);
 	unsigned long args[6];
-	bool compat;
-	u8 kind;
+	u8 kind, flags = 0;
+	unsigned int i;
 
 	if (nr < 0)
 		return;
-	compat = in_compat_syscall();
-	kind = !compat && nr < EV_NR_SYSCALLS ? ev_cfg.sys_kind[nr] : EVK_NONE;
+	if (!in_compat_syscall()) {
+		kind = nr < EV_NR_SYSCALLS ? ev_cfg.sys_kind[nr] : EVK_NONE;
+	} else {
+		flags = MPMCRING_EVF_COMPAT;
+		kind = EV_COMPAT_IA32 && nr < EV_NR_COMPAT_SYSCALLS ?
+		       ev_cfg.compat_kind[nr] : EVK_NONE;
+	}
+	if (kind == EVK_NONE || kind == EVK_GENERIC) {
+		if (kind == EVK_GENERIC || ev_cfg.catchall)
+			ev_syscall(nr, ret, flags);
+		return;
+	}
+	/* After a successful exec the registers are the new program's. */
+	if ((kind == EVK_EXECVE || kind == EVK_EXECVEAT) && ret >= 0)
+		return;
+	syscall_get_arguments(current, regs, args);
+	/*
+	 * A 32-bit syscall's arguments are 32-bit: the upper halves of the
+	 * registers are not the caller's (int $0x80 from a 64-bit task leaves
+	 * whatever was there), and the kernel ignores them too.
+	 */
+	if (flags & MPMCRING_EVF_COMPAT)
+		for (i = 0; i < ARRAY_SIZE(args); i++)
+			args[i] = (u32)args[i];
+	if (kind == EVK_SOCKETCALL) {
+		if (!ev_socketcall_connect(args, &flags)) {
+			if (ev_cfg.catchall)
+				ev_syscall(nr, ret, flags);
+			return;
+		}
+		kind = EVK_CONNECT;
+	}
 	switch (kind) {
-	case EVK_NONE:
-		if (ev_cfg.catchall)
-			ev_syscall(nr, ret, compat ? MPMCRING_EVF_COMPAT : 0);
+	case EVK_CONNECT:
+		ev_connect(nr, ret, args, flags);
 		return;
 	case EVK_EXECVE:
 	case EVK_EXECVEAT:
-		/* After a successful exec the registers are the new program's. */
-		if (ret >= 0)
-			return;
-		syscall_get_arguments(current, regs, args);
-		ev_execve(kind, nr, ret, args);
-		return;
-	case EVK_GENERIC:
-		ev_syscall(nr, ret, 0);
-		return;
-	case EVK_CONNECT:
-		syscall_get_arguments(current, regs, args);
-		ev_connect(nr, ret, args);
+		/* The per-CPU scratch buffer: one user at a time per CPU. */
+		preempt_disable_notrace();
+		ev_execve(kind, nr, ret, args, flags);
+		preempt_enable_notrace();
 		return;
 	default:
-		syscall_get_arguments(current, regs, args);
-		ev_open(kind, nr, ret, args);
+		preempt_disable_notrace();
+		ev_open(kind, nr, ret, args, flags);
+		preempt_enable_notrace();
 		return;
 	}
 }

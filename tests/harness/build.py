@@ -5,6 +5,7 @@ VM test programs, the static tools, one initramfs per kernel.
 
 Each step is a result: deps, build/kernel-<k>, build/<k>, <k>/dkms,
 build/vm/<prog>, build/vm/mpmcring-cli, build/vm/consumer-example,
+build/vm/go-example,
 <k>/initramfs (only when it fails)."""
 import os
 import subprocess
@@ -105,11 +106,15 @@ def stage_dkms(kernels, mods):
 
 
 def vm_programs():
-    """The VM test programs in the tree: tests/vm/<prog>.c."""
+    """The VM test programs in the tree: tests/vm/<prog>.c, and "go", the
+    Go package's guest tests (go/vmtest, built by tests/vm/Makefile)."""
     srcdir = os.path.join(REPO, "tests/vm")
     if not os.path.isdir(srcdir):
         return []
-    return sorted(f[:-2] for f in os.listdir(srcdir) if f.endswith(".c"))
+    progs = sorted(f[:-2] for f in os.listdir(srcdir) if f.endswith(".c"))
+    if os.path.isfile(os.path.join(REPO, "go", "go.mod")):
+        progs.append("go")
+    return progs
 
 
 def stage_vm_tests():
@@ -139,7 +144,8 @@ def stage_cli():
     """Programs for the guests' /bin, linked statically for busybox: the
     mpmcring tool (tests/vm/cli.c runs it) and the README's consumer,
     examples/consumer.c, built with pkg-config against a `make install`
-    tree as a user would (tests/vm/example.c runs it)."""
+    tree as a user would (tests/vm/example.c runs it); the Go example,
+    examples/go, built offline as a user would (go/vmtest runs it)."""
     out = os.path.join(BUILD, "static-cli")
     binary = os.path.join(out, "tools", "mpmcring")
     log = os.path.join(LOGS, "vm-build", "mpmcring-cli.log")
@@ -167,6 +173,16 @@ def stage_cli():
     else:
         R.add("build/vm/consumer-example", "pass")
         built.append(example)
+
+    gox = os.path.join(out, "mpmcring-jsonl")
+    log = os.path.join(LOGS, "vm-build", "go-example.log")
+    rc, text = run(["go", "build", "-o", gox, "."], log=log, cwd=os.path.join(REPO, "examples/go"),
+                   env=dict(os.environ, CGO_ENABLED="0", GOPROXY="off"))
+    if rc != 0 or not os.path.isfile(gox):
+        R.add("build/vm/go-example", "fail", tail(text, 40), [log])
+    else:
+        R.add("build/vm/go-example", "pass")
+        built.append(gox)
     return built
 
 

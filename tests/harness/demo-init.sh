@@ -75,13 +75,11 @@ step_producers() {
 	echo "\$ mpmcring cat demo --follow --json >/tmp/records.json &"
 	mpmcring cat demo --follow --json >/tmp/records.json 2>/tmp/cat.err &
 	consumer=$!
-	echo "\$ mpmcring stat demo --watch   (3 refreshes, key lines)"
-	# Into a file: on a terminal --watch would clear the screen each time.
-	mpmcring stat demo --watch=1 >/tmp/watch.txt &
-	watcher=$!
-	sleep 3.3
-	kill -INT $watcher
-	wait $watcher 2>/dev/null
+	echo "\$ mpmcring stat demo --interval 1 --count 3   (key lines)"
+	# Into a file: on a terminal --interval would clear the screen each time.
+	mpmcring stat demo --interval 1 --count 3 >/tmp/watch.txt
+	say "the rings here and who consumes them"
+	show mpmcring list || return 1
 	grep -E '^(fill|produced|consumed|dropped|per second)' /tmp/watch.txt
 	sleep 3
 	kill -INT $consumer

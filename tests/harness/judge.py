@@ -9,6 +9,7 @@ into results:
   <k>/reports                 no console report names our code
   <k>/lockdep                 lockdep still on at the end (lockdep kernels)
   <k>/leaks                   kmemleak finds no leak of ours (kmemleak kernels)
+  <k>/objects                 the module listed its objects (KCSAN kernels)
 """
 import os
 import re
@@ -182,8 +183,16 @@ def judge_reports(kid, console, own, console_log):
     if errors:
         R.add("%s/reports" % kid, "fail", "\n".join(errors), [KNOWN_RACES])
     elif ours:
+        # One line per distinct report (a race repeats), first seen first.
+        lines = {}
+        for r in ours:
+            lines[r.line()] = lines.get(r.line(), 0) + 1
         text = "%d report(s) name mpmcring code:\n" % len(ours)
-        text += "\n".join("  ours: " + r.line() for r in ours[:30])
+        text += "\n".join("  ours: %s%s" % (l, "  (%d times)" % n if n > 1 else "")
+                          for l, n in list(lines.items())[:40])
+        if len(lines) > 40:
+            text += "\n  ... and %d more distinct report(s): see the console log" % (
+                len(lines) - 40)
         for r in ours[:3]:
             text += "\n---- %s\n%s" % (r.header, excerpt("\n".join(r.block), 40))
         R.add("%s/reports" % kid, "fail", text, [console_log])
@@ -236,6 +245,39 @@ def judge_leaks(kid, sec, console, own, logs):
     note_theirs(kid, "kmemleak leak(s)", [r for r in leaks if not r.ours])
 
 
+def judge_objects(kid, sections, reads, logs):
+    """<k>/objects (KCSAN kernels): the module listed its objects, whole,
+    so a race on one of them is judged ours even with no frame of ours
+    near it. Without the list that rule is silently off."""
+    insmod = [s for s in sections if s["kind"] == "insmod" and s["name"] == "mpmcring"]
+    if not insmod:
+        return  # the guest never got that far: <k>/boot says why
+    if not any(s["rc"] == 0 for s in insmod):
+        R.add("%s/objects" % kid, "fail", "mpmcring.ko did not load: no objects list", logs)
+        return
+    problems = []
+    if not reads:
+        problems.append("no read of /sys/kernel/debug/mpmcring/objects: the module of a "
+                        "KASAN/KCSAN kernel must list its objects (kmod/objects.c)")
+    for sec, info in reads:
+        where = "objects %s" % sec["name"]
+        if sec["rc"] != 0:
+            problems.append("%s: reading it %s" % (where, step_end(sec)))
+        if info["header"] != "# mpmcring objects 1":
+            problems.append("%s: first line %r, want '# mpmcring objects 1' (the format "
+                            "of docs/testing.md)" % (where, info["header"]))
+        if info["untracked"]:
+            problems.append("%s: %d object(s) went untracked (every entry was live): "
+                            "races on them are judged without the list" %
+                            (where, info["untracked"]))
+    if reads and not any(info["entries"] for _, info in reads):
+        problems.append("every read was empty: not even the default ring is listed")
+    if problems:
+        R.add("%s/objects" % kid, "fail", "\n".join(problems), logs)
+    else:
+        R.add("%s/objects" % kid, "pass")
+
+
 def judge_guest(kid, kos, status, secs, where):
     """Turns one finished guest's results port and console into results."""
     logdir = os.path.join(LOGS, kid)
@@ -257,11 +299,16 @@ def judge_guest(kid, kos, status, secs, where):
 
     # What the guest told about our code, for the reports below.
     own = Ownership()
+    reads = []
     for sec in sections:
         if sec["kind"] == "symbols":
             own.add_symbols(sec["lines"])
         elif sec["kind"] == "objects":
-            own.add_objects(sec["lines"])
+            reads.append((sec, own.add_objects(sec["lines"], sec["t1"] or sec["t0"])))
+        elif sec["kind"] == "rmmod" and sec["name"] == "mpmcring" and sec["rc"] == 0:
+            own.module_gone(sec["t1"] or sec["t0"])
+    if "kcsan=on" in info.get("detectors", "").split():
+        judge_objects(kid, sections, reads, logs)
 
     # The guest's own results, in the order it produced them.
     kunit_seen = False

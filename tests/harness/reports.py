@@ -66,7 +66,8 @@ class Ownership:
 
     def __init__(self):
         self.syms = []  # sorted (address, "name [module]")
-        self.objects = []  # (start, end, born_s, died_s or None, what)
+        # {(start, end, born_s): [died_s or None, what]}
+        self.objects = {}
         self.known = {}  # {(func, func): "file:line: why"}, KCSAN races of the base kernel
 
     def add_known_races(self, path, kernel):
@@ -104,11 +105,26 @@ class Ownership:
                     self.syms.append((a, name))
         self.syms.sort()
 
-    def add_objects(self, lines):
-        """Lines of the module's objects file (docs/testing.md)."""
+    def add_objects(self, lines, read_at=None):
+        """One read of the module's objects file (docs/testing.md), made at
+        read_at (seconds of guest uptime; None: unknown). Every read is kept:
+        an object seen alive earlier and absent from this read (freed and
+        fallen out of the history, or of a module instance since unloaded)
+        died before read_at. Returns what the read says of itself:
+        {"header": the first line, "entries": n, "dropped": n, "untracked": n}."""
+        info = {"header": None, "entries": 0, "dropped": 0, "untracked": 0}
+        seen = set()
         for l in lines:
             w = l.split()
-            if len(w) < 5 or l.startswith("#"):
+            if not w:
+                continue
+            if l.startswith("#"):
+                if info["header"] is None and info["entries"] == 0:
+                    info["header"] = l.strip()
+                if len(w) == 3 and w[1] in ("dropped", "untracked") and w[2].isdigit():
+                    info[w[1]] = int(w[2])
+                continue
+            if len(w) < 5:
                 continue
             try:
                 start, end = int(w[0], 16), int(w[1], 16)
@@ -116,9 +132,24 @@ class Ownership:
                 died = None if w[3] == "-" else int(w[3]) / 1e9
             except ValueError:
                 continue
-            obj = (start, end, born, died, " ".join(w[4:]))
-            if obj not in self.objects:
-                self.objects.append(obj)
+            info["entries"] += 1
+            key = (start, end, born)
+            seen.add(key)
+            old = self.objects.get(key)
+            if old is None or old[0] is None:
+                self.objects[key] = [died, " ".join(w[4:])]
+        if read_at is not None:
+            for key, obj in self.objects.items():
+                if obj[0] is None and key not in seen and key[2] <= read_at:
+                    obj[0] = read_at
+        return info
+
+    def module_gone(self, at):
+        """The module was unloaded by `at` (seconds of guest uptime): every
+        object still alive at its last read died by then."""
+        for key, obj in self.objects.items():
+            if obj[0] is None and key[2] <= at:
+                obj[0] = at
 
     def name(self, addr):
         """Our symbol at addr ("func+0x12 [module]"), or None."""
@@ -132,7 +163,7 @@ class Ownership:
         """Our object that held addr at time `when` (seconds of guest
         uptime; None: at any time), described, or None. KCSAN prints a
         report after the race: a second's grace after the object's end."""
-        for start, end, born, died, what in self.objects:
+        for (start, end, born), (died, what) in self.objects.items():
             if start <= addr < end and (when is None or (
                     born <= when and (died is None or when <= died + 1.0))):
                 return "%s [0x%x-0x%x)" % (what, start, end)
@@ -192,6 +223,20 @@ def kcsan_accesses(block):
     return out
 
 
+# "data-race in f / g", or "data-race in f+0x6e/0x104" for a race at
+# unknown origin (KCSAN saw the value change, not the other access).
+KCSAN_PAIR_RE = re.compile(r".*BUG: KCSAN: data-race in (\S+?)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?"
+                           r"(?: / (\S+))?\s*$")
+
+
+def kcsan_pair(header):
+    """The key of tests/kcsan-known-races.txt for a KCSAN header: its two
+    functions sorted, "-" for the other side of a race at unknown origin;
+    None when the header is not of that form."""
+    m = KCSAN_PAIR_RE.match(header)
+    return tuple(sorted((m.group(1), m.group(2) or "-"))) if m else None
+
+
 def kcsan_ours(block, when, own):
     """Why a KCSAN report is ours, or None when it is the base kernel's.
 
@@ -217,8 +262,8 @@ def kcsan_ours(block, when, own):
         obj = own.object_at(addr, when) if own else None
         if obj:
             return "address 0x%x is in our %s" % (addr, obj)
-    pair = re.match(r".*data-race in (\S+) / (\S+)\s*$", block[0])
-    if pair and own and tuple(sorted(pair.groups())) in own.known:
+    pair = kcsan_pair(block[0])
+    if pair and own and pair in own.known:
         return None  # a known base-kernel race (tests/kcsan-known-races.txt)
     for addr, frames in accesses:
         depth = 0
@@ -293,9 +338,8 @@ def scan_reports(console_lines, own=None):
                     j += 1
                 break
         where = report_ours(block, stamps[i], own)
-        pair = re.match(r".*BUG: KCSAN: data-race in (\S+) / (\S+)\s*$", lines[i])
-        known = own.known.get(tuple(sorted(pair.groups()))) if pair and own and not where \
-            else None
+        pair = kcsan_pair(lines[i])
+        known = own.known.get(pair) if pair and own and not where else None
         reports.append(Report(lines[i].strip(), block, stamps[i], where, known))
         i = j
     return reports

@@ -85,6 +85,7 @@ build/logs/host, build/modules/<kernel>/build.log. The last line is
 import concurrent.futures
 import os
 import sys
+import traceback
 
 from common import ALL_KERNELS, LOGS, R, env_list, progress
 import boot
@@ -105,6 +106,16 @@ def main():
     os.makedirs(LOGS, exist_ok=True)
     progress("mpmcring check: kernels %s" % ", ".join(kernels))
 
+    scope_text, allowed, stale = "", [], []
+    try:
+        scope_text, allowed, stale = run_stages(kernels, inv)
+    except Exception:  # a bug of the runner's own: still a red summary line
+        R.add("harness", "fail", "the runner itself failed:\n" + traceback.format_exc())
+    return summary.print_summary(kernels, scope_text, allowed, stale)
+
+
+def run_stages(kernels, inv):
+    """Every stage; returns what the summary says of the inventory."""
     scope_text, allowed, stale = "", [], []
     if build.stage_deps():
         found = build.stage_kernels(kernels)
@@ -139,8 +150,7 @@ def main():
         if not problems:
             R.add("inventory", "pass")
         scope_text = scope.describe(inv)
-
-    return summary.print_summary(kernels, scope_text, allowed, stale)
+    return scope_text, allowed, stale
 
 
 if __name__ == "__main__":

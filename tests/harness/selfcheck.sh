@@ -33,6 +33,11 @@
 #                     __bitmap_set() and __bitmap_clear(): only base-kernel
 #                     functions in the report's header, our code one frame
 #                     below (the frame rule alone makes it ours)
+#     kcsan-object    two kthreads racing on a record in a real ring's data
+#                     area through snprintf("%pV"): lib/vsprintf.c makes
+#                     both accesses, our code five or more frames below,
+#                     deeper than the frame rule looks: the module's
+#                     objects list alone makes it ours
 #   guest "nokunit" (the debug kernel):
 #     kunit-unbuilt   Kbuild's CONFIG_KUNIT test fails (as on a kernel
 #                     without KUnit): no test module, every suite missing
@@ -368,10 +373,13 @@ plant_kcsan() {
 	plant_kunit "$1" zz_plant_kcsan mpmcring_plant_kcsan kcsan <<'EOF'
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Planted by selfcheck.sh: two races. In mpr_plant_hammer() our code makes
+ * Planted by selfcheck.sh: three races. In mpr_plant_hammer() our code makes
  * the racing accesses itself; in mpr_plant_bits_*() only lib/bitmap.c does,
  * on a bitmap we kmalloc'd (so that its address is no module's), called
- * from our code.
+ * from our code; in mpr_plant_fmt_*() only lib/vsprintf.c does, five or
+ * more frames below ours (number(), vsnprintf(), pointer(), vsnprintf(),
+ * snprintf()), writing into a record in a real ring's data area: only the
+ * module's objects list can tell that the memory is ours.
  */
 #include <kunit/test.h>
 #include <linux/bitmap.h>
@@ -381,8 +389,11 @@ plant_kcsan() {
 #include <linux/kthread.h>
 #include <linux/slab.h>
 
+#include "util.h"
+
 static unsigned long mpr_plant_shared;
 static unsigned long *mpr_plant_bits;
+static char *mpr_plant_rec;	/* a record in the data area of ring zz-plant */
 
 static int mpr_plant_hammer(void *arg)
 {
@@ -432,6 +443,35 @@ static int mpr_plant_bits_clear(void *arg)
 	return 0;
 }
 
+/* "%pV": vsnprintf() formats the digits one call deeper. */
+static void mpr_plant_fmt(char *buf, size_t size, const char *fmt, ...)
+{
+	struct va_format vaf;
+	va_list args;
+
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	snprintf(buf, size, "%pV", &vaf);
+	va_end(args);
+}
+
+static int mpr_plant_fmt_thread(void *arg)
+{
+	unsigned long end = jiffies + HZ;
+	volatile int v = 123456789;
+
+	while (!kthread_should_stop()) {
+		if (time_before(jiffies, end)) {
+			mpr_plant_fmt(mpr_plant_rec, 48, "%d %d %d %d", v, v, v, v);
+			cpu_relax();
+		} else {
+			msleep(10);
+		}
+	}
+	return 0;
+}
+
 static void plant_race(struct kunit *test, int (*a)(void *), int (*b)(void *))
 {
 	struct task_struct *t[2];
@@ -462,9 +502,25 @@ static void plant_kcsan_helper_race(struct kunit *test)
 	bitmap_free(mpr_plant_bits);
 }
 
+static void plant_kcsan_object_race(struct kunit *test)
+{
+	struct mpmcring_params p = { .name = "zz-plant", .size = 4096 };
+	struct mpmcring_rsv rsv;
+	struct mpmcring *ring = mpmcring_create(&p);
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ring));
+	/* Committed, the record is left to the plant: nobody consumes it. */
+	KUNIT_ASSERT_EQ(test, mpmcring_reserve(ring, 64, 0, &rsv), 0);
+	mpmcring_commit(&rsv);
+	mpr_plant_rec = rsv.data;
+	plant_race(test, mpr_plant_fmt_thread, mpr_plant_fmt_thread);
+	mpmcring_destroy(ring);
+}
+
 static struct kunit_case plant_kcsan_cases[] = {
 	KUNIT_CASE(plant_kcsan_race),
 	KUNIT_CASE(plant_kcsan_helper_race),
+	KUNIT_CASE(plant_kcsan_object_race),
 	{}
 };
 
@@ -474,8 +530,8 @@ static struct kunit_suite plant_kcsan_suite = {
 };
 kunit_test_suite(plant_kcsan_suite);
 EOF
-	# two cases, not one
-	sed -i 's/^kunit kcsan mpmcring_plant_kcsan 1$/kunit kcsan mpmcring_plant_kcsan 2/' \
+	# three cases, not one
+	sed -i 's/^kunit kcsan mpmcring_plant_kcsan 1$/kunit kcsan mpmcring_plant_kcsan 3/' \
 		"$1/tests/inventory.txt"
 }
 
@@ -656,6 +712,8 @@ if wanted kcsan; then
 		'^ +ours: BUG: KCSAN: data-race in mpr_plant_hammer'
 	expect kcsan-helper kcsan '^FAIL +kcsan/reports\b' \
 		'^ +ours: BUG: KCSAN: data-race in __bitmap_(set|clear) / __bitmap_(set|clear) +\[at mpr_plant_bits_(set|clear)\+0x[0-9a-f]+/0x[0-9a-f]+ \[mpmcring_test\] \(frame 2 of an access\)\]'
+	expect kcsan-object kcsan '^FAIL +kcsan/reports\b' \
+		'^ +ours: BUG: KCSAN: data-race in [^[]+\[at address 0x[0-9a-f]+ is in our data zz-plant \[0x'
 	explained kcsan
 	[ "${MPMCRING_KEEP:-0}" = 1 ] || rm -rf "$SCRATCH/kcsan"
 fi

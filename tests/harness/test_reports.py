@@ -182,6 +182,43 @@ Call Trace:
 """
 
 
+# From the kcsan guest (main, 00:50): a latch reader's value change, our
+# reservation calling ktime_get_mono_fast_ns() for a timestamp.
+KCSAN_UNKNOWN_ORIGIN = """
+%s
+BUG: KCSAN: data-race in ktime_get_mono_fast_ns+0x6e/0x104
+
+race at unknown origin, with read to 0xffffffff81caac18 of 8 bytes by task 234 on cpu 0:
+ ktime_get_mono_fast_ns+0x6e/0x104
+ mpmcring_reserve_prio+0xaf6/0xe9f [mpmcring]
+ mpmcring_reserve+0x46/0x59 [mpmcring]
+ ev_reserve+0x5d/0xb2 [mpmcring_events]
+
+value changed: 0x000000026544accf -> 0x00000002654ac74f
+%s
+""" % (SEP, SEP)
+
+# From the same guest: select's own wakeup protocol, our wake_up() 4 frames down.
+KCSAN_POLLWAKE = """
+%s
+BUG: KCSAN: data-race in poll_schedule_timeout.constprop.0 / pollwake
+
+write to 0xffffc90000173c50 of 4 bytes by interrupt on cpu 0:
+ pollwake+0x9d/0xe9
+ __wake_up_common+0xab/0x108
+ __wake_up_common_lock+0x64/0x8e
+ mpmcring_wake_in+0x61/0x68 [mpmcring]
+ mpmcring_wake_work+0x1a/0x21 [mpmcring]
+
+read to 0xffffc90000173c50 of 4 bytes by task 463 on cpu 1:
+ poll_schedule_timeout.constprop.0+0x5a/0xd0
+ do_sys_poll+0x55d/0x6a0
+ __x64_sys_poll+0x5e/0x1d0
+ do_syscall_64+0x35/0x43
+%s
+""" % (SEP, SEP)
+
+
 class KcsanOwnership(unittest.TestCase):
     def one(self, text, own=None):
         reps = scan_reports(console(text), own)
@@ -217,6 +254,72 @@ class KcsanOwnership(unittest.TestCase):
         self.assertFalse(self.one(KCSAN_OBJECT, own).ours)
         self.assertFalse(self.one(KCSAN_OBJECT).ours)
 
+    # The file as kmod/objects.c prints it: freed objects first, then live.
+    OBJECTS_FILE = ["# mpmcring objects 1",
+                    "ffff888003a10000 ffff888003a10400 30000000000 31000000000 ring gone",
+                    "ffff888003a20000 ffff888003a20400 40000000000 - ring r1",
+                    "ffffc90000400000 ffffc90000c00000 40000000001 - data r1",
+                    "# dropped 0", "# untracked 0"]
+
+    def test_only_base_kernel_frames_on_our_live_object(self):
+        """No frame of ours in either stack (add_wait_queue from epoll,
+        remove_wait_queue): the address alone makes it ours."""
+        self.assertFalse(self.one(KCSAN_OBJECT).ours)  # no frame rule applies
+        own = Ownership()
+        info = own.add_objects(self.OBJECTS_FILE, 45.0)
+        self.assertEqual(info, {"header": "# mpmcring objects 1", "entries": 3,
+                                "dropped": 0, "untracked": 0})
+        r = self.one(KCSAN_OBJECT, own)
+        self.assertTrue(r.ours)
+        self.assertIn("address 0xffff888003a20118 is in our ring r1", r.where)
+
+    def test_address_outside_our_objects_is_not_ours(self):
+        own = Ownership()
+        own.add_objects(self.OBJECTS_FILE, 45.0)
+        # The same report, its address one byte past the ring's end and
+        # inside the ring freed long before.
+        for addr in ("0xffff888003a20400", "0xffff888003a10118"):
+            text = KCSAN_OBJECT.replace("0xffff888003a20118", addr)
+            self.assertFalse(self.one(text, own).ours, addr)
+
+    def test_object_gone_from_a_later_read_died_before_it(self):
+        own = Ownership()
+        own.add_objects(self.OBJECTS_FILE, 35.0)  # r1 alive at this read...
+        # ...absent from the next one (the module was unloaded and loaded
+        # again): freed by 41 s, so a race reported at 42 s on memory the
+        # kernel has handed to someone else is not ours.
+        own.add_objects(["# mpmcring objects 1",
+                         "ffff888003b00000 ffff888003b00400 40500000000 - ring default"], 41.0)
+        self.assertFalse(self.one(KCSAN_OBJECT, own).ours)
+        own = Ownership()
+        own.add_objects(self.OBJECTS_FILE, 35.0)
+        own.add_objects(self.OBJECTS_FILE, 41.0)  # still there: still ours
+        self.assertTrue(self.one(KCSAN_OBJECT, own).ours)
+
+    def test_alive_in_one_read_freed_in_the_next(self):
+        """Both lines of the same object are kept: the later one, with its
+        death, decides (the old list kept "alive" forever)."""
+        own = Ownership()
+        own.add_objects(["ffff888003a20000 ffff888003a20400 10000000000 - ring r1"], 15.0)
+        own.add_objects(["ffff888003a20000 ffff888003a20400 10000000000 20000000000 ring r1"],
+                        25.0)
+        self.assertFalse(self.one(KCSAN_OBJECT, own).ours)
+
+    def test_unload_ends_every_object(self):
+        own = Ownership()
+        own.add_objects(self.OBJECTS_FILE, 35.0)
+        own.module_gone(40.5)  # rmmod mpmcring at 40.5 s, report at 42 s
+        self.assertFalse(self.one(KCSAN_OBJECT, own).ours)
+        own = Ownership()
+        own.add_objects(self.OBJECTS_FILE, 35.0)
+        own.module_gone(41.5)  # within the second's grace
+        self.assertTrue(self.one(KCSAN_OBJECT, own).ours)
+
+    def test_objects_file_counts(self):
+        info = Ownership().add_objects(["# mpmcring objects 1", "# dropped 7",
+                                        "# untracked 2"])
+        self.assertEqual((info["entries"], info["dropped"], info["untracked"]), (0, 7, 2))
+
     def test_address_in_our_module_data(self):
         r = self.one(KCSAN_STATIC)
         self.assertTrue(r.ours)
@@ -233,6 +336,27 @@ class KcsanOwnership(unittest.TestCase):
         own.add_known_races(KNOWN, "debug-6.12")  # listed for kcsan only
         self.assertTrue(self.one(KCSAN_PAGE_TYPE, own).ours)
 
+    def test_known_race_at_unknown_origin(self):
+        """A value-change report names one function, with its offset: the
+        list names it with "-" for the other side."""
+        self.assertTrue(self.one(KCSAN_UNKNOWN_ORIGIN).ours)  # frame 2 is ours...
+        own = Ownership()
+        self.assertEqual(own.add_known_races(KNOWN, "kcsan"), [])
+        r = self.one(KCSAN_UNKNOWN_ORIGIN, own)
+        self.assertFalse(r.ours)  # ...the list says whose it is
+        self.assertIn("tk_fast_mono", r.known)
+        own.add_objects(["ffffffff81caac00 ffffffff81caac40 1 - ring r"])
+        self.assertTrue(self.one(KCSAN_UNKNOWN_ORIGIN, own).ours)  # our memory: ours
+
+    def test_known_pollwake_race(self):
+        self.assertIn("frame 4", self.one(KCSAN_POLLWAKE).where)
+        own = Ownership()
+        own.add_known_races(KNOWN, "kcsan")
+        self.assertFalse(self.one(KCSAN_POLLWAKE, own).ours)
+        own = Ownership()
+        own.add_known_races(KNOWN, "debug-6.12")
+        self.assertTrue(self.one(KCSAN_POLLWAKE, own).ours)
+
     def test_known_race_on_our_object_is_ours(self):
         own = Ownership()
         own.add_known_races(KNOWN, "kcsan")
@@ -241,6 +365,68 @@ class KcsanOwnership(unittest.TestCase):
 
     def test_stamp_is_kept(self):
         self.assertAlmostEqual(self.one(KCSAN_LIST).when, 42.000001, places=5)
+
+
+class ObjectsStep(unittest.TestCase):
+    """<k>/objects: the address rule must not be silently off."""
+
+    def judge(self, reads, insmod_rc=0):
+        import common
+        import judge
+        common.R.tests, common.R.quiet = [], True
+        secs = [{"kind": "insmod", "name": "mpmcring", "rc": insmod_rc, "lines": [],
+                 "t0": 1.0, "t1": 2.0}]
+        own = Ownership()
+        got = []
+        for i, lines in enumerate(reads):
+            sec = {"kind": "objects", "name": "after-%d" % i, "rc": 0, "lines": lines,
+                   "t0": 3.0 + i, "t1": 3.5 + i}
+            secs.append(sec)
+            got.append((sec, own.add_objects(lines, sec["t1"])))
+        judge.judge_objects("debug", secs, got, [])
+        (name, status, detail, _), = common.R.tests
+        self.assertEqual(name, "debug/objects")
+        return status, detail
+
+    def test_listed(self):
+        self.assertEqual(self.judge([KcsanOwnership.OBJECTS_FILE])[0], "pass")
+
+    def test_no_file_fails(self):
+        status, detail = self.judge([])
+        self.assertEqual(status, "fail")
+        self.assertIn("no read of /sys/kernel/debug/mpmcring/objects", detail)
+
+    def test_untracked_fails(self):
+        status, detail = self.judge([["# mpmcring objects 1",
+                                      "ffff888003a20000 ffff888003a20400 1 - ring default",
+                                      "# dropped 0", "# untracked 3"]])
+        self.assertEqual(status, "fail")
+        self.assertIn("3 object(s) went untracked", detail)
+
+    def test_other_format_fails(self):
+        status, detail = self.judge([["# mpmcring objects 2",
+                                      "ffff888003a20000 ffff888003a20400 1 - ring default"]])
+        self.assertEqual(status, "fail")
+        self.assertIn("want '# mpmcring objects 1'", detail)
+
+    def test_empty_list_fails(self):
+        self.assertEqual(self.judge([["# mpmcring objects 1", "# dropped 0"]])[0], "fail")
+
+
+class ReportsStep(unittest.TestCase):
+    def test_repeated_reports_are_one_line_each(self):
+        import common
+        import judge
+        common.R.tests, common.R.quiet = [], True
+        lines = console(KCSAN_LIST + KCSAN_LIST + KCSAN_HELPER)
+        judge.judge_reports("kcsan", lines, Ownership(), "console.log")
+        (name, status, detail, _), = common.R.tests
+        self.assertEqual((name, status), ("kcsan/reports", "fail"))
+        self.assertIn("3 report(s) name mpmcring code", detail)
+        ours = [l for l in detail.splitlines() if l.startswith("  ours: ")]
+        self.assertEqual(len(ours), 2, ours)
+        self.assertTrue(ours[0].endswith("(2 times)"), ours[0])
+        self.assertIn("mpr_copy_record", ours[1])
 
 
 class OtherReports(unittest.TestCase):

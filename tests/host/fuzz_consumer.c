@@ -210,7 +210,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				mpmcring_commit(cc);
 			break;
 		case 5:
-			mpmcring_lost(cc, &lost);
+			mpmcring_take_lost(cc, &lost);
 			(void)mpmcring_avail_bytes(r);
 			break;
 		default:

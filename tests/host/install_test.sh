@@ -7,10 +7,15 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 dest=$(mktemp -d)
 trap 'rm -rf "$dest"' EXIT
 fail() { echo "install_test: $*" >&2; exit 1; }
+# The library's version, from its header: major.minor.patch.
+libver=$(sed -n 's/^#define MPMCRING_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$/\2/p' \
+	"$top/userspace/include/mpmcring.h" | paste -sd.)
+major=${libver%%.*}
+[ "$major" -ge 2 ] || fail "no library version in mpmcring.h: '$libver'"
 
 # The top-level install: userspace, plus the udev rule and modprobe.d file.
 make -s -C "$top" install DESTDIR="$dest" PREFIX=/usr MPMCRING_GROUP=mpmcring >/dev/null
-for f in usr/lib/libmpmcring.so.0.1.0 usr/lib/libmpmcring.a \
+for f in usr/lib/libmpmcring.so.$libver usr/lib/libmpmcring.a \
 	 usr/lib/pkgconfig/mpmcring.pc usr/include/mpmcring.h \
 	 usr/include/mpmcring/linux/mpmcring.h usr/bin/mpmcring \
 	 usr/share/man/man1/mpmcring.1 usr/share/man/man3/libmpmcring.3 \
@@ -18,15 +23,17 @@ for f in usr/lib/libmpmcring.so.0.1.0 usr/lib/libmpmcring.a \
 	 etc/udev/rules.d/99-mpmcring.rules etc/modprobe.d/mpmcring.conf; do
 	[ -f "$dest/$f" ] || fail "missing $f"
 done
-[ "$(readlink "$dest/usr/lib/libmpmcring.so")" = libmpmcring.so.1 ] || fail "bad .so link"
-[ "$(readlink "$dest/usr/lib/libmpmcring.so.1")" = libmpmcring.so.0.1.0 ] || fail "bad soname link"
-readelf -d "$dest/usr/lib/libmpmcring.so.0.1.0" | grep -q 'SONAME.*\[libmpmcring.so.1\]' ||
-	fail "soname is not libmpmcring.so.1"
+# The real file name carries the library's version, the soname its major.
+[ "$(readlink "$dest/usr/lib/libmpmcring.so")" = libmpmcring.so.$major ] || fail "bad .so link"
+[ "$(readlink "$dest/usr/lib/libmpmcring.so.$major")" = libmpmcring.so.$libver ] ||
+	fail "bad soname link"
+readelf -d "$dest/usr/lib/libmpmcring.so.$libver" | grep -q "SONAME.*\[libmpmcring.so.$major\]" ||
+	fail "soname is not libmpmcring.so.$major"
 # Only the public API is exported, versioned.
-bad=$(nm -D --defined-only "$dest/usr/lib/libmpmcring.so.0.1.0" | awk '$2=="T"{print $3}' |
+bad=$(nm -D --defined-only "$dest/usr/lib/libmpmcring.so.$libver" | awk '$2=="T"{print $3}' |
       grep -v '^mpmcring_' || true)
 [ -z "$bad" ] || fail "exports beyond the API: $bad"
-nm -D "$dest/usr/lib/libmpmcring.so.0.1.0" | grep -q 'mpmcring_open@@LIBMPMCRING_1.0' ||
+nm -D "$dest/usr/lib/libmpmcring.so.$libver" | grep -q "mpmcring_open@@LIBMPMCRING_$major.0" ||
 	fail "symbols are not versioned"
 grep -q '^prefix=/usr$' "$dest/usr/lib/pkgconfig/mpmcring.pc" || fail ".pc prefix"
 # One man page per API function, each the library page.

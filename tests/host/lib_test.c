@@ -242,11 +242,11 @@ static void t_lost_exactly_once(struct tap *t)
 	CHECK_EQ(t, drops, 100 - 64);
 	CHECK_EQ(t, hostring_dropped(&f.h), drops);
 	CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
-	mpmcring_lost(f.c, &l1);
-	mpmcring_lost(c2, &l2);
+	mpmcring_take_lost(f.c, &l1);
+	mpmcring_take_lost(c2, &l2);
 	CHECK_EQ(t, l1.dropped, drops);
 	CHECK_EQ(t, l2.dropped, 0);
-	mpmcring_lost(f.c, &l1);
+	mpmcring_take_lost(f.c, &l1);
 	CHECK_EQ(t, l1.dropped, 0);
 	mpmcring_consumer_free(c2);
 	fx_fini(&f);
@@ -308,7 +308,7 @@ static void t_overwrite_mode(struct tap *t)
 	first = rec_seq(&held);
 	CHECK_EQ(t, first, 128);
 	memcpy(copy, held.data, 56);
-	mpmcring_lost(f.c, &lost);
+	mpmcring_take_lost(f.c, &lost);
 	CHECK_EQ(t, lost.overwritten, 128);
 	/*
 	 * Flood while the claim is held: the held record is the oldest in

@@ -3,7 +3,9 @@
 #
 # Host tests, as TAP on stdout: the library's unit tests and the protocol
 # stress test, each built plain, with ASan+UBSan and with TSan; and the
-# consumer fuzzer (libFuzzer, ASan+UBSan) for a fixed number of inputs.
+# consumer fuzzer (libFuzzer, ASan+UBSan) for a fixed number of inputs; the
+# Go package's vet, race-detector tests and fuzzer (go_test.sh); and the spin
+# model of the protocol (tests/model).
 # Build output and sanitizer logs go to build/host/. Exit status non-zero
 # when any test fails.
 set -uo pipefail
@@ -22,6 +24,7 @@ for san in plain asan tsan; do
 	fi
 	b="$out/$san"
 	add "$san/lib_test" "$b/lib_test"
+	add "$san/api_test" "$b/api_test"
 	add "$san/events_test" "$b/events_test"
 	# Producers that retry (full delivery), that drop, in overwrite mode,
 	# with stalls between reserve and commit, with big records.
@@ -70,6 +73,24 @@ else
 fi
 
 add "install/destdir_pkgconfig_uninstall" "$here/install_test.sh"
+add "docs/examples_compile" "$here/doc_examples.sh"
+add "install/side_effects" "$here/install_side_effects.sh"
+add "docs/references_in_tree" "$here/doc_refs.sh"
+add "packaging/deb_build_lintian_use" "$here/deb_test.sh"
+
+# The protocol model (spin): every interleaving of a small ring must keep
+# the safety properties; bugs planted in the model must be caught with a
+# counterexample; the markers tying the model to proto/ must catch drift.
+model="$top/tests/model"
+add "model/bounded" "$model/run.sh"
+add "model/mutants" "$model/plant.sh reclaim-ignores-slots announce-after-cas commit-plain-store revoke-plain-store positions-order"
+add "model/markers_selftest" "$model/markers-selftest.sh"
+
+# The Go package (go/): vet, the tests under the race detector, the fuzzer.
+add "go/vet" "$here/go_test.sh vet"
+add "go/test_race" "$here/go_test.sh race"
+add "go/test" "$here/go_test.sh test"
+add "go/fuzz_consumer_300k_inputs" "$here/go_test.sh fuzz 300000"
 
 echo "1..${#tests[@]}"
 i=0 fail=0

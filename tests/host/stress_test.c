@@ -204,7 +204,7 @@ static void *consumer(void *arg)
 			break;
 		sched_yield();
 	}
-	mpmcring_lost(c, &lost);
+	mpmcring_take_lost(c, &lost);
 	__atomic_fetch_add(&revoked, lost.revoked, __ATOMIC_RELAXED);
 	free(recs);
 	free(got);

@@ -49,11 +49,11 @@ static void lease_stalled_claim_revoked(struct kunit *test)
 	/* The held claim pins reclaim: nothing more fits. */
 	mpmcring_reclaim(ring);
 	KUNIT_EXPECT_EQ(test, kt_produce(ring, 56, 2, 1, 0, 100), -ENOSPC);
-	KUNIT_EXPECT_FALSE(test, mpr_claim_revoked(&stalled.slot->start));
+	KUNIT_EXPECT_FALSE(test, mpr_claim_revoked(stalled.v, &stalled.slot->start, stalled.start));
 
 	msleep(300);
 	mpmcring_reclaim(ring);
-	KUNIT_EXPECT_TRUE(test, mpr_claim_revoked(&stalled.slot->start));
+	KUNIT_EXPECT_TRUE(test, mpr_claim_revoked(stalled.v, &stalled.slot->start, stalled.start));
 	KUNIT_EXPECT_EQ(test, READ_ONCE(v->slot_info[stalled.idx].revoked), cl.start);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(v->slot_info[stalled.idx].revocations), 1ULL);
 	/* Producers got the whole ring back. */
@@ -138,7 +138,7 @@ static void lease_no_revocation_without_pressure(struct kunit *test)
 	mpmcring_reclaim(ring);
 	msleep(200);
 	mpmcring_reclaim(ring);
-	KUNIT_EXPECT_FALSE(test, mpr_claim_revoked(&c.slot->start));
+	KUNIT_EXPECT_FALSE(test, mpr_claim_revoked(c.v, &c.slot->start, c.start));
 	KUNIT_EXPECT_FALSE(test, kc_commit(&c));
 	kc_detach(&c);
 	mpmcring_destroy(ring);
@@ -352,6 +352,127 @@ static void lease_min_size_follows_pages(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, PTR_ERR(mpmcring_create(&p)), -EINVAL);
 }
 
+/*
+ * read(2) keeps its claim in kernel memory, but the task holding it can be
+ * preempted or throttled for any time: its claim is leased like a mapped
+ * consumer's, and the read learns of the revocation at its commit.
+ */
+static void lease_read_claim_revoked(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096, .claim_timeout_ms = 200 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	const struct mpr_view *v = mpmcring_kunit_view(ring);
+	struct mpmcring_stats *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	struct mpr_claim cl;
+	struct kc other;
+	char buf[64];
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	i = mpmcring_slot_attach(ring, true);
+	KUNIT_ASSERT_GE(test, i, 0);
+	KUNIT_ASSERT_EQ(test, kc_attach(&other, ring), 0);
+	KUNIT_ASSERT_EQ(test, kt_fill(ring, 0), 64);
+	/* read(2)'s claim of one record; its task is put aside here. */
+	KUNIT_ASSERT_EQ(test, mpr_claim(v, &ring->read_claims[i], false, 1,
+					U64_MAX, true, &cl), 1);
+	while (kc_read(&other, buf, sizeof(buf)) == 56)
+		;
+	mpmcring_reclaim(ring);
+	KUNIT_EXPECT_EQ(test, kt_produce(ring, 56, 2, 1, 0, 100), -ENOSPC);
+	msleep(300);
+	mpmcring_reclaim(ring);
+	/* Producers got the whole ring back... */
+	KUNIT_EXPECT_EQ(test, kt_fill(ring, 1000), 64);
+	/* ...and the read is told its copy may be torn. */
+	KUNIT_EXPECT_TRUE(test, mpr_commit(v, &ring->read_claims[i], cl.start));
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->revoked_claims, 1ULL);
+	KUNIT_EXPECT_EQ(test, st->revoked_records, 1ULL);
+	mpmcring_slot_detach(ring, i);
+	kc_detach(&other);
+	mpmcring_destroy(ring);
+}
+
+/*
+ * A co-tenant can make reclaim pass a claim without any revocation (here:
+ * it writes the holder's start back to idle; or it writes the head back
+ * over space reclaim freed). The holder's commit must still say that what
+ * it read may have been overwritten: no torn data without being told.
+ */
+static void lease_commit_sees_reclaim_pass(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	struct mpr_claim cl;
+	struct kc held, other;
+	char buf[64];
+
+	KUNIT_ASSERT_EQ(test, kc_attach(&held, ring), 0);
+	KUNIT_ASSERT_EQ(test, kc_attach(&other, ring), 0);
+	KUNIT_ASSERT_EQ(test, kt_fill(ring, 0), 64);
+	KUNIT_ASSERT_EQ(test, kc_claim(&held, 4, &cl), 4);
+	KUNIT_EXPECT_FALSE(test, mpr_claim_revoked(held.v, &held.slot->start,
+						   held.start));
+	WRITE_ONCE(held.slot->start, MPMCRING_SLOT_IDLE);	/* the co-tenant */
+	while (kc_read(&other, buf, sizeof(buf)) == 56)
+		;
+	mpmcring_reclaim(ring);
+	/* Producers now write over what the holder is reading. */
+	KUNIT_EXPECT_GT(test, kt_fill(ring, 1000), 0);
+	KUNIT_EXPECT_TRUE(test, mpr_claim_revoked(held.v, &held.slot->start,
+						  held.start));
+	KUNIT_EXPECT_TRUE(test, kc_commit(&held));
+	kc_detach(&held);
+	kc_detach(&other);
+	mpmcring_destroy(ring);
+}
+
+/*
+ * Attach never waits for the reclaim bit (a flood of overwriting producers
+ * takes it on every reservation, and a test-and-set is not fair): the new
+ * owner's lease starts at the next reclaim instead, not with the last
+ * owner's age (the old code spun here for the bit, this CPU's own).
+ */
+static void lease_attach_never_waits(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096, .claim_timeout_ms = 200 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	struct mpr_env env = { .ring = ring };
+	struct mpr_claim cl;
+	struct kc first, second, other;
+	char buf[64];
+
+	/* A first owner that claimed, committed and went. */
+	KUNIT_ASSERT_EQ(test, kc_attach(&first, ring), 0);
+	KUNIT_ASSERT_EQ(test, kc_attach(&other, ring), 0);
+	KUNIT_ASSERT_EQ(test, kt_fill(ring, 0), 64);
+	KUNIT_ASSERT_EQ(test, kc_claim(&first, 1, &cl), 1);
+	mpmcring_reclaim(ring);
+	KUNIT_EXPECT_FALSE(test, kc_commit(&first));
+	kc_detach(&first);
+
+	/* Attach with the bit held by someone else: returns at once. */
+	preempt_disable();
+	KUNIT_ASSERT_TRUE(test, mpr_env_trylock(&env));
+	KUNIT_EXPECT_EQ(test, kc_attach(&second, ring), 0);
+	mpr_env_unlock(&env);
+	preempt_enable();
+
+	/* The new owner's claim gets a lease of its own. */
+	msleep(300);
+	KUNIT_ASSERT_EQ(test, kc_claim(&second, 1, &cl), 1);
+	while (kc_read(&other, buf, sizeof(buf)) == 56)
+		;
+	mpmcring_reclaim(ring);
+	KUNIT_EXPECT_FALSE(test, mpr_claim_revoked(second.v, &second.slot->start,
+						   second.start));
+	KUNIT_EXPECT_FALSE(test, kc_commit(&second));
+	kc_detach(&second);
+	kc_detach(&other);
+	mpmcring_destroy(ring);
+}
+
 static struct kunit_case lease_cases[] = {
 	KUNIT_CASE(lease_stalled_claim_revoked),
 	KUNIT_CASE(lease_moving_claims_kept),
@@ -364,6 +485,9 @@ static struct kunit_case lease_cases[] = {
 	KUNIT_CASE(lease_reclaim_never_preemptible),
 	KUNIT_CASE(lease_nested_same_level),
 	KUNIT_CASE(lease_min_size_follows_pages),
+	KUNIT_CASE(lease_read_claim_revoked),
+	KUNIT_CASE(lease_commit_sees_reclaim_pass),
+	KUNIT_CASE(lease_attach_never_waits),
 	{}
 };
 

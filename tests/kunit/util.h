@@ -20,6 +20,7 @@ struct kc {
 	struct mpmcring_slot *slot;
 	int idx;
 	bool holding;
+	u64 start;	/* where the claim held begins */
 };
 
 static inline int kc_attach(struct kc *c, struct mpmcring *ring)
@@ -46,6 +47,8 @@ static inline int kc_claim(struct kc *c, u32 max, struct mpr_claim *cl)
 {
 	int n = mpr_claim(c->v, &c->slot->start, c->holding, max, U64_MAX, false, cl);
 
+	if (n > 0 && !c->holding)
+		c->start = cl->start;
 	if (n > 0)
 		c->holding = true;
 	return n;
@@ -55,7 +58,7 @@ static inline int kc_claim(struct kc *c, u32 max, struct mpr_claim *cl)
 static inline bool kc_commit(struct kc *c)
 {
 	c->holding = false;
-	return mpr_commit(&c->slot->start);
+	return mpr_commit(c->v, &c->slot->start, c->start);
 }
 
 /* Reads one record into buf (at most cap bytes); returns its length. */

@@ -337,6 +337,7 @@ TEST_F(cli, cat_count_json_hands_over_exactly_those_records)
 	struct cli_out *o = &self->o;
 	struct mpmcring_stats st;
 	char *line, buf[64];
+	long long pos = -1;
 	int i;
 
 	for (i = 0; i < (int)sizeof(pattern); i++)
@@ -357,10 +358,16 @@ TEST_F(cli, cat_count_json_hands_over_exactly_those_records)
 		EXPECT_TRUE(json_parses(line, nl - line));
 		*nl = 0;
 		b64(recs[i], lens[i], enc);
+		/* Every record carries its ring position, growing. */
 		snprintf(want, sizeof(want),
-			 "{\"len\":%zu,\"prio\":\"normal\",\"flags\":%d,\"data_b64\":\"%s\"}",
-			 lens[i], MPMCRING_REC_FROM_USER, enc);
-		EXPECT_STREQ(want, line);
+			 "{\"len\":%zu,\"prio\":\"normal\",\"flags\":%d,\"pos\":", lens[i],
+			 MPMCRING_REC_FROM_USER);
+		EXPECT_EQ(0, strncmp(want, line, strlen(want)));
+		if (i)
+			EXPECT_LT(pos, json_num(line, "\"pos\":"));
+		pos = json_num(line, "\"pos\":");
+		snprintf(want, sizeof(want), ",\"data_b64\":\"%s\"}", enc);
+		EXPECT_STREQ(want, line + strlen(line) - strlen(want));
 		line = nl + 1;
 	}
 	/* --count claimed no more than it printed: the 4th is still there. */
@@ -439,6 +446,146 @@ TEST_F(cli, usage_errors_exit_2)
 	CLI(o, "cat", "--help");
 	EXPECT_EQ(0, o->status);
 	EXPECT_NE(NULL, strstr(o->out, "Usage: mpmcring cat"));
+}
+
+/* Consumer slots of the ring: the one attached by pid, or NULL. */
+static bool slot_of(int fd, pid_t pid, struct mpmcring_consumer_info *out)
+{
+	struct mpmcring_consumer_info info[64];
+	struct mpmcring_consumers req = { .max = 64, .info = (uintptr_t)info };
+	unsigned int i;
+
+	if (ioctl(fd, MPMCRING_IOC_CONSUMERS, &req))
+		return false;
+	for (i = 0; i < req.count; i++)
+		if (info[i].pid == (uint32_t)pid) {
+			*out = info[i];
+			return true;
+		}
+	return false;
+}
+
+/*
+ * cat | less, with less not reading: cat blocks writing its output, and
+ * must not hold a claim meanwhile, or reclaim stops and the ring drops.
+ */
+TEST_F(cli, cat_blocked_on_output_holds_no_claim)
+{
+	const char *argv[] = { cli_path(), "cat", RING_NAME, "--follow", "--batch", "8", NULL };
+	struct mpmcring_consumer_info ci;
+	char rec[1000];
+	int out[2], i, flags, idle = 0, status;
+	pid_t pid;
+
+	memset(rec, 'a', sizeof(rec));
+	ASSERT_EQ(0, pipe(out));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		dup2(out[1], STDOUT_FILENO);
+		close(out[0]);
+		close(out[1]);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(out[1]);
+	/* Write until the ring stays full: cat's pipe is full, cat blocked. */
+	flags = fcntl(self->fd, F_GETFL);
+	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, flags | O_NONBLOCK));
+	for (i = 0; i < 400 && idle < 20; i++) {
+		if (write(self->fd, rec, sizeof(rec)) < 0) {
+			ASSERT_EQ(EAGAIN, errno);
+			idle++;
+			vm_sleep_ms(50);
+		} else {
+			idle = 0;
+		}
+	}
+	ASSERT_EQ(20, idle) TH_LOG("the ring kept draining: is cat's output not blocked?");
+	vm_sleep_ms(300);
+	ASSERT_TRUE(slot_of(self->fd, pid, &ci)) TH_LOG("cat has no consumer slot");
+	EXPECT_TRUE(ci.start & MPMCRING_SLOT_IDLE)
+	TH_LOG("cat holds a claim (%llu records) while its output is blocked",
+	       (unsigned long long)ci.held_records);
+	kill(pid, SIGTERM);
+	close(out[0]); /* its blocked write fails: EPIPE ends it */
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+}
+
+/* --peek copies records and takes none; the consumer still gets them. */
+TEST_F(cli, cat_peek_takes_nothing)
+{
+	struct cli_out *o = &self->o;
+	struct mpmcring_stats st;
+
+	ASSERT_EQ(3, write(self->fd, "one", 3));
+	ASSERT_EQ(3, write(self->fd, "two", 3));
+	CLI(o, "cat", RING_NAME, "--peek");
+	CLI_LOG_UNLESS(o, 0);
+	EXPECT_EQ(0, o->status);
+	EXPECT_STREQ("one\ntwo\n", o->out);
+	ASSERT_EQ(0, ring_stats(self->fd, &st));
+	EXPECT_EQ(2, st.in_ring_records);
+	EXPECT_EQ(0, st.consumers);
+	CLI(o, "cat", RING_NAME, "--peek", "--json");
+	EXPECT_EQ(2, count_lines(o->out));
+	EXPECT_NE(NULL, strstr(o->out, "\"pos\":"));
+	CLI(o, "cat", RING_NAME);
+	EXPECT_STREQ("one\ntwo\n", o->out);
+}
+
+/* list: the ring, its mode by the name modprobe takes, its consumers' pids. */
+TEST_F(cli, list_shows_rings_and_consumer_pids)
+{
+	struct cli_out *o = &self->o;
+	char want[64];
+	__u32 idx;
+
+	ASSERT_EQ(0, ioctl(self->fd, MPMCRING_IOC_ATTACH, &idx));
+	CLI(o, "list", "--json");
+	CLI_LOG_UNLESS(o, 0);
+	ASSERT_EQ(0, o->status);
+	EXPECT_TRUE(json_parses(o->out, o->outlen));
+	EXPECT_NE(NULL, strstr(o->out, "\"name\":\"" RING_NAME "\",\"device\":\"" RING "\""));
+	EXPECT_NE(NULL, strstr(o->out, "\"mode\":\"drop\""));
+	snprintf(want, sizeof(want), "\"pid\":%d", (int)getpid());
+	EXPECT_NE(NULL, strstr(o->out, want));
+	CLI(o, "list");
+	EXPECT_EQ(0, o->status);
+	EXPECT_NE(NULL, strstr(o->out, RING));
+	/* cat says who else consumes: it sees only its share. */
+	CLI(o, "cat", RING_NAME);
+	EXPECT_EQ(0, o->status);
+	EXPECT_NE(NULL, strstr(o->err, "1 other consumer attached"));
+	ASSERT_EQ(0, ioctl(self->fd, MPMCRING_IOC_DETACH, &idx));
+}
+
+/* With --json every error is a JSON line too; conflicts and --watch refused. */
+TEST_F(cli, json_errors_conflicts_and_interval)
+{
+	struct cli_out *o = &self->o;
+
+	CLI(o, "cat", RING_NAME, "--text", "--json");
+	EXPECT_EQ(2, o->status);
+	EXPECT_TRUE(json_parses(o->out, o->outlen));
+	EXPECT_NE(NULL, strstr(o->out, "\"error\":"));
+	EXPECT_NE(NULL, strstr(o->out, "\"exit\":2"));
+	CLI(o, "stat", "no-such-ring", "--json");
+	EXPECT_EQ(3, o->status);
+	EXPECT_TRUE(json_parses(o->out, o->outlen));
+	EXPECT_NE(NULL, strstr(o->out, "\"exit\":3"));
+	CLI(o, "cat", RING_NAME, "--json", "--bogus");
+	EXPECT_EQ(2, o->status);
+	EXPECT_TRUE(json_parses(o->out, o->outlen));
+	/* "--watch 2" once opened a ring named "2". */
+	CLI(o, "stat", RING_NAME, "--watch", "2");
+	EXPECT_EQ(2, o->status);
+	EXPECT_NE(NULL, strstr(o->err, "--interval"));
+	CLI(o, "stat", RING_NAME, "--json", "--interval", "0.1", "--count", "2");
+	CLI_LOG_UNLESS(o, 0);
+	EXPECT_EQ(0, o->status);
+	EXPECT_EQ(2, count_lines(o->out));
+	EXPECT_NE(NULL, strstr(o->out, "\"rates\":"));
 }
 
 /* Not a fixture test: bench loads the load generator itself. */

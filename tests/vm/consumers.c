@@ -288,7 +288,7 @@ TEST_F_TIMEOUT(lg, threads_and_processes_exactly_once, 600)
 		EXPECT_EQ(count, lg.committed[i]);
 	}
 	/* The ring's own counters tell the same story as the producers'. */
-	ASSERT_EQ(0, mpmcring_stats(self->ring, &st));
+	ASSERT_EQ(0, mpmcring_get_stats(self->ring, &st));
 	EXPECT_EQ(lg.total_committed, st.produced_records);
 	EXPECT_EQ(lg.total_dropped, stats_dropped(&st));
 	EXPECT_EQ(lg.total_attempted, st.produced_records + stats_dropped(&st));
@@ -351,7 +351,7 @@ TEST_F_TIMEOUT(lg, sigkill_consumer_holding_batch, 300)
 
 	ASSERT_EQ(0, kill(kid, SIGKILL));
 	ASSERT_EQ(kid, waitpid(kid, &status, 0));
-	ASSERT_EQ(0, mpmcring_stats(self->ring, &st));
+	ASSERT_EQ(0, mpmcring_get_stats(self->ring, &st));
 	EXPECT_EQ(1, st.abandoned_claims);
 	EXPECT_EQ(50, st.abandoned_records);
 	/* Producers regain the space. */

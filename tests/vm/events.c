@@ -12,6 +12,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -397,6 +398,68 @@ TEST_F_TIMEOUT(ev, open_of_a_known_file, 120)
 	unlink(path);
 }
 
+/*
+ * User strings the probes cannot read whole: a path that runs into an
+ * unmapped page is kept up to the page's end and flagged "fault"; one that
+ * merely crosses into the next (mapped) page is kept whole; a NULL or
+ * kernel pointer gives an empty, flagged path; an unreadable sockaddr a
+ * zeroed, flagged address. The probes read user memory without faulting,
+ * in page-bounded chunks: these are the edges of that loop.
+ */
+TEST_F_TIMEOUT(ev, unreadable_user_strings_are_cut_and_flagged, 120)
+{
+	static const char prefix[] = "/tmp/evtest-fault-prefix";
+	long pg = sysconf(_SC_PAGESIZE);
+	char *map, *cross, *edge;
+	char want[128];
+	pid_t me = gettid_();
+	struct sockaddr *kernel_ptr = (struct sockaddr *)0xffffffff81000000UL;
+	size_t plen = sizeof(prefix) - 1;
+
+	map = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	/* Crossing: the path's first 10 bytes at the end of page one. */
+	snprintf(want, sizeof(want), "/tmp/evtest-cross-%d", (int)getpid());
+	cross = map + pg - 10;
+	memcpy(cross, want, strlen(want) + 1);
+	ASSERT_EQ(0, ev_load(""));
+	ASSERT_EQ(0, ev_attach(_metadata, self));
+	EXPECT_EQ(-1, openat(AT_FDCWD, cross, O_RDONLY));
+	EXPECT_EQ(ENOENT, errno);
+	/* Unterminated at the end of page one, page two unmapped. */
+	edge = map + pg - plen;
+	memcpy(edge, prefix, plen);
+	ASSERT_EQ(0, munmap(map + pg, pg));
+	EXPECT_EQ(-1, openat(AT_FDCWD, edge, O_RDONLY));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, (int)syscall(SYS_openat, AT_FDCWD, NULL, O_RDONLY));
+	EXPECT_EQ(-1, (int)syscall(SYS_openat, AT_FDCWD, (char *)kernel_ptr, O_RDONLY));
+	EXPECT_EQ(-1, (int)syscall(SYS_connect, 0, NULL, 16));
+	EXPECT_EQ(-1, (int)syscall(SYS_connect, 0, kernel_ptr, 16));
+	drain(self->c, &self->g);
+	EXPECT_EQ(0, self->g.bad);
+	EXPECT_EQ(0, self->g.revoked);
+
+	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_OPEN, me,
+				 !strcmp(ev->str, want) && ev->open.ret == -ENOENT &&
+					 !(ev->hdr.flags &
+					   (MPMCRING_EVF_FAULT | MPMCRING_EVF_TRUNCATED))));
+	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_OPEN, me,
+				 ev->str_len == plen && !memcmp(ev->str, prefix, plen) &&
+					 ev->open.ret == -EFAULT &&
+					 (ev->hdr.flags & MPMCRING_EVF_FAULT) &&
+					 !(ev->hdr.flags & MPMCRING_EVF_TRUNCATED)));
+	/* NULL and a kernel address: nothing read, flagged. */
+	EXPECT_EQ(2, COUNT_WHERE(&self->g, MPMCRING_EV_OPEN, me,
+				 ev->str_len == 0 && ev->open.ret == -EFAULT &&
+					 (ev->hdr.flags & MPMCRING_EVF_FAULT)));
+	EXPECT_EQ(2, COUNT_WHERE(&self->g, MPMCRING_EV_CONNECT, me,
+				 ev->connect.family == 0 && ev->connect.port == 0 &&
+					 ev->connect.addrlen == 16 &&
+					 (ev->hdr.flags & MPMCRING_EVF_FAULT)));
+	munmap(map, pg);
+}
+
 static int listener(int family, uint16_t *port)
 {
 	struct sockaddr_storage ss = { 0 };
@@ -489,6 +552,146 @@ TEST_F_TIMEOUT(ev, connect_to_loopback, 120)
 		close(l6);
 		close(c6);
 	}
+}
+
+/* ---- 32-bit syscalls ---- */
+
+/* The ia32 table's numbers (arch/x86/entry/syscalls/syscall_32.tbl). */
+#define IA32_EXECVE 11
+#define IA32_GETPID 20
+#define IA32_SOCKETCALL 102
+#define IA32_OPENAT 295
+#define IA32_CONNECT 362
+#define SOCKETCALL_CONNECT 3
+
+/*
+ * A 32-bit syscall from this 64-bit program: int $0x80 takes the ia32
+ * table's numbers and 32-bit arguments, and the kernel ignores the upper
+ * halves of the argument registers (a probe must too). On return the
+ * kernel has zeroed r8-r15.
+ */
+static long int80(long nr, uint64_t a, uint64_t b, uint64_t c)
+{
+	long ret;
+
+	__asm__ volatile("int $0x80"
+			 : "=a"(ret)
+			 : "a"(nr), "b"(a), "c"(b), "d"(c)
+			 : "memory", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15");
+	return ret;
+}
+
+/* Whether this kernel takes 32-bit syscalls (IA32_EMULATION): its sysctl
+ * abi/vsyscall32 exists only then (elsewhere int $0x80 is a general
+ * protection fault, logged on the console); then tried in a child, since
+ * the emulation can also be off at boot (ia32_emulation=0). */
+static bool ia32_available(void)
+{
+	int status;
+	pid_t pid;
+
+	if (access("/proc/sys/abi/vsyscall32", F_OK))
+		return false;
+	pid = fork();
+
+	if (pid == 0)
+		_exit(int80(IA32_GETPID, 0, 0, 0) == getpid() ? 0 : 1);
+	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	       WEXITSTATUS(status) == 0;
+}
+
+/*
+ * A 32-bit program's open, connect (direct, and through socketcall as
+ * i386 glibc makes it) and failed execve are the same events as a 64-bit
+ * one's, flagged compat, with the 32-bit table's numbers: the default
+ * configuration must not be blind to them. The arguments carry garbage in
+ * their registers' upper halves, as int $0x80 from a 64-bit task can.
+ */
+TEST_F_TIMEOUT(ev, ia32_syscalls_are_recorded, 120)
+{
+	const uint64_t hi = 0xdead0000ULL << 32;
+	long pg = sysconf(_SC_PAGESIZE);
+	pid_t me = gettid_();
+	struct sockaddr_in *to;
+	uint32_t *sockargs, *argv32;
+	char *low, *path, *missing;
+	uint16_t port = 0;
+	int l, s, s2, fd;
+
+	if (!ia32_available())
+		SKIP(return, "this kernel takes no 32-bit syscalls (IA32_EMULATION)");
+	/* Everything a 32-bit call points to lies below 4 GiB. */
+	low = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1,
+		   0);
+	ASSERT_NE(MAP_FAILED, low);
+	ASSERT_LT((uintptr_t)low, 1ULL << 32);
+	path = low;
+	missing = low + 64;
+	to = (void *)(low + 128);
+	sockargs = (void *)(low + 192);
+	argv32 = (void *)(low + 256); /* a 32-bit argv: { missing, NULL } */
+	snprintf(path, 64, "/tmp/evtest-ia32-%d", (int)getpid());
+	snprintf(missing, 64, "/tmp/evtest-ia32-missing-%d", (int)getpid());
+	fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	ASSERT_GE(fd, 0);
+	close(fd);
+	l = listener(AF_INET, &port);
+	ASSERT_GE(l, 0);
+	to->sin_family = AF_INET;
+	to->sin_port = htons(port);
+	to->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	s2 = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_GE(s, 0);
+	ASSERT_GE(s2, 0);
+	sockargs[0] = (uint32_t)s2;
+	sockargs[1] = (uint32_t)(uintptr_t)to;
+	sockargs[2] = sizeof(*to);
+	argv32[0] = (uint32_t)(uintptr_t)missing;
+	argv32[1] = 0;
+
+	ASSERT_EQ(0, ev_load(""));
+	ASSERT_EQ(0, ev_attach(_metadata, self));
+	fd = (int)int80(IA32_OPENAT, hi | (uint32_t)AT_FDCWD, hi | (uintptr_t)path, hi | O_RDONLY);
+	ASSERT_GE(fd, 0);
+	EXPECT_EQ(-ENOENT, int80(IA32_EXECVE, hi | (uintptr_t)missing, hi | (uintptr_t)argv32, 0));
+	EXPECT_EQ(0, int80(IA32_CONNECT, hi | (uint32_t)s, hi | (uintptr_t)to, hi | sizeof(*to)));
+	EXPECT_EQ(0, int80(IA32_SOCKETCALL, hi | SOCKETCALL_CONNECT, hi | (uintptr_t)sockargs, 0));
+	drain(self->c, &self->g);
+	EXPECT_EQ(0, self->g.bad);
+	EXPECT_EQ(0, self->g.revoked);
+
+	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_OPEN, me,
+				 !strcmp(ev->str, path) && ev->open.ret == fd &&
+					 ev->open.nr == IA32_OPENAT && ev->open.dirfd == AT_FDCWD &&
+					 (ev->open.flags & O_ACCMODE) == O_RDONLY &&
+					 (ev->hdr.flags & MPMCRING_EVF_COMPAT) &&
+					 !(ev->hdr.flags & MPMCRING_EVF_FAULT)));
+	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_EXECVE, me,
+				 !strcmp(ev->str, missing) && ev->execve.ret == -ENOENT &&
+					 ev->execve.nr == IA32_EXECVE &&
+					 (ev->hdr.flags & MPMCRING_EVF_COMPAT)));
+	EXPECT_EQ(1,
+		  COUNT_WHERE(&self->g, MPMCRING_EV_CONNECT, me,
+			      ev->connect.fd == s && ev->connect.ret == 0 &&
+				      ev->connect.family == AF_INET && ev->connect.port == port &&
+				      ev->connect.addrlen == sizeof(*to) &&
+				      ev->connect.nr == IA32_CONNECT &&
+				      (ev->hdr.flags & MPMCRING_EVF_COMPAT) &&
+				      !(ev->hdr.flags & MPMCRING_EVF_FAULT)));
+	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_CONNECT, me,
+				 ev->connect.fd == s2 && ev->connect.ret == 0 &&
+					 ev->connect.port == port &&
+					 ev->connect.nr == IA32_SOCKETCALL &&
+					 (ev->hdr.flags & MPMCRING_EVF_COMPAT)));
+	/* Catch-all off: none of them is a syscall record. */
+	EXPECT_EQ(0, self->g.per_type[MPMCRING_EV_SYSCALL]);
+	close(fd);
+	close(s);
+	close(s2);
+	close(l);
+	unlink(path);
+	munmap(low, pg);
 }
 
 TEST_F_TIMEOUT(ev, params_choose_what_is_recorded, 180)
@@ -650,7 +853,7 @@ TEST_F_TIMEOUT(ev, critical_events_survive_a_catchall_flood, 400)
 		pthread_join(th[i], NULL);
 	/* The module's counts, then the ring's: the ring's can only be larger. */
 	ASSERT_EQ(0, ev_read_stats(emitted, dropped, NULL));
-	ASSERT_EQ(0, mpmcring_stats(self->r, &st));
+	ASSERT_EQ(0, mpmcring_get_stats(self->r, &st));
 	/* Probes gone: what the ring holds is final. */
 	ASSERT_EQ(0, vm_rmmod("mpmcring_events"));
 	drain(self->c, &self->g);

@@ -95,4 +95,46 @@ TEST(example_consumer_prints_every_record_once)
 	close(out[0]);
 }
 
+/*
+ * A ring destroyed under the example: its wait returns -EPIPE, and the
+ * example must stop (exit 0), not spin claiming and waiting forever.
+ */
+TEST(example_consumer_stops_when_its_ring_is_destroyed)
+{
+	const char *ring = "/dev/mpmcring-example";
+	int status = 0, i, fd;
+	pid_t pid, done = 0;
+
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
+			       "ring=example create=1 size=65536 threads=0 autostart=0"));
+	fd = open(ring, O_WRONLY | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(4, write(fd, "one\n", 4));
+	close(fd);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, STDOUT_FILENO);
+		execl(example_path(), example_path(), ring, (char *)NULL);
+		_exit(127);
+	}
+	vm_sleep_ms(300); /* it read the record and sleeps in its wait */
+	EXPECT_EQ(0, waitpid(pid, &status, WNOHANG));
+	ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen")); /* destroys the ring */
+	for (i = 0; i < 100 && !done; i++) {
+		done = waitpid(pid, &status, WNOHANG);
+		if (!done)
+			vm_sleep_ms(50);
+	}
+	if (!done) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	ASSERT_EQ(pid, done) TH_LOG("still running 5 s after its ring was destroyed (spinning?)");
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	TH_LOG("status %#x", status);
+}
+
 TEST_HARNESS_MAIN

@@ -76,7 +76,7 @@ static void take_lost(struct mpmcring_consumer *c)
 {
 	struct mpmcring_lost l;
 
-	mpmcring_lost(c, &l);
+	mpmcring_take_lost(c, &l);
 	__atomic_fetch_add(&sh->lost_dropped, l.dropped, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&sh->lost_overwritten, l.overwritten, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&sh->lost_revoked, l.revoked, __ATOMIC_RELAXED);
@@ -207,7 +207,7 @@ static void conservation(struct __test_metadata *_metadata, const char *mode)
 	ASSERT_EQ(kid2, waitpid(kid2, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	ASSERT_EQ(0, lg_read_stats(&lg));
-	ASSERT_EQ(0, mpmcring_stats(r, &st));
+	ASSERT_EQ(0, mpmcring_get_stats(r, &st));
 
 	TH_LOG("%s: attempted %llu committed %llu dropped %llu delivered %llu overwritten %llu abandoned %llu in ring %llu",
 	       mode, (unsigned long long)lg.total_attempted, (unsigned long long)lg.total_committed,
@@ -290,7 +290,7 @@ TEST_F_TIMEOUT(ovl, critical_survives_low_flood, 300)
 	/* Wait until the flood hits the low watermark. */
 	for (int i = 0; i < 200 && !flooded; i++) {
 		vm_sleep_ms(20);
-		ASSERT_EQ(0, mpmcring_stats(r, &st));
+		ASSERT_EQ(0, mpmcring_get_stats(r, &st));
 		flooded = st.dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_LOW] > 1000;
 	}
 	ASSERT_TRUE(flooded);
@@ -307,7 +307,7 @@ TEST_F_TIMEOUT(ovl, critical_survives_low_flood, 300)
 	}
 	EXPECT_EQ(EAGAIN, errno);
 	ASSERT_EQ(0, lg_control("stop"));
-	ASSERT_EQ(0, mpmcring_stats(r, &st));
+	ASSERT_EQ(0, mpmcring_get_stats(r, &st));
 	/* The low flood took at most half; critical filled the rest. */
 	EXPECT_GE(crit * 64, 65536 / 2 - 64);
 	EXPECT_EQ(1, st.dropped[MPMCRING_DROP_FULL][MPMCRING_PRIO_CRITICAL]);

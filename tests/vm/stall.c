@@ -50,7 +50,7 @@ static void stalling_consumer(int wr)
 	/* Revoked meanwhile: reading more on the old claim is refused. */
 	rep.read_ret = mpmcring_read_batch(c, &b, 64, 1 << 20);
 	rep.commit_ret = mpmcring_commit(c);
-	mpmcring_lost(c, &lost);
+	mpmcring_take_lost(c, &lost);
 	rep.revoked = lost.revoked;
 	if (write(wr, &rep, sizeof(rep)) != sizeof(rep))
 		_exit(4);

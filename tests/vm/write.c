@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 
 #include "kselftest_harness.h"
@@ -195,8 +196,45 @@ TEST_F(wr, records_that_can_never_fit_fail_at_once)
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(8 * MPMCRING_WRITEV_MAX, writev(self->fd, iov, MPMCRING_WRITEV_MAX));
 	ASSERT_EQ(0, ring_stats(self->fd, &st));
-	EXPECT_EQ(2, st.dropped[MPMCRING_DROP_TOO_BIG][MPMCRING_PRIO_LOW]);
+	/* Refused calls are the writer's errors, not the ring's losses. */
+	EXPECT_EQ(0, stats_dropped(&st));
 	EXPECT_EQ(1 + MPMCRING_WRITEV_MAX, st.produced_records);
+}
+
+/*
+ * A refused write is an errno to the writer, who still holds the data: it
+ * must not reach consumers as a lost record (lost_dropped), or a writer
+ * retrying after EAGAIN would report every retry as a loss.
+ */
+TEST_F(wr, refused_writes_are_not_losses)
+{
+	const struct mpmcring_meta *meta;
+	struct mpmcring_stats st;
+	struct iovec iov[2];
+	char rec[8] = { 0 };
+	int i, fl = fcntl(self->fd, F_GETFL);
+
+	ASSERT_GT(fill(self->fd), 0);
+	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, fl | O_NONBLOCK));
+	for (i = 0; i < 5; i++) {
+		EXPECT_EQ(-1, write(self->fd, rec, sizeof(rec)));
+		EXPECT_EQ(EAGAIN, errno);
+	}
+	EXPECT_EQ(-1, write(self->fd, rec, self->l.max_record + 1));
+	EXPECT_EQ(EMSGSIZE, errno);
+	ASSERT_EQ(0, ring_stats(self->fd, &st));
+	EXPECT_EQ(0, stats_dropped(&st));
+	/* What consumers take as lost (the meta page, read-only). */
+	meta = mmap(NULL, sizeof(*meta), PROT_READ, MAP_SHARED, self->fd,
+		    (off_t)MPMCRING_OFF_RO);
+	ASSERT_NE(MAP_FAILED, meta);
+	EXPECT_EQ(0, meta->lost_dropped);
+	munmap((void *)meta, sizeof(*meta));
+	/* An empty record would read as end of file through read(2). */
+	iov[0] = (struct iovec){ rec, 4 };
+	iov[1] = (struct iovec){ rec, 0 };
+	EXPECT_EQ(-1, writev(self->fd, iov, 2));
+	EXPECT_EQ(EINVAL, errno);
 }
 
 /* Tests that load their own ring: unloaded whatever happens. */

@@ -16,6 +16,16 @@
  * accepts an event longer than it knows and ignores the tail. An
  * incompatible change gets a new magic.
  *
+ * What the syscall events say: open, connect and failed execve are read
+ * from the caller's registers and memory at the syscall's exit. The path
+ * or address is what the caller's memory held then: another thread of the
+ * caller can rewrite it between the kernel's own read and this one, so a
+ * path names what the caller asked for, not for certain the file opened.
+ * exec events carry the name the kernel resolved (kernel memory). 32-bit
+ * syscalls on x86-64 are recorded too, flagged MPMCRING_EVF_COMPAT, with
+ * the 32-bit table's numbers. Syscalls that never pass the syscall exit
+ * (io_uring's open and connect) are not seen.
+ *
  * Trust: a ring's records can also come from userspace write(2) (their
  * record header carries MPMCRING_REC_FROM_USER): such a record may look like
  * an event but says nothing about the kernel. Decoders must check that flag
@@ -42,7 +52,7 @@
 /* Header flags (mpmcring_ev_hdr.flags). */
 #define MPMCRING_EVF_TRUNCATED	0x01	/* a string was cut at the module's max_path */
 #define MPMCRING_EVF_FAULT	0x02	/* user memory unreadable without faulting: string cut there */
-#define MPMCRING_EVF_COMPAT	0x04	/* a 32-bit (compat) syscall: nr is that table's */
+#define MPMCRING_EVF_COMPAT	0x04	/* a 32-bit (compat) syscall: nr is the 32-bit table's */
 
 #define MPMCRING_EV_COMM_LEN	16
 

@@ -14,9 +14,19 @@
  *
  * Every record goes to exactly one consumer. A consumer is used by one
  * thread at a time; give each thread its own. Functions returning int give
- * 0 or a count on success and a negative errno on failure; functions
- * returning a pointer give NULL and set errno. mpmcring_errmsg() says more
- * about the last failure of the calling thread.
+ * 0 or a count on success and a negative errno on failure, and set errno to
+ * that errno too; functions returning a pointer give NULL and set errno.
+ * mpmcring_errmsg() says more about the last failure of the calling thread.
+ *
+ * Empty and busy: a claim returns -EAGAIN when no record is ready (then
+ * wait: mpmcring_wait() or poll on mpmcring_fd()) and -EBUSY when records
+ * are ready but other consumers won the race for them every time it tried
+ * (then call again at once: waiting would sleep while records are ready).
+ *
+ * Extensible calls take an options struct whose first field, sz, is its
+ * size as the caller was compiled (MPMCRING_OPTS()): a newer library reads
+ * only the fields the caller knows, an older one refuses non-zero fields it
+ * does not know (-EINVAL). NULL options mean the defaults.
  */
 #ifndef MPMCRING_LIB_H
 #define MPMCRING_LIB_H
@@ -31,6 +41,15 @@ extern "C" {
 
 #define MPMCRING_DEFAULT_PATH "/dev/mpmcring"
 
+/* The library this header belongs to; mpmcring_version() is the one loaded. */
+#define MPMCRING_VERSION_MAJOR 2
+#define MPMCRING_VERSION_MINOR 0
+#define MPMCRING_VERSION_PATCH 0
+#define MPMCRING_VERSION_CODE(major, minor, patch) ((major) << 16 | (minor) << 8 | (patch))
+
+/* Options struct of this header's size, the named fields set, the rest 0. */
+#define MPMCRING_OPTS(type, ...) ((struct type){ .sz = sizeof(struct type), __VA_ARGS__ })
+
 /* A ring mapped into this process (shared by its consumers). */
 struct mpmcring;
 /* One consumer: a slot in the ring and the records it holds. */
@@ -42,7 +61,17 @@ struct mpmcring_record {
 	uint32_t len;
 	uint8_t prio;  /* MPMCRING_PRIO_* */
 	uint8_t flags; /* MPMCRING_REC_* */
+	uint16_t reserved;
+	uint64_t pos; /* where it starts in the ring: grows with every record
+		       * (ring order), unique among records of one ring */
 };
+
+/*
+ * Set in mpmcring_record.flags by the library, never by a ring: not a record
+ * of the ring but a loss report (MPMCRING_CONSUMER_LOST_RECORDS); data
+ * points to a struct mpmcring_lost, len is its size.
+ */
+#define MPMCRING_REC_LOST 0x80
 
 /* Records claimed together; step through them with mpmcring_batch_next(). */
 struct mpmcring_batch {
@@ -65,11 +94,30 @@ struct mpmcring_lost {
 #define MPMCRING_OPEN_RDONLY 0x1 /* monitor: map read-only, no consumers */
 
 struct mpmcring *mpmcring_open(const char *path, int flags);
+
+struct mpmcring_open_opts {
+	size_t sz;	    /* sizeof(struct mpmcring_open_opts) */
+	unsigned int flags; /* MPMCRING_OPEN_* */
+	uint64_t watermark; /* as mpmcring_set_watermark(), at open (0: any record) */
+};
+/* mpmcring_open() with options; NULL opts: mpmcring_open(path, 0). */
+struct mpmcring *mpmcring_open_opts(const char *path, const struct mpmcring_open_opts *opts);
 void mpmcring_close(struct mpmcring *r);
 int mpmcring_fd(const struct mpmcring *r);
 const struct mpmcring_layout *mpmcring_get_layout(const struct mpmcring *r);
 
 struct mpmcring_consumer *mpmcring_consumer_new(struct mpmcring *r);
+
+/* Consumer flags. LOST_RECORDS: mpmcring_consume() and pollers hand losses
+ * to the callback as MPMCRING_REC_LOST records. */
+#define MPMCRING_CONSUMER_LOST_RECORDS 0x1
+struct mpmcring_consumer_opts {
+	size_t sz;	    /* sizeof(struct mpmcring_consumer_opts) */
+	unsigned int flags; /* MPMCRING_CONSUMER_* */
+};
+/* mpmcring_consumer_new() with options; NULL opts: the defaults. */
+struct mpmcring_consumer *mpmcring_consumer_new_opts(struct mpmcring *r,
+						     const struct mpmcring_consumer_opts *opts);
 void mpmcring_consumer_free(struct mpmcring_consumer *c);
 
 /* Claims one record (or continues a batch left unfinished). */
@@ -96,7 +144,7 @@ int mpmcring_read_many(struct mpmcring_consumer *c, struct mpmcring_record *recs
  * held it longer than the ring's claim timeout (layout.claim_timeout_ms):
  * the records may have been overwritten while it read them, so whatever it
  * did with them must be undone or thrown away. They count as lost
- * (mpmcring_lost(): revoked). Healthy consumers never see it.
+ * (mpmcring_take_lost(): revoked). Healthy consumers never see it.
  */
 int mpmcring_commit(struct mpmcring_consumer *c);
 /*
@@ -112,7 +160,9 @@ int mpmcring_validate(struct mpmcring_consumer *c);
  * consumed, the rest of the claim stays held and is delivered first by the
  * next call, and the return value is fn's. Otherwise returns the number of
  * records consumed (0 when none was ready), or -ESTALE when the commit
- * found the claim revoked (what fn saw must be thrown away).
+ * found the claim revoked (what fn saw must be thrown away). With
+ * MPMCRING_CONSUMER_LOST_RECORDS, losses not yet reported come first as
+ * one MPMCRING_REC_LOST record (not counted in the return value).
  */
 typedef int (*mpmcring_record_fn)(void *ctx, const struct mpmcring_record *rec);
 int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_record_fn fn,
@@ -122,14 +172,29 @@ int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_rec
  * another consumer claims it, its bytes may change: copy, then check with
  * mpmcring_read() which record you really got. */
 int mpmcring_peek(struct mpmcring_consumer *c, struct mpmcring_record *rec);
+/*
+ * Monitors read without consuming (read-only handles too): a cursor of the
+ * caller's, from mpmcring_snoop_start() (the oldest unconsumed record).
+ * mpmcring_snoop() copies the next record at or after *pos into buf (cap
+ * bytes), fills rec (data = buf) and moves *pos past it: 0; -EAGAIN when
+ * nothing new is finished; -ESTALE when the cursor fell behind and the
+ * records it had not read were reused (*pos moves to the oldest left: call
+ * again); -EMSGSIZE for a record longer than cap (rec->len says how long;
+ * skipped); -EBADMSG for a corrupt ring. Consumers still get every record.
+ */
+uint64_t mpmcring_snoop_start(const struct mpmcring *r);
+int mpmcring_snoop(const struct mpmcring *r, uint64_t *pos, void *buf, size_t cap,
+		   struct mpmcring_record *rec);
 /* Bytes reserved past the head (records finished or being written). */
 uint64_t mpmcring_avail_bytes(const struct mpmcring *r);
 /* Takes the losses not yet reported to any consumer: each drop or
  * overwrite is told to exactly one caller of this function. */
-void mpmcring_lost(struct mpmcring_consumer *c, struct mpmcring_lost *lost);
+void mpmcring_take_lost(struct mpmcring_consumer *c, struct mpmcring_lost *lost);
 
 /* Sleeps until a record is ready (or the ring's watermark is reached):
- * 1 when ready, 0 on timeout (timeout_ms < 0 waits forever). */
+ * 1 when ready, 0 on timeout (timeout_ms < 0 waits forever), -EINTR on a
+ * signal, -EPIPE once the ring was destroyed and is empty (stop: it will
+ * never have records again). */
 int mpmcring_wait(struct mpmcring *r, int timeout_ms);
 /* Wake this ring handle only once this many bytes are reserved past the
  * head (0: for any record). */
@@ -141,7 +206,7 @@ int mpmcring_write(struct mpmcring *r, const void *data, size_t len);
 int mpmcring_writev(struct mpmcring *r, const struct iovec *iov, int n);
 int mpmcring_set_prio(struct mpmcring *r, unsigned int prio);
 
-int mpmcring_stats(struct mpmcring *r, struct mpmcring_stats *st);
+int mpmcring_get_stats(struct mpmcring *r, struct mpmcring_stats *st);
 /* Fills info with up to max attached consumers (slot, pid, records held,
  * how long the oldest claim has stood still); returns how many. */
 int mpmcring_list_consumers(struct mpmcring *r, struct mpmcring_consumer_info *info,
@@ -149,6 +214,41 @@ int mpmcring_list_consumers(struct mpmcring *r, struct mpmcring_consumer_info *i
 
 /* What went wrong with the calling thread's last failed call. */
 const char *mpmcring_errmsg(void);
+
+/* The library loaded at run time: MPMCRING_VERSION_CODE() of it, and
+ * "major.minor.patch". */
+uint32_t mpmcring_version(void);
+const char *mpmcring_version_string(void);
+
+/*
+ * A poller: several rings, one consumer in each, one epoll descriptor
+ * (like libbpf's ring_buffer). mpmcring_poller_poll() sleeps until a ring
+ * has records, then consumes from every ring that has, calling each ring's
+ * fn (mpmcring_consume() rules: a non-zero return stops there, that record
+ * consumed, and is what the poll returns). Rings stay the caller's: close
+ * them after the poller is freed.
+ */
+struct mpmcring_poller;
+struct mpmcring_poller_opts {
+	size_t sz;	    /* sizeof(struct mpmcring_poller_opts) */
+	unsigned int batch; /* records claimed at a time (0: 64) */
+};
+struct mpmcring_poller *mpmcring_poller_new(const struct mpmcring_poller_opts *opts);
+/* Attaches a consumer (with opts) to r; returns its index in the poller. */
+int mpmcring_poller_add(struct mpmcring_poller *p, struct mpmcring *r, mpmcring_record_fn fn,
+			void *ctx, const struct mpmcring_consumer_opts *opts);
+/* Waits up to timeout_ms (< 0: forever) for records, then consumes what is
+ * ready in every ring; returns the records consumed (0: timeout). A ring
+ * destroyed and drained is dropped from the set. */
+int mpmcring_poller_poll(struct mpmcring_poller *p, int timeout_ms);
+/* Consumes what is ready in every ring, without waiting. */
+int mpmcring_poller_consume(struct mpmcring_poller *p);
+/* The epoll descriptor: readable when a ring may have records. */
+int mpmcring_poller_epoll_fd(const struct mpmcring_poller *p);
+/* The consumer the poller attached to ring idx (for mpmcring_take_lost()). */
+struct mpmcring_consumer *mpmcring_poller_consumer(struct mpmcring_poller *p, unsigned int idx);
+/* Frees the consumers and the poller (not the rings). */
+void mpmcring_poller_free(struct mpmcring_poller *p);
 
 #ifdef __cplusplus
 }

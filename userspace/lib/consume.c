@@ -80,13 +80,19 @@ static MPR_SLOW_PATH int mpr_lib_claim_repair(struct mpmcring_consumer *c, unsig
 	return n;
 }
 
-/* The consumer's own counts after a claim of n records. */
+/*
+ * The consumer's own counts after a claim of n records, and where its claim
+ * begins when this one is its first: the commit checks reclaim_pos against
+ * our copy (the slot's start is user-writable).
+ */
 static MPR_ALWAYS_INLINE void mpr_lib_claimed(struct mpmcring_consumer *c, unsigned int n,
-					      uint64_t bytes)
+					      const struct mpr_claim *cl)
 {
+	if (!c->holding)
+		c->claim_start = cl->start;
 	c->holding = true;
 	c->held_records += n;
-	c->held_bytes += bytes;
+	c->held_bytes += cl->bytes;
 	/* Informational: the kernel counts these if this process dies. */
 	MPR_WRITE_ONCE(c->slot->held_records, c->held_records);
 }
@@ -104,15 +110,17 @@ static MPR_ALWAYS_INLINE int mpr_lib_claim(struct mpmcring_consumer *c, unsigned
 	int n;
 
 	/* A revoked claim protects nothing: what it would cover is not ours. */
-	if (c->holding && mpr_claim_revoked(&c->slot->start))
+	if (c->holding && mpr_claim_revoked(v, &c->slot->start, c->claim_start))
 		return mpr_lib_claim_revoked();
 	n = mpr_claim_from(v, &c->slot->start, c->holding, max_records, max_bytes, false, cl, out,
 			   announced);
 	if (mpr_unlikely(n == -EBADMSG))
 		n = mpr_lib_claim_repair(c, max_records, max_bytes, cl, out);
-	if (n < 0)
+	if (n < 0) {
+		errno = -n; /* -EAGAIN, -EBUSY, -EMSGSIZE: no message to format */
 		return n;
-	mpr_lib_claimed(c, n, cl->bytes);
+	}
+	mpr_lib_claimed(c, n, cl);
 	return n;
 }
 
@@ -140,37 +148,47 @@ static MPR_ALWAYS_INLINE int mpr_lib_claim_fast(struct mpmcring_consumer *c,
 		n = mpr_claim_attempt(&c->r->v, &c->slot->start, false, max_records, max_bytes,
 				      false, cl, out, announced, &why);
 	if (mpr_likely(n > 0)) {
-		/* Held nothing before: the counts start over. */
+		/* Held nothing before: the counts start over, the claim too. */
 		c->holding = true;
+		c->claim_start = cl->start;
 		c->held_records = n;
 		c->held_bytes = cl->bytes;
 		/* Informational: the kernel counts these if this process dies. */
 		MPR_WRITE_ONCE(c->slot->held_records, n);
 		return n;
 	}
-	return n == MPR_CLAIM_STOP && why == MPR_REC_NONE && !*announced ? -EAGAIN : 0;
+	if (n == MPR_CLAIM_STOP && why == MPR_REC_NONE && !*announced) {
+		errno = EAGAIN;
+		return -EAGAIN;
+	}
+	return 0;
 }
 
 /*
- * struct mpmcring_record's len, prio and flags are the header's first six
- * bytes, in its order: the header word is copied in with one store (its
- * last two bytes, reserved, land in the struct's padding).
+ * struct mpmcring_record's len, prio, flags and reserved are the header's
+ * eight bytes, in its order: the header word is copied in with one store,
+ * reserved cleared (the ring's memory may hold anything there).
  */
 _Static_assert(offsetof(struct mpmcring_record, len) == 8 &&
 		       offsetof(struct mpmcring_record, prio) == 12 &&
 		       offsetof(struct mpmcring_record, flags) == 13 &&
-		       sizeof(struct mpmcring_record) == 16 &&
+		       offsetof(struct mpmcring_record, reserved) == 14 &&
+		       offsetof(struct mpmcring_record, pos) == 16 &&
 		       offsetof(struct mpmcring_rec_hdr, len) == 0 &&
 		       offsetof(struct mpmcring_rec_hdr, prio) == 4 &&
-		       offsetof(struct mpmcring_rec_hdr, flags) == 5,
+		       offsetof(struct mpmcring_rec_hdr, flags) == 5 &&
+		       offsetof(struct mpmcring_rec_hdr, reserved) == 6,
 	       "struct mpmcring_record mirrors the record header");
 
 static MPR_ALWAYS_INLINE void mpr_lib_record_set(struct mpmcring_record *rec,
 						 const unsigned char *data, const struct mpr_rec *r)
 {
+	union mpr_hdr_word u = { .w = r->hdr };
+
+	u.h.reserved = 0;
 	rec->data = data;
-	memcpy((unsigned char *)rec + offsetof(struct mpmcring_record, len), &r->hdr,
-	       sizeof(r->hdr));
+	memcpy((unsigned char *)rec + offsetof(struct mpmcring_record, len), &u.w, sizeof(u.w));
+	rec->pos = r->pos;
 }
 
 static MPR_ALWAYS_INLINE void mpr_lib_record(struct mpmcring_consumer *c, const struct mpr_rec *r,
@@ -276,7 +294,7 @@ int mpmcring_read_many(struct mpmcring_consumer *c, struct mpmcring_record *recs
 	int n;
 
 	if (!max_records)
-		return -EINVAL;
+		return mpr_lib_error(EINVAL, "mpmcring_read_many: max_records is 0");
 	n = mpr_lib_claim_fast(c, max_records, max_bytes, &cl, &sink, &announced);
 	if (mpr_unlikely(n <= 0))
 		return n ? n : mpr_lib_read_many_slow(c, recs, max_records, max_bytes, announced);
@@ -308,7 +326,7 @@ int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
 	int n;
 
 	if (!max_records)
-		return -EINVAL;
+		return mpr_lib_error(EINVAL, "mpmcring_read_batch: max_records is 0");
 	n = mpr_lib_claim_fast(c, max_records, max_bytes, &cl, NULL, &announced);
 	if (mpr_unlikely(n <= 0))
 		return n ? n : mpr_lib_read_batch_slow(c, b, max_records, max_bytes, announced);
@@ -327,7 +345,7 @@ int mpmcring_batch_next(struct mpmcring_batch *b, struct mpmcring_record *rec)
 
 int mpmcring_validate(struct mpmcring_consumer *c)
 {
-	if (!c->holding || !mpr_claim_revoked(&c->slot->start))
+	if (!c->holding || !mpr_claim_revoked(&c->r->v, &c->slot->start, c->claim_start))
 		return 0;
 	return mpr_lib_error(
 		ESTALE,
@@ -346,7 +364,7 @@ int mpmcring_commit(struct mpmcring_consumer *c)
 	 * The exchange first: a revocation reads held_records to count what
 	 * the claim held, so it stays set until the claim is gone.
 	 */
-	revoked = mpr_commit(&s->start);
+	revoked = mpr_commit(&c->r->v, &s->start, c->claim_start);
 	/* Own cache line, informational: plain stores. */
 	MPR_WRITE_ONCE(s->held_records, 0);
 	if (!revoked) {
@@ -376,7 +394,12 @@ int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_rec
 	int n, ret;
 
 	if (!max)
-		return -EINVAL;
+		return mpr_lib_error(EINVAL, "mpmcring_consume: max is 0");
+	if (c->lost_records && !c->pending) {
+		ret = mpr_lib_lost_record(c, fn, ctx);
+		if (ret)
+			return ret;
+	}
 	if (!c->pending) {
 		n = mpr_lib_claim(c, max, UINT64_MAX, &cl, NULL, false);
 		if (n == -EAGAIN)
@@ -422,6 +445,8 @@ int mpmcring_peek(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 			rec->len = mr.len;
 			rec->prio = mr.prio;
 			rec->flags = mr.flags;
+			rec->reserved = 0;
+			rec->pos = h;
 			return 0;
 		}
 		if (st == MPR_REC_BAD)
@@ -432,6 +457,7 @@ int mpmcring_peek(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 			break;
 		h += mr.size;
 	}
+	errno = EAGAIN;
 	return -EAGAIN;
 }
 
@@ -443,11 +469,24 @@ uint64_t mpmcring_avail_bytes(const struct mpmcring *r)
 	return mpr_head_sane(&r->v, &s) ? s.prod - s.head : 0;
 }
 
-void mpmcring_lost(struct mpmcring_consumer *c, struct mpmcring_lost *lost)
+void mpmcring_take_lost(struct mpmcring_consumer *c, struct mpmcring_lost *lost)
 {
 	mpr_lib_take_lost(c);
 	*lost = c->lost;
 	c->lost.dropped = 0;
 	c->lost.overwritten = 0;
 	c->lost.revoked = 0;
+}
+
+int mpr_lib_lost_record(struct mpmcring_consumer *c, mpmcring_record_fn fn, void *ctx)
+{
+	struct mpmcring_record rec = { .flags = MPMCRING_REC_LOST };
+	struct mpmcring_lost lost;
+
+	mpmcring_take_lost(c, &lost);
+	if (!lost.dropped && !lost.overwritten && !lost.revoked)
+		return 0;
+	rec.data = &lost;
+	rec.len = sizeof(lost);
+	return fn(ctx, &rec);
 }

@@ -34,6 +34,18 @@ static const char *const ev_names[MPMCRING_EV_NR_TYPES] = {
 /* The union of fixed parts comes first: decoding copies into it. */
 _Static_assert(offsetof(struct mpmcring_event, hdr) == 0, "union first");
 _Static_assert(sizeof(struct mpmcring_ev_hdr) == 48, "uapi: header of 48 bytes");
+/* The uapi layout, as the module checks it: no padding that differs
+ * between ABIs (i386 aligns 64-bit integers to 4). */
+_Static_assert(sizeof(struct mpmcring_ev_exec) == 56, "uapi: exec event");
+_Static_assert(sizeof(struct mpmcring_ev_fork) == 56, "uapi: fork event");
+_Static_assert(sizeof(struct mpmcring_ev_exit) == 56, "uapi: exit event");
+_Static_assert(sizeof(struct mpmcring_ev_open) == 80, "uapi: open event");
+_Static_assert(sizeof(struct mpmcring_ev_connect) == 88, "uapi: connect event");
+_Static_assert(sizeof(struct mpmcring_ev_execve) == 72, "uapi: execve event");
+_Static_assert(sizeof(struct mpmcring_ev_syscall) == 64, "uapi: syscall event");
+_Static_assert(offsetof(struct mpmcring_ev_hdr, ts_ns) == 16, "uapi: header time");
+_Static_assert(offsetof(struct mpmcring_ev_open, ret) == 48, "uapi: open ret");
+_Static_assert(offsetof(struct mpmcring_ev_connect, addr) == 72, "uapi: connect addr");
 
 const char *mpmcring_event_type_name(unsigned int type)
 {
@@ -81,8 +93,13 @@ int mpmcring_event_decode_bytes(const void *data, size_t len, struct mpmcring_ev
 	if (h.size < fixed)
 		return mpr_lib_error(EPROTO, "%s event of %u bytes: its fixed part takes %zu",
 				     ev_names[h.type], h.size, fixed);
-	/* The fixed part is in the record: copy it, then check its string. */
+	/* The fixed part is in the record: copy it, then check its string.
+	 * The header is the copy checked above, not a second read of the
+	 * record: a revoked record can be rewritten by the kernel while it is
+	 * decoded, and a type or size read twice could disagree with the
+	 * checks (a type without a name, a string of another type). */
 	memcpy(ev, p, fixed);
+	ev->hdr = h;
 	s = ev_string(ev);
 	if (s) {
 		end = (size_t)s->off + s->len; /* both 16-bit: no overflow */

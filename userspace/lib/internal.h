@@ -25,7 +25,8 @@ struct mpmcring_consumer {
 	struct mpmcring *r;
 	struct mpmcring_slot *slot;
 	unsigned int idx;
-	bool holding; /* the slot holds a claim */
+	bool holding;	   /* the slot holds a claim */
+	__u64 claim_start; /* where it begins: our copy, the slot's is shared */
 	uint64_t held_records;
 	uint64_t held_bytes;
 	bool pending; /* [pend_cur, pend_end) claimed, not delivered */
@@ -34,13 +35,30 @@ struct mpmcring_consumer {
 	__u64 prod_seen;       /* a prod_pos loaded before (see mpr_claim_one()) */
 	uint64_t seen_dropped; /* loss totals at the last look */
 	uint64_t seen_overwritten;
+	bool lost_records; /* MPMCRING_CONSUMER_LOST_RECORDS */
 };
+
+#define MPR_STR2(x) #x
+#define MPR_STR(x) MPR_STR2(x)
+#define MPMCRING_VERSION_STRING         \
+	MPR_STR(MPMCRING_VERSION_MAJOR) \
+	"." MPR_STR(MPMCRING_VERSION_MINOR) "." MPR_STR(MPMCRING_VERSION_PATCH)
 
 /* Sets the calling thread's error message; returns -err. */
 int mpr_lib_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * Checks an options struct: 0, or -EINVAL (errno, message) when its sz is
+ * too small or it sets bytes past the known size (a newer caller's fields).
+ */
+int mpr_lib_opts_check(const void *opts, size_t known, const char *what);
+
 /* Checks a layout for the sanity the library's own safety relies on. */
 int mpr_lib_check_layout(const struct mpmcring_layout *l);
+
+/* Hands the losses not yet reported to fn as one MPMCRING_REC_LOST record;
+ * returns fn's value (0 when there were none). */
+int mpr_lib_lost_record(struct mpmcring_consumer *c, mpmcring_record_fn fn, void *ctx);
 
 /* A ring over memory the caller owns (tests, fuzzer, host harness). */
 struct mpmcring *mpmcring__open_memory(void *cons, void *ro, const struct mpmcring_layout *l);

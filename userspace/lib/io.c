@@ -65,7 +65,7 @@ int mpmcring_set_prio(struct mpmcring *r, unsigned int prio)
 	return mpr_lib_error(errno, "setting the write priority: %s", strerror(errno));
 }
 
-int mpmcring_stats(struct mpmcring *r, struct mpmcring_stats *st)
+int mpmcring_get_stats(struct mpmcring *r, struct mpmcring_stats *st)
 {
 	return mpr_lib_ioctl(r, MPMCRING_IOC_STATS, st, "reading statistics");
 }

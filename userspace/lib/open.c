@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,41 @@ int mpr_lib_error(int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(mpr_errbuf, sizeof(mpr_errbuf), fmt, ap);
 	va_end(ap);
+	errno = err;
 	return -err;
+}
+
+int mpr_lib_opts_check(const void *opts, size_t known, const char *what)
+{
+	const unsigned char *p = opts;
+	size_t sz, i;
+
+	if (!opts)
+		return 0;
+	sz = *(const size_t *)opts;
+	if (sz < sizeof(size_t))
+		return mpr_lib_error(EINVAL,
+				     "%s: sz is %zu: set it to sizeof the struct (MPMCRING_OPTS())",
+				     what, sz);
+	/* A newer caller's fields this library does not know: fine while 0. */
+	for (i = known; i < sz; i++)
+		if (p[i])
+			return mpr_lib_error(
+				EINVAL,
+				"%s: byte %zu is set, a field this library (%s) does not know: upgrade the library",
+				what, i, MPMCRING_VERSION_STRING);
+	return 0;
+}
+
+uint32_t mpmcring_version(void)
+{
+	return MPMCRING_VERSION_CODE(MPMCRING_VERSION_MAJOR, MPMCRING_VERSION_MINOR,
+				     MPMCRING_VERSION_PATCH);
+}
+
+const char *mpmcring_version_string(void)
+{
+	return MPMCRING_VERSION_STRING;
 }
 
 const char *mpmcring_errmsg(void)
@@ -54,9 +89,15 @@ int mpr_lib_check_layout(const struct mpmcring_layout *l)
 			EPROTONOSUPPORT,
 			"ring uses features %#llx this library does not know: upgrade the library",
 			(unsigned long long)(l->features & ~MPMCRING_FEAT_KNOWN));
-	if (l->layout_size != sizeof(*l) || !pow2(l->data_size) || l->data_size < 4096 ||
-	    l->data_size > (1ULL << 40) || l->granule_shift < 3 || l->granule_shift > 12 ||
-	    l->max_record > l->data_size / 2 || l->max_consumers == 0 ||
+	/*
+	 * A newer kernel's layout may be larger (fields appended with an ABI
+	 * minor bump, inside the meta page's first 512 bytes): the library
+	 * reads the part it knows.
+	 */
+	if (l->layout_size < sizeof(*l) ||
+	    l->layout_size > offsetof(struct mpmcring_meta, prod_pos) || !pow2(l->data_size) ||
+	    l->data_size < 4096 || l->data_size > (1ULL << 40) || l->granule_shift < 3 ||
+	    l->granule_shift > 12 || l->max_record > l->data_size / 2 || l->max_consumers == 0 ||
 	    l->cons_size < MPMCRING_CONS_HDR_SIZE +
 				   (uint64_t)l->max_consumers * sizeof(struct mpmcring_slot))
 		return mpr_lib_error(EPROTO, "the ring's layout is inconsistent");
@@ -95,13 +136,28 @@ static int mpr_open_error(const char *path, int err)
 
 struct mpmcring *mpmcring_open(const char *path, int flags)
 {
+	if (flags < 0) {
+		mpr_lib_error(EINVAL, "unknown open flags %#x", (unsigned int)flags);
+		return NULL;
+	}
+	return mpmcring_open_opts(path,
+				  &MPMCRING_OPTS(mpmcring_open_opts, .flags = (unsigned int)flags));
+}
+
+struct mpmcring *mpmcring_open_opts(const char *path, const struct mpmcring_open_opts *opts)
+{
+	struct mpmcring_open_opts o = { 0 };
 	struct mpmcring *r;
 	int err, prot;
 
+	if (mpr_lib_opts_check(opts, sizeof(o), "mpmcring_open_opts"))
+		return NULL;
+	if (opts)
+		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
 	if (!path)
 		path = MPMCRING_DEFAULT_PATH;
-	if (flags & ~MPMCRING_OPEN_RDONLY) {
-		errno = -mpr_lib_error(EINVAL, "unknown open flags %#x", flags);
+	if (o.flags & ~MPMCRING_OPEN_RDONLY) {
+		mpr_lib_error(EINVAL, "unknown open flags %#x", o.flags);
 		return NULL;
 	}
 	r = calloc(1, sizeof(*r));
@@ -109,7 +165,7 @@ struct mpmcring *mpmcring_open(const char *path, int flags)
 		errno = -mpr_lib_error(ENOMEM, "out of memory");
 		return NULL;
 	}
-	r->rdonly = flags & MPMCRING_OPEN_RDONLY;
+	r->rdonly = o.flags & MPMCRING_OPEN_RDONLY;
 	r->fd = open(path, (r->rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (r->fd < 0) {
 		err = mpr_open_error(path, errno);
@@ -145,6 +201,11 @@ struct mpmcring *mpmcring_open(const char *path, int flags)
 		goto fail;
 	}
 	mpr_view_init(&r->v, &r->layout, r->cons_map, r->ro_map);
+	if (o.watermark) {
+		err = mpmcring_set_watermark(r, o.watermark);
+		if (err)
+			goto fail;
+	}
 	return r;
 fail:
 	mpmcring_close(r);
@@ -199,8 +260,24 @@ const struct mpmcring_layout *mpmcring_get_layout(const struct mpmcring *r)
 
 struct mpmcring_consumer *mpmcring_consumer_new(struct mpmcring *r)
 {
+	return mpmcring_consumer_new_opts(r, NULL);
+}
+
+struct mpmcring_consumer *mpmcring_consumer_new_opts(struct mpmcring *r,
+						     const struct mpmcring_consumer_opts *opts)
+{
+	struct mpmcring_consumer_opts o = { 0 };
 	struct mpmcring_consumer *c;
 	__u32 idx;
+
+	if (mpr_lib_opts_check(opts, sizeof(o), "mpmcring_consumer_opts"))
+		return NULL;
+	if (opts)
+		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	if (o.flags & ~MPMCRING_CONSUMER_LOST_RECORDS) {
+		mpr_lib_error(EINVAL, "unknown consumer flags %#x", o.flags);
+		return NULL;
+	}
 
 	if (r->rdonly) {
 		errno = -mpr_lib_error(
@@ -249,6 +326,7 @@ struct mpmcring_consumer *mpmcring_consumer_new(struct mpmcring *r)
 	}
 	c->r = r;
 	c->idx = idx;
+	c->lost_records = o.flags & MPMCRING_CONSUMER_LOST_RECORDS;
 	c->slot = &r->v.cons->slots[idx];
 	/* A real prod_pos of the past: mpr_claim_one() relies on it. */
 	c->prod_seen = MPR_LOAD_ACQUIRE(&r->v.meta->prod_pos);

@@ -159,7 +159,7 @@ stop:
 	res->bytes = bench_sum(bc, o->consumers, true);
 	if (!lg_read(&res->lt) && code == CLI_OK)
 		bench_progress(now_s() - t0, &res->lt, res->records, tty, true);
-	if (mpmcring_stats(r, &res->st) && code == CLI_OK)
+	if (mpmcring_get_stats(r, &res->st) && code == CLI_OK)
 		code = cli_error("bench", "%s: %s", BENCH_DEV, mpmcring_errmsg());
 out:
 	for (i = 0; i < o->consumers; i++)

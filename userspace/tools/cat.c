@@ -1,38 +1,53 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * mpmcring cat: consume records as one consumer of the ring and print them
- * as escaped text, hex dumps or JSON lines. Records are printed straight
- * from the ring (zero-copy) and committed once their batch is printed.
+ * as escaped text, hex dumps or JSON lines. Each batch is formatted into
+ * memory, committed, and only then written: a reader that stops reading
+ * (a pager, Ctrl-S, a full pipe) blocks cat, never the ring. With --peek,
+ * cat consumes nothing: it copies records as a monitor (mpmcring_snoop()).
  * Kernel events (mpmcring_events.ko) are decoded by the library and printed
  * field by field; records written by userspace are never decoded as events.
  */
 #include <errno.h>
 #include <getopt.h>
-#include <sched.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
 static const char cat_usage[] =
 	"Usage: mpmcring cat [RING] [--text|--hex|--json] [--raw] [--follow]\n"
-	"                    [--count N] [--batch N]\n\n"
+	"                    [--peek] [--count N] [--batch N]\n\n"
 	"Consumes records from a ring and prints them. Each record goes to one\n"
-	"consumer only: records cat prints are gone from the ring.\n\n"
+	"consumer only: records cat prints are gone from the ring, and records\n"
+	"another consumer takes are not printed (cat says when others are\n"
+	"attached). With --peek it takes nothing. cat commits each batch before\n"
+	"writing it, so a slow reader (a pager, a full pipe) never holds the ring.\n\n"
 	"  -t, --text      the payload as one line, non-printable bytes escaped\n"
 	"                  (\\\\ \\n \\r \\t \\xHH) (default)\n"
 	"  -x, --hex       a header line (length, class, flags), then a hex dump\n"
 	"  -j, --json      one JSON object per line:\n"
-	"                  {\"len\":N,\"prio\":\"normal\",\"flags\":N,\"data_b64\":\"...\"}\n"
-	"                  (flags 1: written with write(2), never taken for an event)\n"
+	"                  {\"len\":N,\"prio\":\"normal\",\"flags\":N,\"pos\":N,\"data_b64\":\"...\"}\n"
+	"                  (flags 1: written with write(2), never taken for an event;\n"
+	"                  pos: the record's ring position, growing in ring order);\n"
+	"                  errors too: {\"error\":{\"command\":..,\"message\":..,\"exit\":N}}\n"
+	"                  (one of --text, --hex, --json)\n"
 	"  -r, --raw       print kernel events as the other records, undecoded\n"
 	"  -f, --follow    wait for new records instead of stopping when the ring\n"
-	"                  is empty\n"
+	"                  is empty (until it is destroyed)\n"
+	"  -p, --peek      monitor: copy records without consuming them (read-only;\n"
+	"                  consumers still get every record; a peek that falls\n"
+	"                  behind misses records and says so)\n"
 	"  -n, --count N   stop after N records\n"
 	"  -b, --batch N   records claimed at a time (default 64, 1-65536)\n"
 	"  -h, --help      this help\n\n"
 	"Losses (records dropped or overwritten before any consumer saw them) are\n"
 	"reported as {\"lost\":{\"dropped\":N,\"overwritten\":M}} lines with --json,\n"
-	"else on stderr. SIGINT, SIGTERM and a closed output pipe end cat cleanly.\n\n"
+	"else on stderr; each loss is told to one consumer, so with other consumers\n"
+	"attached cat sees only its share. --peek reports records it missed as\n"
+	"{\"missed\":{\"from\":POS,\"to\":POS}}. SIGINT, SIGTERM, a closed output pipe\n"
+	"and a destroyed ring end cat cleanly.\n\n"
 	"Kernel events (from mpmcring_events.ko, e.g. in /dev/mpmcring-events) are\n"
 	"decoded: with --text one line each (time cpu type pid= ... fields), with\n"
 	"--json objects such as\n"
@@ -49,15 +64,17 @@ enum cat_fmt { CAT_TEXT, CAT_HEX, CAT_JSON };
 
 struct cat {
 	enum cat_fmt fmt;
+	bool fmt_set;
 	bool follow;
-	bool raw;	/* do not decode kernel events */
+	bool raw; /* do not decode kernel events */
+	bool peek;
 	uint64_t count; /* 0: no limit */
 	unsigned int batch;
 	uint64_t done; /* records printed */
 };
 
 /* Prints rec as a kernel event; false when it is not one. */
-static bool cat_event(struct cat *k, const struct mpmcring_record *rec, const char **bad)
+static bool cat_event(struct cat *k, FILE *f, const struct mpmcring_record *rec, const char **bad)
 {
 	struct mpmcring_event ev;
 	int ret;
@@ -71,57 +88,59 @@ static bool cat_event(struct cat *k, const struct mpmcring_record *rec, const ch
 	if (ret)
 		return false;
 	if (k->fmt == CAT_JSON)
-		out_event_json(stdout, &ev, rec->prio);
+		out_event_json(f, &ev, rec);
 	else
-		out_event_text(stdout, &ev);
+		out_event_text(f, &ev);
 	return true;
 }
 
-static void cat_record(struct cat *k, const struct mpmcring_record *rec)
+static void cat_record(struct cat *k, FILE *f, const struct mpmcring_record *rec)
 {
 	const char *bad;
 
-	if (cat_event(k, rec, &bad)) {
+	if (cat_event(k, f, rec, &bad)) {
 		k->done++;
 		return;
 	}
 	switch (k->fmt) {
 	case CAT_JSON:
-		printf("{\"len\":%u,\"prio\":\"%s\",\"flags\":%u,", rec->len, prio_name(rec->prio),
-		       rec->flags);
+		fprintf(f, "{\"len\":%u,\"prio\":\"%s\",\"flags\":%u,\"pos\":%llu,", rec->len,
+			prio_name(rec->prio), rec->flags, (unsigned long long)rec->pos);
 		if (bad) {
-			fputs("\"bad_event\":", stdout);
-			out_json_string(stdout, bad);
-			fputc(',', stdout);
+			fputs("\"bad_event\":", f);
+			out_json_string(f, bad);
+			fputc(',', f);
 		}
-		fputs("\"data_b64\":\"", stdout);
-		out_base64(stdout, rec->data, rec->len);
-		fputs("\"}\n", stdout);
+		fputs("\"data_b64\":\"", f);
+		out_base64(f, rec->data, rec->len);
+		fputs("\"}\n", f);
 		break;
 	case CAT_HEX:
-		printf("record %llu: len %u, prio %s, flags 0x%02x%s\n",
-		       (unsigned long long)k->done, rec->len, prio_name(rec->prio), rec->flags,
-		       rec->flags & MPMCRING_REC_FROM_USER ? " (from user)" : "");
-		out_hexdump(stdout, rec->data, rec->len);
+		fprintf(f, "record %llu: len %u, prio %s, flags 0x%02x%s, pos %llu\n",
+			(unsigned long long)k->done, rec->len, prio_name(rec->prio), rec->flags,
+			rec->flags & MPMCRING_REC_FROM_USER ? " (from user)" : "",
+			(unsigned long long)rec->pos);
+		out_hexdump(f, rec->data, rec->len);
 		break;
 	case CAT_TEXT:
-		out_escaped(stdout, rec->data, rec->len);
-		putchar('\n');
+		out_escaped(f, rec->data, rec->len);
+		fputc('\n', f);
 		break;
 	}
 	k->done++;
 }
 
-static void cat_lost(struct cat *k, struct mpmcring_consumer *c)
+/* JSON loss lines go into f, in order with the records; text on stderr. */
+static void cat_lost(struct cat *k, FILE *f, struct mpmcring_consumer *c)
 {
 	struct mpmcring_lost lost;
 
-	mpmcring_lost(c, &lost);
+	mpmcring_take_lost(c, &lost);
 	if (!lost.dropped && !lost.overwritten)
 		return;
 	if (k->fmt == CAT_JSON) {
-		printf("{\"lost\":{\"dropped\":%llu,\"overwritten\":%llu}}\n",
-		       (unsigned long long)lost.dropped, (unsigned long long)lost.overwritten);
+		fprintf(f, "{\"lost\":{\"dropped\":%llu,\"overwritten\":%llu}}\n",
+			(unsigned long long)lost.dropped, (unsigned long long)lost.overwritten);
 		return;
 	}
 	/* In order with the records before it. */
@@ -141,50 +160,179 @@ static int cat_flush(void)
 	return cli_error("cat", "writing the output: %s", strerror(errno));
 }
 
-/* Consumes until the ring is empty (or forever with --follow). */
+/* Writes what a batch produced, then flushes: 0, -1 (closed pipe) or a code. */
+static int cat_write(const char *buf, size_t len)
+{
+	if (len && fwrite(buf, 1, len, stdout) != len && errno == EPIPE)
+		return -1;
+	return cat_flush();
+}
+
+/*
+ * Waits for records, bounded so that a signal just before the wait costs
+ * 250 ms: 0 to go on, -1 when the ring was destroyed and is empty (the
+ * end), else an exit code.
+ */
+static int cat_wait(const char *path, struct mpmcring *r)
+{
+	int n = mpmcring_wait(r, 250);
+
+	if (n == -EPIPE) {
+		fprintf(stderr, "mpmcring cat: %s: the ring was destroyed; every record was read\n",
+			path);
+		return -1;
+	}
+	if (n < 0 && n != -EINTR)
+		return cli_error("cat", "%s: %s", path, mpmcring_errmsg());
+	return 0;
+}
+
+/* Says which other consumers share the ring: cat sees only its share. */
+static void cat_others(const char *path, struct mpmcring *r)
+{
+	struct mpmcring_consumer_info info[64];
+	int i, n = mpmcring_list_consumers(r, info, 64), others = 0;
+	pid_t self = getpid();
+
+	for (i = 0; i < n; i++)
+		others += info[i].pid != (uint32_t)self;
+	if (!others)
+		return;
+	fprintf(stderr, "mpmcring cat: %s: %d other consumer%s attached (pid", path, others,
+		others > 1 ? "s" : "");
+	for (i = 0; i < n; i++)
+		if (info[i].pid != (uint32_t)self)
+			fprintf(stderr, " %u", info[i].pid);
+	fprintf(stderr, "): each record goes to one consumer, so cat prints only the ones it "
+			"wins; --peek shows all without taking any\n");
+}
+
+/*
+ * Consumes until the ring is empty (or forever with --follow). Each batch
+ * is formatted into memory and committed before it is written: the claim
+ * is never held while stdout blocks.
+ */
 static int cat_run(struct cat *k, const char *path, struct mpmcring *r, struct mpmcring_consumer *c)
 {
 	struct mpmcring_record rec;
 	struct mpmcring_batch b;
+	char *buf = NULL;
+	size_t len = 0;
 	int n, ret;
 
 	while (!cli_stop && (!k->count || k->done < k->count)) {
 		unsigned int max = k->batch;
+		uint64_t before = k->done;
+		FILE *m;
 
 		/* Never claim more than --count lets us print. */
 		if (k->count && k->count - k->done < max)
 			max = (unsigned int)(k->count - k->done);
 		n = mpmcring_read_batch(c, &b, max, SIZE_MAX);
-		if (n == -EAGAIN) {
-			cat_lost(k, c);
-			if (!k->follow)
-				break;
-			ret = cat_flush();
-			if (ret)
-				return ret < 0 ? CLI_OK : ret;
-			/* A bounded wait: a signal just before it costs 250 ms. */
-			n = mpmcring_wait(r, 250);
-			if (n < 0 && n != -EINTR)
-				return cli_error("cat", "%s: %s", path, mpmcring_errmsg());
+		if (n == -EBUSY) /* records are there; other consumers were quicker */
 			continue;
-		}
-		if (n == -EBUSY) { /* claim contention: try again */
-			sched_yield();
+		if (n == -EAGAIN) {
+			m = open_memstream(&buf, &len);
+			if (!m)
+				return cli_error("cat", "out of memory");
+			cat_lost(k, m, c);
+			fclose(m);
+			ret = cat_write(buf, len);
+			free(buf);
+			buf = NULL;
+			if (!ret && k->follow)
+				ret = cat_wait(path, r);
+			if (ret || !k->follow)
+				return ret < 0 ? CLI_OK : ret;
 			continue;
 		}
 		if (n < 0)
 			return cli_error("cat", "%s: %s", path, mpmcring_errmsg());
-		cat_lost(k, c);
+		m = open_memstream(&buf, &len);
+		if (!m) {
+			mpmcring_commit(c);
+			return cli_error("cat", "out of memory");
+		}
+		cat_lost(k, m, c);
 		while (mpmcring_batch_next(&b, &rec))
-			cat_record(k, &rec);
-		/* Written out (not left in stdio's buffer) before release. */
-		ret = cat_flush();
-		mpmcring_commit(c);
+			cat_record(k, m, &rec);
+		fclose(m);
+		if (mpmcring_commit(c) == -ESTALE) {
+			/* Held past the claim timeout: the copy may be torn. */
+			k->done = before;
+			fprintf(stderr, "mpmcring cat: %s: %s; not printed\n", path,
+				mpmcring_errmsg());
+			len = 0;
+		}
+		ret = cat_write(buf, len);
+		free(buf);
+		buf = NULL;
 		if (ret)
 			return ret < 0 ? CLI_OK : ret;
 	}
 	ret = cat_flush();
 	return ret < 0 ? CLI_OK : ret;
+}
+
+/* --peek: copies records with a cursor of its own; takes none. */
+static int cat_peek(struct cat *k, const char *path, struct mpmcring *r)
+{
+	const struct mpmcring_layout *l = mpmcring_get_layout(r);
+	size_t cap = l->max_record ? l->max_record : 1;
+	uint64_t pos = mpmcring_snoop_start(r), from;
+	struct mpmcring_record rec;
+	void *buf = malloc(cap);
+	int n, ret = 0;
+
+	if (!buf)
+		return cli_error("cat", "out of memory");
+	while (!cli_stop && (!k->count || k->done < k->count)) {
+		from = pos;
+		n = mpmcring_snoop(r, &pos, buf, cap, &rec);
+		if (!n) {
+			cat_record(k, stdout, &rec);
+			continue;
+		}
+		if (n == -ESTALE) {
+			if (k->fmt == CAT_JSON) {
+				printf("{\"missed\":{\"from\":%llu,\"to\":%llu}}\n",
+				       (unsigned long long)from, (unsigned long long)pos);
+			} else {
+				fflush(stdout);
+				fprintf(stderr,
+					"mpmcring cat: --peek fell behind: the records between positions %llu and %llu were reused before it read them\n",
+					(unsigned long long)from, (unsigned long long)pos);
+			}
+			continue;
+		}
+		if (n != -EAGAIN) {
+			ret = cli_error("cat", "%s: %s", path, mpmcring_errmsg());
+			break;
+		}
+		ret = cat_flush();
+		if (ret || !k->follow)
+			break;
+		/*
+		 * A monitor cannot sleep in poll(): readiness means a record waits
+		 * at the head, which may be one it already copied. Short naps.
+		 */
+		sleep_s(0.05);
+	}
+	free(buf);
+	if (!ret)
+		ret = cat_flush();
+	return ret < 0 ? CLI_OK : ret;
+}
+
+static int cat_format(struct cat *k, enum cat_fmt fmt, const char *opt)
+{
+	static const char *const names[] = { "--text", "--hex", "--json" };
+
+	if (k->fmt_set && k->fmt != fmt)
+		return cli_usage("cat", "%s and %s: choose one output format", names[k->fmt], opt);
+	k->fmt = fmt;
+	k->fmt_set = true;
+	return 0;
 }
 
 int cmd_cat(int argc, char **argv)
@@ -195,6 +343,7 @@ int cmd_cat(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "raw", no_argument, NULL, 'r' },
 		{ "follow", no_argument, NULL, 'f' },
+		{ "peek", no_argument, NULL, 'p' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "batch", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
@@ -208,22 +357,25 @@ int cmd_cat(int argc, char **argv)
 	int opt, code = CLI_OK;
 
 	argv[0] = "mpmcring cat";
-	while ((opt = getopt_long(argc, argv, "htxjrfn:b:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "htxjrfpn:b:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 't':
-			k.fmt = CAT_TEXT;
+			code = cat_format(&k, CAT_TEXT, "--text");
 			break;
 		case 'x':
-			k.fmt = CAT_HEX;
+			code = cat_format(&k, CAT_HEX, "--hex");
 			break;
 		case 'j':
-			k.fmt = CAT_JSON;
+			code = cat_format(&k, CAT_JSON, "--json");
 			break;
 		case 'r':
 			k.raw = true;
 			break;
 		case 'f':
 			k.follow = true;
+			break;
+		case 'p':
+			k.peek = true;
 			break;
 		case 'n':
 			if (!parse_u64(optarg, false, &k.count) || !k.count)
@@ -241,6 +393,8 @@ int cmd_cat(int argc, char **argv)
 		default:
 			return cli_try_help("cat");
 		}
+		if (code)
+			return code;
 	}
 	if (argc - optind > 1)
 		return cli_usage("cat", "one RING at most (got '%s' and '%s')", argv[optind],
@@ -249,13 +403,19 @@ int cmd_cat(int argc, char **argv)
 		return cli_usage("cat", "bad RING '%s'", argv[optind]);
 
 	cli_signals();
-	r = ring_open("cat", path, 0, &code);
+	r = ring_open("cat", path, k.peek ? MPMCRING_OPEN_RDONLY : 0, &code);
 	if (!r)
 		return code;
+	if (k.peek) {
+		code = cat_peek(&k, path, r);
+		mpmcring_close(r);
+		return code;
+	}
 	c = mpmcring_consumer_new(r);
 	if (!c) {
 		code = cli_error("cat", "%s: %s", path, mpmcring_errmsg());
 	} else {
+		cat_others(path, r);
 		code = cat_run(&k, path, r, c);
 		mpmcring_consumer_free(c);
 	}

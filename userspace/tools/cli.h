@@ -26,18 +26,25 @@
 
 /* Set by SIGINT/SIGTERM (cli_signals()); every loop checks it. */
 extern volatile sig_atomic_t cli_stop;
+/* --json was given: errors go to stdout as {"error":{...}} lines too. */
+extern bool cli_json;
 
 /* Subcommands: argv[0] is the subcommand's name. */
 int cmd_stat(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_list(int argc, char **argv);
 
 /* ring.c: the RING argument, opening a ring, errors, signals. */
 /* NULL or "default": /dev/mpmcring; NAME: /dev/mpmcring-NAME; a/b: a/b. */
 int ring_path(const char *arg, char *buf, size_t len);
 /* Opens the ring or prints why not; *code gets the exit code on failure. */
 struct mpmcring *ring_open(const char *cmd, const char *path, int flags, int *code);
-/* Prints "mpmcring CMD: message" on stderr; returns CLI_ERROR. */
+/* Prints "mpmcring CMD: message" on stderr (with --json, also as
+ * {"error":{"command":CMD,"message":...,"exit":CODE}} on stdout); returns
+ * code. */
+int cli_fail(const char *cmd, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* cli_fail() with CLI_ERROR. */
 int cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints the message and a pointer to --help; returns CLI_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -69,7 +76,7 @@ void out_hexdump(FILE *f, const void *data, size_t len);
 
 /* event_out.c: decoded kernel events, one line each. */
 void out_event_text(FILE *f, const struct mpmcring_event *ev);
-/* prio: the record's class, from the ring's record header. */
-void out_event_json(FILE *f, const struct mpmcring_event *ev, unsigned int prio);
+/* rec: the record it was decoded from (class, position). */
+void out_event_json(FILE *f, const struct mpmcring_event *ev, const struct mpmcring_record *rec);
 
 #endif /* MPMCRING_CLI_H */

@@ -107,17 +107,18 @@ void out_event_text(FILE *f, const struct mpmcring_event *ev)
 	fputc('\n', f);
 }
 
-void out_event_json(FILE *f, const struct mpmcring_event *ev, unsigned int prio)
+void out_event_json(FILE *f, const struct mpmcring_event *ev, const struct mpmcring_record *rec)
 {
 	const struct mpmcring_ev_hdr *h = &ev->hdr;
 	char buf[INET6_ADDRSTRLEN + 8];
 	unsigned int i;
 
 	fprintf(f,
-		"{\"type\":\"%s\",\"ts\":%llu,\"cpu\":%u,\"pid\":%u,\"tgid\":%u,\"uid\":%u,"
-		"\"prio\":\"%s\",\"comm\":",
-		mpmcring_event_type_name(h->type), (unsigned long long)h->ts_ns, h->cpu, h->pid,
-		h->tgid, h->uid, prio_name(prio));
+		"{\"type\":\"%s\",\"pos\":%llu,\"ts\":%llu,\"cpu\":%u,\"pid\":%u,\"tgid\":%u,"
+		"\"uid\":%u,\"prio\":\"%s\",\"comm\":",
+		mpmcring_event_type_name(h->type), (unsigned long long)rec->pos,
+		(unsigned long long)h->ts_ns, h->cpu, h->pid, h->tgid, h->uid,
+		prio_name(rec->prio));
 	out_json_bytes(f, ev->comm, strlen(ev->comm));
 	switch (h->type) {
 	case MPMCRING_EV_EXEC:

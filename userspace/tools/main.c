@@ -3,6 +3,7 @@
  * mpmcring(1): look at rings, read them, benchmark them. This file only
  * picks the subcommand; each one lives in its own file.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@ static const struct {
 } cli_cmds[] = {
 	{ "stat", cmd_stat, "layout, fill level and counters of a ring" },
 	{ "cat", cmd_cat, "consume records and print them (text, hex, JSON)" },
+	{ "list", cmd_list, "the rings here: size, mode, fill, consumers and their pids" },
 	{ "bench", cmd_bench, "load the load generator and measure a ring (root)" },
 };
 
@@ -58,6 +60,12 @@ int main(int argc, char **argv)
 		       (unsigned int)MPMCRING_ABI_MAJOR, (unsigned int)MPMCRING_ABI_MINOR);
 		return CLI_OK;
 	}
+	/* Known before any option is parsed, so that every error is JSON. */
+	for (i = 2; i < (size_t)argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
+			cli_json = true;
+	if (cli_json)
+		opterr = 0; /* getopt's own messages would be text */
 	for (i = 0; i < sizeof(cli_cmds) / sizeof(cli_cmds[0]); i++)
 		if (!strcmp(cmd, cli_cmds[i].name))
 			return cli_cmds[i].fn(argc - 1, argv + 1);

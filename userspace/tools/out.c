@@ -33,7 +33,7 @@ const char *mode_name(unsigned int mode)
 {
 	switch (mode) {
 	case MPMCRING_MODE_DROP_NEWEST:
-		return "drop-newest";
+		return "drop"; /* as the module's mode= parameter spells it */
 	case MPMCRING_MODE_OVERWRITE:
 		return "overwrite";
 	default:

@@ -13,6 +13,7 @@
 #include "cli.h"
 
 volatile sig_atomic_t cli_stop;
+bool cli_json;
 
 int ring_path(const char *arg, char *buf, size_t len)
 {
@@ -59,38 +60,66 @@ struct mpmcring *ring_open(const char *cmd, const char *path, int flags, int *co
 
 	if (r)
 		return r;
-	cli_error(cmd, "%s", mpmcring_errmsg());
 	switch (err) {
 	case ENOENT:
-		*code = CLI_NORING;
+		*code = cli_fail(cmd, CLI_NORING, "%s", mpmcring_errmsg());
 		ring_list(stderr);
 		break;
 	case ENODEV:
 	case ENXIO:
 		/* A device node with no ring behind it (destroyed). */
-		*code = CLI_NORING;
-		fprintf(stderr, "%s: no ring behind this device file: was it destroyed?\n", path);
+		*code = cli_fail(cmd, CLI_NORING,
+				 "%s: no ring behind this device file: was it destroyed?", path);
 		break;
 	default:
-		*code = CLI_ERROR;
+		*code = cli_fail(cmd, CLI_ERROR, "%s", mpmcring_errmsg());
 	}
 	return NULL;
+}
+
+static int cli_vfail(const char *cmd, int code, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fprintf(stderr, "%s%s%s: %s\n", CLI_NAME, cmd ? " " : "", cmd ? cmd : "", msg);
+	if (cli_json) {
+		/* After whatever output came before it, on its own line. */
+		fputs("{\"error\":{\"command\":", stdout);
+		out_json_string(stdout, cmd ? cmd : "");
+		fputs(",\"message\":", stdout);
+		out_json_string(stdout, msg);
+		printf(",\"exit\":%d}}\n", code);
+		fflush(stdout);
+	}
+	return code;
+}
+
+int cli_fail(const char *cmd, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cli_vfail(cmd, code, fmt, ap);
+	va_end(ap);
+	return code;
 }
 
 int cli_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s%s%s: ", CLI_NAME, cmd ? " " : "", cmd ? cmd : "");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	cli_vfail(cmd, CLI_ERROR, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return CLI_ERROR;
 }
 
 int cli_try_help(const char *cmd)
 {
+	if (cli_json)
+		return cli_fail(cmd, CLI_USAGE, "bad command line: see '%s %s --help'", CLI_NAME,
+				cmd);
 	fprintf(stderr, "Try '%s %s --help'.\n", CLI_NAME, cmd);
 	return CLI_USAGE;
 }
@@ -99,12 +128,12 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s %s: ", CLI_NAME, cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	cli_vfail(cmd, CLI_USAGE, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	return cli_try_help(cmd);
+	if (!cli_json)
+		fprintf(stderr, "Try '%s %s --help'.\n", CLI_NAME, cmd);
+	return CLI_USAGE;
 }
 
 static void cli_on_signal(int sig)

@@ -12,13 +12,15 @@
 #include "cli.h"
 
 static const char stat_usage[] =
-	"Usage: mpmcring stat [RING] [--json] [--watch[=SECONDS]]\n\n"
+	"Usage: mpmcring stat [RING] [--json] [--interval SECONDS [--count N]]\n\n"
 	"Shows a ring's layout, fill level and counters. Opens the ring read-only:\n"
 	"it consumes nothing and needs only read access to the device.\n\n"
-	"  -j, --json               one JSON object (with --watch: one per line)\n"
-	"  -w, --watch[=SECONDS]    refresh every SECONDS (default 1, fractions\n"
-	"                           allowed) with rates per second, until interrupted\n"
-	"  -h, --help               this help\n\n"
+	"  -j, --json                one JSON object (with --interval: one per line);\n"
+	"                            errors too: {\"error\":{\"command\":..,\"message\":..}}\n"
+	"  -i, --interval SECONDS    refresh every SECONDS (fractions allowed) with\n"
+	"                            rates per second, until interrupted\n"
+	"  -c, --count N             with --interval: stop after N samples\n"
+	"  -h, --help                this help\n\n"
 	"RING: omitted or \"default\" is /dev/mpmcring, NAME is /dev/mpmcring-NAME,\n"
 	"anything with a slash is a path.\n"
 	"Exit status: 0 success, 1 runtime error, 2 usage error, 3 ring not found.\n";
@@ -50,7 +52,7 @@ static uint64_t stat_dropped(const struct mpmcring_stats *st, int reason, int pr
 static int stat_read(struct mpmcring *r, struct stat_sample *s)
 {
 	struct timespec ts;
-	int err = mpmcring_stats(r, &s->st);
+	int err = mpmcring_get_stats(r, &s->st);
 
 	if (err)
 		return err;
@@ -279,6 +281,9 @@ int cmd_stat(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "count", required_argument, NULL, 'c' },
+		/* Gone: "--watch 2" read "2" as the RING. Said so, not guessed. */
 		{ "watch", optional_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -286,24 +291,32 @@ int cmd_stat(int argc, char **argv)
 	struct stat_sample s[2];
 	const struct mpmcring_layout *l;
 	bool json = false, watch = false, clear;
+	uint64_t count = 0;
 	double every = 1;
 	char path[4096];
 	struct mpmcring *r;
 	int c, code = CLI_OK, n;
 
 	argv[0] = "mpmcring stat";
-	while ((c = getopt_long(argc, argv, "hjw::", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hji:c:w::", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
 			break;
-		case 'w':
+		case 'i':
 			watch = true;
-			if (optarg && !parse_seconds(optarg, &every))
+			if (!parse_seconds(optarg, &every))
 				return cli_usage("stat",
-						 "--watch=%s: want a positive number of seconds",
+						 "--interval %s: want a positive number of seconds",
 						 optarg);
 			break;
+		case 'c':
+			if (!parse_u64(optarg, false, &count) || !count)
+				return cli_usage("stat", "--count %s: want a positive number",
+						 optarg);
+			break;
+		case 'w':
+			return cli_usage("stat", "--watch is gone: use --interval SECONDS");
 		case 'h':
 			fputs(stat_usage, stdout);
 			return CLI_OK;
@@ -311,6 +324,8 @@ int cmd_stat(int argc, char **argv)
 			return cli_try_help("stat");
 		}
 	}
+	if (count && !watch)
+		return cli_usage("stat", "--count needs --interval");
 	if (argc - optind > 1)
 		return cli_usage("stat", "one RING at most (got '%s' and '%s')", argv[optind],
 				 argv[optind + 1]);
@@ -345,7 +360,7 @@ int cmd_stat(int argc, char **argv)
 				code = cli_error("stat", "writing the output: %s", strerror(errno));
 			break;
 		}
-		if (!watch || !sleep_s(every))
+		if (!watch || (count && (uint64_t)n + 1 >= count) || !sleep_s(every))
 			break;
 	}
 	mpmcring_close(r);

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The BPF ring buffer side of the Go drain benchmark (bench/go/vm): each
+ * getppid() of one process (the benchmark, told by its tgid) reserves and
+ * submits one record of rec_size bytes, so that a full BPF ring buffer of
+ * N records can be drained by cilium/ebpf's reader while a full mpmcring
+ * of N records of the same size is drained by the Go package.
+ *
+ *   clang -O2 -g -target bpf -c fill.bpf.c -o fill.bpf.o
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define NR_GETPPID_X86_64 110
+
+const volatile __u32 target_tgid;
+const volatile __u32 rec_size; /* 64, 1024 or 4096 */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096); /* the loader sets the size */
+} rb SEC(".maps");
+
+/* One object: the loader reads it whole (separate globals may be laid out
+ * in any order).
+ */
+struct {
+	__u64 seq;
+	__u64 dropped;
+} counts;
+
+/* A record of exactly n bytes: the reservation size must be a constant. */
+#define FILL(n)                                                   \
+	do {                                                      \
+		__u64 *r = bpf_ringbuf_reserve(&rb, (n), 0);      \
+		if (!r) {                                         \
+			__sync_fetch_and_add(&counts.dropped, 1); \
+			return 0;                                 \
+		}                                                 \
+		r[0] = __sync_fetch_and_add(&counts.seq, 1);      \
+		bpf_ringbuf_submit(r, 0);                         \
+	} while (0)
+
+SEC("raw_tracepoint/sys_enter")
+int fill(struct bpf_raw_tracepoint_args *ctx)
+{
+	if (ctx->args[1] != NR_GETPPID_X86_64 || bpf_get_current_pid_tgid() >> 32 != target_tgid)
+		return 0;
+	if (rec_size == 64)
+		FILL(64);
+	else if (rec_size == 1024)
+		FILL(1024);
+	else
+		FILL(4096);
+	return 0;
+}

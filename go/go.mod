@@ -1,0 +1,3 @@
+module mpmcring.dev/go
+
+go 1.19

@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+
+package mpmcring
+
+import (
+	"math"
+	"sync/atomic"
+	"syscall"
+)
+
+// Record is one record, read in place. Data points into the ring's
+// read-only mapping: it stays valid until the consumer that read it
+// commits, and must not be written (the mapping is read-only: a write
+// faults). Copy what must outlive the commit.
+type Record struct {
+	Data  []byte
+	Prio  uint8 // Prio* class the producer gave
+	Flags uint8 // RecFromUser for records written through write(2)
+}
+
+// Lost counts records a consumer learned were lost since it last asked.
+type Lost struct {
+	Dropped     uint64 // refused by the ring (full, priority, ...)
+	Overwritten uint64 // evicted unread (overwrite mode)
+	Revoked     uint64 // this consumer's own: held past the claim timeout
+}
+
+// Consumer is one consumer of a ring: a slot in the ring and the records it
+// holds. Every record goes to exactly one consumer. A Consumer is used by
+// one goroutine at a time; give each goroutine its own (NewConsumer).
+type Consumer struct {
+	r     *Ring
+	v     *view
+	idx   uint32
+	start *uint64 // the slot's start: the claim announce and the commit
+
+	holding   bool   // the slot holds a claim
+	held      uint64 // records claimed since the last commit
+	heldBytes uint64
+	pending   bool // [pendCur, pendEnd) claimed, not yet delivered
+	pendCur   uint64
+	pendEnd   uint64
+
+	lost            Lost
+	seenDropped     uint64 // loss totals at the last look
+	seenOverwritten uint64
+
+	fenceWord uint32 // target of the read-modify-write that is Validate's fence
+	waiter    *waiter
+	closed    bool
+}
+
+// NewConsumer attaches a consumer to the ring (a slot of its own). One
+// Ring attaches at most Layout.MaxPerFile consumers (EDQUOT past that:
+// Open the ring again for more); the ring has Layout.MaxConsumers slots in
+// all (EUSERS).
+func (r *Ring) NewConsumer() (*Consumer, error) {
+	idx, err := r.attach()
+	if err != nil {
+		return nil, err
+	}
+	return &Consumer{r: r, v: r.v, idx: idx, start: r.v.slotWord(idx, slotStart)}, nil
+}
+
+// Slot is the consumer's slot index in the ring.
+func (c *Consumer) Slot() int { return int(c.idx) }
+
+// Close commits what the consumer holds and detaches it. Its result is the
+// commit's (ErrStale when the claim it held was revoked).
+func (c *Consumer) Close() error {
+	if c.closed {
+		return nil
+	}
+	err := c.Commit()
+	if c.waiter != nil {
+		c.waiter.close()
+		c.waiter = nil
+	}
+	c.closed = true
+	c.r.detach(c.idx)
+	return err
+}
+
+var errConsumerClosed = errorf(syscall.EPIPE, "the consumer is closed")
+
+// claimInto claims into the consumer; on a corrupt ring it asks the kernel
+// to repair the head (bounded work) and tries once more.
+func (c *Consumer) claimInto(maxRecs uint32, maxBytes uint64, cl *claimResult) (int, error) {
+	if c.closed {
+		return 0, errConsumerClosed
+	}
+	// A revoked claim protects nothing: what it would cover is not ours.
+	if c.holding && claimRevoked(c.start) {
+		return 0, errorf(syscall.ESTALE,
+			"the consumer's claim was revoked (held past the ring's claim timeout, %d ms): commit before reading more",
+			c.v.claimTimeout)
+	}
+	n := c.v.claim(c.start, c.holding, maxRecs, maxBytes, false, cl)
+	if n == claimCorrupt && c.r.fd >= 0 {
+		c.r.repair()
+		n = c.v.claim(c.start, c.holding, maxRecs, maxBytes, false, cl)
+	}
+	switch n {
+	case claimEmpty:
+		return 0, ErrNoRecord
+	case claimBusy:
+		return 0, errorf(syscall.EBUSY, "other consumers kept winning the race for the head: try again")
+	case claimTooBig:
+		return 0, ErrTooBig
+	case claimCorrupt:
+		return 0, errorf(syscall.EBADMSG,
+			"the ring's consumer state is corrupt (head outside the ring or a record that does not fit)")
+	}
+	c.holding = true
+	c.held += uint64(n)
+	c.heldBytes += cl.bytes
+	// Informational: the kernel counts these if this process dies.
+	atomic.StoreUint64(c.v.slotWord(c.idx, slotHeldRecords), c.held)
+	return n, nil
+}
+
+func (c *Consumer) record(r *rec) Record {
+	return Record{Data: c.v.payload(r.pos, r.len), Prio: r.prio, Flags: r.flags}
+}
+
+func (c *Consumer) nextPending() (Record, bool) {
+	var r rec
+	if c.pending && c.v.claimNext(&c.pendCur, c.pendEnd, &r) {
+		return c.record(&r), true
+	}
+	c.pending = false
+	return Record{}, false
+}
+
+// pendingLeft tells whether a claimed, undelivered record remains.
+func (c *Consumer) pendingLeft() bool {
+	var r rec
+	cur := c.pendCur
+	return c.pending && c.v.claimNext(&cur, c.pendEnd, &r)
+}
+
+// Read claims the next record (or continues a batch Consume left
+// unfinished). The record stays valid until Commit. ErrNoRecord when none
+// is ready.
+func (c *Consumer) Read() (Record, error) {
+	if rec, ok := c.nextPending(); ok {
+		return rec, nil
+	}
+	var cl claimResult
+	if _, err := c.claimInto(1, math.MaxUint64, &cl); err != nil {
+		return Record{}, err
+	}
+	// One record claimed: the claim already read its header.
+	return c.record(&cl.first), nil
+}
+
+// Batch is records claimed together with one compare-and-swap; step
+// through them with Next. They stay valid until the consumer commits.
+type Batch struct {
+	Records int    // committed records in the batch
+	Bytes   uint64 // their payload bytes
+	c       *Consumer
+	cur     uint64
+	end     uint64
+}
+
+// Next gives the batch's next record, or false at its end.
+func (b *Batch) Next() (Record, bool) {
+	var r rec
+	if b.c == nil {
+		return Record{}, false
+	}
+	v := b.c.v
+	// claimNext, by hand: this is the loop every record goes through.
+	for b.cur != b.end {
+		st := v.recordAt(b.cur, b.end, &r)
+		if st != recCommitted && st != recDiscarded {
+			return Record{}, false
+		}
+		b.cur += r.size
+		if st == recCommitted {
+			return Record{Data: v.payload(r.pos, r.len), Prio: r.prio, Flags: r.flags}, true
+		}
+	}
+	return Record{}, false
+}
+
+// ReadBatch claims up to maxRecords records with one atomic step: the
+// first whatever its size, the others while their payload stays within
+// maxBytes in all (0: no limit). ErrNoRecord when none is ready.
+func (c *Consumer) ReadBatch(maxRecords int, maxBytes uint64) (Batch, error) {
+	if maxRecords <= 0 {
+		return Batch{}, errorf(syscall.EINVAL, "ReadBatch: maxRecords must be positive")
+	}
+	nrec := uint32(math.MaxUint32)
+	if uint64(maxRecords) < math.MaxUint32 {
+		nrec = uint32(maxRecords)
+	}
+	if maxBytes == 0 {
+		maxBytes = math.MaxUint64
+	}
+	var cl claimResult
+	n, err := c.claimInto(nrec, maxBytes, &cl)
+	if err != nil {
+		return Batch{}, err
+	}
+	return Batch{Records: n, Bytes: cl.bytes, c: c, cur: cl.start, end: cl.end}, nil
+}
+
+func (c *Consumer) staleError(counted bool) error {
+	msg := "the consumer held its records longer than the ring's claim timeout (%d ms): they were revoked and may have been overwritten"
+	if counted {
+		msg += "; counted as lost (revoked)"
+	}
+	return errorf(syscall.ESTALE, msg, c.v.claimTimeout)
+}
+
+// Validate checks, without committing, that the records the consumer holds
+// were not revoked while it read them: nil, or ErrStale. Read, validate,
+// then act on what was read.
+func (c *Consumer) Validate() error {
+	if !c.holding {
+		return nil
+	}
+	// The reads of the records come before the look at the start ([C4]):
+	// a read-modify-write is a full barrier on every architecture Go
+	// runs on (LOCK-prefixed on x86, acquire-release on arm64), which
+	// a plain sequentially consistent load is not for earlier loads.
+	atomic.AddUint32(&c.fenceWord, 1)
+	if claimRevoked(c.start) {
+		return c.staleError(false)
+	}
+	return nil
+}
+
+// Commit releases every record the consumer holds with one atomic
+// exchange of its slot's start: no system call. ErrStale when the kernel
+// revoked the claim because the consumer held it past the ring's claim
+// timeout (then whatever was done with those records must be thrown away;
+// they count as lost, Revoked). Healthy consumers never see it.
+func (c *Consumer) Commit() error {
+	if !c.holding {
+		return nil
+	}
+	v := c.v
+	// The exchange first: a revocation reads held_records to count what
+	// the claim held, so it stays set until the claim is gone.
+	revoked := commit(c.start)
+	// Own cache line, informational.
+	atomic.StoreUint64(v.slotWord(c.idx, slotHeldRecords), 0)
+	if revoked {
+		c.lost.Revoked += c.held
+	} else {
+		atomic.AddUint64(v.slotWord(c.idx, slotConsumedRecords), c.held)
+		atomic.AddUint64(v.slotWord(c.idx, slotConsumedBytes), c.heldBytes)
+	}
+	c.held, c.heldBytes = 0, 0
+	c.holding, c.pending = false, false
+	if revoked {
+		return c.staleError(true)
+	}
+	return nil
+}
+
+// Consume reads up to max records, calls fn for each in ring order, then
+// commits. It returns how many records fn saw (0 when none was ready). If
+// fn returns an error, consumption stops there: that record counts as
+// consumed, the rest of the claim stays held and is delivered first by the
+// next Read or Consume, and the error is returned. ErrStale when the
+// commit found the claim revoked: what fn saw must be thrown away.
+func (c *Consumer) Consume(max int, fn func(Record) error) (int, error) {
+	if max <= 0 {
+		return 0, errorf(syscall.EINVAL, "Consume: max must be positive")
+	}
+	if !c.pending {
+		nrec := uint32(math.MaxUint32)
+		if uint64(max) < math.MaxUint32 {
+			nrec = uint32(max)
+		}
+		var cl claimResult
+		_, err := c.claimInto(nrec, math.MaxUint64, &cl)
+		if err == ErrNoRecord {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		c.pendCur, c.pendEnd, c.pending = cl.start, cl.end, true
+	}
+	done := 0
+	for done < max {
+		rec, ok := c.nextPending()
+		if !ok {
+			break
+		}
+		done++
+		if err := fn(rec); err != nil {
+			return done, err // the rest stays held for next time
+		}
+	}
+	if !c.pendingLeft() {
+		if err := c.Commit(); err != nil {
+			return done, err
+		}
+	}
+	return done, nil
+}
+
+// Peek looks at the next record without claiming it. Another consumer may
+// claim it meanwhile, and in overwrite mode its bytes may change: copy,
+// then check with Read which record you really got. ErrNoRecord when none
+// is ready.
+func (c *Consumer) Peek() (Record, error) {
+	v := c.v
+	s := v.positions()
+	if !v.headSane(s) {
+		return Record{}, errorf(syscall.EBADMSG, "the ring's consumer state is corrupt (head outside the ring)")
+	}
+	h := s.head
+	var r rec
+	// Discarded records are skipped; at most one ring's worth.
+	for steps := v.stampMask + 1; h != s.prod && steps > 0; steps-- {
+		switch v.recordAt(h, s.prod, &r) {
+		case recCommitted:
+			return c.record(&r), nil
+		case recBad:
+			return Record{}, errorf(syscall.EBADMSG, "the ring's framing is corrupt (a record at the head does not fit)")
+		case recDiscarded:
+			h += r.size
+			continue
+		}
+		break
+	}
+	return Record{}, ErrNoRecord
+}
+
+// Lost takes the losses not yet reported to any consumer (each drop or
+// overwrite is told to exactly one consumer that asks) and this consumer's
+// revoked records, and resets them.
+func (c *Consumer) Lost() Lost {
+	v := c.v
+	d := atomic.LoadUint64(word(v.ro, metaLostDropped))
+	o := atomic.LoadUint64(word(v.ro, metaLostOverwritten))
+	// Only when the totals moved since the last look: the taken counters
+	// are shared, the totals are read-mostly.
+	if d != c.seenDropped {
+		c.lost.Dropped += takeLost(word(v.ro, metaLostDropped), word(v.cons, consLostDroppedTaken))
+		c.seenDropped = d
+	}
+	if o != c.seenOverwritten {
+		c.lost.Overwritten += takeLost(word(v.ro, metaLostOverwritten), word(v.cons, consLostOverwrittenTaken))
+		c.seenOverwritten = o
+	}
+	l := c.lost
+	c.lost = Lost{}
+	return l
+}

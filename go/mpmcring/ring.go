@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+
+package mpmcring
+
+import (
+	"bytes"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+)
+
+// DefaultPath is the device of the module's default ring.
+const DefaultPath = "/dev/mpmcring"
+
+// Ring is a ring mapped into this process, shared by its consumers. Its
+// methods are safe for concurrent use.
+type Ring struct {
+	fd     int // -1: a ring over memory the caller owns (tests)
+	path   string
+	rdonly bool
+	layout rawLayout
+	v      *view
+	mapped bool // cons and ro are ours to unmap
+
+	mu        sync.Mutex
+	consumers int  // open consumers: Close waits for none
+	closed    bool // under mu
+	memSlots  uint32
+}
+
+// Path turns a ring name into its device path: "" or "default" is
+// /dev/mpmcring, a name is /dev/mpmcring-NAME, anything with a slash is
+// taken as a path.
+func Path(name string) string {
+	switch {
+	case name == "" || name == "default":
+		return DefaultPath
+	case strings.Contains(name, "/"):
+		return name
+	default:
+		return DefaultPath + "-" + name
+	}
+}
+
+// Open opens and maps a ring to consume from and write to. name is a path
+// or a ring name (see Path).
+func Open(name string) (*Ring, error) { return open(Path(name), false) }
+
+// OpenReadOnly opens a ring to observe it: Stats, ListConsumers, Layout,
+// AvailableBytes. It has no consumers and writes nothing.
+func OpenReadOnly(name string) (*Ring, error) { return open(Path(name), true) }
+
+func openError(path string, err error) error {
+	e := errnoOf(err)
+	switch e {
+	case syscall.ENOENT, syscall.ENODEV, syscall.ENXIO:
+		return errorf(e, "%s: no such device: is the module loaded (modprobe mpmcring), and is the ring name right?", path)
+	case syscall.EACCES, syscall.EPERM:
+		return errorf(e, "%s: permission denied: the device is root-only by default; the udev rule can give a group access", path)
+	case syscall.ENOTTY, syscall.EINVAL:
+		return errorf(e, "%s: not an mpmcring device", path)
+	default:
+		return errorf(e, "%s: %v", path, e)
+	}
+}
+
+func open(path string, rdonly bool) (*Ring, error) {
+	flags := syscall.O_RDWR
+	if rdonly {
+		flags = syscall.O_RDONLY
+	}
+	var (
+		fd  int
+		err error
+	)
+	for {
+		fd, err = syscall.Open(path, flags|syscall.O_CLOEXEC, 0)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return nil, openError(path, err)
+	}
+	r := &Ring{fd: fd, path: path, rdonly: rdonly}
+	if err := r.mapRing(); err != nil {
+		r.unmap()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *Ring) mapRing() error {
+	l := &r.layout
+	if err := ioctl(r.fd, iocInfo, unsafe.Pointer(l)); err != nil {
+		return openError(r.path, err)
+	}
+	if err := checkLayout(l); err != nil {
+		return err
+	}
+	prot := syscall.PROT_READ | syscall.PROT_WRITE
+	if r.rdonly {
+		prot = syscall.PROT_READ
+	}
+	cons, err := syscall.Mmap(r.fd, offCons, int(l.ConsSize), prot, syscall.MAP_SHARED)
+	if err != nil {
+		return errorf(errnoOf(err), "%s: mapping the consumer area: %v", r.path, err)
+	}
+	r.mapped = true
+	r.v = &view{cons: cons}
+	ro, err := syscall.Mmap(r.fd, offRO, int(l.ROSize), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return errorf(errnoOf(err), "%s: mapping the ring: %v", r.path, err)
+	}
+	r.v.ro = ro
+	if !bytes.Equal(ro[:layoutSize], l.bytes()) {
+		return errorf(syscall.EPROTO, "%s: the mapped layout differs from the one the device reported", r.path)
+	}
+	r.v = newView(l, cons, ro)
+	return nil
+}
+
+func (r *Ring) unmap() {
+	if r.mapped && r.v != nil {
+		if r.v.cons != nil {
+			syscall.Munmap(r.v.cons)
+		}
+		if r.v.ro != nil {
+			syscall.Munmap(r.v.ro)
+		}
+	}
+	r.v = nil
+	if r.fd >= 0 {
+		syscall.Close(r.fd)
+		r.fd = -1
+	}
+}
+
+// openMemory makes a Ring over memory the caller owns: what tests and the
+// fuzzer run the consumer over. cons and ro must stay alive and hold at
+// least the layout's cons_size and ro_size bytes, 8-byte aligned.
+func openMemory(cons, ro []byte, l *rawLayout) (*Ring, error) {
+	if err := checkLayout(l); err != nil {
+		return nil, err
+	}
+	if uint64(len(cons)) < l.ConsSize || uint64(len(ro)) < l.ROSize {
+		return nil, errorf(syscall.EINVAL, "memory smaller than the layout")
+	}
+	r := &Ring{fd: -1, path: "(memory)", layout: *l}
+	r.v = newView(&r.layout, cons[:l.ConsSize], ro[:l.ROSize])
+	return r, nil
+}
+
+// Close unmaps the ring and closes its file. It fails with EBUSY while
+// consumers of the ring are open: close them first (their records live in
+// the mapping).
+func (r *Ring) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil
+	}
+	if r.consumers > 0 {
+		return errorf(syscall.EBUSY, "%s: %d consumers still open: close them before the ring", r.path, r.consumers)
+	}
+	r.closed = true
+	r.unmap()
+	return nil
+}
+
+// Layout tells the ring's identity and geometry.
+func (r *Ring) Layout() Layout { return r.layout.public() }
+
+// Fd is the ring's device file descriptor (-1 for a ring in memory).
+func (r *Ring) Fd() int { return r.fd }
+
+// AvailableBytes is how many bytes are reserved past the head: records
+// finished or being written that no consumer has claimed (0 when the head
+// is corrupt).
+func (r *Ring) AvailableBytes() uint64 {
+	s := r.v.positions()
+	if !r.v.headSane(s) {
+		return 0
+	}
+	return s.prod - s.head
+}
+
+func (r *Ring) ioctl(req uintptr, arg unsafe.Pointer, what string) error {
+	if r.fd < 0 {
+		return errorf(syscall.EBADF, "this ring has no device file")
+	}
+	if err := ioctl(r.fd, req, arg); err != nil {
+		return errorf(errnoOf(err), "%s: %s: %v", r.path, what, err)
+	}
+	return nil
+}
+
+// Stats reads the ring's statistics.
+func (r *Ring) Stats() (Stats, error) {
+	var st Stats
+	err := r.ioctl(iocStats, unsafe.Pointer(&st), "reading statistics")
+	return st, err
+}
+
+// ListConsumers lists the attached consumers: slot, pid, records held and
+// how long the oldest claim has stood still.
+func (r *Ring) ListConsumers() ([]ConsumerInfo, error) {
+	info := make([]ConsumerInfo, r.layout.MaxConsumers)
+	req := rawConsumers{Max: uint32(len(info)), Info: uint64(uintptr(unsafe.Pointer(&info[0])))}
+	err := r.ioctl(iocConsumers, unsafe.Pointer(&req), "listing the consumers")
+	if err != nil {
+		return nil, err
+	}
+	runtime.KeepAlive(info)
+	if req.Count > req.Max {
+		req.Count = req.Max
+	}
+	return info[:req.Count], nil
+}
+
+// SetWritePriority sets the class (Prio*) of the records Write and Writev
+// produce: at most Layout.UserMaxPrio.
+func (r *Ring) SetWritePriority(prio uint32) error {
+	err := r.ioctl(iocSetPrio, unsafe.Pointer(&prio), "setting the write priority")
+	if err != nil && errnoOf(err) == syscall.EPERM {
+		return errorf(syscall.EPERM, "%s: class %d is above what this ring lets writers use (%d)",
+			r.path, prio, r.layout.UserMaxPrio)
+	}
+	return err
+}
+
+func (r *Ring) writeError(err syscall.Errno) error {
+	switch err {
+	case syscall.EMSGSIZE:
+		return errorf(err, "%s: record too large for this ring (max %d bytes, %d per call)",
+			r.path, r.layout.MaxRecord, writeMaxBytes)
+	case syscall.EAGAIN:
+		return errorf(err, "%s: ring full (non-blocking write)", r.path)
+	case syscall.EPIPE:
+		return errorf(err, "%s: the ring was destroyed", r.path)
+	default:
+		return errorf(err, "%s: write: %v", r.path, err)
+	}
+}
+
+// Write produces one record holding p (copied by the kernel), in the
+// ring's write class. It waits while the ring is full. It implements
+// io.Writer: one call, one record. An empty p produces no record (the
+// kernel's write(2) of zero bytes does nothing).
+func (r *Ring) Write(p []byte) (int, error) {
+	if r.fd < 0 {
+		return 0, errorf(syscall.EBADF, "this ring has no device file")
+	}
+	for {
+		n, err := syscall.Write(r.fd, p)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, r.writeError(errnoOf(err))
+		}
+		return n, nil
+	}
+}
+
+// Writev produces one record per slice, all or none, with one system call
+// (at most 64 records and 64 KiB in all). Empty slices at the end produce
+// no record: the kernel counts segments up to the last byte written.
+func (r *Ring) Writev(records ...[]byte) error {
+	if r.fd < 0 {
+		return errorf(syscall.EBADF, "this ring has no device file")
+	}
+	if len(records) == 0 {
+		return nil
+	}
+	if len(records) > writevMaxRecords {
+		return errorf(syscall.EINVAL, "%s: %d records in one writev, at most %d", r.path,
+			len(records), writevMaxRecords)
+	}
+	var iov [writevMaxRecords]syscall.Iovec
+	var zero byte
+	for i, p := range records {
+		if len(p) == 0 {
+			iov[i].Base = &zero
+		} else {
+			iov[i].Base = &p[0]
+		}
+		iov[i].SetLen(len(p))
+	}
+	for {
+		_, _, e := syscall.Syscall(syscall.SYS_WRITEV, uintptr(r.fd),
+			uintptr(unsafe.Pointer(&iov[0])), uintptr(len(records)))
+		if e == syscall.EINTR {
+			continue
+		}
+		if e != 0 {
+			return r.writeError(e)
+		}
+		return nil
+	}
+}
+
+func sysStat(fi os.FileInfo, err error) (*syscall.Stat_t, bool) {
+	if err != nil {
+		return nil, false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return st, ok
+}
+
+// repair asks the kernel to check the head (MPMCRING_IOC_REPAIR): what a
+// consumer does once on meeting a corrupt ring.
+func (r *Ring) repair() {
+	if r.fd >= 0 {
+		ioctl(r.fd, iocRepair, nil)
+	}
+}
+
+// attach takes a consumer slot: from the kernel, or for a ring in memory
+// the next unused index.
+func (r *Ring) attach() (uint32, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return 0, errorf(syscall.EPIPE, "%s: the ring is closed", r.path)
+	}
+	if r.rdonly {
+		return 0, errorf(syscall.EBADF, "%s: the ring was opened read-only (OpenReadOnly): consumers need Open", r.path)
+	}
+	var idx uint32
+	if r.fd >= 0 {
+		if err := ioctl(r.fd, iocAttach, unsafe.Pointer(&idx)); err != nil {
+			switch e := errnoOf(err); e {
+			case syscall.EUSERS:
+				return 0, errorf(e, "%s: every consumer slot of the ring is taken (max_consumers=%d)",
+					r.path, r.layout.MaxConsumers)
+			case syscall.EDQUOT:
+				return 0, errorf(e, "%s: this Ring has attached max_per_file=%d consumers: open the ring again for more",
+					r.path, r.layout.MaxPerFile)
+			default:
+				return 0, errorf(e, "%s: attaching a consumer: %v", r.path, e)
+			}
+		}
+	} else {
+		idx = r.memSlots
+		r.memSlots++
+	}
+	if idx >= r.layout.MaxConsumers {
+		return 0, errorf(syscall.EUSERS, "%s: every consumer slot of the ring is taken", r.path)
+	}
+	if r.fd < 0 {
+		atomic.StoreUint64(r.v.slotWord(idx, slotStart), slotIdle)
+	}
+	r.consumers++
+	return idx, nil
+}
+
+func (r *Ring) detach(idx uint32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fd >= 0 {
+		ioctl(r.fd, iocDetach, unsafe.Pointer(&idx))
+	}
+	r.consumers--
+}
+
+// reopen opens the ring's device again, read-only and for the runtime's
+// poller: each consumer waits on its own file, so that its deadline and
+// watermark are its own. It must be the same device as the ring's.
+func (r *Ring) reopen() (*os.File, error) {
+	if r.fd < 0 {
+		return nil, errorf(syscall.EBADF, "this ring has no file to wait on")
+	}
+	f, err := os.OpenFile(r.path, os.O_RDONLY, 0)
+	if err != nil {
+		return nil, openError(r.path, err)
+	}
+	// Not f.Fd(): it would put the file back in blocking mode.
+	var a syscall.Stat_t
+	fi, err := f.Stat()
+	b, ok := sysStat(fi, err)
+	if syscall.Fstat(r.fd, &a) != nil || !ok || a.Rdev != b.Rdev {
+		f.Close()
+		return nil, errorf(syscall.ENODEV, "%s: the device changed since the ring was opened (destroyed and created again?)", r.path)
+	}
+	return f, nil
+}

@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+
+package mpmcring
+
+// The consumer half of the protocol (proto/mpmcring_proto.h), over a ring's
+// two pieces of shared memory: the consumer area (read-write) and the
+// read-only area (meta page, slot info, stamps, data mapped twice). The
+// functions follow the C ones step by step and keep their names in the
+// comments, with the barrier pairs lettered as there.
+//
+// Every shared word is read and written with sync/atomic. Go's atomics are
+// sequentially consistent, which is at least the acquire and release the
+// C code asks for at each site. Every position and length read from shared
+// memory is checked before it is used, and every address is either a Go
+// slice index or, on the per-record path, a position masked to the stamp
+// array or the data (stamp, hdr) or a length checked against max_record
+// (payload): inside the areas checkLayout proved lie in the mapping. So a
+// corrupt ring is an error, never an access outside the mapping (the fuzz
+// target checks every record it is handed).
+
+import (
+	"sync/atomic"
+	"unsafe"
+)
+
+// view is struct mpr_view: where one ring's pieces are.
+type view struct {
+	cons []byte // consumer area
+	ro   []byte // meta page, slot info, stamps, data twice
+
+	slotInfo     uint64 // offsets inside ro
+	stamps       uint64
+	data         uint64
+	dataSize     uint64
+	dataMask     uint64
+	stampMask    uint64 // stamps - 1
+	gmask        uint64 // granule - 1
+	gshift       uint32
+	maxRecord    uint32
+	maxConsumers uint32
+	mode         uint32
+	claimTimeout uint32 // ms; 0: claims never expire
+
+	// The hot words and the bases of the stamp array and the data,
+	// found once: see stamp and hdr for why indexing from them stays
+	// inside the mapping.
+	headP, prodP, reclaimP *uint64
+	stampsBase, dataBase   unsafe.Pointer
+}
+
+// newView is mpr_view_init: the layout must have passed checkLayout, and
+// cons and ro must be at least cons_size and ro_size bytes long.
+func newView(l *rawLayout, cons, ro []byte) *view {
+	v := &view{
+		cons:         cons,
+		ro:           ro,
+		slotInfo:     l.SlotInfoOffset,
+		stamps:       l.StampsOffset,
+		data:         l.DataOffset,
+		dataSize:     l.DataSize,
+		dataMask:     l.DataSize - 1,
+		stampMask:    l.DataSize>>l.GranuleShift - 1,
+		gmask:        1<<l.GranuleShift - 1,
+		gshift:       l.GranuleShift,
+		maxRecord:    l.MaxRecord,
+		maxConsumers: l.MaxConsumers,
+		mode:         l.Mode,
+	}
+	if l.Features&featLease != 0 {
+		v.claimTimeout = l.ClaimTimeoutMs
+	}
+	v.headP = word(cons, consHead)
+	v.prodP = word(ro, metaProdPos)
+	v.reclaimP = word(ro, metaReclaimPos)
+	v.stampsBase = unsafe.Pointer(&ro[l.StampsOffset])
+	v.dataBase = unsafe.Pointer(&ro[l.DataOffset])
+	return v
+}
+
+// word is the shared 64-bit word at off in b. The slice index checks off
+// against the mapping; every offset used is a multiple of 8 and every
+// piece's length too, so the whole word lies inside.
+func word(b []byte, off uint64) *uint64 {
+	return (*uint64)(unsafe.Pointer(&b[off]))
+}
+
+func (v *view) head() *uint64 { return v.headP }
+
+func (v *view) slotWord(idx uint32, field uint64) *uint64 {
+	return word(v.cons, consSlots+uint64(idx)*slotSize+field)
+}
+
+func (v *view) slotInfoWord(idx uint32, field uint64) *uint64 {
+	return word(v.ro, v.slotInfo+uint64(idx)*slotInfoSize+field)
+}
+
+// stamp is the stamp word of the granule of pos. Inside the mapping
+// whatever pos is: the index is masked to the stamp array, which
+// checkLayout proved lies inside the read-only area.
+func (v *view) stamp(pos uint64) *uint64 {
+	return (*uint64)(unsafe.Add(v.stampsBase, (pos>>v.gshift&v.stampMask)*8))
+}
+
+// hdr is the header word of a record at pos: the offset is masked to the
+// data (inside the mapping, checkLayout), and 8-aligned because pos is
+// granule-aligned wherever a header is read.
+func (v *view) hdr(pos uint64) *uint64 {
+	return (*uint64)(unsafe.Add(v.dataBase, pos&v.dataMask))
+}
+
+// payload is the record's payload, in place: len bytes after the header
+// of the record at pos. len <= maxRecord <= dataSize/2 (checkLayout), and
+// the data is mapped twice, so the slice lies inside the mapping even when
+// the record wraps. Its capacity ends with it: append copies.
+func (v *view) payload(pos uint64, n uint32) []byte {
+	return unsafe.Slice((*byte)(unsafe.Add(v.dataBase, pos&v.dataMask+hdrSize)), n)
+}
+
+// between is mpr_between: lo <= x <= hi on the position circle.
+func between(lo, x, hi uint64) bool { return x-lo <= hi-lo }
+
+// before is mpr_before: a comes before b (positions < 2^63 apart).
+func before(a, b uint64) bool { return int64(a-b) < 0 }
+
+func (v *view) aligned(pos uint64) bool { return pos&v.gmask == 0 }
+
+func (v *view) recSize(n uint32) uint64 {
+	return (hdrSize + uint64(n) + v.gmask) &^ v.gmask
+}
+
+// positions is struct mpr_pos.
+type positions struct {
+	reclaim uint64
+	head    uint64 // user-writable: check with headSane
+	prod    uint64
+}
+
+// positions is mpr_positions: oldest first, so that they stay ordered
+// unless the head is corrupt.
+func (v *view) positions() positions {
+	var s positions
+	s.reclaim = atomic.LoadUint64(v.reclaimP) // pairs with [R5]
+	s.head = atomic.LoadUint64(v.headP)       // pairs with [C2]
+	s.prod = atomic.LoadUint64(v.prodP)       // pairs with [P1]
+	return s
+}
+
+// headSane is mpr_head_sane: a head outside [reclaim, prod], or between
+// granules, is corrupt.
+func (v *view) headSane(s positions) bool {
+	return v.aligned(s.head) && between(s.reclaim, s.head, s.prod)
+}
+
+// Record states (MPR_REC_*).
+const (
+	recNone = iota
+	recCommitted
+	recDiscarded
+	recBad
+)
+
+// rec is struct mpr_rec.
+type rec struct {
+	pos   uint64
+	size  uint64
+	len   uint32
+	prio  uint8
+	flags uint8
+	state int
+}
+
+// recordAt is mpr_record_at: the record that starts at pos, if a finished
+// one does, ending at or before bound. The header is read only after the
+// stamp vouches for it; it is read as one word (the space may be reused
+// under a walker that has not claimed it yet: the claim's compare-and-swap
+// then fails), and its length is checked before anything uses it.
+func (v *view) recordAt(pos, bound uint64, r *rec) int {
+	// [C1] pairs with [P2]: the header and payload are visible.
+	stamp := atomic.LoadUint64(v.stamp(pos))
+	r.pos = pos
+	switch stamp {
+	case pos | stampCommitted:
+		r.state = recCommitted
+	case pos | stampDiscarded:
+		r.state = recDiscarded
+	default:
+		r.state = recNone
+		return recNone
+	}
+	n, prio, flags := splitHeader(atomic.LoadUint64(v.hdr(pos)))
+	size := (hdrSize + uint64(n) + v.gmask) &^ v.gmask
+	if n > v.maxRecord || size > bound-pos {
+		r.state = recBad
+		return recBad
+	}
+	r.len, r.prio, r.flags, r.size = n, prio, flags, size
+	return r.state
+}
+
+// claimResult is struct mpr_claim.
+type claimResult struct {
+	start   uint64
+	end     uint64
+	records uint32
+	bytes   uint64
+	first   rec
+}
+
+// claim tries (MPR_CLAIM_TRIES), and the records one claim walks past
+// what it may take (MPR_CLAIM_WALK: discarded ones).
+const (
+	claimTries = 256
+	claimWalk  = 1024
+)
+
+// Results of claim besides a count of records.
+const (
+	claimEmpty   = -1 // -EAGAIN
+	claimTooBig  = -2 // -EMSGSIZE
+	claimCorrupt = -3 // -EBADMSG
+	claimBusy    = -4 // -EBUSY
+)
+
+// claim is mpr_claim: claims up to maxRecs records holding at most
+// maxBytes of payload (the first whatever its size unless hardBytes),
+// starting at the head, with one compare-and-swap. announce is the
+// consumer's slot start; holding says it holds an older claim already.
+// Returns the number of records, or one of the claim* codes.
+func (v *view) claim(announce *uint64, holding bool, maxRecs uint32, maxBytes uint64,
+	hardBytes bool, c *claimResult) int {
+	headp := v.head()
+	tries := 0
+	for ; tries < claimTries; tries++ {
+		s := v.positions()
+		if !v.headSane(s) {
+			return claimCorrupt
+		}
+		h, p := s.head, s.prod
+		e := h
+		if h == p {
+			break
+		}
+		if !holding {
+			atomic.StoreUint64(announce, h)
+		}
+		var (
+			n           uint32
+			bytes       uint64
+			tooBig, bad bool
+			r           rec
+			// mpr_claim walks at most maxRecs+claimWalk records,
+			// discarded ones included. The first claimWalk discarded
+			// ones use up slack; each one after that lowers take, so
+			// the committed records' path checks n < take alone.
+			take  = maxRecs
+			slack = uint32(claimWalk)
+		)
+		for n < take && e != p {
+			st := v.recordAt(e, p, &r)
+			if st == recNone {
+				break
+			}
+			if st == recBad {
+				bad = true
+				break
+			}
+			if st == recCommitted {
+				if bytes+uint64(r.len) > maxBytes && (n > 0 || hardBytes) {
+					tooBig = n == 0
+					break
+				}
+				if n == 0 {
+					c.first = r
+				}
+				n++
+				bytes += uint64(r.len)
+			} else if slack > 0 {
+				slack--
+			} else {
+				take-- // n < take held before this record: no wrap
+			}
+			e += r.size
+		}
+		if e == h {
+			// Nothing here; report only what a stable head shows.
+			if atomic.LoadUint64(headp) != h {
+				continue
+			}
+			if !holding {
+				atomic.StoreUint64(announce, slotIdle)
+			}
+			if bad {
+				return claimCorrupt
+			}
+			if tooBig {
+				return claimTooBig
+			}
+			return claimEmpty
+		}
+		// [C2] pairs with [R3]: the announce is visible to anyone who
+		// sees this claim.
+		if !atomic.CompareAndSwapUint64(headp, h, e) {
+			continue
+		}
+		if n == 0 {
+			// Only discarded records: nothing to hand over.
+			if !holding {
+				atomic.StoreUint64(announce, slotIdle)
+			}
+			continue
+		}
+		c.start, c.end, c.records, c.bytes = h, e, n, bytes
+		return int(n)
+	}
+	if !holding {
+		atomic.StoreUint64(announce, slotIdle)
+	}
+	if tries < claimTries {
+		return claimEmpty
+	}
+	return claimBusy
+}
+
+// claimNext is mpr_claim_next: the next committed record in [*cur, end).
+// Claimed records cannot change while the lease holds, so this re-reads
+// what claim checked; a revoked claim may find garbage, which stops it.
+func (v *view) claimNext(cur *uint64, end uint64, r *rec) bool {
+	for *cur != end {
+		st := v.recordAt(*cur, end, r)
+		if st != recCommitted && st != recDiscarded {
+			return false
+		}
+		*cur += r.size
+		if st == recCommitted {
+			return true
+		}
+	}
+	return false
+}
+
+// commit is mpr_commit: releases everything the claim holds with one
+// exchange of the slot's start, and tells from the old value whether the
+// kernel had revoked the claim (it revokes with a compare-and-swap on the
+// same word, so one word decides). [C3] pairs with [R4], [C4] with [R6]:
+// the reads of the records come before the exchange (a sequentially
+// consistent read-modify-write: nothing before it moves after it).
+func commit(announce *uint64) bool {
+	return atomic.SwapUint64(announce, slotIdle)&slotRevoked != 0
+}
+
+// claimRevoked is mpr_claim_revoked: whether the claim held through
+// announce was revoked so far. The caller has made its reads of the
+// records come before this load ([C4]; see Consumer.Validate).
+func claimRevoked(announce *uint64) bool {
+	return atomic.LoadUint64(announce)&slotRevoked != 0
+}
+
+// takeLost is mpr_take_lost: moves *taken up to *total with one
+// compare-and-swap and returns the difference, so each loss reaches
+// exactly one consumer.
+func takeLost(total, taken *uint64) uint64 {
+	for tries := 0; tries < claimTries; tries++ {
+		t := atomic.LoadUint64(total)
+		k := atomic.LoadUint64(taken)
+		if t == k {
+			return 0
+		}
+		if atomic.CompareAndSwapUint64(taken, k, t) {
+			// user-writable: taken past total is garbage, 0 lost.
+			if before(k, t) {
+				return t - k
+			}
+			return 0
+		}
+	}
+	return 0
+}

@@ -1,0 +1,7 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//go:build mpmcring_vm
+
+package vmtest
+
+const sysFinitModule = 313 // not in package syscall for amd64

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//go:build mpmcring_vm
+
+package vmtest
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"mpmcring.dev/go/internal/testrec"
+	"mpmcring.dev/go/mpmcring"
+)
+
+// Far longer than any wakeup takes: a Wait that reaches it with a record
+// waiting lost its wakeup.
+const lostAfter = 5 * time.Second
+
+// drainDefault empties the default ring of what earlier programs left.
+func drainDefault(t *testing.T, r *mpmcring.Ring) {
+	t.Helper()
+	c, err := r.NewConsumer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for {
+		n, err := c.Consume(1024, func(mpmcring.Record) error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+	}
+}
+
+// Ping-pong through the ring: each record is written only after the
+// consumer read the previous one, so the consumer goes back to sleep in
+// the runtime's poller (epoll, edge-triggered) between records and every
+// record races its sleep.
+func TestWaitWritePingPong(t *testing.T) {
+	cycles := 20000
+	if v, err := strconv.Atoi(os.Getenv("MPMCRING_WAKE_CYCLES")); err == nil && v < cycles {
+		cycles = v
+	}
+	r, err := mpmcring.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	drainDefault(t, r)
+	c, err := r.NewConsumer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acked atomic.Int64
+	// The writer blocks on acks (no spinning: a goroutine spinning on
+	// the run queue keeps the scheduler from polling, and the wakeup
+	// would wait for sysmon's 10 ms poll instead of the kernel's edge).
+	acks := make(chan struct{}, 1)
+	var sleeps, lost, bad int
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for next := uint64(0); next < uint64(cycles); {
+			rec, err := c.Read()
+			if err == nil {
+				if len(rec.Data) != 8 || binary.LittleEndian.Uint64(rec.Data) != next ||
+					rec.Flags&mpmcring.RecFromUser == 0 {
+					bad++
+				}
+				if c.Commit() != nil {
+					bad++
+				}
+				next++
+				acked.Store(int64(next))
+				acks <- struct{}{}
+				continue
+			}
+			if !errors.Is(err, mpmcring.ErrNoRecord) {
+				bad++
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), lostAfter)
+			err = c.Wait(ctx)
+			cancel()
+			switch {
+			case err == nil:
+				sleeps++
+			case errors.Is(err, context.DeadlineExceeded) && r.AvailableBytes() > 0:
+				lost++
+			case !errors.Is(err, context.DeadlineExceeded):
+				bad++
+				return
+			}
+		}
+	}()
+	buf := make([]byte, 8)
+	for i := 0; i < cycles; i++ {
+		binary.LittleEndian.PutUint64(buf, uint64(i))
+		if _, err := r.Write(buf); err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+		select {
+		case <-acks:
+		case <-done:
+			// The consumer acks the last record, then ends: both
+			// cases can be ready, and select picks either. Only a
+			// consumer that ended before acking this record failed.
+			if acked.Load() != int64(i+1) {
+				t.Fatalf("the consumer stopped after %d records: %d bad", acked.Load(), bad)
+			}
+			<-acks // the ack is in the buffer: it was sent before done closed
+		}
+	}
+	<-done
+	c.Close()
+	t.Logf("%d records, the consumer slept %d times", cycles, sleeps)
+	if lost != 0 || bad != 0 || acked.Load() != int64(cycles) || sleeps == 0 {
+		t.Errorf("%d lost wakeups, %d bad, %d of %d read, %d sleeps", lost, bad, acked.Load(), cycles, sleeps)
+	}
+}
+
+// Kernel producers in hardirq and NMI context wake a goroutine asleep in
+// Wait; with a watermark, never before that many bytes are ready.
+func waitKernelProducers(t *testing.T, watermark uint64) {
+	startLG(t, "gwake", "size=1048576 threads=0 hrtimer=1 nmi=1 count=1500 "+
+		"timer_ns=300000 timer_batch=1 autostart=0")
+	r, err := mpmcring.Open("gwake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	c, err := r.NewConsumer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if watermark != 0 {
+		if err := c.SetWatermark(watermark); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lgCommand(t, "start")
+	var got, wakes, lost, short uint64
+	finished := false
+	for {
+		for {
+			rec, err := c.Read()
+			if errors.Is(err, mpmcring.ErrNoRecord) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, bad := testrec.Check(rec.Data); bad != 0 {
+				t.Errorf("corrupt record (%d)", bad)
+			}
+			got++
+			if err := c.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if finished {
+			break
+		}
+		// Done producing: one more drain takes what is left.
+		if finished = readLG(t).finished; finished {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), lostAfter)
+		err := c.Wait(ctx)
+		cancel()
+		switch {
+		case err == nil:
+			wakes++
+			if watermark != 0 && r.AvailableBytes() < watermark {
+				short++
+			}
+		case errors.Is(err, context.DeadlineExceeded):
+			want := watermark
+			if want == 0 {
+				want = 1
+			}
+			if r.AvailableBytes() >= want {
+				lost++
+			}
+		default:
+			t.Fatal(err)
+		}
+	}
+	lg := readLG(t)
+	t.Logf("committed %d, read %d, woken %d times", lg.total, got, wakes)
+	if lost != 0 || short != 0 || got != lg.total || wakes == 0 {
+		t.Errorf("%d lost wakeups, %d short wakes, read %d of %d, %d wakes", lost, short, got, lg.total, wakes)
+	}
+}
+
+func TestWaitKernelProducersEdgeTriggered(t *testing.T) { waitKernelProducers(t, 0) }
+
+func TestWaitWatermarkHoldsSleep(t *testing.T) { waitKernelProducers(t, 8192) }
+
+// Cancelling the context ends a Wait at once, and the next Wait still
+// works.
+func TestWaitCancel(t *testing.T) {
+	startLG(t, "gcancel", "size=65536 threads=1 count=10 autostart=0")
+	r, err := mpmcring.Open("gcancel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	c, err := r.NewConsumer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- c.Wait(ctx) }()
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Wait after cancel: %v, want context.Canceled", err)
+	}
+	lgCommand(t, "start")
+	waitLG(t)
+	ctx, cancel = context.WithTimeout(context.Background(), lostAfter)
+	defer cancel()
+	if err := c.Wait(ctx); err != nil {
+		t.Fatalf("Wait with records ready: %v", err)
+	}
+	if _, err := c.Read(); err != nil {
+		t.Fatal(err)
+	}
+}

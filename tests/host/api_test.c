@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * libmpmcring's surface over host rings: errno on every error return, a
+ * newer kernel's larger layout accepted, options structs that carry their
+ * size, the run-time version, losses in the record stream and the
+ * multi-ring poller.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "hostring.h"
+#include "internal.h"
+
+static int put(struct hostring *h, uint32_t len, unsigned int prio, unsigned char fill)
+{
+	uint64_t pos;
+	int err = hostring_reserve(h, 0, len, prio, &pos);
+
+	if (err)
+		return err;
+	memset(hostring_payload(h, pos), fill, len);
+	hostring_commit(h, 0, pos, len);
+	return 0;
+}
+
+static int ring(struct hostring *h, uint64_t size)
+{
+	return hostring_init(h, &(struct hostring_params){ .size = size, .producers = 1 });
+}
+
+/* A -errno return leaves errno == errno, also on the fast paths. */
+static void t_errno_set(struct tap *t)
+{
+	struct mpmcring_record rec;
+	struct mpmcring_batch b;
+	struct hostring h;
+	struct mpmcring *r;
+	struct mpmcring_consumer *c;
+
+	CHECK(t, !ring(&h, 4096), "init");
+	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	c = r ? mpmcring_consumer_new(r) : NULL;
+	CHECK(t, c, "consumer");
+	if (!c)
+		return;
+	errno = 0;
+	CHECK_EQ(t, mpmcring_read(c, &rec), -EAGAIN);
+	CHECK_EQ(t, errno, EAGAIN);
+	errno = 0;
+	CHECK_EQ(t, mpmcring_read_batch(c, &b, 8, 1 << 20), -EAGAIN);
+	CHECK_EQ(t, errno, EAGAIN);
+	errno = 0;
+	CHECK_EQ(t, mpmcring_read_batch(c, &b, 0, 1 << 20), -EINVAL);
+	CHECK_EQ(t, errno, EINVAL);
+	errno = 0;
+	CHECK_EQ(t, mpmcring_peek(c, &rec), -EAGAIN);
+	CHECK_EQ(t, errno, EAGAIN);
+	errno = 0;
+	CHECK_EQ(t, mpmcring_wait(r, 0), -EBADF); /* no file behind a memory ring */
+	CHECK_EQ(t, errno, EBADF);
+	errno = 0;
+	CHECK_EQ(t, mpmcring_get_stats(r, &(struct mpmcring_stats){ 0 }), -EBADF);
+	CHECK_EQ(t, errno, EBADF);
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
+	hostring_destroy(&h);
+}
+
+/* A kernel with ABI 1.2 appends fields: this library must still read it. */
+static void t_layout_grows(struct tap *t)
+{
+	struct mpmcring_layout l;
+	struct hostring h;
+	struct mpmcring *r;
+
+	CHECK(t, !ring(&h, 4096), "init");
+	l = h.layout;
+	l.layout_size += 16;
+	l.abi_minor++;
+	r = mpmcring__open_memory(h.cons, h.ro, &l);
+	CHECK(t, r, "a larger, newer-minor layout refused: %s", mpmcring_errmsg());
+	mpmcring_close(r);
+	l.layout_size = sizeof(l) - 8; /* older than the fields the library reads */
+	errno = 0;
+	CHECK(t, !mpmcring__open_memory(h.cons, h.ro, &l), "a short layout accepted");
+	CHECK_EQ(t, errno, EPROTO);
+	l.layout_size = 4096; /* beyond the meta page's layout part */
+	CHECK(t, !mpmcring__open_memory(h.cons, h.ro, &l), "a huge layout accepted");
+	l = h.layout;
+	l.abi_major++;
+	errno = 0;
+	CHECK(t, !mpmcring__open_memory(h.cons, h.ro, &l), "another ABI major accepted");
+	CHECK_EQ(t, errno, EPROTONOSUPPORT);
+	hostring_destroy(&h);
+}
+
+/* sz: smaller is an older caller (defaults), larger a newer one (zeros). */
+static void t_opts_size(struct tap *t)
+{
+	struct {
+		struct mpmcring_consumer_opts o;
+		unsigned int newer_field;
+	} big = { .o = { .sz = sizeof(big) } };
+	struct mpmcring_consumer_opts old = { .sz = sizeof(size_t) };
+	struct mpmcring_consumer *c;
+	struct hostring h;
+	struct mpmcring *r;
+
+	CHECK(t, !ring(&h, 4096), "init");
+	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	CHECK(t, r, "open");
+	if (!r)
+		return;
+	c = mpmcring_consumer_new_opts(r, &big.o);
+	CHECK(t, c, "a larger struct with its new fields 0 refused: %s", mpmcring_errmsg());
+	mpmcring_consumer_free(c);
+	big.newer_field = 1;
+	errno = 0;
+	CHECK(t, !mpmcring_consumer_new_opts(r, &big.o), "an unknown field set accepted");
+	CHECK_EQ(t, errno, EINVAL);
+	CHECK(t, strstr(mpmcring_errmsg(), "upgrade the library"), "message: %s",
+	      mpmcring_errmsg());
+	c = mpmcring_consumer_new_opts(r, &old);
+	CHECK(t, c, "an older, smaller struct refused: %s", mpmcring_errmsg());
+	mpmcring_consumer_free(c);
+	old.sz = 0;
+	errno = 0;
+	CHECK(t, !mpmcring_consumer_new_opts(r, &old), "sz 0 accepted");
+	CHECK_EQ(t, errno, EINVAL);
+	errno = 0;
+	CHECK(t,
+	      !mpmcring_consumer_new_opts(
+		      r, &MPMCRING_OPTS(mpmcring_consumer_opts, .flags = 0x80000000u)),
+	      "unknown flags accepted");
+	CHECK_EQ(t, errno, EINVAL);
+	errno = 0;
+	CHECK(t, !mpmcring_open_opts("/nonexistent/ring", &MPMCRING_OPTS(mpmcring_open_opts)),
+	      "opened a ring that is not there");
+	CHECK_EQ(t, errno, ENOENT);
+	errno = 0;
+	CHECK(t, !mpmcring_open_opts(NULL, &MPMCRING_OPTS(mpmcring_open_opts, .flags = 0x100)),
+	      "unknown open flags accepted");
+	CHECK_EQ(t, errno, EINVAL);
+	mpmcring_close(r);
+	hostring_destroy(&h);
+}
+
+static void t_version(struct tap *t)
+{
+	char want[32];
+
+	CHECK_EQ(t, mpmcring_version(),
+		 MPMCRING_VERSION_CODE(MPMCRING_VERSION_MAJOR, MPMCRING_VERSION_MINOR,
+				       MPMCRING_VERSION_PATCH));
+	snprintf(want, sizeof(want), "%d.%d.%d", MPMCRING_VERSION_MAJOR, MPMCRING_VERSION_MINOR,
+		 MPMCRING_VERSION_PATCH);
+	CHECK(t, !strcmp(mpmcring_version_string(), want), "%s", mpmcring_version_string());
+}
+
+struct seen {
+	unsigned int records, lost_records, stop_after;
+	uint64_t lost, last_pos;
+	unsigned char fill[64];
+	int bad;
+};
+
+static int seen_fn(void *ctx, const struct mpmcring_record *rec)
+{
+	struct seen *s = ctx;
+	const struct mpmcring_lost *l = rec->data;
+
+	if (rec->flags & MPMCRING_REC_LOST) {
+		if (rec->len != sizeof(*l))
+			s->bad = 1;
+		s->lost_records++;
+		s->lost += l->dropped + l->overwritten;
+		return 0;
+	}
+	if (s->records && rec->pos <= s->last_pos)
+		s->bad = 1; /* positions grow in ring order */
+	s->last_pos = rec->pos;
+	if (s->records < sizeof(s->fill))
+		s->fill[s->records] = *(const unsigned char *)rec->data;
+	s->records++;
+	return s->stop_after && s->records == s->stop_after ? 42 : 0;
+}
+
+/* MPMCRING_CONSUMER_LOST_RECORDS: each loss once, in the stream, first. */
+static void t_lost_in_stream(struct tap *t)
+{
+	struct seen s = { 0 };
+	struct hostring h;
+	struct mpmcring *r;
+	struct mpmcring_consumer *c;
+	struct mpmcring_lost lost;
+	int i, dropped = 0;
+
+	CHECK(t, !ring(&h, 4096), "init");
+	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	c = r ? mpmcring_consumer_new_opts(r,
+					   &MPMCRING_OPTS(mpmcring_consumer_opts,
+							  .flags = MPMCRING_CONSUMER_LOST_RECORDS))
+	      : NULL;
+	CHECK(t, c, "consumer: %s", mpmcring_errmsg());
+	if (!c)
+		return;
+	/* Fill the ring until it refuses: the refusals are the losses. */
+	for (i = 0; i < 200; i++)
+		if (put(&h, 100, MPMCRING_PRIO_CRITICAL, (unsigned char)i))
+			dropped++;
+	CHECK(t, dropped > 0, "nothing dropped");
+	CHECK(t, mpmcring_consume(c, 1000, seen_fn, &s) > 0, "consume");
+	CHECK_EQ(t, s.lost_records, 1);
+	CHECK_EQ(t, s.lost, dropped);
+	CHECK_EQ(t, s.records, 200 - dropped);
+	CHECK_EQ(t, s.bad, 0);
+	/* Told once: neither the stream nor mpmcring_take_lost() repeats it. */
+	CHECK_EQ(t, mpmcring_consume(c, 1000, seen_fn, &s), 0);
+	CHECK_EQ(t, s.lost_records, 1);
+	mpmcring_take_lost(c, &lost);
+	CHECK_EQ(t, lost.dropped + lost.overwritten, 0);
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
+	hostring_destroy(&h);
+}
+
+/* One poller, three rings: every record of each reaches that ring's fn. */
+static void t_poller(struct tap *t)
+{
+	struct seen s[3] = { { 0 } };
+	struct hostring h[3];
+	struct mpmcring *r[3] = { 0 };
+	struct mpmcring_poller *p;
+	int i, j, n, idx;
+
+	p = mpmcring_poller_new(&MPMCRING_OPTS(mpmcring_poller_opts, .batch = 4));
+	CHECK(t, p, "poller: %s", mpmcring_errmsg());
+	if (!p)
+		return;
+	CHECK(t, mpmcring_poller_epoll_fd(p) >= 0, "epoll fd");
+	/* Nothing added: a poll is a timeout, not an error. */
+	CHECK_EQ(t, mpmcring_poller_poll(p, 0), 0);
+	for (i = 0; i < 3; i++) {
+		CHECK(t, !ring(&h[i], 4096), "init");
+		r[i] = mpmcring__open_memory(h[i].cons, h[i].ro, &h[i].layout);
+		idx = mpmcring_poller_add(p, r[i], seen_fn, &s[i], NULL);
+		CHECK_EQ(t, idx, i);
+		for (j = 0; j < 10 * (i + 1); j++)
+			CHECK_EQ(t,
+				 put(&h[i], 16, MPMCRING_PRIO_NORMAL, (unsigned char)(16 * i + j)),
+				 0);
+	}
+	CHECK(t, mpmcring_poller_consumer(p, 2), "consumer 2");
+	errno = 0;
+	CHECK(t, !mpmcring_poller_consumer(p, 3), "consumer 3 of 3");
+	CHECK_EQ(t, errno, EINVAL);
+	CHECK_EQ(t, mpmcring_poller_add(p, NULL, seen_fn, NULL, NULL), -EINVAL);
+	n = mpmcring_poller_poll(p, 100);
+	CHECK_EQ(t, n, 60);
+	for (i = 0; i < 3; i++) {
+		CHECK_EQ(t, s[i].records, 10 * (i + 1));
+		CHECK_EQ(t, s[i].bad, 0);
+		for (j = 0; j < 10 * (i + 1); j++)
+			CHECK_EQ(t, s[i].fill[j], (unsigned char)(16 * i + j));
+	}
+	CHECK_EQ(t, mpmcring_poller_consume(p), 0);
+	/* A callback's non-zero value stops the poll and comes back. */
+	s[1].stop_after = s[1].records + 2;
+	for (j = 0; j < 5; j++)
+		CHECK_EQ(t, put(&h[1], 16, MPMCRING_PRIO_NORMAL, 0), 0);
+	n = mpmcring_poller_consume(p);
+	CHECK_EQ(t, n, 42);
+	CHECK_EQ(t, s[1].records, 22);
+	n = mpmcring_poller_consume(p);
+	CHECK_EQ(t, n, 3);
+	mpmcring_poller_free(p);
+	for (i = 0; i < 3; i++) {
+		mpmcring_close(r[i]);
+		hostring_destroy(&h[i]);
+	}
+}
+
+/* A monitor sees every record, takes none, and is told when it fell behind. */
+static void t_snoop(struct tap *t)
+{
+	struct mpmcring_record rec;
+	struct hostring h;
+	struct mpmcring *r;
+	struct mpmcring_consumer *c;
+	unsigned char buf[256];
+	uint64_t pos, seen = 0;
+	int i, ret, stale = 0;
+
+	CHECK(t, !ring(&h, 4096), "init");
+	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	c = r ? mpmcring_consumer_new(r) : NULL;
+	CHECK(t, c, "consumer");
+	if (!c)
+		return;
+	pos = mpmcring_snoop_start(r);
+	CHECK_EQ(t, mpmcring_snoop(r, &pos, buf, sizeof(buf), &rec), -EAGAIN);
+	for (i = 0; i < 5; i++)
+		CHECK_EQ(t, put(&h, 40, MPMCRING_PRIO_NORMAL, (unsigned char)i), 0);
+	for (i = 0; i < 5; i++) {
+		CHECK_EQ(t, mpmcring_snoop(r, &pos, buf, sizeof(buf), &rec), 0);
+		CHECK_EQ(t, rec.len, 40);
+		CHECK_EQ(t, buf[0], i);
+		CHECK(t, rec.data == buf, "data is the copy");
+	}
+	CHECK_EQ(t, mpmcring_snoop(r, &pos, buf, sizeof(buf), &rec), -EAGAIN);
+	/* Nothing was taken: the consumer still gets all five. */
+	for (i = 0; i < 5; i++) {
+		CHECK_EQ(t, mpmcring_read(c, &rec), 0);
+		CHECK_EQ(t, *(const unsigned char *)rec.data, i);
+	}
+	mpmcring_commit(c);
+	/* Too big for the buffer: said, and skipped. */
+	CHECK_EQ(t, put(&h, 100, MPMCRING_PRIO_NORMAL, 7), 0);
+	CHECK_EQ(t, mpmcring_snoop(r, &pos, buf, 50, &rec), -EMSGSIZE);
+	CHECK_EQ(t, rec.len, 100);
+	CHECK_EQ(t, mpmcring_snoop(r, &pos, buf, 50, &rec), -EAGAIN);
+	/* Lapped: many rings' worth consumed while the monitor slept. */
+	for (i = 0; i < 400; i++) {
+		CHECK_EQ(t, put(&h, 40, MPMCRING_PRIO_NORMAL, (unsigned char)i), 0);
+		CHECK_EQ(t, mpmcring_read(c, &rec), 0);
+		mpmcring_commit(c);
+	}
+	while ((ret = mpmcring_snoop(r, &pos, buf, sizeof(buf), &rec)) != -EAGAIN) {
+		if (ret == -ESTALE)
+			stale++;
+		else if (ret == 0)
+			seen++;
+		else
+			CHECK(t, 0, "snoop: %d", ret);
+		if (stale > 1 || seen > 400)
+			break;
+	}
+	CHECK_EQ(t, stale, 1);
+	CHECK(t, seen < 400, "saw %llu records of a lapped ring", (unsigned long long)seen);
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
+	hostring_destroy(&h);
+}
+
+static const struct tap_test tests[] = {
+	TAP_TEST(t_errno_set), TAP_TEST(t_layout_grows),   TAP_TEST(t_opts_size),
+	TAP_TEST(t_version),   TAP_TEST(t_lost_in_stream), TAP_TEST(t_poller),
+	TAP_TEST(t_snoop),
+};
+
+int main(void)
+{
+	return tap_run(tests, sizeof(tests) / sizeof(tests[0]));
+}

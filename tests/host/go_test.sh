@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The Go package's host checks, one per call (tests/host/run.sh runs each
+# as a test), offline: the module needs nothing outside the standard
+# library.
+#
+#   go_test.sh vet     go vet of every Go module here (guest tests too)
+#   go_test.sh race    go test -race -short of the package (unit, stress,
+#                      ABI, examples, the fuzz target's seeds)
+#   go_test.sh test    go test of the package at full size, the lease
+#                      stress too (it cannot run under the race detector)
+#   go_test.sh fuzz    the fuzz target over N generated inputs
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+export GOPROXY=off GOFLAGS=-mod=mod
+command -v go >/dev/null || { echo "no go toolchain (golang-go: scripts/deps.sh)" >&2; exit 1; }
+
+case "${1:-}" in
+vet)
+	(cd "$top/go" && go vet ./... && go vet -tags mpmcring_vm ./...)
+	(cd "$top/examples/go" && go vet ./...)
+	(cd "$top/bench/go" && go vet ./...)
+	;;
+race)
+	cd "$top/go" && go test -race -short -count=1 ./...
+	;;
+test)
+	cd "$top/go" && go test -count=1 ./...
+	;;
+fuzz)
+	cd "$top/go" && go test -run '^$' -fuzz FuzzConsumer -fuzztime "${2:-300000}x" ./mpmcring
+	;;
+*)
+	echo "usage: go_test.sh vet|race|test|fuzz [inputs]" >&2
+	exit 2
+	;;
+esac

@@ -1,0 +1,1248 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A Promela model of the mpmcring protocol (proto/mpmcring_proto.h,
+ * proto/mpmcring_produce.h, and the slot attach/release in kmod/slots.c),
+ * for spin. tests/model/run.sh checks it; docs/model.md has what is modelled and the results.
+ *
+ * Processes: Producer(0), Producer(1) reserve, write and publish records
+ * (and reclaim, or evict in overwrite mode, when the ring looks full);
+ * Consumer(0), Consumer(1) claim (consumer 0 batches of up to 2, consumer 1
+ * single records; either may claim again while holding), commit, check the
+ * lease, die at any point of a claim and come back as a new consumer on the
+ * same slot; Tick is the housekeeping reclaim (and the REPAIR ioctl), Clock
+ * ends a slot's claim timeout at any moment, Hostile writes anything into
+ * the consumer area, Quiet marks quiescence for the non-progress search.
+ * Which of them run, and how much they do, is the configuration (knobs).
+ *
+ * Traceability: every modeled step carries the marker of the code it stands
+ * for; the same marker is at that code (check-markers.sh fails when they
+ * disagree, or when docs/protocol.md's table lacks one).
+ *
+ *   marker                code                                  model
+ *   [M:positions]         mpr_positions(): reclaim, head, prod   three loads, that order
+ *   [M:head-sane]         mpr_head_sane()                        SANE()
+ *   [M:record-at]         mpr_record_at(): stamp, then header    record_at(): two steps
+ *   [M:claim-announce]    mpr_claim(): announce h if !holding     ANNOUNCE() (plain store)
+ *   [M:claim-walk]        mpr_claim(): walk finished records      walk loop
+ *   [M:claim-recheck]     mpr_claim(): head re-read before EAGAIN head != h
+ *   [M:claim-release]     mpr_claim(): announce := IDLE           ANNOUNCE(c, IDLE)
+ *   [M:claim-cas]         mpr_claim(): cmpxchg(head, h, e)        [C2]
+ *   [M:commit]            mpr_commit(): xchg(start, IDLE)         [C3] [C4], says REVOKED
+ *   [M:lease-check]       mpr_claim_revoked(): before a claim     -ESTALE while holding
+ *                         made while holding (library)
+ *   [M:claims-floor]      mpr_claims_floor()                      the slot loop
+ *   [M:floor-kernel-claim] kernel (read(2)) claims, in [r0, p]    kclaim[]
+ *   [M:floor-slot]        slot load, clamp (idle, revoked)        [R4]
+ *   [M:lease-since]       since_ms = now only if not behind       ls_exp[] = 0
+ *                         lease.head
+ *   [M:lease-expired]     timed out, p - s > size/2, s < head     ls_exp[] (Clock)
+ *   [M:lease-revoke]      cmpxchg(start, s, s | REVOKED)          [R6]
+ *   [M:revoke-lost]       the consumer moved first                its new start, clamped
+ *   [M:revoke-count]      held_records, mpr_held_capped()         count_capped
+ *   [M:reclaim-to-head]   walk on to an unproved head             to = h
+ *   [M:reclaim-walk]      the stamp walk from reclaim_pos         [R2]
+ *   [M:reclaim-straddle]  a head inside a record: fix = its end
+ *   [M:reclaim-store]     reclaim_pos store-release               [R5]
+ *   [M:reclaim-repair]    a garbage head goes to prod (cmpxchg)
+ *   [M:overwrite-walk]    mpr_overwrite(): walk from the head
+ *   [M:overwrite-cas]     mpr_overwrite(): cmpxchg(head, h, e)
+ *   [M:reserve-load]      mpr_reserve(): reclaim_pos, then prod   [P4]
+ *   [M:reserve-full]      the full / priority check
+ *   [M:reserve-reclaim]   reclaim due, trylock, evict, reclaim
+ *   [M:reserve-cas]       cmpxchg(prod_pos, p, p + need)
+ *   [M:publish-hdr]       mpr_write_hdr() and the payload
+ *   [M:publish-stamp]     mpr_publish()                           [P2]
+ *   [M:detach]            mpmcring_slot_detach() (kmod/slots.c)   xchg(start, IDLE)
+ *   [M:attach]            mpmcring_slot_attach() (kmod/slots.c)
+ *   [M:lease-reset]       mpmcring_lease_reset() (kmod/slots.c)   under the reclaim bit
+ *
+ * Memory model: spin interleaves whole steps, so the model is sequentially
+ * consistent. Each step is one access to shared memory as the code makes it
+ * (a marked load, store or cmpxchg), with the purely local computation
+ * around it. So the model proves the protocol's logic over every
+ * interleaving of those accesses; it does not prove that the barriers make
+ * the hardware keep their order. That rests on the barrier pairs ([P2]..[R6]
+ * in proto/ and docs/protocol.md's table, each a message-passing or
+ * store-buffering argument), on KCSAN in the kernel suites (tests/kunit
+ * under the kcsan kernel) and on ThreadSanitizer in tests/host (the same
+ * proto/ code). The revocation and the commit decide on one word (the
+ * revocation's cmpxchg, the commit's exchange, both fully ordered, on the
+ * slot's start), so coherence orders them; the cmpxchg on the head is
+ * fully ordered, which is what [C2]/[R3] rely on.
+ *
+ * What is abstracted, and why:
+ * - Positions are 8-bit counters in quarter-granule units: bit 0 set is
+ *   MPMCRING_SLOT_IDLE, bit 1 MPMCRING_SLOT_REVOKED, either makes a
+ *   position unaligned, as in the code (granules are at least 8 bytes). The ring is NG granules
+ *   (data_size 2 * NG units) and starts one ring below 2^8, so every run
+ *   wraps the counter through 0 and the wrap-safe comparisons are used
+ *   across it. Runs travel far less than 128 units, so no honest comparison
+ *   spans half the circle and no stamp is 256 units old: what 64-bit
+ *   positions guarantee forever, the bounded runs guarantee by their length.
+ * - A record is 1 or 2 granules; its header is one word, its size (3: longer
+ *   than max_record); prio, flags and byte lengths are not modeled, nor
+ *   max_bytes (-EMSGSIZE) nor batch reservations (reserve_batch: several
+ *   records under one cmpxchg). The payload in a record's second granule is
+ *   a forged header (producer 0: a plausible one, producer 1: an oversized
+ *   one), which is what a walker reads if it takes payload for framing.
+ * - Producer 0 writes low-priority records (a one-granule watermark),
+ *   producer 1 critical ones; overwrite mode has no watermark.
+ * - Retry and walk bounds are small (MPR_RESERVE_TRIES, MPR_CLAIM_TRIES:
+ *   RT, CT = 2; walks: 4): running out returns -EBUSY or a contention drop,
+ *   and the caller retries, so the shared effects are those of more tries.
+ * - "Reclaim due" is a free choice; so is whether the reclaim bit is free.
+ * - Time is one event per slot: "the lease has timed out", possible at
+ *   any moment once a lease started (lease.head set), undone when reclaim
+ *   restarts the lease (since_ms = now). Attach's lease reset sets it back
+ *   too: with lease.head idle the next start restarts the lease anyway.
+ * - slot_info.revoked and .revocations are statistics nobody acts on (the
+ *   consumer learns of a revocation from its own start): not modeled.
+ * - held_records: honest consumers' writes are left out (they only feed a
+ *   count that is capped); the hostile process writes 255.
+ * - Wakeups, loss counters (mpr_take_lost), statistics: not modeled.
+ * - A consumer dies right after its announce or while holding; its file's
+ *   release (detach) then runs with no more steps of the dead consumer, and
+ *   a new consumer attaches the same slot (ATTACH takes the lowest free one).
+ * - read(2) is a consumer whose announce is in kernel memory: one record
+ *   per claim, never holding, no lease, trusted by reclaim.
+ * - Producers stop after K records each. PREFILL records may be in the ring
+ *   at the start: committed by one producer alone, an ordinary reachable
+ *   state, so fewer concurrent records still make the ring wrap.
+ *
+ * Reductions (each keeps every behaviour of the shared memory):
+ * - Local computation is folded into the step with the access before it.
+ * - reclaim_pos is written only under the reclaim bit: its holder reads it
+ *   together with the head.
+ * - A walker holding the reclaim bit reads [reclaim_pos, prod_pos]: no
+ *   producer can reserve there, so a header it reads after a matching stamp
+ *   is stable, and each stamp there only goes from "no record" to
+ *   "finished". A walk of such reads sees what one walk at the moment of its
+ *   last read sees: those walks (reclaim's, eviction's, the head check) are
+ *   one step.
+ * - With the tick running, producers do not run reclaim themselves: a
+ *   producer's reclaim is the same code under the same bit, so the tick
+ *   reclaiming at that moment has the same effect.
+ * - Once the hostile process is done (or without one), a consumer does not
+ *   start a claim while head == prod_pos. Such a claim only stores IDLE
+ *   over IDLE; and a head equal to prod_pos then stays until prod_pos moves
+ *   (no honest write moves it), so the claim that starts once it differs
+ *   reads the same head, and a reclaim_pos it reads later passes the same
+ *   sanity check.
+ * - Without leases (claim_timeout_ms 0) reclaim's lease bookkeeping
+ *   (seen, head, since) has no effect: not kept then.
+ * - Knobs are copied into each process as constant locals, so that
+ *   partial-order reduction still sees purely local steps.
+ *
+ * Properties (REQUIRE(); the CHECK knob picks the groups):
+ *   1 kernel   no_overlap: a reservation never overlaps space not yet freed
+ *              (so two live reservations never overlap); reclaim_finished:
+ *              reclaim frees only finished records; reclaim_monotone.
+ *   2 consumer honest_not_clobbered: space an honest consumer holds (or has
+ *              claimed) is never reused before it has read it, unless its
+ *              claim was revoked (slot_info.revoked == its start) or the
+ *              hostile process wrote its slot; held_not_freed: reclaim
+ *              never frees a record a consumer holds, same exceptions;
+ *              stale_reported: a consumer whose records were reused under it
+ *              finds REVOKED at commit (unless the hostile wrote its slot);
+ *              revoke_reported: the commit's (or detach's) exchange finds
+ *              REVOKED exactly when reclaim revoked that claim (so what it
+ *              held is counted revoked or consumed/abandoned, never both);
+ *              revoke_live: a revocation hits the claim the consumer
+ *              announced, not one it already committed.
+ *   4 delivery (without the hostile process) exactly_once: a claim takes
+ *              only committed, unclaimed records that start where it thinks
+ *              (no misframing, nothing unfinished, nothing twice);
+ *              no_lost: reclaim frees no committed record that was never
+ *              claimed (with overwrite: evicted; with leases: revoked;
+ *              with deaths: abandoned: each counted); evict_unclaimed;
+ *              head_monotone: every head write moves it forward; head_sane:
+ *              nobody ever sees a corrupt head.
+ *   8 count    count_capped: what a revocation or a release counts as lost
+ *              is at most what the claimed span [start, head) can hold.
+ *  16 repair   a head that cannot be a record boundary gets its repair.
+ *   progress   no livelock (non-progress cycles under weak fairness): every
+ *              infinite run passes a reservation, a claim or quiescence
+ *              (progress_* labels).
+ */
+
+/* ================================================================ knobs */
+/*
+ * The configuration, read at the start of each run from the environment
+ * (MODEL_<NAME>=<value>; run.sh sets them), so that one compiled verifier
+ * checks every configuration. Constant during a run.
+ */
+#ifndef NG
+#define NG 4		/* granules in the ring: 4 or 8 (a power of two; compile time) */
+#endif
+byte cfg_K;			/* records each producer tries to write (2) */
+byte cfg_PREFILL;		/* committed one-granule records in the ring at the start (0) */
+byte cfg_NPROD;		/* producer processes, 1 or 2 (2) */
+byte cfg_NCONS;		/* consumer processes, 1 or 2 (2) */
+byte cfg_SIZES;		/* producers that write 1- or 2-granule records; others 1 (2) */
+byte cfg_DISCARD;		/* producers that may discard: 0, 1 (producer 1) or 2 (1) */
+byte cfg_RT;		/* MPR_RESERVE_TRIES (2) */
+byte cfg_CT;		/* MPR_CLAIM_TRIES (2) */
+byte cfg_RWALK;		/* MPR_RECLAIM_WALK (4) */
+byte cfg_OWALK;		/* MPR_OVERWRITE_WALK (4) */
+byte cfg_BATCH;		/* records consumer 0 claims at most at once; consumer 1: 1 (2) */
+bit cfg_HOLD;		/* a mapped consumer may claim again before it commits (1) */
+byte cfg_DEATHS;		/* times each mapped consumer dies and a new one attaches (0) */
+bit cfg_LEASE;		/* claims are leases: claim_timeout_ms != 0 (0) */
+bit cfg_TICK;		/* the housekeeping tick reclaims at any moment (LEASE) */
+bit cfg_PRODUCER_RECLAIM;	/* producers reclaim when the ring looks full (!TICK) */
+bit cfg_OVERWRITE;		/* MPMCRING_MODE_OVERWRITE (0) */
+byte cfg_READ2;		/* consumers that are read(2), a bit each: their claims live in kernel memory (0) */
+byte cfg_HOSTILE;		/* writes a hostile co-tenant makes into the consumer area (0) */
+byte cfg_HTARGET;		/* what it writes, a bit each: head, slot 0, slot 1, held 0, held 1 (31) */
+byte cfg_HVALUES;		/* 0: any value near the ring; 1: aligned ones, one odd, one far (0) */
+byte cfg_CHECK;		/* property groups checked, a bit each (see REQUIRE) (31) */
+bit cfg_LIVENESS;		/* run the quiescence monitor, for the non-progress search (0) */
+bit cfg_FIX_VALIDATE;	/* the fix proposed for finding 1 (0) */
+bit cfg_FIX_REPAIR;		/* the fix proposed for finding 4 (0) */
+
+c_decl {
+	static int mpr_knob(const char *name, int dflt)
+	{
+		char var[64];
+		const char *v;
+
+		snprintf(var, sizeof(var), "MODEL_%s", name);
+		v = getenv(var);
+		return v && *v ? atoi(v) : dflt;
+	}
+}
+
+/* Each process keeps a copy: constant locals keep partial-order reduction. */
+#define KNOBS \
+	byte K = cfg_K;\
+	byte PREFILL = cfg_PREFILL;\
+	byte NPROD = cfg_NPROD;\
+	byte NCONS = cfg_NCONS;\
+	byte SIZES = cfg_SIZES;\
+	byte DISCARD = cfg_DISCARD;\
+	byte RT = cfg_RT;\
+	byte CT = cfg_CT;\
+	byte RWALK = cfg_RWALK;\
+	byte OWALK = cfg_OWALK;\
+	byte BATCH = cfg_BATCH;\
+	byte HOLD = cfg_HOLD;\
+	byte DEATHS = cfg_DEATHS;\
+	byte LEASE = cfg_LEASE;\
+	byte TICK = cfg_TICK;\
+	byte PRODUCER_RECLAIM = cfg_PRODUCER_RECLAIM;\
+	byte OVERWRITE = cfg_OVERWRITE;\
+	byte READ2 = cfg_READ2;\
+	byte HOSTILE = cfg_HOSTILE;\
+	byte HTARGET = cfg_HTARGET;\
+	byte HVALUES = cfg_HVALUES;\
+	byte CHECK = cfg_CHECK;\
+	byte LIVENESS = cfg_LIVENESS;\
+	byte FIX_VALIDATE = cfg_FIX_VALIDATE;\
+	byte FIX_REPAIR = cfg_FIX_REPAIR;
+
+inline read_knobs()
+{
+	c_code {
+		now.cfg_K = mpr_knob("K", 2);
+		now.cfg_PREFILL = mpr_knob("PREFILL", 0);
+		now.cfg_NPROD = mpr_knob("NPROD", 2);
+		now.cfg_NCONS = mpr_knob("NCONS", 2);
+		now.cfg_SIZES = mpr_knob("SIZES", 2);
+		now.cfg_DISCARD = mpr_knob("DISCARD", 1);
+		now.cfg_RT = mpr_knob("RT", 2);
+		now.cfg_CT = mpr_knob("CT", 2);
+		now.cfg_RWALK = mpr_knob("RWALK", 4);
+		now.cfg_OWALK = mpr_knob("OWALK", 4);
+		now.cfg_BATCH = mpr_knob("BATCH", 2);
+		now.cfg_HOLD = mpr_knob("HOLD", 1);
+		now.cfg_DEATHS = mpr_knob("DEATHS", 0);
+		now.cfg_LEASE = mpr_knob("LEASE", 0);
+		now.cfg_TICK = mpr_knob("TICK", now.cfg_LEASE);
+		now.cfg_PRODUCER_RECLAIM = mpr_knob("PRODUCER_RECLAIM", !now.cfg_TICK);
+		now.cfg_OVERWRITE = mpr_knob("OVERWRITE", 0);
+		now.cfg_READ2 = mpr_knob("READ2", 0);
+		now.cfg_HOSTILE = mpr_knob("HOSTILE", 0);
+		now.cfg_HTARGET = mpr_knob("HTARGET", 31);
+		now.cfg_HVALUES = mpr_knob("HVALUES", 0);
+		now.cfg_CHECK = mpr_knob("CHECK", 31);
+		now.cfg_LIVENESS = mpr_knob("LIVENESS", 0);
+		now.cfg_FIX_VALIDATE = mpr_knob("FIX_VALIDATE", 0);
+		now.cfg_FIX_REPAIR = mpr_knob("FIX_REPAIR", 0);
+	}
+}
+
+/* ================================================================ positions */
+#define NP 2		/* producer slots in the ghost bookkeeping */
+#define NC 2		/* consumer slots (max_consumers) */
+#define G 4		/* position units per granule: bits 0-1 are below the granule */
+#define RS (NG * G)	/* data_size */
+#define IDLE 1		/* MPMCRING_SLOT_IDLE: any odd value is idle */
+#define RV 2		/* MPMCRING_SLOT_REVOKED: set in a start by a revocation */
+#define MAXREC 2	/* max_record, in granules */
+#define INIT_POS (256 - RS)	/* the counter wraps through 0 in every run */
+/* Positions are 8-bit counters: u64 arithmetic modulo 2^8 (see the header). */
+#define W(x) ((x) & 255)
+#define BEFORE(a, b) (W((a) - (b)) >= 128)			/* mpr_before */
+#define BETWEEN(lo, x, hi) (W((x) - (lo)) <= W((hi) - (lo)))	/* mpr_between */
+#define ALIGNED(x) (((x) & (G - 1)) == 0)			/* mpr_aligned */
+#define SANE(r, h, p) (ALIGNED(h) && BETWEEN(r, h, p))		/* mpr_head_sane */
+#define GRAN(x) (((x) / G) % NG)				/* mpr_stamp's index */
+#define GBIT(x) (1 << GRAN(x))
+#define MASK(x, sz) (GBIT(x) | ((sz) == 2 -> GBIT(W((x) + G)) : 0))
+#define IS_READ(c) ((READ2 >> (c)) & 1)
+/* granules of [s, bound) when bound is in [s, p], else none */
+#define SPAN(s, bound, p) (BETWEEN(s, bound, p) -> W((bound) - (s)) / G : 0)
+
+/* mpr_record_at() results */
+#define REC_NONE 0
+#define REC_C 1
+#define REC_D 2
+#define REC_BAD 3
+
+/* mpr_claim() results other than a record count */
+#define C_EAGAIN 100
+#define C_EBUSY 101
+#define C_EBADMSG 102
+
+/* ================================================================ shared memory */
+/* meta page (kernel-only) */
+byte prod_pos = INIT_POS;
+byte reclaim_pos = INIT_POS;
+/* consumer area (user-writable) */
+byte head = INIT_POS;
+byte slot[NC];		/* slots[i].start */
+byte held[NC];		/* slots[i].held_records */
+/* slot info (read-only to users): revoked and revocations are statistics
+ * nobody acts on: not modeled */
+/* stamps (read-only to users): the position and the state bits of each */
+byte stamp_pos[NG];
+byte stamp_st[NG];	/* 0: zero (no position's stamp), 1: COMMITTED, 2: DISCARDED */
+/* data: the first word of each granule: a header's length as a record size
+ * in granules (3: longer than max_record), or payload */
+byte hdr[NG];
+/* kernel memory */
+bit rlock;		/* the reclaim bit */
+bit attached[NC];	/* slots_used */
+byte kclaim[NC];	/* read_claims[i] */
+byte ls_seen[NC];	/* struct mpr_lease, per slot: seen */
+byte ls_head[NC];	/* head */
+bit ls_exp[NC];		/* now - since_ms >= claim_timeout_ms */
+
+/* ================================================================ ghosts */
+/* What really happened, for the properties only: no protocol step reads it. */
+byte g_busy;		/* granules reserved and not yet freed by reclaim */
+byte g_rs[NG];		/* state of the record whose header is in granule g */
+byte g_rp[NG];		/* its position */
+byte g_rsz[NG];		/* its size in granules */
+byte g_rown[NG];	/* the consumer that claimed it */
+byte g_hmask[NC];	/* granules of the records consumer c holds */
+byte g_cstart[NC];	/* consumer c's claim_start (its private memory) */
+byte g_clow[NC];	/* the oldest start among its claims (FIX_VALIDATE) */
+bit g_clob[NC];		/* c's held records were reused under it */
+bit g_read[NC];		/* c has read its records: later reuse cannot hurt it */
+bit g_touched[NC];	/* the hostile wrote c's slot during its hold */
+byte g_ann[NC];		/* the start c announced for its current claim (IDLE: none) */
+bit g_rvk[NC];		/* reclaim revoked c's current claim */
+byte pdone;		/* producers finished */
+byte hbudget;
+
+#define R_FREE 0
+#define R_RSV 1
+#define R_PUBC 2
+#define R_PUBD 3
+#define R_CLAIMED 4
+#define R_DONE 5
+#define R_GONE 6
+
+/* reclaim revoked consumer c's current claim */
+#define REVOKED(c) (g_rvk[c])
+
+mtype = { no_overlap, reclaim_finished, reclaim_monotone, head_monotone,
+	  head_sane, honest_not_clobbered, held_not_freed, stale_reported,
+	  exactly_once, no_lost, evict_unclaimed, count_capped, repair,
+	  revoke_reported, revoke_live,
+	  producer0, producer1, tick };	/* the last three: who reclaims, in trails */
+mtype violated;
+
+/* The properties by group (the CHECK knob says which groups are checked). */
+#define GROUP_no_overlap 1		/* kernel safety: holds whatever userspace writes */
+#define GROUP_reclaim_finished 1
+#define GROUP_reclaim_monotone 1
+#define GROUP_honest_not_clobbered 2	/* an honest consumer's reads */
+#define GROUP_held_not_freed 2
+#define GROUP_stale_reported 2
+#define GROUP_revoke_reported 2
+#define GROUP_revoke_live 2
+#define GROUP_exactly_once 4		/* delivery, without the hostile process */
+#define GROUP_no_lost 4
+#define GROUP_evict_unclaimed 4
+#define GROUP_head_monotone 4
+#define GROUP_head_sane 4
+#define GROUP_count_capped 8		/* counts of what consumers lost */
+#define GROUP_repair 16			/* a head that cannot be right is repaired */
+
+#define REQUIRE(cond, prop) \
+	if \
+	:: (!(CHECK & GROUP_##prop) || (cond)) -> skip \
+	:: else -> violated = prop; \
+		   printf("MODEL: property "); printm(prop); printf(" violated\n"); \
+		   assert(cond) \
+	fi
+
+#define HEAD_FORWARD(old, new) REQUIRE(HOSTILE > 0 || BEFORE(old, new), head_monotone)
+
+/* a plain store of the announce; the ghost starts (or ends) a claim */
+#define ANNOUNCE(c, v) \
+	if \
+	:: IS_READ(c) -> kclaim[c] = v \
+	:: else -> slot[c] = v \
+	fi; \
+	g_ann[c] = v; g_rvk[c] = 0
+
+/* ================================================================ mpr_record_at */
+/* Sets st and sz (granules) for the record at pos, ending by bound:
+ * the stamp is one step, the header (read only if the stamp vouches) another. */
+inline record_at(pos, bound)
+{
+	atomic {	/* [M:record-at] [C1]: the stamp */
+		if
+		:: stamp_pos[GRAN(pos)] == pos && stamp_st[GRAN(pos)] == 1 -> st = REC_C
+		:: stamp_pos[GRAN(pos)] == pos && stamp_st[GRAN(pos)] == 2 -> st = REC_D
+		:: else -> st = REC_NONE
+		fi
+	}
+	if
+	:: st != REC_NONE ->
+		atomic {	/* the header, MPR_READ_SPECULATIVE */
+			sz = hdr[GRAN(pos)];
+			if
+			:: sz > MAXREC || sz * G > W(bound - pos) -> st = REC_BAD; sz = 0
+			:: else -> skip
+			fi
+		}
+	:: else -> sz = 0
+	fi
+}
+
+/*
+ * The same for a walker that holds the reclaim bit, over [reclaim_pos,
+ * prod_pos]: one step (Reductions, in the header).
+ */
+inline record_at_locked(pos, bound)
+{
+	if
+	:: stamp_pos[GRAN(pos)] == pos && stamp_st[GRAN(pos)] == 1 -> st = REC_C
+	:: stamp_pos[GRAN(pos)] == pos && stamp_st[GRAN(pos)] == 2 -> st = REC_D
+	:: else -> st = REC_NONE
+	fi;
+	if
+	:: st != REC_NONE ->
+		sz = hdr[GRAN(pos)];
+		if
+		:: sz > MAXREC || sz * G > W(bound - pos) -> st = REC_BAD; sz = 0
+		:: else -> skip
+		fi
+	:: else -> sz = 0
+	fi
+}
+
+/* ================================================================ reclaim */
+#define RECLAIM_LOCALS \
+	mtype actor; \
+	byte r0, h, p, lo, e, to, freed, fix, walked, i, s, bound, st, sz, x, y; \
+	bit head_ok, ign, pub, wantfix
+
+/* The ghost side of the reclaim_pos store: what [from, upto) held. */
+inline ghost_free(from, upto)
+{
+	x = from;
+	do
+	:: x != upto ->
+		y = GRAN(x);
+		REQUIRE(g_rp[y] == x && g_rs[y] != R_RSV && g_rs[y] != R_FREE, reclaim_finished);
+		REQUIRE(g_rs[y] != R_CLAIMED || REVOKED(g_rown[y]) || g_touched[g_rown[y]] ||
+			FIX_VALIDATE, held_not_freed);
+		REQUIRE(HOSTILE > 0 || g_rs[y] != R_PUBC, no_lost);
+		g_busy = g_busy & ~MASK(x, g_rsz[y]);
+		g_rs[y] = R_FREE;
+		x = W(x + g_rsz[y] * G)
+	:: else -> break
+	od;
+	x = 0; y = 0
+}
+
+/* mpr_reclaim() with mpr_claims_floor(); the caller holds the reclaim bit. */
+inline mpr_reclaim()
+{
+	/* [M:positions] reclaim_pos: written only under the bit held here */
+	atomic { r0 = reclaim_pos; h = head }	/* [R3] */
+	atomic {
+		p = prod_pos;
+		head_ok = SANE(r0, h, p);
+		REQUIRE(HOSTILE > 0 || head_ok, head_sane);
+		bound = (head_ok -> h : p);
+		lo = bound;
+		i = 0
+	}
+	/* [M:claims-floor] */
+	do
+	:: i < NC ->
+		if
+		:: attached[i] && IS_READ(i) ->
+			atomic {	/* [M:floor-kernel-claim] trusted: no clamp but [r0, p] */
+				s = kclaim[i];
+				if
+				:: !(s & IDLE) && BETWEEN(r0, s, p) && BEFORE(s, lo) -> lo = s
+				:: else -> skip
+				fi;
+				s = 0; i++
+			}
+		:: attached[i] && !IS_READ(i) ->
+			atomic {	/* [M:floor-slot] [R4]; the lease is kernel memory under the bit */
+				s = slot[i];
+				if
+				:: (s & (IDLE | RV)) || !ALIGNED(s) || !BETWEEN(r0, s, p) ->
+					ign = 1;	/* holds nothing */
+					if
+					:: LEASE -> ls_seen[i] = IDLE
+					:: else -> skip	/* (Reductions) */
+					fi
+				:: else ->
+					if
+					:: LEASE && s != ls_seen[i] ->
+						/* [M:lease-since] a new claim only when not behind the last head */
+						if
+						:: ls_head[i] == IDLE || !BEFORE(s, ls_head[i]) -> ls_exp[i] = 0
+						:: else -> skip
+						fi;
+						ls_seen[i] = s; ls_head[i] = bound
+					:: else -> skip
+					fi;
+					/* [M:lease-expired] claim_timeout_ms != 0, timed out, half
+					 * the ring behind it, and something claimed */
+					if
+					:: LEASE && ls_exp[i] && W(p - s) > RS / 2 && BEFORE(s, bound) -> pub = 1
+					:: else -> skip
+					fi
+				fi
+			}
+			if
+			:: pub ->
+				atomic {	/* [M:lease-revoke] [R6]: cmpxchg(start, s, s | REVOKED) */
+					if
+					:: slot[i] == s ->
+						slot[i] = s | RV;
+						printf("TRAIL "); printm(actor); printf(": reclaim revokes slot %d's claim at %d\n", i, s);
+						/* the claim it revokes is the one the consumer announced */
+						REQUIRE(HOSTILE > 0 || g_ann[i] == s, revoke_live);
+						g_rvk[i] = 1;
+						ls_seen[i] = IDLE; ign = 1
+					:: else ->
+						/* [M:revoke-lost] the consumer moved first */
+						s = slot[i]; pub = 0;
+						if
+						:: (s & (IDLE | RV)) || !ALIGNED(s) || !BETWEEN(r0, s, p) -> ign = 1
+						:: else -> skip
+						fi
+					fi
+				}
+			:: else -> skip
+			fi;
+			if
+			:: pub ->
+				atomic {	/* [M:revoke-count] mpr_held_capped() */
+					x = held[i];
+					if
+					:: !BEFORE(s, bound) -> x = 0
+					:: BEFORE(s, bound) && x > W(bound - s) / G -> x = W(bound - s) / G
+					:: else -> skip
+					fi;
+					REQUIRE(x <= SPAN(s, bound, p), count_capped);
+					x = 0; pub = 0
+				}
+			:: else -> skip
+			fi;
+			atomic {
+				if
+				:: !ign && BEFORE(s, lo) -> lo = s
+				:: else -> skip
+				fi;
+				ign = 0; s = 0; i++
+			}
+		:: else -> i++
+		fi
+	:: else -> break
+	od;
+	/* [M:reclaim-to-head] on to a head nothing proves a record boundary */
+	atomic {
+		to = lo;
+		if
+		:: head_ok && h != lo && h != p ->
+			record_at_locked(h, p);
+			if
+			:: st == REC_NONE -> to = h
+			:: else -> skip
+			fi
+		:: else -> skip
+		fi;
+		e = r0; freed = r0; walked = 0;
+		/* [M:reclaim-walk] [R2] */
+		do
+		:: e != to && walked < RWALK ->
+			record_at_locked(e, p);
+			if
+			:: st != REC_C && st != REC_D -> break
+			:: else -> skip
+			fi;
+			if
+			:: sz * G > W(to - e) ->
+				/* [M:reclaim-straddle] a head inside a record */
+				if
+				:: head_ok && to == h -> fix = W(e + sz * G); wantfix = 1
+				:: else -> skip
+				fi;
+				break
+			:: else ->
+				e = W(e + sz * G);
+				if
+				:: !BEFORE(lo, e) -> freed = e
+				:: else -> skip
+				fi;
+				walked++
+			fi
+		:: else -> break
+		od;
+		st = 0; sz = 0; e = 0; to = 0; walked = 0; lo = 0
+	}
+	if
+	:: freed != r0 ->
+		atomic {	/* [M:reclaim-store] [R5] */
+			REQUIRE(BEFORE(reclaim_pos, freed), reclaim_monotone);
+			printf("TRAIL "); printm(actor);
+			printf(": reclaim_pos %d -> %d (it saw head %d, prod %d)\n", reclaim_pos, freed, h, p);
+			ghost_free(reclaim_pos, freed);
+			reclaim_pos = freed
+		}
+	:: else -> skip
+	fi;
+	/* [M:reclaim-repair] */
+	atomic {
+		if
+		:: !head_ok -> fix = p; wantfix = 1
+		:: else -> skip
+		fi;
+		REQUIRE(HOSTILE > 0 || !wantfix, head_sane);
+		r0 = 0; freed = 0; bound = 0; i = 0
+	}
+	if
+	:: (!FIX_REPAIR && fix != 0) || (FIX_REPAIR && wantfix) ->
+		atomic {
+			if
+			:: head == h ->
+				HEAD_FORWARD(h, fix);
+				printf("TRAIL "); printm(actor); printf(": reclaim repairs the head %d -> %d\n", h, fix);
+				head = fix
+			:: else -> skip	/* a claim moved it first */
+			fi;
+			wantfix = 0
+		}
+	:: else -> skip
+	fi;
+	/* a head that cannot be a record boundary gets its repair attempt */
+	atomic { REQUIRE(!wantfix, repair); h = 0; p = 0; fix = 0; head_ok = 0; wantfix = 0 }
+}
+
+/* mpr_overwrite(): the caller holds the reclaim bit. */
+inline mpr_overwrite(want)
+{
+	/* [M:positions] */
+	atomic { r0 = reclaim_pos; h = head }
+	atomic {
+		p = prod_pos;
+		REQUIRE(HOSTILE > 0 || SANE(r0, h, p), head_sane);
+		e = h; walked = 0;
+		if
+		:: SANE(r0, h, p) ->
+			/* [M:overwrite-walk] */
+			do
+			:: BEFORE(e, want) && e != p && walked < OWALK ->
+				walked++;
+				record_at_locked(e, p);
+				if
+				:: st != REC_C && st != REC_D -> break
+				:: else -> e = W(e + sz * G)
+				fi
+			:: else -> break
+			od
+		:: else -> skip
+		fi;
+		r0 = 0; walked = 0; st = 0; sz = 0
+	}
+	if
+	:: e != h ->
+		atomic {	/* [M:overwrite-cas] */
+			if
+			:: head == h ->
+				HEAD_FORWARD(h, e);
+				printf("TRAIL "); printm(actor); printf(": evicts [%d,%d)\n", h, e);
+				x = h;
+				do
+				:: x != e ->
+					y = GRAN(x);
+					REQUIRE(g_rp[y] == x, evict_unclaimed);
+					REQUIRE(HOSTILE > 0 || g_rs[y] == R_PUBC || g_rs[y] == R_PUBD,
+						evict_unclaimed);
+					if
+					:: g_rs[y] == R_PUBC -> g_rs[y] = R_GONE
+					:: else -> skip
+					fi;
+					x = W(x + g_rsz[y] * G)
+				:: else -> break
+				od;
+				x = 0; y = 0;
+				head = e
+			:: else -> skip
+			fi;
+			h = 0; p = 0; e = 0
+		}
+	:: else -> atomic { h = 0; p = 0; e = 0 }
+	fi
+}
+
+/* ================================================================ producers */
+proctype Producer(byte me)
+{
+	KNOBS;
+	RECLAIM_LOCALS;
+	byte k, rsz, need, limit, tries, rounds, r, pp, pos, gi, m, cc;
+	bit ok;
+
+	actor = (me == 0 -> producer0 : producer1);
+	for (k : 1 .. K) {
+		atomic {
+			if
+			:: rsz = 1
+			:: me < SIZES -> rsz = 2
+			fi;
+			need = rsz * G;
+			/* producer 0 writes low-priority records: one granule of watermark */
+			limit = ((OVERWRITE || me == 1) -> RS : RS - G);
+			tries = 0; rounds = 0; ok = 0
+		}
+		/* mpr_reserve() */
+		do
+		:: tries < RT ->
+			r = reclaim_pos;	/* [M:reserve-load] [P4]: reclaim_pos before prod_pos */
+			pp = prod_pos;
+			if
+			:: W(pp + need - r) > limit ->
+				/* [M:reserve-full] */
+				if
+				:: rounds == 2 -> break	/* MPR_FAIL_FULL or MPR_FAIL_PRIORITY */
+				:: else -> rounds++
+				fi;
+				/* [M:reserve-reclaim] due and the bit is free, or not */
+				if
+				:: atomic { rlock == 0 -> rlock = 1 } ->
+					if
+					:: OVERWRITE -> mpr_overwrite(W(pp + need - limit))
+					:: else -> skip
+					fi;
+					if
+					:: PRODUCER_RECLAIM -> mpr_reclaim()
+					:: else -> skip
+					fi;
+					rlock = 0
+				:: skip
+				fi
+			:: else ->
+				atomic {	/* [M:reserve-cas] */
+					if
+					:: prod_pos == pp ->
+						prod_pos = W(pp + need);
+						ok = 1;
+						pos = pp;
+						printf("TRAIL p%d: reserves [%d,%d)\n", me, pp, W(pp + need));
+						/* no_overlap: the space is free */
+						m = MASK(pp, rsz);
+						REQUIRE((g_busy & m) == 0, no_overlap);
+						g_busy = g_busy | m;
+						/* honest consumers' held records are not reused */
+						for (cc : 0 .. NC - 1) {
+							if
+							:: (g_hmask[cc] & m) && !g_read[cc] ->
+								REQUIRE(FIX_VALIDATE || g_touched[cc] || REVOKED(cc),
+									honest_not_clobbered);
+								g_clob[cc] = 1
+							:: else -> skip
+							fi
+						}
+						gi = GRAN(pp);
+						g_rs[gi] = R_RSV; g_rp[gi] = pp; g_rsz[gi] = rsz; g_rown[gi] = 0;
+						if
+						:: rsz == 2 ->
+							g_rs[GRAN(W(pp + G))] = R_FREE;
+							g_rp[GRAN(W(pp + G))] = IDLE
+						:: else -> skip
+						fi;
+						gi = 0; m = 0; cc = 0
+					:: else -> tries++
+					fi;
+					r = 0; pp = 0
+				}
+				if
+				:: ok -> break
+				:: else -> skip
+				fi
+			fi
+		:: else -> break	/* MPR_FAIL_CONTENTION */
+		od;
+		if
+		:: ok ->
+progress_reserve:
+			atomic {	/* [M:publish-hdr] the header, then the payload */
+				hdr[GRAN(pos)] = rsz;
+				/* payload that looks like a header: producer 0 forges a
+				 * one-granule record, producer 1 an oversized one */
+				if
+				:: rsz == 2 -> hdr[GRAN(W(pos + G))] = (me == 0 -> 1 : 3)
+				:: else -> skip
+				fi
+			}
+			atomic {	/* [M:publish-stamp] [P2] */
+				gi = GRAN(pos);
+				stamp_pos[gi] = pos;
+				if
+				:: stamp_st[gi] = 1; g_rs[gi] = R_PUBC;
+					printf("TRAIL p%d: commits %d\n", me, pos)
+				:: me >= NP - DISCARD -> stamp_st[gi] = 2; g_rs[gi] = R_PUBD;
+					printf("TRAIL p%d: discards %d\n", me, pos)
+				fi;
+				gi = 0
+			}
+		:: else -> printf("TRAIL p%d: drops a record\n", me)
+		fi;
+		d_step { rsz = 0; need = 0; limit = 0; tries = 0; rounds = 0; r = 0; pp = 0; pos = 0; ok = 0 }
+	}
+	pdone++
+}
+
+/* ================================================================ consumers */
+/* The ghost side of a successful claim: what the consumer now holds. */
+inline ghost_claim(c, holding)
+{
+	if
+	:: !holding -> g_cstart[c] = h; g_clow[c] = h	/* the library's claim_start */
+	:: holding && BEFORE(h, g_clow[c]) -> g_clow[c] = h
+	:: else -> skip
+	fi;
+	x = 0;
+	do
+	:: x < n ->
+		y = (x == 0 -> q0 : q1);
+		sz = (x == 0 -> z0 : z1);
+		if
+		:: g_rp[GRAN(y)] == y ->
+			REQUIRE(HOSTILE > 0 || g_rs[GRAN(y)] == R_PUBC, exactly_once);
+			if
+			:: g_rs[GRAN(y)] == R_PUBC -> g_rs[GRAN(y)] = R_CLAIMED; g_rown[GRAN(y)] = c
+			:: else -> skip
+			fi;
+			g_hmask[c] = g_hmask[c] | MASK(y, sz)
+		:: else ->
+			/* its space was reused before the claim took it */
+			REQUIRE(HOSTILE > 0, exactly_once);
+			REQUIRE(FIX_VALIDATE || g_touched[c] || REVOKED(c), honest_not_clobbered);
+			g_clob[c] = 1
+		fi;
+		x++
+	:: else -> break
+	od;
+	x = 0; y = 0; sz = 0
+}
+
+/*
+ * mpr_claim(): cret is the record count, or C_*. dying: the consumer died
+ * right after its announce.
+ */
+inline mpr_claim(c, holding, maxr)
+{
+	tries = 0; cret = 0;
+	do
+	:: tries < CT ->
+		r = reclaim_pos;	/* [M:positions] [R5] */
+		h = head;		/* [C2] */
+		atomic {
+			p = prod_pos;
+			if
+			:: !SANE(r, h, p) ->	/* [M:head-sane] */
+				REQUIRE(HOSTILE > 0, head_sane);
+				cret = C_EBADMSG
+			:: else -> skip
+			fi;
+			r = 0
+		}
+		if
+		:: cret == C_EBADMSG -> break
+		:: cret == 0 && h == p -> break
+		:: else ->
+			if
+			:: !holding ->
+				atomic {	/* [M:claim-announce] */
+					ANNOUNCE(c, h);
+					g_touched[c] = 0;
+					printf("TRAIL c%d: announces %d\n", c, h)
+				}
+			:: else -> skip
+			fi;
+			if
+			:: !holding && deaths > 0 && !IS_READ(c) -> deaths--; dying = 1; break
+			:: skip
+			fi;
+			e = h; n = 0; bad = 0;
+			/* [M:claim-walk] */
+			do
+			:: n < maxr && e != p ->
+				record_at(e, p);
+				if
+				:: st == REC_NONE -> break
+				:: st == REC_BAD -> bad = 1; break
+				:: st == REC_C ->
+					if
+					:: n == 0 -> q0 = e; z0 = sz
+					:: else -> q1 = e; z1 = sz
+					fi;
+					n++;
+					e = W(e + sz * G)
+				:: st == REC_D -> e = W(e + sz * G)
+				fi
+			:: else -> break
+			od;
+			st = 0; sz = 0;
+			if
+			:: e == h ->
+				if
+				:: head != h -> tries++	/* [M:claim-recheck] */
+				:: else ->
+					if
+					:: !holding -> atomic { ANNOUNCE(c, IDLE) }	/* [M:claim-release] */
+					:: else -> skip
+					fi;
+					cret = (bad -> C_EBADMSG : C_EAGAIN);
+					break
+				fi
+			:: else ->
+				atomic {	/* [M:claim-cas] [C2] */
+					if
+					:: head == h ->
+						HEAD_FORWARD(h, e);
+						printf("TRAIL c%d: claims [%d,%d), %d records\n", c, h, e, n);
+						head = e;
+						ok = 1;
+						if
+						:: n > 0 -> ghost_claim(c, holding)
+						:: else -> skip
+						fi
+					:: else -> ok = 0
+					fi
+				}
+				if
+				:: !ok -> tries++
+				:: ok && n == 0 ->	/* only discarded records */
+					if
+					:: !holding -> atomic { ANNOUNCE(c, IDLE) }
+					:: else -> skip
+					fi;
+					tries++
+				:: ok && n > 0 -> cret = n; break
+				fi
+			fi
+		fi;
+		atomic { h = 0; p = 0; e = 0; n = 0; bad = 0; ok = 0; q0 = 0; q1 = 0; z0 = 0; z1 = 0 }
+	:: else -> break
+	od;
+	if
+	:: dying || cret != 0 -> skip
+	:: else ->
+		if
+		:: !holding -> atomic { ANNOUNCE(c, IDLE) }
+		:: else -> skip
+		fi;
+		cret = (tries < CT -> C_EAGAIN : C_EBUSY)
+	fi;
+	d_step { tries = 0; r = 0; h = 0; p = 0; e = 0; n = 0; bad = 0; ok = 0;
+		 q0 = 0; q1 = 0; z0 = 0; z1 = 0; st = 0; sz = 0 }
+}
+
+/*
+ * The library's commit (and read(2)'s): mpr_commit(), one exchange of the
+ * announce to idle that says whether the claim was revoked.
+ */
+inline commit(c)
+{
+	if
+	:: FIX_VALIDATE ->
+		atomic {	/* proposed: after the reads, an acquire fence and reclaim_pos */
+			stale = BEFORE(g_clow[c], reclaim_pos);
+			g_read[c] = 1
+		}
+	:: else -> skip
+	fi;
+	atomic {	/* [M:commit] [C3] [C4]: xchg(start, IDLE) & REVOKED */
+		if
+		:: IS_READ(c) -> x = kclaim[c]; kclaim[c] = IDLE
+		:: else -> x = slot[c]; slot[c] = IDLE
+		fi;
+		rep = ((x & RV) != 0);
+		printf("TRAIL c%d: commits (revoked: %d)\n", c, rep);
+		/* the commit reports a revocation exactly when reclaim made one */
+		REQUIRE(HOSTILE > 0 || g_touched[c] || rep == g_rvk[c], revoke_reported);
+		if
+		:: !IS_READ(c) ->
+			/* records reused under the consumer: it learns here */
+			REQUIRE(!g_clob[c] || rep || stale || g_touched[c], stale_reported)
+		:: else ->
+			/* read(2) cannot take back what it copied out */
+			REQUIRE(!g_clob[c] || stale, honest_not_clobbered)
+		fi;
+		for (x : 0 .. NG - 1) {
+			if
+			:: g_rs[x] == R_CLAIMED && g_rown[x] == c -> g_rs[x] = R_DONE	/* consumed, or counted revoked */
+			:: else -> skip
+			fi
+		}
+		x = 0; rep = 0; stale = 0;
+		g_hmask[c] = 0; g_read[c] = 0; g_clob[c] = 0; g_touched[c] = 0;
+		g_ann[c] = IDLE; g_rvk[c] = 0
+	}
+}
+
+/* The release of a dead consumer's file, then a new consumer's ATTACH. */
+inline detach_attach(c)
+{
+	/* [M:detach] mpr_positions() */
+	r = reclaim_pos;
+	h = head;
+	p = prod_pos;
+	atomic {	/* held_records, then [C3] for the departed consumer: xchg(start, IDLE) */
+		x = (IS_READ(c) -> 1 : held[c]);
+		if
+		:: IS_READ(c) -> s = kclaim[c]; kclaim[c] = IDLE
+		:: else -> s = slot[c]; slot[c] = IDLE
+		fi;
+		printf("TRAIL c%d: dies; the kernel detaches slot %d (start %d)\n", c, c, s);
+		/* revoked or abandoned: the one word decides, never both */
+		REQUIRE(HOSTILE > 0 || g_touched[c] || ((s & RV) != 0) == g_rvk[c], revoke_reported);
+		for (y : 0 .. NG - 1) {
+			if
+			:: g_rs[y] == R_CLAIMED && g_rown[y] == c -> g_rs[y] = R_GONE	/* abandoned or revoked */
+			:: else -> skip
+			fi
+		}
+		y = 0;
+		g_hmask[c] = 0; g_clob[c] = 0; g_touched[c] = 0; g_read[c] = 0;
+		g_ann[c] = IDLE; g_rvk[c] = 0
+	}
+	atomic {	/* counted as abandoned: a start before the bound holds something */
+		y = (SANE(r, h, p) -> h : p);	/* the bound */
+		if
+		:: !(s & (IDLE | RV)) && ALIGNED(s) && BETWEEN(r, s, p) && BEFORE(s, y) ->
+			if
+			:: x > W(y - s) / G -> x = W(y - s) / G	/* mpr_held_capped() */
+			:: else -> skip
+			fi;
+			REQUIRE(x <= SPAN(s, y, p), count_capped)
+		:: else -> skip
+		fi;
+		x = 0; y = 0; r = 0; h = 0; p = 0; s = 0
+	}
+	/* (a read(2) slot's mapped word goes idle too: nobody writes it here) */
+	attached[c] = 0;
+	/* [M:attach] */
+	atomic { slot[c] = IDLE; held[c] = 0; kclaim[c] = IDLE }
+	/* [M:lease-reset] under the reclaim bit (since_ms: the next start sets it) */
+	atomic { rlock == 0 -> ls_seen[c] = IDLE; ls_head[c] = IDLE; ls_exp[c] = 0 }
+	atomic { attached[c] = 1; printf("TRAIL c%d: a new consumer attaches slot %d\n", c, c) }
+}
+
+proctype Consumer(byte c)
+{
+	KNOBS;
+	byte r, h, p, e, n, tries, st, sz, q0, q1, z0, z1, cret, x, y, s, deaths, maxr;
+	bit bad, ok, dying, stale, rep;
+
+	atomic {
+		deaths = (IS_READ(c) -> 0 : DEATHS);
+		maxr = (c == 0 -> BATCH : 1)
+	}
+end_idle:
+	do
+	:: (hbudget > 0 || head != prod_pos) ->	/* (Reductions) */
+		mpr_claim(c, 0, maxr);
+		if
+		:: dying ->
+			dying = 0;
+			detach_attach(c)
+		:: !dying && cret < C_EAGAIN ->
+progress_claim:
+			if
+			:: HOLD && !IS_READ(c) ->
+				/* a second claim while holding: the slot keeps the first
+				 * start; the library first asks whether it was revoked
+				 * (mpr_claim_revoked(): then -ESTALE, no claim) */
+				atomic { x = (slot[c] & RV) }	/* [M:lease-check] [C4] */
+				if
+				:: x == 0 -> mpr_claim(c, 1, maxr)
+				:: else -> x = 0
+				fi
+			:: skip
+			fi;
+			if
+			:: deaths > 0 -> deaths--; detach_attach(c)
+			:: commit(c)
+			fi
+		:: else -> skip	/* -EAGAIN, -EBUSY, -EBADMSG: the caller tries again */
+		fi;
+		cret = 0
+	od
+}
+
+/* ================================================================ the kernel */
+/* The housekeeping tick (and the REPAIR ioctl): a reclaim at any moment. */
+proctype Tick()
+{
+	KNOBS;
+	RECLAIM_LOCALS;
+
+	actor = tick;
+end_tick:
+	do
+	:: atomic { rlock == 0 -> rlock = 1 };
+		mpr_reclaim();
+		rlock = 0
+	od
+}
+
+/*
+ * Time: the claim timeout since a slot's lease started (since_ms) may end at
+ * any moment once reclaim has started one (lease.head set); it keeps
+ * running while the slot is idle, until a new claim restarts it.
+ */
+proctype Clock()
+{
+	KNOBS;
+end_clock:
+	do
+	:: atomic { ls_head[0] != IDLE && !ls_exp[0] -> ls_exp[0] = 1;
+		    printf("TRAIL clock: slot 0's lease (seen %d) times out\n", ls_seen[0]) }
+	:: atomic { ls_head[1] != IDLE && !ls_exp[1] -> ls_exp[1] = 1;
+		    printf("TRAIL clock: slot 1's lease (seen %d) times out\n", ls_seen[1]) }
+	od
+}
+
+/* A co-tenant that writes anything into the consumer area, HOSTILE times. */
+proctype Hostile()
+{
+	KNOBS;
+	byte v, k;
+
+	do
+	:: hbudget > 0 ->
+		atomic {
+			hbudget--;
+			/* any position from a lap behind reclaim_pos to just past
+			 * prod_pos, aligned or not, or the far side of the circle */
+			if
+			:: HVALUES == 0 ->
+				select(k : 0 .. W(prod_pos - reclaim_pos) + RS + 2);
+				v = W(reclaim_pos - RS + k)
+			:: HVALUES == 1 ->
+				select(k : 0 .. (W(prod_pos - reclaim_pos) + RS) / G);
+				v = W(reclaim_pos - RS + k * G)
+			:: HVALUES == 1 -> v = W(reclaim_pos + 1)
+			:: v = W(reclaim_pos + 128)
+			fi;
+			if
+			:: HTARGET & 1 -> head = v; printf("TRAIL hostile: head = %d\n", v)
+			:: (HTARGET & 2) && !IS_READ(0) -> slot[0] = v; g_touched[0] = 1;
+				printf("TRAIL hostile: slot 0 start = %d\n", v)
+			:: (HTARGET & 4) && !IS_READ(1) -> slot[1] = v; g_touched[1] = 1;
+				printf("TRAIL hostile: slot 1 start = %d\n", v)
+			:: HTARGET & 8 -> held[0] = 255; printf("TRAIL hostile: slot 0 held_records = 255\n")
+			:: HTARGET & 16 -> held[1] = 255; printf("TRAIL hostile: slot 1 held_records = 255\n")
+			fi;
+			v = 0; k = 0
+		}
+	:: else -> break
+	od
+}
+
+/* Everything written was taken and committed: progress by definition. */
+proctype Quiet()
+{
+	KNOBS;
+end_quiet:
+	do
+	:: atomic { pdone == NP && head == prod_pos && g_hmask[0] == 0 && g_hmask[1] == 0 } ->
+progress_quiet:
+		skip
+	od
+}
+
+init
+{
+	byte j;
+
+	atomic {
+		read_knobs();
+		hbudget = cfg_HOSTILE;
+		for (j : 0 .. NC - 1) {
+			slot[j] = IDLE;
+			kclaim[j] = IDLE;
+			ls_seen[j] = IDLE;
+			ls_head[j] = IDLE;
+			g_ann[j] = IDLE;
+			attached[j] = 1
+		}
+		for (j : 0 .. NG - 1) {
+			hdr[j] = 1
+		}
+		/* records written and published before anyone else came */
+		for (j : 1 .. cfg_PREFILL) {
+			stamp_pos[GRAN(prod_pos)] = prod_pos;
+			stamp_st[GRAN(prod_pos)] = 1;
+			g_rs[GRAN(prod_pos)] = R_PUBC;
+			g_rp[GRAN(prod_pos)] = prod_pos;
+			g_rsz[GRAN(prod_pos)] = 1;
+			g_busy = g_busy | GBIT(prod_pos);
+			prod_pos = W(prod_pos + G)
+		}
+		j = 0;
+		run Producer(0);
+		if
+		:: cfg_NPROD > 1 -> run Producer(1)
+		:: else -> pdone++
+		fi;
+		run Consumer(0);
+		if
+		:: cfg_NCONS > 1 -> run Consumer(1)
+		:: else -> skip
+		fi;
+		if
+		:: cfg_TICK -> run Tick()
+		:: else -> skip
+		fi;
+		if
+		:: cfg_LEASE -> run Clock()
+		:: else -> skip
+		fi;
+		if
+		:: cfg_HOSTILE > 0 -> run Hostile()
+		:: else -> skip
+		fi;
+		if
+		:: cfg_LIVENESS -> run Quiet()
+		:: else -> skip
+		fi
+	}
+}

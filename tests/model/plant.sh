@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Proves that the model run goes red on a protocol bug: plants each bug
+# below into a scratch copy of the model, runs tests/model/run.sh on it, and
+# requires the run to fail with the expected property violated and a
+# counterexample trail. For make check-harness.
+#
+#   reclaim-ignores-slots  reclaim's floor skips the consumer slots (the
+#                          claim check)
+#   announce-after-cas     the claim announces its start after the cmpxchg
+#   commit-plain-store     the commit looks at its start, then stores idle
+#                          (a load and a plain store, not one exchange)
+#   revoke-plain-store     the revocation stores start | REVOKED over what
+#                          it loaded (no compare-and-swap)
+#   walk-past-unfinished   reclaim's walk steps over a granule whose stamp
+#                          says nothing is finished there
+#   positions-order        reclaim loads prod_pos before the head (the bug
+#                          that once moved the head backwards)
+#
+# Usage: tests/model/plant.sh [PLANT...]   (default: all)
+# Prints one line per plant, then "N passed, N failed"; exits non-zero when
+# a plant stayed green or went red for another reason. The scratch copies
+# and logs: build/model/plant/<plant>/.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+base=$top/build/model/plant
+
+# plant | configuration run.sh runs | properties any of which must be violated
+plants=(
+"reclaim-ignores-slots|core-2p1c|held_not_freed honest_not_clobbered"
+"commit-plain-store|lease-1p1c|revoke_reported"
+"revoke-plain-store|lease-1p1c|revoke_live revoke_reported"
+"announce-after-cas|core-2p1c|held_not_freed honest_not_clobbered"
+"walk-past-unfinished|hostile-kernel-tick|reclaim_finished no_overlap"
+"positions-order|core-2p1c|head_sane head_monotone"
+)
+
+# Applies one plant to the model at $1: every replacement must match once.
+apply() {
+	python3 - "$1" "$2" <<'EOF'
+import sys
+path, plant = sys.argv[1], sys.argv[2]
+s = open(path).read()
+P = {
+ "reclaim-ignores-slots": [
+  ("\t\t\t\t:: !ign && BEFORE(s, lo) -> lo = s\n",
+   "\t\t\t\t:: false -> lo = s\t/* PLANTED: the slots are ignored */\n"),
+  ("\t\t\t\t:: !(s & IDLE) && BETWEEN(r0, s, p) && BEFORE(s, lo) -> lo = s\n",
+   "\t\t\t\t:: false -> lo = s\t/* PLANTED */\n"),
+ ],
+ "announce-after-cas": [
+  ("""			if
+			:: !holding ->
+				atomic {	/* [M:claim-announce] */
+					ANNOUNCE(c, h);
+					g_touched[c] = 0;
+					printf("TRAIL c%d: announces %d\\n", c, h)
+				}
+			:: else -> skip
+			fi;
+""", "\t\t\tskip;\t/* PLANTED: no announce before the cmpxchg */\n"),
+  ("""				if
+				:: !ok -> tries++
+				:: ok && n == 0 ->""",
+   """				if	/* PLANTED: the announce, after the cmpxchg */
+				:: ok && !holding ->
+					atomic { ANNOUNCE(c, h); g_touched[c] = 0;
+						 printf("TRAIL c%d: announces %d (after its claim)\\n", c, h) }
+				:: else -> skip
+				fi;
+				if
+				:: !ok -> tries++
+				:: ok && n == 0 ->"""),
+ ],
+ "commit-plain-store": [
+  ("""		:: else -> x = slot[c]; slot[c] = IDLE
+		fi;
+		rep = ((x & RV) != 0);""",
+   """		:: else -> x = slot[c]
+		fi;
+		rep = ((x & RV) != 0)
+	}
+	atomic {	/* PLANTED: the store, a step after the look */
+		if
+		:: IS_READ(c) -> skip
+		:: else -> slot[c] = IDLE
+		fi;"""),
+ ],
+ "revoke-plain-store": [
+  ("""					:: slot[i] == s ->
+						slot[i] = s | RV;""",
+   """					:: true ->	/* PLANTED: a plain store, no compare */
+						slot[i] = s | RV;"""),
+ ],
+ "walk-past-unfinished": [
+  ("""			record_at_locked(e, p);
+			if
+			:: st != REC_C && st != REC_D -> break
+			:: else -> skip
+			fi;""",
+   """			record_at_locked(e, p);
+			if
+			:: st == REC_NONE -> sz = 1	/* PLANTED: steps over it */
+			:: st == REC_BAD -> break
+			:: else -> skip
+			fi;"""),
+ ],
+ "positions-order": [
+  ("""	atomic { r0 = reclaim_pos; h = head }	/* [R3] */
+	atomic {
+		p = prod_pos;
+		head_ok""",
+   """	p = prod_pos;	/* PLANTED: prod_pos before the head */
+	atomic { r0 = reclaim_pos; h = head }	/* [R3] */
+	atomic {
+		head_ok"""),
+ ],
+}
+if plant not in P:
+    sys.exit("unknown plant: " + plant)
+for old, new in P[plant]:
+    if s.count(old) != 1:
+        sys.exit("%s: the model text to plant into is not there once (%d): the model changed; update plant.sh" % (plant, s.count(old)))
+    s = s.replace(old, new)
+open(path, "w").write(s)
+EOF
+}
+
+want=("$@")
+passed=0 failed=0
+for p in "${plants[@]}"; do
+	IFS='|' read -r name config props <<<"$p"
+	if [ ${#want[@]} -gt 0 ] && [[ " ${want[*]} " != *" $name "* ]]; then
+		continue
+	fi
+	d=$base/$name
+	rm -rf "$d"
+	mkdir -p "$d"
+	cp "$here/mpmcring.pml" "$d/"
+	t0=$SECONDS
+	if ! msg=$(apply "$d/mpmcring.pml" "$name" 2>&1); then
+		failed=$((failed + 1))
+		printf 'FAIL   %-22s could not be planted: %s\n' "$name" "$msg"
+		continue
+	fi
+	rc=0
+	MODEL_OPT=-O0 MODEL_DIR=$d MODEL_OUT=$d/out bash "$here/run.sh" "$config" >"$d/run.log" 2>&1 || rc=$?
+	viol=$(grep -oE '^# violated: [a-z_]+' "$d/run.log" | head -n 1 | awk '{print $3}')
+	trail=$(grep -cE '^#   TRAIL' "$d/run.log")
+	if [ "$rc" -ne 0 ] && grep -q "^not ok .* - $config:" "$d/run.log" &&
+		[[ " $props " == *" $viol "* ]] && [ "$trail" -gt 0 ]; then
+		passed=$((passed + 1))
+		printf 'ok     %-22s red as planted: %s violated in %s, %d-step trail [%ds]\n' \
+			"$name" "$viol" "$config" "$trail" $((SECONDS - t0))
+	else
+		failed=$((failed + 1))
+		printf 'FAIL   %-22s run.sh exit %d, violated "%s" (want one of: %s), %d trail lines\n' \
+			"$name" "$rc" "$viol" "$props" "$trail"
+		sed 's/^/       | /' "$d/run.log" | tail -n 20
+	fi
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Model-checks the protocol (tests/model/mpmcring.pml) with spin: builds one
+# verifier for the safety searches and one for the non-progress search, runs
+# each configuration below to the end of its state space, and prints TAP on
+# stdout, one test per configuration (and one for the markers check). Exit
+# status non-zero when any test fails.
+#
+#   tests/model/run.sh              the bounded run (make check; about 1 min)
+#   tests/model/run.sh --full       the larger run (make model-full)
+#   tests/model/run.sh NAME...      only these configurations (either set)
+#
+# A failed search prints the violated property and the interleaving that
+# violates it (the TRAIL lines of the counterexample) as TAP diagnostics; the
+# whole replay is in build/model/<set>/<name>.trail.txt.
+#
+# Known protocol findings (docs/model.md, "Known findings") run as pairs: finding-N
+# expects the protocol as written to violate its property (the test fails if
+# the counterexample is gone: then the proto fix landed and the model must
+# follow it), finding-N-fixed expects the proposed fix to hold. With
+# MODEL_STRICT=1, finding-N fails instead: make check stays red until fixed.
+#
+# Environment: MODEL_DIR (the folder holding mpmcring.pml; default: this
+# one), MODEL_OUT (build folder; default build/model/<set>), MODEL_MEM (MiB a
+# search may use; 2048, --full 8192), MODEL_OPT (the verifier's cc
+# optimisation; -O2), MODEL_STRICT.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+src=${MODEL_DIR:-$here}
+
+set_name=bounded
+if [ "${1:-}" = --full ]; then
+	set_name=full
+	shift
+fi
+only=("$@")
+out=${MODEL_OUT:-$top/build/model/$set_name}
+mem=${MODEL_MEM:-$([ $set_name = full ] && echo 8192 || echo 2048)}
+hash=$([ $set_name = full ] && echo 28 || echo 24)
+mkdir -p "$out"
+
+# (Two producers with two consumers and a fuller ring, holding, deaths or
+# overwrite, and leases with the co-tenant, go past 50 million states and
+# 6 GiB: not in either set.)
+# name | search | environment | expected: pass, or the property a known
+# finding violates | what it shows
+bounded=(
+"core-2p1c|safety|K=1 PREFILL=2 NPROD=2 NCONS=1|pass|two producers race for space, commit out of order; batch and holding claims; every property"
+"core-1p2c|safety|K=1 PREFILL=2 NPROD=1 NCONS=2|pass|two consumers race for records (batch of 2, single, holding); every property"
+"detach-2p1c|safety|K=1 PREFILL=2 NPROD=2 NCONS=1 DEATHS=1|pass|a consumer dies anywhere in a claim or while holding; a new one attaches"
+"overwrite-2p1c|safety|K=1 PREFILL=2 NPROD=2 NCONS=1 OVERWRITE=1|pass|overwrite mode: producers evict unclaimed records, the newest window stays"
+"lease-1p1c|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 LEASE=1|pass|leases: the tick, timeouts at any moment, revocation by cmpxchg, the commit's exchange reports it"
+"lease-detach-1p1c|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 LEASE=1 DEATHS=1|pass|leases and deaths: revoked or abandoned, never both; a new consumer's lease starts fresh"
+"read2-1p2c|safety|K=1 PREFILL=2 NPROD=1 NCONS=2 READ2=2|pass|a mapped consumer and read(2) (claims in kernel memory)"
+)
+full=(
+"core-1p2c-p3|safety|K=1 PREFILL=3 NPROD=1 NCONS=2|pass|two consumers, a fuller ring"
+"core-2p2c|safety|K=1 PREFILL=1 HOLD=0|pass|two producers and two consumers; every property"
+"lease-2p1c|safety|K=1 PREFILL=2 NPROD=2 NCONS=1 LEASE=1|pass|leases with two producers"
+"read2-1p2c-p3|safety|K=1 PREFILL=3 NPROD=1 NCONS=2 READ2=2|pass|read(2) and a mapped consumer, a fuller ring"
+"hostile-kernel|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 HOSTILE=1 CHECK=1|pass|a co-tenant writes any value into the head, a slot or a held count: reservations still never overlap"
+"hostile-kernel-tick|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 TICK=1 HOSTILE=1 HVALUES=1 CHECK=1|pass|one co-tenant write with the tick reclaiming at any moment: reclaim never passes a record being written"
+"count-hostile|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 DEATHS=1 HOSTILE=2 HTARGET=10 HVALUES=1 CHECK=8|pass|what a release counts as lost is capped by the claimed span, whatever the slot says"
+"liveness-2p1c|np|K=1 PREFILL=2 NPROD=2 NCONS=1 LIVENESS=1|pass|no livelock: under weak fairness every cycle passes a reservation, a claim or quiescence"
+"liveness-1p2c|np|K=1 PREFILL=2 NPROD=1 NCONS=2 LIVENESS=1|pass|no livelock with two consumers racing"
+"finding-1|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 HOSTILE=1 HTARGET=1 CHECK=2|honest_not_clobbered|a co-tenant moves the head back: an honest consumer reads reused space, not told"
+"finding-1-read2|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 READ2=1 HOSTILE=1 HTARGET=1 CHECK=2|honest_not_clobbered|the same for read(2): it copies reused space"
+"finding-1-fixed|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 HOSTILE=1 HTARGET=1 CHECK=2 FIX_VALIDATE=1|pass|fix: validate the oldest claimed position against reclaim_pos"
+"finding-4|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 TICK=1 HOSTILE=1 HTARGET=1 CHECK=16|repair|a corrupt head is not repaired when prod_pos is 0"
+)
+if [ $set_name = full ]; then configs=("${full[@]}"); else configs=("${bounded[@]}"); fi
+if [ ${#only[@]} -gt 0 ]; then
+	sel=()
+	for c in "${bounded[@]}" "${full[@]}"; do
+		for n in "${only[@]}"; do [ "${c%%|*}" = "$n" ] && sel+=("$c"); done
+	done
+	[ ${#sel[@]} -eq ${#only[@]} ] || { echo "Bail out! unknown configuration in: ${only[*]}"; exit 2; }
+	configs=("${sel[@]}")
+fi
+
+echo "1..$((${#configs[@]} + 1))"
+n=0 failed=0
+t_start=$SECONDS
+
+# ---- the markers: the model and the code name the same steps
+n=$((n + 1))
+if msg=$(bash "$here/check-markers.sh" "$src/mpmcring.pml" 2>&1); then
+	echo "ok $n - markers: $msg"
+else
+	echo "not ok $n - markers: the model and proto/ or docs/protocol.md disagree"
+	printf '%s\n' "$msg" | sed 's/^/# /'
+	failed=1
+fi
+
+# ---- build: one verifier per kind of search
+build() {	# build <dir> <cflags...>
+	local d=$1
+	shift
+	mkdir -p "$d"
+	cp "$src/mpmcring.pml" "$d/" || return 1
+	(cd "$d" && spin -a mpmcring.pml >spin.log 2>&1 &&
+		cc -w "${MODEL_OPT:--O2}" -DCOLLAPSE -DMEMLIM="$mem" "$@" -o pan pan.c >cc.log 2>&1)
+}
+t0=$SECONDS
+ok_s=0 ok_n=0 pid_s= pid_n=
+kinds=$(printf '%s\n' "${configs[@]}" | cut -d'|' -f2 | sort -u)
+if grep -qx safety <<<"$kinds"; then
+	build "$out/safety" -DSAFETY &
+	pid_s=$!
+fi
+if grep -qx np <<<"$kinds"; then
+	build "$out/np" -DNP -DNFAIR=4 &
+	pid_n=$!
+fi
+[ -n "$pid_s" ] && wait "$pid_s" && ok_s=1
+[ -n "$pid_n" ] && wait "$pid_n" && ok_n=1
+echo "# built the verifiers in $((SECONDS - t0)) s (spin $(spin -V 2>/dev/null | awk '{print $3}'))"
+
+run_one() {	# run_one <name> <search> <env> <expect> <what>
+	local name=$1 search=$2 envs=$3 expect=$4 what=$5 d log res states time viol
+	n=$((n + 1))
+	d=$out/$search
+	log=$out/$name.log
+	if { [ "$search" = safety ] && [ $ok_s = 0 ]; } || { [ "$search" = np ] && [ $ok_n = 0 ]; }; then
+		echo "not ok $n - $name: the verifier did not build"
+		sed 's/^/# /' "$d/spin.log" "$d/cc.log" 2>/dev/null | tail -n 20
+		failed=1
+		return
+	fi
+	local flags=(-m200000 -w$hash)
+	[ "$search" = np ] && flags+=(-l -f)
+	# shellcheck disable=SC2086 # envs is words on purpose
+	(cd "$d" && rm -f mpmcring.pml.trail &&
+		env $(printf 'MODEL_%s ' $envs) ./pan "${flags[@]}") >"$log" 2>&1
+	states=$(awk '/states, stored/ {print $1; exit}' "$log")
+	time=$(grep -oE 'elapsed time [0-9.]+' "$log" | awk '{print $3}')
+	viol=$(grep -oE 'MODEL: property [a-z_]+ violated' "$log" | head -n 1 | awk '{print $3}')
+	local errors complete=1
+	errors=$(grep -oE 'errors: [0-9]+' "$log" | awk '{print $2}')
+	grep -qE 'reached -DMEMLIM|max search depth too small|Search not completed' "$log" && complete=0
+	if [ -f "$d/mpmcring.pml.trail" ]; then
+		cp "$d/mpmcring.pml.trail" "$out/$name.trail"
+		# the replay needs the same configuration
+		# shellcheck disable=SC2086
+		(cd "$d" && env $(printf 'MODEL_%s ' $envs) ./pan -r) >"$out/$name.trail.txt" 2>&1
+		[ -z "$viol" ] && viol=$(grep -oE 'MODEL: property [a-z_]+ violated' \
+			"$out/$name.trail.txt" | head -n 1 | awk '{print $3}')
+		[ -z "$viol" ] && [ "$search" = np ] && viol=non_progress_cycle
+		[ -z "$viol" ] && viol=$(grep -oE 'invalid end state|assertion violated' "$log" | head -n 1)
+	fi
+	res="${states:-?} states, ${time:-?} s"
+	if [ "$expect" = pass ]; then
+		if [ "${errors:-1}" = 0 ] && [ $complete = 1 ]; then
+			echo "ok $n - $name: $what ($res)"
+			return
+		fi
+		echo "not ok $n - $name: $what (${viol:-incomplete search}; $res)"
+	else
+		if [ "$viol" = "$expect" ] && [ "${MODEL_STRICT:-0}" != 1 ]; then
+			echo "ok $n - $name: known protocol finding reproduces: $what ($expect violated; $res; trail in $out/$name.trail.txt)"
+			return
+		fi
+		if [ "$viol" = "$expect" ]; then
+			echo "not ok $n - $name: protocol finding: $what ($expect violated; MODEL_STRICT=1)"
+		else
+			echo "not ok $n - $name: expected the known violation of $expect, got ${viol:-none} ($res): if proto/ was fixed, update the model and run.sh"
+		fi
+	fi
+	failed=1
+	[ -n "$viol" ] && echo "# violated: $viol ($envs)"
+	if [ -f "$out/$name.trail.txt" ]; then
+		echo "# the interleaving (whole replay: $out/$name.trail.txt):"
+		grep -E '^ *(TRAIL|MODEL)' "$out/$name.trail.txt" | sed 's/^ */#   /' | tail -n 40
+	else
+		grep -E 'error|MEMLIM|depth' "$log" | sed 's/^/# /' | tail -n 5
+	fi
+}
+
+for c in "${configs[@]}"; do
+	IFS='|' read -r name search envs expect what <<<"$c"
+	run_one "$name" "$search" "$envs" "$expect" "$what"
+done
+echo "# $set_name model run: $((SECONDS - t_start)) s"
+exit $failed
