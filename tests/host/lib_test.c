@@ -2,7 +2,8 @@
 /*
  * libmpmcring over a host ring, one thread: ordering, batches, consume's
  * stop-and-resume, peek, discards, loss reporting, priorities, overwrite
- * mode, 2^64 wrap, corrupt consumer state and its repair.
+ * mode, 2^64 wrap, corrupt consumer state and its repair, and claims a
+ * co-tenant's writes let reclaim pass (every entry point's fast path).
  */
 #include <errno.h>
 #include <string.h>
@@ -482,6 +483,150 @@ static void t_too_big(struct tap *t)
 	fx_fini(&f);
 }
 
+/* How a test takes its first claim: each entry point's own fast path. */
+enum claim_way { BY_READ, BY_READ_MANY, BY_READ_BATCH, BY_CONSUME, NR_WAYS };
+
+static int hold_cb(void *ctx, const struct mpmcring_record *rec)
+{
+	(void)ctx;
+	(void)rec;
+	return 1; /* stop: the record stays held */
+}
+
+static int claim_by(struct mpmcring_consumer *c, enum claim_way way)
+{
+	struct mpmcring_record recs[4];
+	struct mpmcring_batch b;
+
+	switch (way) {
+	case BY_READ:
+		return mpmcring_read(c, recs) == 0 ? 1 : -1;
+	case BY_READ_MANY:
+		return mpmcring_read_many(c, recs, 4, SIZE_MAX);
+	case BY_READ_BATCH:
+		return mpmcring_read_batch(c, &b, 4, SIZE_MAX);
+	default:
+		return mpmcring_consume(c, 1, hold_cb, NULL) == 1 ? 1 : -1;
+	}
+}
+
+/*
+ * A co-tenant can make reclaim pass a claim without any revocation (here it
+ * writes the holder's start to idle). Whichever way the claim was taken, the
+ * library kept where it begins, and validate and commit report -ESTALE
+ * ([C5]): no torn data without being told.
+ */
+static void t_commit_sees_reclaim_pass(struct tap *t)
+{
+	enum claim_way way;
+
+	for (way = 0; way < NR_WAYS; way++) {
+		struct fixture f;
+		struct mpmcring_consumer *other;
+		struct mpmcring_record rec;
+		int i, n;
+
+		CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+		other = mpmcring_consumer_new(f.r);
+		CHECK(t, other, "second consumer");
+		for (i = 0; !put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, i); i++)
+			;
+		n = claim_by(f.c, way);
+		CHECK(t, n >= 1, "way %d: claimed %d", way, n);
+		CHECK_EQ(t, mpmcring_validate(f.c), 0);
+		f.h.v.cons->slots[0].start = MPMCRING_SLOT_IDLE; /* the co-tenant */
+		while (mpmcring_read(other, &rec) == 0)
+			CHECK_EQ(t, mpmcring_commit(other), 0);
+		hostring_reclaim(&f.h);
+		/* Producers now write over what the holder read. */
+		CHECK(t, !put(&f, 1, 56, MPMCRING_PRIO_CRITICAL, 1000),
+		      "way %d: no space came back", way);
+		CHECK_EQ(t, mpmcring_validate(f.c), -ESTALE);
+		CHECK_EQ(t, mpmcring_commit(f.c), -ESTALE);
+		mpmcring_consumer_free(other);
+		fx_fini(&f);
+	}
+}
+
+/*
+ * A claim taken while holding another keeps the first one's start: a
+ * reclaim that passes only the first (a co-tenant wrote the head back to
+ * the second's start and the slot to idle) is still reported.
+ */
+static void t_held_claim_keeps_first_start(struct tap *t)
+{
+	enum claim_way way;
+
+	for (way = 0; way < NR_WAYS; way++) {
+		struct fixture f;
+		struct mpmcring_cons_area *cons;
+		uint64_t second;
+		int i;
+
+		CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+		cons = f.h.v.cons;
+		for (i = 0; i < 8; i++)
+			CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, i), 0);
+		CHECK_EQ(t, claim_by(f.c, BY_READ), 1);
+		second = cons->head;
+		CHECK(t, claim_by(f.c, way) >= 1, "way %d: second claim", way);
+		cons->slots[0].start = MPMCRING_SLOT_IDLE; /* the co-tenant */
+		cons->head = second;
+		hostring_reclaim(&f.h);
+		CHECK_EQ(t, f.h.v.meta->reclaim_pos, second);
+		CHECK_EQ(t, mpmcring_validate(f.c), -ESTALE);
+		CHECK_EQ(t, mpmcring_commit(f.c), -ESTALE);
+		fx_fini(&f);
+	}
+}
+
+/* During the claim's walk: what a co-tenant and reclaim do meanwhile. */
+struct passer {
+	struct fixture *f;
+	int calls;
+};
+
+static void passer_put(void *ctx, __u32 i, const struct mpr_rec *rec)
+{
+	struct passer *ps = ctx;
+	struct mpmcring_cons_area *cons = ps->f->h.v.cons;
+	uint64_t h = cons->head;
+
+	(void)rec;
+	if (i || ps->calls++)
+		return;
+	/* The head moved on, reclaim freed all, the head written back. */
+	cons->head = ps->f->h.v.meta->prod_pos;
+	hostring_reclaim(&ps->f->h);
+	cons->head = h;
+}
+
+/*
+ * The claim's compare-and-swap can succeed on space reclaim has freed: a
+ * co-tenant moved the head on and wrote it back while the claim walked
+ * (the claim announces only after its walk). That is no claim: it must not
+ * hand out the records, and its announce goes back to idle.
+ */
+static void t_claim_passed_is_no_claim(struct tap *t)
+{
+	struct fixture f;
+	struct passer ps = { &f, 0 };
+	struct mpr_claim_sink sink = { passer_put, &ps };
+	struct mpr_claim cl;
+	int i, n;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	for (i = 0; i < 8; i++)
+		CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, i), 0);
+	n = mpr_claim_into(&f.h.v, &f.h.v.cons->slots[0].start, false, 4, UINT64_MAX, false, &cl,
+			   &sink);
+	CHECK_EQ(t, ps.calls, 1);
+	/* Retried from a head now behind reclaim_pos: corrupt, not a claim. */
+	CHECK_EQ(t, n, -EBADMSG);
+	CHECK_EQ(t, f.h.v.cons->slots[0].start, MPMCRING_SLOT_IDLE);
+	fx_fini(&f);
+}
+
 static const struct tap_test tests[] = {
 	TAP_TEST(t_order_and_content),
 	TAP_TEST(t_batch_limits),
@@ -496,6 +641,9 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_corrupt_consumer_area),
 	TAP_TEST(t_held_claim_blocks_reuse),
 	TAP_TEST(t_too_big),
+	TAP_TEST(t_commit_sees_reclaim_pass),
+	TAP_TEST(t_held_claim_keeps_first_start),
+	TAP_TEST(t_claim_passed_is_no_claim),
 };
 
 int main(void)
