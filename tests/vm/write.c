@@ -225,8 +225,7 @@ TEST_F(wr, refused_writes_are_not_losses)
 	ASSERT_EQ(0, ring_stats(self->fd, &st));
 	EXPECT_EQ(0, stats_dropped(&st));
 	/* What consumers take as lost (the meta page, read-only). */
-	meta = mmap(NULL, sizeof(*meta), PROT_READ, MAP_SHARED, self->fd,
-		    (off_t)MPMCRING_OFF_RO);
+	meta = mmap(NULL, sizeof(*meta), PROT_READ, MAP_SHARED, self->fd, (off_t)MPMCRING_OFF_RO);
 	ASSERT_NE(MAP_FAILED, meta);
 	EXPECT_EQ(0, meta->lost_dropped);
 	munmap((void *)meta, sizeof(*meta));
