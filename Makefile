@@ -109,8 +109,7 @@ check:
 	$(PYTHON) tests/harness/run.py
 
 check-harness:
-	bash tests/harness/selfcheck.sh
-	bash tests/model/plant.sh
+	bash tests/harness/check-harness.sh
 
 # The protocol model's larger configurations (spin; minutes, GiBs).
 model-full:

@@ -15,7 +15,7 @@ import os
 import re
 import signal
 
-from common import LOGS, R, REPO, excerpt, progress, read_lines, rel, say_line, tail
+from common import ALL_KERNELS, LOGS, R, REPO, excerpt, progress, read_lines, rel, say_line, tail
 from boot import boot_timeout, vm_timeout
 from parse import console_kunit_cases, indent_of, parse_results, tap_level, tap_problems
 from reports import Ownership, lockdep_off_cause, scan_leaks, scan_reports
@@ -187,7 +187,8 @@ def judge_reports(kid, console, own, console_log):
         lines = {}
         for r in ours:
             lines[r.line()] = lines.get(r.line(), 0) + 1
-        text = "%d report(s) name mpmcring code:\n" % len(ours)
+        # The first line is the FAIL line's headline: name the first one.
+        text = "%d report(s) name mpmcring code, first: %s\n" % (len(ours), ours[0].line())
         text += "\n".join("  ours: %s%s" % (l, "  (%d times)" % n if n > 1 else "")
                           for l, n in list(lines.items())[:40])
         if len(lines) > 40:
@@ -278,6 +279,39 @@ def judge_objects(kid, sections, reads, logs):
         R.add("%s/objects" % kid, "pass")
 
 
+# What each guest must have armed, as init.sh reads it: a detector that is
+# off sees nothing, and a run without it must not pass for one with it.
+# The hard lockup detector is not required: TCG has no PMU to drive it.
+def required_detectors(kid):
+    need = {"soft_watchdog": "nonzero", "hung_task_timeout_secs": "nonzero",
+            "rcu_cpu_stall_timeout": "nonzero"}
+    if kid in ("debug", "debug-6.12"):
+        need.update(lockdep="on", kmemleak="on")
+    if kid == "kcsan":
+        need["kcsan"] = "on"
+    return need
+
+
+def judge_detectors(kid, text, logs):
+    """<k>/detectors: every detector the guest needs is armed."""
+    have = dict(w.partition("=")[::2] for w in text.split())
+    bad = []
+    for name, want in sorted(required_detectors(kid).items()):
+        v = have.get(name)
+        if v is None:
+            bad.append("%s: absent" % name)
+        elif want == "nonzero" and v.strip() in ("", "0"):
+            bad.append("%s=%s: off" % (name, v))
+        elif want == "on" and v != "on":
+            bad.append("%s=%s" % (name, v))
+    if bad:
+        R.add("%s/detectors" % kid, "fail",
+              "detectors not armed in the guest: %s (init.sh read: %s)" % (
+                  ", ".join(bad), text or "nothing"), logs)
+    else:
+        R.add("%s/detectors" % kid, "pass")
+
+
 def judge_guest(kid, kos, status, secs, where):
     """Turns one finished guest's results port and console into results."""
     logdir = os.path.join(LOGS, kid)
@@ -291,6 +325,8 @@ def judge_guest(kid, kos, status, secs, where):
         secs, info.get("kernel", "?")))
     if info.get("detectors"):
         progress("%s: detectors: %s" % (kid, info["detectors"]))
+    if info and kid in ALL_KERNELS:
+        judge_detectors(kid, info.get("detectors", ""), logs)
 
     spent = ["%s %s %.0fs" % (x["kind"], x["name"], x["t1"] - x["t0"]) for x in sections
              if x["t0"] is not None and x["t1"] is not None and x["t1"] - x["t0"] >= 1]

@@ -20,6 +20,14 @@ def tap_problems(plan, results, bail):
         problems.append("no TAP plan")
     elif len(results) < plan:
         problems.append("ended early: %d of %d results" % (len(results), plan))
+    elif len(results) > plan:
+        problems.append("%d results for a plan of %d" % (len(results), plan))
+    # Each number once, 1..n in order: a test that printed twice, or
+    # results pasted from elsewhere, must not pass for one that never ran.
+    nums = [r["num"] for r in results]
+    if nums != list(range(1, len(nums) + 1)):
+        problems.append("result numbers out of sequence: %s" % (
+            ", ".join(str(n) for n in nums[:20]) + (" ..." if len(nums) > 20 else "")))
     if bail:
         problems.append(bail)
     return problems

@@ -22,6 +22,9 @@ BOXED_RE = re.compile(r"BUG: KASAN|BUG: KCSAN|UBSAN:")
 REPORT_RE = re.compile(
     r"BUG: KASAN|BUG: KCSAN|\bBUG:|^WARNING:|kernel BUG at|\bOops\b|"
     r"general protection fault|UBSAN:|possible circular locking dependency|"
+    # x86's die() for every trap: "int3: 0000 [#1] PREEMPT SMP",
+    # "invalid opcode: 0000 [#1]", "divide error: 0000 [#1]", ...
+    r"^[a-z][a-z0-9 ]*: [0-9a-f]{4} \[#\d+\]|"
     r"inconsistent lock state|possible recursive locking|"
     r"sleeping function called from invalid context|suspicious RCU usage|"
     r"INFO: task .* blocked|Kernel panic - not syncing|"
@@ -31,6 +34,12 @@ REPORT_RE = re.compile(
     r"rcu: INFO: \S+ detected expedited stalls|"
     # the hard lockup detector (soft lockups print "BUG: soft lockup")
     r"Watchdog detected hard LOCKUP")
+# Reports after which the guest's kernel is not to be trusted (an Oops of
+# any trap, a BUG_ON, a panic): they fail the guest whatever code they
+# name. Our guests run nothing but our tests; a base-kernel crash under
+# them is still a run that did not test what it claims.
+FATAL_RE = re.compile(r"\bOops\b|general protection fault|kernel BUG at|"
+                      r"Kernel panic - not syncing|^[a-z][a-z0-9 ]*: [0-9a-f]{4} \[#\d+\]")
 # Lines that continue the report before them rather than start a new one.
 CONTINUES_RE = re.compile(r"possible circular|inconsistent lock|possible recursive")
 MAX_REPORT_LINES = 200
@@ -287,7 +296,10 @@ def report_ours(block, when=None, own=None):
     frame of our modules, named or only an address in the module area."""
     if "BUG: KCSAN" in block[0]:
         return kcsan_ours(block, when, own)
-    return first_ours(block, own)
+    where = first_ours(block, own)
+    if where is None and FATAL_RE.search(block[0]):
+        return "a crash of the guest's kernel fails whatever it names"
+    return where
 
 
 class Report:
@@ -326,6 +338,11 @@ def scan_reports(console_lines, own=None):
             l = lines[j]
             if boxed and SEPARATOR_RE.match(l):
                 j += 1
+                break
+            if boxed and REPORT_RE.search(l) and not BOXED_RE.search(l) and \
+                    not CONTINUES_RE.search(l):
+                # Another CPU's report printed inside the box: its own
+                # report, not a line of this one.
                 break
             if not boxed and REPORT_RE.search(l) and not CONTINUES_RE.search(l):
                 break  # the next report starts

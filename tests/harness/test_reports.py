@@ -422,7 +422,7 @@ class ReportsStep(unittest.TestCase):
         judge.judge_reports("kcsan", lines, Ownership(), "console.log")
         (name, status, detail, _), = common.R.tests
         self.assertEqual((name, status), ("kcsan/reports", "fail"))
-        self.assertIn("3 report(s) name mpmcring code", detail)
+        self.assertIn("3 report(s) name mpmcring code, first: ", detail.splitlines()[0])
         ours = [l for l in detail.splitlines() if l.startswith("  ours: ")]
         self.assertEqual(len(ours), 2, ours)
         self.assertTrue(ours[0].endswith("(2 times)"), ours[0])
@@ -454,6 +454,36 @@ class OtherReports(unittest.TestCase):
                 " schedule+0x1/0x2\n </TASK>\n")
         reps = scan_reports(console(text))
         self.assertEqual([r.ours for r in reps], [True, False])
+
+    def test_trap_oops_is_a_report_and_fails(self):
+        # The events unload crash of a kcsan guest: a stale int3 in base
+        # kernel code, no frame of ours; it must fail the guest anyway.
+        text = ("int3: 0000 [#1] PREEMPT SMP\n"
+                "CPU: 1 PID: 300 Comm: events Tainted: G O N 6.1.192 #1\n"
+                "RIP: 0010:syscall_exit_to_user_mode_prepare+0xda/0x11e\n"
+                "Modules linked in: mpmcring_events(O-) mpmcring(O)\n"
+                "---[ end trace 0000000000000000 ]---\n"
+                "Kernel panic - not syncing: Fatal exception in interrupt\n")
+        reps = scan_reports(console(text))
+        self.assertEqual(len(reps), 2)
+        self.assertTrue(reps[0].header.startswith("int3: 0000 [#1]"))
+        self.assertTrue(all(r.ours for r in reps))
+        for head in ("invalid opcode: 0000 [#1] SMP", "divide error: 0000 [#1] SMP",
+                     "stack segment: 0000 [#1] SMP"):
+            self.assertEqual(len(scan_reports(console(head + "\n"))), 1, head)
+
+    def test_base_warning_is_not_fatal(self):
+        self.assertFalse(scan_reports(console(BASE_WARN))[0].ours)
+
+    def test_report_inside_a_kcsan_box_is_its_own(self):
+        lines = KCSAN_LIST.strip("\n").split("\n")
+        k = lines.index("value changed: 0xffff888004f1b9a8 -> 0xdead000000000100")
+        warn = ["WARNING: CPU: 1 PID: 9 at kmod/ring.c:10 mpr_foo+0x1/0x2 [mpmcring]",
+                " mpr_foo+0x1/0x2 [mpmcring]", "---[ end trace 0000000000000000 ]---"]
+        text = "\n".join(lines[:k] + warn + lines[k:])
+        reps = scan_reports(console(text))
+        heads = [r.header for r in reps]
+        self.assertTrue(any(h.startswith("WARNING:") for h in heads), heads)
 
     def test_bare_module_address_is_ours(self):
         text = "BUG: unable to handle page fault for address: 0000000000000008\n" \

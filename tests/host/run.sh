@@ -99,13 +99,22 @@ for t in "${tests[@]}"; do
 	name=${t%%|*}
 	cmd=${t#*|}
 	log="$out/${name//\//_}.log"
-	if TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
-	   UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1" \
-	   ASAN_OPTIONS="detect_leaks=1" $cmd >"$log" 2>&1; then
+	# A deadlocked test must not hang make check without its summary:
+	# each test gets MPMCRING_HOST_TEST_TIMEOUT seconds (default 900; the
+	# slowest, the fuzzers and the model, take a few minutes on 2 busy
+	# cores), then it and its children are killed (--kill-after).
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
+		UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1" \
+		ASAN_OPTIONS="detect_leaks=1" \
+		timeout --kill-after=10 "${MPMCRING_HOST_TEST_TIMEOUT:-900}" $cmd >"$log" 2>&1
+	rc=$?
+	if [ $rc -eq 0 ]; then
 		echo "ok $i $name"
 	else
 		echo "not ok $i $name"
 		fail=1
+		[ $rc -eq 124 ] || [ $rc -eq 137 ] &&
+			echo "# timed out after ${MPMCRING_HOST_TEST_TIMEOUT:-900}s (MPMCRING_HOST_TEST_TIMEOUT)"
 		sed 's/^/# /' "$log" | tail -n 30
 	fi
 done

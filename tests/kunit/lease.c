@@ -273,7 +273,7 @@ static void lease_stats_walk_bounded(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, st);
 	for (i = 0; i < n; i++) {
-		KUNIT_ASSERT_EQ(test, mpmcring_reserve(ring, 0, MPMCRING_F_PRIO(2), &rsv), 0);
+		KUNIT_ASSERT_EQ(test, mpmcring_reserve(ring, 1, MPMCRING_F_PRIO(2), &rsv), 0);
 		mpmcring_commit(&rsv);
 	}
 	mpmcring_get_stats(ring, st);

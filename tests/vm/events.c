@@ -9,12 +9,14 @@
  * written with write(2) is never taken for a kernel event.
  */
 #include <arpa/inet.h>
+#include <linux/perf_event.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -971,42 +973,83 @@ static void *reader_thread(void *p)
 }
 
 /*
- * Holds our tracepoints' static keys on through tracefs (a trace event on
- * each, recording off), or lets them go. Under qemu 7.2's multi-threaded
- * TCG, Linux 6.12 patching a static branch while another vCPU runs through
- * it can execute a stale int3 ("Oops: int3" in
- * syscall_exit_to_user_mode_prepare or __schedule): reproduced by toggling
- * raw_syscalls/sys_exit/enable in tracefs under load, without this module,
- * and never on 6.1. The keys are switched with no load running; the rounds
- * then exercise our probes' registration and unregistration, not the
- * kernel's text patching. Returns false where tracefs is missing.
+ * Holds our tracepoints' call sites still, or lets them go: two foreign
+ * probes on each (a trace event through tracefs, recording off, and a perf
+ * tracepoint event on CPU 0), so that our module's probes come and go as
+ * the third and later ones. A tracepoint's static key switches on its first
+ * probe and its static call between the probe and the iterator on its
+ * first and second: with two held, our load and unload patch no kernel
+ * text. Under qemu 7.2's multi-threaded TCG, Linux patching a call site
+ * while another vCPU runs through it can execute a stale int3 ("int3" in
+ * syscall_exit_to_user_mode_prepare or __schedule, a "Fatal exception"
+ * panic): seen on 6.12 by toggling raw_syscalls/sys_exit/enable in tracefs
+ * under load without this module, and on 6.1's kcsan kernel at the 1-2
+ * static call switch this test caused before it held two probes. The
+ * holds are taken and dropped with no load running; the rounds then
+ * exercise our probes' registration and unregistration, not the kernel's
+ * text patching. Returns false where tracefs or perf is missing.
  */
-static bool hold_tracepoint_keys(bool on)
+static const char *const held_events[] = { "raw_syscalls/sys_exit", "sched/sched_process_exec",
+					   "sched/sched_process_fork", "sched/sched_process_exit" };
+static int held_perf[sizeof(held_events) / sizeof(held_events[0])];
+
+static int tracefs_write(const char *path, const char *val)
 {
-	static const char *const events[] = { "raw_syscalls/sys_exit", "sched/sched_process_exec",
-					      "sched/sched_process_fork",
-					      "sched/sched_process_exit" };
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+static int perf_tracepoint_open(const char *dir, const char *event)
+{
+	struct perf_event_attr a = { 0 };
+	char path[160], buf[32] = { 0 };
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/events/%s/id", dir, event);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (read(fd, buf, sizeof(buf) - 1) <= 0) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	a.type = PERF_TYPE_TRACEPOINT;
+	a.size = sizeof(a);
+	a.config = strtoull(buf, NULL, 10);
+	a.sample_period = 1;
+	return syscall(SYS_perf_event_open, &a, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+static bool hold_tracepoint_call_sites(bool on)
+{
 	const char *dir = "/sys/kernel/tracing";
-	char path[128];
+	char path[160];
 	unsigned int i;
 	bool ok = true;
-	int fd;
 
 	if (access("/sys/kernel/tracing/events", F_OK))
 		mount("tracefs", dir, "tracefs", 0, NULL);
 	snprintf(path, sizeof(path), "%s/tracing_on", dir);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (tracefs_write(path, "0"))
 		return false;
-	ok &= write(fd, "0", 1) == 1;
-	close(fd);
-	for (i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
-		snprintf(path, sizeof(path), "%s/events/%s/enable", dir, events[i]);
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0)
-			return false;
-		ok &= write(fd, on ? "1" : "0", 1) == 1;
-		close(fd);
+	for (i = 0; i < sizeof(held_events) / sizeof(held_events[0]); i++) {
+		snprintf(path, sizeof(path), "%s/events/%s/enable", dir, held_events[i]);
+		ok &= !tracefs_write(path, on ? "1" : "0");
+		if (on) {
+			held_perf[i] = perf_tracepoint_open(dir, held_events[i]);
+			if (held_perf[i] < 0)
+				fprintf(stderr, "# perf tracepoint %s: %s\n", held_events[i],
+					strerror(errno));
+			ok &= held_perf[i] >= 0;
+		} else if (held_perf[i] >= 0) {
+			close(held_perf[i]);
+		}
 	}
 	return ok;
 }
@@ -1021,9 +1064,9 @@ TEST_F_TIMEOUT(ev, unload_under_full_event_load_is_clean, 400)
 
 	if (ncpu > 15)
 		ncpu = 15;
-	held = hold_tracepoint_keys(true);
+	held = hold_tracepoint_call_sites(true);
 	if (!held)
-		TH_LOG("no tracefs: the static keys switch with every load and unload");
+		TH_LOG("no tracefs or perf: the call sites are patched with every load and unload");
 	for (i = 0; i < ncpu; i++)
 		ASSERT_EQ(0, pthread_create(&th[nth++], NULL, opener_thread, &f));
 	ASSERT_EQ(0, pthread_create(&th[nth++], NULL, spawner_thread, &f));
@@ -1056,8 +1099,7 @@ TEST_F_TIMEOUT(ev, unload_under_full_event_load_is_clean, 400)
 	f.stop = 1;
 	for (i = 0; i < nth; i++)
 		pthread_join(th[i], NULL);
-	if (held)
-		hold_tracepoint_keys(false);
+	hold_tracepoint_call_sites(false);
 }
 
 TEST_HARNESS_MAIN

@@ -225,10 +225,10 @@ TEST_F(wr, refused_writes_are_not_losses)
 	ASSERT_EQ(0, ring_stats(self->fd, &st));
 	EXPECT_EQ(0, stats_dropped(&st));
 	/* What consumers take as lost (the meta page, read-only). */
-	meta = mmap(NULL, sizeof(*meta), PROT_READ, MAP_SHARED, self->fd, (off_t)MPMCRING_OFF_RO);
+	meta = mmap(NULL, self->l.ro_size, PROT_READ, MAP_SHARED, self->fd, (off_t)MPMCRING_OFF_RO);
 	ASSERT_NE(MAP_FAILED, meta);
 	EXPECT_EQ(0, meta->lost_dropped);
-	munmap((void *)meta, sizeof(*meta));
+	munmap((void *)meta, self->l.ro_size);
 	/* An empty record would read as end of file through read(2). */
 	iov[0] = (struct iovec){ rec, 4 };
 	iov[1] = (struct iovec){ rec, 0 };
