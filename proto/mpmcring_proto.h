@@ -316,7 +316,8 @@ static MPR_ALWAYS_INLINE bool mpr_claim_drop_passed(const struct mpr_view *v,
 {
 	/*
 	 * [M:claim-passed] A head written back by a co-tenant can make the
-	 * compare succeed on space reclaim has freed. The commit checks
+	 * compare succeed on space reclaim has freed. The load pairs with
+	 * [R5]; the cmpxchg before it is fully ordered. The commit checks
 	 * again ([C5]) for a reclaim that passes the claim later.
 	 */
 	if (mpr_likely(!mpr_before(h, MPR_LOAD_ACQUIRE(&v->meta->reclaim_pos))))
