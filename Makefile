@@ -41,13 +41,20 @@
 # the live system (no DESTDIR) then runs ldconfig and has udev reload its
 # rules and re-apply them to existing /dev/mpmcring* nodes; with DESTDIR
 # (packages, staging) nothing outside DESTDIR is touched. MPMCRING_LIVE=0
-# skips those steps, MPMCRING_LIVE=1 forces them.
+# skips those steps, MPMCRING_LIVE=1 forces them. A file already under
+# /etc that differs from this version's is kept, with a message: the
+# modprobe.d file always (an admin's module options), the udev rule unless
+# MPMCRING_GROUP or MPMCRING_MODE is given (then it is what was asked for).
+# make uninstall leaves a changed modprobe.d file in place.
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 PYTHON ?= python3
 PREFIX ?= /usr/local
 MPMCRING_GROUP ?= root
 MPMCRING_MODE ?= $(if $(filter root,$(MPMCRING_GROUP)),0600,0660)
+# Given on the command line or in the environment: the udev rule follows it
+# even over an existing one; else an existing rule is kept.
+MPMCRING_ACCESS_ASKED := $(if $(filter command environment,$(foreach v,MPMCRING_GROUP MPMCRING_MODE,$(firstword $(origin $(v))))),1,0)
 UDEVRULESDIR ?= /etc/udev/rules.d
 MODPROBEDIR ?= /etc/modprobe.d
 MPMCRING_LIVE ?= $(if $(DESTDIR),0,1)
@@ -65,8 +72,12 @@ check-kdir:
 		echo "       build against another one with: make modules KDIR=/lib/modules/<release>/build" >&2; \
 		exit 1; }
 
+# Module BTF, which BPF programs need to call the module's kfuncs, is added
+# after the build: Debian's headers packages have no vmlinux for Kbuild to
+# make it from (scripts/module-btf.sh; MPMCRING_BTF=0 skips it).
 modules: check-kdir
 	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" W=1 modules
+	bash scripts/module-btf.sh "$(KDIR)" *.ko
 
 modules_install: modules
 	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" INSTALL_MOD_DIR=updates modules_install
@@ -77,9 +88,15 @@ userspace:
 install:
 	$(MAKE) -C userspace install
 	install -d "$(DESTDIR)$(UDEVRULESDIR)" "$(DESTDIR)$(MODPROBEDIR)"
+	rule=$$(mktemp) && \
 	sed -e 's|@GROUP@|$(MPMCRING_GROUP)|g; s|@MODE@|$(MPMCRING_MODE)|g' \
-		packaging/99-mpmcring.rules >"$(DESTDIR)$(UDEVRULESDIR)/99-mpmcring.rules"
-	install -m 0644 packaging/mpmcring.modprobe.conf "$(DESTDIR)$(MODPROBEDIR)/mpmcring.conf"
+		packaging/99-mpmcring.rules >"$$rule" && \
+	bash scripts/install-etc.sh "$$rule" "$(DESTDIR)$(UDEVRULESDIR)/99-mpmcring.rules" \
+		$(MPMCRING_ACCESS_ASKED) "to set the group: make install MPMCRING_GROUP=<group>"; \
+	rc=$$?; rm -f "$$rule"; exit $$rc
+	bash scripts/install-etc.sh packaging/mpmcring.modprobe.conf \
+		"$(DESTDIR)$(MODPROBEDIR)/mpmcring.conf" 0 \
+		"this version's is packaging/mpmcring.modprobe.conf"
 ifeq ($(MPMCRING_LIVE),1)
 	-ldconfig
 	-if command -v udevadm >/dev/null && udevadm control --reload; then \
@@ -92,7 +109,7 @@ dkms-src:
 	@test -n "$(DKMS_VERSION)" || { echo "error: no PACKAGE_VERSION in dkms.conf" >&2; exit 1; }
 	rm -rf "$(DESTDIR)$(DKMS_SRC)"
 	install -d "$(DESTDIR)$(DKMS_SRC)"
-	bash -c '. scripts/lib.sh && { module_sources; echo Makefile; echo dkms.conf; }' | \
+	bash -c '. scripts/lib.sh && dkms_sources' | \
 		xargs cp --parents -t "$(DESTDIR)$(DKMS_SRC)"
 
 dkms-install: dkms-src
@@ -102,7 +119,11 @@ dkms-install: dkms-src
 
 uninstall:
 	$(MAKE) -C userspace uninstall
-	rm -f "$(DESTDIR)$(UDEVRULESDIR)/99-mpmcring.rules" "$(DESTDIR)$(MODPROBEDIR)/mpmcring.conf"
+	rm -f "$(DESTDIR)$(UDEVRULESDIR)/99-mpmcring.rules"
+	@conf="$(DESTDIR)$(MODPROBEDIR)/mpmcring.conf"; \
+	if [ -e "$$conf" ] && ! cmp -s packaging/mpmcring.modprobe.conf "$$conf"; then \
+		echo "make uninstall: kept $$conf: it holds changes (an admin's module options)" >&2; \
+	else rm -f "$$conf"; fi
 
 check:
 	bash scripts/deps.sh check
@@ -136,6 +157,11 @@ bench-events:
 # Kbuild's clean deletes every *.mod file under the tree, the Go modules'
 # go.mod files too: they are kept aside and put back.
 GO_MODS = $(shell find go examples bench -name go.mod 2>/dev/null)
+# The module build's output only (DKMS's CLEAN: its source tree has no
+# userspace, bench or Go modules for clean to handle).
+clean-modules: check-kdir
+	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" clean
+
 clean:
 	@gomods=$$(mktemp) && tar -cf "$$gomods" $(GO_MODS) && \
 	if [ -f "$(KDIR)/Makefile" ]; then $(MAKE) -C "$(KDIR)" M="$(CURDIR)" clean; \
@@ -148,4 +174,5 @@ clean:
 	rm -rf build
 
 .PHONY: all check-kdir modules modules_install userspace install uninstall dkms-src dkms-install check \
+	clean-modules \
 	check-harness model-full lint demo bench bench-quick bench-vm bench-go bench-events clean

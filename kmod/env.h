@@ -63,7 +63,7 @@ static inline void mpr_env_reclaimed(struct mpr_env *e, __u64 head, bool more)
 
 static inline unsigned int mpr_env_next_slot(struct mpr_env *e, unsigned int i)
 {
-	return find_next_bit(e->ring->slots_used, e->ring->layout.max_consumers, i);
+	return mpmcring_next_slot(e->ring, i);
 }
 
 static inline __u64 *mpr_env_kernel_claim(struct mpr_env *e, unsigned int i)

@@ -137,6 +137,7 @@ void mpmcring_ring_get(struct mpmcring *ring);
 int mpmcring_validate_params(const struct mpmcring_params *p);
 u64 mpmcring_min_size(unsigned long page_size);
 void mpmcring_registry_exit(void);
+struct mpmcring *mpmcring_find_id(u32 id);
 extern struct mutex mpmcring_registry_lock;
 
 /* Test hooks (exported only to KUnit tests). */
@@ -147,12 +148,51 @@ struct mpr_view *mpmcring_kunit_view(struct mpmcring *ring);
 int mpmcring_slot_attach(struct mpmcring *ring, bool read_slot);
 void mpmcring_slot_detach(struct mpmcring *ring, unsigned int slot);
 
+/*
+ * The next attached slot at or after i (max_consumers when none). Attach
+ * and detach set and clear slots_used bits while reclaim and the consumer
+ * list scan it, without a lock: each word is loaded once, marked, so the
+ * scan sees every word as it was at one moment (find_next_bit()'s plain
+ * loads race with them: KCSAN saw it, detach against list_consumers). At
+ * most max_consumers / BITS_PER_LONG words.
+ */
+static inline unsigned int mpmcring_next_slot(const struct mpmcring *ring,
+					      unsigned int i)
+{
+	unsigned int n = ring->layout.max_consumers;
+	unsigned long w;
+
+	while (i < n) {
+		w = READ_ONCE(ring->slots_used[BIT_WORD(i)]) >>
+		    (i % BITS_PER_LONG);
+		if (w)
+			return min(i + (unsigned int)__ffs(w), n);
+		i = round_down(i, BITS_PER_LONG) + BITS_PER_LONG;
+	}
+	return n;
+}
+
 /* produce.c */
 int mpmcring_reserve_prio(struct mpmcring *ring, const u32 *lens,
 			  unsigned int n, u32 prio, u8 rec_flags,
 			  bool count_drops, struct mpmcring_rsv *rsv);
 void mpmcring_count_drop(struct mpmcring *ring, int reason, u32 prio,
 			 unsigned int n);
+int mpmcring_reserve_unpinned(struct mpmcring *ring, u32 len, u32 prio,
+			      struct mpmcring_rsv *rsv);
+void mpmcring_finish_unpinned(struct mpmcring_rsv *rsv, bool commit);
+
+/* bpf.c; the kfuncs are called by BPF programs only. */
+struct mpmcring_bpf_rsv;
+int mpmcring_bpf_output(u32 ring_id, const void *data, u32 data__sz, u64 flags);
+struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(u32 ring_id, u32 len, u64 flags);
+int mpmcring_bpf_write(struct mpmcring_bpf_rsv *rsv, u32 off, const void *data,
+		       u32 data__sz);
+void mpmcring_bpf_commit(struct mpmcring_bpf_rsv *rsv);
+void mpmcring_bpf_discard(struct mpmcring_bpf_rsv *rsv);
+int mpmcring_bpf_init(void);
+void mpmcring_bpf_exit(void);
+void mpmcring_bpf_sync(void);
 
 /* reclaim.c */
 void mpmcring_reclaim(struct mpmcring *ring);

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * ioctls of the device file: setup and statistics only; consuming happens
- * in shared memory. A file opened read-only observes: it may ask for the
+ * in shared memory. INFO and STATS answer callers built against any
+ * version of the uapi header (their struct size is in the command). A file opened read-only observes: it may ask for the
  * layout, the statistics and the list of consumers and set its wakeup
  * watermark; attaching, detaching, repairing and choosing a write class
  * need a read-write file (EPERM).
  */
+#include <linux/build_bug.h>
 #include <linux/fs.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -71,15 +73,54 @@ static long mpmcring_ioc_detach(struct mpmcring_file *mf, u32 __user *uarg)
 	return ret;
 }
 
-static long mpmcring_ioc_stats(struct mpmcring *ring, void __user *uarg)
+/* The command bits that name a sized ioctl, whatever its size. */
+#define MPMCRING_IOC_NOSIZE(cmd)	((cmd) & ~(_IOC_SIZEMASK << _IOC_SIZESHIFT))
+
+static_assert(offsetof(struct mpmcring_layout, slot_info_offset) ==
+	      MPMCRING_LAYOUT_SIZE_VER0);
+static_assert(offsetof(struct mpmcring_stats, revoked_claims) ==
+	      MPMCRING_STATS_SIZE_VER0);
+
+/*
+ * Copies a struct that grows at its end to a caller that asked for usize
+ * bytes of it (the size in its command number, so of its header's
+ * version): the first min(usize, ksize) bytes, then zeros up to usize.
+ * usize is bounded by the command encoding (_IOC_SIZEMASK).
+ */
+static long mpmcring_copy_sized(void __user *uarg, unsigned int usize,
+				const void *kbuf, size_t ksize)
 {
-	struct mpmcring_stats *stats = kzalloc(sizeof(*stats), GFP_KERNEL);
+	size_t n = min_t(size_t, usize, ksize);
+
+	if (copy_to_user(uarg, kbuf, n))
+		return -EFAULT;
+	if (usize > n && clear_user(uarg + n, usize - n))
+		return -EFAULT;
+	return 0;
+}
+
+static long mpmcring_ioc_info(struct mpmcring *ring, void __user *uarg,
+			      unsigned int usize)
+{
+	if (usize < MPMCRING_LAYOUT_SIZE_VER0)
+		return -EINVAL;
+	return mpmcring_copy_sized(uarg, usize, &ring->layout,
+				   sizeof(ring->layout));
+}
+
+static long mpmcring_ioc_stats(struct mpmcring *ring, void __user *uarg,
+			       unsigned int usize)
+{
+	struct mpmcring_stats *stats;
 	long ret;
 
+	if (usize < MPMCRING_STATS_SIZE_VER0)
+		return -EINVAL;
+	stats = kzalloc(sizeof(*stats), GFP_KERNEL);
 	if (!stats)
 		return -ENOMEM;
 	mpmcring_get_stats(ring, stats);
-	ret = copy_to_user(uarg, stats, sizeof(*stats)) ? -EFAULT : 0;
+	ret = mpmcring_copy_sized(uarg, usize, stats, sizeof(*stats));
 	kfree(stats);
 	return ret;
 }
@@ -158,12 +199,18 @@ long mpmcring_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	struct mpmcring *ring = mf->ring;
 	void __user *uarg = (void __user *)arg;
 
+	/*
+	 * INFO and STATS match whatever size the caller's header gave them
+	 * (the uapi's "growing structs" rule): an older library on a newer
+	 * kernel must not meet ENOTTY.
+	 */
+	switch (MPMCRING_IOC_NOSIZE(cmd)) {
+	case MPMCRING_IOC_NOSIZE(MPMCRING_IOC_INFO):
+		return mpmcring_ioc_info(ring, uarg, _IOC_SIZE(cmd));
+	case MPMCRING_IOC_NOSIZE(MPMCRING_IOC_STATS):
+		return mpmcring_ioc_stats(ring, uarg, _IOC_SIZE(cmd));
+	}
 	switch (cmd) {
-	case MPMCRING_IOC_INFO:
-		return copy_to_user(uarg, &ring->layout, sizeof(ring->layout)) ?
-		       -EFAULT : 0;
-	case MPMCRING_IOC_STATS:
-		return mpmcring_ioc_stats(ring, uarg);
 	case MPMCRING_IOC_CONSUMERS:
 		return mpmcring_ioc_consumers(ring, uarg);
 	case MPMCRING_IOC_SET_WATERMARK:

@@ -158,7 +158,7 @@ static int __init mpmcring_init(void)
 	}
 	pr_info("mpmcring: /dev/mpmcring ready: %llu bytes, %s mode, %u consumer slots\n",
 		p.size, mode, mpmcring_default_ring->layout.max_consumers);
-	return 0;
+	return mpmcring_bpf_init();
 }
 
 static void __exit mpmcring_exit(void)
@@ -168,6 +168,7 @@ static void __exit mpmcring_exit(void)
 	/* The objects file goes (its readers waited for) before its list. */
 	mpmcring_debugfs_exit();
 	mpmcring_objects_exit();
+	mpmcring_bpf_exit();
 }
 
 module_init(mpmcring_init);

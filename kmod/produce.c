@@ -159,11 +159,11 @@ int mpmcring_reserve_batch(struct mpmcring *ring, const u32 *lens,
 }
 EXPORT_SYMBOL_GPL(mpmcring_reserve_batch);
 
-static void mpmcring_finish(struct mpmcring_rsv *rsv, u64 state)
+/* Publishes a finished record, counts it, wakes; preemption is off. */
+static void mpmcring_publish_rsv(struct mpmcring_rsv *rsv, u64 state)
 {
 	struct mpmcring *ring = rsv->ring;
 	struct mpmcring_pcpu_stats *st = this_cpu_ptr(ring->stats);
-	unsigned int *depth = mpmcring_depth(ring);
 
 	mpr_publish(&ring->view, rsv->pos, state);
 	if (state == MPMCRING_STAMP_COMMITTED) {
@@ -174,8 +174,48 @@ static void mpmcring_finish(struct mpmcring_rsv *rsv, u64 state)
 	}
 	/* A discard can uncover finished records behind it: check too. */
 	mpmcring_maybe_wake(ring, rsv->pos);
+}
+
+/* Ends one reservation's share of this context's preemption-off window. */
+static void mpmcring_unpin(struct mpmcring *ring)
+{
+	unsigned int *depth = mpmcring_depth(ring);
+
 	if (!--*depth)
 		preempt_enable();
+}
+
+static void mpmcring_finish(struct mpmcring_rsv *rsv, u64 state)
+{
+	mpmcring_publish_rsv(rsv, state);
+	mpmcring_unpin(rsv->ring);
+}
+
+/*
+ * Reservations for BPF programs (kmod/bpf.c): the program's own code runs
+ * between its reserve and commit kfuncs, and it may run preemptible there
+ * (sleepable programs, PREEMPT_RT), or call helpers that sleep, so these
+ * do not keep preemption off. A program preempted with a reservation in
+ * hand holds up reclaim at its record until it runs again: liveness only,
+ * as for any producer (reclaim never frees an unfinished record), and the
+ * verifier makes the program end every reservation before it returns.
+ */
+int mpmcring_reserve_unpinned(struct mpmcring *ring, u32 len, u32 prio,
+			      struct mpmcring_rsv *rsv)
+{
+	int err = mpmcring_reserve_prio(ring, &len, 1, prio, 0, true, rsv);
+
+	if (!err)
+		mpmcring_unpin(ring);
+	return err;
+}
+
+void mpmcring_finish_unpinned(struct mpmcring_rsv *rsv, bool commit)
+{
+	preempt_disable();
+	mpmcring_publish_rsv(rsv, commit ? MPMCRING_STAMP_COMMITTED :
+				   MPMCRING_STAMP_DISCARDED);
+	preempt_enable();
 }
 
 /**

@@ -98,6 +98,10 @@ static void mpmcring_read_one(struct mpmcring_file *mf, char __user *buf,
 		n = mpr_claim(v, claim, false, 1, want, true, &c);
 	}
 	if (n < 0) {
+		/*
+		 * -ESTALE: revoked while claiming (this task stood still);
+		 * counted by the revocation, and the caller tries the next.
+		 */
 		out->ret = n;
 		return;
 	}

@@ -54,12 +54,14 @@ EXPORT_SYMBOL_IF_KUNIT(mpmcring_reclaim);
  */
 bool mpmcring_repair(struct mpmcring *ring)
 {
+	/* user-writable: only compared with the head after, never used. */
 	u64 before = READ_ONCE(ring->view.cons->head);
 	int i;
 
 	/* A few tries: a producer may be reclaiming right now. */
 	for (i = 0; i < 4 && !mpmcring_reclaim_once(ring); i++)
 		cpu_relax();
+	/* user-writable: as above; a co-tenant's store reads as a repair. */
 	return READ_ONCE(ring->view.cons->head) != before;
 }
 EXPORT_SYMBOL_IF_KUNIT(mpmcring_repair);

@@ -25,6 +25,12 @@
 
 DEFINE_MUTEX(mpmcring_registry_lock);
 static LIST_HEAD(mpmcring_registry);
+/*
+ * Ring ids (layout.id), the names BPF programs use: allocated cyclically so
+ * that a program holding the id of a destroyed ring does not soon reach a
+ * new one; looked up under RCU from any context (mpmcring_find_id()).
+ */
+static DEFINE_IDR(mpmcring_ids);
 
 /* Pages rings hold right now; tests check that failed creations leak none. */
 atomic_long_t mpmcring_live_pages = ATOMIC_LONG_INIT(0);
@@ -371,7 +377,7 @@ static struct mpmcring *mpmcring_find_locked(const char *name)
 /* Makes a ring visible: registry, device node, debugfs. Registry locked. */
 static int mpmcring_publish(struct mpmcring *ring, umode_t mode)
 {
-	int err;
+	int err, id;
 
 	lockdep_assert_held(&mpmcring_registry_lock);
 	if (mpmcring_find_locked(ring->layout.name))
@@ -385,9 +391,18 @@ static int mpmcring_publish(struct mpmcring *ring, umode_t mode)
 	ring->misc.name = ring->devname;
 	ring->misc.fops = &mpmcring_fops;
 	ring->misc.mode = mode ? mode : 0600;
+	id = idr_alloc_cyclic(&mpmcring_ids, NULL, 1, INT_MAX, GFP_KERNEL);
+	if (id < 0)
+		return id;
+	ring->layout.id = id;
+	ring->view.meta->layout.id = id;
 	err = misc_register(&ring->misc);
-	if (err)
+	if (err) {
+		idr_remove(&mpmcring_ids, id);
 		return err;
+	}
+	/* Pairs with the rcu_dereference() in idr_find(): a fully built ring. */
+	idr_replace(&mpmcring_ids, ring, id);
 	ring->registered = true;
 	list_add_tail(&ring->node, &mpmcring_registry);
 	mpmcring_debugfs_add(ring);
@@ -441,6 +456,7 @@ void mpmcring_destroy(struct mpmcring *ring)
 		return;
 	mutex_lock(&mpmcring_registry_lock);
 	if (ring->registered) {
+		idr_remove(&mpmcring_ids, ring->layout.id);
 		mpmcring_debugfs_remove(ring);
 		misc_deregister(&ring->misc);
 		list_del_init(&ring->node);
@@ -449,6 +465,8 @@ void mpmcring_destroy(struct mpmcring *ring)
 	mutex_unlock(&mpmcring_registry_lock);
 	WRITE_ONCE(ring->dead, true);
 	wake_up_all(&ring->wq);
+	/* BPF programs that found the ring by its id are done with it. */
+	mpmcring_bpf_sync();
 	mpmcring_put(ring);
 }
 EXPORT_SYMBOL_GPL(mpmcring_destroy);
@@ -525,7 +543,20 @@ struct mpr_view *mpmcring_kunit_view(struct mpmcring *ring)
 }
 EXPORT_SYMBOL_IF_KUNIT(mpmcring_kunit_view);
 
+/*
+ * The ring with this id, or NULL. The caller is in an RCU read-side
+ * section of a kind mpmcring_destroy() waits for (mpmcring_bpf_sync()):
+ * the ring stays valid until it ends. Any context.
+ */
+struct mpmcring *mpmcring_find_id(u32 id)
+{
+	if (!id || id > INT_MAX)
+		return NULL;
+	return idr_find(&mpmcring_ids, id);
+}
+
 void mpmcring_registry_exit(void)
 {
 	WARN_ON(!list_empty(&mpmcring_registry));
+	idr_destroy(&mpmcring_ids);
 }

@@ -91,6 +91,7 @@ void mpmcring_get_stats(struct mpmcring *ring, struct mpmcring_stats *stats)
 	stats->revoked_claims = atomic64_read(&ring->revoked_claims);
 	stats->revoked_records = atomic64_read(&ring->revoked_records);
 	stats->prod_pos = READ_ONCE(v->meta->prod_pos);
+	/* user-writable: reported as found, never used. */
 	stats->head = READ_ONCE(v->cons->head);
 	stats->reclaim_pos = READ_ONCE(v->meta->reclaim_pos);
 }
@@ -111,7 +112,8 @@ int mpmcring_list_consumers(struct mpmcring *ring,
 	const struct mpr_view *v = &ring->view;
 	unsigned int i, n = 0;
 
-	for_each_set_bit(i, ring->slots_used, ring->layout.max_consumers) {
+	for (i = mpmcring_next_slot(ring, 0); i < ring->layout.max_consumers;
+	     i = mpmcring_next_slot(ring, i + 1)) {
 		struct mpmcring_consumer_info *c = &info[n];
 
 		if (n == max)
@@ -124,6 +126,7 @@ int mpmcring_list_consumers(struct mpmcring *ring,
 		c->start = test_bit(i, ring->read_slots) ?
 			   READ_ONCE(ring->read_claims[i]) :
 			   READ_ONCE(v->cons->slots[i].start);
+		/* user-writable: reported as found, never used. */
 		c->held_records = READ_ONCE(v->cons->slots[i].held_records);
 		c->claim_age_ms = mpmcring_claim_age_ms(ring, i, c->start);
 		n++;

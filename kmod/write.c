@@ -40,8 +40,12 @@ static int mpmcring_write_lens(struct iov_iter *from, u32 *lens,
 		return 1;
 	}
 	iov = mpmcring_iter_iov(from);
-	/* The iterator may start inside its first segment, at iov_offset. */
-	for (i = 0; i < n && left; i++, skip = 0) {
+	/*
+	 * The iterator may start inside its first segment, at iov_offset.
+	 * Every segment is a record, the empty ones after the data too: they
+	 * are refused, not dropped from the batch.
+	 */
+	for (i = 0; i < n; i++, skip = 0) {
 		len = min(iov[i].iov_len - skip, left);
 		lens[i] = len;
 		left -= len;

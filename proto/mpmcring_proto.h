@@ -308,11 +308,14 @@ static MPR_ALWAYS_INLINE int mpr_record_at(const struct mpr_view *v, __u64 pos,
 
 /*
  * After a won compare-and-swap of the head from h by a consumer that held
- * nothing: whether reclaim had already passed h. Then it is no claim at
- * all, and the announce is released (the caller tries again).
+ * nothing: whether reclaim had already passed h. Returns 0 when it had not
+ * (the claim stands). Otherwise it is no claim at all and the announce is
+ * released: 1 when the caller tries again, -ESTALE when a revocation had
+ * marked the announce meanwhile (the kernel counted a revoked claim, and
+ * the records the head moved over are gone: the caller reports them).
  */
-static MPR_ALWAYS_INLINE bool mpr_claim_drop_passed(const struct mpr_view *v,
-						    __u64 *announce, __u64 h)
+static MPR_ALWAYS_INLINE int mpr_claim_drop_passed(const struct mpr_view *v,
+						   __u64 *announce, __u64 h)
 {
 	/*
 	 * [M:claim-passed] A head written back by a co-tenant can make the
@@ -321,9 +324,15 @@ static MPR_ALWAYS_INLINE bool mpr_claim_drop_passed(const struct mpr_view *v,
 	 * again ([C5]) for a reclaim that passes the claim later.
 	 */
 	if (mpr_likely(!mpr_before(h, MPR_LOAD_ACQUIRE(&v->meta->reclaim_pos))))
-		return false;
-	MPR_STORE_RELEASE(announce, MPMCRING_SLOT_IDLE);
-	return true;
+		return 0;
+	/*
+	 * An exchange, not a store: a revocation between the cmpxchg and
+	 * here marked the announce, and counted a claim the consumer must
+	 * hear of. [C4] pairs with [R6], as at the commit.
+	 */
+	if (mpr_xchg(announce, MPMCRING_SLOT_IDLE) & MPMCRING_SLOT_REVOKED)
+		return -ESTALE;
+	return 1;
 }
 
 /*
@@ -340,16 +349,23 @@ struct mpr_claim_sink {
 enum {
 	MPR_CLAIM_AGAIN = 0,	/* lost a race, or took only discarded ones */
 	MPR_CLAIM_STOP = -1,	/* final: *why says why (MPR_REC_*) */
+	/*
+	 * Final: revoked while it was made, on space reclaim had passed
+	 * (mpr_claim_drop_passed()); c->records says how many records the
+	 * head moved over, lost.
+	 */
+	MPR_CLAIM_STALE = -2,
 };
 
 /*
  * One attempt at a claim (see mpr_claim_into()): the walk over finished
  * records from the head, then the compare-and-swap that moves the head
- * past them. Returns the records claimed (> 0), MPR_CLAIM_AGAIN, or
- * MPR_CLAIM_STOP with *why: MPR_REC_NONE (nothing finished at the head),
- * MPR_REC_BAD (inconsistent positions or framing), MPR_REC_COMMITTED (the
- * first record exceeds a hard max_bytes). *announced tracks whether
- * announce holds a start this claim wrote (to be cleared if it fails).
+ * past them. Returns the records claimed (> 0), MPR_CLAIM_AGAIN,
+ * MPR_CLAIM_STALE, or MPR_CLAIM_STOP with *why: MPR_REC_NONE (nothing
+ * finished at the head), MPR_REC_BAD (inconsistent positions or framing),
+ * MPR_REC_COMMITTED (the first record exceeds a hard max_bytes).
+ * *announced tracks whether announce holds a start this claim wrote (to be
+ * cleared if it fails).
  */
 static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
 					       __u64 *announce, bool holding,
@@ -429,9 +445,17 @@ static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
 	 */
 	if (mpr_cmpxchg(headp, h, e) != h)
 		return MPR_CLAIM_AGAIN;
-	if (!holding && mpr_claim_drop_passed(v, announce, h)) {
-		*announced = false;
-		return MPR_CLAIM_AGAIN;
+	if (!holding) {
+		int passed = mpr_claim_drop_passed(v, announce, h);
+
+		if (mpr_unlikely(passed)) {
+			*announced = false;
+			if (passed < 0) {
+				c->records = n;
+				return MPR_CLAIM_STALE;
+			}
+			return MPR_CLAIM_AGAIN;
+		}
 	}
 	if (!n) {
 		/* Only discarded records: nothing to hand over. */
@@ -452,10 +476,12 @@ static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
  * mpr_claim_attempt() cut down to its most common case, for consumers that
  * take records one at a time and hold nothing: the committed record at the
  * head, claimed with the same steps. Returns 1 when it claimed it,
- * MPR_CLAIM_STOP (*why MPR_REC_NONE) when the ring is empty, and
- * MPR_CLAIM_AGAIN for anything else (a discarded or unfinished record, a
- * corrupt head, a lost race, a head reclaim had passed): the caller then
- * goes the whole way, mpr_claim_from() with *announced.
+ * MPR_CLAIM_STOP (*why MPR_REC_NONE) when the ring is empty,
+ * MPR_CLAIM_STALE (c->records 1) when it was revoked while it was made
+ * (as in mpr_claim_attempt()), and MPR_CLAIM_AGAIN for anything else (a
+ * discarded or unfinished record, a corrupt head, a lost race, a head
+ * reclaim had passed): the caller then goes the whole way,
+ * mpr_claim_from() with *announced.
  *
  * prod_seen is a prod_pos this consumer loaded before, kept in its own
  * memory: it stands in for prod_pos while it is at or past reclaim_pos
@@ -475,6 +501,7 @@ static MPR_ALWAYS_INLINE int mpr_claim_one(const struct mpr_view *v,
 	struct mpr_walker w;
 	struct mpr_pos pos;
 	struct mpr_rec rec;
+	int passed;
 
 	mpr_walker_init(&w, v);
 	/* Pairs with [R5]. */
@@ -519,8 +546,13 @@ static MPR_ALWAYS_INLINE int mpr_claim_one(const struct mpr_view *v,
 	/* [C2] pairs with [R3], as in mpr_claim_attempt(). */
 	if (mpr_cmpxchg(headp, pos.head, pos.head + rec.size) != pos.head)
 		return MPR_CLAIM_AGAIN;
-	if (mpr_unlikely(mpr_claim_drop_passed(v, announce, pos.head))) {
+	passed = mpr_claim_drop_passed(v, announce, pos.head);
+	if (mpr_unlikely(passed)) {
 		*announced = false;
+		if (passed < 0) {
+			c->records = 1;
+			return MPR_CLAIM_STALE;
+		}
 		return MPR_CLAIM_AGAIN;
 	}
 	c->first = rec;
@@ -554,6 +586,8 @@ static MPR_ALWAYS_INLINE int mpr_claim_from(const struct mpr_view *v,
 	}
 	if (n > 0)
 		return n;
+	if (n == MPR_CLAIM_STALE)	/* the announce is already idle */
+		return -ESTALE;
 	if (announced)	/* [M:claim-release] */
 		MPR_STORE_RELEASE(announce, MPMCRING_SLOT_IDLE);
 	if (n == MPR_CLAIM_AGAIN)
@@ -577,7 +611,14 @@ static MPR_ALWAYS_INLINE int mpr_claim_from(const struct mpr_view *v,
  * Returns the number of records claimed (> 0), or -EAGAIN when there is
  * nothing to claim, -EMSGSIZE when the first record exceeds a hard
  * max_bytes, -EBADMSG when the ring's positions are inconsistent, -EBUSY when
- * other consumers kept winning the race.
+ * other consumers kept winning the race, -ESTALE when reclaim revoked the
+ * claim while it was being made and freed its space (c->records says how
+ * many records the head moved over: they are gone, counted by the kernel
+ * as a revoked claim; the caller counts them as lost).
+ *
+ * A caller that holds older claims keeps, as the start it commits with
+ * (mpr_commit()), the oldest start of all it holds: a head written back
+ * by a co-tenant can give a later claim a start below the first.
  */
 static MPR_ALWAYS_INLINE int mpr_claim_into(const struct mpr_view *v,
 					    __u64 *announce, bool holding,

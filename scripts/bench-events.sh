@@ -19,8 +19,11 @@
 # MPMCRING_EVB_FLOOD_WORK (2000 rounds of agent work per event in the
 # flood's consumers), MPMCRING_EVB_DRAIN
 # (100000 events), MPMCRING_EVB_PARTS (syscalls,storm,flood,drain),
-# MPMCRING_BENCH_TIMEOUT (seconds, default 2400), MPMCRING_EVB_RESULTS (the
-# results folder's name, default the kernel's: a partial run elsewhere).
+# MPMCRING_EVB_TRANSPORTS (e.g. ring1,bpfring1,bpfring2,rbb,perf: the rows
+# to run, by evbench.c's short names; untraced and BPF ringbuf always run,
+# the ratios need them), MPMCRING_BENCH_TIMEOUT (seconds, default 2400),
+# MPMCRING_EVB_RESULTS (the results folder's name, default the kernel's: a
+# partial run elsewhere).
 # Output: the tables on stdout; bench/results/events/<kernel>/{output.txt,
 # bench.jsonl, console.log}.
 set -euo pipefail
@@ -52,7 +55,7 @@ for ko in "${kos[@]}"; do args+=(-m "$ko"); done
 # init.sh runs every program in /tests; settings reach evbench through the
 # environment (the kernel hands name=value words to init).
 envs=()
-for v in REPS SYSCALLS STORM FLOOD_S FLOOD_WORK DRAIN PARTS; do
+for v in REPS SYSCALLS STORM FLOOD_S FLOOD_WORK DRAIN PARTS TRANSPORTS; do
 	n=MPMCRING_EVB_$v
 	[ -n "${!n:-}" ] && envs+=("$n=${!n}")
 done

@@ -22,7 +22,7 @@ image=/boot/vmlinuz-$rel
 [ -f "$image" ] || die "no kernel image $image (is linux-image-$rel installed?)"
 command -v bpftool >/dev/null || die "bpftool is not installed (scripts/deps.sh installs it)"
 
-key=$( (sha256sum <"$image"; bpftool version 2>/dev/null | head -n 1) | sha256sum | cut -c1-16)
+key=$( (sha256sum <"$image"; bpftool version 2>/dev/null | sed -n 1p) | sha256sum | cut -c1-16)
 out="$MPMCRING_CACHE/bpf/$rel-$key"
 if [ ! -f "$out/vmlinux.h" ]; then
 	src=$(linux_source_dir)

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # Builds every module of the project (whatever *.ko the top-level Kbuild
-# makes) for one kernel, with W=1, out of the source tree:
+# makes) for one kernel, with W=1, out of the source tree, with module BTF
+# where the kernel has BTF (scripts/module-btf.sh):
 #
 #   scripts/build-modules.sh <kernel-id> <KDIR> <outdir>
 #
@@ -73,6 +74,13 @@ fi
 mapfile -t kos < <(find "$src" -name '*.ko' | LC_ALL=C sort)
 [ "${#kos[@]}" -gt 0 ] || die "$kid: the build made no module (log: $log)"
 cp "${kos[@]}" "$out/"
+# Module BTF (BPF kfuncs) from the kernel's own base BTF, as a user's build
+# gets it (scripts/module-btf.sh says when a kernel has none). The guest
+# boots /boot/vmlinuz-<release>: its BTF is the base.
+outs=()
+for ko in "${kos[@]}"; do outs+=("$out/$(basename "$ko")"); done
+bash "$REPO/scripts/module-btf.sh" "$kdir" "${outs[@]}" 2>>"$log" ||
+	die "$kid: adding module BTF failed (log: $log)"
 for ko in "${kos[@]}"; do
 	printf '%s\n' "$out/$(basename "$ko")"
 done

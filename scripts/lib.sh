@@ -85,6 +85,13 @@ linux_source_dir() {
 
 # The module's sources (what Kbuild builds), relative to the repository,
 # one per line, sorted: the module build and the DKMS package both take them.
+# What DKMS builds from (make dkms-src, the .deb, make check's DKMS step):
+# the module sources, the Makefile and dkms.conf, and the script the
+# Makefile's modules target runs to give the modules BTF.
+dkms_sources() {
+	{ module_sources; echo Makefile; echo dkms.conf; echo scripts/module-btf.sh; } | LC_ALL=C sort
+}
+
 module_sources() {
 	(cd "$REPO" && {
 		echo Kbuild

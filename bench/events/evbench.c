@@ -52,22 +52,36 @@ enum part { SYSCALLS, STORM, FLOOD, DRAIN, NR_PARTS };
 static const char *const part_names[NR_PARTS] = { "syscalls", "storm", "flood", "drain" };
 
 #define MAX_REPS 15
-#define NR_TR 10
+#define NR_TR 12
 
 /* NULL: untraced. */
 static const struct transport *const transports[NR_TR] = {
-	NULL,
-	&tr_ring1_eager,
-	&tr_ring1,
-	&tr_ring2,
-	&tr_ring4,
-	&tr_bpf_ringbuf,
-	&tr_bpf_ringbuf_batch,
-	&tr_bpf_query,
-	&tr_bpf_perf,
-	&tr_bpf_perf_batch,
+	NULL,	       &tr_ring1_eager, &tr_ring1,
+	&tr_ring2,     &tr_ring4,	&tr_bpf_ring1,
+	&tr_bpf_ring2, &tr_bpf_ringbuf, &tr_bpf_ringbuf_batch,
+	&tr_bpf_query, &tr_bpf_perf,	&tr_bpf_perf_batch,
 };
-enum { T_NONE, T_RING1E, T_RING1, T_RING2, T_RING4, T_RB, T_RBB, T_RBQ, T_PERF, T_PERFB };
+enum {
+	T_NONE,
+	T_RING1E,
+	T_RING1,
+	T_RING2,
+	T_RING4,
+	T_BRING1,
+	T_BRING2,
+	T_RB,
+	T_RBB,
+	T_RBQ,
+	T_PERF,
+	T_PERFB,
+};
+/* MPMCRING_EVB_TRANSPORTS: which run (names of the table rows, by the
+ * short names below; default all). */
+static const char *const tr_short[NR_TR] = {
+	"untraced", "ring1e", "ring1", "ring2", "ring4", "bpfring1",
+	"bpfring2", "rb",     "rbb",   "rbq",	"perf",	 "perfb",
+};
+static const char *tr_only;
 
 static unsigned int reps = 7;
 static uint64_t n_syscalls = 20000;
@@ -98,8 +112,20 @@ static const char *tr_name(int i)
 	return transports[i] ? transports[i]->name : "untraced";
 }
 
+static bool tr_selected(int i)
+{
+	char key[32];
+
+	if (!tr_only || !*tr_only)
+		return true;
+	snprintf(key, sizeof(key), ",%s,", tr_short[i]);
+	return strstr(tr_only, key) != NULL;
+}
+
 static bool part_runs(enum part p, int i)
 {
+	if (!tr_selected(i))
+		return false;
 	/* Draining: no consumer while filling, so wakeup policies play no
 	 * part but perf's (it queues a wakeup per sample with no one
 	 * waiting); no policy either. */
@@ -616,7 +642,14 @@ int main(int argc, char **argv)
 	unsigned int rep, k;
 	int opt, p;
 
+	static char only[256];
+
 	reps = (unsigned int)atoi(env_or("MPMCRING_EVB_REPS", "7"));
+	if (getenv("MPMCRING_EVB_TRANSPORTS") && *getenv("MPMCRING_EVB_TRANSPORTS")) {
+		/* Always the untraced baseline and BPF ringbuf, the ratios' base. */
+		snprintf(only, sizeof(only), ",untraced,rb,%s,", getenv("MPMCRING_EVB_TRANSPORTS"));
+		tr_only = only;
+	}
 	n_syscalls = strtoull(env_or("MPMCRING_EVB_SYSCALLS", "20000"), NULL, 0);
 	n_storm = (unsigned int)atoi(env_or("MPMCRING_EVB_STORM", "50"));
 	flood_s = atof(env_or("MPMCRING_EVB_FLOOD_S", "3"));

@@ -10,7 +10,7 @@
 #ifndef MPMCRING_EVBENCH_BPF_H
 #define MPMCRING_EVBENCH_BPF_H
 
-enum evb_mode { EVB_RINGBUF, EVB_RINGBUF_QUERY, EVB_PERF };
+enum evb_mode { EVB_RINGBUF, EVB_RINGBUF_QUERY, EVB_PERF, EVB_MPMCRING };
 
 /* As the module's default max_path: strings of up to 256 bytes are kept. */
 #define EVB_MAX_PATH 256

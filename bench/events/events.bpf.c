@@ -16,6 +16,10 @@
  *                      do for priorities, with mpmcring's watermarks
  *   EVB_PERF           bpf_perf_event_output() of the exact size from a
  *                      per-CPU scratch buffer; perf counts what it loses
+ *   EVB_MPMCRING       mpmcring_bpf_output() of the exact size from the same
+ *                      scratch buffer into an mpmcring ring (the module's
+ *                      kfuncs), in the event's class; the ring counts what
+ *                      it refuses, by reason and class
  *
  * A ring buffer reservation has a size known to the verifier: events with
  * a string reserve room for the longest one (EVB_MAX_PATH) and say their
@@ -30,6 +34,7 @@
 #define _LINUX_TYPES_H
 #include <linux/mpmcring_events.h>
 
+#include "mpmcring.bpf.h"
 #include "evbench_bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -41,6 +46,7 @@ const volatile __u8 evb_prio[MPMCRING_EV_NR_TYPES];
 const volatile __u64 evb_rb_size;
 const volatile __u64 evb_wm[EVB_NR_PRIO]; /* free bytes each class needs (query mode) */
 const volatile __u64 evb_wake_bytes;	  /* ring buffer: wake the consumer only once this waits */
+const volatile __u32 evb_ring_id;	  /* EVB_MPMCRING: the ring's id */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -145,7 +151,7 @@ static __always_inline void *begin(__u16 type, __u32 room)
 
 	if (!admit(type))
 		return NULL;
-	if (evb_mode == EVB_PERF)
+	if (evb_mode == EVB_PERF || evb_mode == EVB_MPMCRING)
 		return bpf_map_lookup_elem(&scratch, &zero);
 	e = bpf_ringbuf_reserve(&rb, room, 0);
 	if (!e)
@@ -169,6 +175,16 @@ static __always_inline __u64 wake_flags(void)
 
 static __always_inline void finish(void *ctx, void *e, __u16 type, __u32 size)
 {
+	if (evb_mode == EVB_MPMCRING) {
+		if (size > sizeof(union evb_scratch))
+			size = sizeof(union evb_scratch);
+		count(mpmcring_bpf_output(evb_ring_id, e, size,
+					  evb_prio[type & (MPMCRING_EV_NR_TYPES - 1)])
+			      ? EVB_DROPPED
+			      : EVB_EMITTED,
+		      type);
+		return;
+	}
 	if (evb_mode == EVB_PERF) {
 		if (size > sizeof(union evb_scratch))
 			size = sizeof(union evb_scratch);

@@ -7,6 +7,7 @@
  *   ... with query       the program drops low-priority events itself when
  *                        bpf_ringbuf_query() says the ring is filling
  *   perf buffer          bpf_perf_event_output(), perf_buffer__poll()
+ * and, for tr_ring.c, the same program into an mpmcring ring (kfuncs).
  * Each run loads a fresh object (fresh maps and counters), as each
  * mpmcring run loads the module.
  *
@@ -154,6 +155,62 @@ static void set_kinds(struct events_bpf *s)
 	k[SYS_execveat] = EVK_EXECVEAT;
 }
 
+/* The object for a mode, opened and configured, not loaded. */
+static struct events_bpf *evb_open(int mode, const struct tr_cfg *cfg)
+{
+	uint64_t size = cfg->ring_bytes;
+	struct events_bpf *s;
+
+	libbpf_set_print(libbpf_quiet);
+	s = events_bpf__open();
+	if (!s)
+		return NULL;
+	s->rodata->evb_mode = mode;
+	s->rodata->evb_catchall = cfg->catchall;
+	set_kinds(s);
+	/* The module's default classes and watermarks (1/2 and 12%). */
+	s->rodata->evb_prio[MPMCRING_EV_EXEC] = MPMCRING_PRIO_CRITICAL;
+	s->rodata->evb_prio[MPMCRING_EV_FORK] = MPMCRING_PRIO_CRITICAL;
+	s->rodata->evb_prio[MPMCRING_EV_EXIT] = MPMCRING_PRIO_CRITICAL;
+	s->rodata->evb_prio[MPMCRING_EV_CONNECT] = MPMCRING_PRIO_CRITICAL;
+	s->rodata->evb_prio[MPMCRING_EV_EXECVE] = MPMCRING_PRIO_CRITICAL;
+	s->rodata->evb_prio[MPMCRING_EV_OPEN] = MPMCRING_PRIO_NORMAL;
+	s->rodata->evb_prio[MPMCRING_EV_SYSCALL] = MPMCRING_PRIO_LOW;
+	s->rodata->evb_rb_size = size;
+	s->rodata->evb_wm[MPMCRING_PRIO_LOW] = size / 2;
+	s->rodata->evb_wm[MPMCRING_PRIO_NORMAL] = size * 12 / 100;
+	bpf_map__set_max_entries(s->maps.rb,
+				 mode == EVB_RINGBUF || mode == EVB_RINGBUF_QUERY ? size : 4096);
+	return s;
+}
+
+/* events.bpf.c into mpmcring ring ring_id, loaded and attached; consumed
+ * by tr_ring.c's consumers. */
+void *bpf_producer_start(const struct tr_cfg *cfg, unsigned int ring_id)
+{
+	struct events_bpf *s = evb_open(EVB_MPMCRING, cfg);
+	int err = s ? 0 : -errno;
+
+	if (s) {
+		s->rodata->evb_ring_id = ring_id;
+		err = events_bpf__load(s);
+		if (!err)
+			err = events_bpf__attach(s);
+	}
+	if (err) {
+		fprintf(stderr, "evbench: BPF -> mpmcring: %s\n", strerror(-err));
+		events_bpf__destroy(s);
+		return NULL;
+	}
+	return s;
+}
+
+void bpf_producer_stop(void *producer)
+{
+	events_bpf__detach(producer);
+	events_bpf__destroy(producer);
+}
+
 static int bpf_start(struct tr *t)
 {
 	struct bpf_priv *p = calloc(1, sizeof(*p));
@@ -162,29 +219,15 @@ static int bpf_start(struct tr *t)
 
 	if (!p)
 		return -ENOMEM;
-	libbpf_set_print(libbpf_quiet);
-	p->skel = events_bpf__open();
+	p->skel = evb_open(mode, &t->cfg);
 	if (!p->skel) {
 		err = -errno;
 		goto fail;
 	}
-	p->skel->rodata->evb_mode = mode;
-	p->skel->rodata->evb_catchall = t->cfg.catchall;
-	set_kinds(p->skel);
-	/* The module's default classes and watermarks (1/2 and 12%). */
-	p->skel->rodata->evb_prio[MPMCRING_EV_EXEC] = MPMCRING_PRIO_CRITICAL;
-	p->skel->rodata->evb_prio[MPMCRING_EV_FORK] = MPMCRING_PRIO_CRITICAL;
-	p->skel->rodata->evb_prio[MPMCRING_EV_EXIT] = MPMCRING_PRIO_CRITICAL;
-	p->skel->rodata->evb_prio[MPMCRING_EV_CONNECT] = MPMCRING_PRIO_CRITICAL;
-	p->skel->rodata->evb_prio[MPMCRING_EV_EXECVE] = MPMCRING_PRIO_CRITICAL;
-	p->skel->rodata->evb_prio[MPMCRING_EV_OPEN] = MPMCRING_PRIO_NORMAL;
-	p->skel->rodata->evb_prio[MPMCRING_EV_SYSCALL] = MPMCRING_PRIO_LOW;
-	p->skel->rodata->evb_rb_size = size;
-	p->skel->rodata->evb_wm[MPMCRING_PRIO_LOW] = size / 2;
-	p->skel->rodata->evb_wm[MPMCRING_PRIO_NORMAL] = size * 12 / 100;
+	/* Woken per wake_bytes: the ring buffer program's own choice (the
+	 * perf buffer's is its events' wakeup_watermark, below). */
 	p->skel->rodata->evb_wake_bytes = mode == EVB_PERF ? 0 : t->ops->wake_bytes;
 	p->poll_ms = t->ops->wake_bytes ? BATCH_WAIT_MS : 100;
-	bpf_map__set_max_entries(p->skel->maps.rb, mode == EVB_PERF ? 4096 : size);
 	err = events_bpf__load(p->skel);
 	if (err)
 		goto fail;

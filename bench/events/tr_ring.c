@@ -4,6 +4,11 @@
  * own ring, consumed by 1, 2 or 4 threads, each a zero-copy consumer that
  * claims a batch, decodes every event in place and commits the batch with
  * one store. Drops are counted by the ring, by reason and class.
+ *
+ * The same with BPF producers: events.bpf.c writes the same events into a
+ * ring through the module's kfuncs (mpmcring_bpf_output); the ring comes
+ * from mpmcring_loadgen.ko (create=1, no producers of its own) with the
+ * events module's size and watermarks.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +31,7 @@ struct ring_priv {
 	pthread_t th[MAX_CONSUMERS];
 	struct cons_acc acc[MAX_CONSUMERS];
 	unsigned int n;
+	void *bpf;	       /* the BPF producer, when it is the one */
 	volatile int stopping; /* drain what is there, then end */
 };
 
@@ -124,6 +130,12 @@ static void ring_threads_join(struct ring_priv *p)
 		pthread_join(p->th[i], NULL);
 }
 
+/* Who makes the ring: the events module, or the load generator's empty one. */
+static const char *ring_module(const struct tr *t)
+{
+	return t->ops->bpf_producer ? "mpmcring_loadgen" : "mpmcring_events";
+}
+
 static int ring_start(struct tr *t)
 {
 	struct ring_priv *p = calloc(1, sizeof(*p));
@@ -136,21 +148,36 @@ static int ring_start(struct tr *t)
 	p->cpu = t->cfg.consumer_cpu;
 	p->wait_ms = t->ops->wake_bytes ? BATCH_WAIT_MS : 100;
 	/* open(2) is left out: work_syscalls() times it as the control. */
-	snprintf(params, sizeof(params),
-		 "ring=evb size=%llu catchall=%d syscalls=openat,connect,execve,execveat",
-		 (unsigned long long)t->cfg.ring_bytes, t->cfg.catchall);
-	err = ev_insmod("mpmcring_events", params);
+	if (t->ops->bpf_producer)
+		snprintf(params, sizeof(params),
+			 "ring=evb create=1 size=%llu threads=0 watermarks=50,12,0",
+			 (unsigned long long)t->cfg.ring_bytes);
+	else
+		snprintf(params, sizeof(params),
+			 "ring=evb size=%llu catchall=%d syscalls=openat,connect,execve,execveat",
+			 (unsigned long long)t->cfg.ring_bytes, t->cfg.catchall);
+	err = ev_insmod(ring_module(t), params);
 	if (err) {
-		fprintf(stderr, "evbench: insmod mpmcring_events %s: %s\n", params, strerror(-err));
+		fprintf(stderr, "evbench: insmod %s %s: %s\n", ring_module(t), params,
+			strerror(-err));
 		free(p);
 		return err;
 	}
 	p->r = mpmcring_open(RING_PATH, 0);
 	if (!p->r) {
 		fprintf(stderr, "evbench: %s: %s\n", RING_PATH, mpmcring_errmsg());
-		ev_rmmod("mpmcring_events");
+		ev_rmmod(ring_module(t));
 		free(p);
 		return -ENODEV;
+	}
+	if (t->ops->bpf_producer) {
+		p->bpf = bpf_producer_start(&t->cfg, mpmcring_get_layout(p->r)->id);
+		if (!p->bpf) {
+			mpmcring_close(p->r);
+			ev_rmmod(ring_module(t));
+			free(p);
+			return -EINVAL;
+		}
 	}
 	if (t->ops->wake_bytes)
 		mpmcring_set_watermark(p->r, t->ops->wake_bytes);
@@ -178,6 +205,9 @@ static void ring_stop(struct tr *t, struct tr_stats *st)
 	unsigned int i, r;
 	int err;
 
+	/* Detached first: what is in the ring now is all there will be. */
+	if (p->bpf)
+		bpf_producer_stop(p->bpf);
 	if (!t->cfg.deferred)
 		ring_threads_join(p);
 	memset(st, 0, sizeof(*st));
@@ -193,9 +223,9 @@ static void ring_stop(struct tr *t, struct tr_stats *st)
 	}
 	st->who = "the ring (by reason and class)";
 	mpmcring_close(p->r);
-	err = ev_rmmod("mpmcring_events");
+	err = ev_rmmod(ring_module(t));
 	if (err)
-		fprintf(stderr, "evbench: rmmod mpmcring_events: %s\n", strerror(-err));
+		fprintf(stderr, "evbench: rmmod %s: %s\n", ring_module(t), strerror(-err));
 	free(p);
 	t->priv = NULL;
 }
@@ -236,4 +266,25 @@ const struct transport tr_ring4 = {
 	.stop = ring_stop,
 	.consumers = 4,
 	.wake_bytes = WAKE_BYTES,
+};
+
+/* The same events from events.bpf.c, through the module's kfuncs. */
+const struct transport tr_bpf_ring1 = {
+	.name = "BPF -> mpmcring 1 consumer",
+	.start = ring_start,
+	.consume = ring_consume,
+	.stop = ring_stop,
+	.consumers = 1,
+	.wake_bytes = WAKE_BYTES,
+	.bpf_producer = true,
+};
+
+const struct transport tr_bpf_ring2 = {
+	.name = "BPF -> mpmcring 2 consumers",
+	.start = ring_start,
+	.consume = ring_consume,
+	.stop = ring_stop,
+	.consumers = 2,
+	.wake_bytes = WAKE_BYTES,
+	.bpf_producer = true,
 };

@@ -89,6 +89,12 @@ func consume(ctx context.Context, r *mpmcring.Ring, p *printer, follow bool) err
 			}
 			continue
 		}
+		if errors.Is(err, mpmcring.ErrStale) {
+			// Revoked while claimed: counted lost (reportLost
+			// says so); claim again.
+			c.Commit()
+			continue
+		}
 		if err != nil {
 			return err
 		}

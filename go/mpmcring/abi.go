@@ -14,7 +14,7 @@ const (
 	abiMagic = 0x474e49524d43504d // "MPMCRING"
 	// ABIMajor and ABIMinor are the ABI version this package implements.
 	ABIMajor = 1
-	ABIMinor = 1
+	ABIMinor = 2
 
 	featOverwrite = 1 << 0
 	featLease     = 1 << 1
@@ -99,7 +99,7 @@ type rawLayout struct {
 	ClaimTimeoutMs uint32
 	UserMaxPrio    uint32
 	MaxPerFile     uint32
-	Pad            uint32
+	ID             uint32 // ABI 1.2; 0 from an older kernel
 	Reserved       [5]uint64
 }
 

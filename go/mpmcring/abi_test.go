@@ -54,6 +54,7 @@ func TestABIMatchesUapiHeader(t *testing.T) {
 		{"offsetof(struct mpmcring_layout, claim_timeout_ms)", uint64(unsafe.Offsetof(l.ClaimTimeoutMs))},
 		{"offsetof(struct mpmcring_layout, user_max_prio)", uint64(unsafe.Offsetof(l.UserMaxPrio))},
 		{"offsetof(struct mpmcring_layout, max_per_file)", uint64(unsafe.Offsetof(l.MaxPerFile))},
+		{"offsetof(struct mpmcring_layout, id)", uint64(unsafe.Offsetof(l.ID))},
 		{"sizeof(struct mpmcring_stats)", uint64(unsafe.Sizeof(st))},
 		{"offsetof(struct mpmcring_stats, dropped)", uint64(unsafe.Offsetof(st.Dropped))},
 		{"offsetof(struct mpmcring_stats, overwritten_records)", uint64(unsafe.Offsetof(st.OverwrittenRecords))},

@@ -3,6 +3,7 @@
 package mpmcring
 
 import (
+	"fmt"
 	"math"
 	"sync/atomic"
 	"syscall"
@@ -34,20 +35,22 @@ type Consumer struct {
 	idx   uint32
 	start *uint64 // the slot's start: the claim announce and the commit
 
-	holding   bool   // the slot holds a claim
-	held      uint64 // records claimed since the last commit
-	heldBytes uint64
-	pending   bool // [pendCur, pendEnd) claimed, not yet delivered
-	pendCur   uint64
-	pendEnd   uint64
+	holding    bool   // the slot holds a claim
+	claimStart uint64 // where it begins: our copy, the slot's is shared
+	held       uint64 // records claimed since the last commit
+	heldBytes  uint64
+	pending    bool // [pendCur, pendEnd) claimed, not yet delivered
+	pendCur    uint64
+	pendEnd    uint64
 
 	lost            Lost
 	seenDropped     uint64 // loss totals at the last look
 	seenOverwritten uint64
 
-	fenceWord uint32 // target of the read-modify-write that is Validate's fence
+	fenceWord uint32 // target of readFence's read-modify-write (not on x86)
 	waiter    *waiter
 	closed    bool
+	gen       uint64 // claim generation: bumped when what it held is let go
 }
 
 // NewConsumer attaches a consumer to the ring (a slot of its own). One
@@ -77,6 +80,7 @@ func (c *Consumer) Close() error {
 		c.waiter = nil
 	}
 	c.closed = true
+	c.gen++
 	c.r.detach(c.idx)
 	return err
 }
@@ -89,15 +93,16 @@ func (c *Consumer) claimInto(maxRecs uint32, maxBytes uint64, cl *claimResult) (
 	if c.closed {
 		return 0, errConsumerClosed
 	}
-	// A revoked claim protects nothing: what it would cover is not ours.
-	if c.holding && claimRevoked(c.start) {
-		return 0, errorf(syscall.ESTALE,
-			"the consumer's claim was revoked (held past the ring's claim timeout, %d ms): commit before reading more",
-			c.v.claimTimeout)
+	// A revoked or passed claim protects nothing: what it would cover is
+	// not ours.
+	if c.holding {
+		readFence(&c.fenceWord)
+		if why := c.v.claimStale(c.start, c.claimStart); why != staleNot {
+			return 0, c.staleError(why, false, "commit before reading more")
+		}
 	}
 	n := c.v.claim(c.start, c.holding, maxRecs, maxBytes, false, cl)
-	if n == claimCorrupt && c.r.fd >= 0 {
-		c.r.repair()
+	if n == claimCorrupt && c.r.repair() {
 		n = c.v.claim(c.start, c.holding, maxRecs, maxBytes, false, cl)
 	}
 	switch n {
@@ -110,6 +115,15 @@ func (c *Consumer) claimInto(maxRecs uint32, maxBytes uint64, cl *claimResult) (
 	case claimCorrupt:
 		return 0, errorf(syscall.EBADMSG,
 			"the ring's consumer state is corrupt (head outside the ring or a record that does not fit)")
+	case claimRevoked:
+		c.lost.Revoked += uint64(cl.records)
+		return 0, errorf(syscall.ESTALE,
+			"the consumer's claim was revoked while it was being made (the consumer stood still past the ring's claim timeout, %d ms): its %d records are lost, counted as revoked; claim again",
+			c.v.claimTimeout, cl.records)
+	}
+	// The oldest start of what it holds: see view.claim.
+	if !c.holding || before(cl.start, c.claimStart) {
+		c.claimStart = cl.start
 	}
 	c.holding = true
 	c.held += uint64(n)
@@ -160,14 +174,17 @@ type Batch struct {
 	Records int    // committed records in the batch
 	Bytes   uint64 // their payload bytes
 	c       *Consumer
+	gen     uint64 // the consumer's claim generation when claimed
 	cur     uint64
 	end     uint64
 }
 
-// Next gives the batch's next record, or false at its end.
+// Next gives the batch's next record, or false at its end. A batch ends
+// when the consumer commits (Commit, Consume, Close): its space is the
+// producers' again.
 func (b *Batch) Next() (Record, bool) {
 	var r rec
-	if b.c == nil {
+	if b.c == nil || b.c.gen != b.gen || b.c.closed {
 		return Record{}, false
 	}
 	v := b.c.v
@@ -187,10 +204,22 @@ func (b *Batch) Next() (Record, bool) {
 
 // ReadBatch claims up to maxRecords records with one atomic step: the
 // first whatever its size, the others while their payload stays within
-// maxBytes in all (0: no limit). ErrNoRecord when none is ready.
+// maxBytes in all (0: no limit). ErrNoRecord when none is ready. ErrBusy
+// while records a Consume left undelivered remain: finish them with
+// Consume or Read first (a claim past them would commit them unseen).
 func (c *Consumer) ReadBatch(maxRecords int, maxBytes uint64) (Batch, error) {
+	if c.closed {
+		return Batch{}, errConsumerClosed
+	}
 	if maxRecords <= 0 {
 		return Batch{}, errorf(syscall.EINVAL, "ReadBatch: maxRecords must be positive")
+	}
+	if c.pending {
+		if c.pendingLeft() {
+			return Batch{}, errorf(syscall.EBUSY,
+				"ReadBatch: records of an earlier Consume are still undelivered: finish them with Consume or Read first")
+		}
+		c.pending = false
 	}
 	nrec := uint32(math.MaxUint32)
 	if uint64(maxRecords) < math.MaxUint32 {
@@ -204,31 +233,41 @@ func (c *Consumer) ReadBatch(maxRecords int, maxBytes uint64) (Batch, error) {
 	if err != nil {
 		return Batch{}, err
 	}
-	return Batch{Records: n, Bytes: cl.bytes, c: c, cur: cl.start, end: cl.end}, nil
+	return Batch{Records: n, Bytes: cl.bytes, c: c, gen: c.gen, cur: cl.start, end: cl.end}, nil
 }
 
-func (c *Consumer) staleError(counted bool) error {
-	msg := "the consumer held its records longer than the ring's claim timeout (%d ms): they were revoked and may have been overwritten"
+// staleError says why the claim is stale (staleRevoked, stalePassed), and
+// then what follows.
+func (c *Consumer) staleError(why int, counted bool, then string) error {
+	msg := fmt.Sprintf("the consumer held its records longer than the ring's claim timeout (%d ms): they were revoked and may have been overwritten",
+		c.v.claimTimeout)
+	if why == stalePassed {
+		msg = "the ring reclaimed the records the consumer held without a revocation (something else that maps the ring wrote its head or this consumer's slot): they may have been overwritten"
+	}
 	if counted {
 		msg += "; counted as lost (revoked)"
 	}
-	return errorf(syscall.ESTALE, msg, c.v.claimTimeout)
+	if then != "" {
+		msg += ": " + then
+	}
+	return errorf(syscall.ESTALE, "%s", msg)
 }
 
 // Validate checks, without committing, that the records the consumer holds
-// were not revoked while it read them: nil, or ErrStale. Read, validate,
-// then act on what was read.
+// were not revoked, nor reclaimed under it, while it read them: nil, or
+// ErrStale. Read, validate, then act on what was read.
 func (c *Consumer) Validate() error {
+	if c.closed {
+		return errConsumerClosed
+	}
 	if !c.holding {
 		return nil
 	}
-	// The reads of the records come before the look at the start ([C4]):
-	// a read-modify-write is a full barrier on every architecture Go
-	// runs on (LOCK-prefixed on x86, acquire-release on arm64), which
-	// a plain sequentially consistent load is not for earlier loads.
-	atomic.AddUint32(&c.fenceWord, 1)
-	if claimRevoked(c.start) {
-		return c.staleError(false)
+	// The reads of the records come before the looks at the start
+	// ([C4]) and at reclaim_pos ([C5]).
+	readFence(&c.fenceWord)
+	if why := c.v.claimStale(c.start, c.claimStart); why != staleNot {
+		return c.staleError(why, false, "")
 	}
 	return nil
 }
@@ -237,15 +276,25 @@ func (c *Consumer) Validate() error {
 // exchange of its slot's start: no system call. ErrStale when the kernel
 // revoked the claim because the consumer held it past the ring's claim
 // timeout (then whatever was done with those records must be thrown away;
-// they count as lost, Revoked). Healthy consumers never see it.
+// they count as lost, Revoked). Also ErrStale when the ring reclaimed the
+// records without a revocation, which only another process scribbling on
+// the ring's shared consumer state can cause. Healthy consumers never see
+// it.
 func (c *Consumer) Commit() error {
+	if c.closed {
+		return errConsumerClosed
+	}
 	if !c.holding {
 		return nil
 	}
 	v := c.v
-	// The exchange first: a revocation reads held_records to count what
-	// the claim held, so it stays set until the claim is gone.
-	revoked := commit(c.start)
+	// The reads of the records come before the commit's look at
+	// reclaim_pos ([C5]). The exchange before the held count: a
+	// revocation reads held_records to count what the claim held, so it
+	// stays set until the claim is gone.
+	readFence(&c.fenceWord)
+	why := v.commit(c.start, c.claimStart)
+	revoked := why != staleNot
 	// Own cache line, informational.
 	atomic.StoreUint64(v.slotWord(c.idx, slotHeldRecords), 0)
 	if revoked {
@@ -256,8 +305,9 @@ func (c *Consumer) Commit() error {
 	}
 	c.held, c.heldBytes = 0, 0
 	c.holding, c.pending = false, false
+	c.gen++ // outstanding batches end here
 	if revoked {
-		return c.staleError(true)
+		return c.staleError(why, true, "")
 	}
 	return nil
 }
@@ -267,10 +317,24 @@ func (c *Consumer) Commit() error {
 // fn returns an error, consumption stops there: that record counts as
 // consumed, the rest of the claim stays held and is delivered first by the
 // next Read or Consume, and the error is returned. ErrStale when the
-// commit found the claim revoked: what fn saw must be thrown away.
+// commit found the claim revoked: what fn saw must be thrown away. ErrBusy
+// while the consumer holds records from Read or ReadBatch: Commit them
+// first (Consume's commit would end them under their reader).
 func (c *Consumer) Consume(max int, fn func(Record) error) (int, error) {
+	if c.closed {
+		return 0, errConsumerClosed
+	}
 	if max <= 0 {
 		return 0, errorf(syscall.EINVAL, "Consume: max must be positive")
+	}
+	if c.holding && !c.pending {
+		// A stale claim is the news that matters: commit it.
+		readFence(&c.fenceWord)
+		if why := c.v.claimStale(c.start, c.claimStart); why != staleNot {
+			return 0, c.staleError(why, false, "commit before reading more")
+		}
+		return 0, errorf(syscall.EBUSY,
+			"Consume: the consumer holds records from Read or ReadBatch: Commit them first")
 	}
 	if !c.pending {
 		nrec := uint32(math.MaxUint32)
@@ -311,6 +375,9 @@ func (c *Consumer) Consume(max int, fn func(Record) error) (int, error) {
 // then check with Read which record you really got. ErrNoRecord when none
 // is ready.
 func (c *Consumer) Peek() (Record, error) {
+	if c.closed {
+		return Record{}, errConsumerClosed
+	}
 	v := c.v
 	s := v.positions()
 	if !v.headSane(s) {
@@ -336,8 +403,14 @@ func (c *Consumer) Peek() (Record, error) {
 
 // Lost takes the losses not yet reported to any consumer (each drop or
 // overwrite is told to exactly one consumer that asks) and this consumer's
-// revoked records, and resets them.
+// revoked records, and resets them. After Close, only what the consumer
+// counted itself before it closed.
 func (c *Consumer) Lost() Lost {
+	if c.closed {
+		l := c.lost
+		c.lost = Lost{}
+		return l
+	}
 	v := c.v
 	d := atomic.LoadUint64(word(v.ro, metaLostDropped))
 	o := atomic.LoadUint64(word(v.ro, metaLostOverwritten))

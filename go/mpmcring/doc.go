@@ -17,17 +17,29 @@
 //	c, err := r.NewConsumer()             // one per goroutine
 //	for {
 //		b, err := c.ReadBatch(64, 0)       // one claim
-//		if errors.Is(err, mpmcring.ErrNoRecord) {
-//			c.Wait(ctx)                    // parks in the runtime's poller
+//		switch {
+//		case errors.Is(err, mpmcring.ErrNoRecord):
+//			if err := c.Wait(ctx); err != nil {
+//				return err             // ctx done, ring destroyed
+//			}
 //			continue
+//		case errors.Is(err, mpmcring.ErrStale):
+//			c.Commit()                 // revoked while claimed: again
+//			continue
+//		case err != nil:
+//			return err                 // corrupt, closed, ...
 //		}
 //		for rec, ok := b.Next(); ok; rec, ok = b.Next() {
-//			use(rec.Data)                  // in the ring, valid until Commit
+//			use(rec.Data)              // in the ring, valid until Commit
 //		}
 //		if err := c.Commit(); errors.Is(err, mpmcring.ErrStale) {
-//			undo()                         // revoked: held too long
+//			undo()                     // revoked: held too long
+//		} else if err != nil {
+//			return err
 //		}
 //	}
+//
+// (the Consumer.Wait example has it whole; the package's tests run it).
 //
 // # Records are valid until commit, if commit says so
 //
@@ -39,7 +51,9 @@
 // it, returns ErrStale (reading more before that commit is refused). What
 // it read from them may have been overwritten meanwhile: read, Validate,
 // then act. With the default timeout of seconds, healthy consumers never
-// see it.
+// see it. Commit and Validate also look at how far the ring has reclaimed:
+// a claim the ring reclaimed without revoking it (only a process scribbling
+// on the shared consumer state can make it do that) is ErrStale too.
 //
 // # A corrupt ring is an error, never a crash
 //
@@ -59,9 +73,10 @@
 // acquire and release the C library uses at each site of the protocol
 // (proto/mpmcring_proto.h names the pairs; the Go code names them too).
 // The one fence the protocol needs after plain reads (a consumer's reads
-// of its records before it looks at its slot for a revocation) comes from
-// the commit's exchange, and in Validate from an atomic read-modify-write:
-// both are full barriers on every architecture Go supports.
+// of its records before it looks at its slot for a revocation and at
+// reclaim_pos, in Validate and Commit) is nothing on x86, which never
+// reorders a load with an older one, and an atomic read-modify-write on a
+// word of the consumer's own elsewhere (fence_*.go).
 //
 // # Waiting
 //

@@ -35,7 +35,10 @@ var (
 	ErrNoRecord = &Error{syscall.EAGAIN, "no record ready"}
 	// ErrStale: the consumer held its claim longer than the ring's claim
 	// timeout and the kernel revoked it (ESTALE): what it read from those
-	// records may have been overwritten and must be thrown away.
+	// records may have been overwritten and must be thrown away. From
+	// Read, ReadBatch or Consume without a claim held: the claim was
+	// revoked while it was being made; its records are lost (counted in
+	// Lost().Revoked) and the next call claims again.
 	ErrStale = &Error{syscall.ESTALE, "claim revoked"}
 	// ErrCorrupt: the ring's shared state is inconsistent (EBADMSG). The
 	// package has already asked the kernel to repair the head once.

@@ -24,6 +24,7 @@ type Layout struct {
 	ClaimTimeout   time.Duration // a claim unmoved this long is revoked (0: never)
 	UserMaxPrio    uint32        // highest class Write may use
 	MaxPerFile     uint32        // consumers one Ring may attach
+	ID             uint32        // the ring's number for BPF producers (ABI 1.2; 0: an older kernel)
 	ConsumerArea   uint64        // bytes mapped read-write
 	ReadOnlyArea   uint64        // bytes mapped read-only
 	StampsOffset   uint64
@@ -48,6 +49,7 @@ func (l *rawLayout) public() Layout {
 		Mode:           l.Mode,
 		UserMaxPrio:    l.UserMaxPrio,
 		MaxPerFile:     l.MaxPerFile,
+		ID:             l.ID,
 		ConsumerArea:   l.ConsSize,
 		ReadOnlyArea:   l.ROSize,
 		StampsOffset:   l.StampsOffset,

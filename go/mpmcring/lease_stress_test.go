@@ -101,7 +101,7 @@ func TestStressLeases(t *testing.T) {
 					// producers cannot finish past a claim that pins
 					// the ring, so it ends).
 					if i == 0 && round%7 == 3 && k == 0 && !done.Load() {
-						for t0 := time.Now(); !claimRevoked(c.start) && time.Since(t0) < 10*time.Second; {
+						for t0 := time.Now(); c.v.claimStale(c.start, c.claimStart) == staleNot && time.Since(t0) < 10*time.Second; {
 							time.Sleep(time.Millisecond)
 						}
 					}

@@ -28,8 +28,12 @@ type Ring struct {
 
 	mu        sync.Mutex
 	consumers int  // open consumers: Close waits for none
-	closed    bool // under mu
-	memSlots  uint32
+	closed    bool // written under mu and fdMu, read under either
+	// fdMu: Close takes it to close fd; every system call on fd holds it
+	// shared, so no call reaches a number Close gave back (and the
+	// kernel to another file).
+	fdMu     sync.RWMutex
+	memSlots uint32
 }
 
 // Path turns a ring name into its device path: "" or "default" is
@@ -157,7 +161,9 @@ func openMemory(cons, ro []byte, l *rawLayout) (*Ring, error) {
 
 // Close unmaps the ring and closes its file. It fails with EBUSY while
 // consumers of the ring are open: close them first (their records live in
-// the mapping).
+// the mapping). It waits for Write, Writev and the ioctls in progress
+// (a Write blocked on a full ring included); after it they return
+// ErrClosed.
 func (r *Ring) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -167,21 +173,50 @@ func (r *Ring) Close() error {
 	if r.consumers > 0 {
 		return errorf(syscall.EBUSY, "%s: %d consumers still open: close them before the ring", r.path, r.consumers)
 	}
+	r.fdMu.Lock()
+	defer r.fdMu.Unlock()
 	r.closed = true
 	r.unmap()
 	return nil
+}
+
+// withFd runs fn with the ring's device file held open: ErrClosed after
+// Close, EBADF for a ring in memory.
+func (r *Ring) withFd(fn func(fd int) error) error {
+	r.fdMu.RLock()
+	defer r.fdMu.RUnlock()
+	if r.closed {
+		return r.closedError()
+	}
+	if r.fd < 0 {
+		return errorf(syscall.EBADF, "this ring has no device file (a ring in memory)")
+	}
+	return fn(r.fd)
+}
+
+func (r *Ring) closedError() error {
+	return errorf(syscall.EPIPE, "%s: the ring is closed", r.path)
 }
 
 // Layout tells the ring's identity and geometry.
 func (r *Ring) Layout() Layout { return r.layout.public() }
 
 // Fd is the ring's device file descriptor (-1 for a ring in memory).
-func (r *Ring) Fd() int { return r.fd }
+func (r *Ring) Fd() int {
+	r.fdMu.RLock()
+	defer r.fdMu.RUnlock()
+	return r.fd
+}
 
 // AvailableBytes is how many bytes are reserved past the head: records
 // finished or being written that no consumer has claimed (0 when the head
 // is corrupt).
 func (r *Ring) AvailableBytes() uint64 {
+	r.fdMu.RLock()
+	defer r.fdMu.RUnlock()
+	if r.closed {
+		return 0
+	}
 	s := r.v.positions()
 	if !r.v.headSane(s) {
 		return 0
@@ -190,13 +225,12 @@ func (r *Ring) AvailableBytes() uint64 {
 }
 
 func (r *Ring) ioctl(req uintptr, arg unsafe.Pointer, what string) error {
-	if r.fd < 0 {
-		return errorf(syscall.EBADF, "this ring has no device file")
-	}
-	if err := ioctl(r.fd, req, arg); err != nil {
-		return errorf(errnoOf(err), "%s: %s: %v", r.path, what, err)
-	}
-	return nil
+	return r.withFd(func(fd int) error {
+		if err := ioctl(fd, req, arg); err != nil {
+			return errorf(errnoOf(err), "%s: %s: %v", r.path, what, err)
+		}
+		return nil
+	})
 }
 
 // Stats reads the ring's statistics.
@@ -250,58 +284,64 @@ func (r *Ring) writeError(err syscall.Errno) error {
 // Write produces one record holding p (copied by the kernel), in the
 // ring's write class. It waits while the ring is full. It implements
 // io.Writer: one call, one record. An empty p produces no record (the
-// kernel's write(2) of zero bytes does nothing).
+// kernel's write(2) of zero bytes does nothing, and records carry at
+// least one byte): 0, nil.
 func (r *Ring) Write(p []byte) (int, error) {
-	if r.fd < 0 {
-		return 0, errorf(syscall.EBADF, "this ring has no device file")
-	}
-	for {
-		n, err := syscall.Write(r.fd, p)
-		if err == syscall.EINTR {
-			continue
+	var n int
+	err := r.withFd(func(fd int) error {
+		for {
+			var err error
+			n, err = syscall.Write(fd, p)
+			if err == syscall.EINTR {
+				continue
+			}
+			if err != nil {
+				n = 0
+				return r.writeError(errnoOf(err))
+			}
+			return nil
 		}
-		if err != nil {
-			return 0, r.writeError(errnoOf(err))
-		}
-		return n, nil
-	}
+	})
+	return n, err
 }
 
 // Writev produces one record per slice, all or none, with one system call
-// (at most 64 records and 64 KiB in all). Empty slices at the end produce
-// no record: the kernel counts segments up to the last byte written.
+// (at most 64 records and 64 KiB in all). A record carries at least one
+// byte: an empty slice is refused (EINVAL), and nothing is written.
 func (r *Ring) Writev(records ...[]byte) error {
-	if r.fd < 0 {
-		return errorf(syscall.EBADF, "this ring has no device file")
-	}
-	if len(records) == 0 {
-		return nil
-	}
 	if len(records) > writevMaxRecords {
 		return errorf(syscall.EINVAL, "%s: %d records in one writev, at most %d", r.path,
 			len(records), writevMaxRecords)
 	}
-	var iov [writevMaxRecords]syscall.Iovec
-	var zero byte
+	// The module refuses an empty record before the last byte, and
+	// counts none after it: refused here wherever it is, one rule.
 	for i, p := range records {
 		if len(p) == 0 {
-			iov[i].Base = &zero
-		} else {
+			return errorf(syscall.EINVAL, "%s: record %d of %d in a writev is empty: a record carries at least one byte",
+				r.path, i, len(records))
+		}
+	}
+	return r.withFd(func(fd int) error {
+		if len(records) == 0 {
+			return nil
+		}
+		var iov [writevMaxRecords]syscall.Iovec
+		for i, p := range records {
 			iov[i].Base = &p[0]
+			iov[i].SetLen(len(p))
 		}
-		iov[i].SetLen(len(p))
-	}
-	for {
-		_, _, e := syscall.Syscall(syscall.SYS_WRITEV, uintptr(r.fd),
-			uintptr(unsafe.Pointer(&iov[0])), uintptr(len(records)))
-		if e == syscall.EINTR {
-			continue
+		for {
+			_, _, e := syscall.Syscall(syscall.SYS_WRITEV, uintptr(fd),
+				uintptr(unsafe.Pointer(&iov[0])), uintptr(len(records)))
+			if e == syscall.EINTR {
+				continue
+			}
+			if e != 0 {
+				return r.writeError(e)
+			}
+			return nil
 		}
-		if e != 0 {
-			return r.writeError(e)
-		}
-		return nil
-	}
+	})
 }
 
 func sysStat(fi os.FileInfo, err error) (*syscall.Stat_t, bool) {
@@ -313,11 +353,13 @@ func sysStat(fi os.FileInfo, err error) (*syscall.Stat_t, bool) {
 }
 
 // repair asks the kernel to check the head (MPMCRING_IOC_REPAIR): what a
-// consumer does once on meeting a corrupt ring.
-func (r *Ring) repair() {
-	if r.fd >= 0 {
-		ioctl(r.fd, iocRepair, nil)
-	}
+// consumer does once on meeting a corrupt ring. False when there is no
+// kernel to ask (a ring in memory).
+func (r *Ring) repair() bool {
+	return r.withFd(func(fd int) error {
+		ioctl(fd, iocRepair, nil)
+		return nil
+	}) == nil
 }
 
 // attach takes a consumer slot: from the kernel, or for a ring in memory
@@ -326,7 +368,7 @@ func (r *Ring) attach() (uint32, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		return 0, errorf(syscall.EPIPE, "%s: the ring is closed", r.path)
+		return 0, r.closedError()
 	}
 	if r.rdonly {
 		return 0, errorf(syscall.EBADF, "%s: the ring was opened read-only (OpenReadOnly): consumers need Open", r.path)
@@ -372,6 +414,11 @@ func (r *Ring) detach(idx uint32) {
 // poller: each consumer waits on its own file, so that its deadline and
 // watermark are its own. It must be the same device as the ring's.
 func (r *Ring) reopen() (*os.File, error) {
+	r.fdMu.RLock()
+	defer r.fdMu.RUnlock()
+	if r.closed {
+		return nil, r.closedError()
+	}
 	if r.fd < 0 {
 		return nil, errorf(syscall.EBADF, "this ring has no file to wait on")
 	}

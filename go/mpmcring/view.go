@@ -219,13 +219,24 @@ const (
 	claimTooBig  = -2 // -EMSGSIZE
 	claimCorrupt = -3 // -EBADMSG
 	claimBusy    = -4 // -EBUSY
+	claimRevoked = -5 // -ESTALE: revoked while made; records says how many
 )
+
+// testHookClaimCAS, when set (by tests only, before any consumer runs),
+// is called by claim just before its compare-and-swap on the head: where
+// other consumers, reclaim and a co-tenant scribbling on the shared state
+// can act between a claim's walk and its compare-and-swap. One nil check
+// per claim attempt, off the per-record path.
+var testHookClaimCAS func()
 
 // claim is mpr_claim: claims up to maxRecs records holding at most
 // maxBytes of payload (the first whatever its size unless hardBytes),
 // starting at the head, with one compare-and-swap. announce is the
 // consumer's slot start; holding says it holds an older claim already.
-// Returns the number of records, or one of the claim* codes.
+// Returns the number of records, or one of the claim* codes. A caller
+// that holds older claims keeps the oldest start of all it holds as the
+// one it commits with: a head a co-tenant wrote back can give a later
+// claim a start below the first.
 func (v *view) claim(announce *uint64, holding bool, maxRecs uint32, maxBytes uint64,
 	hardBytes bool, c *claimResult) int {
 	headp := v.head()
@@ -297,9 +308,27 @@ func (v *view) claim(announce *uint64, holding bool, maxRecs uint32, maxBytes ui
 			}
 			return claimEmpty
 		}
+		if testHookClaimCAS != nil {
+			testHookClaimCAS()
+		}
 		// [C2] pairs with [R3]: the announce is visible to anyone who
 		// sees this claim.
 		if !atomic.CompareAndSwapUint64(headp, h, e) {
+			continue
+		}
+		// [M:claim-passed] A head a co-tenant wrote back over space
+		// reclaim has freed makes the compare-and-swap succeed there:
+		// that is no claim. The commit looks again ([C5]) for a
+		// reclaim that passes the claim later.
+		if !holding && before(h, atomic.LoadUint64(v.reclaimP)) {
+			// An exchange, not a store: a revocation between the
+			// compare-and-swap and here marked the announce and
+			// counted a claim this consumer must hear of. The
+			// records the head moved over are gone.
+			if atomic.SwapUint64(announce, slotIdle)&slotRevoked != 0 {
+				c.records = n
+				return claimRevoked
+			}
 			continue
 		}
 		if n == 0 {
@@ -338,21 +367,56 @@ func (v *view) claimNext(cur *uint64, end uint64, r *rec) bool {
 	return false
 }
 
-// commit is mpr_commit: releases everything the claim holds with one
-// exchange of the slot's start, and tells from the old value whether the
-// kernel had revoked the claim (it revokes with a compare-and-swap on the
-// same word, so one word decides). [C3] pairs with [R4], [C4] with [R6]:
-// the reads of the records come before the exchange (a sequentially
-// consistent read-modify-write: nothing before it moves after it).
-func commit(announce *uint64) bool {
-	return atomic.SwapUint64(announce, slotIdle)&slotRevoked != 0
+// Why a claim is stale: what claimStale and commit report.
+const (
+	staleNot     = iota // neither: what was read is intact
+	staleRevoked        // the kernel revoked it (held past the timeout)
+	stalePassed         // reclaim freed its space without revoking it
+)
+
+// claimPassed is mpr_claim_passed: whether reclaim has freed the space at
+// start, where the claim a consumer holds begins (the consumer's own copy:
+// the announce is user-writable). Then producers may have written over
+// what was read from it. A healthy claim is never passed: reclaim stops
+// at its announce. One is, without any revocation, when a co-tenant moved
+// the announce or wrote the head back. [C5] pairs with [R5] through [P4]:
+// the caller's reads of the records come before this load (readFence), and
+// a producer writes into space only after it saw reclaim_pos pass it.
+func (v *view) claimPassed(start uint64) bool {
+	return before(start, atomic.LoadUint64(v.reclaimP))
 }
 
-// claimRevoked is mpr_claim_revoked: whether the claim held through
-// announce was revoked so far. The caller has made its reads of the
-// records come before this load ([C4]; see Consumer.Validate).
-func claimRevoked(announce *uint64) bool {
-	return atomic.LoadUint64(announce)&slotRevoked != 0
+// commit is mpr_commit: releases everything the claim beginning at start
+// holds with one exchange of the slot's start, and tells whether the claim
+// was revoked (from the old value: the kernel revokes with a
+// compare-and-swap on the same word) or passed by reclaim. reclaim_pos is
+// looked at before the exchange: after it, reclaim may rightly pass the
+// space at once. The caller has made its reads of the records come before
+// ([C5], readFence); [C3] pairs with [R4], [C4] with [R6]: a sequentially
+// consistent read-modify-write, nothing before it moves after it.
+func (v *view) commit(announce *uint64, start uint64) int {
+	passed := v.claimPassed(start)
+	if atomic.SwapUint64(announce, slotIdle)&slotRevoked != 0 {
+		return staleRevoked
+	}
+	if passed {
+		return stalePassed
+	}
+	return staleNot
+}
+
+// claimStale is mpr_claim_revoked: whether the claim held through
+// announce, beginning at start, was revoked or passed so far, without
+// committing. The caller has made its reads of the records come before
+// these loads ([C4], [C5]: readFence).
+func (v *view) claimStale(announce *uint64, start uint64) int {
+	if atomic.LoadUint64(announce)&slotRevoked != 0 {
+		return staleRevoked
+	}
+	if v.claimPassed(start) {
+		return stalePassed
+	}
+	return staleNot
 }
 
 // takeLost is mpr_take_lost: moves *taken up to *total with one

@@ -178,9 +178,16 @@ func (c *Consumer) Wait(ctx context.Context) error {
 		if first {
 			// The fast path: no system call when records are there.
 			first = false
-			return c.ready(w.class)
+			if c.ready(w.class) {
+				return true
+			}
+			// Before parking, the kernel's look once: the ring's
+			// destruction wakes once (a hangup), and that edge may
+			// have been spent while no one waited (the reset before
+			// this check drops it). Without this look the park would
+			// never end.
 		}
-		// Woken: the kernel's own look, which also tells destruction.
+		// The kernel's own look, which also tells destruction.
 		ev, e := pollNow(fd)
 		switch {
 		case e != nil:

@@ -33,7 +33,8 @@ func TestExampleJSONLines(t *testing.T) {
 	}
 	defer r.Close()
 	for _, consumers := range []string{"1", "3"} {
-		want := []string{"hello", "", "a \"quoted\"\nline", string([]byte{0, 1, 2, 0xff})}
+		// Records carry at least one byte: the shortest is one newline.
+		want := []string{"hello", "\n", "a \"quoted\"\nline", string([]byte{0, 1, 2, 0xff})}
 		for i := 1; i <= 40; i++ {
 			want = append(want, strings.Repeat("x", i*37))
 		}

@@ -30,9 +30,14 @@ static u32 lg_prio(u64 seq)
 }
 
 /* Any context may ask about any producer (the NMI kicker, the stats file). */
+/*
+ * attempted counts attempts that are over, their records committed or
+ * dropped and counted: a producer reported finished has final counters.
+ */
 bool lg_producer_finished(const struct lg_producer *p)
 {
-	return lg_cfg.count && READ_ONCE(p->attempted) >= lg_cfg.count;
+	/* Pairs with the smp_store_release() of attempted in lg_produce(). */
+	return lg_cfg.count && smp_load_acquire(&p->attempted) >= lg_cfg.count;
 }
 
 /*
@@ -70,12 +75,11 @@ void lg_produce(struct lg_producer *p, unsigned int n)
 	/* A batch shares one class: the class of its first record. */
 	err = n == 1 ? mpmcring_reserve(lg_cfg.ring, lens[0], MPMCRING_F_PRIO(prio), rsv) :
 		       mpmcring_reserve_batch(lg_cfg.ring, lens, n, MPMCRING_F_PRIO(prio), rsv);
-	WRITE_ONCE(p->attempted, p->attempted + n);
 	if (err) {
 		WRITE_ONCE(p->dropped, p->dropped + n);
 		WRITE_ONCE(p->seq, p->seq + n);
 		WRITE_ONCE(p->t_last, lg_now());
-		goto out;
+		goto done;
 	}
 	for (i = 0; i < n; i++)
 		mpr_testrec_fill(rsv[i].data, lens[i], p->id, p->ctx, prio, p->seq + i);
@@ -86,6 +90,12 @@ void lg_produce(struct lg_producer *p, unsigned int n)
 	WRITE_ONCE(p->committed, p->committed + n);
 	WRITE_ONCE(p->seq, p->seq + n);
 	WRITE_ONCE(p->t_last, lg_now());
+done:
+	/*
+	 * Last: finished (attempted reaching count) must not be seen before
+	 * the batch's commits and counts; pairs with lg_producer_finished().
+	 */
+	smp_store_release(&p->attempted, p->attempted + n);
 out:
 	/* Pairs with smp_load_acquire() in lg_quiesce(): counters first. */
 	smp_store_release(&p->active, 0);

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Everything that is built before a guest boots: packages, test kernels,
-the modules for each kernel (W=1), DKMS installs on the stock kernels, the
-VM test programs, the static tools, one initramfs per kernel.
+the modules for each kernel (W=1), DKMS installs for the stock kernels (in
+a private DKMS tree), the VM test programs, the static tools, one initramfs
+per kernel.
 
 Each step is a result: deps, build/kernel-<k>, build/<k>, <k>/dkms,
 build/vm/<prog>, build/vm/mpmcring-cli, build/vm/consumer-example,
@@ -86,8 +87,10 @@ def stage_modules(kernels):
 
 def stage_dkms(kernels, mods):
     """Stock kernels boot the modules DKMS installed, as a user's machine
-    would: <k>/dkms is dkms add/build/install against that kernel's headers.
-    When DKMS fails the guest still boots the modules built above."""
+    would: <k>/dkms is dkms add/build/install against that kernel's headers,
+    in a private DKMS tree under build/dkms/<k> (the host's DKMS, /usr/src
+    and /lib/modules are only read), taking back only the modules dkms.conf
+    names. When DKMS fails the guest still boots the modules built above."""
     for kid in kernels:
         if kid in TEST_KERNELS or kid not in mods:
             continue

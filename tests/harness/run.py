@@ -30,6 +30,7 @@ Every result is one test with a name:
   <k>/kunit/<suite>/<case>           one KUnit case (KTAP from debugfs)
   <k>/vm/<prog>/<test>               one kselftest-harness test (TAP)
   <k>/dkms                           stock kernels: dkms add/build/install
+                                     in a private tree (build/dkms/<k>)
   <k>/rmmod/<module>, <k>/rmmod      a module unloaded; none left behind
   <k>/reports                        no kernel report (KASAN, KCSAN, UBSAN,
                                      lockdep, WARNING, BUG, Oops, soft or

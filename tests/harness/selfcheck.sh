@@ -20,7 +20,7 @@
 #     leak            4 kmalloc'd objects dropped in mpr_plant_leak(): kmemleak
 #     rcu-stall       mpr_plant_rcu_reader() inside rcu_read_lock() for 25 s
 #                     while a grace period (call_rcu) waits for it
-#     soft-lockup     mpr_plant_spin() with preemption off for 25 s (RCU
+#     soft-lockup     mpr_plant_spin() with preemption off for 45 s (RCU
 #                     stall warnings held back meanwhile: see the plant)
 #     vm-fail         a VM test program with a failing ASSERT
 #     vm-crash        a VM test program killed by SIGSEGV after 1 of 2 results
@@ -295,7 +295,7 @@ static void mpr_plant_rcu_done(struct rcu_head *head)
 
 static noinline void mpr_plant_rcu_reader(void)
 {
-	unsigned long end = jiffies + 25 * HZ;
+	unsigned long end = jiffies + 45 * HZ;
 
 	call_rcu(&mpr_plant_head, mpr_plant_rcu_done);
 	rcu_read_lock();
@@ -327,10 +327,16 @@ plant_soft_lockup() {
 	plant_kunit "$1" zz_plant_spin mpmcring_plant_spin debug <<'EOF'
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Planted by selfcheck.sh: 25 s in the kernel with preemption off. RCU stall
+ * Planted by selfcheck.sh: 45 s in the kernel with preemption off. RCU stall
  * warnings are held back meanwhile: the spinning CPU printing one touches
  * its own soft-lockup watchdog (the 8250 console does), which would hide
  * the soft lockup this plant is about; the RCU plant covers stalls.
+ *
+ * Why 45 s: the watchdog counts in units of 2^30 ns and reports only when
+ * more than 2 x watchdog_thresh = 20 units (21.5 s) have passed since its
+ * last touch, i.e. 21.5 to 23.6 s into the spin, and it looks every 4 s
+ * (its hrtimer). A 25 s spin left a window of 1.4 to 3.5 s, shorter than
+ * one look: CI missed the report. 45 s leaves at least five looks.
  */
 #include <kunit/test.h>
 #include <linux/jiffies.h>
@@ -340,7 +346,7 @@ extern int rcu_cpu_stall_suppress;	/* kernel/rcu/rcu.h, exported */
 
 static noinline void mpr_plant_spin(void)
 {
-	unsigned long end = jiffies + 25 * HZ;
+	unsigned long end = jiffies + 45 * HZ;
 	int suppress = READ_ONCE(rcu_cpu_stall_suppress);
 
 	WRITE_ONCE(rcu_cpu_stall_suppress, 1);

@@ -345,10 +345,88 @@ static void t_snoop(struct tap *t)
 	hostring_destroy(&h);
 }
 
+/*
+ * A newer caller's options struct: this library's, plus a 4-byte knob.
+ * Where this library's struct ended in padding, the knob lands inside its
+ * sizeof, sz does not grow, and only an explicit zero-checked field there
+ * lets this library refuse it instead of ignoring it.
+ */
+struct newer_consumer_opts {
+	size_t sz;
+	unsigned int flags;
+	unsigned int new_knob;
+};
+struct newer_poller_opts {
+	size_t sz;
+	unsigned int batch;
+	unsigned int new_knob;
+};
+struct newer_open_opts {
+	size_t sz;
+	unsigned int flags;
+	unsigned int new_knob;
+	uint64_t watermark;
+};
+
+#define OFFSETOF_END(type, f) (offsetof(type, f) + sizeof(((type *)0)->f))
+
+static void t_opts_no_hidden_padding(struct tap *t)
+{
+	struct newer_consumer_opts co = { .sz = sizeof(co), .new_knob = 7 };
+	struct newer_poller_opts po = { .sz = sizeof(po), .new_knob = 7 };
+	struct newer_open_opts oo = { .sz = sizeof(oo), .new_knob = 7 };
+	struct mpmcring_poller *p;
+	struct hostring h;
+	struct mpmcring *r;
+
+	/* No padding anywhere in them: every byte is a field the library checks. */
+	CHECK_EQ(t, sizeof(struct mpmcring_consumer_opts),
+		 OFFSETOF_END(struct mpmcring_consumer_opts, reserved));
+	CHECK_EQ(t, sizeof(struct mpmcring_poller_opts),
+		 OFFSETOF_END(struct mpmcring_poller_opts, reserved));
+	CHECK_EQ(t, sizeof(struct mpmcring_open_opts),
+		 OFFSETOF_END(struct mpmcring_open_opts, watermark));
+	CHECK_EQ(t, offsetof(struct mpmcring_open_opts, watermark),
+		 OFFSETOF_END(struct mpmcring_open_opts, reserved));
+	CHECK_EQ(t, sizeof(co), sizeof(struct mpmcring_consumer_opts));
+	CHECK_EQ(t, sizeof(po), sizeof(struct mpmcring_poller_opts));
+
+	CHECK(t, !ring(&h, 4096), "init");
+	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	CHECK(t, r, "open");
+	if (!r)
+		return;
+	errno = 0;
+	CHECK(t, !mpmcring_consumer_new_opts(r, (const struct mpmcring_consumer_opts *)&co),
+	      "consumer: a newer knob in the padding accepted (silently ignored)");
+	CHECK_EQ(t, errno, EINVAL);
+	errno = 0;
+	p = mpmcring_poller_new((const struct mpmcring_poller_opts *)&po);
+	CHECK(t, !p, "poller: a newer knob in the padding accepted (silently ignored)");
+	CHECK_EQ(t, errno, EINVAL);
+	if (p)
+		mpmcring_poller_free(p);
+	errno = 0;
+	CHECK(t, !mpmcring_open_opts("/nonexistent/ring", (const struct mpmcring_open_opts *)&oo),
+	      "open: a newer knob in the padding accepted");
+	CHECK_EQ(t, errno, EINVAL);
+	/* Zero there is what every caller of this version sends: accepted. */
+	co.new_knob = 0;
+	mpmcring_consumer_free(
+		mpmcring_consumer_new_opts(r, (const struct mpmcring_consumer_opts *)&co));
+	po.new_knob = 0;
+	p = mpmcring_poller_new((const struct mpmcring_poller_opts *)&po);
+	CHECK(t, p, "poller with zero padding: %s", mpmcring_errmsg());
+	if (p)
+		mpmcring_poller_free(p);
+	mpmcring_close(r);
+	hostring_destroy(&h);
+}
+
 static const struct tap_test tests[] = {
-	TAP_TEST(t_errno_set), TAP_TEST(t_layout_grows),   TAP_TEST(t_opts_size),
-	TAP_TEST(t_version),   TAP_TEST(t_lost_in_stream), TAP_TEST(t_poller),
-	TAP_TEST(t_snoop),
+	TAP_TEST(t_errno_set), TAP_TEST(t_layout_grows),	   TAP_TEST(t_opts_size),
+	TAP_TEST(t_version),   TAP_TEST(t_lost_in_stream),	   TAP_TEST(t_poller),
+	TAP_TEST(t_snoop),     TAP_TEST(t_opts_no_hidden_padding),
 };
 
 int main(void)

@@ -6,9 +6,12 @@
 # allow it, or fix it); then the packages are unpacked into a root and used
 # as a user would: a consumer built with pkg-config against
 # libmpmcring-dev, linked to libmpmcring.so.2, run; the tool run; the DKMS
-# package carries its source, dkms.conf and the scripts that call dkms.
-# (Installing them with dpkg into a guest and building the module there
-# with DKMS is not done yet: the test guests are busybox, without dpkg.)
+# package carries its source, dkms.conf and the scripts that call dkms, and
+# those scripts build, install and remove the module for a stock kernel
+# with DKMS in a mount namespace where DKMS's paths are private. (Not done:
+# dpkg -i of the packages into a Debian root, whose udev rule, ldconfig
+# trigger and module would then be used in a guest: the test guests are
+# busybox, without dpkg, and a Debian root needs debootstrap.)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
@@ -63,4 +66,61 @@ grep -q 'common.postinst' "$tmp/ctl/postinst" || fail "mpmcring-dkms does not ru
 grep -q '^Depends:.*dkms' "$tmp/ctl/control" || fail "mpmcring-dkms does not depend on dkms"
 grep -qx 'KERNEL=="mpmcring", SUBSYSTEM=="misc", OWNER="root", GROUP="root", MODE="0600"' \
 	"$root/lib/udev/rules.d/99-mpmcring.rules" || fail "udev rule"
-echo "deb_test: 4 packages built, lintian clean, used from an unpacked root"
+# mpmcring-dkms's maintainer scripts, run as dpkg would run them (postinst
+# configure, then prerm remove), with DKMS's paths made private: in a mount
+# namespace, /usr/src is a scratch directory holding the package's source
+# and the host's kernel headers (bind-mounted), /var/lib/dkms and
+# /lib/modules are empty tmpfs but for one kernel's build link. So the
+# package's DKMS step (dh-dkms's postinst: dkms add, build, install,
+# depmod; signing) really runs against that kernel's headers,
+# nothing of the host changes, and the result is checked in there.
+# The kernel: the running one if its headers are here, else the first
+# installed one that has them (DKMS's postinst then builds for the kernels
+# in /lib/modules, as in a chroot: here only that one).
+rel=$(uname -r)
+[ -d "/lib/modules/$rel/build" ] ||
+	rel=$(ls /lib/modules | while read -r r; do [ -d "/lib/modules/$r/build" ] && echo "$r"; done | sed -n 1p)
+if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null && [ -d "/lib/modules/$rel/build" ]; then
+	cp -a "$root/usr/src/mpmcring-$ver" "$tmp/mpmcring-src"
+	cat >"$tmp/ns.sh" <<NS
+set -eu
+mkdir -p "$tmp/usrsrc/mpmcring-$ver"
+for d in /usr/src/linux-*; do
+	[ -d "\$d" ] || continue
+	mkdir -p "$tmp/usrsrc/\${d##*/}"
+	mount --bind "\$d" "$tmp/usrsrc/\${d##*/}"
+done
+cp -a "$tmp/mpmcring-src/." "$tmp/usrsrc/mpmcring-$ver/"
+build=\$(readlink -f "/lib/modules/$rel/build")
+mount --rbind "$tmp/usrsrc" /usr/src
+mount -t tmpfs none /var/lib/dkms
+mount -t tmpfs none /lib/modules
+mkdir -p "/lib/modules/$rel"
+ln -s "\$build" "/lib/modules/$rel/build"
+sh "$tmp/ctl/postinst" configure
+dkms status mpmcring
+ls "/lib/modules/$rel/updates/dkms"
+for m in /lib/modules/$rel/updates/dkms/*.ko*; do modinfo -F vermagic "\$m"; done
+sh "$tmp/ctl/prerm" remove
+echo "after prerm: \$(ls /lib/modules/$rel/updates/dkms 2>/dev/null | wc -l) modules, \$(dkms status mpmcring | wc -l) dkms entries"
+NS
+	mkdir -p "$top/build/host"
+	unshare -m --propagation private bash "$tmp/ns.sh" >"$tmp/dkms.log" 2>&1 ||
+		{ cp "$tmp/dkms.log" "$top/build/host/deb-dkms.log"; false; } ||
+		fail "mpmcring-dkms's postinst/prerm (private DKMS paths) failed:"$'\n'"$(tail -n 30 "$tmp/dkms.log")"
+	grep -q "^mpmcring/$ver, $rel, [^:]*: installed" "$tmp/dkms.log" ||
+		fail "postinst did not install the module for $rel:"$'\n'"$(tail -n 30 "$tmp/dkms.log")"
+	for m in mpmcring mpmcring_events; do
+		grep -q "^$m\.ko" "$tmp/dkms.log" || fail "postinst installed no $m.ko: $(cat "$tmp/dkms.log")"
+	done
+	! grep -q '^mpmcring_loadgen\.ko' "$tmp/dkms.log" ||
+		fail "the package installs the load generator by default"
+	grep -q "^$rel " "$tmp/dkms.log" || fail "the modules are not built for $rel"
+	grep -q '^after prerm: 0 modules, 0 dkms entries' "$tmp/dkms.log" ||
+		fail "prerm left modules or DKMS state behind: $(grep '^after prerm' "$tmp/dkms.log")"
+	cp "$tmp/dkms.log" "$top/build/host/deb-dkms.log"
+	dkms_step="DKMS step of postinst/prerm run for $rel (build/host/deb-dkms.log)"
+else
+	fail "not root, no unshare or no headers for $rel: mpmcring-dkms's DKMS step cannot run"
+fi
+echo "deb_test: 4 packages built, lintian clean, used from an unpacked root; $dkms_step"

@@ -56,6 +56,13 @@ rm -rf "$dest/default"
 export PKG_CONFIG_SYSROOT_DIR="$dest" PKG_CONFIG_LIBDIR="$dest/usr/lib/pkgconfig"
 cc -std=c11 -Wall -Wextra -Werror -o "$dest/consumer" "$top/examples/consumer.c" \
 	$(pkg-config --cflags --libs mpmcring)
+# pkg-config's version is the library's (the soname's major), so
+# --atleast-version works as users expect.
+libver=$(sed -n 's/^#define MPMCRING_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$/\2/p' \
+	"$top/userspace/include/mpmcring.h" | paste -sd.)
+[ "$(pkg-config --modversion mpmcring)" = "$libver" ] ||
+	fail "mpmcring.pc says version $(pkg-config --modversion mpmcring), the library is $libver"
+pkg-config --atleast-version="${libver%%.*}" mpmcring || fail "pkg-config --atleast-version=${libver%%.*} fails"
 # No module on the host: it must say so, not crash.
 if out=$(LD_LIBRARY_PATH="$dest/usr/lib" "$dest/consumer" 2>&1); then
 	fail "consumer ran without a ring"

@@ -465,6 +465,44 @@ static void t_held_claim_blocks_reuse(struct tap *t)
 	fx_fini(&f);
 }
 
+/*
+ * A co-tenant writes the head back below a claim a consumer holds; the
+ * consumer claims again (records it gets a second time) and reclaim,
+ * which knows only the first claim's start, frees the second's space.
+ * The commit must say so: it checks the oldest start it holds (the model's
+ * finding 6; with the first claim's start it returned 0).
+ */
+static void t_claim_below_held_start(struct tap *t)
+{
+	struct mpmcring_cons_area *cons;
+	struct mpmcring_consumer *c2;
+	struct mpmcring_batch b;
+	struct fixture f;
+	uint64_t h2;
+	int i;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	cons = f.h.cons;
+	c2 = mpmcring_consumer_new(f.r);
+	CHECK(t, c2 != NULL, "second consumer");
+	for (i = 0; i < 8; i++)
+		CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, i), 0);
+	CHECK_EQ(t, mpmcring_read_batch(c2, &b, 2, SIZE_MAX), 2);
+	CHECK_EQ(t, mpmcring_commit(c2), 0);
+	h2 = __atomic_load_n(&cons->head, __ATOMIC_ACQUIRE);
+	CHECK_EQ(t, mpmcring_read_batch(c2, &b, 2, SIZE_MAX), 2);
+	CHECK_EQ(t, mpmcring_commit(c2), 0);
+	CHECK_EQ(t, mpmcring_read_batch(f.c, &b, 2, SIZE_MAX), 2); /* records 4, 5 */
+	__atomic_store_n(&cons->head, h2, __ATOMIC_RELEASE);	   /* the co-tenant */
+	CHECK_EQ(t, mpmcring_read_batch(f.c, &b, 2, SIZE_MAX), 2); /* 2, 3 again */
+	hostring_reclaim(&f.h);
+	CHECK(t, __atomic_load_n(&f.h.v.meta->reclaim_pos, __ATOMIC_ACQUIRE) > h2,
+	      "reclaim passed the second claim's start");
+	CHECK_EQ(t, mpmcring_commit(f.c), -ESTALE);
+	mpmcring_consumer_free(c2);
+	fx_fini(&f);
+}
+
 static void t_too_big(struct tap *t)
 {
 	struct fixture f;
@@ -640,6 +678,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_wrap_2_64),
 	TAP_TEST(t_corrupt_consumer_area),
 	TAP_TEST(t_held_claim_blocks_reuse),
+	TAP_TEST(t_claim_below_held_start),
 	TAP_TEST(t_too_big),
 	TAP_TEST(t_commit_sees_reclaim_pass),
 	TAP_TEST(t_held_claim_keeps_first_start),

@@ -265,7 +265,8 @@ static void lease_stats_change_nothing(struct kunit *test)
 /* The walk for in_ring_records stops at MPMCRING_STATS_WALK and says so. */
 static void lease_stats_walk_bounded(struct kunit *test)
 {
-	struct mpmcring_params p = { .size = 1 << 20, .granule = 8 };
+	/* 16 bytes a record (8 of header, 1 of payload, padding): room for n. */
+	struct mpmcring_params p = { .size = 2 << 20, .granule = 8 };
 	struct mpmcring *ring = kt_ring(test, &p);
 	struct mpmcring_stats *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
 	struct mpmcring_rsv rsv;

@@ -47,7 +47,8 @@ static inline int kc_claim(struct kc *c, u32 max, struct mpr_claim *cl)
 {
 	int n = mpr_claim(c->v, &c->slot->start, c->holding, max, U64_MAX, false, cl);
 
-	if (n > 0 && !c->holding)
+	/* The oldest start of what it holds: see mpr_claim(). */
+	if (n > 0 && (!c->holding || mpr_before(cl->start, c->start)))
 		c->start = cl->start;
 	if (n > 0)
 		c->holding = true;

@@ -13,7 +13,7 @@ base=$top/build/model/markers-selftest
 
 # case | file | python replacement (old -> new, must match once) | marker named
 cases=(
-"step-removed|proto/mpmcring_proto.h|return mpr_xchg(announce, MPMCRING_SLOT_IDLE) & MPMCRING_SLOT_REVOKED;=>return 0;|[M:commit]"
+"step-removed|proto/mpmcring_proto.h|the [M:commit] comment and exchange (mpr_commit's return)=>return passed;|[M:commit]"
 "marker-renamed|proto/mpmcring_produce.h|[M:lease-revoke]=>[M:lease-revocation]|[M:lease-revoke]"
 "function-renamed|proto/mpmcring_proto.h|static inline bool mpr_commit(=>static inline bool mpr_commit_claim(|[M:commit]"
 "marker-moved|proto/mpmcring_produce.h|/* [M:reclaim-store] [R5] pairs with [P4]. */=>/* [R5] pairs with [P4]. */|[M:reclaim-store]"
@@ -33,8 +33,8 @@ for c in "${cases[@]}"; do
 import re, sys
 p = sys.argv[1]
 s = open(p).read()
-pat = re.compile(r"\t/\* \[M:commit\].*?\*/\n\treturn mpr_xchg\(announce, MPMCRING_SLOT_IDLE\) & MPMCRING_SLOT_REVOKED;\n", re.S)
-s2, n = pat.subn("\treturn 0;\n", s)
+pat = re.compile(r"\t/\* \[M:commit\].*?\*/\n\treturn \(mpr_xchg\(announce, MPMCRING_SLOT_IDLE\) & MPMCRING_SLOT_REVOKED\) \|\|\n\t+ *passed;\n", re.S)
+s2, n = pat.subn("\treturn passed;\n", s)
 assert n == 1, n
 open(p, "w").write(s2)
 PY

@@ -26,13 +26,23 @@
  *   [M:claim-walk]        mpr_claim(): walk finished records      walk loop
  *   [M:claim-recheck]     mpr_claim(): head re-read before EAGAIN head != h
  *   [M:claim-release]     mpr_claim(): announce := IDLE           ANNOUNCE(c, IDLE)
- *   [M:claim-cas]         mpr_claim(): cmpxchg(head, h, e)        [C2]
+ *   [M:claim-cas]         mpr_claim(): cmpxchg(head, h, e)        [C2]; the caller's
+ *                                                                 claim_start: the oldest
+ *                                                                 start it holds (library)
+ *   [M:claim-passed]      mpr_claim(): h before reclaim_pos after  xchg(announce, IDLE):
+ *                         a won cmpxchg (a head written back)     REVOKED -ESTALE, else retry
+ *   [M:commit-passed]     mpr_commit(): reclaim_pos after the      [C5]: passed
+ *                         reads, before the exchange
  *   [M:commit]            mpr_commit(): xchg(start, IDLE)         [C3] [C4], says REVOKED
  *   [M:lease-check]       mpr_claim_revoked(): before a claim     -ESTALE while holding
- *                         made while holding (library)
+ *                         made while holding (library): REVOKED
+ *                         or passed
  *   [M:claims-floor]      mpr_claims_floor()                      the slot loop
- *   [M:floor-kernel-claim] kernel (read(2)) claims, in [r0, p]    kclaim[]
- *   [M:floor-slot]        slot load, clamp (idle, revoked)        [R4]
+ *   [M:lease-reset]       mpr_env_lease(): a slot attached since   lease_fresh[]
+ *                         the last reclaim starts a new lease
+ *   [M:floor-slot]        slot load, clamp (idle, revoked): a     [R4]
+ *                         mapped slot's start or read(2)'s
+ *                         kernel word, the same path
  *   [M:lease-since]       since_ms = now only if not behind       ls_exp[] = 0
  *                         lease.head
  *   [M:lease-expired]     timed out, p - s > size/2, s < head     ls_exp[] (Clock)
@@ -53,8 +63,7 @@
  *   [M:publish-hdr]       mpr_write_hdr() and the payload
  *   [M:publish-stamp]     mpr_publish()                           [P2]
  *   [M:detach]            mpmcring_slot_detach() (kmod/slots.c)   xchg(start, IDLE)
- *   [M:attach]            mpmcring_slot_attach() (kmod/slots.c)
- *   [M:lease-reset]       mpmcring_lease_reset() (kmod/slots.c)   under the reclaim bit
+ *   [M:attach]            mpmcring_slot_attach() (kmod/slots.c)   sets lease_fresh
  *
  * Memory model: spin interleaves whole steps, so the model is sequentially
  * consistent. Each step is one access to shared memory as the code makes it
@@ -93,8 +102,9 @@
  * - "Reclaim due" is a free choice; so is whether the reclaim bit is free.
  * - Time is one event per slot: "the lease has timed out", possible at
  *   any moment once a lease started (lease.head set), undone when reclaim
- *   restarts the lease (since_ms = now). Attach's lease reset sets it back
- *   too: with lease.head idle the next start restarts the lease anyway.
+ *   restarts the lease (since_ms = now). The lease reset (seen and head
+ *   idle, at the first reclaim after an attach) leaves it as it is: with
+ *   lease.head idle the next start restarts the lease, as in the code.
  * - slot_info.revoked and .revocations are statistics nobody acts on (the
  *   consumer learns of a revocation from its own start): not modeled.
  * - held_records: honest consumers' writes are left out (they only feed a
@@ -104,7 +114,9 @@
  *   release (detach) then runs with no more steps of the dead consumer, and
  *   a new consumer attaches the same slot (ATTACH takes the lowest free one).
  * - read(2) is a consumer whose announce is in kernel memory: one record
- *   per claim, never holding, no lease, trusted by reclaim.
+ *   per claim, never holding, never dying (its file's release is the mapped
+ *   consumer's detach), leased and revocable like a mapped one (held count
+ *   1); the co-tenant cannot write its announce, but can write the head.
  * - Producers stop after K records each. PREFILL records may be in the ring
  *   at the start: committed by one producer alone, an ordinary reachable
  *   state, so fewer concurrent records still make the ring wrap.
@@ -139,14 +151,21 @@
  *              reclaim frees only finished records; reclaim_monotone.
  *   2 consumer honest_not_clobbered: space an honest consumer holds (or has
  *              claimed) is never reused before it has read it, unless its
- *              claim was revoked (slot_info.revoked == its start) or the
- *              hostile process wrote its slot; held_not_freed: reclaim
+ *              claim was revoked, the hostile process wrote its slot, or the
+ *              hostile has written the head (then reclaim may pass claims
+ *              and the protocol promises detection only: claim_live,
+ *              stale_reported); held_not_freed: reclaim
  *              never frees a record a consumer holds, same exceptions;
- *              stale_reported: a consumer whose records were reused under it
- *              finds REVOKED at commit (unless the hostile wrote its slot);
+ *              claim_live: a claim mpr_claim() hands over (not one made
+ *              while holding) covers no space reclaim has freed;
+ *              stale_reported: a consumer (mapped or read(2)) whose records
+ *              were reused under it before it read them is told at commit
+ *              (REVOKED or passed; unless the hostile wrote its slot);
  *              revoke_reported: the commit's (or detach's) exchange finds
- *              REVOKED exactly when reclaim revoked that claim (so what it
- *              held is counted revoked or consumed/abandoned, never both);
+ *              REVOKED exactly when reclaim revoked that claim, and without
+ *              the hostile the commit reports a loss (revoked or passed)
+ *              exactly then (so what it held is counted revoked or
+ *              consumed/abandoned, never both, never neither);
  *              revoke_live: a revocation hits the claim the consumer
  *              announced, not one it already committed.
  *   4 delivery (without the hostile process) exactly_once: a claim takes
@@ -197,7 +216,6 @@ byte cfg_HTARGET;		/* what it writes, a bit each: head, slot 0, slot 1, held 0, 
 byte cfg_HVALUES;		/* 0: any value near the ring; 1: aligned ones, one odd, one far (0) */
 byte cfg_CHECK;		/* property groups checked, a bit each (see REQUIRE) (31) */
 bit cfg_LIVENESS;		/* run the quiescence monitor, for the non-progress search (0) */
-bit cfg_FIX_VALIDATE;	/* the fix proposed for finding 1 (0) */
 bit cfg_FIX_REPAIR;		/* the fix proposed for finding 4 (0) */
 
 c_decl {
@@ -237,7 +255,6 @@ c_decl {
 	byte HVALUES = cfg_HVALUES;\
 	byte CHECK = cfg_CHECK;\
 	byte LIVENESS = cfg_LIVENESS;\
-	byte FIX_VALIDATE = cfg_FIX_VALIDATE;\
 	byte FIX_REPAIR = cfg_FIX_REPAIR;
 
 inline read_knobs()
@@ -266,7 +283,6 @@ inline read_knobs()
 		now.cfg_HVALUES = mpr_knob("HVALUES", 0);
 		now.cfg_CHECK = mpr_knob("CHECK", 31);
 		now.cfg_LIVENESS = mpr_knob("LIVENESS", 0);
-		now.cfg_FIX_VALIDATE = mpr_knob("FIX_VALIDATE", 0);
 		now.cfg_FIX_REPAIR = mpr_knob("FIX_REPAIR", 0);
 	}
 }
@@ -303,6 +319,7 @@ inline read_knobs()
 #define C_EAGAIN 100
 #define C_EBUSY 101
 #define C_EBADMSG 102
+#define C_ESTALE 103	/* revoked while claiming ([M:claim-passed]) */
 
 /* ================================================================ shared memory */
 /* meta page (kernel-only) */
@@ -327,6 +344,7 @@ byte kclaim[NC];	/* read_claims[i] */
 byte ls_seen[NC];	/* struct mpr_lease, per slot: seen */
 byte ls_head[NC];	/* head */
 bit ls_exp[NC];		/* now - since_ms >= claim_timeout_ms */
+bit lease_fresh[NC];	/* attached since the last reclaim: the lease restarts */
 
 /* ================================================================ ghosts */
 /* What really happened, for the properties only: no protocol step reads it. */
@@ -337,7 +355,9 @@ byte g_rsz[NG];		/* its size in granules */
 byte g_rown[NG];	/* the consumer that claimed it */
 byte g_hmask[NC];	/* granules of the records consumer c holds */
 byte g_cstart[NC];	/* consumer c's claim_start (its private memory) */
-byte g_clow[NC];	/* the oldest start among its claims (FIX_VALIDATE) */
+bit g_hwrote;		/* the hostile has written the head: from then on the
+			 * protocol promises detection (claim_live,
+			 * stale_reported), not protection */
 bit g_clob[NC];		/* c's held records were reused under it */
 bit g_read[NC];		/* c has read its records: later reuse cannot hurt it */
 bit g_touched[NC];	/* the hostile wrote c's slot during its hold */
@@ -360,7 +380,7 @@ byte hbudget;
 mtype = { no_overlap, reclaim_finished, reclaim_monotone, head_monotone,
 	  head_sane, honest_not_clobbered, held_not_freed, stale_reported,
 	  exactly_once, no_lost, evict_unclaimed, count_capped, repair,
-	  revoke_reported, revoke_live,
+	  revoke_reported, revoke_live, claim_live,
 	  producer0, producer1, tick };	/* the last three: who reclaims, in trails */
 mtype violated;
 
@@ -373,6 +393,7 @@ mtype violated;
 #define GROUP_stale_reported 2
 #define GROUP_revoke_reported 2
 #define GROUP_revoke_live 2
+#define GROUP_claim_live 2
 #define GROUP_exactly_once 4		/* delivery, without the hostile process */
 #define GROUP_no_lost 4
 #define GROUP_evict_unclaimed 4
@@ -460,8 +481,11 @@ inline ghost_free(from, upto)
 	:: x != upto ->
 		y = GRAN(x);
 		REQUIRE(g_rp[y] == x && g_rs[y] != R_RSV && g_rs[y] != R_FREE, reclaim_finished);
+		/* once the hostile wrote the head, reclaim may pass a claim
+		 * (it saw a head written back, or one not sane): the claim
+		 * check refuses it, or the commit must say so */
 		REQUIRE(g_rs[y] != R_CLAIMED || REVOKED(g_rown[y]) || g_touched[g_rown[y]] ||
-			FIX_VALIDATE, held_not_freed);
+			g_hwrote, held_not_freed);
 		REQUIRE(HOSTILE > 0 || g_rs[y] != R_PUBC, no_lost);
 		g_busy = g_busy & ~MASK(x, g_rsz[y]);
 		g_rs[y] = R_FREE;
@@ -488,18 +512,28 @@ inline mpr_reclaim()
 	do
 	:: i < NC ->
 		if
-		:: attached[i] && IS_READ(i) ->
-			atomic {	/* [M:floor-kernel-claim] trusted: no clamp but [r0, p] */
-				s = kclaim[i];
-				if
-				:: !(s & IDLE) && BETWEEN(r0, s, p) && BEFORE(s, lo) -> lo = s
-				:: else -> skip
-				fi;
-				s = 0; i++
-			}
-		:: attached[i] && !IS_READ(i) ->
-			atomic {	/* [M:floor-slot] [R4]; the lease is kernel memory under the bit */
-				s = slot[i];
+		:: attached[i] ->
+			if
+			:: LEASE && DEATHS > 0 ->
+				/* [M:lease-reset] mpr_env_lease(): a slot attached since the
+				 * last reclaim (test_and_clear_bit) starts a new lease; its
+				 * own step, as in the code: a detach and an attach may come
+				 * between it and the slot load. (Without deaths nobody
+				 * attaches after the start: the bit stays clear.) */
+				atomic {
+					if
+					:: lease_fresh[i] ->
+						lease_fresh[i] = 0; ls_seen[i] = IDLE; ls_head[i] = IDLE
+					:: else -> skip
+					fi
+				}
+			:: else -> skip
+			fi;
+			/* [M:floor-slot] [R4]: a mapped slot's start (user-writable:
+			 * clamped) or read(2)'s kernel word, the same path; the lease
+			 * is kernel memory under the bit */
+			atomic {
+				s = (IS_READ(i) -> kclaim[i] : slot[i]);
 				if
 				:: (s & (IDLE | RV)) || !ALIGNED(s) || !BETWEEN(r0, s, p) ->
 					ign = 1;	/* holds nothing */
@@ -530,8 +564,11 @@ inline mpr_reclaim()
 			:: pub ->
 				atomic {	/* [M:lease-revoke] [R6]: cmpxchg(start, s, s | REVOKED) */
 					if
-					:: slot[i] == s ->
-						slot[i] = s | RV;
+					:: (IS_READ(i) -> kclaim[i] : slot[i]) == s ->
+						if
+						:: IS_READ(i) -> kclaim[i] = s | RV
+						:: else -> slot[i] = s | RV
+						fi;
 						printf("TRAIL "); printm(actor); printf(": reclaim revokes slot %d's claim at %d\n", i, s);
 						/* the claim it revokes is the one the consumer announced */
 						REQUIRE(HOSTILE > 0 || g_ann[i] == s, revoke_live);
@@ -539,7 +576,7 @@ inline mpr_reclaim()
 						ls_seen[i] = IDLE; ign = 1
 					:: else ->
 						/* [M:revoke-lost] the consumer moved first */
-						s = slot[i]; pub = 0;
+						s = (IS_READ(i) -> kclaim[i] : slot[i]); pub = 0;
 						if
 						:: (s & (IDLE | RV)) || !ALIGNED(s) || !BETWEEN(r0, s, p) -> ign = 1
 						:: else -> skip
@@ -550,8 +587,8 @@ inline mpr_reclaim()
 			fi;
 			if
 			:: pub ->
-				atomic {	/* [M:revoke-count] mpr_held_capped() */
-					x = held[i];
+				atomic {	/* [M:revoke-count] mpr_held_capped(); read(2): 1 */
+					x = (IS_READ(i) -> 1 : held[i]);
 					if
 					:: !BEFORE(s, bound) -> x = 0
 					:: BEFORE(s, bound) && x > W(bound - s) / G -> x = W(bound - s) / G
@@ -771,7 +808,7 @@ proctype Producer(byte me)
 						for (cc : 0 .. NC - 1) {
 							if
 							:: (g_hmask[cc] & m) && !g_read[cc] ->
-								REQUIRE(FIX_VALIDATE || g_touched[cc] || REVOKED(cc),
+								REQUIRE(g_hwrote || g_touched[cc] || REVOKED(cc),
 									honest_not_clobbered);
 								g_clob[cc] = 1
 							:: else -> skip
@@ -831,9 +868,17 @@ progress_reserve:
 /* The ghost side of a successful claim: what the consumer now holds. */
 inline ghost_claim(c, holding)
 {
+	/*
+	 * The library's claim_start (kc_claim()'s start): the oldest start of
+	 * the claims it holds. A head the co-tenant wrote back can give a claim
+	 * made while holding a start below the first; the commit and
+	 * mpr_claim_revoked() must ask about that one (finding 6, fixed in
+	 * f483eda). Private memory, so it folds into this step: after a
+	 * claim-passed drop the consumer holds nothing, and its next claim is
+	 * not made while holding and sets it anew.
+	 */
 	if
-	:: !holding -> g_cstart[c] = h; g_clow[c] = h	/* the library's claim_start */
-	:: holding && BEFORE(h, g_clow[c]) -> g_clow[c] = h
+	:: !holding || BEFORE(h, g_cstart[c]) -> g_cstart[c] = h
 	:: else -> skip
 	fi;
 	x = 0;
@@ -852,13 +897,51 @@ inline ghost_claim(c, holding)
 		:: else ->
 			/* its space was reused before the claim took it */
 			REQUIRE(HOSTILE > 0, exactly_once);
-			REQUIRE(FIX_VALIDATE || g_touched[c] || REVOKED(c), honest_not_clobbered);
+			REQUIRE(g_hwrote || g_touched[c] || REVOKED(c), honest_not_clobbered);
 			g_clob[c] = 1
 		fi;
 		x++
 	:: else -> break
 	od;
 	x = 0; y = 0; sz = 0
+}
+
+/*
+ * The ghost side of a claim that is no claim ([M:claim-passed]): the head
+ * moved over its records, nobody holds them now. Without the hostile this
+ * happens only to a claim reclaim revoked between the cmpxchg and the
+ * check; the library writes held_records only once mpr_claim() returns, so
+ * that revocation counted none of them: the consumer must hear of it
+ * (finding 5, fixed in f483eda: the release is an exchange, and REVOKED
+ * found there returns -ESTALE, the library counting the records revoked).
+ * rep: the release found REVOKED. As at the commit, the exchange finds a
+ * revocation exactly when reclaim made one.
+ */
+inline ghost_unclaim(c)
+{
+	REQUIRE(HOSTILE > 0 || g_touched[c] || rep == g_rvk[c], revoke_reported);
+	for (x : 0 .. NG - 1) {
+		if
+		:: g_rs[x] == R_CLAIMED && g_rown[x] == c -> g_rs[x] = R_GONE
+		:: else -> skip
+		fi
+	}
+	x = 0;
+	g_hmask[c] = 0; g_clob[c] = 0; g_touched[c] = 0
+}
+
+/* A claim handed over covers no space reclaim has freed. */
+inline check_claim_live(c)
+{
+	x = 0;
+	do
+	:: x < n ->
+		y = (x == 0 -> q0 : q1);
+		REQUIRE(g_rp[GRAN(y)] == y && g_rs[GRAN(y)] != R_FREE, claim_live);
+		x++
+	:: else -> break
+	od;
+	x = 0; y = 0
 }
 
 /*
@@ -947,7 +1030,34 @@ inline mpr_claim(c, holding, maxr)
 					fi
 				}
 				if
-				:: !ok -> tries++
+				:: ok && !holding ->
+					/*
+					 * [M:claim-passed] reclaim_pos (acquire) after the won
+					 * cmpxchg: a start before it (the head was written back)
+					 * is no claim; the announce's release, an exchange, is
+					 * folded in: a start reclaim has passed is one every
+					 * reclaim ignores. REVOKED found there: -ESTALE (the
+					 * claim was revoked while it was made); else retry.
+					 */
+					atomic {
+						if
+						:: BEFORE(h, reclaim_pos) ->
+							printf("TRAIL c%d: [%d,%d) is behind reclaim_pos %d: no claim\n",
+								c, h, e, reclaim_pos);
+							rep = (((IS_READ(c) -> kclaim[c] : slot[c]) & RV) != 0);
+							ghost_unclaim(c);
+							cret = (rep -> C_ESTALE : 0);
+							rep = 0;
+							ANNOUNCE(c, IDLE);
+							ok = 0
+						:: else -> check_claim_live(c)
+						fi
+					}
+				:: else -> skip
+				fi;
+				if
+				:: !ok && cret == C_ESTALE -> break
+				:: !ok && cret == 0 -> tries++
 				:: ok && n == 0 ->	/* only discarded records */
 					if
 					:: !holding -> atomic { ANNOUNCE(c, IDLE) }
@@ -975,36 +1085,32 @@ inline mpr_claim(c, holding, maxr)
 }
 
 /*
- * The library's commit (and read(2)'s): mpr_commit(), one exchange of the
- * announce to idle that says whether the claim was revoked.
+ * The library's commit (and read(2)'s): mpr_commit(), reclaim_pos after the
+ * reads, then one exchange of the announce to idle; it reports the claim
+ * lost when the start was revoked or reclaim had passed it. start is the
+ * library's copy of where the claim begins (claim_start).
  */
 inline commit(c)
 {
-	if
-	:: FIX_VALIDATE ->
-		atomic {	/* proposed: after the reads, an acquire fence and reclaim_pos */
-			stale = BEFORE(g_clow[c], reclaim_pos);
-			g_read[c] = 1
-		}
-	:: else -> skip
-	fi;
+	atomic {	/* [M:commit-passed] [C5]: the reads, an acquire fence, reclaim_pos */
+		stale = BEFORE(g_cstart[c], reclaim_pos);
+		g_read[c] = 1	/* what reuse does from here on, it does after the reads */
+	}
 	atomic {	/* [M:commit] [C3] [C4]: xchg(start, IDLE) & REVOKED */
 		if
 		:: IS_READ(c) -> x = kclaim[c]; kclaim[c] = IDLE
 		:: else -> x = slot[c]; slot[c] = IDLE
 		fi;
 		rep = ((x & RV) != 0);
-		printf("TRAIL c%d: commits (revoked: %d)\n", c, rep);
-		/* the commit reports a revocation exactly when reclaim made one */
+		printf("TRAIL c%d: commits (revoked: %d, passed: %d)\n", c, rep, stale);
+		/* the exchange finds a revocation exactly when reclaim made one;
+		 * and without the hostile, passed says nothing more: no loss is
+		 * reported that reclaim did not count as revoked */
 		REQUIRE(HOSTILE > 0 || g_touched[c] || rep == g_rvk[c], revoke_reported);
-		if
-		:: !IS_READ(c) ->
-			/* records reused under the consumer: it learns here */
-			REQUIRE(!g_clob[c] || rep || stale || g_touched[c], stale_reported)
-		:: else ->
-			/* read(2) cannot take back what it copied out */
-			REQUIRE(!g_clob[c] || stale, honest_not_clobbered)
-		fi;
+		REQUIRE(HOSTILE > 0 || g_touched[c] || !stale || rep, revoke_reported);
+		/* records reused under the consumer before it read them: it learns
+		 * here (the library: -ESTALE; read(2) drops its copy) */
+		REQUIRE(!g_clob[c] || rep || stale || g_touched[c], stale_reported);
 		for (x : 0 .. NG - 1) {
 			if
 			:: g_rs[x] == R_CLAIMED && g_rown[x] == c -> g_rs[x] = R_DONE	/* consumed, or counted revoked */
@@ -1058,10 +1164,9 @@ inline detach_attach(c)
 	}
 	/* (a read(2) slot's mapped word goes idle too: nobody writes it here) */
 	attached[c] = 0;
-	/* [M:attach] */
-	atomic { slot[c] = IDLE; held[c] = 0; kclaim[c] = IDLE }
-	/* [M:lease-reset] under the reclaim bit (since_ms: the next start sets it) */
-	atomic { rlock == 0 -> ls_seen[c] = IDLE; ls_head[c] = IDLE; ls_exp[c] = 0 }
+	/* [M:attach] the slot idle, the lease marked fresh (the next reclaim
+	 * resets it: [M:lease-reset]), then the slot counts for reclaimers */
+	atomic { slot[c] = IDLE; held[c] = 0; kclaim[c] = IDLE; lease_fresh[c] = LEASE }
 	atomic { attached[c] = 1; printf("TRAIL c%d: a new consumer attaches slot %d\n", c, c) }
 }
 
@@ -1088,9 +1193,12 @@ progress_claim:
 			if
 			:: HOLD && !IS_READ(c) ->
 				/* a second claim while holding: the slot keeps the first
-				 * start; the library first asks whether it was revoked
-				 * (mpr_claim_revoked(): then -ESTALE, no claim) */
-				atomic { x = (slot[c] & RV) }	/* [M:lease-check] [C4] */
+				 * start; the library first asks whether it was revoked or
+				 * passed (mpr_claim_revoked(): then -ESTALE, no claim).
+				 * Two loads as one step: both answers only ever turn true
+				 * while c holds (but for the hostile's writes to the slot),
+				 * so the pair reads as one of the two moments. */
+				atomic { x = ((slot[c] & RV) != 0 || BEFORE(g_cstart[c], reclaim_pos)) }	/* [M:lease-check] [C4] [C5] */
 				if
 				:: x == 0 -> mpr_claim(c, 1, maxr)
 				:: else -> x = 0
@@ -1101,7 +1209,7 @@ progress_claim:
 			:: deaths > 0 -> deaths--; detach_attach(c)
 			:: commit(c)
 			fi
-		:: else -> skip	/* -EAGAIN, -EBUSY, -EBADMSG: the caller tries again */
+		:: else -> skip	/* -EAGAIN, -EBUSY, -EBADMSG, -ESTALE: the caller tries again */
 		fi;
 		cret = 0
 	od
@@ -1163,7 +1271,7 @@ proctype Hostile()
 			:: v = W(reclaim_pos + 128)
 			fi;
 			if
-			:: HTARGET & 1 -> head = v; printf("TRAIL hostile: head = %d\n", v)
+			:: HTARGET & 1 -> head = v; g_hwrote = 1; printf("TRAIL hostile: head = %d\n", v)
 			:: (HTARGET & 2) && !IS_READ(0) -> slot[0] = v; g_touched[0] = 1;
 				printf("TRAIL hostile: slot 0 start = %d\n", v)
 			:: (HTARGET & 4) && !IS_READ(1) -> slot[1] = v; g_touched[1] = 1;

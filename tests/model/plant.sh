@@ -17,6 +17,16 @@
 #                          says nothing is finished there
 #   positions-order        reclaim loads prod_pos before the head (the bug
 #                          that once moved the head backwards)
+#   claim-ignores-passed   the claim keeps a start reclaim has passed (no
+#                          [M:claim-passed] check after the cmpxchg)
+#   commit-ignores-passed  the commit does not look at reclaim_pos (no
+#                          [M:commit-passed] check, [C5])
+#   claim-passed-store     [M:claim-passed] releases the announce with a
+#                          plain store and retries: a REVOKED mark there
+#                          goes unread (finding 5, before f483eda)
+#   commit-first-start     a consumer commits with the start of its first
+#                          claim, not the oldest it holds (finding 6,
+#                          before f483eda)
 #
 # Usage: tests/model/plant.sh [PLANT...]   (default: all)
 # Prints one line per plant, then "N passed, N failed"; exits non-zero when
@@ -35,6 +45,10 @@ plants=(
 "announce-after-cas|core-2p1c|held_not_freed honest_not_clobbered"
 "walk-past-unfinished|hostile-kernel-tick|reclaim_finished no_overlap"
 "positions-order|core-2p1c|head_sane head_monotone"
+"claim-ignores-passed|hostile-head-1p1c|claim_live"
+"commit-ignores-passed|hostile-head-1p1c|stale_reported"
+"claim-passed-store|lease-1p1c|revoke_reported"
+"commit-first-start|hostile-head-1p1c|stale_reported"
 )
 
 # Applies one plant to the model at $1: every replacement must match once.
@@ -47,8 +61,6 @@ P = {
  "reclaim-ignores-slots": [
   ("\t\t\t\t:: !ign && BEFORE(s, lo) -> lo = s\n",
    "\t\t\t\t:: false -> lo = s\t/* PLANTED: the slots are ignored */\n"),
-  ("\t\t\t\t:: !(s & IDLE) && BETWEEN(r0, s, p) && BEFORE(s, lo) -> lo = s\n",
-   "\t\t\t\t:: false -> lo = s\t/* PLANTED */\n"),
  ],
  "announce-after-cas": [
   ("""			if
@@ -62,7 +74,8 @@ P = {
 			fi;
 """, "\t\t\tskip;\t/* PLANTED: no announce before the cmpxchg */\n"),
   ("""				if
-				:: !ok -> tries++
+				:: !ok && cret == C_ESTALE -> break
+				:: !ok && cret == 0 -> tries++
 				:: ok && n == 0 ->""",
    """				if	/* PLANTED: the announce, after the cmpxchg */
 				:: ok && !holding ->
@@ -71,7 +84,8 @@ P = {
 				:: else -> skip
 				fi;
 				if
-				:: !ok -> tries++
+				:: !ok && cret == C_ESTALE -> break
+				:: !ok && cret == 0 -> tries++
 				:: ok && n == 0 ->"""),
  ],
  "commit-plain-store": [
@@ -89,10 +103,28 @@ P = {
 		fi;"""),
  ],
  "revoke-plain-store": [
-  ("""					:: slot[i] == s ->
-						slot[i] = s | RV;""",
+  ("""					:: (IS_READ(i) -> kclaim[i] : slot[i]) == s ->
+						if""",
    """					:: true ->	/* PLANTED: a plain store, no compare */
-						slot[i] = s | RV;"""),
+						if"""),
+ ],
+ "claim-ignores-passed": [
+  ("""						:: BEFORE(h, reclaim_pos) ->
+							printf("TRAIL c%d: [%d,%d) is behind""",
+   """						:: false ->	/* PLANTED: no claim-passed check */
+							printf("TRAIL c%d: [%d,%d) is behind"""),
+ ],
+ "commit-ignores-passed": [
+  ("""		stale = BEFORE(g_cstart[c], reclaim_pos);""",
+   """		stale = 0;	/* PLANTED: reclaim_pos not looked at */"""),
+ ],
+ "claim-passed-store": [
+  ("""							rep = (((IS_READ(c) -> kclaim[c] : slot[c]) & RV) != 0);""",
+   """							rep = 0;	/* PLANTED: a plain store, REVOKED unread */"""),
+ ],
+ "commit-first-start": [
+  ("""	:: !holding || BEFORE(h, g_cstart[c]) -> g_cstart[c] = h""",
+   """	:: !holding -> g_cstart[c] = h	/* PLANTED: the first claim's start */"""),
  ],
  "walk-past-unfinished": [
   ("""			record_at_locked(e, p);

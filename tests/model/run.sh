@@ -7,7 +7,7 @@
 # stdout, one test per configuration (and one for the markers check). Exit
 # status non-zero when any test fails.
 #
-#   tests/model/run.sh              the bounded run (make check; about 1 min)
+#   tests/model/run.sh              the bounded run (make check; about 80 s)
 #   tests/model/run.sh --full       the larger run (make model-full)
 #   tests/model/run.sh NAME...      only these configurations (either set)
 #
@@ -51,23 +51,25 @@ bounded=(
 "core-1p2c|safety|K=1 PREFILL=2 NPROD=1 NCONS=2|pass|two consumers race for records (batch of 2, single, holding); every property"
 "detach-2p1c|safety|K=1 PREFILL=2 NPROD=2 NCONS=1 DEATHS=1|pass|a consumer dies anywhere in a claim or while holding; a new one attaches"
 "overwrite-2p1c|safety|K=1 PREFILL=2 NPROD=2 NCONS=1 OVERWRITE=1|pass|overwrite mode: producers evict unclaimed records, the newest window stays"
-"lease-1p1c|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 LEASE=1|pass|leases: the tick, timeouts at any moment, revocation by cmpxchg, the commit's exchange reports it"
-"lease-detach-1p1c|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 LEASE=1 DEATHS=1|pass|leases and deaths: revoked or abandoned, never both; a new consumer's lease starts fresh"
+"lease-1p1c|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 LEASE=1|pass|leases: the tick, timeouts at any moment, revocation by cmpxchg, the commit reports it; a claim revoked while it is made returns -ESTALE"
+"lease-detach-1p1c-p2|safety|K=1 PREFILL=2 NPROD=1 NCONS=1 LEASE=1 DEATHS=1|pass|leases and deaths: revoked or abandoned, never both; a new consumer's lease reset at the next reclaim (2 prefilled records; 3: --full)"
+"lease-read2-1p1c|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 READ2=1 LEASE=1|pass|read(2) claims are leased: revoked by cmpxchg on the kernel word, the commit reports it"
 "read2-1p2c|safety|K=1 PREFILL=2 NPROD=1 NCONS=2 READ2=2|pass|a mapped consumer and read(2) (claims in kernel memory)"
+"hostile-head-1p1c|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 HOSTILE=1 HTARGET=1 CHECK=2|pass|a co-tenant writes the head (back): a claim on passed space is none, a claim passed later is reported at commit, also a claim made while holding below the held start (the commit asks about the oldest start)"
+"hostile-head-read2|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 READ2=1 HOSTILE=1 HTARGET=1 CHECK=2|pass|the same for read(2): it drops a copy of passed space"
 )
 full=(
 "core-1p2c-p3|safety|K=1 PREFILL=3 NPROD=1 NCONS=2|pass|two consumers, a fuller ring"
 "core-2p2c|safety|K=1 PREFILL=1 HOLD=0|pass|two producers and two consumers; every property"
 "lease-2p1c|safety|K=1 PREFILL=2 NPROD=2 NCONS=1 LEASE=1|pass|leases with two producers"
+"lease-detach-1p1c|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 LEASE=1 DEATHS=1|pass|leases and deaths with a fuller ring (3 prefilled records): revoked or abandoned, never both; the lease reset at the next reclaim"
 "read2-1p2c-p3|safety|K=1 PREFILL=3 NPROD=1 NCONS=2 READ2=2|pass|read(2) and a mapped consumer, a fuller ring"
 "hostile-kernel|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 HOSTILE=1 CHECK=1|pass|a co-tenant writes any value into the head, a slot or a held count: reservations still never overlap"
 "hostile-kernel-tick|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 TICK=1 HOSTILE=1 HVALUES=1 CHECK=1|pass|one co-tenant write with the tick reclaiming at any moment: reclaim never passes a record being written"
+"hostile-head-tick|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 TICK=1 HOSTILE=1 HTARGET=1 CHECK=2|pass|the head written back with the tick reclaiming at any moment: every claim reclaim passes is refused or reported"
 "count-hostile|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 DEATHS=1 HOSTILE=2 HTARGET=10 HVALUES=1 CHECK=8|pass|what a release counts as lost is capped by the claimed span, whatever the slot says"
 "liveness-2p1c|np|K=1 PREFILL=2 NPROD=2 NCONS=1 LIVENESS=1|pass|no livelock: under weak fairness every cycle passes a reservation, a claim or quiescence"
 "liveness-1p2c|np|K=1 PREFILL=2 NPROD=1 NCONS=2 LIVENESS=1|pass|no livelock with two consumers racing"
-"finding-1|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 HOSTILE=1 HTARGET=1 CHECK=2|honest_not_clobbered|a co-tenant moves the head back: an honest consumer reads reused space, not told"
-"finding-1-read2|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 READ2=1 HOSTILE=1 HTARGET=1 CHECK=2|honest_not_clobbered|the same for read(2): it copies reused space"
-"finding-1-fixed|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 HOSTILE=1 HTARGET=1 CHECK=2 FIX_VALIDATE=1|pass|fix: validate the oldest claimed position against reclaim_pos"
 "finding-4|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 TICK=1 HOSTILE=1 HTARGET=1 CHECK=16|repair|a corrupt head is not repaired when prod_pos is 0"
 )
 if [ $set_name = full ]; then configs=("${full[@]}"); else configs=("${bounded[@]}"); fi

@@ -292,7 +292,8 @@ FIXTURE_SETUP(cli)
 
 FIXTURE_TEARDOWN(cli)
 {
-	close(self->fd);
+	if (self->fd >= 0)
+		close(self->fd);
 	vm_rmmod("mpmcring_loadgen");
 }
 
@@ -512,6 +513,85 @@ TEST_F(cli, cat_blocked_on_output_holds_no_claim)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 }
 
+/* Fills the pipe's buffer through wfd: a write to it now blocks. */
+static bool fill_pipe(int wfd)
+{
+	int flags = fcntl(wfd, F_GETFL);
+	char junk[4096];
+
+	memset(junk, 'x', sizeof(junk));
+	if (flags < 0 || fcntl(wfd, F_SETFL, flags | O_NONBLOCK))
+		return false;
+	while (write(wfd, junk, sizeof(junk)) > 0)
+		;
+	while (write(wfd, junk, 1) > 0)
+		;
+	/* O_NONBLOCK is on the open file, which cat will share: clear it. */
+	return errno == EAGAIN && !fcntl(wfd, F_SETFL, flags);
+}
+
+/*
+ * cat 2>&1 | less, with less not reading while kernel producers drop:
+ * cat's next batch has losses to report, and the loss line on stderr
+ * blocks like stdout does. It must be written after the commit, never
+ * with the batch claimed.
+ */
+TEST_F(cli, cat_blocked_on_loss_report_holds_no_claim)
+{
+	const char *argv[] = { cli_path(), "cat", RING_NAME, "--follow", "--batch", "8", NULL };
+	struct mpmcring_consumer_info ci;
+	struct mpmcring_stats st;
+	struct lg_stats lg;
+	int out[2], i, status;
+	bool claimed = false;
+	pid_t pid;
+
+	/* A kernel producer overfills the ring in drop mode: losses wait. */
+	close(self->fd);
+	ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen"));
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
+			       "ring=" RING_NAME " create=1 size=65536 mode=drop threads=1 "
+			       "count=200 len_min=1000 len_max=1000"));
+	self->fd = open(RING, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(self->fd, 0);
+	ASSERT_TRUE(lg_wait_finished(20));
+	ASSERT_EQ(0, lg_read_stats(&lg));
+	ASSERT_GT(lg.total_dropped, 0);
+	/* stdout and stderr share one pipe, full: nobody reads it. */
+	ASSERT_EQ(0, pipe(out));
+	ASSERT_TRUE(fill_pipe(out[1]));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		dup2(out[1], STDOUT_FILENO);
+		dup2(out[1], STDERR_FILENO);
+		close(out[0]);
+		close(out[1]);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(out[1]);
+	/* Until cat has claimed its first batch (held or committed). */
+	for (i = 0; i < 200 && !claimed; i++) {
+		ASSERT_EQ(0, ring_stats(self->fd, &st));
+		claimed = st.consumed_records ||
+			  (slot_of(self->fd, pid, &ci) && !(ci.start & MPMCRING_SLOT_IDLE));
+		if (!claimed)
+			vm_sleep_ms(50);
+	}
+	ASSERT_TRUE(claimed) TH_LOG("cat never claimed a batch");
+	vm_sleep_ms(300); /* time to block in its write */
+	ASSERT_TRUE(slot_of(self->fd, pid, &ci)) TH_LOG("cat has no consumer slot");
+	EXPECT_TRUE(ci.start & MPMCRING_SLOT_IDLE)
+	TH_LOG("cat holds a claim (%llu records) while it reports losses to a blocked stderr",
+	       (unsigned long long)ci.held_records);
+	ASSERT_EQ(0, ring_stats(self->fd, &st));
+	EXPECT_EQ(8, st.consumed_records);
+	kill(pid, SIGTERM);
+	close(out[0]); /* its blocked write fails: EPIPE ends it */
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+}
+
 /* --peek copies records and takes none; the consumer still gets them. */
 TEST_F(cli, cat_peek_takes_nothing)
 {
@@ -532,6 +612,46 @@ TEST_F(cli, cat_peek_takes_nothing)
 	EXPECT_NE(NULL, strstr(o->out, "\"pos\":"));
 	CLI(o, "cat", RING_NAME);
 	EXPECT_STREQ("one\ntwo\n", o->out);
+}
+
+/*
+ * --peek --follow on a ring that is destroyed: it must end (status 0,
+ * saying so), not copy nothing forever at 20 naps a second.
+ */
+TEST_F(cli, cat_peek_follow_ends_when_the_ring_is_destroyed)
+{
+	const char *argv[] = { cli_path(), "cat", RING_NAME, "--peek", "--follow", NULL };
+	int null, i, status = 0;
+	pid_t pid, done = 0;
+
+	ASSERT_EQ(3, write(self->fd, "one", 3));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		null = open("/dev/null", O_WRONLY);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	vm_sleep_ms(300); /* it copied the record and naps */
+	EXPECT_EQ(0, waitpid(pid, &status, WNOHANG));
+	close(self->fd);
+	self->fd = -1;
+	ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen")); /* destroys the ring */
+	for (i = 0; i < 100 && !done; i++) {
+		done = waitpid(pid, &status, WNOHANG);
+		if (!done)
+			vm_sleep_ms(50);
+	}
+	if (!done) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	ASSERT_EQ(pid, done)
+	TH_LOG("cat --peek --follow still runs 5 s after its ring was destroyed");
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	TH_LOG("status %#x", status);
 }
 
 /* list: the ring, its mode by the name modprobe takes, its consumers' pids. */

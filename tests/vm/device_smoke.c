@@ -118,9 +118,73 @@ TEST_F(dev, unknown_ioctl_enotty)
 
 	EXPECT_EQ(-1, ioctl(self->fd, _IO(MPMCRING_IOC_TYPE, 0x7f), arg));
 	EXPECT_EQ(ENOTTY, errno);
-	/* INFO's number with the wrong size is another command. */
-	EXPECT_EQ(-1, ioctl(self->fd, _IOR(MPMCRING_IOC_TYPE, 0xa0, __u32), arg));
+	/* INFO's number with the wrong direction is another command. */
+	EXPECT_EQ(-1, ioctl(self->fd, _IOW(MPMCRING_IOC_TYPE, 0xa0, struct mpmcring_layout), arg));
 	EXPECT_EQ(ENOTTY, errno);
+}
+
+/* INFO or STATS (nr) asked for size bytes into buf (filled with 0xa5 first). */
+static int ioc_sized(int fd, unsigned int nr, unsigned int size, unsigned char *buf, size_t cap)
+{
+	memset(buf, 0xa5, cap);
+	return ioctl(fd, _IOC(_IOC_READ, MPMCRING_IOC_TYPE, nr, size), buf) ? errno : 0;
+}
+
+static size_t count_byte(const unsigned char *p, size_t len, unsigned char b)
+{
+	size_t n = 0;
+
+	while (len--)
+		n += *p++ == b;
+	return n;
+}
+
+/*
+ * A library built against another version of the header asks INFO and
+ * STATS with its own struct size (it is in the command number): an older,
+ * smaller one gets the fields it knows and nothing written past them; a
+ * newer, larger one gets the kernel's struct and zeros after it; one below
+ * the first published size is refused.
+ */
+TEST_F(dev, info_and_stats_take_the_callers_size)
+{
+	static const struct {
+		unsigned int nr, ver0, size;
+	} ioc[] = {
+		{ 0xa0, MPMCRING_LAYOUT_SIZE_VER0, sizeof(struct mpmcring_layout) },
+		{ 0xa3, MPMCRING_STATS_SIZE_VER0, sizeof(struct mpmcring_stats) },
+	};
+	unsigned char buf[1024];
+	struct mpmcring_layout *l = (struct mpmcring_layout *)buf;
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		unsigned int small = ioc[i].ver0, big = ioc[i].size + 64;
+
+		ASSERT_EQ(0, ioc_sized(self->fd, ioc[i].nr, small, buf, sizeof(buf)))
+		TH_LOG("nr %#x, %u bytes (an older library): %s", ioc[i].nr, small,
+		       strerror(errno));
+		EXPECT_EQ(sizeof(buf) - small, count_byte(buf + small, sizeof(buf) - small, 0xa5))
+		TH_LOG("nr %#x wrote past the %u bytes asked for", ioc[i].nr, small);
+		if (ioc[i].nr == 0xa0) {
+			EXPECT_EQ(0, memcmp(buf, &self->info, small));
+		} else {
+			/* produced_records; the ring is quiet during the test */
+			EXPECT_NE(0xa5a5a5a5a5a5a5a5ULL, *(uint64_t *)buf);
+		}
+		ASSERT_EQ(0, ioc_sized(self->fd, ioc[i].nr, big, buf, sizeof(buf)))
+		TH_LOG("nr %#x, %u bytes (a newer library): %s", ioc[i].nr, big, strerror(errno));
+		EXPECT_EQ(64, count_byte(buf + ioc[i].size, 64, 0))
+		TH_LOG("nr %#x: the bytes past the kernel's struct are not zeroed", ioc[i].nr);
+		EXPECT_EQ(sizeof(buf) - big, count_byte(buf + big, sizeof(buf) - big, 0xa5));
+		if (ioc[i].nr == 0xa0)
+			EXPECT_EQ(0, memcmp(buf, &self->info, sizeof(self->info)));
+		EXPECT_EQ(EINVAL, ioc_sized(self->fd, ioc[i].nr, small - 8, buf, sizeof(buf)))
+		TH_LOG("nr %#x, %u bytes: under the first published size", ioc[i].nr, small - 8);
+	}
+	/* The older library sees the kernel's own size and can tell. */
+	ASSERT_EQ(0, ioc_sized(self->fd, 0xa0, MPMCRING_LAYOUT_SIZE_VER0, buf, sizeof(buf)));
+	EXPECT_EQ(sizeof(struct mpmcring_layout), l->layout_size);
 }
 
 TEST_F(dev, mmap_layout_matches_info)

@@ -137,4 +137,73 @@ TEST(example_consumer_stops_when_its_ring_is_destroyed)
 	TH_LOG("status %#x", status);
 }
 
+/* The consumer slot attached by pid, if any. */
+static bool slot_of(int fd, pid_t pid, struct mpmcring_consumer_info *out)
+{
+	struct mpmcring_consumer_info info[64];
+	struct mpmcring_consumers req = { .max = 64, .info = (uintptr_t)info };
+	unsigned int i;
+
+	if (ioctl(fd, MPMCRING_IOC_CONSUMERS, &req))
+		return false;
+	for (i = 0; i < req.count; i++)
+		if (info[i].pid == (uint32_t)pid) {
+			*out = info[i];
+			return true;
+		}
+	return false;
+}
+
+/*
+ * ./consumer | less, with less not reading: the example blocks writing its
+ * stdout, and must hold no claim meanwhile (it copies, commits, then
+ * writes), or reclaim stops at its claim and the whole ring drops.
+ */
+TEST(example_consumer_blocked_on_output_holds_no_claim)
+{
+	const char *ring = "/dev/mpmcring-example";
+	struct mpmcring_consumer_info ci = { 0 };
+	int out[2], fd, i, idle = 0, status;
+	char rec[1000];
+	pid_t pid;
+
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
+			       "ring=example create=1 size=65536 threads=0 autostart=0"));
+	fd = open(ring, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, pipe(out));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		dup2(out[1], STDOUT_FILENO);
+		close(out[0]);
+		close(out[1]);
+		execl(example_path(), example_path(), ring, (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	/* Write until the ring stays full: its pipe is full, it is blocked. */
+	memset(rec, 'e', sizeof(rec));
+	for (i = 0; i < 400 && idle < 20; i++) {
+		if (write(fd, rec, sizeof(rec)) < 0) {
+			ASSERT_EQ(EAGAIN, errno);
+			idle++;
+			vm_sleep_ms(50);
+		} else {
+			idle = 0;
+		}
+	}
+	EXPECT_EQ(20, idle) TH_LOG("the ring kept draining: is its output not blocked?");
+	vm_sleep_ms(300);
+	EXPECT_TRUE(slot_of(fd, pid, &ci)) TH_LOG("the example has no consumer slot");
+	EXPECT_TRUE(ci.start & MPMCRING_SLOT_IDLE)
+	TH_LOG("the example holds a claim (%llu records) while its stdout is blocked",
+	       (unsigned long long)ci.held_records);
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	close(out[0]);
+	close(fd);
+	EXPECT_EQ(0, vm_rmmod("mpmcring_loadgen"));
+}
+
 TEST_HARNESS_MAIN

@@ -19,7 +19,7 @@
 
 #define MPMCRING_MAGIC		0x474e49524d43504dULL	/* "MPMCRING" */
 #define MPMCRING_ABI_MAJOR	1	/* bumped on incompatible changes */
-#define MPMCRING_ABI_MINOR	1	/* bumped on compatible additions */
+#define MPMCRING_ABI_MINOR	2	/* bumped on compatible additions */
 
 /*
  * Features a ring may have; a consumer refuses a ring with unknown bits set,
@@ -167,7 +167,12 @@ struct mpmcring_layout {
 				 */
 	__u32 user_max_prio;	/* highest class write(2) may use */
 	__u32 max_per_file;	/* consumer slots one open file may attach */
-	__u32 pad;
+	/* ABI 1.2: */
+	__u32 id;		/* the ring's number for BPF producers (the
+				 * mpmcring_bpf_* kfuncs): never 0, handed out
+				 * cyclically, so a gone ring's id is not soon
+				 * reused
+				 */
 	__u64 reserved[5];
 };
 
@@ -246,7 +251,11 @@ struct mpmcring_stats {
 	__u64 revoked_claims;		/* claims revoked for standing still */
 	__u64 revoked_records;		/* records those claims held */
 	__u64 read_faults;		/* records read(2) consumed but could
-					 * not copy out (EFAULT)
+					 * not hand over: EFAULT (the buffer),
+					 * or ENOMEM (no memory to copy the
+					 * record aside); that read(2) fails
+					 * with the errno and the record is
+					 * gone, counted here
 					 */
 	__u64 flags;			/* MPMCRING_STATS_* */
 	__u64 reserved[4];
@@ -286,7 +295,19 @@ struct mpmcring_consumers {
  * ioctls: setup and statistics only. Unknown commands fail with ENOTTY.
  * Files opened read-only observe: ATTACH, DETACH, REPAIR, SET_PRIO and read(2)
  * fail with EPERM there; INFO, STATS, CONSUMERS, SET_WATERMARK and poll work.
+ *
+ * Growing structs. struct mpmcring_layout and struct mpmcring_stats only
+ * ever grow at the end, and INFO and STATS take the caller's size from the
+ * command number (_IOC_SIZE): the kernel matches them on direction, type and
+ * number, copies the first min(caller's size, its own) bytes, and zeroes any
+ * bytes the caller asked for beyond its own struct. A library built against
+ * an older header keeps working on a newer kernel (it gets the fields it
+ * knows), a newer one on an older kernel reads zeros past the kernel's
+ * layout_size. A size below the first published one (*_SIZE_VER0, ABI 1.0)
+ * fails with EINVAL.
  */
+#define MPMCRING_LAYOUT_SIZE_VER0	144	/* up to name[] */
+#define MPMCRING_STATS_SIZE_VER0	224	/* up to reclaim_pos */
 #define MPMCRING_IOC_TYPE	'R'
 /* Copy the ring's layout. */
 #define MPMCRING_IOC_INFO	_IOR(MPMCRING_IOC_TYPE, 0xa0, struct mpmcring_layout)

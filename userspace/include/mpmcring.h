@@ -26,7 +26,11 @@
  * Extensible calls take an options struct whose first field, sz, is its
  * size as the caller was compiled (MPMCRING_OPTS()): a newer library reads
  * only the fields the caller knows, an older one refuses non-zero fields it
- * does not know (-EINVAL). NULL options mean the defaults.
+ * does not know (-EINVAL). NULL options mean the defaults. No options
+ * struct has padding: where the compiler would pad, a field named reserved
+ * stands, which must be 0 (-EINVAL), so a newer caller's field placed there
+ * (inside this version's sizeof, where sz cannot tell) is refused, never
+ * silently ignored. MPMCRING_OPTS() leaves it 0.
  */
 #ifndef MPMCRING_LIB_H
 #define MPMCRING_LIB_H
@@ -96,9 +100,10 @@ struct mpmcring_lost {
 struct mpmcring *mpmcring_open(const char *path, int flags);
 
 struct mpmcring_open_opts {
-	size_t sz;	    /* sizeof(struct mpmcring_open_opts) */
-	unsigned int flags; /* MPMCRING_OPEN_* */
-	uint64_t watermark; /* as mpmcring_set_watermark(), at open (0: any record) */
+	size_t sz;	       /* sizeof(struct mpmcring_open_opts) */
+	unsigned int flags;    /* MPMCRING_OPEN_* */
+	unsigned int reserved; /* 0 (a later field's place: -EINVAL if set) */
+	uint64_t watermark;    /* as mpmcring_set_watermark(), at open (0: any record) */
 };
 /* mpmcring_open() with options; NULL opts: mpmcring_open(path, 0). */
 struct mpmcring *mpmcring_open_opts(const char *path, const struct mpmcring_open_opts *opts);
@@ -112,8 +117,9 @@ struct mpmcring_consumer *mpmcring_consumer_new(struct mpmcring *r);
  * to the callback as MPMCRING_REC_LOST records. */
 #define MPMCRING_CONSUMER_LOST_RECORDS 0x1
 struct mpmcring_consumer_opts {
-	size_t sz;	    /* sizeof(struct mpmcring_consumer_opts) */
-	unsigned int flags; /* MPMCRING_CONSUMER_* */
+	size_t sz;	       /* sizeof(struct mpmcring_consumer_opts) */
+	unsigned int flags;    /* MPMCRING_CONSUMER_* */
+	unsigned int reserved; /* 0 (a later field's place: -EINVAL if set) */
 };
 /* mpmcring_consumer_new() with options; NULL opts: the defaults. */
 struct mpmcring_consumer *mpmcring_consumer_new_opts(struct mpmcring *r,
@@ -194,7 +200,11 @@ void mpmcring_take_lost(struct mpmcring_consumer *c, struct mpmcring_lost *lost)
 /* Sleeps until a record is ready (or the ring's watermark is reached):
  * 1 when ready, 0 on timeout (timeout_ms < 0 waits forever), -EINTR on a
  * signal, -EPIPE once the ring was destroyed and is empty (stop: it will
- * never have records again). */
+ * never have records again). Before waiting, drain: claim until a claim
+ * returns -EAGAIN (mpmcring_consume() with no record limit does). This
+ * matters for edge-triggered epoll and io_uring multishot on
+ * mpmcring_fd(): a record committed while a claim walked past it wakes
+ * nobody, and only the kernel's 100 ms tick would report it. */
 int mpmcring_wait(struct mpmcring *r, int timeout_ms);
 /* Wake this ring handle only once this many bytes are reserved past the
  * head (0: for any record). */
@@ -230,8 +240,9 @@ const char *mpmcring_version_string(void);
  */
 struct mpmcring_poller;
 struct mpmcring_poller_opts {
-	size_t sz;	    /* sizeof(struct mpmcring_poller_opts) */
-	unsigned int batch; /* records claimed at a time (0: 64) */
+	size_t sz;	       /* sizeof(struct mpmcring_poller_opts) */
+	unsigned int batch;    /* records claimed at a time (0: 64) */
+	unsigned int reserved; /* 0 (a later field's place: -EINVAL if set) */
 };
 struct mpmcring_poller *mpmcring_poller_new(const struct mpmcring_poller_opts *opts);
 /* Attaches a consumer (with opts) to r; returns its index in the poller. */

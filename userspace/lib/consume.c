@@ -2,7 +2,7 @@
 /*
  * Reading records in place. A claim moves the shared head over finished
  * records with one compare-and-swap; the records stay valid until the
- * consumer commits, which is one release store into its own slot. Every
+ * consumer commits, which is one exchange on its own slot's start. Every
  * position and length read from shared memory is checked by the protocol
  * code before it is used, so a corrupt ring yields -EBADMSG, never a crash.
  *
@@ -81,14 +81,28 @@ static MPR_SLOW_PATH int mpr_lib_claim_repair(struct mpmcring_consumer *c, unsig
 }
 
 /*
+ * A claim revoked while it was made (mpr_claim_drop_passed()): the records
+ * the head moved over are gone, and the kernel counted a revoked claim.
+ */
+static MPR_SLOW_PATH int mpr_lib_claim_stale(struct mpmcring_consumer *c,
+					     const struct mpr_claim *cl)
+{
+	c->lost.revoked += cl->records;
+	return mpr_lib_error(
+		ESTALE,
+		"the consumer's claim was revoked while it was being made (the consumer stood still past the ring's claim timeout, %u ms): its records are lost, counted as revoked; claim again",
+		c->r->v.claim_timeout_ms);
+}
+
+/*
  * The consumer's own counts after a claim of n records, and where its claim
- * begins when this one is its first: the commit checks reclaim_pos against
- * our copy (the slot's start is user-writable).
+ * begins: the commit checks reclaim_pos against our copy (the slot's start
+ * is user-writable). The oldest start of what it holds: see mpr_claim_into().
  */
 static MPR_ALWAYS_INLINE void mpr_lib_claimed(struct mpmcring_consumer *c, unsigned int n,
 					      const struct mpr_claim *cl)
 {
-	if (!c->holding)
+	if (!c->holding || mpr_before(cl->start, c->claim_start))
 		c->claim_start = cl->start;
 	c->holding = true;
 	c->held_records += n;
@@ -116,6 +130,8 @@ static MPR_ALWAYS_INLINE int mpr_lib_claim(struct mpmcring_consumer *c, unsigned
 			   announced);
 	if (mpr_unlikely(n == -EBADMSG))
 		n = mpr_lib_claim_repair(c, max_records, max_bytes, cl, out);
+	if (mpr_unlikely(n == -ESTALE))
+		return mpr_lib_claim_stale(c, cl);
 	if (n < 0) {
 		errno = -n; /* -EAGAIN, -EBUSY, -EMSGSIZE: no message to format */
 		return n;
@@ -157,6 +173,8 @@ static MPR_ALWAYS_INLINE int mpr_lib_claim_fast(struct mpmcring_consumer *c,
 		MPR_WRITE_ONCE(c->slot->held_records, n);
 		return n;
 	}
+	if (mpr_unlikely(n == MPR_CLAIM_STALE))
+		return mpr_lib_claim_stale(c, cl);
 	if (n == MPR_CLAIM_STOP && why == MPR_REC_NONE && !*announced) {
 		errno = EAGAIN;
 		return -EAGAIN;
@@ -349,7 +367,7 @@ int mpmcring_validate(struct mpmcring_consumer *c)
 		return 0;
 	return mpr_lib_error(
 		ESTALE,
-		"the consumer held its records longer than the ring's claim timeout (%u ms): they were revoked and may have been overwritten",
+		"the consumer's claim was revoked (held past the ring's claim timeout, %u ms) or its space was freed under it (another consumer wrote the shared head back): what was read may have been overwritten",
 		c->r->v.claim_timeout_ms);
 }
 
@@ -380,7 +398,7 @@ int mpmcring_commit(struct mpmcring_consumer *c)
 	if (revoked)
 		return mpr_lib_error(
 			ESTALE,
-			"the consumer held its records longer than the ring's claim timeout (%u ms): they were revoked and may have been overwritten; counted as lost (revoked)",
+			"the consumer's claim was revoked (held past the ring's claim timeout, %u ms) or its space was freed under it (another consumer wrote the shared head back): what was read may have been overwritten; counted as lost (revoked)",
 			c->r->v.claim_timeout_ms);
 	return 0;
 }

@@ -52,6 +52,8 @@ int mpr_lib_error(int err, const char *fmt, ...) __attribute__((format(printf, 2
  * too small or it sets bytes past the known size (a newer caller's fields).
  */
 int mpr_lib_opts_check(const void *opts, size_t known, const char *what);
+/* 0, or -EINVAL (errno, message) when an options struct's reserved is set. */
+int mpr_lib_opts_reserved(unsigned int reserved, const char *what);
 
 /* Checks a layout for the sanity the library's own safety relies on. */
 int mpr_lib_check_layout(const struct mpmcring_layout *l);

@@ -52,6 +52,16 @@ int mpr_lib_opts_check(const void *opts, size_t known, const char *what)
 	return 0;
 }
 
+int mpr_lib_opts_reserved(unsigned int reserved, const char *what)
+{
+	if (!reserved)
+		return 0;
+	return mpr_lib_error(
+		EINVAL,
+		"%s: reserved is %#x: it must be 0 (set by a caller built for a newer library than %s? upgrade the library)",
+		what, reserved, MPMCRING_VERSION_STRING);
+}
+
 uint32_t mpmcring_version(void)
 {
 	return MPMCRING_VERSION_CODE(MPMCRING_VERSION_MAJOR, MPMCRING_VERSION_MINOR,
@@ -154,6 +164,8 @@ struct mpmcring *mpmcring_open_opts(const char *path, const struct mpmcring_open
 		return NULL;
 	if (opts)
 		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	if (mpr_lib_opts_reserved(o.reserved, "mpmcring_open_opts"))
+		return NULL;
 	if (!path)
 		path = MPMCRING_DEFAULT_PATH;
 	if (o.flags & ~MPMCRING_OPEN_RDONLY) {
@@ -274,6 +286,8 @@ struct mpmcring_consumer *mpmcring_consumer_new_opts(struct mpmcring *r,
 		return NULL;
 	if (opts)
 		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	if (mpr_lib_opts_reserved(o.reserved, "mpmcring_consumer_opts"))
+		return NULL;
 	if (o.flags & ~MPMCRING_CONSUMER_LOST_RECORDS) {
 		mpr_lib_error(EINVAL, "unknown consumer flags %#x", o.flags);
 		return NULL;

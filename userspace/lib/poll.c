@@ -43,6 +43,8 @@ struct mpmcring_poller *mpmcring_poller_new(const struct mpmcring_poller_opts *o
 		return NULL;
 	if (opts)
 		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	if (mpr_lib_opts_reserved(o.reserved, "mpmcring_poller_opts"))
+		return NULL;
 	p = calloc(1, sizeof(*p));
 	if (!p) {
 		mpr_lib_error(ENOMEM, "out of memory");

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,12 +41,15 @@ static const char cat_usage[] =
 	"                  consumers still get every record; a peek that falls\n"
 	"                  behind misses records and says so)\n"
 	"  -n, --count N   stop after N records\n"
-	"  -b, --batch N   records claimed at a time (default 64, 1-65536)\n"
+	"  -b, --batch N   records claimed at a time (default 64, 1-65536; at most\n"
+	"                  1 MiB of payload, or one larger record)\n"
 	"  -h, --help      this help\n\n"
-	"Losses (records dropped or overwritten before any consumer saw them) are\n"
-	"reported as {\"lost\":{\"dropped\":N,\"overwritten\":M}} lines with --json,\n"
-	"else on stderr; each loss is told to one consumer, so with other consumers\n"
-	"attached cat sees only its share. --peek reports records it missed as\n"
+	"Losses (records dropped or overwritten before any consumer saw them, and\n"
+	"records cat held past the ring's claim timeout: revoked, not printed) are\n"
+	"reported as {\"lost\":{\"dropped\":N,\"overwritten\":M,\"revoked\":R}}\n"
+	"lines with --json, else on stderr, always after the batch is committed;\n"
+	"each loss is told to one consumer, so with other consumers attached cat\n"
+	"sees only its share. --peek reports records it missed as\n"
 	"{\"missed\":{\"from\":POS,\"to\":POS}}. SIGINT, SIGTERM, a closed output pipe\n"
 	"and a destroyed ring end cat cleanly.\n\n"
 	"Kernel events (from mpmcring_events.ko, e.g. in /dev/mpmcring-events) are\n"
@@ -61,6 +65,13 @@ static const char cat_usage[] =
 	"Exit status: 0 success, 1 runtime error, 2 usage error, 3 ring not found.\n";
 
 enum cat_fmt { CAT_TEXT, CAT_HEX, CAT_JSON };
+
+/*
+ * Payload bytes one batch claims at most (the first record whatever its
+ * size): formatting (hex is 4.5 bytes a byte) happens with the batch
+ * claimed, and must end well within the ring's claim timeout.
+ */
+#define CAT_BATCH_BYTES (1U << 20)
 
 struct cat {
 	enum cat_fmt fmt;
@@ -130,24 +141,39 @@ static void cat_record(struct cat *k, FILE *f, const struct mpmcring_record *rec
 	k->done++;
 }
 
-/* JSON loss lines go into f, in order with the records; text on stderr. */
-static void cat_lost(struct cat *k, FILE *f, struct mpmcring_consumer *c)
+/* Adds the losses the library has for c to *lost; writes nothing. */
+static void cat_take_lost(struct mpmcring_consumer *c, struct mpmcring_lost *lost)
 {
-	struct mpmcring_lost lost;
+	struct mpmcring_lost more;
 
-	mpmcring_take_lost(c, &lost);
-	if (!lost.dropped && !lost.overwritten)
+	mpmcring_take_lost(c, &more);
+	lost->dropped += more.dropped;
+	lost->overwritten += more.overwritten;
+	lost->revoked += more.revoked;
+}
+
+/*
+ * Reports losses: with --json a line on stdout, in order with the records,
+ * else on stderr. Both may block (a pager, 2>&1 into a full pipe, Ctrl-S),
+ * so this is never called while a claim is held.
+ */
+static void cat_lost(struct cat *k, const struct mpmcring_lost *lost)
+{
+	if (!lost->dropped && !lost->overwritten && !lost->revoked)
 		return;
 	if (k->fmt == CAT_JSON) {
-		fprintf(f, "{\"lost\":{\"dropped\":%llu,\"overwritten\":%llu}}\n",
-			(unsigned long long)lost.dropped, (unsigned long long)lost.overwritten);
+		printf("{\"lost\":{\"dropped\":%llu,\"overwritten\":%llu,\"revoked\":%llu}}\n",
+		       (unsigned long long)lost->dropped, (unsigned long long)lost->overwritten,
+		       (unsigned long long)lost->revoked);
 		return;
 	}
 	/* In order with the records before it. */
 	fflush(stdout);
-	fprintf(stderr, "mpmcring cat: lost %llu records (dropped %llu, overwritten %llu)\n",
-		(unsigned long long)(lost.dropped + lost.overwritten),
-		(unsigned long long)lost.dropped, (unsigned long long)lost.overwritten);
+	fprintf(stderr,
+		"mpmcring cat: lost %llu records (dropped %llu, overwritten %llu, revoked %llu)\n",
+		(unsigned long long)(lost->dropped + lost->overwritten + lost->revoked),
+		(unsigned long long)lost->dropped, (unsigned long long)lost->overwritten,
+		(unsigned long long)lost->revoked);
 }
 
 /* 0 to go on, -1 at a clean end (closed pipe), else an exit code. */
@@ -209,8 +235,9 @@ static void cat_others(const char *path, struct mpmcring *r)
 
 /*
  * Consumes until the ring is empty (or forever with --follow). Each batch
- * is formatted into memory and committed before it is written: the claim
- * is never held while stdout blocks.
+ * is formatted into memory and committed before anything is written: no
+ * output (records, loss lines, messages) is written while a claim is
+ * held, so a blocked stdout or stderr never pins the ring.
  */
 static int cat_run(struct cat *k, const char *path, struct mpmcring *r, struct mpmcring_consumer *c)
 {
@@ -221,25 +248,23 @@ static int cat_run(struct cat *k, const char *path, struct mpmcring *r, struct m
 	int n, ret;
 
 	while (!cli_stop && (!k->count || k->done < k->count)) {
+		struct mpmcring_lost lost = { 0 };
 		unsigned int max = k->batch;
 		uint64_t before = k->done;
+		bool stale;
 		FILE *m;
 
 		/* Never claim more than --count lets us print. */
 		if (k->count && k->count - k->done < max)
 			max = (unsigned int)(k->count - k->done);
-		n = mpmcring_read_batch(c, &b, max, SIZE_MAX);
+		/* Bounded bytes too: the claim lasts while the batch is formatted. */
+		n = mpmcring_read_batch(c, &b, max, CAT_BATCH_BYTES);
 		if (n == -EBUSY) /* records are there; other consumers were quicker */
 			continue;
 		if (n == -EAGAIN) {
-			m = open_memstream(&buf, &len);
-			if (!m)
-				return cli_error("cat", "out of memory");
-			cat_lost(k, m, c);
-			fclose(m);
-			ret = cat_write(buf, len);
-			free(buf);
-			buf = NULL;
+			cat_take_lost(c, &lost);
+			cat_lost(k, &lost);
+			ret = cat_flush();
 			if (!ret && k->follow)
 				ret = cat_wait(path, r);
 			if (ret || !k->follow)
@@ -248,22 +273,28 @@ static int cat_run(struct cat *k, const char *path, struct mpmcring *r, struct m
 		}
 		if (n < 0)
 			return cli_error("cat", "%s: %s", path, mpmcring_errmsg());
+		/* Claimed: from here to the commit, nothing is written to any fd. */
+		cat_take_lost(c, &lost);
 		m = open_memstream(&buf, &len);
 		if (!m) {
 			mpmcring_commit(c);
 			return cli_error("cat", "out of memory");
 		}
-		cat_lost(k, m, c);
 		while (mpmcring_batch_next(&b, &rec))
 			cat_record(k, m, &rec);
 		fclose(m);
-		if (mpmcring_commit(c) == -ESTALE) {
+		stale = mpmcring_commit(c) == -ESTALE;
+		if (stale) {
 			/* Held past the claim timeout: the copy may be torn. */
 			k->done = before;
+			len = 0;
+			cat_take_lost(c, &lost); /* the revoked records */
+		}
+		/* Committed: output may block now. */
+		cat_lost(k, &lost);
+		if (stale)
 			fprintf(stderr, "mpmcring cat: %s: %s; not printed\n", path,
 				mpmcring_errmsg());
-			len = 0;
-		}
 		ret = cat_write(buf, len);
 		free(buf);
 		buf = NULL;
@@ -272,6 +303,14 @@ static int cat_run(struct cat *k, const char *path, struct mpmcring *r, struct m
 	}
 	ret = cat_flush();
 	return ret < 0 ? CLI_OK : ret;
+}
+
+/* True once the ring was destroyed (its file reports POLLHUP); no wait. */
+static bool cat_ring_gone(struct mpmcring *r)
+{
+	struct pollfd pfd = { .fd = mpmcring_fd(r), .events = POLLIN };
+
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP);
 }
 
 /* --peek: copies records with a cursor of its own; takes none. */
@@ -312,6 +351,11 @@ static int cat_peek(struct cat *k, const char *path, struct mpmcring *r)
 		ret = cat_flush();
 		if (ret || !k->follow)
 			break;
+		/* Nothing new: a destroyed ring will have nothing new ever. */
+		if (cat_ring_gone(r)) {
+			fprintf(stderr, "mpmcring cat: %s: the ring was destroyed\n", path);
+			break;
+		}
 		/*
 		 * A monitor cannot sleep in poll(): readiness means a record waits
 		 * at the head, which may be one it already copied. Short naps.

@@ -79,8 +79,8 @@ static void stat_layout_text(FILE *f, const char *path, const struct mpmcring_la
 	char name[sizeof(l->name) + 1] = { 0 }, h[32];
 
 	memcpy(name, l->name, sizeof(l->name));
-	fprintf(f, "ring          %s (name %s, ABI %u.%u)\n", path, name, l->abi_major,
-		l->abi_minor);
+	fprintf(f, "ring          %s (name %s, id %u for BPF programs, ABI %u.%u)\n", path, name,
+		l->id, l->abi_major, l->abi_minor);
 	fprintf(f, "size          %llu bytes (%s), granule %u, max record %u bytes\n",
 		(unsigned long long)l->data_size, human_bytes(l->data_size, h, sizeof(h)),
 		1U << l->granule_shift, l->max_record);
@@ -208,6 +208,7 @@ static void stat_json(FILE *f, const char *path, const struct mpmcring_layout *l
 	out_json_string(f, path);
 	fputs(",\"name\":", f);
 	out_json_string(f, name);
+	fprintf(f, ",\"id\":%u", l->id);
 	fprintf(f, ",\"time\":%.3f", s->wall);
 	fprintf(f,
 		",\"layout\":{\"abi\":\"%u.%u\",\"size\":%llu,\"granule\":%u,"

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: MIT
+/*
+ * mpmcring-exec: a BPF program (exec.bpf.c) writes every exec into an
+ * mpmcring ring; this loads it and consumes the ring with libmpmcring. Run
+ * it several times at once: each record reaches exactly one of them.
+ *
+ *   mpmcring-exec [-n COUNT] [RING]      RING: /dev/mpmcring by default
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/types.h>
+#include <bpf/libbpf.h>
+#include <mpmcring.h>
+
+#include "exec_event.h"
+#include "exec.skel.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = NULL;
+	long count = -1;
+	struct mpmcring *r;
+	struct mpmcring_consumer *c;
+	struct mpmcring_record rec;
+	struct mpmcring_lost lost;
+	struct exec_bpf *skel;
+	int opt, err;
+
+	while ((opt = getopt(argc, argv, "n:")) != -1) {
+		if (opt != 'n')
+			return fprintf(stderr, "usage: %s [-n COUNT] [RING]\n", argv[0]), 2;
+		count = strtol(optarg, NULL, 0);
+	}
+	if (optind < argc)
+		path = argv[optind];
+
+	r = mpmcring_open(path, 0);
+	c = r ? mpmcring_consumer_new(r) : NULL;
+	if (!c)
+		return fprintf(stderr, "%s\n", mpmcring_errmsg()), 1;
+
+	skel = exec_bpf__open();
+	if (!skel)
+		return fprintf(stderr, "opening the BPF object: %s\n", strerror(errno)), 1;
+	/* The ring is named by its id, which its layout tells. */
+	skel->rodata->ring_id = mpmcring_get_layout(r)->id;
+	err = exec_bpf__load(skel);
+	if (err)
+		return fprintf(stderr,
+			       "loading the BPF program: %s (is the module loaded, with BTF? see README)\n",
+			       strerror(-err)),
+		       1;
+	err = exec_bpf__attach(skel);
+	if (err)
+		return fprintf(stderr, "attaching: %s\n", strerror(-err)), 1;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	printf("%-7s %-7s %-6s %-16s %s\n", "PID", "PPID", "UID", "COMM", "FILENAME");
+
+	while (!stop && count != 0) {
+		if (mpmcring_read(c, &rec)) {
+			mpmcring_wait(r, 100);
+			continue;
+		}
+		if (rec.len >= sizeof(struct exec_event)) {
+			const struct exec_event *ev = rec.data;
+			unsigned int n = ev->filename_len;
+
+			if (n > rec.len - sizeof(*ev))
+				n = rec.len - sizeof(*ev);
+			printf("%-7u %-7u %-6u %-16.16s %.*s\n", ev->pid, ev->ppid, ev->uid,
+			       ev->comm, (int)n, (const char *)(ev + 1));
+			if (count > 0)
+				count--;
+		}
+		mpmcring_commit(c);
+		mpmcring_take_lost(c, &lost);
+		if (lost.dropped)
+			fprintf(stderr, "lost %llu records\n", (unsigned long long)lost.dropped);
+	}
+	fflush(stdout);
+	exec_bpf__destroy(skel);
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
+	return 0;
+}

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+
+package mpmcring_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"mpmcring.dev/go/mpmcring"
+)
+
+// The loop drains what is there, then returns Wait's error (here: a ring
+// in memory has no file to wait on; on a device, a cancelled context or a
+// destroyed ring) instead of spinning on it.
+func TestReadLoopReturnsOnErrors(t *testing.T) {
+	r := mpmcring.NewMemoryRingForTest(t, 5)
+	c, err := r.NewConsumer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	seen := 0
+	done := make(chan error, 1)
+	go func() { done <- readLoop(ctx, c, func([]byte) { seen++ }, func() {}) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("the loop ended without an error")
+		}
+		if seen != 5 {
+			t.Fatalf("the loop saw %d records, want 5", seen)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the loop spins on Wait's error (still running after 5 s)")
+	}
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What tests/vm/bpf.c and its BPF programs (tests/vm/bpf/NAME.bpf.c) share.
+ * The programs run on sys_enter of getppid(2) in the test's own process;
+ * the test passes what to do in the syscall's argument registers, which
+ * getppid ignores: syscall(SYS_getppid, op, a, b, c).
+ */
+#ifndef MPMCRING_BPF_TEST_H
+#define MPMCRING_BPF_TEST_H
+
+#define BT_SYSCALL 110 /* __NR_getppid on x86-64 */
+#define BT_MAX_THREADS 64
+
+/* op: what the program does. */
+#define BT_OUTPUT 1    /* a: thread, b: seq, c: flags; output kfunc */
+#define BT_RESERVE 2   /* the same through reserve, write, commit */
+#define BT_DISCARD 3   /* reserve, write, discard */
+#define BT_BAD_ID 4    /* output and reserve into ring a */
+#define BT_BAD_FLAGS 5 /* output and reserve with flags a */
+#define BT_BAD_LEN 6   /* reserve a bytes */
+#define BT_BAD_WRITE 7 /* reserve 16 bytes, write b bytes at a */
+#define BT_SMALL_LEN 8 /* output and reserve a & 15 bytes (0: refused) */
+
+/* A record the programs write. */
+struct bt_rec {
+	__u64 nonce; /* this run's, so records of other runs are told apart */
+	__u32 thread;
+	__u32 cpu;
+	__u64 seq;
+	__u64 op;
+};
+
+/* What the programs report (the skeleton's .bss). */
+struct bt_out {
+	__s64 ret; /* output's return, or the write's */
+	__s64 got; /* reserve gave a reservation: 1, else 0 */
+	__u64 ok[BT_MAX_THREADS];
+	__u64 failed[BT_MAX_THREADS];
+};
+
+#endif /* MPMCRING_BPF_TEST_H */

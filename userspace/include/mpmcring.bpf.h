@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mpmcring for BPF programs: the kfuncs the module offers to tracing
+ * programs (fentry, fexit, fmod_ret, tp_btf, LSM; on 6.12 also tracepoint,
+ * perf_event and kprobe programs). Include after vmlinux.h (or the kernel's
+ * types) and <bpf/bpf_helpers.h>. The program must be GPL-compatible, and
+ * the module must be loaded, with BTF, before the program is.
+ *
+ * A ring is named by its id: a loader reads it from the ring's layout
+ * (mpmcring_get_layout(r)->id in the library, or MPMCRING_IOC_INFO) and
+ * sets it in the program's read-only data before loading.
+ *
+ * Two ways to produce:
+ *
+ *   err = mpmcring_bpf_output(id, &ev, sizeof(ev), MPMCRING_BPF_NORMAL);
+ *
+ * copies one record (0, or -ENOENT, -EINVAL, -EMSGSIZE, -ENOSPC, -EAGAIN;
+ * the last three are counted as drops of the ring);
+ *
+ *   struct mpmcring_bpf_rsv *r = mpmcring_bpf_reserve(id, len, flags);
+ *   if (!r)
+ *           return 0;              (refused: counted by the ring)
+ *   mpmcring_bpf_write(r, 0, &hdr, sizeof(hdr));
+ *   mpmcring_bpf_write(r, sizeof(hdr), buf, n);
+ *   mpmcring_bpf_commit(r);        (or mpmcring_bpf_discard(r))
+ *
+ * builds a record of up to 64 KiB in pieces (bytes not written are zero).
+ * Records are never empty: a zero length is -EINVAL from output and NULL
+ * from reserve, not counted as a drop (it is the program's error).
+ * The verifier refuses a program that can return holding a reservation.
+ */
+#ifndef MPMCRING_BPF_H
+#define MPMCRING_BPF_H
+
+/* Priority classes for the flags argument (MPMCRING_PRIO_* in the uapi). */
+#define MPMCRING_BPF_LOW 0
+#define MPMCRING_BPF_NORMAL 1
+#define MPMCRING_BPF_CRITICAL 2
+
+/* A reservation; programs may read len. */
+struct mpmcring_bpf_rsv {
+	__u32 len;
+} __attribute__((preserve_access_index));
+
+extern int mpmcring_bpf_output(__u32 ring_id, const void *data, __u32 data__sz, __u64 flags) __ksym;
+extern struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(__u32 ring_id, __u32 len, __u64 flags) __ksym;
+extern int mpmcring_bpf_write(struct mpmcring_bpf_rsv *rsv, __u32 off, const void *data,
+			      __u32 data__sz) __ksym;
+extern void mpmcring_bpf_commit(struct mpmcring_bpf_rsv *rsv) __ksym;
+extern void mpmcring_bpf_discard(struct mpmcring_bpf_rsv *rsv) __ksym;
+
+#endif /* MPMCRING_BPF_H */
