@@ -83,7 +83,7 @@ add "packaging/deb_build_lintian_use" "$here/deb_test.sh"
 # counterexample; the markers tying the model to proto/ must catch drift.
 model="$top/tests/model"
 add "model/bounded" "$model/run.sh"
-add "model/mutants" "$model/plant.sh reclaim-ignores-slots announce-after-cas commit-plain-store revoke-plain-store positions-order claim-ignores-passed commit-ignores-passed claim-passed-store commit-first-start"
+add "model/mutants" "$model/plant.sh reclaim-ignores-slots announce-after-cas commit-plain-store revoke-plain-store positions-order claim-ignores-passed commit-ignores-passed claim-passed-store commit-first-start prod-seen-unchecked"
 add "model/markers_selftest" "$model/markers-selftest.sh"
 
 # The Go package (go/): vet, the tests under the race detector, the fuzzer.

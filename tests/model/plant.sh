@@ -27,6 +27,8 @@
 #   commit-first-start     a consumer commits with the start of its first
 #                          claim, not the oldest it holds (finding 6,
 #                          before f483eda)
+#   prod-seen-unchecked    mpr_claim_one() uses its cached prod_pos without
+#                          checking that the head lies below it
 #
 # Usage: tests/model/plant.sh [PLANT...]   (default: all)
 # Prints one line per plant, then "N passed, N failed"; exits non-zero when
@@ -49,6 +51,7 @@ plants=(
 "commit-ignores-passed|hostile-head-1p1c|stale_reported"
 "claim-passed-store|lease-1p1c|revoke_reported"
 "commit-first-start|hostile-head-1p1c|stale_reported"
+"prod-seen-unchecked|core-1p2c|head_sane"
 )
 
 # Applies one plant to the model at $1: every replacement must match once.
@@ -63,16 +66,16 @@ P = {
    "\t\t\t\t:: false -> lo = s\t/* PLANTED: the slots are ignored */\n"),
  ],
  "announce-after-cas": [
-  ("""			if
-			:: !holding ->
-				atomic {	/* [M:claim-announce] */
-					ANNOUNCE(c, h);
-					g_touched[c] = 0;
-					printf("TRAIL c%d: announces %d\\n", c, h)
-				}
-			:: else -> skip
-			fi;
-""", "\t\t\tskip;\t/* PLANTED: no announce before the cmpxchg */\n"),
+  ("""				if
+				:: !holding ->
+					atomic {	/* [M:claim-announce] */
+						ANNOUNCE(c, h);
+						g_touched[c] = 0;
+						printf("TRAIL c%d: announces %d\\n", c, h)
+					}
+				:: else -> skip
+				fi;
+""", "\t\t\t\tskip;\t/* PLANTED: no announce before the cmpxchg */\n"),
   ("""				if
 				:: !ok && cret == C_ESTALE -> break
 				:: !ok && cret == 0 -> tries++
@@ -121,6 +124,10 @@ P = {
  "claim-passed-store": [
   ("""							rep = (((IS_READ(c) -> kclaim[c] : slot[c]) & RV) != 0);""",
    """							rep = 0;	/* PLANTED: a plain store, REVOKED unread */"""),
+ ],
+ "prod-seen-unchecked": [
+  ("""			:: fast && BEFORE(r, ps) && W(h - r) < W(ps - r) && ALIGNED(h) -> p = ps""",
+   """			:: fast -> p = ps	/* PLANTED: the cached prod_pos, unchecked */"""),
  ],
  "commit-first-start": [
   ("""	:: !holding || BEFORE(h, g_cstart[c]) -> g_cstart[c] = h""",
