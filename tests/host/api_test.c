@@ -437,12 +437,13 @@ static void t_filled_structs_grow(struct tap *t)
 		uint64_t later_field; /* a newer caller's field */
 	} big = { .l = MPMCRING_OPTS(mpmcring_lost), .later_field = 0x5a5a };
 	struct mpmcring_lost unset = { 0 };
-	struct mpmcring_record rec;
+	struct mpmcring_record rec, many[4];
 	struct mpmcring_batch b;
 	struct hostring h;
 	struct mpmcring *r;
 	struct mpmcring_consumer *c;
-	unsigned int i;
+	unsigned int i, j, k;
+	int n;
 
 	CHECK(t, !ring(&h, 4096), "init");
 	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
@@ -474,6 +475,20 @@ static void t_filled_structs_grow(struct tap *t)
 	CHECK_EQ(t, b.reserved, 0);
 	CHECK_EQ(t, b.reserved2[0] | b.reserved2[1], 0);
 	CHECK_EQ(t, mpmcring_commit(c), 0);
+	/* mpmcring_read_many(): holding nothing (one record, then several),
+	 * then holding (the whole way). */
+	for (k = 0; k < 3; k++) {
+		memset(many, 0xff, sizeof(many));
+		n = mpmcring_read_many(c, many, k ? 4 : 1, SIZE_MAX);
+		CHECK(t, n > 0, "read_many %u: %d", k, n);
+		for (j = 0; j < (unsigned int)(n > 0 ? n : 0); j++) {
+			CHECK_EQ(t, many[j].reserved, 0);
+			for (i = 0; i < sizeof(rec.reserved2) / sizeof(rec.reserved2[0]); i++)
+				CHECK_EQ(t, many[j].reserved2[i], 0);
+		}
+		if (k != 1)
+			CHECK_EQ(t, mpmcring_commit(c), 0);
+	}
 	/* The room is there: no field ends where the struct ends. */
 	CHECK_EQ(t, sizeof(rec), offsetof(struct mpmcring_record, reserved2) + 24);
 	mpmcring_consumer_free(c);
