@@ -21,12 +21,13 @@ gnuplot -e "set terminal pngcairo" >/dev/null 2>&1 || term="png noenhanced size 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# summary.csv: mix,producers,consumers,size,mode,impl,reps,median,min,max,
-# ours_over_impl,ratio_min,ratio_max -> one file per series.
+# summary.csv (bench/report/render.py): mix,producers,consumers,size,mode,
+# impl,runs,median_rps,cv_rps,min_rps,max_rps,ours_over_impl,ratio_cv,
+# ratio_min,ratio_max,... -> one file per series.
 awk -F, -v t="$tmp" 'NR > 1 {
-	print $4, $8 / 1e6, $9 / 1e6, $10 / 1e6 > (t "/rate." $5 "." $1 "." $6)
+	print $4, $8 / 1e6, $10 / 1e6, $11 / 1e6 > (t "/rate." $5 "." $1 "." $6)
 	if ($6 != "ours")
-		print $4, $11, $12, $13 > (t "/ratio." $5 "." $6 "." $1)
+		print $4, $12, $14, $15 > (t "/ratio." $5 "." $6 "." $1)
 	mixes[$1] = 1; impls[$6] = 1
 } END {
 	for (m in mixes) print m > (t "/mixes")
@@ -78,7 +79,7 @@ for mode in single batch; do
 	{
 		echo "set terminal $term"
 		echo "set output '$dir/ratio_$mode.png'"
-		echo "set multiplot layout $(layout "$np") title 'ours / peer, records/s, same run, consume: $what (median over repetitions of the ratio within a repetition, bars: min-max; above 1: ours faster)'"
+		echo "set multiplot layout $(layout "$np") title 'ours / peer, records/s, consume: $what (median over rounds of the ratio within a round, bars: min-max; above 1: ours faster)'"
 		echo "set logscale x; set logscale y; set grid; set key top left; set xtics (16,64,256,1024,4096)"
 		echo "set yrange [*<0.5:2<*]"
 		echo "set xlabel 'record bytes'; set ylabel 'ours / peer'"
@@ -98,7 +99,7 @@ for mode in single batch; do
 done
 
 if [ -f "$dir/ipr.csv" ]; then
-	awk -F, 'NR > 1 && $1 != "none" { v[$1, $2] = $8; if (!($1 in s)) { s[$1] = 1; o[++n] = $1 } }
+	awk -F, 'NR > 1 && $1 != "none" { v[$1, $2] = $4; if (!($1 in s)) { s[$1] = 1; o[++n] = $1 } }
 		END { for (k = 1; k <= n; k++) print o[k], v[o[k], "single"], v[o[k], "batch"] }' \
 		"$dir/ipr.csv" >"$tmp/ipr.dat"
 	gnuplot <<EOF

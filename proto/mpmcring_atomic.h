@@ -31,6 +31,12 @@
 #define MPR_ACQUIRE_FENCE()		smp_rmb()
 #define mpr_likely(x)			likely(x)
 #define mpr_unlikely(x)			unlikely(x)
+/* For the per-record paths: inlined where they are used, constants folded. */
+#define MPR_ALWAYS_INLINE		__always_inline
+/* For what the per-record paths call only when something is unusual. */
+#define MPR_SLOW_PATH			noinline
+/* A loop in a function of its own: its values get the registers. */
+#define MPR_OWN_FRAME			noinline
 
 /* Fully ordered compare-and-swap; returns the value found. */
 static __always_inline __u64 mpr_cmpxchg(__u64 *p, __u64 old, __u64 new)
@@ -56,6 +62,7 @@ static __always_inline __u64 mpr_xchg(__u64 *p, __u64 new)
 #include <linux/types.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <sys/cdefs.h>
 
 #define MPR_READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define MPR_WRITE_ONCE(x, v)		__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
@@ -73,6 +80,10 @@ static __always_inline __u64 mpr_xchg(__u64 *p, __u64 new)
 #endif
 #define mpr_likely(x)			__builtin_expect(!!(x), 1)
 #define mpr_unlikely(x)			__builtin_expect(!!(x), 0)
+/* glibc's spellings (sys/cdefs.h) of the kernel's attributes. */
+#define MPR_ALWAYS_INLINE		__always_inline
+#define MPR_SLOW_PATH			__attribute_noinline__
+#define MPR_OWN_FRAME			__attribute_noinline__
 
 static inline __u64 mpr_cmpxchg(__u64 *p, __u64 old, __u64 new)
 {

@@ -163,6 +163,54 @@ static inline __u64 mpr_claims_floor(const struct mpr_view *v,
 }
 
 /*
+ * The walk of mpr_reclaim(): over finished records from r0 towards to, at
+ * most MPR_RECLAIM_WALK of them. Returns where it stopped; *freed is the
+ * end of the last record that ends at or before lo, *walked how many it
+ * passed, and *stop the state of the record it stopped at, and for
+ * MPR_REC_BAD (stamped but not fitting before to) its len and size. Its
+ * own function: the loop's values then stay in registers.
+ */
+static MPR_OWN_FRAME __u64 mpr_reclaim_walk(const struct mpr_view *v,
+					    __u64 r0, __u64 to, __u64 lo,
+					    __u64 *freed, unsigned int *walked,
+					    struct mpr_rec *stop)
+{
+	__u64 e, f, room = to - r0;
+	struct mpr_walker w;
+	unsigned int n = 0;
+	struct mpr_rec rec;
+
+	mpr_walker_init(&w, v);
+	stop->state = MPR_REC_NONE;
+	for (e = f = r0; room && n < MPR_RECLAIM_WALK; n++) {
+		/*
+		 * [M:reclaim-walk] [R2] pairs with [P2]: a finished record's
+		 * header is stable. Bounded by to, not prod_pos: a record
+		 * that ends past to stops the walk as one that ends past
+		 * prod_pos does.
+		 */
+		int st = mpr_walk_at(&w, e, room, &rec);
+
+		if (mpr_unlikely(st != MPR_REC_COMMITTED &&
+				 st != MPR_REC_DISCARDED)) {
+			stop->state = st;
+			if (st == MPR_REC_BAD) {
+				stop->len = rec.len;
+				stop->size = rec.size;
+			}
+			break;
+		}
+		e += rec.size;
+		room -= rec.size;
+		if (!mpr_before(lo, e))
+			f = e;	/* e <= lo */
+	}
+	*freed = f;
+	*walked = n;
+	return e;
+}
+
+/*
  * Moves reclaim_pos forward: over finished records only, walking their
  * stamps from reclaim_pos, and never past the head or a claim still held.
  * The walk is what makes reclaim safe whatever userspace wrote: a record
@@ -175,7 +223,7 @@ static inline void mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 	struct mpmcring_meta *m = v->meta;
 	struct mpr_pos pos;
 	__u64 r0, h, p, lo, e, to, freed, fix = 0;
-	unsigned int walked = 0;
+	unsigned int walked;
 	struct mpr_rec rec;
 	bool head_ok;
 
@@ -201,27 +249,15 @@ static inline void mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 	if (head_ok && h != lo && h != p &&
 	    mpr_record_at(v, h, p, &rec) == MPR_REC_NONE)
 		to = h;
-	for (e = freed = r0; e != to && walked < MPR_RECLAIM_WALK; walked++) {
-		/* [M:reclaim-walk] [R2] pairs with [P2]: a finished record's
-		 * header is stable.
-		 */
-		int st = mpr_record_at(v, e, p, &rec);
-
-		if (st != MPR_REC_COMMITTED && st != MPR_REC_DISCARDED)
-			break;
-		if (rec.size > to - e) {
-			/* No claim starts inside a record: a head there is
-			 * garbage; its record's end is the next boundary.
-			 * [M:reclaim-straddle]
-			 */
-			if (head_ok && to == h)
-				fix = e + rec.size;
-			break;
-		}
-		e += rec.size;
-		if (!mpr_before(lo, e))
-			freed = e;	/* e <= lo */
-	}
+	e = mpr_reclaim_walk(v, r0, to, lo, &freed, &walked, &rec);
+	/*
+	 * No claim starts inside a record: a head there is garbage; the end
+	 * of a record that fits before prod_pos is the next boundary.
+	 * [M:reclaim-straddle]
+	 */
+	if (rec.state == MPR_REC_BAD && head_ok && to == h && e != to &&
+	    rec.len <= v->max_record && rec.size <= p - e)
+		fix = e + rec.size;
 	if (freed != r0)
 		/* [M:reclaim-store] [R5] pairs with [P4]. */
 		MPR_STORE_RELEASE(&m->reclaim_pos, freed);
@@ -282,25 +318,25 @@ static inline void mpr_overwrite(const struct mpr_view *v, struct mpr_env *env,
 }
 
 /*
- * Reserves need bytes of ring space, leaving at least wm bytes free.
- * Returns 0 and the position, or MPR_FAIL_*. Never waits: at most
- * MPR_RESERVE_TRIES compare-and-swaps and two rounds of reclaim.
+ * mpr_reserve() past its first attempt: a ring that looks full (reclaim, at
+ * most two rounds) or a lost race (retries). tries is the lost races so far.
  */
-static inline int mpr_reserve(const struct mpr_view *v, struct mpr_env *env,
-			      __u64 need, __u64 wm, __u64 *pos)
+static MPR_SLOW_PATH int mpr_reserve_slow(const struct mpr_view *v,
+					  struct mpr_env *env, __u64 need,
+					  __u64 wm, __u64 *pos, int tries)
 {
 	struct mpmcring_meta *m = v->meta;
 	__u64 limit = v->data_size - wm;	/* in use after this, at most */
-	int tries, rounds = 0;
+	int rounds = 0;
 
-	for (tries = 0; tries < MPR_RESERVE_TRIES; tries++) {
+	for (; tries < MPR_RESERVE_TRIES; tries++) {
 		/* [M:reserve-load] [P4] pairs with [R5]; read before p so
 		 * that r <= p.
 		 */
 		__u64 r = MPR_LOAD_ACQUIRE(&m->reclaim_pos);
 		__u64 p = MPR_READ_ONCE(m->prod_pos);
 
-		if (mpr_unlikely(p + need - r > limit)) {	/* [M:reserve-full] */
+		if (p + need - r > limit) {	/* [M:reserve-full] */
 			if (rounds++ == 2)
 				return p + need - r > v->data_size ?
 					MPR_FAIL_FULL : MPR_FAIL_PRIORITY;
@@ -335,22 +371,71 @@ static inline int mpr_reserve(const struct mpr_view *v, struct mpr_env *env,
 	return MPR_FAIL_CONTENTION;
 }
 
-/* Writes the header of a record at pos (before its payload). */
-static inline void mpr_write_hdr(const struct mpr_view *v, __u64 pos,
-				 __u32 len, __u8 prio, __u8 flags)
+/*
+ * The first attempt of mpr_reserve(), for callers that inline it and take
+ * the rest out of line: true when it reserved (*pos). Otherwise the caller
+ * goes on with mpr_reserve_slow(..., *lost), *lost being the races this
+ * attempt lost (0 or 1). It is the first pass of mpr_reserve_slow()'s
+ * loop, where the model's steps (reserve-load, -full, -cas) are marked.
+ */
+static MPR_ALWAYS_INLINE bool mpr_reserve_fast(const struct mpr_view *v,
+					       struct mpr_env *env, __u64 need,
+					       __u64 wm, __u64 *pos, int *lost)
 {
-	struct mpmcring_rec_hdr *hdr = mpr_hdr(v, pos);
+	struct mpmcring_meta *m = v->meta;
+	/* [P4] pairs with [R5]; read before p so that r <= p. */
+	__u64 r = MPR_LOAD_ACQUIRE(&m->reclaim_pos);
+	__u64 p = MPR_READ_ONCE(m->prod_pos);
 
-	/* [M:publish-hdr] Marked: racing walkers may read it speculatively. */
-	MPR_WRITE_ONCE(hdr->len, len);
-	MPR_WRITE_ONCE(hdr->prio, prio);
-	MPR_WRITE_ONCE(hdr->flags, flags);
-	MPR_WRITE_ONCE(hdr->reserved, 0);
+	*lost = 0;
+	if (mpr_unlikely(p + need - r > v->data_size - wm))
+		return false;
+	mpr_env_racing(env);
+	/* Fully ordered: the [P4] load comes before the space is ours. */
+	if (mpr_unlikely(mpr_cmpxchg(&m->prod_pos, p, p + need) != p)) {
+		*lost = 1;
+		return false;
+	}
+	*pos = p;
+	return true;
+}
+
+/*
+ * Reserves need bytes of ring space, leaving at least wm bytes free.
+ * Returns 0 and the position, or MPR_FAIL_*. Never waits: at most
+ * MPR_RESERVE_TRIES compare-and-swaps and two rounds of reclaim. The first
+ * attempt is inlined; the rest is out of line, so the common case pays for
+ * nothing it does not do.
+ */
+static MPR_ALWAYS_INLINE int mpr_reserve(const struct mpr_view *v,
+					 struct mpr_env *env, __u64 need,
+					 __u64 wm, __u64 *pos)
+{
+	int lost;
+
+	if (mpr_likely(mpr_reserve_fast(v, env, need, wm, pos, &lost)))
+		return 0;
+	return mpr_reserve_slow(v, env, need, wm, pos, lost);
+}
+
+/* Writes the header of a record at pos (before its payload). */
+static MPR_ALWAYS_INLINE void mpr_write_hdr(const struct mpr_view *v,
+					    __u64 pos, __u32 len, __u8 prio,
+					    __u8 flags)
+{
+	union mpr_hdr_word u = {
+		.h = { .len = len, .prio = prio, .flags = flags, .reserved = 0 }
+	};
+
+	/* [M:publish-hdr] One marked store: racing walkers may read it
+	 * speculatively.
+	 */
+	MPR_WRITE_ONCE(*mpr_hdr(v, pos), u.w);
 }
 
 /* Finishes the record at pos: stamps it committed or discarded. */
-static inline void mpr_publish(const struct mpr_view *v, __u64 pos,
-			       __u64 state)
+static MPR_ALWAYS_INLINE void mpr_publish(const struct mpr_view *v,
+					  __u64 pos, __u64 state)
 {
 	/* [M:publish-stamp] [P2] pairs with [C1] and [R2]: header and payload
 	 * come first.

@@ -81,6 +81,8 @@ struct mpr_view {
 	__u64 data_size;
 	__u64 data_mask;
 	__u64 stamp_mask;	/* stamps - 1 */
+	__u64 gmask;		/* granule - 1 */
+	__u64 size_add;		/* header + granule - 1: see mpr_rec_size() */
 	__u32 gshift;		/* log2(granule) */
 	__u32 max_record;
 	__u32 max_consumers;
@@ -107,6 +109,8 @@ static inline void mpr_view_init(struct mpr_view *v,
 	v->data_size = l->data_size;
 	v->data_mask = l->data_size - 1;
 	v->gshift = l->granule_shift;
+	v->gmask = (1ULL << l->granule_shift) - 1;
+	v->size_add = MPMCRING_HDR_SIZE + v->gmask;
 	v->stamp_mask = (l->data_size >> l->granule_shift) - 1;
 	v->max_record = l->max_record;
 	v->max_consumers = l->max_consumers;
@@ -119,6 +123,7 @@ static inline void mpr_view_init(struct mpr_view *v,
 struct mpr_rec {
 	__u64 pos;
 	__u64 size;		/* bytes of ring space, header and padding included */
+	__u64 hdr;		/* the header word as read (union mpr_hdr_word) */
 	__u32 len;		/* payload bytes */
 	__u8 prio;
 	__u8 flags;
@@ -127,8 +132,9 @@ struct mpr_rec {
 
 enum {
 	MPR_REC_NONE = 0,	/* no finished record starts here (yet) */
-	MPR_REC_COMMITTED,
-	MPR_REC_DISCARDED,
+	/* The stamp states themselves: mpr_record_at() returns them as is. */
+	MPR_REC_COMMITTED = MPMCRING_STAMP_COMMITTED,
+	MPR_REC_DISCARDED = MPMCRING_STAMP_DISCARDED,
 	MPR_REC_BAD,		/* stamped, but the header does not fit */
 };
 
@@ -155,14 +161,13 @@ static inline bool mpr_before(__u64 a, __u64 b)
 
 static inline bool mpr_aligned(const struct mpr_view *v, __u64 pos)
 {
-	return !(pos & ((1ULL << v->gshift) - 1));
+	return !(pos & v->gmask);
 }
 
+/* Header and payload rounded up to the granule. */
 static inline __u64 mpr_rec_size(const struct mpr_view *v, __u32 len)
 {
-	__u64 g = 1ULL << v->gshift;
-
-	return ((__u64)MPMCRING_HDR_SIZE + len + g - 1) & ~(g - 1);
+	return ((__u64)len + v->size_add) & ~v->gmask;
 }
 
 static inline __u64 *mpr_stamp(const struct mpr_view *v, __u64 pos)
@@ -170,10 +175,23 @@ static inline __u64 *mpr_stamp(const struct mpr_view *v, __u64 pos)
 	return &v->stamps[(pos >> v->gshift) & v->stamp_mask];
 }
 
-static inline struct mpmcring_rec_hdr *mpr_hdr(const struct mpr_view *v,
-					       __u64 pos)
+/*
+ * A header is written and read as the one 64-bit word it is: one store for
+ * the producer, one load for a walker, and never half of an old header
+ * with half of a new one.
+ */
+union mpr_hdr_word {
+	struct mpmcring_rec_hdr h;
+	__u64 w;
+};
+
+_Static_assert(sizeof(union mpr_hdr_word) == MPMCRING_HDR_SIZE &&
+	       sizeof(struct mpmcring_rec_hdr) == MPMCRING_HDR_SIZE,
+	       "a record header is one 64-bit word");
+
+static inline __u64 *mpr_hdr(const struct mpr_view *v, __u64 pos)
 {
-	return (struct mpmcring_rec_hdr *)(v->data + (pos & v->data_mask));
+	return (__u64 *)(v->data + (pos & v->data_mask));
 }
 
 static inline void *mpr_payload(const struct mpr_view *v, __u64 pos)
@@ -193,14 +211,18 @@ struct mpr_pos {
  * prod held when each was read, so the snapshot keeps reclaim <= head <=
  * prod unless the head is corrupt.
  */
-static inline void mpr_positions(const struct mpr_view *v, struct mpr_pos *s)
+static MPR_ALWAYS_INLINE void mpr_positions(const struct mpr_view *v,
+					    struct mpr_pos *s)
 {
+	struct mpmcring_meta *m = v->meta;
+	struct mpmcring_cons_area *cons = v->cons;
+
 	/* [M:positions] Pairs with [R5]. */
-	s->reclaim = MPR_LOAD_ACQUIRE(&v->meta->reclaim_pos);
+	s->reclaim = MPR_LOAD_ACQUIRE(&m->reclaim_pos);
 	/* Pairs with [C2]. */
-	s->head = MPR_LOAD_ACQUIRE(&v->cons->head);
+	s->head = MPR_LOAD_ACQUIRE(&cons->head);
 	/* After the head: prod is never older than it. */
-	s->prod = MPR_LOAD_ACQUIRE(&v->meta->prod_pos);
+	s->prod = MPR_LOAD_ACQUIRE(&m->prod_pos);
 }
 
 /* A head outside [reclaim, prod], or between granules, is corrupt. */
@@ -212,36 +234,77 @@ static inline bool mpr_head_sane(const struct mpr_view *v,
 }
 
 /*
- * Reads the record that starts at pos, if a finished one does; it must end
- * at or before bound. The stamp carries the full position, so a stamp left by
- * an earlier lap never matches, and payload bytes are never taken for a
- * header: the header is read only after the stamp vouches for it.
+ * What reading records needs of a view, loaded once: a walk keeps these in
+ * registers across its acquire loads, where fields read through the view
+ * would be loaded again after each one.
  */
-static inline int mpr_record_at(const struct mpr_view *v, __u64 pos,
-				__u64 bound, struct mpr_rec *rec)
-{
-	const struct mpmcring_rec_hdr *hdr = mpr_hdr(v, pos);
-	/* [M:record-at] [C1] pairs with [P2]: the header and payload are visible. */
-	__u64 stamp = MPR_LOAD_ACQUIRE(mpr_stamp(v, pos));
-	__u32 len;
+struct mpr_walker {
+	const unsigned char *data;
+	__u64 *stamps;
+	__u64 data_mask;
+	__u64 size_add;		/* see mpr_rec_size() */
+	__u64 size_mask;	/* ~(granule - 1) */
+	__u32 gshift;
+	__u32 max_record;
+};
 
+static MPR_ALWAYS_INLINE void mpr_walker_init(struct mpr_walker *w,
+					      const struct mpr_view *v)
+{
+	w->data = v->data;
+	w->stamps = v->stamps;
+	w->data_mask = v->data_mask;
+	w->size_add = v->size_add;
+	w->size_mask = ~v->gmask;
+	w->gshift = v->gshift;
+	w->max_record = v->max_record;
+}
+
+/*
+ * Reads the record that starts at pos, if a finished one does; it must fit
+ * in the room bytes from pos. The stamp carries the full position, so a
+ * stamp left by an earlier lap never matches, and payload bytes are never
+ * taken for a header: the header is read only after the stamp vouches for
+ * it. pos is granule-aligned (every caller starts from a checked position
+ * and adds record sizes); then stamp ^ pos is the stamp's state exactly
+ * when the stamp is pos | state, and has high bits set otherwise.
+ */
+static MPR_ALWAYS_INLINE int mpr_walk_at(const struct mpr_walker *w, __u64 pos,
+					 __u64 room, struct mpr_rec *rec)
+{
+	__u64 off = pos & w->data_mask;
+	union mpr_hdr_word u;
+	__u64 state;
+
+	/* [M:record-at] [C1] pairs with [P2]: the header and payload are
+	 * visible. The stamp of pos's granule, as mpr_stamp() finds it.
+	 */
+	state = MPR_LOAD_ACQUIRE(&w->stamps[off >> w->gshift]) ^ pos;
 	rec->pos = pos;
-	if (stamp == (pos | MPMCRING_STAMP_COMMITTED))
-		rec->state = MPR_REC_COMMITTED;
-	else if (stamp == (pos | MPMCRING_STAMP_DISCARDED))
-		rec->state = MPR_REC_DISCARDED;
-	else
+	if (state - MPMCRING_STAMP_COMMITTED >
+	    MPMCRING_STAMP_DISCARDED - MPMCRING_STAMP_COMMITTED)
 		return rec->state = MPR_REC_NONE;
 
 	/* The space may be reused under a walker that has not claimed it. */
-	len = MPR_READ_SPECULATIVE(hdr->len);
-	rec->prio = MPR_READ_SPECULATIVE(hdr->prio);
-	rec->flags = MPR_READ_SPECULATIVE(hdr->flags);
-	if (len > v->max_record || mpr_rec_size(v, len) > bound - pos)
+	u.w = MPR_READ_SPECULATIVE(*(const __u64 *)(w->data + off));
+	rec->hdr = u.w;
+	rec->len = u.h.len;
+	rec->prio = u.h.prio;
+	rec->flags = u.h.flags;
+	rec->size = ((__u64)u.h.len + w->size_add) & w->size_mask;
+	if (u.h.len > w->max_record || rec->size > room)
 		return rec->state = MPR_REC_BAD;
-	rec->len = len;
-	rec->size = mpr_rec_size(v, len);
-	return rec->state;
+	return rec->state = (int)state;
+}
+
+/* mpr_walk_at() for one look: the record must end at or before bound. */
+static MPR_ALWAYS_INLINE int mpr_record_at(const struct mpr_view *v, __u64 pos,
+					   __u64 bound, struct mpr_rec *rec)
+{
+	struct mpr_walker w;
+
+	mpr_walker_init(&w, v);
+	return mpr_walk_at(&w, pos, bound - pos, rec);
 }
 
 /* ---------------------------------------------------------------------
@@ -249,12 +312,306 @@ static inline int mpr_record_at(const struct mpr_view *v, __u64 pos,
  */
 
 /*
+ * After a won compare-and-swap of the head from h by a consumer that held
+ * nothing: whether reclaim had already passed h. Returns 0 when it had not
+ * (the claim stands). Otherwise it is no claim at all and the announce is
+ * released: 1 when the caller tries again, -ESTALE when a revocation had
+ * marked the announce meanwhile (the kernel counted a revoked claim, and
+ * the records the head moved over are gone: the caller reports them).
+ */
+static MPR_ALWAYS_INLINE int mpr_claim_drop_passed(const struct mpr_view *v,
+						   __u64 *announce, __u64 h)
+{
+	/*
+	 * [M:claim-passed] A head written back by a co-tenant can make the
+	 * compare succeed on space reclaim has freed. The load pairs with
+	 * [R5]; the cmpxchg before it is fully ordered. The commit checks
+	 * again ([C5]) for a reclaim that passes the claim later.
+	 */
+	if (mpr_likely(!mpr_before(h, MPR_LOAD_ACQUIRE(&v->meta->reclaim_pos))))
+		return 0;
+	/*
+	 * An exchange, not a store: a revocation between the cmpxchg and
+	 * here marked the announce, and counted a claim the consumer must
+	 * hear of. [C4] pairs with [R6], as at the commit.
+	 */
+	if (mpr_xchg(announce, MPMCRING_SLOT_IDLE) & MPMCRING_SLOT_REVOKED)
+		return -ESTALE;
+	return 1;
+}
+
+/*
+ * Where a claim hands the committed records it takes, when the caller wants
+ * them all (fn(ctx, i, rec) for the i-th, inlined into the walk when fn is
+ * a constant); a NULL sink keeps the first only, in c->first.
+ */
+struct mpr_claim_sink {
+	void (*fn)(void *ctx, __u32 i, const struct mpr_rec *rec);
+	void *ctx;
+};
+
+/* What one claim attempt (mpr_claim_attempt()) came to, when nothing. */
+enum {
+	MPR_CLAIM_AGAIN = 0,	/* lost a race, or took only discarded ones */
+	MPR_CLAIM_STOP = -1,	/* final: *why says why (MPR_REC_*) */
+	/*
+	 * Final: revoked while it was made, on space reclaim had passed
+	 * (mpr_claim_drop_passed()); c->records says how many records the
+	 * head moved over, lost.
+	 */
+	MPR_CLAIM_STALE = -2,
+};
+
+/*
+ * One attempt at a claim (see mpr_claim_into()): the walk over finished
+ * records from the head, then the compare-and-swap that moves the head
+ * past them. Returns the records claimed (> 0), MPR_CLAIM_AGAIN,
+ * MPR_CLAIM_STALE, or MPR_CLAIM_STOP with *why: MPR_REC_NONE (nothing
+ * finished at the head), MPR_REC_BAD (inconsistent positions or framing),
+ * MPR_REC_COMMITTED (the first record exceeds a hard max_bytes).
+ * *announced tracks whether announce holds a start this claim wrote (to be
+ * cleared if it fails).
+ */
+static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
+					       __u64 *announce, bool holding,
+					       __u32 max_recs, __u64 max_bytes,
+					       bool hard_bytes,
+					       struct mpr_claim *c,
+					       const struct mpr_claim_sink *out,
+					       bool *announced, int *why)
+{
+	__u64 *headp = &v->cons->head;
+	__u64 h, p, e, bytes = 0;
+	__u32 n = 0, walked = 0;
+	struct mpr_walker w;
+	struct mpr_pos pos;
+	struct mpr_rec rec;
+	int st;
+
+	mpr_walker_init(&w, v);
+	mpr_positions(v, &pos);
+	if (!mpr_head_sane(v, &pos)) {
+		*why = MPR_REC_BAD;
+		return MPR_CLAIM_STOP;
+	}
+	h = pos.head;
+	p = pos.prod;
+	if (h == p) {
+		*why = MPR_REC_NONE;
+		return MPR_CLAIM_STOP;
+	}
+
+	/*
+	 * Committed records from the head on, up to max_recs of them, their
+	 * payload up to max_bytes (the first whatever its size unless
+	 * hard_bytes), and up to prod_pos; discarded ones are passed, at
+	 * most MPR_CLAIM_WALK of them. One record at a time, each checked as
+	 * mpr_walk_at() says, the likeliest case first. [M:claim-walk]
+	 */
+	e = h;
+	do {
+		st = mpr_walk_at(&w, e, p - e, &rec);
+		if (mpr_likely(st == MPR_REC_COMMITTED)) {
+			if (bytes + rec.len > max_bytes && (n || hard_bytes))
+				break;
+			if (out)
+				out->fn(out->ctx, n, &rec);
+			else if (!n)
+				c->first = rec;
+			bytes += rec.len;
+			n++;
+		} else if (st != MPR_REC_DISCARDED ||
+			   walked++ == MPR_CLAIM_WALK) {
+			break;
+		}
+		e += rec.size;
+	} while (n < max_recs && e != p);
+
+	if (e == h) {
+		/* Nothing here; report only what a stable head shows. */
+		if (MPR_LOAD_ACQUIRE(headp) != h)	/* [M:claim-recheck] */
+			return MPR_CLAIM_AGAIN;
+		*why = st;
+		return MPR_CLAIM_STOP;
+	}
+
+	/*
+	 * The announce goes out before the claim takes effect. The walk
+	 * above needed none: while the head stays at h, reclaim frees
+	 * nothing at or after h (mpr_claim_drop_passed() below catches a
+	 * head a co-tenant wrote back). [M:claim-announce]
+	 */
+	if (!holding) {
+		MPR_WRITE_ONCE(*announce, h);
+		*announced = true;
+	}
+	/* [M:claim-cas] [C2] pairs with [R3]: the announce is visible to
+	 * anyone who sees this claim.
+	 */
+	if (mpr_cmpxchg(headp, h, e) != h)
+		return MPR_CLAIM_AGAIN;
+	if (!holding) {
+		int passed = mpr_claim_drop_passed(v, announce, h);
+
+		if (mpr_unlikely(passed)) {
+			*announced = false;
+			if (passed < 0) {
+				c->records = n;
+				return MPR_CLAIM_STALE;
+			}
+			return MPR_CLAIM_AGAIN;
+		}
+	}
+	if (!n) {
+		/* Only discarded records: nothing to hand over. */
+		if (!holding) {
+			MPR_STORE_RELEASE(announce, MPMCRING_SLOT_IDLE);
+			*announced = false;
+		}
+		return MPR_CLAIM_AGAIN;
+	}
+	c->start = h;
+	c->end = e;
+	c->records = n;
+	c->bytes = bytes;
+	return n;
+}
+
+/*
+ * mpr_claim_attempt() cut down to its most common case, for consumers that
+ * take records one at a time and hold nothing: the committed record at the
+ * head, claimed with the same steps. Returns 1 when it claimed it,
+ * MPR_CLAIM_STOP (*why MPR_REC_NONE) when the ring is empty,
+ * MPR_CLAIM_STALE (c->records 1) when it was revoked while it was made
+ * (as in mpr_claim_attempt()), and MPR_CLAIM_AGAIN for anything else (a
+ * discarded or unfinished record, a corrupt head, a lost race, a head
+ * reclaim had passed): the caller then goes the whole way,
+ * mpr_claim_from() with *announced.
+ *
+ * prod_seen is a prod_pos this consumer loaded before, kept in its own
+ * memory: it stands in for prod_pos while it is at or past reclaim_pos
+ * and the head and its record fit below it. prod_pos only grows, so
+ * [reclaim, prod_seen] lies inside [reclaim, prod_pos] and every check
+ * decides as a fresh load would; whenever prod_seen is not enough, a fresh
+ * one is loaded and kept. A consumer behind the producers then does not
+ * pull the producers' line over once per record.
+ */
+static MPR_ALWAYS_INLINE int mpr_claim_one(const struct mpr_view *v,
+					   __u64 *announce, __u64 *prod_seen,
+					   struct mpr_claim *c,
+					   bool *announced, int *why)
+{
+	struct mpmcring_meta *m = v->meta;
+	__u64 *headp = &v->cons->head;
+	struct mpr_walker w;
+	struct mpr_pos pos;
+	struct mpr_rec rec;
+	int passed;
+
+	mpr_walker_init(&w, v);
+	/* Pairs with [R5]. */
+	pos.reclaim = MPR_LOAD_ACQUIRE(&m->reclaim_pos);
+	/* Pairs with [C2]. */
+	pos.head = MPR_LOAD_ACQUIRE(headp);
+	pos.prod = *prod_seen;
+	/*
+	 * reclaim <= head < prod_seen, the head on a granule: what a sane
+	 * head with something after it looks like against a fresh prod_pos.
+	 */
+	if (mpr_unlikely((__s64)(pos.prod - pos.reclaim) <= 0 ||
+			 pos.head - pos.reclaim >= pos.prod - pos.reclaim ||
+			 (pos.head & v->gmask))) {
+		/* Loaded after the head, as mpr_positions() does. */
+		pos.prod = MPR_LOAD_ACQUIRE(&m->prod_pos);
+		*prod_seen = pos.prod;
+		/* The whole way reports a corrupt head; never "empty". */
+		if (mpr_unlikely(!mpr_head_sane(v, &pos)))
+			return MPR_CLAIM_AGAIN;
+		if (pos.head == pos.prod) {
+			*why = MPR_REC_NONE;
+			return MPR_CLAIM_STOP;
+		}
+	}
+	if (mpr_unlikely(mpr_walk_at(&w, pos.head, pos.prod - pos.head,
+				     &rec) != MPR_REC_COMMITTED)) {
+		/*
+		 * Not finished yet, and the head still there: nothing to
+		 * claim. Anything else (a discarded record, a stale
+		 * prod_seen, a moved head) goes the whole way.
+		 */
+		if (rec.state == MPR_REC_NONE &&
+		    MPR_LOAD_ACQUIRE(headp) == pos.head) {
+			*why = MPR_REC_NONE;
+			return MPR_CLAIM_STOP;
+		}
+		return MPR_CLAIM_AGAIN;
+	}
+	MPR_WRITE_ONCE(*announce, pos.head);
+	*announced = true;
+	/* [C2] pairs with [R3], as in mpr_claim_attempt(). */
+	if (mpr_cmpxchg(headp, pos.head, pos.head + rec.size) != pos.head)
+		return MPR_CLAIM_AGAIN;
+	passed = mpr_claim_drop_passed(v, announce, pos.head);
+	if (mpr_unlikely(passed)) {
+		*announced = false;
+		if (passed < 0) {
+			c->records = 1;
+			return MPR_CLAIM_STALE;
+		}
+		return MPR_CLAIM_AGAIN;
+	}
+	c->first = rec;
+	c->start = pos.head;
+	c->end = pos.head + rec.size;
+	c->records = 1;
+	c->bytes = rec.len;
+	return 1;
+}
+
+/*
+ * mpr_claim_into() after a first attempt of the caller's own that came to
+ * MPR_CLAIM_AGAIN or MPR_CLAIM_STOP (then it starts over): announced is
+ * what that attempt left.
+ */
+static MPR_ALWAYS_INLINE int mpr_claim_from(const struct mpr_view *v,
+					    __u64 *announce, bool holding,
+					    __u32 max_recs, __u64 max_bytes,
+					    bool hard_bytes,
+					    struct mpr_claim *c,
+					    const struct mpr_claim_sink *out,
+					    bool announced)
+{
+	int tries, n = MPR_CLAIM_AGAIN, why = MPR_REC_NONE;
+
+	for (tries = 0; tries < MPR_CLAIM_TRIES; tries++) {
+		n = mpr_claim_attempt(v, announce, holding, max_recs, max_bytes,
+				      hard_bytes, c, out, &announced, &why);
+		if (n != MPR_CLAIM_AGAIN)
+			break;
+	}
+	if (n > 0)
+		return n;
+	if (n == MPR_CLAIM_STALE)	/* the announce is already idle */
+		return -ESTALE;
+	if (announced)	/* [M:claim-release] */
+		MPR_STORE_RELEASE(announce, MPMCRING_SLOT_IDLE);
+	if (n == MPR_CLAIM_AGAIN)
+		return -EBUSY;
+	if (why == MPR_REC_BAD)
+		return -EBADMSG;
+	/* A committed record stopped the walk: too big for a hard max_bytes. */
+	return why == MPR_REC_COMMITTED ? -EMSGSIZE : -EAGAIN;
+}
+
+/*
  * Claims up to max_recs records holding at most max_bytes of payload,
  * starting at the ring's head. With hard_bytes clear, the first record is
  * claimed whatever its size. announce is where the claim's start is kept
  * for reclaim to see: a consumer slot's start, or a kernel-memory word
  * (read(2)). holding says whether it already holds an older claim (then it
- * stays as it is: it covers this one too).
+ * stays as it is: it covers this one too). out, when not NULL, receives
+ * each committed record claimed, in order (max_recs of them at most);
+ * c->first is then left alone.
  *
  * Returns the number of records claimed (> 0), or -EAGAIN when there is
  * nothing to claim, -EMSGSIZE when the first record exceeds a hard
@@ -268,126 +625,53 @@ static inline int mpr_record_at(const struct mpr_view *v, __u64 pos,
  * (mpr_commit()), the oldest start of all it holds: a head written back
  * by a co-tenant can give a later claim a start below the first.
  */
-static inline int mpr_claim(const struct mpr_view *v, __u64 *announce,
-			    bool holding,
-			    __u32 max_recs, __u64 max_bytes, bool hard_bytes,
-			    struct mpr_claim *c)
+static MPR_ALWAYS_INLINE int mpr_claim_into(const struct mpr_view *v,
+					    __u64 *announce, bool holding,
+					    __u32 max_recs, __u64 max_bytes,
+					    bool hard_bytes,
+					    struct mpr_claim *c,
+					    const struct mpr_claim_sink *out)
 {
-	__u64 *headp = &v->cons->head;
-	int tries;
+	return mpr_claim_from(v, announce, holding, max_recs, max_bytes,
+			      hard_bytes, c, out, false);
+}
 
-	for (tries = 0; tries < MPR_CLAIM_TRIES; tries++) {
-		struct mpr_pos pos;
-		__u64 h, p, e, bytes = 0;
-		__u32 n = 0, walked = 0;
-		bool too_big = false, bad = false;
-		struct mpr_rec rec;
-
-		mpr_positions(v, &pos);
-		if (!mpr_head_sane(v, &pos))
-			return -EBADMSG;
-		h = pos.head;
-		p = pos.prod;
-		e = h;
-		if (h == p)
-			break;
-		if (!holding)	/* [M:claim-announce] */
-			MPR_WRITE_ONCE(*announce, h);
-
-		/* [M:claim-walk] Discarded records do not count in n: bound them too. */
-		while (n < max_recs && e != p && walked++ < max_recs + MPR_CLAIM_WALK) {
-			int st = mpr_record_at(v, e, p, &rec);
-
-			if (st == MPR_REC_NONE)
-				break;
-			if (st == MPR_REC_BAD) {
-				bad = true;
-				break;
-			}
-			if (st == MPR_REC_COMMITTED) {
-				if (bytes + rec.len > max_bytes &&
-				    (n > 0 || hard_bytes)) {
-					too_big = n == 0;
-					break;
-				}
-				if (!n++)
-					c->first = rec;
-				bytes += rec.len;
-			}
-			e += rec.size;
-		}
-
-		if (e == h) {
-			/* Nothing here; report only what a stable head shows. */
-			if (MPR_LOAD_ACQUIRE(headp) != h)	/* [M:claim-recheck] */
-				continue;
-			if (!holding)	/* [M:claim-release] */
-				MPR_STORE_RELEASE(announce, MPMCRING_SLOT_IDLE);
-			if (bad)
-				return -EBADMSG;
-			return too_big ? -EMSGSIZE : -EAGAIN;
-		}
-
-		/* [M:claim-cas] [C2] pairs with [R3]: the announce is
-		 * visible to anyone who sees this claim.
-		 */
-		if (mpr_cmpxchg(headp, h, e) != h)
-			continue;
-		/*
-		 * [M:claim-passed] A head written back by a co-tenant can
-		 * make the compare succeed on space reclaim has freed: not a
-		 * claim at all.
-		 * The commit checks again ([C5]) for a reclaim that passes it
-		 * later.
-		 */
-		if (!holding && mpr_before(h, MPR_LOAD_ACQUIRE(&v->meta->reclaim_pos))) {
-			/*
-			 * An exchange, not a store: a revocation between the
-			 * cmpxchg and here marked the announce, and counted a
-			 * claim the consumer must hear of. [C4] pairs with
-			 * [R6], as at the commit.
-			 */
-			if (mpr_xchg(announce, MPMCRING_SLOT_IDLE) &
-			    MPMCRING_SLOT_REVOKED) {
-				c->records = n;
-				return -ESTALE;
-			}
-			continue;
-		}
-		if (!n) {
-			/* Only discarded records: nothing to hand over. */
-			if (!holding)
-				MPR_STORE_RELEASE(announce, MPMCRING_SLOT_IDLE);
-			continue;
-		}
-		c->start = h;
-		c->end = e;
-		c->records = n;
-		c->bytes = bytes;
-		return n;
-	}
-	if (!holding)
-		MPR_STORE_RELEASE(announce, MPMCRING_SLOT_IDLE);
-	return tries < MPR_CLAIM_TRIES ? -EAGAIN : -EBUSY;
+static MPR_ALWAYS_INLINE int mpr_claim(const struct mpr_view *v,
+				       __u64 *announce, bool holding,
+				       __u32 max_recs, __u64 max_bytes,
+				       bool hard_bytes, struct mpr_claim *c)
+{
+	return mpr_claim_into(v, announce, holding, max_recs, max_bytes,
+			      hard_bytes, c, NULL);
 }
 
 /*
  * Steps through claimed records: fills rec with the next committed record in
  * [*cur, end) and moves *cur past it. Returns false at the end. Claimed
- * records cannot change, so this only re-reads what mpr_claim() checked.
+ * records cannot change while the lease holds, so this re-reads what
+ * mpr_claim() checked; the checks stay, because a revoked claim's space may
+ * be rewritten under it.
  */
-static inline bool mpr_claim_next(const struct mpr_view *v, __u64 *cur,
-				  __u64 end, struct mpr_rec *rec)
+static MPR_ALWAYS_INLINE bool mpr_claim_next(const struct mpr_view *v,
+					     __u64 *cur, __u64 end,
+					     struct mpr_rec *rec)
 {
-	while (*cur != end) {
-		int st = mpr_record_at(v, *cur, end, rec);
+	struct mpr_walker w;
+	__u64 e = *cur;
+
+	mpr_walker_init(&w, v);
+	while (e != end) {
+		int st = mpr_walk_at(&w, e, end - e, rec);
 
 		if (st != MPR_REC_COMMITTED && st != MPR_REC_DISCARDED)
-			return false;
-		*cur += rec->size;
-		if (st == MPR_REC_COMMITTED)
+			break;
+		e += rec->size;
+		if (st == MPR_REC_COMMITTED) {
+			*cur = e;
 			return true;
+		}
 	}
+	*cur = e;
 	return false;
 }
 

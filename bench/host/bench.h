@@ -1,21 +1,30 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * hostbench: mpmcring's producer protocol (the host harness) and library
- * consumers, side by side in one run with DPDK rte_ring, Concurrency Kit
- * ck_ring and a Vyukov bounded queue. What is shared by the files:
+ * consumers, side by side in one process with the rings users run today:
+ * DPDK rte_ring, Concurrency Kit ck_ring, a Vyukov bounded queue, BPF
+ * ringbuf's algorithm and Falco's per-CPU rings with a merging reader.
+ * It measures and writes raw rows; bench/report/ turns them into numbers.
+ * One job per file:
  *
- *   bench.h        records, workers, the implementation interface
- *   main.c         options, the matrix of configurations, interleaving
- *   run.c          one timed run: threads, pinning, checking every record
- *   report.c       medians, ratios, table, CSV and JSON
- *   limits.c       the machine's own limits: line transfer, CAS, copy
- *   impl_*.c       one implementation each: its producer and consumer loops
+ *   bench.h        records, workers, the implementation interface, the loops
+ *   main.c         options; runs the plan; writes the rows
+ *   plan.c         the configurations (mixes, sizes, modes) and their order
+ *   run.c          one timed run: threads, pinning, the measured window
+ *   check.c        every record accounted for, exactly once
+ *   machine.c      what else the machine did meanwhile: load, steal, CPU
+ *   out.c          runs.csv and machine.json, raw
+ *   ipr.c          instructions per record under callgrind (-I)
+ *   limits.c       the machine's limits: line transfer, CAS, copy
+ *   scale.c        reservation rate of 1, 2, 4 ... producers, no consumer
+ *   impl_*.c       one implementation each
  *
  * Every implementation moves records of cfg->size bytes: a producer copies
  * a record from its own buffer into the ring, a consumer looks at a few
- * bytes of it (in place for mpmcring, after copying out for the others) and
- * checks them. Each record carries its producer and sequence number, so a
- * run proves that every record arrived exactly once.
+ * bytes of it (in place where the ring allows it, after copying out where
+ * that is its API) and checks them. Each record carries its producer and
+ * sequence number, so every run proves that every record arrived exactly
+ * once.
  */
 #ifndef HOSTBENCH_H
 #define HOSTBENCH_H
@@ -26,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 
 #define HB_MAX_THREADS 256
 #define HB_BATCH 32 /* records per batched consume */
@@ -35,10 +45,11 @@
 /* What one run does: the same for every implementation. */
 struct hb_cfg {
 	unsigned int producers, consumers;
-	uint32_t size;	     /* record bytes (payload for mpmcring) */
-	bool batch;	     /* batched consume (else one record at a time) */
-	uint64_t records;    /* in all, over the producers */
-	uint64_t ring_bytes; /* capacity in record bytes, equal for all */
+	uint32_t size;	      /* record bytes (payload for the framed rings) */
+	bool batch;	      /* batched consume (else one record at a time) */
+	uint64_t ring_bytes;  /* ring memory, equal for all */
+	unsigned int warm_ms; /* threads running, not measured yet */
+	unsigned int run_ms;  /* the measured window */
 };
 
 /* What a consumer saw, per producer (its own copy: no sharing). */
@@ -52,29 +63,33 @@ struct hb_seen {
 
 struct hb_run;
 
-/* One thread of a run. */
+/* One thread of a run, alone on its cache lines. */
 struct hb_worker {
 	struct hb_run *run;
 	void *ring;
 	unsigned int idx; /* producer or consumer index */
 	bool producer;
-	int cpu;	      /* -1: not pinned */
-	uint64_t todo;	      /* producer: records to send */
+	int cpu; /* -1: not pinned */
+	pthread_t thread;
+	int tid;	      /* the kernel's id of the thread */
 	uint64_t fails;	      /* full (producer) or empty (consumer) tries */
 	struct hb_seen *seen; /* consumer */
 	void *priv;	      /* implementation's per-thread state */
-	double t_start, t_end;
 	int err;
+	/* Progress, read by the timing thread: own line. */
+	uint64_t done __attribute__((aligned(HB_CACHELINE))); /* sent or taken */
 } __attribute__((aligned(HB_CACHELINE)));
 
 struct hb_run {
 	const struct hb_cfg *cfg;
 	const struct hb_impl *impl;
-	/* Producers still running; consumers stop once it is 0 and the ring
-	 * is empty. Alone on its line. */
-	int producers_left __attribute__((aligned(HB_CACHELINE)));
-	int pad[HB_CACHELINE / sizeof(int) - 1];
 	bool oversubscribed; /* more threads than CPUs */
+	/* Set once, when producers are to stop; read by every producer. */
+	int stop __attribute__((aligned(HB_CACHELINE)));
+	/* Producers still running; consumers stop once it is 0 and the ring
+	 * is empty. */
+	int producers_left __attribute__((aligned(HB_CACHELINE)));
+	char pad[HB_CACHELINE - sizeof(int)];
 };
 
 /*
@@ -90,17 +105,17 @@ struct hb_impl {
 	/* In the consumer thread, before the start: per-thread state. */
 	int (*consumer_init)(void *ring, struct hb_worker *w);
 	void (*consumer_fini)(void *ring, struct hb_worker *w);
-	/* Sends w->todo records (retrying a full ring). */
+	/* Sends records until the run stops (retrying a full ring). */
 	void (*produce)(void *ring, struct hb_worker *w);
 	/* Takes records until the producers are done and the ring is empty. */
 	void (*consume)(void *ring, struct hb_worker *w, bool batch);
 	/* One thread, producer index 0: n records, each produced then
-	 * consumed (batch: HB_BATCH produced, then consumed in one batch).
+	 * consumed (batch: HB_BATCH produced, then consumed in batches).
 	 * The warm-up of every run and the instruction counts use it. */
 	int (*single)(void *ring, uint64_t n, bool batch, struct hb_seen *seen);
 };
 
-extern const struct hb_impl hb_ours, hb_rte, hb_ck, hb_vyukov;
+extern const struct hb_impl hb_ours, hb_rte, hb_ck, hb_vyukov, hb_bpfrb, hb_falco;
 
 /* ---- records ----------------------------------------------------------- */
 
@@ -156,8 +171,8 @@ static inline void hb_rec_take(struct hb_seen *s, const unsigned char *p, uint32
 		s->bad++;
 		return;
 	}
-	/* One consumer claims in ring order: a producer's records reach it
-	 * in the order they were sent. */
+	/* A consumer takes a producer's records in the order they were sent
+	 * (every ring here keeps that order per producer). */
 	if (seq < s->next[producer])
 		s->out_of_order++;
 	s->next[producer] = seq + 1;
@@ -206,9 +221,20 @@ static inline void hb_backoff(struct hb_worker *w, unsigned int *streak)
 	}
 }
 
+static inline bool hb_stopping(const struct hb_run *r)
+{
+	return __atomic_load_n(&r->stop, __ATOMIC_RELAXED);
+}
+
 static inline bool hb_producers_done(const struct hb_run *r)
 {
 	return !__atomic_load_n(&r->producers_left, __ATOMIC_ACQUIRE);
+}
+
+/* Progress the timing thread reads: one writer, relaxed. */
+static inline void hb_progress(struct hb_worker *w, uint64_t done)
+{
+	__atomic_store_n(&w->done, done, __ATOMIC_RELAXED);
 }
 
 /* ---- the loops every implementation shares ------------------------------ */
@@ -228,10 +254,11 @@ typedef unsigned int (*hb_take_fn)(void *ring, void *cs, bool batch, struct hb_s
 
 #define HB_INLINE static inline __attribute__((always_inline))
 
-/* A producer thread: w->todo records, waiting (hb_backoff) while full. */
+/* A producer thread: records until the run stops, waiting (hb_backoff)
+ * while the ring is full. w->done ends as the number sent. */
 HB_INLINE void hb_produce_loop(void *ring, struct hb_worker *w, uint32_t size, hb_send_fn send)
 {
-	unsigned char *src = aligned_alloc(HB_CACHELINE, size);
+	unsigned char *src = aligned_alloc(HB_CACHELINE, size < HB_CACHELINE ? HB_CACHELINE : size);
 	unsigned int streak;
 	uint64_t seq;
 
@@ -240,12 +267,18 @@ HB_INLINE void hb_produce_loop(void *ring, struct hb_worker *w, uint32_t size, h
 		return;
 	}
 	hb_rec_init(src, size);
-	for (seq = 0; seq < w->todo; seq++) {
+	for (seq = 0; !hb_stopping(w->run); seq++) {
 		hb_rec_fill(src, size, w->idx, seq);
 		streak = 0;
-		while (!send(ring, w->idx, src, size))
+		while (!send(ring, w->idx, src, size)) {
+			if (hb_stopping(w->run))
+				goto out; /* this one was not sent */
 			hb_backoff(w, &streak);
+		}
+		hb_progress(w, seq + 1);
 	}
+out:
+	hb_progress(w, seq);
 	free(src);
 }
 
@@ -254,12 +287,16 @@ HB_INLINE void hb_produce_loop(void *ring, struct hb_worker *w, uint32_t size, h
 HB_INLINE void hb_consume_loop(void *ring, struct hb_worker *w, bool batch, uint32_t size,
 			       hb_take_fn take)
 {
-	unsigned int streak = 0;
+	unsigned int streak = 0, n;
+	uint64_t taken = 0;
 
 	for (;;) {
 		bool done = hb_producers_done(w->run);
 
-		if (take(ring, w->priv, batch, w->seen, size)) {
+		n = take(ring, w->priv, batch, w->seen, size);
+		if (n) {
+			taken += n;
+			hb_progress(w, taken);
 			streak = 0;
 			continue;
 		}
@@ -269,12 +306,12 @@ HB_INLINE void hb_consume_loop(void *ring, struct hb_worker *w, bool batch, uint
 	}
 }
 
-/* One thread (for callgrind): send a record (or HB_BATCH), take them back
- * with the consumer state cs, n records in all. */
+/* One thread (warm-up, callgrind): send a record (or HB_BATCH), take them
+ * back with the consumer state cs, n records in all. */
 HB_INLINE int hb_single_loop(const char *name, void *ring, void *cs, uint64_t n, bool batch,
 			     struct hb_seen *seen, uint32_t size, hb_send_fn send, hb_take_fn take)
 {
-	unsigned char *src = aligned_alloc(HB_CACHELINE, size);
+	unsigned char *src = aligned_alloc(HB_CACHELINE, size < HB_CACHELINE ? HB_CACHELINE : size);
 	uint64_t seq = 0, got = 0;
 	unsigned int i, k = batch ? HB_BATCH : 1;
 
@@ -308,35 +345,84 @@ fail:
 int hb_copy_consumer_init(uint32_t size, struct hb_worker *w);
 void hb_copy_consumer_fini(void *ring, struct hb_worker *w);
 
-/* ---- run.c, report.c ---------------------------------------------------- */
+/* ---- run.c, check.c, machine.c --------------------------------------------- */
+
+/* What the machine did during a run's window, besides the run. */
+struct hb_noise {
+	double load1;	   /* load average at the start */
+	double steal;	   /* stolen CPU time / window, all CPUs together */
+	double cpu_share;  /* worker CPU time / (threads x window) */
+	double other_busy; /* CPU time others used / (CPUs x window) */
+	uint64_t nivcsw;   /* workers' involuntary context switches */
+};
 
 struct hb_result {
 	const char *impl;
 	struct hb_cfg cfg;
-	unsigned int rep;
-	double seconds;
-	double rate; /* records/s */
+	unsigned int round, slot; /* round, and place in the round's order */
+	double seconds;		  /* the window */
+	double rate;		  /* records/s taken in the window */
+	uint64_t records;	  /* in all, window or not */
 	uint64_t full_tries, empty_tries;
+	struct hb_noise noise;
 };
 
 /* Runs one configuration once; exits the program if a record went missing. */
-int hb_run_once(const struct hb_impl *impl, const struct hb_cfg *cfg, unsigned int rep,
-		struct hb_result *res);
+int hb_run_once(const struct hb_impl *impl, const struct hb_cfg *cfg, unsigned int round,
+		unsigned int slot, struct hb_result *res);
 /* Checks what the consumers saw against what producers sent. */
-int hb_verify(const char *who, const struct hb_cfg *cfg, struct hb_seen **seen, unsigned int nseen,
+int hb_verify(const char *who, unsigned int producers, struct hb_seen **seen, unsigned int nseen,
 	      const uint64_t *sent);
 unsigned int hb_ncpus(void);
 int hb_cpu(unsigned int i);
 double hb_now(void);
 
-/* limits.c: the machine's limits, printed and written to DIR/limits.*. */
-void hb_limits(const char *dir, const unsigned int *producers, unsigned int nprod,
-	       const uint32_t *sizes, unsigned int nsizes, bool quick);
+/* machine.c */
+struct hb_machine_sample {
+	double t;
+	uint64_t steal_ticks, busy_ticks; /* all CPUs, from /proc/stat */
+};
+void hb_machine_sample(struct hb_machine_sample *s);
+double hb_loadavg1(void);
+/* CPU seconds a thread has run, and its involuntary context switches. */
+double hb_thread_cpu(pthread_t t);
+uint64_t hb_thread_nivcsw(pid_t tid);
+void hb_machine_describe(char *buf, size_t len);
+/* Waits until the machine is at most max_busy busy (0..1), at most
+ * max_wait_s seconds; returns the seconds waited. */
+double hb_wait_quiet(double max_busy, double max_wait_s);
 
-void hb_report_add(const struct hb_result *r);
-void hb_report_write(const char *dir, const struct hb_impl *const *impls, unsigned int nimpls,
-		     const char *cmdline);
-void hb_report_config_line(const struct hb_impl *const *impls, unsigned int nimpls,
-			   const struct hb_cfg *cfg, unsigned int done, unsigned int total);
+/* plan.c */
+struct hb_plan {
+	unsigned int np[64], nc[64], nmix;
+	uint32_t sizes[32];
+	unsigned int nsizes;
+	bool modes[2]; /* [0] single, [1] batch */
+	unsigned int rounds;
+	const struct hb_impl *impls[16];
+	unsigned int nimpls;
+};
+void hb_plan_default_mixes(struct hb_plan *p, bool quick);
+int hb_plan_parse_mixes(struct hb_plan *p, char *s);
+int hb_plan_parse_sizes(struct hb_plan *p, char *s);
+int hb_plan_parse_impls(struct hb_plan *p, char *s);
+const struct hb_impl *hb_impl_named(const char *name);
+/* The implementation that runs at place slot of round r (rotating order). */
+const struct hb_impl *hb_plan_order(const struct hb_plan *p, unsigned int r, unsigned int slot);
+
+/* out.c */
+void hb_out_open(const char *dir, const char *cmdline, const struct hb_plan *plan, bool quick);
+void hb_out_run(const struct hb_result *r);
+void hb_out_close(void);
+
+/* limits.c: the machine's limits, printed and written to DIR/limits.csv. */
+void hb_limits(const char *dir, bool quick);
+/* scale.c: reservation rate of 1, 2, 4 ... producers, DIR/scale.csv. */
+void hb_scale(const char *dir, bool quick);
+
+/* ipr.c: instructions per record of each implementation (under callgrind). */
+int hb_ipr(const struct hb_plan *plan, uint32_t size, uint64_t records);
+/* The records' own work without a ring ("none"), n records. */
+void hb_none_loop(uint32_t size, uint64_t n, struct hb_seen *seen);
 
 #endif /* HOSTBENCH_H */

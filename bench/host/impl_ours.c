@@ -3,8 +3,8 @@
  * mpmcring: the module's producer code over process memory (hostring:
  * reserve, copy the payload in, commit), consumed by the library attached
  * to the same memory, zero-copy: mpmcring_read() + mpmcring_commit() for one
- * record at a time, mpmcring_read_batch() + mpmcring_batch_next() + one
- * mpmcring_commit() for a batch. Records are read where they lie.
+ * record at a time, mpmcring_read_many() + one mpmcring_commit() for a
+ * batch (the records of one claim, filled in at once). Records are read where they lie.
  *
  * The data area is cfg->ring_bytes; a record takes its size plus the 8-byte
  * header, rounded to the granule (8 bytes, the module's default).
@@ -102,7 +102,6 @@ HB_INLINE unsigned int ours_take(void *ring, void *cs, bool batch, struct hb_see
 	struct ours *o = ring;
 	struct mpmcring_consumer *c = cs;
 	struct mpmcring_record rec;
-	struct mpmcring_batch b;
 	int n;
 
 	if (!batch) {
@@ -115,12 +114,15 @@ HB_INLINE unsigned int ours_take(void *ring, void *cs, bool batch, struct hb_see
 			return 1;
 		}
 	} else {
-		n = mpmcring_read_batch(c, &b, HB_BATCH, SIZE_MAX);
+		struct mpmcring_record recs[HB_BATCH];
+		int i;
+
+		n = mpmcring_read_many(c, recs, HB_BATCH, SIZE_MAX);
 		if (n > 0) {
-			while (mpmcring_batch_next(&b, &rec)) {
-				if (rec.len != size)
+			for (i = 0; i < n; i++) {
+				if (recs[i].len != size)
 					seen->bad++;
-				hb_rec_take(seen, rec.data, size, o->producers);
+				hb_rec_take(seen, recs[i].data, size, o->producers);
 			}
 			mpmcring_commit(c);
 			return n;

@@ -301,10 +301,10 @@ static void write_rows(const char *dir)
 	fclose(f);
 }
 
-void hb_limits(const char *dir, const unsigned int *producers, unsigned int nprod,
-	       const uint32_t *sizes, unsigned int nsizes, bool quick)
+void hb_limits(const char *dir, bool quick)
 {
 	uint64_t n_pp = quick ? 200000 : 1000000, n_cas = quick ? 500000 : 2000000;
+	static const uint32_t sizes[] = { 16, 64, 256, 1024, 4096 };
 	double v[LIM_REPS], pp;
 	unsigned int i, k, p;
 
@@ -325,20 +325,19 @@ void hb_limits(const char *dir, const unsigned int *producers, unsigned int npro
 		       hb_cpu(hb_ncpus() - 1), median_of(v, LIM_REPS));
 		row("cross", 2, 1 << 20, median_of(v, LIM_REPS), "GB/s");
 	}
-	for (i = 0; i < nprod; i++) {
-		for (p = 0; p < i; p++)
-			if (producers[p] == producers[i])
-				break;
-		if (p < i)
-			continue; /* done already */
+	/* One shared counter, 1, 2, 4 ... threads and every CPU: the
+	 * reservation line of any single-counter design (docs/scaling.md). */
+	for (p = 1; p <= hb_ncpus();
+	     p = p < hb_ncpus() && 2 * p > hb_ncpus() ? hb_ncpus() : 2 * p) {
 		for (k = 0; k < LIM_REPS; k++)
-			v[k] = producers[i] * n_cas /
-			       lim_run(cas_loop, producers[i], n_cas, prod_cpu);
-		printf("  CAS increments of one counter, %u thread%s: %.1f M/s\n", producers[i],
-		       producers[i] > 1 ? "s" : "", median_of(v, LIM_REPS) / 1e6);
-		row("cas", producers[i], 0, median_of(v, LIM_REPS), "ops/s");
+			v[k] = p * n_cas / lim_run(cas_loop, p, n_cas, prod_cpu);
+		printf("  CAS increments of one counter, %u thread%s: %.1f M/s\n", p,
+		       p > 1 ? "s" : "", median_of(v, LIM_REPS) / 1e6);
+		row("cas", p, 0, median_of(v, LIM_REPS), "ops/s");
+		if (p == hb_ncpus())
+			break;
 	}
-	for (i = 0; i < nsizes; i++) {
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		uint64_t n = (quick ? 64ULL << 20 : 512ULL << 20) / sizes[i];
 
 		for (k = 0; k < LIM_REPS; k++)

@@ -1,23 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * hostbench: throughput of mpmcring (hostring producers + library consumers)
- * against DPDK rte_ring, ck_ring and a Vyukov queue, in one run.
+ * against the rings users run today, in one process, interleaved.
  *
- *   hostbench [-m MIXES] [-s SIZES] [-M single,batch] [-r REPS] [-n RECORDS]
- *             [-R RING_BYTES] [-o DIR] [-q] [-v] [-l]
+ *   hostbench [-m MIXES] [-s SIZES] [-M single,batch] [-r ROUNDS] [-i IMPLS]
+ *             [-w WARM_MS] [-t RUN_MS] [-W BUSY_PCT [-X WAIT_S]] [-R RING_BYTES]
+ *             [-o DIR] [-q] [-l]
  *   hostbench -1 IMPL [-n RECORDS] [-s SIZE] [-b]
+ *   hostbench -I [-i IMPLS] [-n RECORDS] [-s SIZE]      (under callgrind)
  *
- * MIXES is a list of PxC (default 1x1,1x2,2x1,2x2, then NxN up to the CPU
- * count; -q: 1x1,2x2; see default_mixes()). Every configuration runs REPS times; within a repetition every
- * implementation runs once, in an order that rotates with the repetition, so
- * a drift of the machine touches them all alike. RECORDS is per run (default:
- * by record size, see records_for()). -q: the quick set for CI. -v: a line
- * per run. Afterwards the machine's limits are measured (limits.c); -l
- * skips them.
+ * MIXES is a list of PxC (default: see plan.c; -q: 1x1,2x2). For every
+ * configuration, ROUNDS rounds; in each round every implementation runs
+ * once, in an order that rotates with the round (plan.c). A run is a fixed
+ * time: WARM_MS unmeasured, then RUN_MS measured (run.c). -W: before each
+ * round, wait (WAIT_S at most, default 60) until the rest of the machine
+ * uses at most BUSY_PCT percent of it (machine.c). Rows go to
+ * DIR/runs.csv as runs end (out.c); bench/report/ computes the medians,
+ * spreads and ratios. Afterwards the machine's limits (limits.c) and the
+ * reservation rate of 1, 2, 4 ... producers (scale.c); -l skips both.
  *
  * -1 runs IMPL on one thread, each record produced then consumed (-b: 32 at
- * a time, one batch), for instruction counts under callgrind; IMPL "none"
- * does only the benchmark's own work on each record (the baseline).
+ * a time, consumed in batches); IMPL "none" does only the benchmark's own
+ * work on each record. -I counts the instructions per record of
+ * each implementation under callgrind (ipr.c).
  *
  * Exit status: 0, 1 when a record was lost, duplicated or damaged, 2 on a
  * setup failure.
@@ -29,188 +34,154 @@
 
 #include "bench.h"
 
-static const struct hb_impl *const impls[] = { &hb_ours, &hb_rte, &hb_ck, &hb_vyukov };
-#define NIMPLS (sizeof(impls) / sizeof(impls[0]))
-
-#define MAXLIST 32
-
 static struct {
-	unsigned int np[MAXLIST], nc[MAXLIST], nmix;
-	uint32_t sizes[MAXLIST];
-	unsigned int nsizes;
-	bool modes[2]; /* [0] single, [1] batch */
-	unsigned int reps;
-	uint64_t records; /* 0: by size */
+	struct hb_plan plan;
+	unsigned int warm_ms, run_ms;
+	unsigned int quiet_pct, quiet_wait_s; /* -W, -X */
+	uint64_t records;		      /* -1, -I */
 	uint64_t ring_bytes;
 	const char *out;
-	bool quick, verbose, no_limits;
+	bool quick, no_limits;
 	const char *single;
-	bool single_batch;
+	bool single_batch, ipr;
+	char *impls;
 } opt = {
-	.reps = 7,
 	.ring_bytes = 1 << 20,
 	.out = "results",
 };
 
-/* Fixed per configuration: 256 MiB of records, within 512 Ki - 4 Mi records
- * (an eighth of that for -q). */
-static uint64_t records_for(uint32_t size)
-{
-	uint64_t n = (256ULL << 20) / size;
-
-	if (opt.records)
-		return opt.records;
-	n = n < (512 << 10) ? (512 << 10) : n > (4 << 20) ? (4 << 20) : n;
-	return opt.quick ? n / 8 : n;
-}
-
-/*
- * The four small mixes, then NxN up to the CPU count. A mix that needs two
- * threads of one role on one CPU is left out: rte_ring and ck_ring make a
- * thread wait, spinning, for an earlier thread of its role, and with both
- * on one CPU every record waits for a time slice (see run.c).
- */
-static void default_mixes(void)
-{
-	static const unsigned int base[][2] = { { 1, 1 }, { 1, 2 }, { 2, 1 }, { 2, 2 } };
-	unsigned int i, n;
-
-	for (i = 0; i < 4; i++) {
-		if (opt.quick && base[i][0] != base[i][1])
-			continue; /* -q: 1x1 and 2x2 */
-		if (base[i][0] > hb_ncpus() || base[i][1] > hb_ncpus()) {
-			fprintf(stderr,
-				"hostbench: %uP%uC left out: more threads of one role than CPUs\n",
-				base[i][0], base[i][1]);
-			continue;
-		}
-		opt.np[opt.nmix] = base[i][0];
-		opt.nc[opt.nmix++] = base[i][1];
-	}
-	for (n = 4; !opt.quick && 2 * n <= hb_ncpus() && opt.nmix < MAXLIST; n *= 2) {
-		opt.np[opt.nmix] = n;
-		opt.nc[opt.nmix++] = n;
-	}
-	/* An odd core count: fill every CPU once as well. */
-	n = hb_ncpus() / 2;
-	if (!opt.quick && n > 2 && (n & (n - 1)) && opt.nmix < MAXLIST) {
-		opt.np[opt.nmix] = n;
-		opt.nc[opt.nmix++] = n;
-	}
-}
-
-static int parse_mixes(char *s)
-{
-	char *tok, *save = NULL;
-
-	for (tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		unsigned int p, c;
-
-		if (sscanf(tok, "%ux%u", &p, &c) != 2 || !p || !c || p + c > HB_MAX_THREADS ||
-		    p > HB_MAX_THREADS / 2 || opt.nmix == MAXLIST)
-			return -1;
-		opt.np[opt.nmix] = p;
-		opt.nc[opt.nmix++] = c;
-	}
-	return opt.nmix ? 0 : -1;
-}
-
-static int parse_sizes(char *s)
-{
-	char *tok, *save = NULL;
-
-	for (tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		unsigned long v = strtoul(tok, NULL, 0);
-
-		/* Powers of two from 16: equal byte capacity in every ring. */
-		if (v < 16 || v > 65536 || (v & (v - 1)) || opt.nsizes == MAXLIST)
-			return -1;
-		opt.sizes[opt.nsizes++] = v;
-	}
-	return opt.nsizes ? 0 : -1;
-}
-
-static const struct hb_impl *impl_named(const char *name)
-{
-	unsigned int i;
-
-	for (i = 0; i < NIMPLS; i++)
-		if (!strcmp(impls[i]->name, name))
-			return impls[i];
-	return NULL;
-}
-
-/* The work of the benchmark itself, without a ring: fill, look, count. */
-static int run_none(const struct hb_cfg *cfg, struct hb_seen *seen)
-{
-	unsigned char *buf = aligned_alloc(HB_CACHELINE, cfg->size);
-	uint64_t seq;
-
-	if (!buf)
-		return 2;
-	hb_rec_init(buf, cfg->size);
-	for (seq = 0; seq < cfg->records; seq++) {
-		hb_rec_fill(buf, cfg->size, 0, seq);
-		/* Keeps the compiler from folding fill into take. */
-		__asm__ __volatile__("" : : "r"(buf) : "memory");
-		hb_rec_take(seen, buf, cfg->size, 1);
-	}
-	free(buf);
-	return hb_verify("none", cfg, &seen, 1, &cfg->records);
-}
-
-/* One thread, for callgrind: the setup, then n records through the ring.
- * IMPL "none" is the baseline: the records' own work without any ring. */
+/* One thread: the setup, then n records through the ring. */
 static int run_single(void)
 {
-	const struct hb_impl *im = impl_named(opt.single);
+	const struct hb_impl *im = hb_impl_named(opt.single);
 	struct hb_cfg cfg = {
 		.producers = 1,
 		.consumers = 1,
-		.size = opt.nsizes ? opt.sizes[0] : 64,
+		.size = opt.plan.nsizes ? opt.plan.sizes[0] : 64,
 		.batch = opt.single_batch,
-		.records = opt.records ? opt.records : 100000,
 		.ring_bytes = opt.ring_bytes,
 	};
+	uint64_t n = opt.records ? opt.records : 100000;
 	struct hb_seen *seen;
 	void *ring;
 	int rc = 2;
 
-	if (strcmp(opt.single, "none") && !im) {
-		fprintf(stderr, "hostbench: no implementation named %s\n", opt.single);
-		return 2;
-	}
 	seen = calloc(1, sizeof(*seen));
-	if (!seen) {
-		fprintf(stderr, "hostbench: out of memory\n");
-		return 2;
+	if (seen && !strcmp(opt.single, "none")) {
+		/* The baseline: the records' own work, no ring. */
+		hb_none_loop(cfg.size, n, seen);
+		rc = hb_verify("none", 1, &seen, 1, &n) ? 1 : 0;
+		free(seen);
+		return rc;
 	}
 	if (!im) {
-		rc = run_none(&cfg, seen) ? 1 : 0;
-	} else if (!(ring = im->create(&cfg))) {
-		fprintf(stderr, "hostbench: %s: ring setup failed\n", im->name);
-	} else {
-		rc = im->single(ring, cfg.records, cfg.batch, seen) ||
-		     hb_verify(im->name, &cfg, &seen, 1, &cfg.records);
-		im->destroy(ring);
+		fprintf(stderr, "hostbench: no implementation named %s\n", opt.single);
+		free(seen);
+		return 2;
 	}
+	if (!seen || !(ring = im->create(&cfg))) {
+		fprintf(stderr, "hostbench: %s: ring setup failed\n", im->name);
+		free(seen);
+		return 2;
+	}
+	rc = im->single(ring, n, cfg.batch, seen) || hb_verify(im->name, 1, &seen, 1, &n);
+	im->destroy(ring);
 	free(seen);
 	return rc;
 }
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: hostbench [-m PxC,...] [-s SIZES] [-M single,batch] [-r REPS]\n"
-			"                 [-n RECORDS] [-R RING_BYTES] [-o DIR] [-q] [-v] [-l]\n"
-			"       hostbench -1 IMPL [-n RECORDS] [-s SIZE] [-b]\n");
+	fprintf(stderr,
+		"usage: hostbench [-m PxC,...] [-s SIZES] [-M single,batch] [-r ROUNDS] [-i IMPLS]\n"
+		"                 [-w WARM_MS] [-t RUN_MS] [-W BUSY_PCT [-X WAIT_S]] [-R RING_BYTES]\n"
+		"                 [-o DIR] [-q] [-l]\n"
+		"       hostbench -1 IMPL [-n RECORDS] [-s SIZE] [-b]\n"
+		"       hostbench -I [-i IMPLS] [-n RECORDS] [-s SIZE]   (under valgrind --tool=callgrind)\n");
 	exit(2);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The progress line of a configuration (stderr): medians only. */
+static void progress(const struct hb_cfg *cfg, const struct hb_result *res, unsigned int n,
+		     unsigned int done, unsigned int total)
+{
+	const struct hb_plan *p = &opt.plan;
+	unsigned int i, k, m;
+	double v[128];
+
+	fprintf(stderr, "[%3u/%u] %3uP%uC %5uB %-6s", done, total, cfg->producers, cfg->consumers,
+		cfg->size, cfg->batch ? "batch" : "single");
+	for (i = 0; i < p->nimpls; i++) {
+		for (k = 0, m = 0; k < n && m < 128; k++)
+			if (res[k].impl == p->impls[i]->name)
+				v[m++] = res[k].rate;
+		qsort(v, m, sizeof(*v), cmp_double);
+		fprintf(stderr, " %s %.2f", p->impls[i]->name,
+			m ? (m % 2 ? v[m / 2] : (v[m / 2 - 1] + v[m / 2]) / 2) / 1e6 : 0.0);
+	}
+	fprintf(stderr, " Mrec/s (load %.1f)\n", hb_loadavg1());
+}
+
+static void run_plan(const char *cmdline)
+{
+	const struct hb_plan *p = &opt.plan;
+	unsigned int m, s, md, r, slot, done = 0, total, n;
+	struct hb_result *res;
+
+	total = p->nmix * p->nsizes * (p->modes[0] + p->modes[1]);
+	res = calloc((size_t)p->rounds * p->nimpls, sizeof(*res));
+	if (!res)
+		exit(2);
+	hb_out_open(opt.out, cmdline, p, opt.quick);
+	fprintf(stderr,
+		"hostbench: %u configurations x %u rounds x %u implementations, %u + %u ms each, %u CPUs, ring %llu bytes\n",
+		total, p->rounds, p->nimpls, opt.warm_ms, opt.run_ms, hb_ncpus(),
+		(unsigned long long)opt.ring_bytes);
+	for (m = 0; m < p->nmix; m++)
+		for (s = 0; s < p->nsizes; s++)
+			for (md = 0; md < 2; md++) {
+				struct hb_cfg cfg = {
+					.producers = p->np[m],
+					.consumers = p->nc[m],
+					.size = p->sizes[s],
+					.batch = md,
+					.ring_bytes = opt.ring_bytes,
+					.warm_ms = opt.warm_ms,
+					.run_ms = opt.run_ms,
+				};
+
+				if (!p->modes[md])
+					continue;
+				if (cfg.ring_bytes / cfg.size < 4 * HB_BATCH)
+					usage();
+				for (r = 0, n = 0; r < p->rounds; r++) {
+					if (opt.quiet_pct)
+						hb_wait_quiet(opt.quiet_pct / 100.0,
+							      opt.quiet_wait_s);
+					for (slot = 0; slot < p->nimpls; slot++, n++) {
+						hb_run_once(hb_plan_order(p, r, slot), &cfg, r,
+							    slot, &res[n]);
+						hb_out_run(&res[n]);
+					}
+				}
+				progress(&cfg, res, n, ++done, total);
+			}
+	hb_out_close();
+	free(res);
 }
 
 int main(int argc, char **argv)
 {
-	char cmdline[1024] = "", sizes_q[] = "64,1024";
-	unsigned int m, s, md, rep, i, done = 0, total;
+	char cmdline[1024] = "", sizes_q[] = "64,1024", sizes_all[] = "16,64,256,1024,4096";
 	size_t len = 0;
+	unsigned int i;
 	int ch;
 
 	for (i = 0; i < (unsigned int)argc; i++)
@@ -221,22 +192,37 @@ int main(int argc, char **argv)
 			if (!p[1] && i + 1 < (unsigned int)argc)
 				cmdline[len++] = ' ';
 		}
-	while ((ch = getopt(argc, argv, "m:s:M:r:n:R:o:qvl1:b")) != -1) {
+	while ((ch = getopt(argc, argv, "m:s:M:r:i:w:t:W:X:n:R:o:ql1:bI")) != -1) {
 		switch (ch) {
 		case 'm':
-			if (parse_mixes(optarg))
+			if (hb_plan_parse_mixes(&opt.plan, optarg))
 				usage();
 			break;
 		case 's':
-			if (parse_sizes(optarg))
+			if (hb_plan_parse_sizes(&opt.plan, optarg))
 				usage();
 			break;
 		case 'M':
-			opt.modes[0] = strstr(optarg, "single") != NULL;
-			opt.modes[1] = strstr(optarg, "batch") != NULL;
+			opt.plan.modes[0] = strstr(optarg, "single") != NULL;
+			opt.plan.modes[1] = strstr(optarg, "batch") != NULL;
 			break;
 		case 'r':
-			opt.reps = atoi(optarg);
+			opt.plan.rounds = atoi(optarg);
+			break;
+		case 'i':
+			opt.impls = optarg;
+			break;
+		case 'w':
+			opt.warm_ms = atoi(optarg);
+			break;
+		case 't':
+			opt.run_ms = atoi(optarg);
+			break;
+		case 'W':
+			opt.quiet_pct = atoi(optarg);
+			break;
+		case 'X':
+			opt.quiet_wait_s = atoi(optarg);
 			break;
 		case 'n':
 			opt.records = strtoull(optarg, NULL, 0);
@@ -250,9 +236,6 @@ int main(int argc, char **argv)
 		case 'q':
 			opt.quick = true;
 			break;
-		case 'v':
-			opt.verbose = true;
-			break;
 		case 'l':
 			opt.no_limits = true;
 			break;
@@ -262,76 +245,45 @@ int main(int argc, char **argv)
 		case 'b':
 			opt.single_batch = true;
 			break;
+		case 'I':
+			opt.ipr = true;
+			break;
 		default:
 			usage();
 		}
 	}
-	if (opt.ring_bytes < 65536 || (opt.ring_bytes & (opt.ring_bytes - 1)) || !opt.reps ||
-	    opt.reps > 100)
+	if (opt.ring_bytes < 65536 || (opt.ring_bytes & (opt.ring_bytes - 1)) ||
+	    opt.plan.rounds > 100 || hb_plan_parse_impls(&opt.plan, opt.impls))
 		usage();
 	if (opt.single)
 		return run_single();
+	if (opt.ipr)
+		return hb_ipr(&opt.plan, opt.plan.nsizes ? opt.plan.sizes[0] : 64,
+			      opt.records ? opt.records : 50000);
 
-	if (!opt.nmix)
-		default_mixes();
-	if (!opt.nsizes) {
-		if (opt.quick) {
-			parse_sizes(sizes_q);
-		} else {
-			static const uint32_t all[] = { 16, 64, 256, 1024, 4096 };
-
-			memcpy(opt.sizes, all, sizeof(all));
-			opt.nsizes = 5;
-		}
-	}
-	if (!opt.modes[0] && !opt.modes[1])
-		opt.modes[0] = opt.modes[1] = true;
-	if (opt.quick && opt.reps == 7)
-		opt.reps = 3;
+	if (!opt.plan.nmix)
+		hb_plan_default_mixes(&opt.plan, opt.quick);
+	if (!opt.plan.nsizes && hb_plan_parse_sizes(&opt.plan, opt.quick ? sizes_q : sizes_all))
+		usage();
+	if (!opt.plan.modes[0] && !opt.plan.modes[1])
+		opt.plan.modes[0] = opt.plan.modes[1] = true;
+	if (!opt.plan.rounds)
+		opt.plan.rounds = opt.quick ? 5 : 7;
+	if (!opt.warm_ms)
+		opt.warm_ms = opt.quick ? 20 : 50;
+	if (!opt.run_ms)
+		opt.run_ms = opt.quick ? 80 : 250;
+	if (!opt.quiet_wait_s)
+		opt.quiet_wait_s = 60;
 
 	if (mkdir(opt.out, 0755) && errno != EEXIST) {
 		fprintf(stderr, "hostbench: cannot create %s: %s\n", opt.out, strerror(errno));
 		return 2;
 	}
-	total = opt.nmix * opt.nsizes * (opt.modes[0] + opt.modes[1]);
-	fprintf(stderr,
-		"hostbench: %u configurations x %u repetitions x %zu implementations, %u CPUs, ring %llu bytes\n",
-		total, opt.reps, NIMPLS, hb_ncpus(), (unsigned long long)opt.ring_bytes);
-	for (m = 0; m < opt.nmix; m++)
-		for (s = 0; s < opt.nsizes; s++)
-			for (md = 0; md < 2; md++) {
-				struct hb_cfg cfg = {
-					.producers = opt.np[m],
-					.consumers = opt.nc[m],
-					.size = opt.sizes[s],
-					.batch = md,
-					.records = records_for(opt.sizes[s]),
-					.ring_bytes = opt.ring_bytes,
-				};
-
-				if (!opt.modes[md])
-					continue;
-				if (cfg.ring_bytes / cfg.size < 2 * HB_BATCH)
-					usage();
-				for (rep = 0; rep < opt.reps; rep++)
-					for (i = 0; i < NIMPLS; i++) {
-						struct hb_result r;
-
-						hb_run_once(impls[(i + rep) % NIMPLS], &cfg, rep,
-							    &r);
-						hb_report_add(&r);
-						if (opt.verbose)
-							fprintf(stderr,
-								"  %-8s rep %u: %.3f s, %.2f Mrec/s, %llu full, %llu empty tries\n",
-								r.impl, rep, r.seconds,
-								r.rate / 1e6,
-								(unsigned long long)r.full_tries,
-								(unsigned long long)r.empty_tries);
-					}
-				hb_report_config_line(impls, NIMPLS, &cfg, ++done, total);
-			}
-	hb_report_write(opt.out, impls, NIMPLS, cmdline);
-	if (!opt.no_limits)
-		hb_limits(opt.out, opt.np, opt.nmix, opt.sizes, opt.nsizes, opt.quick);
+	run_plan(cmdline);
+	if (!opt.no_limits) {
+		hb_limits(opt.out, opt.quick);
+		hb_scale(opt.out, opt.quick);
+	}
 	return 0;
 }

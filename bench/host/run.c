@@ -1,11 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * One timed run: a fresh ring, a warm-up through it on this thread (faults
- * its pages in, warms the caches the same way for every implementation),
- * then the producers and consumers on their own threads, pinned one per CPU
- * as below, released together by a barrier. The time is from the first
- * thread past the barrier to the last thread done. Afterwards every record is accounted for; a missing,
- * duplicated or damaged record ends the program.
+ * One timed run of one implementation at one configuration:
+ *
+ *   1. a fresh ring, and a warm-up through it on this thread (faults its
+ *      pages in, warms the caches the same way for every implementation);
+ *   2. the producers and consumers on their own threads, pinned as below,
+ *      released together by a barrier;
+ *   3. warm_ms of running unmeasured (start-up, the ring filling), then the
+ *      window: the records the consumers took in run_ms, and what the
+ *      machine did meanwhile (machine.c);
+ *   4. the producers told to stop, the consumers drain the ring, and every
+ *      record sent is accounted for (check.c): a missing, duplicated or
+ *      damaged record ends the program.
+ *
+ * A run lasts a fixed time, whatever the implementation's speed, and is
+ * measured in its steady state only: neither the start nor the drain are
+ * in the window.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -13,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
 
 #include "bench.h"
 
@@ -31,6 +43,14 @@ double hb_now(void)
 void hb_yield(void)
 {
 	sched_yield();
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
 }
 
 /* First CPU of the core this one belongs to (itself when not SMT). */
@@ -72,18 +92,6 @@ static void find_cpus(void)
 		cpus[ncpus++] = -1;
 }
 
-int hb_copy_consumer_init(uint32_t size, struct hb_worker *w)
-{
-	w->priv = aligned_alloc(HB_CACHELINE, (size_t)size * HB_BATCH);
-	return w->priv ? 0 : -ENOMEM;
-}
-
-void hb_copy_consumer_fini(void *ring, struct hb_worker *w)
-{
-	(void)ring;
-	free(w->priv);
-}
-
 unsigned int hb_ncpus(void)
 {
 	find_cpus();
@@ -96,6 +104,18 @@ int hb_cpu(unsigned int i)
 	return cpus[i % ncpus];
 }
 
+int hb_copy_consumer_init(uint32_t size, struct hb_worker *w)
+{
+	w->priv = aligned_alloc(HB_CACHELINE, (size_t)size * HB_BATCH);
+	return w->priv ? 0 : -ENOMEM;
+}
+
+void hb_copy_consumer_fini(void *ring, struct hb_worker *w)
+{
+	(void)ring;
+	free(w->priv);
+}
+
 static pthread_barrier_t start;
 
 static void *thread_main(void *arg)
@@ -104,6 +124,7 @@ static void *thread_main(void *arg)
 	struct hb_run *run = w->run;
 	const struct hb_impl *im = run->impl;
 
+	w->tid = (int)syscall(SYS_gettid);
 	if (!w->producer) {
 		/* Allocated here: on this thread's CPU, in its own arena. */
 		w->seen = calloc(1, sizeof(*w->seen));
@@ -113,72 +134,18 @@ static void *thread_main(void *arg)
 			w->err = im->consumer_init(w->ring, w);
 	}
 	pthread_barrier_wait(&start);
-	w->t_start = hb_now();
 	if (!w->err) {
-		if (w->producer) {
+		if (w->producer)
 			im->produce(w->ring, w);
-			__atomic_fetch_sub(&run->producers_left, 1, __ATOMIC_RELEASE);
-		} else {
+		else
 			im->consume(w->ring, w, run->cfg->batch);
-		}
-	} else if (w->producer) {
-		__atomic_fetch_sub(&run->producers_left, 1, __ATOMIC_RELEASE);
 	}
-	w->t_end = hb_now();
+	if (w->producer)
+		__atomic_fetch_sub(&run->producers_left, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
-static uint64_t sum_squares(uint64_t n)
-{
-	uint64_t s = 0, i;
-
-	for (i = 0; i < n; i++)
-		s += i * i;
-	return s;
-}
-
-int hb_verify(const char *who, const struct hb_cfg *cfg, struct hb_seen **seen, unsigned int nseen,
-	      const uint64_t *sent)
-{
-	uint64_t total = 0, sent_total = 0, bad = 0, ooo = 0;
-	unsigned int p, c;
-	int err = 0;
-
-	for (c = 0; c < nseen; c++) {
-		total += seen[c]->records;
-		bad += seen[c]->bad;
-		ooo += seen[c]->out_of_order;
-	}
-	for (p = 0; p < cfg->producers; p++) {
-		uint64_t n = 0, sum = 0, sq = 0, want = sent[p];
-
-		sent_total += want;
-		for (c = 0; c < nseen; c++) {
-			n += seen[c]->count[p];
-			sum += seen[c]->sum[p];
-			sq += seen[c]->sumsq[p];
-		}
-		if (n != want || sum != want * (want - 1) / 2 || sq != sum_squares(want)) {
-			fprintf(stderr,
-				"hostbench: %s: producer %u sent %llu records, %llu arrived (sequence sums %s)\n",
-				who, p, (unsigned long long)want, (unsigned long long)n,
-				sum == want * (want - 1) / 2 && sq == sum_squares(want)
-					? "match"
-					: "differ: lost or duplicated records");
-			err = -1;
-		}
-	}
-	if (total != sent_total || bad || ooo) {
-		fprintf(stderr,
-			"hostbench: %s: %llu records sent, %llu delivered, %llu damaged, %llu out of order\n",
-			who, (unsigned long long)sent_total, (unsigned long long)total,
-			(unsigned long long)bad, (unsigned long long)ooo);
-		err = -1;
-	}
-	return err;
-}
-
-/* Warm-up records: two ring's worth, capped. */
+/* Warm-up records: two rings' worth, capped. */
 static uint64_t warmup_records(const struct hb_cfg *cfg)
 {
 	uint64_t n = 2 * cfg->ring_bytes / cfg->size;
@@ -186,108 +153,143 @@ static uint64_t warmup_records(const struct hb_cfg *cfg)
 	return n > 131072 ? 131072 : n;
 }
 
-int hb_run_once(const struct hb_impl *impl, const struct hb_cfg *cfg, unsigned int rep,
-		struct hb_result *res)
-{
-	unsigned int nthreads = cfg->producers + cfg->consumers, i, k, c;
-	struct hb_run run = { .cfg = cfg, .impl = impl };
-	struct hb_worker *w;
-	struct hb_seen *warm, **seen;
-	pthread_t *th;
-	pthread_attr_t attr;
-	uint64_t *sent, warm_n;
-	double t0 = 0, t1 = 0;
-	char who[128];
-	void *ring;
+/* What the timing thread samples at each end of the window. */
+struct window_end {
+	double t;
+	uint64_t taken, nivcsw;
+	double cpu;
+	struct hb_machine_sample m;
+};
 
-	snprintf(who, sizeof(who), "%s %uP%uC %uB %s rep %u", impl->name, cfg->producers,
-		 cfg->consumers, cfg->size, cfg->batch ? "batch" : "single", rep);
-	ring = impl->create(cfg);
-	w = aligned_alloc(HB_CACHELINE, sizeof(*w) * nthreads);
-	th = calloc(nthreads, sizeof(*th));
-	seen = calloc(cfg->consumers, sizeof(*seen));
-	sent = calloc(cfg->producers, sizeof(*sent));
-	warm = calloc(1, sizeof(*warm));
-	if (!ring || !w || !th || !seen || !sent || !warm) {
-		fprintf(stderr, "hostbench: %s: out of memory setting up the ring\n", who);
+static void window_sample(struct hb_worker *w, unsigned int n, struct window_end *e)
+{
+	unsigned int k;
+
+	memset(e, 0, sizeof(*e));
+	for (k = 0; k < n; k++) {
+		if (!w[k].producer)
+			e->taken += __atomic_load_n(&w[k].done, __ATOMIC_RELAXED);
+		e->cpu += hb_thread_cpu(w[k].thread);
+		e->nivcsw += hb_thread_nivcsw(w[k].tid);
+	}
+	hb_machine_sample(&e->m);
+	e->t = e->m.t;
+}
+
+/*
+ * Producers take CPUs from the first, consumers from the last: two threads
+ * of the same role share a CPU only when the role has more threads than
+ * there are CPUs. Threads are pinned: a thread the scheduler moves lands
+ * on a CPU with cold caches and in the way of another thread.
+ */
+static void place(struct hb_worker *w, unsigned int nthreads)
+{
+	unsigned int k;
+
+	for (k = 0; k < nthreads; k++)
+		w[k].cpu = w[k].producer ? hb_cpu(w[k].idx)
+					 : hb_cpu(hb_ncpus() - 1 - w[k].idx % hb_ncpus());
+}
+
+static void start_thread(struct hb_worker *w, const char *who)
+{
+	pthread_attr_t attr;
+	cpu_set_t set;
+
+	pthread_attr_init(&attr);
+	if (w->cpu >= 0) {
+		CPU_ZERO(&set);
+		CPU_SET(w->cpu, &set);
+		if (pthread_attr_setaffinity_np(&attr, sizeof(set), &set)) {
+			w->cpu = -1;
+			if (!pin_failed_told)
+				fprintf(stderr,
+					"hostbench: cannot pin threads; running unpinned\n");
+			pin_failed_told = true;
+		}
+	}
+	if (pthread_create(&w->thread, &attr, thread_main, w)) {
+		/* Pinning may be refused at start: try without. */
+		pthread_attr_destroy(&attr);
+		pthread_attr_init(&attr);
+		w->cpu = -1;
+		if (pthread_create(&w->thread, &attr, thread_main, w)) {
+			fprintf(stderr, "hostbench: %s: cannot start a thread\n", who);
+			exit(2);
+		}
+	}
+	pthread_attr_destroy(&attr);
+}
+
+static void warm_up(const struct hb_impl *impl, const struct hb_cfg *cfg, void *ring,
+		    const char *who)
+{
+	struct hb_seen *warm = calloc(1, sizeof(*warm));
+	uint64_t n = warmup_records(cfg);
+
+	if (!warm) {
+		fprintf(stderr, "hostbench: %s: out of memory\n", who);
 		exit(2);
 	}
-
-	/* Warm-up on this thread, checked like the real thing. */
-	warm_n = warmup_records(cfg);
-	if (impl->single(ring, warm_n, cfg->batch, warm)) {
+	if (impl->single(ring, n, cfg->batch, warm) || hb_verify(who, 1, &warm, 1, &n)) {
 		fprintf(stderr, "hostbench: %s: warm-up failed\n", who);
 		exit(1);
 	}
-	{
-		struct hb_cfg one = *cfg;
+	free(warm);
+}
 
-		one.producers = 1;
-		if (hb_verify(who, &one, &warm, 1, &warm_n))
-			exit(1);
+int hb_run_once(const struct hb_impl *impl, const struct hb_cfg *cfg, unsigned int round,
+		unsigned int slot, struct hb_result *res)
+{
+	unsigned int nthreads = cfg->producers + cfg->consumers, k, c, p;
+	struct hb_run run = { .cfg = cfg, .impl = impl };
+	struct window_end a, b;
+	struct hb_seen **seen;
+	struct hb_worker *w;
+	uint64_t *sent, records = 0;
+	double load1, window, ticks = sysconf(_SC_CLK_TCK);
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned int usable;
+	char who[128];
+	void *ring;
+
+	snprintf(who, sizeof(who), "%s %uP%uC %uB %s round %u", impl->name, cfg->producers,
+		 cfg->consumers, cfg->size, cfg->batch ? "batch" : "single", round);
+	ring = impl->create(cfg);
+	w = aligned_alloc(HB_CACHELINE, sizeof(*w) * nthreads);
+	seen = calloc(cfg->consumers, sizeof(*seen));
+	sent = calloc(cfg->producers, sizeof(*sent));
+	if (!ring || !w || !seen || !sent) {
+		fprintf(stderr, "hostbench: %s: out of memory setting up the ring\n", who);
+		exit(2);
 	}
+	warm_up(impl, cfg, ring, who);
 
-	/*
-	 * Producers take CPUs from the first, consumers from the last: two
-	 * threads of the same role share a CPU only when the role has more
-	 * threads than there are CPUs. (rte_ring and ck_ring make a thread
-	 * wait for a peer of its role that reserved before it; with both on
-	 * one CPU that wait lasts until the scheduler switches: a convoy of
-	 * one record per time slice, which no fixed-count run survives.)
-	 */
 	memset(w, 0, sizeof(*w) * nthreads);
 	run.producers_left = cfg->producers;
 	run.oversubscribed = nthreads > hb_ncpus();
-	for (i = 0, k = 0; k < nthreads; i++) {
-		if (i < cfg->producers) {
-			w[k].producer = true;
-			w[k].idx = i;
-			w[k].todo =
-				cfg->records / cfg->producers + (i < cfg->records % cfg->producers);
-			sent[i] = w[k].todo;
-			k++;
-		}
-		if (i < cfg->consumers) {
-			w[k].producer = false;
-			w[k].idx = i;
-			k++;
-		}
-	}
-	pthread_barrier_init(&start, NULL, nthreads + 1);
-	for (k = 0; k < nthreads; k++) {
-		cpu_set_t set;
-
+	for (k = 0, p = 0, c = 0; k < nthreads; k++) {
+		/* Producers and consumers alternate in the array. */
+		w[k].producer = (k % 2 == 0 && p < cfg->producers) || c == cfg->consumers;
+		w[k].idx = w[k].producer ? p++ : c++;
 		w[k].run = &run;
 		w[k].ring = ring;
-		w[k].cpu = w[k].producer ? hb_cpu(w[k].idx)
-					 : hb_cpu(hb_ncpus() - 1 - w[k].idx % hb_ncpus());
-		pthread_attr_init(&attr);
-		if (w[k].cpu >= 0) {
-			CPU_ZERO(&set);
-			CPU_SET(w[k].cpu, &set);
-			if (pthread_attr_setaffinity_np(&attr, sizeof(set), &set)) {
-				w[k].cpu = -1;
-				if (!pin_failed_told)
-					fprintf(stderr,
-						"hostbench: cannot pin threads; running unpinned\n");
-				pin_failed_told = true;
-			}
-		}
-		if (pthread_create(&th[k], &attr, thread_main, &w[k])) {
-			/* Pinning may be refused at start: try without. */
-			pthread_attr_destroy(&attr);
-			pthread_attr_init(&attr);
-			w[k].cpu = -1;
-			if (pthread_create(&th[k], &attr, thread_main, &w[k])) {
-				fprintf(stderr, "hostbench: %s: cannot start a thread\n", who);
-				exit(2);
-			}
-		}
-		pthread_attr_destroy(&attr);
 	}
-	pthread_barrier_wait(&start);
+	place(w, nthreads);
+	pthread_barrier_init(&start, NULL, nthreads + 1);
 	for (k = 0; k < nthreads; k++)
-		pthread_join(th[k], NULL);
+		start_thread(&w[k], who);
+	load1 = hb_loadavg1();
+	pthread_barrier_wait(&start);
+
+	sleep_ms(cfg->warm_ms);
+	window_sample(w, nthreads, &a);
+	sleep_ms(cfg->run_ms);
+	window_sample(w, nthreads, &b);
+	__atomic_store_n(&run.stop, 1, __ATOMIC_RELAXED);
+
+	for (k = 0; k < nthreads; k++)
+		pthread_join(w[k].thread, NULL);
 	pthread_barrier_destroy(&start);
 
 	memset(res, 0, sizeof(*res));
@@ -297,26 +299,35 @@ int hb_run_once(const struct hb_impl *impl, const struct hb_cfg *cfg, unsigned i
 				w[k].producer ? "producer" : "consumer", w[k].idx, w[k].err);
 			exit(2);
 		}
-		/* From the first thread that started to the last done. */
-		if (!k || w[k].t_start < t0)
-			t0 = w[k].t_start;
-		if (w[k].t_end > t1)
-			t1 = w[k].t_end;
 		if (w[k].producer) {
+			sent[w[k].idx] = w[k].done;
+			records += w[k].done;
 			res->full_tries += w[k].fails;
 		} else {
 			res->empty_tries += w[k].fails;
 			seen[c++] = w[k].seen;
 		}
 	}
-	if (hb_verify(who, cfg, seen, c, sent))
+	if (hb_verify(who, cfg->producers, seen, c, sent))
 		exit(1);
 
+	window = b.t - a.t;
+	usable = nthreads < hb_ncpus() ? nthreads : hb_ncpus();
 	res->impl = impl->name;
 	res->cfg = *cfg;
-	res->rep = rep;
-	res->seconds = t1 - t0;
-	res->rate = cfg->records / res->seconds;
+	res->round = round;
+	res->slot = slot;
+	res->seconds = window;
+	res->rate = (b.taken - a.taken) / window;
+	res->records = records;
+	res->noise.load1 = load1;
+	res->noise.cpu_share = (b.cpu - a.cpu) / (usable * window);
+	res->noise.nivcsw = b.nivcsw - a.nivcsw;
+	res->noise.steal = (b.m.steal_ticks - a.m.steal_ticks) / ticks / (online * window);
+	res->noise.other_busy =
+		((b.m.busy_ticks - a.m.busy_ticks) / ticks - (b.cpu - a.cpu)) / (online * window);
+	if (res->noise.other_busy < 0)
+		res->noise.other_busy = 0; /* tick granularity */
 
 	for (k = 0; k < nthreads; k++) {
 		if (!w[k].producer && impl->consumer_fini)
@@ -325,9 +336,7 @@ int hb_run_once(const struct hb_impl *impl, const struct hb_cfg *cfg, unsigned i
 	}
 	impl->destroy(ring);
 	free(w);
-	free(th);
 	free(seen);
 	free(sent);
-	free(warm);
 	return 0;
 }

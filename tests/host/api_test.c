@@ -266,6 +266,60 @@ static void t_lost_in_stream(struct tap *t)
 	hostring_destroy(&h);
 }
 
+/* What a callback that reads from its own consumer saw. */
+struct lost_reader {
+	struct seen s;
+	struct mpmcring_consumer *c;
+	int read; /* what mpmcring_read() returned inside the loss record's fn */
+};
+
+static int lost_reader_fn(void *ctx, const struct mpmcring_record *rec)
+{
+	struct lost_reader *lr = ctx;
+	struct mpmcring_record r2;
+
+	if (rec->flags & MPMCRING_REC_LOST)
+		lr->read = mpmcring_read(lr->c, &r2);
+	return seen_fn(&lr->s, rec);
+}
+
+/*
+ * The loss record comes before consume claims anything: a read from its
+ * callback would take the fast path (the consumer holds nothing) and a
+ * record consume then delivers again. Refused like any call from fn.
+ */
+static void t_lost_record_callback_cannot_read(struct tap *t)
+{
+	struct lost_reader lr = { .read = 1 };
+	struct hostring h;
+	struct mpmcring *r;
+	struct mpmcring_consumer *c;
+	int i, dropped = 0;
+
+	CHECK(t, !ring(&h, 4096), "init");
+	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	c = r ? mpmcring_consumer_new_opts(r,
+					   &MPMCRING_OPTS(mpmcring_consumer_opts,
+							  .flags = MPMCRING_CONSUMER_LOST_RECORDS))
+	      : NULL;
+	CHECK(t, c, "consumer: %s", mpmcring_errmsg());
+	if (!c)
+		return;
+	lr.c = c;
+	for (i = 0; i < 200; i++)
+		if (put(&h, 100, MPMCRING_PRIO_CRITICAL, (unsigned char)i))
+			dropped++;
+	CHECK(t, dropped > 0, "nothing dropped");
+	CHECK(t, mpmcring_consume(c, 1000, lost_reader_fn, &lr) > 0, "consume");
+	CHECK_EQ(t, lr.read, -EINVAL);
+	CHECK_EQ(t, lr.s.lost_records, 1);
+	CHECK_EQ(t, lr.s.records, 200 - dropped);
+	CHECK_EQ(t, lr.s.bad, 0);
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
+	hostring_destroy(&h);
+}
+
 /* One poller, three rings: every record of each reaches that ring's fn. */
 static void t_poller(struct tap *t)
 {
@@ -475,12 +529,13 @@ static void t_filled_structs_grow(struct tap *t)
 		uint64_t later_field; /* a newer caller's field */
 	} big = { .l = MPMCRING_OPTS(mpmcring_lost), .later_field = 0x5a5a };
 	struct mpmcring_lost unset = { 0 };
-	struct mpmcring_record rec;
+	struct mpmcring_record rec, many[4];
 	struct mpmcring_batch b;
 	struct hostring h;
 	struct mpmcring *r;
 	struct mpmcring_consumer *c;
-	unsigned int i;
+	unsigned int i, j, k;
+	int n;
 
 	CHECK(t, !ring(&h, 4096), "init");
 	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
@@ -512,6 +567,20 @@ static void t_filled_structs_grow(struct tap *t)
 	CHECK_EQ(t, b.reserved, 0);
 	CHECK_EQ(t, b.reserved2[0] | b.reserved2[1], 0);
 	CHECK_EQ(t, mpmcring_commit(c), 0);
+	/* mpmcring_read_many(): holding nothing (one record, then several),
+	 * then holding (the whole way). */
+	for (k = 0; k < 3; k++) {
+		memset(many, 0xff, sizeof(many));
+		n = mpmcring_read_many(c, many, k ? 4 : 1, SIZE_MAX);
+		CHECK(t, n > 0, "read_many %u: %d", k, n);
+		for (j = 0; j < (unsigned int)(n > 0 ? n : 0); j++) {
+			CHECK_EQ(t, many[j].reserved, 0);
+			for (i = 0; i < sizeof(rec.reserved2) / sizeof(rec.reserved2[0]); i++)
+				CHECK_EQ(t, many[j].reserved2[i], 0);
+		}
+		if (k != 1)
+			CHECK_EQ(t, mpmcring_commit(c), 0);
+	}
 	/* The room is there: no field ends where the struct ends. */
 	CHECK_EQ(t, sizeof(rec), offsetof(struct mpmcring_record, reserved2) + 24);
 	mpmcring_consumer_free(c);
@@ -637,6 +706,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_opts_size),
 	TAP_TEST(t_version),
 	TAP_TEST(t_lost_in_stream),
+	TAP_TEST(t_lost_record_callback_cannot_read),
 	TAP_TEST(t_poller),
 	TAP_TEST(t_snoop),
 	TAP_TEST(t_opts_no_hidden_padding),

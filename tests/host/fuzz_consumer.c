@@ -83,14 +83,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mpmcring_meta *meta;
 	struct mpmcring_cons_area *cons;
 	struct mpmcring_consumer *c[2];
-	struct mpmcring_record rec;
+	struct mpmcring_record rec, recs[9];
 	struct mpmcring_batch b;
 	struct mpmcring_lost lost = MPMCRING_OPTS(mpmcring_lost);
 	struct mpmcring *r;
 	uint64_t base, g, i, nstamps;
 	uint8_t *ro, *consmem, *dat;
 	uint64_t *stamps;
-	int ops, calls = 0;
+	int ops, calls = 0, n, k;
 
 	l.magic = MPMCRING_MAGIC;
 	l.abi_major = MPMCRING_ABI_MAJOR;
@@ -186,9 +186,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				record_cb(&calls, &rec);
 			break;
 		case 1:
-			if (mpmcring_read_batch(cc, &b, 1 + ops % 9, 64 * (ops + 1)) > 0)
+			if (ops & 4) {
+				/* Every record it claims at once. */
+				n = mpmcring_read_many(cc, recs, 1 + ops % 9, 64 * (ops + 1));
+				for (k = 0; k < n; k++)
+					record_cb(&calls, &recs[k]);
+			} else if (mpmcring_read_batch(cc, &b, 1 + ops % 9, 64 * (ops + 1)) > 0) {
 				while (mpmcring_batch_next(&b, &rec))
 					record_cb(&calls, &rec);
+			}
 			break;
 		case 2:
 			mpmcring_consume(cc, 1 + ops % 5, record_cb, &calls);

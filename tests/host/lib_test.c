@@ -2,10 +2,15 @@
 /*
  * libmpmcring over a host ring, one thread: ordering, batches, consume's
  * stop-and-resume, peek, discards, loss reporting, priorities, overwrite
- * mode, 2^64 wrap, corrupt consumer state and its repair.
+ * mode, 2^64 wrap, corrupt consumer state and its repair, claims a
+ * co-tenant's writes let reclaim pass (every entry point's fast path), and
+ * claims revoked while they are made.
  */
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "tap.h"
 #include "hostring.h"
@@ -106,6 +111,52 @@ static void t_batch_limits(struct tap *t)
 		CHECK_EQ(t, rec_seq(&rec), seen++);
 	mpmcring_commit(f.c);
 	CHECK_EQ(t, mpmcring_read_batch(f.c, &b, 0, 1), -EINVAL);
+	fx_fini(&f);
+}
+
+/*
+ * mpmcring_read_many(): the same claims as mpmcring_read_batch(), every
+ * record handed out at once; discarded records skipped, bytes bounding all
+ * but the first, a second claim while holding the first, one at a time.
+ */
+static void t_read_many(struct tap *t)
+{
+	struct fixture f;
+	struct mpmcring_record recs[8];
+	uint64_t pos;
+	int i, n;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
+	CHECK_EQ(t, mpmcring_read_many(f.c, recs, 8, SIZE_MAX), -EAGAIN);
+	for (i = 0; i < 12; i++) {
+		if (i == 2 || i == 3) {
+			/* Two discarded records inside the first claim. */
+			CHECK_EQ(t, hostring_reserve(&f.h, 0, 40, MPMCRING_PRIO_CRITICAL, &pos), 0);
+			hostring_discard(&f.h, 0, pos);
+		}
+		CHECK_EQ(t, put(&f, 0, 100 + i, MPMCRING_PRIO_CRITICAL, i), 0);
+	}
+	n = mpmcring_read_many(f.c, recs, 5, SIZE_MAX);
+	CHECK_EQ(t, n, 5);
+	for (i = 0; i < n; i++) {
+		CHECK_EQ(t, recs[i].len, 100 + i);
+		CHECK_EQ(t, rec_seq(&recs[i]), i);
+	}
+	/* Holding: the next claim adds to it; bytes bound all but the first. */
+	CHECK_EQ(t, mpmcring_read_many(f.c, recs, 8, 1), 1);
+	CHECK_EQ(t, rec_seq(&recs[0]), 5);
+	CHECK_EQ(t, mpmcring_read_many(f.c, recs, 8, 106 + 107 + 50), 2);
+	CHECK_EQ(t, rec_seq(&recs[1]), 7);
+	CHECK_EQ(t, mpmcring_commit(f.c), 0);
+	/* One at a time, and the rest at once. */
+	CHECK_EQ(t, mpmcring_read_many(f.c, recs, 1, SIZE_MAX), 1);
+	CHECK_EQ(t, rec_seq(&recs[0]), 8);
+	CHECK_EQ(t, mpmcring_commit(f.c), 0);
+	CHECK_EQ(t, mpmcring_read_many(f.c, recs, 8, SIZE_MAX), 3);
+	CHECK_EQ(t, rec_seq(&recs[2]), 11);
+	CHECK_EQ(t, mpmcring_commit(f.c), 0);
+	CHECK_EQ(t, mpmcring_read_many(f.c, recs, 8, SIZE_MAX), -EAGAIN);
+	CHECK_EQ(t, mpmcring_read_many(f.c, recs, 0, SIZE_MAX), -EINVAL);
 	fx_fini(&f);
 }
 
@@ -552,6 +603,67 @@ static void t_mixing_loses_nothing(struct tap *t)
 	fx_fini(&f);
 }
 
+/*
+ * mpmcring_read_many() under the same rules as read_batch: refused while a
+ * stopped consume's records wait (its claim would start past them, and the
+ * commit after it would drop them), and consume refused while it holds
+ * what read_many handed out. Every record comes exactly once.
+ */
+static void t_read_many_mixing_loses_nothing(struct tap *t)
+{
+	struct fixture f;
+	struct stopper s = { .stop_at = 1 };
+	struct mpmcring_record recs[4];
+	int i, n;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
+	for (i = 0; i < 6; i++)
+		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
+	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), -ECANCELED);
+	/* Whatever the count: max_records 1 takes the single-record path. */
+	CHECK_EQ(t, mpmcring_read_many(f.c, recs, 1, SIZE_MAX), -EINVAL);
+	CHECK(t, strstr(mpmcring_errmsg(), "mpmcring_read_many") != NULL, "message: %s",
+	      mpmcring_errmsg());
+	CHECK_EQ(t, mpmcring_read_many(f.c, recs, 4, SIZE_MAX), -EINVAL);
+	s.stop_at = 0;
+	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), 5);
+	for (i = 0; i < 6; i++)
+		CHECK_EQ(t, s.seen[i], 1);
+
+	for (i = 6; i < 12; i++)
+		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
+	CHECK_EQ(t, mpmcring_read_many(f.c, recs, 1, SIZE_MAX), 1);
+	CHECK_EQ(t, rec_seq(&recs[0]), 6);
+	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), -EINVAL);
+	CHECK_EQ(t, mpmcring_commit(f.c), 0);
+	n = mpmcring_read_many(f.c, recs, 3, SIZE_MAX);
+	CHECK_EQ(t, n, 3);
+	for (i = 0; i < n; i++)
+		CHECK_EQ(t, rec_seq(&recs[i]), 7 + i);
+	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), -EINVAL);
+	CHECK_EQ(t, mpmcring_commit(f.c), 0);
+	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), 2);
+	for (i = 6; i < 12; i++)
+		CHECK_EQ(t, s.seen[i], i < 10 ? 0 : 1);
+	CHECK_EQ(t, mpmcring_read_many(f.c, recs, 4, SIZE_MAX), -EAGAIN);
+
+	/* consume stopped at its last record: nothing waits, so read_many
+	 * adds to the claim (the whole way), and consume may not commit it. */
+	for (i = 12; i < 15; i++)
+		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
+	s.stop_at = s.calls + 1;
+	CHECK_EQ(t, mpmcring_consume(f.c, 1, stop_cb, &s), -ECANCELED);
+	CHECK_EQ(t, s.seen[12], 1);
+	n = mpmcring_read_many(f.c, recs, 4, SIZE_MAX);
+	CHECK_EQ(t, n, 2);
+	CHECK_EQ(t, rec_seq(&recs[0]), 13);
+	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), -EINVAL);
+	CHECK_EQ(t, mpmcring_commit(f.c), 0);
+	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), 0);
+	CHECK_EQ(t, s.seen[13] + s.seen[14], 0);
+	fx_fini(&f);
+}
+
 /* A batch ends at the commit: its records are no longer the consumer's. */
 static void t_batch_ends_at_commit(struct tap *t)
 {
@@ -583,6 +695,14 @@ static void t_errmsg_follows_every_failure(struct tap *t)
 	CHECK_EQ(t, mpmcring_consume(f.c, 0, stop_cb, NULL), -EINVAL);
 	CHECK_EQ(t, mpmcring_read(f.c, &rec), -EAGAIN);
 	CHECK(t, strstr(mpmcring_errmsg(), "no record is ready") != NULL, "after read: %s",
+	      mpmcring_errmsg());
+	CHECK_EQ(t, mpmcring_consume(f.c, 0, stop_cb, NULL), -EINVAL);
+	CHECK_EQ(t, mpmcring_read_many(f.c, &rec, 1, SIZE_MAX), -EAGAIN);
+	CHECK(t, strstr(mpmcring_errmsg(), "no record is ready") != NULL, "after read_many: %s",
+	      mpmcring_errmsg());
+	CHECK_EQ(t, mpmcring_consume(f.c, 0, stop_cb, NULL), -EINVAL);
+	CHECK_EQ(t, mpmcring_read_many(f.c, &rec, 4, SIZE_MAX), -EAGAIN);
+	CHECK(t, strstr(mpmcring_errmsg(), "no record is ready") != NULL, "after read_many: %s",
 	      mpmcring_errmsg());
 	CHECK_EQ(t, mpmcring_consume(f.c, 0, stop_cb, NULL), -EINVAL);
 	CHECK_EQ(t, mpmcring_peek(f.c, &rec), -EAGAIN);
@@ -759,9 +879,264 @@ static void t_calls_from_callback_refused(struct tap *t)
 	fx_fini(&f);
 }
 
+/* How a test takes its first claim: each entry point's own fast path. */
+enum claim_way { BY_READ, BY_READ_MANY, BY_READ_BATCH, BY_CONSUME, NR_WAYS };
+
+static int hold_cb(void *ctx, const struct mpmcring_record *rec)
+{
+	(void)ctx;
+	(void)rec;
+	return -ECANCELED; /* stop (only a negative value does): the record stays held */
+}
+
+static int claim_by(struct mpmcring_consumer *c, enum claim_way way)
+{
+	struct mpmcring_record recs[4];
+	struct mpmcring_batch b;
+	int n;
+
+	switch (way) {
+	case BY_READ:
+		return mpmcring_read(c, recs) == 0 ? 1 : -1;
+	case BY_READ_MANY:
+		return mpmcring_read_many(c, recs, 4, SIZE_MAX);
+	case BY_READ_BATCH:
+		return mpmcring_read_batch(c, &b, 4, SIZE_MAX);
+	default:
+		/* hold_cb stopped it: one record delivered and held; or its error */
+		n = mpmcring_consume(c, 1, hold_cb, NULL);
+		return n == -ECANCELED ? 1 : n < 0 ? n : -1;
+	}
+}
+
+/*
+ * A co-tenant can make reclaim pass a claim without any revocation (here it
+ * writes the holder's start to idle). Whichever way the claim was taken, the
+ * library kept where it begins, and validate and commit report -ESTALE
+ * ([C5]): no torn data without being told.
+ */
+static void t_commit_sees_reclaim_pass(struct tap *t)
+{
+	enum claim_way way;
+
+	for (way = 0; way < NR_WAYS; way++) {
+		struct fixture f;
+		struct mpmcring_consumer *other;
+		struct mpmcring_record rec;
+		int i, n;
+
+		CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+		other = mpmcring_consumer_new(f.r);
+		CHECK(t, other, "second consumer");
+		for (i = 0; !put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, i); i++)
+			;
+		n = claim_by(f.c, way);
+		CHECK(t, n >= 1, "way %d: claimed %d", way, n);
+		CHECK_EQ(t, mpmcring_validate(f.c), 0);
+		f.h.v.cons->slots[0].start = MPMCRING_SLOT_IDLE; /* the co-tenant */
+		while (mpmcring_read(other, &rec) == 0)
+			CHECK_EQ(t, mpmcring_commit(other), 0);
+		hostring_reclaim(&f.h);
+		/* Producers now write over what the holder read. */
+		CHECK(t, !put(&f, 1, 56, MPMCRING_PRIO_CRITICAL, 1000),
+		      "way %d: no space came back", way);
+		CHECK_EQ(t, mpmcring_validate(f.c), -ESTALE);
+		CHECK_EQ(t, mpmcring_commit(f.c), -ESTALE);
+		mpmcring_consumer_free(other);
+		fx_fini(&f);
+	}
+}
+
+/*
+ * A claim taken while holding another keeps the first one's start: a
+ * reclaim that passes only the first (a co-tenant wrote the head back to
+ * the second's start and the slot to idle) is still reported. consume is
+ * refused over records read handed out (its commit would release them):
+ * then only the first claim is held, and still reported.
+ */
+static void t_held_claim_keeps_first_start(struct tap *t)
+{
+	enum claim_way way;
+
+	for (way = 0; way < NR_WAYS; way++) {
+		struct fixture f;
+		struct mpmcring_cons_area *cons;
+		uint64_t second;
+		int i, n;
+
+		CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+		cons = f.h.v.cons;
+		for (i = 0; i < 8; i++)
+			CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, i), 0);
+		CHECK_EQ(t, claim_by(f.c, BY_READ), 1);
+		second = cons->head;
+		n = claim_by(f.c, way);
+		if (way == BY_CONSUME)
+			CHECK_EQ(t, n, -EINVAL);
+		else
+			CHECK(t, n >= 1, "way %d: second claim: %d", way, n);
+		cons->slots[0].start = MPMCRING_SLOT_IDLE; /* the co-tenant */
+		cons->head = second;
+		hostring_reclaim(&f.h);
+		CHECK_EQ(t, f.h.v.meta->reclaim_pos, second);
+		CHECK_EQ(t, mpmcring_validate(f.c), -ESTALE);
+		CHECK_EQ(t, mpmcring_commit(f.c), -ESTALE);
+		fx_fini(&f);
+	}
+}
+
+/* During the claim's walk: what a co-tenant and reclaim do meanwhile. */
+struct passer {
+	struct fixture *f;
+	int calls;
+};
+
+static void passer_put(void *ctx, __u32 i, const struct mpr_rec *rec)
+{
+	struct passer *ps = ctx;
+	struct mpmcring_cons_area *cons = ps->f->h.v.cons;
+	uint64_t h = cons->head;
+
+	(void)rec;
+	if (i || ps->calls++)
+		return;
+	/* The head moved on, reclaim freed all, the head written back. */
+	cons->head = ps->f->h.v.meta->prod_pos;
+	hostring_reclaim(&ps->f->h);
+	cons->head = h;
+}
+
+/*
+ * The claim's compare-and-swap can succeed on space reclaim has freed: a
+ * co-tenant moved the head on and wrote it back while the claim walked
+ * (the claim announces only after its walk). That is no claim: it must not
+ * hand out the records, and its announce goes back to idle.
+ */
+static void t_claim_passed_is_no_claim(struct tap *t)
+{
+	struct fixture f;
+	struct passer ps = { &f, 0 };
+	struct mpr_claim_sink sink = { passer_put, &ps };
+	struct mpr_claim cl;
+	int i, n;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	for (i = 0; i < 8; i++)
+		CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, i), 0);
+	n = mpr_claim_into(&f.h.v, &f.h.v.cons->slots[0].start, false, 4, UINT64_MAX, false, &cl,
+			   &sink);
+	CHECK_EQ(t, ps.calls, 1);
+	/* Retried from a head now behind reclaim_pos: corrupt, not a claim. */
+	CHECK_EQ(t, n, -EBADMSG);
+	CHECK_EQ(t, f.h.v.cons->slots[0].start, MPMCRING_SLOT_IDLE);
+	fx_fini(&f);
+}
+
+/*
+ * A claim revoked between its compare-and-swap and its claim-passed look
+ * (f483eda, the model's finding 5), made to happen in one thread: the
+ * stamps are mapped PROT_NONE, so the claim's walk faults (the claim has
+ * read the positions, not yet announced); the handler plays the co-tenant
+ * as passer_put() does and maps the meta page PROT_NONE. The next fault is
+ * the claim-passed load of reclaim_pos, after the won compare-and-swap:
+ * there the handler plays reclaim revoking the announced claim
+ * ([M:lease-revoke]). The claim must say so (-ESTALE, the records counted
+ * lost as revoked), not retry and hide it.
+ */
+static struct {
+	struct fixture *f;
+	unsigned char *stamps, *meta;
+	size_t stamps_len, meta_len;
+	uint64_t head; /* where the co-tenant wrote the head back */
+	void *addr[2]; /* the faults seen */
+	int faults;
+} revoker;
+
+static void revoker_fault(int sig, siginfo_t *si, void *uc)
+{
+	struct mpmcring_cons_area *cons = revoker.f->h.v.cons;
+	uint64_t h = revoker.head;
+
+	(void)sig;
+	(void)uc;
+	if (revoker.faults < 2)
+		revoker.addr[revoker.faults] = si->si_addr;
+	if (revoker.faults++ == 0) {
+		mprotect(revoker.stamps, revoker.stamps_len, PROT_READ | PROT_WRITE);
+		revoker.head = h = cons->head;
+		cons->head = revoker.f->h.v.meta->prod_pos;
+		hostring_reclaim(&revoker.f->h);
+		cons->head = h;
+		mprotect(revoker.meta, revoker.meta_len, PROT_NONE);
+		return;
+	}
+	mprotect(revoker.meta, revoker.meta_len, PROT_READ | PROT_WRITE);
+	__atomic_compare_exchange_n(&cons->slots[0].start, &h, h | MPMCRING_SLOT_REVOKED, false,
+				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+/* claim_by(), with what each entry point returns as it is. */
+static int claim_raw(struct mpmcring_consumer *c, enum claim_way way)
+{
+	struct mpmcring_record recs[4];
+	struct mpmcring_batch b;
+
+	switch (way) {
+	case BY_READ:
+		return mpmcring_read(c, recs);
+	case BY_READ_MANY:
+		return mpmcring_read_many(c, recs, 4, SIZE_MAX);
+	case BY_READ_BATCH:
+		return mpmcring_read_batch(c, &b, 4, SIZE_MAX);
+	default:
+		return mpmcring_consume(c, 1, hold_cb, NULL);
+	}
+}
+
+static void t_claim_revoked_while_made(struct tap *t)
+{
+	struct sigaction sa = { .sa_sigaction = revoker_fault, .sa_flags = SA_SIGINFO }, old;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	enum claim_way way;
+
+	sigemptyset(&sa.sa_mask);
+	CHECK_EQ(t, sigaction(SIGSEGV, &sa, &old), 0);
+	for (way = 0; way < NR_WAYS; way++) {
+		struct mpmcring_lost lost = MPMCRING_OPTS(mpmcring_lost);
+		struct fixture f;
+		int i, n, err, want = way == BY_READ_MANY || way == BY_READ_BATCH ? 4 : 1;
+
+		CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+		for (i = 0; i < 8; i++)
+			CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, i), 0);
+		revoker.f = &f;
+		revoker.faults = 0;
+		revoker.meta = f.h.ro;
+		revoker.meta_len = f.h.layout.slot_info_offset;
+		revoker.stamps = (unsigned char *)f.h.ro + f.h.layout.stamps_offset;
+		revoker.stamps_len = f.h.layout.data_offset - f.h.layout.stamps_offset;
+		CHECK_EQ(t, revoker.meta_len % page, 0);
+		CHECK_EQ(t, mprotect(revoker.stamps, revoker.stamps_len, PROT_NONE), 0);
+		n = claim_raw(f.c, way);
+		err = errno;
+		CHECK(t, n == -ESTALE && err == ESTALE, "way %d: %d, errno %d", way, n, err);
+		/* Both faults, the second where the claim looks for a pass. */
+		CHECK_EQ(t, revoker.faults, 2);
+		CHECK(t, revoker.addr[1] == (void *)&f.h.v.meta->reclaim_pos,
+		      "way %d: second fault at %p, not reclaim_pos", way, revoker.addr[1]);
+		CHECK_EQ(t, f.h.v.cons->slots[0].start, MPMCRING_SLOT_IDLE);
+		CHECK_EQ(t, mpmcring_take_lost(f.c, &lost), 0);
+		CHECK_EQ(t, lost.revoked, want);
+		CHECK_EQ(t, mpmcring_commit(f.c), 0); /* holds nothing */
+		fx_fini(&f);
+	}
+	sigaction(SIGSEGV, &old, NULL);
+}
+
 static const struct tap_test tests[] = {
 	TAP_TEST(t_order_and_content),
 	TAP_TEST(t_batch_limits),
+	TAP_TEST(t_read_many),
 	TAP_TEST(t_consume_stop_resume),
 	TAP_TEST(t_peek_and_discard),
 	TAP_TEST(t_lost_exactly_once),
@@ -774,11 +1149,16 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_claim_below_held_start),
 	TAP_TEST(t_too_big),
 	TAP_TEST(t_mixing_loses_nothing),
+	TAP_TEST(t_read_many_mixing_loses_nothing),
 	TAP_TEST(t_batch_ends_at_commit),
 	TAP_TEST(t_errmsg_follows_every_failure),
 	TAP_TEST(t_consume_positive_return_is_not_a_stop),
 	TAP_TEST(t_commit_after_stopped_consume),
 	TAP_TEST(t_calls_from_callback_refused),
+	TAP_TEST(t_commit_sees_reclaim_pass),
+	TAP_TEST(t_held_claim_keeps_first_start),
+	TAP_TEST(t_claim_passed_is_no_claim),
+	TAP_TEST(t_claim_revoked_while_made),
 };
 
 int main(void)

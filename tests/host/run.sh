@@ -32,6 +32,9 @@ for san in plain asan tsan; do
 	[ $san = tsan ] && n=30000
 	add "$san/stress_retry" "$b/stress_test -r -n $n"
 	add "$san/stress_drop" "$b/stress_test -n $n -p 4 -c 2"
+	# Four consumers racing for claims of a few records: claims that lose
+	# the race and start over (mpmcring_read_many() refills its array).
+	add "$san/stress_claim_races" "$b/stress_test -r -n $((n / 2)) -p 1 -c 4 -b 4"
 	# Overwrite mode runs reclaim on nearly every reservation: the place
 	# where a head/prod_pos load-order bug once moved the head backwards.
 	add "$san/stress_overwrite" "$b/stress_test -o -s 8192 -r -n $((n < 100000 ? 100000 : n))"
@@ -81,7 +84,7 @@ add "packaging/module_btf_failures_keep_modules" "$here/module_btf_test.sh"
 # counterexample; the markers tying the model to proto/ must catch drift.
 model="$top/tests/model"
 add "model/bounded" "$model/run.sh"
-add "model/mutants" "$model/plant.sh reclaim-ignores-slots announce-after-cas commit-plain-store revoke-plain-store positions-order claim-ignores-passed commit-ignores-passed claim-passed-store commit-first-start reclaim-never-frees reclaim-never-frees-np publish-stamp-first record-at-header-first commit-passed-early claim-cas-split reserve-cas-split"
+add "model/mutants" "$model/plant.sh reclaim-ignores-slots announce-after-cas commit-plain-store revoke-plain-store positions-order claim-ignores-passed commit-ignores-passed claim-passed-store commit-first-start reclaim-never-frees reclaim-never-frees-np publish-stamp-first record-at-header-first commit-passed-early claim-cas-split reserve-cas-split prod-seen-unchecked"
 add "model/markers_selftest" "$model/markers-selftest.sh"
 
 # The Go package (go/): vet, the tests under the race detector, the fuzzer.

@@ -151,29 +151,37 @@ static void *consumer(void *arg)
 	struct mpmcring_consumer *c = mpmcring_consumer_new(lib);
 	uint64_t *last = calloc(opt.producers, sizeof(*last)), batches = 0;
 	struct seen_rec *got = calloc(opt.batch, sizeof(*got));
+	struct mpmcring_record *recs = calloc(opt.batch, sizeof(*recs));
 	struct timespec stall = { 0, opt.lease_ms * 3000000L };
+	uint64_t tries = 0;
 	struct mpmcring_batch b;
 	struct mpmcring_record rec;
 	struct mpmcring_lost lost = MPMCRING_OPTS(mpmcring_lost);
 	int n, i, ret;
+	bool many;
 
 	(void)arg;
-	if (!c || !last || !got) {
+	if (!c || !last || !got || !recs) {
 		fprintf(stderr, "consumer setup failed\n");
 		exit(2);
 	}
 	for (;;) {
 		bool done = !__atomic_load_n(&producers_left, __ATOMIC_ACQUIRE);
 
-		n = mpmcring_read_batch(c, &b, opt.batch, SIZE_MAX);
+		/* Every other claim by mpmcring_read_many(): both under races. */
+		many = tries++ & 1;
+		if (many)
+			n = mpmcring_read_many(c, recs, opt.batch, SIZE_MAX);
+		else
+			n = mpmcring_read_batch(c, &b, opt.batch, SIZE_MAX);
 		if (n > 0) {
 			bool hold = opt.hold_every && ++batches % opt.hold_every == 0;
 
-			for (i = 0; mpmcring_batch_next(&b, &rec); i++) {
+			for (i = 0; many ? i < n : mpmcring_batch_next(&b, &rec); i++) {
 				/* Stalled half way: the rest may be overwritten. */
 				if (hold && i == n / 2)
 					nanosleep(&stall, NULL);
-				read_record(&rec, &got[i]);
+				read_record(many ? &recs[i] : &rec, &got[i]);
 			}
 			ret = mpmcring_commit(c);
 			if (ret == -ESTALE) {
@@ -186,7 +194,8 @@ static void *consumer(void *arg)
 			continue;
 		}
 		if (n != -EAGAIN && n != -EBUSY) {
-			fprintf(stderr, "read_batch: %d (%s)\n", n, mpmcring_errmsg());
+			fprintf(stderr, "%s: %d (%s)\n", many ? "read_many" : "read_batch", n,
+				mpmcring_errmsg());
 			__atomic_fetch_add(&bad_records, 1, __ATOMIC_RELAXED);
 			break;
 		}
@@ -197,6 +206,7 @@ static void *consumer(void *arg)
 	}
 	mpmcring_take_lost(c, &lost);
 	__atomic_fetch_add(&revoked, lost.revoked, __ATOMIC_RELAXED);
+	free(recs);
 	free(got);
 	free(last);
 	mpmcring_consumer_free(c);

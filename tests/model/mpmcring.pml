@@ -7,7 +7,9 @@
  * Processes: Producer(0), Producer(1) reserve, write and publish records
  * (and reclaim, or evict in overwrite mode, when the ring looks full);
  * Consumer(0), Consumer(1) claim (consumer 0 batches of up to 2, consumer 1
- * single records; either may claim again while holding), commit, check the
+ * single records; either may claim again while holding; a mapped consumer
+ * taking one record while holding nothing tries mpr_claim_one() first, with
+ * its cached prod_pos), commit, check the
  * lease, die at any point of a claim and come back as a new consumer on the
  * same slot; Tick is the housekeeping reclaim (and the REPAIR ioctl), Clock
  * ends a slot's claim timeout at any moment, Hostile writes anything into
@@ -20,18 +22,23 @@
  * disagree, or when docs/protocol.md's table lacks one).
  *
  *   marker                code                                  model
- *   [M:positions]         mpr_positions(): reclaim, head, prod   three loads, that order
+ *   [M:positions]         mpr_positions(): reclaim, head, prod   three loads, that order;
+ *                         mpr_claim_one(): prod_seen for prod     ps while reclaim <= head < ps
  *   [M:head-sane]         mpr_head_sane()                        SANE()
- *   [M:record-at]         mpr_record_at(): stamp, then header    record_at(): two steps
- *   [M:claim-announce]    mpr_claim(): announce h if !holding     ANNOUNCE() (plain store)
- *   [M:claim-walk]        mpr_claim(): walk finished records      walk loop
- *   [M:claim-recheck]     mpr_claim(): head re-read before EAGAIN head != h
- *   [M:claim-release]     mpr_claim(): announce := IDLE           ANNOUNCE(c, IDLE)
- *   [M:claim-cas]         mpr_claim(): cmpxchg(head, h, e)        [C2]; the caller's
- *                                                                 claim_start: the oldest
+ *   [M:record-at]         mpr_walk_at(): stamp, then header      record_at(): two steps
+ *   [M:claim-announce]    mpr_claim_attempt(): announce h if      ANNOUNCE() (plain store),
+ *                         !holding, after the walk                after the walk
+ *   [M:claim-walk]        mpr_claim_attempt(): walk records       walk loop; mpr_claim_one():
+ *                                                                 one record, or the whole way
+ *   [M:claim-recheck]     mpr_claim_attempt(): head re-read       head != h
+ *                         before EAGAIN
+ *   [M:claim-release]     mpr_claim_from(): announce := IDLE      ANNOUNCE(c, IDLE)
+ *   [M:claim-cas]         mpr_claim_attempt(): cmpxchg(head,      [C2]; the caller's
+ *                         h, e)                                   claim_start: the oldest
  *                                                                 start it holds (library)
- *   [M:claim-passed]      mpr_claim(): h before reclaim_pos after  xchg(announce, IDLE):
- *                         a won cmpxchg (a head written back)     REVOKED -ESTALE, else retry
+ *   [M:claim-passed]      mpr_claim_drop_passed(): h before       xchg(announce, IDLE):
+ *                         reclaim_pos after a won cmpxchg (a      REVOKED -ESTALE, else retry
+ *                         head written back)
  *   [M:commit-passed]     mpr_commit(): reclaim_pos after the      [C5]: passed
  *                         reads, before the exchange
  *   [M:commit]            mpr_commit(): xchg(start, IDLE)         [C3] [C4], says REVOKED
@@ -999,12 +1006,27 @@ inline check_claim_live(c)
 inline mpr_claim(c, holding, maxr)
 {
 	tries = 0; cret = 0;
+	/* the library's single-record read holding nothing: mpr_claim_one() first */
+	fast = (!holding && maxr == 1 && !IS_READ(c));
 	do
 	:: tries < CT ->
 		r = reclaim_pos;	/* [M:positions] [R5] */
 		h = head;		/* [C2] */
 		atomic {
-			p = prod_pos;
+			/*
+			 * mpr_claim_one(): its own copy of a prod_pos it loaded
+			 * before (ps) stands in for prod_pos while reclaim <= head
+			 * < ps; otherwise a fresh load, kept.
+			 */
+			if
+			:: fast && BEFORE(r, ps) && W(h - r) < W(ps - r) && ALIGNED(h) -> p = ps
+			:: else ->
+				p = prod_pos;
+				if
+				:: fast -> ps = p
+				:: else -> skip
+				fi
+			fi;
 			if
 			:: !SANE(r, h, p) ->	/* [M:head-sane] */
 				REQUIRE(HOSTILE > 0, head_sane);
@@ -1017,19 +1039,6 @@ inline mpr_claim(c, holding, maxr)
 		:: cret == C_EBADMSG -> break
 		:: cret == 0 && h == p -> break
 		:: else ->
-			if
-			:: !holding ->
-				atomic {	/* [M:claim-announce] */
-					ANNOUNCE(c, h);
-					g_touched[c] = 0;
-					printf("TRAIL c%d: announces %d\n", c, h)
-				}
-			:: else -> skip
-			fi;
-			if
-			:: !holding && deaths > 0 && !IS_READ(c) -> deaths--; dying = 1; break
-			:: skip
-			fi;
 			e = h; n = 0; bad = 0;
 			/* [M:claim-walk] */
 			do
@@ -1045,13 +1054,15 @@ inline mpr_claim(c, holding, maxr)
 					fi;
 					n++;
 					e = W(e + sz * G)
-				:: st == REC_D -> e = W(e + sz * G)
+				:: st == REC_D && fast -> bad = 1; break
+				:: st == REC_D && !fast -> e = W(e + sz * G)
 				fi
 			:: else -> break
 			od;
 			st = 0; sz = 0;
 			if
-			:: e == h ->
+			:: fast && bad -> skip	/* mpr_claim_one() gives up: the whole way */
+			:: !(fast && bad) && e == h ->
 				if
 				:: head != h -> tries++	/* [M:claim-recheck] */
 				:: else ->
@@ -1062,7 +1073,26 @@ inline mpr_claim(c, holding, maxr)
 					cret = (bad -> C_EBADMSG : C_EAGAIN);
 					break
 				fi
-			:: else ->
+			:: e != h ->
+				/*
+				 * The announce comes after the walk, just before the
+				 * cmpxchg: while the head stays at h reclaim frees
+				 * nothing at or after h; a head written back meanwhile
+				 * is [M:claim-passed]'s to catch.
+				 */
+				if
+				:: !holding ->
+					atomic {	/* [M:claim-announce] */
+						ANNOUNCE(c, h);
+						g_touched[c] = 0;
+						printf("TRAIL c%d: announces %d\n", c, h)
+					}
+				:: else -> skip
+				fi;
+				if
+				:: !holding && deaths > 0 && !IS_READ(c) -> deaths--; dying = 1; break
+				:: skip
+				fi;
 				atomic {	/* [M:claim-cas] [C2] */
 					if
 					:: head == h ->
@@ -1120,7 +1150,7 @@ inline mpr_claim(c, holding, maxr)
 				fi
 			fi
 		fi;
-		atomic { h = 0; p = 0; e = 0; n = 0; bad = 0; ok = 0; q0 = 0; q1 = 0; z0 = 0; z1 = 0 }
+		atomic { h = 0; p = 0; e = 0; n = 0; bad = 0; ok = 0; q0 = 0; q1 = 0; z0 = 0; z1 = 0; fast = 0 }
 	:: else -> break
 	od;
 	if
@@ -1133,7 +1163,7 @@ inline mpr_claim(c, holding, maxr)
 		cret = (tries < CT -> C_EAGAIN : C_EBUSY)
 	fi;
 	d_step { tries = 0; r = 0; h = 0; p = 0; e = 0; n = 0; bad = 0; ok = 0;
-		 q0 = 0; q1 = 0; z0 = 0; z1 = 0; st = 0; sz = 0 }
+		 q0 = 0; q1 = 0; z0 = 0; z1 = 0; st = 0; sz = 0; fast = 0 }
 }
 
 /*
@@ -1219,18 +1249,20 @@ inline detach_attach(c)
 	/* [M:attach] the slot idle, the lease marked fresh (the next reclaim
 	 * resets it: [M:lease-reset]), then the slot counts for reclaimers */
 	atomic { slot[c] = IDLE; held[c] = 0; kclaim[c] = IDLE; lease_fresh[c] = LEASE }
-	atomic { attached[c] = 1; printf("TRAIL c%d: a new consumer attaches slot %d\n", c, c) }
+	atomic { attached[c] = 1; ps = prod_pos; printf("TRAIL c%d: a new consumer attaches slot %d\n", c, c) }
 }
 
 proctype Consumer(byte c)
 {
 	KNOBS;
 	byte r, h, p, e, n, tries, st, sz, q0, q1, z0, z1, cret, x, y, s, deaths, maxr;
-	bit bad, ok, dying, stale, rep;
+	byte ps;	/* the library's prod_seen: a prod_pos of the past */
+	bit bad, ok, dying, stale, rep, fast;
 
 	atomic {
 		deaths = (IS_READ(c) -> 0 : DEATHS);
-		maxr = (c == 0 -> BATCH : 1)
+		maxr = (c == 0 -> BATCH : 1);
+		ps = prod_pos
 	}
 end_idle:
 	do

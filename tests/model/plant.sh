@@ -34,6 +34,8 @@
 #                          a store (two consumers take the same records)
 #   reserve-cas-split      the reservation's cmpxchg on prod_pos is a load,
 #                          then a store (two producers get the same space)
+#   prod-seen-unchecked    mpr_claim_one() uses its cached prod_pos without
+#                          checking that the head lies below it
 #
 # Barriers: spin is sequentially consistent, so a barrier's absence is
 # planted as the reordering it allows (docs/model.md, "Memory ordering"):
@@ -73,6 +75,7 @@ plants=(
 "commit-passed-early|hostile-head-1p1c|stale_reported"
 "claim-cas-split|core-1p2c|exactly_once"
 "reserve-cas-split|core-2p1c|no_overlap"
+"prod-seen-unchecked|core-1p2c|head_sane"
 )
 
 # Applies one plant to the model at $1: every replacement must match once.
@@ -87,16 +90,16 @@ P = {
    "\t\t\t\t:: false -> lo = s\t/* PLANTED: the slots are ignored */\n"),
  ],
  "announce-after-cas": [
-  ("""			if
-			:: !holding ->
-				atomic {	/* [M:claim-announce] */
-					ANNOUNCE(c, h);
-					g_touched[c] = 0;
-					printf("TRAIL c%d: announces %d\\n", c, h)
-				}
-			:: else -> skip
-			fi;
-""", "\t\t\tskip;\t/* PLANTED: no announce before the cmpxchg */\n"),
+  ("""				if
+				:: !holding ->
+					atomic {	/* [M:claim-announce] */
+						ANNOUNCE(c, h);
+						g_touched[c] = 0;
+						printf("TRAIL c%d: announces %d\\n", c, h)
+					}
+				:: else -> skip
+				fi;
+""", "\t\t\t\tskip;\t/* PLANTED: no announce before the cmpxchg */\n"),
   ("""				if
 				:: !ok && cret == C_ESTALE -> break
 				:: !ok && cret == 0 -> tries++
@@ -146,6 +149,10 @@ P = {
  "claim-passed-store": [
   ("""							rep = (((IS_READ(c) -> kclaim[c] : slot[c]) & RV) != 0);""",
    """							rep = 0;	/* PLANTED: a plain store, REVOKED unread */"""),
+ ],
+ "prod-seen-unchecked": [
+  ("""			:: fast && BEFORE(r, ps) && W(h - r) < W(ps - r) && ALIGNED(h) -> p = ps""",
+   """			:: fast -> p = ps	/* PLANTED: the cached prod_pos, unchecked */"""),
  ],
  "commit-first-start": [
   ("""	:: !holding || BEFORE(h, g_cstart[c]) -> g_cstart[c] = h""",

@@ -17,6 +17,8 @@
 
 struct mpr_env {
 	struct hostring *h;
+	/* The single-record fast path: no test hooks (they take the other). */
+	bool fast;
 };
 
 static inline bool mpr_env_trylock(struct mpr_env *e)
@@ -95,7 +97,7 @@ static inline void mpr_env_repaired(struct mpr_env *e)
 /* Tests that want lost races ask for a yield inside the window. */
 static inline void mpr_env_racing(struct mpr_env *e)
 {
-	if (e->h->yield_in_reserve)
+	if (!e->fast && e->h->yield_in_reserve)
 		sched_yield();
 }
 
@@ -198,6 +200,9 @@ int hostring_init(struct hostring *h, const struct hostring_params *p)
 
 	mpr_view_init(&h->v, l, h->cons, ro);
 	mpr_ring_init(&h->v, l, p->initial_pos);
+	/* Overwrite mode makes room by eviction, not by holding space back. */
+	for (i = 0; i < MPMCRING_NR_PRIO; i++)
+		h->wm[i] = l->mode == MPMCRING_MODE_OVERWRITE ? 0 : l->watermark[i];
 	return 0;
 fail:
 	hostring_destroy(h);
@@ -230,8 +235,22 @@ static int hostring_count_drop(struct hostring *h, unsigned int idx, int reason,
 	}
 }
 
-int hostring_reserve_batch(struct hostring *h, unsigned int idx, const uint32_t *lens,
-			   unsigned int n, unsigned int prio, uint64_t *pos)
+static int hostring_count_fail(struct hostring *h, unsigned int idx, int fail, unsigned int prio,
+			       unsigned int n)
+{
+	return hostring_count_drop(h, idx,
+				   fail == MPR_FAIL_FULL       ? MPMCRING_DROP_FULL
+				   : fail == MPR_FAIL_PRIORITY ? MPMCRING_DROP_PRIORITY
+							       : MPMCRING_DROP_CONTENTION,
+				   prio, n);
+}
+
+/*
+ * Reserves n records; lost is the races the caller's own first attempt
+ * lost (-1: it made none).
+ */
+static int hostring_reserve_from(struct hostring *h, unsigned int idx, const uint32_t *lens,
+				 unsigned int n, unsigned int prio, uint64_t *pos, int lost)
 {
 	struct mpr_env env = { .h = h };
 	__u64 need = 0, p;
@@ -245,14 +264,12 @@ int hostring_reserve_batch(struct hostring *h, unsigned int idx, const uint32_t 
 			return hostring_count_drop(h, idx, MPMCRING_DROP_TOO_BIG, prio, n);
 		need += mpr_rec_size(&h->v, lens[i]);
 	}
-	ret = mpr_reserve(&h->v, &env, need,
-			  h->v.mode == MPMCRING_MODE_OVERWRITE ? 0 : h->layout.watermark[prio], &p);
+	if (lost < 0)
+		ret = mpr_reserve(&h->v, &env, need, h->wm[prio], &p);
+	else
+		ret = mpr_reserve_slow(&h->v, &env, need, h->wm[prio], &p, lost);
 	if (ret)
-		return hostring_count_drop(h, idx,
-					   ret == MPR_FAIL_FULL	      ? MPMCRING_DROP_FULL
-					   : ret == MPR_FAIL_PRIORITY ? MPMCRING_DROP_PRIORITY
-								      : MPMCRING_DROP_CONTENTION,
-					   prio, n);
+		return hostring_count_fail(h, idx, ret, prio, n);
 	for (i = 0; i < n; i++) {
 		mpr_write_hdr(&h->v, p, lens[i], prio, 0);
 		pos[i] = p;
@@ -261,15 +278,40 @@ int hostring_reserve_batch(struct hostring *h, unsigned int idx, const uint32_t 
 	return 0;
 }
 
+int hostring_reserve_batch(struct hostring *h, unsigned int idx, const uint32_t *lens,
+			   unsigned int n, unsigned int prio, uint64_t *pos)
+{
+	return hostring_reserve_from(h, idx, lens, n, prio, pos, -1);
+}
+
+/* hostring_reserve() past its first attempt (len by value: kept off the
+ * stack of the fast path). */
+static MPR_SLOW_PATH int hostring_reserve_slow(struct hostring *h, unsigned int idx, uint32_t len,
+					       unsigned int prio, uint64_t *pos, int lost)
+{
+	return hostring_reserve_from(h, idx, &len, 1, prio, pos, lost);
+}
+
+/*
+ * One record, the way the module's mpmcring_reserve() does it: the first
+ * attempt inline; anything else (a full ring, a lost race, a bad argument,
+ * the test hooks) through the batch path above.
+ */
 int hostring_reserve(struct hostring *h, unsigned int idx, uint32_t len, unsigned int prio,
 		     uint64_t *pos)
 {
-	return hostring_reserve_batch(h, idx, &len, 1, prio, pos);
-}
+	struct mpr_env env = { .h = h, .fast = true };
+	int lost = -1;
+	__u64 p;
 
-void *hostring_payload(struct hostring *h, uint64_t pos)
-{
-	return mpr_payload(&h->v, pos);
+	if (mpr_unlikely(len > h->v.max_record || prio >= MPMCRING_NR_PRIO ||
+			 h->yield_in_reserve) ||
+	    mpr_unlikely(!mpr_reserve_fast(&h->v, &env, mpr_rec_size(&h->v, len), h->wm[prio], &p,
+					   &lost)))
+		return hostring_reserve_slow(h, idx, len, prio, pos, lost);
+	mpr_write_hdr(&h->v, p, len, prio, 0);
+	*pos = p;
+	return 0;
 }
 
 void hostring_commit(struct hostring *h, unsigned int idx, uint64_t pos, uint32_t len)

@@ -47,6 +47,7 @@ struct hostring {
 	unsigned int nproducers;
 	bool yield_in_reserve;
 	struct hostring_producer *prod;
+	uint64_t wm[MPMCRING_NR_PRIO]; /* free space each class leaves */
 	unsigned long reclaim_lock;
 	/* Written under reclaim_lock. */
 	struct mpr_lease *leases; /* per slot */
@@ -67,7 +68,11 @@ int hostring_reserve(struct hostring *h, unsigned int idx, uint32_t len, unsigne
 /* Reserves n records with one compare-and-swap; pos[i] for each. */
 int hostring_reserve_batch(struct hostring *h, unsigned int idx, const uint32_t *lens,
 			   unsigned int n, unsigned int prio, uint64_t *pos);
-void *hostring_payload(struct hostring *h, uint64_t pos);
+static inline void *hostring_payload(struct hostring *h, uint64_t pos)
+{
+	return mpr_payload(&h->v, pos);
+}
+
 void hostring_commit(struct hostring *h, unsigned int idx, uint64_t pos, uint32_t len);
 void hostring_discard(struct hostring *h, unsigned int idx, uint64_t pos);
 /* Runs a reclaim now (what the kernel's statistics call does). */

@@ -171,6 +171,15 @@ int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
  * the consumer's commit: the records are no longer its own). */
 int mpmcring_batch_next(struct mpmcring_batch *b, struct mpmcring_record *rec);
 /*
+ * Claims like mpmcring_read_batch() and fills recs[] with every record
+ * claimed at once: the records of the claim without a call per record.
+ * Returns the number of records, at most max_records (> 0), or an error as
+ * mpmcring_read_batch() (-EINVAL while records a stopped mpmcring_consume()
+ * claimed are undelivered). They stay valid until mpmcring_commit().
+ */
+int mpmcring_read_many(struct mpmcring_consumer *c, struct mpmcring_record *recs,
+		       unsigned int max_records, size_t max_bytes);
+/*
  * Releases every record the consumer holds: one store into shared memory.
  * Returns 0, or -ESTALE when the claim was revoked because the consumer
  * held it longer than the ring's claim timeout (layout.claim_timeout_ms):
@@ -207,8 +216,9 @@ int mpmcring_validate(struct mpmcring_consumer *c);
  * found the claim revoked (what fn saw must be thrown away). With
  * MPMCRING_CONSUMER_LOST_RECORDS, losses not yet reported come first as
  * one MPMCRING_REC_LOST record (not counted in the return value).
- * -EINVAL while the consumer holds records from mpmcring_read() or
- * mpmcring_read_batch(): commit them first (consume commits all it holds).
+ * -EINVAL while the consumer holds records from mpmcring_read(),
+ * mpmcring_read_many() or mpmcring_read_batch(): commit them first (consume
+ * commits all it holds).
  */
 typedef int (*mpmcring_record_fn)(void *ctx, const struct mpmcring_record *rec);
 int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_record_fn fn,

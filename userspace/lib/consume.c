@@ -26,6 +26,15 @@
 	     "return from the callback (a negative value stops consume) and call it then"
 
 /*
+ * A claim fills struct mpr_claim exactly when it returns a count above
+ * zero; GCC cannot follow that through the inlined walk and warns about the
+ * fields the callers read only then.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+/*
  * Takes unreported losses, only when the consumer asks: one that never
  * asks must not swallow reports meant for the others. The totals live on
  * a read-mostly line; only when they moved since this consumer last looked
@@ -49,44 +58,71 @@ static void mpr_lib_take_lost(struct mpmcring_consumer *c)
 	}
 }
 
-/* Claims into the consumer; repairs a corrupt head once through the kernel. */
-static int mpr_lib_claim(struct mpmcring_consumer *c, unsigned int max_records, uint64_t max_bytes,
-			 struct mpr_claim *cl)
+/* The rare outcomes of a claim: a revoked claim, a corrupt ring. */
+static int mpr_lib_claim_revoked(void)
 {
-	const struct mpr_view *v = &c->r->v;
-	int n;
+	return mpr_lib_error(
+		ESTALE,
+		"the consumer's claim was revoked (held past the ring's claim timeout): commit before reading more");
+}
 
-	/* A revoked claim protects nothing: what it would cover is not ours. */
-	if (c->holding && mpr_claim_revoked(&c->r->v, &c->slot->start, c->claim_start))
-		return mpr_lib_error(
-			ESTALE,
-			"the consumer's claim was revoked (held past the ring's claim timeout): commit before reading more");
-	n = mpr_claim(v, &c->slot->start, c->holding, max_records, max_bytes, false, cl);
-	if (n == -EBADMSG && c->r->fd >= 0) {
-		/* The kernel moves a head that cannot be right (bounded work). */
+/* After -EBADMSG: the kernel moves a head that cannot be right (bounded
+ * work), then one more claim. */
+static MPR_SLOW_PATH int mpr_lib_claim_repair(struct mpmcring_consumer *c, unsigned int max_records,
+					      uint64_t max_bytes, struct mpr_claim *cl,
+					      const struct mpr_claim_sink *out)
+{
+	int n = -EBADMSG;
+
+	if (c->r->fd >= 0) {
 		ioctl(c->r->fd, MPMCRING_IOC_REPAIR);
-		n = mpr_claim(v, &c->slot->start, c->holding, max_records, max_bytes, false, cl);
+		n = mpr_claim_into(&c->r->v, &c->slot->start, c->holding, max_records, max_bytes,
+				   false, cl, out);
 	}
 	if (n == -EBADMSG)
 		return mpr_lib_error(
 			EBADMSG,
 			"the ring's consumer state is corrupt (head outside the ring or a record that does not fit)");
-	if (n == -ESTALE) {
-		c->lost.revoked += cl->records;
-		return mpr_lib_error(
-			ESTALE,
-			"the consumer's claim was revoked while it was being made (the consumer stood still past the ring's claim timeout, %u ms): its records are lost, counted as revoked; claim again",
-			c->r->v.claim_timeout_ms);
-	}
-	if (n == -EAGAIN) /* every idle loop: a constant message, no formatting */
+	return n;
+}
+
+/*
+ * The other failures of a claim, each with its message: -EAGAIN on every
+ * idle loop, so a constant one (no formatting).
+ */
+static MPR_SLOW_PATH int mpr_lib_claim_failed(int n)
+{
+	if (n == -EAGAIN)
 		return mpr_lib_fail(EAGAIN, MPR_MSG_EMPTY);
 	if (n == -EBUSY)
 		return mpr_lib_fail(
 			EBUSY,
 			"records are ready, but other consumers won the race for them every time: claim again at once");
-	if (n < 0)
-		return mpr_lib_error(-n, "claiming records: %s", strerror(-n));
-	/* The oldest start of what it holds: see mpr_claim(). */
+	return mpr_lib_error(-n, "claiming records: %s", strerror(-n));
+}
+
+/*
+ * A claim revoked while it was made (mpr_claim_drop_passed()): the records
+ * the head moved over are gone, and the kernel counted a revoked claim.
+ */
+static MPR_SLOW_PATH int mpr_lib_claim_stale(struct mpmcring_consumer *c,
+					     const struct mpr_claim *cl)
+{
+	c->lost.revoked += cl->records;
+	return mpr_lib_error(
+		ESTALE,
+		"the consumer's claim was revoked while it was being made (the consumer stood still past the ring's claim timeout, %u ms): its records are lost, counted as revoked; claim again",
+		c->r->v.claim_timeout_ms);
+}
+
+/*
+ * The consumer's own counts after a claim of n records, and where its claim
+ * begins: the commit checks reclaim_pos against our copy (the slot's start
+ * is user-writable). The oldest start of what it holds: see mpr_claim_into().
+ */
+static MPR_ALWAYS_INLINE void mpr_lib_claimed(struct mpmcring_consumer *c, unsigned int n,
+					      const struct mpr_claim *cl)
+{
 	if (!c->holding || mpr_before(cl->start, c->claim_start))
 		c->claim_start = cl->start;
 	c->holding = true;
@@ -94,13 +130,109 @@ static int mpr_lib_claim(struct mpmcring_consumer *c, unsigned int max_records, 
 	c->held_bytes += cl->bytes;
 	/* Informational: the kernel counts these if this process dies. */
 	MPR_WRITE_ONCE(c->slot->held_records, c->held_records);
+}
+
+/*
+ * The whole claim behind the entry points: the revocation check, the claim
+ * (after a first attempt of the caller's own: announced is what it left),
+ * one repair through the kernel on -EBADMSG, the consumer's counts.
+ */
+static MPR_ALWAYS_INLINE int mpr_lib_claim(struct mpmcring_consumer *c, unsigned int max_records,
+					   uint64_t max_bytes, struct mpr_claim *cl,
+					   const struct mpr_claim_sink *out, bool announced)
+{
+	const struct mpr_view *v = &c->r->v;
+	int n;
+
+	/* A revoked claim protects nothing: what it would cover is not ours. */
+	if (c->holding && mpr_claim_revoked(v, &c->slot->start, c->claim_start))
+		return mpr_lib_claim_revoked();
+	n = mpr_claim_from(v, &c->slot->start, c->holding, max_records, max_bytes, false, cl, out,
+			   announced);
+	if (mpr_unlikely(n == -EBADMSG))
+		n = mpr_lib_claim_repair(c, max_records, max_bytes, cl, out);
+	if (mpr_unlikely(n == -ESTALE))
+		return mpr_lib_claim_stale(c, cl);
+	if (n < 0)
+		return mpr_lib_claim_failed(n);
+	mpr_lib_claimed(c, n, cl);
 	return n;
 }
 
-static void mpr_lib_record(struct mpmcring_consumer *c, const struct mpr_rec *r,
-			   struct mpmcring_record *rec)
+/*
+ * The common case of every entry point, inlined there: a consumer that
+ * holds nothing makes one attempt. Returns the records claimed, -EAGAIN
+ * for an empty ring, or 0 when the caller must go the whole way
+ * (mpr_lib_claim(), with *announced).
+ */
+static MPR_ALWAYS_INLINE int mpr_lib_claim_fast(struct mpmcring_consumer *c,
+						unsigned int max_records, uint64_t max_bytes,
+						struct mpr_claim *cl,
+						const struct mpr_claim_sink *out, bool *announced)
 {
-	mpr_lib_fill_record(rec, mpr_payload(&c->r->v, r->pos), r, r->pos);
+	int why, n;
+
+	*announced = false;
+	/* in_consume: fn of a consume that holds nothing yet (its loss record). */
+	if (mpr_unlikely(c->holding | c->in_consume))
+		return 0;
+	if (max_records == 1) {
+		n = mpr_claim_one(&c->r->v, &c->slot->start, &c->prod_seen, cl, announced, &why);
+		if (n > 0 && out)
+			out->fn(out->ctx, 0, &cl->first);
+	} else
+		n = mpr_claim_attempt(&c->r->v, &c->slot->start, false, max_records, max_bytes,
+				      false, cl, out, announced, &why);
+	if (mpr_likely(n > 0)) {
+		/* Held nothing before: the counts start over, the claim too. */
+		c->holding = true;
+		c->claim_start = cl->start;
+		c->held_records = n;
+		c->held_bytes = cl->bytes;
+		/* Informational: the kernel counts these if this process dies. */
+		MPR_WRITE_ONCE(c->slot->held_records, n);
+		return n;
+	}
+	if (mpr_unlikely(n == MPR_CLAIM_STALE))
+		return mpr_lib_claim_stale(c, cl);
+	if (n == MPR_CLAIM_STOP && why == MPR_REC_NONE && !*announced)
+		return mpr_lib_fail(EAGAIN, MPR_MSG_EMPTY);
+	return 0;
+}
+
+/*
+ * struct mpmcring_record's len, prio, flags and reserved are the header's
+ * eight bytes, in its order: the header word is copied in with one store,
+ * reserved cleared (the ring's memory may hold anything there). reserved2
+ * is room for later fields: 0 from this library.
+ */
+_Static_assert(offsetof(struct mpmcring_record, len) == 8 &&
+		       offsetof(struct mpmcring_record, prio) == 12 &&
+		       offsetof(struct mpmcring_record, flags) == 13 &&
+		       offsetof(struct mpmcring_record, reserved) == 14 &&
+		       offsetof(struct mpmcring_record, pos) == 16 &&
+		       offsetof(struct mpmcring_rec_hdr, len) == 0 &&
+		       offsetof(struct mpmcring_rec_hdr, prio) == 4 &&
+		       offsetof(struct mpmcring_rec_hdr, flags) == 5 &&
+		       offsetof(struct mpmcring_rec_hdr, reserved) == 6,
+	       "struct mpmcring_record mirrors the record header");
+
+static MPR_ALWAYS_INLINE void mpr_lib_record_set(struct mpmcring_record *rec,
+						 const unsigned char *data, const struct mpr_rec *r)
+{
+	union mpr_hdr_word u = { .w = r->hdr };
+
+	u.h.reserved = 0;
+	rec->data = data;
+	memcpy((unsigned char *)rec + offsetof(struct mpmcring_record, len), &u.w, sizeof(u.w));
+	rec->pos = r->pos;
+	memset(rec->reserved2, 0, sizeof(rec->reserved2));
+}
+
+static MPR_ALWAYS_INLINE void mpr_lib_record(struct mpmcring_consumer *c, const struct mpr_rec *r,
+					     struct mpmcring_record *rec)
+{
+	mpr_lib_record_set(rec, mpr_payload(&c->r->v, r->pos), r);
 }
 
 static bool mpr_lib_next(struct mpmcring_consumer *c, __u64 *cur, __u64 end,
@@ -131,7 +263,9 @@ static bool mpr_lib_pending_left(struct mpmcring_consumer *c)
 	return c->pending && mpr_lib_next(c, &cur, c->pend_end, &rec);
 }
 
-int mpmcring_read(struct mpmcring_consumer *c, struct mpmcring_record *rec)
+/* mpmcring_read() past its first attempt, or with records pending. */
+static MPR_SLOW_PATH int mpr_lib_read_slow(struct mpmcring_consumer *c, struct mpmcring_record *rec,
+					   bool announced)
 {
 	struct mpr_claim cl;
 	int n;
@@ -142,26 +276,126 @@ int mpmcring_read(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 		c->handed_out = true;
 		return 0;
 	}
-	n = mpr_lib_claim(c, 1, UINT64_MAX, &cl);
+	n = mpr_lib_claim(c, 1, UINT64_MAX, &cl, NULL, announced);
 	if (n < 0)
 		return n;
+	mpr_lib_record(c, &cl.first, rec);
+	c->handed_out = true;
+	return 0;
+}
+
+int mpmcring_read(struct mpmcring_consumer *c, struct mpmcring_record *rec)
+{
+	struct mpr_claim cl;
+	bool announced;
+	int n;
+
+	if (mpr_unlikely(c->pending))
+		return mpr_lib_read_slow(c, rec, false);
+	n = mpr_lib_claim_fast(c, 1, UINT64_MAX, &cl, NULL, &announced);
+	if (mpr_unlikely(n <= 0))
+		return n ? n : mpr_lib_read_slow(c, rec, announced);
 	/* One record claimed: the claim already read its header. */
 	mpr_lib_record(c, &cl.first, rec);
 	c->handed_out = true;
 	return 0;
 }
 
-int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
-			unsigned int max_records, size_t max_bytes)
+/* Where mpmcring_read_many() has its claim put each record. */
+struct mpr_lib_many {
+	struct mpmcring_record *recs;
+	const unsigned char *data; /* the data area, plus the header */
+	__u64 data_mask;
+};
+
+static MPR_ALWAYS_INLINE void mpr_lib_many_put(void *ctx, __u32 i, const struct mpr_rec *r)
+{
+	const struct mpr_lib_many *m = ctx;
+
+	/* By index: an attempt that loses the race starts over at 0. */
+	mpr_lib_record_set(&m->recs[i], m->data + (r->pos & m->data_mask), r);
+}
+
+static MPR_SLOW_PATH int mpr_lib_read_many_slow(struct mpmcring_consumer *c,
+						struct mpmcring_record *recs,
+						unsigned int max_records, size_t max_bytes,
+						bool announced)
+{
+	struct mpr_lib_many m = { recs, c->r->v.data + MPMCRING_HDR_SIZE, c->r->v.data_mask };
+	struct mpr_claim_sink sink = { mpr_lib_many_put, &m };
+	struct mpr_claim cl;
+	int n;
+
+	if (c->in_consume)
+		return mpr_lib_fail(EINVAL, MPR_MSG_IN_CONSUME("mpmcring_read_many"));
+	/*
+	 * A new claim starts past them: the caller's commit would drop them.
+	 * (Pending records are held: the fast path announced nothing.)
+	 */
+	if (c->handed_out && mpr_lib_pending_left(c))
+		return mpr_lib_error(
+			EINVAL,
+			"mpmcring_read_many: records an unfinished mpmcring_consume() claimed are still undelivered: take them with mpmcring_read() (the consumer also holds records from read, read_batch or read_many, so mpmcring_consume() is refused), then mpmcring_commit()");
+	if (mpr_lib_pending_left(c))
+		return mpr_lib_error(
+			EINVAL,
+			"mpmcring_read_many: records an unfinished mpmcring_consume() claimed are still undelivered: take them with mpmcring_consume() or mpmcring_read() first");
+	n = mpr_lib_claim(c, max_records, max_bytes, &cl, &sink, announced);
+	if (n > 0)
+		c->handed_out = true;
+	return n;
+}
+
+int mpmcring_read_many(struct mpmcring_consumer *c, struct mpmcring_record *recs,
+		       unsigned int max_records, size_t max_bytes)
+{
+	struct mpr_lib_many m = { recs, c->r->v.data + MPMCRING_HDR_SIZE, c->r->v.data_mask };
+	struct mpr_claim_sink sink = { mpr_lib_many_put, &m };
+	struct mpr_claim cl;
+	bool announced;
+	int n;
+
+	if (!max_records)
+		return mpr_lib_error(EINVAL, "mpmcring_read_many: max_records is 0");
+	n = mpr_lib_claim_fast(c, max_records, max_bytes, &cl, &sink, &announced);
+	if (mpr_unlikely(n <= 0))
+		return n ? n : mpr_lib_read_many_slow(c, recs, max_records, max_bytes, announced);
+	c->handed_out = true;
+	return n;
+}
+
+/*
+ * A batch of the claim cl, handed out: it carries the claim generation
+ * (the commit ends it); its reserved fields are 0.
+ */
+static MPR_ALWAYS_INLINE void mpr_lib_batch_set(struct mpmcring_consumer *c,
+						struct mpmcring_batch *b,
+						const struct mpr_claim *cl)
+{
+	*b = (struct mpmcring_batch){
+		.records = cl->records,
+		.bytes = cl->bytes,
+		.c = c,
+		.cur = cl->start,
+		.end = cl->end,
+		.gen = c->gen,
+	};
+	c->handed_out = true;
+}
+
+static MPR_SLOW_PATH int mpr_lib_read_batch_slow(struct mpmcring_consumer *c,
+						 struct mpmcring_batch *b, unsigned int max_records,
+						 size_t max_bytes, bool announced)
 {
 	struct mpr_claim cl;
 	int n;
 
-	if (!max_records)
-		return mpr_lib_error(EINVAL, "mpmcring_read_batch: max_records is 0");
 	if (c->in_consume)
 		return mpr_lib_fail(EINVAL, MPR_MSG_IN_CONSUME("mpmcring_read_batch"));
-	/* A new claim starts past them: the batch would skip them for good. */
+	/*
+	 * A new claim starts past them: the batch would skip them for good.
+	 * (Pending records are held: the fast path announced nothing.)
+	 */
 	if (c->handed_out && mpr_lib_pending_left(c))
 		return mpr_lib_error(
 			EINVAL,
@@ -170,18 +404,26 @@ int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
 		return mpr_lib_error(
 			EINVAL,
 			"mpmcring_read_batch: records an unfinished mpmcring_consume() claimed are still undelivered: take them with mpmcring_consume() or mpmcring_read() first");
-	n = mpr_lib_claim(c, max_records, max_bytes, &cl);
+	n = mpr_lib_claim(c, max_records, max_bytes, &cl, NULL, announced);
 	if (n < 0)
 		return n;
-	*b = (struct mpmcring_batch){
-		.records = cl.records,
-		.bytes = cl.bytes,
-		.c = c,
-		.cur = cl.start,
-		.end = cl.end,
-		.gen = c->gen,
-	};
-	c->handed_out = true;
+	mpr_lib_batch_set(c, b, &cl);
+	return n;
+}
+
+int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
+			unsigned int max_records, size_t max_bytes)
+{
+	struct mpr_claim cl;
+	bool announced;
+	int n;
+
+	if (!max_records)
+		return mpr_lib_error(EINVAL, "mpmcring_read_batch: max_records is 0");
+	n = mpr_lib_claim_fast(c, max_records, max_bytes, &cl, NULL, &announced);
+	if (mpr_unlikely(n <= 0))
+		return n ? n : mpr_lib_read_batch_slow(c, b, max_records, max_bytes, announced);
+	mpr_lib_batch_set(c, b, &cl);
 	return n;
 }
 
@@ -318,7 +560,7 @@ static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcri
 			return mpr_lib_stopped(ret);
 	}
 	if (!c->pending) {
-		n = mpr_lib_claim(c, max, UINT64_MAX, &cl);
+		n = mpr_lib_claim(c, max, UINT64_MAX, &cl, NULL, false);
 		if (n == -EAGAIN)
 			return 0;
 		if (n < 0)

@@ -39,6 +39,7 @@ struct mpmcring_consumer {
 	__u64 gen; /* claim generation: bumped by each commit, ends batches */
 	__u64 pend_cur, pend_end;
 	struct mpmcring_lost lost;
+	__u64 prod_seen;       /* a prod_pos loaded before (see mpr_claim_one()) */
 	uint64_t seen_dropped; /* loss totals at the last look */
 	uint64_t seen_overwritten;
 	bool lost_records; /* MPMCRING_CONSUMER_LOST_RECORDS */

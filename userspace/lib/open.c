@@ -369,6 +369,8 @@ struct mpmcring_consumer *mpmcring_consumer_new_opts(struct mpmcring *r,
 	c->idx = idx;
 	c->lost_records = o.flags & MPMCRING_CONSUMER_LOST_RECORDS;
 	c->slot = &r->v.cons->slots[idx];
+	/* A real prod_pos of the past: mpr_claim_one() relies on it. */
+	c->prod_seen = MPR_LOAD_ACQUIRE(&r->v.meta->prod_pos);
 	if (r->fd < 0)
 		MPR_STORE_RELEASE(&c->slot->start, MPMCRING_SLOT_IDLE);
 	return c;
