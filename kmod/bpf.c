@@ -32,10 +32,18 @@
  * start to end inside the kfunc. Nothing of the ring is held between
  * kfuncs, which also means destroy waits for one RCU grace period only.
  * Buffers come from a per-CPU pool of MPMCRING_BPF_POOL, each
- * MPMCRING_BPF_MAX_RESERVE bytes; an empty pool (that many programs on
- * one CPU between reserve and commit) is a dropped record, counted as
- * contention. The ring refuses a record (full, priority) at commit, which
- * returns why.
+ * MPMCRING_BPF_MAX_RESERVE bytes, shared by every program and ring. A
+ * program in task context may sleep (or be preempted) holding one for as
+ * long as anyone likes, so task context may hold only some of them: the
+ * rest are kept for programs in interrupts, which give theirs back before
+ * they return (mpmcring_bpf_slots_here()). A reservation that finds no
+ * buffer its context may take is refused and counted (no_buffer). So
+ * sleepers can hold up reservations of task-context programs on their
+ * CPU, never those of programs in interrupts, and output never. Sleepable
+ * programs are not refused reserve outright: 6.12 could (a kfunc set
+ * filter on prog->sleepable), 6.1 cannot, and the same program should
+ * load on both; sleeping with a record open is also what reserve is for.
+ * The ring refuses a record (full, priority) at commit, which returns why.
  *
  * Everything a program passes is checked as if hostile: flags must be a
  * priority class and nothing else, a record at least one byte long, data
@@ -56,7 +64,7 @@
  * unpublishes the id, then waits for every kfunc that may have looked it
  * up (mpmcring_bpf_sync()) before consumers are told the end, so no record
  * lands after they stopped. A reservation that outlives its ring fails at
- * commit, counted (no_ring). The module cannot go while a loaded program
+ * commit, counted (ring_gone). The module cannot go while a loaded program
  * calls its kfuncs: the verifier holds a reference on the module that owns
  * their BTF for the program's lifetime.
  */
@@ -65,9 +73,10 @@
 #include <linux/btf.h>
 #include <linux/btf_ids.h>
 #include <linux/percpu.h>
+#include <linux/preempt.h>
 #include <linux/rcupdate.h>
-#include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/vmalloc.h>
 
 #include "internal.h"
 
@@ -75,6 +84,25 @@
 
 /* Buffers one CPU's pool hands out at once (sleeping programs included). */
 #define MPMCRING_BPF_POOL	16
+/*
+ * How many of them each context may hold: a context takes slots 0 to its
+ * limit - 1, so what lies above a context's limit is kept for the
+ * contexts that interrupt it. Contexts nest task -> softirq -> hardirq ->
+ * NMI on a CPU, each at most one deep (softirqs do not nest on a CPU,
+ * handlers run with interrupts off, NMIs do not nest), and only task
+ * context can hold a buffer without bound (sleepable programs sleep there;
+ * any program can be preempted there on preempt=full and PREEMPT_RT, where
+ * threaded interrupt handlers run as tasks too). Task context: 12, room
+ * for a dozen sleeping or preempted programs on one CPU. Softirq: 2 more,
+ * because there the most tracing runs (network, timers, block) and on
+ * PREEMPT_RT it runs in a thread a task may preempt. Hardirq and NMI: 1
+ * more each, a program with one reservation open: they are short and
+ * nothing above them preempts them for long.
+ */
+#define MPMCRING_BPF_POOL_NMI		MPMCRING_BPF_POOL
+#define MPMCRING_BPF_POOL_HARDIRQ	(MPMCRING_BPF_POOL_NMI - 1)
+#define MPMCRING_BPF_POOL_SOFTIRQ	(MPMCRING_BPF_POOL_HARDIRQ - 1)
+#define MPMCRING_BPF_POOL_TASK		(MPMCRING_BPF_POOL_SOFTIRQ - 2)
 /*
  * Largest reservation a program may ask for: the buffer is zeroed at
  * reserve and copied at commit, maybe in NMI, so its cost is bounded; and
@@ -107,16 +135,33 @@ struct mpmcring_bpf_pool {
 	struct mpmcring_bpf_rsv slot[MPMCRING_BPF_POOL];
 };
 
-/* Per CPU, each pool on its CPU's node: too big for alloc_percpu(). */
+/* The length check at reserve is all that keeps a program inside @data. */
+static_assert(sizeof_field(struct mpmcring_bpf_rsv, data) ==
+	      MPMCRING_BPF_MAX_RESERVE);
+static_assert(sizeof_field(struct mpmcring_bpf_pool, used) * BITS_PER_BYTE >=
+	      MPMCRING_BPF_POOL);
+
+/*
+ * Per CPU, each pool on its CPU's node: too big for alloc_percpu(), and
+ * vmalloc'd, 17 pages (16 x 4128 bytes + the word; 68 KiB per possible
+ * CPU), so that no high-order allocation is asked for at load.
+ */
 static DEFINE_PER_CPU(struct mpmcring_bpf_pool *, mpmcring_bpf_pools);
 static bool mpmcring_bpf_ready;
 
-/* Why a call was refused before a ring was found to count it in. */
+/*
+ * Why a call was refused where no ring counts it: before a ring was found,
+ * or for a reason of the module's, not the ring's. New reasons go at the
+ * end: readers of bpf_refused parse it by position.
+ */
 enum mpmcring_bpf_refusal {
 	MPMCRING_BPF_NO_RING,		/* no ring has the id (stale or wrong) */
 	MPMCRING_BPF_BAD_FLAGS,		/* flags other than one priority class */
 	MPMCRING_BPF_ZERO_LEN,		/* an empty record */
 	MPMCRING_BPF_NULL_DATA,		/* output from a NULL pointer */
+	MPMCRING_BPF_RING_GONE,		/* commit: ring destroyed since reserve */
+	MPMCRING_BPF_NO_BUFFER,		/* reserve: no staging buffer free */
+	MPMCRING_BPF_BAD_WRITE,		/* write outside its reservation, NULL */
 	MPMCRING_BPF_NR_REFUSALS
 };
 
@@ -125,6 +170,9 @@ static const char *const mpmcring_bpf_refusal_names[MPMCRING_BPF_NR_REFUSALS] = 
 	[MPMCRING_BPF_BAD_FLAGS] = "bad_flags",
 	[MPMCRING_BPF_ZERO_LEN] = "zero_len",
 	[MPMCRING_BPF_NULL_DATA] = "null_data",
+	[MPMCRING_BPF_RING_GONE] = "ring_gone",
+	[MPMCRING_BPF_NO_BUFFER] = "no_buffer",
+	[MPMCRING_BPF_BAD_WRITE] = "bad_write",
 };
 
 /* Per CPU: programs run on every CPU at once, in any context (NMI too). */
@@ -136,7 +184,7 @@ static void mpmcring_bpf_refuse(enum mpmcring_bpf_refusal why)
 	this_cpu_inc(mpmcring_bpf_refused[why]);
 }
 
-/* "no_ring=N bad_flags=N zero_len=N null_data=N": summed over CPUs. */
+/* "no_ring=N bad_flags=N ... bad_write=N": summed over CPUs. */
 static int mpmcring_bpf_refused_get(char *buf, const struct kernel_param *kp)
 {
 	unsigned long n;
@@ -167,7 +215,7 @@ static const struct kernel_param_ops mpmcring_bpf_refused_ops = {
 };
 module_param_cb(bpf_refused, &mpmcring_bpf_refused_ops, NULL, 0444);
 MODULE_PARM_DESC(bpf_refused,
-		 "read-only: BPF kfunc calls refused before a ring was found, by reason (no_ring: unknown id)");
+		 "read-only: BPF kfunc calls refused where no ring counts them, by reason (no_ring: unknown id, ring_gone: destroyed before commit, no_buffer: staging buffers of the CPU in use, bad_write: write outside the reservation)");
 
 /* Flags a program may pass: one priority class, nothing else. */
 static bool mpmcring_bpf_flags_ok(u64 flags)
@@ -194,17 +242,29 @@ static bool mpmcring_bpf_args_ok(u64 flags, u32 len)
 	return true;
 }
 
+/* How many of the pool's slots the context the caller runs in may take. */
+static unsigned int mpmcring_bpf_slots_here(void)
+{
+	if (in_nmi())
+		return MPMCRING_BPF_POOL_NMI;
+	if (in_hardirq())
+		return MPMCRING_BPF_POOL_HARDIRQ;
+	if (in_serving_softirq())
+		return MPMCRING_BPF_POOL_SOFTIRQ;
+	return MPMCRING_BPF_POOL_TASK;
+}
+
 static struct mpmcring_bpf_rsv *mpmcring_bpf_get_handle(void)
 {
+	unsigned int i, slots = mpmcring_bpf_slots_here();
 	struct mpmcring_bpf_pool *pool;
-	unsigned int i;
 
 	/*
 	 * This CPU's pool, so that CPUs do not share its word; a handle is
 	 * given back from whichever CPU the program ends on.
 	 */
 	pool = this_cpu_read(mpmcring_bpf_pools);
-	for (i = 0; i < MPMCRING_BPF_POOL; i++) {
+	for (i = 0; i < slots; i++) {
 		/*
 		 * [B1] acquire: pairs with [B2] in mpmcring_bpf_put_handle(),
 		 * so the last holder's use of the slot is over.
@@ -281,8 +341,8 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
  *
  * Return: the reservation, or NULL: bad @flags, a zero @len or an unknown
  * @ring_id (counted in the module's bpf_refused), a @len the ring can
- * never take (too big: counted as a drop of the ring), or no free buffer
- * on this CPU (counted as contention).
+ * never take (too big: counted as a drop of the ring), or no buffer free
+ * on this CPU for the caller's context (counted in bpf_refused, no_buffer).
  */
 __bpf_kfunc struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(u32 ring_id,
 							  u32 len, u64 flags)
@@ -298,16 +358,23 @@ __bpf_kfunc struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(u32 ring_id,
 		mpmcring_bpf_refuse(MPMCRING_BPF_NO_RING);
 		goto out;
 	}
-	/* The program's length: it must fit a buffer and the ring's records. */
-	if (len > MPMCRING_BPF_MAX_RESERVE || len > ring->layout.max_record) {
+	/*
+	 * The program's length: it must fit a buffer (the memset below and
+	 * every write rely on it) and the ring's records.
+	 */
+	if (len > sizeof_field(struct mpmcring_bpf_rsv, data) ||
+	    len > ring->layout.max_record) {
 		mpmcring_count_drop(ring, MPMCRING_DROP_TOO_BIG,
 				    MPMCRING_F_PRIO(flags), 1);
 		goto out;
 	}
+	/*
+	 * No buffer is the module's shortage, not the ring's: counted where
+	 * an operator tells it from contention on the ring.
+	 */
 	h = mpmcring_bpf_get_handle();
 	if (!h) {
-		mpmcring_count_drop(ring, MPMCRING_DROP_CONTENTION,
-				    MPMCRING_F_PRIO(flags), 1);
+		mpmcring_bpf_refuse(MPMCRING_BPF_NO_BUFFER);
 		goto out;
 	}
 	/* What the program does not write must not show an older record. */
@@ -328,17 +395,23 @@ out:
  * @data__sz: how many; the verifier checks that @data covers them
  *
  * Return: 0; -E2BIG when the bytes would not lie inside the payload, or
- * -EINVAL for a NULL @data with a size (nothing is written then).
+ * -EINVAL for a NULL @data with a size (nothing is written then; both
+ * counted in the module's bpf_refused, bad_write: a program that commits
+ * anyway sends zeros there).
  */
 __bpf_kfunc int mpmcring_bpf_write(struct mpmcring_bpf_rsv *rsv, u32 off,
 				   const void *data, u32 data__sz)
 {
 	/* A pointer that may be NULL gets through the verifier (see above). */
-	if (!data && data__sz)
+	if (!data && data__sz) {
+		mpmcring_bpf_refuse(MPMCRING_BPF_BAD_WRITE);
 		return -EINVAL;
+	}
 	/* Lengths from the program: both checked against what was reserved. */
-	if (off > rsv->len || data__sz > rsv->len - off)
+	if (off > rsv->len || data__sz > rsv->len - off) {
+		mpmcring_bpf_refuse(MPMCRING_BPF_BAD_WRITE);
 		return -E2BIG;
+	}
 	memcpy(rsv->data + off, data, data__sz);
 	return 0;
 }
@@ -349,8 +422,9 @@ __bpf_kfunc int mpmcring_bpf_write(struct mpmcring_bpf_rsv *rsv, u32 off,
  *
  * One mpmcring_output() of the staged record, whole or not at all.
  *
- * Return: 0; -ENOENT when the ring went away since the reservation
- * (counted in the module's bpf_refused); otherwise as mpmcring_output()
+ * Return: 0; -ENOENT when the ring was destroyed since the reservation
+ * (counted in the module's bpf_refused, ring_gone: the id was valid at
+ * reserve, so this is no stale id); otherwise as mpmcring_output()
  * (-ENOSPC, -EAGAIN: counted as drops of the ring).
  */
 __bpf_kfunc int mpmcring_bpf_commit(struct mpmcring_bpf_rsv *rsv)
@@ -363,7 +437,7 @@ __bpf_kfunc int mpmcring_bpf_commit(struct mpmcring_bpf_rsv *rsv)
 	if (ring)
 		err = mpmcring_output(ring, rsv->data, rsv->len, rsv->prio);
 	else
-		mpmcring_bpf_refuse(MPMCRING_BPF_NO_RING);
+		mpmcring_bpf_refuse(MPMCRING_BPF_RING_GONE);
 	rcu_read_unlock();
 	mpmcring_bpf_put_handle(rsv);
 	return err;
@@ -413,7 +487,7 @@ static void mpmcring_bpf_free_pools(void)
 	int cpu;
 
 	for_each_possible_cpu(cpu) {
-		kvfree(per_cpu(mpmcring_bpf_pools, cpu));
+		vfree(per_cpu(mpmcring_bpf_pools, cpu));
 		per_cpu(mpmcring_bpf_pools, cpu) = NULL;
 	}
 }
@@ -424,7 +498,7 @@ static int mpmcring_bpf_alloc_pools(void)
 	int cpu, i;
 
 	for_each_possible_cpu(cpu) {
-		pool = kvzalloc_node(sizeof(*pool), GFP_KERNEL, cpu_to_node(cpu));
+		pool = vzalloc_node(sizeof(*pool), cpu_to_node(cpu));
 		if (!pool) {
 			mpmcring_bpf_free_pools();
 			return -ENOMEM;
