@@ -658,13 +658,16 @@ TEST_F_TIMEOUT(bpf, flood_counts_every_loss_keeps_critical, 300)
  * program committed reaches the consumers, which read until the ring says
  * "destroyed and empty" (read(2) returns 0, the library -EPIPE), and every
  * refusal is counted, by the ring or (ring gone) by the module. The
- * program holds each reservation for 2 ms (destroy.bpf.c) on the last
- * CPU, the consumers and the destroy run on CPU 0: when the ring is
- * destroyed, a reservation is almost always open, and the consumers run
- * as soon as they are woken. (When reservations held ring space, this
- * failed without the destroy order of mpmcring_destroy(): records
- * committed after the consumers had seen the end. Now such a commit finds
- * no ring and is counted, ring_gone.)
+ * program (destroy.bpf.c) runs on the last CPU, the consumers and the
+ * destroy on CPU 0, so the consumers run as soon as they are woken. Each
+ * of its commits spends 5 ms inside mpmcring_output() (an fentry program
+ * spins there), within the kfunc's RCU section: a destroy almost always
+ * lands while a commit is under way, the window mpmcring_destroy() must
+ * wait out (mpmcring_bpf_sync()) before it tells consumers the end. With
+ * that wait moved after wake_up_all(), consumers saw the end and stopped
+ * before the record landed: committed > delivered. A destroy that lands
+ * between reserve and commit (a 0.5 ms hold) makes the commit find no
+ * ring: counted, ring_gone.
  */
 #define DESTROY_RING "bpfdestroy"
 #define DESTROY_CYCLES 8
@@ -681,6 +684,7 @@ static int pin_to(long cpu)
 struct destroy_prod {
 	volatile int stop;
 	__u64 calls;
+	struct destroy_bpf *p;
 };
 
 static void *destroy_prod_main(void *arg)
@@ -689,6 +693,8 @@ static void *destroy_prod_main(void *arg)
 
 	if (pin_to(sysconf(_SC_NPROCESSORS_ONLN) - 1))
 		return (void *)1;
+	/* Its commits, and only its, spin inside mpmcring_output(). */
+	__atomic_store_n(&a->p->bss->spin_tid, (__u32)syscall(SYS_gettid), __ATOMIC_RELAXED);
 	while (!a->stop)
 		bt_call(__atomic_load_n(&destroy_ring_id, __ATOMIC_RELAXED), 0, a->calls++, 0);
 	return NULL;
@@ -776,7 +782,8 @@ TEST_F_TIMEOUT(bpf, destroy_while_producing_loses_nothing_silently, 300)
 	p->rodata->tgid = getpid();
 	ASSERT_EQ(0, destroy_bpf__load(p)) TH_LOG("the verifier refused destroy.bpf.c");
 	ASSERT_EQ(0, destroy_bpf__attach(p));
-	p->bss->hold_ns = 2000000;
+	p->bss->hold_ns = 500000;
+	p->bss->spin_ns = 5000000;
 	for (cycle = 0; cycle < DESTROY_CYCLES; cycle++) {
 		struct mpmcring *r;
 		int fd;
@@ -798,10 +805,10 @@ TEST_F_TIMEOUT(bpf, destroy_while_producing_loses_nothing_silently, 300)
 		for (i = 0; i < 2; i++)
 			ASSERT_EQ(0, pthread_create(&ct[i], NULL, destroy_cons_main, &ca[i]));
 		__atomic_store_n(&destroy_ring_id, ring_id(r), __ATOMIC_RELAXED);
-		pa = (struct destroy_prod){ .stop = 0 };
+		pa = (struct destroy_prod){ .stop = 0, .p = p };
 		ASSERT_EQ(0, pthread_create(&pt, NULL, destroy_prod_main, &pa));
 		vm_sleep_ms(100 + 7 * cycle);
-		/* Destroys the ring while the program holds a reservation in it. */
+		/* Destroys the ring, almost always while a commit is under way. */
 		ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen"));
 		for (i = 0; i < 2; i++) {
 			ASSERT_EQ(0, pthread_join(ct[i], &rv));
@@ -835,6 +842,7 @@ TEST_F_TIMEOUT(bpf, destroy_while_producing_loses_nothing_silently, 300)
 		mpmcring_close(r);
 	}
 	__atomic_store_n(&destroy_ring_id, 0, __ATOMIC_RELAXED);
+	p->bss->spin_tid = 0;
 	fprintf(stderr, "# records committed but never delivered: %llu\n",
 		(unsigned long long)short_total);
 	destroy_bpf__destroy(p);
