@@ -113,16 +113,31 @@
 struct mpmcring_bpf_pool;
 
 /**
- * struct mpmcring_bpf_rsv - a reservation held by a BPF program
- * @len: payload bytes reserved (programs may read it)
- * @ring_id: the ring the record goes to, looked up again at commit
- * @prio: its class
- * @pool: the pool the handle belongs to
- * @index: its bit in @pool->used
- * @data: the record, staged
+ * struct mpmcring_bpf_rsv - what a BPF program sees of its reservation
+ * @len: payload bytes reserved
+ *
+ * The verifier types the handle by this struct, and tracing programs may
+ * load any field of it without a probe read: so it holds @len and nothing
+ * else. The rest of the slot (which ring, which pool, and the bytes the
+ * slot staged for whichever program and ring used it last) lies outside
+ * it, reached by the kfuncs only (mpmcring_bpf_slot_of()), and no layout
+ * of ours becomes ABI through CO-RE.
  */
 struct mpmcring_bpf_rsv {
 	u32 len;
+};
+
+/**
+ * struct mpmcring_bpf_slot - a staging buffer of a pool
+ * @rsv: the part the program sees; the handle points here
+ * @ring_id: the ring the record goes to, looked up again at commit
+ * @prio: its class
+ * @pool: the pool the slot belongs to
+ * @index: its bit in @pool->used
+ * @data: the record, staged
+ */
+struct mpmcring_bpf_slot {
+	struct mpmcring_bpf_rsv rsv;
 	u32 ring_id;
 	u32 prio;
 	struct mpmcring_bpf_pool *pool;
@@ -132,11 +147,11 @@ struct mpmcring_bpf_rsv {
 
 struct mpmcring_bpf_pool {
 	unsigned long used;	/* bit i: slot[i] is held */
-	struct mpmcring_bpf_rsv slot[MPMCRING_BPF_POOL];
+	struct mpmcring_bpf_slot slot[MPMCRING_BPF_POOL];
 };
 
 /* The length check at reserve is all that keeps a program inside @data. */
-static_assert(sizeof_field(struct mpmcring_bpf_rsv, data) ==
+static_assert(sizeof_field(struct mpmcring_bpf_slot, data) ==
 	      MPMCRING_BPF_MAX_RESERVE);
 static_assert(sizeof_field(struct mpmcring_bpf_pool, used) * BITS_PER_BYTE >=
 	      MPMCRING_BPF_POOL);
@@ -178,13 +193,30 @@ static const char *const mpmcring_bpf_refusal_names[MPMCRING_BPF_NR_REFUSALS] = 
 /* Per CPU: programs run on every CPU at once, in any context (NMI too). */
 static DEFINE_PER_CPU(unsigned long, mpmcring_bpf_refused[MPMCRING_BPF_NR_REFUSALS]);
 
+/*
+ * The id of the last call refused as no_ring (0: none; ids start at 1).
+ * With several loaders on a machine, it tells the operator whose id is
+ * stale: ids are never reused, so it matches one loader's configuration.
+ * A plain store, safe from any context; racing stores leave one of them.
+ */
+static u32 mpmcring_bpf_last_no_ring;
+
 static void mpmcring_bpf_refuse(enum mpmcring_bpf_refusal why)
 {
 	/* One instruction on x86: safe against interrupts and NMIs. */
 	this_cpu_inc(mpmcring_bpf_refused[why]);
 }
 
-/* "no_ring=N bad_flags=N ... bad_write=N": summed over CPUs. */
+static void mpmcring_bpf_refuse_id(u32 ring_id)
+{
+	mpmcring_bpf_refuse(MPMCRING_BPF_NO_RING);
+	WRITE_ONCE(mpmcring_bpf_last_no_ring, ring_id);
+}
+
+/*
+ * "no_ring=N bad_flags=N ... bad_write=N last_no_ring_id=ID": the counts
+ * summed over CPUs, then the id of the last no_ring refusal.
+ */
 static int mpmcring_bpf_refused_get(char *buf, const struct kernel_param *kp)
 {
 	unsigned long n;
@@ -197,7 +229,8 @@ static int mpmcring_bpf_refused_get(char *buf, const struct kernel_param *kp)
 		len += sysfs_emit_at(buf, len, "%s%s=%lu", i ? " " : "",
 				     mpmcring_bpf_refusal_names[i], n);
 	}
-	len += sysfs_emit_at(buf, len, "\n");
+	len += sysfs_emit_at(buf, len, " last_no_ring_id=%u\n",
+			     READ_ONCE(mpmcring_bpf_last_no_ring));
 	return len;
 }
 
@@ -215,7 +248,7 @@ static const struct kernel_param_ops mpmcring_bpf_refused_ops = {
 };
 module_param_cb(bpf_refused, &mpmcring_bpf_refused_ops, NULL, 0444);
 MODULE_PARM_DESC(bpf_refused,
-		 "read-only: BPF kfunc calls refused where no ring counts them, by reason (no_ring: unknown id, ring_gone: destroyed before commit, no_buffer: staging buffers of the CPU in use, bad_write: write outside the reservation)");
+		 "read-only: BPF kfunc calls refused where no ring counts them, by reason (no_ring: unknown id, ring_gone: destroyed before commit, no_buffer: staging buffers of the CPU in use, bad_write: write outside the reservation), and the last unknown id");
 
 /* Flags a program may pass: one priority class, nothing else. */
 static bool mpmcring_bpf_flags_ok(u64 flags)
@@ -254,7 +287,12 @@ static unsigned int mpmcring_bpf_slots_here(void)
 	return MPMCRING_BPF_POOL_TASK;
 }
 
-static struct mpmcring_bpf_rsv *mpmcring_bpf_get_handle(void)
+static struct mpmcring_bpf_slot *mpmcring_bpf_slot_of(struct mpmcring_bpf_rsv *rsv)
+{
+	return container_of(rsv, struct mpmcring_bpf_slot, rsv);
+}
+
+static struct mpmcring_bpf_slot *mpmcring_bpf_get_handle(void)
 {
 	unsigned int i, slots = mpmcring_bpf_slots_here();
 	struct mpmcring_bpf_pool *pool;
@@ -275,9 +313,9 @@ static struct mpmcring_bpf_rsv *mpmcring_bpf_get_handle(void)
 	return NULL;
 }
 
-static void mpmcring_bpf_put_handle(struct mpmcring_bpf_rsv *h)
+static void mpmcring_bpf_put_handle(struct mpmcring_bpf_slot *h)
 {
-	h->len = 0;
+	h->rsv.len = 0;
 	/* [B2] release: pairs with [B1] in mpmcring_bpf_get_handle(). */
 	clear_bit_unlock(h->index, &h->pool->used);
 }
@@ -321,7 +359,7 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
 	if (ring)
 		err = mpmcring_output(ring, data, data__sz, (u32)flags);
 	else
-		mpmcring_bpf_refuse(MPMCRING_BPF_NO_RING);
+		mpmcring_bpf_refuse_id(ring_id);
 	rcu_read_unlock();
 	return err;
 }
@@ -347,7 +385,7 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
 __bpf_kfunc struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(u32 ring_id,
 							  u32 len, u64 flags)
 {
-	struct mpmcring_bpf_rsv *h = NULL;
+	struct mpmcring_bpf_slot *h = NULL;
 	struct mpmcring *ring;
 
 	if (!mpmcring_bpf_args_ok(flags, len))
@@ -355,14 +393,14 @@ __bpf_kfunc struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(u32 ring_id,
 	rcu_read_lock();
 	ring = mpmcring_find_id(ring_id);
 	if (!ring) {
-		mpmcring_bpf_refuse(MPMCRING_BPF_NO_RING);
+		mpmcring_bpf_refuse_id(ring_id);
 		goto out;
 	}
 	/*
 	 * The program's length: it must fit a buffer (the memset below and
 	 * every write rely on it) and the ring's records.
 	 */
-	if (len > sizeof_field(struct mpmcring_bpf_rsv, data) ||
+	if (len > sizeof_field(struct mpmcring_bpf_slot, data) ||
 	    len > ring->layout.max_record) {
 		mpmcring_count_drop(ring, MPMCRING_DROP_TOO_BIG,
 				    MPMCRING_F_PRIO(flags), 1);
@@ -379,12 +417,12 @@ __bpf_kfunc struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(u32 ring_id,
 	}
 	/* What the program does not write must not show an older record. */
 	memset(h->data, 0, len);
-	h->len = len;
+	h->rsv.len = len;
 	h->ring_id = ring_id;
 	h->prio = MPMCRING_F_PRIO(flags);	/* the flags output takes */
 out:
 	rcu_read_unlock();
-	return h;
+	return h ? &h->rsv : NULL;
 }
 
 /**
@@ -402,17 +440,19 @@ out:
 __bpf_kfunc int mpmcring_bpf_write(struct mpmcring_bpf_rsv *rsv, u32 off,
 				   const void *data, u32 data__sz)
 {
+	struct mpmcring_bpf_slot *h = mpmcring_bpf_slot_of(rsv);
+
 	/* A pointer that may be NULL gets through the verifier (see above). */
 	if (!data && data__sz) {
 		mpmcring_bpf_refuse(MPMCRING_BPF_BAD_WRITE);
 		return -EINVAL;
 	}
 	/* Lengths from the program: both checked against what was reserved. */
-	if (off > rsv->len || data__sz > rsv->len - off) {
+	if (off > h->rsv.len || data__sz > h->rsv.len - off) {
 		mpmcring_bpf_refuse(MPMCRING_BPF_BAD_WRITE);
 		return -E2BIG;
 	}
-	memcpy(rsv->data + off, data, data__sz);
+	memcpy(h->data + off, data, data__sz);
 	return 0;
 }
 
@@ -429,17 +469,18 @@ __bpf_kfunc int mpmcring_bpf_write(struct mpmcring_bpf_rsv *rsv, u32 off,
  */
 __bpf_kfunc int mpmcring_bpf_commit(struct mpmcring_bpf_rsv *rsv)
 {
+	struct mpmcring_bpf_slot *h = mpmcring_bpf_slot_of(rsv);
 	struct mpmcring *ring;
 	int err = -ENOENT;
 
 	rcu_read_lock();
-	ring = mpmcring_find_id(rsv->ring_id);
+	ring = mpmcring_find_id(h->ring_id);
 	if (ring)
-		err = mpmcring_output(ring, rsv->data, rsv->len, rsv->prio);
+		err = mpmcring_output(ring, h->data, h->rsv.len, h->prio);
 	else
 		mpmcring_bpf_refuse(MPMCRING_BPF_RING_GONE);
 	rcu_read_unlock();
-	mpmcring_bpf_put_handle(rsv);
+	mpmcring_bpf_put_handle(h);
 	return err;
 }
 
@@ -451,14 +492,15 @@ __bpf_kfunc int mpmcring_bpf_commit(struct mpmcring_bpf_rsv *rsv)
  */
 __bpf_kfunc void mpmcring_bpf_discard(struct mpmcring_bpf_rsv *rsv)
 {
+	struct mpmcring_bpf_slot *h = mpmcring_bpf_slot_of(rsv);
 	struct mpmcring *ring;
 
 	rcu_read_lock();
-	ring = mpmcring_find_id(rsv->ring_id);
+	ring = mpmcring_find_id(h->ring_id);
 	if (ring)
 		mpmcring_count(ring, discarded_records, 1);
 	rcu_read_unlock();
-	mpmcring_bpf_put_handle(rsv);
+	mpmcring_bpf_put_handle(h);
 }
 
 #ifdef BTF_KFUNCS_START

@@ -98,6 +98,7 @@ static uint64_t module_refcnt(void)
 struct refused {
 	unsigned long long no_ring, bad_flags, zero_len, null_data;
 	unsigned long long ring_gone, no_buffer, bad_write;
+	unsigned int last_no_ring_id;
 };
 
 static int bpf_refused(struct refused *r)
@@ -108,12 +109,12 @@ static int bpf_refused(struct refused *r)
 	if (f) {
 		n = fscanf(f,
 			   "no_ring=%llu bad_flags=%llu zero_len=%llu null_data=%llu "
-			   "ring_gone=%llu no_buffer=%llu bad_write=%llu",
+			   "ring_gone=%llu no_buffer=%llu bad_write=%llu last_no_ring_id=%u",
 			   &r->no_ring, &r->bad_flags, &r->zero_len, &r->null_data, &r->ring_gone,
-			   &r->no_buffer, &r->bad_write);
+			   &r->no_buffer, &r->bad_write, &r->last_no_ring_id);
 		fclose(f);
 	}
-	return n == 7 ? 0 : -1;
+	return n == 8 ? 0 : -1;
 }
 
 FIXTURE(bpf)
@@ -221,6 +222,7 @@ TEST_F_TIMEOUT(bpf, misused_reservations_rejected, 120)
 	const char *names[] = {
 		"leak_on_a_path", "write_after_commit",	      "commit_twice",
 		"no_null_check",  "commit_not_a_reservation", "variable_sized_write_past_buffer",
+		"read_past_len",
 	};
 	struct produce_bpf *good;
 	unsigned int i, j;
@@ -237,7 +239,7 @@ TEST_F_TIMEOUT(bpf, misused_reservations_rejected, 120)
 		struct rejected_bpf *bad = rejected_bpf__open_opts(&o);
 		struct bpf_program *p;
 		char *last, *line, *save;
-		bool leak_said;
+		bool leak_said, beyond_said;
 		int err;
 
 		ASSERT_NE(NULL, bad);
@@ -254,6 +256,7 @@ TEST_F_TIMEOUT(bpf, misused_reservations_rejected, 120)
 		err = rejected_bpf__load(bad);
 		unsetenv("BT_QUIET");
 		leak_said = strstr(vlog, "Unreleased reference") != NULL;
+		beyond_said = strstr(vlog, "access beyond struct") != NULL;
 		/* The verifier's verdict: its last line but the summary. */
 		last = vlog;
 		for (line = strtok_r(vlog, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
@@ -265,6 +268,9 @@ TEST_F_TIMEOUT(bpf, misused_reservations_rejected, 120)
 		if (!strcmp(names[i], "leak_on_a_path"))
 			EXPECT_TRUE(leak_said)
 		TH_LOG("leak refused, but not for the leak");
+		if (!strcmp(names[i], "read_past_len"))
+			EXPECT_TRUE(beyond_said)
+		TH_LOG("read past len refused, but not for reading past the struct");
 		rejected_bpf__destroy(bad);
 	}
 }
@@ -410,6 +416,8 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 	 */
 	ASSERT_EQ(0, bpf_refused(&rafter));
 	EXPECT_EQ(2 * sizeof(bad_ids) / sizeof(bad_ids[0]), rafter.no_ring - rbefore.no_ring);
+	/* ... and the operator is told the last unknown id: the last tried. */
+	EXPECT_EQ(0xffffffffU, rafter.last_no_ring_id);
 	EXPECT_EQ(2 * sizeof(bad_flags) / sizeof(bad_flags[0]),
 		  rafter.bad_flags - rbefore.bad_flags);
 	EXPECT_EQ(2, rafter.zero_len - rbefore.zero_len);
@@ -838,6 +846,9 @@ TEST_F_TIMEOUT(bpf, destroy_while_producing_loses_nothing_silently, 300)
 		EXPECT_EQ(p->bss->refused[0], ca[0].lost.dropped + ra.no_ring - rb.no_ring +
 						      ra.ring_gone - rb.ring_gone);
 		EXPECT_EQ(0, ra.bad_flags - rb.bad_flags + ra.zero_len - rb.zero_len);
+		/* The calls after the destroy name the destroyed ring's id. */
+		if (ra.no_ring != rb.no_ring)
+			EXPECT_EQ(ring_id(r), ra.last_no_ring_id);
 		close(fd);
 		mpmcring_close(r);
 	}
