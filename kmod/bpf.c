@@ -32,10 +32,18 @@
  * start to end inside the kfunc. Nothing of the ring is held between
  * kfuncs, which also means destroy waits for one RCU grace period only.
  * Buffers come from a per-CPU pool of MPMCRING_BPF_POOL, each
- * MPMCRING_BPF_MAX_RESERVE bytes; an empty pool (that many programs on
- * one CPU between reserve and commit) is a dropped record, counted as
- * contention. The ring refuses a record (full, priority) at commit, which
- * returns why.
+ * MPMCRING_BPF_MAX_RESERVE bytes, shared by every program and ring. A
+ * program in task context may sleep (or be preempted) holding one for as
+ * long as anyone likes, so task context may hold only some of them: the
+ * rest are kept for programs in interrupts, which give theirs back before
+ * they return (mpmcring_bpf_slots_here()). A reservation that finds no
+ * buffer its context may take is refused and counted (no_buffer). So
+ * sleepers can hold up reservations of task-context programs on their
+ * CPU, never those of programs in interrupts, and output never. Sleepable
+ * programs are not refused reserve outright: 6.12 could (a kfunc set
+ * filter on prog->sleepable), 6.1 cannot, and the same program should
+ * load on both; sleeping with a record open is also what reserve is for.
+ * The ring refuses a record (full, priority) at commit, which returns why.
  *
  * Everything a program passes is checked as if hostile: flags must be a
  * priority class and nothing else, a record at least one byte long, data
@@ -56,7 +64,7 @@
  * unpublishes the id, then waits for every kfunc that may have looked it
  * up (mpmcring_bpf_sync()) before consumers are told the end, so no record
  * lands after they stopped. A reservation that outlives its ring fails at
- * commit, counted (no_ring). The module cannot go while a loaded program
+ * commit, counted (ring_gone). The module cannot go while a loaded program
  * calls its kfuncs: the verifier holds a reference on the module that owns
  * their BTF for the program's lifetime.
  */
@@ -65,9 +73,10 @@
 #include <linux/btf.h>
 #include <linux/btf_ids.h>
 #include <linux/percpu.h>
+#include <linux/preempt.h>
 #include <linux/rcupdate.h>
-#include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/vmalloc.h>
 
 #include "internal.h"
 
@@ -75,6 +84,25 @@
 
 /* Buffers one CPU's pool hands out at once (sleeping programs included). */
 #define MPMCRING_BPF_POOL	16
+/*
+ * How many of them each context may hold: a context takes slots 0 to its
+ * limit - 1, so what lies above a context's limit is kept for the
+ * contexts that interrupt it. Contexts nest task -> softirq -> hardirq ->
+ * NMI on a CPU, each at most one deep (softirqs do not nest on a CPU,
+ * handlers run with interrupts off, NMIs do not nest), and only task
+ * context can hold a buffer without bound (sleepable programs sleep there;
+ * any program can be preempted there on preempt=full and PREEMPT_RT, where
+ * threaded interrupt handlers run as tasks too). Task context: 12, room
+ * for a dozen sleeping or preempted programs on one CPU. Softirq: 2 more,
+ * because there the most tracing runs (network, timers, block) and on
+ * PREEMPT_RT it runs in a thread a task may preempt. Hardirq and NMI: 1
+ * more each, a program with one reservation open: they are short and
+ * nothing above them preempts them for long.
+ */
+#define MPMCRING_BPF_POOL_NMI		MPMCRING_BPF_POOL
+#define MPMCRING_BPF_POOL_HARDIRQ	(MPMCRING_BPF_POOL_NMI - 1)
+#define MPMCRING_BPF_POOL_SOFTIRQ	(MPMCRING_BPF_POOL_HARDIRQ - 1)
+#define MPMCRING_BPF_POOL_TASK		(MPMCRING_BPF_POOL_SOFTIRQ - 2)
 /*
  * Largest reservation a program may ask for: the buffer is zeroed at
  * reserve and copied at commit, maybe in NMI, so its cost is bounded; and
@@ -85,16 +113,31 @@
 struct mpmcring_bpf_pool;
 
 /**
- * struct mpmcring_bpf_rsv - a reservation held by a BPF program
- * @len: payload bytes reserved (programs may read it)
- * @ring_id: the ring the record goes to, looked up again at commit
- * @prio: its class
- * @pool: the pool the handle belongs to
- * @index: its bit in @pool->used
- * @data: the record, staged
+ * struct mpmcring_bpf_rsv - what a BPF program sees of its reservation
+ * @len: payload bytes reserved
+ *
+ * The verifier types the handle by this struct, and tracing programs may
+ * load any field of it without a probe read: so it holds @len and nothing
+ * else. The rest of the slot (which ring, which pool, and the bytes the
+ * slot staged for whichever program and ring used it last) lies outside
+ * it, reached by the kfuncs only (mpmcring_bpf_slot_of()), and no layout
+ * of ours becomes ABI through CO-RE.
  */
 struct mpmcring_bpf_rsv {
 	u32 len;
+};
+
+/**
+ * struct mpmcring_bpf_slot - a staging buffer of a pool
+ * @rsv: the part the program sees; the handle points here
+ * @ring_id: the ring the record goes to, looked up again at commit
+ * @prio: its class
+ * @pool: the pool the slot belongs to
+ * @index: its bit in @pool->used
+ * @data: the record, staged
+ */
+struct mpmcring_bpf_slot {
+	struct mpmcring_bpf_rsv rsv;
 	u32 ring_id;
 	u32 prio;
 	struct mpmcring_bpf_pool *pool;
@@ -104,19 +147,36 @@ struct mpmcring_bpf_rsv {
 
 struct mpmcring_bpf_pool {
 	unsigned long used;	/* bit i: slot[i] is held */
-	struct mpmcring_bpf_rsv slot[MPMCRING_BPF_POOL];
+	struct mpmcring_bpf_slot slot[MPMCRING_BPF_POOL];
 };
 
-/* Per CPU, each pool on its CPU's node: too big for alloc_percpu(). */
+/* The length check at reserve is all that keeps a program inside @data. */
+static_assert(sizeof_field(struct mpmcring_bpf_slot, data) ==
+	      MPMCRING_BPF_MAX_RESERVE);
+static_assert(sizeof_field(struct mpmcring_bpf_pool, used) * BITS_PER_BYTE >=
+	      MPMCRING_BPF_POOL);
+
+/*
+ * Per CPU, each pool on its CPU's node: too big for alloc_percpu(), and
+ * vmalloc'd, 17 pages (16 x 4128 bytes + the word; 68 KiB per possible
+ * CPU), so that no high-order allocation is asked for at load.
+ */
 static DEFINE_PER_CPU(struct mpmcring_bpf_pool *, mpmcring_bpf_pools);
 static bool mpmcring_bpf_ready;
 
-/* Why a call was refused before a ring was found to count it in. */
+/*
+ * Why a call was refused where no ring counts it: before a ring was found,
+ * or for a reason of the module's, not the ring's. New reasons go at the
+ * end: readers of bpf_refused parse it by position.
+ */
 enum mpmcring_bpf_refusal {
 	MPMCRING_BPF_NO_RING,		/* no ring has the id (stale or wrong) */
 	MPMCRING_BPF_BAD_FLAGS,		/* flags other than one priority class */
 	MPMCRING_BPF_ZERO_LEN,		/* an empty record */
 	MPMCRING_BPF_NULL_DATA,		/* output from a NULL pointer */
+	MPMCRING_BPF_RING_GONE,		/* commit: ring destroyed since reserve */
+	MPMCRING_BPF_NO_BUFFER,		/* reserve: no staging buffer free */
+	MPMCRING_BPF_BAD_WRITE,		/* write outside its reservation, NULL */
 	MPMCRING_BPF_NR_REFUSALS
 };
 
@@ -125,10 +185,21 @@ static const char *const mpmcring_bpf_refusal_names[MPMCRING_BPF_NR_REFUSALS] = 
 	[MPMCRING_BPF_BAD_FLAGS] = "bad_flags",
 	[MPMCRING_BPF_ZERO_LEN] = "zero_len",
 	[MPMCRING_BPF_NULL_DATA] = "null_data",
+	[MPMCRING_BPF_RING_GONE] = "ring_gone",
+	[MPMCRING_BPF_NO_BUFFER] = "no_buffer",
+	[MPMCRING_BPF_BAD_WRITE] = "bad_write",
 };
 
 /* Per CPU: programs run on every CPU at once, in any context (NMI too). */
 static DEFINE_PER_CPU(unsigned long, mpmcring_bpf_refused[MPMCRING_BPF_NR_REFUSALS]);
+
+/*
+ * The id of the last call refused as no_ring (0: none; ids start at 1).
+ * With several loaders on a machine, it tells the operator whose id is
+ * stale: ids are never reused, so it matches one loader's configuration.
+ * A plain store, safe from any context; racing stores leave one of them.
+ */
+static u32 mpmcring_bpf_last_no_ring;
 
 static void mpmcring_bpf_refuse(enum mpmcring_bpf_refusal why)
 {
@@ -136,7 +207,16 @@ static void mpmcring_bpf_refuse(enum mpmcring_bpf_refusal why)
 	this_cpu_inc(mpmcring_bpf_refused[why]);
 }
 
-/* "no_ring=N bad_flags=N zero_len=N null_data=N": summed over CPUs. */
+static void mpmcring_bpf_refuse_id(u32 ring_id)
+{
+	mpmcring_bpf_refuse(MPMCRING_BPF_NO_RING);
+	WRITE_ONCE(mpmcring_bpf_last_no_ring, ring_id);
+}
+
+/*
+ * "no_ring=N bad_flags=N ... bad_write=N last_no_ring_id=ID": the counts
+ * summed over CPUs, then the id of the last no_ring refusal.
+ */
 static int mpmcring_bpf_refused_get(char *buf, const struct kernel_param *kp)
 {
 	unsigned long n;
@@ -149,7 +229,8 @@ static int mpmcring_bpf_refused_get(char *buf, const struct kernel_param *kp)
 		len += sysfs_emit_at(buf, len, "%s%s=%lu", i ? " " : "",
 				     mpmcring_bpf_refusal_names[i], n);
 	}
-	len += sysfs_emit_at(buf, len, "\n");
+	len += sysfs_emit_at(buf, len, " last_no_ring_id=%u\n",
+			     READ_ONCE(mpmcring_bpf_last_no_ring));
 	return len;
 }
 
@@ -167,7 +248,7 @@ static const struct kernel_param_ops mpmcring_bpf_refused_ops = {
 };
 module_param_cb(bpf_refused, &mpmcring_bpf_refused_ops, NULL, 0444);
 MODULE_PARM_DESC(bpf_refused,
-		 "read-only: BPF kfunc calls refused before a ring was found, by reason (no_ring: unknown id)");
+		 "read-only: BPF kfunc calls refused where no ring counts them, by reason (no_ring: unknown id, ring_gone: destroyed before commit, no_buffer: staging buffers of the CPU in use, bad_write: write outside the reservation), and the last unknown id");
 
 /* Flags a program may pass: one priority class, nothing else. */
 static bool mpmcring_bpf_flags_ok(u64 flags)
@@ -194,17 +275,34 @@ static bool mpmcring_bpf_args_ok(u64 flags, u32 len)
 	return true;
 }
 
-static struct mpmcring_bpf_rsv *mpmcring_bpf_get_handle(void)
+/* How many of the pool's slots the context the caller runs in may take. */
+static unsigned int mpmcring_bpf_slots_here(void)
 {
+	if (in_nmi())
+		return MPMCRING_BPF_POOL_NMI;
+	if (in_hardirq())
+		return MPMCRING_BPF_POOL_HARDIRQ;
+	if (in_serving_softirq())
+		return MPMCRING_BPF_POOL_SOFTIRQ;
+	return MPMCRING_BPF_POOL_TASK;
+}
+
+static struct mpmcring_bpf_slot *mpmcring_bpf_slot_of(struct mpmcring_bpf_rsv *rsv)
+{
+	return container_of(rsv, struct mpmcring_bpf_slot, rsv);
+}
+
+static struct mpmcring_bpf_slot *mpmcring_bpf_get_handle(void)
+{
+	unsigned int i, slots = mpmcring_bpf_slots_here();
 	struct mpmcring_bpf_pool *pool;
-	unsigned int i;
 
 	/*
 	 * This CPU's pool, so that CPUs do not share its word; a handle is
 	 * given back from whichever CPU the program ends on.
 	 */
 	pool = this_cpu_read(mpmcring_bpf_pools);
-	for (i = 0; i < MPMCRING_BPF_POOL; i++) {
+	for (i = 0; i < slots; i++) {
 		/*
 		 * [B1] acquire: pairs with [B2] in mpmcring_bpf_put_handle(),
 		 * so the last holder's use of the slot is over.
@@ -215,9 +313,9 @@ static struct mpmcring_bpf_rsv *mpmcring_bpf_get_handle(void)
 	return NULL;
 }
 
-static void mpmcring_bpf_put_handle(struct mpmcring_bpf_rsv *h)
+static void mpmcring_bpf_put_handle(struct mpmcring_bpf_slot *h)
 {
-	h->len = 0;
+	h->rsv.len = 0;
 	/* [B2] release: pairs with [B1] in mpmcring_bpf_get_handle(). */
 	clear_bit_unlock(h->index, &h->pool->used);
 }
@@ -261,7 +359,7 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
 	if (ring)
 		err = mpmcring_output(ring, data, data__sz, (u32)flags);
 	else
-		mpmcring_bpf_refuse(MPMCRING_BPF_NO_RING);
+		mpmcring_bpf_refuse_id(ring_id);
 	rcu_read_unlock();
 	return err;
 }
@@ -281,13 +379,13 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
  *
  * Return: the reservation, or NULL: bad @flags, a zero @len or an unknown
  * @ring_id (counted in the module's bpf_refused), a @len the ring can
- * never take (too big: counted as a drop of the ring), or no free buffer
- * on this CPU (counted as contention).
+ * never take (too big: counted as a drop of the ring), or no buffer free
+ * on this CPU for the caller's context (counted in bpf_refused, no_buffer).
  */
 __bpf_kfunc struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(u32 ring_id,
 							  u32 len, u64 flags)
 {
-	struct mpmcring_bpf_rsv *h = NULL;
+	struct mpmcring_bpf_slot *h = NULL;
 	struct mpmcring *ring;
 
 	if (!mpmcring_bpf_args_ok(flags, len))
@@ -295,29 +393,36 @@ __bpf_kfunc struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(u32 ring_id,
 	rcu_read_lock();
 	ring = mpmcring_find_id(ring_id);
 	if (!ring) {
-		mpmcring_bpf_refuse(MPMCRING_BPF_NO_RING);
+		mpmcring_bpf_refuse_id(ring_id);
 		goto out;
 	}
-	/* The program's length: it must fit a buffer and the ring's records. */
-	if (len > MPMCRING_BPF_MAX_RESERVE || len > ring->layout.max_record) {
+	/*
+	 * The program's length: it must fit a buffer (the memset below and
+	 * every write rely on it) and the ring's records.
+	 */
+	if (len > sizeof_field(struct mpmcring_bpf_slot, data) ||
+	    len > ring->layout.max_record) {
 		mpmcring_count_drop(ring, MPMCRING_DROP_TOO_BIG,
 				    MPMCRING_F_PRIO(flags), 1);
 		goto out;
 	}
+	/*
+	 * No buffer is the module's shortage, not the ring's: counted where
+	 * an operator tells it from contention on the ring.
+	 */
 	h = mpmcring_bpf_get_handle();
 	if (!h) {
-		mpmcring_count_drop(ring, MPMCRING_DROP_CONTENTION,
-				    MPMCRING_F_PRIO(flags), 1);
+		mpmcring_bpf_refuse(MPMCRING_BPF_NO_BUFFER);
 		goto out;
 	}
 	/* What the program does not write must not show an older record. */
 	memset(h->data, 0, len);
-	h->len = len;
+	h->rsv.len = len;
 	h->ring_id = ring_id;
 	h->prio = MPMCRING_F_PRIO(flags);	/* the flags output takes */
 out:
 	rcu_read_unlock();
-	return h;
+	return h ? &h->rsv : NULL;
 }
 
 /**
@@ -328,18 +433,26 @@ out:
  * @data__sz: how many; the verifier checks that @data covers them
  *
  * Return: 0; -E2BIG when the bytes would not lie inside the payload, or
- * -EINVAL for a NULL @data with a size (nothing is written then).
+ * -EINVAL for a NULL @data with a size (nothing is written then; both
+ * counted in the module's bpf_refused, bad_write: a program that commits
+ * anyway sends zeros there).
  */
 __bpf_kfunc int mpmcring_bpf_write(struct mpmcring_bpf_rsv *rsv, u32 off,
 				   const void *data, u32 data__sz)
 {
+	struct mpmcring_bpf_slot *h = mpmcring_bpf_slot_of(rsv);
+
 	/* A pointer that may be NULL gets through the verifier (see above). */
-	if (!data && data__sz)
+	if (!data && data__sz) {
+		mpmcring_bpf_refuse(MPMCRING_BPF_BAD_WRITE);
 		return -EINVAL;
+	}
 	/* Lengths from the program: both checked against what was reserved. */
-	if (off > rsv->len || data__sz > rsv->len - off)
+	if (off > h->rsv.len || data__sz > h->rsv.len - off) {
+		mpmcring_bpf_refuse(MPMCRING_BPF_BAD_WRITE);
 		return -E2BIG;
-	memcpy(rsv->data + off, data, data__sz);
+	}
+	memcpy(h->data + off, data, data__sz);
 	return 0;
 }
 
@@ -349,23 +462,25 @@ __bpf_kfunc int mpmcring_bpf_write(struct mpmcring_bpf_rsv *rsv, u32 off,
  *
  * One mpmcring_output() of the staged record, whole or not at all.
  *
- * Return: 0; -ENOENT when the ring went away since the reservation
- * (counted in the module's bpf_refused); otherwise as mpmcring_output()
+ * Return: 0; -ENOENT when the ring was destroyed since the reservation
+ * (counted in the module's bpf_refused, ring_gone: the id was valid at
+ * reserve, so this is no stale id); otherwise as mpmcring_output()
  * (-ENOSPC, -EAGAIN: counted as drops of the ring).
  */
 __bpf_kfunc int mpmcring_bpf_commit(struct mpmcring_bpf_rsv *rsv)
 {
+	struct mpmcring_bpf_slot *h = mpmcring_bpf_slot_of(rsv);
 	struct mpmcring *ring;
 	int err = -ENOENT;
 
 	rcu_read_lock();
-	ring = mpmcring_find_id(rsv->ring_id);
+	ring = mpmcring_find_id(h->ring_id);
 	if (ring)
-		err = mpmcring_output(ring, rsv->data, rsv->len, rsv->prio);
+		err = mpmcring_output(ring, h->data, h->rsv.len, h->prio);
 	else
-		mpmcring_bpf_refuse(MPMCRING_BPF_NO_RING);
+		mpmcring_bpf_refuse(MPMCRING_BPF_RING_GONE);
 	rcu_read_unlock();
-	mpmcring_bpf_put_handle(rsv);
+	mpmcring_bpf_put_handle(h);
 	return err;
 }
 
@@ -377,14 +492,15 @@ __bpf_kfunc int mpmcring_bpf_commit(struct mpmcring_bpf_rsv *rsv)
  */
 __bpf_kfunc void mpmcring_bpf_discard(struct mpmcring_bpf_rsv *rsv)
 {
+	struct mpmcring_bpf_slot *h = mpmcring_bpf_slot_of(rsv);
 	struct mpmcring *ring;
 
 	rcu_read_lock();
-	ring = mpmcring_find_id(rsv->ring_id);
+	ring = mpmcring_find_id(h->ring_id);
 	if (ring)
 		mpmcring_count(ring, discarded_records, 1);
 	rcu_read_unlock();
-	mpmcring_bpf_put_handle(rsv);
+	mpmcring_bpf_put_handle(h);
 }
 
 #ifdef BTF_KFUNCS_START
@@ -413,7 +529,7 @@ static void mpmcring_bpf_free_pools(void)
 	int cpu;
 
 	for_each_possible_cpu(cpu) {
-		kvfree(per_cpu(mpmcring_bpf_pools, cpu));
+		vfree(per_cpu(mpmcring_bpf_pools, cpu));
 		per_cpu(mpmcring_bpf_pools, cpu) = NULL;
 	}
 }
@@ -424,7 +540,7 @@ static int mpmcring_bpf_alloc_pools(void)
 	int cpu, i;
 
 	for_each_possible_cpu(cpu) {
-		pool = kvzalloc_node(sizeof(*pool), GFP_KERNEL, cpu_to_node(cpu));
+		pool = vzalloc_node(sizeof(*pool), cpu_to_node(cpu));
 		if (!pool) {
 			mpmcring_bpf_free_pools();
 			return -ENOMEM;

@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <linux/userfaultfd.h>
@@ -32,6 +33,7 @@
 #include "nullmem.skel.h"
 #include "destroy.skel.h"
 #include "sleep.skel.h"
+#include "pool.skel.h"
 #include "exec_event.h"
 
 #define CONSUMERS 3
@@ -89,11 +91,14 @@ static uint64_t module_refcnt(void)
 }
 
 /*
- * Calls the kfuncs refused before finding a ring, which no ring can count:
- * the module counts them (/sys/module/mpmcring/parameters/bpf_refused).
+ * Calls of the kfuncs refused where no ring counts them (before a ring was
+ * found, or for the module's reasons): the module counts them
+ * (/sys/module/mpmcring/parameters/bpf_refused).
  */
 struct refused {
 	unsigned long long no_ring, bad_flags, zero_len, null_data;
+	unsigned long long ring_gone, no_buffer, bad_write;
+	unsigned int last_no_ring_id;
 };
 
 static int bpf_refused(struct refused *r)
@@ -102,11 +107,14 @@ static int bpf_refused(struct refused *r)
 	int n = -1;
 
 	if (f) {
-		n = fscanf(f, "no_ring=%llu bad_flags=%llu zero_len=%llu null_data=%llu",
-			   &r->no_ring, &r->bad_flags, &r->zero_len, &r->null_data);
+		n = fscanf(f,
+			   "no_ring=%llu bad_flags=%llu zero_len=%llu null_data=%llu "
+			   "ring_gone=%llu no_buffer=%llu bad_write=%llu last_no_ring_id=%u",
+			   &r->no_ring, &r->bad_flags, &r->zero_len, &r->null_data, &r->ring_gone,
+			   &r->no_buffer, &r->bad_write, &r->last_no_ring_id);
 		fclose(f);
 	}
-	return n == 4 ? 0 : -1;
+	return n == 8 ? 0 : -1;
 }
 
 FIXTURE(bpf)
@@ -214,6 +222,7 @@ TEST_F_TIMEOUT(bpf, misused_reservations_rejected, 120)
 	const char *names[] = {
 		"leak_on_a_path", "write_after_commit",	      "commit_twice",
 		"no_null_check",  "commit_not_a_reservation", "variable_sized_write_past_buffer",
+		"read_past_len",
 	};
 	struct produce_bpf *good;
 	unsigned int i, j;
@@ -230,7 +239,7 @@ TEST_F_TIMEOUT(bpf, misused_reservations_rejected, 120)
 		struct rejected_bpf *bad = rejected_bpf__open_opts(&o);
 		struct bpf_program *p;
 		char *last, *line, *save;
-		bool leak_said;
+		bool leak_said, beyond_said;
 		int err;
 
 		ASSERT_NE(NULL, bad);
@@ -247,6 +256,7 @@ TEST_F_TIMEOUT(bpf, misused_reservations_rejected, 120)
 		err = rejected_bpf__load(bad);
 		unsetenv("BT_QUIET");
 		leak_said = strstr(vlog, "Unreleased reference") != NULL;
+		beyond_said = strstr(vlog, "access beyond struct") != NULL;
 		/* The verifier's verdict: its last line but the summary. */
 		last = vlog;
 		for (line = strtok_r(vlog, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
@@ -258,6 +268,9 @@ TEST_F_TIMEOUT(bpf, misused_reservations_rejected, 120)
 		if (!strcmp(names[i], "leak_on_a_path"))
 			EXPECT_TRUE(leak_said)
 		TH_LOG("leak refused, but not for the leak");
+		if (!strcmp(names[i], "read_past_len"))
+			EXPECT_TRUE(beyond_said)
+		TH_LOG("read past len refused, but not for reading past the struct");
 		rejected_bpf__destroy(bad);
 	}
 }
@@ -267,14 +280,21 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 	const struct mpmcring_layout *l = mpmcring_get_layout(self->r);
 	const __u64 bad_ids[] = { 0, self->id + 1000, 0x7fffffff, 0x80000000, 0xffffffff };
 	const __u64 bad_flags[] = { 3, 4, 0x100, 1ULL << 32, ~0ULL };
-	const __u64 bad_lens[] = { (__u64)l->max_record + 1, (64 << 10) + 1, 0x7fffffff,
-				   0xffffffff };
+	/*
+	 * BT_MAX_RESERVE + 1: one past the staging buffer, the check that
+	 * keeps a program's length inside it (the ring's max_record is
+	 * larger: asserted below).
+	 */
+	const __u64 bad_lens[] = { (__u64)l->max_record + 1, BT_MAX_RESERVE + 1, (64 << 10) + 1,
+				   0x7fffffff, 0xffffffff };
 	struct mpmcring_stats before, after;
 	struct refused rbefore, rafter;
 	struct produce_bpf *p;
-	unsigned int i, null_refused = 0;
+	unsigned int i, null_refused = 0, bad_writes = 0;
 
 	NEED_KFUNCS();
+	ASSERT_GT(l->max_record, BT_MAX_RESERVE)
+	TH_LOG("4097 would test max_record, not the buffer");
 	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &before));
 	ASSERT_EQ(0, bpf_refused(&rbefore))
 	TH_LOG("no bpf_refused counters in /sys/module/mpmcring");
@@ -303,7 +323,7 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 	}
 	/* Lengths that fit are fine. */
 	p->bss->out.got = 0;
-	bt_call(BT_BAD_LEN, 4096, 0, 0);
+	bt_call(BT_BAD_LEN, BT_MAX_RESERVE, 0, 0);
 	EXPECT_EQ(1, p->bss->out.got);
 	/*
 	 * Zero: no record is empty (read(2) returns 0 only at end of file).
@@ -320,7 +340,7 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 	bt_call(BT_SMALL_LEN, 1, 0, 0);
 	EXPECT_EQ(0, p->bss->out.ret) TH_LOG("output of 1 byte");
 	EXPECT_EQ(1, p->bss->out.got) TH_LOG("reserve of 1 byte");
-	/* Writes: inside the 16 reserved bytes or nothing. */
+	/* Writes: inside the 16 reserved bytes or nothing (counted: bad_write). */
 	{
 		const __u64 cases[][3] = {
 			{ 0, 8, 0 },
@@ -336,6 +356,7 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 			p->bss->out.ret = 1;
 			bt_call(BT_BAD_WRITE, cases[i][0], cases[i][1], 0);
+			bad_writes += cases[i][2] != 0;
 			EXPECT_EQ(1, p->bss->out.got);
 			EXPECT_EQ((__s64)cases[i][2], p->bss->out.ret)
 			TH_LOG("write %llu bytes at %llu", (unsigned long long)cases[i][1],
@@ -368,7 +389,7 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 			bt_call(0, 0, 0, 0);
 			EXPECT_EQ(-EINVAL, nm->data->out_ret);
 			EXPECT_EQ(-EINVAL, nm->data->write_ret);
-			null_refused = 1; /* output's; the write had its reservation */
+			null_refused = 1; /* output's null_data, and write's bad_write */
 			fprintf(stderr,
 				"# NULL memory with a size: loaded; the kfuncs said %lld, %lld\n",
 				(long long)nm->data->out_ret, (long long)nm->data->write_ret);
@@ -395,10 +416,17 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 	 */
 	ASSERT_EQ(0, bpf_refused(&rafter));
 	EXPECT_EQ(2 * sizeof(bad_ids) / sizeof(bad_ids[0]), rafter.no_ring - rbefore.no_ring);
+	/* ... and the operator is told the last unknown id: the last tried. */
+	EXPECT_EQ(0xffffffffU, rafter.last_no_ring_id);
 	EXPECT_EQ(2 * sizeof(bad_flags) / sizeof(bad_flags[0]),
 		  rafter.bad_flags - rbefore.bad_flags);
 	EXPECT_EQ(2, rafter.zero_len - rbefore.zero_len);
 	EXPECT_EQ(null_refused, rafter.null_data - rbefore.null_data);
+	/* Each write refused, out of its reservation or from NULL. */
+	EXPECT_EQ(bad_writes + null_refused, rafter.bad_write - rbefore.bad_write);
+	/* Nothing here is a commit after destroy or a shortage of buffers. */
+	EXPECT_EQ(0, rafter.ring_gone - rbefore.ring_gone);
+	EXPECT_EQ(0, rafter.no_buffer - rbefore.no_buffer);
 }
 
 struct seen {
@@ -638,13 +666,16 @@ TEST_F_TIMEOUT(bpf, flood_counts_every_loss_keeps_critical, 300)
  * program committed reaches the consumers, which read until the ring says
  * "destroyed and empty" (read(2) returns 0, the library -EPIPE), and every
  * refusal is counted, by the ring or (ring gone) by the module. The
- * program holds each reservation for 2 ms (destroy.bpf.c) on the last
- * CPU, the consumers and the destroy run on CPU 0: when the ring is
- * destroyed, a reservation is almost always open, and the consumers run
- * as soon as they are woken. (When reservations held ring space, this
- * failed without the destroy order of mpmcring_destroy(): records
- * committed after the consumers had seen the end. Now such a commit finds
- * no ring and is counted, no_ring.)
+ * program (destroy.bpf.c) runs on the last CPU, the consumers and the
+ * destroy on CPU 0, so the consumers run as soon as they are woken. Each
+ * of its commits spends 5 ms inside mpmcring_output() (an fentry program
+ * spins there), within the kfunc's RCU section: a destroy almost always
+ * lands while a commit is under way, the window mpmcring_destroy() must
+ * wait out (mpmcring_bpf_sync()) before it tells consumers the end. With
+ * that wait moved after wake_up_all(), consumers saw the end and stopped
+ * before the record landed: committed > delivered. A destroy that lands
+ * between reserve and commit (a 0.5 ms hold) makes the commit find no
+ * ring: counted, ring_gone.
  */
 #define DESTROY_RING "bpfdestroy"
 #define DESTROY_CYCLES 8
@@ -661,6 +692,7 @@ static int pin_to(long cpu)
 struct destroy_prod {
 	volatile int stop;
 	__u64 calls;
+	struct destroy_bpf *p;
 };
 
 static void *destroy_prod_main(void *arg)
@@ -669,6 +701,8 @@ static void *destroy_prod_main(void *arg)
 
 	if (pin_to(sysconf(_SC_NPROCESSORS_ONLN) - 1))
 		return (void *)1;
+	/* Its commits, and only its, spin inside mpmcring_output(). */
+	__atomic_store_n(&a->p->bss->spin_tid, (__u32)syscall(SYS_gettid), __ATOMIC_RELAXED);
 	while (!a->stop)
 		bt_call(__atomic_load_n(&destroy_ring_id, __ATOMIC_RELAXED), 0, a->calls++, 0);
 	return NULL;
@@ -756,7 +790,8 @@ TEST_F_TIMEOUT(bpf, destroy_while_producing_loses_nothing_silently, 300)
 	p->rodata->tgid = getpid();
 	ASSERT_EQ(0, destroy_bpf__load(p)) TH_LOG("the verifier refused destroy.bpf.c");
 	ASSERT_EQ(0, destroy_bpf__attach(p));
-	p->bss->hold_ns = 2000000;
+	p->bss->hold_ns = 500000;
+	p->bss->spin_ns = 5000000;
 	for (cycle = 0; cycle < DESTROY_CYCLES; cycle++) {
 		struct mpmcring *r;
 		int fd;
@@ -778,10 +813,10 @@ TEST_F_TIMEOUT(bpf, destroy_while_producing_loses_nothing_silently, 300)
 		for (i = 0; i < 2; i++)
 			ASSERT_EQ(0, pthread_create(&ct[i], NULL, destroy_cons_main, &ca[i]));
 		__atomic_store_n(&destroy_ring_id, ring_id(r), __ATOMIC_RELAXED);
-		pa = (struct destroy_prod){ .stop = 0 };
+		pa = (struct destroy_prod){ .stop = 0, .p = p };
 		ASSERT_EQ(0, pthread_create(&pt, NULL, destroy_prod_main, &pa));
 		vm_sleep_ms(100 + 7 * cycle);
-		/* Destroys the ring while the program holds a reservation in it. */
+		/* Destroys the ring, almost always while a commit is under way. */
 		ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen"));
 		for (i = 0; i < 2; i++) {
 			ASSERT_EQ(0, pthread_join(ct[i], &rv));
@@ -793,11 +828,12 @@ TEST_F_TIMEOUT(bpf, destroy_while_producing_loses_nothing_silently, 300)
 		ASSERT_EQ(0, bpf_refused(&ra));
 		delivered = ca[0].delivered + ca[1].delivered;
 		fprintf(stderr,
-			"# cycle %u: %llu committed, %llu delivered (%llu library, %llu read(2)), %llu refused: %llu counted lost by the ring, %llu no ring\n",
+			"# cycle %u: %llu committed, %llu delivered (%llu library, %llu read(2)), %llu refused: %llu counted lost by the ring, %llu no ring, %llu ring gone at commit\n",
 			cycle, (unsigned long long)p->bss->committed[0],
 			(unsigned long long)delivered, (unsigned long long)ca[0].delivered,
 			(unsigned long long)ca[1].delivered, (unsigned long long)p->bss->refused[0],
-			(unsigned long long)ca[0].lost.dropped, ra.no_ring - rb.no_ring);
+			(unsigned long long)ca[0].lost.dropped, ra.no_ring - rb.no_ring,
+			ra.ring_gone - rb.ring_gone);
 		EXPECT_EQ(-EPIPE, ca[0].end) TH_LOG("the library consumer did not see the end");
 		EXPECT_EQ(0, ca[1].end) TH_LOG("read(2) did not see the end of file");
 		EXPECT_EQ(0, ca[0].foreign + ca[1].foreign);
@@ -807,12 +843,17 @@ TEST_F_TIMEOUT(bpf, destroy_while_producing_loses_nothing_silently, 300)
 		if (p->bss->committed[0] > delivered)
 			short_total += p->bss->committed[0] - delivered;
 		/* Every refusal is counted: by the ring, or (gone) by the module. */
-		EXPECT_EQ(p->bss->refused[0], ca[0].lost.dropped + ra.no_ring - rb.no_ring);
+		EXPECT_EQ(p->bss->refused[0], ca[0].lost.dropped + ra.no_ring - rb.no_ring +
+						      ra.ring_gone - rb.ring_gone);
 		EXPECT_EQ(0, ra.bad_flags - rb.bad_flags + ra.zero_len - rb.zero_len);
+		/* The calls after the destroy name the destroyed ring's id. */
+		if (ra.no_ring != rb.no_ring)
+			EXPECT_EQ(ring_id(r), ra.last_no_ring_id);
 		close(fd);
 		mpmcring_close(r);
 	}
 	__atomic_store_n(&destroy_ring_id, 0, __ATOMIC_RELAXED);
+	p->bss->spin_tid = 0;
 	fprintf(stderr, "# records committed but never delivered: %llu\n",
 		(unsigned long long)short_total);
 	destroy_bpf__destroy(p);
@@ -941,6 +982,175 @@ TEST_F_TIMEOUT(bpf, sleeping_program_holds_up_no_producer, 120)
 	mpmcring_consumer_free(c);
 	mpmcring_close(r);
 	EXPECT_EQ(0, vm_rmmod("mpmcring_loadgen"));
+}
+
+/*
+ * Sleeping programs cannot starve programs in interrupts of staging
+ * buffers (kmod/bpf.c: a CPU's pool of 16, of which task context may hold
+ * 12). 16 threads on the last CPU each park a sleepable program holding a
+ * reservation in a userfaultfd fault: 12 get a buffer, 4 are refused and
+ * counted (no_buffer), and so is a non-sleepable program in task context
+ * on that CPU. Programs in softirq (softirq_entry) and hardirq (the local
+ * APIC timer) on that CPU still reserve, every time. (With one pool for
+ * all contexts, the 16 sleepers took every buffer, and every reservation
+ * on that CPU was refused until they woke.) NMI is not tried: TCG guests
+ * have no PMU to raise one.
+ */
+#define POOL_PARKERS 16
+#define POOL_TASK 12 /* kmod/bpf.c: MPMCRING_BPF_POOL_TASK */
+
+struct pool_arg {
+	struct pool_bpf *p;
+	long cpu;
+	volatile int stop;
+};
+
+/* On the test's CPU: opens /dev/null, where the program parks. */
+static void *pool_parker_main(void *arg)
+{
+	struct pool_arg *a = arg;
+	int fd;
+
+	if (pin_to(a->cpu))
+		return (void *)1;
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+/*
+ * On the test's CPU: a task-context reservation (getppid), then busy until
+ * told to stop, so that the timer tick keeps coming there; the files it
+ * opens and closes leave RCU callbacks there, which run in softirq.
+ */
+static void *pool_spinner_main(void *arg)
+{
+	struct pool_arg *a = arg;
+	int fd;
+
+	if (pin_to(a->cpu))
+		return (void *)1;
+	bt_call(0, 0, 0, 0);
+	while (!a->stop) {
+		fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			close(fd);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(bpf, sleepers_leave_buffers_for_interrupts, 120)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	long page = sysconf(_SC_PAGESIZE);
+	struct pool_arg a = { .cpu = sysconf(_SC_NPROCESSORS_ONLN) - 1 };
+	pthread_t park[POOL_PARKERS], spin;
+	struct refused rb, ra;
+	struct uffdio_copy cp;
+	struct pool_bpf *p;
+	struct stat st;
+	unsigned int i;
+	void *area, *src, *rv;
+	int uffd;
+
+	NEED_KFUNCS();
+	ASSERT_EQ(0, stat("/dev/null", &st));
+	uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	ASSERT_GE(uffd, 0) TH_LOG("userfaultfd: %s", strerror(errno));
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	area = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, area);
+	reg.range.start = (uintptr_t)area;
+	reg.range.len = page;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg));
+
+	p = pool_bpf__open();
+	ASSERT_NE(NULL, p);
+	p->rodata->ring_id = self->id;
+	p->rodata->tgid = getpid();
+	p->rodata->cpu = a.cpu;
+	p->rodata->null_ino = st.st_ino;
+	ASSERT_EQ(0, pool_bpf__load(p)) TH_LOG("the verifier refused pool.bpf.c");
+	ASSERT_EQ(0, pool_bpf__attach(p));
+	a.p = p;
+	p->bss->user_ptr = (uintptr_t)area;
+
+	/* The control: task context on that CPU reserves while nothing sleeps. */
+	a.stop = 1;
+	ASSERT_EQ(0, pthread_create(&spin, NULL, pool_spinner_main, &a));
+	ASSERT_EQ(0, pthread_join(spin, &rv));
+	ASSERT_EQ(NULL, rv);
+	ASSERT_EQ(1, p->bss->got[BT_CTX_TASK]) TH_LOG("task context got no buffer, nothing held");
+	a.stop = 0;
+
+	ASSERT_EQ(0, bpf_refused(&rb));
+	p->bss->park_armed = 1;
+	for (i = 0; i < POOL_PARKERS; i++)
+		ASSERT_EQ(0, pthread_create(&park[i], NULL, pool_parker_main, &a));
+	/* Every parker reserved (and sleeps) or was refused. */
+	for (i = 0; i < 10000; i++) {
+		if (__atomic_load_n(&p->bss->parked, __ATOMIC_RELAXED) +
+			    __atomic_load_n(&p->bss->park_refused, __ATOMIC_RELAXED) ==
+		    POOL_PARKERS)
+			break;
+		vm_sleep_ms(1);
+	}
+	p->bss->park_armed = 0;
+	fprintf(stderr, "# %llu sleeping programs hold a buffer on CPU %ld, %llu refused\n",
+		(unsigned long long)p->bss->parked, a.cpu,
+		(unsigned long long)p->bss->park_refused);
+	EXPECT_EQ(POOL_TASK, p->bss->parked);
+	EXPECT_EQ(POOL_PARKERS - POOL_TASK, p->bss->park_refused);
+
+	/* Task context again, then interrupts on that CPU, while they sleep. */
+	p->bss->irq_armed = 1;
+	ASSERT_EQ(0, pthread_create(&spin, NULL, pool_spinner_main, &a));
+	for (i = 0; i < 10000; i++) {
+		if (p->bss->got[BT_CTX_SOFTIRQ] + p->bss->refused[BT_CTX_SOFTIRQ] >= 3 &&
+		    p->bss->got[BT_CTX_HARDIRQ] + p->bss->refused[BT_CTX_HARDIRQ] >= 3)
+			break;
+		vm_sleep_ms(1);
+	}
+	p->bss->irq_armed = 0;
+	a.stop = 1;
+	ASSERT_EQ(0, pthread_join(spin, &rv));
+	ASSERT_EQ(NULL, rv);
+	fprintf(stderr,
+		"# while they sleep: task %llu reserved, %llu refused; softirq %llu, %llu; hardirq %llu, %llu\n",
+		(unsigned long long)p->bss->got[BT_CTX_TASK] - 1,
+		(unsigned long long)p->bss->refused[BT_CTX_TASK],
+		(unsigned long long)p->bss->got[BT_CTX_SOFTIRQ],
+		(unsigned long long)p->bss->refused[BT_CTX_SOFTIRQ],
+		(unsigned long long)p->bss->got[BT_CTX_HARDIRQ],
+		(unsigned long long)p->bss->refused[BT_CTX_HARDIRQ]);
+	EXPECT_EQ(1, p->bss->refused[BT_CTX_TASK]);
+	EXPECT_EQ(1, p->bss->got[BT_CTX_TASK]);
+	EXPECT_GE(p->bss->got[BT_CTX_SOFTIRQ], 3) TH_LOG("no softirq on CPU %ld reserved", a.cpu);
+	EXPECT_EQ(0, p->bss->refused[BT_CTX_SOFTIRQ]);
+	EXPECT_GE(p->bss->got[BT_CTX_HARDIRQ], 3)
+	TH_LOG("no timer interrupt on CPU %ld reserved", a.cpu);
+	EXPECT_EQ(0, p->bss->refused[BT_CTX_HARDIRQ]);
+	/* The refusals are the module's, by their own reason. */
+	ASSERT_EQ(0, bpf_refused(&ra));
+	EXPECT_EQ(POOL_PARKERS - POOL_TASK + 1, ra.no_buffer - rb.no_buffer);
+
+	/* Answer the fault: the sleepers commit and give their buffers back. */
+	src = aligned_alloc(page, page);
+	ASSERT_NE(NULL, src);
+	memset(src, 0x5a, page);
+	cp = (struct uffdio_copy){ .dst = (uintptr_t)area, .src = (uintptr_t)src, .len = page };
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_COPY, &cp));
+	for (i = 0; i < POOL_PARKERS; i++) {
+		ASSERT_EQ(0, pthread_join(park[i], &rv));
+		ASSERT_EQ(NULL, rv);
+	}
+	EXPECT_EQ(p->bss->parked, p->bss->park_committed);
+	pool_bpf__destroy(p);
+	free(src);
+	munmap(area, page);
+	close(uffd);
 }
 
 /*

@@ -29,13 +29,18 @@
  *
  * builds a record of up to 4 KiB in pieces (bytes not written are zero) in
  * a staging buffer, and commit sends it whole: nothing of the ring is held
- * in between, so the program may sleep there.
+ * in between, so the program may sleep there. The buffer is one of its
+ * CPU's 16, of which task context may hold 12: a program that sleeps
+ * holding one keeps it from task-context programs on that CPU (reserve
+ * returns NULL, counted as no_buffer), never from programs in interrupts.
  * Every refusal is counted. What a ring refuses (too big, full, priority)
- * is a drop of that ring, told to its consumers. What names no ring is
- * counted module-wide, by reason, in
- * /sys/module/mpmcring/parameters/bpf_refused (and by mpmcring stat): an
- * unknown id (-ENOENT, NULL), flags other than one class, a zero length
- * (records are never empty) or NULL data (-EINVAL, NULL).
+ * is a drop of that ring, told to its consumers. The rest is counted
+ * module-wide, by reason, in /sys/module/mpmcring/parameters/bpf_refused
+ * (and by mpmcring stat): an unknown id (-ENOENT, NULL: no_ring), flags
+ * other than one class, a zero length (records are never empty) or NULL
+ * data (-EINVAL, NULL), a commit whose ring was destroyed since reserve
+ * (-ENOENT: ring_gone), no free buffer (NULL: no_buffer), and a write
+ * outside its reservation or from NULL (-E2BIG, -EINVAL: bad_write).
  * The verifier refuses a program that can return holding a reservation.
  */
 #ifndef MPMCRING_BPF_H

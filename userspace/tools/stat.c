@@ -67,13 +67,20 @@ static int stat_read(struct mpmcring *r, struct stat_sample *s)
 }
 
 /*
- * The module's count of BPF kfunc calls refused before a ring was found (a
- * stale or wrong ring id, bad flags, an empty record, NULL data): no ring
- * can count those. Module-wide; absent without BPF support.
+ * The module's count of BPF kfunc calls refused where no ring counts them:
+ * before a ring was found (a stale or wrong ring id, bad flags, an empty
+ * record, NULL data), or for the module's reasons (the ring destroyed
+ * between reserve and commit, no staging buffer free on the CPU, a write
+ * outside its reservation), and the last unknown id, so that an operator
+ * with several loaders can tell whose id is stale. Module-wide; absent
+ * without BPF support. A module before ring_gone has only the first four:
+ * the rest read 0 then.
  */
 #define STAT_BPF_REFUSED "/sys/module/mpmcring/parameters/bpf_refused"
 struct stat_bpf_refused {
 	unsigned long long no_ring, bad_flags, zero_len, null_data;
+	unsigned long long ring_gone, no_buffer, bad_write;
+	unsigned int last_no_ring_id; /* 0: none refused */
 };
 
 static bool stat_bpf_refused(struct stat_bpf_refused *b)
@@ -83,10 +90,14 @@ static bool stat_bpf_refused(struct stat_bpf_refused *b)
 
 	if (!f)
 		return false;
-	n = fscanf(f, "no_ring=%llu bad_flags=%llu zero_len=%llu null_data=%llu", &b->no_ring,
-		   &b->bad_flags, &b->zero_len, &b->null_data);
+	memset(b, 0, sizeof(*b));
+	n = fscanf(f,
+		   "no_ring=%llu bad_flags=%llu zero_len=%llu null_data=%llu ring_gone=%llu "
+		   "no_buffer=%llu bad_write=%llu last_no_ring_id=%u",
+		   &b->no_ring, &b->bad_flags, &b->zero_len, &b->null_data, &b->ring_gone,
+		   &b->no_buffer, &b->bad_write, &b->last_no_ring_id);
 	fclose(f);
-	return n == 4;
+	return n == 4 || n == 8;
 }
 
 /* Counter increase per second between two samples. */
@@ -188,8 +199,9 @@ static void stat_text(FILE *f, const char *path, const struct mpmcring_layout *l
 	fprintf(f, "head repairs  %llu\n", (unsigned long long)st->head_repairs);
 	if (stat_bpf_refused(&b))
 		fprintf(f,
-			"BPF refused   %llu unknown ring id, %llu bad flags, %llu empty, %llu NULL data (all rings: no ring to count them in)\n",
-			b.no_ring, b.bad_flags, b.zero_len, b.null_data);
+			"BPF refused   %llu unknown ring id (last: %u), %llu bad flags, %llu empty, %llu NULL data, %llu ring destroyed before commit, %llu no staging buffer, %llu bad writes (all rings: module-wide)\n",
+			b.no_ring, b.last_no_ring_id, b.bad_flags, b.zero_len, b.null_data,
+			b.ring_gone, b.no_buffer, b.bad_write);
 	stat_consumers_text(f, s);
 	if (prev) {
 		const struct mpmcring_stats *p = &prev->st;
@@ -281,8 +293,11 @@ static void stat_json(FILE *f, const char *path, const struct mpmcring_layout *l
 	fprintf(f, ",\"read_faults\":%llu", (unsigned long long)st->read_faults);
 	if (stat_bpf_refused(&b))
 		fprintf(f,
-			",\"bpf_refused\":{\"no_ring\":%llu,\"bad_flags\":%llu,\"zero_len\":%llu,\"null_data\":%llu}",
-			b.no_ring, b.bad_flags, b.zero_len, b.null_data);
+			",\"bpf_refused\":{\"no_ring\":%llu,\"bad_flags\":%llu,\"zero_len\":%llu,"
+			"\"null_data\":%llu,\"ring_gone\":%llu,\"no_buffer\":%llu,\"bad_write\":%llu,"
+			"\"last_no_ring_id\":%u}",
+			b.no_ring, b.bad_flags, b.zero_len, b.null_data, b.ring_gone, b.no_buffer,
+			b.bad_write, b.last_no_ring_id);
 	fputs(",\"consumer_list\":[", f);
 	for (i = 0; i < s->ncons; i++) {
 		const struct mpmcring_consumer_info *c = &s->cons[i];

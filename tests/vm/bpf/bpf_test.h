@@ -10,6 +10,7 @@
 
 #define BT_SYSCALL 110 /* __NR_getppid on x86-64 */
 #define BT_MAX_THREADS 64
+#define BT_MAX_RESERVE 4096 /* kmod/bpf.c: MPMCRING_BPF_MAX_RESERVE */
 
 /* op: what the program does. */
 #define BT_OUTPUT 1    /* a: thread, b: seq, c: flags; output kfunc */
@@ -20,6 +21,12 @@
 #define BT_BAD_LEN 6   /* reserve a bytes */
 #define BT_BAD_WRITE 7 /* reserve 16 bytes, write b bytes at a */
 #define BT_SMALL_LEN 8 /* output and reserve a & 15 bytes (0: refused) */
+
+/* Contexts pool.bpf.c reserves in (kmod/bpf.c: the pool's limits). */
+#define BT_CTX_TASK 0
+#define BT_CTX_SOFTIRQ 1
+#define BT_CTX_HARDIRQ 2
+#define BT_NR_CTX 3
 
 /* A record the programs write. */
 struct bt_rec {

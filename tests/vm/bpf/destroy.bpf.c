@@ -3,9 +3,15 @@
  * The producer of tests/vm/bpf.c's destroy test: on getppid(2) from the
  * test's process, reserve a record in ring a (an argument, so one loaded
  * program follows the rings the test creates and destroys), hold it for
- * hold_ns, then commit. The hold makes "a program is between reserve and
- * commit while its ring is destroyed" the common case, not a rare one.
- * A commit the ring took counts as committed, any refusal as refused.
+ * hold_ns, then commit. A commit the ring took counts as committed, any
+ * refusal as refused.
+ *
+ * The window destroy must close is inside the commit: from the kfunc's
+ * lookup of the ring to the end of its mpmcring_output(), a few hundred
+ * ns. bt_destroy_spin (fentry on the module's mpmcring_output) widens it:
+ * for calls from the thread spin_tid it spins spin_ns there, inside the
+ * kfunc's RCU section, so "a commit is under way while its ring is
+ * destroyed" is the common case, not a rare one.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -20,6 +26,8 @@ const volatile __u32 tgid;
 
 __u64 nonce;
 __u64 hold_ns;
+__u64 spin_ns;
+__u32 spin_tid;
 __u64 committed[BT_MAX_THREADS];
 __u64 refused[BT_MAX_THREADS];
 
@@ -57,5 +65,18 @@ int BPF_PROG(bt_destroy, struct pt_regs *regs, long id)
 		__sync_fetch_and_add(&refused[thread], 1);
 	else
 		__sync_fetch_and_add(&committed[thread], 1);
+	return 0;
+}
+
+SEC("fentry/mpmcring_output")
+int BPF_PROG(bt_destroy_spin)
+{
+	__u64 end;
+
+	if (!spin_tid || (__u32)bpf_get_current_pid_tgid() != spin_tid)
+		return 0;
+	end = bpf_ktime_get_ns() + spin_ns;
+	/* Bounded as above. */
+	bpf_loop(1 << 20, hold, &end, 0);
 	return 0;
 }
