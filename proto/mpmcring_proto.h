@@ -358,6 +358,50 @@ enum {
 };
 
 /*
+ * The claim itself, once a walk found the records [h, e) at the head h:
+ * the announce, the compare-and-swap that moves the head from h to e, and
+ * the look for a reclaim that had passed h. Every claim takes these steps
+ * here, in this order (mpr_claim_attempt(), mpr_claim_one()): the model's
+ * markers cover them once for all. Returns 1 when the claim stands,
+ * MPR_CLAIM_AGAIN (a lost race, a head reclaim had passed) or
+ * MPR_CLAIM_STALE (c->records = n: revoked while it was made).
+ */
+static MPR_ALWAYS_INLINE int mpr_claim_take(const struct mpr_view *v,
+					    __u64 *announce, bool holding,
+					    __u64 h, __u64 e, __u32 n,
+					    struct mpr_claim *c,
+					    bool *announced)
+{
+	int passed;
+
+	/*
+	 * The announce goes out before the claim takes effect. The walk
+	 * before it needed none: while the head stays at h, reclaim frees
+	 * nothing at or after h (mpr_claim_drop_passed() below catches a
+	 * head a co-tenant wrote back). [M:claim-announce]
+	 */
+	if (!holding) {
+		MPR_WRITE_ONCE(*announce, h);
+		*announced = true;
+	}
+	/* [M:claim-cas] [C2] pairs with [R3]: the announce is visible to
+	 * anyone who sees this claim.
+	 */
+	if (mpr_cmpxchg(&v->cons->head, h, e) != h)
+		return MPR_CLAIM_AGAIN;
+	if (holding)
+		return 1;
+	passed = mpr_claim_drop_passed(v, announce, h);
+	if (mpr_likely(!passed))
+		return 1;
+	*announced = false;
+	if (passed > 0)
+		return MPR_CLAIM_AGAIN;
+	c->records = n;
+	return MPR_CLAIM_STALE;
+}
+
+/*
  * One attempt at a claim (see mpr_claim_into()): the walk over finished
  * records from the head, then the compare-and-swap that moves the head
  * past them. Returns the records claimed (> 0), MPR_CLAIM_AGAIN,
@@ -381,7 +425,7 @@ static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
 	struct mpr_walker w;
 	struct mpr_pos pos;
 	struct mpr_rec rec;
-	int st;
+	int st, taken;
 
 	mpr_walker_init(&w, v);
 	mpr_positions(v, &pos);
@@ -430,33 +474,9 @@ static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
 		return MPR_CLAIM_STOP;
 	}
 
-	/*
-	 * The announce goes out before the claim takes effect. The walk
-	 * above needed none: while the head stays at h, reclaim frees
-	 * nothing at or after h (mpr_claim_drop_passed() below catches a
-	 * head a co-tenant wrote back). [M:claim-announce]
-	 */
-	if (!holding) {
-		MPR_WRITE_ONCE(*announce, h);
-		*announced = true;
-	}
-	/* [M:claim-cas] [C2] pairs with [R3]: the announce is visible to
-	 * anyone who sees this claim.
-	 */
-	if (mpr_cmpxchg(headp, h, e) != h)
-		return MPR_CLAIM_AGAIN;
-	if (!holding) {
-		int passed = mpr_claim_drop_passed(v, announce, h);
-
-		if (mpr_unlikely(passed)) {
-			*announced = false;
-			if (passed < 0) {
-				c->records = n;
-				return MPR_CLAIM_STALE;
-			}
-			return MPR_CLAIM_AGAIN;
-		}
-	}
+	taken = mpr_claim_take(v, announce, holding, h, e, n, c, announced);
+	if (mpr_unlikely(taken <= 0))
+		return taken;
 	if (!n) {
 		/* Only discarded records: nothing to hand over. */
 		if (!holding) {
@@ -475,7 +495,7 @@ static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
 /*
  * mpr_claim_attempt() cut down to its most common case, for consumers that
  * take records one at a time and hold nothing: the committed record at the
- * head, claimed with the same steps. Returns 1 when it claimed it,
+ * head, claimed by the same mpr_claim_take(). Returns 1 when it claimed it,
  * MPR_CLAIM_STOP (*why MPR_REC_NONE) when the ring is empty,
  * MPR_CLAIM_STALE (c->records 1) when it was revoked while it was made
  * (as in mpr_claim_attempt()), and MPR_CLAIM_AGAIN for anything else (a
@@ -501,7 +521,7 @@ static MPR_ALWAYS_INLINE int mpr_claim_one(const struct mpr_view *v,
 	struct mpr_walker w;
 	struct mpr_pos pos;
 	struct mpr_rec rec;
-	int passed;
+	int taken;
 
 	mpr_walker_init(&w, v);
 	/* Pairs with [R5]. */
@@ -541,20 +561,10 @@ static MPR_ALWAYS_INLINE int mpr_claim_one(const struct mpr_view *v,
 		}
 		return MPR_CLAIM_AGAIN;
 	}
-	MPR_WRITE_ONCE(*announce, pos.head);
-	*announced = true;
-	/* [C2] pairs with [R3], as in mpr_claim_attempt(). */
-	if (mpr_cmpxchg(headp, pos.head, pos.head + rec.size) != pos.head)
-		return MPR_CLAIM_AGAIN;
-	passed = mpr_claim_drop_passed(v, announce, pos.head);
-	if (mpr_unlikely(passed)) {
-		*announced = false;
-		if (passed < 0) {
-			c->records = 1;
-			return MPR_CLAIM_STALE;
-		}
-		return MPR_CLAIM_AGAIN;
-	}
+	taken = mpr_claim_take(v, announce, false, pos.head,
+			       pos.head + rec.size, 1, c, announced);
+	if (mpr_unlikely(taken <= 0))
+		return taken;
 	c->first = rec;
 	c->start = pos.head;
 	c->end = pos.head + rec.size;
