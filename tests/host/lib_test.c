@@ -3,8 +3,9 @@
  * libmpmcring over a host ring, one thread: ordering, batches, consume's
  * stop-and-resume, peek, discards, loss reporting, priorities, overwrite
  * mode, 2^64 wrap, corrupt consumer state and its repair, claims a
- * co-tenant's writes let reclaim pass (every entry point's fast path), and
- * claims revoked while they are made.
+ * co-tenant's writes let reclaim pass (every entry point's fast path),
+ * claims revoked while they are made, and the announce written before the
+ * head.
  */
 #include <errno.h>
 #include <signal.h>
@@ -770,6 +771,73 @@ static void t_claim_revoked_while_made(struct tap *t)
 	sigaction(SIGSEGV, &old, NULL);
 }
 
+/*
+ * The announce is written before the compare-and-swap that moves the head
+ * ([M:claim-announce] before [M:claim-cas]): a reclaim between the two
+ * would otherwise see the head moved and the slot idle, and free records
+ * the claim hands out. One thread shows the order: the consumer area is
+ * mapped read-only, so the claim's first write into it faults, and the
+ * handler notes where and maps it writable again. That write must be the
+ * slot's start, not the head, for every entry point's fast path
+ * (mpmcring_read() takes mpr_claim_one()) and for the whole way
+ * (mpr_claim(), as read(2) and the library's retries take it).
+ */
+static struct {
+	void *cons;
+	size_t len;
+	void *first; /* where the first write fault was */
+	int faults;
+} order;
+
+static void order_fault(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	if (!order.faults++)
+		order.first = si->si_addr;
+	mprotect(order.cons, order.len, PROT_READ | PROT_WRITE);
+}
+
+static void t_announce_before_head(struct tap *t)
+{
+	struct sigaction sa = { .sa_sigaction = order_fault, .sa_flags = SA_SIGINFO }, old;
+	int way;
+
+	sigemptyset(&sa.sa_mask);
+	CHECK_EQ(t, sigaction(SIGSEGV, &sa, &old), 0);
+	for (way = 0; way <= NR_WAYS; way++) {
+		struct mpmcring_cons_area *cons;
+		struct fixture f;
+		struct mpr_claim cl;
+		uint64_t h;
+		int i, n;
+
+		CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+		cons = f.h.v.cons;
+		for (i = 0; i < 8; i++)
+			CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, i), 0);
+		h = cons->head;
+		order.cons = f.h.cons;
+		order.len = f.h.layout.cons_size;
+		order.faults = 0;
+		order.first = NULL;
+		CHECK_EQ(t, mprotect(order.cons, order.len, PROT_READ), 0);
+		if (way == NR_WAYS) /* the whole way */
+			n = mpr_claim(&f.h.v, &cons->slots[0].start, false, 1, UINT64_MAX, false,
+				      &cl);
+		else
+			n = claim_by(f.c, (enum claim_way)way);
+		CHECK(t, n >= 1, "way %d: claimed %d", way, n);
+		CHECK(t, cons->head != h, "way %d: the head did not move", way);
+		CHECK_EQ(t, cons->slots[0].start, h);
+		CHECK(t, order.first == (void *)&cons->slots[0].start,
+		      "way %d: first write into the consumer area at %p, not the slot's start %p (the head is at %p)",
+		      way, order.first, (void *)&cons->slots[0].start, (void *)&cons->head);
+		fx_fini(&f);
+	}
+	sigaction(SIGSEGV, &old, NULL);
+}
+
 static const struct tap_test tests[] = {
 	TAP_TEST(t_order_and_content),
 	TAP_TEST(t_batch_limits),
@@ -789,6 +857,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_held_claim_keeps_first_start),
 	TAP_TEST(t_claim_passed_is_no_claim),
 	TAP_TEST(t_claim_revoked_while_made),
+	TAP_TEST(t_announce_before_head),
 };
 
 int main(void)
