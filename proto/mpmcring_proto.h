@@ -260,9 +260,12 @@ static MPR_ALWAYS_INLINE void mpr_walker_init(struct mpr_walker *w,
  * in the room bytes from pos. The stamp carries the full position, so a
  * stamp left by an earlier lap never matches, and payload bytes are never
  * taken for a header: the header is read only after the stamp vouches for
- * it. pos is granule-aligned (every caller starts from a checked position
- * and adds record sizes); then stamp ^ pos is the stamp's state exactly
- * when the stamp is pos | state, and has high bits set otherwise.
+ * it. pos must be granule-aligned (every caller starts from a checked
+ * position and adds record sizes); then stamp ^ pos is the stamp's state
+ * exactly when the stamp is pos | state, and has high bits set otherwise.
+ * Off the granule by k it is state ^ k: a discarded record's stamp at A
+ * reads as committed at A + 3. So the alignment checks of the head
+ * (mpr_head_sane(), mpr_claim_one()) are what make this test sound.
  */
 static MPR_ALWAYS_INLINE int mpr_walk_at(const struct mpr_walker *w, __u64 pos,
 					 __u64 room, struct mpr_rec *rec)
@@ -532,6 +535,9 @@ static MPR_ALWAYS_INLINE int mpr_claim_one(const struct mpr_view *v,
 	/*
 	 * reclaim <= head < prod_seen, the head on a granule: what a sane
 	 * head with something after it looks like against a fresh prod_pos.
+	 * The granule check is load-bearing: mpr_walk_at() is sound only at
+	 * an aligned position (a head written to A + 3 over a discarded
+	 * record would otherwise be read as a committed record).
 	 */
 	if (mpr_unlikely((__s64)(pos.prod - pos.reclaim) <= 0 ||
 			 pos.head - pos.reclaim >= pos.prod - pos.reclaim ||
