@@ -412,7 +412,9 @@ static MPR_ALWAYS_INLINE int mpr_claim_take(const struct mpr_view *v,
  * finished at the head), MPR_REC_BAD (inconsistent positions or framing),
  * MPR_REC_COMMITTED (the first record exceeds a hard max_bytes).
  * *announced tracks whether announce holds a start this claim wrote (to be
- * cleared if it fails).
+ * cleared if it fails). max_recs is at least 1 (mpr_claim_into() checks;
+ * the library's entry points reject 0 first): the walk takes the first
+ * record before it looks at max_recs.
  */
 static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
 					       __u64 *announce, bool holding,
@@ -582,7 +584,7 @@ static MPR_ALWAYS_INLINE int mpr_claim_one(const struct mpr_view *v,
 /*
  * mpr_claim_into() after a first attempt of the caller's own that came to
  * MPR_CLAIM_AGAIN or MPR_CLAIM_STOP (then it starts over): announced is
- * what that attempt left.
+ * what that attempt left. max_recs >= 1, as for mpr_claim_attempt().
  */
 static MPR_ALWAYS_INLINE int mpr_claim_from(const struct mpr_view *v,
 					    __u64 *announce, bool holding,
@@ -624,13 +626,14 @@ static MPR_ALWAYS_INLINE int mpr_claim_from(const struct mpr_view *v,
  * each committed record claimed, in order (max_recs of them at most);
  * c->first is then left alone.
  *
- * Returns the number of records claimed (> 0), or -EAGAIN when there is
- * nothing to claim, -EMSGSIZE when the first record exceeds a hard
- * max_bytes, -EBADMSG when the ring's positions are inconsistent, -EBUSY when
- * other consumers kept winning the race, -ESTALE when reclaim revoked the
- * claim while it was being made and freed its space (c->records says how
- * many records the head moved over: they are gone, counted by the kernel
- * as a revoked claim; the caller counts them as lost).
+ * Returns the number of records claimed (> 0), or -EINVAL when max_recs is
+ * 0, -EAGAIN when there is nothing to claim, -EMSGSIZE when the first
+ * record exceeds a hard max_bytes, -EBADMSG when the ring's positions are
+ * inconsistent, -EBUSY when other consumers kept winning the race,
+ * -ESTALE when reclaim revoked the claim while it was being made and freed
+ * its space (c->records says how many records the head moved over: they
+ * are gone, counted by the kernel as a revoked claim; the caller counts
+ * them as lost).
  *
  * A caller that holds older claims keeps, as the start it commits with
  * (mpr_commit()), the oldest start of all it holds: a head written back
@@ -643,6 +646,8 @@ static MPR_ALWAYS_INLINE int mpr_claim_into(const struct mpr_view *v,
 					    struct mpr_claim *c,
 					    const struct mpr_claim_sink *out)
 {
+	if (mpr_unlikely(!max_recs))
+		return -EINVAL;
 	return mpr_claim_from(v, announce, holding, max_recs, max_bytes,
 			      hard_bytes, c, out, false);
 }

@@ -5,7 +5,7 @@
  * mode, 2^64 wrap, corrupt consumer state and its repair, claims a
  * co-tenant's writes let reclaim pass (every entry point's fast path),
  * claims revoked while they are made, the announce written before the
- * head, and a head off its granule.
+ * head, a head off its granule, and claims of 0 records.
  */
 #include <errno.h>
 #include <signal.h>
@@ -874,6 +874,41 @@ static void t_misaligned_head_over_discard(struct tap *t)
 	}
 }
 
+/*
+ * A claim of at most 0 records claims nothing (-EINVAL): the walk takes its
+ * first record before it looks at max_recs, so mpr_claim_into() checks.
+ */
+static void count_put(void *ctx, __u32 i, const struct mpr_rec *rec)
+{
+	(void)i;
+	(void)rec;
+	++*(int *)ctx;
+}
+
+static void t_claim_zero_records(struct tap *t)
+{
+	int handed = 0;
+	struct mpr_claim_sink sink = { count_put, &handed };
+	struct mpr_claim cl;
+	struct fixture f;
+	uint64_t h;
+	int n;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, 0), 0);
+	CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, 1), 0);
+	h = f.h.v.cons->head;
+	n = mpr_claim(&f.h.v, &f.h.v.cons->slots[0].start, false, 0, UINT64_MAX, false, &cl);
+	CHECK_EQ(t, n, -EINVAL);
+	n = mpr_claim_into(&f.h.v, &f.h.v.cons->slots[0].start, false, 0, UINT64_MAX, false, &cl,
+			   &sink);
+	CHECK_EQ(t, n, -EINVAL);
+	CHECK_EQ(t, handed, 0);
+	CHECK_EQ(t, f.h.v.cons->head, h);
+	CHECK_EQ(t, f.h.v.cons->slots[0].start, MPMCRING_SLOT_IDLE);
+	fx_fini(&f);
+}
+
 static const struct tap_test tests[] = {
 	TAP_TEST(t_order_and_content),
 	TAP_TEST(t_batch_limits),
@@ -895,6 +930,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_claim_revoked_while_made),
 	TAP_TEST(t_announce_before_head),
 	TAP_TEST(t_misaligned_head_over_discard),
+	TAP_TEST(t_claim_zero_records),
 };
 
 int main(void)
