@@ -62,7 +62,6 @@ static __always_inline __u64 mpr_xchg(__u64 *p, __u64 new)
 #include <linux/types.h>
 #include <errno.h>
 #include <stdbool.h>
-#include <sys/cdefs.h>
 
 #define MPR_READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define MPR_WRITE_ONCE(x, v)		__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
@@ -80,10 +79,23 @@ static __always_inline __u64 mpr_xchg(__u64 *p, __u64 new)
 #endif
 #define mpr_likely(x)			__builtin_expect(!!(x), 1)
 #define mpr_unlikely(x)			__builtin_expect(!!(x), 0)
-/* glibc's spellings (sys/cdefs.h) of the kernel's attributes. */
+/*
+ * The kernel's attributes without a libc's own names for them (glibc has
+ * __always_inline and __attribute_noinline__ in sys/cdefs.h, musl has
+ * neither): noinline in GCC's and clang's syntax, through MPR_GCC_ATTR()
+ * because the kernel's noinline macro does not exist here. __always_inline
+ * where the libc defines it (every glibc header includes sys/cdefs.h),
+ * else plain inline: the same code wherever the compiler inlines anyway,
+ * and it builds.
+ */
+#define MPR_GCC_ATTR(a)			__attribute__((a))
+#ifdef __always_inline
 #define MPR_ALWAYS_INLINE		__always_inline
-#define MPR_SLOW_PATH			__attribute_noinline__
-#define MPR_OWN_FRAME			__attribute_noinline__
+#else
+#define MPR_ALWAYS_INLINE		inline
+#endif
+#define MPR_SLOW_PATH			MPR_GCC_ATTR(__noinline__)
+#define MPR_OWN_FRAME			MPR_GCC_ATTR(__noinline__)
 
 static inline __u64 mpr_cmpxchg(__u64 *p, __u64 old, __u64 new)
 {

@@ -265,9 +265,12 @@ static MPR_ALWAYS_INLINE void mpr_walker_init(struct mpr_walker *w,
  * in the room bytes from pos. The stamp carries the full position, so a
  * stamp left by an earlier lap never matches, and payload bytes are never
  * taken for a header: the header is read only after the stamp vouches for
- * it. pos is granule-aligned (every caller starts from a checked position
- * and adds record sizes); then stamp ^ pos is the stamp's state exactly
- * when the stamp is pos | state, and has high bits set otherwise.
+ * it. pos must be granule-aligned (every caller starts from a checked
+ * position and adds record sizes); then stamp ^ pos is the stamp's state
+ * exactly when the stamp is pos | state, and has high bits set otherwise.
+ * Off the granule by k it is state ^ k: a discarded record's stamp at A
+ * reads as committed at A + 3. So the alignment checks of the head
+ * (mpr_head_sane(), mpr_claim_one()) are what make this test sound.
  */
 static MPR_ALWAYS_INLINE int mpr_walk_at(const struct mpr_walker *w, __u64 pos,
 					 __u64 room, struct mpr_rec *rec)
@@ -363,6 +366,50 @@ enum {
 };
 
 /*
+ * The claim itself, once a walk found the records [h, e) at the head h:
+ * the announce, the compare-and-swap that moves the head from h to e, and
+ * the look for a reclaim that had passed h. Every claim takes these steps
+ * here, in this order (mpr_claim_attempt(), mpr_claim_one()): the model's
+ * markers cover them once for all. Returns 1 when the claim stands,
+ * MPR_CLAIM_AGAIN (a lost race, a head reclaim had passed) or
+ * MPR_CLAIM_STALE (c->records = n: revoked while it was made).
+ */
+static MPR_ALWAYS_INLINE int mpr_claim_take(const struct mpr_view *v,
+					    __u64 *announce, bool holding,
+					    __u64 h, __u64 e, __u32 n,
+					    struct mpr_claim *c,
+					    bool *announced)
+{
+	int passed;
+
+	/*
+	 * The announce goes out before the claim takes effect. The walk
+	 * before it needed none: while the head stays at h, reclaim frees
+	 * nothing at or after h (mpr_claim_drop_passed() below catches a
+	 * head a co-tenant wrote back). [M:claim-announce]
+	 */
+	if (!holding) {
+		MPR_WRITE_ONCE(*announce, h);
+		*announced = true;
+	}
+	/* [M:claim-cas] [C2] pairs with [R3]: the announce is visible to
+	 * anyone who sees this claim.
+	 */
+	if (mpr_cmpxchg(&v->cons->head, h, e) != h)
+		return MPR_CLAIM_AGAIN;
+	if (holding)
+		return 1;
+	passed = mpr_claim_drop_passed(v, announce, h);
+	if (mpr_likely(!passed))
+		return 1;
+	*announced = false;
+	if (passed > 0)
+		return MPR_CLAIM_AGAIN;
+	c->records = n;
+	return MPR_CLAIM_STALE;
+}
+
+/*
  * One attempt at a claim (see mpr_claim_into()): the walk over finished
  * records from the head, then the compare-and-swap that moves the head
  * past them. Returns the records claimed (> 0), MPR_CLAIM_AGAIN,
@@ -370,7 +417,9 @@ enum {
  * finished at the head), MPR_REC_BAD (inconsistent positions or framing),
  * MPR_REC_COMMITTED (the first record exceeds a hard max_bytes).
  * *announced tracks whether announce holds a start this claim wrote (to be
- * cleared if it fails).
+ * cleared if it fails). max_recs is at least 1 (mpr_claim_into() checks;
+ * the library's entry points reject 0 first): the walk takes the first
+ * record before it looks at max_recs.
  */
 static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
 					       __u64 *announce, bool holding,
@@ -386,7 +435,7 @@ static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
 	struct mpr_walker w;
 	struct mpr_pos pos;
 	struct mpr_rec rec;
-	int st;
+	int st, taken;
 
 	mpr_walker_init(&w, v);
 	mpr_positions(v, &pos);
@@ -435,33 +484,9 @@ static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
 		return MPR_CLAIM_STOP;
 	}
 
-	/*
-	 * The announce goes out before the claim takes effect. The walk
-	 * above needed none: while the head stays at h, reclaim frees
-	 * nothing at or after h (mpr_claim_drop_passed() below catches a
-	 * head a co-tenant wrote back). [M:claim-announce]
-	 */
-	if (!holding) {
-		MPR_WRITE_ONCE(*announce, h);
-		*announced = true;
-	}
-	/* [M:claim-cas] [C2] pairs with [R3]: the announce is visible to
-	 * anyone who sees this claim.
-	 */
-	if (mpr_cmpxchg(headp, h, e) != h)
-		return MPR_CLAIM_AGAIN;
-	if (!holding) {
-		int passed = mpr_claim_drop_passed(v, announce, h);
-
-		if (mpr_unlikely(passed)) {
-			*announced = false;
-			if (passed < 0) {
-				c->records = n;
-				return MPR_CLAIM_STALE;
-			}
-			return MPR_CLAIM_AGAIN;
-		}
-	}
+	taken = mpr_claim_take(v, announce, holding, h, e, n, c, announced);
+	if (mpr_unlikely(taken <= 0))
+		return taken;
 	if (!n) {
 		/* Only discarded records: nothing to hand over. */
 		if (!holding) {
@@ -480,7 +505,7 @@ static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
 /*
  * mpr_claim_attempt() cut down to its most common case, for consumers that
  * take records one at a time and hold nothing: the committed record at the
- * head, claimed with the same steps. Returns 1 when it claimed it,
+ * head, claimed by the same mpr_claim_take(). Returns 1 when it claimed it,
  * MPR_CLAIM_STOP (*why MPR_REC_NONE) when the ring is empty,
  * MPR_CLAIM_STALE (c->records 1) when it was revoked while it was made
  * (as in mpr_claim_attempt()), and MPR_CLAIM_AGAIN for anything else (a
@@ -506,7 +531,7 @@ static MPR_ALWAYS_INLINE int mpr_claim_one(const struct mpr_view *v,
 	struct mpr_walker w;
 	struct mpr_pos pos;
 	struct mpr_rec rec;
-	int passed;
+	int taken;
 
 	mpr_walker_init(&w, v);
 	/* Pairs with [R5]. */
@@ -517,6 +542,9 @@ static MPR_ALWAYS_INLINE int mpr_claim_one(const struct mpr_view *v,
 	/*
 	 * reclaim <= head < prod_seen, the head on a granule: what a sane
 	 * head with something after it looks like against a fresh prod_pos.
+	 * The granule check is load-bearing: mpr_walk_at() is sound only at
+	 * an aligned position (a head written to A + 3 over a discarded
+	 * record would otherwise be read as a committed record).
 	 */
 	if (mpr_unlikely((__s64)(pos.prod - pos.reclaim) <= 0 ||
 			 pos.head - pos.reclaim >= pos.prod - pos.reclaim ||
@@ -546,20 +574,10 @@ static MPR_ALWAYS_INLINE int mpr_claim_one(const struct mpr_view *v,
 		}
 		return MPR_CLAIM_AGAIN;
 	}
-	MPR_WRITE_ONCE(*announce, pos.head);
-	*announced = true;
-	/* [C2] pairs with [R3], as in mpr_claim_attempt(). */
-	if (mpr_cmpxchg(headp, pos.head, pos.head + rec.size) != pos.head)
-		return MPR_CLAIM_AGAIN;
-	passed = mpr_claim_drop_passed(v, announce, pos.head);
-	if (mpr_unlikely(passed)) {
-		*announced = false;
-		if (passed < 0) {
-			c->records = 1;
-			return MPR_CLAIM_STALE;
-		}
-		return MPR_CLAIM_AGAIN;
-	}
+	taken = mpr_claim_take(v, announce, false, pos.head,
+			       pos.head + rec.size, 1, c, announced);
+	if (mpr_unlikely(taken <= 0))
+		return taken;
 	c->first = rec;
 	c->start = pos.head;
 	c->end = pos.head + rec.size;
@@ -571,7 +589,7 @@ static MPR_ALWAYS_INLINE int mpr_claim_one(const struct mpr_view *v,
 /*
  * mpr_claim_into() after a first attempt of the caller's own that came to
  * MPR_CLAIM_AGAIN or MPR_CLAIM_STOP (then it starts over): announced is
- * what that attempt left.
+ * what that attempt left. max_recs >= 1, as for mpr_claim_attempt().
  */
 static MPR_ALWAYS_INLINE int mpr_claim_from(const struct mpr_view *v,
 					    __u64 *announce, bool holding,
@@ -613,13 +631,14 @@ static MPR_ALWAYS_INLINE int mpr_claim_from(const struct mpr_view *v,
  * each committed record claimed, in order (max_recs of them at most);
  * c->first is then left alone.
  *
- * Returns the number of records claimed (> 0), or -EAGAIN when there is
- * nothing to claim, -EMSGSIZE when the first record exceeds a hard
- * max_bytes, -EBADMSG when the ring's positions are inconsistent, -EBUSY when
- * other consumers kept winning the race, -ESTALE when reclaim revoked the
- * claim while it was being made and freed its space (c->records says how
- * many records the head moved over: they are gone, counted by the kernel
- * as a revoked claim; the caller counts them as lost).
+ * Returns the number of records claimed (> 0), or -EINVAL when max_recs is
+ * 0, -EAGAIN when there is nothing to claim, -EMSGSIZE when the first
+ * record exceeds a hard max_bytes, -EBADMSG when the ring's positions are
+ * inconsistent, -EBUSY when other consumers kept winning the race,
+ * -ESTALE when reclaim revoked the claim while it was being made and freed
+ * its space (c->records says how many records the head moved over: they
+ * are gone, counted by the kernel as a revoked claim; the caller counts
+ * them as lost).
  *
  * A caller that holds older claims keeps, as the start it commits with
  * (mpr_commit()), the oldest start of all it holds: a head written back
@@ -632,6 +651,8 @@ static MPR_ALWAYS_INLINE int mpr_claim_into(const struct mpr_view *v,
 					    struct mpr_claim *c,
 					    const struct mpr_claim_sink *out)
 {
+	if (mpr_unlikely(!max_recs))
+		return -EINVAL;
 	return mpr_claim_from(v, announce, holding, max_recs, max_bytes,
 			      hard_bytes, c, out, false);
 }

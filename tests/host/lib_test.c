@@ -3,8 +3,9 @@
  * libmpmcring over a host ring, one thread: ordering, batches, consume's
  * stop-and-resume, peek, discards, loss reporting, priorities, overwrite
  * mode, 2^64 wrap, corrupt consumer state and its repair, claims a
- * co-tenant's writes let reclaim pass (every entry point's fast path), and
- * claims revoked while they are made.
+ * co-tenant's writes let reclaim pass (every entry point's fast path),
+ * claims revoked while they are made, the announce written before the
+ * head, a head off its granule, and claims of 0 records.
  */
 #include <errno.h>
 #include <signal.h>
@@ -1133,6 +1134,144 @@ static void t_claim_revoked_while_made(struct tap *t)
 	sigaction(SIGSEGV, &old, NULL);
 }
 
+/*
+ * The announce is written before the compare-and-swap that moves the head
+ * ([M:claim-announce] before [M:claim-cas]): a reclaim between the two
+ * would otherwise see the head moved and the slot idle, and free records
+ * the claim hands out. One thread shows the order: the consumer area is
+ * mapped read-only, so the claim's first write into it faults, and the
+ * handler notes where and maps it writable again. That write must be the
+ * slot's start, not the head, for every entry point's fast path
+ * (mpmcring_read() takes mpr_claim_one()) and for the whole way
+ * (mpr_claim(), as read(2) and the library's retries take it).
+ */
+static struct {
+	void *cons;
+	size_t len;
+	void *first; /* where the first write fault was */
+	int faults;
+} order;
+
+static void order_fault(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	if (!order.faults++)
+		order.first = si->si_addr;
+	mprotect(order.cons, order.len, PROT_READ | PROT_WRITE);
+}
+
+static void t_announce_before_head(struct tap *t)
+{
+	struct sigaction sa = { .sa_sigaction = order_fault, .sa_flags = SA_SIGINFO }, old;
+	int way;
+
+	sigemptyset(&sa.sa_mask);
+	CHECK_EQ(t, sigaction(SIGSEGV, &sa, &old), 0);
+	for (way = 0; way <= NR_WAYS; way++) {
+		struct mpmcring_cons_area *cons;
+		struct fixture f;
+		struct mpr_claim cl;
+		uint64_t h;
+		int i, n;
+
+		CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+		cons = f.h.v.cons;
+		for (i = 0; i < 8; i++)
+			CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, i), 0);
+		h = cons->head;
+		order.cons = f.h.cons;
+		order.len = f.h.layout.cons_size;
+		order.faults = 0;
+		order.first = NULL;
+		CHECK_EQ(t, mprotect(order.cons, order.len, PROT_READ), 0);
+		if (way == NR_WAYS) /* the whole way */
+			n = mpr_claim(&f.h.v, &cons->slots[0].start, false, 1, UINT64_MAX, false,
+				      &cl);
+		else
+			n = claim_by(f.c, (enum claim_way)way);
+		CHECK(t, n >= 1, "way %d: claimed %d", way, n);
+		CHECK(t, cons->head != h, "way %d: the head did not move", way);
+		CHECK_EQ(t, cons->slots[0].start, h);
+		CHECK(t, order.first == (void *)&cons->slots[0].start,
+		      "way %d: first write into the consumer area at %p, not the slot's start %p (the head is at %p)",
+		      way, order.first, (void *)&cons->slots[0].start, (void *)&cons->head);
+		fx_fini(&f);
+	}
+	sigaction(SIGSEGV, &old, NULL);
+}
+
+/*
+ * A head written between granules over a discarded record: mpr_walk_at()'s
+ * stamp ^ pos test reads a discarded stamp at A as committed at A + 3, so
+ * only the head's alignment check keeps the payload from being taken for a
+ * record (mpr_claim_one()'s check on the cached prod_pos path included:
+ * one read first makes prod_seen current). Every entry point reports the
+ * corrupt head and leaves it where it is.
+ */
+static void t_misaligned_head_over_discard(struct tap *t)
+{
+	enum claim_way way;
+
+	for (way = 0; way < NR_WAYS; way++) {
+		struct mpmcring_record rec;
+		struct fixture f;
+		uint64_t pos;
+		int i, n;
+
+		CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
+		CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, 99), 0);
+		CHECK_EQ(t, hostring_reserve(&f.h, 0, 40, MPMCRING_PRIO_CRITICAL, &pos), 0);
+		hostring_discard(&f.h, 0, pos);
+		for (i = 0; i < 20; i++)
+			CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, i), 0);
+		CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
+		CHECK_EQ(t, rec_seq(&rec), 99);
+		CHECK_EQ(t, mpmcring_commit(f.c), 0);
+		CHECK_EQ(t, f.h.v.cons->head, pos);
+		f.h.v.cons->head = pos + 3; /* the co-tenant */
+		n = claim_raw(f.c, way);
+		CHECK(t, n == -EBADMSG, "way %d: a head off its granule gave %d", way, n);
+		CHECK_EQ(t, f.h.v.cons->head, pos + 3);
+		fx_fini(&f);
+	}
+}
+
+/*
+ * A claim of at most 0 records claims nothing (-EINVAL): the walk takes its
+ * first record before it looks at max_recs, so mpr_claim_into() checks.
+ */
+static void count_put(void *ctx, __u32 i, const struct mpr_rec *rec)
+{
+	(void)i;
+	(void)rec;
+	++*(int *)ctx;
+}
+
+static void t_claim_zero_records(struct tap *t)
+{
+	int handed = 0;
+	struct mpr_claim_sink sink = { count_put, &handed };
+	struct mpr_claim cl;
+	struct fixture f;
+	uint64_t h;
+	int n;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, 0), 0);
+	CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, 1), 0);
+	h = f.h.v.cons->head;
+	n = mpr_claim(&f.h.v, &f.h.v.cons->slots[0].start, false, 0, UINT64_MAX, false, &cl);
+	CHECK_EQ(t, n, -EINVAL);
+	n = mpr_claim_into(&f.h.v, &f.h.v.cons->slots[0].start, false, 0, UINT64_MAX, false, &cl,
+			   &sink);
+	CHECK_EQ(t, n, -EINVAL);
+	CHECK_EQ(t, handed, 0);
+	CHECK_EQ(t, f.h.v.cons->head, h);
+	CHECK_EQ(t, f.h.v.cons->slots[0].start, MPMCRING_SLOT_IDLE);
+	fx_fini(&f);
+}
+
 static const struct tap_test tests[] = {
 	TAP_TEST(t_order_and_content),
 	TAP_TEST(t_batch_limits),
@@ -1159,6 +1298,9 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_held_claim_keeps_first_start),
 	TAP_TEST(t_claim_passed_is_no_claim),
 	TAP_TEST(t_claim_revoked_while_made),
+	TAP_TEST(t_announce_before_head),
+	TAP_TEST(t_misaligned_head_over_discard),
+	TAP_TEST(t_claim_zero_records),
 };
 
 int main(void)

@@ -35,6 +35,13 @@ for san in plain asan tsan; do
 	# Four consumers racing for claims of a few records: claims that lose
 	# the race and start over (mpmcring_read_many() refills its array).
 	add "$san/stress_claim_races" "$b/stress_test -r -n $((n / 2)) -p 1 -c 4 -b 4"
+	# One record per claim: mpr_claim_one(), mpmcring_read()'s path, raced
+	# by four consumers on a small ring where reclaim runs all the time (an
+	# announce moved after the head's cmpxchg loses records here in most
+	# runs; lib_test's t_announce_before_head catches it every time), and
+	# with leases revoked under it.
+	add "$san/stress_single" "$b/stress_test -r -n $((n * 5)) -p 2 -c 4 -b 1 -s 4096"
+	add "$san/stress_single_leases" "$b/stress_test -r -n $((n / 10)) -p 2 -c 3 -b 1 -T 5 -H 40 -s 16384"
 	# Overwrite mode runs reclaim on nearly every reservation: the place
 	# where a head/prod_pos load-order bug once moved the head backwards.
 	add "$san/stress_overwrite" "$b/stress_test -o -s 8192 -r -n $((n < 100000 ? 100000 : n))"

@@ -26,15 +26,6 @@
 	     "return from the callback (a negative value stops consume) and call it then"
 
 /*
- * A claim fills struct mpr_claim exactly when it returns a count above
- * zero; GCC cannot follow that through the inlined walk and warns about the
- * fields the callers read only then.
- */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
-/*
  * Takes unreported losses, only when the consumer asks: one that never
  * asks must not swallow reports meant for the others. The totals live on
  * a read-mostly line; only when they moved since this consumer last looked
@@ -284,6 +275,17 @@ static MPR_SLOW_PATH int mpr_lib_read_slow(struct mpmcring_consumer *c, struct m
 	return 0;
 }
 
+/*
+ * The entry points with a fast path, up to mpmcring_read_batch(): a claim
+ * fills struct mpr_claim exactly when it returns a count above zero, and
+ * *why when it returns MPR_CLAIM_STOP; GCC cannot follow that through the
+ * inlined walk and warns about what they read only then. Only here.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 int mpmcring_read(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 {
 	struct mpr_claim cl;
@@ -426,6 +428,10 @@ int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
 	mpr_lib_batch_set(c, b, &cl);
 	return n;
 }
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 int mpmcring_batch_next(struct mpmcring_batch *b, struct mpmcring_record *rec)
 {
