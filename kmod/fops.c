@@ -180,10 +180,11 @@ static __poll_t mpmcring_poll(struct file *file, poll_table *pt)
 	/*
 	 * [D2] pairs with [D1] in mpmcring_destroy(): @dead first, then the
 	 * ring, so a hangup without EPOLLIN means that every record committed
-	 * before the end is consumed.
+	 * before the end is consumed. Once dead, any record is ready: none
+	 * will come to fill the watermark.
 	 */
 	dead = smp_load_acquire(&ring->dead);
-	if (mpmcring_ready(ring, k))
+	if (mpmcring_ready(ring, dead ? 0 : k))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (dead)
 		mask |= EPOLLHUP;

@@ -14,6 +14,8 @@
  * preempt=full, set here through the scheduler's debugfs file) while the
  * record is written and the ring destroyed. Needs a kernel with BPF and
  * BTF: the stock kernels.
+ *
+ * And poll leaves no record under the watermark behind a hangup.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -319,6 +321,42 @@ TEST_F_TIMEOUT(destroy_end, read_ends_only_after_every_record, 180)
 		reached += one_cycle(_metadata, self->p);
 	/* Otherwise the test showed nothing about the order. */
 	EXPECT_GT(reached, 0) TH_LOG("no cycle held read(2) between its two looks");
+}
+
+/*
+ * Once the ring is destroyed, no record will come to fill a watermark: poll
+ * reports the record under it (POLLIN with POLLHUP), not "destroyed and
+ * empty" (POLLHUP alone, the library's -EPIPE) with the record left.
+ */
+TEST(watermark_waits_no_more_once_destroyed)
+{
+	char rec[16] = "under watermark";
+	struct mpmcring_consumer *c;
+	struct mpmcring_batch b;
+	struct mpmcring *r;
+	int fd;
+
+	vm_rmmod("mpmcring_loadgen");
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen", LOADGEN_ARGS));
+	r = mpmcring_open(DEV, 0);
+	ASSERT_NE(NULL, r) TH_LOG("%s", mpmcring_errmsg());
+	c = mpmcring_consumer_new(r);
+	ASSERT_NE(NULL, c) TH_LOG("%s", mpmcring_errmsg());
+	ASSERT_EQ(0, mpmcring_set_watermark(r, 4096)) TH_LOG("%s", mpmcring_errmsg());
+	fd = open(DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(sizeof(rec), write(fd, rec, sizeof(rec)));
+	/* Under the watermark: not ready while the ring lives. */
+	EXPECT_EQ(0, mpmcring_wait(r, 0));
+	ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen"));
+	EXPECT_EQ(1, mpmcring_wait(r, 1000))
+	TH_LOG("destroyed with a record under the watermark: %s", mpmcring_errmsg());
+	EXPECT_EQ(1, mpmcring_read_batch(c, &b, 64, 1 << 16));
+	mpmcring_commit(c);
+	EXPECT_EQ(-EPIPE, mpmcring_wait(r, 1000));
+	close(fd);
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
 }
 
 TEST_HARNESS_MAIN
