@@ -197,17 +197,30 @@ FIXTURE(destroy_end)
 	struct bpf_link *link;
 	char preempt[64]; /* the mode to restore, or "" */
 	char rt_runtime[32];
+	const char *skipped; /* why the setup skipped */
 };
 
 FIXTURE_SETUP(destroy_end)
 {
 	char modes[128], *lp, *rp;
+	struct utsname u;
 
 	self->p = NULL;
 	self->link = NULL;
 	self->preempt[0] = self->rt_runtime[0] = '\0';
+	self->skipped = "no BTF here (/sys/kernel/btf/vmlinux): the kernel lacks BTF or BPF";
 	if (access("/sys/kernel/btf/vmlinux", F_OK))
-		SKIP(return, "no BTF here (/sys/kernel/btf/vmlinux): the kernel lacks BTF or BPF");
+		SKIP(return, "%s", self->skipped);
+	ASSERT_EQ(0, uname(&u));
+	/*
+	 * PREEMPT_RT runs softirqs and RCU's callbacks in per-CPU threads
+	 * that the hog would starve, and the destroy waits for them.
+	 */
+	self->skipped = "PREEMPT_RT: the destroy needs per-CPU threads (softirq, RCU) "
+			"that the test's SCHED_FIFO thread keeps off the consumer's CPU";
+	if (strstr(u.version, "PREEMPT_RT"))
+		SKIP(return, "%s", self->skipped);
+	self->skipped = "the setup failed (see above)";
 	ASSERT_GE(sysconf(_SC_NPROCESSORS_ONLN), 2);
 	vm_rmmod("mpmcring_loadgen");
 	/* Preemption on: a woken high-priority thread preempts at once. */
@@ -218,11 +231,8 @@ FIXTURE_SETUP(destroy_end)
 		snprintf(self->preempt, sizeof(self->preempt), "%.*s", (int)(rp - lp - 1), lp + 1);
 		ASSERT_EQ(0, write_file(PREEMPT_FILE, "full"));
 	} else {
-		struct utsname u;
-
-		ASSERT_EQ(0, uname(&u));
-		ASSERT_NE(NULL, strstr(u.version, "PREEMPT_RT"))
-		TH_LOG("no %s and not PREEMPT_RT: preemption cannot be turned on", PREEMPT_FILE);
+		ASSERT_NE(NULL, strstr(u.version, "PREEMPT "))
+		TH_LOG("no %s and no PREEMPT: preemption cannot be turned on", PREEMPT_FILE);
 	}
 	/* The hog keeps its CPU as long as the destroy takes. */
 	ASSERT_EQ(0, read_file(RT_RUNTIME_FILE, self->rt_runtime, sizeof(self->rt_runtime)));
@@ -317,6 +327,9 @@ TEST_F_TIMEOUT(destroy_end, read_ends_only_after_every_record, 180)
 {
 	int cycle, reached = 0;
 
+	/* (6.1's harness runs the test even when its setup skipped.) */
+	if (!self->link)
+		SKIP(return, "%s", self->skipped);
 	for (cycle = 0; cycle < CYCLES; cycle++)
 		reached += one_cycle(_metadata, self->p);
 	/* Otherwise the test showed nothing about the order. */
