@@ -172,13 +172,21 @@ static __poll_t mpmcring_poll(struct file *file, poll_table *pt)
 	struct mpmcring *ring = mf->ring;
 	u32 k = READ_ONCE(mf->wake_class), prio = READ_ONCE(mf->prio);
 	__poll_t mask = 0;
+	bool dead;
 
 	poll_wait(file, &ring->wq, pt);
 	/* [W2] pairs with [W1]: on the queue before looking at the ring. */
 	smp_mb();
-	if (mpmcring_ready(ring, k))
+	/*
+	 * [D2] pairs with [D1] in mpmcring_destroy(): @dead first, then the
+	 * ring, so a hangup without EPOLLIN means that every record committed
+	 * before the end is consumed. Once dead, any record is ready: none
+	 * will come to fill the watermark.
+	 */
+	dead = smp_load_acquire(&ring->dead);
+	if (mpmcring_ready(ring, dead ? 0 : k))
 		mask |= EPOLLIN | EPOLLRDNORM;
-	if (READ_ONCE(ring->dead))
+	if (dead)
 		mask |= EPOLLHUP;
 	if (mf->writable) {
 		bool room = mpmcring_room(ring, prio, mpmcring_min_need(ring));

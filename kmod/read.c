@@ -140,6 +140,7 @@ ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 	struct mpmcring_read_out out;
 	int slot, round = 0;
 	size_t want;
+	bool dead;
 
 	if (!mf->writable)
 		return -EPERM;	/* a read-only file observes, it does not consume */
@@ -164,6 +165,13 @@ ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 			else
 				mf->read_slot = slot;
 		}
+		/*
+		 * [D2] pairs with [D1] in mpmcring_destroy(): @dead first,
+		 * then the ring. Had it been the other way round, a record
+		 * committed after an empty look and before the end would be
+		 * left behind an end of file.
+		 */
+		dead = smp_load_acquire(&ring->dead);
 		if (!out.ret)
 			mpmcring_read_one(mf, buf, want, &out);
 		mutex_unlock(&mf->lock);
@@ -186,8 +194,8 @@ ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 			continue;	/* a longer record than we faulted in */
 		if (out.ret != -EAGAIN && out.ret != -EBUSY)
 			return out.ret;
-		if (READ_ONCE(ring->dead) && out.ret == -EAGAIN)
-			return 0;	/* end of file: destroyed and drained */
+		if (dead && out.ret == -EAGAIN)
+			return 0;	/* end of file: destroyed, then drained */
 		if (file->f_flags & O_NONBLOCK)
 			return -EAGAIN;
 		if (signal_pending(current))

@@ -471,7 +471,15 @@ void mpmcring_destroy(struct mpmcring *ring)
 	 * without being counted anywhere.
 	 */
 	mpmcring_bpf_sync();
-	WRITE_ONCE(ring->dead, true);
+	/*
+	 * [D1] pairs with [D2] in read(2) and poll: every record committed
+	 * before (by BPF, through the grace period; by the caller's
+	 * producers, which are done) is published before @dead. Consumers
+	 * load @dead before they look at the ring, so "dead, then empty"
+	 * is the end. The release also covers a kernel without BPF, where
+	 * mpmcring_bpf_sync() waits for nothing.
+	 */
+	smp_store_release(&ring->dead, true);
 	wake_up_all(&ring->wq);
 	mpmcring_put(ring);
 }

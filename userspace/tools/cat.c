@@ -326,6 +326,7 @@ static int cat_peek(struct cat *k, const char *path, struct mpmcring *r)
 	uint64_t pos = mpmcring_snoop_start(r), from;
 	struct mpmcring_record rec;
 	void *buf = malloc(cap);
+	bool gone = false;
 	int n, ret = 0;
 
 	if (!buf)
@@ -356,11 +357,19 @@ static int cat_peek(struct cat *k, const char *path, struct mpmcring *r)
 		ret = cat_flush();
 		if (ret || !k->follow)
 			break;
-		/* Nothing new: a destroyed ring will have nothing new ever. */
-		if (cat_ring_gone(r)) {
+		/*
+		 * Nothing new, and the ring was seen destroyed before this look:
+		 * nothing new ever. Seen destroyed only now, one more look: a
+		 * record committed just before the end may have come after the
+		 * last one.
+		 */
+		if (gone) {
 			fprintf(stderr, "mpmcring cat: %s: the ring was destroyed\n", path);
 			break;
 		}
+		gone = cat_ring_gone(r);
+		if (gone)
+			continue;
 		/*
 		 * A monitor cannot sleep in poll(): readiness means a record waits
 		 * at the head, which may be one it already copied. Short naps.
