@@ -306,8 +306,8 @@ func (r *Ring) writeError(err syscall.Errno) error {
 // least one byte): 0, nil.
 //
 // The wait is a blocking write(2): it holds an OS thread, not just a
-// goroutine, and nothing cancels it except room in the ring (or Close of
-// the ring, which waits for it). A consumer that stands still can hold
+// goroutine, and only room in the ring ends it: it takes no context or
+// deadline, and Close of the ring does not end it but waits for it. A consumer that stands still can hold
 // writers until its claim times out (Layout.ClaimTimeoutMs), so a program
 // with many writers on a ring that may fill bounds how many write at once.
 func (r *Ring) Write(p []byte) (int, error) {
