@@ -12,7 +12,6 @@ package mpmcring
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -25,6 +24,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"mpmcring.dev/go/internal/testrec"
 )
 
 // cProducerPath builds the helper (or takes MPMCRING_CPRODUCER, what
@@ -181,8 +182,8 @@ func (h *cRing) totals(t *testing.T) cTotals {
 	return c
 }
 
-// testRec is what mpr_testrec_check (proto/mpmcring_testrec.h) checks:
-// header, length, every filler byte, the checksum. ok false when torn.
+// testRec is what a consumer learned from one record (checked with
+// internal/testrec, mpr_testrec_check): ok false when torn or foreign.
 type testRec struct {
 	producer uint16
 	seq      uint64
@@ -190,29 +191,9 @@ type testRec struct {
 }
 
 func checkTestRec(d []byte, producers int, records uint64) testRec {
-	const hdr = 24
-	if len(d) < hdr || binary.LittleEndian.Uint32(d) != 0x7e57a3c1 ||
-		binary.LittleEndian.Uint32(d[16:]) != uint32(len(d)) {
-		return testRec{}
-	}
-	r := testRec{producer: binary.LittleEndian.Uint16(d[4:]), seq: binary.LittleEndian.Uint64(d[8:])}
-	mix := func(x uint32) uint32 {
-		x ^= x >> 16
-		x *= 0x7feb352d
-		x ^= x >> 15
-		x *= 0x846ca68b
-		x ^= x >> 16
-		return x
-	}
-	sum := uint32(0x12345678)
-	for i, b := range d[hdr:] {
-		if b != uint8(mix(uint32(r.seq)*2654435761^uint32(r.producer)<<20^uint32(i))) {
-			return testRec{}
-		}
-		sum = (sum ^ uint32(b)) * 16777619
-	}
-	r.ok = sum == binary.LittleEndian.Uint32(d[20:]) && int(r.producer) < producers && r.seq < records
-	return r
+	h, bad := testrec.Check(d)
+	return testRec{producer: h.Producer, seq: h.Seq,
+		ok: bad == 0 && int(h.Producer) < producers && h.Seq < records && h.Prio == PrioCritical && h.Ctx == testrec.CtxUser}
 }
 
 type cRun struct {
@@ -274,7 +255,7 @@ func runCProducer(t *testing.T, p cRun) (cResult, cTotals) {
 			// growing in ring order.
 			look := func(rec Record) testRec {
 				g := checkTestRec(rec.Data, p.producers, p.records)
-				if rec.Prio != PrioCritical || rec.Flags != 0 || rec.Data[7] != PrioCritical ||
+				if rec.Prio != PrioCritical || rec.Flags != 0 ||
 					(lastPos != 0 && !before(lastPos, rec.Pos)) {
 					g.ok = false
 				}
