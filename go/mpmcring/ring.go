@@ -322,7 +322,8 @@ func (r *Ring) writeError(err syscall.Errno) error {
 //
 // The wait is a blocking write(2): it holds an OS thread, not just a
 // goroutine, and only room in the ring ends it: it takes no context or
-// deadline, and Close of the ring does not end it but waits for it. A consumer that stands still can hold
+// deadline, and Close of the ring does not end it but waits for it
+// (WriteContext waits in the runtime's poller instead). A consumer that stands still can hold
 // writers until its claim times out (Layout.ClaimTimeoutMs), so a program
 // with many writers on a ring that may fill bounds how many write at once.
 func (r *Ring) Write(p []byte) (int, error) {
