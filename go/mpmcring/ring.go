@@ -35,6 +35,13 @@ type Ring struct {
 	// kernel to another file).
 	fdMu     sync.RWMutex
 	memSlots uint32
+
+	// WriteContext's files, under mu: idle ones to reuse, and those a
+	// call is waiting on (Close ends their wait).
+	writers     []*os.File
+	writersBusy map[*os.File]bool
+	writePrio   uint32
+	prioSet     bool // SetWritePriority was called: writers get writePrio
 }
 
 // Path turns a ring name into its device path: "" or "default" is
@@ -194,6 +201,7 @@ func (r *Ring) Close() error {
 	r.fdMu.Lock()
 	defer r.fdMu.Unlock()
 	r.closed = true
+	r.closeWriters()
 	r.unmap()
 	return nil
 }
@@ -274,15 +282,22 @@ func (r *Ring) ListConsumers() ([]ConsumerInfo, error) {
 	return info[:req.Count], nil
 }
 
-// SetWritePriority sets the class (Prio*) of the records Write and Writev
-// produce: at most Layout.UserMaxPrio.
+// SetWritePriority sets the class (Prio*) of the records Write, Writev
+// and WriteContext produce: at most Layout.UserMaxPrio.
 func (r *Ring) SetWritePriority(prio uint32) error {
+	// Under mu: WriteContext's files get the same class, none missed.
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	err := r.ioctl(iocSetPrio, unsafe.Pointer(&prio), "setting the write priority")
 	if err != nil && errnoOf(err) == syscall.EPERM {
 		return errorf(syscall.EPERM, "%s: class %d is above what this ring lets writers use (%d)",
 			r.path, prio, r.layout.UserMaxPrio)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	r.writePrio, r.prioSet = prio, true
+	return r.setWritersPrio()
 }
 
 func (r *Ring) writeError(err syscall.Errno) error {
@@ -306,8 +321,9 @@ func (r *Ring) writeError(err syscall.Errno) error {
 // least one byte): 0, nil.
 //
 // The wait is a blocking write(2): it holds an OS thread, not just a
-// goroutine, and nothing cancels it except room in the ring (or Close of
-// the ring, which waits for it). A consumer that stands still can hold
+// goroutine, and only room in the ring ends it: it takes no context or
+// deadline, and Close of the ring does not end it but waits for it
+// (WriteContext waits in the runtime's poller instead). A consumer that stands still can hold
 // writers until its claim times out (Layout.ClaimTimeoutMs), so a program
 // with many writers on a ring that may fill bounds how many write at once.
 func (r *Ring) Write(p []byte) (int, error) {
@@ -447,7 +463,11 @@ func (r *Ring) detach(idx uint32) error {
 // (/proc/self/fd/N), not the path: a relative path after a chdir or a
 // renamed node still reach the same device. The open checks permission
 // again, so a process that drops privileges opens it first (PrepareWait).
-func (r *Ring) reopen() (*os.File, error) {
+func (r *Ring) reopen() (*os.File, error) { return r.reopenFlags(os.O_RDONLY, "to wait on it") }
+
+// reopenFlags is reopen for a file opened with flags (a writer's:
+// O_WRONLY), for what it says.
+func (r *Ring) reopenFlags(flags int, what string) (*os.File, error) {
 	r.fdMu.RLock()
 	defer r.fdMu.RUnlock()
 	if r.closed {
@@ -457,17 +477,17 @@ func (r *Ring) reopen() (*os.File, error) {
 		return nil, errorf(syscall.EBADF, "this ring has no file to wait on")
 	}
 	name := "/proc/self/fd/" + strconv.Itoa(r.fd)
-	f, err := os.OpenFile(name, os.O_RDONLY, 0)
+	f, err := os.OpenFile(name, flags, 0)
 	if errnoOf(err) == syscall.ENOENT {
 		name = r.path // no /proc: the path, checked below
-		f, err = os.OpenFile(name, os.O_RDONLY, 0)
+		f, err = os.OpenFile(name, flags, 0)
 	}
 	if err != nil {
 		e := errnoOf(err)
 		if e == syscall.EACCES || e == syscall.EPERM {
-			return nil, errorf(e, "%s: opening the device again to wait on it: permission denied (a process that drops privileges after Open must call Consumer.PrepareWait before it does)", r.path)
+			return nil, errorf(e, "%s: opening the device again %s: permission denied (a process that drops privileges after Open must call Consumer.PrepareWait, or Ring.PrepareWriteContext, before it does)", r.path, what)
 		}
-		return nil, errorf(e, "%s: opening the device again to wait on it (%s): %v", r.path, name, err)
+		return nil, errorf(e, "%s: opening the device again %s (%s): %v", r.path, what, name, err)
 	}
 	// Not f.Fd(): it would put the file back in blocking mode.
 	var a syscall.Stat_t

@@ -69,6 +69,11 @@ func (c *Consumer) PrepareWait() error {
 	return err
 }
 
+// waiterIoctl is the ioctl on a waiter's file: tests whose "device" is a
+// pipe (a memory ring, under the race detector) stand in for the module's
+// side of SetWatermark here.
+var waiterIoctl = ioctl
+
 // SetWatermark makes Wait sleep until at least bytes are reserved past the
 // head and a finished record waits there (0: any record). The kernel rounds
 // it down to a power of two; at most half the ring's DataSize (EINVAL).
@@ -79,7 +84,7 @@ func (c *Consumer) SetWatermark(bytes uint64) error {
 	}
 	var sysErr error
 	err = w.rc.Control(func(fd uintptr) {
-		sysErr = ioctl(int(fd), iocSetWatermark, unsafe.Pointer(&bytes))
+		sysErr = waiterIoctl(int(fd), iocSetWatermark, unsafe.Pointer(&bytes))
 	})
 	if err == nil {
 		err = sysErr

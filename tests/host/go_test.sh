@@ -11,6 +11,11 @@
 #   go_test.sh test    go test of the package at full size, the lease
 #                      stress too (it cannot run under the race detector)
 #   go_test.sh fuzz    the fuzz target over N generated inputs
+#   go_test.sh cproducer HELPER
+#                      the Go consumer under the race detector against the
+#                      C producer (TestCProducer), at full size, with HELPER
+#                      as the producer (tests/host/go_cproducer.c, built
+#                      with the sanitizers by the host Makefile)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 export GOPROXY=off GOFLAGS=-mod=mod
@@ -28,11 +33,15 @@ race)
 test)
 	cd "$top/go" && go test -count=1 ./...
 	;;
+cproducer)
+	[ -x "${2:-}" ] || { echo "go_test.sh cproducer: no helper at '${2:-}'" >&2; exit 2; }
+	cd "$top/go" && MPMCRING_CPRODUCER=$2 go test -race -count=1 -v -run '^TestCProducer$' ./mpmcring
+	;;
 fuzz)
 	cd "$top/go" && go test -run '^$' -fuzz FuzzConsumer -fuzztime "${2:-300000}x" ./mpmcring
 	;;
 *)
-	echo "usage: go_test.sh vet|race|test|fuzz [inputs]" >&2
+	echo "usage: go_test.sh vet|race|test|fuzz [inputs]|cproducer HELPER" >&2
 	exit 2
 	;;
 esac

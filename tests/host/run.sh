@@ -99,6 +99,9 @@ add "go/vet" "$here/go_test.sh vet"
 add "go/test_race" "$here/go_test.sh race"
 add "go/test" "$here/go_test.sh test"
 add "go/fuzz_consumer_300k_inputs" "$here/go_test.sh fuzz 300000"
+# The Go consumer against the C producer in a process of its own, the
+# producer built with ASan+UBSan (go_test.sh race runs it too, built plain).
+add "go/c_producer_asan" "$here/go_test.sh cproducer $out/asan/go_cproducer"
 
 echo "1..${#tests[@]}"
 i=0 fail=0

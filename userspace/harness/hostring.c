@@ -148,6 +148,24 @@ static void hostring_layout(struct hostring *h, const struct hostring_params *p)
 	memcpy(l->name, "hostring", 9);
 }
 
+/*
+ * Maps len read-write bytes at addr (MAP_FIXED; anywhere if NULL): shared
+ * anonymous memory, or with share a memfd kept in h->fd[which] for
+ * another process to map.
+ */
+static void *hostring_map(struct hostring *h, bool share, void *addr, uint64_t len,
+			  unsigned int which)
+{
+	int flags = MAP_SHARED | (addr ? MAP_FIXED : 0);
+
+	if (!share)
+		return mmap(addr, len, PROT_READ | PROT_WRITE, flags | MAP_ANONYMOUS, -1, 0);
+	h->fd[which] = memfd_create("hostring", MFD_CLOEXEC);
+	if (h->fd[which] < 0 || ftruncate(h->fd[which], (off_t)len))
+		return MAP_FAILED;
+	return mmap(addr, len, PROT_READ | PROT_WRITE, flags, h->fd[which], 0);
+}
+
 int hostring_init(struct hostring *h, const struct hostring_params *p)
 {
 	struct mpmcring_layout *l = &h->layout;
@@ -158,6 +176,9 @@ int hostring_init(struct hostring *h, const struct hostring_params *p)
 	if (!p->size || (p->size & (p->size - 1)) || p->size < 4096 || !p->producers)
 		return -EINVAL;
 	memset(h, 0, sizeof(*h));
+	h->shared = p->shareable;
+	for (i = 0; i < 3; i++)
+		h->fd[i] = -1;
 	hostring_layout(h, p);
 	h->nproducers = p->producers;
 	h->yield_in_reserve = p->yield_in_reserve;
@@ -173,8 +194,7 @@ int hostring_init(struct hostring *h, const struct hostring_params *p)
 		h->leases[i].head = MPMCRING_SLOT_IDLE;
 	}
 
-	h->cons =
-		mmap(NULL, l->cons_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	h->cons = hostring_map(h, p->shareable, NULL, l->cons_size, 0);
 	if (h->cons == MAP_FAILED)
 		goto fail;
 	/* Reserve the read-only area's addresses, then fill them in. */
@@ -182,21 +202,24 @@ int hostring_init(struct hostring *h, const struct hostring_params *p)
 	if (ro == MAP_FAILED)
 		goto fail;
 	h->ro = ro;
-	if (mmap(ro, l->data_offset, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_SHARED | MAP_ANONYMOUS,
-		 -1, 0) == MAP_FAILED)
+	if (hostring_map(h, p->shareable, ro, l->data_offset, 1) == MAP_FAILED)
 		goto fail;
 	fd = memfd_create("hostring", MFD_CLOEXEC);
 	if (fd < 0)
 		goto fail;
+	if (p->shareable)
+		h->fd[2] = fd;
 	if (ftruncate(fd, p->size) ||
 	    mmap(ro + l->data_offset, p->size, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_SHARED, fd,
 		 0) == MAP_FAILED ||
 	    mmap(ro + l->data_offset + p->size, p->size, PROT_READ | PROT_WRITE,
 		 MAP_FIXED | MAP_SHARED, fd, 0) == MAP_FAILED) {
-		close(fd);
+		if (!p->shareable)
+			close(fd);
 		goto fail;
 	}
-	close(fd);
+	if (!p->shareable)
+		close(fd);
 
 	mpr_view_init(&h->v, l, h->cons, ro);
 	mpr_ring_init(&h->v, l, p->initial_pos);
@@ -211,12 +234,17 @@ fail:
 
 void hostring_destroy(struct hostring *h)
 {
+	unsigned int i;
+
 	if (h->cons && h->cons != MAP_FAILED)
 		munmap(h->cons, h->layout.cons_size);
 	if (h->ro)
 		munmap(h->ro, h->layout.ro_size);
 	free(h->prod);
 	free(h->leases);
+	for (i = 0; h->shared && i < 3; i++)
+		if (h->fd[i] >= 0)
+			close(h->fd[i]);
 	memset(h, 0, sizeof(*h));
 }
 

@@ -28,6 +28,9 @@ struct hostring_params {
 	bool yield_in_reserve;	       /* yield between reading prod_pos and
 					* the cmpxchg: makes lost races likely
 					*/
+	/* Back every area by a memfd another process can map (fd[]), as
+	 * the device file lets it. */
+	bool shareable;
 };
 
 /* Per producer: its own counters (one writer). */
@@ -56,6 +59,11 @@ struct hostring {
 	uint64_t repairs;
 	uint64_t revoked_claims;
 	uint64_t revoked_records;
+	/* With shareable: the consumer area, the read-only area's first
+	 * data_offset bytes (meta, slot info, stamps), the data (mapped twice
+	 * after them); -1 otherwise. Closed by hostring_destroy. */
+	bool shared;
+	int fd[3];
 };
 
 int hostring_init(struct hostring *h, const struct hostring_params *p);

@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+
+package mpmcring
+
+// ConsumeLost is Consume with the losses in the stream, as the C library's
+// MPMCRING_CONSUMER_LOST_RECORDS mode gives them (one MPMCRING_REC_LOST
+// record first): losses not yet reported to any consumer, and this
+// consumer's revoked records (Lost), go to lost before the records, when
+// there are any; then Consume(max, fn). A program that handles records
+// through callbacks learns of losses in order with them, without polling
+// Lost. If lost returns an error, the losses count as reported, no record
+// is read, and the error is returned. While a stopped Consume's records
+// remain, they come first and lost waits for the next call. The refusals
+// and results are Consume's; the count excludes the loss report.
+func (c *Consumer) ConsumeLost(max int, fn func(Record) error, lost func(Lost) error) (int, error) {
+	// Only where Consume would start a claim: not before the rest of a
+	// stopped one, not where it refuses (what Lost takes would be lost).
+	if !c.closed && !c.handedOut && !c.pendingLeft() && max > 0 {
+		if l := c.Lost(); l != (Lost{}) {
+			if err := lost(l); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return c.Consume(max, fn)
+}
