@@ -34,6 +34,12 @@
 #                          a store (two consumers take the same records)
 #   reserve-cas-split      the reservation's cmpxchg on prod_pos is a load,
 #                          then a store (two producers get the same space)
+#   reserve-full-at-limit  the full check takes a ring with exactly the
+#                          space needed left as full (>= for >): a drop
+#                          with room (only drop_justified sees it)
+#   reserve-skips-reclaim  a producer that finds the ring full takes the
+#                          reclaim bit but does not reclaim, then drops
+#                          (only drop_justified sees it)
 #
 # Barriers: spin is sequentially consistent, so a barrier's absence is
 # planted as the reordering it allows (docs/model.md, "Memory ordering"):
@@ -73,6 +79,8 @@ plants=(
 "commit-passed-early|hostile-head-1p1c|stale_reported"
 "claim-cas-split|core-1p2c|exactly_once"
 "reserve-cas-split|core-2p1c|no_overlap"
+"reserve-full-at-limit|core-2p1c|drop_justified"
+"reserve-skips-reclaim|core-2p1c|drop_justified"
 )
 
 # Applies one plant to the model at $1: every replacement must match once.
@@ -236,6 +244,16 @@ P["reserve-cas-split"] = [
 				atomic {	/* [M:reserve-cas] */
 					if
 					:: ok ->"""),
+]
+P["reserve-full-at-limit"] = [
+ ("""			:: W(pp + need - r) > limit ->
+				/* [M:reserve-full] */""", """			:: W(pp + need - r) >= limit ->	/* PLANTED: full with need left */
+				/* [M:reserve-full] */"""),
+]
+P["reserve-skips-reclaim"] = [
+ ("""					:: PRODUCER_RECLAIM -> mpr_reclaim()
+""", """					:: PRODUCER_RECLAIM -> skip	/* PLANTED: the bit, but no reclaim */
+"""),
 ]
 if plant not in P:
     sys.exit("unknown plant: " + plant)
