@@ -192,6 +192,10 @@
  *              only committed, unclaimed records that start where it thinks
  *              and have the size it thinks (no misframing, nothing
  *              unfinished, nothing twice);
+ *              revoke_justified: a revocation hits only a claim that
+ *              holds producers back (the lease policy; nothing else sees
+ *              it): it claimed something (its start is before the head)
+ *              and more than half the ring lies between it and prod_pos;
  *              reclaim_maximal: a reclaim (unless its walk ran out of
  *              steps) leaves reclaim_pos at the first record from it that
  *              is unfinished or that a live (announced, unrevoked) claim it
@@ -414,7 +418,7 @@ mtype = { no_overlap, reclaim_finished, reclaim_monotone, head_monotone,
 	  head_sane, honest_not_clobbered, held_not_freed, stale_reported,
 	  exactly_once, no_lost, evict_unclaimed, count_capped, repair,
 	  revoke_reported, revoke_live, claim_live, reclaim_maximal,
-	  drop_justified, producer0, producer1, tick, quiet };	/* the last four: who reclaims, in trails */
+	  drop_justified, revoke_justified, producer0, producer1, tick, quiet };	/* the last four: who reclaims, in trails */
 mtype violated;
 
 /* The properties by group (the CHECK knob says which groups are checked). */
@@ -434,6 +438,7 @@ mtype violated;
 #define GROUP_head_monotone 4
 #define GROUP_head_sane 4
 #define GROUP_reclaim_maximal 4
+#define GROUP_revoke_justified 4
 #define GROUP_count_capped 8		/* counts of what consumers lost */
 #define GROUP_repair 16			/* a head that cannot be right is repaired */
 
@@ -609,6 +614,12 @@ inline mpr_reclaim()
 						printf("TRAIL "); printm(actor); printf(": reclaim revokes slot %d's claim at %d\n", i, s);
 						/* the claim it revokes is the one the consumer announced */
 						REQUIRE(HOSTILE > 0 || g_ann[i] == s, revoke_live);
+						/* and only one that holds producers back: it has
+						 * claimed something, and more than half the ring
+						 * lies between it and prod_pos (both only grow
+						 * since reclaim loaded them) */
+						REQUIRE(HOSTILE > 0 || (W(prod_pos - g_ann[i]) > RS / 2 &&
+							BEFORE(g_ann[i], head)), revoke_justified);
 						g_rvk[i] = 1; gv = IDLE;
 						ls_seen[i] = IDLE; ign = 1
 					:: else ->
