@@ -1382,11 +1382,18 @@ proctype Hostile()
 		atomic {
 			hbudget--;
 			/* any position from a lap behind reclaim_pos to just past
-			 * prod_pos, aligned or not, or the far side of the circle */
+			 * prod_pos, aligned or not; an aligned one further ahead,
+			 * up to two laps past reclaim_pos (HVALUES 0); or the far
+			 * side of the circle */
 			if
 			:: HVALUES == 0 ->
 				select(k : 0 .. W(prod_pos - reclaim_pos) + RS + 2);
 				v = W(reclaim_pos - RS + k)
+			:: HVALUES == 0 ->
+				/* aligned, ahead of prod_pos up to two rings past
+				 * reclaim_pos: sane once producers catch up */
+				select(k : 1 .. W(reclaim_pos + 2 * RS - prod_pos) / G);
+				v = W(prod_pos + k * G)
 			:: HVALUES == 1 ->
 				select(k : 0 .. (W(prod_pos - reclaim_pos) + RS) / G);
 				v = W(reclaim_pos - RS + k * G)
