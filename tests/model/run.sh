@@ -74,6 +74,7 @@ full=(
 "count-hostile|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 DEATHS=1 HOSTILE=2 HTARGET=10 HVALUES=1 CHECK=8|pass|what a release counts as lost is capped by the claimed span, whatever the slot says"
 "liveness-1p2c|np|K=1 PREFILL=2 NPROD=1 NCONS=2 LIVENESS=1 CHECK=0|pass|no livelock with two consumers racing"
 "finding-4|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 TICK=1 HOSTILE=1 HTARGET=1 CHECK=16|repair|a corrupt head is not repaired when prod_pos is 0"
+"hostile-head-2w|safety|K=1 PREFILL=2 NPROD=1 NCONS=1 HOSTILE=2 HTARGET=1 CHECK=2|pass|two co-tenant writes to the head (back, then forward again, or the other way): claims on passed space are none or reported"
 )
 if [ $set_name = full ]; then configs=("${full[@]}"); else configs=("${bounded[@]}"); fi
 if [ ${#only[@]} -gt 0 ]; then
