@@ -161,7 +161,10 @@
  *              those two loads (ghost: g_busy at the first, and every
  *              reservation made until the second), and only after two
  *              reclaim rounds that each ran mpr_reclaim() or were skipped
- *              by the free choice (not due, or the bit taken). No one
+ *              by the free choice (not due, or the bit taken); and
+ *              reported as full (MPR_FAIL_FULL, not _PRIORITY) exactly
+ *              when those granules left no room in the data area itself,
+ *              not just under the watermark. No one
  *              moment need be full: reclaim may free, and others reserve,
  *              between the loads (seen: the one-moment version fails in
  *              lease-1p1c, the tick freeing in between). With
@@ -832,10 +835,13 @@ proctype Producer(byte me)
 	RECLAIM_LOCALS;
 	byte k, rsz, need, limit, tries, rounds, r, pp, pos, gi, m, cc;
 	bit ok;
+	bit over;	/* the drop's class: MPR_FAIL_FULL (1) or _PRIORITY (0) */
 	/* ghosts (drop_justified): the reclaim rounds this reservation had,
-	 * and whether its last full check saw a ring that was really full */
+	 * and whether its last full check saw a ring that was really full
+	 * under the producer's watermark (gfull), and beyond the data area
+	 * itself (gover) */
 	byte gch;
-	bit gfull;
+	bit gfull, gover;
 
 	actor = (me == 0 -> producer0 : producer1);
 	for (k : 1 .. K) {
@@ -868,6 +874,7 @@ proctype Producer(byte me)
 				 */
 				gfull = (NBITS(g_seen[me]) * G + need >
 					 RS - ((OVERWRITE || me == 1) -> 0 : G));
+				gover = (NBITS(g_seen[me]) * G + need > RS);
 				g_seen[me] = 0; g_watch[me] = 0
 			}
 			if
@@ -877,14 +884,18 @@ proctype Producer(byte me)
 				:: rounds == 2 ->
 					/* MPR_FAIL_FULL or MPR_FAIL_PRIORITY: only when
 					 * the ring really was full and two reclaim rounds
-					 * ran, or were skipped by the free choice */
+					 * ran, or were skipped by the free choice; and
+					 * FULL exactly when the data area lacked room
+					 * (else only the watermark refused it) */
 					atomic {
-						printf("TRAIL p%d: full (saw reclaim_pos %d, prod_pos %d, needs %d) after %d reclaim rounds\n",
-							me, r, pp, need, gch);
-						REQUIRE(gfull && gch >= 2, drop_justified)
+						over = (W(pp + need - r) > RS);
+						printf("TRAIL p%d: drops as %d (1 full, 0 priority; saw reclaim_pos %d, prod_pos %d, needs %d) after %d reclaim rounds\n",
+							me, over, r, pp, need, gch);
+						REQUIRE(gfull && gch >= 2 && over == gover, drop_justified);
+						over = 0
 					}
 					break
-				:: else -> atomic { rounds++; gfull = 0 }
+				:: else -> atomic { rounds++; gfull = 0; gover = 0 }
 				fi;
 				/* [M:reserve-reclaim] due and the bit is free, or not */
 				if
@@ -939,7 +950,7 @@ proctype Producer(byte me)
 						gi = 0; m = 0; cc = 0
 					:: else -> tries++
 					fi;
-					r = 0; pp = 0; gfull = 0
+					r = 0; pp = 0; gfull = 0; gover = 0
 				}
 				if
 				:: ok -> break
@@ -974,7 +985,7 @@ progress_reserve:
 		:: else -> printf("TRAIL p%d: drops a record\n", me)
 		fi;
 		d_step { rsz = 0; need = 0; limit = 0; tries = 0; rounds = 0; r = 0; pp = 0; pos = 0; ok = 0;
-			 gch = 0; gfull = 0 }
+			 gch = 0; gfull = 0; gover = 0 }
 	}
 	pdone++
 }

@@ -53,6 +53,9 @@
 #                          the ring lies behind it (no p - s > size/2)
 #   lease-empty-claim      a timed-out claim is revoked when its start is
 #                          the head (it holds nothing yet; no s < head)
+#   priority-drop-as-full  a drop the watermark refused is reported as
+#                          full (the class compared with the limit, not
+#                          the data size): drop_justified
 #
 # Barriers: spin is sequentially consistent, so a barrier's absence is
 # planted as the reordering it allows (docs/model.md, "Memory ordering"):
@@ -99,6 +102,7 @@ plants=(
 "release-count-uncapped|count-hostile|count_capped"
 "lease-no-half-ring|lease-1p1c|revoke_justified"
 "lease-empty-claim|lease-1p1c|revoke_justified"
+"priority-drop-as-full|core-2p1c|drop_justified"
 )
 
 # Applies one plant to the model at $1: every replacement must match once.
@@ -302,6 +306,9 @@ P["lease-no-half-ring"] = [
 ]
 P["lease-empty-claim"] = [
  (""":: LEASE && ls_exp[i] && W(p - s) > RS / 2 && BEFORE(s, bound) -> pub = 1""", """:: LEASE && ls_exp[i] && W(p - s) > RS / 2 -> pub = 1	/* PLANTED: an empty claim too */"""),
+]
+P["priority-drop-as-full"] = [
+ ("""over = (W(pp + need - r) > RS);""", """over = (W(pp + need - r) > limit);	/* PLANTED: the limit, not the size */"""),
 ]
 if plant not in P:
     sys.exit("unknown plant: " + plant)
