@@ -246,7 +246,8 @@ bit cfg_OVERWRITE;		/* MPMCRING_MODE_OVERWRITE (0) */
 byte cfg_READ2;		/* consumers that are read(2), a bit each: their claims live in kernel memory (0) */
 byte cfg_HOSTILE;		/* writes a hostile co-tenant makes into the consumer area (0) */
 byte cfg_HTARGET;		/* what it writes, a bit each: head, slot 0, slot 1, held 0, held 1 (31) */
-byte cfg_HVALUES;		/* 0: any value near the ring; 1: aligned ones, one odd, one far (0) */
+byte cfg_HVALUES;		/* 0: any value near the ring; 1: aligned ones, one odd, one far;
+				 * 2: as 0, without the aligned ones ahead of prod_pos (0) */
 byte cfg_CHECK;		/* property groups checked, a bit each (see REQUIRE) (31) */
 bit cfg_LIVENESS;		/* run the quiescence monitor, for the non-progress search (0) */
 bit cfg_FIX_REPAIR;		/* the fix proposed for finding 4 (0) */
@@ -1394,10 +1395,11 @@ proctype Hostile()
 			hbudget--;
 			/* any position from a lap behind reclaim_pos to just past
 			 * prod_pos, aligned or not; an aligned one further ahead,
-			 * up to two laps past reclaim_pos (HVALUES 0); or the far
+			 * up to two laps past reclaim_pos (HVALUES 0; 2: not those,
+			 * to keep the largest --full configuration in 8 GiB); or the far
 			 * side of the circle */
 			if
-			:: HVALUES == 0 ->
+			:: HVALUES == 0 || HVALUES == 2 ->
 				select(k : 0 .. W(prod_pos - reclaim_pos) + RS + 2);
 				v = W(reclaim_pos - RS + k)
 			:: HVALUES == 0 ->
