@@ -3,16 +3,18 @@
  * read(2): a consumer like any other, one record per call, copied out.
  *
  * Its claims live in kernel memory (ring->read_claims[slot]), not in the
- * consumer area: nothing a co-tenant writes can end a claim under it, so the
- * record it copies cannot be reused while it copies. Such a claim has no
- * lease, so it is held only for a bounded time: the part of the buffer the
- * record needs is faulted in first, the claim takes a record no longer than
- * that, and the copy runs with page faults off. If the buffer faults anyway
- * (another thread unmapped it meanwhile), the record is copied aside
- * without sleeping, the claim ends, and the copy to the caller happens
- * after, with no lock held. It never copies more than the caller asked
- * for. A record that cannot be copied out is consumed and counted
- * (read_faults), not lost silently.
+ * consumer area, so a co-tenant cannot write them. They are leased like a
+ * mapped consumer's (the task may be preempted or throttled while it holds
+ * one), and a co-tenant that writes the head back can make reclaim pass
+ * one: either way the commit says so, the copy is dropped and the next
+ * record tried (-ESTALE). A claim is held as briefly as possible: the part
+ * of the buffer the record needs is faulted in first, the claim takes a
+ * record no longer than that, and the copy runs with page faults off. If
+ * the buffer faults anyway (another thread unmapped it meanwhile), the
+ * record is copied aside without sleeping, the claim ends, and the copy to
+ * the caller happens after, with no lock held. It never copies more than
+ * the caller asked for. A record that cannot be copied out is consumed and
+ * counted (read_faults), not lost silently.
  */
 #include <linux/fs.h>
 #include <linux/mm.h>

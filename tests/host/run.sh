@@ -92,6 +92,11 @@ add "packaging/module_btf_failures_keep_modules" "$here/module_btf_test.sh"
 model="$top/tests/model"
 add "model/bounded" "$model/run.sh"
 add "model/mutants" "$model/plant.sh reclaim-ignores-slots announce-after-cas commit-plain-store revoke-plain-store positions-order claim-ignores-passed commit-ignores-passed claim-passed-store commit-first-start reclaim-never-frees reclaim-never-frees-np publish-stamp-first record-at-header-first commit-passed-early claim-cas-split reserve-cas-split prod-seen-unchecked"
+# More plants, one list per line so that branches adding plants merge:
+# drop_justified's (a producer that drops with room, without reclaiming,
+# or as full when only its watermark refused it), and one each for no_lost, evict_unclaimed, count_capped and
+# revoke_justified (the lease's half-ring and something-claimed rules).
+add "model/mutants_more" "$model/plant.sh reserve-full-at-limit reserve-skips-reclaim reclaim-ignores-head overwrite-cas-split release-count-uncapped lease-no-half-ring lease-empty-claim priority-drop-as-full"
 add "model/markers_selftest" "$model/markers-selftest.sh"
 
 # The Go package (go/): vet, the tests under the race detector, the fuzzer.

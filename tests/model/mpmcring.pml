@@ -160,7 +160,22 @@
  * Properties (REQUIRE(); the CHECK knob picks the groups):
  *   1 kernel   no_overlap: a reservation never overlaps space not yet freed
  *              (so two live reservations never overlap); reclaim_finished:
- *              reclaim frees only finished records; reclaim_monotone.
+ *              reclaim frees only finished records; reclaim_monotone;
+ *              drop_justified: a producer drops a record as full (or
+ *              priority) only when the ring was: every granule its last
+ *              check counted (from the reclaim_pos it loaded to the
+ *              prod_pos it loaded after) was in use at some moment between
+ *              those two loads (ghost: g_busy at the first, and every
+ *              reservation made until the second), and only after two
+ *              reclaim rounds that each ran mpr_reclaim() or were skipped
+ *              by the free choice (not due, or the bit taken); and
+ *              reported as full (MPR_FAIL_FULL, not _PRIORITY) exactly
+ *              when those granules left no room in the data area itself,
+ *              not just under the watermark. No one
+ *              moment need be full: reclaim may free, and others reserve,
+ *              between the loads (seen: the one-moment version fails in
+ *              lease-1p1c, the tick freeing in between). With
+ *              reclaim_maximal, each round that ran freed all it could.
  *   2 consumer honest_not_clobbered: space an honest consumer holds (or has
  *              claimed) is never reused before it has read it, unless its
  *              claim was revoked, the hostile process wrote its slot, or the
@@ -187,6 +202,10 @@
  *              only committed, unclaimed records that start where it thinks
  *              and have the size it thinks (no misframing, nothing
  *              unfinished, nothing twice);
+ *              revoke_justified: a revocation hits only a claim that
+ *              holds producers back (the lease policy; nothing else sees
+ *              it): it claimed something (its start is before the head)
+ *              and more than half the ring lies between it and prod_pos;
  *              reclaim_maximal: a reclaim (unless its walk ran out of
  *              steps) leaves reclaim_pos at the first record from it that
  *              is unfinished or that a live (announced, unrevoked) claim it
@@ -234,7 +253,8 @@ bit cfg_OVERWRITE;		/* MPMCRING_MODE_OVERWRITE (0) */
 byte cfg_READ2;		/* consumers that are read(2), a bit each: their claims live in kernel memory (0) */
 byte cfg_HOSTILE;		/* writes a hostile co-tenant makes into the consumer area (0) */
 byte cfg_HTARGET;		/* what it writes, a bit each: head, slot 0, slot 1, held 0, held 1 (31) */
-byte cfg_HVALUES;		/* 0: any value near the ring; 1: aligned ones, one odd, one far (0) */
+byte cfg_HVALUES;		/* 0: any value near the ring; 1: aligned ones, one odd, one far;
+				 * 2: as 0, without the aligned ones ahead of prod_pos (0) */
 byte cfg_CHECK;		/* property groups checked, a bit each (see REQUIRE) (31) */
 bit cfg_LIVENESS;		/* run the quiescence monitor, for the non-progress search (0) */
 bit cfg_FIX_REPAIR;		/* the fix proposed for finding 4 (0) */
@@ -326,6 +346,9 @@ inline read_knobs()
 #define GRAN(x) (((x) / G) % NG)				/* mpr_stamp's index */
 #define GBIT(x) (1 << GRAN(x))
 #define MASK(x, sz) (GBIT(x) | ((sz) == 2 -> GBIT(W((x) + G)) : 0))
+/* granules in a mask (NG is at most 8) */
+#define NBITS(m) (((m) & 1) + (((m) >> 1) & 1) + (((m) >> 2) & 1) + (((m) >> 3) & 1) + \
+		  (((m) >> 4) & 1) + (((m) >> 5) & 1) + (((m) >> 6) & 1) + (((m) >> 7) & 1))
 #define IS_READ(c) ((READ2 >> (c)) & 1)
 /* granules of [s, bound) when bound is in [s, p], else none */
 #define SPAN(s, bound, p) (BETWEEN(s, bound, p) -> W((bound) - (s)) / G : 0)
@@ -384,6 +407,10 @@ bit g_read[NC];		/* c has read its records: later reuse cannot hurt it */
 bit g_touched[NC];	/* the hostile wrote c's slot during its hold */
 byte g_ann[NC];		/* the start c announced for its current claim (IDLE: none) */
 bit g_rvk[NC];		/* reclaim revoked c's current claim */
+/* drop_justified: the granules in use at some moment since producer q's
+ * last reclaim_pos load (g_busy then, and every reservation made since) */
+byte g_seen[NP];
+bit g_watch[NP];	/* producer q is between its two loads */
 byte pdone;		/* producers finished */
 byte hbudget;
 
@@ -402,13 +429,14 @@ mtype = { no_overlap, reclaim_finished, reclaim_monotone, head_monotone,
 	  head_sane, honest_not_clobbered, held_not_freed, stale_reported,
 	  exactly_once, no_lost, evict_unclaimed, count_capped, repair,
 	  revoke_reported, revoke_live, claim_live, reclaim_maximal,
-	  producer0, producer1, tick, quiet };	/* the last four: who reclaims, in trails */
+	  drop_justified, revoke_justified, producer0, producer1, tick, quiet };	/* the last four: who reclaims, in trails */
 mtype violated;
 
 /* The properties by group (the CHECK knob says which groups are checked). */
 #define GROUP_no_overlap 1		/* kernel safety: holds whatever userspace writes */
 #define GROUP_reclaim_finished 1
 #define GROUP_reclaim_monotone 1
+#define GROUP_drop_justified 1
 #define GROUP_honest_not_clobbered 2	/* an honest consumer's reads */
 #define GROUP_held_not_freed 2
 #define GROUP_stale_reported 2
@@ -421,6 +449,7 @@ mtype violated;
 #define GROUP_head_monotone 4
 #define GROUP_head_sane 4
 #define GROUP_reclaim_maximal 4
+#define GROUP_revoke_justified 4
 #define GROUP_count_capped 8		/* counts of what consumers lost */
 #define GROUP_repair 16			/* a head that cannot be right is repaired */
 
@@ -493,7 +522,7 @@ inline record_at_locked(pos, bound)
 #define RECLAIM_LOCALS \
 	mtype actor; \
 	byte r0, h, p, lo, e, to, freed, fix, walked, i, s, bound, st, sz, x, y, glo, gv; \
-	bit head_ok, ign, pub, wantfix
+	bit head_ok, ign, pub, wantfix, ran
 
 /* The ghost side of the reclaim_pos store: what [from, upto) held. */
 inline ghost_free(from, upto)
@@ -596,6 +625,12 @@ inline mpr_reclaim()
 						printf("TRAIL "); printm(actor); printf(": reclaim revokes slot %d's claim at %d\n", i, s);
 						/* the claim it revokes is the one the consumer announced */
 						REQUIRE(HOSTILE > 0 || g_ann[i] == s, revoke_live);
+						/* and only one that holds producers back: it has
+						 * claimed something, and more than half the ring
+						 * lies between it and prod_pos (both only grow
+						 * since reclaim loaded them) */
+						REQUIRE(HOSTILE > 0 || (W(prod_pos - g_ann[i]) > RS / 2 &&
+							BEFORE(g_ann[i], head)), revoke_justified);
 						g_rvk[i] = 1; gv = IDLE;
 						ls_seen[i] = IDLE; ign = 1
 					:: else ->
@@ -737,7 +772,11 @@ inline mpr_reclaim()
 	:: else -> skip
 	fi;
 	/* a head that cannot be a record boundary gets its repair attempt */
-	atomic { REQUIRE(!wantfix, repair); h = 0; p = 0; fix = 0; head_ok = 0; wantfix = 0 }
+	atomic {
+		REQUIRE(!wantfix, repair); h = 0; p = 0; fix = 0; head_ok = 0; wantfix = 0;
+		/* ghost: a producer's reclaim round ran (drop_justified) */
+		ran = (actor == producer0 || actor == producer1)
+	}
 }
 
 /* mpr_overwrite(): the caller holds the reclaim bit. */
@@ -804,6 +843,13 @@ proctype Producer(byte me)
 	RECLAIM_LOCALS;
 	byte k, rsz, need, limit, tries, rounds, r, pp, pos, gi, m, cc;
 	bit ok;
+	bit over;	/* the drop's class: MPR_FAIL_FULL (1) or _PRIORITY (0) */
+	/* ghosts (drop_justified): the reclaim rounds this reservation had,
+	 * and whether its last full check saw a ring that was really full
+	 * under the producer's watermark (gfull), and beyond the data area
+	 * itself (gover) */
+	byte gch;
+	bit gfull, gover;
 
 	actor = (me == 0 -> producer0 : producer1);
 	for (k : 1 .. K) {
@@ -820,14 +866,44 @@ proctype Producer(byte me)
 		/* mpr_reserve() */
 		do
 		:: tries < RT ->
-			r = reclaim_pos;	/* [M:reserve-load] [P4]: reclaim_pos before prod_pos */
-			pp = prod_pos;
+			atomic {	/* [M:reserve-load] [P4]: reclaim_pos before prod_pos */
+				r = reclaim_pos;
+				g_seen[me] = g_busy; g_watch[me] = 1
+			}
+			atomic {
+				pp = prod_pos;
+				/*
+				 * Ghost: what the full check below may honestly
+				 * conclude. Between the two loads reclaim_pos may
+				 * move and others reserve, so no one moment need
+				 * be full; but every granule of [r, pp) was in use
+				 * at some moment between them, and those are
+				 * g_seen (mask full when they are more than the ring).
+				 */
+				gfull = (NBITS(g_seen[me]) * G + need >
+					 RS - ((OVERWRITE || me == 1) -> 0 : G));
+				gover = (NBITS(g_seen[me]) * G + need > RS);
+				g_seen[me] = 0; g_watch[me] = 0
+			}
 			if
 			:: W(pp + need - r) > limit ->
 				/* [M:reserve-full] */
 				if
-				:: rounds == 2 -> break	/* MPR_FAIL_FULL or MPR_FAIL_PRIORITY */
-				:: else -> rounds++
+				:: rounds == 2 ->
+					/* MPR_FAIL_FULL or MPR_FAIL_PRIORITY: only when
+					 * the ring really was full and two reclaim rounds
+					 * ran, or were skipped by the free choice; and
+					 * FULL exactly when the data area lacked room
+					 * (else only the watermark refused it) */
+					atomic {
+						over = (W(pp + need - r) > RS);
+						printf("TRAIL p%d: drops as %d (1 full, 0 priority; saw reclaim_pos %d, prod_pos %d, needs %d) after %d reclaim rounds\n",
+							me, over, r, pp, need, gch);
+						REQUIRE(gfull && gch >= 2 && over == gover, drop_justified);
+						over = 0
+					}
+					break
+				:: else -> atomic { rounds++; gfull = 0; gover = 0 }
 				fi;
 				/* [M:reserve-reclaim] due and the bit is free, or not */
 				if
@@ -840,8 +916,10 @@ proctype Producer(byte me)
 					:: PRODUCER_RECLAIM -> mpr_reclaim()
 					:: else -> skip
 					fi;
-					rlock = 0
-				:: skip
+					/* ghost: a round is one where reclaim ran (with
+					 * the tick, the tick's reclaim stands for it) */
+					atomic { rlock = 0; gch = gch + (ran || !PRODUCER_RECLAIM); ran = 0 }
+				:: gch++	/* not due, or the bit taken: the free choice */
 				fi
 			:: else ->
 				atomic {	/* [M:reserve-cas] */
@@ -855,6 +933,10 @@ proctype Producer(byte me)
 						m = MASK(pp, rsz);
 						REQUIRE((g_busy & m) == 0, no_overlap);
 						g_busy = g_busy | m;
+						if	/* drop_justified's window of the other producer */
+						:: g_watch[1 - me] -> g_seen[1 - me] = g_seen[1 - me] | m
+						:: else -> skip
+						fi;
 						/* honest consumers' held records are not reused */
 						for (cc : 0 .. NC - 1) {
 							if
@@ -876,7 +958,7 @@ proctype Producer(byte me)
 						gi = 0; m = 0; cc = 0
 					:: else -> tries++
 					fi;
-					r = 0; pp = 0
+					r = 0; pp = 0; gfull = 0; gover = 0
 				}
 				if
 				:: ok -> break
@@ -910,7 +992,8 @@ progress_reserve:
 			}
 		:: else -> printf("TRAIL p%d: drops a record\n", me)
 		fi;
-		d_step { rsz = 0; need = 0; limit = 0; tries = 0; rounds = 0; r = 0; pp = 0; pos = 0; ok = 0 }
+		d_step { rsz = 0; need = 0; limit = 0; tries = 0; rounds = 0; r = 0; pp = 0; pos = 0; ok = 0;
+			 gch = 0; gfull = 0; gover = 0 }
 	}
 	pdone++
 }
@@ -1343,11 +1426,19 @@ proctype Hostile()
 		atomic {
 			hbudget--;
 			/* any position from a lap behind reclaim_pos to just past
-			 * prod_pos, aligned or not, or the far side of the circle */
+			 * prod_pos, aligned or not; an aligned one further ahead,
+			 * up to two laps past reclaim_pos (HVALUES 0; 2: not those,
+			 * to keep the largest --full configuration in 8 GiB); or the far
+			 * side of the circle */
 			if
-			:: HVALUES == 0 ->
+			:: HVALUES == 0 || HVALUES == 2 ->
 				select(k : 0 .. W(prod_pos - reclaim_pos) + RS + 2);
 				v = W(reclaim_pos - RS + k)
+			:: HVALUES == 0 ->
+				/* aligned, ahead of prod_pos up to two rings past
+				 * reclaim_pos: sane once producers catch up */
+				select(k : 1 .. W(reclaim_pos + 2 * RS - prod_pos) / G);
+				v = W(prod_pos + k * G)
 			:: HVALUES == 1 ->
 				select(k : 0 .. (W(prod_pos - reclaim_pos) + RS) / G);
 				v = W(reclaim_pos - RS + k * G)

@@ -36,6 +36,28 @@
 #                          then a store (two producers get the same space)
 #   prod-seen-unchecked    mpr_claim_one() uses its cached prod_pos without
 #                          checking that the head lies below it
+#   reserve-full-at-limit  the full check takes a ring with exactly the
+#                          space needed left as full (>= for >): a drop
+#                          with room (only drop_justified sees it)
+#   reserve-skips-reclaim  a producer that finds the ring full takes the
+#                          reclaim bit but does not reclaim, then drops
+#                          (only drop_justified sees it)
+#   reclaim-ignores-head   reclaim's floor starts at prod_pos, not the head:
+#                          it frees committed records nobody claimed
+#                          (checked with group 4 alone, reclaim_maximal
+#                          taken out: those trip first; no_lost must see
+#                          it by itself)
+#   overwrite-cas-split    eviction's cmpxchg on the head is a load, then a
+#                          store: it evicts records a consumer just claimed
+#   release-count-uncapped a dead consumer's held count is taken as it
+#                          stands (no mpr_held_capped() at release)
+#   lease-no-half-ring     a timed-out claim is revoked however little of
+#                          the ring lies behind it (no p - s > size/2)
+#   lease-empty-claim      a timed-out claim is revoked when its start is
+#                          the head (it holds nothing yet; no s < head)
+#   priority-drop-as-full  a drop the watermark refused is reported as
+#                          full (the class compared with the limit, not
+#                          the data size): drop_justified
 #
 # Barriers: spin is sequentially consistent, so a barrier's absence is
 # planted as the reordering it allows (docs/model.md, "Memory ordering"):
@@ -76,6 +98,14 @@ plants=(
 "claim-cas-split|core-1p2c|exactly_once"
 "reserve-cas-split|core-2p1c|no_overlap"
 "prod-seen-unchecked|core-1p2c|head_sane"
+"reserve-full-at-limit|core-2p1c|drop_justified"
+"reserve-skips-reclaim|core-2p1c|drop_justified"
+"reclaim-ignores-head|core-2p1c|no_lost"
+"overwrite-cas-split|overwrite-2p1c|evict_unclaimed"
+"release-count-uncapped|count-hostile|count_capped"
+"lease-no-half-ring|lease-1p1c|revoke_justified"
+"lease-empty-claim|lease-1p1c|revoke_justified"
+"priority-drop-as-full|core-2p1c|drop_justified"
 )
 
 # Applies one plant to the model at $1: every replacement must match once.
@@ -243,6 +273,49 @@ P["reserve-cas-split"] = [
 				atomic {	/* [M:reserve-cas] */
 					if
 					:: ok ->"""),
+]
+P["reserve-full-at-limit"] = [
+ ("""			:: W(pp + need - r) > limit ->
+				/* [M:reserve-full] */""", """			:: W(pp + need - r) >= limit ->	/* PLANTED: full with need left */
+				/* [M:reserve-full] */"""),
+]
+P["reserve-skips-reclaim"] = [
+ ("""					:: PRODUCER_RECLAIM -> mpr_reclaim()
+""", """					:: PRODUCER_RECLAIM -> skip	/* PLANTED: the bit, but no reclaim */
+"""),
+]
+P["reclaim-ignores-head"] = [
+ ("""		lo = bound;
+""", """		lo = p;	/* PLANTED: the head is no floor */
+"""),
+ # it frees claims too: held_not_freed, revoke_reported and reclaim_maximal
+ # (an equality) trip first; with group 4 alone and reclaim_maximal
+ # taken out, no_lost must see it by itself
+ ("""	byte CHECK = cfg_CHECK;\
+""", """	byte CHECK = cfg_CHECK & 4;\
+"""),
+ ("""		REQUIRE(!gv || reclaim_pos == glo, reclaim_maximal);
+""", """		skip;	/* PLANTED: reclaim_maximal not checked */
+"""),
+]
+P["overwrite-cas-split"] = [
+ ("""		atomic {	/* [M:overwrite-cas] */
+			if
+			:: head == h ->""", """		atomic {	/* [M:overwrite-cas] */
+			if
+			:: true ->	/* PLANTED: a plain store, no compare */"""),
+]
+P["release-count-uncapped"] = [
+ ("""			:: x > W(y - s) / G -> x = W(y - s) / G	/* mpr_held_capped() */""", """			:: false -> skip	/* PLANTED: the count as it stands */"""),
+]
+P["lease-no-half-ring"] = [
+ (""":: LEASE && ls_exp[i] && W(p - s) > RS / 2 && BEFORE(s, bound) -> pub = 1""", """:: LEASE && ls_exp[i] && BEFORE(s, bound) -> pub = 1	/* PLANTED: no half ring */"""),
+]
+P["lease-empty-claim"] = [
+ (""":: LEASE && ls_exp[i] && W(p - s) > RS / 2 && BEFORE(s, bound) -> pub = 1""", """:: LEASE && ls_exp[i] && W(p - s) > RS / 2 -> pub = 1	/* PLANTED: an empty claim too */"""),
+]
+P["priority-drop-as-full"] = [
+ ("""over = (W(pp + need - r) > RS);""", """over = (W(pp + need - r) > limit);	/* PLANTED: the limit, not the size */"""),
 ]
 if plant not in P:
     sys.exit("unknown plant: " + plant)

@@ -70,12 +70,13 @@ full=(
 "read2-1p2c-p3|safety|K=1 PREFILL=3 NPROD=1 NCONS=2 READ2=2|pass|read(2) and a mapped consumer, a fuller ring"
 "hostile-kernel|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 HOSTILE=1 CHECK=1|pass|a co-tenant writes any value into the head, a slot or a held count: reservations still never overlap"
 "hostile-kernel-tick|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 TICK=1 HOSTILE=1 HVALUES=1 CHECK=1|pass|one co-tenant write with the tick reclaiming at any moment: reclaim never passes a record being written"
-"hostile-head-tick|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 TICK=1 HOSTILE=1 HTARGET=1 CHECK=2|pass|the head written back with the tick reclaiming at any moment: every claim reclaim passes is refused or reported"
+"hostile-head-tick|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 TICK=1 HOSTILE=1 HTARGET=1 HVALUES=2 CHECK=2|pass|the head written back with the tick reclaiming at any moment: every claim reclaim passes is refused or reported"
 "count-hostile|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 DEATHS=1 HOSTILE=2 HTARGET=10 HVALUES=1 CHECK=8|pass|what a release counts as lost is capped by the claimed span, whatever the slot says"
 "liveness-1p2c|np|K=1 PREFILL=2 NPROD=1 NCONS=2 LIVENESS=1 CHECK=0|pass|no livelock with two consumers racing"
 "lease-1p1c-single|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 LEASE=1 BATCH=1|pass|leases with a consumer of single records: mpr_claim_one() (cached prod_pos) revoked while it claims returns -ESTALE"
 "hostile-head-single|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 HOSTILE=1 HTARGET=1 CHECK=2 BATCH=1|pass|the head written back under a consumer of single records: mpr_claim_one()'s claims on passed space are none"
 "finding-4|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 TICK=1 HOSTILE=1 HTARGET=1 CHECK=16|repair|a corrupt head is not repaired when prod_pos is 0"
+"hostile-head-2w|safety|K=1 PREFILL=2 NPROD=1 NCONS=1 HOSTILE=2 HTARGET=1 CHECK=2|pass|two co-tenant writes to the head (back, then forward again, or the other way): claims on passed space are none or reported"
 )
 if [ $set_name = full ]; then configs=("${full[@]}"); else configs=("${bounded[@]}"); fi
 if [ ${#only[@]} -gt 0 ]; then
