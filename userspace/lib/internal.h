@@ -88,6 +88,9 @@ extern unsigned int mpr_lib_poll_ring_max;
 /* Releases every record the consumer holds, delivered or not (what
  * mpmcring_commit() refuses after a stopped consume; the consumer's end). */
 int mpr_lib_commit(struct mpmcring_consumer *c);
+/* The consumer's end: commits what it delivered and leaves what a stopped
+ * consume did not deliver to be counted as abandoned (consume.c). */
+void mpr_lib_end(struct mpmcring_consumer *c);
 
 /* Hands the losses not yet reported to fn as one MPMCRING_REC_LOST record;
  * returns fn's value (0 when there were none). */
