@@ -16,8 +16,11 @@
 #   MPMCRING_BTF_BASE          a file (raw BTF or an ELF with .BTF), if set;
 #   /sys/kernel/btf/vmlinux    when KDIR is the running kernel's;
 #   /boot/vmlinuz-<release>    decompressed, its .BTF taken (cached in the
-#                              user's cache, if any; MPMCRING_BOOT
-#                              replaces /boot);
+#                              user's cache, if any, and only if it is
+#                              the effective user's own and nobody else
+#                              can write it or a directory above it;
+#                              entries of kernels no longer in /boot are
+#                              removed; MPMCRING_BOOT replaces /boot);
 #   <KDIR>/vmlinux             a full build tree.
 # resolve_btfids: MPMCRING_RESOLVE_BTFIDS, KDIR's tools/bpf, Debian's
 # linux-kbuild packages (any version reads the same .BTF_ids format), PATH.
@@ -123,6 +126,75 @@ btf_from_image() {
 	return 1
 }
 
+# Whether directory $1 may hold a cache root reads back: not a symlink,
+# owned by the effective user, writable by nobody else. Anything else
+# (under sudo -E, the caller's HOME) could hand root a base BTF of the
+# caller's choosing or a link to write through.
+own_dir() {
+	local m
+	[ -d "$1" ] && [ ! -L "$1" ] && [ -O "$1" ] || return 1
+	m=$(stat -c %A -- "$1") || return 1
+	[ "${m:5:1}" != w ] && [ "${m:8:1}" != w ]
+}
+# Whether a directory above the cache keeps others from renaming what is
+# below it: ours or root's, and not writable by others unless root's and
+# sticky (/tmp).
+safe_parent() {
+	local m o
+	[ -d "$1" ] && [ ! -L "$1" ] || return 1
+	o=$(stat -c %u -- "$1") && m=$(stat -c %A -- "$1") || return 1
+	[ "$o" = "$(id -u)" ] || [ "$o" = 0 ] || return 1
+	if [ "${m:5:1}" = w ] || [ "${m:8:1}" = w ]; then
+		[ "$o" = 0 ] && [ "${m:9:1}" = t ]
+	else
+		return 0
+	fi
+}
+# Prints the cache directory $1 (absolute), made if need be, when it and
+# its parent own_dir() and every directory above safe_parent(); else fails,
+# having made nothing under an unsafe parent.
+cache_dir() {
+	local d=$1 p
+	case $d in /*) ;; *) d=$PWD/$d ;; esac
+	p=${d%/*}
+	while [ -n "$p" ] && [ ! -e "$p" ]; do
+		p=${p%/*}
+	done
+	# The nearest existing directory and everything above it: only then
+	# is it safe to make the missing ones.
+	while [ -n "$p" ]; do
+		safe_parent "$p" || return 1
+		p=${p%/*}
+	done
+	safe_parent / || return 1
+	(umask 077 && mkdir -p -- "$d") 2>/dev/null || return 1
+	own_dir "$d" && own_dir "${d%/*}" || return 1
+	p=${d%/*}
+	p=${p%/*}
+	while [ -n "$p" ]; do
+		safe_parent "$p" || return 1
+		p=${p%/*}
+	done
+	printf '%s\n' "$d"
+}
+# Keeps the cache to the kernels still installed: an entry whose image is
+# gone, or changed (another key), goes.
+prune_cache() {
+	local f name r k
+	for f in "$1"/*.btf; do
+		if [ ! -f "$f" ] || [ -L "$f" ] || [ ! -O "$f" ]; then
+			continue
+		fi
+		name=${f##*/}
+		k=${name%.btf}
+		k=${k##*-}
+		r=${name%-"$k".btf}
+		if [ ! -e "${MPMCRING_BOOT:-/boot}/vmlinuz-$r" ] || { [ "$r" = "$rel" ] && [ "$k" != "$key" ]; }; then
+			rm -f -- "$f"
+		fi
+	done
+}
+
 base=${MPMCRING_BTF_BASE:-}
 if [ -z "$base" ] && [ -n "$rel" ] && [ "$rel" = "$(uname -r)" ] && [ -r /sys/kernel/btf/vmlinux ]; then
 	base=/sys/kernel/btf/vmlinux
@@ -132,7 +204,8 @@ if [ -z "$base" ] && [ -n "$rel" ] && [ -r "$image" ]; then
 	# The user's cache (MPMCRING_CACHE, as scripts/lib.sh, else the XDG
 	# one). DKMS may run this with no HOME (a kernel update from a unit):
 	# then no cache, and the image is read again next time rather than
-	# leaving files in a place no package owns.
+	# leaving files in a place no package owns. Under sudo -E, HOME is the
+	# caller's: cache_dir() then refuses it (see there).
 	cache=${MPMCRING_CACHE:-}
 	if [ -z "$cache" ] && [ -n "${XDG_CACHE_HOME:-}" ]; then
 		cache=$XDG_CACHE_HOME/mpmcring
@@ -140,16 +213,24 @@ if [ -z "$base" ] && [ -n "$rel" ] && [ -r "$image" ]; then
 		cache=$HOME/.cache/mpmcring
 	fi
 	key=$(sha256sum <"$image" | cut -c1-16)
-	cached=${cache:+$cache/bpf/$rel-$key.btf}
-	if [ -n "$cached" ] && [ -s "$cached" ]; then
+	dir=
+	[ -z "$cache" ] || dir=$(cache_dir "$cache/bpf") || dir=
+	cached=${dir:+$dir/$rel-$key.btf}
+	if [ -n "$cached" ] && [ -f "$cached" ] && [ ! -L "$cached" ] && [ -O "$cached" ] &&
+		[ -s "$cached" ]; then
 		base=$cached
 	elif btf_from_image "$image" "$tmp/base.btf"; then
 		base=$tmp/base.btf
-		if [ -n "$cached" ] && mkdir -p "${cached%/*}" 2>/dev/null &&
-			cp "$tmp/base.btf" "$cached.tmp" 2>/dev/null; then
-			mv "$cached.tmp" "$cached"
+		# A new name (O_EXCL) in our own directory, renamed over the
+		# entry: never written through a name someone else chose.
+		if [ -n "$cached" ] && part=$(mktemp "$dir/.btf.XXXXXX" 2>/dev/null); then
+			copies+=("$part")
+			if cp "$tmp/base.btf" "$part" 2>/dev/null; then
+				mv -f -T "$part" "$cached" 2>/dev/null || true
+			fi
 		fi
 	fi
+	[ -z "$dir" ] || prune_cache "$dir"
 fi
 if [ -z "$base" ] && [ -f "$kdir/vmlinux" ]; then
 	base=$kdir/vmlinux

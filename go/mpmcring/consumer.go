@@ -79,12 +79,16 @@ func (r *Ring) NewConsumer() (*Consumer, error) {
 // Slot is the consumer's slot index in the ring.
 func (c *Consumer) Slot() int { return int(c.idx) }
 
-// Close commits what the consumer holds and detaches it. It is the
-// consumer's end: the records a stopped Consume left undelivered are
-// released too, unread (Commit refuses that). Its result is the commit's
-// (ErrStale when the claim it held was revoked), else the detach's: a slot
-// the kernel did not detach stays attached to the ring's file until it is
-// closed. EINVAL, and nothing done, from inside Consume's fn.
+// Close commits what the consumer delivered and detaches it. It is the
+// consumer's end: the records a stopped Consume claimed and did not
+// deliver are let go unread (Commit refuses that), and not counted as
+// consumed: as for a consumer that died holding them, the kernel counts
+// them in the ring's Stats (AbandonedRecords, one AbandonedClaims). Other
+// consumers do not get them: take them with Read before Close to act on
+// them. Its result is the commit's (ErrStale when the claim it held was
+// revoked), else the detach's: a slot the kernel did not detach stays
+// attached to the ring's file until it is closed. EINVAL, and nothing
+// done, from inside Consume's fn.
 func (c *Consumer) Close() error {
 	if c.closed {
 		return nil
@@ -92,7 +96,7 @@ func (c *Consumer) Close() error {
 	if c.inConsume {
 		return errInConsume("Close")
 	}
-	err := c.commit()
+	err := c.end()
 	if c.waiter != nil {
 		c.waiter.close()
 		c.waiter = nil
@@ -333,9 +337,9 @@ func (c *Consumer) Validate() error {
 // are undelivered: one head cannot release only the records delivered so
 // far, and the rest would go unread and uncounted. Take them with Consume
 // or Read (only Read once Read handed out records too), then Commit; Close
-// releases them. A revoked claim is committed all the same (ErrStale: its
-// records are lost anyway, all counted as Revoked). EINVAL too from inside
-// Consume's fn.
+// lets them go, counted as abandoned. A revoked claim is committed all the
+// same (ErrStale: its records are lost anyway, all counted as Revoked).
+// EINVAL too from inside Consume's fn.
 func (c *Consumer) Commit() error {
 	if c.closed {
 		return errConsumerClosed
@@ -392,6 +396,42 @@ func (c *Consumer) commit() error {
 	if revoked {
 		return c.staleError(why, true, "")
 	}
+	return nil
+}
+
+// end is the consumer's end (Close). What it delivered counts as
+// consumed. What a stopped Consume left undelivered was read by nobody:
+// abandoned, never consumed. On a device the claim stays for the detach,
+// with held_records saying how many of its records are undelivered: the
+// kernel counts them in abandoned_records. Over memory, with no kernel,
+// the claim is released here and the slot's held_records keeps the count
+// (the slot is never attached again).
+func (c *Consumer) end() error {
+	var left, leftBytes uint64
+	var r rec
+	// Bounded by the claim: each step moves cur toward pendEnd.
+	for cur := c.pendCur; c.pending && c.v.claimNext(&cur, c.pendEnd, &r); {
+		left++
+		leftBytes += uint64(r.len)
+	}
+	if !c.holding || left == 0 || left > c.held || leftBytes > c.heldBytes {
+		return c.commit() // nothing undelivered: a plain commit
+	}
+	v := c.v
+	// held_records first: a revocation from now on counts only the
+	// undelivered ones as revoked, so nothing is counted twice.
+	atomic.StoreUint64(v.slotWord(c.idx, slotHeldRecords), left)
+	if c.staleNow() {
+		return c.commit() // counted as revoked already: ErrStale
+	}
+	atomic.AddUint64(v.slotWord(c.idx, slotConsumedRecords), c.held-left)
+	atomic.AddUint64(v.slotWord(c.idx, slotConsumedBytes), c.heldBytes-leftBytes)
+	if c.r.fd < 0 && v.commit(c.start, c.claimStart) != staleNot {
+		atomic.StoreUint64(v.slotWord(c.idx, slotHeldRecords), 0) // revoked meanwhile
+	}
+	c.held, c.heldBytes = 0, 0
+	c.holding, c.pending, c.handedOut = false, false, false
+	c.gen++
 	return nil
 }
 

@@ -5,7 +5,8 @@ package mpmcring
 // Calls that would release a stopped Consume's undelivered records unread,
 // or take and release records under a running Consume (review-18b
 // should-fix 1, 1b, 4): refused with EINVAL, and every record still comes
-// once. Close, the consumer's end, still releases everything.
+// once. Close, the consumer's end, still releases everything, and counts
+// what nobody read as abandoned, not consumed (review-18c S3-M2).
 
 import (
 	"bytes"
@@ -119,6 +120,86 @@ func TestCommitAfterStoppedConsumeRefused(t *testing.T) {
 	}
 	if atomic.LoadUint64(c.start)&1 != 1 {
 		t.Fatal("Close left the stopped Consume's claim held")
+	}
+}
+
+// Close after a stopped Consume: what fn saw, and what Read took after the
+// stop, counts as consumed; the rest, read by nobody, is abandoned as if
+// the consumer had died, never consumed. On a device the detach adds the
+// slot's held_records to AbandonedRecords; over memory the slot keeps the
+// count. Either way the claim ends.
+func TestCloseAfterStoppedConsumeAbandons(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 8192})
+	r := h.ring(t)
+	stop := errors.New("stop")
+	stopAt3 := func() func(Record) error {
+		n := 0
+		return func(Record) error {
+			if n++; n == 3 {
+				return stop
+			}
+			return nil
+		}
+	}
+	slot := func(c *Consumer, w uint64) uint64 { return atomic.LoadUint64(c.v.slotWord(c.idx, w)) }
+	check := func(what string, c *Consumer, consumed, held uint64) {
+		t.Helper()
+		if atomic.LoadUint64(c.start)&1 != 1 {
+			t.Fatalf("%s: Close left the claim held", what)
+		}
+		if got := slot(c, slotConsumedRecords); got != consumed {
+			t.Fatalf("%s: consumed_records %d, want %d", what, got, consumed)
+		}
+		if got := slot(c, slotConsumedBytes); got != consumed*40 {
+			t.Fatalf("%s: consumed_bytes %d, want %d", what, got, consumed*40)
+		}
+		if got := slot(c, slotHeldRecords); got != held {
+			t.Fatalf("%s: held_records (abandoned) %d, want %d", what, got, held)
+		}
+	}
+
+	c := newConsumer(t, r)
+	for i := 0; i < 10; i++ {
+		mustProduce(t, h, payload(i, 40), PrioCritical)
+	}
+	if n, err := c.Consume(64, stopAt3()); n != 3 || err != stop {
+		t.Fatalf("Consume: %d, %v", n, err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("Close after a stopped Consume: %v", err)
+	}
+	check("stopped at 3 of 10", c, 3, 7)
+
+	c = newConsumer(t, r)
+	for i := 10; i < 20; i++ {
+		mustProduce(t, h, payload(i, 40), PrioCritical)
+	}
+	if n, err := c.Consume(64, stopAt3()); n != 3 || err != stop {
+		t.Fatalf("Consume: %d, %v", n, err)
+	}
+	if rec, err := c.Read(); err != nil || !bytes.Equal(rec.Data, payload(13, 40)) {
+		t.Fatalf("Read after the stop: %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("Close after a stopped Consume and a Read: %v", err)
+	}
+	check("stopped at 3 of 10, one Read", c, 4, 6)
+
+	// Nothing undelivered (read, not committed): all consumed.
+	c = newConsumer(t, r)
+	for i := 20; i < 22; i++ {
+		mustProduce(t, h, payload(i, 40), PrioCritical)
+	}
+	if _, err := c.Read(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	check("read, not committed", c, 1, 0)
+	c = newConsumer(t, r)
+	if rec, err := c.Read(); err != nil || !bytes.Equal(rec.Data, payload(21, 40)) {
+		t.Fatalf("the next consumer's Read: %v", err)
 	}
 }
 

@@ -699,6 +699,56 @@ static void t_poller_consume_sees_rings_gone(struct tap *t)
 	hostring_destroy(&h);
 }
 
+/*
+ * A destroyed ring hangs up without EPOLLIN while it holds less than its
+ * watermark, however many records that is. A pass cut short by the cap on
+ * records per ring must not take it out of the set: every record still
+ * comes, and only then -EPIPE. The cap is lowered so that a few records
+ * stand for more than 65536.
+ */
+static void t_poller_hangup_below_watermark_drains(struct tap *t)
+{
+	unsigned int saved = mpr_lib_poll_ring_max;
+	struct seen s = { 0 };
+	struct hostring h;
+	struct mpmcring *r;
+	struct mpmcring_poller *p;
+	int fds[2], i, n = 0, calls, records = 0;
+
+	CHECK(t, !ring(&h, 4096), "init");
+	CHECK_EQ(t, pipe(fds), 0);
+	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	p = mpmcring_poller_new(&MPMCRING_OPTS(mpmcring_poller_opts, .batch = 4));
+	CHECK(t, r && p, "ring and poller");
+	if (!r || !p)
+		return;
+	CHECK_EQ(t, mpmcring_poller_add(p, r, seen_fn, &s, NULL), 0);
+	r->fd = fds[0]; /* as in t_poller_all_rings_gone; mpmcring_close() closes it */
+	CHECK_EQ(t,
+		 epoll_ctl(mpmcring_poller_epoll_fd(p), EPOLL_CTL_ADD, fds[0],
+			   &(struct epoll_event){ .events = EPOLLIN, .data.u32 = 0 }),
+		 0);
+	for (i = 0; i < 40; i++)
+		CHECK_EQ(t, put(&h, 16, MPMCRING_PRIO_NORMAL, 7), 0);
+	close(fds[1]); /* EPOLLHUP alone: dead, below the watermark */
+	mpr_lib_poll_ring_max = 8;
+	for (calls = 0; calls < 20; calls++) {
+		n = mpmcring_poller_poll(p, 0);
+		if (n < 0)
+			break;
+		records += n;
+	}
+	mpr_lib_poll_ring_max = saved;
+	CHECK_EQ(t, n, -EPIPE);
+	CHECK_EQ(t, records, 40);
+	CHECK_EQ(t, s.records, 40);
+	CHECK_EQ(t, mpmcring_avail_bytes(r), 0);
+	CHECK_EQ(t, mpmcring_poller_ring_gone(p, 0), 1);
+	mpmcring_poller_free(p);
+	mpmcring_close(r);
+	hostring_destroy(&h);
+}
+
 static const struct tap_test tests[] = {
 	TAP_TEST(t_errno_set),
 	TAP_TEST(t_layout_grows),
@@ -713,6 +763,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_filled_structs_grow),
 	TAP_TEST(t_poller_all_rings_gone),
 	TAP_TEST(t_poller_consume_sees_rings_gone),
+	TAP_TEST(t_poller_hangup_below_watermark_drains),
 };
 
 int main(void)

@@ -808,7 +808,8 @@ static void t_commit_after_stopped_consume(struct tap *t)
 	CHECK_EQ(t, lost.revoked, 4);
 	CHECK_EQ(t, mpmcring_read(f.c, &rec), -EAGAIN);
 
-	/* The end of the consumer releases what a stopped consume left. */
+	/* The end of the consumer releases what a stopped consume left
+	 * (abandoned: t_free_after_stopped_consume_abandons). */
 	for (i = 22; i < 26; i++)
 		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
 	s.calls = 0;
@@ -816,6 +817,69 @@ static void t_commit_after_stopped_consume(struct tap *t)
 	mpmcring_consumer_free(f.c);
 	CHECK_EQ(t, f.h.v.cons->slots[0].start & 1, 1);
 	f.c = NULL;
+	fx_fini(&f);
+}
+
+/*
+ * Freeing a consumer after a stopped mpmcring_consume(): what fn saw, and
+ * what mpmcring_read() took after the stop, counts as consumed; the rest,
+ * read by nobody, is abandoned as if the consumer had died, never counted
+ * as consumed. On a device MPMCRING_IOC_DETACH adds the slot's
+ * held_records to abandoned_records; over plain memory the slot keeps the
+ * count. Either way the claim ends: producers may reuse the space.
+ */
+static void t_free_after_stopped_consume_abandons(struct tap *t)
+{
+	struct fixture f;
+	struct stopper s = { .stop_at = 3 };
+	struct mpmcring_record rec;
+	struct mpmcring_slot *slot;
+	int i;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
+	for (i = 0; i < 10; i++)
+		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
+	slot = &f.h.v.cons->slots[f.c->idx];
+	CHECK_EQ(t, mpmcring_consume(f.c, 64, stop_cb, &s), -ECANCELED);
+	mpmcring_consumer_free(f.c);
+	CHECK_EQ(t, slot->start & 1, 1);
+	CHECK_EQ(t, slot->consumed_records, 3);
+	CHECK_EQ(t, slot->consumed_bytes, 3 * 40);
+	CHECK_EQ(t, slot->held_records, 7);
+
+	/* Stopped, then one more taken with read: four delivered. */
+	f.c = mpmcring_consumer_new(f.r);
+	CHECK(t, f.c != NULL, "second consumer");
+	if (!f.c)
+		return;
+	slot = &f.h.v.cons->slots[f.c->idx];
+	for (i = 10; i < 20; i++)
+		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
+	s = (struct stopper){ .stop_at = 3 };
+	CHECK_EQ(t, mpmcring_consume(f.c, 64, stop_cb, &s), -ECANCELED);
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
+	CHECK_EQ(t, rec_seq(&rec), 13);
+	mpmcring_consumer_free(f.c);
+	CHECK_EQ(t, slot->start & 1, 1);
+	CHECK_EQ(t, slot->consumed_records, 4);
+	CHECK_EQ(t, slot->held_records, 6);
+
+	/* Nothing undelivered (read, not committed): all consumed. */
+	f.c = mpmcring_consumer_new(f.r);
+	CHECK(t, f.c != NULL, "third consumer");
+	if (!f.c)
+		return;
+	slot = &f.h.v.cons->slots[f.c->idx];
+	for (i = 20; i < 22; i++)
+		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
+	mpmcring_consumer_free(f.c);
+	CHECK_EQ(t, slot->start & 1, 1);
+	CHECK_EQ(t, slot->consumed_records, 1);
+	CHECK_EQ(t, slot->held_records, 0);
+	f.c = mpmcring_consumer_new(f.r);
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
+	CHECK_EQ(t, rec_seq(&rec), 21);
 	fx_fini(&f);
 }
 
@@ -1293,6 +1357,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_errmsg_follows_every_failure),
 	TAP_TEST(t_consume_positive_return_is_not_a_stop),
 	TAP_TEST(t_commit_after_stopped_consume),
+	TAP_TEST(t_free_after_stopped_consume_abandons),
 	TAP_TEST(t_calls_from_callback_refused),
 	TAP_TEST(t_commit_sees_reclaim_pass),
 	TAP_TEST(t_held_claim_keeps_first_start),

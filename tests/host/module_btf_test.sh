@@ -11,7 +11,9 @@
 # bash functions through the environment. With tools that succeed, the
 # modules are replaced. With no MPMCRING_BTF_BASE, the base comes out of the kernel
 # image (MPMCRING_BOOT) and is cached only where the user has a cache: with
-# no HOME, nothing is written outside the test's directory.
+# no HOME, nothing is written outside the test's directory. A cache that
+# another user owns or can write (sudo -E keeps the caller's HOME) is
+# neither read nor written, and entries of removed kernels are pruned.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 fail() { echo "module_btf_test: $*" >&2; exit 1; }
@@ -199,4 +201,51 @@ cmp -s "$cached" "$t/vmlinux.btf" || fail "base from the image, HOME: the cache 
 run_image HOME="$t/home"
 encoded "$vmlinux_btf" "base from the image, HOME, second run"
 [ "$base" = "$cached" ] || fail "base from the image, HOME, second run: used $base, not the cache $cached"
+# Kernels no longer installed lose their entries; so does the old image's
+# entry of a kernel whose image changed.
+touch "$t/home/.cache/mpmcring/bpf/9.9.9-gone-0123456789abcdef.btf" \
+	"$t/home/.cache/mpmcring/bpf/0.0.0-mpmcring-test-0123456789abcdef.btf"
+run_image HOME="$t/home"
+[ "$base" = "$cached" ] || fail "base from the image, HOME, third run: used $base, not the cache $cached"
+[ "$(ls -A "$t/home/.cache/mpmcring/bpf")" = "${cached##*/}" ] ||
+	fail "base from the image, HOME: stale entries kept: $(ls -A "$t/home/.cache/mpmcring/bpf")"
+
+# A cache root must not trust (sudo -E keeps the caller's HOME): a
+# directory of another user, one anyone may write, one reached through a
+# symlink, and a HOME of another user with no cache in it yet. In each
+# the caller planted an entry with a base BTF of their choosing and a
+# symlink at the name the script once wrote through. The script must take
+# the base from the image, and read, write or make nothing there.
+key=$(sha256sum <"$t/boot/vmlinuz-0.0.0-mpmcring-test" | cut -c1-16)
+echo "a file root owns" >"$t/victim"
+plant() {
+	mkdir -p "$1"
+	printf 'planted base BTF\n' >"$1/0.0.0-mpmcring-test-$key.btf"
+	ln -s "$t/victim" "$1/0.0.0-mpmcring-test-$key.btf.tmp"
+}
+snapshot() { find "$1" -printf '%p %y %s %u %m %l\n' | sort; }
+hostile=(world_writable symlinked_dir)
+plant "$t/hostile/world_writable/.cache/mpmcring/bpf"
+chmod 0777 "$t/hostile/world_writable/.cache/mpmcring/bpf"
+plant "$t/elsewhere/bpf"
+mkdir -p "$t/hostile/symlinked_dir/.cache"
+ln -s "$t/elsewhere" "$t/hostile/symlinked_dir/.cache/mpmcring"
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	hostile+=(other_users_cache other_users_home)
+	plant "$t/hostile/other_users_cache/.cache/mpmcring/bpf"
+	chown -R nobody "$t/hostile/other_users_cache/.cache"
+	mkdir -p "$t/hostile/other_users_home"
+	chown nobody "$t/hostile/other_users_home"
+else
+	echo "module_btf_test: not root: no directory of another user to test with (world-writable and symlinked ones are)" >&2
+fi
+for h in "${hostile[@]}"; do
+	before=$(snapshot "$t/hostile"; snapshot "$t/elsewhere")
+	run_image HOME="$t/hostile/$h"
+	encoded "$vmlinux_btf" "cache $h"
+	case $base in "$t"/tmp/*) ;; *) fail "cache $h: used $base" ;; esac
+	[ "$(cat "$t/victim")" = "a file root owns" ] || fail "cache $h: wrote through the planted symlink"
+	[ "$before" = "$(snapshot "$t/hostile"; snapshot "$t/elsewhere")" ] ||
+		fail "cache $h: changed the caller's files: $(diff <(echo "$before") <(snapshot "$t/hostile"; snapshot "$t/elsewhere"))"
+done
 echo "module_btf_test: ok"

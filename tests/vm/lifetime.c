@@ -4,7 +4,9 @@
  * ring is open or mapped; a named ring destroyed under a mapping stays
  * readable until the last unmap, its sleepers see POLLHUP and its readers
  * end-of-file once it is drained; a poller driven from the program's own
- * epoll loop (mpmcring_poller_consume() only) sees the end too.
+ * epoll loop (mpmcring_poller_consume() only) sees the end too; a
+ * consumer freed after a stopped consume leaves the rest counted as
+ * abandoned.
  */
 #include <poll.h>
 #include <sys/epoll.h>
@@ -158,6 +160,53 @@ TEST_F(lt, poller_consume_ends_when_ring_destroyed)
 	EXPECT_EQ(-EPIPE, mpmcring_poller_poll(p, -1));
 	close(outer);
 	mpmcring_poller_free(p);
+	mpmcring_close(r);
+}
+
+static int lt_stop_at_3(void *ctx, const struct mpmcring_record *rec)
+{
+	int *seen = ctx;
+
+	(void)rec;
+	return ++*seen == 3 ? -ECANCELED : 0;
+}
+
+/*
+ * A consumer's end after a stopped consume (a shutdown: fn sees a stop
+ * flag, the program frees the consumer): the records the consume claimed
+ * and did not deliver are gone for everyone, so the kernel counts them as
+ * abandoned at the detach (the library leaves their count in the slot's
+ * held_records), as for a consumer that died holding them.
+ */
+TEST_F(lt, consumer_freed_after_stopped_consume_abandons_the_rest)
+{
+	struct mpmcring_consumer *a, *b;
+	struct mpmcring_record rec;
+	struct mpmcring_stats st;
+	struct lg_stats lg;
+	struct mpmcring *r;
+	int seen = 0;
+
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
+			       "ring=lt create=1 size=65536 threads=1 count=10 prio_mix=0:0:100"));
+	ASSERT_TRUE(lg_wait_finished(100));
+	ASSERT_EQ(0, lg_read_stats(&lg));
+	ASSERT_EQ(10, lg.total_committed);
+	r = mpmcring_open("/dev/mpmcring-lt", 0);
+	ASSERT_NE(NULL, r) TH_LOG("%s", mpmcring_errmsg());
+	a = mpmcring_consumer_new(r);
+	ASSERT_NE(NULL, a);
+	ASSERT_EQ(-ECANCELED, mpmcring_consume(a, 64, lt_stop_at_3, &seen));
+	ASSERT_EQ(3, seen);
+	mpmcring_consumer_free(a);
+	ASSERT_EQ(0, mpmcring_get_stats(r, &st));
+	EXPECT_EQ(1, st.abandoned_claims);
+	EXPECT_EQ(7, st.abandoned_records);
+	/* Gone for everyone: not handed to the next consumer. */
+	b = mpmcring_consumer_new(r);
+	ASSERT_NE(NULL, b);
+	EXPECT_EQ(-EAGAIN, mpmcring_read(b, &rec));
+	mpmcring_consumer_free(b);
 	mpmcring_close(r);
 }
 

@@ -145,8 +145,11 @@ struct mpmcring_consumer_opts {
 /* mpmcring_consumer_new() with options; NULL opts: the defaults. */
 struct mpmcring_consumer *mpmcring_consumer_new_opts(struct mpmcring *r,
 						     const struct mpmcring_consumer_opts *opts);
-/* Releases what the consumer holds (also what a stopped mpmcring_consume()
- * left undelivered: this is its end), gives its slot back, frees it. */
+/* Commits what the consumer delivered, gives its slot back, frees it. It is
+ * the consumer's end: records a stopped mpmcring_consume() claimed and did
+ * not deliver are let go unread, not counted as consumed but as abandoned
+ * (mpmcring_get_stats(): abandoned_claims, abandoned_records), as if the
+ * consumer had died holding them: other consumers never get them. */
 void mpmcring_consumer_free(struct mpmcring_consumer *c);
 
 /*
@@ -189,7 +192,7 @@ int mpmcring_read_many(struct mpmcring_consumer *c, struct mpmcring_record *recs
  * -EINVAL, and nothing released, while records a stopped mpmcring_consume()
  * claimed are undelivered (a commit would release them unread: take them
  * with mpmcring_consume() or mpmcring_read() first; mpmcring_consumer_free()
- * releases them; a revoked claim is committed all the same: -ESTALE, its
+ * lets them go, counted as abandoned; a revoked claim is committed all the same: -ESTALE, its
  * records all counted as revoked), and from inside consume's callback.
  */
 int mpmcring_commit(struct mpmcring_consumer *c);

@@ -487,6 +487,49 @@ int mpr_lib_commit(struct mpmcring_consumer *c)
 }
 
 /*
+ * The consumer's end (mpmcring_consumer_free()). What it delivered counts
+ * as consumed. What a stopped mpmcring_consume() left undelivered was
+ * read by nobody: it is abandoned, as the records of a consumer that died,
+ * never counted as consumed. On a device the claim stays for
+ * MPMCRING_IOC_DETACH, with held_records saying how many of its records
+ * are undelivered: the kernel counts them in abandoned_records. Over plain
+ * memory, with no kernel, the claim is released here and the slot's
+ * held_records keeps the count (the slot is never attached again).
+ */
+void mpr_lib_end(struct mpmcring_consumer *c)
+{
+	struct mpmcring_slot *s = c->slot;
+	uint64_t left = 0, left_bytes = 0;
+	__u64 cur = c->pend_cur;
+	struct mpr_rec r;
+
+	/* Bounded by the claim: each step moves cur forward, toward pend_end. */
+	while (c->pending && mpr_claim_next(&c->r->v, &cur, c->pend_end, &r)) {
+		left++;
+		left_bytes += r.len;
+	}
+	if (!c->holding || !left || left > c->held_records || left_bytes > c->held_bytes) {
+		mpr_lib_commit(c); /* nothing undelivered: a plain commit */
+		return;
+	}
+	/*
+	 * held_records first: a revocation from now on counts only the
+	 * undelivered ones as revoked, so that nothing is counted twice.
+	 */
+	MPR_WRITE_ONCE(s->held_records, left);
+	if (mpr_claim_revoked(&c->r->v, &s->start, c->claim_start)) {
+		mpr_lib_commit(c); /* counted as revoked already */
+		return;
+	}
+	MPR_WRITE_ONCE(s->consumed_records, s->consumed_records + c->held_records - left);
+	MPR_WRITE_ONCE(s->consumed_bytes, s->consumed_bytes + c->held_bytes - left_bytes);
+	if (c->r->fd < 0 && mpr_commit(&c->r->v, &s->start, c->claim_start))
+		MPR_WRITE_ONCE(s->held_records, 0); /* revoked meanwhile */
+	c->holding = false;
+	c->pending = false;
+}
+
+/*
  * The caller's commit releases only what it was given: records a stopped
  * consume claimed and did not deliver would go unread and uncounted. One
  * head cannot release a prefix, so it is refused; the consumer's end

@@ -82,10 +82,15 @@ int mpr_lib_opts_reserved(unsigned int reserved, const char *what);
 int mpr_lib_check_layout(const struct mpmcring_layout *l);
 /* The longest mapping this process can make (SIZE_MAX; tests lower it). */
 extern uint64_t mpr_lib_max_mapping;
+/* Records one ring gives per poller pass (poll.c); tests lower it. */
+extern unsigned int mpr_lib_poll_ring_max;
 
 /* Releases every record the consumer holds, delivered or not (what
  * mpmcring_commit() refuses after a stopped consume; the consumer's end). */
 int mpr_lib_commit(struct mpmcring_consumer *c);
+/* The consumer's end: commits what it delivered and leaves what a stopped
+ * consume did not deliver to be counted as abandoned (consume.c). */
+void mpr_lib_end(struct mpmcring_consumer *c);
 
 /* Hands the losses not yet reported to fn as one MPMCRING_REC_LOST record;
  * returns fn's value (0 when there were none). */

@@ -382,7 +382,7 @@ void mpmcring_consumer_free(struct mpmcring_consumer *c)
 
 	if (!c)
 		return;
-	mpr_lib_commit(c); /* the end: what a stopped consume left goes too */
+	mpr_lib_end(c); /* what a stopped consume left: abandoned at detach */
 	if (c->r->fd >= 0) {
 		idx = c->idx;
 		ioctl(c->r->fd, MPMCRING_IOC_DETACH, &idx);

@@ -12,8 +12,11 @@
 
 #include "internal.h"
 
-/* Records one ring gives per poll, at most: the others get their turn. */
-#define MPR_POLL_RING_MAX (1U << 16)
+/*
+ * Records one ring gives per poll, at most: the others get their turn. A
+ * variable only so that a test can lower it (internal.h).
+ */
+unsigned int mpr_lib_poll_ring_max = 1U << 16;
 /* -EBUSY retries per ring per poll: records are there, others take them. */
 #define MPR_POLL_BUSY_TRIES 64
 
@@ -22,8 +25,9 @@ struct mpr_poll_ring {
 	struct mpmcring_consumer *c;
 	mpmcring_record_fn fn;
 	void *ctx;
-	int stop;  /* fn's negative value, which ended the last consume */
-	bool gone; /* destroyed and drained: out of the epoll set */
+	int stop;     /* fn's negative value, which ended the last consume */
+	bool drained; /* the last pass ended on an empty ring, not a cap or race */
+	bool gone;    /* destroyed and drained: out of the epoll set */
 };
 
 struct mpmcring_poller {
@@ -114,13 +118,18 @@ static int mpr_poll_fn(void *ctx, const struct mpmcring_record *rec)
 	return ret;
 }
 
-/* Consumes what ring pr has now: 0, or fn's negative value, or an error. */
+/*
+ * Consumes what ring pr has now: 0, or fn's negative value, or an error.
+ * pr->drained says whether it stopped because the ring had nothing left
+ * for this consumer; the cap and lost -EBUSY races leave records behind.
+ */
 static int mpr_poll_ring(struct mpmcring_poller *p, struct mpr_poll_ring *pr, long *total)
 {
 	unsigned int done = 0, busy = 0;
 	int n;
 
-	while (done < MPR_POLL_RING_MAX) {
+	pr->drained = false;
+	while (done < mpr_lib_poll_ring_max) {
 		pr->stop = 0;
 		n = mpmcring_consume(pr->c, p->batch, mpr_poll_fn, pr);
 		if (pr->stop)
@@ -131,8 +140,10 @@ static int mpr_poll_ring(struct mpmcring_poller *p, struct mpr_poll_ring *pr, lo
 			break; /* the others are draining it: next poll */
 		if (n < 0)
 			return n;
-		if (n == 0)
+		if (n == 0) {
+			pr->drained = true;
 			break;
+		}
 		done += (unsigned int)n;
 		*total += n;
 	}
@@ -179,9 +190,12 @@ static int mpr_poll_result(const struct mpmcring_poller *p, long total)
 
 /*
  * Consumes the ring of one event epoll gave, then takes it out of the set
- * if it hung up with nothing ready when epoll looked: destroyed, and now
- * drained. Left in, it would report EPOLLHUP forever and keep the poller's
- * descriptor readable (a busy loop for a program that waits on it).
+ * if it hung up and this pass found it empty: destroyed, and drained. Left
+ * in, it would report EPOLLHUP forever and keep the poller's descriptor
+ * readable (a busy loop for a program that waits on it). EPOLLIN tells
+ * nothing here: a dead ring holding less than its watermark hangs up
+ * without it. A pass cut short by the cap or by lost races keeps the ring:
+ * EPOLLHUP is level-triggered, so the next call drains the rest.
  */
 static int mpr_poll_event(struct mpmcring_poller *p, const struct epoll_event *ev, long *total)
 {
@@ -193,7 +207,7 @@ static int mpr_poll_event(struct mpmcring_poller *p, const struct epoll_event *e
 	err = mpr_poll_ring(p, pr, total);
 	if (err)
 		return err;
-	if ((ev->events & EPOLLHUP) && !(ev->events & EPOLLIN)) {
+	if ((ev->events & EPOLLHUP) && pr->drained) {
 		epoll_ctl(p->epfd, EPOLL_CTL_DEL, pr->r->fd, NULL);
 		pr->gone = true;
 	}
