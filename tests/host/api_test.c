@@ -270,27 +270,38 @@ static void t_lost_in_stream(struct tap *t)
 struct lost_reader {
 	struct seen s;
 	struct mpmcring_consumer *c;
-	int read; /* what mpmcring_read() returned inside the loss record's fn */
+	/* What each entry point returned inside the loss record's fn. */
+	int read, read_many, read_batch, commit, consume;
 };
 
 static int lost_reader_fn(void *ctx, const struct mpmcring_record *rec)
 {
 	struct lost_reader *lr = ctx;
-	struct mpmcring_record r2;
+	struct mpmcring_record r2[4];
+	struct mpmcring_batch b;
 
-	if (rec->flags & MPMCRING_REC_LOST)
-		lr->read = mpmcring_read(lr->c, &r2);
+	if (rec->flags & MPMCRING_REC_LOST) {
+		lr->read = mpmcring_read(lr->c, &r2[0]);
+		lr->read_many = mpmcring_read_many(lr->c, r2, 4, 4096);
+		lr->read_batch = mpmcring_read_batch(lr->c, &b, 4, 4096);
+		lr->commit = mpmcring_commit(lr->c);
+		lr->consume = mpmcring_consume(lr->c, 4, seen_fn, &lr->s);
+	}
 	return seen_fn(&lr->s, rec);
 }
 
 /*
- * The loss record comes before consume claims anything: a read from its
- * callback would take the fast path (the consumer holds nothing) and a
- * record consume then delivers again. Refused like any call from fn.
+ * The loss record comes before consume claims anything: a read, read_many
+ * or read_batch from its callback would take the fast path (the consumer
+ * holds nothing) and claim records consume then delivers again; a commit or
+ * a nested consume would release or deliver under consume. Each is refused
+ * like any call from fn, and every record still reaches fn once.
  */
 static void t_lost_record_callback_cannot_read(struct tap *t)
 {
-	struct lost_reader lr = { .read = 1 };
+	struct lost_reader lr = {
+		.read = 1, .read_many = 1, .read_batch = 1, .commit = 1, .consume = 1
+	};
 	struct hostring h;
 	struct mpmcring *r;
 	struct mpmcring_consumer *c;
@@ -312,6 +323,10 @@ static void t_lost_record_callback_cannot_read(struct tap *t)
 	CHECK(t, dropped > 0, "nothing dropped");
 	CHECK(t, mpmcring_consume(c, 1000, lost_reader_fn, &lr) > 0, "consume");
 	CHECK_EQ(t, lr.read, -EINVAL);
+	CHECK_EQ(t, lr.read_many, -EINVAL);
+	CHECK_EQ(t, lr.read_batch, -EINVAL);
+	CHECK_EQ(t, lr.commit, -EINVAL);
+	CHECK_EQ(t, lr.consume, -EINVAL);
 	CHECK_EQ(t, lr.s.lost_records, 1);
 	CHECK_EQ(t, lr.s.records, 200 - dropped);
 	CHECK_EQ(t, lr.s.bad, 0);
