@@ -201,6 +201,44 @@ func TestCloseAfterStoppedConsumeAbandons(t *testing.T) {
 	if rec, err := c.Read(); err != nil || !bytes.Equal(rec.Data, payload(21, 40)) {
 		t.Fatalf("the next consumer's Read: %v", err)
 	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Revoked between the stop and Close (the consumer stood still past
+	// the claim timeout): the revocation counted the whole claim,
+	// held_records = 10, as revoked. Close must not add the three
+	// delivered to consumed_records as well, and leaves nothing held for
+	// the detach to count as abandoned.
+	c = newConsumer(t, r)
+	for i := 30; i < 40; i++ {
+		mustProduce(t, h, payload(i, 40), PrioCritical)
+	}
+	if n, err := c.Consume(64, stopAt3()); n != 3 || err != stop {
+		t.Fatalf("Consume: %d, %v", n, err)
+	}
+	consumed := slot(c, slotConsumedRecords)
+	if got := slot(c, slotHeldRecords); got != 10 {
+		t.Fatalf("held_records before the revocation %d, want 10", got)
+	}
+	for {
+		s := atomic.LoadUint64(c.start)
+		if atomic.CompareAndSwapUint64(c.start, s, s|slotRevoked) {
+			break
+		}
+	}
+	if err := c.Close(); !errors.Is(err, ErrStale) {
+		t.Fatalf("Close of a revoked, stopped Consume: %v, want ErrStale", err)
+	}
+	if s := atomic.LoadUint64(c.start); s != slotIdle {
+		t.Fatalf("start %#x after Close, want idle", s)
+	}
+	if got := slot(c, slotConsumedRecords); got != consumed {
+		t.Fatalf("revoked: consumed_records %d, want %d (counted as revoked)", got, consumed)
+	}
+	if got := slot(c, slotHeldRecords); got != 0 {
+		t.Fatalf("revoked: held_records %d, want 0", got)
+	}
 }
 
 // fn calling Read, ReadBatch, Commit, Consume or Close on the consumer that

@@ -834,6 +834,7 @@ static void t_free_after_stopped_consume_abandons(struct tap *t)
 	struct stopper s = { .stop_at = 3 };
 	struct mpmcring_record rec;
 	struct mpmcring_slot *slot;
+	uint64_t consumed;
 	int i;
 
 	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
@@ -880,6 +881,32 @@ static void t_free_after_stopped_consume_abandons(struct tap *t)
 	f.c = mpmcring_consumer_new(f.r);
 	CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
 	CHECK_EQ(t, rec_seq(&rec), 21);
+	mpmcring_consumer_free(f.c);
+
+	/*
+	 * Revoked between the stop and the free (the consumer stood still
+	 * past the claim timeout): the revocation counted the whole claim,
+	 * held_records = 10, as revoked. The end must not add the three
+	 * delivered to consumed_records as well, and leaves nothing held
+	 * for detach to count as abandoned.
+	 */
+	f.c = mpmcring_consumer_new(f.r);
+	CHECK(t, f.c != NULL, "fifth consumer");
+	if (!f.c)
+		return;
+	slot = &f.h.v.cons->slots[f.c->idx];
+	for (i = 30; i < 40; i++)
+		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
+	s = (struct stopper){ .stop_at = 3 };
+	CHECK_EQ(t, mpmcring_consume(f.c, 64, stop_cb, &s), -ECANCELED);
+	consumed = slot->consumed_records;
+	CHECK_EQ(t, slot->held_records, 10);
+	__atomic_fetch_or(&slot->start, MPMCRING_SLOT_REVOKED, __ATOMIC_SEQ_CST);
+	mpmcring_consumer_free(f.c);
+	f.c = NULL;
+	CHECK_EQ(t, slot->start, MPMCRING_SLOT_IDLE);
+	CHECK_EQ(t, slot->consumed_records, consumed);
+	CHECK_EQ(t, slot->held_records, 0);
 	fx_fini(&f);
 }
 
