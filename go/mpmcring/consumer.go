@@ -81,11 +81,14 @@ func (c *Consumer) Slot() int { return int(c.idx) }
 
 // Close commits what the consumer delivered and detaches it. It is the
 // consumer's end: the records a stopped Consume claimed and did not
-// deliver are let go unread (Commit refuses that), and not counted as
-// consumed: as for a consumer that died holding them, the kernel counts
-// them in the ring's Stats (AbandonedRecords, one AbandonedClaims). Other
-// consumers do not get them: take them with Read before Close to act on
-// them. Its result is the commit's (ErrStale when the claim it held was
+// deliver are let go unread (Commit refuses that). They are not counted
+// in the consumer's own slot (its consumed_records); as for a consumer
+// that died holding them, the kernel counts them in the ring's Stats
+// (AbandonedRecords, one AbandonedClaims). The ring's ConsumedRecords
+// counts every record that left the ring through a claim, so they are
+// among those too: AbandonedRecords says how many of them nobody read.
+// Other consumers do not get them: take them with Read before Close to act
+// on them. Its result is the commit's (ErrStale when the claim it held was
 // revoked), else the detach's: a slot the kernel did not detach stays
 // attached to the ring's file until it is closed. EINVAL, and nothing
 // done, from inside Consume's fn.
@@ -401,11 +404,13 @@ func (c *Consumer) commit() error {
 
 // end is the consumer's end (Close). What it delivered counts as
 // consumed. What a stopped Consume left undelivered was read by nobody:
-// abandoned, never consumed. On a device the claim stays for the detach,
-// with held_records saying how many of its records are undelivered: the
-// kernel counts them in abandoned_records. Over memory, with no kernel,
-// the claim is released here and the slot's held_records keeps the count
-// (the slot is never attached again).
+// abandoned, never in the slot's consumed_records (the ring's
+// ConsumedRecords, derived from the positions, has them all the same). On
+// a device the claim stays for the detach, with held_records saying how
+// many of its records are undelivered: the kernel counts them in
+// abandoned_records. Over memory, with no kernel, the claim is released
+// here and the slot's held_records keeps the count (the slot is never
+// attached again).
 func (c *Consumer) end() error {
 	var left, leftBytes uint64
 	var r rec
@@ -418,8 +423,13 @@ func (c *Consumer) end() error {
 		return c.commit() // nothing undelivered: a plain commit
 	}
 	v := c.v
-	// held_records first: a revocation from now on counts only the
-	// undelivered ones as revoked, so nothing is counted twice.
+	// held_records first: a revocation that reads it from now on counts
+	// only the undelivered ones as revoked. One already under way may have
+	// read the old count (reclaim reads held_records before its CAS on
+	// start): it then counts the delivered ones as revoked too, while they
+	// are added to consumed_records below. That window over-counts
+	// RevokedRecords by at most what was delivered (the kernel caps the
+	// count by the claim's span); it never under-counts.
 	atomic.StoreUint64(v.slotWord(c.idx, slotHeldRecords), left)
 	if c.staleNow() {
 		return c.commit() // counted as revoked already: ErrStale

@@ -147,9 +147,12 @@ struct mpmcring_consumer *mpmcring_consumer_new_opts(struct mpmcring *r,
 						     const struct mpmcring_consumer_opts *opts);
 /* Commits what the consumer delivered, gives its slot back, frees it. It is
  * the consumer's end: records a stopped mpmcring_consume() claimed and did
- * not deliver are let go unread, not counted as consumed but as abandoned
- * (mpmcring_get_stats(): abandoned_claims, abandoned_records), as if the
- * consumer had died holding them: other consumers never get them. */
+ * not deliver are let go unread, as if the consumer had died holding them:
+ * other consumers never get them. They are not counted in the consumer's
+ * own slot (struct mpmcring_slot's consumed_records); in the ring's
+ * statistics (mpmcring_get_stats()) they are among consumed_records, which
+ * counts every record that left the ring through a claim, and
+ * abandoned_records (abandoned_claims) says how many of those nobody read. */
 void mpmcring_consumer_free(struct mpmcring_consumer *c);
 
 /*
@@ -323,7 +326,9 @@ struct mpmcring_consumer *mpmcring_poller_consumer(struct mpmcring_poller *p, un
 /* 1 once ring idx was destroyed and drained (it left the set: no record
  * will come from it again), else 0; -EINVAL for no such ring. */
 int mpmcring_poller_ring_gone(const struct mpmcring_poller *p, unsigned int idx);
-/* Frees the consumers and the poller (not the rings). */
+/* Frees the consumers and the poller (not the rings), each as
+ * mpmcring_consumer_free(): what a callback that stopped left undelivered
+ * is let go unread, counted as abandoned. */
 void mpmcring_poller_free(struct mpmcring_poller *p);
 
 #ifdef __cplusplus

@@ -490,11 +490,13 @@ int mpr_lib_commit(struct mpmcring_consumer *c)
  * The consumer's end (mpmcring_consumer_free()). What it delivered counts
  * as consumed. What a stopped mpmcring_consume() left undelivered was
  * read by nobody: it is abandoned, as the records of a consumer that died,
- * never counted as consumed. On a device the claim stays for
- * MPMCRING_IOC_DETACH, with held_records saying how many of its records
- * are undelivered: the kernel counts them in abandoned_records. Over plain
- * memory, with no kernel, the claim is released here and the slot's
- * held_records keeps the count (the slot is never attached again).
+ * never in the slot's consumed_records (the ring's consumed_records, which
+ * the kernel derives from the positions, has them all the same). On a
+ * device the claim stays for MPMCRING_IOC_DETACH, with held_records saying
+ * how many of its records are undelivered: the kernel counts them in
+ * abandoned_records. Over plain memory, with no kernel, the claim is
+ * released here and the slot's held_records keeps the count (the slot is
+ * never attached again).
  */
 void mpr_lib_end(struct mpmcring_consumer *c)
 {
@@ -513,8 +515,14 @@ void mpr_lib_end(struct mpmcring_consumer *c)
 		return;
 	}
 	/*
-	 * held_records first: a revocation from now on counts only the
-	 * undelivered ones as revoked, so that nothing is counted twice.
+	 * held_records first: a revocation that reads it from now on counts
+	 * only the undelivered ones as revoked. One already under way may
+	 * have read the old count (reclaim reads held_records before its
+	 * compare-and-swap on start): it then counts the delivered ones as
+	 * revoked too, while they are added to consumed_records below. That
+	 * window over-counts revoked_records by at most what was delivered
+	 * (the kernel caps the count by the claim's span); it never
+	 * under-counts.
 	 */
 	MPR_WRITE_ONCE(s->held_records, left);
 	if (mpr_claim_revoked(&c->r->v, &s->start, c->claim_start)) {

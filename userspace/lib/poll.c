@@ -192,10 +192,14 @@ static int mpr_poll_result(const struct mpmcring_poller *p, long total)
  * Consumes the ring of one event epoll gave, then takes it out of the set
  * if it hung up and this pass found it empty: destroyed, and drained. Left
  * in, it would report EPOLLHUP forever and keep the poller's descriptor
- * readable (a busy loop for a program that waits on it). EPOLLIN tells
- * nothing here: a dead ring holding less than its watermark hangs up
- * without it. A pass cut short by the cap or by lost races keeps the ring:
- * EPOLLHUP is level-triggered, so the next call drains the rest.
+ * readable (a busy loop for a program that waits on it). EPOLLIN is not
+ * trusted to say whether the ring is empty: current modules set it on a
+ * dead ring that holds any record, older ones only by the watermark (a
+ * dead ring below it hung up without EPOLLIN), and the kernel's readiness
+ * is not what this consumer can claim. Only a pass that found nothing
+ * proves the ring drained. A pass cut short by the cap or by lost races
+ * keeps the ring: EPOLLHUP is level-triggered, so the next call drains the
+ * rest.
  */
 static int mpr_poll_event(struct mpmcring_poller *p, const struct epoll_event *ev, long *total)
 {
