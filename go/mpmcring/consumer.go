@@ -526,7 +526,8 @@ var testHookPeekCopy func(pos uint64)
 // under it every time (other consumers taking the records fast).
 const peekTries = 16
 
-// Peek copies the next record without claiming it. Since it claims
+// Peek copies the next record without claiming it: first the records a
+// stopped Consume left undelivered, as Read. Otherwise, since it claims
 // nothing, another consumer may take the record, commit it and have its
 // space reused while Peek copies: the copy is kept only if the space was
 // not reclaimed meanwhile (as a monitor reads), else Peek looks again.
@@ -539,6 +540,14 @@ func (c *Consumer) Peek() (Record, error) {
 	}
 	v := c.v
 	var r rec
+	// What a stopped Consume left undelivered is this consumer's next
+	// record (Read delivers it first), and the shared head is already past
+	// it: looking only there, Peek would say ErrNoRecord over records only
+	// this consumer can read. Its claim holds them (revoked, they are no
+	// safer for Read): no reuse to look for.
+	if cur := c.pendCur; c.pending && v.claimNext(&cur, c.pendEnd, &r) {
+		return Record{Data: v.copyPayload(r.pos, r.len), Prio: r.prio, Flags: r.flags, Pos: r.pos}, nil
+	}
 	for try := 0; try < peekTries; try++ {
 		s := v.positions()
 		if !v.headSane(s) {

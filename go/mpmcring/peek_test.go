@@ -111,3 +111,51 @@ func TestPeekBusyWhenAlwaysReused(t *testing.T) {
 		t.Fatalf("Peek with every copy reused: %v after %d copies (data %x), want ErrBusy after %d", err, calls, p.Data, peekTries)
 	}
 }
+
+// After a stopped Consume the shared head is past the undelivered rest of
+// its claim: Peek must show this consumer's next record, the one Read
+// delivers, not ErrNoRecord over records only this consumer can read.
+func TestPeekAfterStoppedConsume(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 8192})
+	c := newConsumer(t, h.ring(t))
+	for i := 0; i < 10; i++ {
+		mustProduce(t, h, payload(i, 40), PrioCritical)
+	}
+	stop := errors.New("stop")
+	n := 0
+	if got, err := c.Consume(64, func(Record) error {
+		if n++; n == 3 {
+			return stop
+		}
+		return nil
+	}); got != 3 || err != stop {
+		t.Fatalf("Consume: %d, %v", got, err)
+	}
+	for i := 3; i < 10; i++ {
+		p, err := c.Peek()
+		if err != nil || !bytes.Equal(p.Data, payload(i, 40)) {
+			t.Fatalf("Peek %d after the stop: %v", i, err)
+		}
+		got, err := c.Read()
+		if err != nil || !bytes.Equal(got.Data, payload(i, 40)) {
+			t.Fatalf("Read %d after the stop: %v", i, err)
+		}
+		if got.Pos != p.Pos {
+			t.Fatalf("Read gave the record at %#x, Peek saw %#x", got.Pos, p.Pos)
+		}
+	}
+	if _, err := c.Peek(); err != ErrNoRecord {
+		t.Fatalf("Peek with nothing left: %v", err)
+	}
+	if err := c.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	mustProduce(t, h, payload(10, 40), PrioCritical)
+	p, err := c.Peek()
+	if err != nil || !bytes.Equal(p.Data, payload(10, 40)) {
+		t.Fatalf("Peek at the head again: %v", err)
+	}
+	if got, err := c.Read(); err != nil || got.Pos != p.Pos {
+		t.Fatalf("Read after Peek at the head: %v", err)
+	}
+}

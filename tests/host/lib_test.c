@@ -910,6 +910,41 @@ static void t_free_after_stopped_consume_abandons(struct tap *t)
 	fx_fini(&f);
 }
 
+/*
+ * After a stopped consume the shared head is past the undelivered rest of
+ * its claim: peek must show this consumer's next record, the one read
+ * delivers, not -EAGAIN over records only this consumer can read.
+ */
+static void t_peek_after_stopped_consume(struct tap *t)
+{
+	struct fixture f;
+	struct stopper s = { .stop_at = 3 };
+	struct mpmcring_record rec = { 0 }, peeked = { 0 };
+	int i;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
+	for (i = 0; i < 10; i++)
+		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
+	CHECK_EQ(t, mpmcring_consume(f.c, 64, stop_cb, &s), -ECANCELED);
+	for (i = 3; i < 10; i++) {
+		CHECK_EQ(t, mpmcring_peek(f.c, &peeked), 0);
+		CHECK_EQ(t, rec_seq(&peeked), i);
+		CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
+		CHECK_EQ(t, rec_seq(&rec), i);
+		CHECK_EQ(t, rec.pos, peeked.pos);
+		CHECK(t, rec.data == peeked.data, "peek and read differ");
+	}
+	CHECK_EQ(t, mpmcring_peek(f.c, &peeked), -EAGAIN);
+	CHECK_EQ(t, mpmcring_commit(f.c), 0);
+	/* Nothing pending: the head again. */
+	CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, 10), 0);
+	CHECK_EQ(t, mpmcring_peek(f.c, &peeked), 0);
+	CHECK_EQ(t, rec_seq(&peeked), 10);
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
+	CHECK_EQ(t, rec.pos, peeked.pos);
+	fx_fini(&f);
+}
+
 struct reenter {
 	struct mpmcring_consumer *c;
 	int calls, seen[8];
@@ -1385,6 +1420,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_consume_positive_return_is_not_a_stop),
 	TAP_TEST(t_commit_after_stopped_consume),
 	TAP_TEST(t_free_after_stopped_consume_abandons),
+	TAP_TEST(t_peek_after_stopped_consume),
 	TAP_TEST(t_calls_from_callback_refused),
 	TAP_TEST(t_commit_sees_reclaim_pass),
 	TAP_TEST(t_held_claim_keeps_first_start),

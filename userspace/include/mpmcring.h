@@ -230,9 +230,10 @@ typedef int (*mpmcring_record_fn)(void *ctx, const struct mpmcring_record *rec);
 int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_record_fn fn,
 		     void *ctx);
 
-/* Looks at the next record without claiming it. In overwrite mode or once
- * another consumer claims it, its bytes may change: copy, then check with
- * mpmcring_read() which record you really got. */
+/* Looks at the next record without claiming it: first the records a
+ * stopped mpmcring_consume() left undelivered, as mpmcring_read(). In
+ * overwrite mode or once another consumer claims it, its bytes may change:
+ * copy, then check with mpmcring_read() which record you really got. */
 int mpmcring_peek(struct mpmcring_consumer *c, struct mpmcring_record *rec);
 /*
  * Monitors read without consuming (read-only handles too): a cursor of the

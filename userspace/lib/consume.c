@@ -647,7 +647,16 @@ int mpmcring_peek(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 	uint64_t steps = v->stamp_mask + 1, h;
 	struct mpr_rec mr;
 	struct mpr_pos s;
+	__u64 cur = c->pend_cur;
 
+	/*
+	 * What a stopped mpmcring_consume() left undelivered is this
+	 * consumer's next record (mpmcring_read() delivers it first), and the
+	 * shared head is already past it: looking only there, peek would say
+	 * -EAGAIN over records only this consumer can read.
+	 */
+	if (c->pending && mpr_lib_next(c, &cur, c->pend_end, rec))
+		return 0;
 	mpr_positions(v, &s);
 	if (!mpr_head_sane(v, &s))
 		return mpr_lib_error(
