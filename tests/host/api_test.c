@@ -715,8 +715,9 @@ static void t_poller_consume_sees_rings_gone(struct tap *t)
 }
 
 /*
- * A destroyed ring hangs up without EPOLLIN while it holds less than its
- * watermark, however many records that is. A pass cut short by the cap on
+ * A destroyed ring of an older module hangs up without EPOLLIN while it
+ * holds less than its watermark, however many records that is (current
+ * ones set EPOLLIN on a dead ring holding any record). A pass cut short by the cap on
  * records per ring must not take it out of the set: every record still
  * comes, and only then -EPIPE. The cap is lowered so that a few records
  * stand for more than 65536.
@@ -764,6 +765,69 @@ static void t_poller_hangup_below_watermark_drains(struct tap *t)
 	hostring_destroy(&h);
 }
 
+/*
+ * A pass that gave up after -EBUSY (records there, the claims kept coming
+ * back empty-handed) did not find the ring drained: a destroyed ring stays
+ * in the set, and leaves only after a pass that found nothing. Consume
+ * returns -EBUSY here for a run of discarded records longer than a claim's
+ * retries walk; the poller's own retries are lowered to none so that one
+ * such run is enough.
+ */
+static void t_poller_hangup_busy_stays(struct tap *t)
+{
+	unsigned int saved = mpr_lib_poll_busy_tries;
+	struct seen s = { 0 };
+	struct hostring h;
+	struct mpmcring *r;
+	struct mpmcring_poller *p;
+	int fds[2], i, n = 0, calls, records = 0, discards = 0;
+	uint64_t pos;
+
+	CHECK(t, !ring(&h, 8U << 20), "init");
+	CHECK_EQ(t, pipe(fds), 0);
+	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	p = mpmcring_poller_new(&MPMCRING_OPTS(mpmcring_poller_opts, .batch = 4));
+	CHECK(t, r && p, "ring and poller");
+	if (!r || !p)
+		return;
+	CHECK_EQ(t, mpmcring_poller_add(p, r, seen_fn, &s, NULL), 0);
+	r->fd = fds[0]; /* as in t_poller_all_rings_gone; mpmcring_close() closes it */
+	CHECK_EQ(t,
+		 epoll_ctl(mpmcring_poller_epoll_fd(p), EPOLL_CTL_ADD, fds[0],
+			   &(struct epoll_event){ .events = EPOLLIN, .data.u32 = 0 }),
+		 0);
+	/* More discarded records than one consume walks past (256 x 1024). */
+	for (i = 0; i < 300000; i++) {
+		if (hostring_reserve(&h, 0, 1, MPMCRING_PRIO_CRITICAL, &pos))
+			break;
+		hostring_discard(&h, 0, pos);
+		discards++;
+	}
+	CHECK_EQ(t, discards, 300000);
+	for (i = 0; i < 5; i++)
+		CHECK_EQ(t, put(&h, 16, MPMCRING_PRIO_CRITICAL, 7), 0);
+	close(fds[1]); /* EPOLLHUP: destroyed */
+	mpr_lib_poll_busy_tries = 0;
+	/* The first pass gets -EBUSY: nothing consumed, not drained. */
+	CHECK_EQ(t, mpmcring_poller_poll(p, 0), 0);
+	CHECK_EQ(t, mpmcring_poller_ring_gone(p, 0), 0);
+	for (calls = 0; calls < 20; calls++) {
+		n = mpmcring_poller_poll(p, 0);
+		if (n < 0)
+			break;
+		records += n;
+	}
+	mpr_lib_poll_busy_tries = saved;
+	CHECK_EQ(t, n, -EPIPE);
+	CHECK_EQ(t, records, 5);
+	CHECK_EQ(t, s.records, 5);
+	CHECK_EQ(t, mpmcring_avail_bytes(r), 0);
+	CHECK_EQ(t, mpmcring_poller_ring_gone(p, 0), 1);
+	mpmcring_poller_free(p);
+	mpmcring_close(r);
+	hostring_destroy(&h);
+}
+
 static const struct tap_test tests[] = {
 	TAP_TEST(t_errno_set),
 	TAP_TEST(t_layout_grows),
@@ -779,6 +843,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_poller_all_rings_gone),
 	TAP_TEST(t_poller_consume_sees_rings_gone),
 	TAP_TEST(t_poller_hangup_below_watermark_drains),
+	TAP_TEST(t_poller_hangup_busy_stays),
 };
 
 int main(void)

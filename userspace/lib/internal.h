@@ -84,6 +84,8 @@ int mpr_lib_check_layout(const struct mpmcring_layout *l);
 extern uint64_t mpr_lib_max_mapping;
 /* Records one ring gives per poller pass (poll.c); tests lower it. */
 extern unsigned int mpr_lib_poll_ring_max;
+/* -EBUSY retries per ring per poller pass (poll.c); tests lower it. */
+extern unsigned int mpr_lib_poll_busy_tries;
 
 /* Releases every record the consumer holds, delivered or not (what
  * mpmcring_commit() refuses after a stopped consume; the consumer's end). */

@@ -17,8 +17,12 @@
  * variable only so that a test can lower it (internal.h).
  */
 unsigned int mpr_lib_poll_ring_max = 1U << 16;
-/* -EBUSY retries per ring per poll: records are there, others take them. */
-#define MPR_POLL_BUSY_TRIES 64
+/*
+ * -EBUSY retries per ring per poll: records are there, others take them. A
+ * variable only so that a test can lower it (internal.h) and reach the
+ * pass that gives up on -EBUSY without a million discarded records.
+ */
+unsigned int mpr_lib_poll_busy_tries = 64;
 
 struct mpr_poll_ring {
 	struct mpmcring *r;
@@ -134,7 +138,7 @@ static int mpr_poll_ring(struct mpmcring_poller *p, struct mpr_poll_ring *pr, lo
 		n = mpmcring_consume(pr->c, p->batch, mpr_poll_fn, pr);
 		if (pr->stop)
 			return pr->stop; /* the record it stopped at was consumed */
-		if (n == -EBUSY && busy++ < MPR_POLL_BUSY_TRIES)
+		if (n == -EBUSY && busy++ < mpr_lib_poll_busy_tries)
 			continue;
 		if (n == -EBUSY)
 			break; /* the others are draining it: next poll */
