@@ -220,9 +220,18 @@ TEST_F_TIMEOUT(bpf, example_accepted_and_delivers, 120)
 TEST_F_TIMEOUT(bpf, misused_reservations_rejected, 120)
 {
 	const char *names[] = {
-		"leak_on_a_path", "write_after_commit",	      "commit_twice",
-		"no_null_check",  "commit_not_a_reservation", "variable_sized_write_past_buffer",
+		"leak_on_a_path",
+		"write_after_commit",
+		"commit_twice",
+		"no_null_check",
+		"commit_not_a_reservation",
+		"variable_sized_write_past_buffer",
 		"read_past_len",
+		"forged_from_stack",
+		"forged_from_map_value",
+		"commit_a_ringbuf_sample",
+		"discard_a_ringbuf_sample",
+		"write_to_null",
 	};
 	struct produce_bpf *good;
 	unsigned int i, j;
@@ -239,7 +248,7 @@ TEST_F_TIMEOUT(bpf, misused_reservations_rejected, 120)
 		struct rejected_bpf *bad = rejected_bpf__open_opts(&o);
 		struct bpf_program *p;
 		char *last, *line, *save;
-		bool leak_said, beyond_said;
+		bool leak_said, beyond_said, forged, forged_said;
 		int err;
 
 		ASSERT_NE(NULL, bad);
@@ -257,6 +266,18 @@ TEST_F_TIMEOUT(bpf, misused_reservations_rejected, 120)
 		unsetenv("BT_QUIET");
 		leak_said = strstr(vlog, "Unreleased reference") != NULL;
 		beyond_said = strstr(vlog, "access beyond struct") != NULL;
+		/*
+		 * A forged handle must be refused for that argument: as
+		 * memory where the struct is no struct of scalars (6.1,
+		 * 6.12), or as NULL where a trusted one goes (6.12).
+		 */
+		forged = !strncmp(names[i], "forged_", 7) || strstr(names[i], "ringbuf_sample") ||
+			 !strcmp(names[i], "write_to_null");
+		forged_said =
+			strstr(vlog, "arg#0 pointer type STRUCT mpmcring_bpf_rsv must point to "
+				     "scalar, or struct with scalar") ||
+			(!strcmp(names[i], "write_to_null") &&
+			 strstr(vlog, "Possibly NULL pointer passed to trusted arg0"));
 		/* The verifier's verdict: its last line but the summary. */
 		last = vlog;
 		for (line = strtok_r(vlog, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
@@ -271,6 +292,9 @@ TEST_F_TIMEOUT(bpf, misused_reservations_rejected, 120)
 		if (!strcmp(names[i], "read_past_len"))
 			EXPECT_TRUE(beyond_said)
 		TH_LOG("read past len refused, but not for reading past the struct");
+		if (forged)
+			EXPECT_TRUE(forged_said)
+		TH_LOG("forged handle refused, but not for the handle");
 		rejected_bpf__destroy(bad);
 	}
 }
