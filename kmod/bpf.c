@@ -115,16 +115,29 @@ struct mpmcring_bpf_pool;
 /**
  * struct mpmcring_bpf_rsv - what a BPF program sees of its reservation
  * @len: payload bytes reserved
+ * @pool: the pool the slot belongs to (a &struct mpmcring_bpf_pool)
  *
  * The verifier types the handle by this struct, and tracing programs may
- * load any field of it without a probe read: so it holds @len and nothing
- * else. The rest of the slot (which ring, which pool, and the bytes the
- * slot staged for whichever program and ring used it last) lies outside
- * it, reached by the kfuncs only (mpmcring_bpf_slot_of()), and no layout
- * of ours becomes ABI through CO-RE.
+ * load any field of it without a probe read: so it holds @len, and of the
+ * rest of the slot (which ring, and the bytes the slot staged for
+ * whichever program and ring used it last) nothing, reached by the kfuncs
+ * only (mpmcring_bpf_slot_of()), and no layout of ours becomes ABI
+ * through CO-RE.
+ *
+ * @pool is here because it is a pointer: this struct must not be one of
+ * scalars only. For such a struct the verifier (6.1
+ * btf_check_func_arg_match(), 6.12 get_kfunc_ptr_arg_type()) takes any
+ * memory of its size that the program owns as the kfuncs' handle (stack,
+ * a map value, a ringbuf sample, on 6.1 even NULL), and the kfuncs would
+ * container_of() into it and write through it. With a pointer member it
+ * takes only a PTR_TO_BTF_ID of this type, which programs get only from
+ * mpmcring_bpf_reserve(), referenced. Not a flexible array, which would
+ * let programs read past @len again; and void, so a program loading it
+ * gets a number, not a pointer into the pool it could read slots through.
  */
 struct mpmcring_bpf_rsv {
 	u32 len;
+	void *pool;
 };
 
 /**
@@ -132,15 +145,13 @@ struct mpmcring_bpf_rsv {
  * @rsv: the part the program sees; the handle points here
  * @ring_id: the ring the record goes to, looked up again at commit
  * @prio: its class
- * @pool: the pool the slot belongs to
- * @index: its bit in @pool->used
+ * @index: its bit in the pool's used word
  * @data: the record, staged
  */
 struct mpmcring_bpf_slot {
 	struct mpmcring_bpf_rsv rsv;
 	u32 ring_id;
 	u32 prio;
-	struct mpmcring_bpf_pool *pool;
 	unsigned int index;
 	u8 data[MPMCRING_BPF_MAX_RESERVE];
 };
@@ -315,9 +326,11 @@ static struct mpmcring_bpf_slot *mpmcring_bpf_get_handle(void)
 
 static void mpmcring_bpf_put_handle(struct mpmcring_bpf_slot *h)
 {
+	struct mpmcring_bpf_pool *pool = h->rsv.pool;
+
 	h->rsv.len = 0;
 	/* [B2] release: pairs with [B1] in mpmcring_bpf_get_handle(). */
-	clear_bit_unlock(h->index, &h->pool->used);
+	clear_bit_unlock(h->index, &pool->used);
 }
 
 /* kfuncs: global and kept, so that BTF names them (internal.h declares them). */
@@ -547,7 +560,7 @@ static int mpmcring_bpf_alloc_pools(void)
 		}
 		per_cpu(mpmcring_bpf_pools, cpu) = pool;
 		for (i = 0; i < MPMCRING_BPF_POOL; i++) {
-			pool->slot[i].pool = pool;
+			pool->slot[i].rsv.pool = pool;
 			pool->slot[i].index = i;
 		}
 	}
