@@ -88,11 +88,18 @@
  * How many of them each context may hold: a context takes slots 0 to its
  * limit - 1, so what lies above a context's limit is kept for the
  * contexts that interrupt it. Contexts nest task -> softirq -> hardirq ->
- * NMI on a CPU, each at most one deep (softirqs do not nest on a CPU,
- * handlers run with interrupts off, NMIs do not nest), and only task
- * context can hold a buffer without bound (sleepable programs sleep there;
- * any program can be preempted there on preempt=full and PREEMPT_RT, where
- * threaded interrupt handlers run as tasks too). Task context: 12, room
+ * NMI on a CPU, mostly one deep each: softirqs do not nest on a CPU (on
+ * PREEMPT_RT, as of 6.12, the per-CPU softirq lock serializes them),
+ * handlers run with interrupts off, NMIs do not nest. But in_nmi() is
+ * also true in the NMI-like exceptions (int3, #DB, #MC), which may come
+ * inside an NMI, and kprobe programs can run in int3: such a program
+ * shares the NMI's slot, and if it is taken, its reservation is refused
+ * and counted (no_buffer). Bits are taken and given back atomically, so
+ * nesting deeper than planned can only refuse, never hand a slot out
+ * twice. Only task context can hold a buffer without bound (sleepable
+ * programs sleep there; any program can be preempted there on
+ * preempt=full and PREEMPT_RT, where threaded interrupt handlers run as
+ * tasks too). Task context: 12, room
  * for a dozen sleeping or preempted programs on one CPU. Softirq: 2 more,
  * because there the most tracing runs (network, timers, block) and on
  * PREEMPT_RT it runs in a thread a task may preempt. Hardirq and NMI: 1
