@@ -184,8 +184,10 @@ static bool mpmcring_bpf_ready;
 
 /*
  * Why a call was refused where no ring counts it: before a ring was found,
- * or for a reason of the module's, not the ring's. New reasons go at the
- * end: readers of bpf_refused parse it by position.
+ * or for a reason of the module's, not the ring's. bpf_refused prints
+ * them as name=value words, and readers take them by name (mpmcring stat,
+ * userspace/tools/bpf_refused.c), so a reason may be added anywhere;
+ * a name, once printed, keeps its meaning.
  */
 enum mpmcring_bpf_refusal {
 	MPMCRING_BPF_NO_RING,		/* no ring has the id (stale or wrong) */
@@ -212,7 +214,9 @@ static const char *const mpmcring_bpf_refusal_names[MPMCRING_BPF_NR_REFUSALS] = 
 static DEFINE_PER_CPU(unsigned long, mpmcring_bpf_refused[MPMCRING_BPF_NR_REFUSALS]);
 
 /*
- * The id of the last call refused as no_ring (0: none; ids start at 1).
+ * The id of the last call refused as no_ring (0 before any; but 0 is
+ * also the id of a program whose loader never set it, so readers take it
+ * as an id once no_ring is not 0).
  * With several loaders on a machine, it tells the operator whose id is
  * stale: ids are never reused, so it matches one loader's configuration.
  * A plain store, safe from any context; racing stores leave one of them.
@@ -233,7 +237,8 @@ static void mpmcring_bpf_refuse_id(u32 ring_id)
 
 /*
  * "no_ring=N bad_flags=N ... bad_write=N last_no_ring_id=ID": the counts
- * summed over CPUs, then the id of the last no_ring refusal.
+ * summed over CPUs, then the id of the last no_ring refusal (meaningful
+ * only while no_ring is not 0: an id of 0 is a program's unset id).
  */
 static int mpmcring_bpf_refused_get(char *buf, const struct kernel_param *kp)
 {

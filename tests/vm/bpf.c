@@ -27,6 +27,7 @@
 #include "mpmcring.h"
 #include "vmtest.h"
 #include "bpf_test.h"
+#include "bpf_refused.h"
 #include "produce.skel.h"
 #include "rejected.skel.h"
 #include "exec.skel.h"
@@ -101,20 +102,22 @@ struct refused {
 	unsigned int last_no_ring_id;
 };
 
+/* Read by name (mpmcring stat's reader); every reason and the id must be there. */
 static int bpf_refused(struct refused *r)
 {
-	FILE *f = fopen("/sys/module/mpmcring/parameters/bpf_refused", "r");
-	int n = -1;
+	struct bpf_refused b;
 
-	if (f) {
-		n = fscanf(f,
-			   "no_ring=%llu bad_flags=%llu zero_len=%llu null_data=%llu "
-			   "ring_gone=%llu no_buffer=%llu bad_write=%llu last_no_ring_id=%u",
-			   &r->no_ring, &r->bad_flags, &r->zero_len, &r->null_data, &r->ring_gone,
-			   &r->no_buffer, &r->bad_write, &r->last_no_ring_id);
-		fclose(f);
-	}
-	return n == 8 ? 0 : -1;
+	if (bpf_refused_read(&b) || b.have != (1U << BPF_REFUSED_NR) - 1 || !b.have_last_id)
+		return -1;
+	r->no_ring = b.count[BPF_REFUSED_NO_RING];
+	r->bad_flags = b.count[BPF_REFUSED_BAD_FLAGS];
+	r->zero_len = b.count[BPF_REFUSED_ZERO_LEN];
+	r->null_data = b.count[BPF_REFUSED_NULL_DATA];
+	r->ring_gone = b.count[BPF_REFUSED_RING_GONE];
+	r->no_buffer = b.count[BPF_REFUSED_NO_BUFFER];
+	r->bad_write = b.count[BPF_REFUSED_BAD_WRITE];
+	r->last_no_ring_id = b.last_no_ring_id;
+	return 0;
 }
 
 FIXTURE(bpf)
