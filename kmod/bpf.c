@@ -168,6 +168,12 @@ struct mpmcring_bpf_pool {
 	struct mpmcring_bpf_slot slot[MPMCRING_BPF_POOL];
 };
 
+/*
+ * A pointer, so the verifier takes only reserve's handles as one (see
+ * struct mpmcring_bpf_rsv); void, so programs cannot walk into the pool.
+ */
+static_assert(__builtin_types_compatible_p(typeof_member(struct mpmcring_bpf_rsv, pool),
+					   void *));
 /* The length check at reserve is all that keeps a program inside @data. */
 static_assert(sizeof_field(struct mpmcring_bpf_slot, data) ==
 	      MPMCRING_BPF_MAX_RESERVE);
