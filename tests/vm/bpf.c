@@ -288,7 +288,8 @@ TEST_F_TIMEOUT(bpf, misused_reservations_rejected, 120)
 			    strncmp(line, "verification time", 17))
 				last = line;
 		EXPECT_NE(0, err) TH_LOG("the verifier accepted %s", names[i]);
-		fprintf(stderr, "# %s: refused (%d): %s\n", names[i], err, last);
+		fprintf(stderr, "# %s: %s (%d): %s\n", names[i], err ? "refused" : "ACCEPTED", err,
+			last);
 		if (!strcmp(names[i], "leak_on_a_path"))
 			EXPECT_TRUE(leak_said)
 		TH_LOG("leak refused, but not for the leak");
