@@ -88,11 +88,18 @@
  * How many of them each context may hold: a context takes slots 0 to its
  * limit - 1, so what lies above a context's limit is kept for the
  * contexts that interrupt it. Contexts nest task -> softirq -> hardirq ->
- * NMI on a CPU, each at most one deep (softirqs do not nest on a CPU,
- * handlers run with interrupts off, NMIs do not nest), and only task
- * context can hold a buffer without bound (sleepable programs sleep there;
- * any program can be preempted there on preempt=full and PREEMPT_RT, where
- * threaded interrupt handlers run as tasks too). Task context: 12, room
+ * NMI on a CPU, mostly one deep each: softirqs do not nest on a CPU (on
+ * PREEMPT_RT, as of 6.12, the per-CPU softirq lock serializes them),
+ * handlers run with interrupts off, NMIs do not nest. But in_nmi() is
+ * also true in the NMI-like exceptions (int3, #DB, #MC), which may come
+ * inside an NMI, and kprobe programs can run in int3: such a program
+ * shares the NMI's slot, and if it is taken, its reservation is refused
+ * and counted (no_buffer). Bits are taken and given back atomically, so
+ * nesting deeper than planned can only refuse, never hand a slot out
+ * twice. Only task context can hold a buffer without bound (sleepable
+ * programs sleep there; any program can be preempted there on
+ * preempt=full and PREEMPT_RT, where threaded interrupt handlers run as
+ * tasks too). Task context: 12, room
  * for a dozen sleeping or preempted programs on one CPU. Softirq: 2 more,
  * because there the most tracing runs (network, timers, block) and on
  * PREEMPT_RT it runs in a thread a task may preempt. Hardirq and NMI: 1
@@ -115,16 +122,29 @@ struct mpmcring_bpf_pool;
 /**
  * struct mpmcring_bpf_rsv - what a BPF program sees of its reservation
  * @len: payload bytes reserved
+ * @pool: the pool the slot belongs to (a &struct mpmcring_bpf_pool)
  *
  * The verifier types the handle by this struct, and tracing programs may
- * load any field of it without a probe read: so it holds @len and nothing
- * else. The rest of the slot (which ring, which pool, and the bytes the
- * slot staged for whichever program and ring used it last) lies outside
- * it, reached by the kfuncs only (mpmcring_bpf_slot_of()), and no layout
- * of ours becomes ABI through CO-RE.
+ * load any field of it without a probe read: so it holds @len, and of the
+ * rest of the slot (which ring, and the bytes the slot staged for
+ * whichever program and ring used it last) nothing, reached by the kfuncs
+ * only (mpmcring_bpf_slot_of()), and no layout of ours becomes ABI
+ * through CO-RE.
+ *
+ * @pool is here because it is a pointer: this struct must not be one of
+ * scalars only. For such a struct the verifier (6.1
+ * btf_check_func_arg_match(), 6.12 get_kfunc_ptr_arg_type()) takes any
+ * memory of its size that the program owns as the kfuncs' handle (stack,
+ * a map value, a ringbuf sample, on 6.1 even NULL), and the kfuncs would
+ * container_of() into it and write through it. With a pointer member it
+ * takes only a PTR_TO_BTF_ID of this type, which programs get only from
+ * mpmcring_bpf_reserve(), referenced. Not a flexible array, which would
+ * let programs read past @len again; and void, so a program loading it
+ * gets a number, not a pointer into the pool it could read slots through.
  */
 struct mpmcring_bpf_rsv {
 	u32 len;
+	void *pool;
 };
 
 /**
@@ -132,15 +152,13 @@ struct mpmcring_bpf_rsv {
  * @rsv: the part the program sees; the handle points here
  * @ring_id: the ring the record goes to, looked up again at commit
  * @prio: its class
- * @pool: the pool the slot belongs to
- * @index: its bit in @pool->used
+ * @index: its bit in the pool's used word
  * @data: the record, staged
  */
 struct mpmcring_bpf_slot {
 	struct mpmcring_bpf_rsv rsv;
 	u32 ring_id;
 	u32 prio;
-	struct mpmcring_bpf_pool *pool;
 	unsigned int index;
 	u8 data[MPMCRING_BPF_MAX_RESERVE];
 };
@@ -150,6 +168,12 @@ struct mpmcring_bpf_pool {
 	struct mpmcring_bpf_slot slot[MPMCRING_BPF_POOL];
 };
 
+/*
+ * A pointer, so the verifier takes only reserve's handles as one (see
+ * struct mpmcring_bpf_rsv); void, so programs cannot walk into the pool.
+ */
+static_assert(__builtin_types_compatible_p(typeof_member(struct mpmcring_bpf_rsv, pool),
+					   void *));
 /* The length check at reserve is all that keeps a program inside @data. */
 static_assert(sizeof_field(struct mpmcring_bpf_slot, data) ==
 	      MPMCRING_BPF_MAX_RESERVE);
@@ -166,8 +190,10 @@ static bool mpmcring_bpf_ready;
 
 /*
  * Why a call was refused where no ring counts it: before a ring was found,
- * or for a reason of the module's, not the ring's. New reasons go at the
- * end: readers of bpf_refused parse it by position.
+ * or for a reason of the module's, not the ring's. bpf_refused prints
+ * them as name=value words, and readers take them by name (mpmcring stat,
+ * userspace/tools/bpf_refused.c), so a reason may be added anywhere;
+ * a name, once printed, keeps its meaning.
  */
 enum mpmcring_bpf_refusal {
 	MPMCRING_BPF_NO_RING,		/* no ring has the id (stale or wrong) */
@@ -194,7 +220,9 @@ static const char *const mpmcring_bpf_refusal_names[MPMCRING_BPF_NR_REFUSALS] = 
 static DEFINE_PER_CPU(unsigned long, mpmcring_bpf_refused[MPMCRING_BPF_NR_REFUSALS]);
 
 /*
- * The id of the last call refused as no_ring (0: none; ids start at 1).
+ * The id of the last call refused as no_ring (0 before any; but 0 is
+ * also the id of a program whose loader never set it, so readers take it
+ * as an id once no_ring is not 0).
  * With several loaders on a machine, it tells the operator whose id is
  * stale: ids are never reused, so it matches one loader's configuration.
  * A plain store, safe from any context; racing stores leave one of them.
@@ -215,7 +243,8 @@ static void mpmcring_bpf_refuse_id(u32 ring_id)
 
 /*
  * "no_ring=N bad_flags=N ... bad_write=N last_no_ring_id=ID": the counts
- * summed over CPUs, then the id of the last no_ring refusal.
+ * summed over CPUs, then the id of the last no_ring refusal (meaningful
+ * only while no_ring is not 0: an id of 0 is a program's unset id).
  */
 static int mpmcring_bpf_refused_get(char *buf, const struct kernel_param *kp)
 {
@@ -315,9 +344,11 @@ static struct mpmcring_bpf_slot *mpmcring_bpf_get_handle(void)
 
 static void mpmcring_bpf_put_handle(struct mpmcring_bpf_slot *h)
 {
+	struct mpmcring_bpf_pool *pool = h->rsv.pool;
+
 	h->rsv.len = 0;
 	/* [B2] release: pairs with [B1] in mpmcring_bpf_get_handle(). */
-	clear_bit_unlock(h->index, &h->pool->used);
+	clear_bit_unlock(h->index, &pool->used);
 }
 
 /* kfuncs: global and kept, so that BTF names them (internal.h declares them). */
@@ -547,7 +578,7 @@ static int mpmcring_bpf_alloc_pools(void)
 		}
 		per_cpu(mpmcring_bpf_pools, cpu) = pool;
 		for (i = 0; i < MPMCRING_BPF_POOL; i++) {
-			pool->slot[i].pool = pool;
+			pool->slot[i].rsv.pool = pool;
 			pool->slot[i].index = i;
 		}
 	}

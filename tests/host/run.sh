@@ -26,6 +26,7 @@ for san in plain asan tsan; do
 	add "$san/lib_test" "$b/lib_test"
 	add "$san/api_test" "$b/api_test"
 	add "$san/events_test" "$b/events_test"
+	add "$san/bpf_refused_test" "$b/bpf_refused_test"
 	# Producers that retry (full delivery), that drop, in overwrite mode,
 	# with stalls between reserve and commit, with big records.
 	n=200000

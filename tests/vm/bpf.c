@@ -27,6 +27,7 @@
 #include "mpmcring.h"
 #include "vmtest.h"
 #include "bpf_test.h"
+#include "bpf_refused.h"
 #include "produce.skel.h"
 #include "rejected.skel.h"
 #include "exec.skel.h"
@@ -101,20 +102,22 @@ struct refused {
 	unsigned int last_no_ring_id;
 };
 
+/* Read by name (mpmcring stat's reader); every reason and the id must be there. */
 static int bpf_refused(struct refused *r)
 {
-	FILE *f = fopen("/sys/module/mpmcring/parameters/bpf_refused", "r");
-	int n = -1;
+	struct bpf_refused b;
 
-	if (f) {
-		n = fscanf(f,
-			   "no_ring=%llu bad_flags=%llu zero_len=%llu null_data=%llu "
-			   "ring_gone=%llu no_buffer=%llu bad_write=%llu last_no_ring_id=%u",
-			   &r->no_ring, &r->bad_flags, &r->zero_len, &r->null_data, &r->ring_gone,
-			   &r->no_buffer, &r->bad_write, &r->last_no_ring_id);
-		fclose(f);
-	}
-	return n == 8 ? 0 : -1;
+	if (bpf_refused_read(&b) || b.have != (1U << BPF_REFUSED_NR) - 1 || !b.have_last_id)
+		return -1;
+	r->no_ring = b.count[BPF_REFUSED_NO_RING];
+	r->bad_flags = b.count[BPF_REFUSED_BAD_FLAGS];
+	r->zero_len = b.count[BPF_REFUSED_ZERO_LEN];
+	r->null_data = b.count[BPF_REFUSED_NULL_DATA];
+	r->ring_gone = b.count[BPF_REFUSED_RING_GONE];
+	r->no_buffer = b.count[BPF_REFUSED_NO_BUFFER];
+	r->bad_write = b.count[BPF_REFUSED_BAD_WRITE];
+	r->last_no_ring_id = b.last_no_ring_id;
+	return 0;
 }
 
 FIXTURE(bpf)
@@ -220,9 +223,18 @@ TEST_F_TIMEOUT(bpf, example_accepted_and_delivers, 120)
 TEST_F_TIMEOUT(bpf, misused_reservations_rejected, 120)
 {
 	const char *names[] = {
-		"leak_on_a_path", "write_after_commit",	      "commit_twice",
-		"no_null_check",  "commit_not_a_reservation", "variable_sized_write_past_buffer",
+		"leak_on_a_path",
+		"write_after_commit",
+		"commit_twice",
+		"no_null_check",
+		"commit_not_a_reservation",
+		"variable_sized_write_past_buffer",
 		"read_past_len",
+		"forged_from_stack",
+		"forged_from_map_value",
+		"commit_a_ringbuf_sample",
+		"discard_a_ringbuf_sample",
+		"write_to_null",
 	};
 	struct produce_bpf *good;
 	unsigned int i, j;
@@ -239,7 +251,7 @@ TEST_F_TIMEOUT(bpf, misused_reservations_rejected, 120)
 		struct rejected_bpf *bad = rejected_bpf__open_opts(&o);
 		struct bpf_program *p;
 		char *last, *line, *save;
-		bool leak_said, beyond_said;
+		bool leak_said, beyond_said, forged, forged_said;
 		int err;
 
 		ASSERT_NE(NULL, bad);
@@ -257,6 +269,18 @@ TEST_F_TIMEOUT(bpf, misused_reservations_rejected, 120)
 		unsetenv("BT_QUIET");
 		leak_said = strstr(vlog, "Unreleased reference") != NULL;
 		beyond_said = strstr(vlog, "access beyond struct") != NULL;
+		/*
+		 * A forged handle must be refused for that argument: as
+		 * memory where the struct is no struct of scalars (6.1,
+		 * 6.12), or as NULL where a trusted one goes (6.12).
+		 */
+		forged = !strncmp(names[i], "forged_", 7) || strstr(names[i], "ringbuf_sample") ||
+			 !strcmp(names[i], "write_to_null");
+		forged_said =
+			strstr(vlog, "arg#0 pointer type STRUCT mpmcring_bpf_rsv must point to "
+				     "scalar, or struct with scalar") ||
+			(!strcmp(names[i], "write_to_null") &&
+			 strstr(vlog, "Possibly NULL pointer passed to trusted arg0"));
 		/* The verifier's verdict: its last line but the summary. */
 		last = vlog;
 		for (line = strtok_r(vlog, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
@@ -264,13 +288,17 @@ TEST_F_TIMEOUT(bpf, misused_reservations_rejected, 120)
 			    strncmp(line, "verification time", 17))
 				last = line;
 		EXPECT_NE(0, err) TH_LOG("the verifier accepted %s", names[i]);
-		fprintf(stderr, "# %s: refused (%d): %s\n", names[i], err, last);
+		fprintf(stderr, "# %s: %s (%d): %s\n", names[i], err ? "refused" : "ACCEPTED", err,
+			last);
 		if (!strcmp(names[i], "leak_on_a_path"))
 			EXPECT_TRUE(leak_said)
 		TH_LOG("leak refused, but not for the leak");
 		if (!strcmp(names[i], "read_past_len"))
 			EXPECT_TRUE(beyond_said)
 		TH_LOG("read past len refused, but not for reading past the struct");
+		if (forged)
+			EXPECT_TRUE(forged_said)
+		TH_LOG("forged handle refused, but not for the handle");
 		rejected_bpf__destroy(bad);
 	}
 }

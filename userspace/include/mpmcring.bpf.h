@@ -51,7 +51,11 @@
 #define MPMCRING_BPF_NORMAL 1
 #define MPMCRING_BPF_CRITICAL 2
 
-/* A reservation; programs may read len. */
+/*
+ * A reservation; programs may read len. The kernel's struct has more
+ * (a pointer, so that the verifier takes only handles from reserve where
+ * a handle goes): CO-RE finds len wherever it lies.
+ */
 struct mpmcring_bpf_rsv {
 	__u32 len;
 } __attribute__((preserve_access_index));

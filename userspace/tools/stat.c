@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bpf_refused.h"
 #include "cli.h"
 
 static const char stat_usage[] =
@@ -73,31 +74,24 @@ static int stat_read(struct mpmcring *r, struct stat_sample *s)
  * between reserve and commit, no staging buffer free on the CPU, a write
  * outside its reservation), and the last unknown id, so that an operator
  * with several loaders can tell whose id is stale. Module-wide; absent
- * without BPF support. A module before ring_gone has only the first four:
- * the rest read 0 then.
+ * without BPF support. Read by name (bpf_refused.c): a reason the module
+ * does not report (an older module) is left out, not shown as 0, and one
+ * this tool does not know (a newer module) is skipped.
  */
-#define STAT_BPF_REFUSED "/sys/module/mpmcring/parameters/bpf_refused"
-struct stat_bpf_refused {
-	unsigned long long no_ring, bad_flags, zero_len, null_data;
-	unsigned long long ring_gone, no_buffer, bad_write;
-	unsigned int last_no_ring_id; /* 0: none refused */
-};
-
-static bool stat_bpf_refused(struct stat_bpf_refused *b)
+static void stat_bpf_refused_text(FILE *f)
 {
-	FILE *f = fopen(STAT_BPF_REFUSED, "r");
-	int n = 0;
+	struct bpf_refused b;
 
-	if (!f)
-		return false;
-	memset(b, 0, sizeof(*b));
-	n = fscanf(f,
-		   "no_ring=%llu bad_flags=%llu zero_len=%llu null_data=%llu ring_gone=%llu "
-		   "no_buffer=%llu bad_write=%llu last_no_ring_id=%u",
-		   &b->no_ring, &b->bad_flags, &b->zero_len, &b->null_data, &b->ring_gone,
-		   &b->no_buffer, &b->bad_write, &b->last_no_ring_id);
-	fclose(f);
-	return n == 4 || n == 8;
+	if (!bpf_refused_read(&b))
+		bpf_refused_text(f, &b);
+}
+
+static void stat_bpf_refused_json(FILE *f)
+{
+	struct bpf_refused b;
+
+	if (!bpf_refused_read(&b))
+		bpf_refused_json(f, &b);
 }
 
 /* Counter increase per second between two samples. */
@@ -155,7 +149,6 @@ static void stat_text(FILE *f, const char *path, const struct mpmcring_layout *l
 		      const struct stat_sample *s, const struct stat_sample *prev)
 {
 	const struct mpmcring_stats *st = &s->st;
-	struct stat_bpf_refused b;
 	char h[32];
 	int i, j;
 
@@ -197,11 +190,7 @@ static void stat_text(FILE *f, const char *path, const struct mpmcring_layout *l
 	fprintf(f, "read faults   %llu records read(2) could not copy out\n",
 		(unsigned long long)st->read_faults);
 	fprintf(f, "head repairs  %llu\n", (unsigned long long)st->head_repairs);
-	if (stat_bpf_refused(&b))
-		fprintf(f,
-			"BPF refused   %llu unknown ring id (last: %u), %llu bad flags, %llu empty, %llu NULL data, %llu ring destroyed before commit, %llu no staging buffer, %llu bad writes (all rings: module-wide)\n",
-			b.no_ring, b.last_no_ring_id, b.bad_flags, b.zero_len, b.null_data,
-			b.ring_gone, b.no_buffer, b.bad_write);
+	stat_bpf_refused_text(f);
 	stat_consumers_text(f, s);
 	if (prev) {
 		const struct mpmcring_stats *p = &prev->st;
@@ -248,7 +237,6 @@ static void stat_json(FILE *f, const char *path, const struct mpmcring_layout *l
 {
 	const struct mpmcring_stats *st = &s->st;
 	char name[sizeof(l->name) + 1] = { 0 };
-	struct stat_bpf_refused b;
 	int i;
 
 	memcpy(name, l->name, sizeof(l->name));
@@ -291,13 +279,7 @@ static void stat_json(FILE *f, const char *path, const struct mpmcring_layout *l
 	fprintf(f, ",\"revoked\":{\"claims\":%llu,\"records\":%llu}",
 		(unsigned long long)st->revoked_claims, (unsigned long long)st->revoked_records);
 	fprintf(f, ",\"read_faults\":%llu", (unsigned long long)st->read_faults);
-	if (stat_bpf_refused(&b))
-		fprintf(f,
-			",\"bpf_refused\":{\"no_ring\":%llu,\"bad_flags\":%llu,\"zero_len\":%llu,"
-			"\"null_data\":%llu,\"ring_gone\":%llu,\"no_buffer\":%llu,\"bad_write\":%llu,"
-			"\"last_no_ring_id\":%u}",
-			b.no_ring, b.bad_flags, b.zero_len, b.null_data, b.ring_gone, b.no_buffer,
-			b.bad_write, b.last_no_ring_id);
+	stat_bpf_refused_json(f);
 	fputs(",\"consumer_list\":[", f);
 	for (i = 0; i < s->ncons; i++) {
 		const struct mpmcring_consumer_info *c = &s->cons[i];

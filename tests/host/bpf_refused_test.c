@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mpmcring stat's reading of the module's bpf_refused line (review 13c
+ * SF2): by name, so that a module with a reason more, in any place, or
+ * fewer, still shows every count it has, and none it lacks as 0.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bpf_refused.h"
+#include "tap.h"
+
+#define ALL ((1U << BPF_REFUSED_NR) - 1)
+
+/* What bpf_refused_text() or _json() print for @b, in a static buffer. */
+static const char *shown(const struct bpf_refused *b, int json)
+{
+	static char out[1024];
+	FILE *f = fmemopen(out, sizeof(out), "w");
+
+	if (!f)
+		abort();
+	if (json)
+		bpf_refused_json(f, b);
+	else
+		bpf_refused_text(f, b);
+	fclose(f);
+	return out;
+}
+
+/* The line the module prints today. */
+static void t_current_line(struct tap *t)
+{
+	struct bpf_refused b;
+	int i;
+
+	CHECK_EQ(t, 0,
+		 bpf_refused_parse("no_ring=1 bad_flags=2 zero_len=3 null_data=4 ring_gone=5 "
+				   "no_buffer=6 bad_write=7 last_no_ring_id=42\n",
+				   &b));
+	CHECK_EQ(t, ALL, b.have);
+	for (i = 0; i < BPF_REFUSED_NR; i++)
+		CHECK_EQ(t, i + 1, b.count[i]);
+	CHECK(t, b.have_last_id, "no last id");
+	CHECK_EQ(t, 42, b.last_no_ring_id);
+	CHECK(t, strstr(shown(&b, 0), "1 unknown ring id (last: 42), 2 bad flags") != NULL, "%s",
+	      shown(&b, 0));
+	CHECK(t, strstr(shown(&b, 0), "7 bad writes (all rings") != NULL, "%s", shown(&b, 0));
+	CHECK(t,
+	      !strcmp(shown(&b, 1),
+		      ",\"bpf_refused\":{\"no_ring\":1,\"bad_flags\":2,\"zero_len\":3,"
+		      "\"null_data\":4,\"ring_gone\":5,\"no_buffer\":6,\"bad_write\":7,"
+		      "\"last_no_ring_id\":42}"),
+	      "%s", shown(&b, 1));
+}
+
+/*
+ * A newer module: a reason added after bad_write, before the id (where
+ * the old fscanf() stopped and dropped the whole line), and one first.
+ */
+static void t_newer_module(struct tap *t)
+{
+	struct bpf_refused b;
+
+	CHECK_EQ(t, 0,
+		 bpf_refused_parse("first_new=9 no_ring=1 bad_flags=2 zero_len=3 null_data=4 "
+				   "ring_gone=5 no_buffer=6 bad_write=7 next_new=8 "
+				   "last_no_ring_id=42\n",
+				   &b));
+	CHECK_EQ(t, ALL, b.have);
+	CHECK_EQ(t, 7, b.count[BPF_REFUSED_BAD_WRITE]);
+	CHECK_EQ(t, 1, b.count[BPF_REFUSED_NO_RING]);
+	CHECK_EQ(t, 42, b.last_no_ring_id);
+	CHECK(t, strstr(shown(&b, 0), "next_new") == NULL, "%s", shown(&b, 0));
+}
+
+/* An older module (the first four reasons): the rest left out, not 0. */
+static void t_older_module(struct tap *t)
+{
+	struct bpf_refused b;
+
+	CHECK_EQ(t, 0, bpf_refused_parse("no_ring=0 bad_flags=2 zero_len=3 null_data=4\n", &b));
+	CHECK_EQ(t, 0xf, b.have);
+	CHECK(t, !b.have_last_id, "a last id from nowhere");
+	CHECK(t, strstr(shown(&b, 0), "ring destroyed") == NULL, "%s", shown(&b, 0));
+	CHECK(t, strstr(shown(&b, 0), "staging") == NULL, "%s", shown(&b, 0));
+	CHECK(t, strstr(shown(&b, 0), "last") == NULL, "%s", shown(&b, 0));
+	CHECK(t,
+	      !strcmp(shown(&b, 1),
+		      ",\"bpf_refused\":{\"no_ring\":0,\"bad_flags\":2,\"zero_len\":3,"
+		      "\"null_data\":4}"),
+	      "%s", shown(&b, 1));
+}
+
+/*
+ * "none" only when nothing was refused for its id: an id of 0 is what a
+ * program whose loader never set its id passes, and must show as 0.
+ */
+static void t_last_id_zero_is_an_id(struct tap *t)
+{
+	struct bpf_refused b;
+
+	CHECK_EQ(t, 0, bpf_refused_parse("no_ring=3 last_no_ring_id=0", &b));
+	CHECK(t, strstr(shown(&b, 0), "3 unknown ring id (last: 0)") != NULL, "%s", shown(&b, 0));
+	CHECK(t, strstr(shown(&b, 1), "\"last_no_ring_id\":0}") != NULL, "%s", shown(&b, 1));
+	CHECK_EQ(t, 0, bpf_refused_parse("no_ring=0 last_no_ring_id=0", &b));
+	CHECK(t, strstr(shown(&b, 0), "0 unknown ring id (last: none)") != NULL, "%s",
+	      shown(&b, 0));
+	CHECK(t, strstr(shown(&b, 1), "\"last_no_ring_id\":null}") != NULL, "%s", shown(&b, 1));
+}
+
+/* Words that are no name=decimal are skipped, alone. */
+static void t_malformed_words(struct tap *t)
+{
+	struct bpf_refused b;
+
+	CHECK_EQ(t, 0,
+		 bpf_refused_parse(
+			 "no_ring=abc bad_flags=-1 zero_len= null_data=18446744073709551616 "
+			 "ring_gone=5 no_buffer =6 bad_write=7x =8 "
+			 "last_no_ring_id=4294967296",
+			 &b));
+	CHECK_EQ(t, 1U << BPF_REFUSED_RING_GONE, b.have);
+	CHECK_EQ(t, 5, b.count[BPF_REFUSED_RING_GONE]);
+	CHECK(t, !b.have_last_id, "id out of range taken");
+	CHECK_EQ(t, -ENODATA, bpf_refused_parse("foo=1 bar\n", &b));
+	CHECK_EQ(t, -ENODATA, bpf_refused_parse("", &b));
+}
+
+int main(void)
+{
+	static const struct tap_test tests[] = {
+		TAP_TEST(t_current_line),    TAP_TEST(t_newer_module),
+		TAP_TEST(t_older_module),    TAP_TEST(t_last_id_zero_is_an_id),
+		TAP_TEST(t_malformed_words),
+	};
+
+	return tap_run(tests, sizeof(tests) / sizeof(tests[0]));
+}

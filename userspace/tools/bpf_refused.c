@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Reading the module's bpf_refused parameter by name (bpf_refused.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bpf_refused.h"
+
+const char *const bpf_refused_names[BPF_REFUSED_NR] = {
+	[BPF_REFUSED_NO_RING] = "no_ring",     [BPF_REFUSED_BAD_FLAGS] = "bad_flags",
+	[BPF_REFUSED_ZERO_LEN] = "zero_len",   [BPF_REFUSED_NULL_DATA] = "null_data",
+	[BPF_REFUSED_RING_GONE] = "ring_gone", [BPF_REFUSED_NO_BUFFER] = "no_buffer",
+	[BPF_REFUSED_BAD_WRITE] = "bad_write",
+};
+
+/* A decimal number filling [s, end), no sign, no overflow: 0 or -1. */
+static int bpf_refused_number(const char *s, const char *end, unsigned long long *v)
+{
+	char *stop;
+
+	if (s == end || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*v = strtoull(s, &stop, 10);
+	return errno || stop != end ? -1 : 0;
+}
+
+int bpf_refused_parse(const char *line, struct bpf_refused *b)
+{
+	const char *w = line, *end, *eq;
+	unsigned long long v;
+	bool known = false;
+	size_t n;
+	int i;
+
+	memset(b, 0, sizeof(*b));
+	for (;;) {
+		w += strspn(w, " \t\n");
+		if (!*w)
+			break;
+		end = w + strcspn(w, " \t\n");
+		eq = memchr(w, '=', end - w);
+		if (eq && !bpf_refused_number(eq + 1, end, &v)) {
+			n = eq - w;
+			for (i = 0; i < BPF_REFUSED_NR; i++) {
+				if (strlen(bpf_refused_names[i]) == n &&
+				    !memcmp(w, bpf_refused_names[i], n)) {
+					b->count[i] = v;
+					b->have |= 1U << i;
+					known = true;
+				}
+			}
+			if (n == strlen("last_no_ring_id") && !memcmp(w, "last_no_ring_id", n) &&
+			    v <= 0xffffffffULL) {
+				b->last_no_ring_id = (unsigned int)v;
+				b->have_last_id = true;
+				known = true;
+			}
+		}
+		w = end;
+	}
+	return known ? 0 : -ENODATA;
+}
+
+int bpf_refused_read(struct bpf_refused *b)
+{
+	char line[4096]; /* a sysfs read is a page at most */
+	FILE *f = fopen(BPF_REFUSED_PATH, "r");
+	int err = 0;
+
+	if (!f)
+		return -errno;
+	if (!fgets(line, sizeof(line), f))
+		err = ferror(f) ? -EIO : -ENODATA;
+	fclose(f);
+	return err ? err : bpf_refused_parse(line, b);
+}
+
+static const char *const bpf_refused_text_of[BPF_REFUSED_NR] = {
+	[BPF_REFUSED_NO_RING] = "unknown ring id",
+	[BPF_REFUSED_BAD_FLAGS] = "bad flags",
+	[BPF_REFUSED_ZERO_LEN] = "empty",
+	[BPF_REFUSED_NULL_DATA] = "NULL data",
+	[BPF_REFUSED_RING_GONE] = "ring destroyed before commit",
+	[BPF_REFUSED_NO_BUFFER] = "no staging buffer",
+	[BPF_REFUSED_BAD_WRITE] = "bad writes",
+};
+
+/* The last unknown id means something only once one was refused. */
+static bool bpf_refused_last_id(const struct bpf_refused *b)
+{
+	return b->have_last_id && (b->have & 1U << BPF_REFUSED_NO_RING) &&
+	       b->count[BPF_REFUSED_NO_RING];
+}
+
+void bpf_refused_text(FILE *f, const struct bpf_refused *b)
+{
+	const char *sep = "";
+	int i;
+
+	fputs("BPF refused   ", f);
+	for (i = 0; i < BPF_REFUSED_NR; i++) {
+		if (!(b->have & 1U << i))
+			continue;
+		fprintf(f, "%s%llu %s", sep, b->count[i], bpf_refused_text_of[i]);
+		sep = ", ";
+		if (i != BPF_REFUSED_NO_RING || !b->have_last_id)
+			continue;
+		if (bpf_refused_last_id(b))
+			fprintf(f, " (last: %u)", b->last_no_ring_id);
+		else
+			fputs(" (last: none)", f);
+	}
+	fputs(" (all rings: module-wide)\n", f);
+}
+
+void bpf_refused_json(FILE *f, const struct bpf_refused *b)
+{
+	const char *sep = "";
+	int i;
+
+	fputs(",\"bpf_refused\":{", f);
+	for (i = 0; i < BPF_REFUSED_NR; i++) {
+		if (!(b->have & 1U << i))
+			continue;
+		fprintf(f, "%s\"%s\":%llu", sep, bpf_refused_names[i], b->count[i]);
+		sep = ",";
+	}
+	if (bpf_refused_last_id(b))
+		fprintf(f, "%s\"last_no_ring_id\":%u", sep, b->last_no_ring_id);
+	else if (b->have_last_id)
+		fprintf(f, "%s\"last_no_ring_id\":null", sep);
+	fputc('}', f);
+}
