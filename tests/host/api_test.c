@@ -6,6 +6,7 @@
  * multi-ring poller.
  */
 #include <errno.h>
+#include <setjmp.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -1001,6 +1002,52 @@ static void t_poller_error_does_not_starve(struct tap *t)
 	}
 }
 
+/*
+ * A callback that leaves consume by longjmp (review-18c S3-S3): the
+ * consumer is then usable only by mpmcring_consumer_free(), and its
+ * refusals say so rather than only "called from inside the callback".
+ */
+static jmp_buf jump_out;
+
+static int jump_fn(void *ctx, const struct mpmcring_record *rec)
+{
+	(void)ctx;
+	(void)rec;
+	longjmp(jump_out, 1);
+}
+
+static void t_consume_longjmp_refusal_says_so(struct tap *t)
+{
+	struct mpmcring_record rec;
+	struct hostring h;
+	struct mpmcring *r;
+	struct mpmcring_consumer *c;
+	volatile int jumped = 0;
+	int n;
+
+	CHECK(t, !ring(&h, 4096), "init");
+	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	c = r ? mpmcring_consumer_new(r) : NULL;
+	CHECK(t, c, "consumer: %s", mpmcring_errmsg());
+	if (!c)
+		return;
+	CHECK_EQ(t, put(&h, 16, MPMCRING_PRIO_NORMAL, 1), 0);
+	if (!setjmp(jump_out))
+		mpmcring_consume(c, 10, jump_fn, NULL);
+	else
+		jumped = 1;
+	CHECK_EQ(t, jumped, 1);
+	n = mpmcring_read(c, &rec);
+	CHECK_EQ(t, n, -EINVAL);
+	CHECK(t,
+	      strstr(mpmcring_errmsg(), "longjmp") &&
+		      strstr(mpmcring_errmsg(), "mpmcring_consumer_free()"),
+	      "message: %s", mpmcring_errmsg());
+	mpmcring_consumer_free(c); /* the way out: ASan sees no leak */
+	mpmcring_close(r);
+	hostring_destroy(&h);
+}
+
 static const struct tap_test tests[] = {
 	TAP_TEST(t_errno_set),
 	TAP_TEST(t_layout_grows),
@@ -1019,6 +1066,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_poller_hangup_busy_stays),
 	TAP_TEST(t_poller_add_from_callback),
 	TAP_TEST(t_poller_error_does_not_starve),
+	TAP_TEST(t_consume_longjmp_refusal_says_so),
 };
 
 int main(void)
