@@ -6,6 +6,7 @@
  * multi-ring poller.
  */
 #include <errno.h>
+#include <setjmp.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -828,6 +829,225 @@ static void t_poller_hangup_busy_stays(struct tap *t)
 	hostring_destroy(&h);
 }
 
+/*
+ * A control ring whose records announce rings, and a callback that adds
+ * them to its own poller (review-18c S3-S2): enough adds to grow the
+ * poller's arrays under the running pass, once from the memory-ring pass
+ * and once from an epoll event. The added rings are consumed afterwards,
+ * and poll, consume and the consumer's own calls from the callback are
+ * refused.
+ */
+struct adder {
+	struct mpmcring_poller *p;
+	struct mpmcring *rings[6];
+	struct seen s[6];
+	unsigned int added;
+	int add_err, poll_err, consume_err;
+};
+
+static int adder_fn(void *ctx, const struct mpmcring_record *rec)
+{
+	struct adder *a = ctx;
+	unsigned int k = a->added;
+	int idx;
+
+	(void)rec;
+	a->poll_err = mpmcring_poller_poll(a->p, 0);
+	a->consume_err = mpmcring_poller_consume(a->p);
+	if (k >= 6)
+		return -E2BIG;
+	idx = mpmcring_poller_add(a->p, a->rings[k], seen_fn, &a->s[k], NULL);
+	if (idx < 0) {
+		a->add_err = idx;
+		return idx;
+	}
+	a->added++;
+	return 0;
+}
+
+static void poller_add_from_callback(struct tap *t, bool by_event)
+{
+	struct adder a = { 0 };
+	struct hostring ctl, h[6];
+	struct mpmcring *r;
+	int fds[2] = { -1, -1 }, i, j, n, total = 0;
+
+	CHECK(t, !ring(&ctl, 8192), "init");
+	r = mpmcring__open_memory(ctl.cons, ctl.ro, &ctl.layout);
+	a.p = mpmcring_poller_new(NULL);
+	CHECK(t, r && a.p, "ring and poller");
+	if (!r || !a.p)
+		return;
+	for (i = 0; i < 6; i++) {
+		CHECK(t, !ring(&h[i], 4096), "init");
+		a.rings[i] = mpmcring__open_memory(h[i].cons, h[i].ro, &h[i].layout);
+		CHECK(t, a.rings[i], "ring %d", i);
+		for (j = 0; j < 3; j++)
+			CHECK_EQ(t, put(&h[i], 16, MPMCRING_PRIO_NORMAL, (unsigned char)(i + j)),
+				 0);
+	}
+	CHECK_EQ(t, mpmcring_poller_add(a.p, r, adder_fn, &a, NULL), 0);
+	if (by_event) {
+		/* A readable pipe stands for the device file (as below). */
+		CHECK_EQ(t, pipe(fds), 0);
+		CHECK_EQ(t, write(fds[1], "x", 1), 1);
+		r->fd = fds[0];
+		CHECK_EQ(t,
+			 epoll_ctl(mpmcring_poller_epoll_fd(a.p), EPOLL_CTL_ADD, fds[0],
+				   &(struct epoll_event){ .events = EPOLLIN, .data.u32 = 0 }),
+			 0);
+	}
+	for (i = 0; i < 6; i++)
+		CHECK_EQ(t, put(&ctl, 16, MPMCRING_PRIO_CRITICAL, (unsigned char)i), 0);
+	for (i = 0; i < 4; i++) {
+		n = by_event ? mpmcring_poller_poll(a.p, 0) : mpmcring_poller_consume(a.p);
+		CHECK(t, n >= 0, "pass %d: %d %s", i, n, mpmcring_errmsg());
+		if (n > 0)
+			total += n;
+	}
+	CHECK_EQ(t, a.added, 6);
+	CHECK_EQ(t, a.add_err, 0);
+	CHECK_EQ(t, a.poll_err, -EINVAL);
+	CHECK_EQ(t, a.consume_err, -EINVAL);
+	CHECK_EQ(t, total, 6 + 6 * 3);
+	for (i = 0; i < 6; i++) {
+		CHECK_EQ(t, a.s[i].records, 3);
+		CHECK_EQ(t, a.s[i].bad, 0);
+		CHECK_EQ(t, a.s[i].fill[2], (unsigned char)(i + 2));
+		CHECK(t, mpmcring_poller_consumer(a.p, (unsigned int)i + 1), "consumer %d", i + 1);
+	}
+	/* The refusals left the poller usable: a new record reaches ring 3. */
+	CHECK_EQ(t, put(&h[3], 16, MPMCRING_PRIO_NORMAL, 0x55), 0);
+	n = mpmcring_poller_consume(a.p);
+	CHECK_EQ(t, n, 1);
+	CHECK_EQ(t, a.s[3].records, 4);
+	CHECK_EQ(t, a.s[3].fill[3], 0x55);
+	mpmcring_poller_free(a.p);
+	mpmcring_close(r); /* closes fds[0] */
+	if (fds[1] >= 0)
+		close(fds[1]);
+	for (i = 0; i < 6; i++) {
+		mpmcring_close(a.rings[i]);
+		hostring_destroy(&h[i]);
+	}
+	hostring_destroy(&ctl);
+}
+
+static void t_poller_add_from_callback(struct tap *t)
+{
+	poller_add_from_callback(t, false);
+	poller_add_from_callback(t, true);
+}
+
+/*
+ * A ring whose consume keeps failing (here -EINVAL: the program took a
+ * record from the poller's consumer with mpmcring_read()) must not starve
+ * the others (review-18d D-S9): every ring is consumed, then the first
+ * error comes back with its own message.
+ */
+static void t_poller_error_does_not_starve(struct tap *t)
+{
+	struct seen s[2] = { { 0 } };
+	struct hostring h[2];
+	struct mpmcring *r[2] = { 0 };
+	struct mpmcring_record rec;
+	struct mpmcring_poller *p;
+	int i, j, n;
+
+	p = mpmcring_poller_new(&MPMCRING_OPTS(mpmcring_poller_opts, .batch = 4));
+	CHECK(t, p, "poller: %s", mpmcring_errmsg());
+	if (!p)
+		return;
+	for (i = 0; i < 2; i++) {
+		CHECK(t, !ring(&h[i], 4096), "init");
+		r[i] = mpmcring__open_memory(h[i].cons, h[i].ro, &h[i].layout);
+		CHECK_EQ(t, mpmcring_poller_add(p, r[i], seen_fn, &s[i], NULL), i);
+		for (j = 0; j < 10; j++)
+			CHECK_EQ(t, put(&h[i], 16, MPMCRING_PRIO_NORMAL, (unsigned char)j), 0);
+	}
+	CHECK_EQ(t, mpmcring_read(mpmcring_poller_consumer(p, 0), &rec), 0);
+	for (i = 0; i < 3; i++) {
+		errno = 0;
+		n = mpmcring_poller_consume(p);
+		CHECK_EQ(t, n, -EINVAL);
+		CHECK_EQ(t, errno, EINVAL);
+		CHECK(t,
+		      strstr(mpmcring_errmsg(), "ring 0") &&
+			      strstr(mpmcring_errmsg(), "mpmcring_commit() them first"),
+		      "message: %s", mpmcring_errmsg());
+	}
+	CHECK_EQ(t, s[0].records, 0);
+	CHECK_EQ(t, s[1].records, 10);
+	CHECK_EQ(t, s[1].bad, 0);
+	n = mpmcring_poller_poll(p, 0);
+	CHECK_EQ(t, n, -EINVAL);
+	/* A later callback's stop does not hide the earlier ring's error. */
+	for (j = 0; j < 2; j++)
+		CHECK_EQ(t, put(&h[1], 16, MPMCRING_PRIO_NORMAL, 0x77), 0);
+	s[1].stop_after = 11;
+	n = mpmcring_poller_consume(p);
+	CHECK_EQ(t, n, -EINVAL);
+	CHECK(t, strstr(mpmcring_errmsg(), "ring 0"), "message: %s", mpmcring_errmsg());
+	CHECK_EQ(t, s[1].records, 11);
+	/* Once the program commits, the ring is consumed again. */
+	CHECK_EQ(t, mpmcring_commit(mpmcring_poller_consumer(p, 0)), 0);
+	n = mpmcring_poller_consume(p);
+	CHECK_EQ(t, n, 10);
+	CHECK_EQ(t, s[0].records, 9);
+	CHECK_EQ(t, s[1].records, 12);
+	mpmcring_poller_free(p);
+	for (i = 0; i < 2; i++) {
+		mpmcring_close(r[i]);
+		hostring_destroy(&h[i]);
+	}
+}
+
+/*
+ * A callback that leaves consume by longjmp (review-18c S3-S3): the
+ * consumer is then usable only by mpmcring_consumer_free(), and its
+ * refusals say so rather than only "called from inside the callback".
+ */
+static jmp_buf jump_out;
+
+static int jump_fn(void *ctx, const struct mpmcring_record *rec)
+{
+	(void)ctx;
+	(void)rec;
+	longjmp(jump_out, 1);
+}
+
+static void t_consume_longjmp_refusal_says_so(struct tap *t)
+{
+	struct mpmcring_record rec;
+	struct hostring h;
+	struct mpmcring *r;
+	struct mpmcring_consumer *c;
+	volatile int jumped = 0;
+	int n;
+
+	CHECK(t, !ring(&h, 4096), "init");
+	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	c = r ? mpmcring_consumer_new(r) : NULL;
+	CHECK(t, c, "consumer: %s", mpmcring_errmsg());
+	if (!c)
+		return;
+	CHECK_EQ(t, put(&h, 16, MPMCRING_PRIO_NORMAL, 1), 0);
+	if (!setjmp(jump_out))
+		mpmcring_consume(c, 10, jump_fn, NULL);
+	else
+		jumped = 1;
+	CHECK_EQ(t, jumped, 1);
+	n = mpmcring_read(c, &rec);
+	CHECK_EQ(t, n, -EINVAL);
+	CHECK(t,
+	      strstr(mpmcring_errmsg(), "longjmp") &&
+		      strstr(mpmcring_errmsg(), "mpmcring_consumer_free()"),
+	      "message: %s", mpmcring_errmsg());
+	mpmcring_consumer_free(c); /* the way out: ASan sees no leak */
+	mpmcring_close(r);
+	hostring_destroy(&h);
+}
+
 static const struct tap_test tests[] = {
 	TAP_TEST(t_errno_set),
 	TAP_TEST(t_layout_grows),
@@ -844,6 +1064,9 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_poller_consume_sees_rings_gone),
 	TAP_TEST(t_poller_hangup_below_watermark_drains),
 	TAP_TEST(t_poller_hangup_busy_stays),
+	TAP_TEST(t_poller_add_from_callback),
+	TAP_TEST(t_poller_error_does_not_starve),
+	TAP_TEST(t_consume_longjmp_refusal_says_so),
 };
 
 int main(void)

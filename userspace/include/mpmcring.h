@@ -217,8 +217,12 @@ int mpmcring_validate(struct mpmcring_consumer *c);
  * stopped; errno is -value and mpmcring_errmsg() says the callback returned
  * it. fn's 0 and positive values go on. fn must not call mpmcring_read(),
  * mpmcring_read_batch(), mpmcring_commit() or mpmcring_consume() on c: they
- * would take or release records under consume (-EINVAL). Returns the number of
- * records consumed (0 when none was ready), or -ESTALE when the commit
+ * would take or release records under consume (-EINVAL); nor
+ * mpmcring_consumer_free() on c (it would free what consume runs on). fn
+ * must return: leaving it by longjmp (or an exception through the
+ * library's frames) leaves the consumer usable only by
+ * mpmcring_consumer_free(); its other calls return -EINVAL. Returns the
+ * number of records consumed (0 when none was ready), or -ESTALE when the commit
  * found the claim revoked (what fn saw must be thrown away). With
  * MPMCRING_CONSUMER_LOST_RECORDS, losses not yet reported come first as
  * one MPMCRING_REC_LOST record (not counted in the return value).
@@ -296,7 +300,12 @@ const char *mpmcring_version_string(void);
  * fn (mpmcring_consume() rules: a negative return stops there, that record
  * consumed, and is what the poll returns, as it is: it may equal -EPIPE, so
  * tell the end by mpmcring_poller_ring_gone()). Rings stay the caller's:
- * close them after the poller is freed.
+ * close them after the poller is freed. fn may call mpmcring_poller_add()
+ * on its own poller (the ring is consumed from then on, in this pass or
+ * the next); mpmcring_poller_poll() and mpmcring_poller_consume() on it
+ * return -EINVAL there, and fn must not call mpmcring_poller_free() on it
+ * or mpmcring_consumer_free() on a consumer of it. fn must return: after a
+ * longjmp out of it only mpmcring_poller_free() is left.
  */
 struct mpmcring_poller;
 struct mpmcring_poller_opts {
@@ -311,13 +320,19 @@ int mpmcring_poller_add(struct mpmcring_poller *p, struct mpmcring *r, mpmcring_
 /* Waits up to timeout_ms (< 0: forever) for records, then consumes what is
  * ready in every ring; returns the records consumed (0: timeout). A ring
  * destroyed and drained is dropped from the set; once all are, -EPIPE (as
- * mpmcring_wait(): stop, no record will ever come). */
+ * mpmcring_wait(): stop, no record will ever come). A ring whose consume
+ * fails does not stop the others: every ready ring is consumed, then the
+ * first error comes back (errno, and mpmcring_errmsg() names the ring),
+ * also when a later callback stops the pass. The
+ * ring stays in the set, so the error comes back at each call until the
+ * program mends it (or frees the poller). */
 int mpmcring_poller_poll(struct mpmcring_poller *p, int timeout_ms);
 /* Consumes what is ready in every ring, without waiting; returns the
  * records consumed. When none was ready it looks (epoll, zero timeout) for
  * rings destroyed and drained, drops them from the set, and once all are,
  * returns -EPIPE: a program that waits on mpmcring_poller_epoll_fd() in its
- * own loop and never calls mpmcring_poller_poll() sees the end too. */
+ * own loop and never calls mpmcring_poller_poll() sees the end too. A
+ * ring's error: as mpmcring_poller_poll(). */
 int mpmcring_poller_consume(struct mpmcring_poller *p);
 /* The epoll descriptor: readable when a ring may have records (or was
  * destroyed: the next mpmcring_poller_consume() drops it). */

@@ -23,7 +23,9 @@
 /* What read, read_batch, commit and consume say when fn calls them. */
 #define MPR_MSG_IN_CONSUME(call)                                                             \
 	call ": called from inside mpmcring_consume()'s callback on the consumer it feeds: " \
-	     "return from the callback (a negative value stops consume) and call it then"
+	     "return from the callback (a negative value stops consume) and call it then; "  \
+	     "or a callback left consume by longjmp, which the consumer does not survive: "  \
+	     "only mpmcring_consumer_free() is left"
 
 /*
  * Takes unreported losses, only when the consumer asks: one that never

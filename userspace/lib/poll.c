@@ -5,6 +5,7 @@
  * over plain memory (no descriptor) are consumed on every call instead.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -34,13 +35,45 @@ struct mpr_poll_ring {
 	bool gone;    /* destroyed and drained: out of the epoll set */
 };
 
+/*
+ * rings holds pointers, so that a ring's entry never moves: a callback may
+ * add rings to its own poller while the pass that called it holds the
+ * entry of the ring it feeds (review-18c S3-S2). events grows only before
+ * epoll_wait, never while the pass walks it.
+ */
 struct mpmcring_poller {
 	int epfd;
 	unsigned int batch;
-	unsigned int n, cap;
-	struct mpr_poll_ring *rings;
-	struct epoll_event *events; /* cap of them */
+	unsigned int n, cap; /* rings */
+	unsigned int ev_cap; /* events */
+	bool in_poll;	     /* a poll or consume runs: its callbacks may not poll */
+	struct mpr_poll_ring **rings;
+	struct epoll_event *events;
 };
+
+/*
+ * One pass over the rings: what it consumed, and the first consume error
+ * with its message, kept because the rings after it are still consumed
+ * and their calls may set the thread's message again (review-18d D-S9).
+ */
+struct mpr_poll_pass {
+	long total;
+	int err;
+	char msg[256];
+};
+
+static void mpr_poll_failed(struct mpr_poll_pass *ps, int err, unsigned int idx)
+{
+	if (ps->err)
+		return;
+	ps->err = err;
+	snprintf(ps->msg, sizeof(ps->msg), "poller ring %u: %s", idx, mpmcring_errmsg());
+}
+
+#define MPR_MSG_IN_POLL(call)                                                               \
+	call ": called from inside a callback of this poller (or after a callback left it " \
+	     "by longjmp, which the poller does not survive): return from the callback "    \
+	     "first; mpmcring_poller_add() may be called there"
 
 struct mpmcring_poller *mpmcring_poller_new(const struct mpmcring_poller_opts *opts)
 {
@@ -77,23 +110,23 @@ int mpmcring_poller_add(struct mpmcring_poller *p, struct mpmcring *r, mpmcring_
 		return mpr_lib_error(EINVAL, "mpmcring_poller_add: a ring and a function, please");
 	if (p->n == p->cap) {
 		unsigned int cap = p->cap ? 2 * p->cap : 4;
-		struct mpr_poll_ring *rings = realloc(p->rings, cap * sizeof(*rings));
-		struct epoll_event *ev;
+		struct mpr_poll_ring **rings = realloc(p->rings, cap * sizeof(*rings));
 
 		if (!rings)
 			return mpr_lib_error(ENOMEM, "out of memory");
 		p->rings = rings;
-		ev = realloc(p->events, cap * sizeof(*ev));
-		if (!ev)
-			return mpr_lib_error(ENOMEM, "out of memory");
-		p->events = ev;
 		p->cap = cap;
 	}
-	pr = &p->rings[p->n];
-	memset(pr, 0, sizeof(*pr));
+	pr = calloc(1, sizeof(*pr));
+	if (!pr)
+		return mpr_lib_error(ENOMEM, "out of memory");
 	pr->c = mpmcring_consumer_new_opts(r, opts);
-	if (!pr->c)
-		return -errno;
+	if (!pr->c) {
+		int err = errno;
+
+		free(pr);
+		return -err;
+	}
 	pr->r = r;
 	pr->fn = fn;
 	pr->ctx = ctx;
@@ -104,10 +137,12 @@ int mpmcring_poller_add(struct mpmcring_poller *p, struct mpmcring *r, mpmcring_
 			int err = errno;
 
 			mpmcring_consumer_free(pr->c);
+			free(pr);
 			return mpr_lib_error(err, "adding the ring to the poller's epoll set: %s",
 					     strerror(err));
 		}
 	}
+	p->rings[p->n] = pr;
 	return (int)p->n++;
 }
 
@@ -123,12 +158,15 @@ static int mpr_poll_fn(void *ctx, const struct mpmcring_record *rec)
 }
 
 /*
- * Consumes what ring pr has now: 0, or fn's negative value, or an error.
- * pr->drained says whether it stopped because the ring had nothing left
- * for this consumer; the cap and lost -EBUSY races leave records behind.
+ * Consumes what ring idx has now: 0, or fn's negative value (which ends
+ * the pass). A consume error goes into the pass and the pass goes on: one
+ * ring that keeps failing must not starve the others. pr->drained says
+ * whether it stopped because the ring had nothing left for this consumer;
+ * the cap and lost -EBUSY races leave records behind.
  */
-static int mpr_poll_ring(struct mpmcring_poller *p, struct mpr_poll_ring *pr, long *total)
+static int mpr_poll_ring(struct mpmcring_poller *p, unsigned int idx, struct mpr_poll_pass *ps)
 {
+	struct mpr_poll_ring *pr = p->rings[idx];
 	unsigned int done = 0, busy = 0;
 	int n;
 
@@ -136,20 +174,27 @@ static int mpr_poll_ring(struct mpmcring_poller *p, struct mpr_poll_ring *pr, lo
 	while (done < mpr_lib_poll_ring_max) {
 		pr->stop = 0;
 		n = mpmcring_consume(pr->c, p->batch, mpr_poll_fn, pr);
+		/*
+		 * The record it stopped at was consumed. An earlier ring's
+		 * error (-ESTALE: what its fn saw must be thrown away) wins:
+		 * fn knows that it stopped, the program not that one failed.
+		 */
 		if (pr->stop)
-			return pr->stop; /* the record it stopped at was consumed */
+			return ps->err ? mpr_lib_error(-ps->err, "%s", ps->msg) : pr->stop;
 		if (n == -EBUSY && busy++ < mpr_lib_poll_busy_tries)
 			continue;
 		if (n == -EBUSY)
 			break; /* the others are draining it: next poll */
-		if (n < 0)
-			return n;
+		if (n < 0) {
+			mpr_poll_failed(ps, n, idx);
+			break;
+		}
 		if (n == 0) {
 			pr->drained = true;
 			break;
 		}
 		done += (unsigned int)n;
-		*total += n;
+		ps->total += n;
 	}
 	return 0;
 }
@@ -160,7 +205,7 @@ static bool mpr_poll_all_gone(const struct mpmcring_poller *p)
 	unsigned int i;
 
 	for (i = 0; i < p->n; i++)
-		if (!p->rings[i].gone)
+		if (!p->rings[i]->gone)
 			return false;
 	return p->n > 0;
 }
@@ -171,7 +216,7 @@ static bool mpr_poll_watching(const struct mpmcring_poller *p)
 	unsigned int i;
 
 	for (i = 0; i < p->n; i++)
-		if (p->rings[i].r->fd >= 0 && !p->rings[i].gone)
+		if (p->rings[i]->r->fd >= 0 && !p->rings[i]->gone)
 			return true;
 	return false;
 }
@@ -181,8 +226,12 @@ static bool mpr_poll_watching(const struct mpmcring_poller *p)
  * destroyed and drained (as mpmcring_wait() says for one ring). An epoll
  * wait on the empty set would sleep forever.
  */
-static int mpr_poll_result(const struct mpmcring_poller *p, long total)
+static int mpr_poll_result(const struct mpmcring_poller *p, const struct mpr_poll_pass *ps)
 {
+	long total = ps->total;
+
+	if (ps->err)
+		return mpr_lib_error(-ps->err, "%s", ps->msg);
 	if (total)
 		return total > INT32_MAX ? INT32_MAX : (int)total;
 	if (mpr_poll_all_gone(p))
@@ -205,14 +254,15 @@ static int mpr_poll_result(const struct mpmcring_poller *p, long total)
  * keeps the ring: EPOLLHUP is level-triggered, so the next call drains the
  * rest.
  */
-static int mpr_poll_event(struct mpmcring_poller *p, const struct epoll_event *ev, long *total)
+static int mpr_poll_event(struct mpmcring_poller *p, const struct epoll_event *ev,
+			  struct mpr_poll_pass *ps)
 {
-	struct mpr_poll_ring *pr = &p->rings[ev->data.u32];
+	struct mpr_poll_ring *pr = p->rings[ev->data.u32];
 	int err;
 
 	if (pr->gone)
 		return 0;
-	err = mpr_poll_ring(p, pr, total);
+	err = mpr_poll_ring(p, ev->data.u32, ps);
 	if (err)
 		return err;
 	if ((ev->events & EPOLLHUP) && pr->drained) {
@@ -222,32 +272,56 @@ static int mpr_poll_event(struct mpmcring_poller *p, const struct epoll_event *e
 	return 0;
 }
 
+/*
+ * Room for an event per ring, grown here, where no callback runs (the pass
+ * below walks the array). Short of memory, a smaller array still works:
+ * epoll gives the rest of the ready rings to the next call.
+ */
+static int mpr_poll_events_room(struct mpmcring_poller *p)
+{
+	struct epoll_event *ev;
+
+	if (p->ev_cap >= p->n)
+		return 0;
+	ev = realloc(p->events, p->cap * sizeof(*ev));
+	if (ev) {
+		p->events = ev;
+		p->ev_cap = p->cap;
+	}
+	return p->ev_cap ? 0 : mpr_lib_error(ENOMEM, "out of memory");
+}
+
 /* Waits up to timeout_ms, then consumes the rings epoll reports. */
-static int mpr_poll_wait(struct mpmcring_poller *p, int timeout_ms, long *total)
+static int mpr_poll_wait(struct mpmcring_poller *p, int timeout_ms, struct mpr_poll_pass *ps)
 {
 	int i, n, err;
 
-	n = epoll_wait(p->epfd, p->events, (int)p->cap, timeout_ms < 0 ? -1 : timeout_ms);
+	err = mpr_poll_events_room(p);
+	if (err)
+		return ps->err ? 0 : err; /* the pass's first error comes back */
+	n = epoll_wait(p->epfd, p->events, (int)p->ev_cap, timeout_ms < 0 ? -1 : timeout_ms);
+	if (n < 0 && ps->err)
+		return 0; /* the pass's first error comes back */
 	if (n < 0)
 		return mpr_lib_error(errno, "epoll_wait: %s", strerror(errno));
 	for (i = 0; i < n; i++) {
-		err = mpr_poll_event(p, &p->events[i], total);
+		err = mpr_poll_event(p, &p->events[i], ps);
 		if (err)
 			return err;
 	}
 	return 0;
 }
 
-int mpmcring_poller_consume(struct mpmcring_poller *p)
+static int mpr_poller_consume(struct mpmcring_poller *p, struct mpr_poll_pass *ps)
 {
-	long total = 0;
 	unsigned int i;
 	int err;
 
+	/* p->n each time: a callback may add rings, consumed in this pass too. */
 	for (i = 0; i < p->n; i++) {
-		if (p->rings[i].gone)
+		if (p->rings[i]->gone)
 			continue;
-		err = mpr_poll_ring(p, &p->rings[i], &total);
+		err = mpr_poll_ring(p, i, ps);
 		if (err)
 			return err;
 	}
@@ -255,38 +329,65 @@ int mpmcring_poller_consume(struct mpmcring_poller *p)
 	 * Nothing ready: look for hangups without sleeping. A program in its
 	 * own epoll loop calls only this, never mpmcring_poller_poll(), and
 	 * only the epoll set tells a destroyed ring from an idle one. One
-	 * system call, only when idle.
+	 * system call, only when idle. Also after a ring's error: a failing
+	 * ring must not keep the destroyed ones in the set.
 	 */
-	if (!total && mpr_poll_watching(p)) {
-		err = mpr_poll_wait(p, 0, &total);
+	if (!ps->total && mpr_poll_watching(p)) {
+		err = mpr_poll_wait(p, 0, ps);
 		if (err)
 			return err;
 	}
-	return mpr_poll_result(p, total);
+	return mpr_poll_result(p, ps);
 }
 
-int mpmcring_poller_poll(struct mpmcring_poller *p, int timeout_ms)
+int mpmcring_poller_consume(struct mpmcring_poller *p)
 {
-	long total = 0;
+	struct mpr_poll_pass ps = { 0 };
+	int ret;
+
+	if (p->in_poll)
+		return mpr_lib_fail(EINVAL, MPR_MSG_IN_POLL("mpmcring_poller_consume"));
+	p->in_poll = true;
+	ret = mpr_poller_consume(p, &ps);
+	p->in_poll = false;
+	return ret;
+}
+
+static int mpr_poller_poll(struct mpmcring_poller *p, int timeout_ms, struct mpr_poll_pass *ps)
+{
 	unsigned int i;
 	int err;
 
 	for (i = 0; i < p->n; i++) {
 		/* Plain-memory rings cannot wake anyone: look each time. */
-		if (p->rings[i].r->fd >= 0 || p->rings[i].gone)
+		if (p->rings[i]->r->fd >= 0 || p->rings[i]->gone)
 			continue;
-		err = mpr_poll_ring(p, &p->rings[i], &total);
+		err = mpr_poll_ring(p, i, ps);
 		if (err)
 			return err;
 	}
-	if (!p->cap)
+	if (!p->n)
 		return 0;
-	if (!total && mpr_poll_all_gone(p))
-		return mpr_poll_result(p, 0); /* nothing left in the epoll set */
-	err = mpr_poll_wait(p, total ? 0 : timeout_ms, &total);
+	if (!ps->total && !ps->err && mpr_poll_all_gone(p))
+		return mpr_poll_result(p, ps); /* nothing left in the epoll set */
+	/* No sleep when the pass has something to say already. */
+	err = mpr_poll_wait(p, ps->total || ps->err ? 0 : timeout_ms, ps);
 	if (err)
 		return err;
-	return mpr_poll_result(p, total);
+	return mpr_poll_result(p, ps);
+}
+
+int mpmcring_poller_poll(struct mpmcring_poller *p, int timeout_ms)
+{
+	struct mpr_poll_pass ps = { 0 };
+	int ret;
+
+	if (p->in_poll)
+		return mpr_lib_fail(EINVAL, MPR_MSG_IN_POLL("mpmcring_poller_poll"));
+	p->in_poll = true;
+	ret = mpr_poller_poll(p, timeout_ms, &ps);
+	p->in_poll = false;
+	return ret;
 }
 
 int mpmcring_poller_epoll_fd(const struct mpmcring_poller *p)
@@ -300,14 +401,14 @@ struct mpmcring_consumer *mpmcring_poller_consumer(struct mpmcring_poller *p, un
 		mpr_lib_error(EINVAL, "the poller has no ring %u", idx);
 		return NULL;
 	}
-	return p->rings[idx].c;
+	return p->rings[idx]->c;
 }
 
 int mpmcring_poller_ring_gone(const struct mpmcring_poller *p, unsigned int idx)
 {
 	if (idx >= p->n)
 		return mpr_lib_error(EINVAL, "the poller has no ring %u", idx);
-	return p->rings[idx].gone;
+	return p->rings[idx]->gone;
 }
 
 void mpmcring_poller_free(struct mpmcring_poller *p)
@@ -316,8 +417,10 @@ void mpmcring_poller_free(struct mpmcring_poller *p)
 
 	if (!p)
 		return;
-	for (i = 0; i < p->n; i++)
-		mpmcring_consumer_free(p->rings[i].c);
+	for (i = 0; i < p->n; i++) {
+		mpmcring_consumer_free(p->rings[i]->c);
+		free(p->rings[i]);
+	}
 	close(p->epfd);
 	free(p->rings);
 	free(p->events);
