@@ -76,7 +76,7 @@ func (r *Ring) writeOn(ctx context.Context, f *os.File, p []byte) (int, error) {
 	}
 	// A Close that ended this file's wait before the line above: its past
 	// deadline was just overwritten.
-	if r.isClosed() {
+	if r.closing.Load() {
 		return 0, r.closedError()
 	}
 	var cancelled atomic.Bool
@@ -123,7 +123,7 @@ func (r *Ring) writeOn(ctx context.Context, f *os.File, p []byte) (int, error) {
 	case err == nil:
 		return n, nil
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		if r.isClosed() {
+		if r.closing.Load() {
 			return 0, r.closedError()
 		}
 		if cancelled.Load() || ctx.Err() != nil {
@@ -137,17 +137,13 @@ func (r *Ring) writeOn(ctx context.Context, f *os.File, p []byte) (int, error) {
 	}
 }
 
-func (r *Ring) isClosed() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.closed
-}
-
-// takeWriter gives a writer file that no other call uses.
+// takeWriter gives a writer file that no other call uses. It takes wmu,
+// never mu; the open's fdMu.RLock cannot queue behind Close's fdMu.Lock:
+// Close sets closing first, and takes fdMu only after wmu (closeWriters).
 func (r *Ring) takeWriter() (*os.File, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	if r.closing.Load() {
 		return nil, r.closedError()
 	}
 	if r.rdonly {
@@ -177,19 +173,22 @@ func (r *Ring) takeWriter() (*os.File, error) {
 
 // putWriter gives the file back for reuse, or closes it after Close.
 func (r *Ring) putWriter(f *os.File) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
 	delete(r.writersBusy, f)
-	if r.closed {
+	if r.closing.Load() {
 		f.Close()
 		return
 	}
 	r.writers = append(r.writers, f)
 }
 
-// closeWriters (Close, under mu) closes the idle writers and ends the
-// waits of the busy ones: each closes its own file when it returns.
+// closeWriters (Close, after it set closing) closes the idle writers and
+// ends the waits of the busy ones: each closes its own file when it
+// returns. A call that set its deadline after this sees closing.
 func (r *Ring) closeWriters() {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
 	for _, f := range r.writers {
 		f.Close()
 	}
@@ -199,9 +198,12 @@ func (r *Ring) closeWriters() {
 	}
 }
 
-// setWritersPrio (SetWritePriority, under mu) gives every writer file the
-// ring's class.
-func (r *Ring) setWritersPrio() error {
+// setWritersPrio (SetWritePriority, after the ring's file took prio)
+// gives every writer file, and those opened later, the class.
+func (r *Ring) setWritersPrio(prio uint32) error {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	r.writePrio, r.prioSet = prio, true
 	for _, f := range r.writers {
 		if err := setFilePrio(f, r.writePrio); err != nil {
 			return errorf(errnoOf(err), "%s: setting a writer's class to %d: %v", r.path, r.writePrio, err)
