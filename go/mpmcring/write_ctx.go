@@ -154,8 +154,16 @@ func (r *Ring) takeWriter() (*os.File, error) {
 		f, r.writers = r.writers[k-1], r.writers[:k-1]
 	} else {
 		var err error
-		if f, err = r.reopenFlags(os.O_WRONLY, "to write to it"); err != nil {
+		// O_NONBLOCK ourselves: a file the poller refused stays as
+		// opened, and must not block a thread in write(2).
+		if f, err = r.reopenFlags(os.O_WRONLY|syscall.O_NONBLOCK, "to write to it"); err != nil {
 			return nil, err
+		}
+		// Deadlines work only on files the poller took: without them
+		// neither ctx nor Close could end a wait.
+		if err := f.SetWriteDeadline(time.Time{}); err != nil {
+			f.Close()
+			return nil, errorf(syscall.EIO, "%s: the runtime's poller cannot wait on the device: %v (at fs.epoll.max_user_watches?)", r.path, err)
 		}
 		if r.prioSet {
 			if err := setFilePrio(f, r.writePrio); err != nil {

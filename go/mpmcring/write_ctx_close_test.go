@@ -9,6 +9,8 @@ package mpmcring
 import (
 	"context"
 	"errors"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -99,5 +101,32 @@ func TestParkedWriteContextEndedByPendingClose(t *testing.T) {
 		}
 	case <-time.After(watchdog):
 		t.Fatalf("parked WriteContext not ended by a pending Close after %v", watchdog)
+	}
+}
+
+// A writer file the runtime's poller does not take (epoll_ctl refuses it:
+// here a regular file stands in for the device) is refused with EIO, not
+// used for a write that no deadline could end (review-16c S2).
+func TestWriteContextRefusesNotPollableWriter(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 4096})
+	r := h.ring(t)
+	f, err := os.CreateTemp(t.TempDir(), "notpollable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r.fd = int(f.Fd())
+	defer func() { r.fdMu.Lock(); r.fd = -1; r.fdMu.Unlock() }()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	n, err := r.WriteContext(ctx, []byte("abc"))
+	if n != 0 || !errors.Is(err, syscall.EIO) {
+		t.Fatalf("WriteContext on a file the poller refused: %d, %v; want 0, EIO", n, err)
+	}
+	if fi, err := f.Stat(); err != nil || fi.Size() != 0 {
+		t.Fatalf("the refused writer wrote: size %v, %v", fi.Size(), err)
+	}
+	if k := len(r.writers) + len(r.writersBusy); k != 0 {
+		t.Fatalf("%d refused writer files kept", k)
 	}
 }
