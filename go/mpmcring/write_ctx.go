@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"runtime"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -179,12 +180,17 @@ func (r *Ring) takeWriter() (*os.File, error) {
 	return f, nil
 }
 
-// putWriter gives the file back for reuse, or closes it after Close.
+// maxIdleWriters bounds the idle files kept for reuse: each is on the
+// ring's wait queue, and every wakeup of the ring polls it.
+func maxIdleWriters() int { return runtime.GOMAXPROCS(0) }
+
+// putWriter gives the file back for reuse, or closes it after Close or
+// beyond maxIdleWriters.
 func (r *Ring) putWriter(f *os.File) {
 	r.wmu.Lock()
 	defer r.wmu.Unlock()
 	delete(r.writersBusy, f)
-	if r.closing.Load() {
+	if r.closing.Load() || len(r.writers) >= maxIdleWriters() {
 		f.Close()
 		return
 	}

@@ -130,3 +130,49 @@ func TestWriteContextRefusesNotPollableWriter(t *testing.T) {
 		t.Fatalf("%d refused writer files kept", k)
 	}
 }
+
+// A burst of concurrent WriteContext calls leaves at most maxIdleWriters
+// files open once they return (review-16c S1): each idle file is on the
+// ring's wait queue and costs every wakeup.
+func TestWriteContextPoolBounded(t *testing.T) {
+	w := newWritePipe(t)
+	w.fill(t)
+	fdsBefore := openFds(t)
+	max := maxIdleWriters()
+	n := max + 8
+	ctx, cancel := context.WithCancel(context.Background())
+	res := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() { _, err := w.r.WriteContext(ctx, []byte("x")); res <- err }()
+	}
+	for busy := 0; busy < n; { // all n in flight at once, each with a file
+		time.Sleep(time.Millisecond)
+		w.r.wmu.Lock()
+		busy = len(w.r.writersBusy)
+		w.r.wmu.Unlock()
+	}
+	cancel()
+	for i := 0; i < n; i++ {
+		if err := <-res; !errors.Is(err, context.Canceled) {
+			t.Fatalf("WriteContext cancelled: %v", err)
+		}
+	}
+	w.r.wmu.Lock()
+	idle := len(w.r.writers)
+	w.r.wmu.Unlock()
+	if idle != max {
+		t.Fatalf("after %d concurrent calls: %d idle writer files kept, want %d", n, idle, max)
+	}
+	if fds := openFds(t); fds-fdsBefore != max {
+		t.Fatalf("after %d concurrent calls: %d more files open, want %d", n, fds-fdsBefore, max)
+	}
+}
+
+func openFds(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
