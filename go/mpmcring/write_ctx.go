@@ -34,10 +34,20 @@ var testHookWritePark func()
 // record's class, ctx is done (ctx.Err()), or the ring is closed
 // (ErrClosed). One call, one record; an empty p writes nothing (0, nil).
 // The class is the ring's (SetWritePriority). Each call in flight uses a
-// file of its own, opened once and reused (PrepareWriteContext opens one
-// before a process drops privileges). The kernel's wakeup says the class
-// has room for a small record; a larger record that still does not fit
-// parks again until the next of the module's ticks.
+// file of its own on the device, reused: at most GOMAXPROCS idle ones stay
+// open between calls (each is woken with the ring's waiters), the rest
+// are closed (PrepareWriteContext opens one before a process drops
+// privileges). The kernel's wakeup says the class has room for a small
+// record; a larger record that still does not fit parks again until the
+// next of the module's ticks.
+//
+// Retrying: an error (ctx's, ErrClosed or another) means the record was
+// not written, so a caller that retries only on an error writes it once;
+// (n, nil) means it was written, even if ctx was done or Close had begun
+// by the time the call returned. Once Close begins, calls return
+// ErrClosed without waiting for the Writes that Close waits for; a call
+// already inside write(2) is not waited for, and its record can land (and
+// be reported written) after Close returned.
 func (r *Ring) WriteContext(ctx context.Context, p []byte) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
