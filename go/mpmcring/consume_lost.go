@@ -2,6 +2,8 @@
 
 package mpmcring
 
+import "syscall"
+
 // ConsumeLost is Consume with the losses in the stream, as the C library's
 // MPMCRING_CONSUMER_LOST_RECORDS mode gives them (one MPMCRING_REC_LOST
 // record first): losses not yet reported to any consumer, and this
@@ -11,11 +13,16 @@ package mpmcring
 // Lost. If lost returns an error, the losses count as reported, no record
 // is read, and the error is returned. While a stopped Consume's records
 // remain, they come first and lost waits for the next call. The refusals
-// and results are Consume's; the count excludes the loss report.
+// and results are Consume's, and a refused call takes no losses; the count
+// excludes the loss report. A nil lost is refused (EINVAL): Consume reads
+// without a loss report, and Lost tells the losses.
 func (c *Consumer) ConsumeLost(max int, fn func(Record) error, lost func(Lost) error) (int, error) {
+	if lost == nil {
+		return 0, errorf(syscall.EINVAL, "ConsumeLost: lost is nil (Consume reads without a loss report; Lost tells the losses)")
+	}
 	// Only where Consume would start a claim: not before the rest of a
 	// stopped one, not where it refuses (what Lost takes would be lost).
-	if !c.closed && !c.handedOut && !c.pendingLeft() && max > 0 {
+	if !c.closed && !c.inConsume && !c.handedOut && !c.pendingLeft() && max > 0 {
 		if l := c.Lost(); l != (Lost{}) {
 			if err := lost(l); err != nil {
 				return 0, err

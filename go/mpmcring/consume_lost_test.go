@@ -124,3 +124,49 @@ func tagged(i, n int) []byte {
 	b[0] = byte(i)
 	return b
 }
+
+// ConsumeLost from inside Consume's fn is refused before it takes the
+// losses (review-16c S3): they stay for the next call.
+func TestConsumeLostRefusedInsideConsume(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 4096})
+	r := h.ring(t)
+	c := newConsumer(t, r)
+	mustProduce(t, h, tagged(1, 20), PrioCritical)
+	mustProduce(t, h, tagged(2, 20), PrioCritical)
+	h.drop(DropFull)
+	lostCalls := 0
+	lost := func(Lost) error { lostCalls++; return nil }
+	var nestedErr error
+	if _, err := c.Consume(1, func(Record) error {
+		_, nestedErr = c.ConsumeLost(10, func(Record) error { return nil }, lost)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if nestedErr == nil {
+		t.Fatalf("ConsumeLost inside Consume's fn was not refused")
+	}
+	if lostCalls != 0 {
+		t.Fatalf("a refused ConsumeLost called lost %d times", lostCalls)
+	}
+	if l := c.Lost(); l.Dropped != 1 {
+		t.Fatalf("after the refused call: Lost %+v, want the drop still there", l)
+	}
+}
+
+// A nil lost is refused (EINVAL), before anything is taken or read.
+func TestConsumeLostNilLost(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 4096})
+	r := h.ring(t)
+	c := newConsumer(t, r)
+	mustProduce(t, h, tagged(1, 20), PrioCritical)
+	h.drop(DropFull)
+	read := 0
+	n, err := c.ConsumeLost(10, func(Record) error { read++; return nil }, nil)
+	if n != 0 || read != 0 || !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("ConsumeLost with a nil lost: %d, %v, %d read; want 0, EINVAL, none", n, err, read)
+	}
+	if l := c.Lost(); l.Dropped != 1 {
+		t.Fatalf("after the refused call: Lost %+v, want the drop still there", l)
+	}
+}

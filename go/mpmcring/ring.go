@@ -36,8 +36,15 @@ type Ring struct {
 	fdMu     sync.RWMutex
 	memSlots uint32
 
-	// WriteContext's files, under mu: idle ones to reuse, and those a
-	// call is waiting on (Close ends their wait).
+	// closing: Close has begun (set before it ends WriteContext's waits
+	// and waits for blocked Writes). WriteContext reads it, never mu or
+	// fdMu, so that a Close pending behind a blocked Write cannot hold it.
+	closing atomic.Bool
+
+	// WriteContext's files, under wmu: idle ones to reuse, and those a
+	// call is waiting on (Close ends their wait). Lock order: mu, wmu,
+	// fdMu.
+	wmu         sync.Mutex
 	writers     []*os.File
 	writersBusy map[*os.File]bool
 	writePrio   uint32
@@ -188,7 +195,8 @@ func openMemory(cons, ro []byte, l *rawLayout) (*Ring, error) {
 // consumers of the ring are open: close them first (their records live in
 // the mapping). It waits for Write, Writev and the ioctls in progress
 // (a Write blocked on a full ring included); after it they return
-// ErrClosed.
+// ErrClosed. WriteContext calls, parked or new, end with ErrClosed as soon
+// as Close begins, before it waits for those.
 func (r *Ring) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -198,10 +206,12 @@ func (r *Ring) Close() error {
 	if r.consumers > 0 {
 		return errorf(syscall.EBUSY, "%s: %d consumers still open: close them before the ring", r.path, r.consumers)
 	}
+	// WriteContext's calls end now, not after the blocked Writes below.
+	r.closing.Store(true)
+	r.closeWriters()
 	r.fdMu.Lock()
 	defer r.fdMu.Unlock()
 	r.closed = true
-	r.closeWriters()
 	r.unmap()
 	return nil
 }
@@ -296,8 +306,7 @@ func (r *Ring) SetWritePriority(prio uint32) error {
 	if err != nil {
 		return err
 	}
-	r.writePrio, r.prioSet = prio, true
-	return r.setWritersPrio()
+	return r.setWritersPrio(prio)
 }
 
 func (r *Ring) writeError(err syscall.Errno) error {

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"runtime"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -33,10 +34,20 @@ var testHookWritePark func()
 // record's class, ctx is done (ctx.Err()), or the ring is closed
 // (ErrClosed). One call, one record; an empty p writes nothing (0, nil).
 // The class is the ring's (SetWritePriority). Each call in flight uses a
-// file of its own, opened once and reused (PrepareWriteContext opens one
-// before a process drops privileges). The kernel's wakeup says the class
-// has room for a small record; a larger record that still does not fit
-// parks again until the next of the module's ticks.
+// file of its own on the device, reused: at most GOMAXPROCS idle ones stay
+// open between calls (each is woken with the ring's waiters), the rest
+// are closed (PrepareWriteContext opens one before a process drops
+// privileges). The kernel's wakeup says the class has room for a small
+// record; a larger record that still does not fit parks again until the
+// next of the module's ticks.
+//
+// Retrying: an error (ctx's, ErrClosed or another) means the record was
+// not written, so a caller that retries only on an error writes it once;
+// (n, nil) means it was written, even if ctx was done or Close had begun
+// by the time the call returned. Once Close begins, calls return
+// ErrClosed without waiting for the Writes that Close waits for; a call
+// already inside write(2) is not waited for, and its record can land (and
+// be reported written) after Close returned.
 func (r *Ring) WriteContext(ctx context.Context, p []byte) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -76,7 +87,7 @@ func (r *Ring) writeOn(ctx context.Context, f *os.File, p []byte) (int, error) {
 	}
 	// A Close that ended this file's wait before the line above: its past
 	// deadline was just overwritten.
-	if r.isClosed() {
+	if r.closing.Load() {
 		return 0, r.closedError()
 	}
 	var cancelled atomic.Bool
@@ -123,7 +134,7 @@ func (r *Ring) writeOn(ctx context.Context, f *os.File, p []byte) (int, error) {
 	case err == nil:
 		return n, nil
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		if r.isClosed() {
+		if r.closing.Load() {
 			return 0, r.closedError()
 		}
 		if cancelled.Load() || ctx.Err() != nil {
@@ -137,17 +148,13 @@ func (r *Ring) writeOn(ctx context.Context, f *os.File, p []byte) (int, error) {
 	}
 }
 
-func (r *Ring) isClosed() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.closed
-}
-
-// takeWriter gives a writer file that no other call uses.
+// takeWriter gives a writer file that no other call uses. It takes wmu,
+// never mu; the open's fdMu.RLock cannot queue behind Close's fdMu.Lock:
+// Close sets closing first, and takes fdMu only after wmu (closeWriters).
 func (r *Ring) takeWriter() (*os.File, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	if r.closing.Load() {
 		return nil, r.closedError()
 	}
 	if r.rdonly {
@@ -158,8 +165,16 @@ func (r *Ring) takeWriter() (*os.File, error) {
 		f, r.writers = r.writers[k-1], r.writers[:k-1]
 	} else {
 		var err error
-		if f, err = r.reopenFlags(os.O_WRONLY, "to write to it"); err != nil {
+		// O_NONBLOCK ourselves: a file the poller refused stays as
+		// opened, and must not block a thread in write(2).
+		if f, err = r.reopenFlags(os.O_WRONLY|syscall.O_NONBLOCK, "to write to it"); err != nil {
 			return nil, err
+		}
+		// Deadlines work only on files the poller took: without them
+		// neither ctx nor Close could end a wait.
+		if err := f.SetWriteDeadline(time.Time{}); err != nil {
+			f.Close()
+			return nil, errorf(syscall.EIO, "%s: the runtime's poller cannot wait on the device: %v (at fs.epoll.max_user_watches?)", r.path, err)
 		}
 		if r.prioSet {
 			if err := setFilePrio(f, r.writePrio); err != nil {
@@ -175,21 +190,29 @@ func (r *Ring) takeWriter() (*os.File, error) {
 	return f, nil
 }
 
-// putWriter gives the file back for reuse, or closes it after Close.
+// maxIdleWriters bounds the idle files kept for reuse: each is on the
+// ring's wait queue, and every wakeup of the ring polls it.
+func maxIdleWriters() int { return runtime.GOMAXPROCS(0) }
+
+// putWriter gives the file back for reuse, or closes it after Close or
+// beyond maxIdleWriters.
 func (r *Ring) putWriter(f *os.File) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
 	delete(r.writersBusy, f)
-	if r.closed {
+	if r.closing.Load() || len(r.writers) >= maxIdleWriters() {
 		f.Close()
 		return
 	}
 	r.writers = append(r.writers, f)
 }
 
-// closeWriters (Close, under mu) closes the idle writers and ends the
-// waits of the busy ones: each closes its own file when it returns.
+// closeWriters (Close, after it set closing) closes the idle writers and
+// ends the waits of the busy ones: each closes its own file when it
+// returns. A call that set its deadline after this sees closing.
 func (r *Ring) closeWriters() {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
 	for _, f := range r.writers {
 		f.Close()
 	}
@@ -199,9 +222,12 @@ func (r *Ring) closeWriters() {
 	}
 }
 
-// setWritersPrio (SetWritePriority, under mu) gives every writer file the
-// ring's class.
-func (r *Ring) setWritersPrio() error {
+// setWritersPrio (SetWritePriority, after the ring's file took prio)
+// gives every writer file, and those opened later, the class.
+func (r *Ring) setWritersPrio(prio uint32) error {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	r.writePrio, r.prioSet = prio, true
 	for _, f := range r.writers {
 		if err := setFilePrio(f, r.writePrio); err != nil {
 			return errorf(errnoOf(err), "%s: setting a writer's class to %d: %v", r.path, r.writePrio, err)
