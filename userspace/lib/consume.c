@@ -305,6 +305,31 @@ int mpmcring_read(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 	return 0;
 }
 
+/*
+ * Whether read_batch or read_many (call) must refuse a new claim: from
+ * fn of a consume on this consumer, or while records a stopped consume
+ * claimed are undelivered (the new claim starts past them, and the
+ * caller's commit would drop them unread). Pending records are held: the
+ * fast path announced nothing. Sets the message; the caller returns
+ * -EINVAL.
+ */
+static MPR_SLOW_PATH bool mpr_lib_new_claim_refused(struct mpmcring_consumer *c, const char *call)
+{
+	if (c->in_consume)
+		return mpr_lib_error(EINVAL, "%s" MPR_MSG_IN_CONSUME(""), call);
+	if (c->handed_out && mpr_lib_pending_left(c))
+		return mpr_lib_error(
+			EINVAL,
+			"%s: records an unfinished mpmcring_consume() claimed are still undelivered: take them with mpmcring_read() (the consumer also holds records from read, read_batch or read_many, so mpmcring_consume() is refused), then mpmcring_commit()",
+			call);
+	if (mpr_lib_pending_left(c))
+		return mpr_lib_error(
+			EINVAL,
+			"%s: records an unfinished mpmcring_consume() claimed are still undelivered: take them with mpmcring_consume() or mpmcring_read() first",
+			call);
+	return false;
+}
+
 /* Where mpmcring_read_many() has its claim put each record. */
 struct mpr_lib_many {
 	struct mpmcring_record *recs;
@@ -330,20 +355,8 @@ static MPR_SLOW_PATH int mpr_lib_read_many_slow(struct mpmcring_consumer *c,
 	struct mpr_claim cl;
 	int n;
 
-	if (c->in_consume)
-		return mpr_lib_fail(EINVAL, MPR_MSG_IN_CONSUME("mpmcring_read_many"));
-	/*
-	 * A new claim starts past them: the caller's commit would drop them.
-	 * (Pending records are held: the fast path announced nothing.)
-	 */
-	if (c->handed_out && mpr_lib_pending_left(c))
-		return mpr_lib_error(
-			EINVAL,
-			"mpmcring_read_many: records an unfinished mpmcring_consume() claimed are still undelivered: take them with mpmcring_read() (the consumer also holds records from read, read_batch or read_many, so mpmcring_consume() is refused), then mpmcring_commit()");
-	if (mpr_lib_pending_left(c))
-		return mpr_lib_error(
-			EINVAL,
-			"mpmcring_read_many: records an unfinished mpmcring_consume() claimed are still undelivered: take them with mpmcring_consume() or mpmcring_read() first");
+	if (mpr_lib_new_claim_refused(c, "mpmcring_read_many"))
+		return -EINVAL;
 	n = mpr_lib_claim(c, max_records, max_bytes, &cl, &sink, announced);
 	if (n > 0)
 		c->handed_out = true;
@@ -394,20 +407,8 @@ static MPR_SLOW_PATH int mpr_lib_read_batch_slow(struct mpmcring_consumer *c,
 	struct mpr_claim cl;
 	int n;
 
-	if (c->in_consume)
-		return mpr_lib_fail(EINVAL, MPR_MSG_IN_CONSUME("mpmcring_read_batch"));
-	/*
-	 * A new claim starts past them: the batch would skip them for good.
-	 * (Pending records are held: the fast path announced nothing.)
-	 */
-	if (c->handed_out && mpr_lib_pending_left(c))
-		return mpr_lib_error(
-			EINVAL,
-			"mpmcring_read_batch: records an unfinished mpmcring_consume() claimed are still undelivered: take them with mpmcring_read() (the consumer also holds records from read or read_batch, so mpmcring_consume() is refused), then mpmcring_commit()");
-	if (mpr_lib_pending_left(c))
-		return mpr_lib_error(
-			EINVAL,
-			"mpmcring_read_batch: records an unfinished mpmcring_consume() claimed are still undelivered: take them with mpmcring_consume() or mpmcring_read() first");
+	if (mpr_lib_new_claim_refused(c, "mpmcring_read_batch"))
+		return -EINVAL;
 	n = mpr_lib_claim(c, max_records, max_bytes, &cl, NULL, announced);
 	if (n < 0)
 		return n;
