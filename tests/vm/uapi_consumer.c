@@ -146,6 +146,15 @@ static void *uapi_consumer(void *arg)
 		__atomic_fetch_add(&bad, 1, __ATOMIC_RELAXED);
 		return NULL;
 	}
+	/*
+	 * Let a library consumer take the first record: these loops poll
+	 * every 100 us and the library consumers sleep in poll, so on a
+	 * slow guest the pollers alone could empty the ring every time and
+	 * the library path would go untested. Bounded by the producers.
+	 */
+	while (!__atomic_load_n(&by_lib, __ATOMIC_RELAXED) &&
+	       !__atomic_load_n(&producers_done, __ATOMIC_ACQUIRE))
+		usleep(100);
 	for (;;) {
 		int done = __atomic_load_n(&producers_done, __ATOMIC_ACQUIRE);
 
@@ -175,6 +184,16 @@ static void *lib_consumer(void *arg)
 	for (;;) {
 		int done = __atomic_load_n(&producers_done, __ATOMIC_ACQUIRE);
 
+		/*
+		 * After its first record each library consumer waits for
+		 * an independent consumer to take one, so that neither kind
+		 * can take everything; from then on they race freely.
+		 */
+		if (__atomic_load_n(&by_lib, __ATOMIC_RELAXED) &&
+		    !__atomic_load_n(&by_uapi, __ATOMIC_RELAXED) && !done) {
+			usleep(100);
+			continue;
+		}
 		if (mpmcring_read(c, &rec) == 0) {
 			note(rec.data, rec.len);
 			__atomic_fetch_add(&by_lib, 1, __ATOMIC_RELAXED);
