@@ -262,7 +262,7 @@ func (r *Ring) AvailableBytes() uint64 {
 
 func (r *Ring) ioctl(req uintptr, arg unsafe.Pointer, what string) error {
 	return r.withFd(func(fd int) error {
-		if err := ioctl(fd, req, arg); err != nil {
+		if err := deviceIoctl(fd, req, arg); err != nil {
 			return errorf(errnoOf(err), "%s: %s: %v", r.path, what, err)
 		}
 		return nil
@@ -306,7 +306,8 @@ func (r *Ring) SetWritePriority(prio uint32) error {
 	if err != nil {
 		return err
 	}
-	return r.setWritersPrio(prio)
+	r.setWritersPrio(prio)
+	return nil
 }
 
 func (r *Ring) writeError(err syscall.Errno) error {

@@ -21,9 +21,9 @@ import (
 	"unsafe"
 )
 
-// writerIoctl is the ioctl on a writer's file (tests stand in for the
-// module here when the "device" is a pipe).
-var writerIoctl = ioctl
+// deviceIoctl is the ioctl on the ring's and the writers' files (tests
+// stand in for the module here when the "device" is a pipe).
+var deviceIoctl = ioctl
 
 // testHookWritePark, when set (by tests only), runs each time WriteContext
 // is about to park for room.
@@ -186,7 +186,7 @@ func (r *Ring) takeWriter() (*os.File, error) {
 	if r.writersBusy == nil {
 		r.writersBusy = make(map[*os.File]bool)
 	}
-	r.writersBusy[f] = true
+	r.writersBusy[f] = true // in the ring's class; setWritersPrio may clear it
 	return f, nil
 }
 
@@ -199,8 +199,9 @@ func maxIdleWriters() int { return runtime.GOMAXPROCS(0) }
 func (r *Ring) putWriter(f *os.File) {
 	r.wmu.Lock()
 	defer r.wmu.Unlock()
+	inClass := r.writersBusy[f]
 	delete(r.writersBusy, f)
-	if r.closing.Load() || len(r.writers) >= maxIdleWriters() {
+	if !inClass || r.closing.Load() || len(r.writers) >= maxIdleWriters() {
 		f.Close()
 		return
 	}
@@ -223,22 +224,32 @@ func (r *Ring) closeWriters() {
 }
 
 // setWritersPrio (SetWritePriority, after the ring's file took prio)
-// gives every writer file, and those opened later, the class.
-func (r *Ring) setWritersPrio(prio uint32) error {
+// gives every writer file, and those opened later, the class. A file that
+// cannot take it leaves the pool (an idle one is closed now, a busy one
+// when its call returns), so that every pooled file writes in the ring's
+// class; the call on a busy file began before SetWritePriority and may
+// still write in the old one.
+func (r *Ring) setWritersPrio(prio uint32) {
 	r.wmu.Lock()
 	defer r.wmu.Unlock()
 	r.writePrio, r.prioSet = prio, true
+	kept := r.writers[:0]
 	for _, f := range r.writers {
-		if err := setFilePrio(f, r.writePrio); err != nil {
-			return errorf(errnoOf(err), "%s: setting a writer's class to %d: %v", r.path, r.writePrio, err)
+		if setFilePrio(f, prio) != nil {
+			f.Close()
+			continue
 		}
+		kept = append(kept, f)
 	}
+	for i := len(kept); i < len(r.writers); i++ {
+		r.writers[i] = nil
+	}
+	r.writers = kept
 	for f := range r.writersBusy {
-		if err := setFilePrio(f, r.writePrio); err != nil {
-			return errorf(errnoOf(err), "%s: setting a writer's class to %d: %v", r.path, r.writePrio, err)
+		if setFilePrio(f, prio) != nil {
+			r.writersBusy[f] = false
 		}
 	}
-	return nil
 }
 
 func setFilePrio(f *os.File, prio uint32) error {
@@ -248,7 +259,7 @@ func setFilePrio(f *os.File, prio uint32) error {
 	}
 	var sysErr error
 	if err := rc.Control(func(fd uintptr) {
-		sysErr = writerIoctl(int(fd), iocSetPrio, unsafe.Pointer(&prio))
+		sysErr = deviceIoctl(int(fd), iocSetPrio, unsafe.Pointer(&prio))
 	}); err != nil {
 		return err
 	}
