@@ -23,7 +23,7 @@ type writePipe struct {
 	rd int // the pipe's read end, non-blocking
 }
 
-func newWritePipe(t *testing.T) *writePipe {
+func newWritePipe(t testing.TB) *writePipe {
 	t.Helper()
 	h := newTestRing(t, ringParams{size: 4096})
 	w := &writePipe{r: h.ring(t)}
