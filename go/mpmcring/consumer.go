@@ -450,7 +450,8 @@ func (c *Consumer) end() error {
 // fn returns an error, consumption stops there: that record counts as
 // consumed, the rest of the claim stays held and is delivered first by the
 // next Read or Consume (Commit refuses meanwhile), and the error is
-// returned as it is. ErrStale when the commit found the claim revoked: what
+// returned as it is; a panic in fn, once recovered, leaves the consumer
+// the same way. ErrStale when the commit found the claim revoked: what
 // fn saw must be thrown away. fn must not call Read, ReadBatch, Commit,
 // Consume or Close on c: they return EINVAL there. EINVAL
 // while the consumer holds records from Read or ReadBatch (Read of the

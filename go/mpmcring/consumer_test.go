@@ -641,3 +641,56 @@ func TestPath(t *testing.T) {
 		}
 	}
 }
+
+// A panic in Consume's fn, recovered by the caller, leaves the consumer as
+// an error from fn would (the record fn panicked on counts as consumed,
+// the rest stays held): Consume and Read go on from the next record, and
+// nothing is lost or delivered twice.
+func TestConsumeAfterRecoveredPanic(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 8192})
+	c := newConsumer(t, h.ring(t))
+	for i := 0; i < 6; i++ {
+		mustProduce(t, h, payload(i, 16), PrioCritical)
+	}
+	var seen []int
+	consumePanicking := func(at int) (panicked any) {
+		defer func() { panicked = recover() }()
+		c.Consume(10, func(rec Record) error {
+			seen = append(seen, int(rec.Data[0]))
+			if len(seen) == at {
+				panic("fn panicked")
+			}
+			return nil
+		})
+		return nil
+	}
+	if p := consumePanicking(2); p != "fn panicked" {
+		t.Fatalf("Consume's fn panic came back as %v", p)
+	}
+	if c.inConsume {
+		t.Fatal("the consumer still thinks it is inside Consume after fn's panic")
+	}
+	if err := c.Commit(); !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("Commit with the rest of the panicked claim undelivered: %v, want EINVAL", err)
+	}
+	if p := consumePanicking(3); p != "fn panicked" {
+		t.Fatalf("the second Consume's fn panic came back as %v", p)
+	}
+	for i := 3; i < 6; i++ {
+		rec, err := c.Read()
+		if err != nil {
+			t.Fatalf("Read %d after recovered panics: %v", i, err)
+		}
+		seen = append(seen, int(rec.Data[0]))
+	}
+	if err := c.Commit(); err != nil || c.holding {
+		t.Fatalf("Commit after recovered panics: %v (holding %v)", err, c.holding)
+	}
+	want := []int{0, 31, 2 * 31, 3 * 31, 4 * 31, 5 * 31}
+	if fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Fatalf("delivered %v across recovered panics, want %v", seen, want)
+	}
+	if _, err := c.Read(); err != ErrNoRecord {
+		t.Fatalf("Read on the drained ring: %v, want ErrNoRecord", err)
+	}
+}
