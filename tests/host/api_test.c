@@ -842,7 +842,7 @@ struct adder {
 	struct mpmcring *rings[6];
 	struct seen s[6];
 	unsigned int added;
-	int add_err, poll_err, consume_err;
+	int add_err, poll_err, consume_err, remove_err;
 };
 
 static int adder_fn(void *ctx, const struct mpmcring_record *rec)
@@ -854,6 +854,7 @@ static int adder_fn(void *ctx, const struct mpmcring_record *rec)
 	(void)rec;
 	a->poll_err = mpmcring_poller_poll(a->p, 0);
 	a->consume_err = mpmcring_poller_consume(a->p);
+	a->remove_err = mpmcring_poller_remove(a->p, 0);
 	if (k >= 6)
 		return -E2BIG;
 	idx = mpmcring_poller_add(a->p, a->rings[k], seen_fn, &a->s[k], NULL);
@@ -909,6 +910,7 @@ static void poller_add_from_callback(struct tap *t, bool by_event)
 	CHECK_EQ(t, a.add_err, 0);
 	CHECK_EQ(t, a.poll_err, -EINVAL);
 	CHECK_EQ(t, a.consume_err, -EINVAL);
+	CHECK_EQ(t, a.remove_err, -EINVAL);
 	CHECK_EQ(t, total, 6 + 6 * 3);
 	for (i = 0; i < 6; i++) {
 		CHECK_EQ(t, a.s[i].records, 3);
@@ -1003,6 +1005,81 @@ static void t_poller_error_does_not_starve(struct tap *t)
 }
 
 /*
+ * mpmcring_poller_remove() takes a ring whose consume keeps failing out of
+ * the poller (before it, the error came back from every call until the
+ * program freed the poller): out of the epoll set, its consumer freed,
+ * its index refused from then on, the other ring consumed as before.
+ * Once only removed rings are left, a poll returns at once.
+ */
+static void t_poller_remove(struct tap *t)
+{
+	struct seen s[2] = { { 0 } };
+	struct hostring h[2];
+	struct mpmcring *r[2] = { 0 };
+	struct mpmcring_record rec;
+	struct mpmcring_poller *p;
+	struct epoll_event ev;
+	int fds[2] = { -1, -1 }, i, j, n;
+
+	p = mpmcring_poller_new(NULL);
+	CHECK(t, p, "poller: %s", mpmcring_errmsg());
+	if (!p)
+		return;
+	for (i = 0; i < 2; i++) {
+		CHECK(t, !ring(&h[i], 4096), "init");
+		r[i] = mpmcring__open_memory(h[i].cons, h[i].ro, &h[i].layout);
+		CHECK_EQ(t, mpmcring_poller_add(p, r[i], seen_fn, &s[i], NULL), i);
+		for (j = 0; j < 10; j++)
+			CHECK_EQ(t, put(&h[i], 16, MPMCRING_PRIO_NORMAL, (unsigned char)j), 0);
+	}
+	/* A readable pipe stands for ring 0's device file in the epoll set. */
+	CHECK_EQ(t, pipe(fds), 0);
+	CHECK_EQ(t, write(fds[1], "x", 1), 1);
+	r[0]->fd = fds[0];
+	CHECK_EQ(t,
+		 epoll_ctl(mpmcring_poller_epoll_fd(p), EPOLL_CTL_ADD, fds[0],
+			   &(struct epoll_event){ .events = EPOLLIN, .data.u32 = 0 }),
+		 0);
+	/* Ring 0 fails: the program holds a record of the poller's consumer. */
+	CHECK_EQ(t, mpmcring_read(mpmcring_poller_consumer(p, 0), &rec), 0);
+	CHECK_EQ(t, mpmcring_poller_consume(p), -EINVAL);
+	CHECK_EQ(t, s[1].records, 10);
+
+	CHECK_EQ(t, mpmcring_poller_remove(p, 0), 0);
+	CHECK_EQ(t, epoll_wait(mpmcring_poller_epoll_fd(p), &ev, 1, 0), 0);
+	errno = 0;
+	CHECK(t, !mpmcring_poller_consumer(p, 0), "the consumer of a removed ring");
+	CHECK_EQ(t, errno, EINVAL);
+	CHECK(t, strstr(mpmcring_errmsg(), "ring 0 was removed"), "message: %s", mpmcring_errmsg());
+	CHECK_EQ(t, mpmcring_poller_ring_gone(p, 0), -EINVAL);
+	CHECK_EQ(t, mpmcring_poller_remove(p, 0), -EINVAL);
+	CHECK_EQ(t, mpmcring_poller_remove(p, 2), -EINVAL);
+	CHECK(t, strstr(mpmcring_errmsg(), "no ring 2"), "message: %s", mpmcring_errmsg());
+
+	for (j = 0; j < 3; j++) {
+		CHECK_EQ(t, put(&h[0], 16, MPMCRING_PRIO_NORMAL, 0x40), 0);
+		CHECK_EQ(t, put(&h[1], 16, MPMCRING_PRIO_NORMAL, 0x41), 0);
+	}
+	n = mpmcring_poller_consume(p);
+	CHECK_EQ(t, n, 3);
+	CHECK_EQ(t, mpmcring_poller_poll(p, 0), 0);
+	CHECK_EQ(t, s[0].records, 0);
+	CHECK_EQ(t, s[1].records, 13);
+	CHECK_EQ(t, s[1].bad, 0);
+	CHECK_EQ(t, mpmcring_poller_ring_gone(p, 1), 0);
+
+	CHECK_EQ(t, mpmcring_poller_remove(p, 1), 0);
+	CHECK_EQ(t, mpmcring_poller_poll(p, -1), 0); /* at once: nothing to wait for */
+	CHECK_EQ(t, mpmcring_poller_consume(p), 0);
+	mpmcring_poller_free(p);
+	for (i = 0; i < 2; i++) {
+		mpmcring_close(r[i]); /* r[0] closes fds[0] */
+		hostring_destroy(&h[i]);
+	}
+	close(fds[1]);
+}
+
+/*
  * A callback that leaves consume by longjmp (review-18c S3-S3): the
  * consumer is then usable only by mpmcring_consumer_free(), and its
  * refusals say so rather than only "called from inside the callback".
@@ -1066,6 +1143,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_poller_hangup_busy_stays),
 	TAP_TEST(t_poller_add_from_callback),
 	TAP_TEST(t_poller_error_does_not_starve),
+	TAP_TEST(t_poller_remove),
 	TAP_TEST(t_consume_longjmp_refusal_says_so),
 };
 

@@ -302,8 +302,8 @@ const char *mpmcring_version_string(void);
  * tell the end by mpmcring_poller_ring_gone()). Rings stay the caller's:
  * close them after the poller is freed. fn may call mpmcring_poller_add()
  * on its own poller (the ring is consumed from then on, in this pass or
- * the next); mpmcring_poller_poll() and mpmcring_poller_consume() on it
- * return -EINVAL there, and fn must not call mpmcring_poller_free() on it
+ * the next); mpmcring_poller_poll(), mpmcring_poller_consume() and
+ * mpmcring_poller_remove() on it return -EINVAL there, and fn must not call mpmcring_poller_free() on it
  * or mpmcring_consumer_free() on a consumer of it. fn must return: after a
  * longjmp out of it only mpmcring_poller_free() is left.
  */
@@ -325,7 +325,8 @@ int mpmcring_poller_add(struct mpmcring_poller *p, struct mpmcring *r, mpmcring_
  * first error comes back (errno, and mpmcring_errmsg() names the ring),
  * also when a later callback stops the pass. The
  * ring stays in the set, so the error comes back at each call until the
- * program mends it (or frees the poller). */
+ * program mends it or takes it out (mpmcring_poller_remove()). Once only
+ * removed rings are left, as with none: 0 at once. */
 int mpmcring_poller_poll(struct mpmcring_poller *p, int timeout_ms);
 /* Consumes what is ready in every ring, without waiting; returns the
  * records consumed. When none was ready it looks (epoll, zero timeout) for
@@ -337,11 +338,19 @@ int mpmcring_poller_consume(struct mpmcring_poller *p);
 /* The epoll descriptor: readable when a ring may have records (or was
  * destroyed: the next mpmcring_poller_consume() drops it). */
 int mpmcring_poller_epoll_fd(const struct mpmcring_poller *p);
-/* The consumer the poller attached to ring idx (for mpmcring_take_lost()). */
+/* The consumer the poller attached to ring idx (for mpmcring_take_lost());
+ * NULL (EINVAL) for no such ring or one removed. */
 struct mpmcring_consumer *mpmcring_poller_consumer(struct mpmcring_poller *p, unsigned int idx);
 /* 1 once ring idx was destroyed and drained (it left the set: no record
- * will come from it again), else 0; -EINVAL for no such ring. */
+ * will come from it again), else 0; -EINVAL for no such ring (or one
+ * removed). */
 int mpmcring_poller_ring_gone(const struct mpmcring_poller *p, unsigned int idx);
+/* Takes ring idx out of the poller (a ring whose consume keeps failing,
+ * or one the program is done with): its consumer is freed as
+ * mpmcring_consumer_free(); the other rings keep their indexes. The ring
+ * stays the caller's. -EINVAL for no such ring, one already removed, or
+ * from a callback of this poller. */
+int mpmcring_poller_remove(struct mpmcring_poller *p, unsigned int idx);
 /* Frees the consumers and the poller (not the rings), each as
  * mpmcring_consumer_free(): what a callback that stopped left undelivered
  * is let go unread, counted as abandoned. */

@@ -32,7 +32,8 @@ struct mpr_poll_ring {
 	void *ctx;
 	int stop;     /* fn's negative value, which ended the last consume */
 	bool drained; /* the last pass ended on an empty ring, not a cap or race */
-	bool gone;    /* destroyed and drained: out of the epoll set */
+	bool gone;    /* destroyed and drained, or removed: out of the epoll set */
+	bool removed; /* mpmcring_poller_remove(): no consumer, index kept */
 };
 
 /*
@@ -199,15 +200,31 @@ static int mpr_poll_ring(struct mpmcring_poller *p, unsigned int idx, struct mpr
 	return 0;
 }
 
-/* Whether every ring was destroyed and drained (none: false). */
+/*
+ * Whether every ring was destroyed and drained (none, or only removed
+ * ones: false, as for a poller that never had any).
+ */
 static bool mpr_poll_all_gone(const struct mpmcring_poller *p)
+{
+	unsigned int i, left = 0;
+
+	for (i = 0; i < p->n; i++) {
+		if (!p->rings[i]->gone)
+			return false;
+		left += !p->rings[i]->removed;
+	}
+	return left > 0;
+}
+
+/* Whether a ring is left that mpmcring_poller_remove() did not take out. */
+static bool mpr_poll_rings_left(const struct mpmcring_poller *p)
 {
 	unsigned int i;
 
 	for (i = 0; i < p->n; i++)
-		if (!p->rings[i]->gone)
-			return false;
-	return p->n > 0;
+		if (!p->rings[i]->removed)
+			return true;
+	return false;
 }
 
 /* Whether a ring is still in the epoll set: only then can one hang up. */
@@ -366,8 +383,8 @@ static int mpr_poller_poll(struct mpmcring_poller *p, int timeout_ms, struct mpr
 		if (err)
 			return err;
 	}
-	if (!p->n)
-		return 0;
+	if (!mpr_poll_rings_left(p))
+		return 0; /* as before the first add: nothing to wait for */
 	if (!ps->total && !ps->err && mpr_poll_all_gone(p))
 		return mpr_poll_result(p, ps); /* nothing left in the epoll set */
 	/* No sleep when the pass has something to say already. */
@@ -395,20 +412,48 @@ int mpmcring_poller_epoll_fd(const struct mpmcring_poller *p)
 	return p->epfd;
 }
 
+/* 0 when ring idx is in the poller; else -EINVAL, with the message. */
+static int mpr_poll_idx_check(const struct mpmcring_poller *p, unsigned int idx, const char *call)
+{
+	if (idx >= p->n)
+		return mpr_lib_error(EINVAL, "%s: the poller has no ring %u", call, idx);
+	if (p->rings[idx]->removed)
+		return mpr_lib_error(EINVAL, "%s: ring %u was removed from the poller", call, idx);
+	return 0;
+}
+
 struct mpmcring_consumer *mpmcring_poller_consumer(struct mpmcring_poller *p, unsigned int idx)
 {
-	if (idx >= p->n) {
-		mpr_lib_error(EINVAL, "the poller has no ring %u", idx);
+	if (mpr_poll_idx_check(p, idx, "mpmcring_poller_consumer"))
 		return NULL;
-	}
 	return p->rings[idx]->c;
 }
 
 int mpmcring_poller_ring_gone(const struct mpmcring_poller *p, unsigned int idx)
 {
-	if (idx >= p->n)
-		return mpr_lib_error(EINVAL, "the poller has no ring %u", idx);
-	return p->rings[idx]->gone;
+	int err = mpr_poll_idx_check(p, idx, "mpmcring_poller_ring_gone");
+
+	return err ? err : p->rings[idx]->gone;
+}
+
+int mpmcring_poller_remove(struct mpmcring_poller *p, unsigned int idx)
+{
+	struct mpr_poll_ring *pr;
+	int err;
+
+	if (p->in_poll)
+		return mpr_lib_fail(EINVAL, MPR_MSG_IN_POLL("mpmcring_poller_remove"));
+	err = mpr_poll_idx_check(p, idx, "mpmcring_poller_remove");
+	if (err)
+		return err;
+	pr = p->rings[idx];
+	/* Not in the set once gone; a failure leaves nothing to undo. */
+	if (pr->r->fd >= 0 && !pr->gone)
+		epoll_ctl(p->epfd, EPOLL_CTL_DEL, pr->r->fd, NULL);
+	mpmcring_consumer_free(pr->c);
+	pr->c = NULL;
+	pr->gone = pr->removed = true;
+	return 0;
 }
 
 void mpmcring_poller_free(struct mpmcring_poller *p)
