@@ -854,7 +854,7 @@ static int adder_fn(void *ctx, const struct mpmcring_record *rec)
 	(void)rec;
 	a->poll_err = mpmcring_poller_poll(a->p, 0);
 	a->consume_err = mpmcring_poller_consume(a->p);
-	a->remove_err = mpmcring_poller_remove(a->p, 0);
+	a->remove_err = mpmcring_poller_remove(a->p, 0, NULL);
 	if (k >= 6)
 		return -E2BIG;
 	idx = mpmcring_poller_add(a->p, a->rings[k], seen_fn, &a->s[k], NULL);
@@ -1007,12 +1007,14 @@ static void t_poller_error_does_not_starve(struct tap *t)
 /*
  * mpmcring_poller_remove() takes a ring whose consume keeps failing out of
  * the poller (before it, the error came back from every call until the
- * program freed the poller): out of the epoll set, its consumer freed,
- * its index refused from then on, the other ring consumed as before.
- * Once only removed rings are left, a poll returns at once.
+ * program freed the poller): out of the epoll set, its losses handed over,
+ * its consumer freed, the ring then closable, the other ring consumed as
+ * before. ring_gone says 1 for it, and once every ring is removed a poll
+ * says -EPIPE (review-lead-1304 M1, M2, S2).
  */
 static void t_poller_remove(struct tap *t)
 {
+	struct mpmcring_lost lost = MPMCRING_OPTS(mpmcring_lost);
 	struct seen s[2] = { { 0 } };
 	struct hostring h[2];
 	struct mpmcring *r[2] = { 0 };
@@ -1044,22 +1046,34 @@ static void t_poller_remove(struct tap *t)
 	CHECK_EQ(t, mpmcring_read(mpmcring_poller_consumer(p, 0), &rec), 0);
 	CHECK_EQ(t, mpmcring_poller_consume(p), -EINVAL);
 	CHECK_EQ(t, s[1].records, 10);
+	/* Its consumer has losses to report: the full ring drops records. */
+	for (j = 0; j < 1000 && !put(&h[0], 16, MPMCRING_PRIO_NORMAL, 0); j++)
+		;
+	CHECK(t, hostring_dropped(&h[0]) > 0, "no drop");
 
-	CHECK_EQ(t, mpmcring_poller_remove(p, 0), 0);
+	lost.sz = 1;
+	CHECK_EQ(t, mpmcring_poller_remove(p, 0, &lost), -EINVAL);
+	CHECK(t, mpmcring_poller_consumer(p, 0), "a refused remove removed the ring");
+	lost.sz = sizeof(lost);
+	CHECK_EQ(t, mpmcring_poller_remove(p, 0, &lost), 0);
+	CHECK_EQ(t, lost.dropped, hostring_dropped(&h[0]));
 	CHECK_EQ(t, epoll_wait(mpmcring_poller_epoll_fd(p), &ev, 1, 0), 0);
 	errno = 0;
 	CHECK(t, !mpmcring_poller_consumer(p, 0), "the consumer of a removed ring");
 	CHECK_EQ(t, errno, EINVAL);
 	CHECK(t, strstr(mpmcring_errmsg(), "ring 0 was removed"), "message: %s", mpmcring_errmsg());
-	CHECK_EQ(t, mpmcring_poller_ring_gone(p, 0), -EINVAL);
-	CHECK_EQ(t, mpmcring_poller_remove(p, 0), -EINVAL);
-	CHECK_EQ(t, mpmcring_poller_remove(p, 2), -EINVAL);
+	CHECK_EQ(t, mpmcring_poller_ring_gone(p, 0), 1);
+	CHECK_EQ(t, mpmcring_poller_remove(p, 0, NULL), -EINVAL);
+	CHECK_EQ(t, mpmcring_poller_remove(p, 2, NULL), -EINVAL);
 	CHECK(t, strstr(mpmcring_errmsg(), "no ring 2"), "message: %s", mpmcring_errmsg());
+	/* The consumer was freed: its slot is free and its held record abandoned. */
+	CHECK_EQ(t, h[0].v.cons->slots[0].start, MPMCRING_SLOT_IDLE);
+	/* The ring is the caller's again: closed, the poller never touches it. */
+	mpmcring_close(r[0]); /* closes fds[0] */
+	r[0] = NULL;
 
-	for (j = 0; j < 3; j++) {
-		CHECK_EQ(t, put(&h[0], 16, MPMCRING_PRIO_NORMAL, 0x40), 0);
+	for (j = 0; j < 3; j++)
 		CHECK_EQ(t, put(&h[1], 16, MPMCRING_PRIO_NORMAL, 0x41), 0);
-	}
 	n = mpmcring_poller_consume(p);
 	CHECK_EQ(t, n, 3);
 	CHECK_EQ(t, mpmcring_poller_poll(p, 0), 0);
@@ -1068,14 +1082,71 @@ static void t_poller_remove(struct tap *t)
 	CHECK_EQ(t, s[1].bad, 0);
 	CHECK_EQ(t, mpmcring_poller_ring_gone(p, 1), 0);
 
-	CHECK_EQ(t, mpmcring_poller_remove(p, 1), 0);
-	CHECK_EQ(t, mpmcring_poller_poll(p, -1), 0); /* at once: nothing to wait for */
-	CHECK_EQ(t, mpmcring_poller_consume(p), 0);
-	mpmcring_poller_free(p);
-	for (i = 0; i < 2; i++) {
-		mpmcring_close(r[i]); /* r[0] closes fds[0] */
-		hostring_destroy(&h[i]);
+	/* Every ring removed: nothing will come, as when all are gone. */
+	CHECK_EQ(t, mpmcring_poller_remove(p, 1, NULL), 0);
+	CHECK_EQ(t, mpmcring_poller_poll(p, -1), -EPIPE);
+	CHECK_EQ(t, mpmcring_poller_consume(p), -EPIPE);
+	CHECK_EQ(t, mpmcring_poller_ring_gone(p, 0) + mpmcring_poller_ring_gone(p, 1), 2);
+
+	/*
+	 * Rings that come and go reuse the entries: the poller stays small.
+	 * (Over plain memory a freed consumer's slot stays taken: 30 rounds.)
+	 */
+	for (j = 0; j < 30; j++) {
+		n = mpmcring_poller_add(p, r[1], seen_fn, &s[1], NULL);
+		if (n < 0 || n > 1 || mpmcring_poller_remove(p, (unsigned int)n, NULL)) {
+			CHECK(t, false, "add/remove %d: index %d: %s", j, n, mpmcring_errmsg());
+			break;
+		}
 	}
+	CHECK_EQ(t, mpmcring_poller_add(p, r[1], seen_fn, &s[1], NULL), 0);
+	CHECK_EQ(t, put(&h[1], 16, MPMCRING_PRIO_NORMAL, 0x42), 0);
+	CHECK_EQ(t, mpmcring_poller_consume(p), 1);
+	CHECK_EQ(t, s[1].records, 14);
+	mpmcring_poller_free(p);
+	mpmcring_close(r[1]);
+	for (i = 0; i < 2; i++)
+		hostring_destroy(&h[i]);
+	close(fds[1]);
+}
+
+/*
+ * A ring whose descriptor was closed before its remove cannot leave the
+ * epoll set (whose entry would wake the poller for an index a later add
+ * reuses): the remove says so and leaves the ring in.
+ */
+static void t_poller_remove_after_close_refused(struct tap *t)
+{
+	struct seen s = { 0 };
+	struct hostring h;
+	struct mpmcring *r;
+	struct mpmcring_poller *p;
+	int fds[2], keep;
+
+	p = mpmcring_poller_new(NULL);
+	CHECK(t, p && !ring(&h, 4096), "poller and ring");
+	if (!p)
+		return;
+	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	CHECK_EQ(t, mpmcring_poller_add(p, r, seen_fn, &s, NULL), 0);
+	CHECK_EQ(t, pipe(fds), 0);
+	keep = dup(fds[0]); /* the open file outlives the closed descriptor */
+	CHECK_EQ(t,
+		 epoll_ctl(mpmcring_poller_epoll_fd(p), EPOLL_CTL_ADD, fds[0],
+			   &(struct epoll_event){ .events = EPOLLIN, .data.u32 = 0 }),
+		 0);
+	r->fd = fds[0];
+	close(fds[0]);
+	CHECK_EQ(t, mpmcring_poller_remove(p, 0, NULL), -EBADF);
+	CHECK(t, strstr(mpmcring_errmsg(), "remove a ring before closing it"), "message: %s",
+	      mpmcring_errmsg());
+	CHECK(t, mpmcring_poller_consumer(p, 0), "the refused remove removed the ring");
+	CHECK_EQ(t, mpmcring_poller_ring_gone(p, 0), 0);
+	r->fd = -1;
+	mpmcring_poller_free(p);
+	mpmcring_close(r);
+	hostring_destroy(&h);
+	close(keep);
 	close(fds[1]);
 }
 
@@ -1144,6 +1215,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_poller_add_from_callback),
 	TAP_TEST(t_poller_error_does_not_starve),
 	TAP_TEST(t_poller_remove),
+	TAP_TEST(t_poller_remove_after_close_refused),
 	TAP_TEST(t_consume_longjmp_refusal_says_so),
 };
 

@@ -300,11 +300,12 @@ const char *mpmcring_version_string(void);
  * fn (mpmcring_consume() rules: a negative return stops there, that record
  * consumed, and is what the poll returns, as it is: it may equal -EPIPE, so
  * tell the end by mpmcring_poller_ring_gone()). Rings stay the caller's:
- * close them after the poller is freed. fn may call mpmcring_poller_add()
- * on its own poller (the ring is consumed from then on, in this pass or
- * the next); mpmcring_poller_poll(), mpmcring_poller_consume() and
- * mpmcring_poller_remove() on it return -EINVAL there, and fn must not call mpmcring_poller_free() on it
- * or mpmcring_consumer_free() on a consumer of it. fn must return: after a
+ * close them after the poller is freed (or the ring removed). fn may call
+ * mpmcring_poller_add() on its own poller (the ring is consumed from then
+ * on, in this pass or the next); mpmcring_poller_poll(),
+ * mpmcring_poller_consume() and mpmcring_poller_remove() on it return
+ * -EINVAL there, and fn must not call mpmcring_poller_free() on it or
+ * mpmcring_consumer_free() on a consumer of it. fn must return: after a
  * longjmp out of it only mpmcring_poller_free() is left.
  */
 struct mpmcring_poller;
@@ -319,19 +320,19 @@ int mpmcring_poller_add(struct mpmcring_poller *p, struct mpmcring *r, mpmcring_
 			void *ctx, const struct mpmcring_consumer_opts *opts);
 /* Waits up to timeout_ms (< 0: forever) for records, then consumes what is
  * ready in every ring; returns the records consumed (0: timeout). A ring
- * destroyed and drained is dropped from the set; once all are, -EPIPE (as
+ * destroyed and drained is dropped from the set; once all are (or were
+ * removed), -EPIPE (as
  * mpmcring_wait(): stop, no record will ever come). A ring whose consume
  * fails does not stop the others: every ready ring is consumed, then the
  * first error comes back (errno, and mpmcring_errmsg() names the ring),
  * also when a later callback stops the pass. The
  * ring stays in the set, so the error comes back at each call until the
- * program mends it or takes it out (mpmcring_poller_remove()). Once only
- * removed rings are left, as with none: 0 at once. */
+ * program mends it or takes it out (mpmcring_poller_remove()). */
 int mpmcring_poller_poll(struct mpmcring_poller *p, int timeout_ms);
 /* Consumes what is ready in every ring, without waiting; returns the
  * records consumed. When none was ready it looks (epoll, zero timeout) for
- * rings destroyed and drained, drops them from the set, and once all are,
- * returns -EPIPE: a program that waits on mpmcring_poller_epoll_fd() in its
+ * rings destroyed and drained, drops them from the set, and once all are
+ * (or were removed), returns -EPIPE: a program that waits on mpmcring_poller_epoll_fd() in its
  * own loop and never calls mpmcring_poller_poll() sees the end too. A
  * ring's error: as mpmcring_poller_poll(). */
 int mpmcring_poller_consume(struct mpmcring_poller *p);
@@ -341,16 +342,17 @@ int mpmcring_poller_epoll_fd(const struct mpmcring_poller *p);
 /* The consumer the poller attached to ring idx (for mpmcring_take_lost());
  * NULL (EINVAL) for no such ring or one removed. */
 struct mpmcring_consumer *mpmcring_poller_consumer(struct mpmcring_poller *p, unsigned int idx);
-/* 1 once ring idx was destroyed and drained (it left the set: no record
- * will come from it again), else 0; -EINVAL for no such ring (or one
- * removed). */
+/* 1 once ring idx was destroyed and drained or removed (it left the set:
+ * no record will come from it again), else 0; -EINVAL for no such ring. */
 int mpmcring_poller_ring_gone(const struct mpmcring_poller *p, unsigned int idx);
 /* Takes ring idx out of the poller (a ring whose consume keeps failing,
- * or one the program is done with): its consumer is freed as
- * mpmcring_consumer_free(); the other rings keep their indexes. The ring
- * stays the caller's. -EINVAL for no such ring, one already removed, or
- * from a callback of this poller. */
-int mpmcring_poller_remove(struct mpmcring_poller *p, unsigned int idx);
+ * or one the program is done with), before the ring is closed: its
+ * consumer is freed as mpmcring_consumer_free() (pointers to it dangle),
+ * after its losses not yet reported go to *lost (lost->sz set; NULL: they
+ * go unreported). The other rings keep their indexes; a later add may
+ * reuse idx. -EINVAL for no such ring, one already removed, or from a
+ * callback of this poller. */
+int mpmcring_poller_remove(struct mpmcring_poller *p, unsigned int idx, struct mpmcring_lost *lost);
 /* Frees the consumers and the poller (not the rings), each as
  * mpmcring_consumer_free(): what a callback that stopped left undelivered
  * is let go unread, counted as abandoned. */

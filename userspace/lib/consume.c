@@ -699,6 +699,8 @@ int mpmcring_take_lost(struct mpmcring_consumer *c, struct mpmcring_lost *lost)
 {
 	size_t sz;
 
+	if (!c)
+		return mpr_lib_error(EINVAL, "mpmcring_take_lost: no consumer (NULL)");
 	if (!lost || lost->sz < MPR_LOST_SIZE_VER0)
 		return mpr_lib_error(
 			EINVAL,

@@ -33,7 +33,7 @@ struct mpr_poll_ring {
 	int stop;     /* fn's negative value, which ended the last consume */
 	bool drained; /* the last pass ended on an empty ring, not a cap or race */
 	bool gone;    /* destroyed and drained, or removed: out of the epoll set */
-	bool removed; /* mpmcring_poller_remove(): no consumer, index kept */
+	bool removed; /* mpmcring_poller_remove(): no ring, no consumer; reusable */
 };
 
 /*
@@ -102,13 +102,55 @@ struct mpmcring_poller *mpmcring_poller_new(const struct mpmcring_poller_opts *o
 	return p;
 }
 
+/*
+ * Attaches r to the free entry idx (removed, or new): a consumer, and the
+ * epoll set. On failure the entry stays free. Returns idx or -errno.
+ */
+static int mpr_poll_attach(struct mpmcring_poller *p, unsigned int idx, struct mpmcring *r,
+			   mpmcring_record_fn fn, void *ctx,
+			   const struct mpmcring_consumer_opts *opts)
+{
+	struct mpr_poll_ring *pr = p->rings[idx];
+	struct mpmcring_consumer *c = mpmcring_consumer_new_opts(r, opts);
+
+	if (!c)
+		return -errno;
+	if (r->fd >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = idx };
+
+		if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, r->fd, &ev) < 0) {
+			int err = errno;
+
+			mpmcring_consumer_free(c);
+			return mpr_lib_error(err, "adding the ring to the poller's epoll set: %s",
+					     strerror(err));
+		}
+	}
+	*pr = (struct mpr_poll_ring){ .r = r, .c = c, .fn = fn, .ctx = ctx };
+	return (int)idx;
+}
+
 int mpmcring_poller_add(struct mpmcring_poller *p, struct mpmcring *r, mpmcring_record_fn fn,
 			void *ctx, const struct mpmcring_consumer_opts *opts)
 {
 	struct mpr_poll_ring *pr;
+	unsigned int idx;
+	int ret;
 
 	if (!r || !fn)
 		return mpr_lib_error(EINVAL, "mpmcring_poller_add: a ring and a function, please");
+	/*
+	 * A removed ring's entry is reused, so that a poller whose rings come
+	 * and go stays as large as the most it held at once. Its entry never
+	 * moves or is freed before mpmcring_poller_free(): a callback adding
+	 * here cannot pull one from under the pass.
+	 */
+	for (idx = 0; idx < p->n; idx++)
+		if (p->rings[idx]->removed)
+			return mpr_poll_attach(p, idx, r, fn, ctx, opts);
+	if (p->n == INT32_MAX)
+		return mpr_lib_error(
+			ENOSPC, "mpmcring_poller_add: the poller holds %u rings already", p->n);
 	if (p->n == p->cap) {
 		unsigned int cap = p->cap ? 2 * p->cap : 4;
 		struct mpr_poll_ring **rings = realloc(p->rings, cap * sizeof(*rings));
@@ -121,30 +163,14 @@ int mpmcring_poller_add(struct mpmcring_poller *p, struct mpmcring *r, mpmcring_
 	pr = calloc(1, sizeof(*pr));
 	if (!pr)
 		return mpr_lib_error(ENOMEM, "out of memory");
-	pr->c = mpmcring_consumer_new_opts(r, opts);
-	if (!pr->c) {
-		int err = errno;
-
-		free(pr);
-		return -err;
-	}
-	pr->r = r;
-	pr->fn = fn;
-	pr->ctx = ctx;
-	if (r->fd >= 0) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = p->n };
-
-		if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, r->fd, &ev) < 0) {
-			int err = errno;
-
-			mpmcring_consumer_free(pr->c);
-			free(pr);
-			return mpr_lib_error(err, "adding the ring to the poller's epoll set: %s",
-					     strerror(err));
-		}
-	}
 	p->rings[p->n] = pr;
-	return (int)p->n++;
+	ret = mpr_poll_attach(p, p->n, r, fn, ctx, opts);
+	if (ret < 0) {
+		free(pr);
+		return ret;
+	}
+	p->n++;
+	return ret;
 }
 
 /* fn's value, kept apart from consume's errors: a negative value stops. */
@@ -201,30 +227,17 @@ static int mpr_poll_ring(struct mpmcring_poller *p, unsigned int idx, struct mpr
 }
 
 /*
- * Whether every ring was destroyed and drained (none, or only removed
- * ones: false, as for a poller that never had any).
+ * Whether every ring was destroyed and drained, or removed (none ever
+ * added: false, a poll is a timeout there).
  */
 static bool mpr_poll_all_gone(const struct mpmcring_poller *p)
-{
-	unsigned int i, left = 0;
-
-	for (i = 0; i < p->n; i++) {
-		if (!p->rings[i]->gone)
-			return false;
-		left += !p->rings[i]->removed;
-	}
-	return left > 0;
-}
-
-/* Whether a ring is left that mpmcring_poller_remove() did not take out. */
-static bool mpr_poll_rings_left(const struct mpmcring_poller *p)
 {
 	unsigned int i;
 
 	for (i = 0; i < p->n; i++)
-		if (!p->rings[i]->removed)
-			return true;
-	return false;
+		if (!p->rings[i]->gone)
+			return false;
+	return p->n > 0;
 }
 
 /* Whether a ring is still in the epoll set: only then can one hang up. */
@@ -233,7 +246,7 @@ static bool mpr_poll_watching(const struct mpmcring_poller *p)
 	unsigned int i;
 
 	for (i = 0; i < p->n; i++)
-		if (p->rings[i]->r->fd >= 0 && !p->rings[i]->gone)
+		if (!p->rings[i]->gone && p->rings[i]->r->fd >= 0)
 			return true;
 	return false;
 }
@@ -254,7 +267,7 @@ static int mpr_poll_result(const struct mpmcring_poller *p, const struct mpr_pol
 	if (mpr_poll_all_gone(p))
 		return mpr_lib_error(
 			EPIPE,
-			"every ring of the poller was destroyed and drained: it will never have records again");
+			"every ring of the poller was destroyed and drained (or removed): it will never have records again");
 	return 0;
 }
 
@@ -377,14 +390,14 @@ static int mpr_poller_poll(struct mpmcring_poller *p, int timeout_ms, struct mpr
 
 	for (i = 0; i < p->n; i++) {
 		/* Plain-memory rings cannot wake anyone: look each time. */
-		if (p->rings[i]->r->fd >= 0 || p->rings[i]->gone)
+		if (p->rings[i]->gone || p->rings[i]->r->fd >= 0)
 			continue;
 		err = mpr_poll_ring(p, i, ps);
 		if (err)
 			return err;
 	}
-	if (!mpr_poll_rings_left(p))
-		return 0; /* as before the first add: nothing to wait for */
+	if (!p->n)
+		return 0;
 	if (!ps->total && !ps->err && mpr_poll_all_gone(p))
 		return mpr_poll_result(p, ps); /* nothing left in the epoll set */
 	/* No sleep when the pass has something to say already. */
@@ -431,12 +444,13 @@ struct mpmcring_consumer *mpmcring_poller_consumer(struct mpmcring_poller *p, un
 
 int mpmcring_poller_ring_gone(const struct mpmcring_poller *p, unsigned int idx)
 {
-	int err = mpr_poll_idx_check(p, idx, "mpmcring_poller_ring_gone");
-
-	return err ? err : p->rings[idx]->gone;
+	if (idx >= p->n)
+		return mpr_lib_error(EINVAL, "mpmcring_poller_ring_gone: the poller has no ring %u",
+				     idx);
+	return p->rings[idx]->gone; /* removed ones too: no record comes from them */
 }
 
-int mpmcring_poller_remove(struct mpmcring_poller *p, unsigned int idx)
+int mpmcring_poller_remove(struct mpmcring_poller *p, unsigned int idx, struct mpmcring_lost *lost)
 {
 	struct mpr_poll_ring *pr;
 	int err;
@@ -447,12 +461,25 @@ int mpmcring_poller_remove(struct mpmcring_poller *p, unsigned int idx)
 	if (err)
 		return err;
 	pr = p->rings[idx];
-	/* Not in the set once gone; a failure leaves nothing to undo. */
-	if (pr->r->fd >= 0 && !pr->gone)
-		epoll_ctl(p->epfd, EPOLL_CTL_DEL, pr->r->fd, NULL);
+	if (lost) {
+		err = mpmcring_take_lost(pr->c, lost);
+		if (err)
+			return err; /* lost->sz: nothing was removed */
+	}
+	/*
+	 * Left in the set, a registration would wake the poller for an
+	 * index that a later add reuses: refuse rather than leave it.
+	 */
+	if (!pr->gone && pr->r->fd >= 0 && epoll_ctl(p->epfd, EPOLL_CTL_DEL, pr->r->fd, NULL) < 0 &&
+	    errno != ENOENT) {
+		err = errno;
+		return mpr_lib_error(
+			err,
+			"mpmcring_poller_remove: taking ring %u out of the epoll set: %s (remove a ring before closing it)",
+			idx, strerror(err));
+	}
 	mpmcring_consumer_free(pr->c);
-	pr->c = NULL;
-	pr->gone = pr->removed = true;
+	*pr = (struct mpr_poll_ring){ .gone = true, .removed = true };
 	return 0;
 }
 
