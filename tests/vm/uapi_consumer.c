@@ -21,6 +21,8 @@
 static uint8_t seen[NPROD][PER_PROD];
 static uint64_t bad, dups, delivered;
 static uint64_t by_uapi, by_lib; /* who delivered them */
+/* Diagnostics only (logged): how the race after the gates went. */
+static uint64_t lib_after_gates, lib_woken, lib_timeouts;
 static int producers_done;
 
 static void note(const void *data, uint32_t len)
@@ -187,7 +189,9 @@ static void *lib_consumer(void *arg)
 		/*
 		 * After its first record each library consumer waits for
 		 * an independent consumer to take one, so that neither kind
-		 * can take everything; from then on they race freely.
+		 * can take everything. After that they race; who wins is
+		 * logged, not judged (on a slow guest the pollers may win
+		 * every time): exactly once is what is asserted.
 		 */
 		if (__atomic_load_n(&by_lib, __ATOMIC_RELAXED) &&
 		    !__atomic_load_n(&by_uapi, __ATOMIC_RELAXED) && !done) {
@@ -196,14 +200,19 @@ static void *lib_consumer(void *arg)
 		}
 		if (mpmcring_read(c, &rec) == 0) {
 			note(rec.data, rec.len);
-			__atomic_fetch_add(&by_lib, 1, __ATOMIC_RELAXED);
+			if (__atomic_fetch_add(&by_lib, 1, __ATOMIC_RELAXED) &&
+			    __atomic_load_n(&by_uapi, __ATOMIC_RELAXED))
+				__atomic_fetch_add(&lib_after_gates, 1, __ATOMIC_RELAXED);
 			if (mpmcring_commit(c))
 				__atomic_fetch_add(&bad, 1, __ATOMIC_RELAXED);
 			continue;
 		}
 		if (done)
 			break;
-		mpmcring_wait(r, 10);
+		if (mpmcring_wait(r, 10) > 0)
+			__atomic_fetch_add(&lib_woken, 1, __ATOMIC_RELAXED);
+		else
+			__atomic_fetch_add(&lib_timeouts, 1, __ATOMIC_RELAXED);
 	}
 	mpmcring_consumer_free(c);
 	mpmcring_close(r);
@@ -253,6 +262,9 @@ TEST_F_TIMEOUT(uapi, independent_and_library_consumers_share_exactly_once, 300)
 			got += seen[i][s] != 0;
 		missing += lg.committed[i] - got;
 	}
+	TH_LOG("library consumers: %llu records after both gates opened, %llu waits woken, %llu timed out",
+	       (unsigned long long)lib_after_gates, (unsigned long long)lib_woken,
+	       (unsigned long long)lib_timeouts);
 	TH_LOG("committed %llu, delivered %llu (%llu by the independent consumers)",
 	       (unsigned long long)lg.total_committed, (unsigned long long)delivered,
 	       (unsigned long long)by_uapi);
