@@ -45,13 +45,15 @@ if [[ ,$PARTS, == *,host,* ]]; then
 		"$REPO/userspace/lib/open.c" "$REPO/userspace/lib/consume.c" "$REPO/userspace/lib/io.c" \
 		-pthread
 	(cd "$REPO/go" && go test -c -o "$work/mpmcring.test" ./mpmcring)
-	say "host: $runs runs, each of BenchmarkConsume and chost"
+	say "host: $runs runs, each of BenchmarkConsume, chost and BenchmarkWritePaths"
 	: >"$out/host-runs.txt"
 	for i in $(seq 1 "$runs"); do
 		echo "=== gobench run $i" >>"$out/host-runs.txt"
 		"$work/mpmcring.test" -test.run '^$' -test.bench Consume -test.benchtime 400000x \
 			>>"$out/host-runs.txt"
 		"$work/chost" 400000 >>"$out/host-runs.txt"
+		"$work/mpmcring.test" -test.run '^$' -test.bench WritePaths -test.benchtime 200000x \
+			>>"$out/host-runs.txt"
 	done
 	python3 "$REPO/bench/go/report.py" "$out/host-runs.txt" "$out/host.json" | tee "$out/host.txt"
 fi
