@@ -293,7 +293,8 @@ func (r *Ring) ListConsumers() ([]ConsumerInfo, error) {
 }
 
 // SetWritePriority sets the class (Prio*) of the records Write, Writev
-// and WriteContext produce: at most Layout.UserMaxPrio.
+// and WriteContext produce: at most Layout.UserMaxPrio. A WriteContext
+// already waiting for room may still write its record in the old class.
 func (r *Ring) SetWritePriority(prio uint32) error {
 	// Under mu: WriteContext's files get the same class, none missed.
 	r.mu.Lock()
