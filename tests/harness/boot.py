@@ -54,6 +54,14 @@ def kernel_cmdline(kid):
         # tests/vm/wait_modes.c covers every waiting mode besides), the
         # stock kernels run the full 10^5 (tests/vm/wakeup.c).
         cmdline.append("MPMCRING_WAKE_CYCLES=10000")
+    if kid in ("stock-6.1", "stock-6.12"):
+        # Full preemption from boot (PREEMPT_DYNAMIC; voluntary is their
+        # default): tests/vm/destroy_end needs it, and switching it at run
+        # time retargets every cond_resched()-style call site while other
+        # vCPUs run through them, where qemu's MTTCG can execute a stale
+        # int3 and wedge a vCPU (seen: an RCU stall in force_qs_rnp right
+        # after the switch back, then rmmod hung in synchronize_rcu()).
+        cmdline.append("preempt=full")
     only = env_list("MPMCRING_VM_TESTS")
     if only:
         cmdline.append("mpmcring_tests=%s" % ",".join(only))
