@@ -40,8 +40,10 @@
  * in interrupts, which give theirs back before they return
  * (mpmcring_bpf_slots_here()). A reservation that finds no buffer its
  * context may take is refused and counted (no_buffer). So sleepers can
- * hold up the reservations of other sleepers on their CPU, never those of
- * programs that cannot sleep, and output never. Sleepable programs are
+ * hold up the reservations of other sleepers on their CPU; programs that
+ * cannot sleep keep 4 buffers per CPU that no sleeper can take (more held
+ * at once may be refused while sleepers hold theirs), and output is never
+ * held up. Sleepable programs are
  * not refused reserve outright: 6.12 could (a kfunc set filter on
  * prog->sleepable), 6.1 cannot, and the same program should load on both;
  * sleeping with a record open is also what reserve is for.
@@ -103,12 +105,13 @@
  * unprivileged user can keep waiting (a FUSE mount that never answers,
  * userfaultfd), on a CPU they pin threads to. Contexts that may sleep
  * (mpmcring_bpf_may_sleep()): 8, room for that many sleepers per CPU.
- * Task context that cannot sleep: 4 more, so that sleepers never stop
- * tp_btf, LSM and fentry programs on task paths (the exec example's), the
- * most tracing there is in task context. Such a program holds its buffer
- * until it returns; it may be preempted on the way (preemptible RCU:
- * preempt=full, PREEMPT_RT, where threaded interrupt handlers run as tasks
- * too), which a user can slow down (nice) but not stop. Softirq: 2 more,
+ * Task context that cannot sleep: 4 more, so that sleepers cannot take
+ * the last 4 that tp_btf, LSM and fentry programs on task paths (the exec
+ * example's), the most tracing there is in task context, can use. Such a
+ * program holds its buffer until it returns; it may be preempted on the
+ * way (preemptible RCU: preempt=full, PREEMPT_RT, where threaded interrupt
+ * handlers run as tasks too), which a user who can deprioritise the task
+ * (SCHED_IDLE, CPU hogs pinned there) can stretch to seconds, not stop. Softirq: 2 more,
  * because there the most tracing runs (network, timers, block) and on
  * PREEMPT_RT it runs in a thread a task may preempt. Hardirq and NMI: 1
  * more each, a program with one reservation open: they are short and

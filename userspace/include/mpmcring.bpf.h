@@ -33,7 +33,8 @@
  * CPU's 16, of which programs that may sleep (sleepable ones) hold 8 at
  * most, task context that cannot sleep 12: a program that sleeps holding
  * one keeps it from other sleepable programs on that CPU (reserve returns
- * NULL, counted as no_buffer), never from programs that cannot sleep. A
+ * NULL, counted as no_buffer); programs that cannot sleep keep 4 of the
+ * CPU's buffers that no sleeper can take. A
  * sleepable program that reserves inside bpf_rcu_read_lock() or
  * bpf_preempt_disable() counts as one that cannot sleep: it must not
  * sleep holding the reservation after it unlocks.
