@@ -33,16 +33,20 @@
  * kfuncs, which also means destroy waits for one RCU grace period only.
  * Buffers come from a per-CPU pool of MPMCRING_BPF_POOL, each
  * MPMCRING_BPF_MAX_RESERVE bytes, shared by every program and ring. A
- * program in task context may sleep (or be preempted) holding one for as
- * long as anyone likes, so task context may hold only some of them: the
- * rest are kept for programs in interrupts, which give theirs back before
- * they return (mpmcring_bpf_slots_here()). A reservation that finds no
- * buffer its context may take is refused and counted (no_buffer). So
- * sleepers can hold up reservations of task-context programs on their
- * CPU, never those of programs in interrupts, and output never. Sleepable
- * programs are not refused reserve outright: 6.12 could (a kfunc set
- * filter on prog->sleepable), 6.1 cannot, and the same program should
- * load on both; sleeping with a record open is also what reserve is for.
+ * program that may sleep holds one for as long as anyone likes (a
+ * sleepable program faulting on user memory: as long as that memory's
+ * owner likes), so such programs may hold only some of them; task context
+ * that cannot sleep may hold some more, and the rest are kept for programs
+ * in interrupts, which give theirs back before they return
+ * (mpmcring_bpf_slots_here()). A reservation that finds no buffer its
+ * context may take is refused and counted (no_buffer). So sleepers can
+ * hold up the reservations of other sleepers on their CPU; programs that
+ * cannot sleep keep 4 buffers per CPU that no sleeper can take (more held
+ * at once may be refused while sleepers hold theirs), and output is never
+ * held up. Sleepable programs are
+ * not refused reserve outright: 6.12 could (a kfunc set filter on
+ * prog->sleepable), 6.1 cannot, and the same program should load on both;
+ * sleeping with a record open is also what reserve is for.
  * The ring refuses a record (full, priority) at commit, which returns why.
  *
  * Everything a program passes is checked as if hostile: flags must be a
@@ -96,11 +100,18 @@
  * shares the NMI's slot, and if it is taken, its reservation is refused
  * and counted (no_buffer). Bits are taken and given back atomically, so
  * nesting deeper than planned can only refuse, never hand a slot out
- * twice. Only task context can hold a buffer without bound (sleepable
- * programs sleep there; any program can be preempted there on
- * preempt=full and PREEMPT_RT, where threaded interrupt handlers run as
- * tasks too). Task context: 12, room
- * for a dozen sleeping or preempted programs on one CPU. Softirq: 2 more,
+ * twice. Only a program that may sleep holds a buffer for as long as
+ * someone else decides: a sleepable program, whose user copy an
+ * unprivileged user can keep waiting (a FUSE mount that never answers,
+ * userfaultfd), on a CPU they pin threads to. Contexts that may sleep
+ * (mpmcring_bpf_may_sleep()): 8, room for that many sleepers per CPU.
+ * Task context that cannot sleep: 4 more, so that sleepers cannot take
+ * the last 4 that tp_btf, LSM and fentry programs on task paths (the exec
+ * example's), the most tracing there is in task context, can use. Such a
+ * program holds its buffer until it returns; it may be preempted on the
+ * way (preemptible RCU: preempt=full, PREEMPT_RT, where threaded interrupt
+ * handlers run as tasks too), which a user who can deprioritise the task
+ * (SCHED_IDLE, CPU hogs pinned there) can stretch to seconds, not stop. Softirq: 2 more,
  * because there the most tracing runs (network, timers, block) and on
  * PREEMPT_RT it runs in a thread a task may preempt. Hardirq and NMI: 1
  * more each, a program with one reservation open: they are short and
@@ -110,6 +121,7 @@
 #define MPMCRING_BPF_POOL_HARDIRQ	(MPMCRING_BPF_POOL_NMI - 1)
 #define MPMCRING_BPF_POOL_SOFTIRQ	(MPMCRING_BPF_POOL_HARDIRQ - 1)
 #define MPMCRING_BPF_POOL_TASK		(MPMCRING_BPF_POOL_SOFTIRQ - 2)
+#define MPMCRING_BPF_POOL_SLEEP		(MPMCRING_BPF_POOL_TASK - 4)
 /*
  * Largest reservation a program may ask for: the buffer is zeroed at
  * reserve and copied at commit, maybe in NMI, so its cost is bounded; and
@@ -179,6 +191,9 @@ static_assert(sizeof_field(struct mpmcring_bpf_slot, data) ==
 	      MPMCRING_BPF_MAX_RESERVE);
 static_assert(sizeof_field(struct mpmcring_bpf_pool, used) * BITS_PER_BYTE >=
 	      MPMCRING_BPF_POOL);
+/* Each context's share holds the one below it, and sleepers get some. */
+static_assert(MPMCRING_BPF_POOL_SLEEP > 0 &&
+	      MPMCRING_BPF_POOL_SLEEP < MPMCRING_BPF_POOL_TASK);
 
 /*
  * Per CPU, each pool on its CPU's node: too big for alloc_percpu(), and
@@ -277,7 +292,7 @@ static const struct kernel_param_ops mpmcring_bpf_refused_ops = {
 };
 module_param_cb(bpf_refused, &mpmcring_bpf_refused_ops, NULL, 0444);
 MODULE_PARM_DESC(bpf_refused,
-		 "read-only: BPF kfunc calls refused where no ring counts them, by reason (no_ring: unknown id, ring_gone: destroyed before commit, no_buffer: staging buffers of the CPU in use, bad_write: write outside the reservation), and the last unknown id");
+		 "read-only: BPF kfunc calls refused where no ring counts them, by reason (no_ring: unknown id, ring_gone: destroyed before commit, no_buffer: the staging buffers of the CPU for the caller's context in use, bad_write: write outside the reservation), and the last unknown id");
 
 /* Flags a program may pass: one priority class, nothing else. */
 static bool mpmcring_bpf_flags_ok(u64 flags)
@@ -304,7 +319,41 @@ static bool mpmcring_bpf_args_ok(u64 flags, u32 len)
 	return true;
 }
 
-/* How many of the pool's slots the context the caller runs in may take. */
+/*
+ * Whether the caller, in task context, may sleep holding a buffer; asked
+ * before the kfunc takes rcu_read_lock() itself, which would hide it.
+ * A sleepable program runs under rcu_read_lock_trace() and
+ * migrate_disable() only (neither touches preempt_count()): preemptible,
+ * and no RCU read lock. A non-sleepable one runs under rcu_read_lock()
+ * (BPF trampoline, raw tracepoint, iterator, uprobe; tracepoints also
+ * disable preemption), which either disables preemption (no PREEMPT_RCU)
+ * or shows in rcu_preempt_depth() (PREEMPT_RCU). The same holds on
+ * PREEMPT_RT: rcu_read_lock() is preemptible there but counted in
+ * rcu_preempt_depth(), so RT's non-sleepable programs, those in threaded
+ * interrupt handlers and softirq threads included, are not taken for
+ * sleepers. Interrupts or bottom halves off, or a spinlock held, say "no"
+ * too. Without PREEMPT_COUNT, preemptible() is always 0 and
+ * preempt_disable() marks nothing, so a sleeper cannot be told from the
+ * rest: all task context is then taken to sleep, and gets the sleepers'
+ * share (sleepers never reach the rest; the others lose their 4). Every
+ * kernel we support has PREEMPT_COUNT (Debian's 6.1, 6.12 and 6.12-rt;
+ * the test kernels are CONFIG_PREEMPT).
+ * It is the program that decides, not the user it serves: a sleepable
+ * program that reserves inside bpf_rcu_read_lock() or
+ * bpf_preempt_disable() (6.12) counts as one that cannot sleep, and may
+ * sleep with the buffer once it unlocks; its loader chose that.
+ */
+static bool mpmcring_bpf_may_sleep(void)
+{
+	if (!IS_ENABLED(CONFIG_PREEMPT_COUNT))
+		return true;
+	return preemptible() && !rcu_preempt_depth();
+}
+
+/*
+ * How many of the pool's slots the context the caller runs in may take;
+ * before the kfunc's own rcu_read_lock() (mpmcring_bpf_may_sleep()).
+ */
 static unsigned int mpmcring_bpf_slots_here(void)
 {
 	if (in_nmi())
@@ -313,6 +362,8 @@ static unsigned int mpmcring_bpf_slots_here(void)
 		return MPMCRING_BPF_POOL_HARDIRQ;
 	if (in_serving_softirq())
 		return MPMCRING_BPF_POOL_SOFTIRQ;
+	if (mpmcring_bpf_may_sleep())
+		return MPMCRING_BPF_POOL_SLEEP;
 	return MPMCRING_BPF_POOL_TASK;
 }
 
@@ -321,10 +372,11 @@ static struct mpmcring_bpf_slot *mpmcring_bpf_slot_of(struct mpmcring_bpf_rsv *r
 	return container_of(rsv, struct mpmcring_bpf_slot, rsv);
 }
 
-static struct mpmcring_bpf_slot *mpmcring_bpf_get_handle(void)
+/* A free slot among the first @slots of this CPU's pool, or NULL. */
+static struct mpmcring_bpf_slot *mpmcring_bpf_get_handle(unsigned int slots)
 {
-	unsigned int i, slots = mpmcring_bpf_slots_here();
 	struct mpmcring_bpf_pool *pool;
+	unsigned int i;
 
 	/*
 	 * This CPU's pool, so that CPUs do not share its word; a handle is
@@ -411,16 +463,21 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
  * Return: the reservation, or NULL: bad @flags, a zero @len or an unknown
  * @ring_id (counted in the module's bpf_refused), a @len the ring can
  * never take (too big: counted as a drop of the ring), or no buffer free
- * on this CPU for the caller's context (counted in bpf_refused, no_buffer).
+ * on this CPU for the caller's context (counted in bpf_refused, no_buffer:
+ * of a CPU's 16 buffers, callers that may sleep take 8 at most, task
+ * context that cannot sleep 12, softirq 14, hardirq 15, NMI 16).
  */
 __bpf_kfunc struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(u32 ring_id,
 							  u32 len, u64 flags)
 {
 	struct mpmcring_bpf_slot *h = NULL;
 	struct mpmcring *ring;
+	unsigned int slots;
 
 	if (!mpmcring_bpf_args_ok(flags, len))
 		return NULL;
+	/* The caller's context, before rcu_read_lock() changes what it shows. */
+	slots = mpmcring_bpf_slots_here();
 	rcu_read_lock();
 	ring = mpmcring_find_id(ring_id);
 	if (!ring) {
@@ -441,7 +498,7 @@ __bpf_kfunc struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(u32 ring_id,
 	 * No buffer is the module's shortage, not the ring's: counted where
 	 * an operator tells it from contention on the ring.
 	 */
-	h = mpmcring_bpf_get_handle();
+	h = mpmcring_bpf_get_handle(slots);
 	if (!h) {
 		mpmcring_bpf_refuse(MPMCRING_BPF_NO_BUFFER);
 		goto out;

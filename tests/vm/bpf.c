@@ -11,6 +11,7 @@
  * Needs a kernel with BTF and module BTF: the stock kernels.
  */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <linux/userfaultfd.h>
@@ -1013,23 +1015,30 @@ TEST_F_TIMEOUT(bpf, sleeping_program_holds_up_no_producer, 120)
 }
 
 /*
- * Sleeping programs cannot starve programs in interrupts of staging
- * buffers (kmod/bpf.c: a CPU's pool of 16, of which task context may hold
- * 12). 16 threads on the last CPU each park a sleepable program holding a
- * reservation in a userfaultfd fault: 12 get a buffer, 4 are refused and
- * counted (no_buffer), and so is a non-sleepable program in task context
- * on that CPU. Programs in softirq (softirq_entry) and hardirq (the local
- * APIC timer) on that CPU still reserve, every time. (With one pool for
- * all contexts, the 16 sleepers took every buffer, and every reservation
- * on that CPU was refused until they woke.) NMI is not tried: TCG guests
- * have no PMU to raise one.
+ * Sleeping programs cannot starve programs that never sleep of staging
+ * buffers (kmod/bpf.c: a CPU's pool of 16; contexts that may sleep hold 8
+ * at most, task context that cannot sleep 12, softirq 14, hardirq 15).
+ * 16 threads on the last CPU each park a sleepable program holding a
+ * reservation in a userfaultfd fault: 8 get a buffer, 8 are refused and
+ * counted (no_buffer). Programs that never sleep, in task context on that
+ * CPU, still hold 4 at once (a tp_btf program, preemption off; a
+ * non-sleepable LSM program, under rcu_read_lock() only), and programs in
+ * softirq (softirq_entry) and hardirq (the local APIC timer) there still
+ * reserve, every time. (With one share for all of task context, the
+ * sleepers took all 12 and the task-context programs on that CPU got
+ * nothing until they woke; with one pool for all contexts, interrupts got
+ * nothing either.) NMI is not tried: TCG guests have no PMU to raise one.
  */
 #define POOL_PARKERS 16
+#define POOL_SLEEP 8 /* kmod/bpf.c: MPMCRING_BPF_POOL_SLEEP */
 #define POOL_TASK 12 /* kmod/bpf.c: MPMCRING_BPF_POOL_TASK */
+static_assert(BT_POOL_BURST == POOL_TASK - POOL_SLEEP + 1, "the burst asks one past the share");
+static_assert(POOL_PARKERS > POOL_SLEEP, "the sleepers must be refused some");
 
 struct pool_arg {
 	struct pool_bpf *p;
 	long cpu;
+	int probe;
 	volatile int stop;
 };
 
@@ -1048,9 +1057,10 @@ static void *pool_parker_main(void *arg)
 }
 
 /*
- * On the test's CPU: a task-context reservation (getppid), then busy until
- * told to stop, so that the timer tick keeps coming there; the files it
- * opens and closes leave RCU callbacks there, which run in softirq.
+ * On the test's CPU: when probe is set, the task-context programs' bursts
+ * (getppid, then open /dev/full); then busy until told to stop, so that
+ * the timer tick keeps coming there; the files it opens and closes leave
+ * RCU callbacks there, which run in softirq.
  */
 static void *pool_spinner_main(void *arg)
 {
@@ -1059,7 +1069,13 @@ static void *pool_spinner_main(void *arg)
 
 	if (pin_to(a->cpu))
 		return (void *)1;
-	bt_call(0, 0, 0, 0);
+	if (a->probe) {
+		bt_call(0, 0, 0, 0);
+		fd = open("/dev/full", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return (void *)2;
+		close(fd);
+	}
 	while (!a->stop) {
 		fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
 		if (fd >= 0)
@@ -1068,7 +1084,22 @@ static void *pool_spinner_main(void *arg)
 	return NULL;
 }
 
-TEST_F_TIMEOUT(bpf, sleepers_leave_buffers_for_interrupts, 120)
+/* The task-context bursts, run once on the test's CPU and waited for. */
+static int pool_probe(struct pool_arg *a)
+{
+	pthread_t t;
+	void *rv;
+
+	a->probe = 1;
+	a->stop = 1;
+	if (pthread_create(&t, NULL, pool_spinner_main, a) || pthread_join(t, &rv))
+		return -1;
+	a->probe = 0;
+	a->stop = 0;
+	return rv ? -1 : 0;
+}
+
+TEST_F_TIMEOUT(bpf, sleepers_leave_buffers_for_non_sleepers, 120)
 {
 	struct uffdio_api api = { .api = UFFD_API };
 	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
@@ -1078,13 +1109,15 @@ TEST_F_TIMEOUT(bpf, sleepers_leave_buffers_for_interrupts, 120)
 	struct refused rb, ra;
 	struct uffdio_copy cp;
 	struct pool_bpf *p;
-	struct stat st;
+	struct stat st, full;
 	unsigned int i;
 	void *area, *src, *rv;
 	int uffd;
 
 	NEED_KFUNCS();
 	ASSERT_EQ(0, stat("/dev/null", &st));
+	ASSERT_EQ(0, stat("/dev/full", &full));
+	ASSERT_TRUE(S_ISCHR(full.st_mode));
 	uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	ASSERT_GE(uffd, 0) TH_LOG("userfaultfd: %s", strerror(errno));
 	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
@@ -1100,18 +1133,23 @@ TEST_F_TIMEOUT(bpf, sleepers_leave_buffers_for_interrupts, 120)
 	p->rodata->tgid = getpid();
 	p->rodata->cpu = a.cpu;
 	p->rodata->null_ino = st.st_ino;
+	/* The kernel's dev_t (MINORBITS 20), as struct inode holds it. */
+	p->rodata->full_rdev = major(full.st_rdev) << 20 | minor(full.st_rdev);
 	ASSERT_EQ(0, pool_bpf__load(p)) TH_LOG("the verifier refused pool.bpf.c");
 	ASSERT_EQ(0, pool_bpf__attach(p));
 	a.p = p;
 	p->bss->user_ptr = (uintptr_t)area;
 
-	/* The control: task context on that CPU reserves while nothing sleeps. */
-	a.stop = 1;
-	ASSERT_EQ(0, pthread_create(&spin, NULL, pool_spinner_main, &a));
-	ASSERT_EQ(0, pthread_join(spin, &rv));
-	ASSERT_EQ(NULL, rv);
-	ASSERT_EQ(1, p->bss->got[BT_CTX_TASK]) TH_LOG("task context got no buffer, nothing held");
-	a.stop = 0;
+	/* The control: task context on that CPU holds a whole burst. */
+	ASSERT_EQ(0, pool_probe(&a));
+	ASSERT_EQ(BT_POOL_BURST, p->bss->held[BT_CTX_TASK])
+	TH_LOG("tp_btf held %llu at once, nothing else held",
+	       (unsigned long long)p->bss->held[BT_CTX_TASK]);
+	ASSERT_EQ(BT_POOL_BURST, p->bss->held[BT_CTX_TASK_RCU])
+	TH_LOG("lsm held %llu at once, nothing else held",
+	       (unsigned long long)p->bss->held[BT_CTX_TASK_RCU]);
+	ASSERT_EQ(0, p->bss->refused[BT_CTX_TASK]);
+	ASSERT_EQ(0, p->bss->refused[BT_CTX_TASK_RCU]);
 
 	ASSERT_EQ(0, bpf_refused(&rb));
 	p->bss->park_armed = 1;
@@ -1129,10 +1167,28 @@ TEST_F_TIMEOUT(bpf, sleepers_leave_buffers_for_interrupts, 120)
 	fprintf(stderr, "# %llu sleeping programs hold a buffer on CPU %ld, %llu refused\n",
 		(unsigned long long)p->bss->parked, a.cpu,
 		(unsigned long long)p->bss->park_refused);
-	EXPECT_EQ(POOL_TASK, p->bss->parked);
-	EXPECT_EQ(POOL_PARKERS - POOL_TASK, p->bss->park_refused);
+	EXPECT_EQ(POOL_SLEEP, p->bss->parked);
+	EXPECT_EQ(POOL_PARKERS - POOL_SLEEP, p->bss->park_refused);
 
-	/* Task context again, then interrupts on that CPU, while they sleep. */
+	/*
+	 * Task context that cannot sleep, while they sleep: the rest of the
+	 * task share, exactly. Nothing else of ours reserves on that CPU now
+	 * (irq_armed is 0), so the count does not depend on timing.
+	 */
+	ASSERT_EQ(0, pool_probe(&a));
+	fprintf(stderr, "# while they sleep: tp_btf held %llu at once, lsm %llu\n",
+		(unsigned long long)p->bss->held[BT_CTX_TASK],
+		(unsigned long long)p->bss->held[BT_CTX_TASK_RCU]);
+	EXPECT_EQ(POOL_TASK - POOL_SLEEP, p->bss->held[BT_CTX_TASK])
+	TH_LOG("a non-sleepable tp_btf program in task context got %llu buffers with %d sleepers parked",
+	       (unsigned long long)p->bss->held[BT_CTX_TASK], POOL_PARKERS);
+	EXPECT_EQ(POOL_TASK - POOL_SLEEP, p->bss->held[BT_CTX_TASK_RCU])
+	TH_LOG("a non-sleepable LSM program (preemptible, under rcu_read_lock) got %llu buffers with %d sleepers parked",
+	       (unsigned long long)p->bss->held[BT_CTX_TASK_RCU], POOL_PARKERS);
+	EXPECT_EQ(1, p->bss->refused[BT_CTX_TASK]);
+	EXPECT_EQ(1, p->bss->refused[BT_CTX_TASK_RCU]);
+
+	/* Then interrupts on that CPU, while they sleep. */
 	p->bss->irq_armed = 1;
 	ASSERT_EQ(0, pthread_create(&spin, NULL, pool_spinner_main, &a));
 	for (i = 0; i < 10000; i++) {
@@ -1146,23 +1202,22 @@ TEST_F_TIMEOUT(bpf, sleepers_leave_buffers_for_interrupts, 120)
 	ASSERT_EQ(0, pthread_join(spin, &rv));
 	ASSERT_EQ(NULL, rv);
 	fprintf(stderr,
-		"# while they sleep: task %llu reserved, %llu refused; softirq %llu, %llu; hardirq %llu, %llu\n",
-		(unsigned long long)p->bss->got[BT_CTX_TASK] - 1,
-		(unsigned long long)p->bss->refused[BT_CTX_TASK],
+		"# while they sleep: softirq %llu reserved, %llu refused; hardirq %llu, %llu\n",
 		(unsigned long long)p->bss->got[BT_CTX_SOFTIRQ],
 		(unsigned long long)p->bss->refused[BT_CTX_SOFTIRQ],
 		(unsigned long long)p->bss->got[BT_CTX_HARDIRQ],
 		(unsigned long long)p->bss->refused[BT_CTX_HARDIRQ]);
-	EXPECT_EQ(1, p->bss->refused[BT_CTX_TASK]);
-	EXPECT_EQ(1, p->bss->got[BT_CTX_TASK]);
 	EXPECT_GE(p->bss->got[BT_CTX_SOFTIRQ], 3) TH_LOG("no softirq on CPU %ld reserved", a.cpu);
 	EXPECT_EQ(0, p->bss->refused[BT_CTX_SOFTIRQ]);
 	EXPECT_GE(p->bss->got[BT_CTX_HARDIRQ], 3)
 	TH_LOG("no timer interrupt on CPU %ld reserved", a.cpu);
 	EXPECT_EQ(0, p->bss->refused[BT_CTX_HARDIRQ]);
-	/* The refusals are the module's, by their own reason. */
+	/*
+	 * The refusals are the module's, by their own reason: the sleepers'
+	 * and each burst's last.
+	 */
 	ASSERT_EQ(0, bpf_refused(&ra));
-	EXPECT_EQ(POOL_PARKERS - POOL_TASK + 1, ra.no_buffer - rb.no_buffer);
+	EXPECT_EQ(POOL_PARKERS - POOL_SLEEP + 2, ra.no_buffer - rb.no_buffer);
 
 	/* Answer the fault: the sleepers commit and give their buffers back. */
 	src = aligned_alloc(page, page);
@@ -1175,6 +1230,10 @@ TEST_F_TIMEOUT(bpf, sleepers_leave_buffers_for_interrupts, 120)
 		ASSERT_EQ(NULL, rv);
 	}
 	EXPECT_EQ(p->bss->parked, p->bss->park_committed);
+	/* And task context holds a whole burst again. */
+	ASSERT_EQ(0, pool_probe(&a));
+	EXPECT_EQ(BT_POOL_BURST, p->bss->held[BT_CTX_TASK]);
+	EXPECT_EQ(BT_POOL_BURST, p->bss->held[BT_CTX_TASK_RCU]);
 	pool_bpf__destroy(p);
 	free(src);
 	munmap(area, page);

@@ -30,9 +30,14 @@
  * builds a record of up to 4 KiB in pieces (bytes not written are zero) in
  * a staging buffer, and commit sends it whole: nothing of the ring is held
  * in between, so the program may sleep there. The buffer is one of its
- * CPU's 16, of which task context may hold 12: a program that sleeps
- * holding one keeps it from task-context programs on that CPU (reserve
- * returns NULL, counted as no_buffer), never from programs in interrupts.
+ * CPU's 16, of which programs that may sleep (sleepable ones) hold 8 at
+ * most, task context that cannot sleep 12: a program that sleeps holding
+ * one keeps it from other sleepable programs on that CPU (reserve returns
+ * NULL, counted as no_buffer); programs that cannot sleep keep 4 of the
+ * CPU's buffers that no sleeper can take. A
+ * sleepable program that reserves inside bpf_rcu_read_lock() or
+ * bpf_preempt_disable() counts as one that cannot sleep: it must not
+ * sleep holding the reservation after it unlocks.
  * Every refusal is counted. What a ring refuses (too big, full, priority)
  * is a drop of that ring, told to its consumers. The rest is counted
  * module-wide, by reason, in /sys/module/mpmcring/parameters/bpf_refused

@@ -23,10 +23,18 @@
 #define BT_SMALL_LEN 8 /* output and reserve a & 15 bytes (0: refused) */
 
 /* Contexts pool.bpf.c reserves in (kmod/bpf.c: the pool's limits). */
-#define BT_CTX_TASK 0
+#define BT_CTX_TASK 0 /* tp_btf in task context: preemption off */
 #define BT_CTX_SOFTIRQ 1
 #define BT_CTX_HARDIRQ 2
-#define BT_NR_CTX 3
+#define BT_CTX_TASK_RCU 3 /* non-sleepable LSM: rcu_read_lock(), maybe preemptible */
+#define BT_NR_CTX 4
+
+/*
+ * Reservations a task-context program of pool.bpf.c holds at once, at
+ * most: one more than non-sleeping task context has beyond the sleepers'
+ * share (kmod/bpf.c: MPMCRING_BPF_POOL_TASK - MPMCRING_BPF_POOL_SLEEP).
+ */
+#define BT_POOL_BURST 5
 
 /* A record the programs write. */
 struct bt_rec {

@@ -8,10 +8,16 @@
  * opens /dev/null, reserve, then copy 8 bytes from user_ptr, a
  * userfaultfd page: the copy sleeps, the buffer held, until the test
  * answers the fault; then write and commit.
- * bt_task (tp_btf/sys_enter, getppid(2) from the test's process),
+ * Programs that never sleep, in task context: bt_task (tp_btf/sys_enter,
+ * getppid(2) from the test's process; tracepoints run with preemption off)
+ * and bt_task_rcu (lsm/file_open of /dev/full by the test's process, not
+ * sleepable: under rcu_read_lock() only, so preemptible() is true there on
+ * kernels with preemptible RCU, and only rcu_preempt_depth() tells it from
+ * a sleeper). Each holds up to BT_POOL_BURST reservations at once and
+ * says how many it got (held[]): the share its context has left.
  * bt_softirq (tp_btf/softirq_entry: serving a softirq) and bt_hardirq
- * (tp_btf/local_timer_entry: the local APIC timer interrupt), the last two
- * on the test's CPU while irq_armed: reserve and commit at once.
+ * (tp_btf/local_timer_entry: the local APIC timer interrupt), on the
+ * test's CPU while irq_armed: reserve and commit at once.
  * Each counts what reserve gave it.
  */
 #include "vmlinux.h"
@@ -27,12 +33,13 @@ const volatile __u32 ring_id;
 const volatile __u32 tgid;
 const volatile __u32 cpu;
 const volatile __u64 null_ino;
+const volatile __u32 full_rdev; /* the kernel's dev_t: major << 20 | minor */
 
 __u32 park_armed;
 __u32 irq_armed;
 __u64 user_ptr;
 __u64 parked, park_refused, park_committed;
-__u64 got[BT_NR_CTX], refused[BT_NR_CTX];
+__u64 got[BT_NR_CTX], refused[BT_NR_CTX], held[BT_NR_CTX];
 
 static __always_inline bool ours(void)
 {
@@ -53,6 +60,58 @@ static __always_inline void reserve_here(int ctx)
 	__sync_fetch_and_add(&got[ctx], 1);
 	mpmcring_bpf_write(r, 0, &v, sizeof(v));
 	mpmcring_bpf_commit(r);
+}
+
+static __always_inline void send(struct mpmcring_bpf_rsv *r, __u64 v)
+{
+	mpmcring_bpf_write(r, 0, &v, sizeof(v));
+	mpmcring_bpf_commit(r);
+}
+
+/*
+ * Holds up to BT_POOL_BURST reservations at once, stops at the first
+ * refusal, then commits what it holds. Each handle is tested for NULL
+ * once, and each path leaves with what it holds (6.1's verifier).
+ */
+static __always_inline void hold_burst(int ctx)
+{
+	struct mpmcring_bpf_rsv *r0, *r1, *r2, *r3, *r4;
+	__u64 n = 0;
+
+	r0 = mpmcring_bpf_reserve(ring_id, 8, MPMCRING_BPF_NORMAL);
+	if (!r0)
+		goto out;
+	n++;
+	r1 = mpmcring_bpf_reserve(ring_id, 8, MPMCRING_BPF_NORMAL);
+	if (!r1)
+		goto out0;
+	n++;
+	r2 = mpmcring_bpf_reserve(ring_id, 8, MPMCRING_BPF_NORMAL);
+	if (!r2)
+		goto out1;
+	n++;
+	r3 = mpmcring_bpf_reserve(ring_id, 8, MPMCRING_BPF_NORMAL);
+	if (!r3)
+		goto out2;
+	n++;
+	r4 = mpmcring_bpf_reserve(ring_id, 8, MPMCRING_BPF_NORMAL);
+	if (!r4)
+		goto out3;
+	n++;
+	send(r4, ctx);
+out3:
+	send(r3, ctx);
+out2:
+	send(r2, ctx);
+out1:
+	send(r1, ctx);
+out0:
+	send(r0, ctx);
+out:
+	held[ctx] = n;
+	__sync_fetch_and_add(&got[ctx], n);
+	if (n < BT_POOL_BURST)
+		__sync_fetch_and_add(&refused[ctx], 1);
 }
 
 SEC("lsm.s/file_open")
@@ -81,7 +140,15 @@ SEC("tp_btf/sys_enter")
 int BPF_PROG(bt_task, struct pt_regs *regs, long id)
 {
 	if (id == BT_SYSCALL && ours())
-		reserve_here(BT_CTX_TASK);
+		hold_burst(BT_CTX_TASK);
+	return 0;
+}
+
+SEC("lsm/file_open")
+int BPF_PROG(bt_task_rcu, struct file *file)
+{
+	if (ours() && file->f_inode->i_rdev == full_rdev)
+		hold_burst(BT_CTX_TASK_RCU);
 	return 0;
 }
 
