@@ -17,6 +17,8 @@
 #define RING "/dev/mpmcring-uapi"
 #define NPROD 8
 #define PER_PROD 8000
+#define NUAPI 2 /* independent consumers */
+#define NLIB 2	/* library consumers */
 
 static uint8_t seen[NPROD][PER_PROD];
 static uint64_t bad, dups, delivered;
@@ -24,6 +26,7 @@ static uint64_t by_uapi, by_lib; /* who delivered them */
 /* Diagnostics only (logged): how the race after the gates went. */
 static uint64_t lib_after_gates, lib_woken, lib_timeouts;
 static int producers_done;
+static int uapi_left, lib_left; /* consumers of each kind out of their loop */
 
 static void note(const void *data, uint32_t len)
 {
@@ -146,16 +149,19 @@ static void *uapi_consumer(void *arg)
 	(void)arg;
 	if (uring_open(&u)) {
 		__atomic_fetch_add(&bad, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&uapi_left, 1, __ATOMIC_RELEASE);
 		return NULL;
 	}
 	/*
 	 * Let a library consumer take the first record: these loops poll
 	 * every 100 us and the library consumers sleep in poll, so on a
 	 * slow guest the pollers alone could empty the ring every time and
-	 * the library path would go untested. Bounded by the producers.
+	 * the library path would go untested. The records wait for them:
+	 * the gate ends when one was taken or the library consumers left
+	 * (only once the producers are done and they found nothing).
 	 */
 	while (!__atomic_load_n(&by_lib, __ATOMIC_RELAXED) &&
-	       !__atomic_load_n(&producers_done, __ATOMIC_ACQUIRE))
+	       __atomic_load_n(&lib_left, __ATOMIC_ACQUIRE) < NLIB)
 		usleep(100);
 	for (;;) {
 		int done = __atomic_load_n(&producers_done, __ATOMIC_ACQUIRE);
@@ -166,6 +172,7 @@ static void *uapi_consumer(void *arg)
 			break;
 		usleep(100);
 	}
+	__atomic_fetch_add(&uapi_left, 1, __ATOMIC_RELEASE);
 	close(u.fd);
 	return NULL;
 }
@@ -181,6 +188,7 @@ static void *lib_consumer(void *arg)
 	(void)arg;
 	if (!c) {
 		__atomic_fetch_add(&bad, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&lib_left, 1, __ATOMIC_RELEASE);
 		return NULL;
 	}
 	for (;;) {
@@ -188,13 +196,15 @@ static void *lib_consumer(void *arg)
 
 		/*
 		 * After its first record each library consumer waits for
-		 * an independent consumer to take one, so that neither kind
-		 * can take everything. After that they race; who wins is
+		 * an independent consumer to take one (or for all of them
+		 * to leave), so that neither kind can take everything, on
+		 * any guest. After that they race; who wins is
 		 * logged, not judged (on a slow guest the pollers may win
 		 * every time): exactly once is what is asserted.
 		 */
 		if (__atomic_load_n(&by_lib, __ATOMIC_RELAXED) &&
-		    !__atomic_load_n(&by_uapi, __ATOMIC_RELAXED) && !done) {
+		    !__atomic_load_n(&by_uapi, __ATOMIC_RELAXED) &&
+		    __atomic_load_n(&uapi_left, __ATOMIC_ACQUIRE) < NUAPI) {
 			usleep(100);
 			continue;
 		}
@@ -214,6 +224,7 @@ static void *lib_consumer(void *arg)
 		else
 			__atomic_fetch_add(&lib_timeouts, 1, __ATOMIC_RELAXED);
 	}
+	__atomic_fetch_add(&lib_left, 1, __ATOMIC_RELEASE);
 	mpmcring_consumer_free(c);
 	mpmcring_close(r);
 	return NULL;
@@ -235,7 +246,7 @@ FIXTURE_TEARDOWN(uapi)
 
 TEST_F_TIMEOUT(uapi, independent_and_library_consumers_share_exactly_once, 300)
 {
-	pthread_t th[4];
+	pthread_t th[NUAPI + NLIB];
 	struct lg_stats lg;
 	uint64_t missing = 0;
 	int i, s;
@@ -245,13 +256,13 @@ TEST_F_TIMEOUT(uapi, independent_and_library_consumers_share_exactly_once, 300)
 		vm_insmod("mpmcring_loadgen",
 			  "ring=uapi create=1 no_lease=1 size=262144 threads=2 hrtimer=1 softirq=1 "
 			  "nmi=1 count=8000 timer_ns=100000 timer_batch=16 autostart=0"));
-	for (i = 0; i < 4; i++)
-		ASSERT_EQ(0,
-			  pthread_create(&th[i], NULL, i % 2 ? lib_consumer : uapi_consumer, NULL));
+	for (i = 0; i < NUAPI + NLIB; i++)
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, i < NLIB ? lib_consumer : uapi_consumer,
+					    NULL));
 	ASSERT_EQ(0, lg_control("start"));
 	ASSERT_TRUE(lg_wait_finished(250));
 	__atomic_store_n(&producers_done, 1, __ATOMIC_RELEASE);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < NUAPI + NLIB; i++)
 		pthread_join(th[i], NULL);
 	ASSERT_EQ(0, lg_read_stats(&lg));
 	ASSERT_EQ(NPROD, lg.producers);
