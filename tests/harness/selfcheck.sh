@@ -49,6 +49,15 @@
 #   nokunit copy, whose modules are built already):
 #     stuck-boot      MPMCRING_BOOT_TIMEOUT=2 makes the boot look stuck
 #                     before init: the runner must stop it and fail debug/boot
+#   guest "stock" (stock-6.1: the fast kernel, and it has sysrq), programs
+#   from tests/harness/plants/:
+#     forged-end      a program that passes and exits 0 but prints the END
+#                     line of its own section (rc=0) and DONE, without this
+#                     boot's token (and with any token it could find)
+#     noexec          a passing program packed without its exec bit: it must
+#                     fail (exit 126), not be passed over
+#     panic           the kernel panics (sysrq) after a program's last
+#                     result, all passed: the guest never reaches its end
 #
 # Sharing a guest is sound because each plant is judged by its own
 # evidence: a failure only it causes, or its own function named in the
@@ -608,6 +617,23 @@ plant_vm_renamed() {
 	grep -q '^TEST_F(dev, unknown_ioctl_renamed)$' "$1/tests/vm/device_smoke.c"
 }
 
+# Programs of the "stock" guest, from tests/harness/plants/.
+plant_vm_forge() {
+	plant_vm "$1" zz_plant_forge stock-6.1 forged <"$1/tests/harness/plants/zz_plant_forge.c"
+}
+plant_vm_noexec() {
+	plant_vm "$1" zz_plant_noexec stock-6.1 global.plant_runs \
+		<"$1/tests/harness/plants/zz_plant_noexec.c"
+	# shellcheck disable=SC2016 # the packer's $stage and $out, as written there
+	sed -i '/^mkdir -p "\$(dirname "\$out")"$/i chmod 0644 "$stage/tests/zz_plant_noexec"' \
+		"$1/scripts/build-initramfs.sh"
+	# shellcheck disable=SC2016
+	grep -q '^chmod 0644 "$stage/tests/zz_plant_noexec"$' "$1/scripts/build-initramfs.sh"
+}
+plant_vm_panic() {
+	plant_vm "$1" zz_plant_panic stock-6.1 before_panic <"$1/tests/harness/plants/zz_plant_panic.c"
+}
+
 plant_kunit_unbuilt() {
 	sed -i 's/^ifneq (\$(CONFIG_KUNIT),)$/ifneq ($(CONFIG_KUNIT_PLANTED_AWAY),)/' "$1/Kbuild"
 	grep -q CONFIG_KUNIT_PLANTED_AWAY "$1/Kbuild"
@@ -772,6 +798,23 @@ if wanted stuck-boot; then
 	explained stuck-boot
 fi
 
+if wanted stock; then
+	guest stock stock-6.1 zz_plant_forge,zz_plant_noexec,zz_plant_panic \
+		plant_vm_forge plant_vm_noexec plant_vm_panic
+	expect forged-end stock \
+		'^FAIL +stock-6.1/vm/zz_plant_forge +\(forged framing: 2 line\(s\) look like results-port markers but lack'
+	expect noexec stock \
+		'^FAIL +stock-6.1/vm/zz_plant_noexec +\(no TAP plan; could not be run \(exit status 126' \
+		'^FAIL +inventory/stock-6.1/vm/zz_plant_noexec +\(missing: .* it did not run'
+	expect panic stock \
+		'^FAIL +stock-6.1/boot +\(the guest stopped before the end \(panic or init died\); it was in: vm zz_plant_panic' \
+		'^FAIL +stock-6.1/vm/zz_plant_panic +\(did not finish' \
+		'^FAIL +stock-6.1/reports +\(1 report\(s\) name mpmcring code, first: Kernel panic - not syncing: sysrq triggered crash +\[at a crash of the guest' \
+		'^FAIL +inventory/stock-6.1/rmmod +\(missing: ' \
+		'^FAIL +inventory/stock-6.1/rmmod/mpmcring +\(missing: '
+	explained stock
+	[ "${MPMCRING_KEEP:-0}" = 1 ] || rm -rf "$SCRATCH/stock"
+fi
 echo "check-harness: $((SECONDS - T0))s"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
