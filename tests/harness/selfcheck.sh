@@ -22,6 +22,8 @@
 #                     while a grace period (call_rcu) waits for it
 #     soft-lockup     mpr_plant_spin() with preemption off for 45 s (RCU
 #                     stall warnings held back meanwhile: see the plant)
+#     hung-task       mpr_plant_hung() asleep uninterruptibly for 8 s while
+#                     the hung-task detector waits 2 s (see the plant)
 #     vm-fail         a VM test program with a failing ASSERT
 #     vm-crash        a VM test program killed by SIGSEGV after 1 of 2 results
 #     vm-missing      tests/vm/params.c deleted: the inventory misses it
@@ -396,6 +398,78 @@ kunit_test_suite(plant_spin_suite);
 EOF
 }
 
+plant_hung_task() {
+	plant_kunit "$1" zz_plant_hung mpmcring_plant_hung debug <<'EOF'
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Planted by selfcheck.sh: our code asleep uninterruptibly (D state) for 8 s.
+ * The test kernels' hung-task detector waits 30 s and looks every 30 s, so
+ * a report would come 30 to 60 s into the sleep: for the few seconds of this
+ * plant it waits 2 s and looks every second (set through its sysctl files,
+ * as an admin would), then gets its settings back.
+ */
+#include <kunit/test.h>
+#include <linux/err.h>
+#include <linux/fs.h>
+#include <linux/jiffies.h>
+#include <linux/sched.h>
+#include <linux/string.h>
+
+#define HUNG_WAIT "/proc/sys/kernel/hung_task_timeout_secs"
+#define HUNG_LOOK "/proc/sys/kernel/hung_task_check_interval_secs"
+
+/* Writes val to a sysctl file; what was there goes to old (24 bytes). */
+static int mpr_plant_sysctl(const char *path, const char *val, char *old)
+{
+	struct file *f;
+	loff_t pos = 0;
+	ssize_t n;
+
+	f = filp_open(path, O_RDONLY, 0);
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	n = kernel_read(f, old, 23, &pos);
+	filp_close(f, NULL);
+	old[n > 0 ? n : 0] = 0;
+	f = filp_open(path, O_WRONLY, 0);
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	pos = 0;
+	n = kernel_write(f, val, strlen(val), &pos);
+	filp_close(f, NULL);
+	return n < 0 ? n : 0;
+}
+
+static noinline void mpr_plant_hung(void)
+{
+	schedule_timeout_uninterruptible(8 * HZ);
+	barrier();	/* no tail call: this frame stays on the stack */
+}
+
+static void plant_hung_task(struct kunit *test)
+{
+	char wait[24], look[24], scratch[24];
+
+	KUNIT_ASSERT_EQ(test, mpr_plant_sysctl(HUNG_LOOK, "1", look), 0);
+	KUNIT_ASSERT_EQ(test, mpr_plant_sysctl(HUNG_WAIT, "2", wait), 0);
+	mpr_plant_hung();
+	KUNIT_EXPECT_EQ(test, mpr_plant_sysctl(HUNG_WAIT, wait, scratch), 0);
+	KUNIT_EXPECT_EQ(test, mpr_plant_sysctl(HUNG_LOOK, look, scratch), 0);
+}
+
+static struct kunit_case plant_hung_cases[] = {
+	KUNIT_CASE(plant_hung_task),
+	{}
+};
+
+static struct kunit_suite plant_hung_suite = {
+	.name = "mpmcring_plant_hung",
+	.test_cases = plant_hung_cases,
+};
+kunit_test_suite(plant_hung_suite);
+EOF
+}
+
 plant_kcsan() {
 	plant_kunit "$1" zz_plant_kcsan mpmcring_plant_kcsan kcsan <<'EOF'
 // SPDX-License-Identifier: GPL-2.0-only
@@ -735,8 +809,8 @@ fi
 if wanted debug; then
 	guest debug debug zz_plant_fail,zz_plant_crash,params \
 		plant_kunit_expect plant_warn plant_lockdep plant_kasan_oob plant_leak \
-		plant_rcu_stall plant_soft_lockup plant_vm_fail plant_vm_crash plant_vm_missing \
-		plant_kunit_unlisted plant_kunit_renamed
+		plant_rcu_stall plant_soft_lockup plant_hung_task plant_vm_fail plant_vm_crash \
+		plant_vm_missing plant_kunit_unlisted plant_kunit_renamed
 	expect kunit-expect debug '^FAIL +debug/kunit/mpmcring_plant_expect/plant_expect_fails\b'
 	expect warn debug '^FAIL +debug/reports\b' \
 		'^ +ours: WARNING: CPU: [0-9]+ PID: [0-9]+ at .* mpr_plant_warn\+'
@@ -751,6 +825,8 @@ if wanted debug; then
 		'^ +ours: rcu: INFO: rcu_preempt (self-)?detected stalls? on CPU.*\[at .*mpr_plant_rcu_reader\+'
 	expect soft-lockup debug '^FAIL +debug/reports\b' \
 		'^ +ours: watchdog: BUG: soft lockup - CPU#[0-9]+ stuck for [0-9]+s!.*\[at .*mpr_plant_spin\+'
+	expect hung-task debug '^FAIL +debug/reports\b' \
+		'^ +ours: INFO: task [^ ]+ blocked for more than [0-9]+ seconds\..*\[at .*mpr_plant_hung\+'
 	expect vm-fail debug '^FAIL +debug/vm/zz_plant_fail/global\.plant_fails\b'
 	expect vm-crash debug \
 		'^FAIL +debug/vm/zz_plant_crash +\(ended early: 1 of 2 results; killed by signal 11 \(SIGSEGV\)' \
