@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Booting the guests: one qemu (TCG) per kernel, its console on ttyS0
 (build/logs/<k>/console.log) and the tests' results on ttyS1
-(results.log, framed by tests/harness/init.sh), stopped at its timeout
-with a dump of where its vCPUs were (hang.py)."""
+(results.log, framed by tests/harness/init.sh with this boot's token:
+marker_token.py), stopped at its timeout with a dump of where its vCPUs
+were (hang.py)."""
 import os
 import shlex
 import shutil
@@ -13,6 +14,7 @@ import time
 from common import (ALL_KERNELS, GUEST_CPUS, LOGS, TEST_KERNELS, env_int,
                     env_list, progress, read_lines, rel)
 from hang import where_stuck
+from marker_token import initrd_with_token, new_token, write_token
 
 
 def vm_timeout(kid):
@@ -97,18 +99,24 @@ def boot(kid, image, initrd, logdir, system_map=None):
     it was stopped."""
     console = os.path.join(logdir, "console.log")
     results = os.path.join(logdir, "results.log")
+    # A scratch folder: the monitor socket (a short path: sun_path is
+    # small), asked only on a hang, and the initrd with this boot's token.
+    tmp = tempfile.mkdtemp(prefix="mpr-boot.")
+    sock = os.path.join(tmp, "m")
     cmd = ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-smp", str(GUEST_CPUS),
            "-m", "3G", "-nodefaults", "-display", "none", "-no-reboot",
            "-kernel", image, "-initrd", initrd, "-append", " ".join(kernel_cmdline(kid)),
            "-serial", "file:" + console, "-serial", "file:" + results]
     with open(os.path.join(logdir, "qemu.cmd"), "w") as f:
+        # The initramfs as built (init.sh runs without a token then).
         f.write(" ".join(shlex.quote(c) for c in cmd) + "\n")
-    # A monitor socket (short path: sun_path is small), asked only on a hang.
-    mondir = tempfile.mkdtemp(prefix="mpr-mon.")
-    sock = os.path.join(mondir, "m")
-    cmd += ["-monitor", "unix:%s,server=on,wait=off" % sock]
     t = time.monotonic()
     try:
+        token = new_token()
+        write_token(logdir, token)
+        with_token = initrd_with_token(initrd, token, os.path.join(tmp, "initrd"))
+        cmd[cmd.index("-initrd") + 1] = with_token
+        cmd += ["-monitor", "unix:%s,server=on,wait=off" % sock]
         with open(os.path.join(logdir, "qemu.log"), "w") as qlog:
             p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=qlog,
                                  stderr=subprocess.STDOUT)
@@ -120,7 +128,7 @@ def boot(kid, image, initrd, logdir, system_map=None):
                 return status, time.monotonic() - t, where
             rc = p.returncode
     finally:
-        shutil.rmtree(mondir, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
     return ("ok" if rc == 0 else "error:%d" % rc), time.monotonic() - t, []
 
 
@@ -132,7 +140,8 @@ def run_guest(kid, kdir, image, initrd):
     its vCPUs were: 6.1's rcu-tasks boot deadlock showed itself that way
     (tests/kernel-patches/linux-source-6.1/rcu-tasks-wait-unlocked.patch)."""
     logdir = os.path.join(LOGS, kid)
-    for f in ("console.log", "results.log", "qemu.cmd", "qemu.log", "hang-registers.txt"):
+    for f in ("console.log", "results.log", "qemu.cmd", "qemu.log", "hang-registers.txt",
+              "token"):
         try:
             os.unlink(os.path.join(logdir, f))
         except FileNotFoundError:

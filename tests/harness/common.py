@@ -142,7 +142,7 @@ class Results:
 
 
 SALIENT_RE = re.compile(r"Expected|EXPECTATION|ASSERTION|error:|failed|timed out|did not|"
-                        r"no result|ended early|report|missing|unexpected|signal", re.I)
+                        r"no result|ended early|report|missing|unexpected|signal|forged", re.I)
 
 
 def first_salient(detail):

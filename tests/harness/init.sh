@@ -8,11 +8,19 @@
 # Results go to the second serial port (ttyS1), never mixed with the kernel's
 # console on ttyS0, framed by lines the host runner parses:
 #
-#   @@MPMCRING INFO <key>=<value>
-#   @@MPMCRING BEGIN <section> <name> t=<uptime>
+#   @@MPMCRING INFO <key>=<value> tok=<token>
+#   @@MPMCRING BEGIN <section> <name> t=<uptime> tok=<token>
 #   ...output of that step (KTAP, TAP, messages)...
-#   @@MPMCRING END <section> <name> rc=<exit status> t=<uptime>
-#   @@MPMCRING DONE
+#   @@MPMCRING END <section> <name> rc=<exit status> t=<uptime> tok=<token>
+#   @@MPMCRING DONE tok=<token>
+#
+# <token> is this boot's, from the file /mpmcring-token the host packed in
+# front of the initramfs (tests/harness/marker_token.py says why a file and
+# not the command line). init reads and deletes it before anything runs, and
+# never exports it: a test program that prints a marker line cannot give it
+# the token, so the host takes that line for the program's output, never for
+# the end of its section (and fails the section for it). Without the file
+# (the benchmark scripts boot this init too) markers carry no token.
 #
 # Sections: insmod <module>, kunit <suite>, vm <program>, rmmod <module>,
 # leftover modules, and what the host needs to judge kernel reports:
@@ -54,13 +62,19 @@ finish() {
 	sleep 1000000
 }
 
+TOKEN=
+if [ -f /mpmcring-token ]; then
+	read -r TOKEN </mpmcring-token
+	rm -f /mpmcring-token
+fi
+
 if ! exec 3>>"$OUT"; then
 	echo "mpmcring-init: cannot open $OUT: results have nowhere to go" >/dev/console
 	finish
 fi
 stty -F "$OUT" raw -echo 2>/dev/null
 
-mark() { echo "@@MPMCRING $*" >&3; }
+mark() { echo "@@MPMCRING $*${TOKEN:+ tok=$TOKEN}" >&3; }
 # Section markers carry the uptime, so the host can tell where time went.
 now() { read -r up _ </proc/uptime; echo "t=$up"; }
 

@@ -19,6 +19,7 @@ import common
 import inventory
 import judge
 from common import ALL_KERNELS, read_lines
+from marker_token import read_token
 from parse import parse_results
 
 
@@ -27,7 +28,8 @@ def ran_tests(logdir, kid):
     results, and whether its guest reached its end."""
     common.R = judge.R = common.Results(quiet=True)
     console = read_lines(os.path.join(logdir, kid, "console.log"))
-    _, sections, done = parse_results(os.path.join(logdir, kid, "results.log"))
+    _, sections, done, _ = parse_results(os.path.join(logdir, kid, "results.log"),
+                                         read_token(os.path.join(logdir, kid)))
     for sec in sections:
         if sec["kind"] == "kunit":
             judge.judge_kunit(kid, sec, console, ())

@@ -17,6 +17,7 @@ import signal
 
 from common import ALL_KERNELS, LOGS, R, REPO, excerpt, progress, read_lines, rel, say_line, tail
 from boot import boot_timeout, vm_timeout
+from marker_token import read_token
 from parse import console_kunit_cases, indent_of, parse_results, tap_level, tap_problems
 from reports import MAX_REPORT_LINES, Ownership, lockdep_off_cause, scan_leaks, scan_reports
 
@@ -47,6 +48,14 @@ def exit_meaning(rc):
     return "exited with status %d" % rc
 
 
+def forged_problem(lines):
+    """A step's output held results-port framing without this boot's
+    token: its END, its results, or the guest's DONE could be forged."""
+    return ("forged framing: %d line(s) look like results-port markers but lack this "
+            "boot's token (tests/harness/marker_token.py), first: %s" % (
+                len(lines), lines[0][:120]))
+
+
 def judge_kunit(kid, sec, console, logs):
     suite = sec["name"]
     base = "%s/kunit/%s" % (kid, suite)
@@ -56,7 +65,7 @@ def judge_kunit(kid, sec, console, logs):
         if l.strip() == "# Subtest: %s" % suite:
             level = indent_of(l)
             break
-    problems = []
+    problems = [forged_problem(sec["forged"])] if sec["forged"] else []
     if sec["rc"] is None:
         problems.append("results were cut off (the guest died)")
     elif sec["rc"] != 0:
@@ -116,7 +125,7 @@ def judge_vm(kid, sec, logs):
         detail = r["detail"] if r["status"] == "fail" else r["directive"]
         R.add("%s/%s" % (base, r["name"]), r["status"], excerpt(detail), logs)
         failed |= r["status"] == "fail"
-    problems = []
+    problems = [forged_problem(sec["forged"])] if sec["forged"] else []
     rc = sec["rc"]
     if rc is None:
         problems.append("did not finish (the guest died or hung here)")
@@ -138,11 +147,17 @@ def judge_vm(kid, sec, logs):
         R.add(base, "fail", "; ".join(problems) + "\n" + excerpt(tail("\n".join(lines), 30)), logs)
 
 
-def judge_boot(kid, status, secs, where, sections, done, console, logs):
-    """<k>/boot: did the guest get to its end?"""
+def judge_boot(kid, status, secs, where, sections, done, forged, console, logs):
+    """<k>/boot: did the guest get to its end, framed by init.sh alone?
+    forged: marker-like lines without the token outside the programs'
+    and suites' sections (those fail as their own)."""
     logdir = os.path.join(LOGS, kid)
-    if status == "ok" and done:
+    if status == "ok" and done and not forged:
         R.add("%s/boot" % kid, "pass")
+        return
+    if status == "ok" and done:
+        R.add("%s/boot" % kid, "fail", forged_problem(forged) + "\n" + "\n".join(forged[:10]),
+              logs)
         return
     if status in ("timeout", "stuck-boot"):
         why = ("the guest did not finish within %ds (MPMCRING_VM_TIMEOUT)" % vm_timeout(kid)
@@ -159,6 +174,8 @@ def judge_boot(kid, status, secs, where, sections, done, console, logs):
     open_secs = [s for s in sections if s["rc"] is None]
     if open_secs:
         why += "; it was in: %s %s" % (open_secs[-1]["kind"], open_secs[-1]["name"])
+    if forged:
+        why += "; and " + forged_problem(forged)
     R.add("%s/boot" % kid, "fail", why + "\nconsole tail:\n" + tail("\n".join(console), 25),
           logs)
 
@@ -378,7 +395,7 @@ def judge_guest(kid, kos, status, secs, where):
     results_log = os.path.join(logdir, "results.log")
     logs = [results_log, console_log]
     console = read_lines(console_log)
-    info, sections, done = parse_results(results_log)
+    info, sections, done, stray = parse_results(results_log, read_token(logdir))
     progress("%s: guest %s after %.0fs (kernel %s)" % (
         kid, "finished" if status == "ok" and done else "FAILED: " + status,
         secs, info.get("kernel", "?")))
@@ -441,7 +458,8 @@ def judge_guest(kid, kos, status, secs, where):
               "mpmcring_test.ko loaded but no suite left results in /sys/kernel/debug/kunit",
               logs)
 
-    judge_boot(kid, status, secs, where, sections, done, console, logs)
+    forged = stray + [l for s in sections if s["kind"] not in ("kunit", "vm") for l in s["forged"]]
+    judge_boot(kid, status, secs, where, sections, done, forged, console, logs)
     reports = judge_reports(kid, console, own, console_log)
     for sec in later:
         if sec["kind"] == "lockdep":

@@ -89,47 +89,70 @@ def stamp_of(line):
     return float(m.group(1)) if m else None
 
 
-def parse_results(path):
-    """Sections of a guest's results port: (info, sections, done).
+MARK = "@@MPMCRING"
+
+
+def split_marker(line, token):
+    """(output, marker) of one results-port line: marker is the text of
+    init.sh's marker without its token, None when the line has none; output
+    what came before it (a program's last line without its newline), None
+    when nothing did. A marker is init's only when it ends with this boot's
+    token; with no token every line is output."""
+    suffix = " tok=" + token
+    if token and line.endswith(suffix):
+        at = line.rfind(MARK + " ")
+        if at >= 0:
+            return line[:at] or None, line[at:-len(suffix)]
+    return line, None
+
+
+def parse_results(path, token):
+    """Sections of a guest's results port: (info, sections, done, stray).
 
     Each section is a dict: kind, name, lines, rc (None when the guest
-    never ended it), t0 and t1 (guest uptime at BEGIN and END).
+    never ended it), t0 and t1 (guest uptime at BEGIN and END), forged.
 
-    A marker counts only where init.sh can have written it: END only for
-    the section open (same kind and name), DONE only with no section open
-    and no BEGIN after it. Any other marker line is output of the open
-    section (a program that echoes one), so it cannot end that section
-    early or finish the guest."""
-    info, sections, done = {}, [], False
+    Only a marker with this boot's token is init.sh's (marker_token.py). A
+    line that starts like one without it is output of the open section, and
+    is kept in its "forged" list too, or in `stray` with no section open:
+    something in the guest printed the framing, so what it framed cannot be
+    trusted. A marker counts only where init.sh can have written it: END
+    only for the section open (same kind and name), DONE only with no
+    section open and no BEGIN after it; any other marker line is output of
+    the open section (which stays unfinished)."""
+    info, sections, done, stray = {}, [], False, []
     cur = None
     for raw in read_lines(path):
-        line = raw.rstrip("\r")
-        if line.startswith("@@MPMCRING "):
-            words = line.split()
-            kind = words[1] if len(words) > 1 else ""
-            t = re.search(r"\bt=([0-9.]+)", line)
-            t = float(t.group(1)) if t else None
-            if kind == "INFO" and len(words) > 2:
-                k, _, v = line.split(" ", 2)[2].partition("=")
-                info[k] = v
-            elif kind == "BEGIN" and len(words) > 3:
-                cur = {"kind": words[2], "name": words[3], "lines": [], "rc": None,
-                       "t0": t, "t1": None}
-                sections.append(cur)
-                done = False
-            elif kind == "END" and cur is not None and words[2:4] == [cur["kind"], cur["name"]]:
-                m = re.search(r"\brc=(-?\d+)", line)
-                cur["rc"] = int(m.group(1)) if m else -1
-                cur["t1"] = t
-                cur = None
-            elif kind == "DONE" and cur is None:
-                done = True
-            elif cur is not None:
-                cur["lines"].append(line)
+        out, marker = split_marker(raw.rstrip("\r"), token)
+        if out is not None:
+            if out.startswith(MARK):
+                (cur["forged"] if cur is not None else stray).append(out)
+            if cur is not None:
+                cur["lines"].append(out)
+        if marker is None:
             continue
-        if cur is not None:
-            cur["lines"].append(line)
-    return info, sections, done
+        words = marker.split()
+        kind = words[1] if len(words) > 1 else ""
+        t = re.search(r"\bt=([0-9.]+)", marker)
+        t = float(t.group(1)) if t else None
+        if kind == "INFO" and len(words) > 2:
+            k, _, v = marker.split(" ", 2)[2].partition("=")
+            info[k] = v
+        elif kind == "BEGIN" and len(words) > 3:
+            cur = {"kind": words[2], "name": words[3], "lines": [], "rc": None,
+                   "t0": t, "t1": None, "forged": []}
+            sections.append(cur)
+            done = False
+        elif kind == "END" and cur is not None and words[2:4] == [cur["kind"], cur["name"]]:
+            m = re.search(r"\brc=(-?\d+)", marker)
+            cur["rc"] = int(m.group(1)) if m else -1
+            cur["t1"] = t
+            cur = None
+        elif kind == "DONE" and cur is None:
+            done = True
+        elif cur is not None:
+            cur["lines"].append(marker)
+    return info, sections, done, stray
 
 
 def console_kunit_cases(console_lines, suite):

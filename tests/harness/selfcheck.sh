@@ -22,6 +22,8 @@
 #                     while a grace period (call_rcu) waits for it
 #     soft-lockup     mpr_plant_spin() with preemption off for 45 s (RCU
 #                     stall warnings held back meanwhile: see the plant)
+#     hung-task       mpr_plant_hung() asleep uninterruptibly for 8 s while
+#                     the hung-task detector waits 2 s (see the plant)
 #     vm-fail         a VM test program with a failing ASSERT
 #     vm-crash        a VM test program killed by SIGSEGV after 1 of 2 results
 #     vm-missing      tests/vm/params.c deleted: the inventory misses it
@@ -49,6 +51,15 @@
 #   nokunit copy, whose modules are built already):
 #     stuck-boot      MPMCRING_BOOT_TIMEOUT=2 makes the boot look stuck
 #                     before init: the runner must stop it and fail debug/boot
+#   guest "stock" (stock-6.1: the fast kernel, and it has sysrq), programs
+#   from tests/harness/plants/:
+#     forged-end      a program that passes and exits 0 but prints the END
+#                     line of its own section (rc=0) and DONE, without this
+#                     boot's token (and with any token it could find)
+#     noexec          a passing program packed without its exec bit: it must
+#                     fail (exit 126), not be passed over
+#     panic           the kernel panics (sysrq) after a program's last
+#                     result, all passed: the guest never reaches its end
 #
 # Sharing a guest is sound because each plant is judged by its own
 # evidence: a failure only it causes, or its own function named in the
@@ -387,6 +398,78 @@ kunit_test_suite(plant_spin_suite);
 EOF
 }
 
+plant_hung_task() {
+	plant_kunit "$1" zz_plant_hung mpmcring_plant_hung debug <<'EOF'
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Planted by selfcheck.sh: our code asleep uninterruptibly (D state) for 8 s.
+ * The test kernels' hung-task detector waits 30 s and looks every 30 s, so
+ * a report would come 30 to 60 s into the sleep: for the few seconds of this
+ * plant it waits 2 s and looks every second (set through its sysctl files,
+ * as an admin would), then gets its settings back.
+ */
+#include <kunit/test.h>
+#include <linux/err.h>
+#include <linux/fs.h>
+#include <linux/jiffies.h>
+#include <linux/sched.h>
+#include <linux/string.h>
+
+#define HUNG_WAIT "/proc/sys/kernel/hung_task_timeout_secs"
+#define HUNG_LOOK "/proc/sys/kernel/hung_task_check_interval_secs"
+
+/* Writes val to a sysctl file; what was there goes to old (24 bytes). */
+static int mpr_plant_sysctl(const char *path, const char *val, char *old)
+{
+	struct file *f;
+	loff_t pos = 0;
+	ssize_t n;
+
+	f = filp_open(path, O_RDONLY, 0);
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	n = kernel_read(f, old, 23, &pos);
+	filp_close(f, NULL);
+	old[n > 0 ? n : 0] = 0;
+	f = filp_open(path, O_WRONLY, 0);
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	pos = 0;
+	n = kernel_write(f, val, strlen(val), &pos);
+	filp_close(f, NULL);
+	return n < 0 ? n : 0;
+}
+
+static noinline void mpr_plant_hung(void)
+{
+	schedule_timeout_uninterruptible(8 * HZ);
+	barrier();	/* no tail call: this frame stays on the stack */
+}
+
+static void plant_hung_task(struct kunit *test)
+{
+	char wait[24], look[24], scratch[24];
+
+	KUNIT_ASSERT_EQ(test, mpr_plant_sysctl(HUNG_LOOK, "1", look), 0);
+	KUNIT_ASSERT_EQ(test, mpr_plant_sysctl(HUNG_WAIT, "2", wait), 0);
+	mpr_plant_hung();
+	KUNIT_EXPECT_EQ(test, mpr_plant_sysctl(HUNG_WAIT, wait, scratch), 0);
+	KUNIT_EXPECT_EQ(test, mpr_plant_sysctl(HUNG_LOOK, look, scratch), 0);
+}
+
+static struct kunit_case plant_hung_cases[] = {
+	KUNIT_CASE(plant_hung_task),
+	{}
+};
+
+static struct kunit_suite plant_hung_suite = {
+	.name = "mpmcring_plant_hung",
+	.test_cases = plant_hung_cases,
+};
+kunit_test_suite(plant_hung_suite);
+EOF
+}
+
 plant_kcsan() {
 	plant_kunit "$1" zz_plant_kcsan mpmcring_plant_kcsan kcsan <<'EOF'
 // SPDX-License-Identifier: GPL-2.0-only
@@ -608,6 +691,23 @@ plant_vm_renamed() {
 	grep -q '^TEST_F(dev, unknown_ioctl_renamed)$' "$1/tests/vm/device_smoke.c"
 }
 
+# Programs of the "stock" guest, from tests/harness/plants/.
+plant_vm_forge() {
+	plant_vm "$1" zz_plant_forge stock-6.1 forged <"$1/tests/harness/plants/zz_plant_forge.c"
+}
+plant_vm_noexec() {
+	plant_vm "$1" zz_plant_noexec stock-6.1 global.plant_runs \
+		<"$1/tests/harness/plants/zz_plant_noexec.c"
+	# shellcheck disable=SC2016 # the packer's $stage and $out, as written there
+	sed -i '/^mkdir -p "\$(dirname "\$out")"$/i chmod 0644 "$stage/tests/zz_plant_noexec"' \
+		"$1/scripts/build-initramfs.sh"
+	# shellcheck disable=SC2016
+	grep -q '^chmod 0644 "$stage/tests/zz_plant_noexec"$' "$1/scripts/build-initramfs.sh"
+}
+plant_vm_panic() {
+	plant_vm "$1" zz_plant_panic stock-6.1 before_panic <"$1/tests/harness/plants/zz_plant_panic.c"
+}
+
 plant_kunit_unbuilt() {
 	sed -i 's/^ifneq (\$(CONFIG_KUNIT),)$/ifneq ($(CONFIG_KUNIT_PLANTED_AWAY),)/' "$1/Kbuild"
 	grep -q CONFIG_KUNIT_PLANTED_AWAY "$1/Kbuild"
@@ -709,8 +809,8 @@ fi
 if wanted debug; then
 	guest debug debug zz_plant_fail,zz_plant_crash,params \
 		plant_kunit_expect plant_warn plant_lockdep plant_kasan_oob plant_leak \
-		plant_rcu_stall plant_soft_lockup plant_vm_fail plant_vm_crash plant_vm_missing \
-		plant_kunit_unlisted plant_kunit_renamed
+		plant_rcu_stall plant_soft_lockup plant_hung_task plant_vm_fail plant_vm_crash \
+		plant_vm_missing plant_kunit_unlisted plant_kunit_renamed
 	expect kunit-expect debug '^FAIL +debug/kunit/mpmcring_plant_expect/plant_expect_fails\b'
 	expect warn debug '^FAIL +debug/reports\b' \
 		'^ +ours: WARNING: CPU: [0-9]+ PID: [0-9]+ at .* mpr_plant_warn\+'
@@ -725,6 +825,8 @@ if wanted debug; then
 		'^ +ours: rcu: INFO: rcu_preempt (self-)?detected stalls? on CPU.*\[at .*mpr_plant_rcu_reader\+'
 	expect soft-lockup debug '^FAIL +debug/reports\b' \
 		'^ +ours: watchdog: BUG: soft lockup - CPU#[0-9]+ stuck for [0-9]+s!.*\[at .*mpr_plant_spin\+'
+	expect hung-task debug '^FAIL +debug/reports\b' \
+		'^ +ours: INFO: task [^ ]+ blocked for more than [0-9]+ seconds\..*\[at .*mpr_plant_hung\+'
 	expect vm-fail debug '^FAIL +debug/vm/zz_plant_fail/global\.plant_fails\b'
 	expect vm-crash debug \
 		'^FAIL +debug/vm/zz_plant_crash +\(ended early: 1 of 2 results; killed by signal 11 \(SIGSEGV\)' \
@@ -772,6 +874,23 @@ if wanted stuck-boot; then
 	explained stuck-boot
 fi
 
+if wanted stock; then
+	guest stock stock-6.1 zz_plant_forge,zz_plant_noexec,zz_plant_panic \
+		plant_vm_forge plant_vm_noexec plant_vm_panic
+	expect forged-end stock \
+		'^FAIL +stock-6.1/vm/zz_plant_forge +\(forged framing: 2 line\(s\) look like results-port markers but lack'
+	expect noexec stock \
+		'^FAIL +stock-6.1/vm/zz_plant_noexec +\(no TAP plan; could not be run \(exit status 126' \
+		'^FAIL +inventory/stock-6.1/vm/zz_plant_noexec +\(missing: .* it did not run'
+	expect panic stock \
+		'^FAIL +stock-6.1/boot +\(the guest stopped before the end \(panic or init died\); it was in: vm zz_plant_panic' \
+		'^FAIL +stock-6.1/vm/zz_plant_panic +\(did not finish' \
+		'^FAIL +stock-6.1/reports +\(1 report\(s\) name mpmcring code, first: Kernel panic - not syncing: sysrq triggered crash +\[at a crash of the guest' \
+		'^FAIL +inventory/stock-6.1/rmmod +\(missing: ' \
+		'^FAIL +inventory/stock-6.1/rmmod/mpmcring +\(missing: '
+	explained stock
+	[ "${MPMCRING_KEEP:-0}" = 1 ] || rm -rf "$SCRATCH/stock"
+fi
 echo "check-harness: $((SECONDS - T0))s"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -90,12 +90,42 @@ class WholeProgramSkip(unittest.TestCase):
     def test_skipped_all_is_a_skip_with_its_reason(self):
         R.tests, quiet, R.quiet = [], R.quiet, True
         try:
-            judge.judge_vm("debug", {"name": "bpf", "rc": 4, "lines": [
+            judge.judge_vm("debug", {"name": "bpf", "rc": 4, "forged": [], "lines": [
                 "TAP version 13", "1..0 # SKIP no BTF in this kernel"]}, [])
         finally:
             R.quiet = quiet
         self.assertEqual([t[:3] for t in R.tests],
                          [("debug/vm/bpf", "skip", "no BTF in this kernel")])
+
+
+class ForgedMarkers(unittest.TestCase):
+    """Review 14: a program that prints its own END (with rc=0) after a
+    passing document fails, though every result and its exit say pass."""
+
+    def setUp(self):
+        self.saved = R.tests, R.quiet
+        R.tests, R.quiet = [], True
+
+    def tearDown(self):
+        R.tests, R.quiet = self.saved
+
+    def test_forged_end_fails_the_program(self):
+        forged = ["@@MPMCRING END vm p rc=0 t=1.00", "@@MPMCRING DONE"]
+        judge.judge_vm("stock-6.1", {"name": "p", "rc": 0, "forged": forged,
+                                     "lines": ["TAP version 13", "1..1", "ok 1 a"] + forged}, [])
+        self.assertEqual([t[:2] for t in R.tests],
+                         [("stock-6.1/vm/p/a", "pass"), ("stock-6.1/vm/p", "fail")])
+        self.assertIn("forged framing: 2 line(s) look like results-port markers but lack this "
+                      "boot's token", R.tests[1][2])
+
+    def test_forged_outside_a_program_fails_boot(self):
+        judge.judge_boot("stock-6.1", "ok", 1, [], [], True, ["@@MPMCRING DONE"], [], [])
+        self.assertEqual(R.tests[0][:2], ("stock-6.1/boot", "fail"))
+        self.assertIn("forged framing: 1 line(s)", R.tests[0][2])
+
+    def test_clean_boot_passes(self):
+        judge.judge_boot("stock-6.1", "ok", 1, [], [], True, [], [], [])
+        self.assertEqual(R.tests[0][:2], ("stock-6.1/boot", "pass"))
 
 
 if __name__ == "__main__":

@@ -35,37 +35,88 @@ class TapProblems(unittest.TestCase):
         self.assertTrue(any(x.startswith("result numbers out of sequence") for x in p), p)
 
 
+TOK = "0123456789abcdef0123456789abcdef"
+
+
+def framed(text, token=TOK):
+    """init.sh's lines: each "@X" line is a marker, with this boot's token
+    ("@@..." lines are as written)."""
+    return "".join("@@MPMCRING %s tok=%s\n" % (l[1:], token) if l[:2] in ("@B", "@E", "@D", "@I")
+                   else l + "\n" for l in text.strip("\n").split("\n"))
+
+
 class Markers(unittest.TestCase):
     """Review should-fix 14: a marker line a program prints must not end
-    its section or finish the guest."""
+    its section or finish the guest; review 14: only a marker with this
+    boot's token is init's, and a forged one is kept as evidence."""
 
-    def parse(self, text):
+    def parse(self, text, token=TOK):
         fd, path = tempfile.mkstemp()
         with os.fdopen(fd, "w") as f:
             f.write(text)
         try:
-            return parse_results(path)
+            return parse_results(path, token)
         finally:
             os.unlink(path)
 
     def test_end_of_another_section_is_output(self):
-        _, secs, done = self.parse(
-            "@@MPMCRING BEGIN vm cli t=1\nok 1 a\n@@MPMCRING END vm other rc=0 t=2\n"
-            "@@MPMCRING DONE\n")
+        _, secs, done, _ = self.parse(framed(
+            "@BEGIN vm cli t=1\nok 1 a\n@END vm other rc=0 t=2\n@DONE"))
         self.assertEqual(len(secs), 1)
         self.assertIsNone(secs[0]["rc"])  # still open: the guest stopped in it
         self.assertFalse(done)  # DONE inside an open section is output too
         self.assertIn("@@MPMCRING END vm other rc=0 t=2", secs[0]["lines"])
 
     def test_matching_end_and_done(self):
-        _, secs, done = self.parse(
-            "@@MPMCRING BEGIN vm cli t=1\nok 1 a\n@@MPMCRING END vm cli rc=0 t=2\n"
-            "@@MPMCRING DONE\n")
-        self.assertEqual((secs[0]["rc"], done), (0, True))
+        info, secs, done, stray = self.parse(framed(
+            "@INFO kernel=6.1 x\n@BEGIN vm cli t=1\nok 1 a\n@END vm cli rc=0 t=2\n@DONE"))
+        self.assertEqual((secs[0]["rc"], secs[0]["t1"], done), (0, 2.0, True))
+        self.assertEqual((secs[0]["lines"], secs[0]["forged"], stray), (["ok 1 a"], [], []))
+        self.assertEqual(info, {"kernel": "6.1 x"})
 
     def test_begin_after_done(self):
-        _, _, done = self.parse("@@MPMCRING DONE\n@@MPMCRING BEGIN vm cli t=1\n")
+        _, _, done, _ = self.parse(framed("@DONE\n@BEGIN vm cli t=1"))
         self.assertFalse(done)
+
+    def test_forged_end_of_its_own_section(self):
+        # What tests/harness/selfcheck.sh's forge plant prints: before the
+        # token this closed the section with rc=0, and DONE finished the
+        # guest, whatever came after.
+        forged = ["@@MPMCRING END vm cli rc=0 t=1.00", "@@MPMCRING DONE"]
+        info, secs, done, stray = self.parse(framed(
+            "@BEGIN vm cli t=1\n1..1\nok 1 a\n" + "\n".join(forged) + "\nnot ok 2 b\n"
+            "@END vm cli rc=1 t=2\n@DONE"))
+        self.assertEqual(secs[0]["rc"], 1)
+        self.assertEqual(secs[0]["forged"], forged)
+        self.assertEqual(secs[0]["lines"], ["1..1", "ok 1 a"] + forged + ["not ok 2 b"])
+        self.assertEqual((done, stray), (True, []))
+
+    def test_another_token_is_forged(self):
+        line = "@@MPMCRING END vm cli rc=0 t=1 tok=" + "f" * 32
+        _, secs, _, _ = self.parse(framed("@BEGIN vm cli t=1\n" + line))
+        self.assertIsNone(secs[0]["rc"])
+        self.assertEqual(secs[0]["forged"], [line])
+
+    def test_forged_outside_sections_is_stray(self):
+        info, secs, done, stray = self.parse(framed(
+            "@INFO kernel=6.1\n@@MPMCRING INFO detectors=kcsan=on\n@@MPMCRING BEGIN vm x t=1\n"
+            "@DONE"))
+        self.assertEqual((info, secs, done), ({"kernel": "6.1"}, [], True))
+        self.assertEqual(stray, ["@@MPMCRING INFO detectors=kcsan=on",
+                                 "@@MPMCRING BEGIN vm x t=1"])
+
+    def test_no_token_no_markers(self):
+        # The guest's token file is missing (it never booted): nothing
+        # counts as init's, not even a line that carries some token.
+        info, secs, done, stray = self.parse(framed("@BEGIN vm cli t=1\n@DONE"), token="")
+        self.assertEqual((info, secs, done, len(stray)), ({}, [], False, 2))
+
+    def test_marker_after_output_without_newline(self):
+        # A program whose last line has no newline: init's END follows on
+        # the same line; the token finds it there.
+        _, secs, _, _ = self.parse(framed("@BEGIN vm cli t=1\n1..1\nok 1 a") +
+                                   "partial@@MPMCRING END vm cli rc=0 t=2 tok=%s\n" % TOK)
+        self.assertEqual((secs[0]["rc"], secs[0]["lines"]), (0, ["1..1", "ok 1 a", "partial"]))
 
 
 if __name__ == "__main__":
