@@ -129,7 +129,7 @@ insmod_section() {
 
 insmod_section mpmcring
 if [ -e /dev/mpmcring ]; then
-	mark INFO device="$(ls -l /dev/mpmcring)"
+	mark INFO device="$(ls -ld /dev/mpmcring)"
 fi
 
 # The hung-task detector stops after 10 reports by default: keep it on.
