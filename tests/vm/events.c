@@ -844,7 +844,21 @@ TEST_F_TIMEOUT(ev, critical_events_survive_a_catchall_flood, 400)
 	ASSERT_EQ(0, ev_attach(_metadata, self));
 	for (i = 0; i < ncpu; i++)
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, flood_thread, &f));
-	vm_sleep_ms(300); /* the flood fills the ring to its low watermark */
+	/*
+	 * The markers run once the flood has met its watermark: the ring
+	 * refused a low event. Waited for, not slept for: a fixed sleep
+	 * could end before a slow guest's flood got there, and the markers
+	 * would then not race a full ring (and the drops asserted below
+	 * might never come). Bounded far beyond any guest's need.
+	 */
+	for (i = 0; i < 6000; i++) {
+		ASSERT_EQ(0, mpmcring_get_stats(self->r, &st));
+		if (st.dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_LOW])
+			break;
+		vm_sleep_ms(10);
+	}
+	ASSERT_GT(st.dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_LOW], 0)
+	TH_LOG("the flood never reached its watermark in 60 s");
 	for (i = 0; i < MARKERS; i++) {
 		markers[i] = run_exec("/bin/true", argv, &status);
 		ASSERT_GT(markers[i], 0);
