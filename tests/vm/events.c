@@ -1091,9 +1091,16 @@ TEST_F_TIMEOUT(ev, unload_under_full_event_load_is_clean, 400)
 		/* Everything on: every tracepoint fires on every CPU. */
 		ASSERT_EQ(0, ev_load("catchall=1 size=262144"));
 		ASSERT_EQ(0, pthread_create(&rt, NULL, reader_thread, &rd));
-		/* Events flow to the reader before the module goes. */
-		for (i = 0; i < 500 && !__atomic_load_n(&rd.got, __ATOMIC_RELAXED); i++)
+		/*
+		 * Events flow to the reader before the module goes: waited
+		 * for (got > 0 is asserted below), with a bound no guest
+		 * comes near; 5 s could pass on a slow one before the reader
+		 * thread opened the ring and took its first batch.
+		 */
+		for (i = 0; i < 6000 && !__atomic_load_n(&rd.got, __ATOMIC_RELAXED); i++)
 			vm_sleep_ms(10);
+		if (!__atomic_load_n(&rd.got, __ATOMIC_RELAXED))
+			TH_LOG("round %d: no event reached the reader in 60 s", round);
 		vm_sleep_ms(50 * round);
 		/* Half the rounds unload with the reader still attached. */
 		if (round % 2) {
