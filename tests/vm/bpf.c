@@ -844,6 +844,16 @@ TEST_F_TIMEOUT(bpf, destroy_while_producing_loses_nothing_silently, 300)
 		pa = (struct destroy_prod){ .stop = 0, .p = p };
 		ASSERT_EQ(0, pthread_create(&pt, NULL, destroy_prod_main, &pa));
 		vm_sleep_ms(100 + 7 * cycle);
+		/*
+		 * At least one commit landed first (committed > 0 is asserted
+		 * below): waited for, with a bound no guest comes near, since
+		 * on a slow one the producer thread may not have committed
+		 * anything within the sleep above, which only spreads where
+		 * the destroy lands.
+		 */
+		for (i = 0; i < 6000 && !__atomic_load_n(&p->bss->committed[0], __ATOMIC_RELAXED);
+		     i++)
+			vm_sleep_ms(10);
 		/* Destroys the ring, almost always while a commit is under way. */
 		ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen"));
 		for (i = 0; i < 2; i++) {
