@@ -60,6 +60,43 @@ static inline void vm_sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+static inline uint64_t vm_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * What a ping-pong writer has sent: how many records, and when (monotonic)
+ * its last write(2) returned. A waiter whose wait timed out asks whether
+ * the record it waited for was sent before the wait's deadline: then it
+ * was committed, and its wakeup sent, before the deadline, and a timeout
+ * is a lost wakeup whatever the guest's speed. A record sent after the
+ * deadline (a writer the guest did not run for that long) is no wakeup
+ * lost: the waiter waits again. The kernel's deadline is at least
+ * start + ms (it starts counting after the caller read the clock), so
+ * deadline_ns = start + ms errs towards waiting again, never towards a
+ * false failure.
+ */
+struct vm_sent {
+	uint64_t count, at_ns;
+};
+
+static inline void vm_sent_mark(struct vm_sent *s, uint64_t count)
+{
+	__atomic_store_n(&s->at_ns, vm_now_ns(), __ATOMIC_RELAXED);
+	__atomic_store_n(&s->count, count, __ATOMIC_RELEASE);
+}
+
+/* Whether record seq (0-based) had been sent by deadline_ns. */
+static inline bool vm_sent_before(const struct vm_sent *s, uint64_t seq, uint64_t deadline_ns)
+{
+	return __atomic_load_n(&s->count, __ATOMIC_ACQUIRE) > seq &&
+	       __atomic_load_n(&s->at_ns, __ATOMIC_RELAXED) < deadline_ns;
+}
+
 /* Writes "start" or "stop" to the load generator's control file. */
 static inline int lg_control(const char *cmd)
 {
