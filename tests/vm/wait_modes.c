@@ -384,16 +384,28 @@ TEST_F_TIMEOUT(wm, blocking_read_pingpong, 300)
 struct room {
 	enum wait_mode mode;
 	int fd;
-	int full; /* the writer is full and waits */
+	int full;	      /* the writer is full and waits */
+	struct vm_sent freed; /* the main thread's drains: how many, the last when */
 	uint64_t cycles, lost, bad;
 	int done;
 };
+
+/*
+ * Room comes back through plain stores, so the writer's wakeup comes from
+ * the housekeeping tick (MPMCRING_TICK_MS, 100 ms), which reclaims what
+ * they freed. A wait that timed out is a lost wakeup if this cycle's drain
+ * ended at least ROOM_TICKS_MS before its deadline (25 ticks); a drain
+ * the guest ran later than that (a main thread it did not run for
+ * seconds) leaves the writer waiting again.
+ */
+#define ROOM_TICKS_MS (LOST_MS / 2)
 
 static void *room_writer(void *arg)
 {
 	struct room *rm = arg;
 	char rec[56] = { 0 };
 	struct waiter w;
+	uint64_t t0;
 	int n;
 
 	if (waiter_init_for(&w, rm->fd, rm->mode, POLLOUT)) {
@@ -408,7 +420,11 @@ static void *room_writer(void *arg)
 			break;
 		}
 		__atomic_store_n(&rm->full, 1, __ATOMIC_RELEASE);
-		n = waiter_wait(&w, LOST_MS);
+		do {
+			t0 = vm_now_ns();
+			n = waiter_wait(&w, LOST_MS);
+		} while (n == 0 && !vm_sent_before(&rm->freed, rm->cycles,
+						   t0 + (LOST_MS - ROOM_TICKS_MS) * 1000000ULL));
 		if (n == 0) {
 			rm->lost++; /* no wakeup though room came */
 			break;
@@ -431,6 +447,7 @@ static void room_pingpong(struct __test_metadata *_metadata, enum wait_mode mode
 	struct mpmcring *r;
 	struct mpmcring_consumer *c;
 	struct mpmcring_record rec;
+	uint64_t drains = 0;
 	pthread_t th;
 
 	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
@@ -450,6 +467,7 @@ static void room_pingpong(struct __test_metadata *_metadata, enum wait_mode mode
 		/* Room comes back through plain stores only. */
 		while (mpmcring_read(c, &rec) == 0)
 			mpmcring_commit(c);
+		vm_sent_mark(&rm.freed, ++drains);
 	}
 	pthread_join(th, NULL);
 	TH_LOG("%llu cycles", (unsigned long long)rm.cycles);
