@@ -611,25 +611,38 @@ TEST_F(cli, cat_peek_takes_nothing)
 TEST_F(cli, cat_peek_follow_ends_when_the_ring_is_destroyed)
 {
 	const char *argv[] = { cli_path(), "cat", RING_NAME, "--peek", "--follow", NULL };
-	int null, i, status = 0;
+	int null, i, status = 0, out[2];
 	pid_t pid, done = 0;
+	char got[4];
 
 	ASSERT_EQ(3, write(self->fd, "one", 3));
+	ASSERT_EQ(0, pipe(out));
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
 		null = open("/dev/null", O_WRONLY);
-		dup2(null, STDOUT_FILENO);
+		dup2(out[1], STDOUT_FILENO);
 		dup2(null, STDERR_FILENO);
+		close(out[0]);
+		close(out[1]);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
-	vm_sleep_ms(300); /* it copied the record and naps */
+	close(out[1]);
+	/*
+	 * It copied the record (and naps): a handshake, not a sleep, which
+	 * could end before a slow guest had even started cat, and the
+	 * destroy would then fail its open instead of ending its naps.
+	 */
+	ASSERT_EQ(sizeof(got), vm_read_until(out[0], got, sizeof(got), 60000))
+	TH_LOG("cat copied no record in 60 s");
+	EXPECT_EQ(0, memcmp(got, "one\n", sizeof(got)));
 	EXPECT_EQ(0, waitpid(pid, &status, WNOHANG));
 	close(self->fd);
 	self->fd = -1;
 	ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen")); /* destroys the ring */
-	for (i = 0; i < 100 && !done; i++) {
+	/* Bounded at 60 s: one that never ends naps on, however fast the guest. */
+	for (i = 0; i < 1200 && !done; i++) {
 		done = waitpid(pid, &status, WNOHANG);
 		if (!done)
 			vm_sleep_ms(50);
@@ -638,8 +651,9 @@ TEST_F(cli, cat_peek_follow_ends_when_the_ring_is_destroyed)
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 	}
+	close(out[0]);
 	ASSERT_EQ(pid, done)
-	TH_LOG("cat --peek --follow still runs 5 s after its ring was destroyed");
+	TH_LOG("cat --peek --follow still runs 60 s after its ring was destroyed");
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
 	TH_LOG("status %#x", status);
 }

@@ -6,7 +6,6 @@
  * out of its stdout, each once, in order. The program is
  * $MPMCRING_EXAMPLE (default /bin/mpmcring-consumer-example).
  */
-#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -20,24 +19,6 @@ static const char *example_path(void)
 	const char *p = getenv("MPMCRING_EXAMPLE");
 
 	return p && *p ? p : "/bin/mpmcring-consumer-example";
-}
-
-/* Reads from fd until want bytes arrived or timeout_ms passed without any. */
-static size_t read_until(int fd, char *buf, size_t want, int timeout_ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	size_t len = 0;
-	ssize_t n;
-
-	while (len < want && poll(&p, 1, timeout_ms) == 1) {
-		n = read(fd, buf + len, want - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += n;
-	}
-	return len;
 }
 
 TEST(example_consumer_prints_every_record_once)
@@ -80,11 +61,11 @@ TEST(example_consumer_prints_every_record_once)
 	}
 	close(fd);
 
-	gotlen = read_until(out[0], got, wantlen, 10000);
+	gotlen = vm_read_until(out[0], got, wantlen, 10000);
 	EXPECT_EQ(wantlen, gotlen);
 	EXPECT_EQ(0, memcmp(want, got, wantlen < gotlen ? wantlen : gotlen));
 	/* Nothing more: each record was printed once. */
-	extra = read_until(out[0], got, 64, 300);
+	extra = vm_read_until(out[0], got, 64, 300);
 	EXPECT_EQ(0, extra);
 
 	/* It was waiting for more, not dead. */
@@ -102,8 +83,9 @@ TEST(example_consumer_prints_every_record_once)
 TEST(example_consumer_stops_when_its_ring_is_destroyed)
 {
 	const char *ring = "/dev/mpmcring-example";
-	int status = 0, i, fd;
+	int status = 0, i, fd, out[2];
 	pid_t pid, done = 0;
+	char got[4];
 
 	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
 			       "ring=example create=1 size=65536 threads=0 autostart=0"));
@@ -111,19 +93,30 @@ TEST(example_consumer_stops_when_its_ring_is_destroyed)
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(4, write(fd, "one\n", 4));
 	close(fd);
+	ASSERT_EQ(0, pipe(out));
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (!pid) {
-		int null = open("/dev/null", O_WRONLY);
-
-		dup2(null, STDOUT_FILENO);
+		dup2(out[1], STDOUT_FILENO);
+		close(out[0]);
+		close(out[1]);
 		execl(example_path(), example_path(), ring, (char *)NULL);
 		_exit(127);
 	}
-	vm_sleep_ms(300); /* it read the record and sleeps in its wait */
+	close(out[1]);
+	/*
+	 * It printed the record: it has the ring open and goes on to wait.
+	 * A handshake, not a sleep: a fixed sleep could end before a slow
+	 * guest had even started it, and the destroy would then fail its
+	 * open instead of ending its wait.
+	 */
+	ASSERT_EQ(sizeof(got), vm_read_until(out[0], got, sizeof(got), 60000))
+	TH_LOG("the example printed no record in 60 s");
+	EXPECT_EQ(0, memcmp(got, "one\n", sizeof(got)));
 	EXPECT_EQ(0, waitpid(pid, &status, WNOHANG));
 	ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen")); /* destroys the ring */
-	for (i = 0; i < 100 && !done; i++) {
+	/* Bounded at 60 s: one that never stops spins, however fast the guest. */
+	for (i = 0; i < 1200 && !done; i++) {
 		done = waitpid(pid, &status, WNOHANG);
 		if (!done)
 			vm_sleep_ms(50);
@@ -132,7 +125,8 @@ TEST(example_consumer_stops_when_its_ring_is_destroyed)
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 	}
-	ASSERT_EQ(pid, done) TH_LOG("still running 5 s after its ring was destroyed (spinning?)");
+	close(out[0]);
+	ASSERT_EQ(pid, done) TH_LOG("still running 60 s after its ring was destroyed (spinning?)");
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
 	TH_LOG("status %#x", status);
 }

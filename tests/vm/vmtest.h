@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -170,19 +171,70 @@ static inline bool lg_wait_finished(int timeout_s)
 	return false;
 }
 
-/* The task's state letter from /proc ('S' asleep), or 0. */
-static inline char vm_task_state(pid_t tid)
+/*
+ * Reads from fd until want bytes arrived or timeout_ms passed without any;
+ * how many arrived.
+ */
+static inline size_t vm_read_until(int fd, char *buf, size_t want, int timeout_ms)
 {
-	char path[64], line[256], *p;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	size_t len = 0;
+	ssize_t n;
+
+	while (len < want && poll(&p, 1, timeout_ms) == 1) {
+		n = read(fd, buf + len, want - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += n;
+	}
+	return len;
+}
+
+/* The state letter ('S' asleep) of the stat file at path, or 0. */
+static inline char vm_stat_state(const char *path)
+{
+	char line[256], *p;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
 	f = fopen(path, "r");
 	if (!f)
 		return 0;
 	p = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
 	fclose(f);
 	return p && p[1] ? p[2] : 0;
+}
+
+/* A thread of ours: its state letter from /proc ('S' asleep), or 0. */
+static inline char vm_task_state(pid_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	return vm_stat_state(path);
+}
+
+/*
+ * Waits (bounded at 60 s) until process pid (single-threaded: a child we
+ * ran) is asleep ('S') on two looks 100 ms apart: blocked in the kernel,
+ * not merely slow, however slowly the guest runs it.
+ */
+static inline bool vm_wait_proc_asleep(pid_t pid)
+{
+	char path[64];
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	for (i = 0; i < 600; i++) {
+		if (vm_stat_state(path) == 'S') {
+			vm_sleep_ms(100);
+			if (vm_stat_state(path) == 'S')
+				return true;
+		}
+		vm_sleep_ms(100);
+	}
+	return false;
 }
 
 /*
