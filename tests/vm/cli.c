@@ -493,7 +493,15 @@ TEST_F(cli, cat_blocked_on_output_holds_no_claim)
 		}
 	}
 	ASSERT_EQ(20, idle) TH_LOG("the ring kept draining: is cat's output not blocked?");
-	vm_sleep_ms(300);
+	/*
+	 * Blocked, not slow: asleep while the ring it follows is still full,
+	 * cat can only be in its write to the full pipe. (After a fixed
+	 * sleep, a cat the guest had not run for that long could be caught
+	 * between its claim and its commit, and the test failed with nothing
+	 * wrong.)
+	 */
+	ASSERT_TRUE(vm_wait_proc_asleep(pid)) TH_LOG("cat never blocked");
+	ASSERT_GT(0, write(self->fd, rec, sizeof(rec))) TH_LOG("the ring is no longer full");
 	ASSERT_TRUE(vm_consumer_slot(self->fd, pid, &ci)) TH_LOG("cat has no consumer slot");
 	EXPECT_TRUE(ci.start & MPMCRING_SLOT_IDLE)
 	TH_LOG("cat holds a claim (%llu records) while its output is blocked",
@@ -561,8 +569,8 @@ TEST_F(cli, cat_blocked_on_loss_report_holds_no_claim)
 		_exit(127);
 	}
 	close(out[1]);
-	/* Until cat has claimed its first batch (held or committed). */
-	for (i = 0; i < 200 && !claimed; i++) {
+	/* Until cat has claimed its first batch (held or committed; 60 s). */
+	for (i = 0; i < 1200 && !claimed; i++) {
 		ASSERT_EQ(0, ring_stats(self->fd, &st));
 		claimed = st.consumed_records || (vm_consumer_slot(self->fd, pid, &ci) &&
 						  !(ci.start & MPMCRING_SLOT_IDLE));
@@ -570,7 +578,12 @@ TEST_F(cli, cat_blocked_on_loss_report_holds_no_claim)
 			vm_sleep_ms(50);
 	}
 	ASSERT_TRUE(claimed) TH_LOG("cat never claimed a batch");
-	vm_sleep_ms(300); /* time to block in its write */
+	/*
+	 * Blocked in its write (the pipe was full before it started), not
+	 * merely slow: a fixed 300 ms could end with a slow guest's cat still
+	 * between its claim and its commit.
+	 */
+	ASSERT_TRUE(vm_wait_proc_asleep(pid)) TH_LOG("cat never blocked in its write");
 	ASSERT_TRUE(vm_consumer_slot(self->fd, pid, &ci)) TH_LOG("cat has no consumer slot");
 	EXPECT_TRUE(ci.start & MPMCRING_SLOT_IDLE)
 	TH_LOG("cat holds a claim (%llu records) while it reports losses to a blocked stderr",

@@ -171,7 +171,14 @@ TEST(example_consumer_blocked_on_output_holds_no_claim)
 		}
 	}
 	EXPECT_EQ(20, idle) TH_LOG("the ring kept draining: is its output not blocked?");
-	vm_sleep_ms(300);
+	/*
+	 * Blocked, not slow: asleep while the ring it reads is still full, it
+	 * can only be in its write to the full pipe. (After a fixed sleep, an
+	 * example the guest had not run for that long could be caught between
+	 * its claim and its commit, and the test failed with nothing wrong.)
+	 */
+	EXPECT_TRUE(vm_wait_proc_asleep(pid)) TH_LOG("the example never blocked");
+	EXPECT_GT(0, write(fd, rec, sizeof(rec))) TH_LOG("the ring is no longer full");
 	EXPECT_TRUE(vm_consumer_slot(fd, pid, &ci)) TH_LOG("the example has no consumer slot");
 	EXPECT_TRUE(ci.start & MPMCRING_SLOT_IDLE)
 	TH_LOG("the example holds a claim (%llu records) while its stdout is blocked",
