@@ -203,6 +203,10 @@ type cRun struct {
 	consumers int
 	holdEvery int           // a ReadBatch consumer stalls mid-batch every Nth batch
 	hold      time.Duration // for this long
+	// lossFirst, when not 0, is a loss counter of the meta page
+	// (metaLostDropped, metaLostOverwritten): the consumers start only
+	// once it has moved, or the helper has ended.
+	lossFirst uint64
 }
 
 type cResult struct {
@@ -240,6 +244,15 @@ func runCProducer(t *testing.T, p cRun) (cResult, cTotals) {
 		h.done <- helperErr // for the cleanup
 		finished.Store(true)
 	}()
+
+	// The loss the subtest is about happens by design, not by the race
+	// between the C producers and the Go consumers (-race slows the
+	// consumers, a busy machine either side): with nobody consuming, the
+	// producers' records outgrow the ring at once. Then the consumers
+	// race them as before, for the rest of the run.
+	for p.lossFirst != 0 && atomic.LoadUint64(word(r.v.ro, p.lossFirst)) == 0 && !finished.Load() {
+		time.Sleep(20 * time.Microsecond)
+	}
 
 	var wg sync.WaitGroup
 	var mu sync.Mutex // res's counters
@@ -421,17 +434,19 @@ func TestCProducer(t *testing.T) {
 	t.Run("drop_stall", func(t *testing.T) {
 		// A full ring drops; producers stall between reserve and commit,
 		// so claims meet records reserved and not yet published.
+		// The consumers start once the ring has dropped (lossFirst).
 		_, tot := runCProducer(t, cRun{args: []string{"-p", "4", "-n", ns, "-s", "16384", "-S", "2"},
-			producers: 4, records: n, consumers: 2})
+			producers: 4, records: n, consumers: 2, lossFirst: metaLostDropped})
 		if tot.dropped == 0 {
-			t.Fatal("nothing dropped: the run did not test drops (a faster consumer side?)")
+			t.Fatal("nothing dropped: the run did not test drops")
 		}
 	})
 	t.Run("overwrite", func(t *testing.T) {
 		// Overwrite mode: reclaim evicts unread records past the held
 		// claims on nearly every reservation.
+		// The consumers start once a record was evicted (lossFirst).
 		_, tot := runCProducer(t, cRun{args: []string{"-o", "-r", "-p", "3", "-n", ns, "-s", "8192", "-L", "200", "-S", "8"},
-			producers: 3, records: n, consumers: 3})
+			producers: 3, records: n, consumers: 3, lossFirst: metaLostOverwritten})
 		if tot.overwritten == 0 {
 			t.Fatal("nothing overwritten: the run did not test eviction")
 		}
