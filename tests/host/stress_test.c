@@ -146,6 +146,27 @@ static void count_record(const struct seen_rec *r, uint64_t *last)
 	__atomic_fetch_add(&delivered, 1, __ATOMIC_RELAXED);
 }
 
+/*
+ * A consumer stalled half way through its claim: for three leases, and in
+ * drop-newest mode on until the claim is revoked or no producer is left.
+ * Producers that need the space this claim pins revoke it once it has
+ * stood still a lease with half the ring behind it, so while any is left
+ * the revocation comes, however the machine runs the threads: a fixed
+ * stall left it to their speeds (producers descheduled through it never
+ * pressed the claim, and a run could end with none revoked). Overwrite
+ * mode evicts past held claims instead: a fixed stall there.
+ */
+static void hold_claim(struct mpmcring_consumer *c, const struct timespec *stall)
+{
+	const struct timespec nap = { 0, 100000 };
+
+	nanosleep(stall, NULL);
+	if (opt.overwrite)
+		return;
+	while (!mpmcring_validate(c) && __atomic_load_n(&producers_left, __ATOMIC_ACQUIRE))
+		nanosleep(&nap, NULL);
+}
+
 static void *consumer(void *arg)
 {
 	struct mpmcring_consumer *c = mpmcring_consumer_new(lib);
@@ -180,7 +201,7 @@ static void *consumer(void *arg)
 			for (i = 0; many ? i < n : mpmcring_batch_next(&b, &rec); i++) {
 				/* Stalled half way: the rest may be overwritten. */
 				if (hold && i == n / 2)
-					nanosleep(&stall, NULL);
+					hold_claim(c, &stall);
 				read_record(many ? &recs[i] : &rec, &got[i]);
 			}
 			ret = mpmcring_commit(c);
