@@ -394,14 +394,21 @@ func runCProducer(t *testing.T, p cRun) (cResult, cTotals) {
 		t.Errorf("%d torn or foreign records, %d out of a producer's order, %d delivered twice",
 			res.bad, res.outOfOrder, res.dup)
 	}
+	// Drops and evictions are counted once, alike on both sides. Revoked
+	// records: the consumers know exactly what they lost; the producer
+	// side counts what each consumer's slot said it held at the
+	// revocation, and a claim revoked while it was being made (the
+	// slot's count written only once the claim is made) counts less
+	// there, never more, as tests/host/stress_test.c has it. So the exact
+	// balance is the consumers'.
 	if res.lost.Dropped != tot.dropped || res.lost.Overwritten != tot.overwritten ||
-		res.lost.Revoked != tot.revokedRecords {
-		t.Errorf("losses told to the Go consumers %+v, counted by the C producer: dropped %d, overwritten %d, revoked %d",
+		res.lost.Revoked < tot.revokedRecords {
+		t.Errorf("losses told to the Go consumers %+v, counted by the C producer: dropped %d, overwritten %d, revoked %d (at most the consumers')",
 			res.lost, tot.dropped, tot.overwritten, tot.revokedRecords)
 	}
-	if got := res.delivered + tot.overwritten + tot.revokedRecords; got != tot.produced {
-		t.Errorf("delivered %d + overwritten %d + revoked %d = %d, the C producer committed %d",
-			res.delivered, tot.overwritten, tot.revokedRecords, got, tot.produced)
+	if got := res.delivered + tot.overwritten + res.lost.Revoked; got != tot.produced {
+		t.Errorf("delivered %d + overwritten %d + revoked %d (the consumers' count) = %d, the C producer committed %d",
+			res.delivered, tot.overwritten, res.lost.Revoked, got, tot.produced)
 	}
 	return res, tot
 }
