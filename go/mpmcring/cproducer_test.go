@@ -213,18 +213,36 @@ type cResult struct {
 	delivered, bad, outOfOrder, dup uint64
 	lost                            Lost
 	stale                           uint64 // commits that found the claim revoked
+	unrevokedHolds                  uint64 // holdClaim gave up waiting for the revocation
 	seen                            [][]uint32
 }
+
+// holdUnrevokedAfter bounds holdClaim's wait for the revocation: 2000
+// leases of 5 ms, far beyond any machine's scheduling delay.
+const holdUnrevokedAfter = 10 * time.Second
 
 // holdClaim stalls a consumer half way through its claim: for d, then on
 // until the claim is revoked or the helper has ended. The producers retry
 // (-r), so they cannot finish past a claim that pins the ring, and revoke
 // it once it has stood still a lease with half the ring behind it: the
 // revocation comes however the machine runs either side, where a fixed
-// stall left it to their speeds.
-func holdClaim(c *Consumer, d time.Duration, finished *atomic.Bool) {
+// stall left it to their speeds. If revocation is broken it never comes
+// and the producers never finish: after holdUnrevokedAfter the claim is
+// let go and holdClaim returns false, so that the run ends and the test
+// fails by name instead of hanging; unrevoked counts such holds. After
+// one, the later holds stall only for d: the failure is known, and a wait
+// at each of a run's holds would take far longer than the test's timeout.
+func holdClaim(c *Consumer, d time.Duration, finished *atomic.Bool, unrevoked *atomic.Uint64) {
 	time.Sleep(d)
+	if unrevoked.Load() != 0 {
+		return
+	}
+	deadline := time.Now().Add(holdUnrevokedAfter)
 	for c.Validate() == nil && !finished.Load() {
+		if time.Now().After(deadline) {
+			unrevoked.Add(1)
+			return
+		}
 		time.Sleep(100 * time.Microsecond)
 	}
 }
@@ -250,6 +268,7 @@ func runCProducer(t *testing.T, p cRun) (cResult, cTotals) {
 		}
 	}
 	var finished atomic.Bool
+	var unrevoked atomic.Uint64 // holds that holdClaim ended unrevoked
 	var helperErr error
 	h.start(t)
 	go func() {
@@ -325,7 +344,7 @@ func runCProducer(t *testing.T, p cRun) (cResult, cTotals) {
 							break
 						}
 						if hold && k == b.Records/2 {
-							holdClaim(c, p.hold, &finished)
+							holdClaim(c, p.hold, &finished, &unrevoked)
 						}
 						got = append(got, look(rec))
 					}
@@ -382,6 +401,7 @@ func runCProducer(t *testing.T, p cRun) (cResult, cTotals) {
 		}(i, c)
 	}
 	wg.Wait()
+	res.unrevokedHolds = unrevoked.Load()
 	if f := failure.Load(); f != nil {
 		t.Fatal(f)
 	}
@@ -477,6 +497,10 @@ func TestCProducer(t *testing.T) {
 		// (holdClaim), while producers need the space.
 		res, tot := runCProducer(t, cRun{args: []string{"-r", "-p", "3", "-n", ns, "-s", "16384", "-T", "5"},
 			producers: 3, records: n, consumers: 3, holdEvery: 20, hold: 15 * time.Millisecond})
+		if res.unrevokedHolds != 0 {
+			t.Errorf("%d held claims were not revoked in %v while producers waited for the space",
+				res.unrevokedHolds, holdUnrevokedAfter)
+		}
 		if tot.revokedClaims == 0 || res.stale == 0 {
 			t.Fatalf("revoked claims %d, stale commits %d: the run did not test leases",
 				tot.revokedClaims, res.stale)
