@@ -286,6 +286,7 @@ struct reader {
 	pid_t tid;
 	uint64_t acked, bad;
 	int stop;
+	int done; /* the reader has left its loop (ended, or on a bad read) */
 };
 
 static void *blocking_reader(void *arg)
@@ -306,6 +307,7 @@ static void *blocking_reader(void *arg)
 		next++;
 		__atomic_store_n(&rd->acked, next, __ATOMIC_RELEASE);
 	}
+	__atomic_store_n(&rd->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -333,11 +335,19 @@ static bool reader_slept_through(const struct reader *rd, uint64_t i)
 	return true;
 }
 
+/*
+ * How long a record may wait for a reader that neither takes it nor is
+ * seen asleep through it (one stuck in 'D', or running and not reading):
+ * far beyond any guest's delay, and well inside the test's timeout.
+ */
+#define READER_STUCK_NS (60 * 1000000000ULL)
+
 /* read(2) sleeps in the kernel; each record must end its sleep. */
 TEST_F_TIMEOUT(wm, blocking_read_pingpong, 300)
 {
 	struct reader rd = { 0 };
 	uint64_t i, end = UINT64_MAX, lost = 0, t0;
+	char stuck = 0;
 	pthread_t th;
 	int fd = open("/dev/mpmcring", O_RDWR | O_CLOEXEC);
 
@@ -352,23 +362,36 @@ TEST_F_TIMEOUT(wm, blocking_read_pingpong, 300)
 	rd.fd = open("/dev/mpmcring", O_RDWR | O_CLOEXEC);
 	ASSERT_GE(rd.fd, 0);
 	ASSERT_EQ(0, pthread_create(&th, NULL, blocking_reader, &rd));
-	for (i = 0; i < CYCLES && !lost; i++) {
+	for (i = 0; i < CYCLES && !lost && !__atomic_load_n(&rd.done, __ATOMIC_ACQUIRE); i++) {
 		ASSERT_EQ(sizeof(i), write(fd, &i, sizeof(i)));
 		t0 = vm_now_ns();
-		while (__atomic_load_n(&rd.acked, __ATOMIC_ACQUIRE) <= i) {
+		/* A reader that left (bad read) takes nothing more: rd.bad names it. */
+		while (__atomic_load_n(&rd.acked, __ATOMIC_ACQUIRE) <= i &&
+		       !__atomic_load_n(&rd.done, __ATOMIC_ACQUIRE)) {
 			if (vm_now_ns() - t0 > LOST_MS * 1000000ULL &&
 			    reader_slept_through(&rd, i)) {
 				lost++; /* the reader slept through a record */
 				break;
 			}
+			if (vm_now_ns() - t0 > READER_STUCK_NS) {
+				stuck = vm_task_state(__atomic_load_n(&rd.tid, __ATOMIC_ACQUIRE));
+				if (!stuck)
+					stuck = '?'; /* not started, or no /proc */
+				break;
+			}
 			sched_yield();
 		}
+		/* Ends the test (and the reader we cannot join) by name. */
+		ASSERT_EQ(0, stuck)
+		TH_LOG("record %llu not taken in 60 s, the reader neither asleep nor done (state '%c')",
+		       (unsigned long long)i, stuck);
 	}
 	__atomic_store_n(&rd.stop, 1, __ATOMIC_RELEASE);
 	ASSERT_EQ(sizeof(end), write(fd, &end, sizeof(end)));
 	pthread_join(th, NULL);
 	EXPECT_EQ(0, lost);
-	EXPECT_EQ(0, rd.bad);
+	EXPECT_EQ(0, rd.bad)
+	TH_LOG("the reader left on a bad read after %llu records", (unsigned long long)rd.acked);
 	EXPECT_EQ(CYCLES, rd.acked);
 	close(rd.fd);
 	close(fd);
