@@ -215,26 +215,66 @@ static inline char vm_task_state(pid_t tid)
 	return vm_stat_state(path);
 }
 
+/* A deadline ms from now, on the clock vm_now_ns() reads. */
+static inline uint64_t vm_deadline_ms(uint64_t ms)
+{
+	return vm_now_ns() + ms * 1000000ULL;
+}
+
 /*
- * Waits (bounded at 60 s) until process pid (single-threaded: a child we
- * ran) is asleep ('S') on two looks 100 ms apart: blocked in the kernel,
- * not merely slow, however slowly the guest runs it.
+ * Waits until process pid (single-threaded: a child we ran) is asleep ('S')
+ * on two looks 100 ms apart: blocked in the kernel, not merely slow,
+ * however slowly the guest runs it. False if that has not happened by
+ * deadline_ns (vm_now_ns()'s clock): callers pick a deadline inside their
+ * test's timeout, so that a program that never sleeps fails by name.
  */
-static inline bool vm_wait_proc_asleep(pid_t pid)
+static inline bool vm_wait_proc_asleep(pid_t pid, uint64_t deadline_ns)
 {
 	char path[64];
-	int i;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	for (i = 0; i < 600; i++) {
+	do {
 		if (vm_stat_state(path) == 'S') {
 			vm_sleep_ms(100);
 			if (vm_stat_state(path) == 'S')
 				return true;
 		}
 		vm_sleep_ms(100);
-	}
+	} while (vm_now_ns() < deadline_ns);
 	return false;
+}
+
+/*
+ * Fills the ring behind fd (non-blocking) with copies of rec until process
+ * pid, its only consumer, which writes what it reads to a pipe nobody
+ * reads, is blocked with the ring full behind it: the ring refuses a
+ * write (EAGAIN), pid is asleep on two looks, and the ring still refuses
+ * one after that. Only its write to the full pipe sleeps with records
+ * waiting. Fullness is part of the wait, not a check after it: a slow
+ * guest may run pid only after the ring filled, and it then drains the
+ * ring into the pipe before it blocks; the loop fills the ring again and
+ * converges. False if that has not happened by deadline_ns, or on a write
+ * error other than EAGAIN (errno tells).
+ */
+static inline bool vm_fill_until_blocked(int fd, const void *rec, size_t len, pid_t pid,
+					 uint64_t deadline_ns)
+{
+	for (;;) {
+		while (write(fd, rec, len) >= 0)
+			if (vm_now_ns() >= deadline_ns)
+				return false;
+		if (errno != EAGAIN)
+			return false;
+		if (!vm_wait_proc_asleep(pid, deadline_ns))
+			return false;
+		if (write(fd, rec, len) < 0) {
+			if (errno == EAGAIN)
+				return true;
+			return false;
+		}
+		if (vm_now_ns() >= deadline_ns)
+			return false;
+	}
 }
 
 /*
