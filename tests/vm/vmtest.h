@@ -71,15 +71,23 @@ static inline uint64_t vm_now_ns(void)
 
 /*
  * What a ping-pong writer has sent: how many records, and when (monotonic)
- * its last write(2) returned. A waiter whose wait timed out asks whether
- * the record it waited for was sent before the wait's deadline: then it
- * was committed, and its wakeup sent, before the deadline, and a timeout
- * is a lost wakeup whatever the guest's speed. A record sent after the
- * deadline (a writer the guest did not run for that long) is no wakeup
- * lost: the waiter waits again. The kernel's deadline is at least
- * start + ms (it starts counting after the caller read the clock), so
- * deadline_ns = start + ms errs towards waiting again, never towards a
- * false failure.
+ * its last write(2) returned. A waiter whose wait of ms timed out asks
+ * whether the record it waited for was sent well before the wait's
+ * deadline: by start + ms / 2 (vm_sent_lost_by()). Then it was committed,
+ * and its wakeup due, half the wait before the kernel's deadline (which
+ * is at least start + ms: it starts counting after the caller read the
+ * clock), and a timeout is a lost wakeup whatever the guest's speed. Not
+ * the deadline itself: a commit only starts the wakeup, which goes on
+ * through irq_work (a kthread on PREEMPT_RT) or io_uring's task_work, and
+ * a record committed just before the deadline can time its waiter out
+ * with nothing lost. A record sent later (a writer the guest did not run
+ * for that long) is no wakeup lost: the waiter waits again. A real lost
+ * wakeup has its record sent microseconds after the waiter's drain, so
+ * the margin costs no detection.
+ * poll(2) cannot show a lost wakeup as a timeout at all: do_poll() polls
+ * every file once more after its timer fired, so a waiter whose wakeup
+ * was lost returns 1 after the full wait. epoll_wait() and io_uring
+ * return the timeout.
  */
 struct vm_sent {
 	uint64_t count, at_ns;
@@ -96,6 +104,16 @@ static inline bool vm_sent_before(const struct vm_sent *s, uint64_t seq, uint64_
 {
 	return __atomic_load_n(&s->count, __ATOMIC_ACQUIRE) > seq &&
 	       __atomic_load_n(&s->at_ns, __ATOMIC_RELAXED) < deadline_ns;
+}
+
+/*
+ * Whether a wait of ms for record seq, started at start_ns, that timed out
+ * lost a wakeup: the record was sent by start + ms / 2 (see above).
+ */
+static inline bool vm_sent_lost_by(const struct vm_sent *s, uint64_t seq, uint64_t start_ns,
+				   uint64_t ms)
+{
+	return vm_sent_before(s, seq, start_ns + ms / 2 * 1000000ULL);
 }
 
 /* Writes "start" or "stop" to the load generator's control file. */

@@ -168,11 +168,14 @@ static void *pingpong_consumer(void *arg)
 			pp->sleeps++;
 		} else if (n == 0) {
 			/*
-			 * Lost only if the record was sent before the
-			 * deadline; sent later (a writer the guest did not
-			 * run for LOST_MS), the wait was right: wait again.
+			 * Lost only if the record was sent well before the
+			 * deadline (vm_sent_lost_by()); sent later (a writer
+			 * the guest did not run for that long), the wait was
+			 * right: wait again. W_POLL never gets here on a lost
+			 * wakeup: poll(2) re-checks after its timeout and
+			 * returns 1 (see vmtest.h).
 			 */
-			if (vm_sent_before(&pp->sent, next, t0 + LOST_MS * 1000000ULL)) {
+			if (vm_sent_lost_by(&pp->sent, next, t0, LOST_MS)) {
 				pp->lost++;
 				break; /* a lost wakeup ends the test */
 			}
