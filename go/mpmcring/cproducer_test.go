@@ -337,7 +337,7 @@ func runCProducer(t *testing.T, p cRun) (cResult, cTotals) {
 						break
 					}
 					batches++
-					hold := p.holdEvery > 0 && batches%uint64(p.holdEvery) == 0
+					hold := p.holdEvery > 0 && (batches-1)%uint64(p.holdEvery) == 0
 					for k := 0; ; k++ {
 						rec, ok := b.Next()
 						if !ok {
@@ -438,6 +438,12 @@ func runCProducer(t *testing.T, p cRun) (cResult, cTotals) {
 		res.lost.Revoked < tot.revokedRecords {
 		t.Errorf("losses told to the Go consumers %+v, counted by the C producer: dropped %d, overwritten %d, revoked %d (at most the consumers')",
 			res.lost, tot.dropped, tot.overwritten, tot.revokedRecords)
+	}
+	// Each commit that found its claim revoked is one revocation the
+	// producer side made and counted (stress_test.c has the same).
+	if res.stale > tot.revokedClaims {
+		t.Errorf("%d commits found their claim revoked, the C producer revoked %d claims",
+			res.stale, tot.revokedClaims)
 	}
 	if got := res.delivered + tot.overwritten + res.lost.Revoked; got != tot.produced {
 		t.Errorf("delivered %d + overwritten %d + revoked %d (the consumers' count) = %d, the C producer committed %d",
