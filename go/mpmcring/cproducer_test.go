@@ -203,13 +203,48 @@ type cRun struct {
 	consumers int
 	holdEvery int           // a ReadBatch consumer stalls mid-batch every Nth batch
 	hold      time.Duration // for this long
+	// lossFirst, when not 0, is a loss counter of the meta page
+	// (metaLostDropped, metaLostOverwritten): the consumers start only
+	// once it has moved, or the helper has ended.
+	lossFirst uint64
 }
 
 type cResult struct {
 	delivered, bad, outOfOrder, dup uint64
 	lost                            Lost
 	stale                           uint64 // commits that found the claim revoked
+	unrevokedHolds                  uint64 // holdClaim gave up waiting for the revocation
 	seen                            [][]uint32
+}
+
+// holdUnrevokedAfter bounds holdClaim's wait for the revocation: 2000
+// leases of 5 ms, far beyond any machine's scheduling delay.
+const holdUnrevokedAfter = 10 * time.Second
+
+// holdClaim stalls a consumer half way through its claim: for d, then on
+// until the claim is revoked or the helper has ended. The producers retry
+// (-r), so they cannot finish past a claim that pins the ring, and revoke
+// it once it has stood still a lease with half the ring behind it: the
+// revocation comes however the machine runs either side, where a fixed
+// stall left it to their speeds. If revocation is broken it never comes
+// and the producers never finish: after holdUnrevokedAfter the claim is
+// let go and holdClaim returns false, so that the run ends and the test
+// fails by name instead of hanging; unrevoked counts such holds. After
+// one, the later holds stall only for d: the failure is known, and a wait
+// at each of a run's holds would take far longer than the test's timeout.
+func holdClaim(c *Consumer, d time.Duration, finished *atomic.Bool, unrevoked *atomic.Uint64) {
+	time.Sleep(d)
+	if unrevoked.Load() != 0 {
+		return
+	}
+	deadline := time.Now().Add(holdUnrevokedAfter)
+	for c.Validate() == nil && !finished.Load() {
+		if time.Now().After(deadline) {
+			unrevoked.Add(1)
+			return
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
 }
 
 // runCProducer starts the helper and drains its ring with Go consumers,
@@ -233,6 +268,7 @@ func runCProducer(t *testing.T, p cRun) (cResult, cTotals) {
 		}
 	}
 	var finished atomic.Bool
+	var unrevoked atomic.Uint64 // holds that holdClaim ended unrevoked
 	var helperErr error
 	h.start(t)
 	go func() {
@@ -240,6 +276,15 @@ func runCProducer(t *testing.T, p cRun) (cResult, cTotals) {
 		h.done <- helperErr // for the cleanup
 		finished.Store(true)
 	}()
+
+	// The loss the subtest is about happens by design, not by the race
+	// between the C producers and the Go consumers (-race slows the
+	// consumers, a busy machine either side): with nobody consuming, the
+	// producers' records outgrow the ring at once. Then the consumers
+	// race them as before, for the rest of the run.
+	for p.lossFirst != 0 && atomic.LoadUint64(word(r.v.ro, p.lossFirst)) == 0 && !finished.Load() {
+		time.Sleep(20 * time.Microsecond)
+	}
 
 	var wg sync.WaitGroup
 	var mu sync.Mutex // res's counters
@@ -292,14 +337,14 @@ func runCProducer(t *testing.T, p cRun) (cResult, cTotals) {
 						break
 					}
 					batches++
-					hold := p.holdEvery > 0 && batches%uint64(p.holdEvery) == 0
+					hold := p.holdEvery > 0 && (batches-1)%uint64(p.holdEvery) == 0
 					for k := 0; ; k++ {
 						rec, ok := b.Next()
 						if !ok {
 							break
 						}
 						if hold && k == b.Records/2 {
-							time.Sleep(p.hold)
+							holdClaim(c, p.hold, &finished, &unrevoked)
 						}
 						got = append(got, look(rec))
 					}
@@ -356,6 +401,7 @@ func runCProducer(t *testing.T, p cRun) (cResult, cTotals) {
 		}(i, c)
 	}
 	wg.Wait()
+	res.unrevokedHolds = unrevoked.Load()
 	if f := failure.Load(); f != nil {
 		t.Fatal(f)
 	}
@@ -381,14 +427,27 @@ func runCProducer(t *testing.T, p cRun) (cResult, cTotals) {
 		t.Errorf("%d torn or foreign records, %d out of a producer's order, %d delivered twice",
 			res.bad, res.outOfOrder, res.dup)
 	}
+	// Drops and evictions are counted once, alike on both sides. Revoked
+	// records: the consumers know exactly what they lost; the producer
+	// side counts what each consumer's slot said it held at the
+	// revocation, and a claim revoked while it was being made (the
+	// slot's count written only once the claim is made) counts less
+	// there, never more, as tests/host/stress_test.c has it. So the exact
+	// balance is the consumers'.
 	if res.lost.Dropped != tot.dropped || res.lost.Overwritten != tot.overwritten ||
-		res.lost.Revoked != tot.revokedRecords {
-		t.Errorf("losses told to the Go consumers %+v, counted by the C producer: dropped %d, overwritten %d, revoked %d",
+		res.lost.Revoked < tot.revokedRecords {
+		t.Errorf("losses told to the Go consumers %+v, counted by the C producer: dropped %d, overwritten %d, revoked %d (at most the consumers')",
 			res.lost, tot.dropped, tot.overwritten, tot.revokedRecords)
 	}
-	if got := res.delivered + tot.overwritten + tot.revokedRecords; got != tot.produced {
-		t.Errorf("delivered %d + overwritten %d + revoked %d = %d, the C producer committed %d",
-			res.delivered, tot.overwritten, tot.revokedRecords, got, tot.produced)
+	// Each commit that found its claim revoked is one revocation the
+	// producer side made and counted (stress_test.c has the same).
+	if res.stale > tot.revokedClaims {
+		t.Errorf("%d commits found their claim revoked, the C producer revoked %d claims",
+			res.stale, tot.revokedClaims)
+	}
+	if got := res.delivered + tot.overwritten + res.lost.Revoked; got != tot.produced {
+		t.Errorf("delivered %d + overwritten %d + revoked %d (the consumers' count) = %d, the C producer committed %d",
+			res.delivered, tot.overwritten, res.lost.Revoked, got, tot.produced)
 	}
 	return res, tot
 }
@@ -421,34 +480,36 @@ func TestCProducer(t *testing.T) {
 	t.Run("drop_stall", func(t *testing.T) {
 		// A full ring drops; producers stall between reserve and commit,
 		// so claims meet records reserved and not yet published.
+		// The consumers start once the ring has dropped (lossFirst).
 		_, tot := runCProducer(t, cRun{args: []string{"-p", "4", "-n", ns, "-s", "16384", "-S", "2"},
-			producers: 4, records: n, consumers: 2})
+			producers: 4, records: n, consumers: 2, lossFirst: metaLostDropped})
 		if tot.dropped == 0 {
-			t.Fatal("nothing dropped: the run did not test drops (a faster consumer side?)")
+			t.Fatal("nothing dropped: the run did not test drops")
 		}
 	})
 	t.Run("overwrite", func(t *testing.T) {
 		// Overwrite mode: reclaim evicts unread records past the held
 		// claims on nearly every reservation.
+		// The consumers start once a record was evicted (lossFirst).
 		_, tot := runCProducer(t, cRun{args: []string{"-o", "-r", "-p", "3", "-n", ns, "-s", "8192", "-L", "200", "-S", "8"},
-			producers: 3, records: n, consumers: 3})
+			producers: 3, records: n, consumers: 3, lossFirst: metaLostOverwritten})
 		if tot.overwritten == 0 {
 			t.Fatal("nothing overwritten: the run did not test eviction")
 		}
 	})
 	t.Run("leases", func(t *testing.T) {
-		// Claims are 5 ms leases; a consumer stalls 3 leases in the
-		// middle of every 20th batch while producers need the space.
+		// Claims are 5 ms leases; a consumer stalls in the middle of
+		// every 20th batch, 3 leases and on until its claim is revoked
+		// (holdClaim), while producers need the space.
 		res, tot := runCProducer(t, cRun{args: []string{"-r", "-p", "3", "-n", ns, "-s", "16384", "-T", "5"},
 			producers: 3, records: n, consumers: 3, holdEvery: 20, hold: 15 * time.Millisecond})
-		// Full size revoked 20-24 claims a run here, -short 2-5: only the
-		// full run (make check's go/c_producer_asan) must have revoked.
+		if res.unrevokedHolds != 0 {
+			t.Errorf("%d held claims were not revoked in %v while producers waited for the space",
+				res.unrevokedHolds, holdUnrevokedAfter)
+		}
 		if tot.revokedClaims == 0 || res.stale == 0 {
-			if !testing.Short() {
-				t.Fatalf("revoked claims %d, stale commits %d: the run did not test leases",
-					tot.revokedClaims, res.stale)
-			}
-			t.Logf("-short: no claim revoked this run (revoked %d, stale %d)", tot.revokedClaims, res.stale)
+			t.Fatalf("revoked claims %d, stale commits %d: the run did not test leases",
+				tot.revokedClaims, res.stale)
 		}
 	})
 }

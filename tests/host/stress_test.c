@@ -56,6 +56,7 @@ static uint8_t **committed; /* [producer][seq], written by its producer */
 static uint8_t **seen;	    /* [producer][seq], atomic increments */
 static int producers_left;
 static uint64_t bad_records, out_of_order, delivered, revoked, stale_commits;
+static uint64_t unrevoked_holds; /* hold_claim() gave up waiting for the revocation */
 
 static uint32_t rnd(uint64_t *s)
 {
@@ -146,6 +147,51 @@ static void count_record(const struct seen_rec *r, uint64_t *last)
 	__atomic_fetch_add(&delivered, 1, __ATOMIC_RELAXED);
 }
 
+/*
+ * A consumer stalled half way through its claim: for three leases, and in
+ * drop-newest mode on until the claim is revoked or no producer is left.
+ * Producers that need the space this claim pins revoke it once it has
+ * stood still a lease with half the ring behind it, so while any is left
+ * the revocation comes, however the machine runs the threads: a fixed
+ * stall left it to their speeds (producers descheduled through it never
+ * pressed the claim, and a run could end with none revoked). Overwrite
+ * mode evicts past held claims instead: a fixed stall there.
+ * If revocation is broken it never comes, and producers that retry never
+ * finish: the wait ends after HOLD_UNREVOKED_NS on the clock (2000 leases
+ * of 5 ms, far beyond any machine's scheduling delay), is counted in
+ * unrevoked_holds, and the run ends and fails by name instead of hanging.
+ * After one such hold the later ones stall only the fixed three leases:
+ * the failure is known, and a wait at each of a run's hundreds of holds
+ * would take hours.
+ */
+#define HOLD_UNREVOKED_NS (10 * 1000000000ULL)
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void hold_claim(struct mpmcring_consumer *c, const struct timespec *stall)
+{
+	const struct timespec nap = { 0, 100000 };
+	uint64_t deadline;
+
+	nanosleep(stall, NULL);
+	if (opt.overwrite || __atomic_load_n(&unrevoked_holds, __ATOMIC_RELAXED))
+		return;
+	deadline = now_ns() + HOLD_UNREVOKED_NS;
+	while (!mpmcring_validate(c) && __atomic_load_n(&producers_left, __ATOMIC_ACQUIRE)) {
+		if (now_ns() > deadline) {
+			__atomic_fetch_add(&unrevoked_holds, 1, __ATOMIC_RELAXED);
+			return;
+		}
+		nanosleep(&nap, NULL);
+	}
+}
+
 static void *consumer(void *arg)
 {
 	struct mpmcring_consumer *c = mpmcring_consumer_new(lib);
@@ -180,7 +226,7 @@ static void *consumer(void *arg)
 			for (i = 0; many ? i < n : mpmcring_batch_next(&b, &rec); i++) {
 				/* Stalled half way: the rest may be overwritten. */
 				if (hold && i == n / 2)
-					nanosleep(&stall, NULL);
+					hold_claim(c, &stall);
 				read_record(many ? &recs[i] : &rec, &got[i]);
 			}
 			ret = mpmcring_commit(c);
@@ -354,6 +400,8 @@ int main(int argc, char **argv)
 	EXPECT(ring.revoked_records <= revoked,
 	       "the producer side counted more revoked records than the consumers lost");
 	EXPECT(stale_commits <= ring.revoked_claims, "more stale commits than revoked claims");
+	EXPECT(!unrevoked_holds,
+	       "a held claim was not revoked in 10 s while producers waited for the space");
 	/* Overwrite mode rarely lets a consumer hold much: no promise there. */
 	EXPECT(!opt.hold_every || opt.overwrite || stale_commits,
 	       "consumers stalled past their lease while producers waited, but no claim was revoked");

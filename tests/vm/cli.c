@@ -460,12 +460,12 @@ TEST_F(cli, usage_errors_exit_2)
  * cat | less, with less not reading: cat blocks writing its output, and
  * must not hold a claim meanwhile, or reclaim stops and the ring drops.
  */
-TEST_F(cli, cat_blocked_on_output_holds_no_claim)
+TEST_F_TIMEOUT(cli, cat_blocked_on_output_holds_no_claim, 90)
 {
 	const char *argv[] = { cli_path(), "cat", RING_NAME, "--follow", "--batch", "8", NULL };
 	struct mpmcring_consumer_info ci;
 	char rec[1000];
-	int out[2], i, flags, idle = 0, status;
+	int out[2], flags, status;
 	pid_t pid;
 
 	memset(rec, 'a', sizeof(rec));
@@ -480,20 +480,18 @@ TEST_F(cli, cat_blocked_on_output_holds_no_claim)
 		_exit(127);
 	}
 	close(out[1]);
-	/* Write until the ring stays full: cat's pipe is full, cat blocked. */
+	/*
+	 * Write until cat is blocked, not slow: asleep while the ring it
+	 * follows is full, cat can only be in its write to the full pipe.
+	 * (After a fixed sleep, a cat the guest had not run for that long
+	 * could be caught between its claim and its commit, and the test
+	 * failed with nothing wrong.)
+	 */
 	flags = fcntl(self->fd, F_GETFL);
 	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, flags | O_NONBLOCK));
-	for (i = 0; i < 400 && idle < 20; i++) {
-		if (write(self->fd, rec, sizeof(rec)) < 0) {
-			ASSERT_EQ(EAGAIN, errno);
-			idle++;
-			vm_sleep_ms(50);
-		} else {
-			idle = 0;
-		}
-	}
-	ASSERT_EQ(20, idle) TH_LOG("the ring kept draining: is cat's output not blocked?");
-	vm_sleep_ms(300);
+	ASSERT_TRUE(vm_fill_until_blocked(self->fd, rec, sizeof(rec), pid, vm_deadline_ms(20000)))
+	TH_LOG("cat did not block with the ring full behind it in 20 s (errno %d): is its output not blocked?",
+	       errno);
 	ASSERT_TRUE(vm_consumer_slot(self->fd, pid, &ci)) TH_LOG("cat has no consumer slot");
 	EXPECT_TRUE(ci.start & MPMCRING_SLOT_IDLE)
 	TH_LOG("cat holds a claim (%llu records) while its output is blocked",
@@ -526,14 +524,15 @@ static bool fill_pipe(int wfd)
  * blocks like stdout does. It must be written after the commit, never
  * with the batch claimed.
  */
-TEST_F(cli, cat_blocked_on_loss_report_holds_no_claim)
+TEST_F_TIMEOUT(cli, cat_blocked_on_loss_report_holds_no_claim, 90)
 {
 	const char *argv[] = { cli_path(), "cat", RING_NAME, "--follow", "--batch", "8", NULL };
 	struct mpmcring_consumer_info ci;
 	struct mpmcring_stats st;
 	struct lg_stats lg;
-	int out[2], i, status;
+	int out[2], status;
 	bool claimed = false;
+	uint64_t deadline;
 	pid_t pid;
 
 	/* A kernel producer overfills the ring in drop mode: losses wait. */
@@ -562,15 +561,22 @@ TEST_F(cli, cat_blocked_on_loss_report_holds_no_claim)
 	}
 	close(out[1]);
 	/* Until cat has claimed its first batch (held or committed). */
-	for (i = 0; i < 200 && !claimed; i++) {
+	deadline = vm_deadline_ms(20000);
+	do {
 		ASSERT_EQ(0, ring_stats(self->fd, &st));
 		claimed = st.consumed_records || (vm_consumer_slot(self->fd, pid, &ci) &&
 						  !(ci.start & MPMCRING_SLOT_IDLE));
 		if (!claimed)
 			vm_sleep_ms(50);
-	}
-	ASSERT_TRUE(claimed) TH_LOG("cat never claimed a batch");
-	vm_sleep_ms(300); /* time to block in its write */
+	} while (!claimed && vm_now_ns() < deadline);
+	ASSERT_TRUE(claimed) TH_LOG("cat never claimed a batch in 20 s");
+	/*
+	 * Blocked in its write (the pipe was full before it started), not
+	 * merely slow: a fixed 300 ms could end with a slow guest's cat still
+	 * between its claim and its commit.
+	 */
+	ASSERT_TRUE(vm_wait_proc_asleep(pid, vm_deadline_ms(20000)))
+	TH_LOG("cat never blocked in its write in 20 s");
 	ASSERT_TRUE(vm_consumer_slot(self->fd, pid, &ci)) TH_LOG("cat has no consumer slot");
 	EXPECT_TRUE(ci.start & MPMCRING_SLOT_IDLE)
 	TH_LOG("cat holds a claim (%llu records) while it reports losses to a blocked stderr",
@@ -608,38 +614,57 @@ TEST_F(cli, cat_peek_takes_nothing)
  * --peek --follow on a ring that is destroyed: it must end (status 0,
  * saying so), not copy nothing forever at 20 naps a second.
  */
-TEST_F(cli, cat_peek_follow_ends_when_the_ring_is_destroyed)
+TEST_F_TIMEOUT(cli, cat_peek_follow_ends_when_the_ring_is_destroyed, 90)
 {
 	const char *argv[] = { cli_path(), "cat", RING_NAME, "--peek", "--follow", NULL };
-	int null, i, status = 0;
+	int null, status = 0, out[2];
 	pid_t pid, done = 0;
+	uint64_t deadline;
+	char got[4];
 
 	ASSERT_EQ(3, write(self->fd, "one", 3));
+	ASSERT_EQ(0, pipe(out));
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
 		null = open("/dev/null", O_WRONLY);
-		dup2(null, STDOUT_FILENO);
+		dup2(out[1], STDOUT_FILENO);
 		dup2(null, STDERR_FILENO);
+		close(out[0]);
+		close(out[1]);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
-	vm_sleep_ms(300); /* it copied the record and naps */
+	close(out[1]);
+	/*
+	 * It copied the record (and naps): a handshake, not a sleep, which
+	 * could end before a slow guest had even started cat, and the
+	 * destroy would then fail its open instead of ending its naps.
+	 */
+	ASSERT_EQ(sizeof(got), vm_read_until(out[0], got, sizeof(got), 20000))
+	TH_LOG("cat copied no record in 20 s");
+	EXPECT_EQ(0, memcmp(got, "one\n", sizeof(got)));
+	/* The destroy ends a nap: cat is seen asleep in one first. */
+	EXPECT_TRUE(vm_wait_proc_asleep(pid, vm_deadline_ms(20000)))
+	TH_LOG("cat --peek --follow never napped in 20 s");
 	EXPECT_EQ(0, waitpid(pid, &status, WNOHANG));
 	close(self->fd);
 	self->fd = -1;
 	ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen")); /* destroys the ring */
-	for (i = 0; i < 100 && !done; i++) {
+	/* Bounded: one that never ends naps on, however fast the guest. */
+	deadline = vm_deadline_ms(20000);
+	do {
 		done = waitpid(pid, &status, WNOHANG);
 		if (!done)
 			vm_sleep_ms(50);
-	}
+	} while (!done && vm_now_ns() < deadline);
 	if (!done) {
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 	}
+	close(out[0]);
 	ASSERT_EQ(pid, done)
-	TH_LOG("cat --peek --follow still runs 5 s after its ring was destroyed");
+	TH_LOG("cat --peek --follow still runs 20 s after its ring was destroyed");
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
 	TH_LOG("status %#x", status);
 }

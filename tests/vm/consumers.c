@@ -19,8 +19,9 @@
 static struct seen_map *seen_new(unsigned int producers, uint64_t per_producer)
 {
 	size_t n = (size_t)producers * per_producer;
-	struct seen_map *m = mmap(NULL, sizeof(*m) + (4 + SEEN_CONSUMERS) * sizeof(uint64_t) + n,
-				  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct seen_map *m =
+		mmap(NULL, sizeof(*m) + (4 + 2 * SEEN_CONSUMERS) * sizeof(uint64_t) + n,
+		     PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
 	if (m == MAP_FAILED)
 		return NULL;
@@ -30,7 +31,8 @@ static struct seen_map *seen_new(unsigned int producers, uint64_t per_producer)
 	m->order = m->bad + 1;
 	m->delivered = m->bad + 2;
 	m->by_consumer = m->bad + 4;
-	m->counts = (uint8_t *)(m->bad + 4 + SEEN_CONSUMERS);
+	m->gone = m->by_consumer + SEEN_CONSUMERS;
+	m->counts = (uint8_t *)(m->gone + SEEN_CONSUMERS);
 	return m;
 }
 
@@ -55,8 +57,45 @@ struct consumer_arg {
 	struct seen_map *seen;
 	volatile int *producers_done;
 	int errors;
-	unsigned int id; /* index into seen->by_consumer */
+	unsigned int id;      /* index into seen->by_consumer */
+	unsigned int gate_of; /* consumers that wait for each other (0: none) */
 };
+
+/*
+ * Whether consumer i can still take part: it has not taken a record yet and
+ * has not left (a consumer leaves only once the producers are done and it
+ * found the ring empty, or on an error).
+ */
+static bool waiting_for(const struct seen_map *m, unsigned int i)
+{
+	return !__atomic_load_n(&m->by_consumer[i], __ATOMIC_RELAXED) &&
+	       !__atomic_load_n(&m->gone[i], __ATOMIC_ACQUIRE);
+}
+
+/*
+ * After its first batch a consumer waits until every other one has taken a
+ * batch too, or has left: otherwise, on a slow guest, the consumers that
+ * run first could empty the ring each time before a slow one (a process
+ * still starting, a thread asleep in poll) found a record, and "every
+ * consumer took part" would depend on the scheduler. The waiting consumers
+ * take nothing, so the records wait in the ring for the others; the wait
+ * ends when each of those took one or left empty-handed, which fails the
+ * test below. From then on they race freely.
+ * A consumer process killed by a signal never sets gone[]: the wait ends
+ * after GATE_NS on the clock all the same, so that the test goes on and
+ * names it (its exit status, its by_consumer[] of 0) instead of hanging.
+ */
+#define GATE_NS (60 * 1000000000ULL)
+
+static void wait_for_the_others(const struct consumer_arg *a)
+{
+	uint64_t deadline = vm_now_ns() + GATE_NS;
+	unsigned int i;
+
+	for (i = 0; i < a->gate_of; i++)
+		while (i != a->id && waiting_for(a->seen, i) && vm_now_ns() < deadline)
+			usleep(100);
+}
 
 /* Consumes in batches until producers are done and nothing is left. */
 static void *consume_all(void *p)
@@ -70,6 +109,7 @@ static void *consume_all(void *p)
 
 	if (!c) {
 		a->errors++;
+		__atomic_store_n(&a->seen->gone[a->id], 1, __ATOMIC_RELEASE);
 		return NULL;
 	}
 	for (;;) {
@@ -77,11 +117,15 @@ static void *consume_all(void *p)
 
 		n = mpmcring_read_batch(c, &b, 32, SIZE_MAX);
 		if (n > 0) {
+			bool first = !a->seen->by_consumer[a->id];
+
 			while (mpmcring_batch_next(&b, &rec))
 				seen_record(a->seen, &rec, last);
-			__atomic_fetch_add(&a->seen->by_consumer[a->id], n, __ATOMIC_RELAXED);
 			if (mpmcring_commit(c))
 				a->errors++;
+			__atomic_fetch_add(&a->seen->by_consumer[a->id], n, __ATOMIC_RELAXED);
+			if (first)
+				wait_for_the_others(a);
 			continue;
 		}
 		if (n != -EAGAIN && n != -EBUSY) {
@@ -93,6 +137,7 @@ static void *consume_all(void *p)
 		mpmcring_wait(a->ring, 20);
 	}
 	mpmcring_consumer_free(c);
+	__atomic_store_n(&a->seen->gone[a->id], 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -238,13 +283,15 @@ TEST_F_TIMEOUT(lg, threads_and_processes_exactly_once, 600)
 		ASSERT_GE(kids[i], 0);
 		if (!kids[i]) {
 			prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
-			struct consumer_arg a = { .seen = seen,
-						  .producers_done = done,
-						  .id = 3 + i };
+			struct consumer_arg a = {
+				.seen = seen, .producers_done = done, .id = 3 + i, .gate_of = 5
+			};
 
 			a.ring = mpmcring_open(RING, 0);
-			if (!a.ring)
+			if (!a.ring) {
+				__atomic_store_n(&seen->gone[a.id], 1, __ATOMIC_RELEASE);
 				_exit(3);
+			}
 			consume_all(&a);
 			mpmcring_close(a.ring);
 			_exit(a.errors ? 4 : 0);
@@ -253,7 +300,7 @@ TEST_F_TIMEOUT(lg, threads_and_processes_exactly_once, 600)
 	self->ring = mpmcring_open(RING, 0);
 	ASSERT_NE(NULL, self->ring) TH_LOG("%s", mpmcring_errmsg());
 	for (i = 0; i < 3; i++) {
-		args[i] = (struct consumer_arg){ self->ring, seen, done, 0, i };
+		args[i] = (struct consumer_arg){ self->ring, seen, done, 0, i, 5 };
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, consume_all, &args[i]));
 	}
 	ASSERT_EQ(0, lg_control("start"));

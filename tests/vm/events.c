@@ -837,6 +837,7 @@ TEST_F_TIMEOUT(ev, critical_events_survive_a_catchall_flood, 400)
 	pid_t markers[MARKERS];
 	int i, status, lost = 0;
 	uint64_t low_refused = 0, crit_refused = 0;
+	uint64_t deadline;
 
 	if (ncpu > 16)
 		ncpu = 16;
@@ -844,7 +845,22 @@ TEST_F_TIMEOUT(ev, critical_events_survive_a_catchall_flood, 400)
 	ASSERT_EQ(0, ev_attach(_metadata, self));
 	for (i = 0; i < ncpu; i++)
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, flood_thread, &f));
-	vm_sleep_ms(300); /* the flood fills the ring to its low watermark */
+	/*
+	 * The markers run once the flood has met its watermark: the ring
+	 * refused a low event. Waited for, not slept for: a fixed sleep
+	 * could end before a slow guest's flood got there, and the markers
+	 * would then not race a full ring (and the drops asserted below
+	 * might never come). Bounded far beyond any guest's need.
+	 */
+	deadline = vm_now_ns() + 60 * 1000000000ULL;
+	do {
+		ASSERT_EQ(0, mpmcring_get_stats(self->r, &st));
+		if (st.dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_LOW])
+			break;
+		vm_sleep_ms(10);
+	} while (vm_now_ns() < deadline);
+	ASSERT_GT(st.dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_LOW], 0)
+	TH_LOG("the flood never reached its watermark in 60 s");
 	for (i = 0; i < MARKERS; i++) {
 		markers[i] = run_exec("/bin/true", argv, &status);
 		ASSERT_GT(markers[i], 0);
@@ -1060,6 +1076,7 @@ TEST_F_TIMEOUT(ev, unload_under_full_event_load_is_clean, 400)
 	struct flood f = { 0 };
 	pthread_t th[17];
 	int i, round, nth = 0;
+	uint64_t deadline;
 	bool held;
 
 	if (ncpu > 15)
@@ -1077,9 +1094,20 @@ TEST_F_TIMEOUT(ev, unload_under_full_event_load_is_clean, 400)
 		/* Everything on: every tracepoint fires on every CPU. */
 		ASSERT_EQ(0, ev_load("catchall=1 size=262144"));
 		ASSERT_EQ(0, pthread_create(&rt, NULL, reader_thread, &rd));
-		/* Events flow to the reader before the module goes. */
-		for (i = 0; i < 500 && !__atomic_load_n(&rd.got, __ATOMIC_RELAXED); i++)
+		/*
+		 * Events flow to the reader before the module goes: waited
+		 * for (got > 0 is asserted below), with a bound no guest
+		 * comes near; 5 s could pass on a slow one before the reader
+		 * thread opened the ring and took its first batch. A round
+		 * with no event ends the test (below), so that a reader that
+		 * never gets events costs one 60 s wait, not one a round
+		 * past the program's timeout.
+		 */
+		deadline = vm_now_ns() + 60 * 1000000000ULL;
+		while (!__atomic_load_n(&rd.got, __ATOMIC_RELAXED) && vm_now_ns() < deadline)
 			vm_sleep_ms(10);
+		if (!__atomic_load_n(&rd.got, __ATOMIC_RELAXED))
+			TH_LOG("round %d: no event reached the reader in 60 s", round);
 		vm_sleep_ms(50 * round);
 		/* Half the rounds unload with the reader still attached. */
 		if (round % 2) {
@@ -1094,7 +1122,10 @@ TEST_F_TIMEOUT(ev, unload_under_full_event_load_is_clean, 400)
 			pthread_join(rt, NULL);
 		}
 		EXPECT_EQ(0, rd.err);
-		EXPECT_GT(rd.got, 0);
+		EXPECT_GT(rd.got, 0) TH_LOG("round %d: no event before the unload", round);
+		/* Failed by name above; the next rounds would only wait again. */
+		if (!rd.got)
+			break;
 	}
 	f.stop = 1;
 	for (i = 0; i < nth; i++)

@@ -6,7 +6,6 @@
  * out of its stdout, each once, in order. The program is
  * $MPMCRING_EXAMPLE (default /bin/mpmcring-consumer-example).
  */
-#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -20,24 +19,6 @@ static const char *example_path(void)
 	const char *p = getenv("MPMCRING_EXAMPLE");
 
 	return p && *p ? p : "/bin/mpmcring-consumer-example";
-}
-
-/* Reads from fd until want bytes arrived or timeout_ms passed without any. */
-static size_t read_until(int fd, char *buf, size_t want, int timeout_ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	size_t len = 0;
-	ssize_t n;
-
-	while (len < want && poll(&p, 1, timeout_ms) == 1) {
-		n = read(fd, buf + len, want - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += n;
-	}
-	return len;
 }
 
 TEST(example_consumer_prints_every_record_once)
@@ -80,11 +61,11 @@ TEST(example_consumer_prints_every_record_once)
 	}
 	close(fd);
 
-	gotlen = read_until(out[0], got, wantlen, 10000);
+	gotlen = vm_read_until(out[0], got, wantlen, 10000);
 	EXPECT_EQ(wantlen, gotlen);
 	EXPECT_EQ(0, memcmp(want, got, wantlen < gotlen ? wantlen : gotlen));
 	/* Nothing more: each record was printed once. */
-	extra = read_until(out[0], got, 64, 300);
+	extra = vm_read_until(out[0], got, 64, 300);
 	EXPECT_EQ(0, extra);
 
 	/* It was waiting for more, not dead. */
@@ -102,8 +83,10 @@ TEST(example_consumer_prints_every_record_once)
 TEST(example_consumer_stops_when_its_ring_is_destroyed)
 {
 	const char *ring = "/dev/mpmcring-example";
-	int status = 0, i, fd;
+	int status = 0, fd, out[2];
 	pid_t pid, done = 0;
+	uint64_t deadline;
+	char got[4];
 
 	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
 			       "ring=example create=1 size=65536 threads=0 autostart=0"));
@@ -111,28 +94,48 @@ TEST(example_consumer_stops_when_its_ring_is_destroyed)
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(4, write(fd, "one\n", 4));
 	close(fd);
+	ASSERT_EQ(0, pipe(out));
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (!pid) {
-		int null = open("/dev/null", O_WRONLY);
-
-		dup2(null, STDOUT_FILENO);
+		dup2(out[1], STDOUT_FILENO);
+		close(out[0]);
+		close(out[1]);
 		execl(example_path(), example_path(), ring, (char *)NULL);
 		_exit(127);
 	}
-	vm_sleep_ms(300); /* it read the record and sleeps in its wait */
+	close(out[1]);
+	/*
+	 * It printed the record: it has the ring open and goes on to wait.
+	 * A handshake, not a sleep: a fixed sleep could end before a slow
+	 * guest had even started it, and the destroy would then fail its
+	 * open instead of ending its wait.
+	 */
+	ASSERT_EQ(sizeof(got), vm_read_until(out[0], got, sizeof(got), 10000))
+	TH_LOG("the example printed no record in 10 s");
+	EXPECT_EQ(0, memcmp(got, "one\n", sizeof(got)));
+	/* The destroy wakes it in its wait: it is seen asleep there first. */
+	EXPECT_TRUE(vm_wait_proc_asleep(pid, vm_deadline_ms(10000)))
+	TH_LOG("the example never slept in its wait in 10 s (spinning?)");
 	EXPECT_EQ(0, waitpid(pid, &status, WNOHANG));
 	ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen")); /* destroys the ring */
-	for (i = 0; i < 100 && !done; i++) {
+	/*
+	 * Bounded: one that never stops spins, however fast the guest. The
+	 * bounds here (10 s each) fit inside the harness's 30 s default for
+	 * a TEST, so that it fails by name, not by the harness's timeout.
+	 */
+	deadline = vm_deadline_ms(10000);
+	do {
 		done = waitpid(pid, &status, WNOHANG);
 		if (!done)
 			vm_sleep_ms(50);
-	}
+	} while (!done && vm_now_ns() < deadline);
 	if (!done) {
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 	}
-	ASSERT_EQ(pid, done) TH_LOG("still running 5 s after its ring was destroyed (spinning?)");
+	close(out[0]);
+	ASSERT_EQ(pid, done) TH_LOG("still running 10 s after its ring was destroyed (spinning?)");
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
 	TH_LOG("status %#x", status);
 }
@@ -146,7 +149,7 @@ TEST(example_consumer_blocked_on_output_holds_no_claim)
 {
 	const char *ring = "/dev/mpmcring-example";
 	struct mpmcring_consumer_info ci = { 0 };
-	int out[2], fd, i, idle = 0, status;
+	int out[2], fd, status;
 	char rec[1000];
 	pid_t pid;
 
@@ -165,19 +168,17 @@ TEST(example_consumer_blocked_on_output_holds_no_claim)
 		_exit(127);
 	}
 	close(out[1]);
-	/* Write until the ring stays full: its pipe is full, it is blocked. */
+	/*
+	 * Write until it is blocked, not slow: asleep while the ring it reads
+	 * is full, it can only be in its write to the full pipe. (After a
+	 * fixed sleep, an example the guest had not run for that long could
+	 * be caught between its claim and its commit, and the test failed
+	 * with nothing wrong.) 20 s: inside the harness's 30 s for a TEST.
+	 */
 	memset(rec, 'e', sizeof(rec));
-	for (i = 0; i < 400 && idle < 20; i++) {
-		if (write(fd, rec, sizeof(rec)) < 0) {
-			ASSERT_EQ(EAGAIN, errno);
-			idle++;
-			vm_sleep_ms(50);
-		} else {
-			idle = 0;
-		}
-	}
-	EXPECT_EQ(20, idle) TH_LOG("the ring kept draining: is its output not blocked?");
-	vm_sleep_ms(300);
+	EXPECT_TRUE(vm_fill_until_blocked(fd, rec, sizeof(rec), pid, vm_deadline_ms(20000)))
+	TH_LOG("it did not block with the ring full behind it in 20 s (errno %d): is its output not blocked?",
+	       errno);
 	EXPECT_TRUE(vm_consumer_slot(fd, pid, &ci)) TH_LOG("the example has no consumer slot");
 	EXPECT_TRUE(ci.start & MPMCRING_SLOT_IDLE)
 	TH_LOG("the example holds a claim (%llu records) while its stdout is blocked",

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -58,6 +59,61 @@ static inline void vm_sleep_ms(long ms)
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
+}
+
+static inline uint64_t vm_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * What a ping-pong writer has sent: how many records, and when (monotonic)
+ * its last write(2) returned. A waiter whose wait of ms timed out asks
+ * whether the record it waited for was sent well before the wait's
+ * deadline: by start + ms / 2 (vm_sent_lost_by()). Then it was committed,
+ * and its wakeup due, half the wait before the kernel's deadline (which
+ * is at least start + ms: it starts counting after the caller read the
+ * clock), and a timeout is a lost wakeup whatever the guest's speed. Not
+ * the deadline itself: a commit only starts the wakeup, which goes on
+ * through irq_work (a kthread on PREEMPT_RT) or io_uring's task_work, and
+ * a record committed just before the deadline can time its waiter out
+ * with nothing lost. A record sent later (a writer the guest did not run
+ * for that long) is no wakeup lost: the waiter waits again. A real lost
+ * wakeup has its record sent microseconds after the waiter's drain, so
+ * the margin costs no detection.
+ * poll(2) cannot show a lost wakeup as a timeout at all: do_poll() polls
+ * every file once more after its timer fired, so a waiter whose wakeup
+ * was lost returns 1 after the full wait. epoll_wait() and io_uring
+ * return the timeout.
+ */
+struct vm_sent {
+	uint64_t count, at_ns;
+};
+
+static inline void vm_sent_mark(struct vm_sent *s, uint64_t count)
+{
+	__atomic_store_n(&s->at_ns, vm_now_ns(), __ATOMIC_RELAXED);
+	__atomic_store_n(&s->count, count, __ATOMIC_RELEASE);
+}
+
+/* Whether record seq (0-based) had been sent by deadline_ns. */
+static inline bool vm_sent_before(const struct vm_sent *s, uint64_t seq, uint64_t deadline_ns)
+{
+	return __atomic_load_n(&s->count, __ATOMIC_ACQUIRE) > seq &&
+	       __atomic_load_n(&s->at_ns, __ATOMIC_RELAXED) < deadline_ns;
+}
+
+/*
+ * Whether a wait of ms for record seq, started at start_ns, that timed out
+ * lost a wakeup: the record was sent by start + ms / 2 (see above).
+ */
+static inline bool vm_sent_lost_by(const struct vm_sent *s, uint64_t seq, uint64_t start_ns,
+				   uint64_t ms)
+{
+	return vm_sent_before(s, seq, start_ns + ms / 2 * 1000000ULL);
 }
 
 /* Writes "start" or "stop" to the load generator's control file. */
@@ -133,19 +189,110 @@ static inline bool lg_wait_finished(int timeout_s)
 	return false;
 }
 
-/* The task's state letter from /proc ('S' asleep), or 0. */
-static inline char vm_task_state(pid_t tid)
+/*
+ * Reads from fd until want bytes arrived or timeout_ms passed without any;
+ * how many arrived.
+ */
+static inline size_t vm_read_until(int fd, char *buf, size_t want, int timeout_ms)
 {
-	char path[64], line[256], *p;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	size_t len = 0;
+	ssize_t n;
+
+	while (len < want && poll(&p, 1, timeout_ms) == 1) {
+		n = read(fd, buf + len, want - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += n;
+	}
+	return len;
+}
+
+/* The state letter ('S' asleep) of the stat file at path, or 0. */
+static inline char vm_stat_state(const char *path)
+{
+	char line[256], *p;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
 	f = fopen(path, "r");
 	if (!f)
 		return 0;
 	p = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
 	fclose(f);
 	return p && p[1] ? p[2] : 0;
+}
+
+/* A thread of ours: its state letter from /proc ('S' asleep), or 0. */
+static inline char vm_task_state(pid_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	return vm_stat_state(path);
+}
+
+/* A deadline ms from now, on the clock vm_now_ns() reads. */
+static inline uint64_t vm_deadline_ms(uint64_t ms)
+{
+	return vm_now_ns() + ms * 1000000ULL;
+}
+
+/*
+ * Waits until process pid (single-threaded: a child we ran) is asleep ('S')
+ * on two looks 100 ms apart: blocked in the kernel, not merely slow,
+ * however slowly the guest runs it. False if that has not happened by
+ * deadline_ns (vm_now_ns()'s clock): callers pick a deadline inside their
+ * test's timeout, so that a program that never sleeps fails by name.
+ */
+static inline bool vm_wait_proc_asleep(pid_t pid, uint64_t deadline_ns)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	do {
+		if (vm_stat_state(path) == 'S') {
+			vm_sleep_ms(100);
+			if (vm_stat_state(path) == 'S')
+				return true;
+		}
+		vm_sleep_ms(100);
+	} while (vm_now_ns() < deadline_ns);
+	return false;
+}
+
+/*
+ * Fills the ring behind fd (non-blocking) with copies of rec until process
+ * pid, its only consumer, which writes what it reads to a pipe nobody
+ * reads, is blocked with the ring full behind it: the ring refuses a
+ * write (EAGAIN), pid is asleep on two looks, and the ring still refuses
+ * one after that. Only its write to the full pipe sleeps with records
+ * waiting. Fullness is part of the wait, not a check after it: a slow
+ * guest may run pid only after the ring filled, and it then drains the
+ * ring into the pipe before it blocks; the loop fills the ring again and
+ * converges. False if that has not happened by deadline_ns, or on a write
+ * error other than EAGAIN (errno tells).
+ */
+static inline bool vm_fill_until_blocked(int fd, const void *rec, size_t len, pid_t pid,
+					 uint64_t deadline_ns)
+{
+	for (;;) {
+		while (write(fd, rec, len) >= 0)
+			if (vm_now_ns() >= deadline_ns)
+				return false;
+		if (errno != EAGAIN)
+			return false;
+		if (!vm_wait_proc_asleep(pid, deadline_ns))
+			return false;
+		if (write(fd, rec, len) < 0) {
+			if (errno == EAGAIN)
+				return true;
+			return false;
+		}
+		if (vm_now_ns() >= deadline_ns)
+			return false;
+	}
 }
 
 /*
@@ -211,6 +358,7 @@ struct seen_map {
 	uint64_t *order; /* a consumer saw a producer out of order */
 	uint64_t *delivered;
 	uint64_t *by_consumer; /* delivered by each consumer (SEEN_CONSUMERS) */
+	uint64_t *gone;	       /* each consumer has left its loop (SEEN_CONSUMERS) */
 };
 #define SEEN_CONSUMERS 8
 

@@ -133,6 +133,7 @@ struct pingpong {
 	enum wait_mode mode;
 	uint64_t n;
 	uint64_t acked; /* records the consumer has taken */
+	struct vm_sent sent;
 	uint64_t sleeps, lost, bad;
 	int done;
 };
@@ -143,7 +144,7 @@ static void *pingpong_consumer(void *arg)
 	struct mpmcring_consumer *c = mpmcring_consumer_new(pp->ring);
 	struct mpmcring_record rec;
 	struct waiter w;
-	uint64_t next = 0;
+	uint64_t next = 0, t0;
 	int n;
 
 	if (!c || waiter_init(&w, mpmcring_fd(pp->ring), pp->mode)) {
@@ -161,13 +162,23 @@ static void *pingpong_consumer(void *arg)
 		}
 		if (next == pp->n)
 			break;
+		t0 = vm_now_ns();
 		n = waiter_wait(&w, LOST_MS);
 		if (n == 1) {
 			pp->sleeps++;
 		} else if (n == 0) {
-			if (mpmcring_avail_bytes(pp->ring))
+			/*
+			 * Lost only if the record was sent well before the
+			 * deadline (vm_sent_lost_by()); sent later (a writer
+			 * the guest did not run for that long), the wait was
+			 * right: wait again. W_POLL never gets here on a lost
+			 * wakeup: poll(2) re-checks after its timeout and
+			 * returns 1 (see vmtest.h).
+			 */
+			if (vm_sent_lost_by(&pp->sent, next, t0, LOST_MS)) {
 				pp->lost++;
-			break; /* a lost wakeup ends the test */
+				break; /* a lost wakeup ends the test */
+			}
 		} else {
 			pp->bad++;
 			break;
@@ -205,6 +216,7 @@ static void pingpong(struct __test_metadata *_metadata, enum wait_mode mode, uin
 	ASSERT_EQ(0, pthread_create(&th, NULL, pingpong_consumer, &pp));
 	for (i = 0; i < pp.n; i++) {
 		ASSERT_EQ(sizeof(i), write(fd, &i, sizeof(i)));
+		vm_sent_mark(&pp.sent, i + 1);
 		while (__atomic_load_n(&pp.acked, __ATOMIC_ACQUIRE) <= i &&
 		       !__atomic_load_n(&pp.done, __ATOMIC_ACQUIRE))
 			sched_yield();
@@ -274,8 +286,10 @@ TEST_F_TIMEOUT(wm, io_uring_poll_multishot_pingpong, 300)
 
 struct reader {
 	int fd;
+	pid_t tid;
 	uint64_t acked, bad;
 	int stop;
+	int done; /* the reader has left its loop (ended, or on a bad read) */
 };
 
 static void *blocking_reader(void *arg)
@@ -283,6 +297,7 @@ static void *blocking_reader(void *arg)
 	struct reader *rd = arg;
 	uint64_t v, next = 0;
 
+	__atomic_store_n(&rd->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&rd->stop, __ATOMIC_ACQUIRE)) {
 		if (read(rd->fd, &v, sizeof(v)) != sizeof(v)) {
 			rd->bad++;
@@ -295,15 +310,47 @@ static void *blocking_reader(void *arg)
 		next++;
 		__atomic_store_n(&rd->acked, next, __ATOMIC_RELEASE);
 	}
+	__atomic_store_n(&rd->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
+
+/*
+ * Whether the reader sleeps through record i, sent LOST_MS ago: it has
+ * not taken it and is asleep ('S'), twice 100 ms apart. Its loop sleeps
+ * only in read(2), and a read(2) woken for a record does not sleep again
+ * before taking it, so this is a lost wakeup. A reader that has not taken
+ * the record but runs, or waits for a CPU ('R'), or has not started yet,
+ * is only slow: the guest's speed decides when it takes the record, not
+ * whether, so the writer waits on.
+ */
+static bool reader_slept_through(const struct reader *rd, uint64_t i)
+{
+	pid_t tid = __atomic_load_n(&rd->tid, __ATOMIC_ACQUIRE);
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		if (k)
+			vm_sleep_ms(100);
+		if (!tid || vm_task_state(tid) != 'S' ||
+		    __atomic_load_n(&rd->acked, __ATOMIC_ACQUIRE) > i)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * How long a record may wait for a reader that neither takes it nor is
+ * seen asleep through it (one stuck in 'D', or running and not reading):
+ * far beyond any guest's delay, and well inside the test's timeout.
+ */
+#define READER_STUCK_NS (60 * 1000000000ULL)
 
 /* read(2) sleeps in the kernel; each record must end its sleep. */
 TEST_F_TIMEOUT(wm, blocking_read_pingpong, 300)
 {
 	struct reader rd = { 0 };
-	uint64_t i, end = UINT64_MAX, lost = 0;
-	struct timespec t0, t;
+	uint64_t i, end = UINT64_MAX, lost = 0, t0;
+	char stuck = 0;
 	pthread_t th;
 	int fd = open("/dev/mpmcring", O_RDWR | O_CLOEXEC);
 
@@ -318,24 +365,36 @@ TEST_F_TIMEOUT(wm, blocking_read_pingpong, 300)
 	rd.fd = open("/dev/mpmcring", O_RDWR | O_CLOEXEC);
 	ASSERT_GE(rd.fd, 0);
 	ASSERT_EQ(0, pthread_create(&th, NULL, blocking_reader, &rd));
-	for (i = 0; i < CYCLES && !lost; i++) {
+	for (i = 0; i < CYCLES && !lost && !__atomic_load_n(&rd.done, __ATOMIC_ACQUIRE); i++) {
 		ASSERT_EQ(sizeof(i), write(fd, &i, sizeof(i)));
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		while (__atomic_load_n(&rd.acked, __ATOMIC_ACQUIRE) <= i) {
-			clock_gettime(CLOCK_MONOTONIC, &t);
-			if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >
-			    LOST_MS) {
+		t0 = vm_now_ns();
+		/* A reader that left (bad read) takes nothing more: rd.bad names it. */
+		while (__atomic_load_n(&rd.acked, __ATOMIC_ACQUIRE) <= i &&
+		       !__atomic_load_n(&rd.done, __ATOMIC_ACQUIRE)) {
+			if (vm_now_ns() - t0 > LOST_MS * 1000000ULL &&
+			    reader_slept_through(&rd, i)) {
 				lost++; /* the reader slept through a record */
+				break;
+			}
+			if (vm_now_ns() - t0 > READER_STUCK_NS) {
+				stuck = vm_task_state(__atomic_load_n(&rd.tid, __ATOMIC_ACQUIRE));
+				if (!stuck)
+					stuck = '?'; /* not started, or no /proc */
 				break;
 			}
 			sched_yield();
 		}
+		/* Ends the test (and the reader we cannot join) by name. */
+		ASSERT_EQ(0, stuck)
+		TH_LOG("record %llu not taken in 60 s, the reader neither asleep nor done (state '%c')",
+		       (unsigned long long)i, stuck);
 	}
 	__atomic_store_n(&rd.stop, 1, __ATOMIC_RELEASE);
 	ASSERT_EQ(sizeof(end), write(fd, &end, sizeof(end)));
 	pthread_join(th, NULL);
 	EXPECT_EQ(0, lost);
-	EXPECT_EQ(0, rd.bad);
+	EXPECT_EQ(0, rd.bad)
+	TH_LOG("the reader left on a bad read after %llu records", (unsigned long long)rd.acked);
 	EXPECT_EQ(CYCLES, rd.acked);
 	close(rd.fd);
 	close(fd);
@@ -351,16 +410,28 @@ TEST_F_TIMEOUT(wm, blocking_read_pingpong, 300)
 struct room {
 	enum wait_mode mode;
 	int fd;
-	int full; /* the writer is full and waits */
+	int full;	      /* the writer is full and waits */
+	struct vm_sent freed; /* the main thread's drains: how many, the last when */
 	uint64_t cycles, lost, bad;
 	int done;
 };
+
+/*
+ * Room comes back through plain stores, so the writer's wakeup comes from
+ * the housekeeping tick (MPMCRING_TICK_MS, 100 ms), which reclaims what
+ * they freed. A wait that timed out is a lost wakeup if this cycle's drain
+ * ended at least ROOM_TICKS_MS before its deadline (25 ticks); a drain
+ * the guest ran later than that (a main thread it did not run for
+ * seconds) leaves the writer waiting again.
+ */
+#define ROOM_TICKS_MS (LOST_MS / 2)
 
 static void *room_writer(void *arg)
 {
 	struct room *rm = arg;
 	char rec[56] = { 0 };
 	struct waiter w;
+	uint64_t t0;
 	int n;
 
 	if (waiter_init_for(&w, rm->fd, rm->mode, POLLOUT)) {
@@ -375,7 +446,11 @@ static void *room_writer(void *arg)
 			break;
 		}
 		__atomic_store_n(&rm->full, 1, __ATOMIC_RELEASE);
-		n = waiter_wait(&w, LOST_MS);
+		do {
+			t0 = vm_now_ns();
+			n = waiter_wait(&w, LOST_MS);
+		} while (n == 0 && !vm_sent_before(&rm->freed, rm->cycles,
+						   t0 + (LOST_MS - ROOM_TICKS_MS) * 1000000ULL));
 		if (n == 0) {
 			rm->lost++; /* no wakeup though room came */
 			break;
@@ -398,6 +473,7 @@ static void room_pingpong(struct __test_metadata *_metadata, enum wait_mode mode
 	struct mpmcring *r;
 	struct mpmcring_consumer *c;
 	struct mpmcring_record rec;
+	uint64_t drains = 0;
 	pthread_t th;
 
 	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
@@ -417,6 +493,7 @@ static void room_pingpong(struct __test_metadata *_metadata, enum wait_mode mode
 		/* Room comes back through plain stores only. */
 		while (mpmcring_read(c, &rec) == 0)
 			mpmcring_commit(c);
+		vm_sent_mark(&rm.freed, ++drains);
 	}
 	pthread_join(th, NULL);
 	TH_LOG("%llu cycles", (unsigned long long)rm.cycles);
