@@ -10,6 +10,7 @@
  * delivered once, or revoked (counted by the kernel and by the consumer
  * alike).
  */
+#include <assert.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -27,6 +28,31 @@
  */
 #define TIMEOUT_MS 10000
 
+/*
+ * How long each step may wait, on the clock (vm_now_ns()), not by counted
+ * loops: a loop's body slows down with the guest. Each limit is far beyond
+ * what its step takes on a slow guest (a fraction of a second, except the
+ * revocation: TIMEOUT_MS), and together they stay inside the test's own
+ * timeout with a margin, so that a step that never happens fails with its
+ * message, and the steps after it still run and report, rather than the
+ * whole test being killed as "terminated by timeout".
+ */
+#define TEST_S 240		       /* its TEST_F_TIMEOUT */
+#define CLAIM_MS 10000		       /* the stopping consumer gets a batch */
+#define FILL_MS 20000		       /* records in the ring for it to claim */
+#define LIST_MS 20000		       /* its claim listed with an age */
+#define DROPS_MS 20000		       /* the pinned ring fills: drops */
+#define REVOKE_MS (TIMEOUT_MS + 20000) /* the claim revoked */
+#define ROOM_MS 30000		       /* reclaim passes the revoked claim */
+#define RESUME_MS 10000		       /* the resumed consumer's report */
+#define DRAIN_MS 10000		       /* the others drain what is left */
+#define STEPS_MS \
+	(CLAIM_MS + FILL_MS + LIST_MS + DROPS_MS + REVOKE_MS + ROOM_MS + RESUME_MS + DRAIN_MS)
+/* insmod, fork, joins, rmmod, and a host that stalls the guest for a while */
+#define MARGIN_MS 60000
+static_assert(STEPS_MS + MARGIN_MS <= TEST_S * 1000,
+	      "the steps' limits must fit inside the test's timeout, with a margin");
+
 struct held_report {
 	int held;
 	int read_ret; /* reading more before committing, once resumed */
@@ -42,14 +68,15 @@ static void stalling_consumer(int wr)
 	struct held_report rep = { 0 };
 	struct mpmcring_batch b;
 	struct mpmcring_lost lost = MPMCRING_OPTS(mpmcring_lost);
-	int i;
+	uint64_t end = vm_deadline_ms(CLAIM_MS);
 
 	if (!c)
 		_exit(2);
-	for (i = 0; i < 2000 && rep.held <= 0; i++) {
+	for (;;) {
 		rep.held = mpmcring_read_batch(c, &b, 64, 1 << 20);
-		if (rep.held <= 0)
-			usleep(1000);
+		if (rep.held > 0 || vm_now_ns() >= end)
+			break;
+		usleep(1000);
 	}
 	if (rep.held <= 0 || write(wr, &rep, sizeof(rep)) != sizeof(rep))
 		_exit(3);
@@ -109,15 +136,17 @@ static uint64_t dropped_now(int fd)
 	return ring_stats(fd, &st) ? 0 : stats_dropped(&st);
 }
 
-/* Waits up to ms for cond(fd) to hold; returns whether it did. */
-static bool wait_for(int fd, bool (*cond)(int fd), int ms)
+/* Waits up to ms (by the clock) for cond(fd) to hold; whether it did. */
+static bool wait_for(int fd, bool (*cond)(int fd), uint64_t ms)
 {
-	for (; ms > 0; ms -= 20) {
-		if (cond(fd))
-			return true;
+	uint64_t end = vm_deadline_ms(ms);
+
+	while (!cond(fd)) {
+		if (vm_now_ns() >= end)
+			return cond(fd);
 		vm_sleep_ms(20);
 	}
-	return cond(fd);
+	return true;
 }
 
 static bool revoked_one(int fd)
@@ -142,6 +171,20 @@ static bool dropping(int fd)
 	return dropped_now(fd) > drops_mark;
 }
 
+static bool some_records(int fd)
+{
+	struct mpmcring_stats st;
+
+	return !ring_stats(fd, &st) && st.in_ring_records >= 64;
+}
+
+static bool none_in_ring(int fd)
+{
+	struct mpmcring_stats st;
+
+	return !ring_stats(fd, &st) && !st.in_ring_records;
+}
+
 FIXTURE(slow)
 {
 	int unused;
@@ -156,7 +199,7 @@ FIXTURE_TEARDOWN(slow)
 	vm_rmmod("mpmcring_loadgen");
 }
 
-TEST_F_TIMEOUT(slow, stopped_consumer_cannot_stop_collection, 240)
+TEST_F_TIMEOUT(slow, stopped_consumer_cannot_stop_collection, TEST_S)
 {
 	struct draining d = { 0 };
 	struct held_report rep;
@@ -164,9 +207,10 @@ TEST_F_TIMEOUT(slow, stopped_consumer_cannot_stop_collection, 240)
 	struct mpmcring_consumers list = { .max = 8, .info = (uintptr_t)info };
 	struct mpmcring_stats st;
 	struct lg_stats lg;
-	uint64_t age = 0;
+	uint64_t age = 0, end;
 	pthread_t th[2];
-	int pipefd[2], status, fd, i, k;
+	int pipefd[2], status, fd, i;
+	size_t got;
 	pid_t child;
 
 	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
@@ -188,14 +232,10 @@ TEST_F_TIMEOUT(slow, stopped_consumer_cannot_stop_collection, 240)
 	 * waited for below.
 	 */
 	ASSERT_EQ(0, lg_control("start"));
-	for (k = 0; k < 6000; k++) {
-		ASSERT_EQ(0, ring_stats(fd, &st));
-		if (st.in_ring_records >= 64)
-			break;
-		vm_sleep_ms(10);
-	}
+	wait_for(fd, some_records, FILL_MS);
 	ASSERT_EQ(0, lg_control("stop"));
-	ASSERT_GT(st.in_ring_records, 0) TH_LOG("no record in 60 s");
+	ASSERT_EQ(0, ring_stats(fd, &st));
+	ASSERT_GT(st.in_ring_records, 0) TH_LOG("no record in %d s", FILL_MS / 1000);
 
 	child = fork();
 	ASSERT_GE(child, 0);
@@ -204,16 +244,18 @@ TEST_F_TIMEOUT(slow, stopped_consumer_cannot_stop_collection, 240)
 		stalling_consumer(pipefd[1]);
 	}
 	close(pipefd[1]);
-	ASSERT_EQ(sizeof(rep), read(pipefd[0], &rep, sizeof(rep)));
+	/* Bounded: the child gives up after CLAIM_MS and exits (EOF). */
+	ASSERT_EQ(sizeof(rep), read(pipefd[0], &rep, sizeof(rep)))
+	TH_LOG("the consumer got no batch in %d s", CLAIM_MS / 1000);
 	ASSERT_EQ(child, waitpid(child, &status, WUNTRACED));
 	ASSERT_TRUE(WIFSTOPPED(status));
 	TH_LOG("consumer %d stopped holding %d records", child, rep.held);
 
 	/*
 	 * Listed: its slot, its pid, what it holds, and for how long (an age
-	 * once a tick has seen the claim; waited for, bounded at 60 s).
+	 * once a tick has seen the claim; waited for, bounded by LIST_MS).
 	 */
-	for (k = 0; k < 1200 && !age; k++) {
+	for (end = vm_deadline_ms(LIST_MS); !age && vm_now_ns() < end;) {
 		vm_sleep_ms(50);
 		ASSERT_EQ(0, ioctl(fd, MPMCRING_IOC_CONSUMERS, &list));
 		for (i = 0; i < (int)list.count; i++)
@@ -222,16 +264,27 @@ TEST_F_TIMEOUT(slow, stopped_consumer_cannot_stop_collection, 240)
 				age = info[i].claim_age_ms;
 			}
 	}
-	EXPECT_GT(age, 0) TH_LOG("the stopped consumer's claim was never listed with an age");
+	EXPECT_GT(age, 0)
+	TH_LOG("the stopped consumer's claim was never listed with an age (%d s)", LIST_MS / 1000);
 
 	/* The others consume; the stopped claim pins reclaim: drops begin. */
 	ASSERT_EQ(0, lg_control("start"));
 	for (i = 0; i < 2; i++)
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, draining_consumer, &d));
 	drops_mark = dropped_now(fd);
-	EXPECT_TRUE(wait_for(fd, dropping, 30000)) TH_LOG("the ring never filled");
+	/*
+	 * Drops come first only while the claim is younger than TIMEOUT_MS:
+	 * an older one is revoked at half full, before the ring fills (a
+	 * margin of seconds against the fraction of a second it takes to
+	 * fill; its age when listed says which happened).
+	 */
+	EXPECT_TRUE(wait_for(fd, dropping, DROPS_MS))
+	TH_LOG("the ring never filled in %d s (the claim was %llu ms old when listed, "
+	       "revoked claims %d)",
+	       DROPS_MS / 1000, (unsigned long long)age, revoked_one(fd));
 	/* Revoked after the timeout, under that pressure. */
-	EXPECT_TRUE(wait_for(fd, revoked_one, 60000)) TH_LOG("the claim was never revoked");
+	EXPECT_TRUE(wait_for(fd, revoked_one, REVOKE_MS))
+	TH_LOG("the claim was never revoked (%d s)", REVOKE_MS / 1000);
 	/*
 	 * Then the stopped claim no longer pins the ring: with the producers
 	 * stopped and the others draining, reclaim reaches the producers'
@@ -241,12 +294,16 @@ TEST_F_TIMEOUT(slow, stopped_consumer_cannot_stop_collection, 240)
 	 * which depends on the guest's speed, not on the revocation.)
 	 */
 	ASSERT_EQ(0, lg_control("stop"));
-	EXPECT_TRUE(wait_for(fd, all_room, 60000))
-	TH_LOG("reclaim never passed the revoked claim");
+	EXPECT_TRUE(wait_for(fd, all_room, ROOM_MS))
+	TH_LOG("reclaim never passed the revoked claim (%d s)", ROOM_MS / 1000);
 
 	/* Resumed: the commit says the records were taken away. */
 	ASSERT_EQ(0, kill(child, SIGCONT));
-	ASSERT_EQ(sizeof(rep), read(pipefd[0], &rep, sizeof(rep)));
+	got = vm_read_until(pipefd[0], (char *)&rep, sizeof(rep), RESUME_MS);
+	if (got != sizeof(rep))
+		kill(child, SIGKILL);
+	ASSERT_EQ(sizeof(rep), got)
+	TH_LOG("the resumed consumer did not report in %d s", RESUME_MS / 1000);
 	ASSERT_EQ(child, waitpid(child, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	EXPECT_EQ(-ESTALE, rep.read_ret);
@@ -254,12 +311,7 @@ TEST_F_TIMEOUT(slow, stopped_consumer_cannot_stop_collection, 240)
 	EXPECT_EQ(rep.held, rep.revoked);
 
 	/* Producers stopped above (no producer mid-record): drain, count. */
-	for (k = 0; k < 500; k++) {
-		ASSERT_EQ(0, ring_stats(fd, &st));
-		if (!st.in_ring_records)
-			break;
-		vm_sleep_ms(20);
-	}
+	wait_for(fd, none_in_ring, DRAIN_MS);
 	__atomic_store_n(&d.stop, 1, __ATOMIC_RELEASE);
 	for (i = 0; i < 2; i++)
 		pthread_join(th[i], NULL);
