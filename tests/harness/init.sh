@@ -20,7 +20,8 @@
 # never exports it: a test program that prints a marker line cannot give it
 # the token, so the host takes that line for the program's output, never for
 # the end of its section (and fails the section for it). Without the file
-# (the benchmark scripts boot this init too) markers carry no token.
+# (the benchmark scripts boot this init too) markers carry no token, and the
+# first says so: "@@MPMCRING INFO token=missing".
 #
 # Sections: insmod <module>, kunit <suite>, vm <program>, rmmod <module>,
 # leftover modules, and what the host needs to judge kernel reports:
@@ -75,6 +76,9 @@ fi
 stty -F "$OUT" raw -echo 2>/dev/null
 
 mark() { echo "@@MPMCRING $*${TOKEN:+ tok=$TOKEN}" >&3; }
+# Without the token no marker counts and the runner fails the boot: say
+# that init had none (judge.py's token_lost tells it from a wrong token).
+[ -n "$TOKEN" ] || mark INFO token=missing
 # Section markers carry the uptime, so the host can tell where time went.
 now() { read -r up _ </proc/uptime; echo "t=$up"; }
 

@@ -17,7 +17,7 @@ import signal
 
 from common import ALL_KERNELS, LOGS, R, REPO, excerpt, progress, read_lines, rel, say_line, tail
 from boot import boot_timeout, vm_timeout
-from marker_token import read_token
+from marker_token import GUEST_PATH, TOKEN_FILE, read_token
 from parse import console_kunit_cases, indent_of, parse_results, tap_level, tap_problems
 from reports import MAX_REPORT_LINES, Ownership, lockdep_off_cause, scan_leaks, scan_reports
 
@@ -54,6 +54,37 @@ def forged_problem(lines):
     return ("forged framing: %d line(s) look like results-port markers but lack this "
             "boot's token (tests/harness/marker_token.py), first: %s" % (
                 len(lines), lines[0][:120]))
+
+
+def token_lost(kid, token, info, sections, done, stray):
+    """Why no line of the results port counted as init's, when none did
+    though marker-like lines are there: the token did not reach init, or
+    the runner has none (marker_token.py). None when some marker carried
+    this boot's token (then untokened framing is forged), or when the port
+    holds no marker-like line at all (init never wrote: <k>/boot's other
+    causes). Either way the guest fails: this says which side to look at
+    rather than blaming init or the programs."""
+    if info or sections or done or not stray:
+        return None
+    where = rel(os.path.join(LOGS, kid, TOKEN_FILE))
+    if not token:
+        return ("no token for this boot (%s missing or empty): none of the %d marker "
+                "line(s) on the results port can count as init's; the runner writes it "
+                "before the boot (boot.py)" % (where, len(stray)))
+    if any(l.split()[1:3] == ["INFO", "token=missing"] for l in stray):
+        return ("init found no /%s, so none of its %d marker line(s) carries this boot's "
+                "token: the token's archive in front of the initramfs was not unpacked (check "
+                "that this kernel unpacks concatenated initramfs archives, and "
+                "marker_token.py's token_cpio(): test_marker_token.py)" % (
+                    GUEST_PATH, len(stray)))
+    others = sorted({m.group(1) for m in (re.search(r" tok=(\S+)$", l) for l in stray) if m})
+    if others:
+        return ("init's markers carry another token (%s) than this boot's (%s, in %s): "
+                "the token file was rewritten during the boot, or these logs are of "
+                "another boot" % (", ".join("tok=" + t for t in others[:3]), token, where))
+    return ("no marker carries a token: none of the %d marker line(s) has one, and init "
+            "did not say its token file was missing (an init.sh without the token?)" %
+            len(stray))
 
 
 def judge_kunit(kid, sec, console, logs):
@@ -147,10 +178,12 @@ def judge_vm(kid, sec, logs):
         R.add(base, "fail", "; ".join(problems) + "\n" + excerpt(tail("\n".join(lines), 30)), logs)
 
 
-def judge_boot(kid, status, secs, where, sections, done, forged, console, logs):
+def judge_boot(kid, status, secs, where, sections, done, forged, console, logs, lost=None):
     """<k>/boot: did the guest get to its end, framed by init.sh alone?
     forged: marker-like lines without the token outside the programs'
-    and suites' sections (those fail as their own)."""
+    and suites' sections (those fail as their own). lost: token_lost()'s
+    finding, when not one marker carried the token (then those lines are
+    init's own, not forged)."""
     logdir = os.path.join(LOGS, kid)
     if status == "ok" and done and not forged:
         R.add("%s/boot" % kid, "pass")
@@ -169,12 +202,16 @@ def judge_boot(kid, status, secs, where, sections, done, forged, console, logs):
                 os.path.join(logdir, "hang-registers.txt"))
     elif status != "ok":
         why = "qemu failed (%s): see %s" % (status, rel(os.path.join(logdir, "qemu.log")))
+    elif lost:
+        why = lost
     else:
         why = "the guest stopped before the end (panic or init died)"
+    if lost and not why.startswith(lost):
+        why += "; " + lost
     open_secs = [s for s in sections if s["rc"] is None]
     if open_secs:
         why += "; it was in: %s %s" % (open_secs[-1]["kind"], open_secs[-1]["name"])
-    if forged:
+    if forged and not lost:
         why += "; and " + forged_problem(forged)
     R.add("%s/boot" % kid, "fail", why + "\nconsole tail:\n" + tail("\n".join(console), 25),
           logs)
@@ -395,7 +432,8 @@ def judge_guest(kid, kos, status, secs, where):
     results_log = os.path.join(logdir, "results.log")
     logs = [results_log, console_log]
     console = read_lines(console_log)
-    info, sections, done, stray = parse_results(results_log, read_token(logdir))
+    token = read_token(logdir)
+    info, sections, done, stray = parse_results(results_log, token)
     progress("%s: guest %s after %.0fs (kernel %s)" % (
         kid, "finished" if status == "ok" and done else "FAILED: " + status,
         secs, info.get("kernel", "?")))
@@ -459,7 +497,8 @@ def judge_guest(kid, kos, status, secs, where):
               logs)
 
     forged = stray + [l for s in sections if s["kind"] not in ("kunit", "vm") for l in s["forged"]]
-    judge_boot(kid, status, secs, where, sections, done, forged, console, logs)
+    judge_boot(kid, status, secs, where, sections, done, forged, console, logs,
+               token_lost(kid, token, info, sections, done, stray))
     reports = judge_reports(kid, console, own, console_log)
     for sec in later:
         if sec["kind"] == "lockdep":

@@ -3,12 +3,14 @@
 import contextlib
 import io
 import os
+import shutil
 import tempfile
 import unittest
 
 import judge
 from common import R
 from judge import judge_detectors
+from marker_token import write_token
 from reports import Ownership
 
 ARMED = "soft_watchdog=1 nmi_watchdog=0 hung_task_timeout_secs=30 rcu_cpu_stall_timeout=15"
@@ -126,6 +128,91 @@ class ForgedMarkers(unittest.TestCase):
     def test_clean_boot_passes(self):
         judge.judge_boot("stock-6.1", "ok", 1, [], [], True, [], [], [])
         self.assertEqual(R.tests[0][:2], ("stock-6.1/boot", "pass"))
+
+
+# A guest's results port as init.sh writes it, every marker with tok (or
+# none): "@" starts a marker.
+INIT = ["@INFO kernel=6.1.0-57-amd64", "@INFO cpus=2", "@BEGIN insmod mpmcring t=1.0",
+        "@END insmod mpmcring rc=0 t=1.2", "@BEGIN vm prog t=1.3", "TAP version 13", "1..1",
+        "ok 1 a", "@END vm prog rc=0 t=2.0", "@DONE"]
+TOK = "0123456789abcdef0123456789abcdef"
+
+
+class TokenLost(unittest.TestCase):
+    """Review-harn17 should-fix 1: when no marker carries this boot's
+    token, <k>/boot says the token did not reach init (and which side
+    lost it), not that init died and programs forged the framing."""
+
+    def setUp(self):
+        self.saved = R.tests, R.quiet, judge.LOGS
+        R.tests, R.quiet = [], True
+        self.logs = tempfile.mkdtemp()
+        judge.LOGS = self.logs
+        os.makedirs(os.path.join(self.logs, "stock-6.1"))
+
+    def tearDown(self):
+        R.tests, R.quiet, judge.LOGS = self.saved
+        shutil.rmtree(self.logs)
+
+    def boot(self, lines, tok, host_token=TOK):
+        logdir = os.path.join(self.logs, "stock-6.1")
+        with open(os.path.join(logdir, "results.log"), "w") as f:
+            for l in lines:
+                f.write("@@MPMCRING %s%s\n" % (l[1:], " tok=" + tok if tok else "")
+                        if l.startswith("@") else l + "\n")
+        if host_token:
+            write_token(logdir, host_token)
+        with contextlib.redirect_stdout(io.StringIO()):
+            judge.judge_guest("stock-6.1", [], "ok", 10, [])
+        boot = [t for t in R.tests if t[0] == "stock-6.1/boot"]
+        self.assertEqual(len(boot), 1, R.tests)
+        self.assertEqual(boot[0][1], "fail")
+        return boot[0][2].split("\nconsole tail:")[0]
+
+    def test_the_token_passes(self):
+        logdir = os.path.join(self.logs, "stock-6.1")
+        with open(os.path.join(logdir, "results.log"), "w") as f:
+            f.write("".join("@@MPMCRING %s tok=%s\n" % (l[1:], TOK) if l.startswith("@")
+                            else l + "\n" for l in INIT))
+        write_token(logdir, TOK)
+        with contextlib.redirect_stdout(io.StringIO()):
+            judge.judge_guest("stock-6.1", [], "ok", 10, [])
+        self.assertIn(("stock-6.1/boot", "pass"), [t[:2] for t in R.tests])
+
+    def test_init_found_no_token_file(self):
+        why = self.boot(["@INFO token=missing"] + INIT, None)
+        self.assertIn("init found no /mpmcring-token", why)
+        self.assertIn("marker_token.py", why)
+        self.assertNotIn("forged", why)
+        self.assertNotIn("init died", why)
+
+    def test_another_token(self):
+        why = self.boot(INIT, "f" * 32)
+        self.assertIn("init's markers carry another token", why)
+        self.assertIn("tok=" + "f" * 32, why)
+        self.assertNotIn("forged", why)
+
+    def test_no_token_on_the_host(self):
+        why = self.boot(INIT, TOK, host_token=None)
+        self.assertIn("no token for this boot", why)
+        self.assertIn("stock-6.1/token", why)
+
+    def test_markers_without_any_token(self):
+        why = self.boot(INIT, None)
+        self.assertIn("no marker carries a token", why)
+        self.assertNotIn("forged", why)
+
+    def test_forgery_after_a_real_marker_is_still_forgery(self):
+        # One tokened marker: the token did reach init; untokened framing
+        # outside a section is forged, as before.
+        logdir = os.path.join(self.logs, "stock-6.1")
+        with open(os.path.join(logdir, "results.log"), "w") as f:
+            f.write("@@MPMCRING INFO kernel=6.1 tok=%s\n@@MPMCRING DONE\n" % TOK)
+        write_token(logdir, TOK)
+        with contextlib.redirect_stdout(io.StringIO()):
+            judge.judge_guest("stock-6.1", [], "ok", 10, [])
+        boot = [t for t in R.tests if t[0] == "stock-6.1/boot"][0]
+        self.assertIn("forged framing: 1 line(s)", boot[2])
 
 
 if __name__ == "__main__":
