@@ -63,11 +63,18 @@ finish() {
 	sleep 1000000
 }
 
+# The per-boot token (marker_token.py), kept in init's shell only. unset
+# first: a TOKEN=... word on the kernel command line comes in exported,
+# and every program would inherit the token (test_marker_token.py runs
+# this block).
+# token-begin
+unset TOKEN
 TOKEN=
 if [ -f /mpmcring-token ]; then
 	read -r TOKEN </mpmcring-token
 	rm -f /mpmcring-token
 fi
+# token-end
 
 if ! exec 3>>"$OUT"; then
 	echo "mpmcring-init: cannot open $OUT: results have nowhere to go" >/dev/console

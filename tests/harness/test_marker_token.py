@@ -86,6 +86,26 @@ class TokenArchive(unittest.TestCase):
             write_token(d, TOK)
             self.assertEqual(read_token(d), TOK)
 
+    @unittest.skipIf(shutil.which("busybox") is None, "no busybox(1) here")
+    def test_init_keeps_the_token_from_programs(self):
+        # Review-harn17: a TOKEN=... word on the kernel command line comes
+        # into init's environment exported; reading the file into that
+        # variable exported the token to every program. init.sh's own
+        # lines, run by the guest's shell with the file's path changed.
+        with open(os.path.join(HERE, "init.sh")) as f:
+            block = f.read().split("# token-begin\n")[1].split("# token-end\n")[0]
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "tok")
+            with open(path, "w") as f:
+                f.write(TOK + "\n")
+            script = block.replace("/" + GUEST_PATH, path) + 'echo "init=$TOKEN"; env\n'
+            out = subprocess.run(["busybox", "sh", "-c", script], capture_output=True,
+                                 check=True, env={"TOKEN": "from-cmdline", "PATH": "/bin"},
+                                 text=True).stdout
+            self.assertFalse(os.path.exists(path))
+        self.assertIn("init=" + TOK, out.splitlines())  # init has it
+        self.assertNotIn(TOK, out.replace("init=" + TOK, ""))  # programs do not
+
     @unittest.skipIf(shutil.which("cpio") is None, "no cpio(1) here")
     def test_cpio_lists_it(self):
         # A second reader, GNU cpio's (what Debian's initramfs tools use).
