@@ -333,28 +333,41 @@ def judge_leaks(kid, sec, console, own, logs):
 
 
 def unseen_objects(reads):
-    """Objects that lived and fell out of the module's bounded history
-    between two reads (`# dropped` grew by more than the freed entries the
-    earlier read listed and the later one no longer does): the runner never
-    saw them, so a race on one would be judged without the list. A read
-    per guest section keeps this at 0; when it is not, read more often or
-    keep a longer history (kmod/objects.c)."""
+    """What `# dropped` says, judged read by read within one module
+    instance. An entry leaves the list only when it is reused, counted as
+    dropped (kmod/objects.c), so from one read to the next the count must
+    grow by at least the listed objects that left the list: less (or a
+    count that goes down) is a wrong count. Growing by more means objects
+    lived and fell out of the history between two reads, never seen: a
+    race on one would be judged without the list. A read per guest
+    section keeps this at 0; when it is not, read more often or keep a
+    longer history (kmod/objects.c). An object a read listed, alive or
+    freed, was seen: the later read ends its life."""
     problems = []
-    prev_dropped, prev_freed, prev_keys = 0, set(), set()
+    prev_dropped, prev_keys = 0, set()
     for sec, info in reads:
-        if sec["rc"] != 0 or "keys" not in info:
+        if sec["rc"] != 0 or "keys" not in info or info["dropped"] is None:
             continue
         if prev_keys and not prev_keys & info["keys"]:
             # The module was loaded again (lifetime.c): nothing of the old
             # instance is listed, not even its default ring; counts restart.
-            prev_dropped, prev_freed = 0, set()
-        gone = info["dropped"] - prev_dropped
-        seen_gone = len(prev_freed - info["keys"])
-        if gone > seen_gone:
-            problems.append("objects %s: %d object(s) were freed and dropped from the "
-                            "history since the read before, unseen: races on them are judged "
-                            "without the list" % (sec["name"], gone - seen_gone))
-        prev_dropped, prev_freed, prev_keys = info["dropped"], info["freed"], info["keys"]
+            prev_dropped, prev_keys = 0, set()
+        where = "objects %s" % sec["name"]
+        grew = info["dropped"] - prev_dropped
+        left = len(prev_keys - info["keys"])
+        if grew < 0:
+            problems.append("%s: '# dropped' went down from %d to %d within one module "
+                            "instance: the count is wrong" % (where, prev_dropped,
+                                                              info["dropped"]))
+        elif grew < left:
+            problems.append("%s: '# dropped' grew by %d but %d listed object(s) left the list "
+                            "(an entry leaves it only when reused, counted as dropped): the "
+                            "count is wrong" % (where, grew, left))
+        elif grew > left:
+            problems.append("%s: %d object(s) were freed and dropped from the history since "
+                            "the read before, unseen: races on them are judged without the "
+                            "list" % (where, grew - left))
+        prev_dropped, prev_keys = info["dropped"], info["keys"]
     return problems
 
 
@@ -379,6 +392,11 @@ def judge_objects(kid, sections, reads, logs):
         if info["header"] != "# mpmcring objects 1":
             problems.append("%s: first line %r, want '# mpmcring objects 1' (the format "
                             "of docs/testing.md)" % (where, info["header"]))
+        for count in ("dropped", "untracked"):
+            if sec["rc"] == 0 and info[count] is None:
+                problems.append("%s: no '# %s <n>' line: the count is unknown, so what fell "
+                                "out of the list or was never in it goes unjudged" %
+                                (where, count))
         if info["untracked"]:
             problems.append("%s: %d object(s) went untracked (every entry was live): "
                             "races on them are judged without the list" %

@@ -153,8 +153,10 @@ class Ownership:
         fallen out of the history, or of a module instance since unloaded)
         died before read_at. Returns what the read says of itself:
         {"header": the first line, "entries": n, "dropped": n, "untracked": n,
-        "freed": {keys of the freed objects it lists}, "keys": {every key}}."""
-        info = {"header": None, "entries": 0, "dropped": 0, "untracked": 0, "freed": set()}
+        "freed": {keys of the freed objects it lists}, "keys": {every key}};
+        a count the read does not state is None, not 0."""
+        info = {"header": None, "entries": 0, "dropped": None, "untracked": None,
+                "freed": set()}
         seen = set()
         for l in lines:
             w = l.split()

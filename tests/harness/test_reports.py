@@ -442,7 +442,7 @@ class ObjectsStep(unittest.TestCase):
     def read(self, dropped, *freed):
         return ["# mpmcring objects 1", self.RING] + [
             "ffff888003b%05x ffff888003b%05x 2 3 slots r" % (n * 0x400, n * 0x400 + 0x400)
-            for n in freed] + ["# dropped %d" % dropped]
+            for n in freed] + ["# dropped %d" % dropped, "# untracked 0"]
 
     def test_dropped_after_being_seen_passes(self):
         # Review should-fix 8: what a read listed freed may drop later.
@@ -454,6 +454,36 @@ class ObjectsStep(unittest.TestCase):
         self.assertIn("objects after-1: 1 object(s) were freed and dropped", detail)
         status, detail = self.judge([self.read(5, 1)])
         self.assertIn("objects after-0: 5 object(s)", detail)
+
+    LIVE = "ffff888003d00000 ffff888003d00400 2 - slots r"
+
+    def test_live_object_dropped_after_being_seen_passes(self):
+        # Listed alive, then freed and dropped before the next read: seen
+        # (the later read ends its life), not an unseen object.
+        first = self.read(0)[:2] + [self.LIVE] + self.read(0)[2:]
+        self.assertEqual(self.judge([first, self.read(1)]), ("pass", ""))
+
+    def test_dropped_count_missing_fails(self):
+        # The count every unseen-object judgement rests on: a read without
+        # it (another format, a cut read) is not a read of 0.
+        for gone in ("# dropped", "# untracked"):
+            status, detail = self.judge([[l for l in self.read(0, 1)
+                                          if not l.startswith(gone)]])
+            self.assertEqual(status, "fail", gone)
+            self.assertIn("objects after-0: no '%s <n>' line" % gone, detail)
+
+    def test_dropped_count_too_small_fails(self):
+        # Entries 1 and 2 left the list (an entry leaves it only when
+        # reused, which counts as dropped), but the count did not grow:
+        # it is wrong, and unseen objects would hide behind it.
+        status, detail = self.judge([self.read(0, 1, 2), self.read(1, 3)])
+        self.assertEqual(status, "fail")
+        self.assertIn("objects after-1: '# dropped' grew by 1 but 2 listed object(s) left the "
+                      "list", detail)
+        # Going down within one module instance: wrong too.
+        status, detail = self.judge([self.read(0, 1, 2), self.read(2, 3), self.read(1, 3)])
+        self.assertEqual(status, "fail")
+        self.assertIn("objects after-2: '# dropped' went down from 2 to 1", detail)
 
     def test_reload_restarts_the_count(self):
         def reloaded(r):
