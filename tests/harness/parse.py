@@ -92,6 +92,24 @@ def stamp_of(line):
 MARK = "@@MPMCRING"
 
 
+def looks_like_marker(line):
+    return line.startswith(MARK + " ")
+
+
+def last_line_cut(path):
+    """Whether the file's last line has no newline: cut short, when qemu
+    was killed while the guest was writing it."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            if f.tell() == 0:
+                return False
+            f.seek(-1, 2)
+            return f.read(1) not in (b"\n", b"\r")
+    except OSError:
+        return False
+
+
 def split_marker(line, token):
     """(output, marker) of one results-port line: marker is the text of
     init.sh's marker without its token, None when the line has none; output
@@ -119,13 +137,16 @@ def parse_results(path, token):
     trusted. A marker counts only where init.sh can have written it: END
     only for the section open (same kind and name), DONE only with no
     section open and no BEGIN after it; any other marker line is output of
-    the open section (which stays unfinished)."""
+    the open section (which stays unfinished). The file's last line, when
+    it has no newline, was cut (qemu killed mid-write): not forged."""
     info, sections, done, stray = {}, [], False, []
     cur = None
-    for raw in read_lines(path):
+    lines = read_lines(path)
+    cut = len(lines) - 1 if last_line_cut(path) else -1
+    for i, raw in enumerate(lines):
         out, marker = split_marker(raw.rstrip("\r"), token)
         if out is not None:
-            if out.startswith(MARK):
+            if looks_like_marker(out) and i != cut:
                 (cur["forged"] if cur is not None else stray).append(out)
             if cur is not None:
                 cur["lines"].append(out)

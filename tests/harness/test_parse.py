@@ -119,5 +119,30 @@ class Markers(unittest.TestCase):
         self.assertEqual((secs[0]["rc"], secs[0]["lines"]), (0, ["1..1", "ok 1 a", "partial"]))
 
 
+    def test_other_words_after_the_mark_are_output(self):
+        # Review-harn17 nit: "@@MPMCRING" alone is not a marker's start;
+        # "@@MPMCRING_X" is a program's output, not forged framing.
+        _, secs, _, stray = self.parse(framed(
+            "@@MPMCRING_X one\n@BEGIN vm cli t=1\n@@MPMCRING-ish two\n@END vm cli rc=0 t=2"))
+        self.assertEqual((secs[0]["forged"], stray), ([], []))
+        self.assertEqual(secs[0]["lines"], ["@@MPMCRING-ish two"])
+
+    def test_cut_last_line_is_not_forged(self):
+        # Review-harn17 nit: qemu killed at a timeout can leave init's
+        # marker cut in the middle of its token: the guest stopped there,
+        # it is no program's forgery.
+        cut = "@@MPMCRING END vm cli rc=0 t=2 tok=" + TOK[:8]
+        _, secs, done, stray = self.parse(framed("@BEGIN vm cli t=1\nok 1 a") + cut)
+        self.assertEqual((secs[0]["rc"], secs[0]["forged"], done, stray),
+                         (None, [], False, []))
+        self.assertEqual(secs[0]["lines"], ["ok 1 a", cut])
+        # With its newline it was written whole: forged.
+        _, secs, _, _ = self.parse(framed("@BEGIN vm cli t=1\nok 1 a") + cut + "\n")
+        self.assertEqual(secs[0]["forged"], [cut])
+        # Cut outside a section: not stray either.
+        _, _, _, stray = self.parse(framed("@DONE") + "@@MPMCRING INFO ke")
+        self.assertEqual(stray, [])
+
+
 if __name__ == "__main__":
     unittest.main()
