@@ -49,8 +49,13 @@ static void look_in(const char *path)
 int main(void)
 {
 	static const char *const places[] = {
-		"/mpmcring-token", "/proc/cmdline",   "/proc/self/environ",
-		"/proc/1/environ", "/proc/1/cmdline",
+		"/mpmcring-token",
+		"/proc/cmdline",
+		"/proc/self/environ",
+		"/proc/1/environ",
+		"/proc/1/cmdline",
+		/* 6.12 with retain_initrd: the whole initrd, token archive first */
+		"/sys/firmware/initrd",
 	};
 	size_t i;
 	int t;
