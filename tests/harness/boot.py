@@ -14,7 +14,7 @@ import time
 from common import (ALL_KERNELS, GUEST_CPUS, LOGS, TEST_KERNELS, env_int,
                     env_list, progress, read_lines, rel)
 from hang import where_stuck
-from marker_token import initrd_with_token, new_token, write_token
+from marker_token import TOKEN_FILE, initrd_with_token, new_token, write_token
 
 
 def vm_timeout(kid):
@@ -99,19 +99,26 @@ def boot(kid, image, initrd, logdir, system_map=None):
     it was stopped."""
     console = os.path.join(logdir, "console.log")
     results = os.path.join(logdir, "results.log")
-    # A scratch folder: the monitor socket (a short path: sun_path is
-    # small), asked only on a hang, and the initrd with this boot's token.
-    tmp = tempfile.mkdtemp(prefix="mpr-boot.")
-    sock = os.path.join(tmp, "m")
-    cmd = ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-smp", str(GUEST_CPUS),
-           "-m", "3G", "-nodefaults", "-display", "none", "-no-reboot",
-           "-kernel", image, "-initrd", initrd, "-append", " ".join(kernel_cmdline(kid)),
-           "-serial", "file:" + console, "-serial", "file:" + results]
-    with open(os.path.join(logdir, "qemu.cmd"), "w") as f:
-        # The initramfs as built (init.sh runs without a token then).
-        f.write(" ".join(shlex.quote(c) for c in cmd) + "\n")
     t = time.monotonic()
+    tmp = None
     try:
+        # A scratch folder: the monitor socket (a short path: sun_path is
+        # small), asked only on a hang, and the initrd with this boot's
+        # token.
+        tmp = tempfile.mkdtemp(prefix="mpr-boot.")
+        sock = os.path.join(tmp, "m")
+        cmd = ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-smp", str(GUEST_CPUS),
+               "-m", "3G", "-nodefaults", "-display", "none", "-no-reboot",
+               "-kernel", image, "-initrd", initrd, "-append", " ".join(kernel_cmdline(kid)),
+               "-serial", "file:" + console, "-serial", "file:" + results]
+        with open(os.path.join(logdir, "qemu.cmd"), "w") as f:
+            # The initramfs as built (init.sh runs without a token then),
+            # and how to make the initrd the judged boot had.
+            f.write(" ".join(shlex.quote(c) for c in cmd) + "\n")
+            f.write("# The judged boot's initrd had its token in front: python3 "
+                    "tests/harness/marker_token.py %s %s <out>, then -initrd <out>\n" % (
+                        shlex.quote(initrd),
+                        shlex.quote(os.path.join(logdir, TOKEN_FILE))))
         token = new_token()
         write_token(logdir, token)
         with_token = initrd_with_token(initrd, token, os.path.join(tmp, "initrd"))
@@ -128,7 +135,8 @@ def boot(kid, image, initrd, logdir, system_map=None):
                 return status, time.monotonic() - t, where
             rc = p.returncode
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
     return ("ok" if rc == 0 else "error:%d" % rc), time.monotonic() - t, []
 
 

@@ -22,6 +22,7 @@ judge.py and inventory_lines.py; on the host it is no secret."""
 import os
 import secrets
 import shutil
+import sys
 
 TOKEN_FILE = "token"
 GUEST_PATH = "mpmcring-token"  # at the root of the guest's rootfs
@@ -72,3 +73,26 @@ def initrd_with_token(initrd, token, dst):
         with open(initrd, "rb") as f:
             shutil.copyfileobj(f, out, 1 << 20)
     return dst
+
+
+def main(argv):
+    """marker_token.py <initrd> <token file> <out>: the initrd a judged
+    boot had (boot.py's qemu.cmd says so), to boot it again by hand."""
+    if len(argv) != 4:
+        print("usage: %s <initrd> <token file> <out>" % argv[0], file=sys.stderr)
+        return 2
+    try:
+        with open(argv[2]) as f:
+            token = f.read().strip()
+    except OSError as e:
+        print("%s: %s" % (argv[0], e), file=sys.stderr)
+        return 1
+    if not token:
+        print("%s: no token in %s" % (argv[0], argv[2]), file=sys.stderr)
+        return 1
+    initrd_with_token(argv[1], token, argv[3])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
