@@ -235,5 +235,48 @@ class ExitStatus(unittest.TestCase):
         self.assertEqual(exit_meaning(3), "exited with status 3")
 
 
+
+class InventoryLines(unittest.TestCase):
+    """Review-harn17 nit: logs without their token file (older runs,
+    copied artifacts) gave no lines and no word why."""
+
+    def ran(self, token):
+        import contextlib
+        import io
+
+        import common
+        import inventory_lines
+        import judge
+        from marker_token import write_token
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, "stock-6.1"))
+            with open(os.path.join(d, "stock-6.1", "results.log"), "w") as f:
+                f.write("@@MPMCRING BEGIN vm p t=1 tok=%s\n1..1\nok 1 a\n"
+                        "@@MPMCRING END vm p rc=0 t=2 tok=%s\n" % (TOK, TOK))
+            if token:
+                write_token(os.path.join(d, "stock-6.1"), token)
+            err = io.StringIO()
+            # ran_tests() gives common and judge a results object of its
+            # own: the other tests' stays theirs.
+            saved = common.R, judge.R
+            try:
+                with contextlib.redirect_stderr(err):
+                    tests, _ = inventory_lines.ran_tests(d, "stock-6.1")
+            finally:
+                common.R, judge.R = saved
+        return tests, err.getvalue()
+
+    def test_lines_with_the_token(self):
+        self.assertEqual(self.ran(TOK), ({("vm", "p", "a")}, ""))
+
+    def test_no_token_file_warns(self):
+        tests, err = self.ran(None)
+        self.assertEqual(tests, set())
+        self.assertIn("stock-6.1: no token file", err)
+
+
+TOK = "0123456789abcdef0123456789abcdef"
+
+
 if __name__ == "__main__":
     unittest.main()
