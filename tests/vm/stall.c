@@ -44,10 +44,12 @@
 #define DROPS_MS 20000		       /* the pinned ring fills: drops */
 #define REVOKE_MS (TIMEOUT_MS + 20000) /* the claim revoked */
 #define ROOM_MS 30000		       /* reclaim passes the revoked claim */
+#define ADMIT_MS 10000		       /* producers commit again */
 #define RESUME_MS 10000		       /* the resumed consumer's report */
 #define DRAIN_MS 10000		       /* the others drain what is left */
-#define STEPS_MS \
-	(CLAIM_MS + FILL_MS + LIST_MS + DROPS_MS + REVOKE_MS + ROOM_MS + RESUME_MS + DRAIN_MS)
+#define STEPS_MS                                                                                \
+	(CLAIM_MS + FILL_MS + LIST_MS + DROPS_MS + REVOKE_MS + ROOM_MS + ADMIT_MS + RESUME_MS + \
+	 DRAIN_MS)
 /* insmod, fork, joins, rmmod, and a host that stalls the guest for a while */
 #define MARGIN_MS 60000
 static_assert(STEPS_MS + MARGIN_MS <= TEST_S * 1000,
@@ -169,6 +171,15 @@ static uint64_t drops_mark;
 static bool dropping(int fd)
 {
 	return dropped_now(fd) > drops_mark;
+}
+
+static uint64_t committed_mark;
+static bool committing(int fd)
+{
+	struct lg_stats lg;
+
+	(void)fd;
+	return !lg_read_stats(&lg) && lg.total_committed > committed_mark;
 }
 
 static bool some_records(int fd)
@@ -296,6 +307,13 @@ TEST_F_TIMEOUT(slow, stopped_consumer_cannot_stop_collection, TEST_S)
 	ASSERT_EQ(0, lg_control("stop"));
 	EXPECT_TRUE(wait_for(fd, all_room, ROOM_MS))
 	TH_LOG("reclaim never passed the revoked claim (%d s)", ROOM_MS / 1000);
+	/* And the producers are admitted again: they commit past it. */
+	ASSERT_EQ(0, lg_read_stats(&lg));
+	committed_mark = lg.total_committed;
+	ASSERT_EQ(0, lg_control("start"));
+	EXPECT_TRUE(wait_for(fd, committing, ADMIT_MS))
+	TH_LOG("no record committed in %d s after the revocation", ADMIT_MS / 1000);
+	ASSERT_EQ(0, lg_control("stop"));
 
 	/* Resumed: the commit says the records were taken away. */
 	ASSERT_EQ(0, kill(child, SIGCONT));
