@@ -435,7 +435,10 @@ class ObjectsStep(unittest.TestCase):
         self.assertIn("want '# mpmcring objects 1'", detail)
 
     def test_empty_list_fails(self):
-        self.assertEqual(self.judge([["# mpmcring objects 1", "# dropped 0"]])[0], "fail")
+        # Both counts present, so the empty list is this read's only fault.
+        status, detail = self.judge([["# mpmcring objects 1", "# dropped 0", "# untracked 0"]])
+        self.assertEqual(status, "fail")
+        self.assertEqual(detail, "every read was empty: not even the default ring is listed")
 
     RING = "ffff888003a20000 ffff888003a20400 1 - ring default"
 
