@@ -66,6 +66,34 @@ def token_lost(kid, token, info, sections, done, stray):
     rather than blaming init or the programs."""
     if info or sections or done or not stray:
         return None
+    why = token_lost_why(kid, token, stray)
+    return why + "; " + untokened_end(stray)
+
+
+def untokened_end(stray):
+    """Whether the untokened markers (init's own when the token is lost)
+    reach init's DONE, framed as parse_results frames tokened ones: a token
+    loss plus a panic must not read as a token problem only."""
+    open_sec, done = None, False
+    for l in stray:
+        words = re.sub(r" tok=\S*$", "", l).split()
+        kind = words[1] if len(words) > 1 else ""
+        if kind == "BEGIN" and len(words) > 3:
+            open_sec, done = words[2:4], False
+        elif kind == "END" and open_sec is not None and words[2:4] == open_sec:
+            open_sec = None
+        elif kind == "DONE" and open_sec is None:
+            done = True
+    if done:
+        return "the untokened markers reach init's DONE: the guest otherwise ran to its end"
+    why = "the untokened markers have no DONE either: the guest did not reach its end"
+    if open_sec is not None:
+        why += " (last untokened BEGIN without its END: %s)" % " ".join(open_sec)
+    return why
+
+
+def token_lost_why(kid, token, stray):
+    """token_lost()'s diagnosis: which side lost the token."""
     where = rel(os.path.join(LOGS, kid, TOKEN_FILE))
     if not token:
         return ("no token for this boot (%s missing or empty): none of the %d marker "

@@ -154,7 +154,7 @@ class TokenLost(unittest.TestCase):
         R.tests, R.quiet, judge.LOGS = self.saved
         shutil.rmtree(self.logs)
 
-    def boot(self, lines, tok, host_token=TOK):
+    def boot(self, lines, tok, host_token=TOK, status="ok"):
         logdir = os.path.join(self.logs, "stock-6.1")
         with open(os.path.join(logdir, "results.log"), "w") as f:
             for l in lines:
@@ -163,7 +163,7 @@ class TokenLost(unittest.TestCase):
         if host_token:
             write_token(logdir, host_token)
         with contextlib.redirect_stdout(io.StringIO()):
-            judge.judge_guest("stock-6.1", [], "ok", 10, [])
+            judge.judge_guest("stock-6.1", [], status, 10, [])
         boot = [t for t in R.tests if t[0] == "stock-6.1/boot"]
         self.assertEqual(len(boot), 1, R.tests)
         self.assertEqual(boot[0][1], "fail")
@@ -185,6 +185,8 @@ class TokenLost(unittest.TestCase):
         self.assertIn("marker_token.py", why)
         self.assertNotIn("forged", why)
         self.assertNotIn("init died", why)
+        self.assertIn("the untokened markers reach init's DONE: the guest otherwise ran to "
+                      "its end", why)
 
     def test_another_token(self):
         why = self.boot(INIT, "f" * 32)
@@ -201,6 +203,23 @@ class TokenLost(unittest.TestCase):
         why = self.boot(INIT, None)
         self.assertIn("no marker carries a token", why)
         self.assertNotIn("forged", why)
+
+    def test_lost_token_and_a_panic(self):
+        # Review-harn18 should-fix 3: the untokened markers still say
+        # where the guest stopped, so a panic is not hidden behind the
+        # token's loss.
+        why = self.boot(INIT[:INIT.index("ok 1 a") + 1], None)
+        self.assertIn("no marker carries a token", why)
+        self.assertIn("the untokened markers have no DONE either: the guest did not reach its "
+                      "end (last untokened BEGIN without its END: vm prog)", why)
+        self.assertNotIn("ran to its end", why)
+
+    def test_lost_token_and_a_timeout(self):
+        # Both causes are named: the timeout first, then the token's loss.
+        why = self.boot(INIT[:INIT.index("ok 1 a") + 1], None, status="timeout")
+        self.assertTrue(why.startswith("the guest did not finish within"), why)
+        self.assertIn("; no marker carries a token", why)
+        self.assertIn("last untokened BEGIN without its END: vm prog", why)
 
     def test_forgery_after_a_real_marker_is_still_forgery(self):
         # One tokened marker: the token did reach init; untokened framing
