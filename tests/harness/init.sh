@@ -21,7 +21,8 @@
 # the token, so the host takes that line for the program's output, never for
 # the end of its section (and fails the section for it). Without the file
 # (the benchmark scripts boot this init too) markers carry no token, and the
-# first says so: "@@MPMCRING INFO token=missing".
+# first says so: "@@MPMCRING INFO token=missing" (token=empty when the file
+# held none).
 #
 # Sections: insmod <module>, kunit <suite>, vm <program>, rmmod <module>,
 # leftover modules, and what the host needs to judge kernel reports:
@@ -70,7 +71,9 @@ finish() {
 # token-begin
 unset TOKEN
 TOKEN=
+TOKEN_FILE=missing
 if [ -f /mpmcring-token ]; then
+	TOKEN_FILE=empty
 	read -r TOKEN </mpmcring-token
 	rm -f /mpmcring-token
 fi
@@ -82,10 +85,13 @@ if ! exec 3>>"$OUT"; then
 fi
 stty -F "$OUT" raw -echo 2>/dev/null
 
+# mark-begin
 mark() { echo "@@MPMCRING $*${TOKEN:+ tok=$TOKEN}" >&3; }
 # Without the token no marker counts and the runner fails the boot: say
-# that init had none (judge.py's token_lost tells it from a wrong token).
-[ -n "$TOKEN" ] || mark INFO token=missing
+# that init had none, and whether its file was missing or empty
+# (judge.py's token_lost tells these from a wrong token).
+[ -n "$TOKEN" ] || mark INFO token=$TOKEN_FILE
+# mark-end
 # Section markers carry the uptime, so the host can tell where time went.
 now() { read -r up _ </proc/uptime; echo "t=$up"; }
 

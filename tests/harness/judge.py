@@ -105,6 +105,11 @@ def token_lost_why(kid, token, stray):
                 "that this kernel unpacks concatenated initramfs archives, and "
                 "marker_token.py's token_cpio(): test_marker_token.py)" % (
                     GUEST_PATH, len(stray)))
+    if any(l.split()[1:3] == ["INFO", "token=empty"] for l in stray):
+        return ("init found /%s empty, so none of its %d marker line(s) carries this boot's "
+                "token: the archive was unpacked but the file had no token in it (check "
+                "marker_token.py's token_cpio(): test_marker_token.py)" % (
+                    GUEST_PATH, len(stray)))
     others = sorted({m.group(1) for m in (re.search(r" tok=(\S+)$", l) for l in stray) if m})
     if others:
         return ("init's markers carry another token (%s) than this boot's (%s, in %s): "

@@ -188,6 +188,12 @@ class TokenLost(unittest.TestCase):
         self.assertIn("the untokened markers reach init's DONE: the guest otherwise ran to "
                       "its end", why)
 
+    def test_init_found_its_token_file_empty(self):
+        # Review-harn18 nit 8: unpacked but empty is not "not unpacked".
+        why = self.boot(["@INFO token=empty"] + INIT, None)
+        self.assertIn("init found /mpmcring-token empty", why)
+        self.assertNotIn("not unpacked", why)
+
     def test_another_token(self):
         why = self.boot(INIT, "f" * 32)
         self.assertIn("init's markers carry another token", why)
