@@ -23,8 +23,9 @@
 /*
  * The claim timeout: far longer than a slow guest needs to fill the ring
  * behind the stopped claim (producers pace themselves by the clock, a few
- * thousand records a second: a fraction of a second for 64 KiB), so the
- * drops it causes come before its revocation on any guest.
+ * thousand records a second: a fraction of a second for 64 KiB). That is a
+ * margin, not a guarantee: drops come before the revocation only if the
+ * ring fills before the claim is TIMEOUT_MS old (see the drops step).
  */
 #define TIMEOUT_MS 10000
 
@@ -287,7 +288,9 @@ TEST_F_TIMEOUT(slow, stopped_consumer_cannot_stop_collection, TEST_S)
 	 * Drops come first only while the claim is younger than TIMEOUT_MS:
 	 * an older one is revoked at half full, before the ring fills (a
 	 * margin of seconds against the fraction of a second it takes to
-	 * fill; its age when listed says which happened).
+	 * fill). Its age when listed was taken at the first tick and says
+	 * nothing of when the ring filled; the revoked claims count does: 1
+	 * without a drop is the claim aged out first.
 	 */
 	EXPECT_TRUE(wait_for(fd, dropping, DROPS_MS))
 	TH_LOG("the ring never filled in %d s (the claim was %llu ms old when listed, "
