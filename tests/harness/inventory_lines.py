@@ -29,11 +29,12 @@ def ran_tests(logdir, kid):
     common.R = judge.R = common.Results(quiet=True)
     console = read_lines(os.path.join(logdir, kid, "console.log"))
     token = read_token(os.path.join(logdir, kid))
-    if not token:
+    results = os.path.join(logdir, kid, "results.log")
+    if not token and os.path.exists(results):
         # Only markers with the boot's token count: without it nothing does.
         print("warning: %s: no token file (%s): no marker counts, so nothing this guest "
               "ran is listed" % (kid, os.path.join(logdir, kid, "token")), file=sys.stderr)
-    _, sections, done, _ = parse_results(os.path.join(logdir, kid, "results.log"), token)
+    _, sections, done, _ = parse_results(results, token)
     for sec in sections:
         if sec["kind"] == "kunit":
             judge.judge_kunit(kid, sec, console, ())

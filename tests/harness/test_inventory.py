@@ -240,7 +240,7 @@ class InventoryLines(unittest.TestCase):
     """Review-harn17 nit: logs without their token file (older runs,
     copied artifacts) gave no lines and no word why."""
 
-    def ran(self, token):
+    def ran(self, token, results=True):
         import contextlib
         import io
 
@@ -250,9 +250,10 @@ class InventoryLines(unittest.TestCase):
         from marker_token import write_token
         with tempfile.TemporaryDirectory() as d:
             os.makedirs(os.path.join(d, "stock-6.1"))
-            with open(os.path.join(d, "stock-6.1", "results.log"), "w") as f:
-                f.write("@@MPMCRING BEGIN vm p t=1 tok=%s\n1..1\nok 1 a\n"
-                        "@@MPMCRING END vm p rc=0 t=2 tok=%s\n" % (TOK, TOK))
+            if results:
+                with open(os.path.join(d, "stock-6.1", "results.log"), "w") as f:
+                    f.write("@@MPMCRING BEGIN vm p t=1 tok=%s\n1..1\nok 1 a\n"
+                            "@@MPMCRING END vm p rc=0 t=2 tok=%s\n" % (TOK, TOK))
             if token:
                 write_token(os.path.join(d, "stock-6.1"), token)
             err = io.StringIO()
@@ -273,6 +274,11 @@ class InventoryLines(unittest.TestCase):
         tests, err = self.ran(None)
         self.assertEqual(tests, set())
         self.assertIn("stock-6.1: no token file", err)
+
+    def test_no_logs_no_warning(self):
+        # Review-harn18 nit 13: a guest that left no results.log has no
+        # token to miss.
+        self.assertEqual(self.ran(None, results=False), (set(), ""))
 
 
 TOK = "0123456789abcdef0123456789abcdef"
