@@ -97,17 +97,20 @@ def looks_like_marker(line):
 
 
 def last_line_cut(path):
-    """Whether the file's last line has no newline: cut short, when qemu
-    was killed while the guest was writing it."""
+    """Whether the file's last line has no line end: cut short, when qemu
+    was killed while the guest was writing it. Line ends as read_lines()
+    splits them (str.splitlines: \\f, \\v, \\x85... end a line too)."""
     try:
         with open(path, "rb") as f:
             f.seek(0, 2)
-            if f.tell() == 0:
-                return False
-            f.seek(-1, 2)
-            return f.read(1) not in (b"\n", b"\r")
+            f.seek(max(0, f.tell() - 4))
+            end = f.read()
     except OSError:
         return False
+    # The last character, decoded as read_lines() decodes it (a UTF-8
+    # character is at most 4 bytes).
+    last = end.decode("utf-8", "replace")[-1:]
+    return bool(last) and last.splitlines(True) == last.splitlines()
 
 
 def split_marker(line, token):

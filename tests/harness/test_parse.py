@@ -139,6 +139,11 @@ class Markers(unittest.TestCase):
         # With its newline it was written whole: forged.
         _, secs, _, _ = self.parse(framed("@BEGIN vm cli t=1\nok 1 a") + cut + "\n")
         self.assertEqual(secs[0]["forged"], [cut])
+        # Review-harn18 nit 12: a line that ends as read_lines() ends lines
+        # (\f, \x85, \u2028 ...) was written whole.
+        for end in ("\f", "\x0b", "\x85", "\u2028"):
+            _, secs, _, _ = self.parse(framed("@BEGIN vm cli t=1\nok 1 a") + cut + end)
+            self.assertEqual(secs[0]["forged"], [cut], repr(end))
         # Cut outside a section: not stray either.
         _, _, _, stray = self.parse(framed("@DONE") + "@@MPMCRING INFO ke")
         self.assertEqual(stray, [])
