@@ -495,6 +495,16 @@ class ObjectsStep(unittest.TestCase):
         # The old instance's freed entries say nothing of the new one's.
         self.assertEqual(self.judge([self.read(0, 1, 2), reloaded(self.read(1, 4))])[0], "fail")
 
+    def test_reload_at_the_same_address(self):
+        # Review-harn18 nit 11: slab reuse gives the new instance's ring the
+        # old one's address; its birth time tells them apart.
+        def reloaded(r):
+            return [l.replace(self.RING, self.RING.replace(" 1 - ", " 9 - ")) for l in r]
+        self.assertEqual(self.judge([self.read(0, 1, 2), reloaded(self.read(0, 4))])[0], "pass")
+        status, detail = self.judge([self.read(0, 1, 2), reloaded(self.read(1, 4))])
+        self.assertEqual(status, "fail")
+        self.assertIn("objects after-1: 1 object(s) were freed and dropped", detail)
+
 
 class ReportsStep(unittest.TestCase):
     def test_repeated_reports_are_one_line_each(self):
