@@ -238,5 +238,16 @@ void mpmcring_object_add(const void *start, size_t size, const char *kind,
 void mpmcring_object_del(const void *start);
 void mpmcring_objects_init(struct dentry *root);
 void mpmcring_objects_exit(void);
+/* A list of its own, for KUnit's mpmcring_objects suite. */
+struct mpmcring_objects;
+struct mpmcring_objects *mpmcring_objects_new(unsigned int max);
+void mpmcring_objects_free(struct mpmcring_objects *objs);
+void mpmcring_objects_note_add(struct mpmcring_objects *objs,
+			       const void *start, size_t size,
+			       const char *kind, const char *ring);
+void mpmcring_objects_note_del(struct mpmcring_objects *objs,
+			       const void *start);
+int mpmcring_objects_state(struct mpmcring_objects *objs, const void *start,
+			   u64 *dropped, u64 *untracked);
 
 #endif /* _MPMCRING_INTERNAL_H */

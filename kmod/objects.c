@@ -22,7 +22,10 @@
  * code under test. Live objects keep their entry; freed ones stay as
  * history until their entry is needed again (oldest first, counted as
  * dropped). With every entry live, a new object goes untracked, counted.
+ * The runner judges the "# dropped" count by those rules; KUnit's
+ * mpmcring_objects suite checks them on a small list of its own.
  */
+#include <kunit/visibility.h>
 #include <linux/debugfs.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -46,19 +49,163 @@ struct mpmcring_object {
 	char ring[32];		/* the ring's name, "-" for none */
 };
 
-static struct mpmcring_object *mpmcring_objects;
-static DEFINE_MUTEX(mpmcring_objects_lock);
-static LIST_HEAD(mpmcring_objects_live);
-static LIST_HEAD(mpmcring_objects_freed);	/* oldest first */
-static LIST_HEAD(mpmcring_objects_unused);
-static u64 mpmcring_objects_dropped;
-static u64 mpmcring_objects_untracked;
+/* One list: the module's, or a KUnit test's own, smaller one. */
+struct mpmcring_objects {
+	struct mutex lock;	/* guards everything below */
+	struct mpmcring_object *entries;
+	struct list_head live;
+	struct list_head freed;	/* oldest first */
+	struct list_head unused;
+	u64 dropped;
+	u64 untracked;
+};
 
-static bool mpmcring_objects_on(void)
+/* The module's list: NULL without one (no memory, or not a debug kernel). */
+static struct mpmcring_objects *mpmcring_module_objects;
+
+/**
+ * mpmcring_objects_new() - a list of @max entries, all unused
+ * @max: how many objects, live and freed, it holds
+ *
+ * Return: the list, or NULL without memory for it. Process context.
+ */
+struct mpmcring_objects *mpmcring_objects_new(unsigned int max)
 {
-	return (IS_ENABLED(CONFIG_KCSAN) || IS_ENABLED(CONFIG_KASAN)) &&
-	       mpmcring_objects;
+	struct mpmcring_objects *objs = kzalloc(sizeof(*objs), GFP_KERNEL);
+	unsigned int i;
+
+	if (!objs)
+		return NULL;
+	objs->entries = kvcalloc(max, sizeof(*objs->entries), GFP_KERNEL);
+	if (!objs->entries) {
+		kfree(objs);
+		return NULL;
+	}
+	mutex_init(&objs->lock);
+	INIT_LIST_HEAD(&objs->live);
+	INIT_LIST_HEAD(&objs->freed);
+	INIT_LIST_HEAD(&objs->unused);
+	for (i = 0; i < max; i++)
+		list_add_tail(&objs->entries[i].node, &objs->unused);
+	return objs;
 }
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_objects_new);
+
+/**
+ * mpmcring_objects_free() - free a list of mpmcring_objects_new()'s
+ * @objs: the list, or NULL; nobody may use it any more
+ */
+void mpmcring_objects_free(struct mpmcring_objects *objs)
+{
+	if (!objs)
+		return;
+	mutex_destroy(&objs->lock);
+	kvfree(objs->entries);
+	kfree(objs);
+}
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_objects_free);
+
+/**
+ * mpmcring_objects_note_add() - note in @objs that an object lies here
+ * @objs: the list
+ * @start: the object's first byte
+ * @size: its size in bytes
+ * @kind: what it is, one word (a string constant)
+ * @ring: the name of the ring it belongs to, or NULL
+ *
+ * It takes an unused entry, or else the oldest freed one (counted as
+ * dropped), never a live one: with every entry live the object goes
+ * untracked, counted. Process context: may sleep.
+ */
+void mpmcring_objects_note_add(struct mpmcring_objects *objs,
+			       const void *start, size_t size,
+			       const char *kind, const char *ring)
+{
+	struct mpmcring_object *o;
+
+	mutex_lock(&objs->lock);
+	o = list_first_entry_or_null(&objs->unused, struct mpmcring_object,
+				     node);
+	if (!o) {
+		o = list_first_entry_or_null(&objs->freed,
+					     struct mpmcring_object, node);
+		if (o)
+			objs->dropped++;
+	}
+	if (!o) {
+		objs->untracked++;
+		goto out;
+	}
+	o->start = (unsigned long)start;
+	o->end = o->start + size;
+	o->born = local_clock();
+	o->died = 0;
+	o->kind = kind;
+	strscpy(o->ring, ring && *ring ? ring : "-", sizeof(o->ring));
+	list_move_tail(&o->node, &objs->live);
+out:
+	mutex_unlock(&objs->lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_objects_note_add);
+
+/**
+ * mpmcring_objects_note_del() - note in @objs that the object at @start
+ * is freed now
+ * @objs: the list
+ * @start: what mpmcring_objects_note_add() was given; an address not live
+ *	   in the list (never added, untracked) is ignored
+ *
+ * Process context: may sleep.
+ */
+void mpmcring_objects_note_del(struct mpmcring_objects *objs,
+			       const void *start)
+{
+	struct mpmcring_object *o;
+
+	mutex_lock(&objs->lock);
+	/* Bounded: the live list holds at most the list's entries. */
+	list_for_each_entry(o, &objs->live, node) {
+		if (o->start == (unsigned long)start) {
+			o->died = local_clock();
+			list_move_tail(&o->node, &objs->freed);
+			break;
+		}
+	}
+	mutex_unlock(&objs->lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_objects_note_del);
+
+/**
+ * mpmcring_objects_state() - what @objs says of the object at @start
+ * @objs: the list
+ * @start: the object's first byte
+ * @dropped: set to the list's dropped count
+ * @untracked: set to the list's untracked count
+ *
+ * For KUnit: the same facts the objects file prints, without parsing it.
+ *
+ * Return: 1 when the object is listed alive, 0 when listed freed,
+ * -ENOENT when not listed. Process context: may sleep.
+ */
+int mpmcring_objects_state(struct mpmcring_objects *objs, const void *start,
+			   u64 *dropped, u64 *untracked)
+{
+	const struct mpmcring_object *o;
+	int ret = -ENOENT;
+
+	mutex_lock(&objs->lock);
+	list_for_each_entry(o, &objs->live, node)
+		if (o->start == (unsigned long)start)
+			ret = 1;
+	list_for_each_entry(o, &objs->freed, node)
+		if (o->start == (unsigned long)start && ret < 0)
+			ret = 0;
+	*dropped = objs->dropped;
+	*untracked = objs->untracked;
+	mutex_unlock(&objs->lock);
+	return ret;
+}
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_objects_state);
 
 /**
  * mpmcring_object_add() - note that one of our objects now lies here
@@ -72,34 +219,11 @@ static bool mpmcring_objects_on(void)
 void mpmcring_object_add(const void *start, size_t size, const char *kind,
 			 const char *ring)
 {
-	struct mpmcring_object *o;
-
 	/* Every caller may sleep (mpmcring_create(), open): keep it so. */
 	might_sleep();
-	if (!mpmcring_objects_on() || !start)
-		return;
-	mutex_lock(&mpmcring_objects_lock);
-	o = list_first_entry_or_null(&mpmcring_objects_unused,
-				     struct mpmcring_object, node);
-	if (!o) {
-		o = list_first_entry_or_null(&mpmcring_objects_freed,
-					     struct mpmcring_object, node);
-		if (o)
-			mpmcring_objects_dropped++;
-	}
-	if (!o) {
-		mpmcring_objects_untracked++;
-		goto out;
-	}
-	o->start = (unsigned long)start;
-	o->end = o->start + size;
-	o->born = local_clock();
-	o->died = 0;
-	o->kind = kind;
-	strscpy(o->ring, ring && *ring ? ring : "-", sizeof(o->ring));
-	list_move_tail(&o->node, &mpmcring_objects_live);
-out:
-	mutex_unlock(&mpmcring_objects_lock);
+	if (mpmcring_module_objects && start)
+		mpmcring_objects_note_add(mpmcring_module_objects, start, size,
+					  kind, ring);
 }
 
 /**
@@ -111,22 +235,10 @@ out:
  */
 void mpmcring_object_del(const void *start)
 {
-	struct mpmcring_object *o;
-
 	/* Called where the ring is freed: mpmcring_put() may sleep. */
 	might_sleep();
-	if (!mpmcring_objects_on() || !start)
-		return;
-	mutex_lock(&mpmcring_objects_lock);
-	/* Bounded: the live list holds at most MPMCRING_OBJECTS_MAX entries. */
-	list_for_each_entry(o, &mpmcring_objects_live, node) {
-		if (o->start == (unsigned long)start) {
-			o->died = local_clock();
-			list_move_tail(&o->node, &mpmcring_objects_freed);
-			break;
-		}
-	}
-	mutex_unlock(&mpmcring_objects_lock);
+	if (mpmcring_module_objects && start)
+		mpmcring_objects_note_del(mpmcring_module_objects, start);
 }
 
 static void mpmcring_object_show(struct seq_file *m,
@@ -142,17 +254,18 @@ static void mpmcring_object_show(struct seq_file *m,
 
 static int mpmcring_objects_show(struct seq_file *m, void *unused)
 {
+	struct mpmcring_objects *objs = m->private;
 	const struct mpmcring_object *o;
 
 	seq_puts(m, "# mpmcring objects 1\n");
-	mutex_lock(&mpmcring_objects_lock);
-	list_for_each_entry(o, &mpmcring_objects_freed, node)
+	mutex_lock(&objs->lock);
+	list_for_each_entry(o, &objs->freed, node)
 		mpmcring_object_show(m, o);
-	list_for_each_entry(o, &mpmcring_objects_live, node)
+	list_for_each_entry(o, &objs->live, node)
 		mpmcring_object_show(m, o);
-	seq_printf(m, "# dropped %llu\n# untracked %llu\n",
-		   mpmcring_objects_dropped, mpmcring_objects_untracked);
-	mutex_unlock(&mpmcring_objects_lock);
+	seq_printf(m, "# dropped %llu\n# untracked %llu\n", objs->dropped,
+		   objs->untracked);
+	mutex_unlock(&objs->lock);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(mpmcring_objects);
@@ -166,20 +279,15 @@ DEFINE_SHOW_ATTRIBUTE(mpmcring_objects);
  */
 void mpmcring_objects_init(struct dentry *root)
 {
-	unsigned int i;
-
 	if (!IS_ENABLED(CONFIG_KCSAN) && !IS_ENABLED(CONFIG_KASAN))
 		return;
 	if (IS_ERR_OR_NULL(root))
 		return;
-	mpmcring_objects = kvcalloc(MPMCRING_OBJECTS_MAX,
-				    sizeof(*mpmcring_objects), GFP_KERNEL);
+	mpmcring_module_objects = mpmcring_objects_new(MPMCRING_OBJECTS_MAX);
 	/* The allocator said so already; the runner fails on the missing file. */
-	if (!mpmcring_objects)
+	if (!mpmcring_module_objects)
 		return;
-	for (i = 0; i < MPMCRING_OBJECTS_MAX; i++)
-		list_add_tail(&mpmcring_objects[i].node, &mpmcring_objects_unused);
-	debugfs_create_file("objects", 0400, root, NULL,
+	debugfs_create_file("objects", 0400, root, mpmcring_module_objects,
 			    &mpmcring_objects_fops);
 }
 
@@ -191,9 +299,6 @@ void mpmcring_objects_init(struct dentry *root)
  */
 void mpmcring_objects_exit(void)
 {
-	kvfree(mpmcring_objects);
-	mpmcring_objects = NULL;
-	INIT_LIST_HEAD(&mpmcring_objects_live);
-	INIT_LIST_HEAD(&mpmcring_objects_freed);
-	INIT_LIST_HEAD(&mpmcring_objects_unused);
+	mpmcring_objects_free(mpmcring_module_objects);
+	mpmcring_module_objects = NULL;
 }
