@@ -437,6 +437,10 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
 		mpmcring_bpf_refuse(MPMCRING_BPF_NULL_DATA);
 		return -EINVAL;
 	}
+	/*
+	 * [M:bpf-lookup] Lookup and output in one section: the destroy's
+	 * grace period waits for it (mpmcring_bpf_commit() the same).
+	 */
 	rcu_read_lock();
 	ring = mpmcring_find_id(ring_id);
 	if (ring)

@@ -454,6 +454,7 @@ void mpmcring_destroy(struct mpmcring *ring)
 {
 	if (IS_ERR_OR_NULL(ring))
 		return;
+	/* [M:destroy-unpublish] From here on, a lookup by id finds nothing. */
 	mutex_lock(&mpmcring_registry_lock);
 	if (ring->registered) {
 		idr_remove(&mpmcring_ids, ring->layout.id);
@@ -464,6 +465,7 @@ void mpmcring_destroy(struct mpmcring *ring)
 	}
 	mutex_unlock(&mpmcring_registry_lock);
 	/*
+	 * [M:destroy-sync] the model's step (tests/model).
 	 * BPF programs that found the ring by its id before it was
 	 * unpublished are done with it, and their records committed, before
 	 * consumers are told the end: a consumer that sees @dead and an empty
@@ -472,6 +474,7 @@ void mpmcring_destroy(struct mpmcring *ring)
 	 */
 	mpmcring_bpf_sync();
 	/*
+	 * [M:destroy-dead] the model's step (tests/model).
 	 * [D1] pairs with [D2] in read(2) and poll: every record committed
 	 * before (by BPF, through the grace period; by the caller's
 	 * producers, which are done) is published before @dead. Consumers
@@ -481,6 +484,7 @@ void mpmcring_destroy(struct mpmcring *ring)
 	 */
 	smp_store_release(&ring->dead, true);
 	wake_up_all(&ring->wq);
+	/* [M:destroy-put] Open files and mappings keep the memory. */
 	mpmcring_put(ring);
 }
 EXPORT_SYMBOL_GPL(mpmcring_destroy);

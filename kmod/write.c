@@ -102,6 +102,10 @@ ssize_t mpmcring_write_iter(struct kiocb *iocb, struct iov_iter *from)
 
 	if (!iter_is_ubuf(from) && !iter_is_iovec(from))
 		return -EINVAL;
+	/*
+	 * [M:write-dead] Nothing waits for a write that passed this: it may
+	 * commit after the destroy (docs/model.md, finding 7).
+	 */
 	if (READ_ONCE(ring->dead))
 		return -EPIPE;
 	if (!total)

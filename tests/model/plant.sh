@@ -58,6 +58,11 @@
 #   priority-drop-as-full  a drop the watermark refused is reported as
 #                          full (the class compared with the limit, not
 #                          the data size): drop_justified
+#   destroy-no-sync        mpmcring_destroy() does not wait for the kfuncs
+#                          that found the ring (no mpmcring_bpf_sync()):
+#                          the memory goes under a BPF output
+#   end-not-told           read(2) (or poll) on a destroyed, empty ring
+#                          does not report the end: the consumer sleeps
 #
 # Barriers: spin is sequentially consistent, so a barrier's absence is
 # planted as the reordering it allows (docs/model.md, "Memory ordering"):
@@ -68,6 +73,12 @@
 #   commit-passed-early    [C5] gone: the commit's reclaim_pos load is
 #                          satisfied before the record reads (the acquire
 #                          fence in mpr_commit())
+#   destroy-dead-early     [D1] broken: @dead is stored before the grace
+#                          period (the BPF commits are not ordered before
+#                          it): a consumer told the end, a record after
+#   end-look-first         [D2] gone: a consumer's @dead load is satisfied
+#                          after its look at the ring: an empty look, a
+#                          commit, the end: a record left behind the end
 #
 # Usage: tests/model/plant.sh [PLANT...]   (default: all)
 # Prints one line per plant, then "N passed, N failed"; exits non-zero when
@@ -106,6 +117,10 @@ plants=(
 "lease-no-half-ring|lease-1p1c|revoke_justified"
 "lease-empty-claim|lease-1p1c|revoke_justified"
 "priority-drop-as-full|core-2p1c|drop_justified"
+"destroy-dead-early|destroy-bpf-1p1c|end_complete"
+"end-look-first|destroy-bpf-1p1c|end_complete"
+"destroy-no-sync|destroy-bpf-1p1c|mem_valid"
+"end-not-told|destroy-bpf-1p1c|end_told"
 )
 
 # Applies one plant to the model at $1: every replacement must match once.
@@ -227,11 +242,17 @@ STAMP = """			atomic {	/* [M:publish-stamp] [P2] */
 				stamp_pos[gi] = pos;
 				if
 				:: stamp_st[gi] = 1; g_rs[gi] = R_PUBC;
-					printf("TRAIL p%d: commits %d\\n", me, pos)
+					printf("TRAIL p%d: commits %d\\n", me, pos);
+					/* no consumer was told the end before it */
+					REQUIRE(!g_ended, end_complete)
 				:: me >= NP - DISCARD -> stamp_st[gi] = 2; g_rs[gi] = R_PUBD;
 					printf("TRAIL p%d: discards %d\\n", me, pos)
 				fi;
-				gi = 0
+				gi = 0;
+				/* a kfunc's section ends after its last access to
+				 * the ring: the memory was valid all along */
+				REQUIRE(!in_rcu[me] || !gone, mem_valid);
+				in_rcu[me] = 0
 			}
 """
 NEVER = [("""	:: freed != r0 ->
@@ -316,6 +337,42 @@ P["lease-empty-claim"] = [
 ]
 P["priority-drop-as-full"] = [
  ("""over = (W(pp + need - r) > RS);""", """over = (W(pp + need - r) > limit);	/* PLANTED: the limit, not the size */"""),
+]
+P["destroy-dead-early"] = [
+ ("""	(in_rcu[0] == 0);
+	(in_rcu[1] == 0);
+	/* [M:destroy-dead] [D1]: store-release of @dead, consumers woken */
+	atomic { dead = 1; printf("TRAIL destroy: dead\\n") }
+""", """	/* PLANTED: @dead before the grace period */
+	atomic { dead = 1; printf("TRAIL destroy: dead\\n") }
+	(in_rcu[0] == 0);
+	(in_rcu[1] == 0);
+"""),
+]
+P["end-look-first"] = [
+ ("""		atomic { dd = dead; r = reclaim_pos }	/* [M:positions] [R5] */
+""", """		r = reclaim_pos;	/* [M:positions] [R5] (PLANTED: @dead not loaded first) */
+"""),
+ ("""		mpr_claim(c, 0, maxr);
+		if
+		:: dying ->""", """		mpr_claim(c, 0, maxr);
+		dd = dead;	/* PLANTED: @dead after the look */
+		if
+		:: dying ->"""),
+]
+P["destroy-no-sync"] = [
+ ("""	(in_rcu[0] == 0);
+	(in_rcu[1] == 0);
+""", """	skip;	/* PLANTED: no grace period */
+"""),
+ # a record after the end (end_complete) trips first; with group 1
+ # alone, mem_valid must see the memory go by itself
+ ("""	byte CHECK = cfg_CHECK;\\
+""", """	byte CHECK = cfg_CHECK & 1;\\
+"""),
+]
+P["end-not-told"] = [
+ (""":: !dying && dd && cret == C_EAGAIN ->""", """:: false ->	/* PLANTED: no end of file */"""),
 ]
 if plant not in P:
     sys.exit("unknown plant: " + plant)
