@@ -184,7 +184,10 @@
  *              reported as full (MPR_FAIL_FULL, not _PRIORITY) exactly
  *              when those granules left no room in the data area itself,
  *              not just under the watermark; mem_valid: a BPF producer's
- *              RCU section ends before the ring's memory goes. No one
+ *              RCU section ends before the ring's memory goes;
+ *              lease_since: a lease restarts only for a start not behind
+ *              the head reclaim saw when it began (unless the hostile
+ *              wrote the head). No one
  *              moment need be full: reclaim may free, and others reserve,
  *              between the loads (seen: the one-moment version fails in
  *              lease-1p1c, the tick freeing in between). With
@@ -441,6 +444,9 @@ bit g_read[NC];		/* c has read its records: later reuse cannot hurt it */
 bit g_touched[NC];	/* the hostile wrote c's slot during its hold */
 byte g_ann[NC];		/* the start c announced for its current claim (IDLE: none) */
 bit g_rvk[NC];		/* reclaim revoked c's current claim */
+/* lease_since: the head reclaim saw when slot i's lease (since_ms) last
+ * began (IDLE: none yet) */
+byte g_lh[NC];
 /* drop_justified: the granules in use at some moment since producer q's
  * last reclaim_pos load (g_busy then, and every reservation made since) */
 byte g_seen[NP];
@@ -467,7 +473,7 @@ mtype = { no_overlap, reclaim_finished, reclaim_monotone, head_monotone,
 	  head_sane, honest_not_clobbered, held_not_freed, stale_reported,
 	  exactly_once, no_lost, evict_unclaimed, count_capped, repair,
 	  revoke_reported, revoke_live, claim_live, reclaim_maximal,
-	  drop_justified, revoke_justified, end_complete, end_told, mem_valid,
+	  drop_justified, revoke_justified, end_complete, end_told, mem_valid, lease_since,
 	  producer0, producer1, tick, quiet };	/* the last four: who reclaims, in trails */
 mtype violated;
 
@@ -492,6 +498,7 @@ mtype violated;
 #define GROUP_end_complete 4
 #define GROUP_end_told 4
 #define GROUP_mem_valid 1
+#define GROUP_lease_since 1
 #define GROUP_count_capped 8		/* counts of what consumers lost */
 #define GROUP_repair 16			/* a head that cannot be right is repaired */
 
@@ -617,7 +624,8 @@ inline mpr_reclaim()
 				atomic {
 					if
 					:: lease_fresh[i] ->
-						lease_fresh[i] = 0; ls_seen[i] = IDLE; ls_head[i] = IDLE
+						lease_fresh[i] = 0; ls_seen[i] = IDLE; ls_head[i] = IDLE;
+						g_lh[i] = IDLE	/* a new consumer: no lease began yet */
 					:: else -> skip
 					fi
 				}
@@ -641,7 +649,14 @@ inline mpr_reclaim()
 					:: LEASE && s != ls_seen[i] ->
 						/* [M:lease-since] a new claim only when not behind the last head */
 						if
-						:: ls_head[i] == IDLE || !BEFORE(s, ls_head[i]) -> ls_exp[i] = 0
+						:: ls_head[i] == IDLE || !BEFORE(s, ls_head[i]) -> ls_exp[i] = 0;
+							/* lease_since: not for a start behind the
+							 * head this lease began with (ghost) */
+							printf("TRAIL "); printm(actor);
+							printf(": slot %d's lease starts at %d (head %d)\n", i, s, bound);
+							REQUIRE(g_hwrote || g_lh[i] == IDLE || !BEFORE(s, g_lh[i]),
+								lease_since);
+							g_lh[i] = bound
 						:: else -> skip
 						fi;
 						ls_seen[i] = s; ls_head[i] = bound
@@ -1658,6 +1673,7 @@ init
 			ls_seen[j] = IDLE;
 			ls_head[j] = IDLE;
 			g_ann[j] = IDLE;
+			g_lh[j] = IDLE;
 			attached[j] = 1
 		}
 		for (j : 0 .. NG - 1) {

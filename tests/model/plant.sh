@@ -63,6 +63,10 @@
 #                          the memory goes under a BPF output
 #   end-not-told           read(2) (or poll) on a destroyed, empty ring
 #                          does not report the end: the consumer sleeps
+#   lease-since-always     reclaim restarts a lease for any start it has
+#                          not seen, also one behind the head it saw when
+#                          the lease began (a consumer, or a co-tenant,
+#                          rewriting its slot keeps its lease young)
 #
 # Barriers: spin is sequentially consistent, so a barrier's absence is
 # planted as the reordering it allows (docs/model.md, "Memory ordering"):
@@ -121,6 +125,7 @@ plants=(
 "end-look-first|destroy-bpf-1p1c|end_complete"
 "destroy-no-sync|destroy-bpf-1p1c|mem_valid"
 "end-not-told|destroy-bpf-1p1c|end_told"
+"lease-since-always|lease-slot-hostile|lease_since"
 )
 
 # Applies one plant to the model at $1: every replacement must match once.
@@ -373,6 +378,10 @@ P["destroy-no-sync"] = [
 ]
 P["end-not-told"] = [
  (""":: !dying && dd && cret == C_EAGAIN ->""", """:: false ->	/* PLANTED: no end of file */"""),
+]
+P["lease-since-always"] = [
+ ("""						:: ls_head[i] == IDLE || !BEFORE(s, ls_head[i]) ->""",
+  """						:: true ->	/* PLANTED: any new start restarts it */"""),
 ]
 if plant not in P:
     sys.exit("unknown plant: " + plant)
