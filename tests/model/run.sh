@@ -62,6 +62,7 @@ bounded=(
 "hostile-kernel-p2|safety|K=1 PREFILL=2 NPROD=1 NCONS=1 HOSTILE=1 CHECK=1|pass|kernel safety with the co-tenant: one write of any value into the head, a slot or a held count (2 prefilled records; 3: --full)"
 "destroy-bpf-1p1c|safety|K=2 PREFILL=1 NPROD=1 NCONS=1 BPF=1 DESTROY=1|pass|mpmcring_destroy() racing a BPF producer (kfunc lookups under RCU) and a consumer: the memory outlives every kfunc that found the ring, no record commits after a consumer was told the end, none is left behind it, every consumer is told it"
 "destroy-2p1c|safety|K=1 PREFILL=1 NPROD=2 NCONS=1 BPF=2 DESTROY=1|pass|the destroy after the caller's own producer is done, racing a BPF producer and a consumer"
+"destroy-overwrite|safety|K=2 PREFILL=1 NPROD=1 NCONS=1 BPF=1 DESTROY=1 OVERWRITE=1|pass|the destroy in overwrite mode: the BPF producer evicts, the end still leaves no committed record unclaimed behind it (evicted ones are counted)"
 "destroy-read2|safety|K=2 PREFILL=1 NPROD=1 NCONS=1 READ2=1 BPF=1 DESTROY=1|pass|the same with a read(2) consumer: 0 only once destroyed and drained"
 "lease-slot-hostile|safety|K=0 PREFILL=3 NPROD=1 NCONS=1 LEASE=1 HOSTILE=1 HTARGET=2 HVALUES=1 HOLD=0 CHECK=1|pass|leases with a co-tenant writing the consumer's own slot (an older start): the lease restarts only for a start not behind the head it began with (lease_since)"
 "finding-7|safety|K=1 PREFILL=1 NPROD=1 NCONS=1 WRITE2=1 DESTROY=1|end_complete|a write(2) that passed its @dead check commits after the destroy told a consumer the end (the destroy waits for kfuncs, not for writers)"
