@@ -466,21 +466,26 @@ void mpmcring_destroy(struct mpmcring *ring)
 	mutex_unlock(&mpmcring_registry_lock);
 	/*
 	 * [M:destroy-sync] the model's step (tests/model).
-	 * BPF programs that found the ring by its id before it was
-	 * unpublished are done with it, and their records committed, before
-	 * consumers are told the end: a consumer that sees @dead and an empty
-	 * ring stops reading, so a record committed after that would be lost
-	 * without being counted anywhere.
+	 * Producers the caller does not control are done with the ring, and
+	 * their records committed, before consumers are told the end: a
+	 * consumer that sees @dead and an empty ring stops reading, so a
+	 * record committed after that would be lost without being counted
+	 * anywhere. BPF kfuncs look the ring up by its id (unpublished above)
+	 * and use it inside one RCU read-side section; write(2) reserves and
+	 * commits inside one that starts by looking at @closing. [D3] pairs
+	 * with [D4] in write(2): a writer whose section began before the
+	 * grace period has committed when it ends; one that begins after it
+	 * sees @closing and writes nothing.
 	 */
-	mpmcring_bpf_sync();
+	WRITE_ONCE(ring->closing, true);
+	synchronize_rcu();
 	/*
 	 * [M:destroy-dead] the model's step (tests/model).
 	 * [D1] pairs with [D2] in read(2) and poll: every record committed
-	 * before (by BPF, through the grace period; by the caller's
-	 * producers, which are done) is published before @dead. Consumers
-	 * load @dead before they look at the ring, so "dead, then empty"
-	 * is the end. The release also covers a kernel without BPF, where
-	 * mpmcring_bpf_sync() waits for nothing.
+	 * before (by BPF and write(2), through the grace period; by the
+	 * caller's producers, which are done) is published before @dead.
+	 * Consumers load @dead before they look at the ring, so "dead, then
+	 * empty" is the end.
 	 */
 	smp_store_release(&ring->dead, true);
 	wake_up_all(&ring->wq);
@@ -563,7 +568,7 @@ EXPORT_SYMBOL_IF_KUNIT(mpmcring_kunit_view);
 
 /*
  * The ring with this id, or NULL. The caller is in an RCU read-side
- * section of a kind mpmcring_destroy() waits for (mpmcring_bpf_sync()):
+ * section of a kind mpmcring_destroy() waits for (synchronize_rcu()):
  * the ring stays valid until it ends. Any context.
  */
 struct mpmcring *mpmcring_find_id(u32 id)
