@@ -465,7 +465,7 @@ void mpmcring_destroy(struct mpmcring *ring)
 	}
 	mutex_unlock(&mpmcring_registry_lock);
 	/*
-	 * [M:destroy-sync] the model's step (tests/model).
+	 * [M:destroy-closing] the model's step (tests/model).
 	 * Producers the caller does not control are done with the ring, and
 	 * their records committed, before consumers are told the end: a
 	 * consumer that sees @dead and an empty ring stops reading, so a
@@ -478,6 +478,7 @@ void mpmcring_destroy(struct mpmcring *ring)
 	 * sees @closing and writes nothing.
 	 */
 	WRITE_ONCE(ring->closing, true);
+	/* [M:destroy-sync] Whether or not BPF is there: write(2) needs it. */
 	synchronize_rcu();
 	/*
 	 * [M:destroy-dead] the model's step (tests/model).

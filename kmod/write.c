@@ -68,6 +68,7 @@ static int mpmcring_write_try(struct mpmcring *ring, const u32 *lens,
 	unsigned long i;
 	int ret = -EPIPE;
 
+	/* [M:write-closing] the model's step (tests/model). */
 	rcu_read_lock();
 	if (!READ_ONCE(ring->closing)) {
 		/* A refusal is the caller's errno, never a counted drop. */
@@ -129,8 +130,13 @@ ssize_t mpmcring_write_iter(struct kiocb *iocb, struct iov_iter *from)
 
 	if (!iter_is_ubuf(from) && !iter_is_iovec(from))
 		return -EINVAL;
+	/*
+	 * [M:write-entry] Spares the copy once the destroy began; the look
+	 * that keeps a record from landing behind the end is [D4]'s.
+	 */
 	if (READ_ONCE(ring->closing))
 		return -EPIPE;
+
 	if (!total)
 		return 0;
 	BUILD_BUG_ON(MPMCRING_WRITEV_MAX > MPMCRING_BATCH_MAX);

@@ -16,8 +16,8 @@
  * the consumer area, Quiet marks quiescence for the non-progress search
  * (and runs a reclaim then, which must free everything), Destroy is
  * mpmcring_destroy() (a producer may then be a BPF program, which looks the
- * ring up under RCU, or write(2), which looks at @dead; consumers are told
- * the end and close their files).
+ * ring up under RCU, or write(2), which looks at @closing under RCU;
+ * consumers are told the end and close their files).
  * Which of them run, and how much they do, is the configuration (knobs).
  *
  * Traceability: every modeled step carries the marker of the code it stands
@@ -77,11 +77,15 @@
  *   [M:attach]            mpmcring_slot_attach() (kmod/slots.c)   sets lease_fresh
  *   [M:bpf-lookup]        mpmcring_bpf_output(): rcu_read_lock(),  in_rcu[], published
  *                         idr_find(), the output in the section
- *   [M:write-dead]        mpmcring_write_iter(): @dead, -EPIPE     found = !dead
+ *   [M:write-entry]       mpmcring_write_iter(): @closing, -EPIPE  found = !closing
+ *   [M:write-closing]     mpmcring_write_try(): rcu_read_lock(),   in_rcu[], !closing
+ *                         @closing [D4], reserve, copy, commit
+ *                         in the section
  *   [M:end-read]          mpmcring_read(): @dead [D2], the claim   dd, then the claim: the end
  *   [M:end-poll]          mpmcring_poll(): @dead [D2], ready       the same step
  *   [M:destroy-unpublish] mpmcring_destroy(): idr_remove()         published = 0
- *   [M:destroy-sync]      mpmcring_bpf_sync()                      waits for each in_rcu[]
+ *   [M:destroy-closing]   WRITE_ONCE(closing) [D3]                 closing = 1
+ *   [M:destroy-sync]      synchronize_rcu(), always                waits for each in_rcu[]
  *   [M:destroy-dead]      smp_store_release(dead) [D1]             dead = 1
  *   [M:destroy-put]       mpmcring_put(): the creator's ref        refs, gone
  *
@@ -422,10 +426,11 @@ bit ls_exp[NC];		/* now - since_ms >= claim_timeout_ms */
 bit lease_fresh[NC];	/* attached since the last reclaim: the lease restarts */
 /* the ring's life (kmod/ring.c): its id in the IDR, @dead, the kref */
 bit published = 1;	/* the id finds the ring (idr_find) */
+bit closing;		/* ring->closing: the destroy began, write(2) refuses */
 bit dead;		/* ring->dead: destroyed, no new data will come */
 byte refs;		/* the kref: the creator's, and one per open file */
 bit gone;		/* the last reference went: the memory is freed */
-bit in_rcu[NP];		/* producer q's kfunc is inside its rcu_read_lock() section */
+bit in_rcu[NP];		/* producer q (kfunc, write(2)) is inside its rcu_read_lock() section */
 
 /* ================================================================ ghosts */
 /* What really happened, for the properties only: no protocol step reads it. */
@@ -927,8 +932,13 @@ proctype Producer(byte me)
 		 * rcu_read_lock(), then idr_find(); the whole output runs
 		 * inside that section, which ends after the stamp (or the
 		 * drop); not found: -ENOENT, counted (bpf_refused).
-		 * [M:write-dead] write(2): @dead, else -EPIPE to the caller;
-		 * the destroy does not wait for a write that passed it.
+		 * write(2): [M:write-entry] @closing on entry, -EPIPE to the
+		 * caller (it only spares the copy); then [M:write-closing]
+		 * [D4] the same shape as a kfunc's: rcu_read_lock(), @closing
+		 * (-EPIPE), and the reservation, copy and commit inside that
+		 * section, which the destroy's grace period waits for. (A
+		 * write that finds the ring full waits outside the section
+		 * and tries again in a new one: the model's producer drops.)
 		 * (Their own steps, so that the caller's own producers'
 		 * first step stays local.)
 		 */
@@ -938,7 +948,19 @@ proctype Producer(byte me)
 				in_rcu[me] = 1; found = published; tries = (found -> 0 : RT);
 				printf("TRAIL p%d: a kfunc looks the ring up (found: %d)\n", me, found)
 			}
-		:: IS_WRITE2(me) -> atomic { found = !dead; tries = (found -> 0 : RT) }
+		:: IS_WRITE2(me) ->
+			atomic {	/* [M:write-entry] */
+				found = !closing; tries = (found -> 0 : RT);
+				printf("TRAIL p%d: write(2) enters (closing: %d)\n", me, !found)
+			}
+			if
+			:: found ->
+				atomic {	/* [M:write-closing] [D4] */
+					in_rcu[me] = 1; found = !closing; tries = (found -> 0 : RT);
+					printf("TRAIL p%d: write(2)'s section begins (closing: %d)\n", me, !found)
+				}
+			:: else -> skip
+			fi
 		:: else -> skip
 		fi;
 		/* mpr_reserve() */
@@ -1600,9 +1622,11 @@ proctype Hostile()
 
 /*
  * mpmcring_destroy() (kmod/ring.c), called once the caller's own producers
- * are done: unpublish the id, wait for every kfunc that may have found it
- * (a grace period), then [D1] @dead, then the creator's reference goes.
- * Files still open (consumers, write(2)) keep the memory.
+ * are done: unpublish the id, [D3] set @closing, wait for every kfunc that
+ * may have found the ring and every write(2) that found it open (a grace
+ * period, whether or not BPF is there), then [D1] @dead, then the
+ * creator's reference goes. Files still open (consumers, write(2)) keep
+ * the memory.
  */
 proctype Destroy()
 {
@@ -1611,11 +1635,13 @@ proctype Destroy()
 	(kdone == nkern);	/* the caller's program order */
 	/* [M:destroy-unpublish] idr_remove(): lookups from now on find nothing */
 	atomic { published = 0; printf("TRAIL destroy: the id is unpublished\n") }
+	/* [M:destroy-closing] [D3]: write(2) sections from now on refuse */
+	atomic { closing = 1; printf("TRAIL destroy: closing\n") }
 	/*
-	 * [M:destroy-sync] mpmcring_bpf_sync(), synchronize_rcu(): every
-	 * section that began before it has ended. Waiting on each producer's
-	 * section in turn waits for those (one that begins later finds
-	 * nothing and touches no ring).
+	 * [M:destroy-sync] synchronize_rcu(), unconditional: every section
+	 * that began before it has ended. Waiting on each producer's section
+	 * in turn waits for those (one that begins later finds nothing, or
+	 * @closing, and touches no ring).
 	 */
 	(in_rcu[0] == 0);
 	(in_rcu[1] == 0);
