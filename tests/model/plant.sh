@@ -59,8 +59,18 @@
 #                          full (the class compared with the limit, not
 #                          the data size): drop_justified
 #   destroy-no-sync        mpmcring_destroy() does not wait for the kfuncs
-#                          that found the ring (no mpmcring_bpf_sync()):
-#                          the memory goes under a BPF output
+#                          that found the ring (no grace period): the
+#                          memory goes under a BPF output
+#   write-checks-once      write(2) looks at @closing on entry only and
+#                          reserves and commits outside an RCU section
+#                          (finding 7 before the fix): the grace period
+#                          does not wait for it, a record after the end
+#   destroy-no-closing     the destroy never sets @closing ([D3] gone): a
+#                          write(2) section that begins after the grace
+#                          period finds the ring open, a record after the end
+#   sync-only-with-bpf     the grace period only where BPF kfuncs are
+#                          registered (the old mpmcring_bpf_sync()): with
+#                          write(2) alone it waits for nothing
 #   end-not-told           read(2) (or poll) on a destroyed, empty ring
 #                          does not report the end: the consumer sleeps
 #   lease-since-always     reclaim restarts a lease for any start it has
@@ -124,6 +134,9 @@ plants=(
 "destroy-dead-early|destroy-bpf-1p1c|end_complete"
 "end-look-first|destroy-bpf-1p1c|end_complete"
 "destroy-no-sync|destroy-bpf-1p1c|mem_valid"
+"write-checks-once|destroy-write2|end_complete"
+"destroy-no-closing|destroy-write2|end_complete"
+"sync-only-with-bpf|destroy-write2|end_complete"
 "end-not-told|destroy-bpf-1p1c|end_told"
 "lease-since-always|lease-slot-hostile|lease_since"
 )
@@ -374,6 +387,29 @@ P["destroy-no-sync"] = [
  # alone, mem_valid must see the memory go by itself
  ("""	byte CHECK = cfg_CHECK;\\
 """, """	byte CHECK = cfg_CHECK & 1;\\
+"""),
+]
+P["write-checks-once"] = [
+ ("""				atomic {	/* [M:write-closing] [D4] */
+					in_rcu[me] = 1; found = !closing; tries = (found -> 0 : RT);
+					printf("TRAIL p%d: write(2)'s section begins (closing: %d)\\n", me, !found)
+""", """				atomic {	/* [M:write-closing] [D4] */
+					/* PLANTED: no section, no second look: the entry's alone */
+					printf("TRAIL p%d: write(2) reserves outside any RCU section\\n", me)
+"""),
+]
+P["destroy-no-closing"] = [
+ ("""	atomic { closing = 1; printf("TRAIL destroy: closing\\n") }
+""", """	skip;	/* PLANTED: @closing is never set */
+"""),
+]
+P["sync-only-with-bpf"] = [
+ ("""	(in_rcu[0] == 0);
+	(in_rcu[1] == 0);
+""", """	if	/* PLANTED: a grace period only with BPF kfuncs registered */
+	:: BPF -> (in_rcu[0] == 0); (in_rcu[1] == 0)
+	:: else -> skip
+	fi;
 """),
 ]
 P["end-not-told"] = [
