@@ -187,8 +187,10 @@
  *              by the free choice (not due, or the bit taken); and
  *              reported as full (MPR_FAIL_FULL, not _PRIORITY) exactly
  *              when those granules left no room in the data area itself,
- *              not just under the watermark; mem_valid: a BPF producer's
- *              RCU section ends before the ring's memory goes;
+ *              not just under the watermark; mem_valid: a producer that
+ *              found the ring (a kfunc's lookup, a write(2) that found it
+ *              open, the caller's own) finds its memory there up to its
+ *              last access (the stamp, or the drop);
  *              lease_since: a lease restarts only for a start not behind
  *              the head reclaim saw when it began (unless the hostile
  *              wrote the head). No one
@@ -1091,15 +1093,20 @@ progress_reserve:
 					printf("TRAIL p%d: discards %d\n", me, pos)
 				fi;
 				gi = 0;
-				/* a kfunc's section ends after its last access to
-				 * the ring: the memory was valid all along */
-				REQUIRE(!in_rcu[me] || !gone, mem_valid);
+				/* the stamp is the producer's last access to the
+				 * ring: one that found it (a kfunc, a write(2)
+				 * that found it open, the caller's own) finds its
+				 * memory there still; @gone never turns back, so
+				 * this covers every earlier access. (On what the
+				 * producer uses, not on in_rcu[]: a section that
+				 * ended too early must not make it vacuous.) */
+				REQUIRE(!found || !gone, mem_valid);
 				in_rcu[me] = 0
 			}
 		:: else ->
 			atomic {
 				printf("TRAIL p%d: drops a record (or is refused: the ring gone %d)\n", me, !found);
-				REQUIRE(!(in_rcu[me] && found) || !gone, mem_valid);
+				REQUIRE(!found || !gone, mem_valid);	/* as at the stamp */
 				in_rcu[me] = 0
 			}
 		fi;

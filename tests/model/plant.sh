@@ -61,6 +61,9 @@
 #   destroy-no-sync        mpmcring_destroy() does not wait for the kfuncs
 #                          that found the ring (no grace period): the
 #                          memory goes under a BPF output
+#   bpf-unlock-early       a kfunc ends its RCU section right after
+#                          idr_find() and then reserves and commits: the
+#                          grace period does not wait for the writes
 #   write-checks-once      write(2) looks at @closing on entry only and
 #                          reserves and commits outside an RCU section
 #                          (finding 7 before the fix): the grace period
@@ -133,7 +136,8 @@ plants=(
 "priority-drop-as-full|core-2p1c|drop_justified"
 "destroy-dead-early|destroy-bpf-1p1c|end_complete"
 "end-look-first|destroy-bpf-1p1c|end_complete"
-"destroy-no-sync|destroy-bpf-1p1c|mem_valid"
+"destroy-no-sync|destroy-bpf-1p1c-mem|mem_valid"
+"bpf-unlock-early|destroy-bpf-1p1c-mem|mem_valid"
 "write-checks-once|destroy-write2|end_complete"
 "destroy-no-closing|destroy-write2|end_complete"
 "sync-only-with-bpf|destroy-write2|end_complete"
@@ -383,10 +387,11 @@ P["destroy-no-sync"] = [
 	(in_rcu[1] == 0);
 """, """	skip;	/* PLANTED: no grace period */
 """),
- # a record after the end (end_complete) trips first; with group 1
- # alone, mem_valid must see the memory go by itself
- ("""	byte CHECK = cfg_CHECK;\\
-""", """	byte CHECK = cfg_CHECK & 1;\\
+]
+P["bpf-unlock-early"] = [
+ ("""				in_rcu[me] = 1; found = published; tries = (found -> 0 : RT);
+""", """				in_rcu[me] = 1; found = published; tries = (found -> 0 : RT);
+				in_rcu[me] = 0;	/* PLANTED: rcu_read_unlock() right after idr_find() */
 """),
 ]
 P["write-checks-once"] = [
