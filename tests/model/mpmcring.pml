@@ -17,7 +17,8 @@
  * (and runs a reclaim then, which must free everything), Destroy is
  * mpmcring_destroy() (a producer may then be a BPF program, which looks the
  * ring up under RCU, or write(2), which looks at @closing under RCU;
- * consumers are told the end and close their files).
+ * consumers are told the end and close their files, or close them before
+ * it).
  * Which of them run, and how much they do, is the configuration (knobs).
  *
  * Traceability: every modeled step carries the marker of the code it stands
@@ -239,8 +240,8 @@
  *              nobody ever sees a corrupt head;
  *              end_complete: a consumer told the end of a destroyed ring
  *              leaves no committed record unclaimed, and none is
- *              committed after ([D1]/[D2]); end_told: every consumer is
- *              told the end.
+ *              committed after ([D1]/[D2]); end_told: every consumer
+ *              that did not close its file first is told the end.
  *   8 count    count_capped: what a revocation or a release counts as lost
  *              is at most what the claimed span [start, head) can hold.
  *  16 repair   a head that cannot be a record boundary gets its repair.
@@ -463,6 +464,7 @@ byte kdone;		/* of them, the caller's own (kernel) producers */
 byte nkern;		/* the caller's own producers (neither BPF nor write(2)) */
 bit g_ended;		/* a consumer was told the end (read(2) 0, POLLHUP alone) */
 byte g_nended;		/* consumers told the end */
+byte g_nleft;		/* consumers that closed their file before the end */
 byte hbudget;
 
 #define R_FREE 0
@@ -1485,6 +1487,17 @@ proctype Consumer(byte c)
 	}
 end_idle:
 	do
+	:: atomic { DESTROY && !dead -> g_nleft++;
+		printf("TRAIL c%d: closes its file early (before the end)\n", c) } ->
+		/*
+		 * A file can be released at any time; with the destroy, a
+		 * consumer (holding nothing here) may close before @dead, so
+		 * that the creator's put can be the last one, as for a ring
+		 * with no reader left. (Not after @dead: the memory can then
+		 * only go after the grace period whatever the close does.
+		 * No re-attach: a destroyed ring's device node is gone.)
+		 */
+		break
 	:: (hbudget > 0 || head != prod_pos || (dead && !asleep)) ->	/* (Reductions); woken by the end */
 		mpr_claim(c, 0, maxr);
 		if
@@ -1662,8 +1675,8 @@ proctype Destroy()
 	/* ghost: every consumer is told the end: once nothing else can move,
 	 * each has been */
 	if
-	:: g_nended == NCONS -> skip
-	:: timeout -> REQUIRE(g_nended == NCONS, end_told)
+	:: g_nended + g_nleft == NCONS -> skip
+	:: timeout -> REQUIRE(g_nended + g_nleft == NCONS, end_told)
 	fi
 }
 

@@ -64,6 +64,10 @@
 #   bpf-unlock-early       a kfunc ends its RCU section right after
 #                          idr_find() and then reserves and commits: the
 #                          grace period does not wait for the writes
+#   put-before-sync        mpmcring_destroy() drops the creator's
+#                          reference before the grace period: with every
+#                          file closed it is the last, the memory goes
+#                          under a kfunc that found the ring
 #   write-checks-once      write(2) looks at @closing on entry only and
 #                          reserves and commits outside an RCU section
 #                          (finding 7 before the fix): the grace period
@@ -138,6 +142,7 @@ plants=(
 "end-look-first|destroy-bpf-1p1c|end_complete"
 "destroy-no-sync|destroy-bpf-1p1c-mem|mem_valid"
 "bpf-unlock-early|destroy-bpf-1p1c-mem|mem_valid"
+"put-before-sync|destroy-bpf-1p1c|mem_valid"
 "write-checks-once|destroy-write2|end_complete"
 "destroy-no-closing|destroy-write2|end_complete"
 "sync-only-with-bpf|destroy-write2|end_complete"
@@ -394,6 +399,18 @@ P["bpf-unlock-early"] = [
 				in_rcu[me] = 0;	/* PLANTED: rcu_read_unlock() right after idr_find() */
 """),
 ]
+DPUT = """	/* [M:destroy-put] the creator's reference */
+	atomic {
+		refs--; gone = (refs == 0);
+		printf("TRAIL destroy: the creator's reference goes (%d left)\\n", refs)
+	}
+"""
+DSYNC = """	(in_rcu[0] == 0);
+	(in_rcu[1] == 0);
+	/* [M:destroy-dead] [D1]: store-release of @dead, consumers woken */
+	atomic { dead = 1; printf("TRAIL destroy: dead\\n") }
+"""
+P["put-before-sync"] = [(DSYNC + DPUT, "\t/* PLANTED: the creator's put before the grace period */\n" + DPUT + DSYNC)]
 P["write-checks-once"] = [
  ("""				atomic {	/* [M:write-closing] [D4] */
 					in_rcu[me] = 1; found = !closing; tries = (found -> 0 : RT);
