@@ -68,6 +68,10 @@
 #                          reference before the grace period: with every
 #                          file closed it is the last, the memory goes
 #                          under a kfunc that found the ring
+#   unpublish-after-sync   the id is unpublished after the grace period: a
+#                          kfunc that finds the ring after the grace period
+#                          began commits behind a consumer's end, or
+#                          (a consumer closed early) into freed memory
 #   write-checks-once      write(2) looks at @closing on entry only and
 #                          reserves and commits outside an RCU section
 #                          (finding 7 before the fix): the grace period
@@ -143,6 +147,7 @@ plants=(
 "destroy-no-sync|destroy-bpf-1p1c-mem|mem_valid"
 "bpf-unlock-early|destroy-bpf-1p1c-mem|mem_valid"
 "put-before-sync|destroy-bpf-1p1c|mem_valid"
+"unpublish-after-sync|destroy-bpf-1p1c|end_complete mem_valid"
 "write-checks-once|destroy-write2|end_complete"
 "destroy-no-closing|destroy-write2|end_complete"
 "sync-only-with-bpf|destroy-write2|end_complete"
@@ -411,6 +416,14 @@ DSYNC = """	(in_rcu[0] == 0);
 	atomic { dead = 1; printf("TRAIL destroy: dead\\n") }
 """
 P["put-before-sync"] = [(DSYNC + DPUT, "\t/* PLANTED: the creator's put before the grace period */\n" + DPUT + DSYNC)]
+DUNP = """	atomic { published = 0; printf("TRAIL destroy: the id is unpublished\\n") }
+"""
+P["unpublish-after-sync"] = [
+ (DUNP, ""),
+ ("""	(in_rcu[1] == 0);
+""", """	(in_rcu[1] == 0);
+""" + "\t/* PLANTED: unpublished after the grace period */\n" + DUNP),
+]
 P["write-checks-once"] = [
  ("""				atomic {	/* [M:write-closing] [D4] */
 					in_rcu[me] = 1; found = !closing; tries = (found -> 0 : RT);
