@@ -910,6 +910,7 @@ proctype Producer(byte me)
 	byte k, rsz, need, limit, tries, rounds, r, pp, pos, gi, m, cc;
 	bit ok;
 	bit found;	/* the ring is there to produce into (always, for the caller's own) */
+	bit wretry;	/* write(2): this record's one wait for room and new try is spent */
 	bit over;	/* the drop's class: MPR_FAIL_FULL (1) or _PRIORITY (0) */
 	/* ghosts (drop_justified): the reclaim rounds this reservation had,
 	 * and whether its last full check saw a ring that was really full
@@ -940,9 +941,12 @@ proctype Producer(byte me)
 		 * caller (it only spares the copy); then [M:write-closing]
 		 * [D4] the same shape as a kfunc's: rcu_read_lock(), @closing
 		 * (-EPIPE), and the reservation, copy and commit inside that
-		 * section, which the destroy's grace period waits for. (A
-		 * write that finds the ring full waits outside the section
-		 * and tries again in a new one: the model's producer drops.)
+		 * section, which the destroy's grace period waits for. A
+		 * write that finds the ring full leaves the section, waits
+		 * (for room or @closing) and tries again in a new section
+		 * that looks at @closing again: below, once per record (the
+		 * wait itself is not modelled: the new try may come at any
+		 * moment, which covers every wakeup the code may have).
 		 * (Their own steps, so that the caller's own producers'
 		 * first step stays local.)
 		 */
@@ -968,6 +972,7 @@ proctype Producer(byte me)
 		:: else -> skip
 		fi;
 		/* mpr_reserve() */
+reserve_again:
 		do
 		:: tries < RT ->
 			atomic {	/* [M:reserve-load] [P4]: reclaim_pos before prod_pos */
@@ -1105,7 +1110,21 @@ progress_reserve:
 				REQUIRE(!found || !gone, mem_valid);
 				in_rcu[me] = 0
 			}
-		:: else ->
+		:: !ok && IS_WRITE2(me) && found && !wretry ->
+			/* mpmcring_write_records(): -ENOSPC, the section ends,
+			 * the writer waits and tries again */
+			atomic {
+				REQUIRE(!found || !gone, mem_valid);	/* as at the stamp */
+				in_rcu[me] = 0; wretry = 1;
+				printf("TRAIL p%d: write(2) finds the ring full, leaves its section and waits\n", me)
+			}
+			atomic {	/* [M:write-closing] [D4]: a new section, @closing again */
+				in_rcu[me] = 1; found = !closing; tries = (found -> 0 : RT);
+				rounds = 0; gch = 0; gfull = 0; gover = 0;
+				printf("TRAIL p%d: write(2) tries again in a new section (closing: %d)\n", me, !found)
+			}
+			goto reserve_again
+		:: !ok ->	/* (or gives up: non-blocking, a signal) */
 			atomic {
 				printf("TRAIL p%d: drops a record (or is refused: the ring gone %d)\n", me, !found);
 				REQUIRE(!found || !gone, mem_valid);	/* as at the stamp */
@@ -1113,7 +1132,7 @@ progress_reserve:
 			}
 		fi;
 		d_step {
-			found = 0;
+			found = 0; wretry = 0;
 			rsz = 0; need = 0; limit = 0; tries = 0; rounds = 0; r = 0; pp = 0; pos = 0; ok = 0;
 			 gch = 0; gfull = 0; gover = 0 }
 	}

@@ -76,6 +76,10 @@
 #                          reserves and commits outside an RCU section
 #                          (finding 7 before the fix): the grace period
 #                          does not wait for it, a record after the end
+#   write-retry-unchecked  write(2) woken on a full ring tries again
+#                          without looking at @closing (only the first try
+#                          looks): the destroy's own wakeup, the consumer
+#                          drains and is told the end, the writer commits
 #   destroy-no-closing     the destroy never sets @closing ([D3] gone): a
 #                          write(2) section that begins after the grace
 #                          period finds the ring open, a record after the end
@@ -150,6 +154,7 @@ plants=(
 "unpublish-after-sync|destroy-bpf-1p1c|end_complete mem_valid"
 "write-checks-once|destroy-write2|end_complete"
 "destroy-no-closing|destroy-write2|end_complete"
+"write-retry-unchecked|destroy-write2|end_complete"
 "sync-only-with-bpf|destroy-write2|end_complete"
 "end-not-told|destroy-bpf-1p1c|end_told"
 "lease-since-always|lease-slot-hostile|lease_since"
@@ -432,6 +437,11 @@ P["write-checks-once"] = [
 					/* PLANTED: no section, no second look: the entry's alone */
 					printf("TRAIL p%d: write(2) reserves outside any RCU section\\n", me)
 """),
+]
+P["write-retry-unchecked"] = [
+ ("""				in_rcu[me] = 1; found = !closing; tries = (found -> 0 : RT);
+				rounds = 0;""", """				in_rcu[me] = 1; found = 1; tries = 0;	/* PLANTED: the retry does not look at @closing */
+				rounds = 0;"""),
 ]
 P["destroy-no-closing"] = [
  ("""	atomic { closing = 1; printf("TRAIL destroy: closing\\n") }
