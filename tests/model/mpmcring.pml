@@ -1680,7 +1680,8 @@ proctype Destroy()
 	 * [M:destroy-sync] synchronize_rcu(), unconditional: every section
 	 * that began before it has ended. Waiting on each producer's section
 	 * in turn waits for those (one that begins later finds nothing, or
-	 * @closing, and touches no ring).
+	 * @closing, and touches no ring). One wait per producer slot: NP
+	 * is 2, and init refuses to start otherwise.
 	 */
 	(in_rcu[0] == 0);
 	(in_rcu[1] == 0);
@@ -1731,6 +1732,12 @@ init
 
 	atomic {
 		read_knobs();
+		/* Destroy waits on in_rcu[0] and [1] by name; a producer is
+		 * a kfunc or write(2), not both; only producers that run
+		 * have a kind (else its reference would never go) */
+		assert(NP == 2);
+		assert((cfg_BPF & cfg_WRITE2) == 0);
+		assert((cfg_BPF | cfg_WRITE2) < (1 << cfg_NPROD));
 		hbudget = cfg_HOSTILE;
 		for (j : 0 .. NC - 1) {
 			slot[j] = IDLE;
