@@ -83,6 +83,8 @@ full=(
 "hostile-head-single|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 HOSTILE=1 HTARGET=1 CHECK=2 BATCH=1|pass|the head written back under a consumer of single records: mpr_claim_one()'s claims on passed space are none"
 "finding-4|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 TICK=1 HOSTILE=1 HTARGET=1 CHECK=16|repair|a corrupt head is not repaired when prod_pos is 0"
 "destroy-bpf-1p1c-mem|safety|K=2 PREFILL=1 NPROD=1 NCONS=1 BPF=1 DESTROY=1 CHECK=1|pass|destroy-bpf-1p1c with the kernel group alone (mem_valid among it): the configuration the memory plants run, so that end_complete does not trip first and the plant is the code change alone"
+"destroy-lease|safety|K=2 PREFILL=1 NPROD=1 NCONS=1 BPF=1 DESTROY=1 LEASE=1|pass|the destroy with leases (the clock running: end_told is vacuous, the clock can always move)"
+"destroy-lease-read2|safety|K=2 PREFILL=1 NPROD=1 NCONS=1 READ2=1 BPF=1 DESTROY=1 LEASE=1|pass|the destroy with a leased read(2) consumer"
 "destroy-write2-bpf|safety|K=1 PREFILL=1 NPROD=2 NCONS=1 WRITE2=1 BPF=2 DESTROY=1|pass|the destroy racing a write(2) and a BPF producer at once: one grace period waits for both kinds of section"
 "destroy-1p2c|safety|K=1 PREFILL=1 NPROD=1 NCONS=2 BPF=1 DESTROY=1|pass|the destroy with two consumers racing for the last records: each is told the end, none before the last record is claimed"
 "hostile-head-2w|safety|K=1 PREFILL=2 NPROD=1 NCONS=1 HOSTILE=2 HTARGET=1 CHECK=2|pass|two co-tenant writes to the head (back, then forward again, or the other way): claims on passed space are none or reported"
