@@ -286,9 +286,14 @@ STAMP = """			atomic {	/* [M:publish-stamp] [P2] */
 					printf("TRAIL p%d: discards %d\\n", me, pos)
 				fi;
 				gi = 0;
-				/* a kfunc's section ends after its last access to
-				 * the ring: the memory was valid all along */
-				REQUIRE(!in_rcu[me] || !gone, mem_valid);
+				/* the stamp is the producer's last access to the
+				 * ring: one that found it (a kfunc, a write(2)
+				 * that found it open, the caller's own) finds its
+				 * memory there still; @gone never turns back, so
+				 * this covers every earlier access. (On what the
+				 * producer uses, not on in_rcu[]: a section that
+				 * ended too early must not make it vacuous.) */
+				REQUIRE(!found || !gone, mem_valid);
 				in_rcu[me] = 0
 			}
 """
