@@ -102,7 +102,7 @@ add "model/mutants_more" "$model/plant.sh reserve-full-at-limit reserve-skips-re
 # no end of file; write(2) outside the grace period: finding 7's check on
 # entry alone, no @closing ([D3]), the grace period only with BPF) and the
 # lease-since rule's.
-add "model/mutants_destroy" "$model/plant.sh destroy-dead-early end-look-first destroy-no-sync bpf-unlock-early put-before-sync unpublish-after-sync end-not-told write-checks-once destroy-no-closing write-retry-unchecked sync-only-with-bpf lease-since-always"
+add "model/mutants_destroy" "$model/plant.sh destroy-dead-early end-look-first destroy-no-sync bpf-unlock-early put-before-sync put-before-dead unpublish-after-sync end-not-told write-checks-once destroy-no-closing write-retry-unchecked sync-only-with-bpf lease-since-always"
 add "model/markers_selftest" "$model/markers-selftest.sh"
 
 # The Go package (go/): vet, the tests under the race detector, the fuzzer.

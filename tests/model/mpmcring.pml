@@ -191,7 +191,8 @@
  *              not just under the watermark; mem_valid: a producer that
  *              found the ring (a kfunc's lookup, a write(2) that found it
  *              open, the caller's own) finds its memory there up to its
- *              last access (the stamp, or the drop);
+ *              last access (the stamp, or the drop), and so does the
+ *              destroy up to its wake (the dead step);
  *              lease_since: a lease restarts only for a start not behind
  *              the head reclaim saw when it began (unless the hostile
  *              wrote the head). No one
@@ -1685,8 +1686,10 @@ proctype Destroy()
 	 */
 	(in_rcu[0] == 0);
 	(in_rcu[1] == 0);
-	/* [M:destroy-dead] [D1]: store-release of @dead, consumers woken */
-	atomic { dead = 1; printf("TRAIL destroy: dead\n") }
+	/* [M:destroy-dead] [D1]: store-release of @dead, consumers woken.
+	 * The destroy's last access to the ring (the wait queue's lock): the
+	 * creator's reference, dropped only after it, keeps the memory */
+	atomic { REQUIRE(!gone, mem_valid); dead = 1; printf("TRAIL destroy: dead\n") }
 	/* [M:destroy-put] the creator's reference */
 	atomic {
 		refs--; gone = (refs == 0);

@@ -68,6 +68,11 @@
 #                          reference before the grace period: with every
 #                          file closed it is the last, the memory goes
 #                          under a kfunc that found the ring
+#   put-before-dead        mpmcring_destroy() drops the creator's
+#                          reference before storing @dead and waking the
+#                          consumers: with every file closed, the destroy
+#                          itself stores and takes the wait queue's lock
+#                          in freed memory
 #   unpublish-after-sync   the id is unpublished after the grace period: a
 #                          kfunc that finds the ring after the grace period
 #                          began commits behind a consumer's end, or
@@ -151,6 +156,7 @@ plants=(
 "destroy-no-sync|destroy-bpf-1p1c-mem|mem_valid"
 "bpf-unlock-early|destroy-bpf-1p1c-mem|mem_valid"
 "put-before-sync|destroy-bpf-1p1c|mem_valid"
+"put-before-dead|destroy-bpf-1p1c|mem_valid"
 "unpublish-after-sync|destroy-bpf-1p1c|end_complete mem_valid"
 "write-checks-once|destroy-write2|end_complete"
 "destroy-no-closing|destroy-write2|end_complete"
@@ -380,17 +386,15 @@ P["lease-empty-claim"] = [
 P["priority-drop-as-full"] = [
  ("""over = (W(pp + need - r) > RS);""", """over = (W(pp + need - r) > limit);	/* PLANTED: the limit, not the size */"""),
 ]
-P["destroy-dead-early"] = [
- ("""	(in_rcu[0] == 0);
+DWAIT = """	(in_rcu[0] == 0);
 	(in_rcu[1] == 0);
-	/* [M:destroy-dead] [D1]: store-release of @dead, consumers woken */
-	atomic { dead = 1; printf("TRAIL destroy: dead\\n") }
-""", """	/* PLANTED: @dead before the grace period */
-	atomic { dead = 1; printf("TRAIL destroy: dead\\n") }
-	(in_rcu[0] == 0);
-	(in_rcu[1] == 0);
-"""),
-]
+"""
+DDEAD = """	/* [M:destroy-dead] [D1]: store-release of @dead, consumers woken.
+	 * The destroy's last access to the ring (the wait queue's lock): the
+	 * creator's reference, dropped only after it, keeps the memory */
+	atomic { REQUIRE(!gone, mem_valid); dead = 1; printf("TRAIL destroy: dead\\n") }
+"""
+P["destroy-dead-early"] = [(DWAIT + DDEAD, "\t/* PLANTED: @dead before the grace period */\n" + DDEAD + DWAIT)]
 P["end-look-first"] = [
  ("""		atomic { dd = dead; r = reclaim_pos }	/* [M:positions] [R5] */
 """, """		r = reclaim_pos;	/* [M:positions] [R5] (PLANTED: @dead not loaded first) */
@@ -420,12 +424,9 @@ DPUT = """	/* [M:destroy-put] the creator's reference */
 		printf("TRAIL destroy: the creator's reference goes (%d left)\\n", refs)
 	}
 """
-DSYNC = """	(in_rcu[0] == 0);
-	(in_rcu[1] == 0);
-	/* [M:destroy-dead] [D1]: store-release of @dead, consumers woken */
-	atomic { dead = 1; printf("TRAIL destroy: dead\\n") }
-"""
+DSYNC = DWAIT + DDEAD
 P["put-before-sync"] = [(DSYNC + DPUT, "\t/* PLANTED: the creator's put before the grace period */\n" + DPUT + DSYNC)]
+P["put-before-dead"] = [(DDEAD + DPUT, "\t/* PLANTED: the creator's put before @dead and the wakeup */\n" + DPUT + DDEAD)]
 DUNP = """	atomic { published = 0; printf("TRAIL destroy: the id is unpublished\\n") }
 """
 P["unpublish-after-sync"] = [
