@@ -94,6 +94,11 @@ static int mpmcring_write_records(struct mpmcring_file *mf, const u32 *lens,
 	int ret;
 
 	for (;;) {
+		/*
+		 * [M:write-retry] the model's step (tests/model): every attempt
+		 * is a whole mpmcring_write_try(), which looks at @closing in
+		 * its own section; the wait and the reclaim are outside it.
+		 */
 		ret = mpmcring_write_try(ring, lens, n, prio, src, rsv);
 		if (ret != -ENOSPC && ret != -EAGAIN)
 			return ret;

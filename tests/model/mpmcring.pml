@@ -82,6 +82,8 @@
  *   [M:write-closing]     mpmcring_write_try(): rcu_read_lock(),   in_rcu[], !closing
  *                         @closing [D4], reserve, copy, commit
  *                         in the section
+ *   [M:write-retry]       mpmcring_write_records(): full: the     in_rcu[] = 0, then
+ *                         section ends, wait, a whole new try     [M:write-closing]
  *   [M:end-read]          mpmcring_read(): @dead [D2], the claim   dd, then the claim: the end
  *   [M:end-poll]          mpmcring_poll(): @dead [D2], ready       the same step
  *   [M:destroy-unpublish] mpmcring_destroy(): idr_remove()         published = 0
@@ -1112,8 +1114,9 @@ progress_reserve:
 				in_rcu[me] = 0
 			}
 		:: !ok && IS_WRITE2(me) && found && !wretry ->
-			/* mpmcring_write_records(): -ENOSPC, the section ends,
-			 * the writer waits and tries again */
+			/* [M:write-retry] mpmcring_write_records(): -ENOSPC,
+			 * the section ends, the writer waits and tries again
+			 * (a whole mpmcring_write_try(): a new section) */
 			atomic {
 				REQUIRE(!found || !gone, mem_valid);	/* as at the stamp */
 				in_rcu[me] = 0; wretry = 1;
