@@ -448,7 +448,8 @@ EXPORT_SYMBOL_GPL(mpmcring_create);
  * Removes the device node so nobody can open the ring any more, and wakes
  * sleeping consumers, who see end-of-file once the ring is empty. Files
  * and mappings still open keep the memory valid until the last one goes.
- * No producer may use @ring after this. May sleep.
+ * The caller's own producers must be stopped before this; write(2) and
+ * BPF producers are refused from then on. May sleep.
  */
 void mpmcring_destroy(struct mpmcring *ring)
 {

@@ -292,10 +292,14 @@ STAMP = """			atomic {	/* [M:publish-stamp] [P2] */
 					printf("TRAIL p%d: discards %d\\n", me, pos)
 				fi;
 				gi = 0;
-				/* the stamp is the producer's last access to the
-				 * ring: one that found it (a kfunc, a write(2)
-				 * that found it open, the caller's own) finds its
-				 * memory there still; @gone never turns back, so
+				/* the stamp step stands for the publish and what
+				 * follows it in the same section (the counters,
+				 * the wake check, the unpin), and the section's
+				 * end is folded into it: it is the producer's
+				 * last access to the ring. One that found it (a
+				 * kfunc, a write(2) that found it open, the
+				 * caller's own) finds its memory there still;
+				 * @gone never turns back, so
 				 * this covers every earlier access. (On what the
 				 * producer uses, not on in_rcu[]: a section that
 				 * ended too early must not make it vacuous.) */
