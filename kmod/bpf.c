@@ -66,7 +66,7 @@
  *
  * A ring's memory stays valid for a kfunc that found it: mpmcring_destroy()
  * unpublishes the id, then waits for every kfunc that may have looked it
- * up (mpmcring_bpf_sync()) before consumers are told the end, so no record
+ * up (a grace period) before consumers are told the end, so no record
  * lands after they stopped. A reservation that outlives its ring fails at
  * commit, counted (ring_gone). The module cannot go while a loaded program
  * calls its kfuncs: the verifier holds a reference on the module that owns
@@ -201,7 +201,6 @@ static_assert(MPMCRING_BPF_POOL_SLEEP > 0 &&
  * CPU), so that no high-order allocation is asked for at load.
  */
 static DEFINE_PER_CPU(struct mpmcring_bpf_pool *, mpmcring_bpf_pools);
-static bool mpmcring_bpf_ready;
 
 /*
  * Why a call was refused where no ring counts it: before a ring was found,
@@ -437,6 +436,10 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
 		mpmcring_bpf_refuse(MPMCRING_BPF_NULL_DATA);
 		return -EINVAL;
 	}
+	/*
+	 * [M:bpf-lookup] Lookup and output in one section: the destroy's
+	 * grace period waits for it (mpmcring_bpf_commit() the same).
+	 */
 	rcu_read_lock();
 	ring = mpmcring_find_id(ring_id);
 	if (ring)
@@ -676,21 +679,8 @@ int mpmcring_bpf_init(void)
 		mpmcring_bpf_free_pools();
 		return 0;
 	}
-	WRITE_ONCE(mpmcring_bpf_ready, true);
 	pr_info("mpmcring: BPF kfuncs registered (mpmcring_bpf_output, _reserve, _write, _commit, _discard)\n");
 	return 0;
-}
-
-/*
- * Waits until no kfunc can still be inside a ring it looked up before its
- * id was unpublished: each looks it up and uses it inside one
- * rcu_read_lock() section (whatever the program around it runs under).
- * May sleep.
- */
-void mpmcring_bpf_sync(void)
-{
-	if (READ_ONCE(mpmcring_bpf_ready))
-		synchronize_rcu();
 }
 
 void mpmcring_bpf_exit(void)
@@ -705,10 +695,6 @@ int mpmcring_bpf_init(void)
 {
 	pr_info("mpmcring: kernel without module BTF: BPF programs cannot produce into rings\n");
 	return 0;
-}
-
-void mpmcring_bpf_sync(void)
-{
 }
 
 void mpmcring_bpf_exit(void)

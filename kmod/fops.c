@@ -178,6 +178,7 @@ static __poll_t mpmcring_poll(struct file *file, poll_table *pt)
 	/* [W2] pairs with [W1]: on the queue before looking at the ring. */
 	smp_mb();
 	/*
+	 * [M:end-poll] the model's step (tests/model).
 	 * [D2] pairs with [D1] in mpmcring_destroy(): @dead first, then the
 	 * ring, so a hangup without EPOLLIN means that every record committed
 	 * before the end is consumed. Once dead, any record is ready: none

@@ -114,6 +114,7 @@ struct mpmcring {
 	struct miscdevice misc;
 	char devname[48];
 	bool registered;
+	bool closing;			/* destroy began: write(2) refuses */
 	bool dead;			/* destroyed: no new data will come */
 	struct list_head node;		/* in the registry */
 	struct dentry *debugfs;
@@ -189,7 +190,6 @@ int mpmcring_bpf_commit(struct mpmcring_bpf_rsv *rsv);
 void mpmcring_bpf_discard(struct mpmcring_bpf_rsv *rsv);
 int mpmcring_bpf_init(void);
 void mpmcring_bpf_exit(void);
-void mpmcring_bpf_sync(void);
 
 /* reclaim.c */
 void mpmcring_reclaim(struct mpmcring *ring);

@@ -168,6 +168,7 @@ ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 				mf->read_slot = slot;
 		}
 		/*
+		 * [M:end-read] the model's step (tests/model).
 		 * [D2] pairs with [D1] in mpmcring_destroy(): @dead first,
 		 * then the ring. Had it been the other way round, a record
 		 * committed after an empty look and before the end would be

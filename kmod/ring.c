@@ -448,12 +448,14 @@ EXPORT_SYMBOL_GPL(mpmcring_create);
  * Removes the device node so nobody can open the ring any more, and wakes
  * sleeping consumers, who see end-of-file once the ring is empty. Files
  * and mappings still open keep the memory valid until the last one goes.
- * No producer may use @ring after this. May sleep.
+ * The caller's own producers must be stopped before this; write(2) and
+ * BPF producers are refused from then on. May sleep.
  */
 void mpmcring_destroy(struct mpmcring *ring)
 {
 	if (IS_ERR_OR_NULL(ring))
 		return;
+	/* [M:destroy-unpublish] From here on, a lookup by id finds nothing. */
 	mutex_lock(&mpmcring_registry_lock);
 	if (ring->registered) {
 		idr_remove(&mpmcring_ids, ring->layout.id);
@@ -464,23 +466,32 @@ void mpmcring_destroy(struct mpmcring *ring)
 	}
 	mutex_unlock(&mpmcring_registry_lock);
 	/*
-	 * BPF programs that found the ring by its id before it was
-	 * unpublished are done with it, and their records committed, before
-	 * consumers are told the end: a consumer that sees @dead and an empty
-	 * ring stops reading, so a record committed after that would be lost
-	 * without being counted anywhere.
+	 * [M:destroy-closing] the model's step (tests/model).
+	 * Producers the caller does not control are done with the ring, and
+	 * their records committed, before consumers are told the end: a
+	 * consumer that sees @dead and an empty ring stops reading, so a
+	 * record committed after that would be lost without being counted
+	 * anywhere. BPF kfuncs look the ring up by its id (unpublished above)
+	 * and use it inside one RCU read-side section; write(2) reserves and
+	 * commits inside one that starts by looking at @closing. [D3] pairs
+	 * with [D4] in write(2): a writer whose section began before the
+	 * grace period has committed when it ends; one that begins after it
+	 * sees @closing and writes nothing.
 	 */
-	mpmcring_bpf_sync();
+	WRITE_ONCE(ring->closing, true);
+	/* [M:destroy-sync] Whether or not BPF is there: write(2) needs it. */
+	synchronize_rcu();
 	/*
+	 * [M:destroy-dead] the model's step (tests/model).
 	 * [D1] pairs with [D2] in read(2) and poll: every record committed
-	 * before (by BPF, through the grace period; by the caller's
-	 * producers, which are done) is published before @dead. Consumers
-	 * load @dead before they look at the ring, so "dead, then empty"
-	 * is the end. The release also covers a kernel without BPF, where
-	 * mpmcring_bpf_sync() waits for nothing.
+	 * before (by BPF and write(2), through the grace period; by the
+	 * caller's producers, which are done) is published before @dead.
+	 * Consumers load @dead before they look at the ring, so "dead, then
+	 * empty" is the end.
 	 */
 	smp_store_release(&ring->dead, true);
 	wake_up_all(&ring->wq);
+	/* [M:destroy-put] Open files and mappings keep the memory. */
 	mpmcring_put(ring);
 }
 EXPORT_SYMBOL_GPL(mpmcring_destroy);
@@ -559,7 +570,7 @@ EXPORT_SYMBOL_IF_KUNIT(mpmcring_kunit_view);
 
 /*
  * The ring with this id, or NULL. The caller is in an RCU read-side
- * section of a kind mpmcring_destroy() waits for (mpmcring_bpf_sync()):
+ * section of a kind mpmcring_destroy() waits for (synchronize_rcu()):
  * the ring stays valid until it ends. Any context.
  */
 struct mpmcring *mpmcring_find_id(u32 id)

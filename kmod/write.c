@@ -53,29 +53,62 @@ static int mpmcring_write_lens(struct iov_iter *from, u32 *lens,
 	return i;
 }
 
-/* Reserves the records, waiting for space unless non-blocking. */
-static int mpmcring_write_reserve(struct mpmcring_file *mf, const u32 *lens,
+/*
+ * One try: reserve, copy and commit inside one RCU read-side section that
+ * starts by looking at @closing. [D4] pairs with [D3] in
+ * mpmcring_destroy(): a write that found the ring open has committed
+ * before the destroy's grace period ends, so before @dead is set and a
+ * consumer takes "dead, then empty" as the end; a write that looks after
+ * the grace period began may see @closing and writes nothing (EPIPE).
+ */
+static int mpmcring_write_try(struct mpmcring *ring, const u32 *lens,
+			      unsigned long n, u32 prio, const u8 *src,
+			      struct mpmcring_rsv *rsv)
+{
+	unsigned long i;
+	int ret = -EPIPE;
+
+	/* [M:write-closing] the model's step (tests/model). */
+	rcu_read_lock();
+	if (!READ_ONCE(ring->closing)) {
+		/* A refusal is the caller's errno, never a counted drop. */
+		ret = mpmcring_reserve_prio(ring, lens, n, prio,
+					    MPMCRING_REC_FROM_USER, false, rsv);
+		for (i = 0; !ret && i < n; src += lens[i], i++) {
+			memcpy(rsv[i].data, src, lens[i]);
+			mpmcring_commit(&rsv[i]);
+		}
+	}
+	rcu_read_unlock();
+	return ret;
+}
+
+/* Writes the records, waiting for space unless non-blocking. */
+static int mpmcring_write_records(struct mpmcring_file *mf, const u32 *lens,
 				  unsigned long n, u32 prio, u64 need,
-				  bool nonblock, struct mpmcring_rsv *rsv)
+				  bool nonblock, const u8 *src,
+				  struct mpmcring_rsv *rsv)
 {
 	struct mpmcring *ring = mf->ring;
 	long t;
 	int ret;
 
 	for (;;) {
-		/* A refusal is the caller's errno, never a counted drop. */
-		ret = mpmcring_reserve_prio(ring, lens, n, prio,
-					    MPMCRING_REC_FROM_USER, false, rsv);
+		/*
+		 * [M:write-retry] the model's step (tests/model): every attempt
+		 * is a whole mpmcring_write_try(), which looks at @closing in
+		 * its own section; the wait and the reclaim are outside it.
+		 */
+		ret = mpmcring_write_try(ring, lens, n, prio, src, rsv);
 		if (ret != -ENOSPC && ret != -EAGAIN)
 			return ret;
 		/* Edge-triggered POLLOUT waiters hear from the tick. */
 		mpmcring_want_room(ring, prio);
 		if (nonblock)
 			return -EAGAIN;
-		if (READ_ONCE(ring->dead))
-			return -EPIPE;
+		/* Woken at @dead, after @closing and a grace period. */
 		t = wait_event_interruptible_timeout(ring->wq,
-				READ_ONCE(ring->dead) ||
+				READ_ONCE(ring->closing) ||
 				mpmcring_room(ring, prio, need),
 				msecs_to_jiffies(MPMCRING_TICK_MS));
 		if (t < 0 || signal_pending(current))
@@ -96,14 +129,19 @@ ssize_t mpmcring_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	u32 prio = READ_ONCE(mf->prio), lens[MPMCRING_WRITEV_MAX];
 	struct mpmcring_rsv *rsv = NULL;
 	unsigned long i, n;
-	u8 *buf = NULL, *src;
+	u8 *buf = NULL;
 	u64 need = 0;
 	ssize_t ret;
 
 	if (!iter_is_ubuf(from) && !iter_is_iovec(from))
 		return -EINVAL;
-	if (READ_ONCE(ring->dead))
+	/*
+	 * [M:write-entry] Spares the copy once the destroy began; the look
+	 * that keeps a record from landing behind the end is [D4]'s.
+	 */
+	if (READ_ONCE(ring->closing))
 		return -EPIPE;
+
 	if (!total)
 		return 0;
 	BUILD_BUG_ON(MPMCRING_WRITEV_MAX > MPMCRING_BATCH_MAX);
@@ -133,14 +171,10 @@ ssize_t mpmcring_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	if (copy_from_iter(buf, total, from) != total)
 		goto out;
 
-	ret = mpmcring_write_reserve(mf, lens, n, prio, need, nonblock, rsv);
-	if (ret)
-		goto out;
-	for (i = 0, src = buf; i < n; src += lens[i], i++) {
-		memcpy(rsv[i].data, src, lens[i]);
-		mpmcring_commit(&rsv[i]);
-	}
-	ret = total;
+	ret = mpmcring_write_records(mf, lens, n, prio, need, nonblock, buf,
+				     rsv);
+	if (!ret)
+		ret = total;
 out:
 	kvfree(buf);
 	kfree(rsv);

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -237,5 +238,86 @@ func TestWaitCancel(t *testing.T) {
 	}
 	if _, err := c.Read(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A Wait asleep when its ring is destroyed ends with EPIPE once the ring
+// is empty, and only then: the records committed before the destroy are
+// read first, and a Wait on the drained, destroyed ring does not sleep
+// until its deadline (the library's "destroyed and empty", POLLHUP without
+// POLLIN).
+func TestWaitEndsWithEPIPEWhenDestroyed(t *testing.T) {
+	const ring, count = "gdestroy", 5
+	params := "ring=" + ring + " create=1 size=65536 threads=1 count=" +
+		strconv.Itoa(count) + " autostart=0"
+	if err := insmod(lgName, params); err != nil {
+		t.Fatalf("insmod %s %s: %v", lgName, params, err)
+	}
+	loaded := true
+	defer func() {
+		if loaded {
+			rmmod(lgName)
+		}
+	}()
+	r, err := mpmcring.Open(ring)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	c, err := r.NewConsumer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	lgCommand(t, "start")
+	waitLG(t)
+
+	// The consumer reads and waits until Wait fails; the destroy comes
+	// once it drained the ring: asleep in a Wait, or on its way there.
+	type end struct {
+		read int
+		err  error
+	}
+	drained := make(chan struct{})
+	done := make(chan end, 1)
+	go func() {
+		read, told := 0, false
+		for {
+			n, err := c.Consume(count, func(mpmcring.Record) error { return nil })
+			if err != nil {
+				done <- end{read, err}
+				return
+			}
+			read += n
+			if read == count && !told {
+				close(drained)
+				told = true
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 4*lostAfter)
+			err = c.Wait(ctx)
+			cancel()
+			if err != nil {
+				done <- end{read, err}
+				return
+			}
+		}
+	}()
+	select {
+	case <-drained:
+	case e := <-done:
+		t.Fatalf("the consumer ended after %d of %d records: %v", e.read, count, e.err)
+	case <-time.After(4 * lostAfter):
+		t.Fatalf("the consumer did not read the %d records in %v", count, 4*lostAfter)
+	}
+	if err := rmmod(lgName); err != nil { // destroys the ring
+		t.Fatalf("rmmod %s: %v", lgName, err)
+	}
+	loaded = false
+	e := <-done
+	if e.read != count {
+		t.Errorf("read %d records, %d were committed before the destroy", e.read, count)
+	}
+	if !errors.Is(e.err, syscall.EPIPE) {
+		t.Errorf("Wait on the destroyed, empty ring: %v, want EPIPE", e.err)
 	}
 }

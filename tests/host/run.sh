@@ -98,6 +98,11 @@ add "model/mutants" "$model/plant.sh reclaim-ignores-slots announce-after-cas co
 # or as full when only its watermark refused it), and one each for no_lost, evict_unclaimed, count_capped and
 # revoke_justified (the lease's half-ring and something-claimed rules).
 add "model/mutants_more" "$model/plant.sh reserve-full-at-limit reserve-skips-reclaim reclaim-ignores-head overwrite-cas-split release-count-uncapped lease-no-half-ring lease-empty-claim priority-drop-as-full"
+# The destroy's plants ([D1] early, [D2] after the look, no grace period,
+# no end of file; write(2) outside the grace period: finding 7's check on
+# entry alone, no @closing ([D3]), the grace period only with BPF) and the
+# lease-since rule's.
+add "model/mutants_destroy" "$model/plant.sh destroy-dead-early end-look-first destroy-no-sync bpf-unlock-early put-before-sync put-before-dead unpublish-after-sync end-not-told write-checks-once destroy-no-closing write-retry-unchecked sync-only-with-bpf lease-since-always"
 add "model/markers_selftest" "$model/markers-selftest.sh"
 
 # The Go package (go/): vet, the tests under the race detector, the fuzzer.

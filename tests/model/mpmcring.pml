@@ -14,7 +14,11 @@
  * same slot; Tick is the housekeeping reclaim (and the REPAIR ioctl), Clock
  * ends a slot's claim timeout at any moment, Hostile writes anything into
  * the consumer area, Quiet marks quiescence for the non-progress search
- * (and runs a reclaim then, which must free everything).
+ * (and runs a reclaim then, which must free everything), Destroy is
+ * mpmcring_destroy() (a producer may then be a BPF program, which looks the
+ * ring up under RCU, or write(2), which looks at @closing under RCU;
+ * consumers are told the end and close their files, or close them before
+ * it).
  * Which of them run, and how much they do, is the configuration (knobs).
  *
  * Traceability: every modeled step carries the marker of the code it stands
@@ -72,6 +76,21 @@
  *   [M:publish-stamp]     mpr_publish()                           [P2]
  *   [M:detach]            mpmcring_slot_detach() (kmod/slots.c)   xchg(start, IDLE)
  *   [M:attach]            mpmcring_slot_attach() (kmod/slots.c)   sets lease_fresh
+ *   [M:bpf-lookup]        mpmcring_bpf_output(): rcu_read_lock(),  in_rcu[], published
+ *                         idr_find(), the output in the section
+ *   [M:write-entry]       mpmcring_write_iter(): @closing, -EPIPE  found = !closing
+ *   [M:write-closing]     mpmcring_write_try(): rcu_read_lock(),   in_rcu[], !closing
+ *                         @closing [D4], reserve, copy, commit
+ *                         in the section
+ *   [M:write-retry]       mpmcring_write_records(): full: the     in_rcu[] = 0, then
+ *                         section ends, wait, a whole new try     [M:write-closing]
+ *   [M:end-read]          mpmcring_read(): @dead [D2], the claim   dd, then the claim: the end
+ *   [M:end-poll]          mpmcring_poll(): @dead [D2], ready       the same step
+ *   [M:destroy-unpublish] mpmcring_destroy(): idr_remove()         published = 0
+ *   [M:destroy-closing]   WRITE_ONCE(closing) [D3]                 closing = 1
+ *   [M:destroy-sync]      synchronize_rcu(), always                waits for each in_rcu[]
+ *   [M:destroy-dead]      smp_store_release(dead) [D1]             dead = 1
+ *   [M:destroy-put]       mpmcring_put(): the creator's ref        refs, gone
  *
  * Memory model: spin interleaves whole steps, so the model is sequentially
  * consistent. Each step is one access to shared memory as the code makes it
@@ -171,7 +190,14 @@
  *              by the free choice (not due, or the bit taken); and
  *              reported as full (MPR_FAIL_FULL, not _PRIORITY) exactly
  *              when those granules left no room in the data area itself,
- *              not just under the watermark. No one
+ *              not just under the watermark; mem_valid: a producer that
+ *              found the ring (a kfunc's lookup, a write(2) that found it
+ *              open, the caller's own) finds its memory there up to its
+ *              last access (the stamp, or the drop), and so does the
+ *              destroy up to its wake (the dead step);
+ *              lease_since: a lease restarts only for a start not behind
+ *              the head reclaim saw when it began (unless the hostile
+ *              wrote the head). No one
  *              moment need be full: reclaim may free, and others reserve,
  *              between the loads (seen: the one-moment version fails in
  *              lease-1p1c, the tick freeing in between). With
@@ -214,7 +240,11 @@
  *              claimed (with overwrite: evicted; with leases: revoked;
  *              with deaths: abandoned: each counted); evict_unclaimed;
  *              head_monotone: every head write moves it forward; head_sane:
- *              nobody ever sees a corrupt head.
+ *              nobody ever sees a corrupt head;
+ *              end_complete: a consumer told the end of a destroyed ring
+ *              leaves no committed record unclaimed, and none is
+ *              committed after ([D1]/[D2]); end_told: every consumer
+ *              that did not close its file first is told the end.
  *   8 count    count_capped: what a revocation or a release counts as lost
  *              is at most what the claimed span [start, head) can hold.
  *  16 repair   a head that cannot be a record boundary gets its repair.
@@ -258,6 +288,9 @@ byte cfg_HVALUES;		/* 0: any value near the ring; 1: aligned ones, one odd, one 
 byte cfg_CHECK;		/* property groups checked, a bit each (see REQUIRE) (31) */
 bit cfg_LIVENESS;		/* run the quiescence monitor, for the non-progress search (0) */
 bit cfg_FIX_REPAIR;		/* the fix proposed for finding 4 (0) */
+bit cfg_DESTROY;		/* mpmcring_destroy() runs once the caller's producers are done (0) */
+byte cfg_BPF;		/* producers that are BPF programs (kfuncs), a bit each (0) */
+byte cfg_WRITE2;		/* producers that are write(2) on an open file, a bit each (0) */
 
 c_decl {
 	static int mpr_knob(const char *name, int dflt)
@@ -296,7 +329,10 @@ c_decl {
 	byte HVALUES = cfg_HVALUES;\
 	byte CHECK = cfg_CHECK;\
 	byte LIVENESS = cfg_LIVENESS;\
-	byte FIX_REPAIR = cfg_FIX_REPAIR;
+	byte FIX_REPAIR = cfg_FIX_REPAIR;\
+	byte DESTROY = cfg_DESTROY;\
+	byte BPF = cfg_BPF;\
+	byte WRITE2 = cfg_WRITE2;
 
 inline read_knobs()
 {
@@ -325,6 +361,9 @@ inline read_knobs()
 		now.cfg_CHECK = mpr_knob("CHECK", 31);
 		now.cfg_LIVENESS = mpr_knob("LIVENESS", 0);
 		now.cfg_FIX_REPAIR = mpr_knob("FIX_REPAIR", 0);
+		now.cfg_DESTROY = mpr_knob("DESTROY", 0);
+		now.cfg_BPF = mpr_knob("BPF", 0);
+		now.cfg_WRITE2 = mpr_knob("WRITE2", 0);
 	}
 }
 
@@ -350,6 +389,8 @@ inline read_knobs()
 #define NBITS(m) (((m) & 1) + (((m) >> 1) & 1) + (((m) >> 2) & 1) + (((m) >> 3) & 1) + \
 		  (((m) >> 4) & 1) + (((m) >> 5) & 1) + (((m) >> 6) & 1) + (((m) >> 7) & 1))
 #define IS_READ(c) ((READ2 >> (c)) & 1)
+#define IS_BPF(q) ((BPF >> (q)) & 1)
+#define IS_WRITE2(q) ((WRITE2 >> (q)) & 1)
 /* granules of [s, bound) when bound is in [s, p], else none */
 #define SPAN(s, bound, p) (BETWEEN(s, bound, p) -> W((bound) - (s)) / G : 0)
 
@@ -389,6 +430,13 @@ byte ls_seen[NC];	/* struct mpr_lease, per slot: seen */
 byte ls_head[NC];	/* head */
 bit ls_exp[NC];		/* now - since_ms >= claim_timeout_ms */
 bit lease_fresh[NC];	/* attached since the last reclaim: the lease restarts */
+/* the ring's life (kmod/ring.c): its id in the IDR, @dead, the kref */
+bit published = 1;	/* the id finds the ring (idr_find) */
+bit closing;		/* ring->closing: the destroy began, write(2) refuses */
+bit dead;		/* ring->dead: destroyed, no new data will come */
+byte refs;		/* the kref: the creator's, and one per open file */
+bit gone;		/* the last reference went: the memory is freed */
+bit in_rcu[NP];		/* producer q (kfunc, write(2)) is inside its rcu_read_lock() section */
 
 /* ================================================================ ghosts */
 /* What really happened, for the properties only: no protocol step reads it. */
@@ -407,11 +455,19 @@ bit g_read[NC];		/* c has read its records: later reuse cannot hurt it */
 bit g_touched[NC];	/* the hostile wrote c's slot during its hold */
 byte g_ann[NC];		/* the start c announced for its current claim (IDLE: none) */
 bit g_rvk[NC];		/* reclaim revoked c's current claim */
+/* lease_since: the head reclaim saw when slot i's lease (since_ms) last
+ * began (IDLE: none yet) */
+byte g_lh[NC];
 /* drop_justified: the granules in use at some moment since producer q's
  * last reclaim_pos load (g_busy then, and every reservation made since) */
 byte g_seen[NP];
 bit g_watch[NP];	/* producer q is between its two loads */
 byte pdone;		/* producers finished */
+byte kdone;		/* of them, the caller's own (kernel) producers */
+byte nkern;		/* the caller's own producers (neither BPF nor write(2)) */
+bit g_ended;		/* a consumer was told the end (read(2) 0, POLLHUP alone) */
+byte g_nended;		/* consumers told the end */
+byte g_nleft;		/* consumers that closed their file before the end */
 byte hbudget;
 
 #define R_FREE 0
@@ -429,7 +485,8 @@ mtype = { no_overlap, reclaim_finished, reclaim_monotone, head_monotone,
 	  head_sane, honest_not_clobbered, held_not_freed, stale_reported,
 	  exactly_once, no_lost, evict_unclaimed, count_capped, repair,
 	  revoke_reported, revoke_live, claim_live, reclaim_maximal,
-	  drop_justified, revoke_justified, producer0, producer1, tick, quiet };	/* the last four: who reclaims, in trails */
+	  drop_justified, revoke_justified, end_complete, end_told, mem_valid, lease_since,
+	  producer0, producer1, tick, quiet };	/* the last four: who reclaims, in trails */
 mtype violated;
 
 /* The properties by group (the CHECK knob says which groups are checked). */
@@ -450,6 +507,10 @@ mtype violated;
 #define GROUP_head_sane 4
 #define GROUP_reclaim_maximal 4
 #define GROUP_revoke_justified 4
+#define GROUP_end_complete 4
+#define GROUP_end_told 4
+#define GROUP_mem_valid 1
+#define GROUP_lease_since 1
 #define GROUP_count_capped 8		/* counts of what consumers lost */
 #define GROUP_repair 16			/* a head that cannot be right is repaired */
 
@@ -575,7 +636,8 @@ inline mpr_reclaim()
 				atomic {
 					if
 					:: lease_fresh[i] ->
-						lease_fresh[i] = 0; ls_seen[i] = IDLE; ls_head[i] = IDLE
+						lease_fresh[i] = 0; ls_seen[i] = IDLE; ls_head[i] = IDLE;
+						g_lh[i] = IDLE	/* a new consumer: no lease began yet */
 					:: else -> skip
 					fi
 				}
@@ -599,7 +661,14 @@ inline mpr_reclaim()
 					:: LEASE && s != ls_seen[i] ->
 						/* [M:lease-since] a new claim only when not behind the last head */
 						if
-						:: ls_head[i] == IDLE || !BEFORE(s, ls_head[i]) -> ls_exp[i] = 0
+						:: ls_head[i] == IDLE || !BEFORE(s, ls_head[i]) -> ls_exp[i] = 0;
+							/* lease_since: not for a start behind the
+							 * head this lease began with (ghost) */
+							printf("TRAIL "); printm(actor);
+							printf(": slot %d's lease starts at %d (head %d)\n", i, s, bound);
+							REQUIRE(g_hwrote || g_lh[i] == IDLE || !BEFORE(s, g_lh[i]),
+								lease_since);
+							g_lh[i] = bound
 						:: else -> skip
 						fi;
 						ls_seen[i] = s; ls_head[i] = bound
@@ -843,6 +912,8 @@ proctype Producer(byte me)
 	RECLAIM_LOCALS;
 	byte k, rsz, need, limit, tries, rounds, r, pp, pos, gi, m, cc;
 	bit ok;
+	bit found;	/* the ring is there to produce into (always, for the caller's own) */
+	bit wretry;	/* write(2): this record's one wait for room and new try is spent */
 	bit over;	/* the drop's class: MPR_FAIL_FULL (1) or _PRIORITY (0) */
 	/* ghosts (drop_justified): the reclaim rounds this reservation had,
 	 * and whether its last full check saw a ring that was really full
@@ -861,9 +932,50 @@ proctype Producer(byte me)
 			need = rsz * G;
 			/* producer 0 writes low-priority records: one granule of watermark */
 			limit = ((OVERWRITE || me == 1) -> RS : RS - G);
-			tries = 0; rounds = 0; ok = 0
+			tries = 0; rounds = 0; ok = 0; found = 1
 		}
+		/*
+		 * [M:bpf-lookup] a kfunc (mpmcring_bpf_output(), and
+		 * mpmcring_bpf_commit() of a staged reservation):
+		 * rcu_read_lock(), then idr_find(); the whole output runs
+		 * inside that section, which ends after the stamp (or the
+		 * drop); not found: -ENOENT, counted (bpf_refused).
+		 * write(2): [M:write-entry] @closing on entry, -EPIPE to the
+		 * caller (it only spares the copy); then [M:write-closing]
+		 * [D4] the same shape as a kfunc's: rcu_read_lock(), @closing
+		 * (-EPIPE), and the reservation, copy and commit inside that
+		 * section, which the destroy's grace period waits for. A
+		 * write that finds the ring full leaves the section, waits
+		 * (for room or @closing) and tries again in a new section
+		 * that looks at @closing again: below, once per record (the
+		 * wait itself is not modelled: the new try may come at any
+		 * moment, which covers every wakeup the code may have).
+		 * (Their own steps, so that the caller's own producers'
+		 * first step stays local.)
+		 */
+		if
+		:: IS_BPF(me) ->
+			atomic {
+				in_rcu[me] = 1; found = published; tries = (found -> 0 : RT);
+				printf("TRAIL p%d: a kfunc looks the ring up (found: %d)\n", me, found)
+			}
+		:: IS_WRITE2(me) ->
+			atomic {	/* [M:write-entry] */
+				found = !closing; tries = (found -> 0 : RT);
+				printf("TRAIL p%d: write(2) enters (closing: %d)\n", me, !found)
+			}
+			if
+			:: found ->
+				atomic {	/* [M:write-closing] [D4] */
+					in_rcu[me] = 1; found = !closing; tries = (found -> 0 : RT);
+					printf("TRAIL p%d: write(2)'s section begins (closing: %d)\n", me, !found)
+				}
+			:: else -> skip
+			fi
+		:: else -> skip
+		fi;
 		/* mpr_reserve() */
+reserve_again:
 		do
 		:: tries < RT ->
 			atomic {	/* [M:reserve-load] [P4]: reclaim_pos before prod_pos */
@@ -984,18 +1096,62 @@ progress_reserve:
 				stamp_pos[gi] = pos;
 				if
 				:: stamp_st[gi] = 1; g_rs[gi] = R_PUBC;
-					printf("TRAIL p%d: commits %d\n", me, pos)
+					printf("TRAIL p%d: commits %d\n", me, pos);
+					/* no consumer was told the end before it */
+					REQUIRE(!g_ended, end_complete)
 				:: me >= NP - DISCARD -> stamp_st[gi] = 2; g_rs[gi] = R_PUBD;
 					printf("TRAIL p%d: discards %d\n", me, pos)
 				fi;
-				gi = 0
+				gi = 0;
+				/* the stamp step stands for the publish and what
+				 * follows it in the same section (the counters,
+				 * the wake check, the unpin), and the section's
+				 * end is folded into it: it is the producer's
+				 * last access to the ring. One that found it (a
+				 * kfunc, a write(2) that found it open, the
+				 * caller's own) finds its memory there still;
+				 * @gone never turns back, so
+				 * this covers every earlier access. (On what the
+				 * producer uses, not on in_rcu[]: a section that
+				 * ended too early must not make it vacuous.) */
+				REQUIRE(!found || !gone, mem_valid);
+				in_rcu[me] = 0
 			}
-		:: else -> printf("TRAIL p%d: drops a record\n", me)
+		:: !ok && IS_WRITE2(me) && found && !wretry ->
+			/* [M:write-retry] mpmcring_write_records(): -ENOSPC,
+			 * the section ends, the writer waits and tries again
+			 * (a whole mpmcring_write_try(): a new section) */
+			atomic {
+				REQUIRE(!found || !gone, mem_valid);	/* as at the stamp */
+				in_rcu[me] = 0; wretry = 1;
+				printf("TRAIL p%d: write(2) finds the ring full, leaves its section and waits\n", me)
+			}
+			atomic {	/* [M:write-closing] [D4]: a new section, @closing again */
+				in_rcu[me] = 1; found = !closing; tries = (found -> 0 : RT);
+				rounds = 0; gch = 0; gfull = 0; gover = 0;
+				printf("TRAIL p%d: write(2) tries again in a new section (closing: %d)\n", me, !found)
+			}
+			goto reserve_again
+		:: !ok ->	/* (or gives up: non-blocking, a signal) */
+			atomic {
+				printf("TRAIL p%d: drops a record (or is refused: the ring gone %d)\n", me, !found);
+				REQUIRE(!found || !gone, mem_valid);	/* as at the stamp */
+				in_rcu[me] = 0
+			}
 		fi;
-		d_step { rsz = 0; need = 0; limit = 0; tries = 0; rounds = 0; r = 0; pp = 0; pos = 0; ok = 0;
+		d_step {
+			found = 0; wretry = 0;
+			rsz = 0; need = 0; limit = 0; tries = 0; rounds = 0; r = 0; pp = 0; pos = 0; ok = 0;
 			 gch = 0; gfull = 0; gover = 0 }
 	}
-	pdone++
+	atomic {
+		pdone++;
+		kdone = kdone + !(IS_BPF(me) || IS_WRITE2(me));
+		if	/* write(2)'s file is closed: its reference goes */
+		:: IS_WRITE2(me) -> refs--; gone = (refs == 0)
+		:: else -> skip
+		fi
+	}
 }
 
 /* ================================================================ consumers */
@@ -1093,7 +1249,14 @@ inline mpr_claim(c, holding, maxr)
 	fast = (!holding && maxr == 1 && !IS_READ(c));
 	do
 	:: tries < CT ->
-		r = reclaim_pos;	/* [M:positions] [R5] */
+		/*
+		 * [M:end-read] [M:end-poll] [D2]: @dead (acquire), then the
+		 * ring (read(2) before its claim, poll before
+		 * mpmcring_ready()); folded into the first look: @dead only
+		 * turns true, so a load of it further back finds it no more
+		 * set, and the end is decided only when it is.
+		 */
+		atomic { dd = dead; r = reclaim_pos }	/* [M:positions] [R5] */
 		h = head;		/* [C2] */
 		atomic {
 			/*
@@ -1341,6 +1504,8 @@ proctype Consumer(byte c)
 	byte r, h, p, e, n, tries, st, sz, q0, q1, z0, z1, cret, x, y, s, deaths, maxr;
 	byte ps;	/* the library's prod_seen: a prod_pos of the past */
 	bit bad, ok, dying, stale, rep, fast;
+	bit dd;		/* @dead as the last claim attempt loaded it */
+	bit asleep;	/* waits for a wakeup that will not come (end_told) */
 
 	atomic {
 		deaths = (IS_READ(c) -> 0 : DEATHS);
@@ -1349,12 +1514,39 @@ proctype Consumer(byte c)
 	}
 end_idle:
 	do
-	:: (hbudget > 0 || head != prod_pos) ->	/* (Reductions) */
+	:: atomic { DESTROY && !dead -> g_nleft++;
+		printf("TRAIL c%d: closes its file early (before the end)\n", c) } ->
+		/*
+		 * A file can be released at any time; with the destroy, a
+		 * consumer (holding nothing here) may close before @dead, so
+		 * that the creator's put can be the last one, as for a ring
+		 * with no reader left. (Not after @dead: the memory can then
+		 * only go after the grace period whatever the close does.
+		 * No re-attach: a destroyed ring's device node is gone.)
+		 */
+		break
+	:: (hbudget > 0 || head != prod_pos || (dead && !asleep)) ->	/* (Reductions); woken by the end */
 		mpr_claim(c, 0, maxr);
 		if
 		:: dying ->
 			dying = 0;
 			detach_attach(c)
+		:: !dying && dd && cret == C_EAGAIN ->
+			/*
+			 * Destroyed, then nothing at the head: the end (read(2)
+			 * returns 0; poll says POLLHUP without POLLIN, the library
+			 * -EPIPE). Every record committed before it is claimed,
+			 * and none comes after (checked at each commit).
+			 */
+			atomic {
+				printf("TRAIL c%d: told the end (destroyed, then empty)\n", c);
+				for (x : 0 .. NG - 1) {
+					REQUIRE(g_rs[x] != R_PUBC, end_complete)
+				}
+				x = 0;
+				g_ended = 1; g_nended++
+			}
+			break
 		:: !dying && cret < C_EAGAIN ->
 progress_claim:
 			if
@@ -1376,10 +1568,18 @@ progress_claim:
 			:: deaths > 0 -> deaths--; detach_attach(c)
 			:: commit(c)
 			fi
-		:: else -> skip	/* -EAGAIN, -EBUSY, -EBADMSG, -ESTALE: the caller tries again */
+		:: else ->	/* -EAGAIN, -EBUSY, -EBADMSG, -ESTALE: the caller tries again */
+			/* but one that found the ring empty after it saw @dead,
+			 * and was not told the end, sleeps for good (end_told) */
+			asleep = (dd && cret == C_EAGAIN)
 		fi;
 		cret = 0
-	od
+	od;
+	/* the file is closed: its reference goes */
+	atomic {
+		cret = 0; dd = 0; refs--; gone = (refs == 0);
+		printf("TRAIL c%d: closes its file (%d references left)\n", c, refs)
+	}
 }
 
 /* ================================================================ the kernel */
@@ -1468,6 +1668,49 @@ proctype Hostile()
 }
 
 /*
+ * mpmcring_destroy() (kmod/ring.c), called once the caller's own producers
+ * are done: unpublish the id, [D3] set @closing, wait for every kfunc that
+ * may have found the ring and every write(2) that found it open (a grace
+ * period, whether or not BPF is there), then [D1] @dead, then the
+ * creator's reference goes. Files still open (consumers, write(2)) keep
+ * the memory.
+ */
+proctype Destroy()
+{
+	KNOBS;
+
+	(kdone == nkern);	/* the caller's program order */
+	/* [M:destroy-unpublish] idr_remove(): lookups from now on find nothing */
+	atomic { published = 0; printf("TRAIL destroy: the id is unpublished\n") }
+	/* [M:destroy-closing] [D3]: write(2) sections from now on refuse */
+	atomic { closing = 1; printf("TRAIL destroy: closing\n") }
+	/*
+	 * [M:destroy-sync] synchronize_rcu(), unconditional: every section
+	 * that began before it has ended. Waiting on each producer's section
+	 * in turn waits for those (one that begins later finds nothing, or
+	 * @closing, and touches no ring). One wait per producer slot: NP
+	 * is 2, and init refuses to start otherwise.
+	 */
+	(in_rcu[0] == 0);
+	(in_rcu[1] == 0);
+	/* [M:destroy-dead] [D1]: store-release of @dead, consumers woken.
+	 * The destroy's last access to the ring (the wait queue's lock): the
+	 * creator's reference, dropped only after it, keeps the memory */
+	atomic { REQUIRE(!gone, mem_valid); dead = 1; printf("TRAIL destroy: dead\n") }
+	/* [M:destroy-put] the creator's reference */
+	atomic {
+		refs--; gone = (refs == 0);
+		printf("TRAIL destroy: the creator's reference goes (%d left)\n", refs)
+	}
+	/* ghost: every consumer is told the end: once nothing else can move,
+	 * each has been */
+	if
+	:: g_nended + g_nleft == NCONS -> skip
+	:: timeout -> REQUIRE(g_nended + g_nleft == NCONS, end_told)
+	fi
+}
+
+/*
  * Everything written was taken and committed, and a reclaim then frees all
  * of it (reclaim_pos reaches the head): progress by definition. A reclaim
  * that never frees makes this a cycle without progress.
@@ -1499,6 +1742,12 @@ init
 
 	atomic {
 		read_knobs();
+		/* Destroy waits on in_rcu[0] and [1] by name; a producer is
+		 * a kfunc or write(2), not both; only producers that run
+		 * have a kind (else its reference would never go) */
+		assert(NP == 2);
+		assert((cfg_BPF & cfg_WRITE2) == 0);
+		assert((cfg_BPF | cfg_WRITE2) < (1 << cfg_NPROD));
 		hbudget = cfg_HOSTILE;
 		for (j : 0 .. NC - 1) {
 			slot[j] = IDLE;
@@ -1506,6 +1755,7 @@ init
 			ls_seen[j] = IDLE;
 			ls_head[j] = IDLE;
 			g_ann[j] = IDLE;
+			g_lh[j] = IDLE;
 			attached[j] = 1
 		}
 		for (j : 0 .. NG - 1) {
@@ -1546,6 +1796,13 @@ init
 		fi;
 		if
 		:: cfg_LIVENESS -> run Quiet()
+		:: else -> skip
+		fi;
+		/* references: the creator's, and each consumer's and writer's file */
+		refs = 1 + cfg_NCONS + ((cfg_WRITE2 & 1) + ((cfg_WRITE2 >> 1) & 1));
+		nkern = cfg_NPROD - ((cfg_BPF | cfg_WRITE2) & 1) - (cfg_NPROD > 1 && ((cfg_BPF | cfg_WRITE2) & 2));
+		if
+		:: cfg_DESTROY -> run Destroy()
 		:: else -> skip
 		fi
 	}

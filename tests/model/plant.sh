@@ -58,6 +58,45 @@
 #   priority-drop-as-full  a drop the watermark refused is reported as
 #                          full (the class compared with the limit, not
 #                          the data size): drop_justified
+#   destroy-no-sync        mpmcring_destroy() does not wait for the kfuncs
+#                          that found the ring (no grace period): the
+#                          memory goes under a BPF output
+#   bpf-unlock-early       a kfunc ends its RCU section right after
+#                          idr_find() and then reserves and commits: the
+#                          grace period does not wait for the writes
+#   put-before-sync        mpmcring_destroy() drops the creator's
+#                          reference before the grace period: with every
+#                          file closed it is the last, the memory goes
+#                          under a kfunc that found the ring
+#   put-before-dead        mpmcring_destroy() drops the creator's
+#                          reference before storing @dead and waking the
+#                          consumers: with every file closed, the destroy
+#                          itself stores and takes the wait queue's lock
+#                          in freed memory
+#   unpublish-after-sync   the id is unpublished after the grace period: a
+#                          kfunc that finds the ring after the grace period
+#                          began commits behind a consumer's end, or
+#                          (a consumer closed early) into freed memory
+#   write-checks-once      write(2) looks at @closing on entry only and
+#                          reserves and commits outside an RCU section
+#                          (finding 7 before the fix): the grace period
+#                          does not wait for it, a record after the end
+#   write-retry-unchecked  write(2) woken on a full ring tries again
+#                          without looking at @closing (only the first try
+#                          looks): the destroy's own wakeup, the consumer
+#                          drains and is told the end, the writer commits
+#   destroy-no-closing     the destroy never sets @closing ([D3] gone): a
+#                          write(2) section that begins after the grace
+#                          period finds the ring open, a record after the end
+#   sync-only-with-bpf     the grace period only where BPF kfuncs are
+#                          registered (the old mpmcring_bpf_sync()): with
+#                          write(2) alone it waits for nothing
+#   end-not-told           read(2) (or poll) on a destroyed, empty ring
+#                          does not report the end: the consumer sleeps
+#   lease-since-always     reclaim restarts a lease for any start it has
+#                          not seen, also one behind the head it saw when
+#                          the lease began (a consumer, or a co-tenant,
+#                          rewriting its slot keeps its lease young)
 #
 # Barriers: spin is sequentially consistent, so a barrier's absence is
 # planted as the reordering it allows (docs/model.md, "Memory ordering"):
@@ -68,6 +107,12 @@
 #   commit-passed-early    [C5] gone: the commit's reclaim_pos load is
 #                          satisfied before the record reads (the acquire
 #                          fence in mpr_commit())
+#   destroy-dead-early     [D1] broken: @dead is stored before the grace
+#                          period (the BPF commits are not ordered before
+#                          it): a consumer told the end, a record after
+#   end-look-first         [D2] gone: a consumer's @dead load is satisfied
+#                          after its look at the ring: an empty look, a
+#                          commit, the end: a record left behind the end
 #
 # Usage: tests/model/plant.sh [PLANT...]   (default: all)
 # Prints one line per plant, then "N passed, N failed"; exits non-zero when
@@ -106,6 +151,19 @@ plants=(
 "lease-no-half-ring|lease-1p1c|revoke_justified"
 "lease-empty-claim|lease-1p1c|revoke_justified"
 "priority-drop-as-full|core-2p1c|drop_justified"
+"destroy-dead-early|destroy-bpf-1p1c|end_complete"
+"end-look-first|destroy-bpf-1p1c|end_complete"
+"destroy-no-sync|destroy-bpf-1p1c-mem|mem_valid"
+"bpf-unlock-early|destroy-bpf-1p1c-mem|mem_valid"
+"put-before-sync|destroy-bpf-1p1c|mem_valid"
+"put-before-dead|destroy-bpf-1p1c|mem_valid"
+"unpublish-after-sync|destroy-bpf-1p1c|end_complete mem_valid"
+"write-checks-once|destroy-write2|end_complete"
+"destroy-no-closing|destroy-write2|end_complete"
+"write-retry-unchecked|destroy-write2|end_complete"
+"sync-only-with-bpf|destroy-write2|end_complete"
+"end-not-told|destroy-bpf-1p1c|end_told"
+"lease-since-always|lease-slot-hostile|lease_since"
 )
 
 # Applies one plant to the model at $1: every replacement must match once.
@@ -227,11 +285,26 @@ STAMP = """			atomic {	/* [M:publish-stamp] [P2] */
 				stamp_pos[gi] = pos;
 				if
 				:: stamp_st[gi] = 1; g_rs[gi] = R_PUBC;
-					printf("TRAIL p%d: commits %d\\n", me, pos)
+					printf("TRAIL p%d: commits %d\\n", me, pos);
+					/* no consumer was told the end before it */
+					REQUIRE(!g_ended, end_complete)
 				:: me >= NP - DISCARD -> stamp_st[gi] = 2; g_rs[gi] = R_PUBD;
 					printf("TRAIL p%d: discards %d\\n", me, pos)
 				fi;
-				gi = 0
+				gi = 0;
+				/* the stamp step stands for the publish and what
+				 * follows it in the same section (the counters,
+				 * the wake check, the unpin), and the section's
+				 * end is folded into it: it is the producer's
+				 * last access to the ring. One that found it (a
+				 * kfunc, a write(2) that found it open, the
+				 * caller's own) finds its memory there still;
+				 * @gone never turns back, so
+				 * this covers every earlier access. (On what the
+				 * producer uses, not on in_rcu[]: a section that
+				 * ended too early must not make it vacuous.) */
+				REQUIRE(!found || !gone, mem_valid);
+				in_rcu[me] = 0
 			}
 """
 NEVER = [("""	:: freed != r0 ->
@@ -316,6 +389,90 @@ P["lease-empty-claim"] = [
 ]
 P["priority-drop-as-full"] = [
  ("""over = (W(pp + need - r) > RS);""", """over = (W(pp + need - r) > limit);	/* PLANTED: the limit, not the size */"""),
+]
+DWAIT = """	(in_rcu[0] == 0);
+	(in_rcu[1] == 0);
+"""
+DDEAD = """	/* [M:destroy-dead] [D1]: store-release of @dead, consumers woken.
+	 * The destroy's last access to the ring (the wait queue's lock): the
+	 * creator's reference, dropped only after it, keeps the memory */
+	atomic { REQUIRE(!gone, mem_valid); dead = 1; printf("TRAIL destroy: dead\\n") }
+"""
+P["destroy-dead-early"] = [(DWAIT + DDEAD, "\t/* PLANTED: @dead before the grace period */\n" + DDEAD + DWAIT)]
+P["end-look-first"] = [
+ ("""		atomic { dd = dead; r = reclaim_pos }	/* [M:positions] [R5] */
+""", """		r = reclaim_pos;	/* [M:positions] [R5] (PLANTED: @dead not loaded first) */
+"""),
+ ("""		mpr_claim(c, 0, maxr);
+		if
+		:: dying ->""", """		mpr_claim(c, 0, maxr);
+		dd = dead;	/* PLANTED: @dead after the look */
+		if
+		:: dying ->"""),
+]
+P["destroy-no-sync"] = [
+ ("""	(in_rcu[0] == 0);
+	(in_rcu[1] == 0);
+""", """	skip;	/* PLANTED: no grace period */
+"""),
+]
+P["bpf-unlock-early"] = [
+ ("""				in_rcu[me] = 1; found = published; tries = (found -> 0 : RT);
+""", """				in_rcu[me] = 1; found = published; tries = (found -> 0 : RT);
+				in_rcu[me] = 0;	/* PLANTED: rcu_read_unlock() right after idr_find() */
+"""),
+]
+DPUT = """	/* [M:destroy-put] the creator's reference */
+	atomic {
+		refs--; gone = (refs == 0);
+		printf("TRAIL destroy: the creator's reference goes (%d left)\\n", refs)
+	}
+"""
+DSYNC = DWAIT + DDEAD
+P["put-before-sync"] = [(DSYNC + DPUT, "\t/* PLANTED: the creator's put before the grace period */\n" + DPUT + DSYNC)]
+P["put-before-dead"] = [(DDEAD + DPUT, "\t/* PLANTED: the creator's put before @dead and the wakeup */\n" + DPUT + DDEAD)]
+DUNP = """	atomic { published = 0; printf("TRAIL destroy: the id is unpublished\\n") }
+"""
+P["unpublish-after-sync"] = [
+ (DUNP, ""),
+ ("""	(in_rcu[1] == 0);
+""", """	(in_rcu[1] == 0);
+""" + "\t/* PLANTED: unpublished after the grace period */\n" + DUNP),
+]
+P["write-checks-once"] = [
+ ("""				atomic {	/* [M:write-closing] [D4] */
+					in_rcu[me] = 1; found = !closing; tries = (found -> 0 : RT);
+					printf("TRAIL p%d: write(2)'s section begins (closing: %d)\\n", me, !found)
+""", """				atomic {	/* [M:write-closing] [D4] */
+					/* PLANTED: no section, no second look: the entry's alone */
+					printf("TRAIL p%d: write(2) reserves outside any RCU section\\n", me)
+"""),
+]
+P["write-retry-unchecked"] = [
+ ("""				in_rcu[me] = 1; found = !closing; tries = (found -> 0 : RT);
+				rounds = 0;""", """				in_rcu[me] = 1; found = 1; tries = 0;	/* PLANTED: the retry does not look at @closing */
+				rounds = 0;"""),
+]
+P["destroy-no-closing"] = [
+ ("""	atomic { closing = 1; printf("TRAIL destroy: closing\\n") }
+""", """	skip;	/* PLANTED: @closing is never set */
+"""),
+]
+P["sync-only-with-bpf"] = [
+ ("""	(in_rcu[0] == 0);
+	(in_rcu[1] == 0);
+""", """	if	/* PLANTED: a grace period only with BPF kfuncs registered */
+	:: BPF -> (in_rcu[0] == 0); (in_rcu[1] == 0)
+	:: else -> skip
+	fi;
+"""),
+]
+P["end-not-told"] = [
+ (""":: !dying && dd && cret == C_EAGAIN ->""", """:: false ->	/* PLANTED: no end of file */"""),
+]
+P["lease-since-always"] = [
+ ("""						:: ls_head[i] == IDLE || !BEFORE(s, ls_head[i]) ->""",
+  """						:: true ->	/* PLANTED: any new start restarts it */"""),
 ]
 if plant not in P:
     sys.exit("unknown plant: " + plant)

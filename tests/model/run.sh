@@ -60,6 +60,12 @@ bounded=(
 "hostile-head-read2|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 READ2=1 HOSTILE=1 HTARGET=1 CHECK=2|pass|the same for read(2): it drops a copy of passed space"
 "core-2p2c-s1|safety|K=1 PREFILL=1 NPROD=2 NCONS=2 SIZES=1 DISCARD=0 HOLD=0|pass|two producers and two consumers, one-granule records, no discards, no holding; every property"
 "hostile-kernel-p2|safety|K=1 PREFILL=2 NPROD=1 NCONS=1 HOSTILE=1 CHECK=1|pass|kernel safety with the co-tenant: one write of any value into the head, a slot or a held count (2 prefilled records; 3: --full)"
+"destroy-bpf-1p1c|safety|K=2 PREFILL=1 NPROD=1 NCONS=1 BPF=1 DESTROY=1|pass|mpmcring_destroy() racing a BPF producer (kfunc lookups under RCU) and a consumer: the memory outlives every kfunc that found the ring, no record commits after a consumer was told the end, none is left behind it, every consumer is told it"
+"destroy-2p1c|safety|K=1 PREFILL=1 NPROD=2 NCONS=1 BPF=2 DESTROY=1|pass|the destroy after the caller's own producer is done, racing a BPF producer and a consumer"
+"destroy-overwrite|safety|K=2 PREFILL=1 NPROD=1 NCONS=1 BPF=1 DESTROY=1 OVERWRITE=1|pass|the destroy in overwrite mode: the BPF producer evicts, the end still leaves no committed record unclaimed behind it (evicted ones are counted)"
+"destroy-read2|safety|K=2 PREFILL=1 NPROD=1 NCONS=1 READ2=1 BPF=1 DESTROY=1|pass|the same with a read(2) consumer: 0 only once destroyed and drained"
+"lease-slot-hostile|safety|K=0 PREFILL=3 NPROD=1 NCONS=1 LEASE=1 HOSTILE=1 HTARGET=2 HVALUES=1 HOLD=0 CHECK=1|pass|leases with a co-tenant writing the consumer's own slot (an older start): the lease restarts only for a start not behind the head it began with (lease_since)"
+"destroy-write2|safety|K=2 PREFILL=1 NPROD=1 NCONS=1 WRITE2=1 DESTROY=1|pass|the destroy racing two write(2) calls and a consumer: each write looks at @closing in the RCU section that holds its reservation and commit, the grace period waits for it, so none commits after a consumer was told the end (finding 7, fixed)"
 "liveness-2p1c|np|K=1 PREFILL=2 NPROD=2 NCONS=1 LIVENESS=1 CHECK=0|pass|no livelock: under weak fairness every cycle passes a reservation, a claim or quiescence after which reclaim frees everything"
 )
 full=(
@@ -76,6 +82,11 @@ full=(
 "lease-1p1c-single|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 LEASE=1 BATCH=1|pass|leases with a consumer of single records: mpr_claim_one() (cached prod_pos) revoked while it claims returns -ESTALE"
 "hostile-head-single|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 HOSTILE=1 HTARGET=1 CHECK=2 BATCH=1|pass|the head written back under a consumer of single records: mpr_claim_one()'s claims on passed space are none"
 "finding-4|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 TICK=1 HOSTILE=1 HTARGET=1 CHECK=16|repair|a corrupt head is not repaired when prod_pos is 0"
+"destroy-bpf-1p1c-mem|safety|K=2 PREFILL=1 NPROD=1 NCONS=1 BPF=1 DESTROY=1 CHECK=1|pass|destroy-bpf-1p1c with the kernel group alone (mem_valid among it): the configuration the memory plants run, so that end_complete does not trip first and the plant is the code change alone"
+"destroy-lease|safety|K=2 PREFILL=1 NPROD=1 NCONS=1 BPF=1 DESTROY=1 LEASE=1|pass|the destroy with leases (the clock running: end_told is vacuous, the clock can always move)"
+"destroy-lease-read2|safety|K=2 PREFILL=1 NPROD=1 NCONS=1 READ2=1 BPF=1 DESTROY=1 LEASE=1|pass|the destroy with a leased read(2) consumer"
+"destroy-write2-bpf|safety|K=1 PREFILL=1 NPROD=2 NCONS=1 WRITE2=1 BPF=2 DESTROY=1|pass|the destroy racing a write(2) and a BPF producer at once: one grace period waits for both kinds of section"
+"destroy-1p2c|safety|K=1 PREFILL=1 NPROD=1 NCONS=2 BPF=1 DESTROY=1|pass|the destroy with two consumers racing for the last records: each is told the end, none before the last record is claimed"
 "hostile-head-2w|safety|K=1 PREFILL=2 NPROD=1 NCONS=1 HOSTILE=2 HTARGET=1 CHECK=2|pass|two co-tenant writes to the head (back, then forward again, or the other way): claims on passed space are none or reported"
 )
 if [ $set_name = full ]; then configs=("${full[@]}"); else configs=("${bounded[@]}"); fi

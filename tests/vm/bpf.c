@@ -701,7 +701,7 @@ TEST_F_TIMEOUT(bpf, flood_counts_every_loss_keeps_critical, 300)
  * of its commits spends 5 ms inside mpmcring_output() (an fentry program
  * spins there), within the kfunc's RCU section: a destroy almost always
  * lands while a commit is under way, the window mpmcring_destroy() must
- * wait out (mpmcring_bpf_sync()) before it tells consumers the end. With
+ * wait out (its grace period) before it tells consumers the end. With
  * that wait moved after wake_up_all(), consumers saw the end and stopped
  * before the record landed: committed > delivered. A destroy that lands
  * between reserve and commit (a 0.5 ms hold) makes the commit find no

@@ -72,17 +72,7 @@ static void run_cli(struct cli_out *o, const char *const *args)
 	if (errfd < 0 || pipe(out))
 		return;
 	unlink(errpath);
-	pid = fork();
-	if (pid == 0) {
-		dup2(out[1], STDOUT_FILENO);
-		dup2(errfd, STDERR_FILENO);
-		close(out[0]);
-		close(out[1]);
-		close(errfd);
-		execv(argv[0], (char *const *)argv);
-		dprintf(STDERR_FILENO, "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
+	pid = vm_spawn(argv, out[1], errfd, out[0]);
 	close(out[1]);
 	if (pid > 0) {
 		o->outlen = read_all(out[0], o->out, sizeof(o->out));
@@ -470,15 +460,8 @@ TEST_F_TIMEOUT(cli, cat_blocked_on_output_holds_no_claim, 90)
 
 	memset(rec, 'a', sizeof(rec));
 	ASSERT_EQ(0, pipe(out));
-	pid = fork();
+	pid = vm_spawn(argv, out[1], -1, out[0]);
 	ASSERT_GE(pid, 0);
-	if (pid == 0) {
-		dup2(out[1], STDOUT_FILENO);
-		close(out[0]);
-		close(out[1]);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
 	close(out[1]);
 	/*
 	 * Write until cat is blocked, not slow: asleep while the ring it
@@ -549,16 +532,8 @@ TEST_F_TIMEOUT(cli, cat_blocked_on_loss_report_holds_no_claim, 90)
 	/* stdout and stderr share one pipe, full: nobody reads it. */
 	ASSERT_EQ(0, pipe(out));
 	ASSERT_TRUE(fill_pipe(out[1]));
-	pid = fork();
+	pid = vm_spawn(argv, out[1], out[1], out[0]);
 	ASSERT_GE(pid, 0);
-	if (pid == 0) {
-		dup2(out[1], STDOUT_FILENO);
-		dup2(out[1], STDERR_FILENO);
-		close(out[0]);
-		close(out[1]);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
 	close(out[1]);
 	/* Until cat has claimed its first batch (held or committed). */
 	deadline = vm_deadline_ms(20000);
@@ -618,23 +593,17 @@ TEST_F_TIMEOUT(cli, cat_peek_follow_ends_when_the_ring_is_destroyed, 90)
 {
 	const char *argv[] = { cli_path(), "cat", RING_NAME, "--peek", "--follow", NULL };
 	int null, status = 0, out[2];
-	pid_t pid, done = 0;
-	uint64_t deadline;
+	bool exited;
 	char got[4];
+	pid_t pid;
 
 	ASSERT_EQ(3, write(self->fd, "one", 3));
 	ASSERT_EQ(0, pipe(out));
-	pid = fork();
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	ASSERT_GE(null, 0);
+	pid = vm_spawn(argv, out[1], null, out[0]);
 	ASSERT_GE(pid, 0);
-	if (pid == 0) {
-		null = open("/dev/null", O_WRONLY);
-		dup2(out[1], STDOUT_FILENO);
-		dup2(null, STDERR_FILENO);
-		close(out[0]);
-		close(out[1]);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
+	close(null);
 	close(out[1]);
 	/*
 	 * It copied the record (and naps): a handshake, not a sleep, which
@@ -652,18 +621,9 @@ TEST_F_TIMEOUT(cli, cat_peek_follow_ends_when_the_ring_is_destroyed, 90)
 	self->fd = -1;
 	ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen")); /* destroys the ring */
 	/* Bounded: one that never ends naps on, however fast the guest. */
-	deadline = vm_deadline_ms(20000);
-	do {
-		done = waitpid(pid, &status, WNOHANG);
-		if (!done)
-			vm_sleep_ms(50);
-	} while (!done && vm_now_ns() < deadline);
-	if (!done) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-	}
+	exited = vm_wait_exit(pid, &status, vm_deadline_ms(20000));
 	close(out[0]);
-	ASSERT_EQ(pid, done)
+	ASSERT_TRUE(exited)
 	TH_LOG("cat --peek --follow still runs 20 s after its ring was destroyed");
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
 	TH_LOG("status %#x", status);

@@ -37,15 +37,8 @@ TEST(example_consumer_prints_every_record_once)
 		;
 	close(fd);
 	ASSERT_EQ(0, pipe(out));
-	pid = fork();
+	pid = vm_spawn((const char *const[]){ example_path(), NULL }, out[1], -1, out[0]);
 	ASSERT_GE(pid, 0);
-	if (!pid) {
-		dup2(out[1], STDOUT_FILENO);
-		close(out[0]);
-		close(out[1]);
-		execl(example_path(), example_path(), (char *)NULL);
-		_exit(127);
-	}
 	close(out[1]);
 
 	/* Records through write(2), one per call, as a userspace producer. */
@@ -84,8 +77,8 @@ TEST(example_consumer_stops_when_its_ring_is_destroyed)
 {
 	const char *ring = "/dev/mpmcring-example";
 	int status = 0, fd, out[2];
-	pid_t pid, done = 0;
-	uint64_t deadline;
+	bool exited;
+	pid_t pid;
 	char got[4];
 
 	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
@@ -95,15 +88,8 @@ TEST(example_consumer_stops_when_its_ring_is_destroyed)
 	ASSERT_EQ(4, write(fd, "one\n", 4));
 	close(fd);
 	ASSERT_EQ(0, pipe(out));
-	pid = fork();
+	pid = vm_spawn((const char *const[]){ example_path(), ring, NULL }, out[1], -1, out[0]);
 	ASSERT_GE(pid, 0);
-	if (!pid) {
-		dup2(out[1], STDOUT_FILENO);
-		close(out[0]);
-		close(out[1]);
-		execl(example_path(), example_path(), ring, (char *)NULL);
-		_exit(127);
-	}
 	close(out[1]);
 	/*
 	 * It printed the record: it has the ring open and goes on to wait.
@@ -124,18 +110,9 @@ TEST(example_consumer_stops_when_its_ring_is_destroyed)
 	 * bounds here (10 s each) fit inside the harness's 30 s default for
 	 * a TEST, so that it fails by name, not by the harness's timeout.
 	 */
-	deadline = vm_deadline_ms(10000);
-	do {
-		done = waitpid(pid, &status, WNOHANG);
-		if (!done)
-			vm_sleep_ms(50);
-	} while (!done && vm_now_ns() < deadline);
-	if (!done) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-	}
+	exited = vm_wait_exit(pid, &status, vm_deadline_ms(10000));
 	close(out[0]);
-	ASSERT_EQ(pid, done) TH_LOG("still running 10 s after its ring was destroyed (spinning?)");
+	ASSERT_TRUE(exited) TH_LOG("still running 10 s after its ring was destroyed (spinning?)");
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
 	TH_LOG("status %#x", status);
 }
@@ -158,15 +135,8 @@ TEST(example_consumer_blocked_on_output_holds_no_claim)
 	fd = open(ring, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(0, pipe(out));
-	pid = fork();
+	pid = vm_spawn((const char *const[]){ example_path(), ring, NULL }, out[1], -1, out[0]);
 	ASSERT_GE(pid, 0);
-	if (!pid) {
-		dup2(out[1], STDOUT_FILENO);
-		close(out[0]);
-		close(out[1]);
-		execl(example_path(), example_path(), ring, (char *)NULL);
-		_exit(127);
-	}
 	close(out[1]);
 	/*
 	 * Write until it is blocked, not slow: asleep while the ring it reads

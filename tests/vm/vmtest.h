@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -259,6 +261,49 @@ static inline bool vm_wait_proc_asleep(pid_t pid, uint64_t deadline_ns)
 		}
 		vm_sleep_ms(100);
 	} while (vm_now_ns() < deadline_ns);
+	return false;
+}
+
+/*
+ * Runs argv[0] (a path; argv NULL-terminated) in a child with stdout on
+ * out_fd and stderr on err_fd (-1: the test's own). close_fd, the read
+ * end of out_fd's pipe, is closed in the child, so the pipe ends when the
+ * child and the test close their write ends. The child's pid, or -1; the
+ * child exits 127 when the exec fails.
+ */
+static inline pid_t vm_spawn(const char *const argv[], int out_fd, int err_fd, int close_fd)
+{
+	pid_t pid = fork();
+
+	if (pid)
+		return pid;
+	dup2(out_fd, STDOUT_FILENO);
+	if (err_fd >= 0)
+		dup2(err_fd, STDERR_FILENO);
+	close(close_fd);
+	close(out_fd);
+	execv(argv[0], (char *const *)argv);
+	dprintf(STDERR_FILENO, "exec %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/*
+ * Waits until child pid exits, looking every 50 ms, or until deadline_ns;
+ * then kills (SIGKILL) and reaps one still running, so no test leaves a
+ * child behind. Whether it exited by itself; its wait status in *status.
+ */
+static inline bool vm_wait_exit(pid_t pid, int *status, uint64_t deadline_ns)
+{
+	pid_t done;
+
+	do {
+		done = waitpid(pid, status, WNOHANG);
+		if (done)
+			return done == pid;
+		vm_sleep_ms(50);
+	} while (vm_now_ns() < deadline_ns);
+	kill(pid, SIGKILL);
+	waitpid(pid, status, 0);
 	return false;
 }
 
