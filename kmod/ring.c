@@ -448,7 +448,8 @@ EXPORT_SYMBOL_GPL(mpmcring_create);
  * Removes the device node so nobody can open the ring any more, and wakes
  * sleeping consumers, who see end-of-file once the ring is empty. Files
  * and mappings still open keep the memory valid until the last one goes.
- * No producer may use @ring after this. May sleep.
+ * No producer may use @ring after this. Waits for an RCU grace period (for
+ * BPF producers and write(2) under way), so it sleeps.
  */
 void mpmcring_destroy(struct mpmcring *ring)
 {

@@ -58,8 +58,9 @@ static int mpmcring_write_lens(struct iov_iter *from, u32 *lens,
  * starts by looking at @closing. [D4] pairs with [D3] in
  * mpmcring_destroy(): a write that found the ring open has committed
  * before the destroy's grace period ends, so before @dead is set and a
- * consumer takes "dead, then empty" as the end; a write that looks after
- * the grace period began may see @closing and writes nothing (EPIPE).
+ * consumer takes "dead, then empty" as the end; a write whose section
+ * begins after the grace period began sees @closing and writes nothing
+ * (EPIPE).
  */
 static int mpmcring_write_try(struct mpmcring *ring, const u32 *lens,
 			      unsigned long n, u32 prio, const u8 *src,
@@ -129,6 +130,7 @@ ssize_t mpmcring_write_iter(struct kiocb *iocb, struct iov_iter *from)
 
 	if (!iter_is_ubuf(from) && !iter_is_iovec(from))
 		return -EINVAL;
+	/* A fast refusal only: mpmcring_write_try() decides. */
 	if (READ_ONCE(ring->closing))
 		return -EPIPE;
 	if (!total)
