@@ -449,7 +449,8 @@ EXPORT_SYMBOL_GPL(mpmcring_create);
  * sleeping consumers, who see end-of-file once the ring is empty. Files
  * and mappings still open keep the memory valid until the last one goes.
  * The caller's own producers must be stopped before this; write(2) and
- * BPF producers are refused from then on. May sleep.
+ * BPF producers are refused from then on, and those under way are waited
+ * for (an RCU grace period), so it sleeps.
  */
 void mpmcring_destroy(struct mpmcring *ring)
 {

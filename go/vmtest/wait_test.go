@@ -274,15 +274,24 @@ func TestWaitEndsWithEPIPEWhenDestroyed(t *testing.T) {
 
 	// The consumer reads and waits until Wait fails; the destroy comes
 	// once it drained the ring: asleep in a Wait, or on its way there.
+	// Every wait here ends: the consumer's Waits at 4*lostAfter, the
+	// test's at 5*lostAfter, and the consumer is stopped (and waited
+	// for, so the deferred Close never races it) when the test gives up.
 	type end struct {
 		read int
 		err  error
 	}
-	drained := make(chan struct{})
+	drained, stop := make(chan struct{}), make(chan struct{})
 	done := make(chan end, 1)
 	go func() {
 		read, told := 0, false
 		for {
+			select {
+			case <-stop: // a Wait that keeps returning nil: the test failed
+				done <- end{read, errors.New("stopped by the test")}
+				return
+			default:
+			}
 			n, err := c.Consume(count, func(mpmcring.Record) error { return nil })
 			if err != nil {
 				done <- end{read, err}
@@ -302,18 +311,30 @@ func TestWaitEndsWithEPIPEWhenDestroyed(t *testing.T) {
 			}
 		}
 	}()
+	giveUp := func() end {
+		close(stop)
+		return <-done
+	}
 	select {
 	case <-drained:
 	case e := <-done:
 		t.Fatalf("the consumer ended after %d of %d records: %v", e.read, count, e.err)
-	case <-time.After(4 * lostAfter):
-		t.Fatalf("the consumer did not read the %d records in %v", count, 4*lostAfter)
+	case <-time.After(5 * lostAfter):
+		e := giveUp()
+		t.Fatalf("the consumer did not read the %d records in %v (%d read, %v)", count, 5*lostAfter, e.read, e.err)
 	}
 	if err := rmmod(lgName); err != nil { // destroys the ring
+		giveUp()
 		t.Fatalf("rmmod %s: %v", lgName, err)
 	}
 	loaded = false
-	e := <-done
+	var e end
+	select {
+	case e = <-done:
+	case <-time.After(5 * lostAfter):
+		e = giveUp()
+		t.Fatalf("the consumer's Waits did not end in %v after the destroy (%d read, %v)", 5*lostAfter, e.read, e.err)
+	}
 	if e.read != count {
 		t.Errorf("read %d records, %d were committed before the destroy", e.read, count)
 	}

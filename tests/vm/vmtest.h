@@ -282,6 +282,8 @@ static inline pid_t vm_spawn(const char *const argv[], int out_fd, int err_fd, i
 		dup2(err_fd, STDERR_FILENO);
 	close(close_fd);
 	close(out_fd);
+	if (err_fd > STDERR_FILENO && err_fd != out_fd)
+		close(err_fd);
 	execv(argv[0], (char *const *)argv);
 	dprintf(STDERR_FILENO, "exec %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
@@ -298,6 +300,8 @@ static inline bool vm_wait_exit(pid_t pid, int *status, uint64_t deadline_ns)
 
 	do {
 		done = waitpid(pid, status, WNOHANG);
+		if (done < 0 && errno == EINTR)
+			continue;
 		if (done)
 			return done == pid;
 		vm_sleep_ms(50);

@@ -299,9 +299,11 @@ TEST_F(own, write_max_per_call)
 /* One side of a write-at-destroy cycle: what it wrote or read. */
 struct wad_side {
 	int fd;
-	uint64_t n;	    /* records written (returned success) or read */
-	uint64_t first_bad; /* a record out of order, +1; 0 none */
-	int err;	    /* the writer's errno at its end */
+	uint64_t n;	     /* records written (returned success) or read */
+	uint64_t first_bad;  /* a record out of order, +1; 0 none */
+	int err;	     /* the writer's errno at its end */
+	uint64_t last_ok_ns; /* when the writer's last successful write returned */
+	bool done;	     /* the thread is about to return */
 };
 
 #define WAD_LEN (48U << 10)
@@ -316,9 +318,11 @@ static void *wad_writer(void *arg)
 		memcpy(rec, &w->n, sizeof(w->n));
 		if (write(w->fd, rec, sizeof(rec)) != sizeof(rec))
 			break;
+		w->last_ok_ns = vm_now_ns();
 		__atomic_store_n(&w->n, w->n + 1, __ATOMIC_RELEASE);
 	}
 	w->err = errno;
+	__atomic_store_n(&w->done, true, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -342,7 +346,19 @@ static void *wad_reader(void *arg)
 		r->n++;
 	}
 	r->err = got ? errno : 0;
+	__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
 	return NULL;
+}
+
+/* Joins a side's thread, or false if it is still running at deadline_ns. */
+static bool wad_join(pthread_t th, struct wad_side *s, uint64_t deadline_ns)
+{
+	while (!__atomic_load_n(&s->done, __ATOMIC_ACQUIRE)) {
+		if (vm_now_ns() >= deadline_ns)
+			return false;
+		vm_sleep_ms(1);
+	}
+	return !pthread_join(th, NULL);
 }
 
 /*
@@ -357,14 +373,15 @@ TEST_F_TIMEOUT(own, write_at_destroy_is_read_or_refused, 150)
 {
 	struct wad_side w, r;
 	pthread_t wt, rt;
-	int cycle, lost = 0;
-	uint64_t deadline, end;
+	int cycle, lost = 0, overlapped = 0;
+	uint64_t deadline, end, warm, destroy_ns;
 	char extra[64];
 	ssize_t got;
 
 	/*
-	 * About one cycle in five lost a record on a 2-vCPU stock-6.1 guest
-	 * before the fix (83 of 400): a hundred of them, or 40 s.
+	 * Before the fix, 39 and 15 of these 100 cycles lost a record on
+	 * 2-vCPU stock-6.1 and kcsan guests. A hundred, or 40 s; each cycle
+	 * within 10 s + 10 s more, all inside the 150 s timeout.
 	 */
 	end = vm_deadline_ms(40000);
 	for (cycle = 0; cycle < 100 && vm_now_ns() < end; cycle++) {
@@ -380,13 +397,22 @@ TEST_F_TIMEOUT(own, write_at_destroy_is_read_or_refused, 150)
 		 * Some records through first, at a point that varies; asleep,
 		 * so the guest's two vCPUs are the writer's and the reader's.
 		 */
-		deadline = vm_deadline_ms(20000);
-		while (__atomic_load_n(&w.n, __ATOMIC_ACQUIRE) < 8 + (unsigned int)cycle % 7 &&
-		       vm_now_ns() < deadline)
+		warm = 8 + (unsigned int)cycle % 7;
+		deadline = vm_deadline_ms(10000);
+		while (__atomic_load_n(&w.n, __ATOMIC_ACQUIRE) < warm && vm_now_ns() < deadline)
 			vm_sleep_ms(1);
+		ASSERT_GE(__atomic_load_n(&w.n, __ATOMIC_ACQUIRE), warm)
+		TH_LOG("cycle %d: %llu of %llu records written in 10 s", cycle,
+		       (unsigned long long)w.n, (unsigned long long)warm);
+		destroy_ns = vm_now_ns();
 		ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen")); /* destroys the ring */
-		pthread_join(wt, NULL);
-		pthread_join(rt, NULL);
+		deadline = vm_deadline_ms(10000);
+		ASSERT_TRUE(wad_join(wt, &w, deadline))
+		TH_LOG("cycle %d: the writer still writes 10 s after the destroy", cycle);
+		ASSERT_TRUE(wad_join(rt, &r, deadline))
+		TH_LOG("cycle %d: the reader still reads 10 s after the destroy", cycle);
+		/* A write returned success after the destroy began: in its way. */
+		overlapped += w.last_ok_ns > destroy_ns;
 		EXPECT_EQ(EPIPE, w.err)
 		TH_LOG("cycle %d: the writer ended with errno %d", cycle, w.err);
 		EXPECT_EQ(0, r.err)
@@ -403,7 +429,10 @@ TEST_F_TIMEOUT(own, write_at_destroy_is_read_or_refused, 150)
 		close(w.fd);
 		close(r.fd);
 	}
-	TH_LOG("%d cycles", cycle);
+	TH_LOG("%d cycles, %d with a write that succeeded after the destroy began", cycle,
+	       overlapped);
+	/* Else no destroy met a write, and the test tested nothing. */
+	EXPECT_GT(overlapped, 0);
 	EXPECT_EQ(0, lost)
 	TH_LOG("%d of %d destroys lost a record whose write(2) succeeded", lost, cycle);
 }
