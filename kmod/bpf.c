@@ -83,6 +83,7 @@
 #include <linux/vmalloc.h>
 
 #include "internal.h"
+#include "mpmcring_bpf_refusal.h"
 
 #if IS_ENABLED(CONFIG_DEBUG_INFO_BTF_MODULES)
 
@@ -204,35 +205,11 @@ static DEFINE_PER_CPU(struct mpmcring_bpf_pool *, mpmcring_bpf_pools);
 static bool mpmcring_bpf_ready;
 
 /*
- * Why a call was refused where no ring counts it: before a ring was found,
- * or for a reason of the module's, not the ring's. bpf_refused prints
- * them as name=value words, and readers take them by name (mpmcring stat,
- * userspace/tools/bpf_refused.c), so a reason may be added anywhere;
- * a name, once printed, keeps its meaning.
+ * Calls refused where no ring counts them, by reason: the reasons and
+ * their names are proto/mpmcring_bpf_refusal.h's, shared with the readers.
+ * Per CPU: programs run on every CPU at once, in any context (NMI too).
  */
-enum mpmcring_bpf_refusal {
-	MPMCRING_BPF_NO_RING,		/* no ring has the id (stale or wrong) */
-	MPMCRING_BPF_BAD_FLAGS,		/* flags other than one priority class */
-	MPMCRING_BPF_ZERO_LEN,		/* an empty record */
-	MPMCRING_BPF_NULL_DATA,		/* output from a NULL pointer */
-	MPMCRING_BPF_RING_GONE,		/* commit: ring destroyed since reserve */
-	MPMCRING_BPF_NO_BUFFER,		/* reserve: no staging buffer free */
-	MPMCRING_BPF_BAD_WRITE,		/* write outside its reservation, NULL */
-	MPMCRING_BPF_NR_REFUSALS
-};
-
-static const char *const mpmcring_bpf_refusal_names[MPMCRING_BPF_NR_REFUSALS] = {
-	[MPMCRING_BPF_NO_RING] = "no_ring",
-	[MPMCRING_BPF_BAD_FLAGS] = "bad_flags",
-	[MPMCRING_BPF_ZERO_LEN] = "zero_len",
-	[MPMCRING_BPF_NULL_DATA] = "null_data",
-	[MPMCRING_BPF_RING_GONE] = "ring_gone",
-	[MPMCRING_BPF_NO_BUFFER] = "no_buffer",
-	[MPMCRING_BPF_BAD_WRITE] = "bad_write",
-};
-
-/* Per CPU: programs run on every CPU at once, in any context (NMI too). */
-static DEFINE_PER_CPU(unsigned long, mpmcring_bpf_refused[MPMCRING_BPF_NR_REFUSALS]);
+static DEFINE_PER_CPU(unsigned long, mpmcring_bpf_refused[MPR_BPF_REFUSED_NR]);
 
 /*
  * The id of the last call refused as no_ring (0 before any; but 0 is
@@ -244,7 +221,7 @@ static DEFINE_PER_CPU(unsigned long, mpmcring_bpf_refused[MPMCRING_BPF_NR_REFUSA
  */
 static u32 mpmcring_bpf_last_no_ring;
 
-static void mpmcring_bpf_refuse(enum mpmcring_bpf_refusal why)
+static void mpmcring_bpf_refuse(enum mpr_bpf_refusal why)
 {
 	/* One instruction on x86: safe against interrupts and NMIs. */
 	this_cpu_inc(mpmcring_bpf_refused[why]);
@@ -252,7 +229,7 @@ static void mpmcring_bpf_refuse(enum mpmcring_bpf_refusal why)
 
 static void mpmcring_bpf_refuse_id(u32 ring_id)
 {
-	mpmcring_bpf_refuse(MPMCRING_BPF_NO_RING);
+	mpmcring_bpf_refuse(MPR_BPF_REFUSED_NO_RING);
 	WRITE_ONCE(mpmcring_bpf_last_no_ring, ring_id);
 }
 
@@ -266,12 +243,12 @@ static int mpmcring_bpf_refused_get(char *buf, const struct kernel_param *kp)
 	unsigned long n;
 	int cpu, i, len = 0;
 
-	for (i = 0; i < MPMCRING_BPF_NR_REFUSALS; i++) {
+	for (i = 0; i < MPR_BPF_REFUSED_NR; i++) {
 		n = 0;
 		for_each_possible_cpu(cpu)
 			n += per_cpu(mpmcring_bpf_refused[i], cpu);
 		len += sysfs_emit_at(buf, len, "%s%s=%lu", i ? " " : "",
-				     mpmcring_bpf_refusal_names[i], n);
+				     mpr_bpf_refusal_name(i), n);
 	}
 	len += sysfs_emit_at(buf, len, " last_no_ring_id=%u\n",
 			     READ_ONCE(mpmcring_bpf_last_no_ring));
@@ -308,12 +285,12 @@ static bool mpmcring_bpf_flags_ok(u64 flags)
 static bool mpmcring_bpf_args_ok(u64 flags, u32 len)
 {
 	if (!mpmcring_bpf_flags_ok(flags)) {
-		mpmcring_bpf_refuse(MPMCRING_BPF_BAD_FLAGS);
+		mpmcring_bpf_refuse(MPR_BPF_REFUSED_BAD_FLAGS);
 		return false;
 	}
 	/* Records are never empty: read(2) returns 0 only at end of file. */
 	if (!len) {
-		mpmcring_bpf_refuse(MPMCRING_BPF_ZERO_LEN);
+		mpmcring_bpf_refuse(MPR_BPF_REFUSED_ZERO_LEN);
 		return false;
 	}
 	return true;
@@ -434,7 +411,7 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
 	 * (a map lookup passed straight on): nothing to copy from then.
 	 */
 	if (!data) {
-		mpmcring_bpf_refuse(MPMCRING_BPF_NULL_DATA);
+		mpmcring_bpf_refuse(MPR_BPF_REFUSED_NULL_DATA);
 		return -EINVAL;
 	}
 	rcu_read_lock();
@@ -500,7 +477,7 @@ __bpf_kfunc struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(u32 ring_id,
 	 */
 	h = mpmcring_bpf_get_handle(slots);
 	if (!h) {
-		mpmcring_bpf_refuse(MPMCRING_BPF_NO_BUFFER);
+		mpmcring_bpf_refuse(MPR_BPF_REFUSED_NO_BUFFER);
 		goto out;
 	}
 	/* What the program does not write must not show an older record. */
@@ -532,12 +509,12 @@ __bpf_kfunc int mpmcring_bpf_write(struct mpmcring_bpf_rsv *rsv, u32 off,
 
 	/* A pointer that may be NULL gets through the verifier (see above). */
 	if (!data && data__sz) {
-		mpmcring_bpf_refuse(MPMCRING_BPF_BAD_WRITE);
+		mpmcring_bpf_refuse(MPR_BPF_REFUSED_BAD_WRITE);
 		return -EINVAL;
 	}
 	/* Lengths from the program: both checked against what was reserved. */
 	if (off > h->rsv.len || data__sz > h->rsv.len - off) {
-		mpmcring_bpf_refuse(MPMCRING_BPF_BAD_WRITE);
+		mpmcring_bpf_refuse(MPR_BPF_REFUSED_BAD_WRITE);
 		return -E2BIG;
 	}
 	memcpy(h->data + off, data, data__sz);
@@ -566,7 +543,7 @@ __bpf_kfunc int mpmcring_bpf_commit(struct mpmcring_bpf_rsv *rsv)
 	if (ring)
 		err = mpmcring_output(ring, h->data, h->rsv.len, h->prio);
 	else
-		mpmcring_bpf_refuse(MPMCRING_BPF_RING_GONE);
+		mpmcring_bpf_refuse(MPR_BPF_REFUSED_RING_GONE);
 	rcu_read_unlock();
 	mpmcring_bpf_put_handle(h);
 	return err;

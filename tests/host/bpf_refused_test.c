@@ -12,7 +12,7 @@
 #include "bpf_refused.h"
 #include "tap.h"
 
-#define ALL ((1U << BPF_REFUSED_NR) - 1)
+#define ALL ((1U << MPR_BPF_REFUSED_NR) - 1)
 
 /* What bpf_refused_text() or _json() print for @b, in a static buffer. */
 static const char *shown(const struct bpf_refused *b, int json)
@@ -41,7 +41,7 @@ static void t_current_line(struct tap *t)
 				   "no_buffer=6 bad_write=7 last_no_ring_id=42\n",
 				   &b));
 	CHECK_EQ(t, ALL, b.have);
-	for (i = 0; i < BPF_REFUSED_NR; i++)
+	for (i = 0; i < MPR_BPF_REFUSED_NR; i++)
 		CHECK_EQ(t, i + 1, b.count[i]);
 	CHECK(t, b.have_last_id, "no last id");
 	CHECK_EQ(t, 42, b.last_no_ring_id);
@@ -70,8 +70,8 @@ static void t_newer_module(struct tap *t)
 				   "last_no_ring_id=42\n",
 				   &b));
 	CHECK_EQ(t, ALL, b.have);
-	CHECK_EQ(t, 7, b.count[BPF_REFUSED_BAD_WRITE]);
-	CHECK_EQ(t, 1, b.count[BPF_REFUSED_NO_RING]);
+	CHECK_EQ(t, 7, b.count[MPR_BPF_REFUSED_BAD_WRITE]);
+	CHECK_EQ(t, 1, b.count[MPR_BPF_REFUSED_NO_RING]);
 	CHECK_EQ(t, 42, b.last_no_ring_id);
 	CHECK(t, strstr(shown(&b, 0), "next_new") == NULL, "%s", shown(&b, 0));
 }
@@ -122,8 +122,8 @@ static void t_malformed_words(struct tap *t)
 			 "ring_gone=5 no_buffer =6 bad_write=7x =8 "
 			 "last_no_ring_id=4294967296",
 			 &b));
-	CHECK_EQ(t, 1U << BPF_REFUSED_RING_GONE, b.have);
-	CHECK_EQ(t, 5, b.count[BPF_REFUSED_RING_GONE]);
+	CHECK_EQ(t, 1U << MPR_BPF_REFUSED_RING_GONE, b.have);
+	CHECK_EQ(t, 5, b.count[MPR_BPF_REFUSED_RING_GONE]);
 	CHECK(t, !b.have_last_id, "id out of range taken");
 	CHECK_EQ(t, -ENODATA, bpf_refused_parse("foo=1 bar\n", &b));
 	CHECK_EQ(t, -ENODATA, bpf_refused_parse("", &b));

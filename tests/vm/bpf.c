@@ -109,15 +109,15 @@ static int bpf_refused(struct refused *r)
 {
 	struct bpf_refused b;
 
-	if (bpf_refused_read(&b) || b.have != (1U << BPF_REFUSED_NR) - 1 || !b.have_last_id)
+	if (bpf_refused_read(&b) || b.have != (1U << MPR_BPF_REFUSED_NR) - 1 || !b.have_last_id)
 		return -1;
-	r->no_ring = b.count[BPF_REFUSED_NO_RING];
-	r->bad_flags = b.count[BPF_REFUSED_BAD_FLAGS];
-	r->zero_len = b.count[BPF_REFUSED_ZERO_LEN];
-	r->null_data = b.count[BPF_REFUSED_NULL_DATA];
-	r->ring_gone = b.count[BPF_REFUSED_RING_GONE];
-	r->no_buffer = b.count[BPF_REFUSED_NO_BUFFER];
-	r->bad_write = b.count[BPF_REFUSED_BAD_WRITE];
+	r->no_ring = b.count[MPR_BPF_REFUSED_NO_RING];
+	r->bad_flags = b.count[MPR_BPF_REFUSED_BAD_FLAGS];
+	r->zero_len = b.count[MPR_BPF_REFUSED_ZERO_LEN];
+	r->null_data = b.count[MPR_BPF_REFUSED_NULL_DATA];
+	r->ring_gone = b.count[MPR_BPF_REFUSED_RING_GONE];
+	r->no_buffer = b.count[MPR_BPF_REFUSED_NO_BUFFER];
+	r->bad_write = b.count[MPR_BPF_REFUSED_BAD_WRITE];
 	r->last_no_ring_id = b.last_no_ring_id;
 	return 0;
 }

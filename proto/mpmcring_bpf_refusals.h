@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
+/*
+ * The reasons of bpf_refused, in the order the module prints them: the
+ * list alone, each MPR_BPF_REFUSAL(ID, "name", "what mpmcring stat says
+ * after the count"). proto/mpmcring_bpf_refusal.h includes it, with
+ * MPR_BPF_REFUSAL defined, once for each table it builds (as the kernel's
+ * bpf_types.h is), so it has no include guard.
+ *
+ * no_ring: no ring has the id (stale or wrong).
+ * bad_flags: flags other than one priority class.
+ * zero_len: an empty record.
+ * null_data: output from a NULL pointer.
+ * ring_gone: commit, the ring destroyed since reserve.
+ * no_buffer: reserve, no staging buffer free for the caller's context.
+ * bad_write: a write outside its reservation, or from NULL.
+ */
+MPR_BPF_REFUSAL(NO_RING, "no_ring", "unknown ring id")
+MPR_BPF_REFUSAL(BAD_FLAGS, "bad_flags", "bad flags")
+MPR_BPF_REFUSAL(ZERO_LEN, "zero_len", "empty")
+MPR_BPF_REFUSAL(NULL_DATA, "null_data", "NULL data")
+MPR_BPF_REFUSAL(RING_GONE, "ring_gone", "ring destroyed before commit")
+MPR_BPF_REFUSAL(NO_BUFFER, "no_buffer", "no staging buffer")
+MPR_BPF_REFUSAL(BAD_WRITE, "bad_write", "bad writes")
