@@ -39,7 +39,9 @@
  * that cannot sleep may hold some more, and the rest are kept for programs
  * in interrupts, which give theirs back before they return
  * (mpmcring_bpf_slots_here()). A reservation that finds no buffer its
- * context may take is refused and counted (no_buffer). So sleepers can
+ * context may take is refused and counted: no_buffer_sleep for a caller
+ * that may sleep, no_buffer for the rest, so that an operator sees
+ * whether a program that cannot sleep lost records. So sleepers can
  * hold up the reservations of other sleepers on their CPU; programs that
  * cannot sleep keep 4 buffers per CPU that no sleeper can take (more held
  * at once may be refused while sleepers hold theirs), and output is never
@@ -269,7 +271,7 @@ static const struct kernel_param_ops mpmcring_bpf_refused_ops = {
 };
 module_param_cb(bpf_refused, &mpmcring_bpf_refused_ops, NULL, 0444);
 MODULE_PARM_DESC(bpf_refused,
-		 "read-only: BPF kfunc calls refused where no ring counts them, by reason (no_ring: unknown id, ring_gone: destroyed before commit, no_buffer: the staging buffers of the CPU for the caller's context in use, bad_write: write outside the reservation), and the last unknown id");
+		 "read-only: BPF kfunc calls refused where no ring counts them, by reason (no_ring: unknown id, ring_gone: destroyed before commit, no_buffer: the staging buffers of the CPU for a caller that cannot sleep in use, no_buffer_sleep: those for a caller that may sleep (a sleepable program) in use, bad_write: write outside the reservation), and the last unknown id");
 
 /* Flags a program may pass: one priority class, nothing else. */
 static bool mpmcring_bpf_flags_ok(u64 flags)
@@ -312,7 +314,8 @@ static bool mpmcring_bpf_args_ok(u64 flags, u32 len)
  * too. Without PREEMPT_COUNT, preemptible() is always 0 and
  * preempt_disable() marks nothing, so a sleeper cannot be told from the
  * rest: all task context is then taken to sleep, and gets the sleepers'
- * share (sleepers never reach the rest; the others lose their 4). Every
+ * share (sleepers never reach the rest; the others lose their 4, and
+ * their refusals count as no_buffer_sleep). Every
  * kernel we support has PREEMPT_COUNT (Debian's 6.1, 6.12 and 6.12-rt;
  * the test kernels are CONFIG_PREEMPT).
  * It is the program that decides, not the user it serves: a sleepable
@@ -440,9 +443,10 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
  * Return: the reservation, or NULL: bad @flags, a zero @len or an unknown
  * @ring_id (counted in the module's bpf_refused), a @len the ring can
  * never take (too big: counted as a drop of the ring), or no buffer free
- * on this CPU for the caller's context (counted in bpf_refused, no_buffer:
- * of a CPU's 16 buffers, callers that may sleep take 8 at most, task
- * context that cannot sleep 12, softirq 14, hardirq 15, NMI 16).
+ * on this CPU for the caller's context (counted in bpf_refused: of a
+ * CPU's 16 buffers, callers that may sleep take 8 at most, counted as
+ * no_buffer_sleep; task context that cannot sleep 12, softirq 14, hardirq
+ * 15, NMI 16, counted as no_buffer).
  */
 __bpf_kfunc struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(u32 ring_id,
 							  u32 len, u64 flags)
@@ -473,11 +477,16 @@ __bpf_kfunc struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(u32 ring_id,
 	}
 	/*
 	 * No buffer is the module's shortage, not the ring's: counted where
-	 * an operator tells it from contention on the ring.
+	 * an operator tells it from contention on the ring; a caller that
+	 * may sleep apart (only the sleepers' share has that limit), so that
+	 * sleepers refusing each other do not hide a program that cannot
+	 * sleep losing records.
 	 */
 	h = mpmcring_bpf_get_handle(slots);
 	if (!h) {
-		mpmcring_bpf_refuse(MPR_BPF_REFUSED_NO_BUFFER);
+		mpmcring_bpf_refuse(slots == MPMCRING_BPF_POOL_SLEEP ?
+				    MPR_BPF_REFUSED_NO_BUFFER_SLEEP :
+				    MPR_BPF_REFUSED_NO_BUFFER);
 		goto out;
 	}
 	/* What the program does not write must not show an older record. */

@@ -11,7 +11,13 @@
  * zero_len: an empty record.
  * null_data: output from a NULL pointer.
  * ring_gone: commit, the ring destroyed since reserve.
- * no_buffer: reserve, no staging buffer free for the caller's context.
+ * no_buffer: reserve, no staging buffer free for a caller that cannot
+ *	sleep (task context that cannot, softirq, hardirq, NMI).
+ * no_buffer_sleep: reserve, no staging buffer free for a caller that may
+ *	sleep: the share those may take is in use, mostly by other sleepers,
+ *	which hold theirs for as long as whoever makes them sleep likes.
+ *	Until it was added, no_buffer counted these too; a reader that does
+ *	not know it sees no_buffer without them.
  * bad_write: a write outside its reservation, or from NULL.
  */
 MPR_BPF_REFUSAL(NO_RING, "no_ring", "unknown ring id")
@@ -20,4 +26,5 @@ MPR_BPF_REFUSAL(ZERO_LEN, "zero_len", "empty")
 MPR_BPF_REFUSAL(NULL_DATA, "null_data", "NULL data")
 MPR_BPF_REFUSAL(RING_GONE, "ring_gone", "ring destroyed before commit")
 MPR_BPF_REFUSAL(NO_BUFFER, "no_buffer", "no staging buffer")
+MPR_BPF_REFUSAL(NO_BUFFER_SLEEP, "no_buffer_sleep", "no staging buffer for sleepable programs")
 MPR_BPF_REFUSAL(BAD_WRITE, "bad_write", "bad writes")

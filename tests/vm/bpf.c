@@ -100,7 +100,7 @@ static uint64_t module_refcnt(void)
  */
 struct refused {
 	unsigned long long no_ring, bad_flags, zero_len, null_data;
-	unsigned long long ring_gone, no_buffer, bad_write;
+	unsigned long long ring_gone, no_buffer, no_buffer_sleep, bad_write;
 	unsigned int last_no_ring_id;
 };
 
@@ -117,6 +117,7 @@ static int bpf_refused(struct refused *r)
 	r->null_data = b.count[MPR_BPF_REFUSED_NULL_DATA];
 	r->ring_gone = b.count[MPR_BPF_REFUSED_RING_GONE];
 	r->no_buffer = b.count[MPR_BPF_REFUSED_NO_BUFFER];
+	r->no_buffer_sleep = b.count[MPR_BPF_REFUSED_NO_BUFFER_SLEEP];
 	r->bad_write = b.count[MPR_BPF_REFUSED_BAD_WRITE];
 	r->last_no_ring_id = b.last_no_ring_id;
 	return 0;
@@ -457,6 +458,7 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 	/* Nothing here is a commit after destroy or a shortage of buffers. */
 	EXPECT_EQ(0, rafter.ring_gone - rbefore.ring_gone);
 	EXPECT_EQ(0, rafter.no_buffer - rbefore.no_buffer);
+	EXPECT_EQ(0, rafter.no_buffer_sleep - rbefore.no_buffer_sleep);
 }
 
 struct seen {
@@ -1038,9 +1040,11 @@ TEST_F_TIMEOUT(bpf, sleeping_program_holds_up_no_producer, 120)
  * at most, task context that cannot sleep 12, softirq 14, hardirq 15).
  * 16 threads on the last CPU each park a sleepable program holding a
  * reservation in a userfaultfd fault: 8 get a buffer, 8 are refused and
- * counted (no_buffer). Programs that never sleep, in task context on that
- * CPU, still hold 4 at once (a tp_btf program, preemption off; a
- * non-sleepable LSM program, under rcu_read_lock() only), and programs in
+ * counted as sleepers' refusals (no_buffer_sleep, not no_buffer, which
+ * an operator reads as records lost by programs that cannot sleep).
+ * Programs that never sleep, in task context on that CPU, still hold 4 at
+ * once (a tp_btf program, preemption off; a non-sleepable LSM program,
+ * under rcu_read_lock() only), refused one each (no_buffer), and programs in
  * softirq (softirq_entry) and hardirq (the local APIC timer) there still
  * reserve, every time. (With one share for all of task context, the
  * sleepers took all 12 and the task-context programs on that CPU got
@@ -1124,7 +1128,7 @@ TEST_F_TIMEOUT(bpf, sleepers_leave_buffers_for_non_sleepers, 120)
 	long page = sysconf(_SC_PAGESIZE);
 	struct pool_arg a = { .cpu = sysconf(_SC_NPROCESSORS_ONLN) - 1 };
 	pthread_t park[POOL_PARKERS], spin;
-	struct refused rb, ra;
+	struct refused rb, rpark, ra;
 	struct uffdio_copy cp;
 	struct pool_bpf *p;
 	struct stat st, full;
@@ -1187,6 +1191,16 @@ TEST_F_TIMEOUT(bpf, sleepers_leave_buffers_for_non_sleepers, 120)
 		(unsigned long long)p->bss->park_refused);
 	EXPECT_EQ(POOL_SLEEP, p->bss->parked);
 	EXPECT_EQ(POOL_PARKERS - POOL_SLEEP, p->bss->park_refused);
+	/*
+	 * Only sleepers were refused so far: each under its own reason, none
+	 * as no_buffer (the other programs of the test are not armed).
+	 */
+	ASSERT_EQ(0, bpf_refused(&rpark));
+	fprintf(stderr, "# the sleepers' refusals: no_buffer_sleep +%llu, no_buffer +%llu\n",
+		rpark.no_buffer_sleep - rb.no_buffer_sleep, rpark.no_buffer - rb.no_buffer);
+	EXPECT_EQ(POOL_PARKERS - POOL_SLEEP, rpark.no_buffer_sleep - rb.no_buffer_sleep);
+	EXPECT_EQ(0, rpark.no_buffer - rb.no_buffer)
+	TH_LOG("sleepable programs refused a buffer were counted as programs that cannot sleep");
 
 	/*
 	 * Task context that cannot sleep, while they sleep: the rest of the
@@ -1231,11 +1245,12 @@ TEST_F_TIMEOUT(bpf, sleepers_leave_buffers_for_non_sleepers, 120)
 	TH_LOG("no timer interrupt on CPU %ld reserved", a.cpu);
 	EXPECT_EQ(0, p->bss->refused[BT_CTX_HARDIRQ]);
 	/*
-	 * The refusals are the module's, by their own reason: the sleepers'
-	 * and each burst's last.
+	 * The refusals are the module's, each by its own reason: each burst's
+	 * last (cannot sleep), and still the sleepers' alone.
 	 */
 	ASSERT_EQ(0, bpf_refused(&ra));
-	EXPECT_EQ(POOL_PARKERS - POOL_SLEEP + 2, ra.no_buffer - rb.no_buffer);
+	EXPECT_EQ(2, ra.no_buffer - rb.no_buffer);
+	EXPECT_EQ(POOL_PARKERS - POOL_SLEEP, ra.no_buffer_sleep - rb.no_buffer_sleep);
 
 	/* Answer the fault: the sleepers commit and give their buffers back. */
 	src = aligned_alloc(page, page);
