@@ -8,7 +8,9 @@
  * (userspace/tools/bpf_refused.c), taking the names they know and skipping
  * the rest. So a reason may be added anywhere in the list
  * (mpmcring_bpf_refusals.h), an older reader skips it, and a name, once
- * printed, keeps its meaning.
+ * printed, keeps its meaning: a finer count is added as a part of the
+ * reason it splits (no_buffer_sleep of no_buffer), never carved out of it,
+ * so that a reader that knows only the old name still counts everything.
  */
 #ifndef MPMCRING_BPF_REFUSAL_H
 #define MPMCRING_BPF_REFUSAL_H

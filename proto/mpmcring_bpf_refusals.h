@@ -11,13 +11,15 @@
  * zero_len: an empty record.
  * null_data: output from a NULL pointer.
  * ring_gone: commit, the ring destroyed since reserve.
- * no_buffer: reserve, no staging buffer free for a caller that cannot
- *	sleep (task context that cannot, softirq, hardirq, NMI).
- * no_buffer_sleep: reserve, no staging buffer free for a caller that may
- *	sleep: the share those may take is in use, mostly by other sleepers,
- *	which hold theirs for as long as whoever makes them sleep likes.
- *	Until it was added, no_buffer counted these too; a reader that does
- *	not know it sees no_buffer without them.
+ * no_buffer: reserve, no staging buffer free for the caller's context,
+ *	whatever that context is (sleepers included, as before
+ *	no_buffer_sleep was added).
+ * no_buffer_sleep: the part of no_buffer whose caller may sleep: the
+ *	share those may take is in use, mostly by other sleepers, which hold
+ *	theirs for as long as whoever makes them sleep likes. Never more than
+ *	no_buffer in one line; no_buffer - no_buffer_sleep is what callers
+ *	that cannot sleep lost. A reader that does not know it still counts
+ *	these refusals in no_buffer.
  * bad_write: a write outside its reservation, or from NULL.
  */
 MPR_BPF_REFUSAL(NO_RING, "no_ring", "unknown ring id")
