@@ -19,7 +19,9 @@
  *	theirs for as long as whoever makes them sleep likes. Never more than
  *	no_buffer in one line; no_buffer - no_buffer_sleep is what callers
  *	that cannot sleep lost. A reader that does not know it still counts
- *	these refusals in no_buffer.
+ *	these refusals in no_buffer. mpmcring stat shows it inside
+ *	no_buffer's text, "N no staging buffer (M of them for callers that
+ *	may sleep)".
  * bad_write: a write outside its reservation, or from NULL.
  */
 MPR_BPF_REFUSAL(NO_RING, "no_ring", "unknown ring id")
@@ -28,5 +30,5 @@ MPR_BPF_REFUSAL(ZERO_LEN, "zero_len", "empty")
 MPR_BPF_REFUSAL(NULL_DATA, "null_data", "NULL data")
 MPR_BPF_REFUSAL(RING_GONE, "ring_gone", "ring destroyed before commit")
 MPR_BPF_REFUSAL(NO_BUFFER, "no_buffer", "no staging buffer")
-MPR_BPF_REFUSAL(NO_BUFFER_SLEEP, "no_buffer_sleep", "no staging buffer for sleepable programs")
+MPR_BPF_REFUSAL(NO_BUFFER_SLEEP, "no_buffer_sleep", "for callers that may sleep")
 MPR_BPF_REFUSAL(BAD_WRITE, "bad_write", "bad writes")

@@ -82,6 +82,21 @@ static bool bpf_refused_last_id(const struct bpf_refused *b)
 	       b->count[MPR_BPF_REFUSED_NO_RING];
 }
 
+/*
+ * no_buffer_sleep is a part of no_buffer (proto/mpmcring_bpf_refusals.h),
+ * and its text says whose: it is shown inside the total's, "N no staging
+ * buffer (M of them for callers that may sleep)", so that it does not read
+ * as a reason of its own; alone only in a line without no_buffer, which
+ * no module prints.
+ */
+#define BPF_REFUSED_TOTAL MPR_BPF_REFUSED_NO_BUFFER
+#define BPF_REFUSED_PART MPR_BPF_REFUSED_NO_BUFFER_SLEEP
+
+static bool bpf_refused_has(const struct bpf_refused *b, int i)
+{
+	return b->have & 1U << i;
+}
+
 void bpf_refused_text(FILE *f, const struct bpf_refused *b)
 {
 	const char *sep = "";
@@ -89,10 +104,17 @@ void bpf_refused_text(FILE *f, const struct bpf_refused *b)
 
 	fputs("BPF refused   ", f);
 	for (i = 0; i < MPR_BPF_REFUSED_NR; i++) {
-		if (!(b->have & 1U << i))
+		if (!bpf_refused_has(b, i) ||
+		    (i == BPF_REFUSED_PART && bpf_refused_has(b, BPF_REFUSED_TOTAL)))
 			continue;
-		fprintf(f, "%s%llu %s", sep, b->count[i], mpr_bpf_refusal_what(i));
+		fprintf(f, "%s%llu ", sep, b->count[i]);
 		sep = ", ";
+		if (i == BPF_REFUSED_PART)
+			fprintf(f, "%s ", mpr_bpf_refusal_what(BPF_REFUSED_TOTAL));
+		fputs(mpr_bpf_refusal_what(i), f);
+		if (i == BPF_REFUSED_TOTAL && bpf_refused_has(b, BPF_REFUSED_PART))
+			fprintf(f, " (%llu of them %s)", b->count[BPF_REFUSED_PART],
+				mpr_bpf_refusal_what(BPF_REFUSED_PART));
 		if (i != MPR_BPF_REFUSED_NO_RING || !b->have_last_id)
 			continue;
 		if (bpf_refused_last_id(b))
