@@ -4,7 +4,8 @@
  * list alone, each MPR_BPF_REFUSAL(ID, "name", "what mpmcring stat says
  * after the count"). proto/mpmcring_bpf_refusal.h includes it, with
  * MPR_BPF_REFUSAL defined, once for each table it builds (as the kernel's
- * bpf_types.h is), so it has no include guard.
+ * bpf_types.h is), so it has no include guard; included alone, it
+ * stops the build.
  *
  * no_ring: no ring has the id (stale or wrong).
  * bad_flags: flags other than one priority class.
@@ -24,6 +25,9 @@
  *	may sleep)".
  * bad_write: a write outside its reservation, or from NULL.
  */
+#ifndef MPR_BPF_REFUSAL
+#error "include mpmcring_bpf_refusal.h, not this list"
+#endif
 MPR_BPF_REFUSAL(NO_RING, "no_ring", "unknown ring id")
 MPR_BPF_REFUSAL(BAD_FLAGS, "bad_flags", "bad flags")
 MPR_BPF_REFUSAL(ZERO_LEN, "zero_len", "empty")

@@ -168,6 +168,35 @@ static void t_last_id_zero_is_an_id(struct tap *t)
 	CHECK(t, strstr(shown(&b, 1), "\"last_no_ring_id\":null}") != NULL, "%s", shown(&b, 1));
 }
 
+/*
+ * The list's names and texts, as the header promises them: a name for
+ * each reason, of [a-z_] only, no two alike (two alike would set both
+ * reasons from one word, and the module print one name twice), a text
+ * for each, and NULL past the last.
+ */
+static void t_names(struct tap *t)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < MPR_BPF_REFUSED_NR; i++) {
+		const char *name = mpr_bpf_refusal_name(i), *what = mpr_bpf_refusal_what(i);
+
+		CHECK(t, name && *name, "reason %u has no name", i);
+		CHECK(t, what && *what, "reason %u has no text", i);
+		if (!name)
+			continue;
+		CHECK(t, strspn(name, "abcdefghijklmnopqrstuvwxyz_") == strlen(name), "%s", name);
+		CHECK(t, strcmp(name, "last_no_ring_id"), "%s is the id's word", name);
+		for (j = 0; j < i; j++)
+			CHECK(t, !mpr_bpf_refusal_name(j) || strcmp(name, mpr_bpf_refusal_name(j)),
+			      "%s twice", name);
+	}
+	CHECK(t, !mpr_bpf_refusal_name(MPR_BPF_REFUSED_NR), "a name past the last");
+	CHECK(t, !mpr_bpf_refusal_what(MPR_BPF_REFUSED_NR), "a text past the last");
+	CHECK(t, !mpr_bpf_refusal_name(~0U), "a name at ~0");
+	CHECK(t, !mpr_bpf_refusal_what(~0U), "a text at ~0");
+}
+
 /* Words that are no name=decimal are skipped, alone. */
 static void t_malformed_words(struct tap *t)
 {
@@ -195,6 +224,7 @@ int main(void)
 		TAP_TEST(t_no_buffer_sleep_by_name),
 		TAP_TEST(t_last_id_zero_is_an_id),
 		TAP_TEST(t_malformed_words),
+		TAP_TEST(t_names),
 	};
 
 	return tap_run(tests, sizeof(tests) / sizeof(tests[0]));
