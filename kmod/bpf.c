@@ -47,9 +47,9 @@
  * buffers per CPU that no sleeper can take (more held at once may be
  * refused while sleepers hold theirs), and output is never held up.
  * Sleepable programs are not refused reserve outright: 6.12 could (a
- * kfunc set filter on
- * prog->sleepable), 6.1 cannot, and the same program should load on both;
- * sleeping with a record open is also what reserve is for.
+ * kfunc set filter on prog->sleepable), 6.1 cannot, and the same program
+ * should load on both; sleeping with a record open is also what reserve
+ * is for.
  * The ring refuses a record (full, priority) at commit, which returns why.
  *
  * Everything a program passes is checked as if hostile: flags must be a
@@ -342,8 +342,8 @@ static bool mpmcring_bpf_may_sleep(void)
 /*
  * How many of the pool's slots the context the caller runs in may take;
  * before the kfunc's own rcu_read_lock() (mpmcring_bpf_may_sleep()).
- * @sleeper: set when the caller is known to be one that may sleep, which
- * its refusal is counted as (no_buffer_sleep). Without PREEMPT_COUNT no
+ * @sleeper: set when the caller is known to be one that may sleep, so
+ * that its refusal counts in no_buffer_sleep. Without PREEMPT_COUNT no
  * caller is known to: all of task context gets the sleepers' share, but
  * a refusal there may be a program that cannot sleep losing records, so
  * it is counted as no_buffer only (a false alarm at worst, never a loss
