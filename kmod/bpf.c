@@ -39,14 +39,17 @@
  * that cannot sleep may hold some more, and the rest are kept for programs
  * in interrupts, which give theirs back before they return
  * (mpmcring_bpf_slots_here()). A reservation that finds no buffer its
- * context may take is refused and counted (no_buffer). So sleepers can
- * hold up the reservations of other sleepers on their CPU; programs that
- * cannot sleep keep 4 buffers per CPU that no sleeper can take (more held
- * at once may be refused while sleepers hold theirs), and output is never
- * held up. Sleepable programs are
- * not refused reserve outright: 6.12 could (a kfunc set filter on
- * prog->sleepable), 6.1 cannot, and the same program should load on both;
- * sleeping with a record open is also what reserve is for.
+ * context may take is refused and counted as no_buffer, and, when the
+ * caller is known to be one that may sleep, also as no_buffer_sleep, so
+ * that an operator sees whether a program that cannot sleep lost records
+ * (no_buffer - no_buffer_sleep). So sleepers can hold up the reservations
+ * of other sleepers on their CPU; programs that cannot sleep keep 4
+ * buffers per CPU that no sleeper can take (more held at once may be
+ * refused while sleepers hold theirs), and output is never held up.
+ * Sleepable programs are not refused reserve outright: 6.12 could (a
+ * kfunc set filter on prog->sleepable), 6.1 cannot, and the same program
+ * should load on both; sleeping with a record open is also what reserve
+ * is for.
  * The ring refuses a record (full, priority) at commit, which returns why.
  *
  * Everything a program passes is checked as if hostile: flags must be a
@@ -83,6 +86,7 @@
 #include <linux/vmalloc.h>
 
 #include "internal.h"
+#include "mpmcring_bpf_refusal.h"
 
 #if IS_ENABLED(CONFIG_DEBUG_INFO_BTF_MODULES)
 
@@ -203,35 +207,14 @@ static_assert(MPMCRING_BPF_POOL_SLEEP > 0 &&
 static DEFINE_PER_CPU(struct mpmcring_bpf_pool *, mpmcring_bpf_pools);
 
 /*
- * Why a call was refused where no ring counts it: before a ring was found,
- * or for a reason of the module's, not the ring's. bpf_refused prints
- * them as name=value words, and readers take them by name (mpmcring stat,
- * userspace/tools/bpf_refused.c), so a reason may be added anywhere;
- * a name, once printed, keeps its meaning.
+ * Calls refused where no ring counts them, by reason: the reasons and
+ * their names are proto/mpmcring_bpf_refusal.h's, shared with the readers.
+ * Per CPU: programs run on every CPU at once, in any context (NMI too).
+ * Each refusal is counted once, under one reason: [NO_BUFFER] counts only
+ * the callers not known to sleep, and no_buffer, the total, is printed
+ * with [NO_BUFFER_SLEEP] added (mpmcring_bpf_refused_get()).
  */
-enum mpmcring_bpf_refusal {
-	MPMCRING_BPF_NO_RING,		/* no ring has the id (stale or wrong) */
-	MPMCRING_BPF_BAD_FLAGS,		/* flags other than one priority class */
-	MPMCRING_BPF_ZERO_LEN,		/* an empty record */
-	MPMCRING_BPF_NULL_DATA,		/* output from a NULL pointer */
-	MPMCRING_BPF_RING_GONE,		/* commit: ring destroyed since reserve */
-	MPMCRING_BPF_NO_BUFFER,		/* reserve: no staging buffer free */
-	MPMCRING_BPF_BAD_WRITE,		/* write outside its reservation, NULL */
-	MPMCRING_BPF_NR_REFUSALS
-};
-
-static const char *const mpmcring_bpf_refusal_names[MPMCRING_BPF_NR_REFUSALS] = {
-	[MPMCRING_BPF_NO_RING] = "no_ring",
-	[MPMCRING_BPF_BAD_FLAGS] = "bad_flags",
-	[MPMCRING_BPF_ZERO_LEN] = "zero_len",
-	[MPMCRING_BPF_NULL_DATA] = "null_data",
-	[MPMCRING_BPF_RING_GONE] = "ring_gone",
-	[MPMCRING_BPF_NO_BUFFER] = "no_buffer",
-	[MPMCRING_BPF_BAD_WRITE] = "bad_write",
-};
-
-/* Per CPU: programs run on every CPU at once, in any context (NMI too). */
-static DEFINE_PER_CPU(unsigned long, mpmcring_bpf_refused[MPMCRING_BPF_NR_REFUSALS]);
+static DEFINE_PER_CPU(unsigned long, mpmcring_bpf_refused[MPR_BPF_REFUSED_NR]);
 
 /*
  * The id of the last call refused as no_ring (0 before any; but 0 is
@@ -243,7 +226,7 @@ static DEFINE_PER_CPU(unsigned long, mpmcring_bpf_refused[MPMCRING_BPF_NR_REFUSA
  */
 static u32 mpmcring_bpf_last_no_ring;
 
-static void mpmcring_bpf_refuse(enum mpmcring_bpf_refusal why)
+static void mpmcring_bpf_refuse(enum mpr_bpf_refusal why)
 {
 	/* One instruction on x86: safe against interrupts and NMIs. */
 	this_cpu_inc(mpmcring_bpf_refused[why]);
@@ -251,7 +234,7 @@ static void mpmcring_bpf_refuse(enum mpmcring_bpf_refusal why)
 
 static void mpmcring_bpf_refuse_id(u32 ring_id)
 {
-	mpmcring_bpf_refuse(MPMCRING_BPF_NO_RING);
+	mpmcring_bpf_refuse(MPR_BPF_REFUSED_NO_RING);
 	WRITE_ONCE(mpmcring_bpf_last_no_ring, ring_id);
 }
 
@@ -259,19 +242,24 @@ static void mpmcring_bpf_refuse_id(u32 ring_id)
  * "no_ring=N bad_flags=N ... bad_write=N last_no_ring_id=ID": the counts
  * summed over CPUs, then the id of the last no_ring refusal (meaningful
  * only while no_ring is not 0: an id of 0 is a program's unset id).
+ * no_buffer is every refusal for want of a buffer, as it was before
+ * no_buffer_sleep existed, so that a reader that knows only no_buffer
+ * still counts them all; no_buffer_sleep is the part of it whose caller
+ * may sleep. Both come from the same sums, so in one line the part never
+ * exceeds the total, however the counters move while they are read.
  */
 static int mpmcring_bpf_refused_get(char *buf, const struct kernel_param *kp)
 {
-	unsigned long n;
+	unsigned long n[MPR_BPF_REFUSED_NR] = {};
 	int cpu, i, len = 0;
 
-	for (i = 0; i < MPMCRING_BPF_NR_REFUSALS; i++) {
-		n = 0;
+	for (i = 0; i < MPR_BPF_REFUSED_NR; i++)
 		for_each_possible_cpu(cpu)
-			n += per_cpu(mpmcring_bpf_refused[i], cpu);
+			n[i] += per_cpu(mpmcring_bpf_refused[i], cpu);
+	n[MPR_BPF_REFUSED_NO_BUFFER] += n[MPR_BPF_REFUSED_NO_BUFFER_SLEEP];
+	for (i = 0; i < MPR_BPF_REFUSED_NR; i++)
 		len += sysfs_emit_at(buf, len, "%s%s=%lu", i ? " " : "",
-				     mpmcring_bpf_refusal_names[i], n);
-	}
+				     mpr_bpf_refusal_name(i), n[i]);
 	len += sysfs_emit_at(buf, len, " last_no_ring_id=%u\n",
 			     READ_ONCE(mpmcring_bpf_last_no_ring));
 	return len;
@@ -291,7 +279,7 @@ static const struct kernel_param_ops mpmcring_bpf_refused_ops = {
 };
 module_param_cb(bpf_refused, &mpmcring_bpf_refused_ops, NULL, 0444);
 MODULE_PARM_DESC(bpf_refused,
-		 "read-only: BPF kfunc calls refused where no ring counts them, by reason (no_ring: unknown id, ring_gone: destroyed before commit, no_buffer: the staging buffers of the CPU for the caller's context in use, bad_write: write outside the reservation), and the last unknown id");
+		 "read-only: BPF kfunc calls refused where no ring counts them, by reason (no_ring: unknown id, bad_flags, zero_len: empty record, null_data, ring_gone: destroyed before commit, no_buffer: no staging buffer free on the CPU for the caller, no_buffer_sleep: the part of no_buffer whose caller may sleep, bad_write: write outside the reservation; README, BPF producers), and the last unknown id");
 
 /* Flags a program may pass: one priority class, nothing else. */
 static bool mpmcring_bpf_flags_ok(u64 flags)
@@ -307,12 +295,12 @@ static bool mpmcring_bpf_flags_ok(u64 flags)
 static bool mpmcring_bpf_args_ok(u64 flags, u32 len)
 {
 	if (!mpmcring_bpf_flags_ok(flags)) {
-		mpmcring_bpf_refuse(MPMCRING_BPF_BAD_FLAGS);
+		mpmcring_bpf_refuse(MPR_BPF_REFUSED_BAD_FLAGS);
 		return false;
 	}
 	/* Records are never empty: read(2) returns 0 only at end of file. */
 	if (!len) {
-		mpmcring_bpf_refuse(MPMCRING_BPF_ZERO_LEN);
+		mpmcring_bpf_refuse(MPR_BPF_REFUSED_ZERO_LEN);
 		return false;
 	}
 	return true;
@@ -334,9 +322,10 @@ static bool mpmcring_bpf_args_ok(u64 flags, u32 len)
  * too. Without PREEMPT_COUNT, preemptible() is always 0 and
  * preempt_disable() marks nothing, so a sleeper cannot be told from the
  * rest: all task context is then taken to sleep, and gets the sleepers'
- * share (sleepers never reach the rest; the others lose their 4). Every
- * kernel we support has PREEMPT_COUNT (Debian's 6.1, 6.12 and 6.12-rt;
- * the test kernels are CONFIG_PREEMPT).
+ * share (sleepers never reach the rest; the others lose their 4), but
+ * its refusals count as no_buffer only, never as no_buffer_sleep
+ * (mpmcring_bpf_slots_here()). Every kernel we support has PREEMPT_COUNT
+ * (Debian's 6.1, 6.12 and 6.12-rt; the test kernels are CONFIG_PREEMPT).
  * It is the program that decides, not the user it serves: a sleepable
  * program that reserves inside bpf_rcu_read_lock() or
  * bpf_preempt_disable() (6.12) counts as one that cannot sleep, and may
@@ -352,17 +341,26 @@ static bool mpmcring_bpf_may_sleep(void)
 /*
  * How many of the pool's slots the context the caller runs in may take;
  * before the kfunc's own rcu_read_lock() (mpmcring_bpf_may_sleep()).
+ * @sleeper: set when the caller is known to be one that may sleep, so
+ * that its refusal counts in no_buffer_sleep. Without PREEMPT_COUNT no
+ * caller is known to: all of task context gets the sleepers' share, but
+ * a refusal there may be a program that cannot sleep losing records, so
+ * it is counted as no_buffer only (a false alarm at worst, never a loss
+ * hidden among the sleepers').
  */
-static unsigned int mpmcring_bpf_slots_here(void)
+static unsigned int mpmcring_bpf_slots_here(bool *sleeper)
 {
+	*sleeper = false;
 	if (in_nmi())
 		return MPMCRING_BPF_POOL_NMI;
 	if (in_hardirq())
 		return MPMCRING_BPF_POOL_HARDIRQ;
 	if (in_serving_softirq())
 		return MPMCRING_BPF_POOL_SOFTIRQ;
-	if (mpmcring_bpf_may_sleep())
+	if (mpmcring_bpf_may_sleep()) {
+		*sleeper = IS_ENABLED(CONFIG_PREEMPT_COUNT);
 		return MPMCRING_BPF_POOL_SLEEP;
+	}
 	return MPMCRING_BPF_POOL_TASK;
 }
 
@@ -433,7 +431,7 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
 	 * (a map lookup passed straight on): nothing to copy from then.
 	 */
 	if (!data) {
-		mpmcring_bpf_refuse(MPMCRING_BPF_NULL_DATA);
+		mpmcring_bpf_refuse(MPR_BPF_REFUSED_NULL_DATA);
 		return -EINVAL;
 	}
 	/*
@@ -466,9 +464,10 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
  * Return: the reservation, or NULL: bad @flags, a zero @len or an unknown
  * @ring_id (counted in the module's bpf_refused), a @len the ring can
  * never take (too big: counted as a drop of the ring), or no buffer free
- * on this CPU for the caller's context (counted in bpf_refused, no_buffer:
- * of a CPU's 16 buffers, callers that may sleep take 8 at most, task
- * context that cannot sleep 12, softirq 14, hardirq 15, NMI 16).
+ * on this CPU for the caller's context (counted in bpf_refused as
+ * no_buffer, and also as no_buffer_sleep for a caller that may sleep: of
+ * a CPU's 16 buffers, callers that may sleep take 8 at most, task context
+ * that cannot sleep 12, softirq 14, hardirq 15, NMI 16).
  */
 __bpf_kfunc struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(u32 ring_id,
 							  u32 len, u64 flags)
@@ -476,11 +475,12 @@ __bpf_kfunc struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(u32 ring_id,
 	struct mpmcring_bpf_slot *h = NULL;
 	struct mpmcring *ring;
 	unsigned int slots;
+	bool sleeper;
 
 	if (!mpmcring_bpf_args_ok(flags, len))
 		return NULL;
 	/* The caller's context, before rcu_read_lock() changes what it shows. */
-	slots = mpmcring_bpf_slots_here();
+	slots = mpmcring_bpf_slots_here(&sleeper);
 	rcu_read_lock();
 	ring = mpmcring_find_id(ring_id);
 	if (!ring) {
@@ -499,11 +499,15 @@ __bpf_kfunc struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(u32 ring_id,
 	}
 	/*
 	 * No buffer is the module's shortage, not the ring's: counted where
-	 * an operator tells it from contention on the ring.
+	 * an operator tells it from contention on the ring. A known sleeper
+	 * under its own counter, which no_buffer includes when printed, so
+	 * that sleepers refusing each other do not hide a program that
+	 * cannot sleep losing records.
 	 */
 	h = mpmcring_bpf_get_handle(slots);
 	if (!h) {
-		mpmcring_bpf_refuse(MPMCRING_BPF_NO_BUFFER);
+		mpmcring_bpf_refuse(sleeper ? MPR_BPF_REFUSED_NO_BUFFER_SLEEP :
+				    MPR_BPF_REFUSED_NO_BUFFER);
 		goto out;
 	}
 	/* What the program does not write must not show an older record. */
@@ -535,12 +539,12 @@ __bpf_kfunc int mpmcring_bpf_write(struct mpmcring_bpf_rsv *rsv, u32 off,
 
 	/* A pointer that may be NULL gets through the verifier (see above). */
 	if (!data && data__sz) {
-		mpmcring_bpf_refuse(MPMCRING_BPF_BAD_WRITE);
+		mpmcring_bpf_refuse(MPR_BPF_REFUSED_BAD_WRITE);
 		return -EINVAL;
 	}
 	/* Lengths from the program: both checked against what was reserved. */
 	if (off > h->rsv.len || data__sz > h->rsv.len - off) {
-		mpmcring_bpf_refuse(MPMCRING_BPF_BAD_WRITE);
+		mpmcring_bpf_refuse(MPR_BPF_REFUSED_BAD_WRITE);
 		return -E2BIG;
 	}
 	memcpy(h->data + off, data, data__sz);
@@ -569,7 +573,7 @@ __bpf_kfunc int mpmcring_bpf_commit(struct mpmcring_bpf_rsv *rsv)
 	if (ring)
 		err = mpmcring_output(ring, h->data, h->rsv.len, h->prio);
 	else
-		mpmcring_bpf_refuse(MPMCRING_BPF_RING_GONE);
+		mpmcring_bpf_refuse(MPR_BPF_REFUSED_RING_GONE);
 	rcu_read_unlock();
 	mpmcring_bpf_put_handle(h);
 	return err;

@@ -96,31 +96,19 @@ static uint64_t module_refcnt(void)
 /*
  * Calls of the kfuncs refused where no ring counts them (before a ring was
  * found, or for the module's reasons): the module counts them
- * (/sys/module/mpmcring/parameters/bpf_refused).
+ * (/sys/module/mpmcring/parameters/bpf_refused). Read by name (mpmcring
+ * stat's reader); every reason and the id must be there.
  */
-struct refused {
-	unsigned long long no_ring, bad_flags, zero_len, null_data;
-	unsigned long long ring_gone, no_buffer, bad_write;
-	unsigned int last_no_ring_id;
-};
-
-/* Read by name (mpmcring stat's reader); every reason and the id must be there. */
-static int bpf_refused(struct refused *r)
+static int bpf_refused(struct bpf_refused *b)
 {
-	struct bpf_refused b;
-
-	if (bpf_refused_read(&b) || b.have != (1U << BPF_REFUSED_NR) - 1 || !b.have_last_id)
+	if (bpf_refused_read(b) || b->have != (1U << MPR_BPF_REFUSED_NR) - 1 || !b->have_last_id)
 		return -1;
-	r->no_ring = b.count[BPF_REFUSED_NO_RING];
-	r->bad_flags = b.count[BPF_REFUSED_BAD_FLAGS];
-	r->zero_len = b.count[BPF_REFUSED_ZERO_LEN];
-	r->null_data = b.count[BPF_REFUSED_NULL_DATA];
-	r->ring_gone = b.count[BPF_REFUSED_RING_GONE];
-	r->no_buffer = b.count[BPF_REFUSED_NO_BUFFER];
-	r->bad_write = b.count[BPF_REFUSED_BAD_WRITE];
-	r->last_no_ring_id = b.last_no_ring_id;
 	return 0;
 }
+
+/* How many more calls @after counts than @before as MPR_BPF_REFUSED_@why. */
+#define REFUSED_MORE(after, before, why) \
+	((after).count[MPR_BPF_REFUSED_##why] - (before).count[MPR_BPF_REFUSED_##why])
 
 FIXTURE(bpf)
 {
@@ -318,7 +306,7 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 	const __u64 bad_lens[] = { (__u64)l->max_record + 1, BT_MAX_RESERVE + 1, (64 << 10) + 1,
 				   0x7fffffff, 0xffffffff };
 	struct mpmcring_stats before, after;
-	struct refused rbefore, rafter;
+	struct bpf_refused rbefore, rafter;
 	struct produce_bpf *p;
 	unsigned int i, null_refused = 0, bad_writes = 0;
 
@@ -445,18 +433,19 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 	 * through.
 	 */
 	ASSERT_EQ(0, bpf_refused(&rafter));
-	EXPECT_EQ(2 * sizeof(bad_ids) / sizeof(bad_ids[0]), rafter.no_ring - rbefore.no_ring);
+	EXPECT_EQ(2 * sizeof(bad_ids) / sizeof(bad_ids[0]), REFUSED_MORE(rafter, rbefore, NO_RING));
 	/* ... and the operator is told the last unknown id: the last tried. */
 	EXPECT_EQ(0xffffffffU, rafter.last_no_ring_id);
 	EXPECT_EQ(2 * sizeof(bad_flags) / sizeof(bad_flags[0]),
-		  rafter.bad_flags - rbefore.bad_flags);
-	EXPECT_EQ(2, rafter.zero_len - rbefore.zero_len);
-	EXPECT_EQ(null_refused, rafter.null_data - rbefore.null_data);
+		  REFUSED_MORE(rafter, rbefore, BAD_FLAGS));
+	EXPECT_EQ(2, REFUSED_MORE(rafter, rbefore, ZERO_LEN));
+	EXPECT_EQ(null_refused, REFUSED_MORE(rafter, rbefore, NULL_DATA));
 	/* Each write refused, out of its reservation or from NULL. */
-	EXPECT_EQ(bad_writes + null_refused, rafter.bad_write - rbefore.bad_write);
+	EXPECT_EQ(bad_writes + null_refused, REFUSED_MORE(rafter, rbefore, BAD_WRITE));
 	/* Nothing here is a commit after destroy or a shortage of buffers. */
-	EXPECT_EQ(0, rafter.ring_gone - rbefore.ring_gone);
-	EXPECT_EQ(0, rafter.no_buffer - rbefore.no_buffer);
+	EXPECT_EQ(0, REFUSED_MORE(rafter, rbefore, RING_GONE));
+	EXPECT_EQ(0, REFUSED_MORE(rafter, rbefore, NO_BUFFER));
+	EXPECT_EQ(0, REFUSED_MORE(rafter, rbefore, NO_BUFFER_SLEEP));
 }
 
 struct seen {
@@ -805,7 +794,7 @@ TEST_F_TIMEOUT(bpf, destroy_while_producing_loses_nothing_silently, 300)
 {
 	struct destroy_cons ca[2];
 	struct destroy_prod pa;
-	struct refused rb, ra;
+	struct bpf_refused rb, ra;
 	struct destroy_bpf *p;
 	__u64 delivered, short_total = 0;
 	unsigned int cycle, i;
@@ -876,8 +865,8 @@ TEST_F_TIMEOUT(bpf, destroy_while_producing_loses_nothing_silently, 300)
 			cycle, (unsigned long long)p->bss->committed[0],
 			(unsigned long long)delivered, (unsigned long long)ca[0].delivered,
 			(unsigned long long)ca[1].delivered, (unsigned long long)p->bss->refused[0],
-			(unsigned long long)ca[0].lost.dropped, ra.no_ring - rb.no_ring,
-			ra.ring_gone - rb.ring_gone);
+			(unsigned long long)ca[0].lost.dropped, REFUSED_MORE(ra, rb, NO_RING),
+			REFUSED_MORE(ra, rb, RING_GONE));
 		EXPECT_EQ(-EPIPE, ca[0].end) TH_LOG("the library consumer did not see the end");
 		EXPECT_EQ(0, ca[1].end) TH_LOG("read(2) did not see the end of file");
 		EXPECT_EQ(0, ca[0].foreign + ca[1].foreign);
@@ -888,11 +877,11 @@ TEST_F_TIMEOUT(bpf, destroy_while_producing_loses_nothing_silently, 300)
 		if (p->bss->committed[0] > delivered)
 			short_total += p->bss->committed[0] - delivered;
 		/* Every refusal is counted: by the ring, or (gone) by the module. */
-		EXPECT_EQ(p->bss->refused[0], ca[0].lost.dropped + ra.no_ring - rb.no_ring +
-						      ra.ring_gone - rb.ring_gone);
-		EXPECT_EQ(0, ra.bad_flags - rb.bad_flags + ra.zero_len - rb.zero_len);
+		EXPECT_EQ(p->bss->refused[0], ca[0].lost.dropped + REFUSED_MORE(ra, rb, NO_RING) +
+						      REFUSED_MORE(ra, rb, RING_GONE));
+		EXPECT_EQ(0, REFUSED_MORE(ra, rb, BAD_FLAGS) + REFUSED_MORE(ra, rb, ZERO_LEN));
 		/* The calls after the destroy name the destroyed ring's id. */
-		if (ra.no_ring != rb.no_ring)
+		if (REFUSED_MORE(ra, rb, NO_RING))
 			EXPECT_EQ(ring_id(r), ra.last_no_ring_id);
 		close(fd);
 		mpmcring_close(r);
@@ -1038,9 +1027,12 @@ TEST_F_TIMEOUT(bpf, sleeping_program_holds_up_no_producer, 120)
  * at most, task context that cannot sleep 12, softirq 14, hardirq 15).
  * 16 threads on the last CPU each park a sleepable program holding a
  * reservation in a userfaultfd fault: 8 get a buffer, 8 are refused and
- * counted (no_buffer). Programs that never sleep, in task context on that
- * CPU, still hold 4 at once (a tp_btf program, preemption off; a
- * non-sleepable LSM program, under rcu_read_lock() only), and programs in
+ * counted in no_buffer, all refusals for want of a buffer, and in its
+ * part no_buffer_sleep, so that no_buffer - no_buffer_sleep stays what
+ * programs that cannot sleep lost. Programs that never sleep, in task
+ * context on that CPU, still hold 4 at once (a tp_btf program,
+ * preemption off; a non-sleepable LSM program, under rcu_read_lock()
+ * only), refused one each (no_buffer only), and programs in
  * softirq (softirq_entry) and hardirq (the local APIC timer) there still
  * reserve, every time. (With one share for all of task context, the
  * sleepers took all 12 and the task-context programs on that CPU got
@@ -1124,7 +1116,7 @@ TEST_F_TIMEOUT(bpf, sleepers_leave_buffers_for_non_sleepers, 120)
 	long page = sysconf(_SC_PAGESIZE);
 	struct pool_arg a = { .cpu = sysconf(_SC_NPROCESSORS_ONLN) - 1 };
 	pthread_t park[POOL_PARKERS], spin;
-	struct refused rb, ra;
+	struct bpf_refused rb, rpark, ra;
 	struct uffdio_copy cp;
 	struct pool_bpf *p;
 	struct stat st, full;
@@ -1187,6 +1179,18 @@ TEST_F_TIMEOUT(bpf, sleepers_leave_buffers_for_non_sleepers, 120)
 		(unsigned long long)p->bss->park_refused);
 	EXPECT_EQ(POOL_SLEEP, p->bss->parked);
 	EXPECT_EQ(POOL_PARKERS - POOL_SLEEP, p->bss->park_refused);
+	/*
+	 * Only sleepers were refused so far (the other programs of the test
+	 * are not armed): each in no_buffer, which keeps counting every
+	 * refusal for want of a buffer, and in its part no_buffer_sleep.
+	 */
+	ASSERT_EQ(0, bpf_refused(&rpark));
+	fprintf(stderr, "# the sleepers' refusals: no_buffer +%llu, no_buffer_sleep +%llu\n",
+		REFUSED_MORE(rpark, rb, NO_BUFFER), REFUSED_MORE(rpark, rb, NO_BUFFER_SLEEP));
+	EXPECT_EQ(POOL_PARKERS - POOL_SLEEP, REFUSED_MORE(rpark, rb, NO_BUFFER))
+	TH_LOG("sleepers' refusals left out of no_buffer: a reader of no_buffer alone misses them");
+	EXPECT_EQ(POOL_PARKERS - POOL_SLEEP, REFUSED_MORE(rpark, rb, NO_BUFFER_SLEEP))
+	TH_LOG("sleepable programs refused a buffer were not counted as callers that may sleep");
 
 	/*
 	 * Task context that cannot sleep, while they sleep: the rest of the
@@ -1231,11 +1235,15 @@ TEST_F_TIMEOUT(bpf, sleepers_leave_buffers_for_non_sleepers, 120)
 	TH_LOG("no timer interrupt on CPU %ld reserved", a.cpu);
 	EXPECT_EQ(0, p->bss->refused[BT_CTX_HARDIRQ]);
 	/*
-	 * The refusals are the module's, by their own reason: the sleepers'
-	 * and each burst's last.
+	 * The refusals are the module's: each burst's last (cannot sleep)
+	 * adds to no_buffer and not to its sleepers' part.
 	 */
 	ASSERT_EQ(0, bpf_refused(&ra));
-	EXPECT_EQ(POOL_PARKERS - POOL_SLEEP + 2, ra.no_buffer - rb.no_buffer);
+	fprintf(stderr, "# the bursts' refusals: no_buffer +%llu, no_buffer_sleep +%llu\n",
+		REFUSED_MORE(ra, rpark, NO_BUFFER), REFUSED_MORE(ra, rpark, NO_BUFFER_SLEEP));
+	EXPECT_EQ(2, REFUSED_MORE(ra, rpark, NO_BUFFER));
+	EXPECT_EQ(0, REFUSED_MORE(ra, rpark, NO_BUFFER_SLEEP))
+	TH_LOG("programs that cannot sleep counted as callers that may sleep");
 
 	/* Answer the fault: the sleepers commit and give their buffers back. */
 	src = aligned_alloc(page, page);

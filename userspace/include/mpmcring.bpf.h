@@ -30,13 +30,13 @@
  * builds a record of up to 4 KiB in pieces (bytes not written are zero) in
  * a staging buffer, and commit sends it whole: nothing of the ring is held
  * in between, so the program may sleep there. The buffer is one of its
- * CPU's 16, of which programs that may sleep (sleepable ones) hold 8 at
- * most, task context that cannot sleep 12: a program that sleeps holding
- * one keeps it from other sleepable programs on that CPU (reserve returns
- * NULL, counted as no_buffer); programs that cannot sleep keep 4 of the
- * CPU's buffers that no sleeper can take. A
- * sleepable program that reserves inside bpf_rcu_read_lock() or
- * bpf_preempt_disable() counts as one that cannot sleep: it must not
+ * CPU's 16, of which callers that may sleep (sleepable programs) hold 8
+ * at most, task context that cannot sleep 12: a program that sleeps
+ * holding one keeps it from other sleepable programs on that CPU (reserve
+ * returns NULL, counted as no_buffer and its part no_buffer_sleep);
+ * programs that cannot sleep keep 4 of the CPU's buffers that no sleeper
+ * can take. A sleepable program that reserves inside bpf_rcu_read_lock()
+ * or bpf_preempt_disable() counts as one that cannot sleep: it must not
  * sleep holding the reservation after it unlocks.
  * Every refusal is counted. What a ring refuses (too big, full, priority)
  * is a drop of that ring, told to its consumers. The rest is counted
@@ -44,7 +44,8 @@
  * (and by mpmcring stat): an unknown id (-ENOENT, NULL: no_ring), flags
  * other than one class, a zero length (records are never empty) or NULL
  * data (-EINVAL, NULL), a commit whose ring was destroyed since reserve
- * (-ENOENT: ring_gone), no free buffer (NULL: no_buffer), and a write
+ * (-ENOENT: ring_gone), no free buffer (NULL: no_buffer, and of those
+ * no_buffer_sleep where the caller may sleep), and a write
  * outside its reservation or from NULL (-E2BIG, -EINVAL: bad_write).
  * The verifier refuses a program that can return holding a reservation.
  */

@@ -7,12 +7,9 @@
 
 #include "bpf_refused.h"
 
-const char *const bpf_refused_names[BPF_REFUSED_NR] = {
-	[BPF_REFUSED_NO_RING] = "no_ring",     [BPF_REFUSED_BAD_FLAGS] = "bad_flags",
-	[BPF_REFUSED_ZERO_LEN] = "zero_len",   [BPF_REFUSED_NULL_DATA] = "null_data",
-	[BPF_REFUSED_RING_GONE] = "ring_gone", [BPF_REFUSED_NO_BUFFER] = "no_buffer",
-	[BPF_REFUSED_BAD_WRITE] = "bad_write",
-};
+/* One bit of struct bpf_refused's have per reason. */
+_Static_assert(MPR_BPF_REFUSED_NR <= 8 * sizeof(((struct bpf_refused *)0)->have),
+	       "have needs a bit per reason");
 
 /* A decimal number filling [s, end), no sign, no overflow: 0 or -1. */
 static int bpf_refused_number(const char *s, const char *end, unsigned long long *v)
@@ -43,9 +40,10 @@ int bpf_refused_parse(const char *line, struct bpf_refused *b)
 		eq = memchr(w, '=', end - w);
 		if (eq && !bpf_refused_number(eq + 1, end, &v)) {
 			n = eq - w;
-			for (i = 0; i < BPF_REFUSED_NR; i++) {
-				if (strlen(bpf_refused_names[i]) == n &&
-				    !memcmp(w, bpf_refused_names[i], n)) {
+			for (i = 0; i < MPR_BPF_REFUSED_NR; i++) {
+				const char *name = mpr_bpf_refusal_name(i);
+
+				if (strlen(name) == n && !memcmp(w, name, n)) {
 					b->count[i] = v;
 					b->have |= 1U << i;
 					known = true;
@@ -77,21 +75,26 @@ int bpf_refused_read(struct bpf_refused *b)
 	return err ? err : bpf_refused_parse(line, b);
 }
 
-static const char *const bpf_refused_text_of[BPF_REFUSED_NR] = {
-	[BPF_REFUSED_NO_RING] = "unknown ring id",
-	[BPF_REFUSED_BAD_FLAGS] = "bad flags",
-	[BPF_REFUSED_ZERO_LEN] = "empty",
-	[BPF_REFUSED_NULL_DATA] = "NULL data",
-	[BPF_REFUSED_RING_GONE] = "ring destroyed before commit",
-	[BPF_REFUSED_NO_BUFFER] = "no staging buffer",
-	[BPF_REFUSED_BAD_WRITE] = "bad writes",
-};
-
 /* The last unknown id means something only once one was refused. */
 static bool bpf_refused_last_id(const struct bpf_refused *b)
 {
-	return b->have_last_id && (b->have & 1U << BPF_REFUSED_NO_RING) &&
-	       b->count[BPF_REFUSED_NO_RING];
+	return b->have_last_id && (b->have & 1U << MPR_BPF_REFUSED_NO_RING) &&
+	       b->count[MPR_BPF_REFUSED_NO_RING];
+}
+
+/*
+ * no_buffer_sleep is a part of no_buffer (proto/mpmcring_bpf_refusals.h),
+ * and its text says whose: it is shown inside the total's, "N no staging
+ * buffer (M of them for callers that may sleep)", so that it does not read
+ * as a reason of its own; alone only in a line without no_buffer, which
+ * no module prints.
+ */
+#define BPF_REFUSED_TOTAL MPR_BPF_REFUSED_NO_BUFFER
+#define BPF_REFUSED_PART MPR_BPF_REFUSED_NO_BUFFER_SLEEP
+
+static bool bpf_refused_has(const struct bpf_refused *b, int i)
+{
+	return b->have & 1U << i;
 }
 
 void bpf_refused_text(FILE *f, const struct bpf_refused *b)
@@ -100,12 +103,19 @@ void bpf_refused_text(FILE *f, const struct bpf_refused *b)
 	int i;
 
 	fputs("BPF refused   ", f);
-	for (i = 0; i < BPF_REFUSED_NR; i++) {
-		if (!(b->have & 1U << i))
+	for (i = 0; i < MPR_BPF_REFUSED_NR; i++) {
+		if (!bpf_refused_has(b, i) ||
+		    (i == BPF_REFUSED_PART && bpf_refused_has(b, BPF_REFUSED_TOTAL)))
 			continue;
-		fprintf(f, "%s%llu %s", sep, b->count[i], bpf_refused_text_of[i]);
+		fprintf(f, "%s%llu ", sep, b->count[i]);
 		sep = ", ";
-		if (i != BPF_REFUSED_NO_RING || !b->have_last_id)
+		if (i == BPF_REFUSED_PART)
+			fprintf(f, "%s ", mpr_bpf_refusal_what(BPF_REFUSED_TOTAL));
+		fputs(mpr_bpf_refusal_what(i), f);
+		if (i == BPF_REFUSED_TOTAL && bpf_refused_has(b, BPF_REFUSED_PART))
+			fprintf(f, " (%llu of them %s)", b->count[BPF_REFUSED_PART],
+				mpr_bpf_refusal_what(BPF_REFUSED_PART));
+		if (i != MPR_BPF_REFUSED_NO_RING || !b->have_last_id)
 			continue;
 		if (bpf_refused_last_id(b))
 			fprintf(f, " (last: %u)", b->last_no_ring_id);
@@ -121,10 +131,10 @@ void bpf_refused_json(FILE *f, const struct bpf_refused *b)
 	int i;
 
 	fputs(",\"bpf_refused\":{", f);
-	for (i = 0; i < BPF_REFUSED_NR; i++) {
+	for (i = 0; i < MPR_BPF_REFUSED_NR; i++) {
 		if (!(b->have & 1U << i))
 			continue;
-		fprintf(f, "%s\"%s\":%llu", sep, bpf_refused_names[i], b->count[i]);
+		fprintf(f, "%s\"%s\":%llu", sep, mpr_bpf_refusal_name(i), b->count[i]);
 		sep = ",";
 	}
 	if (bpf_refused_last_id(b))

@@ -12,25 +12,13 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "mpmcring_bpf_refusal.h"
+
 #define BPF_REFUSED_PATH "/sys/module/mpmcring/parameters/bpf_refused"
 
-/* The reasons this reader knows, in the order it shows them. */
-enum bpf_refusal {
-	BPF_REFUSED_NO_RING,   /* no ring has the id (stale or wrong) */
-	BPF_REFUSED_BAD_FLAGS, /* flags other than one priority class */
-	BPF_REFUSED_ZERO_LEN,  /* an empty record */
-	BPF_REFUSED_NULL_DATA, /* output from a NULL pointer */
-	BPF_REFUSED_RING_GONE, /* commit: ring destroyed since reserve */
-	BPF_REFUSED_NO_BUFFER, /* reserve: no staging buffer free */
-	BPF_REFUSED_BAD_WRITE, /* write outside its reservation, NULL */
-	BPF_REFUSED_NR
-};
-
-/* The module's names of the reasons (what it prints before '='). */
-extern const char *const bpf_refused_names[BPF_REFUSED_NR];
-
+/* By reason: the module's (proto/mpmcring_bpf_refusal.h), in its order. */
 struct bpf_refused {
-	unsigned long long count[BPF_REFUSED_NR];
+	unsigned long long count[MPR_BPF_REFUSED_NR];
 	unsigned int have;	      /* bit i: count[i] was in the line */
 	unsigned int last_no_ring_id; /* the id of the last no_ring refusal */
 	bool have_last_id;	      /* last_no_ring_id was in the line */

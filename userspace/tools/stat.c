@@ -71,8 +71,9 @@ static int stat_read(struct mpmcring *r, struct stat_sample *s)
  * The module's count of BPF kfunc calls refused where no ring counts them:
  * before a ring was found (a stale or wrong ring id, bad flags, an empty
  * record, NULL data), or for the module's reasons (the ring destroyed
- * between reserve and commit, no staging buffer free on the CPU, a write
- * outside its reservation), and the last unknown id, so that an operator
+ * between reserve and commit, no staging buffer free on the CPU, and how
+ * many of those the callers that may sleep had, a write outside its
+ * reservation), and the last unknown id, so that an operator
  * with several loaders can tell whose id is stale. Module-wide; absent
  * without BPF support. Read by name (bpf_refused.c): a reason the module
  * does not report (an older module) is left out, not shown as 0, and one
