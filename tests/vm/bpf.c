@@ -37,6 +37,7 @@
 #include "destroy.skel.h"
 #include "sleep.skel.h"
 #include "pool.skel.h"
+#include "kprobe.skel.h"
 #include "exec_event.h"
 
 #define CONSUMERS 3
@@ -1282,6 +1283,114 @@ static uint64_t refcnt_settles(uint64_t want, int *ms)
 		n = module_refcnt();
 	}
 	return n;
+}
+
+/* Calls the kprobe test makes, each one record. */
+#define KPROBE_CALLS 1000
+
+struct kprobe_seen {
+	__u8 count[KPROBE_CALLS]; /* [seq] */
+	__u64 bad;
+};
+
+static void kprobe_rec(void *ctx, const struct bt_rec *r)
+{
+	struct kprobe_seen *s = ctx;
+
+	if (r->op != BT_KPROBE || r->seq >= KPROBE_CALLS)
+		s->bad++;
+	else if (s->count[r->seq] < 255)
+		s->count[r->seq]++;
+}
+
+/* The verifier's verdict in vlog: its last line but the summary. */
+static const char *vlog_verdict(void)
+{
+	char *last = vlog, *line, *save;
+
+	for (line = strtok_r(vlog, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (strncmp(line, "processed ", 10) && strncmp(line, "verification time", 17))
+			last = line;
+	return last;
+}
+
+/*
+ * kprobe programs as producers: the module registers its kfuncs for
+ * BPF_PROG_TYPE_KPROBE too (kmod/bpf.c). 6.12 has a kfunc hook for kprobe
+ * programs: the program must load, and each of KPROBE_CALLS calls of the
+ * probed function must arrive exactly once. 6.1 has none (the kernel
+ * refuses the registration): there the verifier must refuse the call, and
+ * for that reason, not another.
+ */
+TEST_F_TIMEOUT(bpf, kprobe_program_produces_or_refused_on_6_1, 120)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, o, .kernel_log_buf = vlog,
+		    .kernel_log_size = sizeof(vlog), .kernel_log_level = 1);
+	static struct kprobe_seen s;
+	struct mpmcring_stats before, after;
+	struct mpmcring_consumer *c;
+	__u64 i, missing = 0, dup = 0;
+	struct kprobe_bpf *k;
+	bool no_kfunc_hook;
+	struct utsname u;
+	int err;
+
+	NEED_KFUNCS();
+	ASSERT_EQ(0, uname(&u));
+	no_kfunc_hook = !strncmp(u.release, "6.1.", 4);
+	k = kprobe_bpf__open_opts(&o);
+	ASSERT_NE(NULL, k);
+	k->rodata->ring_id = self->id;
+	k->rodata->tgid = getpid();
+	k->rodata->nonce = self->nonce;
+	vlog[0] = 0;
+	if (no_kfunc_hook)
+		setenv("BT_QUIET", "1", 1);
+	err = kprobe_bpf__load(k);
+	unsetenv("BT_QUIET");
+	if (no_kfunc_hook) {
+		bool why =
+			strstr(vlog, "calling kernel function mpmcring_bpf_output is not allowed");
+
+		fprintf(stderr, "# %s: kprobe program %s (%d): %s\n", u.release,
+			err ? "refused" : "ACCEPTED", err, vlog_verdict());
+		EXPECT_NE(0, err)
+		TH_LOG("6.1 has no kfunc hook for kprobe programs, yet loaded one");
+		EXPECT_TRUE(why)
+		TH_LOG("the kprobe program was refused, but not for the kfunc call");
+		kprobe_bpf__destroy(k);
+		return;
+	}
+	ASSERT_EQ(0, err)
+	TH_LOG("the verifier refused the kprobe program on %s: %s", u.release, vlog_verdict());
+	ASSERT_EQ(0, kprobe_bpf__attach(k)) TH_LOG("attaching the kprobe: %s", strerror(errno));
+	c = mpmcring_consumer_new(self->r);
+	ASSERT_NE(NULL, c);
+	memset(&s, 0, sizeof(s));
+	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &before));
+	for (i = 0; i < KPROBE_CALLS; i++)
+		bt_call(BT_KPROBE, i, 0, 0);
+	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &after));
+	drain(c, 200, kprobe_rec, &s, self->nonce);
+	for (i = 0; i < KPROBE_CALLS; i++) {
+		missing += s.count[i] == 0;
+		dup += s.count[i] > 1;
+	}
+	fprintf(stderr, "# %s: kprobe fired %llu times for %d calls: %llu output, %llu refused\n",
+		u.release, (unsigned long long)k->bss->hits, KPROBE_CALLS,
+		(unsigned long long)k->bss->ok, (unsigned long long)k->bss->failed);
+	fprintf(stderr, "# records: %llu missing, %llu twice, %llu not ours\n",
+		(unsigned long long)missing, (unsigned long long)dup, (unsigned long long)s.bad);
+	EXPECT_EQ(KPROBE_CALLS, k->bss->hits) TH_LOG("the kprobe missed calls");
+	EXPECT_EQ(KPROBE_CALLS, k->bss->ok);
+	EXPECT_EQ(0, k->bss->failed);
+	EXPECT_EQ(0, missing);
+	EXPECT_EQ(0, dup);
+	EXPECT_EQ(0, s.bad);
+	EXPECT_EQ(KPROBE_CALLS, after.produced_records - before.produced_records);
+	EXPECT_EQ(0, stats_dropped(&after) - stats_dropped(&before));
+	kprobe_bpf__destroy(k);
+	mpmcring_consumer_free(c);
 }
 
 TEST_F_TIMEOUT(bpf, rmmod_refused_while_program_holds_kfuncs, 120)
