@@ -21,7 +21,7 @@
 #define BT_BAD_LEN 6   /* reserve a bytes */
 #define BT_BAD_WRITE 7 /* reserve 16 bytes, write b bytes at a */
 #define BT_SMALL_LEN 8 /* output and reserve a & 15 bytes (0: refused) */
-#define BT_KPROBE 9    /* kprobe.bpf.c: output a record with seq a */
+#define BT_KPROBE 9    /* kprobe.bpf.c: a record with seq a (odd: reserved) */
 
 /* Contexts pool.bpf.c reserves in (kmod/bpf.c: the pool's limits). */
 #define BT_CTX_TASK 0 /* tp_btf in task context: preemption off */

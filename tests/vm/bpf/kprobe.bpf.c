@@ -2,8 +2,11 @@
 /*
  * A kprobe program as a producer (tests/vm/bpf.c,
  * kprobe_program_produces_or_is_refused): on getppid(2) from the test's
- * process, it outputs one record whose seq is the syscall's second
- * argument, so that the test tells each call's record apart. The module
+ * process, it produces one record whose seq is the syscall's second
+ * argument, so that the test tells each call's record apart: an even seq
+ * through mpmcring_bpf_output(), an odd one through reserve, write and
+ * commit (thread says which: 0 or 1), so both paths run in a kprobe
+ * program's context. The module
  * registers its kfuncs for BPF_PROG_TYPE_KPROBE; 6.1's verifier has no
  * kfunc hook for kprobe programs and must refuse the call, 6.12's must
  * accept it.
@@ -29,6 +32,20 @@ const volatile __u64 nonce;
 /* Calls seen with op BT_KPROBE, records the ring took, and refused. */
 __u64 hits, ok, failed;
 
+/* rec through reserve, write and commit. */
+static __always_inline int reserve_commit(const struct bt_rec *rec)
+{
+	struct mpmcring_bpf_rsv *r;
+	int err, sent;
+
+	r = mpmcring_bpf_reserve(ring_id, sizeof(*rec), MPMCRING_BPF_NORMAL);
+	if (!r)
+		return -1;
+	err = mpmcring_bpf_write(r, 0, rec, sizeof(*rec));
+	sent = mpmcring_bpf_commit(r);
+	return err ? err : sent;
+}
+
 SEC("kprobe/__x64_sys_getppid")
 int BPF_KPROBE(bt_kprobe, struct pt_regs *uregs)
 {
@@ -43,8 +60,12 @@ int BPF_KPROBE(bt_kprobe, struct pt_regs *uregs)
 	rec.nonce = nonce;
 	rec.cpu = bpf_get_smp_processor_id();
 	rec.seq = BPF_CORE_READ(uregs, si);
+	rec.thread = rec.seq & 1;
 	rec.op = BT_KPROBE;
-	err = mpmcring_bpf_output(ring_id, &rec, sizeof(rec), MPMCRING_BPF_NORMAL);
+	if (rec.thread)
+		err = reserve_commit(&rec);
+	else
+		err = mpmcring_bpf_output(ring_id, &rec, sizeof(rec), MPMCRING_BPF_NORMAL);
 	if (err)
 		__sync_fetch_and_add(&failed, 1);
 	else
