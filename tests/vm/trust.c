@@ -112,6 +112,33 @@ TEST_F(trust, one_file_cannot_take_every_slot)
 	close(other);
 }
 
+/*
+ * The slot read(2) attaches for its file is one of the file's
+ * max_per_file: a file that reads cannot hold one slot more than a file
+ * that maps, and read(2) says EDQUOT when the file has them all.
+ */
+TEST_F(trust, read_slot_counts_in_max_per_file)
+{
+	char rec[16] = "read me later", buf[64];
+	uint32_t idx, i;
+
+	ASSERT_LT(self->l.max_per_file, self->l.max_consumers);
+	ASSERT_EQ(sizeof(rec), write(self->fd, rec, sizeof(rec)));
+	for (i = 0; i < self->l.max_per_file; i++)
+		ASSERT_EQ(0, ioctl(self->fd, MPMCRING_IOC_ATTACH, &idx));
+	EXPECT_EQ(-1, read(self->fd, buf, sizeof(buf)));
+	EXPECT_EQ(EDQUOT, errno);
+	EXPECT_EQ(self->l.max_per_file, consumers_now(self->fd));
+	/* A detach makes room for read(2)'s slot; then ATTACH is refused. */
+	ASSERT_EQ(0, ioctl(self->fd, MPMCRING_IOC_DETACH, &idx));
+	EXPECT_EQ(sizeof(rec), read(self->fd, buf, sizeof(buf)));
+	EXPECT_EQ(0, memcmp(buf, rec, sizeof(rec)));
+	EXPECT_EQ(self->l.max_per_file, consumers_now(self->fd));
+	EXPECT_EQ(-1, ioctl(self->fd, MPMCRING_IOC_ATTACH, &idx));
+	EXPECT_EQ(EDQUOT, errno);
+	EXPECT_EQ(self->l.max_per_file, consumers_now(self->fd));
+}
+
 TEST_F(trust, failed_attach_gives_the_slot_back)
 {
 	EXPECT_EQ(-1, ioctl(self->fd, MPMCRING_IOC_ATTACH, (void *)8));
