@@ -125,7 +125,7 @@ struct mpmcring_file {
 	struct mpmcring *ring;
 	struct mutex lock;	/* slots, read_slot; serialises read(2) */
 	unsigned long *slots;	/* slots this file attached */
-	unsigned int nr_slots;
+	unsigned int nr_slots;	/* attached, read(2)'s included */
 	int read_slot;		/* the slot read(2) uses, -1 until needed */
 	u32 wake_class;		/* wakes once 2^wake_class bytes are ready */
 	u32 prio;

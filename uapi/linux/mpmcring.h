@@ -313,7 +313,8 @@ struct mpmcring_consumers {
 #define MPMCRING_IOC_INFO	_IOR(MPMCRING_IOC_TYPE, 0xa0, struct mpmcring_layout)
 /*
  * Attach a consumer slot to this open file; returns its index. EUSERS: every
- * slot of the ring is taken; EDQUOT: this file has max_per_file of them.
+ * slot of the ring is taken; EDQUOT: this file has max_per_file of them
+ * (the one its read(2) uses included).
  */
 #define MPMCRING_IOC_ATTACH	_IOR(MPMCRING_IOC_TYPE, 0xa1, __u32)
 /* Detach a slot this file attached. */
