@@ -58,12 +58,14 @@ static bool mpmcring_count_waiting(struct mpmcring *ring, u64 *records,
  * Exact at a quiescent point (no reservation outstanding, no claim moving)
  * for the counters; in_ring_records is a lower bound when
  * %MPMCRING_STATS_IN_RING_PARTIAL is set in @stats->flags. consumed_records
- * is derived: produced - overwritten - waiting in the ring. Changes
+ * is derived: produced - overwritten - waiting in the ring, 0 when counts
+ * that moved between the sums make that negative. Changes
  * nothing in the ring. Process context; bounded work.
  */
 void mpmcring_get_stats(struct mpmcring *ring, struct mpmcring_stats *stats)
 {
 	const struct mpr_view *v = &ring->view;
+	u64 left;
 	int i, j;
 
 	memset(stats, 0, sizeof(*stats));
@@ -81,9 +83,14 @@ void mpmcring_get_stats(struct mpmcring *ring, struct mpmcring_stats *stats)
 	if (!mpmcring_count_waiting(ring, &stats->in_ring_records,
 				    &stats->in_ring_bytes))
 		stats->flags |= MPMCRING_STATS_IN_RING_PARTIAL;
-	stats->consumed_records = stats->produced_records -
-				  stats->overwritten_records -
-				  stats->in_ring_records;
+	/*
+	 * The sums are taken one after another: while producers run, what
+	 * was overwritten or waiting when summed later can outnumber what
+	 * had been produced when summed first. Then 0, not a wrapped count.
+	 */
+	left = stats->overwritten_records + stats->in_ring_records;
+	stats->consumed_records = stats->produced_records > left ?
+				  stats->produced_records - left : 0;
 	stats->consumers = bitmap_weight(ring->slots_used,
 					 ring->layout.max_consumers);
 	stats->abandoned_claims = atomic64_read(&ring->abandoned_claims);

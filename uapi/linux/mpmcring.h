@@ -236,7 +236,10 @@ struct mpmcring_stats {
 	__u64 dropped[MPMCRING_NR_DROP][MPMCRING_NR_PRIO];	/* by reason, class */
 	__u64 overwritten_records;	/* evicted unclaimed (overwrite mode) */
 	__u64 overwritten_bytes;
-	__u64 consumed_records;		/* left the ring through a claim */
+	__u64 consumed_records;		/* left the ring through a claim:
+					 * produced - overwritten - in ring,
+					 * 0 if counts moving between the
+					 * sums make that negative */
 	__u64 in_ring_records;		/* committed, not yet claimed */
 	__u64 in_ring_bytes;
 	__u64 wakeups;			/* wakeups sent to sleeping consumers */
