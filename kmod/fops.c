@@ -56,6 +56,31 @@ static int mpmcring_open(struct inode *inode, struct file *file)
 	return stream_open(inode, file);
 }
 
+/**
+ * mpmcring_file_attach() - attach a consumer slot for an open file
+ * @mf: the file, its lock held
+ * @read_slot: the slot is for read(2), not for ATTACH
+ *
+ * ATTACH and read(2) both come here, so that one count covers both: a
+ * file that reads and maps cannot hold more than max_per_file slots and
+ * lock other consumers out (docs/trust.md, item 10).
+ *
+ * Return: the slot's index, -EDQUOT when the file holds max_per_file
+ * slots already, or mpmcring_slot_attach()'s error (-EUSERS).
+ */
+int mpmcring_file_attach(struct mpmcring_file *mf, bool read_slot)
+{
+	int slot;
+
+	lockdep_assert_held(&mf->lock);
+	if (mf->nr_slots >= mf->ring->layout.max_per_file)
+		return -EDQUOT;
+	slot = mpmcring_slot_attach(mf->ring, read_slot);
+	if (slot >= 0)
+		mf->nr_slots++;
+	return slot;
+}
+
 static int mpmcring_release_file(struct inode *inode, struct file *file)
 {
 	struct mpmcring_file *mf = file->private_data;

@@ -123,10 +123,14 @@ struct mpmcring {
 /* One open file: the consumer slots it attached and its settings. */
 struct mpmcring_file {
 	struct mpmcring *ring;
-	struct mutex lock;	/* slots, read_slot; serialises read(2) */
-	unsigned long *slots;	/* slots this file attached */
-	unsigned int nr_slots;	/* attached, read(2)'s included */
-	int read_slot;		/* the slot read(2) uses, -1 until needed */
+	struct mutex lock;	/* slots, nr_slots, read_slot; serialises read(2) */
+	unsigned long *slots;	/* slots ATTACH attached */
+	unsigned int nr_slots;	/* those and read(2)'s: at most max_per_file */
+	/*
+	 * The slot read(2) uses, -1 until needed; never in @slots (DETACH
+	 * refuses it), counted in @nr_slots, freed when the file is.
+	 */
+	int read_slot;
 	u32 wake_class;		/* wakes once 2^wake_class bytes are ready */
 	u32 prio;
 	bool writable;		/* opened read-write: may consume and write */
@@ -213,6 +217,7 @@ struct iov_iter;
 
 /* fops.c, read.c, write.c, ioctl.c */
 extern const struct file_operations mpmcring_fops;
+int mpmcring_file_attach(struct mpmcring_file *mf, bool read_slot);
 ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 		      loff_t *ppos);
 ssize_t mpmcring_write_iter(struct kiocb *iocb, struct iov_iter *from);

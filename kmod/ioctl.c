@@ -24,15 +24,9 @@ static long mpmcring_ioc_attach(struct mpmcring_file *mf, u32 __user *uarg)
 
 	if (mutex_lock_killable(&mf->lock))
 		return -EINTR;
-	if (mf->nr_slots >= ring->layout.max_per_file) {
-		mutex_unlock(&mf->lock);
-		return -EDQUOT;
-	}
-	slot = mpmcring_slot_attach(ring, false);
-	if (slot >= 0) {
+	slot = mpmcring_file_attach(mf, false);
+	if (slot >= 0)
 		set_bit(slot, mf->slots);
-		mf->nr_slots++;
-	}
 	mutex_unlock(&mf->lock);
 	if (slot < 0)
 		return slot;

@@ -67,7 +67,7 @@ MODULE_PARM_DESC(claim_timeout_ms, "a consumer claim that stands still this long
 module_param(user_max_prio, charp, 0444);
 MODULE_PARM_DESC(user_max_prio, "highest class userspace may write(2) with: low, normal or critical (default normal)");
 module_param(max_per_file, uint, 0444);
-MODULE_PARM_DESC(max_per_file, "consumer slots one open file may attach, 1-1022 (default 16)");
+MODULE_PARM_DESC(max_per_file, "consumer slots one open file may hold, read(2)'s included, 1-1022 (default 16)");
 
 static struct mpmcring *mpmcring_default_ring;
 

@@ -41,7 +41,8 @@ struct mpmcring;
  * @user_max_prio: highest class userspace may write(2) with, with
  *	%MPMCRING_CREATE_USER_PRIO (otherwise %MPMCRING_PRIO_NORMAL, so that
  *	userspace cannot take the critical reserve from kernel producers)
- * @max_per_file: consumer slots one open file may attach (0 means 16)
+ * @max_per_file: consumer slots one open file may hold, read(2)'s
+ *	included (0 means 16)
  */
 struct mpmcring_params {
 	const char *name;

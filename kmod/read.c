@@ -161,17 +161,11 @@ ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 			return -ERESTARTSYS;
 		out = (struct mpmcring_read_out){ .ret = 0 };
 		if (mf->read_slot < 0) {
-			/* read(2)'s slot is one of the file's max_per_file. */
-			if (mf->nr_slots >= ring->layout.max_per_file)
-				slot = -EDQUOT;
-			else
-				slot = mpmcring_slot_attach(ring, true);
-			if (slot < 0) {
+			slot = mpmcring_file_attach(mf, true);
+			if (slot < 0)
 				out.ret = slot;
-			} else {
+			else
 				mf->read_slot = slot;
-				mf->nr_slots++;
-			}
 		}
 		/*
 		 * [M:end-read] the model's step (tests/model).

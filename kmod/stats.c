@@ -59,7 +59,8 @@ static bool mpmcring_count_waiting(struct mpmcring *ring, u64 *records,
  * for the counters; in_ring_records is a lower bound when
  * %MPMCRING_STATS_IN_RING_PARTIAL is set in @stats->flags. consumed_records
  * is derived: produced - overwritten - waiting in the ring, 0 when counts
- * that moved between the sums make that negative. Changes
+ * that moved between the sums make that negative, too high when the walk
+ * was partial. Changes
  * nothing in the ring. Process context; bounded work.
  */
 void mpmcring_get_stats(struct mpmcring *ring, struct mpmcring_stats *stats)
@@ -84,9 +85,14 @@ void mpmcring_get_stats(struct mpmcring *ring, struct mpmcring_stats *stats)
 				    &stats->in_ring_bytes))
 		stats->flags |= MPMCRING_STATS_IN_RING_PARTIAL;
 	/*
-	 * The sums are taken one after another: while producers run, what
-	 * was overwritten or waiting when summed later can outnumber what
-	 * had been produced when summed first. Then 0, not a wrapped count.
+	 * The sums are taken one after another, produced first on purpose:
+	 * a producer publishes before it counts, so produced summed last
+	 * would miss records the walk saw and a ring nobody reads would
+	 * report some consumed. The other way round, while producers run,
+	 * what was overwritten or waiting when summed later can outnumber
+	 * what had been produced: then 0, not a wrapped count. A partial
+	 * walk (IN_RING_PARTIAL) counts the waiting records it did not
+	 * reach as consumed.
 	 */
 	left = stats->overwritten_records + stats->in_ring_records;
 	stats->consumed_records = stats->produced_records > left ?

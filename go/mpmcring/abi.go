@@ -112,7 +112,7 @@ type Stats struct {
 	Dropped            [NumDrop][NumPrio]uint64 // by reason (Drop*), class (Prio*)
 	OverwrittenRecords uint64                   // evicted unclaimed (overwrite mode)
 	OverwrittenBytes   uint64
-	ConsumedRecords    uint64 // left the ring through a claim
+	ConsumedRecords    uint64 // left the ring through a claim (derived; 0 rather than negative)
 	InRingRecords      uint64 // committed, not yet claimed
 	InRingBytes        uint64
 	Wakeups            uint64 // wakeups sent to sleeping consumers

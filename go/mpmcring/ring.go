@@ -433,7 +433,7 @@ func (r *Ring) attach() (uint32, error) {
 				return 0, errorf(e, "%s: every consumer slot of the ring is taken (max_consumers=%d)",
 					r.path, r.layout.MaxConsumers)
 			case syscall.EDQUOT:
-				return 0, errorf(e, "%s: this Ring has attached max_per_file=%d consumers: open the ring again for more",
+				return 0, errorf(e, "%s: this Ring's open file holds max_per_file=%d consumer slots (read(2) on it takes one too): open the ring again for more",
 					r.path, r.layout.MaxPerFile)
 			default:
 				return 0, errorf(e, "%s: attaching a consumer: %v", r.path, e)

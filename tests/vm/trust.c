@@ -137,6 +137,22 @@ TEST_F(trust, read_slot_counts_in_max_per_file)
 	EXPECT_EQ(-1, ioctl(self->fd, MPMCRING_IOC_ATTACH, &idx));
 	EXPECT_EQ(EDQUOT, errno);
 	EXPECT_EQ(self->l.max_per_file, consumers_now(self->fd));
+	/*
+	 * DETACH frees what ATTACH took, never read(2)'s slot: with every
+	 * attached slot detached, each index is refused, one slot stays.
+	 */
+	for (idx = 0; idx < self->l.max_consumers; idx++)
+		ioctl(self->fd, MPMCRING_IOC_DETACH, &idx);
+	EXPECT_EQ(1, consumers_now(self->fd));
+	for (idx = 0; idx < self->l.max_consumers; idx++) {
+		EXPECT_EQ(-1, ioctl(self->fd, MPMCRING_IOC_DETACH, &idx));
+		EXPECT_EQ(EINVAL, errno);
+	}
+	EXPECT_EQ(1, consumers_now(self->fd));
+	for (i = 1; i < self->l.max_per_file; i++)
+		EXPECT_EQ(0, ioctl(self->fd, MPMCRING_IOC_ATTACH, &idx));
+	EXPECT_EQ(-1, ioctl(self->fd, MPMCRING_IOC_ATTACH, &idx));
+	EXPECT_EQ(EDQUOT, errno);
 }
 
 TEST_F(trust, failed_attach_gives_the_slot_back)

@@ -166,7 +166,7 @@ struct mpmcring_layout {
 				 * (MPMCRING_FEAT_LEASE; 0: never)
 				 */
 	__u32 user_max_prio;	/* highest class write(2) may use */
-	__u32 max_per_file;	/* consumer slots one open file may attach */
+	__u32 max_per_file;	/* consumer slots one open file may hold */
 	/* ABI 1.2: */
 	__u32 id;		/* the ring's number for BPF producers (the
 				 * mpmcring_bpf_* kfuncs): never 0, handed out
@@ -236,10 +236,12 @@ struct mpmcring_stats {
 	__u64 dropped[MPMCRING_NR_DROP][MPMCRING_NR_PRIO];	/* by reason, class */
 	__u64 overwritten_records;	/* evicted unclaimed (overwrite mode) */
 	__u64 overwritten_bytes;
-	__u64 consumed_records;		/* left the ring through a claim:
-					 * produced - overwritten - in ring,
-					 * 0 if counts moving between the
-					 * sums make that negative */
+	/*
+	 * Left the ring through a claim: produced - overwritten - in ring,
+	 * 0 where counts moving between the sums make that negative; too
+	 * high by what the walk did not count when IN_RING_PARTIAL is set.
+	 */
+	__u64 consumed_records;
 	__u64 in_ring_records;		/* committed, not yet claimed */
 	__u64 in_ring_bytes;
 	__u64 wakeups;			/* wakeups sent to sleeping consumers */

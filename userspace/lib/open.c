@@ -340,7 +340,7 @@ struct mpmcring_consumer *mpmcring_consumer_new_opts(struct mpmcring *r,
 			case EDQUOT:
 				errno = -mpr_lib_error(
 					e,
-					"this handle has %u consumers, as many as one open file may (max_per_file): open the ring again for more",
+					"this handle's open file holds max_per_file=%u consumer slots (read(2) on it takes one too): open the ring again for more",
 					r->layout.max_per_file);
 				break;
 			case EPERM:
