@@ -8,6 +8,7 @@
  * whatever a co-tenant writes into the consumer area while read(2) is stuck
  * in a page fault and producers lap the ring.
  */
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -123,6 +124,8 @@ TEST_F(trust, read_slot_counts_in_max_per_file)
 	uint32_t idx, i;
 
 	ASSERT_LT(self->l.max_per_file, self->l.max_consumers);
+	/* A read(2) that should have failed must not sleep on an empty ring. */
+	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, O_NONBLOCK));
 	ASSERT_EQ(sizeof(rec), write(self->fd, rec, sizeof(rec)));
 	for (i = 0; i < self->l.max_per_file; i++)
 		ASSERT_EQ(0, ioctl(self->fd, MPMCRING_IOC_ATTACH, &idx));
