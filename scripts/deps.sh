@@ -39,6 +39,7 @@ check)
 		libbpf-dev bpftool llvm zlib1g-dev jq
 		golang-go golang-github-cilium-ebpf-dev golang-golang-x-sys-dev
 		dpkg-dev debhelper dh-dkms lintian
+		spin
 	)
 	;;
 *)
