@@ -19,10 +19,12 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysinfo.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <linux/userfaultfd.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "kselftest_harness.h"
@@ -1286,22 +1288,51 @@ static uint64_t refcnt_settles(uint64_t want, int *ms)
 }
 
 /* Calls the kprobe test makes, each one record. */
-#define KPROBE_CALLS 1000
+#define PROBE_CALLS 1000
 
-struct kprobe_seen {
-	__u8 count[KPROBE_CALLS]; /* [seq] */
+/*
+ * What a test's records said: how many times each seq below n came. bad:
+ * records with another op, a seq or cpu out of range, or that came the
+ * wrong way (thread is seq & 1).
+ */
+struct calls_seen {
+	__u64 op;
+	__u64 n;
+	__u32 cpus;
 	__u64 bad;
+	__u8 count[PROBE_CALLS]; /* [seq] */
 };
 
-static void kprobe_rec(void *ctx, const struct bt_rec *r)
+static void calls_rec(void *ctx, const struct bt_rec *r)
 {
-	struct kprobe_seen *s = ctx;
+	struct calls_seen *s = ctx;
 
 	/* Even seqs come through output, odd ones through reserve and commit. */
-	if (r->op != BT_KPROBE || r->seq >= KPROBE_CALLS || r->thread != (r->seq & 1))
+	if (r->op != s->op || r->seq >= s->n || r->thread != (r->seq & 1) || r->cpu >= s->cpus)
 		s->bad++;
 	else if (s->count[r->seq] < 255)
 		s->count[r->seq]++;
+}
+
+/* Starts a count of op's records, seqs 0 to n - 1. */
+static void calls_start(struct calls_seen *s, __u64 op, __u64 n)
+{
+	memset(s, 0, sizeof(*s));
+	s->op = op;
+	s->n = n;
+	s->cpus = get_nprocs_conf();
+}
+
+/* Seqs below n that never came, and that came more than once. */
+static void calls_tally(const struct calls_seen *s, __u64 *missing, __u64 *dup)
+{
+	__u64 i;
+
+	*missing = *dup = 0;
+	for (i = 0; i < s->n; i++) {
+		*missing += s->count[i] == 0;
+		*dup += s->count[i] > 1;
+	}
 }
 
 /* The verifier's verdict in vlog: its last line but the summary. */
@@ -1316,9 +1347,43 @@ static const char *vlog_verdict(void)
 }
 
 /*
+ * Whether vlog says the verifier refused a program for calling our kfuncs:
+ * the first call on its path, output or reserve (6.1's verifier for
+ * program types it has no kfunc hook for).
+ */
+static bool vlog_kfunc_not_allowed(void)
+{
+	return strstr(vlog, "calling kernel function mpmcring_bpf_output is not allowed") ||
+	       strstr(vlog, "calling kernel function mpmcring_bpf_reserve is not allowed");
+}
+
+/*
+ * A program's recursion misses (bpf_prog_info.recursion_misses): runs the
+ * kernel skipped because a BPF program was running on that CPU already.
+ * 6.12 counts them for kprobe and tracepoint programs (trace_call_bpf());
+ * a perf_event sample skipped so is counted nowhere (bpf_overflow_handler()).
+ * ~0 when the kernel does not tell.
+ */
+static unsigned long long recursion_misses(const struct bpf_program *prog)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+		return ~0ULL;
+	return info.recursion_misses;
+}
+
+/* The stock 6.1 kernel: no kfunc hook for kprobe, tracepoint, perf_event. */
+static bool kernel_is_6_1(const struct utsname *u)
+{
+	return !strncmp(u->release, "6.1.", 4);
+}
+
+/*
  * kprobe programs as producers: the module registers its kfuncs for
  * BPF_PROG_TYPE_KPROBE too (kmod/bpf.c). 6.12 has a kfunc hook for kprobe
- * programs: the program must load, and each of KPROBE_CALLS calls of the
+ * programs: the program must load, and each of PROBE_CALLS calls of the
  * probed function must arrive exactly once, half through output, half
  * through reserve, write and commit. 6.1 has none (the kernel
  * refuses the registration): there the verifier must refuse the call, and
@@ -1328,10 +1393,11 @@ TEST_F_TIMEOUT(bpf, kprobe_program_produces_or_refused_on_6_1, 120)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, o, .kernel_log_buf = vlog,
 		    .kernel_log_size = sizeof(vlog), .kernel_log_level = 1);
-	static struct kprobe_seen s;
+	static struct calls_seen s;
 	struct mpmcring_stats before, after;
 	struct mpmcring_consumer *c;
-	__u64 i, missing = 0, dup = 0;
+	unsigned long long misses;
+	__u64 i, missing, dup;
 	struct kprobe_bpf *k;
 	bool no_kfunc_hook;
 	struct utsname u;
@@ -1339,7 +1405,7 @@ TEST_F_TIMEOUT(bpf, kprobe_program_produces_or_refused_on_6_1, 120)
 
 	NEED_KFUNCS();
 	ASSERT_EQ(0, uname(&u));
-	no_kfunc_hook = !strncmp(u.release, "6.1.", 4);
+	no_kfunc_hook = kernel_is_6_1(&u);
 	k = kprobe_bpf__open_opts(&o);
 	ASSERT_NE(NULL, k);
 	k->rodata->ring_id = self->id;
@@ -1351,11 +1417,7 @@ TEST_F_TIMEOUT(bpf, kprobe_program_produces_or_refused_on_6_1, 120)
 	err = kprobe_bpf__load(k);
 	unsetenv("BT_QUIET");
 	if (no_kfunc_hook) {
-		/* The first kfunc call on the verifier's path: output or reserve. */
-		bool why = (strstr(vlog,
-				   "calling kernel function mpmcring_bpf_output is not allowed") ||
-			    strstr(vlog,
-				   "calling kernel function mpmcring_bpf_reserve is not allowed"));
+		bool why = vlog_kfunc_not_allowed();
 
 		fprintf(stderr, "# %s: kprobe program %s (%d): %s\n", u.release,
 			err ? "refused" : "ACCEPTED", err, vlog_verdict());
@@ -1371,28 +1433,29 @@ TEST_F_TIMEOUT(bpf, kprobe_program_produces_or_refused_on_6_1, 120)
 	ASSERT_EQ(0, kprobe_bpf__attach(k)) TH_LOG("attaching the kprobe: %s", strerror(errno));
 	c = mpmcring_consumer_new(self->r);
 	ASSERT_NE(NULL, c);
-	memset(&s, 0, sizeof(s));
+	calls_start(&s, BT_KPROBE, PROBE_CALLS);
 	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &before));
-	for (i = 0; i < KPROBE_CALLS; i++)
+	for (i = 0; i < PROBE_CALLS; i++)
 		bt_call(BT_KPROBE, i, 0, 0);
 	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &after));
-	drain(c, 200, kprobe_rec, &s, self->nonce);
-	for (i = 0; i < KPROBE_CALLS; i++) {
-		missing += s.count[i] == 0;
-		dup += s.count[i] > 1;
-	}
-	fprintf(stderr, "# %s: kprobe fired %llu times for %d calls: %llu produced, %llu refused\n",
-		u.release, (unsigned long long)k->bss->hits, KPROBE_CALLS,
-		(unsigned long long)k->bss->ok, (unsigned long long)k->bss->failed);
+	misses = recursion_misses(k->progs.bt_kprobe);
+	drain(c, 200, calls_rec, &s, self->nonce);
+	calls_tally(&s, &missing, &dup);
+	fprintf(stderr,
+		"# %s: kprobe fired %llu times for %d calls: %llu produced, %llu refused; %llu recursion misses\n",
+		u.release, (unsigned long long)k->bss->hits, PROBE_CALLS,
+		(unsigned long long)k->bss->ok, (unsigned long long)k->bss->failed, misses);
 	fprintf(stderr, "# records: %llu missing, %llu twice, %llu not ours\n",
 		(unsigned long long)missing, (unsigned long long)dup, (unsigned long long)s.bad);
-	EXPECT_EQ(KPROBE_CALLS, k->bss->hits) TH_LOG("the kprobe missed calls");
-	EXPECT_EQ(KPROBE_CALLS, k->bss->ok);
+	EXPECT_EQ(PROBE_CALLS, k->bss->hits)
+	TH_LOG("the kprobe missed calls; the program's recursion misses: %llu", misses);
+	EXPECT_EQ(PROBE_CALLS, k->bss->ok)
+	TH_LOG("the program's recursion misses: %llu", misses);
 	EXPECT_EQ(0, k->bss->failed);
 	EXPECT_EQ(0, missing);
 	EXPECT_EQ(0, dup);
 	EXPECT_EQ(0, s.bad);
-	EXPECT_EQ(KPROBE_CALLS, after.produced_records - before.produced_records);
+	EXPECT_EQ(PROBE_CALLS, after.produced_records - before.produced_records);
 	EXPECT_EQ(0, stats_dropped(&after) - stats_dropped(&before));
 	kprobe_bpf__destroy(k);
 	mpmcring_consumer_free(c);
