@@ -687,9 +687,10 @@ int mpmcring_bpf_init(void)
 	 * have one: on 6.12 it would be a second set of this module on the
 	 * same hook, refused with a WARN (and so dropping ours); 6.1 maps
 	 * them to no hook and refuses them. RAW_TRACEPOINT (raw_tp, not
-	 * tp_btf) maps to no hook on either kernel: such programs cannot
-	 * call module kfuncs there, and registering the type would only drop
-	 * our sets.
+	 * tp_btf) has no hook of its own on either kernel; on 6.12 a set
+	 * registered for BPF_PROG_TYPE_UNSPEC (the common hook, every program
+	 * type, narrowed by the set's filter) would reach it. Not done: 6.1
+	 * has no such hook, and a raw_tp program can be a tp_btf one.
 	 */
 	register_btf_kfunc_id_set(BPF_PROG_TYPE_KPROBE, &mpmcring_bpf_kfunc_set);
 	err = register_btf_kfunc_id_set(BPF_PROG_TYPE_TRACING,
