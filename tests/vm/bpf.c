@@ -1678,15 +1678,14 @@ TEST_F_TIMEOUT(bpf, perf_event_program_produces_or_refused_on_6_1, 120)
 	calls_start(&s, BT_PERF, hits);
 	drain(c, 200, calls_rec, &s, self->nonce);
 	calls_tally(&s, &missing, &dup);
-	fprintf(stderr,
-		"# %s: perf_event program ran %llu times: %llu produced, %llu refused\n",
+	fprintf(stderr, "# %s: perf_event program ran %llu times: %llu produced, %llu refused\n",
 		u.release, (unsigned long long)hits, (unsigned long long)ok,
 		(unsigned long long)failed);
 	fprintf(stderr, "# records: %llu missing, %llu twice, %llu not ours\n",
 		(unsigned long long)missing, (unsigned long long)dup, (unsigned long long)s.bad);
 	ASSERT_LE(PERF_SAMPLES, hits)
-	TH_LOG("the cpu-clock event ran the program %llu times in %d s",
-	       (unsigned long long)hits, PERF_WAIT_S);
+	TH_LOG("the cpu-clock event ran the program %llu times in %d s", (unsigned long long)hits,
+	       PERF_WAIT_S);
 	EXPECT_EQ(hits, ok + failed) TH_LOG("runs that neither produced nor were refused");
 	EXPECT_EQ(0, failed);
 	EXPECT_EQ(0, missing);
