@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * BPF programs as producers: kfuncs registered for the tracing program
- * types (fentry, fexit, fmod_ret, tp_btf, LSM; on kernels that allow it
- * also tracepoint, perf_event and kprobe programs).
+ * types (fentry, fexit, fmod_ret, tp_btf, LSM; on 6.12 also tracepoint,
+ * perf_event and kprobe programs, not on 6.1; raw_tracepoint programs on
+ * neither). Which types may call them is the kernel's choice, by its kfunc
+ * hooks: see mpmcring_bpf_init().
  *
  *   mpmcring_bpf_output(id, data, size, flags)     copy one record in
  *   mpmcring_bpf_reserve(id, len, flags)           KF_ACQUIRE | KF_RET_NULL
@@ -670,9 +672,25 @@ int mpmcring_bpf_init(void)
 		return 0;
 	}
 	/*
-	 * kprobe programs got kfuncs in later kernels; an older one refuses
-	 * the type, which must come first there: a refusal drops every set
-	 * the module registered before it.
+	 * A module registers its set once per kfunc hook, and the kernel
+	 * maps program types to hooks (kernel/bpf/btf.c,
+	 * bpf_prog_type_to_kfunc_hook()). Any refusal drops every set the
+	 * module registered before it (btf_populate_kfunc_set() frees the
+	 * module's table), so a type a kernel may refuse goes first.
+	 *
+	 * KPROBE (kprobe, kretprobe, uprobe programs): its own hook on 6.12;
+	 * 6.1 has none and refuses the type.
+	 *
+	 * TRACING (fentry, fexit, fmod_ret, tp_btf): its hook also serves LSM
+	 * programs on 6.1 and 6.12, and TRACEPOINT and PERF_EVENT programs
+	 * on 6.12, so those need no registration of their own, and must not
+	 * have one: on 6.12 it would be a second set of this module on the
+	 * same hook, refused with a WARN (and so dropping ours); 6.1 maps
+	 * them to no hook and refuses them. RAW_TRACEPOINT (raw_tp, not
+	 * tp_btf) has no hook of its own on either kernel; on 6.12 a set
+	 * registered for BPF_PROG_TYPE_UNSPEC (the common hook, every program
+	 * type, narrowed by the set's filter) would reach it. Not done: 6.1
+	 * has no such hook, and a raw_tp program can be a tp_btf one.
 	 */
 	register_btf_kfunc_id_set(BPF_PROG_TYPE_KPROBE, &mpmcring_bpf_kfunc_set);
 	err = register_btf_kfunc_id_set(BPF_PROG_TYPE_TRACING,

@@ -19,10 +19,14 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <linux/perf_event.h>
 #include <linux/userfaultfd.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "kselftest_harness.h"
@@ -38,6 +42,8 @@
 #include "sleep.skel.h"
 #include "pool.skel.h"
 #include "kprobe.skel.h"
+#include "tracepoint.skel.h"
+#include "perf.skel.h"
 #include "exec_event.h"
 
 #define CONSUMERS 3
@@ -1285,23 +1291,60 @@ static uint64_t refcnt_settles(uint64_t want, int *ms)
 	return n;
 }
 
-/* Calls the kprobe test makes, each one record. */
-#define KPROBE_CALLS 1000
+/* Calls the kprobe and tracepoint tests make, each one record. */
+#define PROBE_CALLS 1000
 
-struct kprobe_seen {
-	__u8 count[KPROBE_CALLS]; /* [seq] */
+/* Samples the perf_event test waits for, and the most it can check. */
+#define PERF_SAMPLES 200
+#define PERF_MAX_SEQ 65536
+/* Its cpu-clock event's period: a sample per ms the thread runs. */
+#define PERF_PERIOD_NS 1000000
+/* How long it waits for PERF_SAMPLES before it says the event is dead. */
+#define PERF_WAIT_S 60
+
+/*
+ * What a test's records said: how many times each seq below n came. bad:
+ * records with another op, a seq or cpu out of range, or that came the
+ * wrong way (thread is seq & 1).
+ */
+struct calls_seen {
+	__u64 op;
+	__u64 n;
+	__u32 cpus;
 	__u64 bad;
+	__u8 count[PERF_MAX_SEQ]; /* [seq] */
 };
 
-static void kprobe_rec(void *ctx, const struct bt_rec *r)
+static void calls_rec(void *ctx, const struct bt_rec *r)
 {
-	struct kprobe_seen *s = ctx;
+	struct calls_seen *s = ctx;
 
 	/* Even seqs come through output, odd ones through reserve and commit. */
-	if (r->op != BT_KPROBE || r->seq >= KPROBE_CALLS || r->thread != (r->seq & 1))
+	if (r->op != s->op || r->seq >= s->n || r->thread != (r->seq & 1) || r->cpu >= s->cpus)
 		s->bad++;
 	else if (s->count[r->seq] < 255)
 		s->count[r->seq]++;
+}
+
+/* Starts a count of op's records, seqs 0 to n - 1. */
+static void calls_start(struct calls_seen *s, __u64 op, __u64 n)
+{
+	memset(s, 0, sizeof(*s));
+	s->op = op;
+	s->n = n;
+	s->cpus = get_nprocs_conf();
+}
+
+/* Seqs below n that never came, and that came more than once. */
+static void calls_tally(const struct calls_seen *s, __u64 *missing, __u64 *dup)
+{
+	__u64 i;
+
+	*missing = *dup = 0;
+	for (i = 0; i < s->n; i++) {
+		*missing += s->count[i] == 0;
+		*dup += s->count[i] > 1;
+	}
 }
 
 /* The verifier's verdict in vlog: its last line but the summary. */
@@ -1316,9 +1359,64 @@ static const char *vlog_verdict(void)
 }
 
 /*
+ * Whether vlog says the verifier refused a program for calling our kfuncs:
+ * the first call on its path, output or reserve (6.1's verifier for
+ * program types it has no kfunc hook for).
+ */
+static bool vlog_kfunc_not_allowed(void)
+{
+	return strstr(vlog, "calling kernel function mpmcring_bpf_output is not allowed") ||
+	       strstr(vlog, "calling kernel function mpmcring_bpf_reserve is not allowed");
+}
+
+/*
+ * A program's recursion misses (bpf_prog_info.recursion_misses): runs the
+ * kernel skipped because a BPF program was running on that CPU already.
+ * 6.12 counts them for kprobe and tracepoint programs (trace_call_bpf());
+ * a perf_event sample skipped so is counted nowhere (bpf_overflow_handler()).
+ * ~0 when the kernel does not tell.
+ */
+static unsigned long long recursion_misses(const struct bpf_program *prog)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+		return ~0ULL;
+	return info.recursion_misses;
+}
+
+/*
+ * The control for a refusal on 6.1: a tp_btf program calling the same
+ * kfuncs loads, so the module registered them and a refusal of another
+ * program type is the kernel's missing hook, not a module without kfuncs
+ * (the verifier's message would be the same).
+ */
+static bool kfuncs_control_loads(unsigned int id, __u64 nonce)
+{
+	struct produce_bpf *p = produce_bpf__open();
+	bool ok;
+
+	if (!p)
+		return false;
+	p->rodata->ring_id = id;
+	p->rodata->tgid = getpid();
+	p->rodata->nonce = nonce;
+	ok = !produce_bpf__load(p);
+	produce_bpf__destroy(p);
+	return ok;
+}
+
+/* The stock 6.1 kernel: no kfunc hook for kprobe, tracepoint, perf_event. */
+static bool kernel_is_6_1(const struct utsname *u)
+{
+	return !strncmp(u->release, "6.1.", 4);
+}
+
+/*
  * kprobe programs as producers: the module registers its kfuncs for
  * BPF_PROG_TYPE_KPROBE too (kmod/bpf.c). 6.12 has a kfunc hook for kprobe
- * programs: the program must load, and each of KPROBE_CALLS calls of the
+ * programs: the program must load, and each of PROBE_CALLS calls of the
  * probed function must arrive exactly once, half through output, half
  * through reserve, write and commit. 6.1 has none (the kernel
  * refuses the registration): there the verifier must refuse the call, and
@@ -1328,10 +1426,11 @@ TEST_F_TIMEOUT(bpf, kprobe_program_produces_or_refused_on_6_1, 120)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, o, .kernel_log_buf = vlog,
 		    .kernel_log_size = sizeof(vlog), .kernel_log_level = 1);
-	static struct kprobe_seen s;
+	static struct calls_seen s;
 	struct mpmcring_stats before, after;
 	struct mpmcring_consumer *c;
-	__u64 i, missing = 0, dup = 0;
+	unsigned long long misses;
+	__u64 i, missing, dup;
 	struct kprobe_bpf *k;
 	bool no_kfunc_hook;
 	struct utsname u;
@@ -1339,7 +1438,7 @@ TEST_F_TIMEOUT(bpf, kprobe_program_produces_or_refused_on_6_1, 120)
 
 	NEED_KFUNCS();
 	ASSERT_EQ(0, uname(&u));
-	no_kfunc_hook = !strncmp(u.release, "6.1.", 4);
+	no_kfunc_hook = kernel_is_6_1(&u);
 	k = kprobe_bpf__open_opts(&o);
 	ASSERT_NE(NULL, k);
 	k->rodata->ring_id = self->id;
@@ -1351,11 +1450,7 @@ TEST_F_TIMEOUT(bpf, kprobe_program_produces_or_refused_on_6_1, 120)
 	err = kprobe_bpf__load(k);
 	unsetenv("BT_QUIET");
 	if (no_kfunc_hook) {
-		/* The first kfunc call on the verifier's path: output or reserve. */
-		bool why = (strstr(vlog,
-				   "calling kernel function mpmcring_bpf_output is not allowed") ||
-			    strstr(vlog,
-				   "calling kernel function mpmcring_bpf_reserve is not allowed"));
+		bool why = vlog_kfunc_not_allowed();
 
 		fprintf(stderr, "# %s: kprobe program %s (%d): %s\n", u.release,
 			err ? "refused" : "ACCEPTED", err, vlog_verdict());
@@ -1363,6 +1458,9 @@ TEST_F_TIMEOUT(bpf, kprobe_program_produces_or_refused_on_6_1, 120)
 		TH_LOG("6.1 has no kfunc hook for kprobe programs, yet loaded one");
 		EXPECT_TRUE(why)
 		TH_LOG("the kprobe program was refused, but not for the kfunc call");
+		EXPECT_EQ(-EACCES, err) TH_LOG("the verifier refuses with EACCES");
+		EXPECT_TRUE(kfuncs_control_loads(self->id, self->nonce))
+		TH_LOG("a tp_btf program calling the kfuncs was refused too: no kfuncs registered");
 		kprobe_bpf__destroy(k);
 		return;
 	}
@@ -1371,30 +1469,232 @@ TEST_F_TIMEOUT(bpf, kprobe_program_produces_or_refused_on_6_1, 120)
 	ASSERT_EQ(0, kprobe_bpf__attach(k)) TH_LOG("attaching the kprobe: %s", strerror(errno));
 	c = mpmcring_consumer_new(self->r);
 	ASSERT_NE(NULL, c);
-	memset(&s, 0, sizeof(s));
+	calls_start(&s, BT_KPROBE, PROBE_CALLS);
 	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &before));
-	for (i = 0; i < KPROBE_CALLS; i++)
+	for (i = 0; i < PROBE_CALLS; i++)
 		bt_call(BT_KPROBE, i, 0, 0);
 	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &after));
-	drain(c, 200, kprobe_rec, &s, self->nonce);
-	for (i = 0; i < KPROBE_CALLS; i++) {
-		missing += s.count[i] == 0;
-		dup += s.count[i] > 1;
-	}
-	fprintf(stderr, "# %s: kprobe fired %llu times for %d calls: %llu produced, %llu refused\n",
-		u.release, (unsigned long long)k->bss->hits, KPROBE_CALLS,
-		(unsigned long long)k->bss->ok, (unsigned long long)k->bss->failed);
+	misses = recursion_misses(k->progs.bt_kprobe);
+	drain(c, 200, calls_rec, &s, self->nonce);
+	calls_tally(&s, &missing, &dup);
+	fprintf(stderr,
+		"# %s: kprobe fired %llu times for %d calls: %llu produced, %llu refused; %llu recursion misses\n",
+		u.release, (unsigned long long)k->bss->hits, PROBE_CALLS,
+		(unsigned long long)k->bss->ok, (unsigned long long)k->bss->failed, misses);
 	fprintf(stderr, "# records: %llu missing, %llu twice, %llu not ours\n",
 		(unsigned long long)missing, (unsigned long long)dup, (unsigned long long)s.bad);
-	EXPECT_EQ(KPROBE_CALLS, k->bss->hits) TH_LOG("the kprobe missed calls");
-	EXPECT_EQ(KPROBE_CALLS, k->bss->ok);
+	EXPECT_EQ(PROBE_CALLS, k->bss->hits)
+	TH_LOG("the kprobe missed calls; the program's recursion misses: %llu", misses);
+	EXPECT_EQ(PROBE_CALLS, k->bss->ok)
+	TH_LOG("the program's recursion misses: %llu", misses);
 	EXPECT_EQ(0, k->bss->failed);
 	EXPECT_EQ(0, missing);
 	EXPECT_EQ(0, dup);
 	EXPECT_EQ(0, s.bad);
-	EXPECT_EQ(KPROBE_CALLS, after.produced_records - before.produced_records);
+	EXPECT_EQ(PROBE_CALLS, after.produced_records - before.produced_records);
 	EXPECT_EQ(0, stats_dropped(&after) - stats_dropped(&before));
 	kprobe_bpf__destroy(k);
+	mpmcring_consumer_free(c);
+}
+
+/*
+ * Tracepoint programs (BPF_PROG_TYPE_TRACEPOINT, SEC("tracepoint/...")) as
+ * producers. 6.12 maps them to the kfunc hook of tracing programs, the one
+ * the module registers for BPF_PROG_TYPE_TRACING (kmod/bpf.c): the program
+ * on raw_syscalls/sys_enter must load, and each of PROBE_CALLS getppid(2)
+ * calls must arrive exactly once, half through output, half through
+ * reserve, write and commit. 6.1 maps them to no hook: the verifier must
+ * refuse the kfunc call.
+ */
+TEST_F_TIMEOUT(bpf, tracepoint_program_produces_or_refused_on_6_1, 120)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, o, .kernel_log_buf = vlog,
+		    .kernel_log_size = sizeof(vlog), .kernel_log_level = 1);
+	static struct calls_seen s;
+	struct mpmcring_stats before, after;
+	struct mpmcring_consumer *c;
+	struct tracepoint_bpf *t;
+	unsigned long long misses;
+	__u64 i, missing, dup;
+	bool no_kfunc_hook;
+	struct utsname u;
+	int err;
+
+	NEED_KFUNCS();
+	ASSERT_EQ(0, uname(&u));
+	no_kfunc_hook = kernel_is_6_1(&u);
+	t = tracepoint_bpf__open_opts(&o);
+	ASSERT_NE(NULL, t);
+	t->rodata->ring_id = self->id;
+	t->rodata->tgid = getpid();
+	t->rodata->nonce = self->nonce;
+	vlog[0] = 0;
+	if (no_kfunc_hook)
+		setenv("BT_QUIET", "1", 1);
+	err = tracepoint_bpf__load(t);
+	unsetenv("BT_QUIET");
+	if (no_kfunc_hook) {
+		bool why = vlog_kfunc_not_allowed();
+
+		fprintf(stderr, "# %s: tracepoint program %s (%d): %s\n", u.release,
+			err ? "refused" : "ACCEPTED", err, vlog_verdict());
+		EXPECT_NE(0, err)
+		TH_LOG("6.1 has no kfunc hook for tracepoint programs, yet loaded one");
+		EXPECT_TRUE(why)
+		TH_LOG("the tracepoint program was refused, but not for the kfunc call");
+		EXPECT_EQ(-EACCES, err) TH_LOG("the verifier refuses with EACCES");
+		EXPECT_TRUE(kfuncs_control_loads(self->id, self->nonce))
+		TH_LOG("a tp_btf program calling the kfuncs was refused too: no kfuncs registered");
+		tracepoint_bpf__destroy(t);
+		return;
+	}
+	ASSERT_EQ(0, err)
+	TH_LOG("the verifier refused the tracepoint program on %s: %s", u.release, vlog_verdict());
+	ASSERT_EQ(0, tracepoint_bpf__attach(t))
+	TH_LOG("attaching to raw_syscalls/sys_enter: %s", strerror(errno));
+	c = mpmcring_consumer_new(self->r);
+	ASSERT_NE(NULL, c);
+	calls_start(&s, BT_TRACEPOINT, PROBE_CALLS);
+	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &before));
+	for (i = 0; i < PROBE_CALLS; i++)
+		bt_call(BT_TRACEPOINT, i, 0, 0);
+	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &after));
+	misses = recursion_misses(t->progs.bt_tracepoint);
+	drain(c, 200, calls_rec, &s, self->nonce);
+	calls_tally(&s, &missing, &dup);
+	fprintf(stderr,
+		"# %s: tracepoint fired %llu times for %d calls: %llu produced, %llu refused; %llu recursion misses\n",
+		u.release, (unsigned long long)t->bss->hits, PROBE_CALLS,
+		(unsigned long long)t->bss->ok, (unsigned long long)t->bss->failed, misses);
+	fprintf(stderr, "# records: %llu missing, %llu twice, %llu not ours\n",
+		(unsigned long long)missing, (unsigned long long)dup, (unsigned long long)s.bad);
+	EXPECT_EQ(PROBE_CALLS, t->bss->hits)
+	TH_LOG("the tracepoint program missed calls; its recursion misses: %llu", misses);
+	EXPECT_EQ(t->bss->hits, t->bss->ok + t->bss->failed)
+	TH_LOG("runs that neither produced nor were refused; recursion misses: %llu", misses);
+	EXPECT_EQ(PROBE_CALLS, t->bss->ok)
+	TH_LOG("the program's recursion misses: %llu", misses);
+	EXPECT_EQ(0, t->bss->failed);
+	EXPECT_EQ(0, missing);
+	EXPECT_EQ(0, dup);
+	EXPECT_EQ(0, s.bad);
+	EXPECT_EQ(PROBE_CALLS, after.produced_records - before.produced_records);
+	EXPECT_EQ(0, stats_dropped(&after) - stats_dropped(&before));
+	tracepoint_bpf__destroy(t);
+	mpmcring_consumer_free(c);
+}
+
+/* Spins on this thread until the program ran PERF_SAMPLES times, or for PERF_WAIT_S. */
+static void perf_spin(const volatile __u64 *hits)
+{
+	uint64_t end = vm_now_ns() + PERF_WAIT_S * 1000000000ULL;
+	volatile unsigned int j;
+
+	while (*hits < PERF_SAMPLES && vm_now_ns() < end)
+		for (j = 0; j < 100000; j++)
+			;
+}
+
+/*
+ * perf_event programs (BPF_PROG_TYPE_PERF_EVENT) as producers, on a
+ * software event (TCG guests have no PMU): this thread's cpu-clock,
+ * sampled each PERF_PERIOD_NS of its run time by an hrtimer, so the
+ * program runs in hardirq context. 6.12 maps perf_event programs to the
+ * kfunc hook of tracing programs, which the module registers: the program
+ * must load, run, and produce a record for each run, seq 0, 1, ... in
+ * order of runs, half through output, half through reserve, write and
+ * commit; the test stops the event after PERF_SAMPLES runs and holds what
+ * the program counted (hits = produced + refused) against the records,
+ * each seq below hits exactly once. 6.1 maps them to no hook: the
+ * verifier must refuse the kfunc call.
+ */
+TEST_F_TIMEOUT(bpf, perf_event_program_produces_or_refused_on_6_1, 120)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, o, .kernel_log_buf = vlog,
+		    .kernel_log_size = sizeof(vlog), .kernel_log_level = 1);
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.sample_period = PERF_PERIOD_NS,
+		.disabled = 1, /* libbpf enables it once the program is attached */
+	};
+	static struct calls_seen s;
+	struct mpmcring_stats before, after;
+	__u64 hits, ok, failed, missing, dup;
+	struct mpmcring_consumer *c;
+	struct bpf_link *link;
+	bool no_kfunc_hook;
+	struct perf_bpf *p;
+	struct utsname u;
+	int err, pfd;
+
+	NEED_KFUNCS();
+	ASSERT_EQ(0, uname(&u));
+	no_kfunc_hook = kernel_is_6_1(&u);
+	p = perf_bpf__open_opts(&o);
+	ASSERT_NE(NULL, p);
+	p->rodata->ring_id = self->id;
+	p->rodata->nonce = self->nonce;
+	vlog[0] = 0;
+	if (no_kfunc_hook)
+		setenv("BT_QUIET", "1", 1);
+	err = perf_bpf__load(p);
+	unsetenv("BT_QUIET");
+	if (no_kfunc_hook) {
+		bool why = vlog_kfunc_not_allowed();
+
+		fprintf(stderr, "# %s: perf_event program %s (%d): %s\n", u.release,
+			err ? "refused" : "ACCEPTED", err, vlog_verdict());
+		EXPECT_NE(0, err)
+		TH_LOG("6.1 has no kfunc hook for perf_event programs, yet loaded one");
+		EXPECT_TRUE(why)
+		TH_LOG("the perf_event program was refused, but not for the kfunc call");
+		EXPECT_EQ(-EACCES, err) TH_LOG("the verifier refuses with EACCES");
+		EXPECT_TRUE(kfuncs_control_loads(self->id, self->nonce))
+		TH_LOG("a tp_btf program calling the kfuncs was refused too: no kfuncs registered");
+		perf_bpf__destroy(p);
+		return;
+	}
+	ASSERT_EQ(0, err)
+	TH_LOG("the verifier refused the perf_event program on %s: %s", u.release, vlog_verdict());
+	/* This thread, any CPU: samples only while it runs. */
+	pfd = syscall(SYS_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	ASSERT_LE(0, pfd) TH_LOG("perf_event_open(cpu-clock): %s", strerror(errno));
+	c = mpmcring_consumer_new(self->r);
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &before));
+	/* The link owns pfd from here: destroying it closes the event. */
+	link = bpf_program__attach_perf_event(p->progs.bt_perf, pfd);
+	ASSERT_NE(NULL, link) TH_LOG("attaching to the cpu-clock event: %s", strerror(errno));
+	perf_spin(&p->bss->hits);
+	/* No sample after this (the event's hrtimer is cancelled, waiting for a run). */
+	ASSERT_EQ(0, ioctl(pfd, PERF_EVENT_IOC_DISABLE, 0));
+	hits = p->bss->hits;
+	ok = p->bss->ok;
+	failed = p->bss->failed;
+	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &after));
+	ASSERT_GE(PERF_MAX_SEQ, hits) TH_LOG("more samples than the test can check");
+	calls_start(&s, BT_PERF, hits);
+	drain(c, 200, calls_rec, &s, self->nonce);
+	calls_tally(&s, &missing, &dup);
+	fprintf(stderr, "# %s: perf_event program ran %llu times: %llu produced, %llu refused\n",
+		u.release, (unsigned long long)hits, (unsigned long long)ok,
+		(unsigned long long)failed);
+	fprintf(stderr, "# records: %llu missing, %llu twice, %llu not ours\n",
+		(unsigned long long)missing, (unsigned long long)dup, (unsigned long long)s.bad);
+	ASSERT_LE(PERF_SAMPLES, hits)
+	TH_LOG("the cpu-clock event ran the program %llu times in %d s", (unsigned long long)hits,
+	       PERF_WAIT_S);
+	EXPECT_EQ(hits, ok + failed) TH_LOG("runs that neither produced nor were refused");
+	EXPECT_EQ(0, failed);
+	EXPECT_EQ(0, missing);
+	EXPECT_EQ(0, dup);
+	EXPECT_EQ(0, s.bad);
+	EXPECT_EQ(ok, after.produced_records - before.produced_records);
+	EXPECT_EQ(0, stats_dropped(&after) - stats_dropped(&before));
+	bpf_link__destroy(link);
+	perf_bpf__destroy(p);
 	mpmcring_consumer_free(c);
 }
 

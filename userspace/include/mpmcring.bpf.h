@@ -2,7 +2,8 @@
 /*
  * mpmcring for BPF programs: the kfuncs the module offers to tracing
  * programs (fentry, fexit, fmod_ret, tp_btf, LSM; on 6.12 also tracepoint,
- * perf_event and kprobe programs). Include after vmlinux.h (or the kernel's
+ * perf_event and kprobe programs, which 6.1's verifier refuses; raw
+ * tracepoint programs on neither). Include after vmlinux.h (or the kernel's
  * types) and <bpf/bpf_helpers.h>. The program must be GPL-compatible, and
  * the module must be loaded, with BTF, before the program is.
  *

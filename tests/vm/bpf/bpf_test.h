@@ -23,6 +23,10 @@
 #define BT_SMALL_LEN 8 /* output and reserve a & 15 bytes (0: refused) */
 #define BT_KPROBE 9    /* kprobe.bpf.c: a record with seq a (odd: reserved) */
 
+/* The op in the records of tracepoint.bpf.c and perf.bpf.c. */
+#define BT_TRACEPOINT 10 /* tracepoint.bpf.c: as BT_KPROBE, from a tracepoint */
+#define BT_PERF 11	 /* perf.bpf.c: one per sample of a perf event */
+
 /* Contexts pool.bpf.c reserves in (kmod/bpf.c: the pool's limits). */
 #define BT_CTX_TASK 0 /* tp_btf in task context: preemption off */
 #define BT_CTX_SOFTIRQ 1
