@@ -491,13 +491,15 @@ void mpmcring_destroy(struct mpmcring *ring)
 	 * system call. Before @dead, whose store-release orders it first: a
 	 * consumer that learned of the end from poll (POLLHUP) finds the
 	 * word set too.
+	 */
+	smp_store_release(&ring->view.meta->state, MPMCRING_STATE_DEAD);
+	/*
 	 * [D1] pairs with [D2] in read(2) and poll: every record committed
 	 * before (by BPF and write(2), through the grace period; by the
 	 * caller's producers, which are done) is published before @dead.
 	 * Consumers load @dead before they look at the ring, so "dead, then
 	 * empty" is the end.
 	 */
-	smp_store_release(&ring->view.meta->state, MPMCRING_STATE_DEAD);
 	smp_store_release(&ring->dead, true);
 	wake_up_all(&ring->wq);
 	/* [M:destroy-put] Open files and mappings keep the memory. */
