@@ -835,14 +835,13 @@ static void t_poller_idle_consume_no_syscall(struct tap *t)
 	CHECK_EQ(t, mpmcring_poller_consume(p), 1);
 	CHECK_EQ(t, mpmcring_poller_consume(p), 0);
 	ret = idle_consume_without_syscalls(p, 1000);
-	CHECK(t, ret == 0,
-	      "idle consume of an ABI 1.3 ring: %d (%s)", ret,
-	      ret == SIGSYS ? "killed at a system call" :
-	      ret >= 100   ? "a call did not return 0" :
-			     "the child failed");
+	CHECK(t, ret == 0, "idle consume of an ABI 1.3 ring: %d (%s)", ret,
+	      ret == SIGSYS ? "killed at a system call"
+	      : ret >= 100  ? "a call did not return 0"
+			    : "the child failed");
 	ret = idle_consume_without_syscalls(p_old, 1);
-	CHECK(t, ret == SIGSYS, "idle consume of an ABI 1.2 ring: %d, not SIGSYS: it must ask epoll",
-	      ret);
+	CHECK(t, ret == SIGSYS,
+	      "idle consume of an ABI 1.2 ring: %d, not SIGSYS: it must ask epoll", ret);
 	/* Still idle, still there. */
 	CHECK_EQ(t, mpmcring_poller_consume(p), 0);
 	CHECK_EQ(t, mpmcring_poller_ring_gone(p, 0), 0);

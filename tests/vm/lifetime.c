@@ -219,9 +219,8 @@ TEST_F(lt, idle_poller_consume_makes_no_syscall)
 	uint64_t got = 0;
 	int i, n = 0, ret;
 
-	ASSERT_EQ(0,
-		  vm_insmod("mpmcring_loadgen", "ring=lt create=1 size=65536 threads=1 count=20 "
-						"prio_mix=0:0:100 len_max=200"));
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen", "ring=lt create=1 size=65536 threads=1 count=20 "
+						   "prio_mix=0:0:100 len_max=200"));
 	ASSERT_TRUE(lg_wait_finished(100));
 	r = mpmcring_open("/dev/mpmcring-lt", 0);
 	ASSERT_NE(NULL, r) TH_LOG("%s", mpmcring_errmsg());
@@ -317,7 +316,7 @@ TEST_F(lt, idle_poller_sees_destroy_in_meta_page)
 }
 
 struct lt_race {
-	struct mpmcring *w;	/* the writer's handle */
+	struct mpmcring *w; /* the writer's handle */
 	struct mpmcring_poller *p;
 	uint64_t got, written;
 	int consume_end, write_end;
@@ -398,9 +397,8 @@ TEST_F_TIMEOUT(lt, spinning_poller_gets_every_write_at_destroy, 180)
 	EXPECT_EQ(-EPIPE, x.consume_end) TH_LOG("%s", mpmcring_errmsg());
 	EXPECT_GT(x.written, 0);
 	EXPECT_EQ(lg.total_committed + x.written, x.got)
-	TH_LOG("loadgen %llu + written %llu, consumed %llu",
-	       (unsigned long long)lg.total_committed, (unsigned long long)x.written,
-	       (unsigned long long)x.got);
+	TH_LOG("loadgen %llu + written %llu, consumed %llu", (unsigned long long)lg.total_committed,
+	       (unsigned long long)x.written, (unsigned long long)x.got);
 	EXPECT_EQ(1, mpmcring_poller_ring_gone(x.p, 0));
 	mpmcring_poller_free(x.p);
 	mpmcring_close(x.w);
