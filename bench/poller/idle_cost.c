@@ -68,7 +68,8 @@ static double idle_cost(unsigned int minor, unsigned int k, long calls)
 		struct mpmcring_layout l;
 		int fds[2];
 
-		if (hostring_init(&h[i], &(struct hostring_params){ .size = 4096, .producers = 1 }) ||
+		if (hostring_init(&h[i],
+				  &(struct hostring_params){ .size = 4096, .producers = 1 }) ||
 		    pipe(fds))
 			exit(1);
 		l = h[i].layout;
@@ -122,8 +123,8 @@ int main(int argc, char **argv)
 	}
 	if (calls < 1 || only > MAX_RINGS)
 		return 2;
-	printf("# idle mpmcring_poller_consume(), median ns per call of %d rounds of %ld\n",
-	       ROUNDS, calls);
+	printf("# idle mpmcring_poller_consume(), median ns per call of %d rounds of %ld\n", ROUNDS,
+	       calls);
 	printf("%-6s %-34s %10s\n", "rings", "end told by", "ns/call");
 	for (i = 0; i < sizeof(rings) / sizeof(rings[0]); i++) {
 		if (only && rings[i] != only)

@@ -416,9 +416,9 @@ static int mpr_poller_consume(struct mpmcring_poller *p, struct mpr_poll_pass *p
 	 * Nothing ready: look for the end without sleeping. A program in its
 	 * own epoll loop calls only this, never mpmcring_poller_poll(). The
 	 * meta page tells a destroyed ring from an idle one with a load per
-	 * ring (issue 18: the epoll_wait(2) that told it cost an idle call
-	 * ten times as much); only rings of older modules need the epoll
-	 * set, one system call, only when idle. Also after a ring's error: a
+	 * ring (issue 18: the epoll_wait(2) that told it was nearly all of
+	 * an idle call's cost, bench/RESULTS.md); only rings of older
+	 * modules need the epoll set, one system call, only when idle. Also after a ring's error: a
 	 * failing ring must not keep the destroyed ones in the set.
 	 */
 	if (!ps->total) {
