@@ -864,6 +864,45 @@ static void t_poller_idle_consume_no_syscall(struct tap *t)
  * DEAD is not believed (an older module never writes it; the word is
  * padding there): it ends at its hangup.
  */
+/*
+ * review-dead18 S1: mpmcring_poller_poll() gave a destroyed ring a pass
+ * after reading its state word, and then another for the ring's epoll
+ * event (a dead ring with records is readable): twice the cap of records
+ * per ring per call. One pass per ring per call.
+ */
+static void t_poller_poll_dead_ring_keeps_the_cap(struct tap *t)
+{
+	unsigned int saved = mpr_lib_poll_ring_max;
+	struct seen s = { 0 };
+	struct mpmcring_poller *p;
+	struct hostring h;
+	struct mpmcring *r;
+	int fds[2], i;
+
+	CHECK(t, !ring(&h, 4096), "init");
+	p = mpmcring_poller_new(&MPMCRING_OPTS(mpmcring_poller_opts, .batch = 1));
+	CHECK(t, p, "poller");
+	if (!p)
+		return;
+	r = ring_with_pipe(t, &h, &h.layout, p, &s, fds);
+	if (!r)
+		return;
+	for (i = 0; i < 20; i++)
+		CHECK_EQ(t, put(&h, 16, MPMCRING_PRIO_NORMAL, (unsigned char)i), 0);
+	hostring_end(&h);
+	/* The device says EPOLLIN, as for a dead ring that holds records. */
+	CHECK_EQ(t, write(fds[1], "x", 1), 1);
+	mpr_lib_poll_ring_max = 4;
+	CHECK_EQ(t, mpmcring_poller_poll(p, 0), 4);
+	CHECK_EQ(t, mpmcring_poller_consume(p), 4);
+	mpr_lib_poll_ring_max = saved;
+	CHECK_EQ(t, s.records, 8);
+	mpmcring_poller_free(p);
+	mpmcring_close(r);
+	close(fds[1]);
+	hostring_destroy(&h);
+}
+
 static void t_poller_consume_sees_state_dead(struct tap *t)
 {
 	struct seen s = { 0 }, s_old = { 0 };
@@ -1464,6 +1503,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_poller_consume_sees_rings_gone_abi_1_2),
 	TAP_TEST(t_poller_idle_consume_no_syscall),
 	TAP_TEST(t_poller_consume_sees_state_dead),
+	TAP_TEST(t_poller_poll_dead_ring_keeps_the_cap),
 	TAP_TEST(t_poller_memory_ring_ends),
 	TAP_TEST(t_poller_hangup_below_watermark_drains),
 	TAP_TEST(t_poller_hangup_busy_stays),

@@ -234,9 +234,11 @@ struct mpmcring_meta {
  * leaves the word 0 and tells a destroyed ring only through POLLHUP: a
  * consumer checks layout.abi_minor before it trusts a 0 here).
  *
- * MPMCRING_STATE_DEAD: the ring was destroyed; no record will be committed
- * any more. The kernel sets it with a store-release once every record is
- * committed, before poll reports POLLHUP. A consumer that load-acquires the
+ * MPMCRING_STATE_DEAD: the ring was destroyed. The kernel sets it with a
+ * store-release once every write(2) and BPF commit has landed, before poll
+ * reports POLLHUP. (A kernel module producing into a ring it did not
+ * create must stop before its owner destroys it: what it commits after
+ * that is not seen by a consumer that already saw the end.) A consumer that load-acquires the
  * word, finds DEAD, and then finds no finished record at the head has seen
  * the end: "dead, then empty", in that order (an empty look before the
  * load proves nothing). Nothing about the ring's memory changes: files and

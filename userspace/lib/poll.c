@@ -36,6 +36,8 @@ struct mpr_poll_ring {
 	bool drained; /* the last pass ended on an empty ring, not a cap or race */
 	bool gone;    /* destroyed and drained, or removed: out of the epoll set */
 	bool removed; /* mpmcring_poller_remove(): no ring, no consumer; reusable */
+	/* The call whose pass came after the state word said DEAD (p->calls). */
+	unsigned long ended_call;
 };
 
 /*
@@ -50,6 +52,7 @@ struct mpmcring_poller {
 	unsigned int n, cap; /* rings */
 	unsigned int ev_cap; /* events */
 	bool in_poll;	     /* a poll or consume runs: its callbacks may not poll */
+	unsigned long calls; /* poll and consume calls so far */
 	struct mpr_poll_ring **rings;
 	struct epoll_event *events;
 };
@@ -305,6 +308,7 @@ static int mpr_poll_ended(struct mpmcring_poller *p, struct mpr_poll_pass *ps)
 		err = mpr_poll_ring(p, i, ps);
 		if (err)
 			return err;
+		pr->ended_call = p->calls;
 		if (pr->drained)
 			mpr_poll_gone(p, pr);
 	}
@@ -349,7 +353,11 @@ static int mpr_poll_event(struct mpmcring_poller *p, const struct epoll_event *e
 	struct mpr_poll_ring *pr = p->rings[ev->data.u32];
 	int err;
 
-	if (pr->gone)
+	/*
+	 * A ring given its pass after the state word said DEAD in this call
+	 * had its turn: a second pass would take up to twice the cap from it.
+	 */
+	if (pr->gone || pr->ended_call == p->calls)
 		return 0;
 	err = mpr_poll_ring(p, ev->data.u32, ps);
 	if (err)
@@ -442,6 +450,7 @@ int mpmcring_poller_consume(struct mpmcring_poller *p)
 	if (p->in_poll)
 		return mpr_lib_fail(EINVAL, MPR_MSG_IN_POLL("mpmcring_poller_consume"));
 	p->in_poll = true;
+	p->calls++;
 	ret = mpr_poller_consume(p, &ps);
 	p->in_poll = false;
 	return ret;
@@ -486,6 +495,7 @@ int mpmcring_poller_poll(struct mpmcring_poller *p, int timeout_ms)
 	if (p->in_poll)
 		return mpr_lib_fail(EINVAL, MPR_MSG_IN_POLL("mpmcring_poller_poll"));
 	p->in_poll = true;
+	p->calls++;
 	ret = mpr_poller_poll(p, timeout_ms, &ps);
 	p->in_poll = false;
 	return ret;
