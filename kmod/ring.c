@@ -445,8 +445,9 @@ EXPORT_SYMBOL_GPL(mpmcring_create);
  * mpmcring_destroy() - remove a ring created with mpmcring_create()
  * @ring: the ring; the creator's reference ends here
  *
- * Removes the device node so nobody can open the ring any more, and wakes
- * sleeping consumers, who see end-of-file once the ring is empty. Files
+ * Removes the device node so nobody can open the ring any more, marks the
+ * ring dead in its meta page (MPMCRING_STATE_DEAD) and wakes sleeping
+ * consumers, who see end-of-file once the ring is empty. Files
  * and mappings still open keep the memory valid until the last one goes.
  * The caller's own producers must be stopped before this; write(2) and
  * BPF producers are refused from then on, and those under way are waited
@@ -484,6 +485,15 @@ void mpmcring_destroy(struct mpmcring *ring)
 	synchronize_rcu();
 	/*
 	 * [M:destroy-dead] the model's step (tests/model).
+	 * [D5] pairs with [D6] in the library's poller (and any consumer of
+	 * the mapping): the same message as [D1], in the meta page
+	 * (MPMCRING_STATE_DEAD), for consumers that tell the end without a
+	 * system call. Before @dead, whose store-release orders it first: a
+	 * consumer that learned of the end from poll (POLLHUP) finds the
+	 * word set too.
+	 */
+	smp_store_release(&ring->view.meta->state, MPMCRING_STATE_DEAD);
+	/*
 	 * [D1] pairs with [D2] in read(2) and poll: every record committed
 	 * before (by BPF and write(2), through the grace period; by the
 	 * caller's producers, which are done) is published before @dead.

@@ -14,7 +14,11 @@ const (
 	abiMagic = 0x474e49524d43504d // "MPMCRING"
 	// ABIMajor and ABIMinor are the ABI version this package implements.
 	ABIMajor = 1
-	ABIMinor = 2
+	ABIMinor = 3
+	// abiMinorState is the first ABI minor whose module keeps the meta
+	// page's state word (mpmcring_meta.state); older ones leave it 0.
+	abiMinorState = 3
+	stateDead     = 1 << 0 // MPMCRING_STATE_DEAD: destroyed
 
 	featOverwrite = 1 << 0
 	featLease     = 1 << 1
@@ -178,6 +182,7 @@ const (
 	metaReclaimPos      = 576
 	metaLostDropped     = 640
 	metaLostOverwritten = 648
+	metaState           = 656 // ABI 1.3
 	slotInfoRevoked     = 0
 	slotInfoRevocations = 8
 )

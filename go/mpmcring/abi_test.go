@@ -80,6 +80,8 @@ func TestABIMatchesUapiHeader(t *testing.T) {
 		{"offsetof(struct mpmcring_meta, reclaim_pos)", metaReclaimPos},
 		{"offsetof(struct mpmcring_meta, lost_dropped)", metaLostDropped},
 		{"offsetof(struct mpmcring_meta, lost_overwritten)", metaLostOverwritten},
+		{"offsetof(struct mpmcring_meta, state)", metaState},
+		{"MPMCRING_STATE_DEAD", stateDead},
 		{"offsetof(struct mpmcring_cons_area, head)", consHead},
 		{"offsetof(struct mpmcring_cons_area, lost_dropped_taken)", consLostDroppedTaken},
 		{"offsetof(struct mpmcring_cons_area, lost_overwritten_taken)", consLostOverwrittenTaken},

@@ -46,6 +46,9 @@ type view struct {
 	// inside the mapping.
 	headP, prodP, reclaimP *uint64
 	stampsBase, dataBase   unsafe.Pointer
+	// The meta page's state word (ABI 1.3); nil from an older module,
+	// which leaves it 0 and tells the end only by a hangup.
+	stateP *uint64
 }
 
 // newView is mpr_view_init: the layout must have passed checkLayout, and
@@ -72,6 +75,9 @@ func newView(l *rawLayout, cons, ro []byte) *view {
 	v.headP = word(cons, consHead)
 	v.prodP = word(ro, metaProdPos)
 	v.reclaimP = word(ro, metaReclaimPos)
+	if l.ABIMinor >= abiMinorState {
+		v.stateP = word(ro, metaState)
+	}
 	v.stampsBase = unsafe.Pointer(&ro[l.StampsOffset])
 	v.dataBase = unsafe.Pointer(&ro[l.DataOffset])
 	return v
@@ -114,6 +120,14 @@ func (v *view) hdr(pos uint64) *uint64 {
 // the record wraps. Its capacity ends with it: append copies.
 func (v *view) payload(pos uint64, n uint32) []byte {
 	return unsafe.Slice((*byte)(unsafe.Add(v.dataBase, pos&v.dataMask+hdrSize)), n)
+}
+
+// dead is the load of the meta page's state word ([D6], pairs with [D5]
+// in the kernel's mpmcring_destroy()): true once the ring is destroyed,
+// every record committed before published. Only a look at the ring made
+// after it returned true can tell the end ("dead, then empty").
+func (v *view) dead() bool {
+	return v.stateP != nil && atomic.LoadUint64(v.stateP)&stateDead != 0
 }
 
 // between is mpr_between: lo <= x <= hi on the position circle.

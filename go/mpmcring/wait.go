@@ -200,6 +200,17 @@ func (c *Consumer) Wait(ctx context.Context) error {
 			if c.ready(w.class) {
 				return true
 			}
+			// The end, told by the meta page without a system
+			// call (ABI 1.3): dead first, then the look, as the
+			// kernel's poll does; once dead, any record is ready
+			// (no more will come to fill a watermark).
+			if c.v.dead() {
+				if c.ready(0) {
+					return true
+				}
+				waitErr = errorf(syscall.EPIPE, "%s: the ring was destroyed and is empty", c.r.path)
+				return true
+			}
 			// Before parking, the kernel's look once: the ring's
 			// destruction wakes once (a hangup), and that edge may
 			// have been spent while no one waited (the reset before

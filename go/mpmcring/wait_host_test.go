@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -18,7 +19,14 @@ import (
 // race detector.
 func waitRing(t *testing.T) (*testRing, *Ring, *Consumer) {
 	t.Helper()
+	return waitRingABI(t, ABIMinor)
+}
+
+// waitRingABI is waitRing as a module of ABI 1.minor describes it.
+func waitRingABI(t *testing.T, minor uint16) (*testRing, *Ring, *Consumer) {
+	t.Helper()
 	h := newTestRing(t, ringParams{size: 4096})
+	h.l.ABIMinor = minor
 	r := h.ring(t)
 	c := newConsumer(t, r)
 	pr, pw, err := os.Pipe()
@@ -84,5 +92,36 @@ func TestWaitCancelledWhileParked(t *testing.T) {
 	defer cancel2()
 	if err := c.Wait(ctx2); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Wait past its deadline: %v, want DeadlineExceeded", err)
+	}
+}
+
+// The end told by the meta page's state word alone (ABI 1.3): the pipe
+// that stands for the device never hangs up. A record committed before the
+// end is still ready; once the ring is drained, Wait says ErrClosed at
+// once instead of parking until its deadline. A module of ABI 1.2 leaves
+// the word as padding: a DEAD there is not believed, Wait parks.
+func TestWaitEndsOnStateDead(t *testing.T) {
+	h, _, c := waitRing(t)
+	mustProduce(t, h, payload(1, 10), PrioNormal)
+	atomic.StoreUint64(word(h.ro, metaState), stateDead)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Wait(ctx); err != nil {
+		t.Fatalf("Wait with a record left in a dead ring: %v, want nil", err)
+	}
+	if _, err := c.Read(); err != nil {
+		t.Fatal(err)
+	}
+	c.Commit()
+	if err := c.Wait(ctx); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Wait on a dead, drained ring: %v, want ErrClosed (EPIPE)", err)
+	}
+
+	h2, _, c2 := waitRingABI(t, 2)
+	atomic.StoreUint64(word(h2.ro, metaState), stateDead)
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel2()
+	if err := c2.Wait(ctx2); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Wait on an ABI 1.2 ring whose padding reads DEAD: %v, want DeadlineExceeded", err)
 	}
 }

@@ -7,9 +7,15 @@
  */
 #include <errno.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stddef.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tap.h"
@@ -659,11 +665,15 @@ static void t_poller_all_rings_gone(struct tap *t)
  * its own epoll set and calls only mpmcring_poller_consume(), never
  * mpmcring_poller_poll(). A destroyed, drained ring keeps that descriptor
  * readable (EPOLLHUP, level-triggered), so consume itself must notice the
- * hangup and end with -EPIPE, or the program spins forever.
+ * end and end with -EPIPE, or the program spins forever. The destroy of a
+ * module of ABI 1.3 sets the meta page's state word, then hangs up; an
+ * older one (old_abi: the ring says ABI 1.2) only hangs up, and consume
+ * must still hear it from its epoll set.
  */
-static void t_poller_consume_sees_rings_gone(struct tap *t)
+static void poller_consume_sees_rings_gone(struct tap *t, bool old_abi)
 {
 	struct seen s = { 0 };
+	struct mpmcring_layout l;
 	struct hostring h;
 	struct mpmcring *r;
 	struct mpmcring_poller *p;
@@ -672,7 +682,10 @@ static void t_poller_consume_sees_rings_gone(struct tap *t)
 
 	CHECK(t, !ring(&h, 4096), "init");
 	CHECK_EQ(t, pipe(fds), 0);
-	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	l = h.layout;
+	if (old_abi)
+		l.abi_minor = 2;
+	r = mpmcring__open_memory(h.cons, h.ro, &l);
 	p = mpmcring_poller_new(NULL);
 	outer = epoll_create1(EPOLL_CLOEXEC);
 	CHECK(t, r && p && outer >= 0, "ring, poller and outer epoll");
@@ -689,6 +702,8 @@ static void t_poller_consume_sees_rings_gone(struct tap *t)
 			   &(struct epoll_event){ .events = EPOLLIN }),
 		 0);
 	CHECK_EQ(t, put(&h, 16, MPMCRING_PRIO_NORMAL, 7), 0);
+	if (!old_abi)
+		hostring_end(&h);
 	close(fds[1]);
 	/* Each wakeup of the program's loop: one consume. Bounded. */
 	for (calls = 0; calls < 8; calls++) {
@@ -710,6 +725,281 @@ static void t_poller_consume_sees_rings_gone(struct tap *t)
 	CHECK_EQ(t, mpmcring_poller_consume(p), -EPIPE);
 	CHECK_EQ(t, mpmcring_poller_poll(p, -1), -EPIPE);
 	close(outer);
+	mpmcring_poller_free(p);
+	mpmcring_close(r);
+	hostring_destroy(&h);
+}
+
+static void t_poller_consume_sees_rings_gone(struct tap *t)
+{
+	poller_consume_sees_rings_gone(t, false);
+}
+
+static void t_poller_consume_sees_rings_gone_abi_1_2(struct tap *t)
+{
+	poller_consume_sees_rings_gone(t, true);
+}
+
+/*
+ * Runs calls idle mpmcring_poller_consume() calls in a child process that a
+ * seccomp filter kills (SIGSYS) at its first system call, exit_group
+ * aside: deterministic, no timing, and it catches every system call, not
+ * only the ones a hook would count. Returns 0 when every call returned 0
+ * without a system call; the signal that ended the child; 100 + the index
+ * of a call that returned something else; 99 when the filter could not be
+ * installed.
+ */
+static int idle_consume_without_syscalls(struct mpmcring_poller *p, int calls)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit_group, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+	pid_t pid;
+	int i, st;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+		    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
+			syscall(SYS_exit_group, 99);
+		for (i = 0; i < calls; i++)
+			if (mpmcring_poller_consume(p) != 0)
+				syscall(SYS_exit_group, 100 + (i < 100 ? i : 100));
+		syscall(SYS_exit_group, 0);
+	}
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st);
+}
+
+/* A memory ring that poses as a device: a pipe in the epoll set (its
+ * writer stays open: it never hangs up). */
+static struct mpmcring *ring_with_pipe(struct tap *t, struct hostring *h,
+				       const struct mpmcring_layout *l, struct mpmcring_poller *p,
+				       struct seen *s, int fds[2])
+{
+	struct mpmcring *r;
+
+	CHECK_EQ(t, pipe(fds), 0);
+	r = mpmcring__open_memory(h->cons, h->ro, l);
+	CHECK(t, r, "ring");
+	if (!r)
+		return NULL;
+	CHECK_EQ(t, mpmcring_poller_add(p, r, seen_fn, s, NULL) >= 0, 1);
+	r->fd = fds[0]; /* as in t_poller_all_rings_gone; mpmcring_close() closes it */
+	CHECK_EQ(t,
+		 epoll_ctl(mpmcring_poller_epoll_fd(p), EPOLL_CTL_ADD, fds[0],
+			   &(struct epoll_event){ .events = EPOLLIN, .data.u32 = 0 }),
+		 0);
+	return r;
+}
+
+/*
+ * Issue 18: an idle mpmcring_poller_consume() made one epoll_wait(2) per
+ * call, only to tell a destroyed ring from an idle one. With a ring of
+ * ABI 1.3 the meta page's state word tells it ([D6]): an idle call makes
+ * no system call at all. A ring of ABI 1.2 (the word is not kept) still
+ * asks epoll: the child is killed there, which also shows the filter
+ * catches the call.
+ */
+static void t_poller_idle_consume_no_syscall(struct tap *t)
+{
+	struct seen s = { 0 }, s_old = { 0 };
+	struct mpmcring_layout old;
+	struct hostring h, h_old;
+	struct mpmcring *r, *r_old;
+	struct mpmcring_poller *p, *p_old;
+	int fds[2], fds_old[2], ret;
+
+	CHECK(t, !ring(&h, 4096) && !ring(&h_old, 4096), "init");
+	p = mpmcring_poller_new(NULL);
+	p_old = mpmcring_poller_new(NULL);
+	CHECK(t, p && p_old, "pollers");
+	if (!p || !p_old)
+		return;
+	CHECK_EQ(t, h.layout.abi_minor >= 3, 1);
+	r = ring_with_pipe(t, &h, &h.layout, p, &s, fds);
+	old = h_old.layout;
+	old.abi_minor = 2; /* a module of ABI 1.2: no state word */
+	r_old = ring_with_pipe(t, &h_old, &old, p_old, &s_old, fds_old);
+	if (!r || !r_old)
+		return;
+	CHECK_EQ(t, put(&h, 16, MPMCRING_PRIO_NORMAL, 1), 0);
+	CHECK_EQ(t, mpmcring_poller_consume(p), 1);
+	CHECK_EQ(t, mpmcring_poller_consume(p), 0);
+	ret = idle_consume_without_syscalls(p, 1000);
+	CHECK(t, ret == 0, "idle consume of an ABI 1.3 ring: %d (%s)", ret,
+	      ret == SIGSYS ? "killed at a system call"
+	      : ret >= 100  ? "a call did not return 0"
+			    : "the child failed");
+	ret = idle_consume_without_syscalls(p_old, 1);
+	CHECK(t, ret == SIGSYS,
+	      "idle consume of an ABI 1.2 ring: %d, not SIGSYS: it must ask epoll", ret);
+	/* Still idle, still there. */
+	CHECK_EQ(t, mpmcring_poller_consume(p), 0);
+	CHECK_EQ(t, mpmcring_poller_ring_gone(p, 0), 0);
+	close(fds[1]);
+	close(fds_old[1]);
+	mpmcring_poller_free(p);
+	mpmcring_poller_free(p_old);
+	mpmcring_close(r);
+	mpmcring_close(r_old);
+	hostring_destroy(&h);
+	hostring_destroy(&h_old);
+}
+
+/*
+ * The end through the meta page alone: the pipe that poses as the device
+ * never hangs up, so only the state word can tell the poller. Records
+ * committed before the end and after the poller went idle all come, then
+ * -EPIPE, the ring is out of the epoll set, and mpmcring_poller_poll()
+ * says -EPIPE too instead of sleeping. A ring of ABI 1.2 whose word reads
+ * DEAD is not believed (an older module never writes it; the word is
+ * padding there): it ends at its hangup.
+ */
+/*
+ * review-dead18 S1: mpmcring_poller_poll() gave a destroyed ring a pass
+ * after reading its state word, and then another for the ring's epoll
+ * event (a dead ring with records is readable): twice the cap of records
+ * per ring per call. One pass per ring per call.
+ */
+static void t_poller_poll_dead_ring_keeps_the_cap(struct tap *t)
+{
+	unsigned int saved = mpr_lib_poll_ring_max;
+	struct seen s = { 0 };
+	struct mpmcring_poller *p;
+	struct hostring h;
+	struct mpmcring *r;
+	int fds[2], i;
+
+	CHECK(t, !ring(&h, 4096), "init");
+	p = mpmcring_poller_new(&MPMCRING_OPTS(mpmcring_poller_opts, .batch = 1));
+	CHECK(t, p, "poller");
+	if (!p)
+		return;
+	r = ring_with_pipe(t, &h, &h.layout, p, &s, fds);
+	if (!r)
+		return;
+	for (i = 0; i < 20; i++)
+		CHECK_EQ(t, put(&h, 16, MPMCRING_PRIO_NORMAL, (unsigned char)i), 0);
+	hostring_end(&h);
+	/* The device says EPOLLIN, as for a dead ring that holds records. */
+	CHECK_EQ(t, write(fds[1], "x", 1), 1);
+	mpr_lib_poll_ring_max = 4;
+	CHECK_EQ(t, mpmcring_poller_poll(p, 0), 4);
+	CHECK_EQ(t, mpmcring_poller_consume(p), 4);
+	mpr_lib_poll_ring_max = saved;
+	CHECK_EQ(t, s.records, 8);
+	mpmcring_poller_free(p);
+	mpmcring_close(r);
+	close(fds[1]);
+	hostring_destroy(&h);
+}
+
+static void t_poller_consume_sees_state_dead(struct tap *t)
+{
+	struct seen s = { 0 }, s_old = { 0 };
+	struct mpmcring_layout old;
+	struct hostring h, h_old;
+	struct mpmcring *r, *r_old;
+	struct mpmcring_poller *p, *p_old;
+	int fds[2], fds_old[2], i, n = 0, records = 0;
+
+	CHECK(t, !ring(&h, 4096) && !ring(&h_old, 4096), "init");
+	p = mpmcring_poller_new(&MPMCRING_OPTS(mpmcring_poller_opts, .batch = 2));
+	p_old = mpmcring_poller_new(NULL);
+	CHECK(t, p && p_old, "pollers");
+	if (!p || !p_old)
+		return;
+	r = ring_with_pipe(t, &h, &h.layout, p, &s, fds);
+	old = h_old.layout;
+	old.abi_minor = 2;
+	r_old = ring_with_pipe(t, &h_old, &old, p_old, &s_old, fds_old);
+	if (!r || !r_old)
+		return;
+	for (i = 0; i < 5; i++)
+		CHECK_EQ(t, put(&h, 16, MPMCRING_PRIO_NORMAL, (unsigned char)i), 0);
+	CHECK_EQ(t, mpmcring_poller_consume(p), 5);
+	CHECK_EQ(t, mpmcring_poller_consume(p), 0);
+	/* Idle; then records, then the end, before the next call. */
+	for (i = 5; i < 8; i++)
+		CHECK_EQ(t, put(&h, 16, MPMCRING_PRIO_NORMAL, (unsigned char)i), 0);
+	hostring_end(&h);
+	for (i = 0; i < 8; i++) {
+		n = mpmcring_poller_consume(p);
+		if (n < 0)
+			break;
+		records += n;
+	}
+	CHECK_EQ(t, n, -EPIPE);
+	CHECK_EQ(t, errno, EPIPE);
+	CHECK(t, strstr(mpmcring_errmsg(), "destroyed"), "message: %s", mpmcring_errmsg());
+	CHECK_EQ(t, records, 3);
+	CHECK_EQ(t, s.records, 8);
+	CHECK_EQ(t, s.fill[7], 7);
+	CHECK_EQ(t, s.bad, 0);
+	CHECK_EQ(t, mpmcring_poller_ring_gone(p, 0), 1);
+	/* The poller took it out of its epoll set. */
+	i = epoll_ctl(mpmcring_poller_epoll_fd(p), EPOLL_CTL_DEL, fds[0], NULL);
+	CHECK(t, i == -1 && errno == ENOENT, "still in the epoll set: %d %d", i, errno);
+	if (n == -EPIPE) /* never sleep forever on a poller that did not see it */
+		CHECK_EQ(t, mpmcring_poller_poll(p, -1), -EPIPE);
+	CHECK_EQ(t, mpmcring_poller_consume(p), -EPIPE);
+
+	/* ABI 1.2: the word is not believed; the hangup is. */
+	CHECK_EQ(t, put(&h_old, 16, MPMCRING_PRIO_NORMAL, 1), 0);
+	hostring_end(&h_old);
+	CHECK_EQ(t, mpmcring_poller_consume(p_old), 1);
+	CHECK_EQ(t, mpmcring_poller_consume(p_old), 0);
+	CHECK_EQ(t, mpmcring_poller_ring_gone(p_old, 0), 0);
+	close(fds_old[1]);
+	CHECK_EQ(t, mpmcring_poller_consume(p_old), -EPIPE);
+	CHECK_EQ(t, mpmcring_poller_ring_gone(p_old, 0), 1);
+	CHECK_EQ(t, s_old.records, 1);
+	close(fds[1]);
+	mpmcring_poller_free(p);
+	mpmcring_poller_free(p_old);
+	mpmcring_close(r);
+	mpmcring_close(r_old);
+	hostring_destroy(&h);
+	hostring_destroy(&h_old);
+}
+
+/*
+ * Rings over plain memory (no file; consumed at every call) end through
+ * the state word too: once every one is destroyed and drained, consume and
+ * poll say -EPIPE; before, they never ended.
+ */
+static void t_poller_memory_ring_ends(struct tap *t)
+{
+	struct seen s = { 0 };
+	struct hostring h;
+	struct mpmcring *r;
+	struct mpmcring_poller *p;
+
+	CHECK(t, !ring(&h, 4096), "init");
+	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	p = mpmcring_poller_new(NULL);
+	CHECK(t, r && p, "ring and poller");
+	if (!r || !p)
+		return;
+	CHECK_EQ(t, mpmcring_poller_add(p, r, seen_fn, &s, NULL), 0);
+	CHECK_EQ(t, put(&h, 16, MPMCRING_PRIO_NORMAL, 1), 0);
+	CHECK_EQ(t, mpmcring_poller_consume(p), 1);
+	CHECK_EQ(t, put(&h, 16, MPMCRING_PRIO_NORMAL, 2), 0);
+	hostring_end(&h);
+	CHECK_EQ(t, mpmcring_poller_poll(p, 0), 1);
+	CHECK_EQ(t, mpmcring_poller_poll(p, 0), -EPIPE);
+	CHECK_EQ(t, mpmcring_poller_consume(p), -EPIPE);
+	CHECK_EQ(t, mpmcring_poller_ring_gone(p, 0), 1);
+	CHECK_EQ(t, s.records, 2);
 	mpmcring_poller_free(p);
 	mpmcring_close(r);
 	hostring_destroy(&h);
@@ -1210,6 +1500,11 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_filled_structs_grow),
 	TAP_TEST(t_poller_all_rings_gone),
 	TAP_TEST(t_poller_consume_sees_rings_gone),
+	TAP_TEST(t_poller_consume_sees_rings_gone_abi_1_2),
+	TAP_TEST(t_poller_idle_consume_no_syscall),
+	TAP_TEST(t_poller_consume_sees_state_dead),
+	TAP_TEST(t_poller_poll_dead_ring_keeps_the_cap),
+	TAP_TEST(t_poller_memory_ring_ends),
 	TAP_TEST(t_poller_hangup_below_watermark_drains),
 	TAP_TEST(t_poller_hangup_busy_stays),
 	TAP_TEST(t_poller_add_from_callback),

@@ -96,7 +96,11 @@ static void lifetime_destroy_with_refs(struct kunit *test)
 	KUNIT_ASSERT_PTR_EQ(test, ref, ring);
 	KUNIT_ASSERT_EQ(test, kt_produce(ring, 32, 2, 1, 0, 5), 0);
 	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	/* [D6] as a consumer loads it: 0 while the ring lives. */
+	KUNIT_EXPECT_EQ(test, smp_load_acquire(&v->meta->state), 0ULL);
 	mpmcring_destroy(ring);
+	/* The end is published in the meta page ([D5]), for the mapping. */
+	KUNIT_EXPECT_EQ(test, smp_load_acquire(&v->meta->state), MPMCRING_STATE_DEAD);
 	/* Gone from the registry, still readable through the reference. */
 	KUNIT_EXPECT_NULL(test, mpmcring_get_by_name("kunit-ref"));
 	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), 32);

@@ -89,7 +89,8 @@
  *   [M:destroy-unpublish] mpmcring_destroy(): idr_remove()         published = 0
  *   [M:destroy-closing]   WRITE_ONCE(closing) [D3]                 closing = 1
  *   [M:destroy-sync]      synchronize_rcu(), always                waits for each in_rcu[]
- *   [M:destroy-dead]      smp_store_release(dead) [D1]             dead = 1
+ *   [M:destroy-dead]      smp_store_release(meta->state) [D5],     dead = 1
+ *                         then smp_store_release(dead) [D1]        (both flags)
  *   [M:destroy-put]       mpmcring_put(): the creator's ref        refs, gone
  *
  * Memory model: spin interleaves whole steps, so the model is sequentially
@@ -1694,6 +1695,10 @@ proctype Destroy()
 	(in_rcu[0] == 0);
 	(in_rcu[1] == 0);
 	/* [M:destroy-dead] [D1]: store-release of @dead, consumers woken.
+	 * dead stands for the meta page's state word ([D5], stored just
+	 * before @dead, in the same place after the grace period) too: the
+	 * library's poller looks at that one, read(2) and poll at @dead, and
+	 * no consumer decides anything on the two together.
 	 * The destroy's last access to the ring (the wait queue's lock): the
 	 * creator's reference, dropped only after it, keeps the memory */
 	atomic { REQUIRE(!gone, mem_valid); dead = 1; printf("TRAIL destroy: dead\n") }

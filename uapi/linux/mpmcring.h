@@ -19,11 +19,14 @@
 
 #define MPMCRING_MAGIC		0x474e49524d43504dULL	/* "MPMCRING" */
 #define MPMCRING_ABI_MAJOR	1	/* bumped on incompatible changes */
-#define MPMCRING_ABI_MINOR	2	/* bumped on compatible additions */
+#define MPMCRING_ABI_MINOR	3	/* bumped on compatible additions */
 
 /*
  * Features a ring may have; a consumer refuses a ring with unknown bits set,
- * because each one changes what a consumer must do.
+ * because each one changes what a consumer must do. An addition a consumer
+ * may ignore is not a feature (a bit old consumers would refuse): it comes
+ * with an ABI minor, which tells a newer consumer whether the kernel
+ * maintains it (ABI 1.3: mpmcring_meta.state).
  */
 #define MPMCRING_FEAT_OVERWRITE	(1ULL << 0)	/* overwrite-oldest mode */
 #define MPMCRING_FEAT_LEASE	(1ULL << 1)	/* claims can be revoked: check */
@@ -221,8 +224,28 @@ struct mpmcring_meta {
 	/* Totals of records lost since creation, for exactly-once reporting. */
 	__u64 lost_dropped;
 	__u64 lost_overwritten;
-	__u64 pad3[6];
+	/* ABI 1.3: */
+	__u64 state;		/* MPMCRING_STATE_* */
+	__u64 pad3[5];
 };
+
+/*
+ * Ring states (mpmcring_meta.state, ABI 1.3; a module of an older ABI
+ * leaves the word 0 and tells a destroyed ring only through POLLHUP: a
+ * consumer checks layout.abi_minor before it trusts a 0 here).
+ *
+ * MPMCRING_STATE_DEAD: the ring was destroyed. The kernel sets it with a
+ * store-release once every write(2) and BPF commit has landed, before poll
+ * reports POLLHUP. (A kernel module producing into a ring it did not
+ * create must stop before its owner destroys it: what it commits after
+ * that is not seen by a consumer that already saw the end.) A consumer that load-acquires the
+ * word, finds DEAD, and then finds no finished record at the head has seen
+ * the end: "dead, then empty", in that order (an empty look before the
+ * load proves nothing). Nothing about the ring's memory changes: files and
+ * mappings stay valid until closed, and the records still there are
+ * consumed as before.
+ */
+#define MPMCRING_STATE_DEAD	(1ULL << 0)
 
 /* mmap offsets. */
 #define MPMCRING_OFF_CONS	0x0ULL		/* consumer area, RW (or RO) */

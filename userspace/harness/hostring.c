@@ -248,6 +248,12 @@ void hostring_destroy(struct hostring *h)
 	memset(h, 0, sizeof(*h));
 }
 
+void hostring_end(struct hostring *h)
+{
+	/* [D5] pairs with [D6]: every commit before it, then the word. */
+	MPR_STORE_RELEASE(&h->v.meta->state, MPMCRING_STATE_DEAD);
+}
+
 static int hostring_count_drop(struct hostring *h, unsigned int idx, int reason, unsigned int prio,
 			       unsigned int n)
 {

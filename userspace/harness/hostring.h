@@ -85,6 +85,12 @@ void hostring_commit(struct hostring *h, unsigned int idx, uint64_t pos, uint32_
 void hostring_discard(struct hostring *h, unsigned int idx, uint64_t pos);
 /* Runs a reclaim now (what the kernel's statistics call does). */
 void hostring_reclaim(struct hostring *h);
+/*
+ * The ring's end as mpmcring_destroy() publishes it in the meta page:
+ * MPMCRING_STATE_DEAD, with a store-release ([D5]). The caller's producers
+ * are done (their commits come before it); the memory stays.
+ */
+void hostring_end(struct hostring *h);
 
 /* Totals over producers. */
 uint64_t hostring_produced(const struct hostring *h);

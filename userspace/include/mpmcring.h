@@ -330,8 +330,10 @@ int mpmcring_poller_add(struct mpmcring_poller *p, struct mpmcring *r, mpmcring_
  * program mends it or takes it out (mpmcring_poller_remove()). */
 int mpmcring_poller_poll(struct mpmcring_poller *p, int timeout_ms);
 /* Consumes what is ready in every ring, without waiting; returns the
- * records consumed. When none was ready it looks (epoll, zero timeout) for
- * rings destroyed and drained, drops them from the set, and once all are
+ * records consumed. When none was ready it looks for rings destroyed and
+ * drained (the meta page's state word; an epoll call with zero timeout
+ * for rings of modules older than ABI 1.3), drops them from the set, and
+ * once all are
  * (or were removed), returns -EPIPE: a program that waits on mpmcring_poller_epoll_fd() in its
  * own loop and never calls mpmcring_poller_poll() sees the end too. A
  * ring's error: as mpmcring_poller_poll(). */

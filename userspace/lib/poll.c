@@ -3,6 +3,8 @@
  * A poller: one consumer in each of several rings behind one epoll
  * descriptor, so that a program sleeps in one place for all of them. Rings
  * over plain memory (no descriptor) are consumed on every call instead.
+ * A ring's end is told by its meta page's state word on a module of ABI
+ * 1.3 or later (no system call), by its file's hangup on older ones.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -34,6 +36,8 @@ struct mpr_poll_ring {
 	bool drained; /* the last pass ended on an empty ring, not a cap or race */
 	bool gone;    /* destroyed and drained, or removed: out of the epoll set */
 	bool removed; /* mpmcring_poller_remove(): no ring, no consumer; reusable */
+	/* The call whose pass came after the state word said DEAD (p->calls). */
+	unsigned long ended_call;
 };
 
 /*
@@ -48,6 +52,7 @@ struct mpmcring_poller {
 	unsigned int n, cap; /* rings */
 	unsigned int ev_cap; /* events */
 	bool in_poll;	     /* a poll or consume runs: its callbacks may not poll */
+	unsigned long calls; /* poll and consume calls so far */
 	struct mpr_poll_ring **rings;
 	struct epoll_event *events;
 };
@@ -240,15 +245,74 @@ static bool mpr_poll_all_gone(const struct mpmcring_poller *p)
 	return p->n > 0;
 }
 
-/* Whether a ring is still in the epoll set: only then can one hang up. */
+/*
+ * Whether the ring's meta page tells its end (mpmcring_meta.state): a
+ * module of ABI 1.3 or later keeps the word; an older one leaves it 0 (it
+ * is padding there), and only its file's hangup tells.
+ */
+static bool mpr_poll_has_state(const struct mpmcring *r)
+{
+	return r->layout.abi_minor >= MPR_ABI_MINOR_STATE;
+}
+
+/*
+ * Whether a ring in the epoll set can tell its end only by hanging up
+ * there: one of an older module. Rings with the state word need no look
+ * at the set to tell a destroyed ring from an idle one.
+ */
 static bool mpr_poll_watching(const struct mpmcring_poller *p)
 {
 	unsigned int i;
 
 	for (i = 0; i < p->n; i++)
-		if (!p->rings[i]->gone && p->rings[i]->r->fd >= 0)
+		if (!p->rings[i]->gone && p->rings[i]->r->fd >= 0 &&
+		    !mpr_poll_has_state(p->rings[i]->r))
 			return true;
 	return false;
+}
+
+/*
+ * A ring destroyed and drained: out of the epoll set (left in, it would
+ * report EPOLLHUP forever and keep the poller's descriptor readable, a
+ * busy loop for a program that waits on it), and gone.
+ */
+static void mpr_poll_gone(struct mpmcring_poller *p, struct mpr_poll_ring *pr)
+{
+	if (pr->r->fd >= 0)
+		epoll_ctl(p->epfd, EPOLL_CTL_DEL, pr->r->fd, NULL);
+	pr->gone = true;
+}
+
+/*
+ * The end told by the meta page, without a system call: each ring whose
+ * state word says DEAD is consumed once more, and is gone if that pass
+ * found it empty, as mpr_poll_event() does on a hangup (a pass cut short
+ * by the cap or by lost races keeps it: the next call drains the rest).
+ * [D6] pairs with [D5] in the kernel's mpmcring_destroy(): the word's
+ * load-acquire first, then the pass, so "DEAD, then empty" is the end and
+ * every record committed before the destroy was seen; an empty pass
+ * before the load would prove nothing. Returns 0 or fn's negative value.
+ */
+static int mpr_poll_ended(struct mpmcring_poller *p, struct mpr_poll_pass *ps)
+{
+	unsigned int i;
+	int err;
+
+	/* p->n each time: a callback may add rings. */
+	for (i = 0; i < p->n; i++) {
+		struct mpr_poll_ring *pr = p->rings[i];
+
+		if (pr->gone || !mpr_poll_has_state(pr->r) ||
+		    !(MPR_LOAD_ACQUIRE(&pr->r->v.meta->state) & MPMCRING_STATE_DEAD))
+			continue;
+		err = mpr_poll_ring(p, i, ps);
+		if (err)
+			return err;
+		pr->ended_call = p->calls;
+		if (pr->drained)
+			mpr_poll_gone(p, pr);
+	}
+	return 0;
 }
 
 /*
@@ -273,9 +337,8 @@ static int mpr_poll_result(const struct mpmcring_poller *p, const struct mpr_pol
 
 /*
  * Consumes the ring of one event epoll gave, then takes it out of the set
- * if it hung up and this pass found it empty: destroyed, and drained. Left
- * in, it would report EPOLLHUP forever and keep the poller's descriptor
- * readable (a busy loop for a program that waits on it). EPOLLIN is not
+ * if it hung up and this pass found it empty: destroyed, and drained
+ * (mpr_poll_gone()). EPOLLIN is not
  * trusted to say whether the ring is empty: current modules set it on a
  * dead ring that holds any record, older ones only by the watermark (a
  * dead ring below it hung up without EPOLLIN), and the kernel's readiness
@@ -290,15 +353,17 @@ static int mpr_poll_event(struct mpmcring_poller *p, const struct epoll_event *e
 	struct mpr_poll_ring *pr = p->rings[ev->data.u32];
 	int err;
 
-	if (pr->gone)
+	/*
+	 * A ring given its pass after the state word said DEAD in this call
+	 * had its turn: a second pass would take up to twice the cap from it.
+	 */
+	if (pr->gone || pr->ended_call == p->calls)
 		return 0;
 	err = mpr_poll_ring(p, ev->data.u32, ps);
 	if (err)
 		return err;
-	if ((ev->events & EPOLLHUP) && pr->drained) {
-		epoll_ctl(p->epfd, EPOLL_CTL_DEL, pr->r->fd, NULL);
-		pr->gone = true;
-	}
+	if ((ev->events & EPOLLHUP) && pr->drained)
+		mpr_poll_gone(p, pr);
 	return 0;
 }
 
@@ -356,12 +421,19 @@ static int mpr_poller_consume(struct mpmcring_poller *p, struct mpr_poll_pass *p
 			return err;
 	}
 	/*
-	 * Nothing ready: look for hangups without sleeping. A program in its
-	 * own epoll loop calls only this, never mpmcring_poller_poll(), and
-	 * only the epoll set tells a destroyed ring from an idle one. One
-	 * system call, only when idle. Also after a ring's error: a failing
-	 * ring must not keep the destroyed ones in the set.
+	 * Nothing ready: look for the end without sleeping. A program in its
+	 * own epoll loop calls only this, never mpmcring_poller_poll(). The
+	 * meta page tells a destroyed ring from an idle one with a load per
+	 * ring (issue 18: the epoll_wait(2) that told it was nearly all of
+	 * an idle call's cost, bench/RESULTS.md); only rings of older
+	 * modules need the epoll set, one system call, only when idle. Also after a ring's error: a
+	 * failing ring must not keep the destroyed ones in the set.
 	 */
+	if (!ps->total) {
+		err = mpr_poll_ended(p, ps);
+		if (err)
+			return err;
+	}
 	if (!ps->total && mpr_poll_watching(p)) {
 		err = mpr_poll_wait(p, 0, ps);
 		if (err)
@@ -378,6 +450,7 @@ int mpmcring_poller_consume(struct mpmcring_poller *p)
 	if (p->in_poll)
 		return mpr_lib_fail(EINVAL, MPR_MSG_IN_POLL("mpmcring_poller_consume"));
 	p->in_poll = true;
+	p->calls++;
 	ret = mpr_poller_consume(p, &ps);
 	p->in_poll = false;
 	return ret;
@@ -398,6 +471,13 @@ static int mpr_poller_poll(struct mpmcring_poller *p, int timeout_ms, struct mpr
 	}
 	if (!p->n)
 		return 0;
+	/* Rings the meta page says are dead: no sleep for them (nor for
+	 * memory rings, which have no file to hang up). */
+	if (!ps->total) {
+		err = mpr_poll_ended(p, ps);
+		if (err)
+			return err;
+	}
 	if (!ps->total && !ps->err && mpr_poll_all_gone(p))
 		return mpr_poll_result(p, ps); /* nothing left in the epoll set */
 	/* No sleep when the pass has something to say already. */
@@ -415,6 +495,7 @@ int mpmcring_poller_poll(struct mpmcring_poller *p, int timeout_ms)
 	if (p->in_poll)
 		return mpr_lib_fail(EINVAL, MPR_MSG_IN_POLL("mpmcring_poller_poll"));
 	p->in_poll = true;
+	p->calls++;
 	ret = mpr_poller_poll(p, timeout_ms, &ps);
 	p->in_poll = false;
 	return ret;
