@@ -34,10 +34,10 @@ def ran_tests(logdir, kid):
         # Only markers with the boot's token count: without it nothing does.
         print("warning: %s: no token file (%s): no marker counts, so nothing this guest "
               "ran is listed" % (kid, os.path.join(logdir, kid, "token")), file=sys.stderr)
-    _, sections, done, _ = parse_results(results, token)
+    info, sections, done, _ = parse_results(results, token)
     for sec in sections:
         if sec["kind"] == "kunit":
-            judge.judge_kunit(kid, sec, console, ())
+            judge.judge_kunit(kid, sec, console, (), info.get("kernel"))
         elif sec["kind"] == "vm":
             judge.judge_vm(kid, sec, ())
     out = set()

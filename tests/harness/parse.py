@@ -179,6 +179,146 @@ def parse_results(path, token):
     return info, sections, done, stray
 
 
+# How much of a case's output KUnit keeps for its debugfs results file.
+# 6.1 (include/kunit/test.h: KUNIT_LOG_SIZE 512, its NUL included) keeps
+# each case's log, and the suite's, in a fixed buffer: kunit_log_append()
+# (lib/kunit/test.c) appends what still fits, strncat() cutting the line
+# that does not, and drops every later line, the case's own result line
+# (the last thing logged for it) too. So a cut log is exactly 511 bytes,
+# and the results file, which prints the cases' logs one after the other
+# (lib/kunit/debugfs.c), runs the cut line into the next case's first
+# one. From 6.7 on the log is a string_stream, never cut. Kernels in
+# between are not tested here: their limit is unknown (None).
+KUNIT_LOG_BYTES = {(6, 1): 511}
+KUNIT_LOG_UNBOUNDED_FROM = (6, 7)
+
+
+def kunit_log_limit(release):
+    """(known, limit) for a kernel release ("6.1.0-57-amd64"): the most
+    bytes a case's KUnit log holds, None when it is never cut; known is
+    False when the runner does not know this kernel's rule."""
+    m = re.match(r"(\d+)\.(\d+)", release or "")
+    if not m:
+        return False, None
+    ver = (int(m.group(1)), int(m.group(2)))
+    if ver >= KUNIT_LOG_UNBOUNDED_FROM:
+        return True, None
+    if ver in KUNIT_LOG_BYTES:
+        return True, KUNIT_LOG_BYTES[ver]
+    return False, None
+
+
+def _result_lines(data, pos, level):
+    """(start, end, text) of each whole line of data (bytes) at or after
+    pos that is a (K)TAP result at that indentation; pos counts as a line
+    start (a cut log's successor starts mid-line). end is past its newline."""
+    start = pos
+    while start < len(data):
+        end = data.find(b"\n", start)
+        if end < 0:
+            return
+        text = data[start:end].decode("utf-8", "replace").rstrip("\r")
+        if indent_of(text) == level and RESULT_RE.match(text.strip()):
+            yield start, end + 1, text
+        start = end + 1
+
+
+def _case_result(text, num):
+    m = RESULT_RE.match(text.strip())
+    directive = (m.group(4) or "").strip()
+    if m.group(1) == "not ok":
+        status = "fail"
+    elif directive.upper().startswith("SKIP"):
+        status = "skip"
+    else:
+        status = "pass"
+    return {"num": num, "name": (m.group(3) or "").strip(), "status": status,
+            "directive": directive}
+
+
+def kunit_case_logs(lines, suite, release):
+    """A suite's KUnit debugfs results (lib/kunit/debugfs.c: a header, each
+    case's log ending with its own result line, the suite's log, the
+    suite's result) split into the cases' logs, by bytes: where a case's
+    log has no result line, KUNIT_LOG_BYTES says whether it was cut (then
+    its log is that many bytes, and the next case's starts right after,
+    mid-line) or whether the runner cannot tell whose the lines are.
+
+    Returns a dict: level and plan (None when there is no suite header or
+    plan), cases (in order: num, name, status, directive, detail, cut:
+    status None when the log was cut and its result with it), rest (the
+    lines after the last case: the suite's log) and unattributed (None, or
+    a dict: num, the first case without a log, why, and text, the lines
+    the runner cannot give to a case)."""
+    out = {"level": None, "plan": None, "cases": [], "rest": [], "unattributed": None}
+    head = None
+    for i, l in enumerate(lines):
+        if l.strip() == "# Subtest: %s" % suite:
+            out["level"] = level = indent_of(l)
+            for j in range(i + 1, len(lines)):
+                if indent_of(lines[j]) == level and PLAN_RE.match(lines[j].strip()):
+                    out["plan"], head = int(PLAN_RE.match(lines[j].strip()).group(1)), j
+                    break
+            break
+    if head is None:
+        return out
+    # The suite's own result line ends the file, at indentation 0.
+    last = len(lines)
+    while last > head + 1 and not lines[last - 1].strip():
+        last -= 1
+    if last > head + 1 and indent_of(lines[last - 1]) == 0 and RESULT_RE.match(
+            lines[last - 1].strip()):
+        last -= 1
+    data = "".join(l + "\n" for l in lines[head + 1:last]).encode("utf-8")
+    known, limit = kunit_log_limit(release)
+    pos = 0
+    for num in range(1, out["plan"] + 1):
+        hit = next(_result_lines(data, pos, level), None)
+        fits = hit is not None and (limit is None or hit[1] - pos <= limit)
+        if fits and RESULT_RE.match(hit[2].strip()).group(2) == str(num):
+            case = _case_result(hit[2], num)
+            case.update(detail=data[pos:hit[0]].decode("utf-8", "replace"), cut=False)
+            out["cases"].append(case)
+            pos = hit[1]
+            continue
+        if limit is not None and not fits and len(data) - pos >= limit:
+            # No whole result line within the log's first `limit` bytes:
+            # it was cut there, and the next case's log starts right after.
+            # The kernel prefixes the case's own lines with its name.
+            frag = data[pos:pos + limit].decode("utf-8", "replace")
+            nxt = data[pos + limit:]
+            starts = (b" " * level,) if num < out["plan"] else (b"#", b" ", b"ok", b"not ok")
+            if "\ufffd" in frag or (nxt and not nxt.startswith(starts)):
+                # Bytes the runner cannot count (not UTF-8: the cut may
+                # have split a character), or the next log would not
+                # start as a case's (or the suite's) does: no guess.
+                out["unattributed"] = {
+                    "num": num, "text": data[pos:].decode("utf-8", "replace"),
+                    "why": "case %d's debugfs log has no result line within %d bytes, but "
+                           "cutting it there does not leave the next log whole" % (num, limit)}
+                return out
+            m = re.search(r"^ {%d}# (\S+?): " % level, frag, re.M)
+            out["cases"].append({"num": num, "name": m.group(1) if m else "", "status": None,
+                                 "directive": "", "detail": frag, "cut": True})
+            pos += limit
+            continue
+        if hit is None:
+            why = "case %d has no result line in its debugfs log" % num
+        elif limit is not None:
+            why = ("case %d's debugfs log has %s where its own result should end it "
+                   "within %d bytes" % (num, hit[2].strip()[:60], limit))
+        else:
+            why = "case %d's debugfs log ends with another result: %s" % (num, hit[2].strip()[:60])
+        if not known:
+            why += (" (kernel %s: how much of a case's log KUnit keeps there is not known "
+                    "to the runner, parse.py KUNIT_LOG_BYTES)" % (release or "unknown"))
+        out["unattributed"] = {"num": num, "why": why,
+                               "text": data[pos:].decode("utf-8", "replace")}
+        return out
+    out["rest"] = data[pos:].decode("utf-8", "replace").splitlines()
+    return out
+
+
 def console_kunit_cases(console_lines, suite):
     """Case results of one suite as the console printed them (a fallback
     for results debugfs lost: each case's debugfs log holds 512 bytes)."""

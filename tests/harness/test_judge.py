@@ -12,6 +12,7 @@ from common import R
 from judge import judge_detectors
 from marker_token import write_token
 from reports import Ownership
+from test_parse import OVERFLOW, kunit_results
 
 ARMED = "soft_watchdog=1 nmi_watchdog=0 hung_task_timeout_secs=30 rcu_cpu_stall_timeout=15"
 
@@ -238,6 +239,100 @@ class TokenLost(unittest.TestCase):
             judge.judge_guest("stock-6.1", [], "ok", 10, [])
         boot = [t for t in R.tests if t[0] == "stock-6.1/boot"][0]
         self.assertIn("forged framing: 1 line(s)", boot[2])
+
+
+class KunitCutLog(unittest.TestCase):
+    """Issue 17: on 6.1 a case's debugfs log holds 511 bytes; one that
+    overflowed lost its result line, its cut line ran into the next case's
+    log, and the runner showed its output as the next case's failure
+    reason. A cut log is its case's, says it was cut, and its result comes
+    from the console, whole; without one the case fails."""
+
+    def setUp(self):
+        self.saved = R.tests, R.quiet, judge.LOGS
+        R.tests, R.quiet = [], True
+        self.logs = tempfile.mkdtemp()
+        judge.LOGS = self.logs
+        os.makedirs(os.path.join(self.logs, "debug"))
+
+    def tearDown(self):
+        R.tests, R.quiet, judge.LOGS = self.saved
+        shutil.rmtree(self.logs)
+
+    def guest(self, cases, console=True, kernel="6.1.0-57-amd64"):
+        """judge_guest() of a guest whose only step is the suite."""
+        text, lines = kunit_results("mpmcring_basic", cases)
+        logdir = os.path.join(self.logs, "debug")
+        with open(os.path.join(logdir, "results.log"), "w") as f:
+            f.write("@@MPMCRING INFO kernel=%s tok=%s\n" % (kernel, TOK))
+            f.write("@@MPMCRING BEGIN kunit mpmcring_basic t=1 tok=%s\n" % TOK)
+            f.write(text)
+            f.write("@@MPMCRING END kunit mpmcring_basic rc=0 t=2 tok=%s\n" % TOK)
+            f.write("@@MPMCRING DONE tok=%s\n" % TOK)
+        with open(os.path.join(logdir, "console.log"), "w") as f:
+            f.write("".join(l + "\n" for l in lines) if console else "")
+        write_token(logdir, TOK)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            judge.judge_guest("debug", [], "ok", 10, [])
+        self.out = out.getvalue()
+        return {t[0][len("debug/kunit/"):]: t[1:3] for t in R.tests
+                if t[0].startswith("debug/kunit/")}
+
+    def test_cut_output_is_not_the_next_cases_reason(self):
+        got = self.guest(OVERFLOW)
+        status, reason = got["mpmcring_basic/basic_b"]
+        self.assertEqual(status, "fail")
+        self.assertIn("basic.c:200", reason)
+        for line in (10, 11, 12, 13):  # basic_a's expectations
+            self.assertNotIn("basic.c:%d\n" % line, reason + "\n")
+        status, reason = got["mpmcring_basic/basic_a"]
+        self.assertEqual(status, "fail")
+        self.assertIn("its debugfs log was cut at 511 bytes", reason)
+        self.assertIn("result and output from the console", reason)
+        self.assertIn("basic.c:15", reason)  # the console has what was cut
+        self.assertEqual(got["mpmcring_basic/basic_c"][0], "pass")
+        self.assertNotIn("mpmcring_basic", got)  # the suite itself is whole
+        self.assertIn("note: debug/kunit/mpmcring_basic/basic_a: its debugfs log was cut",
+                      self.out)
+
+    def test_cut_result_line_is_no_pass_of_another_name(self):
+        # "    ok 1" cut, glued to "    ok 2 basic_b": not a case named
+        # "ok 2 basic_b".
+        pad = 511 - len("    ok 1") - len("    # basic_a: \n")
+        got = self.guest([("basic_a", "pass", ["x" * pad]), ("basic_b", "pass", []),
+                          ("basic_c", "pass", [])])
+        self.assertEqual(sorted(got), ["mpmcring_basic/basic_a", "mpmcring_basic/basic_b",
+                                       "mpmcring_basic/basic_c"])
+        self.assertIn("cut at 511 bytes", got["mpmcring_basic/basic_a"][1])
+
+    def test_cut_without_the_console_fails(self):
+        got = self.guest(OVERFLOW, console=False)
+        status, reason = got["mpmcring_basic/basic_a"]
+        self.assertEqual(status, "fail")
+        self.assertIn("the console has no result for it", reason)
+        self.assertEqual(got["mpmcring_basic/basic_b"][0], "fail")
+        self.assertEqual(got["mpmcring_basic/basic_c"][0], "pass")
+
+    def test_passing_case_cut_without_the_console_fails(self):
+        pad = 511 - len("    ok 1") - len("    # basic_a: \n")
+        got = self.guest([("basic_a", "pass", ["x" * pad]), ("basic_b", "pass", []),
+                          ("basic_c", "pass", [])], console=False)
+        self.assertEqual(got["mpmcring_basic/basic_a"][0], "fail")
+
+    def test_unknown_rule_names_no_case(self):
+        # A kernel whose log size the runner does not know: the lines
+        # after the last whole case are no case's, and the suite says so.
+        got = self.guest(OVERFLOW, kernel="6.3.0")
+        status, reason = got["mpmcring_basic"]
+        self.assertEqual(status, "fail")
+        self.assertIn("cannot be split into the cases' logs from case 1 on", reason)
+        self.assertIn("belong to no case the runner can name", reason)
+        # Each case's result is still the console's (whole), not a guess.
+        self.assertEqual([got["mpmcring_basic/basic_" + c][0] for c in "abc"],
+                         ["fail", "fail", "pass"])
+        got_b = got["mpmcring_basic/basic_b"][1]
+        self.assertNotIn("basic.c:10\n", got_b + "\n")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ import os
 import tempfile
 import unittest
 
-from parse import parse_results, tap_level, tap_problems
+from parse import kunit_case_logs, parse_results, tap_level, tap_problems
 
 
 def problems(text):
@@ -147,6 +147,167 @@ class Markers(unittest.TestCase):
         # Cut outside a section: not stray either.
         _, _, _, stray = self.parse(framed("@DONE") + "@@MPMCRING INFO ke")
         self.assertEqual(stray, [])
+
+
+# What a KUnit suite leaves in debugfs, made as the kernel makes it, so the
+# tests feed the parser the real shape. 6.1.192 (Debian's linux-source-6.1):
+# include/kunit/test.h: KUNIT_LOG_SIZE 512; kunit_log() appends fmt "\n";
+# kunit_printk() prefixes "    # <test name>: ". lib/kunit/test.c:
+# kunit_log_append() vsnprintf()s into char line[512], then strncat()s at
+# most KUNIT_LOG_SIZE - strlen(log) - 1 bytes, nothing once that is <= 0;
+# kunit_print_ok_not_ok() logs a case's "    ok N name" into the case's log
+# last. lib/kunit/debugfs.c: "KTAP version 1\n1..1\n", the suite header
+# (not logged), each case's log, the suite's log, "ok 1 <suite>\n".
+LOG_SIZE_61 = 512
+
+
+def log_append(log, line, size=LOG_SIZE_61):
+    """6.1's kunit_log_append(), of a line already formatted. size None:
+    6.12's string_stream, never full."""
+    if size is None:
+        return log + line
+    left = size - len(log.encode()) - 1
+    if left <= 0:
+        return log
+    return log + line.encode()[:size - 1][:left].decode()
+
+
+def kunit_results(suite, cases, size=LOG_SIZE_61, suite_log=None):
+    """(debugfs results text, console lines) of a suite whose cases are
+    (name, status, [message, ...]): each message as kunit_err() logs it,
+    its own lines after the first unprefixed (an assertion's text)."""
+    console = ["[    1.000000]     KTAP version 1", "[    1.000000]     # Subtest: " + suite,
+               "[    1.000000]     1..%d" % len(cases)]
+    logs = []
+    for num, (name, status, messages) in enumerate(cases, 1):
+        log = ""
+        for m in messages:
+            text = "    # %s: %s\n" % (name, m)
+            log = log_append(log, text, size)
+            console += ["[    1.100000] " + l for l in text.splitlines()]
+        text = "    %s %d %s%s\n" % ("not ok" if status == "fail" else "ok", num, name,
+                                    " # SKIP no BTF" if status == "skip" else "")
+        log = log_append(log, text, size)
+        console.append("[    1.200000] " + text.rstrip("\n"))
+        logs.append(log)
+    failed = sum(c[1] == "fail" for c in cases)
+    skipped = sum(c[1] == "skip" for c in cases)
+    if suite_log is None:
+        suite_log = "# %s: pass:%d fail:%d skip:%d total:%d\n" % (
+            suite, len(cases) - failed - skipped, failed, skipped, len(cases))
+    end = "%s 1 %s\n" % ("not ok" if failed else "ok", suite)
+    console.append("[    1.300000] " + end.rstrip("\n"))
+    text = ("KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: %s\n    1..%d\n" % (
+        suite, len(cases)) + "".join(logs) + suite_log + end)
+    return text, console
+
+
+def expectations(path, first, n):
+    """n failed expectations, as kunit_fail() prints them (one kunit_err()
+    of several lines)."""
+    return ["EXPECTATION FAILED at %s:%d\nExpected ring->head == 0, but\n"
+            "    ring->head == %d (0x%x)\n" % (path, first + i, 4096 * (i + 1), 4096 * (i + 1))
+            for i in range(n)]
+
+
+# Case 1 fails six times: 6 x 108 bytes, its log full after 4 and a bit.
+OVERFLOW = [("basic_a", "fail", expectations("tests/kunit/basic.c", 10, 6)),
+            ("basic_b", "fail", expectations("tests/kunit/basic.c", 200, 1)),
+            ("basic_c", "pass", [])]
+
+
+class KunitCaseLogs(unittest.TestCase):
+    """Issue 17: a case whose 6.1 debugfs log overflowed lost its result
+    line, and its cut last line ran into the next case's log: the parser
+    gave its lines to the next case, as that case's failure reason."""
+
+    def split(self, cases, release="6.1.0-57-amd64", size=LOG_SIZE_61, **kw):
+        text, _ = kunit_results("mpmcring_basic", cases, size, **kw)
+        return kunit_case_logs(text.splitlines(), "mpmcring_basic", release)
+
+    def test_simulator_is_6_1(self):
+        # The shape the issue is about: case 1's log is 511 bytes, cut,
+        # without its result, and case 2's first line is glued to it.
+        text, _ = kunit_results("mpmcring_basic", OVERFLOW)
+        self.assertNotIn("not ok 1 basic_a", text)
+        glued = [l for l in text.splitlines() if "# basic_a:" in l and "# basic_b:" in l]
+        self.assertEqual(glued, ["    # basic_a: EX    # basic_b: EXPECTATION FAILED at "
+                                 "tests/kunit/basic.c:200"], text)
+
+    def test_cut_log_is_its_own_case(self):
+        doc = self.split(OVERFLOW)
+        self.assertIsNone(doc["unattributed"])
+        a, b, c = doc["cases"]
+        self.assertEqual((a["num"], a["name"], a["status"], a["cut"]), (1, "basic_a", None, True))
+        self.assertEqual(len(a["detail"].encode()), 511)
+        self.assertIn("basic.c:10", a["detail"])
+        self.assertNotIn("basic_b", a["detail"])
+        self.assertEqual((b["name"], b["status"], b["cut"]), ("basic_b", "fail", False))
+        self.assertTrue(b["detail"].startswith("    # basic_b: EXPECTATION FAILED at "
+                                               "tests/kunit/basic.c:200"), b["detail"])
+        self.assertNotIn("basic.c:1", b["detail"].replace("basic.c:200", ""))
+        self.assertEqual((c["name"], c["status"]), ("basic_c", "pass"))
+        self.assertEqual(doc["rest"], ["# mpmcring_basic: pass:1 fail:2 skip:0 total:3"])
+
+    def test_cut_inside_its_result_line(self):
+        # A passing case whose log fills up inside "    ok 1 basic_a":
+        # "    ok 1" glued to "    ok 2 basic_b" must not read as a pass
+        # of a case named "ok 2 basic_b".
+        for keep in range(1, len("    ok 1 basic_a\n")):
+            pad = 511 - keep - len("    # basic_a: \n")
+            cases = [("basic_a", "pass", ["x" * pad]), ("basic_b", "pass", []),
+                     ("basic_c", "pass", [])]
+            doc = self.split(cases)
+            self.assertIsNone(doc["unattributed"], keep)
+            self.assertEqual([(c["name"], c["status"]) for c in doc["cases"]],
+                             [("basic_a", None), ("basic_b", "pass"), ("basic_c", "pass")], keep)
+
+    def test_two_cut_logs_in_a_row_and_the_last(self):
+        cases = [(n, "fail", expectations("x.c", 1, 5)) for n in ("c_1", "c_2", "c_3")]
+        doc = self.split(cases)
+        self.assertIsNone(doc["unattributed"])
+        self.assertEqual([(c["name"], c["cut"]) for c in doc["cases"]],
+                         [("c_1", True), ("c_2", True), ("c_3", True)])
+        self.assertEqual(doc["rest"], ["# mpmcring_basic: pass:0 fail:3 skip:0 total:3"])
+
+    def test_whole_logs_are_unchanged(self):
+        cases = [("basic_a", "fail", expectations("x.c", 1, 1)), ("basic_b", "pass", []),
+                 ("basic_c", "skip", [])]
+        doc = self.split(cases)
+        self.assertEqual([(c["num"], c["name"], c["status"], c["cut"]) for c in doc["cases"]],
+                         [(1, "basic_a", "fail", False), (2, "basic_b", "pass", False),
+                          (3, "basic_c", "skip", False)])
+        self.assertIn("EXPECTATION FAILED at x.c:1", doc["cases"][0]["detail"])
+
+    def test_6_12_logs_are_never_cut(self):
+        # 6.12's string_stream: a long log is whole, and its length says
+        # nothing.
+        doc = self.split(OVERFLOW, release="6.12.117+deb12-amd64", size=None)
+        self.assertIsNone(doc["unattributed"])
+        self.assertEqual([(c["name"], c["status"], c["cut"]) for c in doc["cases"]],
+                         [("basic_a", "fail", False), ("basic_b", "fail", False),
+                          ("basic_c", "pass", False)])
+        self.assertIn("basic.c:15", doc["cases"][0]["detail"])
+
+    def test_no_guess_where_the_rule_is_unknown(self):
+        # A cut log on a kernel whose log size the runner does not know,
+        # or a 6.12 log without its result: the lines are no case's.
+        for release in ("6.3.0", None, "6.12.117+deb12-amd64"):
+            doc = self.split(OVERFLOW, release=release)
+            self.assertEqual([c["name"] for c in doc["cases"]], [], release)
+            self.assertEqual(doc["unattributed"]["num"], 1, release)
+            self.assertIn("basic_b", doc["unattributed"]["text"])
+            self.assertIn("case 1", doc["unattributed"]["why"])
+
+    def test_cut_that_does_not_add_up_is_not_guessed(self):
+        # A 6.1 log without its result that is not 511 bytes long: not a
+        # cut KUnit makes; the runner does not pick a boundary.
+        text, _ = kunit_results("mpmcring_basic", OVERFLOW)
+        lines = text.splitlines()
+        lines = [l.replace("ring->head == 4096", "ring->head == 40960") for l in lines]
+        doc = kunit_case_logs(lines, "mpmcring_basic", "6.1.0-57-amd64")
+        self.assertIsNotNone(doc["unattributed"])
+        self.assertEqual(doc["cases"], [])
 
 
 if __name__ == "__main__":
