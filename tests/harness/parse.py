@@ -187,10 +187,10 @@ def parse_results(path, token):
 # (the last thing logged for it) too. So a cut log is exactly 511 bytes,
 # and the results file, which prints the cases' logs one after the other
 # (lib/kunit/debugfs.c), runs the cut line into the next case's first
-# one. From 6.7 on the log is a string_stream, never cut. Kernels in
-# between are not tested here: their limit is unknown (None).
-KUNIT_LOG_BYTES = {(6, 1): 511}
-KUNIT_LOG_UNBOUNDED_FROM = (6, 7)
+# one. 6.12 keeps the log in a string_stream: never cut (None). Both read
+# in Debian's linux-source packages; other kernels' rule is not known
+# here, and without it a log without its result line is no case's.
+KUNIT_LOG_BYTES = {(6, 1): 511, (6, 12): None}
 
 
 def kunit_log_limit(release):
@@ -198,14 +198,10 @@ def kunit_log_limit(release):
     bytes a case's KUnit log holds, None when it is never cut; known is
     False when the runner does not know this kernel's rule."""
     m = re.match(r"(\d+)\.(\d+)", release or "")
-    if not m:
+    ver = (int(m.group(1)), int(m.group(2))) if m else None
+    if ver not in KUNIT_LOG_BYTES:
         return False, None
-    ver = (int(m.group(1)), int(m.group(2)))
-    if ver >= KUNIT_LOG_UNBOUNDED_FROM:
-        return True, None
-    if ver in KUNIT_LOG_BYTES:
-        return True, KUNIT_LOG_BYTES[ver]
-    return False, None
+    return True, KUNIT_LOG_BYTES[ver]
 
 
 def _result_lines(data, pos, level):
