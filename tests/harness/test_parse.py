@@ -203,14 +203,15 @@ def kunit_results(suite, cases, size=LOG_SIZE_61, suite_log=None):
 
 
 def expectations(path, first, n):
-    """n failed expectations, as kunit_fail() prints them (one kunit_err()
-    of several lines)."""
-    return ["EXPECTATION FAILED at %s:%d\nExpected ring->head == 0, but\n"
-            "    ring->head == %d (0x%x)\n" % (path, first + i, 4096 * (i + 1), 4096 * (i + 1))
-            for i in range(n)]
+    """n failed KUNIT_EXPECT_EQ(test, ring->head, 0), as kunit_fail()
+    logs each: one kunit_err() of kunit_assert_prologue()'s and
+    kunit_binary_assert_format()'s lines (lib/kunit/assert.c)."""
+    return ["EXPECTATION FAILED at %s:%d\n    Expected ring->head == 0, but\n"
+            "        ring->head == %d\n" % (path, first + i, 4096 * (i + 1)) for i in range(n)]
 
 
-# Case 1 fails six times: 6 x 108 bytes, its log full after 4 and a bit.
+# Case 1 fails six times, about 110 bytes each: its log is full in the
+# fifth.
 OVERFLOW = [("basic_a", "fail", expectations("tests/kunit/basic.c", 10, 6)),
             ("basic_b", "fail", expectations("tests/kunit/basic.c", 200, 1)),
             ("basic_c", "pass", [])]
@@ -231,7 +232,7 @@ class KunitCaseLogs(unittest.TestCase):
         text, _ = kunit_results("mpmcring_basic", OVERFLOW)
         self.assertNotIn("not ok 1 basic_a", text)
         glued = [l for l in text.splitlines() if "# basic_a:" in l and "# basic_b:" in l]
-        self.assertEqual(glued, ["    # basic_a: EX    # basic_b: EXPECTATION FAILED at "
+        self.assertEqual(glued, ["    # basic_a: EXPECT    # basic_b: EXPECTATION FAILED at "
                                  "tests/kunit/basic.c:200"], text)
 
     def test_cut_log_is_its_own_case(self):
