@@ -193,8 +193,9 @@ def kunit_results(suite, cases, size=LOG_SIZE_61, suite_log=None):
     failed = sum(c[1] == "fail" for c in cases)
     skipped = sum(c[1] == "skip" for c in cases)
     if suite_log is None:
-        suite_log = "# %s: pass:%d fail:%d skip:%d total:%d\n" % (
-            suite, len(cases) - failed - skipped, failed, skipped, len(cases))
+        counts = "pass:%d fail:%d skip:%d total:%d" % (
+            len(cases) - failed - skipped, failed, skipped, len(cases))
+        suite_log = "# %s: %s\n# Totals: %s\n" % (suite, counts, counts)
     end = "%s 1 %s\n" % ("not ok" if failed else "ok", suite)
     console.append("[    1.300000] " + end.rstrip("\n"))
     text = ("KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: %s\n    1..%d\n" % (
@@ -248,7 +249,8 @@ class KunitCaseLogs(unittest.TestCase):
                                                "tests/kunit/basic.c:200"), b["detail"])
         self.assertNotIn("basic.c:1", b["detail"].replace("basic.c:200", ""))
         self.assertEqual((c["name"], c["status"]), ("basic_c", "pass"))
-        self.assertEqual(doc["rest"], ["# mpmcring_basic: pass:1 fail:2 skip:0 total:3"])
+        self.assertEqual(doc["rest"], ["# mpmcring_basic: pass:1 fail:2 skip:0 total:3",
+                                       "# Totals: pass:1 fail:2 skip:0 total:3"])
 
     def test_cut_inside_its_result_line(self):
         # A passing case whose log fills up inside "    ok 1 basic_a":
@@ -269,7 +271,8 @@ class KunitCaseLogs(unittest.TestCase):
         self.assertIsNone(doc["unattributed"])
         self.assertEqual([(c["name"], c["cut"]) for c in doc["cases"]],
                          [("c_1", True), ("c_2", True), ("c_3", True)])
-        self.assertEqual(doc["rest"], ["# mpmcring_basic: pass:0 fail:3 skip:0 total:3"])
+        self.assertEqual(doc["rest"], ["# mpmcring_basic: pass:0 fail:3 skip:0 total:3",
+                                       "# Totals: pass:0 fail:3 skip:0 total:3"])
 
     def test_whole_logs_are_unchanged(self):
         cases = [("basic_a", "fail", expectations("x.c", 1, 1)), ("basic_b", "pass", []),
