@@ -122,12 +122,14 @@ def token_lost_why(kid, token, stray):
 
 def judge_kunit(kid, sec, console, logs, release=None):
     """<k>/kunit/<suite>/<case> from the suite's debugfs results, split
-    into its cases' logs by parse.kunit_case_logs(): a case whose log was
-    cut (6.1 keeps 511 bytes of it) takes its result and output from the
-    console, whose lines are whole, and says so; lines the runner cannot
-    give to a case are shown as no case's and fail the suite. release:
-    the guest's kernel (init.sh's INFO kernel), which says how much of a
-    log KUnit keeps."""
+    into its cases' logs by parse.kunit_case_logs(). A case whose log was
+    cut (6.1 keeps 511 bytes of it), or whose result line is not surely
+    its own (one a case's output could have printed), fails, and says
+    why. Lines the runner cannot give to a case are shown as no case's and
+    fail the suite; the cases from there on take their results from the
+    console (as before the split), the suite failing all the same.
+    release: the guest's kernel (init.sh's INFO kernel), which says how
+    much of a log KUnit keeps."""
     suite = sec["name"]
     base = "%s/kunit/%s" % (kid, suite)
     lines = sec["lines"]
@@ -136,7 +138,7 @@ def judge_kunit(kid, sec, console, logs, release=None):
         problems.append("results were cut off (the guest died)")
     elif sec["rc"] != 0:
         problems.append("reading the results failed (rc=%d)" % sec["rc"])
-    doc = kunit_case_logs(lines, suite, release)
+    doc = kunit_case_logs(lines, suite, release, sec.get("odd_breaks", False))
     level, plan = doc["level"], doc["plan"]
     if level is None:
         R.add(base, "fail", "no KTAP suite header in the results\n" + excerpt("\n".join(lines)),
@@ -153,31 +155,17 @@ def judge_kunit(kid, sec, console, logs, release=None):
 
     results = []
     for c in doc["cases"]:
-        if not c["cut"]:
-            results.append(c)
-            detail = c["detail"] if c["status"] == "fail" else c["directive"]
-            R.add("%s/%s" % (base, c["name"] or "#%d" % c["num"]), c["status"], excerpt(detail),
-                  logs)
+        results.append(c)
+        name = "%s/%s" % (base, c["name"] or "#%d" % c["num"])
+        if c["why"]:
+            # The split could not be trusted for this case (a cut log, a
+            # forged or doubtful result line): a fail, never from the
+            # console, whose lines anything in the guest can write.
+            what = "the bytes kept" if c["cut"] else "its log"
+            R.add(name, "fail", "%s\n%s:\n%s" % (c["why"], what, excerpt(c["detail"])), logs)
             continue
-        cut = ("its debugfs log was cut at %d bytes (all KUnit keeps of a case's log on "
-               "kernel %s: parse.py KUNIT_LOG_BYTES), its result line with it" % (
-                   len(c["detail"].encode()), release or "?"))
-        r = from_console(c["num"])
-        if r and c["name"] and r["name"] != c["name"]:
-            # The console's case of that number is not the one whose log
-            # this is: neither can be trusted.
-            r = None
-            cut += "; the console's case %d is not %s" % (c["num"], c["name"])
-        name = "%s/%s" % (base, (r or c)["name"] or "#%d" % c["num"])
-        if r:
-            results.append(r)
-            say_line("note: %s: %s; its result and output are the console's" % (name, cut))
-            R.add(name, r["status"], "(%s: result and output from the console)\n%s" % (
-                cut, excerpt(r["detail"] if r["status"] == "fail" else r["directive"])), logs)
-        else:
-            results.append(dict(c, status="fail"))
-            R.add(name, "fail", "%s, and the console has no result for it; what the log "
-                  "held before the cut:\n%s" % (cut, excerpt(c["detail"])), logs)
+        detail = c["detail"] if c["status"] == "fail" else c["directive"]
+        R.add(name, c["status"], excerpt(detail), logs)
     lost = doc["unattributed"]
     if lost:
         problems.append("the debugfs results cannot be split into the cases' logs from case %d "

@@ -313,7 +313,7 @@ class InventoryLines(unittest.TestCase):
                 common.R, judge.R = saved
         self.assertEqual(tests, {("kunit", "mpmcring_basic", "basic_" + c) for c in "abc"})
         self.assertEqual(out.getvalue(), "")
-        self.assertIn("basic_a: its debugfs log was cut at 511 bytes", err.getvalue())
+        self.assertEqual(err.getvalue(), "")  # a cut case fails: no note
 
 
 TOK = "0123456789abcdef0123456789abcdef"

@@ -240,7 +240,8 @@ class KunitCaseLogs(unittest.TestCase):
         doc = self.split(OVERFLOW)
         self.assertIsNone(doc["unattributed"])
         a, b, c = doc["cases"]
-        self.assertEqual((a["num"], a["name"], a["status"], a["cut"]), (1, "basic_a", None, True))
+        self.assertEqual((a["num"], a["name"], a["status"], a["cut"]), (1, "basic_a", "fail", True))
+        self.assertIn("cut at 511 bytes", a["why"])
         self.assertEqual(len(a["detail"].encode()), 511)
         self.assertIn("basic.c:10", a["detail"])
         self.assertNotIn("basic_b", a["detail"])
@@ -263,7 +264,7 @@ class KunitCaseLogs(unittest.TestCase):
             doc = self.split(cases)
             self.assertIsNone(doc["unattributed"], keep)
             self.assertEqual([(c["name"], c["status"]) for c in doc["cases"]],
-                             [("basic_a", None), ("basic_b", "pass"), ("basic_c", "pass")], keep)
+                             [("basic_a", "fail"), ("basic_b", "pass"), ("basic_c", "pass")], keep)
 
     def test_two_cut_logs_in_a_row_and_the_last(self):
         cases = [(n, "fail", expectations("x.c", 1, 5)) for n in ("c_1", "c_2", "c_3")]
@@ -298,9 +299,13 @@ class KunitCaseLogs(unittest.TestCase):
         # or a 6.12 log without its result: the lines are no case's.
         for release in ("6.3.0", None, "6.12.117+deb12-amd64"):
             doc = self.split(OVERFLOW, release=release)
-            self.assertEqual([c["name"] for c in doc["cases"]], [], release)
-            self.assertEqual(doc["unattributed"]["num"], 1, release)
-            self.assertIn("basic_b", doc["unattributed"]["text"])
+            # Case 1's log holds case 2's result line: case 1 fails,
+            # and where case 2's log starts is not guessed.
+            self.assertEqual([(c["num"], c["status"]) for c in doc["cases"]], [(1, "fail")],
+                             release)
+            self.assertIn("another case's result (not ok 2 basic_b)", doc["cases"][0]["why"])
+            self.assertEqual(doc["unattributed"]["num"], 2, release)
+            self.assertIn("ok 3 basic_c", doc["unattributed"]["text"])
             self.assertIn("case 1", doc["unattributed"]["why"])
 
     def test_cut_that_does_not_add_up_is_not_guessed(self):
