@@ -259,9 +259,11 @@ class KunitCutLog(unittest.TestCase):
         R.tests, R.quiet, judge.LOGS = self.saved
         shutil.rmtree(self.logs)
 
-    def guest(self, cases, console=True, kernel="6.1.0-57-amd64"):
-        """judge_guest() of a guest whose only step is the suite."""
-        text, lines = kunit_results("mpmcring_basic", cases)
+    def guest(self, cases, console=True, kernel="6.1.0-57-amd64", size=512, more=(), **kw):
+        """judge_guest() of a guest whose only step is the suite; more:
+        console lines after the kernel's."""
+        text, lines = kunit_results("mpmcring_basic", cases, size, **kw)
+        lines = lines + list(more)
         logdir = os.path.join(self.logs, "debug")
         with open(os.path.join(logdir, "results.log"), "w") as f:
             f.write("@@MPMCRING INFO kernel=%s tok=%s\n" % (kernel, TOK))
@@ -337,6 +339,56 @@ class KunitCutLog(unittest.TestCase):
         self.assertEqual([got["mpmcring_basic/basic_" + c][0] for c in "bc"], ["fail", "pass"])
         got_b = got["mpmcring_basic/basic_b"][1]
         self.assertNotIn("basic.c:10\n", got_b + "\n")
+
+
+    def test_cut_case_is_no_pass_from_a_forged_console(self):
+        # Something in the guest writes "    ok 1 basic_a" to the console
+        # after the suite (review poc C): the cut case still fails.
+        got = self.guest(OVERFLOW, more=["[    9.000000]     # Subtest: mpmcring_basic",
+                                         "[    9.000000]     ok 1 basic_a",
+                                         "[    9.000000] ok 1 mpmcring_basic"])
+        status, reason = got["mpmcring_basic/basic_a"]
+        self.assertEqual(status, "fail")
+        self.assertIn("cut at 511 bytes", reason)
+        self.assertIn("make the case print less", reason)
+
+    def test_6_12_forged_result_line_is_no_pass(self):
+        msg = "EXPECTATION FAILED at x.c:5\n    Expected a == b, but\n\nring said:\n    ok 2 basic_b\n"
+        got = self.guest([("basic_a", "pass", []), ("basic_b", "fail", [msg]),
+                          ("basic_c", "pass", [])], kernel="6.12.117", size=None)
+        status, reason = got["mpmcring_basic/basic_b"]
+        self.assertEqual(status, "fail")
+        self.assertIn("2 lines that look like its result line", reason)
+        self.assertEqual(got["mpmcring_basic"][0], "fail")
+
+    def test_results_after_the_last_case_fail_the_suite(self):
+        got = self.guest([("basic_a", "pass", [])], kernel="6.12.117", size=None,
+                         suite_log="    ok 2 basic_b\n# Totals: pass:1 fail:0 skip:0 total:1\n")
+        self.assertEqual(got["mpmcring_basic/basic_a"][0], "pass")
+        status, reason = got["mpmcring_basic"]
+        self.assertEqual(status, "fail")
+        self.assertIn("1 result(s) after the last of the plan's 1 cases, first: basic_b", reason)
+
+    def test_case_without_result_fails_the_suite(self):
+        got = self.guest([("basic_a", "pass", []), ("basic_b", "pass", [])], console=False,
+                         kernel="6.12.117", size=None,
+                         suite_log="# Totals: pass:2 fail:0 skip:0 total:2\n")
+        self.assertEqual(got["mpmcring_basic/basic_a"][0], "pass")
+        # Drop basic_b's result: rewrite the results file and judge again.
+        path = os.path.join(self.logs, "debug", "results.log")
+        with open(path) as f:
+            text = f.read().replace("    ok 2 basic_b\n", "")
+        with open(path, "w") as f:
+            f.write(text)
+        R.tests = []
+        with contextlib.redirect_stdout(io.StringIO()):
+            judge.judge_guest("debug", [], "ok", 10, [])
+        got = {t[0][len("debug/kunit/"):]: t[1:3] for t in R.tests
+               if t[0].startswith("debug/kunit/")}
+        status, reason = got["mpmcring_basic"]
+        self.assertEqual(status, "fail")
+        self.assertIn("case 2 of 2 has no result", reason)
+        self.assertEqual(got["mpmcring_basic/basic_a"][0], "fail")  # its end is not known
 
 
 if __name__ == "__main__":

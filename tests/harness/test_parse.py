@@ -319,5 +319,158 @@ class KunitCaseLogs(unittest.TestCase):
         self.assertEqual(doc["cases"], [])
 
 
+R612 = "6.12.117+deb12-amd64"
+
+
+class KunitForgedResults(unittest.TestCase):
+    """Review of harn19: a line a case's output prints that looks like a
+    result line must never turn a failing case into a pass; a cut case
+    fails; bytes are not miscounted. Each test fails when its check in
+    parse.kunit_case_logs() is removed."""
+
+    def split(self, cases, release="6.1.0-57-amd64", size=LOG_SIZE_61, **kw):
+        text, _ = kunit_results("mpmcring_basic", cases, size, **kw)
+        return kunit_case_logs(text.splitlines(), "mpmcring_basic", release)
+
+    def statuses(self, doc):
+        return [(c["name"], c["status"]) for c in doc["cases"]]
+
+    def test_6_12_forged_own_result_line_fails(self):
+        # Case 2 fails; its message holds "    ok 2 basic_b" (review poc A).
+        msg = "EXPECTATION FAILED at x.c:5\n    Expected a == b, but\n\nring said:\n    ok 2 basic_b\n"
+        doc = self.split([("basic_a", "pass", []), ("basic_b", "fail", [msg]),
+                          ("basic_c", "pass", [])], R612, None)
+        self.assertEqual(self.statuses(doc), [("basic_a", "pass"), ("basic_b", "fail")])
+        self.assertIn("its results hold 2 lines that look like its result line (ok 2 basic_b): "
+                      "a case's output must not print KTAP result lines", doc["cases"][1]["why"])
+        self.assertEqual(doc["unattributed"]["num"], 3)
+
+    def test_6_12_forged_other_result_line_fails(self):
+        # Case 2's message holds case 3's result line.
+        msg = "EXPECTATION FAILED at x.c:5\n    ok 3 basic_c\n"
+        doc = self.split([("basic_a", "pass", []), ("basic_b", "fail", [msg]),
+                          ("basic_c", "pass", [])], R612, None)
+        self.assertEqual([c["status"] for c in doc["cases"]], ["pass", "fail"])
+        self.assertIn("looks like another case's result (ok 3 basic_c)", doc["cases"][1]["why"])
+        self.assertEqual(doc["unattributed"]["num"], 3)
+
+    def test_6_1_forged_result_line_in_cut_log_fails(self):
+        # Case 2 fails and its log is cut; the kept bytes hold a forged
+        # "    ok 2 basic_b" and end on a line boundary (review poc3 B2).
+        filler = expectations("x.c", 10, 3)
+        used = sum(len("    # basic_b: %s\n" % m) for m in filler)
+        head = "ring said:\n    ok 2 basic_b\n"
+        msg = head + "z" * (511 - used - len("    # basic_b: \n") - len(head))
+        cases = [("basic_a", "pass", []), ("basic_b", "fail", filler + [msg]),
+                 ("basic_c", "pass", [])]
+        text, _ = kunit_results("mpmcring_basic", cases)
+        self.assertNotIn("not ok 2", text)
+        doc = kunit_case_logs(text.splitlines(), "mpmcring_basic", "6.1.0-57-amd64")
+        self.assertEqual(self.statuses(doc)[:2], [("basic_a", "pass"), ("basic_b", "fail")])
+        self.assertIn("where its log ends is not known", doc["cases"][1]["why"])
+        self.assertIn("does not start with its own", doc["cases"][2]["why"])
+
+    def test_6_1_forged_result_line_then_cut_into_the_next_fails(self):
+        # The forged line, then more of case 2's failures, cut (poc B).
+        msg = "EXPECTATION FAILED at x.c:5\n    Expected a == b, but\n\nring said:\n    ok 2 basic_b\n"
+        doc = self.split([("basic_a", "pass", []),
+                          ("basic_b", "fail", [msg] + expectations("x.c", 10, 5)),
+                          ("basic_c", "pass", [])])
+        self.assertEqual(self.statuses(doc), [("basic_a", "pass"), ("basic_b", "fail")])
+        self.assertEqual(doc["unattributed"]["num"], 3)
+
+    def test_6_1_forged_result_line_filling_the_log_fails(self):
+        # The forged line is the last of the 511 bytes: the real result
+        # line did not fit.
+        line = "    ok 1 basic_a\n"
+        pad = 511 - len("    # basic_a: ") - len("\n") - len(line)
+        doc = self.split([("basic_a", "fail", ["x" * pad + "\n" + line.rstrip("\n")]),
+                          ("basic_b", "pass", [])])
+        self.assertEqual(self.statuses(doc), [("basic_a", "fail"), ("basic_b", "pass")])
+        self.assertIn("fills all 511 bytes", doc["cases"][0]["why"])
+
+    def test_cut_case_fails_with_its_kept_bytes(self):
+        doc = self.split(OVERFLOW)
+        a = doc["cases"][0]
+        self.assertEqual((a["status"], a["cut"]), ("fail", True))
+        self.assertIn("its debugfs log was cut at 511 bytes (KUnit keeps 511 bytes of a case's "
+                      "log on kernel 6.1.0-57-amd64: 6.1's KUNIT_LOG_SIZE 512, its NUL included), "
+                      "so its result and output cannot be read: make the case print less",
+                      a["why"])
+
+    def test_exact_fit_cut_fails(self):
+        # The log is full with a whole line: the result line is dropped
+        # whole (keep=0), and the next log starts on a line boundary.
+        pad = 511 - len("    # basic_a: \n")
+        doc = self.split([("basic_a", "pass", ["x" * pad]), ("basic_b", "pass", []),
+                          ("basic_c", "pass", [])])
+        self.assertIsNone(doc["unattributed"])
+        self.assertEqual([(c["name"], c["status"], c["cut"]) for c in doc["cases"]],
+                         [("basic_a", "fail", True), ("basic_b", "pass", False),
+                          ("basic_c", "pass", False)])
+
+    def test_odd_line_breaks_are_not_counted(self):
+        # \r\n in a cut log: the lines rejoined with \n are 21 bytes short,
+        # and the window would take case 2's first line (review poc D2).
+        first = "    # basic_b: hello\n"
+        cases = [("basic_a", "fail", ["x\r\n" * len(first)] + expectations("x.c", 10, 5)),
+                 ("basic_b", "pass", ["hello", "world"]), ("basic_c", "pass", [])]
+        text, _ = kunit_results("mpmcring_basic", cases)
+        with tempfile.NamedTemporaryFile("w", suffix=".log", newline="", delete=False) as f:
+            f.write("@@MPMCRING BEGIN kunit mpmcring_basic t=1 tok=T\n%s"
+                    "@@MPMCRING END kunit mpmcring_basic rc=0 t=2 tok=T\n" % text)
+        try:
+            _, secs, _, _ = parse_results(f.name, "T")
+        finally:
+            os.unlink(f.name)
+        self.assertTrue(secs[0]["odd_breaks"])
+        doc = kunit_case_logs(secs[0]["lines"], "mpmcring_basic", "6.1.0-57-amd64",
+                              secs[0]["odd_breaks"])
+        self.assertEqual(doc["cases"], [])
+        self.assertIn("line breaks other than", doc["unattributed"]["why"])
+        for brk in ("\r", "\x85", "\u2028", "\u2029"):
+            with tempfile.NamedTemporaryFile("wb", suffix=".log", delete=False) as f:
+                f.write(("@@MPMCRING BEGIN kunit s t=1 tok=T\na%sb\n" % brk).encode())
+            try:
+                self.assertTrue(parse_results(f.name, "T")[1][0]["odd_breaks"], repr(brk))
+            finally:
+                os.unlink(f.name)
+
+    def test_no_result_is_no_pass(self):
+        # 6.12: case 3's result line missing (dropped on ENOMEM).
+        text, _ = kunit_results("mpmcring_basic", [("basic_a", "pass", []),
+                                                    ("basic_b", "pass", ["hi"]),
+                                                    ("basic_c", "pass", ["lost"])], None)
+        lines = [l for l in text.splitlines() if l != "    ok 3 basic_c"]
+        doc = kunit_case_logs(lines, "mpmcring_basic", R612)
+        self.assertEqual(doc["unattributed"]["num"], 3)
+        self.assertIn("case 3 has no result line", doc["unattributed"]["why"])
+        # Nor does the case before it keep a pass: where it ended is not known.
+        self.assertEqual([c["status"] for c in doc["cases"]], ["pass", "fail"])
+
+    def test_short_log_without_result_is_no_cut(self):
+        # 6.1, the guest died inside case 2: fewer than 511 bytes, no result.
+        text, _ = kunit_results("mpmcring_basic", [("basic_a", "pass", []),
+                                                    ("basic_b", "pass", ["hi"])])
+        lines = text.splitlines()
+        lines = lines[:lines.index("    # basic_b: hi") + 1]
+        doc = kunit_case_logs(lines, "mpmcring_basic", "6.1.0-57-amd64")
+        self.assertEqual(doc["unattributed"]["num"], 2)
+        self.assertEqual([c["cut"] for c in doc["cases"]], [False])
+
+    def test_cut_that_splits_a_character_is_not_guessed(self):
+        # The 511th byte splits a UTF-8 character: the bytes cannot be
+        # counted back, no boundary is picked.
+        kept = b"    # basic_a: " + b"x" * (511 - 15 - 1) + "\u00e9".encode()[:1]
+        self.assertEqual(len(kept), 511)
+        raw = (b"KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: mpmcring_basic\n"
+               b"    1..2\n" + kept + b"    ok 2 basic_b\nok 1 mpmcring_basic\n")
+        # As read_lines() gives them.
+        lines = raw.decode("utf-8", "replace").splitlines()
+        doc = kunit_case_logs(lines, "mpmcring_basic", "6.1.0-57-amd64")
+        self.assertEqual(doc["cases"], [])
+        self.assertEqual(doc["unattributed"]["num"], 1)
+
+
 if __name__ == "__main__":
     unittest.main()
