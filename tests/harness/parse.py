@@ -273,9 +273,15 @@ def kunit_case_logs(lines, suite, release, odd_breaks=False):
     its log is that many bytes, and the next case's starts right after,
     mid-line) or whether the runner cannot tell whose the lines are.
 
+    A case whose result line may not be its own (repeated, another's
+    first, a log that does not start with its own name), or whose log was
+    cut, is a fail with `why` said; see docs/testing.md "KUnit results".
+    odd_breaks: the lines were split at breaks other than \n (their
+    bytes do not add up), so no cut is guessed.
+
     Returns a dict: level and plan (None when there is no suite header or
-    plan), cases (in order: num, name, status, directive, detail, cut:
-    status None when the log was cut and its result with it), rest (the
+    plan), cases (in order: num, name, status, directive, detail, cut,
+    why: None, or why the case fails whatever its line said), rest (the
     lines after the last case: the suite's log) and unattributed (None, or
     a dict: num, the first case without a log, why, and text, the lines
     the runner cannot give to a case)."""
@@ -336,7 +342,8 @@ def kunit_case_logs(lines, suite, release, odd_breaks=False):
             detail = data[pos:hit[0]].decode("utf-8", "replace")
             case.update(detail=detail, cut=False, why=None)
             # The line found mid-line (after a cut log) is not in `seen`.
-            n = seen.get(key(hit[2]), 0) + (pos > 0 and hit[0] == pos and data[pos - 1:pos] != b"\n")
+            mid = pos > 0 and hit[0] == pos and data[pos - 1:pos] != b"\n"
+            n = seen.get(key(hit[2]), 0) + mid
             if n > 1:
                 case.update(status="fail", why="its results hold %d lines that look like its "
                             "result line (%s): %s" % (n, hit[2].strip()[:60], forged))
@@ -423,8 +430,10 @@ def kunit_case_logs(lines, suite, release, odd_breaks=False):
 
 
 def console_kunit_cases(console_lines, suite):
-    """Case results of one suite as the console printed them (a fallback
-    for results debugfs lost: each case's debugfs log holds 512 bytes)."""
+    """Case results of one suite as the console printed them: the
+    fallback for cases whose debugfs results cannot be split by case (the
+    suite fails then). Never for a cut case: anything in the guest can
+    write to the console."""
     lines = [strip_stamp(l) for l in console_lines]
     start = None
     for i, l in enumerate(lines):

@@ -353,7 +353,8 @@ class KunitCutLog(unittest.TestCase):
         self.assertIn("make the case print less", reason)
 
     def test_6_12_forged_result_line_is_no_pass(self):
-        msg = "EXPECTATION FAILED at x.c:5\n    Expected a == b, but\n\nring said:\n    ok 2 basic_b\n"
+        msg = ("EXPECTATION FAILED at x.c:5\n    Expected a == b, but\n\nring said:\n"
+               "    ok 2 basic_b\n")
         got = self.guest([("basic_a", "pass", []), ("basic_b", "fail", [msg]),
                           ("basic_c", "pass", [])], kernel="6.12.117", size=None)
         status, reason = got["mpmcring_basic/basic_b"]

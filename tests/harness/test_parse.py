@@ -337,7 +337,8 @@ class KunitForgedResults(unittest.TestCase):
 
     def test_6_12_forged_own_result_line_fails(self):
         # Case 2 fails; its message holds "    ok 2 basic_b" (review poc A).
-        msg = "EXPECTATION FAILED at x.c:5\n    Expected a == b, but\n\nring said:\n    ok 2 basic_b\n"
+        msg = ("EXPECTATION FAILED at x.c:5\n    Expected a == b, but\n\nring said:\n"
+               "    ok 2 basic_b\n")
         doc = self.split([("basic_a", "pass", []), ("basic_b", "fail", [msg]),
                           ("basic_c", "pass", [])], R612, None)
         self.assertEqual(self.statuses(doc), [("basic_a", "pass"), ("basic_b", "fail")])
@@ -372,7 +373,8 @@ class KunitForgedResults(unittest.TestCase):
 
     def test_6_1_forged_result_line_then_cut_into_the_next_fails(self):
         # The forged line, then more of case 2's failures, cut (poc B).
-        msg = "EXPECTATION FAILED at x.c:5\n    Expected a == b, but\n\nring said:\n    ok 2 basic_b\n"
+        msg = ("EXPECTATION FAILED at x.c:5\n    Expected a == b, but\n\nring said:\n"
+               "    ok 2 basic_b\n")
         doc = self.split([("basic_a", "pass", []),
                           ("basic_b", "fail", [msg] + expectations("x.c", 10, 5)),
                           ("basic_c", "pass", [])])
