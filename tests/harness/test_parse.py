@@ -438,6 +438,22 @@ class KunitForgedResults(unittest.TestCase):
             finally:
                 os.unlink(f.name)
 
+    def test_cut_log_that_starts_as_the_case_before_fails_it(self):
+        # Case 1 prints a forged "    ok 1 basic_a" and then fills its
+        # 511 bytes (its real result line is dropped). What follows it
+        # is no cut log of case 2: it starts with basic_a's lines.
+        c1 = b"    # basic_a: hi\n    ok 1 basic_a\n"
+        c1 += b"    # basic_a: " + b"y" * (511 - len(c1) - 16) + b"\n"
+        c2 = b"    # basic_b: " + b"z" * 19 + b"\n"
+        c2 += b"    # basic_b: " + b"z" * (511 - len(c2) - 15)
+        self.assertEqual((len(c1), len(c2)), (511, 511))
+        raw = (b"KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: mpmcring_basic\n"
+               b"    1..3\n" + c1 + c2 + b"    ok 3 basic_c\nnot ok 1 mpmcring_basic\n")
+        doc = kunit_case_logs(raw.decode().splitlines(), "mpmcring_basic", "6.1.0-57-amd64")
+        self.assertEqual(self.statuses(doc), [("basic_a", "fail")])
+        self.assertIn("not a cut log of one case", doc["cases"][0]["why"])
+        self.assertEqual(doc["unattributed"]["num"], 2)
+
     def test_no_result_is_no_pass(self):
         # 6.12: case 3's result line missing (dropped on ENOMEM).
         text, _ = kunit_results("mpmcring_basic", [("basic_a", "pass", []),
@@ -461,9 +477,11 @@ class KunitForgedResults(unittest.TestCase):
         self.assertEqual([c["cut"] for c in doc["cases"]], [False])
 
     def test_cut_that_splits_a_character_is_not_guessed(self):
-        # The 511th byte splits a UTF-8 character: the bytes cannot be
-        # counted back, no boundary is picked.
-        kept = b"    # basic_a: " + b"x" * (511 - 15 - 1) + "\u00e9".encode()[:1]
+        # Bytes that are not UTF-8 come back as U+FFFD (3 bytes each):
+        # the runner's count is off, here by 6, so that the bytes after
+        # its 511 still start like a case's log ("    # "). No boundary
+        # is picked.
+        kept = b"    # basic_a: " + b"\xff" * 3 + b"x" * 486 + b"\n    # "
         self.assertEqual(len(kept), 511)
         raw = (b"KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: mpmcring_basic\n"
                b"    1..2\n" + kept + b"    ok 2 basic_b\nok 1 mpmcring_basic\n")
