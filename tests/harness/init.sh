@@ -86,7 +86,24 @@ fi
 stty -F "$OUT" raw -echo 2>/dev/null
 
 # mark-begin
-mark() { echo "@@MPMCRING $*${TOKEN:+ tok=$TOKEN}" >&3; }
+# A marker is one line, whatever its arguments hold: a line break (any the
+# runner splits lines on: read_lines()) in a file name or in a value read
+# from /proc would split it, and the part after the break, ending with the
+# token, would read as a marker of its own; "@@MPMCRING" inside a value
+# would be taken for where the marker starts (parse.py's split_marker()
+# takes the last). So every byte that is not printable ASCII becomes "?",
+# and "@@MPMCRING" "@?MPMCRING": joined onto one line, never dropped. Only
+# such a value costs a fork (test_marker_token.py runs this block).
+mark() {
+	mark_line="$*"
+	case "$mark_line" in
+	*[![:print:]]* | *@@MPMCRING*)
+		mark_line=$(printf '%s' "$mark_line" | tr -c ' -~' '?' |
+			sed 's/@@MPMCRING/@?MPMCRING/g')
+		;;
+	esac
+	printf '%s\n' "@@MPMCRING $mark_line${TOKEN:+ tok=$TOKEN}" >&3
+}
 # Without the token no marker counts and the runner fails the boot: say
 # that init had none, and whether its file was missing or empty
 # (judge.py's token_lost tells these from a wrong token).

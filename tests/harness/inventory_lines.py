@@ -12,6 +12,7 @@ there, and names results exactly as the runner does (judge.py). A kernel
 whose guest did not run everything (a subset run, a guest that died)
 gives a subset: compare with the sources before using the lines.
 """
+import contextlib
 import os
 import sys
 
@@ -34,12 +35,15 @@ def ran_tests(logdir, kid):
         # Only markers with the boot's token count: without it nothing does.
         print("warning: %s: no token file (%s): no marker counts, so nothing this guest "
               "ran is listed" % (kid, os.path.join(logdir, kid, "token")), file=sys.stderr)
-    _, sections, done, _ = parse_results(results, token)
-    for sec in sections:
-        if sec["kind"] == "kunit":
-            judge.judge_kunit(kid, sec, console, ())
-        elif sec["kind"] == "vm":
-            judge.judge_vm(kid, sec, ())
+    info, sections, done, _ = parse_results(results, token)
+    # The judge's notes (a KUnit log cut) go with the comments, to stderr:
+    # stdout is the lines to paste.
+    with contextlib.redirect_stdout(sys.stderr):
+        for sec in sections:
+            if sec["kind"] == "kunit":
+                judge.judge_kunit(kid, sec, console, (), info.get("kernel"))
+            elif sec["kind"] == "vm":
+                judge.judge_vm(kid, sec, ())
     out = set()
     for name, _, _, _ in judge.R.tests:
         w = name.split("/", 3)

@@ -18,7 +18,7 @@ import signal
 from common import ALL_KERNELS, LOGS, R, REPO, excerpt, progress, read_lines, rel, say_line, tail
 from boot import boot_timeout, vm_timeout
 from marker_token import GUEST_PATH, TOKEN_FILE, read_token
-from parse import console_kunit_cases, indent_of, parse_results, tap_level, tap_problems
+from parse import console_kunit_cases, kunit_case_logs, parse_results, tap_level, tap_problems
 from reports import MAX_REPORT_LINES, Ownership, lockdep_off_cause, scan_leaks, scan_reports
 
 # Base-kernel reports seen, per kernel: the summary counts them.
@@ -120,47 +120,72 @@ def token_lost_why(kid, token, stray):
             len(stray))
 
 
-def judge_kunit(kid, sec, console, logs):
+def judge_kunit(kid, sec, console, logs, release=None):
+    """<k>/kunit/<suite>/<case> from the suite's debugfs results, split
+    into its cases' logs by parse.kunit_case_logs(). A case whose log was
+    cut (6.1 keeps 511 bytes of it), or whose result line is not surely
+    its own (one a case's output could have printed), fails, and says
+    why. Lines the runner cannot give to a case are shown as no case's and
+    fail the suite; the cases from there on take their results from the
+    console (as before the split), the suite failing all the same.
+    release: the guest's kernel (init.sh's INFO kernel), which says how
+    much of a log KUnit keeps."""
     suite = sec["name"]
     base = "%s/kunit/%s" % (kid, suite)
     lines = sec["lines"]
-    level = None
-    for l in lines:
-        if l.strip() == "# Subtest: %s" % suite:
-            level = indent_of(l)
-            break
     problems = [forged_problem(sec["forged"])] if sec["forged"] else []
     if sec["rc"] is None:
         problems.append("results were cut off (the guest died)")
     elif sec["rc"] != 0:
         problems.append("reading the results failed (rc=%d)" % sec["rc"])
+    doc = kunit_case_logs(lines, suite, release, sec.get("odd_breaks", False))
+    level, plan = doc["level"], doc["plan"]
     if level is None:
         R.add(base, "fail", "no KTAP suite header in the results\n" + excerpt("\n".join(lines)),
               logs)
         return
-    plan, results, bail = tap_level(lines, level)
+    _, _, bail = tap_level(lines, level)
     top_plan, top, _ = tap_level(lines, 0)
-    fallback = None
-    seen = set()
-    for r in results:
-        seen.add(r["num"])
-        detail = r["detail"] if r["status"] == "fail" else r["directive"]
-        R.add("%s/%s" % (base, r["name"] or "#%d" % r["num"]), r["status"], excerpt(detail), logs)
-    if plan is None:
-        problems.append("no plan")
-    else:
-        for num in range(1, plan + 1):
-            if num in seen:
-                continue
-            if fallback is None:
-                fallback = console_kunit_cases(console, suite)
-            r = fallback.get(num)
+    fallback = []
+
+    def from_console(num):
+        if not fallback:
+            fallback.append(console_kunit_cases(console, suite))
+        return fallback[0].get(num)
+
+    results = []
+    for c in doc["cases"]:
+        results.append(c)
+        name = "%s/%s" % (base, c["name"] or "#%d" % c["num"])
+        if c["why"]:
+            # The split could not be trusted for this case (a cut log, a
+            # forged or doubtful result line): a fail, never from the
+            # console, whose lines anything in the guest can write.
+            what = "the bytes kept" if c["cut"] else "its log"
+            R.add(name, "fail", "%s\n%s:\n%s" % (c["why"], what, excerpt(c["detail"])), logs)
+            continue
+        detail = c["detail"] if c["status"] == "fail" else c["directive"]
+        R.add(name, c["status"], excerpt(detail), logs)
+    lost = doc["unattributed"]
+    if lost:
+        problems.append("the debugfs results cannot be split into the cases' logs from case %d "
+                        "on: %s; these lines belong to no case the runner can name:\n%s" % (
+                            lost["num"], lost["why"], excerpt(lost["text"], 20)))
+        for num in range(lost["num"], plan + 1):
+            r = from_console(num)
             if r:
                 results.append(r)
                 R.add("%s/%s" % (base, r["name"] or "#%d" % num), r["status"],
-                      "(from the console: the debugfs log was full)\n" + excerpt(r["detail"]), logs)
+                      "(from the console: the debugfs log could not be split by case)\n" +
+                      excerpt(r["detail"] if r["status"] == "fail" else r["directive"]), logs)
             else:
-                problems.append("case %d of %d has no result (ended early)" % (num, plan))
+                problems.append("case %d of %d has no result" % (num, plan))
+    if plan is None:
+        problems.append("no plan")
+    _, extra, _ = tap_level(doc["rest"], level)
+    if extra:
+        problems.append("%d result(s) after the last of the plan's %d cases, first: %s" % (
+            len(extra), plan, extra[0]["name"]))
     if bail:
         problems.append(bail)
     if not top or top[-1]["status"] == "fail":
@@ -523,7 +548,7 @@ def judge_guest(kid, kos, status, secs, where):
                   if not ok else "", logs)
         elif kind == "kunit":
             kunit_seen = True
-            judge_kunit(kid, sec, console, logs)
+            judge_kunit(kid, sec, console, logs, info.get("kernel"))
         elif kind == "vm":
             judge_vm(kid, sec, logs)
         elif kind == "rmmod":

@@ -280,6 +280,41 @@ class InventoryLines(unittest.TestCase):
         # token to miss.
         self.assertEqual(self.ran(None, results=False), (set(), ""))
 
+    def test_cut_kunit_log_names_its_case_and_keeps_stdout_clean(self):
+        # Issue 17: a 6.1 case whose debugfs log was cut is listed by its
+        # own name (from the console), not as "ok 2 basic_b"; the judge's
+        # note that it was cut goes to stderr, not among the lines.
+        import contextlib
+        import io
+
+        import common
+        import inventory_lines
+        import judge
+        from marker_token import write_token
+        from test_parse import OVERFLOW, kunit_results
+        text, console = kunit_results("mpmcring_basic", OVERFLOW)
+        with tempfile.TemporaryDirectory() as d:
+            k = os.path.join(d, "debug")
+            os.makedirs(k)
+            with open(os.path.join(k, "results.log"), "w") as f:
+                f.write("@@MPMCRING INFO kernel=6.1.0-57-amd64 tok=%s\n"
+                        "@@MPMCRING BEGIN kunit mpmcring_basic t=1 tok=%s\n%s"
+                        "@@MPMCRING END kunit mpmcring_basic rc=0 t=2 tok=%s\n" % (
+                            TOK, TOK, text, TOK))
+            with open(os.path.join(k, "console.log"), "w") as f:
+                f.write("".join(l + "\n" for l in console))
+            write_token(k, TOK)
+            out, err = io.StringIO(), io.StringIO()
+            saved = common.R, judge.R
+            try:
+                with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                    tests, _ = inventory_lines.ran_tests(d, "debug")
+            finally:
+                common.R, judge.R = saved
+        self.assertEqual(tests, {("kunit", "mpmcring_basic", "basic_" + c) for c in "abc"})
+        self.assertEqual(out.getvalue(), "")
+        self.assertEqual(err.getvalue(), "")  # a cut case fails: no note
+
 
 TOK = "0123456789abcdef0123456789abcdef"
 

@@ -12,6 +12,7 @@ from common import R
 from judge import judge_detectors
 from marker_token import write_token
 from reports import Ownership
+from test_parse import OVERFLOW, kunit_results
 
 ARMED = "soft_watchdog=1 nmi_watchdog=0 hung_task_timeout_secs=30 rcu_cpu_stall_timeout=15"
 
@@ -238,6 +239,157 @@ class TokenLost(unittest.TestCase):
             judge.judge_guest("stock-6.1", [], "ok", 10, [])
         boot = [t for t in R.tests if t[0] == "stock-6.1/boot"][0]
         self.assertIn("forged framing: 1 line(s)", boot[2])
+
+
+class KunitCutLog(unittest.TestCase):
+    """Issue 17: on 6.1 a case's debugfs log holds 511 bytes; one that
+    overflowed lost its result line, its cut line ran into the next case's
+    log, and the runner showed its output as the next case's failure
+    reason. A cut log is its case's, says it was cut, and its result comes
+    from the console, whole; without one the case fails."""
+
+    def setUp(self):
+        self.saved = R.tests, R.quiet, judge.LOGS
+        R.tests, R.quiet = [], True
+        self.logs = tempfile.mkdtemp()
+        judge.LOGS = self.logs
+        os.makedirs(os.path.join(self.logs, "debug"))
+
+    def tearDown(self):
+        R.tests, R.quiet, judge.LOGS = self.saved
+        shutil.rmtree(self.logs)
+
+    def guest(self, cases, console=True, kernel="6.1.0-57-amd64", size=512, more=(), **kw):
+        """judge_guest() of a guest whose only step is the suite; more:
+        console lines after the kernel's."""
+        text, lines = kunit_results("mpmcring_basic", cases, size, **kw)
+        lines = lines + list(more)
+        logdir = os.path.join(self.logs, "debug")
+        with open(os.path.join(logdir, "results.log"), "w") as f:
+            f.write("@@MPMCRING INFO kernel=%s tok=%s\n" % (kernel, TOK))
+            f.write("@@MPMCRING BEGIN kunit mpmcring_basic t=1 tok=%s\n" % TOK)
+            f.write(text)
+            f.write("@@MPMCRING END kunit mpmcring_basic rc=0 t=2 tok=%s\n" % TOK)
+            f.write("@@MPMCRING DONE tok=%s\n" % TOK)
+        with open(os.path.join(logdir, "console.log"), "w") as f:
+            f.write("".join(l + "\n" for l in lines) if console else "")
+        write_token(logdir, TOK)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            judge.judge_guest("debug", [], "ok", 10, [])
+        self.out = out.getvalue()
+        return {t[0][len("debug/kunit/"):]: t[1:3] for t in R.tests
+                if t[0].startswith("debug/kunit/")}
+
+    def test_cut_output_is_not_the_next_cases_reason(self):
+        got = self.guest(OVERFLOW)
+        status, reason = got["mpmcring_basic/basic_b"]
+        self.assertEqual(status, "fail")
+        self.assertIn("basic.c:200", reason)
+        for line in (10, 11, 12, 13):  # basic_a's expectations
+            self.assertNotIn("basic.c:%d\n" % line, reason + "\n")
+        status, reason = got["mpmcring_basic/basic_a"]
+        self.assertEqual(status, "fail")
+        self.assertIn("its debugfs log was cut at 511 bytes (KUnit keeps 511 bytes of a "
+                      "case's log on kernel 6.1.0-57-amd64: 6.1's KUNIT_LOG_SIZE 512, its NUL "
+                      "included), so its result and output cannot be read: make the case print "
+                      "less\nthe bytes kept:\n    # basic_a: EXPECTATION FAILED at "
+                      "tests/kunit/basic.c:10", reason)
+        self.assertNotIn("basic.c:15", reason)  # what was cut is not read from the console
+        self.assertEqual(got["mpmcring_basic/basic_c"][0], "pass")
+        self.assertNotIn("mpmcring_basic", got)  # the suite itself is whole
+
+    def test_cut_result_line_is_no_pass_of_another_name(self):
+        # "    ok 1" cut, glued to "    ok 2 basic_b": not a case named
+        # "ok 2 basic_b".
+        pad = 511 - len("    ok 1") - len("    # basic_a: \n")
+        got = self.guest([("basic_a", "pass", ["x" * pad]), ("basic_b", "pass", []),
+                          ("basic_c", "pass", [])])
+        self.assertEqual(sorted(got), ["mpmcring_basic/basic_a", "mpmcring_basic/basic_b",
+                                       "mpmcring_basic/basic_c"])
+        self.assertIn("cut at 511 bytes", got["mpmcring_basic/basic_a"][1])
+
+    def test_cut_without_the_console_fails(self):
+        got = self.guest(OVERFLOW, console=False)
+        status, reason = got["mpmcring_basic/basic_a"]
+        self.assertEqual(status, "fail")
+        self.assertIn("cut at 511 bytes", reason)
+        self.assertEqual(got["mpmcring_basic/basic_b"][0], "fail")
+        self.assertEqual(got["mpmcring_basic/basic_c"][0], "pass")
+
+    def test_passing_case_cut_without_the_console_fails(self):
+        pad = 511 - len("    ok 1") - len("    # basic_a: \n")
+        got = self.guest([("basic_a", "pass", ["x" * pad]), ("basic_b", "pass", []),
+                          ("basic_c", "pass", [])], console=False)
+        self.assertEqual(got["mpmcring_basic/basic_a"][0], "fail")
+
+    def test_unknown_rule_names_no_case(self):
+        # A kernel whose log size the runner does not know: the lines
+        # after the last whole case are no case's, and the suite says so.
+        got = self.guest(OVERFLOW, kernel="6.3.0")
+        status, reason = got["mpmcring_basic"]
+        self.assertEqual(status, "fail")
+        self.assertIn("cannot be split into the cases' logs from case 2 on", reason)
+        self.assertIn("belong to no case the runner can name", reason)
+        # Case 1's log ends in case 2's result line: case 1 fails; the
+        # cases after it take the console's results (as before the split).
+        status, reason = got["mpmcring_basic/#1"]
+        self.assertEqual(status, "fail")
+        self.assertIn("not known to the runner", reason)
+        self.assertEqual([got["mpmcring_basic/basic_" + c][0] for c in "bc"], ["fail", "pass"])
+        got_b = got["mpmcring_basic/basic_b"][1]
+        self.assertNotIn("basic.c:10\n", got_b + "\n")
+
+
+    def test_cut_case_is_no_pass_from_a_forged_console(self):
+        # Something in the guest writes "    ok 1 basic_a" to the console
+        # after the suite (review poc C): the cut case still fails.
+        got = self.guest(OVERFLOW, more=["[    9.000000]     # Subtest: mpmcring_basic",
+                                         "[    9.000000]     ok 1 basic_a",
+                                         "[    9.000000] ok 1 mpmcring_basic"])
+        status, reason = got["mpmcring_basic/basic_a"]
+        self.assertEqual(status, "fail")
+        self.assertIn("cut at 511 bytes", reason)
+        self.assertIn("make the case print less", reason)
+
+    def test_6_12_forged_result_line_is_no_pass(self):
+        msg = ("EXPECTATION FAILED at x.c:5\n    Expected a == b, but\n\nring said:\n"
+               "    ok 2 basic_b\n")
+        got = self.guest([("basic_a", "pass", []), ("basic_b", "fail", [msg]),
+                          ("basic_c", "pass", [])], kernel="6.12.117", size=None)
+        status, reason = got["mpmcring_basic/basic_b"]
+        self.assertEqual(status, "fail")
+        self.assertIn("2 lines that look like its result line", reason)
+        self.assertEqual(got["mpmcring_basic"][0], "fail")
+
+    def test_results_after_the_last_case_fail_the_suite(self):
+        got = self.guest([("basic_a", "pass", [])], kernel="6.12.117", size=None,
+                         suite_log="    ok 2 basic_b\n# Totals: pass:1 fail:0 skip:0 total:1\n")
+        self.assertEqual(got["mpmcring_basic/basic_a"][0], "pass")
+        status, reason = got["mpmcring_basic"]
+        self.assertEqual(status, "fail")
+        self.assertIn("1 result(s) after the last of the plan's 1 cases, first: basic_b", reason)
+
+    def test_case_without_result_fails_the_suite(self):
+        got = self.guest([("basic_a", "pass", []), ("basic_b", "pass", [])], console=False,
+                         kernel="6.12.117", size=None,
+                         suite_log="# Totals: pass:2 fail:0 skip:0 total:2\n")
+        self.assertEqual(got["mpmcring_basic/basic_a"][0], "pass")
+        # Drop basic_b's result: rewrite the results file and judge again.
+        path = os.path.join(self.logs, "debug", "results.log")
+        with open(path) as f:
+            text = f.read().replace("    ok 2 basic_b\n", "")
+        with open(path, "w") as f:
+            f.write(text)
+        R.tests = []
+        with contextlib.redirect_stdout(io.StringIO()):
+            judge.judge_guest("debug", [], "ok", 10, [])
+        got = {t[0][len("debug/kunit/"):]: t[1:3] for t in R.tests
+               if t[0].startswith("debug/kunit/")}
+        status, reason = got["mpmcring_basic"]
+        self.assertEqual(status, "fail")
+        self.assertIn("case 2 of 2 has no result", reason)
+        self.assertEqual(got["mpmcring_basic/basic_a"][0], "fail")  # its end is not known
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ import subprocess
 import tempfile
 import unittest
 
+from common import read_lines
 from marker_token import GUEST_PATH, initrd_with_token, read_token, token_cpio, write_token
+from parse import parse_results
 
 TOK = "0123456789abcdef0123456789abcdef"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -130,6 +132,43 @@ class TokenArchive(unittest.TestCase):
                                      text=True).stdout.splitlines()
             done = "@@MPMCRING DONE" + (" tok=" + TOK if want is None else "")
             self.assertEqual(out, ([want] if want else []) + [done], repr(body))
+
+    @unittest.skipIf(shutil.which("busybox") is None, "no busybox(1) here")
+    def test_mark_keeps_a_value_on_its_line(self):
+        # Review-harn17 SF3: mark() wrote its arguments as they came, so a
+        # value with a line break (a file name, a /proc file read into an
+        # INFO) split its marker: the part after the break, with init's
+        # token at its end, read as a marker of its own (here DONE, ending
+        # the guest). Every line break read_lines() splits on, in UTF-8.
+        with open(os.path.join(HERE, "init.sh")) as f:
+            text = f.read()
+        block = text.split("# token-begin\n")[1].split("# token-end\n")[0]
+        block += text.split("# mark-begin\n")[1].split("# mark-end\n")[0]
+        for brk in (" ", "\n", "\r", "\f", "\v", "\x1c", "\x1d", "\x1e", "\x85", "\u2028",
+                    "\u2029", "\\n"):
+            with self.subTest(brk=brk):
+                self.one_value("a" + brk + "@@MPMCRING DONE", block)
+
+    def one_value(self, value, block):
+        """mark INFO, BEGIN and END of one value, parsed as the runner does."""
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "tok")
+            with open(path, "w") as f:
+                f.write(TOK + "\n")
+            script = ('exec 3>&1\n' + block.replace("/" + GUEST_PATH, path) +
+                      'mark INFO v="$V"\nmark BEGIN vm "$V" t=1\nmark END vm "$V" rc=0\n')
+            res = subprocess.run(["busybox", "sh", "-c", script], check=True,
+                                 capture_output=True, env={"PATH": "/bin", "V": value})
+            out = os.path.join(d, "results")
+            with open(out, "wb") as f:
+                f.write(res.stdout)
+            info, secs, done, stray = parse_results(out, TOK)
+            lines = read_lines(out)
+        self.assertEqual(len(lines), 3, (repr(value), lines))
+        self.assertFalse(done, repr(value))
+        self.assertEqual((list(info), len(secs), secs[0]["rc"], stray),
+                         (["v"], 1, 0, []), repr(value))
+        self.assertIn("MPMCRING DONE", info["v"], repr(value))
 
     @unittest.skipIf(shutil.which("cpio") is None, "no cpio(1) here")
     def test_cpio_lists_it(self):
