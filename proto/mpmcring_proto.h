@@ -124,6 +124,7 @@ struct mpr_rec {
 	__u64 pos;
 	__u64 size;		/* bytes of ring space, header and padding included */
 	__u64 hdr;		/* the header word as read (union mpr_hdr_word) */
+	const unsigned char *payload;	/* where its payload lies (not NONE) */
 	__u32 len;		/* payload bytes */
 	__u8 prio;
 	__u8 flags;
@@ -291,6 +292,7 @@ static MPR_ALWAYS_INLINE int mpr_walk_at(const struct mpr_walker *w, __u64 pos,
 	/* The space may be reused under a walker that has not claimed it. */
 	u.w = MPR_READ_SPECULATIVE(*(const __u64 *)(w->data + off));
 	rec->hdr = u.w;
+	rec->payload = w->data + off + MPMCRING_HDR_SIZE;
 	rec->len = u.h.len;
 	rec->prio = u.h.prio;
 	rec->flags = u.h.flags;
@@ -533,7 +535,6 @@ static MPR_ALWAYS_INLINE int mpr_claim_one(const struct mpr_view *v,
 	struct mpr_rec rec;
 	int taken;
 
-	mpr_walker_init(&w, v);
 	/* Pairs with [R5]. */
 	pos.reclaim = MPR_LOAD_ACQUIRE(&m->reclaim_pos);
 	/* Pairs with [C2]. */
@@ -560,6 +561,8 @@ static MPR_ALWAYS_INLINE int mpr_claim_one(const struct mpr_view *v,
 			return MPR_CLAIM_STOP;
 		}
 	}
+	/* Loaded after the positions' acquires: live across one only. */
+	mpr_walker_init(&w, v);
 	if (mpr_unlikely(mpr_walk_at(&w, pos.head, pos.prod - pos.head,
 				     &rec) != MPR_REC_COMMITTED)) {
 		/*

@@ -222,10 +222,9 @@ static MPR_ALWAYS_INLINE void mpr_lib_record_set(struct mpmcring_record *rec,
 	memset(rec->reserved2, 0, sizeof(rec->reserved2));
 }
 
-static MPR_ALWAYS_INLINE void mpr_lib_record(struct mpmcring_consumer *c, const struct mpr_rec *r,
-					     struct mpmcring_record *rec)
+static MPR_ALWAYS_INLINE void mpr_lib_record(const struct mpr_rec *r, struct mpmcring_record *rec)
 {
-	mpr_lib_record_set(rec, mpr_payload(&c->r->v, r->pos), r);
+	mpr_lib_record_set(rec, r->payload, r);
 }
 
 static bool mpr_lib_next(struct mpmcring_consumer *c, __u64 *cur, __u64 end,
@@ -235,7 +234,7 @@ static bool mpr_lib_next(struct mpmcring_consumer *c, __u64 *cur, __u64 end,
 
 	if (!mpr_claim_next(&c->r->v, cur, end, &r))
 		return false;
-	mpr_lib_record(c, &r, rec);
+	mpr_lib_record(&r, rec);
 	return true;
 }
 
@@ -272,7 +271,7 @@ static MPR_SLOW_PATH int mpr_lib_read_slow(struct mpmcring_consumer *c, struct m
 	n = mpr_lib_claim(c, 1, UINT64_MAX, &cl, NULL, announced);
 	if (n < 0)
 		return n;
-	mpr_lib_record(c, &cl.first, rec);
+	mpr_lib_record(&cl.first, rec);
 	c->handed_out = true;
 	return 0;
 }
@@ -300,7 +299,7 @@ int mpmcring_read(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 	if (mpr_unlikely(n <= 0))
 		return n ? n : mpr_lib_read_slow(c, rec, announced);
 	/* One record claimed: the claim already read its header. */
-	mpr_lib_record(c, &cl.first, rec);
+	mpr_lib_record(&cl.first, rec);
 	c->handed_out = true;
 	return 0;
 }
@@ -333,8 +332,6 @@ static MPR_SLOW_PATH bool mpr_lib_new_claim_refused(struct mpmcring_consumer *c,
 /* Where mpmcring_read_many() has its claim put each record. */
 struct mpr_lib_many {
 	struct mpmcring_record *recs;
-	const unsigned char *data; /* the data area, plus the header */
-	__u64 data_mask;
 };
 
 static MPR_ALWAYS_INLINE void mpr_lib_many_put(void *ctx, __u32 i, const struct mpr_rec *r)
@@ -342,7 +339,7 @@ static MPR_ALWAYS_INLINE void mpr_lib_many_put(void *ctx, __u32 i, const struct 
 	const struct mpr_lib_many *m = ctx;
 
 	/* By index: an attempt that loses the race starts over at 0. */
-	mpr_lib_record_set(&m->recs[i], m->data + (r->pos & m->data_mask), r);
+	mpr_lib_record_set(&m->recs[i], r->payload, r);
 }
 
 static MPR_SLOW_PATH int mpr_lib_read_many_slow(struct mpmcring_consumer *c,
@@ -350,7 +347,7 @@ static MPR_SLOW_PATH int mpr_lib_read_many_slow(struct mpmcring_consumer *c,
 						unsigned int max_records, size_t max_bytes,
 						bool announced)
 {
-	struct mpr_lib_many m = { recs, c->r->v.data + MPMCRING_HDR_SIZE, c->r->v.data_mask };
+	struct mpr_lib_many m = { recs };
 	struct mpr_claim_sink sink = { mpr_lib_many_put, &m };
 	struct mpr_claim cl;
 	int n;
@@ -366,7 +363,7 @@ static MPR_SLOW_PATH int mpr_lib_read_many_slow(struct mpmcring_consumer *c,
 int mpmcring_read_many(struct mpmcring_consumer *c, struct mpmcring_record *recs,
 		       unsigned int max_records, size_t max_bytes)
 {
-	struct mpr_lib_many m = { recs, c->r->v.data + MPMCRING_HDR_SIZE, c->r->v.data_mask };
+	struct mpr_lib_many m = { recs };
 	struct mpr_claim_sink sink = { mpr_lib_many_put, &m };
 	struct mpr_claim cl;
 	bool announced;
@@ -546,10 +543,12 @@ void mpr_lib_end(struct mpmcring_consumer *c)
  * head cannot release a prefix, so it is refused; the consumer's end
  * (mpmcring_consumer_free()) still releases them.
  */
-int mpmcring_commit(struct mpmcring_consumer *c)
+/*
+ * mpmcring_commit() with records a stopped consume claimed (c->pending):
+ * out of line, so the common commit sets up no frame for the walk.
+ */
+static MPR_SLOW_PATH int mpr_lib_commit_pending(struct mpmcring_consumer *c)
 {
-	if (c->in_consume)
-		return mpr_lib_fail(EINVAL, MPR_MSG_IN_CONSUME("mpmcring_commit"));
 	/* Revoked, they are lost anyway: the commit counts them all (revoked). */
 	if (mpr_lib_pending_left(c) &&
 	    !mpr_claim_revoked(&c->r->v, &c->slot->start, c->claim_start)) {
@@ -561,6 +560,15 @@ int mpmcring_commit(struct mpmcring_consumer *c)
 			EINVAL,
 			"mpmcring_commit: records a stopped mpmcring_consume() claimed are undelivered, and a commit would release them unread: call mpmcring_consume() or mpmcring_read() to take them");
 	}
+	return mpr_lib_commit(c);
+}
+
+int mpmcring_commit(struct mpmcring_consumer *c)
+{
+	if (mpr_unlikely(c->in_consume))
+		return mpr_lib_fail(EINVAL, MPR_MSG_IN_CONSUME("mpmcring_commit"));
+	if (mpr_unlikely(c->pending))
+		return mpr_lib_commit_pending(c);
 	return mpr_lib_commit(c);
 }
 
