@@ -169,44 +169,63 @@ static inline __u64 mpr_claims_floor(const struct mpr_view *v,
  * passed, and *stop the state of the record it stopped at, and for
  * MPR_REC_BAD (stamped but not fitting before to) its len and size. Its
  * own function: the loop's values then stay in registers.
+ *
+ * Two legs of the same loop, so that no record pays for a comparison with
+ * lo: the first walks what fits before lo (all of it freed), the second,
+ * only when the bound lies past lo, walks on up to it without freeing. A
+ * record that ends past lo stops the first leg as one that does not fit
+ * (MPR_REC_BAD), and the second reads it again against the bound: the
+ * walk decides every record as a single walk would, and stops where it
+ * would.
  */
 static MPR_OWN_FRAME __u64 mpr_reclaim_walk(const struct mpr_view *v,
 					    __u64 r0, __u64 to, __u64 lo,
 					    __u64 *freed, unsigned int *walked,
 					    struct mpr_rec *stop)
 {
-	__u64 e, f, room = to - r0;
+	__u64 e = r0, f = r0, room = lo - r0;
+	unsigned int left = MPR_RECLAIM_WALK;
 	struct mpr_walker w;
-	unsigned int n = 0;
+	bool freeing = true;
 	struct mpr_rec rec;
 
 	mpr_walker_init(&w, v);
-	stop->state = MPR_REC_NONE;
-	for (e = f = r0; room && n < MPR_RECLAIM_WALK; n++) {
-		/*
-		 * [M:reclaim-walk] [R2] pairs with [P2]: a finished record's
-		 * header is stable. Bounded by to, not prod_pos: a record
-		 * that ends past to stops the walk as one that ends past
-		 * prod_pos does.
-		 */
-		int st = mpr_walk_at(&w, e, room, &rec);
+	for (;;) {	/* twice at most: freeing, then not */
+		stop->state = MPR_REC_NONE;
+		while (room) {	/* left > 0 here */
+			/*
+			 * [M:reclaim-walk] [R2] pairs with [P2]: a finished
+			 * record's header is stable. Bounded by lo, then to,
+			 * not prod_pos: a record that ends past to stops the
+			 * walk as one that ends past prod_pos does.
+			 */
+			int st = mpr_walk_at(&w, e, room, &rec);
 
-		if (mpr_unlikely(st != MPR_REC_COMMITTED &&
-				 st != MPR_REC_DISCARDED)) {
-			stop->state = st;
-			if (st == MPR_REC_BAD) {
-				stop->len = rec.len;
-				stop->size = rec.size;
+			if (mpr_unlikely(st != MPR_REC_COMMITTED &&
+					 st != MPR_REC_DISCARDED)) {
+				stop->state = st;
+				if (st == MPR_REC_BAD) {
+					stop->len = rec.len;
+					stop->size = rec.size;
+				}
+				break;
 			}
-			break;
+			e += rec.size;
+			if (!--left)
+				break;	/* room is not looked at again */
+			room -= rec.size;
 		}
-		e += rec.size;
-		room -= rec.size;
-		if (!mpr_before(lo, e))
-			f = e;	/* e <= lo */
+		if (!freeing)
+			break;
+		f = e;	/* every record so far ends at or before lo */
+		freeing = false;
+		/* On past lo only from lo itself or a record ending past it. */
+		if (to == lo || !left || (room && stop->state != MPR_REC_BAD))
+			break;
+		room = to - e;
 	}
 	*freed = f;
-	*walked = n;
+	*walked = MPR_RECLAIM_WALK - left;
 	return e;
 }
 
