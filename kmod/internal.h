@@ -62,6 +62,7 @@ struct mpmcring_pcpu_stats {
 
 struct mpmcring {
 	struct mpr_view view;		/* the kernel's own view: trusted sizes */
+	u64 reserve_limit[MPMCRING_NR_PRIO];	/* mpr_reserve_limit() */
 	struct mpmcring_layout layout;	/* kernel copy; the meta page is a mirror */
 
 	struct page **pages;		/* cons, meta, slot info, stamps, data x2 */

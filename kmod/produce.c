@@ -19,13 +19,6 @@
 
 #include "env.h"
 
-static u64 mpmcring_watermark(struct mpmcring *ring, u32 prio)
-{
-	/* Overwrite mode makes room by eviction, not by holding space back. */
-	if (ring->layout.mode == MPMCRING_MODE_OVERWRITE)
-		return 0;
-	return ring->layout.watermark[prio];
-}
 
 /* Counts n refused records by reason and class; any context. */
 void mpmcring_count_drop(struct mpmcring *ring, int reason, u32 prio,
@@ -76,12 +69,11 @@ static int mpmcring_reserve_from(struct mpmcring *ring, const u32 *lens,
 
 	preempt_disable();
 	if (lost < 0)
-		ret = mpr_reserve(v, &env, need,
-				  mpmcring_watermark(ring, prio), &pos);
+		ret = mpr_reserve(v, &env, need, ring->reserve_limit[prio],
+				  &pos);
 	else
-		ret = mpr_reserve_slow(v, &env, need,
-				       mpmcring_watermark(ring, prio), &pos,
-				       lost);
+		ret = mpr_reserve_slow(v, &env, need, ring->reserve_limit[prio],
+				       &pos, lost);
 	if (ret) {
 		if (count_drops)
 			mpmcring_count_drop(ring, ret == MPR_FAIL_FULL ?
@@ -175,7 +167,7 @@ int mpmcring_reserve(struct mpmcring *ring, u32 len, u32 flags,
 		goto slow;
 	preempt_disable();
 	if (unlikely(!mpr_reserve_fast(v, &env, mpr_rec_size(v, len),
-				       mpmcring_watermark(ring, prio), &pos,
+				       ring->reserve_limit[prio], &pos,
 				       &lost))) {
 		preempt_enable();
 		goto slow;

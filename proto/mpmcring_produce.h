@@ -337,15 +337,29 @@ static inline void mpr_overwrite(const struct mpr_view *v, struct mpr_env *env,
 }
 
 /*
+ * What a class may have in use after a reservation, at most: the ring's
+ * size less the free space its watermark keeps (none in overwrite mode,
+ * which makes room by eviction). Fixed for a ring's life: the sides keep it
+ * per class, so that a reservation reads one word for it.
+ */
+static inline __u64 mpr_reserve_limit(const struct mpr_view *v,
+				      const struct mpmcring_layout *l,
+				      unsigned int prio)
+{
+	if (l->mode == MPMCRING_MODE_OVERWRITE)
+		return v->data_size;
+	return v->data_size - l->watermark[prio];
+}
+
+/*
  * mpr_reserve() past its first attempt: a ring that looks full (reclaim, at
  * most two rounds) or a lost race (retries). tries is the lost races so far.
  */
 static MPR_SLOW_PATH int mpr_reserve_slow(const struct mpr_view *v,
 					  struct mpr_env *env, __u64 need,
-					  __u64 wm, __u64 *pos, int tries)
+					  __u64 limit, __u64 *pos, int tries)
 {
 	struct mpmcring_meta *m = v->meta;
-	__u64 limit = v->data_size - wm;	/* in use after this, at most */
 	int rounds = 0;
 
 	for (; tries < MPR_RESERVE_TRIES; tries++) {
@@ -399,7 +413,7 @@ static MPR_SLOW_PATH int mpr_reserve_slow(const struct mpr_view *v,
  */
 static MPR_ALWAYS_INLINE bool mpr_reserve_fast(const struct mpr_view *v,
 					       struct mpr_env *env, __u64 need,
-					       __u64 wm, __u64 *pos, int *lost)
+					       __u64 limit, __u64 *pos, int *lost)
 {
 	struct mpmcring_meta *m = v->meta;
 	/* [P4] pairs with [R5]; read before p so that r <= p. */
@@ -407,7 +421,7 @@ static MPR_ALWAYS_INLINE bool mpr_reserve_fast(const struct mpr_view *v,
 	__u64 p = MPR_READ_ONCE(m->prod_pos);
 
 	*lost = 0;
-	if (mpr_unlikely(p + need - r > v->data_size - wm))
+	if (mpr_unlikely(p + need - r > limit))
 		return false;
 	mpr_env_racing(env);
 	/* Fully ordered: the [P4] load comes before the space is ours. */
@@ -420,21 +434,23 @@ static MPR_ALWAYS_INLINE bool mpr_reserve_fast(const struct mpr_view *v,
 }
 
 /*
- * Reserves need bytes of ring space, leaving at least wm bytes free.
- * Returns 0 and the position, or MPR_FAIL_*. Never waits: at most
+ * Reserves need bytes of ring space, leaving at least the class watermark
+ * free: limit is the ring's size less it (mpr_reserve_limit()), what may be
+ * in use after this reservation at most. Returns 0 and the position, or
+ * MPR_FAIL_*. Never waits: at most
  * MPR_RESERVE_TRIES compare-and-swaps and two rounds of reclaim. The first
  * attempt is inlined; the rest is out of line, so the common case pays for
  * nothing it does not do.
  */
 static MPR_ALWAYS_INLINE int mpr_reserve(const struct mpr_view *v,
 					 struct mpr_env *env, __u64 need,
-					 __u64 wm, __u64 *pos)
+					 __u64 limit, __u64 *pos)
 {
 	int lost;
 
-	if (mpr_likely(mpr_reserve_fast(v, env, need, wm, pos, &lost)))
+	if (mpr_likely(mpr_reserve_fast(v, env, need, limit, pos, &lost)))
 		return 0;
-	return mpr_reserve_slow(v, env, need, wm, pos, lost);
+	return mpr_reserve_slow(v, env, need, limit, pos, lost);
 }
 
 /* Writes the header of a record at pos (before its payload). */
