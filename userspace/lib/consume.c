@@ -98,10 +98,9 @@ static MPR_SLOW_PATH int mpr_lib_claim_failed(int n)
  * A claim revoked while it was made (mpr_claim_drop_passed()): the records
  * the head moved over are gone, and the kernel counted a revoked claim.
  */
-static MPR_SLOW_PATH int mpr_lib_claim_stale(struct mpmcring_consumer *c,
-					     const struct mpr_claim *cl)
+static MPR_SLOW_PATH int mpr_lib_claim_stale(struct mpmcring_consumer *c, __u32 records)
 {
-	c->lost.revoked += cl->records;
+	c->lost.revoked += records;
 	return mpr_lib_error(
 		ESTALE,
 		"the consumer's claim was revoked while it was being made (the consumer stood still past the ring's claim timeout, %u ms): its records are lost, counted as revoked; claim again",
@@ -145,7 +144,7 @@ static MPR_ALWAYS_INLINE int mpr_lib_claim(struct mpmcring_consumer *c, unsigned
 	if (mpr_unlikely(n == -EBADMSG))
 		n = mpr_lib_claim_repair(c, max_records, max_bytes, cl, out);
 	if (mpr_unlikely(n == -ESTALE))
-		return mpr_lib_claim_stale(c, cl);
+		return mpr_lib_claim_stale(c, cl->records);
 	if (n < 0)
 		return mpr_lib_claim_failed(n);
 	mpr_lib_claimed(c, n, cl);
@@ -154,9 +153,10 @@ static MPR_ALWAYS_INLINE int mpr_lib_claim(struct mpmcring_consumer *c, unsigned
 
 /*
  * The common case of every entry point, inlined there: a consumer that
- * holds nothing makes one attempt. Returns the records claimed, -EAGAIN
- * for an empty ring, or 0 when the caller must go the whole way
- * (mpr_lib_claim(), with *announced).
+ * holds nothing makes one attempt. Returns the records claimed, 0 when the
+ * caller must go the whole way (mpr_lib_claim(), with *announced), or, for
+ * the caller to hand to mpr_lib_claim_fast_failed(), MPR_CLAIM_STOP (an
+ * empty ring) or MPR_CLAIM_STALE (revoked while it was made).
  */
 static MPR_ALWAYS_INLINE int mpr_lib_claim_fast(struct mpmcring_consumer *c,
 						unsigned int max_records, uint64_t max_bytes,
@@ -187,10 +187,23 @@ static MPR_ALWAYS_INLINE int mpr_lib_claim_fast(struct mpmcring_consumer *c,
 		return n;
 	}
 	if (mpr_unlikely(n == MPR_CLAIM_STALE))
-		return mpr_lib_claim_stale(c, cl);
+		return n;
 	if (n == MPR_CLAIM_STOP && why == MPR_REC_NONE && !*announced)
-		return mpr_lib_fail(EAGAIN, MPR_MSG_EMPTY);
+		return n;
 	return 0;
+}
+
+/*
+ * What the entry points return for mpr_lib_claim_fast()'s MPR_CLAIM_STOP
+ * and MPR_CLAIM_STALE: a call they make last (a jump), so that nothing of
+ * theirs is kept across it.
+ */
+static MPR_SLOW_PATH int mpr_lib_claim_fast_failed(struct mpmcring_consumer *c, int n,
+						   __u32 records)
+{
+	if (n == MPR_CLAIM_STALE)
+		return mpr_lib_claim_stale(c, records);
+	return mpr_lib_fail(EAGAIN, MPR_MSG_EMPTY);
 }
 
 /*
@@ -297,7 +310,8 @@ int mpmcring_read(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 		return mpr_lib_read_slow(c, rec, false);
 	n = mpr_lib_claim_fast(c, 1, UINT64_MAX, &cl, NULL, &announced);
 	if (mpr_unlikely(n <= 0))
-		return n ? n : mpr_lib_read_slow(c, rec, announced);
+		return n ? mpr_lib_claim_fast_failed(c, n, cl.records)
+			 : mpr_lib_read_slow(c, rec, announced);
 	/* One record claimed: the claim already read its header. */
 	mpr_lib_record(&cl.first, rec);
 	c->handed_out = true;
@@ -373,7 +387,8 @@ int mpmcring_read_many(struct mpmcring_consumer *c, struct mpmcring_record *recs
 		return mpr_lib_error(EINVAL, "mpmcring_read_many: max_records is 0");
 	n = mpr_lib_claim_fast(c, max_records, max_bytes, &cl, &sink, &announced);
 	if (mpr_unlikely(n <= 0))
-		return n ? n : mpr_lib_read_many_slow(c, recs, max_records, max_bytes, announced);
+		return n ? mpr_lib_claim_fast_failed(c, n, cl.records)
+			 : mpr_lib_read_many_slow(c, recs, max_records, max_bytes, announced);
 	c->handed_out = true;
 	return n;
 }
@@ -424,7 +439,8 @@ int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
 		return mpr_lib_error(EINVAL, "mpmcring_read_batch: max_records is 0");
 	n = mpr_lib_claim_fast(c, max_records, max_bytes, &cl, NULL, &announced);
 	if (mpr_unlikely(n <= 0))
-		return n ? n : mpr_lib_read_batch_slow(c, b, max_records, max_bytes, announced);
+		return n ? mpr_lib_claim_fast_failed(c, n, cl.records)
+			 : mpr_lib_read_batch_slow(c, b, max_records, max_bytes, announced);
 	mpr_lib_batch_set(c, b, &cl);
 	return n;
 }
