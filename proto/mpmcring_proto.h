@@ -549,20 +549,26 @@ static MPR_ALWAYS_INLINE int mpr_claim_one(const struct mpr_view *v,
 	pos.head = MPR_LOAD_ACQUIRE(headp);
 	pos.prod = *prod_seen;
 	/*
-	 * reclaim <= head < prod_seen, the head on a granule: what a sane
-	 * head with something after it looks like against a fresh prod_pos.
-	 * The granule check is load-bearing: mpr_walk_at() is sound only at
-	 * an aligned position (a head written to A + 3 over a discarded
-	 * record would otherwise be read as a committed record).
+	 * The head on a granule, and reclaim <= head < prod_seen: what a
+	 * sane head with something after it looks like against a fresh
+	 * prod_pos. The granule check is load-bearing: mpr_walk_at() is
+	 * sound only at an aligned position (a head written to A + 3 over a
+	 * discarded record would otherwise be read as a committed record).
+	 * user-writable: a head off the granule is corrupt, and the whole
+	 * way reports it.
 	 */
+	if (mpr_unlikely(pos.head & v->gmask))
+		return MPR_CLAIM_AGAIN;
 	if (mpr_unlikely((__s64)(pos.prod - pos.reclaim) <= 0 ||
-			 pos.head - pos.reclaim >= pos.prod - pos.reclaim ||
-			 (pos.head & v->gmask))) {
+			 pos.head - pos.reclaim >= pos.prod - pos.reclaim)) {
 		/* Loaded after the head, as mpr_positions() does. */
 		pos.prod = MPR_LOAD_ACQUIRE(&m->prod_pos);
 		*prod_seen = pos.prod;
-		/* The whole way reports a corrupt head; never "empty". */
-		if (mpr_unlikely(!mpr_head_sane(v, &pos)))
+		/*
+		 * mpr_head_sane() with the granule checked above: the whole
+		 * way reports a head outside [reclaim, prod]; never "empty".
+		 */
+		if (mpr_unlikely(!mpr_between(pos.reclaim, pos.head, pos.prod)))
 			return MPR_CLAIM_AGAIN;
 		if (pos.head == pos.prod) {
 			*why = MPR_REC_NONE;
