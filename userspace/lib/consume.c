@@ -306,7 +306,8 @@ int mpmcring_read(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 	bool announced;
 	int n;
 
-	if (mpr_unlikely(c->pending))
+	/* Each goes the whole way (mpr_lib_claim_fast() would refuse the two last). */
+	if (mpr_unlikely(c->pending | c->holding | c->in_consume))
 		return mpr_lib_read_slow(c, rec, false);
 	n = mpr_lib_claim_fast(c, 1, UINT64_MAX, &cl, NULL, &announced);
 	if (mpr_unlikely(n <= 0))
@@ -560,11 +561,14 @@ void mpr_lib_end(struct mpmcring_consumer *c)
  * (mpmcring_consumer_free()) still releases them.
  */
 /*
- * mpmcring_commit() with records a stopped consume claimed (c->pending):
- * out of line, so the common commit sets up no frame for the walk.
+ * mpmcring_commit() from fn of a consume, or with records a stopped consume
+ * claimed (c->pending): out of line, so the common commit sets up no frame
+ * for the walk.
  */
-static MPR_SLOW_PATH int mpr_lib_commit_pending(struct mpmcring_consumer *c)
+static MPR_SLOW_PATH int mpr_lib_commit_unusual(struct mpmcring_consumer *c)
 {
+	if (c->in_consume)
+		return mpr_lib_fail(EINVAL, MPR_MSG_IN_CONSUME("mpmcring_commit"));
 	/* Revoked, they are lost anyway: the commit counts them all (revoked). */
 	if (mpr_lib_pending_left(c) &&
 	    !mpr_claim_revoked(&c->r->v, &c->slot->start, c->claim_start)) {
@@ -581,10 +585,8 @@ static MPR_SLOW_PATH int mpr_lib_commit_pending(struct mpmcring_consumer *c)
 
 int mpmcring_commit(struct mpmcring_consumer *c)
 {
-	if (mpr_unlikely(c->in_consume))
-		return mpr_lib_fail(EINVAL, MPR_MSG_IN_CONSUME("mpmcring_commit"));
-	if (mpr_unlikely(c->pending))
-		return mpr_lib_commit_pending(c);
+	if (mpr_unlikely(c->in_consume | c->pending))
+		return mpr_lib_commit_unusual(c);
 	return mpr_lib_commit(c);
 }
 
