@@ -19,7 +19,6 @@
 
 #include "env.h"
 
-
 /* Counts n refused records by reason and class; any context. */
 void mpmcring_count_drop(struct mpmcring *ring, int reason, u32 prio,
 			 unsigned int n)
@@ -28,9 +27,14 @@ void mpmcring_count_drop(struct mpmcring *ring, int reason, u32 prio,
 	mpr_atomic_add(&ring->view.meta->lost_dropped, n);
 }
 
-static unsigned int *mpmcring_depth(struct mpmcring *ring)
+/*
+ * This context's count of outstanding reservations, at its interrupt
+ * level: reserve finds the level (interrupt_context_level()) and keeps it
+ * in the reservation, and the commit, in the same context, uses it again.
+ */
+static unsigned int *mpmcring_depth(struct mpmcring *ring, u8 level)
 {
-	return this_cpu_ptr(ring->depth) + interrupt_context_level();
+	return this_cpu_ptr(ring->depth) + level;
 }
 
 /*
@@ -50,6 +54,7 @@ static int mpmcring_reserve_from(struct mpmcring *ring, const u32 *lens,
 	u64 need = 0, pos;
 	unsigned int i;
 	bool first;
+	u8 level;
 	int ret;
 
 	if (!n || n > MPMCRING_BATCH_MAX || prio >= MPMCRING_NR_PRIO)
@@ -88,13 +93,15 @@ static int mpmcring_reserve_from(struct mpmcring *ring, const u32 *lens,
 	 * Only this context touches its count; an interrupt that nests here
 	 * adds and takes away its own before it returns.
 	 */
-	depth = mpmcring_depth(ring);
+	level = interrupt_context_level();
+	depth = mpmcring_depth(ring, level);
 	first = !*depth;
 	*depth += n;
 	for (i = 0; i < n; i++) {
 		mpr_write_hdr(v, pos, lens[i], prio, rec_flags);
 		rsv[i].data = mpr_payload(v, pos);
 		rsv[i].len = lens[i];
+		rsv[i].level = level;
 		rsv[i].ring = ring;
 		rsv[i].pos = pos;
 		pos += mpr_rec_size(v, lens[i]);
@@ -154,6 +161,7 @@ int mpmcring_reserve(struct mpmcring *ring, u32 len, u32 flags,
 	struct mpr_env env = { .ring = ring };
 	u32 prio = MPMCRING_F_PRIO(flags);
 	int lost = -1;
+	u8 level;
 	u64 pos;
 
 	/*
@@ -175,11 +183,13 @@ int mpmcring_reserve(struct mpmcring *ring, u32 len, u32 flags,
 	/* The context's first reservation keeps preemption off until its
 	 * last commit; nested ones do not add to it (see above).
 	 */
-	if ((*mpmcring_depth(ring))++)
+	level = interrupt_context_level();
+	if ((*mpmcring_depth(ring, level))++)
 		preempt_enable();
 	mpr_write_hdr(v, pos, len, prio, 0);
 	rsv->data = mpr_payload(v, pos);
 	rsv->len = len;
+	rsv->level = level;
 	rsv->ring = ring;
 	rsv->pos = pos;
 	return 0;
@@ -229,10 +239,13 @@ static void mpmcring_publish_rsv(struct mpmcring_rsv *rsv, u64 state)
 	mpmcring_maybe_wake(ring, rsv->pos);
 }
 
-/* Ends one reservation's share of this context's preemption-off window. */
-static void mpmcring_unpin(struct mpmcring *ring)
+/*
+ * Ends one reservation's share of this context's preemption-off window:
+ * the context that reserved, at the level it reserved at.
+ */
+static void mpmcring_unpin(struct mpmcring_rsv *rsv)
 {
-	unsigned int *depth = mpmcring_depth(ring);
+	unsigned int *depth = mpmcring_depth(rsv->ring, rsv->level);
 
 	if (!--*depth)
 		preempt_enable();
@@ -241,7 +254,7 @@ static void mpmcring_unpin(struct mpmcring *ring)
 static void mpmcring_finish(struct mpmcring_rsv *rsv, u64 state)
 {
 	mpmcring_publish_rsv(rsv, state);
-	mpmcring_unpin(rsv->ring);
+	mpmcring_unpin(rsv);
 }
 
 /**
