@@ -555,10 +555,13 @@ static MPR_ALWAYS_INLINE int mpr_claim_one(const struct mpr_view *v,
 	 * sound only at an aligned position (a head written to A + 3 over a
 	 * discarded record would otherwise be read as a committed record).
 	 * user-writable: a head off the granule is corrupt, and the whole
-	 * way reports it.
+	 * way reports it (prod_seen refreshed all the same, as the model's
+	 * step does: loaded after the head).
 	 */
-	if (mpr_unlikely(pos.head & v->gmask))
+	if (mpr_unlikely(pos.head & v->gmask)) {
+		*prod_seen = MPR_LOAD_ACQUIRE(&m->prod_pos);
 		return MPR_CLAIM_AGAIN;
+	}
 	if (mpr_unlikely((__s64)(pos.prod - pos.reclaim) <= 0 ||
 			 pos.head - pos.reclaim >= pos.prod - pos.reclaim)) {
 		/* Loaded after the head, as mpr_positions() does. */
