@@ -62,14 +62,12 @@ struct mpmcring_params {
  * struct mpmcring_rsv - a reservation, filled by mpmcring_reserve()
  * @data: where to write the payload, @len bytes, contiguous
  * @len: payload bytes
- * @level: the interrupt level it was reserved at (private)
  * @ring: the ring (private)
  * @pos: position of the record (private)
  */
 struct mpmcring_rsv {
 	void *data;
 	u32 len;
-	u8 level;
 	struct mpmcring *ring;
 	u64 pos;
 };

@@ -19,6 +19,7 @@
 
 #include "env.h"
 
+
 /* Counts n refused records by reason and class; any context. */
 void mpmcring_count_drop(struct mpmcring *ring, int reason, u32 prio,
 			 unsigned int n)
@@ -27,14 +28,9 @@ void mpmcring_count_drop(struct mpmcring *ring, int reason, u32 prio,
 	mpr_atomic_add(&ring->view.meta->lost_dropped, n);
 }
 
-/*
- * This context's count of outstanding reservations, at its interrupt
- * level: reserve finds the level (interrupt_context_level()) and keeps it
- * in the reservation, and the commit, in the same context, uses it again.
- */
-static unsigned int *mpmcring_depth(struct mpmcring *ring, u8 level)
+static unsigned int *mpmcring_depth(struct mpmcring *ring)
 {
-	return this_cpu_ptr(ring->depth) + level;
+	return this_cpu_ptr(ring->depth) + interrupt_context_level();
 }
 
 /*
@@ -54,7 +50,6 @@ static int mpmcring_reserve_from(struct mpmcring *ring, const u32 *lens,
 	u64 need = 0, pos;
 	unsigned int i;
 	bool first;
-	u8 level;
 	int ret;
 
 	if (!n || n > MPMCRING_BATCH_MAX || prio >= MPMCRING_NR_PRIO)
@@ -93,15 +88,13 @@ static int mpmcring_reserve_from(struct mpmcring *ring, const u32 *lens,
 	 * Only this context touches its count; an interrupt that nests here
 	 * adds and takes away its own before it returns.
 	 */
-	level = interrupt_context_level();
-	depth = mpmcring_depth(ring, level);
+	depth = mpmcring_depth(ring);
 	first = !*depth;
 	*depth += n;
 	for (i = 0; i < n; i++) {
 		mpr_write_hdr(v, pos, lens[i], prio, rec_flags);
 		rsv[i].data = mpr_payload(v, pos);
 		rsv[i].len = lens[i];
-		rsv[i].level = level;
 		rsv[i].ring = ring;
 		rsv[i].pos = pos;
 		pos += mpr_rec_size(v, lens[i]);
@@ -161,7 +154,6 @@ int mpmcring_reserve(struct mpmcring *ring, u32 len, u32 flags,
 	struct mpr_env env = { .ring = ring };
 	u32 prio = MPMCRING_F_PRIO(flags);
 	int lost = -1;
-	u8 level;
 	u64 pos;
 
 	/*
@@ -183,13 +175,11 @@ int mpmcring_reserve(struct mpmcring *ring, u32 len, u32 flags,
 	/* The context's first reservation keeps preemption off until its
 	 * last commit; nested ones do not add to it (see above).
 	 */
-	level = interrupt_context_level();
-	if ((*mpmcring_depth(ring, level))++)
+	if ((*mpmcring_depth(ring))++)
 		preempt_enable();
 	mpr_write_hdr(v, pos, len, prio, 0);
 	rsv->data = mpr_payload(v, pos);
 	rsv->len = len;
-	rsv->level = level;
 	rsv->ring = ring;
 	rsv->pos = pos;
 	return 0;
@@ -239,13 +229,10 @@ static void mpmcring_publish_rsv(struct mpmcring_rsv *rsv, u64 state)
 	mpmcring_maybe_wake(ring, rsv->pos);
 }
 
-/*
- * Ends one reservation's share of this context's preemption-off window:
- * the context that reserved, at the level it reserved at.
- */
-static void mpmcring_unpin(struct mpmcring_rsv *rsv)
+/* Ends one reservation's share of this context's preemption-off window. */
+static void mpmcring_unpin(struct mpmcring *ring)
 {
-	unsigned int *depth = mpmcring_depth(rsv->ring, rsv->level);
+	unsigned int *depth = mpmcring_depth(ring);
 
 	if (!--*depth)
 		preempt_enable();
@@ -254,7 +241,7 @@ static void mpmcring_unpin(struct mpmcring_rsv *rsv)
 static void mpmcring_finish(struct mpmcring_rsv *rsv, u64 state)
 {
 	mpmcring_publish_rsv(rsv, state);
-	mpmcring_unpin(rsv);
+	mpmcring_unpin(rsv->ring);
 }
 
 /**
