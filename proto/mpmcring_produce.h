@@ -190,15 +190,19 @@ static MPR_OWN_FRAME __u64 mpr_reclaim_walk(const struct mpr_view *v,
 	struct mpr_rec rec;
 
 	mpr_walker_init(&w, v);
+	/*
+	 * [R2] pairs with [P2] (in mpr_walk_at()): a finished record's header
+	 * is stable. Bounded by lo, then to, not prod_pos: a record that ends
+	 * past to stops the walk as one that ends past prod_pos does.
+	 * Needs r0 <= lo <= to (mpr_claims_floor() clamps lo to [r0, to]):
+	 * lo past to would free past to. The model's step is one loop with lo
+	 * compared per record (docs/model.md, Reductions); the marker covers
+	 * this whole loop, legs and bound, so that a change to either turns
+	 * check-markers.sh red. [M:reclaim-walk]
+	 */
 	for (;;) {	/* twice at most: freeing, then not */
 		stop->state = MPR_REC_NONE;
 		while (room) {	/* left > 0 here */
-			/*
-			 * [M:reclaim-walk] [R2] pairs with [P2]: a finished
-			 * record's header is stable. Bounded by lo, then to,
-			 * not prod_pos: a record that ends past to stops the
-			 * walk as one that ends past prod_pos does.
-			 */
 			int st = mpr_walk_at(&w, e, room, &rec);
 
 			if (mpr_unlikely(st != MPR_REC_COMMITTED &&
