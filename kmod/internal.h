@@ -62,7 +62,13 @@ struct mpmcring_pcpu_stats {
 
 struct mpmcring {
 	struct mpr_view view;		/* the kernel's own view: trusted sizes */
-	u64 reserve_limit[MPMCRING_NR_PRIO];	/* mpr_reserve_limit() */
+	/*
+	 * mpr_reserve_limit() per class, from layout.watermark[] and .mode,
+	 * set once in mpmcring_alloc() before the ring is published. Whoever
+	 * makes the class watermark or the mode mutable must recompute it
+	 * under the same rules (and mind reservations racing with that).
+	 */
+	u64 reserve_limit[MPMCRING_NR_PRIO];
 	struct mpmcring_layout layout;	/* kernel copy; the meta page is a mirror */
 
 	struct page **pages;		/* cons, meta, slot info, stamps, data x2 */

@@ -361,7 +361,7 @@ static inline __u64 mpr_reserve_limit(const struct mpr_view *v,
  */
 static MPR_SLOW_PATH int mpr_reserve_slow(const struct mpr_view *v,
 					  struct mpr_env *env, __u64 need,
-					  __u64 limit, __u64 *pos, int tries)
+					  __u64 max_used, __u64 *pos, int tries)
 {
 	struct mpmcring_meta *m = v->meta;
 	int rounds = 0;
@@ -373,7 +373,7 @@ static MPR_SLOW_PATH int mpr_reserve_slow(const struct mpr_view *v,
 		__u64 r = MPR_LOAD_ACQUIRE(&m->reclaim_pos);
 		__u64 p = MPR_READ_ONCE(m->prod_pos);
 
-		if (p + need - r > limit) {	/* [M:reserve-full] */
+		if (p + need - r > max_used) {	/* [M:reserve-full] */
 			if (rounds++ == 2)
 				return p + need - r > v->data_size ?
 					MPR_FAIL_FULL : MPR_FAIL_PRIORITY;
@@ -387,7 +387,7 @@ static MPR_SLOW_PATH int mpr_reserve_slow(const struct mpr_view *v,
 			     mpr_env_reclaim_due(env, MPR_READ_ONCE(v->cons->head))) &&
 			    mpr_env_trylock(env)) {
 				if (v->mode == MPMCRING_MODE_OVERWRITE)
-					mpr_overwrite(v, env, p + need - limit);
+					mpr_overwrite(v, env, p + need - max_used);
 				mpr_reclaim(v, env);
 				mpr_env_unlock(env);
 			}
@@ -417,7 +417,7 @@ static MPR_SLOW_PATH int mpr_reserve_slow(const struct mpr_view *v,
  */
 static MPR_ALWAYS_INLINE bool mpr_reserve_fast(const struct mpr_view *v,
 					       struct mpr_env *env, __u64 need,
-					       __u64 limit, __u64 *pos, int *lost)
+					       __u64 max_used, __u64 *pos, int *lost)
 {
 	struct mpmcring_meta *m = v->meta;
 	/* [P4] pairs with [R5]; read before p so that r <= p. */
@@ -425,7 +425,7 @@ static MPR_ALWAYS_INLINE bool mpr_reserve_fast(const struct mpr_view *v,
 	__u64 p = MPR_READ_ONCE(m->prod_pos);
 
 	*lost = 0;
-	if (mpr_unlikely(p + need - r > limit))
+	if (mpr_unlikely(p + need - r > max_used))
 		return false;
 	mpr_env_racing(env);
 	/* Fully ordered: the [P4] load comes before the space is ours. */
@@ -439,8 +439,10 @@ static MPR_ALWAYS_INLINE bool mpr_reserve_fast(const struct mpr_view *v,
 
 /*
  * Reserves need bytes of ring space, leaving at least the class watermark
- * free: limit is the ring's size less it (mpr_reserve_limit()), what may be
- * in use after this reservation at most. Returns 0 and the position, or
+ * free: max_used is the ring's size less it (mpr_reserve_limit()), the
+ * bytes that may be in use after this reservation at most (until 815eaa6
+ * this argument was the watermark itself: a caller not converted refuses
+ * everything or ignores the watermark). Returns 0 and the position, or
  * MPR_FAIL_*. Never waits: at most
  * MPR_RESERVE_TRIES compare-and-swaps and two rounds of reclaim. The first
  * attempt is inlined; the rest is out of line, so the common case pays for
@@ -448,13 +450,13 @@ static MPR_ALWAYS_INLINE bool mpr_reserve_fast(const struct mpr_view *v,
  */
 static MPR_ALWAYS_INLINE int mpr_reserve(const struct mpr_view *v,
 					 struct mpr_env *env, __u64 need,
-					 __u64 limit, __u64 *pos)
+					 __u64 max_used, __u64 *pos)
 {
 	int lost;
 
-	if (mpr_likely(mpr_reserve_fast(v, env, need, limit, pos, &lost)))
+	if (mpr_likely(mpr_reserve_fast(v, env, need, max_used, pos, &lost)))
 		return 0;
-	return mpr_reserve_slow(v, env, need, limit, pos, lost);
+	return mpr_reserve_slow(v, env, need, max_used, pos, lost);
 }
 
 /* Writes the header of a record at pos (before its payload). */
