@@ -182,6 +182,10 @@ bool mpmcring_room(struct mpmcring *ring, u32 prio, u64 need)
 {
 	if (ring->layout.mode == MPMCRING_MODE_OVERWRITE)
 		return mpmcring_free_bytes(ring) >= need || mpmcring_evictable(ring);
+	/*
+	 * ring->reserve_limit[prio] (data_size - watermark) in free bytes:
+	 * used + need <= limit, without the subtraction that could wrap.
+	 */
 	return mpmcring_free_bytes(ring) >= ring->layout.watermark[prio] + need;
 }
 

@@ -62,6 +62,13 @@ struct mpmcring_pcpu_stats {
 
 struct mpmcring {
 	struct mpr_view view;		/* the kernel's own view: trusted sizes */
+	/*
+	 * mpr_reserve_limit() per class, from layout.watermark[] and .mode,
+	 * set once in mpmcring_alloc() before the ring is published. Whoever
+	 * makes the class watermark or the mode mutable must recompute it
+	 * under the same rules (and mind reservations racing with that).
+	 */
+	u64 reserve_limit[MPMCRING_NR_PRIO];
 	struct mpmcring_layout layout;	/* kernel copy; the meta page is a mirror */
 
 	struct page **pages;		/* cons, meta, slot info, stamps, data x2 */
@@ -205,7 +212,18 @@ void mpmcring_tick_init(struct mpmcring *ring);
 
 /* wait.c */
 void mpmcring_wake_work(struct irq_work *work);
-void mpmcring_maybe_wake(struct mpmcring *ring, u64 pos);
+void mpmcring_wake_check(struct mpmcring *ring, u64 pos);
+
+/*
+ * After a commit or discard, wakes who needs it; any context. While nobody
+ * sleeps: one full barrier and one load, inline in the commit.
+ */
+static inline void mpmcring_maybe_wake(struct mpmcring *ring, u64 pos)
+{
+	/* [W1] pairs with [W2]: the stamp before the look at the queue. */
+	if (wq_has_sleeper(&ring->wq))
+		mpmcring_wake_check(ring, pos);
+}
 bool mpmcring_ready(struct mpmcring *ring, u32 wake_class);
 u32 mpmcring_wake_class(u64 watermark);
 void mpmcring_wake_class_get(struct mpmcring *ring, u32 k);

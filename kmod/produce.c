@@ -19,13 +19,6 @@
 
 #include "env.h"
 
-static u64 mpmcring_watermark(struct mpmcring *ring, u32 prio)
-{
-	/* Overwrite mode makes room by eviction, not by holding space back. */
-	if (ring->layout.mode == MPMCRING_MODE_OVERWRITE)
-		return 0;
-	return ring->layout.watermark[prio];
-}
 
 /* Counts n refused records by reason and class; any context. */
 void mpmcring_count_drop(struct mpmcring *ring, int reason, u32 prio,
@@ -43,11 +36,13 @@ static unsigned int *mpmcring_depth(struct mpmcring *ring)
 /*
  * Reserves n records of the given payload lengths with one compare-and-swap.
  * count_drops is false for a blocking writer that will retry: it waits, it
- * does not drop.
+ * does not drop. lost: the races a first attempt of the caller's own lost
+ * (mpmcring_reserve()), or -1 when it made none.
  */
-int mpmcring_reserve_prio(struct mpmcring *ring, const u32 *lens,
-			  unsigned int n, u32 prio, u8 rec_flags,
-			  bool count_drops, struct mpmcring_rsv *rsv)
+static int mpmcring_reserve_from(struct mpmcring *ring, const u32 *lens,
+				 unsigned int n, u32 prio, u8 rec_flags,
+				 bool count_drops, struct mpmcring_rsv *rsv,
+				 int lost)
 {
 	struct mpr_view *v = &ring->view;
 	struct mpr_env env = { .ring = ring };
@@ -73,7 +68,12 @@ int mpmcring_reserve_prio(struct mpmcring *ring, const u32 *lens,
 	}
 
 	preempt_disable();
-	ret = mpr_reserve(v, &env, need, mpmcring_watermark(ring, prio), &pos);
+	if (lost < 0)
+		ret = mpr_reserve(v, &env, need, ring->reserve_limit[prio],
+				  &pos);
+	else
+		ret = mpr_reserve_slow(v, &env, need, ring->reserve_limit[prio],
+				       &pos, lost);
 	if (ret) {
 		if (count_drops)
 			mpmcring_count_drop(ring, ret == MPR_FAIL_FULL ?
@@ -107,6 +107,28 @@ int mpmcring_reserve_prio(struct mpmcring *ring, const u32 *lens,
 	return 0;
 }
 
+int mpmcring_reserve_prio(struct mpmcring *ring, const u32 *lens,
+			  unsigned int n, u32 prio, u8 rec_flags,
+			  bool count_drops, struct mpmcring_rsv *rsv)
+{
+	return mpmcring_reserve_from(ring, lens, n, prio, rec_flags,
+				     count_drops, rsv, -1);
+}
+
+/*
+ * mpmcring_reserve() past its first attempt, or for anything it does not
+ * take itself (bad flags or length: refused and counted here).
+ */
+static noinline int mpmcring_reserve_slow(struct mpmcring *ring, u32 len,
+					  u32 flags, struct mpmcring_rsv *rsv,
+					  int lost)
+{
+	if (flags & ~MPMCRING_F_PRIO_MASK)
+		return -EINVAL;
+	return mpmcring_reserve_from(ring, &len, 1, MPMCRING_F_PRIO(flags), 0,
+				     true, rsv, lost);
+}
+
 /**
  * mpmcring_reserve() - reserve space for one record
  * @ring: the ring
@@ -128,10 +150,41 @@ int mpmcring_reserve_prio(struct mpmcring *ring, const u32 *lens,
 int mpmcring_reserve(struct mpmcring *ring, u32 len, u32 flags,
 		     struct mpmcring_rsv *rsv)
 {
-	if (flags & ~MPMCRING_F_PRIO_MASK)
-		return -EINVAL;
-	return mpmcring_reserve_prio(ring, &len, 1, MPMCRING_F_PRIO(flags), 0,
-				     true, rsv);
+	struct mpr_view *v = &ring->view;
+	struct mpr_env env = { .ring = ring };
+	u32 prio = MPMCRING_F_PRIO(flags);
+	int lost = -1;
+	u64 pos;
+
+	/*
+	 * The common case, one attempt, inline: what mpmcring_reserve_from()
+	 * does for one record. Anything else (bad flags or length, a ring
+	 * that looks full, a lost race) goes the whole way there, which
+	 * refuses or counts it and goes on with the attempts left.
+	 */
+	if (unlikely((flags & ~MPMCRING_F_PRIO_MASK) ||
+		     prio >= MPMCRING_NR_PRIO || !len || len > v->max_record))
+		goto slow;
+	preempt_disable();
+	if (unlikely(!mpr_reserve_fast(v, &env, mpr_rec_size(v, len),
+				       ring->reserve_limit[prio], &pos,
+				       &lost))) {
+		preempt_enable();
+		goto slow;
+	}
+	/* The context's first reservation keeps preemption off until its
+	 * last commit; nested ones do not add to it (see above).
+	 */
+	if ((*mpmcring_depth(ring))++)
+		preempt_enable();
+	mpr_write_hdr(v, pos, len, prio, 0);
+	rsv->data = mpr_payload(v, pos);
+	rsv->len = len;
+	rsv->ring = ring;
+	rsv->pos = pos;
+	return 0;
+slow:
+	return mpmcring_reserve_slow(ring, len, flags, rsv, lost);
 }
 EXPORT_SYMBOL_GPL(mpmcring_reserve);
 

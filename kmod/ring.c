@@ -356,6 +356,10 @@ static struct mpmcring *mpmcring_alloc(const struct mpmcring_params *p)
 	mpr_view_init(&ring->view, &ring->layout, ring->vaddr,
 		      (u8 *)ring->vaddr + ring->layout.cons_size);
 	mpr_ring_init(&ring->view, &ring->layout, p->initial_pos);
+	/* Fixed from here: a mutable class watermark must recompute it. */
+	for (i = 0; i < MPMCRING_NR_PRIO; i++)
+		ring->reserve_limit[i] = mpr_reserve_limit(&ring->view,
+							   &ring->layout, i);
 	mpmcring_objects_note(ring);
 	return ring;
 fail:

@@ -76,20 +76,18 @@ static bool mpmcring_wake_due(u64 d0, u64 d1, u64 mask)
 }
 
 /**
- * mpmcring_maybe_wake() - after a commit or discard, wake who needs it
+ * mpmcring_wake_check() - after a commit or discard, wake who needs it
  * @ring: the ring
  * @pos: position of the record just finished
  *
- * Any context. While nobody sleeps: one full barrier and one load.
+ * Any context. Called by mpmcring_maybe_wake() once it found a sleeper on
+ * the wait queue (its [W1] full barrier comes first).
  */
-void mpmcring_maybe_wake(struct mpmcring *ring, u64 pos)
+void mpmcring_wake_check(struct mpmcring *ring, u64 pos)
 {
 	const struct mpr_view *v = &ring->view;
 	u64 head, prod;
 
-	/* [W1] pairs with [W2]: the stamp before the look at the queue. */
-	if (!wq_has_sleeper(&ring->wq))
-		return;
 	/* user-writable: only compared; see the backstop above. */
 	head = READ_ONCE(v->cons->head);
 	prod = READ_ONCE(v->meta->prod_pos);

@@ -156,10 +156,13 @@ ssize_t mpmcring_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	}
 	for (i = 0; i < n && lens[i] <= ring->layout.max_record; i++)
 		;
-	if (i < n || total > MPMCRING_WRITE_MAX || need > ring->layout.data_size ||
-	    (ring->layout.mode != MPMCRING_MODE_OVERWRITE &&
-	     need > ring->layout.data_size - ring->layout.watermark[prio])) {
-		/* Could never be written: refused now, not waited for. */
+	if (i < n || total > MPMCRING_WRITE_MAX ||
+	    need > ring->reserve_limit[prio]) {
+		/*
+		 * Could never be written: refused now, not waited for. The
+		 * reservation's own bound (at most the ring's size), so that
+		 * "could never fit" and "does not fit" cannot disagree.
+		 */
 		return -EMSGSIZE;
 	}
 	rsv = kmalloc_array(n, sizeof(*rsv), GFP_KERNEL_ACCOUNT);

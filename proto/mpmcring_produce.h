@@ -169,44 +169,67 @@ static inline __u64 mpr_claims_floor(const struct mpr_view *v,
  * passed, and *stop the state of the record it stopped at, and for
  * MPR_REC_BAD (stamped but not fitting before to) its len and size. Its
  * own function: the loop's values then stay in registers.
+ *
+ * Two legs of the same loop, so that no record pays for a comparison with
+ * lo: the first walks what fits before lo (all of it freed), the second,
+ * only when the bound lies past lo, walks on up to it without freeing. A
+ * record that ends past lo stops the first leg as one that does not fit
+ * (MPR_REC_BAD), and the second reads it again against the bound: the
+ * walk decides every record as a single walk would, and stops where it
+ * would.
  */
 static MPR_OWN_FRAME __u64 mpr_reclaim_walk(const struct mpr_view *v,
 					    __u64 r0, __u64 to, __u64 lo,
 					    __u64 *freed, unsigned int *walked,
 					    struct mpr_rec *stop)
 {
-	__u64 e, f, room = to - r0;
+	__u64 e = r0, f = r0, room = lo - r0;
+	unsigned int left = MPR_RECLAIM_WALK;
 	struct mpr_walker w;
-	unsigned int n = 0;
+	bool freeing = true;
 	struct mpr_rec rec;
 
 	mpr_walker_init(&w, v);
-	stop->state = MPR_REC_NONE;
-	for (e = f = r0; room && n < MPR_RECLAIM_WALK; n++) {
-		/*
-		 * [M:reclaim-walk] [R2] pairs with [P2]: a finished record's
-		 * header is stable. Bounded by to, not prod_pos: a record
-		 * that ends past to stops the walk as one that ends past
-		 * prod_pos does.
-		 */
-		int st = mpr_walk_at(&w, e, room, &rec);
+	/*
+	 * [R2] pairs with [P2] (in mpr_walk_at()): a finished record's header
+	 * is stable. Bounded by lo, then to, not prod_pos: a record that ends
+	 * past to stops the walk as one that ends past prod_pos does.
+	 * Needs r0 <= lo <= to (mpr_claims_floor() clamps lo to [r0, to]):
+	 * lo past to would free past to. The model's step is one loop with lo
+	 * compared per record (docs/model.md, Reductions); the marker covers
+	 * this whole loop, legs and bound, so that a change to either turns
+	 * check-markers.sh red. [M:reclaim-walk]
+	 */
+	for (;;) {	/* twice at most: freeing, then not */
+		stop->state = MPR_REC_NONE;
+		while (room) {	/* left > 0 here */
+			int st = mpr_walk_at(&w, e, room, &rec);
 
-		if (mpr_unlikely(st != MPR_REC_COMMITTED &&
-				 st != MPR_REC_DISCARDED)) {
-			stop->state = st;
-			if (st == MPR_REC_BAD) {
-				stop->len = rec.len;
-				stop->size = rec.size;
+			if (mpr_unlikely(st != MPR_REC_COMMITTED &&
+					 st != MPR_REC_DISCARDED)) {
+				stop->state = st;
+				if (st == MPR_REC_BAD) {
+					stop->len = rec.len;
+					stop->size = rec.size;
+				}
+				break;
 			}
-			break;
+			e += rec.size;
+			if (!--left)
+				break;	/* room is not looked at again */
+			room -= rec.size;
 		}
-		e += rec.size;
-		room -= rec.size;
-		if (!mpr_before(lo, e))
-			f = e;	/* e <= lo */
+		if (!freeing)
+			break;
+		f = e;	/* every record so far ends at or before lo */
+		freeing = false;
+		/* On past lo only from lo itself or a record ending past it. */
+		if (to == lo || !left || (room && stop->state != MPR_REC_BAD))
+			break;
+		room = to - e;
 	}
 	*freed = f;
-	*walked = n;
+	*walked = MPR_RECLAIM_WALK - left;
 	return e;
 }
 
@@ -318,15 +341,29 @@ static inline void mpr_overwrite(const struct mpr_view *v, struct mpr_env *env,
 }
 
 /*
+ * What a class may have in use after a reservation, at most: the ring's
+ * size less the free space its watermark keeps (none in overwrite mode,
+ * which makes room by eviction). Fixed for a ring's life: the sides keep it
+ * per class, so that a reservation reads one word for it.
+ */
+static inline __u64 mpr_reserve_limit(const struct mpr_view *v,
+				      const struct mpmcring_layout *l,
+				      unsigned int prio)
+{
+	if (l->mode == MPMCRING_MODE_OVERWRITE)
+		return v->data_size;
+	return v->data_size - l->watermark[prio];
+}
+
+/*
  * mpr_reserve() past its first attempt: a ring that looks full (reclaim, at
  * most two rounds) or a lost race (retries). tries is the lost races so far.
  */
 static MPR_SLOW_PATH int mpr_reserve_slow(const struct mpr_view *v,
 					  struct mpr_env *env, __u64 need,
-					  __u64 wm, __u64 *pos, int tries)
+					  __u64 max_used, __u64 *pos, int tries)
 {
 	struct mpmcring_meta *m = v->meta;
-	__u64 limit = v->data_size - wm;	/* in use after this, at most */
 	int rounds = 0;
 
 	for (; tries < MPR_RESERVE_TRIES; tries++) {
@@ -336,7 +373,7 @@ static MPR_SLOW_PATH int mpr_reserve_slow(const struct mpr_view *v,
 		__u64 r = MPR_LOAD_ACQUIRE(&m->reclaim_pos);
 		__u64 p = MPR_READ_ONCE(m->prod_pos);
 
-		if (p + need - r > limit) {	/* [M:reserve-full] */
+		if (p + need - r > max_used) {	/* [M:reserve-full] */
 			if (rounds++ == 2)
 				return p + need - r > v->data_size ?
 					MPR_FAIL_FULL : MPR_FAIL_PRIORITY;
@@ -350,7 +387,7 @@ static MPR_SLOW_PATH int mpr_reserve_slow(const struct mpr_view *v,
 			     mpr_env_reclaim_due(env, MPR_READ_ONCE(v->cons->head))) &&
 			    mpr_env_trylock(env)) {
 				if (v->mode == MPMCRING_MODE_OVERWRITE)
-					mpr_overwrite(v, env, p + need - limit);
+					mpr_overwrite(v, env, p + need - max_used);
 				mpr_reclaim(v, env);
 				mpr_env_unlock(env);
 			}
@@ -380,7 +417,7 @@ static MPR_SLOW_PATH int mpr_reserve_slow(const struct mpr_view *v,
  */
 static MPR_ALWAYS_INLINE bool mpr_reserve_fast(const struct mpr_view *v,
 					       struct mpr_env *env, __u64 need,
-					       __u64 wm, __u64 *pos, int *lost)
+					       __u64 max_used, __u64 *pos, int *lost)
 {
 	struct mpmcring_meta *m = v->meta;
 	/* [P4] pairs with [R5]; read before p so that r <= p. */
@@ -388,7 +425,7 @@ static MPR_ALWAYS_INLINE bool mpr_reserve_fast(const struct mpr_view *v,
 	__u64 p = MPR_READ_ONCE(m->prod_pos);
 
 	*lost = 0;
-	if (mpr_unlikely(p + need - r > v->data_size - wm))
+	if (mpr_unlikely(p + need - r > max_used))
 		return false;
 	mpr_env_racing(env);
 	/* Fully ordered: the [P4] load comes before the space is ours. */
@@ -401,21 +438,25 @@ static MPR_ALWAYS_INLINE bool mpr_reserve_fast(const struct mpr_view *v,
 }
 
 /*
- * Reserves need bytes of ring space, leaving at least wm bytes free.
- * Returns 0 and the position, or MPR_FAIL_*. Never waits: at most
+ * Reserves need bytes of ring space, leaving at least the class watermark
+ * free: max_used is the ring's size less it (mpr_reserve_limit()), the
+ * bytes that may be in use after this reservation at most (until 815eaa6
+ * this argument was the watermark itself: a caller not converted refuses
+ * everything or ignores the watermark). Returns 0 and the position, or
+ * MPR_FAIL_*. Never waits: at most
  * MPR_RESERVE_TRIES compare-and-swaps and two rounds of reclaim. The first
  * attempt is inlined; the rest is out of line, so the common case pays for
  * nothing it does not do.
  */
 static MPR_ALWAYS_INLINE int mpr_reserve(const struct mpr_view *v,
 					 struct mpr_env *env, __u64 need,
-					 __u64 wm, __u64 *pos)
+					 __u64 max_used, __u64 *pos)
 {
 	int lost;
 
-	if (mpr_likely(mpr_reserve_fast(v, env, need, wm, pos, &lost)))
+	if (mpr_likely(mpr_reserve_fast(v, env, need, max_used, pos, &lost)))
 		return 0;
-	return mpr_reserve_slow(v, env, need, wm, pos, lost);
+	return mpr_reserve_slow(v, env, need, max_used, pos, lost);
 }
 
 /* Writes the header of a record at pos (before its payload). */

@@ -71,6 +71,24 @@
  */
 #define MPR_RECLAIM_WALK	2048
 
+/*
+ * What reading records needs of a view. A walk over many records copies it
+ * (mpr_walker_init()) and keeps the copy in registers across its acquire
+ * loads, where fields read through the view would be loaded again after
+ * each one; a look at one record reads the view's own (struct mpr_view's
+ * walk), each field once where it is used, with nothing held across the
+ * stamp's acquire.
+ */
+struct mpr_walker {
+	const unsigned char *data;
+	__u64 *stamps;
+	__u64 data_mask;
+	__u64 size_add;		/* see mpr_rec_size() */
+	__u64 size_mask;	/* ~(granule - 1) */
+	__u32 gshift;
+	__u32 max_record;
+};
+
 /* Where one ring's pieces are, as the side running the code sees them. */
 struct mpr_view {
 	struct mpmcring_cons_area *cons;
@@ -88,6 +106,7 @@ struct mpr_view {
 	__u32 max_consumers;
 	__u32 mode;
 	__u32 claim_timeout_ms;	/* 0: claims never expire */
+	struct mpr_walker walk;	/* the same values, for mpr_walk_at() */
 };
 
 /*
@@ -117,6 +136,13 @@ static inline void mpr_view_init(struct mpr_view *v,
 	v->mode = l->mode;
 	v->claim_timeout_ms = (l->features & MPMCRING_FEAT_LEASE) ?
 			      l->claim_timeout_ms : 0;
+	v->walk.data = v->data;
+	v->walk.stamps = v->stamps;
+	v->walk.data_mask = v->data_mask;
+	v->walk.size_add = v->size_add;
+	v->walk.size_mask = ~v->gmask;
+	v->walk.gshift = v->gshift;
+	v->walk.max_record = v->max_record;
 }
 
 /* A record as the walkers see it. */
@@ -124,6 +150,7 @@ struct mpr_rec {
 	__u64 pos;
 	__u64 size;		/* bytes of ring space, header and padding included */
 	__u64 hdr;		/* the header word as read (union mpr_hdr_word) */
+	const unsigned char *payload;	/* where its payload lies (not NONE) */
 	__u32 len;		/* payload bytes */
 	__u8 prio;
 	__u8 flags;
@@ -233,21 +260,6 @@ static inline bool mpr_head_sane(const struct mpr_view *v,
 	return mpr_aligned(v, s->head) && mpr_between(s->reclaim, s->head, s->prod);
 }
 
-/*
- * What reading records needs of a view, loaded once: a walk keeps these in
- * registers across its acquire loads, where fields read through the view
- * would be loaded again after each one.
- */
-struct mpr_walker {
-	const unsigned char *data;
-	__u64 *stamps;
-	__u64 data_mask;
-	__u64 size_add;		/* see mpr_rec_size() */
-	__u64 size_mask;	/* ~(granule - 1) */
-	__u32 gshift;
-	__u32 max_record;
-};
-
 static MPR_ALWAYS_INLINE void mpr_walker_init(struct mpr_walker *w,
 					      const struct mpr_view *v)
 {
@@ -291,6 +303,7 @@ static MPR_ALWAYS_INLINE int mpr_walk_at(const struct mpr_walker *w, __u64 pos,
 	/* The space may be reused under a walker that has not claimed it. */
 	u.w = MPR_READ_SPECULATIVE(*(const __u64 *)(w->data + off));
 	rec->hdr = u.w;
+	rec->payload = w->data + off + MPMCRING_HDR_SIZE;
 	rec->len = u.h.len;
 	rec->prio = u.h.prio;
 	rec->flags = u.h.flags;
@@ -304,10 +317,7 @@ static MPR_ALWAYS_INLINE int mpr_walk_at(const struct mpr_walker *w, __u64 pos,
 static MPR_ALWAYS_INLINE int mpr_record_at(const struct mpr_view *v, __u64 pos,
 					   __u64 bound, struct mpr_rec *rec)
 {
-	struct mpr_walker w;
-
-	mpr_walker_init(&w, v);
-	return mpr_walk_at(&w, pos, bound - pos, rec);
+	return mpr_walk_at(&v->walk, pos, bound - pos, rec);
 }
 
 /* ---------------------------------------------------------------------
@@ -432,12 +442,10 @@ static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
 	__u64 *headp = &v->cons->head;
 	__u64 h, p, e, bytes = 0;
 	__u32 n = 0, walked = 0;
-	struct mpr_walker w;
 	struct mpr_pos pos;
 	struct mpr_rec rec;
 	int st, taken;
 
-	mpr_walker_init(&w, v);
 	mpr_positions(v, &pos);
 	if (!mpr_head_sane(v, &pos)) {
 		*why = MPR_REC_BAD;
@@ -455,11 +463,14 @@ static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
 	 * payload up to max_bytes (the first whatever its size unless
 	 * hard_bytes), and up to prod_pos; discarded ones are passed, at
 	 * most MPR_CLAIM_WALK of them. One record at a time, each checked as
-	 * mpr_walk_at() says, the likeliest case first. [M:claim-walk]
+	 * mpr_walk_at() says, the likeliest case first. The view's walker,
+	 * not a copy: the loop has more values than registers, and a field
+	 * read where it is used costs what a spilled copy's reload does.
+	 * [M:claim-walk]
 	 */
 	e = h;
 	do {
-		st = mpr_walk_at(&w, e, p - e, &rec);
+		st = mpr_walk_at(&v->walk, e, p - e, &rec);
 		if (mpr_likely(st == MPR_REC_COMMITTED)) {
 			if (bytes + rec.len > max_bytes && (n || hard_bytes))
 				break;
@@ -528,39 +539,47 @@ static MPR_ALWAYS_INLINE int mpr_claim_one(const struct mpr_view *v,
 {
 	struct mpmcring_meta *m = v->meta;
 	__u64 *headp = &v->cons->head;
-	struct mpr_walker w;
 	struct mpr_pos pos;
 	struct mpr_rec rec;
 	int taken;
 
-	mpr_walker_init(&w, v);
 	/* Pairs with [R5]. */
 	pos.reclaim = MPR_LOAD_ACQUIRE(&m->reclaim_pos);
 	/* Pairs with [C2]. */
 	pos.head = MPR_LOAD_ACQUIRE(headp);
 	pos.prod = *prod_seen;
 	/*
-	 * reclaim <= head < prod_seen, the head on a granule: what a sane
-	 * head with something after it looks like against a fresh prod_pos.
-	 * The granule check is load-bearing: mpr_walk_at() is sound only at
-	 * an aligned position (a head written to A + 3 over a discarded
-	 * record would otherwise be read as a committed record).
+	 * The head on a granule, and reclaim <= head < prod_seen: what a
+	 * sane head with something after it looks like against a fresh
+	 * prod_pos. The granule check is load-bearing: mpr_walk_at() is
+	 * sound only at an aligned position (a head written to A + 3 over a
+	 * discarded record would otherwise be read as a committed record).
+	 * user-writable: a head off the granule is corrupt, and the whole
+	 * way reports it (prod_seen refreshed all the same, as the model's
+	 * step does: loaded after the head).
 	 */
+	if (mpr_unlikely(pos.head & v->gmask)) {
+		*prod_seen = MPR_LOAD_ACQUIRE(&m->prod_pos);
+		return MPR_CLAIM_AGAIN;
+	}
 	if (mpr_unlikely((__s64)(pos.prod - pos.reclaim) <= 0 ||
-			 pos.head - pos.reclaim >= pos.prod - pos.reclaim ||
-			 (pos.head & v->gmask))) {
+			 pos.head - pos.reclaim >= pos.prod - pos.reclaim)) {
 		/* Loaded after the head, as mpr_positions() does. */
 		pos.prod = MPR_LOAD_ACQUIRE(&m->prod_pos);
 		*prod_seen = pos.prod;
-		/* The whole way reports a corrupt head; never "empty". */
-		if (mpr_unlikely(!mpr_head_sane(v, &pos)))
+		/*
+		 * mpr_head_sane() with the granule checked above: the whole
+		 * way reports a head outside [reclaim, prod]; never "empty".
+		 */
+		if (mpr_unlikely(!mpr_between(pos.reclaim, pos.head, pos.prod)))
 			return MPR_CLAIM_AGAIN;
 		if (pos.head == pos.prod) {
 			*why = MPR_REC_NONE;
 			return MPR_CLAIM_STOP;
 		}
 	}
-	if (mpr_unlikely(mpr_walk_at(&w, pos.head, pos.prod - pos.head,
+	/* One record: the view's fields, each read where it is used. */
+	if (mpr_unlikely(mpr_walk_at(&v->walk, pos.head, pos.prod - pos.head,
 				     &rec) != MPR_REC_COMMITTED)) {
 		/*
 		 * Not finished yet, and the head still there: nothing to

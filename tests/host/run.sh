@@ -27,6 +27,8 @@ for san in plain asan tsan; do
 	add "$san/api_test" "$b/api_test"
 	add "$san/events_test" "$b/events_test"
 	add "$san/bpf_refused_test" "$b/bpf_refused_test"
+	# mpr_reclaim_walk() against the single loop the model checks.
+	add "$san/reclaim_walk_test" "$b/reclaim_walk_test $([ $san = tsan ] && echo 100000)"
 	# Producers that retry (full delivery), that drop, in overwrite mode,
 	# with stalls between reserve and commit, with big records.
 	n=200000

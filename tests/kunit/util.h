@@ -139,8 +139,9 @@ static inline int kt_reserve_raw(struct mpmcring *ring, u32 len, u64 *pos)
 	struct mpr_env env = { .ring = ring };
 
 	preempt_disable();
-	if (mpr_reserve(&ring->view, &env, mpr_rec_size(&ring->view, len), 0,
-			pos)) {
+	/* No watermark: the whole ring. */
+	if (mpr_reserve(&ring->view, &env, mpr_rec_size(&ring->view, len),
+			ring->view.data_size, pos)) {
 		preempt_enable();
 		return -ENOSPC;
 	}

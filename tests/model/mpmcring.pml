@@ -757,7 +757,14 @@ inline mpr_reclaim()
 		:: else -> skip
 		fi;
 		e = r0; freed = r0; walked = 0;
-		/* [M:reclaim-walk] [R2] */
+		/*
+		 * [M:reclaim-walk] [R2]. One loop, lo compared per record; the
+		 * code (mpr_reclaim_walk) runs it as two legs: up to lo, all
+		 * freed, then on to to, none freed, a record straddling lo
+		 * read again against to. With r0 <= lo <= to the two decide
+		 * every record alike and stop alike (same end, freed, walked,
+		 * stop); tests/host/reclaim_walk_test.c compares them.
+		 */
 		do
 		:: e != to && walked < RWALK ->
 			record_at_locked(e, p);

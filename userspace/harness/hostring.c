@@ -223,9 +223,8 @@ int hostring_init(struct hostring *h, const struct hostring_params *p)
 
 	mpr_view_init(&h->v, l, h->cons, ro);
 	mpr_ring_init(&h->v, l, p->initial_pos);
-	/* Overwrite mode makes room by eviction, not by holding space back. */
 	for (i = 0; i < MPMCRING_NR_PRIO; i++)
-		h->wm[i] = l->mode == MPMCRING_MODE_OVERWRITE ? 0 : l->watermark[i];
+		h->limit[i] = mpr_reserve_limit(&h->v, l, i);
 	return 0;
 fail:
 	hostring_destroy(h);
@@ -299,9 +298,9 @@ static int hostring_reserve_from(struct hostring *h, unsigned int idx, const uin
 		need += mpr_rec_size(&h->v, lens[i]);
 	}
 	if (lost < 0)
-		ret = mpr_reserve(&h->v, &env, need, h->wm[prio], &p);
+		ret = mpr_reserve(&h->v, &env, need, h->limit[prio], &p);
 	else
-		ret = mpr_reserve_slow(&h->v, &env, need, h->wm[prio], &p, lost);
+		ret = mpr_reserve_slow(&h->v, &env, need, h->limit[prio], &p, lost);
 	if (ret)
 		return hostring_count_fail(h, idx, ret, prio, n);
 	for (i = 0; i < n; i++) {
@@ -340,8 +339,8 @@ int hostring_reserve(struct hostring *h, unsigned int idx, uint32_t len, unsigne
 
 	if (mpr_unlikely(len > h->v.max_record || prio >= MPMCRING_NR_PRIO ||
 			 h->yield_in_reserve) ||
-	    mpr_unlikely(!mpr_reserve_fast(&h->v, &env, mpr_rec_size(&h->v, len), h->wm[prio], &p,
-					   &lost)))
+	    mpr_unlikely(!mpr_reserve_fast(&h->v, &env, mpr_rec_size(&h->v, len), h->limit[prio],
+					   &p, &lost)))
 		return hostring_reserve_slow(h, idx, len, prio, pos, lost);
 	mpr_write_hdr(&h->v, p, len, prio, 0);
 	*pos = p;

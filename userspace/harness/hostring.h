@@ -50,7 +50,7 @@ struct hostring {
 	unsigned int nproducers;
 	bool yield_in_reserve;
 	struct hostring_producer *prod;
-	uint64_t wm[MPMCRING_NR_PRIO]; /* free space each class leaves */
+	uint64_t limit[MPMCRING_NR_PRIO]; /* in use a class may fill to (mpr_reserve_limit()) */
 	unsigned long reclaim_lock;
 	/* Written under reclaim_lock. */
 	struct mpr_lease *leases; /* per slot */

@@ -98,10 +98,9 @@ static MPR_SLOW_PATH int mpr_lib_claim_failed(int n)
  * A claim revoked while it was made (mpr_claim_drop_passed()): the records
  * the head moved over are gone, and the kernel counted a revoked claim.
  */
-static MPR_SLOW_PATH int mpr_lib_claim_stale(struct mpmcring_consumer *c,
-					     const struct mpr_claim *cl)
+static MPR_SLOW_PATH int mpr_lib_claim_stale(struct mpmcring_consumer *c, __u32 records)
 {
-	c->lost.revoked += cl->records;
+	c->lost.revoked += records;
 	return mpr_lib_error(
 		ESTALE,
 		"the consumer's claim was revoked while it was being made (the consumer stood still past the ring's claim timeout, %u ms): its records are lost, counted as revoked; claim again",
@@ -145,7 +144,7 @@ static MPR_ALWAYS_INLINE int mpr_lib_claim(struct mpmcring_consumer *c, unsigned
 	if (mpr_unlikely(n == -EBADMSG))
 		n = mpr_lib_claim_repair(c, max_records, max_bytes, cl, out);
 	if (mpr_unlikely(n == -ESTALE))
-		return mpr_lib_claim_stale(c, cl);
+		return mpr_lib_claim_stale(c, cl->records);
 	if (n < 0)
 		return mpr_lib_claim_failed(n);
 	mpr_lib_claimed(c, n, cl);
@@ -154,9 +153,10 @@ static MPR_ALWAYS_INLINE int mpr_lib_claim(struct mpmcring_consumer *c, unsigned
 
 /*
  * The common case of every entry point, inlined there: a consumer that
- * holds nothing makes one attempt. Returns the records claimed, -EAGAIN
- * for an empty ring, or 0 when the caller must go the whole way
- * (mpr_lib_claim(), with *announced).
+ * holds nothing makes one attempt. Returns the records claimed, 0 when the
+ * caller must go the whole way (mpr_lib_claim(), with *announced), or, for
+ * the caller to hand to mpr_lib_claim_fast_failed(), MPR_CLAIM_STOP (an
+ * empty ring) or MPR_CLAIM_STALE (revoked while it was made).
  */
 static MPR_ALWAYS_INLINE int mpr_lib_claim_fast(struct mpmcring_consumer *c,
 						unsigned int max_records, uint64_t max_bytes,
@@ -187,10 +187,23 @@ static MPR_ALWAYS_INLINE int mpr_lib_claim_fast(struct mpmcring_consumer *c,
 		return n;
 	}
 	if (mpr_unlikely(n == MPR_CLAIM_STALE))
-		return mpr_lib_claim_stale(c, cl);
+		return n;
 	if (n == MPR_CLAIM_STOP && why == MPR_REC_NONE && !*announced)
-		return mpr_lib_fail(EAGAIN, MPR_MSG_EMPTY);
+		return n;
 	return 0;
+}
+
+/*
+ * What the entry points return for mpr_lib_claim_fast()'s MPR_CLAIM_STOP
+ * and MPR_CLAIM_STALE: a call they make last (a jump), so that nothing of
+ * theirs is kept across it.
+ */
+static MPR_SLOW_PATH int mpr_lib_claim_fast_failed(struct mpmcring_consumer *c, int n,
+						   __u32 records)
+{
+	if (n == MPR_CLAIM_STALE)
+		return mpr_lib_claim_stale(c, records);
+	return mpr_lib_fail(EAGAIN, MPR_MSG_EMPTY);
 }
 
 /*
@@ -222,10 +235,9 @@ static MPR_ALWAYS_INLINE void mpr_lib_record_set(struct mpmcring_record *rec,
 	memset(rec->reserved2, 0, sizeof(rec->reserved2));
 }
 
-static MPR_ALWAYS_INLINE void mpr_lib_record(struct mpmcring_consumer *c, const struct mpr_rec *r,
-					     struct mpmcring_record *rec)
+static MPR_ALWAYS_INLINE void mpr_lib_record(const struct mpr_rec *r, struct mpmcring_record *rec)
 {
-	mpr_lib_record_set(rec, mpr_payload(&c->r->v, r->pos), r);
+	mpr_lib_record_set(rec, r->payload, r);
 }
 
 static bool mpr_lib_next(struct mpmcring_consumer *c, __u64 *cur, __u64 end,
@@ -235,7 +247,7 @@ static bool mpr_lib_next(struct mpmcring_consumer *c, __u64 *cur, __u64 end,
 
 	if (!mpr_claim_next(&c->r->v, cur, end, &r))
 		return false;
-	mpr_lib_record(c, &r, rec);
+	mpr_lib_record(&r, rec);
 	return true;
 }
 
@@ -272,7 +284,7 @@ static MPR_SLOW_PATH int mpr_lib_read_slow(struct mpmcring_consumer *c, struct m
 	n = mpr_lib_claim(c, 1, UINT64_MAX, &cl, NULL, announced);
 	if (n < 0)
 		return n;
-	mpr_lib_record(c, &cl.first, rec);
+	mpr_lib_record(&cl.first, rec);
 	c->handed_out = true;
 	return 0;
 }
@@ -294,13 +306,15 @@ int mpmcring_read(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 	bool announced;
 	int n;
 
-	if (mpr_unlikely(c->pending))
+	/* Each goes the whole way (mpr_lib_claim_fast() would refuse the two last). */
+	if (mpr_unlikely(c->pending | c->holding | c->in_consume))
 		return mpr_lib_read_slow(c, rec, false);
 	n = mpr_lib_claim_fast(c, 1, UINT64_MAX, &cl, NULL, &announced);
 	if (mpr_unlikely(n <= 0))
-		return n ? n : mpr_lib_read_slow(c, rec, announced);
+		return n ? mpr_lib_claim_fast_failed(c, n, cl.records)
+			 : mpr_lib_read_slow(c, rec, announced);
 	/* One record claimed: the claim already read its header. */
-	mpr_lib_record(c, &cl.first, rec);
+	mpr_lib_record(&cl.first, rec);
 	c->handed_out = true;
 	return 0;
 }
@@ -333,8 +347,6 @@ static MPR_SLOW_PATH bool mpr_lib_new_claim_refused(struct mpmcring_consumer *c,
 /* Where mpmcring_read_many() has its claim put each record. */
 struct mpr_lib_many {
 	struct mpmcring_record *recs;
-	const unsigned char *data; /* the data area, plus the header */
-	__u64 data_mask;
 };
 
 static MPR_ALWAYS_INLINE void mpr_lib_many_put(void *ctx, __u32 i, const struct mpr_rec *r)
@@ -342,7 +354,7 @@ static MPR_ALWAYS_INLINE void mpr_lib_many_put(void *ctx, __u32 i, const struct 
 	const struct mpr_lib_many *m = ctx;
 
 	/* By index: an attempt that loses the race starts over at 0. */
-	mpr_lib_record_set(&m->recs[i], m->data + (r->pos & m->data_mask), r);
+	mpr_lib_record_set(&m->recs[i], r->payload, r);
 }
 
 static MPR_SLOW_PATH int mpr_lib_read_many_slow(struct mpmcring_consumer *c,
@@ -350,7 +362,7 @@ static MPR_SLOW_PATH int mpr_lib_read_many_slow(struct mpmcring_consumer *c,
 						unsigned int max_records, size_t max_bytes,
 						bool announced)
 {
-	struct mpr_lib_many m = { recs, c->r->v.data + MPMCRING_HDR_SIZE, c->r->v.data_mask };
+	struct mpr_lib_many m = { recs };
 	struct mpr_claim_sink sink = { mpr_lib_many_put, &m };
 	struct mpr_claim cl;
 	int n;
@@ -366,7 +378,7 @@ static MPR_SLOW_PATH int mpr_lib_read_many_slow(struct mpmcring_consumer *c,
 int mpmcring_read_many(struct mpmcring_consumer *c, struct mpmcring_record *recs,
 		       unsigned int max_records, size_t max_bytes)
 {
-	struct mpr_lib_many m = { recs, c->r->v.data + MPMCRING_HDR_SIZE, c->r->v.data_mask };
+	struct mpr_lib_many m = { recs };
 	struct mpr_claim_sink sink = { mpr_lib_many_put, &m };
 	struct mpr_claim cl;
 	bool announced;
@@ -376,7 +388,8 @@ int mpmcring_read_many(struct mpmcring_consumer *c, struct mpmcring_record *recs
 		return mpr_lib_error(EINVAL, "mpmcring_read_many: max_records is 0");
 	n = mpr_lib_claim_fast(c, max_records, max_bytes, &cl, &sink, &announced);
 	if (mpr_unlikely(n <= 0))
-		return n ? n : mpr_lib_read_many_slow(c, recs, max_records, max_bytes, announced);
+		return n ? mpr_lib_claim_fast_failed(c, n, cl.records)
+			 : mpr_lib_read_many_slow(c, recs, max_records, max_bytes, announced);
 	c->handed_out = true;
 	return n;
 }
@@ -427,7 +440,8 @@ int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
 		return mpr_lib_error(EINVAL, "mpmcring_read_batch: max_records is 0");
 	n = mpr_lib_claim_fast(c, max_records, max_bytes, &cl, NULL, &announced);
 	if (mpr_unlikely(n <= 0))
-		return n ? n : mpr_lib_read_batch_slow(c, b, max_records, max_bytes, announced);
+		return n ? mpr_lib_claim_fast_failed(c, n, cl.records)
+			 : mpr_lib_read_batch_slow(c, b, max_records, max_bytes, announced);
 	mpr_lib_batch_set(c, b, &cl);
 	return n;
 }
@@ -546,7 +560,12 @@ void mpr_lib_end(struct mpmcring_consumer *c)
  * head cannot release a prefix, so it is refused; the consumer's end
  * (mpmcring_consumer_free()) still releases them.
  */
-int mpmcring_commit(struct mpmcring_consumer *c)
+/*
+ * mpmcring_commit() from fn of a consume, or with records a stopped consume
+ * claimed (c->pending): out of line, so the common commit sets up no frame
+ * for the walk.
+ */
+static MPR_SLOW_PATH int mpr_lib_commit_unusual(struct mpmcring_consumer *c)
 {
 	if (c->in_consume)
 		return mpr_lib_fail(EINVAL, MPR_MSG_IN_CONSUME("mpmcring_commit"));
@@ -561,6 +580,13 @@ int mpmcring_commit(struct mpmcring_consumer *c)
 			EINVAL,
 			"mpmcring_commit: records a stopped mpmcring_consume() claimed are undelivered, and a commit would release them unread: call mpmcring_consume() or mpmcring_read() to take them");
 	}
+	return mpr_lib_commit(c);
+}
+
+int mpmcring_commit(struct mpmcring_consumer *c)
+{
+	if (mpr_unlikely(c->in_consume | c->pending))
+		return mpr_lib_commit_unusual(c);
 	return mpr_lib_commit(c);
 }
 

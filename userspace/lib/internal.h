@@ -25,17 +25,18 @@ struct mpmcring_consumer {
 	struct mpmcring *r;
 	struct mpmcring_slot *slot;
 	unsigned int idx;
-	bool holding;	   /* the slot holds a claim */
-	__u64 claim_start; /* where it begins: our copy, the slot's is shared */
-	uint64_t held_records;
-	uint64_t held_bytes;
+	/* The three flags the entry points test first, side by side. */
+	bool holding; /* the slot holds a claim */
 	bool pending; /* [pend_cur, pend_end) claimed, not delivered */
-	/* Held records went to the caller by read or read_batch: only the
-	 * caller may commit them, mpmcring_consume() must not. */
-	bool handed_out;
 	/* fn of mpmcring_consume() runs: read, read_batch, commit and consume
 	 * on this consumer would take or release records under it. */
 	bool in_consume;
+	/* Held records went to the caller by read or read_batch: only the
+	 * caller may commit them, mpmcring_consume() must not. */
+	bool handed_out;
+	__u64 claim_start; /* where it begins: our copy, the slot's is shared */
+	uint64_t held_records;
+	uint64_t held_bytes;
 	__u64 gen; /* claim generation: bumped by each commit, ends batches */
 	__u64 pend_cur, pend_end;
 	struct mpmcring_lost lost;
