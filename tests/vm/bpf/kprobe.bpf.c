@@ -20,8 +20,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 
-#include "mpmcring.bpf.h"
-#include "bpf_test.h"
+#include "bt_produce.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -32,43 +31,14 @@ const volatile __u64 nonce;
 /* Calls seen with op BT_KPROBE, records the ring took, and refused. */
 __u64 hits, ok, failed;
 
-/* rec through reserve, write and commit. */
-static __always_inline int reserve_commit(const struct bt_rec *rec)
-{
-	struct mpmcring_bpf_rsv *r;
-	int err, sent;
-
-	r = mpmcring_bpf_reserve(ring_id, sizeof(*rec), MPMCRING_BPF_NORMAL);
-	if (!r)
-		return -1;
-	err = mpmcring_bpf_write(r, 0, rec, sizeof(*rec));
-	sent = mpmcring_bpf_commit(r);
-	return err ? err : sent;
-}
-
 SEC("kprobe/__x64_sys_getppid")
 int BPF_KPROBE(bt_kprobe, struct pt_regs *uregs)
 {
-	struct bt_rec rec = {};
-	int err;
-
 	if (bpf_get_current_pid_tgid() >> 32 != tgid)
 		return 0;
 	if (BPF_CORE_READ(uregs, di) != BT_KPROBE)
 		return 0;
 	__sync_fetch_and_add(&hits, 1);
-	rec.nonce = nonce;
-	rec.cpu = bpf_get_smp_processor_id();
-	rec.seq = BPF_CORE_READ(uregs, si);
-	rec.thread = rec.seq & 1;
-	rec.op = BT_KPROBE;
-	if (rec.thread)
-		err = reserve_commit(&rec);
-	else
-		err = mpmcring_bpf_output(ring_id, &rec, sizeof(rec), MPMCRING_BPF_NORMAL);
-	if (err)
-		__sync_fetch_and_add(&failed, 1);
-	else
-		__sync_fetch_and_add(&ok, 1);
+	bt_produce(ring_id, nonce, BPF_CORE_READ(uregs, si), BT_KPROBE, &ok, &failed);
 	return 0;
 }

@@ -19,8 +19,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
-#include "mpmcring.bpf.h"
-#include "bpf_test.h"
+#include "bt_produce.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -30,38 +29,9 @@ const volatile __u64 nonce;
 /* Runs (samples), records the ring took, and refused. */
 __u64 hits, ok, failed;
 
-/* rec through reserve, write and commit. */
-static __always_inline int reserve_commit(const struct bt_rec *rec)
-{
-	struct mpmcring_bpf_rsv *r;
-	int err, sent;
-
-	r = mpmcring_bpf_reserve(ring_id, sizeof(*rec), MPMCRING_BPF_NORMAL);
-	if (!r)
-		return -1;
-	err = mpmcring_bpf_write(r, 0, rec, sizeof(*rec));
-	sent = mpmcring_bpf_commit(r);
-	return err ? err : sent;
-}
-
 SEC("perf_event")
 int bt_perf(struct bpf_perf_event_data *ctx)
 {
-	struct bt_rec rec = {};
-	int err;
-
-	rec.seq = __sync_fetch_and_add(&hits, 1);
-	rec.nonce = nonce;
-	rec.cpu = bpf_get_smp_processor_id();
-	rec.thread = rec.seq & 1;
-	rec.op = BT_PERF;
-	if (rec.thread)
-		err = reserve_commit(&rec);
-	else
-		err = mpmcring_bpf_output(ring_id, &rec, sizeof(rec), MPMCRING_BPF_NORMAL);
-	if (err)
-		__sync_fetch_and_add(&failed, 1);
-	else
-		__sync_fetch_and_add(&ok, 1);
+	bt_produce(ring_id, nonce, __sync_fetch_and_add(&hits, 1), BT_PERF, &ok, &failed);
 	return 0;
 }

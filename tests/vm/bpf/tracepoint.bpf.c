@@ -19,8 +19,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
-#include "mpmcring.bpf.h"
-#include "bpf_test.h"
+#include "bt_produce.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -31,43 +30,14 @@ const volatile __u64 nonce;
 /* Calls seen with op BT_TRACEPOINT, records the ring took, and refused. */
 __u64 hits, ok, failed;
 
-/* rec through reserve, write and commit. */
-static __always_inline int reserve_commit(const struct bt_rec *rec)
-{
-	struct mpmcring_bpf_rsv *r;
-	int err, sent;
-
-	r = mpmcring_bpf_reserve(ring_id, sizeof(*rec), MPMCRING_BPF_NORMAL);
-	if (!r)
-		return -1;
-	err = mpmcring_bpf_write(r, 0, rec, sizeof(*rec));
-	sent = mpmcring_bpf_commit(r);
-	return err ? err : sent;
-}
-
 SEC("tracepoint/raw_syscalls/sys_enter")
 int bt_tracepoint(struct trace_event_raw_sys_enter *ctx)
 {
-	struct bt_rec rec = {};
-	int err;
-
 	if (bpf_get_current_pid_tgid() >> 32 != tgid)
 		return 0;
 	if (ctx->id != BT_SYSCALL || ctx->args[0] != BT_TRACEPOINT)
 		return 0;
 	__sync_fetch_and_add(&hits, 1);
-	rec.nonce = nonce;
-	rec.cpu = bpf_get_smp_processor_id();
-	rec.seq = ctx->args[1];
-	rec.thread = rec.seq & 1;
-	rec.op = BT_TRACEPOINT;
-	if (rec.thread)
-		err = reserve_commit(&rec);
-	else
-		err = mpmcring_bpf_output(ring_id, &rec, sizeof(rec), MPMCRING_BPF_NORMAL);
-	if (err)
-		__sync_fetch_and_add(&failed, 1);
-	else
-		__sync_fetch_and_add(&ok, 1);
+	bt_produce(ring_id, nonce, ctx->args[1], BT_TRACEPOINT, &ok, &failed);
 	return 0;
 }
