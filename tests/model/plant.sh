@@ -394,6 +394,10 @@ DWAIT = """	(in_rcu[0] == 0);
 	(in_rcu[1] == 0);
 """
 DDEAD = """	/* [M:destroy-dead] [D1]: store-release of @dead, consumers woken.
+	 * dead stands for the meta page's state word ([D5], stored just
+	 * before @dead, in the same place after the grace period) too: the
+	 * library's poller looks at that one, read(2) and poll at @dead, and
+	 * no consumer decides anything on the two together.
 	 * The destroy's last access to the ring (the wait queue's lock): the
 	 * creator's reference, dropped only after it, keeps the memory */
 	atomic { REQUIRE(!gone, mem_valid); dead = 1; printf("TRAIL destroy: dead\\n") }
