@@ -160,6 +160,15 @@ var testHookPark func()
 func (c *Consumer) Wait(ctx context.Context) error {
 	w, err := c.getWaiter()
 	if err != nil {
+		// A ring destroyed before this consumer's first park: its
+		// device cannot be opened again (ENODEV), and the meta page
+		// (ABI 1.3) tells the end: dead first, then the look.
+		if !c.closed && c.v.dead() {
+			if c.ready(0) {
+				return nil
+			}
+			return errorf(syscall.EPIPE, "%s: the ring was destroyed and is empty", c.r.path)
+		}
 		return err
 	}
 	if err := ctx.Err(); err != nil {
