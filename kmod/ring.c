@@ -144,6 +144,13 @@ int mpmcring_validate_params(const struct mpmcring_params *p)
 	return 0;
 }
 
+/*
+ * The layout's ABI minor tells consumers whether the meta page's state word
+ * is kept; mpmcring_destroy() keeps it ([D5]), so the minor it publishes
+ * must be one that says so, or consumers would wait for POLLHUP instead.
+ */
+static_assert(MPMCRING_ABI_MINOR >= MPMCRING_ABI_MINOR_STATE);
+
 static void mpmcring_fill_layout(struct mpmcring *ring,
 				 const struct mpmcring_params *p,
 				 unsigned int nr_info_pages,

@@ -17,6 +17,7 @@ const (
 	ABIMinor = 3
 	// abiMinorState is the first ABI minor whose module keeps the meta
 	// page's state word (mpmcring_meta.state); older ones leave it 0.
+	// MPMCRING_ABI_MINOR_STATE in the uapi header (abi_test.go compares).
 	abiMinorState = 3
 	stateDead     = 1 << 0 // MPMCRING_STATE_DEAD: destroyed
 

@@ -232,7 +232,8 @@ struct mpmcring_meta {
 /*
  * Ring states (mpmcring_meta.state, ABI 1.3; a module of an older ABI
  * leaves the word 0 and tells a destroyed ring only through POLLHUP: a
- * consumer checks layout.abi_minor before it trusts a 0 here).
+ * consumer checks layout.abi_minor against MPMCRING_ABI_MINOR_STATE, below,
+ * before it trusts a 0 here).
  *
  * MPMCRING_STATE_DEAD: the ring was destroyed. The kernel sets it with a
  * store-release once every write(2) and BPF commit has landed, before poll
@@ -246,6 +247,16 @@ struct mpmcring_meta {
  * consumed as before.
  */
 #define MPMCRING_STATE_DEAD	(1ULL << 0)
+
+/*
+ * The first ABI minor (of MPMCRING_ABI_MAJOR 1) whose module keeps
+ * mpmcring_meta.state. A consumer compares layout.abi_minor with this, not
+ * with MPMCRING_ABI_MINOR (the newest minor it was built with, which a
+ * later header raises): at or above it, a 0 in the word means the ring
+ * lives; below it, the word is padding, always 0, and the end comes only
+ * through poll's POLLHUP (or read(2)'s end of file).
+ */
+#define MPMCRING_ABI_MINOR_STATE	3
 
 /* mmap offsets. */
 #define MPMCRING_OFF_CONS	0x0ULL		/* consumer area, RW (or RO) */

@@ -83,8 +83,6 @@ int mpr_lib_opts_reserved(unsigned int reserved, const char *what);
 int mpr_lib_check_layout(const struct mpmcring_layout *l);
 /* The longest mapping this process can make (SIZE_MAX; tests lower it). */
 extern uint64_t mpr_lib_max_mapping;
-/* The first ABI minor whose module keeps mpmcring_meta.state. */
-#define MPR_ABI_MINOR_STATE 3
 /* Records one ring gives per poller pass (poll.c); tests lower it. */
 extern unsigned int mpr_lib_poll_ring_max;
 /* -EBUSY retries per ring per poller pass (poll.c); tests lower it. */

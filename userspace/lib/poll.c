@@ -252,7 +252,7 @@ static bool mpr_poll_all_gone(const struct mpmcring_poller *p)
  */
 static bool mpr_poll_has_state(const struct mpmcring *r)
 {
-	return r->layout.abi_minor >= MPR_ABI_MINOR_STATE;
+	return r->layout.abi_minor >= MPMCRING_ABI_MINOR_STATE;
 }
 
 /*
