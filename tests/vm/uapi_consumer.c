@@ -4,7 +4,9 @@
  * mapping code and its own claim and commit with C11 atomics, no library
  * and no shared protocol code. It races library consumers on one ring fed
  * by kernel producers; together they must deliver every record exactly
- * once. If the ABI header left out anything a consumer needs, this fails.
+ * once. Then, alone, it tells the ring's end from the meta page's state
+ * word (ABI 1.3, MPMCRING_ABI_MINOR_STATE). If the ABI header left out
+ * anything a consumer needs, this fails.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -289,6 +291,54 @@ TEST_F_TIMEOUT(uapi, independent_and_library_consumers_share_exactly_once, 300)
 	EXPECT_EQ(0, missing);
 	EXPECT_EQ(lg.total_committed, delivered);
 	EXPECT_EQ(0, vm_rmmod("mpmcring_loadgen"));
+}
+
+/*
+ * The end from the header alone: the state word ([D6]) reads 0 while the
+ * ring lives and MPMCRING_STATE_DEAD once rmmod destroyed it; the records
+ * committed before the destroy are still there and come first, and "DEAD,
+ * then an empty look" ends the loop, with no poll and no read(2).
+ */
+TEST_F_TIMEOUT(uapi, independent_consumer_ends_at_state_dead, 120)
+{
+	struct lg_stats lg;
+	struct uring u;
+	uint64_t st, got = 0;
+	int n, i;
+
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
+			       "ring=uapi create=1 no_lease=1 size=262144 threads=1 count=500"));
+	ASSERT_EQ(0, uring_open(&u));
+	/* A module that keeps the word says so in its layout. */
+	ASSERT_GE(u.l.abi_minor, MPMCRING_ABI_MINOR_STATE);
+	ASSERT_TRUE(lg_wait_finished(100));
+	ASSERT_EQ(0, lg_read_stats(&lg));
+	ASSERT_GT(lg.total_committed, 32);
+	/* Alive: the word is 0; take a few records before the end. */
+	EXPECT_EQ(0, LOAD_ACQ(&u.meta->state));
+	for (i = 0; i < 2; i++)
+		got += uring_consume(&u);
+	EXPECT_EQ(32, got);
+	ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen")); /* destroys the ring */
+	/* The word first, then the look: "DEAD, then empty" is the end. */
+	for (i = 0;; i++) {
+		st = LOAD_ACQ(&u.meta->state);
+		n = uring_consume(&u);
+		got += n;
+		if (!n && (st & MPMCRING_STATE_DEAD))
+			break;
+		/* Every look after the destroy finds DEAD: rmmod returned
+		 * after the store; a 0 here is a word the kernel did not keep. */
+		ASSERT_TRUE(st & MPMCRING_STATE_DEAD)
+		TH_LOG("state %llu after the destroy", (unsigned long long)st);
+		ASSERT_LT(i, 1000000);
+	}
+	EXPECT_EQ(lg.total_committed, got);
+	EXPECT_EQ(lg.total_committed, delivered);
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0, dups);
+	EXPECT_EQ(0, revoked);
+	close(u.fd);
 }
 
 TEST_HARNESS_MAIN
