@@ -741,13 +741,19 @@ static void t_poller_consume_sees_rings_gone_abi_1_2(struct tap *t)
 }
 
 /*
+ * Why the child of idle_consume_without_syscalls() could not install its
+ * filter (its result 99): the call that failed and its errno.
+ */
+static char seccomp_why[256];
+
+/*
  * Runs calls idle mpmcring_poller_consume() calls in a child process that a
  * seccomp filter kills (SIGSYS) at its first system call, exit_group
  * aside: deterministic, no timing, and it catches every system call, not
  * only the ones a hook would count. Returns 0 when every call returned 0
  * without a system call; the signal that ended the child; 100 + the index
  * of a call that returned something else; 99 when the filter could not be
- * installed.
+ * installed (seccomp_why says which call failed, and how).
  */
 static int idle_consume_without_syscalls(struct mpmcring_poller *p, int calls)
 {
@@ -758,25 +764,77 @@ static int idle_consume_without_syscalls(struct mpmcring_poller *p, int calls)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 	};
 	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+	int i, st, why[2];
+	ssize_t n;
 	pid_t pid;
-	int i, st;
 
+	seccomp_why[0] = 0;
+	if (pipe(why))
+		return -1;
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0)
 		return -1;
 	if (!pid) {
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-		    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
+		const char *call = "prctl(PR_SET_NO_NEW_PRIVS)";
+
+		close(why[0]);
+		if (!prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
+			call = "seccomp(SECCOMP_SET_MODE_FILTER)";
+			if (!syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
+				call = NULL;
+		}
+		if (call) {
+			dprintf(why[1], "%s: %s", call, strerror(errno));
 			syscall(SYS_exit_group, 99);
+		}
 		for (i = 0; i < calls; i++)
 			if (mpmcring_poller_consume(p) != 0)
 				syscall(SYS_exit_group, 100 + (i < 100 ? i : 100));
 		syscall(SYS_exit_group, 0);
 	}
+	close(why[1]);
+	n = read(why[0], seccomp_why, sizeof(seccomp_why) - 1);
+	seccomp_why[n > 0 ? n : 0] = 0;
+	close(why[0]);
 	if (waitpid(pid, &st, 0) != pid)
 		return -1;
 	return WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st);
+}
+
+/*
+ * What a result of idle_consume_without_syscalls() means, for the failure
+ * message.
+ *
+ * No filter (99) fails the test, on purpose, where the VM twin
+ * (tests/vm/lifetime.c) skips: the guest's skip is allowed only on the
+ * tinyconfig test kernels, by name in tests/inventory.txt, and the
+ * inventory fails it on the stock kernels, so no run takes it silently.
+ * The host has no such list per test case: a skip here would be an "ok"
+ * line that make check, and CI, pass without the check ever running. And
+ * this is the host's only proof that an idle mpmcring_poller_consume()
+ * makes no system call (issue 18). Debian's kernels have seccomp filters;
+ * what takes them away is a sandbox (a container whose runtime forbids
+ * seccomp(2) or no_new_privs, or a kernel built without
+ * CONFIG_SECCOMP_FILTER): run the host tests outside it.
+ */
+static const char *idle_result(int ret)
+{
+	static char msg[sizeof(seccomp_why) + 512];
+
+	if (ret == SIGSYS)
+		return "killed at a system call";
+	if (ret >= 100)
+		return "a call did not return 0";
+	if (ret != 99)
+		return "the child failed";
+	snprintf(msg, sizeof(msg),
+		 "no seccomp filter, so nothing could be checked: %s. This test fails rather than "
+		 "skips (see idle_result() in tests/host/api_test.c): run the host tests where "
+		 "seccomp(2) filters work (a kernel with CONFIG_SECCOMP_FILTER, outside a "
+		 "container or sandbox that forbids seccomp(2) or no_new_privs)",
+		 seccomp_why[0] ? seccomp_why : "the child said nothing");
+	return msg;
 }
 
 /* A memory ring that poses as a device: a pipe in the epoll set (its
@@ -835,13 +893,11 @@ static void t_poller_idle_consume_no_syscall(struct tap *t)
 	CHECK_EQ(t, mpmcring_poller_consume(p), 1);
 	CHECK_EQ(t, mpmcring_poller_consume(p), 0);
 	ret = idle_consume_without_syscalls(p, 1000);
-	CHECK(t, ret == 0, "idle consume of an ABI 1.3 ring: %d (%s)", ret,
-	      ret == SIGSYS ? "killed at a system call"
-	      : ret >= 100  ? "a call did not return 0"
-			    : "the child failed");
+	CHECK(t, ret == 0, "idle consume of an ABI 1.3 ring: %d (%s)", ret, idle_result(ret));
 	ret = idle_consume_without_syscalls(p_old, 1);
 	CHECK(t, ret == SIGSYS,
-	      "idle consume of an ABI 1.2 ring: %d, not SIGSYS: it must ask epoll", ret);
+	      "idle consume of an ABI 1.2 ring: %d, not SIGSYS (it must ask epoll): %s", ret,
+	      ret ? idle_result(ret) : "no system call");
 	/* Still idle, still there. */
 	CHECK_EQ(t, mpmcring_poller_consume(p), 0);
 	CHECK_EQ(t, mpmcring_poller_ring_gone(p, 0), 0);
