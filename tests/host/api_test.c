@@ -838,23 +838,27 @@ static const char *idle_result(int ret)
 }
 
 /* A memory ring that poses as a device: a pipe in the epoll set (its
- * writer stays open: it never hangs up). */
+ * writer stays open: it never hangs up until the test closes fds[1]). */
 static struct mpmcring *ring_with_pipe(struct tap *t, struct hostring *h,
 				       const struct mpmcring_layout *l, struct mpmcring_poller *p,
 				       struct seen *s, int fds[2])
 {
 	struct mpmcring *r;
+	int idx;
 
 	CHECK_EQ(t, pipe(fds), 0);
 	r = mpmcring__open_memory(h->cons, h->ro, l);
 	CHECK(t, r, "ring");
 	if (!r)
 		return NULL;
-	CHECK_EQ(t, mpmcring_poller_add(p, r, seen_fn, s, NULL) >= 0, 1);
+	idx = mpmcring_poller_add(p, r, seen_fn, s, NULL);
+	CHECK(t, idx >= 0, "poller_add: %d", idx);
+	if (idx < 0)
+		return NULL;
 	r->fd = fds[0]; /* as in t_poller_all_rings_gone; mpmcring_close() closes it */
 	CHECK_EQ(t,
 		 epoll_ctl(mpmcring_poller_epoll_fd(p), EPOLL_CTL_ADD, fds[0],
-			   &(struct epoll_event){ .events = EPOLLIN, .data.u32 = 0 }),
+			   &(struct epoll_event){ .events = EPOLLIN, .data.u32 = (uint32_t)idx }),
 		 0);
 	return r;
 }
@@ -905,6 +909,82 @@ static void t_poller_idle_consume_no_syscall(struct tap *t)
 	close(fds_old[1]);
 	mpmcring_poller_free(p);
 	mpmcring_poller_free(p_old);
+	mpmcring_close(r);
+	mpmcring_close(r_old);
+	hostring_destroy(&h);
+	hostring_destroy(&h_old);
+}
+
+/*
+ * Review N7: one poller holding a ring of ABI 1.2 (no state word: only its
+ * file's hangup, EPOLLHUP, tells its end) and one of ABI 1.3 at once. While
+ * the 1.2 ring is there, an idle consume must still ask epoll (the child
+ * dies at the call); its word, even set, is not believed; its hangup ends
+ * it and takes it out of the set while the 1.3 ring goes on. From then on
+ * an idle consume makes no system call at all, and the 1.3 ring ends
+ * through its word alone (its pipe never hangs up).
+ */
+static void t_poller_mixed_abi_ends(struct tap *t)
+{
+	struct seen s = { 0 }, s_old = { 0 };
+	struct mpmcring_layout old;
+	struct hostring h, h_old;
+	struct mpmcring *r, *r_old;
+	struct mpmcring_poller *p;
+	int fds[2], fds_old[2], ret;
+
+	CHECK(t, !ring(&h, 4096) && !ring(&h_old, 4096), "init");
+	p = mpmcring_poller_new(NULL);
+	CHECK(t, p, "poller");
+	if (!p)
+		return;
+	r = ring_with_pipe(t, &h, &h.layout, p, &s, fds); /* ring 0: ABI 1.3 */
+	old = h_old.layout;
+	old.abi_minor = 2; /* ring 1: a module of ABI 1.2, no state word */
+	r_old = ring_with_pipe(t, &h_old, &old, p, &s_old, fds_old);
+	if (!r || !r_old)
+		return;
+	CHECK_EQ(t, h.layout.abi_minor >= MPMCRING_ABI_MINOR_STATE, 1);
+	CHECK_EQ(t, put(&h, 16, MPMCRING_PRIO_NORMAL, 1), 0);
+	CHECK_EQ(t, put(&h_old, 16, MPMCRING_PRIO_NORMAL, 1), 0);
+	CHECK_EQ(t, mpmcring_poller_consume(p), 2);
+	CHECK_EQ(t, mpmcring_poller_consume(p), 0);
+	ret = idle_consume_without_syscalls(p, 1);
+	CHECK(t, ret == SIGSYS,
+	      "idle consume with an ABI 1.2 ring: %d, not SIGSYS (it must ask epoll): %s", ret,
+	      ret ? idle_result(ret) : "no system call");
+
+	/* The 1.2 ring's word says DEAD: padding there, not believed. */
+	CHECK_EQ(t, put(&h_old, 16, MPMCRING_PRIO_NORMAL, 2), 0);
+	hostring_end(&h_old);
+	CHECK_EQ(t, mpmcring_poller_consume(p), 1);
+	CHECK_EQ(t, mpmcring_poller_consume(p), 0);
+	CHECK_EQ(t, mpmcring_poller_ring_gone(p, 1), 0);
+	/* Its hangup is: gone and out of the set, the 1.3 ring still there. */
+	close(fds_old[1]);
+	CHECK_EQ(t, mpmcring_poller_consume(p), 0);
+	CHECK_EQ(t, mpmcring_poller_ring_gone(p, 1), 1);
+	CHECK_EQ(t, mpmcring_poller_ring_gone(p, 0), 0);
+	ret = epoll_ctl(mpmcring_poller_epoll_fd(p), EPOLL_CTL_DEL, fds_old[0], NULL);
+	CHECK(t, ret == -1 && errno == ENOENT, "the 1.2 ring is still in the epoll set: %d %d", ret,
+	      errno);
+
+	/* Only the 1.3 ring is left: an idle consume makes no system call. */
+	ret = idle_consume_without_syscalls(p, 1000);
+	CHECK(t, ret == 0, "idle consume once the ABI 1.2 ring is gone: %d (%s)", ret,
+	      idle_result(ret));
+
+	/* Its end through the word alone: its pipe never hangs up. */
+	CHECK_EQ(t, put(&h, 16, MPMCRING_PRIO_NORMAL, 2), 0);
+	hostring_end(&h);
+	CHECK_EQ(t, mpmcring_poller_consume(p), 1);
+	CHECK_EQ(t, mpmcring_poller_consume(p), -EPIPE);
+	CHECK_EQ(t, mpmcring_poller_ring_gone(p, 0), 1);
+	CHECK_EQ(t, s.records, 2);
+	CHECK_EQ(t, s_old.records, 2);
+	CHECK_EQ(t, s.bad + s_old.bad, 0);
+	close(fds[1]);
+	mpmcring_poller_free(p);
 	mpmcring_close(r);
 	mpmcring_close(r_old);
 	hostring_destroy(&h);
@@ -1559,6 +1639,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_poller_consume_sees_rings_gone_abi_1_2),
 	TAP_TEST(t_poller_idle_consume_no_syscall),
 	TAP_TEST(t_poller_consume_sees_state_dead),
+	TAP_TEST(t_poller_mixed_abi_ends),
 	TAP_TEST(t_poller_poll_dead_ring_keeps_the_cap),
 	TAP_TEST(t_poller_memory_ring_ends),
 	TAP_TEST(t_poller_hangup_below_watermark_drains),
