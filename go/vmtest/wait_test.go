@@ -342,3 +342,71 @@ func TestWaitEndsWithEPIPEWhenDestroyed(t *testing.T) {
 		t.Errorf("Wait on the destroyed, empty ring: %v, want EPIPE", e.err)
 	}
 }
+
+// Review N7: the state-word path of Wait on a real destroy, taken
+// deterministically. The consumer never waited before the destroy, so
+// Wait has no file of its own and cannot open one (the device went with
+// the ring): only the meta page's state word (ABI 1.3) can tell it the
+// end. The records committed before the destroy come first (Wait returns
+// nil while any is left), then EPIPE. Before the fix (f693321) that Wait
+// said ENODEV: "opening the device again to wait on it".
+func TestWaitStateWordAfterDestroyBeforeFirstWait(t *testing.T) {
+	const ring, count = "gstate", 5
+	params := "ring=" + ring + " create=1 size=65536 threads=1 count=" +
+		strconv.Itoa(count) + " autostart=0"
+	if err := insmod(lgName, params); err != nil {
+		t.Fatalf("insmod %s %s: %v", lgName, params, err)
+	}
+	loaded := true
+	defer func() {
+		if loaded {
+			rmmod(lgName)
+		}
+	}()
+	r, err := mpmcring.Open(ring)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	c, err := r.NewConsumer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if r.Layout().ABIMinor < 3 {
+		t.Fatalf("the module says ABI 1.%d: this test needs the state word (1.3)", r.Layout().ABIMinor)
+	}
+	lgCommand(t, "start")
+	if lg := waitLG(t); lg.total != count {
+		t.Fatalf("%d records committed, want %d", lg.total, count)
+	}
+	read := 0
+	consume := func(max int) {
+		n, err := c.Consume(max, func(mpmcring.Record) error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		read += n
+	}
+	consume(2)
+	if read != 2 {
+		t.Fatalf("read %d records before the destroy, want 2", read)
+	}
+	if err := rmmod(lgName); err != nil { // destroys the ring
+		t.Fatalf("rmmod %s: %v", lgName, err)
+	}
+	loaded = false
+	ctx, cancel := context.WithTimeout(context.Background(), lostAfter)
+	defer cancel()
+	if err := c.Wait(ctx); err != nil {
+		t.Fatalf("Wait on the destroyed ring with %d records left: %v, want nil", count-read, err)
+	}
+	consume(count)
+	if read != count {
+		t.Errorf("read %d records, %d were committed before the destroy", read, count)
+	}
+	err = c.Wait(ctx)
+	if !errors.Is(err, syscall.EPIPE) || !errors.Is(err, mpmcring.ErrClosed) {
+		t.Fatalf("Wait on the destroyed, drained ring: %v, want EPIPE (ErrClosed)", err)
+	}
+}
