@@ -145,6 +145,39 @@ const (
 	pollHup = 0x10
 )
 
+// deadAfterGone bounds how long Wait waits for a ring whose device is
+// gone to be marked dead: the destroy's wait for its producers (an RCU
+// grace period) lies between the two, milliseconds even on a loaded
+// machine.
+var deadAfterGone = 5 * time.Second
+
+// isGoneDevice says whether a reopen failed because the device is gone
+// (ENODEV; ENXIO for a file that was no device at all).
+func isGoneDevice(err error) bool {
+	e := errnoOf(err)
+	return e == syscall.ENODEV || e == syscall.ENXIO
+}
+
+// awaitDead waits, sleeping, until the ring's meta page says dead, ctx is
+// done (its error) or deadAfterGone passed (nil: the caller reports its
+// own error then).
+func (c *Consumer) awaitDead(ctx context.Context) error {
+	t := time.NewTimer(deadAfterGone)
+	defer t.Stop()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for !c.v.dead() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			return nil
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
 // testHookPark, when set (by tests only, before any consumer waits), is
 // called each time Wait is about to park: where a test cancels a Wait that
 // is really parked, not one that has not started. One nil check per park.
@@ -162,7 +195,15 @@ func (c *Consumer) Wait(ctx context.Context) error {
 	if err != nil {
 		// A ring destroyed before this consumer's first park: its
 		// device cannot be opened again (ENODEV), and the meta page
-		// (ABI 1.3) tells the end: dead first, then the look.
+		// (ABI 1.3) tells the end: dead first, then the look. The
+		// destroy removes the device before it marks the ring dead
+		// (it waits for producers in between), so a reopen can fail
+		// while the word still says alive: wait for the word.
+		if !c.closed && c.v.stateP != nil && isGoneDevice(err) {
+			if e := c.awaitDead(ctx); e != nil {
+				return e
+			}
+		}
 		if !c.closed && c.v.dead() {
 			if c.ready(0) {
 				return nil

@@ -125,3 +125,54 @@ func TestWaitEndsOnStateDead(t *testing.T) {
 		t.Fatalf("Wait on an ABI 1.2 ring whose padding reads DEAD: %v, want DeadlineExceeded", err)
 	}
 }
+
+// goneDeviceRing is waitRingABI whose "device" cannot be opened again
+// (a socket: ENXIO), as a destroyed ring's between the device's removal
+// and the dead mark.
+func goneDeviceRing(t *testing.T, minor uint16) (*testRing, *Consumer) {
+	t.Helper()
+	h, r, c := waitRingABI(t, minor)
+	sv, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipeFd := r.fd
+	r.fd = sv[0]
+	t.Cleanup(func() {
+		syscall.Close(sv[0])
+		syscall.Close(sv[1])
+		r.fd = pipeFd
+	})
+	return h, c
+}
+
+// The destroy removes the device, waits for its producers, then marks the
+// ring dead: a first Wait in between cannot open the device again and
+// must wait for the mark, not fail with the reopen's error.
+func TestWaitDeviceGoneBeforeDeadMark(t *testing.T) {
+	h, c := goneDeviceRing(t, ABIMinor)
+	go func() {
+		time.Sleep(30 * time.Millisecond)
+		atomic.StoreUint64(word(h.ro, metaState), stateDead)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Wait(ctx); !errors.Is(err, ErrClosed) {
+		t.Fatalf("first Wait while the device is gone and the mark comes later: %v, want ErrClosed", err)
+	}
+
+	// Not marked within the context: the context's error, not the
+	// reopen's.
+	_, c2 := goneDeviceRing(t, ABIMinor)
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel2()
+	if err := c2.Wait(ctx2); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Wait, device gone, never marked: %v, want DeadlineExceeded", err)
+	}
+
+	// ABI 1.2 has no mark to wait for: the reopen's error at once.
+	_, c3 := goneDeviceRing(t, 2)
+	if err := c3.Wait(context.Background()); errnoOf(err) != syscall.ENXIO {
+		t.Fatalf("Wait on an ABI 1.2 ring whose device is gone: %v, want ENXIO", err)
+	}
+}
