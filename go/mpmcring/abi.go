@@ -15,10 +15,11 @@ const (
 	// ABIMajor and ABIMinor are the ABI version this package implements.
 	ABIMajor = 1
 	ABIMinor = 3
-	// abiMinorState is the first ABI minor whose module keeps the meta
-	// page's state word (mpmcring_meta.state); older ones leave it 0.
+	// ABIMinorState is the first ABI minor whose module keeps the meta
+	// page's state word (mpmcring_meta.state); older ones leave it 0:
+	// compare Layout().ABIMinor with it, not with ABIMinor.
 	// MPMCRING_ABI_MINOR_STATE in the uapi header (abi_test.go compares).
-	abiMinorState = 3
+	ABIMinorState = 3
 	stateDead     = 1 << 0 // MPMCRING_STATE_DEAD: destroyed
 
 	featOverwrite = 1 << 0

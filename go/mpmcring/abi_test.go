@@ -108,7 +108,7 @@ func TestABIMatchesUapiHeader(t *testing.T) {
 		{"MPMCRING_MAGIC", abiMagic},
 		{"MPMCRING_ABI_MAJOR", ABIMajor},
 		{"MPMCRING_ABI_MINOR", ABIMinor},
-		{"MPMCRING_ABI_MINOR_STATE", abiMinorState},
+		{"MPMCRING_ABI_MINOR_STATE", ABIMinorState},
 		{"MPMCRING_FEAT_KNOWN", featKnown},
 		{"MPMCRING_SLOT_IDLE", slotIdle},
 		{"MPMCRING_SLOT_REVOKED", slotRevoked},

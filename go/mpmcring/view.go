@@ -75,7 +75,7 @@ func newView(l *rawLayout, cons, ro []byte) *view {
 	v.headP = word(cons, consHead)
 	v.prodP = word(ro, metaProdPos)
 	v.reclaimP = word(ro, metaReclaimPos)
-	if l.ABIMinor >= abiMinorState {
+	if l.ABIMinor >= ABIMinorState {
 		v.stateP = word(ro, metaState)
 	}
 	v.stampsBase = unsafe.Pointer(&ro[l.StampsOffset])

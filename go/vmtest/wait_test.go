@@ -373,7 +373,7 @@ func TestWaitStateWordAfterDestroyBeforeFirstWait(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if r.Layout().ABIMinor < 3 {
+	if r.Layout().ABIMinor < mpmcring.ABIMinorState {
 		t.Fatalf("the module says ABI 1.%d: this test needs the state word (1.3)", r.Layout().ABIMinor)
 	}
 	lgCommand(t, "start")

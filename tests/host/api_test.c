@@ -886,7 +886,7 @@ static void t_poller_idle_consume_no_syscall(struct tap *t)
 	CHECK(t, p && p_old, "pollers");
 	if (!p || !p_old)
 		return;
-	CHECK_EQ(t, h.layout.abi_minor >= 3, 1);
+	CHECK_EQ(t, h.layout.abi_minor >= MPMCRING_ABI_MINOR_STATE, 1);
 	r = ring_with_pipe(t, &h, &h.layout, p, &s, fds);
 	old = h_old.layout;
 	old.abi_minor = 2; /* a module of ABI 1.2: no state word */

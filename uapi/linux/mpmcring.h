@@ -255,6 +255,13 @@ struct mpmcring_meta {
  * later header raises): at or above it, a 0 in the word means the ring
  * lives; below it, the word is padding, always 0, and the end comes only
  * through poll's POLLHUP (or read(2)'s end of file).
+ *
+ * The rule for such names: an addition gets one only when nothing else
+ * tells a consumer that the kernel maintains it. The additions of ABI 1.1
+ * and 1.2 are fields of struct mpmcring_layout, which a consumer finds
+ * present from layout_size (fields past it read as zeros);
+ * the meta page's state word took padding that an older kernel also maps,
+ * so only the minor can tell.
  */
 #define MPMCRING_ABI_MINOR_STATE	3
 
