@@ -1414,6 +1414,122 @@ static bool kernel_is_6_1(const struct utsname *u)
 }
 
 /*
+ * Loads a program-type test's program, opened with vlog as its log (s: its
+ * skeleton; what: its type, for messages). kprobe, tracepoint and
+ * perf_event programs have a kfunc hook on 6.12 only (hooked_on_6_1
+ * false): there they must load; on 6.1 the verifier must refuse them, for
+ * the call of our kfuncs, with EACCES, while the tp_btf control loads. A
+ * type hooked on 6.1 too must load everywhere. Each outcome checked here;
+ * true when the program loaded, false when it was refused, the test to
+ * end there.
+ */
+static bool probe_loads(struct __test_metadata *_metadata, struct bpf_object_skeleton *s,
+			const char *what, bool hooked_on_6_1, unsigned int id, __u64 nonce)
+{
+	struct utsname u;
+	bool hooked, why;
+	int err;
+
+	ASSERT_EQ(0, uname(&u));
+	hooked = hooked_on_6_1 || !kernel_is_6_1(&u);
+	vlog[0] = 0;
+	if (!hooked)
+		setenv("BT_QUIET", "1", 1);
+	err = bpf_object__load_skeleton(s);
+	unsetenv("BT_QUIET");
+	if (hooked) {
+		ASSERT_EQ(0, err)
+		TH_LOG("the verifier refused the %s program on %s: %s", what, u.release,
+		       vlog_verdict());
+		return true;
+	}
+	why = vlog_kfunc_not_allowed();
+	fprintf(stderr, "# %s: %s program %s (%d): %s\n", u.release, what,
+		err ? "refused" : "ACCEPTED", err, vlog_verdict());
+	EXPECT_NE(0, err)
+	TH_LOG("6.1 has no kfunc hook for %s programs, yet loaded one", what);
+	EXPECT_TRUE(why)
+	TH_LOG("the %s program was refused, but not for the kfunc call", what);
+	EXPECT_EQ(-EACCES, err) TH_LOG("the verifier refuses with EACCES");
+	EXPECT_TRUE(kfuncs_control_loads(id, nonce))
+	TH_LOG("a tp_btf program calling the kfuncs was refused too: no kfuncs registered");
+	return false;
+}
+
+/* A program-type test's program's counters (its .bss). */
+struct probe_counts {
+	const volatile __u64 *hits; /* runs on the test's calls */
+	const volatile __u64 *ok;   /* records the ring took */
+	const volatile __u64 *failed;
+};
+
+/* What the test's calls return: getppid(2)'s (the parent's pid). */
+static long call_getppid(__u64 op, __u64 seq)
+{
+	return bt_call(op, seq, 0, 0);
+}
+
+/*
+ * The producing half of the program-type tests: with the program attached,
+ * makes PROBE_CALLS calls, call(op, seq) for seq 0, 1, ..., each of which
+ * must return want and run the program once, which produces one record
+ * with op and seq: half through output, half through reserve, write and
+ * commit. Each record must arrive exactly once, nothing refused, nothing
+ * dropped, nothing else produced.
+ */
+static void probe_calls_arrive(struct __test_metadata *_metadata, struct mpmcring *r, __u64 nonce,
+			       const char *what, __u64 op, long (*call)(__u64 op, __u64 seq),
+			       long want, const struct bpf_program *prog, struct probe_counts n)
+{
+	static struct calls_seen s;
+	struct mpmcring_stats before, after;
+	struct mpmcring_consumer *c;
+	unsigned long long misses;
+	__u64 i, missing, dup, wrong = 0;
+	long got, first_wrong = 0;
+	struct utsname u;
+
+	ASSERT_EQ(0, uname(&u));
+	c = mpmcring_consumer_new(r);
+	ASSERT_NE(NULL, c);
+	calls_start(&s, op, PROBE_CALLS);
+	ASSERT_EQ(0, ring_stats(mpmcring_fd(r), &before));
+	for (i = 0; i < PROBE_CALLS; i++) {
+		got = call(op, i);
+		if (got != want && !wrong++)
+			first_wrong = got;
+	}
+	ASSERT_EQ(0, ring_stats(mpmcring_fd(r), &after));
+	misses = recursion_misses(prog);
+	drain(c, 200, calls_rec, &s, nonce);
+	calls_tally(&s, &missing, &dup);
+	fprintf(stderr,
+		"# %s: %s program ran %llu times for %d calls: %llu produced, %llu refused; %llu recursion misses\n",
+		u.release, what, (unsigned long long)*n.hits, PROBE_CALLS,
+		(unsigned long long)*n.ok, (unsigned long long)*n.failed, misses);
+	fprintf(stderr, "# records: %llu missing, %llu twice, %llu not ours\n",
+		(unsigned long long)missing, (unsigned long long)dup, (unsigned long long)s.bad);
+	EXPECT_EQ(0, wrong)
+	TH_LOG("calls returned %ld, not %ld", first_wrong, want);
+	EXPECT_EQ(PROBE_CALLS, *n.hits)
+	TH_LOG("the %s program missed calls; its recursion misses: %llu", what, misses);
+	EXPECT_EQ(*n.hits, *n.ok + *n.failed)
+	TH_LOG("runs that neither produced nor were refused; recursion misses: %llu", misses);
+	EXPECT_EQ(PROBE_CALLS, *n.ok)
+	TH_LOG("the program's recursion misses: %llu", misses);
+	EXPECT_EQ(0, *n.failed);
+	EXPECT_EQ(0, missing);
+	EXPECT_EQ(0, dup);
+	EXPECT_EQ(0, s.bad);
+	EXPECT_EQ(PROBE_CALLS, after.produced_records - before.produced_records);
+	EXPECT_EQ(0, stats_dropped(&after) - stats_dropped(&before));
+	mpmcring_consumer_free(c);
+}
+
+#define PROBE_COUNTS(skel) \
+	((struct probe_counts){ &(skel)->bss->hits, &(skel)->bss->ok, &(skel)->bss->failed })
+
+/*
  * kprobe programs as producers: the module registers its kfuncs for
  * BPF_PROG_TYPE_KPROBE too (kmod/bpf.c). 6.12 has a kfunc hook for kprobe
  * programs: the program must load, and each of PROBE_CALLS calls of the
@@ -1426,75 +1542,23 @@ TEST_F_TIMEOUT(bpf, kprobe_program_produces_or_refused_on_6_1, 120)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, o, .kernel_log_buf = vlog,
 		    .kernel_log_size = sizeof(vlog), .kernel_log_level = 1);
-	static struct calls_seen s;
-	struct mpmcring_stats before, after;
-	struct mpmcring_consumer *c;
-	unsigned long long misses;
-	__u64 i, missing, dup;
+	pid_t ppid = getppid(); /* what getppid(2) returns: asked before the probe is on */
 	struct kprobe_bpf *k;
-	bool no_kfunc_hook;
-	struct utsname u;
-	int err;
 
 	NEED_KFUNCS();
-	ASSERT_EQ(0, uname(&u));
-	no_kfunc_hook = kernel_is_6_1(&u);
 	k = kprobe_bpf__open_opts(&o);
 	ASSERT_NE(NULL, k);
 	k->rodata->ring_id = self->id;
 	k->rodata->tgid = getpid();
 	k->rodata->nonce = self->nonce;
-	vlog[0] = 0;
-	if (no_kfunc_hook)
-		setenv("BT_QUIET", "1", 1);
-	err = kprobe_bpf__load(k);
-	unsetenv("BT_QUIET");
-	if (no_kfunc_hook) {
-		bool why = vlog_kfunc_not_allowed();
-
-		fprintf(stderr, "# %s: kprobe program %s (%d): %s\n", u.release,
-			err ? "refused" : "ACCEPTED", err, vlog_verdict());
-		EXPECT_NE(0, err)
-		TH_LOG("6.1 has no kfunc hook for kprobe programs, yet loaded one");
-		EXPECT_TRUE(why)
-		TH_LOG("the kprobe program was refused, but not for the kfunc call");
-		EXPECT_EQ(-EACCES, err) TH_LOG("the verifier refuses with EACCES");
-		EXPECT_TRUE(kfuncs_control_loads(self->id, self->nonce))
-		TH_LOG("a tp_btf program calling the kfuncs was refused too: no kfuncs registered");
+	if (!probe_loads(_metadata, k->skeleton, "kprobe", false, self->id, self->nonce)) {
 		kprobe_bpf__destroy(k);
 		return;
 	}
-	ASSERT_EQ(0, err)
-	TH_LOG("the verifier refused the kprobe program on %s: %s", u.release, vlog_verdict());
 	ASSERT_EQ(0, kprobe_bpf__attach(k)) TH_LOG("attaching the kprobe: %s", strerror(errno));
-	c = mpmcring_consumer_new(self->r);
-	ASSERT_NE(NULL, c);
-	calls_start(&s, BT_KPROBE, PROBE_CALLS);
-	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &before));
-	for (i = 0; i < PROBE_CALLS; i++)
-		bt_call(BT_KPROBE, i, 0, 0);
-	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &after));
-	misses = recursion_misses(k->progs.bt_kprobe);
-	drain(c, 200, calls_rec, &s, self->nonce);
-	calls_tally(&s, &missing, &dup);
-	fprintf(stderr,
-		"# %s: kprobe fired %llu times for %d calls: %llu produced, %llu refused; %llu recursion misses\n",
-		u.release, (unsigned long long)k->bss->hits, PROBE_CALLS,
-		(unsigned long long)k->bss->ok, (unsigned long long)k->bss->failed, misses);
-	fprintf(stderr, "# records: %llu missing, %llu twice, %llu not ours\n",
-		(unsigned long long)missing, (unsigned long long)dup, (unsigned long long)s.bad);
-	EXPECT_EQ(PROBE_CALLS, k->bss->hits)
-	TH_LOG("the kprobe missed calls; the program's recursion misses: %llu", misses);
-	EXPECT_EQ(PROBE_CALLS, k->bss->ok)
-	TH_LOG("the program's recursion misses: %llu", misses);
-	EXPECT_EQ(0, k->bss->failed);
-	EXPECT_EQ(0, missing);
-	EXPECT_EQ(0, dup);
-	EXPECT_EQ(0, s.bad);
-	EXPECT_EQ(PROBE_CALLS, after.produced_records - before.produced_records);
-	EXPECT_EQ(0, stats_dropped(&after) - stats_dropped(&before));
+	probe_calls_arrive(_metadata, self->r, self->nonce, "kprobe", BT_KPROBE, call_getppid, ppid,
+			   k->progs.bt_kprobe, PROBE_COUNTS(k));
 	kprobe_bpf__destroy(k);
-	mpmcring_consumer_free(c);
 }
 
 /*
@@ -1510,78 +1574,24 @@ TEST_F_TIMEOUT(bpf, tracepoint_program_produces_or_refused_on_6_1, 120)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, o, .kernel_log_buf = vlog,
 		    .kernel_log_size = sizeof(vlog), .kernel_log_level = 1);
-	static struct calls_seen s;
-	struct mpmcring_stats before, after;
-	struct mpmcring_consumer *c;
+	pid_t ppid = getppid(); /* what getppid(2) returns: asked before the probe is on */
 	struct tracepoint_bpf *t;
-	unsigned long long misses;
-	__u64 i, missing, dup;
-	bool no_kfunc_hook;
-	struct utsname u;
-	int err;
 
 	NEED_KFUNCS();
-	ASSERT_EQ(0, uname(&u));
-	no_kfunc_hook = kernel_is_6_1(&u);
 	t = tracepoint_bpf__open_opts(&o);
 	ASSERT_NE(NULL, t);
 	t->rodata->ring_id = self->id;
 	t->rodata->tgid = getpid();
 	t->rodata->nonce = self->nonce;
-	vlog[0] = 0;
-	if (no_kfunc_hook)
-		setenv("BT_QUIET", "1", 1);
-	err = tracepoint_bpf__load(t);
-	unsetenv("BT_QUIET");
-	if (no_kfunc_hook) {
-		bool why = vlog_kfunc_not_allowed();
-
-		fprintf(stderr, "# %s: tracepoint program %s (%d): %s\n", u.release,
-			err ? "refused" : "ACCEPTED", err, vlog_verdict());
-		EXPECT_NE(0, err)
-		TH_LOG("6.1 has no kfunc hook for tracepoint programs, yet loaded one");
-		EXPECT_TRUE(why)
-		TH_LOG("the tracepoint program was refused, but not for the kfunc call");
-		EXPECT_EQ(-EACCES, err) TH_LOG("the verifier refuses with EACCES");
-		EXPECT_TRUE(kfuncs_control_loads(self->id, self->nonce))
-		TH_LOG("a tp_btf program calling the kfuncs was refused too: no kfuncs registered");
+	if (!probe_loads(_metadata, t->skeleton, "tracepoint", false, self->id, self->nonce)) {
 		tracepoint_bpf__destroy(t);
 		return;
 	}
-	ASSERT_EQ(0, err)
-	TH_LOG("the verifier refused the tracepoint program on %s: %s", u.release, vlog_verdict());
 	ASSERT_EQ(0, tracepoint_bpf__attach(t))
 	TH_LOG("attaching to raw_syscalls/sys_enter: %s", strerror(errno));
-	c = mpmcring_consumer_new(self->r);
-	ASSERT_NE(NULL, c);
-	calls_start(&s, BT_TRACEPOINT, PROBE_CALLS);
-	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &before));
-	for (i = 0; i < PROBE_CALLS; i++)
-		bt_call(BT_TRACEPOINT, i, 0, 0);
-	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &after));
-	misses = recursion_misses(t->progs.bt_tracepoint);
-	drain(c, 200, calls_rec, &s, self->nonce);
-	calls_tally(&s, &missing, &dup);
-	fprintf(stderr,
-		"# %s: tracepoint fired %llu times for %d calls: %llu produced, %llu refused; %llu recursion misses\n",
-		u.release, (unsigned long long)t->bss->hits, PROBE_CALLS,
-		(unsigned long long)t->bss->ok, (unsigned long long)t->bss->failed, misses);
-	fprintf(stderr, "# records: %llu missing, %llu twice, %llu not ours\n",
-		(unsigned long long)missing, (unsigned long long)dup, (unsigned long long)s.bad);
-	EXPECT_EQ(PROBE_CALLS, t->bss->hits)
-	TH_LOG("the tracepoint program missed calls; its recursion misses: %llu", misses);
-	EXPECT_EQ(t->bss->hits, t->bss->ok + t->bss->failed)
-	TH_LOG("runs that neither produced nor were refused; recursion misses: %llu", misses);
-	EXPECT_EQ(PROBE_CALLS, t->bss->ok)
-	TH_LOG("the program's recursion misses: %llu", misses);
-	EXPECT_EQ(0, t->bss->failed);
-	EXPECT_EQ(0, missing);
-	EXPECT_EQ(0, dup);
-	EXPECT_EQ(0, s.bad);
-	EXPECT_EQ(PROBE_CALLS, after.produced_records - before.produced_records);
-	EXPECT_EQ(0, stats_dropped(&after) - stats_dropped(&before));
+	probe_calls_arrive(_metadata, self->r, self->nonce, "tracepoint", BT_TRACEPOINT,
+			   call_getppid, ppid, t->progs.bt_tracepoint, PROBE_COUNTS(t));
 	tracepoint_bpf__destroy(t);
-	mpmcring_consumer_free(c);
 }
 
 /* Spins on this thread until the program ran PERF_SAMPLES times, or for PERF_WAIT_S. */
@@ -1624,40 +1634,20 @@ TEST_F_TIMEOUT(bpf, perf_event_program_produces_or_refused_on_6_1, 120)
 	__u64 hits, ok, failed, missing, dup;
 	struct mpmcring_consumer *c;
 	struct bpf_link *link;
-	bool no_kfunc_hook;
 	struct perf_bpf *p;
 	struct utsname u;
-	int err, pfd;
+	int pfd;
 
 	NEED_KFUNCS();
 	ASSERT_EQ(0, uname(&u));
-	no_kfunc_hook = kernel_is_6_1(&u);
 	p = perf_bpf__open_opts(&o);
 	ASSERT_NE(NULL, p);
 	p->rodata->ring_id = self->id;
 	p->rodata->nonce = self->nonce;
-	vlog[0] = 0;
-	if (no_kfunc_hook)
-		setenv("BT_QUIET", "1", 1);
-	err = perf_bpf__load(p);
-	unsetenv("BT_QUIET");
-	if (no_kfunc_hook) {
-		bool why = vlog_kfunc_not_allowed();
-
-		fprintf(stderr, "# %s: perf_event program %s (%d): %s\n", u.release,
-			err ? "refused" : "ACCEPTED", err, vlog_verdict());
-		EXPECT_NE(0, err)
-		TH_LOG("6.1 has no kfunc hook for perf_event programs, yet loaded one");
-		EXPECT_TRUE(why)
-		TH_LOG("the perf_event program was refused, but not for the kfunc call");
-		EXPECT_EQ(-EACCES, err) TH_LOG("the verifier refuses with EACCES");
-		EXPECT_TRUE(kfuncs_control_loads(self->id, self->nonce))
-		TH_LOG("a tp_btf program calling the kfuncs was refused too: no kfuncs registered");
+	if (!probe_loads(_metadata, p->skeleton, "perf_event", false, self->id, self->nonce)) {
 		perf_bpf__destroy(p);
 		return;
 	}
-	ASSERT_EQ(0, err)
-	TH_LOG("the verifier refused the perf_event program on %s: %s", u.release, vlog_verdict());
 	/* This thread, any CPU: samples only while it runs. */
 	pfd = syscall(SYS_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
 	ASSERT_LE(0, pfd) TH_LOG("perf_event_open(cpu-clock): %s", strerror(errno));
