@@ -4,10 +4,14 @@
  * and refuses programs that misuse reservations; hostile ids, flags,
  * lengths and offsets fail cleanly; records from BPF on every CPU arrive
  * exactly once across several consumers, and every refused one is counted;
- * the module cannot be unloaded while a program uses its kfuncs.
+ * the module cannot be unloaded while a program uses its kfuncs; each
+ * program type the README names (kprobe, kretprobe, uprobe, tracepoint,
+ * perf_event, fexit, fmod_ret besides tp_btf and LSM) produces where the
+ * kernel has a kfunc hook for it and is refused where it has none.
  *
  * The programs (tests/vm/bpf/, examples/bpf/exec.bpf.c) run on
- * sys_enter; the producer acts on getppid(2) from this process only.
+ * sys_enter, most of them; the producer acts on getppid(2) from this
+ * process only.
  * Needs a kernel with BTF and module BTF: the stock kernels.
  */
 #define _GNU_SOURCE
@@ -44,6 +48,10 @@
 #include "kprobe.skel.h"
 #include "tracepoint.skel.h"
 #include "perf.skel.h"
+#include "kretprobe.skel.h"
+#include "uprobe.skel.h"
+#include "fexit.skel.h"
+#include "fmod_ret.skel.h"
 #include "exec_event.h"
 
 #define CONSUMERS 3
@@ -1291,7 +1299,7 @@ static uint64_t refcnt_settles(uint64_t want, int *ms)
 	return n;
 }
 
-/* Calls the kprobe and tracepoint tests make, each one record. */
+/* Calls each program-type test makes (probe_calls_arrive()), each one record. */
 #define PROBE_CALLS 1000
 
 /* Samples the perf_event test waits for, and the most it can check. */
@@ -1414,6 +1422,156 @@ static bool kernel_is_6_1(const struct utsname *u)
 }
 
 /*
+ * Loads a program-type test's program, opened with vlog as its log (s: its
+ * skeleton; what: its type, for messages). Tracing programs (fexit,
+ * fmod_ret: hooked_on_6_1) have a kfunc hook on every kernel we support,
+ * and must load. kprobe (kretprobe, uprobe), tracepoint and perf_event
+ * programs have one on 6.12 only: there they must load; on 6.1 the
+ * verifier must refuse them, for the call of our kfuncs, with EACCES,
+ * while the tp_btf control loads. Each outcome checked here; true when the
+ * program loaded, false when it was refused, the test to end there.
+ */
+static bool probe_loads(struct __test_metadata *_metadata, struct bpf_object_skeleton *s,
+			const char *what, bool hooked_on_6_1, unsigned int id, __u64 nonce)
+{
+	struct utsname u;
+	bool hooked, why;
+	int err;
+
+	ASSERT_EQ(0, uname(&u));
+	hooked = hooked_on_6_1 || !kernel_is_6_1(&u);
+	vlog[0] = 0;
+	if (!hooked)
+		setenv("BT_QUIET", "1", 1);
+	err = bpf_object__load_skeleton(s);
+	unsetenv("BT_QUIET");
+	if (hooked) {
+		ASSERT_EQ(0, err)
+		TH_LOG("the verifier refused the %s program on %s: %s", what, u.release,
+		       vlog_verdict());
+		return true;
+	}
+	why = vlog_kfunc_not_allowed();
+	fprintf(stderr, "# %s: %s program %s (%d): %s\n", u.release, what,
+		err ? "refused" : "ACCEPTED", err, vlog_verdict());
+	EXPECT_NE(0, err)
+	TH_LOG("6.1 has no kfunc hook for %s programs, yet loaded one", what);
+	EXPECT_TRUE(why)
+	TH_LOG("the %s program was refused, but not for the kfunc call", what);
+	EXPECT_EQ(-EACCES, err) TH_LOG("the verifier refuses with EACCES");
+	EXPECT_TRUE(kfuncs_control_loads(id, nonce))
+	TH_LOG("a tp_btf program calling the kfuncs was refused too: no kfuncs registered");
+	return false;
+}
+
+/* A program-type test's program's counters (its .bss). */
+struct probe_counts {
+	const volatile __u64 *hits; /* runs on the test's calls */
+	const volatile __u64 *ok;   /* records the ring took */
+	const volatile __u64 *failed;
+};
+
+/*
+ * What the test's calls return: getppid(2)'s (the parent's pid), ioctl(2)'s
+ * on /dev/null (-errno), bt_uprobed()'s (0).
+ */
+static long call_getppid(__u64 op, __u64 seq)
+{
+	return bt_call(op, seq, 0, 0);
+}
+
+static_assert(BT_FMOD_RET_ERRNO == EBADMSG, "fmod_ret.bpf.c's error is EBADMSG");
+
+static long call_ioctl(__u64 op, __u64 seq)
+{
+	static int fd = -1;
+
+	(void)op;
+	if (fd < 0)
+		fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return ioctl(fd, BT_IOCTL_CMD, (unsigned long)seq) ? -errno : 0;
+}
+
+/*
+ * The function uprobe.bpf.c is attached to (by name, from this binary's
+ * symbols): never inlined, cloned or left out, so every call is one of
+ * it, with op and seq in the first two argument registers.
+ */
+__attribute__((noipa, used)) long bt_uprobed(__u64 op, __u64 seq)
+{
+	asm volatile("" : : "r"(op), "r"(seq) : "memory");
+	return 0;
+}
+
+static long call_uprobed(__u64 op, __u64 seq)
+{
+	return bt_uprobed(op, seq);
+}
+
+/*
+ * The producing half of the program-type tests: with the program attached,
+ * makes PROBE_CALLS calls, call(op, seq) for seq 0, 1, ..., each of which
+ * must return want and run the program once, which produces one record
+ * with op and seq (the programs that cannot see the call's seq number
+ * their runs, 0, 1, ..., instead): half through output, half through
+ * reserve, write and commit. Each record must arrive exactly once,
+ * nothing refused, nothing dropped, nothing else produced.
+ */
+static void probe_calls_arrive(struct __test_metadata *_metadata, struct mpmcring *r, __u64 nonce,
+			       const char *what, __u64 op, long (*call)(__u64 op, __u64 seq),
+			       long want, const struct bpf_program *prog, struct probe_counts n)
+{
+	static struct calls_seen s;
+	struct mpmcring_stats before, after;
+	struct mpmcring_consumer *c;
+	unsigned long long misses;
+	__u64 i, missing, dup, wrong = 0;
+	long got, first_wrong = 0;
+	struct utsname u;
+
+	ASSERT_EQ(0, uname(&u));
+	c = mpmcring_consumer_new(r);
+	ASSERT_NE(NULL, c);
+	calls_start(&s, op, PROBE_CALLS);
+	ASSERT_EQ(0, ring_stats(mpmcring_fd(r), &before));
+	for (i = 0; i < PROBE_CALLS; i++) {
+		got = call(op, i);
+		if (got != want && !wrong++)
+			first_wrong = got;
+	}
+	ASSERT_EQ(0, ring_stats(mpmcring_fd(r), &after));
+	misses = recursion_misses(prog);
+	drain(c, 200, calls_rec, &s, nonce);
+	calls_tally(&s, &missing, &dup);
+	fprintf(stderr,
+		"# %s: %s program ran %llu times for %d calls: %llu produced, %llu refused; %llu recursion misses\n",
+		u.release, what, (unsigned long long)*n.hits, PROBE_CALLS,
+		(unsigned long long)*n.ok, (unsigned long long)*n.failed, misses);
+	fprintf(stderr, "# records: %llu missing, %llu twice, %llu not ours\n",
+		(unsigned long long)missing, (unsigned long long)dup, (unsigned long long)s.bad);
+	EXPECT_EQ(0, wrong)
+	TH_LOG("calls returned %ld, not %ld", first_wrong, want);
+	EXPECT_EQ(PROBE_CALLS, *n.hits)
+	TH_LOG("the %s program missed calls; its recursion misses: %llu", what, misses);
+	EXPECT_EQ(*n.hits, *n.ok + *n.failed)
+	TH_LOG("runs that neither produced nor were refused; recursion misses: %llu", misses);
+	EXPECT_EQ(PROBE_CALLS, *n.ok)
+	TH_LOG("the program's recursion misses: %llu", misses);
+	EXPECT_EQ(0, *n.failed);
+	EXPECT_EQ(0, missing);
+	EXPECT_EQ(0, dup);
+	EXPECT_EQ(0, s.bad);
+	EXPECT_EQ(PROBE_CALLS, after.produced_records - before.produced_records);
+	EXPECT_EQ(0, stats_dropped(&after) - stats_dropped(&before));
+	mpmcring_consumer_free(c);
+}
+
+#define PROBE_COUNTS(skel) \
+	((struct probe_counts){ &(skel)->bss->hits, &(skel)->bss->ok, &(skel)->bss->failed })
+
+/*
  * kprobe programs as producers: the module registers its kfuncs for
  * BPF_PROG_TYPE_KPROBE too (kmod/bpf.c). 6.12 has a kfunc hook for kprobe
  * programs: the program must load, and each of PROBE_CALLS calls of the
@@ -1426,75 +1584,156 @@ TEST_F_TIMEOUT(bpf, kprobe_program_produces_or_refused_on_6_1, 120)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, o, .kernel_log_buf = vlog,
 		    .kernel_log_size = sizeof(vlog), .kernel_log_level = 1);
-	static struct calls_seen s;
-	struct mpmcring_stats before, after;
-	struct mpmcring_consumer *c;
-	unsigned long long misses;
-	__u64 i, missing, dup;
+	pid_t ppid = getppid(); /* what getppid(2) returns: asked before the probe is on */
 	struct kprobe_bpf *k;
-	bool no_kfunc_hook;
-	struct utsname u;
-	int err;
 
 	NEED_KFUNCS();
-	ASSERT_EQ(0, uname(&u));
-	no_kfunc_hook = kernel_is_6_1(&u);
 	k = kprobe_bpf__open_opts(&o);
 	ASSERT_NE(NULL, k);
 	k->rodata->ring_id = self->id;
 	k->rodata->tgid = getpid();
 	k->rodata->nonce = self->nonce;
-	vlog[0] = 0;
-	if (no_kfunc_hook)
-		setenv("BT_QUIET", "1", 1);
-	err = kprobe_bpf__load(k);
-	unsetenv("BT_QUIET");
-	if (no_kfunc_hook) {
-		bool why = vlog_kfunc_not_allowed();
-
-		fprintf(stderr, "# %s: kprobe program %s (%d): %s\n", u.release,
-			err ? "refused" : "ACCEPTED", err, vlog_verdict());
-		EXPECT_NE(0, err)
-		TH_LOG("6.1 has no kfunc hook for kprobe programs, yet loaded one");
-		EXPECT_TRUE(why)
-		TH_LOG("the kprobe program was refused, but not for the kfunc call");
-		EXPECT_EQ(-EACCES, err) TH_LOG("the verifier refuses with EACCES");
-		EXPECT_TRUE(kfuncs_control_loads(self->id, self->nonce))
-		TH_LOG("a tp_btf program calling the kfuncs was refused too: no kfuncs registered");
+	if (!probe_loads(_metadata, k->skeleton, "kprobe", false, self->id, self->nonce)) {
 		kprobe_bpf__destroy(k);
 		return;
 	}
-	ASSERT_EQ(0, err)
-	TH_LOG("the verifier refused the kprobe program on %s: %s", u.release, vlog_verdict());
 	ASSERT_EQ(0, kprobe_bpf__attach(k)) TH_LOG("attaching the kprobe: %s", strerror(errno));
-	c = mpmcring_consumer_new(self->r);
-	ASSERT_NE(NULL, c);
-	calls_start(&s, BT_KPROBE, PROBE_CALLS);
-	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &before));
-	for (i = 0; i < PROBE_CALLS; i++)
-		bt_call(BT_KPROBE, i, 0, 0);
-	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &after));
-	misses = recursion_misses(k->progs.bt_kprobe);
-	drain(c, 200, calls_rec, &s, self->nonce);
-	calls_tally(&s, &missing, &dup);
-	fprintf(stderr,
-		"# %s: kprobe fired %llu times for %d calls: %llu produced, %llu refused; %llu recursion misses\n",
-		u.release, (unsigned long long)k->bss->hits, PROBE_CALLS,
-		(unsigned long long)k->bss->ok, (unsigned long long)k->bss->failed, misses);
-	fprintf(stderr, "# records: %llu missing, %llu twice, %llu not ours\n",
-		(unsigned long long)missing, (unsigned long long)dup, (unsigned long long)s.bad);
-	EXPECT_EQ(PROBE_CALLS, k->bss->hits)
-	TH_LOG("the kprobe missed calls; the program's recursion misses: %llu", misses);
-	EXPECT_EQ(PROBE_CALLS, k->bss->ok)
-	TH_LOG("the program's recursion misses: %llu", misses);
-	EXPECT_EQ(0, k->bss->failed);
-	EXPECT_EQ(0, missing);
-	EXPECT_EQ(0, dup);
-	EXPECT_EQ(0, s.bad);
-	EXPECT_EQ(PROBE_CALLS, after.produced_records - before.produced_records);
-	EXPECT_EQ(0, stats_dropped(&after) - stats_dropped(&before));
+	probe_calls_arrive(_metadata, self->r, self->nonce, "kprobe", BT_KPROBE, call_getppid, ppid,
+			   k->progs.bt_kprobe, PROBE_COUNTS(k));
 	kprobe_bpf__destroy(k);
-	mpmcring_consumer_free(c);
+}
+
+/*
+ * kretprobe programs (BPF_PROG_TYPE_KPROBE on a function's return) as
+ * producers, on getppid(2)'s: as kprobe programs, they must load on 6.12,
+ * and each of PROBE_CALLS returns must produce one record, numbered by the
+ * program (a return has no arguments to tell the calls apart), each
+ * number below PROBE_CALLS arriving exactly once; the program must have
+ * seen getppid's return, the parent's pid, every time. 6.1: the verifier
+ * must refuse the kfunc call.
+ */
+TEST_F_TIMEOUT(bpf, kretprobe_program_produces_or_refused_on_6_1, 120)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, o, .kernel_log_buf = vlog,
+		    .kernel_log_size = sizeof(vlog), .kernel_log_level = 1);
+	pid_t ppid = getppid(); /* asked before the probe is on */
+	struct kretprobe_bpf *k;
+
+	NEED_KFUNCS();
+	k = kretprobe_bpf__open_opts(&o);
+	ASSERT_NE(NULL, k);
+	k->rodata->ring_id = self->id;
+	k->rodata->tgid = getpid();
+	k->rodata->ppid = ppid;
+	k->rodata->nonce = self->nonce;
+	if (!probe_loads(_metadata, k->skeleton, "kretprobe", false, self->id, self->nonce)) {
+		kretprobe_bpf__destroy(k);
+		return;
+	}
+	/* From here to destroy, the test calls getppid(2) PROBE_CALLS times, nothing else. */
+	ASSERT_EQ(0, kretprobe_bpf__attach(k))
+	TH_LOG("attaching the kretprobe: %s", strerror(errno));
+	probe_calls_arrive(_metadata, self->r, self->nonce, "kretprobe", BT_KRETPROBE, call_getppid,
+			   ppid, k->progs.bt_kretprobe, PROBE_COUNTS(k));
+	EXPECT_EQ(0, k->bss->wrong_ret) TH_LOG("the kretprobe saw returns other than %d", ppid);
+	kretprobe_bpf__destroy(k);
+}
+
+/*
+ * uprobe programs (BPF_PROG_TYPE_KPROBE on a user function) as producers,
+ * attached to bt_uprobed() in this binary, found by its symbol (libbpf
+ * reads /proc/self/exe's ELF; the kernel's uprobe PMU in sysfs takes the
+ * path and offset). As kprobe programs: on 6.12 each of PROBE_CALLS calls
+ * must arrive exactly once, half through output, half through reserve,
+ * write and commit; on 6.1 the verifier must refuse the kfunc call.
+ */
+TEST_F_TIMEOUT(bpf, uprobe_program_produces_or_refused_on_6_1, 120)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, o, .kernel_log_buf = vlog,
+		    .kernel_log_size = sizeof(vlog), .kernel_log_level = 1);
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = "bt_uprobed");
+	struct bpf_link *link;
+	struct uprobe_bpf *p;
+	char exe[4096];
+	ssize_t len;
+
+	NEED_KFUNCS();
+	p = uprobe_bpf__open_opts(&o);
+	ASSERT_NE(NULL, p);
+	p->rodata->ring_id = self->id;
+	p->rodata->tgid = getpid();
+	p->rodata->nonce = self->nonce;
+	if (!probe_loads(_metadata, p->skeleton, "uprobe", false, self->id, self->nonce)) {
+		uprobe_bpf__destroy(p);
+		return;
+	}
+	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	ASSERT_LT(0, len) TH_LOG("readlink(/proc/self/exe): %s", strerror(errno));
+	exe[len] = 0;
+	link = bpf_program__attach_uprobe_opts(p->progs.bt_uprobe, getpid(), exe, 0, &uo);
+	ASSERT_NE(NULL, link)
+	TH_LOG("attaching the uprobe to bt_uprobed in %s: %s", exe, strerror(errno));
+	probe_calls_arrive(_metadata, self->r, self->nonce, "uprobe", BT_UPROBE, call_uprobed, 0,
+			   p->progs.bt_uprobe, PROBE_COUNTS(p));
+	bpf_link__destroy(link);
+	uprobe_bpf__destroy(p);
+}
+
+/*
+ * fexit programs (BPF_PROG_TYPE_TRACING) as producers, on
+ * security_file_ioctl(), which ioctl(2) calls: tracing programs have a
+ * kfunc hook on 6.1 and 6.12, so the program must load on both, and each
+ * of PROBE_CALLS ioctls on /dev/null must arrive exactly once, half
+ * through output, half through reserve, write and commit, after the
+ * function returned 0 (the ioctl then fails with ENOTTY: /dev/null has
+ * none).
+ */
+TEST_F_TIMEOUT(bpf, fexit_program_produces, 120)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, o, .kernel_log_buf = vlog,
+		    .kernel_log_size = sizeof(vlog), .kernel_log_level = 1);
+	struct fexit_bpf *f;
+
+	NEED_KFUNCS();
+	f = fexit_bpf__open_opts(&o);
+	ASSERT_NE(NULL, f);
+	f->rodata->ring_id = self->id;
+	f->rodata->tgid = getpid();
+	f->rodata->nonce = self->nonce;
+	ASSERT_TRUE(probe_loads(_metadata, f->skeleton, "fexit", true, self->id, self->nonce));
+	ASSERT_EQ(0, fexit_bpf__attach(f))
+	TH_LOG("attaching fexit to security_file_ioctl: %s", strerror(errno));
+	probe_calls_arrive(_metadata, self->r, self->nonce, "fexit", BT_FEXIT, call_ioctl, -ENOTTY,
+			   f->progs.bt_fexit, PROBE_COUNTS(f));
+	EXPECT_EQ(0, f->bss->wrong_ret) TH_LOG("security_file_ioctl() refused the test's ioctls");
+	fexit_bpf__destroy(f);
+}
+
+/*
+ * fmod_ret programs (BPF_PROG_TYPE_TRACING) as producers, on
+ * security_file_ioctl(): as fexit, they must load on 6.1 and 6.12 and
+ * each of PROBE_CALLS ioctls must arrive exactly once; the program's
+ * return replaces the function's, so each ioctl must fail with
+ * BT_FMOD_RET_ERRNO, not ENOTTY.
+ */
+TEST_F_TIMEOUT(bpf, fmod_ret_program_produces, 120)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, o, .kernel_log_buf = vlog,
+		    .kernel_log_size = sizeof(vlog), .kernel_log_level = 1);
+	struct fmod_ret_bpf *f;
+
+	NEED_KFUNCS();
+	f = fmod_ret_bpf__open_opts(&o);
+	ASSERT_NE(NULL, f);
+	f->rodata->ring_id = self->id;
+	f->rodata->tgid = getpid();
+	f->rodata->nonce = self->nonce;
+	ASSERT_TRUE(probe_loads(_metadata, f->skeleton, "fmod_ret", true, self->id, self->nonce));
+	ASSERT_EQ(0, fmod_ret_bpf__attach(f))
+	TH_LOG("attaching fmod_ret to security_file_ioctl: %s", strerror(errno));
+	probe_calls_arrive(_metadata, self->r, self->nonce, "fmod_ret", BT_FMOD_RET, call_ioctl,
+			   -BT_FMOD_RET_ERRNO, f->progs.bt_fmod_ret, PROBE_COUNTS(f));
+	fmod_ret_bpf__destroy(f);
 }
 
 /*
@@ -1510,78 +1749,24 @@ TEST_F_TIMEOUT(bpf, tracepoint_program_produces_or_refused_on_6_1, 120)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, o, .kernel_log_buf = vlog,
 		    .kernel_log_size = sizeof(vlog), .kernel_log_level = 1);
-	static struct calls_seen s;
-	struct mpmcring_stats before, after;
-	struct mpmcring_consumer *c;
+	pid_t ppid = getppid(); /* what getppid(2) returns: asked before the probe is on */
 	struct tracepoint_bpf *t;
-	unsigned long long misses;
-	__u64 i, missing, dup;
-	bool no_kfunc_hook;
-	struct utsname u;
-	int err;
 
 	NEED_KFUNCS();
-	ASSERT_EQ(0, uname(&u));
-	no_kfunc_hook = kernel_is_6_1(&u);
 	t = tracepoint_bpf__open_opts(&o);
 	ASSERT_NE(NULL, t);
 	t->rodata->ring_id = self->id;
 	t->rodata->tgid = getpid();
 	t->rodata->nonce = self->nonce;
-	vlog[0] = 0;
-	if (no_kfunc_hook)
-		setenv("BT_QUIET", "1", 1);
-	err = tracepoint_bpf__load(t);
-	unsetenv("BT_QUIET");
-	if (no_kfunc_hook) {
-		bool why = vlog_kfunc_not_allowed();
-
-		fprintf(stderr, "# %s: tracepoint program %s (%d): %s\n", u.release,
-			err ? "refused" : "ACCEPTED", err, vlog_verdict());
-		EXPECT_NE(0, err)
-		TH_LOG("6.1 has no kfunc hook for tracepoint programs, yet loaded one");
-		EXPECT_TRUE(why)
-		TH_LOG("the tracepoint program was refused, but not for the kfunc call");
-		EXPECT_EQ(-EACCES, err) TH_LOG("the verifier refuses with EACCES");
-		EXPECT_TRUE(kfuncs_control_loads(self->id, self->nonce))
-		TH_LOG("a tp_btf program calling the kfuncs was refused too: no kfuncs registered");
+	if (!probe_loads(_metadata, t->skeleton, "tracepoint", false, self->id, self->nonce)) {
 		tracepoint_bpf__destroy(t);
 		return;
 	}
-	ASSERT_EQ(0, err)
-	TH_LOG("the verifier refused the tracepoint program on %s: %s", u.release, vlog_verdict());
 	ASSERT_EQ(0, tracepoint_bpf__attach(t))
 	TH_LOG("attaching to raw_syscalls/sys_enter: %s", strerror(errno));
-	c = mpmcring_consumer_new(self->r);
-	ASSERT_NE(NULL, c);
-	calls_start(&s, BT_TRACEPOINT, PROBE_CALLS);
-	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &before));
-	for (i = 0; i < PROBE_CALLS; i++)
-		bt_call(BT_TRACEPOINT, i, 0, 0);
-	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &after));
-	misses = recursion_misses(t->progs.bt_tracepoint);
-	drain(c, 200, calls_rec, &s, self->nonce);
-	calls_tally(&s, &missing, &dup);
-	fprintf(stderr,
-		"# %s: tracepoint fired %llu times for %d calls: %llu produced, %llu refused; %llu recursion misses\n",
-		u.release, (unsigned long long)t->bss->hits, PROBE_CALLS,
-		(unsigned long long)t->bss->ok, (unsigned long long)t->bss->failed, misses);
-	fprintf(stderr, "# records: %llu missing, %llu twice, %llu not ours\n",
-		(unsigned long long)missing, (unsigned long long)dup, (unsigned long long)s.bad);
-	EXPECT_EQ(PROBE_CALLS, t->bss->hits)
-	TH_LOG("the tracepoint program missed calls; its recursion misses: %llu", misses);
-	EXPECT_EQ(t->bss->hits, t->bss->ok + t->bss->failed)
-	TH_LOG("runs that neither produced nor were refused; recursion misses: %llu", misses);
-	EXPECT_EQ(PROBE_CALLS, t->bss->ok)
-	TH_LOG("the program's recursion misses: %llu", misses);
-	EXPECT_EQ(0, t->bss->failed);
-	EXPECT_EQ(0, missing);
-	EXPECT_EQ(0, dup);
-	EXPECT_EQ(0, s.bad);
-	EXPECT_EQ(PROBE_CALLS, after.produced_records - before.produced_records);
-	EXPECT_EQ(0, stats_dropped(&after) - stats_dropped(&before));
+	probe_calls_arrive(_metadata, self->r, self->nonce, "tracepoint", BT_TRACEPOINT,
+			   call_getppid, ppid, t->progs.bt_tracepoint, PROBE_COUNTS(t));
 	tracepoint_bpf__destroy(t);
-	mpmcring_consumer_free(c);
 }
 
 /* Spins on this thread until the program ran PERF_SAMPLES times, or for PERF_WAIT_S. */
@@ -1624,40 +1809,20 @@ TEST_F_TIMEOUT(bpf, perf_event_program_produces_or_refused_on_6_1, 120)
 	__u64 hits, ok, failed, missing, dup;
 	struct mpmcring_consumer *c;
 	struct bpf_link *link;
-	bool no_kfunc_hook;
 	struct perf_bpf *p;
 	struct utsname u;
-	int err, pfd;
+	int pfd;
 
 	NEED_KFUNCS();
 	ASSERT_EQ(0, uname(&u));
-	no_kfunc_hook = kernel_is_6_1(&u);
 	p = perf_bpf__open_opts(&o);
 	ASSERT_NE(NULL, p);
 	p->rodata->ring_id = self->id;
 	p->rodata->nonce = self->nonce;
-	vlog[0] = 0;
-	if (no_kfunc_hook)
-		setenv("BT_QUIET", "1", 1);
-	err = perf_bpf__load(p);
-	unsetenv("BT_QUIET");
-	if (no_kfunc_hook) {
-		bool why = vlog_kfunc_not_allowed();
-
-		fprintf(stderr, "# %s: perf_event program %s (%d): %s\n", u.release,
-			err ? "refused" : "ACCEPTED", err, vlog_verdict());
-		EXPECT_NE(0, err)
-		TH_LOG("6.1 has no kfunc hook for perf_event programs, yet loaded one");
-		EXPECT_TRUE(why)
-		TH_LOG("the perf_event program was refused, but not for the kfunc call");
-		EXPECT_EQ(-EACCES, err) TH_LOG("the verifier refuses with EACCES");
-		EXPECT_TRUE(kfuncs_control_loads(self->id, self->nonce))
-		TH_LOG("a tp_btf program calling the kfuncs was refused too: no kfuncs registered");
+	if (!probe_loads(_metadata, p->skeleton, "perf_event", false, self->id, self->nonce)) {
 		perf_bpf__destroy(p);
 		return;
 	}
-	ASSERT_EQ(0, err)
-	TH_LOG("the verifier refused the perf_event program on %s: %s", u.release, vlog_verdict());
 	/* This thread, any CPU: samples only while it runs. */
 	pfd = syscall(SYS_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
 	ASSERT_LE(0, pfd) TH_LOG("perf_event_open(cpu-clock): %s", strerror(errno));

@@ -27,6 +27,21 @@
 #define BT_TRACEPOINT 10 /* tracepoint.bpf.c: as BT_KPROBE, from a tracepoint */
 #define BT_PERF 11	 /* perf.bpf.c: one per sample of a perf event */
 
+/* ... of fexit.bpf.c, fmod_ret.bpf.c, kretprobe.bpf.c and uprobe.bpf.c. */
+#define BT_FEXIT 12	/* fexit.bpf.c: on ioctl(fd, BT_IOCTL_CMD, seq) */
+#define BT_FMOD_RET 13	/* fmod_ret.bpf.c: the same, and fails the ioctl */
+#define BT_KRETPROBE 14 /* kretprobe.bpf.c: one per getppid(2) return */
+#define BT_UPROBE 15	/* uprobe.bpf.c: on bt_uprobed(BT_UPROBE, seq) */
+
+/*
+ * The ioctl(2) command fexit.bpf.c and fmod_ret.bpf.c act on (on
+ * /dev/null, which has no ioctls: ENOTTY), and the error fmod_ret.bpf.c
+ * makes security_file_ioctl() return instead (EBADMSG; vmlinux.h has no
+ * errno values).
+ */
+#define BT_IOCTL_CMD 0x62740d13U
+#define BT_FMOD_RET_ERRNO 74
+
 /* Contexts pool.bpf.c reserves in (kmod/bpf.c: the pool's limits). */
 #define BT_CTX_TASK 0 /* tp_btf in task context: preemption off */
 #define BT_CTX_SOFTIRQ 1

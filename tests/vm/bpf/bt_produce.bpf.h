@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The producing half of kprobe.bpf.c, tracepoint.bpf.c and perf.bpf.c:
+ * The producing half of kprobe.bpf.c, kretprobe.bpf.c, uprobe.bpf.c,
+ * tracepoint.bpf.c, perf.bpf.c, fexit.bpf.c and fmod_ret.bpf.c:
  * one record per call, its seq given by the program, an even seq through
  * mpmcring_bpf_output(), an odd one through reserve, write and commit
  * (thread says which: 0 or 1), so both paths run in the program's context;
