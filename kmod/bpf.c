@@ -655,13 +655,16 @@ static int mpmcring_bpf_alloc_pools(void)
  * mpmcring_bpf_init() - register the kfuncs, when the module has BTF
  *
  * Without module BTF (built with no base BTF for this kernel) the module
- * works as ever, without BPF producers, and says so once.
+ * works as ever, without BPF producers, and says so once. With it, one
+ * line at load says what each registration got: the tracing hook (the
+ * program types it serves are the kernel's mapping) and kprobe, whose
+ * refusal (6.1) does not fail the load.
  *
  * Return: 0; failing to offer kfuncs is not a reason to fail the module.
  */
 int mpmcring_bpf_init(void)
 {
-	int err;
+	int kprobe, err;
 
 	if (!THIS_MODULE->btf_data_size) {
 		pr_info("mpmcring: built without BTF: BPF programs cannot produce into rings (see README, \"BPF producers\")\n");
@@ -679,7 +682,8 @@ int mpmcring_bpf_init(void)
 	 * module's table), so a type a kernel may refuse goes first.
 	 *
 	 * KPROBE (kprobe, kretprobe, uprobe programs): its own hook on 6.12;
-	 * 6.1 has none and refuses the type.
+	 * 6.1 has none and refuses the type (-EINVAL). Its answer is logged,
+	 * not a reason to fail.
 	 *
 	 * TRACING (fentry, fexit, fmod_ret, tp_btf): its hook also serves LSM
 	 * programs on 6.1 and 6.12, and TRACEPOINT and PERF_EVENT programs
@@ -692,7 +696,8 @@ int mpmcring_bpf_init(void)
 	 * type, narrowed by the set's filter) would reach it. Not done: 6.1
 	 * has no such hook, and a raw_tp program can be a tp_btf one.
 	 */
-	register_btf_kfunc_id_set(BPF_PROG_TYPE_KPROBE, &mpmcring_bpf_kfunc_set);
+	kprobe = register_btf_kfunc_id_set(BPF_PROG_TYPE_KPROBE,
+					   &mpmcring_bpf_kfunc_set);
 	err = register_btf_kfunc_id_set(BPF_PROG_TYPE_TRACING,
 					&mpmcring_bpf_kfunc_set);
 	if (err) {
@@ -701,7 +706,17 @@ int mpmcring_bpf_init(void)
 		mpmcring_bpf_free_pools();
 		return 0;
 	}
-	pr_info("mpmcring: BPF kfuncs registered (mpmcring_bpf_output, _reserve, _write, _commit, _discard)\n");
+	/*
+	 * What each registration got, in one line. Which program types the
+	 * tracing hook serves is the kernel's mapping, which a module cannot
+	 * read; asking for TRACEPOINT or PERF_EVENT to find out would WARN
+	 * on 6.12 (above), so the line names them with the hook.
+	 */
+	if (kprobe)
+		pr_info("mpmcring: BPF kfuncs registered for: tracing lsm (and tracepoint perf_event where the kernel gives them the tracing hook); refused: kprobe (%d)\n",
+			kprobe);
+	else
+		pr_info("mpmcring: BPF kfuncs registered for: tracing lsm (and tracepoint perf_event where the kernel gives them the tracing hook) kprobe; refused: none\n");
 	return 0;
 }
 

@@ -63,12 +63,15 @@ struct mpmcring_params {
  * struct mpmcring_rsv - a reservation, filled by mpmcring_reserve()
  * @data: where to write the payload, @len bytes, contiguous
  * @len: payload bytes
+ * @level: the reserving context's interrupt level, kept on kernels with
+ *	CONFIG_DEBUG_PREEMPT to check that the commit comes from it (private)
  * @ring: the ring (private)
  * @pos: position of the record (private)
  */
 struct mpmcring_rsv {
 	void *data;
 	u32 len;
+	u8 level;
 	struct mpmcring *ring;
 	u64 pos;
 };

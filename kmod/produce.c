@@ -34,6 +34,41 @@ static unsigned int *mpmcring_depth(struct mpmcring *ring)
 }
 
 /*
+ * The bookkeeping of n records reserved at pos, preemption off: one for
+ * both reservation paths (mpmcring_reserve_from(), mpmcring_reserve()).
+ * Counts them for this context, writes their headers, fills rsv. Only this
+ * context touches its count; an interrupt that nests here adds and takes
+ * away its own before it returns. The context's first reservation keeps
+ * preemption off until its last commit; nested ones do not add to it.
+ */
+static __always_inline void mpmcring_reserved(struct mpmcring *ring, u64 pos,
+					      const u32 *lens, unsigned int n,
+					      u32 prio, u8 rec_flags,
+					      struct mpmcring_rsv *rsv)
+{
+	struct mpr_view *v = &ring->view;
+	unsigned int level = interrupt_context_level();
+	unsigned int *depth = this_cpu_ptr(ring->depth) + level;
+	bool first = !*depth;
+	unsigned int i;
+
+	*depth += n;
+	for (i = 0; i < n; i++) {
+		mpr_write_hdr(v, pos, lens[i], prio, rec_flags);
+		rsv[i].data = mpr_payload(v, pos);
+		rsv[i].len = lens[i];
+		rsv[i].ring = ring;
+		rsv[i].pos = pos;
+		/* For mpmcring_unpin()'s check of the caller's contract. */
+		if (IS_ENABLED(CONFIG_DEBUG_PREEMPT))
+			rsv[i].level = level;
+		pos += mpr_rec_size(v, lens[i]);
+	}
+	if (!first)
+		preempt_enable();
+}
+
+/*
  * Reserves n records of the given payload lengths with one compare-and-swap.
  * count_drops is false for a blocking writer that will retry: it waits, it
  * does not drop. lost: the races a first attempt of the caller's own lost
@@ -46,10 +81,8 @@ static int mpmcring_reserve_from(struct mpmcring *ring, const u32 *lens,
 {
 	struct mpr_view *v = &ring->view;
 	struct mpr_env env = { .ring = ring };
-	unsigned int *depth;
 	u64 need = 0, pos;
 	unsigned int i;
-	bool first;
 	int ret;
 
 	if (!n || n > MPMCRING_BATCH_MAX || prio >= MPMCRING_NR_PRIO)
@@ -84,26 +117,7 @@ static int mpmcring_reserve_from(struct mpmcring *ring, const u32 *lens,
 		preempt_enable();
 		return ret == MPR_FAIL_CONTENTION ? -EAGAIN : -ENOSPC;
 	}
-	/*
-	 * Only this context touches its count; an interrupt that nests here
-	 * adds and takes away its own before it returns.
-	 */
-	depth = mpmcring_depth(ring);
-	first = !*depth;
-	*depth += n;
-	for (i = 0; i < n; i++) {
-		mpr_write_hdr(v, pos, lens[i], prio, rec_flags);
-		rsv[i].data = mpr_payload(v, pos);
-		rsv[i].len = lens[i];
-		rsv[i].ring = ring;
-		rsv[i].pos = pos;
-		pos += mpr_rec_size(v, lens[i]);
-	}
-	/* The context's first reservation keeps preemption off until its
-	 * last commit; nested ones do not add to it.
-	 */
-	if (!first)
-		preempt_enable();
+	mpmcring_reserved(ring, pos, lens, n, prio, rec_flags, rsv);
 	return 0;
 }
 
@@ -172,16 +186,7 @@ int mpmcring_reserve(struct mpmcring *ring, u32 len, u32 flags,
 		preempt_enable();
 		goto slow;
 	}
-	/* The context's first reservation keeps preemption off until its
-	 * last commit; nested ones do not add to it (see above).
-	 */
-	if ((*mpmcring_depth(ring))++)
-		preempt_enable();
-	mpr_write_hdr(v, pos, len, prio, 0);
-	rsv->data = mpr_payload(v, pos);
-	rsv->len = len;
-	rsv->ring = ring;
-	rsv->pos = pos;
+	mpmcring_reserved(ring, pos, &len, 1, prio, 0, rsv);
 	return 0;
 slow:
 	return mpmcring_reserve_slow(ring, len, flags, rsv, lost);
@@ -230,10 +235,19 @@ static void mpmcring_publish_rsv(struct mpmcring_rsv *rsv, u64 state)
 }
 
 /* Ends one reservation's share of this context's preemption-off window. */
-static void mpmcring_unpin(struct mpmcring *ring)
+static void mpmcring_unpin(struct mpmcring_rsv *rsv)
 {
-	unsigned int *depth = mpmcring_depth(ring);
+	unsigned int *depth = mpmcring_depth(rsv->ring);
 
+	/*
+	 * A commit from another interrupt level than its reservation breaks
+	 * the caller's contract (mpmcring_reserve()): it ends another
+	 * context's window and leaves its own open. The level is the kernel
+	 * caller's context, never userspace's to choose: checked on kernels
+	 * built to catch preemption bugs.
+	 */
+	WARN_ON_ONCE(IS_ENABLED(CONFIG_DEBUG_PREEMPT) &&
+		     rsv->level != interrupt_context_level());
 	if (!--*depth)
 		preempt_enable();
 }
@@ -241,7 +255,7 @@ static void mpmcring_unpin(struct mpmcring *ring)
 static void mpmcring_finish(struct mpmcring_rsv *rsv, u64 state)
 {
 	mpmcring_publish_rsv(rsv, state);
-	mpmcring_unpin(rsv->ring);
+	mpmcring_unpin(rsv);
 }
 
 /**

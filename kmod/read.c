@@ -175,8 +175,20 @@ ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 		 * left behind an end of file.
 		 */
 		dead = smp_load_acquire(&ring->dead);
-		if (!out.ret)
+		if (!out.ret) {
 			mpmcring_read_one(mf, buf, want, &out);
+		} else if (dead) {
+			/*
+			 * No slot for read(2): the file holds max_per_file
+			 * (-EDQUOT) or the ring has none free (-EUSERS). On a
+			 * destroyed ring that is this file's end: what is left
+			 * is owed to the consumers that hold slots, which
+			 * drain it; this file claimed none of it, and no record
+			 * will come. An error would have a reader retry or
+			 * report a ring that merely ended (docs/trust.md, 10).
+			 */
+			out.ret = 0;
+		}
 		mutex_unlock(&mf->lock);
 		if (out.bounce) {
 			out.ret = copy_to_user(buf, out.bounce, out.len) ? -EFAULT : out.len;

@@ -125,6 +125,88 @@ static int bpf_refused(struct bpf_refused *b)
 #define REFUSED_MORE(after, before, why) \
 	((after).count[MPR_BPF_REFUSED_##why] - (before).count[MPR_BPF_REFUSED_##why])
 
+/*
+ * Reads the kernel log from fd on and copies into out the last message
+ * that starts with prefix (without its record header); whether one did.
+ * *other says whether a message held other_has.
+ */
+static bool kmsg_last(int fd, const char *prefix, char *out, size_t size, const char *other_has,
+		      bool *other)
+{
+	char rec[2048], *msg, *nl;
+	bool found = false;
+	ssize_t n;
+
+	*other = false;
+	for (;;) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue; /* overwritten records: go on */
+		if (n <= 0)
+			break;
+		rec[n] = 0;
+		msg = strchr(rec, ';');
+		if (!msg)
+			continue;
+		msg++;
+		nl = strchr(msg, '\n');
+		if (nl)
+			*nl = 0;
+		if (strstr(msg, other_has))
+			*other = true;
+		if (!strncmp(msg, prefix, strlen(prefix))) {
+			snprintf(out, size, "%s", msg);
+			found = true;
+		}
+	}
+	return found;
+}
+
+#define KFUNCS_SAID                                                                    \
+	"mpmcring: BPF kfuncs registered for: tracing lsm (and tracepoint perf_event " \
+	"where the kernel gives them the tracing hook)"
+
+/*
+ * The module's load says what its kfunc registrations got (kmod/bpf.c,
+ * mpmcring_bpf_init()): the tracing hook wherever the module has BTF;
+ * kprobe on 6.12, refused on 6.1, which has no kfunc hook for the type
+ * (kernel/bpf/btf.c, bpf_prog_type_to_kfunc_hook(): -EINVAL), and the
+ * load goes on. Without module BTF it says that BPF cannot produce. First
+ * in the file: no program of this file holds the module yet, so it can be
+ * loaded again here.
+ */
+TEST(load_says_what_the_kfuncs_got)
+{
+	char line[512] = "";
+	struct utsname u;
+	bool said, no_btf_said;
+	int fd;
+
+	ASSERT_EQ(0, uname(&u));
+	vm_rmmod("mpmcring_loadgen");
+	ASSERT_EQ(0, vm_rmmod("mpmcring"))
+	TH_LOG("the default module must be unloadable here (nothing may use it)");
+	fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	lseek(fd, 0, SEEK_END);
+	ASSERT_EQ(0, vm_insmod("mpmcring", NULL));
+	said = kmsg_last(fd, "mpmcring: BPF kfuncs", line, sizeof(line),
+			 "BPF programs cannot produce into rings", &no_btf_said);
+	close(fd);
+	if (access("/sys/kernel/btf/mpmcring", F_OK)) {
+		EXPECT_TRUE(no_btf_said) TH_LOG("no module BTF, and the load did not say so");
+		EXPECT_FALSE(said) TH_LOG("no module BTF, yet: %s", line);
+		return;
+	}
+	ASSERT_TRUE(said) TH_LOG("the load said nothing of the kfuncs");
+	fprintf(stderr, "# %s: %s\n", u.release, line);
+	if (!strncmp(u.release, "6.1.", 4)) {
+		EXPECT_STREQ(KFUNCS_SAID "; refused: kprobe (-22)", line);
+	} else {
+		EXPECT_STREQ(KFUNCS_SAID " kprobe; refused: none", line);
+	}
+}
+
 FIXTURE(bpf)
 {
 	struct mpmcring *r;

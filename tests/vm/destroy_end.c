@@ -15,7 +15,9 @@
  * record is written and the ring destroyed. Needs a kernel with BPF and
  * BTF: the stock kernels.
  *
- * And poll leaves no record under the watermark behind a hangup.
+ * And poll leaves no record under the watermark behind a hangup, and a file
+ * that can get no slot for read(2) reads the destroyed ring's end, not
+ * EDQUOT or EUSERS.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -384,6 +386,72 @@ TEST(watermark_waits_no_more_once_destroyed)
 	close(fd);
 	mpmcring_consumer_free(c);
 	mpmcring_close(r);
+}
+
+/*
+ * A file that can get no slot for read(2) (it holds max_per_file attached
+ * ones, or every slot of the ring is taken) is owed none of the records
+ * left in a destroyed ring: they are for the consumers that hold slots,
+ * and this file will never take one. read(2) says end of file there, not
+ * EDQUOT or EUSERS, and takes nothing: a file with a slot still reads the
+ * record, then the end.
+ */
+TEST(read_without_a_slot_ends_once_destroyed)
+{
+	char rec[16] = "for a slot", buf[64];
+	int reader, full, slotless, fd, fds[64], nfd = 0;
+	struct mpmcring_layout l;
+	struct mpmcring_stats st;
+	uint32_t idx;
+
+	vm_rmmod("mpmcring_loadgen");
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen", LOADGEN_ARGS));
+	/* O_NONBLOCK: a read(2) that should have ended must not sleep. */
+	reader = open(DEV, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	full = open(DEV, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	slotless = open(DEV, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_GE(reader, 0);
+	ASSERT_GE(full, 0);
+	ASSERT_GE(slotless, 0);
+	ASSERT_EQ(0, ioctl(reader, MPMCRING_IOC_INFO, &l));
+	ASSERT_LT(l.max_per_file + 1, l.max_consumers);
+	/* The reader's slot, attached on the empty ring. */
+	ASSERT_EQ(-1, read(reader, buf, sizeof(buf)));
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(sizeof(rec), write(reader, rec, sizeof(rec)));
+	/* full takes max_per_file slots, files of their own take the rest. */
+	fd = full;
+	while (nfd < 64) {
+		if (!ioctl(fd, MPMCRING_IOC_ATTACH, &idx))
+			continue;
+		if (errno != EDQUOT)
+			break;
+		fd = fds[nfd++] = open(DEV, O_RDWR | O_CLOEXEC);
+		ASSERT_GE(fd, 0);
+	}
+	ASSERT_EQ(EUSERS, errno);
+	ASSERT_EQ(0, ring_stats(reader, &st));
+	ASSERT_EQ(l.max_consumers, st.consumers);
+	/* While the ring lives, no slot is an error. */
+	EXPECT_EQ(-1, read(full, buf, sizeof(buf)));
+	EXPECT_EQ(EDQUOT, errno);
+	EXPECT_EQ(-1, read(slotless, buf, sizeof(buf)));
+	EXPECT_EQ(EUSERS, errno);
+
+	ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen"));
+	EXPECT_EQ(0, read(full, buf, sizeof(buf)))
+	TH_LOG("at its quota on a destroyed ring: %s", strerror(errno));
+	EXPECT_EQ(0, read(slotless, buf, sizeof(buf)))
+	TH_LOG("no slot free on a destroyed ring: %s", strerror(errno));
+	/* Neither took the record: the reader drains it, then ends. */
+	EXPECT_EQ(sizeof(rec), read(reader, buf, sizeof(buf)));
+	EXPECT_EQ(0, memcmp(buf, rec, sizeof(rec)));
+	EXPECT_EQ(0, read(reader, buf, sizeof(buf)));
+	while (nfd)
+		close(fds[--nfd]);
+	close(slotless);
+	close(full);
+	close(reader);
 }
 
 TEST_HARNESS_MAIN

@@ -11,9 +11,6 @@
  * against the parent's pid the test gave it (wrong_ret). The module
  * registers its kfuncs for BPF_PROG_TYPE_KPROBE: 6.12 must accept the
  * calls, 6.1 (no kfunc hook for kprobe programs) must refuse them.
- *
- * Built with -mcpu=v3 (tests/vm/Makefile), for the seq an atomic
- * fetch-and-add returns.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

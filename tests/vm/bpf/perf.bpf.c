@@ -12,9 +12,6 @@
  * below hits exactly once. 6.12 maps perf_event programs to the kfunc hook
  * of tracing programs, which the module registers (kmod/bpf.c); 6.1 has
  * no kfunc hook for them and must refuse the calls.
- *
- * Built with -mcpu=v3 (tests/vm/Makefile): the seq is what an atomic
- * fetch-and-add returns, which older BPF instruction sets cannot express.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
