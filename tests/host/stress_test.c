@@ -79,8 +79,8 @@ static void *producer(void *arg)
 
 	for (seq = 0; seq < opt.records; seq++) {
 		uint32_t len = opt.min_len + rnd(&s) % (opt.max_len - opt.min_len + 1);
-		unsigned int prio = opt.mixed && seq % 2 ? MPMCRING_PRIO_LOW :
-							   MPMCRING_PRIO_CRITICAL;
+		unsigned int prio =
+			opt.mixed && seq % 2 ? MPMCRING_PRIO_LOW : MPMCRING_PRIO_CRITICAL;
 
 		if (hostring_reserve(&ring, idx, len, prio, &pos)) {
 			if (opt.retry) {
