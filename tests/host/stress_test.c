@@ -14,6 +14,10 @@
  *               reading prod_pos and the cmpxchg, built with one try)
  *               [-T ms] (claims are leases of ms) [-H every] (a consumer
  *               stalls for 3 leases in the middle of every Nth batch)
+ *               [-G ns] (the module's reclaim throttle: with the head
+ *               unmoved, a reclaim is due only ns after the last one)
+ *               [-M] (every other record low-priority: refusals by
+ *               priority, most of them with reclaim not due under -G)
  *
  * With leases, a consumer that stalled learns at commit that its claim was
  * revoked: only what a commit confirms counts as delivered (and must be
@@ -38,8 +42,9 @@ static struct {
 	unsigned int producers, consumers, batch, stall_every;
 	uint64_t records, size;
 	uint32_t min_len, max_len;
-	bool overwrite, retry, contention;
+	bool overwrite, retry, contention, mixed;
 	unsigned int lease_ms, hold_every;
+	uint64_t reclaim_gap_ns;
 } opt = {
 	.producers = 3,
 	.consumers = 3,
@@ -74,7 +79,8 @@ static void *producer(void *arg)
 
 	for (seq = 0; seq < opt.records; seq++) {
 		uint32_t len = opt.min_len + rnd(&s) % (opt.max_len - opt.min_len + 1);
-		unsigned int prio = MPMCRING_PRIO_CRITICAL;
+		unsigned int prio =
+			opt.mixed && seq % 2 ? MPMCRING_PRIO_LOW : MPMCRING_PRIO_CRITICAL;
 
 		if (hostring_reserve(&ring, idx, len, prio, &pos)) {
 			if (opt.retry) {
@@ -274,7 +280,7 @@ static int parse(int argc, char **argv)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "p:c:n:s:ob:l:L:S:rCT:H:")) != -1) {
+	while ((ch = getopt(argc, argv, "p:c:n:s:ob:l:L:S:rCT:H:G:M")) != -1) {
 		switch (ch) {
 		case 'p':
 			opt.producers = atoi(optarg);
@@ -315,6 +321,12 @@ static int parse(int argc, char **argv)
 		case 'H':
 			opt.hold_every = atoi(optarg);
 			break;
+		case 'G':
+			opt.reclaim_gap_ns = strtoull(optarg, NULL, 0);
+			break;
+		case 'M':
+			opt.mixed = true;
+			break;
 		default:
 			return -1;
 		}
@@ -342,6 +354,7 @@ int main(int argc, char **argv)
 	hp.mode = opt.overwrite ? MPMCRING_MODE_OVERWRITE : MPMCRING_MODE_DROP_NEWEST;
 	hp.yield_in_reserve = opt.contention;
 	hp.claim_timeout_ms = opt.lease_ms;
+	hp.reclaim_gap_ns = opt.reclaim_gap_ns;
 	if (hostring_init(&ring, &hp) ||
 	    !(lib = mpmcring__open_memory(ring.cons, ring.ro, &ring.layout))) {
 		fprintf(stderr, "ring setup failed\n");

@@ -31,19 +31,44 @@ static inline void mpr_env_unlock(struct mpr_env *e)
 	__atomic_store_n(&e->h->reclaim_lock, 0, __ATOMIC_RELEASE);
 }
 
-/* No throttle here: tests want every reclaim the protocol asks for. */
+static inline uint64_t hostring_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * With no gap (the tests' default) every reclaim is due. With one, the
+ * module's throttle (kmod/env.h), [P5] and [R7] included.
+ */
 static inline bool mpr_env_reclaim_due(struct mpr_env *e, __u64 head)
 {
-	(void)e;
-	(void)head;
-	return true;
+	struct hostring *h = e->h;
+	uint64_t gap = MPR_READ_ONCE(h->reclaim_gap_ns), last;
+
+	if (!gap)
+		return true;
+	__atomic_fetch_add(&h->due_checks, 1, __ATOMIC_RELAXED);
+	if (MPR_READ_ONCE(h->reclaim_more) || head != MPR_READ_ONCE(h->reclaim_head))
+		return true;
+	/* [P5] pairs with [R7] (mpr_env_reclaimed()): the time last. */
+	last = MPR_LOAD_ACQUIRE(&h->reclaim_ns);
+	return hostring_now_ns() - last >= gap;
 }
 
 static inline void mpr_env_reclaimed(struct mpr_env *e, __u64 head, bool more)
 {
-	(void)e;
-	(void)head;
-	(void)more;
+	struct hostring *h = e->h;
+
+	if (!MPR_READ_ONCE(h->reclaim_gap_ns))
+		return;
+	MPR_WRITE_ONCE(h->reclaim_head, head);
+	MPR_WRITE_ONCE(h->reclaim_more, more);
+	/* [R7] pairs with [P5] (mpr_env_reclaim_due()): the reclaim_pos
+	 * store and the fields above before the time. */
+	MPR_STORE_RELEASE(&h->reclaim_ns, hostring_now_ns());
 }
 
 /* Idle slots are skipped by value; every slot may be in use here. */
@@ -182,6 +207,8 @@ int hostring_init(struct hostring *h, const struct hostring_params *p)
 	hostring_layout(h, p);
 	h->nproducers = p->producers;
 	h->yield_in_reserve = p->yield_in_reserve;
+	h->reclaim_gap_ns = p->reclaim_gap_ns;
+	h->reclaim_head = MPMCRING_SLOT_IDLE; /* no reclaim yet: the first is due */
 	h->prod = aligned_alloc(64, sizeof(*h->prod) * p->producers);
 	if (!h->prod)
 		return -ENOMEM;

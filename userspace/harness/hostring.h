@@ -31,6 +31,11 @@ struct hostring_params {
 	/* Back every area by a memfd another process can map (fd[]), as
 	 * the device file lets it. */
 	bool shareable;
+	/* 0: every reclaim a producer asks for is due (what the tests want).
+	 * Else the module's throttle (kmod/env.h): with the head unmoved
+	 * and the walk not stopped at its bound, a reclaim is due only this
+	 * long after the last one. */
+	uint64_t reclaim_gap_ns;
 };
 
 /* Per producer: its own counters (one writer). */
@@ -59,6 +64,14 @@ struct hostring {
 	uint64_t repairs;
 	uint64_t revoked_claims;
 	uint64_t revoked_records;
+	/* The throttle (reclaim_gap_ns, 0: off): the last reclaim's head,
+	 * whether it stopped at its walk bound, and its time. The tests may
+	 * change the gap between reservations. */
+	uint64_t reclaim_gap_ns;
+	uint64_t reclaim_head;
+	uint64_t reclaim_ns;
+	bool reclaim_more;
+	uint64_t due_checks; /* producers that asked whether a reclaim is due */
 	/* With shareable: the consumer area, the read-only area's first
 	 * data_offset bytes (meta, slot info, stamps), the data (mapped twice
 	 * after them); -1 otherwise. Closed by hostring_destroy. */
