@@ -469,6 +469,19 @@ static void *room_writer(void *arg)
 			rm->bad++;
 			break;
 		}
+		/*
+		 * The fill's writev(2) can fail EAGAIN with room left, and
+		 * that registers the writer: a wakeup then posted for the
+		 * room still there is stale, and an io_uring multishot poll
+		 * posts it without looking again. Reap it before the wait
+		 * that counts (the ring is full now: a look says no room).
+		 */
+		for (n = 0; n < 64 && waiter_wait(&w, 0) > 0; n++)
+			;
+		if (n == 64) {
+			rm->bad++;
+			break;
+		}
 		__atomic_store_n(&rm->full, 1, __ATOMIC_RELEASE);
 		do {
 			t0 = vm_now_ns();
