@@ -8,8 +8,7 @@ A test's path, file by file:
                 programs, one initramfs per kernel (init.sh is its /init)
   boot.py       one qemu guest per kernel, as many at once as the host has
                 CPUs; hang.py names where a stuck guest's vCPUs were
-  host.py       meanwhile on the host: static checks (from the start,
-                beside the builds) and host tests (beside the guests)
+  host.py       meanwhile on the host: host tests and static checks
   parse.py      TAP/KTAP and the guest's results port
   reports.py    kernel reports on the console and kmemleak's list; ours or not
   judge.py      a finished guest's sections and reports into results
@@ -124,12 +123,6 @@ def run_stages(kernels, inv, edits):
     appends to `edits` the inventory lines to change for this run."""
     scope_text, allowed, stale = "", [], []
     if build.stage_deps():
-        # The static checks need nothing the stages below build, and use
-        # one CPU at a time: they run from here, beside the builds (which
-        # leave a CPU idle in their serial parts), not after the host
-        # tests, where they were the last two minutes of the run alone.
-        lint = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-        lint_done = lint.submit(host.stage_lint)
         found = build.stage_kernels(kernels)
         mods = build.stage_modules(found)
         build.stage_dkms(kernels, mods)
@@ -149,8 +142,7 @@ def run_stages(kernels, inv, edits):
             # The host's own tests and checks while the guests run: a
             # guest leaves part of the host's CPUs idle.
             host.stage_host()
-            lint_done.result()
-            lint.shutdown()
+            host.stage_lint()
             for kid in guests:  # judged in kernel order
                 judge.judge_guest(kid, mods[kid], *futs[kid].result())
 
