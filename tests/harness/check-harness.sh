@@ -17,9 +17,13 @@ top=$(cd "$here/../.." && pwd)
 log=$top/build/logs/check-harness
 mkdir -p "$log"
 status=0 p=0 f=0 s=0
-bash "$top/tests/model/plant.sh" >"$log/plant.log" 2>&1 &
+# Its own process group, so that an interrupt stops its compilers and
+# searches too, not only the shell that runs them.
+setsid bash "$top/tests/model/plant.sh" >"$log/plant.log" 2>&1 &
 plants=$!
-trap 'kill "$plants" 2>/dev/null; exit 130' INT TERM
+trap 'kill -TERM -- -"$plants" 2>/dev/null; exit 130' INT
+trap 'kill -TERM -- -"$plants" 2>/dev/null; exit 143' TERM
+echo "check-harness: the model's plants run beside selfcheck.sh (their lines come at the end; log build/logs/check-harness/plant.log)"
 bash "$top/tests/harness/selfcheck.sh" 2>&1 | tee "$log/selfcheck.log" || status=1
 wait "$plants" || status=1
 cat "$log/plant.log"
