@@ -273,7 +273,8 @@ TEST_F(lt, idle_poller_sees_destroy_in_meta_page)
 	r = mpmcring_open("/dev/mpmcring-lt", 0);
 	ASSERT_NE(NULL, r) TH_LOG("%s", mpmcring_errmsg());
 	l = mpmcring_get_layout(r);
-	ASSERT_GE(l->abi_minor, MPMCRING_ABI_MINOR_STATE) TH_LOG("the module is of ABI 1.%u: no state word", l->abi_minor);
+	ASSERT_GE(l->abi_minor, MPMCRING_ABI_MINOR_STATE)
+	TH_LOG("the module is of ABI 1.%u: no state word", l->abi_minor);
 	ro = mmap(NULL, l->ro_size, PROT_READ, MAP_SHARED, mpmcring_fd(r), MPMCRING_OFF_RO);
 	ASSERT_NE(MAP_FAILED, ro);
 	meta = ro;
