@@ -80,6 +80,22 @@ struct mpmcring_read_out {
 };
 
 /*
+ * read(2)'s result for an error of the claim. A file with no slot for
+ * read(2) that can get none (-EDQUOT, -EUSERS) needs none once the ring is
+ * destroyed ([D2]: @dead was loaded first) and nothing is left to claim:
+ * that is its end of file, as final as the claim's. With records left the
+ * error stands: they are there for a slot (docs/trust.md, 10).
+ */
+static ssize_t mpmcring_read_failed(struct mpmcring *ring, bool dead,
+				    ssize_t ret)
+{
+	if (dead && (ret == -EDQUOT || ret == -EUSERS) &&
+	    !mpmcring_ready(ring, 0))
+		return 0;
+	return ret;
+}
+
+/*
  * Claims, copies and commits one record of at most want bytes (faulted
  * in); mf->lock held. -EMSGSIZE when the record at the head is longer.
  */
@@ -175,20 +191,8 @@ ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 		 * left behind an end of file.
 		 */
 		dead = smp_load_acquire(&ring->dead);
-		if (!out.ret) {
+		if (!out.ret)
 			mpmcring_read_one(mf, buf, want, &out);
-		} else if (dead) {
-			/*
-			 * No slot for read(2): the file holds max_per_file
-			 * (-EDQUOT) or the ring has none free (-EUSERS). On a
-			 * destroyed ring that is this file's end: what is left
-			 * is owed to the consumers that hold slots, which
-			 * drain it; this file claimed none of it, and no record
-			 * will come. An error would have a reader retry or
-			 * report a ring that merely ended (docs/trust.md, 10).
-			 */
-			out.ret = 0;
-		}
 		mutex_unlock(&mf->lock);
 		if (out.bounce) {
 			out.ret = copy_to_user(buf, out.bounce, out.len) ? -EFAULT : out.len;
@@ -208,7 +212,7 @@ ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 		if (out.ret == -EMSGSIZE && want < count && round++ < 8)
 			continue;	/* a longer record than we faulted in */
 		if (out.ret != -EAGAIN && out.ret != -EBUSY)
-			return out.ret;
+			return mpmcring_read_failed(ring, dead, out.ret);
 		if (dead && out.ret == -EAGAIN)
 			return 0;	/* end of file: destroyed, then drained */
 		if (file->f_flags & O_NONBLOCK)

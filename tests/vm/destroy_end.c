@@ -390,11 +390,10 @@ TEST(watermark_waits_no_more_once_destroyed)
 
 /*
  * A file that can get no slot for read(2) (it holds max_per_file attached
- * ones, or every slot of the ring is taken) is owed none of the records
- * left in a destroyed ring: they are for the consumers that hold slots,
- * and this file will never take one. read(2) says end of file there, not
- * EDQUOT or EUSERS, and takes nothing: a file with a slot still reads the
- * record, then the end.
+ * ones, or every slot of the ring is taken) reads a destroyed ring's end
+ * of file once nothing is left to claim, and that end is final: a slot
+ * that frees later finds nothing either. While a record is left, no slot
+ * is still an error (EDQUOT, EUSERS): the record is there for a slot.
  */
 TEST(read_without_a_slot_ends_once_destroyed)
 {
@@ -439,14 +438,25 @@ TEST(read_without_a_slot_ends_once_destroyed)
 	EXPECT_EQ(EUSERS, errno);
 
 	ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen"));
-	EXPECT_EQ(0, read(full, buf, sizeof(buf)))
-	TH_LOG("at its quota on a destroyed ring: %s", strerror(errno));
-	EXPECT_EQ(0, read(slotless, buf, sizeof(buf)))
-	TH_LOG("no slot free on a destroyed ring: %s", strerror(errno));
-	/* Neither took the record: the reader drains it, then ends. */
+	/* Destroyed with a record left: still an error without a slot. */
+	EXPECT_EQ(-1, read(full, buf, sizeof(buf)));
+	EXPECT_EQ(EDQUOT, errno);
+	EXPECT_EQ(-1, read(slotless, buf, sizeof(buf)));
+	EXPECT_EQ(EUSERS, errno);
+	/* The reader drains it, then ends. */
 	EXPECT_EQ(sizeof(rec), read(reader, buf, sizeof(buf)));
 	EXPECT_EQ(0, memcmp(buf, rec, sizeof(rec)));
 	EXPECT_EQ(0, read(reader, buf, sizeof(buf)));
+	/* Nothing left: the end without a slot too. */
+	EXPECT_EQ(0, read(full, buf, sizeof(buf)))
+	TH_LOG("at its quota on a destroyed, drained ring: %s", strerror(errno));
+	EXPECT_EQ(0, read(slotless, buf, sizeof(buf)))
+	TH_LOG("no slot free on a destroyed, drained ring: %s", strerror(errno));
+	/* Final: with a slot free again (fds[0] holds one), still the end. */
+	close(fds[0]);
+	fds[0] = -1;
+	EXPECT_EQ(0, read(slotless, buf, sizeof(buf)))
+	TH_LOG("a slot freed after the end: %s", strerror(errno));
 	while (nfd)
 		close(fds[--nfd]);
 	close(slotless);
