@@ -710,13 +710,17 @@ int mpmcring_bpf_init(void)
 	 * What each registration got, in one line. Which program types the
 	 * tracing hook serves is the kernel's mapping, which a module cannot
 	 * read; asking for TRACEPOINT or PERF_EVENT to find out would WARN
-	 * on 6.12 (above), so the line names them with the hook.
+	 * on 6.12 (above), so the line names them with the hook. It says
+	 * what the calls returned: a module the kernel loaded without its BTF
+	 * (a BTF mismatch that CONFIG_MODULE_ALLOW_BTF_MISMATCH lets pass,
+	 * with the kernel's own warning) has every call accepted and no
+	 * kfuncs.
 	 */
 	if (kprobe)
-		pr_info("mpmcring: BPF kfuncs registered for: tracing lsm (and tracepoint perf_event where the kernel gives them the tracing hook); refused: kprobe (%d)\n",
+		pr_info("mpmcring: BPF kfunc registrations accepted for: tracing lsm (and tracepoint perf_event where the kernel gives them the tracing hook); refused: kprobe (%d)\n",
 			kprobe);
 	else
-		pr_info("mpmcring: BPF kfuncs registered for: tracing lsm (and tracepoint perf_event where the kernel gives them the tracing hook) kprobe; refused: none\n");
+		pr_info("mpmcring: BPF kfunc registrations accepted for: tracing lsm (and tracepoint perf_event where the kernel gives them the tracing hook) kprobe; refused: none\n");
 	return 0;
 }
 

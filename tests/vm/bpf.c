@@ -162,8 +162,8 @@ static bool kmsg_last(int fd, const char *prefix, char *out, size_t size, const 
 	return found;
 }
 
-#define KFUNCS_SAID                                                                    \
-	"mpmcring: BPF kfuncs registered for: tracing lsm (and tracepoint perf_event " \
+#define KFUNCS_SAID                                                                               \
+	"mpmcring: BPF kfunc registrations accepted for: tracing lsm (and tracepoint perf_event " \
 	"where the kernel gives them the tracing hook)"
 
 /*
@@ -190,7 +190,7 @@ TEST(load_says_what_the_kfuncs_got)
 	ASSERT_GE(fd, 0);
 	lseek(fd, 0, SEEK_END);
 	ASSERT_EQ(0, vm_insmod("mpmcring", NULL));
-	said = kmsg_last(fd, "mpmcring: BPF kfuncs", line, sizeof(line),
+	said = kmsg_last(fd, "mpmcring: BPF kfunc registrations", line, sizeof(line),
 			 "BPF programs cannot produce into rings", &no_btf_said);
 	close(fd);
 	if (access("/sys/kernel/btf/mpmcring", F_OK)) {
