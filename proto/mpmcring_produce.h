@@ -460,10 +460,10 @@ static MPR_ALWAYS_INLINE bool mpr_reserve_fast(const struct mpr_view *v,
  * bytes that may be in use after this reservation at most (until 815eaa6
  * this argument was the watermark itself: a caller not converted refuses
  * everything or ignores the watermark). Returns 0 and the position, or
- * MPR_FAIL_*. Never waits: at most MPR_RESERVE_TRIES compare-and-swaps and
- * two reclaims (none when reclaim is not due). The first attempt is
- * inlined; the rest is out of line, so the common case pays for nothing it
- * does not do.
+ * MPR_FAIL_*. Never waits: at most
+ * MPR_RESERVE_TRIES compare-and-swaps and two rounds of reclaim. The first
+ * attempt is inlined; the rest is out of line, so the common case pays for
+ * nothing it does not do.
  */
 static MPR_ALWAYS_INLINE int mpr_reserve(const struct mpr_view *v,
 					 struct mpr_env *env, __u64 need,
