@@ -41,37 +41,24 @@ static inline void mpr_env_unlock(struct mpr_env *e)
  * cheap to look at; commits (plain stores in the slots) are not, so when
  * the head has not moved a producer reclaims again only after
  * MPMCRING_RECLAIM_GAP_NS. A flood of refused records is then not a flood
- * of reclaims, and a commit frees its space within microseconds. A "not
- * due" ends the producer's rounds (mpr_reserve_slow()): one clock read
- * per refused record, none when the head moved.
+ * of reclaims, and a commit frees its space within microseconds.
  */
 static inline bool mpr_env_reclaim_due(struct mpr_env *e, __u64 head)
 {
 	struct mpmcring *ring = e->ring;
-	u64 last;
 
-	if (READ_ONCE(ring->reclaim_more) ||
-	    head != READ_ONCE(ring->reclaim_head))
-		return true;
-	/*
-	 * [P5] pairs with [R7] (mpr_env_reclaimed()): the time last, with
-	 * acquire, so that the caller's next reclaim_pos load sees what the
-	 * reclaim it trusts freed.
-	 */
-	last = smp_load_acquire(&ring->reclaim_ns);
-	return ktime_get_mono_fast_ns() - last >= MPMCRING_RECLAIM_GAP_NS;
+	return READ_ONCE(ring->reclaim_more) ||
+	       head != READ_ONCE(ring->reclaim_head) ||
+	       ktime_get_mono_fast_ns() - READ_ONCE(ring->reclaim_ns) >=
+	       MPMCRING_RECLAIM_GAP_NS;
 }
 
 static inline void mpr_env_reclaimed(struct mpr_env *e, __u64 head, bool more)
 {
 	WRITE_ONCE(e->ring->reclaim_head, head);
+	/* NMI-safe clock: reclaims run in any context. */
+	WRITE_ONCE(e->ring->reclaim_ns, ktime_get_mono_fast_ns());
 	WRITE_ONCE(e->ring->reclaim_more, more);
-	/*
-	 * [R7] pairs with [P5] (mpr_env_reclaim_due()): the reclaim_pos
-	 * store ([R5], in mpr_reclaim()) and the fields above before the
-	 * time. NMI-safe clock: reclaims run in any context.
-	 */
-	smp_store_release(&e->ring->reclaim_ns, ktime_get_mono_fast_ns());
 }
 
 static inline unsigned int mpr_env_next_slot(struct mpr_env *e, unsigned int i)

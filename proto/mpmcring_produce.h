@@ -9,11 +9,9 @@
  *   bool mpr_env_trylock(struct mpr_env *e);   (never waits)
  *   void mpr_env_unlock(struct mpr_env *e);
  *   bool mpr_env_reclaim_due(struct mpr_env *e, __u64 head);
- *       (false: a reclaim now would find what the last one found; a
- *       false answer reads that reclaim's record with acquire, [P5])
+ *       (false: a reclaim now would find what the last one found)
  *   void mpr_env_reclaimed(struct mpr_env *e, __u64 head, bool more);
- *       (a reclaim saw this head; more: it stopped at its walk bound;
- *       called after its reclaim_pos store, recorded with release, [R7])
+ *       (a reclaim saw this head; more: it stopped at its walk bound)
  *   unsigned int mpr_env_next_slot(struct mpr_env *e, unsigned int i);
  *       (the first attached slot index >= i; >= max_consumers when none)
  *   __u64 *mpr_env_kernel_claim(struct mpr_env *e, unsigned int i);
@@ -360,15 +358,6 @@ static inline __u64 mpr_reserve_limit(const struct mpr_view *v,
 /*
  * mpr_reserve() past its first attempt: a ring that looks full (reclaim, at
  * most two rounds) or a lost race (retries). tries is the lost races so far.
- *
- * A round whose reclaim is not due (mpr_env_reclaim_due(): a reclaim now
- * would find what the last one found) is the last: the positions are
- * loaded once more, after that answer ([P5] with [R7]: they then show what
- * the reclaim it relied on freed), and a ring still full refuses the
- * record there, with no second round. A second look would ask the same
- * question again nanoseconds later; what it could see that the first did
- * not (a head moved, a reclaim finished) happened after the refusal.
- * Under a flood at the watermark nearly every refusal is of this kind.
  */
 static MPR_SLOW_PATH int mpr_reserve_slow(const struct mpr_view *v,
 					  struct mpr_env *env, __u64 need,
@@ -385,24 +374,18 @@ static MPR_SLOW_PATH int mpr_reserve_slow(const struct mpr_view *v,
 		__u64 p = MPR_READ_ONCE(m->prod_pos);
 
 		if (p + need - r > max_used) {	/* [M:reserve-full] */
-			if (rounds >= 2)
+			if (rounds++ == 2)
 				return p + need - r > v->data_size ?
 					MPR_FAIL_FULL : MPR_FAIL_PRIORITY;
-			rounds++;
 			/*
 			 * Overwrite mode can always evict; otherwise a reclaim
-			 * must be able to find more than the last one, and
-			 * when it cannot this is the last look (rounds = 2).
-			 * [P5] pairs with [R7] (in the env's reclaim_due):
-			 * the look after a "not due" sees the reclaim_pos of
-			 * the reclaim that answered it.
+			 * must be able to find more than the last one.
 			 * user-writable: the head is only a hint here.
 			 * [M:reserve-reclaim]
 			 */
-			if (v->mode != MPMCRING_MODE_OVERWRITE &&
-			    !mpr_env_reclaim_due(env, MPR_READ_ONCE(v->cons->head))) {
-				rounds = 2;
-			} else if (mpr_env_trylock(env)) {
+			if ((v->mode == MPMCRING_MODE_OVERWRITE ||
+			     mpr_env_reclaim_due(env, MPR_READ_ONCE(v->cons->head))) &&
+			    mpr_env_trylock(env)) {
 				if (v->mode == MPMCRING_MODE_OVERWRITE)
 					mpr_overwrite(v, env, p + need - max_used);
 				mpr_reclaim(v, env);

@@ -34,13 +34,6 @@
  *   [R5] reclaimer: reclaim_pos store-release
  *        pairs with [P4]: producer reclaim_pos load-acquire, then writes
  *        into the space it frees
- *   [R7] reclaimer: the reclaim_pos store [R5], then the env's record of
- *        the reclaim (head, walk bound, time; the last one stored with
- *        release: mpr_env_reclaimed())
- *        pairs with [P5]: producer reads that record (the last field with
- *        acquire: mpr_env_reclaim_due()), finds reclaim not due, then
- *        loads reclaim_pos again before it refuses a record: a refusal
- *        never rests on a reclaim_pos older than the reclaim it trusted
  *
  * Trust: the consumer area (head, slots, loss counters) is writable by every
  * process that maps the ring. Whenever kernel code reads it, the value is

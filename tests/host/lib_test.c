@@ -290,61 +290,6 @@ static void t_priority_watermarks(struct tap *t)
 }
 
 /*
- * The module's reclaim throttle (hostring's reclaim_gap_ns): a refusal by
- * priority asks once whether a reclaim is due, and a "not due" refuses at
- * once (issue 12: it used to ask again, a second clock read in the
- * kernel); a refusal never skips a reclaim that is due (the head moved,
- * or the gap passed), and every one is counted, by class and in
- * lost_dropped.
- */
-static void t_refusal_not_due(struct tap *t)
-{
-	struct mpmcring_record rec;
-	struct hostring_producer *pr;
-	struct fixture f;
-	uint64_t checks;
-	int low = 0;
-
-	CHECK(t,
-	      !fx_init(&f, (struct hostring_params){ .size = 4096,
-						     .watermarks = true,
-						     .wm = { 2048, 1024, 0 },
-						     .reclaim_gap_ns = UINT64_MAX / 2 }),
-	      "init");
-	pr = &f.h.prod[0];
-	while (!put(&f, 0, 56, MPMCRING_PRIO_LOW, low))
-		low++;
-	CHECK_EQ(t, low, 32);
-	/* The first refusal reclaimed (due: no reclaim yet), then found it
-	 * not due. */
-	CHECK_EQ(t, f.h.due_checks, 2);
-	/* Now nothing moved: one question, one refusal. */
-	checks = f.h.due_checks;
-	CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_LOW, 99), -ENOSPC);
-	CHECK_EQ(t, f.h.due_checks - checks, 1);
-	CHECK_EQ(t, pr->dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_LOW], 2);
-	CHECK_EQ(t, f.h.v.meta->lost_dropped, 2);
-	/* A consumer moved the head: due, and the reclaim makes room. */
-	CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
-	mpmcring_commit(f.c);
-	CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_LOW, low++), 0);
-	/* A claim held across a reclaim, committed after it: within the gap
-	 * the head says nothing new (refused, counted); once the gap has
-	 * passed, the reclaim is due and frees what the commit released. */
-	CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
-	CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_LOW, 99), -ENOSPC);
-	mpmcring_commit(f.c);
-	CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_LOW, 99), -ENOSPC);
-	CHECK_EQ(t, pr->dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_LOW], 4);
-	f.h.reclaim_gap_ns = 1;
-	CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_LOW, low++), 0);
-	/* Every refusal counted, once: by class, in total, for consumers. */
-	CHECK_EQ(t, hostring_dropped(&f.h), 4);
-	CHECK_EQ(t, f.h.v.meta->lost_dropped, 4);
-	fx_fini(&f);
-}
-
-/*
  * Overwrite mode: the newest data survives, evicted records are counted
  * and reported, a held claim is never overwritten, and a record of a
  * higher class is not evicted by a lower one.
@@ -1461,7 +1406,6 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_peek_and_discard),
 	TAP_TEST(t_lost_exactly_once),
 	TAP_TEST(t_priority_watermarks),
-	TAP_TEST(t_refusal_not_due),
 	TAP_TEST(t_overwrite_mode),
 	TAP_TEST(t_overwrite_classes),
 	TAP_TEST(t_wrap_2_64),

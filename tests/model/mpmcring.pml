@@ -70,8 +70,7 @@
  *   [M:overwrite-cas]     mpr_overwrite(): cmpxchg(head, h, e)
  *   [M:reserve-load]      mpr_reserve(): reclaim_pos, then prod   [P4]
  *   [M:reserve-full]      the full / priority check
- *   [M:reserve-reclaim]   reclaim due (else the last look), trylock,
- *                         evict, reclaim
+ *   [M:reserve-reclaim]   reclaim due, trylock, evict, reclaim
  *   [M:reserve-cas]       cmpxchg(prod_pos, p, p + need)
  *   [M:publish-hdr]       mpr_write_hdr() and the payload
  *   [M:publish-stamp]     mpr_publish()                           [P2]
@@ -189,9 +188,7 @@
  *              those two loads (ghost: g_busy at the first, and every
  *              reservation made until the second), and only after two
  *              reclaim rounds that each ran mpr_reclaim() or were skipped
- *              by the free choice (the bit taken), or after a round that
- *              found reclaim not due (the free choice; the producer then
- *              looks once more and refuses, no second round); and
+ *              by the free choice (not due, or the bit taken); and
  *              reported as full (MPR_FAIL_FULL, not _PRIORITY) exactly
  *              when those granules left no room in the data area itself,
  *              not just under the watermark; mem_valid: a producer that
@@ -1028,12 +1025,8 @@ reserve_again:
 					break
 				:: else -> atomic { rounds++; gfull = 0; gover = 0 }
 				fi;
-				/* [M:reserve-reclaim] not due (a free choice, never in
-				 * overwrite mode): the next look is the last, no
-				 * second round (the free choice stands for the rounds
-				 * left); else due and the bit is free, or not */
+				/* [M:reserve-reclaim] due and the bit is free, or not */
 				if
-				:: !OVERWRITE -> atomic { rounds = 2; gch = 2 }
 				:: atomic { rlock == 0 -> rlock = 1 } ->
 					if
 					:: OVERWRITE -> mpr_overwrite(W(pp + need - limit))
@@ -1046,7 +1039,7 @@ reserve_again:
 					/* ghost: a round is one where reclaim ran (with
 					 * the tick, the tick's reclaim stands for it) */
 					atomic { rlock = 0; gch = gch + (ran || !PRODUCER_RECLAIM); ran = 0 }
-				:: gch++	/* the bit taken: the free choice */
+				:: gch++	/* not due, or the bit taken: the free choice */
 				fi
 			:: else ->
 				atomic {	/* [M:reserve-cas] */
