@@ -35,8 +35,9 @@ for san in plain asan tsan; do
 	[ $san = tsan ] && n=30000
 	add "$san/stress_retry" "$b/stress_test -r -n $n"
 	add "$san/stress_drop" "$b/stress_test -n $n -p 4 -c 2"
-	# The module's reclaim throttle, half the records low-priority: refusals
-	# by priority with reclaim not due, each counted once (issue 12).
+	# The module's reclaim throttle, half the records low-priority: drops
+	# (mostly full, some by priority) while reclaim is often not due, each
+	# counted once (issue 12).
 	add "$san/stress_drop_throttled" "$b/stress_test -n $n -p 4 -c 2 -G 20000 -M"
 	# Four consumers racing for claims of a few records: claims that lose
 	# the race and start over (mpmcring_read_many() refills its array).

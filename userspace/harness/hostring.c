@@ -41,7 +41,7 @@ static inline uint64_t hostring_now_ns(void)
 
 /*
  * With no gap (the tests' default) every reclaim is due. With one, the
- * module's throttle (kmod/env.h), [P5] and [R7] included.
+ * module's throttle (kmod/env.h), with its plain loads and stores.
  */
 static inline bool mpr_env_reclaim_due(struct mpr_env *e, __u64 head)
 {
@@ -53,8 +53,7 @@ static inline bool mpr_env_reclaim_due(struct mpr_env *e, __u64 head)
 	__atomic_fetch_add(&h->due_checks, 1, __ATOMIC_RELAXED);
 	if (MPR_READ_ONCE(h->reclaim_more) || head != MPR_READ_ONCE(h->reclaim_head))
 		return true;
-	/* [P5] pairs with [R7] (mpr_env_reclaimed()): the time last. */
-	last = MPR_LOAD_ACQUIRE(&h->reclaim_ns);
+	last = MPR_READ_ONCE(h->reclaim_ns);
 	return hostring_now_ns() - last >= gap;
 }
 
@@ -66,9 +65,7 @@ static inline void mpr_env_reclaimed(struct mpr_env *e, __u64 head, bool more)
 		return;
 	MPR_WRITE_ONCE(h->reclaim_head, head);
 	MPR_WRITE_ONCE(h->reclaim_more, more);
-	/* [R7] pairs with [P5] (mpr_env_reclaim_due()): the reclaim_pos
-	 * store and the fields above before the time. */
-	MPR_STORE_RELEASE(&h->reclaim_ns, hostring_now_ns());
+	MPR_WRITE_ONCE(h->reclaim_ns, hostring_now_ns());
 }
 
 /* Idle slots are skipped by value; every slot may be in use here. */
