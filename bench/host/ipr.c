@@ -21,18 +21,7 @@
 
 #include "bench.h"
 
-#if defined(__has_include)
-#if __has_include(<valgrind/callgrind.h>)
-#include <valgrind/callgrind.h>
-#define HAVE_CALLGRIND 1
-#endif
-#endif
-
-#ifndef HAVE_CALLGRIND
-#define RUNNING_ON_VALGRIND 0
-#define CALLGRIND_ZERO_STATS
-#define CALLGRIND_DUMP_STATS_AT(s) ((void)(s))
-#endif
+#include "callgrind_shim.h"
 
 /* The records' own work, no ring: fill, look, count. */
 void hb_none_loop(uint32_t size, uint64_t n, struct hb_seen *seen)
