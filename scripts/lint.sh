@@ -4,7 +4,8 @@
 # Static checks (make lint; make check runs each as a lint/<check> test):
 #
 #   scripts/lint.sh checkpatch      checkpatch.pl --no-tree -f on the kernel code
-#   scripts/lint.sh kernel-doc      kernel-doc -Werror on the exported API
+#   scripts/lint.sh kernel-doc      kernel-doc -Werror on the exported API, and
+#                                   docs/kernel-api.rst as it generates it now
 #   scripts/lint.sh sparse-6.1      sparse (C=2) + W=1 against stock 6.1 headers
 #   scripts/lint.sh sparse-6.12     ... and 6.12
 #   scripts/lint.sh clang-format    the userspace C matches .clang-format
@@ -53,6 +54,9 @@ lint_kernel_doc() {
 		perl "$src/scripts/kernel-doc" -rst -function "$sym" kmod/*.c 2>/dev/null |
 			grep -q "$sym" || { echo "no kernel-doc for exported $sym"; missing=1; }
 	done
+	# docs/kernel-api.rst is generated from these comments: it must be
+	# what they give now (scripts/kernel-api-doc.sh regenerates it).
+	"$REPO/scripts/kernel-api-doc.sh" --check || missing=1
 	return $missing
 }
 

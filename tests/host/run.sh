@@ -90,9 +90,6 @@ add "install/destdir_pkgconfig_uninstall" "$here/install_test.sh"
 add "docs/examples_compile" "$here/doc_examples.sh"
 add "install/side_effects" "$here/install_side_effects.sh"
 add "docs/references_in_tree" "$here/doc_refs.sh"
-# docs/kernel-api.rst is generated (scripts/kernel-api-doc.sh): it must be
-# what the kernel-doc comments give now.
-add "docs/kernel_api_current" "$top/scripts/kernel-api-doc.sh --check"
 add "packaging/deb_build_lintian_use" "$here/deb_test.sh"
 add "packaging/module_btf_failures_keep_modules" "$here/module_btf_test.sh"
 
