@@ -853,8 +853,8 @@ static const char *idle_result(int ret)
 	/* The whole explanation once per binary: run.sh shows a log's tail. */
 	snprintf(msg, sizeof(msg), "no seccomp filter, so nothing could be checked: %s%s",
 		 seccomp_why[0] ? seccomp_why : "the child said nothing",
-		 explained ? " (see the first such failure)" :
-			     ". This test fails rather than skips (see idle_result() in "
+		 explained ? " (see the first such failure)"
+			   : ". This test fails rather than skips (see idle_result() in "
 			     "tests/host/api_test.c): run the host tests where seccomp(2) filters "
 			     "work (a kernel with CONFIG_SECCOMP_FILTER, outside a container or "
 			     "sandbox that forbids seccomp(2) or no_new_privs)");
