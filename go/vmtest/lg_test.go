@@ -13,11 +13,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 	"unsafe"
+
+	"mpmcring.dev/go/mpmcring"
 )
 
 const (
@@ -150,4 +153,52 @@ func waitLG(t *testing.T) lgStats {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// lgRing is the load generator loaded with a ring of its own, count
+// records to commit once started (autostart=0: lgCommand "start"), opened
+// with one consumer. The test's cleanup closes the consumer and the ring
+// (after the test's own deferred calls: a goroutine the test stops in a
+// defer never races the Close) and unloads the generator unless destroy
+// did.
+type lgRing struct {
+	r      *mpmcring.Ring
+	c      *mpmcring.Consumer
+	loaded bool
+}
+
+func newLGRing(t *testing.T, ring string, count int) *lgRing {
+	t.Helper()
+	params := "ring=" + ring + " create=1 size=65536 threads=1 count=" +
+		strconv.Itoa(count) + " autostart=0"
+	if err := insmod(lgName, params); err != nil {
+		t.Fatalf("insmod %s %s: %v", lgName, params, err)
+	}
+	l := &lgRing{loaded: true}
+	t.Cleanup(func() {
+		if l.loaded {
+			rmmod(lgName)
+		}
+	})
+	r, err := mpmcring.Open(ring)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	c, err := r.NewConsumer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	l.r, l.c = r, c
+	return l
+}
+
+// destroy unloads the generator, which destroys its ring.
+func (l *lgRing) destroy() error {
+	if err := rmmod(lgName); err != nil {
+		return err
+	}
+	l.loaded = false
+	return nil
 }

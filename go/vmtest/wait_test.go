@@ -247,28 +247,9 @@ func TestWaitCancel(t *testing.T) {
 // until its deadline (the library's "destroyed and empty", POLLHUP without
 // POLLIN).
 func TestWaitEndsWithEPIPEWhenDestroyed(t *testing.T) {
-	const ring, count = "gdestroy", 5
-	params := "ring=" + ring + " create=1 size=65536 threads=1 count=" +
-		strconv.Itoa(count) + " autostart=0"
-	if err := insmod(lgName, params); err != nil {
-		t.Fatalf("insmod %s %s: %v", lgName, params, err)
-	}
-	loaded := true
-	defer func() {
-		if loaded {
-			rmmod(lgName)
-		}
-	}()
-	r, err := mpmcring.Open(ring)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	c, err := r.NewConsumer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	const count = 5
+	fx := newLGRing(t, "gdestroy", count)
+	c := fx.c
 	lgCommand(t, "start")
 	waitLG(t)
 
@@ -323,11 +304,10 @@ func TestWaitEndsWithEPIPEWhenDestroyed(t *testing.T) {
 		e := giveUp()
 		t.Fatalf("the consumer did not read the %d records in %v (%d read, %v)", count, 5*lostAfter, e.read, e.err)
 	}
-	if err := rmmod(lgName); err != nil { // destroys the ring
+	if err := fx.destroy(); err != nil {
 		giveUp()
 		t.Fatalf("rmmod %s: %v", lgName, err)
 	}
-	loaded = false
 	var e end
 	select {
 	case e = <-done:
@@ -351,28 +331,9 @@ func TestWaitEndsWithEPIPEWhenDestroyed(t *testing.T) {
 // nil while any is left), then EPIPE. Before the fix (f693321) that Wait
 // said ENODEV: "opening the device again to wait on it".
 func TestWaitStateWordAfterDestroyBeforeFirstWait(t *testing.T) {
-	const ring, count = "gstate", 5
-	params := "ring=" + ring + " create=1 size=65536 threads=1 count=" +
-		strconv.Itoa(count) + " autostart=0"
-	if err := insmod(lgName, params); err != nil {
-		t.Fatalf("insmod %s %s: %v", lgName, params, err)
-	}
-	loaded := true
-	defer func() {
-		if loaded {
-			rmmod(lgName)
-		}
-	}()
-	r, err := mpmcring.Open(ring)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	c, err := r.NewConsumer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	const count = 5
+	fx := newLGRing(t, "gstate", count)
+	r, c := fx.r, fx.c
 	if r.Layout().ABIMinor < mpmcring.ABIMinorState {
 		t.Fatalf("the module says ABI 1.%d: this test needs the state word (1.3)", r.Layout().ABIMinor)
 	}
@@ -392,10 +353,9 @@ func TestWaitStateWordAfterDestroyBeforeFirstWait(t *testing.T) {
 	if read != 2 {
 		t.Fatalf("read %d records before the destroy, want 2", read)
 	}
-	if err := rmmod(lgName); err != nil { // destroys the ring
+	if err := fx.destroy(); err != nil {
 		t.Fatalf("rmmod %s: %v", lgName, err)
 	}
-	loaded = false
 	ctx, cancel := context.WithTimeout(context.Background(), lostAfter)
 	defer cancel()
 	if err := c.Wait(ctx); err != nil {
@@ -405,7 +365,7 @@ func TestWaitStateWordAfterDestroyBeforeFirstWait(t *testing.T) {
 	if read != count {
 		t.Errorf("read %d records, %d were committed before the destroy", read, count)
 	}
-	err = c.Wait(ctx)
+	err := c.Wait(ctx)
 	if !errors.Is(err, syscall.EPIPE) || !errors.Is(err, mpmcring.ErrClosed) {
 		t.Fatalf("Wait on the destroyed, drained ring: %v, want EPIPE (ErrClosed)", err)
 	}

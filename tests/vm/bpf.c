@@ -133,25 +133,11 @@ static int bpf_refused(struct bpf_refused *b)
 static bool kmsg_last(int fd, const char *prefix, char *out, size_t size, const char *other_has,
 		      bool *other)
 {
-	char rec[2048], *msg, *nl;
+	char rec[2048], *msg;
 	bool found = false;
-	ssize_t n;
 
 	*other = false;
-	for (;;) {
-		n = read(fd, rec, sizeof(rec) - 1);
-		if (n < 0 && errno == EPIPE)
-			continue; /* overwritten records: go on */
-		if (n <= 0)
-			break;
-		rec[n] = 0;
-		msg = strchr(rec, ';');
-		if (!msg)
-			continue;
-		msg++;
-		nl = strchr(msg, '\n');
-		if (nl)
-			*nl = 0;
+	while ((msg = vm_kmsg_next(fd, rec, sizeof(rec)))) {
 		if (strstr(msg, other_has))
 			*other = true;
 		if (!strncmp(msg, prefix, strlen(prefix))) {
@@ -186,9 +172,8 @@ TEST(load_says_what_the_kfuncs_got)
 	vm_rmmod("mpmcring_loadgen");
 	ASSERT_EQ(0, vm_rmmod("mpmcring"))
 	TH_LOG("the default module must be unloadable here (nothing may use it)");
-	fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	fd = vm_kmsg_open_at_end();
 	ASSERT_GE(fd, 0);
-	lseek(fd, 0, SEEK_END);
 	ASSERT_EQ(0, vm_insmod("mpmcring", NULL));
 	said = kmsg_last(fd, "mpmcring: BPF kfunc registrations", line, sizeof(line),
 			 "BPF programs cannot produce into rings", &no_btf_said);

@@ -237,34 +237,6 @@ static int ev_attach(struct __test_metadata *_metadata, FIXTURE_DATA(ev) * self)
 	return 0;
 }
 
-/* Opens /dev/kmsg at its end: what comes next is ours. */
-static int kmsg_open_at_end(void)
-{
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd >= 0)
-		lseek(fd, 0, SEEK_END);
-	return fd;
-}
-
-static bool kmsg_has(int fd, const char *want)
-{
-	char rec[2048];
-	bool found = false;
-	ssize_t n;
-
-	for (;;) {
-		n = read(fd, rec, sizeof(rec) - 1);
-		if (n < 0 && errno == EPIPE)
-			continue;
-		if (n <= 0)
-			break;
-		rec[n] = 0;
-		found |= strstr(rec, want) != NULL;
-	}
-	return found;
-}
-
 TEST_F_TIMEOUT(ev, bad_params_fail_insmod_naming_them, 120)
 {
 	static const struct {
@@ -288,14 +260,14 @@ TEST_F_TIMEOUT(ev, bad_params_fail_insmod_naming_them, 120)
 	unsigned int i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		int fd = kmsg_open_at_end();
+		int fd = vm_kmsg_open_at_end();
 		char p[256];
 
 		ASSERT_GE(fd, 0);
 		snprintf(p, sizeof(p), "%s", bad[i].params);
 		EXPECT_EQ(bad[i].err, vm_insmod("mpmcring_events", p))
 		TH_LOG("insmod mpmcring_events %s", p);
-		EXPECT_TRUE(kmsg_has(fd, bad[i].says))
+		EXPECT_TRUE(vm_kmsg_has(fd, bad[i].says))
 		TH_LOG("insmod mpmcring_events %s: no kernel log line saying \"%s\"", p,
 		       bad[i].says);
 		close(fd);

@@ -9,36 +9,6 @@
 
 #include <linux/mpmcring.h>
 
-/* Opens the kernel log positioned at its end: what comes next is ours. */
-static int kmsg_open_at_end(void)
-{
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd >= 0)
-		lseek(fd, 0, SEEK_END);
-	return fd;
-}
-
-/* Whether a kernel log line written since kmsg_open_at_end() holds want. */
-static bool kmsg_has(int fd, const char *want)
-{
-	char rec[2048];
-	ssize_t n;
-	bool found = false;
-
-	for (;;) {
-		n = read(fd, rec, sizeof(rec) - 1);
-		if (n < 0 && errno == EPIPE)
-			continue; /* overwritten records: go on */
-		if (n <= 0)
-			break;
-		rec[n] = 0;
-		if (strstr(rec, want))
-			found = true;
-	}
-	return found;
-}
-
 static const struct {
 	const char *params, *says;
 } bad[] = {
@@ -61,12 +31,12 @@ TEST(bad_values_fail_insmod_naming_the_parameter)
 	ASSERT_EQ(0, vm_rmmod("mpmcring"))
 	TH_LOG("the default module must be unloadable here (nothing may use it)");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		int fd = kmsg_open_at_end();
+		int fd = vm_kmsg_open_at_end();
 
 		ASSERT_GE(fd, 0);
 		EXPECT_EQ(-EINVAL, vm_insmod("mpmcring", bad[i].params))
 		TH_LOG("insmod mpmcring %s", bad[i].params);
-		EXPECT_TRUE(kmsg_has(fd, bad[i].says))
+		EXPECT_TRUE(vm_kmsg_has(fd, bad[i].says))
 		TH_LOG("insmod mpmcring %s: no kernel log line saying \"%s\"", bad[i].params,
 		       bad[i].says);
 		close(fd);

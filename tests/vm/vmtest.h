@@ -56,6 +56,56 @@ static inline int vm_rmmod(const char *name)
 	return syscall(SYS_delete_module, name, O_NONBLOCK) ? -errno : 0;
 }
 
+/* /dev/kmsg opened at its end: what the kernel logs next is the test's. */
+static inline int vm_kmsg_open_at_end(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+/*
+ * The next kernel log message read from fd, in rec: the text after the
+ * record's "prio,seq,ts,flags;" header, up to its first newline; NULL once
+ * nothing is left. Records the kernel overwrote before this read are
+ * skipped (EPIPE; the next read returns the oldest one left).
+ */
+static inline char *vm_kmsg_next(int fd, char *rec, size_t size)
+{
+	char *msg, *nl;
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, rec, size - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;
+		if (n <= 0)
+			return NULL;
+		rec[n] = 0;
+		msg = strchr(rec, ';');
+		if (!msg)
+			continue;
+		msg++;
+		nl = strchr(msg, '\n');
+		if (nl)
+			*nl = 0;
+		return msg;
+	}
+}
+
+/* Whether a message logged since vm_kmsg_open_at_end() holds want. */
+static inline bool vm_kmsg_has(int fd, const char *want)
+{
+	char rec[2048], *msg;
+	bool found = false;
+
+	while ((msg = vm_kmsg_next(fd, rec, sizeof(rec))))
+		found |= strstr(msg, want) != NULL;
+	return found;
+}
+
 static inline void vm_sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
