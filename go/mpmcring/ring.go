@@ -230,6 +230,19 @@ func (r *Ring) withFd(fn func(fd int) error) error {
 	return fn(r.fd)
 }
 
+// hungUp says whether the ring's device file reports a hangup (the ring
+// was destroyed); false for a ring in memory, a closed ring, or when poll
+// fails.
+func (r *Ring) hungUp() bool {
+	var ev int16
+	err := r.withFd(func(fd int) error {
+		var e error
+		ev, e = pollNow(uintptr(fd))
+		return e
+	})
+	return err == nil && ev&pollHup != 0
+}
+
 func (r *Ring) closedError() error {
 	return errorf(syscall.EPIPE, "%s: the ring is closed", r.path)
 }

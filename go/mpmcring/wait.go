@@ -193,6 +193,12 @@ var testHookPark func()
 func (c *Consumer) Wait(ctx context.Context) error {
 	w, err := c.getWaiter()
 	if err != nil {
+		// A record in the mapping is ready whatever the device says
+		// (review-gopoll18 S2: a destroyed ring of ABI 1.2 kept its
+		// records behind the reopen's error).
+		if !c.closed && c.ready(0) {
+			return nil
+		}
 		// A ring destroyed before this consumer's first park: its
 		// device cannot be opened again (ENODEV), and the meta page
 		// (ABI 1.3) tells the end: dead first, then the look. The
@@ -205,6 +211,16 @@ func (c *Consumer) Wait(ctx context.Context) error {
 			}
 		}
 		if !c.closed && c.v.dead() {
+			if c.ready(0) {
+				return nil
+			}
+			return errorf(syscall.EPIPE, "%s: the ring was destroyed and is empty", c.r.path)
+		}
+		// A module before ABI 1.3 keeps no word: the ring's own file,
+		// still open, hangs up once the ring is destroyed, after every
+		// record committed before the destroy landed ([D2]): the look
+		// after the hangup is the end.
+		if !c.closed && c.v.stateP == nil && isGoneDevice(err) && c.r.hungUp() {
 			if c.ready(0) {
 				return nil
 			}
@@ -276,6 +292,12 @@ func (c *Consumer) Wait(ctx context.Context) error {
 		case ev&pollIn != 0:
 			return true
 		case ev&pollHup != 0:
+			// Dead (poll loaded it), then our look: a module before
+			// ABI 1.3 may hang up without POLLIN below the watermark
+			// (review-gopoll18 S1; the C poller's d06e31e).
+			if c.ready(0) {
+				return true
+			}
 			waitErr = errorf(syscall.EPIPE, "%s: the ring was destroyed and is empty", c.r.path)
 			return true
 		case ev&pollErr != 0:

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // waitRing is a ring in memory whose "device" is a pipe's read end: a
@@ -24,6 +25,15 @@ func waitRing(t *testing.T) (*testRing, *Ring, *Consumer) {
 
 // waitRingABI is waitRing as a module of ABI 1.minor describes it.
 func waitRingABI(t *testing.T, minor uint16) (*testRing, *Ring, *Consumer) {
+	t.Helper()
+	h, r, c, _ := waitRingPipe(t, minor)
+	return h, r, c
+}
+
+// waitRingPipe is waitRingABI with the pipe's write end: closing it is the
+// device's hangup (POLLHUP without POLLIN). The cleanup closes it again,
+// harmlessly.
+func waitRingPipe(t *testing.T, minor uint16) (*testRing, *Ring, *Consumer, *os.File) {
 	t.Helper()
 	h := newTestRing(t, ringParams{size: 4096})
 	h.l.ABIMinor = minor
@@ -50,7 +60,7 @@ func waitRingABI(t *testing.T, minor uint16) (*testRing, *Ring, *Consumer) {
 		pw.Close()
 		r.Close()
 	})
-	return h, r, c
+	return h, r, c, pw
 }
 
 // A Wait cancelled while it is parked returns Canceled, and leaves no
@@ -128,8 +138,9 @@ func TestWaitEndsOnStateDead(t *testing.T) {
 
 // goneDeviceRing is waitRingABI whose "device" cannot be opened again
 // (a socket: ENXIO), as a destroyed ring's between the device's removal
-// and the dead mark.
-func goneDeviceRing(t *testing.T, minor uint16) (*testRing, *Consumer) {
+// and the dead mark. hangUp makes the ring's own file report a hangup,
+// as the destroy does (the socket's peer closed: POLLHUP).
+func goneDeviceRing(t *testing.T, minor uint16) (h *testRing, c *Consumer, hangUp func()) {
 	t.Helper()
 	h, r, c := waitRingABI(t, minor)
 	sv, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
@@ -138,19 +149,22 @@ func goneDeviceRing(t *testing.T, minor uint16) (*testRing, *Consumer) {
 	}
 	pipeFd := r.fd
 	r.fd = sv[0]
+	peer := sv[1]
 	t.Cleanup(func() {
 		syscall.Close(sv[0])
-		syscall.Close(sv[1])
+		if peer >= 0 {
+			syscall.Close(peer)
+		}
 		r.fd = pipeFd
 	})
-	return h, c
+	return h, c, func() { syscall.Close(peer); peer = -1 }
 }
 
 // The destroy removes the device, waits for its producers, then marks the
 // ring dead: a first Wait in between cannot open the device again and
 // must wait for the mark, not fail with the reopen's error.
 func TestWaitDeviceGoneBeforeDeadMark(t *testing.T) {
-	h, c := goneDeviceRing(t, ABIMinor)
+	h, c, _ := goneDeviceRing(t, ABIMinor)
 	go func() {
 		time.Sleep(30 * time.Millisecond)
 		atomic.StoreUint64(word(h.ro, metaState), stateDead)
@@ -163,16 +177,69 @@ func TestWaitDeviceGoneBeforeDeadMark(t *testing.T) {
 
 	// Not marked within the context: the context's error, not the
 	// reopen's.
-	_, c2 := goneDeviceRing(t, ABIMinor)
+	_, c2, _ := goneDeviceRing(t, ABIMinor)
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel2()
 	if err := c2.Wait(ctx2); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Wait, device gone, never marked: %v, want DeadlineExceeded", err)
 	}
 
-	// ABI 1.2 has no mark to wait for: the reopen's error at once.
-	_, c3 := goneDeviceRing(t, 2)
+	// ABI 1.2 has no mark to wait for: while its file has not hung up,
+	// the reopen's error at once.
+	_, c3, _ := goneDeviceRing(t, 2)
 	if err := c3.Wait(context.Background()); errnoOf(err) != syscall.ENXIO {
 		t.Fatalf("Wait on an ABI 1.2 ring whose device is gone: %v, want ENXIO", err)
+	}
+}
+
+// review-gopoll18 S2: a ring of ABI 1.2 destroyed after the consumer's
+// last empty look, its device gone. A record committed before the
+// destroy is still in the mapping: Wait says so (nil), not the reopen's
+// error, which a Wait-then-read loop would return with the record unread.
+// Once the ring is drained and its own file hung up, Wait says ErrClosed,
+// the end, not an error a program cannot tell from a failure.
+func TestWaitGoneDeviceABI12(t *testing.T) {
+	h, c, hangUp := goneDeviceRing(t, 2)
+	mustProduce(t, h, payload(1, 10), PrioNormal)
+	hangUp()
+	if err := c.Wait(context.Background()); err != nil {
+		t.Fatalf("Wait, ABI 1.2, device gone, a record in the mapping: %v, want nil", err)
+	}
+	if _, err := c.Read(); err != nil {
+		t.Fatal(err)
+	}
+	c.Commit()
+	if err := c.Wait(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Wait, ABI 1.2, device gone, drained, its file hung up: %v, want ErrClosed", err)
+	}
+}
+
+// review-gopoll18 S1: a module of ABI 1.2 from before 4de2b4d hangs up
+// without POLLIN on a dead ring that holds records below the file's
+// watermark (the C poller drains such a ring since d06e31e, api_test
+// t_poller_hangup_below_watermark_drains). Wait said "destroyed and is
+// empty" with the record unread. The pipe's write end closed is that
+// hangup: POLLHUP, no POLLIN.
+func TestWaitHangupBelowWatermarkABI12(t *testing.T) {
+	h, _, c, pw := waitRingPipe(t, 2)
+	old := waiterIoctl
+	waiterIoctl = func(int, uintptr, unsafe.Pointer) error { return nil }
+	defer func() { waiterIoctl = old }()
+	if err := c.SetWatermark(1024); err != nil {
+		t.Fatal(err)
+	}
+	mustProduce(t, h, payload(1, 10), PrioNormal) // 10 bytes: below 1024
+	pw.Close()                                    // the destroy's hangup, without POLLIN
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Wait(ctx); err != nil {
+		t.Fatalf("Wait on a hung-up ABI 1.2 ring holding a record below the watermark: %v, want nil", err)
+	}
+	if _, err := c.Read(); err != nil {
+		t.Fatalf("the record Wait's error left behind: Read %v", err)
+	}
+	c.Commit()
+	if err := c.Wait(ctx); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Wait on the hung-up, drained ABI 1.2 ring: %v, want ErrClosed", err)
 	}
 }

@@ -1690,7 +1690,54 @@ static void t_consume_longjmp_refusal_says_so(struct tap *t)
 	hostring_destroy(&h);
 }
 
+/*
+ * review-gopoll18 S1 (the C side): a module of ABI 1.2 from before 4de2b4d
+ * hangs up without POLLIN on a dead ring that holds records below the
+ * file's watermark. mpmcring_wait() said -EPIPE, "destroyed and is empty",
+ * with the records unread: a Wait-then-read loop stopped short. Now 1
+ * while a record is left, -EPIPE once drained. A pipe whose write end is
+ * closed is that hangup.
+ */
+static void t_wait_hangup_below_watermark(struct tap *t)
+{
+	struct mpmcring_consumer *c = NULL;
+	struct mpmcring_record rec;
+	struct mpmcring *r = NULL;
+	struct hostring h;
+	int fds[2] = { -1, -1 };
+
+	if (ring(&h, 4096)) {
+		CHECK(t, 0, "init");
+		return;
+	}
+	CHECK_EQ(t, pipe(fds), 0);
+	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	c = r ? mpmcring_consumer_new(r) : NULL;
+	CHECK(t, c, "ring and consumer");
+	if (!c)
+		goto out;
+	r->fd = fds[0]; /* mpmcring_close() closes it */
+	fds[0] = -1;
+	CHECK_EQ(t, put(&h, 16, MPMCRING_PRIO_NORMAL, 7), 0);
+	close(fds[1]); /* POLLHUP alone: dead, the record below the watermark */
+	fds[1] = -1;
+	CHECK_EQ(t, mpmcring_wait(r, 0), 1);
+	CHECK_EQ(t, mpmcring_read(c, &rec), 0);
+	CHECK_EQ(t, mpmcring_commit(c), 0);
+	CHECK_EQ(t, mpmcring_wait(r, 0), -EPIPE);
+out:
+	mpmcring_consumer_free(c);
+	if (r)
+		mpmcring_close(r);
+	if (fds[0] >= 0)
+		close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+	hostring_destroy(&h);
+}
+
 static const struct tap_test tests[] = {
+	TAP_TEST(t_wait_hangup_below_watermark),
 	TAP_TEST(t_errno_set),
 	TAP_TEST(t_layout_grows),
 	TAP_TEST(t_layout_too_large_to_map),

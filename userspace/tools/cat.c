@@ -197,17 +197,14 @@ static int cat_write(const char *buf, size_t len)
 /*
  * Waits for records, bounded so that a signal just before the wait costs
  * 250 ms: 0 to go on, -1 when the ring was destroyed and is empty (the
- * end), else an exit code.
+ * end: cat_end()), else an exit code.
  */
 static int cat_wait(const char *path, struct mpmcring *r)
 {
 	int n = mpmcring_wait(r, 250);
 
-	if (n == -EPIPE) {
-		fprintf(stderr, "mpmcring cat: %s: the ring was destroyed; every record was read\n",
-			path);
+	if (n == -EPIPE)
 		return -1;
-	}
 	if (n < 0 && n != -EINTR)
 		return cli_error("cat", "%s: %s", path, mpmcring_errmsg());
 	return 0;
@@ -236,6 +233,27 @@ static void cat_others(const char *path, struct mpmcring *r)
 	fprintf(stderr, "): each record goes to one consumer, so cat prints only the ones it "
 			"wins; --peek shows all without taking any\n");
 	free(info);
+}
+
+/*
+ * The end of a consume (the ring destroyed and drained, a signal, --count
+ * reached, or the ring empty without --follow): losses counted since the
+ * last report are reported now, or never would be (review-gopoll18 S3: a
+ * drop on an empty ring wakes nobody, and the destroy can follow it), then
+ * the destroy's message, after them. 0, or an exit code.
+ */
+static int cat_end(struct cat *k, const char *path, struct mpmcring_consumer *c, bool destroyed)
+{
+	struct mpmcring_lost last = MPMCRING_OPTS(mpmcring_lost);
+	int ret;
+
+	cat_take_lost(c, &last);
+	cat_lost(k, &last);
+	ret = cat_flush();
+	if (destroyed)
+		fprintf(stderr, "mpmcring cat: %s: the ring was destroyed; every record was read\n",
+			path);
+	return ret < 0 ? CLI_OK : ret;
 }
 
 /*
@@ -270,10 +288,15 @@ static int cat_run(struct cat *k, const char *path, struct mpmcring *r, struct m
 			cat_take_lost(c, &lost);
 			cat_lost(k, &lost);
 			ret = cat_flush();
-			if (!ret && k->follow)
-				ret = cat_wait(path, r);
-			if (ret || !k->follow)
+			if (ret) /* stdout closed (-1), or an exit code */
 				return ret < 0 ? CLI_OK : ret;
+			if (!k->follow)
+				return CLI_OK;
+			ret = cat_wait(path, r);
+			if (ret < 0) /* destroyed and drained: the totals are final */
+				return cat_end(k, path, c, true);
+			if (ret)
+				return ret;
 			continue;
 		}
 		if (n < 0)
@@ -306,8 +329,8 @@ static int cat_run(struct cat *k, const char *path, struct mpmcring *r, struct m
 		if (ret)
 			return ret < 0 ? CLI_OK : ret;
 	}
-	ret = cat_flush();
-	return ret < 0 ? CLI_OK : ret;
+	/* A signal or --count: what was lost meanwhile is said too. */
+	return cat_end(k, path, c, false);
 }
 
 /* True once the ring was destroyed (its file reports POLLHUP); no wait. */
