@@ -25,6 +25,10 @@ for san in plain asan tsan; do
 	b="$out/$san"
 	add "$san/lib_test" "$b/lib_test"
 	add "$san/api_test" "$b/api_test"
+	# A callback freeing the consumer or poller that runs it.
+	add "$san/free_in_cb_test" "$b/free_in_cb_test"
+	# mpmcring cat --follow's end: losses after its last look reported.
+	add "$san/cat_end_test" "$b/cat_end_test"
 	add "$san/events_test" "$b/events_test"
 	add "$san/bpf_refused_test" "$b/bpf_refused_test"
 	# mpr_reclaim_walk() against the single loop the model checks.

@@ -152,7 +152,10 @@ struct mpmcring_consumer *mpmcring_consumer_new_opts(struct mpmcring *r,
  * own slot (struct mpmcring_slot's consumed_records); in the ring's
  * statistics (mpmcring_get_stats()) they are among consumed_records, which
  * counts every record that left the ring through a claim, and
- * abandoned_records (abandoned_claims) says how many of those nobody read. */
+ * abandoned_records (abandoned_claims) says how many of those nobody read.
+ * From inside mpmcring_consume()'s callback on c: c ends at once and its
+ * memory goes when consume returns (-ECANCELED). A poller's consumer is
+ * refused (errno EINVAL; the poller frees it). */
 void mpmcring_consumer_free(struct mpmcring_consumer *c);
 
 /*
@@ -217,8 +220,9 @@ int mpmcring_validate(struct mpmcring_consumer *c);
  * stopped; errno is -value and mpmcring_errmsg() says the callback returned
  * it. fn's 0 and positive values go on. fn must not call mpmcring_read(),
  * mpmcring_read_batch(), mpmcring_commit() or mpmcring_consume() on c: they
- * would take or release records under consume (-EINVAL); nor
- * mpmcring_consumer_free() on c (it would free what consume runs on). fn
+ * would take or release records under consume (-EINVAL).
+ * mpmcring_consumer_free() on c from fn ends c at once; consume then
+ * returns -ECANCELED without calling fn again, and frees c. fn
  * must return: leaving it by longjmp (or an exception through the
  * library's frames) leaves the consumer usable only by
  * mpmcring_consumer_free(); its other calls return -EINVAL. Returns the
@@ -304,9 +308,10 @@ const char *mpmcring_version_string(void);
  * mpmcring_poller_add() on its own poller (the ring is consumed from then
  * on, in this pass or the next); mpmcring_poller_poll(),
  * mpmcring_poller_consume() and mpmcring_poller_remove() on it return
- * -EINVAL there, and fn must not call mpmcring_poller_free() on it or
- * mpmcring_consumer_free() on a consumer of it. fn must return: after a
- * longjmp out of it only mpmcring_poller_free() is left.
+ * -EINVAL there. mpmcring_poller_free() on it from fn ends its consumers
+ * at once; the running poll or consume returns -ECANCELED without calling
+ * fn again, and frees the poller. fn must return: after a longjmp out of
+ * it only mpmcring_poller_free() is left.
  */
 struct mpmcring_poller;
 struct mpmcring_poller_opts {

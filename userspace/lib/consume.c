@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
@@ -616,7 +617,13 @@ int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_rec
 	if (c->in_consume)
 		return mpr_lib_fail(EINVAL, MPR_MSG_IN_CONSUME("mpmcring_consume"));
 	c->in_consume = true;
+	c->consume_frame = __builtin_frame_address(0);
 	n = mpr_lib_consume(c, max, fn, ctx);
+	if (mpr_unlikely(c->ended)) {
+		free(c);
+		return mpr_lib_error(
+			ECANCELED, "mpmcring_consume: the callback freed the consumer: it is gone");
+	}
 	c->in_consume = false;
 	return n;
 }
@@ -642,6 +649,8 @@ static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcri
 			"mpmcring_consume: the consumer holds records from mpmcring_read() or mpmcring_read_batch(): mpmcring_commit() them first (consume commits all it holds)");
 	if (c->lost_records && !c->pending) {
 		ret = mpr_lib_lost_record(c, fn, ctx);
+		if (mpr_unlikely(c->ended))
+			return 0;
 		if (ret < 0)
 			return mpr_lib_stopped(ret);
 	}
@@ -658,6 +667,8 @@ static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcri
 	while (done < max && mpr_lib_next_pending(c, &rec)) {
 		done++;
 		ret = fn(ctx, &rec);
+		if (mpr_unlikely(c->ended))
+			return 0; /* freed inside fn: touch nothing more */
 		/* Only a negative value stops: a positive one would read as a count. */
 		if (ret < 0)
 			return mpr_lib_stopped(ret); /* the rest stays held for next time */

@@ -44,6 +44,15 @@ struct mpmcring_consumer {
 	uint64_t seen_dropped; /* loss totals at the last look */
 	uint64_t seen_overwritten;
 	bool lost_records; /* MPMCRING_CONSUMER_LOST_RECORDS */
+	/* Freed from inside consume's fn: ended (claim released, slot
+	 * detached), the memory freed when mpmcring_consume() returns. */
+	bool ended;
+	/* A poller's (mpmcring_poller_add()): only the poller frees it. */
+	bool poller_owned;
+	/* mpmcring_consume()'s frame while it runs: a free from a deeper
+	 * frame is inside fn; from one at or above it, after a longjmp out
+	 * (mpr_consumer_free()). */
+	const void *consume_frame;
 };
 
 #define MPR_STR2(x) #x
@@ -94,6 +103,9 @@ int mpr_lib_commit(struct mpmcring_consumer *c);
 /* The consumer's end: commits what it delivered and leaves what a stopped
  * consume did not deliver to be counted as abandoned (consume.c). */
 void mpr_lib_end(struct mpmcring_consumer *c);
+/* mpmcring_consumer_free() without the refusal of a poller's consumer;
+ * here: the frame of the public function called (open.c). */
+void mpr_consumer_free(struct mpmcring_consumer *c, const void *here);
 
 /* Hands the losses not yet reported to fn as one MPMCRING_REC_LOST record;
  * returns fn's value (0 when there were none). */

@@ -376,16 +376,42 @@ struct mpmcring_consumer *mpmcring_consumer_new_opts(struct mpmcring *r,
 	return c;
 }
 
-void mpmcring_consumer_free(struct mpmcring_consumer *c)
+/*
+ * here: the frame of the public function the program called (its
+ * __builtin_frame_address(0)). From inside consume's callback it is
+ * deeper on the stack than consume's own frame; after a longjmp out of
+ * the callback, consume's frame is gone and the program's next call sits
+ * at or above where it was. Stacks grow down on every architecture the
+ * library supports (x86_64, arm64). A call after a longjmp made from a
+ * function deeper than consume was is taken for one from inside: the
+ * memory is then never freed (a leak), never used after it is freed.
+ */
+void mpr_consumer_free(struct mpmcring_consumer *c, const void *here)
 {
 	__u32 idx;
 
-	if (!c)
+	if (!c || c->ended)
 		return;
 	mpr_lib_end(c); /* what a stopped consume left: abandoned at detach */
 	if (c->r->fd >= 0) {
 		idx = c->idx;
 		ioctl(c->r->fd, MPMCRING_IOC_DETACH, &idx);
 	}
+	/* From inside consume's callback: consume frees it on return. */
+	if (c->in_consume && (const char *)here < (const char *)c->consume_frame) {
+		c->ended = true;
+		return;
+	}
 	free(c);
+}
+
+void mpmcring_consumer_free(struct mpmcring_consumer *c)
+{
+	if (c && c->poller_owned) {
+		mpr_lib_error(
+			EINVAL,
+			"mpmcring_consumer_free: the consumer is a poller's: mpmcring_poller_remove() or mpmcring_poller_free() frees it");
+		return;
+	}
+	mpr_consumer_free(c, __builtin_frame_address(0));
 }

@@ -49,10 +49,12 @@ struct mpr_poll_ring {
 struct mpmcring_poller {
 	int epfd;
 	unsigned int batch;
-	unsigned int n, cap; /* rings */
-	unsigned int ev_cap; /* events */
-	bool in_poll;	     /* a poll or consume runs: its callbacks may not poll */
-	unsigned long calls; /* poll and consume calls so far */
+	unsigned int n, cap;	/* rings */
+	unsigned int ev_cap;	/* events */
+	bool in_poll;		/* a poll or consume runs: its callbacks may not poll */
+	bool freed;		/* mpmcring_poller_free() inside a callback: freed on return */
+	const void *poll_frame; /* the entry point's frame (see mpr_consumer_free()) */
+	unsigned long calls;	/* poll and consume calls so far */
 	struct mpr_poll_ring **rings;
 	struct epoll_event *events;
 };
@@ -126,11 +128,12 @@ static int mpr_poll_attach(struct mpmcring_poller *p, unsigned int idx, struct m
 		if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, r->fd, &ev) < 0) {
 			int err = errno;
 
-			mpmcring_consumer_free(c);
+			mpr_consumer_free(c, __builtin_frame_address(0));
 			return mpr_lib_error(err, "adding the ring to the poller's epoll set: %s",
 					     strerror(err));
 		}
 	}
+	c->poller_owned = true;
 	*pr = (struct mpr_poll_ring){ .r = r, .c = c, .fn = fn, .ctx = ctx };
 	return (int)idx;
 }
@@ -144,6 +147,10 @@ int mpmcring_poller_add(struct mpmcring_poller *p, struct mpmcring *r, mpmcring_
 
 	if (!r || !fn)
 		return mpr_lib_error(EINVAL, "mpmcring_poller_add: a ring and a function, please");
+	if (p->freed)
+		return mpr_lib_error(
+			EINVAL,
+			"mpmcring_poller_add: a callback freed the poller: it is gone once the poll returns");
 	/*
 	 * A removed ring's entry is reused, so that a poller whose rings come
 	 * and go stays as large as the most it held at once. Its entry never
@@ -206,6 +213,8 @@ static int mpr_poll_ring(struct mpmcring_poller *p, unsigned int idx, struct mpr
 	while (done < mpr_lib_poll_ring_max) {
 		pr->stop = 0;
 		n = mpmcring_consume(pr->c, p->batch, mpr_poll_fn, pr);
+		if (p->freed)
+			return -ECANCELED; /* the pass ends; the entry point frees */
 		/*
 		 * The record it stopped at was consumed. An earlier ring's
 		 * error (-ESTALE: what its fn saw must be thrown away) wins:
@@ -442,6 +451,22 @@ static int mpr_poller_consume(struct mpmcring_poller *p, struct mpr_poll_pass *p
 	return mpr_poll_result(p, ps);
 }
 
+/*
+ * The memory of a poller that a callback freed (mpmcring_poller_free()
+ * ended its consumers then), once the pass is back in the entry point.
+ */
+static void mpr_poller_release(struct mpmcring_poller *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->n; i++)
+		free(p->rings[i]);
+	close(p->epfd);
+	free(p->rings);
+	free(p->events);
+	free(p);
+}
+
 int mpmcring_poller_consume(struct mpmcring_poller *p)
 {
 	struct mpr_poll_pass ps = { 0 };
@@ -450,9 +475,16 @@ int mpmcring_poller_consume(struct mpmcring_poller *p)
 	if (p->in_poll)
 		return mpr_lib_fail(EINVAL, MPR_MSG_IN_POLL("mpmcring_poller_consume"));
 	p->in_poll = true;
+	p->poll_frame = __builtin_frame_address(0);
 	p->calls++;
 	ret = mpr_poller_consume(p, &ps);
 	p->in_poll = false;
+	if (p->freed) {
+		mpr_poller_release(p);
+		return mpr_lib_error(
+			ECANCELED,
+			"mpmcring_poller_consume: a callback freed the poller: it is gone");
+	}
 	return ret;
 }
 
@@ -495,9 +527,15 @@ int mpmcring_poller_poll(struct mpmcring_poller *p, int timeout_ms)
 	if (p->in_poll)
 		return mpr_lib_fail(EINVAL, MPR_MSG_IN_POLL("mpmcring_poller_poll"));
 	p->in_poll = true;
+	p->poll_frame = __builtin_frame_address(0);
 	p->calls++;
 	ret = mpr_poller_poll(p, timeout_ms, &ps);
 	p->in_poll = false;
+	if (p->freed) {
+		mpr_poller_release(p);
+		return mpr_lib_error(
+			ECANCELED, "mpmcring_poller_poll: a callback freed the poller: it is gone");
+	}
 	return ret;
 }
 
@@ -559,19 +597,37 @@ int mpmcring_poller_remove(struct mpmcring_poller *p, unsigned int idx, struct m
 			"mpmcring_poller_remove: taking ring %u out of the epoll set: %s (remove a ring before closing it)",
 			idx, strerror(err));
 	}
-	mpmcring_consumer_free(pr->c);
+	mpr_consumer_free(pr->c, __builtin_frame_address(0));
 	*pr = (struct mpr_poll_ring){ .gone = true, .removed = true };
 	return 0;
 }
 
 void mpmcring_poller_free(struct mpmcring_poller *p)
 {
+	const void *here = __builtin_frame_address(0);
 	unsigned int i;
 
-	if (!p)
+	if (!p || p->freed)
 		return;
+	/*
+	 * From inside a callback of this poller's poll or consume (deeper on
+	 * the stack than its entry point: see mpr_consumer_free()): the
+	 * consumers end now (the one being consumed is freed by its consume
+	 * on return), the rings leave the pass, and the entry point frees the
+	 * rest when the pass is back in it. After a longjmp out of a callback
+	 * (at or above the entry point's frame): all now.
+	 */
+	if (p->in_poll && (const char *)here < (const char *)p->poll_frame) {
+		for (i = 0; i < p->n; i++) {
+			mpr_consumer_free(p->rings[i]->c, here);
+			p->rings[i]->c = NULL;
+			p->rings[i]->gone = true;
+		}
+		p->freed = true;
+		return;
+	}
 	for (i = 0; i < p->n; i++) {
-		mpmcring_consumer_free(p->rings[i]->c);
+		mpr_consumer_free(p->rings[i]->c, here);
 		free(p->rings[i]);
 	}
 	close(p->epfd);
