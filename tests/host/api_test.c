@@ -1736,8 +1736,56 @@ out:
 	hostring_destroy(&h);
 }
 
+/*
+ * review-fix18 S1: a hung-up ring whose shared head is aligned and in
+ * range but not at a record a claim can take (a misbehaving co-tenant
+ * wrote it mid-record). mpmcring_wait() must not say 1 while every read
+ * says -EAGAIN: a wait-then-read loop would spin for ever.
+ */
+static void t_wait_hangup_no_livelock(struct tap *t)
+{
+	struct mpmcring_consumer *c = NULL;
+	struct mpmcring_record rec;
+	struct mpmcring *r = NULL;
+	struct hostring h;
+	int fds[2] = { -1, -1 }, i, ones = 0;
+
+	if (ring(&h, 4096)) {
+		CHECK(t, 0, "init");
+		return;
+	}
+	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	c = r ? mpmcring_consumer_new(r) : NULL;
+	CHECK(t, c && !pipe(fds), "ring, consumer and pipe");
+	if (!c || fds[0] < 0)
+		goto out;
+	CHECK_EQ(t, put(&h, 40, MPMCRING_PRIO_NORMAL, 1), 0);
+	__atomic_store_n(&r->v.cons->head, r->v.cons->head + r->v.gmask + 1, __ATOMIC_RELEASE);
+	close(fds[1]);
+	fds[1] = -1;
+	r->fd = fds[0]; /* mpmcring_close() closes it */
+	fds[0] = -1;
+	for (i = 0; i < 100 && mpmcring_wait(r, 0) == 1; i++) {
+		ones++;
+		if (!mpmcring_read(c, &rec))
+			mpmcring_commit(c);
+	}
+	CHECK(t, ones < 100, "wait said 1 %d times in a row over a head no claim can take", ones);
+	CHECK_EQ(t, mpmcring_wait(r, 0), -EPIPE);
+out:
+	mpmcring_consumer_free(c);
+	if (r)
+		mpmcring_close(r);
+	if (fds[0] >= 0)
+		close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+	hostring_destroy(&h);
+}
+
 static const struct tap_test tests[] = {
 	TAP_TEST(t_wait_hangup_below_watermark),
+	TAP_TEST(t_wait_hangup_no_livelock),
 	TAP_TEST(t_errno_set),
 	TAP_TEST(t_layout_grows),
 	TAP_TEST(t_layout_too_large_to_map),

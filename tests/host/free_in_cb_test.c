@@ -12,6 +12,7 @@
  * freed by the program is refused: the poller frees it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <string.h>
 
@@ -53,8 +54,8 @@ static int drain(struct mpmcring *r)
 
 /*
  * Whether producers can fill and refill a 4096-byte ring 8 times over
- * while a consumer drains it: a claim left behind would pin reclaim and
- * the ring would stay full. (One consumer: a memory ring's slot is never
+ * while a consumer drains it (what is there first): a claim left behind
+ * would pin reclaim and the ring would stay full. (One consumer: a memory ring's slot is never
  * attached again once freed.)
  */
 static bool ring_flows(struct hostring *h, struct mpmcring *r)
@@ -64,6 +65,8 @@ static bool ring_flows(struct hostring *h, struct mpmcring *r)
 	bool ok = c != NULL;
 	int i;
 
+	while (ok && !mpmcring_read(c, &rec)) /* what is there already */
+		ok = !mpmcring_commit(c);
 	for (i = 0; ok && i < 8 * 4096 / 64; i++)
 		ok = !put(h, 40, 1) && !mpmcring_read(c, &rec) && !mpmcring_commit(c);
 	mpmcring_consumer_free(c);
@@ -227,6 +230,111 @@ out:
 	hostring_destroy(&h);
 }
 
+/* Free, then leave fn by longjmp: a later free must still free (LSan). */
+static int free_then_jump(void *ctx, const struct mpmcring_record *rec)
+{
+	(void)ctx;
+	(void)rec;
+	mpmcring_consumer_free(g_c);
+	longjmp(jb, 1);
+}
+
+static int poller_free_then_jump(void *ctx, const struct mpmcring_record *rec)
+{
+	(void)ctx;
+	(void)rec;
+	mpmcring_poller_free(g_p);
+	longjmp(jb, 1);
+}
+
+/* review-fix18 S4: a free asked for inside fn, then a longjmp out of fn. */
+static void t_free_in_fn_then_longjmp(struct tap *t)
+{
+	struct mpmcring *r = NULL;
+	struct hostring h;
+	int fd;
+
+	if (ring(&h)) {
+		CHECK(t, 0, "init");
+		return;
+	}
+	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	g_c = r ? mpmcring_consumer_new(r) : NULL;
+	g_p = mpmcring_poller_new(NULL);
+	CHECK(t, g_c && g_p && mpmcring_poller_add(g_p, r, poller_free_then_jump, NULL, NULL) == 0,
+	      "setup");
+	if (!g_c || !g_p)
+		goto out;
+	CHECK_EQ(t, put(&h, 16, 1), 0);
+	if (!setjmp(jb))
+		mpmcring_consume(g_c, 8, free_then_jump, NULL);
+	mpmcring_consumer_free(g_c); /* frees now: LSan sees no leak */
+	g_c = NULL;
+	fd = mpmcring_poller_epoll_fd(g_p);
+	CHECK_EQ(t, put(&h, 16, 2), 0);
+	if (!setjmp(jb))
+		mpmcring_poller_consume(g_p);
+	mpmcring_poller_free(g_p);
+	g_p = NULL;
+	CHECK(t, fcntl(fd, F_GETFD) < 0, "the poller's epoll fd %d is still open after its free",
+	      fd);
+	CHECK(t, ring_flows(&h, r), "the ring is pinned after the frees");
+out:
+	mpmcring_consumer_free(g_c);
+	mpmcring_poller_free(g_p);
+	if (r)
+		mpmcring_close(r);
+	hostring_destroy(&h);
+}
+
+/*
+ * review-fix18 S2: the record fn reads stays claimed until fn returns,
+ * also after fn freed its consumer: reclaim does not pass it while
+ * producers fill the ring (more than a ring's worth of tries).
+ */
+static struct hostring g_h;
+static uint64_t g_reclaim_past;
+
+static int free_then_produce(void *ctx, const struct mpmcring_record *rec)
+{
+	struct mpr_pos ps;
+	int i;
+
+	(void)ctx;
+	mpmcring_consumer_free(g_c);
+	for (i = 0; i < 2 * 4096 / 32; i++)
+		if (put(&g_h, 16, 0xEE))
+			break;
+	mpr_positions(&g_c->r->v, &ps); /* g_c lives until fn returns */
+	g_reclaim_past = ps.reclaim > rec->pos;
+	calls++;
+	return 0;
+}
+
+static void t_record_claimed_until_fn_returns(struct tap *t)
+{
+	struct mpmcring *r;
+
+	if (ring(&g_h)) {
+		CHECK(t, 0, "init");
+		return;
+	}
+	r = mpmcring__open_memory(g_h.cons, g_h.ro, &g_h.layout);
+	g_c = r ? mpmcring_consumer_new(r) : NULL;
+	CHECK(t, g_c, "consumer");
+	if (g_c) {
+		CHECK_EQ(t, put(&g_h, 16, 0x11), 0);
+		calls = 0;
+		CHECK_EQ(t, mpmcring_consume(g_c, 8, free_then_produce, NULL), -ECANCELED);
+		CHECK_EQ(t, calls, 1);
+		CHECK_EQ(t, g_reclaim_past, 0);
+		CHECK(t, ring_flows(&g_h, r), "the ring is pinned after consume returned");
+	}
+	if (r)
+		mpmcring_close(r);
+	hostring_destroy(&g_h);
+}
+
 static int g_freed_other = -1;
 
 static int free_other_fn(void *ctx, const struct mpmcring_record *rec)
@@ -284,6 +392,7 @@ out:
 static const struct tap_test tests[] = {
 	TAP_TEST(t_consumer_free_in_consume_fn),   TAP_TEST(t_poller_free_in_poller_consume_fn),
 	TAP_TEST(t_poller_free_in_poller_poll_fn), TAP_TEST(t_free_after_longjmp),
+	TAP_TEST(t_free_in_fn_then_longjmp),	   TAP_TEST(t_record_claimed_until_fn_returns),
 	TAP_TEST(t_poller_consumer_free_refused),
 };
 

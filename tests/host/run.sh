@@ -27,6 +27,7 @@ for san in plain asan tsan; do
 	add "$san/api_test" "$b/api_test"
 	# A callback freeing the consumer or poller that runs it.
 	add "$san/free_in_cb_test" "$b/free_in_cb_test"
+	add "$san/free_in_cb_lto" "$b/free_in_cb_lto"
 	# mpmcring cat --follow's end: losses after its last look reported.
 	add "$san/cat_end_test" "$b/cat_end_test"
 	add "$san/events_test" "$b/events_test"

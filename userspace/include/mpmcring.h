@@ -153,9 +153,10 @@ struct mpmcring_consumer *mpmcring_consumer_new_opts(struct mpmcring *r,
  * statistics (mpmcring_get_stats()) they are among consumed_records, which
  * counts every record that left the ring through a claim, and
  * abandoned_records (abandoned_claims) says how many of those nobody read.
- * From inside mpmcring_consume()'s callback on c: c ends at once and its
- * memory goes when consume returns (-ECANCELED). A poller's consumer is
- * refused (errno EINVAL; the poller frees it). */
+ * From inside mpmcring_consume()'s callback on c: fn gets no record after
+ * it, its record stays valid until fn returns, then consume frees c and
+ * returns -ECANCELED. A poller's consumer is refused (errno EINVAL; the
+ * poller frees it). */
 void mpmcring_consumer_free(struct mpmcring_consumer *c);
 
 /*
@@ -221,8 +222,8 @@ int mpmcring_validate(struct mpmcring_consumer *c);
  * it. fn's 0 and positive values go on. fn must not call mpmcring_read(),
  * mpmcring_read_batch(), mpmcring_commit() or mpmcring_consume() on c: they
  * would take or release records under consume (-EINVAL).
- * mpmcring_consumer_free() on c from fn ends c at once; consume then
- * returns -ECANCELED without calling fn again, and frees c. fn
+ * mpmcring_consumer_free() on c from fn: fn is not called again; when it
+ * returns, consume frees c and returns -ECANCELED. fn
  * must return: leaving it by longjmp (or an exception through the
  * library's frames) leaves the consumer usable only by
  * mpmcring_consumer_free(); its other calls return -EINVAL. Returns the
@@ -267,7 +268,9 @@ int mpmcring_take_lost(struct mpmcring_consumer *c, struct mpmcring_lost *lost);
 /* Sleeps until a record is ready (or the ring's watermark is reached):
  * 1 when ready, 0 on timeout (timeout_ms < 0 waits forever), -EINTR on a
  * signal, -EPIPE once the ring was destroyed and is empty (stop: it will
- * never have records again). Before waiting, drain: claim until a claim
+ * never have records again). It looks at the ring, not at a consumer:
+ * records a stopped mpmcring_consume() left undelivered to one are not
+ * "ready" here (take them first). Before waiting, drain: claim until a claim
  * returns -EAGAIN (mpmcring_consume() with no record limit does). This
  * matters for edge-triggered epoll and io_uring multishot on
  * mpmcring_fd(): a record committed while a claim walked past it wakes
@@ -308,9 +311,9 @@ const char *mpmcring_version_string(void);
  * mpmcring_poller_add() on its own poller (the ring is consumed from then
  * on, in this pass or the next); mpmcring_poller_poll(),
  * mpmcring_poller_consume() and mpmcring_poller_remove() on it return
- * -EINVAL there. mpmcring_poller_free() on it from fn ends its consumers
- * at once; the running poll or consume returns -ECANCELED without calling
- * fn again, and frees the poller. fn must return: after a longjmp out of
+ * -EINVAL there. mpmcring_poller_free() on it from fn: no callback runs
+ * after this one; when it returns, the running poll or consume frees the
+ * poller and returns -ECANCELED. fn must return: after a longjmp out of
  * it only mpmcring_poller_free() is left.
  */
 struct mpmcring_poller;

@@ -609,8 +609,8 @@ static int mpr_lib_stopped(int ret)
 }
 
 /* fn must not take or release this consumer's records: see in_consume. */
-int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_record_fn fn,
-		     void *ctx)
+MPR_ENTRY_FRAME int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max,
+				     mpmcring_record_fn fn, void *ctx)
 {
 	int n;
 
@@ -619,12 +619,13 @@ int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_rec
 	c->in_consume = true;
 	c->consume_frame = __builtin_frame_address(0);
 	n = mpr_lib_consume(c, max, fn, ctx);
-	if (mpr_unlikely(c->ended)) {
-		free(c);
+	c->in_consume = false;
+	if (mpr_unlikely(c->free_requested)) {
+		/* fn freed it: the free's work now, fn is done with its record. */
+		mpr_consumer_free(c, NULL);
 		return mpr_lib_error(
 			ECANCELED, "mpmcring_consume: the callback freed the consumer: it is gone");
 	}
-	c->in_consume = false;
 	return n;
 }
 
@@ -649,7 +650,7 @@ static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcri
 			"mpmcring_consume: the consumer holds records from mpmcring_read() or mpmcring_read_batch(): mpmcring_commit() them first (consume commits all it holds)");
 	if (c->lost_records && !c->pending) {
 		ret = mpr_lib_lost_record(c, fn, ctx);
-		if (mpr_unlikely(c->ended))
+		if (mpr_unlikely(c->free_requested))
 			return 0;
 		if (ret < 0)
 			return mpr_lib_stopped(ret);
@@ -667,7 +668,7 @@ static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcri
 	while (done < max && mpr_lib_next_pending(c, &rec)) {
 		done++;
 		ret = fn(ctx, &rec);
-		if (mpr_unlikely(c->ended))
+		if (mpr_unlikely(c->free_requested))
 			return 0; /* freed inside fn: touch nothing more */
 		/* Only a negative value stops: a positive one would read as a count. */
 		if (ret < 0)
@@ -681,13 +682,42 @@ static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcri
 	return done;
 }
 
-int mpmcring_peek(struct mpmcring_consumer *c, struct mpmcring_record *rec)
+/*
+ * The first committed record at or past the shared head, discarded ones
+ * skipped (at most one ring's worth): 0 and *rec; -EBADMSG (the head or
+ * the framing is corrupt: a claim says so too); -EAGAIN (none: the ring
+ * is empty there, or the next record is not finished). No message set.
+ */
+int mpr_lib_look(const struct mpr_view *v, struct mpmcring_record *rec)
 {
-	const struct mpr_view *v = &c->r->v;
 	uint64_t steps = v->stamp_mask + 1, h;
 	struct mpr_rec mr;
 	struct mpr_pos s;
+
+	mpr_positions(v, &s);
+	if (!mpr_head_sane(v, &s))
+		return -EBADMSG;
+	h = s.head;
+	while (h != s.prod && steps--) {
+		int st = mpr_record_at(v, h, s.prod, &mr);
+
+		if (st == MPR_REC_COMMITTED) {
+			mpr_lib_fill_record(rec, mpr_payload(v, h), &mr, h);
+			return 0;
+		}
+		if (st == MPR_REC_BAD)
+			return -EBADMSG;
+		if (st != MPR_REC_DISCARDED)
+			break;
+		h += mr.size;
+	}
+	return -EAGAIN;
+}
+
+int mpmcring_peek(struct mpmcring_consumer *c, struct mpmcring_record *rec)
+{
 	__u64 cur = c->pend_cur;
+	int ret;
 
 	/*
 	 * What a stopped mpmcring_consume() left undelivered is this
@@ -697,28 +727,14 @@ int mpmcring_peek(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 	 */
 	if (c->pending && mpr_lib_next(c, &cur, c->pend_end, rec))
 		return 0;
-	mpr_positions(v, &s);
-	if (!mpr_head_sane(v, &s))
+	ret = mpr_lib_look(&c->r->v, rec);
+	if (ret == -EBADMSG)
 		return mpr_lib_error(
-			EBADMSG, "the ring's consumer state is corrupt (head outside the ring)");
-	h = s.head;
-	/* Discarded records are skipped; at most one ring's worth. */
-	while (h != s.prod && steps--) {
-		int st = mpr_record_at(v, h, s.prod, &mr);
-
-		if (st == MPR_REC_COMMITTED) {
-			mpr_lib_fill_record(rec, mpr_payload(v, h), &mr, h);
-			return 0;
-		}
-		if (st == MPR_REC_BAD)
-			return mpr_lib_error(
-				EBADMSG,
-				"the ring's framing is corrupt (a record at the head does not fit)");
-		if (st != MPR_REC_DISCARDED)
-			break;
-		h += mr.size;
-	}
-	return mpr_lib_fail(EAGAIN, MPR_MSG_EMPTY);
+			EBADMSG,
+			"the ring's consumer state or framing is corrupt (the head is outside the ring, or a record at the head does not fit)");
+	if (ret)
+		return mpr_lib_fail(EAGAIN, MPR_MSG_EMPTY);
+	return 0;
 }
 
 uint64_t mpmcring_avail_bytes(const struct mpmcring *r)

@@ -44,9 +44,9 @@ struct mpmcring_consumer {
 	uint64_t seen_dropped; /* loss totals at the last look */
 	uint64_t seen_overwritten;
 	bool lost_records; /* MPMCRING_CONSUMER_LOST_RECORDS */
-	/* Freed from inside consume's fn: ended (claim released, slot
-	 * detached), the memory freed when mpmcring_consume() returns. */
-	bool ended;
+	/* mpmcring_consumer_free() from inside consume's fn: consume frees
+	 * it when fn returns (the record fn reads stays claimed until then). */
+	bool free_requested;
 	/* A poller's (mpmcring_poller_add()): only the poller frees it. */
 	bool poller_owned;
 	/* mpmcring_consume()'s frame while it runs: a free from a deeper
@@ -54,6 +54,18 @@ struct mpmcring_consumer {
 	 * (mpr_consumer_free()). */
 	const void *consume_frame;
 };
+
+/*
+ * The entry points whose frames tell a call from inside a callback from
+ * one after a longjmp out of it (mpr_consumer_free()): each must keep a
+ * frame of its own, never inlined into its caller or cloned for a
+ * callback (GCC's noipa; clang neither clones nor has it).
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#define MPR_ENTRY_FRAME __attribute__((noinline, noipa))
+#else
+#define MPR_ENTRY_FRAME __attribute__((noinline))
+#endif
 
 #define MPR_STR2(x) #x
 #define MPR_STR(x) MPR_STR2(x)
@@ -103,6 +115,8 @@ int mpr_lib_commit(struct mpmcring_consumer *c);
 /* The consumer's end: commits what it delivered and leaves what a stopped
  * consume did not deliver to be counted as abandoned (consume.c). */
 void mpr_lib_end(struct mpmcring_consumer *c);
+/* The first committed record past the shared head (consume.c). */
+int mpr_lib_look(const struct mpr_view *v, struct mpmcring_record *rec);
 /* mpmcring_consumer_free() without the refusal of a poller's consumer;
  * here: the frame of the public function called (open.c). */
 void mpr_consumer_free(struct mpmcring_consumer *c, const void *here);

@@ -27,17 +27,18 @@ int mpmcring_wait(struct mpmcring *r, int timeout_ms)
 	if (pfd.revents & POLLIN)
 		return 1;
 	if (pfd.revents & POLLHUP) {
-		struct mpr_pos s;
+		struct mpmcring_record rec;
 
 		/*
-		 * Destroyed (the hangup, after every commit landed), then our
-		 * look: a module of ABI 1.2 or older hangs up without POLLIN
-		 * while records below the watermark remain (review-gopoll18
-		 * S1; the poller drains such a ring too). A corrupt head is
-		 * for the claim to report (-EBADMSG).
+		 * Destroyed (poll loads dead before it says POLLHUP, [D2]
+		 * with [D1]: every commit landed), then our look, as a claim would look: a module of
+		 * ABI 1.2 or older hangs up without POLLIN while records below
+		 * the watermark remain (review-gopoll18 S1; the poller drains
+		 * such a ring too). Only a record a claim can take (or a
+		 * corruption a claim reports) is "ready": anything else would
+		 * make a wait-then-read loop spin (review-fix18 S1).
 		 */
-		mpr_positions(&r->v, &s);
-		if (!mpr_head_sane(&r->v, &s) || s.head != s.prod)
+		if (mpr_lib_look(&r->v, &rec) != -EAGAIN)
 			return 1;
 		return mpr_lib_error(EPIPE, "the ring was destroyed and is empty");
 	}

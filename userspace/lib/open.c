@@ -378,34 +378,38 @@ struct mpmcring_consumer *mpmcring_consumer_new_opts(struct mpmcring *r,
 
 /*
  * here: the frame of the public function the program called (its
- * __builtin_frame_address(0)). From inside consume's callback it is
- * deeper on the stack than consume's own frame; after a longjmp out of
+ * __builtin_frame_address(0); NULL: not from inside a callback). From
+ * inside consume's callback it is deeper on the stack than consume's own
+ * frame: consume frees the consumer when the callback returns, and until
+ * then the record the callback reads stays claimed. After a longjmp out of
  * the callback, consume's frame is gone and the program's next call sits
- * at or above where it was. Stacks grow down on every architecture the
- * library supports (x86_64, arm64). A call after a longjmp made from a
+ * at or above where it was: the free is done now (also when one was
+ * asked for inside). This rests on stacks that grow down (x86_64, arm64),
+ * on each entry point keeping a frame of its own (MPR_ENTRY_FRAME) and on
+ * one thread: a consumer is used by one thread at a time, so its free
+ * comes from the thread of its consume. A free after a longjmp made from a
  * function deeper than consume was is taken for one from inside: the
- * memory is then never freed (a leak), never used after it is freed.
+ * consumer is then never freed (a leak), never used after it is freed.
  */
 void mpr_consumer_free(struct mpmcring_consumer *c, const void *here)
 {
 	__u32 idx;
 
-	if (!c || c->ended)
+	if (!c)
 		return;
+	if (c->in_consume && here && (const char *)here < (const char *)c->consume_frame) {
+		c->free_requested = true;
+		return;
+	}
 	mpr_lib_end(c); /* what a stopped consume left: abandoned at detach */
 	if (c->r->fd >= 0) {
 		idx = c->idx;
 		ioctl(c->r->fd, MPMCRING_IOC_DETACH, &idx);
 	}
-	/* From inside consume's callback: consume frees it on return. */
-	if (c->in_consume && (const char *)here < (const char *)c->consume_frame) {
-		c->ended = true;
-		return;
-	}
 	free(c);
 }
 
-void mpmcring_consumer_free(struct mpmcring_consumer *c)
+MPR_ENTRY_FRAME void mpmcring_consumer_free(struct mpmcring_consumer *c)
 {
 	if (c && c->poller_owned) {
 		mpr_lib_error(

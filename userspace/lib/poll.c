@@ -28,6 +28,7 @@ unsigned int mpr_lib_poll_ring_max = 1U << 16;
 unsigned int mpr_lib_poll_busy_tries = 64;
 
 struct mpr_poll_ring {
+	struct mpmcring_poller *p;
 	struct mpmcring *r;
 	struct mpmcring_consumer *c;
 	mpmcring_record_fn fn;
@@ -134,7 +135,7 @@ static int mpr_poll_attach(struct mpmcring_poller *p, unsigned int idx, struct m
 		}
 	}
 	c->poller_owned = true;
-	*pr = (struct mpr_poll_ring){ .r = r, .c = c, .fn = fn, .ctx = ctx };
+	*pr = (struct mpr_poll_ring){ .p = p, .r = r, .c = c, .fn = fn, .ctx = ctx };
 	return (int)idx;
 }
 
@@ -191,6 +192,9 @@ static int mpr_poll_fn(void *ctx, const struct mpmcring_record *rec)
 	struct mpr_poll_ring *pr = ctx;
 	int ret = pr->fn(pr->ctx, rec);
 
+	/* fn freed the poller: its consume stops here (mpr_poll_ring()). */
+	if (pr->p->freed)
+		return -ECANCELED;
 	if (ret < 0)
 		pr->stop = ret;
 	return ret;
@@ -214,7 +218,7 @@ static int mpr_poll_ring(struct mpmcring_poller *p, unsigned int idx, struct mpr
 		pr->stop = 0;
 		n = mpmcring_consume(pr->c, p->batch, mpr_poll_fn, pr);
 		if (p->freed)
-			return -ECANCELED; /* the pass ends; the entry point frees */
+			return -ECANCELED; /* the pass ends; the entry point frees p */
 		/*
 		 * The record it stopped at was consumed. An earlier ring's
 		 * error (-ESTALE: what its fn saw must be thrown away) wins:
@@ -451,23 +455,22 @@ static int mpr_poller_consume(struct mpmcring_poller *p, struct mpr_poll_pass *p
 	return mpr_poll_result(p, ps);
 }
 
-/*
- * The memory of a poller that a callback freed (mpmcring_poller_free()
- * ended its consumers then), once the pass is back in the entry point.
- */
-static void mpr_poller_release(struct mpmcring_poller *p)
+/* Frees the consumers (as mpmcring_consumer_free()), then the poller. */
+static void mpr_poller_release(struct mpmcring_poller *p, const void *here)
 {
 	unsigned int i;
 
-	for (i = 0; i < p->n; i++)
+	for (i = 0; i < p->n; i++) {
+		mpr_consumer_free(p->rings[i]->c, here);
 		free(p->rings[i]);
+	}
 	close(p->epfd);
 	free(p->rings);
 	free(p->events);
 	free(p);
 }
 
-int mpmcring_poller_consume(struct mpmcring_poller *p)
+MPR_ENTRY_FRAME int mpmcring_poller_consume(struct mpmcring_poller *p)
 {
 	struct mpr_poll_pass ps = { 0 };
 	int ret;
@@ -480,7 +483,7 @@ int mpmcring_poller_consume(struct mpmcring_poller *p)
 	ret = mpr_poller_consume(p, &ps);
 	p->in_poll = false;
 	if (p->freed) {
-		mpr_poller_release(p);
+		mpr_poller_release(p, NULL); /* where no callback runs */
 		return mpr_lib_error(
 			ECANCELED,
 			"mpmcring_poller_consume: a callback freed the poller: it is gone");
@@ -519,7 +522,7 @@ static int mpr_poller_poll(struct mpmcring_poller *p, int timeout_ms, struct mpr
 	return mpr_poll_result(p, ps);
 }
 
-int mpmcring_poller_poll(struct mpmcring_poller *p, int timeout_ms)
+MPR_ENTRY_FRAME int mpmcring_poller_poll(struct mpmcring_poller *p, int timeout_ms)
 {
 	struct mpr_poll_pass ps = { 0 };
 	int ret;
@@ -532,7 +535,7 @@ int mpmcring_poller_poll(struct mpmcring_poller *p, int timeout_ms)
 	ret = mpr_poller_poll(p, timeout_ms, &ps);
 	p->in_poll = false;
 	if (p->freed) {
-		mpr_poller_release(p);
+		mpr_poller_release(p, NULL); /* where no callback runs */
 		return mpr_lib_error(
 			ECANCELED, "mpmcring_poller_poll: a callback freed the poller: it is gone");
 	}
@@ -602,36 +605,22 @@ int mpmcring_poller_remove(struct mpmcring_poller *p, unsigned int idx, struct m
 	return 0;
 }
 
-void mpmcring_poller_free(struct mpmcring_poller *p)
+MPR_ENTRY_FRAME void mpmcring_poller_free(struct mpmcring_poller *p)
 {
 	const void *here = __builtin_frame_address(0);
-	unsigned int i;
 
-	if (!p || p->freed)
+	if (!p)
 		return;
 	/*
 	 * From inside a callback of this poller's poll or consume (deeper on
-	 * the stack than its entry point: see mpr_consumer_free()): the
-	 * consumers end now (the one being consumed is freed by its consume
-	 * on return), the rings leave the pass, and the entry point frees the
-	 * rest when the pass is back in it. After a longjmp out of a callback
-	 * (at or above the entry point's frame): all now.
+	 * the stack than its entry point; see mpr_consumer_free()): no
+	 * callback runs after this one, and the entry point frees the poller
+	 * on its way out. After a longjmp out of a callback (at or above the
+	 * entry point's frame): now, also when a callback asked before.
 	 */
 	if (p->in_poll && (const char *)here < (const char *)p->poll_frame) {
-		for (i = 0; i < p->n; i++) {
-			mpr_consumer_free(p->rings[i]->c, here);
-			p->rings[i]->c = NULL;
-			p->rings[i]->gone = true;
-		}
 		p->freed = true;
 		return;
 	}
-	for (i = 0; i < p->n; i++) {
-		mpr_consumer_free(p->rings[i]->c, here);
-		free(p->rings[i]);
-	}
-	close(p->epfd);
-	free(p->rings);
-	free(p->events);
-	free(p);
+	mpr_poller_release(p, here);
 }
