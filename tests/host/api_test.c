@@ -1772,6 +1772,11 @@ static void t_wait_hangup_no_livelock(struct tap *t)
 	}
 	CHECK(t, ones < 100, "wait said 1 %d times in a row over a head no claim can take", ones);
 	CHECK_EQ(t, mpmcring_wait(r, 0), -EPIPE);
+	/* A head outside the ring: not "destroyed and empty", the claim's
+	 * -EBADMSG (review-fix18b S1). */
+	__atomic_store_n(&r->v.cons->head, r->v.cons->head + (1ULL << 40), __ATOMIC_RELEASE);
+	CHECK_EQ(t, mpmcring_wait(r, 0), 1);
+	CHECK_EQ(t, mpmcring_read(c, &rec), -EBADMSG);
 out:
 	mpmcring_consumer_free(c);
 	if (r)

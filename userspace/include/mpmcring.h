@@ -153,10 +153,11 @@ struct mpmcring_consumer *mpmcring_consumer_new_opts(struct mpmcring *r,
  * statistics (mpmcring_get_stats()) they are among consumed_records, which
  * counts every record that left the ring through a claim, and
  * abandoned_records (abandoned_claims) says how many of those nobody read.
- * From inside mpmcring_consume()'s callback on c: fn gets no record after
- * it, its record stays valid until fn returns, then consume frees c and
- * returns -ECANCELED. A poller's consumer is refused (errno EINVAL; the
- * poller frees it). */
+ * From inside mpmcring_consume()'s callback on c (on the thread running
+ * it): c ends at once (the record fn holds is not valid any more), fn is
+ * not called again, and consume frees c's memory when fn returns and
+ * returns -ECANCELED, touching nothing of the ring. A poller's consumer is
+ * refused (errno EINVAL; the poller frees it). */
 void mpmcring_consumer_free(struct mpmcring_consumer *c);
 
 /*
@@ -222,8 +223,7 @@ int mpmcring_validate(struct mpmcring_consumer *c);
  * it. fn's 0 and positive values go on. fn must not call mpmcring_read(),
  * mpmcring_read_batch(), mpmcring_commit() or mpmcring_consume() on c: they
  * would take or release records under consume (-EINVAL).
- * mpmcring_consumer_free() on c from fn: fn is not called again; when it
- * returns, consume frees c and returns -ECANCELED. fn
+ * mpmcring_consumer_free() on c from fn: see there (-ECANCELED). fn
  * must return: leaving it by longjmp (or an exception through the
  * library's frames) leaves the consumer usable only by
  * mpmcring_consumer_free(); its other calls return -EINVAL. Returns the
@@ -311,9 +311,10 @@ const char *mpmcring_version_string(void);
  * mpmcring_poller_add() on its own poller (the ring is consumed from then
  * on, in this pass or the next); mpmcring_poller_poll(),
  * mpmcring_poller_consume() and mpmcring_poller_remove() on it return
- * -EINVAL there. mpmcring_poller_free() on it from fn: no callback runs
- * after this one; when it returns, the running poll or consume frees the
- * poller and returns -ECANCELED. fn must return: after a longjmp out of
+ * -EINVAL there. mpmcring_poller_free() on it from fn: its consumers end
+ * at once (records they hold are not valid any more), no callback runs
+ * after this one, and when it returns the running poll or consume frees
+ * the poller's memory and returns -ECANCELED. fn must return: after a longjmp out of
  * it only mpmcring_poller_free() is left.
  */
 struct mpmcring_poller;

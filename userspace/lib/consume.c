@@ -619,13 +619,15 @@ MPR_ENTRY_FRAME int mpmcring_consume(struct mpmcring_consumer *c, unsigned int m
 	c->in_consume = true;
 	c->consume_frame = __builtin_frame_address(0);
 	n = mpr_lib_consume(c, max, fn, ctx);
-	c->in_consume = false;
-	if (mpr_unlikely(c->free_requested)) {
-		/* fn freed it: the free's work now, fn is done with its record. */
-		mpr_consumer_free(c, NULL);
+	if (mpr_unlikely(c->ended)) {
+		/* fn freed it: ended already; the ring may be closed by now. */
+		if (c->owner_slot)
+			*c->owner_slot = NULL; /* its poller's entry */
+		free(c);
 		return mpr_lib_error(
 			ECANCELED, "mpmcring_consume: the callback freed the consumer: it is gone");
 	}
+	c->in_consume = false;
 	return n;
 }
 
@@ -650,7 +652,7 @@ static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcri
 			"mpmcring_consume: the consumer holds records from mpmcring_read() or mpmcring_read_batch(): mpmcring_commit() them first (consume commits all it holds)");
 	if (c->lost_records && !c->pending) {
 		ret = mpr_lib_lost_record(c, fn, ctx);
-		if (mpr_unlikely(c->free_requested))
+		if (mpr_unlikely(c->ended))
 			return 0;
 		if (ret < 0)
 			return mpr_lib_stopped(ret);
@@ -668,7 +670,7 @@ static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcri
 	while (done < max && mpr_lib_next_pending(c, &rec)) {
 		done++;
 		ret = fn(ctx, &rec);
-		if (mpr_unlikely(c->free_requested))
+		if (mpr_unlikely(c->ended))
 			return 0; /* freed inside fn: touch nothing more */
 		/* Only a negative value stops: a positive one would read as a count. */
 		if (ret < 0)

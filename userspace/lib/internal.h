@@ -44,11 +44,13 @@ struct mpmcring_consumer {
 	uint64_t seen_dropped; /* loss totals at the last look */
 	uint64_t seen_overwritten;
 	bool lost_records; /* MPMCRING_CONSUMER_LOST_RECORDS */
-	/* mpmcring_consumer_free() from inside consume's fn: consume frees
-	 * it when fn returns (the record fn reads stays claimed until then). */
-	bool free_requested;
+	/* Freed from inside consume's fn: ended (claim released, slot
+	 * detached); consume frees the memory when fn returns. */
+	bool ended;
 	/* A poller's (mpmcring_poller_add()): only the poller frees it. */
 	bool poller_owned;
+	/* Where the poller keeps it: cleared when consume frees it ended. */
+	struct mpmcring_consumer **owner_slot;
 	/* mpmcring_consume()'s frame while it runs: a free from a deeper
 	 * frame is inside fn; from one at or above it, after a longjmp out
 	 * (mpr_consumer_free()). */
@@ -118,8 +120,9 @@ void mpr_lib_end(struct mpmcring_consumer *c);
 /* The first committed record past the shared head (consume.c). */
 int mpr_lib_look(const struct mpr_view *v, struct mpmcring_record *rec);
 /* mpmcring_consumer_free() without the refusal of a poller's consumer;
- * here: the frame of the public function called (open.c). */
-void mpr_consumer_free(struct mpmcring_consumer *c, const void *here);
+ * here: the frame of the public function called (open.c). Whether the
+ * memory went (false: its consume frees it when the callback returns). */
+bool mpr_consumer_free(struct mpmcring_consumer *c, const void *here);
 
 /* Hands the losses not yet reported to fn as one MPMCRING_REC_LOST record;
  * returns fn's value (0 when there were none). */

@@ -378,35 +378,39 @@ struct mpmcring_consumer *mpmcring_consumer_new_opts(struct mpmcring *r,
 
 /*
  * here: the frame of the public function the program called (its
- * __builtin_frame_address(0); NULL: not from inside a callback). From
- * inside consume's callback it is deeper on the stack than consume's own
- * frame: consume frees the consumer when the callback returns, and until
- * then the record the callback reads stays claimed. After a longjmp out of
+ * __builtin_frame_address(0)). From inside consume's callback it is
+ * deeper on the stack than consume's own frame: the consumer ends now
+ * (claim committed or let go, slot detached: nothing stays pinned), and
+ * consume frees its memory when the callback returns, touching nothing of
+ * the ring (the program may close it meanwhile). After a longjmp out of
  * the callback, consume's frame is gone and the program's next call sits
- * at or above where it was: the free is done now (also when one was
- * asked for inside). This rests on stacks that grow down (x86_64, arm64),
- * on each entry point keeping a frame of its own (MPR_ENTRY_FRAME) and on
- * one thread: a consumer is used by one thread at a time, so its free
- * comes from the thread of its consume. A free after a longjmp made from a
- * function deeper than consume was is taken for one from inside: the
- * consumer is then never freed (a leak), never used after it is freed.
+ * at or above where it was: the memory goes now, also that of a consumer
+ * ended inside. This rests on stacks that grow down (x86_64, arm64), on
+ * each entry point keeping a frame of its own (MPR_ENTRY_FRAME), and on
+ * the free coming from the thread that ran the consume. A call after a
+ * longjmp from a function deeper than consume was is taken for one from
+ * inside: the consumer ends all the same, and only its memory stays until
+ * a free from a shallower frame (a leak at worst, never a use after free
+ * nor a pinned ring).
  */
-void mpr_consumer_free(struct mpmcring_consumer *c, const void *here)
+bool mpr_consumer_free(struct mpmcring_consumer *c, const void *here)
 {
 	__u32 idx;
 
 	if (!c)
-		return;
-	if (c->in_consume && here && (const char *)here < (const char *)c->consume_frame) {
-		c->free_requested = true;
-		return;
+		return true;
+	if (!c->ended) {
+		mpr_lib_end(c); /* what a stopped consume left: abandoned at detach */
+		if (c->r->fd >= 0) {
+			idx = c->idx;
+			ioctl(c->r->fd, MPMCRING_IOC_DETACH, &idx);
+		}
+		c->ended = true;
 	}
-	mpr_lib_end(c); /* what a stopped consume left: abandoned at detach */
-	if (c->r->fd >= 0) {
-		idx = c->idx;
-		ioctl(c->r->fd, MPMCRING_IOC_DETACH, &idx);
-	}
+	if (c->in_consume && (const char *)here < (const char *)c->consume_frame)
+		return false; /* consume frees it when the callback returns */
 	free(c);
+	return true;
 }
 
 MPR_ENTRY_FRAME void mpmcring_consumer_free(struct mpmcring_consumer *c)

@@ -136,6 +136,7 @@ static int mpr_poll_attach(struct mpmcring_poller *p, unsigned int idx, struct m
 	}
 	c->poller_owned = true;
 	*pr = (struct mpr_poll_ring){ .p = p, .r = r, .c = c, .fn = fn, .ctx = ctx };
+	c->owner_slot = &pr->c;
 	return (int)idx;
 }
 
@@ -455,13 +456,22 @@ static int mpr_poller_consume(struct mpmcring_poller *p, struct mpr_poll_pass *p
 	return mpr_poll_result(p, ps);
 }
 
-/* Frees the consumers (as mpmcring_consumer_free()), then the poller. */
+/*
+ * The poller's memory, its consumers ended already. One a callback ended
+ * inside its consume is still there (pr->c) when that consume never
+ * returned (a longjmp out of the callback): its memory goes now, unless
+ * its consume still runs (then that consume frees it, and must not clear
+ * an entry freed here).
+ */
 static void mpr_poller_release(struct mpmcring_poller *p, const void *here)
 {
+	struct mpmcring_consumer *c;
 	unsigned int i;
 
 	for (i = 0; i < p->n; i++) {
-		mpr_consumer_free(p->rings[i]->c, here);
+		c = p->rings[i]->c;
+		if (c && !mpr_consumer_free(c, here))
+			c->owner_slot = NULL;
 		free(p->rings[i]);
 	}
 	close(p->epfd);
@@ -483,7 +493,7 @@ MPR_ENTRY_FRAME int mpmcring_poller_consume(struct mpmcring_poller *p)
 	ret = mpr_poller_consume(p, &ps);
 	p->in_poll = false;
 	if (p->freed) {
-		mpr_poller_release(p, NULL); /* where no callback runs */
+		mpr_poller_release(p, __builtin_frame_address(0));
 		return mpr_lib_error(
 			ECANCELED,
 			"mpmcring_poller_consume: a callback freed the poller: it is gone");
@@ -535,7 +545,7 @@ MPR_ENTRY_FRAME int mpmcring_poller_poll(struct mpmcring_poller *p, int timeout_
 	ret = mpr_poller_poll(p, timeout_ms, &ps);
 	p->in_poll = false;
 	if (p->freed) {
-		mpr_poller_release(p, NULL); /* where no callback runs */
+		mpr_poller_release(p, __builtin_frame_address(0));
 		return mpr_lib_error(
 			ECANCELED, "mpmcring_poller_poll: a callback freed the poller: it is gone");
 	}
@@ -561,6 +571,10 @@ struct mpmcring_consumer *mpmcring_poller_consumer(struct mpmcring_poller *p, un
 {
 	if (mpr_poll_idx_check(p, idx, "mpmcring_poller_consumer"))
 		return NULL;
+	if (p->freed) {
+		mpr_lib_error(EINVAL, "mpmcring_poller_consumer: the poller was freed");
+		return NULL;
+	}
 	return p->rings[idx]->c;
 }
 
@@ -608,19 +622,31 @@ int mpmcring_poller_remove(struct mpmcring_poller *p, unsigned int idx, struct m
 MPR_ENTRY_FRAME void mpmcring_poller_free(struct mpmcring_poller *p)
 {
 	const void *here = __builtin_frame_address(0);
+	unsigned int i;
 
 	if (!p)
 		return;
 	/*
-	 * From inside a callback of this poller's poll or consume (deeper on
-	 * the stack than its entry point; see mpr_consumer_free()): no
-	 * callback runs after this one, and the entry point frees the poller
-	 * on its way out. After a longjmp out of a callback (at or above the
-	 * entry point's frame): now, also when a callback asked before.
+	 * The consumers end now, as at mpmcring_consumer_free() (the one a
+	 * callback runs in is freed by its consume on return), and the rings
+	 * leave the pass. From inside a callback of this poller's poll or
+	 * consume (deeper on the stack than its entry point; see
+	 * mpr_consumer_free()) the entry point frees the memory on its way
+	 * out, touching no ring; after a longjmp out of a callback (at or
+	 * above its frame), now, also when a callback ended it before.
 	 */
-	if (p->in_poll && (const char *)here < (const char *)p->poll_frame) {
+	if (!p->freed) {
+		for (i = 0; i < p->n; i++) {
+			struct mpr_poll_ring *pr = p->rings[i];
+
+			/* Kept while its consume runs: it frees it, or we do. */
+			if (mpr_consumer_free(pr->c, here))
+				pr->c = NULL;
+			pr->gone = true;
+		}
 		p->freed = true;
-		return;
 	}
+	if (p->in_poll && (const char *)here < (const char *)p->poll_frame)
+		return;
 	mpr_poller_release(p, here);
 }
