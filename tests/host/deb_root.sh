@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Run by deb_test.sh as root, chrooted in a copy-on-write copy of the
+# host's Debian root (an overlay whose writes go to a tmpfs that vanishes
+# with the test's mount namespace), with a clean environment:
+#
+#   deb_root.sh DIR VERSION
+#
+# DIR holds the four .debs and examples/consumer.c. Installs them with
+# dpkg -i as a user would and uses them (the ldconfig trigger, pkg-config,
+# the CLI, the module DKMS builds from the postinst, the udev rule), builds
+# the module for other kernels the way installing their headers package
+# would (/etc/kernel/header_postinst.d/dkms), removes and purges everything
+# and checks that nothing is left; then installs mpmcring-dkms once more
+# with the load generator opted in (MPMCRING_DKMS_LOADGEN=1 in dpkg's
+# environment, which dpkg passes to the maintainer scripts) and removes it
+# without. Every failure is one line "FAIL: ..." (deb_test.sh shows it
+# with the log's tail).
+#
+# Each kernel with headers gets one DKMS build (they take most of the
+# time): the package's postinst builds for P (the running kernel if it has
+# headers here, else the newest: the postinst builds for the running and
+# newest kernels, or in a chroot for all), the header_postinst hook for
+# the others but one (the oldest, stock 6.1, among them), the opted-in
+# install for that last one L (with two kernels, L is P). Until its turn a
+# kernel has no headers: its /lib/modules/<rel>/build link is removed (the
+# headers stay in /usr/src), as before its headers package is installed.
+# No pipefail: `ldconfig -p | grep -q` would fail when grep, done, closes
+# the pipe before ldconfig has written everything (SIGPIPE).
+set -eu
+d=$1 ver=$2
+pkgs=(mpmcring-dkms libmpmcring2 libmpmcring-dev mpmcring-tools)
+debs=()
+for p in "${pkgs[@]}"; do debs+=("$(echo "$d/${p}_${ver}_"*.deb)"); done
+step() { echo "== $(date +%T) $*"; }
+fail() { echo "FAIL: $*"; exit 1; }
+ma=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
+
+# The kernels DKMS can build for: those with headers (what common.postinst
+# and dkms_autoinstaller check: /lib/modules/<rel>/build/include).
+with_headers() {
+	local r
+	for r in /lib/modules/*; do
+		[ -e "$r/build/include" ] && echo "${r##*/}"
+	done | sort -V
+}
+# The modules DKMS installed for kernel $1, one line, sorted, without the
+# compression suffix (.ko.xz for 6.12).
+installed() {
+	(cd "/lib/modules/$1/updates/dkms" 2>/dev/null && ls -- mpmcring*.ko*) |
+		sed 's/\.ko\..*$/.ko/' | sort | tr '\n' ' ' || true
+}
+# Kernel $1 has exactly the default modules, installed by DKMS, for it.
+check_built() {
+	local r=$1 m v
+	dkms status -m mpmcring -v "$ver" -k "$r" | grep -q ": installed" ||
+		fail "dkms status has no installed mpmcring for $r: $(dkms status mpmcring | tr '\n' ';')"
+	[ "$(installed "$r")" = "mpmcring.ko mpmcring_events.ko " ] ||
+		fail "/lib/modules/$r/updates/dkms holds '$(installed "$r")', not mpmcring.ko and mpmcring_events.ko (the load generator is opt-in)"
+	for m in "/lib/modules/$r/updates/dkms"/mpmcring*.ko*; do
+		v=$(modinfo -F vermagic "$m")
+		[ "${v%% *}" = "$r" ] || fail "$m has vermagic '$v', not $r"
+	done
+	modinfo -k "$r" -F filename mpmcring | grep -q "^/lib/modules/$r/updates/dkms/" ||
+		fail "depmod did not run for $r: modinfo -k $r mpmcring finds $(modinfo -k "$r" -F filename mpmcring 2>&1)"
+}
+# The lines of stdin that name an existing path.
+existing() {
+	local f
+	while read -r f; do
+		if [ -e "$f" ] || [ -L "$f" ]; then echo "$f"; fi
+	done
+}
+# Paths a package's data holds (absolute, directories end in /).
+deb_paths() { dpkg-deb --fsys-tarfile "$1" | tar -t | sed 's|^\./|/|; /^\/$/d'; }
+
+step "nothing of mpmcring installed before"
+for p in "${pkgs[@]}"; do
+	! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q installed ||
+		fail "$p is already installed in the root copied from the host: remove it there (dpkg --purge $p), the test needs a root without it"
+done
+[ -z "$(dkms status mpmcring)" ] ||
+	fail "the host's DKMS already has mpmcring ($(dkms status mpmcring | tr '\n' ';')): sudo dkms remove mpmcring/$ver --all"
+# What exists before, to tell after the purge what dpkg added.
+for b in "${debs[@]}"; do deb_paths "$b"; done | sort -u >/tmp/paths
+existing </tmp/paths >/tmp/before
+
+declare -A links
+hide() { links[$1]=$(readlink "/lib/modules/$1/build"); rm "/lib/modules/$1/build"; }
+unhide() { ln -s "${links[$1]}" "/lib/modules/$1/build"; }
+kernels=$(with_headers)
+pk=$(uname -r)
+echo "$kernels" | grep -qxF -- "$pk" || pk=$(echo "$kernels" | tail -n 1)
+rest=$(echo "$kernels" | grep -vxF -- "$pk" || true)
+[ -n "$rest" ] ||
+	fail "DKMS needs two kernels with headers in /lib/modules, found '$kernels' (scripts/deps.sh check installs the stock ones)"
+if [ "$(echo "$rest" | wc -l)" -ge 2 ]; then
+	l=$(echo "$rest" | tail -n 1)
+	hooks=$(echo "$rest" | sed '$d')
+else
+	l=$pk hooks=$rest
+fi
+echo "kernels: postinst $pk; header_postinst hook $(echo "$hooks" | tr '\n' ' '); load generator $l"
+for r in $rest; do hide "$r"; done
+
+step "dpkg -i ${debs[*]##*/}"
+dpkg -i "${debs[@]}" >/tmp/dpkg-i.log 2>&1 || {
+	cat /tmp/dpkg-i.log
+	fail "dpkg -i of the four packages failed: $(grep -E 'depends on|dependency|error' /tmp/dpkg-i.log | head -n 5 | tr '\n' ';') (a Depends not installed by scripts/deps.sh check: add it there)"
+}
+cat /tmp/dpkg-i.log
+for p in "${pkgs[@]}"; do
+	s=$(dpkg-query -W -f='${Status}' "$p")
+	[ "$s" = "install ok installed" ] || fail "dpkg-query says '$s' for $p"
+done
+
+step "the library: ldconfig trigger, pkg-config, a consumer"
+ldconfig -p | grep -qE "libmpmcring\.so\.2 .*=> (/usr)?/lib/$ma/libmpmcring\.so\.2$" ||
+	fail "ldconfig -p does not list /usr/lib/$ma/libmpmcring.so.2: libmpmcring2's ldconfig trigger did not run"
+env | grep '^PKG_CONFIG' && fail "a PKG_CONFIG variable is set"
+flags=$(pkg-config --cflags --libs mpmcring) || fail "pkg-config --cflags --libs mpmcring failed"
+echo "pkg-config: $flags"
+# shellcheck disable=SC2086 # the flags are words
+cc -std=c11 -Wall -Wextra -Werror -o /tmp/consumer "$d/consumer.c" $flags ||
+	fail "examples/consumer.c does not build with pkg-config's flags from libmpmcring-dev"
+readelf -d /tmp/consumer | grep -q 'NEEDED.*\[libmpmcring\.so\.2\]' ||
+	fail "the consumer is not linked to libmpmcring.so.2"
+ldd /tmp/consumer | grep -qE "libmpmcring\.so\.2 => (/usr)?/lib/$ma/libmpmcring\.so\.2 " ||
+	fail "the consumer does not load the installed library: $(ldd /tmp/consumer | grep mpmcring)"
+out=$(/tmp/consumer /tmp/no-such-ring 2>&1) && fail "the consumer ran without a ring"
+echo "consumer: $out"
+echo "$out" | grep -q 'no such device' || fail "the consumer said '$out', not 'no such device'"
+
+step "the tool"
+[ "$(command -v mpmcring)" = /usr/bin/mpmcring ] || fail "mpmcring is not /usr/bin/mpmcring: $(command -v mpmcring)"
+/usr/bin/mpmcring --version | grep -q "^mpmcring $ver" ||
+	fail "mpmcring --version says '$(/usr/bin/mpmcring --version 2>&1)', not mpmcring $ver"
+/usr/bin/mpmcring list --json >/tmp/list.json || fail "mpmcring list --json failed"
+head -c 200 /tmp/list.json
+
+step "DKMS: the postinst built for $pk"
+building=$(grep '^Building for ' /tmp/dpkg-i.log | sed 's/^Building for //; s/,/ /g; s/ and / /') ||
+	fail "the postinst did not say which kernels it builds for (dh-dkms's common.postinst not run?)"
+case " $building " in *" $pk "*) ;; *) fail "the postinst built for '$building', not for $pk" ;; esac
+check_built "$pk"
+echo "$pk: $(installed "$pk")"
+for r in $rest; do
+	[ -z "$(installed "$r")" ] && ! dkms status -m mpmcring -k "$r" | grep -qF "$r" ||
+		fail "DKMS built for $r, whose headers were hidden"
+done
+
+for r in $hooks; do
+	step "DKMS: headers installed for $r: /etc/kernel/header_postinst.d/dkms $r"
+	unhide "$r"
+	/etc/kernel/header_postinst.d/dkms "$r" || fail "/etc/kernel/header_postinst.d/dkms $r failed"
+	check_built "$r"
+	echo "$r: $(installed "$r")"
+done
+
+step "the udev rule"
+rule=/lib/udev/rules.d/99-mpmcring.rules
+grep -qx 'KERNEL=="mpmcring", SUBSYSTEM=="misc", OWNER="root", GROUP="root", MODE="0600"' "$rule" ||
+	fail "$rule: $(cat "$rule" 2>&1)"
+[ "$(dpkg -S "$rule")" = "mpmcring-dkms: $rule" ] || fail "dpkg -S $rule: $(dpkg -S "$rule" 2>&1)"
+src=/usr/src/mpmcring-$ver
+[ -f "$src/dkms.conf" ] && [ -f "$src/Kbuild" ] && [ -f "$src/kmod/main.c" ] ||
+	fail "mpmcring-dkms lacks its source in $src"
+[ ! -e "$src/build" ] && [ ! -e "$src/.git" ] || fail "mpmcring-dkms ships build/ or .git"
+
+# Nothing left: no DKMS entry, no module, no library in ld.so's cache, no
+# source, no file dpkg installed (a directory only if dpkg created it).
+check_gone() {
+	local r
+	[ -z "$(dkms status mpmcring)" ] || fail "$1: dkms status still has $(dkms status mpmcring | tr '\n' ';')"
+	[ ! -e /var/lib/dkms/mpmcring ] || fail "$1: /var/lib/dkms/mpmcring is left"
+	for r in /lib/modules/*; do
+		r=${r##*/}
+		[ -z "$(installed "$r")" ] || fail "$1: /lib/modules/$r/updates/dkms still holds $(installed "$r")"
+	done
+	! ldconfig -p | grep -q libmpmcring || fail "$1: ldconfig -p still lists $(ldconfig -p | grep libmpmcring)"
+	! ls -d /usr/src/mpmcring-* 2>/dev/null || fail "$1: /usr/src/mpmcring-* is left"
+}
+step "dpkg -r"
+dpkg -r "${pkgs[@]}" || fail "dpkg -r ${pkgs[*]} failed"
+check_gone "after dpkg -r"
+step "dpkg --purge"
+dpkg --purge "${pkgs[@]}" || fail "dpkg --purge ${pkgs[*]} failed"
+check_gone "after dpkg --purge"
+for p in "${pkgs[@]}"; do
+	s=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+	[ -z "$s" ] || [ "$s" = "pn " ] || fail "after dpkg --purge, dpkg-query says '$s' for $p"
+done
+left=$(existing </tmp/paths | sort | comm -23 - /tmp/before)
+[ -z "$left" ] || fail "after dpkg --purge, files the packages installed are left: $(echo "$left" | tr '\n' ' ')"
+
+# The load generator, opted in when installing, for kernel L only (the
+# opt-in is dkms.conf's, the same for every kernel).
+step "MPMCRING_DKMS_LOADGEN=1 dpkg -i mpmcring-dkms, headers for $l only"
+for r in $kernels; do [ "$r" = "$l" ] || [ ! -e "/lib/modules/$r/build" ] || hide "$r"; done
+[ -e "/lib/modules/$l/build" ] || unhide "$l"
+MPMCRING_DKMS_LOADGEN=1 dpkg -i "${debs[0]}" || fail "MPMCRING_DKMS_LOADGEN=1 dpkg -i ${debs[0]##*/} failed"
+[ "$(installed "$l")" = "mpmcring.ko mpmcring_events.ko mpmcring_loadgen.ko " ] ||
+	fail "with MPMCRING_DKMS_LOADGEN=1 in dpkg's environment, $l got '$(installed "$l")', not the load generator too"
+v=$(modinfo -F vermagic "$(echo "/lib/modules/$l/updates/dkms/mpmcring_loadgen.ko"*)")
+[ "${v%% *}" = "$l" ] || fail "mpmcring_loadgen.ko has vermagic '$v', not $l"
+step "dpkg -r mpmcring-dkms without the opt-in"
+dpkg -r mpmcring-dkms || fail "dpkg -r mpmcring-dkms failed"
+check_gone "after dpkg -r without the opt-in"
+dpkg --purge mpmcring-dkms || fail "dpkg --purge mpmcring-dkms failed"
+step "done"
+echo "OK: dpkg -i, used, removed and purged without a trace; DKMS built the module for $pk from the postinst, for $(echo "$hooks" | tr '\n' ' ')from the header_postinst hook, for $l with the load generator opted in through dpkg's environment"
