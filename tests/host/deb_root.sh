@@ -170,15 +170,16 @@ src=/usr/src/mpmcring-$ver
 # Nothing left: no DKMS entry, no module, no library in ld.so's cache, no
 # source, no file dpkg installed (a directory only if dpkg created it).
 check_gone() {
-	local r
-	[ -z "$(dkms status mpmcring)" ] || fail "$1: dkms status still has $(dkms status mpmcring | tr '\n' ';')"
-	[ ! -e /var/lib/dkms/mpmcring ] || fail "$1: /var/lib/dkms/mpmcring is left"
+	local r left=()
+	[ -z "$(dkms status mpmcring 2>&1)" ] || left+=("dkms status: $(dkms status mpmcring 2>&1 | tr '\n' ';')")
+	[ ! -e /var/lib/dkms/mpmcring ] || left+=("/var/lib/dkms/mpmcring")
 	for r in /lib/modules/*; do
 		r=${r##*/}
-		[ -z "$(installed "$r")" ] || fail "$1: /lib/modules/$r/updates/dkms still holds $(installed "$r")"
+		[ -z "$(installed "$r")" ] || left+=("/lib/modules/$r/updates/dkms: $(installed "$r")")
 	done
-	! ldconfig -p | grep -q libmpmcring || fail "$1: ldconfig -p still lists $(ldconfig -p | grep libmpmcring)"
-	! ls -d /usr/src/mpmcring-* 2>/dev/null || fail "$1: /usr/src/mpmcring-* is left"
+	! ldconfig -p | grep -q libmpmcring || left+=("in ldconfig -p: $(ldconfig -p | grep libmpmcring | tr -d '\t')")
+	for r in /usr/src/mpmcring-*; do [ ! -e "$r" ] || left+=("$r"); done
+	[ ${#left[@]} -eq 0 ] || fail "$1, left behind: $(printf '%s; ' "${left[@]}")"
 }
 step "dpkg -r"
 dpkg -r "${pkgs[@]}" || fail "dpkg -r ${pkgs[*]} failed"
@@ -190,8 +191,8 @@ for p in "${pkgs[@]}"; do
 	s=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
 	[ -z "$s" ] || [ "$s" = "pn " ] || fail "after dpkg --purge, dpkg-query says '$s' for $p"
 done
-left=$(existing </tmp/paths | sort | comm -23 - /tmp/before)
-[ -z "$left" ] || fail "after dpkg --purge, files the packages installed are left: $(echo "$left" | tr '\n' ' ')"
+files_left=$(existing </tmp/paths | sort | comm -23 - /tmp/before)
+[ -z "$files_left" ] || fail "after dpkg --purge, files the packages installed are left: $(echo "$files_left" | tr '\n' ' ')"
 
 # The load generator, opted in when installing, for kernel L only (the
 # opt-in is dkms.conf's, the same for every kernel).
