@@ -18,13 +18,15 @@
 # with the log's tail).
 #
 # Each kernel with headers gets one DKMS build (they take most of the
-# time): the package's postinst builds for P (the running kernel if it has
-# headers here, else the newest: the postinst builds for the running and
-# newest kernels, or in a chroot for all), the header_postinst hook for
-# the others but one (the oldest, stock 6.1, among them), the opted-in
-# install for that last one L (with two kernels, L is P). Until its turn a
-# kernel has no headers: its /lib/modules/<rel>/build link is removed (the
-# headers stay in /usr/src), as before its headers package is installed.
+# time). DKMS's framework.conf in the copy is this test's own
+# (autoinstall_all_kernels: the postinst builds for every kernel with
+# headers, whatever kernel the host runs and whatever /boot holds; no
+# modprobe_on_install or other host setting). The postinst builds for P
+# (the newest kernel), the header_postinst hook for the others but one,
+# the opted-in install for that last one L (with two kernels, L is P).
+# Until its turn a kernel has no headers: its /lib/modules/<rel>/build
+# link is moved aside (the headers stay in /usr/src), as before its
+# headers package is installed.
 # No pipefail: `ldconfig -p | grep -q` would fail when grep, done, closes
 # the pipe before ldconfig has written everything (SIGPIPE).
 set -eu
@@ -74,23 +76,40 @@ existing() {
 # Paths a package's data holds (absolute, directories end in /).
 deb_paths() { dpkg-deb --fsys-tarfile "$1" | tar -t | sed 's|^\./|/|; /^\/$/d'; }
 
+step "the copy's DKMS settings are the test's own"
+rm -rf /etc/dkms/framework.conf.d
+printf 'autoinstall_all_kernels="y"\n' >/etc/dkms/framework.conf
+
 step "nothing of mpmcring installed before"
 for p in "${pkgs[@]}"; do
-	! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q installed ||
-		fail "$p is already installed in the root copied from the host: remove it there (dpkg --purge $p), the test needs a root without it"
+	s=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$s" in
+	"" | *not-installed) ;;
+	*) fail "$p is installed on the host ('$s'): the test needs a root without it (dpkg --purge $p)" ;;
+	esac
 done
-[ -z "$(dkms status mpmcring)" ] ||
-	fail "the host's DKMS already has mpmcring ($(dkms status mpmcring | tr '\n' ';')): sudo dkms remove mpmcring/$ver --all"
+# What `make install` and `make dkms-install` (README) leave on a
+# developer's machine would stand in for the packages: out of the copy
+# (the host keeps them), said here.
+if [ -n "$(dkms status mpmcring)" ]; then
+	echo "the host's DKMS has mpmcring ($(dkms status mpmcring | tr '\n' ';')): removed in the copy"
+	rm -rf /var/lib/dkms/mpmcring /usr/src/mpmcring-*
+	for r in /lib/modules/*/updates/dkms; do rm -f "$r"/mpmcring*.ko*; done
+fi
+left=$(find /usr/local /etc/mpmcring -name '*mpmcring*' 2>/dev/null || true)
+if [ -n "$left" ] || [ -e /etc/mpmcring ]; then
+	echo "a make install on the host (removed in the copy): $(echo "$left" | tr '\n' ' ')"
+	rm -rf /etc/mpmcring $left
+	ldconfig
+fi
 # What exists before, to tell after the purge what dpkg added.
 for b in "${debs[@]}"; do deb_paths "$b"; done | sort -u >/tmp/paths
 existing </tmp/paths >/tmp/before
 
-declare -A links
-hide() { links[$1]=$(readlink "/lib/modules/$1/build"); rm "/lib/modules/$1/build"; }
-unhide() { ln -s "${links[$1]}" "/lib/modules/$1/build"; }
+hide() { mv "/lib/modules/$1/build" "/lib/modules/$1/.build-hidden"; }
+unhide() { mv "/lib/modules/$1/.build-hidden" "/lib/modules/$1/build"; }
 kernels=$(with_headers)
-pk=$(uname -r)
-echo "$kernels" | grep -qxF -- "$pk" || pk=$(echo "$kernels" | tail -n 1)
+pk=$(echo "$kernels" | tail -n 1)
 rest=$(echo "$kernels" | grep -vxF -- "$pk" || true)
 [ -n "$rest" ] ||
 	fail "DKMS needs two kernels with headers in /lib/modules, found '$kernels' (scripts/deps.sh check installs the stock ones)"
@@ -139,8 +158,9 @@ step "the tool"
 head -c 200 /tmp/list.json
 
 step "DKMS: the postinst built for $pk"
-building=$(grep '^Building for ' /tmp/dpkg-i.log | sed 's/^Building for //; s/,/ /g; s/ and / /') ||
+grep -q '^Building for ' /tmp/dpkg-i.log ||
 	fail "the postinst did not say which kernels it builds for (dh-dkms's common.postinst not run?)"
+building=$(grep '^Building for ' /tmp/dpkg-i.log | sed 's/^Building for //; s/,/ /g; s/ and / /')
 case " $building " in *" $pk "*) ;; *) fail "the postinst built for '$building', not for $pk" ;; esac
 check_built "$pk"
 echo "$pk: $(installed "$pk")"

@@ -28,17 +28,12 @@ done
 
 ver=$(dpkg-parsechangelog -l "$top/debian/changelog" -S Version)
 arch=$(dpkg --print-architecture)
-# MPMCRING_DEBS=DIR: the packages dpkg-buildpackage already built from this
-# tree into DIR (with its .changes and build.log), not built again.
-debs=${MPMCRING_DEBS:-}
-if [ -z "$debs" ]; then
-	debs=$tmp
-	# A copy of the tree as git sees it (tracked and new files, nothing ignored).
-	mkdir "$tmp/src"
-	(cd "$top" && git ls-files -co --exclude-standard | tar cf - -T -) | tar xf - -C "$tmp/src"
-	(cd "$tmp/src" && dpkg-buildpackage -us -uc -b >"$tmp/build.log" 2>&1) ||
-		fail "dpkg-buildpackage failed:"$'\n'"$(tail -n 30 "$tmp/build.log")"
-fi
+debs=$tmp
+# A copy of the tree as git sees it (tracked and new files, nothing ignored).
+mkdir "$tmp/src"
+(cd "$top" && git ls-files -co --exclude-standard | tar cf - -T -) | tar xf - -C "$tmp/src"
+(cd "$tmp/src" && dpkg-buildpackage -us -uc -b >"$tmp/build.log" 2>&1) ||
+	fail "dpkg-buildpackage failed:"$'\n'"$(tail -n 30 "$tmp/build.log")"
 # The symbols file lists exactly what the version script exports.
 ! grep -q 'dpkg-gensymbols: warning' "$debs/build.log" ||
 	fail "debian/libmpmcring2.symbols and libmpmcring.map disagree:"$'\n'"$(grep -A20 'dpkg-gensymbols: warning' "$debs/build.log")"
@@ -58,37 +53,59 @@ tags=$(lintian --tag-display-limit 0 -I "$debs/mpmcring_${ver}_$arch.changes" 2>
 
 # Installed and used in a copy-on-write copy of this root.
 [ "$(id -u)" -eq 0 ] || fail "not root: dpkg -i into a copy of / needs a mount namespace and a chroot"
-grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null ||
-	fail "no overlayfs: the copy-on-write root needs it"
+command -v setpriv >/dev/null || fail "setpriv (util-linux) is not installed"
+# The copy is of / alone: a directory dpkg or DKMS writes that sits on
+# another filesystem would be empty in it (or, bound in, the host's own).
+for p in /etc /usr /usr/src /var /var/lib/dpkg /var/lib/dkms /lib/modules /boot /tmp; do
+	[ ! -e "$p" ] || [ "$(findmnt -n -o TARGET -T "$p")" = / ] ||
+		fail "$p is on a filesystem of its own ($(findmnt -n -o TARGET,SOURCE -T "$p")): the copy-on-write copy of / cannot hold it; run this test where / holds it, or skip the host tests' packaging test there"
+done
+# What the packages could change on the host, were the copy to leak: their
+# files and state, and modules loaded into the running kernel.
 host_state() {
 	dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' 'mpmcring*' 'libmpmcring*' 2>/dev/null || true
 	dkms status mpmcring 2>&1 || true
 	ls -d /lib/modules/*/updates/dkms/mpmcring* /usr/src/mpmcring-* 2>&1 || true
 	ldconfig -p | grep mpmcring || true
-	find /etc /var/lib/dpkg/info /var/lib/dkms /lib/udev/rules.d -newer "$tmp/stamp" ! -name ld.so.cache 2>&1 || true
+	grep mpmcring /proc/modules || true
+	find /etc /var/lib/dpkg/info /var/lib/dkms /lib/udev/rules.d /usr/lib /usr/bin \
+		-newer "$tmp/stamp" -name '*mpmcring*' 2>&1 || true
 }
 touch "$tmp/stamp"
 host_state >"$tmp/host.before"
 mkdir "$tmp/d" "$tmp/cow"
 cp "$debs"/*_"$ver"_*.deb "$top/examples/consumer.c" "$top/tests/host/deb_root.sh" "$tmp/d/"
+# In new mount, PID, network, IPC and UTS namespaces (mounts private before
+# any is made; everything dies with the test), without the power to load
+# modules or touch the machine (the capability bounding set), with its own
+# /proc, no /sys, and a /dev of the few nodes a build uses: what dpkg and
+# DKMS run in the copy cannot reach the host's kernel or devices.
 cat >"$tmp/ns.sh" <<NS
 set -eu
 c="$tmp/cow"
 mount -t tmpfs -o mode=0755 mpmcring-deb-test "\$c"
 mkdir "\$c/upper" "\$c/work" "\$c/root"
-mount -t overlay overlay -o "lowerdir=/,upperdir=\$c/upper,workdir=\$c/work" "\$c/root"
+mount -t overlay overlay -o "lowerdir=/,upperdir=\$c/upper,workdir=\$c/work" "\$c/root" ||
+	{ echo "FAIL: no overlayfs mount (the copy-on-write root needs overlayfs)"; exit 1; }
 mount -t proc proc "\$c/root/proc"
-mount --rbind /sys "\$c/root/sys"
-mount --rbind /dev "\$c/root/dev"
+mount -t tmpfs -o mode=0755 dev "\$c/root/dev"
+for n in null zero full random urandom tty; do
+	touch "\$c/root/dev/\$n"
+	mount --bind "/dev/\$n" "\$c/root/dev/\$n"
+done
+ln -s /proc/self/fd "\$c/root/dev/fd"
+mount -t tmpfs -o mode=0755 sys "\$c/root/sys"
 mkdir -p "\$c/root$tmp/d"
 mount --bind "$tmp/d" "\$c/root$tmp/d"
 exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+	setpriv --bounding-set -sys_module,-sys_boot,-sys_rawio,-sys_time,-net_admin,-sys_admin \
 	chroot "\$c/root" /bin/bash "$tmp/d/deb_root.sh" "$tmp/d" "$ver"
 NS
 mkdir -p "$top/build/host"
 log="$top/build/host/deb-root.log"
 rc=0
-unshare -m --propagation private bash "$tmp/ns.sh" >"$log" 2>&1 || rc=$?
+unshare --mount --propagation private --pid --fork --kill-child --net --ipc --uts \
+	bash "$tmp/ns.sh" >"$log" 2>&1 || rc=$?
 host_state >"$tmp/host.after"
 cmp -s "$tmp/host.before" "$tmp/host.after" ||
 	fail "installing in the copy of / changed the host:"$'\n'"$(diff "$tmp/host.before" "$tmp/host.after")"
