@@ -2,135 +2,113 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # The Debian packages: dpkg-buildpackage builds mpmcring-dkms,
 # libmpmcring2, libmpmcring-dev and mpmcring-tools from a copy of the tree;
-# lintian reports nothing (every tag fails the test: explain it here and
-# allow it, or fix it); then the packages are unpacked into a root and used
-# as a user would: a consumer built with pkg-config against
-# libmpmcring-dev, linked to libmpmcring.so.2, run; the tool run; the DKMS
-# package carries its source, dkms.conf and the scripts that call dkms, and
-# those scripts build, install and remove the module for a stock kernel
-# with DKMS in a mount namespace where DKMS's paths are private. (Not done:
-# dpkg -i of the packages into a Debian root, whose udev rule, ldconfig
-# trigger and module would then be used in a guest: the test guests are
-# busybox, without dpkg, and a Debian root needs debootstrap.)
+# the symbols file matches the exports; lintian reports nothing (every tag
+# fails the test: explain it here and allow it, or fix it). Then the four
+# are installed with dpkg -i, as a user would, into a copy-on-write copy of
+# this Debian 12 root (in a mount namespace: an overlay of / whose writes go
+# to a tmpfs, chrooted into; nothing of the host changes, which is checked)
+# and used there (deb_root.sh): dpkg's state, the ldconfig trigger, a
+# consumer built with pkg-config and run, the tool, the module built and
+# installed by DKMS for each kernel with headers (stock 6.1, 6.12 and
+# 6.12-rt after scripts/deps.sh check): from the postinst, from the
+# header_postinst hook (headers installed after the package), and with the
+# load generator opted in through dpkg's environment; the udev rule; then
+# removed and purged, leaving nothing. The log: build/host/deb-root.log.
+# Needs root, unshare and overlayfs.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "deb_test: $*" >&2; exit 1; }
-for t in dpkg-buildpackage dh lintian pkg-config; do
+for t in dpkg-buildpackage dh lintian pkg-config unshare chroot dkms; do
 	command -v $t >/dev/null || fail "$t is not installed (scripts/deps.sh check installs it)"
 done
 [ -e /usr/share/perl5/Debian/Debhelper/Sequence/dkms.pm ] ||
 	fail "dh-dkms is not installed (scripts/deps.sh check installs it)"
 
+ver=$(dpkg-parsechangelog -l "$top/debian/changelog" -S Version)
+arch=$(dpkg --print-architecture)
+debs=$tmp
 # A copy of the tree as git sees it (tracked and new files, nothing ignored).
 mkdir "$tmp/src"
 (cd "$top" && git ls-files -co --exclude-standard | tar cf - -T -) | tar xf - -C "$tmp/src"
 (cd "$tmp/src" && dpkg-buildpackage -us -uc -b >"$tmp/build.log" 2>&1) ||
 	fail "dpkg-buildpackage failed:"$'\n'"$(tail -n 30 "$tmp/build.log")"
 # The symbols file lists exactly what the version script exports.
-! grep -q 'dpkg-gensymbols: warning' "$tmp/build.log" ||
-	fail "debian/libmpmcring2.symbols and libmpmcring.map disagree:"$'\n'"$(grep -A20 'dpkg-gensymbols: warning' "$tmp/build.log")"
-ver=$(dpkg-parsechangelog -l "$top/debian/changelog" -S Version)
-arch=$(dpkg --print-architecture)
+! grep -q 'dpkg-gensymbols: warning' "$debs/build.log" ||
+	fail "debian/libmpmcring2.symbols and libmpmcring.map disagree:"$'\n'"$(grep -A20 'dpkg-gensymbols: warning' "$debs/build.log")"
 for p in mpmcring-dkms_${ver}_all libmpmcring2_${ver}_$arch libmpmcring-dev_${ver}_$arch \
 	 mpmcring-tools_${ver}_$arch; do
-	[ -f "$tmp/$p.deb" ] || fail "no $p.deb"
+	[ -f "$debs/$p.deb" ] || fail "no $p.deb in $debs"
 done
 
 # lintian: no tag at all, informational ones included.
-tags=$(lintian --tag-display-limit 0 -I "$tmp/mpmcring_${ver}_$arch.changes" 2>&1 |
+tags=$(lintian --tag-display-limit 0 -I "$debs/mpmcring_${ver}_$arch.changes" 2>&1 |
        grep -v 'running with root privileges' || true)
 [ -z "$tags" ] || fail "lintian:"$'\n'"$tags"
 
-# Unpacked into a root, used.
-root="$tmp/root"
-for d in "$tmp"/*.deb; do dpkg -x "$d" "$root"; done
-ma=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
-export PKG_CONFIG_SYSROOT_DIR="$root" PKG_CONFIG_LIBDIR="$root/usr/lib/$ma/pkgconfig"
-cc -std=c11 -Wall -Wextra -Werror -o "$tmp/consumer" "$top/examples/consumer.c" \
-	$(pkg-config --cflags --libs mpmcring) || fail "the example does not build against libmpmcring-dev"
-readelf -d "$tmp/consumer" | grep -q 'NEEDED.*\[libmpmcring.so.2\]' ||
-	fail "the example is not linked to libmpmcring.so.2"
-out=$(LD_LIBRARY_PATH="$root/usr/lib/$ma" "$tmp/consumer" "$tmp/no-such-ring" 2>&1) &&
-	fail "the example ran without a ring"
-echo "$out" | grep -q 'no such device' || fail "the example said: $out"
-"$root/usr/bin/mpmcring" --version | grep -q "^mpmcring $ver" || fail "mpmcring --version"
-"$root/usr/bin/mpmcring" list --json >/dev/null || fail "mpmcring list --json"
-src="$root/usr/src/mpmcring-$ver"
-[ -f "$src/dkms.conf" ] && [ -f "$src/Kbuild" ] && [ -f "$src/kmod/main.c" ] ||
-	fail "mpmcring-dkms lacks its source in /usr/src/mpmcring-$ver"
-[ ! -e "$src/build" ] && [ ! -e "$src/.git" ] || fail "mpmcring-dkms ships build/ or .git"
-dpkg-deb -e "$tmp/mpmcring-dkms_${ver}_all.deb" "$tmp/ctl"
-grep -q 'common.postinst' "$tmp/ctl/postinst" || fail "mpmcring-dkms does not run DKMS on install"
-grep -q '^Depends:.*dkms' "$tmp/ctl/control" || fail "mpmcring-dkms does not depend on dkms"
-grep -qx 'KERNEL=="mpmcring", SUBSYSTEM=="misc", OWNER="root", GROUP="root", MODE="0600"' \
-	"$root/lib/udev/rules.d/99-mpmcring.rules" || fail "udev rule"
-# mpmcring-dkms's maintainer scripts, run as dpkg would run them (postinst
-# configure, then prerm remove), with DKMS's paths made private: in a mount
-# namespace, /usr/src is a scratch directory holding the package's source
-# and the host's kernel headers (bind-mounted), /var/lib/dkms and
-# /lib/modules are empty tmpfs but for one kernel's build link. So the
-# package's DKMS step (dh-dkms's postinst: dkms add, build, install,
-# depmod; signing) really runs against that kernel's headers,
-# nothing of the host changes, and the result is checked in there.
-# The kernel: the running one if its headers are here, else the first
-# installed one that has them (DKMS's postinst then builds for the kernels
-# in /lib/modules, as in a chroot: here only that one).
-rel=$(uname -r)
-[ -d "/lib/modules/$rel/build" ] ||
-	rel=$(ls /lib/modules | while read -r r; do [ -d "/lib/modules/$r/build" ] && echo "$r"; done | sed -n 1p)
-if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null && [ -d "/lib/modules/$rel/build" ]; then
-	cp -a "$root/usr/src/mpmcring-$ver" "$tmp/mpmcring-src"
-	cat >"$tmp/ns.sh" <<NS
-set -eu
-mkdir -p "$tmp/usrsrc/mpmcring-$ver"
-for d in /usr/src/linux-*; do
-	[ -d "\$d" ] || continue
-	mkdir -p "$tmp/usrsrc/\${d##*/}"
-	mount --bind "\$d" "$tmp/usrsrc/\${d##*/}"
+# Declared, so that apt installs it (the install below has it anyway).
+[[ " $(dpkg-deb -f "$debs/mpmcring-dkms_${ver}_all.deb" Depends | tr ',' ' ') " = *" dkms "* ]] ||
+	fail "mpmcring-dkms does not depend on dkms"
+
+# Installed and used in a copy-on-write copy of this root.
+[ "$(id -u)" -eq 0 ] || fail "not root: dpkg -i into a copy of / needs a mount namespace and a chroot"
+command -v setpriv >/dev/null || fail "setpriv (util-linux) is not installed"
+# The copy is of / alone: a directory dpkg or DKMS writes that sits on
+# another filesystem would be empty in it (or, bound in, the host's own).
+for p in /etc /usr /usr/src /var /var/lib/dpkg /var/lib/dkms /lib/modules /boot /tmp; do
+	[ ! -e "$p" ] || [ "$(findmnt -n -o TARGET -T "$p")" = / ] ||
+		fail "$p is on a filesystem of its own ($(findmnt -n -o TARGET,SOURCE -T "$p")): the copy-on-write copy of / cannot hold it; run this test where / holds it, or skip the host tests' packaging test there"
 done
-cp -a "$tmp/mpmcring-src/." "$tmp/usrsrc/mpmcring-$ver/"
-build=\$(readlink -f "/lib/modules/$rel/build")
-mount --rbind "$tmp/usrsrc" /usr/src
-mount -t tmpfs none /var/lib/dkms
-mount -t tmpfs none /lib/modules
-mkdir -p "/lib/modules/$rel"
-ln -s "\$build" "/lib/modules/$rel/build"
-sh "$tmp/ctl/postinst" configure
-dkms status mpmcring
-ls "/lib/modules/$rel/updates/dkms"
-for m in /lib/modules/$rel/updates/dkms/*.ko*; do modinfo -F vermagic "\$m"; done
-sh "$tmp/ctl/prerm" remove
-echo "after prerm: \$(ls /lib/modules/$rel/updates/dkms 2>/dev/null | wc -l) modules, \$(dkms status mpmcring | wc -l) dkms entries"
-# Installed with the load generator opted in, removed without the opt-in
-# (apt remove does not carry the environment): nothing may stay behind.
-MPMCRING_DKMS_LOADGEN=1 sh "$tmp/ctl/postinst" configure
-echo "opted in: \$(ls /lib/modules/$rel/updates/dkms | tr '\n' ' ')"
-sh "$tmp/ctl/prerm" remove
-echo "after prerm without the opt-in: \$(ls /lib/modules/$rel/updates/dkms 2>/dev/null | tr '\n' ' ')."
+# What the packages could change on the host, were the copy to leak: their
+# files and state, and modules loaded into the running kernel.
+host_state() {
+	dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' 'mpmcring*' 'libmpmcring*' 2>/dev/null || true
+	dkms status mpmcring 2>&1 || true
+	ls -d /lib/modules/*/updates/dkms/mpmcring* /usr/src/mpmcring-* 2>&1 || true
+	ldconfig -p | grep mpmcring || true
+	grep mpmcring /proc/modules || true
+	find /etc /var/lib/dpkg/info /var/lib/dkms /lib/udev/rules.d /usr/lib /usr/bin \
+		-newer "$tmp/stamp" -name '*mpmcring*' 2>&1 || true
+}
+touch "$tmp/stamp"
+host_state >"$tmp/host.before"
+mkdir "$tmp/d" "$tmp/cow"
+cp "$debs"/*_"$ver"_*.deb "$top/examples/consumer.c" "$top/tests/host/deb_root.sh" "$tmp/d/"
+# In new mount, PID, network, IPC and UTS namespaces (mounts private before
+# any is made; everything dies with the test), without the power to load
+# modules or touch the machine (the capability bounding set), with its own
+# /proc, no /sys, and a /dev of the few nodes a build uses: what dpkg and
+# DKMS run in the copy cannot reach the host's kernel or devices.
+cat >"$tmp/ns.sh" <<NS
+set -eu
+c="$tmp/cow"
+mount -t tmpfs -o mode=0755 mpmcring-deb-test "\$c"
+mkdir "\$c/upper" "\$c/work" "\$c/root"
+mount -t overlay overlay -o "lowerdir=/,upperdir=\$c/upper,workdir=\$c/work" "\$c/root" ||
+	{ echo "FAIL: no overlayfs mount (the copy-on-write root needs overlayfs)"; exit 1; }
+mount -t proc proc "\$c/root/proc"
+mount -t tmpfs -o mode=0755 dev "\$c/root/dev"
+for n in null zero full random urandom tty; do
+	touch "\$c/root/dev/\$n"
+	mount --bind "/dev/\$n" "\$c/root/dev/\$n"
+done
+ln -s /proc/self/fd "\$c/root/dev/fd"
+mount -t tmpfs -o mode=0755 sys "\$c/root/sys"
+mkdir -p "\$c/root$tmp/d"
+mount --bind "$tmp/d" "\$c/root$tmp/d"
+exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+	setpriv --bounding-set -sys_module,-sys_boot,-sys_rawio,-sys_time,-net_admin,-sys_admin \
+	chroot "\$c/root" /bin/bash "$tmp/d/deb_root.sh" "$tmp/d" "$ver"
 NS
-	mkdir -p "$top/build/host"
-	unshare -m --propagation private bash "$tmp/ns.sh" >"$tmp/dkms.log" 2>&1 ||
-		{ cp "$tmp/dkms.log" "$top/build/host/deb-dkms.log"; false; } ||
-		fail "mpmcring-dkms's postinst/prerm (private DKMS paths) failed:"$'\n'"$(tail -n 30 "$tmp/dkms.log")"
-	grep -q "^mpmcring/$ver, $rel, [^:]*: installed" "$tmp/dkms.log" ||
-		fail "postinst did not install the module for $rel:"$'\n'"$(tail -n 30 "$tmp/dkms.log")"
-	for m in mpmcring mpmcring_events; do
-		grep -q "^$m\.ko" "$tmp/dkms.log" || fail "postinst installed no $m.ko: $(cat "$tmp/dkms.log")"
-	done
-	! sed -n '1,/^after prerm:/p' "$tmp/dkms.log" | grep -q '^mpmcring_loadgen\.ko' ||
-		fail "the package installs the load generator by default"
-	grep -q "^$rel " "$tmp/dkms.log" || fail "the modules are not built for $rel"
-	grep -q '^after prerm: 0 modules, 0 dkms entries' "$tmp/dkms.log" ||
-		fail "prerm left modules or DKMS state behind: $(grep '^after prerm' "$tmp/dkms.log")"
-	grep -q '^opted in: .*mpmcring_loadgen\.ko' "$tmp/dkms.log" ||
-		fail "MPMCRING_DKMS_LOADGEN=1 did not install the load generator: $(grep '^opted in' "$tmp/dkms.log")"
-	grep -qx 'after prerm without the opt-in: \.' "$tmp/dkms.log" ||
-		fail "removing without the opt-in left modules behind: $(grep '^after prerm without' "$tmp/dkms.log")"
-	cp "$tmp/dkms.log" "$top/build/host/deb-dkms.log"
-	dkms_step="DKMS step of postinst/prerm run for $rel (build/host/deb-dkms.log)"
-else
-	fail "not root, no unshare or no headers for $rel: mpmcring-dkms's DKMS step cannot run"
-fi
-echo "deb_test: 4 packages built, lintian clean, used from an unpacked root; $dkms_step"
+mkdir -p "$top/build/host"
+log="$top/build/host/deb-root.log"
+rc=0
+unshare --mount --propagation private --pid --fork --kill-child --net --ipc --uts \
+	bash "$tmp/ns.sh" >"$log" 2>&1 || rc=$?
+host_state >"$tmp/host.after"
+cmp -s "$tmp/host.before" "$tmp/host.after" ||
+	fail "installing in the copy of / changed the host:"$'\n'"$(diff "$tmp/host.before" "$tmp/host.after")"
+[ "$rc" -eq 0 ] && grep -q '^OK: ' "$log" ||
+	fail "$(grep -m1 '^FAIL: ' "$log" || echo "the copy-on-write root failed (exit $rc)")"$'\n'"--- the last lines of $log:"$'\n'"$(tail -n 25 "$log")"
+echo "deb_test: 4 packages built, lintian clean; in a copy-on-write copy of /, $(grep '^OK: ' "$log" | sed 's/^OK: //') (build/host/deb-root.log)"
