@@ -441,6 +441,121 @@ out:
 	}
 }
 
+/*
+ * review-fix18c M1, S1: the program consumes a poller's consumer by hand
+ * (mpmcring_poller_consumer()), and its fn removes that ring (then frees
+ * the poller, or adds a ring that reuses the entry), or frees the poller
+ * (then returns, or leaves by longjmp and frees the consumer). The
+ * consume's return must not write into a freed or reused entry, and a
+ * consumer whose poller is gone is the program's to free.
+ */
+static struct mpmcring *g_r2;
+static int g_mode, g_rm, g_add;
+
+static int nop_fn(void *ctx, const struct mpmcring_record *rec)
+{
+	(void)ctx;
+	(void)rec;
+	return 0;
+}
+
+static int hand_fn(void *ctx, const struct mpmcring_record *rec)
+{
+	(void)ctx;
+	(void)rec;
+	switch (g_mode) {
+	case 1: /* remove, then free the poller */
+		g_rm = mpmcring_poller_remove(g_p, 0, NULL);
+		mpmcring_poller_free(g_p);
+		g_p = NULL;
+		break;
+	case 2: /* remove, then add another ring (entry 0 again) */
+		g_rm = mpmcring_poller_remove(g_p, 0, NULL);
+		g_add = mpmcring_poller_add(g_p, g_r2, nop_fn, NULL, NULL);
+		break;
+	case 3: /* free the poller */
+		mpmcring_poller_free(g_p);
+		g_p = NULL;
+		break;
+	case 4: /* free the poller, then longjmp */
+		mpmcring_poller_free(g_p);
+		g_p = NULL;
+		longjmp(jb, 1);
+	}
+	return 0;
+}
+
+static void hand_consume(struct tap *t, int mode)
+{
+	struct mpmcring *r[2] = { NULL, NULL };
+	struct mpmcring_consumer *volatile c;
+	struct hostring h[2];
+	int i;
+
+	if (ring(&h[0])) {
+		CHECK(t, 0, "init");
+		return;
+	}
+	if (ring(&h[1])) {
+		CHECK(t, 0, "init");
+		hostring_destroy(&h[0]);
+		return;
+	}
+	for (i = 0; i < 2; i++)
+		r[i] = mpmcring__open_memory(h[i].cons, h[i].ro, &h[i].layout);
+	g_r2 = r[1];
+	g_p = mpmcring_poller_new(NULL);
+	CHECK(t, r[0] && r[1] && g_p && mpmcring_poller_add(g_p, r[0], nop_fn, NULL, NULL) == 0,
+	      "setup");
+	if (!r[0] || !r[1] || !g_p)
+		goto out;
+	CHECK_EQ(t, put(&h[0], 16, 1), 0);
+	CHECK_EQ(t, put(&h[1], 16, 2), 0);
+	c = mpmcring_poller_consumer(g_p, 0);
+	g_mode = mode;
+	g_rm = g_add = -99;
+	if (!setjmp(jb))
+		CHECK_EQ(t, mpmcring_consume(c, 8, hand_fn, NULL), -ECANCELED);
+	if (mode == 1 || mode == 2)
+		CHECK_EQ(t, g_rm, 0);
+	if (mode == 4)
+		mpmcring_consumer_free(c); /* after the longjmp: its memory (LSan) */
+	if (mode == 2) {
+		CHECK_EQ(t, g_add, 0);
+		CHECK(t, mpmcring_poller_consumer(g_p, 0) != NULL,
+		      "the re-added ring lost its consumer: the hand consume's return cleared it");
+		if (mpmcring_poller_consumer(g_p, 0))
+			CHECK_EQ(t, mpmcring_poller_consume(g_p), 1);
+	}
+out:
+	mpmcring_poller_free(g_p);
+	for (i = 0; i < 2; i++) {
+		if (r[i])
+			mpmcring_close(r[i]);
+		hostring_destroy(&h[i]);
+	}
+}
+
+static void t_hand_consume_remove_then_free_poller(struct tap *t)
+{
+	hand_consume(t, 1);
+}
+
+static void t_hand_consume_remove_then_add(struct tap *t)
+{
+	hand_consume(t, 2);
+}
+
+static void t_hand_consume_free_poller(struct tap *t)
+{
+	hand_consume(t, 3);
+}
+
+static void t_hand_consume_free_poller_then_longjmp(struct tap *t)
+{
+	hand_consume(t, 4);
+}
+
 /* One test a line. */
 /* clang-format off */
 static const struct tap_test tests[] = {
@@ -452,6 +567,10 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_free_then_close_in_fn),
 	TAP_TEST(t_longjmp_then_free_in_helper),
 	TAP_TEST(t_poller_consumer_free_refused),
+	TAP_TEST(t_hand_consume_remove_then_free_poller),
+	TAP_TEST(t_hand_consume_remove_then_add),
+	TAP_TEST(t_hand_consume_free_poller),
+	TAP_TEST(t_hand_consume_free_poller_then_longjmp),
 };
 /* clang-format on */
 

@@ -366,7 +366,10 @@ int mpmcring_poller_ring_gone(const struct mpmcring_poller *p, unsigned int idx)
 int mpmcring_poller_remove(struct mpmcring_poller *p, unsigned int idx, struct mpmcring_lost *lost);
 /* Frees the consumers and the poller (not the rings), each as
  * mpmcring_consumer_free(): what a callback that stopped left undelivered
- * is let go unread, counted as abandoned. */
+ * is let go unread, counted as abandoned. A consumer the program is
+ * consuming by hand (mpmcring_poller_consumer()) ends, and its consume
+ * frees it on return; after a longjmp out of that consume's callback, it
+ * is the program's to free (mpmcring_consumer_free()). */
 void mpmcring_poller_free(struct mpmcring_poller *p);
 
 #ifdef __cplusplus

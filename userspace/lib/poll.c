@@ -470,8 +470,11 @@ static void mpr_poller_release(struct mpmcring_poller *p, const void *here)
 
 	for (i = 0; i < p->n; i++) {
 		c = p->rings[i]->c;
-		if (c && !mpr_consumer_free(c, here))
+		if (c && !mpr_consumer_free(c, here)) {
 			c->owner_slot = NULL;
+			/* Its consume frees it; after a longjmp, the program. */
+			c->poller_owned = false;
+		}
 		free(p->rings[i]);
 	}
 	close(p->epfd);
@@ -586,8 +589,10 @@ int mpmcring_poller_ring_gone(const struct mpmcring_poller *p, unsigned int idx)
 	return p->rings[idx]->gone; /* removed ones too: no record comes from them */
 }
 
-int mpmcring_poller_remove(struct mpmcring_poller *p, unsigned int idx, struct mpmcring_lost *lost)
+MPR_ENTRY_FRAME int mpmcring_poller_remove(struct mpmcring_poller *p, unsigned int idx,
+					   struct mpmcring_lost *lost)
 {
+	struct mpmcring_consumer *c;
 	struct mpr_poll_ring *pr;
 	int err;
 
@@ -614,7 +619,13 @@ int mpmcring_poller_remove(struct mpmcring_poller *p, unsigned int idx, struct m
 			"mpmcring_poller_remove: taking ring %u out of the epoll set: %s (remove a ring before closing it)",
 			idx, strerror(err));
 	}
-	mpr_consumer_free(pr->c, __builtin_frame_address(0));
+	c = pr->c;
+	if (!mpr_consumer_free(c, __builtin_frame_address(0))) {
+		/* Ended inside a hand consume: the entry is reused, the
+		 * consume frees the consumer and must not clear the entry. */
+		c->owner_slot = NULL;
+		c->poller_owned = false;
+	}
 	*pr = (struct mpr_poll_ring){ .gone = true, .removed = true };
 	return 0;
 }
