@@ -91,6 +91,7 @@ mount -t overlay overlay -o "lowerdir=/,upperdir=\$c/upper,workdir=\$c/work" "\$
 	{ echo "FAIL: no overlayfs mount (the copy-on-write root needs overlayfs)"; exit 1; }
 mount -t proc proc "\$c/root/proc"
 for p in sys sysrq-trigger; do
+	[ -e "\$c/root/proc/\$p" ] || continue # a kernel without it
 	mount --bind "\$c/root/proc/\$p" "\$c/root/proc/\$p"
 	mount -o remount,bind,ro "\$c/root/proc/\$p"
 done
