@@ -1690,50 +1690,64 @@ static void t_consume_longjmp_refusal_says_so(struct tap *t)
 	hostring_destroy(&h);
 }
 
+static void hung_up_ring_free(struct hostring *h, struct mpmcring *r, struct mpmcring_consumer *c)
+{
+	mpmcring_consumer_free(c);
+	if (r)
+		mpmcring_close(r);
+	hostring_destroy(h);
+}
+
+/*
+ * A memory ring with a consumer and one record of len bytes, destroyed:
+ * its "device" is a pipe whose write end is closed (POLLHUP without
+ * POLLIN). false, with nothing left to free, when it cannot be made.
+ */
+static bool hung_up_ring(struct tap *t, struct hostring *h, struct mpmcring **r,
+			 struct mpmcring_consumer **c, uint32_t len)
+{
+	int fds[2];
+
+	*r = NULL;
+	*c = NULL;
+	if (ring(h, 4096)) {
+		CHECK(t, 0, "init");
+		return false;
+	}
+	*r = mpmcring__open_memory(h->cons, h->ro, &h->layout);
+	*c = *r ? mpmcring_consumer_new(*r) : NULL;
+	if (!*c || pipe(fds)) {
+		CHECK(t, 0, "ring, consumer and pipe");
+		hung_up_ring_free(h, *r, *c);
+		return false;
+	}
+	(*r)->fd = fds[0]; /* mpmcring_close() closes it */
+	close(fds[1]);
+	CHECK_EQ(t, put(h, len, MPMCRING_PRIO_NORMAL, 7), 0);
+	return true;
+}
+
 /*
  * review-gopoll18 S1 (the C side): a module of ABI 1.2 from before 4de2b4d
  * hangs up without POLLIN on a dead ring that holds records below the
  * file's watermark. mpmcring_wait() said -EPIPE, "destroyed and is empty",
  * with the records unread: a Wait-then-read loop stopped short. Now 1
- * while a record is left, -EPIPE once drained. A pipe whose write end is
- * closed is that hangup.
+ * while a record is left, -EPIPE once drained.
  */
 static void t_wait_hangup_below_watermark(struct tap *t)
 {
-	struct mpmcring_consumer *c = NULL;
+	struct mpmcring_consumer *c;
 	struct mpmcring_record rec;
-	struct mpmcring *r = NULL;
+	struct mpmcring *r;
 	struct hostring h;
-	int fds[2] = { -1, -1 };
 
-	if (ring(&h, 4096)) {
-		CHECK(t, 0, "init");
+	if (!hung_up_ring(t, &h, &r, &c, 16))
 		return;
-	}
-	CHECK_EQ(t, pipe(fds), 0);
-	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
-	c = r ? mpmcring_consumer_new(r) : NULL;
-	CHECK(t, c, "ring and consumer");
-	if (!c)
-		goto out;
-	r->fd = fds[0]; /* mpmcring_close() closes it */
-	fds[0] = -1;
-	CHECK_EQ(t, put(&h, 16, MPMCRING_PRIO_NORMAL, 7), 0);
-	close(fds[1]); /* POLLHUP alone: dead, the record below the watermark */
-	fds[1] = -1;
 	CHECK_EQ(t, mpmcring_wait(r, 0), 1);
 	CHECK_EQ(t, mpmcring_read(c, &rec), 0);
 	CHECK_EQ(t, mpmcring_commit(c), 0);
 	CHECK_EQ(t, mpmcring_wait(r, 0), -EPIPE);
-out:
-	mpmcring_consumer_free(c);
-	if (r)
-		mpmcring_close(r);
-	if (fds[0] >= 0)
-		close(fds[0]);
-	if (fds[1] >= 0)
-		close(fds[1]);
-	hostring_destroy(&h);
+	hung_up_ring_free(&h, r, c);
 }
 
 /*
@@ -1744,27 +1758,15 @@ out:
  */
 static void t_wait_hangup_no_livelock(struct tap *t)
 {
-	struct mpmcring_consumer *c = NULL;
+	struct mpmcring_consumer *c;
 	struct mpmcring_record rec;
-	struct mpmcring *r = NULL;
+	struct mpmcring *r;
 	struct hostring h;
-	int fds[2] = { -1, -1 }, i, ones = 0;
+	int i, ones = 0;
 
-	if (ring(&h, 4096)) {
-		CHECK(t, 0, "init");
+	if (!hung_up_ring(t, &h, &r, &c, 40))
 		return;
-	}
-	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
-	c = r ? mpmcring_consumer_new(r) : NULL;
-	CHECK(t, c && !pipe(fds), "ring, consumer and pipe");
-	if (!c || fds[0] < 0)
-		goto out;
-	CHECK_EQ(t, put(&h, 40, MPMCRING_PRIO_NORMAL, 1), 0);
 	__atomic_store_n(&r->v.cons->head, r->v.cons->head + r->v.gmask + 1, __ATOMIC_RELEASE);
-	close(fds[1]);
-	fds[1] = -1;
-	r->fd = fds[0]; /* mpmcring_close() closes it */
-	fds[0] = -1;
 	for (i = 0; i < 100 && mpmcring_wait(r, 0) == 1; i++) {
 		ones++;
 		if (!mpmcring_read(c, &rec))
@@ -1777,15 +1779,7 @@ static void t_wait_hangup_no_livelock(struct tap *t)
 	__atomic_store_n(&r->v.cons->head, r->v.cons->head + (1ULL << 40), __ATOMIC_RELEASE);
 	CHECK_EQ(t, mpmcring_wait(r, 0), 1);
 	CHECK_EQ(t, mpmcring_read(c, &rec), -EBADMSG);
-out:
-	mpmcring_consumer_free(c);
-	if (r)
-		mpmcring_close(r);
-	if (fds[0] >= 0)
-		close(fds[0]);
-	if (fds[1] >= 0)
-		close(fds[1]);
-	hostring_destroy(&h);
+	hung_up_ring_free(&h, r, c);
 }
 
 static const struct tap_test tests[] = {

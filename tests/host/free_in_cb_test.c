@@ -73,6 +73,36 @@ static bool ring_flows(struct hostring *h, struct mpmcring *r)
 	return ok;
 }
 
+/* Two host rings and their handles, for the poller tests. */
+static bool two_rings(struct tap *t, struct hostring h[2], struct mpmcring *r[2])
+{
+	int i;
+
+	if (ring(&h[0])) {
+		CHECK(t, 0, "init");
+		return false;
+	}
+	if (ring(&h[1])) {
+		CHECK(t, 0, "init");
+		hostring_destroy(&h[0]);
+		return false;
+	}
+	for (i = 0; i < 2; i++)
+		r[i] = mpmcring__open_memory(h[i].cons, h[i].ro, &h[i].layout);
+	return true;
+}
+
+static void two_rings_close(struct hostring h[2], struct mpmcring *r[2])
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (r[i])
+			mpmcring_close(r[i]);
+		hostring_destroy(&h[i]);
+	}
+}
+
 static struct mpmcring_consumer *g_c;
 static struct mpmcring_poller *g_p;
 static int calls;
@@ -134,19 +164,11 @@ static void poller_free_in_fn(struct tap *t, bool poll)
 	struct mpmcring *r[2] = { NULL, NULL };
 	int i, j, n;
 
-	if (ring(&h[0])) {
-		CHECK(t, 0, "init");
+	if (!two_rings(t, h, r))
 		return;
-	}
-	if (ring(&h[1])) {
-		CHECK(t, 0, "init");
-		hostring_destroy(&h[0]);
-		return;
-	}
 	g_p = mpmcring_poller_new(NULL);
 	CHECK(t, g_p, "poller");
 	for (i = 0; g_p && i < 2; i++) {
-		r[i] = mpmcring__open_memory(h[i].cons, h[i].ro, &h[i].layout);
 		CHECK(t, r[i] && mpmcring_poller_add(g_p, r[i], free_poller_fn, NULL, NULL) == i,
 		      "ring %d", i);
 		for (j = 0; j < 3; j++)
@@ -167,11 +189,7 @@ static void poller_free_in_fn(struct tap *t, bool poll)
 	CHECK_EQ(t, drain(r[1]), 3);
 	CHECK(t, ring_flows(&h[0], r[0]), "ring 0 is pinned by the freed poller's consumer");
 out:
-	for (i = 0; i < 2; i++) {
-		if (r[i])
-			mpmcring_close(r[i]);
-		hostring_destroy(&h[i]);
-	}
+	two_rings_close(h, r);
 }
 
 static void t_poller_free_in_poller_consume_fn(struct tap *t)
@@ -408,19 +426,11 @@ static void t_poller_consumer_free_refused(struct tap *t)
 	struct mpmcring *r[2] = { NULL, NULL };
 	int i;
 
-	if (ring(&h[0])) {
-		CHECK(t, 0, "init");
+	if (!two_rings(t, h, r))
 		return;
-	}
-	if (ring(&h[1])) {
-		CHECK(t, 0, "init");
-		hostring_destroy(&h[0]);
-		return;
-	}
 	g_p = mpmcring_poller_new(NULL);
 	CHECK(t, g_p, "poller");
 	for (i = 0; g_p && i < 2; i++) {
-		r[i] = mpmcring__open_memory(h[i].cons, h[i].ro, &h[i].layout);
 		CHECK(t, r[i] && mpmcring_poller_add(g_p, r[i], free_other_fn, NULL, NULL) == i,
 		      "ring %d", i);
 		CHECK_EQ(t, put(&h[i], 16, 1), 0);
@@ -434,11 +444,7 @@ static void t_poller_consumer_free_refused(struct tap *t)
 	CHECK_EQ(t, mpmcring_poller_ring_gone(g_p, 1), 0);
 out:
 	mpmcring_poller_free(g_p);
-	for (i = 0; i < 2; i++) {
-		if (r[i])
-			mpmcring_close(r[i]);
-		hostring_destroy(&h[i]);
-	}
+	two_rings_close(h, r);
 }
 
 /*
@@ -490,19 +496,9 @@ static void hand_consume(struct tap *t, int mode)
 	struct mpmcring *r[2] = { NULL, NULL };
 	struct mpmcring_consumer *volatile c;
 	struct hostring h[2];
-	int i;
 
-	if (ring(&h[0])) {
-		CHECK(t, 0, "init");
+	if (!two_rings(t, h, r))
 		return;
-	}
-	if (ring(&h[1])) {
-		CHECK(t, 0, "init");
-		hostring_destroy(&h[0]);
-		return;
-	}
-	for (i = 0; i < 2; i++)
-		r[i] = mpmcring__open_memory(h[i].cons, h[i].ro, &h[i].layout);
 	g_r2 = r[1];
 	g_p = mpmcring_poller_new(NULL);
 	CHECK(t, r[0] && r[1] && g_p && mpmcring_poller_add(g_p, r[0], nop_fn, NULL, NULL) == 0,
@@ -529,11 +525,7 @@ static void hand_consume(struct tap *t, int mode)
 	}
 out:
 	mpmcring_poller_free(g_p);
-	for (i = 0; i < 2; i++) {
-		if (r[i])
-			mpmcring_close(r[i]);
-		hostring_destroy(&h[i]);
-	}
+	two_rings_close(h, r);
 }
 
 static void t_hand_consume_remove_then_free_poller(struct tap *t)

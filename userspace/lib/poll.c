@@ -463,24 +463,47 @@ static int mpr_poller_consume(struct mpmcring_poller *p, struct mpr_poll_pass *p
  * its consume still runs (then that consume frees it, and must not clear
  * an entry freed here).
  */
+/*
+ * Frees a consumer the poller lets go of (its entry about to be reused
+ * or freed), or, while a consume of it still runs (ended inside its
+ * callback), unties it: that consume frees it, after a longjmp the
+ * program, and neither writes into the entry.
+ */
+static void mpr_poll_let_go(struct mpmcring_consumer *c, const void *here)
+{
+	if (c && !mpr_consumer_free(c, here)) {
+		c->owner_slot = NULL;
+		c->poller_owned = false;
+	}
+}
+
 static void mpr_poller_release(struct mpmcring_poller *p, const void *here)
 {
-	struct mpmcring_consumer *c;
 	unsigned int i;
 
 	for (i = 0; i < p->n; i++) {
-		c = p->rings[i]->c;
-		if (c && !mpr_consumer_free(c, here)) {
-			c->owner_slot = NULL;
-			/* Its consume frees it; after a longjmp, the program. */
-			c->poller_owned = false;
-		}
+		mpr_poll_let_go(p->rings[i]->c, here);
 		free(p->rings[i]);
 	}
 	close(p->epfd);
 	free(p->rings);
 	free(p->events);
 	free(p);
+}
+
+/*
+ * The end of a poll or consume call: its result, or -ECANCELED once the
+ * poller's memory is freed when a callback freed the poller (no callback
+ * runs now; the consumers ended then). here: the entry point's frame.
+ */
+static int mpr_poller_call_end(struct mpmcring_poller *p, int ret, const char *call,
+			       const void *here)
+{
+	p->in_poll = false;
+	if (!p->freed)
+		return ret;
+	mpr_poller_release(p, here);
+	return mpr_lib_error(ECANCELED, "%s: a callback freed the poller: it is gone", call);
 }
 
 MPR_ENTRY_FRAME int mpmcring_poller_consume(struct mpmcring_poller *p)
@@ -494,14 +517,7 @@ MPR_ENTRY_FRAME int mpmcring_poller_consume(struct mpmcring_poller *p)
 	p->poll_frame = __builtin_frame_address(0);
 	p->calls++;
 	ret = mpr_poller_consume(p, &ps);
-	p->in_poll = false;
-	if (p->freed) {
-		mpr_poller_release(p, __builtin_frame_address(0));
-		return mpr_lib_error(
-			ECANCELED,
-			"mpmcring_poller_consume: a callback freed the poller: it is gone");
-	}
-	return ret;
+	return mpr_poller_call_end(p, ret, "mpmcring_poller_consume", __builtin_frame_address(0));
 }
 
 static int mpr_poller_poll(struct mpmcring_poller *p, int timeout_ms, struct mpr_poll_pass *ps)
@@ -546,13 +562,7 @@ MPR_ENTRY_FRAME int mpmcring_poller_poll(struct mpmcring_poller *p, int timeout_
 	p->poll_frame = __builtin_frame_address(0);
 	p->calls++;
 	ret = mpr_poller_poll(p, timeout_ms, &ps);
-	p->in_poll = false;
-	if (p->freed) {
-		mpr_poller_release(p, __builtin_frame_address(0));
-		return mpr_lib_error(
-			ECANCELED, "mpmcring_poller_poll: a callback freed the poller: it is gone");
-	}
-	return ret;
+	return mpr_poller_call_end(p, ret, "mpmcring_poller_poll", __builtin_frame_address(0));
 }
 
 int mpmcring_poller_epoll_fd(const struct mpmcring_poller *p)
@@ -592,7 +602,6 @@ int mpmcring_poller_ring_gone(const struct mpmcring_poller *p, unsigned int idx)
 MPR_ENTRY_FRAME int mpmcring_poller_remove(struct mpmcring_poller *p, unsigned int idx,
 					   struct mpmcring_lost *lost)
 {
-	struct mpmcring_consumer *c;
 	struct mpr_poll_ring *pr;
 	int err;
 
@@ -619,13 +628,7 @@ MPR_ENTRY_FRAME int mpmcring_poller_remove(struct mpmcring_poller *p, unsigned i
 			"mpmcring_poller_remove: taking ring %u out of the epoll set: %s (remove a ring before closing it)",
 			idx, strerror(err));
 	}
-	c = pr->c;
-	if (!mpr_consumer_free(c, __builtin_frame_address(0))) {
-		/* Ended inside a hand consume: the entry is reused, the
-		 * consume frees the consumer and must not clear the entry. */
-		c->owner_slot = NULL;
-		c->poller_owned = false;
-	}
+	mpr_poll_let_go(pr->c, __builtin_frame_address(0));
 	*pr = (struct mpr_poll_ring){ .gone = true, .removed = true };
 	return 0;
 }
