@@ -363,6 +363,16 @@ struct mpr_claim_sink {
 	void *ctx;
 };
 
+/*
+ * The walks take a sink by value (fn NULL: none), so that a constant fn is
+ * known as one through their loops, and called directly, inlined.
+ */
+static MPR_ALWAYS_INLINE struct mpr_claim_sink
+mpr_sink_of(const struct mpr_claim_sink *out)
+{
+	return out ? *out : (struct mpr_claim_sink){ NULL, NULL };
+}
+
 /* What one claim attempt (mpr_claim_attempt()) came to, when nothing. */
 enum {
 	MPR_CLAIM_AGAIN = 0,	/* lost a race, or took only discarded ones */
@@ -436,7 +446,7 @@ static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
 					       __u32 max_recs, __u64 max_bytes,
 					       bool hard_bytes,
 					       struct mpr_claim *c,
-					       const struct mpr_claim_sink *out,
+					       struct mpr_claim_sink out,
 					       bool *announced, int *why)
 {
 	__u64 *headp = &v->cons->head;
@@ -474,8 +484,8 @@ static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
 		if (mpr_likely(st == MPR_REC_COMMITTED)) {
 			if (bytes + rec.len > max_bytes && (n || hard_bytes))
 				break;
-			if (out)
-				out->fn(out->ctx, n, &rec);
+			if (out.fn)
+				out.fn(out.ctx, n, &rec);
 			else if (!n)
 				c->first = rec;
 			bytes += rec.len;
@@ -615,7 +625,7 @@ static MPR_ALWAYS_INLINE int mpr_claim_from(const struct mpr_view *v,
 					    __u32 max_recs, __u64 max_bytes,
 					    bool hard_bytes,
 					    struct mpr_claim *c,
-					    const struct mpr_claim_sink *out,
+					    struct mpr_claim_sink out,
 					    bool announced)
 {
 	int tries, n = MPR_CLAIM_AGAIN, why = MPR_REC_NONE;
@@ -673,7 +683,7 @@ static MPR_ALWAYS_INLINE int mpr_claim_into(const struct mpr_view *v,
 	if (mpr_unlikely(!max_recs))
 		return -EINVAL;
 	return mpr_claim_from(v, announce, holding, max_recs, max_bytes,
-			      hard_bytes, c, out, false);
+			      hard_bytes, c, mpr_sink_of(out), false);
 }
 
 static MPR_ALWAYS_INLINE int mpr_claim(const struct mpr_view *v,
@@ -690,18 +700,18 @@ static MPR_ALWAYS_INLINE int mpr_claim(const struct mpr_view *v,
  * [*cur, end) and moves *cur past it. Returns false at the end. Claimed
  * records cannot change while the lease holds, so this re-reads what
  * mpr_claim() checked; the checks stay, because a revoked claim's space may
- * be rewritten under it.
+ * be rewritten under it. It reads the view's walker, not a copy: it
+ * mostly stops at the first record, and copying the walker per call cost
+ * more than reading its fields where they are used.
  */
 static MPR_ALWAYS_INLINE bool mpr_claim_next(const struct mpr_view *v,
 					     __u64 *cur, __u64 end,
 					     struct mpr_rec *rec)
 {
-	struct mpr_walker w;
 	__u64 e = *cur;
 
-	mpr_walker_init(&w, v);
 	while (e != end) {
-		int st = mpr_walk_at(&w, e, end - e, rec);
+		int st = mpr_walk_at(&v->walk, e, end - e, rec);
 
 		if (st != MPR_REC_COMMITTED && st != MPR_REC_DISCARDED)
 			break;

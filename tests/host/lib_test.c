@@ -199,6 +199,86 @@ static void t_consume_stop_resume(struct tap *t)
 	fx_fini(&f);
 }
 
+/*
+ * A claim longer than what consume keeps from its walk (64 records): every
+ * committed record comes exactly once, in order, whichever record fn stops
+ * at (inside the kept ones, at their last, just past them, at the claim's
+ * end), with discarded records between and after them; and the claim is
+ * committed once all of it is delivered.
+ */
+struct long_claim {
+	int next;  /* the seq expected next */
+	int wrong; /* records out of order, twice, or damaged */
+	int calls;
+	int stop_at; /* the call that returns -ECANCELED; 0: none */
+};
+
+static int long_claim_cb(void *ctx, const struct mpmcring_record *rec)
+{
+	struct long_claim *lc = ctx;
+
+	if (rec_seq(rec) != lc->next)
+		lc->wrong++;
+	lc->next++;
+	return ++lc->calls == lc->stop_at ? -ECANCELED : 0;
+}
+
+/* Produces total records, discarded ones between them and three after. */
+static void long_claim_fill(struct tap *t, struct fixture *f, int total)
+{
+	uint64_t pos;
+	int i;
+
+	for (i = 0; i < total + 3; i++) {
+		if (i % 7 == 3 || i >= total) {
+			CHECK_EQ(t, hostring_reserve(&f->h, 0, 16, MPMCRING_PRIO_CRITICAL, &pos),
+				 0);
+			hostring_discard(&f->h, 0, pos);
+		}
+		if (i < total)
+			CHECK_EQ(t, put(f, 0, 40 + i % 5, MPMCRING_PRIO_CRITICAL, i), 0);
+	}
+}
+
+static void t_consume_long_claim(struct tap *t)
+{
+	/* { records, the call fn stops at (0: none) } */
+	static const int cases[][2] = { { 150, 0 },  { 150, 1 },   { 150, 63 },	 { 150, 64 },
+					{ 150, 65 }, { 150, 100 }, { 150, 149 }, { 150, 150 },
+					{ 50, 0 },   { 50, 1 },	   { 50, 49 },	 { 50, 50 } };
+	unsigned int k;
+
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct long_claim lc = { .stop_at = cases[k][1] };
+		int total = cases[k][0], n, got, rounds = 0;
+		struct fixture f;
+
+		CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 65536 }), "init");
+		long_claim_fill(t, &f, total);
+		n = mpmcring_consume(f.c, 200, long_claim_cb, &lc);
+		if (lc.stop_at) {
+			CHECK_EQ(t, n, -ECANCELED);
+			got = lc.stop_at;
+			/* The rest comes first, in calls of at most 40. */
+			while ((n = mpmcring_consume(f.c, 40, long_claim_cb, &lc)) > 0 &&
+			       ++rounds < 10)
+				got += n;
+		} else {
+			got = n;
+			n = mpmcring_consume(f.c, 200, long_claim_cb, &lc);
+		}
+		CHECK_EQ(t, n, 0);
+		CHECK_EQ(t, got, total);
+		CHECK_EQ(t, lc.next, total);
+		CHECK_EQ(t, lc.wrong, 0);
+		/* All committed: the slot is idle, nothing is left to read. */
+		CHECK_EQ(t, f.h.v.cons->slots[0].start & 1, 1);
+		CHECK_EQ(t, mpmcring_avail_bytes(f.r), 0);
+		CHECK_EQ(t, f.h.v.cons->head, f.h.v.meta->prod_pos);
+		fx_fini(&f);
+	}
+}
+
 static void t_peek_and_discard(struct tap *t)
 {
 	struct fixture f;
@@ -1403,6 +1483,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_batch_limits),
 	TAP_TEST(t_read_many),
 	TAP_TEST(t_consume_stop_resume),
+	TAP_TEST(t_consume_long_claim),
 	TAP_TEST(t_peek_and_discard),
 	TAP_TEST(t_lost_exactly_once),
 	TAP_TEST(t_priority_watermarks),

@@ -140,8 +140,8 @@ static MPR_ALWAYS_INLINE int mpr_lib_claim(struct mpmcring_consumer *c, unsigned
 	/* A revoked claim protects nothing: what it would cover is not ours. */
 	if (c->holding && mpr_claim_revoked(v, &c->slot->start, c->claim_start))
 		return mpr_lib_claim_revoked();
-	n = mpr_claim_from(v, &c->slot->start, c->holding, max_records, max_bytes, false, cl, out,
-			   announced);
+	n = mpr_claim_from(v, &c->slot->start, c->holding, max_records, max_bytes, false, cl,
+			   mpr_sink_of(out), announced);
 	if (mpr_unlikely(n == -EBADMSG))
 		n = mpr_lib_claim_repair(c, max_records, max_bytes, cl, out);
 	if (mpr_unlikely(n == -ESTALE))
@@ -176,7 +176,7 @@ static MPR_ALWAYS_INLINE int mpr_lib_claim_fast(struct mpmcring_consumer *c,
 			out->fn(out->ctx, 0, &cl->first);
 	} else
 		n = mpr_claim_attempt(&c->r->v, &c->slot->start, false, max_records, max_bytes,
-				      false, cl, out, announced, &why);
+				      false, cl, mpr_sink_of(out), announced, &why);
 	if (mpr_likely(n > 0)) {
 		/* Held nothing before: the counts start over, the claim too. */
 		c->holding = true;
@@ -241,8 +241,8 @@ static MPR_ALWAYS_INLINE void mpr_lib_record(const struct mpr_rec *r, struct mpm
 	mpr_lib_record_set(rec, r->payload, r);
 }
 
-static bool mpr_lib_next(struct mpmcring_consumer *c, __u64 *cur, __u64 end,
-			 struct mpmcring_record *rec)
+static MPR_ALWAYS_INLINE bool mpr_lib_next(struct mpmcring_consumer *c, __u64 *cur, __u64 end,
+					   struct mpmcring_record *rec)
 {
 	struct mpr_rec r;
 
@@ -364,7 +364,7 @@ static MPR_SLOW_PATH int mpr_lib_read_many_slow(struct mpmcring_consumer *c,
 						bool announced)
 {
 	struct mpr_lib_many m = { recs };
-	struct mpr_claim_sink sink = { mpr_lib_many_put, &m };
+	const struct mpr_claim_sink sink = { mpr_lib_many_put, &m };
 	struct mpr_claim cl;
 	int n;
 
@@ -380,7 +380,7 @@ int mpmcring_read_many(struct mpmcring_consumer *c, struct mpmcring_record *recs
 		       unsigned int max_records, size_t max_bytes)
 {
 	struct mpr_lib_many m = { recs };
-	struct mpr_claim_sink sink = { mpr_lib_many_put, &m };
+	const struct mpr_claim_sink sink = { mpr_lib_many_put, &m };
 	struct mpr_claim cl;
 	bool announced;
 	int n;
@@ -631,6 +631,41 @@ MPR_ENTRY_FRAME int mpmcring_consume(struct mpmcring_consumer *c, unsigned int m
 	return n;
 }
 
+/*
+ * The first records of consume's claim, kept by its walk: delivered from
+ * here, the claim's records are walked once, not twice. Past these, the
+ * rest of a long claim is walked again (mpr_lib_next_pending()).
+ */
+#define MPR_LIB_SEEN 64
+
+struct mpr_lib_seen {
+	unsigned int n;
+	struct mpr_rec_seen {
+		__u64 pos, end, hdr;
+		const unsigned char *payload;
+	} recs[MPR_LIB_SEEN];
+};
+
+static MPR_ALWAYS_INLINE void mpr_lib_seen_put(void *ctx, __u32 i, const struct mpr_rec *r)
+{
+	struct mpr_lib_seen *s = ctx;
+
+	/* By index: an attempt that loses the race starts over at 0. */
+	if (i < MPR_LIB_SEEN)
+		s->recs[i] = (struct mpr_rec_seen){ r->pos, r->pos + r->size, r->hdr, r->payload };
+}
+
+/* Hands out a kept record: where the claim goes on from moves past it. */
+static MPR_ALWAYS_INLINE void mpr_lib_seen_record(struct mpmcring_consumer *c,
+						  const struct mpr_rec_seen *s,
+						  struct mpmcring_record *rec)
+{
+	struct mpr_rec r = { .pos = s->pos, .hdr = s->hdr };
+
+	c->pend_cur = s->end;
+	mpr_lib_record_set(rec, s->payload, &r);
+}
+
 static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_record_fn fn,
 			   void *ctx)
 {
@@ -658,14 +693,34 @@ static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcri
 			return mpr_lib_stopped(ret);
 	}
 	if (!c->pending) {
-		n = mpr_lib_claim(c, max, UINT64_MAX, &cl, NULL, false);
+		struct mpr_lib_seen seen;
+		const struct mpr_claim_sink sink = { mpr_lib_seen_put, &seen };
+
+		n = mpr_lib_claim(c, max, UINT64_MAX, &cl, &sink, false);
 		if (n == -EAGAIN)
 			return 0;
 		if (n < 0)
 			return n;
-		c->pend_cur = cl.start;
 		c->pend_end = cl.end;
 		c->pending = true;
+		/*
+		 * The first records as the claim's walk saw them, not walked
+		 * again: claimed records cannot change while the claim holds
+		 * (what read_many hands out rests on the same).
+		 */
+		seen.n = (unsigned int)n < MPR_LIB_SEEN ? (unsigned int)n : MPR_LIB_SEEN;
+		for (; done < seen.n; done++) {
+			mpr_lib_seen_record(c, &seen.recs[done], &rec);
+			ret = fn(ctx, &rec);
+			if (mpr_unlikely(c->ended))
+				return 0; /* freed inside fn: touch nothing more */
+			if (ret < 0) {
+				done++;
+				return mpr_lib_stopped(ret); /* the rest stays held */
+			}
+		}
+		if (done == (unsigned int)n)
+			c->pending = false; /* all delivered: only discards remain */
 	}
 	while (done < max && mpr_lib_next_pending(c, &rec)) {
 		done++;
