@@ -2,7 +2,8 @@
 /*
  * The mpmcring transport of the race: mpmcring_events.ko writing into its
  * own ring, consumed by 1, 2 or 4 threads, each a zero-copy consumer that
- * claims a batch, decodes every event in place and commits the batch with
+ * claims a batch (mpmcring_read_many(): the claim's one walk hands out
+ * every record), decodes every event in place and commits the batch with
  * one store. Drops are counted by the ring, by reason and class.
  *
  * The same with BPF producers: events.bpf.c writes the same events into a
@@ -68,22 +69,24 @@ static void *ring_consumer(void *arg)
 	struct ring_priv *p = rt->p;
 	struct cons_acc *a = &p->acc[rt->i];
 	struct mpmcring_consumer *c = mpmcring_consumer_new(p->r);
-	struct mpmcring_record rec;
+	struct mpmcring_record *recs = calloc(BATCH, sizeof(*recs));
 	struct mpmcring_event ev;
-	struct mpmcring_batch b;
-	int n, empty = 0;
+	int i, n, empty = 0;
 
-	if (!c) {
-		fprintf(stderr, "evbench: consumer: %s\n", mpmcring_errmsg());
+	if (!c || !recs) {
+		fprintf(stderr, "evbench: consumer: %s\n", c ? "out of memory" : mpmcring_errmsg());
+		mpmcring_consumer_free(c);
+		free(recs);
 		return NULL;
 	}
 	pin_from_cpu(p->cpu);
 	for (;;) {
-		n = mpmcring_read_batch(c, &b, BATCH, SIZE_MAX);
+		/* One walk over the claim: every record handed out at once. */
+		n = mpmcring_read_many(c, recs, BATCH, SIZE_MAX);
 		if (n > 0) {
 			empty = 0;
-			while (mpmcring_batch_next(&b, &rec)) {
-				if (mpmcring_event_decode(&rec, &ev))
+			for (i = 0; i < n; i++) {
+				if (mpmcring_event_decode(&recs[i], &ev))
 					a->bad++;
 				else
 					acc_event(a, &ev);
@@ -107,6 +110,7 @@ static void *ring_consumer(void *arg)
 	}
 	a->cpu_s = thread_cpu_s();
 	mpmcring_consumer_free(c);
+	free(recs);
 	return NULL;
 }
 
