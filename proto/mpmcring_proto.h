@@ -72,12 +72,13 @@
 #define MPR_RECLAIM_WALK	2048
 
 /*
- * What reading records needs of a view. A walk over many records copies it
+ * What reading records needs of a view. The reclaim walk copies it
  * (mpr_walker_init()) and keeps the copy in registers across its acquire
  * loads, where fields read through the view would be loaded again after
- * each one; a look at one record reads the view's own (struct mpr_view's
- * walk), each field once where it is used, with nothing held across the
- * stamp's acquire.
+ * each one; the claim walks and a look at one record read the view's own
+ * (struct mpr_view's walk), each field where it is used: they have more
+ * values than registers, and a field read in place costs what a spilled
+ * copy's reload does.
  */
 struct mpr_walker {
 	const unsigned char *data;

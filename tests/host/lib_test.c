@@ -279,6 +279,98 @@ static void t_consume_long_claim(struct tap *t)
 	}
 }
 
+/*
+ * A claim revoked while consume's callback runs, its space then written by
+ * producers: fn never gets a record the claim did not hold, and consume
+ * says -ESTALE. The new records either start where the claimed ones did
+ * (each claimed record's stamp replaced) or elsewhere (stamps of the old
+ * records left as they were, over new bytes): only the lease tells.
+ */
+struct revoked_mid {
+	struct fixture *f;
+	uint32_t new_len; /* the payload of the records written over the claim */
+	int calls;
+	int foreign; /* records fn got that the claim never held */
+};
+
+static int revoked_mid_cb(void *ctx, const struct mpmcring_record *rec)
+{
+	struct revoked_mid *m = ctx;
+	int i;
+
+	if (rec_seq(rec) != m->calls)
+		m->foreign++;
+	if (m->calls++ == 0) {
+		/* What the kernel's revocation does ([R6]), then reclaim ([R5]). */
+		__atomic_fetch_or(&m->f->h.v.cons->slots[0].start, MPMCRING_SLOT_REVOKED,
+				  __ATOMIC_SEQ_CST);
+		hostring_reclaim(&m->f->h);
+		for (i = 0; i < 40 && !put(m->f, 1, m->new_len, MPMCRING_PRIO_CRITICAL, 1000 + i);
+		     i++)
+			;
+	}
+	return 0;
+}
+
+static void t_consume_revoked_midway(struct tap *t)
+{
+	static const uint32_t new_lens[] = { 248, 100, 60 };
+	unsigned int k;
+
+	for (k = 0; k < sizeof(new_lens) / sizeof(new_lens[0]); k++) {
+		struct revoked_mid m = { .new_len = new_lens[k] };
+		struct fixture f;
+		int i;
+
+		m.f = &f;
+		CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+		for (i = 0; i < 8; i++)
+			CHECK_EQ(t, put(&f, 0, 248, MPMCRING_PRIO_CRITICAL, i), 0);
+		CHECK_EQ(t, mpmcring_consume(f.c, 64, revoked_mid_cb, &m), -ESTALE);
+		CHECK_EQ(t, m.calls, 1);
+		CHECK_EQ(t, m.foreign, 0);
+		fx_fini(&f);
+	}
+}
+
+/*
+ * While fn holds a record, the claim goes on after it: peek from fn shows
+ * the next one (and a free from fn counts only the rest as abandoned).
+ */
+struct peek_in_fn {
+	struct fixture *f;
+	int calls, wrong;
+};
+
+static int peek_in_fn_cb(void *ctx, const struct mpmcring_record *rec)
+{
+	struct peek_in_fn *p = ctx;
+	struct mpmcring_record next;
+	int ret = mpmcring_peek(p->f->c, &next);
+
+	if (rec_seq(rec) != p->calls)
+		p->wrong++;
+	if (rec_seq(rec) < 9 ? ret || rec_seq(&next) != rec_seq(rec) + 1 : ret != -EAGAIN)
+		p->wrong++;
+	p->calls++;
+	return 0;
+}
+
+static void t_consume_peek_in_fn(struct tap *t)
+{
+	struct fixture f;
+	struct peek_in_fn p = { .f = &f };
+	int i;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	for (i = 0; i < 10; i++)
+		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
+	CHECK_EQ(t, mpmcring_consume(f.c, 64, peek_in_fn_cb, &p), 10);
+	CHECK_EQ(t, p.calls, 10);
+	CHECK_EQ(t, p.wrong, 0);
+	fx_fini(&f);
+}
+
 static void t_peek_and_discard(struct tap *t)
 {
 	struct fixture f;
@@ -1484,6 +1576,8 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_read_many),
 	TAP_TEST(t_consume_stop_resume),
 	TAP_TEST(t_consume_long_claim),
+	TAP_TEST(t_consume_revoked_midway),
+	TAP_TEST(t_consume_peek_in_fn),
 	TAP_TEST(t_peek_and_discard),
 	TAP_TEST(t_lost_exactly_once),
 	TAP_TEST(t_priority_watermarks),

@@ -64,6 +64,10 @@ for san in plain asan tsan; do
 	# Consumers stall past their lease while producers need the space.
 	add "$san/stress_leases" "$b/stress_test -r -n $((n / 4)) -T 5 -H 40 -s 16384"
 	add "$san/stress_leases_overwrite" "$b/stress_test -o -r -n $((n / 4)) -T 5 -H 40 -s 16384"
+	# Claims of up to 100 records, revoked under stalled consumers:
+	# mpmcring_consume() hands out 64 from its claim's walk (checking the
+	# lease between them) and walks the rest again.
+	add "$san/stress_long_claims_leases" "$b/stress_test -r -n $((n / 4)) -T 5 -H 40 -s 65536 -b 100"
 done
 
 fuzz="$out/fuzz_consumer"

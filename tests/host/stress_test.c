@@ -19,6 +19,8 @@
  *               [-M] (every other record low-priority: refusals by
  *               priority, most of them with reclaim not due under -G)
  *
+ * Consumers claim by mpmcring_read_batch(), mpmcring_read_many() and
+ * mpmcring_consume() in turn (consume's callback stopping it now and then).
  * With leases, a consumer that stalled learns at commit that its claim was
  * revoked: only what a commit confirms counts as delivered (and must be
  * intact); what a revoked claim held counts as revoked, the same number
@@ -62,6 +64,7 @@ static uint8_t **seen;	    /* [producer][seq], atomic increments */
 static int producers_left;
 static uint64_t bad_records, out_of_order, delivered, revoked, stale_commits;
 static uint64_t unrevoked_holds; /* hold_claim() gave up waiting for the revocation */
+static uint64_t after_revoked;	 /* consume called fn after fn saw its claim revoked */
 
 static uint32_t rnd(uint64_t *s)
 {
@@ -198,6 +201,43 @@ static void hold_claim(struct mpmcring_consumer *c, const struct timespec *stall
 	}
 }
 
+/*
+ * mpmcring_consume()'s callback: reads each record as the other modes do,
+ * stalls once past the first record of a held claim (consume checks the
+ * lease between records: once fn saw the claim revoked, consume must not
+ * hand it another), and now and then stops consume: the rest
+ * of the claim comes first at the next call, and what all of those calls
+ * handed out counts once the commit that ends them confirms it.
+ */
+struct consume_ctx {
+	struct mpmcring_consumer *c;
+	struct seen_rec *got;
+	unsigned int n; /* handed out since the last commit */
+	bool hold;
+	bool revoked; /* fn saw its claim revoked: consume must not call it again */
+	const struct timespec *stall;
+	uint64_t rnd;
+};
+
+static int consume_fn(void *arg, const struct mpmcring_record *rec)
+{
+	struct consume_ctx *x = arg;
+
+	if (x->revoked)
+		__atomic_fetch_add(&after_revoked, 1, __ATOMIC_RELAXED);
+	if (x->hold && x->n == 1) {
+		x->hold = false;
+		hold_claim(x->c, x->stall);
+		x->revoked = mpmcring_validate(x->c) == -ESTALE;
+	}
+	if (x->n >= opt.batch) { /* a claim holds at most batch records */
+		__atomic_fetch_add(&bad_records, 1, __ATOMIC_RELAXED);
+		return -E2BIG;
+	}
+	read_record(rec, &x->got[x->n++]);
+	return rnd(&x->rnd) % 13 == 0 ? -ECANCELED : 0;
+}
+
 static void *consumer(void *arg)
 {
 	struct mpmcring_consumer *c = mpmcring_consumer_new(lib);
@@ -209,10 +249,10 @@ static void *consumer(void *arg)
 	struct mpmcring_batch b;
 	struct mpmcring_record rec;
 	struct mpmcring_lost lost = MPMCRING_OPTS(mpmcring_lost);
-	int n, i, ret;
+	struct consume_ctx x = { .c = c, .got = got, .stall = &stall, .rnd = (uintptr_t)arg + 1 };
+	int n, i, ret, mode;
 	bool many;
 
-	(void)arg;
 	if (!c || !last || !got || !recs) {
 		fprintf(stderr, "consumer setup failed\n");
 		exit(2);
@@ -220,11 +260,40 @@ static void *consumer(void *arg)
 	for (;;) {
 		bool done = !__atomic_load_n(&producers_left, __ATOMIC_ACQUIRE);
 
-		/* Every other claim by mpmcring_read_many(): both under races. */
-		many = tries++ & 1;
+		/*
+		 * Claims by read_batch, read_many and consume in turn: all
+		 * under races. A stopped consume's claim is finished by
+		 * consume first (the others refuse meanwhile).
+		 */
+		mode = x.n ? 2 : (int)(tries++ % 3);
+		if (mode == 2) {
+			/* A fresh claim (nothing pending): held this time? */
+			if (!x.n)
+				x.hold = opt.hold_every && ++batches % opt.hold_every == 0;
+			n = mpmcring_consume(c, opt.batch, consume_fn, &x);
+			x.revoked = false;
+			if (n == -ECANCELED)
+				continue; /* stopped by fn: the rest is pending */
+			if (n == -ESTALE) {
+				/* Revoked: everything handed out since the last commit is thrown away. */
+				__atomic_fetch_add(&stale_commits, 1, __ATOMIC_RELAXED);
+				x.n = 0;
+				continue;
+			}
+			if (n > 0 || x.n) {
+				/* Committed: what fn got since the last commit stands. */
+				for (i = 0; i < (int)x.n; i++)
+					count_record(&got[i], last);
+				x.n = 0;
+				continue;
+			}
+			if (!n)
+				n = -EAGAIN;
+		}
+		many = mode == 1;
 		if (many)
 			n = mpmcring_read_many(c, recs, opt.batch, SIZE_MAX);
-		else
+		else if (!mode)
 			n = mpmcring_read_batch(c, &b, opt.batch, SIZE_MAX);
 		if (n > 0) {
 			bool hold = opt.hold_every && ++batches % opt.hold_every == 0;
@@ -246,8 +315,11 @@ static void *consumer(void *arg)
 			continue;
 		}
 		if (n != -EAGAIN && n != -EBUSY) {
-			fprintf(stderr, "%s: %d (%s)\n", many ? "read_many" : "read_batch", n,
-				mpmcring_errmsg());
+			fprintf(stderr, "%s: %d (%s)\n",
+				mode == 2 ? "consume"
+				: many	  ? "read_many"
+					  : "read_batch",
+				n, mpmcring_errmsg());
 			__atomic_fetch_add(&bad_records, 1, __ATOMIC_RELAXED);
 			break;
 		}
@@ -400,6 +472,8 @@ int main(int argc, char **argv)
 		}                                     \
 	} while (0)
 	EXPECT(!bad_records, "corrupt or misframed records delivered");
+	EXPECT(!after_revoked,
+	       "mpmcring_consume() handed fn records after fn saw the claim revoked");
 	EXPECT(!out_of_order, "a consumer saw a producer's records out of order");
 	EXPECT(!dup, "records delivered twice");
 	EXPECT(!ghost, "records delivered that were never committed");

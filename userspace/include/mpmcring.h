@@ -223,10 +223,12 @@ int mpmcring_validate(struct mpmcring_consumer *c);
  * it. fn's 0 and positive values go on. fn must not call mpmcring_read(),
  * mpmcring_read_batch(), mpmcring_commit() or mpmcring_consume() on c: they
  * would take or release records under consume (-EINVAL).
- * mpmcring_consumer_free() on c from fn: see there (-ECANCELED). fn
- * must return: leaving it by longjmp (or an exception through the
- * library's frames) leaves the consumer usable only by
- * mpmcring_consumer_free(); its other calls return -EINVAL. Returns the
+ * mpmcring_consumer_free() on c from fn: see there (-ECANCELED). fn runs
+ * about 2.3 KiB deeper in the stack than the call (consume keeps the first
+ * 64 records of its claim there). fn must return: leaving it by longjmp
+ * (or an exception through the library's frames) leaves the consumer
+ * usable only by mpmcring_consumer_free(); its other calls return
+ * -EINVAL. Returns the
  * number of records consumed (0 when none was ready), or -ESTALE when the commit
  * found the claim revoked (what fn saw must be thrown away). With
  * MPMCRING_CONSUMER_LOST_RECORDS, losses not yet reported come first as

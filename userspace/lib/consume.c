@@ -634,25 +634,23 @@ MPR_ENTRY_FRAME int mpmcring_consume(struct mpmcring_consumer *c, unsigned int m
 /*
  * The first records of consume's claim, kept by its walk: delivered from
  * here, the claim's records are walked once, not twice. Past these, the
- * rest of a long claim is walked again (mpr_lib_next_pending()).
+ * rest of a long claim is walked again (mpr_lib_next_pending()). 2 KiB of
+ * consume's stack, under the callback.
  */
 #define MPR_LIB_SEEN 64
 
-struct mpr_lib_seen {
-	unsigned int n;
-	struct mpr_rec_seen {
-		__u64 pos, end, hdr;
-		const unsigned char *payload;
-	} recs[MPR_LIB_SEEN];
+struct mpr_rec_seen {
+	__u64 pos, end, hdr;
+	const unsigned char *payload;
 };
 
 static MPR_ALWAYS_INLINE void mpr_lib_seen_put(void *ctx, __u32 i, const struct mpr_rec *r)
 {
-	struct mpr_lib_seen *s = ctx;
+	struct mpr_rec_seen *s = ctx;
 
 	/* By index: an attempt that loses the race starts over at 0. */
 	if (i < MPR_LIB_SEEN)
-		s->recs[i] = (struct mpr_rec_seen){ r->pos, r->pos + r->size, r->hdr, r->payload };
+		s[i] = (struct mpr_rec_seen){ r->pos, r->pos + r->size, r->hdr, r->payload };
 }
 
 /* Hands out a kept record: where the claim goes on from moves past it. */
@@ -693,31 +691,41 @@ static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcri
 			return mpr_lib_stopped(ret);
 	}
 	if (!c->pending) {
-		struct mpr_lib_seen seen;
-		const struct mpr_claim_sink sink = { mpr_lib_seen_put, &seen };
+		struct mpr_rec_seen seen[MPR_LIB_SEEN];
+		const struct mpr_claim_sink sink = { mpr_lib_seen_put, seen };
+		unsigned int kept;
 
 		n = mpr_lib_claim(c, max, UINT64_MAX, &cl, &sink, false);
 		if (n == -EAGAIN)
 			return 0;
 		if (n < 0)
 			return n;
+		c->pend_cur = cl.start;
 		c->pend_end = cl.end;
 		c->pending = true;
 		/*
 		 * The first records as the claim's walk saw them, not walked
 		 * again: claimed records cannot change while the claim holds
-		 * (what read_many hands out rests on the same).
+		 * (what read_many hands out rests on the same). Only a
+		 * revocation ends that, while fn runs: before each record
+		 * after the first (the claim itself looked at reclaim), the
+		 * lease is checked as mpmcring_validate() does. Revoked, the
+		 * rest is not ours: nothing more is handed out, and the
+		 * commit below says -ESTALE.
 		 */
-		seen.n = (unsigned int)n < MPR_LIB_SEEN ? (unsigned int)n : MPR_LIB_SEEN;
-		for (; done < seen.n; done++) {
-			mpr_lib_seen_record(c, &seen.recs[done], &rec);
+		kept = (unsigned int)n < MPR_LIB_SEEN ? (unsigned int)n : MPR_LIB_SEEN;
+		while (done < kept) {
+			if (done && mpr_unlikely(mpr_claim_revoked(&c->r->v, &c->slot->start,
+								   c->claim_start))) {
+				c->pending = false;
+				break;
+			}
+			mpr_lib_seen_record(c, &seen[done++], &rec);
 			ret = fn(ctx, &rec);
 			if (mpr_unlikely(c->ended))
 				return 0; /* freed inside fn: touch nothing more */
-			if (ret < 0) {
-				done++;
+			if (ret < 0)
 				return mpr_lib_stopped(ret); /* the rest stays held */
-			}
 		}
 		if (done == (unsigned int)n)
 			c->pending = false; /* all delivered: only discards remain */
