@@ -334,6 +334,43 @@ static void t_consume_revoked_midway(struct tap *t)
 }
 
 /*
+ * The same between calls: consume stopped by fn, the claim revoked (its
+ * space then written, or not yet) before the next call, which hands out
+ * nothing of it: the records are the revoked claim's, counted as lost.
+ */
+static int stop_first_cb(void *ctx, const struct mpmcring_record *rec)
+{
+	(void)rec;
+	return ++*(int *)ctx == 1 ? -ECANCELED : 0;
+}
+
+static void t_consume_revoked_between_calls(struct tap *t)
+{
+	static const uint32_t new_lens[] = { 0, 248, 100 }; /* 0: not written */
+	unsigned int k;
+
+	for (k = 0; k < sizeof(new_lens) / sizeof(new_lens[0]); k++) {
+		struct fixture f;
+		int i, calls = 0;
+
+		CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+		for (i = 0; i < 8; i++)
+			CHECK_EQ(t, put(&f, 0, 248, MPMCRING_PRIO_CRITICAL, i), 0);
+		CHECK_EQ(t, mpmcring_consume(f.c, 64, stop_first_cb, &calls), -ECANCELED);
+		__atomic_fetch_or(&f.h.v.cons->slots[0].start, MPMCRING_SLOT_REVOKED,
+				  __ATOMIC_SEQ_CST);
+		hostring_reclaim(&f.h);
+		for (i = 0; new_lens[k] && i < 40 &&
+			    !put(&f, 1, new_lens[k], MPMCRING_PRIO_CRITICAL, 1000 + i);
+		     i++)
+			;
+		CHECK_EQ(t, mpmcring_consume(f.c, 64, stop_first_cb, &calls), -ESTALE);
+		CHECK_EQ(t, calls, 1);
+		fx_fini(&f);
+	}
+}
+
+/*
  * While fn holds a record, the claim goes on after it: peek from fn shows
  * the next one (and a free from fn counts only the rest as abandoned).
  */
@@ -1577,6 +1614,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_consume_stop_resume),
 	TAP_TEST(t_consume_long_claim),
 	TAP_TEST(t_consume_revoked_midway),
+	TAP_TEST(t_consume_revoked_between_calls),
 	TAP_TEST(t_consume_peek_in_fn),
 	TAP_TEST(t_peek_and_discard),
 	TAP_TEST(t_lost_exactly_once),

@@ -730,7 +730,18 @@ static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcri
 		if (done == (unsigned int)n)
 			c->pending = false; /* all delivered: only discards remain */
 	}
-	while (done < max && mpr_lib_next_pending(c, &rec)) {
+	/*
+	 * The rest of a long claim, or of a stopped consume's: walked again,
+	 * each record after the lease is checked (fn, or the caller between
+	 * calls, may have held the claim past its timeout).
+	 */
+	while (done < max) {
+		if (mpr_unlikely(mpr_claim_revoked(&c->r->v, &c->slot->start, c->claim_start))) {
+			c->pending = false;
+			break;
+		}
+		if (!mpr_lib_next_pending(c, &rec))
+			break;
 		done++;
 		ret = fn(ctx, &rec);
 		if (mpr_unlikely(c->ended))
