@@ -334,6 +334,64 @@ static void t_consume_revoked_midway(struct tap *t)
 }
 
 /*
+ * The same in a claim longer than consume keeps from its walk: revoked
+ * while fn holds a kept record (the 64th) or a re-walked one (the 71st),
+ * its space written or not: fn is not called again, consume says -ESTALE.
+ */
+struct long_revoked {
+	struct fixture *f;
+	int revoke_at;	  /* the call of fn that revokes */
+	uint32_t new_len; /* 0: nothing written over the claim */
+	int calls, after;
+	bool revoked;
+};
+
+static int long_revoked_cb(void *ctx, const struct mpmcring_record *rec)
+{
+	struct long_revoked *m = ctx;
+	int i;
+
+	(void)rec;
+	if (m->revoked)
+		m->after++;
+	if (m->calls++ == m->revoke_at) {
+		__atomic_fetch_or(&m->f->h.v.cons->slots[0].start, MPMCRING_SLOT_REVOKED,
+				  __ATOMIC_SEQ_CST);
+		hostring_reclaim(&m->f->h);
+		m->revoked = mpmcring_validate(m->f->c) == -ESTALE;
+		for (i = 0; m->new_len && i < 400 &&
+			    !put(m->f, 1, m->new_len, MPMCRING_PRIO_CRITICAL, 1000 + i);
+		     i++)
+			;
+	}
+	return 0;
+}
+
+static void t_consume_long_claim_revoked(struct tap *t)
+{
+	/* { fn's call that revokes, payload written over the claim (0: none) } */
+	static const int cases[][2] = { { 63, 0 }, { 70, 0 }, { 63, 100 }, { 70, 60 } };
+	unsigned int k;
+
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct fixture f;
+		struct long_revoked m = { .f = &f,
+					  .revoke_at = cases[k][0],
+					  .new_len = (uint32_t)cases[k][1] };
+		int i;
+
+		CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 16384 }), "init");
+		for (i = 0; i < 100; i++)
+			CHECK_EQ(t, put(&f, 0, 120, MPMCRING_PRIO_CRITICAL, i), 0);
+		CHECK_EQ(t, mpmcring_consume(f.c, 100, long_revoked_cb, &m), -ESTALE);
+		CHECK_EQ(t, m.revoked, 1);
+		CHECK_EQ(t, m.calls, m.revoke_at + 1);
+		CHECK_EQ(t, m.after, 0);
+		fx_fini(&f);
+	}
+}
+
+/*
  * The same between calls: consume stopped by fn, the claim revoked (its
  * space then written, or not yet) before the next call, which hands out
  * nothing of it: the records are the revoked claim's, counted as lost.
@@ -1615,6 +1673,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_consume_long_claim),
 	TAP_TEST(t_consume_revoked_midway),
 	TAP_TEST(t_consume_revoked_between_calls),
+	TAP_TEST(t_consume_long_claim_revoked),
 	TAP_TEST(t_consume_peek_in_fn),
 	TAP_TEST(t_peek_and_discard),
 	TAP_TEST(t_lost_exactly_once),

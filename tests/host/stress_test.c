@@ -214,7 +214,8 @@ struct consume_ctx {
 	struct seen_rec *got;
 	unsigned int n; /* handed out since the last commit */
 	bool hold;
-	bool revoked; /* fn saw its claim revoked: consume must not call it again */
+	unsigned int hold_at; /* the record fn stalls at: 1 .. batch - 1 */
+	bool revoked;	      /* fn saw its claim revoked: consume must not call it again */
 	const struct timespec *stall;
 	uint64_t rnd;
 };
@@ -225,7 +226,7 @@ static int consume_fn(void *arg, const struct mpmcring_record *rec)
 
 	if (x->revoked)
 		__atomic_fetch_add(&after_revoked, 1, __ATOMIC_RELAXED);
-	if (x->hold && x->n == 1) {
+	if (x->hold && x->n == x->hold_at) {
 		x->hold = false;
 		hold_claim(x->c, x->stall);
 		x->revoked = mpmcring_validate(x->c) == -ESTALE;
@@ -267,11 +268,19 @@ static void *consumer(void *arg)
 		 */
 		mode = x.n ? 2 : (int)(tries++ % 3);
 		if (mode == 2) {
-			/* A fresh claim (nothing pending): held this time? */
-			if (!x.n)
-				x.hold = opt.hold_every && ++batches % opt.hold_every == 0;
+			/*
+			 * A fresh claim (nothing pending): held this time, and
+			 * where (inside the kept records, or past them when
+			 * claims are longer)? A claim shorter than that is not
+			 * held (nor one of a single record).
+			 */
+			if (!x.n) {
+				x.hold = opt.hold_every && opt.batch > 1 &&
+					 ++batches % opt.hold_every == 0;
+				x.hold_at = opt.batch > 1 ? 1 + rnd(&x.rnd) % (opt.batch - 1) : 1;
+				x.revoked = false;
+			}
 			n = mpmcring_consume(c, opt.batch, consume_fn, &x);
-			x.revoked = false;
 			if (n == -ECANCELED)
 				continue; /* stopped by fn: the rest is pending */
 			if (n == -ESTALE) {
