@@ -138,8 +138,8 @@ static inline uint64_t vm_now_ns(void)
  * the margin costs no detection.
  * poll(2) cannot show a lost wakeup as a timeout at all: do_poll() polls
  * every file once more after its timer fired, so a waiter whose wakeup
- * was lost returns 1 after the full wait. epoll_wait() and io_uring
- * return the timeout.
+ * was lost returns 1 after the full wait (vm_poll_lost_by() tells that
+ * from a wakeup). epoll_wait() and io_uring return the timeout.
  */
 struct vm_sent {
 	uint64_t count, at_ns;
@@ -166,6 +166,20 @@ static inline bool vm_sent_lost_by(const struct vm_sent *s, uint64_t seq, uint64
 				   uint64_t ms)
 {
 	return vm_sent_before(s, seq, start_ns + ms / 2 * 1000000ULL);
+}
+
+/*
+ * Whether a poll(2) wait of ms for record seq, started at start_ns, that
+ * returned ready lost a wakeup: poll(2) re-checks the file after its timer
+ * fired, so there a lost wakeup returns ready, not a timeout, once ms have
+ * passed (above). Lost when it returned at start + ms or later with the
+ * record sent by start + ms / 2: the rule for a timeout (vm_sent_lost_by()).
+ * Call it as soon as the wait returned.
+ */
+static inline bool vm_poll_lost_by(const struct vm_sent *s, uint64_t seq, uint64_t start_ns,
+				   uint64_t ms)
+{
+	return vm_now_ns() - start_ns >= ms * 1000000ULL && vm_sent_lost_by(s, seq, start_ns, ms);
 }
 
 /* Writes "start" or "stop" to the load generator's control file. */

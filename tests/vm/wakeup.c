@@ -74,21 +74,25 @@ static void *pingpong_consumer(void *arg)
 		}
 		t0 = vm_now_ns();
 		n = mpmcring_wait(pp->ring, LOST_MS);
-		if (n == 1)
-			pp->sleeps++;
 		/*
-		 * Timed out: lost only if the record was sent well before
-		 * the deadline (vm_sent_lost_by(); sent later, by a writer
-		 * the guest did not run for that long, the wait was right,
-		 * and the loop waits again). mpmcring_wait() is poll(2),
-		 * which re-checks the ring after its timer fired: a lost
-		 * wakeup shows here as a 5 s sleep that returns 1, not as
-		 * a timeout (see vmtest.h).
+		 * mpmcring_wait() is poll(2), which re-checks the ring after
+		 * its timer fired: a lost wakeup shows here as a 5 s sleep
+		 * that returns 1, not as a timeout (see vmtest.h), and counts
+		 * as lost when the record was sent well before the deadline
+		 * (vm_poll_lost_by()). A timeout, too, is lost only then
+		 * (vm_sent_lost_by(); sent later, by a writer the guest did
+		 * not run for that long, the wait was right, and the loop
+		 * waits again).
 		 */
-		else if (n == 0 && vm_sent_lost_by(&pp->sent, next, t0, LOST_MS))
+		if (n == 1) {
+			pp->sleeps++;
+			if (vm_poll_lost_by(&pp->sent, next, t0, LOST_MS))
+				pp->lost++;
+		} else if (n == 0 && vm_sent_lost_by(&pp->sent, next, t0, LOST_MS)) {
 			pp->lost++;
-		else if (n < 0)
+		} else if (n < 0) {
 			pp->bad++;
+		}
 	}
 	mpmcring_consumer_free(c);
 	return NULL;
