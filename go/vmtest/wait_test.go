@@ -203,6 +203,11 @@ func waitKernelProducers(t *testing.T, watermark uint64) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	if watermark&(watermark-1) != 0 {
+		// The kernel wakes at the watermark rounded down to a power of
+		// two; the checks below use the watermark itself.
+		t.Fatalf("watermark %d is not a power of two", watermark)
+	}
 	if watermark != 0 {
 		if err := c.SetWatermark(watermark); err != nil {
 			t.Fatal(err)

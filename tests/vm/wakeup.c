@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Sleeping consumers: no wakeup is ever lost (a consumer that sleeps with a
- * record waiting would hit its poll timeout), from write(2) producers and
+ * record waiting would sleep out its whole wait: see vmtest.h for how each
+ * way of waiting shows that), from write(2) producers and
  * from kernel producers in hardirq and NMI context; a watermark holds a
  * consumer asleep until enough bytes are ready; poll, epoll and select all
  * work on the device file.
@@ -42,7 +43,7 @@ struct pingpong {
 	uint64_t acked; /* last sequence the consumer has read */
 	struct vm_sent sent;
 	uint64_t sleeps; /* waits that blocked and then found a record */
-	uint64_t lost;	 /* waits that timed out with a record sent */
+	uint64_t lost;	 /* waits that slept out LOST_MS with a record sent */
 	uint64_t bad;
 };
 
@@ -51,7 +52,7 @@ static void *pingpong_consumer(void *arg)
 	struct pingpong *pp = arg;
 	struct mpmcring_consumer *c = mpmcring_consumer_new(pp->ring);
 	struct mpmcring_record rec;
-	uint64_t next = 0, t0;
+	uint64_t next = 0, t0, wakeups0;
 
 	if (!c) {
 		pp->bad++;
@@ -72,6 +73,11 @@ static void *pingpong_consumer(void *arg)
 			pp->bad++;
 			break;
 		}
+		wakeups0 = vm_ring_wakeups(mpmcring_fd(pp->ring));
+		if (wakeups0 == UINT64_MAX) {
+			pp->bad++;
+			break;
+		}
 		t0 = vm_now_ns();
 		n = mpmcring_wait(pp->ring, LOST_MS);
 		/*
@@ -79,14 +85,16 @@ static void *pingpong_consumer(void *arg)
 		 * its timer fired: a lost wakeup shows here as a 5 s sleep
 		 * that returns 1, not as a timeout (see vmtest.h), and counts
 		 * as lost when the record was sent well before the deadline
-		 * (vm_poll_lost_by()). A timeout, too, is lost only then
-		 * (vm_sent_lost_by(); sent later, by a writer the guest did
-		 * not run for that long, the wait was right, and the loop
-		 * waits again).
+		 * and the kernel sent no wakeup (vm_poll_lost_by()). A
+		 * timeout, too, is lost only when the record was sent well
+		 * before the deadline (vm_sent_lost_by(); sent later, by a
+		 * writer the guest did not run for that long, the wait was
+		 * right, and the loop waits again).
 		 */
 		if (n == 1) {
 			pp->sleeps++;
-			if (vm_poll_lost_by(&pp->sent, next, t0, LOST_MS))
+			if (vm_poll_lost_by(&pp->sent, next, t0, LOST_MS, mpmcring_fd(pp->ring),
+					    wakeups0))
 				pp->lost++;
 		} else if (n == 0 && vm_sent_lost_by(&pp->sent, next, t0, LOST_MS)) {
 			pp->lost++;
@@ -195,6 +203,9 @@ static void epoll_kernel_producers(struct __test_metadata *_metadata, const char
 	ASSERT_NE(NULL, r) TH_LOG("%s", mpmcring_errmsg());
 	c = mpmcring_consumer_new(r);
 	ASSERT_NE(NULL, c);
+	/* The kernel wakes at wm rounded down to a power of two; the checks
+	 * below use wm itself. */
+	ASSERT_EQ(0, wm & (wm - 1));
 	if (wm)
 		ASSERT_EQ(0, mpmcring_set_watermark(r, wm));
 	ep = epoll_create1(EPOLL_CLOEXEC);
