@@ -140,6 +140,7 @@ struct pingpong {
 	uint64_t acked; /* records the consumer has taken */
 	struct vm_sent sent;
 	uint64_t sleeps, lost, bad;
+	uint64_t late; /* ready only after LOST_MS: printed, lost or not */
 	int done;
 };
 
@@ -178,6 +179,8 @@ static void *pingpong_consumer(void *arg)
 		n = waiter_wait(&w, LOST_MS);
 		if (n == 1) {
 			pp->sleeps++;
+			if (vm_now_ns() - t0 >= LOST_MS * 1000000ULL)
+				pp->late++;
 			/*
 			 * W_POLL shows a lost wakeup here, not as a timeout:
 			 * poll(2) re-checks after its timer and returns 1
@@ -246,8 +249,9 @@ static void pingpong(struct __test_metadata *_metadata, enum wait_mode mode, uin
 			break;
 	}
 	pthread_join(th, NULL);
-	TH_LOG("%llu of %llu records, the consumer slept %llu times", (unsigned long long)pp.acked,
-	       (unsigned long long)pp.n, (unsigned long long)pp.sleeps);
+	TH_LOG("%llu of %llu records, the consumer slept %llu times, %llu of them %d ms or more",
+	       (unsigned long long)pp.acked, (unsigned long long)pp.n,
+	       (unsigned long long)pp.sleeps, (unsigned long long)pp.late, LOST_MS);
 	EXPECT_EQ(0, pp.lost);
 	EXPECT_EQ(0, pp.bad);
 	EXPECT_EQ(pp.n, pp.acked);

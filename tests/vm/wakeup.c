@@ -44,6 +44,7 @@ struct pingpong {
 	struct vm_sent sent;
 	uint64_t sleeps; /* waits that blocked and then found a record */
 	uint64_t lost;	 /* waits that slept out LOST_MS with a record sent */
+	uint64_t late;	 /* ready only after LOST_MS: printed, lost or not */
 	uint64_t bad;
 };
 
@@ -93,6 +94,8 @@ static void *pingpong_consumer(void *arg)
 		 */
 		if (n == 1) {
 			pp->sleeps++;
+			if (vm_now_ns() - t0 >= LOST_MS * 1000000ULL)
+				pp->late++;
 			if (vm_poll_lost_by(&pp->sent, next, t0, LOST_MS, mpmcring_fd(pp->ring),
 					    wakeups0))
 				pp->lost++;
@@ -131,8 +134,9 @@ TEST_F_TIMEOUT(slow, write_pingpong_100k, 600)
 			sched_yield();
 	}
 	pthread_join(th, NULL);
-	TH_LOG("%llu records, consumer slept %llu times", (unsigned long long)pp.n,
-	       (unsigned long long)pp.sleeps);
+	TH_LOG("%llu records, consumer slept %llu times, %llu of them %d ms or more",
+	       (unsigned long long)pp.n, (unsigned long long)pp.sleeps,
+	       (unsigned long long)pp.late, LOST_MS);
 	EXPECT_EQ(0, pp.lost);
 	EXPECT_EQ(0, pp.bad);
 	EXPECT_EQ(pp.n, pp.acked);
