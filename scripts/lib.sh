@@ -10,6 +10,14 @@ JOBS=${JOBS:-$(($(nproc) + 1))}
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# Words on every guest kernel's command line (tests/harness/boot.py has the
+# same). tsc=reliable: under qemu's TCG on a loaded host the clocksource
+# watchdog sees the emulated TSC skew against the HPET and marks it
+# unstable, which flips sched_clock's static key; MTTCG can run that text
+# patching's int3 stale (seen on stock 6.12: "Oops: int3" in
+# sched_clock_cpu right after "Marking TSC unstable").
+GUEST_CMDLINE_COMMON="tsc=reliable"
+
 # The Debian package whose sources give checkpatch, kernel-doc and the
 # selftest headers (and the 6.1 test kernels: see test_kernel_source).
 TEST_KERNEL_SRC_PKG=${TEST_KERNEL_SRC_PKG:-linux-source-6.1}

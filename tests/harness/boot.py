@@ -11,8 +11,8 @@ import subprocess
 import tempfile
 import time
 
-from common import (ALL_KERNELS, GUEST_CPUS, LOGS, TEST_KERNELS, env_int,
-                    env_list, progress, read_lines, rel)
+from common import (ALL_KERNELS, GUEST_CMDLINE_COMMON, GUEST_CPUS, LOGS, TEST_KERNELS,
+                    env_int, env_list, progress, read_lines, rel)
 from hang import where_stuck
 from marker_token import TOKEN_FILE, initrd_with_token, new_token, write_token
 
@@ -47,7 +47,7 @@ def guest_order(guests):
 def kernel_cmdline(kid):
     test_timeout = env_int("MPMCRING_TEST_TIMEOUT", 400)
     cmdline = ["console=ttyS0", "panic=-1", "panic_on_warn=0", "nokaslr",
-               "mpmcring_test_timeout=%d" % test_timeout]
+               "mpmcring_test_timeout=%d" % test_timeout] + GUEST_CMDLINE_COMMON
     if kid in TEST_KERNELS:
         cmdline += ["kasan.fault=report", "kasan_multi_shot"]
     if kid in TEST_KERNELS:

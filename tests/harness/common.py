@@ -19,6 +19,10 @@ LOGS = os.path.join(BUILD, "logs")
 ALL_KERNELS = ["debug", "kcsan", "debug-6.12", "stock-6.1", "stock-6.12", "stock-6.12-rt"]
 TEST_KERNELS = ("debug", "kcsan", "debug-6.12")
 GUEST_CPUS = 2
+# On every guest's command line, as scripts/lib.sh's GUEST_CMDLINE_COMMON
+# (why: there): the TSC trusted, so qemu's TCG never runs sched_clock's
+# static key switch mid-test.
+GUEST_CMDLINE_COMMON = ["tsc=reliable"]
 T0 = time.monotonic()
 
 OUT_LOCK = threading.Lock()

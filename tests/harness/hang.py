@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import time
 
-from common import GUEST_CPUS, read_lines
+from common import GUEST_CMDLINE_COMMON, GUEST_CPUS, read_lines
 
 
 def monitor_dump(sock_path, out_path):
@@ -116,7 +116,8 @@ def kallsyms_lookup(image, addrs, workdir):
         subprocess.run(["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-smp", "1",
                         "-m", "512M", "-nodefaults", "-display", "none", "-no-reboot",
                         "-kernel", image, "-initrd", initrd, "-append",
-                        "console=ttyS0 nokaslr quiet ADDRS=%s" % ",".join(addrs),
+                        " ".join(["console=ttyS0", "nokaslr", "quiet"] + GUEST_CMDLINE_COMMON
+                                 + ["ADDRS=%s" % ",".join(addrs)]),
                         "-serial", "file:" + out], stdin=subprocess.DEVNULL,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
         names = {}

@@ -138,8 +138,8 @@ static inline uint64_t vm_now_ns(void)
  * the margin costs no detection.
  * poll(2) cannot show a lost wakeup as a timeout at all: do_poll() polls
  * every file once more after its timer fired, so a waiter whose wakeup
- * was lost returns 1 after the full wait. epoll_wait() and io_uring
- * return the timeout.
+ * was lost returns 1 after the full wait (vm_poll_lost_by() tells that
+ * from a wakeup). epoll_wait() and io_uring return the timeout.
  */
 struct vm_sent {
 	uint64_t count, at_ns;
@@ -166,6 +166,38 @@ static inline bool vm_sent_lost_by(const struct vm_sent *s, uint64_t seq, uint64
 				   uint64_t ms)
 {
 	return vm_sent_before(s, seq, start_ns + ms / 2 * 1000000ULL);
+}
+
+/*
+ * The ring's count of wakeups sent to sleeping consumers (struct
+ * mpmcring_stats.wakeups, through fd), or UINT64_MAX when it cannot be read.
+ */
+static inline uint64_t vm_ring_wakeups(int fd)
+{
+	struct mpmcring_stats st = { 0 };
+
+	return ioctl(fd, MPMCRING_IOC_STATS, &st) ? UINT64_MAX : st.wakeups;
+}
+
+/*
+ * Whether a poll(2) wait of ms for record seq on the ring fd, started at
+ * start_ns with the ring's wakeup count at wakeups0 (vm_ring_wakeups()),
+ * that returned ready lost a wakeup: poll(2) re-checks the file after its
+ * timer fired, so there a lost wakeup returns ready, not a timeout, once
+ * ms have passed (above). Lost when it returned at start + ms or later,
+ * with the record sent by start + ms / 2 (the rule for a timeout,
+ * vm_sent_lost_by()), and the kernel sent no wakeup meanwhile. The last
+ * part is what the waiter's own timing cannot tell: a waiter woken on time
+ * but not run for seconds after (a loaded host stalls a vCPU, and the
+ * guest cannot see it) returns as late as one never woken; the kernel
+ * counts each wakeup before it sends it. Call it as soon as the wait
+ * returned.
+ */
+static inline bool vm_poll_lost_by(const struct vm_sent *s, uint64_t seq, uint64_t start_ns,
+				   uint64_t ms, int fd, uint64_t wakeups0)
+{
+	return vm_now_ns() - start_ns >= ms * 1000000ULL && vm_sent_lost_by(s, seq, start_ns, ms) &&
+	       wakeups0 != UINT64_MAX && vm_ring_wakeups(fd) == wakeups0;
 }
 
 /* Writes "start" or "stop" to the load generator's control file. */
