@@ -3,7 +3,7 @@
 """Whether two hostbench runs agree: the issue's check of `make bench` run
 twice from a fresh clone.
 
-    compare.py DIR_A DIR_B [--tolerance 0.10]
+    compare.py DIR_A DIR_B [--tolerance 0.10] [--same-line 0.25] [--markdown]
 
 reads each run's summary.csv (report.py) and, for every configuration
 (mix, size, consume mode) and peer, compares ours' same-round ratio over
@@ -15,6 +15,7 @@ each round (transfer_ns; the vCPUs' placement on the host decides it),
 it prints each configuration's and counts the pairs again over the
 configurations whose transfer agreed within --same-line: the agreement
 of runs on the same placement, which is what the benchmark controls.
+--markdown prints the same as one table for bench/RESULTS.md instead.
 Exits 0 whatever it finds: it reports, the reader judges (timings are
 never a pass/fail test here).
 """
@@ -62,6 +63,34 @@ def print_counts(what, counts, tol):
           (what, ok, n, tol * 100))
 
 
+def rates(folder):
+    """{(mix, size, mode): ours' median records/s} from folder/summary.csv."""
+    with open(os.path.join(folder, "summary.csv"), newline="") as f:
+        return {(r["mix"], int(r["size"]), r["mode"]): float(r["median_rps"])
+                for r in csv.DictReader(f) if r["impl"] == "ours"}
+
+
+def markdown(a, b, ra, rb, la, lb):
+    """The table for bench/RESULTS.md: run A / run B in each cell."""
+    keys = sorted(set(ra) & set(rb))
+    peers = sorted({p for k in keys for p in ra[k] if p in rb[k]})
+    qa, qb = rates(a), rates(b)
+    lines = all(la.get(k) and lb.get(k) for k in keys)
+    head = ["mix", "size", "consume", "ours Mrec/s"] + ["ours/%s" % p for p in peers]
+    if lines:
+        head.append("line ns")
+    print("| " + " | ".join(head) + " |")
+    print("|---|---:|---|" + "---:|" * (len(head) - 3))
+    for k in keys:
+        cells = [k[0], str(k[1]), k[2], "%.1f / %.1f" % (qa[k] / 1e6, qb[k] / 1e6)]
+        for p in peers:
+            x, y = ra[k].get(p), rb[k].get(p)
+            cells.append("-" if x is None or y is None else "%.2fx / %.2fx" % (x, y))
+        if lines:
+            cells.append("%.0f / %.0f" % (la[k], lb[k]))
+        print("| " + " | ".join(cells) + " |")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("a")
@@ -71,8 +100,13 @@ def main():
     ap.add_argument("--same-line", type=float, default=0.25,
                     help="largest |B/A - 1| of the line transfer for a configuration "
                     "to count as the same placement (default 0.25)")
+    ap.add_argument("--markdown", action="store_true",
+                    help="one markdown table: ours' rate and each ratio, run A / run B")
     args = ap.parse_args()
     (ra, la), (rb, lb) = ratios(args.a), ratios(args.b)
+    if args.markdown:
+        markdown(args.a, args.b, ra, rb, la, lb)
+        return
     keys = sorted(set(ra) & set(rb))
     if not keys:
         sys.exit("compare: the two runs share no configuration")
