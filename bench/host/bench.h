@@ -349,11 +349,11 @@ void hb_copy_consumer_fini(void *ring, struct hb_worker *w);
 
 /* What the machine did during a run's window, besides the run. */
 struct hb_noise {
-	double load1;	   /* load average at the start */
-	double steal;	   /* stolen CPU time / window, all CPUs together */
-	double cpu_share;  /* worker CPU time / (threads x window) */
-	double other_busy; /* CPU time others used / (CPUs x window) */
-	uint64_t nivcsw;   /* workers' involuntary context switches */
+	double load1;	    /* load average at the start */
+	double steal;	    /* stolen CPU time / window, all CPUs together */
+	double cpu_share;   /* worker CPU time / (threads x window) */
+	double other_busy;  /* CPU time others used / (CPUs x window) */
+	uint64_t nivcsw;    /* workers' involuntary context switches */
 	double transfer_ns; /* a line between two CPUs, measured before the round */
 };
 
