@@ -8,16 +8,21 @@ twice from a fresh clone.
 reads each run's summary.csv (report.py) and, for every configuration
 (mix, size, consume mode) and peer, compares ours' same-round ratio over
 that peer (the median of per-round ratios, ours_over_impl) between the
-runs: B / A - 1. Prints each configuration's ratios, then how many
-(configuration, peer) pairs agree within the tolerance, per peer and in
-all. Where both runs recorded the line transfer between the CPUs before
-each round (transfer_ns; the vCPUs' placement on the host decides it),
-it prints each configuration's and counts the pairs again over the
-configurations whose transfer agreed within --same-line: the agreement
-of runs on the same placement, which is what the benchmark controls.
---markdown prints the same as one table for bench/RESULTS.md instead.
-Exits 0 whatever it finds: it reports, the reader judges (timings are
-never a pass/fail test here).
+runs: B / A - 1. A ratio missing or zero in either run is left out. It
+prints each configuration's ratios, then how many (configuration, peer)
+pairs agree within the tolerance, per peer and in all.
+
+hostbench measures the line transfer between two CPUs before each round
+(runs.csv, transfer_ns): where the hypervisor placed the vCPUs decides it
+and every contended rate with it. A configuration ran on the same
+placement in both runs when every round of both measured within
+--same-line of one another (the largest over the smallest); the pairs are
+counted again over those configurations: the agreement the benchmark
+itself controls.
+
+--markdown prints the table for bench/RESULTS.md (ours' rate and each
+ratio as "run A / run B"), then the same counts. Exits 0 whatever it finds:
+it reports, the reader judges (timings are never a pass/fail test here).
 """
 import argparse
 import csv
@@ -25,69 +30,109 @@ import os
 import sys
 
 
-def ratios(folder):
-    """({(mix, size, mode): {peer: ours/peer}}, {(mix, size, mode): transfer ns
-    or 0}) from folder/summary.csv."""
-    path = os.path.join(folder, "summary.csv")
+def read_csv(folder, name, hint):
+    path = os.path.join(folder, name)
     try:
         with open(path, newline="") as f:
-            rows = list(csv.DictReader(f))
+            return list(csv.DictReader(f))
     except OSError as e:
-        sys.exit("compare: cannot read %s: %s (run report.py on that folder first)" % (path, e))
-    out, line = {}, {}
-    for r in rows:
-        key = (r["mix"], int(r["size"]), r["mode"])
-        if r["impl"] == "ours":
-            line[key] = float(r.get("transfer_ns") or 0)
-            continue
-        out.setdefault(key, {})[r["impl"]] = float(r["ours_over_impl"])
-    return out, line
+        sys.exit("compare: cannot read %s: %s (%s)" % (path, e, hint))
 
 
-def count(keys, peers, ra, rb, tol):
+def key_of(r):
+    return (r["mix"] if "mix" in r else "%sP%sC" % (r["producers"], r["consumers"]),
+            int(r["size"]), r["mode"])
+
+
+class Run:
+    """One results folder: ours' ratios over each peer, ours' rate, and the
+    line transfer of each round, per configuration."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.ratio, self.rate, self.lines = {}, {}, {}
+        for r in read_csv(folder, "summary.csv", "run report.py on that folder first"):
+            k = key_of(r)
+            if r["impl"] == "ours":
+                self.rate[k] = float(r["median_rps"])
+            else:
+                self.ratio.setdefault(k, {})[r["impl"]] = float(r["ours_over_impl"])
+        for r in read_csv(folder, "runs.csv", "the folder hostbench -o wrote"):
+            if r["impl"] == "ours" and r.get("transfer_ns"):
+                v = float(r["transfer_ns"])
+                if v > 0:
+                    self.lines.setdefault(key_of(r), []).append(v)
+
+    def get(self, k, peer):
+        """ours/peer, or None when missing or not positive."""
+        v = self.ratio.get(k, {}).get(peer)
+        return v if v is not None and v > 0 else None
+
+
+def same_placement(a, b, k, band):
+    """True/False when both runs measured the line for k, else None."""
+    v = a.lines.get(k, []) + b.lines.get(k, [])
+    if not a.lines.get(k) or not b.lines.get(k):
+        return None
+    return max(v) / min(v) <= 1 + band
+
+
+def counts(a, b, keys, peers, tol):
     """{peer: (within tol, compared)} over keys."""
     out = {}
     for p in peers:
-        d = [rb[k][p] / ra[k][p] - 1 for k in keys
-             if ra[k].get(p, 0) > 0 and rb[k].get(p) is not None]
+        d = [b.get(k, p) / a.get(k, p) - 1 for k in keys
+             if a.get(k, p) is not None and b.get(k, p) is not None]
         out[p] = (sum(abs(x) <= tol for x in d), len(d))
     return out
 
 
-def print_counts(what, counts, tol):
-    for p, (ok, n) in counts.items():
-        print("%sours/%s: %d of %d configurations within %.0f%%" % (what, p, ok, n, tol * 100))
-    ok = sum(c[0] for c in counts.values())
-    n = sum(c[1] for c in counts.values())
+def print_counts(prefix, c, tol):
+    for p, (ok, n) in c.items():
+        print("%sours/%s: %d of %d configurations within %.0f%%" % (prefix, p, ok, n, tol * 100))
     print("%sall peers: %d of %d (configuration, peer) pairs within %.0f%%" %
-          (what, ok, n, tol * 100))
+          (prefix, sum(x[0] for x in c.values()), sum(x[1] for x in c.values()), tol * 100))
 
 
-def rates(folder):
-    """{(mix, size, mode): ours' median records/s} from folder/summary.csv."""
-    with open(os.path.join(folder, "summary.csv"), newline="") as f:
-        return {(r["mix"], int(r["size"]), r["mode"]): float(r["median_rps"])
-                for r in csv.DictReader(f) if r["impl"] == "ours"}
+def line_cell(a, b, k):
+    la, lb = a.lines.get(k), b.lines.get(k)
+    if not la or not lb:
+        return "-"
+    return "%.0f-%.0f / %.0f-%.0f" % (min(la), max(la), min(lb), max(lb))
 
 
-def markdown(a, b, ra, rb, la, lb):
-    """The table for bench/RESULTS.md: run A / run B in each cell."""
-    keys = sorted(set(ra) & set(rb))
-    peers = sorted({p for k in keys for p in ra[k] if p in rb[k]})
-    qa, qb = rates(a), rates(b)
-    lines = all(la.get(k) and lb.get(k) for k in keys)
+def text(a, b, keys, peers, args, same):
+    print("ours / peer, run A -> run B (change); * beyond %.0f%%; line ns: each run's "
+          "rounds, fastest-slowest" % (args.tolerance * 100))
+    print("%-5s %6s %-6s %-22s %s" % ("mix", "size", "mode", "line ns A / B",
+                                      "  ".join("%-24s" % p for p in peers)))
+    for k in keys:
+        cells = []
+        for p in peers:
+            x, y = a.get(k, p), b.get(k, p)
+            if x is None or y is None:
+                cells.append("%-24s" % "-")
+                continue
+            d = y / x - 1
+            cells.append("%-24s" % ("%.2fx -> %.2fx (%+.0f%%)%s" % (
+                x, y, d * 100, "" if abs(d) <= args.tolerance else " *")))
+        ln = line_cell(a, b, k) + ("" if same.get(k) is not False else " moved")
+        print("%-5s %5dB %-6s %-22s %s" % (k[0], k[1], k[2], ln, "  ".join(cells)))
+
+
+def markdown(a, b, keys, peers):
     head = ["mix", "size", "consume", "ours Mrec/s"] + ["ours/%s" % p for p in peers]
-    if lines:
-        head.append("line ns")
+    head.append("line ns (fastest-slowest round)")
     print("| " + " | ".join(head) + " |")
     print("|---|---:|---|" + "---:|" * (len(head) - 3))
     for k in keys:
-        cells = [k[0], str(k[1]), k[2], "%.1f / %.1f" % (qa[k] / 1e6, qb[k] / 1e6)]
+        ra, rb = a.rate.get(k), b.rate.get(k)
+        cells = [k[0], str(k[1]), k[2],
+                 "%.1f / %.1f" % (ra / 1e6, rb / 1e6) if ra and rb else "-"]
         for p in peers:
-            x, y = ra[k].get(p), rb[k].get(p)
+            x, y = a.get(k, p), b.get(k, p)
             cells.append("-" if x is None or y is None else "%.2fx / %.2fx" % (x, y))
-        if lines:
-            cells.append("%.0f / %.0f" % (la[k], lb[k]))
+        cells.append(line_cell(a, b, k))
         print("| " + " | ".join(cells) + " |")
 
 
@@ -96,56 +141,39 @@ def main():
     ap.add_argument("a")
     ap.add_argument("b")
     ap.add_argument("--tolerance", type=float, default=0.10,
-                    help="largest |B/A - 1| counted as agreeing (default 0.10)")
+                    help="largest |B/A - 1| of a ratio counted as agreeing (default 0.10)")
     ap.add_argument("--same-line", type=float, default=0.25,
-                    help="largest |B/A - 1| of the line transfer for a configuration "
-                    "to count as the same placement (default 0.25)")
+                    help="largest spread (slowest / fastest - 1) of the line transfer "
+                    "over both runs' rounds for one placement (default 0.25)")
     ap.add_argument("--markdown", action="store_true",
-                    help="one markdown table: ours' rate and each ratio, run A / run B")
+                    help="a markdown table: ours' rate and each ratio, run A / run B")
     args = ap.parse_args()
-    (ra, la), (rb, lb) = ratios(args.a), ratios(args.b)
-    if args.markdown:
-        markdown(args.a, args.b, ra, rb, la, lb)
-        return
-    keys = sorted(set(ra) & set(rb))
+    a, b = Run(args.a), Run(args.b)
+    keys = sorted(set(a.ratio) & set(b.ratio))
     if not keys:
         sys.exit("compare: the two runs share no configuration")
-    peers = sorted({p for k in keys for p in ra[k] if p in rb[k]})
-    lines = all(la.get(k) and lb.get(k) for k in keys)
-    print("ours / peer, run A -> run B (change); * beyond %.0f%%" % (args.tolerance * 100))
-    print("%-5s %6s %-6s %-16s %s" % ("mix", "size", "mode", "line ns A -> B" if lines else "",
-                                      "  ".join("%-24s" % p for p in peers)))
-    same = []
-    for k in keys:
-        cells = []
-        for p in peers:
-            a, b = ra[k].get(p), rb[k].get(p)
-            if a is None or b is None or a <= 0:
-                cells.append("%-24s" % "-")
-                continue
-            d = b / a - 1
-            cells.append("%-24s" % ("%.2fx -> %.2fx (%+.0f%%)%s" % (
-                a, b, d * 100, "" if abs(d) <= args.tolerance else " *")))
-        ln = ""
-        if lines:
-            ln = "%.0f -> %.0f" % (la[k], lb[k])
-            if abs(lb[k] / la[k] - 1) <= args.same_line:
-                same.append(k)
-            else:
-                ln += " moved"
-        print("%-5s %5dB %-6s %-16s %s" % (k[0], k[1], k[2], ln, "  ".join(cells)))
-    print()
-    print_counts("", count(keys, peers, ra, rb, args.tolerance), args.tolerance)
-    if lines:
-        print()
-        print("%d of %d configurations ran on the same placement in both runs (line transfer "
-              "within %.0f%%):" % (len(same), len(keys), args.same_line * 100))
-        if same:
-            print_counts("  same placement: ", count(same, peers, ra, rb, args.tolerance),
-                         args.tolerance)
+    peers = sorted({p for k in keys for p in set(a.ratio[k]) | set(b.ratio[k])})
+    same = {k: same_placement(a, b, k, args.same_line) for k in keys}
+    if args.markdown:
+        markdown(a, b, keys, peers)
     else:
-        print("(no line transfer recorded in %s: runs from before hostbench wrote "
-              "transfer_ns)" % (args.a if not all(la.get(k) for k in keys) else args.b))
+        text(a, b, keys, peers, args, same)
+    print()
+    print_counts("", counts(a, b, keys, peers, args.tolerance), args.tolerance)
+    measured = [k for k in keys if same[k] is not None]
+    if not measured:
+        print("line transfer not measured in both runs (one CPU, no ours, or a hostbench "
+              "from before it wrote transfer_ns): no placement check")
+        return
+    kept = [k for k in measured if same[k]]
+    print()
+    print("%d of %d configurations ran on one placement in both runs (every round's line "
+          "transfer within %.0f%% of the others)%s" %
+          (len(kept), len(keys), args.same_line * 100, ":" if kept else "."))
+    if kept:
+        print_counts("  one placement: ", counts(a, b, kept, peers, args.tolerance),
+                     args.tolerance)
+
 
 if __name__ == "__main__":
     main()
