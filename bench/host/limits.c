@@ -106,7 +106,8 @@ static double lim_run(void *(*fn)(void *), unsigned int n, uint64_t iters,
 			.word = word, .n = iters, .parity = i & 1, .cpu = cpu_of(i), .bar = &bar
 		};
 		if (pthread_create(&th[i], NULL, fn, &t[i])) {
-			fprintf(stderr, "hostbench: cannot start a thread to measure the machine\n");
+			fprintf(stderr,
+				"hostbench: cannot start a thread to measure the machine\n");
 			exit(2);
 		}
 	}
