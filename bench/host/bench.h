@@ -349,11 +349,12 @@ void hb_copy_consumer_fini(void *ring, struct hb_worker *w);
 
 /* What the machine did during a run's window, besides the run. */
 struct hb_noise {
-	double load1;	   /* load average at the start */
-	double steal;	   /* stolen CPU time / window, all CPUs together */
-	double cpu_share;  /* worker CPU time / (threads x window) */
-	double other_busy; /* CPU time others used / (CPUs x window) */
-	uint64_t nivcsw;   /* workers' involuntary context switches */
+	double load1;	    /* load average at the start */
+	double steal;	    /* stolen CPU time / window, all CPUs together */
+	double cpu_share;   /* worker CPU time / (threads x window) */
+	double other_busy;  /* CPU time others used / (CPUs x window) */
+	uint64_t nivcsw;    /* workers' involuntary context switches */
+	double transfer_ns; /* a line between two CPUs, measured before the round */
 };
 
 struct hb_result {
@@ -417,6 +418,13 @@ void hb_out_close(void);
 
 /* limits.c: the machine's limits, printed and written to DIR/limits.csv. */
 void hb_limits(const char *dir, bool quick);
+/*
+ * ns to pass one cache line between the first and the last CPU, now (0
+ * with one CPU): where the hypervisor placed this VM's vCPUs decides it,
+ * and it can change between runs (53.6 against 243.7 ns in two runs of
+ * one day). On a VM with more than 2 vCPUs it says nothing of the others.
+ */
+double hb_transfer_ns(void);
 /* scale.c: reservation rate of 1, 2, 4 ... producers, DIR/scale.csv. */
 void hb_scale(const char *dir, bool quick);
 

@@ -126,7 +126,12 @@ static void progress(const struct hb_cfg *cfg, const struct hb_result *res, unsi
 		fprintf(stderr, " %s %.2f", p->impls[i]->name,
 			m ? (m % 2 ? v[m / 2] : (v[m / 2 - 1] + v[m / 2]) / 2) / 1e6 : 0.0);
 	}
-	fprintf(stderr, " Mrec/s (load %.1f)\n", hb_loadavg1());
+	/* The rounds' line transfer: whether the vCPUs' placement moved. */
+	for (k = 0, m = 0; k < n && m < 128; k += p->nimpls)
+		v[m++] = res[k].noise.transfer_ns;
+	qsort(v, m, sizeof(*v), cmp_double);
+	fprintf(stderr, " Mrec/s (load %.1f, line %.0f ns)\n", hb_loadavg1(),
+		m ? (m % 2 ? v[m / 2] : (v[m / 2 - 1] + v[m / 2]) / 2) : 0.0);
 }
 
 static void run_plan(const char *cmdline)
@@ -162,12 +167,16 @@ static void run_plan(const char *cmdline)
 				if (cfg.ring_bytes / cfg.size < 4 * HB_BATCH)
 					usage();
 				for (r = 0, n = 0; r < p->rounds; r++) {
+					double xfer;
+
 					if (opt.quiet_pct)
 						hb_wait_quiet(opt.quiet_pct / 100.0,
 							      opt.quiet_wait_s);
+					xfer = hb_transfer_ns();
 					for (slot = 0; slot < p->nimpls; slot++, n++) {
 						hb_run_once(hb_plan_order(p, r, slot), &cfg, r,
 							    slot, &res[n]);
+						res[n].noise.transfer_ns = xfer;
 						hb_out_run(&res[n]);
 					}
 				}

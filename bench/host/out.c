@@ -55,20 +55,21 @@ void hb_out_open(const char *dir, const char *cmdline, const struct hb_plan *pla
 	fprintf(runs,
 		"impl,producers,consumers,size,mode,ring_bytes,warm_ms,run_ms,round,slot,seconds,"
 		"records_per_s,records,full_tries,empty_tries,load1,cpu_share,other_busy,steal,"
-		"nivcsw\n");
+		"nivcsw,transfer_ns\n");
 	fflush(runs);
 }
 
 void hb_out_run(const struct hb_result *r)
 {
 	fprintf(runs,
-		"%s,%u,%u,%u,%s,%llu,%u,%u,%u,%u,%.6f,%.0f,%llu,%llu,%llu,%.2f,%.4f,%.4f,%.4f,%llu\n",
+		"%s,%u,%u,%u,%s,%llu,%u,%u,%u,%u,%.6f,%.0f,%llu,%llu,%llu,%.2f,%.4f,%.4f,%.4f,%llu,%.1f\n",
 		r->impl, r->cfg.producers, r->cfg.consumers, r->cfg.size,
 		r->cfg.batch ? "batch" : "single", (unsigned long long)r->cfg.ring_bytes,
 		r->cfg.warm_ms, r->cfg.run_ms, r->round, r->slot, r->seconds, r->rate,
 		(unsigned long long)r->records, (unsigned long long)r->full_tries,
 		(unsigned long long)r->empty_tries, r->noise.load1, r->noise.cpu_share,
-		r->noise.other_busy, r->noise.steal, (unsigned long long)r->noise.nivcsw);
+		r->noise.other_busy, r->noise.steal, (unsigned long long)r->noise.nivcsw,
+		r->noise.transfer_ns);
 	fflush(runs);
 }
 

@@ -16,6 +16,8 @@ import re
 INT_FIELDS = ("producers", "consumers", "size", "ring_bytes", "warm_ms", "run_ms", "round",
               "slot", "records", "full_tries", "empty_tries", "nivcsw")
 FLOAT_FIELDS = ("seconds", "records_per_s", "load1", "cpu_share", "other_busy", "steal")
+# Columns a newer hostbench writes: 0 when an older runs.csv lacks them.
+NEW_FLOAT_FIELDS = ("transfer_ns",)
 
 
 def runs(path):
@@ -27,6 +29,8 @@ def runs(path):
                 row[k] = int(row[k])
             for k in FLOAT_FIELDS:
                 row[k] = float(row[k])
+            for k in NEW_FLOAT_FIELDS:
+                row[k] = float(row.get(k) or 0)
             out.append(row)
     return out
 

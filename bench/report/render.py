@@ -100,7 +100,8 @@ def summary_csv(path, summary):
         w.writerow(["mix", "producers", "consumers", "size", "mode", "impl", "runs",
                     "median_rps", "cv_rps", "min_rps", "max_rps", "ours_over_impl",
                     "ratio_cv", "ratio_min", "ratio_max", "cpu_share", "clean_runs",
-                    "clean_median_rps", "clean_cv_rps", "clean_ratio", "clean_ratio_cv"])
+                    "clean_median_rps", "clean_cv_rps", "clean_ratio", "clean_ratio_cv",
+                    "transfer_ns"])
         for k, e in summary.items():
             for impl, s in e["impls"].items():
                 r = e["ratios"].get(impl)
@@ -112,7 +113,8 @@ def summary_csv(path, summary):
                             "%.0f" % a["max"], "%.4f" % ra["median"], "%.4f" % ra["cv"],
                             "%.4f" % ra["min"], "%.4f" % ra["max"], "%.3f" % s["cpu_share"],
                             c["n"], "%.0f" % c["median"], "%.4f" % c["cv"],
-                            "%.4f" % rc["median"], "%.4f" % rc["cv"]])
+                            "%.4f" % rc["median"], "%.4f" % rc["cv"],
+                            "%.1f" % s["transfer_ns"]])
 
 
 def summary_json(path, summary, machine):

@@ -72,6 +72,7 @@ def summarize(runs, ours="ours"):
                 "steal": statistics.median(r["steal"] for r in rs),
                 "nivcsw": statistics.median(r["nivcsw"] for r in rs),
                 "load1": statistics.median(r["load1"] for r in rs),
+                "transfer_ns": statistics.median(r["transfer_ns"] for r in rs),
             }
         base = byimpl.get(ours, {})
         for impl, rounds in byimpl.items():

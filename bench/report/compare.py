@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Whether two hostbench runs agree: the issue's check of `make bench` run
+twice from a fresh clone.
+
+    compare.py DIR_A DIR_B [--tolerance 0.10] [--same-line 0.25] [--markdown]
+
+reads each run's summary.csv (report.py) and, for every configuration
+(mix, size, consume mode) and peer, compares ours' same-round ratio over
+that peer (the median of per-round ratios, ours_over_impl) between the
+runs: B / A - 1. A ratio missing or zero in either run is left out. It
+prints each configuration's ratios, then how many (configuration, peer)
+pairs agree within the tolerance, per peer and in all.
+
+hostbench measures the line transfer between two CPUs before each round
+(runs.csv, transfer_ns): where the hypervisor placed the vCPUs decides it
+and every contended rate with it. A configuration ran on the same
+placement in both runs when every round of both measured within
+--same-line of one another (the largest over the smallest); the pairs are
+counted again over those configurations: the agreement the benchmark
+itself controls.
+
+--markdown prints the table for bench/RESULTS.md (ours' rate and each
+ratio as "run A / run B"), then the same counts. Exits 0 whatever it finds:
+it reports, the reader judges (timings are never a pass/fail test here).
+"""
+import argparse
+import csv
+import os
+import sys
+
+
+def read_csv(folder, name, hint):
+    path = os.path.join(folder, name)
+    try:
+        with open(path, newline="") as f:
+            return list(csv.DictReader(f))
+    except OSError as e:
+        sys.exit("compare: cannot read %s: %s (%s)" % (path, e, hint))
+
+
+def key_of(r):
+    return (r["mix"] if "mix" in r else "%sP%sC" % (r["producers"], r["consumers"]),
+            int(r["size"]), r["mode"])
+
+
+class Run:
+    """One results folder: ours' ratios over each peer, ours' rate, and the
+    line transfer of each round, per configuration."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.ratio, self.rate, self.lines = {}, {}, {}
+        for r in read_csv(folder, "summary.csv", "run report.py on that folder first"):
+            k = key_of(r)
+            if r["impl"] == "ours":
+                self.rate[k] = float(r["median_rps"])
+            else:
+                self.ratio.setdefault(k, {})[r["impl"]] = float(r["ours_over_impl"])
+        for r in read_csv(folder, "runs.csv", "the folder hostbench -o wrote"):
+            if r["impl"] == "ours" and r.get("transfer_ns"):
+                v = float(r["transfer_ns"])
+                if v > 0:
+                    self.lines.setdefault(key_of(r), []).append(v)
+
+    def get(self, k, peer):
+        """ours/peer, or None when missing or not positive."""
+        v = self.ratio.get(k, {}).get(peer)
+        return v if v is not None and v > 0 else None
+
+
+def same_placement(a, b, k, band):
+    """True/False when both runs measured the line for k, else None."""
+    v = a.lines.get(k, []) + b.lines.get(k, [])
+    if not a.lines.get(k) or not b.lines.get(k):
+        return None
+    return max(v) / min(v) <= 1 + band
+
+
+def counts(a, b, keys, peers, tol):
+    """{peer: (within tol, compared)} over keys."""
+    out = {}
+    for p in peers:
+        d = [b.get(k, p) / a.get(k, p) - 1 for k in keys
+             if a.get(k, p) is not None and b.get(k, p) is not None]
+        out[p] = (sum(abs(x) <= tol for x in d), len(d))
+    return out
+
+
+def print_counts(prefix, c, tol):
+    for p, (ok, n) in c.items():
+        print("%sours/%s: %d of %d configurations within %.0f%%" % (prefix, p, ok, n, tol * 100))
+    print("%sall peers: %d of %d (configuration, peer) pairs within %.0f%%" %
+          (prefix, sum(x[0] for x in c.values()), sum(x[1] for x in c.values()), tol * 100))
+
+
+def line_cell(a, b, k):
+    la, lb = a.lines.get(k), b.lines.get(k)
+    if not la or not lb:
+        return "-"
+    return "%.0f-%.0f / %.0f-%.0f" % (min(la), max(la), min(lb), max(lb))
+
+
+def text(a, b, keys, peers, args, same):
+    print("ours / peer, run A -> run B (change); * beyond %.0f%%; line ns: each run's "
+          "rounds, fastest-slowest" % (args.tolerance * 100))
+    print("%-5s %6s %-6s %-22s %s" % ("mix", "size", "mode", "line ns A / B",
+                                      "  ".join("%-24s" % p for p in peers)))
+    for k in keys:
+        cells = []
+        for p in peers:
+            x, y = a.get(k, p), b.get(k, p)
+            if x is None or y is None:
+                cells.append("%-24s" % "-")
+                continue
+            d = y / x - 1
+            cells.append("%-24s" % ("%.2fx -> %.2fx (%+.0f%%)%s" % (
+                x, y, d * 100, "" if abs(d) <= args.tolerance else " *")))
+        ln = line_cell(a, b, k) + ("" if same.get(k) is not False else " moved")
+        print("%-5s %5dB %-6s %-22s %s" % (k[0], k[1], k[2], ln, "  ".join(cells)))
+
+
+def markdown(a, b, keys, peers):
+    head = ["mix", "size", "consume", "ours Mrec/s"] + ["ours/%s" % p for p in peers]
+    head.append("line ns (fastest-slowest round)")
+    print("| " + " | ".join(head) + " |")
+    print("|---|---:|---|" + "---:|" * (len(head) - 3))
+    for k in keys:
+        ra, rb = a.rate.get(k), b.rate.get(k)
+        cells = [k[0], str(k[1]), k[2],
+                 "%.1f / %.1f" % (ra / 1e6, rb / 1e6) if ra and rb else "-"]
+        for p in peers:
+            x, y = a.get(k, p), b.get(k, p)
+            cells.append("-" if x is None or y is None else "%.2fx / %.2fx" % (x, y))
+        cells.append(line_cell(a, b, k))
+        print("| " + " | ".join(cells) + " |")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("a")
+    ap.add_argument("b")
+    ap.add_argument("--tolerance", type=float, default=0.10,
+                    help="largest |B/A - 1| of a ratio counted as agreeing (default 0.10)")
+    ap.add_argument("--same-line", type=float, default=0.25,
+                    help="largest spread (slowest / fastest - 1) of the line transfer "
+                    "over both runs' rounds for one placement (default 0.25)")
+    ap.add_argument("--markdown", action="store_true",
+                    help="a markdown table: ours' rate and each ratio, run A / run B")
+    args = ap.parse_args()
+    a, b = Run(args.a), Run(args.b)
+    keys = sorted(set(a.ratio) & set(b.ratio))
+    if not keys:
+        sys.exit("compare: the two runs share no configuration")
+    peers = sorted({p for k in keys for p in set(a.ratio[k]) | set(b.ratio[k])})
+    same = {k: same_placement(a, b, k, args.same_line) for k in keys}
+    if args.markdown:
+        markdown(a, b, keys, peers)
+    else:
+        text(a, b, keys, peers, args, same)
+    print()
+    print_counts("", counts(a, b, keys, peers, args.tolerance), args.tolerance)
+    measured = [k for k in keys if same[k] is not None]
+    if not measured:
+        print("line transfer not measured in both runs (one CPU, no ours, or a hostbench "
+              "from before it wrote transfer_ns): no placement check")
+        return
+    kept = [k for k in measured if same[k]]
+    print()
+    print("%d of %d configurations ran on one placement in both runs (every round's line "
+          "transfer within %.0f%% of the others)%s" %
+          (len(kept), len(keys), args.same_line * 100, ":" if kept else "."))
+    if kept:
+        print_counts("  one placement: ", counts(a, b, kept, peers, args.tolerance),
+                     args.tolerance)
+
+
+if __name__ == "__main__":
+    main()
