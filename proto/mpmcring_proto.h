@@ -192,10 +192,13 @@ static inline bool mpr_aligned(const struct mpr_view *v, __u64 pos)
 	return !(pos & v->gmask);
 }
 
-/* Header and payload rounded up to the granule. */
+/*
+ * Header and payload rounded up to the granule. The walker's size_mask is
+ * ~gmask, kept: one and with it, where ~gmask is a load, a not and an and.
+ */
 static inline __u64 mpr_rec_size(const struct mpr_view *v, __u32 len)
 {
-	return ((__u64)len + v->size_add) & ~v->gmask;
+	return ((__u64)len + v->size_add) & v->walk.size_mask;
 }
 
 static inline __u64 *mpr_stamp(const struct mpr_view *v, __u64 pos)
