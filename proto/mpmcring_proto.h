@@ -582,12 +582,16 @@ static MPR_ALWAYS_INLINE int mpr_claim_one(const struct mpr_view *v,
 		pos.prod = MPR_LOAD_ACQUIRE(&m->prod_pos);
 		*prod_seen = pos.prod;
 		/*
-		 * mpr_head_sane() with the granule checked above: the whole
-		 * way reports a head outside [reclaim, prod]; never "empty".
+		 * mpr_head_sane() with the granule checked above, and "not
+		 * empty", in one test: head - reclaim < prod - reclaim. When
+		 * it fails, head == prod is the empty ring; any other head
+		 * is outside [reclaim, prod], and the whole way reports it:
+		 * never "empty".
 		 */
-		if (mpr_unlikely(!mpr_between(pos.reclaim, pos.head, pos.prod)))
-			return MPR_CLAIM_AGAIN;
-		if (pos.head == pos.prod) {
+		if (mpr_unlikely(pos.head - pos.reclaim >=
+				 pos.prod - pos.reclaim)) {
+			if (pos.head != pos.prod)
+				return MPR_CLAIM_AGAIN;
 			*why = MPR_REC_NONE;
 			return MPR_CLAIM_STOP;
 		}
