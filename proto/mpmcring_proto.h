@@ -300,8 +300,9 @@ static MPR_ALWAYS_INLINE int mpr_walk_at(const struct mpr_walker *w, __u64 pos,
 	 */
 	state = MPR_LOAD_ACQUIRE(&w->stamps[off >> w->gshift]) ^ pos;
 	rec->pos = pos;
-	if (state - MPMCRING_STAMP_COMMITTED >
-	    MPMCRING_STAMP_DISCARDED - MPMCRING_STAMP_COMMITTED)
+	/* Committed or discarded; committed is the likely one. */
+	if (mpr_unlikely(state != MPMCRING_STAMP_COMMITTED) &&
+	    state != MPMCRING_STAMP_DISCARDED)
 		return rec->state = MPR_REC_NONE;
 
 	/* The space may be reused under a walker that has not claimed it. */
@@ -454,7 +455,7 @@ static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
 					       bool *announced, int *why)
 {
 	__u64 *headp = &v->cons->head;
-	__u64 h, p, e, bytes = 0;
+	__u64 h, p, e, room, bytes = 0;
 	__u32 n = 0, walked = 0;
 	struct mpr_pos pos;
 	struct mpr_rec rec;
@@ -483,8 +484,9 @@ static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
 	 * [M:claim-walk]
 	 */
 	e = h;
+	room = p - h;	/* p - e: what the walk may still take */
 	do {
-		st = mpr_walk_at(&v->walk, e, p - e, &rec);
+		st = mpr_walk_at(&v->walk, e, room, &rec);
 		if (mpr_likely(st == MPR_REC_COMMITTED)) {
 			if (bytes + rec.len > max_bytes && (n || hard_bytes))
 				break;
@@ -499,7 +501,8 @@ static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
 			break;
 		}
 		e += rec.size;
-	} while (n < max_recs && e != p);
+		room -= rec.size;
+	} while (n < max_recs && room);
 
 	if (e == h) {
 		/* Nothing here; report only what a stable head shows. */
