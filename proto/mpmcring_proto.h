@@ -192,10 +192,13 @@ static inline bool mpr_aligned(const struct mpr_view *v, __u64 pos)
 	return !(pos & v->gmask);
 }
 
-/* Header and payload rounded up to the granule. */
+/*
+ * Header and payload rounded up to the granule. The walker's size_mask is
+ * ~gmask, kept: one and with it, where ~gmask is a load, a not and an and.
+ */
 static inline __u64 mpr_rec_size(const struct mpr_view *v, __u32 len)
 {
-	return ((__u64)len + v->size_add) & ~v->gmask;
+	return ((__u64)len + v->size_add) & v->walk.size_mask;
 }
 
 static inline __u64 *mpr_stamp(const struct mpr_view *v, __u64 pos)
@@ -297,8 +300,9 @@ static MPR_ALWAYS_INLINE int mpr_walk_at(const struct mpr_walker *w, __u64 pos,
 	 */
 	state = MPR_LOAD_ACQUIRE(&w->stamps[off >> w->gshift]) ^ pos;
 	rec->pos = pos;
-	if (state - MPMCRING_STAMP_COMMITTED >
-	    MPMCRING_STAMP_DISCARDED - MPMCRING_STAMP_COMMITTED)
+	/* Committed or discarded; committed is the likely one. */
+	if (mpr_unlikely(state != MPMCRING_STAMP_COMMITTED) &&
+	    state != MPMCRING_STAMP_DISCARDED)
 		return rec->state = MPR_REC_NONE;
 
 	/* The space may be reused under a walker that has not claimed it. */
@@ -451,7 +455,7 @@ static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
 					       bool *announced, int *why)
 {
 	__u64 *headp = &v->cons->head;
-	__u64 h, p, e, bytes = 0;
+	__u64 h, p, e, room, bytes = 0;
 	__u32 n = 0, walked = 0;
 	struct mpr_pos pos;
 	struct mpr_rec rec;
@@ -480,8 +484,9 @@ static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
 	 * [M:claim-walk]
 	 */
 	e = h;
+	room = p - h;	/* p - e: what the walk may still take */
 	do {
-		st = mpr_walk_at(&v->walk, e, p - e, &rec);
+		st = mpr_walk_at(&v->walk, e, room, &rec);
 		if (mpr_likely(st == MPR_REC_COMMITTED)) {
 			if (bytes + rec.len > max_bytes && (n || hard_bytes))
 				break;
@@ -496,7 +501,8 @@ static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
 			break;
 		}
 		e += rec.size;
-	} while (n < max_recs && e != p);
+		room -= rec.size;
+	} while (n < max_recs && room);
 
 	if (e == h) {
 		/* Nothing here; report only what a stable head shows. */
@@ -579,12 +585,16 @@ static MPR_ALWAYS_INLINE int mpr_claim_one(const struct mpr_view *v,
 		pos.prod = MPR_LOAD_ACQUIRE(&m->prod_pos);
 		*prod_seen = pos.prod;
 		/*
-		 * mpr_head_sane() with the granule checked above: the whole
-		 * way reports a head outside [reclaim, prod]; never "empty".
+		 * mpr_head_sane() with the granule checked above, and "not
+		 * empty", in one test: head - reclaim < prod - reclaim. When
+		 * it fails, head == prod is the empty ring; any other head
+		 * is outside [reclaim, prod], and the whole way reports it:
+		 * never "empty".
 		 */
-		if (mpr_unlikely(!mpr_between(pos.reclaim, pos.head, pos.prod)))
-			return MPR_CLAIM_AGAIN;
-		if (pos.head == pos.prod) {
+		if (mpr_unlikely(pos.head - pos.reclaim >=
+				 pos.prod - pos.reclaim)) {
+			if (pos.head != pos.prod)
+				return MPR_CLAIM_AGAIN;
 			*why = MPR_REC_NONE;
 			return MPR_CLAIM_STOP;
 		}

@@ -247,8 +247,10 @@ int hostring_init(struct hostring *h, const struct hostring_params *p)
 
 	mpr_view_init(&h->v, l, h->cons, ro);
 	mpr_ring_init(&h->v, l, p->initial_pos);
-	for (i = 0; i < MPMCRING_NR_PRIO; i++)
+	for (i = 0; i < MPMCRING_NR_PRIO; i++) {
 		h->limit[i] = mpr_reserve_limit(&h->v, l, i);
+		h->fast_limit[i] = h->yield_in_reserve ? 0 : h->limit[i];
+	}
 	return 0;
 fail:
 	hostring_destroy(h);
@@ -352,7 +354,7 @@ static MPR_SLOW_PATH int hostring_reserve_slow(struct hostring *h, unsigned int 
 /*
  * One record, the way the module's mpmcring_reserve() does it: the first
  * attempt inline; anything else (a full ring, a lost race, a bad argument,
- * the test hooks) through the batch path above.
+ * the test hooks: fast_limit is 0 then) through the batch path above.
  */
 int hostring_reserve(struct hostring *h, unsigned int idx, uint32_t len, unsigned int prio,
 		     uint64_t *pos)
@@ -361,10 +363,9 @@ int hostring_reserve(struct hostring *h, unsigned int idx, uint32_t len, unsigne
 	int lost = -1;
 	__u64 p;
 
-	if (mpr_unlikely(len > h->v.max_record || prio >= MPMCRING_NR_PRIO ||
-			 h->yield_in_reserve) ||
-	    mpr_unlikely(!mpr_reserve_fast(&h->v, &env, mpr_rec_size(&h->v, len), h->limit[prio],
-					   &p, &lost)))
+	if (mpr_unlikely(len > h->v.max_record || prio >= MPMCRING_NR_PRIO) ||
+	    mpr_unlikely(!mpr_reserve_fast(&h->v, &env, mpr_rec_size(&h->v, len),
+					   h->fast_limit[prio], &p, &lost)))
 		return hostring_reserve_slow(h, idx, len, prio, pos, lost);
 	mpr_write_hdr(&h->v, p, len, prio, 0);
 	*pos = p;

@@ -38,11 +38,16 @@ struct hostring_params {
 	uint64_t reclaim_gap_ns;
 };
 
-/* Per producer: its own counters (one writer). */
+/*
+ * Per producer: its own counters (one writer). produced and produced_bytes
+ * are not side by side: a commit adds to both, and GCC's -O2 then makes
+ * the two adds one vector add (six instructions, where two scalar adds
+ * are two), which the module's per-CPU counters never do.
+ */
 struct hostring_producer {
 	uint64_t produced;
-	uint64_t produced_bytes;
 	uint64_t discarded;
+	uint64_t produced_bytes;
 	uint64_t dropped[MPMCRING_NR_DROP][MPMCRING_NR_PRIO];
 	uint64_t dropped_retried; /* drops the caller retried (tests) */
 } __attribute__((aligned(64)));
@@ -56,6 +61,11 @@ struct hostring {
 	bool yield_in_reserve;
 	struct hostring_producer *prod;
 	uint64_t limit[MPMCRING_NR_PRIO]; /* in use a class may fill to (mpr_reserve_limit()) */
+	/* What hostring_reserve()'s inline first attempt takes for limit[]:
+	 * the same, or 0 with yield_in_reserve (then every reservation goes
+	 * the whole way, where the hook yields), so that the fast path does
+	 * not test the hook itself: the module's has no hook to test. */
+	uint64_t fast_limit[MPMCRING_NR_PRIO];
 	unsigned long reclaim_lock;
 	/* Written under reclaim_lock. */
 	struct mpr_lease *leases; /* per slot */

@@ -469,14 +469,15 @@ int mpmcring_validate(struct mpmcring_consumer *c)
 		c->r->v.claim_timeout_ms);
 }
 
-/* Releases every record the consumer holds, delivered or not. */
-int mpr_lib_commit(struct mpmcring_consumer *c)
+/*
+ * Releases every record the consumer holds, delivered or not; it holds a
+ * claim. Inlined into mpmcring_commit(), whose common case it is.
+ */
+static MPR_ALWAYS_INLINE int mpr_lib_commit_held(struct mpmcring_consumer *c)
 {
 	struct mpmcring_slot *s = c->slot;
 	bool revoked;
 
-	if (!c->holding)
-		return 0;
 	/*
 	 * The exchange first: a revocation reads held_records to count what
 	 * the claim held, so it stays set until the claim is gone.
@@ -502,6 +503,14 @@ int mpr_lib_commit(struct mpmcring_consumer *c)
 			"the consumer's claim was revoked (held past the ring's claim timeout, %u ms) or its space was freed under it (another consumer wrote the shared head back): what was read may have been overwritten; counted as lost (revoked)",
 			c->r->v.claim_timeout_ms);
 	return 0;
+}
+
+/* Releases every record the consumer holds, delivered or not. */
+int mpr_lib_commit(struct mpmcring_consumer *c)
+{
+	if (!c->holding)
+		return 0;
+	return mpr_lib_commit_held(c);
 }
 
 /*
@@ -562,9 +571,9 @@ void mpr_lib_end(struct mpmcring_consumer *c)
  * (mpmcring_consumer_free()) still releases them.
  */
 /*
- * mpmcring_commit() from fn of a consume, or with records a stopped consume
- * claimed (c->pending): out of line, so the common commit sets up no frame
- * for the walk.
+ * mpmcring_commit() from fn of a consume, with records a stopped consume
+ * claimed (c->pending), or holding nothing: out of line, so the common
+ * commit sets up no frame for the walk.
  */
 static MPR_SLOW_PATH int mpr_lib_commit_unusual(struct mpmcring_consumer *c)
 {
@@ -586,9 +595,10 @@ static MPR_SLOW_PATH int mpr_lib_commit_unusual(struct mpmcring_consumer *c)
 
 int mpmcring_commit(struct mpmcring_consumer *c)
 {
-	if (mpr_unlikely(c->in_consume | c->pending))
+	/* The common case, a claim held and nothing else, tested at once. */
+	if (mpr_unlikely(c->in_consume | c->pending | !c->holding))
 		return mpr_lib_commit_unusual(c);
-	return mpr_lib_commit(c);
+	return mpr_lib_commit_held(c);
 }
 
 static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_record_fn fn,
