@@ -343,11 +343,18 @@ int hostring_reserve_batch(struct hostring *h, unsigned int idx, const uint32_t 
 	return hostring_reserve_from(h, idx, lens, n, prio, pos, -1);
 }
 
-/* hostring_reserve() past its first attempt (len by value: kept off the
- * stack of the fast path). */
+/*
+ * hostring_reserve() past its first attempt (len by value: kept off the
+ * stack of the fast path). With the yield hook on, that attempt stopped
+ * at fast_limit 0: the whole reservation is made here, first attempt
+ * (which yields) and its lost races handed to the slow path, so the
+ * contention tests run the module's fast-then-slow handoff.
+ */
 static MPR_SLOW_PATH int hostring_reserve_slow(struct hostring *h, unsigned int idx, uint32_t len,
 					       unsigned int prio, uint64_t *pos, int lost)
 {
+	if (h->yield_in_reserve)
+		lost = -1;
 	return hostring_reserve_from(h, idx, &len, 1, prio, pos, lost);
 }
 
