@@ -135,8 +135,8 @@ TEST_F_TIMEOUT(slow, write_pingpong_100k, 600)
 	}
 	pthread_join(th, NULL);
 	TH_LOG("%llu records, consumer slept %llu times, %llu of them %d ms or more",
-	       (unsigned long long)pp.n, (unsigned long long)pp.sleeps,
-	       (unsigned long long)pp.late, LOST_MS);
+	       (unsigned long long)pp.n, (unsigned long long)pp.sleeps, (unsigned long long)pp.late,
+	       LOST_MS);
 	EXPECT_EQ(0, pp.lost);
 	EXPECT_EQ(0, pp.bad);
 	EXPECT_EQ(pp.n, pp.acked);
