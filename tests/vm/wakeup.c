@@ -55,8 +55,16 @@ static void *pingpong_consumer(void *arg)
 	struct mpmcring_record rec;
 	uint64_t next = 0, t0, wakeups0;
 
-	if (!c) {
+	/*
+	 * The ring's wakeup count for vm_poll_lost_by(), read before the
+	 * writer may send the next record (it waits for acked): read between
+	 * the ack and the wait, it kept the consumer busy while the record
+	 * came, and the consumer seldom slept before it.
+	 */
+	wakeups0 = c ? vm_ring_wakeups(mpmcring_fd(pp->ring)) : UINT64_MAX;
+	if (wakeups0 == UINT64_MAX) {
 		pp->bad++;
+		mpmcring_consumer_free(c);
 		return NULL;
 	}
 	while (next < pp->n) {
@@ -67,15 +75,15 @@ static void *pingpong_consumer(void *arg)
 				pp->bad++;
 			mpmcring_commit(c);
 			next++;
+			wakeups0 = vm_ring_wakeups(mpmcring_fd(pp->ring));
+			if (wakeups0 == UINT64_MAX) {
+				pp->bad++;
+				break;
+			}
 			__atomic_store_n(&pp->acked, next, __ATOMIC_RELEASE);
 			continue;
 		}
 		if (n != -EAGAIN) {
-			pp->bad++;
-			break;
-		}
-		wakeups0 = vm_ring_wakeups(mpmcring_fd(pp->ring));
-		if (wakeups0 == UINT64_MAX) {
 			pp->bad++;
 			break;
 		}
