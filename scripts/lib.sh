@@ -10,12 +10,13 @@ JOBS=${JOBS:-$(($(nproc) + 1))}
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# Words on every guest kernel's command line (tests/harness/boot.py has the
-# same). tsc=reliable: under qemu's TCG on a loaded host the clocksource
-# watchdog sees the emulated TSC skew against the HPET and marks it
-# unstable, which flips sched_clock's static key; MTTCG can run that text
-# patching's int3 stale (seen on stock 6.12: "Oops: int3" in
-# sched_clock_cpu right after "Marking TSC unstable").
+# Words on every guest kernel's command line (tests/harness/common.py has the
+# same; tests/harness/test_common.py fails when they differ). tsc=reliable:
+# under qemu's TCG on a loaded host the clocksource watchdog sees the
+# emulated TSC skew against the HPET and marks it unstable, which flips
+# sched_clock's static key; MTTCG can run that text patching's int3 stale
+# (seen on stock 6.12: "Oops: int3" in sched_clock_cpu right after "Marking
+# TSC unstable").
 GUEST_CMDLINE_COMMON="tsc=reliable"
 
 # The Debian package whose sources give checkpatch, kernel-doc and the

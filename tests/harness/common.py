@@ -20,8 +20,8 @@ ALL_KERNELS = ["debug", "kcsan", "debug-6.12", "stock-6.1", "stock-6.12", "stock
 TEST_KERNELS = ("debug", "kcsan", "debug-6.12")
 GUEST_CPUS = 2
 # On every guest's command line, as scripts/lib.sh's GUEST_CMDLINE_COMMON
-# (why: there): the TSC trusted, so qemu's TCG never runs sched_clock's
-# static key switch mid-test.
+# (why: there; test_common.py fails when they differ): the TSC trusted, so
+# qemu's TCG never runs sched_clock's static key switch mid-test.
 GUEST_CMDLINE_COMMON = ["tsc=reliable"]
 T0 = time.monotonic()
 
