@@ -200,6 +200,27 @@ static inline bool vm_poll_lost_by(const struct vm_sent *s, uint64_t seq, uint64
 	       wakeups0 != UINT64_MAX && vm_ring_wakeups(fd) == wakeups0;
 }
 
+/*
+ * A ping-pong consumer's ack: publishes next, the records it has taken, to
+ * *acked, where its writer waits for it before it sends record next. First
+ * it reads the ring's wakeup count through fd (vm_ring_wakeups()) and
+ * returns it: the count for vm_poll_lost_by() on every wait for record
+ * next. Read before the ack, the ioctl is over before the writer can send
+ * that record; read between the ack and the wait, it kept the consumer
+ * busy while the record came, and the consumer seldom slept before it (a
+ * module that dropped every 10th wakeup passed wait_modes' poll ping-pong).
+ * A wakeup sent between the read and the wait only makes vm_poll_lost_by()
+ * more careful. With fd < 0 (no poll(2) waits) it only acks, and returns 0.
+ * UINT64_MAX: the count could not be read (acked all the same).
+ */
+static inline uint64_t vm_pingpong_ack(uint64_t *acked, uint64_t next, int fd)
+{
+	uint64_t wakeups = fd < 0 ? 0 : vm_ring_wakeups(fd);
+
+	__atomic_store_n(acked, next, __ATOMIC_RELEASE);
+	return wakeups;
+}
+
 /* Writes "start" or "stop" to the load generator's control file. */
 static inline int lg_control(const char *cmd)
 {
