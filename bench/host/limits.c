@@ -23,13 +23,18 @@
 
 #include "bench.h"
 
+/* The most timed rounds one lim_run_rounds() makes. */
+#define LIM_ROUNDS 20
+
 struct lim_thread {
+	void (*body)(struct lim_thread *t); /* one round's loop */
 	uint64_t *word;
 	uint64_t n;
 	unsigned int parity; /* ping-pong: 0 or 1 */
+	unsigned int rounds;
 	int cpu;
 	pthread_barrier_t *bar;
-	double t0, t1;
+	double t0[LIM_ROUNDS], t1[LIM_ROUNDS]; /* each round's start and end */
 } __attribute__((aligned(HB_CACHELINE)));
 
 static void pin(int cpu)
@@ -43,14 +48,14 @@ static void pin(int cpu)
 	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
-static void *pingpong(void *arg)
+/*
+ * n round trips. Each round moves the count on by 2n, so the next round
+ * starts at parity 0 again, with the first thread's turn.
+ */
+static void pingpong(struct lim_thread *t)
 {
-	struct lim_thread *t = arg;
 	uint64_t i, v;
 
-	pin(t->cpu);
-	pthread_barrier_wait(t->bar);
-	t->t0 = hb_now();
 	for (i = 0; i < t->n; i++) {
 		unsigned int spins = 0;
 
@@ -62,39 +67,54 @@ static void *pingpong(void *arg)
 			}
 		__atomic_store_n(t->word, v + 1, __ATOMIC_RELEASE);
 	}
-	t->t1 = hb_now();
-	return NULL;
 }
 
-static void *cas_loop(void *arg)
+static void cas_loop(struct lim_thread *t)
 {
-	struct lim_thread *t = arg;
 	uint64_t i, v;
 
-	pin(t->cpu);
-	pthread_barrier_wait(t->bar);
-	t->t0 = hb_now();
 	for (i = 0; i < t->n; i++) {
 		v = __atomic_load_n(t->word, __ATOMIC_RELAXED);
 		while (!__atomic_compare_exchange_n(t->word, &v, v + 1, false, __ATOMIC_SEQ_CST,
 						    __ATOMIC_RELAXED))
 			;
 	}
-	t->t1 = hb_now();
+}
+
+/* A thread: pinned once, then its rounds, each started with the others'. */
+static void *lim_thread_main(void *arg)
+{
+	struct lim_thread *t = arg;
+	unsigned int r;
+
+	pin(t->cpu);
+	for (r = 0; r < t->rounds; r++) {
+		pthread_barrier_wait(t->bar);
+		t->t0[r] = hb_now();
+		t->body(t);
+		t->t1[r] = hb_now();
+	}
 	return NULL;
 }
 
-/* Runs n threads of fn; returns seconds from the first start to the last end. */
-static double lim_run(void *(*fn)(void *), unsigned int n, uint64_t iters,
-		      int (*cpu_of)(unsigned int))
+/*
+ * Runs n threads of body, rounds times over (at most LIM_ROUNDS) with the
+ * same threads; secs[r]: round r's seconds from the first start to the
+ * last end.
+ */
+static void lim_run_rounds(void (*body)(struct lim_thread *t), unsigned int n, uint64_t iters,
+			   unsigned int rounds, int (*cpu_of)(unsigned int), double *secs)
 {
 	uint64_t *word = aligned_alloc(HB_CACHELINE, HB_CACHELINE);
 	struct lim_thread *t = aligned_alloc(HB_CACHELINE, sizeof(*t) * n);
 	pthread_t *th = calloc(n, sizeof(*th));
 	pthread_barrier_t bar;
-	double t0 = 0, t1 = 0;
-	unsigned int i;
+	unsigned int i, r;
 
+	if (rounds > LIM_ROUNDS) {
+		fprintf(stderr, "hostbench: %u rounds asked for, at most %d\n", rounds, LIM_ROUNDS);
+		exit(2);
+	}
 	if (!word || !t || !th) {
 		fprintf(stderr, "hostbench: out of memory measuring the machine\n");
 		exit(2);
@@ -102,27 +122,46 @@ static double lim_run(void *(*fn)(void *), unsigned int n, uint64_t iters,
 	*word = 0;
 	pthread_barrier_init(&bar, NULL, n);
 	for (i = 0; i < n; i++) {
-		t[i] = (struct lim_thread){
-			.word = word, .n = iters, .parity = i & 1, .cpu = cpu_of(i), .bar = &bar
-		};
-		if (pthread_create(&th[i], NULL, fn, &t[i])) {
+		t[i] = (struct lim_thread){ .body = body,
+					    .word = word,
+					    .n = iters,
+					    .parity = i & 1,
+					    .rounds = rounds,
+					    .cpu = cpu_of(i),
+					    .bar = &bar };
+		if (pthread_create(&th[i], NULL, lim_thread_main, &t[i])) {
 			fprintf(stderr,
 				"hostbench: cannot start a thread to measure the machine\n");
 			exit(2);
 		}
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		pthread_join(th[i], NULL);
-		if (!i || t[i].t0 < t0)
-			t0 = t[i].t0;
-		if (t[i].t1 > t1)
-			t1 = t[i].t1;
+	for (r = 0; r < rounds; r++) {
+		double t0 = t[0].t0[r], t1 = t[0].t1[r];
+
+		for (i = 1; i < n; i++) {
+			if (t[i].t0[r] < t0)
+				t0 = t[i].t0[r];
+			if (t[i].t1[r] > t1)
+				t1 = t[i].t1[r];
+		}
+		secs[r] = t1 - t0;
 	}
 	pthread_barrier_destroy(&bar);
 	free(word);
 	free(t);
 	free(th);
-	return t1 - t0;
+}
+
+/* Runs n threads of body once; returns seconds from the first start to the last end. */
+static double lim_run(void (*body)(struct lim_thread *t), unsigned int n, uint64_t iters,
+		      int (*cpu_of)(unsigned int))
+{
+	double secs;
+
+	lim_run_rounds(body, n, iters, 1, cpu_of, &secs);
+	return secs;
 }
 
 /* Ping-pong: the first and the last CPU (different cores when there are). */
@@ -255,21 +294,21 @@ static double median_of(double *v, unsigned int n)
  * The fastest of 20 ping-pongs of 1000 round trips (2-20 ms): a longer one
  * spans the scheduler's time slices and measures the load on a busy
  * machine (a median of three of 20000 read 425-4178 ns where the fastest
- * of short ones read 237-248), the fastest one the placement.
+ * of short ones read 237-248), the fastest one the placement. One pair of
+ * threads makes all 20 (a pair each cost 40 thread starts a round).
  */
 double hb_transfer_ns(void)
 {
-	double best = 0, v;
+	double secs[LIM_ROUNDS], best = 0;
 	unsigned int k;
 
 	if (hb_ncpus() < 2)
 		return 0;
-	for (k = 0; k < 20; k++) {
-		v = lim_run(pingpong, 2, 1000, pp_cpu) / (2.0 * 1000) * 1e9;
-		if (!k || v < best)
-			best = v;
-	}
-	return best;
+	lim_run_rounds(pingpong, 2, 1000, LIM_ROUNDS, pp_cpu, secs);
+	for (k = 0; k < LIM_ROUNDS; k++)
+		if (!k || secs[k] < best)
+			best = secs[k];
+	return best / (2.0 * 1000) * 1e9;
 }
 
 #define LIM_REPS 5
