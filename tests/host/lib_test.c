@@ -1743,6 +1743,16 @@ static void t_claim_walk_end(struct tap *t)
 		      "%s: %d records claimed, the head at +%llu; want %d, +%llu", wc->what, n,
 		      (unsigned long long)(f.h.v.cons->head - h), wc->want,
 		      (unsigned long long)(pos[wc->upto] - h));
+		if (n > 0) {
+			uint64_t want_bytes = 0;
+
+			for (i = 0; i < wc->upto; i++)
+				if (wc->kinds[i] == 'c')
+					want_bytes += wc->lens[i];
+			CHECK(t, cl.bytes == want_bytes && cl.first.pos == h,
+			      "%s: bytes %llu, want %llu", wc->what, (unsigned long long)cl.bytes,
+			      (unsigned long long)want_bytes);
+		}
 		if (n > 0)
 			CHECK(t, cl.start == h && cl.end == pos[wc->upto] && cl.records == (__u32)n,
 			      "%s: the claim [+%llu, +%llu) of %u", wc->what,
@@ -1796,6 +1806,37 @@ static void t_claim_walk_discard_limit(struct tap *t)
 	}
 }
 
+/*
+ * The walk's room bound, from the loose side: a last header that says more
+ * than prod_pos leaves (corrupt, or a record being written over) stops the
+ * walk before it; the stamps alone would let the head run past prod_pos.
+ */
+static void t_claim_walk_oversized_last(struct tap *t)
+{
+	struct mpr_claim cl = { 0 };
+	bool announced = false;
+	uint64_t pos[2], h;
+	union mpr_hdr_word u;
+	struct fixture f;
+	int i, n, why = 0;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	h = f.h.v.cons->head;
+	for (i = 0; i < 2; i++) {
+		CHECK_EQ(t, hostring_reserve(&f.h, 0, 0, MPMCRING_PRIO_CRITICAL, &pos[i]), 0);
+		hostring_commit(&f.h, 0, pos[i], 0);
+	}
+	/* The second record's header says 8 payload bytes: 16, 8 past prod_pos. */
+	memcpy(&u.w, f.h.v.data + (pos[1] & f.h.v.data_mask), sizeof(u.w));
+	u.h.len = 8;
+	memcpy(f.h.v.data + (pos[1] & f.h.v.data_mask), &u.w, sizeof(u.w));
+	n = mpr_claim_attempt(&f.h.v, &f.h.v.cons->slots[0].start, false, 100, UINT64_MAX, false,
+			      &cl, (struct mpr_claim_sink){ NULL, NULL }, &announced, &why);
+	CHECK(t, n == 1 && f.h.v.cons->head == pos[1], "%d claimed, head at +%llu; want 1, +%llu",
+	      n, (unsigned long long)(f.h.v.cons->head - h), (unsigned long long)(pos[1] - h));
+	fx_fini(&f);
+}
+
 static const struct tap_test tests[] = {
 	TAP_TEST(t_order_and_content),
 	TAP_TEST(t_batch_limits),
@@ -1834,6 +1875,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_claim_zero_records),
 	TAP_TEST(t_claim_walk_end),
 	TAP_TEST(t_claim_walk_discard_limit),
+	TAP_TEST(t_claim_walk_oversized_last),
 };
 
 int main(void)
