@@ -182,6 +182,8 @@ static void stat_text(FILE *f, const char *path, const struct mpmcring_layout *l
 		(unsigned long long)st->overwritten_records,
 		(unsigned long long)st->overwritten_bytes);
 	fprintf(f, "wakeups       %llu\n", (unsigned long long)st->wakeups);
+	fprintf(f, "room wakeups  %llu (writers woken for room)\n",
+		(unsigned long long)st->room_wakeups);
 	fprintf(f, "consumers     %llu attached\n", (unsigned long long)st->consumers);
 	fprintf(f, "abandoned     %llu claims, %llu records\n",
 		(unsigned long long)st->abandoned_claims,
@@ -271,7 +273,8 @@ static void stat_json(FILE *f, const char *path, const struct mpmcring_layout *l
 	fprintf(f, ",\"overwritten\":{\"records\":%llu,\"bytes\":%llu}",
 		(unsigned long long)st->overwritten_records,
 		(unsigned long long)st->overwritten_bytes);
-	fprintf(f, ",\"wakeups\":%llu,\"consumers\":%llu", (unsigned long long)st->wakeups,
+	fprintf(f, ",\"wakeups\":%llu,\"room_wakeups\":%llu,\"consumers\":%llu",
+		(unsigned long long)st->wakeups, (unsigned long long)st->room_wakeups,
 		(unsigned long long)st->consumers);
 	fprintf(f, ",\"abandoned\":{\"claims\":%llu,\"records\":%llu}",
 		(unsigned long long)st->abandoned_claims,
