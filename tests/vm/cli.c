@@ -309,6 +309,7 @@ TEST_F(cli, stat_json_matches_stats_ioctl)
 	EXPECT_EQ((long long)st.produced_bytes,
 		  json_num(o->out, "\"produced\":{\"records\":5,\"bytes\":"));
 	EXPECT_EQ(5, json_num(o->out, "\"in_ring\":{\"records\":"));
+	EXPECT_EQ((long long)st.room_wakeups, json_num(o->out, "\"room_wakeups\":"));
 	EXPECT_EQ(65536, json_num(o->out, "\"size\":"));
 	EXPECT_NE(NULL, strstr(o->out, "\"ring\":\"" RING "\""));
 	EXPECT_EQ(0, o->errlen);

@@ -15,9 +15,10 @@
  * wakeups. A wait that times out while a record is waiting is a lost
  * wakeup; poll(2) never times out with the file ready (it looks again
  * after its timer), so there a wait that slept out its time with no
- * wakeup sent is (vm_poll_lost_by()). Not for the writers' POLLOUT waits:
- * their wakeups come from the tick and are not counted, so pollout_poll
- * cannot tell a lost wakeup (nor can tests/vm/write.c's POLLOUT case).
+ * wakeup sent is (vm_poll_lost_by()). The writers' POLLOUT waits the same,
+ * with the count of room wakeups (vm_poll_room_lost_by(); ABI 1.4), and
+ * each drain waits until the writer sleeps, so that every cycle's room
+ * needs its wakeup.
  */
 #include <poll.h>
 #include <pthread.h>
@@ -440,9 +441,11 @@ TEST_F_TIMEOUT(wm, blocking_read_pingpong, 300)
 struct room {
 	enum wait_mode mode;
 	int fd;
+	pid_t tid;	      /* the writer's */
 	int full;	      /* the writer is full and waits */
 	struct vm_sent freed; /* the main thread's drains: how many, the last when */
 	uint64_t cycles, lost, bad;
+	uint64_t late; /* waits that returned only after LOST_MS: printed, lost or not */
 	int done;
 };
 
@@ -452,7 +455,11 @@ struct room {
  * they freed. A wait that timed out is a lost wakeup if this cycle's drain
  * ended at least ROOM_TICKS_MS before its deadline (25 ticks); a drain
  * the guest ran later than that (a main thread it did not run for
- * seconds) leaves the writer waiting again.
+ * seconds) leaves the writer waiting again. poll(2) does not time out
+ * (it looks again after its timer, and finds the room): there a wait that
+ * returned only after LOST_MS, its drain by then, with the ring's count of
+ * room wakeups unmoved, is the lost wakeup (vm_poll_room_lost_by(), whose
+ * margin of LOST_MS / 2 is ROOM_TICKS_MS).
  */
 #define ROOM_TICKS_MS (LOST_MS / 2)
 
@@ -486,9 +493,10 @@ static void *room_writer(void *arg)
 	struct room *rm = arg;
 	char rec[56] = { 0 };
 	struct waiter w;
-	uint64_t t0;
+	uint64_t t0, room0;
 	int n;
 
+	__atomic_store_n(&rm->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	if (waiter_init_for(&w, rm->fd, rm->mode, POLLOUT)) {
 		rm->bad++;
 		goto out;
@@ -507,7 +515,9 @@ static void *room_writer(void *arg)
 		 */
 		for (n = 0; n < 64 && waiter_wait(&w, 0) > 0; n++)
 			;
-		if (n == 64) {
+		/* Read before the drain can come: it waits for full. */
+		room0 = vm_ring_room_wakeups(rm->fd);
+		if (n == 64 || room0 == UINT64_MAX) {
 			rm->bad++;
 			break;
 		}
@@ -525,6 +535,14 @@ static void *room_writer(void *arg)
 			rm->bad++;
 			break;
 		}
+		if (vm_now_ns() - t0 >= LOST_MS * 1000000ULL)
+			rm->late++;
+		/* poll(2) shows a lost wakeup as a late 1 (above). */
+		if (rm->mode == W_POLL &&
+		    vm_poll_room_lost_by(&rm->freed, rm->cycles, t0, LOST_MS, rm->fd, room0)) {
+			rm->lost++;
+			break;
+		}
 		rm->cycles++;
 	}
 	waiter_fini(&w);
@@ -539,13 +557,16 @@ static void room_pingpong(struct __test_metadata *_metadata, enum wait_mode mode
 	struct mpmcring *r;
 	struct mpmcring_consumer *c;
 	struct mpmcring_record rec;
-	uint64_t drains = 0;
+	uint64_t drains = 0, asleep = 0;
 	pthread_t th;
 
 	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
 			       "ring=wm create=1 size=65536 threads=0 autostart=0"));
 	r = mpmcring_open(WRING, 0);
 	ASSERT_NE(NULL, r);
+	ASSERT_GE(mpmcring_get_layout(r)->abi_minor, MPMCRING_ABI_MINOR_ROOM_WAKEUPS)
+	TH_LOG("the module is of ABI 1.%u: no room wakeup count",
+	       mpmcring_get_layout(r)->abi_minor);
 	c = mpmcring_consumer_new(r);
 	ASSERT_NE(NULL, c);
 	rm.fd = open(WRING, O_RDWR | O_NONBLOCK | O_CLOEXEC);
@@ -556,16 +577,28 @@ static void room_pingpong(struct __test_metadata *_metadata, enum wait_mode mode
 			sched_yield();
 			continue;
 		}
+		/*
+		 * Drain once the writer sleeps: drained before, its wait
+		 * (poll(2)'s ->poll reclaims) finds the room itself and no
+		 * wakeup is tested. It sleeps nowhere else once full.
+		 */
+		if (vm_wait_asleep(&rm.tid))
+			asleep++;
 		/* Room comes back through plain stores only. */
 		while (mpmcring_read(c, &rec) == 0)
 			mpmcring_commit(c);
 		vm_sent_mark(&rm.freed, ++drains);
 	}
 	pthread_join(th, NULL);
-	TH_LOG("%llu cycles", (unsigned long long)rm.cycles);
-	EXPECT_EQ(0, rm.lost);
+	TH_LOG("%llu cycles, %llu drains with the writer asleep, %llu waits of %d ms or more",
+	       (unsigned long long)rm.cycles, (unsigned long long)asleep,
+	       (unsigned long long)rm.late, LOST_MS);
+	EXPECT_EQ(0, rm.lost)
+	TH_LOG("cycle %llu: the writer slept out its wait with room back",
+	       (unsigned long long)rm.cycles);
 	EXPECT_EQ(0, rm.bad);
 	EXPECT_EQ(WCYCLES, rm.cycles);
+	EXPECT_GT(asleep, 0) TH_LOG("no drain found the writer asleep: no wakeup was tested");
 	close(rm.fd);
 	mpmcring_consumer_free(c);
 	mpmcring_close(r);
