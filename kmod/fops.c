@@ -247,9 +247,10 @@ void mpmcring_want_room(struct mpmcring *ring, u32 prio)
 }
 
 /*
- * The tick's part for writers: wake those whose class has room now. Counted
- * (room_wakeups) before it is sent, like the consumers' wakeups: a writer
- * that slept out its wait with the count unmoved was never woken.
+ * The tick's part for writers: wake those whose class has room now. One
+ * wakeup at most, counted (room_wakeups) before it is sent, like the
+ * consumers' wakeups: it may find no writer still asleep, or wake several;
+ * a writer that slept out its wait with the count unmoved was never woken.
  */
 void mpmcring_room_backstop(struct mpmcring *ring)
 {

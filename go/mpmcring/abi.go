@@ -21,7 +21,8 @@ const (
 	// MPMCRING_ABI_MINOR_STATE in the uapi header (abi_test.go compares).
 	ABIMinorState = 3
 	// ABIMinorRoomWakeups is the first ABI minor whose module counts
-	// Stats.RoomWakeups; an older one reads 0 there.
+	// Stats.RoomWakeups (the room wakeups the housekeeping tick sent to
+	// writers waiting for room); an older one reads 0 there.
 	// MPMCRING_ABI_MINOR_ROOM_WAKEUPS in the uapi header.
 	ABIMinorRoomWakeups = 4
 	stateDead           = 1 << 0 // MPMCRING_STATE_DEAD: destroyed
@@ -137,7 +138,7 @@ type Stats struct {
 	RevokedRecords     uint64 // records those claims held
 	ReadFaults         uint64 // records read(2) consumed but could not copy out
 	Flags              uint64 // StatsInRingPartial
-	RoomWakeups        uint64 // wakeups sent to writers waiting for room (ABI 1.4, ABIMinorRoomWakeups)
+	RoomWakeups        uint64 // room wakeups sent by the housekeeping tick, at most one a tick (ABI 1.4, ABIMinorRoomWakeups)
 	reserved           [3]uint64
 }
 

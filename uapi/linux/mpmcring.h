@@ -314,10 +314,12 @@ struct mpmcring_stats {
 					 */
 	__u64 flags;			/* MPMCRING_STATS_* */
 	/* ABI 1.4 (MPMCRING_ABI_MINOR_ROOM_WAKEUPS): */
-	__u64 room_wakeups;		/* wakeups sent to writers waiting for
-					 * room (POLLOUT): the housekeeping tick
-					 * sends one when a class a writer
-					 * found full has room again
+	__u64 room_wakeups;		/* room wakeups sent by the
+					 * housekeeping tick: one per tick
+					 * that found a class a writer
+					 * polled full (POLLOUT) with room
+					 * again; it may find no sleeper,
+					 * or wake several writers
 					 */
 	__u64 reserved[3];
 };
