@@ -189,7 +189,6 @@ static void *watcher_main(void *arg)
 {
 	struct cycle *y = arg;
 	struct pollfd pfd = { .fd = y->watch_fd, .events = 0 };
-
 	int n;
 
 	if (pin_to(1))
