@@ -246,7 +246,12 @@ void mpmcring_want_room(struct mpmcring *ring, u32 prio)
 		set_bit(prio, &ring->out_waiters);
 }
 
-/* The tick's part for writers: wake those whose class has room now. */
+/*
+ * The tick's part for writers: wake those whose class has room now. One
+ * wakeup at most, counted (room_wakeups) before it is sent, like the
+ * consumers' wakeups: it may find no writer still asleep, or wake several;
+ * a writer that slept out its wait with the count unmoved was never woken.
+ */
 void mpmcring_room_backstop(struct mpmcring *ring)
 {
 	unsigned long want = READ_ONCE(ring->out_waiters), ready = 0;
@@ -256,8 +261,10 @@ void mpmcring_room_backstop(struct mpmcring *ring)
 		if (mpmcring_room(ring, prio, mpmcring_min_need(ring)) &&
 		    test_and_clear_bit(prio, &ring->out_waiters))
 			ready |= BIT(prio);
-	if (ready)
+	if (ready) {
+		mpmcring_count(ring, room_wakeups, 1);
 		wake_up_poll(&ring->wq, EPOLLOUT | EPOLLWRNORM);
+	}
 }
 
 const struct file_operations mpmcring_fops = {

@@ -51,6 +51,7 @@ struct mpmcring_pcpu_stats {
 	local64_t wakeups;
 	local64_t head_repairs;
 	local64_t read_faults;
+	local64_t room_wakeups;
 };
 
 /* Adds to this CPU's counter; any context. */

@@ -148,10 +148,12 @@ int mpmcring_validate_params(const struct mpmcring_params *p)
  * The layout's ABI minor tells consumers whether the meta page's state word
  * is kept; mpmcring_destroy() keeps it ([D5]), so the minor it publishes
  * must be one that says so, or consumers would wait for POLLHUP instead.
- * Today both are 3: this only catches a lowered MPMCRING_ABI_MINOR, or a
- * major bump that resets it without deciding what the word's gate becomes.
+ * It catches a lowered MPMCRING_ABI_MINOR, or a major bump that resets it
+ * without deciding what the word's gate becomes. The same for the room
+ * wakeup count (mpmcring_room_backstop()).
  */
 static_assert(MPMCRING_ABI_MINOR >= MPMCRING_ABI_MINOR_STATE);
+static_assert(MPMCRING_ABI_MINOR >= MPMCRING_ABI_MINOR_ROOM_WAKEUPS);
 
 static void mpmcring_fill_layout(struct mpmcring *ring,
 				 const struct mpmcring_params *p,

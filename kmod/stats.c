@@ -81,6 +81,7 @@ void mpmcring_get_stats(struct mpmcring *ring, struct mpmcring_stats *stats)
 	stats->wakeups = mpmcring_sum(wakeups);
 	stats->head_repairs = mpmcring_sum(head_repairs);
 	stats->read_faults = mpmcring_sum(read_faults);
+	stats->room_wakeups = mpmcring_sum(room_wakeups);
 	if (!mpmcring_count_waiting(ring, &stats->in_ring_records,
 				    &stats->in_ring_bytes))
 		stats->flags |= MPMCRING_STATS_IN_RING_PARTIAL;
@@ -176,7 +177,8 @@ static int mpmcring_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "consumed_records %llu\n", s->consumed_records);
 	seq_printf(m, "in_ring_records %llu\nin_ring_bytes %llu\n",
 		   s->in_ring_records, s->in_ring_bytes);
-	seq_printf(m, "wakeups %llu\nconsumers %llu\n", s->wakeups, s->consumers);
+	seq_printf(m, "wakeups %llu\nroom_wakeups %llu\nconsumers %llu\n",
+		   s->wakeups, s->room_wakeups, s->consumers);
 	seq_printf(m, "abandoned_claims %llu\nabandoned_records %llu\n",
 		   s->abandoned_claims, s->abandoned_records);
 	seq_printf(m, "head_repairs %llu\n", s->head_repairs);

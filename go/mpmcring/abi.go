@@ -14,13 +14,18 @@ const (
 	abiMagic = 0x474e49524d43504d // "MPMCRING"
 	// ABIMajor and ABIMinor are the ABI version this package implements.
 	ABIMajor = 1
-	ABIMinor = 3
+	ABIMinor = 4
 	// ABIMinorState is the first ABI minor whose module keeps the meta
 	// page's state word (mpmcring_meta.state); older ones leave it 0:
 	// compare Layout().ABIMinor with it, not with ABIMinor.
 	// MPMCRING_ABI_MINOR_STATE in the uapi header (abi_test.go compares).
 	ABIMinorState = 3
-	stateDead     = 1 << 0 // MPMCRING_STATE_DEAD: destroyed
+	// ABIMinorRoomWakeups is the first ABI minor whose module counts
+	// Stats.RoomWakeups (the room wakeups the housekeeping tick sent to
+	// writers waiting for room); an older one reads 0 there.
+	// MPMCRING_ABI_MINOR_ROOM_WAKEUPS in the uapi header.
+	ABIMinorRoomWakeups = 4
+	stateDead           = 1 << 0 // MPMCRING_STATE_DEAD: destroyed
 
 	featOverwrite = 1 << 0
 	featLease     = 1 << 1
@@ -133,7 +138,8 @@ type Stats struct {
 	RevokedRecords     uint64 // records those claims held
 	ReadFaults         uint64 // records read(2) consumed but could not copy out
 	Flags              uint64 // StatsInRingPartial
-	reserved           [4]uint64
+	RoomWakeups        uint64 // room wakeups sent by the housekeeping tick, at most one a tick (ABI 1.4, ABIMinorRoomWakeups)
+	reserved           [3]uint64
 }
 
 // DroppedTotal is the sum of Dropped over every reason and class.

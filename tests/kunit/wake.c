@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * mpmcring_wake: who wakes sleeping consumers, decided at commit time.
+ * mpmcring_wake: who wakes sleeping consumers, decided at commit time, and
+ * when the housekeeping tick wakes (and counts waking) writers waiting for room.
  *
  * A sleeper here is a wait queue entry that stays queued and counts its
  * wakeups, as edge-triggered epoll's and io_uring's multishot poll's do:
@@ -9,6 +10,7 @@
 #include <kunit/test.h>
 #include <linux/wait.h>
 #include <linux/irq_work.h>
+#include <linux/poll.h>
 
 #include "util.h"
 
@@ -198,6 +200,94 @@ static void wake_nobody_asleep(struct kunit *test)
 	mpmcring_destroy(ring);
 }
 
+/* A writer asleep for room: counts the wakeups that carry EPOLLOUT. */
+struct kt_writer {
+	struct wait_queue_entry entry;
+	atomic_t wakes;
+};
+
+static int kt_writer_fn(struct wait_queue_entry *e, unsigned int mode,
+			int sync, void *key)
+{
+	struct kt_writer *w = container_of(e, struct kt_writer, entry);
+
+	if (key_to_poll(key) & EPOLLOUT)
+		atomic_inc(&w->wakes);
+	return 0;
+}
+
+/*
+ * Whether the case has failed so far: a case that stops at its first
+ * failing step keeps its log inside 6.1's 512 bytes of a case's log.
+ */
+static bool kt_failed(struct kunit *test)
+{
+	return READ_ONCE(test->status) == KUNIT_FAILURE;
+}
+
+/*
+ * The tick counts a room wakeup (room_wakeups) only when it sends one: the
+ * VM tests call a writer that slept out its wait with the count unmoved a
+ * lost wakeup. Ring full, a writer of the critical class registered as
+ * waiting: the tick sends nothing, counts nothing, and keeps the writer
+ * registered. A consumer frees space: the tick counts one and wakes it,
+ * once; with nobody registered any more the next tick counts nothing.
+ */
+static void wake_room_counted_when_sent(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	struct mpmcring_stats *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	struct kt_writer w;
+	char buf[64];
+	struct kc c;
+	int n = 0;
+
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	while (!kt_produce(ring, 56, MPMCRING_PRIO_CRITICAL, 1, 0, n))
+		n++;
+	KUNIT_ASSERT_GT(test, n, 0);
+	irq_work_sync(&ring->wake_work);
+	atomic_set(&w.wakes, 0);
+	init_waitqueue_func_entry(&w.entry, kt_writer_fn);
+	add_wait_queue(&ring->wq, &w.entry);
+	set_bit(MPMCRING_PRIO_CRITICAL, &ring->out_waiters);
+
+	mpmcring_backstop(ring);
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ_MSG(test, st->room_wakeups, 0ULL, "counted, ring full");
+	KUNIT_EXPECT_EQ(test, atomic_read(&w.wakes), 0);
+	KUNIT_EXPECT_TRUE_MSG(test, test_bit(MPMCRING_PRIO_CRITICAL, &ring->out_waiters),
+			      "writer unregistered, not woken");
+	if (kt_failed(test))
+		goto out;
+
+	while (n--) {
+		KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), 56);
+		if (kt_failed(test))
+			goto out;	/* w is queued: no return from here */
+	}
+	mpmcring_reclaim(ring);
+	mpmcring_backstop(ring);
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->room_wakeups, 1ULL);
+	KUNIT_EXPECT_EQ(test, atomic_read(&w.wakes), 1);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(ring->out_waiters), 0UL);
+	if (kt_failed(test))
+		goto out;
+
+	/* Nobody registered: a tick with room to spare sends and counts nothing. */
+	mpmcring_backstop(ring);
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->room_wakeups, 1ULL);
+	KUNIT_EXPECT_EQ(test, atomic_read(&w.wakes), 1);
+out:
+	remove_wait_queue(&ring->wq, &w.entry);
+	kc_detach(&c);
+	mpmcring_destroy(ring);
+}
+
 static void wake_classes(struct kunit *test)
 {
 	KUNIT_EXPECT_EQ(test, mpmcring_wake_class(0), 0U);
@@ -214,6 +304,7 @@ static struct kunit_case wake_cases[] = {
 	KUNIT_CASE(wake_no_storm_while_busy),
 	KUNIT_CASE(wake_backstop_after_corrupt_head),
 	KUNIT_CASE(wake_nobody_asleep),
+	KUNIT_CASE(wake_room_counted_when_sent),
 	KUNIT_CASE(wake_classes),
 	{}
 };

@@ -292,7 +292,7 @@ TEST_F(cli, stat_json_matches_stats_ioctl)
 {
 	struct cli_out *o = &self->o;
 	struct mpmcring_stats st;
-	char rec[100] = { 0 };
+	char rec[100] = { 0 }, want[64];
 	int i;
 
 	for (i = 1; i <= 5; i++)
@@ -309,6 +309,9 @@ TEST_F(cli, stat_json_matches_stats_ioctl)
 	EXPECT_EQ((long long)st.produced_bytes,
 		  json_num(o->out, "\"produced\":{\"records\":5,\"bytes\":"));
 	EXPECT_EQ(5, json_num(o->out, "\"in_ring\":{\"records\":"));
+	/* The module is of ABI 1.4 or later: a count, not null (stat.c). */
+	snprintf(want, sizeof(want), "\"room_wakeups\":%llu,", (unsigned long long)st.room_wakeups);
+	EXPECT_NE(NULL, strstr(o->out, want)) TH_LOG("no %s in %s", want, o->out);
 	EXPECT_EQ(65536, json_num(o->out, "\"size\":"));
 	EXPECT_NE(NULL, strstr(o->out, "\"ring\":\"" RING "\""));
 	EXPECT_EQ(0, o->errlen);
@@ -318,6 +321,8 @@ TEST_F(cli, stat_json_matches_stats_ioctl)
 	EXPECT_EQ(0, o->status);
 	EXPECT_NE(NULL, strstr(o->out, RING));
 	EXPECT_NE(NULL, strstr(o->out, "produced      5 records"));
+	snprintf(want, sizeof(want), "room wakeups  %llu (", (unsigned long long)st.room_wakeups);
+	EXPECT_NE(NULL, strstr(o->out, want)) TH_LOG("no '%s' in %s", want, o->out);
 	/* With BPF producers (module BTF), the module-wide refusals too. */
 	if (!access("/sys/module/mpmcring/parameters/bpf_refused", R_OK)) {
 		EXPECT_NE(NULL, strstr(o->out, "BPF refused   ")) TH_LOG("%s", o->out);

@@ -15,6 +15,9 @@
  * record is written and the ring destroyed. Needs a kernel with BPF and
  * BTF: the stock kernels.
  *
+ * The thread that tells the test the end, asleep in poll(2) through the
+ * destroy, is woken by the hangup, not by its timer.
+ *
  * And poll leaves no record under the watermark behind a hangup, and a file
  * that can get no slot for read(2) reads the destroyed ring's end, not
  * EDQUOT or EUSERS.
@@ -103,6 +106,8 @@ struct cycle {
 	int fd;	      /* the consumer's file, O_NONBLOCK: read(2) by both */
 	int write_fd; /* the producer's */
 	int watch_fd; /* the watcher polls it for POLLHUP */
+	pid_t watch_tid;
+	int watch_done; /* the watcher's poll(2) returned */
 	/* steps, in order */
 	int hog_has_cpu, written, dead_seen;
 	/* what each saw */
@@ -184,14 +189,26 @@ static void *watcher_main(void *arg)
 {
 	struct cycle *y = arg;
 	struct pollfd pfd = { .fd = y->watch_fd, .events = 0 };
+	int n;
 
 	if (pin_to(1))
 		return (void *)1;
-	if (poll(&pfd, 1, 2 * WAIT_MS) != 1 || !(pfd.revents & POLLHUP))
+	__atomic_store_n(&y->watch_tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	n = poll(&pfd, 1, 2 * WAIT_MS);
+	set_flag(&y->watch_done);
+	if (n != 1 || !(pfd.revents & POLLHUP))
 		return (void *)2;
 	set_flag(&y->dead_seen);
 	return NULL;
 }
+
+/*
+ * How long after the destroy returned (it sends the hangup first) the
+ * watcher may still be asleep: then it lost the hangup. poll(2) would not
+ * say so: it looks again after its timer and returns 1 with POLLHUP, only
+ * late (vm_slept_through_hangup()).
+ */
+#define HUP_DUE_MS 2500
 
 FIXTURE(destroy_end)
 {
@@ -309,7 +326,13 @@ static int one_cycle(struct __test_metadata *_metadata, struct destroy_end_bpf *
 	ASSERT_EQ(0, pthread_create(&ct, NULL, consumer_main, &y));
 	/* The record was written before the destroy began. */
 	EXPECT_EQ(0, await_flag(&y.written, WAIT_MS));
+	/* The watcher sleeps in poll(2): the hangup must wake it. */
+	EXPECT_TRUE(vm_wait_asleep(&y.watch_tid));
 	ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen"));
+	EXPECT_FALSE(
+		vm_slept_through_hangup(&y.watch_tid, &y.watch_done, vm_deadline_ms(HUP_DUE_MS)))
+	TH_LOG("the watcher was still asleep in poll(2) %d ms after the destroy returned: hangup wakeup lost",
+	       HUP_DUE_MS);
 	ASSERT_EQ(0, pthread_join(wt, &rv[0]));
 	ASSERT_EQ(0, pthread_join(ht, &rv[1]));
 	ASSERT_EQ(0, pthread_join(pt, &rv[2]));

@@ -2,8 +2,9 @@
 /*
  * Lifetimes seen from userspace: the module cannot be unloaded while a
  * ring is open or mapped; a named ring destroyed under a mapping stays
- * readable until the last unmap, its sleepers see POLLHUP and its readers
- * end-of-file once it is drained; a poller driven from the program's own
+ * readable until the last unmap, its sleepers see POLLHUP (a poll(2)
+ * sleeper is woken by it, not by its timer) and its readers end-of-file
+ * once it is drained; a poller driven from the program's own
  * epoll loop (mpmcring_poller_consume() only) sees the end too, through
  * the meta page's state word and without a system call while idle, and
  * gets every record first; a consumer freed after a stopped consume leaves
@@ -107,6 +108,74 @@ TEST_F(lt, destroyed_named_ring_lives_until_last_unmap)
 	close(fd);
 	mpmcring_consumer_free(c);
 	mpmcring_close(r);
+}
+
+/* The hangup's poll(2) wait, and when the sleeper counts as lost (below). */
+#define LT_HUP_WAIT_MS 10000
+#define LT_HUP_DUE_MS 2500
+
+struct lt_hup {
+	int fd;
+	pid_t tid;
+	int ret, done;
+	short revents;
+	uint64_t waited_ms;
+};
+
+static void *lt_poll_hup(void *arg)
+{
+	struct lt_hup *h = arg;
+	struct pollfd pfd = { .fd = h->fd, .events = POLLIN };
+	uint64_t t0;
+
+	__atomic_store_n(&h->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	t0 = vm_now_ns();
+	h->ret = poll(&pfd, 1, LT_HUP_WAIT_MS);
+	h->waited_ms = (vm_now_ns() - t0) / 1000000;
+	h->revents = pfd.revents;
+	__atomic_store_n(&h->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * A poll(2) sleeper on a drained ring is woken by the destroy's hangup.
+ * (The test above polls only after the destroy: ->poll finds the ring dead
+ * and nothing needs waking.) poll(2) cannot show a lost hangup by what it
+ * returns: it looks again after its timer and returns 1 with POLLHUP, only
+ * late. The destroy sends the hangup before it returns, so a sleeper still
+ * asleep LT_HUP_DUE_MS after rmmod returned, its poll(2) not back, lost it
+ * (vm_slept_through_hangup(); one woken but not run yet is runnable, not
+ * asleep). No counter: a ring hangs up once, and the meta page's state word
+ * already tells users it did; a count would be a test hook in the ABI.
+ */
+TEST_F(lt, poll_sleeper_hears_hangup)
+{
+	struct lt_hup h = { 0 };
+	pthread_t th;
+	bool asleep, lost = false;
+	int rm = -1;
+
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
+			       "ring=lt create=1 size=65536 threads=0 autostart=0"));
+	h.fd = open("/dev/mpmcring-lt", O_RDONLY | O_CLOEXEC);
+	ASSERT_GE(h.fd, 0);
+	ASSERT_EQ(0, pthread_create(&th, NULL, lt_poll_hup, &h));
+	/* Asleep in poll(2): the hangup must wake it. */
+	asleep = vm_wait_asleep(&h.tid);
+	if (asleep)
+		rm = vm_rmmod("mpmcring_loadgen");
+	if (!rm)
+		lost = vm_slept_through_hangup(&h.tid, &h.done, vm_deadline_ms(LT_HUP_DUE_MS));
+	/* h is this frame's: the poller is done with it (LT_HUP_WAIT_MS at most) first. */
+	pthread_join(th, NULL);
+	close(h.fd);
+	ASSERT_TRUE(asleep) TH_LOG("the poller never went to sleep in poll(2)");
+	ASSERT_EQ(0, rm);
+	EXPECT_FALSE(lost)
+	TH_LOG("the poll(2) sleeper was still asleep %d ms after the destroy returned: hangup wakeup lost (its poll returned %d after %llu ms)",
+	       LT_HUP_DUE_MS, h.ret, (unsigned long long)h.waited_ms);
+	EXPECT_EQ(1, h.ret);
+	EXPECT_TRUE(h.revents & POLLHUP);
 }
 
 static int lt_count(void *ctx, const struct mpmcring_record *rec)

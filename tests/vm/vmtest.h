@@ -180,6 +180,31 @@ static inline uint64_t vm_ring_wakeups(int fd)
 }
 
 /*
+ * The ring's count of wakeups sent to writers waiting for room (struct
+ * mpmcring_stats.room_wakeups, through fd; ABI 1.4, the tests check
+ * MPMCRING_ABI_MINOR_ROOM_WAKEUPS), or UINT64_MAX when it cannot be read.
+ */
+static inline uint64_t vm_ring_room_wakeups(int fd)
+{
+	struct mpmcring_stats st = { 0 };
+
+	return ioctl(fd, MPMCRING_IOC_STATS, &st) ? UINT64_MAX : st.room_wakeups;
+}
+
+/*
+ * vm_poll_lost_by() with the count that the wait's wakeups go to: count(fd)
+ * reads it, count0 is its value before the wait (UINT64_MAX: unknown, and
+ * then no wait counts as lost).
+ */
+static inline bool vm_poll_lost_counted(const struct vm_sent *s, uint64_t seq, uint64_t start_ns,
+					uint64_t ms, uint64_t (*count)(int), int fd,
+					uint64_t count0)
+{
+	return vm_now_ns() - start_ns >= ms * 1000000ULL && vm_sent_lost_by(s, seq, start_ns, ms) &&
+	       count0 != UINT64_MAX && count(fd) == count0;
+}
+
+/*
  * Whether a poll(2) wait of ms for record seq on the ring fd, started at
  * start_ns with the ring's wakeup count at wakeups0 (vm_ring_wakeups()),
  * that returned ready lost a wakeup: poll(2) re-checks the file after its
@@ -196,8 +221,21 @@ static inline uint64_t vm_ring_wakeups(int fd)
 static inline bool vm_poll_lost_by(const struct vm_sent *s, uint64_t seq, uint64_t start_ns,
 				   uint64_t ms, int fd, uint64_t wakeups0)
 {
-	return vm_now_ns() - start_ns >= ms * 1000000ULL && vm_sent_lost_by(s, seq, start_ns, ms) &&
-	       wakeups0 != UINT64_MAX && vm_ring_wakeups(fd) == wakeups0;
+	return vm_poll_lost_counted(s, seq, start_ns, ms, vm_ring_wakeups, fd, wakeups0);
+}
+
+/*
+ * The same for a writer's poll(2) wait for room (POLLOUT): room for it came
+ * back as drain seq of s (a vm_sent that counts the frees; 0-based, like a
+ * record), and the kernel counts the wakeups it sends writers in
+ * room_wakeups (room0: vm_ring_room_wakeups() before the wait). Those come
+ * from the housekeeping tick, one tick (MPMCRING_TICK_MS, 100 ms) after
+ * the free at most: far inside the margin of ms / 2.
+ */
+static inline bool vm_poll_room_lost_by(const struct vm_sent *s, uint64_t seq, uint64_t start_ns,
+					uint64_t ms, int fd, uint64_t room0)
+{
+	return vm_poll_lost_counted(s, seq, start_ns, ms, vm_ring_room_wakeups, fd, room0);
 }
 
 /*
@@ -463,6 +501,34 @@ static inline bool vm_wait_asleep(const pid_t *tid)
 		vm_sleep_ms(10);
 	}
 	return false;
+}
+
+/*
+ * Whether the thread whose id is *tid, asleep in poll(2) for a hangup that
+ * the kernel has sent by now (a destroy sends it before it returns), slept
+ * through it: it has not set *done (its wait returned) by due_ns, and it
+ * is asleep ('S') on two looks 100 ms apart after that. poll(2) itself
+ * cannot show a lost hangup: it looks again after its timer, finds the
+ * ring dead, and returns 1 with POLLHUP, only late. A waiter woken on time
+ * but not run since (a vCPU the loaded host did not run) is runnable
+ * ('R'), not asleep; one woken whose ->poll did not report the hangup and
+ * that went back to sleep is a lost hangup too. The waiter must not sleep
+ * anywhere between its poll(2) and *done.
+ */
+static inline bool vm_slept_through_hangup(const pid_t *tid, const int *done, uint64_t due_ns)
+{
+	pid_t t = __atomic_load_n(tid, __ATOMIC_ACQUIRE);
+	int k;
+
+	while (!__atomic_load_n(done, __ATOMIC_ACQUIRE) && vm_now_ns() < due_ns)
+		vm_sleep_ms(10);
+	for (k = 0; k < 2; k++) {
+		if (k)
+			vm_sleep_ms(100);
+		if (__atomic_load_n(done, __ATOMIC_ACQUIRE) || !t || vm_task_state(t) != 'S')
+			return false;
+	}
+	return true;
 }
 
 /* The consumer slot that process pid has attached, if any (first 64 looked at). */

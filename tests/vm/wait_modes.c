@@ -15,9 +15,11 @@
  * wakeups. A wait that times out while a record is waiting is a lost
  * wakeup; poll(2) never times out with the file ready (it looks again
  * after its timer), so there a wait that slept out its time with no
- * wakeup sent is (vm_poll_lost_by()). Not for the writers' POLLOUT waits:
- * their wakeups come from the tick and are not counted, so pollout_poll
- * cannot tell a lost wakeup (nor can tests/vm/write.c's POLLOUT case).
+ * wakeup sent is (vm_poll_lost_by()). The writers' POLLOUT waits the same,
+ * with the count of room wakeups (vm_poll_room_lost_by(); ABI 1.4). Each
+ * drain for a poll(2) writer waits until it sleeps, so that every cycle's
+ * room needs its wakeup; for the edge-triggered and multishot writers every
+ * other drain does (room_drain_waits()).
  */
 #include <poll.h>
 #include <pthread.h>
@@ -485,9 +487,11 @@ TEST_F_TIMEOUT(wm, blocking_read_pingpong, 300)
 struct room {
 	enum wait_mode mode;
 	int fd;
+	pid_t tid;	      /* the writer's */
 	int full;	      /* the writer is full and waits */
 	struct vm_sent freed; /* the main thread's drains: how many, the last when */
 	uint64_t cycles, lost, bad;
+	uint64_t late; /* waits that returned only after LOST_MS: printed, lost or not */
 	int done;
 };
 
@@ -497,9 +501,50 @@ struct room {
  * they freed. A wait that timed out is a lost wakeup if this cycle's drain
  * ended at least ROOM_TICKS_MS before its deadline (25 ticks); a drain
  * the guest ran later than that (a main thread it did not run for
- * seconds) leaves the writer waiting again.
+ * seconds) leaves the writer waiting again. poll(2) does not time out
+ * (it looks again after its timer, and finds the room): there a wait that
+ * returned only after LOST_MS, its drain by then, with the ring's count of
+ * room wakeups unmoved, is the lost wakeup (vm_poll_room_lost_by(), whose
+ * margin of LOST_MS / 2 is ROOM_TICKS_MS).
  */
 #define ROOM_TICKS_MS (LOST_MS / 2)
+
+/*
+ * Whether drain number drain (1-based) waits until the writer sleeps
+ * first. poll(2)'s ->poll reclaims, so a poll writer drained before it
+ * sleeps finds the room itself and tests no wakeup: every drain waits. An
+ * edge-triggered epoll or multishot io_uring writer never calls ->poll
+ * while it waits, so an early drain still needs the tick's wakeup: every
+ * other drain is early (the race the tick closes), the rest wait.
+ */
+static bool room_drain_waits(enum wait_mode mode, uint64_t drain)
+{
+	return mode == W_POLL || drain % 2;
+}
+
+/*
+ * ROOM_ASLEEP_MS for each drain to find the writer asleep, ROOM_ASLEEP_BUDGET_MS
+ * for all of them: well inside the test's 120 s, so that "no drain found the
+ * writer asleep" is a failure of its own, not a timeout.
+ */
+#define ROOM_ASLEEP_MS 1000
+#define ROOM_ASLEEP_BUDGET_MS 20000
+
+/* Waits for the writer to sleep, out of *budget_ms; whether it does. */
+static bool room_drain_asleep(const pid_t *tid, uint64_t *budget_ms)
+{
+	uint64_t ms;
+
+	for (ms = 0; ms < ROOM_ASLEEP_MS && *budget_ms >= 10; ms += 10) {
+		pid_t t = __atomic_load_n(tid, __ATOMIC_ACQUIRE);
+
+		if (t && vm_task_state(t) == 'S')
+			return true;
+		vm_sleep_ms(10);
+		*budget_ms -= 10;
+	}
+	return false;
+}
 
 /*
  * Fills the ring until a write(2) of rec would block: 0, or -1 on any other
@@ -531,9 +576,10 @@ static void *room_writer(void *arg)
 	struct room *rm = arg;
 	char rec[56] = { 0 };
 	struct waiter w;
-	uint64_t t0;
+	uint64_t t0, room0;
 	int n;
 
+	__atomic_store_n(&rm->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	if (waiter_init_for(&w, rm->fd, rm->mode, POLLOUT)) {
 		rm->bad++;
 		goto out;
@@ -552,7 +598,9 @@ static void *room_writer(void *arg)
 		 */
 		for (n = 0; n < 64 && waiter_wait(&w, 0) > 0; n++)
 			;
-		if (n == 64) {
+		/* Read before the drain can come: it waits for full. */
+		room0 = vm_ring_room_wakeups(rm->fd);
+		if (n == 64 || room0 == UINT64_MAX) {
 			rm->bad++;
 			break;
 		}
@@ -570,6 +618,14 @@ static void *room_writer(void *arg)
 			rm->bad++;
 			break;
 		}
+		if (vm_now_ns() - t0 >= LOST_MS * 1000000ULL)
+			rm->late++;
+		/* poll(2) shows a lost wakeup as a late 1 (above). */
+		if (rm->mode == W_POLL &&
+		    vm_poll_room_lost_by(&rm->freed, rm->cycles, t0, LOST_MS, rm->fd, room0)) {
+			rm->lost++;
+			break;
+		}
 		rm->cycles++;
 	}
 	waiter_fini(&w);
@@ -584,13 +640,16 @@ static void room_pingpong(struct __test_metadata *_metadata, enum wait_mode mode
 	struct mpmcring *r;
 	struct mpmcring_consumer *c;
 	struct mpmcring_record rec;
-	uint64_t drains = 0;
+	uint64_t drains = 0, waited = 0, asleep = 0, budget_ms = ROOM_ASLEEP_BUDGET_MS;
 	pthread_t th;
 
 	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
 			       "ring=wm create=1 size=65536 threads=0 autostart=0"));
 	r = mpmcring_open(WRING, 0);
 	ASSERT_NE(NULL, r);
+	ASSERT_GE(mpmcring_get_layout(r)->abi_minor, MPMCRING_ABI_MINOR_ROOM_WAKEUPS)
+	TH_LOG("the module is of ABI 1.%u: no room wakeup count",
+	       mpmcring_get_layout(r)->abi_minor);
 	c = mpmcring_consumer_new(r);
 	ASSERT_NE(NULL, c);
 	rm.fd = open(WRING, O_RDWR | O_NONBLOCK | O_CLOEXEC);
@@ -601,16 +660,33 @@ static void room_pingpong(struct __test_metadata *_metadata, enum wait_mode mode
 			sched_yield();
 			continue;
 		}
+		/*
+		 * Drain once the writer sleeps (room_drain_waits()). It sleeps
+		 * nowhere else once full.
+		 */
+		if (room_drain_waits(mode, drains + 1)) {
+			waited++;
+			if (room_drain_asleep(&rm.tid, &budget_ms))
+				asleep++;
+		}
 		/* Room comes back through plain stores only. */
 		while (mpmcring_read(c, &rec) == 0)
 			mpmcring_commit(c);
 		vm_sent_mark(&rm.freed, ++drains);
 	}
 	pthread_join(th, NULL);
-	TH_LOG("%llu cycles", (unsigned long long)rm.cycles);
-	EXPECT_EQ(0, rm.lost);
+	TH_LOG("%llu cycles, %llu of %llu drains that waited found the writer asleep (%llu ms of the wait budget left), %llu waits of %d ms or more",
+	       (unsigned long long)rm.cycles, (unsigned long long)asleep,
+	       (unsigned long long)waited, (unsigned long long)budget_ms,
+	       (unsigned long long)rm.late, LOST_MS);
+	EXPECT_EQ(0, rm.lost)
+	TH_LOG("cycle %llu: the writer slept out its wait with room back",
+	       (unsigned long long)rm.cycles);
 	EXPECT_EQ(0, rm.bad);
 	EXPECT_EQ(WCYCLES, rm.cycles);
+	EXPECT_GT(asleep, 0)
+	TH_LOG("no drain found the writer asleep within %d ms (%d ms in all): no wakeup was tested",
+	       ROOM_ASLEEP_MS, ROOM_ASLEEP_BUDGET_MS);
 	close(rm.fd);
 	mpmcring_consumer_free(c);
 	mpmcring_close(r);

@@ -2,7 +2,9 @@
 /*
  * Userspace producers (write(2), writev(2)) and their liveness: a writer
  * polling for POLLOUT is woken when consumers free space (they free it with
- * plain stores, which nothing tells the kernel about); a blocked writer gets
+ * plain stores, which nothing tells the kernel about: the housekeeping
+ * tick finds it and wakes the writer; one that slept out its wait with no
+ * room wakeup counted fails); a blocked writer gets
  * EPIPE when the ring is destroyed and EINTR on a signal; a record that can
  * never fit (too big for the ring, over MPMCRING_WRITE_MAX, more than its
  * class may ever use, too many segments) fails at once instead of waiting
@@ -75,20 +77,40 @@ static int drain(struct mpmcring_consumer *c)
 	return n;
 }
 
+/* The POLLOUT wait: far longer than the tick that sends its wakeup. */
+#define POLLOUT_MS 10000
+
 struct poller {
 	int fd;
 	int ret;
 	short revents;
 	pid_t tid;
+	struct vm_sent freed; /* the test's drain */
+	uint64_t room0;	      /* room_wakeups before the wait */
+	uint64_t waited_ms;
+	bool lost;
 };
 
+/*
+ * poll(2) looks again after its timer, and the ring has room by then: a
+ * lost wakeup returns 1 too, only after POLLOUT_MS. So the wait is lost
+ * when it returned that late, the drain came by half of it, and the
+ * kernel sent no room wakeup meanwhile (vm_poll_room_lost_by()).
+ */
 static void *poll_out(void *arg)
 {
 	struct poller *p = arg;
 	struct pollfd pfd = { .fd = p->fd, .events = POLLOUT };
+	uint64_t t0;
 
+	/* Before the test may drain: it waits for this thread asleep. */
+	p->room0 = vm_ring_room_wakeups(p->fd);
 	__atomic_store_n(&p->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
-	p->ret = poll(&pfd, 1, 10000);
+	t0 = vm_now_ns();
+	p->ret = poll(&pfd, 1, POLLOUT_MS);
+	p->lost =
+		p->ret == 1 && vm_poll_room_lost_by(&p->freed, 0, t0, POLLOUT_MS, p->fd, p->room0);
+	p->waited_ms = (vm_now_ns() - t0) / 1000000;
 	p->revents = pfd.revents;
 	return NULL;
 }
@@ -102,14 +124,23 @@ TEST_F(wr, pollout_wakes_when_consumers_free_space)
 	pthread_t th;
 
 	ASSERT_NE(NULL, c);
+	ASSERT_GE(self->l.abi_minor, MPMCRING_ABI_MINOR_ROOM_WAKEUPS)
+	TH_LOG("the module is of ABI 1.%u: no room wakeup count", self->l.abi_minor);
 	ASSERT_GT(fill(self->fd), 0);
 	EXPECT_EQ(0, poll(&pfd, 1, 0));
 	ASSERT_EQ(0, pthread_create(&th, NULL, poll_out, &p));
 	ASSERT_TRUE(vm_wait_asleep(&p.tid));
 	EXPECT_GT(drain(c), 0);
+	vm_sent_mark(&p.freed, 1);
 	pthread_join(th, NULL);
+	EXPECT_NE(UINT64_MAX, p.room0);
 	EXPECT_EQ(1, p.ret) TH_LOG("the poller was not woken when space came back");
 	EXPECT_TRUE(p.revents & POLLOUT);
+	EXPECT_FALSE(p.lost)
+	TH_LOG("the poller slept out its %d ms (%llu ms) with room back and no room wakeup sent",
+	       POLLOUT_MS, (unsigned long long)p.waited_ms);
+	/* Only the tick's room wakeup ends that wait: counted. */
+	EXPECT_LT(p.room0, vm_ring_room_wakeups(self->fd));
 	mpmcring_consumer_free(c);
 	mpmcring_close(r);
 }

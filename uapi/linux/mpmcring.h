@@ -19,7 +19,7 @@
 
 #define MPMCRING_MAGIC		0x474e49524d43504dULL	/* "MPMCRING" */
 #define MPMCRING_ABI_MAJOR	1	/* bumped on incompatible changes */
-#define MPMCRING_ABI_MINOR	3	/* bumped on compatible additions */
+#define MPMCRING_ABI_MINOR	4	/* bumped on compatible additions */
 
 /*
  * Features a ring may have; a consumer refuses a ring with unknown bits set,
@@ -261,9 +261,18 @@ struct mpmcring_meta {
  * and 1.2 are fields of struct mpmcring_layout, which a consumer finds
  * present from layout_size (fields past it read as zeros);
  * the meta page's state word took padding that an older kernel also maps,
- * so only the minor can tell.
+ * so only the minor can tell (as for the statistics' room_wakeups, ABI
+ * 1.4: reserved words an older kernel copies out as zeros).
  */
 #define MPMCRING_ABI_MINOR_STATE	3
+
+/*
+ * The first ABI minor whose module counts mpmcring_stats.room_wakeups. The
+ * field took reserved space that an older module also copies out (as 0),
+ * so only the minor tells a 0 there ("no writer was woken") from "not
+ * counted".
+ */
+#define MPMCRING_ABI_MINOR_ROOM_WAKEUPS	4
 
 /* mmap offsets. */
 #define MPMCRING_OFF_CONS	0x0ULL		/* consumer area, RW (or RO) */
@@ -304,7 +313,15 @@ struct mpmcring_stats {
 					 * gone, counted here
 					 */
 	__u64 flags;			/* MPMCRING_STATS_* */
-	__u64 reserved[4];
+	/* ABI 1.4 (MPMCRING_ABI_MINOR_ROOM_WAKEUPS): */
+	__u64 room_wakeups;		/* room wakeups sent by the
+					 * housekeeping tick: one per tick
+					 * that found a class a writer
+					 * polled full (POLLOUT) with room
+					 * again; it may find no sleeper,
+					 * or wake several writers
+					 */
+	__u64 reserved[3];
 };
 /*
  * in_ring_records/bytes come from a walk of the records waiting at the head,

@@ -182,6 +182,13 @@ static void stat_text(FILE *f, const char *path, const struct mpmcring_layout *l
 		(unsigned long long)st->overwritten_records,
 		(unsigned long long)st->overwritten_bytes);
 	fprintf(f, "wakeups       %llu\n", (unsigned long long)st->wakeups);
+	/* A module older than ABI 1.4 copies the reserved word out as 0. */
+	if (l->abi_minor >= MPMCRING_ABI_MINOR_ROOM_WAKEUPS)
+		fprintf(f,
+			"room wakeups  %llu (sent by the housekeeping tick to writers waiting for room)\n",
+			(unsigned long long)st->room_wakeups);
+	else
+		fprintf(f, "room wakeups  n/a (module ABI %u.%u)\n", l->abi_major, l->abi_minor);
 	fprintf(f, "consumers     %llu attached\n", (unsigned long long)st->consumers);
 	fprintf(f, "abandoned     %llu claims, %llu records\n",
 		(unsigned long long)st->abandoned_claims,
@@ -271,8 +278,13 @@ static void stat_json(FILE *f, const char *path, const struct mpmcring_layout *l
 	fprintf(f, ",\"overwritten\":{\"records\":%llu,\"bytes\":%llu}",
 		(unsigned long long)st->overwritten_records,
 		(unsigned long long)st->overwritten_bytes);
-	fprintf(f, ",\"wakeups\":%llu,\"consumers\":%llu", (unsigned long long)st->wakeups,
-		(unsigned long long)st->consumers);
+	fprintf(f, ",\"wakeups\":%llu", (unsigned long long)st->wakeups);
+	/* null, not a 0 the module never counted, before ABI 1.4 */
+	if (l->abi_minor >= MPMCRING_ABI_MINOR_ROOM_WAKEUPS)
+		fprintf(f, ",\"room_wakeups\":%llu", (unsigned long long)st->room_wakeups);
+	else
+		fputs(",\"room_wakeups\":null", f);
+	fprintf(f, ",\"consumers\":%llu", (unsigned long long)st->consumers);
 	fprintf(f, ",\"abandoned\":{\"claims\":%llu,\"records\":%llu}",
 		(unsigned long long)st->abandoned_claims,
 		(unsigned long long)st->abandoned_records);
