@@ -34,6 +34,9 @@ for san in plain asan tsan; do
 	add "$san/bpf_refused_test" "$b/bpf_refused_test"
 	# mpr_reclaim_walk() against the single loop the model checks.
 	add "$san/reclaim_walk_test" "$b/reclaim_walk_test $([ $san = tsan ] && echo 100000)"
+	# mpmcring_batch_next()'s dense step against the stamp walk, and both
+	# over garbage headers and stamps.
+	add "$san/batch_walk_test" "$b/batch_walk_test $([ $san = tsan ] && echo 1000)"
 	# Producers that retry (full delivery), that drop, in overwrite mode,
 	# with stalls between reserve and commit, with big records.
 	n=200000

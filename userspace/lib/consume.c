@@ -252,9 +252,21 @@ static MPR_ALWAYS_INLINE bool mpr_lib_next(struct mpmcring_consumer *c, __u64 *c
 	return true;
 }
 
+static MPR_ALWAYS_INLINE bool mpr_lib_next_dense(struct mpmcring_consumer *c, __u64 *cur, __u64 end,
+						 uint64_t *left, struct mpmcring_record *rec);
+
+/* The next of consume's claimed records: headers alone when pend_dense. */
+static MPR_ALWAYS_INLINE bool mpr_lib_next_held(struct mpmcring_consumer *c, __u64 *cur,
+						uint64_t *left, struct mpmcring_record *rec)
+{
+	if (c->pend_dense)
+		return mpr_lib_next_dense(c, cur, c->pend_end, left, rec);
+	return mpr_lib_next(c, cur, c->pend_end, rec);
+}
+
 static bool mpr_lib_next_pending(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 {
-	if (c->pending && mpr_lib_next(c, &c->pend_cur, c->pend_end, rec))
+	if (c->pending && mpr_lib_next_held(c, &c->pend_cur, &c->pend_left, rec))
 		return true;
 	c->pending = false;
 	return false;
@@ -265,8 +277,9 @@ static bool mpr_lib_pending_left(struct mpmcring_consumer *c)
 {
 	struct mpmcring_record rec;
 	__u64 cur = c->pend_cur;
+	uint64_t left = c->pend_left;
 
-	return c->pending && mpr_lib_next(c, &cur, c->pend_end, &rec);
+	return c->pending && mpr_lib_next_held(c, &cur, &left, &rec);
 }
 
 /* mpmcring_read() past its first attempt, or with records pending. */
@@ -396,12 +409,37 @@ int mpmcring_read_many(struct mpmcring_consumer *c, struct mpmcring_record *recs
 }
 
 /*
+ * Where mpmcring_read_batch()'s fast claim adds up the sizes of the records
+ * it takes: when they fill the claim, [start, end) holds no discarded
+ * record, and mpmcring_batch_next() need not tell them apart
+ * (MPR_LIB_BATCH_DENSE).
+ */
+struct mpr_lib_sizes {
+	__u64 sum;
+};
+
+static MPR_ALWAYS_INLINE void mpr_lib_sizes_put(void *ctx, __u32 i, const struct mpr_rec *r)
+{
+	struct mpr_lib_sizes *s = ctx;
+
+	(void)i;
+	s->sum += r->size;
+}
+
+/*
+ * priv[0] of a batch: every record in [cur, end) is committed; priv[1]:
+ * how many records are still to be handed out.
+ */
+#define MPR_LIB_BATCH_DENSE 1
+
+/*
  * A batch of the claim cl, handed out: it carries the claim generation
- * (the commit ends it); its reserved fields are 0.
+ * (the commit ends it), whether it is dense (MPR_LIB_BATCH_DENSE) and its
+ * count; its reserved fields are 0.
  */
 static MPR_ALWAYS_INLINE void mpr_lib_batch_set(struct mpmcring_consumer *c,
 						struct mpmcring_batch *b,
-						const struct mpr_claim *cl)
+						const struct mpr_claim *cl, bool dense)
 {
 	*b = (struct mpmcring_batch){
 		.records = cl->records,
@@ -410,6 +448,7 @@ static MPR_ALWAYS_INLINE void mpr_lib_batch_set(struct mpmcring_consumer *c,
 		.cur = cl->start,
 		.end = cl->end,
 		.gen = c->gen,
+		.priv = { dense ? MPR_LIB_BATCH_DENSE : 0, cl->records },
 	};
 	c->handed_out = true;
 }
@@ -426,24 +465,28 @@ static MPR_SLOW_PATH int mpr_lib_read_batch_slow(struct mpmcring_consumer *c,
 	n = mpr_lib_claim(c, max_records, max_bytes, &cl, NULL, announced);
 	if (n < 0)
 		return n;
-	mpr_lib_batch_set(c, b, &cl);
+	/* Its attempts may have been retried: not known to be dense. */
+	mpr_lib_batch_set(c, b, &cl, false);
 	return n;
 }
 
 int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
 			unsigned int max_records, size_t max_bytes)
 {
+	struct mpr_lib_sizes sizes = { 0 };
+	const struct mpr_claim_sink sink = { mpr_lib_sizes_put, &sizes };
 	struct mpr_claim cl;
 	bool announced;
 	int n;
 
 	if (!max_records)
 		return mpr_lib_error(EINVAL, "mpmcring_read_batch: max_records is 0");
-	n = mpr_lib_claim_fast(c, max_records, max_bytes, &cl, NULL, &announced);
+	/* One attempt: the sink saw each record it took, once. */
+	n = mpr_lib_claim_fast(c, max_records, max_bytes, &cl, &sink, &announced);
 	if (mpr_unlikely(n <= 0))
 		return n ? mpr_lib_claim_fast_failed(c, n, cl.records)
 			 : mpr_lib_read_batch_slow(c, b, max_records, max_bytes, announced);
-	mpr_lib_batch_set(c, b, &cl);
+	mpr_lib_batch_set(c, b, &cl, sizes.sum == cl.end - cl.start);
 	return n;
 }
 
@@ -451,12 +494,68 @@ int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
 #pragma GCC diagnostic pop
 #endif
 
+/*
+ * The next record of a dense batch, or of consume's dense rest: every
+ * record in [*cur, end) committed, as the claim's walk found them. Their
+ * stamps were checked then, and that walk's load-acquires ([C1]) ordered
+ * these header reads after their publication. While the claim stands
+ * nothing in it changes (only producers write the data, mapped read-only
+ * to every process), so this reads the same headers the claim did. Once
+ * it is revoked producers may write there: the records are then garbage
+ * (the commit says -ESTALE; consume checks the lease before each record),
+ * and a stamp check would not have kept them out either (a granule's
+ * stamp stays until a record starting there is finished, while a later
+ * record may already be written over it). Memory safety does not rest on
+ * the stamps: every header is bounds-checked as mpr_walk_at() checks it
+ * (len at most max_record, the record inside [*cur, end)), the data is
+ * mapped twice back to back, and each step moves *cur forward by a whole
+ * record. And it hands out no more than the *left records the claim took
+ * there: garbage headers could chain many short records where the claim
+ * had a few, and callers size arrays by the batch's count (the stamp walk
+ * finds only records the claim took, so it never gave more).
+ */
+static MPR_ALWAYS_INLINE bool mpr_lib_next_dense(struct mpmcring_consumer *c, __u64 *cur, __u64 end,
+						 uint64_t *left, struct mpmcring_record *rec)
+{
+	const struct mpr_walker *w = &c->r->v.walk;
+	__u64 e = *cur, off = e & w->data_mask, size;
+	struct mpr_rec r;
+	union mpr_hdr_word u;
+
+	/*
+	 * The count ends a live claim's walk exactly at end; with garbage,
+	 * whichever comes first (at end, the size check fails).
+	 */
+	if (!*left)
+		return false;
+	u.w = MPR_READ_SPECULATIVE(*(const __u64 *)(w->data + off));
+	size = ((__u64)u.h.len + w->size_add) & w->size_mask;
+	if (mpr_unlikely(u.h.len > w->max_record || size > end - e))
+		return false;
+	*cur = e + size;
+	--*left;
+	r.hdr = u.w;
+	r.pos = e;
+	mpr_lib_record_set(rec, w->data + off + MPMCRING_HDR_SIZE, &r);
+	return true;
+}
+
+/* A batch with discarded records in it: each record's stamp says which. */
+static MPR_OWN_FRAME int mpr_lib_batch_next_mixed(struct mpmcring_batch *b,
+						  struct mpmcring_record *rec)
+{
+	return mpr_lib_next(b->c, &b->cur, b->end, rec);
+}
+
 int mpmcring_batch_next(struct mpmcring_batch *b, struct mpmcring_record *rec)
 {
 	/* After a commit the records belong to producers again. */
 	if (b->gen != b->c->gen)
 		return 0;
-	return mpr_lib_next(b->c, &b->cur, b->end, rec);
+	/* Its own frame: the dense step needs no saved registers. */
+	if (b->priv[0] != MPR_LIB_BATCH_DENSE)
+		return mpr_lib_batch_next_mixed(b, rec);
+	return mpr_lib_next_dense(b->c, &b->cur, b->end, &b->priv[1], rec);
 }
 
 int mpmcring_validate(struct mpmcring_consumer *c)
@@ -654,13 +753,27 @@ struct mpr_rec_seen {
 	const unsigned char *payload;
 };
 
+/*
+ * The kept records, and the sizes of the records the claim took past them:
+ * when those fill the rest of the claim, the rest holds no discarded
+ * record (pend_dense).
+ */
+struct mpr_lib_seen {
+	struct mpr_rec_seen rec[MPR_LIB_SEEN];
+	__u64 rest_sizes;
+};
+
 static MPR_ALWAYS_INLINE void mpr_lib_seen_put(void *ctx, __u32 i, const struct mpr_rec *r)
 {
-	struct mpr_rec_seen *s = ctx;
+	struct mpr_lib_seen *s = ctx;
 
 	/* By index: an attempt that loses the race starts over at 0. */
 	if (i < MPR_LIB_SEEN)
-		s[i] = (struct mpr_rec_seen){ r->pos, r->pos + r->size, r->hdr, r->payload };
+		s->rec[i] = (struct mpr_rec_seen){ r->pos, r->pos + r->size, r->hdr, r->payload };
+	else if (i == MPR_LIB_SEEN)
+		s->rest_sizes = r->size;
+	else
+		s->rest_sizes += r->size;
 }
 
 /* Hands out a kept record: where the claim goes on from moves past it. */
@@ -701,8 +814,8 @@ static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcri
 			return mpr_lib_stopped(ret);
 	}
 	if (!c->pending) {
-		struct mpr_rec_seen seen[MPR_LIB_SEEN];
-		const struct mpr_claim_sink sink = { mpr_lib_seen_put, seen };
+		struct mpr_lib_seen seen;
+		const struct mpr_claim_sink sink = { mpr_lib_seen_put, &seen };
 		unsigned int kept;
 
 		n = mpr_lib_claim(c, max, UINT64_MAX, &cl, &sink, false);
@@ -713,6 +826,16 @@ static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcri
 		c->pend_cur = cl.start;
 		c->pend_end = cl.end;
 		c->pending = true;
+		kept = (unsigned int)n < MPR_LIB_SEEN ? (unsigned int)n : MPR_LIB_SEEN;
+		/*
+		 * What is walked again starts where the kept records end (a
+		 * stop below clears pend_dense; with no records past them,
+		 * nothing is walked): dense when the sizes of the records
+		 * past them fill it.
+		 */
+		c->pend_dense = (unsigned int)n > MPR_LIB_SEEN &&
+				seen.rest_sizes == cl.end - seen.rec[MPR_LIB_SEEN - 1].end;
+		c->pend_left = (unsigned int)n - kept;
 		/*
 		 * The first records as the claim's walk saw them, not walked
 		 * again: claimed records cannot change while the claim holds
@@ -723,19 +846,21 @@ static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcri
 		 * rest is not ours: nothing more is handed out, and the
 		 * commit below says -ESTALE.
 		 */
-		kept = (unsigned int)n < MPR_LIB_SEEN ? (unsigned int)n : MPR_LIB_SEEN;
 		while (done < kept) {
 			if (done && mpr_unlikely(mpr_claim_revoked(&c->r->v, &c->slot->start,
 								   c->claim_start))) {
 				c->pending = false;
 				break;
 			}
-			mpr_lib_seen_record(c, &seen[done++], &rec);
+			mpr_lib_seen_record(c, &seen.rec[done++], &rec);
 			ret = fn(ctx, &rec);
 			if (mpr_unlikely(c->ended))
 				return 0; /* freed inside fn: touch nothing more */
-			if (ret < 0)
-				return mpr_lib_stopped(ret); /* the rest stays held */
+			if (ret < 0) {
+				/* The rest stays held, kept records among it. */
+				c->pend_dense = false;
+				return mpr_lib_stopped(ret);
+			}
 		}
 		if (done == (unsigned int)n)
 			c->pending = false; /* all delivered: only discards remain */
