@@ -17,13 +17,16 @@
  * and both walks forced over the same range (the dense one over discards
  * too): each must hand out only records that start inside [cur, end),
  * each after the last, no longer than max_record, payload inside the data
- * area's two mappings, and end. And mpmcring_consume() with claims past
- * the 64 records it keeps, whose rest it walks again (by headers alone
- * when no discarded record lies there: pend_dense), stopped by its
- * callback at random and finished by mpmcring_read(): every record the
- * producer's next committed one, its length and payload as written. A
- * fixed seed: every run makes the same rings. Exits non-zero on any
- * difference.
+ * area's two mappings, no more than the batch's count, and end. After a
+ * head a co-tenant could write (any word, off the granule, written back
+ * onto an earlier record, reclaim_pos, prod_pos), a batch the claim
+ * hands out is stepped through alike both ways. And mpmcring_consume()
+ * with claims past the 64 records it keeps, whose rest it walks again (by
+ * headers alone when no discarded record lies there: pend_dense),
+ * stopped by its callback at random and finished by mpmcring_read():
+ * every record the producer's next committed one, its length and payload
+ * as written. A fixed seed: every run makes the same rings. Exits
+ * non-zero on any difference.
  *
  *   batch_walk_test [rounds]   (default 3000)
  */
@@ -163,6 +166,66 @@ static void scribble(struct hostring *h, uint64_t start, uint64_t end)
 	scribbled++;
 }
 
+/*
+ * The shared head, user-writable, set to what a co-tenant might write:
+ * any word, off the granule, back onto an earlier record still in the
+ * ring (back), reclaim_pos, prod_pos.
+ */
+static void garbage_head(struct hostring *h, uint64_t back)
+{
+	__u64 *head = &h->v.cons->head;
+	uint64_t v;
+
+	switch (rnd() % 5) {
+	case 0:
+		v = rnd();
+		break;
+	case 1:
+		v = *head + 1 + rnd() % ((1u << h->v.gshift) - 1);
+		break;
+	case 2:
+		v = back;
+		break;
+	case 3:
+		v = h->v.meta->reclaim_pos;
+		break;
+	default:
+		v = h->v.meta->prod_pos;
+		break;
+	}
+	*head = v;
+}
+
+/* The dense step and the stamp walk over one batch: the same records. */
+static unsigned int same_walks(struct mpmcring_batch *b, const char *how)
+{
+	struct mpmcring_batch ref = *b;
+	struct mpmcring_record r1, r2;
+	unsigned int k = 0;
+
+	ref.priv[0] = 0; /* the stamp walk */
+	for (;;) {
+		int a = mpmcring_batch_next(b, &r1), c = mpmcring_batch_next(&ref, &r2);
+
+		if (a != c) {
+			FAIL("%s: record %u: batch_next %d, stamp walk %d", how, k, a, c);
+			return k;
+		}
+		if (!a)
+			break;
+		if (memcmp(&r1, &r2, sizeof(r1)))
+			FAIL("%s: record %u at %#llx differs (len %u / %u, data %p / %p)", how, k,
+			     (unsigned long long)r2.pos, r1.len, r2.len, r1.data, r2.data);
+		k++;
+	}
+	if (b->cur != ref.cur)
+		FAIL("%s: ended at %#llx, the stamp walk at %#llx", how, (unsigned long long)b->cur,
+		     (unsigned long long)ref.cur);
+	return k;
+}
+
+static unsigned long heads, head_batches;
+
 static void check_batch(struct hostring *h, struct mpmcring_batch *b, int n, bool adversarial)
 {
 	struct mpmcring_batch ref = *b, forced;
@@ -221,7 +284,7 @@ static void one_ring(unsigned int round)
 	struct mpmcring *lib;
 	struct mpmcring_consumer *c;
 	unsigned int it, gshift = 3 + round % 4;
-	uint64_t gran = 1ULL << gshift, held = 0;
+	uint64_t gran = 1ULL << gshift, held = 0, back = 0;
 	uint32_t held_len = 0;
 	bool have_held = false;
 
@@ -262,6 +325,8 @@ static void one_ring(unsigned int round)
 			if (hostring_reserve(&h, 0, len, MPMCRING_PRIO_NORMAL, &pos))
 				break;
 			memset(hostring_payload(&h, pos), (int)(pos >> gshift), len);
+			if (rnd() % 8 == 0)
+				back = pos;
 			if (!have_held && rnd() % 16 == 0) {
 				/* unfinished until after the next claim */
 				held = pos;
@@ -276,6 +341,25 @@ static void one_ring(unsigned int round)
 			} else {
 				hostring_commit(&h, 0, pos, len);
 			}
+		}
+		if (it && rnd() % 16 == 0) {
+			/*
+			 * A head a co-tenant wrote: whatever the claim makes of
+			 * it, a batch it hands out is stepped through alike
+			 * both ways (the ring is left behind after).
+			 */
+			garbage_head(&h, back);
+			heads++;
+			n = mpmcring_read_batch(c, &b, 1 + rnd() % 40, SIZE_MAX);
+			if (n > 0) {
+				head_batches++;
+				if (same_walks(&b, "after a garbage head") != (unsigned int)n)
+					FAIL("after a garbage head: a batch of %d records walked "
+					     "otherwise",
+					     n);
+				mpmcring_commit(c);
+			}
+			break;
 		}
 		n = mpmcring_read_batch(c, &b, 1 + rnd() % 40,
 					rnd() % 3 ? SIZE_MAX : (size_t)(rnd() % 2000));
@@ -461,8 +545,8 @@ int main(int argc, char **argv)
 		one_ring(r);
 	for (r = 0; r < rounds / 10; r++)
 		one_ring_consume(r);
-	printf("batch_walk_test: %u rings, %lu batches (%lu dense), %lu scribbled: %lu failures\n",
-	       rounds, batches, dense_batches, scribbled, failures);
+	printf("batch_walk_test: %u rings, %lu batches (%lu dense), %lu scribbled, %lu garbage heads (%lu batches after them): %lu failures\n",
+	       rounds, batches, dense_batches, scribbled, heads, head_batches, failures);
 	printf("batch_walk_test: consume: %u rings, %lu records, %lu stops, %lu dense rests: %lu failures\n",
 	       rounds / 10, plog.consumed, plog.stopped, plog.dense, failures);
 	return failures ? 1 : 0;
