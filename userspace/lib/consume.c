@@ -252,21 +252,9 @@ static MPR_ALWAYS_INLINE bool mpr_lib_next(struct mpmcring_consumer *c, __u64 *c
 	return true;
 }
 
-static MPR_ALWAYS_INLINE bool mpr_lib_next_dense(struct mpmcring_consumer *c, __u64 *cur, __u64 end,
-						 uint64_t *left, struct mpmcring_record *rec);
-
-/* The next of consume's claimed records: headers alone when pend_dense. */
-static MPR_ALWAYS_INLINE bool mpr_lib_next_held(struct mpmcring_consumer *c, __u64 *cur,
-						uint64_t *left, struct mpmcring_record *rec)
-{
-	if (c->pend_dense)
-		return mpr_lib_next_dense(c, cur, c->pend_end, left, rec);
-	return mpr_lib_next(c, cur, c->pend_end, rec);
-}
-
 static bool mpr_lib_next_pending(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 {
-	if (c->pending && mpr_lib_next_held(c, &c->pend_cur, &c->pend_left, rec))
+	if (c->pending && mpr_lib_next(c, &c->pend_cur, c->pend_end, rec))
 		return true;
 	c->pending = false;
 	return false;
@@ -277,9 +265,8 @@ static bool mpr_lib_pending_left(struct mpmcring_consumer *c)
 {
 	struct mpmcring_record rec;
 	__u64 cur = c->pend_cur;
-	uint64_t left = c->pend_left;
 
-	return c->pending && mpr_lib_next_held(c, &cur, &left, &rec);
+	return c->pending && mpr_lib_next(c, &cur, c->pend_end, &rec);
 }
 
 /* mpmcring_read() past its first attempt, or with records pending. */
@@ -499,14 +486,13 @@ int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
 #endif
 
 /*
- * The next record of a dense batch, or of consume's dense rest: every
- * record in [*cur, end) committed, as the claim's walk found them. Their
- * stamps were checked then, and that walk's load-acquires ([C1]) ordered
+ * The next record of a dense batch: every record in [*cur, end)
+ * committed, as the claim's walk found them. Their stamps were checked then, and that walk's load-acquires ([C1]) ordered
  * these header reads after their publication. While the claim stands
  * nothing in it changes (only producers write the data, mapped read-only
  * to every process), so this reads the same headers the claim did. Once
  * it is revoked producers may write there: the records are then garbage
- * (the commit says -ESTALE; consume checks the lease before each record),
+ * (the commit says -ESTALE),
  * and a stamp check would not have kept them out either (a granule's
  * stamp stays until a record starting there is finished, while a later
  * record may already be written over it). Memory safety does not rest on
@@ -757,27 +743,13 @@ struct mpr_rec_seen {
 	const unsigned char *payload;
 };
 
-/*
- * The kept records, and the sizes of the records the claim took past them:
- * when those fill the rest of the claim, the rest holds no discarded
- * record (pend_dense).
- */
-struct mpr_lib_seen {
-	struct mpr_rec_seen rec[MPR_LIB_SEEN];
-	__u64 rest_sizes;
-};
-
 static MPR_ALWAYS_INLINE void mpr_lib_seen_put(void *ctx, __u32 i, const struct mpr_rec *r)
 {
-	struct mpr_lib_seen *s = ctx;
+	struct mpr_rec_seen *s = ctx;
 
 	/* By index: an attempt that loses the race starts over at 0. */
 	if (i < MPR_LIB_SEEN)
-		s->rec[i] = (struct mpr_rec_seen){ r->pos, r->pos + r->size, r->hdr, r->payload };
-	else if (i == MPR_LIB_SEEN)
-		s->rest_sizes = r->size;
-	else
-		s->rest_sizes += r->size;
+		s[i] = (struct mpr_rec_seen){ r->pos, r->pos + r->size, r->hdr, r->payload };
 }
 
 /* Hands out a kept record: where the claim goes on from moves past it. */
@@ -818,8 +790,8 @@ static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcri
 			return mpr_lib_stopped(ret);
 	}
 	if (!c->pending) {
-		struct mpr_lib_seen seen;
-		const struct mpr_claim_sink sink = { mpr_lib_seen_put, &seen };
+		struct mpr_rec_seen seen[MPR_LIB_SEEN];
+		const struct mpr_claim_sink sink = { mpr_lib_seen_put, seen };
 		unsigned int kept;
 
 		n = mpr_lib_claim(c, max, UINT64_MAX, &cl, &sink, false);
@@ -830,16 +802,6 @@ static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcri
 		c->pend_cur = cl.start;
 		c->pend_end = cl.end;
 		c->pending = true;
-		kept = (unsigned int)n < MPR_LIB_SEEN ? (unsigned int)n : MPR_LIB_SEEN;
-		/*
-		 * What is walked again starts where the kept records end (a
-		 * stop below clears pend_dense; with no records past them,
-		 * nothing is walked): dense when the sizes of the records
-		 * past them fill it.
-		 */
-		c->pend_dense = (unsigned int)n > MPR_LIB_SEEN &&
-				seen.rest_sizes == cl.end - seen.rec[MPR_LIB_SEEN - 1].end;
-		c->pend_left = (unsigned int)n - kept;
 		/*
 		 * The first records as the claim's walk saw them, not walked
 		 * again: claimed records cannot change while the claim holds
@@ -850,21 +812,19 @@ static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcri
 		 * rest is not ours: nothing more is handed out, and the
 		 * commit below says -ESTALE.
 		 */
+		kept = (unsigned int)n < MPR_LIB_SEEN ? (unsigned int)n : MPR_LIB_SEEN;
 		while (done < kept) {
 			if (done && mpr_unlikely(mpr_claim_revoked(&c->r->v, &c->slot->start,
 								   c->claim_start))) {
 				c->pending = false;
 				break;
 			}
-			mpr_lib_seen_record(c, &seen.rec[done++], &rec);
+			mpr_lib_seen_record(c, &seen[done++], &rec);
 			ret = fn(ctx, &rec);
 			if (mpr_unlikely(c->ended))
 				return 0; /* freed inside fn: touch nothing more */
-			if (ret < 0) {
-				/* The rest stays held, kept records among it. */
-				c->pend_dense = false;
-				return mpr_lib_stopped(ret);
-			}
+			if (ret < 0)
+				return mpr_lib_stopped(ret); /* the rest stays held */
 		}
 		if (done == (unsigned int)n)
 			c->pending = false; /* all delivered: only discards remain */

@@ -49,11 +49,6 @@ struct mpmcring_consumer {
 	bool ended;
 	/* A poller's (mpmcring_poller_add()): only the poller frees it. */
 	bool poller_owned;
-	/* Every record in [pend_cur, pend_end) is committed: consume's claim
-	 * took no discarded one (stepped through by headers alone, at most
-	 * pend_left of them). */
-	bool pend_dense;
-	uint64_t pend_left;
 	/* Where the poller keeps it: cleared when consume frees it ended. */
 	struct mpmcring_consumer **owner_slot;
 	/* mpmcring_consume()'s frame while it runs: a free from a deeper
