@@ -235,6 +235,12 @@ static void check_batch(struct hostring *h, struct mpmcring_batch *b, int n, boo
 	bool dense = !discard_in(b->cur, b->end);
 
 	batches++;
+	/* The caller's batch was filled with 0xa5 first: none of it left. */
+	if (b->reserved || b->reserved2[0] || b->reserved2[1] || b->priv[2] || b->priv[3])
+		FAIL("reserved fields or priv[2..3] not 0: %#x %#llx %#llx %#llx %#llx",
+		     b->reserved, (unsigned long long)b->reserved2[0],
+		     (unsigned long long)b->reserved2[1], (unsigned long long)b->priv[2],
+		     (unsigned long long)b->priv[3]);
 	if (b->records != (uint32_t)n)
 		FAIL("records %u, read_batch returned %d", b->records, n);
 	if ((b->priv[0] == 1) != dense)
@@ -361,6 +367,7 @@ static void one_ring(unsigned int round)
 			}
 			break;
 		}
+		memset(&b, 0xa5, sizeof(b));
 		n = mpmcring_read_batch(c, &b, 1 + rnd() % 40,
 					rnd() % 3 ? SIZE_MAX : (size_t)(rnd() % 2000));
 		if (n > 0) {

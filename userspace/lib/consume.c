@@ -424,7 +424,8 @@ static MPR_ALWAYS_INLINE void mpr_lib_sizes_put(void *ctx, __u32 i, const struct
  * (the commit ends it), whether it is dense (MPR_LIB_BATCH_DENSE) and its
  * count; its reserved fields are 0. Field by field: a compound literal
  * has GCC zero all 96 bytes first (rep stos) and then store most of them
- * again; priv[2] and priv[3] are not used.
+ * again. priv[2] and priv[3] are not used, but zeroed: nothing of the
+ * caller's stack is left in the batch.
  */
 static MPR_ALWAYS_INLINE void mpr_lib_batch_set(struct mpmcring_consumer *c,
 						struct mpmcring_batch *b,
@@ -441,6 +442,8 @@ static MPR_ALWAYS_INLINE void mpr_lib_batch_set(struct mpmcring_consumer *c,
 	b->gen = c->gen;
 	b->priv[0] = dense ? MPR_LIB_BATCH_DENSE : 0;
 	b->priv[1] = cl->records;
+	b->priv[2] = 0;
+	b->priv[3] = 0;
 	c->handed_out = true;
 }
 
