@@ -36,6 +36,12 @@ for san in plain asan tsan; do
 	add "$san/stat_abi_test" "$b/stat_abi_test"
 	# mpr_reclaim_walk() against the single loop the model checks.
 	add "$san/reclaim_walk_test" "$b/reclaim_walk_test $([ $san = tsan ] && echo 100000)"
+	# mpmcring_batch_next()'s dense step against the stamp walk, and both
+	# over garbage headers and stale stamps. One thread: no TSan run. The
+	# dense step under races is stress_test's: every third claim is a
+	# mpmcring_read_batch() (of -b records, 16 unless told) stepped through
+	# by mpmcring_batch_next(), in every stress run below, TSan included.
+	[ $san = tsan ] || add "$san/batch_walk_test" "$b/batch_walk_test"
 	# Producers that retry (full delivery), that drop, in overwrite mode,
 	# with stalls between reserve and commit, with big records.
 	n=200000

@@ -179,7 +179,9 @@ int mpmcring_read(struct mpmcring_consumer *c, struct mpmcring_record *rec);
 int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
 			unsigned int max_records, size_t max_bytes);
 /* Returns 1 and the next record of the batch, or 0 at its end (and after
- * the consumer's commit: the records are no longer its own). */
+ * the consumer's commit: the records are no longer its own). Never more
+ * records than the batch's records, whatever a revoked claim's space
+ * holds by then. */
 int mpmcring_batch_next(struct mpmcring_batch *b, struct mpmcring_record *rec);
 /*
  * Claims like mpmcring_read_batch() and fills recs[] with every record

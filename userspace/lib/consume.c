@@ -396,21 +396,54 @@ int mpmcring_read_many(struct mpmcring_consumer *c, struct mpmcring_record *recs
 }
 
 /*
+ * Where mpmcring_read_batch()'s fast claim adds up the sizes of the records
+ * it takes: when they fill the claim, [start, end) holds no discarded
+ * record, and mpmcring_batch_next() need not tell them apart
+ * (MPR_LIB_BATCH_DENSE).
+ */
+struct mpr_lib_sizes {
+	__u64 sum;
+};
+
+static MPR_ALWAYS_INLINE void mpr_lib_sizes_put(void *ctx, __u32 i, const struct mpr_rec *r)
+{
+	struct mpr_lib_sizes *s = ctx;
+
+	(void)i;
+	s->sum += r->size;
+}
+
+/*
+ * priv[0] of a batch: every record in [cur, end) is committed; priv[1]:
+ * how many records are still to be handed out.
+ */
+#define MPR_LIB_BATCH_DENSE 1
+
+/*
  * A batch of the claim cl, handed out: it carries the claim generation
- * (the commit ends it); its reserved fields are 0.
+ * (the commit ends it), whether it is dense (MPR_LIB_BATCH_DENSE) and its
+ * count; its reserved fields are 0. Field by field: a compound literal
+ * has GCC zero all 96 bytes first (rep stos) and then store most of them
+ * again. priv[2] and priv[3] are not used, but zeroed: nothing of the
+ * caller's stack is left in the batch.
  */
 static MPR_ALWAYS_INLINE void mpr_lib_batch_set(struct mpmcring_consumer *c,
 						struct mpmcring_batch *b,
-						const struct mpr_claim *cl)
+						const struct mpr_claim *cl, bool dense)
 {
-	*b = (struct mpmcring_batch){
-		.records = cl->records,
-		.bytes = cl->bytes,
-		.c = c,
-		.cur = cl->start,
-		.end = cl->end,
-		.gen = c->gen,
-	};
+	b->records = cl->records;
+	b->reserved = 0;
+	b->bytes = cl->bytes;
+	b->reserved2[0] = 0;
+	b->reserved2[1] = 0;
+	b->c = c;
+	b->cur = cl->start;
+	b->end = cl->end;
+	b->gen = c->gen;
+	b->priv[0] = dense ? MPR_LIB_BATCH_DENSE : 0;
+	b->priv[1] = cl->records;
+	b->priv[2] = 0;
+	b->priv[3] = 0;
 	c->handed_out = true;
 }
 
@@ -426,24 +459,28 @@ static MPR_SLOW_PATH int mpr_lib_read_batch_slow(struct mpmcring_consumer *c,
 	n = mpr_lib_claim(c, max_records, max_bytes, &cl, NULL, announced);
 	if (n < 0)
 		return n;
-	mpr_lib_batch_set(c, b, &cl);
+	/* Its attempts may have been retried: not known to be dense. */
+	mpr_lib_batch_set(c, b, &cl, false);
 	return n;
 }
 
 int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
 			unsigned int max_records, size_t max_bytes)
 {
+	struct mpr_lib_sizes sizes = { 0 };
+	const struct mpr_claim_sink sink = { mpr_lib_sizes_put, &sizes };
 	struct mpr_claim cl;
 	bool announced;
 	int n;
 
 	if (!max_records)
 		return mpr_lib_error(EINVAL, "mpmcring_read_batch: max_records is 0");
-	n = mpr_lib_claim_fast(c, max_records, max_bytes, &cl, NULL, &announced);
+	/* One attempt: the sink saw each record it took, once. */
+	n = mpr_lib_claim_fast(c, max_records, max_bytes, &cl, &sink, &announced);
 	if (mpr_unlikely(n <= 0))
 		return n ? mpr_lib_claim_fast_failed(c, n, cl.records)
 			 : mpr_lib_read_batch_slow(c, b, max_records, max_bytes, announced);
-	mpr_lib_batch_set(c, b, &cl);
+	mpr_lib_batch_set(c, b, &cl, sizes.sum == cl.end - cl.start);
 	return n;
 }
 
@@ -451,12 +488,67 @@ int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
 #pragma GCC diagnostic pop
 #endif
 
+/*
+ * The next record of a dense batch: every record in [*cur, end)
+ * committed, as the claim's walk found them. Their stamps were checked then, and that walk's load-acquires ([C1]) ordered
+ * these header reads after their publication. While the claim stands
+ * nothing in it changes (only producers write the data, mapped read-only
+ * to every process), so this reads the same headers the claim did. Once
+ * it is revoked producers may write there: the records are then garbage
+ * (the commit says -ESTALE),
+ * and a stamp check would not have kept them out either (a granule's
+ * stamp stays until a record starting there is finished, while a later
+ * record may already be written over it). Memory safety does not rest on
+ * the stamps: every header is bounds-checked as mpr_walk_at() checks it
+ * (len at most max_record, the record inside [*cur, end)), the data is
+ * mapped twice back to back, and each step moves *cur forward by a whole
+ * record. And it hands out no more than the *left records the claim took
+ * there: garbage headers could chain many short records where the claim
+ * had a few, and callers size arrays by the batch's count (the stamp walk
+ * finds only records the claim took, so it never gave more).
+ */
+static MPR_ALWAYS_INLINE bool mpr_lib_next_dense(struct mpmcring_consumer *c, __u64 *cur, __u64 end,
+						 uint64_t *left, struct mpmcring_record *rec)
+{
+	const struct mpr_walker *w = &c->r->v.walk;
+	__u64 e = *cur, off = e & w->data_mask, size;
+	struct mpr_rec r;
+	union mpr_hdr_word u;
+
+	/*
+	 * The count ends a live claim's walk exactly at end; with garbage,
+	 * whichever comes first (at end, the size check fails).
+	 */
+	if (!*left)
+		return false;
+	u.w = MPR_READ_SPECULATIVE(*(const __u64 *)(w->data + off));
+	size = ((__u64)u.h.len + w->size_add) & w->size_mask;
+	if (mpr_unlikely(u.h.len > w->max_record || size > end - e))
+		return false;
+	*cur = e + size;
+	--*left;
+	r.hdr = u.w;
+	r.pos = e;
+	mpr_lib_record_set(rec, w->data + off + MPMCRING_HDR_SIZE, &r);
+	return true;
+}
+
+/* A batch with discarded records in it: each record's stamp says which. */
+static MPR_OWN_FRAME int mpr_lib_batch_next_mixed(struct mpmcring_batch *b,
+						  struct mpmcring_record *rec)
+{
+	return mpr_lib_next(b->c, &b->cur, b->end, rec);
+}
+
 int mpmcring_batch_next(struct mpmcring_batch *b, struct mpmcring_record *rec)
 {
 	/* After a commit the records belong to producers again. */
 	if (b->gen != b->c->gen)
 		return 0;
-	return mpr_lib_next(b->c, &b->cur, b->end, rec);
+	/* Its own frame: the dense step needs no saved registers. */
+	if (b->priv[0] != MPR_LIB_BATCH_DENSE)
+		return mpr_lib_batch_next_mixed(b, rec);
+	return mpr_lib_next_dense(b->c, &b->cur, b->end, &b->priv[1], rec);
 }
 
 int mpmcring_validate(struct mpmcring_consumer *c)
