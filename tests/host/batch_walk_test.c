@@ -282,6 +282,29 @@ static void check_batch(struct hostring *h, struct mpmcring_batch *b, int n, boo
 		     (unsigned long long)ref.cur);
 }
 
+/*
+ * A ring as hp says, opened through the library as a mapping would be, with
+ * one consumer; false (counted as a failure) if any step fails.
+ */
+static bool ring_attach(struct hostring *h, const struct hostring_params *hp, struct mpmcring **lib,
+			struct mpmcring_consumer **c)
+{
+	if (hostring_init(h, hp)) {
+		FAIL("hostring_init");
+		return false;
+	}
+	*lib = mpmcring__open_memory(h->cons, h->ro, &h->layout);
+	*c = *lib ? mpmcring_consumer_new(*lib) : NULL;
+	if (!*c) {
+		FAIL("attach: %s", mpmcring_errmsg());
+		if (*lib)
+			mpmcring_close(*lib);
+		hostring_destroy(h);
+		return false;
+	}
+	return true;
+}
+
 static void one_ring(unsigned int round)
 {
 	static const uint64_t starts[] = { 0, 1ULL << 40, 0 /* near 2^64 */, 0 /* random */ };
@@ -305,17 +328,8 @@ static void one_ring(unsigned int round)
 		hp.initial_pos = -(hp.size * (1 + rnd() % 3)) + (rnd() % (hp.size / gran)) * gran;
 	else if (round % 4 == 3)
 		hp.initial_pos = (rnd() >> 1) & ~(gran - 1);
-	if (hostring_init(&h, &hp)) {
-		FAIL("hostring_init");
+	if (!ring_attach(&h, &hp, &lib, &c))
 		return;
-	}
-	lib = mpmcring__open_memory(h.cons, h.ro, &h.layout);
-	c = lib ? mpmcring_consumer_new(lib) : NULL;
-	if (!c) {
-		FAIL("attach: %s", mpmcring_errmsg());
-		hostring_destroy(&h);
-		return;
-	}
 	ndiscards = 0;
 	for (it = 0; it < 60; it++) {
 		unsigned int i, k = 1 + rnd() % 24, maxlen = h.v.max_record;
@@ -474,17 +488,8 @@ static void one_ring_consume(unsigned int round)
 	hp.producers = 1;
 	hp.watermarks = true;
 	hp.initial_pos = round % 2 ? -(hp.size * 2) + (rnd() % (hp.size / gran)) * gran : 0;
-	if (hostring_init(&h, &hp)) {
-		FAIL("hostring_init");
+	if (!ring_attach(&h, &hp, &lib, &c))
 		return;
-	}
-	lib = mpmcring__open_memory(h.cons, h.ro, &h.layout);
-	c = lib ? mpmcring_consumer_new(lib) : NULL;
-	if (!c) {
-		FAIL("attach: %s", mpmcring_errmsg());
-		hostring_destroy(&h);
-		return;
-	}
 	memset(l, 0, offsetof(struct plog, consumed));
 	for (it = 0; it < 40; it++) {
 		unsigned int i, k = 1 + rnd() % 300;

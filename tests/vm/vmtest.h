@@ -239,24 +239,64 @@ static inline bool vm_poll_room_lost_by(const struct vm_sent *s, uint64_t seq, u
 }
 
 /*
+ * vm_ring_wakeups() into *wakeups; false, with why (len bytes) saying so,
+ * when the count could not be read.
+ */
+static inline bool vm_ring_wakeups_to(int fd, uint64_t *wakeups, char *why, size_t len)
+{
+	*wakeups = vm_ring_wakeups(fd);
+	if (*wakeups != UINT64_MAX)
+		return true;
+	snprintf(why, len, "MPMCRING_IOC_STATS: %s", strerror(errno));
+	return false;
+}
+
+/*
  * A ping-pong consumer's ack: publishes next, the records it has taken, to
  * *acked, where its writer waits for it before it sends record next. First
- * it reads the ring's wakeup count through fd (vm_ring_wakeups()) and
- * returns it: the count for vm_poll_lost_by() on every wait for record
- * next. Read before the ack, the ioctl is over before the writer can send
- * that record; read between the ack and the wait, it kept the consumer
- * busy while the record came, and the consumer seldom slept before it (a
- * module that dropped every 10th wakeup passed wait_modes' poll ping-pong).
- * A wakeup sent between the read and the wait only makes vm_poll_lost_by()
- * more careful. With fd < 0 (no poll(2) waits) it only acks, and returns 0.
- * UINT64_MAX: the count could not be read (acked all the same).
+ * it reads the ring's wakeup count through fd into *wakeups: the count for
+ * vm_poll_lost_by() on the waits for record next. Read before the ack, the
+ * ioctl is over before the writer can send that record; read between the
+ * ack and the wait, it kept the consumer busy while the record came, and
+ * the consumer seldom slept before it (a module that dropped every 10th
+ * wakeup passed wait_modes' poll ping-pong). A wakeup sent between the
+ * read and the wait only makes vm_poll_lost_by() more careful. With fd < 0
+ * (no poll(2) waits) it only acks. False, with why written, when the count
+ * could not be read (acked all the same).
  */
-static inline uint64_t vm_pingpong_ack(uint64_t *acked, uint64_t next, int fd)
+static inline bool vm_pingpong_ack(uint64_t *acked, uint64_t next, int fd, uint64_t *wakeups,
+				   char *why, size_t len)
 {
-	uint64_t wakeups = fd < 0 ? 0 : vm_ring_wakeups(fd);
+	bool ok = true;
 
+	*wakeups = 0;
+	if (fd >= 0)
+		ok = vm_ring_wakeups_to(fd, wakeups, why, len);
 	__atomic_store_n(acked, next, __ATOMIC_RELEASE);
-	return wakeups;
+	return ok;
+}
+
+/*
+ * Whether a ping-pong consumer took record seq: its read returned err 0,
+ * and the record is 8 bytes holding seq. False, with why written, if not.
+ */
+static inline bool vm_pingpong_took(int err, uint32_t rec_len, const void *rec_data, uint64_t seq,
+				    char *why, size_t len)
+{
+	uint64_t v = 0;
+
+	if (err) {
+		snprintf(why, len, "record %llu: mpmcring_read: %s", (unsigned long long)seq,
+			 strerror(-err));
+		return false;
+	}
+	if (rec_len == sizeof(v))
+		memcpy(&v, rec_data, sizeof(v));
+	if (rec_len == sizeof(v) && v == seq)
+		return true;
+	snprintf(why, len, "record %llu: %u bytes, value %llu", (unsigned long long)seq,
+		 (unsigned int)rec_len, (unsigned long long)v);
+	return false;
 }
 
 /* Writes "start" or "stop" to the load generator's control file. */

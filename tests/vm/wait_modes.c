@@ -155,7 +155,7 @@ static void *pingpong_consumer(void *arg)
 	struct waiter w;
 	/* W_POLL needs the ring's wakeup count (vm_poll_lost_by()). */
 	int fd = pp->mode == W_POLL ? mpmcring_fd(pp->ring) : -1;
-	uint64_t next = 0, t0, wakeups0, v;
+	uint64_t next = 0, t0, wakeups0;
 	int n;
 
 	if (!c || waiter_init(&w, mpmcring_fd(pp->ring), pp->mode)) {
@@ -172,11 +172,8 @@ static void *pingpong_consumer(void *arg)
 	 * names the first.
 	 */
 	for (;;) {
-		wakeups0 = vm_pingpong_ack(&pp->acked, next, fd);
-		if (wakeups0 == UINT64_MAX) {
+		if (!vm_pingpong_ack(&pp->acked, next, fd, &wakeups0, pp->why, sizeof(pp->why))) {
 			pp->bad++;
-			snprintf(pp->why, sizeof(pp->why), "MPMCRING_IOC_STATS: %s",
-				 strerror(errno));
 			break;
 		}
 		if (next == pp->n)
@@ -226,28 +223,14 @@ static void *pingpong_consumer(void *arg)
 			 * count from now, or that wakeup would excuse a lost
 			 * one.
 			 */
-			if (pp->mode == W_POLL) {
-				wakeups0 = vm_ring_wakeups(fd);
-				if (wakeups0 == UINT64_MAX) {
-					pp->bad++;
-					snprintf(pp->why, sizeof(pp->why), "MPMCRING_IOC_STATS: %s",
-						 strerror(errno));
-					goto fini;
-				}
+			if (pp->mode == W_POLL &&
+			    !vm_ring_wakeups_to(fd, &wakeups0, pp->why, sizeof(pp->why))) {
+				pp->bad++;
+				goto fini;
 			}
 		}
-		if (n) {
+		if (!vm_pingpong_took(n, rec.len, rec.data, next, pp->why, sizeof(pp->why))) {
 			pp->bad++;
-			snprintf(pp->why, sizeof(pp->why), "record %llu: mpmcring_read: %s",
-				 (unsigned long long)next, strerror(-n));
-			break;
-		}
-		v = rec.len == sizeof(v) ? *(const uint64_t *)rec.data : 0;
-		if (rec.len != sizeof(v) || v != next) {
-			pp->bad++;
-			snprintf(pp->why, sizeof(pp->why), "record %llu: %u bytes, value %llu",
-				 (unsigned long long)next, (unsigned int)rec.len,
-				 (unsigned long long)v);
 			break;
 		}
 		n = mpmcring_commit(c);

@@ -55,7 +55,7 @@ static void *pingpong_consumer(void *arg)
 	struct pingpong *pp = arg;
 	struct mpmcring_consumer *c = mpmcring_consumer_new(pp->ring);
 	struct mpmcring_record rec;
-	uint64_t next = 0, t0, wakeups0, v;
+	uint64_t next = 0, t0, wakeups0;
 	int n;
 
 	if (!c) {
@@ -71,11 +71,9 @@ static void *pingpong_consumer(void *arg)
 	 * costs LOST_MS, and after a bad one every record would be counted.
 	 */
 	for (;;) {
-		wakeups0 = vm_pingpong_ack(&pp->acked, next, mpmcring_fd(pp->ring));
-		if (wakeups0 == UINT64_MAX) {
+		if (!vm_pingpong_ack(&pp->acked, next, mpmcring_fd(pp->ring), &wakeups0, pp->why,
+				     sizeof(pp->why))) {
 			pp->bad++;
-			snprintf(pp->why, sizeof(pp->why), "MPMCRING_IOC_STATS: %s",
-				 strerror(errno));
 			break;
 		}
 		if (next == pp->n)
@@ -124,26 +122,14 @@ static void *pingpong_consumer(void *arg)
 			 * compares with the count from now, or that wakeup
 			 * would excuse a lost one.
 			 */
-			wakeups0 = vm_ring_wakeups(mpmcring_fd(pp->ring));
-			if (wakeups0 == UINT64_MAX) {
+			if (!vm_ring_wakeups_to(mpmcring_fd(pp->ring), &wakeups0, pp->why,
+						sizeof(pp->why))) {
 				pp->bad++;
-				snprintf(pp->why, sizeof(pp->why), "MPMCRING_IOC_STATS: %s",
-					 strerror(errno));
 				goto out;
 			}
 		}
-		if (n) {
+		if (!vm_pingpong_took(n, rec.len, rec.data, next, pp->why, sizeof(pp->why))) {
 			pp->bad++;
-			snprintf(pp->why, sizeof(pp->why), "record %llu: mpmcring_read: %s",
-				 (unsigned long long)next, strerror(-n));
-			break;
-		}
-		v = rec.len == sizeof(v) ? *(const uint64_t *)rec.data : 0;
-		if (rec.len != sizeof(v) || v != next) {
-			pp->bad++;
-			snprintf(pp->why, sizeof(pp->why), "record %llu: %u bytes, value %llu",
-				 (unsigned long long)next, (unsigned int)rec.len,
-				 (unsigned long long)v);
 			break;
 		}
 		mpmcring_commit(c);
