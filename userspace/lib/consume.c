@@ -396,21 +396,15 @@ int mpmcring_read_many(struct mpmcring_consumer *c, struct mpmcring_record *recs
 }
 
 /*
- * Where mpmcring_read_batch()'s fast claim adds up the sizes of the records
- * it takes: when they fill the claim, [start, end) holds no discarded
- * record, and mpmcring_batch_next() need not tell them apart
- * (MPR_LIB_BATCH_DENSE).
+ * mpmcring_read_batch()'s fast claim adds up the sizes of the records it
+ * takes into the __u64 at ctx: when they fill the claim, [start, end)
+ * holds no discarded record, and mpmcring_batch_next() need not tell them
+ * apart (MPR_LIB_BATCH_DENSE).
  */
-struct mpr_lib_sizes {
-	__u64 sum;
-};
-
 static MPR_ALWAYS_INLINE void mpr_lib_sizes_put(void *ctx, __u32 i, const struct mpr_rec *r)
 {
-	struct mpr_lib_sizes *s = ctx;
-
 	(void)i;
-	s->sum += r->size;
+	*(__u64 *)ctx += r->size;
 }
 
 /*
@@ -467,7 +461,7 @@ static MPR_SLOW_PATH int mpr_lib_read_batch_slow(struct mpmcring_consumer *c,
 int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
 			unsigned int max_records, size_t max_bytes)
 {
-	struct mpr_lib_sizes sizes = { 0 };
+	__u64 sizes = 0;
 	const struct mpr_claim_sink sink = { mpr_lib_sizes_put, &sizes };
 	struct mpr_claim cl;
 	bool announced;
@@ -480,7 +474,7 @@ int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
 	if (mpr_unlikely(n <= 0))
 		return n ? mpr_lib_claim_fast_failed(c, n, cl.records)
 			 : mpr_lib_read_batch_slow(c, b, max_records, max_bytes, announced);
-	mpr_lib_batch_set(c, b, &cl, sizes.sum == cl.end - cl.start);
+	mpr_lib_batch_set(c, b, &cl, sizes == cl.end - cl.start);
 	return n;
 }
 
@@ -490,22 +484,22 @@ int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
 
 /*
  * The next record of a dense batch: every record in [*cur, end)
- * committed, as the claim's walk found them. Their stamps were checked then, and that walk's load-acquires ([C1]) ordered
- * these header reads after their publication. While the claim stands
- * nothing in it changes (only producers write the data, mapped read-only
- * to every process), so this reads the same headers the claim did. Once
- * it is revoked producers may write there: the records are then garbage
- * (the commit says -ESTALE),
- * and a stamp check would not have kept them out either (a granule's
- * stamp stays until a record starting there is finished, while a later
- * record may already be written over it). Memory safety does not rest on
- * the stamps: every header is bounds-checked as mpr_walk_at() checks it
- * (len at most max_record, the record inside [*cur, end)), the data is
- * mapped twice back to back, and each step moves *cur forward by a whole
- * record. And it hands out no more than the *left records the claim took
- * there: garbage headers could chain many short records where the claim
- * had a few, and callers size arrays by the batch's count (the stamp walk
- * finds only records the claim took, so it never gave more).
+ * committed, as the claim's walk found them. Their stamps were checked
+ * then, and that walk's load-acquires ([C1]) ordered these header reads
+ * after their publication. While the claim stands nothing in it changes
+ * (only producers write the data, mapped read-only to every process), so
+ * this reads the same headers the claim did. Once it is revoked producers
+ * may write there: the records are then garbage (the commit says
+ * -ESTALE), and a stamp check would not have kept them out either (a
+ * granule's stamp stays until a record starting there is finished, while
+ * a later record may already be written over it). Memory safety does not
+ * rest on the stamps: every header is bounds-checked as mpr_walk_at()
+ * checks it (len at most max_record, the record inside [*cur, end)), the
+ * data is mapped twice back to back, and each step moves *cur forward by
+ * a whole record. And it hands out no more than the *left records the
+ * claim took there: garbage headers could chain many short records where
+ * the claim had a few, and callers size arrays by the batch's count (the
+ * stamp walk finds only records the claim took, so it never gave more).
  */
 static MPR_ALWAYS_INLINE bool mpr_lib_next_dense(struct mpmcring_consumer *c, __u64 *cur, __u64 end,
 						 uint64_t *left, struct mpmcring_record *rec)
