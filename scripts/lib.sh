@@ -16,7 +16,9 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # emulated TSC skew against the HPET and marks it unstable, which flips
 # sched_clock's static key; MTTCG can run that text patching's int3 stale
 # (seen on stock 6.12: "Oops: int3" in sched_clock_cpu right after "Marking
-# TSC unstable").
+# TSC unstable"). The boot's own switch (sched_clock "Marking stable", a
+# late initcall with every CPU up) still happens: tests/harness/boot.py
+# boots a Debian kernel that died of it before init once more.
 GUEST_CMDLINE_COMMON="tsc=reliable"
 
 # The Debian package whose sources give checkpatch, kernel-doc and the

@@ -16,6 +16,8 @@ from common import (ALL_KERNELS, GUEST_CMDLINE_COMMON, GUEST_CPUS, LOGS, TEST_KE
                     env_int, env_list, progress, read_lines, rel)
 from hang import where_stuck
 from marker_token import TOKEN_FILE, initrd_with_token, new_token, write_token
+from parse import strip_stamp
+from reports import OURS_RE, REPORT_RE
 
 
 def vm_timeout(kid):
@@ -149,42 +151,70 @@ BOOT_FILES = ("console.log", "results.log", "qemu.cmd", "qemu.log", "hang-regist
 # the summary (counted, not failures).
 BOOT_RETRIES = {}
 
-INT3_OOPS_RE = re.compile(r"\bint3: 0000 \[#\d+\]")
-CODE_RE = re.compile(r"\bCode: (?:[0-9a-f]{2} )*([0-9a-f]{2}) <([0-9a-f]{2})>")
-RIP_RE = re.compile(r"\bRIP: [0-9a-f]{4}:(\S+)")
+# x86's die() header, 6.12 ("Oops: int3: 0000 [#1] ...") and 6.1 ("int3: ...").
+INT3_OOPS_RE = re.compile(r"^(?:Oops: )?int3: 0000 \[#1\]")
+# show_ip(): RIP, then Code: with the 42 bytes before the trapping address
+# and that one in <>; after an int3, the trapping address is the int3's + 1.
+RIP_RE = re.compile(r"^RIP: [0-9a-f]{4}:(\S+)\s*$")
+CODE_RE = re.compile(r"^Code: (?:[0-9a-f]{2} ){41}([0-9a-f]{2}) <[0-9a-f]{2}>")
 
 
 def stale_int3_before_init(console, results):
-    """What qemu's MTTCG did, or None: the kernel died of an int3 that was
-    no longer in its code, before init.sh wrote its first marker.
+    """The reason to boot again, or None: Debian's kernel died of an int3
+    that was no longer in its code, before init ran.
 
-    Linux patches static keys and static calls by writing an int3 over the
-    site, then the new bytes, with every CPU synchronised between the
-    steps; qemu 7.2's MTTCG can keep running a block it translated while
-    the int3 was there (seen: stock 6.12, 5.7 s into boot, in
-    sched_clock_cpu() as the late initcall switched sched_clock_stable).
-    The oops's Code: line shows the bytes as they are when it is printed:
-    the byte before the trapping address is the int3's, and not 0xcc there
-    says the int3 the vCPU ran was already gone. No marker from init.sh
-    says nothing of ours had run: init.sh loads every module of ours after
-    its first marker. Anything else, a crash after init started or one
-    that names our code, is judged as it is."""
-    if any(l.startswith("@@MPMCRING ") for l in results):
+    Linux patches a static key or static call by writing an int3 over the
+    site, then the new bytes, every CPU synchronised between the steps;
+    qemu 7.2's MTTCG can keep running a block it translated while the int3
+    was there (seen: stock 6.12, 5.7 s into boot, in sched_clock_cpu() as
+    sched_clock was marked stable). The Code: line shows the bytes as they
+    are when the oops is printed: not 0xcc where the int3 was says the one
+    the vCPU ran was already gone. Nothing of ours has run before init:
+    only init.sh writes to the results port (a byte there, and init ran),
+    and it loads our modules (/lib/mpmcring, never loaded by the kernel
+    itself). So only: the console's first report is that oops, the first
+    (#1), of an untainted kernel with no module loaded, whose RIP and
+    Code: lines are its own, that names nothing of ours and ends in the
+    panic. Anything else is judged as it is."""
+    if results:
         return None
-    if any("mpmcring" in l for l in console):
+    lines = [strip_stamp(l) for l in console]
+    first = next((i for i, l in enumerate(lines) if REPORT_RE.search(l)), None)
+    if first is None or not INT3_OOPS_RE.match(lines[first]):
         return None
-    for i, l in enumerate(console):
-        if not INT3_OOPS_RE.search(l):
-            continue
-        rip = code = None
-        for nxt in console[i + 1:i + 12]:
-            rip = rip or RIP_RE.search(nxt)
-            code = code or CODE_RE.search(nxt)
-        if not (rip and code) or code.group(1) == "cc":
-            return None
-        return ("an int3 at %s that was no longer there (byte %s now), before init "
-                "started" % (rip.group(1), code.group(1)))
-    return None
+    end = next((i for i in range(first + 1, len(lines))
+                if lines[i].startswith("---[ end trace")), None)
+    if end is None:
+        return None
+    block = lines[first:end + 1]
+    if " Not tainted " not in block[1]:  # the CPU: line
+        return None
+    rip = next((i for i, l in enumerate(block) if l.startswith("RIP: ")), None)
+    if rip is None or rip + 1 >= len(block):
+        return None
+    where, code = RIP_RE.match(block[rip]), CODE_RE.match(block[rip + 1])
+    if not (where and code) or code.group(1) == "cc":
+        return None
+    if [l for l in block if l.startswith("Modules linked in:")] != ["Modules linked in:"]:
+        return None
+    if any(OURS_RE.search(l) for l in block):
+        return None
+    if not any(l.startswith("Kernel panic - not syncing: Fatal exception")
+               for l in lines[end + 1:]):
+        return None
+    return "an int3 at %s that was no longer there (byte %s now), before init" % (
+        where.group(1), code.group(1))
+
+
+def moved_token(cmd_file, old, new):
+    """qemu.cmd's recipe names the token's file: say where it went."""
+    try:
+        with open(cmd_file) as f:
+            text = f.read()
+    except FileNotFoundError:
+        return
+    with open(cmd_file, "w") as f:
+        f.write(text.replace(shlex.quote(old), shlex.quote(new)))
 
 
 def run_guest(kid, kdir, image, initrd):
@@ -208,7 +238,9 @@ def run_guest(kid, kdir, image, initrd):
     else:
         system_map = "/boot/System.map-" + os.path.basename(image)[len("vmlinuz-"):]
     status, secs, where = boot(kid, image, initrd, logdir, system_map)
-    why = status == "ok" and stale_int3_before_init(
+    # Debian's kernels only: the test kernels carry our patches
+    # (tests/kernel-patches/), which run before init.
+    why = status == "ok" and kid not in TEST_KERNELS and stale_int3_before_init(
         read_lines(os.path.join(logdir, "console.log")),
         read_lines(os.path.join(logdir, "results.log")))
     if not why:
@@ -219,8 +251,10 @@ def run_guest(kid, kdir, image, initrd):
     for f in BOOT_FILES:
         if os.path.exists(os.path.join(logdir, f)):
             os.rename(os.path.join(logdir, f), os.path.join(first, f))
+    moved_token(os.path.join(first, "qemu.cmd"), os.path.join(logdir, TOKEN_FILE),
+                os.path.join(first, TOKEN_FILE))
     BOOT_RETRIES[kid] = "%s (%s)" % (why, rel(os.path.join(first, "console.log")))
-    progress("%s: the kernel died of %s: qemu's MTTCG, not our code; booting it once more"
-             % (kid, BOOT_RETRIES[kid]))
+    progress("%s: the kernel died of %s, as qemu's MTTCG makes it do (docs/testing.md); "
+             "booting it once more" % (kid, BOOT_RETRIES[kid]))
     status, more, where = boot(kid, image, initrd, logdir, system_map)
     return status, secs + more, where

@@ -21,7 +21,8 @@ TEST_KERNELS = ("debug", "kcsan", "debug-6.12")
 GUEST_CPUS = 2
 # On every guest's command line, as scripts/lib.sh's GUEST_CMDLINE_COMMON
 # (why: there; test_common.py fails when they differ): the TSC trusted, so
-# qemu's TCG never runs sched_clock's static key switch mid-test.
+# qemu's TCG never runs sched_clock's static key switch mid-test (the
+# boot's own switch still runs: boot.py's stale_int3_before_init()).
 GUEST_CMDLINE_COMMON = ["tsc=reliable"]
 T0 = time.monotonic()
 

@@ -82,7 +82,8 @@ tells where each vCPU is (named with System.map, or for Debian's kernels by
 asking /proc/kallsyms of a second short boot; guests boot with nokaslr) and
 what its local APIC holds (build/logs/<kernel>/hang-registers.txt).
 
-Logs: build/logs/<kernel>/{console.log,results.log,qemu.cmd,hang-registers.txt},
+Logs: build/logs/<kernel>/{console.log,results.log,qemu.cmd,hang-registers.txt}
+(boot-1/: a first boot that died of qemu's stale int3 before init, docs/testing.md),
 build/logs/host, build/modules/<kernel>/build.log. The last line is
 "N passed, N failed, N skipped"; the exit status is non-zero on any failure.
 """
