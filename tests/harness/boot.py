@@ -155,7 +155,7 @@ BOOT_RETRIES = {}
 INT3_OOPS_RE = re.compile(r"^(?:Oops: )?int3: 0000 \[#1\]")
 # show_ip(): RIP, then Code: with the 42 bytes before the trapping address
 # and that one in <>; after an int3, the trapping address is the int3's + 1.
-RIP_RE = re.compile(r"^RIP: [0-9a-f]{4}:(\S+)\s*$")
+RIP_RE = re.compile(r"^RIP: [0-9a-f]{4}:(\w+\+0x[0-9a-f]+/0x[0-9a-f]+)\s*$")
 CODE_RE = re.compile(r"^Code: (?:[0-9a-f]{2} ){41}([0-9a-f]{2}) <[0-9a-f]{2}>")
 
 
@@ -173,21 +173,24 @@ def stale_int3_before_init(console, results):
     only init.sh writes to the results port (a byte there, and init ran),
     and it loads our modules (/lib/mpmcring, never loaded by the kernel
     itself). So only: the console's first report is that oops, the first
-    (#1), of an untainted kernel with no module loaded, whose RIP and
-    Code: lines are its own, that names nothing of ours and ends in the
-    panic. Anything else is judged as it is."""
+    (#1), before the kernel ran init, of an untainted kernel with no module
+    loaded, whose RIP and Code: lines are its own, that names nothing of
+    ours, and the next report is the panic it ends in. Anything else is
+    judged as it is."""
     if results:
         return None
     lines = [strip_stamp(l) for l in console]
     first = next((i for i, l in enumerate(lines) if REPORT_RE.search(l)), None)
     if first is None or not INT3_OOPS_RE.match(lines[first]):
         return None
+    if any(l.startswith("Run /init as init process") for l in lines[:first]):
+        return None
     end = next((i for i in range(first + 1, len(lines))
                 if lines[i].startswith("---[ end trace")), None)
     if end is None:
         return None
     block = lines[first:end + 1]
-    if " Not tainted " not in block[1]:  # the CPU: line
+    if not (block[1].startswith("CPU: ") and " Not tainted " in block[1]):
         return None
     rip = next((i for i, l in enumerate(block) if l.startswith("RIP: ")), None)
     if rip is None or rip + 1 >= len(block):
@@ -199,22 +202,32 @@ def stale_int3_before_init(console, results):
         return None
     if any(OURS_RE.search(l) for l in block):
         return None
-    if not any(l.startswith("Kernel panic - not syncing: Fatal exception")
-               for l in lines[end + 1:]):
+    # No other report before the panic: a second oops or another CPU's
+    # WARNING in between is judged, not booted away.
+    after = next((l for l in lines[first + 1:] if REPORT_RE.search(l)), "")
+    if not after.startswith("Kernel panic - not syncing: Fatal exception"):
         return None
     return "an int3 at %s that was no longer there (byte %s now), before init" % (
         where.group(1), code.group(1))
 
 
-def moved_token(cmd_file, old, new):
-    """qemu.cmd's recipe names the token's file: say where it went."""
+def moved_boot(logdir, first, why):
+    """Moves one boot's files from logdir to first, its qemu.cmd made to
+    name them there (the console, the results port, the token)."""
+    os.makedirs(first)
+    for f in BOOT_FILES:
+        if os.path.exists(os.path.join(logdir, f)):
+            os.rename(os.path.join(logdir, f), os.path.join(first, f))
+    cmd_file = os.path.join(first, "qemu.cmd")
     try:
         with open(cmd_file) as f:
             text = f.read()
     except FileNotFoundError:
         return
+    for f in BOOT_FILES:
+        text = text.replace(os.path.join(logdir, f), os.path.join(first, f))
     with open(cmd_file, "w") as f:
-        f.write(text.replace(shlex.quote(old), shlex.quote(new)))
+        f.write(text + "# Not judged: its kernel died of %s; booted again\n" % why)
 
 
 def run_guest(kid, kdir, image, initrd):
@@ -247,12 +260,7 @@ def run_guest(kid, kdir, image, initrd):
         return status, secs, where
     # Once: a second crash is judged like any other.
     first = os.path.join(logdir, "boot-1")
-    os.makedirs(first)
-    for f in BOOT_FILES:
-        if os.path.exists(os.path.join(logdir, f)):
-            os.rename(os.path.join(logdir, f), os.path.join(first, f))
-    moved_token(os.path.join(first, "qemu.cmd"), os.path.join(logdir, TOKEN_FILE),
-                os.path.join(first, TOKEN_FILE))
+    moved_boot(logdir, first, why)
     BOOT_RETRIES[kid] = "%s (%s)" % (why, rel(os.path.join(first, "console.log")))
     progress("%s: the kernel died of %s, as qemu's MTTCG makes it do (docs/testing.md); "
              "booting it once more" % (kid, BOOT_RETRIES[kid]))

@@ -60,7 +60,8 @@ def stop_here(*_):
     raise OSError("stopped before qemu")
 
 
-# The stock 6.12 guest of a full check (2026-12-02, whole console): its
+# The stock 6.12 guest of a full check (2026-12-02; its whole console,
+# CRLF and trailing blanks dropped): its
 # kernel died 5.7 s into boot, before init, of an int3 qemu's MTTCG ran
 # after the kernel had patched it away (the Code: line has 66 90 there).
 with open(os.path.join(HERE, "fixtures", "stock-6.12-stale-int3.console.log")) as f:
@@ -132,6 +133,30 @@ class StaleInt3BeforeInit(unittest.TestCase):
             [l for l in STALE_INT3 if "RIP:" not in l], []))
         self.assertIsNone(boot.stale_int3_before_init(edited(" 00 e9 b8", " e9 b8"), []))
 
+    def test_not_with_another_report_before_the_panic(self):
+        i = next(i for i, l in enumerate(STALE_INT3) if "Call Trace:" in l)
+        other = "[    5.71] WARNING: CPU: 0 PID: 1 at kernel/foo.c:1 bar+0x1/0x2"
+        self.assertIsNone(boot.stale_int3_before_init(
+            STALE_INT3[:i] + [other] + STALE_INT3[i:], []))
+        i = next(i for i, l in enumerate(STALE_INT3) if "Kernel panic" in l)
+        self.assertIsNone(boot.stale_int3_before_init(
+            STALE_INT3[:i] + ["[    5.72] Oops: int3: 0000 [#2] PREEMPT SMP NOPTI"] +
+            STALE_INT3[i:], []))
+
+    def test_not_another_panic(self):
+        self.assertIsNone(boot.stale_int3_before_init(
+            edited("not syncing: Fatal exception in interrupt", "not syncing: Attempted to kill init"),
+            []))
+
+    def test_not_after_init_ran(self):
+        i = next(i for i, l in enumerate(STALE_INT3) if "Oops: int3" in l)
+        self.assertIsNone(boot.stale_int3_before_init(
+            STALE_INT3[:i] + ["[    5.6] Run /init as init process"] + STALE_INT3[i:], []))
+
+    def test_not_a_rip_without_a_symbol(self):
+        self.assertIsNone(boot.stale_int3_before_init(
+            edited("RIP: 0010:sched_clock_cpu+0x9/0x190", "RIP: 0010:0xffffffffc0001234"), []))
+
     def test_not_a_console_cut_short(self):
         for mark in ("Code:", "Modules linked in:", "---[ end trace", "Kernel panic"):
             i = next(i for i, l in enumerate(STALE_INT3) if mark in l)
@@ -152,7 +177,11 @@ class BootedOnceMore(unittest.TestCase):
                 f.write(console)
             open(os.path.join(logdir, "results.log"), "w").close()
             with open(os.path.join(logdir, "qemu.cmd"), "w") as f:
-                f.write("qemu\n# ... %s <out>\n" % shlex.quote(os.path.join(logdir, "token")))
+                f.write("qemu -serial file:%s -serial file:%s\n# ... %s <out>\n" % (
+                    os.path.join(logdir, "console.log"), os.path.join(logdir, "results.log"),
+                    shlex.quote(os.path.join(logdir, "token"))))
+            with open(os.path.join(logdir, "token"), "w") as f:
+                f.write("token-%d" % len(done))
             done.append(logdir)
             return status, 10.0, []
 
@@ -185,11 +214,17 @@ class BootedOnceMore(unittest.TestCase):
         self.assertEqual((got, n), (("ok", 20.0, []), 2))
         self.assertIn("sched_clock_cpu", retries["stock-6.12"])
         self.assertEqual(sorted(files), ["boot-1/console.log", "boot-1/qemu.cmd",
-                                         "boot-1/results.log", "console.log", "dkms.log",
-                                         "qemu.cmd", "results.log"])
+                                         "boot-1/results.log", "boot-1/token", "console.log",
+                                         "dkms.log", "qemu.cmd", "results.log", "token"])
         self.assertEqual(files["boot-1/console.log"], self.CRASH)
         self.assertEqual(files["console.log"], self.GOOD)
-        self.assertIn(os.path.join(logdir, "boot-1", "token"), files["boot-1/qemu.cmd"])
+        self.assertEqual((files["boot-1/token"], files["token"]), ("token-0", "token-1"))
+        first = os.path.join(logdir, "boot-1")
+        self.assertEqual(files["boot-1/qemu.cmd"].splitlines()[:2], [
+            "qemu -serial file:%s/console.log -serial file:%s/results.log" % (first, first),
+            "# ... %s <out>" % os.path.join(first, "token")])
+        self.assertIn("Not judged", files["boot-1/qemu.cmd"])
+        self.assertTrue(retries["stock-6.12"].endswith("boot-1/console.log)"), retries)
 
     def test_a_second_crash_stands(self):
         got, n, _, files, _ = self.run_guest([(self.CRASH, "ok"), (self.CRASH, "ok"),
