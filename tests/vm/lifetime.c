@@ -136,7 +136,7 @@ TEST_F(lt, poll_sleeper_hears_hangup)
 			       "ring=lt create=1 size=65536 threads=0 autostart=0"));
 	h.fd = open("/dev/mpmcring-lt", O_RDONLY | O_CLOEXEC);
 	ASSERT_GE(h.fd, 0);
-	ASSERT_EQ(0, pthread_create(&th, NULL, vm_poll_sleeper, &h));
+	ASSERT_EQ(0, pthread_create(&th, NULL, vm_poll_sleeper_thread, &h));
 	/* Asleep in poll(2): the hangup must wake it. */
 	asleep = vm_wait_asleep(&h.tid);
 	if (asleep)

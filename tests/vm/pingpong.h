@@ -7,8 +7,9 @@
  * -EAGAIN, then sleeps in its wait (struct vm_pingpong_wait: poll(2),
  * epoll, io_uring, ...): each test file keeps only its wait. A wait that
  * sleeps out its time with the record sent lost a wakeup (vmtest.h:
- * vm_sent_lost_by(), and vm_poll_lost_by() for poll(2)). Include after
- * kselftest_harness.h: vm_pingpong() checks with its macros.
+ * vm_sent_lost_by(), and vm_poll_lost_by() for poll(2)). The test runs
+ * it with vm_pingpong_run(), which checks with kselftest_harness.h's
+ * macros.
  */
 #ifndef MPMCRING_PINGPONG_H
 #define MPMCRING_PINGPONG_H
@@ -22,16 +23,19 @@
 
 /*
  * How the consumer waits: wait(ctx, ms) returns 1 when woken (the ring
- * readable), 0 when ms passed, -errno on an error. poll says whether the
- * wait is poll(2), whose lost wakeup shows as a late 1, not as a timeout
- * (vm_poll_lost_by()): then the consumer reads the ring's wakeup count
- * for each wait. init (given the ring's fd) and fini, when set, run in the
- * consumer's thread around its loop; init returns 0 or -errno. name names
- * the wait in messages.
+ * readable), 0 when ms passed, -errno on an error. lost_shows_late: the
+ * wait is poll(2)'s kind (poll, ppoll, select: it looks at the file again
+ * after its timer fired), whose lost wakeup shows as a late 1, not as a
+ * timeout (vm_poll_lost_by()); the consumer then reads the ring's wakeup
+ * count for each wait. Such a wait left false passes its lost wakeups as
+ * late waits. init (given the ring's fd) and fini, when set, run in the
+ * consumer's thread around its loop; init returns 0 or -errno, and when it
+ * fails it has undone its own work (fini does not run). name names the
+ * wait in messages.
  */
 struct vm_pingpong_wait {
 	const char *name;
-	bool poll;
+	bool lost_shows_late;
 	int (*init)(void *ctx, int fd);
 	int (*wait)(void *ctx, int ms);
 	void (*fini)(void *ctx);
@@ -51,6 +55,7 @@ struct vm_pingpong {
 	uint64_t bad;
 	char why[160]; /* what ended the consumer early: lost or bad */
 	int done;      /* the consumer has left its loop */
+	int stop;      /* the writer gave up: the consumer leaves at its next wait */
 };
 
 /*
@@ -84,7 +89,7 @@ static inline bool vm_pingpong_ack(struct vm_pingpong *pp, uint64_t next, uint64
 	bool ok = true;
 
 	*wakeups = 0;
-	if (pp->w->poll)
+	if (pp->w->lost_shows_late)
 		ok = vm_pingpong_wakeups(pp, wakeups);
 	__atomic_store_n(&pp->acked, next, __ATOMIC_RELEASE);
 	return ok;
@@ -94,7 +99,7 @@ static inline bool vm_pingpong_ack(struct vm_pingpong *pp, uint64_t next, uint64
  * One wait for record next, which the consumer found not there yet, with
  * the wakeup count *wakeups0 (poll(2) only) from before the record could
  * come. True to look again; false, with why written, when the wait lost
- * a wakeup or failed. A timeout is lost only when the record was sent well
+ * a wakeup or failed, or the wakeup count could not be read again. A timeout is lost only when the record was sent well
  * before the deadline (vm_sent_lost_by(); sent later, by a writer the
  * guest did not run for that long, the wait was right, and the consumer
  * waits again); poll(2) shows a lost wakeup as a late 1 instead
@@ -110,8 +115,9 @@ static inline bool vm_pingpong_sleep(struct vm_pingpong *pp, uint64_t next, uint
 		pp->sleeps++;
 		if (vm_now_ns() - t0 >= pp->ms * 1000000ULL)
 			pp->late++;
-		if (w->poll && vm_poll_lost_by(&pp->sent, next, t0, pp->ms, mpmcring_fd(pp->ring),
-					       VM_WAKEUPS, *wakeups0))
+		if (w->lost_shows_late &&
+		    vm_poll_lost_by(&pp->sent, next, t0, pp->ms, mpmcring_fd(pp->ring), VM_WAKEUPS,
+				    *wakeups0))
 			pp->lost++;
 	} else if (n == 0) {
 		if (vm_sent_lost_by(&pp->sent, next, t0, pp->ms))
@@ -135,7 +141,7 @@ static inline bool vm_pingpong_sleep(struct vm_pingpong *pp, uint64_t next, uint
 	 * wait compares with the count from now, or that wakeup would excuse
 	 * a lost one.
 	 */
-	if (w->poll && !vm_pingpong_wakeups(pp, wakeups0)) {
+	if (w->lost_shows_late && !vm_pingpong_wakeups(pp, wakeups0)) {
 		pp->bad++;
 		return false;
 	}
@@ -201,7 +207,8 @@ static inline void *vm_pingpong_consumer(void *arg)
 		if (next == pp->n)
 			break;
 		while ((n = mpmcring_read(c, &rec)) == -EAGAIN)
-			if (!vm_pingpong_sleep(pp, next, &wakeups0))
+			if (__atomic_load_n(&pp->stop, __ATOMIC_ACQUIRE) ||
+			    !vm_pingpong_sleep(pp, next, &wakeups0))
 				goto fini;
 		if (!vm_pingpong_took(pp, n, &rec, next)) {
 			pp->bad++;
@@ -228,19 +235,29 @@ out:
 /*
  * The ping-pong of n records through ring, the consumer waiting with w for
  * up to ms each time, and its checks: no wakeup lost, no bad record, every
- * record taken, and the consumer slept (or no wakeup was tested).
+ * record written and taken, and the consumer slept at least once (a
+ * ping-pong that never slept tested no wakeup). A failed write stops the
+ * consumer (within ms) and is joined before the checks: nothing returns
+ * while the consumer still uses pp or w.
  */
-static inline void vm_pingpong(struct __test_metadata *_metadata, struct mpmcring *ring,
-			       const struct vm_pingpong_wait *w, uint64_t n, int ms)
+static inline void vm_pingpong_run(struct __test_metadata *_metadata, struct mpmcring *ring,
+				   const struct vm_pingpong_wait *w, uint64_t n, int ms)
 {
 	struct vm_pingpong pp = { .ring = ring, .w = w, .n = n, .ms = ms };
 	int fd = mpmcring_fd(ring);
+	ssize_t wrote = sizeof(uint64_t);
+	int werr = 0;
 	pthread_t th;
 	uint64_t i;
 
 	ASSERT_EQ(0, pthread_create(&th, NULL, vm_pingpong_consumer, &pp));
 	for (i = 0; i < pp.n; i++) {
-		ASSERT_EQ(sizeof(i), write(fd, &i, sizeof(i)));
+		wrote = write(fd, &i, sizeof(i));
+		if (wrote != sizeof(i)) {
+			werr = wrote < 0 ? errno : 0;
+			__atomic_store_n(&pp.stop, 1, __ATOMIC_RELEASE);
+			break;
+		}
 		vm_sent_mark(&pp.sent, i + 1);
 		while (__atomic_load_n(&pp.acked, __ATOMIC_ACQUIRE) <= i &&
 		       !__atomic_load_n(&pp.done, __ATOMIC_ACQUIRE))
@@ -252,6 +269,8 @@ static inline void vm_pingpong(struct __test_metadata *_metadata, struct mpmcrin
 	TH_LOG("%llu of %llu records, the consumer slept %llu times, %llu of them %d ms or more",
 	       (unsigned long long)pp.acked, (unsigned long long)pp.n,
 	       (unsigned long long)pp.sleeps, (unsigned long long)pp.late, ms);
+	EXPECT_EQ(sizeof(i), wrote)
+	TH_LOG("record %llu: write: %s", (unsigned long long)i, strerror(werr));
 	EXPECT_EQ(0, pp.lost) TH_LOG("%s", pp.why);
 	EXPECT_EQ(0, pp.bad) TH_LOG("%s", pp.why);
 	EXPECT_EQ(pp.n, pp.acked);

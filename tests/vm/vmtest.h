@@ -218,7 +218,7 @@ static inline bool vm_poll_lost_by(const struct vm_sent *s, uint64_t seq, uint64
 
 /*
  * A thread asleep in one poll(2) of fd for events, up to ms:
- * vm_poll_sleeper() is its thread function. It publishes its thread id in
+ * vm_poll_sleeper_thread() is its thread function. It publishes its thread id in
  * tid (vm_wait_asleep() waits on that), polls, records what poll(2)
  * returned (ret, revents) and how long it took (waited_ms), then sets done.
  * With sent set, the wait is for the first mark of *sent (vm_sent_mark()),
@@ -227,18 +227,22 @@ static inline bool vm_poll_lost_by(const struct vm_sent *s, uint64_t seq, uint64
  * mark), and sets lost as soon as poll(2) returned: vm_poll_lost_by().
  */
 struct vm_poll_sleeper {
+	/* Set by the test. */
 	int fd, ms;
-	short events, revents;
+	short events;
 	const struct vm_sent *sent;
 	enum vm_wakeups which;
+	/* Set by the thread. */
 	uint64_t count0;
 	pid_t tid;
-	int ret, done;
+	int ret;
+	short revents;
 	uint64_t waited_ms;
 	bool lost;
+	int done;
 };
 
-static inline void *vm_poll_sleeper(void *arg)
+static inline void *vm_poll_sleeper_thread(void *arg)
 {
 	struct vm_poll_sleeper *s = arg;
 	struct pollfd pfd = { .fd = s->fd, .events = s->events };

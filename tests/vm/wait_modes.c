@@ -69,7 +69,16 @@ static int waiter_init_for(struct waiter *w, int fd, enum wait_mode mode, short 
 		if (mode == W_EPOLL_ET_EXCL)
 			ev.events |= EPOLLEXCLUSIVE;
 		w->ep = epoll_create1(EPOLL_CLOEXEC);
-		return w->ep < 0 ? -errno : epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+		if (w->ep < 0)
+			return -errno;
+		if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev)) {
+			int err = -errno;
+
+			close(w->ep);
+			w->ep = -1;
+			return err;
+		}
+		return 0;
 	default:
 		return io_uring_queue_init(8, &w->ur, 0);
 	}
@@ -139,12 +148,22 @@ static int waiter_wait(struct waiter *w, int ms)
 /* What a mode waits in, for messages. */
 static const char *waiter_name(enum wait_mode mode)
 {
-	if (mode == W_POLL)
+	switch (mode) {
+	case W_POLL:
 		return "poll";
-	return mode <= W_EPOLL_ET_EXCL ? "epoll_wait" : "io_uring";
+	case W_EPOLL_LT:
+	case W_EPOLL_ET:
+	case W_EPOLL_ET_EXCL:
+		return "epoll_wait";
+	default:
+		return "io_uring";
+	}
 }
 
-/* The ping-pong's wait (pingpong.h): the waiter, set up in the consumer's thread. */
+/*
+ * The ping-pong's wait (pingpong.h): the waiter, set up in the consumer's
+ * thread. The mode is read before waiter_init() writes the waiter whole.
+ */
 static int pingpong_init(void *w, int fd)
 {
 	return waiter_init(w, fd, ((struct waiter *)w)->mode);
@@ -177,7 +196,7 @@ static void pingpong(struct __test_metadata *_metadata, enum wait_mode mode, uin
 	struct vm_pingpong_wait w = {
 		.name = waiter_name(mode),
 		/* Its lost wakeups show as late 1s (vm_poll_lost_by()). */
-		.poll = mode == W_POLL,
+		.lost_shows_late = mode == W_POLL,
 		.init = pingpong_init,
 		.wait = pingpong_wait,
 		.fini = pingpong_fini,
@@ -187,7 +206,7 @@ static void pingpong(struct __test_metadata *_metadata, enum wait_mode mode, uin
 
 	ASSERT_NE(NULL, r) TH_LOG("%s", mpmcring_errmsg());
 	drain_default(r);
-	vm_pingpong(_metadata, r, &w, n, LOST_MS);
+	vm_pingpong_run(_metadata, r, &w, n, LOST_MS);
 	mpmcring_close(r);
 }
 

@@ -52,10 +52,12 @@ TEST_F_TIMEOUT(slow, write_pingpong_100k, 600)
 {
 	const char *env = getenv("MPMCRING_WAKE_CYCLES");
 	struct mpmcring *r = mpmcring_open(NULL, 0);
-	struct vm_pingpong_wait w = { .name = "poll", .poll = true, .wait = ring_wait, .ctx = r };
+	struct vm_pingpong_wait w = {
+		.name = "poll", .lost_shows_late = true, .wait = ring_wait, .ctx = r
+	};
 
 	ASSERT_NE(NULL, r) TH_LOG("%s", mpmcring_errmsg());
-	vm_pingpong(_metadata, r, &w, env ? strtoull(env, NULL, 0) : 100000, LOST_MS);
+	vm_pingpong_run(_metadata, r, &w, env ? strtoull(env, NULL, 0) : 100000, LOST_MS);
 	mpmcring_close(r);
 }
 

@@ -105,7 +105,7 @@ TEST_F(wr, pollout_wakes_when_consumers_free_space)
 	TH_LOG("the module is of ABI 1.%u: no room wakeup count", self->l.abi_minor);
 	ASSERT_GT(fill(self->fd), 0);
 	EXPECT_EQ(0, poll(&pfd, 1, 0));
-	ASSERT_EQ(0, pthread_create(&th, NULL, vm_poll_sleeper, &p));
+	ASSERT_EQ(0, pthread_create(&th, NULL, vm_poll_sleeper_thread, &p));
 	ASSERT_TRUE(vm_wait_asleep(&p.tid));
 	EXPECT_GT(drain(c), 0);
 	vm_sent_mark(&freed, 1);
