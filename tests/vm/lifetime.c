@@ -114,29 +114,6 @@ TEST_F(lt, destroyed_named_ring_lives_until_last_unmap)
 #define LT_HUP_WAIT_MS 10000
 #define LT_HUP_DUE_MS 2500
 
-struct lt_hup {
-	int fd;
-	pid_t tid;
-	int ret, done;
-	short revents;
-	uint64_t waited_ms;
-};
-
-static void *lt_poll_hup(void *arg)
-{
-	struct lt_hup *h = arg;
-	struct pollfd pfd = { .fd = h->fd, .events = POLLIN };
-	uint64_t t0;
-
-	__atomic_store_n(&h->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
-	t0 = vm_now_ns();
-	h->ret = poll(&pfd, 1, LT_HUP_WAIT_MS);
-	h->waited_ms = (vm_now_ns() - t0) / 1000000;
-	h->revents = pfd.revents;
-	__atomic_store_n(&h->done, 1, __ATOMIC_RELEASE);
-	return NULL;
-}
-
 /*
  * A poll(2) sleeper on a drained ring is woken by the destroy's hangup.
  * (The test above polls only after the destroy: ->poll finds the ring dead
@@ -150,7 +127,7 @@ static void *lt_poll_hup(void *arg)
  */
 TEST_F(lt, poll_sleeper_hears_hangup)
 {
-	struct lt_hup h = { 0 };
+	struct vm_poll_sleeper h = { .ms = LT_HUP_WAIT_MS, .events = POLLIN };
 	pthread_t th;
 	bool asleep, lost = false;
 	int rm = -1;
@@ -159,7 +136,7 @@ TEST_F(lt, poll_sleeper_hears_hangup)
 			       "ring=lt create=1 size=65536 threads=0 autostart=0"));
 	h.fd = open("/dev/mpmcring-lt", O_RDONLY | O_CLOEXEC);
 	ASSERT_GE(h.fd, 0);
-	ASSERT_EQ(0, pthread_create(&th, NULL, lt_poll_hup, &h));
+	ASSERT_EQ(0, pthread_create(&th, NULL, vm_poll_sleeper_thread, &h));
 	/* Asleep in poll(2): the hangup must wake it. */
 	asleep = vm_wait_asleep(&h.tid);
 	if (asleep)

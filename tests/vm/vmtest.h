@@ -168,135 +168,97 @@ static inline bool vm_sent_lost_by(const struct vm_sent *s, uint64_t seq, uint64
 	return vm_sent_before(s, seq, start_ns + ms / 2 * 1000000ULL);
 }
 
+/* Which wakeup count of struct mpmcring_stats vm_ring_wakeups() reads. */
+enum vm_wakeups {
+	VM_WAKEUPS,	 /* .wakeups: sent to sleeping consumers */
+	VM_ROOM_WAKEUPS, /* .room_wakeups: sent to writers waiting for room
+			  * (ABI 1.4: the tests check MPMCRING_ABI_MINOR_ROOM_WAKEUPS) */
+};
+
 /*
- * The ring's count of wakeups sent to sleeping consumers (struct
- * mpmcring_stats.wakeups, through fd), or UINT64_MAX when it cannot be read.
+ * The ring's count of wakeups of the kind which (through fd), or UINT64_MAX
+ * when it cannot be read (errno tells).
  */
-static inline uint64_t vm_ring_wakeups(int fd)
+static inline uint64_t vm_ring_wakeups(int fd, enum vm_wakeups which)
 {
 	struct mpmcring_stats st = { 0 };
 
-	return ioctl(fd, MPMCRING_IOC_STATS, &st) ? UINT64_MAX : st.wakeups;
-}
-
-/*
- * The ring's count of wakeups sent to writers waiting for room (struct
- * mpmcring_stats.room_wakeups, through fd; ABI 1.4, the tests check
- * MPMCRING_ABI_MINOR_ROOM_WAKEUPS), or UINT64_MAX when it cannot be read.
- */
-static inline uint64_t vm_ring_room_wakeups(int fd)
-{
-	struct mpmcring_stats st = { 0 };
-
-	return ioctl(fd, MPMCRING_IOC_STATS, &st) ? UINT64_MAX : st.room_wakeups;
-}
-
-/*
- * vm_poll_lost_by() with the count that the wait's wakeups go to: count(fd)
- * reads it, count0 is its value before the wait (UINT64_MAX: unknown, and
- * then no wait counts as lost).
- */
-static inline bool vm_poll_lost_counted(const struct vm_sent *s, uint64_t seq, uint64_t start_ns,
-					uint64_t ms, uint64_t (*count)(int), int fd,
-					uint64_t count0)
-{
-	return vm_now_ns() - start_ns >= ms * 1000000ULL && vm_sent_lost_by(s, seq, start_ns, ms) &&
-	       count0 != UINT64_MAX && count(fd) == count0;
+	if (ioctl(fd, MPMCRING_IOC_STATS, &st))
+		return UINT64_MAX;
+	return which == VM_ROOM_WAKEUPS ? st.room_wakeups : st.wakeups;
 }
 
 /*
  * Whether a poll(2) wait of ms for record seq on the ring fd, started at
- * start_ns with the ring's wakeup count at wakeups0 (vm_ring_wakeups()),
- * that returned ready lost a wakeup: poll(2) re-checks the file after its
- * timer fired, so there a lost wakeup returns ready, not a timeout, once
- * ms have passed (above). Lost when it returned at start + ms or later,
- * with the record sent by start + ms / 2 (the rule for a timeout,
- * vm_sent_lost_by()), and the kernel sent no wakeup meanwhile. The last
- * part is what the waiter's own timing cannot tell: a waiter woken on time
- * but not run for seconds after (a loaded host stalls a vCPU, and the
- * guest cannot see it) returns as late as one never woken; the kernel
- * counts each wakeup before it sends it. Call it as soon as the wait
- * returned.
+ * start_ns with the ring's count of which wakeups at count0
+ * (vm_ring_wakeups(); UINT64_MAX: unknown, and then no wait counts as
+ * lost), that returned ready lost a wakeup: poll(2) re-checks the file
+ * after its timer fired, so there a lost wakeup returns ready, not a
+ * timeout, once ms have passed (above). Lost when it returned at start +
+ * ms or later, with the record sent by start + ms / 2 (the rule for a
+ * timeout, vm_sent_lost_by()), and the kernel sent no wakeup meanwhile.
+ * The last part is what the waiter's own timing cannot tell: a waiter
+ * woken on time but not run for seconds after (a loaded host stalls a
+ * vCPU, and the guest cannot see it) returns as late as one never woken;
+ * the kernel counts each wakeup before it sends it. Call it as soon as the
+ * wait returned.
+ *
+ * A consumer's wait for records counts VM_WAKEUPS. A writer's wait for
+ * room (POLLOUT) counts VM_ROOM_WAKEUPS, and its "record" is drain seq of
+ * s (a vm_sent that counts the frees; 0-based, like a record): those
+ * wakeups come from the housekeeping tick, one tick (MPMCRING_TICK_MS,
+ * 100 ms) after the free at most, far inside the margin of ms / 2.
  */
 static inline bool vm_poll_lost_by(const struct vm_sent *s, uint64_t seq, uint64_t start_ns,
-				   uint64_t ms, int fd, uint64_t wakeups0)
+				   uint64_t ms, int fd, enum vm_wakeups which, uint64_t count0)
 {
-	return vm_poll_lost_counted(s, seq, start_ns, ms, vm_ring_wakeups, fd, wakeups0);
+	return vm_now_ns() - start_ns >= ms * 1000000ULL && vm_sent_lost_by(s, seq, start_ns, ms) &&
+	       count0 != UINT64_MAX && vm_ring_wakeups(fd, which) == count0;
 }
 
 /*
- * The same for a writer's poll(2) wait for room (POLLOUT): room for it came
- * back as drain seq of s (a vm_sent that counts the frees; 0-based, like a
- * record), and the kernel counts the wakeups it sends writers in
- * room_wakeups (room0: vm_ring_room_wakeups() before the wait). Those come
- * from the housekeeping tick, one tick (MPMCRING_TICK_MS, 100 ms) after
- * the free at most: far inside the margin of ms / 2.
+ * A thread asleep in one poll(2) of fd for events, up to ms:
+ * vm_poll_sleeper_thread() is its thread function. It publishes its thread id in
+ * tid (vm_wait_asleep() waits on that), polls, records what poll(2)
+ * returned (ret, revents) and how long it took (waited_ms), then sets done.
+ * With sent set, the wait is for the first mark of *sent (vm_sent_mark()),
+ * and the sleeper reads the ring's count of which wakeups into count0
+ * before it publishes tid (so before the test, waiting for it asleep, can
+ * mark), and sets lost as soon as poll(2) returned: vm_poll_lost_by().
  */
-static inline bool vm_poll_room_lost_by(const struct vm_sent *s, uint64_t seq, uint64_t start_ns,
-					uint64_t ms, int fd, uint64_t room0)
+struct vm_poll_sleeper {
+	/* Set by the test. */
+	int fd, ms;
+	short events;
+	const struct vm_sent *sent;
+	enum vm_wakeups which;
+	/* Set by the thread. */
+	uint64_t count0;
+	pid_t tid;
+	int ret;
+	short revents;
+	uint64_t waited_ms;
+	bool lost;
+	int done;
+};
+
+static inline void *vm_poll_sleeper_thread(void *arg)
 {
-	return vm_poll_lost_counted(s, seq, start_ns, ms, vm_ring_room_wakeups, fd, room0);
-}
+	struct vm_poll_sleeper *s = arg;
+	struct pollfd pfd = { .fd = s->fd, .events = s->events };
+	uint64_t t0;
 
-/*
- * vm_ring_wakeups() into *wakeups; false, with why (len bytes) saying so,
- * when the count could not be read.
- */
-static inline bool vm_ring_wakeups_to(int fd, uint64_t *wakeups, char *why, size_t len)
-{
-	*wakeups = vm_ring_wakeups(fd);
-	if (*wakeups != UINT64_MAX)
-		return true;
-	snprintf(why, len, "MPMCRING_IOC_STATS: %s", strerror(errno));
-	return false;
-}
-
-/*
- * A ping-pong consumer's ack: publishes next, the records it has taken, to
- * *acked, where its writer waits for it before it sends record next. First
- * it reads the ring's wakeup count through fd into *wakeups: the count for
- * vm_poll_lost_by() on the waits for record next. Read before the ack, the
- * ioctl is over before the writer can send that record; read between the
- * ack and the wait, it kept the consumer busy while the record came, and
- * the consumer seldom slept before it (a module that dropped every 10th
- * wakeup passed wait_modes' poll ping-pong). A wakeup sent between the
- * read and the wait only makes vm_poll_lost_by() more careful. With fd < 0
- * (no poll(2) waits) it only acks. False, with why written, when the count
- * could not be read (acked all the same).
- */
-static inline bool vm_pingpong_ack(uint64_t *acked, uint64_t next, int fd, uint64_t *wakeups,
-				   char *why, size_t len)
-{
-	bool ok = true;
-
-	*wakeups = 0;
-	if (fd >= 0)
-		ok = vm_ring_wakeups_to(fd, wakeups, why, len);
-	__atomic_store_n(acked, next, __ATOMIC_RELEASE);
-	return ok;
-}
-
-/*
- * Whether a ping-pong consumer took record seq: its read returned err 0,
- * and the record is 8 bytes holding seq. False, with why written, if not.
- */
-static inline bool vm_pingpong_took(int err, uint32_t rec_len, const void *rec_data, uint64_t seq,
-				    char *why, size_t len)
-{
-	uint64_t v = 0;
-
-	if (err) {
-		snprintf(why, len, "record %llu: mpmcring_read: %s", (unsigned long long)seq,
-			 strerror(-err));
-		return false;
-	}
-	if (rec_len == sizeof(v))
-		memcpy(&v, rec_data, sizeof(v));
-	if (rec_len == sizeof(v) && v == seq)
-		return true;
-	snprintf(why, len, "record %llu: %u bytes, value %llu", (unsigned long long)seq,
-		 (unsigned int)rec_len, (unsigned long long)v);
-	return false;
+	if (s->sent)
+		s->count0 = vm_ring_wakeups(s->fd, s->which);
+	__atomic_store_n(&s->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	t0 = vm_now_ns();
+	s->ret = poll(&pfd, 1, s->ms);
+	s->lost = s->sent && s->ret == 1 &&
+		  vm_poll_lost_by(s->sent, 0, t0, s->ms, s->fd, s->which, s->count0);
+	s->waited_ms = (vm_now_ns() - t0) / 1000000;
+	s->revents = pfd.revents;
+	__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
+	return NULL;
 }
 
 /* Writes "start" or "stop" to the load generator's control file. */

@@ -16,7 +16,7 @@
  * wakeup; poll(2) never times out with the file ready (it looks again
  * after its timer), so there a wait that slept out its time with no
  * wakeup sent is (vm_poll_lost_by()). The writers' POLLOUT waits the same,
- * with the count of room wakeups (vm_poll_room_lost_by(); ABI 1.4). Each
+ * with the count of room wakeups (vm_poll_lost_by() on VM_ROOM_WAKEUPS; ABI 1.4). Each
  * drain for a poll(2) writer waits until it sleeps, so that every cycle's
  * room needs its wakeup; for the edge-triggered and multishot writers every
  * other drain does (room_drain_waits()).
@@ -30,6 +30,7 @@
 
 #include "kselftest_harness.h"
 #include "mpmcring.h"
+#include "pingpong.h"
 #include "vmtest.h"
 
 /* Far longer than any wakeup takes: hitting it means a lost wakeup. */
@@ -68,7 +69,16 @@ static int waiter_init_for(struct waiter *w, int fd, enum wait_mode mode, short 
 		if (mode == W_EPOLL_ET_EXCL)
 			ev.events |= EPOLLEXCLUSIVE;
 		w->ep = epoll_create1(EPOLL_CLOEXEC);
-		return w->ep < 0 ? -errno : epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+		if (w->ep < 0)
+			return -errno;
+		if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev)) {
+			int err = -errno;
+
+			close(w->ep);
+			w->ep = -1;
+			return err;
+		}
+		return 0;
 	default:
 		return io_uring_queue_init(8, &w->ur, 0);
 	}
@@ -135,119 +145,38 @@ static int waiter_wait(struct waiter *w, int ms)
 	return n < 0 ? n : (n & w->events) ? 1 : -EIO;
 }
 
-struct pingpong {
-	struct mpmcring *ring;
-	enum wait_mode mode;
-	uint64_t n;
-	uint64_t acked; /* records the consumer has taken */
-	struct vm_sent sent;
-	uint64_t sleeps, lost, bad;
-	uint64_t late; /* ready only after LOST_MS: printed, lost or not */
-	char why[160]; /* what ended the consumer early: lost or bad */
-	int done;
-};
-
-static void *pingpong_consumer(void *arg)
+/* What a mode waits in, for messages. */
+static const char *waiter_name(enum wait_mode mode)
 {
-	struct pingpong *pp = arg;
-	struct mpmcring_consumer *c = mpmcring_consumer_new(pp->ring);
-	struct mpmcring_record rec;
-	struct waiter w;
-	/* W_POLL needs the ring's wakeup count (vm_poll_lost_by()). */
-	int fd = pp->mode == W_POLL ? mpmcring_fd(pp->ring) : -1;
-	uint64_t next = 0, t0, wakeups0;
-	int n;
+	switch (mode) {
+	case W_POLL:
+		return "poll";
+	case W_EPOLL_LT:
+	case W_EPOLL_ET:
+	case W_EPOLL_ET_EXCL:
+		return "epoll_wait";
+	default:
+		return "io_uring";
+	}
+}
 
-	if (!c || waiter_init(&w, mpmcring_fd(pp->ring), pp->mode)) {
-		pp->bad++;
-		snprintf(pp->why, sizeof(pp->why), "no consumer or waiter");
-		goto out;
-	}
-	/*
-	 * A round a record: ack the records taken (W_POLL reads the ring's
-	 * wakeup count first: vm_pingpong_ack()), then take record next,
-	 * draining through the mapping until -EAGAIN before each wait. The
-	 * first lost wakeup or bad record ends the consumer (and the writer):
-	 * after a bad record every later one would be counted bad, and why
-	 * names the first.
-	 */
-	for (;;) {
-		if (!vm_pingpong_ack(&pp->acked, next, fd, &wakeups0, pp->why, sizeof(pp->why))) {
-			pp->bad++;
-			break;
-		}
-		if (next == pp->n)
-			break;
-		while ((n = mpmcring_read(c, &rec)) == -EAGAIN) {
-			t0 = vm_now_ns();
-			n = waiter_wait(&w, LOST_MS);
-			if (n == 1) {
-				pp->sleeps++;
-				if (vm_now_ns() - t0 >= LOST_MS * 1000000ULL)
-					pp->late++;
-				/*
-				 * W_POLL shows a lost wakeup here, not as a
-				 * timeout: poll(2) re-checks after its timer
-				 * and returns 1 (see vmtest.h,
-				 * vm_poll_lost_by()). The other modes time out.
-				 */
-				if (pp->mode == W_POLL &&
-				    vm_poll_lost_by(&pp->sent, next, t0, LOST_MS, fd, wakeups0))
-					pp->lost++;
-			} else if (n == 0) {
-				/*
-				 * Lost only if the record was sent well before
-				 * the deadline (vm_sent_lost_by()); sent later
-				 * (a writer the guest did not run for that
-				 * long), the wait was right: wait again.
-				 */
-				if (vm_sent_lost_by(&pp->sent, next, t0, LOST_MS))
-					pp->lost++;
-			} else {
-				pp->bad++;
-				snprintf(pp->why, sizeof(pp->why), "record %llu: wait: %s",
-					 (unsigned long long)next, strerror(-n));
-				goto fini;
-			}
-			if (pp->lost) {
-				snprintf(pp->why, sizeof(pp->why),
-					 "record %llu sent, no wakeup: %s after %llu ms",
-					 (unsigned long long)next, n ? "ready" : "timed out",
-					 (unsigned long long)(vm_now_ns() - t0) / 1000000);
-				goto fini;
-			}
-			/*
-			 * Nothing to read after the wait: a wakeup for the
-			 * record before, still queued when poll first looked,
-			 * may have ended it. The next wait compares with the
-			 * count from now, or that wakeup would excuse a lost
-			 * one.
-			 */
-			if (pp->mode == W_POLL &&
-			    !vm_ring_wakeups_to(fd, &wakeups0, pp->why, sizeof(pp->why))) {
-				pp->bad++;
-				goto fini;
-			}
-		}
-		if (!vm_pingpong_took(n, rec.len, rec.data, next, pp->why, sizeof(pp->why))) {
-			pp->bad++;
-			break;
-		}
-		n = mpmcring_commit(c);
-		if (n) {
-			pp->bad++;
-			snprintf(pp->why, sizeof(pp->why), "record %llu: mpmcring_commit: %s",
-				 (unsigned long long)next, strerror(-n));
-			break;
-		}
-		next++;
-	}
-fini:
-	waiter_fini(&w);
-out:
-	mpmcring_consumer_free(c);
-	__atomic_store_n(&pp->done, 1, __ATOMIC_RELEASE);
-	return NULL;
+/*
+ * The ping-pong's wait (pingpong.h): the waiter, set up in the consumer's
+ * thread. The mode is read before waiter_init() writes the waiter whole.
+ */
+static int pingpong_init(void *w, int fd)
+{
+	return waiter_init(w, fd, ((struct waiter *)w)->mode);
+}
+
+static int pingpong_wait(void *w, int ms)
+{
+	return waiter_wait(w, ms);
+}
+
+static void pingpong_fini(void *w)
+{
+	waiter_fini(w);
 }
 
 /* Takes whatever an earlier test left in the default ring. */
@@ -263,34 +192,22 @@ static void drain_default(struct mpmcring *r)
 
 static void pingpong(struct __test_metadata *_metadata, enum wait_mode mode, uint64_t n)
 {
-	struct pingpong pp = { .mode = mode, .n = n };
-	pthread_t th;
-	uint64_t i;
-	int fd;
+	struct waiter waiter = { .mode = mode };
+	struct vm_pingpong_wait w = {
+		.name = waiter_name(mode),
+		/* Its lost wakeups show as late 1s (vm_poll_lost_by()). */
+		.lost_shows_late = mode == W_POLL,
+		.init = pingpong_init,
+		.wait = pingpong_wait,
+		.fini = pingpong_fini,
+		.ctx = &waiter,
+	};
+	struct mpmcring *r = mpmcring_open(NULL, 0);
 
-	pp.ring = mpmcring_open(NULL, 0);
-	ASSERT_NE(NULL, pp.ring) TH_LOG("%s", mpmcring_errmsg());
-	drain_default(pp.ring);
-	fd = mpmcring_fd(pp.ring);
-	ASSERT_EQ(0, pthread_create(&th, NULL, pingpong_consumer, &pp));
-	for (i = 0; i < pp.n; i++) {
-		ASSERT_EQ(sizeof(i), write(fd, &i, sizeof(i)));
-		vm_sent_mark(&pp.sent, i + 1);
-		while (__atomic_load_n(&pp.acked, __ATOMIC_ACQUIRE) <= i &&
-		       !__atomic_load_n(&pp.done, __ATOMIC_ACQUIRE))
-			sched_yield();
-		if (__atomic_load_n(&pp.done, __ATOMIC_ACQUIRE))
-			break;
-	}
-	pthread_join(th, NULL);
-	TH_LOG("%llu of %llu records, the consumer slept %llu times, %llu of them %d ms or more",
-	       (unsigned long long)pp.acked, (unsigned long long)pp.n,
-	       (unsigned long long)pp.sleeps, (unsigned long long)pp.late, LOST_MS);
-	EXPECT_EQ(0, pp.lost) TH_LOG("%s", pp.why);
-	EXPECT_EQ(0, pp.bad) TH_LOG("%s", pp.why);
-	EXPECT_EQ(pp.n, pp.acked);
-	EXPECT_GT(pp.sleeps, 0);
-	mpmcring_close(pp.ring);
+	ASSERT_NE(NULL, r) TH_LOG("%s", mpmcring_errmsg());
+	drain_default(r);
+	vm_pingpong_run(_metadata, r, &w, n, LOST_MS);
+	mpmcring_close(r);
 }
 
 /*
@@ -487,7 +404,7 @@ struct room {
  * seconds) leaves the writer waiting again. poll(2) does not time out
  * (it looks again after its timer, and finds the room): there a wait that
  * returned only after LOST_MS, its drain by then, with the ring's count of
- * room wakeups unmoved, is the lost wakeup (vm_poll_room_lost_by(), whose
+ * room wakeups unmoved, is the lost wakeup (vm_poll_lost_by(), whose
  * margin of LOST_MS / 2 is ROOM_TICKS_MS).
  */
 #define ROOM_TICKS_MS (LOST_MS / 2)
@@ -582,7 +499,7 @@ static void *room_writer(void *arg)
 		for (n = 0; n < 64 && waiter_wait(&w, 0) > 0; n++)
 			;
 		/* Read before the drain can come: it waits for full. */
-		room0 = vm_ring_room_wakeups(rm->fd);
+		room0 = vm_ring_wakeups(rm->fd, VM_ROOM_WAKEUPS);
 		if (n == 64 || room0 == UINT64_MAX) {
 			rm->bad++;
 			break;
@@ -604,8 +521,8 @@ static void *room_writer(void *arg)
 		if (vm_now_ns() - t0 >= LOST_MS * 1000000ULL)
 			rm->late++;
 		/* poll(2) shows a lost wakeup as a late 1 (above). */
-		if (rm->mode == W_POLL &&
-		    vm_poll_room_lost_by(&rm->freed, rm->cycles, t0, LOST_MS, rm->fd, room0)) {
+		if (rm->mode == W_POLL && vm_poll_lost_by(&rm->freed, rm->cycles, t0, LOST_MS,
+							  rm->fd, VM_ROOM_WAKEUPS, room0)) {
 			rm->lost++;
 			break;
 		}

@@ -8,13 +8,12 @@
  * work on the device file.
  */
 #include <poll.h>
-#include <pthread.h>
-#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 
 #include "kselftest_harness.h"
 #include "mpmcring.h"
+#include "pingpong.h"
 #include "vmtest.h"
 
 /* Tests that need more than the harness's default 30 s. */
@@ -37,108 +36,10 @@ FIXTURE_TEARDOWN(slow)
 /* Far longer than any wakeup takes: hitting it means a lost wakeup. */
 #define LOST_MS 5000
 
-struct pingpong {
-	struct mpmcring *ring;
-	uint64_t n;
-	uint64_t acked; /* last sequence the consumer has read */
-	struct vm_sent sent;
-	uint64_t sleeps; /* waits that blocked and then found a record */
-	uint64_t lost;	 /* waits that slept out LOST_MS with a record sent */
-	uint64_t late;	 /* ready only after LOST_MS: printed, lost or not */
-	uint64_t bad;
-	char why[160]; /* what ended the consumer early: lost or bad */
-	int done;      /* the consumer has left its loop */
-};
-
-static void *pingpong_consumer(void *arg)
+/* The ping-pong's wait (pingpong.h): the library's, poll(2). */
+static int ring_wait(void *ring, int ms)
 {
-	struct pingpong *pp = arg;
-	struct mpmcring_consumer *c = mpmcring_consumer_new(pp->ring);
-	struct mpmcring_record rec;
-	uint64_t next = 0, t0, wakeups0;
-	int n;
-
-	if (!c) {
-		pp->bad++;
-		snprintf(pp->why, sizeof(pp->why), "no consumer: %s", mpmcring_errmsg());
-		goto out;
-	}
-	/*
-	 * A round a record: ack the records taken, reading the ring's wakeup
-	 * count for vm_poll_lost_by() first (vm_pingpong_ack()), then take
-	 * record next, waiting as often as that takes. The first lost wakeup
-	 * or bad record ends the consumer (and the writer): each lost one
-	 * costs LOST_MS, and after a bad one every record would be counted.
-	 */
-	for (;;) {
-		if (!vm_pingpong_ack(&pp->acked, next, mpmcring_fd(pp->ring), &wakeups0, pp->why,
-				     sizeof(pp->why))) {
-			pp->bad++;
-			break;
-		}
-		if (next == pp->n)
-			break;
-		while ((n = mpmcring_read(c, &rec)) == -EAGAIN) {
-			t0 = vm_now_ns();
-			n = mpmcring_wait(pp->ring, LOST_MS);
-			/*
-			 * mpmcring_wait() is poll(2), which re-checks the ring
-			 * after its timer fired: a lost wakeup shows here as a
-			 * 5 s sleep that returns 1, not as a timeout (see
-			 * vmtest.h), and counts as lost when the record was
-			 * sent well before the deadline and the kernel sent no
-			 * wakeup (vm_poll_lost_by()). A timeout, too, is lost
-			 * only when the record was sent well before the
-			 * deadline (vm_sent_lost_by(); sent later, by a writer
-			 * the guest did not run for that long, the wait was
-			 * right, and the loop waits again).
-			 */
-			if (n == 1) {
-				pp->sleeps++;
-				if (vm_now_ns() - t0 >= LOST_MS * 1000000ULL)
-					pp->late++;
-				if (vm_poll_lost_by(&pp->sent, next, t0, LOST_MS,
-						    mpmcring_fd(pp->ring), wakeups0))
-					pp->lost++;
-			} else if (n == 0 && vm_sent_lost_by(&pp->sent, next, t0, LOST_MS)) {
-				pp->lost++;
-			} else if (n < 0) {
-				pp->bad++;
-				snprintf(pp->why, sizeof(pp->why), "record %llu: poll: %s",
-					 (unsigned long long)next, strerror(-n));
-				goto out;
-			}
-			if (pp->lost) {
-				snprintf(pp->why, sizeof(pp->why),
-					 "record %llu sent, no wakeup: poll %s after %llu ms",
-					 (unsigned long long)next, n ? "ready" : "timed out",
-					 (unsigned long long)(vm_now_ns() - t0) / 1000000);
-				goto out;
-			}
-			/*
-			 * Woken, or timed out early, with nothing to read:
-			 * the wakeup may have been one for the record before,
-			 * still queued when poll first looked. The next wait
-			 * compares with the count from now, or that wakeup
-			 * would excuse a lost one.
-			 */
-			if (!vm_ring_wakeups_to(mpmcring_fd(pp->ring), &wakeups0, pp->why,
-						sizeof(pp->why))) {
-				pp->bad++;
-				goto out;
-			}
-		}
-		if (!vm_pingpong_took(n, rec.len, rec.data, next, pp->why, sizeof(pp->why))) {
-			pp->bad++;
-			break;
-		}
-		mpmcring_commit(c);
-		next++;
-	}
-out:
-	mpmcring_consumer_free(c);
-	__atomic_store_n(&pp->done, 1, __ATOMIC_RELEASE);
-	return NULL;
+	return mpmcring_wait(ring, ms);
 }
 
 /*
@@ -150,33 +51,14 @@ out:
 TEST_F_TIMEOUT(slow, write_pingpong_100k, 600)
 {
 	const char *env = getenv("MPMCRING_WAKE_CYCLES");
-	struct pingpong pp = { .n = env ? strtoull(env, NULL, 0) : 100000 };
-	pthread_t th;
-	uint64_t i;
-	int fd;
+	struct mpmcring *r = mpmcring_open(NULL, 0);
+	struct vm_pingpong_wait w = {
+		.name = "poll", .lost_shows_late = true, .wait = ring_wait, .ctx = r
+	};
 
-	pp.ring = mpmcring_open(NULL, 0);
-	ASSERT_NE(NULL, pp.ring) TH_LOG("%s", mpmcring_errmsg());
-	fd = mpmcring_fd(pp.ring);
-	ASSERT_EQ(0, pthread_create(&th, NULL, pingpong_consumer, &pp));
-	for (i = 0; i < pp.n; i++) {
-		ASSERT_EQ(sizeof(i), write(fd, &i, sizeof(i)));
-		vm_sent_mark(&pp.sent, i + 1);
-		while (__atomic_load_n(&pp.acked, __ATOMIC_ACQUIRE) <= i &&
-		       !__atomic_load_n(&pp.done, __ATOMIC_ACQUIRE))
-			sched_yield();
-		if (__atomic_load_n(&pp.done, __ATOMIC_ACQUIRE))
-			break;
-	}
-	pthread_join(th, NULL);
-	TH_LOG("%llu of %llu records, consumer slept %llu times, %llu of them %d ms or more",
-	       (unsigned long long)pp.acked, (unsigned long long)pp.n,
-	       (unsigned long long)pp.sleeps, (unsigned long long)pp.late, LOST_MS);
-	EXPECT_EQ(0, pp.lost) TH_LOG("%s", pp.why);
-	EXPECT_EQ(0, pp.bad) TH_LOG("%s", pp.why);
-	EXPECT_EQ(pp.n, pp.acked);
-	EXPECT_GT(pp.sleeps, 0);
-	mpmcring_close(pp.ring);
+	ASSERT_NE(NULL, r) TH_LOG("%s", mpmcring_errmsg());
+	vm_pingpong_run(_metadata, r, &w, env ? strtoull(env, NULL, 0) : 100000, LOST_MS);
+	mpmcring_close(r);
 }
 
 /* epoll_wait_owed(): the producers finished, and no wakeup is owed. */

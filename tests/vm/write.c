@@ -80,47 +80,24 @@ static int drain(struct mpmcring_consumer *c)
 /* The POLLOUT wait: far longer than the tick that sends its wakeup. */
 #define POLLOUT_MS 10000
 
-struct poller {
-	int fd;
-	int ret;
-	short revents;
-	pid_t tid;
-	struct vm_sent freed; /* the test's drain */
-	uint64_t room0;	      /* room_wakeups before the wait */
-	uint64_t waited_ms;
-	bool lost;
-};
-
 /*
  * poll(2) looks again after its timer, and the ring has room by then: a
  * lost wakeup returns 1 too, only after POLLOUT_MS. So the wait is lost
  * when it returned that late, the drain came by half of it, and the
- * kernel sent no room wakeup meanwhile (vm_poll_room_lost_by()).
+ * kernel sent no room wakeup meanwhile (the poll sleeper's lost:
+ * vm_poll_lost_by() on VM_ROOM_WAKEUPS).
  */
-static void *poll_out(void *arg)
-{
-	struct poller *p = arg;
-	struct pollfd pfd = { .fd = p->fd, .events = POLLOUT };
-	uint64_t t0;
-
-	/* Before the test may drain: it waits for this thread asleep. */
-	p->room0 = vm_ring_room_wakeups(p->fd);
-	__atomic_store_n(&p->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
-	t0 = vm_now_ns();
-	p->ret = poll(&pfd, 1, POLLOUT_MS);
-	p->lost =
-		p->ret == 1 && vm_poll_room_lost_by(&p->freed, 0, t0, POLLOUT_MS, p->fd, p->room0);
-	p->waited_ms = (vm_now_ns() - t0) / 1000000;
-	p->revents = pfd.revents;
-	return NULL;
-}
-
 TEST_F(wr, pollout_wakes_when_consumers_free_space)
 {
 	struct mpmcring *r = mpmcring_open(RING, 0);
 	struct mpmcring_consumer *c = r ? mpmcring_consumer_new(r) : NULL;
 	struct pollfd pfd = { .fd = self->fd, .events = POLLOUT };
-	struct poller p = { .fd = self->fd };
+	struct vm_sent freed = { 0 }; /* the test's drain */
+	struct vm_poll_sleeper p = { .fd = self->fd,
+				     .ms = POLLOUT_MS,
+				     .events = POLLOUT,
+				     .sent = &freed,
+				     .which = VM_ROOM_WAKEUPS };
 	pthread_t th;
 
 	ASSERT_NE(NULL, c);
@@ -128,19 +105,19 @@ TEST_F(wr, pollout_wakes_when_consumers_free_space)
 	TH_LOG("the module is of ABI 1.%u: no room wakeup count", self->l.abi_minor);
 	ASSERT_GT(fill(self->fd), 0);
 	EXPECT_EQ(0, poll(&pfd, 1, 0));
-	ASSERT_EQ(0, pthread_create(&th, NULL, poll_out, &p));
+	ASSERT_EQ(0, pthread_create(&th, NULL, vm_poll_sleeper_thread, &p));
 	ASSERT_TRUE(vm_wait_asleep(&p.tid));
 	EXPECT_GT(drain(c), 0);
-	vm_sent_mark(&p.freed, 1);
+	vm_sent_mark(&freed, 1);
 	pthread_join(th, NULL);
-	EXPECT_NE(UINT64_MAX, p.room0);
+	EXPECT_NE(UINT64_MAX, p.count0);
 	EXPECT_EQ(1, p.ret) TH_LOG("the poller was not woken when space came back");
 	EXPECT_TRUE(p.revents & POLLOUT);
 	EXPECT_FALSE(p.lost)
 	TH_LOG("the poller slept out its %d ms (%llu ms) with room back and no room wakeup sent",
 	       POLLOUT_MS, (unsigned long long)p.waited_ms);
 	/* Only the tick's room wakeup ends that wait: counted. */
-	EXPECT_LT(p.room0, vm_ring_room_wakeups(self->fd));
+	EXPECT_LT(p.count0, vm_ring_wakeups(self->fd, VM_ROOM_WAKEUPS));
 	mpmcring_consumer_free(c);
 	mpmcring_close(r);
 }
