@@ -23,7 +23,7 @@
 #   make demo           boots the stock 6.1 kernel with the module loaded
 #   make bench          host benchmarks, full (bench/Makefile); bench-quick
 #   make bench-vm       in-kernel producer benchmarks in a qemu guest
-#   make bench-vm-ab    bench-vm on two revisions, alternately (AB="BEFORE AFTER")
+#   make bench-vm-ab    bench-vm on two revisions, rounds alternating (AB="BEFORE AFTER")
 #   make bench-go       the Go package: host, and against the C library in qemu
 #   make bench-events   real kernel events: mpmcring vs BPF ringbuf vs perf
 #                       buffer in one qemu guest (scripts/bench-events.sh)

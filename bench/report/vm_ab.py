@@ -2,26 +2,37 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """The before/after table of scripts/bench-vm-ab.sh:
 
-    vm_ab.py DIR          (DIR/rounds/<n>-<A|B>/bench.jsonl, output.txt)
+    vm_ab.py DIR          (DIR/rounds/<n>-<A|B>/output.txt; writes DIR/summary.md)
     vm_ab.py --self-test
 
+Reads the BENCH lines of each round's vmbench output (output.txt) and the
+ET consumer's wakeup count. Only complete rounds count: both sides present,
+each run ended with "rc=0" and printed every metric; an incomplete round is
+named on stderr and left out. A rate or time of zero (vmbench prints 0 when
+a run lost records) is an error, as is a folder without rounds.
+
 Every vmbench number is already a median over its run's repetitions. Per
-metric: the median over rounds of each side (A = before, B = after) with
-its min-max, B/A of those medians, and the min-max of the paired ratios
-(round n's B over round n's A: the two runs minutes apart, so a drift of
-the host touches both). "better" says which way is good: ns/record lower,
-rates higher; the in-run ratios (vs none, zero-copy over read(2), vs 1
-producer) and the ET wakeup count are shown as they are, and a ratio that
-is 1 in every run (the base of its own ratio) is left out. Writes
-DIR/summary.md and DIR/summary.json and prints the table. Timings are
-never pass/fail.
+metric, the headline is the house statistic (stats.describe, as report.py
+uses it): the median over rounds of the paired ratio after / before (round
+n's B over round n's A, minutes apart, so a drift of the host touches
+both), its coefficient of variation, min and max, and in how many rounds
+it was above 1; beside it each side's median over the same rounds. "better"
+says which way is good: ns/record lower, rates higher; the in-run ratios
+(vs none, zero-copy over read(2), vs 1 producer) and the ET wakeup count
+are shown as they are, and a ratio that is 1 in every run (the base of its
+own ratio) is left out. Prints the table and writes it to DIR/summary.md,
+which depends on nothing but the rounds. Timings are never pass/fail.
 """
 import json
 import os
 import re
-import statistics
+import shutil
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import stats  # noqa: E402
 
 # (BENCH part, the field that names the row, the measured fields)
 PARTS = (
@@ -32,126 +43,221 @@ PARTS = (
 LOWER_BETTER = ("ns_per_record",)
 HIGHER_BETTER = ("zero_copy_rps", "read_rps", "records_per_s")
 ET_WAKEUPS = re.compile(r"\(asleep, epoll ET: (\d+) wakeups in the last run\)")
+ET_KEY = "producer_cost consumer=asleep, epoll ET et_wakeups"
+END_OK = re.compile(r"^@@MPMCRING END vm vmbench rc=0\b", re.M)
+ROUND = re.compile(r"(\d+)-([AB])")
+
+
+class VmAbError(Exception):
+    """Input the table cannot honestly be made from."""
 
 
 def read_run(folder):
-    """{metric name: value} of one round's bench-vm run."""
+    """{metric name: value} of one bench-vm run, or None if it did not finish."""
+    path = os.path.join(folder, "output.txt")
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        text = f.read()
+    if not END_OK.search(text):
+        return None
     got = {}
-    with open(os.path.join(folder, "bench.jsonl")) as f:
-        for line in f:
-            if not line.strip():
-                continue
-            rec = json.loads(line)
-            for part, name, fields in PARTS:
-                if rec.get("part") == part:
-                    for fld in fields:
-                        got["%s %s=%s %s" % (part, name, rec[name], fld)] = float(rec[fld])
-    out = os.path.join(folder, "output.txt")
-    if os.path.exists(out):
-        m = ET_WAKEUPS.search(open(out).read())
-        if m:
-            got["producer_cost consumer=asleep, epoll ET et_wakeups"] = float(m.group(1))
+    for line in text.splitlines():
+        if not line.startswith("BENCH "):
+            continue
+        rec = json.loads(line[len("BENCH "):])
+        for part, name, fields in PARTS:
+            if rec.get("part") == part:
+                for fld in fields:
+                    got["%s %s=%s %s" % (part, name, rec[name], fld)] = float(rec[fld])
+    m = ET_WAKEUPS.search(text)
+    if m:
+        got[ET_KEY] = float(m.group(1))
     return got
 
 
 def read_rounds(folder):
-    """{round: {side: metrics}} from DIR/rounds/<n>-<side>/."""
+    """{round: {side: metrics or None}} from DIR/rounds/<n>-<side>/."""
+    top = os.path.join(folder, "rounds")
+    if not os.path.isdir(top):
+        raise VmAbError("%s: no rounds/ folder (not a bench-vm-ab.sh output)" % folder)
     rounds = {}
-    for entry in os.listdir(os.path.join(folder, "rounds")):
-        m = re.fullmatch(r"(\d+)-([AB])", entry)
-        if m and os.path.exists(os.path.join(folder, "rounds", entry, "bench.jsonl")):
-            run = read_run(os.path.join(folder, "rounds", entry))
+    for entry in os.listdir(top):
+        m = ROUND.fullmatch(entry)
+        if m:
+            run = read_run(os.path.join(top, entry))
             rounds.setdefault(int(m.group(1)), {})[m.group(2)] = run
     return rounds
 
 
-def reduce(rounds):
-    """One row per metric, in the order vmbench prints them."""
-    names = []
+def complete_rounds(rounds, warn=sys.stderr):
+    """The rounds with both sides finished, in numeric order; the rest named on warn."""
+    names = set()
+    for sides in rounds.values():
+        for run in sides.values():
+            names.update(run or {})
+    keep = []
     for n in sorted(rounds):
-        for side in "AB":
-            for k in rounds[n].get(side, {}):
-                if k not in names:
-                    names.append(k)
+        bad = [s for s in "AB" if not rounds[n].get(s) or not names <= set(rounds[n][s])]
+        if bad:
+            print("vm_ab.py: round %d left out: side %s missing, unfinished or short"
+                  % (n, "/".join(bad)), file=warn)
+        else:
+            keep.append(n)
+    return keep
+
+
+def reduce(rounds, warn=sys.stderr):
+    """(complete rounds, one row per metric in the order vmbench prints them)."""
+    keep = complete_rounds(rounds, warn)
+    if not keep:
+        raise VmAbError("no complete round (both sides finished)")
+    names = list(rounds[keep[0]]["A"])
     rows = []
     for k in names:
-        a = [rounds[n]["A"][k] for n in sorted(rounds) if k in rounds[n].get("A", {})]
-        b = [rounds[n]["B"][k] for n in sorted(rounds) if k in rounds[n].get("B", {})]
-        paired = [rounds[n]["B"][k] / rounds[n]["A"][k] for n in sorted(rounds)
-                  if k in rounds[n].get("A", {}) and k in rounds[n].get("B", {})
-                  and rounds[n]["A"][k]]
+        a = [rounds[n]["A"][k] for n in keep]
+        b = [rounds[n]["B"][k] for n in keep]
         field = k.rsplit(" ", 1)[1]
-        if not a or not b or set(a + b) == {1.0}:  # none, or the base of its own ratio
+        for n, va, vb in zip(keep, a, b):
+            for side, v in (("A", va), ("B", vb)):
+                if v <= 0 and k != ET_KEY:
+                    raise VmAbError("round %d side %s: %s is %g (a lost or failed run)"
+                                    % (n, side, k, v))
+        if set(a + b) == {1.0}:  # the base of its own ratio
             continue
-        ma, mb = statistics.median(a), statistics.median(b)
+        paired = [vb / va if va else float("nan") for va, vb in zip(a, b)]
         rows.append({
-            "metric": k, "rounds": min(len(a), len(b)),
-            "before": ma, "before_min": min(a), "before_max": max(a),
-            "after": mb, "after_min": min(b), "after_max": max(b),
-            "ratio": mb / ma if ma else float("nan"),
-            "paired_min": min(paired) if paired else float("nan"),
-            "paired_max": max(paired) if paired else float("nan"),
+            "metric": k, "field": field, "rounds": keep,
+            "before": stats.describe(a), "after": stats.describe(b),
+            "paired": paired, "ratio": stats.describe(paired),
+            "above_1": sum(1 for p in paired if p > 1),
             "better": ("lower" if field in LOWER_BETTER else
                        "higher" if field in HIGHER_BETTER else "-"),
         })
-    return rows
+    return keep, rows
 
 
-def fmt(v):
-    if abs(v) >= 1e5:
-        return "%.3f M" % (v / 1e6)
-    if abs(v) >= 100:
-        return "%.0f" % v
-    return "%.3f" % v
+def unit(row):
+    """(scale, format) for every value of a row: one unit per row."""
+    if row["field"] in HIGHER_BETTER:
+        low = min(row["before"]["min"], row["after"]["min"])
+        return (1e6, "%.3f", " M") if low >= 1e5 else (1e3, "%.1f", " k")
+    if row["field"] in LOWER_BETTER:
+        return (1.0, "%.0f", " ns")
+    if row["metric"] == ET_KEY:
+        return (1.0, "%.0f", "")
+    return (1.0, "%.3f", "")
 
 
-def markdown(rows):
-    lines = ["| metric | before (min-max) | after (min-max) | after/before | paired min-max | better |",
-             "|---|---:|---:|---:|---:|:---:|"]
+def markdown(keep, rows):
+    lines = ["Complete rounds: %s (N = %d)." % (",".join(map(str, keep)), len(keep)),
+             "Each side's value is its median over those rounds; after/before is the",
+             "median of the N paired ratios (stats.describe), with their CV and min-max.", "",
+             "| metric | N | before | after | after/before | CV | min-max | above 1 | better |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|:---:|"]
     for r in rows:
-        lines.append("| %s | %s (%s-%s) | %s (%s-%s) | **%.3f** | %.3f-%.3f | %s |" % (
-            r["metric"], fmt(r["before"]), fmt(r["before_min"]), fmt(r["before_max"]),
-            fmt(r["after"]), fmt(r["after_min"]), fmt(r["after_max"]), r["ratio"],
-            r["paired_min"], r["paired_max"], r["better"]))
+        scale, f, u = unit(r)
+        q = r["ratio"]
+        lines.append("| %s | %d | %s%s | %s%s | **%.3f** | %.2f | %.3f-%.3f | %d/%d | %s |" % (
+            r["metric"], q["n"], f % (r["before"]["median"] / scale), u,
+            f % (r["after"]["median"] / scale), u, q["median"], q["cv"], q["min"], q["max"],
+            r["above_1"], q["n"], r["better"]))
+    lines += ["", "Each side over the same rounds: median, CV, min-max.", "",
+              "| metric | before | after |", "|---|---:|---:|"]
+    for r in rows:
+        scale, f, u = unit(r)
+        cells = []
+        for side in ("before", "after"):
+            d = r[side]
+            cells.append("%s%s, %.2f, %s-%s%s" % (f % (d["median"] / scale), u, d["cv"],
+                                                 f % (d["min"] / scale), f % (d["max"] / scale), u))
+        lines.append("| %s | %s | %s |" % (r["metric"], cells[0], cells[1]))
     return "\n".join(lines) + "\n"
 
 
+def fake_run(folder, ns, rps, finished=True):
+    os.makedirs(folder)
+    with open(os.path.join(folder, "output.txt"), "w") as f:
+        f.write('BENCH {"part":"producer_cost","consumer":"no consumer","ns_per_record":%s,'
+                '"ratio_vs_none":1.0}\n' % ns)
+        f.write("(asleep, epoll ET: %d wakeups in the last run)\n" % (ns / 10))
+        f.write('BENCH {"part":"consume","bytes":64,"zero_copy_rps":%s,"read_rps":%s,'
+                '"ratio":%s}\n' % (rps, rps / 10, 10.0))
+        if finished:
+            f.write("@@MPMCRING END vm vmbench rc=0 t=1.00\n")
+
+
 def self_test():
-    """Two rounds of fake runs: the medians, the ratio and the pairing."""
-    runs = {("1", "A"): 800.0, ("1", "B"): 600.0, ("2", "A"): 1000.0, ("2", "B"): 900.0}
+    """Skewed rounds 1, 2, 3, 10 (median != mean, numeric order), two incomplete, a zero."""
+    a = {1: 800.0, 2: 900.0, 3: 1000.0, 10: 3000.0}      # median 950, mean 1425
+    ratio = {1: 0.5, 2: 0.6, 3: 0.7, 10: 2.0}            # median 0.65, mean 0.95
     with tempfile.TemporaryDirectory() as d:
-        for (n, side), ns in runs.items():
-            os.makedirs(os.path.join(d, "rounds", n + "-" + side))
-            with open(os.path.join(d, "rounds", n + "-" + side, "bench.jsonl"), "w") as f:
-                f.write('{"part":"producer_cost","consumer":"no consumer","ns_per_record":%s,'
-                        '"ratio_vs_none":1.0}\n' % ns)
-            with open(os.path.join(d, "rounds", n + "-" + side, "output.txt"), "w") as f:
-                f.write("(asleep, epoll ET: %d wakeups in the last run)\n" % (ns / 10))
-        rows = {r["metric"]: r for r in reduce(read_rounds(d))}
-    ns = rows["producer_cost consumer=no consumer ns_per_record"]
-    assert (ns["before"], ns["after"], ns["better"]) == (900.0, 750.0, "lower"), ns
-    assert abs(ns["ratio"] - 750 / 900) < 1e-9, ns
-    assert (ns["paired_min"], ns["paired_max"]) == (0.75, 0.9), ns
-    assert "producer_cost consumer=no consumer ratio_vs_none" not in rows
-    assert rows["producer_cost consumer=asleep, epoll ET et_wakeups"]["after"] == 75.0
+        for n in a:
+            fake_run(os.path.join(d, "rounds", "%d-A" % n), a[n], 4e6)
+            fake_run(os.path.join(d, "rounds", "%d-B" % n), a[n] * ratio[n], 4e6 / ratio[n])
+        fake_run(os.path.join(d, "rounds", "4-A"), 5000.0, 1e6)      # no B: left out
+        fake_run(os.path.join(d, "rounds", "5-A"), 5000.0, 1e6)
+        fake_run(os.path.join(d, "rounds", "5-B"), 5000.0, 1e6, finished=False)
+        os.makedirs(os.path.join(d, "rounds", "6-A"))                # empty: left out
+        log = tempfile.TemporaryFile("w+")
+        keep, rows = reduce(read_rounds(d), warn=log)
+        log.seek(0)
+        warned = log.read()
+        assert keep == [1, 2, 3, 10], keep
+        assert "round 4 left out: side B" in warned and "round 5 " in warned, warned
+        assert "round 6 left out: side A/B" in warned, warned
+        by = {r["metric"]: r for r in rows}
+        ns = by["producer_cost consumer=no consumer ns_per_record"]
+        assert ns["paired"] == [0.5, 0.6, 0.7, 2.0], ns["paired"]
+        assert abs(ns["ratio"]["median"] - 0.65) < 1e-9, ns["ratio"]
+        assert (ns["ratio"]["min"], ns["ratio"]["max"], ns["ratio"]["n"]) == (0.5, 2.0, 4)
+        assert abs(ns["before"]["median"] - 950) < 1e-9, ns["before"]
+        assert abs(ns["after"]["median"] - 620) < 1e-9, ns["after"]
+        assert (ns["above_1"], ns["better"]) == (1, "lower"), ns
+        zc = by["consume bytes=64 zero_copy_rps"]
+        assert abs(zc["ratio"]["median"] - (1 / 0.6 + 1 / 0.7) / 2) < 1e-9, zc["ratio"]
+        assert zc["better"] == "higher" and zc["above_1"] == 3, zc
+        assert "producer_cost consumer=no consumer ratio_vs_none" not in by
+        assert abs(by[ET_KEY]["after"]["median"] - 62) < 1e-9, by[ET_KEY]
+        table = markdown(keep, rows)
+        assert "| consume bytes=64 zero_copy_rps | 4 | 4.000 M | " in table, table
+        assert "| **0.650** | " in table, table
+        # a zero rate in a complete round is an error, not a row
+        fake = os.path.join(d, "rounds", "10-B", "output.txt")
+        with open(fake) as f:
+            text = f.read()
+        with open(fake, "w") as f:
+            f.write(re.sub(r'"zero_copy_rps":[0-9.e+]+', '"zero_copy_rps":0', text))
+        try:
+            reduce(read_rounds(d), warn=log)
+        except VmAbError as e:
+            assert "round 10 side B" in str(e), e
+        else:
+            raise AssertionError("a zero rate was accepted")
+        shutil.rmtree(os.path.join(d, "rounds"))
+        for bad in (d, os.path.join(d, "nothing")):
+            try:
+                read_rounds(bad)
+            except VmAbError:
+                pass
+            else:
+                raise AssertionError("no rounds/ accepted: " + bad)
     print("vm_ab.py self-test: ok")
 
 
 def main():
     if sys.argv[1:] == ["--self-test"]:
         return self_test()
-    if len(sys.argv) != 2:
+    if len(sys.argv) != 2 or sys.argv[1].startswith("-"):
         sys.exit(__doc__)
     folder = sys.argv[1]
-    rows = reduce(read_rounds(folder))
-    if not rows:
-        sys.exit("vm_ab.py: no paired rounds under %s/rounds" % folder)
-    table = markdown(rows)
+    try:
+        keep, rows = reduce(read_rounds(folder))
+    except VmAbError as e:
+        sys.exit("vm_ab.py: %s\n%s" % (e, __doc__.split("\n\n")[1]))
+    table = markdown(keep, rows)
     with open(os.path.join(folder, "summary.md"), "w") as f:
         f.write(table)
-    with open(os.path.join(folder, "summary.json"), "w") as f:
-        json.dump(rows, f, indent=1)
-        f.write("\n")
     sys.stdout.write(table)
 
 
