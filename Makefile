@@ -23,6 +23,7 @@
 #   make demo           boots the stock 6.1 kernel with the module loaded
 #   make bench          host benchmarks, full (bench/Makefile); bench-quick
 #   make bench-vm       in-kernel producer benchmarks in a qemu guest
+#   make bench-vm-ab    bench-vm on two revisions, rounds alternating (AB="BEFORE AFTER")
 #   make bench-go       the Go package: host, and against the C library in qemu
 #   make bench-events   real kernel events: mpmcring vs BPF ringbuf vs perf
 #                       buffer in one qemu guest (scripts/bench-events.sh)
@@ -148,6 +149,10 @@ bench bench-quick:
 bench-vm:
 	bash scripts/bench-vm.sh
 
+# Two revisions' bench-vm alternately (scripts/bench-vm-ab.sh; default c21c3e0 vs HEAD).
+bench-vm-ab:
+	bash scripts/bench-vm-ab.sh $(AB)
+
 bench-go:
 	bash scripts/bench-go.sh
 
@@ -175,4 +180,4 @@ clean:
 
 .PHONY: all check-kdir modules modules_install userspace install uninstall dkms-src dkms-install check \
 	clean-modules \
-	check-harness model-full lint demo bench bench-quick bench-vm bench-go bench-events clean
+	check-harness model-full lint demo bench bench-quick bench-vm bench-vm-ab bench-go bench-events clean
