@@ -42,13 +42,16 @@ PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export PATH
 
 # PID 1 only waits; the steps run in its child. Every orphan that exits
-# signals PID 1 (SIGCHLD), and the sweep after each program makes orphans.
-# busybox sh's printf, interrupted by a signal while the results port's
-# buffer is full, drops its line: the "BEGIN vm" marker right after a
-# sweep was lost twice (the runner failed closed on it), and the same
-# printf loses lines into a full pipe while background children exit
-# (busybox 1.35 on the host). The child's own children all end while it
-# waits for them, so no signal comes while it writes.
+# signals PID 1 (SIGCHLD): busybox timeout's watcher is one after every
+# program, and the sweep after each program makes more. busybox sh's
+# printf, interrupted by a signal before the tty took its first byte,
+# drops its line: the "BEGIN vm" marker right after a sweep was lost
+# twice (the runner failed closed on it), and the same printf loses lines
+# into a full pipe while background children exit (busybox 1.35 on the
+# host). The child's own children all end while it waits for them, so no
+# signal comes while it writes. Keep the sweep: this is not its fault.
+# The child is not PID 1: a program could kill it (none does); that ends
+# the boot without DONE, a failure.
 if [ "$$" = 1 ]; then
 	/bin/sh "$0" "$@"
 	echo "mpmcring-init: the steps ended without a reboot (status $?)" >&2
