@@ -52,6 +52,7 @@ export PATH
 # signal comes while it writes. Keep the sweep: this is not its fault.
 # The child is not PID 1: a program could kill it (none does); that ends
 # the boot without DONE, a failure.
+# pid1-begin
 if [ "$$" = 1 ]; then
 	/bin/sh "$0" "$@"
 	echo "mpmcring-init: the steps ended without a reboot (status $?)" >&2
@@ -59,6 +60,7 @@ if [ "$$" = 1 ]; then
 	/bin/busybox poweroff -f
 	exec /bin/busybox sleep 1000000
 fi
+# pid1-end
 
 /bin/busybox mkdir -p /proc /sys /dev /tmp /bin /sbin /usr/bin /usr/sbin
 /bin/busybox mount -t proc proc /proc
