@@ -96,6 +96,15 @@ def run(cmd, log=None, timeout=None, env=None, cwd=REPO):
     return rc, out
 
 
+def init_block(*names):
+    """The lines of tests/harness/init.sh between "# <name>-begin" and
+    "# <name>-end", for each name in turn: what the unit tests run of it."""
+    with open(os.path.join(REPO, "tests", "harness", "init.sh")) as f:
+        text = f.read()
+    return "".join(text.split("# %s-begin\n" % n, 1)[1].split("# %s-end\n" % n, 1)[0]
+                   for n in names)
+
+
 def read_lines(path):
     try:
         with open(path, "rb") as f:

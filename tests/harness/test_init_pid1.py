@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from common import init_block
 
 SCENARIO = """
 exec 3>&1
@@ -22,9 +22,7 @@ printf '%s\\n' "@@MPMCRING BEGIN vm next" >&3
 
 
 def pid1_block():
-    with open(os.path.join(HERE, "init.sh")) as f:
-        text = f.read()
-    block = text.split("# pid1-begin\n", 1)[1].split("# pid1-end\n", 1)[0]
+    block = init_block("pid1")
     # The host's /bin/sh is not busybox's.
     return block.replace('/bin/sh "$0"', 'busybox sh "$0"')
 

@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import unittest
 
-from common import read_lines
+from common import init_block, read_lines
 from marker_token import GUEST_PATH, initrd_with_token, read_token, token_cpio, write_token
 from parse import parse_results
 
@@ -94,8 +94,7 @@ class TokenArchive(unittest.TestCase):
         # into init's environment exported; reading the file into that
         # variable exported the token to every program. init.sh's own
         # lines, run by the guest's shell with the file's path changed.
-        with open(os.path.join(HERE, "init.sh")) as f:
-            block = f.read().split("# token-begin\n")[1].split("# token-end\n")[0]
+        block = init_block("token")
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "tok")
             with open(path, "w") as f:
@@ -113,10 +112,7 @@ class TokenArchive(unittest.TestCase):
         # Review-harn18 nits 7 and 8: init's first marker says its token
         # file was missing or empty (judge.py's token_lost names the side
         # that lost it), and says nothing when it has the token.
-        with open(os.path.join(HERE, "init.sh")) as f:
-            text = f.read()
-        block = text.split("# token-begin\n")[1].split("# token-end\n")[0]
-        block += text.split("# mark-begin\n")[1].split("# mark-end\n")[0]
+        block = init_block("token", "mark")
         for body, want in ((None, "@@MPMCRING INFO token=missing"),
                            ("", "@@MPMCRING INFO token=empty"),
                            ("\n", "@@MPMCRING INFO token=empty"),
@@ -140,10 +136,7 @@ class TokenArchive(unittest.TestCase):
         # INFO) split its marker: the part after the break, with init's
         # token at its end, read as a marker of its own (here DONE, ending
         # the guest). Every line break read_lines() splits on, in UTF-8.
-        with open(os.path.join(HERE, "init.sh")) as f:
-            text = f.read()
-        block = text.split("# token-begin\n")[1].split("# token-end\n")[0]
-        block += text.split("# mark-begin\n")[1].split("# mark-end\n")[0]
+        block = init_block("token", "mark")
         for brk in (" ", "\n", "\r", "\f", "\v", "\x1c", "\x1d", "\x1e", "\x85", "\u2028",
                     "\u2029", "\\n"):
             with self.subTest(brk=brk):
