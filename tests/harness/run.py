@@ -9,6 +9,7 @@ A test's path, file by file:
   boot.py       one qemu guest per kernel, as many at once as the host has
                 CPUs; hang.py names where a stuck guest's vCPUs were
   host.py       meanwhile on the host: host tests and static checks
+  demo.py       then make demo (scripts/demo.sh) on stock 6.1, judged too
   parse.py      TAP/KTAP and the guest's results port
   reports.py    kernel reports on the console and kmemleak's list; ours or not
   judge.py      a finished guest's sections and reports into results
@@ -38,6 +39,8 @@ Every result is one test with a name:
                                      names our code
   <k>/lockdep                        lockdep still on at the end of the guest
   <k>/leaks                          kmemleak finds no leak of our code
+  stock-6.1/demo                     make demo got through, and no kernel
+                                     report names our code
   inventory/...                      something missing, unlisted, run
                                      twice, or skipped without leave
 Extra tests named <k>/kunit/<suite> or <k>/vm/<prog> fail when a document
@@ -56,6 +59,7 @@ Knobs (environment):
                          stock-6.12,stock-6.12-rt)
   MPMCRING_HOST=0        skip the host tests
   MPMCRING_LINT=0        skip the static checks (lint/*: scripts/lint.sh)
+  MPMCRING_DEMO=0        skip make demo (stock-6.1/demo; runs when stock-6.1 does)
   MPMCRING_DEPS=0        skip scripts/deps.sh
   MPMCRING_VM_TIMEOUT    seconds for each guest (default: 900 test kernels, 600 stock)
   MPMCRING_BOOT_TIMEOUT  seconds for a kernel to start init (default 150): past
@@ -95,6 +99,7 @@ import traceback
 from common import ALL_KERNELS, LOGS, R, env_list, progress
 import boot
 import build
+import demo
 import host
 import inventory
 import judge
@@ -146,10 +151,12 @@ def run_stages(kernels, inv, edits):
             host.stage_lint()
             for kid in guests:  # judged in kernel order
                 judge.judge_guest(kid, mods[kid], *futs[kid].result())
+        # make demo, alone once the guests are done (demo.py says why).
+        demo.stage_demo([k for k in kernels if k in mods])
 
         # Did everything that must run, run?
         scope = inventory.Scope(kernels, env_list("MPMCRING_VM_TESTS"), host.host_enabled(),
-                                host.lint_enabled())
+                                host.lint_enabled(), demo.demo_enabled(kernels))
         problems, allowed, stale = inventory.check(inv, scope, R.tests, edits)
         for name, detail in problems:
             R.add(name, "fail", detail, [inv.path])

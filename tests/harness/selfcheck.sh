@@ -60,6 +60,10 @@
 #                     fail (exit 126), not be passed over
 #     panic           the kernel panics (sysrq) after a program's last
 #                     result, all passed: the guest never reaches its end
+#     demo-warn       make demo's guest (run by make check with stock-6.1)
+#                     logs a warning naming our code below the console's
+#                     level, after one of the base kernel's: the demo must
+#                     fail for the first and only note the second
 #
 # Sharing a guest is sound because each plant is judged by its own
 # evidence: a failure only it causes, or its own function named in the
@@ -734,13 +738,24 @@ plant_vm_noexec() {
 	plant_vm "$1" zz_plant_noexec stock-6.1 global.plant_runs \
 		<"$1/tests/harness/plants/zz_plant_noexec.c"
 	# shellcheck disable=SC2016 # the packer's $stage and $out, as written there
-	sed -i '/^mkdir -p "\$(dirname "\$out")"$/i chmod 0644 "$stage/tests/zz_plant_noexec"' \
+	# Only where the program is: the demo's initramfs (plant_demo_warn's
+	# guest is this one) is packed by the same script, without it.
+	sed -i '/^mkdir -p "\$(dirname "\$out")"$/i [ ! -e "$stage/tests/zz_plant_noexec" ] || chmod 0644 "$stage/tests/zz_plant_noexec"' \
 		"$1/scripts/build-initramfs.sh"
 	# shellcheck disable=SC2016
-	grep -q '^chmod 0644 "$stage/tests/zz_plant_noexec"$' "$1/scripts/build-initramfs.sh"
+	grep -q '^\[ ! -e "$stage/tests/zz_plant_noexec" \] || chmod 0644 "$stage/tests/zz_plant_noexec"$' \
+		"$1/scripts/build-initramfs.sh"
 }
 plant_vm_panic() {
 	plant_vm "$1" zz_plant_panic stock-6.1 before_panic <"$1/tests/harness/plants/zz_plant_panic.c"
+}
+# The demo's guest (make check runs make demo where it runs stock-6.1): a
+# warning naming our code in its kernel log, below the console's level.
+# A base kernel's warning before it: a note, not the failure.
+plant_demo_warn() {
+	sed -i 's|^kernel_log() {$|&\n\techo "WARNING: CPU: 1 PID: 1 at kernel/time/tick-sched.c:1 tick_plant_theirs+0x1/0x2" >/dev/kmsg\n\techo "---[ end trace 0000000000000000 ]---" >/dev/kmsg\n\techo "WARNING: CPU: 0 PID: 1 at kmod/produce.c:1 mpr_plant_demo_warn+0x1/0x2 [mpmcring]" >/dev/kmsg|' \
+		"$1/tests/harness/demo-init.sh"
+	grep -q 'mpr_plant_demo_warn' "$1/tests/harness/demo-init.sh"
 }
 
 plant_kunit_unbuilt() {
@@ -911,7 +926,7 @@ fi
 
 if wanted stock; then
 	guest stock stock-6.1 zz_plant_forge,zz_plant_noexec,zz_plant_panic \
-		plant_vm_forge plant_vm_noexec plant_vm_panic
+		plant_vm_forge plant_vm_noexec plant_vm_panic plant_demo_warn
 	expect forged-end stock \
 		'^FAIL +stock-6.1/vm/zz_plant_forge +\(forged framing: 2 line\(s\) look like results-port markers but lack'
 	expect noexec stock \
@@ -923,6 +938,10 @@ if wanted stock; then
 		'^FAIL +stock-6.1/reports +\([0-9]+ report\(s\) name mpmcring code, first: Kernel panic - not syncing: sysrq triggered crash +\[at a crash of the guest' \
 		'^FAIL +inventory/stock-6.1/rmmod +\(missing: ' \
 		'^FAIL +inventory/stock-6.1/rmmod/mpmcring +\(missing: '
+	expect demo-warn stock \
+		'^FAIL +stock-6.1/demo +\(make demo failed \(scripts/demo.sh exited with status 1\)\)' \
+		'^ +kernel report naming mpmcring code: WARNING: CPU: 0 PID: 1 at .* mpr_plant_demo_warn\+' \
+		'^ +note: a kernel report of the base kernel \(not a failure\): WARNING: .* tick_plant_theirs\+'
 	explained stock
 	[ "${MPMCRING_KEEP:-0}" = 1 ] || rm -rf "$SCRATCH/stock"
 fi

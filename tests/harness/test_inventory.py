@@ -214,6 +214,27 @@ class Inventory(unittest.TestCase):
         problems, _, _ = self.check(tests, scope)
         self.assertEqual(self.names(problems), ["inventory/debug/vm/nothere"])
 
+    def test_demo_step(self):
+        with open(self.path, "a") as f:
+            f.write("step stock-6.1 demo\n")
+        inv = inventory.Inventory(self.path)
+        tests = results()
+        problems, _, _ = inventory.check(inv, self.scope, tests)
+        self.assertEqual(self.names(problems), ["inventory/stock-6.1/demo"])
+        # MPMCRING_DEMO=0: not asked for, not missing, and the summary says so
+        scope = inventory.Scope(["debug", "kcsan", "stock-6.1"], [], True, True, False)
+        problems, _, _ = inventory.check(inv, scope, tests)
+        self.assertEqual(problems, [])
+        self.assertIn("no demo (MPMCRING_DEMO=0)", scope.describe(inv))
+        problems, _, _ = inventory.check(inv, self.scope,
+                                         tests + [("stock-6.1/demo", "pass", "", ())])
+        self.assertEqual(problems, [])
+        # The demo's result alone does not hide a stock guest that never ran
+        tests = [t for t in tests if not t[0].startswith("stock-6.1/")]
+        tests += [("stock-6.1/boot", "fail", "stuck", ()), ("stock-6.1/demo", "pass", "", ())]
+        problems, _, _ = inventory.check(inv, self.scope, tests)
+        self.assertEqual(self.names(problems), ["inventory/stock-6.1"])
+
     def test_bad_lines(self):
         with open(self.path, "a") as f:
             f.write("kunit nosuch suite_c c\nvm all prog one\nkunit all x\nfoo bar\n")
