@@ -93,7 +93,7 @@ step_producers() {
 	head -n 3 /tmp/records.json | cut -c 1-120
 	n=$(grep -c '"len"' /tmp/records.json)
 	echo "... $n records; $(grep -c '"lost"' /tmp/records.json) lines reporting losses"
-	[ "$n" -gt 0 ] || return 1
+	[ "$n" -gt 0 ] || { echo "the consumer read no record"; return 1; }
 	say "the ring's counters now: every record produced, consumed or dropped by reason and class"
 	show mpmcring stat demo || return 1
 	show rmmod mpmcring_loadgen || return 1
@@ -152,7 +152,7 @@ step_flood() {
 	wait $flooders 2>/dev/null
 	sleep 1
 	kill -INT $consumer
-	wait $consumer 2>/dev/null
+	wait $consumer || { echo "the consumer failed: $(cat /tmp/flood.err)"; return 1; }
 	show mpmcring stat events || return 1
 	got=$(grep -c '"type":"exec".*"filename":"/bin/true"' /tmp/flood.json)
 	echo "marker execs delivered: $got of 100; events read: $(grep -c '"type"' /tmp/flood.json)"

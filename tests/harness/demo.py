@@ -7,43 +7,80 @@ it shows the product, not the runner's load.
 
 The guest's console shows errors only (printk level 4), so init prints
 the whole kernel log between two marker lines whenever it holds a
-report; only that stretch is scanned: a report that ends without its
-end-of-trace line must not run on into the demo's own output, which
-names mpmcring on every page. A report naming our code fails the demo;
-the base kernel's are notes, as in make check."""
+report. Read are that stretch and, outside it, the console's kernel
+lines (those with a printk time): an error-level report that kills init
+is there only, and a report that ends without its end-of-trace line must
+not run on into the demo's own output, which names mpmcring on every
+page. A report naming our code fails the demo; so does a count of report
+lines with no log after it (its marker garbled, or never printed); the
+base kernel's reports are notes, as in make check."""
 import os
+import re
+import shutil
 import sys
 
-from common import LOGS, R, REPO, progress, read_lines, run, tail
+from common import LOGS, R, REPO, progress, read_lines, rel, run, tail
+from parse import STAMP_RE
 from reports import scan_reports
 
 KERNEL = "stock-6.1"  # the kernel make check has the demo boot
 CONSOLE = os.path.join(LOGS, "demo", "console.log")
 LOG_BEGIN = "mpmcring-demo: kernel log begin"
 LOG_END = "mpmcring-demo: kernel log end"
+# init's count of report lines, the line after its dmesg | grep -c
+COUNT_RE = re.compile(r"^\$ dmesg \| grep -cE .*\(lines of kernel reports\)$")
+# Exit status of `demo.py CONSOLE` when the demo fails its judging.
+JUDGED_BAD = 3
+
+
+def log_span(lines):
+    """[begin, end) of the kernel log init printed (markers included), or
+    None when it printed none."""
+    try:
+        i = lines.index(LOG_BEGIN)
+    except ValueError:
+        return None
+    end = lines.index(LOG_END, i) + 1 if LOG_END in lines[i:] else len(lines)
+    return i, end
 
 
 def kernel_log(console):
     """The kernel log init printed, or [] when it printed none."""
     lines = [l.rstrip() for l in console]
-    try:
-        i = lines.index(LOG_BEGIN)
-    except ValueError:
+    span = log_span(lines)
+    if span is None:
         return []
-    end = lines.index(LOG_END, i) if LOG_END in lines[i:] else len(lines)
-    return lines[i + 1:end]
+    body = lines[span[0] + 1:span[1]]
+    return body[:-1] if body and body[-1] == LOG_END else body
 
 
 def judge(console):
-    """(ours, theirs): the kernel reports in the log init printed."""
-    reports = scan_reports(kernel_log(console))
-    return [r for r in reports if r.ours], [r for r in reports if not r.ours]
+    """(problems, ours, theirs): what fails the demo besides reports of
+    ours, and the kernel reports in the log init printed and in the
+    console's kernel lines outside it (one report seen in both, once)."""
+    lines = [l.rstrip() for l in console]
+    span = log_span(lines)
+    outside = lines if span is None else lines[:span[0]] + lines[span[1]:]
+    problems = []
+    for i, l in enumerate(lines[:-1]):
+        n = lines[i + 1].strip()
+        if COUNT_RE.match(l) and n.isdigit() and int(n) and span is None:
+            problems.append("init counted %s line(s) of kernel reports, but its kernel log "
+                            "is not on the console (no line %r)" % (n, LOG_BEGIN))
+    seen, reports = set(), []
+    for r in scan_reports(kernel_log(console)) + scan_reports(
+            [l for l in outside if STAMP_RE.match(l)]):
+        if (r.header, r.when) not in seen:
+            seen.add((r.header, r.when))
+            reports.append(r)
+    return problems, [r for r in reports if r.ours], [r for r in reports if not r.ours]
 
 
-def describe(ours, theirs):
-    """What a judged demo says of its reports, a line each."""
-    out = ["kernel report naming mpmcring code: %s [at %s]" % (r.header, r.where)
-           for r in ours]
+def describe(problems, ours, theirs):
+    """What a judged demo says, a line each."""
+    out = list(problems)
+    out += ["kernel report naming mpmcring code: %s [at %s]" % (r.header, r.where)
+            for r in ours]
     out += ["note: a kernel report of the base kernel (not a failure): %s" % r.header
             for r in theirs]
     return out
@@ -54,6 +91,7 @@ def demo_enabled(kernels):
 
 
 def run_demo():
+    """scripts/demo.sh on KERNEL: (exit status, its output, the console)."""
     env = dict(os.environ, MPMCRING_DEPS="0", MPMCRING_DEMO_KERNEL=KERNEL)
     env.pop("MPMCRING_DEMO_TIMEOUT", None)
     if os.path.exists(CONSOLE):
@@ -72,37 +110,45 @@ def stage_demo(kernels):
             "MPMCRING_DEMO=0" if KERNEL in kernels else
             "no modules for %s: not asked for, or they did not build" % KERNEL))
         return
-    from boot import stale_int3_before_init  # the runner's, not demo.sh's
+    # The runner's, not demo.sh's: the summary names a second boot.
+    from boot import BOOT_RETRIES, stale_int3_before_init
+    from judge import note_theirs
+    name = "%s/demo" % KERNEL
     progress("demo: scripts/demo.sh (make demo) on %s" % KERNEL)
     rc, out, console = run_demo()
+    # Only an oops of an untainted kernel: our module taints it as it
+    # starts to load, before any code of ours runs.
     why = rc != 0 and stale_int3_before_init(console, [])
     if why:
-        # Before our module loaded (the oops is of an untainted kernel):
-        # once more, as boot.py does for the guests.
-        progress("demo: the kernel died of %s before init; once more (docs/testing.md)" % why)
+        first = os.path.join(LOGS, "demo", "boot-1")
+        shutil.rmtree(first, ignore_errors=True)
+        os.makedirs(first)
+        shutil.copy(CONSOLE, first)
+        BOOT_RETRIES[name] = "%s (%s)" % (why, rel(os.path.join(first, "console.log")))
+        progress("demo: the kernel died of %s, as qemu's MTTCG makes it do "
+                 "(docs/testing.md); once more" % BOOT_RETRIES[name])
         rc, out, console = run_demo()
-    ours, theirs = judge(console)
+    problems, ours, theirs = judge(console)
+    note_theirs(KERNEL, "kernel report(s) in make demo", theirs)
     logs = [os.path.join(LOGS, "demo", "output.log"), CONSOLE]
-    if rc == 0 and not ours:
-        R.add("%s/demo" % KERNEL, "pass")
-        if theirs:
-            progress("demo: " + "; ".join(describe([], theirs)))
+    if rc == 0 and not ours and not problems:
+        R.add(name, "pass")
         return
     where = [l.strip() for l in console if l.startswith("mpmcring-demo: FAILED")]
     head = "make demo failed (scripts/demo.sh %s)%s" % (
-        "timed out" if rc == 124 else "exited with status %d" % rc,
+        "timed out" if rc in (124, 137) else "exited with status %d" % rc,
         ": " + where[0] if where else "")
-    detail = "\n".join([head] + describe(ours, theirs) + [tail(out, 40)])
-    R.add("%s/demo" % KERNEL, "fail", detail, logs)
+    detail = "\n".join([head] + describe(problems, ours, theirs) + [tail(out, 40)])
+    R.add(name, "fail", detail, logs)
 
 
 def main(argv):
     """demo.py CONSOLE_LOG: scripts/demo.sh's judge. Prints a line per
-    report; exits 1 when one names our code."""
-    ours, theirs = judge(read_lines(argv[1]))
-    for line in describe(ours, theirs):
+    finding; exits JUDGED_BAD when the demo fails its judging."""
+    problems, ours, theirs = judge(read_lines(argv[1]))
+    for line in describe(problems, ours, theirs):
         print(line)
-    return 1 if ours else 0
+    return JUDGED_BAD if problems or ours else 0
 
 
 if __name__ == "__main__":

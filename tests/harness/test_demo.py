@@ -2,12 +2,15 @@
 """Unit tests of demo.py: which kernel reports in make demo's console fail
 it (make check-harness runs them; the demo-warn plant runs the real one)."""
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import unittest
 
+import common
 import demo
+import boot
 
 THEIRS = ["[   40.1] WARNING: CPU: 1 PID: 7 at kernel/time/tick-sched.c:1 tick_x+0x1/0x2",
           "[   40.1] Modules linked in: mpmcring_events(OE) mpmcring(OE)",
@@ -19,52 +22,208 @@ OURS = ["[   41.2] WARNING: CPU: 0 PID: 1 at kmod/produce.c:1 mpmcring_reserve+0
 # The demo's own output, which names mpmcring everywhere
 AROUND = ["### the kernel log", "$ dmesg | grep -cE \"$pattern\"   (lines of kernel reports)", "7"]
 AFTER = ["mpmcring-demo: FAILED at step_flood", "$ rmmod mpmcring", "mpmcring-demo: ok"]
+NOLOG = AROUND[:2] + ["0"]  # init found no report line: no log printed
 
 
 def console(log, end=True):
     return (AROUND + [demo.LOG_BEGIN] + log + ([demo.LOG_END] if end else []) + AFTER)
 
 
+# A crash of ours in PID 1 (the demo's write(2)): printed at error level,
+# so on the console, and init never gets to print the kernel log.
+OOPS = ["[    3.1] BUG: kernel NULL pointer dereference, address: 0000000000000000",
+        "[    3.1] Oops: 0000 [#1] PREEMPT SMP NOPTI",
+        "[    3.1] CPU: 0 PID: 1 Comm: init Tainted: G           OE      6.1.0-57-amd64 #1",
+        "[    3.1] RIP: 0010:mpmcring_write+0x10/0x100 [mpmcring]",
+        "[    3.1] Call Trace:", "[    3.1]  <TASK>",
+        "[    3.1]  mpmcring_write+0x10/0x100 [mpmcring]", "[    3.1]  </TASK>",
+        "[    3.1] ---[ end trace 0000000000000000 ]---",
+        "[    3.2] Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000009"]
+
+
+def judged(lines):
+    """(problems, ours, theirs) as counts."""
+    return tuple(len(x) for x in demo.judge(lines))
+
+
 class Judge(unittest.TestCase):
     def test_no_log_printed(self):
-        self.assertEqual(demo.judge(AROUND + AFTER), ([], []))
+        self.assertEqual(judged(NOLOG + AFTER), (0, 0, 0))
 
     def test_theirs_is_a_note(self):
-        ours, theirs = demo.judge(console(THEIRS))
-        self.assertEqual(ours, [])
-        self.assertEqual(len(theirs), 1)
-        self.assertIn("note: a kernel report of the base kernel", demo.describe(ours, theirs)[0])
+        problems, ours, theirs = demo.judge(console(THEIRS))
+        self.assertEqual((problems, ours, len(theirs)), ([], [], 1))
+        self.assertIn("note: a kernel report of the base kernel",
+                      demo.describe(problems, ours, theirs)[0])
 
     def test_ours_fails(self):
-        ours, theirs = demo.judge(console(THEIRS + OURS))
+        _, ours, theirs = demo.judge(console(THEIRS + OURS))
         self.assertEqual((len(ours), len(theirs)), (1, 1))
         self.assertIn("mpmcring_reserve", ours[0].header)
 
     def test_unended_report_does_not_run_into_the_demo_output(self):
         # No end-trace line: its block must stop at the log's end marker,
         # not take in the demo's lines that name mpmcring.
-        ours, theirs = demo.judge(console(THEIRS[:1]))
-        self.assertEqual((len(ours), len(theirs)), (0, 1))
+        self.assertEqual(judged(console(THEIRS[:1])), (0, 0, 1))
 
     def test_log_cut_short_is_still_judged(self):
-        ours, _ = demo.judge(AROUND + [demo.LOG_BEGIN] + OURS[:2])
-        self.assertEqual(len(ours), 1)
+        self.assertEqual(judged(AROUND + [demo.LOG_BEGIN] + OURS[:2])[1], 1)
 
-    def test_report_outside_the_log_is_not_read(self):
-        # The console's own copy is in the log too whenever init got there;
-        # outside it only the demo's text can be.
-        ours, theirs = demo.judge(AROUND + ["WARNING: mpmcring demo text"] + AFTER)
-        self.assertEqual((ours, theirs), ([], []))
+    def test_demo_text_outside_the_log_is_not_read(self):
+        # Without a printk time a line is the demo's, not the kernel's.
+        self.assertEqual(judged(NOLOG + ["WARNING: CPU: 0 PID: 1 at mpmcring text"] + AFTER),
+                         (0, 0, 0))
+
+    def test_console_report_outside_the_log_is_read(self):
+        # The crash killed init: no log printed, the console has it.
+        problems, ours, _ = demo.judge(AROUND[:1] + OOPS + ["mpmcring-demo: FAILED at x"])
+        # BUG, Oops and the panic: each a report, each naming our frame
+        self.assertEqual((problems, len(ours)), ([], 3))
+        self.assertIn("mpmcring_write", demo.describe(problems, ours, [])[0])
+        # Printed after init read the log: on the console only.
+        self.assertEqual(judged(console(THEIRS) + OOPS)[1], 3)
+
+    def test_report_on_console_and_in_log_counts_once(self):
+        self.assertEqual(judged(OURS + console(OURS)), (0, 1, 0))
+
+    def test_count_without_log_fails(self):
+        # A kernel line inside init's echo garbles the begin marker.
+        garbled = AROUND + ["mpmcring-demo: kern[   41.3] rcu: x el log begin"] + THEIRS + \
+            [demo.LOG_END] + AFTER
+        problems, ours, _ = demo.judge(garbled)
+        self.assertEqual((len(problems), ours), (1, []))
+        self.assertIn("init counted 7 line(s) of kernel reports", problems[0])
 
     def test_cli_exit_status(self):
         here = os.path.dirname(os.path.abspath(__file__))
-        for log, want in ((THEIRS, 0), (THEIRS + OURS, 1)):
+        for log, want in ((THEIRS, 0), (THEIRS + OURS, demo.JUDGED_BAD)):
             with tempfile.NamedTemporaryFile("w", suffix=".log") as f:
                 f.write("\n".join(console(log)) + "\n")
                 f.flush()
                 p = subprocess.run([sys.executable, os.path.join(here, "demo.py"), f.name],
                                    capture_output=True, text=True)
             self.assertEqual(p.returncode, want, p.stdout + p.stderr)
+
+
+FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures",
+                       "stock-6.12-stale-int3.console.log")
+
+
+class StageDemo(unittest.TestCase):
+    """stage_demo() with scripts/demo.sh faked: what it retries, passes,
+    fails and says."""
+
+    def setUp(self):
+        import judge
+        self.tmp = tempfile.mkdtemp()
+        self.saved = (demo.run, demo.LOGS, demo.CONSOLE, common.R.quiet, len(common.R.tests),
+                      dict(boot.BOOT_RETRIES), dict(judge.NOTES))
+        demo.LOGS = self.tmp
+        demo.CONSOLE = os.path.join(self.tmp, "demo", "console.log")
+        os.makedirs(os.path.dirname(demo.CONSOLE))
+        common.R.quiet = True
+        self.runs = []
+        import judge
+        self.quiet = (demo.progress, judge.say_line)
+        demo.progress = judge.say_line = lambda *a: None
+
+    def tearDown(self):
+        import judge
+        (demo.run, demo.LOGS, demo.CONSOLE, common.R.quiet, n, retries, notes) = self.saved
+        demo.progress, judge.say_line = self.quiet
+        del common.R.tests[n:]
+        boot.BOOT_RETRIES.clear()
+        boot.BOOT_RETRIES.update(retries)
+        judge.NOTES.clear()
+        judge.NOTES.update(notes)
+        shutil.rmtree(self.tmp)
+
+    def fake(self, *boots):
+        """scripts/demo.sh: each call the next (exit status, console lines)."""
+        boots = list(boots)
+
+        def run(cmd, log=None, timeout=None, env=None, cwd=None):
+            rc, lines = boots.pop(0)
+            self.runs.append(env)
+            with open(demo.CONSOLE, "w") as f:
+                f.write("\n".join(lines) + "\n")
+            return rc, "demo.sh's output\n"
+        demo.run = run
+
+    def result(self):
+        got = [t for t in common.R.tests[self.saved[4]:] if t[0] == "stock-6.1/demo"]
+        self.assertEqual(len(got), 1)
+        return got[0][1], got[0][2]
+
+    def test_pass(self):
+        self.fake((0, NOLOG + ["mpmcring-demo: ok"]))
+        demo.stage_demo(["stock-6.1"])
+        self.assertEqual(self.result()[0], "pass")
+        self.assertEqual(len(self.runs), 1)
+
+    def test_report_of_ours_fails_a_demo_that_got_through(self):
+        self.fake((0, console(OURS)))
+        demo.stage_demo(["stock-6.1"])
+        status, detail = self.result()
+        self.assertEqual(status, "fail")
+        self.assertIn("kernel report naming mpmcring code: WARNING", detail)
+
+    def test_stale_int3_before_our_module_is_booted_once_more(self):
+        with open(FIXTURE) as f:
+            crashed = f.read().splitlines()
+        self.fake((1, crashed), (0, NOLOG + ["mpmcring-demo: ok"]))
+        demo.stage_demo(["stock-6.1"])
+        self.assertEqual(self.result()[0], "pass")
+        self.assertEqual(len(self.runs), 2)
+        self.assertIn("stock-6.1/demo", boot.BOOT_RETRIES)
+        self.assertTrue(os.path.exists(os.path.join(self.tmp, "demo", "boot-1", "console.log")))
+
+    def test_a_crash_of_ours_is_not_booted_away(self):
+        self.fake((1, AROUND[:1] + OOPS), (0, NOLOG + ["mpmcring-demo: ok"]))
+        demo.stage_demo(["stock-6.1"])
+        status, detail = self.result()
+        self.assertEqual((status, len(self.runs)), ("fail", 1))
+        self.assertIn("mpmcring_write", detail)
+        self.assertEqual(boot.BOOT_RETRIES.get("stock-6.1/demo"), None)
+
+    def test_timeout_is_named(self):
+        for rc in (124, 137):
+            self.fake((rc, NOLOG))
+            demo.stage_demo(["stock-6.1"])
+            status, detail = self.result()
+            self.assertEqual(status, "fail")
+            self.assertTrue(detail.startswith("make demo failed (scripts/demo.sh timed out)"))
+            del common.R.tests[self.saved[4]:]
+
+    def test_failed_step_is_the_headline(self):
+        self.fake((1, NOLOG + ["mpmcring-demo: FAILED at step_flood"]))
+        demo.stage_demo(["stock-6.1"])
+        self.assertTrue(self.result()[1].startswith(
+            "make demo failed (scripts/demo.sh exited with status 1): "
+            "mpmcring-demo: FAILED at step_flood"))
+
+    def test_theirs_are_notes(self):
+        import judge
+        self.fake((0, console(THEIRS) + ["mpmcring-demo: ok"]))
+        demo.stage_demo(["stock-6.1"])
+        self.assertEqual(self.result()[0], "pass")
+        self.assertEqual(len(judge.NOTES.get("stock-6.1", [])) - len(self.saved[6].get(
+            "stock-6.1", [])), 1)
+
+    def test_kernel_pinned(self):
+        old = {k: os.environ.get(k) for k in ("MPMCRING_DEMO_KERNEL", "MPMCRING_DEMO_TIMEOUT")}
+        os.environ.update(MPMCRING_DEMO_KERNEL="stock-6.12", MPMCRING_DEMO_TIMEOUT="1")
+        try:
+            self.fake((0, NOLOG + ["mpmcring-demo: ok"]))
+            demo.stage_demo(["stock-6.1"])
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        self.assertEqual(self.runs[0]["MPMCRING_DEMO_KERNEL"], "stock-6.1")
+        self.assertNotIn("MPMCRING_DEMO_TIMEOUT", self.runs[0])
 
 
 class Enabled(unittest.TestCase):
