@@ -51,13 +51,15 @@ echo
 # base kernel's are notes. 3: it judged the demo failed; else it broke.
 judged=0
 python3 "$REPO/tests/harness/demo.py" "$log" || judged=$?
-if [ "$judged" -eq 0 ] && grep -qx 'mpmcring-demo: ok' "$log"; then
-	say "demo done (console log: ${log#"$REPO"/})"
-	exit 0
-fi
+# First: a guest that said ok and then hung (its reboot stuck) did not
+# get through either.
 if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
 	echo "error: the guest did not finish in ${TIMEOUT}s (console log: $log)" >&2
 	exit 124
+fi
+if [ "$judged" -eq 0 ] && grep -qx 'mpmcring-demo: ok' "$log"; then
+	say "demo done (console log: ${log#"$REPO"/})"
+	exit 0
 fi
 case $judged in
 0) die "the demo did not get through (console log: $log)" ;;

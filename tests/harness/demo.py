@@ -20,7 +20,7 @@ import shutil
 import sys
 
 from common import LOGS, R, REPO, progress, read_lines, rel, run, tail
-from parse import STAMP_RE
+from parse import STAMP_RE, strip_stamp
 from reports import scan_reports
 
 KERNEL = "stock-6.1"  # the kernel make check has the demo boot
@@ -29,6 +29,11 @@ LOG_BEGIN = "mpmcring-demo: kernel log begin"
 LOG_END = "mpmcring-demo: kernel log end"
 # init's count of report lines, the line after its dmesg | grep -c
 COUNT_RE = re.compile(r"^\$ dmesg \| grep -cE .*\(lines of kernel reports\)$")
+# What init counts (demo-init.sh's kernel_log(): the same words).
+COUNTED_RE = re.compile(r"WARNING:|BUG:|Oops|general protection|Call Trace:")
+# Our modules' own messages ("mpmcring: ..."): a report that ends without
+# its end line must not be made ours by the module's load line below it.
+OWN_MSG_RE = re.compile(r"^mpmcring(?:_[a-z]+)?: ")
 # Exit status of `demo.py CONSOLE` when the demo fails its judging.
 JUDGED_BAD = 3
 
@@ -54,25 +59,39 @@ def kernel_log(console):
     return body[:-1] if body and body[-1] == LOG_END else body
 
 
+def count_problems(lines, log):
+    """Whether the log on the console is the whole of what init counted:
+    a kernel line printed into the middle of one of its lines garbles it."""
+    i = next((i for i, l in enumerate(lines[:-1]) if COUNT_RE.match(l)), None)
+    n = lines[i + 1].strip() if i is not None else ""
+    if not n.isdigit():
+        if "mpmcring-demo: ok" in lines:
+            return ["init's count of kernel report lines is not on the console whole"]
+        return []  # init did not get there: the demo failed already
+    found = sum(1 for l in log if COUNTED_RE.search(l))
+    if found < int(n):
+        return ["init counted %s line(s) of kernel reports, the kernel log on the console "
+                "has %d: it is not whole (no line %r, or lines garbled)" % (n, found, LOG_BEGIN)]
+    return []
+
+
 def judge(console):
     """(problems, ours, theirs): what fails the demo besides reports of
     ours, and the kernel reports in the log init printed and in the
-    console's kernel lines outside it (one report seen in both, once)."""
+    console's kernel lines outside it. A report seen in both is counted
+    once, and is ours when either copy is."""
     lines = [l.rstrip() for l in console]
     span = log_span(lines)
     outside = lines if span is None else lines[:span[0]] + lines[span[1]:]
-    problems = []
-    for i, l in enumerate(lines[:-1]):
-        n = lines[i + 1].strip()
-        if COUNT_RE.match(l) and n.isdigit() and int(n) and span is None:
-            problems.append("init counted %s line(s) of kernel reports, but its kernel log "
-                            "is not on the console (no line %r)" % (n, LOG_BEGIN))
-    seen, reports = set(), []
-    for r in scan_reports(kernel_log(console)) + scan_reports(
-            [l for l in outside if STAMP_RE.match(l)]):
-        if (r.header, r.when) not in seen:
-            seen.add((r.header, r.when))
-            reports.append(r)
+    log = kernel_log(console)
+    problems = count_problems(lines, log)
+    kept = lambda ls: [l for l in ls if not OWN_MSG_RE.match(strip_stamp(l))]
+    found = {}
+    for r in scan_reports(kept(log)) + scan_reports(kept(l for l in outside if STAMP_RE.match(l))):
+        key = (r.header, r.when)
+        if key not in found or (r.ours and not found[key].ours):
+            found[key] = r
+    reports = list(found.values())
     return problems, [r for r in reports if r.ours], [r for r in reports if not r.ours]
 
 

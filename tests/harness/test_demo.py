@@ -20,13 +20,18 @@ OURS = ["[   41.2] WARNING: CPU: 0 PID: 1 at kmod/produce.c:1 mpmcring_reserve+0
         "[   41.2] Call Trace:", "[   41.2]  <TASK>", "[   41.2]  mpmcring_reserve+0x1/0x2 [mpmcring]",
         "[   41.2]  </TASK>", "[   41.2] ---[ end trace 0000000000000000 ]---"]
 # The demo's own output, which names mpmcring everywhere
-AROUND = ["### the kernel log", "$ dmesg | grep -cE \"$pattern\"   (lines of kernel reports)", "7"]
+HEAD = ["### the kernel log", "$ dmesg | grep -cE \"$pattern\"   (lines of kernel reports)"]
 AFTER = ["mpmcring-demo: FAILED at step_flood", "$ rmmod mpmcring", "mpmcring-demo: ok"]
-NOLOG = AROUND[:2] + ["0"]  # init found no report line: no log printed
+NOLOG = HEAD + ["0"]  # init found no report line: no log printed
+
+
+def counted(log):
+    """init's count line for a log: the lines its grep -c matches."""
+    return HEAD + [str(sum(1 for l in log if demo.COUNTED_RE.search(l)))]
 
 
 def console(log, end=True):
-    return (AROUND + [demo.LOG_BEGIN] + log + ([demo.LOG_END] if end else []) + AFTER)
+    return (counted(log) + [demo.LOG_BEGIN] + log + ([demo.LOG_END] if end else []) + AFTER)
 
 
 # A crash of ours in PID 1 (the demo's write(2)): printed at error level,
@@ -67,7 +72,7 @@ class Judge(unittest.TestCase):
         self.assertEqual(judged(console(THEIRS[:1])), (0, 0, 1))
 
     def test_log_cut_short_is_still_judged(self):
-        self.assertEqual(judged(AROUND + [demo.LOG_BEGIN] + OURS[:2])[1], 1)
+        self.assertEqual(judged(counted(OURS[:2]) + [demo.LOG_BEGIN] + OURS[:2])[1], 1)
 
     def test_demo_text_outside_the_log_is_not_read(self):
         # Without a printk time a line is the demo's, not the kernel's.
@@ -76,7 +81,7 @@ class Judge(unittest.TestCase):
 
     def test_console_report_outside_the_log_is_read(self):
         # The crash killed init: no log printed, the console has it.
-        problems, ours, _ = demo.judge(AROUND[:1] + OOPS + ["mpmcring-demo: FAILED at x"])
+        problems, ours, _ = demo.judge(HEAD[:1] + OOPS + ["mpmcring-demo: FAILED at x"])
         # BUG, Oops and the panic: each a report, each naming our frame
         self.assertEqual((problems, len(ours)), ([], 3))
         self.assertIn("mpmcring_write", demo.describe(problems, ours, [])[0])
@@ -88,11 +93,47 @@ class Judge(unittest.TestCase):
 
     def test_count_without_log_fails(self):
         # A kernel line inside init's echo garbles the begin marker.
-        garbled = AROUND + ["mpmcring-demo: kern[   41.3] rcu: x el log begin"] + THEIRS + \
+        garbled = counted(THEIRS) + ["mpmcring-demo: kern[   41.3] rcu: x el log begin"] + THEIRS + \
             [demo.LOG_END] + AFTER
         problems, ours, _ = demo.judge(garbled)
         self.assertEqual((len(problems), ours), (1, []))
-        self.assertIn("init counted 7 line(s) of kernel reports", problems[0])
+        self.assertIn("init counted 2 line(s) of kernel reports, the kernel log on the "
+                      "console has 0", problems[0])
+
+    def test_garbled_line_inside_the_log_fails(self):
+        # A kernel line printed into the middle of init's copy of ours
+        spliced = ["[   41.2] WARN[   41.3] rcu: x ING: CPU: 0 PID: 1 at mpmcring_reserve"] + OURS[1:]
+        problems, ours, _ = demo.judge(counted(OURS) + [demo.LOG_BEGIN] + spliced +
+                                       [demo.LOG_END] + AFTER)
+        self.assertEqual(len(problems), 1)
+        self.assertIn("init counted 2 line(s)", problems[0])
+
+    def test_count_line_garbled_after_ok_fails(self):
+        problems, _, _ = demo.judge(HEAD[:1] + ["$ dmesg | grep -c[  4.1] x"] + AFTER)
+        self.assertEqual(len(problems), 1)
+        # Without ok the demo failed already: nothing more to say
+        self.assertEqual(judged(HEAD[:1] + AFTER[:2]), (0, 0, 0))
+
+    def test_our_load_line_does_not_make_a_report_ours(self):
+        # A base kernel's report without its end line, our module's load
+        # messages after it: not ours for that.
+        log = THEIRS[:1] + ["[   41.5] mpmcring: loading out-of-tree module taints kernel.",
+                            "[   41.5] mpmcring_events: probes on 9 tracepoints"]
+        self.assertEqual(judged(console(log)), (0, 0, 1))
+
+    def test_ours_in_either_copy_is_ours(self):
+        # A header that names no code; the frame of ours is below it.
+        lockup = ["[   50.1] watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [kworker/0:1:9]",
+                  "[   50.1] Call Trace:", "[   50.1]  <TASK>",
+                  "[   50.1]  mpmcring_reclaim+0x1/0x2 [mpmcring]", "[   50.1]  </TASK>"]
+        # Whole on the console, cut short in init's copy: ours, once
+        self.assertEqual(judged(console(lockup[:1]) + lockup)[1:], (1, 0))
+        # Whole in init's copy, cut on the console
+        self.assertEqual(judged(lockup[:1] + console(lockup))[1:], (1, 0))
+
+    def test_same_header_at_another_time_is_another_report(self):
+        ours = [l.replace("41.2", "42.0") for l in OURS]
+        self.assertEqual(judged(console(OURS + ours))[1], 2)
 
     def test_cli_exit_status(self):
         here = os.path.dirname(os.path.abspath(__file__))
@@ -179,7 +220,7 @@ class StageDemo(unittest.TestCase):
         self.assertTrue(os.path.exists(os.path.join(self.tmp, "demo", "boot-1", "console.log")))
 
     def test_a_crash_of_ours_is_not_booted_away(self):
-        self.fake((1, AROUND[:1] + OOPS), (0, NOLOG + ["mpmcring-demo: ok"]))
+        self.fake((1, HEAD[:1] + OOPS), (0, NOLOG + ["mpmcring-demo: ok"]))
         demo.stage_demo(["stock-6.1"])
         status, detail = self.result()
         self.assertEqual((status, len(self.runs)), ("fail", 1))
@@ -187,8 +228,9 @@ class StageDemo(unittest.TestCase):
         self.assertEqual(boot.BOOT_RETRIES.get("stock-6.1/demo"), None)
 
     def test_timeout_is_named(self):
+        # Also after ok: a guest that hung in its reboot did not get through.
         for rc in (124, 137):
-            self.fake((rc, NOLOG))
+            self.fake((rc, NOLOG + ["mpmcring-demo: ok"]))
             demo.stage_demo(["stock-6.1"])
             status, detail = self.result()
             self.assertEqual(status, "fail")
