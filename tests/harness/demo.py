@@ -11,9 +11,11 @@ report. Read are that stretch and, outside it, the console's kernel
 lines (those with a printk time): an error-level report that kills init
 is there only, and a report that ends without its end-of-trace line must
 not run on into the demo's own output, which names mpmcring on every
-page. A report naming our code fails the demo; so does a count of report
-lines with no log after it (its marker garbled, or never printed); the
-base kernel's reports are notes, as in make check."""
+page. A report naming our code fails the demo; so does a log on the
+console with fewer report lines than init counted (a marker or a line
+garbled, or the log never printed); the base kernel's reports are
+notes, as in make check. scripts/demo.sh takes its verdict from here
+(verdict()), so that a user's make demo is judged as make check's."""
 import os
 import re
 import shutil
@@ -34,8 +36,6 @@ COUNTED_RE = re.compile(r"WARNING:|BUG:|Oops|general protection|Call Trace:")
 # Our modules' own messages ("mpmcring: ..."): a report that ends without
 # its end line must not be made ours by the module's load line below it.
 OWN_MSG_RE = re.compile(r"^mpmcring(?:_[a-z]+)?: ")
-# Exit status of `demo.py CONSOLE` when the demo fails its judging.
-JUDGED_BAD = 3
 
 
 def log_span(lines):
@@ -62,8 +62,10 @@ def kernel_log(console):
 def count_problems(lines, log):
     """Whether the log on the console is the whole of what init counted:
     a kernel line printed into the middle of one of its lines garbles it."""
-    i = next((i for i, l in enumerate(lines[:-1]) if COUNT_RE.match(l)), None)
-    n = lines[i + 1].strip() if i is not None else ""
+    i = next((i for i, l in enumerate(lines) if COUNT_RE.match(l)), None)
+    # The number is init's next line; a kernel line may come between.
+    n = next((l.strip() for l in lines[i + 1:] if not STAMP_RE.match(l)), "") \
+        if i is not None else ""
     if not n.isdigit():
         if "mpmcring-demo: ok" in lines:
             return ["init's count of kernel report lines is not on the console whole"]
@@ -85,7 +87,9 @@ def judge(console):
     outside = lines if span is None else lines[:span[0]] + lines[span[1]:]
     log = kernel_log(console)
     problems = count_problems(lines, log)
-    kept = lambda ls: [l for l in ls if not OWN_MSG_RE.match(strip_stamp(l))]
+    def kept(ls):
+        return [l for l in ls if not OWN_MSG_RE.match(strip_stamp(l))]
+
     found = {}
     for r in scan_reports(kept(log)) + scan_reports(kept(l for l in outside if STAMP_RE.match(l))):
         key = (r.header, r.when)
@@ -161,13 +165,32 @@ def stage_demo(kernels):
     R.add(name, "fail", detail, logs)
 
 
+def verdict(status, console, log, timeout):
+    """scripts/demo.sh's verdict on its guest: (exit status, lines to
+    print). status is qemu's under timeout(1): 124, or 137 when it had to
+    be killed, means the guest ran out of time, also after it said ok (its
+    reboot hung)."""
+    problems, ours, theirs = judge(console)
+    out = describe(problems, ours, theirs)
+    if status in (124, 137):
+        return 124, out + ["error: the guest did not finish in %ss (console log: %s)" % (
+            timeout, log)]
+    if problems or ours:
+        return 1, out + ["error: a kernel report names mpmcring code, or the kernel log is "
+                         "not whole (console log: %s)" % log]
+    if "mpmcring-demo: ok" not in [l.rstrip() for l in console]:
+        return 1, out + ["error: the demo did not get through (console log: %s)" % log]
+    return 0, out
+
+
 def main(argv):
-    """demo.py CONSOLE_LOG: scripts/demo.sh's judge. Prints a line per
-    finding; exits JUDGED_BAD when the demo fails its judging."""
-    problems, ours, theirs = judge(read_lines(argv[1]))
-    for line in describe(problems, ours, theirs):
-        print(line)
-    return JUDGED_BAD if problems or ours else 0
+    """demo.py STATUS CONSOLE_LOG TIMEOUT: scripts/demo.sh's verdict."""
+    if len(argv) != 4 or not argv[1].isdigit():
+        sys.exit("usage: demo.py QEMU_STATUS CONSOLE_LOG TIMEOUT_S")
+    rc, lines = verdict(int(argv[1]), read_lines(argv[2]), argv[2], argv[3])
+    for line in lines:
+        print(line, file=sys.stderr if line.startswith("error: ") else sys.stdout)
+    return rc
 
 
 if __name__ == "__main__":

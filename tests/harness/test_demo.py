@@ -2,6 +2,7 @@
 """Unit tests of demo.py: which kernel reports in make demo's console fail
 it (make check-harness runs them; the demo-warn plant runs the real one)."""
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -135,15 +136,67 @@ class Judge(unittest.TestCase):
         ours = [l.replace("41.2", "42.0") for l in OURS]
         self.assertEqual(judged(console(OURS + ours))[1], 2)
 
-    def test_cli_exit_status(self):
+    def test_more_report_lines_than_counted_is_whole(self):
+        # Kernel lines only grow between init's count and its dmesg.
+        self.assertEqual(judged(counted(THEIRS[:1]) + [demo.LOG_BEGIN] + THEIRS +
+                                [demo.LOG_END] + AFTER), (0, 0, 1))
+
+    def test_kernel_line_between_count_and_number(self):
+        lines = HEAD + ["[   44.0] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:"] + \
+            counted(THEIRS)[2:] + [demo.LOG_BEGIN] + THEIRS + [demo.LOG_END] + AFTER
+        problems, ours, _ = demo.judge(lines)
+        self.assertEqual((problems, ours), ([], []))
+
+    def test_counted_words_are_inits(self):
+        # demo-init.sh's kernel_log() greps for the same words
         here = os.path.dirname(os.path.abspath(__file__))
-        for log, want in ((THEIRS, 0), (THEIRS + OURS, demo.JUDGED_BAD)):
+        with open(os.path.join(here, "demo-init.sh")) as f:
+            init = re.search(r"^\tpattern='([^']*)'$", f.read(), re.M)
+        self.assertIsNotNone(init)
+        self.assertEqual(init.group(1), demo.COUNTED_RE.pattern)
+
+
+class Verdict(unittest.TestCase):
+    """scripts/demo.sh's exit status, from demo.py's verdict()."""
+    OK = NOLOG + ["mpmcring-demo: ok"]
+
+    def rc(self, status, lines):
+        return demo.verdict(status, lines, "console.log", 300)[0]
+
+    def test_ok(self):
+        self.assertEqual(self.rc(0, self.OK), 0)
+
+    def test_timeout_after_ok_is_a_timeout(self):
+        # A guest that said ok and then hung in its reboot
+        self.assertEqual(self.rc(124, self.OK), 124)
+        self.assertEqual(self.rc(137, self.OK), 124)
+
+    def test_no_ok(self):
+        self.assertEqual(self.rc(0, NOLOG + ["mpmcring-demo: FAILED at step_flood"]), 1)
+
+    def test_ours_after_ok(self):
+        rc, out = demo.verdict(0, console(OURS) + ["mpmcring-demo: ok"], "c.log", 300)
+        self.assertEqual(rc, 1)
+        self.assertTrue(any("kernel report naming mpmcring code" in l for l in out))
+
+    def test_theirs_after_ok(self):
+        rc, out = demo.verdict(0, console(THEIRS) + ["mpmcring-demo: ok"], "c.log", 300)
+        self.assertEqual(rc, 0)
+        self.assertTrue(out[0].startswith("note: "))
+
+    def test_cli(self):
+        here = os.path.dirname(os.path.abspath(__file__))
+        for status, log, want in ((0, THEIRS, 0), (0, THEIRS + OURS, 1), (124, THEIRS, 124)):
             with tempfile.NamedTemporaryFile("w", suffix=".log") as f:
-                f.write("\n".join(console(log)) + "\n")
+                f.write("\n".join(console(log) + ["mpmcring-demo: ok"]) + "\n")
                 f.flush()
-                p = subprocess.run([sys.executable, os.path.join(here, "demo.py"), f.name],
-                                   capture_output=True, text=True)
+                p = subprocess.run([sys.executable, os.path.join(here, "demo.py"), str(status),
+                                    f.name, "300"], capture_output=True, text=True)
             self.assertEqual(p.returncode, want, p.stdout + p.stderr)
+        p = subprocess.run([sys.executable, os.path.join(here, "demo.py"), "x"],
+                           capture_output=True, text=True)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("usage:", p.stderr)
 
 
 FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures",
