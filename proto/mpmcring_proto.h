@@ -792,19 +792,31 @@ static inline bool mpr_claim_revoked(const struct mpr_view *v,
 /*
  * Takes the losses nobody has reported yet: moves *taken up to *total and
  * returns the difference, so each loss reaches exactly one consumer.
+ *
+ * *taken is read before *total: every value it holds is a total some
+ * consumer read, so a total read after it is never behind it, and a
+ * compare-and-swap never moves it back. Read the other way round, a total
+ * read before another consumer moved *taken past it would move *taken
+ * back, and the next consumer would take those losses again (seen:
+ * tests/host/lost_take_test, tests/vm/overload.c).
  */
 static inline __u64 mpr_take_lost(__u64 *total, __u64 *taken)
 {
 	int tries;
 
 	for (tries = 0; tries < MPR_CLAIM_TRIES; tries++) {
+		/* [L1] pairs with [L2]: the total after it is at least its value. */
+		__u64 k = MPR_LOAD_ACQUIRE(taken);
 		__u64 t = MPR_READ_ONCE(*total);
-		__u64 k = MPR_READ_ONCE(*taken);
 
 		if (t == k)
 			return 0;
+		/*
+		 * [L2] pairs with [L1]: fully ordered, after the read of the
+		 * total it stores. user-writable: taken past total is
+		 * garbage, moved back to the total, 0 lost.
+		 */
 		if (mpr_cmpxchg(taken, k, t) == k)
-			/* user-writable: taken past total is garbage, 0 lost */
 			return mpr_before(k, t) ? t - k : 0;
 	}
 	return 0;

@@ -470,8 +470,13 @@ func (v *view) claimStale(announce *uint64, start uint64) int {
 // exactly one consumer.
 func takeLost(total, taken *uint64) uint64 {
 	for tries := 0; tries < claimTries; tries++ {
-		t := atomic.LoadUint64(total)
+		// taken before total ([L1]/[L2], proto's mpr_take_lost): each
+		// value taken holds is a total some consumer read, so the total
+		// read after it is never behind it and the swap never moves it
+		// back. The other order let a stale total move taken back, and
+		// the next consumer took those losses again.
 		k := atomic.LoadUint64(taken)
+		t := atomic.LoadUint64(total)
 		if t == k {
 			return 0
 		}
