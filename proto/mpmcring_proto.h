@@ -34,6 +34,9 @@
  *   [R5] reclaimer: reclaim_pos store-release
  *        pairs with [P4]: producer reclaim_pos load-acquire, then writes
  *        into the space it frees
+ *   [L1] consumer: lost_*_taken load-acquire, then the loss total
+ *        pairs with [L2]: another consumer read the total, then its
+ *        fully ordered cmpxchg stored it in lost_*_taken
  *
  * Trust: the consumer area (head, slots, loss counters) is writable by every
  * process that maps the ring. Whenever kernel code reads it, the value is

@@ -37,7 +37,7 @@ for san in plain asan tsan; do
 	# mpr_reclaim_walk() against the single loop the model checks.
 	add "$san/reclaim_walk_test" "$b/reclaim_walk_test $([ $san = tsan ] && echo 100000)"
 	# mpr_take_lost() raced by three consumers: each loss taken once.
-	add "$san/lost_take_test" "$b/lost_take_test $([ $san = tsan ] && echo 200000)"
+	add "$san/lost_take_test" "$b/lost_take_test"
 	# mpmcring_batch_next()'s dense step against the stamp walk, and both
 	# over garbage headers and stale stamps. One thread: no TSan run. The
 	# dense step under races is stress_test's: every third claim is a
