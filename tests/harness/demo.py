@@ -134,7 +134,7 @@ def stage_demo(kernels):
             "no modules for %s: not asked for, or they did not build" % KERNEL))
         return
     # The runner's, not demo.sh's: the summary names a second boot.
-    from boot import BOOT_RETRIES, stale_int3_before_init
+    from boot import BOOT_RETRIES, moved_boot, stale_int3_before_init
     from judge import note_theirs
     name = "%s/demo" % KERNEL
     progress("demo: scripts/demo.sh (make demo) on %s" % KERNEL)
@@ -145,8 +145,7 @@ def stage_demo(kernels):
     if why:
         first = os.path.join(LOGS, "demo", "boot-1")
         shutil.rmtree(first, ignore_errors=True)
-        os.makedirs(first)
-        shutil.copy(CONSOLE, first)
+        moved_boot(os.path.dirname(CONSOLE), first, why)  # as boot.py keeps a guest's
         BOOT_RETRIES[name] = "%s (%s)" % (why, rel(os.path.join(first, "console.log")))
         progress("demo: the kernel died of %s, as qemu's MTTCG makes it do "
                  "(docs/testing.md); once more" % BOOT_RETRIES[name])
