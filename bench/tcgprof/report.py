@@ -16,9 +16,12 @@ by function in the median one: the traced window minus the part's untraced
 baseline (per function, the median over its untraced windows), on the
 workload's vCPU; and for a drain, what consuming one event cost on every
 vCPU. The counts are the emulated CPU's (qemu64's) instructions, a `rep`
-string instruction once per iteration, the same however loaded the host:
+string instruction once per iteration, nearly the same however loaded the
+host (timer ticks on the workload's vCPU grow with its wall time, 1-2%):
 they say where the work is, not how long it takes on hardware (no cache,
-atomic or fence cost).
+atomic or fence cost). With an even number of repetitions the median is
+the lower of the middle two, so that the by-function table, that
+repetition's, adds up to it.
 
   report.py --windows insn_prof.txt --output output.txt --binary evbench [--top N]
 """
@@ -210,7 +213,7 @@ def main(argv=None):
     print("|---|---|---|---:|---|")
     for key in sorted(runs):
         v = [r[0] for r in runs[key]]
-        print("| %s | %s | %s | %.0f | %s |" % (key + (statistics.median(v),
+        print("| %s | %s | %s | %.0f | %s |" % (key + (statistics.median_low(v),
                                                       ", ".join("%.0f" % x for x in v))))
     if any(len(r) < 3 for r in runs.values()):
         print()
