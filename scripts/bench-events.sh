@@ -23,9 +23,12 @@
 # to run, by evbench.c's short names; untraced and BPF ringbuf always run,
 # the ratios need them), MPMCRING_BENCH_TIMEOUT (seconds, default 2400),
 # MPMCRING_EVB_RESULTS (the results folder's name, default the kernel's: a
-# partial run elsewhere).
+# partial run elsewhere), MPMCRING_EVB_PROFILE=1 (count the guest's
+# instructions in each workload with bench/tcgprof/insn_prof.so and name
+# where they go: profile.txt; the timings of such a run are the plugin's,
+# not the transports').
 # Output: the tables on stdout; bench/results/events/<kernel>/{output.txt,
-# bench.jsonl, console.log}.
+# bench.jsonl, console.log[, insn_prof.txt, profile.txt]}.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -55,17 +58,24 @@ for ko in "${kos[@]}"; do args+=(-m "$ko"); done
 # init.sh runs every program in /tests; settings reach evbench through the
 # environment (the kernel hands name=value words to init).
 envs=()
-for v in REPS SYSCALLS STORM FLOOD_S FLOOD_WORK DRAIN PARTS TRANSPORTS; do
+for v in REPS SYSCALLS STORM FLOOD_S FLOOD_WORK DRAIN PARTS TRANSPORTS PROFILE; do
 	n=MPMCRING_EVB_$v
 	[ -n "${!n:-}" ] && envs+=("$n=${!n}")
 done
+plugin=()
+if [ "${MPMCRING_EVB_PROFILE:-0}" = 1 ]; then
+	say "insn_prof (TCG plugin)"
+	make -s -C "$REPO/bench/tcgprof" >/dev/null
+	plugin=(-plugin "$REPO/build/tcgprof/insn_prof.so,out=$work/insn_prof.txt")
+fi
 say "booting $KID ($release) with $CPUS vCPUs (TCG); evbench ${envs[*]:-with its defaults}"
-rm -f "$work/console.log" "$work/results.log"
+rm -f "$work/console.log" "$work/results.log" "$work/insn_prof.txt"
 status=0
 timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -smp "$CPUS" -m 2G \
 	-nodefaults -display none -no-reboot -kernel "$image" -initrd "$work/initramfs.cpio.gz" \
 	-append "console=ttyS0 $GUEST_CMDLINE_COMMON panic=-1 quiet mpmcring_test_timeout=$TIMEOUT ${envs[*]:-}" \
-	-serial "file:$work/console.log" -serial "file:$work/results.log" </dev/null || status=$?
+	-serial "file:$work/console.log" -serial "file:$work/results.log" "${plugin[@]}" </dev/null ||
+	status=$?
 [ "$status" -ne 124 ] || die "the guest did not finish in ${TIMEOUT}s (MPMCRING_BENCH_TIMEOUT)"
 
 # The evbench section of the results port.
@@ -76,4 +86,9 @@ grep -v '^BENCH \|^@@' "$out/output.txt" || true
 sed -n 's/^BENCH //p' "$out/output.txt" >"$out/bench.jsonl"
 grep -q '^@@MPMCRING END vm evbench rc=0 ' "$out/output.txt" ||
 	die "evbench failed in the guest (see $out/output.txt and $out/console.log)"
-say "results: ${out#"$REPO"/}/output.txt, bench.jsonl"
+if [ ${#plugin[@]} -gt 0 ]; then
+	cp "$work/insn_prof.txt" "$out/insn_prof.txt"
+	python3 "$REPO/bench/tcgprof/report.py" --windows "$out/insn_prof.txt" \
+		--output "$out/output.txt" --binary "$REPO/build/bench-events/evbench" | tee "$out/profile.txt"
+fi
+say "results: ${out#"$REPO"/}/output.txt, bench.jsonl${plugin:+, profile.txt}"

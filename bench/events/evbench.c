@@ -36,7 +36,8 @@
  *           [-D DRAIN_EVENTS] [-p PARTS]     PARTS: syscalls,storm,flood,drain
  *
  * Defaults from the environment (the guest's kernel command line):
- * MPMCRING_EVB_REPS, _SYSCALLS, _STORM, _FLOOD_S, _DRAIN, _PARTS.
+ * MPMCRING_EVB_REPS, _SYSCALLS, _STORM, _FLOOD_S, _DRAIN, _PARTS; _PROFILE=1
+ * marks each workload for bench/tcgprof/insn_prof.so (prof.c).
  * Output: tables, and one "BENCH {json}" line per run and per summary row.
  */
 #include <getopt.h>
@@ -187,7 +188,7 @@ static void run_one(enum part p, int ti, unsigned int rep)
 	struct result *r = &res[p][ti][rep];
 	struct tr t = { .ops = ops };
 	static struct flood_result fr;
-	unsigned int i;
+	unsigned int i, win;
 	double t0;
 
 	memset(r, 0, sizeof(*r));
@@ -200,19 +201,30 @@ static void run_one(enum part p, int ti, unsigned int rep)
 	t.cfg.consumer_cpu = p == SYSCALLS && ncpu > 1 ? 1 : -1;
 	/* Each traced run is paired with an untraced one just before it:
 	 * on a shared host, the pair sees the same load. */
-	if (ops)
+	if (ops) {
+		prof_open();
 		r->base_t = workload(p, &r->base_work, &r->base_lat, &r->base_ctl, &fr);
+		prof_close(part_names[p], tr_name(ti), rep, "untraced", r->base_work);
+	}
 	markers_reset();
 	acc_work = p == FLOOD ? flood_work : 0;
 	if (ops && ops->start(&t))
 		return;
+	prof_open();
 	if (p == DRAIN) {
 		r->fill_t = workload(p, &r->work, &r->lat, &r->ctl, &fr);
+		prof_ksyms(prof_close(part_names[p], tr_name(ti), rep, "traced", r->work));
+		prof_open();
 		t0 = now_s();
 		ops->consume(&t);
 		r->t = now_s() - t0;
+		prof_close(part_names[p], tr_name(ti), rep, "consume", r->work);
 	} else {
 		r->t = workload(p, &r->work, &r->lat, &r->ctl, &fr);
+		win = prof_close(part_names[p], tr_name(ti), rep, ops ? "traced" : "untraced",
+				 r->work);
+		if (ops)
+			prof_ksyms(win);
 		if (!ops) {
 			r->base_t = r->t;
 			r->base_work = r->work;
@@ -655,6 +667,7 @@ int main(int argc, char **argv)
 	flood_s = atof(env_or("MPMCRING_EVB_FLOOD_S", "3"));
 	n_drain = strtoull(env_or("MPMCRING_EVB_DRAIN", "100000"), NULL, 0);
 	flood_work = (unsigned int)atoi(env_or("MPMCRING_EVB_FLOOD_WORK", "2000"));
+	prof_on = atoi(env_or("MPMCRING_EVB_PROFILE", "0")) == 1;
 	while ((opt = getopt(argc, argv, "r:n:k:d:D:p:")) != -1) {
 		switch (opt) {
 		case 'r':

@@ -134,4 +134,11 @@ struct flood_result {
 };
 void work_flood(unsigned int threads, double seconds, struct flood_result *r);
 
+/* prof.c: instruction-count windows under bench/tcgprof/insn_prof.so. */
+extern bool prof_on;
+void prof_open(void);
+unsigned int prof_close(const char *part, const char *transport, unsigned int rep,
+			const char *stretch, uint64_t work);
+void prof_ksyms(unsigned int window);
+
 #endif /* MPMCRING_EVBENCH_H */

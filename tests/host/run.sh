@@ -112,6 +112,10 @@ add "docs/references_in_tree" "$here/doc_refs.sh"
 add "packaging/deb_build_lintian_use" "$here/deb_test.sh"
 add "packaging/module_btf_failures_keep_modules" "$here/module_btf_test.sh"
 
+# bench/tcgprof/report.py (MPMCRING_EVB_PROFILE=1's numbers) on a
+# made-up profile whose answer is known.
+add "bench/tcgprof_report" "python3 $top/bench/tcgprof/test_report.py"
+
 # The protocol model (spin): every interleaving of a small ring must keep
 # the safety properties; the markers tying the model to proto/ must catch
 # drift. The bugs planted in the model (tests/model/plant.sh), which

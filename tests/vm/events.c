@@ -434,6 +434,64 @@ TEST_F_TIMEOUT(ev, unreadable_user_strings_are_cut_and_flagged, 120)
 	munmap(map, pg);
 }
 
+/*
+ * Paths of every length around the edges of the probe's string reading:
+ * each word (the NUL is looked for 8 bytes at a time, a short last word
+ * masked), each 64-byte chunk (the path is read from the user 64 bytes at
+ * a time, never across a page) and max_path (the default, 256: longer is
+ * cut and flagged). Each path is opened twice: from a buffer where the
+ * bytes after its NUL are not zero, so that a length read past the NUL
+ * would show; and with its NUL the last byte of a page whose next page is
+ * unmapped, so that a NUL missed in a short last word would read on and
+ * fault.
+ */
+TEST_F_TIMEOUT(ev, paths_of_lengths_around_word_and_chunk_edges, 180)
+{
+	static const unsigned int lens[] = { 1,	  2,   7,   8,	 9,   15,  16,	17,  55,  56,
+					     57,  63,  64,  65,	 71,  72,  73,	127, 128, 129,
+					     191, 192, 193, 254, 255, 256, 257, 258, 300 };
+	long pg = sysconf(_SC_PAGESIZE);
+	char buf[400], *map, *at;
+	pid_t me = gettid_();
+	unsigned int i, len, kept;
+
+	map = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	ASSERT_EQ(0, munmap(map + pg, pg));
+	ASSERT_EQ(0, ev_load(""));
+	ASSERT_EQ(0, ev_attach(_metadata, self));
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		/* 'a' + i: each length its own letter, so that its events are
+		 * found by their path; 'Z's after the NUL. */
+		len = lens[i];
+		memset(buf, 'Z', sizeof(buf));
+		memset(buf, 'a' + (int)i, len);
+		buf[len] = 0;
+		EXPECT_EQ(-1, openat(AT_FDCWD, buf, O_RDONLY));
+		at = map + pg - (len + 1);
+		memcpy(at, buf, len + 1);
+		EXPECT_EQ(-1, openat(AT_FDCWD, at, O_RDONLY));
+	}
+	drain(self->c, &self->g);
+	EXPECT_EQ(0, self->g.bad);
+	EXPECT_EQ(0, self->g.revoked);
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		len = lens[i];
+		kept = len > 256 ? 256 : len;
+		memset(buf, 'a' + (int)i, kept);
+		buf[kept] = 0;
+		EXPECT_EQ(2, COUNT_WHERE(&self->g, MPMCRING_EV_OPEN, me,
+					 ev->str_len == kept && !strcmp(ev->str, buf) &&
+						 !(ev->hdr.flags & MPMCRING_EVF_FAULT) &&
+						 !!(ev->hdr.flags & MPMCRING_EVF_TRUNCATED) ==
+							 (len > 256)))
+		{
+			TH_LOG("a path of %u bytes", len);
+		}
+	}
+	munmap(map, pg);
+}
+
 static int listener(int family, uint16_t *port)
 {
 	struct sockaddr_storage ss = { 0 };
