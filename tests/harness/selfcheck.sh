@@ -908,7 +908,7 @@ if wanted nokunit; then
 	expect kunit-unbuilt nokunit \
 		'^FAIL +inventory/debug/kunit/mpmcring_basic +\(missing: ' \
 		'^FAIL +inventory/debug/insmod/mpmcring_test +\(missing: ' \
-		'^FAIL +inventory/debug/(kunit/mpmcring_[a-z]+|rmmod/mpmcring_test) +\(missing: '
+		'^FAIL +inventory/debug/(kunit/mpmcring_[a-z_]+|rmmod/mpmcring_test) +\(missing: '
 	expect vm-renamed nokunit \
 		'^FAIL +inventory/debug/vm/device_smoke/dev\.unknown_ioctl_enotty +\(missing: ' \
 		'^FAIL +inventory/debug/vm/device_smoke/dev\.unknown_ioctl_renamed +\(unexpected: ' \
