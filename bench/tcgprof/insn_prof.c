@@ -12,12 +12,14 @@
  * do not emit. Every closed window is written to FILE as
  *
  *   window K
- *   <block start, hex> <instructions in it> <runs, all vCPUs> <runs on vCPU 0> <on 1>...
+ *   <block start, hex> <instructions> <runs, all vCPUs> <runs on vCPU 0> <on 1>... <atomics>
  *   ...
  *   end K <instructions in the window>
  *
- * (MAX_VCPUS columns of runs by vCPU; a vCPU past the last counts in the
- * last) and bench/tcgprof/report.py names the addresses. A block is
+ * (MAX_VCPUS columns of runs by vCPU, a vCPU past the last counted in the
+ * last; atomics: the block's locked instructions, a LOCK prefix or an xchg
+ * with memory, which cost a cache line's ownership on hardware and a
+ * helper call under TCG) and bench/tcgprof/report.py names the addresses. A block is
  * counted whole when it starts (one left early by an interrupt counts all
  * of its instructions), on every vCPU, while a window is open.
  */
@@ -37,6 +39,7 @@ struct block {
 	uint64_t vaddr;
 	uint64_t n;		  /* instructions */
 	uint64_t runs[MAX_VCPUS]; /* in the open window, by vCPU */
+	uint64_t atomics;	  /* locked instructions in it */
 	struct block *next;	  /* in its hash chain */
 };
 
@@ -132,7 +135,9 @@ static void window_close(unsigned int vcpu, void *udata)
 			(unsigned long long)all_blocks[i]->n, (unsigned long long)all);
 		for (v = 0; v < MAX_VCPUS; v++)
 			fprintf(out, " %llu", (unsigned long long)runs[v]);
-		fputc('\n', out);
+		fprintf(out, " %llu\n",
+			(unsigned long long)__atomic_load_n(&all_blocks[i]->atomics,
+							    __ATOMIC_RELAXED));
 		total += all * all_blocks[i]->n;
 	}
 	fprintf(out, "end %lu %llu\n", windows++, (unsigned long long)total);
@@ -146,16 +151,41 @@ static bool is_mark(const struct qemu_plugin_insn *insn, const unsigned char *ma
 	       !memcmp(qemu_plugin_insn_data(insn), mark, len);
 }
 
+/*
+ * Whether an x86 instruction is locked: a LOCK prefix among its legacy
+ * prefixes, or xchg with a memory operand (locked without one).
+ */
+static bool is_atomic(const struct qemu_plugin_insn *insn)
+{
+	const unsigned char *p = qemu_plugin_insn_data(insn);
+	size_t i, len = qemu_plugin_insn_size(insn);
+	bool lock = false;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] == 0xf0)
+			lock = true;
+		else if (!strchr("\x66\x67\x2e\x3e\x26\x64\x65\x36\xf2\xf3", p[i]) || !p[i])
+			break;
+	}
+	if (lock)
+		return true;
+	if (i < len && (p[i] & 0xf0) == 0x40) /* REX */
+		i++;
+	return i + 1 < len && (p[i] == 0x86 || p[i] == 0x87) && (p[i + 1] >> 6) != 3;
+}
+
 static void translated(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
 	size_t i, n = qemu_plugin_tb_n_insns(tb);
+	struct block *b = block_of(qemu_plugin_tb_vaddr(tb), n);
 	struct qemu_plugin_insn *insn;
+	uint64_t atomics = 0;
 
 	(void)id;
-	qemu_plugin_register_vcpu_tb_exec_cb(tb, block_ran, QEMU_PLUGIN_CB_NO_REGS,
-					     block_of(qemu_plugin_tb_vaddr(tb), n));
+	qemu_plugin_register_vcpu_tb_exec_cb(tb, block_ran, QEMU_PLUGIN_CB_NO_REGS, b);
 	for (i = 0; i < n; i++) {
 		insn = qemu_plugin_tb_get_insn(tb, i);
+		atomics += is_atomic(insn);
 		if (is_mark(insn, mark_open, sizeof(mark_open)))
 			qemu_plugin_register_vcpu_insn_exec_cb(insn, window_open,
 							       QEMU_PLUGIN_CB_NO_REGS, NULL);
@@ -163,6 +193,8 @@ static void translated(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 			qemu_plugin_register_vcpu_insn_exec_cb(insn, window_close,
 							       QEMU_PLUGIN_CB_NO_REGS, NULL);
 	}
+	/* The same start and length is the same code: one count for both. */
+	__atomic_store_n(&b->atomics, atomics, __ATOMIC_RELAXED);
 }
 
 static void at_exit(qemu_plugin_id_t id, void *udata)

@@ -35,6 +35,7 @@ import sys
 
 USER_TOP = 1 << 47
 FUNCTION_MAX = 64 << 10  # no function here is larger
+MAX_VCPUS = 8  # insn_prof.c's columns of runs by vCPU
 
 
 class Symbols:
@@ -63,21 +64,24 @@ class Symbols:
 
 
 def read_windows(path, vcpu):
-    """Per window, instructions by block start: {window: (on every vCPU,
-    on vCPU vcpu)}, from insn_prof's file."""
+    """Per window, by block start: instructions on every vCPU, on vCPU
+    vcpu, and locked instructions on each (a file without the atomics
+    column gives none)."""
     wins, cur = {}, None
     with open(path) as f:
         for line in f:
             w = line.split()
             if w[0] == "window":
-                cur = wins.setdefault(int(w[1]), (collections.Counter(),
-                                                  collections.Counter()))
+                cur = wins.setdefault(int(w[1]), tuple(collections.Counter() for _ in range(4)))
             elif w[0] == "end":
                 cur = None
             elif cur is not None and len(w) > 3 + vcpu:
-                n = int(w[1])
-                cur[0][int(w[0], 16)] += n * int(w[2])
-                cur[1][int(w[0], 16)] += n * int(w[3 + vcpu])
+                addr, n, runs_all, runs_mine = int(w[0], 16), int(w[1]), int(w[2]), int(w[3 + vcpu])
+                atomics = int(w[3 + MAX_VCPUS]) if len(w) > 3 + MAX_VCPUS else 0
+                cur[0][addr] += n * runs_all
+                cur[1][addr] += n * runs_mine
+                cur[2][addr] += atomics * runs_all
+                cur[3][addr] += atomics * runs_mine
     return wins
 
 
@@ -173,6 +177,10 @@ def main(argv=None):
     def counts(w):
         return wins[w][0 if meta[w]["stretch"] == "consume" else 1]
 
+    def atomics(w):
+        """Locked instructions per unit of the window's work."""
+        return sum(wins[w][2 if meta[w]["stretch"] == "consume" else 3].values()) / meta[w]["work"]
+
     def per_fn(w):
         """Function -> instructions per unit of the window's work."""
         return {fn: n / meta[w]["work"] for fn, n in by_function(counts(w), names[w]).items()}
@@ -181,26 +189,31 @@ def main(argv=None):
     # untraced windows (each ran the same workload), so that the kernel's
     # own work landing in one of them (its random generator reseeding, a
     # slab grown) moves no repetition's figure.
-    baseline = {}
+    baseline, base_atomics = {}, {}
     for part in {m["part"] for m in meta.values()}:
         fns = [per_fn(w) for w, m in meta.items()
                if m["part"] == part and m["stretch"] == "untraced" and m["work"]]
         if fns:
             keys = set().union(*fns)
             baseline[part] = {k: statistics.median([f.get(k, 0.0) for f in fns]) for k in keys}
+            base_atomics[part] = statistics.median(
+                atomics(w) for w, m in meta.items()
+                if m["part"] == part and m["stretch"] == "untraced" and m["work"])
 
     runs = collections.defaultdict(list)  # (part, transport, stretch) -> [(value, rows, w)]
     for w in sorted(meta):
         m = meta[w]
         if m["stretch"] == "untraced" or not m["work"]:
             continue
-        rows = per_fn(w)
+        rows, locked = per_fn(w), atomics(w)
         if m["stretch"] == "traced":
             if m["part"] not in baseline:
                 continue
             base = baseline[m["part"]]
             rows = {k: rows.get(k, 0.0) - base.get(k, 0.0) for k in set(rows) | set(base)}
-        runs[(m["part"], m["transport"], m["stretch"])].append((sum(rows.values()), rows, w))
+            locked -= base_atomics[m["part"]]
+        runs[(m["part"], m["transport"], m["stretch"])].append((sum(rows.values()), rows, w,
+                                                               locked))
 
     print("Guest instructions per event (insn_prof). traced: the traced workload's count "
           "on its vCPU (%d) minus the part's untraced baseline (per function, the median "
@@ -209,19 +222,21 @@ def main(argv=None):
           "one openat recorded and three syscalls not (close, open(2), close). A `rep` "
           "string instruction counts once per iteration; the guest CPU is qemu64." % a.vcpu)
     print()
-    print("| part | transport | stretch | instructions per event (median) | each repetition |")
-    print("|---|---|---|---:|---|")
+    print("| part | transport | stretch | instructions per event (median) | each repetition "
+          "| locked instructions per event (median) |")
+    print("|---|---|---|---:|---|---:|")
     for key in sorted(runs):
         v = [r[0] for r in runs[key]]
-        print("| %s | %s | %s | %.0f | %s |" % (key + (statistics.median_low(v),
-                                                      ", ".join("%.0f" % x for x in v))))
+        print("| %s | %s | %s | %.0f | %s | %.2f |" % (key + (
+            statistics.median_low(v), ", ".join("%.0f" % x for x in v),
+            statistics.median_low([r[3] for r in runs[key]]))))
     if any(len(r) < 3 for r in runs.values()):
         print()
         print("(fewer than 3 repetitions: one window with the kernel's own work in it "
               "moves a figure by hundreds; MPMCRING_EVB_REPS=3 or more)")
     for key in sorted(runs):
         ordered = sorted(runs[key], key=lambda r: r[0])
-        value, rows, w = ordered[(len(ordered) - 1) // 2]
+        value, rows, w, _locked = ordered[(len(ordered) - 1) // 2]
         print()
         print("%s, %s, %s (the median repetition, %d), by function, per event:" %
               (key + (meta[w]["rep"],)))

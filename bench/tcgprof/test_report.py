@@ -25,10 +25,12 @@ WORK = 100
 
 def window(k, blocks):
     """insn_prof's lines for window k: (address, instructions, runs on
-    vCPU 0, runs on vCPU 1)."""
+    vCPU 0, runs on vCPU 1[, locked instructions])."""
     lines = ["window %d" % k]
-    for addr, n, r0, r1 in blocks:
-        lines.append("%x %d %d %d %d 0 0 0 0 0 0" % (addr, n, r0 + r1, r0, r1))
+    for b in blocks:
+        addr, n, r0, r1 = b[:4]
+        lines.append("%x %d %d %d %d 0 0 0 0 0 0 %d" % (addr, n, r0 + r1, r0, r1,
+                                                        b[4] if len(b) > 4 else 0))
     lines.append("end %d 0" % k)
     return lines
 
@@ -59,9 +61,9 @@ class Report(unittest.TestCase):
         for rep in range(3):
             for stretch in ("untraced", "traced"):
                 k = 2 * rep + (stretch == "traced")
-                blocks = [(K_FN, 10, WORK, 0)]
+                blocks = [(K_FN, 10, WORK, 0, 1)]  # one locked instruction a run
                 if stretch == "traced":
-                    blocks.append((M_FN, 5, WORK, 0))
+                    blocks.append((M_FN, 5, WORK, 0, 2))  # two more
                     blocks.append((K_FN, 10, 0, 7 * WORK))  # on vCPU 1: not counted
                     blocks += traced_extra
                 if k in noise_in:
@@ -77,7 +79,7 @@ class Report(unittest.TestCase):
 
     def test_event_cost_is_the_traced_minus_the_baseline(self):
         out = self.run_report(*self.profile(noise_in=()))
-        self.assertIn("| drain | ring | traced | 5 | 5, 5, 5 |", out)
+        self.assertIn("| drain | ring | traced | 5 | 5, 5, 5 | 2.00 |", out)
         self.assertIn("5.0  mfn [mpmcring_events]", out)
 
     def test_noise_in_one_untraced_window_moves_nothing(self):
