@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "locked.h"
 #include "qemu_plugin_abi.h"
 
 __attribute__((visibility("default"))) int qemu_plugin_version = QEMU_PLUGIN_ABI_VERSION;
@@ -60,16 +61,21 @@ static unsigned int hash(uint64_t vaddr, uint64_t n)
 	return (unsigned int)(((vaddr ^ (n << 52)) * 0x9e3779b97f4a7c15ULL) >> (64 - HASH_BITS));
 }
 
-/* The block for (vaddr, n): one per start and length, kept for the run,
- * so that a block translated again keeps its count. */
-static struct block *block_of(uint64_t vaddr, uint64_t n)
+/*
+ * The block for (vaddr, n, atomics), kept for the run, so that a block
+ * translated again keeps its count. Other code at the same address and
+ * length (another process's, a module loaded again) shares it unless
+ * its locked instructions differ: report.py names addresses by the
+ * symbols of what ran in the windows, the kernel and the workload.
+ */
+static struct block *block_of(uint64_t vaddr, uint64_t n, uint64_t atomics)
 {
 	unsigned int h = hash(vaddr, n);
 	struct block *b;
 
 	pthread_mutex_lock(&lock);
 	for (b = table[h]; b; b = b->next)
-		if (b->vaddr == vaddr && b->n == n)
+		if (b->vaddr == vaddr && b->n == n && b->atomics == atomics)
 			goto found;
 	if (nall == capall) {
 		size_t cap = capall ? 2 * capall : 4096;
@@ -85,6 +91,7 @@ static struct block *block_of(uint64_t vaddr, uint64_t n)
 		abort();
 	b->vaddr = vaddr;
 	b->n = n;
+	b->atomics = atomics;
 	b->next = table[h];
 	table[h] = b;
 	all_blocks[nall++] = b;
@@ -135,9 +142,7 @@ static void window_close(unsigned int vcpu, void *udata)
 			(unsigned long long)all_blocks[i]->n, (unsigned long long)all);
 		for (v = 0; v < MAX_VCPUS; v++)
 			fprintf(out, " %llu", (unsigned long long)runs[v]);
-		fprintf(out, " %llu\n",
-			(unsigned long long)__atomic_load_n(&all_blocks[i]->atomics,
-							    __ATOMIC_RELAXED));
+		fprintf(out, " %llu\n", (unsigned long long)all_blocks[i]->atomics);
 		total += all * all_blocks[i]->n;
 	}
 	fprintf(out, "end %lu %llu\n", windows++, (unsigned long long)total);
@@ -151,41 +156,17 @@ static bool is_mark(const struct qemu_plugin_insn *insn, const unsigned char *ma
 	       !memcmp(qemu_plugin_insn_data(insn), mark, len);
 }
 
-/*
- * Whether an x86 instruction is locked: a LOCK prefix among its legacy
- * prefixes, or xchg with a memory operand (locked without one).
- */
-static bool is_atomic(const struct qemu_plugin_insn *insn)
-{
-	const unsigned char *p = qemu_plugin_insn_data(insn);
-	size_t i, len = qemu_plugin_insn_size(insn);
-	bool lock = false;
-
-	for (i = 0; i < len; i++) {
-		if (p[i] == 0xf0)
-			lock = true;
-		else if (!strchr("\x66\x67\x2e\x3e\x26\x64\x65\x36\xf2\xf3", p[i]) || !p[i])
-			break;
-	}
-	if (lock)
-		return true;
-	if (i < len && (p[i] & 0xf0) == 0x40) /* REX */
-		i++;
-	return i + 1 < len && (p[i] == 0x86 || p[i] == 0x87) && (p[i + 1] >> 6) != 3;
-}
-
 static void translated(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
 	size_t i, n = qemu_plugin_tb_n_insns(tb);
-	struct block *b = block_of(qemu_plugin_tb_vaddr(tb), n);
 	struct qemu_plugin_insn *insn;
 	uint64_t atomics = 0;
+	struct block *b;
 
 	(void)id;
-	qemu_plugin_register_vcpu_tb_exec_cb(tb, block_ran, QEMU_PLUGIN_CB_NO_REGS, b);
 	for (i = 0; i < n; i++) {
 		insn = qemu_plugin_tb_get_insn(tb, i);
-		atomics += is_atomic(insn);
+		atomics += insn_is_locked(qemu_plugin_insn_data(insn), qemu_plugin_insn_size(insn));
 		if (is_mark(insn, mark_open, sizeof(mark_open)))
 			qemu_plugin_register_vcpu_insn_exec_cb(insn, window_open,
 							       QEMU_PLUGIN_CB_NO_REGS, NULL);
@@ -193,8 +174,8 @@ static void translated(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 			qemu_plugin_register_vcpu_insn_exec_cb(insn, window_close,
 							       QEMU_PLUGIN_CB_NO_REGS, NULL);
 	}
-	/* The same start and length is the same code: one count for both. */
-	__atomic_store_n(&b->atomics, atomics, __ATOMIC_RELAXED);
+	b = block_of(qemu_plugin_tb_vaddr(tb), n, atomics);
+	qemu_plugin_register_vcpu_tb_exec_cb(tb, block_ran, QEMU_PLUGIN_CB_NO_REGS, b);
 }
 
 static void at_exit(qemu_plugin_id_t id, void *udata)

@@ -65,24 +65,31 @@ class Symbols:
 
 def read_windows(path, vcpu):
     """Per window, by block start: instructions on every vCPU, on vCPU
-    vcpu, and locked instructions on each (a file without the atomics
-    column gives none)."""
-    wins, cur = {}, None
+    vcpu, and locked instructions on each; and whether the file has the
+    locked column (insn_prof before it wrote 3 + MAX_VCPUS columns)."""
+    wins, cur, columns = {}, None, set()
     with open(path) as f:
-        for line in f:
+        for num, line in enumerate(f, 1):
             w = line.split()
+            if not w:
+                continue
             if w[0] == "window":
                 cur = wins.setdefault(int(w[1]), tuple(collections.Counter() for _ in range(4)))
             elif w[0] == "end":
                 cur = None
-            elif cur is not None and len(w) > 3 + vcpu:
+            elif cur is not None:
+                if len(w) not in (3 + MAX_VCPUS, 4 + MAX_VCPUS):
+                    sys.exit("report.py: %s:%d: %d columns, not insn_prof's %d (or %d, "
+                             "before its locked column): was it built with another "
+                             "MAX_VCPUS?" % (path, num, len(w), 4 + MAX_VCPUS, 3 + MAX_VCPUS))
+                columns.add(len(w))
                 addr, n, runs_all, runs_mine = int(w[0], 16), int(w[1]), int(w[2]), int(w[3 + vcpu])
                 atomics = int(w[3 + MAX_VCPUS]) if len(w) > 3 + MAX_VCPUS else 0
                 cur[0][addr] += n * runs_all
                 cur[1][addr] += n * runs_mine
                 cur[2][addr] += atomics * runs_all
                 cur[3][addr] += atomics * runs_mine
-    return wins
+    return wins, columns == {4 + MAX_VCPUS}
 
 
 def read_output(path):
@@ -152,7 +159,10 @@ def main(argv=None):
                          "in each window that ran it: where inside it the count goes")
     a = ap.parse_args(argv)
 
-    wins = read_windows(a.windows, a.vcpu)
+    if not 0 <= a.vcpu < MAX_VCPUS - 1:
+        ap.error("--vcpu: 0 to %d (insn_prof's last column is every vCPU past it)" %
+                 (MAX_VCPUS - 2))
+    wins, has_locked = read_windows(a.windows, a.vcpu)
     meta, ksyms = read_output(a.output)
     user = binary_symbols(a.binary)
     missing = sorted(set(meta) - set(wins))
@@ -220,16 +230,21 @@ def main(argv=None):
           "over every untraced window of the part), per event; consume: a drain's "
           "consumers, every vCPU, per event. An event of the syscalls and drain parts is "
           "one openat recorded and three syscalls not (close, open(2), close). A `rep` "
-          "string instruction counts once per iteration; the guest CPU is qemu64." % a.vcpu)
+          "string instruction counts once per iteration; the guest CPU is qemu64. Locked "
+          "instructions: those with a LOCK prefix and xchg with memory (locked.h), "
+          "counted the same way, in total only (\"-\": a profile from before insn_prof "
+          "counted them); each takes a cache line's ownership on hardware, which these "
+          "counts do not price." % a.vcpu)
     print()
     print("| part | transport | stretch | instructions per event (median) | each repetition "
           "| locked instructions per event (median) |")
     print("|---|---|---|---:|---|---:|")
     for key in sorted(runs):
         v = [r[0] for r in runs[key]]
-        print("| %s | %s | %s | %.0f | %s | %.2f |" % (key + (
+        locked = statistics.median_low([r[3] for r in runs[key]])
+        print("| %s | %s | %s | %.0f | %s | %s |" % (key + (
             statistics.median_low(v), ", ".join("%.0f" % x for x in v),
-            statistics.median_low([r[3] for r in runs[key]]))))
+            "%.2f" % locked if has_locked else "-")))
     if any(len(r) < 3 for r in runs.values()):
         print()
         print("(fewer than 3 repetitions: one window with the kernel's own work in it "

@@ -23,14 +23,17 @@ M_FN = 0xffffffffc0000000      # our module's function
 WORK = 100
 
 
-def window(k, blocks):
+def window(k, blocks, locked_column=True):
     """insn_prof's lines for window k: (address, instructions, runs on
-    vCPU 0, runs on vCPU 1[, locked instructions])."""
+    vCPU 0, runs on vCPU 1[, locked instructions]); without
+    locked_column, as insn_prof wrote them before it counted those."""
     lines = ["window %d" % k]
     for b in blocks:
         addr, n, r0, r1 = b[:4]
-        lines.append("%x %d %d %d %d 0 0 0 0 0 0 %d" % (addr, n, r0 + r1, r0, r1,
-                                                        b[4] if len(b) > 4 else 0))
+        line = "%x %d %d %d %d 0 0 0 0 0 0" % (addr, n, r0 + r1, r0, r1)
+        if locked_column:
+            line += " %d" % (b[4] if len(b) > 4 else 0)
+        lines.append(line)
     lines.append("end %d 0" % k)
     return lines
 
@@ -53,7 +56,7 @@ class Report(unittest.TestCase):
                 report.main(["--windows", w, "--output", o, "--top", "20"])
             return out.getvalue()
 
-    def profile(self, noise_in, traced_extra=()):
+    def profile(self, noise_in, traced_extra=(), locked_column=True):
         """Three repetitions: untraced runs K_FN 10 instructions a
         record; traced adds M_FN 5 and K_FN stays. noise_in: the windows
         where the kernel's own work (K_NOISE, 40 a record) lands."""
@@ -64,11 +67,12 @@ class Report(unittest.TestCase):
                 blocks = [(K_FN, 10, WORK, 0, 1)]  # one locked instruction a run
                 if stretch == "traced":
                     blocks.append((M_FN, 5, WORK, 0, 2))  # two more
-                    blocks.append((K_FN, 10, 0, 7 * WORK))  # on vCPU 1: not counted
+                    # On vCPU 1 (a consumer, a kworker): not counted, nor its locks.
+                    blocks.append((K_FN, 10, 0, 7 * WORK, 3))
                     blocks += traced_extra
                 if k in noise_in:
                     blocks.append((K_NOISE, 40, WORK, 0))
-                windows += window(k, blocks)
+                windows += window(k, blocks, locked_column)
                 output.append(meta(k, stretch, rep))
                 if stretch == "traced":
                     output += ["KSYM %d %x T kfn -" % (k, K_FN),
@@ -97,6 +101,17 @@ class Report(unittest.TestCase):
         self.assertIn("| drain | ring | traced | 8 | 8, 8, 8 |", out)
         self.assertIn("3.0  [unknown, past klast]", out)
         self.assertNotIn("klast\n", out)
+
+    def test_a_profile_without_the_locked_column_says_so(self):
+        out = self.run_report(*self.profile(noise_in=(), locked_column=False))
+        self.assertIn("| drain | ring | traced | 5 | 5, 5, 5 | - |", out)
+
+    def test_a_line_with_other_columns_fails(self):
+        windows, output = self.profile(noise_in=())
+        windows[1] += " 0"
+        with self.assertRaises(SystemExit) as e:
+            self.run_report(windows, output)
+        self.assertIn("columns", str(e.exception))
 
     def test_windows_named_but_not_counted_fail(self):
         windows, output = self.profile(noise_in=())

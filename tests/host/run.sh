@@ -115,6 +115,8 @@ add "packaging/module_btf_failures_keep_modules" "$here/module_btf_test.sh"
 # bench/tcgprof/report.py (MPMCRING_EVB_PROFILE=1's numbers) on a
 # made-up profile whose answer is known.
 add "bench/tcgprof_report" "python3 $top/bench/tcgprof/test_report.py"
+# Which instructions the plugin counts as locked (bench/tcgprof/locked.h).
+add "bench/tcgprof_locked" "make -s -C $top/bench/tcgprof check-locked"
 
 # The protocol model (spin): every interleaving of a small ring must keep
 # the safety properties; the markers tying the model to proto/ must catch
