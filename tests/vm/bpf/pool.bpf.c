@@ -15,9 +15,14 @@
  * kernels with preemptible RCU, and only rcu_preempt_depth() tells it from
  * a sleeper). Each holds up to BT_POOL_BURST reservations at once and
  * says how many it got (held[]): the share its context has left.
- * bt_softirq (tp_btf/softirq_entry: serving a softirq) and bt_hardirq
- * (tp_btf/local_timer_entry: the local APIC timer interrupt), on the
- * test's CPU while irq_armed: reserve and commit at once.
+ * bt_softirq (fentry/lg_timer_fn: mpmcring_loadgen's timer producer, in
+ * softirq) and bt_hardirq (fentry/lg_hrtimer_fn: its hrtimer producer, in
+ * hardirq), on the test's CPU while irq_armed: reserve and commit at once.
+ * Not tracepoints of the kernel's own softirqs and timer interrupt:
+ * attaching to those patches code every vCPU runs all the time, and
+ * qemu 7.2's multi-threaded TCG can then run a stale int3 there (the
+ * test's note); the load generator's functions run only once the test
+ * starts it, after the attach.
  * Each counts what reserve gave it.
  */
 #include "vmlinux.h"
@@ -152,16 +157,16 @@ int BPF_PROG(bt_task_rcu, struct file *file)
 	return 0;
 }
 
-SEC("tp_btf/softirq_entry")
-int BPF_PROG(bt_softirq, unsigned int vec)
+SEC("fentry/lg_timer_fn")
+int BPF_PROG(bt_softirq, struct timer_list *t)
 {
 	if (irq_armed && bpf_get_smp_processor_id() == cpu)
 		reserve_here(BT_CTX_SOFTIRQ);
 	return 0;
 }
 
-SEC("tp_btf/local_timer_entry")
-int BPF_PROG(bt_hardirq, int vector)
+SEC("fentry/lg_hrtimer_fn")
+int BPF_PROG(bt_hardirq, struct hrtimer *t)
 {
 	if (irq_armed && bpf_get_smp_processor_id() == cpu)
 		reserve_here(BT_CTX_HARDIRQ);
