@@ -55,6 +55,13 @@
  * share (kmod/bpf.c: MPMCRING_BPF_POOL_TASK - MPMCRING_BPF_POOL_SLEEP).
  */
 #define BT_POOL_BURST 5
+/*
+ * Reservations an interrupt program of pool.bpf.c holds at once, at most:
+ * one more than hardirq has beyond the sleepers' share (kmod/bpf.c:
+ * MPMCRING_BPF_POOL_HARDIRQ - MPMCRING_BPF_POOL_SLEEP), so that what it
+ * holds tells hardirq's share (7) from softirq's (6) and task context's (4).
+ */
+#define BT_IRQ_BURST 8
 
 /* A record the programs write. */
 struct bt_rec {

@@ -2,9 +2,9 @@
 /*
  * A perf_event program (BPF_PROG_TYPE_PERF_EVENT) as a producer
  * (tests/vm/bpf.c, perf_event_program_produces_or_refused_on_6_1): the
- * test attaches it to a software cpu-clock event of its own thread, whose
- * samples come from an hrtimer, in hardirq context (on PREEMPT_RT too: a
- * hard hrtimer). Each run produces one record whose seq is the run's
+ * test attaches it to a software cpu-clock event on CPU 0, whose samples
+ * come from an hrtimer, in hardirq context (on PREEMPT_RT too: a hard
+ * hrtimer). Each run produces one record whose seq is the run's
  * number, 0, 1, ..., an even seq through mpmcring_bpf_output(), an odd one
  * through reserve, write and commit (thread says which: 0 or 1). Every run
  * is one of the test's event's samples (the program is attached to

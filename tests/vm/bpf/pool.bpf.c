@@ -17,7 +17,9 @@
  * says how many it got (held[]): the share its context has left.
  * bt_softirq (fentry/lg_timer_fn: mpmcring_loadgen's timer producer, in
  * softirq) and bt_hardirq (fentry/lg_hrtimer_fn: its hrtimer producer, in
- * hardirq), on the test's CPU while irq_armed: reserve and commit at once.
+ * hardirq), on the test's CPU, once each time the test arms them
+ * (softirq_armed, hardirq_armed): hold up to BT_IRQ_BURST reservations at
+ * once and say how many they got, their context's share.
  * Not tracepoints of the kernel's own softirqs and timer interrupt:
  * attaching to those patches code every vCPU runs all the time, and
  * qemu 7.2's multi-threaded TCG can then run a stale int3 there (the
@@ -41,7 +43,7 @@ const volatile __u64 null_ino;
 const volatile __u32 full_rdev; /* the kernel's dev_t: major << 20 | minor */
 
 __u32 park_armed;
-__u32 irq_armed;
+__u32 softirq_armed, hardirq_armed; /* disarmed by the burst they arm */
 __u64 user_ptr;
 __u64 parked, park_refused, park_committed;
 __u64 got[BT_NR_CTX], refused[BT_NR_CTX], held[BT_NR_CTX];
@@ -49,22 +51,6 @@ __u64 got[BT_NR_CTX], refused[BT_NR_CTX], held[BT_NR_CTX];
 static __always_inline bool ours(void)
 {
 	return bpf_get_current_pid_tgid() >> 32 == tgid;
-}
-
-/* Reserve, write, commit at once; counts whether reserve gave a buffer. */
-static __always_inline void reserve_here(int ctx)
-{
-	struct mpmcring_bpf_rsv *r;
-	__u64 v = ctx;
-
-	r = mpmcring_bpf_reserve(ring_id, sizeof(v), MPMCRING_BPF_NORMAL);
-	if (!r) {
-		__sync_fetch_and_add(&refused[ctx], 1);
-		return;
-	}
-	__sync_fetch_and_add(&got[ctx], 1);
-	mpmcring_bpf_write(r, 0, &v, sizeof(v));
-	mpmcring_bpf_commit(r);
 }
 
 static __always_inline void send(struct mpmcring_bpf_rsv *r, __u64 v)
@@ -119,6 +105,70 @@ out:
 		__sync_fetch_and_add(&refused[ctx], 1);
 }
 
+/*
+ * hold_burst's, for interrupts: up to BT_IRQ_BURST at once. An interrupt
+ * runs its burst once per arming, nothing of the test nests in it (the
+ * other interrupt program is not armed meanwhile), so the count is exact.
+ */
+static __always_inline void hold_irq_burst(int ctx)
+{
+	struct mpmcring_bpf_rsv *r0, *r1, *r2, *r3, *r4, *r5, *r6, *r7;
+	__u64 n = 0;
+
+	r0 = mpmcring_bpf_reserve(ring_id, 8, MPMCRING_BPF_NORMAL);
+	if (!r0)
+		goto out;
+	n++;
+	r1 = mpmcring_bpf_reserve(ring_id, 8, MPMCRING_BPF_NORMAL);
+	if (!r1)
+		goto out0;
+	n++;
+	r2 = mpmcring_bpf_reserve(ring_id, 8, MPMCRING_BPF_NORMAL);
+	if (!r2)
+		goto out1;
+	n++;
+	r3 = mpmcring_bpf_reserve(ring_id, 8, MPMCRING_BPF_NORMAL);
+	if (!r3)
+		goto out2;
+	n++;
+	r4 = mpmcring_bpf_reserve(ring_id, 8, MPMCRING_BPF_NORMAL);
+	if (!r4)
+		goto out3;
+	n++;
+	r5 = mpmcring_bpf_reserve(ring_id, 8, MPMCRING_BPF_NORMAL);
+	if (!r5)
+		goto out4;
+	n++;
+	r6 = mpmcring_bpf_reserve(ring_id, 8, MPMCRING_BPF_NORMAL);
+	if (!r6)
+		goto out5;
+	n++;
+	r7 = mpmcring_bpf_reserve(ring_id, 8, MPMCRING_BPF_NORMAL);
+	if (!r7)
+		goto out6;
+	n++;
+	send(r7, ctx);
+out6:
+	send(r6, ctx);
+out5:
+	send(r5, ctx);
+out4:
+	send(r4, ctx);
+out3:
+	send(r3, ctx);
+out2:
+	send(r2, ctx);
+out1:
+	send(r1, ctx);
+out0:
+	send(r0, ctx);
+out:
+	held[ctx] = n;
+	__sync_fetch_and_add(&got[ctx], n);
+	if (n < BT_IRQ_BURST)
+		__sync_fetch_and_add(&refused[ctx], 1);
+}
+
 SEC("lsm.s/file_open")
 int BPF_PROG(bt_park, struct file *file)
 {
@@ -160,15 +210,19 @@ int BPF_PROG(bt_task_rcu, struct file *file)
 SEC("fentry/lg_timer_fn")
 int BPF_PROG(bt_softirq, struct timer_list *t)
 {
-	if (irq_armed && bpf_get_smp_processor_id() == cpu)
-		reserve_here(BT_CTX_SOFTIRQ);
+	if (softirq_armed && bpf_get_smp_processor_id() == cpu) {
+		softirq_armed = 0;
+		hold_irq_burst(BT_CTX_SOFTIRQ);
+	}
 	return 0;
 }
 
 SEC("fentry/lg_hrtimer_fn")
 int BPF_PROG(bt_hardirq, struct hrtimer *t)
 {
-	if (irq_armed && bpf_get_smp_processor_id() == cpu)
-		reserve_here(BT_CTX_HARDIRQ);
+	if (hardirq_armed && bpf_get_smp_processor_id() == cpu) {
+		hardirq_armed = 0;
+		hold_irq_burst(BT_CTX_HARDIRQ);
+	}
 	return 0;
 }
