@@ -211,6 +211,22 @@ def stale_int3_before_init(console, results):
         where.group(1), code.group(1))
 
 
+# The int3 trap's entry and handlers, as where_stuck() names a vCPU's place.
+INT3_PLACE_RE = re.compile(r"<(?:asm_exc_int3|exc_int3|do_int3|poke_int3_handler)\+0x")
+
+
+def stuck_in_int3_before_init(where):
+    """The reason to boot again, or None: a Debian kernel stopped because
+    it had not started init (stuck-boot: nothing on the results port, so
+    nothing of ours had run), one of its vCPUs in the int3 trap when
+    stopped. Taken as stale_int3_before_init()'s race ending in a hang
+    rather than an oops (seen on stock 6.1, its console silent from 1.2 s
+    into boot, vCPU1 at asm_exc_int3, vCPU0 in hrtimer_start_range_ns):
+    nothing else of a booting kernel sits in that trap."""
+    at = next((w for w in where if INT3_PLACE_RE.search(w)), None)
+    return "the int3 trap, hung before init (%s)" % at if at else None
+
+
 def moved_boot(logdir, first, why):
     """Moves one boot's files from logdir to first, its qemu.cmd made to
     name them there (the console, the results port, the token)."""
@@ -253,9 +269,12 @@ def run_guest(kid, kdir, image, initrd):
     status, secs, where = boot(kid, image, initrd, logdir, system_map)
     # Debian's kernels only: the test kernels carry our patches
     # (tests/kernel-patches/), which run before init.
-    why = status == "ok" and kid not in TEST_KERNELS and stale_int3_before_init(
-        read_lines(os.path.join(logdir, "console.log")),
-        read_lines(os.path.join(logdir, "results.log")))
+    why = None
+    if kid not in TEST_KERNELS and status == "ok":
+        why = stale_int3_before_init(read_lines(os.path.join(logdir, "console.log")),
+                                     read_lines(os.path.join(logdir, "results.log")))
+    elif kid not in TEST_KERNELS and status == "stuck-boot":
+        why = stuck_in_int3_before_init(where)
     if not why:
         return status, secs, where
     # Once: a second crash is judged like any other.

@@ -172,7 +172,7 @@ class BootedOnceMore(unittest.TestCase):
         done = []
 
         def fake_boot(_kid, image, initrd, logdir, system_map=None):
-            console, status = boots[len(done)]
+            console, status, where = (boots[len(done)] + ([],))[:3]
             with open(os.path.join(logdir, "console.log"), "w") as f:
                 f.write(console)
             open(os.path.join(logdir, "results.log"), "w").close()
@@ -183,7 +183,7 @@ class BootedOnceMore(unittest.TestCase):
             with open(os.path.join(logdir, "token"), "w") as f:
                 f.write("token-%d" % len(done))
             done.append(logdir)
-            return status, 10.0, []
+            return status, 10.0, where
 
         with tempfile.TemporaryDirectory() as d:
             saved = boot.LOGS, boot.boot, dict(boot.BOOT_RETRIES)
@@ -238,6 +238,26 @@ class BootedOnceMore(unittest.TestCase):
                            ([(self.CRASH, "ok")], "debug")):
             got, n, retries, files, _ = self.run_guest(boots + [(self.GOOD, "ok")], kid)
             self.assertEqual((n, retries, got[0]), (1, {}, boots[0][1]), kid)
+            self.assertNotIn("boot-1/console.log", files)
+
+    HUNG = "[    1.2] NET: Registered PF_INET protocol family\n"
+    IN_INT3 = ["vCPU0 at ffffffff81155ce5 <hrtimer_start_range_ns+0x1d5>",
+               "vCPU1 at ffffffff81c00ba0 <asm_exc_int3+0x0>"]
+
+    def test_a_hang_in_the_int3_trap_before_init_boots_again(self):
+        got, n, retries, files, _ = self.run_guest([(self.HUNG, "stuck-boot", self.IN_INT3),
+                                                    (self.GOOD, "ok")], "stock-6.1")
+        self.assertEqual((got[0], n), ("ok", 2))
+        self.assertIn("vCPU1 at ffffffff81c00ba0 <asm_exc_int3+0x0>", retries["stock-6.1"])
+        self.assertEqual(files["boot-1/console.log"], self.HUNG)
+
+    def test_not_another_hang(self):
+        elsewhere = [self.IN_INT3[0], "vCPU1 at ffffffff81c00ba0 <asm_sysvec_apic_timer+0x0>"]
+        for boots, kid in (([(self.HUNG, "stuck-boot", elsewhere)], "stock-6.1"),
+                           ([(self.HUNG, "stuck-boot", self.IN_INT3)], "debug"),
+                           ([(self.HUNG, "timeout", self.IN_INT3)], "stock-6.1")):
+            got, n, retries, files, _ = self.run_guest(boots + [(self.GOOD, "ok")], kid)
+            self.assertEqual((n, retries, got[0]), (1, {}, boots[0][1]), (kid, boots[0][1]))
             self.assertNotIn("boot-1/console.log", files)
 
     def test_the_summary_says_so(self):
