@@ -134,14 +134,16 @@ def stage_demo(kernels):
             "no modules for %s: not asked for, or they did not build" % KERNEL))
         return
     # The runner's, not demo.sh's: the summary names a second boot.
-    from boot import BOOT_RETRIES, moved_boot, stale_int3_before_init
+    from boot import BOOT_RETRIES, hung_before_init, moved_boot, stale_int3_before_init
     from judge import note_theirs
     name = "%s/demo" % KERNEL
     progress("demo: scripts/demo.sh (make demo) on %s" % KERNEL)
     rc, out, console = run_demo()
-    # Only an oops of an untainted kernel: our module taints it as it
-    # starts to load, before any code of ours runs.
-    why = rc != 0 and stale_int3_before_init(console, [])
+    # Only an oops of an untainted kernel (our module taints it as it
+    # starts to load, before any code of ours runs), or a timeout of a
+    # kernel that never ran init.
+    why = rc != 0 and (stale_int3_before_init(console, []) or
+                       (rc in (124, 137) and hung_before_init(console)))
     if why:
         first = os.path.join(LOGS, "demo", "boot-1")
         shutil.rmtree(first, ignore_errors=True)

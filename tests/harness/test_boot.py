@@ -240,7 +240,8 @@ class BootedOnceMore(unittest.TestCase):
             self.assertEqual((n, retries, got[0]), (1, {}, boots[0][1]), kid)
             self.assertNotIn("boot-1/console.log", files)
 
-    HUNG = "[    1.2] NET: Registered PF_INET protocol family\n"
+    HUNG = ("[    0.0] Linux version 6.1.0-57-amd64\n"
+            "[    1.2] NET: Registered PF_INET protocol family\n")
     IN_INT3 = ["vCPU0 at ffffffff81155ce5 <hrtimer_start_range_ns+0x1d5>",
                "vCPU1 at ffffffff81c00ba0 <asm_exc_int3+0x0>"]
 
@@ -253,12 +254,28 @@ class BootedOnceMore(unittest.TestCase):
 
     def test_not_another_hang(self):
         elsewhere = [self.IN_INT3[0], "vCPU1 at ffffffff81c00ba0 <asm_sysvec_apic_timer+0x0>"]
+        after_init = self.HUNG + "[    2.0] Run /init as init process\n"
         for boots, kid in (([(self.HUNG, "stuck-boot", elsewhere)], "stock-6.1"),
+                           ([(after_init, "stuck-boot", self.IN_INT3)], "stock-6.1"),
                            ([(self.HUNG, "stuck-boot", self.IN_INT3)], "debug"),
                            ([(self.HUNG, "timeout", self.IN_INT3)], "stock-6.1")):
             got, n, retries, files, _ = self.run_guest(boots + [(self.GOOD, "ok")], kid)
             self.assertEqual((n, retries, got[0]), (1, {}, boots[0][1]), (kid, boots[0][1]))
             self.assertNotIn("boot-1/console.log", files)
+
+    def test_6_1s_kprobe_loop_counts_as_the_trap(self):
+        where = [self.IN_INT3[0], "vCPU1 at ffffffff81062a10 <kprobe_int3_handler+0x40>"]
+        _, n, retries, _, _ = self.run_guest([(self.HUNG, "stuck-boot", where),
+                                              (self.GOOD, "ok")], "stock-6.1")
+        self.assertEqual(n, 2)
+        self.assertIn("kprobe_int3_handler", retries["stock-6.1"])
+
+    def test_a_hang_before_init_without_a_monitor(self):
+        self.assertIn("PF_INET", boot.hung_before_init(self.HUNG.splitlines()))
+        for console in (self.HUNG + "[    2.0] Run /init as init process\n",
+                        self.HUNG + "[    1.3] WARNING: CPU: 0 PID: 1 at x\n",
+                        "", "qemu: could not load kernel\n"):
+            self.assertIsNone(boot.hung_before_init(console.splitlines()), console)
 
     def test_the_summary_says_so(self):
         import io

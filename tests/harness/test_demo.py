@@ -272,6 +272,24 @@ class StageDemo(unittest.TestCase):
         self.assertIn("stock-6.1/demo", boot.BOOT_RETRIES)
         self.assertTrue(os.path.exists(os.path.join(self.tmp, "demo", "boot-1", "console.log")))
 
+    def test_a_hang_before_init_is_booted_once_more(self):
+        hung = ["[    0.000000] Linux version 6.1.0-57-amd64",
+                "[    1.240150] NET: Registered PF_INET protocol family"]
+        self.fake((124, hung), (0, NOLOG + ["mpmcring-demo: ok"]))
+        demo.stage_demo(["stock-6.1"])
+        self.assertEqual((self.result()[0], len(self.runs)), ("pass", 2))
+        self.assertIn("hang before init", boot.BOOT_RETRIES["stock-6.1/demo"])
+
+    def test_a_hang_after_init_is_not_booted_away(self):
+        for rc, lines in ((124, ["[    0.000000] Linux version 6.1.0-57-amd64",
+                                 "[    2.000000] Run /init as init process"]),
+                          (1, ["[    0.000000] Linux version 6.1.0-57-amd64"])):
+            self.fake((rc, lines), (0, NOLOG + ["mpmcring-demo: ok"]))
+            demo.stage_demo(["stock-6.1"])
+            self.assertEqual((self.result()[0], len(self.runs)), ("fail", 1), rc)
+            del common.R.tests[self.saved[4]:]
+            self.runs.clear()
+
     def test_a_crash_of_ours_is_not_booted_away(self):
         self.fake((1, HEAD[:1] + OOPS), (0, NOLOG + ["mpmcring-demo: ok"]))
         demo.stage_demo(["stock-6.1"])

@@ -50,18 +50,14 @@
 #define BT_NR_CTX 4
 
 /*
- * Reservations a task-context program of pool.bpf.c holds at once, at
- * most: one more than non-sleeping task context has beyond the sleepers'
- * share (kmod/bpf.c: MPMCRING_BPF_POOL_TASK - MPMCRING_BPF_POOL_SLEEP).
+ * Reservations a program of pool.bpf.c holds at once, at most: one more
+ * than hardirq has beyond the sleepers' share (kmod/bpf.c:
+ * MPMCRING_BPF_POOL_HARDIRQ - MPMCRING_BPF_POOL_SLEEP), so that what a
+ * burst holds while they sleep tells hardirq's share (7) from softirq's
+ * (6) and task context's (4); no more than task context's whole share, so
+ * that with nobody sleeping a task-context burst holds all of it.
  */
-#define BT_POOL_BURST 5
-/*
- * Reservations an interrupt program of pool.bpf.c holds at once, at most:
- * one more than hardirq has beyond the sleepers' share (kmod/bpf.c:
- * MPMCRING_BPF_POOL_HARDIRQ - MPMCRING_BPF_POOL_SLEEP), so that what it
- * holds tells hardirq's share (7) from softirq's (6) and task context's (4).
- */
-#define BT_IRQ_BURST 8
+#define BT_POOL_BURST 8
 
 /* A record the programs write. */
 struct bt_rec {

@@ -18,8 +18,10 @@
  * bt_softirq (fentry/lg_timer_fn: mpmcring_loadgen's timer producer, in
  * softirq) and bt_hardirq (fentry/lg_hrtimer_fn: its hrtimer producer, in
  * hardirq), on the test's CPU, once each time the test arms them
- * (softirq_armed, hardirq_armed): hold up to BT_IRQ_BURST reservations at
- * once and say how many they got, their context's share.
+ * (softirq_armed, hardirq_armed): the same burst. The test arms hardirq
+ * first, then softirq once hardirq's burst is over: a softirq cannot
+ * interrupt a hardirq, and the hardirq program is no longer armed when
+ * its interrupt comes in the middle of the softirq's burst.
  * Not tracepoints of the kernel's own softirqs and timer interrupt:
  * attaching to those patches code every vCPU runs all the time, and
  * qemu 7.2's multi-threaded TCG can then run a stale int3 there (the
@@ -43,7 +45,7 @@ const volatile __u64 null_ino;
 const volatile __u32 full_rdev; /* the kernel's dev_t: major << 20 | minor */
 
 __u32 park_armed;
-__u32 softirq_armed, hardirq_armed; /* disarmed by the burst they arm */
+__u32 softirq_armed, hardirq_armed; /* disarmed once the burst they arm is over */
 __u64 user_ptr;
 __u64 parked, park_refused, park_committed;
 __u64 got[BT_NR_CTX], refused[BT_NR_CTX], held[BT_NR_CTX];
@@ -61,56 +63,12 @@ static __always_inline void send(struct mpmcring_bpf_rsv *r, __u64 v)
 
 /*
  * Holds up to BT_POOL_BURST reservations at once, stops at the first
- * refusal, then commits what it holds. Each handle is tested for NULL
- * once, and each path leaves with what it holds (6.1's verifier).
+ * refusal, then commits what it holds; held[ctx] says how many it got.
+ * Each handle is tested for NULL once, and each path leaves with what it
+ * holds (6.1's verifier). The test runs one burst at a time on its CPU,
+ * and nothing else of it reserves there meanwhile, so the count is exact.
  */
 static __always_inline void hold_burst(int ctx)
-{
-	struct mpmcring_bpf_rsv *r0, *r1, *r2, *r3, *r4;
-	__u64 n = 0;
-
-	r0 = mpmcring_bpf_reserve(ring_id, 8, MPMCRING_BPF_NORMAL);
-	if (!r0)
-		goto out;
-	n++;
-	r1 = mpmcring_bpf_reserve(ring_id, 8, MPMCRING_BPF_NORMAL);
-	if (!r1)
-		goto out0;
-	n++;
-	r2 = mpmcring_bpf_reserve(ring_id, 8, MPMCRING_BPF_NORMAL);
-	if (!r2)
-		goto out1;
-	n++;
-	r3 = mpmcring_bpf_reserve(ring_id, 8, MPMCRING_BPF_NORMAL);
-	if (!r3)
-		goto out2;
-	n++;
-	r4 = mpmcring_bpf_reserve(ring_id, 8, MPMCRING_BPF_NORMAL);
-	if (!r4)
-		goto out3;
-	n++;
-	send(r4, ctx);
-out3:
-	send(r3, ctx);
-out2:
-	send(r2, ctx);
-out1:
-	send(r1, ctx);
-out0:
-	send(r0, ctx);
-out:
-	held[ctx] = n;
-	__sync_fetch_and_add(&got[ctx], n);
-	if (n < BT_POOL_BURST)
-		__sync_fetch_and_add(&refused[ctx], 1);
-}
-
-/*
- * hold_burst's, for interrupts: up to BT_IRQ_BURST at once. An interrupt
- * runs its burst once per arming, nothing of the test nests in it (the
- * other interrupt program is not armed meanwhile), so the count is exact.
- */
-static __always_inline void hold_irq_burst(int ctx)
 {
 	struct mpmcring_bpf_rsv *r0, *r1, *r2, *r3, *r4, *r5, *r6, *r7;
 	__u64 n = 0;
@@ -165,7 +123,7 @@ out0:
 out:
 	held[ctx] = n;
 	__sync_fetch_and_add(&got[ctx], n);
-	if (n < BT_IRQ_BURST)
+	if (n < BT_POOL_BURST)
 		__sync_fetch_and_add(&refused[ctx], 1);
 }
 
@@ -211,8 +169,8 @@ SEC("fentry/lg_timer_fn")
 int BPF_PROG(bt_softirq, struct timer_list *t)
 {
 	if (softirq_armed && bpf_get_smp_processor_id() == cpu) {
+		hold_burst(BT_CTX_SOFTIRQ);
 		softirq_armed = 0;
-		hold_irq_burst(BT_CTX_SOFTIRQ);
 	}
 	return 0;
 }
@@ -221,8 +179,8 @@ SEC("fentry/lg_hrtimer_fn")
 int BPF_PROG(bt_hardirq, struct hrtimer *t)
 {
 	if (hardirq_armed && bpf_get_smp_processor_id() == cpu) {
+		hold_burst(BT_CTX_HARDIRQ);
 		hardirq_armed = 0;
-		hold_irq_burst(BT_CTX_HARDIRQ);
 	}
 	return 0;
 }
