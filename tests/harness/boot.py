@@ -233,20 +233,6 @@ def stuck_in_int3_before_init(where, console):
     return "the int3 trap, hung before init (%s)" % at if at else None
 
 
-def hung_before_init(console):
-    """For a guest stopped at its timeout with no monitor to ask (make
-    demo's): the reason to boot again, or None. Its console must show a
-    kernel that never ran init and reported nothing: before init nothing
-    of ours runs, and a hang there of a Debian kernel under qemu's MTTCG
-    is taken as the stale int3's (stuck_in_int3_before_init())."""
-    lines = [strip_stamp(l) for l in console]
-    if not any(l.startswith("Linux version ") for l in lines):
-        return None
-    if any(l.startswith("Run /init as init process") or REPORT_RE.search(l) for l in lines):
-        return None
-    return "a hang before init (its console ends: %s)" % lines[-1][:80]
-
-
 def moved_boot(logdir, first, why):
     """Moves one boot's files from logdir to first, its qemu.cmd made to
     name them there (the console, the results port, the token)."""

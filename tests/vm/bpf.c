@@ -1137,14 +1137,17 @@ TEST_F_TIMEOUT(bpf, sleeping_program_holds_up_no_producer, 120)
 #define POOL_LG_RING "bpfpool"
 /*
  * The interrupt programs' functions: its hrtimer producers, each 1 ms, and
- * timer producers, each jiffy (1 ms at least), 10000 calls each (4 records
- * a call: 10 s of the hrtimer's, more than the test waits for either), then
- * they stop by themselves: a test killed before it stops them (at its
- * timeout, 120 s) leaves nothing running where its programs detach.
+ * timer producers, each jiffy (4 ms at HZ=250), 7000 calls each (4 records
+ * a call), then they stop by themselves. The hrtimer's 7 s outlive both of
+ * the test's waits for them (POOL_IRQ_WAIT_MS each), and the timer's end
+ * 28 s after the start at the earliest (late ticks stretch it): a test
+ * killed at its timeout (120 s) detaches its programs with nothing running
+ * there unless it started them in its last 28 s or so.
  */
 #define POOL_LG_ARGS                                                                           \
-	"ring=" POOL_LG_RING " create=1 size=65536 threads=0 softirq=1 hrtimer=1 count=40000 " \
+	"ring=" POOL_LG_RING " create=1 size=65536 threads=0 softirq=1 hrtimer=1 count=28000 " \
 	"autostart=0 timer_ns=1000000"
+#define POOL_IRQ_WAIT_MS 3000
 #define POOL_SLEEP 8	/* kmod/bpf.c: MPMCRING_BPF_POOL_SLEEP */
 #define POOL_TASK 12	/* kmod/bpf.c: MPMCRING_BPF_POOL_TASK */
 #define POOL_SOFTIRQ 14 /* kmod/bpf.c: MPMCRING_BPF_POOL_SOFTIRQ */
@@ -1197,6 +1200,19 @@ static int pool_probe(struct pool_arg *a)
 	if (pthread_create(&t, NULL, pool_burst_main, a) || pthread_join(t, &rv))
 		return -1;
 	return rv ? -1 : 0;
+}
+
+/* Waits up to POOL_IRQ_WAIT_MS for an interrupt program's burst to disarm it. */
+static bool pool_disarmed(__u32 *armed)
+{
+	uint64_t end = vm_now_ns() + POOL_IRQ_WAIT_MS * 1000000ULL;
+
+	while (__atomic_load_n(armed, __ATOMIC_ACQUIRE)) {
+		if (vm_now_ns() >= end)
+			return false;
+		vm_sleep_ms(1);
+	}
+	return true;
 }
 
 /*
@@ -1327,16 +1343,11 @@ TEST_F_TIMEOUT(bpf, sleepers_leave_buffers_for_non_sleepers, 120)
 	 */
 	ASSERT_EQ(0, lg_control("start"));
 	p->bss->hardirq_armed = 1;
-	for (i = 0; i < 10000 && __atomic_load_n(&p->bss->hardirq_armed, __ATOMIC_ACQUIRE); i++)
-		vm_sleep_ms(1);
-	EXPECT_EQ(0, p->bss->hardirq_armed)
+	EXPECT_TRUE(pool_disarmed(&p->bss->hardirq_armed))
 	TH_LOG("the load generator's hrtimer on CPU %ld did not run the hardirq program", a.cpu);
 	if (!p->bss->hardirq_armed) {
 		p->bss->softirq_armed = 1;
-		for (i = 0; i < 10000 && __atomic_load_n(&p->bss->softirq_armed, __ATOMIC_ACQUIRE);
-		     i++)
-			vm_sleep_ms(1);
-		EXPECT_EQ(0, p->bss->softirq_armed)
+		EXPECT_TRUE(pool_disarmed(&p->bss->softirq_armed))
 		TH_LOG("the load generator's timer on CPU %ld did not run the softirq program",
 		       a.cpu);
 	}
