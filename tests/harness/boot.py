@@ -151,6 +151,9 @@ BOOT_FILES = ("console.log", "results.log", "qemu.cmd", "qemu.log", "hang-regist
 # the summary (counted, not failures).
 BOOT_RETRIES = {}
 
+# The kernel's line as it starts init (not on a `quiet` console).
+RUN_INIT = "Run /init as init process"
+
 # x86's die() header, 6.12 ("Oops: int3: 0000 [#1] ...") and 6.1 ("int3: ...").
 INT3_OOPS_RE = re.compile(r"^(?:Oops: )?int3: 0000 \[#1\]")
 # show_ip(): RIP, then Code: with the 42 bytes before the trapping address
@@ -183,7 +186,7 @@ def stale_int3_before_init(console, results):
     first = next((i for i, l in enumerate(lines) if REPORT_RE.search(l)), None)
     if first is None or not INT3_OOPS_RE.match(lines[first]):
         return None
-    if any(l.startswith("Run /init as init process") for l in lines[:first]):
+    if any(l.startswith(RUN_INIT) for l in lines[:first]):
         return None
     end = next((i for i in range(first + 1, len(lines))
                 if lines[i].startswith("---[ end trace")), None)
@@ -227,7 +230,7 @@ def stuck_in_int3_before_init(where, console):
     stale_int3_before_init()'s race ending in a hang, as it does on 6.1
     (seen on stock 6.1: its console silent from 1.2 s into boot, vCPU1 at
     asm_exc_int3, vCPU0 in hrtimer_start_range_ns)."""
-    if any(strip_stamp(l).startswith("Run /init as init process") for l in console):
+    if any(strip_stamp(l).startswith(RUN_INIT) for l in console):
         return None
     at = next((w for w in where if INT3_PLACE_RE.search(w)), None)
     return "the int3 trap, hung before init (%s)" % at if at else None
@@ -276,11 +279,13 @@ def run_guest(kid, kdir, image, initrd):
     # Debian's kernels only: the test kernels carry our patches
     # (tests/kernel-patches/), which run before init.
     why = None
-    if kid not in TEST_KERNELS and status == "ok":
-        why = stale_int3_before_init(read_lines(os.path.join(logdir, "console.log")),
-                                     read_lines(os.path.join(logdir, "results.log")))
-    elif kid not in TEST_KERNELS and status == "stuck-boot":
-        why = stuck_in_int3_before_init(where, read_lines(os.path.join(logdir, "console.log")))
+    if kid not in TEST_KERNELS:
+        console = read_lines(os.path.join(logdir, "console.log"))
+        if status == "ok":
+            why = stale_int3_before_init(console,
+                                         read_lines(os.path.join(logdir, "results.log")))
+        elif status == "stuck-boot":
+            why = stuck_in_int3_before_init(where, console)
     if not why:
         return status, secs, where
     # Once: a second crash is judged like any other.
