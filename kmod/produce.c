@@ -12,13 +12,16 @@
  * therefore be committed or discarded in the context that made it, without
  * sleeping in between. Nothing about memory safety depends on that: reclaim
  * never frees a record whose stamp is not written (see mpr_reclaim()).
+ * mpmcring_output() finishes its record before it returns: its first
+ * attempt keeps preemption off over its own reserve, copy and commit and
+ * needs no count (an interrupt nesting there finishes its own records
+ * before it returns; a reservation this context holds keeps its count).
  */
 #include <linux/string.h>
 #include <linux/irq_work.h>
 #include <kunit/visibility.h>
 
 #include "env.h"
-
 
 /* Counts n refused records by reason and class; any context. */
 void mpmcring_count_drop(struct mpmcring *ring, int reason, u32 prio,
@@ -35,7 +38,9 @@ static unsigned int *mpmcring_depth(struct mpmcring *ring)
 
 /*
  * The bookkeeping of n records reserved at pos, preemption off: one for
- * both reservation paths (mpmcring_reserve_from(), mpmcring_reserve()).
+ * the reservations a caller commits later (mpmcring_reserve_from(),
+ * mpmcring_reserve()); mpmcring_output()'s first attempt, which commits
+ * before it returns, writes its header itself and skips the rest.
  * Counts them for this context, writes their headers, fills rsv. Only this
  * context touches its count; an interrupt that nests here adds and takes
  * away its own before it returns. The context's first reservation keeps
@@ -130,8 +135,9 @@ int mpmcring_reserve_prio(struct mpmcring *ring, const u32 *lens,
 }
 
 /*
- * mpmcring_reserve() past its first attempt, or for anything it does not
- * take itself (bad flags or length: refused and counted here).
+ * mpmcring_reserve() and mpmcring_output() past their first attempt, or for
+ * anything that attempt does not take (bad flags or a zero length: refused
+ * here; too big: refused and counted).
  */
 static noinline int mpmcring_reserve_slow(struct mpmcring *ring, u32 len,
 					  u32 flags, struct mpmcring_rsv *rsv,
@@ -141,6 +147,35 @@ static noinline int mpmcring_reserve_slow(struct mpmcring *ring, u32 len,
 		return -EINVAL;
 	return mpmcring_reserve_from(ring, &len, 1, MPMCRING_F_PRIO(flags), 0,
 				     true, rsv, lost);
+}
+
+/*
+ * The common case of one record, one attempt, inline: what
+ * mpmcring_reserve_from() does for one record. True when it reserved *pos,
+ * preemption off; otherwise preemption is as it was and the caller goes the
+ * whole way through mpmcring_reserve_slow(..., *lost), which refuses or
+ * counts anything this did not take (bad flags or length, a ring that looks
+ * full, a lost race) and goes on with the attempts left.
+ */
+static __always_inline bool mpmcring_reserve_first(struct mpmcring *ring,
+						   u32 len, u32 flags,
+						   u64 *pos, int *lost)
+{
+	struct mpr_view *v = &ring->view;
+	struct mpr_env env = { .ring = ring };
+	u32 prio = MPMCRING_F_PRIO(flags);
+
+	*lost = -1;
+	if (unlikely((flags & ~MPMCRING_F_PRIO_MASK) ||
+		     prio >= MPMCRING_NR_PRIO || !len || len > v->max_record))
+		return false;
+	preempt_disable();
+	if (unlikely(!mpr_reserve_fast(v, &env, mpr_rec_size(v, len),
+				       ring->reserve_limit[prio], pos, lost))) {
+		preempt_enable();
+		return false;
+	}
+	return true;
 }
 
 /**
@@ -164,32 +199,13 @@ static noinline int mpmcring_reserve_slow(struct mpmcring *ring, u32 len,
 int mpmcring_reserve(struct mpmcring *ring, u32 len, u32 flags,
 		     struct mpmcring_rsv *rsv)
 {
-	struct mpr_view *v = &ring->view;
-	struct mpr_env env = { .ring = ring };
-	u32 prio = MPMCRING_F_PRIO(flags);
-	int lost = -1;
+	int lost;
 	u64 pos;
 
-	/*
-	 * The common case, one attempt, inline: what mpmcring_reserve_from()
-	 * does for one record. Anything else (bad flags or length, a ring
-	 * that looks full, a lost race) goes the whole way there, which
-	 * refuses or counts it and goes on with the attempts left.
-	 */
-	if (unlikely((flags & ~MPMCRING_F_PRIO_MASK) ||
-		     prio >= MPMCRING_NR_PRIO || !len || len > v->max_record))
-		goto slow;
-	preempt_disable();
-	if (unlikely(!mpr_reserve_fast(v, &env, mpr_rec_size(v, len),
-				       ring->reserve_limit[prio], &pos,
-				       &lost))) {
-		preempt_enable();
-		goto slow;
-	}
-	mpmcring_reserved(ring, pos, &len, 1, prio, 0, rsv);
+	if (unlikely(!mpmcring_reserve_first(ring, len, flags, &pos, &lost)))
+		return mpmcring_reserve_slow(ring, len, flags, rsv, lost);
+	mpmcring_reserved(ring, pos, &len, 1, MPMCRING_F_PRIO(flags), 0, rsv);
 	return 0;
-slow:
-	return mpmcring_reserve_slow(ring, len, flags, rsv, lost);
 }
 EXPORT_SYMBOL_GPL(mpmcring_reserve);
 
@@ -217,21 +233,24 @@ int mpmcring_reserve_batch(struct mpmcring *ring, const u32 *lens,
 }
 EXPORT_SYMBOL_GPL(mpmcring_reserve_batch);
 
-/* Publishes a finished record, counts it, wakes; preemption is off. */
-static void mpmcring_publish_rsv(struct mpmcring_rsv *rsv, u64 state)
+/*
+ * Publishes the finished record of len payload bytes at pos, counts it,
+ * wakes; preemption is off.
+ */
+static __always_inline void mpmcring_publish(struct mpmcring *ring, u64 pos,
+					     u32 len, u64 state)
 {
-	struct mpmcring *ring = rsv->ring;
 	struct mpmcring_pcpu_stats *st = this_cpu_ptr(ring->stats);
 
-	mpr_publish(&ring->view, rsv->pos, state);
+	mpr_publish(&ring->view, pos, state);
 	if (state == MPMCRING_STAMP_COMMITTED) {
 		local64_inc(&st->produced_records);
-		local64_add(rsv->len, &st->produced_bytes);
+		local64_add(len, &st->produced_bytes);
 	} else {
 		local64_inc(&st->discarded_records);
 	}
 	/* A discard can uncover finished records behind it: check too. */
-	mpmcring_maybe_wake(ring, rsv->pos);
+	mpmcring_maybe_wake(ring, pos);
 }
 
 /* Ends one reservation's share of this context's preemption-off window. */
@@ -254,7 +273,7 @@ static void mpmcring_unpin(struct mpmcring_rsv *rsv)
 
 static void mpmcring_finish(struct mpmcring_rsv *rsv, u64 state)
 {
-	mpmcring_publish_rsv(rsv, state);
+	mpmcring_publish(rsv->ring, rsv->pos, rsv->len, state);
 	mpmcring_unpin(rsv);
 }
 
@@ -286,6 +305,25 @@ void mpmcring_discard(struct mpmcring_rsv *rsv)
 }
 EXPORT_SYMBOL_GPL(mpmcring_discard);
 
+/*
+ * mpmcring_output() past its first attempt: mpmcring_reserve()'s slow path,
+ * which refuses and counts, then a counted reservation's copy and commit.
+ */
+static noinline int mpmcring_output_slow(struct mpmcring *ring,
+					 const void *data, u32 len, u32 flags,
+					 int lost)
+{
+	struct mpmcring_rsv rsv;
+	int err;
+
+	err = mpmcring_reserve_slow(ring, len, flags, &rsv, lost);
+	if (err)
+		return err;
+	memcpy(rsv.data, data, len);
+	mpmcring_commit(&rsv);
+	return 0;
+}
+
 /**
  * mpmcring_output() - copy one record into the ring
  * @ring: the ring
@@ -300,14 +338,24 @@ EXPORT_SYMBOL_GPL(mpmcring_discard);
 int mpmcring_output(struct mpmcring *ring, const void *data, u32 len,
 		    u32 flags)
 {
-	struct mpmcring_rsv rsv;
-	int err;
+	struct mpr_view *v = &ring->view;
+	int lost;
+	u64 pos;
 
-	err = mpmcring_reserve(ring, len, flags, &rsv);
-	if (err)
-		return err;
-	memcpy(rsv.data, data, len);
-	mpmcring_commit(&rsv);
+	/*
+	 * The copy and the commit in the reservation's own preemption-off
+	 * window: the record is finished before this returns, so it needs
+	 * none of the per-context count (mpmcring_reserved()) that keeps a
+	 * reservation's window open until its commit. The header as
+	 * mpmcring_reserved() writes it, the commit as mpmcring_finish()
+	 * publishes it.
+	 */
+	if (unlikely(!mpmcring_reserve_first(ring, len, flags, &pos, &lost)))
+		return mpmcring_output_slow(ring, data, len, flags, lost);
+	mpr_write_hdr(v, pos, len, MPMCRING_F_PRIO(flags), 0);
+	memcpy(mpr_payload(v, pos), data, len);
+	mpmcring_publish(ring, pos, len, MPMCRING_STAMP_COMMITTED);
+	preempt_enable();
 	return 0;
 }
 EXPORT_SYMBOL_GPL(mpmcring_output);

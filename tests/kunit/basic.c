@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * mpmcring_basic: single-threaded semantics of reserve, commit, discard and
- * claim; full and too-large records; wrap contiguity at every offset;
- * positions crossing 2^64; parameter checks; consumed_records, the one
- * derived statistic.
+ * claim; full and too-large records; what mpmcring_output() delivers,
+ * counts and refuses, its slow path included (its fast path shows only in
+ * bench/tcgprof's counts); wrap contiguity at every offset; positions
+ * crossing 2^64; parameter checks; consumed_records, the one derived
+ * statistic.
  */
 #include <kunit/test.h>
 #include <linux/slab.h>
@@ -152,6 +154,112 @@ static void basic_full_and_too_big(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st->produced_records, 129ULL);
 	KUNIT_EXPECT_EQ(test, st->in_ring_records, 0ULL);
 	KUNIT_EXPECT_EQ(test, mpmcring_kunit_view(ring)->meta->lost_dropped, 2ULL);
+	kc_detach(&c);
+	mpmcring_destroy(ring);
+}
+
+/* Claims the next record alone; checks it is a test record seq, class prio. */
+static void basic_expect_rec(struct kunit *test, struct kc *c, u32 len,
+			     u32 prio, u64 seq)
+{
+	const struct mpr_testrec *r;
+	struct mpr_claim cl;
+
+	KUNIT_ASSERT_EQ(test, kc_claim(c, 1, &cl), 1);
+	r = (const void *)cl.first.payload;
+	KUNIT_EXPECT_EQ(test, cl.first.len, len);
+	KUNIT_EXPECT_EQ(test, (u32)cl.first.prio, prio);
+	KUNIT_EXPECT_EQ(test, mpr_testrec_check(r, len), 0);
+	KUNIT_EXPECT_EQ(test, r->seq, seq);
+	KUNIT_EXPECT_FALSE(test, kc_commit(c));
+}
+
+/*
+ * mpmcring_output() reserves, copies and commits in a preemption-off window
+ * of its own on its first attempt and goes through mpmcring_reserve()'s
+ * slow path otherwise: either way it leaves the preemption count as it
+ * found it (a reservation of the same context held across it too), and it
+ * delivers, counts and refuses as mpmcring_reserve() does.
+ */
+static void basic_output(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	const struct mpmcring_layout *l = mpmcring_layout(ring);
+	const struct mpr_view *v = mpmcring_kunit_view(ring);
+	const u32 crit = MPMCRING_F_PRIO(MPMCRING_PRIO_CRITICAL);
+	int pc = preempt_count(), held;
+	u64 reclaimed;
+	struct mpmcring_stats *st;
+	struct mpmcring_rsv rsv;
+	char *rec;
+	struct kc c;
+	int i, err = 0, n;
+
+	st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	rec = kunit_kzalloc(test, l->max_record + 1, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	KUNIT_ASSERT_NOT_NULL(test, rec);
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+
+	/* 56-byte payloads take 64 bytes: 64 fit, the 65th is refused. */
+	for (n = 0; n <= 64; n++) {
+		mpr_testrec_fill(rec, 56, 2, MPR_CTX_TASK,
+				 MPMCRING_PRIO_CRITICAL, n);
+		err = mpmcring_output(ring, rec, 56, crit);
+		KUNIT_EXPECT_EQ(test, preempt_count(), pc);
+		if (err)
+			break;
+	}
+	KUNIT_EXPECT_EQ(test, err, -ENOSPC);
+	KUNIT_EXPECT_EQ(test, n, 64);
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->produced_records, 64ULL);
+	KUNIT_EXPECT_EQ(test, st->produced_bytes, 64ULL * 56);
+	KUNIT_EXPECT_EQ(test, st->dropped[MPMCRING_DROP_FULL][MPMCRING_PRIO_CRITICAL], 1ULL);
+	for (i = 0; i < n; i++)
+		basic_expect_rec(test, &c, 56, MPMCRING_PRIO_CRITICAL, i);
+
+	/*
+	 * Consumed, not yet reclaimed (a consumer's commit is one store the
+	 * kernel does not see): the ring still looks full to the first
+	 * attempt, and the slow path reclaims and writes.
+	 */
+	reclaimed = READ_ONCE(v->meta->reclaim_pos);
+	KUNIT_EXPECT_GT(test, READ_ONCE(v->meta->prod_pos) + mpr_rec_size(v, 40) -
+			reclaimed, ring->reserve_limit[MPMCRING_PRIO_NORMAL]);
+	mpr_testrec_fill(rec, 40, 2, MPR_CTX_TASK, MPMCRING_PRIO_NORMAL, 64);
+	KUNIT_EXPECT_EQ(test, mpmcring_output(ring, rec, 40,
+					      MPMCRING_F_PRIO(MPMCRING_PRIO_NORMAL)), 0);
+	KUNIT_EXPECT_EQ(test, preempt_count(), pc);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(v->meta->reclaim_pos), reclaimed + 4096);
+	basic_expect_rec(test, &c, 40, MPMCRING_PRIO_NORMAL, 64);
+
+	/* An output while this context holds a reservation, and after it. */
+	KUNIT_ASSERT_EQ(test, mpmcring_reserve(ring, 24, crit, &rsv), 0);
+	held = preempt_count();
+	mpr_testrec_fill(rec, 32, 2, MPR_CTX_TASK, MPMCRING_PRIO_LOW, 66);
+	KUNIT_EXPECT_EQ(test, mpmcring_output(ring, rec, 32,
+					      MPMCRING_F_PRIO(MPMCRING_PRIO_LOW)), 0);
+	KUNIT_EXPECT_EQ(test, preempt_count(), held);
+	mpr_testrec_fill(rsv.data, 24, 1, MPR_CTX_TASK, MPMCRING_PRIO_CRITICAL, 65);
+	mpmcring_commit(&rsv);
+	KUNIT_EXPECT_EQ(test, preempt_count(), pc);
+	basic_expect_rec(test, &c, 24, MPMCRING_PRIO_CRITICAL, 65);
+	basic_expect_rec(test, &c, 32, MPMCRING_PRIO_LOW, 66);
+
+	/* The caller's errors are refused, not counted; too big is counted. */
+	KUNIT_EXPECT_EQ(test, mpmcring_output(ring, rec, 0, crit), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mpmcring_output(ring, rec, 8, MPMCRING_NR_PRIO), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mpmcring_output(ring, rec, 8, crit | 4), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mpmcring_output(ring, rec, l->max_record + 1, crit),
+			-EMSGSIZE);
+	KUNIT_EXPECT_EQ(test, preempt_count(), pc);
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->produced_records, 67ULL);
+	KUNIT_EXPECT_EQ(test, st->dropped[MPMCRING_DROP_TOO_BIG][MPMCRING_PRIO_CRITICAL], 1ULL);
+	KUNIT_EXPECT_EQ(test, kt_dropped(st), 2ULL);
+	KUNIT_EXPECT_EQ(test, st->in_ring_records, 0ULL);
 	kc_detach(&c);
 	mpmcring_destroy(ring);
 }
@@ -316,6 +424,7 @@ static struct kunit_case basic_cases[] = {
 	KUNIT_CASE(basic_commit_order),
 	KUNIT_CASE(basic_uncommitted_blocks),
 	KUNIT_CASE(basic_full_and_too_big),
+	KUNIT_CASE(basic_output),
 	KUNIT_CASE(basic_stats_consumed_never_wraps),
 	KUNIT_CASE(basic_wrap_every_offset),
 	KUNIT_CASE(basic_positions_cross_2_64),

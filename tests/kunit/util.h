@@ -128,6 +128,18 @@ static inline int kt_produce(struct mpmcring *ring, u32 len, u32 prio,
 	return 0;
 }
 
+/* The same record through mpmcring_output(), built on the stack first. */
+static inline int kt_output(struct mpmcring *ring, u32 len, u32 prio,
+			    u16 producer, u8 ctx, u64 seq)
+{
+	char buf[256];
+
+	if (WARN_ON_ONCE(len > sizeof(buf)))
+		return -E2BIG;
+	mpr_testrec_fill(buf, len, producer, ctx, prio, seq);
+	return mpmcring_output(ring, buf, len, MPMCRING_F_PRIO(prio));
+}
+
 /*
  * Reserves like mpmcring_reserve() but writes no header: the ring is frozen
  * in the moment after the position cmpxchg and before the header store,

@@ -95,7 +95,8 @@ static void wake_watermark_behind_unfinished(struct kunit *test)
 /*
  * An edge-triggered sleeper drains through the mapping and sleeps again
  * without a system call: every record committed after it looked must still
- * wake it.
+ * wake it, whether reserved and committed or sent with mpmcring_output()
+ * (its own commit path: every other cycle).
  */
 static void wake_edge_triggered_every_cycle(struct kunit *test)
 {
@@ -109,7 +110,8 @@ static void wake_edge_triggered_every_cycle(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
 	kt_sleep(&s, ring, 0);
 	for (i = 0; i < 200; i++) {
-		KUNIT_ASSERT_EQ(test, kt_produce(ring, 32, 1, 1, 0, i), 0);
+		KUNIT_ASSERT_EQ(test, i % 2 ? kt_output(ring, 32, 1, 1, 0, i) :
+					      kt_produce(ring, 32, 1, 1, 0, i), 0);
 		KUNIT_ASSERT_EQ_MSG(test, kt_wakes(&s), i + 1, "cycle %d: no wakeup", i);
 		KUNIT_ASSERT_EQ(test, kc_read(&c, buf, sizeof(buf)), 32);
 		KUNIT_ASSERT_EQ(test, kc_read(&c, buf, sizeof(buf)), -EAGAIN);
@@ -121,7 +123,8 @@ static void wake_edge_triggered_every_cycle(struct kunit *test)
 
 /*
  * A record before the head's is still being written while later ones
- * commit: they wake nobody (nothing is ready); the late one wakes.
+ * commit (half of them through mpmcring_output()): they wake nobody
+ * (nothing is ready); the late one wakes.
  */
 static void wake_late_record_at_head(struct kunit *test)
 {
@@ -134,7 +137,8 @@ static void wake_late_record_at_head(struct kunit *test)
 	kt_sleep(&s, ring, 0);
 	KUNIT_ASSERT_EQ(test, mpmcring_reserve(ring, 16, MPMCRING_F_PRIO(2), &a), 0);
 	for (i = 0; i < 10; i++)
-		KUNIT_ASSERT_EQ(test, kt_produce(ring, 32, 2, 1, 0, i), 0);
+		KUNIT_ASSERT_EQ(test, i % 2 ? kt_output(ring, 32, 2, 1, 0, i) :
+					      kt_produce(ring, 32, 2, 1, 0, i), 0);
 	KUNIT_EXPECT_EQ(test, kt_wakes(&s), 0);
 	mpmcring_commit(&a);
 	KUNIT_EXPECT_EQ(test, kt_wakes(&s), 1);
