@@ -14,6 +14,7 @@
 #include "mpmcring_testrec.h"
 
 #define LG_MAX_BATCH 16
+#define LG_OUT_MAX 65536	/* output_every's buffer: len_max at most */
 
 /* One producer and its counters; only its own context writes them. */
 struct lg_producer {
@@ -32,6 +33,9 @@ struct lg_producer {
 	/* Scratch for one batch: kept here, off the (interrupt) stack. */
 	struct mpmcring_rsv rsv[LG_MAX_BATCH];
 	u32 lens[LG_MAX_BATCH];
+	u64 calls;		/* lg_produce() calls that produced */
+	u64 outputs;		/* records attempted with mpmcring_output() */
+	void *out_buf;		/* len_max bytes, when output_every is set */
 };
 
 struct lg_config {
@@ -45,6 +49,7 @@ struct lg_config {
 	u32 timer_batch;	/* records per timer tick */
 	u32 stall_every;	/* kthread 0 stalls every N records ... */
 	u32 stall_us;		/* ... this long between reserve and commit */
+	u32 output_every;	/* every Nth call sends through mpmcring_output() */
 };
 
 extern struct lg_config lg_cfg;

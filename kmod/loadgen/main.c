@@ -11,8 +11,9 @@
  *   control   write "start" or "stop" (stop returns once no producer is
  *             mid-record: the counters are then final)
  *   stats     one line per producer: id ctx cpu attempted committed dropped
- *             done elapsed_ns (first to last record); then totals and
- *             "finished 0|1"
+ *             done elapsed_ns (first to last record) outputs (records of
+ *             those attempted with mpmcring_output(), see output_every);
+ *             then totals and "finished 0|1"
  */
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -45,6 +46,7 @@ static unsigned long long timer_ns = 200000;
 static unsigned int timer_batch = 4;
 static unsigned int stall_every;
 static unsigned int stall_us = 200;
+static unsigned int output_every;
 static bool autostart = true;
 static unsigned int claim_timeout_ms;
 static bool no_lease;
@@ -99,6 +101,8 @@ module_param(stall_every, uint, 0444);
 MODULE_PARM_DESC(stall_every, "producer 0 stalls between reserve and commit every N records");
 module_param(stall_us, uint, 0444);
 MODULE_PARM_DESC(stall_us, "length of that stall in microseconds");
+module_param(output_every, uint, 0444);
+MODULE_PARM_DESC(output_every, "every Nth burst is built in a buffer and sent record by record with mpmcring_output() (0: never)");
 module_param(autostart, bool, 0444);
 MODULE_PARM_DESC(autostart, "start producing at load (else write start to control)");
 
@@ -212,15 +216,16 @@ static int lg_stats_show(struct seq_file *m, void *unused)
 	bool finished = true;
 	unsigned int i;
 
-	seq_puts(m, "# id ctx cpu attempted committed dropped done elapsed_ns\n");
+	seq_puts(m, "# id ctx cpu attempted committed dropped done elapsed_ns outputs\n");
 	for (i = 0; i < lg_nprod; i++) {
 		const struct lg_producer *p = &lg_prod[i];
 		bool done = lg_producer_finished(p);
 
-		seq_printf(m, "%u %s %d %llu %llu %llu %d %llu\n", p->id,
+		seq_printf(m, "%u %s %d %llu %llu %llu %d %llu %llu\n", p->id,
 			   lg_ctx_names[p->ctx], p->cpu, READ_ONCE(p->attempted),
 			   READ_ONCE(p->committed), READ_ONCE(p->dropped), done,
-			   READ_ONCE(p->t_last) - READ_ONCE(p->t_first));
+			   READ_ONCE(p->t_last) - READ_ONCE(p->t_first),
+			   READ_ONCE(p->outputs));
 		att += READ_ONCE(p->attempted);
 		com += READ_ONCE(p->committed);
 		drop += READ_ONCE(p->dropped);
@@ -269,6 +274,16 @@ static int lg_parse_params(void)
 		       prio_mix);
 		return -EINVAL;
 	}
+	if (output_every && stall_every) {
+		pr_err("mpmcring_loadgen: output_every=%u stall_every=%u: a stall falls between a reservation and its commit, which mpmcring_output() does not leave open: use one or the other\n",
+		       output_every, stall_every);
+		return -EINVAL;
+	}
+	if (output_every && len_max > LG_OUT_MAX) {
+		pr_err("mpmcring_loadgen: output_every=%u len_max=%u: a producer's output buffer holds at most %u bytes\n",
+		       output_every, len_max, LG_OUT_MAX);
+		return -EINVAL;
+	}
 	if (!batch || batch > 16) {
 		pr_err("mpmcring_loadgen: batch=%u: must be 1-16\n", batch);
 		return -EINVAL;
@@ -296,6 +311,7 @@ static int lg_parse_params(void)
 	lg_cfg.timer_batch = timer_batch;
 	lg_cfg.stall_every = stall_every;
 	lg_cfg.stall_us = stall_us;
+	lg_cfg.output_every = output_every;
 	return 0;
 }
 
@@ -357,9 +373,13 @@ static void lg_free_producers(void)
 {
 	unsigned int i;
 
+	if (!lg_prod)
+		return;
 	for (i = 0; i < lg_nthreads; i++)
 		if (!IS_ERR_OR_NULL(lg_prod[i].task))
 			kthread_stop(lg_prod[i].task);
+	for (i = 0; i < lg_nprod; i++)
+		kfree(lg_prod[i].out_buf);
 	kfree(lg_prod);
 	lg_prod = NULL;
 }
@@ -393,6 +413,13 @@ static int lg_setup_producers(void)
 		struct lg_producer *p = &lg_prod[i];
 
 		p->id = i;
+		if (output_every) {
+			p->out_buf = kmalloc(len_max, GFP_KERNEL);
+			if (!p->out_buf) {
+				kfree(cpus);
+				return -ENOMEM;
+			}
+		}
 		if (i < lg_first_sirq) {
 			p->ctx = MPR_CTX_TASK;
 			p->cpu = cpus[i % ncpu];

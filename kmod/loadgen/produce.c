@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * What every load-generator producer does, whatever its context: reserve,
- * fill a self-checking record (producer id, sequence, checksum), commit.
+ * fill a self-checking record (producer id, sequence, checksum), commit;
+ * or, every output_every-th burst, build each record in a buffer and send
+ * it with mpmcring_output().
  */
 #include <linux/delay.h>
 #include <linux/kernel.h>
@@ -52,6 +54,26 @@ static u64 lg_now(void)
 	return in_nmi() ? ktime_get_mono_fast_ns() : ktime_get_ns();
 }
 
+/* A burst of n sent record by record: what a copy-out producer does. */
+static void lg_output(struct lg_producer *p, unsigned int n, u32 prio)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		u64 seq = p->seq + i;
+
+		mpr_testrec_fill(p->out_buf, p->lens[i], p->id, p->ctx, prio, seq);
+		if (mpmcring_output(lg_cfg.ring, p->out_buf, p->lens[i],
+				    MPMCRING_F_PRIO(prio)))
+			WRITE_ONCE(p->dropped, p->dropped + 1);
+		else
+			WRITE_ONCE(p->committed, p->committed + 1);
+	}
+	WRITE_ONCE(p->outputs, p->outputs + n);
+	WRITE_ONCE(p->seq, p->seq + n);
+	WRITE_ONCE(p->t_last, lg_now());
+}
+
 void lg_produce(struct lg_producer *p, unsigned int n)
 {
 	struct mpmcring_rsv *rsv = p->rsv;
@@ -72,6 +94,10 @@ void lg_produce(struct lg_producer *p, unsigned int n)
 		WRITE_ONCE(p->t_first, lg_now());
 	for (i = 0; i < n; i++)
 		lens[i] = lg_len(p, p->seq + i);
+	if (lg_cfg.output_every && p->calls++ % lg_cfg.output_every == 0) {
+		lg_output(p, n, prio);
+		goto done;
+	}
 	/* A batch shares one class: the class of its first record. */
 	err = n == 1 ? mpmcring_reserve(lg_cfg.ring, lens[0], MPMCRING_F_PRIO(prio), rsv) :
 		       mpmcring_reserve_batch(lg_cfg.ring, lens, n, MPMCRING_F_PRIO(prio), rsv);

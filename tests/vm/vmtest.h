@@ -279,6 +279,7 @@ struct lg_stats {
 	unsigned int producers;
 	uint64_t attempted[64], committed[64], dropped[64];
 	uint64_t elapsed_ns[64]; /* first to last record, kernel clock */
+	uint64_t outputs[64];	 /* of attempted, through mpmcring_output() */
 	char ctx[64][16];
 	uint64_t total_attempted, total_committed, total_dropped;
 	int finished;
@@ -296,12 +297,13 @@ static inline int lg_read_stats(struct lg_stats *s)
 		unsigned int id;
 		int cpu, done;
 		char ctx[16];
-		unsigned long long a, c, d, e = 0;
+		unsigned long long a, c, d, e = 0, o = 0;
 
-		if (sscanf(line, "%u %15s %d %llu %llu %llu %d %llu", &id, ctx, &cpu, &a, &c, &d,
-			   &done, &e) >= 7 &&
+		if (sscanf(line, "%u %15s %d %llu %llu %llu %d %llu %llu", &id, ctx, &cpu, &a, &c,
+			   &d, &done, &e, &o) >= 7 &&
 		    id < 64) {
 			s->elapsed_ns[id] = e;
+			s->outputs[id] = o;
 			s->attempted[id] = a;
 			s->committed[id] = c;
 			s->dropped[id] = d;
