@@ -151,11 +151,14 @@ int mpmcring_validate_params(const struct mpmcring_params *p);
 u64 mpmcring_min_size(unsigned long page_size);
 void mpmcring_registry_exit(void);
 struct mpmcring *mpmcring_find_id(u32 id);
+/* mpmcring_find_id()'s first-look slots (ring.c), id modulo this. */
+#define MPMCRING_ID_CACHE 64
 extern struct mutex mpmcring_registry_lock;
 
 /* Test hooks (exported only to KUnit tests). */
 extern atomic_long_t mpmcring_live_pages;
 struct mpr_view *mpmcring_kunit_view(struct mpmcring *ring);
+struct mpmcring *mpmcring_id_cached(u32 id);
 
 /* slots.c */
 int mpmcring_slot_attach(struct mpmcring *ring, bool read_slot);

@@ -2,7 +2,8 @@
 /*
  * mpmcring_lifetime: creation that fails at any allocation returns a clean
  * -ENOMEM and leaks nothing; a destroyed ring stays valid while references
- * remain and is freed with the last one.
+ * remain and is freed with the last one; a ring is found by its id while
+ * it is registered, and only then.
  *
  * Failures come from the kernel's fault injection: current->fail_nth fails
  * exactly the n-th injection point this thread reaches (slab and page
@@ -12,6 +13,7 @@
  * without CONFIG_FAULT_INJECTION skip the sweep.
  */
 #include <kunit/test.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 
 #include "util.h"
@@ -115,9 +117,72 @@ static void lifetime_destroy_with_refs(struct kunit *test)
 	mpmcring_destroy(ring);
 }
 
+/* The ring with this id, as a BPF producer's kfunc finds it. */
+static struct mpmcring *lt_find_id(u32 id)
+{
+	struct mpmcring *ring;
+
+	rcu_read_lock();
+	ring = mpmcring_find_id(id);
+	rcu_read_unlock();
+	return ring;
+}
+
+/*
+ * Two rings whose ids share mpmcring_find_id()'s first-look slot are each
+ * found by their own id, whichever was registered last, and neither once
+ * destroyed; the one left keeps the slot; an id never given out is not
+ * found. Filler rings are created and destroyed until one lands in the
+ * first ring's slot (ids are allocated cyclically: MPMCRING_ID_CACHE
+ * creations when nothing else creates rings meanwhile, at most 1024 here).
+ * Other rings (the default ring, any other module's) may share the slot
+ * too: the checks of the slot's content allow for them.
+ */
+static void lifetime_find_id_shared_slot(struct kunit *test)
+{
+	struct mpmcring_params pa = { .name = "kunit-ida", .size = 4096 };
+	struct mpmcring_params pb = { .name = "kunit-idb", .size = 4096 };
+	struct mpmcring *a = kt_ring(test, &pa), *b = NULL;
+	u32 ida = mpmcring_layout(a)->id, idb = 0;
+	int i;
+
+	KUNIT_EXPECT_PTR_EQ(test, lt_find_id(ida), a);
+	for (i = 0; i < 1024 && !b; i++) {
+		struct mpmcring *t = mpmcring_create(&pb);
+
+		if (IS_ERR(t))
+			break;
+		idb = mpmcring_layout(t)->id;
+		if (idb % MPMCRING_ID_CACHE == ida % MPMCRING_ID_CACHE)
+			b = t;
+		else
+			mpmcring_destroy(t);
+	}
+	if (!b) {
+		KUNIT_FAIL(test, "no ring in id %u's slot after %d creations", ida, i);
+		mpmcring_destroy(a);
+		return;
+	}
+	KUNIT_EXPECT_PTR_EQ(test, lt_find_id(idb), b);
+	KUNIT_EXPECT_PTR_EQ(test, lt_find_id(ida), a);
+	KUNIT_EXPECT_NULL(test, lt_find_id(idb + MPMCRING_ID_CACHE));
+	KUNIT_EXPECT_NULL(test, lt_find_id(0));
+	mpmcring_destroy(b);
+	KUNIT_EXPECT_NULL(test, lt_find_id(idb));
+	KUNIT_EXPECT_PTR_EQ(test, lt_find_id(ida), a);
+	/* The slot went to a registered ring in it: a, or another one. */
+	KUNIT_EXPECT_NOT_NULL(test, mpmcring_id_cached(ida));
+	KUNIT_EXPECT_PTR_NE(test, mpmcring_id_cached(ida), b);
+	mpmcring_destroy(a);
+	KUNIT_EXPECT_NULL(test, lt_find_id(ida));
+	/* Compared only: a is gone. */
+	KUNIT_EXPECT_PTR_NE(test, mpmcring_id_cached(ida), a);
+}
+
 static struct kunit_case lifetime_cases[] = {
 	KUNIT_CASE(lifetime_alloc_failures),
 	KUNIT_CASE(lifetime_destroy_with_refs),
+	KUNIT_CASE(lifetime_find_id_shared_slot),
 	{}
 };
 

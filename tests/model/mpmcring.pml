@@ -77,7 +77,7 @@
  *   [M:detach]            mpmcring_slot_detach() (kmod/slots.c)   xchg(start, IDLE)
  *   [M:attach]            mpmcring_slot_attach() (kmod/slots.c)   sets lease_fresh
  *   [M:bpf-lookup]        mpmcring_bpf_output(): rcu_read_lock(),  in_rcu[], published
- *                         idr_find(), the output in the section
+ *                         mpmcring_find_id(), the output in the section
  *   [M:write-entry]       mpmcring_write_iter(): @closing, -EPIPE  found = !closing
  *   [M:write-closing]     mpmcring_write_try(): rcu_read_lock(),   in_rcu[], !closing
  *                         @closing [D4], reserve, copy, commit
@@ -86,7 +86,8 @@
  *                         section ends, wait, a whole new try     [M:write-closing]
  *   [M:end-read]          mpmcring_read(): @dead [D2], the claim   dd, then the claim: the end
  *   [M:end-poll]          mpmcring_poll(): @dead [D2], ready       the same step
- *   [M:destroy-unpublish] mpmcring_destroy(): idr_remove()         published = 0
+ *   [M:destroy-unpublish] mpmcring_destroy(): idr_remove(), out of  published = 0
+ *                         the id cache
  *   [M:destroy-closing]   WRITE_ONCE(closing) [D3]                 closing = 1
  *   [M:destroy-sync]      synchronize_rcu(), always                waits for each in_rcu[]
  *   [M:destroy-dead]      smp_store_release(meta->state) [D5],     dead = 1
@@ -432,7 +433,7 @@ byte ls_head[NC];	/* head */
 bit ls_exp[NC];		/* now - since_ms >= claim_timeout_ms */
 bit lease_fresh[NC];	/* attached since the last reclaim: the lease restarts */
 /* the ring's life (kmod/ring.c): its id in the IDR, @dead, the kref */
-bit published = 1;	/* the id finds the ring (idr_find) */
+bit published = 1;	/* the id finds the ring (mpmcring_find_id) */
 bit closing;		/* ring->closing: the destroy began, write(2) refuses */
 bit dead;		/* ring->dead: destroyed, no new data will come */
 byte refs;		/* the kref: the creator's, and one per open file */
@@ -945,7 +946,7 @@ proctype Producer(byte me)
 		/*
 		 * [M:bpf-lookup] a kfunc (mpmcring_bpf_output(), and
 		 * mpmcring_bpf_commit() of a staged reservation):
-		 * rcu_read_lock(), then idr_find(); the whole output runs
+		 * rcu_read_lock(), then mpmcring_find_id(); the whole output runs
 		 * inside that section, which ends after the stamp (or the
 		 * drop); not found: -ENOENT, counted (bpf_refused).
 		 * write(2): [M:write-entry] @closing on entry, -EPIPE to the
@@ -1688,7 +1689,8 @@ proctype Destroy()
 	KNOBS;
 
 	(kdone == nkern);	/* the caller's program order */
-	/* [M:destroy-unpublish] idr_remove(): lookups from now on find nothing */
+	/* [M:destroy-unpublish] idr_remove(), and the ring taken out of its
+	 * id cache slot: lookups from now on find nothing */
 	atomic { published = 0; printf("TRAIL destroy: the id is unpublished\n") }
 	/* [M:destroy-closing] [D3]: write(2) sections from now on refuse */
 	atomic { closing = 1; printf("TRAIL destroy: closing\n") }
