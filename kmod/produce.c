@@ -237,8 +237,9 @@ EXPORT_SYMBOL_GPL(mpmcring_reserve_batch);
  * Publishes the finished record of len payload bytes at pos, counts it,
  * wakes; preemption is off.
  */
-static __always_inline void mpmcring_publish(struct mpmcring *ring, u64 pos,
-					     u32 len, u64 state)
+static __always_inline void mpmcring_publish_record(struct mpmcring *ring,
+						    u64 pos, u32 len,
+						    u64 state)
 {
 	struct mpmcring_pcpu_stats *st = this_cpu_ptr(ring->stats);
 
@@ -273,7 +274,7 @@ static void mpmcring_unpin(struct mpmcring_rsv *rsv)
 
 static void mpmcring_finish(struct mpmcring_rsv *rsv, u64 state)
 {
-	mpmcring_publish(rsv->ring, rsv->pos, rsv->len, state);
+	mpmcring_publish_record(rsv->ring, rsv->pos, rsv->len, state);
 	mpmcring_unpin(rsv);
 }
 
@@ -354,7 +355,7 @@ int mpmcring_output(struct mpmcring *ring, const void *data, u32 len,
 		return mpmcring_output_slow(ring, data, len, flags, lost);
 	mpr_write_hdr(v, pos, len, MPMCRING_F_PRIO(flags), 0);
 	memcpy(mpr_payload(v, pos), data, len);
-	mpmcring_publish(ring, pos, len, MPMCRING_STAMP_COMMITTED);
+	mpmcring_publish_record(ring, pos, len, MPMCRING_STAMP_COMMITTED);
 	preempt_enable();
 	return 0;
 }

@@ -487,10 +487,13 @@ static void mpmcring_id_uncache(struct mpmcring *ring)
 	if (rcu_access_pointer(mpmcring_id_cache[i]) != ring)
 		return;
 	list_for_each_entry(other, &mpmcring_registry, node)
-		if (other != ring && other->registered &&
-		    other->layout.id % MPMCRING_ID_CACHE == i)
+		if (other != ring && other->layout.id % MPMCRING_ID_CACHE == i)
 			next = other;
-	/* A ring on the list is fully built (mpmcring_publish()). */
+	/*
+	 * A ring on the list is registered and fully built
+	 * (mpmcring_publish()); pairs with mpmcring_find_id()'s
+	 * rcu_dereference().
+	 */
 	rcu_assign_pointer(mpmcring_id_cache[i], next);
 }
 
