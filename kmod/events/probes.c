@@ -9,12 +9,17 @@
  * that uses the per-CPU scratch buffer disables it itself.
  * User memory is read only with the _nofault helpers and before a
  * reservation is made, so that nothing slow sits between reserve and
- * commit. Fixed-size events are written in place; events with a string are
- * built in a per-CPU scratch buffer, because the string's length is known
- * only once it is copied, and then copied into the ring with one
- * reservation of the exact size. The scratch buffer is safe to share per
- * CPU: with preemption off, and no probe here fired from an interrupt, one
- * probe at a time runs on a CPU.
+ * commit. Events are built outside the ring, small ones on the stack and
+ * those with a string in a per-CPU scratch buffer (a path is more than a
+ * probe's stack should hold, and a user string's length is known only once
+ * it is copied), then copied in by mpmcring_output(), which reserves,
+ * copies and commits without the per-context count a reservation left open
+ * across its caller's writes needs (bench/RESULTS.md, "Where an event's
+ * instructions go"). The catch-all syscall event alone is written in place:
+ * a flood of it is mostly refused, and reserving first refuses before its
+ * header is built. The scratch buffer is safe to share per CPU: with
+ * preemption off, and no probe here fired from an interrupt, one probe at a
+ * time runs on a CPU.
  */
 #include <linux/binfmts.h>
 #include <linux/compat.h>
@@ -67,6 +72,8 @@ int ev_probes_init(void)
 	BUILD_BUG_ON(sizeof(struct mpmcring_ev_syscall) != 64);
 	/* The scratch buffer is sized for the largest event with a string. */
 	BUILD_BUG_ON(sizeof(struct mpmcring_ev_execve) >
+		     sizeof(struct mpmcring_ev_open));
+	BUILD_BUG_ON(sizeof(struct mpmcring_ev_exec) >
 		     sizeof(struct mpmcring_ev_open));
 	/* Event sizes and string lengths are 16-bit. */
 	BUILD_BUG_ON(sizeof(struct mpmcring_ev_open) + EV_MAX_PATH_LIMIT + 2 >
@@ -210,7 +217,6 @@ void ev_probe_exec(void *data, struct task_struct *p, pid_t old_pid,
 		   struct linux_binprm *bprm)
 {
 	struct mpmcring_ev_exec *ev;
-	struct mpmcring_rsv rsv;
 	u32 cap = ev_cfg.max_path;
 	size_t n = strnlen(bprm->filename, cap + 1);
 	u8 flags = 0;
@@ -221,15 +227,17 @@ void ev_probe_exec(void *data, struct task_struct *p, pid_t old_pid,
 		flags |= MPMCRING_EVF_TRUNCATED;
 	}
 	size = sizeof(*ev) + n + 1;
-	ev = ev_reserve(MPMCRING_EV_EXEC, size, flags, &rsv);
-	if (!ev)
-		return;
+	/* The per-CPU scratch buffer: one user at a time per CPU. */
+	preempt_disable_notrace();
+	ev = this_cpu_ptr(ev_scratch);
+	ev_fill_hdr(&ev->hdr, MPMCRING_EV_EXEC, size, flags);
 	ev->old_pid = old_pid;
 	ev->filename.off = sizeof(*ev);
 	ev->filename.len = n;
 	memcpy(ev + 1, bprm->filename, n);
 	((char *)(ev + 1))[n] = 0;
-	ev_commit(MPMCRING_EV_EXEC, &rsv);
+	ev_send(ev, MPMCRING_EV_EXEC, size);
+	preempt_enable_notrace();
 }
 
 /**
@@ -241,15 +249,12 @@ void ev_probe_exec(void *data, struct task_struct *p, pid_t old_pid,
 void ev_probe_fork(void *data, struct task_struct *parent,
 		   struct task_struct *child)
 {
-	struct mpmcring_ev_fork *ev;
-	struct mpmcring_rsv rsv;
+	struct mpmcring_ev_fork ev;
 
-	ev = ev_reserve(MPMCRING_EV_FORK, sizeof(*ev), 0, &rsv);
-	if (!ev)
-		return;
-	ev->child_pid = child->pid;
-	ev->child_tgid = child->tgid;
-	ev_commit(MPMCRING_EV_FORK, &rsv);
+	ev_fill_hdr(&ev.hdr, MPMCRING_EV_FORK, sizeof(ev), 0);
+	ev.child_pid = child->pid;
+	ev.child_tgid = child->tgid;
+	ev_send(&ev, MPMCRING_EV_FORK, sizeof(ev));
 }
 
 /**
@@ -259,15 +264,12 @@ void ev_probe_fork(void *data, struct task_struct *parent,
  */
 void ev_probe_exit(void *data, struct task_struct *p)
 {
-	struct mpmcring_ev_exit *ev;
-	struct mpmcring_rsv rsv;
+	struct mpmcring_ev_exit ev;
 
-	ev = ev_reserve(MPMCRING_EV_EXIT, sizeof(*ev), 0, &rsv);
-	if (!ev)
-		return;
-	ev->exit_code = p->exit_code;
-	ev->reserved = 0;
-	ev_commit(MPMCRING_EV_EXIT, &rsv);
+	ev_fill_hdr(&ev.hdr, MPMCRING_EV_EXIT, sizeof(ev), 0);
+	ev.exit_code = p->exit_code;
+	ev.reserved = 0;
+	ev_send(&ev, MPMCRING_EV_EXIT, sizeof(ev));
 }
 
 /*
@@ -350,8 +352,7 @@ static void ev_open(u8 kind, long nr, long ret, const unsigned long *args,
 static void ev_connect(long nr, long ret, const unsigned long *args, u8 flags)
 {
 	struct sockaddr_in6 sa = { };	/* the largest the record keeps */
-	struct mpmcring_ev_connect *ev;
-	struct mpmcring_rsv rsv;
+	struct mpmcring_ev_connect ev;
 	u32 addrlen = args[2];
 
 	/* addrlen is the caller's: clamped to the buffer, never trusted. */
@@ -361,28 +362,29 @@ static void ev_connect(long nr, long ret, const unsigned long *args, u8 flags)
 		memset(&sa, 0, sizeof(sa));
 		flags |= MPMCRING_EVF_FAULT;
 	}
-	ev = ev_reserve(MPMCRING_EV_CONNECT, sizeof(*ev), flags, &rsv);
-	if (!ev)
-		return;
-	ev->ret = ret;
-	ev->nr = nr;
-	ev->fd = (int)args[0];
-	ev->family = sa.sin6_family;
-	ev->addrlen = addrlen;
-	ev->port = 0;
-	memset(ev->addr, 0, sizeof(ev->addr));
+	/* On one CPU from its header's cpu to its reservation. */
+	preempt_disable_notrace();
+	ev_fill_hdr(&ev.hdr, MPMCRING_EV_CONNECT, sizeof(ev), flags);
+	ev.ret = ret;
+	ev.nr = nr;
+	ev.fd = (int)args[0];
+	ev.family = sa.sin6_family;
+	ev.addrlen = addrlen;
+	ev.port = 0;
+	memset(ev.addr, 0, sizeof(ev.addr));
 	if (sa.sin6_family == AF_INET &&
 	    addrlen >= sizeof(struct sockaddr_in)) {
 		const struct sockaddr_in *in = (const void *)&sa;
 
-		ev->port = ntohs(in->sin_port);
-		memcpy(ev->addr, &in->sin_addr, sizeof(in->sin_addr));
+		ev.port = ntohs(in->sin_port);
+		memcpy(ev.addr, &in->sin_addr, sizeof(in->sin_addr));
 	} else if (sa.sin6_family == AF_INET6 &&
 		   addrlen >= offsetofend(struct sockaddr_in6, sin6_addr)) {
-		ev->port = ntohs(sa.sin6_port);
-		memcpy(ev->addr, &sa.sin6_addr, sizeof(sa.sin6_addr));
+		ev.port = ntohs(sa.sin6_port);
+		memcpy(ev.addr, &sa.sin6_addr, sizeof(sa.sin6_addr));
 	}
-	ev_commit(MPMCRING_EV_CONNECT, &rsv);
+	ev_send(&ev, MPMCRING_EV_CONNECT, sizeof(ev));
+	preempt_enable_notrace();
 }
 
 /* Not inlined: its reservation's frame would give the probe a stack canary. */
