@@ -14,8 +14,8 @@
 #
 # Knobs: MPMCRING_BENCH_KERNEL (stock-6.1; stock-6.12 works too),
 # MPMCRING_BENCH_CPUS (vCPUs, default 2), MPMCRING_EVB_REPS (7),
-# MPMCRING_EVB_SYSCALLS (20000 openat per run), MPMCRING_EVB_STORM (50
-# fork+exec per vCPU per run), MPMCRING_EVB_FLOOD_S (3),
+# MPMCRING_EVB_SYSCALLS (20000 openat per run), MPMCRING_EVB_STORM (100
+# fork+exec+wait per run, on CPU 0), MPMCRING_EVB_FLOOD_S (3),
 # MPMCRING_EVB_FLOOD_WORK (2000 rounds of agent work per event in the
 # flood's consumers), MPMCRING_EVB_DRAIN
 # (100000 events), MPMCRING_EVB_PARTS (syscalls,storm,flood,drain),

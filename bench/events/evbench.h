@@ -16,7 +16,10 @@
 #include "mpmcring.h"
 #include "mpmcring_events.h"
 
+/* Where the guest has the marker; a test builds work.c with its own. */
+#ifndef MARKER_PATH
 #define MARKER_PATH "/bin/evmarker"
+#endif
 #define MAX_CONSUMERS 8
 #define PID_BITS (1u << 22) /* pid_max's ceiling */
 
@@ -125,14 +128,26 @@ void pin_to_cpu(int cpu);
 /* Keeps the calling thread on CPUs from first on (if there are any). */
 void pin_from_cpu(int first);
 double work_syscalls(uint64_t iterations);
-double work_storm(unsigned int threads, unsigned int per_thread);
+/* Runs the marker; its pid once it exited 0, else -1 (said on stderr). */
+pid_t run_marker(void);
+double work_storm(unsigned int n);
 struct flood_result {
 	double seconds;
 	uint64_t syscalls;    /* flood syscalls made */
 	unsigned int markers; /* marker execs run */
+	bool failed;	      /* a marker exec failed: the run is void */
 	pid_t pids[4096];
 };
 void work_flood(unsigned int threads, double seconds, struct flood_result *r);
+
+/* spawn.c: the workloads' forks, from a process that maps no ring (why:
+ * spawn.c). spawn_storm() is work_storm() there, < 0 when it failed;
+ * spawn_marker() is run_marker() there. */
+int spawn_start(void);
+double spawn_storm(unsigned int n);
+pid_t spawn_marker(void);
+pid_t spawn_pid(void); /* the spawner's, for tests */
+void spawn_stop(void);
 
 /* prof.c: instruction-count windows under bench/tcgprof/insn_prof.so. */
 extern bool prof_on;

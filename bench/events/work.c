@@ -6,6 +6,8 @@
  */
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -111,65 +113,85 @@ double work_syscalls(uint64_t iterations)
 	return t0;
 }
 
-/* Runs the marker program; returns its pid once it has ended. */
-static pid_t run_marker(void)
+/*
+ * Runs the marker program; returns its pid once it has ended, or -1 when
+ * it could not be forked or did not exit 0 (a failed exec exits 127).
+ */
+pid_t run_marker(void)
 {
 	static char *const argv[] = { "evmarker", NULL };
 	static char *const envp[] = { NULL };
 	pid_t pid = fork();
+	int status;
 
 	if (pid == 0) {
 		execve(MARKER_PATH, argv, envp);
 		_exit(127);
 	}
-	if (pid > 0)
-		waitpid(pid, NULL, 0);
+	if (pid < 0) {
+		perror("evbench: fork");
+		return -1;
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		fprintf(stderr, "evbench: %s (pid %d) did not exit 0 (status 0x%x)\n", MARKER_PATH,
+			(int)pid, status);
+		return -1;
+	}
 	return pid;
 }
 
-struct storm_arg {
-	unsigned int n, cpu;
-	double *v; /* each fork+exec+wait, ns */
-};
-
-static void *storm_thread(void *p)
+/*
+ * (ii) n fork+exec+wait on CPU 0, each timed; the consumers run on the
+ * others, as for (i); run by the spawner (spawn.c). One process forks: with several of one mm on
+ * several vCPUs, each fork's write-protect of the mm interrupts the others
+ * to flush their TLBs, and several execs of one program contend on its
+ * mapping's lock; both are costs of the storm's shape that follow the
+ * scheduling, not the tracing. Returns seconds, or -1 when a marker failed.
+ */
+double work_storm(unsigned int n)
 {
-	const struct storm_arg *a = p;
+	double *v = calloc(n + 1, sizeof(*v)), t0, t1, start;
 	unsigned int i;
-	double t0, t1;
+	pid_t anchor;
 
-	pin_to_cpu((int)a->cpu);
-	t0 = now_s();
-	for (i = 0; i < a->n; i++) {
-		run_marker();
+	if (!v)
+		abort();
+	pin_to_cpu(0);
+	/*
+	 * A child that sleeps through the storm, holding a pid above every
+	 * task's before it. Without it, an untraced run has no live task
+	 * with a pid in the pid IDR's top level once pids pass 4096, so
+	 * each of its forks grows the IDR by a level and each reap shrinks
+	 * it again (with an RCU free and slab work, about 1000 instructions
+	 * an operation), while a traced run's consumer threads hold such
+	 * pids and its forks pay none of that: the baseline would be the
+	 * dearer. With the anchor both keep the same levels.
+	 */
+	anchor = fork();
+	if (anchor == 0) {
+		pause();
+		_exit(0);
+	}
+	start = t0 = now_s();
+	for (i = 0; i < n; i++) {
+		if (anchor < 0 || run_marker() < 0) {
+			if (anchor < 0)
+				perror("evbench: fork the storm's anchor");
+			t0 = -1;
+			goto out;
+		}
 		t1 = now_s();
-		a->v[i] = (t1 - t0) * 1e9;
+		v[i] = (t1 - t0) * 1e9;
 		t0 = t1;
 	}
-	return NULL;
-}
-
-/* (ii) threads spawners, one per vCPU: fork, exec the marker, wait. */
-double work_storm(unsigned int threads, unsigned int per_thread)
-{
-	struct storm_arg args[64];
-	pthread_t th[64];
-	unsigned int i;
-	double t0 = now_s(), *v;
-
-	if (threads > 64)
-		threads = 64;
-	v = calloc((size_t)threads * per_thread + 1, sizeof(*v));
-	for (i = 0; i < threads; i++) {
-		args[i].n = per_thread;
-		args[i].cpu = i;
-		args[i].v = v + (size_t)i * per_thread;
-		pthread_create(&th[i], NULL, storm_thread, &args[i]);
+	t0 = now_s() - start;
+	lat_of(v, n, &work_lat);
+out:
+	if (anchor > 0) {
+		kill(anchor, SIGKILL);
+		waitpid(anchor, NULL, 0);
 	}
-	for (i = 0; i < threads; i++)
-		pthread_join(th[i], NULL);
-	t0 = now_s() - t0;
-	lat_of(v, (size_t)threads * per_thread, &work_lat);
+	unpin();
 	free(v);
 	return t0;
 }
@@ -208,8 +230,8 @@ static void *flood_thread(void *p)
 
 /*
  * (iii) One flood thread per vCPU making getppid() calls as fast as it can,
- * while this thread execs the marker every 10 ms (the period is kept from
- * the start, not from each exec's end).
+ * while this thread has the spawner (spawn.c) exec the marker every 10 ms
+ * (the period is kept from the start, not from each exec's end).
  */
 void work_flood(unsigned int threads, double seconds, struct flood_result *r)
 {
@@ -224,6 +246,7 @@ void work_flood(unsigned int threads, double seconds, struct flood_result *r)
 		threads = 64;
 	r->markers = 0;
 	r->syscalls = 0;
+	r->failed = false;
 	v = calloc((size_t)threads * FLOOD_SAMPLES, sizeof(*v));
 	for (i = 0; i < threads; i++) {
 		args[i].stop = &stop;
@@ -239,7 +262,13 @@ void work_flood(unsigned int threads, double seconds, struct flood_result *r)
 		struct timespec ts;
 		double wait;
 
-		r->pids[r->markers++] = run_marker();
+		pid_t pid = spawn_marker();
+
+		if (pid < 0) {
+			r->failed = true;
+			break;
+		}
+		r->pids[r->markers++] = pid;
 		next += 0.010;
 		wait = next - now_s();
 		if (wait > 0) {

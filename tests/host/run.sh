@@ -117,6 +117,9 @@ add "packaging/module_btf_failures_keep_modules" "$here/module_btf_test.sh"
 add "bench/tcgprof_report" "python3 $top/bench/tcgprof/test_report.py"
 # Which instructions the plugin counts as locked (bench/tcgprof/locked.h).
 add "bench/tcgprof_locked" "make -s -C $top/bench/tcgprof check-locked"
+# The events race's spawner: its storm and markers fail loudly, never as
+# timed operations (bench/events/spawn.c).
+add "bench/events_spawn" "make -s -C $top/bench/events check-spawn"
 
 # The protocol model (spin): every interleaving of a small ring must keep
 # the safety properties; the markers tying the model to proto/ must catch
