@@ -154,6 +154,9 @@ def main(argv=None):
                          "untraced windows count it alone, so that what other CPUs run "
                          "meanwhile (consumers, kworkers) is left out; a drain's consume "
                          "counts every vCPU")
+    ap.add_argument("--all-vcpus", action="store_true",
+                    help="traced and untraced windows count every vCPU: the workload's "
+                         "and its consumers' (their sleeping and waking too) together")
     ap.add_argument("--blocks", metavar="FUNCTION",
                     help="also list FUNCTION's blocks (offset, instructions, runs per event) "
                          "in each window that ran it: where inside it the count goes")
@@ -184,12 +187,15 @@ def main(argv=None):
         m = meta[w]
         names[w] = namer(kernel, last_ksym if m["stretch"] != "untraced" else [], user)
 
+    def every_vcpu(w):
+        return a.all_vcpus or meta[w]["stretch"] == "consume"
+
     def counts(w):
-        return wins[w][0 if meta[w]["stretch"] == "consume" else 1]
+        return wins[w][0 if every_vcpu(w) else 1]
 
     def atomics(w):
         """Locked instructions per unit of the window's work."""
-        return sum(wins[w][2 if meta[w]["stretch"] == "consume" else 3].values()) / meta[w]["work"]
+        return sum(wins[w][2 if every_vcpu(w) else 3].values()) / meta[w]["work"]
 
     def per_fn(w):
         """Function -> instructions per unit of the window's work."""
@@ -226,7 +232,7 @@ def main(argv=None):
                                                                locked))
 
     print("Guest instructions per event (insn_prof). traced: the traced workload's count "
-          "on its vCPU (%d) minus the part's untraced baseline (per function, the median "
+          "on %s minus the part's untraced baseline (per function, the median "
           "over every untraced window of the part), per event; consume: a drain's "
           "consumers, every vCPU, per event. An event of the syscalls and drain parts is "
           "one openat recorded and three syscalls not (close, open(2), close). A `rep` "
@@ -234,7 +240,8 @@ def main(argv=None):
           "instructions: those with a LOCK prefix and xchg with memory (locked.h), "
           "counted the same way, in total only (\"-\": a profile from before insn_prof "
           "counted them); each takes a cache line's ownership on hardware, which these "
-          "counts do not price." % a.vcpu)
+          "counts do not price." % ("every vCPU (--all-vcpus)" if a.all_vcpus
+                                     else "its vCPU (%d)" % a.vcpu))
     print()
     print("| part | transport | stretch | instructions per event (median) | each repetition "
           "| locked instructions per event (median) |")

@@ -44,7 +44,7 @@ def meta(k, stretch, rep):
 
 
 class Report(unittest.TestCase):
-    def run_report(self, windows, output):
+    def run_report(self, windows, output, extra=()):
         with tempfile.TemporaryDirectory() as d:
             w, o = os.path.join(d, "w"), os.path.join(d, "o")
             with open(w, "w") as f:
@@ -53,7 +53,7 @@ class Report(unittest.TestCase):
                 f.write("\n".join(output) + "\n")
             out = io.StringIO()
             with contextlib.redirect_stdout(out):
-                report.main(["--windows", w, "--output", o, "--top", "20"])
+                report.main(["--windows", w, "--output", o, "--top", "20"] + list(extra))
             return out.getvalue()
 
     def profile(self, noise_in, traced_extra=(), locked_column=True):
@@ -85,6 +85,13 @@ class Report(unittest.TestCase):
         out = self.run_report(*self.profile(noise_in=()))
         self.assertIn("| drain | ring | traced | 5 | 5, 5, 5 | 2.00 |", out)
         self.assertIn("5.0  mfn [mpmcring_events]", out)
+
+    def test_all_vcpus_counts_the_consumers_too(self):
+        # vCPU 1's K_FN (70 a record) counts, and its locked instruction
+        # in each of its 7 runs a record (21 more).
+        out = self.run_report(*self.profile(noise_in=()), extra=["--all-vcpus"])
+        self.assertIn("| drain | ring | traced | 75 | 75, 75, 75 | 23.00 |", out)
+        self.assertIn("on every vCPU (--all-vcpus)", out)
 
     def test_noise_in_one_untraced_window_moves_nothing(self):
         out = self.run_report(*self.profile(noise_in=(0,)))
