@@ -3,8 +3,8 @@
  * spawn.c and work.c's storm and flood on the host (make -C bench/events
  * check-spawn): the storm and the flood's markers run in the spawner; a
  * marker that fails voids the storm, the flood and the marker request
- * instead of being timed or counted as one; a spawner that is gone is an
- * error, not a SIGPIPE. work.c is built with MARKER_PATH at a path this
+ * instead of being timed or counted as one; a spawner that dies, in a storm
+ * or idle, is an error at once, not a SIGPIPE or a wait for ever. work.c is built with MARKER_PATH at a path this
  * test fills: the real marker, then a program that exits 3.
  */
 #include <fcntl.h>
@@ -50,9 +50,19 @@ static void install(const char *src)
 	close(in);
 }
 
+static void *kill_spawner_soon(void *arg)
+{
+	(void)arg;
+	usleep(300000);
+	if (kill(spawn_pid(), SIGKILL))
+		perror("test_spawn: kill");
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	static struct flood_result fr;
+	pthread_t killer;
 	double t;
 	pid_t pid;
 
@@ -85,9 +95,14 @@ int main(int argc, char **argv)
 	install(argv[1]);
 	CHECK(spawn_storm(3) > 0);
 
-	/* A spawner gone: errors, and this process is still here to say so. */
-	CHECK(kill(spawn_pid(), SIGKILL) == 0);
-	usleep(100000);
+	/* A spawner killed in the middle of a storm: an error at once (its
+	 * children hold none of its ends), not a wait for ever. */
+	alarm(60);
+	CHECK(pthread_create(&killer, NULL, kill_spawner_soon, NULL) == 0);
+	CHECK(spawn_storm(1000000) < 0);
+	pthread_join(killer, NULL);
+	alarm(0);
+	/* ...and after: errors, and this process is still here to say so. */
 	CHECK(spawn_storm(3) < 0);
 	CHECK(spawn_marker() < 0);
 	spawn_stop();
