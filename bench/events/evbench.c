@@ -706,8 +706,7 @@ int main(int argc, char **argv)
 	}
 	ncpu = (unsigned int)sysconf(_SC_NPROCESSORS_ONLN);
 	printf("evbench: %u vCPUs, %u repetitions, parts %s\n", ncpu, reps, parts);
-	if ((strstr(parts, part_names[STORM]) || strstr(parts, part_names[FLOOD])) &&
-	    spawn_start())
+	if ((strstr(parts, part_names[STORM]) || strstr(parts, part_names[FLOOD])) && spawn_start())
 		return 1;
 	for (p = 0; p < NR_PARTS; p++) {
 		if (!strstr(parts, part_names[p]))

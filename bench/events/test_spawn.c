@@ -18,12 +18,12 @@
 
 static int failed;
 
-#define CHECK(cond)                                                                    \
-	do {                                                                           \
-		if (!(cond)) {                                                         \
-			fprintf(stderr, "test_spawn.c:%d: %s\n", __LINE__, #cond);    \
-			failed = 1;                                                    \
-		}                                                                      \
+#define CHECK(cond)                                                                \
+	do {                                                                       \
+		if (!(cond)) {                                                     \
+			fprintf(stderr, "test_spawn.c:%d: %s\n", __LINE__, #cond); \
+			failed = 1;                                                \
+		}                                                                  \
 	} while (0)
 
 /* Puts src at MARKER_PATH whole: a copy beside it, renamed over it. */
