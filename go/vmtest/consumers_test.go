@@ -164,10 +164,24 @@ func (c *cConsumer) stop(t *testing.T) {
 	}
 }
 
+// consumeTries counts what a goConsume loop's claims came to, for the
+// log of a consumer that delivered nothing: starved by the scheduler (few
+// tries), beaten to the head every time (busy), or told there was nothing
+// (empty) while others were taking records.
+type consumeTries struct {
+	batches, busy, empty, waits atomic.Int64
+}
+
+func (c *consumeTries) String() string {
+	return fmt.Sprintf("%d batches, %d busy, %d empty, %d waits",
+		c.batches.Load(), c.busy.Load(), c.empty.Load(), c.waits.Load())
+}
+
 // goConsume consumes in batches until done says the producers finished
 // and the ring is empty; the goroutine sleeps in Wait when there is
 // nothing.
-func goConsume(r *mpmcring.Ring, s *seen, finished *atomic.Bool, delivered *atomic.Int64) error {
+func goConsume(r *mpmcring.Ring, s *seen, finished *atomic.Bool, delivered *atomic.Int64,
+	tries *consumeTries) error {
 	c, err := r.NewConsumer()
 	if err != nil {
 		return err
@@ -182,20 +196,24 @@ func goConsume(r *mpmcring.Ring, s *seen, finished *atomic.Bool, delivered *atom
 				s.record(rec.Data, last)
 			}
 			delivered.Add(int64(b.Records))
+			tries.batches.Add(1)
 			if err := c.Commit(); err != nil {
 				return err
 			}
 			continue
 		}
 		if errors.Is(err, mpmcring.ErrBusy) {
+			tries.busy.Add(1)
 			continue
 		}
 		if !errors.Is(err, mpmcring.ErrNoRecord) {
 			return err
 		}
+		tries.empty.Add(1)
 		if done {
 			return nil
 		}
+		tries.waits.Add(1)
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 		err = c.Wait(ctx)
 		cancel()
@@ -236,12 +254,13 @@ func TestGoAndCConsumersExactlyOnce(t *testing.T) {
 	var finished atomic.Bool
 	var wg sync.WaitGroup
 	delivered := make([]atomic.Int64, 3)
+	tries := make([]consumeTries, 3)
 	errs := make([]error, 3)
 	for i := range delivered {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			errs[i] = goConsume(r, s, &finished, &delivered[i])
+			errs[i] = goConsume(r, s, &finished, &delivered[i], &tries[i])
 		}(i)
 	}
 	waitConsumers(t, r, 5)
@@ -258,9 +277,9 @@ func TestGoAndCConsumersExactlyOnce(t *testing.T) {
 		}
 	}
 	for i := range delivered {
-		t.Logf("Go consumer %d delivered %d", i, delivered[i].Load())
+		t.Logf("Go consumer %d delivered %d (%v)", i, delivered[i].Load(), &tries[i])
 		if delivered[i].Load() == 0 {
-			t.Errorf("Go consumer %d delivered nothing", i)
+			t.Errorf("Go consumer %d delivered nothing (%v)", i, &tries[i])
 		}
 	}
 	for i, c := range cats {
