@@ -157,10 +157,15 @@ static void ev_commit(u16 type, struct mpmcring_rsv *rsv)
 	ev_counted(type, 0);
 }
 
-/* Sends an event built in the scratch buffer, of size bytes. */
-static void ev_send(void *ev, u16 type, u32 size)
+/*
+ * Fills the header of an event built outside the ring (on the stack or in
+ * the scratch buffer), of size bytes in all, and copies it in: the header
+ * says the size sent, by construction.
+ */
+static void ev_send(struct mpmcring_ev_hdr *h, u16 type, u32 size, u8 flags)
 {
-	ev_counted(type, mpmcring_output(ev_cfg.ring, ev, size,
+	ev_fill_hdr(h, type, size, flags);
+	ev_counted(type, mpmcring_output(ev_cfg.ring, h, size,
 					 MPMCRING_F_PRIO(ev_cfg.prio[type])));
 }
 
@@ -230,13 +235,12 @@ void ev_probe_exec(void *data, struct task_struct *p, pid_t old_pid,
 	/* The per-CPU scratch buffer: one user at a time per CPU. */
 	preempt_disable_notrace();
 	ev = this_cpu_ptr(ev_scratch);
-	ev_fill_hdr(&ev->hdr, MPMCRING_EV_EXEC, size, flags);
 	ev->old_pid = old_pid;
 	ev->filename.off = sizeof(*ev);
 	ev->filename.len = n;
 	memcpy(ev + 1, bprm->filename, n);
 	((char *)(ev + 1))[n] = 0;
-	ev_send(ev, MPMCRING_EV_EXEC, size);
+	ev_send(&ev->hdr, MPMCRING_EV_EXEC, size, flags);
 	preempt_enable_notrace();
 }
 
@@ -251,10 +255,9 @@ void ev_probe_fork(void *data, struct task_struct *parent,
 {
 	struct mpmcring_ev_fork ev;
 
-	ev_fill_hdr(&ev.hdr, MPMCRING_EV_FORK, sizeof(ev), 0);
 	ev.child_pid = child->pid;
 	ev.child_tgid = child->tgid;
-	ev_send(&ev, MPMCRING_EV_FORK, sizeof(ev));
+	ev_send(&ev.hdr, MPMCRING_EV_FORK, sizeof(ev), 0);
 }
 
 /**
@@ -266,10 +269,9 @@ void ev_probe_exit(void *data, struct task_struct *p)
 {
 	struct mpmcring_ev_exit ev;
 
-	ev_fill_hdr(&ev.hdr, MPMCRING_EV_EXIT, sizeof(ev), 0);
 	ev.exit_code = p->exit_code;
 	ev.reserved = 0;
-	ev_send(&ev, MPMCRING_EV_EXIT, sizeof(ev));
+	ev_send(&ev.hdr, MPMCRING_EV_EXIT, sizeof(ev), 0);
 }
 
 /*
@@ -292,8 +294,7 @@ static void ev_execve(u8 kind, long nr, long ret, const unsigned long *args,
 	ev->flags = at ? (u32)args[4] : 0;
 	ev->filename.off = sizeof(*ev);
 	ev->filename.len = n;
-	ev_fill_hdr(&ev->hdr, MPMCRING_EV_EXECVE, sizeof(*ev) + n + 1, flags);
-	ev_send(ev, MPMCRING_EV_EXECVE, sizeof(*ev) + n + 1);
+	ev_send(&ev->hdr, MPMCRING_EV_EXECVE, sizeof(*ev) + n + 1, flags);
 }
 
 /* open, openat, openat2, creat, at exit: the path is still in place. */
@@ -344,8 +345,7 @@ static void ev_open(u8 kind, long nr, long ret, const unsigned long *args,
 	ev->path.off = sizeof(*ev);
 	ev->path.len = n;
 	ev->reserved = 0;
-	ev_fill_hdr(&ev->hdr, MPMCRING_EV_OPEN, sizeof(*ev) + n + 1, flags);
-	ev_send(ev, MPMCRING_EV_OPEN, sizeof(*ev) + n + 1);
+	ev_send(&ev->hdr, MPMCRING_EV_OPEN, sizeof(*ev) + n + 1, flags);
 }
 
 /* connect, at exit: the address the caller gave, read before reserving. */
@@ -362,9 +362,6 @@ static void ev_connect(long nr, long ret, const unsigned long *args, u8 flags)
 		memset(&sa, 0, sizeof(sa));
 		flags |= MPMCRING_EVF_FAULT;
 	}
-	/* On one CPU from its header's cpu to its reservation. */
-	preempt_disable_notrace();
-	ev_fill_hdr(&ev.hdr, MPMCRING_EV_CONNECT, sizeof(ev), flags);
 	ev.ret = ret;
 	ev.nr = nr;
 	ev.fd = (int)args[0];
@@ -383,7 +380,9 @@ static void ev_connect(long nr, long ret, const unsigned long *args, u8 flags)
 		ev.port = ntohs(sa.sin6_port);
 		memcpy(ev.addr, &sa.sin6_addr, sizeof(sa.sin6_addr));
 	}
-	ev_send(&ev, MPMCRING_EV_CONNECT, sizeof(ev));
+	/* On one CPU from its header's cpu to its reservation. */
+	preempt_disable_notrace();
+	ev_send(&ev.hdr, MPMCRING_EV_CONNECT, sizeof(ev), flags);
 	preempt_enable_notrace();
 }
 
