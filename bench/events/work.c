@@ -143,11 +143,12 @@ pid_t run_marker(void)
 
 /*
  * (ii) n fork+exec+wait on CPU 0, each timed; the consumers run on the
- * others, as for (i); run by the spawner (spawn.c). One process forks: with several of one mm on
- * several vCPUs, each fork's write-protect of the mm interrupts the others
- * to flush their TLBs, and several execs of one program contend on its
- * mapping's lock; both are costs of the storm's shape that follow the
- * scheduling, not the tracing. Returns seconds, or -1 when a marker failed.
+ * others, as for (i); run by the spawner (spawn.c). One process forks:
+ * with several of one mm on several vCPUs, each fork's write-protect of
+ * the mm interrupts the others to flush their TLBs, and several execs of
+ * one program contend on its mapping's lock; both are costs of the
+ * storm's shape that follow the scheduling, not the tracing. Returns
+ * seconds, or -1 when the anchor (below) or a marker failed.
  */
 double work_storm(unsigned int n)
 {
@@ -179,11 +180,14 @@ double work_storm(unsigned int n)
 		pause();
 		_exit(0);
 	}
+	if (anchor < 0) {
+		perror("evbench: fork the storm's anchor");
+		t0 = -1;
+		goto out;
+	}
 	start = t0 = now_s();
 	for (i = 0; i < n; i++) {
-		if (anchor < 0 || run_marker() < 0) {
-			if (anchor < 0)
-				perror("evbench: fork the storm's anchor");
+		if (run_marker() < 0) {
 			t0 = -1;
 			goto out;
 		}
