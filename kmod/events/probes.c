@@ -160,7 +160,10 @@ static void ev_commit(u16 type, struct mpmcring_rsv *rsv)
 /*
  * Fills the header of an event built outside the ring (on the stack or in
  * the scratch buffer), of size bytes in all, and copies it in: the header
- * says the size sent, by construction.
+ * says the size sent, by construction. h is the start of the whole event
+ * (the header is every event's first member); size bytes from it are sent.
+ * Call with preemption off: the scratch buffer is one CPU's, and the
+ * header's cpu must be the CPU that reserves.
  */
 static void ev_send(struct mpmcring_ev_hdr *h, u16 type, u32 size, u8 flags)
 {
