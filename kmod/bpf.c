@@ -7,6 +7,7 @@
  * hooks: see mpmcring_bpf_init().
  *
  *   mpmcring_bpf_output(id, data, size, flags)     copy one record in
+ *   mpmcring_bpf_admit(id, len, flags)             ask first (counts a no)
  *   mpmcring_bpf_reserve(id, len, flags)           KF_ACQUIRE | KF_RET_NULL
  *   mpmcring_bpf_write(rsv, off, data, size)       fill the reservation
  *   mpmcring_bpf_commit(rsv) (int), mpmcring_bpf_discard(rsv)   KF_RELEASE
@@ -451,6 +452,41 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
 }
 
 /**
+ * mpmcring_bpf_admit() - would a ring take a record now, from BPF
+ * @ring_id: the ring's id
+ * @len: payload bytes of the record the program would build
+ * @flags: MPMCRING_F_PRIO(class) and nothing else
+ *
+ * Asked before the program spends anything on the record (helper calls,
+ * user memory reads): mpmcring_admit()'s answer. A refusal is counted as
+ * a drop of the ring, so the program must not then produce the record;
+ * a 0 promises nothing (mpmcring_bpf_output() after it may still be
+ * refused, and counts that).
+ *
+ * Return: 0; -ENOSPC (class watermark or ring full) and -EMSGSIZE, both
+ * counted as drops of the ring; -EINVAL for bad @flags or a zero @len and
+ * -ENOENT when no ring has @ring_id (counted in the module's
+ * bpf_refused).
+ */
+__bpf_kfunc int mpmcring_bpf_admit(u32 ring_id, u32 len, u64 flags)
+{
+	struct mpmcring *ring;
+	int err = -ENOENT;
+
+	if (!mpmcring_bpf_args_ok(flags, len))
+		return -EINVAL;
+	/* As output's: one RCU section, which a destroy waits out. */
+	rcu_read_lock();
+	ring = mpmcring_find_id(ring_id);
+	if (ring)
+		err = mpmcring_admit(ring, len, (u32)flags);
+	else
+		mpmcring_bpf_refuse_id(ring_id);
+	rcu_read_unlock();
+	return err;
+}
+
+/**
  * mpmcring_bpf_reserve() - reserve a record in a ring, from BPF
  * @ring_id: the ring's id
  * @len: payload bytes, 1 to the ring's max_record and
@@ -606,6 +642,7 @@ BTF_KFUNCS_START(mpmcring_bpf_kfunc_ids)
 BTF_SET8_START(mpmcring_bpf_kfunc_ids)
 #endif
 BTF_ID_FLAGS(func, mpmcring_bpf_output)
+BTF_ID_FLAGS(func, mpmcring_bpf_admit)
 BTF_ID_FLAGS(func, mpmcring_bpf_reserve, KF_ACQUIRE | KF_RET_NULL)
 BTF_ID_FLAGS(func, mpmcring_bpf_write, KF_TRUSTED_ARGS)
 BTF_ID_FLAGS(func, mpmcring_bpf_commit, KF_RELEASE)

@@ -198,6 +198,7 @@ void mpmcring_count_drop(struct mpmcring *ring, int reason, u32 prio,
 /* bpf.c; the kfuncs are called by BPF programs only. */
 struct mpmcring_bpf_rsv;
 int mpmcring_bpf_output(u32 ring_id, const void *data, u32 data__sz, u64 flags);
+int mpmcring_bpf_admit(u32 ring_id, u32 len, u64 flags);
 struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(u32 ring_id, u32 len, u64 flags);
 int mpmcring_bpf_write(struct mpmcring_bpf_rsv *rsv, u32 off, const void *data,
 		       u32 data__sz);

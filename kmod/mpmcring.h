@@ -97,6 +97,7 @@ void mpmcring_commit(struct mpmcring_rsv *rsv);
 void mpmcring_discard(struct mpmcring_rsv *rsv);
 int mpmcring_output(struct mpmcring *ring, const void *data, u32 len,
 		    u32 flags);
+int mpmcring_admit(struct mpmcring *ring, u32 len, u32 flags);
 void mpmcring_get_stats(struct mpmcring *ring, struct mpmcring_stats *stats);
 const struct mpmcring_layout *mpmcring_layout(struct mpmcring *ring);
 

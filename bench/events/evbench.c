@@ -54,14 +54,23 @@ enum part { SYSCALLS, STORM, FLOOD, DRAIN, NR_PARTS };
 static const char *const part_names[NR_PARTS] = { "syscalls", "storm", "flood", "drain" };
 
 #define MAX_REPS 15
-#define NR_TR 12
+#define NR_TR 13
 
 /* NULL: untraced. */
 static const struct transport *const transports[NR_TR] = {
-	NULL,	       &tr_ring1_eager, &tr_ring1,
-	&tr_ring2,     &tr_ring4,	&tr_bpf_ring1,
-	&tr_bpf_ring2, &tr_bpf_ringbuf, &tr_bpf_ringbuf_batch,
-	&tr_bpf_query, &tr_bpf_perf,	&tr_bpf_perf_batch,
+	NULL,
+	&tr_ring1_eager,
+	&tr_ring1,
+	&tr_ring2,
+	&tr_ring4,
+	&tr_bpf_ring1,
+	&tr_bpf_ring2,
+	&tr_bpf_ringbuf,
+	&tr_bpf_ringbuf_batch,
+	&tr_bpf_query,
+	&tr_bpf_perf,
+	&tr_bpf_perf_batch,
+	&tr_bpf_ring1_admit,
 };
 enum {
 	T_NONE,
@@ -76,12 +85,13 @@ enum {
 	T_RBQ,
 	T_PERF,
 	T_PERFB,
+	T_BADM1,
 };
 /* MPMCRING_EVB_TRANSPORTS: which run (names of the table rows, by the
  * short names below; default all). */
 static const char *const tr_short[NR_TR] = {
-	"untraced", "ring1e", "ring1", "ring2", "ring4", "bpfring1",
-	"bpfring2", "rb",     "rbb",   "rbq",	"perf",	 "perfb",
+	"untraced", "ring1e", "ring1", "ring2", "ring4", "bpfring1", "bpfring2",
+	"rb",	    "rbb",    "rbq",   "perf",	"perfb", "bpfadm1",
 };
 static const char *tr_only;
 
@@ -132,7 +142,7 @@ static bool part_runs(enum part p, int i)
 	 * part but perf's (it queues a wakeup per sample with no one
 	 * waiting); no policy either. */
 	if (p == DRAIN)
-		return i != T_NONE && i != T_RBQ && i != T_RING1E && i != T_RBB;
+		return i != T_NONE && i != T_RBQ && i != T_BADM1 && i != T_RING1E && i != T_RBB;
 	/* The BPF transports woken per 16 KiB answer the per-event cost
 	 * question (syscalls, storm; drain's fill); the flood is decided by
 	 * other things. */

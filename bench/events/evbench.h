@@ -96,10 +96,10 @@ struct tr {
 extern const struct transport tr_ring1_eager, tr_ring1, tr_ring2, tr_ring4;
 extern const struct transport tr_bpf_ringbuf, tr_bpf_query, tr_bpf_perf;
 extern const struct transport tr_bpf_ringbuf_batch, tr_bpf_perf_batch;
-extern const struct transport tr_bpf_ring1, tr_bpf_ring2;
+extern const struct transport tr_bpf_ring1, tr_bpf_ring2, tr_bpf_ring1_admit;
 
 /* tr_bpf.c: events.bpf.c producing into an mpmcring ring (its kfuncs). */
-void *bpf_producer_start(const struct tr_cfg *cfg, unsigned int ring_id);
+void *bpf_producer_start(const struct tr_cfg *cfg, unsigned int ring_id, int mode);
 void bpf_producer_stop(void *producer);
 
 /* The batched wakeup every transport can have: a sleeping consumer is

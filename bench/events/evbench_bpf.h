@@ -10,7 +10,7 @@
 #ifndef MPMCRING_EVBENCH_BPF_H
 #define MPMCRING_EVBENCH_BPF_H
 
-enum evb_mode { EVB_RINGBUF, EVB_RINGBUF_QUERY, EVB_PERF, EVB_MPMCRING };
+enum evb_mode { EVB_RINGBUF, EVB_RINGBUF_QUERY, EVB_PERF, EVB_MPMCRING, EVB_MPMCRING_ADMIT };
 
 /* As the module's default max_path: strings of up to 256 bytes are kept. */
 #define EVB_MAX_PATH 256
@@ -33,8 +33,9 @@ enum evb_sys_kind {
 
 enum { EVB_EMITTED, EVB_DROPPED, EVB_SHED };
 
-/* Per CPU, by event type: submitted, refused by the buffer, dropped by the
- * program's own priority policy (query mode). */
+/* Per CPU, by event type: submitted, refused by the buffer (in admit mode
+ * also by mpmcring_bpf_admit()), dropped by the program's own priority
+ * policy (query mode). */
 struct evb_counts {
 	__u64 emitted[8];
 	__u64 dropped[8];

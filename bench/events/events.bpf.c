@@ -6,7 +6,7 @@
  * (<linux/mpmcring_events.h>) into a BPF ring buffer with reserve/submit,
  * or into a perf buffer with bpf_perf_event_output(), as BPF agents do.
  *
- * One object, three modes fixed at load time (read-only data, so the
+ * One object, five modes fixed at load time (read-only data, so the
  * verifier drops the others' code):
  *   EVB_RINGBUF        reserve/submit; a failed reservation is counted here
  *                      (the ring buffer has no drop counter of its own)
@@ -20,6 +20,11 @@
  *                      scratch buffer into an mpmcring ring (the module's
  *                      kfuncs), in the event's class; the ring counts what
  *                      it refuses, by reason and class
+ *   EVB_MPMCRING_ADMIT the same, and before anything is spent on an event of
+ *                      a class with a watermark, mpmcring_bpf_admit() asks
+ *                      the ring whether it takes it (counted as a drop of
+ *                      the ring when not): the query mode's policy, decided
+ *                      by the ring's own watermark
  *
  * A ring buffer reservation has a size known to the verifier: events with
  * a string reserve room for the longest one (EVB_MAX_PATH) and say their
@@ -46,7 +51,7 @@ const volatile __u8 evb_prio[MPMCRING_EV_NR_TYPES];
 const volatile __u64 evb_rb_size;
 const volatile __u64 evb_wm[EVB_NR_PRIO]; /* free bytes each class needs (query mode) */
 const volatile __u64 evb_wake_bytes;	  /* ring buffer: wake the consumer only once this waits */
-const volatile __u32 evb_ring_id;	  /* EVB_MPMCRING: the ring's id */
+const volatile __u32 evb_ring_id;	  /* EVB_MPMCRING(_ADMIT): the ring's id */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -108,17 +113,34 @@ static __always_inline void count(int what, __u16 type)
 		c->shed[type]++;
 }
 
-/* Query mode: false (counted) when the event's class must make way. */
-static __always_inline bool admit(__u16 type)
+/*
+ * Query and admit modes: false (counted) when the event's class must make
+ * way, asked before anything is spent on the event, for the classes with
+ * a watermark (critical events go straight on in both). Query mode asks
+ * the BPF ring buffer how full it is; admit mode asks the mpmcring ring
+ * whether it takes room bytes of the class now (mpmcring_bpf_admit():
+ * the ring's own watermark, and it counts the refusal as a drop of the
+ * ring; the program counts it as a refused output). room is the event's
+ * largest size: an exec event whose path turns out short could have been
+ * taken a little nearer the watermark.
+ */
+static __always_inline bool admit(__u16 type, __u32 room)
 {
 	__u32 prio = evb_prio[type & (MPMCRING_EV_NR_TYPES - 1)];
 	__u64 wm, used;
 
-	if (evb_mode != EVB_RINGBUF_QUERY || prio >= EVB_NR_PRIO)
+	if ((evb_mode != EVB_RINGBUF_QUERY && evb_mode != EVB_MPMCRING_ADMIT) ||
+	    prio >= EVB_NR_PRIO)
 		return true;
 	wm = evb_wm[prio];
 	if (!wm)
 		return true;
+	if (evb_mode == EVB_MPMCRING_ADMIT) {
+		if (!mpmcring_bpf_admit(evb_ring_id, room, prio))
+			return true;
+		count(EVB_DROPPED, type);
+		return false;
+	}
 	used = bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA);
 	if (used < evb_rb_size && evb_rb_size - used >= wm)
 		return true;
@@ -149,9 +171,9 @@ static __always_inline void *begin(__u16 type, __u32 room)
 	__u32 zero = 0;
 	void *e;
 
-	if (!admit(type))
+	if (!admit(type, room))
 		return NULL;
-	if (evb_mode == EVB_PERF || evb_mode == EVB_MPMCRING)
+	if (evb_mode == EVB_PERF || evb_mode == EVB_MPMCRING || evb_mode == EVB_MPMCRING_ADMIT)
 		return bpf_map_lookup_elem(&scratch, &zero);
 	e = bpf_ringbuf_reserve(&rb, room, 0);
 	if (!e)
@@ -175,7 +197,7 @@ static __always_inline __u64 wake_flags(void)
 
 static __always_inline void finish(void *ctx, void *e, __u16 type, __u32 size)
 {
-	if (evb_mode == EVB_MPMCRING) {
+	if (evb_mode == EVB_MPMCRING || evb_mode == EVB_MPMCRING_ADMIT) {
 		if (size > sizeof(union evb_scratch))
 			size = sizeof(union evb_scratch);
 		count(mpmcring_bpf_output(evb_ring_id, e, size,

@@ -186,9 +186,9 @@ static struct events_bpf *evb_open(int mode, const struct tr_cfg *cfg)
 
 /* events.bpf.c into mpmcring ring ring_id, loaded and attached; consumed
  * by tr_ring.c's consumers. */
-void *bpf_producer_start(const struct tr_cfg *cfg, unsigned int ring_id)
+void *bpf_producer_start(const struct tr_cfg *cfg, unsigned int ring_id, int mode)
 {
-	struct events_bpf *s = evb_open(EVB_MPMCRING, cfg);
+	struct events_bpf *s = evb_open(mode, cfg);
 	int err = s ? 0 : -errno;
 
 	if (s) {

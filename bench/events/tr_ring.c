@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "evbench.h"
+#include "evbench_bpf.h"
 
 #define RING_PATH "/dev/mpmcring-evb"
 #define BATCH 256
@@ -175,7 +176,8 @@ static int ring_start(struct tr *t)
 		return -ENODEV;
 	}
 	if (t->ops->bpf_producer) {
-		p->bpf = bpf_producer_start(&t->cfg, mpmcring_get_layout(p->r)->id);
+		p->bpf = bpf_producer_start(&t->cfg, mpmcring_get_layout(p->r)->id,
+					    t->ops->bpf_mode);
 		if (!p->bpf) {
 			mpmcring_close(p->r);
 			ev_rmmod(ring_module(t));
@@ -281,6 +283,7 @@ const struct transport tr_bpf_ring1 = {
 	.consumers = 1,
 	.wake_bytes = WAKE_BYTES,
 	.bpf_producer = true,
+	.bpf_mode = EVB_MPMCRING,
 };
 
 const struct transport tr_bpf_ring2 = {
@@ -291,4 +294,18 @@ const struct transport tr_bpf_ring2 = {
 	.consumers = 2,
 	.wake_bytes = WAKE_BYTES,
 	.bpf_producer = true,
+	.bpf_mode = EVB_MPMCRING,
+};
+
+/* The same, asking the ring first (mpmcring_bpf_admit()) for the classes
+ * with a watermark: the BPF ringbuf + query row's policy. */
+const struct transport tr_bpf_ring1_admit = {
+	.name = "BPF -> mpmcring + admit, 1 consumer",
+	.start = ring_start,
+	.consume = ring_consume,
+	.stop = ring_stop,
+	.consumers = 1,
+	.wake_bytes = WAKE_BYTES,
+	.bpf_producer = true,
+	.bpf_mode = EVB_MPMCRING_ADMIT,
 };

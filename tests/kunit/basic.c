@@ -3,7 +3,7 @@
  * mpmcring_basic: single-threaded semantics of reserve, commit, discard and
  * claim; full and too-large records; what mpmcring_output() delivers,
  * counts and refuses, its slow path included (its fast path shows only in
- * bench/tcgprof's counts); wrap contiguity at every offset; positions
+ * bench/tcgprof's counts); what mpmcring_admit() answers and counts; wrap contiguity at every offset; positions
  * crossing 2^64; parameter checks; consumed_records, the one derived
  * statistic.
  */
@@ -265,6 +265,94 @@ static void basic_output(struct kunit *test)
 }
 
 /*
+ * mpmcring_admit() answers as a reservation in its place would, takes no
+ * space, reclaims what consumers gave back before it says no, and counts
+ * each refusal once, by reason and class.
+ */
+static void basic_admit(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096 };
+	struct mpmcring_params po = { .size = 4096, .name = "kunit-ow",
+				      .mode = MPMCRING_MODE_OVERWRITE };
+	struct mpmcring *ring = kt_ring(test, &p), *ow;
+	const struct mpmcring_layout *l = mpmcring_layout(ring);
+	const struct mpr_view *v = mpmcring_kunit_view(ring);
+	const u32 low = MPMCRING_F_PRIO(MPMCRING_PRIO_LOW);
+	const u32 normal = MPMCRING_F_PRIO(MPMCRING_PRIO_NORMAL);
+	const u32 crit = MPMCRING_F_PRIO(MPMCRING_PRIO_CRITICAL);
+	int pc = preempt_count();
+	struct mpmcring_stats *st;
+	char buf[64];
+	struct kc c;
+	int i, n = 0;
+	u64 start;
+
+	st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	/* 4 KiB: low keeps 2 KiB free, normal 512 bytes, critical none. */
+	KUNIT_ASSERT_EQ(test, l->watermark[MPMCRING_PRIO_LOW], 2048ULL);
+
+	start = READ_ONCE(v->meta->prod_pos);
+	KUNIT_EXPECT_EQ(test, mpmcring_admit(ring, 56, low), 0);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(v->meta->prod_pos), start);
+	/* Low's share: 32 records of 64 bytes; the 33rd low one is refused. */
+	for (n = 0; n < 32; n++)
+		KUNIT_ASSERT_EQ(test, kt_produce(ring, 56, MPMCRING_PRIO_CRITICAL,
+						 1, 0, n), 0);
+	KUNIT_EXPECT_EQ(test, mpmcring_admit(ring, 56, low), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, kt_produce(ring, 56, MPMCRING_PRIO_LOW, 1, 0, n),
+			-ENOSPC);
+	KUNIT_EXPECT_EQ(test, mpmcring_admit(ring, 56, normal), 0);
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_LOW], 2ULL);
+	KUNIT_EXPECT_EQ(test, kt_dropped(st), 2ULL);
+
+	/* Full: the critical class too, as a full ring. */
+	for (; n < 64; n++)
+		KUNIT_ASSERT_EQ(test, kt_produce(ring, 56, MPMCRING_PRIO_CRITICAL,
+						 1, 0, n), 0);
+	KUNIT_EXPECT_EQ(test, mpmcring_admit(ring, 56, crit), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, mpmcring_admit(ring, l->max_record + 1, crit), -EMSGSIZE);
+	/* The caller's errors: refused, not counted. */
+	KUNIT_EXPECT_EQ(test, mpmcring_admit(ring, 0, crit), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mpmcring_admit(ring, 8, MPMCRING_NR_PRIO), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mpmcring_admit(ring, 8, crit | 4), -EINVAL);
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->dropped[MPMCRING_DROP_FULL][MPMCRING_PRIO_CRITICAL], 1ULL);
+	KUNIT_EXPECT_EQ(test, st->dropped[MPMCRING_DROP_TOO_BIG][MPMCRING_PRIO_CRITICAL], 1ULL);
+	KUNIT_EXPECT_EQ(test, kt_dropped(st), 4ULL);
+	KUNIT_EXPECT_EQ(test, v->meta->lost_dropped, 4ULL);
+
+	/*
+	 * Consumed, not yet reclaimed: the ring looks full until a reclaim,
+	 * which the admission runs itself rather than refuse a record that
+	 * fits.
+	 */
+	for (i = 0; i < n; i++)
+		KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), 56);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(v->meta->reclaim_pos), start);
+	KUNIT_EXPECT_EQ(test, mpmcring_admit(ring, 56, low), 0);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(v->meta->reclaim_pos), start + 4096);
+	KUNIT_EXPECT_EQ(test, preempt_count(), pc);
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, kt_dropped(st), 4ULL);
+	KUNIT_EXPECT_EQ(test, st->produced_records, 64ULL);
+	kc_detach(&c);
+	mpmcring_destroy(ring);
+
+	/* Overwrite mode: a full ring admits any class (it evicts). */
+	ow = kt_ring(test, &po);
+	for (n = 0; n < 64; n++)
+		KUNIT_ASSERT_EQ(test, kt_produce(ow, 56, MPMCRING_PRIO_LOW, 1, 0, n), 0);
+	KUNIT_EXPECT_EQ(test, mpmcring_admit(ow, 56, low), 0);
+	KUNIT_EXPECT_EQ(test, kt_produce(ow, 56, MPMCRING_PRIO_LOW, 1, 0, n), 0);
+	mpmcring_get_stats(ow, st);
+	KUNIT_EXPECT_EQ(test, kt_dropped(st), 0ULL);
+	mpmcring_destroy(ow);
+}
+
+/*
  * consumed_records is derived from sums taken one after another: while
  * producers run, overwritten and in-ring records summed after produced can
  * outnumber it. The report must then say 0 consumed, not wrap to 2^64 - k,
@@ -425,6 +513,7 @@ static struct kunit_case basic_cases[] = {
 	KUNIT_CASE(basic_uncommitted_blocks),
 	KUNIT_CASE(basic_full_and_too_big),
 	KUNIT_CASE(basic_output),
+	KUNIT_CASE(basic_admit),
 	KUNIT_CASE(basic_stats_consumed_never_wraps),
 	KUNIT_CASE(basic_wrap_every_offset),
 	KUNIT_CASE(basic_positions_cross_2_64),

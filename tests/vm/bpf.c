@@ -390,7 +390,7 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 	struct mpmcring_stats before, after;
 	struct bpf_refused rbefore, rafter;
 	struct produce_bpf *p;
-	unsigned int i, null_refused = 0, bad_writes = 0;
+	unsigned int i, null_refused = 0, bad_writes = 0, admit_too_big = 0;
 
 	NEED_KFUNCS();
 	ASSERT_GT(l->max_record, BT_MAX_RESERVE)
@@ -403,28 +403,44 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 	for (i = 0; i < sizeof(bad_ids) / sizeof(bad_ids[0]); i++) {
 		p->bss->out.ret = 1;
 		p->bss->out.got = 1;
+		p->bss->out.admit = 1;
 		bt_call(BT_BAD_ID, bad_ids[i], 0, 0);
 		EXPECT_EQ(-ENOENT, p->bss->out.ret)
 		TH_LOG("id %llu", (unsigned long long)bad_ids[i]);
+		EXPECT_EQ(-ENOENT, p->bss->out.admit)
+		TH_LOG("admit, id %llu", (unsigned long long)bad_ids[i]);
 		EXPECT_EQ(0, p->bss->out.got) TH_LOG("id %llu", (unsigned long long)bad_ids[i]);
 	}
 	for (i = 0; i < sizeof(bad_flags) / sizeof(bad_flags[0]); i++) {
 		p->bss->out.ret = 1;
 		p->bss->out.got = 1;
+		p->bss->out.admit = 1;
 		bt_call(BT_BAD_FLAGS, bad_flags[i], 0, 0);
 		EXPECT_EQ(-EINVAL, p->bss->out.ret)
 		TH_LOG("flags %#llx", (unsigned long long)bad_flags[i]);
+		EXPECT_EQ(-EINVAL, p->bss->out.admit)
+		TH_LOG("admit, flags %#llx", (unsigned long long)bad_flags[i]);
 		EXPECT_EQ(0, p->bss->out.got);
 	}
 	for (i = 0; i < sizeof(bad_lens) / sizeof(bad_lens[0]); i++) {
+		/* admit knows no staging buffer: the ring's max_record only. */
+		bool too_big = bad_lens[i] > l->max_record;
+
 		p->bss->out.got = 1;
+		p->bss->out.admit = 1;
 		bt_call(BT_BAD_LEN, bad_lens[i], 0, 0);
 		EXPECT_EQ(0, p->bss->out.got) TH_LOG("len %llu", (unsigned long long)bad_lens[i]);
+		EXPECT_EQ(too_big ? -EMSGSIZE : 0, p->bss->out.admit)
+		TH_LOG("admit, len %llu", (unsigned long long)bad_lens[i]);
+		admit_too_big += too_big;
 	}
+	ASSERT_GT(admit_too_big, 0);
 	/* Lengths that fit are fine. */
 	p->bss->out.got = 0;
+	p->bss->out.admit = 1;
 	bt_call(BT_BAD_LEN, BT_MAX_RESERVE, 0, 0);
 	EXPECT_EQ(1, p->bss->out.got);
+	EXPECT_EQ(0, p->bss->out.admit);
 	/*
 	 * Zero: no record is empty (read(2) returns 0 only at end of file).
 	 * Both kfuncs refuse it, the length known only at run time, and do
@@ -432,14 +448,18 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 	 */
 	p->bss->out.ret = 1;
 	p->bss->out.got = 1;
+	p->bss->out.admit = 1;
 	bt_call(BT_SMALL_LEN, 0, 0, 0);
 	EXPECT_EQ(-EINVAL, p->bss->out.ret) TH_LOG("output of 0 bytes");
 	EXPECT_EQ(0, p->bss->out.got) TH_LOG("reserve of 0 bytes");
+	EXPECT_EQ(-EINVAL, p->bss->out.admit) TH_LOG("admit of 0 bytes");
 	p->bss->out.ret = 1;
 	p->bss->out.got = 0;
+	p->bss->out.admit = 1;
 	bt_call(BT_SMALL_LEN, 1, 0, 0);
 	EXPECT_EQ(0, p->bss->out.ret) TH_LOG("output of 1 byte");
 	EXPECT_EQ(1, p->bss->out.got) TH_LOG("reserve of 1 byte");
+	EXPECT_EQ(0, p->bss->out.admit) TH_LOG("admit of 1 byte");
 	/* Writes: inside the 16 reserved bytes or nothing (counted: bad_write). */
 	{
 		const __u64 cases[][3] = {
@@ -498,29 +518,30 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 	}
 	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &after));
 	/*
-	 * Lengths too big are counted; ids and flags name no ring to count
-	 * in, and a zero length is no drop: nothing else is counted.
+	 * Lengths too big are counted (reserve's, and admit's over
+	 * max_record); ids and flags name no ring to count in, and a zero
+	 * length is no drop: nothing else is counted.
 	 */
-	EXPECT_EQ(sizeof(bad_lens) / sizeof(bad_lens[0]),
+	EXPECT_EQ(sizeof(bad_lens) / sizeof(bad_lens[0]) + admit_too_big,
 		  after.dropped[MPMCRING_DROP_TOO_BIG][MPMCRING_PRIO_NORMAL] -
 			  before.dropped[MPMCRING_DROP_TOO_BIG][MPMCRING_PRIO_NORMAL]);
-	EXPECT_EQ(sizeof(bad_lens) / sizeof(bad_lens[0]),
+	EXPECT_EQ(sizeof(bad_lens) / sizeof(bad_lens[0]) + admit_too_big,
 		  stats_dropped(&after) - stats_dropped(&before));
 	/* The one-byte output is the only record produced. */
 	EXPECT_EQ(before.produced_records + 1, after.produced_records);
 	/*
 	 * What found no ring to count it in is counted by the module: each
-	 * bad id and each bad flags value twice (output and reserve), the
-	 * zero length twice, the NULL data once where the verifier let it
-	 * through.
+	 * bad id and each bad flags value three times (output, admit and
+	 * reserve), the zero length three times, the NULL data once where
+	 * the verifier let it through.
 	 */
 	ASSERT_EQ(0, bpf_refused(&rafter));
-	EXPECT_EQ(2 * sizeof(bad_ids) / sizeof(bad_ids[0]), REFUSED_MORE(rafter, rbefore, NO_RING));
+	EXPECT_EQ(3 * sizeof(bad_ids) / sizeof(bad_ids[0]), REFUSED_MORE(rafter, rbefore, NO_RING));
 	/* ... and the operator is told the last unknown id: the last tried. */
 	EXPECT_EQ(0xffffffffU, rafter.last_no_ring_id);
-	EXPECT_EQ(2 * sizeof(bad_flags) / sizeof(bad_flags[0]),
+	EXPECT_EQ(3 * sizeof(bad_flags) / sizeof(bad_flags[0]),
 		  REFUSED_MORE(rafter, rbefore, BAD_FLAGS));
-	EXPECT_EQ(2, REFUSED_MORE(rafter, rbefore, ZERO_LEN));
+	EXPECT_EQ(3, REFUSED_MORE(rafter, rbefore, ZERO_LEN));
 	EXPECT_EQ(null_refused, REFUSED_MORE(rafter, rbefore, NULL_DATA));
 	/* Each write refused, out of its reservation or from NULL. */
 	EXPECT_EQ(bad_writes + null_refused, REFUSED_MORE(rafter, rbefore, BAD_WRITE));
@@ -580,7 +601,10 @@ static void *prod_main(void *arg)
 	if (sched_setaffinity(0, sizeof(set), &set))
 		return (void *)1;
 	for (seq = 0; seq < a->n; seq++) {
-		op = seq % 10 == 9 && !a->flood ? BT_DISCARD : seq % 2 ? BT_RESERVE : BT_OUTPUT;
+		op = seq % 10 == 9 && !a->flood ? BT_DISCARD
+		     : seq % 3 == 2		? BT_ADMIT
+		     : seq % 2			? BT_RESERVE
+						: BT_OUTPUT;
 		flags = !a->flood	 ? MPMCRING_PRIO_NORMAL
 			: seq < a->flood ? seq % 2 /* low, normal */
 					 : MPMCRING_PRIO_CRITICAL;
@@ -628,10 +652,11 @@ static void *cons_main(void *arg)
 }
 
 /*
- * threads producers (one pinned to each CPU in turn) of n records each;
- * consumers run during production (flood == 0) or only after it (flood:
- * that many low and normal records into a ring nobody drains, then
- * critical ones, which must all fit in the reserve).
+ * threads producers (one pinned to each CPU in turn) of n records each,
+ * by output, by admit then output, and by reserve, write and commit (or
+ * discard) in turn; consumers run during production (flood == 0) or only
+ * after it (flood: that many low and normal records into a ring nobody
+ * drains, then critical ones, which must all fit in the reserve).
  */
 static void run_producers(struct __test_metadata *_metadata, struct mpmcring *r, unsigned int id,
 			  __u64 nonce, unsigned int threads, __u64 n, __u64 flood)
@@ -641,7 +666,8 @@ static void run_producers(struct __test_metadata *_metadata, struct mpmcring *r,
 	struct cons_arg ca[CONSUMERS];
 	pthread_t pt[BT_MAX_THREADS], ct[CONSUMERS];
 	struct seen s = { .lock = PTHREAD_MUTEX_INITIALIZER, .threads = threads, .per_thread = n };
-	__u64 ok = 0, failed = 0, discards = 0, lost = 0, missing = 0, dup = 0, ghost = 0;
+	__u64 ok = 0, failed = 0, discards = 0, lost = 0, missing = 0, dup = 0,
+	      ghost = 0 __u64 admit_refused;
 	volatile int stop = 0;
 	struct produce_bpf *p;
 	struct mpmcring_consumer *c0;
@@ -708,10 +734,13 @@ static void run_producers(struct __test_metadata *_metadata, struct mpmcring *r,
 		}
 		free(pa[i].outcome);
 	}
+	admit_refused = p->bss->out.admit_refused;
 	produce_bpf__destroy(p);
-	fprintf(stderr, "# %u producers x %llu: %llu delivered, %llu refused, %llu discarded\n",
+	fprintf(stderr,
+		"# %u producers x %llu: %llu delivered, %llu refused (%llu by admit), %llu discarded\n",
 		threads, (unsigned long long)n, (unsigned long long)s.delivered,
-		(unsigned long long)failed, (unsigned long long)discards);
+		(unsigned long long)failed, (unsigned long long)admit_refused,
+		(unsigned long long)discards);
 	EXPECT_EQ(0, missing);
 	EXPECT_EQ(0, dup);
 	EXPECT_EQ(0, ghost);
@@ -726,6 +755,8 @@ static void run_producers(struct __test_metadata *_metadata, struct mpmcring *r,
 	EXPECT_EQ(failed, lost);
 	if (flood) {
 		EXPECT_GT(failed, 0) TH_LOG("the flood never filled the ring");
+		/* Some refusals were admit's, counted by the ring as above. */
+		EXPECT_GT(admit_refused, 0) TH_LOG("admit refused nothing in the flood");
 		/* Critical records keep their reserve: none refused. */
 		EXPECT_EQ(0,
 			  after.dropped[MPMCRING_DROP_FULL][MPMCRING_PRIO_CRITICAL] +

@@ -16,7 +16,14 @@
  *   err = mpmcring_bpf_output(id, &ev, sizeof(ev), MPMCRING_BPF_NORMAL);
  *
  * copies one record (0, or -ENOENT, -EINVAL, -EMSGSIZE, -ENOSPC, -EAGAIN;
- * the last three are counted as drops of the ring);
+ * the last three are counted as drops of the ring). A program whose
+ * record costs more to build than to refuse asks first:
+ *   if (mpmcring_bpf_admit(id, sizeof(ev), MPMCRING_BPF_LOW))
+ *           return 0;              (refused: counted as a drop, see below)
+ * is 0 when the ring would take a record of that length and class now
+ * (its watermark and a reclaim included), and otherwise counts the record
+ * as dropped by the ring (-ENOSPC, -EMSGSIZE), so the program must not then
+ * produce it; the output after a 0 may still be refused, and counts that.
  *
  *   struct mpmcring_bpf_rsv *r = mpmcring_bpf_reserve(id, len, flags);
  *   if (!r)
@@ -68,6 +75,7 @@ struct mpmcring_bpf_rsv {
 } __attribute__((preserve_access_index));
 
 extern int mpmcring_bpf_output(__u32 ring_id, const void *data, __u32 data__sz, __u64 flags) __ksym;
+extern int mpmcring_bpf_admit(__u32 ring_id, __u32 len, __u64 flags) __ksym;
 extern struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(__u32 ring_id, __u32 len, __u64 flags) __ksym;
 extern int mpmcring_bpf_write(struct mpmcring_bpf_rsv *rsv, __u32 off, const void *data,
 			      __u32 data__sz) __ksym;

@@ -16,12 +16,13 @@
 #define BT_OUTPUT 1    /* a: thread, b: seq, c: flags; output kfunc */
 #define BT_RESERVE 2   /* the same through reserve, write, commit */
 #define BT_DISCARD 3   /* reserve, write, discard */
-#define BT_BAD_ID 4    /* output and reserve into ring a */
-#define BT_BAD_FLAGS 5 /* output and reserve with flags a */
-#define BT_BAD_LEN 6   /* reserve a bytes */
+#define BT_BAD_ID 4    /* output, admit and reserve into ring a */
+#define BT_BAD_FLAGS 5 /* output, admit and reserve with flags a */
+#define BT_BAD_LEN 6   /* admit and reserve a bytes */
 #define BT_BAD_WRITE 7 /* reserve 16 bytes, write b bytes at a */
-#define BT_SMALL_LEN 8 /* output and reserve a & 15 bytes (0: refused) */
+#define BT_SMALL_LEN 8 /* output, admit, reserve a & 15 bytes (0: refused) */
 #define BT_KPROBE 9    /* kprobe.bpf.c: a record with seq a (odd: reserved) */
+#define BT_ADMIT 16    /* as BT_OUTPUT, output only if the admit kfunc says 0 */
 
 /* The op in the records of tracepoint.bpf.c and perf.bpf.c. */
 #define BT_TRACEPOINT 10 /* tracepoint.bpf.c: as BT_KPROBE, from a tracepoint */
@@ -70,8 +71,10 @@ struct bt_rec {
 
 /* What the programs report (the skeleton's .bss). */
 struct bt_out {
-	__s64 ret; /* output's return, or the write's */
-	__s64 got; /* reserve gave a reservation: 1, else 0 */
+	__s64 ret;	     /* output's return, or the write's */
+	__s64 got;	     /* reserve gave a reservation: 1, else 0 */
+	__s64 admit;	     /* admit's return (BT_BAD_*, BT_SMALL_LEN) */
+	__u64 admit_refused; /* BT_ADMIT records admit refused (not output) */
 	__u64 ok[BT_MAX_THREADS];
 	__u64 failed[BT_MAX_THREADS];
 };

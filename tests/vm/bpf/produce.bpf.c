@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The BPF producer of tests/vm/bpf.c: on getppid(2) from the test's process,
- * produce a record, or call a kfunc with what the test chose (ids, flags,
+ * produce a record (output, admit then output, or reserve, write and
+ * commit or discard), or call a kfunc with what the test chose (ids, flags,
  * lengths, offsets a hostile program could pass) and report the result.
  */
 #include "vmlinux.h"
@@ -68,10 +69,21 @@ static __always_inline int produce(__u64 op, __u64 thread, __u64 seq, __u64 flag
 		.op = op,
 	};
 
-	if (op == BT_OUTPUT)
+	int err;
+
+	if (op == BT_ADMIT) {
+		/* A refusal here is counted by the ring: no output then. */
+		err = mpmcring_bpf_admit(ring_id, sizeof(rec), flags);
+		if (err)
+			__sync_fetch_and_add(&out.admit_refused, 1);
+		else
+			err = mpmcring_bpf_output(ring_id, &rec, sizeof(rec), flags);
+		tally(thread, op, err);
+	} else if (op == BT_OUTPUT) {
 		tally(thread, op, mpmcring_bpf_output(ring_id, &rec, sizeof(rec), flags));
-	else
+	} else {
 		tally(thread, op, reserve_write(&rec, flags));
+	}
 	return 0;
 }
 
@@ -120,22 +132,27 @@ int BPF_PROG(bt_produce, struct pt_regs *regs, long id)
 	case BT_OUTPUT:
 	case BT_RESERVE:
 	case BT_DISCARD:
+	case BT_ADMIT:
 		return produce(op, a, b, c);
 	case BT_BAD_ID:
 		out.ret = mpmcring_bpf_output(a, buf, sizeof(buf), MPMCRING_BPF_NORMAL);
+		out.admit = mpmcring_bpf_admit(a, sizeof(buf), MPMCRING_BPF_NORMAL);
 		try_reserve(a, sizeof(buf), MPMCRING_BPF_NORMAL);
 		return 0;
 	case BT_BAD_FLAGS:
 		out.ret = mpmcring_bpf_output(ring_id, buf, sizeof(buf), a);
+		out.admit = mpmcring_bpf_admit(ring_id, sizeof(buf), a);
 		try_reserve(ring_id, sizeof(buf), a);
 		return 0;
 	case BT_BAD_LEN:
+		out.admit = mpmcring_bpf_admit(ring_id, a, MPMCRING_BPF_NORMAL);
 		try_reserve(ring_id, a, MPMCRING_BPF_NORMAL);
 		return 0;
 	case BT_SMALL_LEN:
 		/* A length known only at run time, as a program computes one. */
 		out.ret = mpmcring_bpf_output(ring_id, buf, a & (sizeof(buf) - 1),
 					      MPMCRING_BPF_NORMAL);
+		out.admit = mpmcring_bpf_admit(ring_id, a & (sizeof(buf) - 1), MPMCRING_BPF_NORMAL);
 		try_reserve(ring_id, a & (sizeof(buf) - 1), MPMCRING_BPF_NORMAL);
 		return 0;
 	case BT_BAD_WRITE:
