@@ -458,10 +458,13 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
  * @flags: MPMCRING_F_PRIO(class) and nothing else
  *
  * Asked before the program spends anything on the record (helper calls,
- * user memory reads): mpmcring_admit()'s answer. A refusal is counted as
- * a drop of the ring, so the program must not then produce the record;
- * a 0 promises nothing (mpmcring_bpf_output() after it may still be
- * refused, and counts that).
+ * user memory reads): mpmcring_admit()'s answer, for mpmcring_bpf_output()
+ * (a reservation also has its 4 KiB limit). A refusal is counted as a
+ * drop of the ring, so on any non-zero return the program must not
+ * produce the record; @len must be the record's length or less, never
+ * more (a longer one could be refused, and counted, where the record
+ * fits); a 0 promises nothing (the output after it may still be refused,
+ * and counts that).
  *
  * Return: 0; -ENOSPC (class watermark or ring full) and -EMSGSIZE, both
  * counted as drops of the ring; -EINVAL for bad @flags or a zero @len and

@@ -241,14 +241,17 @@ EXPORT_SYMBOL_GPL(mpmcring_reserve_batch);
  *
  * For producers whose records cost more to build than to refuse (a BPF
  * program gathering fields with helper calls): the ring's own answer,
- * its class watermark and the reclaim a reservation would run included,
- * without taking space. A record refused here is counted as dropped, by
- * reason and class, as mpmcring_reserve() counts it, so the caller must
- * not then produce it (a record produced after a refusal here would count
- * as both). A 0 promises nothing: other producers race for the same space,
- * and the reservation after it may still be refused (and is counted then).
- * In overwrite mode every record is admitted: its reservation evicts.
- * Any context; never waits.
+ * its class watermark and the reclaim a reservation would run included
+ * (mpr_admit()), without taking space. A record refused here is counted as
+ * dropped, by reason and class, as mpmcring_reserve() counts it, so on any
+ * non-zero return the caller must not produce it (it would count as both),
+ * and it should ask only for a record it will produce when told 0. @len
+ * must be the record's length or less, never more: a longer one could be
+ * refused, and counted, where the record itself fits. A 0 promises
+ * nothing: other producers race for the same space, and the reservation
+ * after it may still be refused (and is counted then). In overwrite mode
+ * every record is admitted (its reservation evicts, and may still be
+ * refused when eviction cannot make room). Any context; never waits.
  *
  * Return: 0; -ENOSPC when the free space is under the class watermark or
  * the ring is full; -EMSGSIZE when @len is too big (both counted); -EINVAL
@@ -259,8 +262,7 @@ int mpmcring_admit(struct mpmcring *ring, u32 len, u32 flags)
 	struct mpr_view *v = &ring->view;
 	struct mpr_env env = { .ring = ring };
 	u32 prio = MPMCRING_F_PRIO(flags);
-	u64 need, max_used, r, p;
-	int round;
+	int ret;
 
 	if ((flags & ~MPMCRING_F_PRIO_MASK) || prio >= MPMCRING_NR_PRIO || !len)
 		return -EINVAL;
@@ -270,38 +272,15 @@ int mpmcring_admit(struct mpmcring *ring, u32 len, u32 flags)
 	}
 	if (v->mode == MPMCRING_MODE_OVERWRITE)
 		return 0;
-	need = mpr_rec_size(v, len);
-	max_used = ring->reserve_limit[prio];
-	/*
-	 * mpr_reserve_slow()'s full check and its two rounds of reclaim,
-	 * throttled alike, without the compare-and-swap: the same record is
-	 * refused here exactly when a reservation in its place would have
-	 * found the ring full. Preemption off: the reclaim bit is taken only
-	 * so (mpr_env_trylock()).
-	 */
+	/* Preemption off: the reclaim bit is taken only so. */
 	preempt_disable();
-	for (round = 0;; round++) {
-		/*
-		 * [P4]'s loads, read before p so that r <= p; nothing is
-		 * written after them here, so only that order is used.
-		 */
-		r = smp_load_acquire(&v->meta->reclaim_pos);
-		p = READ_ONCE(v->meta->prod_pos);
-		if (p + need - r <= max_used || round == 2)
-			break;
-		/* user-writable: the head is only a hint to the throttle. */
-		if (mpr_env_reclaim_due(&env, READ_ONCE(v->cons->head)) &&
-		    mpr_env_trylock(&env)) {
-			mpr_reclaim(v, &env);
-			mpr_env_unlock(&env);
-		}
-	}
+	ret = mpr_admit(v, &env, mpr_rec_size(v, len),
+			ring->reserve_limit[prio]);
 	preempt_enable();
-	if (p + need - r <= max_used)
+	if (!ret)
 		return 0;
-	mpmcring_count_drop(ring, p + need - r > v->data_size ?
-			    MPMCRING_DROP_FULL : MPMCRING_DROP_PRIORITY,
-			    prio, 1);
+	mpmcring_count_drop(ring, ret == MPR_FAIL_FULL ? MPMCRING_DROP_FULL :
+			    MPMCRING_DROP_PRIORITY, prio, 1);
 	return -ENOSPC;
 }
 EXPORT_SYMBOL_GPL(mpmcring_admit);

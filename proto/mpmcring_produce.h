@@ -459,6 +459,43 @@ static MPR_ALWAYS_INLINE int mpr_reserve(const struct mpr_view *v,
 	return mpr_reserve_slow(v, env, need, max_used, pos, lost);
 }
 
+/*
+ * Whether mpr_reserve() of need bytes under max_used would find room now,
+ * for a producer that asks before it builds a record (mpmcring_admit()):
+ * mpr_reserve_slow()'s full check and its two rounds of reclaim, throttled
+ * alike, without the compare-and-swap. 0, or the MPR_FAIL_FULL /
+ * MPR_FAIL_PRIORITY a reservation in its place would have returned (lost
+ * races aside); tests/host/lib_test.c holds the two to the same answers.
+ * Drop-newest mode only: overwrite mode makes room by eviction, which a
+ * question must not do. It takes no space, so it is no step of the
+ * model; the reclaim it may run is that step. At most three looks.
+ */
+static inline int mpr_admit(const struct mpr_view *v, struct mpr_env *env,
+			    __u64 need, __u64 max_used)
+{
+	struct mpmcring_meta *m = v->meta;
+	int rounds = 0;
+	__u64 used;
+
+	for (;;) {
+		/* [P4]'s order: reclaim_pos before prod_pos, so that r <= p. */
+		__u64 r = MPR_LOAD_ACQUIRE(&m->reclaim_pos);
+
+		used = MPR_READ_ONCE(m->prod_pos) + need - r;
+		if (used <= max_used)
+			return 0;
+		if (rounds++ == 2)
+			break;
+		/* user-writable: the head is only a hint to the throttle. */
+		if (mpr_env_reclaim_due(env, MPR_READ_ONCE(v->cons->head)) &&
+		    mpr_env_trylock(env)) {
+			mpr_reclaim(v, env);
+			mpr_env_unlock(env);
+		}
+	}
+	return used > v->data_size ? MPR_FAIL_FULL : MPR_FAIL_PRIORITY;
+}
+
 /* Writes the header of a record at pos (before its payload). */
 static MPR_ALWAYS_INLINE void mpr_write_hdr(const struct mpr_view *v,
 					    __u64 pos, __u32 len, __u8 prio,

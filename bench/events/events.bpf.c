@@ -118,13 +118,13 @@ static __always_inline void count(int what, __u16 type)
  * way, asked before anything is spent on the event, for the classes with
  * a watermark (critical events go straight on in both). Query mode asks
  * the BPF ring buffer how full it is; admit mode asks the mpmcring ring
- * whether it takes room bytes of the class now (mpmcring_bpf_admit():
+ * whether it takes least bytes of the class now (mpmcring_bpf_admit():
  * the ring's own watermark, and it counts the refusal as a drop of the
- * ring; the program counts it as a refused output). room is the event's
- * largest size: an exec event whose path turns out short could have been
- * taken a little nearer the watermark.
+ * ring; the program counts it as a refused output). least is the event's
+ * size, or for an event with a string its fixed part: never more than
+ * the record will be, or a record that fits could be refused.
  */
-static __always_inline bool admit(__u16 type, __u32 room)
+static __always_inline bool admit(__u16 type, __u32 least)
 {
 	__u32 prio = evb_prio[type & (MPMCRING_EV_NR_TYPES - 1)];
 	__u64 wm, used;
@@ -136,7 +136,7 @@ static __always_inline bool admit(__u16 type, __u32 room)
 	if (!wm)
 		return true;
 	if (evb_mode == EVB_MPMCRING_ADMIT) {
-		if (!mpmcring_bpf_admit(evb_ring_id, room, prio))
+		if (!mpmcring_bpf_admit(evb_ring_id, least, prio))
 			return true;
 		count(EVB_DROPPED, type);
 		return false;
@@ -165,13 +165,14 @@ static __always_inline void fill_hdr(struct mpmcring_ev_hdr *h, __u16 type, __u3
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
-/* Where an event is built: reserved in the ring, or in perf's scratch. */
-static __always_inline void *begin(__u16 type, __u32 room)
+/* Where an event is built: reserved in the ring (room bytes), or in the
+ * scratch buffer; least: its size at least (admit mode). */
+static __always_inline void *begin(__u16 type, __u32 room, __u32 least)
 {
 	__u32 zero = 0;
 	void *e;
 
-	if (!admit(type, room))
+	if (!admit(type, least))
 		return NULL;
 	if (evb_mode == EVB_PERF || evb_mode == EVB_MPMCRING || evb_mode == EVB_MPMCRING_ADMIT)
 		return bpf_map_lookup_elem(&scratch, &zero);
@@ -239,7 +240,7 @@ static __always_inline __u32 str_len(char *s, long n, __u8 *flags)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(evb_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	struct evb_exec *x = begin(MPMCRING_EV_EXEC, sizeof(*x));
+	struct evb_exec *x = begin(MPMCRING_EV_EXEC, sizeof(*x), sizeof(x->e));
 	__u8 flags = 0;
 	__u32 n;
 
@@ -258,7 +259,7 @@ int BPF_PROG(evb_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(evb_fork, struct task_struct *parent, struct task_struct *child)
 {
-	struct mpmcring_ev_fork *e = begin(MPMCRING_EV_FORK, sizeof(*e));
+	struct mpmcring_ev_fork *e = begin(MPMCRING_EV_FORK, sizeof(*e), sizeof(*e));
 
 	if (!e)
 		return 0;
@@ -272,7 +273,7 @@ int BPF_PROG(evb_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(evb_exit, struct task_struct *p)
 {
-	struct mpmcring_ev_exit *e = begin(MPMCRING_EV_EXIT, sizeof(*e));
+	struct mpmcring_ev_exit *e = begin(MPMCRING_EV_EXIT, sizeof(*e), sizeof(*e));
 
 	if (!e)
 		return 0;
@@ -285,7 +286,7 @@ int BPF_PROG(evb_exit, struct task_struct *p)
 
 static __always_inline int emit_open(void *ctx, __u8 kind, long nr, long ret, struct pt_regs *regs)
 {
-	struct evb_open *x = begin(MPMCRING_EV_OPEN, sizeof(*x));
+	struct evb_open *x = begin(MPMCRING_EV_OPEN, sizeof(*x), sizeof(x->e));
 	unsigned long path;
 	__u8 flags = 0;
 	__u32 n;
@@ -339,7 +340,7 @@ static __always_inline int emit_execve(void *ctx, __u8 kind, long nr, long ret,
 
 	if (ret >= 0) /* a successful exec is the exec event */
 		return 0;
-	x = begin(MPMCRING_EV_EXECVE, sizeof(*x));
+	x = begin(MPMCRING_EV_EXECVE, sizeof(*x), sizeof(x->e));
 	if (!x)
 		return 0;
 	n = str_len(
@@ -377,7 +378,7 @@ static __always_inline int emit_connect(void *ctx, long nr, long ret, struct pt_
 		__builtin_memset(&sa, 0, sizeof(sa));
 		flags |= MPMCRING_EVF_FAULT;
 	}
-	e = begin(MPMCRING_EV_CONNECT, sizeof(*e));
+	e = begin(MPMCRING_EV_CONNECT, sizeof(*e), sizeof(*e));
 	if (!e)
 		return 0;
 	fill_hdr(&e->hdr, MPMCRING_EV_CONNECT, sizeof(*e), flags);
@@ -401,7 +402,7 @@ static __always_inline int emit_connect(void *ctx, long nr, long ret, struct pt_
 
 static __always_inline int emit_syscall(void *ctx, long nr, long ret, __u8 flags)
 {
-	struct mpmcring_ev_syscall *e = begin(MPMCRING_EV_SYSCALL, sizeof(*e));
+	struct mpmcring_ev_syscall *e = begin(MPMCRING_EV_SYSCALL, sizeof(*e), sizeof(*e));
 
 	if (!e)
 		return 0;

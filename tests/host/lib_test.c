@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * libmpmcring over a host ring, one thread: ordering, batches, consume's
- * stop-and-resume, peek, discards, loss reporting, priorities, overwrite
+ * stop-and-resume, peek, discards, loss reporting, priorities (and
+ * admission's answers against reservations'), overwrite
  * mode, 2^64 wrap, corrupt consumer state and its repair, claims a
  * co-tenant's writes let reclaim pass (every entry point's fast path),
  * claims revoked while they are made, the announce written before the
@@ -554,6 +555,130 @@ static void t_priority_watermarks(struct tap *t)
 	/* A flood of low records never takes the critical reserve. */
 	CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_LOW, 99), -ENOSPC);
 	fx_fini(&f);
+}
+
+/* Consumes up to n records from a ring's consumer: how many it took. */
+static unsigned int take(struct fixture *f, unsigned int n)
+{
+	struct mpmcring_batch b;
+	struct mpmcring_record rec;
+	unsigned int got = 0;
+	int k;
+
+	while (got < n) {
+		k = mpmcring_read_batch(f->c, &b, n - got < 64 ? n - got : 64, 0);
+		if (k <= 0)
+			break;
+		while (mpmcring_batch_next(&b, &rec))
+			got++;
+		mpmcring_commit(f->c);
+	}
+	return got;
+}
+
+/*
+ * hostring_admit(), which is the module's mpmcring_admit() (proto's
+ * mpr_admit()), refuses a record exactly when a reservation made in its
+ * place refuses it, for the same reason: two rings driven by the same
+ * random steps, one asking admit before each record and reserving only
+ * when told 0, the other reserving straight away, both consumed alike now
+ * and then (so that the full ring's reclaims find room, and many small
+ * records take a reclaim past its walk bound). With the module's throttle
+ * off and on (a gap no test outlasts, so its decisions follow the head and
+ * the walk bound, alike in both rings). The rings stay the same ring.
+ */
+static void t_admit_agrees_with_reserve(struct tap *t)
+{
+	static const uint64_t gaps[] = { 0, 3600ULL * 1000000000 };
+	unsigned int g, i, seed = 7, admitted = 0, refused = 0, disagree = 0, walk_bound = 0;
+	unsigned int holds = 0;
+	int ret;
+
+	for (g = 0; g < sizeof(gaps) / sizeof(gaps[0]); g++) {
+		struct hostring_params p = { .size = 1 << 18, .reclaim_gap_ns = gaps[g] };
+		unsigned int held_until = 0;
+		struct fixture a, b;
+
+		CHECK(t, !fx_init(&a, p) && !fx_init(&b, p), "init");
+		for (i = 0; i < 60000; i++) {
+			/* Mostly small, now and then one larger than a reclaim's
+			 * walk frees at once (2048 small records): one that only
+			 * a second round of reclaim makes room for. */
+			unsigned int kind = rand_r(&seed) % 512;
+			uint32_t len = MPR_TESTREC_MIN + (kind == 0    ? rand_r(&seed) % (120 << 10)
+							  : kind < 128 ? rand_r(&seed) % 400
+								       : rand_r(&seed) % 8);
+			unsigned int prio = rand_r(&seed) % MPMCRING_NR_PRIO;
+			int ra = hostring_admit(&a.h, 0, len, prio);
+			int rb = put(&b, 0, len, prio, i);
+
+			if (ra)
+				refused++;
+			else
+				admitted++;
+			if (!ra)
+				ra = put(&a, 0, len, prio, i);
+			disagree += ra != rb;
+			if (held_until == i) {
+				/* A commit that moves no head: only the
+				 * throttle's clock makes a reclaim due again. */
+				mpmcring_commit(a.c);
+				mpmcring_commit(b.c);
+				held_until = 0;
+			} else if (!held_until && rand_r(&seed) % 2048 == 0) {
+				unsigned int n = rand_r(&seed) % 4096;
+
+				disagree += take(&a, n) != take(&b, n);
+				/* Sometimes a claim held over the next steps. */
+				if (rand_r(&seed) % 2) {
+					struct mpmcring_batch ba, bb;
+
+					disagree += mpmcring_read_batch(a.c, &ba, 64, 0) !=
+						    mpmcring_read_batch(b.c, &bb, 64, 0);
+					held_until = i + 1 + rand_r(&seed) % 4096;
+					holds++;
+				}
+			}
+			walk_bound += a.h.reclaim_more;
+		}
+		CHECK_EQ(t, a.h.v.meta->prod_pos, b.h.v.meta->prod_pos);
+		CHECK_EQ(t, a.h.v.meta->reclaim_pos, b.h.v.meta->reclaim_pos);
+		CHECK_EQ(t, hostring_produced(&a.h), hostring_produced(&b.h));
+		CHECK(t,
+		      !memcmp(a.h.prod[0].dropped, b.h.prod[0].dropped,
+			      sizeof(a.h.prod[0].dropped)),
+		      "the same refusals counted, by reason and class");
+		fx_fini(&a);
+		fx_fini(&b);
+	}
+	/*
+	 * And the record only a second round of reclaim makes room for: a
+	 * full ring of small records, all consumed, then one larger than
+	 * what one reclaim's walk (2048 records) frees.
+	 */
+	for (g = 0; g < sizeof(gaps) / sizeof(gaps[0]); g++) {
+		struct hostring_params p = { .size = 1 << 18, .reclaim_gap_ns = gaps[g] };
+		struct fixture a;
+		uint32_t big;
+
+		CHECK(t, !fx_init(&a, p), "init");
+		big = 3000 * (uint32_t)mpr_rec_size(&a.h.v, MPR_TESTREC_MIN);
+		for (i = 0; !put(&a, 0, MPR_TESTREC_MIN, MPMCRING_PRIO_CRITICAL, i); i++)
+			;
+		CHECK(t, i > 4096, "%u records fill the ring", i);
+		CHECK_EQ(t, take(&a, i), i);
+		ret = hostring_admit(&a.h, 0, big, MPMCRING_PRIO_CRITICAL);
+		CHECK_EQ(t, ret, 0);
+		ret = put(&a, 0, big, MPMCRING_PRIO_CRITICAL, i);
+		CHECK_EQ(t, ret, 0);
+		fx_fini(&a);
+	}
+	printf("# admit: %u admitted, %u refused, %u steps after a reclaim stopped at its walk bound, %u claims held\n",
+	       admitted, refused, walk_bound, holds);
+	CHECK_EQ(t, disagree, 0);
+	CHECK(t, admitted > 10000 && refused > 10000, "both answers given: %u admitted, %u refused",
+	      admitted, refused);
+	CHECK(t, walk_bound > 0, "a reclaim stopped at its walk bound");
 }
 
 /*
@@ -1850,6 +1975,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_peek_and_discard),
 	TAP_TEST(t_lost_exactly_once),
 	TAP_TEST(t_priority_watermarks),
+	TAP_TEST(t_admit_agrees_with_reserve),
 	TAP_TEST(t_overwrite_mode),
 	TAP_TEST(t_overwrite_classes),
 	TAP_TEST(t_wrap_2_64),

@@ -3,9 +3,9 @@
  * mpmcring_basic: single-threaded semantics of reserve, commit, discard and
  * claim; full and too-large records; what mpmcring_output() delivers,
  * counts and refuses, its slow path included (its fast path shows only in
- * bench/tcgprof's counts); what mpmcring_admit() answers and counts; wrap contiguity at every offset; positions
- * crossing 2^64; parameter checks; consumed_records, the one derived
- * statistic.
+ * bench/tcgprof's counts); what mpmcring_admit() answers and counts; wrap
+ * contiguity at every offset; positions crossing 2^64; parameter checks;
+ * consumed_records, the one derived statistic.
  */
 #include <kunit/test.h>
 #include <linux/slab.h>

@@ -666,8 +666,8 @@ static void run_producers(struct __test_metadata *_metadata, struct mpmcring *r,
 	struct cons_arg ca[CONSUMERS];
 	pthread_t pt[BT_MAX_THREADS], ct[CONSUMERS];
 	struct seen s = { .lock = PTHREAD_MUTEX_INITIALIZER, .threads = threads, .per_thread = n };
-	__u64 ok = 0, failed = 0, discards = 0, lost = 0, missing = 0, dup = 0,
-	      ghost = 0 __u64 admit_refused;
+	__u64 ok = 0, failed = 0, discards = 0, lost = 0, missing = 0, dup = 0, ghost = 0;
+	__u64 admit_refused;
 	volatile int stop = 0;
 	struct produce_bpf *p;
 	struct mpmcring_consumer *c0;
@@ -791,6 +791,69 @@ TEST_F_TIMEOUT(bpf, flood_counts_every_loss_keeps_critical, 300)
 	NEED_KFUNCS();
 	ASSERT_GT(crit, 0);
 	run_producers(_metadata, self->r, self->id, self->nonce, threads, flood + crit, flood);
+}
+
+static void skip_rec(void *ctx, const struct bt_rec *r)
+{
+	(void)ctx;
+	(void)r;
+}
+
+/*
+ * The admit kfunc says what the ring would do, and counts what it
+ * refuses once: into a ring nobody drains, low records by admit then
+ * output until admit refuses one, which is no sooner than the low class's
+ * watermark (foreign records aside, a record's size from it) and no later;
+ * then the classes above still get 0, nothing more counted, and once the
+ * ring is drained, low gets 0 again.
+ */
+TEST_F_TIMEOUT(bpf, admit_answers_as_the_ring_would, 120)
+{
+	const struct mpmcring_layout *l = mpmcring_get_layout(self->r);
+	__u64 rs = (sizeof(struct bt_rec) + MPMCRING_HDR_SIZE + (1ULL << l->granule_shift) - 1) &
+		   ~((1ULL << l->granule_shift) - 1);
+	__u64 fit = (l->data_size - l->watermark[MPMCRING_PRIO_LOW]) / rs, k;
+	struct mpmcring_stats before, after;
+	struct mpmcring_consumer *c;
+	struct produce_bpf *p;
+
+	NEED_KFUNCS();
+	c = mpmcring_consumer_new(self->r);
+	ASSERT_NE(NULL, c);
+	drain(c, 50, skip_rec, NULL, 0);
+	p = producer(self->id, self->nonce);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &before));
+	p->bss->out.admit = 1;
+	bt_call(BT_ADMIT_ONLY, sizeof(struct bt_rec), MPMCRING_PRIO_LOW, 0);
+	EXPECT_EQ(0, p->bss->out.admit);
+	for (k = 0; k <= fit + 1; k++) {
+		bt_call(BT_ADMIT, 0, k, MPMCRING_PRIO_LOW);
+		if (p->bss->out.failed[0])
+			break;
+	}
+	EXPECT_EQ(1, p->bss->out.admit_refused);
+	EXPECT_EQ(k, p->bss->out.ok[0]);
+	EXPECT_LE(k, fit) TH_LOG("admitted past the low watermark");
+	EXPECT_GE(k, fit * 9 / 10)
+	TH_LOG("%llu of %llu records admitted", (unsigned long long)k, (unsigned long long)fit);
+	p->bss->out.admit = 1;
+	bt_call(BT_ADMIT_ONLY, sizeof(struct bt_rec), MPMCRING_PRIO_NORMAL, 0);
+	EXPECT_EQ(0, p->bss->out.admit);
+	p->bss->out.admit = 1;
+	bt_call(BT_ADMIT_ONLY, sizeof(struct bt_rec), MPMCRING_PRIO_CRITICAL, 0);
+	EXPECT_EQ(0, p->bss->out.admit);
+	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &after));
+	EXPECT_EQ(k, after.produced_records - before.produced_records);
+	EXPECT_EQ(1, after.dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_LOW] -
+			     before.dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_LOW]);
+	EXPECT_EQ(1, stats_dropped(&after) - stats_dropped(&before));
+	drain(c, 50, skip_rec, NULL, 0);
+	p->bss->out.admit = 1;
+	bt_call(BT_ADMIT_ONLY, sizeof(struct bt_rec), MPMCRING_PRIO_LOW, 0);
+	EXPECT_EQ(0, p->bss->out.admit);
+	produce_bpf__destroy(p);
+	mpmcring_consumer_free(c);
 }
 
 /*

@@ -379,6 +379,20 @@ int hostring_reserve(struct hostring *h, unsigned int idx, uint32_t len, unsigne
 	return 0;
 }
 
+/* The module's mpmcring_admit(), drop-newest mode; refusals counted alike. */
+int hostring_admit(struct hostring *h, unsigned int idx, uint32_t len, unsigned int prio)
+{
+	struct mpr_env env = { .h = h };
+	int ret;
+
+	if (!len || prio >= MPMCRING_NR_PRIO)
+		return -EINVAL;
+	if (len > h->v.max_record)
+		return hostring_count_drop(h, idx, MPMCRING_DROP_TOO_BIG, prio, 1);
+	ret = mpr_admit(&h->v, &env, mpr_rec_size(&h->v, len), h->limit[prio]);
+	return ret ? hostring_count_fail(h, idx, ret, prio, 1) : 0;
+}
+
 void hostring_commit(struct hostring *h, unsigned int idx, uint64_t pos, uint32_t len)
 {
 	mpr_publish(&h->v, pos, MPMCRING_STAMP_COMMITTED);

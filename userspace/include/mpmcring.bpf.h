@@ -22,8 +22,12 @@
  *           return 0;              (refused: counted as a drop, see below)
  * is 0 when the ring would take a record of that length and class now
  * (its watermark and a reclaim included), and otherwise counts the record
- * as dropped by the ring (-ENOSPC, -EMSGSIZE), so the program must not then
- * produce it; the output after a 0 may still be refused, and counts that.
+ * as dropped by the ring (-ENOSPC, -EMSGSIZE; -ENOENT and -EINVAL as
+ * output's), so on any non-zero the program must not produce it. Pass the
+ * record's length or less, never more (a longer one can be refused where
+ * the record fits), and ask only for a record the program will produce
+ * when told 0; the output after a 0 may still be refused, and counts
+ * that. A program that calls it loads only on a module that has it.
  *
  *   struct mpmcring_bpf_rsv *r = mpmcring_bpf_reserve(id, len, flags);
  *   if (!r)

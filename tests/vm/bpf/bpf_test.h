@@ -13,16 +13,17 @@
 #define BT_MAX_RESERVE 4096 /* kmod/bpf.c: MPMCRING_BPF_MAX_RESERVE */
 
 /* op: what the program does. */
-#define BT_OUTPUT 1    /* a: thread, b: seq, c: flags; output kfunc */
-#define BT_RESERVE 2   /* the same through reserve, write, commit */
-#define BT_DISCARD 3   /* reserve, write, discard */
-#define BT_BAD_ID 4    /* output, admit and reserve into ring a */
-#define BT_BAD_FLAGS 5 /* output, admit and reserve with flags a */
-#define BT_BAD_LEN 6   /* admit and reserve a bytes */
-#define BT_BAD_WRITE 7 /* reserve 16 bytes, write b bytes at a */
-#define BT_SMALL_LEN 8 /* output, admit, reserve a & 15 bytes (0: refused) */
-#define BT_KPROBE 9    /* kprobe.bpf.c: a record with seq a (odd: reserved) */
-#define BT_ADMIT 16    /* as BT_OUTPUT, output only if the admit kfunc says 0 */
+#define BT_OUTPUT 1	 /* a: thread, b: seq, c: flags; output kfunc */
+#define BT_RESERVE 2	 /* the same through reserve, write, commit */
+#define BT_DISCARD 3	 /* reserve, write, discard */
+#define BT_BAD_ID 4	 /* output, admit and reserve into ring a */
+#define BT_BAD_FLAGS 5	 /* output, admit and reserve with flags a */
+#define BT_BAD_LEN 6	 /* admit and reserve a bytes */
+#define BT_BAD_WRITE 7	 /* reserve 16 bytes, write b bytes at a */
+#define BT_SMALL_LEN 8	 /* output, admit, reserve a & 15 bytes (0: refused) */
+#define BT_KPROBE 9	 /* kprobe.bpf.c: a record with seq a (odd: reserved) */
+#define BT_ADMIT 16	 /* as BT_OUTPUT, output only if the admit kfunc says 0 */
+#define BT_ADMIT_ONLY 17 /* admit a bytes with flags b, nothing else */
 
 /* The op in the records of tracepoint.bpf.c and perf.bpf.c. */
 #define BT_TRACEPOINT 10 /* tracepoint.bpf.c: as BT_KPROBE, from a tracepoint */

@@ -144,6 +144,9 @@ int BPF_PROG(bt_produce, struct pt_regs *regs, long id)
 		out.admit = mpmcring_bpf_admit(ring_id, sizeof(buf), a);
 		try_reserve(ring_id, sizeof(buf), a);
 		return 0;
+	case BT_ADMIT_ONLY:
+		out.admit = mpmcring_bpf_admit(ring_id, a, b);
+		return 0;
 	case BT_BAD_LEN:
 		out.admit = mpmcring_bpf_admit(ring_id, a, MPMCRING_BPF_NORMAL);
 		try_reserve(ring_id, a, MPMCRING_BPF_NORMAL);
