@@ -275,6 +275,47 @@ def judge_boot(kid, status, secs, where, sections, done, forged, console, logs, 
           logs)
 
 
+# How far a guest's uptime may run ahead of the host's count of its run
+# (a TSC calibrated a little off under TCG runs a little fast): a quarter
+# and a minute; a jumped clock is hours ahead.
+CLOCK_SLACK = 60
+
+
+def clock_jump(secs, sections):
+    """Where a guest's clock ran ahead of the host's: the first step that
+    began at an uptime past the host's seconds of running the guest (its
+    TSC jumped with the host's: guests trust it, tsc=reliable, and a host
+    whose own TSC is unstable can jump hours), as (step, uptime, step
+    before it), or None."""
+    if secs is None:
+        return None
+    before = None
+    for sec in sections:
+        t = sec.get("t0")
+        if t is not None and t > secs * 1.25 + CLOCK_SLACK:
+            return sec, t, before
+        before = sec
+    return None
+
+
+def note_clock_jump(kid, secs, sections):
+    """A note, not a verdict: every timeout after the jump (the test
+    harnesses' alarms, soft lockups of thousands of seconds) is the jump's;
+    the failures stand, for a rerun to settle."""
+    found = clock_jump(secs, sections)
+    if not found:
+        return
+    sec, t, before = found
+    line = ("note: %s: the guest's clock jumped: %s %s began at uptime %.0f s, though the "
+            "host ran the guest for %d s in all%s; timeouts from there on are the jump's, not the "
+            "tests' (the host's TSC is unstable and the guests trust theirs, tsc=reliable): "
+            "rerun this kernel" % (kid, sec["kind"], sec["name"], t, secs,
+                                   " (after %s %s)" % (before["kind"], before["name"])
+                                   if before else ""))
+    NOTES.setdefault(kid, []).append(line)
+    say_line(line)
+
+
 def note_theirs(kid, what, theirs):
     """Base-kernel reports: counted, printed as notes, never failures."""
     if not theirs:
@@ -573,6 +614,7 @@ def judge_guest(kid, kos, status, secs, where):
               logs)
 
     forged = stray + [l for s in sections if s["kind"] not in ("kunit", "vm") for l in s["forged"]]
+    note_clock_jump(kid, secs, sections)
     judge_boot(kid, status, secs, where, sections, done, forged, console, logs,
                token_lost(kid, token, info, sections, done, stray))
     reports = judge_reports(kid, console, own, console_log)

@@ -131,6 +131,24 @@ class ForgedMarkers(unittest.TestCase):
         self.assertEqual(R.tests[0][:2], ("stock-6.1/boot", "pass"))
 
 
+class ClockJump(unittest.TestCase):
+    """The fresh-machine check of 2026-12-03: two 6.12 guests' clocks
+    jumped about 25440 s at one moment of the host; the tests running
+    then timed out, and nothing said why."""
+
+    def test_jump_is_found_where_it_happened(self):
+        secs = [{"kind": "vm", "name": "trust", "t0": 233.8, "t1": 25677.1},
+                {"kind": "vm", "name": "uapi_consumer", "t0": 25677.3, "t1": 25678.5}]
+        sec, t, before = judge.clock_jump(520, secs)
+        self.assertEqual((sec["name"], t, before["name"]), ("uapi_consumer", 25677.3, "trust"))
+
+    def test_no_jump_in_a_slow_guest(self):
+        secs = [{"kind": "insmod", "name": "mpmcring", "t0": 4.8, "t1": 4.9},
+                {"kind": "vm", "name": "write", "t0": 141.6, "t1": 154.7}]
+        self.assertIsNone(judge.clock_jump(160, secs))
+        self.assertIsNone(judge.clock_jump(None, secs))
+
+
 # A guest's results port as init.sh writes it, every marker with tok (or
 # none): "@" starts a marker.
 INIT = ["@INFO kernel=6.1.0-57-amd64", "@INFO cpus=2", "@BEGIN insmod mpmcring t=1.0",
