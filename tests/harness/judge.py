@@ -283,36 +283,39 @@ CLOCK_SLACK = 60
 
 def clock_jump(secs, sections):
     """Where a guest's clock ran ahead of the host's: the first step that
-    began at an uptime past the host's seconds of running the guest (its
-    TSC jumped with the host's: guests trust it, tsc=reliable, and a host
-    whose own TSC is unstable can jump hours), as (step, uptime, step
-    before it), or None."""
+    began or ended at an uptime past the host's seconds of running the
+    guest, as (step, "t0" or "t1", uptime), or None. Likely its TSC
+    jumped with the host's: the guests trust it (tsc=reliable), and a host
+    whose own TSC is unstable can jump hours."""
     if secs is None:
         return None
-    before = None
+    limit = secs * 1.25 + CLOCK_SLACK
     for sec in sections:
-        t = sec.get("t0")
-        if t is not None and t > secs * 1.25 + CLOCK_SLACK:
-            return sec, t, before
-        before = sec
+        for key in ("t0", "t1"):
+            t = sec.get(key)
+            if t is not None and t > limit:
+                return sec, key, t
     return None
 
 
+# Per guest, the clock-jump note (printed again in the summary).
+CLOCK_NOTES = {}
+
+
 def note_clock_jump(kid, secs, sections):
-    """A note, not a verdict: every timeout after the jump (the test
-    harnesses' alarms, soft lockups of thousands of seconds) is the jump's;
-    the failures stand, for a rerun to settle."""
+    """A note, not a verdict: the failures stand, for a rerun to settle;
+    timeouts from the jump on (the test harnesses' alarms, soft lockups
+    of thousands of seconds) are likely the jump's."""
     found = clock_jump(secs, sections)
     if not found:
         return
-    sec, t, before = found
-    line = ("note: %s: the guest's clock jumped: %s %s began at uptime %.0f s, though the "
-            "host ran the guest for %d s in all%s; timeouts from there on are the jump's, not the "
-            "tests' (the host's TSC is unstable and the guests trust theirs, tsc=reliable): "
-            "rerun this kernel" % (kid, sec["kind"], sec["name"], t, secs,
-                                   " (after %s %s)" % (before["kind"], before["name"])
-                                   if before else ""))
-    NOTES.setdefault(kid, []).append(line)
+    sec, key, t = found
+    where = ("before %s %s began (at uptime %.0f s)" if key == "t0" else
+             "during %s %s (it ended at uptime %.0f s)") % (sec["kind"], sec["name"], t)
+    line = ("note: %s: the guest's clock jumped %s, though the host ran the guest for %d s in "
+            "all: timeouts from there on may be the jump's, not the tests' (likely the host's "
+            "TSC: the guests trust theirs, tsc=reliable); a rerun settles it" % (kid, where, secs))
+    CLOCK_NOTES[kid] = line
     say_line(line)
 
 

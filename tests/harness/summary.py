@@ -5,7 +5,7 @@ against, the base-kernel notes, a line per group and the last line,
 "N passed, N failed, N skipped"."""
 from boot import BOOT_RETRIES
 from common import R, excerpt, progress, rel
-from judge import NOTES
+from judge import CLOCK_NOTES, NOTES
 
 
 def print_summary(kernels, scope_text, allowed, stale, edits=()):
@@ -37,6 +37,8 @@ def print_summary(kernels, scope_text, allowed, stale, edits=()):
     if NOTES:
         print("notes: base-kernel reports (counted, not failures): %s" % ", ".join(
             "%s %d" % (k, len(v)) for k, v in NOTES.items()))
+    for kid in sorted(CLOCK_NOTES):
+        print(CLOCK_NOTES[kid])
     for kid, why in sorted(BOOT_RETRIES.items()):
         print("note: %s was booted twice: its first boot's kernel died of %s" % (kid, why))
     groups = ["deps", "host/", "lint/", "build/", "inventory"] + ["%s/" % k for k in kernels]

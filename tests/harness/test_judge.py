@@ -139,8 +139,19 @@ class ClockJump(unittest.TestCase):
     def test_jump_is_found_where_it_happened(self):
         secs = [{"kind": "vm", "name": "trust", "t0": 233.8, "t1": 25677.1},
                 {"kind": "vm", "name": "uapi_consumer", "t0": 25677.3, "t1": 25678.5}]
-        sec, t, before = judge.clock_jump(520, secs)
-        self.assertEqual((sec["name"], t, before["name"]), ("uapi_consumer", 25677.3, "trust"))
+        sec, key, t = judge.clock_jump(520, secs)
+        self.assertEqual((sec["name"], key, t), ("trust", "t1", 25677.1))
+
+    def test_jump_in_the_last_step(self):
+        sec, key, _ = judge.clock_jump(520, [{"kind": "vm", "name": "write", "t0": 118.0,
+                                              "t1": 25624.5}])
+        self.assertEqual((sec["name"], key), ("write", "t1"))
+
+    def test_jump_before_a_step(self):
+        sec, key, _ = judge.clock_jump(520, [{"kind": "vm", "name": "a", "t0": 10, "t1": 20},
+                                             {"kind": "vm", "name": "b", "t0": 3000,
+                                              "t1": None}])
+        self.assertEqual((sec["name"], key), ("b", "t0"))
 
     def test_no_jump_in_a_slow_guest(self):
         secs = [{"kind": "insmod", "name": "mpmcring", "t0": 4.8, "t1": 4.9},

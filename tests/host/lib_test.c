@@ -612,14 +612,16 @@ static void t_admit_agrees_with_reserve(struct tap *t)
 			int ra = hostring_admit(&a.h, 0, len, prio);
 			int rb = put(&b, 0, len, prio, i);
 
-			if (ra)
+			if (ra) {
 				refused++;
-			else
+			} else {
 				admitted++;
-			if (!ra)
+				/* One thread: an admitted record must reserve. */
 				ra = put(&a, 0, len, prio, i);
+				disagree += ra != 0;
+			}
 			disagree += ra != rb;
-			if (held_until == i) {
+			if (held_until && held_until == i) {
 				/* A commit that moves no head: only the
 				 * throttle's clock makes a reclaim due again. */
 				mpmcring_commit(a.c);
@@ -654,7 +656,8 @@ static void t_admit_agrees_with_reserve(struct tap *t)
 	/*
 	 * And the record only a second round of reclaim makes room for: a
 	 * full ring of small records, all consumed, then one larger than
-	 * what one reclaim's walk (2048 records) frees.
+	 * what one reclaim's walk (2048 records) frees: admitted, as the
+	 * reservation takes it.
 	 */
 	for (g = 0; g < sizeof(gaps) / sizeof(gaps[0]); g++) {
 		struct hostring_params p = { .size = 1 << 18, .reclaim_gap_ns = gaps[g] };
@@ -672,6 +675,24 @@ static void t_admit_agrees_with_reserve(struct tap *t)
 		ret = put(&a, 0, big, MPMCRING_PRIO_CRITICAL, i);
 		CHECK_EQ(t, ret, 0);
 		fx_fini(&a);
+	}
+	/* And one that only a third round would make room for: refused, as
+	 * the reservation refuses it. */
+	for (g = 0; g < sizeof(gaps) / sizeof(gaps[0]); g++) {
+		struct hostring_params p = { .size = 1 << 20, .reclaim_gap_ns = gaps[g] };
+		struct fixture a, b;
+		uint32_t big;
+
+		CHECK(t, !fx_init(&a, p) && !fx_init(&b, p), "init");
+		big = 5000 * (uint32_t)mpr_rec_size(&a.h.v, MPR_TESTREC_MIN);
+		for (i = 0; !put(&a, 0, MPR_TESTREC_MIN, MPMCRING_PRIO_CRITICAL, i); i++)
+			put(&b, 0, MPR_TESTREC_MIN, MPMCRING_PRIO_CRITICAL, i);
+		CHECK_EQ(t, take(&a, i), i);
+		CHECK_EQ(t, take(&b, i), i);
+		CHECK_EQ(t, hostring_admit(&a.h, 0, big, MPMCRING_PRIO_CRITICAL), -ENOSPC);
+		CHECK_EQ(t, put(&b, 0, big, MPMCRING_PRIO_CRITICAL, i), -ENOSPC);
+		fx_fini(&a);
+		fx_fini(&b);
 	}
 	printf("# admit: %u admitted, %u refused, %u steps after a reclaim stopped at its walk bound, %u claims held\n",
 	       admitted, refused, walk_bound, holds);

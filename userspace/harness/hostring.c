@@ -379,7 +379,7 @@ int hostring_reserve(struct hostring *h, unsigned int idx, uint32_t len, unsigne
 	return 0;
 }
 
-/* The module's mpmcring_admit(), drop-newest mode; refusals counted alike. */
+/* The module's mpmcring_admit(); refusals counted alike. */
 int hostring_admit(struct hostring *h, unsigned int idx, uint32_t len, unsigned int prio)
 {
 	struct mpr_env env = { .h = h };
@@ -389,6 +389,8 @@ int hostring_admit(struct hostring *h, unsigned int idx, uint32_t len, unsigned 
 		return -EINVAL;
 	if (len > h->v.max_record)
 		return hostring_count_drop(h, idx, MPMCRING_DROP_TOO_BIG, prio, 1);
+	if (h->v.mode == MPMCRING_MODE_OVERWRITE)
+		return 0;
 	ret = mpr_admit(&h->v, &env, mpr_rec_size(&h->v, len), h->limit[prio]);
 	return ret ? hostring_count_fail(h, idx, ret, prio, 1) : 0;
 }
