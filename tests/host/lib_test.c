@@ -596,7 +596,7 @@ static void t_admit_agrees_with_reserve(struct tap *t)
 
 	for (g = 0; g < sizeof(gaps) / sizeof(gaps[0]); g++) {
 		struct hostring_params p = { .size = 1 << 18, .reclaim_gap_ns = gaps[g] };
-		unsigned int held_until = 0;
+		unsigned int held_until = 0, pass_holds = 0;
 		struct fixture a, b;
 
 		CHECK(t, !fx_init(&a, p) && !fx_init(&b, p), "init");
@@ -630,19 +630,25 @@ static void t_admit_agrees_with_reserve(struct tap *t)
 			} else if (!held_until && rand_r(&seed) % 2048 == 0) {
 				unsigned int n = rand_r(&seed) % 4096;
 
-				disagree += take(&a, n) != take(&b, n);
-				/* Sometimes a claim held over the next steps. */
+				/* Sometimes a claim held over the next steps
+				 * first, then the rest taken. */
 				if (rand_r(&seed) % 2) {
 					struct mpmcring_batch ba, bb;
+					int na = mpmcring_read_batch(a.c, &ba, 64, 0);
 
-					disagree += mpmcring_read_batch(a.c, &ba, 64, 0) !=
-						    mpmcring_read_batch(b.c, &bb, 64, 0);
-					held_until = i + 1 + rand_r(&seed) % 4096;
-					holds++;
+					disagree += na != mpmcring_read_batch(b.c, &bb, 64, 0);
+					if (na > 0) {
+						held_until = i + 1 + rand_r(&seed) % 4096;
+						pass_holds++;
+					}
 				}
+				if (!held_until)
+					disagree += take(&a, n) != take(&b, n);
 			}
 			walk_bound += a.h.reclaim_more;
 		}
+		CHECK(t, pass_holds > 0, "a claim held over later steps");
+		holds += pass_holds;
 		CHECK_EQ(t, a.h.v.meta->prod_pos, b.h.v.meta->prod_pos);
 		CHECK_EQ(t, a.h.v.meta->reclaim_pos, b.h.v.meta->reclaim_pos);
 		CHECK_EQ(t, hostring_produced(&a.h), hostring_produced(&b.h));
@@ -687,10 +693,17 @@ static void t_admit_agrees_with_reserve(struct tap *t)
 		big = 5000 * (uint32_t)mpr_rec_size(&a.h.v, MPR_TESTREC_MIN);
 		for (i = 0; !put(&a, 0, MPR_TESTREC_MIN, MPMCRING_PRIO_CRITICAL, i); i++)
 			put(&b, 0, MPR_TESTREC_MIN, MPMCRING_PRIO_CRITICAL, i);
+		/* The refusal that ended a's fill, in b too. */
+		ret = put(&b, 0, MPR_TESTREC_MIN, MPMCRING_PRIO_CRITICAL, i);
+		CHECK_EQ(t, ret, -ENOSPC);
 		CHECK_EQ(t, take(&a, i), i);
 		CHECK_EQ(t, take(&b, i), i);
 		CHECK_EQ(t, hostring_admit(&a.h, 0, big, MPMCRING_PRIO_CRITICAL), -ENOSPC);
 		CHECK_EQ(t, put(&b, 0, big, MPMCRING_PRIO_CRITICAL, i), -ENOSPC);
+		CHECK(t,
+		      !memcmp(a.h.prod[0].dropped, b.h.prod[0].dropped,
+			      sizeof(a.h.prod[0].dropped)),
+		      "the third-round record counted alike");
 		fx_fini(&a);
 		fx_fini(&b);
 	}

@@ -800,9 +800,9 @@ static void skip_rec(void *ctx, const struct bt_rec *r)
 }
 
 /*
- * Waits (10 s at most) until everything consumed is reclaimed (the
- * module's tick does it while files are open): the ring's in-use bytes
- * are then exactly what is produced from here on.
+ * Waits (10 s at most) until the ring is empty: everything produced
+ * consumed and reclaimed (the module's tick reclaims while files are
+ * open). Its in-use bytes are then exactly what is produced from here on.
  */
 static int settled(int fd)
 {

@@ -99,8 +99,8 @@ int hostring_reserve(struct hostring *h, unsigned int idx, uint32_t len, unsigne
 /* Reserves n records with one compare-and-swap; pos[i] for each. */
 int hostring_reserve_batch(struct hostring *h, unsigned int idx, const uint32_t *lens,
 			   unsigned int n, unsigned int prio, uint64_t *pos);
-/* Whether the ring would take the record now (drop-newest mode): 0, or
- * -ENOSPC, -EMSGSIZE counted as hostring_reserve() counts them. */
+/* Whether the ring would take the record now: 0, or -ENOSPC, -EMSGSIZE
+ * counted as hostring_reserve() counts them (overwrite mode: 0). */
 int hostring_admit(struct hostring *h, unsigned int idx, uint32_t len, unsigned int prio);
 static inline void *hostring_payload(struct hostring *h, uint64_t pos)
 {
