@@ -576,6 +576,12 @@ static unsigned int take(struct fixture *f, unsigned int n)
 	return got;
 }
 
+/* Producer 0 of two rings counted the same drops, by reason and class. */
+static bool same_drops(const struct fixture *a, const struct fixture *b)
+{
+	return !memcmp(a->h.prod[0].dropped, b->h.prod[0].dropped, sizeof(a->h.prod[0].dropped));
+}
+
 /*
  * hostring_admit(), which is the module's mpmcring_admit() (proto's
  * mpr_admit()), refuses a record exactly when a reservation made in its
@@ -652,10 +658,7 @@ static void t_admit_agrees_with_reserve(struct tap *t)
 		CHECK_EQ(t, a.h.v.meta->prod_pos, b.h.v.meta->prod_pos);
 		CHECK_EQ(t, a.h.v.meta->reclaim_pos, b.h.v.meta->reclaim_pos);
 		CHECK_EQ(t, hostring_produced(&a.h), hostring_produced(&b.h));
-		CHECK(t,
-		      !memcmp(a.h.prod[0].dropped, b.h.prod[0].dropped,
-			      sizeof(a.h.prod[0].dropped)),
-		      "the same refusals counted, by reason and class");
+		CHECK(t, same_drops(&a, &b), "the same refusals counted, by reason and class");
 		fx_fini(&a);
 		fx_fini(&b);
 	}
@@ -700,10 +703,7 @@ static void t_admit_agrees_with_reserve(struct tap *t)
 		CHECK_EQ(t, take(&b, i), i);
 		CHECK_EQ(t, hostring_admit(&a.h, 0, big, MPMCRING_PRIO_CRITICAL), -ENOSPC);
 		CHECK_EQ(t, put(&b, 0, big, MPMCRING_PRIO_CRITICAL, i), -ENOSPC);
-		CHECK(t,
-		      !memcmp(a.h.prod[0].dropped, b.h.prod[0].dropped,
-			      sizeof(a.h.prod[0].dropped)),
-		      "the third-round record counted alike");
+		CHECK(t, same_drops(&a, &b), "the third-round record counted alike");
 		fx_fini(&a);
 		fx_fini(&b);
 	}
