@@ -159,6 +159,28 @@ class ClockJump(unittest.TestCase):
         self.assertIsNone(judge.clock_jump(160, secs))
         self.assertIsNone(judge.clock_jump(None, secs))
 
+    def test_note_names_the_step_and_stays_a_note(self):
+        judge.CLOCK_NOTES.clear()
+        R.tests, saved = [], R.tests
+        out = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out):
+                judge.note_clock_jump("debug-6.12", 520, [
+                    {"kind": "vm", "name": "trust", "t0": 233.8, "t1": 25677.1}])
+                judge.note_clock_jump("stock-6.1", 160, [
+                    {"kind": "vm", "name": "write", "t0": 141.6, "t1": 154.7}])
+            verdicts = R.tests
+        finally:
+            R.tests = saved
+        # A note only: no verdict added.
+        self.assertEqual(verdicts, [])
+        self.assertEqual(list(judge.CLOCK_NOTES), ["debug-6.12"])
+        line = judge.CLOCK_NOTES["debug-6.12"]
+        self.assertIn("jumped during vm trust (it ended at uptime 25677 s)", line)
+        self.assertIn("for 520 s in all", line)
+        self.assertEqual(out.getvalue(), line + "\n")
+        judge.CLOCK_NOTES.clear()
+
 
 # A guest's results port as init.sh writes it, every marker with tok (or
 # none): "@" starts a marker.
