@@ -15,7 +15,7 @@ import os
 import re
 import signal
 
-from common import ALL_KERNELS, LOGS, R, REPO, excerpt, progress, read_lines, rel, say_line, tail
+from common import ALL_KERNELS, GUEST_CPUS, LOGS, R, REPO, excerpt, progress, read_lines, rel, say_line, tail
 from boot import boot_timeout, vm_timeout
 from marker_token import GUEST_PATH, TOKEN_FILE, read_token
 from parse import console_kunit_cases, kunit_case_logs, parse_results, tap_level, tap_problems
@@ -545,6 +545,21 @@ def judge_detectors(kid, text, logs):
         R.add("%s/detectors" % kid, "pass")
 
 
+def judge_cpus(kid, seen, logs):
+    """<k>/cpus: the guest runs on every vCPU qemu gave it. One that brought
+    up fewer (an AP that did not start under TCG) runs the concurrency
+    tests on one CPU, where they prove much less, and would pass."""
+    if seen is None:
+        R.add("%s/cpus" % kid, "fail", "init.sh reported no CPU count (INFO cpus)", logs)
+    elif seen.strip() != str(GUEST_CPUS):
+        R.add("%s/cpus" % kid, "fail",
+              "the guest has %s CPU(s) online of the %d qemu gave it (init.sh's nproc): "
+              "its console says which did not come up (smpboot)" % (seen.strip(), GUEST_CPUS),
+              logs)
+    else:
+        R.add("%s/cpus" % kid, "pass")
+
+
 def judge_guest(kid, kos, status, secs, where):
     """Turns one finished guest's results port and console into results."""
     logdir = os.path.join(LOGS, kid)
@@ -561,6 +576,7 @@ def judge_guest(kid, kos, status, secs, where):
         progress("%s: detectors: %s" % (kid, info["detectors"]))
     if info and kid in ALL_KERNELS:
         judge_detectors(kid, info.get("detectors", ""), logs)
+        judge_cpus(kid, info.get("cpus"), logs)
 
     spent = ["%s %s %.0fs" % (x["kind"], x["name"], x["t1"] - x["t0"]) for x in sections
              if x["t0"] is not None and x["t1"] is not None and x["t1"] - x["t0"] >= 1]

@@ -27,6 +27,8 @@ Every result is one test with a name:
   build/kernel-<k>, build/<k>        the test kernel, the modules for <k>
   build/vm/<prog>                    a VM test program
   <k>/boot                           the guest ran to the end in time
+  <k>/detectors                      the guest armed the detectors it needs
+  <k>/cpus                           the guest has every vCPU qemu gave it
   <k>/insmod/<module>                a module loaded
   <k>/kunit/<suite>/<case>           one KUnit case (KTAP from debugfs)
   <k>/vm/<prog>/<test>               one kselftest-harness test (TAP)

@@ -8,7 +8,7 @@ import tempfile
 import unittest
 
 import judge
-from common import R
+from common import GUEST_CPUS, R
 from judge import judge_detectors
 from marker_token import write_token
 from reports import Ownership
@@ -290,6 +290,52 @@ class TokenLost(unittest.TestCase):
             judge.judge_guest("stock-6.1", [], "ok", 10, [])
         boot = [t for t in R.tests if t[0] == "stock-6.1/boot"][0]
         self.assertIn("forged framing: 1 line(s)", boot[2])
+
+
+class Cpus(unittest.TestCase):
+    """A guest that brought up fewer CPUs than qemu gave it (an AP that did
+    not start under TCG) ran every concurrency test on one CPU, where they
+    prove much less, and passed: <k>/cpus holds init.sh's count to
+    GUEST_CPUS."""
+
+    def setUp(self):
+        self.saved = R.tests, R.quiet, judge.LOGS
+        R.tests, R.quiet = [], True
+        self.logs = tempfile.mkdtemp()
+        judge.LOGS = self.logs
+        os.makedirs(os.path.join(self.logs, "stock-6.1"))
+
+    def tearDown(self):
+        R.tests, R.quiet, judge.LOGS = self.saved
+        shutil.rmtree(self.logs)
+
+    def verdict(self, cpus_line):
+        logdir = os.path.join(self.logs, "stock-6.1")
+        lines = [l for l in INIT if not l.startswith("@INFO cpus=")]
+        if cpus_line:
+            lines.insert(1, cpus_line)
+        with open(os.path.join(logdir, "results.log"), "w") as f:
+            f.write("".join("@@MPMCRING %s tok=%s\n" % (l[1:], TOK) if l.startswith("@")
+                            else l + "\n" for l in lines))
+        write_token(logdir, TOK)
+        with contextlib.redirect_stdout(io.StringIO()):
+            judge.judge_guest("stock-6.1", [], "ok", 10, [])
+        found = [t for t in R.tests if t[0] == "stock-6.1/cpus"]
+        self.assertEqual(len(found), 1, R.tests)
+        return found[0]
+
+    def test_every_cpu_up_passes(self):
+        self.assertEqual(self.verdict("@INFO cpus=%d" % GUEST_CPUS)[1], "pass")
+
+    def test_one_cpu_fails(self):
+        _, status, why = self.verdict("@INFO cpus=1")[:3]
+        self.assertEqual(status, "fail")
+        self.assertIn("1 CPU(s) online of the %d qemu gave it" % GUEST_CPUS, why)
+
+    def test_no_count_fails(self):
+        _, status, why = self.verdict(None)[:3]
+        self.assertEqual(status, "fail")
+        self.assertIn("init.sh reported no CPU count", why)
 
 
 class KunitCutLog(unittest.TestCase):
