@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """make demo, judged (scripts/demo.sh runs this file on its console) and
 run as a test (stock-6.1/demo): what a new user runs first must work,
-and it is judged as any guest is. make check runs it once the guests are
+and its console is judged as any guest's is (its CPU count is not: its
+flood runs on the CPUs it has). make check runs it once the guests are
 done, alone on the host: its flood step must see every marker exec, and
 it shows the product, not the runner's load.
 

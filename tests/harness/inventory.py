@@ -356,8 +356,10 @@ def check(inv, scope, tests, edits=None):
                                      "missing: MPMCRING_VM_TESTS asks for %s, no such program "
                                      "ran and the inventory does not list it" % p))
             want_vm = {p: c for p, c in want_vm.items() if p in scope.vm_only}
-        # The demo is a guest of its own: it says nothing of this one's.
-        if not kunit and not vm and set(steps) - {"demo"} <= {"boot", "reports"}:
+        # The demo is a guest of its own: it says nothing of this one's. What
+        # init reads before its first step (detectors, cpus) is no test run.
+        if not kunit and not vm and \
+                set(steps) - {"demo"} <= {"boot", "reports", "detectors", "cpus"}:
             n = len(want_kunit) + len(want_vm) + len(want_steps)
             why = ("%s/boot above: the guest never got to its tests" % kid if "boot" in steps
                    else "build/kernel-%s and build/%s above" % (kid, kid))

@@ -545,19 +545,39 @@ def judge_detectors(kid, text, logs):
         R.add("%s/detectors" % kid, "pass")
 
 
-def judge_cpus(kid, seen, logs):
-    """<k>/cpus: the guest runs on every vCPU qemu gave it. One that brought
-    up fewer (an AP that did not start under TCG) runs the concurrency
-    tests on one CPU, where they prove much less, and would pass."""
+# Kernel command-line words that leave init fewer CPUs than qemu gave.
+CPU_NARROWING = re.compile(r"^(maxcpus|nr_cpus|nosmp|isolcpus|nohz_full)(=|$)")
+
+
+def judge_cpus(kid, info, done, console, logs):
+    """<k>/cpus: the guest's tests run on every vCPU qemu gave it. One with
+    fewer (an AP that did not start under TCG, a command-line word, a
+    config change) runs the concurrency tests on one CPU, where they prove
+    much less, and would pass. The count is init.sh's nproc: the CPUs init
+    and the programs it starts may run on."""
+    seen = info.get("cpus")
     if seen is None:
-        R.add("%s/cpus" % kid, "fail", "init.sh reported no CPU count (INFO cpus)", logs)
-    elif seen.strip() != str(GUEST_CPUS):
         R.add("%s/cpus" % kid, "fail",
-              "the guest has %s CPU(s) online of the %d qemu gave it (init.sh's nproc): "
-              "its console says which did not come up (smpboot)" % (seen.strip(), GUEST_CPUS),
-              logs)
-    else:
+              "init.sh reported no CPU count (INFO cpus)" if done else
+              "init stopped before it counted the CPUs: see %s/boot" % kid, logs)
+        return
+    if seen.strip() == str(GUEST_CPUS):
         R.add("%s/cpus" % kid, "pass")
+        return
+    why = ["the guest's init may run on %s CPU(s) (init.sh's nproc), of the %d qemu gave it "
+           "(common.GUEST_CPUS)" % (seen.strip() or "no", GUEST_CPUS)]
+    brought = [l.strip() for l in console if "smp: Brought up" in l]
+    why.append("console: %s" % brought[-1] if brought else
+               "the console has no \"smp: Brought up\" line")
+    words = [w for w in info.get("cmdline", "").split() if CPU_NARROWING.match(w)]
+    if words:
+        why.append("the kernel command line narrows them: %s (MPMCRING_CMDLINE?)"
+                   % " ".join(words))
+    else:
+        why.append("no command-line word narrows them: a CPU that did not come up "
+                   "(smpboot lines on the console) or the kernel's config "
+                   "(CONFIG_SMP, CONFIG_NR_CPUS: tests/kconfig/common.config)")
+    R.add("%s/cpus" % kid, "fail", "; ".join(why), logs)
 
 
 def judge_guest(kid, kos, status, secs, where):
@@ -576,7 +596,7 @@ def judge_guest(kid, kos, status, secs, where):
         progress("%s: detectors: %s" % (kid, info["detectors"]))
     if info and kid in ALL_KERNELS:
         judge_detectors(kid, info.get("detectors", ""), logs)
-        judge_cpus(kid, info.get("cpus"), logs)
+        judge_cpus(kid, info, done, console, logs)
 
     spent = ["%s %s %.0fs" % (x["kind"], x["name"], x["t1"] - x["t0"]) for x in sections
              if x["t0"] is not None and x["t1"] is not None and x["t1"] - x["t0"] >= 1]

@@ -47,6 +47,8 @@
 #                     without KUnit): no test module, every suite missing
 #     vm-renamed      a VM test renamed, its program's count kept: as
 #                     kunit-renamed
+#     one-cpu         maxcpus=1 on the guest's command line (MPMCRING_CMDLINE):
+#                     the tests would run on one of the two CPUs qemu gave
 #   guest "stuck-boot" (the debug kernel, stopped before init; in the
 #   nokunit copy, whose modules are built already):
 #     stuck-boot      MPMCRING_BOOT_TIMEOUT=2 makes the boot look stuck
@@ -904,7 +906,8 @@ if wanted kcsan; then
 fi
 
 if wanted nokunit; then
-	guest nokunit debug device_smoke plant_kunit_unbuilt plant_vm_renamed
+	GUEST_ENV=MPMCRING_CMDLINE=maxcpus=1 \
+		guest nokunit debug device_smoke plant_kunit_unbuilt plant_vm_renamed
 	expect kunit-unbuilt nokunit \
 		'^FAIL +inventory/debug/kunit/mpmcring_basic +\(missing: ' \
 		'^FAIL +inventory/debug/insmod/mpmcring_test +\(missing: ' \
@@ -913,6 +916,8 @@ if wanted nokunit; then
 		'^FAIL +inventory/debug/vm/device_smoke/dev\.unknown_ioctl_enotty +\(missing: ' \
 		'^FAIL +inventory/debug/vm/device_smoke/dev\.unknown_ioctl_renamed +\(unexpected: ' \
 		'^add: vm debug device_smoke dev\.unknown_ioctl_renamed$'
+	expect one-cpu nokunit '^FAIL +debug/cpus +\(the guest.s init may run on 1 CPU' \
+		'^ +the guest.s init may run on 1 CPU.*the kernel command line narrows them: maxcpus=1 '
 	explained nokunit
 fi
 

@@ -201,6 +201,12 @@ class Inventory(unittest.TestCase):
         problems, _, _ = self.check(tests)
         self.assertEqual(self.names(problems), ["inventory/kcsan"])
         self.assertIn("kcsan/boot above", problems[0][1])
+        # Init got its first INFO lines out, then died: the guest's own
+        # checks of what it had (detectors, cpus) ran, its tests did not.
+        tests += [("kcsan/detectors", "pass", "", ()), ("kcsan/cpus", "fail", "died", ())]
+        problems, _, _ = self.check(tests)
+        self.assertEqual(self.names(problems), ["inventory/kcsan"])
+        self.assertIn("kcsan/boot above", problems[0][1])
 
     def test_subsets(self):
         scope = inventory.Scope(["debug"], ["other"], False, False)

@@ -296,7 +296,7 @@ class Cpus(unittest.TestCase):
     """A guest that brought up fewer CPUs than qemu gave it (an AP that did
     not start under TCG) ran every concurrency test on one CPU, where they
     prove much less, and passed: <k>/cpus holds init.sh's count to
-    GUEST_CPUS."""
+    GUEST_CPUS, and says where to look when they differ."""
 
     def setUp(self):
         self.saved = R.tests, R.quiet, judge.LOGS
@@ -309,33 +309,57 @@ class Cpus(unittest.TestCase):
         R.tests, R.quiet, judge.LOGS = self.saved
         shutil.rmtree(self.logs)
 
-    def verdict(self, cpus_line):
+    def verdict(self, cpus_line, more=(), console=(), done=True):
         logdir = os.path.join(self.logs, "stock-6.1")
         lines = [l for l in INIT if not l.startswith("@INFO cpus=")]
-        if cpus_line:
-            lines.insert(1, cpus_line)
+        if not done:
+            lines = lines[:lines.index("@BEGIN vm prog t=1.3")]
+        lines[1:1] = ([cpus_line] if cpus_line else []) + list(more)
         with open(os.path.join(logdir, "results.log"), "w") as f:
             f.write("".join("@@MPMCRING %s tok=%s\n" % (l[1:], TOK) if l.startswith("@")
                             else l + "\n" for l in lines))
+        with open(os.path.join(logdir, "console.log"), "w") as f:
+            f.write("".join(l + "\n" for l in console))
         write_token(logdir, TOK)
         with contextlib.redirect_stdout(io.StringIO()):
-            judge.judge_guest("stock-6.1", [], "ok", 10, [])
+            judge.judge_guest("stock-6.1", [], "ok" if done else "timeout", 10, [])
         found = [t for t in R.tests if t[0] == "stock-6.1/cpus"]
         self.assertEqual(len(found), 1, R.tests)
-        return found[0]
+        return found[0][1:3]
 
     def test_every_cpu_up_passes(self):
-        self.assertEqual(self.verdict("@INFO cpus=%d" % GUEST_CPUS)[1], "pass")
+        self.assertEqual(self.verdict("@INFO cpus=%d" % GUEST_CPUS)[0], "pass")
 
-    def test_one_cpu_fails(self):
-        _, status, why = self.verdict("@INFO cpus=1")[:3]
+    def test_one_cpu_fails_and_quotes_the_console(self):
+        status, why = self.verdict("@INFO cpus=1",
+                                   console=["[    0.75] smp: Brought up 1 node, 1 CPU"])
         self.assertEqual(status, "fail")
-        self.assertIn("1 CPU(s) online of the %d qemu gave it" % GUEST_CPUS, why)
+        self.assertIn("may run on 1 CPU(s) (init.sh's nproc), of the %d qemu gave it"
+                      % GUEST_CPUS, why)
+        self.assertIn("console: [    0.75] smp: Brought up 1 node, 1 CPU", why)
+        self.assertIn("no command-line word narrows them", why)
+
+    def test_a_narrowing_word_is_named(self):
+        status, why = self.verdict("@INFO cpus=1",
+                                   more=["@INFO cmdline=console=ttyS0 maxcpus=1 tsc=reliable"])
+        self.assertEqual(status, "fail")
+        self.assertIn("the kernel command line narrows them: maxcpus=1 (MPMCRING_CMDLINE?)", why)
+        self.assertIn('the console has no "smp: Brought up" line', why)
+
+    def test_an_empty_count_fails(self):
+        status, why = self.verdict("@INFO cpus=")
+        self.assertEqual(status, "fail")
+        self.assertIn("may run on no CPU(s)", why)
 
     def test_no_count_fails(self):
-        _, status, why = self.verdict(None)[:3]
+        status, why = self.verdict(None)
         self.assertEqual(status, "fail")
         self.assertIn("init.sh reported no CPU count", why)
+
+    def test_init_stopped_before_counting_points_at_boot(self):
+        status, why = self.verdict(None, done=False)
+        self.assertEqual(status, "fail")
+        self.assertIn("init stopped before it counted the CPUs: see stock-6.1/boot", why)
 
 
 class KunitCutLog(unittest.TestCase):
