@@ -190,10 +190,9 @@ INIT = ["@INFO kernel=6.1.0-57-amd64", "@INFO cpus=2", "@BEGIN insmod mpmcring t
 TOK = "0123456789abcdef0123456789abcdef"
 
 
-class TokenLost(unittest.TestCase):
-    """Review-harn17 should-fix 1: when no marker carries this boot's
-    token, <k>/boot says the token did not reach init (and which side
-    lost it), not that init died and programs forged the framing."""
+class StockGuestLogs(unittest.TestCase):
+    """A scratch build/logs with a stock-6.1 guest's directory, judge.LOGS
+    pointed at it, and the results kept apart from the real run's."""
 
     def setUp(self):
         self.saved = R.tests, R.quiet, judge.LOGS
@@ -205,6 +204,18 @@ class TokenLost(unittest.TestCase):
     def tearDown(self):
         R.tests, R.quiet, judge.LOGS = self.saved
         shutil.rmtree(self.logs)
+
+    def write_results(self, lines, tok=TOK):
+        """results.log of init's markers ("@..." lines) with tok, and others as they are."""
+        with open(os.path.join(self.logs, "stock-6.1", "results.log"), "w") as f:
+            f.write("".join("@@MPMCRING %s tok=%s\n" % (l[1:], tok) if l.startswith("@")
+                            else l + "\n" for l in lines))
+
+
+class TokenLost(StockGuestLogs):
+    """Review-harn17 should-fix 1: when no marker carries this boot's
+    token, <k>/boot says the token did not reach init (and which side
+    lost it), not that init died and programs forged the framing."""
 
     def boot(self, lines, tok, host_token=TOK, status="ok"):
         logdir = os.path.join(self.logs, "stock-6.1")
@@ -223,9 +234,7 @@ class TokenLost(unittest.TestCase):
 
     def test_the_token_passes(self):
         logdir = os.path.join(self.logs, "stock-6.1")
-        with open(os.path.join(logdir, "results.log"), "w") as f:
-            f.write("".join("@@MPMCRING %s tok=%s\n" % (l[1:], TOK) if l.startswith("@")
-                            else l + "\n" for l in INIT))
+        self.write_results(INIT)
         write_token(logdir, TOK)
         with contextlib.redirect_stdout(io.StringIO()):
             judge.judge_guest("stock-6.1", [], "ok", 10, [])
@@ -292,22 +301,11 @@ class TokenLost(unittest.TestCase):
         self.assertIn("forged framing: 1 line(s)", boot[2])
 
 
-class Cpus(unittest.TestCase):
+class Cpus(StockGuestLogs):
     """A guest that brought up fewer CPUs than qemu gave it (an AP that did
     not start under TCG) ran every concurrency test on one CPU, where they
     prove much less, and passed: <k>/cpus holds init.sh's count to
     GUEST_CPUS, and says where to look when they differ."""
-
-    def setUp(self):
-        self.saved = R.tests, R.quiet, judge.LOGS
-        R.tests, R.quiet = [], True
-        self.logs = tempfile.mkdtemp()
-        judge.LOGS = self.logs
-        os.makedirs(os.path.join(self.logs, "stock-6.1"))
-
-    def tearDown(self):
-        R.tests, R.quiet, judge.LOGS = self.saved
-        shutil.rmtree(self.logs)
 
     def verdict(self, cpus_line, more=(), console=(), done=True):
         logdir = os.path.join(self.logs, "stock-6.1")
@@ -315,9 +313,7 @@ class Cpus(unittest.TestCase):
         if not done:
             lines = lines[:lines.index("@BEGIN vm prog t=1.3")]
         lines[1:1] = ([cpus_line] if cpus_line else []) + list(more)
-        with open(os.path.join(logdir, "results.log"), "w") as f:
-            f.write("".join("@@MPMCRING %s tok=%s\n" % (l[1:], TOK) if l.startswith("@")
-                            else l + "\n" for l in lines))
+        self.write_results(lines)
         with open(os.path.join(logdir, "console.log"), "w") as f:
             f.write("".join(l + "\n" for l in console))
         write_token(logdir, TOK)
