@@ -15,7 +15,8 @@ import os
 import re
 import signal
 
-from common import ALL_KERNELS, GUEST_CPUS, LOGS, R, REPO, excerpt, progress, read_lines, rel, say_line, tail
+from common import (ALL_KERNELS, GUEST_CPUS, LOGS, R, REPO, TEST_KERNELS, excerpt, progress,
+                    read_lines, rel, say_line, tail)
 from boot import boot_timeout, vm_timeout
 from marker_token import GUEST_PATH, TOKEN_FILE, read_token
 from parse import console_kunit_cases, kunit_case_logs, parse_results, tap_level, tap_problems
@@ -545,11 +546,28 @@ def judge_detectors(kid, text, logs):
         R.add("%s/detectors" % kid, "pass")
 
 
-# Kernel command-line words that leave init fewer CPUs than qemu gave.
-CPU_NARROWING = re.compile(r"^(maxcpus|nr_cpus|nosmp|isolcpus|nohz_full)(=|$)")
+def narrowing_words(cmdline):
+    """Kernel command-line words that can leave init fewer CPUs than qemu
+    gave: maxcpus=, nr_cpus= and possible_cpus= below GUEST_CPUS, nosmp,
+    nolapic, and isolcpus= with its domain flag (also its default: no
+    flags). nohz_full= does not move init; isolcpus=nohz,... neither."""
+    found = []
+    for word in cmdline.split():
+        name, eq, value = word.partition("=")
+        name = name.replace("-", "_")
+        if name in ("maxcpus", "nr_cpus", "possible_cpus") and eq:
+            if not value.isdigit() or int(value) < GUEST_CPUS:
+                found.append(word)
+        elif name in ("nosmp", "nolapic") and not eq:
+            found.append(word)
+        elif name == "isolcpus" and eq:
+            flags = [v for v in value.split(",") if v and not v[0].isdigit()]
+            if not flags or "domain" in flags:
+                found.append(word)
+    return found
 
 
-def judge_cpus(kid, info, done, console, logs):
+def judge_cpus(kid, info, sections, done, console, logs):
     """<k>/cpus: the guest's tests run on every vCPU qemu gave it. One with
     fewer (an AP that did not start under TCG, a command-line word, a
     config change) runs the concurrency tests on one CPU, where they prove
@@ -557,26 +575,40 @@ def judge_cpus(kid, info, done, console, logs):
     and the programs it starts may run on."""
     seen = info.get("cpus")
     if seen is None:
-        R.add("%s/cpus" % kid, "fail",
-              "init.sh reported no CPU count (INFO cpus)" if done else
-              "init stopped before it counted the CPUs: see %s/boot" % kid, logs)
+        if done or sections or "cmdline" in info or "detectors" in info:
+            why = ("init.sh's INFO cpus line is missing, though init went on past it "
+                   "(a line lost on the results port?)")
+        else:
+            why = "init stopped before it counted the CPUs: see %s/boot" % kid
+        R.add("%s/cpus" % kid, "fail", why, logs)
         return
-    if seen.strip() == str(GUEST_CPUS):
+    seen = seen.strip()
+    if seen == str(GUEST_CPUS):
         R.add("%s/cpus" % kid, "pass")
         return
+    if not seen.isdigit():
+        R.add("%s/cpus" % kid, "fail",
+              "init.sh's nproc printed %r, not a count (is busybox's nproc applet there?)"
+              % seen, logs)
+        return
     why = ["the guest's init may run on %s CPU(s) (init.sh's nproc), of the %d qemu gave it "
-           "(common.GUEST_CPUS)" % (seen.strip() or "no", GUEST_CPUS)]
+           "(common.GUEST_CPUS)" % (seen, GUEST_CPUS)]
     brought = [l.strip() for l in console if "smp: Brought up" in l]
     why.append("console: %s" % brought[-1] if brought else
                "the console has no \"smp: Brought up\" line")
-    words = [w for w in info.get("cmdline", "").split() if CPU_NARROWING.match(w)]
+    words = narrowing_words(info.get("cmdline", ""))
     if words:
-        why.append("the kernel command line narrows them: %s (MPMCRING_CMDLINE?)"
+        why.append("the kernel command line may narrow them: %s (MPMCRING_CMDLINE?)"
                    % " ".join(words))
-    else:
-        why.append("no command-line word narrows them: a CPU that did not come up "
-                   "(smpboot lines on the console) or the kernel's config "
-                   "(CONFIG_SMP, CONFIG_NR_CPUS: tests/kconfig/common.config)")
+    elif int(seen) < GUEST_CPUS:
+        up = re.search(r"smp: Brought up \d+ nodes?, (\d+) CPU", brought[-1]) if brought else None
+        if up and int(up.group(1)) >= GUEST_CPUS:
+            why.append("every CPU came up, so init's affinity was narrowed")
+        else:
+            why.append("no command-line word narrows them: a CPU that did not come up "
+                       "(smpboot lines on the console)" +
+                       (" or the kernel's config (CONFIG_SMP, CONFIG_NR_CPUS: "
+                        "tests/kconfig/common.config)" if kid in TEST_KERNELS else ""))
     R.add("%s/cpus" % kid, "fail", "; ".join(why), logs)
 
 
@@ -596,7 +628,7 @@ def judge_guest(kid, kos, status, secs, where):
         progress("%s: detectors: %s" % (kid, info["detectors"]))
     if info and kid in ALL_KERNELS:
         judge_detectors(kid, info.get("detectors", ""), logs)
-        judge_cpus(kid, info, done, console, logs)
+        judge_cpus(kid, info, sections, done, console, logs)
 
     spent = ["%s %s %.0fs" % (x["kind"], x["name"], x["t1"] - x["t0"]) for x in sections
              if x["t0"] is not None and x["t1"] is not None and x["t1"] - x["t0"] >= 1]

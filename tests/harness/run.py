@@ -72,9 +72,9 @@ Knobs (environment):
   MPMCRING_VM_TESTS      comma list: run only these VM test programs
   MPMCRING_GUESTS        guests that run at once (default: one per host CPU)
   MPMCRING_INVENTORY     another inventory file
-  MPMCRING_CMDLINE       extra words for every guest's kernel command line (one
-                         that leaves the tests fewer CPUs, maxcpus=1, fails <k>/cpus;
-                         kmemleak=off fails <k>/detectors on the debug kernels)
+  MPMCRING_CMDLINE       extra words for the kernel command line of make check's
+                         guests (one that leaves the tests fewer CPUs, maxcpus=1,
+                         fails <k>/cpus)
 
 Reports: the console (ttyS0) is scanned for kernel reports. One that names
 our code (mpmcring, mpr_*, or a frame in the module area: our guests load

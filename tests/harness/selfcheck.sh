@@ -917,7 +917,7 @@ if wanted nokunit; then
 		'^FAIL +inventory/debug/vm/device_smoke/dev\.unknown_ioctl_renamed +\(unexpected: ' \
 		'^add: vm debug device_smoke dev\.unknown_ioctl_renamed$'
 	expect one-cpu nokunit '^FAIL +debug/cpus +\(the guest.s init may run on 1 CPU' \
-		'^ +the guest.s init may run on 1 CPU.*the kernel command line narrows them: maxcpus=1 '
+		'^ +the guest.s init may run on 1 CPU.*the kernel command line may narrow them: maxcpus=1 '
 	explained nokunit
 fi
 

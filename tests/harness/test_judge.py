@@ -205,10 +205,10 @@ class StockGuestLogs(unittest.TestCase):
         R.tests, R.quiet, judge.LOGS = self.saved
         shutil.rmtree(self.logs)
 
-    def write_results(self, lines, tok=TOK):
-        """results.log of init's markers ("@..." lines) with tok, and others as they are."""
+    def write_results(self, lines):
+        """results.log of init's markers ("@..." lines, with TOK) and others as they are."""
         with open(os.path.join(self.logs, "stock-6.1", "results.log"), "w") as f:
-            f.write("".join("@@MPMCRING %s tok=%s\n" % (l[1:], tok) if l.startswith("@")
+            f.write("".join("@@MPMCRING %s tok=%s\n" % (l[1:], TOK) if l.startswith("@")
                             else l + "\n" for l in lines))
 
 
@@ -307,11 +307,13 @@ class Cpus(StockGuestLogs):
     prove much less, and passed: <k>/cpus holds init.sh's count to
     GUEST_CPUS, and says where to look when they differ."""
 
-    def verdict(self, cpus_line, more=(), console=(), done=True):
+    def verdict(self, cpus_line, more=(), console=(), done=True, first_only=False):
         logdir = os.path.join(self.logs, "stock-6.1")
         lines = [l for l in INIT if not l.startswith("@INFO cpus=")]
         if not done:
             lines = lines[:lines.index("@BEGIN vm prog t=1.3")]
+        if first_only:  # init died right after its first line
+            lines = lines[:1]
         lines[1:1] = ([cpus_line] if cpus_line else []) + list(more)
         self.write_results(lines)
         with open(os.path.join(logdir, "console.log"), "w") as f:
@@ -333,27 +335,52 @@ class Cpus(StockGuestLogs):
         self.assertIn("may run on 1 CPU(s) (init.sh's nproc), of the %d qemu gave it"
                       % GUEST_CPUS, why)
         self.assertIn("console: [    0.75] smp: Brought up 1 node, 1 CPU", why)
-        self.assertIn("no command-line word narrows them", why)
+        self.assertIn("no command-line word narrows them: a CPU that did not come up", why)
+        self.assertNotIn("tests/kconfig", why)  # a stock kernel: Debian's config
+
+    def test_every_cpu_up_but_init_narrowed(self):
+        status, why = self.verdict("@INFO cpus=1",
+                                   console=["[    0.75] smp: Brought up 1 node, 2 CPUs"])
+        self.assertEqual(status, "fail")
+        self.assertIn("every CPU came up, so init's affinity was narrowed", why)
+        self.assertNotIn("did not come up", why)
 
     def test_a_narrowing_word_is_named(self):
         status, why = self.verdict("@INFO cpus=1",
                                    more=["@INFO cmdline=console=ttyS0 maxcpus=1 tsc=reliable"])
         self.assertEqual(status, "fail")
-        self.assertIn("the kernel command line narrows them: maxcpus=1 (MPMCRING_CMDLINE?)", why)
+        self.assertIn("the kernel command line may narrow them: maxcpus=1 (MPMCRING_CMDLINE?)",
+                      why)
         self.assertIn('the console has no "smp: Brought up" line', why)
 
-    def test_an_empty_count_fails(self):
-        status, why = self.verdict("@INFO cpus=")
+    def test_narrowing_words(self):
+        words = ("maxcpus=1 maxcpus_foo=1 maxcpus=%d nr-cpus=1 nr_cpus=8 possible_cpus=1 "
+                 "nosmp nolapic nohz_full=1 isolcpus=1 isolcpus=domain,1 isolcpus=nohz,1 "
+                 "isolcpus=managed_irq,1" % GUEST_CPUS)
+        self.assertEqual(judge.narrowing_words(words),
+                         ["maxcpus=1", "nr-cpus=1", "possible_cpus=1", "nosmp", "nolapic",
+                          "isolcpus=1", "isolcpus=domain,1"])
+
+    def test_an_empty_count_is_no_count(self):
+        status, why = self.verdict("@INFO cpus=",
+                                   console=["[    0.75] smp: Brought up 1 node, 2 CPUs"])
         self.assertEqual(status, "fail")
-        self.assertIn("may run on no CPU(s)", why)
+        self.assertIn("init.sh's nproc printed '', not a count", why)
+        self.assertNotIn("console", why)
 
     def test_no_count_fails(self):
         status, why = self.verdict(None)
         self.assertEqual(status, "fail")
-        self.assertIn("init.sh reported no CPU count", why)
+        self.assertIn("init.sh's INFO cpus line is missing, though init went on past it", why)
+
+    def test_a_lost_count_line_in_a_guest_that_hung(self):
+        # The count's line lost, init going on, then a hang: not "stopped before".
+        status, why = self.verdict(None, done=False)
+        self.assertEqual(status, "fail")
+        self.assertIn("INFO cpus line is missing, though init went on past it", why)
 
     def test_init_stopped_before_counting_points_at_boot(self):
-        status, why = self.verdict(None, done=False)
+        status, why = self.verdict(None, done=False, first_only=True)
         self.assertEqual(status, "fail")
         self.assertIn("init stopped before it counted the CPUs: see stock-6.1/boot", why)
 
