@@ -39,6 +39,8 @@ int main(int argc, char **argv)
 				continue;
 			break; /* -EPIPE: the ring was destroyed, and is empty */
 		}
+		if (n == -ESTALE) /* revoked while claimed (we stood still): lost, counted */
+			continue;
 		if (n < 0) /* a corrupt ring, say: the message tells */
 			break;
 		/*
