@@ -115,6 +115,12 @@ static void *consumer(void *arg)
 		}
 		if (done && n == -EAGAIN)
 			break;
+		if (n == -ESTALE) {
+			/* Revoked while it was made (slowed in the claim
+			 * itself): its records are counted as revoked. */
+			take_lost(c);
+			continue;
+		}
 		if (n != -EAGAIN && n != -EBUSY) {
 			__atomic_fetch_add(&sh->bad, 1, __ATOMIC_RELAXED);
 			break;

@@ -112,7 +112,8 @@ struct mpmcring_lost {
 	uint64_t dropped;     /* refused by the ring: full, priority, ... */
 	uint64_t overwritten; /* evicted unread (overwrite mode) */
 	uint64_t revoked;     /* this consumer's own: held past the claim
-			       * timeout (its commit returned -ESTALE) */
+			       * timeout (its commit returned -ESTALE) or
+			       * revoked while claimed (a claim returned it) */
 };
 
 /* Open flags. */
