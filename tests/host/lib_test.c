@@ -18,6 +18,7 @@
 #include "hostring.h"
 #include "internal.h"
 #include "mpmcring_testrec.h"
+#include "revoker.h"
 
 struct fixture {
 	struct hostring h;
@@ -1587,47 +1588,10 @@ static void t_claim_passed_is_no_claim(struct tap *t)
 
 /*
  * A claim revoked between its compare-and-swap and its claim-passed look
- * (f483eda, the model's finding 5), made to happen in one thread: the
- * stamps are mapped PROT_NONE, so the claim's walk faults (the claim has
- * read the positions, not yet announced); the handler plays the co-tenant
- * as passer_put() does and maps the meta page PROT_NONE. The next fault is
- * the claim-passed load of reclaim_pos, after the won compare-and-swap:
- * there the handler plays reclaim revoking the announced claim
- * ([M:lease-revoke]). The claim must say so (-ESTALE, the records counted
- * lost as revoked), not retry and hide it.
+ * (f483eda, the model's finding 5), made to happen in one thread by
+ * revoker.h, for every entry point. The claim must say so (-ESTALE, the
+ * records counted lost as revoked), not retry and hide it.
  */
-static struct {
-	struct fixture *f;
-	unsigned char *stamps, *meta;
-	size_t stamps_len, meta_len;
-	uint64_t head; /* where the co-tenant wrote the head back */
-	void *addr[2]; /* the faults seen */
-	int faults;
-} revoker;
-
-static void revoker_fault(int sig, siginfo_t *si, void *uc)
-{
-	struct mpmcring_cons_area *cons = revoker.f->h.v.cons;
-	uint64_t h = revoker.head;
-
-	(void)sig;
-	(void)uc;
-	if (revoker.faults < 2)
-		revoker.addr[revoker.faults] = si->si_addr;
-	if (revoker.faults++ == 0) {
-		mprotect(revoker.stamps, revoker.stamps_len, PROT_READ | PROT_WRITE);
-		revoker.head = h = cons->head;
-		cons->head = revoker.f->h.v.meta->prod_pos;
-		hostring_reclaim(&revoker.f->h);
-		cons->head = h;
-		mprotect(revoker.meta, revoker.meta_len, PROT_NONE);
-		return;
-	}
-	mprotect(revoker.meta, revoker.meta_len, PROT_READ | PROT_WRITE);
-	__atomic_compare_exchange_n(&cons->slots[0].start, &h, h | MPMCRING_SLOT_REVOKED, false,
-				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-}
-
 /* claim_by(), with what each entry point returns as it is. */
 static int claim_raw(struct mpmcring_consumer *c, enum claim_way way)
 {
@@ -1648,12 +1612,8 @@ static int claim_raw(struct mpmcring_consumer *c, enum claim_way way)
 
 static void t_claim_revoked_while_made(struct tap *t)
 {
-	struct sigaction sa = { .sa_sigaction = revoker_fault, .sa_flags = SA_SIGINFO }, old;
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	enum claim_way way;
 
-	sigemptyset(&sa.sa_mask);
-	CHECK_EQ(t, sigaction(SIGSEGV, &sa, &old), 0);
 	for (way = 0; way < NR_WAYS; way++) {
 		struct mpmcring_lost lost = MPMCRING_OPTS(mpmcring_lost);
 		struct fixture f;
@@ -1662,16 +1622,14 @@ static void t_claim_revoked_while_made(struct tap *t)
 		CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
 		for (i = 0; i < 8; i++)
 			CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, i), 0);
-		revoker.f = &f;
-		revoker.faults = 0;
-		revoker.meta = f.h.ro;
-		revoker.meta_len = f.h.layout.slot_info_offset;
-		revoker.stamps = (unsigned char *)f.h.ro + f.h.layout.stamps_offset;
-		revoker.stamps_len = f.h.layout.data_offset - f.h.layout.stamps_offset;
-		CHECK_EQ(t, revoker.meta_len % page, 0);
-		CHECK_EQ(t, mprotect(revoker.stamps, revoker.stamps_len, PROT_NONE), 0);
+		if (revoker_arm(&f.h, REVOKE_AFTER_COTENANT)) {
+			CHECK(t, false, "arming the revoker: %s", strerror(errno));
+			fx_fini(&f);
+			return;
+		}
 		n = claim_raw(f.c, way);
 		err = errno;
+		revoker_disarm();
 		CHECK(t, n == -ESTALE && err == ESTALE, "way %d: %d, errno %d", way, n, err);
 		/* Both faults, the second where the claim looks for a pass. */
 		CHECK_EQ(t, revoker.faults, 2);
@@ -1683,7 +1641,6 @@ static void t_claim_revoked_while_made(struct tap *t)
 		CHECK_EQ(t, mpmcring_commit(f.c), 0); /* holds nothing */
 		fx_fini(&f);
 	}
-	sigaction(SIGSEGV, &old, NULL);
 }
 
 /*

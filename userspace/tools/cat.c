@@ -45,7 +45,8 @@ static const char cat_usage[] =
 	"                  1 MiB of payload, or one larger record)\n"
 	"  -h, --help      this help\n\n"
 	"Losses (records dropped or overwritten before any consumer saw them, and\n"
-	"records cat held past the ring's claim timeout: revoked, not printed) are\n"
+	"records cat held past the ring's claim timeout, or stood still past it\n"
+	"while claiming: revoked, not printed) are\n"
 	"reported as {\"lost\":{\"dropped\":N,\"overwritten\":M,\"revoked\":R}}\n"
 	"lines with --json, else on stderr, always after the batch is committed;\n"
 	"each loss is told to one consumer, so with other consumers attached cat\n"
@@ -297,6 +298,23 @@ static int cat_run(struct cat *k, const char *path, struct mpmcring *r, struct m
 				return cat_end(k, path, c, true);
 			if (ret)
 				return ret;
+			continue;
+		}
+		if (n == -ESTALE) {
+			/*
+			 * Revoked while it was made (cat stood still past the
+			 * claim timeout mid-claim): its records are lost,
+			 * counted as revoked. The commit lets go of anything
+			 * still held (a claim revoked while held says -ESTALE
+			 * too; cat commits every claim, so there is none).
+			 */
+			mpmcring_commit(c);
+			cat_take_lost(c, &lost);
+			cat_lost(k, &lost);
+			fprintf(stderr,
+				"mpmcring cat: %s: cat stood still past the ring's claim timeout (%u ms) while claiming (stopped, traced, or starved of CPU): %llu records revoked, not printed; reading on\n",
+				path, mpmcring_get_layout(r)->claim_timeout_ms,
+				(unsigned long long)lost.revoked);
 			continue;
 		}
 		if (n < 0)

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mpmcring cat's consume loop, cat_run(), over a host ring: the returns
+ * of a claim and a wait that end or break the stream for other tools.
+ */
+#include "../../userspace/tools/cat.c"
+
+#include <stdatomic.h>
+
+#include "tap.h"
+#include "hostring.h"
+#include "internal.h"
+#include "revoker.h"
+
+int __real_poll(struct pollfd *fds, nfds_t n, int timeout);
+
+static struct mpmcring *g_r;
+static int g_wfd = -1;
+static int g_polls;
+
+int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+	/* The ring's own wait (mpmcring_wait()), the first time only. */
+	if (g_r && n == 1 && fds[0].fd == g_r->fd && g_polls++ == 0) {
+		/* A TOO_BIG drop on the empty ring, then the destroy. */
+		__atomic_fetch_add(&g_r->v.meta->lost_dropped, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&g_r->v.meta->state, MPMCRING_STATE_DEAD, __ATOMIC_RELEASE);
+		close(g_wfd);
+		g_wfd = -1;
+	}
+	return __real_poll(fds, n, timeout);
+}
+
+/* Reads what fd holds from its start into a NUL-terminated string. */
+static char *slurp(int fd)
+{
+	size_t len = 0;
+	char *s = NULL, buf[4096];
+	FILE *m = open_memstream(&s, &len);
+	ssize_t got;
+
+	lseek(fd, 0, SEEK_SET);
+	while ((got = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, (size_t)got, m);
+	fclose(m);
+	return s;
+}
+
+static void show(const char *what, const char *text)
+{
+	printf("# %s:\n", what);
+	for (const char *s = text, *e; *s; s = *e ? e + 1 : e) {
+		e = strchrnul(s, '\n');
+		printf("#   %.*s\n", (int)(e - s), s);
+	}
+}
+
+/*
+ * Runs cat_run() with its stdout and stderr caught in *out and *err
+ * (NUL-terminated, to be freed); its code.
+ */
+static int cat_capture(struct tap *t, struct cat *k, struct mpmcring *r,
+		       struct mpmcring_consumer *c, char **out, char **err)
+{
+	FILE *o = tmpfile(), *e = tmpfile();
+	int code, saved_out, saved_err;
+
+	CHECK(t, o && e, "tmpfile");
+	fflush(stdout);
+	fflush(stderr);
+	saved_out = dup(1);
+	saved_err = dup(2);
+	dup2(fileno(o), 1);
+	dup2(fileno(e), 2);
+	code = cat_run(k, "(host)", r, c);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved_out, 1);
+	dup2(saved_err, 2);
+	close(saved_out);
+	close(saved_err);
+	*out = slurp(fileno(o));
+	*err = slurp(fileno(e));
+	fclose(o);
+	fclose(e);
+	printf("# cat_run returned %d\n", code);
+	show("its stdout", *out);
+	show("its stderr", *err);
+	return code;
+}
+
+/*
+ * mpmcring cat --follow's end (review-gopoll18 S3): the ring's "device" is
+ * a pipe (its hangup: the write end closed), with poll(2) wrapped
+ * (-Wl,--wrap=poll). The first wait cat makes after its last empty look is
+ * where a producer's drop (TOO_BIG on the empty ring: no record, no
+ * wakeup) and then the destroy land. The drop is counted in the meta page
+ * before the destroy; cat must report it ({"lost":...} with --json) before
+ * it ends. It did not: it took losses only before waiting.
+ */
+static void t_cat_follow_reports_losses_before_the_end(struct tap *t)
+{
+	struct cat k = { .fmt = CAT_JSON, .batch = 64, .follow = true };
+	struct mpmcring_consumer *c;
+	struct hostring h;
+	char *out = NULL, *err = NULL;
+	int fds[2], code;
+	uint64_t pos;
+
+	CHECK(t, !hostring_init(&h, &(struct hostring_params){ .size = 4096, .producers = 1 }),
+	      "init");
+	CHECK_EQ(t, pipe(fds), 0);
+	g_r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	c = g_r ? mpmcring_consumer_new(g_r) : NULL;
+	CHECK(t, c, "consumer");
+	if (!c)
+		return;
+	g_r->fd = fds[0];
+	g_wfd = fds[1];
+	CHECK_EQ(t, hostring_reserve(&h, 0, 3, MPMCRING_PRIO_NORMAL, &pos), 0);
+	memcpy(hostring_payload(&h, pos), "one", 3);
+	hostring_commit(&h, 0, pos, 3);
+	code = cat_capture(t, &k, g_r, c, &out, &err);
+	printf("# after %d poll(s)\n", g_polls);
+	CHECK_EQ(t, code, 0);
+	CHECK(t, g_polls >= 1, "cat never waited");
+	CHECK(t, strstr(out, "\"data_b64\":\"b25l\""), "the record before the end is missing");
+	CHECK(t, strstr(out, "{\"lost\":{\"dropped\":1"),
+	      "the drop counted before the destroy was never reported");
+	free(out);
+	free(err);
+	mpmcring_consumer_free(c);
+	g_r->fd = -1;
+	close(fds[0]);
+	mpmcring_close(g_r);
+	g_r = NULL;
+	hostring_destroy(&h);
+}
+
+/*
+ * A claim revoked while cat made it (cat stopped past the claim timeout
+ * between its claim's steps: SIGSTOP, a debugger, a paused VM; revoker.h
+ * plays it): mpmcring_read_batch() says -ESTALE, the records the head
+ * moved over lost and counted as revoked. cat must report them in the
+ * stream and go on with the records after them, as it does when its
+ * commit says -ESTALE. It ended with an error instead ("the consumer's
+ * claim was revoked while it was being made ...", status 1).
+ */
+static void t_cat_claim_revoked_while_made(struct tap *t)
+{
+	/* Their base64 in cat's JSON. */
+	static const char *const b64[8] = { "cmVjMA==", "cmVjMQ==", "cmVjMg==", "cmVjMw==",
+					    "cmVjNA==", "cmVjNQ==", "cmVjNg==", "cmVjNw==" };
+	struct cat k = { .fmt = CAT_JSON, .batch = 4 };
+	struct mpmcring_consumer *c;
+	struct mpmcring *r;
+	struct hostring h;
+	char *out = NULL, *err = NULL, want[64];
+	uint64_t pos;
+	int i, code;
+
+	CHECK(t, !hostring_init(&h, &(struct hostring_params){ .size = 4096, .producers = 1 }),
+	      "init");
+	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	c = r ? mpmcring_consumer_new(r) : NULL;
+	CHECK(t, c, "consumer");
+	if (!c)
+		return;
+	for (i = 0; i < 8; i++) {
+		CHECK_EQ(t, hostring_reserve(&h, 0, 4, MPMCRING_PRIO_CRITICAL, &pos), 0);
+		snprintf(want, sizeof(want), "rec%d", i);
+		memcpy(hostring_payload(&h, pos), want, 4);
+		hostring_commit(&h, 0, pos, 4);
+	}
+	if (revoker_arm(&h, REVOKE_AND_RECLAIM)) {
+		CHECK(t, false, "arming the revoker: %s", strerror(errno));
+		return;
+	}
+	code = cat_capture(t, &k, r, c, &out, &err);
+	revoker_disarm();
+	/* The window was hit: both faults, the second at the claim's look. */
+	CHECK_EQ(t, revoker.faults, 2);
+	CHECK(t, revoker.addr[1] == (void *)&h.v.meta->reclaim_pos,
+	      "second fault at %p, not reclaim_pos", revoker.addr[1]);
+	CHECK_EQ(t, code, 0);
+	CHECK(t, strstr(out, "{\"lost\":{\"dropped\":0,\"overwritten\":0,\"revoked\":4}}"),
+	      "the 4 revoked records were not reported");
+	/* Said where the user looks, in cat's words: it reads on. */
+	CHECK(t, strstr(err, "cat stood still past the ring's claim timeout") &&
+		      strstr(err, "4 records revoked, not printed; reading on"),
+	      "no message on stderr for the revoked claim");
+	for (i = 0; i < 8; i++) {
+		snprintf(want, sizeof(want), "\"data_b64\":\"%s\"", b64[i]);
+		if (i < 4)
+			CHECK(t, !strstr(out, want), "revoked record %d printed", i);
+		else
+			CHECK(t, strstr(out, want), "record %d, after the revoked claim, missing", i);
+	}
+	free(out);
+	free(err);
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
+	hostring_destroy(&h);
+}
+
+static const struct tap_test tests[] = {
+	TAP_TEST(t_cat_follow_reports_losses_before_the_end),
+	TAP_TEST(t_cat_claim_revoked_while_made),
+};
+
+int main(void)
+{
+	return tap_run(tests, (int)(sizeof(tests) / sizeof(tests[0])));
+}
