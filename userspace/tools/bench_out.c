@@ -43,6 +43,7 @@ void bench_summary(const struct bench_opts *o, const struct bench_result *res)
 	}
 	printf("%-14s %14llu %16llu\n", "overwritten", (unsigned long long)st->overwritten_records,
 	       (unsigned long long)st->overwritten_bytes);
+	printf("%-14s %14llu\n", "revoked", (unsigned long long)res->revoked);
 	printf("%-14s %14.3f s (producers busy %.3f s)\n", "elapsed", res->elapsed,
 	       res->lt.max_elapsed_ns / 1e9);
 	printf("%-14s %14.0f records/s %8.2f MB/s\n", "throughput", res->records / secs,

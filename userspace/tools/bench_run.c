@@ -42,7 +42,10 @@ static void *bench_consume(void *arg)
 			/* Touch every record, as a real consumer would. */
 			while (mpmcring_batch_next(&b, &rec))
 				sink ^= rec.len ? *(const volatile unsigned char *)rec.data : 0;
-			mpmcring_commit(bc->c);
+			/* Revoked (held past the claim timeout): not consumed;
+			 * lost, counted at the end. */
+			if (mpmcring_commit(bc->c) == -ESTALE)
+				continue;
 			atomic_fetch_add_explicit(&bc->records, b.records, memory_order_relaxed);
 			atomic_fetch_add_explicit(&bc->bytes, b.bytes, memory_order_relaxed);
 			bc->last = now_s();
@@ -50,6 +53,12 @@ static void *bench_consume(void *arg)
 		}
 		if (n == -EBUSY)
 			continue;
+		/* Revoked while it was made: lost (counted at the end). A
+		 * commit lets go of anything still held. */
+		if (n == -ESTALE) {
+			mpmcring_commit(bc->c);
+			continue;
+		}
 		if (n != -EAGAIN) {
 			bc->err = n;
 			snprintf(bc->errmsg, sizeof(bc->errmsg), "%s", mpmcring_errmsg());
@@ -154,6 +163,14 @@ stop:
 					 bc[i].errmsg);
 		if (bc[i].last - t0 > res->elapsed)
 			res->elapsed = bc[i].last - t0;
+	}
+	for (i = 0; i < o->consumers; i++) {
+		struct mpmcring_lost lost = MPMCRING_OPTS(mpmcring_lost);
+
+		/* Each thread's own count: the ring's misses claims revoked
+		 * while they were made. */
+		if (bc[i].c && !mpmcring_take_lost(bc[i].c, &lost))
+			res->revoked += lost.revoked;
 	}
 	res->records = bench_sum(bc, o->consumers, false);
 	res->bytes = bench_sum(bc, o->consumers, true);
