@@ -87,8 +87,10 @@ int main(int argc, char **argv)
 		}
 		mpmcring_commit(c);
 		mpmcring_take_lost(c, &lost);
-		if (lost.dropped)
-			fprintf(stderr, "lost %llu records\n", (unsigned long long)lost.dropped);
+		/* Revoked too: a read or commit this program made too late. */
+		if (lost.dropped || lost.overwritten || lost.revoked)
+			fprintf(stderr, "lost %llu records\n",
+				(unsigned long long)(lost.dropped + lost.overwritten + lost.revoked));
 	}
 	fflush(stdout);
 	/* What the program could not send (a refused reservation, a bad piece). */

@@ -275,6 +275,13 @@ const (
 // per claim attempt, off the per-record path.
 var testHookClaimCAS func()
 
+// testHookClaimWon, when set (by tests only, before any consumer runs), is
+// called by claim after a won compare-and-swap of a consumer that held
+// nothing, with its announce, before the claim-passed look: where a
+// consumer that stands still has its claim revoked while it is made. One
+// nil check per won claim.
+var testHookClaimWon func(announce *uint64)
+
 // claim is mpr_claim: claims up to maxRecs records holding at most
 // maxBytes of payload (the first whatever its size unless hardBytes),
 // starting at the head, with one compare-and-swap. announce is the
@@ -361,6 +368,9 @@ func (v *view) claim(announce *uint64, holding bool, maxRecs uint32, maxBytes ui
 		// sees this claim.
 		if !atomic.CompareAndSwapUint64(headp, h, e) {
 			continue
+		}
+		if testHookClaimWon != nil && !holding {
+			testHookClaimWon(announce)
 		}
 		// [M:claim-passed] A head a co-tenant wrote back over space
 		// reclaim has freed makes the compare-and-swap succeed there:
