@@ -270,8 +270,6 @@ int mpmcring_admit(struct mpmcring *ring, u32 len, u32 flags)
 		mpmcring_count_drop(ring, MPMCRING_DROP_TOO_BIG, prio, 1);
 		return -EMSGSIZE;
 	}
-	if (v->mode == MPMCRING_MODE_OVERWRITE)
-		return 0;
 	/* Preemption off: the reclaim bit is taken only so. */
 	preempt_disable();
 	ret = mpr_admit(v, &env, mpr_rec_size(v, len),

@@ -466,9 +466,9 @@ static MPR_ALWAYS_INLINE int mpr_reserve(const struct mpr_view *v,
  * alike, without the compare-and-swap. 0, or the MPR_FAIL_FULL /
  * MPR_FAIL_PRIORITY a reservation in its place would have returned (lost
  * races aside); tests/host/lib_test.c holds the two to the same answers.
- * Drop-newest mode only: overwrite mode makes room by eviction, which a
- * question must not do. It takes no space, so it is no step of the
- * model; the reclaim it may run is that step. At most three looks.
+ * Overwrite mode: always 0, a reservation there makes room by eviction,
+ * which a question must not do. It takes no space, so it is no step of
+ * the model; the reclaim it may run is that step. At most three looks.
  */
 static inline int mpr_admit(const struct mpr_view *v, struct mpr_env *env,
 			    __u64 need, __u64 max_used)
@@ -477,6 +477,8 @@ static inline int mpr_admit(const struct mpr_view *v, struct mpr_env *env,
 	int rounds = 0;
 	__u64 used;
 
+	if (v->mode == MPMCRING_MODE_OVERWRITE)
+		return 0;
 	for (;;) {
 		/* [P4]'s order: reclaim_pos before prod_pos, so that r <= p. */
 		__u64 r = MPR_LOAD_ACQUIRE(&m->reclaim_pos);

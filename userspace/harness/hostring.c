@@ -389,8 +389,6 @@ int hostring_admit(struct hostring *h, unsigned int idx, uint32_t len, unsigned 
 		return -EINVAL;
 	if (len > h->v.max_record)
 		return hostring_count_drop(h, idx, MPMCRING_DROP_TOO_BIG, prio, 1);
-	if (h->v.mode == MPMCRING_MODE_OVERWRITE)
-		return 0;
 	ret = mpr_admit(&h->v, &env, mpr_rec_size(&h->v, len), h->limit[prio]);
 	return ret ? hostring_count_fail(h, idx, ret, prio, 1) : 0;
 }
