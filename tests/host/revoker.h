@@ -45,6 +45,12 @@ static struct {
 	struct sigaction old;
 } revoker;
 
+/* Whether a lies in [p, p + len). */
+static int revoker_in(const void *a, const unsigned char *p, size_t len)
+{
+	return (const unsigned char *)a >= p && (const unsigned char *)a < p + len;
+}
+
 static void revoker_fault(int sig, siginfo_t *si, void *uc)
 {
 	struct mpmcring_cons_area *cons = revoker.h->v.cons;
@@ -52,8 +58,17 @@ static void revoker_fault(int sig, siginfo_t *si, void *uc)
 
 	(void)sig;
 	(void)uc;
-	if (revoker.faults < 2)
-		revoker.addr[revoker.faults] = si->si_addr;
+	/*
+	 * A fault not of the plan (a third, or elsewhere): a real one. The
+	 * old handler back, the same access faults again and ends the test.
+	 */
+	if (revoker.faults >= 2 ||
+	    !revoker_in(si->si_addr, revoker.faults ? revoker.meta : revoker.stamps,
+			revoker.faults ? revoker.meta_len : revoker.stamps_len)) {
+		sigaction(SIGSEGV, &revoker.old, NULL);
+		return;
+	}
+	revoker.addr[revoker.faults] = si->si_addr;
 	if (revoker.faults++ == 0) {
 		mprotect(revoker.stamps, revoker.stamps_len, PROT_READ | PROT_WRITE);
 		if (revoker.way == REVOKE_AFTER_COTENANT) {
