@@ -717,6 +717,39 @@ static void t_admit_agrees_with_reserve(struct tap *t)
 }
 
 /*
+ * Overwrite mode: a full ring admits every class (a reservation makes room
+ * by eviction), and asking evicts nothing, moves nothing, counts nothing.
+ */
+static void t_admit_overwrite_mode(struct tap *t)
+{
+	struct fixture f;
+	struct mpmcring_meta *m;
+	uint64_t prod, reclaim, head, evicted;
+	unsigned int prio;
+	int i;
+
+	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096,
+							 .mode = MPMCRING_MODE_OVERWRITE }),
+	      "init");
+	m = f.h.v.meta;
+	for (i = 0; i < 200; i++)
+		CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_LOW, i), 0);
+	evicted = m->lost_overwritten;
+	CHECK(t, evicted > 0, "the ring was filled past its size");
+	prod = m->prod_pos;
+	reclaim = m->reclaim_pos;
+	head = f.h.v.cons->head;
+	for (prio = 0; prio < MPMCRING_NR_PRIO; prio++)
+		CHECK_EQ(t, hostring_admit(&f.h, 0, 56, prio), 0);
+	CHECK_EQ(t, m->prod_pos, prod);
+	CHECK_EQ(t, m->reclaim_pos, reclaim);
+	CHECK_EQ(t, f.h.v.cons->head, head);
+	CHECK_EQ(t, m->lost_overwritten, evicted);
+	CHECK_EQ(t, hostring_dropped(&f.h), 0);
+	fx_fini(&f);
+}
+
+/*
  * Overwrite mode: the newest data survives, evicted records are counted
  * and reported, a held claim is never overwritten, and a record of a
  * higher class is not evicted by a lower one.
@@ -1967,6 +2000,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_lost_exactly_once),
 	TAP_TEST(t_priority_watermarks),
 	TAP_TEST(t_admit_agrees_with_reserve),
+	TAP_TEST(t_admit_overwrite_mode),
 	TAP_TEST(t_overwrite_mode),
 	TAP_TEST(t_overwrite_classes),
 	TAP_TEST(t_wrap_2_64),
