@@ -27,6 +27,21 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
+/* Every loss, by cause: refused, evicted, or revoked from this program. */
+static void report_lost(struct mpmcring_consumer *c)
+{
+	struct mpmcring_lost lost = MPMCRING_OPTS(mpmcring_lost);
+
+	if (mpmcring_take_lost(c, &lost) ||
+	    !(lost.dropped || lost.overwritten || lost.revoked))
+		return;
+	fflush(stdout);
+	fprintf(stderr, "lost %llu records (dropped %llu, overwritten %llu, revoked %llu)\n",
+		(unsigned long long)(lost.dropped + lost.overwritten + lost.revoked),
+		(unsigned long long)lost.dropped, (unsigned long long)lost.overwritten,
+		(unsigned long long)lost.revoked);
+}
+
 int main(int argc, char **argv)
 {
 	const char *path = NULL;
@@ -34,7 +49,6 @@ int main(int argc, char **argv)
 	struct mpmcring *r;
 	struct mpmcring_consumer *c;
 	struct mpmcring_record rec;
-	struct mpmcring_lost lost = MPMCRING_OPTS(mpmcring_lost);
 	struct exec_bpf *skel;
 	int opt, err;
 
@@ -71,6 +85,7 @@ int main(int argc, char **argv)
 
 	while (!stop && count != 0) {
 		if (mpmcring_read(c, &rec)) {
+			report_lost(c); /* a drop wakes nobody: said now */
 			mpmcring_wait(r, 100);
 			continue;
 		}
@@ -86,12 +101,9 @@ int main(int argc, char **argv)
 				count--;
 		}
 		mpmcring_commit(c);
-		mpmcring_take_lost(c, &lost);
-		/* Revoked too: a read or commit this program made too late. */
-		if (lost.dropped || lost.overwritten || lost.revoked)
-			fprintf(stderr, "lost %llu records\n",
-				(unsigned long long)(lost.dropped + lost.overwritten + lost.revoked));
+		report_lost(c);
 	}
+	report_lost(c);
 	fflush(stdout);
 	/* What the program could not send (a refused reservation, a bad piece). */
 	if (skel->bss->not_sent)

@@ -81,14 +81,19 @@ func TestStressLeases(t *testing.T) {
 	// its claim-passed look, until reclaim has revoked the claim and
 	// passed it: a handshake, not a sleep. The producers, with more than
 	// a ringful left to write, must run reclaim past it, so each ends so.
+	// It starts alone, so it wins a claim; the others start once it
+	// stands still in it (firstStall).
 	const stallsWanted = 4
 	var stalls, stallsRevoked uint64 // consumer 1's goroutine only
+	firstStall := make(chan struct{})
 	testHookClaimWon = func(announce *uint64) {
 		if announce != cs[1].start || stalls == stallsWanted ||
 			produced.Load() >= producers*perProducer/2 {
 			return
 		}
-		stalls++
+		if stalls++; stalls == 1 {
+			close(firstStall)
+		}
 		h0 := atomic.LoadUint64(announce)
 		for t0 := time.Now(); ; time.Sleep(time.Millisecond) {
 			if atomic.LoadUint64(announce)&slotRevoked != 0 && before(h0, h.reclaimPos()) {
@@ -103,8 +108,13 @@ func TestStressLeases(t *testing.T) {
 		}
 	}
 	defer func() { testHookClaimWon = nil }()
+	// Consumer 0 starts next, alone with the stalled consumer 1, so it
+	// wins a batch (firstWin), and stands still in its first, then in
+	// every seventh.
+	firstWin := make(chan struct{})
 	var consuming sync.WaitGroup
-	for i, c := range cs {
+	start := func(i int) {
+		c := cs[i]
 		consuming.Add(1)
 		go func(i int, c *Consumer) {
 			defer consuming.Done()
@@ -114,6 +124,7 @@ func TestStressLeases(t *testing.T) {
 				s uint64
 			}
 			var batch []key
+			wins := 0
 			for round := 0; ; round++ {
 				finished := done.Load()
 				b, err := c.ReadBatch(1+round%16, 0)
@@ -133,6 +144,9 @@ func TestStressLeases(t *testing.T) {
 					res.err = err
 					return
 				}
+				if wins++; i == 0 && wins == 1 {
+					close(firstWin)
+				}
 				batch = batch[:0]
 				k := 0
 				for rec, ok := b.Next(); ok; rec, ok = b.Next() {
@@ -141,7 +155,7 @@ func TestStressLeases(t *testing.T) {
 					// lease ends (a handshake, not a sleep) or the
 					// producers are done (their last records may fit
 					// without passing it).
-					if i == 0 && round%7 == 3 && k == 0 && !done.Load() {
+					if i == 0 && wins%7 == 1 && k == 0 && !done.Load() {
 						for t0 := time.Now(); c.v.claimStale(c.start, c.claimStart) == staleNot && !done.Load() && time.Since(t0) < 10*time.Second; {
 							time.Sleep(time.Millisecond)
 						}
@@ -175,6 +189,18 @@ func TestStressLeases(t *testing.T) {
 			res.err = c.Close()
 		}(i, c)
 	}
+	await := func(ch chan struct{}, what string) {
+		select {
+		case <-ch:
+		case <-time.After(10 * time.Second):
+			t.Errorf("%s did not come in 10 s", what)
+		}
+	}
+	start(1)
+	await(firstStall, "consumer 1's first stall")
+	start(0)
+	await(firstWin, "consumer 0's first batch")
+	start(2)
 	producing.Wait()
 	done.Store(true)
 	consuming.Wait()
