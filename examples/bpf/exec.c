@@ -32,8 +32,7 @@ static void report_lost(struct mpmcring_consumer *c)
 {
 	struct mpmcring_lost lost = MPMCRING_OPTS(mpmcring_lost);
 
-	if (mpmcring_take_lost(c, &lost) ||
-	    !(lost.dropped || lost.overwritten || lost.revoked))
+	if (mpmcring_take_lost(c, &lost) || !(lost.dropped || lost.overwritten || lost.revoked))
 		return;
 	fflush(stdout);
 	fprintf(stderr, "lost %llu records (dropped %llu, overwritten %llu, revoked %llu)\n",
@@ -50,7 +49,7 @@ int main(int argc, char **argv)
 	struct mpmcring_consumer *c;
 	struct mpmcring_record rec;
 	struct exec_bpf *skel;
-	int opt, err;
+	int opt, err, n;
 
 	while ((opt = getopt(argc, argv, "n:")) != -1) {
 		if (opt != 'n')
@@ -84,10 +83,23 @@ int main(int argc, char **argv)
 	printf("%-7s %-7s %-6s %-16s %s\n", "PID", "PPID", "UID", "COMM", "FILENAME");
 
 	while (!stop && count != 0) {
-		if (mpmcring_read(c, &rec)) {
-			report_lost(c); /* a drop wakes nobody: said now */
-			mpmcring_wait(r, 100);
+		n = mpmcring_read(c, &rec);
+		if (n == -EBUSY) /* other consumers won the race: again */
 			continue;
+		if (n == -ESTALE) { /* revoked as claimed: counted, again */
+			mpmcring_commit(c);
+			continue;
+		}
+		if (n == -EAGAIN) {
+			report_lost(c); /* a drop wakes nobody: said now */
+			n = mpmcring_wait(r, 100);
+			if (n < 0 && n != -EINTR) /* -EPIPE: the ring is gone */
+				break;
+			continue;
+		}
+		if (n) {
+			fprintf(stderr, "reading: %s\n", mpmcring_errmsg());
+			break;
 		}
 		if (rec.len >= sizeof(struct exec_event)) {
 			const struct exec_event *ev = rec.data;

@@ -108,9 +108,9 @@ func TestStressLeases(t *testing.T) {
 		}
 	}
 	defer func() { testHookClaimWon = nil }()
-	// Consumer 0 starts next, alone with the stalled consumer 1, so it
-	// wins a batch (firstWin), and stands still in its first, then in
-	// every seventh.
+	// Consumer 0 starts next, beside consumer 1 only, and stands still in
+	// its first won batch (firstWin) and every seventh after; consumer 2
+	// starts after that first batch.
 	firstWin := make(chan struct{})
 	var consuming sync.WaitGroup
 	start := func(i int) {

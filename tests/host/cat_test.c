@@ -185,8 +185,12 @@ static void t_cat_claim_revoked_while_made(struct tap *t)
 	CHECK_EQ(t, code, 0);
 	CHECK(t, strstr(out, "{\"lost\":{\"dropped\":0,\"overwritten\":0,\"revoked\":4}}"),
 	      "the 4 revoked records were not reported");
+	/* One loss line for the one loss. */
+	CHECK(t, strstr(out, "{\"lost\"") && !strstr(strstr(out, "{\"lost\"") + 1, "{\"lost\""),
+	      "not exactly one loss line");
 	/* Said where the user looks, in cat's words: it reads on. */
-	CHECK(t, strstr(err, "cat stood still past the ring's claim timeout") &&
+	CHECK(t,
+	      strstr(err, "cat stood still past the ring's claim timeout") &&
 		      strstr(err, "revoked, not printed; reading on"),
 	      "no message on stderr for the revoked claim");
 	for (i = 0; i < 8; i++) {
@@ -194,7 +198,8 @@ static void t_cat_claim_revoked_while_made(struct tap *t)
 		if (i < 4)
 			CHECK(t, !strstr(out, want), "revoked record %d printed", i);
 		else
-			CHECK(t, strstr(out, want), "record %d, after the revoked claim, missing", i);
+			CHECK(t, strstr(out, want), "record %d, after the revoked claim, missing",
+			      i);
 	}
 	free(out);
 	free(err);

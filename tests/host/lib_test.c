@@ -728,8 +728,9 @@ static void t_admit_overwrite_mode(struct tap *t)
 	unsigned int prio;
 	int i;
 
-	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096,
-							 .mode = MPMCRING_MODE_OVERWRITE }),
+	CHECK(t,
+	      !fx_init(&f,
+		       (struct hostring_params){ .size = 4096, .mode = MPMCRING_MODE_OVERWRITE }),
 	      "init");
 	m = f.h.v.meta;
 	for (i = 0; i < 200; i++)

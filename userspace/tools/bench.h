@@ -26,7 +26,7 @@ struct bench_result {
 	struct mpmcring_stats st;
 	struct lg_totals lt;
 	uint64_t records, bytes; /* consumed by our threads */
-	uint64_t revoked; /* records our threads lost to revoked claims */
+	uint64_t revoked;	 /* records our threads lost to revoked claims */
 	double elapsed;
 	bool interrupted;
 	char len_min[32], len_max[32]; /* as the module took them */

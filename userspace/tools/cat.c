@@ -314,9 +314,11 @@ static int cat_run(struct cat *k, const char *path, struct mpmcring *r, struct m
 			ret = cat_flush();
 			if (ret) /* stdout closed (-1), or an exit code */
 				return ret < 0 ? CLI_OK : ret;
-			fprintf(stderr,
-				"mpmcring cat: %s: cat stood still past the ring's claim timeout (%u ms) while claiming (stopped, traced, or starved of CPU): the records it claimed were revoked, not printed; reading on\n",
-				path, mpmcring_get_layout(r)->claim_timeout_ms);
+			/* None when the claim covered only discarded records. */
+			if (lost.revoked)
+				fprintf(stderr,
+					"mpmcring cat: %s: cat stood still past the ring's claim timeout (%u ms) while claiming (stopped, traced, or starved of CPU): the records it claimed were revoked, not printed; reading on\n",
+					path, mpmcring_get_layout(r)->claim_timeout_ms);
 			continue;
 		}
 		if (n < 0)
