@@ -144,14 +144,16 @@ static void t_cat_follow_reports_losses_before_the_end(struct tap *t)
  * moved over lost and counted as revoked. cat must report them in the
  * stream and go on with the records after them, as it does when its
  * commit says -ESTALE. It ended with an error instead ("the consumer's
- * claim was revoked while it was being made ...", status 1).
+ * claim was revoked while it was being made ...", status 1). With --json
+ * the loss is a line on stdout; in text, one on stderr before cat's word.
  */
-static void t_cat_claim_revoked_while_made(struct tap *t)
+static void cat_claim_revoked_while_made(struct tap *t, enum cat_fmt fmt)
 {
 	/* Their base64 in cat's JSON. */
 	static const char *const b64[8] = { "cmVjMA==", "cmVjMQ==", "cmVjMg==", "cmVjMw==",
 					    "cmVjNA==", "cmVjNQ==", "cmVjNg==", "cmVjNw==" };
-	struct cat k = { .fmt = CAT_JSON, .batch = 4 };
+	static const char lost_text[] = "lost 4 records (dropped 0, overwritten 0, revoked 4)";
+	struct cat k = { .fmt = fmt, .batch = 4 };
 	struct mpmcring_consumer *c;
 	struct mpmcring *r;
 	struct hostring h;
@@ -183,18 +185,31 @@ static void t_cat_claim_revoked_while_made(struct tap *t)
 	CHECK(t, revoker.addr[1] == (void *)&h.v.meta->reclaim_pos,
 	      "second fault at %p, not reclaim_pos", revoker.addr[1]);
 	CHECK_EQ(t, code, 0);
-	CHECK(t, strstr(out, "{\"lost\":{\"dropped\":0,\"overwritten\":0,\"revoked\":4}}"),
-	      "the 4 revoked records were not reported");
-	/* One loss line for the one loss. */
-	CHECK(t, strstr(out, "{\"lost\"") && !strstr(strstr(out, "{\"lost\"") + 1, "{\"lost\""),
-	      "not exactly one loss line");
+	if (fmt == CAT_JSON) {
+		CHECK(t, strstr(out, "{\"lost\":{\"dropped\":0,\"overwritten\":0,\"revoked\":4}}"),
+		      "the 4 revoked records were not reported");
+		/* One loss line for the one loss. */
+		CHECK(t,
+		      strstr(out, "{\"lost\"") &&
+			      !strstr(strstr(out, "{\"lost\"") + 1, "{\"lost\""),
+		      "not exactly one loss line");
+	} else {
+		char *l = strstr(err, lost_text);
+
+		CHECK(t, l && !strstr(l + 1, "lost "), "not exactly one loss line on stderr");
+		CHECK(t, l && strstr(err, "reading on") > l,
+		      "the loss line is not before cat's word");
+	}
 	/* Said where the user looks, in cat's words: it reads on. */
 	CHECK(t,
 	      strstr(err, "cat stood still past the ring's claim timeout") &&
 		      strstr(err, "revoked, not printed; reading on"),
 	      "no message on stderr for the revoked claim");
 	for (i = 0; i < 8; i++) {
-		snprintf(want, sizeof(want), "\"data_b64\":\"%s\"", b64[i]);
+		if (fmt == CAT_JSON)
+			snprintf(want, sizeof(want), "\"data_b64\":\"%s\"", b64[i]);
+		else
+			snprintf(want, sizeof(want), "rec%d\n", i);
 		if (i < 4)
 			CHECK(t, !strstr(out, want), "revoked record %d printed", i);
 		else
@@ -208,9 +223,20 @@ static void t_cat_claim_revoked_while_made(struct tap *t)
 	hostring_destroy(&h);
 }
 
+static void t_cat_claim_revoked_while_made_json(struct tap *t)
+{
+	cat_claim_revoked_while_made(t, CAT_JSON);
+}
+
+static void t_cat_claim_revoked_while_made_text(struct tap *t)
+{
+	cat_claim_revoked_while_made(t, CAT_TEXT);
+}
+
 static const struct tap_test tests[] = {
 	TAP_TEST(t_cat_follow_reports_losses_before_the_end),
-	TAP_TEST(t_cat_claim_revoked_while_made),
+	TAP_TEST(t_cat_claim_revoked_while_made_json),
+	TAP_TEST(t_cat_claim_revoked_while_made_text),
 };
 
 int main(void)
