@@ -29,7 +29,7 @@
 #                       buffer in one qemu guest (scripts/bench-events.sh)
 #   make clean
 #
-# make check knobs: MPMCRING_KERNELS=debug,kcsan,debug-6.12,stock-6.1,...
+# make check knobs: MPMCRING_KERNELS=debug,kcsan-6.12,stock-6.1,...
 # MPMCRING_VM_TESTS=<prog,...> MPMCRING_HOST=0 MPMCRING_LINT=0 MPMCRING_DEPS=0
 # MPMCRING_VM_TIMEOUT=<s> (see tests/harness/run.py); a subset is checked
 # against the inventory as a subset.

@@ -7,7 +7,7 @@
 #
 #   scripts/build-modules.sh <kernel-id> <KDIR> <outdir>
 #
-# kernel-id: debug, kcsan, debug-6.12, stock-6.1, stock-6.12 or stock-6.12-rt (a name
+# kernel-id: debug, kcsan-6.12, stock-6.1, stock-6.12 or stock-6.12-rt (a name
 # for messages). The sources (Kbuild, kmod/, proto/, uapi/, tests/kunit/)
 # are synced into <outdir>/src, copying only files whose content changed,
 # so a second build recompiles only what changed. Warnings are errors
@@ -22,8 +22,8 @@ set -euo pipefail
 [ $# -eq 3 ] || die "usage: build-modules.sh <kernel-id> <KDIR> <outdir>"
 kid=$1 kdir=$2 out=$3
 case "$kid" in
-debug | kcsan | debug-6.12 | stock-6.1 | stock-6.12 | stock-6.12-rt) ;;
-*) die "unknown kernel id '$kid' (debug, kcsan, debug-6.12, stock-6.1, stock-6.12, stock-6.12-rt)" ;;
+debug | kcsan-6.12 | stock-6.1 | stock-6.12 | stock-6.12-rt) ;;
+*) die "unknown kernel id '$kid' (debug, kcsan-6.12, stock-6.1, stock-6.12, stock-6.12-rt)" ;;
 esac
 [ -f "$kdir/Makefile" ] || die "$kid: KDIR $kdir has no Makefile (kernel headers or build tree missing)"
 [ -f "$kdir/Module.symvers" ] || die "$kid: KDIR $kdir has no Module.symvers"

@@ -3,15 +3,16 @@
 #
 # Builds one test kernel from a Debian linux-source package:
 #
-#   scripts/build-test-kernel.sh debug|kcsan|debug-6.12
+#   scripts/build-test-kernel.sh debug|kcsan-6.12
 #
 #   debug       linux-source-6.1,  KASAN, lockdep, UBSAN, kmemleak, fault injection
-#   kcsan       linux-source-6.1,  KCSAN (strict)
-#   debug-6.12  linux-source-6.12, the debug flavour
+#   kcsan-6.12  linux-source-6.12, KCSAN (strict), lockdep, UBSAN, kmemleak,
+#               fault injection
 #
 # Config: tinyconfig + tests/kconfig/common.config (every test kernel:
 # console, initramfs, modules, KUnit, the lockup, stall and hung-task
-# detectors) + tests/kconfig/<flavour>.config + tests/kconfig/<package>.config
+# detectors) + the kernel's fragments (scripts/lib.sh:
+# test_kernel_fragments) + tests/kconfig/<package>.config
 # when there is one (options only that source has), with
 # tests/kernel-patches/<package>/*.patch applied to the source. The result is
 # cached outside the repository under a key that hashes the source package
@@ -22,10 +23,12 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-kid=${1:?usage: build-test-kernel.sh debug|kcsan|debug-6.12}
-pkg=$(test_kernel_source "$kid") || die "unknown test kernel '$kid' (debug, kcsan, debug-6.12)"
-flavour=$(test_kernel_flavour "$kid")
-frags=("$REPO/tests/kconfig/common.config" "$REPO/tests/kconfig/$flavour.config")
+kid=${1:?usage: build-test-kernel.sh debug|kcsan-6.12}
+pkg=$(test_kernel_source "$kid") || die "unknown test kernel '$kid' (debug, kcsan-6.12)"
+frags=("$REPO/tests/kconfig/common.config")
+for f in $(test_kernel_fragments "$kid"); do
+	frags+=("$REPO/tests/kconfig/$f.config")
+done
 [ -f "$REPO/tests/kconfig/$pkg.config" ] && frags+=("$REPO/tests/kconfig/$pkg.config")
 for f in "${frags[@]}"; do
 	[ -f "$f" ] || die "no config fragment $f"

@@ -25,21 +25,24 @@ GUEST_CMDLINE_COMMON="tsc=reliable"
 # selftest headers (and the 6.1 test kernels: see test_kernel_source).
 TEST_KERNEL_SRC_PKG=${TEST_KERNEL_SRC_PKG:-linux-source-6.1}
 
-# The test kernels: each is a config flavour (tests/kconfig/<flavour>.config)
-# built from one source package.
-#   test_kernel_source <kernel-id>   the package (linux-source-6.1, ...)
-#   test_kernel_flavour <kernel-id>  the flavour (debug, kcsan)
+# The test kernels: two, so that CI from nothing builds two kernels on its
+# two cores, not three (docs/testing.md, "Test kernels"). Each is a list of
+# config fragments (tests/kconfig/<fragment>.config) on one source package:
+# debug checks (lockdep, kmemleak, UBSAN, fault injection) on both, with
+# KASAN on 6.1 and KCSAN on 6.12 (the two cannot share a kernel).
+#   test_kernel_source <kernel-id>      the package (linux-source-6.1, ...)
+#   test_kernel_fragments <kernel-id>   its fragments, in order
 test_kernel_source() {
 	case "$1" in
-	debug | kcsan) echo "$TEST_KERNEL_SRC_PKG" ;;
-	debug-6.12) echo linux-source-6.12 ;;
+	debug) echo "$TEST_KERNEL_SRC_PKG" ;;
+	kcsan-6.12) echo linux-source-6.12 ;;
 	*) return 1 ;;
 	esac
 }
-test_kernel_flavour() {
+test_kernel_fragments() {
 	case "$1" in
-	debug | debug-6.12) echo debug ;;
-	kcsan) echo kcsan ;;
+	debug) echo debug kasan ;;
+	kcsan-6.12) echo debug kcsan ;;
 	*) return 1 ;;
 	esac
 }

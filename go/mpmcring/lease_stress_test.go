@@ -45,6 +45,10 @@ func TestStressLeases(t *testing.T) {
 	}
 	var producing sync.WaitGroup
 	var done atomic.Bool
+	// A consumer that failed: the producers stop, as a full ring with no
+	// one left to drain it would keep them retrying until go test's
+	// timeout, and the failure is reported below.
+	var failed atomic.Bool
 	var produced atomic.Int64 // records committed so far
 	for p := 0; p < producers; p++ {
 		producing.Add(1)
@@ -55,6 +59,9 @@ func TestStressLeases(t *testing.T) {
 				n := testrec.Min + (s*5+p)%150
 				testrec.Fill(buf[:n], uint16(p), testrec.CtxUser, PrioCritical, uint64(s))
 				for !committed[p][s] {
+					if failed.Load() {
+						return
+					}
 					if committed[p][s] = h.produce(buf[:n], PrioCritical); !committed[p][s] {
 						runtime.Gosched()
 					}
@@ -142,6 +149,7 @@ func TestStressLeases(t *testing.T) {
 				}
 				if err != nil {
 					res.err = err
+					failed.Store(true)
 					return
 				}
 				if wins++; i == 0 && wins == 1 {
@@ -175,6 +183,7 @@ func TestStressLeases(t *testing.T) {
 				}
 				if err != nil {
 					res.err = err
+					failed.Store(true)
 					return
 				}
 				for _, k := range batch {

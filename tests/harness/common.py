@@ -16,8 +16,8 @@ LOGS = os.path.join(BUILD, "logs")
 # Every kernel the runner can test, in the order it reports them. The test
 # kernels are built from Debian's linux-source packages with sanitizers and
 # KUnit (scripts/build-test-kernel.sh); the stock ones are Debian's images.
-ALL_KERNELS = ["debug", "kcsan", "debug-6.12", "stock-6.1", "stock-6.12", "stock-6.12-rt"]
-TEST_KERNELS = ("debug", "kcsan", "debug-6.12")
+ALL_KERNELS = ["debug", "kcsan-6.12", "stock-6.1", "stock-6.12", "stock-6.12-rt"]
+TEST_KERNELS = ("debug", "kcsan-6.12")
 GUEST_CPUS = 2
 # On every guest's command line, as scripts/lib.sh's GUEST_CMDLINE_COMMON
 # (why: there; test_common.py fails when they differ): the TSC trusted, so

@@ -519,9 +519,9 @@ def judge_objects(kid, sections, reads, logs):
 def required_detectors(kid):
     need = {"soft_watchdog": "nonzero", "hung_task_timeout_secs": "nonzero",
             "rcu_cpu_stall_timeout": "nonzero"}
-    if kid in ("debug", "debug-6.12"):
+    if kid in TEST_KERNELS:
         need.update(lockdep="on", kmemleak="on")
-    if kid == "kcsan":
+    if kid == "kcsan-6.12":
         need["kcsan"] = "on"
     return need
 

@@ -16,8 +16,8 @@ A test's path, file by file:
   inventory.py  what ran against tests/inventory.txt
   summary.py    failures, allowed skips, totals
 
-The test kernels (debug: 6.1 with KASAN, lockdep, UBSAN, kmemleak; kcsan:
-6.1 with KCSAN; debug-6.12: the debug kernel from 6.12) run the KUnit
+The test kernels (debug: 6.1 with KASAN, lockdep, UBSAN, kmemleak;
+kcsan-6.12: 6.12 with KCSAN, lockdep, UBSAN, kmemleak) run the KUnit
 suites and the VM tests, the stock Debian kernels run the VM tests.
 
 Every result is one test with a name:
@@ -57,8 +57,8 @@ says so. When the run and the inventory disagree, the summary lists the
 inventory lines to add and remove for them to match.
 
 Knobs (environment):
-  MPMCRING_KERNELS       comma list (default: debug,kcsan,debug-6.12,stock-6.1,
-                         stock-6.12,stock-6.12-rt)
+  MPMCRING_KERNELS       comma list (default: debug,kcsan-6.12,stock-6.1,stock-6.12,
+                         stock-6.12-rt)
   MPMCRING_HOST=0        skip the host tests
   MPMCRING_LINT=0        skip the static checks (lint/*: scripts/lint.sh)
   MPMCRING_DEMO=0        skip make demo (stock-6.1/demo; runs when stock-6.1 does)

@@ -31,7 +31,7 @@
 #                     never registers, the inventory misses it
 #     kunit-renamed   a KUnit case renamed, its suite's count kept: the
 #                     inventory misses the old name, does not list the new
-#   guest "kcsan" (the kcsan kernel):
+#   guest "kcsan" (the kcsan-6.12 kernel):
 #     kcsan-race      two kthreads racing on a plain variable in mpr_plant_hammer()
 #     kcsan-helper    two kthreads racing on our kmalloc'd bitmap through
 #                     __bitmap_set() and __bitmap_clear(): only base-kernel
@@ -512,7 +512,7 @@ EOF
 }
 
 plant_kcsan() {
-	plant_kunit "$1" zz_plant_kcsan mpmcring_plant_kcsan kcsan <<'EOF'
+	plant_kunit "$1" zz_plant_kcsan mpmcring_plant_kcsan kcsan-6.12 <<'EOF'
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Planted by selfcheck.sh: three races. In mpr_plant_hammer() our code makes
@@ -894,12 +894,12 @@ if wanted debug; then
 fi
 
 if wanted kcsan; then
-	guest kcsan kcsan device_smoke plant_kcsan
-	expect kcsan-race kcsan '^FAIL +kcsan/reports\b' \
+	guest kcsan kcsan-6.12 device_smoke plant_kcsan
+	expect kcsan-race kcsan '^FAIL +kcsan-6\.12/reports\b' \
 		'^ +ours: BUG: KCSAN: data-race in mpr_plant_hammer'
-	expect kcsan-helper kcsan '^FAIL +kcsan/reports\b' \
+	expect kcsan-helper kcsan '^FAIL +kcsan-6\.12/reports\b' \
 		'^ +ours: BUG: KCSAN: data-race in __bitmap_(set|clear) / __bitmap_(set|clear) +\[at mpr_plant_bits_(set|clear)\+0x[0-9a-f]+/0x[0-9a-f]+ \[mpmcring_test\] \(frame 2 of an access\)\]'
-	expect kcsan-object kcsan '^FAIL +kcsan/reports\b' \
+	expect kcsan-object kcsan '^FAIL +kcsan-6\.12/reports\b' \
 		'^ +ours: BUG: KCSAN: data-race in [^[]+\[at address 0x[0-9a-f]+ is in our data zz-plant \[0x'
 	explained kcsan
 	[ "${MPMCRING_KEEP:-0}" = 1 ] || rm -rf "$SCRATCH/kcsan"

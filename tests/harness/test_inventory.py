@@ -9,7 +9,7 @@ import inventory
 from judge import exit_meaning
 
 TEXT = """# a comment
-kernels test debug,kcsan
+kernels test debug,kcsan-6.12
 kernels stock stock-6.1
 kernels all test,stock
 kunit test suite_a c1
@@ -28,7 +28,7 @@ skip stock-6.1 vm/prog/two the guest is too small
 def results(**over):
     """A run where everything in TEXT ran once, as it should."""
     r = []
-    for k in ("debug", "kcsan", "stock-6.1"):
+    for k in ("debug", "kcsan-6.12", "stock-6.1"):
         r += [("%s/boot" % k, "pass", "", ())]
         if k != "stock-6.1":
             r += [("%s/kunit/suite_a/c1" % k, "pass", "", ()),
@@ -37,7 +37,7 @@ def results(**over):
             r += [("%s/dkms" % k, "pass", "", ())]
         two = "skip" if k == "stock-6.1" else "pass"
         r += [("%s/vm/prog/one" % k, "pass", "", ()), ("%s/vm/prog/two" % k, two, "small", ())]
-        if k != "kcsan":
+        if k != "kcsan-6.12":
             r += [("%s/vm/other/x" % k, "pass", "", ())]
     r += [("host/plain/lib_test", "pass", "", ()), ("lint/checkpatch", "pass", "", ()),
           ("build/debug", "pass", "", ())]
@@ -50,7 +50,7 @@ class Inventory(unittest.TestCase):
         with os.fdopen(fd, "w") as f:
             f.write(TEXT)
         self.inv = inventory.Inventory(self.path)
-        self.scope = inventory.Scope(["debug", "kcsan", "stock-6.1"], [], True, True)
+        self.scope = inventory.Scope(["debug", "kcsan-6.12", "stock-6.1"], [], True, True)
 
     def tearDown(self):
         os.unlink(self.path)
@@ -74,11 +74,11 @@ class Inventory(unittest.TestCase):
         self.assertEqual(edits, [])
 
     def test_missing_suite_program_step_host_lint(self):
-        drop = ("kcsan/kunit/suite_a/", "debug/vm/other/", "stock-6.1/dkms", "host/", "lint/")
+        drop = ("kcsan-6.12/kunit/suite_a/", "debug/vm/other/", "stock-6.1/dkms", "host/", "lint/")
         tests = [t for t in results() if not t[0].startswith(drop)]
         problems, _, _ = self.check(tests)
         self.assertEqual(self.names(problems), [
-            "inventory/debug/vm/other", "inventory/host", "inventory/kcsan/kunit/suite_a",
+            "inventory/debug/vm/other", "inventory/host", "inventory/kcsan-6.12/kunit/suite_a",
             "inventory/lint", "inventory/stock-6.1/dkms"])
         self.assertTrue(all("missing" in p[1] for p in problems))
 
@@ -98,22 +98,22 @@ class Inventory(unittest.TestCase):
         # Review of issue 17, must-fix 4: one test replacing another kept
         # the count, and the run passed.
         ren = {"debug/vm/prog/two": "debug/vm/prog/three",
-               "kcsan/kunit/suite_a/c2": "kcsan/kunit/suite_a/c3"}
+               "kcsan-6.12/kunit/suite_a/c2": "kcsan-6.12/kunit/suite_a/c3"}
         tests = [(ren.get(n, n), s, d, l) for n, s, d, l in results()]
         edits = []
         problems, _, _ = self.check(tests, edits=edits)
         self.assertEqual(self.names(problems), [
             "inventory/debug/vm/prog/three", "inventory/debug/vm/prog/two",
-            "inventory/kcsan/kunit/suite_a/c2", "inventory/kcsan/kunit/suite_a/c3"])
+            "inventory/kcsan-6.12/kunit/suite_a/c2", "inventory/kcsan-6.12/kunit/suite_a/c3"])
         p = dict(problems)
         self.assertIn("add the line: vm debug prog three", p["inventory/debug/vm/prog/three"])
         self.assertIn("missing: tests/inventory.txt:8 expects it",
                       p["inventory/debug/vm/prog/two"])
-        self.assertIn("add: kunit kcsan suite_a c3", edits)
+        self.assertIn("add: kunit kcsan-6.12 suite_a c3", edits)
         self.assertIn("add: vm debug prog three", edits)
         # Lines that cover more kernels than the test vanished from are
         # kept for the others.
-        self.assertTrue(any(e.endswith("kunit test suite_a c2: did not run on kcsan; keep it "
+        self.assertTrue(any(e.endswith("kunit test suite_a c2: did not run on kcsan-6.12; keep it "
                                        "for debug") for e in edits), edits)
 
     def test_removed_everywhere_and_added_everywhere(self):
@@ -141,10 +141,10 @@ class Inventory(unittest.TestCase):
                                    ("debug/vm/other", "no BPF on this kernel")])
 
     def test_whole_suite_missing_gives_no_removal_hints(self):
-        tests = [t for t in results() if not t[0].startswith("kcsan/kunit/")]
+        tests = [t for t in results() if not t[0].startswith("kcsan-6.12/kunit/")]
         edits = []
         problems, _, _ = self.check(tests, edits=edits)
-        self.assertEqual(self.names(problems), ["inventory/kcsan/kunit/suite_a"])
+        self.assertEqual(self.names(problems), ["inventory/kcsan-6.12/kunit/suite_a"])
         self.assertEqual(edits, [])
 
     def test_ran_twice(self):
@@ -161,19 +161,19 @@ class Inventory(unittest.TestCase):
         self.assertIn("list each test by its name", inv.errors[0])
 
     def test_kernels_spec(self):
-        self.assertEqual(self.inv.kernels_spec({"debug", "kcsan", "stock-6.1"}), "all")
-        self.assertEqual(self.inv.kernels_spec({"debug", "kcsan"}), "test")
+        self.assertEqual(self.inv.kernels_spec({"debug", "kcsan-6.12", "stock-6.1"}), "all")
+        self.assertEqual(self.inv.kernels_spec({"debug", "kcsan-6.12"}), "test")
         self.assertEqual(self.inv.kernels_spec({"debug", "stock-6.1"}), "stock,debug")
 
     def test_unexpected(self):
-        tests = results() + [("kcsan/vm/other/x", "pass", "", ()),
+        tests = results() + [("kcsan-6.12/vm/other/x", "pass", "", ()),
                              ("debug/kunit/suite_b/c", "pass", "", ()),
                              ("debug/rmmod/mpmcring_loadgen", "pass", "", ()),
                              ("host/asan/new", "pass", "", ())]
         problems, _, _ = self.check(tests)
         self.assertEqual(self.names(problems), [
             "inventory/debug/kunit/suite_b", "inventory/debug/rmmod/mpmcring_loadgen",
-            "inventory/host/asan/new", "inventory/kcsan/vm/other"])
+            "inventory/host/asan/new", "inventory/kcsan-6.12/vm/other"])
         self.assertTrue(all("unexpected" in p[1] for p in problems))
         self.assertIn("add the lines:\nkunit debug suite_b c", dict(problems)[
             "inventory/debug/kunit/suite_b"])
@@ -193,20 +193,20 @@ class Inventory(unittest.TestCase):
         self.assertEqual([s.name for s in stale], ["vm/prog/two"])
 
     def test_kernel_that_never_booted_is_one_failure(self):
-        tests = [t for t in results() if not t[0].startswith("kcsan/")]
+        tests = [t for t in results() if not t[0].startswith("kcsan-6.12/")]
         problems, _, _ = self.check(tests)
-        self.assertEqual(self.names(problems), ["inventory/kcsan"])
-        self.assertIn("build/kernel-kcsan", problems[0][1])
-        tests += [("kcsan/boot", "fail", "stuck", ()), ("kcsan/reports", "pass", "", ())]
+        self.assertEqual(self.names(problems), ["inventory/kcsan-6.12"])
+        self.assertIn("build/kernel-kcsan-6.12", problems[0][1])
+        tests += [("kcsan-6.12/boot", "fail", "stuck", ()), ("kcsan-6.12/reports", "pass", "", ())]
         problems, _, _ = self.check(tests)
-        self.assertEqual(self.names(problems), ["inventory/kcsan"])
-        self.assertIn("kcsan/boot above", problems[0][1])
+        self.assertEqual(self.names(problems), ["inventory/kcsan-6.12"])
+        self.assertIn("kcsan-6.12/boot above", problems[0][1])
         # Init got its first INFO lines out, then died: the guest's own
         # checks of what it had (detectors, cpus) ran, its tests did not.
-        tests += [("kcsan/detectors", "pass", "", ()), ("kcsan/cpus", "fail", "died", ())]
+        tests += [("kcsan-6.12/detectors", "pass", "", ()), ("kcsan-6.12/cpus", "fail", "died", ())]
         problems, _, _ = self.check(tests)
-        self.assertEqual(self.names(problems), ["inventory/kcsan"])
-        self.assertIn("kcsan/boot above", problems[0][1])
+        self.assertEqual(self.names(problems), ["inventory/kcsan-6.12"])
+        self.assertIn("kcsan-6.12/boot above", problems[0][1])
 
     def test_subsets(self):
         scope = inventory.Scope(["debug"], ["other"], False, False)
@@ -228,7 +228,7 @@ class Inventory(unittest.TestCase):
         problems, _, _ = inventory.check(inv, self.scope, tests)
         self.assertEqual(self.names(problems), ["inventory/stock-6.1/demo"])
         # MPMCRING_DEMO=0: not asked for, not missing, and the summary says so
-        scope = inventory.Scope(["debug", "kcsan", "stock-6.1"], [], True, True, False)
+        scope = inventory.Scope(["debug", "kcsan-6.12", "stock-6.1"], [], True, True, False)
         problems, _, _ = inventory.check(inv, scope, tests)
         self.assertEqual(problems, [])
         self.assertIn("no demo (MPMCRING_DEMO=0)", scope.describe(inv))

@@ -29,12 +29,14 @@ class Detectors(unittest.TestCase):
         self.assertIsNone(verdict("stock-6.1", ARMED + " panic_on_warn=0"))
 
     def test_kcsan_off_fails(self):
-        self.assertIn("kcsan: absent", verdict("kcsan", ARMED))
-        self.assertIsNone(verdict("kcsan", ARMED + " kcsan=on"))
+        debug = ARMED + " lockdep=on kmemleak=on"
+        self.assertIn("kcsan: absent", verdict("kcsan-6.12", debug))
+        self.assertIsNone(verdict("kcsan-6.12", debug + " kcsan=on"))
 
     def test_debug_needs_lockdep_and_kmemleak(self):
         self.assertIn("kmemleak: absent", verdict("debug", ARMED + " lockdep=on"))
-        self.assertIsNone(verdict("debug-6.12", ARMED + " lockdep=on kmemleak=on"))
+        self.assertIn("lockdep: absent", verdict("kcsan-6.12", ARMED + " kmemleak=on kcsan=on"))
+        self.assertIsNone(verdict("debug", ARMED + " lockdep=on kmemleak=on"))
 
     def test_soft_lockup_detector_off_fails(self):
         text = ARMED.replace("soft_watchdog=1", "soft_watchdog=0")
@@ -61,7 +63,7 @@ class Reports(unittest.TestCase):
             judge.KNOWN_RACES = known_file
         try:
             with contextlib.redirect_stdout(out):
-                judge.judge_reports("kcsan", console, Ownership(), "console.log")
+                judge.judge_reports("kcsan-6.12", console, Ownership(), "console.log")
         finally:
             judge.KNOWN_RACES, R.quiet = old, quiet
         (name, status, detail, _), = R.tests
@@ -165,7 +167,7 @@ class ClockJump(unittest.TestCase):
         out = io.StringIO()
         try:
             with contextlib.redirect_stdout(out):
-                judge.note_clock_jump("debug-6.12", 520, [
+                judge.note_clock_jump("kcsan-6.12", 520, [
                     {"kind": "vm", "name": "trust", "t0": 233.8, "t1": 25677.1}])
                 judge.note_clock_jump("stock-6.1", 160, [
                     {"kind": "vm", "name": "write", "t0": 141.6, "t1": 154.7}])
@@ -174,8 +176,8 @@ class ClockJump(unittest.TestCase):
             R.tests = saved
         # A note only: no verdict added.
         self.assertEqual(verdicts, [])
-        self.assertEqual(list(judge.CLOCK_NOTES), ["debug-6.12"])
-        line = judge.CLOCK_NOTES["debug-6.12"]
+        self.assertEqual(list(judge.CLOCK_NOTES), ["kcsan-6.12"])
+        line = judge.CLOCK_NOTES["kcsan-6.12"]
         self.assertIn("jumped during vm trust (it ended at uptime 25677 s)", line)
         self.assertIn("for 520 s in all", line)
         self.assertEqual(out.getvalue(), line + "\n")
