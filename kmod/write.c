@@ -83,6 +83,35 @@ static int mpmcring_write_try(struct mpmcring *ring, const u32 *lens,
 	return ret;
 }
 
+/*
+ * An overwrite ring always has room: its reservation fails only when
+ * another reclaim (the tick's, another writer's) held the reclaim bit
+ * through both of its rounds (seen on the KCSAN kernel, whose reclaims are
+ * slow). The holder has preemption off and bounded work, and this task is
+ * preemptible, so it is not the holder: a non-blocking write waits for the
+ * bit to be let go and tries again, at most MPMCRING_WRITE_BIT_RETRIES
+ * times, each wait bounded, rather than say EAGAIN of a ring that POLLOUT
+ * calls writable.
+ */
+#define MPMCRING_WRITE_BIT_RETRIES	8
+#define MPMCRING_WRITE_BIT_SPINS	(1 << 16)
+
+static bool mpmcring_overwrite_retry(struct mpmcring *ring, int *retries)
+{
+	unsigned int i;
+
+	if (ring->layout.mode != MPMCRING_MODE_OVERWRITE ||
+	    (*retries)++ == MPMCRING_WRITE_BIT_RETRIES)
+		return false;
+	for (i = 0; i < MPMCRING_WRITE_BIT_SPINS &&
+		    test_bit(0, &ring->reclaim_lock); i++) {
+		if (!(i & 255))
+			cond_resched();
+		cpu_relax();
+	}
+	return true;
+}
+
 /* Writes the records, waiting for space unless non-blocking. */
 static int mpmcring_write_records(struct mpmcring_file *mf, const u32 *lens,
 				  unsigned long n, u32 prio, u64 need,
@@ -90,8 +119,8 @@ static int mpmcring_write_records(struct mpmcring_file *mf, const u32 *lens,
 				  struct mpmcring_rsv *rsv)
 {
 	struct mpmcring *ring = mf->ring;
+	int ret, retries = 0;
 	long t;
-	int ret;
 
 	for (;;) {
 		/*
@@ -104,6 +133,8 @@ static int mpmcring_write_records(struct mpmcring_file *mf, const u32 *lens,
 			return ret;
 		/* Edge-triggered POLLOUT waiters hear from the tick. */
 		mpmcring_want_room(ring, prio);
+		if (nonblock && mpmcring_overwrite_retry(ring, &retries))
+			continue;
 		if (nonblock)
 			return -EAGAIN;
 		/* Woken at @dead, after @closing and a grace period. */

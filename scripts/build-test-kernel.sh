@@ -65,7 +65,7 @@ missing=0
 while IFS= read -r line; do
 	case "$line" in
 	CONFIG_*=n) opt=${line%%=*}
-		grep -qx "$opt=y" "$out/.config" && { echo "not unset: $opt" >&2; missing=1; } ;;
+		grep -qE "^$opt=[ym]$" "$out/.config" && { echo "not unset: $opt" >&2; missing=1; } ;;
 	CONFIG_*) grep -qx "$line" "$out/.config" || { echo "not set: $line" >&2; missing=1; } ;;
 	esac
 done < <(cat "${frags[@]}")

@@ -68,10 +68,31 @@ if [ "$(id -u)" -ne 0 ]; then
 	SUDO=sudo
 fi
 
+# In a container (a CI runner), the kernel images installed for the guests
+# are never booted, and the guests boot our own initramfs
+# (scripts/build-initramfs.sh): there, Debian's initramfs for each image is
+# a minute of CPU for nothing (59 of the 90 s an image took to install on
+# our 2-core machine), so the images' postinst hook is told to skip it
+# (INITRD=No, /etc/kernel/postinst.d/initramfs-tools). Only a container
+# known as one: on any other host the newest image becomes the boot
+# loader's default, and without its initramfs it would not boot.
+in_container() {
+	[ -e /.dockerenv ] || [ -e /run/.containerenv ] && return 0
+	command -v systemd-detect-virt >/dev/null 2>&1 && systemd-detect-virt --container -q
+}
+initrd=
+if in_container; then
+	initrd=INITRD=No
+fi
 echo "==> make $what needs ${#missing[@]} package(s) not installed here: ${missing[*]}" >&2
 for p in "${missing[@]}"; do
 	case $p in
 	linux-image-*)
+		if [ -n "$initrd" ]; then
+			echo "    note: in a container: the kernel images get no initramfs of" >&2
+			echo "    their own (the guests boot ours; INITRD=No)" >&2
+			break
+		fi
 		echo "    note: $p is a kernel image for the guests, installed on this host;" >&2
 		echo "    once installed," >&2
 		echo "    GRUB boots it by default (newest first). To keep booting your kernel," >&2
@@ -83,26 +104,6 @@ done
 if [ "${MPMCRING_DEPS_DRY_RUN:-0}" = 1 ]; then
 	echo "==> MPMCRING_DEPS_DRY_RUN=1: installing nothing" >&2
 	exit 0
-fi
-# A host with no boot loader (a container, a CI runner) never boots the
-# kernel images it installs for the guests, and the guests boot our own
-# initramfs (scripts/build-initramfs.sh): there, Debian's initramfs for
-# each image is a minute of CPU for nothing (59 of the 90 s an image took
-# to install on our 2-core machine), so the images' postinst hook is told
-# to skip it (INITRD=No, /etc/kernel/postinst.d/initramfs-tools). A host
-# that boots keeps it: GRUB makes the newest image its default.
-boots_kernels() {
-	local d
-	for d in /boot/grub /boot/grub2 /boot/efi /boot/loader /efi; do
-		[ -e "$d" ] && return 0
-	done
-	dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' 'grub*' 'systemd-boot*' 2>/dev/null |
-		grep -q '^ii '
-}
-initrd=
-if ! boots_kernels; then
-	initrd=INITRD=No
-	echo "==> no boot loader on this host: kernel images get no initramfs of their own" >&2
 fi
 echo "==> installing them with apt-get (MPMCRING_DEPS=0 skips this step)" >&2
 export DEBIAN_FRONTEND=noninteractive

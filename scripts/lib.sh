@@ -26,7 +26,7 @@ GUEST_CMDLINE_COMMON="tsc=reliable"
 TEST_KERNEL_SRC_PKG=${TEST_KERNEL_SRC_PKG:-linux-source-6.1}
 
 # The test kernels: two, so that CI from nothing builds two kernels on its
-# two cores, not three (docs/testing.md, "Test kernels"). Each is a list of
+# two cores, not three (README.md, "Testing"). Each is a list of
 # config fragments (tests/kconfig/<fragment>.config) on one source package:
 # debug checks (lockdep, kmemleak, UBSAN, fault injection) on both, with
 # KASAN on 6.1 and KCSAN on 6.12 (the two cannot share a kernel).

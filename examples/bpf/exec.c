@@ -50,6 +50,7 @@ int main(int argc, char **argv)
 	struct mpmcring_record rec;
 	struct exec_bpf *skel;
 	int opt, err, n;
+	char line[512]; /* the fields and a file name of up to 255 bytes */
 
 	while ((opt = getopt(argc, argv, "n:")) != -1) {
 		if (opt != 'n')
@@ -101,18 +102,24 @@ int main(int argc, char **argv)
 			fprintf(stderr, "reading: %s\n", mpmcring_errmsg());
 			break;
 		}
+		/*
+		 * Formatted into line[], then committed, then written: a stdout
+		 * that blocks (a pipe no one reads) must not hold the claim.
+		 */
+		line[0] = '\0';
 		if (rec.len >= sizeof(struct exec_event)) {
 			const struct exec_event *ev = rec.data;
 			unsigned int n = ev->filename_len;
 
 			if (n > rec.len - sizeof(*ev))
 				n = rec.len - sizeof(*ev);
-			printf("%-7u %-7u %-6u %-16.16s %.*s\n", ev->pid, ev->ppid, ev->uid,
-			       ev->comm, (int)n, (const char *)(ev + 1));
+			snprintf(line, sizeof(line), "%-7u %-7u %-6u %-16.16s %.*s\n", ev->pid,
+				 ev->ppid, ev->uid, ev->comm, (int)n, (const char *)(ev + 1));
 			if (count > 0)
 				count--;
 		}
 		mpmcring_commit(c);
+		fputs(line, stdout);
 		report_lost(c);
 	}
 	report_lost(c);

@@ -51,7 +51,7 @@ def kernel_cmdline(kid):
     test_timeout = env_int("MPMCRING_TEST_TIMEOUT", 400)
     cmdline = ["console=ttyS0", "panic=-1", "panic_on_warn=0", "nokaslr",
                "mpmcring_test_timeout=%d" % test_timeout] + GUEST_CMDLINE_COMMON
-    if kid in TEST_KERNELS:
+    if kid == "debug":  # the KASAN kernel (scripts/lib.sh); elsewhere init's arguments
         cmdline += ["kasan.fault=report", "kasan_multi_shot"]
     if kid in TEST_KERNELS:
         # The sanitizers make each sleep/wake cycle ~10x slower; 10^4

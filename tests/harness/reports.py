@@ -119,6 +119,24 @@ class Ownership:
                 self.known_in[key] = classes
         return errors
 
+    def known_races_unmatchable(self, system_map):
+        """The entries for this kernel naming a function its System.map
+        does not have (inlined, renamed, a clone suffix the compiler chose
+        otherwise): such an entry can never match a report, and the race it
+        was for would fail the run as ours. Returns one error per name."""
+        try:
+            with open(system_map) as f:
+                names = {l.split()[2] for l in f if len(l.split()) >= 3}
+        except OSError as e:
+            return ["cannot read %s: %s" % (system_map, e)]
+        errors = []
+        for key, entry in sorted(self.known.items(), key=lambda kv: kv[1]):
+            for fn in key:
+                if fn != "-" and fn not in names:
+                    errors.append("%s: %s is no function of this kernel (%s): the entry "
+                                  "can never match" % (entry.split(": ", 1)[0], fn, system_map))
+        return errors
+
     def known_race(self, header, accesses):
         """The known-races entry that calls this KCSAN report the base
         kernel's: its two functions listed for this kernel, and every

@@ -100,7 +100,7 @@ import os
 import sys
 import traceback
 
-from common import ALL_KERNELS, LOGS, R, env_list, progress
+from common import ALL_KERNELS, LOGS, R, TEST_KERNELS, env_list, progress
 import boot
 import build
 import demo
@@ -143,6 +143,8 @@ def run_stages(kernels, inv, edits):
             if kid in mods:
                 initrds[kid] = build.stage_initramfs(kid, mods[kid], progs, tools)
         guests = [k for k in kernels if initrds.get(k)]
+        judge.SYSTEM_MAPS.update((k, os.path.join(found[k][0], "System.map"))
+                                 for k in guests if k in TEST_KERNELS)
         slots = boot.guest_slots()
         progress("guests: %s, %d at a time (MPMCRING_GUESTS)" % (", ".join(guests), slots))
         with concurrent.futures.ThreadPoolExecutor(max_workers=slots) as pool:

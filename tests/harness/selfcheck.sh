@@ -31,7 +31,7 @@
 #                     never registers, the inventory misses it
 #     kunit-renamed   a KUnit case renamed, its suite's count kept: the
 #                     inventory misses the old name, does not list the new
-#   guest "kcsan" (the kcsan-6.12 kernel):
+#   guest "kcsan-6.12" (the kcsan-6.12 kernel):
 #     kcsan-race      two kthreads racing on a plain variable in mpr_plant_hammer()
 #     kcsan-helper    two kthreads racing on our kmalloc'd bitmap through
 #                     __bitmap_set() and __bitmap_clear(): only base-kernel
@@ -92,6 +92,16 @@ cleanup() { [ "${MPMCRING_KEEP:-0}" = 1 ] || rm -rf "$SCRATCH"; }
 trap cleanup EXIT
 ONLY=${MPMCRING_SELFCHECK:-}
 wanted() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
+# A name no guest has would run nothing and pass.
+for g in ${ONLY//,/ }; do
+	case $g in
+	unit | debug | kcsan-6.12 | nokunit | stuck-boot | stock) ;;
+	*)
+		echo "error: MPMCRING_SELFCHECK: no guest '$g' (unit, debug, kcsan-6.12, nokunit, stuck-boot, stock)" >&2
+		exit 2
+		;;
+	esac
+done
 
 # The tree as it is now: tracked files and untracked ones not ignored.
 copy_tree() {
@@ -893,16 +903,16 @@ if wanted debug; then
 	[ "${MPMCRING_KEEP:-0}" = 1 ] || rm -rf "$SCRATCH/debug"
 fi
 
-if wanted kcsan; then
-	guest kcsan kcsan-6.12 device_smoke plant_kcsan
-	expect kcsan-race kcsan '^FAIL +kcsan-6\.12/reports\b' \
+if wanted kcsan-6.12; then
+	guest kcsan-6.12 kcsan-6.12 device_smoke plant_kcsan
+	expect kcsan-race kcsan-6.12 '^FAIL +kcsan-6\.12/reports\b' \
 		'^ +ours: BUG: KCSAN: data-race in mpr_plant_hammer'
-	expect kcsan-helper kcsan '^FAIL +kcsan-6\.12/reports\b' \
+	expect kcsan-helper kcsan-6.12 '^FAIL +kcsan-6\.12/reports\b' \
 		'^ +ours: BUG: KCSAN: data-race in __bitmap_(set|clear) / __bitmap_(set|clear) +\[at mpr_plant_bits_(set|clear)\+0x[0-9a-f]+/0x[0-9a-f]+ \[mpmcring_test\] \(frame 2 of an access\)\]'
-	expect kcsan-object kcsan '^FAIL +kcsan-6\.12/reports\b' \
+	expect kcsan-object kcsan-6.12 '^FAIL +kcsan-6\.12/reports\b' \
 		'^ +ours: BUG: KCSAN: data-race in [^[]+\[at address 0x[0-9a-f]+ is in our data zz-plant \[0x'
-	explained kcsan
-	[ "${MPMCRING_KEEP:-0}" = 1 ] || rm -rf "$SCRATCH/kcsan"
+	explained kcsan-6.12
+	[ "${MPMCRING_KEEP:-0}" = 1 ] || rm -rf "$SCRATCH/kcsan-6.12"
 fi
 
 if wanted nokunit; then

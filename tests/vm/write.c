@@ -277,7 +277,8 @@ TEST_F(own, overwrite_mode_stays_writable)
 	for (i = 0; i < 3 * 16384 / 64; i++) {
 		ASSERT_EQ(1, poll(&pfd, 1, 0)) TH_LOG("record %d: not writable", i);
 		ASSERT_TRUE(pfd.revents & POLLOUT);
-		ASSERT_EQ(sizeof(rec), write(fd, rec, sizeof(rec)));
+		ASSERT_EQ(sizeof(rec), write(fd, rec, sizeof(rec)))
+		TH_LOG("record %d: %s", i, strerror(errno));
 	}
 	close(fd);
 	EXPECT_EQ(0, vm_rmmod("mpmcring_loadgen"));
