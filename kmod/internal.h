@@ -82,7 +82,11 @@ struct mpmcring {
 	/* Records each (CPU, level) has reserved and not finished. */
 	unsigned int __percpu *depth;	/* [MPMCRING_NR_LEVELS] */
 
-	/* Reclaim: one at a time, never waited for. */
+	/*
+	 * Reclaim: one at a time, never waited for by a producer; only an
+	 * O_NONBLOCK write(2) to an overwrite ring, preemptible, waits a
+	 * bounded time for it (kmod/write.c).
+	 */
 	unsigned long reclaim_lock;	/* bit 0: a reclaim is running */
 	u64 reclaim_head;		/* the head the last reclaim saw */
 	u64 reclaim_ns;			/* and when (ktime_get_mono_fast_ns) */

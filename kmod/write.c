@@ -84,38 +84,47 @@ static int mpmcring_write_try(struct mpmcring *ring, const u32 *lens,
 }
 
 /*
- * An overwrite ring always has room: its reservation fails only when
- * another reclaim (the tick's, another writer's) held the reclaim bit
- * through both of its rounds (seen on the KCSAN kernel, whose reclaims are
- * slow). The holder has preemption off and bounded work, and this task is
- * preemptible, so it is not the holder: a non-blocking write waits for the
- * bit to be let go and tries again, at most MPMCRING_WRITE_BIT_RETRIES
- * times, each wait bounded, rather than say EAGAIN of a ring that POLLOUT
- * calls writable.
+ * A reservation in overwrite mode evicts to make room, under the reclaim
+ * bit only, and gives up after two rounds that found the bit taken by
+ * another reclaim (the tick's, another producer's); it also fails, bit or
+ * no bit, while a consumer's claim or an unfinished record pins the oldest
+ * data. For the first cause only, an O_NONBLOCK write(2) that finds the
+ * bit still taken waits until it is let go and tries again, at most
+ * MPMCRING_WRITE_BIT_RETRIES times, each wait at most
+ * MPMCRING_WRITE_BIT_WAIT_NS: a ring POLLOUT calls writable should not say
+ * EAGAIN for the tick's reclaim (seen on the KCSAN kernel, whose reclaims
+ * are slow). The holder has preemption off and bounded work, and this task
+ * is preemptible, so it is not the holder. IOCB_NOWAIT (io_uring's inline
+ * try) does not wait: it gets EAGAIN and retries from its worker. Kernel
+ * and BPF producers never wait (any context): theirs is a counted drop.
  */
 #define MPMCRING_WRITE_BIT_RETRIES	8
-#define MPMCRING_WRITE_BIT_SPINS	(1 << 16)
+#define MPMCRING_WRITE_BIT_WAIT_NS	NSEC_PER_MSEC
 
 static bool mpmcring_overwrite_retry(struct mpmcring *ring, int *retries)
 {
-	unsigned int i;
+	u64 t0;
 
 	if (ring->layout.mode != MPMCRING_MODE_OVERWRITE ||
+	    !test_bit(0, &ring->reclaim_lock) ||
 	    (*retries)++ == MPMCRING_WRITE_BIT_RETRIES)
 		return false;
-	for (i = 0; i < MPMCRING_WRITE_BIT_SPINS &&
-		    test_bit(0, &ring->reclaim_lock); i++) {
-		if (!(i & 255))
-			cond_resched();
+	t0 = ktime_get_ns();
+	while (test_bit(0, &ring->reclaim_lock) &&
+	       ktime_get_ns() - t0 < MPMCRING_WRITE_BIT_WAIT_NS) {
+		cond_resched();
 		cpu_relax();
 	}
 	return true;
 }
 
-/* Writes the records, waiting for space unless non-blocking. */
+/*
+ * Writes the records, waiting for space unless non-blocking (@nowait: not
+ * even for the reclaim bit).
+ */
 static int mpmcring_write_records(struct mpmcring_file *mf, const u32 *lens,
 				  unsigned long n, u32 prio, u64 need,
-				  bool nonblock, const u8 *src,
+				  bool nonblock, bool nowait, const u8 *src,
 				  struct mpmcring_rsv *rsv)
 {
 	struct mpmcring *ring = mf->ring;
@@ -133,7 +142,7 @@ static int mpmcring_write_records(struct mpmcring_file *mf, const u32 *lens,
 			return ret;
 		/* Edge-triggered POLLOUT waiters hear from the tick. */
 		mpmcring_want_room(ring, prio);
-		if (nonblock && mpmcring_overwrite_retry(ring, &retries))
+		if (nonblock && !nowait && mpmcring_overwrite_retry(ring, &retries))
 			continue;
 		if (nonblock)
 			return -EAGAIN;
@@ -205,8 +214,8 @@ ssize_t mpmcring_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	if (copy_from_iter(buf, total, from) != total)
 		goto out;
 
-	ret = mpmcring_write_records(mf, lens, n, prio, need, nonblock, buf,
-				     rsv);
+	ret = mpmcring_write_records(mf, lens, n, prio, need, nonblock,
+				     iocb->ki_flags & IOCB_NOWAIT, buf, rsv);
 	if (!ret)
 		ret = total;
 out:

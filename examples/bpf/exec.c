@@ -115,11 +115,13 @@ int main(int argc, char **argv)
 				n = rec.len - sizeof(*ev);
 			snprintf(line, sizeof(line), "%-7u %-7u %-6u %-16.16s %.*s\n", ev->pid,
 				 ev->ppid, ev->uid, ev->comm, (int)n, (const char *)(ev + 1));
+		}
+		/* -ESTALE: revoked while read, what line[] holds may be torn. */
+		if (mpmcring_commit(c) == 0 && line[0]) {
+			fputs(line, stdout);
 			if (count > 0)
 				count--;
 		}
-		mpmcring_commit(c);
-		fputs(line, stdout);
 		report_lost(c);
 	}
 	report_lost(c);

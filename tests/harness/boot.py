@@ -12,8 +12,8 @@ import subprocess
 import tempfile
 import time
 
-from common import (ALL_KERNELS, GUEST_CMDLINE_COMMON, GUEST_CPUS, LOGS, TEST_KERNELS,
-                    env_int, env_list, progress, read_lines, rel)
+from common import (ALL_KERNELS, GUEST_CMDLINE_COMMON, GUEST_CPUS, KASAN_KERNELS, LOGS,
+                    TEST_KERNELS, env_int, env_list, progress, read_lines, rel)
 from hang import where_stuck
 from marker_token import TOKEN_FILE, initrd_with_token, new_token, write_token
 from parse import strip_stamp
@@ -51,7 +51,7 @@ def kernel_cmdline(kid):
     test_timeout = env_int("MPMCRING_TEST_TIMEOUT", 400)
     cmdline = ["console=ttyS0", "panic=-1", "panic_on_warn=0", "nokaslr",
                "mpmcring_test_timeout=%d" % test_timeout] + GUEST_CMDLINE_COMMON
-    if kid == "debug":  # the KASAN kernel (scripts/lib.sh); elsewhere init's arguments
+    if kid in KASAN_KERNELS:  # elsewhere they would be init's arguments
         cmdline += ["kasan.fault=report", "kasan_multi_shot"]
     if kid in TEST_KERNELS:
         # The sanitizers make each sleep/wake cycle ~10x slower; 10^4

@@ -126,15 +126,20 @@ class Ownership:
         was for would fail the run as ours. Returns one error per name."""
         try:
             with open(system_map) as f:
-                names = {l.split()[2] for l in f if len(l.split()) >= 3}
+                names = {w[2] for w in (l.split() for l in f)
+                         if len(w) >= 3 and w[1] in "tTwW"}
         except OSError as e:
-            return ["cannot read %s: %s" % (system_map, e)]
+            return ["cannot read %s: %s (rebuild the kernel: remove its directory from "
+                    "the cache)" % (system_map, e)]
         errors = []
-        for key, entry in sorted(self.known.items(), key=lambda kv: kv[1]):
+        line = lambda entry: int(entry.split(": ", 1)[0].rsplit(":", 1)[1])
+        for key, entry in sorted(self.known.items(), key=lambda kv: line(kv[1])):
             for fn in key:
                 if fn != "-" and fn not in names:
-                    errors.append("%s: %s is no function of this kernel (%s): the entry "
-                                  "can never match" % (entry.split(": ", 1)[0], fn, system_map))
+                    errors.append("%s: %s is no function of this kernel (%s): the entry can "
+                                  "never match; name the function KCSAN names in its report "
+                                  "(System.map has it), or remove the entry"
+                                  % (entry.split(": ", 1)[0], fn, system_map))
         return errors
 
     def known_race(self, header, accesses):

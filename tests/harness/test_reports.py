@@ -391,7 +391,8 @@ class KcsanOwnership(unittest.TestCase):
         with os.fdopen(fd, "w") as f:
             f.write("ffffffff8113bff5 T ktime_get\nffffffff8113c3ed t timekeeping_advance\n"
                     "ffffffff81100000 t poll_schedule_timeout.constprop.0\n"
-                    "ffffffff81100100 T pollwake\n")
+                    "ffffffff81100100 T pollwake\n"
+                    "ffffffff81a00000 d do_nanosleep\n")  # data: no function
         try:
             own = Ownership()
             self.assertEqual(own.add_known_races(KNOWN, "kcsan"), [])
