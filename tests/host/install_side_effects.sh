@@ -173,15 +173,25 @@ fi
 
 # deps.sh: what each target needs, said before anything is installed.
 : >"$log"
-demo=$(PATH="$fake:$PATH" MPMCRING_DEPS_DRY_RUN=1 bash "$top/scripts/deps.sh" demo 2>&1)
+# Outside a container (the images may be booted: Debian's initramfs and
+# the GRUB note); in one, neither (the initramfs skipped, and said).
+demo=$(PATH="$fake:$PATH" MPMCRING_DEPS_DRY_RUN=1 MPMCRING_DEPS_CONTAINER=0 \
+	bash "$top/scripts/deps.sh" demo 2>&1)
 grep -q 'linux-headers-amd64' <<<"$demo" || fail "deps.sh demo: $demo"
 ! grep -q 'linux-image-6.12\|clang\|dpdk\|bpftool' <<<"$demo" ||
 	fail "deps.sh demo asks for more than the demo needs: $demo"
 # The demo's linux-image-amd64 lands on the host too: say so before.
 grep -q 'GRUB' <<<"$demo" || fail "deps.sh demo does not say the boot default may change: $demo"
-check=$(PATH="$fake:$PATH" MPMCRING_DEPS_DRY_RUN=1 bash "$top/scripts/deps.sh" check 2>&1)
+! grep -q 'INITRD=No' <<<"$demo" || fail "deps.sh demo skips the initramfs outside a container: $demo"
+check=$(PATH="$fake:$PATH" MPMCRING_DEPS_DRY_RUN=1 MPMCRING_DEPS_CONTAINER=0 \
+	bash "$top/scripts/deps.sh" check 2>&1)
 grep -q 'linux-image-6.12-amd64' <<<"$check" || fail "deps.sh check: $check"
 grep -q 'GRUB' <<<"$check" || fail "deps.sh check does not say the boot default changes: $check"
+incont=$(PATH="$fake:$PATH" MPMCRING_DEPS_DRY_RUN=1 MPMCRING_DEPS_CONTAINER=1 \
+	bash "$top/scripts/deps.sh" check 2>&1)
+grep -q 'in a container: the kernel images get no initramfs' <<<"$incont" &&
+	grep -q 'INITRD=No' <<<"$incont" && ! grep -q 'GRUB' <<<"$incont" ||
+	fail "deps.sh check in a container does not say it skips the initramfs: $incont"
 [ ! -s "$log" ] || fail "a dry run ran: $(cat "$log")"
 grep -q 'deps.sh"\? demo' "$top/scripts/demo.sh" || fail "make demo does not ask for the demo's packages only"
 echo "install_side_effects: ok"
