@@ -109,6 +109,7 @@ static bool mpmcring_overwrite_retry(struct mpmcring *ring, int *retries)
 	    !test_bit(0, &ring->reclaim_lock) ||
 	    (*retries)++ == MPMCRING_WRITE_BIT_RETRIES)
 		return false;
+	/* A hint, no order needed: the retry's reservation takes the bit. */
 	t0 = ktime_get_ns();
 	while (test_bit(0, &ring->reclaim_lock) &&
 	       ktime_get_ns() - t0 < MPMCRING_WRITE_BIT_WAIT_NS) {

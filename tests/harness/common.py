@@ -18,9 +18,11 @@ LOGS = os.path.join(BUILD, "logs")
 # KUnit (scripts/build-test-kernel.sh); the stock ones are Debian's images.
 ALL_KERNELS = ["debug", "kcsan-6.12", "stock-6.1", "stock-6.12", "stock-6.12-rt"]
 TEST_KERNELS = ("debug", "kcsan-6.12")
-# The one with KASAN (tests/kconfig/kasan.config; scripts/lib.sh:
-# test_kernel_fragments): its command line has KASAN's words.
+# The one with KASAN (its command line has KASAN's words) and the one with
+# KCSAN (it must have KCSAN armed): tests/kconfig/kasan.config and
+# kcsan.config, as scripts/lib.sh's test_kernel_fragments gives them.
 KASAN_KERNELS = ("debug",)
+KCSAN_KERNELS = ("kcsan-6.12",)
 GUEST_CPUS = 2
 # On every guest's command line, as scripts/lib.sh's GUEST_CMDLINE_COMMON
 # (why: there; test_common.py fails when they differ): the TSC trusted, so

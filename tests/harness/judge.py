@@ -15,8 +15,8 @@ import os
 import re
 import signal
 
-from common import (ALL_KERNELS, GUEST_CPUS, LOGS, R, REPO, TEST_KERNELS, excerpt, progress,
-                    read_lines, rel, say_line, tail)
+from common import (ALL_KERNELS, GUEST_CPUS, KCSAN_KERNELS, LOGS, R, REPO, TEST_KERNELS, excerpt,
+                    progress, read_lines, rel, say_line, tail)
 from boot import boot_timeout, vm_timeout
 from marker_token import GUEST_PATH, TOKEN_FILE, read_token
 from parse import console_kunit_cases, kunit_case_logs, parse_results, tap_level, tap_problems
@@ -528,7 +528,7 @@ def required_detectors(kid):
             "rcu_cpu_stall_timeout": "nonzero"}
     if kid in TEST_KERNELS:
         need.update(lockdep="on", kmemleak="on")
-    if kid == "kcsan-6.12":
+    if kid in KCSAN_KERNELS:
         need["kcsan"] = "on"
     return need
 
