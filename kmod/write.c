@@ -84,30 +84,27 @@ static int mpmcring_write_try(struct mpmcring *ring, const u32 *lens,
 }
 
 /*
- * A reservation in overwrite mode evicts to make room, under the reclaim
- * bit only, and gives up after two rounds that found the bit taken by
- * another reclaim (the tick's, another producer's); it also fails, bit or
- * no bit, while a consumer's claim or an unfinished record pins the oldest
- * data. For the first cause only, an O_NONBLOCK write(2) that finds the
- * bit still taken waits until it is let go and tries again, at most
- * MPMCRING_WRITE_BIT_RETRIES times, each wait at most
- * MPMCRING_WRITE_BIT_WAIT_NS: a ring POLLOUT calls writable should not say
- * EAGAIN for the tick's reclaim (seen on the KCSAN kernel, whose reclaims
- * are slow). The holder has preemption off and bounded work, and this task
- * is preemptible, so it is not the holder. IOCB_NOWAIT (io_uring's inline
- * try) does not wait: it gets EAGAIN and retries from its worker. Kernel
- * and BPF producers never wait (any context): theirs is a counted drop.
+ * A reservation fails with -EAGAIN, not -ENOSPC, when it lost races rather
+ * than found the ring full: MPR_RESERVE_TRIES compare-and-swaps lost, or
+ * in overwrite mode the reclaim bit taken (the tick's reclaim, another
+ * producer's eviction) on its last round. POLLOUT says writable then, so
+ * an O_NONBLOCK write(2) tries again rather than say EAGAIN: at most
+ * MPMCRING_WRITE_RACE_RETRIES times, each after waiting while the bit is
+ * taken, at most MPMCRING_WRITE_BIT_WAIT_NS (the holder has preemption off
+ * and bounded work; this task is preemptible, so it is not the holder; the
+ * bound is for a holder whose CPU a hypervisor put aside, as the test VMs
+ * do). IOCB_NOWAIT (io_uring's inline try) does not wait: it gets EAGAIN
+ * and retries from its worker. Kernel and BPF producers never wait (any
+ * context): theirs is a drop, counted as contention.
  */
-#define MPMCRING_WRITE_BIT_RETRIES	8
-#define MPMCRING_WRITE_BIT_WAIT_NS	NSEC_PER_MSEC
+#define MPMCRING_WRITE_RACE_RETRIES	8
+#define MPMCRING_WRITE_BIT_WAIT_NS	(10 * NSEC_PER_MSEC)
 
-static bool mpmcring_overwrite_retry(struct mpmcring *ring, int *retries)
+static bool mpmcring_write_race_retry(struct mpmcring *ring, int *retries)
 {
 	u64 t0;
 
-	if (ring->layout.mode != MPMCRING_MODE_OVERWRITE ||
-	    !test_bit(0, &ring->reclaim_lock) ||
-	    (*retries)++ == MPMCRING_WRITE_BIT_RETRIES)
+	if ((*retries)++ == MPMCRING_WRITE_RACE_RETRIES)
 		return false;
 	/* A hint, no order needed: the retry's reservation takes the bit. */
 	t0 = ktime_get_ns();
@@ -143,7 +140,8 @@ static int mpmcring_write_records(struct mpmcring_file *mf, const u32 *lens,
 			return ret;
 		/* Edge-triggered POLLOUT waiters hear from the tick. */
 		mpmcring_want_room(ring, prio);
-		if (nonblock && !nowait && mpmcring_overwrite_retry(ring, &retries))
+		if (ret == -EAGAIN && nonblock && !nowait &&
+		    mpmcring_write_race_retry(ring, &retries))
 			continue;
 		if (nonblock)
 			return -EAGAIN;

@@ -358,12 +358,17 @@ static inline __u64 mpr_reserve_limit(const struct mpr_view *v,
 /*
  * mpr_reserve() past its first attempt: a ring that looks full (reclaim, at
  * most two rounds) or a lost race (retries). tries is the lost races so far.
+ * An overwrite ring is full only when its own eviction could not make room:
+ * when its last round found the reclaim bit taken (another producer's or
+ * the tick's reclaim, which may be making that room now), the failure is
+ * MPR_FAIL_CONTENTION, a lost race, not MPR_FAIL_FULL.
  */
 static MPR_SLOW_PATH int mpr_reserve_slow(const struct mpr_view *v,
 					  struct mpr_env *env, __u64 need,
 					  __u64 max_used, __u64 *pos, int tries)
 {
 	struct mpmcring_meta *m = v->meta;
+	bool busy = false;
 	int rounds = 0;
 
 	for (; tries < MPR_RESERVE_TRIES; tries++) {
@@ -374,22 +379,30 @@ static MPR_SLOW_PATH int mpr_reserve_slow(const struct mpr_view *v,
 		__u64 p = MPR_READ_ONCE(m->prod_pos);
 
 		if (p + need - r > max_used) {	/* [M:reserve-full] */
-			if (rounds++ == 2)
+			if (rounds++ == 2) {
+				if (busy)	/* [M:reserve-busy] */
+					return MPR_FAIL_CONTENTION;
 				return p + need - r > v->data_size ?
 					MPR_FAIL_FULL : MPR_FAIL_PRIORITY;
+			}
 			/*
 			 * Overwrite mode can always evict; otherwise a reclaim
 			 * must be able to find more than the last one.
 			 * user-writable: the head is only a hint here.
 			 * [M:reserve-reclaim]
 			 */
-			if ((v->mode == MPMCRING_MODE_OVERWRITE ||
-			     mpr_env_reclaim_due(env, MPR_READ_ONCE(v->cons->head))) &&
-			    mpr_env_trylock(env)) {
-				if (v->mode == MPMCRING_MODE_OVERWRITE)
-					mpr_overwrite(v, env, p + need - max_used);
-				mpr_reclaim(v, env);
-				mpr_env_unlock(env);
+			busy = false;
+			if (v->mode == MPMCRING_MODE_OVERWRITE ||
+			    mpr_env_reclaim_due(env, MPR_READ_ONCE(v->cons->head))) {
+				if (mpr_env_trylock(env)) {
+					if (v->mode == MPMCRING_MODE_OVERWRITE)
+						mpr_overwrite(v, env,
+							      p + need - max_used);
+					mpr_reclaim(v, env);
+					mpr_env_unlock(env);
+				} else {
+					busy = v->mode == MPMCRING_MODE_OVERWRITE;
+				}
 			}
 			tries--;	/* a reclaim round is not a lost race */
 			continue;

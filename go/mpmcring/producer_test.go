@@ -322,24 +322,32 @@ func (h *testRing) reserve(need, wm uint64) (uint64, int) {
 	v := h.v
 	limit := v.dataSize - wm
 	rounds := 0
+	busy := false
 	for tries := 0; tries < reserveTries; tries++ {
 		// [P4] pairs with [R5]; read before p so that r <= p.
 		r := atomic.LoadUint64(word(h.ro, metaReclaimPos))
 		p := atomic.LoadUint64(word(h.ro, metaProdPos))
 		if p+need-r > limit {
 			if rounds == 2 {
+				// Overwrite: the last eviction lost the bit.
+				if busy {
+					return 0, failContention
+				}
 				if p+need-r > v.dataSize {
 					return 0, failFull
 				}
 				return 0, failPriority
 			}
 			rounds++
+			busy = false
 			if atomic.CompareAndSwapInt32(&h.reclaimLock, 0, 1) {
 				if v.mode == ModeOverwrite {
 					h.overwriteLocked(p + need - limit)
 				}
 				h.reclaimLocked()
 				atomic.StoreInt32(&h.reclaimLock, 0)
+			} else {
+				busy = v.mode == ModeOverwrite
 			}
 			tries--
 			continue

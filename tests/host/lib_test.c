@@ -816,6 +816,40 @@ static void t_overwrite_mode(struct tap *t)
 }
 
 /*
+ * Overwrite mode while another holds the reclaim bit (the tick's reclaim,
+ * another producer's eviction): the ring is not full, it only could not
+ * evict this time, so the failure is a lost race (-EAGAIN, counted as
+ * contention), never full. Once the bit is let go the same record goes in
+ * by eviction. (Until the fix, this dropped as full: -ENOSPC.)
+ */
+static void t_overwrite_bit_taken(struct tap *t)
+{
+	struct fixture f;
+	struct hostring_producer *p;
+	unsigned int prio = MPMCRING_PRIO_NORMAL;
+	int i;
+
+	CHECK(t,
+	      !fx_init(&f,
+		       (struct hostring_params){ .size = 4096, .mode = MPMCRING_MODE_OVERWRITE }),
+	      "init");
+	p = &f.h.prod[0];
+	for (i = 0; i < 64; i++)
+		CHECK_EQ(t, put(&f, 0, 56, prio, i), 0);
+	CHECK_EQ(t, f.h.overwritten_records, 0);
+	f.h.reclaim_lock = 1;
+	CHECK_EQ(t, put(&f, 0, 56, prio, 64), -EAGAIN);
+	CHECK_EQ(t, p->dropped[MPMCRING_DROP_CONTENTION][prio], 1);
+	CHECK_EQ(t, p->dropped[MPMCRING_DROP_FULL][prio], 0);
+	CHECK_EQ(t, f.h.overwritten_records, 0);
+	f.h.reclaim_lock = 0;
+	CHECK_EQ(t, put(&f, 0, 56, prio, 65), 0);
+	CHECK_EQ(t, f.h.overwritten_records, 1);
+	CHECK_EQ(t, hostring_dropped(&f.h), 1);
+	fx_fini(&f);
+}
+
+/*
  * Overwrite mode with classes (the outside review's case): one critical
  * record, then 10,000 normal ones and no consumer. The recorder keeps the
  * newest 64, overwrites the rest and drops nothing.
@@ -2003,6 +2037,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_admit_agrees_with_reserve),
 	TAP_TEST(t_admit_overwrite_mode),
 	TAP_TEST(t_overwrite_mode),
+	TAP_TEST(t_overwrite_bit_taken),
 	TAP_TEST(t_overwrite_classes),
 	TAP_TEST(t_wrap_2_64),
 	TAP_TEST(t_corrupt_consumer_area),

@@ -70,6 +70,7 @@
  *   [M:overwrite-cas]     mpr_overwrite(): cmpxchg(head, h, e)
  *   [M:reserve-load]      mpr_reserve(): reclaim_pos, then prod   [P4]
  *   [M:reserve-full]      the full / priority check
+ *   [M:reserve-busy]      overwrite: the last round lost the bit  a contention drop
  *   [M:reserve-reclaim]   reclaim due, trylock, evict, reclaim
  *   [M:reserve-cas]       cmpxchg(prod_pos, p, p + need)
  *   [M:publish-hdr]       mpr_write_hdr() and the payload
@@ -924,6 +925,7 @@ proctype Producer(byte me)
 	bit found;	/* the ring is there to produce into (always, for the caller's own) */
 	bit wretry;	/* write(2): this record's one wait for room and new try is spent */
 	bit over;	/* the drop's class: MPR_FAIL_FULL (1) or _PRIORITY (0) */
+	bit busy;	/* overwrite: the last reclaim round found the bit taken */
 	/* ghosts (drop_justified): the reclaim rounds this reservation had,
 	 * and whether its last full check saw a ring that was really full
 	 * under the producer's watermark (gfull), and beyond the data area
@@ -1010,7 +1012,12 @@ reserve_again:
 			:: W(pp + need - r) > limit ->
 				/* [M:reserve-full] */
 				if
-				:: rounds == 2 ->
+				:: rounds == 2 && busy ->
+					/* [M:reserve-busy] MPR_FAIL_CONTENTION: an
+					 * overwrite ring whose last round could not
+					 * evict (the bit taken) is not full */
+					break
+				:: rounds == 2 && !busy ->
 					/* MPR_FAIL_FULL or MPR_FAIL_PRIORITY: only when
 					 * the ring really was full and two reclaim rounds
 					 * ran, or were skipped by the free choice; and
@@ -1021,10 +1028,12 @@ reserve_again:
 						printf("TRAIL p%d: drops as %d (1 full, 0 priority; saw reclaim_pos %d, prod_pos %d, needs %d) after %d reclaim rounds\n",
 							me, over, r, pp, need, gch);
 						REQUIRE(gfull && gch >= 2 && over == gover, drop_justified);
+						/* overwrite: full only after its own eviction */
+						REQUIRE(!OVERWRITE || !busy, drop_justified);
 						over = 0
 					}
 					break
-				:: else -> atomic { rounds++; gfull = 0; gover = 0 }
+				:: else -> atomic { rounds++; gfull = 0; gover = 0; busy = 0 }
 				fi;
 				/* [M:reserve-reclaim] due and the bit is free, or not */
 				if
@@ -1040,7 +1049,9 @@ reserve_again:
 					/* ghost: a round is one where reclaim ran (with
 					 * the tick, the tick's reclaim stands for it) */
 					atomic { rlock = 0; gch = gch + (ran || !PRODUCER_RECLAIM); ran = 0 }
-				:: gch++	/* not due, or the bit taken: the free choice */
+				:: atomic {	/* not due, or the bit taken: the free choice */
+					gch++; busy = OVERWRITE
+				   }
 				fi
 			:: else ->
 				atomic {	/* [M:reserve-cas] */
@@ -1127,7 +1138,8 @@ progress_reserve:
 				in_rcu[me] = 0
 			}
 		:: !ok && IS_WRITE2(me) && found && !wretry ->
-			/* [M:write-retry] mpmcring_write_records(): -ENOSPC,
+			/* [M:write-retry] mpmcring_write_records(): -ENOSPC
+			 * or -EAGAIN (lost races, an overwrite's bit taken),
 			 * the section ends, the writer waits and tries again
 			 * (a whole mpmcring_write_try(): a new section) */
 			atomic {
@@ -1137,7 +1149,7 @@ progress_reserve:
 			}
 			atomic {	/* [M:write-closing] [D4]: a new section, @closing again */
 				in_rcu[me] = 1; found = !closing; tries = (found -> 0 : RT);
-				rounds = 0; gch = 0; gfull = 0; gover = 0;
+				rounds = 0; gch = 0; gfull = 0; gover = 0; busy = 0;
 				printf("TRAIL p%d: write(2) tries again in a new section (closing: %d)\n", me, !found)
 			}
 			goto reserve_again
@@ -1151,7 +1163,7 @@ progress_reserve:
 		d_step {
 			found = 0; wretry = 0;
 			rsz = 0; need = 0; limit = 0; tries = 0; rounds = 0; r = 0; pp = 0; pos = 0; ok = 0;
-			 gch = 0; gfull = 0; gover = 0 }
+			 gch = 0; gfull = 0; gover = 0; busy = 0 }
 	}
 	atomic {
 		pdone++;
