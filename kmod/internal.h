@@ -84,8 +84,8 @@ struct mpmcring {
 
 	/*
 	 * Reclaim: one at a time, never waited for by a producer; only an
-	 * O_NONBLOCK write(2) that lost races, preemptible, waits a bounded
-	 * time for it (kmod/write.c).
+	 * O_NONBLOCK write(2) whose overwrite reservation found it taken,
+	 * preemptible, waits a bounded time for it (kmod/write.c).
 	 */
 	unsigned long reclaim_lock;	/* bit 0: a reclaim is running */
 	u64 reclaim_head;		/* the head the last reclaim saw */

@@ -77,7 +77,10 @@ static __always_inline void mpmcring_reserved(struct mpmcring *ring, u64 pos,
  * Reserves n records of the given payload lengths with one compare-and-swap.
  * count_drops is false for a blocking writer that will retry: it waits, it
  * does not drop. lost: the races a first attempt of the caller's own lost
- * (mpmcring_reserve()), or -1 when it made none.
+ * (mpmcring_reserve()), or -1 when it made none. Lost races are -EAGAIN,
+ * or -EBUSY when an overwrite ring's last round found the reclaim bit
+ * taken (MPR_FAIL_BUSY): both counted as contention; the exported entry
+ * points say -EAGAIN for both, write(2) waits for the bit on -EBUSY.
  */
 static int mpmcring_reserve_from(struct mpmcring *ring, const u32 *lens,
 				 unsigned int n, u32 prio, u8 rec_flags,
@@ -120,10 +123,18 @@ static int mpmcring_reserve_from(struct mpmcring *ring, const u32 *lens,
 					    MPMCRING_DROP_PRIORITY :
 					    MPMCRING_DROP_CONTENTION, prio, n);
 		preempt_enable();
+		if (ret == MPR_FAIL_BUSY)
+			return -EBUSY;
 		return ret == MPR_FAIL_CONTENTION ? -EAGAIN : -ENOSPC;
 	}
 	mpmcring_reserved(ring, pos, lens, n, prio, rec_flags, rsv);
 	return 0;
+}
+
+/* Exported entry points: a reclaim bit found taken is a lost race too. */
+static int mpmcring_busy_is_again(int err)
+{
+	return err == -EBUSY ? -EAGAIN : err;
 }
 
 int mpmcring_reserve_prio(struct mpmcring *ring, const u32 *lens,
@@ -145,8 +156,9 @@ static noinline int mpmcring_reserve_slow(struct mpmcring *ring, u32 len,
 {
 	if (flags & ~MPMCRING_F_PRIO_MASK)
 		return -EINVAL;
-	return mpmcring_reserve_from(ring, &len, 1, MPMCRING_F_PRIO(flags), 0,
-				     true, rsv, lost);
+	return mpmcring_busy_is_again(mpmcring_reserve_from(ring, &len, 1,
+						MPMCRING_F_PRIO(flags), 0, true,
+						rsv, lost));
 }
 
 /*
@@ -192,8 +204,11 @@ static __always_inline bool mpmcring_reserve_first(struct mpmcring *ring,
  * then. A failed reservation is counted as a drop by reason and class.
  *
  * Return: 0; -EMSGSIZE when @len is too big; -ENOSPC when the ring is full
- * or the free space is under the class watermark; -EAGAIN when other
- * producers kept winning the race; -EINVAL for bad @flags or a zero @len
+ * or the free space is under the class watermark (in overwrite mode: when
+ * eviction could not make room, a claim or an unfinished record pinning the
+ * oldest data); -EAGAIN when other producers kept winning the race (in
+ * overwrite mode also: another held the reclaim bit, or took the room this
+ * reservation's eviction made); -EINVAL for bad @flags or a zero @len
  * (not counted as drops: they are the caller's errors).
  */
 int mpmcring_reserve(struct mpmcring *ring, u32 len, u32 flags,
@@ -228,8 +243,9 @@ int mpmcring_reserve_batch(struct mpmcring *ring, const u32 *lens,
 {
 	if (flags & ~MPMCRING_F_PRIO_MASK)
 		return -EINVAL;
-	return mpmcring_reserve_prio(ring, lens, n, MPMCRING_F_PRIO(flags), 0,
-				     true, rsv);
+	return mpmcring_busy_is_again(mpmcring_reserve_prio(ring, lens, n,
+						MPMCRING_F_PRIO(flags), 0, true,
+						rsv));
 }
 EXPORT_SYMBOL_GPL(mpmcring_reserve_batch);
 

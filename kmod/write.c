@@ -14,7 +14,8 @@
  * Errors: EMSGSIZE a record that can never fit (too big, over
  * MPMCRING_WRITE_MAX, or more than its class may ever use), EINVAL more
  * than MPMCRING_WRITEV_MAX segments or an empty segment (a record carries
- * at least one byte), EAGAIN full and non-blocking, EPIPE the ring was
+ * at least one byte), EAGAIN non-blocking and no room now (full, or races
+ * lost to other producers after the retries below), EPIPE the ring was
  * destroyed, EINTR a signal while waiting, EFAULT a bad buffer. A refused
  * write is the caller's to handle (it still holds the data, and may try
  * again): it is not a loss of the ring's, so no drop counter moves.
@@ -84,36 +85,48 @@ static int mpmcring_write_try(struct mpmcring *ring, const u32 *lens,
 }
 
 /*
- * A reservation fails with -EAGAIN, not -ENOSPC, when it lost races rather
- * than found the ring full: MPR_RESERVE_TRIES compare-and-swaps lost, or
- * in overwrite mode the reclaim bit taken (the tick's reclaim, another
- * producer's eviction) on its last round. POLLOUT says writable then, so
- * an O_NONBLOCK write(2) tries again rather than say EAGAIN: at most
- * MPMCRING_WRITE_RACE_RETRIES times, each after waiting while the bit is
- * taken, at most MPMCRING_WRITE_BIT_WAIT_NS (the holder has preemption off
- * and bounded work; this task is preemptible, so it is not the holder; the
- * bound is for a holder whose CPU a hypervisor put aside, as the test VMs
- * do). IOCB_NOWAIT (io_uring's inline try) does not wait: it gets EAGAIN
- * and retries from its worker. Kernel and BPF producers never wait (any
- * context): theirs is a drop, counted as contention.
+ * A reservation that lost races is not a full ring: -EBUSY when an
+ * overwrite ring's last round found the reclaim bit taken (the tick's
+ * reclaim, read(2)'s, another producer's eviction: room is likely being
+ * made), -EAGAIN when every compare-and-swap lost or its room was taken.
+ * POLLOUT says writable then, so an O_NONBLOCK write(2) tries again rather
+ * than say EAGAIN: after -EBUSY up to MPMCRING_WRITE_BUSY_RETRIES times,
+ * each after waiting while the bit is taken, all the waits of one call
+ * together at most MPMCRING_WRITE_BUSY_WAIT_NS, and not past a signal;
+ * after -EAGAIN once, at once. The holder has preemption off and bounded
+ * work (tens of microseconds), and this task is preemptible, so it is not
+ * the holder; the time bound is for a holder whose CPU a hypervisor put
+ * aside, as the test VMs do. IOCB_NOWAIT (io_uring's inline try) does not
+ * wait: it gets EAGAIN and retries from its worker. Kernel and BPF
+ * producers never wait (any context): theirs is a drop counted as
+ * contention.
  */
-#define MPMCRING_WRITE_RACE_RETRIES	8
-#define MPMCRING_WRITE_BIT_WAIT_NS	(10 * NSEC_PER_MSEC)
+#define MPMCRING_WRITE_BUSY_RETRIES	8
+#define MPMCRING_WRITE_BUSY_WAIT_NS	(20 * NSEC_PER_MSEC)
 
-static bool mpmcring_write_race_retry(struct mpmcring *ring, int *retries)
+struct mpmcring_write_retry {
+	unsigned int busy, again;
+	u64 waited_ns;
+};
+
+static bool mpmcring_write_retry(struct mpmcring *ring, int err,
+				 struct mpmcring_write_retry *r)
 {
 	u64 t0;
 
-	if ((*retries)++ == MPMCRING_WRITE_RACE_RETRIES)
+	if (err == -EAGAIN)
+		return !r->again++;
+	if (err != -EBUSY || r->busy++ == MPMCRING_WRITE_BUSY_RETRIES)
 		return false;
 	/* A hint, no order needed: the retry's reservation takes the bit. */
 	t0 = ktime_get_ns();
-	while (test_bit(0, &ring->reclaim_lock) &&
-	       ktime_get_ns() - t0 < MPMCRING_WRITE_BIT_WAIT_NS) {
+	while (test_bit(0, &ring->reclaim_lock) && !signal_pending(current) &&
+	       r->waited_ns + ktime_get_ns() - t0 < MPMCRING_WRITE_BUSY_WAIT_NS) {
 		cond_resched();
 		cpu_relax();
 	}
-	return true;
+	r->waited_ns += ktime_get_ns() - t0;
+	return !signal_pending(current);
 }
 
 /*
@@ -125,8 +138,9 @@ static int mpmcring_write_records(struct mpmcring_file *mf, const u32 *lens,
 				  bool nonblock, bool nowait, const u8 *src,
 				  struct mpmcring_rsv *rsv)
 {
+	struct mpmcring_write_retry retry = { 0 };
 	struct mpmcring *ring = mf->ring;
-	int ret, retries = 0;
+	int ret;
 	long t;
 
 	for (;;) {
@@ -136,13 +150,12 @@ static int mpmcring_write_records(struct mpmcring_file *mf, const u32 *lens,
 		 * its own section; the wait and the reclaim are outside it.
 		 */
 		ret = mpmcring_write_try(ring, lens, n, prio, src, rsv);
-		if (ret != -ENOSPC && ret != -EAGAIN)
+		if (ret != -ENOSPC && ret != -EAGAIN && ret != -EBUSY)
 			return ret;
+		if (nonblock && !nowait && mpmcring_write_retry(ring, ret, &retry))
+			continue;
 		/* Edge-triggered POLLOUT waiters hear from the tick. */
 		mpmcring_want_room(ring, prio);
-		if (ret == -EAGAIN && nonblock && !nowait &&
-		    mpmcring_write_race_retry(ring, &retries))
-			continue;
 		if (nonblock)
 			return -EAGAIN;
 		/* Woken at @dead, after @closing and a grace period. */

@@ -356,19 +356,32 @@ static inline __u64 mpr_reserve_limit(const struct mpr_view *v,
 }
 
 /*
+ * Why an overwrite reservation gave up after its rounds. Full only when the
+ * last eviction it ran itself (evict, then reclaim, under the bit) still
+ * left no room for it: a claim, an unfinished record or the walk bound pins
+ * the oldest data. Otherwise it lost races: MPR_FAIL_BUSY when its last
+ * round found the bit taken (the tick's reclaim, read(2)'s, another
+ * producer's eviction: room may be being made now), MPR_FAIL_CONTENTION
+ * when it made room and other producers took it first.
+ */
+static inline int mpr_overwrite_fail(bool stuck, bool busy)
+{
+	if (stuck)
+		return MPR_FAIL_FULL;
+	return busy ? MPR_FAIL_BUSY : MPR_FAIL_CONTENTION;
+}
+
+/*
  * mpr_reserve() past its first attempt: a ring that looks full (reclaim, at
  * most two rounds) or a lost race (retries). tries is the lost races so far.
- * An overwrite ring is full only when its own eviction could not make room:
- * when its last round found the reclaim bit taken (another producer's or
- * the tick's reclaim, which may be making that room now), the failure is
- * MPR_FAIL_CONTENTION, a lost race, not MPR_FAIL_FULL.
  */
 static MPR_SLOW_PATH int mpr_reserve_slow(const struct mpr_view *v,
 					  struct mpr_env *env, __u64 need,
 					  __u64 max_used, __u64 *pos, int tries)
 {
+	bool overwrite = v->mode == MPMCRING_MODE_OVERWRITE;
 	struct mpmcring_meta *m = v->meta;
-	bool busy = false;
+	bool stuck = false, busy = false;
 	int rounds = 0;
 
 	for (; tries < MPR_RESERVE_TRIES; tries++) {
@@ -380,8 +393,8 @@ static MPR_SLOW_PATH int mpr_reserve_slow(const struct mpr_view *v,
 
 		if (p + need - r > max_used) {	/* [M:reserve-full] */
 			if (rounds++ == 2) {
-				if (busy)	/* [M:reserve-busy] */
-					return MPR_FAIL_CONTENTION;
+				if (overwrite)	/* [M:reserve-busy] */
+					return mpr_overwrite_fail(stuck, busy);
 				return p + need - r > v->data_size ?
 					MPR_FAIL_FULL : MPR_FAIL_PRIORITY;
 			}
@@ -392,16 +405,20 @@ static MPR_SLOW_PATH int mpr_reserve_slow(const struct mpr_view *v,
 			 * [M:reserve-reclaim]
 			 */
 			busy = false;
-			if (v->mode == MPMCRING_MODE_OVERWRITE ||
+			if (overwrite ||
 			    mpr_env_reclaim_due(env, MPR_READ_ONCE(v->cons->head))) {
 				if (mpr_env_trylock(env)) {
-					if (v->mode == MPMCRING_MODE_OVERWRITE)
+					if (overwrite)
 						mpr_overwrite(v, env,
 							      p + need - max_used);
 					mpr_reclaim(v, env);
+					/* Only the bit's holder moves it. */
+					stuck = p + need -
+						MPR_READ_ONCE(m->reclaim_pos) >
+						max_used;
 					mpr_env_unlock(env);
 				} else {
-					busy = v->mode == MPMCRING_MODE_OVERWRITE;
+					busy = overwrite;
 				}
 			}
 			tries--;	/* a reclaim round is not a lost race */

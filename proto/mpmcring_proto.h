@@ -870,11 +870,16 @@ struct mpr_lease {
 	__u64 head;		/* the head when seen changed (IDLE: never) */
 };
 
-/* Why a reservation failed: the caller counts it. */
+/*
+ * Why a reservation failed: the caller counts it. MPR_FAIL_BUSY (overwrite
+ * mode: its last round found the reclaim bit taken) is counted as
+ * contention; a caller that may wait (write(2)) waits for the bit.
+ */
 enum {
 	MPR_FAIL_FULL = 1,
 	MPR_FAIL_PRIORITY,
 	MPR_FAIL_CONTENTION,
+	MPR_FAIL_BUSY,
 };
 
 #endif /* MPMCRING_PROTO_H */

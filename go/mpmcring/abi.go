@@ -73,7 +73,7 @@ const (
 const (
 	DropFull       = 0 // not enough free space
 	DropPriority   = 1 // free space under the class watermark
-	DropContention = 2 // reservation retries exhausted
+	DropContention = 2 // lost races (overwrite mode: also the reclaim bit taken)
 	DropTooBig     = 3 // longer than max_record
 	NumDrop        = 4
 )

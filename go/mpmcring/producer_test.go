@@ -171,6 +171,7 @@ const (
 	failFull = iota + 1
 	failPriority
 	failContention
+	failBusy
 )
 
 const reserveTries = 128
@@ -322,15 +323,22 @@ func (h *testRing) reserve(need, wm uint64) (uint64, int) {
 	v := h.v
 	limit := v.dataSize - wm
 	rounds := 0
-	busy := false
+	stuck, busy := false, false
 	for tries := 0; tries < reserveTries; tries++ {
 		// [P4] pairs with [R5]; read before p so that r <= p.
 		r := atomic.LoadUint64(word(h.ro, metaReclaimPos))
 		p := atomic.LoadUint64(word(h.ro, metaProdPos))
 		if p+need-r > limit {
 			if rounds == 2 {
-				// Overwrite: the last eviction lost the bit.
-				if busy {
+				// mpr_overwrite_fail: full only when its own
+				// last eviction left no room.
+				if v.mode == ModeOverwrite {
+					if stuck {
+						return 0, failFull
+					}
+					if busy {
+						return 0, failBusy
+					}
 					return 0, failContention
 				}
 				if p+need-r > v.dataSize {
@@ -345,6 +353,7 @@ func (h *testRing) reserve(need, wm uint64) (uint64, int) {
 					h.overwriteLocked(p + need - limit)
 				}
 				h.reclaimLocked()
+				stuck = p+need-atomic.LoadUint64(word(h.ro, metaReclaimPos)) > limit
 				atomic.StoreInt32(&h.reclaimLock, 0)
 			} else {
 				busy = v.mode == ModeOverwrite
@@ -394,7 +403,7 @@ func (h *testRing) produce(payload []byte, prio uint8) bool {
 	case failPriority:
 		h.drop(DropPriority)
 		return false
-	case failContention:
+	case failContention, failBusy:
 		h.drop(DropContention)
 		return false
 	}

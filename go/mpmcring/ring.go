@@ -330,7 +330,7 @@ func (r *Ring) writeError(err syscall.Errno) error {
 		return errorf(err, "%s: record too large for this ring (max %d bytes, %d per call)",
 			r.path, r.layout.MaxRecord, writeMaxBytes)
 	case syscall.EAGAIN:
-		return errorf(err, "%s: ring full (non-blocking write)", r.path)
+		return errorf(err, "%s: no room now (non-blocking write: the ring is full, or other producers kept winning; retry, or use WriteContext)", r.path)
 	case syscall.EPIPE:
 		return errorf(err, "%s: the ring was destroyed", r.path)
 	default:

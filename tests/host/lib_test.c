@@ -849,6 +849,85 @@ static void t_overwrite_bit_taken(struct tap *t)
 	fx_fini(&f);
 }
 
+/* after_unlock hooks: another taker of the bit, another producer. */
+static void take_bit(struct hostring *h, void *arg)
+{
+	(void)arg;
+	h->reclaim_lock = 1;
+}
+
+struct steal {
+	struct fixture *f;
+	int left, err;
+};
+
+static void steal_room(struct hostring *h, void *arg)
+{
+	struct steal *s = arg;
+
+	(void)h;
+	if (s->left > 0 && !s->err) {
+		s->left--;
+		s->err = put(s->f, 1, 56, MPMCRING_PRIO_NORMAL, 9000 + s->left);
+	}
+}
+
+/*
+ * Overwrite mode, full only when its own eviction could not make room:
+ * a held claim pins the oldest record, the first round's eviction is stuck,
+ * the second round finds the bit taken: full (-ENOSPC), the honest answer
+ * for a pinned ring, not contention. And a reservation whose evictions
+ * made room that another producer took each time lost races: contention
+ * (-EAGAIN), not full. (The first fix said contention for the one and
+ * full for the other: helper-163's findings 1 and 2.)
+ */
+static void t_overwrite_full_or_lost(struct tap *t)
+{
+	unsigned int prio = MPMCRING_PRIO_NORMAL;
+	struct hostring_producer *p;
+	struct mpmcring_record held;
+	struct steal st = { 0 };
+	struct fixture f;
+	int i, err;
+
+	CHECK(t,
+	      !fx_init(&f,
+		       (struct hostring_params){ .size = 4096, .mode = MPMCRING_MODE_OVERWRITE }),
+	      "init");
+	p = &f.h.prod[0];
+	for (i = 0; i < 64; i++)
+		CHECK_EQ(t, put(&f, 0, 56, prio, i), 0);
+	/* Pinned, then the bit taken. */
+	CHECK_EQ(t, mpmcring_read(f.c, &held), 0);
+	f.h.after_unlock = take_bit;
+	err = put(&f, 0, 56, prio, 64);
+	f.h.after_unlock = NULL;
+	f.h.reclaim_lock = 0;
+	CHECK_EQ(t, err, -ENOSPC);
+	CHECK_EQ(t, p->dropped[MPMCRING_DROP_FULL][prio], 1);
+	CHECK_EQ(t, p->dropped[MPMCRING_DROP_CONTENTION][prio], 0);
+	CHECK_EQ(t, f.h.overwritten_records, 0);
+	mpmcring_commit(f.c);
+
+	/* Each round's room taken by producer 1 before the next check. */
+	st.f = &f;
+	st.left = 2;
+	f.h.after_unlock = steal_room;
+	f.h.after_unlock_arg = &st;
+	err = put(&f, 0, 56, prio, 65);
+	f.h.after_unlock = NULL;
+	CHECK_EQ(t, st.err, 0);
+	CHECK_EQ(t, st.left, 0);
+	CHECK_EQ(t, err, -EAGAIN);
+	CHECK_EQ(t, p->dropped[MPMCRING_DROP_CONTENTION][prio], 1);
+	CHECK_EQ(t, p->dropped[MPMCRING_DROP_FULL][prio], 1);
+	CHECK_EQ(t, f.h.prod[1].produced, 2);
+	/* The first round's room was the consumed record's, the second's
+	 * an eviction. */
+	CHECK_EQ(t, f.h.overwritten_records, 1);
+	fx_fini(&f);
+}
+
 /*
  * Overwrite mode with classes (the outside review's case): one critical
  * record, then 10,000 normal ones and no consumer. The recorder keeps the
@@ -2038,6 +2117,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_admit_overwrite_mode),
 	TAP_TEST(t_overwrite_mode),
 	TAP_TEST(t_overwrite_bit_taken),
+	TAP_TEST(t_overwrite_full_or_lost),
 	TAP_TEST(t_overwrite_classes),
 	TAP_TEST(t_wrap_2_64),
 	TAP_TEST(t_corrupt_consumer_area),

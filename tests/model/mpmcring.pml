@@ -70,7 +70,8 @@
  *   [M:overwrite-cas]     mpr_overwrite(): cmpxchg(head, h, e)
  *   [M:reserve-load]      mpr_reserve(): reclaim_pos, then prod   [P4]
  *   [M:reserve-full]      the full / priority check
- *   [M:reserve-busy]      overwrite: the last round lost the bit  a contention drop
+ *   [M:reserve-busy]      overwrite: full only if its own last    stuck, busy
+ *                         eviction left no room, else lost races
  *   [M:reserve-reclaim]   reclaim due, trylock, evict, reclaim
  *   [M:reserve-cas]       cmpxchg(prod_pos, p, p + need)
  *   [M:publish-hdr]       mpr_write_hdr() and the payload
@@ -193,7 +194,10 @@
  *              by the free choice (not due, or the bit taken); and
  *              reported as full (MPR_FAIL_FULL, not _PRIORITY) exactly
  *              when those granules left no room in the data area itself,
- *              not just under the watermark; mem_valid: a producer that
+ *              not just under the watermark; in overwrite mode, full only
+ *              when its own last eviction and reclaim (under the bit) left
+ *              no room, otherwise it gives up on lost races (contention);
+ *              mem_valid: a producer that
  *              found the ring (a kfunc's lookup, a write(2) that found it
  *              open, the caller's own) finds its memory there up to its
  *              last access (the stamp, or the drop), and so does the
@@ -926,6 +930,7 @@ proctype Producer(byte me)
 	bit wretry;	/* write(2): this record's one wait for room and new try is spent */
 	bit over;	/* the drop's class: MPR_FAIL_FULL (1) or _PRIORITY (0) */
 	bit busy;	/* overwrite: the last reclaim round found the bit taken */
+	bit stuck;	/* overwrite: its own last eviction left it no room */
 	/* ghosts (drop_justified): the reclaim rounds this reservation had,
 	 * and whether its last full check saw a ring that was really full
 	 * under the producer's watermark (gfull), and beyond the data area
@@ -1012,12 +1017,13 @@ reserve_again:
 			:: W(pp + need - r) > limit ->
 				/* [M:reserve-full] */
 				if
-				:: rounds == 2 && busy ->
-					/* [M:reserve-busy] MPR_FAIL_CONTENTION: an
-					 * overwrite ring whose last round could not
-					 * evict (the bit taken) is not full */
+				:: rounds == 2 && OVERWRITE && !stuck ->
+					/* [M:reserve-busy] MPR_FAIL_BUSY (the last
+					 * round found the bit taken) or _CONTENTION
+					 * (its room taken): lost races, not full */
+					printf("TRAIL p%d: gives up on lost races (last round found the bit taken: %d)\n", me, busy);
 					break
-				:: rounds == 2 && !busy ->
+				:: rounds == 2 && !(OVERWRITE && !stuck) ->
 					/* MPR_FAIL_FULL or MPR_FAIL_PRIORITY: only when
 					 * the ring really was full and two reclaim rounds
 					 * ran, or were skipped by the free choice; and
@@ -1028,8 +1034,9 @@ reserve_again:
 						printf("TRAIL p%d: drops as %d (1 full, 0 priority; saw reclaim_pos %d, prod_pos %d, needs %d) after %d reclaim rounds\n",
 							me, over, r, pp, need, gch);
 						REQUIRE(gfull && gch >= 2 && over == gover, drop_justified);
-						/* overwrite: full only after its own eviction */
-						REQUIRE(!OVERWRITE || !busy, drop_justified);
+						/* overwrite: full only when its own
+						 * last eviction and reclaim left no room */
+						REQUIRE(!OVERWRITE || stuck, drop_justified);
 						over = 0
 					}
 					break
@@ -1047,10 +1054,15 @@ reserve_again:
 					:: else -> skip
 					fi;
 					/* ghost: a round is one where reclaim ran (with
-					 * the tick, the tick's reclaim stands for it) */
-					atomic { rlock = 0; gch = gch + (ran || !PRODUCER_RECLAIM); ran = 0 }
-				:: atomic {	/* not due, or the bit taken: the free choice */
-					gch++; busy = OVERWRITE
+					 * the tick, the tick's reclaim stands for it);
+					 * stuck: the room it left, read under the bit */
+					atomic {
+						stuck = (OVERWRITE && W(pp + need - reclaim_pos) > limit);
+						rlock = 0; gch = gch + (ran || !PRODUCER_RECLAIM); ran = 0
+					}
+				:: atomic {	/* not due, or the bit taken: the free
+						 * choice; overwrite mode is always due */
+					(!OVERWRITE || rlock) -> gch++; busy = OVERWRITE
 				   }
 				fi
 			:: else ->
@@ -1149,7 +1161,7 @@ progress_reserve:
 			}
 			atomic {	/* [M:write-closing] [D4]: a new section, @closing again */
 				in_rcu[me] = 1; found = !closing; tries = (found -> 0 : RT);
-				rounds = 0; gch = 0; gfull = 0; gover = 0; busy = 0;
+				rounds = 0; gch = 0; gfull = 0; gover = 0; busy = 0; stuck = 0;
 				printf("TRAIL p%d: write(2) tries again in a new section (closing: %d)\n", me, !found)
 			}
 			goto reserve_again
@@ -1163,7 +1175,7 @@ progress_reserve:
 		d_step {
 			found = 0; wretry = 0;
 			rsz = 0; need = 0; limit = 0; tries = 0; rounds = 0; r = 0; pp = 0; pos = 0; ok = 0;
-			 gch = 0; gfull = 0; gover = 0; busy = 0 }
+			 gch = 0; gfull = 0; gover = 0; busy = 0; stuck = 0 }
 	}
 	atomic {
 		pdone++;

@@ -58,6 +58,14 @@
 #   priority-drop-as-full  a drop the watermark refused is reported as
 #                          full (the class compared with the limit, not
 #                          the data size): drop_justified
+#   overwrite-busy-as-full an overwrite reservation that gave up on lost
+#                          races (the bit taken, its room taken) reports
+#                          full: drop_justified (full only when its own
+#                          last eviction left no room)
+#   overwrite-skips-bit    an overwrite producer never takes the bit (never
+#                          evicts, never reclaims): with the free choice
+#                          held to a taken bit it blocks, an invalid end
+#                          state (run.sh's "invalid end state")
 #   destroy-no-sync        mpmcring_destroy() does not wait for the kfuncs
 #                          that found the ring (no grace period): the
 #                          memory goes under a BPF output
@@ -151,6 +159,8 @@ plants=(
 "lease-no-half-ring|lease-1p1c|revoke_justified"
 "lease-empty-claim|lease-1p1c|revoke_justified"
 "priority-drop-as-full|core-2p1c|drop_justified"
+"overwrite-busy-as-full|overwrite-2p1c-p3|drop_justified"
+"overwrite-skips-bit|overwrite-2p1c-p3|invalid"
 "destroy-dead-early|destroy-bpf-1p1c|end_complete"
 "end-look-first|destroy-bpf-1p1c|end_complete"
 "destroy-no-sync|destroy-bpf-1p1c-mem|mem_valid"
@@ -351,6 +361,16 @@ P["reserve-full-at-limit"] = [
  ("""			:: W(pp + need - r) > limit ->
 				/* [M:reserve-full] */""", """			:: W(pp + need - r) >= limit ->	/* PLANTED: full with need left */
 				/* [M:reserve-full] */"""),
+]
+P["overwrite-busy-as-full"] = [
+ ("""				:: rounds == 2 && OVERWRITE && !stuck ->""",
+  """				:: false ->	/* PLANTED: lost races reported as full */"""),
+ ("""				:: rounds == 2 && !(OVERWRITE && !stuck) ->""",
+  """				:: rounds == 2 ->"""),
+]
+P["overwrite-skips-bit"] = [
+ ("""				:: atomic { rlock == 0 -> rlock = 1 } ->""",
+  """				:: atomic { rlock == 0 && !OVERWRITE -> rlock = 1 } ->	/* PLANTED */"""),
 ]
 P["reserve-skips-reclaim"] = [
  ("""					:: PRODUCER_RECLAIM -> mpr_reclaim()

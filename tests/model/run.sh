@@ -52,6 +52,7 @@ bounded=(
 "core-1p2c|safety|K=1 PREFILL=2 NPROD=1 NCONS=2|pass|two consumers race for records (batch of 2, single, holding); every property"
 "detach-2p1c|safety|K=1 PREFILL=2 NPROD=2 NCONS=1 DEATHS=1|pass|a consumer dies anywhere in a claim or while holding; a new one attaches"
 "overwrite-2p1c|safety|K=1 PREFILL=2 NPROD=2 NCONS=1 OVERWRITE=1|pass|overwrite mode: producers evict unclaimed records, the newest window stays"
+"overwrite-2p1c-p3|safety|K=1 PREFILL=3 NPROD=2 NCONS=1 OVERWRITE=1|pass|overwrite mode on a fuller ring: both producers evict at once; one whose last round found the bit taken, or whose room the other took, gives up on lost races, full only when its own last eviction was stuck"
 "lease-1p1c|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 LEASE=1|pass|leases: the tick, timeouts at any moment, revocation by cmpxchg, the commit reports it; a claim revoked while it is made returns -ESTALE"
 "lease-detach-1p1c-p2|safety|K=1 PREFILL=2 NPROD=1 NCONS=1 LEASE=1 DEATHS=1|pass|leases and deaths: revoked or abandoned, never both; a new consumer's lease reset at the next reclaim (2 prefilled records; 3: --full)"
 "lease-read2-1p1c|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 READ2=1 LEASE=1|pass|read(2) claims are leased: revoked by cmpxchg on the kernel word, the commit reports it"

@@ -49,7 +49,7 @@
 /* Why a record was dropped (index into mpmcring_stats.dropped). */
 #define MPMCRING_DROP_FULL		0	/* not enough free space */
 #define MPMCRING_DROP_PRIORITY		1	/* free space under the class watermark */
-#define MPMCRING_DROP_CONTENTION	2	/* lost races, or an eviction already running */
+#define MPMCRING_DROP_CONTENTION	2	/* lost races, or the reclaim bit taken */
 #define MPMCRING_DROP_TOO_BIG		3	/* longer than max_record */
 #define MPMCRING_NR_DROP		4
 

@@ -28,7 +28,16 @@ static inline bool mpr_env_trylock(struct mpr_env *e)
 
 static inline void mpr_env_unlock(struct mpr_env *e)
 {
-	__atomic_store_n(&e->h->reclaim_lock, 0, __ATOMIC_RELEASE);
+	struct hostring *h = e->h;
+	void (*hook)(struct hostring *, void *) = h->after_unlock;
+
+	__atomic_store_n(&h->reclaim_lock, 0, __ATOMIC_RELEASE);
+	/* A test's: off while it runs (it may reserve). */
+	if (hook) {
+		h->after_unlock = NULL;
+		hook(h, h->after_unlock_arg);
+		h->after_unlock = hook;
+	}
 }
 
 static inline uint64_t hostring_now_ns(void)

@@ -82,6 +82,10 @@ struct hostring {
 	uint64_t reclaim_ns;
 	bool reclaim_more;
 	uint64_t due_checks; /* producers that asked whether a reclaim is due */
+	/* One-thread tests only: called after each release of the reclaim
+	 * bit, to do what another producer could do right then. */
+	void (*after_unlock)(struct hostring *h, void *arg);
+	void *after_unlock_arg;
 	/* With shareable: the consumer area, the read-only area's first
 	 * data_offset bytes (meta, slot info, stamps), the data (mapped twice
 	 * after them); -1 otherwise. Closed by hostring_destroy. */
