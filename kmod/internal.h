@@ -192,7 +192,11 @@ static inline unsigned int mpmcring_next_slot(const struct mpmcring *ring,
 	return n;
 }
 
-/* produce.c */
+/*
+ * produce.c. mpmcring_reserve_prio() says -EBUSY where the exported calls
+ * say -EAGAIN (an overwrite ring's reclaim bit taken: write(2) waits for
+ * it); a caller that hands its errno to userspace turns it into -EAGAIN.
+ */
 int mpmcring_reserve_prio(struct mpmcring *ring, const u32 *lens,
 			  unsigned int n, u32 prio, u8 rec_flags,
 			  bool count_drops, struct mpmcring_rsv *rsv);

@@ -144,6 +144,7 @@ int mpmcring_reserve_prio(struct mpmcring *ring, const u32 *lens,
 	return mpmcring_reserve_from(ring, lens, n, prio, rec_flags,
 				     count_drops, rsv, -1);
 }
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_reserve_prio);
 
 /*
  * mpmcring_reserve() and mpmcring_output() past their first attempt, or for
@@ -207,8 +208,9 @@ static __always_inline bool mpmcring_reserve_first(struct mpmcring *ring,
  * or the free space is under the class watermark (in overwrite mode: when
  * eviction could not make room, a claim or an unfinished record pinning the
  * oldest data); -EAGAIN when other producers kept winning the race (in
- * overwrite mode also: another held the reclaim bit, or took the room this
- * reservation's eviction made); -EINVAL for bad @flags or a zero @len
+ * overwrite mode also: another held the reclaim bit, took the room this
+ * reservation's eviction made, or its walks stopped at their bounds);
+ * -EINVAL for bad @flags or a zero @len
  * (not counted as drops: they are the caller's errors).
  */
 int mpmcring_reserve(struct mpmcring *ring, u32 len, u32 flags,

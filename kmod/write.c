@@ -20,6 +20,7 @@
  * write is the caller's to handle (it still holds the data, and may try
  * again): it is not a loss of the ring's, so no drop counter moves.
  */
+#include <linux/delay.h>
 #include <linux/fs.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
@@ -91,12 +92,13 @@ static int mpmcring_write_try(struct mpmcring *ring, const u32 *lens,
  * made), -EAGAIN when every compare-and-swap lost or its room was taken.
  * POLLOUT says writable then, so an O_NONBLOCK write(2) tries again rather
  * than say EAGAIN: after -EBUSY up to MPMCRING_WRITE_BUSY_RETRIES times,
- * each after waiting while the bit is taken, all the waits of one call
- * together at most MPMCRING_WRITE_BUSY_WAIT_NS, and not past a signal;
- * after -EAGAIN once, at once. The holder has preemption off and bounded
- * work (tens of microseconds), and this task is preemptible, so it is not
- * the holder; the time bound is for a holder whose CPU a hypervisor put
- * aside, as the test VMs do. IOCB_NOWAIT (io_uring's inline try) does not
+ * each after sleeping while the bit is taken (a few tens of microseconds at
+ * a time), all the waits of one call together at most
+ * MPMCRING_WRITE_BUSY_WAIT_NS, and not past a signal; after -EAGAIN once,
+ * at once. The holder has preemption off and bounded work (tens of
+ * microseconds), and this task is preemptible, so it is not the holder;
+ * the time bound is for a holder whose CPU a hypervisor put aside, as the
+ * test VMs do. Past it the answer is EAGAIN, as for any lost race. IOCB_NOWAIT (io_uring's inline try) does not
  * wait: it gets EAGAIN and retries from its worker. Kernel and BPF
  * producers never wait (any context): theirs is a drop counted as
  * contention.
@@ -104,13 +106,13 @@ static int mpmcring_write_try(struct mpmcring *ring, const u32 *lens,
 #define MPMCRING_WRITE_BUSY_RETRIES	8
 #define MPMCRING_WRITE_BUSY_WAIT_NS	(20 * NSEC_PER_MSEC)
 
-struct mpmcring_write_retry {
+struct mpmcring_write_tries {
 	unsigned int busy, again;
 	u64 waited_ns;
 };
 
 static bool mpmcring_write_retry(struct mpmcring *ring, int err,
-				 struct mpmcring_write_retry *r)
+				 struct mpmcring_write_tries *r)
 {
 	u64 t0;
 
@@ -121,10 +123,8 @@ static bool mpmcring_write_retry(struct mpmcring *ring, int err,
 	/* A hint, no order needed: the retry's reservation takes the bit. */
 	t0 = ktime_get_ns();
 	while (test_bit(0, &ring->reclaim_lock) && !signal_pending(current) &&
-	       r->waited_ns + ktime_get_ns() - t0 < MPMCRING_WRITE_BUSY_WAIT_NS) {
-		cond_resched();
-		cpu_relax();
-	}
+	       r->waited_ns + ktime_get_ns() - t0 < MPMCRING_WRITE_BUSY_WAIT_NS)
+		usleep_range(20, 50);
 	r->waited_ns += ktime_get_ns() - t0;
 	return !signal_pending(current);
 }
@@ -138,7 +138,7 @@ static int mpmcring_write_records(struct mpmcring_file *mf, const u32 *lens,
 				  bool nonblock, bool nowait, const u8 *src,
 				  struct mpmcring_rsv *rsv)
 {
-	struct mpmcring_write_retry retry = { 0 };
+	struct mpmcring_write_tries retry = { 0 };
 	struct mpmcring *ring = mf->ring;
 	int ret;
 	long t;

@@ -239,9 +239,10 @@ static MPR_OWN_FRAME __u64 mpr_reclaim_walk(const struct mpr_view *v,
  * The walk is what makes reclaim safe whatever userspace wrote: a record
  * still being written has no matching stamp, so nothing at or after it is
  * freed. At most MPR_RECLAIM_WALK records per call. Repairs a head that
- * cannot be a record boundary. Called with the env lock held.
+ * cannot be a record boundary. Called with the env lock held. True when
+ * it stopped at its walk bound (another call would free more).
  */
-static inline void mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
+static inline bool mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 {
 	struct mpmcring_meta *m = v->meta;
 	struct mpr_pos pos;
@@ -295,16 +296,18 @@ static inline void mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 		fix = p;
 	if (fix && mpr_cmpxchg(&v->cons->head, h, fix) == h)
 		mpr_env_repaired(env);
+	return walked == MPR_RECLAIM_WALK;
 }
 
 /*
  * Overwrite mode: evicts the oldest unclaimed finished records, whatever
  * their class, moving the head over them until it reaches want: the ring
  * keeps the newest window. Stops at a record being written and after
- * MPR_OVERWRITE_WALK records. Called with the env lock held.
+ * MPR_OVERWRITE_WALK records. Called with the env lock held. True when it
+ * stopped at its walk bound short of want (another call would evict more).
  */
-static inline void mpr_overwrite(const struct mpr_view *v, struct mpr_env *env,
-				 __u64 want)
+static inline bool mpr_overwrite(const struct mpr_view *v,
+				 struct mpr_env *env, __u64 want)
 {
 	struct mpmcring_meta *m = v->meta;
 	struct mpr_pos pos;
@@ -315,7 +318,7 @@ static inline void mpr_overwrite(const struct mpr_view *v, struct mpr_env *env,
 	mpr_positions(v, &pos);
 	/* user-writable: the head is used only once it is sane. */
 	if (!mpr_head_sane(v, &pos))
-		return;
+		return false;
 	h = pos.head;
 	p = pos.prod;
 	e = h;
@@ -338,6 +341,8 @@ static inline void mpr_overwrite(const struct mpr_view *v, struct mpr_env *env,
 		mpr_atomic_add(&m->lost_overwritten, records);
 		mpr_env_overwritten(env, records, bytes);
 	}
+	/* The loop's last test of the bound (false) counted one more. */
+	return walked > MPR_OVERWRITE_WALK;
 }
 
 /*
@@ -357,12 +362,15 @@ static inline __u64 mpr_reserve_limit(const struct mpr_view *v,
 
 /*
  * Why an overwrite reservation gave up after its rounds. Full only when the
- * last eviction it ran itself (evict, then reclaim, under the bit) still
- * left no room for it: a claim, an unfinished record or the walk bound pins
- * the oldest data. Otherwise it lost races: MPR_FAIL_BUSY when its last
- * round found the bit taken (the tick's reclaim, read(2)'s, another
- * producer's eviction: room may be being made now), MPR_FAIL_CONTENTION
- * when it made room and other producers took it first.
+ * last eviction it ran itself (evict, then reclaim, under the bit) left no
+ * room for it and neither walk stopped at its bound: a claim or an
+ * unfinished record pins the oldest data. Otherwise it lost races:
+ * MPR_FAIL_BUSY when its last round found the bit taken (the tick's
+ * reclaim, read(2)'s, another producer's eviction: room may be being made
+ * now), MPR_FAIL_CONTENTION when it made room and other producers took it
+ * first, or its walks stopped at their bounds (more would make room). Two
+ * rounds that both found the bit taken are busy even on a pinned ring: it
+ * was never seen pinned.
  */
 static inline int mpr_overwrite_fail(bool stuck, bool busy)
 {
@@ -408,14 +416,19 @@ static MPR_SLOW_PATH int mpr_reserve_slow(const struct mpr_view *v,
 			if (overwrite ||
 			    mpr_env_reclaim_due(env, MPR_READ_ONCE(v->cons->head))) {
 				if (mpr_env_trylock(env)) {
-					if (overwrite)
-						mpr_overwrite(v, env,
-							      p + need - max_used);
-					mpr_reclaim(v, env);
-					/* Only the bit's holder moves it. */
-					stuck = p + need -
-						MPR_READ_ONCE(m->reclaim_pos) >
-						max_used;
+					__u64 want = p + need - max_used;
+					bool more = overwrite &&
+						    mpr_overwrite(v, env, want);
+
+					more |= mpr_reclaim(v, env);
+					/*
+					 * Only the bit's holder moves
+					 * reclaim_pos; it may be past want
+					 * by far (p is old).
+					 */
+					stuck = overwrite && !more &&
+						mpr_before(MPR_READ_ONCE(m->reclaim_pos),
+							   want);
 					mpr_env_unlock(env);
 				} else {
 					busy = overwrite;

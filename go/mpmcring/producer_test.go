@@ -239,7 +239,8 @@ func (h *testRing) claimsFloor(r0, p, bound, lo uint64) uint64 {
 }
 
 // reclaim is mpr_reclaim; the caller holds reclaimLock.
-func (h *testRing) reclaimLocked() {
+// reclaimLocked is mpr_reclaim: true when it stopped at its walk bound.
+func (h *testRing) reclaimLocked() bool {
 	v := h.v
 	s := v.positions()
 	r0, hd, p := s.reclaim, s.head, s.prod
@@ -256,7 +257,8 @@ func (h *testRing) reclaimLocked() {
 	}
 	var fix uint64
 	e, freed := r0, r0
-	for walked := 0; e != to && walked < 2048; walked++ {
+	walked := 0
+	for ; e != to && walked < 2048; walked++ {
 		st := v.recordAt(e, p, &r)
 		if st != recCommitted && st != recDiscarded {
 			break
@@ -282,6 +284,7 @@ func (h *testRing) reclaimLocked() {
 	if fix != 0 && atomic.CompareAndSwapUint64(v.head(), hd, fix) {
 		atomic.AddUint64(&h.repairs, 1)
 	}
+	return walked == 2048
 }
 
 func (h *testRing) reclaim() {
@@ -291,18 +294,24 @@ func (h *testRing) reclaim() {
 	}
 }
 
-// overwriteLocked is mpr_overwrite.
-func (h *testRing) overwriteLocked(want uint64) {
+// overwriteLocked is mpr_overwrite: true when it stopped at its walk
+// bound short of want.
+func (h *testRing) overwriteLocked(want uint64) bool {
 	v := h.v
 	s := v.positions()
 	if !v.headSane(s) {
-		return
+		return false
 	}
 	hd, p := s.head, s.prod
 	e := hd
 	var records uint64
 	var r rec
-	for walked := 0; before(e, want) && e != p && walked < 4096; walked++ {
+	walked, bounded := 0, false
+	for ; before(e, want) && e != p; walked++ {
+		if walked == 4096 {
+			bounded = true
+			break
+		}
 		st := v.recordAt(e, p, &r)
 		if st != recCommitted && st != recDiscarded {
 			break
@@ -316,6 +325,7 @@ func (h *testRing) overwriteLocked(want uint64) {
 		atomic.AddUint64(word(h.ro, metaLostOverwritten), records)
 		atomic.AddUint64(&h.overwrittenRecords, records)
 	}
+	return bounded
 }
 
 // reserve is mpr_reserve.
@@ -349,11 +359,11 @@ func (h *testRing) reserve(need, wm uint64) (uint64, int) {
 			rounds++
 			busy = false
 			if atomic.CompareAndSwapInt32(&h.reclaimLock, 0, 1) {
-				if v.mode == ModeOverwrite {
-					h.overwriteLocked(p + need - limit)
-				}
-				h.reclaimLocked()
-				stuck = p+need-atomic.LoadUint64(word(h.ro, metaReclaimPos)) > limit
+				want := p + need - limit
+				more := v.mode == ModeOverwrite && h.overwriteLocked(want)
+				more = h.reclaimLocked() || more
+				stuck = v.mode == ModeOverwrite && !more &&
+					before(atomic.LoadUint64(word(h.ro, metaReclaimPos)), want)
 				atomic.StoreInt32(&h.reclaimLock, 0)
 			} else {
 				busy = v.mode == ModeOverwrite

@@ -818,8 +818,8 @@ static void t_overwrite_mode(struct tap *t)
 /*
  * Overwrite mode while another holds the reclaim bit (the tick's reclaim,
  * another producer's eviction): the ring is not full, it only could not
- * evict this time, so the failure is a lost race (-EAGAIN, counted as
- * contention), never full. Once the bit is let go the same record goes in
+ * evict this time, so the failure is a lost race (MPR_FAIL_BUSY: -EBUSY
+ * here, counted as contention), never full. Once the bit is let go the same record goes in
  * by eviction. (Until the fix, this dropped as full: -ENOSPC.)
  */
 static void t_overwrite_bit_taken(struct tap *t)
@@ -838,7 +838,7 @@ static void t_overwrite_bit_taken(struct tap *t)
 		CHECK_EQ(t, put(&f, 0, 56, prio, i), 0);
 	CHECK_EQ(t, f.h.overwritten_records, 0);
 	f.h.reclaim_lock = 1;
-	CHECK_EQ(t, put(&f, 0, 56, prio, 64), -EAGAIN);
+	CHECK_EQ(t, put(&f, 0, 56, prio, 64), -EBUSY);
 	CHECK_EQ(t, p->dropped[MPMCRING_DROP_CONTENTION][prio], 1);
 	CHECK_EQ(t, p->dropped[MPMCRING_DROP_FULL][prio], 0);
 	CHECK_EQ(t, f.h.overwritten_records, 0);
@@ -913,7 +913,7 @@ static void t_overwrite_full_or_lost(struct tap *t)
 	st.f = &f;
 	st.left = 2;
 	f.h.after_unlock = steal_room;
-	f.h.after_unlock_arg = &st;
+	f.h.hook_arg = &st;
 	err = put(&f, 0, 56, prio, 65);
 	f.h.after_unlock = NULL;
 	CHECK_EQ(t, st.err, 0);
@@ -925,6 +925,82 @@ static void t_overwrite_full_or_lost(struct tap *t)
 	/* The first round's room was the consumed record's, the second's
 	 * an eviction. */
 	CHECK_EQ(t, f.h.overwritten_records, 1);
+	fx_fini(&f);
+}
+
+/* before_lock hook: the ring goes round twice (drained, refilled by
+ * producer 1) between a reservation's look at prod_pos and its round. */
+static void cycle_ring(struct hostring *h, void *arg)
+{
+	struct steal *s = arg;
+	struct mpmcring_record rec;
+	int round, i;
+
+	(void)h;
+	for (round = 0; round < 2 && !s->err; round++) {
+		while (mpmcring_read(s->f->c, &rec) == 0)
+			mpmcring_commit(s->f->c);
+		hostring_reclaim(&s->f->h);
+		for (i = 0; i < 64 && !s->err; i++)
+			s->err = put(s->f, 1, 56, MPMCRING_PRIO_NORMAL, 7000 + i);
+	}
+	s->left++;
+}
+
+/*
+ * Overwrite mode, the last two ways a ring that is not pinned could be
+ * called full (helper-164's findings 1 and 3). A reservation whose look at
+ * prod_pos is old by the time its round runs (an interrupt, a vCPU put
+ * aside): reclaim_pos is then past what it needed by far, and the
+ * difference must not wrap into "no room". And a reservation whose
+ * eviction and reclaim stop at their walk bounds: more would make room, so
+ * a lost race, and the next call gets in.
+ */
+static void t_overwrite_not_full(struct tap *t)
+{
+	unsigned int prio = MPMCRING_PRIO_NORMAL;
+	uint32_t lens[2] = { 32768, 32768 };
+	struct steal st = { 0 };
+	struct fixture f;
+	uint64_t pos[2];
+	int i, err;
+
+	CHECK(t,
+	      !fx_init(&f,
+		       (struct hostring_params){ .size = 4096, .mode = MPMCRING_MODE_OVERWRITE }),
+	      "init");
+	for (i = 0; i < 64; i++)
+		CHECK_EQ(t, put(&f, 0, 56, prio, i), 0);
+	st.f = &f;
+	f.h.before_lock = cycle_ring;
+	f.h.hook_arg = &st;
+	err = put(&f, 0, 56, prio, 64);
+	f.h.before_lock = NULL;
+	CHECK_EQ(t, st.err, 0);
+	CHECK_EQ(t, st.left, 2);
+	CHECK_EQ(t, err, -EAGAIN);
+	CHECK_EQ(t, f.h.prod[0].dropped[MPMCRING_DROP_CONTENTION][prio], 1);
+	CHECK_EQ(t, f.h.prod[0].dropped[MPMCRING_DROP_FULL][prio], 0);
+	fx_fini(&f);
+
+	/* 16,384 one-byte records; two of 32 KiB need 4,096 of them gone,
+	 * more than two rounds' walks reach (reclaim 2,048 a round). */
+	CHECK(t,
+	      !fx_init(&f,
+		       (struct hostring_params){ .size = 262144, .mode = MPMCRING_MODE_OVERWRITE }),
+	      "init");
+	for (i = 0; i < 16384; i++) {
+		CHECK_EQ(t, hostring_reserve(&f.h, 0, 1, prio, pos), 0);
+		hostring_commit(&f.h, 0, pos[0], 1);
+	}
+	CHECK_EQ(t, f.h.overwritten_records, 0);
+	err = hostring_reserve_batch(&f.h, 0, lens, 2, prio, pos);
+	CHECK_EQ(t, err, -EAGAIN);
+	CHECK_EQ(t, f.h.prod[0].dropped[MPMCRING_DROP_CONTENTION][prio], 2);
+	CHECK_EQ(t, f.h.prod[0].dropped[MPMCRING_DROP_FULL][prio], 0);
+	for (i = 0; i < 4 && err; i++)
+		err = hostring_reserve_batch(&f.h, 0, lens, 2, prio, pos);
+	CHECK_EQ(t, err, 0);
 	fx_fini(&f);
 }
 
@@ -2118,6 +2194,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_overwrite_mode),
 	TAP_TEST(t_overwrite_bit_taken),
 	TAP_TEST(t_overwrite_full_or_lost),
+	TAP_TEST(t_overwrite_not_full),
 	TAP_TEST(t_overwrite_classes),
 	TAP_TEST(t_wrap_2_64),
 	TAP_TEST(t_corrupt_consumer_area),

@@ -521,27 +521,44 @@ static void basic_overwrite_bit_taken(struct kunit *test)
 	struct mpmcring *ring = kt_ring(test, &p);
 	const struct mpr_view *v = mpmcring_kunit_view(ring);
 	const u32 prio = MPMCRING_PRIO_NORMAL;
+	u32 lens[2] = { 56, 56 };
+	struct mpmcring_rsv rsv[2];
+	int n, err = 0, err_out = 0, err_batch = 0, err_write = 0;
 	struct mpmcring_stats *st;
+	char buf[56] = { 0 };
 	bool taken;
-	int n, err;
 
 	st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, st);
 	for (n = 0; n < 64; n++)
 		KUNIT_ASSERT_EQ(test, kt_produce(ring, 56, prio, 1, 0, n), 0);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(v->meta->lost_overwritten), 0ULL);
-	/* No file is open, so no tick: the bit is free to take. */
+	/*
+	 * No file is open, so no tick: the bit is free to take. With it
+	 * taken: the exported calls say -EAGAIN, the internal one write(2)
+	 * uses -EBUSY (what it waits on), and it counts nothing.
+	 */
 	preempt_disable();
 	taken = !test_and_set_bit_lock(0, &ring->reclaim_lock);
-	err = taken ? kt_produce(ring, 56, prio, 1, 0, n++) : -EBUSY;
-	if (taken)
+	if (taken) {
+		err = kt_produce(ring, 56, prio, 1, 0, n++);
+		err_out = mpmcring_output(ring, buf, 56,
+					  MPMCRING_F_PRIO(prio));
+		err_batch = mpmcring_reserve_batch(ring, lens, 2,
+						   MPMCRING_F_PRIO(prio), rsv);
+		err_write = mpmcring_reserve_prio(ring, lens, 1, prio, 0,
+						  false, rsv);
 		clear_bit_unlock(0, &ring->reclaim_lock);
+	}
 	preempt_enable();
 	KUNIT_ASSERT_TRUE(test, taken);
 	KUNIT_EXPECT_EQ(test, err, -EAGAIN);
+	KUNIT_EXPECT_EQ(test, err_out, -EAGAIN);
+	KUNIT_EXPECT_EQ(test, err_batch, -EAGAIN);
+	KUNIT_EXPECT_EQ(test, err_write, -EBUSY);
 	mpmcring_get_stats(ring, st);
-	KUNIT_EXPECT_EQ(test, st->dropped[MPMCRING_DROP_CONTENTION][prio], 1ULL);
-	KUNIT_EXPECT_EQ(test, kt_dropped(st), 1ULL);
+	KUNIT_EXPECT_EQ(test, st->dropped[MPMCRING_DROP_CONTENTION][prio], 4ULL);
+	KUNIT_EXPECT_EQ(test, kt_dropped(st), 4ULL);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(v->meta->lost_overwritten), 0ULL);
 	KUNIT_EXPECT_EQ(test, kt_produce(ring, 56, prio, 1, 0, n), 0);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(v->meta->lost_overwritten), 1ULL);

@@ -589,8 +589,8 @@ inline record_at_locked(pos, bound)
 /* ================================================================ reclaim */
 #define RECLAIM_LOCALS \
 	mtype actor; \
-	byte r0, h, p, lo, e, to, freed, fix, walked, i, s, bound, st, sz, x, y, glo, gv; \
-	bit head_ok, ign, pub, wantfix, ran
+	byte r0, h, p, lo, e, to, freed, fix, walked, i, s, bound, st, sz, x, y, glo, gv, gfl; \
+	bit head_ok, ign, pub, wantfix, ran, wbound, gflv
 
 /* The ghost side of the reclaim_pos store: what [from, upto) held. */
 inline ghost_free(from, upto)
@@ -816,6 +816,10 @@ inline mpr_reclaim()
 			glo = x; gv = 1; x = 0
 		:: else -> glo = 0
 		fi;
+		/* mpr_reclaim()'s answer: it stopped at its walk bound (a
+		 * producer's round reads it: stuck) */
+		wbound = wbound || (OVERWRITE && (actor == producer0 || actor == producer1) &&
+				    walked == RWALK);
 		st = 0; sz = 0; e = 0; to = 0; walked = 0; lo = 0
 	}
 	if
@@ -838,6 +842,10 @@ inline mpr_reclaim()
 		REQUIRE(HOSTILE > 0 || !wantfix, head_sane);
 		/* reclaim_pos is written only under the bit this reclaim holds */
 		REQUIRE(!gv || reclaim_pos == glo, reclaim_maximal);
+		/* ghost for a producer's round (drop_justified): where this
+		 * reclaim had to stop, by the records and claims it saw */
+		gfl = (OVERWRITE && (actor == producer0 || actor == producer1) && gv -> glo : 0);
+		gflv = (OVERWRITE && (actor == producer0 || actor == producer1) && gv);
 		r0 = 0; freed = 0; bound = 0; i = 0; glo = 0; gv = 0
 	}
 	if
@@ -870,7 +878,7 @@ inline mpr_overwrite(want)
 	atomic {
 		p = prod_pos;
 		REQUIRE(HOSTILE > 0 || SANE(r0, h, p), head_sane);
-		e = h; walked = 0;
+		e = h; walked = 0; wbound = 0;
 		if
 		:: SANE(r0, h, p) ->
 			/* [M:overwrite-walk] */
@@ -882,6 +890,9 @@ inline mpr_overwrite(want)
 				:: st != REC_C && st != REC_D -> break
 				:: else -> e = W(e + sz * G)
 				fi
+			:: BEFORE(e, want) && e != p && walked == OWALK ->
+				wbound = 1;	/* mpr_overwrite()'s answer */
+				break
 			:: else -> break
 			od
 		:: else -> skip
@@ -931,6 +942,10 @@ proctype Producer(byte me)
 	bit over;	/* the drop's class: MPR_FAIL_FULL (1) or _PRIORITY (0) */
 	bit busy;	/* overwrite: the last reclaim round found the bit taken */
 	bit stuck;	/* overwrite: its own last eviction left it no room */
+	/* ghosts of its last own round (overwrite): the oldest record
+	 * pinned (unfinished, claimed, or a claim announced at it), room
+	 * made, a walk stopped at its bound */
+	bit gpin, groom, gbnd;
 	/* ghosts (drop_justified): the reclaim rounds this reservation had,
 	 * and whether its last full check saw a ring that was really full
 	 * under the producer's watermark (gfull), and beyond the data area
@@ -1020,8 +1035,15 @@ reserve_again:
 				:: rounds == 2 && OVERWRITE && !stuck ->
 					/* [M:reserve-busy] MPR_FAIL_BUSY (the last
 					 * round found the bit taken) or _CONTENTION
-					 * (its room taken): lost races, not full */
-					printf("TRAIL p%d: gives up on lost races (last round found the bit taken: %d)\n", me, busy);
+					 * (its room taken, or a walk at its bound):
+					 * lost races, not full; a ring its own last
+					 * round found pinned, short of room with no
+					 * walk at its bound, is full */
+					atomic {
+						printf("TRAIL p%d: gives up on lost races (last round found the bit taken: %d)\n", me, busy);
+						REQUIRE(HOSTILE > 0 || !PRODUCER_RECLAIM || busy ||
+							groom || gbnd || !gpin, drop_justified)
+					}
 					break
 				:: rounds == 2 && !(OVERWRITE && !stuck) ->
 					/* MPR_FAIL_FULL or MPR_FAIL_PRIORITY: only when
@@ -1035,8 +1057,12 @@ reserve_again:
 							me, over, r, pp, need, gch);
 						REQUIRE(gfull && gch >= 2 && over == gover, drop_justified);
 						/* overwrite: full only when its own
-						 * last eviction and reclaim left no room */
+						 * last eviction and reclaim left no room,
+						 * the oldest record pinned, no walk at its
+						 * bound */
 						REQUIRE(!OVERWRITE || stuck, drop_justified);
+						REQUIRE(!OVERWRITE || HOSTILE > 0 || !PRODUCER_RECLAIM ||
+							(gpin && !groom && !gbnd), drop_justified);
 						over = 0
 					}
 					break
@@ -1057,7 +1083,18 @@ reserve_again:
 					 * the tick, the tick's reclaim stands for it);
 					 * stuck: the room it left, read under the bit */
 					atomic {
-						stuck = (OVERWRITE && W(pp + need - reclaim_pos) > limit);
+						/* [M:reserve-busy]'s stuck, as the code has it */
+						stuck = (OVERWRITE && !wbound &&
+							 BEFORE(reclaim_pos, W(pp + need - limit)));
+						/* ghosts: pinned when the reclaim had to
+						 * stop short of the room (reclaim_maximal's
+						 * floor: the first unfinished record or live
+						 * claim it saw, at most the head the
+						 * eviction left); room made; a walk bound */
+						gpin = (gflv && BEFORE(gfl, W(pp + need - limit)));
+						groom = (OVERWRITE && !BEFORE(reclaim_pos, W(pp + need - limit)));
+						gbnd = wbound;
+						wbound = 0; gfl = 0; gflv = 0;
 						rlock = 0; gch = gch + (ran || !PRODUCER_RECLAIM); ran = 0
 					}
 				:: atomic {	/* not due, or the bit taken: the free
@@ -1162,6 +1199,7 @@ progress_reserve:
 			atomic {	/* [M:write-closing] [D4]: a new section, @closing again */
 				in_rcu[me] = 1; found = !closing; tries = (found -> 0 : RT);
 				rounds = 0; gch = 0; gfull = 0; gover = 0; busy = 0; stuck = 0;
+				gpin = 0; groom = 0; gbnd = 0;
 				printf("TRAIL p%d: write(2) tries again in a new section (closing: %d)\n", me, !found)
 			}
 			goto reserve_again
@@ -1175,7 +1213,8 @@ progress_reserve:
 		d_step {
 			found = 0; wretry = 0;
 			rsz = 0; need = 0; limit = 0; tries = 0; rounds = 0; r = 0; pp = 0; pos = 0; ok = 0;
-			 gch = 0; gfull = 0; gover = 0; busy = 0; stuck = 0 }
+			 gch = 0; gfull = 0; gover = 0; busy = 0; stuck = 0;
+			 gpin = 0; groom = 0; gbnd = 0 }
 	}
 	atomic {
 		pdone++;

@@ -65,7 +65,13 @@
 #   overwrite-skips-bit    an overwrite producer never takes the bit (never
 #                          evicts, never reclaims): with the free choice
 #                          held to a taken bit it blocks, an invalid end
-#                          state (run.sh's "invalid end state")
+#                          state (run.sh's "invalid end state"); this tests
+#                          the model's own guard, no property
+#   overwrite-stuck-always every overwrite round counts as stuck: a lost
+#                          race (its room taken) reported full:
+#                          drop_justified (the reclaim's floor was not short)
+#   overwrite-stuck-never  no overwrite round counts as stuck: a pinned ring
+#                          reported as a lost race: drop_justified
 #   destroy-no-sync        mpmcring_destroy() does not wait for the kfuncs
 #                          that found the ring (no grace period): the
 #                          memory goes under a BPF output
@@ -161,6 +167,8 @@ plants=(
 "priority-drop-as-full|core-2p1c|drop_justified"
 "overwrite-busy-as-full|overwrite-2p1c-p3|drop_justified"
 "overwrite-skips-bit|overwrite-2p1c-p3|invalid"
+"overwrite-stuck-always|overwrite-2p1c-p3|drop_justified"
+"overwrite-stuck-never|overwrite-2p1c|drop_justified"
 "destroy-dead-early|destroy-bpf-1p1c|end_complete"
 "end-look-first|destroy-bpf-1p1c|end_complete"
 "destroy-no-sync|destroy-bpf-1p1c-mem|mem_valid"
@@ -367,6 +375,16 @@ P["overwrite-busy-as-full"] = [
   """				:: false ->	/* PLANTED: lost races reported as full */"""),
  ("""				:: rounds == 2 && !(OVERWRITE && !stuck) ->""",
   """				:: rounds == 2 ->"""),
+]
+P["overwrite-stuck-always"] = [
+ ("""						stuck = (OVERWRITE && !wbound &&
+							 BEFORE(reclaim_pos, W(pp + need - limit)));""",
+  """						stuck = OVERWRITE;	/* PLANTED */"""),
+]
+P["overwrite-stuck-never"] = [
+ ("""						stuck = (OVERWRITE && !wbound &&
+							 BEFORE(reclaim_pos, W(pp + need - limit)));""",
+  """						stuck = 0;	/* PLANTED */"""),
 ]
 P["overwrite-skips-bit"] = [
  ("""				:: atomic { rlock == 0 -> rlock = 1 } ->""",

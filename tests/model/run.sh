@@ -7,8 +7,8 @@
 # stdout, one test per configuration (and one for the markers check). Exit
 # status non-zero when any test fails.
 #
-#   tests/model/run.sh              the bounded run (make check; about 110 s
-#                                   on 2 busy cores, 55 s once built)
+#   tests/model/run.sh              the bounded run (make check; about 130 s
+#                                   on 2 busy cores, 75 s once built)
 #   tests/model/run.sh --full       the larger run (make model-full)
 #   tests/model/run.sh NAME...      only these configurations (either set)
 #

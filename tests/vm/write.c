@@ -261,13 +261,19 @@ FIXTURE_TEARDOWN(own)
 
 /*
  * Overwrite mode: a full ring takes writes by evicting the oldest records,
- * so POLLOUT stays set with no consumer at all (the flight recorder).
+ * so POLLOUT stays set with no consumer at all (the flight recorder), and
+ * every write gets in. A non-blocking write may still say EAGAIN when it
+ * lost races past its retries (the housekeeping tick's reclaim held the
+ * bit longer than the write waits: a guest vCPU put aside by the host);
+ * POLLOUT stays set then and a new try gets in, which is what is checked:
+ * that nothing is refused for good, not how fast.
  */
 TEST_F(own, overwrite_mode_stays_writable)
 {
 	struct pollfd pfd = { .events = POLLOUT };
+	int fd, i, tries, again = 0;
 	char rec[56] = { 0 };
-	int fd, i;
+	ssize_t n;
 
 	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen", "ring=wr create=1 size=16384 "
 						   "mode=overwrite threads=0 autostart=0"));
@@ -275,11 +281,19 @@ TEST_F(own, overwrite_mode_stays_writable)
 	ASSERT_GE(fd, 0);
 	pfd.fd = fd;
 	for (i = 0; i < 3 * 16384 / 64; i++) {
-		ASSERT_EQ(1, poll(&pfd, 1, 0)) TH_LOG("record %d: not writable", i);
-		ASSERT_TRUE(pfd.revents & POLLOUT);
-		ASSERT_EQ(sizeof(rec), write(fd, rec, sizeof(rec)))
-		TH_LOG("record %d: %s", i, strerror(errno));
+		for (tries = 0; tries < 1000; tries++) {
+			ASSERT_EQ(1, poll(&pfd, 1, 0)) TH_LOG("record %d: not writable", i);
+			ASSERT_TRUE(pfd.revents & POLLOUT);
+			n = write(fd, rec, sizeof(rec));
+			if (n >= 0 || errno != EAGAIN)
+				break;
+			again++;
+		}
+		ASSERT_EQ(sizeof(rec), n)
+		TH_LOG("record %d after %d tries: %s", i, tries, strerror(errno));
 	}
+	if (again)
+		TH_LOG("%d writes said EAGAIN and got in on a new try", again);
 	close(fd);
 	EXPECT_EQ(0, vm_rmmod("mpmcring_loadgen"));
 }

@@ -23,7 +23,16 @@ struct mpr_env {
 
 static inline bool mpr_env_trylock(struct mpr_env *e)
 {
-	return !__atomic_exchange_n(&e->h->reclaim_lock, 1, __ATOMIC_ACQUIRE);
+	struct hostring *h = e->h;
+	void (*hook)(struct hostring *, void *) = h->before_lock;
+
+	/* A test's: off while it runs (it may reserve). */
+	if (hook) {
+		h->before_lock = NULL;
+		hook(h, h->hook_arg);
+		h->before_lock = hook;
+	}
+	return !__atomic_exchange_n(&h->reclaim_lock, 1, __ATOMIC_ACQUIRE);
 }
 
 static inline void mpr_env_unlock(struct mpr_env *e)
@@ -35,7 +44,7 @@ static inline void mpr_env_unlock(struct mpr_env *e)
 	/* A test's: off while it runs (it may reserve). */
 	if (hook) {
 		h->after_unlock = NULL;
-		hook(h, h->after_unlock_arg);
+		hook(h, h->hook_arg);
 		h->after_unlock = hook;
 	}
 }
@@ -306,6 +315,12 @@ static int hostring_count_drop(struct hostring *h, unsigned int idx, int reason,
 static int hostring_count_fail(struct hostring *h, unsigned int idx, int fail, unsigned int prio,
 			       unsigned int n)
 {
+	/* The bit taken (overwrite mode): contention, told apart as the
+	 * module tells write(2). */
+	if (fail == MPR_FAIL_BUSY) {
+		hostring_count_drop(h, idx, MPMCRING_DROP_CONTENTION, prio, n);
+		return -EBUSY;
+	}
 	return hostring_count_drop(h, idx,
 				   fail == MPR_FAIL_FULL       ? MPMCRING_DROP_FULL
 				   : fail == MPR_FAIL_PRIORITY ? MPMCRING_DROP_PRIORITY

@@ -82,10 +82,14 @@ struct hostring {
 	uint64_t reclaim_ns;
 	bool reclaim_more;
 	uint64_t due_checks; /* producers that asked whether a reclaim is due */
-	/* One-thread tests only: called after each release of the reclaim
-	 * bit, to do what another producer could do right then. */
+	/* One-thread tests only: called before each try for the reclaim bit
+	 * and after each release of it (a reservation's, hostring_reclaim()'s,
+	 * hostring_admit()'s), to do what other producers and consumers could
+	 * do right then; each is off while it runs. The benchmarks pay a load
+	 * and a branch for each (the slow path's). */
+	void (*before_lock)(struct hostring *h, void *arg);
 	void (*after_unlock)(struct hostring *h, void *arg);
-	void *after_unlock_arg;
+	void *hook_arg;
 	/* With shareable: the consumer area, the read-only area's first
 	 * data_offset bytes (meta, slot info, stamps), the data (mapped twice
 	 * after them); -1 otherwise. Closed by hostring_destroy. */
@@ -97,7 +101,8 @@ int hostring_init(struct hostring *h, const struct hostring_params *p);
 void hostring_destroy(struct hostring *h);
 
 /* Reserves len payload bytes for producer idx; 0 or -ENOSPC, -EAGAIN,
- * -EMSGSIZE (counted as drops). On success *pos names the record. */
+ * -EBUSY (overwrite mode, the reclaim bit taken: contention), -EMSGSIZE
+ * (counted as drops). On success *pos names the record. */
 int hostring_reserve(struct hostring *h, unsigned int idx, uint32_t len, unsigned int prio,
 		     uint64_t *pos);
 /* Reserves n records with one compare-and-swap; pos[i] for each. */
