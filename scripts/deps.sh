@@ -4,13 +4,15 @@
 # Installs the Debian packages a target needs when one is missing, and says
 # what it will install, and why, before it does:
 #
-#   scripts/deps.sh [demo|check]      (default: check)
+#   scripts/deps.sh [demo|kernels|check]      (default: check)
 #
 # demo: what `make demo` needs: a compiler, the stock 6.1 kernel (Debian
 # 12's own) and its headers, qemu and a static busybox. The kernel image is
 # installed on the host (the guest boots it from /boot): where the host
 # runs another flavour or an older 6.1, it becomes GRUB's default too (see
-# the note printed). check: everything
+# the note printed). kernels: what scripts/build-test-kernel.sh needs (a
+# compiler and the two linux-source packages: .ci/run starts the test
+# kernels' build with these, while the rest installs). check: everything
 # `make check` and the benchmarks need, including the 6.12 and 6.12-rt
 # kernel images (for their guests), which become the host's default boot
 # entry when installed (GRUB boots the newest kernel; see the note printed).
@@ -25,8 +27,13 @@ DEMO=(
 	dwarves qemu-system-x86 busybox-static python3
 	linux-image-amd64 linux-headers-amd64
 )
+KERNELS=(
+	build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils kmod patch
+	linux-source-6.1 linux-source-6.12
+)
 case $what in
 demo) PACKAGES=("${DEMO[@]}") ;;
+kernels) PACKAGES=("${KERNELS[@]}") ;;
 check)
 	PACKAGES=(
 		"${DEMO[@]}"
@@ -43,7 +50,7 @@ check)
 	)
 	;;
 *)
-	echo "usage: deps.sh [demo|check]" >&2
+	echo "usage: deps.sh [demo|kernels|check]" >&2
 	exit 2
 	;;
 esac

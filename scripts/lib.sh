@@ -32,6 +32,9 @@ TEST_KERNEL_SRC_PKG=${TEST_KERNEL_SRC_PKG:-linux-source-6.1}
 # KASAN on 6.1 and KCSAN on 6.12 (the two cannot share a kernel).
 #   test_kernel_source <kernel-id>      the package (linux-source-6.1, ...)
 #   test_kernel_fragments <kernel-id>   its fragments, in order
+# (tests/harness/common.py names them too: test_common.py holds the two
+# lists equal.)
+TEST_KERNELS="debug kcsan-6.12"
 test_kernel_source() {
 	case "$1" in
 	debug) echo "$TEST_KERNEL_SRC_PKG" ;;

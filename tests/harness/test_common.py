@@ -33,6 +33,16 @@ class GuestCmdline(unittest.TestCase):
                          "GUEST_CMDLINE_COMMON differs: scripts/lib.sh has %r, "
                          "tests/harness/common.py has %r" % (shell, common.GUEST_CMDLINE_COMMON))
 
+    def test_test_kernels_match_lib_sh(self):
+        # .ci/run builds lib.sh's test kernels early, make check
+        # common.py's: a kernel in one list only is built for nothing, or
+        # not early.
+        shell = lib_sh_value("TEST_KERNELS")
+        self.assertNotEqual(shell, "(unset)", "scripts/lib.sh no longer sets TEST_KERNELS")
+        self.assertEqual(tuple(shell.split()), common.TEST_KERNELS,
+                         "TEST_KERNELS differs: scripts/lib.sh has %r, "
+                         "tests/harness/common.py has %r" % (shell, common.TEST_KERNELS))
+
     def test_lib_sh_value_reads_a_variable(self):
         # The helper itself: a variable lib.sh sets is read, one it does not
         # is told apart from an empty one.

@@ -11,7 +11,8 @@
 # - DKMS installs the load generator only when asked;
 # - make check's DKMS step uses a private DKMS tree, never the host's;
 # - scripts/deps.sh demo asks for the demo's packages only (no 6.12
-#   kernels, no clang, no DPDK), deps.sh check says what it installs and
+#   kernels, no clang, no DPDK), deps.sh kernels for the test kernels'
+#   build only (each also in check's list), deps.sh check says what it installs and
 #   that a 6.12 kernel becomes the boot default, before it installs; demo
 #   says the same of the 6.1 image it installs on the host.
 set -euo pipefail
@@ -187,6 +188,17 @@ check=$(PATH="$fake:$PATH" MPMCRING_DEPS_DRY_RUN=1 MPMCRING_DEPS_CONTAINER=0 \
 	bash "$top/scripts/deps.sh" check 2>&1)
 grep -q 'linux-image-6.12-amd64' <<<"$check" || fail "deps.sh check: $check"
 grep -q 'GRUB' <<<"$check" || fail "deps.sh check does not say the boot default changes: $check"
+# .ci/run builds the test kernels on these while the rest installs: they
+# are what build-test-kernel.sh needs, all of them part of check's.
+kern=$(PATH="$fake:$PATH" MPMCRING_DEPS_DRY_RUN=1 MPMCRING_DEPS_CONTAINER=0 \
+	bash "$top/scripts/deps.sh" kernels 2>&1)
+grep -q 'linux-source-6.1 linux-source-6.12' <<<"$kern" || fail "deps.sh kernels: $kern"
+! grep -q 'linux-image\|qemu\|clang\|golang' <<<"$kern" ||
+	fail "deps.sh kernels asks for more than the test kernels need: $kern"
+for p in $(sed -n 's/.*not installed here: //p' <<<"$kern"); do
+	grep -qw -- "$p" <<<"$check" || fail "deps.sh kernels asks for $p, which check does not"
+done
+grep -q 'deps.sh kernels' "$top/.ci/run" || fail ".ci/run does not install the kernels' packages first"
 incont=$(PATH="$fake:$PATH" MPMCRING_DEPS_DRY_RUN=1 MPMCRING_DEPS_CONTAINER=1 \
 	bash "$top/scripts/deps.sh" check 2>&1)
 grep -q 'in a container: the kernel images get no initramfs' <<<"$incont" &&

@@ -8,11 +8,66 @@
 # model of the protocol (tests/model).
 # Build output and sanitizer logs go to build/host/. Exit status non-zero
 # when any test fails.
+#
+# Two lanes, each one test at a time: the second (the packaging test, the
+# model, the Go package: about half the time, none of them built here)
+# starts at once, while the first builds the C tests three ways and runs
+# them. make check runs this beside the guests; one lane was the last
+# thing running, with a CPU idle, for minutes after the guests were done.
+# The lanes share nothing a test writes (the packaging test works in a
+# copy of the tree, the model in build/model, Go in its own caches). The
+# TAP comes at the end, in one order.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 out="$top/build/host"
 mkdir -p "$out"
+
+# run_lane <results file> <name|command>...: each in turn, "rc name" lines.
+run_lane() {
+	local res=$1 t name cmd
+	shift
+	: >"$res"
+	for t in "$@"; do
+		name=${t%%|*}
+		cmd=${t#*|}
+		# A deadlocked test must not hang make check without its summary:
+		# each test gets MPMCRING_HOST_TEST_TIMEOUT seconds (default 900;
+		# the slowest, the fuzzers and the model, take a few minutes on 2
+		# busy cores), then it and its children are killed (--kill-after).
+		TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
+			UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1" \
+			ASAN_OPTIONS="detect_leaks=1" \
+			timeout --kill-after=10 "${MPMCRING_HOST_TEST_TIMEOUT:-900}" $cmd \
+			>"$out/${name//\//_}.log" 2>&1
+		echo "$? $name" >>"$res"
+	done
+}
+
+lane2=()
+add2() { lane2+=("$1|$2"); }	# name|command
+
+# The Debian packages, built, linted, installed and used in a copy of this
+# root (deb_test.sh says how).
+add2 "packaging/deb_build_lintian_use" "$here/deb_test.sh"
+
+# The protocol model (spin): every interleaving of a small ring must keep
+# the safety properties; the markers tying the model to proto/ must catch
+# drift. The bugs planted in the model (tests/model/plant.sh), which
+# prove the run goes red with a counterexample, run in make check-harness
+# (CI runs both): here they doubled about 5 CPU-minutes of every CI run.
+model="$top/tests/model"
+add2 "model/bounded" "$model/run.sh"
+add2 "model/markers_selftest" "$model/markers-selftest.sh"
+
+# The Go package (go/): vet, the tests under the race detector, the fuzzer.
+add2 "go/vet" "$here/go_test.sh vet"
+add2 "go/test_race" "$here/go_test.sh race"
+add2 "go/test" "$here/go_test.sh test"
+add2 "go/fuzz_consumer_300k_inputs" "$here/go_test.sh fuzz 300000"
+
+run_lane "$out/lane2.results" "${lane2[@]}" &
+lane2_pid=$!
 
 tests=()
 add() { tests+=("$1|$2"); }	# name|command
@@ -110,7 +165,6 @@ add "install/destdir_pkgconfig_uninstall" "$here/install_test.sh"
 add "docs/examples_compile" "$here/doc_examples.sh"
 add "install/side_effects" "$here/install_side_effects.sh"
 add "docs/references_in_tree" "$here/doc_refs.sh"
-add "packaging/deb_build_lintian_use" "$here/deb_test.sh"
 add "packaging/module_btf_failures_keep_modules" "$here/module_btf_test.sh"
 
 # bench/tcgprof/report.py (MPMCRING_EVB_PROFILE=1's numbers) on a
@@ -122,47 +176,33 @@ add "bench/tcgprof_locked" "make -s -C $top/bench/tcgprof check-locked"
 # timed operations (bench/events/spawn.c).
 add "bench/events_spawn" "make -s -C $top/bench/events check-spawn"
 
-# The protocol model (spin): every interleaving of a small ring must keep
-# the safety properties; the markers tying the model to proto/ must catch
-# drift. The bugs planted in the model (tests/model/plant.sh), which
-# prove the run goes red with a counterexample, run in make check-harness
-# (CI runs both): here they doubled about 5 CPU-minutes of every CI run.
-model="$top/tests/model"
-add "model/bounded" "$model/run.sh"
-add "model/markers_selftest" "$model/markers-selftest.sh"
-
-# The Go package (go/): vet, the tests under the race detector, the fuzzer.
-add "go/vet" "$here/go_test.sh vet"
-add "go/test_race" "$here/go_test.sh race"
-add "go/test" "$here/go_test.sh test"
-add "go/fuzz_consumer_300k_inputs" "$here/go_test.sh fuzz 300000"
 # The Go consumer against the C producer in a process of its own, the
 # producer built with ASan+UBSan (go_test.sh race runs it too, built plain).
 add "go/c_producer_asan" "$here/go_test.sh cproducer $out/asan/go_cproducer"
 
-echo "1..${#tests[@]}"
+run_lane "$out/lane1.results" "${tests[@]}"
+wait "$lane2_pid"
+
+all=("${tests[@]}" "${lane2[@]}")
+declare -A rcs=()
+while read -r rc name; do
+	rcs[$name]=$rc
+done < <(cat "$out/lane1.results" "$out/lane2.results")
+echo "1..${#all[@]}"
 i=0 fail=0
-for t in "${tests[@]}"; do
+for t in "${all[@]}"; do
 	i=$((i + 1))
 	name=${t%%|*}
-	cmd=${t#*|}
 	log="$out/${name//\//_}.log"
-	# A deadlocked test must not hang make check without its summary:
-	# each test gets MPMCRING_HOST_TEST_TIMEOUT seconds (default 900; the
-	# slowest, the fuzzers and the model, take a few minutes on 2 busy
-	# cores), then it and its children are killed (--kill-after).
-	TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
-		UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1" \
-		ASAN_OPTIONS="detect_leaks=1" \
-		timeout --kill-after=10 "${MPMCRING_HOST_TEST_TIMEOUT:-900}" $cmd >"$log" 2>&1
-	rc=$?
-	if [ $rc -eq 0 ]; then
+	rc=${rcs[$name]:-255}
+	if [ "$rc" -eq 0 ]; then
 		echo "ok $i $name"
 	else
 		echo "not ok $i $name"
 		fail=1
-		[ $rc -eq 124 ] || [ $rc -eq 137 ] &&
+		[ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] &&
 			echo "# timed out after ${MPMCRING_HOST_TEST_TIMEOUT:-900}s (MPMCRING_HOST_TEST_TIMEOUT)"
+		[ "$rc" -eq 255 ] && echo "# no result recorded (its lane died)"
 		sed 's/^/# /' "$log" | tail -n 30
 	fi
 done
