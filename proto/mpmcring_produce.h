@@ -240,7 +240,9 @@ static MPR_OWN_FRAME __u64 mpr_reclaim_walk(const struct mpr_view *v,
  * still being written has no matching stamp, so nothing at or after it is
  * freed. At most MPR_RECLAIM_WALK records per call. Repairs a head that
  * cannot be a record boundary. Called with the env lock held. True when
- * it stopped at its walk bound (another call would free more).
+ * its freeing stopped at the walk bound short of the oldest claim (another
+ * call would free more); a walk past that claim towards the head frees
+ * nothing, so its bound is not "more".
  */
 static inline bool mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 {
@@ -296,7 +298,7 @@ static inline bool mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 		fix = p;
 	if (fix && mpr_cmpxchg(&v->cons->head, h, fix) == h)
 		mpr_env_repaired(env);
-	return walked == MPR_RECLAIM_WALK;
+	return walked == MPR_RECLAIM_WALK && freed != lo;
 }
 
 /*
@@ -334,10 +336,13 @@ static inline bool mpr_overwrite(const struct mpr_view *v,
 		}
 		e += rec.size;
 	}
-	/* Losing to a consumer's claim is fine: the space frees either way.
-	 * [M:overwrite-cas]
+	/* Losing to a consumer's claim is fine for the ring: the space frees
+	 * either way; for the caller it is a lost race (the claim may have
+	 * stopped short of want), so "more". [M:overwrite-cas]
 	 */
-	if (e != h && mpr_cmpxchg(&v->cons->head, h, e) == h && records) {
+	if (e != h && mpr_cmpxchg(&v->cons->head, h, e) != h)
+		return true;
+	if (records) {
 		mpr_atomic_add(&m->lost_overwritten, records);
 		mpr_env_overwritten(env, records, bytes);
 	}
@@ -363,14 +368,16 @@ static inline __u64 mpr_reserve_limit(const struct mpr_view *v,
 /*
  * Why an overwrite reservation gave up after its rounds. Full only when the
  * last eviction it ran itself (evict, then reclaim, under the bit) left no
- * room for it and neither walk stopped at its bound: a claim or an
- * unfinished record pins the oldest data. Otherwise it lost races:
- * MPR_FAIL_BUSY when its last round found the bit taken (the tick's
- * reclaim, read(2)'s, another producer's eviction: room may be being made
- * now), MPR_FAIL_CONTENTION when it made room and other producers took it
- * first, or its walks stopped at their bounds (more would make room). Two
- * rounds that both found the bit taken are busy even on a pinned ring: it
- * was never seen pinned.
+ * room for it and neither walk stopped at its bound nor lost its head to a
+ * consumer: a claim or an unfinished record pins the oldest data. That
+ * answer stands even when a later round found the bit taken. Otherwise it
+ * lost races: MPR_FAIL_BUSY when its last round found the bit taken (the
+ * tick's reclaim, read(2)'s, another producer's eviction: room may be
+ * being made now), MPR_FAIL_CONTENTION when it made room and other
+ * producers took it first, or its walks stopped at their bounds or lost
+ * the head to a consumer (more would make room). Two rounds that both
+ * found the bit taken are busy even on a pinned ring: it was never seen
+ * pinned.
  */
 static inline int mpr_overwrite_fail(bool stuck, bool busy)
 {

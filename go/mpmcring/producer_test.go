@@ -239,7 +239,8 @@ func (h *testRing) claimsFloor(r0, p, bound, lo uint64) uint64 {
 }
 
 // reclaim is mpr_reclaim; the caller holds reclaimLock.
-// reclaimLocked is mpr_reclaim: true when it stopped at its walk bound.
+// reclaimLocked is mpr_reclaim: true when its freeing stopped at the walk
+// bound short of the oldest claim.
 func (h *testRing) reclaimLocked() bool {
 	v := h.v
 	s := v.positions()
@@ -284,7 +285,7 @@ func (h *testRing) reclaimLocked() bool {
 	if fix != 0 && atomic.CompareAndSwapUint64(v.head(), hd, fix) {
 		atomic.AddUint64(&h.repairs, 1)
 	}
-	return walked == 2048
+	return walked == 2048 && freed != lo
 }
 
 func (h *testRing) reclaim() {
@@ -295,7 +296,7 @@ func (h *testRing) reclaim() {
 }
 
 // overwriteLocked is mpr_overwrite: true when it stopped at its walk
-// bound short of want.
+// bound short of want, or lost the head to a consumer.
 func (h *testRing) overwriteLocked(want uint64) bool {
 	v := h.v
 	s := v.positions()
@@ -321,7 +322,10 @@ func (h *testRing) overwriteLocked(want uint64) bool {
 		}
 		e += r.size
 	}
-	if e != hd && atomic.CompareAndSwapUint64(v.head(), hd, e) && records != 0 {
+	if e != hd && !atomic.CompareAndSwapUint64(v.head(), hd, e) {
+		return true // a consumer moved the head: a lost race
+	}
+	if records != 0 {
 		atomic.AddUint64(word(h.ro, metaLostOverwritten), records)
 		atomic.AddUint64(&h.overwrittenRecords, records)
 	}

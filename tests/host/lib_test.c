@@ -1005,6 +1005,49 @@ static void t_overwrite_not_full(struct tap *t)
 }
 
 /*
+ * Overwrite mode, pinned far from the head (helper-165's finding 3): a
+ * held claim on the oldest record, every later one consumed, an unfinished
+ * record at the head. Reclaim frees nothing (the claim) and walks on over
+ * 16,382 consumed records towards the head, stopping at its bound there:
+ * that walk frees nothing, so it is no "more", and the answer is full.
+ */
+static void t_overwrite_pinned_far(struct tap *t)
+{
+	unsigned int prio = MPMCRING_PRIO_NORMAL;
+	struct mpmcring_consumer *c2;
+	struct mpmcring_record held, rec;
+	uint64_t pos, open_pos;
+	struct fixture f;
+	int i, n = 0;
+
+	CHECK(t,
+	      !fx_init(&f,
+		       (struct hostring_params){ .size = 262144, .mode = MPMCRING_MODE_OVERWRITE }),
+	      "init");
+	for (i = 0; i < 16383; i++) {
+		CHECK_EQ(t, hostring_reserve(&f.h, 0, 1, prio, &pos), 0);
+		hostring_commit(&f.h, 0, pos, 1);
+	}
+	CHECK_EQ(t, hostring_reserve(&f.h, 0, 1, prio, &open_pos), 0);
+	CHECK_EQ(t, mpmcring_read(f.c, &held), 0);
+	c2 = mpmcring_consumer_new(f.r);
+	CHECK(t, c2 != NULL, "second consumer");
+	while (c2 && mpmcring_read(c2, &rec) == 0) {
+		mpmcring_commit(c2);
+		n++;
+	}
+	CHECK_EQ(t, n, 16382);
+	CHECK_EQ(t, hostring_reserve(&f.h, 0, 1, prio, &pos), -ENOSPC);
+	CHECK_EQ(t, f.h.prod[0].dropped[MPMCRING_DROP_FULL][prio], 1);
+	CHECK_EQ(t, f.h.prod[0].dropped[MPMCRING_DROP_CONTENTION][prio], 0);
+	hostring_commit(&f.h, 0, open_pos, 1);
+	mpmcring_commit(f.c);
+	if (c2)
+		mpmcring_consumer_free(c2);
+	fx_fini(&f);
+}
+
+/*
  * Overwrite mode with classes (the outside review's case): one critical
  * record, then 10,000 normal ones and no consumer. The recorder keeps the
  * newest 64, overwrites the rest and drops nothing.
@@ -2195,6 +2238,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_overwrite_bit_taken),
 	TAP_TEST(t_overwrite_full_or_lost),
 	TAP_TEST(t_overwrite_not_full),
+	TAP_TEST(t_overwrite_pinned_far),
 	TAP_TEST(t_overwrite_classes),
 	TAP_TEST(t_wrap_2_64),
 	TAP_TEST(t_corrupt_consumer_area),

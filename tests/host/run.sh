@@ -194,15 +194,15 @@ for t in "${all[@]}"; do
 	i=$((i + 1))
 	name=${t%%|*}
 	log="$out/${name//\//_}.log"
-	rc=${rcs[$name]:-255}
-	if [ "$rc" -eq 0 ]; then
+	rc=${rcs[$name]:-none}
+	if [ "$rc" = 0 ]; then
 		echo "ok $i $name"
 	else
 		echo "not ok $i $name"
 		fail=1
-		[ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] &&
+		[ "$rc" = 124 ] || [ "$rc" = 137 ] &&
 			echo "# timed out after ${MPMCRING_HOST_TEST_TIMEOUT:-900}s (MPMCRING_HOST_TEST_TIMEOUT)"
-		[ "$rc" -eq 255 ] && echo "# no result recorded (its lane died)"
+		[ "$rc" = none ] && echo "# no result recorded (its lane died)"
 		sed 's/^/# /' "$log" | tail -n 30
 	fi
 done

@@ -546,8 +546,15 @@ static void basic_overwrite_bit_taken(struct kunit *test)
 					  MPMCRING_F_PRIO(prio));
 		err_batch = mpmcring_reserve_batch(ring, lens, 2,
 						   MPMCRING_F_PRIO(prio), rsv);
+		/* Had either got in, its record is finished here. */
+		if (!err_batch) {
+			mpmcring_commit(&rsv[0]);
+			mpmcring_commit(&rsv[1]);
+		}
 		err_write = mpmcring_reserve_prio(ring, lens, 1, prio, 0,
 						  false, rsv);
+		if (!err_write)
+			mpmcring_commit(&rsv[0]);
 		clear_bit_unlock(0, &ring->reclaim_lock);
 	}
 	preempt_enable();

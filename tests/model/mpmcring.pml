@@ -590,7 +590,7 @@ inline record_at_locked(pos, bound)
 #define RECLAIM_LOCALS \
 	mtype actor; \
 	byte r0, h, p, lo, e, to, freed, fix, walked, i, s, bound, st, sz, x, y, glo, gv, gfl; \
-	bit head_ok, ign, pub, wantfix, ran, wbound, gflv
+	bit head_ok, ign, pub, wantfix, ran, wbound, gflv, gfp
 
 /* The ghost side of the reclaim_pos store: what [from, upto) held. */
 inline ghost_free(from, upto)
@@ -813,13 +813,17 @@ inline mpr_reclaim()
 				x = W(x + g_rsz[GRAN(x)] * G)
 			:: else -> break
 			od;
-			glo = x; gv = 1; x = 0
+			glo = x; gv = 1; x = 0;
+			/* pinned there (drop_justified): a live claim or an
+			 * unfinished record, not a head an eviction did not move */
+			gfp = (OVERWRITE && (glo != bound || (glo != p && g_rp[GRAN(glo)] == glo &&
+								g_rs[GRAN(glo)] == R_RSV)))
 		:: else -> glo = 0
 		fi;
 		/* mpr_reclaim()'s answer: it stopped at its walk bound (a
 		 * producer's round reads it: stuck) */
 		wbound = wbound || (OVERWRITE && (actor == producer0 || actor == producer1) &&
-				    walked == RWALK);
+				    walked == RWALK && freed != lo);
 		st = 0; sz = 0; e = 0; to = 0; walked = 0; lo = 0
 	}
 	if
@@ -845,7 +849,8 @@ inline mpr_reclaim()
 		/* ghost for a producer's round (drop_justified): where this
 		 * reclaim had to stop, by the records and claims it saw */
 		gfl = (OVERWRITE && (actor == producer0 || actor == producer1) && gv -> glo : 0);
-		gflv = (OVERWRITE && (actor == producer0 || actor == producer1) && gv);
+		gflv = (OVERWRITE && (actor == producer0 || actor == producer1) && gv && gfp);
+		gfp = 0;
 		r0 = 0; freed = 0; bound = 0; i = 0; glo = 0; gv = 0
 	}
 	if
@@ -922,7 +927,7 @@ inline mpr_overwrite(want)
 				od;
 				x = 0; y = 0;
 				head = e
-			:: else -> skip
+			:: else -> wbound = 1	/* lost to a consumer: "more" */
 			fi;
 			h = 0; p = 0; e = 0
 		}
