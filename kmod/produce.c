@@ -209,7 +209,8 @@ static __always_inline bool mpmcring_reserve_first(struct mpmcring *ring,
  * eviction could not make room, a claim or an unfinished record pinning the
  * oldest data); -EAGAIN when other producers kept winning the race (in
  * overwrite mode also: another held the reclaim bit, took the room this
- * reservation's eviction made, or its walks stopped at their bounds);
+ * reservation's eviction made, or its walks stopped at their bounds, or a
+ * consumer's claim moved the head first);
  * -EINVAL for bad @flags or a zero @len
  * (not counted as drops: they are the caller's errors).
  */

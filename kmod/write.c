@@ -99,7 +99,7 @@ static int mpmcring_write_try(struct mpmcring *ring, const u32 *lens,
  * microseconds), and this task is preemptible, so it is not the holder;
  * the time bound is for a holder whose CPU a hypervisor put aside, as the
  * test VMs do. Past it the answer is EAGAIN, as for any lost race. The
- * sleep is interruptible (not counted as load). IOCB_NOWAIT (io_uring's
+ * sleep is TASK_IDLE (not counted as load). IOCB_NOWAIT (io_uring's
  * inline try) does not wait: it gets EAGAIN and retries from its worker.
  * Kernel and BPF producers never wait (any context): theirs is a drop
  * counted as contention.
@@ -125,7 +125,7 @@ static bool mpmcring_write_retry(struct mpmcring *ring, int err,
 	t0 = ktime_get_ns();
 	while (test_bit(0, &ring->reclaim_lock) && !signal_pending(current) &&
 	       r->waited_ns + ktime_get_ns() - t0 < MPMCRING_WRITE_BUSY_WAIT_NS)
-		usleep_range_state(20, 50, TASK_INTERRUPTIBLE);
+		usleep_idle_range(20, 50);
 	r->waited_ns += ktime_get_ns() - t0;
 	return !signal_pending(current);
 }

@@ -251,7 +251,7 @@ static inline bool mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 	__u64 r0, h, p, lo, e, to, freed, fix = 0;
 	unsigned int walked;
 	struct mpr_rec rec;
-	bool head_ok;
+	bool head_ok, more;
 
 	/*
 	 * The head before the claims ([R3] with [C2]): a claim that moved the
@@ -287,7 +287,13 @@ static inline bool mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 	if (freed != r0)
 		/* [M:reclaim-store] [R5] pairs with [P4]. */
 		MPR_STORE_RELEASE(&m->reclaim_pos, freed);
-	mpr_env_reclaimed(env, h, walked == MPR_RECLAIM_WALK);
+	/*
+	 * More to free: the freeing leg itself stopped at the bound (e is
+	 * freed), short of the oldest claim. A bound met on the way on to
+	 * the head frees nothing, however often it is walked.
+	 */
+	more = walked == MPR_RECLAIM_WALK && e == freed && freed != lo;
+	mpr_env_reclaimed(env, h, more);
 
 	/*
 	 * A head outside [reclaim, prod] or between granules goes to
@@ -298,7 +304,7 @@ static inline bool mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 		fix = p;
 	if (fix && mpr_cmpxchg(&v->cons->head, h, fix) == h)
 		mpr_env_repaired(env);
-	return walked == MPR_RECLAIM_WALK && freed != lo;
+	return more;
 }
 
 /*
@@ -337,11 +343,16 @@ static inline bool mpr_overwrite(const struct mpr_view *v,
 		e += rec.size;
 	}
 	/* Losing to a consumer's claim is fine for the ring: the space frees
-	 * either way; for the caller it is a lost race (the claim may have
-	 * stopped short of want), so "more". [M:overwrite-cas]
+	 * either way; for the caller it is a lost race when the claim stopped
+	 * short of want ("more"). [M:overwrite-cas]
 	 */
-	if (e != h && mpr_cmpxchg(&v->cons->head, h, e) != h)
-		return true;
+	if (e != h) {
+		__u64 seen = mpr_cmpxchg(&v->cons->head, h, e);
+
+		/* user-writable: seen only decides the answer. */
+		if (seen != h)
+			return mpr_before(seen, want);
+	}
 	if (records) {
 		mpr_atomic_add(&m->lost_overwritten, records);
 		mpr_env_overwritten(env, records, bytes);

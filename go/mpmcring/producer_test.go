@@ -285,7 +285,7 @@ func (h *testRing) reclaimLocked() bool {
 	if fix != 0 && atomic.CompareAndSwapUint64(v.head(), hd, fix) {
 		atomic.AddUint64(&h.repairs, 1)
 	}
-	return walked == 2048 && freed != lo
+	return walked == 2048 && e == freed && freed != lo
 }
 
 func (h *testRing) reclaim() {
@@ -323,7 +323,8 @@ func (h *testRing) overwriteLocked(want uint64) bool {
 		e += r.size
 	}
 	if e != hd && !atomic.CompareAndSwapUint64(v.head(), hd, e) {
-		return true // a consumer moved the head: a lost race
+		// A consumer moved the head: a lost race if short of want.
+		return before(atomic.LoadUint64(v.head()), want)
 	}
 	if records != 0 {
 		atomic.AddUint64(word(h.ro, metaLostOverwritten), records)

@@ -823,7 +823,7 @@ inline mpr_reclaim()
 		/* mpr_reclaim()'s answer: it stopped at its walk bound (a
 		 * producer's round reads it: stuck) */
 		wbound = wbound || (OVERWRITE && (actor == producer0 || actor == producer1) &&
-				    walked == RWALK && freed != lo);
+				    walked == RWALK && e == freed && freed != lo);
 		st = 0; sz = 0; e = 0; to = 0; walked = 0; lo = 0
 	}
 	if
@@ -927,7 +927,7 @@ inline mpr_overwrite(want)
 				od;
 				x = 0; y = 0;
 				head = e
-			:: else -> wbound = 1	/* lost to a consumer: "more" */
+			:: else -> wbound = BEFORE(head, want)	/* lost to a claim short of want */
 			fi;
 			h = 0; p = 0; e = 0
 		}

@@ -283,7 +283,7 @@ TEST_F(own, overwrite_mode_stays_writable)
 	ASSERT_GE(fd, 0);
 	pfd.fd = fd;
 	for (i = 0; i < 3 * 16384 / 64; i++) {
-		for (tries = 0; tries < 100 && again <= 3 * 16384 / 64 / 10; tries++) {
+		for (tries = 0; tries < 100 && again < 3 * 16384 / 64 / 10; tries++) {
 			ASSERT_EQ(1, poll(&pfd, 1, 0)) TH_LOG("record %d: not writable", i);
 			ASSERT_TRUE(pfd.revents & POLLOUT);
 			n = write(fd, rec, sizeof(rec));
