@@ -815,6 +815,19 @@ static void t_overwrite_mode(struct tap *t)
 	fx_fini(&f);
 }
 
+/* A 4 KiB overwrite ring filled exactly: 64 records of 56 bytes. */
+static void fx_full_overwrite(struct tap *t, struct fixture *f, unsigned int prio)
+{
+	int i;
+
+	CHECK(t,
+	      !fx_init(f,
+		       (struct hostring_params){ .size = 4096, .mode = MPMCRING_MODE_OVERWRITE }),
+	      "init");
+	for (i = 0; i < 64; i++)
+		CHECK_EQ(t, put(f, 0, 56, prio, i), 0);
+}
+
 /*
  * Overwrite mode while another holds the reclaim bit (the tick's reclaim,
  * another producer's eviction): the ring is not full, it only could not
@@ -827,15 +840,9 @@ static void t_overwrite_bit_taken(struct tap *t)
 	struct fixture f;
 	struct hostring_producer *p;
 	unsigned int prio = MPMCRING_PRIO_NORMAL;
-	int i;
 
-	CHECK(t,
-	      !fx_init(&f,
-		       (struct hostring_params){ .size = 4096, .mode = MPMCRING_MODE_OVERWRITE }),
-	      "init");
+	fx_full_overwrite(t, &f, prio);
 	p = &f.h.prod[0];
-	for (i = 0; i < 64; i++)
-		CHECK_EQ(t, put(&f, 0, 56, prio, i), 0);
 	CHECK_EQ(t, f.h.overwritten_records, 0);
 	f.h.reclaim_lock = 1;
 	CHECK_EQ(t, put(&f, 0, 56, prio, 64), -EBUSY);
@@ -888,15 +895,10 @@ static void t_overwrite_full_or_lost(struct tap *t)
 	struct mpmcring_record held;
 	struct steal st = { 0 };
 	struct fixture f;
-	int i, err;
+	int err;
 
-	CHECK(t,
-	      !fx_init(&f,
-		       (struct hostring_params){ .size = 4096, .mode = MPMCRING_MODE_OVERWRITE }),
-	      "init");
+	fx_full_overwrite(t, &f, prio);
 	p = &f.h.prod[0];
-	for (i = 0; i < 64; i++)
-		CHECK_EQ(t, put(&f, 0, 56, prio, i), 0);
 	/* Pinned, then the bit taken. */
 	CHECK_EQ(t, mpmcring_read(f.c, &held), 0);
 	f.h.after_unlock = take_bit;
@@ -965,12 +967,7 @@ static void t_overwrite_not_full(struct tap *t)
 	uint64_t pos[2];
 	int i, err;
 
-	CHECK(t,
-	      !fx_init(&f,
-		       (struct hostring_params){ .size = 4096, .mode = MPMCRING_MODE_OVERWRITE }),
-	      "init");
-	for (i = 0; i < 64; i++)
-		CHECK_EQ(t, put(&f, 0, 56, prio, i), 0);
+	fx_full_overwrite(t, &f, prio);
 	st.f = &f;
 	f.h.before_lock = cycle_ring;
 	f.h.hook_arg = &st;
