@@ -72,7 +72,7 @@ static void t_order_and_content(struct tap *t)
 	struct mpmcring_record rec;
 	int i;
 
-	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
 	CHECK_EQ(t, mpmcring_read(f.c, &rec), -EAGAIN);
 	for (i = 0; i < 10; i++)
 		CHECK_EQ(t, put(&f, 0, 24 + i, MPMCRING_PRIO_NORMAL, i), 0);
@@ -95,7 +95,7 @@ static void t_batch_limits(struct tap *t)
 	struct mpmcring_record rec;
 	int i, n, seen = 0;
 
-	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
+	REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
 	for (i = 0; i < 10; i++)
 		CHECK_EQ(t, put(&f, 0, 100, MPMCRING_PRIO_CRITICAL, i), 0);
 	CHECK_EQ(t, mpmcring_read_batch(f.c, &b, 4, SIZE_MAX), 4);
@@ -129,7 +129,7 @@ static void t_read_many(struct tap *t)
 	uint64_t pos;
 	int i, n;
 
-	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
+	REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
 	CHECK_EQ(t, mpmcring_read_many(f.c, recs, 8, SIZE_MAX), -EAGAIN);
 	for (i = 0; i < 12; i++) {
 		if (i == 2 || i == 3) {
@@ -185,7 +185,7 @@ static void t_consume_stop_resume(struct tap *t)
 	struct stopper s = { .stop_at = 3 };
 	int i, total = 0, n;
 
-	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
+	REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
 	for (i = 0; i < 10; i++)
 		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
 	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), -ECANCELED);
@@ -255,7 +255,7 @@ static void t_consume_long_claim(struct tap *t)
 		int total = cases[k][0], n, got, rounds = 0;
 		struct fixture f;
 
-		CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 65536 }), "init");
+		REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 65536 }), "init");
 		long_claim_fill(t, &f, total);
 		n = mpmcring_consume(f.c, 200, long_claim_cb, &lc);
 		if (lc.stop_at) {
@@ -325,7 +325,7 @@ static void t_consume_revoked_midway(struct tap *t)
 		int i;
 
 		m.f = &f;
-		CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+		REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
 		for (i = 0; i < 8; i++)
 			CHECK_EQ(t, put(&f, 0, 248, MPMCRING_PRIO_CRITICAL, i), 0);
 		CHECK_EQ(t, mpmcring_consume(f.c, 64, revoked_mid_cb, &m), -ESTALE);
@@ -382,7 +382,7 @@ static void t_consume_long_claim_revoked(struct tap *t)
 					  .new_len = (uint32_t)cases[k][1] };
 		int i;
 
-		CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 16384 }), "init");
+		REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 16384 }), "init");
 		for (i = 0; i < 100; i++)
 			CHECK_EQ(t, put(&f, 0, 120, MPMCRING_PRIO_CRITICAL, i), 0);
 		CHECK_EQ(t, mpmcring_consume(f.c, 100, long_revoked_cb, &m), -ESTALE);
@@ -413,7 +413,7 @@ static void t_consume_revoked_between_calls(struct tap *t)
 		struct fixture f;
 		int i, calls = 0;
 
-		CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+		REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
 		for (i = 0; i < 8; i++)
 			CHECK_EQ(t, put(&f, 0, 248, MPMCRING_PRIO_CRITICAL, i), 0);
 		CHECK_EQ(t, mpmcring_consume(f.c, 64, stop_first_cb, &calls), -ECANCELED);
@@ -459,7 +459,7 @@ static void t_consume_peek_in_fn(struct tap *t)
 	struct peek_in_fn p = { .f = &f };
 	int i;
 
-	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
 	for (i = 0; i < 10; i++)
 		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
 	CHECK_EQ(t, mpmcring_consume(f.c, 64, peek_in_fn_cb, &p), 10);
@@ -476,7 +476,7 @@ static void t_peek_and_discard(struct tap *t)
 	uint32_t lens[3] = { 32, 32, 32 };
 	int i;
 
-	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
 	CHECK_EQ(t, hostring_reserve_batch(&f.h, 0, lens, 3, 2, pos), 0);
 	for (i = 0; i < 3; i++)
 		mpr_testrec_fill(hostring_payload(&f.h, pos[i]), 32, 0, 0, 2, i);
@@ -510,7 +510,7 @@ static void t_lost_exactly_once(struct tap *t)
 	struct mpmcring_lost l2 = MPMCRING_OPTS(mpmcring_lost);
 	int i, drops = 0;
 
-	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
 	c2 = mpmcring_consumer_new(f.r);
 	CHECK(t, c2 != NULL, "second consumer");
 	for (i = 0; i < 100; i++)
@@ -535,11 +535,11 @@ static void t_priority_watermarks(struct tap *t)
 	struct hostring_producer *pr;
 	int low = 0, normal = 0, crit = 0;
 
-	CHECK(t,
-	      !fx_init(&f, (struct hostring_params){ .size = 4096,
-						     .watermarks = true,
-						     .wm = { 2048, 1024, 0 } }),
-	      "init");
+	REQUIRE(t,
+		!fx_init(&f, (struct hostring_params){ .size = 4096,
+						       .watermarks = true,
+						       .wm = { 2048, 1024, 0 } }),
+		"init");
 	while (!put(&f, 0, 56, MPMCRING_PRIO_LOW, low))
 		low++;
 	while (!put(&f, 0, 56, MPMCRING_PRIO_NORMAL, normal))
@@ -606,7 +606,7 @@ static void t_admit_agrees_with_reserve(struct tap *t)
 		unsigned int held_until = 0, pass_holds = 0;
 		struct fixture a, b;
 
-		CHECK(t, !fx_init(&a, p) && !fx_init(&b, p), "init");
+		REQUIRE(t, !fx_init(&a, p) && !fx_init(&b, p), "init");
 		for (i = 0; i < 60000; i++) {
 			/* Mostly small, now and then one larger than a reclaim's
 			 * walk frees at once (2048 small records): one that only
@@ -674,7 +674,7 @@ static void t_admit_agrees_with_reserve(struct tap *t)
 		struct fixture a;
 		uint32_t big;
 
-		CHECK(t, !fx_init(&a, p), "init");
+		REQUIRE(t, !fx_init(&a, p), "init");
 		big = 3000 * (uint32_t)mpr_rec_size(&a.h.v, MPR_TESTREC_MIN);
 		for (i = 0; !put(&a, 0, MPR_TESTREC_MIN, MPMCRING_PRIO_CRITICAL, i); i++)
 			;
@@ -693,7 +693,7 @@ static void t_admit_agrees_with_reserve(struct tap *t)
 		struct fixture a, b;
 		uint32_t big;
 
-		CHECK(t, !fx_init(&a, p) && !fx_init(&b, p), "init");
+		REQUIRE(t, !fx_init(&a, p) && !fx_init(&b, p), "init");
 		big = 5000 * (uint32_t)mpr_rec_size(&a.h.v, MPR_TESTREC_MIN);
 		for (i = 0; !put(&a, 0, MPR_TESTREC_MIN, MPMCRING_PRIO_CRITICAL, i); i++)
 			put(&b, 0, MPR_TESTREC_MIN, MPMCRING_PRIO_CRITICAL, i);
@@ -728,10 +728,10 @@ static void t_admit_overwrite_mode(struct tap *t)
 	unsigned int prio;
 	int i;
 
-	CHECK(t,
-	      !fx_init(&f,
-		       (struct hostring_params){ .size = 4096, .mode = MPMCRING_MODE_OVERWRITE }),
-	      "init");
+	REQUIRE(t,
+		!fx_init(&f,
+			 (struct hostring_params){ .size = 4096, .mode = MPMCRING_MODE_OVERWRITE }),
+		"init");
 	m = f.h.v.meta;
 	for (i = 0; i < 200; i++)
 		CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_LOW, i), 0);
@@ -765,10 +765,10 @@ static void t_overwrite_mode(struct tap *t)
 	char copy[64];
 	int i, first = -1, got = 0;
 
-	CHECK(t,
-	      !fx_init(&f,
-		       (struct hostring_params){ .size = 4096, .mode = MPMCRING_MODE_OVERWRITE }),
-	      "init");
+	REQUIRE(t,
+		!fx_init(&f,
+			 (struct hostring_params){ .size = 4096, .mode = MPMCRING_MODE_OVERWRITE }),
+		"init");
 	for (i = 0; i < 64 * 3; i++)
 		CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_NORMAL, i), 0);
 	CHECK_EQ(t, f.h.overwritten_records, 128);
@@ -816,16 +816,17 @@ static void t_overwrite_mode(struct tap *t)
 }
 
 /* A 4 KiB overwrite ring filled exactly: 64 records of 56 bytes. */
-static void fx_full_overwrite(struct tap *t, struct fixture *f, unsigned int prio)
+static int fx_full_overwrite(struct tap *t, struct fixture *f, unsigned int prio)
 {
 	int i;
 
-	CHECK(t,
-	      !fx_init(f,
-		       (struct hostring_params){ .size = 4096, .mode = MPMCRING_MODE_OVERWRITE }),
-	      "init");
+	if (fx_init(f, (struct hostring_params){ .size = 4096, .mode = MPMCRING_MODE_OVERWRITE })) {
+		CHECK(t, 0, "init");
+		return -1;
+	}
 	for (i = 0; i < 64; i++)
 		CHECK_EQ(t, put(f, 0, 56, prio, i), 0);
+	return 0;
 }
 
 /*
@@ -841,7 +842,8 @@ static void t_overwrite_bit_taken(struct tap *t)
 	struct hostring_producer *p;
 	unsigned int prio = MPMCRING_PRIO_NORMAL;
 
-	fx_full_overwrite(t, &f, prio);
+	if (fx_full_overwrite(t, &f, prio))
+		return;
 	p = &f.h.prod[0];
 	CHECK_EQ(t, f.h.overwritten_records, 0);
 	f.h.reclaim_lock = 1;
@@ -897,7 +899,8 @@ static void t_overwrite_full_or_lost(struct tap *t)
 	struct fixture f;
 	int err;
 
-	fx_full_overwrite(t, &f, prio);
+	if (fx_full_overwrite(t, &f, prio))
+		return;
 	p = &f.h.prod[0];
 	/* Pinned, then the bit taken. */
 	CHECK_EQ(t, mpmcring_read(f.c, &held), 0);
@@ -967,7 +970,8 @@ static void t_overwrite_not_full(struct tap *t)
 	uint64_t pos[2];
 	int i, err;
 
-	fx_full_overwrite(t, &f, prio);
+	if (fx_full_overwrite(t, &f, prio))
+		return;
 	st.f = &f;
 	f.h.before_lock = cycle_ring;
 	f.h.hook_arg = &st;
@@ -982,10 +986,10 @@ static void t_overwrite_not_full(struct tap *t)
 
 	/* 16,384 one-byte records; two of 32 KiB need 4,096 of them gone,
 	 * more than two rounds' walks reach (reclaim 2,048 a round). */
-	CHECK(t,
-	      !fx_init(&f,
-		       (struct hostring_params){ .size = 262144, .mode = MPMCRING_MODE_OVERWRITE }),
-	      "init");
+	REQUIRE(t,
+		!fx_init(&f, (struct hostring_params){ .size = 262144,
+						       .mode = MPMCRING_MODE_OVERWRITE }),
+		"init");
 	for (i = 0; i < 16384; i++) {
 		CHECK_EQ(t, hostring_reserve(&f.h, 0, 1, prio, pos), 0);
 		hostring_commit(&f.h, 0, pos[0], 1);
@@ -1017,10 +1021,10 @@ static void t_overwrite_pinned_far(struct tap *t)
 	struct fixture f;
 	int i, n = 0;
 
-	CHECK(t,
-	      !fx_init(&f,
-		       (struct hostring_params){ .size = 262144, .mode = MPMCRING_MODE_OVERWRITE }),
-	      "init");
+	REQUIRE(t,
+		!fx_init(&f, (struct hostring_params){ .size = 262144,
+						       .mode = MPMCRING_MODE_OVERWRITE }),
+		"init");
 	for (i = 0; i < 16383; i++) {
 		CHECK_EQ(t, hostring_reserve(&f.h, 0, 1, prio, &pos), 0);
 		hostring_commit(&f.h, 0, pos, 1);
@@ -1055,10 +1059,10 @@ static void t_overwrite_classes(struct tap *t)
 	struct mpmcring_record rec;
 	int i, n = 0;
 
-	CHECK(t,
-	      !fx_init(&f,
-		       (struct hostring_params){ .size = 4096, .mode = MPMCRING_MODE_OVERWRITE }),
-	      "init");
+	REQUIRE(t,
+		!fx_init(&f,
+			 (struct hostring_params){ .size = 4096, .mode = MPMCRING_MODE_OVERWRITE }),
+		"init");
 	CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, 0), 0);
 	for (i = 1; i <= 10000; i++)
 		CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_NORMAL, i), 0);
@@ -1081,8 +1085,8 @@ static void t_wrap_2_64(struct tap *t)
 	uint64_t start = (uint64_t)0 - 2 * 4096 - 8;
 	int i;
 
-	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096, .initial_pos = start }),
-	      "init");
+	REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 4096, .initial_pos = start }),
+		"init");
 	for (i = 0; i < 300; i++) {
 		CHECK_EQ(t, put(&f, 0, 24 + (i * 37) % 500, MPMCRING_PRIO_CRITICAL, i), 0);
 		CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
@@ -1105,7 +1109,7 @@ static void t_corrupt_consumer_area(struct tap *t)
 	uint64_t head;
 	int i, n = 0;
 
-	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
 	cons = f.h.v.cons;
 	for (i = 0; i < 4; i++)
 		CHECK_EQ(t, put(&f, 0, 120, MPMCRING_PRIO_CRITICAL, i), 0);
@@ -1149,7 +1153,7 @@ static void t_held_claim_blocks_reuse(struct tap *t)
 	struct mpmcring_record rec;
 	int i, ok = 0;
 
-	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
 	for (i = 0; i < 64; i++)
 		CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, i), 0);
 	CHECK_EQ(t, mpmcring_read(f.c, &rec), 0);
@@ -1177,7 +1181,7 @@ static void t_claim_below_held_start(struct tap *t)
 	uint64_t h2;
 	int i;
 
-	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
 	cons = f.h.cons;
 	c2 = mpmcring_consumer_new(f.r);
 	CHECK(t, c2 != NULL, "second consumer");
@@ -1205,7 +1209,7 @@ static void t_too_big(struct tap *t)
 	struct mpmcring_record rec;
 	uint32_t max;
 
-	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
 	max = f.h.layout.max_record;
 	CHECK_EQ(t, put(&f, 0, max + 1, MPMCRING_PRIO_CRITICAL, 0), -EMSGSIZE);
 	CHECK_EQ(t, f.h.prod[0].dropped[MPMCRING_DROP_TOO_BIG][MPMCRING_PRIO_CRITICAL], 1);
@@ -1231,7 +1235,7 @@ static void t_mixing_loses_nothing(struct tap *t)
 	struct mpmcring_record rec;
 	int i, n;
 
-	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
+	REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
 	for (i = 0; i < 6; i++)
 		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
 	/* consume stops after record 0: 1..5 stay held, undelivered. */
@@ -1307,7 +1311,7 @@ static void t_read_many_mixing_loses_nothing(struct tap *t)
 	struct mpmcring_record recs[4];
 	int i, n;
 
-	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
+	REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
 	for (i = 0; i < 6; i++)
 		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
 	CHECK_EQ(t, mpmcring_consume(f.c, 100, stop_cb, &s), -ECANCELED);
@@ -1363,7 +1367,7 @@ static void t_batch_ends_at_commit(struct tap *t)
 	struct mpmcring_record rec;
 	int i;
 
-	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
 	for (i = 0; i < 4; i++)
 		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
 	CHECK_EQ(t, mpmcring_read_batch(f.c, &b, 4, SIZE_MAX), 4);
@@ -1382,7 +1386,7 @@ static void t_errmsg_follows_every_failure(struct tap *t)
 	uint64_t pos;
 	char buf[64];
 
-	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
 	CHECK_EQ(t, mpmcring_consume(f.c, 0, stop_cb, NULL), -EINVAL);
 	CHECK_EQ(t, mpmcring_read(f.c, &rec), -EAGAIN);
 	CHECK(t, strstr(mpmcring_errmsg(), "no record is ready") != NULL, "after read: %s",
@@ -1429,7 +1433,7 @@ static void t_consume_positive_return_is_not_a_stop(struct tap *t)
 	struct fixture f;
 	int i, calls = 0;
 
-	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
 	for (i = 0; i < 5; i++)
 		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
 	CHECK_EQ(t, mpmcring_consume(f.c, 100, count_cb, &calls), 5);
@@ -1452,7 +1456,7 @@ static void t_commit_after_stopped_consume(struct tap *t)
 	struct mpmcring_record rec;
 	int i;
 
-	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
+	REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
 	for (i = 0; i < 10; i++)
 		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
 	CHECK_EQ(t, mpmcring_consume(f.c, 64, stop_cb, &s), -ECANCELED);
@@ -1527,7 +1531,7 @@ static void t_free_after_stopped_consume_abandons(struct tap *t)
 	uint64_t consumed;
 	int i;
 
-	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
+	REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
 	for (i = 0; i < 10; i++)
 		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
 	slot = &f.h.v.cons->slots[f.c->idx];
@@ -1612,7 +1616,7 @@ static void t_peek_after_stopped_consume(struct tap *t)
 	struct mpmcring_record rec = { 0 }, peeked = { 0 };
 	int i;
 
-	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
+	REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
 	for (i = 0; i < 10; i++)
 		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
 	CHECK_EQ(t, mpmcring_consume(f.c, 64, stop_cb, &s), -ECANCELED);
@@ -1674,7 +1678,7 @@ static void t_calls_from_callback_refused(struct tap *t)
 	struct mpmcring_record rec;
 	int i;
 
-	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
+	REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
 	e.c = f.c;
 	for (i = 0; i < 4; i++)
 		CHECK_EQ(t, put(&f, 0, 40, MPMCRING_PRIO_CRITICAL, i), 0);
@@ -1742,7 +1746,7 @@ static void t_commit_sees_reclaim_pass(struct tap *t)
 		struct mpmcring_record rec;
 		int i, n;
 
-		CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+		REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
 		other = mpmcring_consumer_new(f.r);
 		CHECK(t, other, "second consumer");
 		for (i = 0; !put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, i); i++)
@@ -1781,7 +1785,7 @@ static void t_held_claim_keeps_first_start(struct tap *t)
 		uint64_t second;
 		int i, n;
 
-		CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+		REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
 		cons = f.h.v.cons;
 		for (i = 0; i < 8; i++)
 			CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, i), 0);
@@ -1837,7 +1841,7 @@ static void t_claim_passed_is_no_claim(struct tap *t)
 	struct mpr_claim cl;
 	int i, n;
 
-	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
 	for (i = 0; i < 8; i++)
 		CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, i), 0);
 	n = mpr_claim_into(&f.h.v, &f.h.v.cons->slots[0].start, false, 4, UINT64_MAX, false, &cl,
@@ -1882,7 +1886,7 @@ static void t_claim_revoked_while_made(struct tap *t)
 		struct fixture f;
 		int i, n, err, want = way == BY_READ_MANY || way == BY_READ_BATCH ? 4 : 1;
 
-		CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+		REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
 		for (i = 0; i < 8; i++)
 			CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, i), 0);
 		if (revoker_arm(&f.h, REVOKE_AFTER_COTENANT)) {
@@ -1947,7 +1951,7 @@ static void t_announce_before_head(struct tap *t)
 		uint64_t h;
 		int i, n;
 
-		CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+		REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
 		cons = f.h.v.cons;
 		for (i = 0; i < 8; i++)
 			CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, i), 0);
@@ -1991,7 +1995,7 @@ static void t_misaligned_head_over_discard(struct tap *t)
 		uint64_t pos;
 		int i, n;
 
-		CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
+		REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 8192 }), "init");
 		CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, 99), 0);
 		CHECK_EQ(t, hostring_reserve(&f.h, 0, 40, MPMCRING_PRIO_CRITICAL, &pos), 0);
 		hostring_discard(&f.h, 0, pos);
@@ -2029,7 +2033,7 @@ static void t_claim_zero_records(struct tap *t)
 	uint64_t h;
 	int n;
 
-	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
 	CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, 0), 0);
 	CHECK_EQ(t, put(&f, 0, 56, MPMCRING_PRIO_CRITICAL, 1), 0);
 	h = f.h.v.cons->head;
@@ -2099,10 +2103,10 @@ static void t_claim_walk_end(struct tap *t)
 		uint64_t pos[7], h;
 		struct fixture f;
 
-		CHECK(t,
-		      !fx_init(&f, (struct hostring_params){ .size = 4096,
-							     .initial_pos = wc->initial_pos }),
-		      "init");
+		REQUIRE(t,
+			!fx_init(&f, (struct hostring_params){ .size = 4096,
+							       .initial_pos = wc->initial_pos }),
+			"init");
 		h = f.h.v.cons->head;
 		for (i = 0; i < nrec; i++) {
 			CHECK_EQ(t,
@@ -2160,7 +2164,7 @@ static void t_claim_walk_discard_limit(struct tap *t)
 		struct fixture f;
 		int i, n, why = 0;
 
-		CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 32768 }), "init");
+		REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 32768 }), "init");
 		h = f.h.v.cons->head;
 		for (i = 0; i < MPR_CLAIM_WALK + extra; i++) {
 			CHECK_EQ(t, hostring_reserve(&f.h, 0, 0, MPMCRING_PRIO_CRITICAL, &pos), 0);
@@ -2199,7 +2203,7 @@ static void t_claim_walk_oversized_last(struct tap *t)
 	struct fixture f;
 	int i, n, why = 0;
 
-	CHECK(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
 	h = f.h.v.cons->head;
 	for (i = 0; i < 2; i++) {
 		CHECK_EQ(t, hostring_reserve(&f.h, 0, 0, MPMCRING_PRIO_CRITICAL, &pos[i]), 0);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Minimal TAP for the host tests: each test is a function; CHECK() records
- * a failure with its location and keeps going; the runner prints one
+ * a failure with its location and keeps going (REQUIRE() returns); the runner prints one
  * "ok"/"not ok" line per test and exits non-zero if any failed.
  */
 #ifndef MPMCRING_TAP_H
@@ -22,6 +22,22 @@ struct tap {
 			printf(__VA_ARGS__);                                              \
 			printf("\n");                                                     \
 		}                                                                         \
+	} while (0)
+
+/*
+ * REQUIRE(): a check the rest of the test cannot go on without (a fixture's
+ * set-up): records the failure like CHECK() and returns from the test.
+ * cond is evaluated once.
+ */
+#define REQUIRE(t, cond, ...)                                                                      \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			(t)->failed = 1;                                                           \
+			printf("# %s:%d: required check failed: %s: ", __FILE__, __LINE__, #cond); \
+			printf(__VA_ARGS__);                                                       \
+			printf("\n");                                                              \
+			return;                                                                    \
+		}                                                                                  \
 	} while (0)
 
 #define CHECK_EQ(t, a, b) \
