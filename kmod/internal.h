@@ -259,6 +259,21 @@ bool mpmcring_room(struct mpmcring *ring, u32 prio, u64 need);
 void mpmcring_want_room(struct mpmcring *ring, u32 prio);
 void mpmcring_room_backstop(struct mpmcring *ring);
 
+/*
+ * write.c: whether an O_NONBLOCK write(2) tries its reservation again
+ * after @err (its bounds, and why: mpmcring_write_retry()).
+ */
+#define MPMCRING_WRITE_BUSY_RETRIES	8
+#define MPMCRING_WRITE_BUSY_WAIT_NS	(20 * NSEC_PER_MSEC)
+
+struct mpmcring_write_tries {
+	unsigned int busy, again;
+	u64 waited_ns;
+};
+
+bool mpmcring_write_retry(struct mpmcring *ring, int err,
+			  struct mpmcring_write_tries *r);
+
 /* stats.c */
 void mpmcring_debugfs_add(struct mpmcring *ring);
 void mpmcring_debugfs_remove(struct mpmcring *ring);

@@ -25,6 +25,7 @@
 #include <linux/slab.h>
 #include <linux/uio.h>
 #include <linux/sched/signal.h>
+#include <kunit/visibility.h>
 
 #include "internal.h"
 #include "compat.h"
@@ -104,23 +105,21 @@ static int mpmcring_write_try(struct mpmcring *ring, const u32 *lens,
  * Kernel and BPF producers never wait (any context): theirs is a drop
  * counted as contention.
  */
-#define MPMCRING_WRITE_BUSY_RETRIES	8
-#define MPMCRING_WRITE_BUSY_WAIT_NS	(20 * NSEC_PER_MSEC)
-
-struct mpmcring_write_tries {
-	unsigned int busy, again;
-	u64 waited_ns;
-};
-
-static bool mpmcring_write_retry(struct mpmcring *ring, int err,
-				 struct mpmcring_write_tries *r)
+bool mpmcring_write_retry(struct mpmcring *ring, int err,
+			  struct mpmcring_write_tries *r)
 {
 	u64 t0;
 
-	if (err == -EAGAIN)
-		return !r->again++;
-	if (err != -EBUSY || r->busy++ == MPMCRING_WRITE_BUSY_RETRIES)
+	/* Both counts held at their bounds: asked again, the answer stays no. */
+	if (err == -EAGAIN) {
+		if (r->again)
+			return false;
+		r->again = 1;
+		return true;
+	}
+	if (err != -EBUSY || r->busy >= MPMCRING_WRITE_BUSY_RETRIES)
 		return false;
+	r->busy++;
 	/* A hint, no order needed: the retry's reservation takes the bit. */
 	t0 = ktime_get_ns();
 	while (test_bit(0, &ring->reclaim_lock) && !signal_pending(current) &&
@@ -129,6 +128,7 @@ static bool mpmcring_write_retry(struct mpmcring *ring, int err,
 	r->waited_ns += ktime_get_ns() - t0;
 	return !signal_pending(current);
 }
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_write_retry);
 
 /*
  * Writes the records, waiting for space unless non-blocking (@nowait: not

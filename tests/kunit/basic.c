@@ -572,6 +572,54 @@ static void basic_overwrite_bit_taken(struct kunit *test)
 	mpmcring_destroy(ring);
 }
 
+/*
+ * When an O_NONBLOCK write(2) tries its reservation again
+ * (mpmcring_write_retry()): after -EAGAIN once; after -EBUSY (an overwrite
+ * ring's reclaim bit taken) MPMCRING_WRITE_BUSY_RETRIES times, sleeping
+ * while the bit is held, all the sleeps of one write together at least
+ * until MPMCRING_WRITE_BUSY_WAIT_NS is spent and no more once it is; after
+ * a full ring never. No file is open, so no tick takes the bit.
+ */
+static void basic_write_retry_bounds(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096,
+				     .mode = MPMCRING_MODE_OVERWRITE };
+	struct mpmcring *ring = kt_ring(test, &p);
+	struct mpmcring_write_tries r = { 0 };
+	unsigned int i, yes;
+	u64 spent;
+
+	KUNIT_EXPECT_TRUE(test, mpmcring_write_retry(ring, -EAGAIN, &r));
+	KUNIT_EXPECT_FALSE(test, mpmcring_write_retry(ring, -EAGAIN, &r));
+	KUNIT_EXPECT_FALSE(test, mpmcring_write_retry(ring, -ENOSPC, &r));
+	KUNIT_EXPECT_FALSE(test, mpmcring_write_retry(ring, -EPIPE, &r));
+
+	/* The bit free: every try at once, up to the bound, then no. */
+	r = (struct mpmcring_write_tries){ 0 };
+	for (i = 0, yes = 0; i < MPMCRING_WRITE_BUSY_RETRIES + 4; i++)
+		yes += mpmcring_write_retry(ring, -EBUSY, &r);
+	KUNIT_EXPECT_EQ(test, yes, (unsigned int)MPMCRING_WRITE_BUSY_RETRIES);
+	/* -EAGAIN's one try is its own, not taken by -EBUSY's. */
+	KUNIT_EXPECT_TRUE(test, mpmcring_write_retry(ring, -EAGAIN, &r));
+
+	/*
+	 * The bit held throughout: the first try sleeps until the whole
+	 * budget is spent (nothing else ends its wait here), the others find
+	 * it spent, and the count still bounds the tries.
+	 */
+	r = (struct mpmcring_write_tries){ 0 };
+	KUNIT_ASSERT_FALSE(test, test_and_set_bit_lock(0, &ring->reclaim_lock));
+	KUNIT_EXPECT_TRUE(test, mpmcring_write_retry(ring, -EBUSY, &r));
+	spent = r.waited_ns;
+	KUNIT_EXPECT_GE(test, spent, (u64)MPMCRING_WRITE_BUSY_WAIT_NS);
+	for (i = 1, yes = 1; i < MPMCRING_WRITE_BUSY_RETRIES + 4; i++)
+		yes += mpmcring_write_retry(ring, -EBUSY, &r);
+	clear_bit_unlock(0, &ring->reclaim_lock);
+	KUNIT_EXPECT_EQ(test, yes, (unsigned int)MPMCRING_WRITE_BUSY_RETRIES);
+	KUNIT_EXPECT_EQ(test, r.busy, (unsigned int)MPMCRING_WRITE_BUSY_RETRIES);
+	mpmcring_destroy(ring);
+}
+
 static struct kunit_case basic_cases[] = {
 	KUNIT_CASE(basic_create_layout),
 	KUNIT_CASE(basic_commit_order),
@@ -580,6 +628,7 @@ static struct kunit_case basic_cases[] = {
 	KUNIT_CASE(basic_output),
 	KUNIT_CASE(basic_admit),
 	KUNIT_CASE(basic_overwrite_bit_taken),
+	KUNIT_CASE(basic_write_retry_bounds),
 	KUNIT_CASE(basic_stats_consumed_never_wraps),
 	KUNIT_CASE(basic_wrap_every_offset),
 	KUNIT_CASE(basic_positions_cross_2_64),
