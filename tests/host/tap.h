@@ -26,7 +26,8 @@ struct tap {
 
 /*
  * REQUIRE(): a check the rest of the test cannot go on without (a fixture's
- * set-up): records the failure like CHECK() and returns from the test.
+ * set-up): records the failure like CHECK() and returns from the function
+ * it is in, so only in a test function itself, with nothing to undo.
  * cond is evaluated once.
  */
 #define REQUIRE(t, cond, ...)                                                                      \
@@ -59,6 +60,8 @@ static inline int tap_run(const struct tap_test *tests, int n)
 		fflush(stdout);
 		tests[i].fn(&t);
 		printf("%s %d %s\n", t.failed ? "not ok" : "ok", i + 1, tests[i].name);
+		/* On the record even if a leak report ends the run at exit. */
+		fflush(stdout);
 		bad += t.failed;
 	}
 	return bad ? 1 : 0;
