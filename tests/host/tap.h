@@ -14,14 +14,19 @@ struct tap {
 	int failed;
 };
 
-#define CHECK(t, cond, ...)                                                               \
-	do {                                                                              \
-		if (!(cond)) {                                                            \
-			(t)->failed = 1;                                                  \
-			printf("# %s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
-			printf(__VA_ARGS__);                                              \
-			printf("\n");                                                     \
-		}                                                                         \
+/* One failure's line: where, what kind, the condition's text, then why. */
+#define TAP_FAIL_(t, kind, cond_text, ...)                                        \
+	do {                                                                      \
+		(t)->failed = 1;                                                  \
+		printf("# %s:%d: %s: %s: ", __FILE__, __LINE__, kind, cond_text); \
+		printf(__VA_ARGS__);                                              \
+		printf("\n");                                                     \
+	} while (0)
+
+#define CHECK(t, cond, ...)                                               \
+	do {                                                              \
+		if (!(cond))                                              \
+			TAP_FAIL_(t, "check failed", #cond, __VA_ARGS__); \
 	} while (0)
 
 /*
@@ -30,15 +35,12 @@ struct tap {
  * it is in, so only in a test function itself, with nothing to undo.
  * cond is evaluated once.
  */
-#define REQUIRE(t, cond, ...)                                                                      \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			(t)->failed = 1;                                                           \
-			printf("# %s:%d: required check failed: %s: ", __FILE__, __LINE__, #cond); \
-			printf(__VA_ARGS__);                                                       \
-			printf("\n");                                                              \
-			return;                                                                    \
-		}                                                                                  \
+#define REQUIRE(t, cond, ...)                                                      \
+	do {                                                                       \
+		if (!(cond)) {                                                     \
+			TAP_FAIL_(t, "required check failed", #cond, __VA_ARGS__); \
+			return;                                                    \
+		}                                                                  \
 	} while (0)
 
 #define CHECK_EQ(t, a, b) \
