@@ -42,7 +42,15 @@ key=$( (echo "$pkg $srcver"; cat "${frags[@]}" "$0"; kernel_patches "$pkg" | xar
 	gcc --version | head -n 1) | sha256sum | cut -c1-16)
 out="$MPMCRING_CACHE/kernels/$kid-$key"
 
+# The marker's time says when a run last used the entry: older builds of
+# this kernel go (cache_prune), all but the last one used before this.
+prune_older() {
+	touch "$out/.mpmcring-done" 2>/dev/null || true
+	cache_prune "$MPMCRING_CACHE/kernels" "$kid-" .mpmcring-done 1 "$out"
+}
+
 if [ -f "$out/.mpmcring-done" ]; then
+	prune_older
 	echo "$out"
 	exit 0
 fi
@@ -77,6 +85,6 @@ if ! make -C "$src" O="$out" -j"$JOBS" bzImage modules >>"$log" 2>&1; then
 	die "building the $kid kernel failed (log: $log)"
 fi
 [ -f "$out/Module.symvers" ] || die "no Module.symvers in $out"
-touch "$out/.mpmcring-done"
+prune_older
 say "built $kid test kernel in $out ($((SECONDS - t0))s with -j$JOBS)"
 echo "$out"

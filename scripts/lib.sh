@@ -73,6 +73,34 @@ kernel_patches() {
 	ls "$REPO/tests/kernel-patches/$pkg"/*.patch 2>/dev/null | LC_ALL=C sort
 }
 
+# Drops old entries from a cache directory: of the complete entries
+# <dir>/<prefix>* (those holding <marker>, whose time says when a run last
+# used the entry: callers touch it), all but the ones named after the
+# marker (what this run uses, and what a kept entry needs) and the <spare>
+# used most recently besides them (1 for the test kernels: a second
+# checkout on this machine, on another branch, keeps its kernel while the
+# two alternate). Entries still being made (no marker yet, or a .tmp
+# name) are left alone.
+#   cache_prune <dir> <prefix> <marker> <spare> <keep>...
+cache_prune() {
+	local dir=$1 prefix=$2 marker=$3 spare=$4 m d k
+	shift 4
+	[ -n "$dir" ] && [ -n "$prefix" ] && [ -n "$marker" ] || return 0
+	while IFS= read -r m; do
+		d=${m%/"$marker"}
+		case "$d" in *.tmp) continue ;; esac
+		for k in "$@"; do
+			[ "$d" = "$k" ] && continue 2
+		done
+		if [ "$spare" -gt 0 ]; then
+			spare=$((spare - 1))
+			continue
+		fi
+		say "removing an old cache entry: $d"
+		rm -rf -- "$d"
+	done < <(ls -dt "$dir/$prefix"*/"$marker" 2>/dev/null)
+}
+
 # The extracted and patched tree of a linux-source package (default
 # TEST_KERNEL_SRC_PKG: checkpatch, kernel-doc, the selftest headers), made
 # once into the cache. Prints its path.
@@ -97,6 +125,15 @@ linux_source_dir() {
 		touch "$src.tmp/.mpmcring-extracted"
 		mv "$src.tmp" "$src"
 	fi
+	touch "$src/.mpmcring-extracted" 2>/dev/null || true
+	# Trees of older patches or versions go, but not one a cached test
+	# kernel was built from (its build directory links to it: 'source');
+	# another checkout's tree is one of those.
+	local -a built=()
+	for p in "$MPMCRING_CACHE"/kernels/*/source; do
+		if [ -L "$p" ]; then built+=("$(readlink "$p")"); fi
+	done
+	cache_prune "$MPMCRING_CACHE/src" "$pkg-" .mpmcring-extracted 0 "$src" "${built[@]}"
 	echo "$src"
 }
 
