@@ -80,7 +80,7 @@ kernel_patches() {
 # used most recently besides them (1 for the test kernels: a second
 # checkout on this machine, on another branch, keeps its kernel while the
 # two alternate). Entries still being made (no marker yet, or a .tmp
-# name) are left alone.
+# name) are left alone; one half removed (.pruning) is removed.
 #   cache_prune <dir> <prefix> <marker> <spare> <keep>...
 cache_prune() {
 	local dir=$1 prefix=$2 marker=$3 spare=$4 m d k
@@ -96,9 +96,14 @@ cache_prune() {
 			spare=$((spare - 1))
 			continue
 		fi
+		# Renamed first: a removal cut short leaves a name the next
+		# prune finishes, never an entry without its marker.
 		say "removing an old cache entry: $d"
-		rm -rf -- "$d"
+		mv -T -- "$d" "$d.pruning" 2>/dev/null || continue
 	done < <(ls -dt "$dir/$prefix"*/"$marker" 2>/dev/null)
+	for d in "$dir/$prefix"*.pruning; do
+		if [ -d "$d" ]; then rm -rf -- "$d" 2>/dev/null || true; fi
+	done
 }
 
 # The extracted and patched tree of a linux-source package (default
