@@ -174,3 +174,36 @@ func TestLayoutTooLargeToMap(t *testing.T) {
 		t.Fatalf("a %d-byte mapping with 32-bit ints: %v, want EFBIG", l.ROSize, err)
 	}
 }
+
+// A newer kernel's layout may be larger (uapi: the layout grows at its end,
+// inside the meta page's first 512 bytes, with an ABI minor bump): the
+// package reads the part it knows, as the C library does; a size below
+// what it knows, or past prod_pos, is no layout.
+func TestLayoutLargerFromNewerKernel(t *testing.T) {
+	for _, tc := range []struct {
+		size uint32
+		ok   bool
+	}{
+		{layoutSize, true},
+		{layoutSize + 8, true},
+		{metaProdPos, true},
+		{layoutSize - 8, false},
+		{metaProdPos + 8, false},
+	} {
+		l := testLayout(ringParams{size: 1 << 20})
+		l.LayoutSize = tc.size
+		err := checkLayout(&l)
+		if tc.ok && err != nil {
+			t.Errorf("layout_size %d: %v, want accepted", tc.size, err)
+		}
+		if !tc.ok && !errors.Is(err, syscall.EPROTO) {
+			t.Errorf("layout_size %d: %v, want EPROTO", tc.size, err)
+		}
+	}
+	h := newTestRing(t, ringParams{size: 4096})
+	l := h.l
+	l.LayoutSize = layoutSize + 8
+	if _, err := openMemory(h.cons, h.ro, &l); err != nil {
+		t.Fatalf("open with layout_size %d (a newer kernel): %v", l.LayoutSize, err)
+	}
+}

@@ -482,7 +482,8 @@ func (c *Consumer) Consume(max int, fn func(Record) error) (int, error) {
 		return 0, errorf(syscall.EINVAL,
 			"Consume: the consumer holds records from Read or ReadBatch: Commit them first (Consume commits all it holds)")
 	}
-	if !c.pending {
+	fresh := !c.pending
+	if fresh {
 		nrec := uint32(math.MaxUint32)
 		if uint64(max) < math.MaxUint32 {
 			nrec = uint32(max)
@@ -501,6 +502,20 @@ func (c *Consumer) Consume(max int, fn func(Record) error) (int, error) {
 	c.inConsume = true
 	defer func() { c.inConsume = false }() // fn may panic
 	for done < max {
+		// Before each record but a new claim's first (the claim looked
+		// at reclaim), the lease is checked as Validate does, as the C
+		// library's consume does: fn, or the caller between calls, may
+		// have held the claim past its timeout. Revoked, the rest is not
+		// ours: its space may be written over while old stamps stay, and
+		// a walk there could take a payload for a header. Nothing more
+		// is handed out, and the commit below says ErrStale.
+		if done > 0 || !fresh {
+			readFence(&c.fenceWord)
+			if c.v.claimStale(c.start, c.claimStart) != staleNot {
+				c.pending = false
+				break
+			}
+		}
 		rec, ok := c.nextPending()
 		if !ok {
 			break

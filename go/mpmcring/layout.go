@@ -91,7 +91,11 @@ func checkLayout(l *rawLayout) error {
 			"ring uses features %#x this package does not know: upgrade the package",
 			l.Features&^featKnown)
 	}
-	if uintptr(l.LayoutSize) != unsafe.Sizeof(*l) || !pow2(l.DataSize) ||
+	// A newer kernel's layout may be larger (fields appended with an ABI
+	// minor bump, inside the meta page's first 512 bytes): the package
+	// reads the part it knows, as the C library does.
+	if uintptr(l.LayoutSize) < unsafe.Sizeof(*l) || l.LayoutSize > metaProdPos ||
+		!pow2(l.DataSize) ||
 		l.DataSize < 4096 || l.DataSize > 1<<40 ||
 		l.GranuleShift < 3 || l.GranuleShift > 12 ||
 		uint64(l.MaxRecord) > l.DataSize/2 || l.MaxConsumers == 0 ||

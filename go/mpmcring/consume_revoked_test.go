@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+
+package mpmcring
+
+// Consume checks the lease before each record but a new claim's first,
+// as the C library's mpmcring_consume() does (lib_test's
+// t_consume_revoked_*): a claim revoked while fn runs, or between two
+// calls, hands out nothing more, and the call says ErrStale.
+
+import (
+	"bytes"
+	"errors"
+	"sync/atomic"
+	"testing"
+)
+
+// lib_test's t_consume_revoked_midway: fn's first call sees the claim
+// revoked and reclaimed and producers write over it; Consume hands fn
+// nothing more and returns ErrStale.
+func TestConsumeRevokedMidway(t *testing.T) {
+	for _, newLen := range []int{248, 100, 60} {
+		h := newTestRing(t, ringParams{size: 4096})
+		r := h.ring(t)
+		c := newConsumer(t, r)
+		for i := 0; i < 8; i++ {
+			mustProduce(t, h, payload(i, 248), PrioCritical)
+		}
+		calls, foreign := 0, 0
+		_, err := c.Consume(64, func(rec Record) error {
+			if !bytes.Equal(rec.Data, payload(calls, 248)) {
+				foreign++
+			}
+			if calls == 0 {
+				for {
+					s := atomic.LoadUint64(c.start)
+					if atomic.CompareAndSwapUint64(c.start, s, s|slotRevoked) {
+						break
+					}
+				}
+				h.reclaim()
+				for i := 0; i < 40 && h.produce(payload(1000+i, newLen), PrioCritical); i++ {
+				}
+			}
+			calls++
+			return nil
+		})
+		if !errors.Is(err, ErrStale) || calls != 1 || foreign != 0 {
+			t.Errorf("newLen %d: Consume: %v, fn called %d times (want 1), %d records the claim never held",
+				newLen, err, calls, foreign)
+		}
+	}
+}
+
+// lib_test's t_consume_revoked_between_calls: a Consume stopped by fn
+// keeps the rest of its claim; revoked before the next Consume, that one
+// hands out nothing and returns ErrStale.
+func TestConsumeRevokedBetweenCalls(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 4096})
+	r := h.ring(t)
+	c := newConsumer(t, r)
+	for i := 0; i < 8; i++ {
+		mustProduce(t, h, payload(i, 248), PrioCritical)
+	}
+	calls := 0
+	stop := errors.New("stop")
+	fn := func(Record) error {
+		calls++
+		if calls == 1 {
+			return stop
+		}
+		return nil
+	}
+	if _, err := c.Consume(64, fn); err != stop {
+		t.Fatal(err)
+	}
+	s := atomic.LoadUint64(c.start)
+	atomic.StoreUint64(c.start, s|slotRevoked)
+	h.reclaim()
+	n, err := c.Consume(64, fn)
+	if !errors.Is(err, ErrStale) || calls != 1 {
+		t.Errorf("second Consume: %d, %v; fn called %d times, want 1 and ErrStale", n, err, calls)
+	}
+}
+
+// After a revocation the claim's space is written over while the stamps
+// of its old records stay: a walk on from the second record would trust
+// the old stamp there and read a header from a producer's payload (here:
+// 5 bytes, critical, flags 0, chosen by whoever wrote that payload).
+// Consume hands fn nothing after the revocation.
+func TestConsumeRevokedNeverTakesPayloadForHeader(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 4096})
+	r := h.ring(t)
+	c := newConsumer(t, r)
+	for i := 0; i < 8; i++ {
+		mustProduce(t, h, payload(i, 248), PrioCritical)
+	}
+	var got []Record
+	calls := 0
+	_, err := c.Consume(64, func(rec Record) error {
+		calls++
+		if calls > 1 {
+			got = append(got, Record{Data: append([]byte(nil), rec.Data...), Prio: rec.Prio, Flags: rec.Flags, Pos: rec.Pos})
+			return nil
+		}
+		s := atomic.LoadUint64(c.start)
+		atomic.CompareAndSwapUint64(c.start, s, s|slotRevoked)
+		h.reclaim()
+		for i := 0; i < 8; i++ { // fill up to one lap past the claim
+			mustProduce(t, h, payload(100+i, 248), PrioNormal)
+		}
+		// The record at the claim's first position, one lap on: its
+		// payload covers the second claimed record's old header.
+		evil := make([]byte, 300)
+		copy(evil[248:], []byte{5, 0, 0, 0, PrioCritical, 0, 0, 0})
+		mustProduce(t, h, evil, PrioNormal)
+		return nil
+	})
+	if len(got) != 0 {
+		t.Errorf("fn was handed %d records after the revocation: first %+v (Consume: %v)", len(got), got[0], err)
+	}
+	if !errors.Is(err, ErrStale) {
+		t.Errorf("Consume: %v, want ErrStale", err)
+	}
+}
