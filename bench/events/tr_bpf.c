@@ -172,8 +172,8 @@ static struct events_bpf *evb_open(int mode, const struct tr_cfg *cfg)
 	s->rodata->evb_prio[MPMCRING_EV_EXEC] = MPMCRING_PRIO_CRITICAL;
 	s->rodata->evb_prio[MPMCRING_EV_FORK] = MPMCRING_PRIO_CRITICAL;
 	s->rodata->evb_prio[MPMCRING_EV_EXIT] = MPMCRING_PRIO_CRITICAL;
-	s->rodata->evb_prio[MPMCRING_EV_CONNECT] = MPMCRING_PRIO_CRITICAL;
-	s->rodata->evb_prio[MPMCRING_EV_EXECVE] = MPMCRING_PRIO_CRITICAL;
+	s->rodata->evb_prio[MPMCRING_EV_CONNECT] = MPMCRING_PRIO_NORMAL;
+	s->rodata->evb_prio[MPMCRING_EV_EXECVE] = MPMCRING_PRIO_NORMAL;
 	s->rodata->evb_prio[MPMCRING_EV_OPEN] = MPMCRING_PRIO_NORMAL;
 	s->rodata->evb_prio[MPMCRING_EV_SYSCALL] = MPMCRING_PRIO_LOW;
 	s->rodata->evb_rb_size = size;

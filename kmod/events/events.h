@@ -80,6 +80,7 @@ int ev_parse_params(void);
 const char *ev_type_name(unsigned int type);
 /* The ring the parameters ask for: created (ev_ring_created) or found. */
 struct mpmcring *ev_get_ring(bool *created);
+int ev_check_ring_fits(struct mpmcring *r);
 
 /* probes.c */
 int ev_probes_init(void);		/* per-CPU scratch for strings */

@@ -150,6 +150,9 @@ static int __init ev_init(void)
 	ev_cfg.ring = ev_get_ring(&ev_ring_created);
 	if (IS_ERR(ev_cfg.ring))
 		return PTR_ERR(ev_cfg.ring);
+	err = ev_check_ring_fits(ev_cfg.ring);
+	if (err)
+		goto put_ring;
 	err = ev_probes_init();
 	if (err)
 		goto put_ring;

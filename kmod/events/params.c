@@ -63,7 +63,7 @@ MODULE_PARM_DESC(syscalls, "syscalls recorded with their own record (open, opena
 module_param(catchall, bool, 0444);
 MODULE_PARM_DESC(catchall, "record every other syscall as a syscall record (default 0)");
 module_param(prio, charp, 0444);
-MODULE_PARM_DESC(prio, "priority classes by type, e.g. open=low,syscall=normal (classes low, normal, critical; default exec, fork, exit, connect, execve critical, open normal, syscall low)");
+MODULE_PARM_DESC(prio, "priority classes by type, e.g. open=low,syscall=normal (classes low, normal, critical; default exec, fork, exit critical; open, connect, execve normal: any user can loop those; syscall low)");
 module_param(max_path, uint, 0444);
 MODULE_PARM_DESC(max_path, "longest file name or path kept, bytes; longer ones are cut and flagged (default 256, 1-4000)");
 
@@ -84,8 +84,15 @@ static const u32 ev_default_prio[MPMCRING_EV_NR_TYPES] = {
 	[MPMCRING_EV_FORK] = MPMCRING_PRIO_CRITICAL,
 	[MPMCRING_EV_EXIT] = MPMCRING_PRIO_CRITICAL,
 	[MPMCRING_EV_OPEN] = MPMCRING_PRIO_NORMAL,
-	[MPMCRING_EV_CONNECT] = MPMCRING_PRIO_CRITICAL,
-	[MPMCRING_EV_EXECVE] = MPMCRING_PRIO_CRITICAL,
+	/*
+	 * Not critical by default, though the process events are: any user
+	 * can loop a connect (a UDP socket's, or connect(-1, NULL, 0)) or a
+	 * failed exec in a microsecond or less, and in the critical class
+	 * such a loop fills the ring's critical reserve and keeps exec, fork
+	 * and exit out (tests/vm/events.c, failed_calls_of_a_user_...).
+	 */
+	[MPMCRING_EV_CONNECT] = MPMCRING_PRIO_NORMAL,
+	[MPMCRING_EV_EXECVE] = MPMCRING_PRIO_NORMAL,
 	[MPMCRING_EV_SYSCALL] = MPMCRING_PRIO_LOW,
 };
 
@@ -293,6 +300,37 @@ int ev_parse_params(void)
 		ev_cfg.want_sys_exit |= ev_cfg.sys_kind[nr] != EVK_NONE;
 	for (nr = 0; nr < EV_NR_COMPAT_SYSCALLS; nr++)
 		ev_cfg.want_sys_exit |= ev_cfg.compat_kind[nr] != EVK_NONE;
+	return 0;
+}
+
+/**
+ * ev_check_ring_fits() - whether the largest event fits the ring's records
+ * @r: the ring the events go to
+ *
+ * An open event with a path of max_path bytes is the largest there is; in
+ * a ring whose records are shorter, every long path would be refused with
+ * its whole event (counted, but lost) where a cut path was promised.
+ *
+ * Return: 0, or -EINVAL after a kernel log line naming max_path and the
+ * largest value the ring takes.
+ */
+int ev_check_ring_fits(struct mpmcring *r)
+{
+	u32 max_rec = mpmcring_layout(r)->max_record;
+	u32 fixed = sizeof(struct mpmcring_ev_open) + 1;	/* and the NUL */
+	/* Every event, each path one byte long: the fixed-size ones too. */
+	u32 least = max_t(u32, fixed + 1, sizeof(struct mpmcring_ev_connect));
+
+	if (max_rec < least) {
+		pr_err("mpmcring_events: ring=%s: its records hold at most %u bytes, fewer than the %u the events need\n",
+		       ring, max_rec, least);
+		return -EINVAL;
+	}
+	if (max_rec < fixed + ev_cfg.max_path) {
+		pr_err("mpmcring_events: max_path=%u: the ring's records hold at most %u bytes, so max_path may be at most %u here (or give the ring more size)\n",
+		       ev_cfg.max_path, max_rec, max_rec - fixed);
+		return -EINVAL;
+	}
 	return 0;
 }
 

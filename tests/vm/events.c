@@ -4,17 +4,21 @@
  * with known effects (an exec of a known path, an open of a known file, a
  * connect to 127.0.0.1:port) produce exactly those events with the right
  * fields; parameters choose what is recorded and are checked; critical
- * events all arrive while a catch-all flood is refused and counted; the
+ * events all arrive while a catch-all flood is refused and counted, and
+ * while a user floods calls that fail (kept out of the critical class); the
  * module loads and unloads cleanly while events fire on every CPU; a record
  * written with write(2) is never taken for a kernel event.
  */
+#define _GNU_SOURCE /* setresuid, setresgid */
 #include <arpa/inet.h>
+#include <grp.h>
 #include <linux/perf_event.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -200,6 +204,7 @@ FIXTURE(ev)
 	struct mpmcring *r;
 	struct mpmcring_consumer *c;
 	struct got g;
+	pid_t flood; /* a flood process to kill, when a test fails first */
 };
 
 FIXTURE_SETUP(ev)
@@ -209,10 +214,15 @@ FIXTURE_SETUP(ev)
 	memset(&self->g, 0, sizeof(self->g));
 	self->r = NULL;
 	self->c = NULL;
+	self->flood = 0;
 }
 
 FIXTURE_TEARDOWN(ev)
 {
+	if (self->flood > 0) {
+		kill(self->flood, SIGKILL);
+		waitpid(self->flood, NULL, 0);
+	}
 	if (self->c)
 		mpmcring_consumer_free(self->c);
 	if (self->r)
@@ -253,6 +263,10 @@ TEST_F_TIMEOUT(ev, bad_params_fail_insmod_naming_them, 120)
 		{ "prio=exec", "'exec' is not TYPE=CLASS", -EINVAL },
 		{ "max_path=0", "max_path=0: must be 1-4000", -EINVAL },
 		{ "max_path=5000", "max_path=5000: must be 1-4000", -EINVAL },
+		/* A 4 KiB ring's records hold 2040 bytes; an open event 81 and its path. */
+		{ "size=4K max_path=4000",
+		  "max_path=4000: the ring's records hold at most 2040 bytes, so max_path may be at most 1959",
+		  -EINVAL },
 		{ "wm_low_pct=10 wm_normal_pct=20", "need wm_normal_pct <= wm_low_pct", -EINVAL },
 		{ "size=12K", "size=12288: must be a power of two", -EINVAL },
 		{ "create=0 ring=nosuchring", "ring=nosuchring create=0: no such ring", -ENOENT },
@@ -319,7 +333,7 @@ TEST_F_TIMEOUT(ev, exec_of_a_known_path, 120)
 				 !strcmp(ev->str, "/tmp/evtest-no-such-program") &&
 					 ev->execve.ret == -ENOENT && ev->execve.nr == SYS_execve &&
 					 ev->execve.dirfd == AT_FDCWD &&
-					 x->prio == MPMCRING_PRIO_CRITICAL));
+					 x->prio == MPMCRING_PRIO_NORMAL));
 	EXPECT_EQ(0, COUNT_WHERE(&self->g, MPMCRING_EV_EXEC, failed, 1));
 	EXPECT_EQ(1,
 		  COUNT_WHERE(&self->g, MPMCRING_EV_EXIT, failed, ev->exit.exit_code == 127 << 8));
@@ -560,7 +574,7 @@ TEST_F_TIMEOUT(ev, connect_to_loopback, 120)
 				      !memcmp(ev->connect.addr, lo4, 4) &&
 				      ev->connect.addrlen == sizeof(to) &&
 				      ev->connect.nr == SYS_connect &&
-				      x->prio == MPMCRING_PRIO_CRITICAL));
+				      x->prio == MPMCRING_PRIO_NORMAL));
 	if (l6 >= 0) {
 		EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_CONNECT, me,
 					 ev->connect.fd == c6 && ev->connect.ret == 0 &&
@@ -578,7 +592,8 @@ TEST_F_TIMEOUT(ev, connect_to_loopback, 120)
 	ASSERT_EQ(ECONNREFUSED, errno);
 	drain(self->c, &self->g);
 	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_CONNECT, me,
-				 ev->connect.fd == c && ev->connect.ret == -ECONNREFUSED));
+				 ev->connect.fd == c && ev->connect.ret == -ECONNREFUSED &&
+					 x->prio == MPMCRING_PRIO_NORMAL));
 	close(c);
 	if (l6 >= 0) {
 		close(l6);
@@ -945,6 +960,162 @@ TEST_F_TIMEOUT(ev, critical_events_survive_a_catchall_flood, 400)
 	EXPECT_GE(self->g.per_type[MPMCRING_EV_EXEC], MARKERS);
 	/* The flood had the low half of the ring (64 B events). */
 	EXPECT_GE(self->g.per_type[MPMCRING_EV_SYSCALL], 500);
+}
+
+/*
+ * A connect, or an exec that fails, costs its caller a microsecond or less,
+ * and any user may loop them: a UDP socket connected again and again,
+ * connect(-1, NULL, 0), an execve of a missing file. Their records are
+ * normal by default (exec, fork and exit are the critical ones), so such a
+ * flood, run by an unprivileged user on every CPU with nobody reading,
+ * fills the ring only to the normal class's watermark: it is refused and
+ * counted there, and every marker's fork, exec and exit still gets in.
+ * With connect and execve critical (the defaults before), the flood filled
+ * the whole ring and the markers' events were all refused.
+ */
+#define NOBODY 65534
+/* In the root directory: searchable by anyone, unlike a private /tmp. */
+#define NO_SUCH_PROGRAM "/evtest-no-such-program"
+
+static void *failing_calls_thread(void *p)
+{
+	char *argv[] = { "x", NULL }, *envp[] = { NULL };
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(9) };
+	int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	(void)p;
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (;;) {
+		connect(u, (void *)&to, sizeof(to)); /* succeeds: UDP sends nothing */
+		connect(-1, NULL, 0);
+		execve(NO_SUCH_PROGRAM, argv, envp);
+	}
+	return NULL;
+}
+
+/* A process of user nobody looping failed calls on ncpu threads until killed. */
+static pid_t failing_calls_flood(long ncpu)
+{
+	pid_t parent = getpid(), pid = fork();
+	pthread_t th;
+	long i;
+
+	if (pid)
+		return pid;
+	/* The death signal after the new credentials, which clear it: a
+	 * test killed for its time leaves no flood behind. */
+	if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
+	    setresuid(NOBODY, NOBODY, NOBODY) || prctl(PR_SET_PDEATHSIG, SIGKILL) ||
+	    getppid() != parent)
+		_exit(2);
+	for (i = 1; i < ncpu; i++)
+		if (pthread_create(&th, NULL, failing_calls_thread, NULL))
+			_exit(3);
+	failing_calls_thread(NULL);
+	_exit(0);
+}
+
+TEST_F_TIMEOUT(ev, failed_calls_of_a_user_leave_the_critical_reserve, 400)
+{
+	uint64_t emitted[MPMCRING_EV_NR_TYPES] = { 0 }, dropped[MPMCRING_EV_NR_TYPES] = { 0 };
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	char *argv[] = { "true", NULL };
+	uint64_t crit_refused = 0, deadline;
+	size_t flood_conn = 0, flood_execve = 0, flood_wrong = 0;
+	struct mpmcring_stats st;
+	pid_t markers[MARKERS], flood;
+	int i, status, lost = 0;
+
+	if (ncpu > 16)
+		ncpu = 16;
+	ASSERT_EQ(0, ev_load("size=262144"));
+	ASSERT_EQ(0, ev_attach(_metadata, self));
+	flood = failing_calls_flood(ncpu);
+	ASSERT_GT(flood, 0);
+	self->flood = flood;
+	/*
+	 * Waited for, as in the catch-all flood: the ring refused one of the
+	 * flood's events (at its watermark, or, were they critical, full).
+	 */
+	deadline = vm_now_ns() + 60 * 1000000000ULL;
+	do {
+		ASSERT_EQ(0, mpmcring_get_stats(self->r, &st));
+		if (st.dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_NORMAL] +
+		    st.dropped[MPMCRING_DROP_FULL][MPMCRING_PRIO_CRITICAL])
+			break;
+		vm_sleep_ms(10);
+		if (waitpid(flood, &status, WNOHANG) != 0) {
+			self->flood = 0;
+			ASSERT_TRUE(0) TH_LOG("the flood process ended by itself: %#x", status);
+		}
+	} while (vm_now_ns() < deadline);
+	ASSERT_GT(st.dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_NORMAL] +
+			  st.dropped[MPMCRING_DROP_FULL][MPMCRING_PRIO_CRITICAL],
+		  0)
+	TH_LOG("the ring refused none of the failed calls in 60 s");
+	for (i = 0; i < MARKERS; i++) {
+		markers[i] = run_exec("/bin/true", argv, &status);
+		ASSERT_GT(markers[i], 0);
+		vm_sleep_ms(10);
+	}
+	ASSERT_EQ(0, kill(flood, SIGKILL));
+	ASSERT_EQ(flood, waitpid(flood, &status, 0));
+	self->flood = 0;
+	ASSERT_TRUE(WIFSIGNALED(status)) TH_LOG("the flood ended by itself: %#x", status);
+	ASSERT_EQ(0, ev_read_stats(emitted, dropped, NULL));
+	ASSERT_EQ(0, mpmcring_get_stats(self->r, &st));
+	ASSERT_EQ(0, vm_rmmod("mpmcring_events"));
+	drain(self->c, &self->g);
+	EXPECT_EQ(0, self->g.bad);
+	EXPECT_EQ(0, self->g.revoked);
+
+	for (int r = 0; r < MPMCRING_NR_DROP; r++)
+		crit_refused += st.dropped[r][MPMCRING_PRIO_CRITICAL];
+	/* The flood was refused and counted, by the ring and by the module. */
+	EXPECT_GT(dropped[MPMCRING_EV_CONNECT] + dropped[MPMCRING_EV_EXECVE], 0);
+	EXPECT_EQ(0, crit_refused);
+	EXPECT_EQ(0, dropped[MPMCRING_EV_EXEC] + dropped[MPMCRING_EV_FORK] +
+			     dropped[MPMCRING_EV_EXIT]);
+	for (i = 0; i < MARKERS; i++) {
+		size_t e = COUNT_WHERE(&self->g, MPMCRING_EV_EXEC, markers[i],
+				       !strcmp(ev->str, "/bin/true"));
+		size_t x = COUNT_WHERE(&self->g, MPMCRING_EV_EXIT, markers[i], 1);
+		size_t k = COUNT_WHERE(&self->g, MPMCRING_EV_FORK, gettid_(),
+				       ev->fork.child_pid == (uint32_t)markers[i]);
+
+		if (e != 1 || x != 1 || k != 1) {
+			TH_LOG("marker %d (pid %d): %zu fork, %zu exec, %zu exit events", i,
+			       (int)markers[i], k, e, x);
+			lost++;
+		}
+	}
+	EXPECT_EQ(0, lost);
+	/* What of the flood got in: its failed calls, each in the normal class. */
+	for (size_t j = 0; j < self->g.n; j++) {
+		const struct got_ev *x = &self->g.e[j];
+		uint16_t type = x->ev.hdr.type;
+		long long ret = type == MPMCRING_EV_EXECVE    ? x->ev.execve.ret
+				: type == MPMCRING_EV_CONNECT ? x->ev.connect.ret
+							      : 0;
+
+		if (x->ev.hdr.uid != NOBODY || type == MPMCRING_EV_FORK || type == MPMCRING_EV_EXIT)
+			continue;
+		if (type == MPMCRING_EV_CONNECT && (ret == 0 || ret == -EBADF) &&
+		    x->prio == MPMCRING_PRIO_NORMAL)
+			flood_conn++;
+		else if (type == MPMCRING_EV_EXECVE && ret < 0 &&
+			 !strcmp(x->path, NO_SUCH_PROGRAM) && x->prio == MPMCRING_PRIO_NORMAL)
+			flood_execve++;
+		else if (!flood_wrong++)
+			TH_LOG("a record of the flood not as expected: type %u, class %u, ret %lld, '%s'",
+			       type, x->prio, ret, x->path);
+	}
+	TH_LOG("flood: %zu connects and %zu failed execs in the ring, %llu refused", flood_conn,
+	       flood_execve,
+	       (unsigned long long)(dropped[MPMCRING_EV_CONNECT] + dropped[MPMCRING_EV_EXECVE]));
+	EXPECT_GT(flood_conn, 0);
+	EXPECT_GT(flood_execve, 0);
+	EXPECT_EQ(0, flood_wrong);
 }
 
 /* ---- load and unload while events fire everywhere ---- */
