@@ -94,6 +94,10 @@ for san in plain asan tsan; do
 	add "$san/reclaim_walk_test" "$b/reclaim_walk_test $([ $san = tsan ] && echo 100000)"
 	# mpr_take_lost() raced by three consumers: each loss taken once.
 	add "$san/lost_take_test" "$b/lost_take_test"
+	# consume and the poller after a callback stopped a consume.
+	add "$san/stopped_consume_test" "$b/stopped_consume_test"
+	# mpmcring_open() unmaps what it mapped when a later mapping fails.
+	add "$san/open_fail_test" "$b/open_fail_test"
 	# mpmcring_batch_next()'s dense step against the stamp walk, and both
 	# over garbage headers and stale stamps. One thread: no TSan run. The
 	# dense step under races is stress_test's: every third claim is a

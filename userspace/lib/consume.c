@@ -779,6 +779,20 @@ static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcri
 		return mpr_lib_error(
 			EINVAL,
 			"mpmcring_consume: the consumer holds records from mpmcring_read() or mpmcring_read_batch(): mpmcring_commit() them first (consume commits all it holds)");
+	/*
+	 * A claim with nothing left to deliver (fn stopped at its last
+	 * record, or read() took the rest and found no more): committed
+	 * here, then a new claim as usual. Kept, it made consume say 0 (none
+	 * ready) with records ready, and, once revoked, -ESTALE at every
+	 * call without ever committing.
+	 */
+	if (c->pending && !mpr_lib_pending_left(c))
+		c->pending = false;
+	if (!c->pending && c->holding) {
+		ret = mpr_lib_commit(c);
+		if (ret)
+			return ret;
+	}
 	if (c->lost_records && !c->pending) {
 		ret = mpr_lib_lost_record(c, fn, ctx);
 		if (mpr_unlikely(c->ended))

@@ -230,6 +230,9 @@ struct mpmcring *mpmcring_open_opts(const char *path, const struct mpmcring_open
 	if (r->ro_map == MAP_FAILED) {
 		err = mpr_lib_error(errno, "%s: mapping the ring: %s", path, strerror(errno));
 		r->ro_map = NULL;
+		/* Not r->mapped yet: close would leave it, and the file with it. */
+		munmap(r->cons_map, r->layout.cons_size);
+		r->cons_map = NULL;
 		goto fail;
 	}
 	r->mapped = true;
@@ -358,12 +361,12 @@ struct mpmcring_consumer *mpmcring_consumer_new_opts(struct mpmcring *r,
 	}
 	if (idx >= r->layout.max_consumers) {
 		errno = -mpr_lib_error(EUSERS, "every consumer slot of the ring is taken");
-		return NULL;
+		goto detach;
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		errno = -mpr_lib_error(ENOMEM, "out of memory");
-		return NULL;
+		goto detach;
 	}
 	c->r = r;
 	c->idx = idx;
@@ -374,6 +377,15 @@ struct mpmcring_consumer *mpmcring_consumer_new_opts(struct mpmcring *r,
 	if (r->fd < 0)
 		MPR_STORE_RELEASE(&c->slot->start, MPMCRING_SLOT_IDLE);
 	return c;
+detach:
+	/* The slot goes back now, not when the file closes (max_per_file). */
+	if (r->fd >= 0) {
+		int e = errno;
+
+		ioctl(r->fd, MPMCRING_IOC_DETACH, &idx);
+		errno = e;
+	}
+	return NULL;
 }
 
 /*

@@ -526,8 +526,12 @@ static int mpr_poller_poll(struct mpmcring_poller *p, int timeout_ms, struct mpr
 	int err;
 
 	for (i = 0; i < p->n; i++) {
-		/* Plain-memory rings cannot wake anyone: look each time. */
-		if (p->rings[i]->gone || p->rings[i]->r->fd >= 0)
+		/*
+		 * Plain-memory rings cannot wake anyone: look each time. Nor
+		 * can records a stopped callback left in the ring's consumer:
+		 * the head is past them, and no wakeup comes for them.
+		 */
+		if (p->rings[i]->gone || (p->rings[i]->r->fd >= 0 && !p->rings[i]->c->holding))
 			continue;
 		err = mpr_poll_ring(p, i, ps);
 		if (err)

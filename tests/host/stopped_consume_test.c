@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * After a callback stops mpmcring_consume() (a negative return): the next
+ * consume delivers what is ready and commits what is done, and a poller
+ * neither sleeps on records its consumer holds nor drops a destroyed ring
+ * that still has records. Each of these failed before the fix in
+ * consume.c and poll.c (helper-171's review, 2026-12-04).
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+#include <time.h>
+
+#include "tap.h"
+#include "hostring.h"
+#include "internal.h"
+
+static int put(struct hostring *h, uint32_t len, unsigned char fill)
+{
+	uint64_t pos;
+	int err = hostring_reserve(h, 0, len, MPMCRING_PRIO_CRITICAL, &pos);
+
+	if (err)
+		return err;
+	memset(hostring_payload(h, pos), fill, len);
+	hostring_commit(h, 0, pos, len);
+	return 0;
+}
+
+struct cnt {
+	int records;
+	int stop_at; /* the call that returns -ECANCELED */
+};
+
+static int cnt_fn(void *ctx, const struct mpmcring_record *rec)
+{
+	struct cnt *s = ctx;
+
+	(void)rec;
+	return ++s->records == s->stop_at ? -ECANCELED : 0;
+}
+
+/*
+ * fn stops at the last record of consume's claim; a record is ready after
+ * it. The next consume delivers it (0 means none was ready), where it
+ * used to find the claim "pending" with nothing left and say 0.
+ */
+static void t_consume_after_stop_at_claim_end(struct tap *t)
+{
+	struct cnt s = { .stop_at = 1 };
+	struct hostring h;
+	struct mpmcring *r;
+	struct mpmcring_consumer *c;
+	int n;
+
+	REQUIRE(t, !hostring_init(&h, &(struct hostring_params){ .size = 4096, .producers = 1 }),
+		"init");
+	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	c = r ? mpmcring_consumer_new(r) : NULL;
+	REQUIRE(t, c, "consumer");
+	CHECK_EQ(t, put(&h, 16, 1), 0);
+	CHECK_EQ(t, put(&h, 16, 2), 0);
+	CHECK_EQ(t, mpmcring_consume(c, 1, cnt_fn, &s), -ECANCELED);
+	CHECK_EQ(t, s.records, 1);
+	n = mpmcring_consume(c, 1, cnt_fn, &s);
+	CHECK(t, n == 1, "consume returned %d with a record ready (records %d)", n, s.records);
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
+	hostring_destroy(&h);
+}
+
+/*
+ * The same through a poller on a destroyed ring (state word DEAD): the pass
+ * after the stop found "0" and dropped the ring as destroyed and drained,
+ * a record still in it, delivered to nobody and counted nowhere.
+ */
+static void t_poller_dead_ring_dropped_with_records(struct tap *t)
+{
+	struct cnt s = { .stop_at = 1 };
+	struct hostring h;
+	struct mpmcring *r;
+	struct mpmcring_poller *p;
+	int n = 0, i, got = 0, fds[2];
+
+	REQUIRE(t, !hostring_init(&h, &(struct hostring_params){ .size = 4096, .producers = 1 }),
+		"init");
+	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	p = mpmcring_poller_new(&MPMCRING_OPTS(mpmcring_poller_opts, .batch = 1));
+	REQUIRE(t, r && p, "ring, poller");
+	CHECK_EQ(t, mpmcring_poller_add(p, r, cnt_fn, &s, NULL), 0);
+	REQUIRE(t, !pipe(fds), "pipe");
+	r->fd = fds[0]; /* the device's file: a pipe that never says EPOLLIN */
+	CHECK_EQ(t,
+		 epoll_ctl(mpmcring_poller_epoll_fd(p), EPOLL_CTL_ADD, fds[0],
+			   &(struct epoll_event){ .events = EPOLLIN, .data.u32 = 0 }),
+		 0);
+	CHECK_EQ(t, put(&h, 16, 1), 0);
+	CHECK_EQ(t, put(&h, 16, 2), 0);
+	hostring_end(&h);
+	CHECK_EQ(t, mpmcring_poller_poll(p, 100), -ECANCELED);
+	for (i = 0; i < 4; i++) {
+		n = mpmcring_poller_poll(p, 100);
+		if (n < 0)
+			break;
+		got += n;
+	}
+	CHECK_EQ(t, n, -EPIPE);
+	CHECK_EQ(t, got, 1);
+	CHECK(t, s.records == 2, "ring dropped as drained with %llu bytes unread; fn saw %d",
+	      (unsigned long long)mpmcring_avail_bytes(r), s.records);
+	mpmcring_poller_free(p);
+	mpmcring_close(r);
+	close(fds[1]);
+	hostring_destroy(&h);
+}
+
+/*
+ * A ring with a file (a pipe stands in, never readable: no new records):
+ * fn stops in the middle of a claim; the rest of the claim is held by the
+ * poller's consumer. The next poll delivers it; it used to sleep in epoll,
+ * where no wakeup comes for records behind the head.
+ */
+static void t_poller_sleeps_on_pending(struct tap *t)
+{
+	struct cnt s = { .stop_at = 1 };
+	struct hostring h;
+	struct mpmcring *r;
+	struct mpmcring_poller *p;
+	struct timespec a, b;
+	int fds[2], n, i;
+	long ms;
+
+	REQUIRE(t, !hostring_init(&h, &(struct hostring_params){ .size = 4096, .producers = 1 }),
+		"init");
+	REQUIRE(t, !pipe(fds), "pipe");
+	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	p = mpmcring_poller_new(NULL);
+	REQUIRE(t, r && p, "ring, poller");
+	CHECK_EQ(t, mpmcring_poller_add(p, r, cnt_fn, &s, NULL), 0);
+	r->fd = fds[0];
+	CHECK_EQ(t,
+		 epoll_ctl(mpmcring_poller_epoll_fd(p), EPOLL_CTL_ADD, fds[0],
+			   &(struct epoll_event){ .events = EPOLLIN, .data.u32 = 0 }),
+		 0);
+	for (i = 0; i < 5; i++)
+		CHECK_EQ(t, put(&h, 16, (unsigned char)i), 0);
+	/* As if the device said EPOLLIN: the first pass. */
+	CHECK_EQ(t, mpmcring_poller_consume(p), -ECANCELED);
+	CHECK_EQ(t, s.records, 1);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	n = mpmcring_poller_poll(p, 500);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+	CHECK(t, n == 4, "poll returned %d after %ld ms with 4 claimed records undelivered", n, ms);
+	CHECK_EQ(t, s.records, 5);
+	mpmcring_poller_free(p);
+	mpmcring_close(r);
+	close(fds[1]);
+	hostring_destroy(&h);
+}
+
+/*
+ * fn stops at the last record of a claim; mpmcring_read() then finds
+ * nothing (-EAGAIN): the consumer still holds the delivered claim. Once it
+ * is revoked (the kernel's compare-and-swap sets REVOKED in the slot's
+ * start), consume says -ESTALE once, committing it; it used to say so at
+ * every call without committing, and a consume loop never got out.
+ */
+static void t_consume_estale_forever(struct tap *t)
+{
+	struct cnt s = { .stop_at = 1 };
+	struct mpmcring_record rec;
+	struct hostring h;
+	struct mpmcring *r;
+	struct mpmcring_consumer *c;
+	int n1, n2, n3;
+
+	REQUIRE(t, !hostring_init(&h, &(struct hostring_params){ .size = 4096, .producers = 1 }),
+		"init");
+	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	c = r ? mpmcring_consumer_new(r) : NULL;
+	REQUIRE(t, c, "consumer");
+	CHECK_EQ(t, put(&h, 16, 1), 0);
+	CHECK_EQ(t, mpmcring_consume(c, 1, cnt_fn, &s), -ECANCELED);
+	CHECK_EQ(t, mpmcring_read(c, &rec), -EAGAIN);
+	/* Reclaim revokes the claim (as the kernel does after the timeout). */
+	__atomic_fetch_or(&h.v.cons->slots[0].start, MPMCRING_SLOT_REVOKED, __ATOMIC_SEQ_CST);
+	CHECK_EQ(t, put(&h, 16, 2), 0);
+	n1 = mpmcring_consume(c, 8, cnt_fn, &s);
+	n2 = mpmcring_consume(c, 8, cnt_fn, &s);
+	n3 = mpmcring_consume(c, 8, cnt_fn, &s);
+	CHECK_EQ(t, n1, -ESTALE);
+	CHECK(t, n2 != -ESTALE || n3 != -ESTALE,
+	      "consume says -ESTALE at every call (%d %d %d), the claim never committed; fn saw %d",
+	      n1, n2, n3, s.records);
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
+	hostring_destroy(&h);
+}
+
+int main(void)
+{
+	static const struct tap_test tests[] = {
+		TAP_TEST(t_consume_after_stop_at_claim_end),
+		TAP_TEST(t_poller_dead_ring_dropped_with_records),
+		TAP_TEST(t_poller_sleeps_on_pending),
+		TAP_TEST(t_consume_estale_forever),
+	};
+
+	return tap_run(tests, sizeof(tests) / sizeof(tests[0]));
+}
