@@ -122,3 +122,56 @@ func TestConsumeRevokedNeverTakesPayloadForHeader(t *testing.T) {
 		t.Errorf("Consume: %v, want ErrStale", err)
 	}
 }
+
+// fn stops Consume at its claim's last record, and another record is
+// ready: the next Consume delivers it (0 means none was ready), as the C
+// library's does (tests/host/stopped_consume_test.c).
+func TestConsumeAfterStopAtClaimEnd(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 4096})
+	r := h.ring(t)
+	c := newConsumer(t, r)
+	mustProduce(t, h, payload(0, 16), PrioCritical)
+	stop := errors.New("stop")
+	if _, err := c.Consume(1, func(Record) error { return stop }); err != stop {
+		t.Fatalf("first Consume: %v", err)
+	}
+	mustProduce(t, h, payload(1, 16), PrioCritical)
+	var got [][]byte
+	n, err := c.Consume(1, func(rec Record) error {
+		got = append(got, append([]byte(nil), rec.Data...))
+		return nil
+	})
+	if n != 1 || err != nil || len(got) != 1 || !bytes.Equal(got[0], payload(1, 16)) {
+		t.Fatalf("second Consume: %d, %v, records %q; want the record ready", n, err, got)
+	}
+}
+
+// The same claim, then Read finds nothing and the claim is revoked: one
+// Consume says ErrStale (it commits the claim), the next goes on.
+func TestConsumeStaleOnceAfterStop(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 4096})
+	r := h.ring(t)
+	c := newConsumer(t, r)
+	mustProduce(t, h, payload(0, 16), PrioCritical)
+	stop := errors.New("stop")
+	if _, err := c.Consume(1, func(Record) error { return stop }); err != stop {
+		t.Fatalf("first Consume: %v", err)
+	}
+	if _, err := c.Read(); !errors.Is(err, ErrNoRecord) {
+		t.Fatalf("Read: %v, want ErrNoRecord", err)
+	}
+	for {
+		s := atomic.LoadUint64(c.start)
+		if atomic.CompareAndSwapUint64(c.start, s, s|slotRevoked) {
+			break
+		}
+	}
+	mustProduce(t, h, payload(1, 16), PrioCritical)
+	fn := func(Record) error { return nil }
+	_, err1 := c.Consume(8, fn)
+	n2, err2 := c.Consume(8, fn)
+	if !errors.Is(err1, ErrStale) || err2 != nil || n2 != 1 {
+		t.Fatalf("Consume after the revocation: %v, then %d, %v; want ErrStale, then 1, nil",
+			err1, n2, err2)
+	}
+}

@@ -482,6 +482,19 @@ func (c *Consumer) Consume(max int, fn func(Record) error) (int, error) {
 		return 0, errorf(syscall.EINVAL,
 			"Consume: the consumer holds records from Read or ReadBatch: Commit them first (Consume commits all it holds)")
 	}
+	// A claim with nothing left to deliver (fn stopped at its last
+	// record, or Read took the rest and found no more): committed here,
+	// then a new claim, as the C library does. Kept, Consume said 0 with
+	// records ready, and, once revoked, ErrStale at every call without
+	// committing.
+	if c.pending && !c.pendingLeft() {
+		c.pending = false
+	}
+	if !c.pending && c.holding {
+		if err := c.commit(); err != nil {
+			return 0, err
+		}
+	}
 	fresh := !c.pending
 	if fresh {
 		nrec := uint32(math.MaxUint32)
