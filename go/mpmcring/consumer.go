@@ -452,7 +452,10 @@ func (c *Consumer) end() error {
 // next Read or Consume (Commit refuses meanwhile), and the error is
 // returned as it is; a panic in fn, once recovered, leaves the consumer
 // the same way. ErrStale when the commit found the claim revoked: what
-// fn saw must be thrown away. fn must not call Read, ReadBatch, Commit,
+// fn saw must be thrown away. That ErrStale can also come first, before
+// fn runs: it is then about the records fn saw in an earlier call that fn
+// stopped, which that call left held and this one commits; nothing was
+// delivered, and the next call goes on. fn must not call Read, ReadBatch, Commit,
 // Consume or Close on c: they return EINVAL there. EINVAL
 // while the consumer holds records from Read or ReadBatch (Read of the
 // rest of a stopped Consume included): Commit them first, after Reading
@@ -483,7 +486,8 @@ func (c *Consumer) Consume(max int, fn func(Record) error) (int, error) {
 			"Consume: the consumer holds records from Read or ReadBatch: Commit them first (Consume commits all it holds)")
 	}
 	// A claim with nothing left to deliver (fn stopped at its last
-	// record, or Read took the rest and found no more): committed here,
+	// record; or a Read after that found the ring empty, which leaves it
+	// held, not pending): committed here,
 	// then a new claim, as the C library does. Kept, Consume said 0 with
 	// records ready, and, once revoked, ErrStale at every call without
 	// committing.
@@ -495,8 +499,7 @@ func (c *Consumer) Consume(max int, fn func(Record) error) (int, error) {
 			return 0, err
 		}
 	}
-	fresh := !c.pending
-	if fresh {
+	if !c.pending {
 		nrec := uint32(math.MaxUint32)
 		if uint64(max) < math.MaxUint32 {
 			nrec = uint32(max)
@@ -515,19 +518,18 @@ func (c *Consumer) Consume(max int, fn func(Record) error) (int, error) {
 	c.inConsume = true
 	defer func() { c.inConsume = false }() // fn may panic
 	for done < max {
-		// Before each record but a new claim's first (the claim looked
-		// at reclaim), the lease is checked as Validate does, as the C
-		// library's consume does: fn, or the caller between calls, may
-		// have held the claim past its timeout. Revoked, the rest is not
-		// ours: its space may be written over while old stamps stay, and
-		// a walk there could take a payload for a header. Nothing more
-		// is handed out, and the commit below says ErrStale.
-		if done > 0 || !fresh {
-			readFence(&c.fenceWord)
-			if c.v.claimStale(c.start, c.claimStart) != staleNot {
-				c.pending = false
-				break
-			}
+		// Before each record the lease is checked as Validate does, as
+		// the C library's consume does: fn, or the caller between calls,
+		// may have held the claim past its timeout. Revoked, the rest is
+		// not ours: its space may be written over while old stamps stay,
+		// and a walk there could take a payload for a header. Nothing
+		// more is handed out, and the commit below says ErrStale. The
+		// first record of a new claim too: unlike C, which hands out what
+		// the claim's own walk saw, it is read again here.
+		readFence(&c.fenceWord)
+		if c.v.claimStale(c.start, c.claimStart) != staleNot {
+			c.pending = false
+			break
 		}
 		rec, ok := c.nextPending()
 		if !ok {

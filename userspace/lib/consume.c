@@ -781,8 +781,8 @@ static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcri
 			"mpmcring_consume: the consumer holds records from mpmcring_read() or mpmcring_read_batch(): mpmcring_commit() them first (consume commits all it holds)");
 	/*
 	 * A claim with nothing left to deliver (fn stopped at its last
-	 * record, or read() took the rest and found no more): committed
-	 * here, then a new claim as usual. Kept, it made consume say 0 (none
+	 * record; or a read() after that found the ring empty, which leaves
+	 * it held, not pending): committed here, then a new claim as usual. Kept, it made consume say 0 (none
 	 * ready) with records ready, and, once revoked, -ESTALE at every
 	 * call without ever committing.
 	 */

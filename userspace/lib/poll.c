@@ -37,8 +37,11 @@ struct mpr_poll_ring {
 	bool drained; /* the last pass ended on an empty ring, not a cap or race */
 	bool gone;    /* destroyed and drained, or removed: out of the epoll set */
 	bool removed; /* mpmcring_poller_remove(): no ring, no consumer; reusable */
-	/* The call whose pass came after the state word said DEAD (p->calls). */
-	unsigned long ended_call;
+	/*
+	 * The call (p->calls) that gave the ring its pass already: for the
+	 * records its consumer held, or after the state word said DEAD.
+	 */
+	unsigned long passed_call;
 };
 
 /*
@@ -322,7 +325,7 @@ static int mpr_poll_ended(struct mpmcring_poller *p, struct mpr_poll_pass *ps)
 		err = mpr_poll_ring(p, i, ps);
 		if (err)
 			return err;
-		pr->ended_call = p->calls;
+		pr->passed_call = p->calls;
 		if (pr->drained)
 			mpr_poll_gone(p, pr);
 	}
@@ -371,7 +374,7 @@ static int mpr_poll_event(struct mpmcring_poller *p, const struct epoll_event *e
 	 * A ring given its pass after the state word said DEAD in this call
 	 * had its turn: a second pass would take up to twice the cap from it.
 	 */
-	if (pr->gone || pr->ended_call == p->calls)
+	if (pr->gone || pr->passed_call == p->calls)
 		return 0;
 	err = mpr_poll_ring(p, ev->data.u32, ps);
 	if (err)
@@ -522,17 +525,29 @@ MPR_ENTRY_FRAME int mpmcring_poller_consume(struct mpmcring_poller *p)
 
 static int mpr_poller_poll(struct mpmcring_poller *p, int timeout_ms, struct mpr_poll_pass *ps)
 {
-	unsigned int i;
+	unsigned int k, i, first = p->n ? (unsigned int)(p->calls % p->n) : 0;
 	int err;
 
-	for (i = 0; i < p->n; i++) {
+	/* p->n each time: a callback may add rings. */
+	for (k = 0; k < p->n; k++) {
+		struct mpr_poll_ring *pr;
+
+		i = (first + k) % p->n;
+		pr = p->rings[i];
 		/*
 		 * Plain-memory rings cannot wake anyone: look each time. Nor
-		 * can records a stopped callback left in the ring's consumer:
-		 * the head is past them, and no wakeup comes for them.
+		 * can records a stopped callback left to the ring's consumer
+		 * (not those the program took from it by hand: consume
+		 * refuses while it holds them): the head is past them, and no
+		 * wakeup comes for them. Each call starts at another ring, so
+		 * that one whose callback stops at every record does not keep
+		 * the others waiting; a ring passed here is not passed again
+		 * for its epoll event in this call.
 		 */
-		if (p->rings[i]->gone || (p->rings[i]->r->fd >= 0 && !p->rings[i]->c->holding))
+		if (pr->gone || pr->passed_call == p->calls ||
+		    (pr->r->fd >= 0 && (!pr->c->holding || pr->c->handed_out)))
 			continue;
+		pr->passed_call = p->calls;
 		err = mpr_poll_ring(p, i, ps);
 		if (err)
 			return err;
