@@ -47,6 +47,60 @@ static int cnt_fn(void *ctx, const struct mpmcring_record *rec)
 }
 
 /*
+ * A ring over process memory with nrec records (fill bytes 1, 2, ...),
+ * and for the poller cases a poller of it whose device file a pipe stands
+ * in for: never readable, as when no kernel wakeup comes.
+ */
+struct fix {
+	struct hostring h;
+	bool h_made;
+	struct mpmcring *r;
+	struct mpmcring_poller *p;
+	int fds[2];
+};
+
+static bool fix_init(struct fix *f, int nrec, bool poller, unsigned int batch, struct cnt *s)
+{
+	const struct mpmcring_poller_opts *o =
+		batch ? &MPMCRING_OPTS(mpmcring_poller_opts, .batch = batch) : NULL;
+	int i;
+
+	memset(f, 0, sizeof(*f));
+	f->fds[0] = f->fds[1] = -1;
+	if (hostring_init(&f->h, &(struct hostring_params){ .size = 4096, .producers = 1 }))
+		return false;
+	f->h_made = true;
+	f->r = mpmcring__open_memory(f->h.cons, f->h.ro, &f->h.layout);
+	if (!f->r)
+		return false;
+	for (i = 1; i <= nrec; i++)
+		if (put(&f->h, 16, (unsigned char)i))
+			return false;
+	if (!poller)
+		return true;
+	f->p = mpmcring_poller_new(o);
+	if (!f->p || mpmcring_poller_add(f->p, f->r, cnt_fn, s, NULL) || pipe(f->fds))
+		return false;
+	f->r->fd = f->fds[0]; /* closed by mpmcring_close() */
+	return !epoll_ctl(mpmcring_poller_epoll_fd(f->p), EPOLL_CTL_ADD, f->fds[0],
+			  &(struct epoll_event){ .events = EPOLLIN, .data.u32 = 0 });
+}
+
+static void fix_fini(struct fix *f)
+{
+	if (f->p)
+		mpmcring_poller_free(f->p);
+	if (f->r)
+		mpmcring_close(f->r);
+	else if (f->fds[0] >= 0)
+		close(f->fds[0]);
+	if (f->fds[1] >= 0)
+		close(f->fds[1]);
+	if (f->h_made)
+		hostring_destroy(&f->h);
+}
+
+/*
  * fn stops at the last record of consume's claim; a record is ready after
  * it. The next consume delivers it (0 means none was ready), where it
  * used to find the claim "pending" with nothing left and say 0.
@@ -54,28 +108,26 @@ static int cnt_fn(void *ctx, const struct mpmcring_record *rec)
 static void t_consume_after_stop_at_claim_end(struct tap *t)
 {
 	struct cnt s = { .stop_at = 1 };
-	struct hostring h;
-	struct mpmcring *r;
-	struct mpmcring_consumer *c;
+	struct mpmcring_consumer *c = NULL;
+	struct fix f;
 	int n;
 
-	REQUIRE(t, !hostring_init(&h, &(struct hostring_params){ .size = 4096, .producers = 1 }),
-		"init");
-	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
-	c = r ? mpmcring_consumer_new(r) : NULL;
-	REQUIRE(t, c, "consumer");
-	CHECK_EQ(t, put(&h, 16, 1), 0);
-	CHECK_EQ(t, put(&h, 16, 2), 0);
-	CHECK_EQ(t, mpmcring_consume(c, 1, cnt_fn, &s), STOP);
-	CHECK_EQ(t, s.records, 1);
-	n = mpmcring_consume(c, 1, cnt_fn, &s);
-	CHECK(t, n == 1, "consume returned %d with a record ready (records %d)", n, s.records);
-	CHECK_EQ(t, s.last, 2);
-	/* Both claims committed, each record counted consumed once. */
-	CHECK_EQ(t, h.v.cons->slots[0].consumed_records, 2);
-	mpmcring_consumer_free(c);
-	mpmcring_close(r);
-	hostring_destroy(&h);
+	if (fix_init(&f, 2, false, 0, &s))
+		c = mpmcring_consumer_new(f.r);
+	if (c) {
+		CHECK_EQ(t, mpmcring_consume(c, 1, cnt_fn, &s), STOP);
+		CHECK_EQ(t, s.records, 1);
+		n = mpmcring_consume(c, 1, cnt_fn, &s);
+		CHECK(t, n == 1, "consume returned %d with a record ready (records %d)", n,
+		      s.records);
+		CHECK_EQ(t, s.last, 2);
+		/* Both claims committed, each record counted consumed once. */
+		CHECK_EQ(t, f.h.v.cons->slots[0].consumed_records, 2);
+		mpmcring_consumer_free(c);
+	} else {
+		CHECK(t, 0, "set-up: %s", mpmcring_errmsg());
+	}
+	fix_fini(&f);
 }
 
 /*
@@ -86,41 +138,27 @@ static void t_consume_after_stop_at_claim_end(struct tap *t)
 static void t_poller_dead_ring_dropped_with_records(struct tap *t)
 {
 	struct cnt s = { .stop_at = 1 };
-	struct hostring h;
-	struct mpmcring *r;
-	struct mpmcring_poller *p;
-	int n = 0, i, got = 0, fds[2];
+	int n = 0, i, got = 0;
+	struct fix f;
 
-	REQUIRE(t, !hostring_init(&h, &(struct hostring_params){ .size = 4096, .producers = 1 }),
-		"init");
-	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
-	p = mpmcring_poller_new(&MPMCRING_OPTS(mpmcring_poller_opts, .batch = 1));
-	REQUIRE(t, r && p, "ring, poller");
-	CHECK_EQ(t, mpmcring_poller_add(p, r, cnt_fn, &s, NULL), 0);
-	REQUIRE(t, !pipe(fds), "pipe");
-	r->fd = fds[0]; /* the device's file: a pipe that never says EPOLLIN */
-	CHECK_EQ(t,
-		 epoll_ctl(mpmcring_poller_epoll_fd(p), EPOLL_CTL_ADD, fds[0],
-			   &(struct epoll_event){ .events = EPOLLIN, .data.u32 = 0 }),
-		 0);
-	CHECK_EQ(t, put(&h, 16, 1), 0);
-	CHECK_EQ(t, put(&h, 16, 2), 0);
-	hostring_end(&h);
-	CHECK_EQ(t, mpmcring_poller_poll(p, 100), STOP);
-	for (i = 0; i < 4; i++) {
-		n = mpmcring_poller_poll(p, 100);
-		if (n < 0)
-			break;
-		got += n;
+	if (fix_init(&f, 2, true, 1, &s)) {
+		hostring_end(&f.h);
+		CHECK_EQ(t, mpmcring_poller_poll(f.p, 100), STOP);
+		for (i = 0; i < 4; i++) {
+			n = mpmcring_poller_poll(f.p, 100);
+			if (n < 0)
+				break;
+			got += n;
+		}
+		CHECK_EQ(t, n, -EPIPE);
+		CHECK_EQ(t, got, 1);
+		CHECK(t, s.records == 2,
+		      "ring dropped as drained with %llu bytes unread; fn saw %d",
+		      (unsigned long long)mpmcring_avail_bytes(f.r), s.records);
+	} else {
+		CHECK(t, 0, "set-up: %s", mpmcring_errmsg());
 	}
-	CHECK_EQ(t, n, -EPIPE);
-	CHECK_EQ(t, got, 1);
-	CHECK(t, s.records == 2, "ring dropped as drained with %llu bytes unread; fn saw %d",
-	      (unsigned long long)mpmcring_avail_bytes(r), s.records);
-	mpmcring_poller_free(p);
-	mpmcring_close(r);
-	close(fds[1]);
-	hostring_destroy(&h);
+	fix_fini(&f);
 }
 
 /*
@@ -132,40 +170,27 @@ static void t_poller_dead_ring_dropped_with_records(struct tap *t)
 static void t_poller_sleeps_on_pending(struct tap *t)
 {
 	struct cnt s = { .stop_at = 1 };
-	struct hostring h;
-	struct mpmcring *r;
-	struct mpmcring_poller *p;
 	struct timespec a, b;
-	int fds[2], n, i;
+	struct fix f;
 	long ms;
+	int n;
 
-	REQUIRE(t, !hostring_init(&h, &(struct hostring_params){ .size = 4096, .producers = 1 }),
-		"init");
-	REQUIRE(t, !pipe(fds), "pipe");
-	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
-	p = mpmcring_poller_new(NULL);
-	REQUIRE(t, r && p, "ring, poller");
-	CHECK_EQ(t, mpmcring_poller_add(p, r, cnt_fn, &s, NULL), 0);
-	r->fd = fds[0];
-	CHECK_EQ(t,
-		 epoll_ctl(mpmcring_poller_epoll_fd(p), EPOLL_CTL_ADD, fds[0],
-			   &(struct epoll_event){ .events = EPOLLIN, .data.u32 = 0 }),
-		 0);
-	for (i = 0; i < 5; i++)
-		CHECK_EQ(t, put(&h, 16, (unsigned char)i), 0);
-	/* As if the device said EPOLLIN: the first pass. */
-	CHECK_EQ(t, mpmcring_poller_consume(p), STOP);
-	CHECK_EQ(t, s.records, 1);
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	n = mpmcring_poller_poll(p, 500);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
-	CHECK(t, n == 4, "poll returned %d after %ld ms with 4 claimed records undelivered", n, ms);
-	CHECK_EQ(t, s.records, 5);
-	mpmcring_poller_free(p);
-	mpmcring_close(r);
-	close(fds[1]);
-	hostring_destroy(&h);
+	if (fix_init(&f, 5, true, 0, &s)) {
+		/* As if the device said EPOLLIN: the first pass. */
+		CHECK_EQ(t, mpmcring_poller_consume(f.p), STOP);
+		CHECK_EQ(t, s.records, 1);
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		n = mpmcring_poller_poll(f.p, 500);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+		CHECK(t, n == 4, "poll returned %d after %ld ms with 4 claimed records undelivered",
+		      n, ms);
+		CHECK_EQ(t, s.records, 5);
+		CHECK_EQ(t, s.last, 5);
+	} else {
+		CHECK(t, 0, "set-up: %s", mpmcring_errmsg());
+	}
+	fix_fini(&f);
 }
 
 /*
@@ -178,40 +203,38 @@ static void t_poller_sleeps_on_pending(struct tap *t)
 static void t_consume_estale_forever(struct tap *t)
 {
 	struct cnt s = { .stop_at = 1 };
-	struct mpmcring_lost lost = { 0 };
+	struct mpmcring_lost lost = { .sz = sizeof(lost) };
+	struct mpmcring_consumer *c = NULL;
 	struct mpmcring_record rec;
-	struct hostring h;
-	struct mpmcring *r;
-	struct mpmcring_consumer *c;
 	int n1, n2, n3;
+	struct fix f;
 
-	REQUIRE(t, !hostring_init(&h, &(struct hostring_params){ .size = 4096, .producers = 1 }),
-		"init");
-	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
-	c = r ? mpmcring_consumer_new(r) : NULL;
-	REQUIRE(t, c, "consumer");
-	CHECK_EQ(t, put(&h, 16, 1), 0);
-	CHECK_EQ(t, mpmcring_consume(c, 1, cnt_fn, &s), STOP);
-	CHECK_EQ(t, mpmcring_read(c, &rec), -EAGAIN);
-	/* Reclaim revokes the claim (as the kernel does after the timeout). */
-	__atomic_fetch_or(&h.v.cons->slots[0].start, MPMCRING_SLOT_REVOKED, __ATOMIC_SEQ_CST);
-	CHECK_EQ(t, put(&h, 16, 2), 0);
-	n1 = mpmcring_consume(c, 8, cnt_fn, &s);
-	n2 = mpmcring_consume(c, 8, cnt_fn, &s);
-	n3 = mpmcring_consume(c, 8, cnt_fn, &s);
-	CHECK_EQ(t, n1, -ESTALE);
-	CHECK(t, n2 == 1 && n3 == 0,
-	      "consume after the revoked claim: %d, %d, %d (want -ESTALE, 1, 0); fn saw %d", n1, n2,
-	      n3, s.records);
-	CHECK_EQ(t, s.records, 2);
-	CHECK_EQ(t, s.last, 2);
-	/* The first record, delivered before its claim was revoked: lost. */
-	lost.sz = sizeof(lost);
-	CHECK_EQ(t, mpmcring_take_lost(c, &lost), 0);
-	CHECK_EQ(t, lost.revoked, 1);
-	mpmcring_consumer_free(c);
-	mpmcring_close(r);
-	hostring_destroy(&h);
+	if (fix_init(&f, 1, false, 0, &s))
+		c = mpmcring_consumer_new(f.r);
+	if (c) {
+		CHECK_EQ(t, mpmcring_consume(c, 1, cnt_fn, &s), STOP);
+		CHECK_EQ(t, mpmcring_read(c, &rec), -EAGAIN);
+		/* Reclaim revokes the claim (as the kernel does after the timeout). */
+		__atomic_fetch_or(&f.h.v.cons->slots[0].start, MPMCRING_SLOT_REVOKED,
+				  __ATOMIC_SEQ_CST);
+		CHECK_EQ(t, put(&f.h, 16, 2), 0);
+		n1 = mpmcring_consume(c, 8, cnt_fn, &s);
+		n2 = mpmcring_consume(c, 8, cnt_fn, &s);
+		n3 = mpmcring_consume(c, 8, cnt_fn, &s);
+		CHECK_EQ(t, n1, -ESTALE);
+		CHECK(t, n2 == 1 && n3 == 0,
+		      "consume after the revoked claim: %d, %d, %d (want -ESTALE, 1, 0); fn saw %d",
+		      n1, n2, n3, s.records);
+		CHECK_EQ(t, s.records, 2);
+		CHECK_EQ(t, s.last, 2);
+		/* The first record, delivered before its claim was revoked: lost. */
+		CHECK_EQ(t, mpmcring_take_lost(c, &lost), 0);
+		CHECK_EQ(t, lost.revoked, 1);
+		mpmcring_consumer_free(c);
+	} else {
+		CHECK(t, 0, "set-up: %s", mpmcring_errmsg());
+	}
+	fix_fini(&f);
 }
 
 /*
@@ -222,37 +245,21 @@ static void t_consume_estale_forever(struct tap *t)
  */
 static void t_poller_waits_while_program_holds_records(struct tap *t)
 {
-	struct cnt s = { 0 };
 	struct mpmcring_record rec;
-	struct hostring h;
-	struct mpmcring *r;
-	struct mpmcring_poller *p;
-	int fds[2];
+	struct cnt s = { 0 };
+	struct fix f;
 
-	REQUIRE(t, !hostring_init(&h, &(struct hostring_params){ .size = 4096, .producers = 1 }),
-		"init");
-	REQUIRE(t, !pipe(fds), "pipe");
-	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
-	p = mpmcring_poller_new(NULL);
-	REQUIRE(t, r && p, "ring, poller");
-	CHECK_EQ(t, mpmcring_poller_add(p, r, cnt_fn, &s, NULL), 0);
-	r->fd = fds[0];
-	CHECK_EQ(t,
-		 epoll_ctl(mpmcring_poller_epoll_fd(p), EPOLL_CTL_ADD, fds[0],
-			   &(struct epoll_event){ .events = EPOLLIN, .data.u32 = 0 }),
-		 0);
-	CHECK_EQ(t, put(&h, 16, 1), 0);
-	CHECK_EQ(t, put(&h, 16, 2), 0);
-	CHECK_EQ(t, mpmcring_read(mpmcring_poller_consumer(p, 0), &rec), 0);
-	CHECK_EQ(t, mpmcring_poller_poll(p, 50), 0);
-	CHECK_EQ(t, s.records, 0);
-	CHECK_EQ(t, mpmcring_commit(mpmcring_poller_consumer(p, 0)), 0);
-	CHECK_EQ(t, mpmcring_poller_consume(p), 1);
-	CHECK_EQ(t, s.last, 2);
-	mpmcring_poller_free(p);
-	mpmcring_close(r);
-	close(fds[1]);
-	hostring_destroy(&h);
+	if (fix_init(&f, 2, true, 0, &s)) {
+		CHECK_EQ(t, mpmcring_read(mpmcring_poller_consumer(f.p, 0), &rec), 0);
+		CHECK_EQ(t, mpmcring_poller_poll(f.p, 50), 0);
+		CHECK_EQ(t, s.records, 0);
+		CHECK_EQ(t, mpmcring_commit(mpmcring_poller_consumer(f.p, 0)), 0);
+		CHECK_EQ(t, mpmcring_poller_consume(f.p), 1);
+		CHECK_EQ(t, s.last, 2);
+	} else {
+		CHECK(t, 0, "set-up: %s", mpmcring_errmsg());
+	}
+	fix_fini(&f);
 }
 
 int main(void)

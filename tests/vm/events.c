@@ -864,6 +864,41 @@ static void *flood_thread(void *p)
 
 #define MARKERS 50
 
+/* MARKERS execs of /bin/true from this thread, 10 ms apart: their pids. */
+static void run_markers(struct __test_metadata *_metadata, pid_t *markers)
+{
+	char *argv[] = { "true", NULL };
+	int i, status;
+
+	for (i = 0; i < MARKERS; i++) {
+		markers[i] = run_exec("/bin/true", argv, &status);
+		ASSERT_GT(markers[i], 0);
+		vm_sleep_ms(10);
+	}
+}
+
+/* The markers whose fork, exec and exit did not each arrive once (logged). */
+static int markers_missing(struct __test_metadata *_metadata, const struct got *g,
+			   const pid_t *markers)
+{
+	int i, lost = 0;
+
+	for (i = 0; i < MARKERS; i++) {
+		size_t e =
+			COUNT_WHERE(g, MPMCRING_EV_EXEC, markers[i], !strcmp(ev->str, "/bin/true"));
+		size_t x = COUNT_WHERE(g, MPMCRING_EV_EXIT, markers[i], 1);
+		size_t k = COUNT_WHERE(g, MPMCRING_EV_FORK, gettid_(),
+				       ev->fork.child_pid == (uint32_t)markers[i]);
+
+		if (e != 1 || x != 1 || k != 1) {
+			TH_LOG("marker %d (pid %d): %zu fork, %zu exec, %zu exit events", i,
+			       (int)markers[i], k, e, x);
+			lost++;
+		}
+	}
+	return lost;
+}
+
 /*
  * A catch-all flood of low-priority syscall events on every CPU into a ring
  * nobody reads while it lasts: the flood stops at its watermark (refused,
@@ -875,12 +910,11 @@ TEST_F_TIMEOUT(ev, critical_events_survive_a_catchall_flood, 400)
 {
 	uint64_t emitted[MPMCRING_EV_NR_TYPES] = { 0 }, dropped[MPMCRING_EV_NR_TYPES] = { 0 };
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	char *argv[] = { "true", NULL };
 	pthread_t th[16];
 	struct flood f = { 0 };
 	struct mpmcring_stats st;
 	pid_t markers[MARKERS];
-	int i, status, lost = 0;
+	int i;
 	uint64_t low_refused = 0, crit_refused = 0;
 	uint64_t deadline;
 
@@ -906,11 +940,7 @@ TEST_F_TIMEOUT(ev, critical_events_survive_a_catchall_flood, 400)
 	} while (vm_now_ns() < deadline);
 	ASSERT_GT(st.dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_LOW], 0)
 	TH_LOG("the flood never reached its watermark in 60 s");
-	for (i = 0; i < MARKERS; i++) {
-		markers[i] = run_exec("/bin/true", argv, &status);
-		ASSERT_GT(markers[i], 0);
-		vm_sleep_ms(10);
-	}
+	run_markers(_metadata, markers);
 	f.stop = 1;
 	for (i = 0; i < ncpu; i++)
 		pthread_join(th[i], NULL);
@@ -939,20 +969,7 @@ TEST_F_TIMEOUT(ev, critical_events_survive_a_catchall_flood, 400)
 	EXPECT_EQ(0, dropped[MPMCRING_EV_EXEC] + dropped[MPMCRING_EV_FORK] +
 			     dropped[MPMCRING_EV_EXIT] + dropped[MPMCRING_EV_EXECVE]);
 	/* ...and every marker's fork, exec and exit arrived, once. */
-	for (i = 0; i < MARKERS; i++) {
-		size_t e = COUNT_WHERE(&self->g, MPMCRING_EV_EXEC, markers[i],
-				       !strcmp(ev->str, "/bin/true"));
-		size_t x = COUNT_WHERE(&self->g, MPMCRING_EV_EXIT, markers[i], 1);
-		size_t k = COUNT_WHERE(&self->g, MPMCRING_EV_FORK, gettid_(),
-				       ev->fork.child_pid == (uint32_t)markers[i]);
-
-		if (e != 1 || x != 1 || k != 1) {
-			TH_LOG("marker %d (pid %d): %zu fork, %zu exec, %zu exit events", i,
-			       (int)markers[i], k, e, x);
-			lost++;
-		}
-	}
-	EXPECT_EQ(0, lost);
+	EXPECT_EQ(0, markers_missing(_metadata, &self->g, markers));
 	/* Every critical event the module had counted in came out of the ring
 	 * (and those of tasks that ended between its count and the unload). */
 	EXPECT_GE(self->g.per_type[MPMCRING_EV_EXEC], emitted[MPMCRING_EV_EXEC]);
@@ -1019,12 +1036,11 @@ TEST_F_TIMEOUT(ev, failed_calls_of_a_user_leave_the_critical_reserve, 400)
 {
 	uint64_t emitted[MPMCRING_EV_NR_TYPES] = { 0 }, dropped[MPMCRING_EV_NR_TYPES] = { 0 };
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	char *argv[] = { "true", NULL };
 	uint64_t crit_refused = 0, deadline;
 	size_t flood_conn = 0, flood_execve = 0, flood_wrong = 0;
 	struct mpmcring_stats st;
 	pid_t markers[MARKERS], flood;
-	int i, status, lost = 0;
+	int status;
 
 	if (ncpu > 16)
 		ncpu = 16;
@@ -1053,11 +1069,7 @@ TEST_F_TIMEOUT(ev, failed_calls_of_a_user_leave_the_critical_reserve, 400)
 			  st.dropped[MPMCRING_DROP_FULL][MPMCRING_PRIO_CRITICAL],
 		  0)
 	TH_LOG("the ring refused none of the failed calls in 60 s");
-	for (i = 0; i < MARKERS; i++) {
-		markers[i] = run_exec("/bin/true", argv, &status);
-		ASSERT_GT(markers[i], 0);
-		vm_sleep_ms(10);
-	}
+	run_markers(_metadata, markers);
 	ASSERT_EQ(0, kill(flood, SIGKILL));
 	ASSERT_EQ(flood, waitpid(flood, &status, 0));
 	self->flood = 0;
@@ -1076,20 +1088,7 @@ TEST_F_TIMEOUT(ev, failed_calls_of_a_user_leave_the_critical_reserve, 400)
 	EXPECT_EQ(0, crit_refused);
 	EXPECT_EQ(0, dropped[MPMCRING_EV_EXEC] + dropped[MPMCRING_EV_FORK] +
 			     dropped[MPMCRING_EV_EXIT]);
-	for (i = 0; i < MARKERS; i++) {
-		size_t e = COUNT_WHERE(&self->g, MPMCRING_EV_EXEC, markers[i],
-				       !strcmp(ev->str, "/bin/true"));
-		size_t x = COUNT_WHERE(&self->g, MPMCRING_EV_EXIT, markers[i], 1);
-		size_t k = COUNT_WHERE(&self->g, MPMCRING_EV_FORK, gettid_(),
-				       ev->fork.child_pid == (uint32_t)markers[i]);
-
-		if (e != 1 || x != 1 || k != 1) {
-			TH_LOG("marker %d (pid %d): %zu fork, %zu exec, %zu exit events", i,
-			       (int)markers[i], k, e, x);
-			lost++;
-		}
-	}
-	EXPECT_EQ(0, lost);
+	EXPECT_EQ(0, markers_missing(_metadata, &self->g, markers));
 	/* What of the flood got in: its failed calls, each in the normal class. */
 	for (size_t j = 0; j < self->g.n; j++) {
 		const struct got_ev *x = &self->g.e[j];
