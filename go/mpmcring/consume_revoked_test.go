@@ -123,18 +123,24 @@ func TestConsumeRevokedNeverTakesPayloadForHeader(t *testing.T) {
 	}
 }
 
-// fn stops Consume at its claim's last record, and another record is
-// ready: the next Consume delivers it (0 means none was ready), as the C
-// library's does (tests/host/stopped_consume_test.c).
-func TestConsumeAfterStopAtClaimEnd(t *testing.T) {
+// A consumer whose Consume fn stopped at the last record of its claim,
+// the ring empty after it.
+func stoppedAtClaimEnd(t *testing.T) (*testRing, *Consumer) {
 	h := newTestRing(t, ringParams{size: 4096})
-	r := h.ring(t)
-	c := newConsumer(t, r)
+	c := newConsumer(t, h.ring(t))
 	mustProduce(t, h, payload(0, 16), PrioCritical)
 	stop := errors.New("stop")
 	if _, err := c.Consume(1, func(Record) error { return stop }); err != stop {
 		t.Fatalf("first Consume: %v", err)
 	}
+	return h, c
+}
+
+// fn stops Consume at its claim's last record, and another record is
+// ready: the next Consume delivers it (0 means none was ready), as the C
+// library's does (tests/host/stopped_consume_test.c).
+func TestConsumeAfterStopAtClaimEnd(t *testing.T) {
+	h, c := stoppedAtClaimEnd(t)
 	mustProduce(t, h, payload(1, 16), PrioCritical)
 	var got [][]byte
 	n, err := c.Consume(1, func(rec Record) error {
@@ -149,14 +155,7 @@ func TestConsumeAfterStopAtClaimEnd(t *testing.T) {
 // The same claim, then Read finds nothing and the claim is revoked: one
 // Consume says ErrStale (it commits the claim), the next goes on.
 func TestConsumeStaleOnceAfterStop(t *testing.T) {
-	h := newTestRing(t, ringParams{size: 4096})
-	r := h.ring(t)
-	c := newConsumer(t, r)
-	mustProduce(t, h, payload(0, 16), PrioCritical)
-	stop := errors.New("stop")
-	if _, err := c.Consume(1, func(Record) error { return stop }); err != stop {
-		t.Fatalf("first Consume: %v", err)
-	}
+	h, c := stoppedAtClaimEnd(t)
 	if _, err := c.Read(); !errors.Is(err, ErrNoRecord) {
 		t.Fatalf("Read: %v, want ErrNoRecord", err)
 	}
