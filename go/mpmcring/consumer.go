@@ -455,12 +455,12 @@ func (c *Consumer) end() error {
 // fn saw must be thrown away. That ErrStale can also come first, before
 // fn runs: it is then about the records fn saw in an earlier call that fn
 // stopped, which that call left held and this one commits; nothing was
-// delivered, and the next call goes on. fn must not call Read, ReadBatch, Commit,
-// Consume or Close on c: they return EINVAL there. EINVAL
-// while the consumer holds records from Read or ReadBatch (Read of the
-// rest of a stopped Consume included): Commit them first, after Reading
-// the rest of a stopped Consume (Consume's commit would end them under
-// their reader).
+// delivered, and the next call goes on. fn must not call Read, ReadBatch,
+// Commit, Consume or Close on c: they return EINVAL there. EINVAL while
+// the consumer holds records from Read or ReadBatch (Read of the rest of
+// a stopped Consume included): Commit them first, after Reading the rest
+// of a stopped Consume (Consume's commit would end them under their
+// reader).
 func (c *Consumer) Consume(max int, fn func(Record) error) (int, error) {
 	if c.closed {
 		return 0, errConsumerClosed
@@ -487,10 +487,9 @@ func (c *Consumer) Consume(max int, fn func(Record) error) (int, error) {
 	}
 	// A claim with nothing left to deliver (fn stopped at its last
 	// record; or a Read after that found the ring empty, which leaves it
-	// held, not pending): committed here,
-	// then a new claim, as the C library does. Kept, Consume said 0 with
-	// records ready, and, once revoked, ErrStale at every call without
-	// committing.
+	// held, not pending): committed here, then a new claim, as the C
+	// library does. Kept, Consume said 0 with records ready, and, once
+	// revoked, ErrStale at every call without committing.
 	if c.pending && !c.pendingLeft() {
 		c.pending = false
 	}

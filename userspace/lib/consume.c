@@ -782,9 +782,9 @@ static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcri
 	/*
 	 * A claim with nothing left to deliver (fn stopped at its last
 	 * record; or a read() after that found the ring empty, which leaves
-	 * it held, not pending): committed here, then a new claim as usual. Kept, it made consume say 0 (none
-	 * ready) with records ready, and, once revoked, -ESTALE at every
-	 * call without ever committing.
+	 * it held, not pending): committed here, then a new claim as usual.
+	 * Kept, it made consume say 0 (none ready) with records ready, and,
+	 * once revoked, -ESTALE at every call without ever committing.
 	 */
 	if (c->pending && !mpr_lib_pending_left(c))
 		c->pending = false;
