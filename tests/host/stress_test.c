@@ -205,14 +205,22 @@ static void hold_claim(struct mpmcring_consumer *c, const struct timespec *stall
  * mpmcring_consume()'s callback: reads each record as the other modes do,
  * stalls once past the first record of a held claim (consume checks the
  * lease between records: once fn saw the claim revoked, consume must not
- * hand it another), and now and then stops consume: the rest
- * of the claim comes first at the next call, and what all of those calls
- * handed out counts once the commit that ends them confirms it.
+ * hand it another), and now and then stops consume: the rest of the
+ * claim comes first at the next call, and what all of those calls handed
+ * out counts once a call returns >= 0 (its commit confirmed them).
  */
 struct consume_ctx {
 	struct mpmcring_consumer *c;
-	struct seen_rec *got;
-	unsigned int n; /* handed out since the last commit */
+	struct seen_rec *got; /* cap of them, grown as needed */
+	unsigned int cap;
+	/*
+	 * Handed out since consume last returned >= 0: a call may commit the
+	 * claim a stopped call left (nothing left in it) and go on to a new
+	 * one, so this may span claims; each is confirmed by the next call
+	 * that returns >= 0, or thrown away by an -ESTALE.
+	 */
+	unsigned int n;
+	unsigned int call_n; /* handed out in this call: at most batch */
 	bool hold;
 	unsigned int hold_at; /* the record fn stalls at: 1 .. batch - 1 */
 	bool revoked;	      /* fn saw its claim revoked: consume must not call it again */
@@ -231,9 +239,15 @@ static int consume_fn(void *arg, const struct mpmcring_record *rec)
 		hold_claim(x->c, x->stall);
 		x->revoked = mpmcring_validate(x->c) == -ESTALE;
 	}
-	if (x->n >= opt.batch) { /* a claim holds at most batch records */
+	if (x->call_n++ >= opt.batch) { /* a call hands out at most max records */
 		__atomic_fetch_add(&bad_records, 1, __ATOMIC_RELAXED);
 		return -E2BIG;
+	}
+	if (x->n == x->cap) {
+		x->cap *= 2;
+		x->got = realloc(x->got, x->cap * sizeof(*x->got));
+		if (!x->got)
+			abort();
 	}
 	read_record(rec, &x->got[x->n++]);
 	return rnd(&x->rnd) % 13 == 0 ? -ECANCELED : 0;
@@ -250,11 +264,15 @@ static void *consumer(void *arg)
 	struct mpmcring_batch b;
 	struct mpmcring_record rec;
 	struct mpmcring_lost lost = MPMCRING_OPTS(mpmcring_lost);
-	struct consume_ctx x = { .c = c, .got = got, .stall = &stall, .rnd = (uintptr_t)arg + 1 };
+	struct consume_ctx x = { .c = c,
+				 .got = calloc(2 * opt.batch, sizeof(*x.got)),
+				 .cap = 2 * opt.batch,
+				 .stall = &stall,
+				 .rnd = (uintptr_t)arg + 1 };
 	int n, i, ret, mode;
 	bool many;
 
-	if (!c || !last || !got || !recs) {
+	if (!c || !last || !got || !recs || !x.got) {
 		fprintf(stderr, "consumer setup failed\n");
 		exit(2);
 	}
@@ -280,6 +298,7 @@ static void *consumer(void *arg)
 				x.hold_at = opt.batch > 1 ? 1 + rnd(&x.rnd) % (opt.batch - 1) : 1;
 				x.revoked = false;
 			}
+			x.call_n = 0;
 			n = mpmcring_consume(c, opt.batch, consume_fn, &x);
 			if (n == -ECANCELED)
 				continue; /* stopped by fn: the rest is pending */
@@ -292,7 +311,7 @@ static void *consumer(void *arg)
 			if (n > 0 || x.n) {
 				/* Committed: what fn got since the last commit stands. */
 				for (i = 0; i < (int)x.n; i++)
-					count_record(&got[i], last);
+					count_record(&x.got[i], last);
 				x.n = 0;
 				continue;
 			}
@@ -360,6 +379,7 @@ static void *consumer(void *arg)
 	__atomic_fetch_add(&revoked, lost.revoked, __ATOMIC_RELAXED);
 	free(recs);
 	free(got);
+	free(x.got);
 	free(last);
 	mpmcring_consumer_free(c);
 	return NULL;
