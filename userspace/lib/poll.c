@@ -525,7 +525,8 @@ MPR_ENTRY_FRAME int mpmcring_poller_consume(struct mpmcring_poller *p)
 
 static int mpr_poller_poll(struct mpmcring_poller *p, int timeout_ms, struct mpr_poll_pass *ps)
 {
-	unsigned int k, i, first = p->n ? (unsigned int)(p->calls % p->n) : 0;
+	/* calls counts this one: the first call goes in the rings' order. */
+	unsigned int k, i, first = p->n ? (unsigned int)((p->calls - 1) % p->n) : 0;
 	int err;
 
 	/* p->n each time: a callback may add rings. */
