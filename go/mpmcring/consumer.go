@@ -3,6 +3,7 @@
 package mpmcring
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sync/atomic"
@@ -452,10 +453,10 @@ func (c *Consumer) end() error {
 // next Read or Consume (Commit refuses meanwhile), and the error is
 // returned as it is; a panic in fn, once recovered, leaves the consumer
 // the same way. ErrStale when the commit found the claim revoked: what
-// fn saw must be thrown away. That ErrStale can also come first, before
-// fn runs: it is then about the records fn saw in an earlier call that fn
-// stopped, which that call left held and this one commits; nothing was
-// delivered, and the next call goes on. fn must not call Read, ReadBatch,
+// fn saw since Consume last returned without an error must be thrown
+// away (a call that fn stopped leaves its claim held; the next call's
+// commit answers for it too, and may come before fn runs when nothing new
+// is ready or the held claim was revoked). fn must not call Read, ReadBatch,
 // Commit, Consume or Close on c: they return EINVAL there. EINVAL while
 // the consumer holds records from Read or ReadBatch (Read of the rest of
 // a stopped Consume included): Commit them first, after Reading the rest
@@ -486,17 +487,12 @@ func (c *Consumer) Consume(max int, fn func(Record) error) (int, error) {
 			"Consume: the consumer holds records from Read or ReadBatch: Commit them first (Consume commits all it holds)")
 	}
 	// A claim with nothing left to deliver (fn stopped at its last
-	// record; or a Read after that found the ring empty, which leaves it
-	// held, not pending): committed here, then a new claim, as the C
-	// library does. Kept, Consume said 0 with records ready, and, once
-	// revoked, ErrStale at every call without committing.
+	// record): no longer pending, so this call claims anew, still holding
+	// it; one commit at the end then answers for all fn saw since Consume
+	// last returned without an error, as the C library does. Kept
+	// pending, Consume said 0 with records ready.
 	if c.pending && !c.pendingLeft() {
 		c.pending = false
-	}
-	if !c.pending && c.holding {
-		if err := c.commit(); err != nil {
-			return 0, err
-		}
 	}
 	if !c.pending {
 		nrec := uint32(math.MaxUint32)
@@ -505,6 +501,12 @@ func (c *Consumer) Consume(max int, fn func(Record) error) (int, error) {
 		}
 		var cl claimResult
 		_, err := c.claimInto(nrec, math.MaxUint64, &cl)
+		// Nothing new, or the claim held (all of it delivered) was
+		// revoked: the commit of what is held answers, nil or ErrStale;
+		// without it a revoked claim said ErrStale at every call.
+		if (err == ErrNoRecord || errors.Is(err, ErrStale)) && c.holding {
+			return 0, c.commit()
+		}
 		if err == ErrNoRecord {
 			return 0, nil
 		}

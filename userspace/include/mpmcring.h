@@ -233,10 +233,10 @@ int mpmcring_validate(struct mpmcring_consumer *c);
  * usable only by mpmcring_consumer_free(); its other calls return
  * -EINVAL. Returns the
  * number of records consumed (0 when none was ready), or -ESTALE when the commit
- * found the claim revoked (what fn saw must be thrown away). That -ESTALE
- * can also come first, before fn runs: it is then about the records fn saw
- * in an earlier call that fn stopped, which that call left held and this
- * one commits; nothing was delivered, and the next call goes on. With
+ * found the claim revoked: what fn saw since consume last returned >= 0
+ * must be thrown away (a call that fn stopped leaves its claim held; the
+ * next call's commit answers for it too, and may come before fn runs when
+ * nothing new is ready or the held claim was revoked). With
  * MPMCRING_CONSUMER_LOST_RECORDS, losses not yet reported come first as
  * one MPMCRING_REC_LOST record (not counted in the return value).
  * -EINVAL while the consumer holds records from mpmcring_read(),

@@ -781,18 +781,15 @@ static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcri
 			"mpmcring_consume: the consumer holds records from mpmcring_read() or mpmcring_read_batch(): mpmcring_commit() them first (consume commits all it holds)");
 	/*
 	 * A claim with nothing left to deliver (fn stopped at its last
-	 * record; or a read() after that found the ring empty, which leaves
-	 * it held, not pending): committed here, then a new claim as usual.
-	 * Kept, it made consume say 0 (none ready) with records ready, and,
-	 * once revoked, -ESTALE at every call without ever committing.
+	 * record): no longer pending, so this call claims anew, still
+	 * holding it; one commit at the end then answers for all fn saw
+	 * since consume last returned >= 0 (committing it here first, an
+	 * -ESTALE of the new claim would have thrown away records already
+	 * committed). Kept pending, consume said 0 (none ready) with records
+	 * ready.
 	 */
 	if (c->pending && !mpr_lib_pending_left(c))
 		c->pending = false;
-	if (!c->pending && c->holding) {
-		ret = mpr_lib_commit(c);
-		if (ret)
-			return ret;
-	}
 	if (c->lost_records && !c->pending) {
 		ret = mpr_lib_lost_record(c, fn, ctx);
 		if (mpr_unlikely(c->ended))
@@ -806,6 +803,13 @@ static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcri
 		unsigned int kept;
 
 		n = mpr_lib_claim(c, max, UINT64_MAX, &cl, &sink, false);
+		/*
+		 * Nothing new, or the claim held (all of it delivered) was
+		 * revoked: the commit of what is held answers, 0 or -ESTALE;
+		 * without it a revoked claim said -ESTALE at every call.
+		 */
+		if ((n == -EAGAIN || n == -ESTALE) && c->holding)
+			return mpr_lib_commit(c);
 		if (n == -EAGAIN)
 			return 0;
 		if (n < 0)
