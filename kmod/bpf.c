@@ -242,6 +242,17 @@ static void mpmcring_bpf_refuse_id(u32 ring_id)
 }
 
 /*
+ * A ring found by its id refuses a record once its destroy began (-EPIPE:
+ * [D4] in kmod/produce.c, between the lookup and the reservation). To a
+ * program that is no ring, as a lookup a moment later would say: -ENOENT,
+ * counted where its caller counts a ring not found.
+ */
+static int mpmcring_bpf_gone(int err)
+{
+	return err == -EPIPE ? -ENOENT : err;
+}
+
+/*
  * "no_ring=N bad_flags=N ... bad_write=N last_no_ring_id=ID": the counts
  * summed over CPUs, then the id of the last no_ring refusal (meaningful
  * only while no_ring is not 0: an id of 0 is a program's unset id).
@@ -444,8 +455,9 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
 	rcu_read_lock();
 	ring = mpmcring_find_id(ring_id);
 	if (ring)
-		err = mpmcring_output(ring, data, data__sz, (u32)flags);
-	else
+		err = mpmcring_bpf_gone(mpmcring_output(ring, data, data__sz,
+							(u32)flags));
+	if (err == -ENOENT)
 		mpmcring_bpf_refuse_id(ring_id);
 	rcu_read_unlock();
 	return err;
@@ -482,8 +494,8 @@ __bpf_kfunc int mpmcring_bpf_admit(u32 ring_id, u32 len, u64 flags)
 	rcu_read_lock();
 	ring = mpmcring_find_id(ring_id);
 	if (ring)
-		err = mpmcring_admit(ring, len, (u32)flags);
-	else
+		err = mpmcring_bpf_gone(mpmcring_admit(ring, len, (u32)flags));
+	if (err == -ENOENT)
 		mpmcring_bpf_refuse_id(ring_id);
 	rcu_read_unlock();
 	return err;
@@ -612,8 +624,9 @@ __bpf_kfunc int mpmcring_bpf_commit(struct mpmcring_bpf_rsv *rsv)
 	rcu_read_lock();
 	ring = mpmcring_find_id(h->ring_id);
 	if (ring)
-		err = mpmcring_output(ring, h->data, h->rsv.len, h->prio);
-	else
+		err = mpmcring_bpf_gone(mpmcring_output(ring, h->data,
+							h->rsv.len, h->prio));
+	if (err == -ENOENT)
 		mpmcring_bpf_refuse(MPR_BPF_REFUSED_RING_GONE);
 	rcu_read_unlock();
 	mpmcring_bpf_put_handle(h);

@@ -70,6 +70,11 @@ struct mpmcring {
 	 * under the same rules (and mind reservations racing with that).
 	 */
 	u64 reserve_limit[MPMCRING_NR_PRIO];
+	/*
+	 * Destroy began: producers refuse (-EPIPE). Next to reserve_limit,
+	 * which every reservation reads too.
+	 */
+	bool closing;
 	struct mpmcring_layout layout;	/* kernel copy; the meta page is a mirror */
 
 	struct page **pages;		/* cons, meta, slot info, stamps, data x2 */
@@ -126,7 +131,6 @@ struct mpmcring {
 	struct miscdevice misc;
 	char devname[48];
 	bool registered;
-	bool closing;			/* destroy began: write(2) refuses */
 	bool dead;			/* destroyed: no new data will come */
 	struct list_head node;		/* in the registry */
 	struct dentry *debugfs;

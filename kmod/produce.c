@@ -31,6 +31,24 @@ void mpmcring_count_drop(struct mpmcring *ring, int reason, u32 prio,
 	mpr_atomic_add(&ring->view.meta->lost_dropped, n);
 }
 
+/*
+ * True once the ring's destroy began; looked at with preemption off, before
+ * the reservation. A reservation keeps preemption off until its commit
+ * (see the top of this file), and a preemption-off region is an RCU
+ * read-side section to synchronize_rcu(): [D4] pairs with [D3] in
+ * mpmcring_destroy(). A producer that found the ring open has committed
+ * before the destroy's grace period ends, so before consumers are told the
+ * end; one that looks later is refused with -EPIPE and writes nothing.
+ * Without it a module producing into a ring another one owns (found by
+ * name) went on committing records after the end, which no consumer
+ * reads, and counted them as sent. Not a drop of the ring: no record
+ * reached it, and the producer is told.
+ */
+static __always_inline bool mpmcring_closed(struct mpmcring *ring)
+{
+	return unlikely(READ_ONCE(ring->closing));
+}
+
 static unsigned int *mpmcring_depth(struct mpmcring *ring)
 {
 	return this_cpu_ptr(ring->depth) + interrupt_context_level();
@@ -109,6 +127,11 @@ static int mpmcring_reserve_from(struct mpmcring *ring, const u32 *lens,
 	}
 
 	preempt_disable();
+	/* [D4] pairs with [D3] in mpmcring_destroy(): see mpmcring_closed(). */
+	if (mpmcring_closed(ring)) {
+		preempt_enable();
+		return -EPIPE;
+	}
 	if (lost < 0)
 		ret = mpr_reserve(v, &env, need, ring->reserve_limit[prio],
 				  &pos);
@@ -183,7 +206,9 @@ static __always_inline bool mpmcring_reserve_first(struct mpmcring *ring,
 		     prio >= MPMCRING_NR_PRIO || !len || len > v->max_record))
 		return false;
 	preempt_disable();
-	if (unlikely(!mpr_reserve_fast(v, &env, mpr_rec_size(v, len),
+	/* [D4]; closed: the slow path refuses. */
+	if (mpmcring_closed(ring) ||
+	    unlikely(!mpr_reserve_fast(v, &env, mpr_rec_size(v, len),
 				       ring->reserve_limit[prio], pos, lost))) {
 		preempt_enable();
 		return false;
@@ -211,6 +236,9 @@ static __always_inline bool mpmcring_reserve_first(struct mpmcring *ring,
  * overwrite mode also: another held the reclaim bit, took the room this
  * reservation's eviction made, or its walks stopped at their bounds, or a
  * consumer's claim moved the head first);
+ * -EPIPE once the ring's destroy began (mpmcring_destroy(), by its owner:
+ * a ring found with mpmcring_get_by_name() can go while it is held; not a
+ * drop of the ring, which takes no more records: the caller counts it);
  * -EINVAL for bad @flags or a zero @len
  * (not counted as drops: they are the caller's errors).
  */
@@ -273,8 +301,9 @@ EXPORT_SYMBOL_GPL(mpmcring_reserve_batch);
  * refused when eviction cannot make room). Any context; never waits.
  *
  * Return: 0; -ENOSPC when the free space is under the class watermark or
- * the ring is full; -EMSGSIZE when @len is too big (both counted); -EINVAL
- * for bad @flags or a zero @len (not counted: the caller's error).
+ * the ring is full; -EMSGSIZE when @len is too big (both counted); -EPIPE
+ * once the ring's destroy began; -EINVAL for bad @flags or a zero @len
+ * (these two not counted: see mpmcring_reserve()).
  */
 int mpmcring_admit(struct mpmcring *ring, u32 len, u32 flags)
 {
@@ -289,8 +318,15 @@ int mpmcring_admit(struct mpmcring *ring, u32 len, u32 flags)
 		mpmcring_count_drop(ring, MPMCRING_DROP_TOO_BIG, prio, 1);
 		return -EMSGSIZE;
 	}
-	/* Preemption off: the reclaim bit is taken only so. */
+	/*
+	 * Preemption off: the reclaim bit is taken only so. Closed: no
+	 * reservation would be taken either ([D4]).
+	 */
 	preempt_disable();
+	if (mpmcring_closed(ring)) {
+		preempt_enable();
+		return -EPIPE;
+	}
 	ret = mpr_admit(v, &env, mpr_rec_size(v, len),
 			ring->reserve_limit[prio]);
 	preempt_enable();

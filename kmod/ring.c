@@ -505,9 +505,10 @@ static void mpmcring_id_uncache(struct mpmcring *ring)
  * ring dead in its meta page (MPMCRING_STATE_DEAD) and wakes sleeping
  * consumers, who see end-of-file once the ring is empty. Files
  * and mappings still open keep the memory valid until the last one goes.
- * The caller's own producers must be stopped before this; write(2) and
- * BPF producers are refused from then on, and those under way are waited
- * for (an RCU grace period), so it sleeps.
+ * The caller's own producers must be stopped before this; any other
+ * producer (write(2), BPF, another module holding a reference from
+ * mpmcring_get_by_name()) is refused from then on, and those under way
+ * are waited for (an RCU grace period), so it sleeps.
  */
 void mpmcring_destroy(struct mpmcring *ring)
 {
@@ -532,10 +533,12 @@ void mpmcring_destroy(struct mpmcring *ring)
 	 * record committed after that would be lost without being counted
 	 * anywhere. BPF kfuncs look the ring up by its id (unpublished above)
 	 * and use it inside one RCU read-side section; write(2) reserves and
-	 * commits inside one that starts by looking at @closing. [D3] pairs
-	 * with [D4] in write(2): a writer whose section began before the
-	 * grace period has committed when it ends; one that begins after it
-	 * sees @closing and writes nothing.
+	 * commits inside one that starts by looking at @closing, and so does
+	 * every kernel reservation (its preemption-off window, reserve to
+	 * commit). [D3] pairs with [D4] in write(2) and in
+	 * mpmcring_closed()'s callers (kmod/produce.c): a producer whose
+	 * section began before the grace period has committed when it ends;
+	 * one that begins after it sees @closing and writes nothing.
 	 */
 	WRITE_ONCE(ring->closing, true);
 	/* [M:destroy-sync] Whether or not BPF is there: write(2) needs it. */

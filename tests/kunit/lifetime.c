@@ -2,7 +2,8 @@
 /*
  * mpmcring_lifetime: creation that fails at any allocation returns a clean
  * -ENOMEM and leaks nothing; a destroyed ring stays valid while references
- * remain and is freed with the last one; a ring is found by its id while
+ * remain and is freed with the last one, taking no record from any
+ * producer once destroyed; a ring is found by its id while
  * it is registered, and only then.
  *
  * Failures come from the kernel's fault injection: current->fail_nth fails
@@ -117,6 +118,63 @@ static void lifetime_destroy_with_refs(struct kunit *test)
 	mpmcring_destroy(ring);
 }
 
+/*
+ * A module producing into a ring it found by name holds a reference, not a
+ * say in when the owner destroys it: from the destroy on, every kernel
+ * entry point refuses with -EPIPE and writes nothing, so no record lands
+ * behind the end consumers were told ([D4] in kmod/produce.c), and none is
+ * counted as produced or dropped.
+ */
+static void lifetime_producers_refused_once_destroyed(struct kunit *test)
+{
+	struct mpmcring_params p = { .name = "kunit-closed", .size = 4096 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	struct mpmcring *ref = mpmcring_get_by_name("kunit-closed");
+	const struct mpr_view *v = mpmcring_kunit_view(ring);
+	u32 lens[2] = { 16, 24 };
+	struct mpmcring_rsv rsv[2];
+	struct mpmcring_stats st;
+	char buf[64];
+	u64 pos;
+	struct kc c;
+	int prio, err;
+
+	KUNIT_ASSERT_PTR_EQ(test, ref, ring);
+	KUNIT_ASSERT_EQ(test, kt_produce(ring, 32, 1, 1, 0, 7), 0);
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	mpmcring_destroy(ring);
+	pos = READ_ONCE(v->meta->prod_pos);
+	for (prio = 0; prio < MPMCRING_NR_PRIO; prio++) {
+		/*
+		 * Taken anyway: given back before the check, which may
+		 * sleep, so the reservation's preemption-off window closes.
+		 */
+		err = mpmcring_reserve(ref, 16, MPMCRING_F_PRIO(prio), rsv);
+		if (!err)
+			mpmcring_discard(rsv);
+		KUNIT_EXPECT_EQ(test, err, -EPIPE);
+		err = mpmcring_reserve_batch(ref, lens, 2, MPMCRING_F_PRIO(prio), rsv);
+		if (!err) {
+			mpmcring_discard(&rsv[0]);
+			mpmcring_discard(&rsv[1]);
+		}
+		KUNIT_EXPECT_EQ(test, err, -EPIPE);
+		KUNIT_EXPECT_EQ(test, mpmcring_output(ref, buf, 16, MPMCRING_F_PRIO(prio)),
+				-EPIPE);
+		KUNIT_EXPECT_EQ(test, mpmcring_admit(ref, 16, MPMCRING_F_PRIO(prio)), -EPIPE);
+	}
+	KUNIT_EXPECT_EQ(test, READ_ONCE(v->meta->prod_pos), pos);
+	mpmcring_get_stats(ref, &st);
+	KUNIT_EXPECT_EQ(test, st.produced_records, 1ULL);
+	KUNIT_EXPECT_EQ(test, kt_dropped(&st), 0ULL);
+	/* What came before the destroy is still there, and nothing after. */
+	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), 32);
+	KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->seq, 7ULL);
+	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), -EAGAIN);
+	kc_detach(&c);
+	mpmcring_put(ref);
+}
+
 /* The ring with this id, as a BPF producer's kfunc finds it. */
 static struct mpmcring *lt_find_id(u32 id)
 {
@@ -182,6 +240,7 @@ static void lifetime_find_id_shared_slot(struct kunit *test)
 static struct kunit_case lifetime_cases[] = {
 	KUNIT_CASE(lifetime_alloc_failures),
 	KUNIT_CASE(lifetime_destroy_with_refs),
+	KUNIT_CASE(lifetime_producers_refused_once_destroyed),
 	KUNIT_CASE(lifetime_find_id_shared_slot),
 	{}
 };

@@ -811,6 +811,54 @@ TEST_F_TIMEOUT(ev, params_choose_what_is_recorded, 180)
 	EXPECT_EQ(0, access("/dev/mpmcring-evexisting", F_OK));
 }
 
+/*
+ * The module writes into a ring another module owns (create=0), and the
+ * owner destroys it: the module keeps its reference and its probes, and
+ * from then on every event is refused and counted as dropped, none counted
+ * as sent into a ring whose consumers were told the end ([D4] in
+ * kmod/produce.c). Before, each went on being committed behind that end
+ * and counted as emitted.
+ */
+TEST_F_TIMEOUT(ev, a_ring_its_owner_destroyed_takes_no_more_events, 120)
+{
+	uint64_t emitted[MPMCRING_EV_NR_TYPES] = { 0 }, dropped[MPMCRING_EV_NR_TYPES] = { 0 };
+	uint64_t emitted2[MPMCRING_EV_NR_TYPES] = { 0 }, dropped2[MPMCRING_EV_NR_TYPES] = { 0 };
+	struct mpmcring_stats st, st2;
+	struct mpmcring_batch b;
+	char *argv[] = { "true", NULL };
+	int i, status;
+
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
+			       "ring=evgone create=1 size=65536 threads=0 autostart=0"));
+	ASSERT_EQ(0, vm_insmod("mpmcring_events", "ring=evgone create=0 proc=exec syscalls=none"));
+	self->r = mpmcring_open("/dev/mpmcring-evgone", 0);
+	ASSERT_NE(NULL, self->r);
+	self->c = mpmcring_consumer_new(self->r);
+	ASSERT_NE(NULL, self->c);
+	/* The owner goes: the ring with it, and its consumers see the end. */
+	ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen"));
+	EXPECT_NE(0, access("/dev/mpmcring-evgone", F_OK));
+	drain(self->c, &self->g);
+	ASSERT_EQ(-EPIPE, mpmcring_wait(self->r, 1000));
+
+	ASSERT_EQ(0, ev_read_stats(emitted, dropped, NULL));
+	ASSERT_EQ(0, mpmcring_get_stats(self->r, &st));
+	for (i = 0; i < 20; i++)
+		ASSERT_GT(run_exec("/bin/true", argv, &status), 0);
+	ASSERT_EQ(0, ev_read_stats(emitted2, dropped2, NULL));
+	ASSERT_EQ(0, mpmcring_get_stats(self->r, &st2));
+	TH_LOG("exec events after the destroy: %llu emitted, %llu dropped",
+	       (unsigned long long)(emitted2[MPMCRING_EV_EXEC] - emitted[MPMCRING_EV_EXEC]),
+	       (unsigned long long)(dropped2[MPMCRING_EV_EXEC] - dropped[MPMCRING_EV_EXEC]));
+	EXPECT_EQ(emitted[MPMCRING_EV_EXEC], emitted2[MPMCRING_EV_EXEC]);
+	EXPECT_GE(dropped2[MPMCRING_EV_EXEC] - dropped[MPMCRING_EV_EXEC], 20);
+	EXPECT_EQ(st.produced_records, st2.produced_records);
+	/* Nothing behind the end. */
+	EXPECT_EQ(-EPIPE, mpmcring_wait(self->r, 1000));
+	EXPECT_EQ(-EAGAIN, mpmcring_read_batch(self->c, &b, 256, SIZE_MAX));
+	EXPECT_EQ(0, vm_rmmod("mpmcring_events"));
+}
+
 /* A write(2) producer imitating an exec event is never decoded as one. */
 TEST_F_TIMEOUT(ev, user_written_event_is_not_trusted, 120)
 {
