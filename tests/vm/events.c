@@ -925,6 +925,22 @@ static void run_markers(struct __test_metadata *_metadata, pid_t *markers)
 	}
 }
 
+/*
+ * After a flood: the module's counts, then the ring's (the ring's can only
+ * be larger); then the module unloaded, so that what the ring holds is
+ * final, and all of it read: every record good, no claim revoked.
+ */
+static void final_counts(struct __test_metadata *_metadata, FIXTURE_DATA(ev) * self,
+			 uint64_t *emitted, uint64_t *dropped, struct mpmcring_stats *st)
+{
+	ASSERT_EQ(0, ev_read_stats(emitted, dropped, NULL));
+	ASSERT_EQ(0, mpmcring_get_stats(self->r, st));
+	ASSERT_EQ(0, vm_rmmod("mpmcring_events"));
+	drain(self->c, &self->g);
+	EXPECT_EQ(0, self->g.bad);
+	EXPECT_EQ(0, self->g.revoked);
+}
+
 /* The markers whose fork, exec and exit did not each arrive once (logged). */
 static int markers_missing(struct __test_metadata *_metadata, const struct got *g,
 			   const pid_t *markers)
@@ -992,14 +1008,7 @@ TEST_F_TIMEOUT(ev, critical_events_survive_a_catchall_flood, 400)
 	f.stop = 1;
 	for (i = 0; i < ncpu; i++)
 		pthread_join(th[i], NULL);
-	/* The module's counts, then the ring's: the ring's can only be larger. */
-	ASSERT_EQ(0, ev_read_stats(emitted, dropped, NULL));
-	ASSERT_EQ(0, mpmcring_get_stats(self->r, &st));
-	/* Probes gone: what the ring holds is final. */
-	ASSERT_EQ(0, vm_rmmod("mpmcring_events"));
-	drain(self->c, &self->g);
-	EXPECT_EQ(0, self->g.bad);
-	EXPECT_EQ(0, self->g.revoked);
+	final_counts(_metadata, self, emitted, dropped, &st);
 
 	for (int r = 0; r < MPMCRING_NR_DROP; r++) {
 		low_refused += st.dropped[r][MPMCRING_PRIO_LOW];
@@ -1122,12 +1131,7 @@ TEST_F_TIMEOUT(ev, failed_calls_of_a_user_leave_the_critical_reserve, 400)
 	ASSERT_EQ(flood, waitpid(flood, &status, 0));
 	self->flood = 0;
 	ASSERT_TRUE(WIFSIGNALED(status)) TH_LOG("the flood ended by itself: %#x", status);
-	ASSERT_EQ(0, ev_read_stats(emitted, dropped, NULL));
-	ASSERT_EQ(0, mpmcring_get_stats(self->r, &st));
-	ASSERT_EQ(0, vm_rmmod("mpmcring_events"));
-	drain(self->c, &self->g);
-	EXPECT_EQ(0, self->g.bad);
-	EXPECT_EQ(0, self->g.revoked);
+	final_counts(_metadata, self, emitted, dropped, &st);
 
 	for (int r = 0; r < MPMCRING_NR_DROP; r++)
 		crit_refused += st.dropped[r][MPMCRING_PRIO_CRITICAL];
