@@ -293,7 +293,7 @@ static const struct kernel_param_ops mpmcring_bpf_refused_ops = {
 };
 module_param_cb(bpf_refused, &mpmcring_bpf_refused_ops, NULL, 0444);
 MODULE_PARM_DESC(bpf_refused,
-		 "read-only: BPF kfunc calls refused where no ring counts them, by reason (no_ring: unknown id, bad_flags, zero_len: empty record, null_data, ring_gone: destroyed before commit, no_buffer: no staging buffer free on the CPU for the caller, no_buffer_sleep: the part of no_buffer whose caller may sleep, bad_write: write outside the reservation; README, BPF producers), and the last unknown id");
+		 "read-only: BPF kfunc calls refused where no ring counts them, by reason (no_ring: unknown id or a ring being destroyed, bad_flags, zero_len: empty record, null_data, ring_gone: destroyed before commit, no_buffer: no staging buffer free on the CPU for the caller, no_buffer_sleep: the part of no_buffer whose caller may sleep, bad_write: write outside the reservation; README, BPF producers), and the last unknown id");
 
 /* Flags a program may pass: one priority class, nothing else. */
 static bool mpmcring_bpf_flags_ok(u64 flags)
@@ -428,7 +428,8 @@ static void mpmcring_bpf_put_handle(struct mpmcring_bpf_slot *h)
  *
  * Return: 0; -EINVAL for bad @flags, a zero @data__sz (records are never
  * empty) or a NULL @data with a size; -ENOENT when no ring has @ring_id
- * (these four counted in the module's bpf_refused); otherwise as
+ * or its destroy began (these four counted in the module's bpf_refused,
+ * the last two as no_ring); otherwise as
  * mpmcring_output() (-EMSGSIZE, -ENOSPC, -EAGAIN: counted as drops of the
  * ring).
  */
@@ -480,8 +481,8 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
  *
  * Return: 0; -ENOSPC (class watermark or ring full) and -EMSGSIZE, both
  * counted as drops of the ring; -EINVAL for bad @flags or a zero @len and
- * -ENOENT when no ring has @ring_id (counted in the module's
- * bpf_refused).
+ * -ENOENT when no ring has @ring_id or its destroy began (counted in the
+ * module's bpf_refused, the last as no_ring).
  */
 __bpf_kfunc int mpmcring_bpf_admit(u32 ring_id, u32 len, u64 flags)
 {

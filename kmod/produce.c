@@ -113,6 +113,12 @@ static int mpmcring_reserve_from(struct mpmcring *ring, const u32 *lens,
 
 	if (!n || n > MPMCRING_BATCH_MAX || prio >= MPMCRING_NR_PRIO)
 		return -EINVAL;
+	/*
+	 * An early look, so that a record too big for a ring whose destroy
+	 * began is not counted as its drop; the look below decides.
+	 */
+	if (mpmcring_closed(ring))
+		return -EPIPE;
 	for (i = 0; i < n; i++) {
 		/* A record carries at least one byte: read(2) returns 0 at EOF. */
 		if (!lens[i])
@@ -227,7 +233,9 @@ static __always_inline bool mpmcring_reserve_first(struct mpmcring *ring,
  * Lock-free and never sleeps: callable in any context, NMI included. The
  * reservation must be finished with mpmcring_commit() or mpmcring_discard()
  * in the same context, without sleeping; preemption stays disabled until
- * then. A failed reservation is counted as a drop by reason and class.
+ * then. A reservation refused for room, contention or size is counted as
+ * a drop of the ring, by reason and class (one refused because the ring is
+ * being destroyed is not: see -EPIPE).
  *
  * Return: 0; -EMSGSIZE when @len is too big; -ENOSPC when the ring is full
  * or the free space is under the class watermark (in overwrite mode: when
@@ -265,7 +273,8 @@ EXPORT_SYMBOL_GPL(mpmcring_reserve);
  *
  * All or nothing: the records are consecutive in the ring and each must be
  * finished with mpmcring_commit() or mpmcring_discard(), in any order, in
- * the reserving context. A failure counts @n drops.
+ * the reserving context. A failure counts @n drops (-EPIPE and -EINVAL
+ * none, as for mpmcring_reserve()).
  *
  * Return: as mpmcring_reserve(); -EINVAL for @n out of range too.
  */
@@ -314,6 +323,9 @@ int mpmcring_admit(struct mpmcring *ring, u32 len, u32 flags)
 
 	if ((flags & ~MPMCRING_F_PRIO_MASK) || prio >= MPMCRING_NR_PRIO || !len)
 		return -EINVAL;
+	/* Early, as in mpmcring_reserve_from(); the look below decides. */
+	if (mpmcring_closed(ring))
+		return -EPIPE;
 	if (len > v->max_record) {
 		mpmcring_count_drop(ring, MPMCRING_DROP_TOO_BIG, prio, 1);
 		return -EMSGSIZE;

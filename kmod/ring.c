@@ -555,8 +555,9 @@ void mpmcring_destroy(struct mpmcring *ring)
 	smp_store_release(&ring->view.meta->state, MPMCRING_STATE_DEAD);
 	/*
 	 * [D1] pairs with [D2] in read(2) and poll: every record committed
-	 * before (by BPF and write(2), through the grace period; by the
-	 * caller's producers, which are done) is published before @dead.
+	 * before (by BPF, write(2) and other modules' producers, through the
+	 * grace period; by the caller's producers, which are done) is
+	 * published before @dead.
 	 * Consumers load @dead before they look at the ring, so "dead, then
 	 * empty" is the end.
 	 */

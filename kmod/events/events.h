@@ -73,6 +73,8 @@ struct pt_regs;
 struct ev_counts {
 	u64 emitted[MPMCRING_EV_NR_TYPES];
 	u64 dropped[MPMCRING_EV_NR_TYPES];
+	/* Of those dropped: refused by a ring its owner destroyed. */
+	u64 ring_gone;
 };
 
 /* params.c: the module parameters into ev_cfg, naming what is wrong. */

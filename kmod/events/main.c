@@ -128,6 +128,8 @@ static int ev_stats_show(struct seq_file *m, void *unused)
 	for (t = 1; t < MPMCRING_EV_NR_TYPES; t++)
 		seq_printf(m, "%s %s %llu %llu\n", ev_type_name(t),
 			   prio_names[ev_cfg.prio[t]], c.emitted[t], c.dropped[t]);
+	seq_printf(m, "# of those dropped, refused by a ring its owner destroyed: %llu\n",
+		   c.ring_gone);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(ev_stats);

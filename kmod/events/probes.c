@@ -108,6 +108,7 @@ void ev_read_counts(struct ev_counts *sum)
 			sum->emitted[t] += READ_ONCE(c->emitted[t]);
 			sum->dropped[t] += READ_ONCE(c->dropped[t]);
 		}
+		sum->ring_gone += READ_ONCE(c->ring_gone);
 	}
 }
 
@@ -131,10 +132,21 @@ static void ev_fill_hdr(struct mpmcring_ev_hdr *h, u16 type, u32 size, u8 flags)
 
 static void ev_counted(u16 type, int err)
 {
-	if (err)
-		this_cpu_inc(ev_counts.dropped[type]);
-	else
+	if (!err) {
 		this_cpu_inc(ev_counts.emitted[type]);
+		return;
+	}
+	this_cpu_inc(ev_counts.dropped[type]);
+	/*
+	 * The ring's owner destroyed it (create=0): every event from now on
+	 * is refused. Said once, and counted apart, so that it is not taken
+	 * for an overloaded ring.
+	 */
+	if (unlikely(err == -EPIPE)) {
+		this_cpu_inc(ev_counts.ring_gone);
+		pr_warn_once("mpmcring_events: ring %s was destroyed by its owner: every event is refused from now on (counted as dropped); unload this module\n",
+			     mpmcring_layout(ev_cfg.ring)->name);
+	}
 }
 
 /* Reserves a fixed-size event in place; NULL (counted) when refused. */

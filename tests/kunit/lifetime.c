@@ -14,6 +14,9 @@
  * without CONFIG_FAULT_INJECTION skip the sweep.
  */
 #include <kunit/test.h>
+#include <linux/delay.h>
+#include <linux/jiffies.h>
+#include <linux/kthread.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 
@@ -163,6 +166,12 @@ static void lifetime_producers_refused_once_destroyed(struct kunit *test)
 				-EPIPE);
 		KUNIT_EXPECT_EQ(test, mpmcring_admit(ref, 16, MPMCRING_F_PRIO(prio)), -EPIPE);
 	}
+	/* Too big for the ring too: refused as closed, not counted as a drop. */
+	err = mpmcring_reserve(ref, v->max_record + 1, 0, rsv);
+	if (!err)
+		mpmcring_discard(rsv);
+	KUNIT_EXPECT_EQ(test, err, -EPIPE);
+	KUNIT_EXPECT_EQ(test, mpmcring_admit(ref, v->max_record + 1, 0), -EPIPE);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(v->meta->prod_pos), pos);
 	mpmcring_get_stats(ref, &st);
 	KUNIT_EXPECT_EQ(test, st.produced_records, 1ULL);
@@ -173,6 +182,122 @@ static void lifetime_producers_refused_once_destroyed(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), -EAGAIN);
 	kc_detach(&c);
 	mpmcring_put(ref);
+}
+
+/* A producer thread holding the ring by name, as another module would. */
+struct lt_race {
+	struct mpmcring *ring;
+	u64 committed;	/* mpmcring_output() said 0 */
+	u64 dropped;	/* refused for room or contention */
+	u64 closed;	/* refused with -EPIPE: then it stops producing */
+	int other;	/* any other answer */
+};
+
+static int lt_race_producer(void *arg)
+{
+	struct lt_race *r = arg;
+	u64 seq = 0;
+	int err;
+
+	while (!kthread_should_stop()) {
+		if (r->closed || r->other) {
+			schedule_timeout_interruptible(1);
+			continue;
+		}
+		err = mpmcring_output(r->ring, &seq, sizeof(seq),
+				      MPMCRING_F_PRIO(MPMCRING_PRIO_CRITICAL));
+		if (!err)
+			WRITE_ONCE(r->committed, ++seq);
+		else if (err == -EPIPE)
+			WRITE_ONCE(r->closed, r->closed + 1);
+		else if (err == -ENOSPC || err == -EAGAIN)
+			r->dropped++;
+		else
+			r->other = err;
+		cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * The destroy racing a producer it does not control: the owner destroys
+ * while another module's thread produces without pause and a consumer
+ * reads. The consumer stops at the end it is told ("dead, then empty",
+ * [D2]); every record the producer was told it committed must have been
+ * delivered by then ([D3]/[D4]), and the producer is refused afterwards.
+ * Before the reservations looked at @closing, the producer committed on
+ * behind the end, and never heard of it.
+ */
+static void lifetime_destroy_racing_a_producer_by_name(struct kunit *test)
+{
+	struct mpmcring_params p = { .name = "kunit-race", .size = 16384 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	struct lt_race r = { .ring = mpmcring_get_by_name("kunit-race") };
+	unsigned long deadline;
+	struct task_struct *t;
+	u64 delivered = 0, seq, next = 0;
+	bool dead, ended = false, destroyed = false;
+	int n, misordered = 0;
+	struct kc c;
+
+	KUNIT_ASSERT_PTR_EQ(test, r.ring, ring);
+	if (kc_attach(&c, ring)) {
+		mpmcring_destroy(ring);
+		mpmcring_put(r.ring);
+		KUNIT_FAIL(test, "no consumer slot");
+		return;
+	}
+	t = kthread_run(lt_race_producer, &r, "mpmcring_race");
+	if (IS_ERR(t)) {
+		kc_detach(&c);
+		mpmcring_destroy(ring);
+		mpmcring_put(r.ring);
+		KUNIT_FAIL(test, "no producer thread: %ld", PTR_ERR(t));
+		return;
+	}
+	deadline = jiffies + 20 * HZ;
+	while (time_before(jiffies, deadline)) {
+		/* The owner destroys once the producer is well under way. */
+		if (!destroyed && READ_ONCE(r.committed) >= 2000) {
+			mpmcring_destroy(ring);
+			destroyed = true;
+		}
+		/* [D2]: dead first, then the look. */
+		dead = smp_load_acquire(&ring->dead);
+		n = kc_read(&c, &seq, sizeof(seq));
+		if (n == -EAGAIN) {
+			if (dead) {
+				ended = true;
+				break;
+			}
+			cond_resched();
+			continue;
+		}
+		if (n != sizeof(seq)) {
+			KUNIT_FAIL(test, "read: %d", n);
+			break;
+		}
+		delivered++;
+		/* One producer, drops skip no number: every one, in order. */
+		misordered += seq != next;
+		next = seq + 1;
+		cond_resched();
+	}
+	if (!destroyed)
+		mpmcring_destroy(ring);
+	/* Time for a producer that did not hear of the end to go on. */
+	msleep(50);
+	kthread_stop(t);
+	kc_detach(&c);
+	mpmcring_put(r.ring);
+	kunit_info(test, "%llu committed, %llu delivered, %llu dropped, %llu refused as closed",
+		   r.committed, delivered, r.dropped, r.closed);
+	KUNIT_EXPECT_TRUE_MSG(test, ended, "the consumer never saw the end");
+	KUNIT_EXPECT_EQ(test, r.other, 0);
+	KUNIT_EXPECT_EQ_MSG(test, r.committed, delivered,
+			    "records committed behind the end consumers were told");
+	KUNIT_EXPECT_EQ(test, misordered, 0);
+	KUNIT_EXPECT_GE(test, r.closed, 1ULL);
 }
 
 /* The ring with this id, as a BPF producer's kfunc finds it. */
@@ -241,6 +366,7 @@ static struct kunit_case lifetime_cases[] = {
 	KUNIT_CASE(lifetime_alloc_failures),
 	KUNIT_CASE(lifetime_destroy_with_refs),
 	KUNIT_CASE(lifetime_producers_refused_once_destroyed),
+	KUNIT_CASE(lifetime_destroy_racing_a_producer_by_name),
 	KUNIT_CASE(lifetime_find_id_shared_slot),
 	{}
 };

@@ -975,7 +975,14 @@ proctype Producer(byte me)
 		 * mpmcring_bpf_commit() of a staged reservation):
 		 * rcu_read_lock(), then mpmcring_find_id(); the whole output runs
 		 * inside that section, which ends after the stamp (or the
-		 * drop); not found: -ENOENT, counted (bpf_refused).
+		 * drop); not found: -ENOENT, counted (bpf_refused). Found,
+		 * then @closing seen at the reservation (every kernel
+		 * reservation looks, [D4]): the same -ENOENT and count,
+		 * nothing written; not modelled: the kfunc here goes on,
+		 * the case that can reach the end. A module's producer that
+		 * holds the ring by name has the shape of write(2)'s section
+		 * below (its preemption-off window, @closing, then reserve,
+		 * copy and commit), without the entry look and the retry.
 		 * write(2): [M:write-entry] @closing on entry, -EPIPE to the
 		 * caller (it only spares the copy); then [M:write-closing]
 		 * [D4] the same shape as a kfunc's: rcu_read_lock(), @closing

@@ -185,6 +185,24 @@ static int ev_read_stats(uint64_t *emitted, uint64_t *dropped, char (*cls)[16])
 	return 0;
 }
 
+/* Of the module's drops, those a ring its owner destroyed refused; -1: none said. */
+static long long ev_read_ring_gone(void)
+{
+	static const char say[] = "# of those dropped, refused by a ring its owner destroyed: %llu";
+	FILE *f = fopen(EV_STATS, "r");
+	unsigned long long n;
+	long long got = -1;
+	char line[256];
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, say, &n) == 1)
+			got = (long long)n;
+	fclose(f);
+	return got;
+}
+
 /* A child that execs path with argv; returns its pid after it ended. */
 static pid_t run_exec(const char *path, char *const argv[], int *status)
 {
@@ -826,7 +844,7 @@ TEST_F_TIMEOUT(ev, a_ring_its_owner_destroyed_takes_no_more_events, 120)
 	struct mpmcring_stats st, st2;
 	struct mpmcring_batch b;
 	char *argv[] = { "true", NULL };
-	int i, status;
+	int i, status, kmsg;
 
 	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
 			       "ring=evgone create=1 size=65536 threads=0 autostart=0"));
@@ -835,6 +853,8 @@ TEST_F_TIMEOUT(ev, a_ring_its_owner_destroyed_takes_no_more_events, 120)
 	ASSERT_NE(NULL, self->r);
 	self->c = mpmcring_consumer_new(self->r);
 	ASSERT_NE(NULL, self->c);
+	kmsg = vm_kmsg_open_at_end();
+	ASSERT_LE(0, kmsg);
 	/* The owner goes: the ring with it, and its consumers see the end. */
 	ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen"));
 	EXPECT_NE(0, access("/dev/mpmcring-evgone", F_OK));
@@ -843,10 +863,18 @@ TEST_F_TIMEOUT(ev, a_ring_its_owner_destroyed_takes_no_more_events, 120)
 
 	ASSERT_EQ(0, ev_read_stats(emitted, dropped, NULL));
 	ASSERT_EQ(0, mpmcring_get_stats(self->r, &st));
-	for (i = 0; i < 20; i++)
+	for (i = 0; i < 20; i++) {
 		ASSERT_GT(run_exec("/bin/true", argv, &status), 0);
+		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("/bin/true did not run: status %#x", status);
+	}
 	ASSERT_EQ(0, ev_read_stats(emitted2, dropped2, NULL));
 	ASSERT_EQ(0, mpmcring_get_stats(self->r, &st2));
+	/* Told apart from an overloaded ring: counted, and said once. */
+	EXPECT_GE(ev_read_ring_gone(),
+		  (long long)(dropped2[MPMCRING_EV_EXEC] - dropped[MPMCRING_EV_EXEC]));
+	EXPECT_TRUE(vm_kmsg_has(kmsg, "ring evgone was destroyed by its owner"));
+	close(kmsg);
 	TH_LOG("exec events after the destroy: %llu emitted, %llu dropped",
 	       (unsigned long long)(emitted2[MPMCRING_EV_EXEC] - emitted[MPMCRING_EV_EXEC]),
 	       (unsigned long long)(dropped2[MPMCRING_EV_EXEC] - dropped[MPMCRING_EV_EXEC]));

@@ -53,7 +53,8 @@
  * Every refusal is counted. What a ring refuses (too big, full, priority)
  * is a drop of that ring, told to its consumers. The rest is counted
  * module-wide, by reason, in /sys/module/mpmcring/parameters/bpf_refused
- * (and by mpmcring stat): an unknown id (-ENOENT, NULL: no_ring), flags
+ * (and by mpmcring stat): an unknown id or one whose ring is being
+ * destroyed (-ENOENT, NULL: no_ring), flags
  * other than one class, a zero length (records are never empty) or NULL
  * data (-EINVAL, NULL), a commit whose ring was destroyed since reserve
  * (-ENOENT: ring_gone), no free buffer (NULL: no_buffer, and of those
