@@ -2,10 +2,11 @@
 
 package mpmcring
 
-// Consume checks the lease before each record but a new claim's first,
-// as the C library's mpmcring_consume() does (lib_test's
-// t_consume_revoked_*): a claim revoked while fn runs, or between two
-// calls, hands out nothing more, and the call says ErrStale.
+// Consume checks the lease before each record, a new claim's first too
+// (the C library's mpmcring_consume() hands that one out as its claim's
+// walk saw it; lib_test's t_consume_revoked_*): a claim revoked while fn
+// runs, or between two calls, hands out nothing more, and the call says
+// ErrStale.
 
 import (
 	"bytes"
@@ -137,18 +138,79 @@ func stoppedAtClaimEnd(t *testing.T) (*testRing, *Consumer) {
 }
 
 // fn stops Consume at its claim's last record, and another record is
-// ready: the next Consume delivers it (0 means none was ready), as the C
-// library's does (tests/host/stopped_consume_test.c).
+// ready: the next Consume commits that claim (0, fn not called), the one
+// after delivers the record ready (it used to say 0 at every call), as
+// the C library's does (tests/host/stopped_consume_test.c).
 func TestConsumeAfterStopAtClaimEnd(t *testing.T) {
 	h, c := stoppedAtClaimEnd(t)
 	mustProduce(t, h, payload(1, 16), PrioCritical)
 	var got [][]byte
-	n, err := c.Consume(1, func(rec Record) error {
+	fn := func(rec Record) error {
 		got = append(got, append([]byte(nil), rec.Data...))
 		return nil
-	})
+	}
+	if n, err := c.Consume(1, fn); n != 0 || err != nil || len(got) != 0 {
+		t.Fatalf("second Consume: %d, %v, records %q; want the stopped claim committed: 0, nil, none", n, err, got)
+	}
+	if consumed := atomic.LoadUint64(c.v.slotWord(c.idx, slotConsumedRecords)); consumed != 1 {
+		t.Errorf("consumed_records %d after the second Consume, want 1", consumed)
+	}
+	n, err := c.Consume(1, fn)
 	if n != 1 || err != nil || len(got) != 1 || !bytes.Equal(got[0], payload(1, 16)) {
-		t.Fatalf("second Consume: %d, %v, records %q; want the record ready", n, err, got)
+		t.Fatalf("third Consume: %d, %v, records %q; want the record ready", n, err, got)
+	}
+	if consumed := atomic.LoadUint64(c.v.slotWord(c.idx, slotConsumedRecords)); consumed != 2 {
+		t.Errorf("consumed_records %d, want 2", consumed)
+	}
+}
+
+// fn stops at the end of every claim, call after call: each claim is
+// committed by the call after its stop, so the slot's consumed count
+// keeps up (and reclaim with it). Claiming anew while holding the
+// stopped claim, Consume never committed: collection stalled until the
+// lease threw it all away (helper-176's review; stopped_consume_test's
+// t_consume_stopping_at_every_claim_end_commits).
+func TestConsumeStoppingAtEveryClaimEndCommits(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 4096})
+	c := newConsumer(t, h.ring(t))
+	for i := 0; i < 100; i++ {
+		mustProduce(t, h, payload(i, 16), PrioCritical)
+	}
+	stop := errors.New("stop")
+	seen, stops, lag := 0, 0, 0
+	lastStopped := false
+	fn := func(Record) error {
+		seen++
+		if seen%4 == 0 {
+			return stop
+		}
+		return nil
+	}
+	for calls := 0; calls < 1000; calls++ {
+		before := seen
+		n, err := c.Consume(4, fn)
+		consumed := int(atomic.LoadUint64(c.v.slotWord(c.idx, slotConsumedRecords)))
+		limit := 0
+		if err == stop {
+			stops++
+			limit = 4
+		} else if err != nil {
+			t.Fatalf("Consume: %v", err)
+		}
+		if seen-consumed > limit {
+			lag++
+		}
+		// A 0 after a stop only committed; a 0 after a 0 is none ready.
+		if err == nil && n == 0 && seen == before && calls > 0 && !lastStopped {
+			break
+		}
+		lastStopped = err == stop
+	}
+	if seen != 100 || stops != 25 || lag != 0 {
+		t.Fatalf("fn saw %d records, stopped %d times; %d calls returned with more uncommitted than one claim", seen, stops, lag)
+	}
+	if consumed := atomic.LoadUint64(c.v.slotWord(c.idx, slotConsumedRecords)); consumed != 100 {
+		t.Errorf("consumed_records %d, want 100", consumed)
 	}
 }
 

@@ -3,7 +3,6 @@
 package mpmcring
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"sync/atomic"
@@ -454,9 +453,12 @@ func (c *Consumer) end() error {
 // returned as it is; a panic in fn, once recovered, leaves the consumer
 // the same way. ErrStale when the commit found the claim revoked: what
 // fn saw since Consume last returned without an error must be thrown
-// away (a call that fn stopped leaves its claim held; the next call's
-// commit answers for it too, and may come before fn runs when nothing new
-// is ready or the held claim was revoked). fn must not call Read, ReadBatch,
+// away (a call that fn stopped leaves its claim held, and the call that
+// finishes it answers for it too). The call after fn stopped at its
+// claim's last record only commits that claim, without calling fn: 0, nil
+// (what fn saw is confirmed; records may be ready: call again before
+// waiting) or ErrStale; so no call holds more than one claim. fn must not
+// call Read, ReadBatch,
 // Commit, Consume or Close on c: they return EINVAL there. EINVAL while
 // the consumer holds records from Read or ReadBatch (Read of the rest of
 // a stopped Consume included): Commit them first, after Reading the rest
@@ -487,12 +489,13 @@ func (c *Consumer) Consume(max int, fn func(Record) error) (int, error) {
 			"Consume: the consumer holds records from Read or ReadBatch: Commit them first (Consume commits all it holds)")
 	}
 	// A claim with nothing left to deliver (fn stopped at its last
-	// record): no longer pending, so this call claims anew, still holding
-	// it; one commit at the end then answers for all fn saw since Consume
-	// last returned without an error, as the C library does. Kept
-	// pending, Consume said 0 with records ready.
-	if c.pending && !c.pendingLeft() {
-		c.pending = false
+	// record): committed now, and this call ends there (0, nil or
+	// ErrStale), as the C library's does: claiming anew while holding
+	// it, a callback that stops at every claim's end never committed;
+	// committing it and going on, the new claim's ErrStale would cover
+	// records already confirmed.
+	if c.holding && !c.pendingLeft() {
+		return 0, c.commit()
 	}
 	if !c.pending {
 		nrec := uint32(math.MaxUint32)
@@ -500,13 +503,8 @@ func (c *Consumer) Consume(max int, fn func(Record) error) (int, error) {
 			nrec = uint32(max)
 		}
 		var cl claimResult
+		// Holding nothing here: the claim is the call's only one.
 		_, err := c.claimInto(nrec, math.MaxUint64, &cl)
-		// Nothing new, or the claim held (all of it delivered) was
-		// revoked: the commit of what is held answers, nil or ErrStale;
-		// without it a revoked claim said ErrStale at every call.
-		if (err == ErrNoRecord || errors.Is(err, ErrStale)) && c.holding {
-			return 0, c.commit()
-		}
 		if err == ErrNoRecord {
 			return 0, nil
 		}

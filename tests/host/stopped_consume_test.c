@@ -102,8 +102,9 @@ static void fix_fini(struct fix *f)
 
 /*
  * fn stops at the last record of consume's claim; a record is ready after
- * it. The next consume delivers it (0 means none was ready), where it
- * used to find the claim "pending" with nothing left and say 0.
+ * it. The next consume commits that claim (0, fn not called), the one
+ * after delivers the ready record; it used to find the claim "pending"
+ * with nothing left and say 0 at every call (none ready).
  */
 static void t_consume_after_stop_at_claim_end(struct tap *t)
 {
@@ -117,6 +118,9 @@ static void t_consume_after_stop_at_claim_end(struct tap *t)
 	if (c) {
 		CHECK_EQ(t, mpmcring_consume(c, 1, cnt_fn, &s), STOP);
 		CHECK_EQ(t, s.records, 1);
+		CHECK_EQ(t, mpmcring_consume(c, 1, cnt_fn, &s), 0);
+		CHECK_EQ(t, s.records, 1);
+		CHECK_EQ(t, f.h.v.cons->slots[0].consumed_records, 1);
 		n = mpmcring_consume(c, 1, cnt_fn, &s);
 		CHECK(t, n == 1, "consume returned %d with a record ready (records %d)", n,
 		      s.records);
@@ -127,6 +131,64 @@ static void t_consume_after_stop_at_claim_end(struct tap *t)
 	} else {
 		CHECK(t, 0, "set-up: %s", mpmcring_errmsg());
 	}
+	fix_fini(&f);
+}
+
+/* Stops at every 4th record: the last of each claim of at most 4. */
+static int stop4_fn(void *ctx, const struct mpmcring_record *rec)
+{
+	struct cnt *s = ctx;
+
+	s->last = ((const unsigned char *)rec->data)[0];
+	return ++s->records % 4 ? 0 : STOP;
+}
+
+/*
+ * fn stops at the end of every claim, call after call (a callback that
+ * stops at the record ending each burst): every claim is committed by the
+ * call after its stop, so the slot's consumed count keeps up and reclaim
+ * with it. Claiming anew while holding the stopped claim, consume never
+ * committed: 0 consumed after 100 records, the ring stalled until the
+ * lease revoked the lot (helper-176's review).
+ */
+static void t_consume_stopping_at_every_claim_end_commits(struct tap *t)
+{
+	struct cnt s = { 0 };
+	struct mpmcring_consumer *c = NULL;
+	int calls = 0, stops = 0, n, lag = 0;
+	bool last_stopped = false;
+	uint64_t consumed;
+	struct fix f;
+
+	if (fix_init(&f, 100, false, 0, &s))
+		c = mpmcring_consumer_new(f.r);
+	if (!c) {
+		CHECK(t, 0, "set-up: %s", mpmcring_errmsg());
+		fix_fini(&f);
+		return;
+	}
+	while (calls++ < 1000) {
+		int before = s.records;
+
+		n = mpmcring_consume(c, 4, stop4_fn, &s);
+		consumed = f.h.v.cons->slots[0].consumed_records;
+		/* At most the claim a stop left is uncommitted; none after a commit. */
+		lag += (uint64_t)s.records - consumed > (n == STOP ? 4 : 0);
+		if (n == STOP)
+			stops++;
+		else if (n < 0 || (n == 0 && s.records == before && !last_stopped))
+			break; /* none ready (a 0 after a stop only committed) */
+		last_stopped = n == STOP;
+	}
+	CHECK(t, n == 0, "the last consume returned %d, not 0 (none ready)", n);
+	CHECK_EQ(t, s.records, 100);
+	CHECK_EQ(t, stops, 25);
+	CHECK_EQ(t, f.h.v.cons->slots[0].consumed_records, 100);
+	CHECK(t, lag == 0,
+	      "%d calls returned with more delivered records uncommitted than one claim", lag);
+	CHECK(t, f.h.v.cons->slots[0].start == MPMCRING_SLOT_IDLE,
+	      "the consumer still holds a claim");
+	mpmcring_consumer_free(c);
 	fix_fini(&f);
 }
 
@@ -266,6 +328,7 @@ int main(void)
 {
 	static const struct tap_test tests[] = {
 		TAP_TEST(t_consume_after_stop_at_claim_end),
+		TAP_TEST(t_consume_stopping_at_every_claim_end_commits),
 		TAP_TEST(t_poller_dead_ring_dropped_with_records),
 		TAP_TEST(t_poller_sleeps_on_pending),
 		TAP_TEST(t_consume_estale_forever),

@@ -211,13 +211,11 @@ static void hold_claim(struct mpmcring_consumer *c, const struct timespec *stall
  */
 struct consume_ctx {
 	struct mpmcring_consumer *c;
-	struct seen_rec *got; /* cap of them, grown as needed */
-	unsigned int cap;
+	struct seen_rec *got; /* batch of them */
 	/*
-	 * Handed out since consume last returned >= 0: a call may commit the
-	 * claim a stopped call left (nothing left in it) and go on to a new
-	 * one, so this may span claims; each is confirmed by the next call
-	 * that returns >= 0, or thrown away by an -ESTALE.
+	 * Handed out since consume last returned >= 0: one claim's records
+	 * at most (consume claims only when it holds nothing), confirmed by
+	 * the next call that returns >= 0, or thrown away by an -ESTALE.
 	 */
 	unsigned int n;
 	unsigned int call_n; /* handed out in this call: at most batch */
@@ -243,11 +241,9 @@ static int consume_fn(void *arg, const struct mpmcring_record *rec)
 		__atomic_fetch_add(&bad_records, 1, __ATOMIC_RELAXED);
 		return -E2BIG;
 	}
-	if (x->n == x->cap) {
-		x->cap *= 2;
-		x->got = realloc(x->got, x->cap * sizeof(*x->got));
-		if (!x->got)
-			abort();
+	if (x->n >= opt.batch) { /* more than one claim unconfirmed */
+		__atomic_fetch_add(&bad_records, 1, __ATOMIC_RELAXED);
+		return -E2BIG;
 	}
 	read_record(rec, &x->got[x->n++]);
 	return rnd(&x->rnd) % 13 == 0 ? -ECANCELED : 0;
@@ -265,8 +261,7 @@ static void *consumer(void *arg)
 	struct mpmcring_record rec;
 	struct mpmcring_lost lost = MPMCRING_OPTS(mpmcring_lost);
 	struct consume_ctx x = { .c = c,
-				 .got = calloc(2 * opt.batch, sizeof(*x.got)),
-				 .cap = 2 * opt.batch,
+				 .got = calloc(opt.batch, sizeof(*x.got)),
 				 .stall = &stall,
 				 .rnd = (uintptr_t)arg + 1 };
 	int n, i, ret, mode;
@@ -305,6 +300,14 @@ static void *consumer(void *arg)
 			if (n == -ESTALE) {
 				/* Revoked: everything handed out since the last commit is thrown away. */
 				__atomic_fetch_add(&stale_commits, 1, __ATOMIC_RELAXED);
+				x.n = 0;
+				continue;
+			}
+			if (n < 0 && x.n) {
+				/* Holding, consume only delivers and commits: no other failure. */
+				fprintf(stderr, "consume failed with %d holding %u records\n", n,
+					x.n);
+				__atomic_fetch_add(&bad_records, x.n, __ATOMIC_RELAXED);
 				x.n = 0;
 				continue;
 			}

@@ -232,11 +232,13 @@ int mpmcring_validate(struct mpmcring_consumer *c);
  * (or an exception through the library's frames) leaves the consumer
  * usable only by mpmcring_consumer_free(); its other calls return
  * -EINVAL. Returns the
- * number of records consumed (0 when none was ready), or -ESTALE when the commit
+ * number of records consumed (0 when none was ready, or see below), or -ESTALE when the commit
  * found the claim revoked: what fn saw since consume last returned >= 0
- * must be thrown away (a call that fn stopped leaves its claim held; the
- * next call's commit answers for it too, and may come before fn runs when
- * nothing new is ready or the held claim was revoked). With
+ * must be thrown away (a call that fn stopped leaves its claim held, and
+ * the call that finishes it answers for it too). The call after fn stopped
+ * at its claim's last record only commits that claim, without calling fn:
+ * 0 (what fn saw is confirmed; records may be ready: call again before
+ * waiting) or -ESTALE; so no call holds more than one claim. With
  * MPMCRING_CONSUMER_LOST_RECORDS, losses not yet reported come first as
  * one MPMCRING_REC_LOST record (not counted in the return value).
  * -EINVAL while the consumer holds records from mpmcring_read(),

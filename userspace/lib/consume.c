@@ -781,15 +781,18 @@ static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcri
 			"mpmcring_consume: the consumer holds records from mpmcring_read() or mpmcring_read_batch(): mpmcring_commit() them first (consume commits all it holds)");
 	/*
 	 * A claim with nothing left to deliver (fn stopped at its last
-	 * record): no longer pending, so this call claims anew, still
-	 * holding it; one commit at the end then answers for all fn saw
-	 * since consume last returned >= 0 (committing it here first, an
-	 * -ESTALE of the new claim would have thrown away records already
-	 * committed). Kept pending, consume said 0 (none ready) with records
-	 * ready.
+	 * record): committed now, and this call ends there, 0 (what fn saw is
+	 * confirmed; none handed out now) or -ESTALE, claiming nothing new.
+	 * Claiming anew while holding it, a callback that stops at every
+	 * claim's end never committed (collection stalled until the lease
+	 * threw it all away); committing it and going on, the new claim's
+	 * -ESTALE would cover records already confirmed.
 	 */
-	if (c->pending && !mpr_lib_pending_left(c))
-		c->pending = false;
+	c->stop_committed = false;
+	if (c->holding && !mpr_lib_pending_left(c)) {
+		c->stop_committed = true;
+		return mpr_lib_commit(c);
+	}
 	if (c->lost_records && !c->pending) {
 		ret = mpr_lib_lost_record(c, fn, ctx);
 		if (mpr_unlikely(c->ended))
@@ -802,14 +805,8 @@ static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcri
 		const struct mpr_claim_sink sink = { mpr_lib_seen_put, seen };
 		unsigned int kept;
 
+		/* Holding nothing here: the claim is the call's only one. */
 		n = mpr_lib_claim(c, max, UINT64_MAX, &cl, &sink, false);
-		/*
-		 * Nothing new, or the claim held (all of it delivered) was
-		 * revoked: the commit of what is held answers, 0 or -ESTALE;
-		 * without it a revoked claim said -ESTALE at every call.
-		 */
-		if ((n == -EAGAIN || n == -ESTALE) && c->holding)
-			return mpr_lib_commit(c);
 		if (n == -EAGAIN)
 			return 0;
 		if (n < 0)

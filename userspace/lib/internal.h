@@ -44,6 +44,10 @@ struct mpmcring_consumer {
 	uint64_t seen_dropped; /* loss totals at the last look */
 	uint64_t seen_overwritten;
 	bool lost_records; /* MPMCRING_CONSUMER_LOST_RECORDS */
+	/* consume's last call only committed a claim fn had stopped at the
+	 * end of (it returned 0 with records perhaps ready: the poller goes
+	 * on with the ring). */
+	bool stop_committed;
 	/* Freed from inside consume's fn: ended (claim released, slot
 	 * detached); consume frees the memory when fn returns. */
 	bool ended;

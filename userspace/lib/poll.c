@@ -238,6 +238,9 @@ static int mpr_poll_ring(struct mpmcring_poller *p, unsigned int idx, struct mpr
 			mpr_poll_failed(ps, n, idx);
 			break;
 		}
+		/* Only the commit of a claim fn stopped at the end of: go on. */
+		if (n == 0 && pr->c->stop_committed)
+			continue;
 		if (n == 0) {
 			pr->drained = true;
 			break;
