@@ -120,6 +120,14 @@ struct mpmcring {
 	u32 wake_refs[64];
 	spinlock_t wake_lock;		/* wake_mask, wake_refs */
 	int wake_missed;		/* a commit found sleepers, woke none */
+	/*
+	 * The housekeeping tick's own (mpmcring_backstop()): the head it saw
+	 * last, and the head it last woke readers at.
+	 */
+	u64 tick_head;
+	u64 woke_head;
+	/* The head when a record was last refused for room (mpmcring_ready()). */
+	u64 refused_head;
 	unsigned long out_waiters;	/* bit per class: a writer wants room */
 
 	/* The housekeeping tick runs while files are open. */

@@ -29,6 +29,18 @@ void mpmcring_count_drop(struct mpmcring *ring, int reason, u32 prio,
 {
 	mpmcring_count(ring, dropped[reason][prio], n);
 	mpr_atomic_add(&ring->view.meta->lost_dropped, n);
+	/*
+	 * Refused for room: every watermark counts as reached while the
+	 * head stays here (mpmcring_ready()). user-writable: the head is
+	 * kept to be compared only; racing stores leave one of them.
+	 */
+	if (reason == MPMCRING_DROP_FULL || reason == MPMCRING_DROP_PRIORITY) {
+		u64 head = READ_ONCE(ring->view.cons->head);
+
+		/* Read-mostly in a flood: stored only when it changes. */
+		if (READ_ONCE(ring->refused_head) != head)
+			WRITE_ONCE(ring->refused_head, head);
+	}
 }
 
 /*

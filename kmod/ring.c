@@ -340,6 +340,10 @@ static struct mpmcring *mpmcring_alloc(const struct mpmcring_params *p)
 	spin_lock_init(&ring->slots_lock);
 	spin_lock_init(&ring->wake_lock);
 	init_waitqueue_head(&ring->wq);
+	/* Odd: never a head, so the first tick compares unequal. */
+	ring->tick_head = MPMCRING_SLOT_IDLE;
+	ring->woke_head = MPMCRING_SLOT_IDLE;
+	ring->refused_head = MPMCRING_SLOT_IDLE;
 	init_irq_work(&ring->wake_work, mpmcring_wake_work);
 	mpmcring_tick_init(ring);
 	ring->nr_cons_pages = DIV_ROUND_UP(MPMCRING_CONS_HDR_SIZE +

@@ -104,9 +104,17 @@ void mpmcring_wake_check(struct mpmcring *ring, u64 pos)
  * @ring: the ring
  * @wake_class: the consumer's watermark class
  *
+ * A watermark must not keep a consumer asleep while producers are refused
+ * for want of room: records of a class stop at its limit, which may lie
+ * below the watermark (the default low watermark half the ring, a
+ * watermark of half the ring, 40-byte records: 2016 of 2048 bytes, for
+ * good). So once the ring refused a record for room while the head stood
+ * where it is now, any watermark is reached.
+ *
  * Return: true when a finished record waits at the head and at least
- * 2^@wake_class bytes are reserved from there, or when the head is corrupt
- * (so the consumer wakes and meets the error).
+ * 2^@wake_class bytes are reserved from there, or the ring refused one as
+ * said; or when the head is corrupt (so the consumer wakes and meets the
+ * error).
  */
 bool mpmcring_ready(struct mpmcring *ring, u32 wake_class)
 {
@@ -118,7 +126,10 @@ bool mpmcring_ready(struct mpmcring *ring, u32 wake_class)
 	/* user-writable: the head is used only once it is sane. */
 	if (!mpr_head_sane(v, &s))
 		return true;
-	if (s.head == s.prod || s.prod - s.head < (1ULL << wake_class))
+	if (s.head == s.prod)
+		return false;
+	if (s.prod - s.head < (1ULL << wake_class) &&
+	    READ_ONCE(ring->refused_head) != s.head)
 		return false;
 	return mpr_record_at(v, s.head, s.prod, &rec) != MPR_REC_NONE;
 }
@@ -168,20 +179,46 @@ void mpmcring_wake_work(struct irq_work *work)
 	mpmcring_wake_in(container_of(work, struct mpmcring, wake_work));
 }
 
+/*
+ * Readers asleep while records wait at a head that stood still since the
+ * last tick, for the lowest watermark class of the open files (each
+ * sleeper looks at its own when woken). Only a lost wakeup leaves that:
+ * a co-tenant that wrote the head back to records already taken, once
+ * the others slept, left every record behind it unclaimed, and with
+ * producers only refused (the ring full up to that head) no commit came
+ * to wake anyone, for good.
+ */
+static bool mpmcring_readers_stuck(struct mpmcring *ring, u64 head)
+{
+	u64 mask = READ_ONCE(ring->wake_mask);
+
+	return head == ring->tick_head && mask && wq_has_sleeper(&ring->wq) &&
+	       mpmcring_ready(ring, __ffs64(mask));
+}
+
 /**
  * mpmcring_backstop() - the tick's part in wakeups
  * @ring: the ring
  *
  * Wakes readers once if a commit found them asleep and woke nobody since
- * the last tick (or a head was repaired). Wakes writers that found no room,
- * once their class has some: the tick has just reclaimed what consumers
- * committed (they commit with plain stores, so nothing else tells the
- * kernel).
+ * the last tick (or a head was repaired), or if records wait at a head
+ * that stood still for a tick with readers asleep; once per head either
+ * way. Wakes writers that found no room, once their class has some: the
+ * tick has just reclaimed what consumers committed (they commit with
+ * plain stores, so nothing else tells the kernel). The tick's only: its
+ * fields are not shared.
  */
 void mpmcring_backstop(struct mpmcring *ring)
 {
-	if (READ_ONCE(ring->wake_missed) && xchg(&ring->wake_missed, 0))
+	/* user-writable: compared only, never used as a position. */
+	u64 head = READ_ONCE(ring->view.cons->head);
+
+	if ((READ_ONCE(ring->wake_missed) && xchg(&ring->wake_missed, 0)) ||
+	    (head != ring->woke_head && mpmcring_readers_stuck(ring, head))) {
 		mpmcring_wake_in(ring);
+		ring->woke_head = head;
+	}
+	ring->tick_head = head;
 	if (READ_ONCE(ring->out_waiters))
 		mpmcring_room_backstop(ring);
 }

@@ -188,6 +188,67 @@ static void wake_backstop_after_corrupt_head(struct kunit *test)
 	mpmcring_destroy(ring);
 }
 
+/*
+ * A co-tenant writes the head back to records the others took, once they
+ * sleep, and no commit follows (producers only refused: the ring is full
+ * up to that head): the tick wakes the sleepers once the head stood still
+ * for a tick, and once only while it stays (helper-177's review: before,
+ * nobody was ever woken and collection stopped for good).
+ */
+static void wake_backstop_head_written_back(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	const struct mpr_view *v = mpmcring_kunit_view(ring);
+	u64 first = READ_ONCE(v->meta->prod_pos);
+	struct kt_sleeper s;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		KUNIT_ASSERT_EQ(test, kt_produce(ring, 32, 2, 1, 0, i), 0);
+	kt_drain(ring);
+	kt_sleep(&s, ring, 0);
+	/* Caught up; a tick sees the head, then it goes back. */
+	mpmcring_backstop(ring);
+	KUNIT_EXPECT_EQ(test, kt_wakes(&s), 0);
+	WRITE_ONCE(v->cons->head, first);
+	mpmcring_backstop(ring);
+	KUNIT_EXPECT_EQ(test, kt_wakes(&s), 0);
+	/* It stood still for a tick with records behind it: woken. */
+	mpmcring_backstop(ring);
+	KUNIT_EXPECT_EQ(test, kt_wakes(&s), 1);
+	mpmcring_backstop(ring);
+	KUNIT_EXPECT_EQ(test, kt_wakes(&s), 1);
+	kt_wake_up(&s);
+	mpmcring_destroy(ring);
+}
+
+/*
+ * A watermark the ring cannot reach with the records it gets: half the
+ * ring, low-priority records of 40 bytes, the low class's limit half the
+ * ring; they stop at 2016 bytes. Once one is refused for room, the file
+ * is ready (helper-177's review: it slept for good while every record was
+ * dropped); once the head moves, the watermark counts again.
+ */
+static void wake_unreachable_watermark_ready_when_refused(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	u32 k = mpmcring_wake_class(2048);
+	int i = 0;
+
+	while (!kt_produce(ring, 40, MPMCRING_PRIO_LOW, 1, 0, i) && i < 1000)
+		i++;
+	KUNIT_ASSERT_GT(test, i, 0);
+	KUNIT_EXPECT_TRUE(test, mpmcring_ready(ring, k));
+	kt_drain(ring);
+	mpmcring_reclaim(ring);
+	KUNIT_ASSERT_EQ(test, kt_produce(ring, 40, MPMCRING_PRIO_LOW, 1, 0, i), 0);
+	KUNIT_EXPECT_FALSE(test, mpmcring_ready(ring, k));
+	KUNIT_EXPECT_TRUE(test, mpmcring_ready(ring, 0));
+	mpmcring_destroy(ring);
+}
+
 /* Nobody asleep: a commit costs no wakeup, and marks nothing. */
 static void wake_nobody_asleep(struct kunit *test)
 {
@@ -307,6 +368,8 @@ static struct kunit_case wake_cases[] = {
 	KUNIT_CASE(wake_late_record_at_head),
 	KUNIT_CASE(wake_no_storm_while_busy),
 	KUNIT_CASE(wake_backstop_after_corrupt_head),
+	KUNIT_CASE(wake_backstop_head_written_back),
+	KUNIT_CASE(wake_unreachable_watermark_ready_when_refused),
 	KUNIT_CASE(wake_nobody_asleep),
 	KUNIT_CASE(wake_room_counted_when_sent),
 	KUNIT_CASE(wake_classes),

@@ -386,7 +386,9 @@ struct mpmcring_consumers {
 #define MPMCRING_IOC_STATS	_IOR(MPMCRING_IOC_TYPE, 0xa3, struct mpmcring_stats)
 /*
  * poll/read wake this file once a finished record waits at the head and
- * the watermark is reserved past it (0: any record). The watermark is the
+ * the watermark is reserved past it (0: any record), or the ring refused a
+ * record for room while the head stood where it is (a watermark its
+ * records cannot reach never keeps the file asleep). The watermark is the
  * value rounded down to a power of two; at most data_size / 2 (EINVAL).
  * Files that wait with EPOLLEXCLUSIVE on one ring must share a watermark:
  * an exclusive wakeup goes to one of them, whether or not it is ready.
