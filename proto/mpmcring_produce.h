@@ -118,19 +118,13 @@ static inline __u64 mpr_claims_floor(const struct mpr_view *v,
 		}
 		if (s != ls->seen) {
 			/* [M:lease-since] A new claim only when not behind the
-			 * last head. That head only moves on: bound comes from
-			 * the user-writable head, and one written back for a
-			 * moment would make the start's return to where it was
-			 * look like a claim at the head, restarting the lease
-			 * at will.
+			 * last head.
 			 */
 			if (ls->head == MPMCRING_SLOT_IDLE ||
 			    !mpr_before(s, ls->head))
 				ls->since_ms = now;
 			ls->seen = s;
-			if (ls->head == MPMCRING_SLOT_IDLE ||
-			    mpr_before(ls->head, bound))
-				ls->head = bound;
+			ls->head = bound;
 		}
 		/*
 		 * [M:lease-expired] Revoked only with something claimed (a

@@ -678,12 +678,7 @@ inline mpr_reclaim()
 							g_lh[i] = bound
 						:: else -> skip
 						fi;
-						ls_seen[i] = s;
-						/* the lease's head only moves on */
-						if
-						:: ls_head[i] == IDLE || BEFORE(ls_head[i], bound) -> ls_head[i] = bound
-						:: else -> skip
-						fi
+						ls_seen[i] = s; ls_head[i] = bound
 					:: else -> skip
 					fi;
 					/* [M:lease-expired] claim_timeout_ms != 0, timed out, half
