@@ -324,6 +324,58 @@ static void t_poller_waits_while_program_holds_records(struct tap *t)
 	fix_fini(&f);
 }
 
+static int stop_every_fn(void *ctx, const struct mpmcring_record *rec)
+{
+	cnt_fn(ctx, rec);
+	return STOP;
+}
+
+/*
+ * Two rings with files, both readable (pipes stand in); ring 0's callback
+ * stops at every record. Every poll ended at ring 0, which its held
+ * records put first, before epoll was asked: ring 1's callback never ran
+ * in 40 polls (helper-176's review). A ring whose callback stopped the
+ * last call now goes last.
+ */
+static void t_poller_stopping_ring_starves_none(struct tap *t)
+{
+	struct cnt s[2] = { { 0 }, { 0 } };
+	struct mpmcring_poller *p = NULL;
+	struct fix f[2];
+	bool ok = true;
+	int i;
+
+	memset(f, 0, sizeof(f));
+	for (i = 0; i < 2; i++)
+		ok = ok && fix_init(&f[i], 100, false, 0, NULL);
+	if (ok)
+		p = mpmcring_poller_new(NULL);
+	for (i = 0; ok && p && i < 2; i++) {
+		ok = mpmcring_poller_add(p, f[i].r, i ? cnt_fn : stop_every_fn, &s[i], NULL) == i &&
+		     !pipe(f[i].fds) && write(f[i].fds[1], "x", 1) == 1;
+		if (!ok)
+			break;
+		f[i].r->fd = f[i].fds[0]; /* closed by mpmcring_close() */
+		ok = !epoll_ctl(
+			mpmcring_poller_epoll_fd(p), EPOLL_CTL_ADD, f[i].fds[0],
+			&(struct epoll_event){ .events = EPOLLIN, .data.u32 = (uint32_t)i });
+	}
+	if (ok && p) {
+		for (i = 0; i < 40; i++)
+			mpmcring_poller_poll(p, 100);
+		CHECK(t, s[1].records == 100,
+		      "ring 1's callback saw %d of its 100 records in 40 polls", s[1].records);
+		CHECK(t, s[0].records >= 20, "ring 0's callback saw %d records in 40 polls",
+		      s[0].records);
+	} else {
+		CHECK(t, 0, "set-up: %s", mpmcring_errmsg());
+	}
+	if (p)
+		mpmcring_poller_free(p);
+	for (i = 0; i < 2; i++)
+		fix_fini(&f[i]);
+}
+
 int main(void)
 {
 	static const struct tap_test tests[] = {
@@ -333,6 +385,7 @@ int main(void)
 		TAP_TEST(t_poller_sleeps_on_pending),
 		TAP_TEST(t_consume_estale_forever),
 		TAP_TEST(t_poller_waits_while_program_holds_records),
+		TAP_TEST(t_poller_stopping_ring_starves_none),
 	};
 
 	return tap_run(tests, sizeof(tests) / sizeof(tests[0]));

@@ -42,6 +42,8 @@ struct mpr_poll_ring {
 	 * records its consumer held, or after the state word said DEAD.
 	 */
 	unsigned long passed_call;
+	/* The call whose pass of this ring its callback stopped (0: none). */
+	unsigned long stopped_call;
 };
 
 /*
@@ -228,8 +230,10 @@ static int mpr_poll_ring(struct mpmcring_poller *p, unsigned int idx, struct mpr
 		 * error (-ESTALE: what its fn saw must be thrown away) wins:
 		 * fn knows that it stopped, the program not that one failed.
 		 */
-		if (pr->stop)
+		if (pr->stop) {
+			pr->stopped_call = p->calls;
 			return ps->err ? mpr_lib_error(-ps->err, "%s", ps->msg) : pr->stop;
+		}
 		if (n == -EBUSY && busy++ < mpr_lib_poll_busy_tries)
 			continue;
 		if (n == -EBUSY)
@@ -356,6 +360,37 @@ static int mpr_poll_result(const struct mpmcring_poller *p, const struct mpr_pol
 }
 
 /*
+ * A ring whose callback stopped the last call goes after the others in
+ * this one: each call would otherwise end at it first (a callback that
+ * stops at every record), and the other rings' records would wait for
+ * good (helper-176's review: two readable rings, 40 polls, the second
+ * ring's callback never ran).
+ */
+static bool mpr_poll_deferred(const struct mpmcring_poller *p, const struct mpr_poll_ring *pr)
+{
+	return p->n > 1 && pr->stopped_call && pr->stopped_call == p->calls - 1;
+}
+
+/* The deferred rings' passes, at the end of a call. */
+static int mpr_poll_pass_deferred(struct mpmcring_poller *p, struct mpr_poll_pass *ps)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < p->n; i++) {
+		struct mpr_poll_ring *pr = p->rings[i];
+
+		if (pr->gone || pr->passed_call == p->calls || !mpr_poll_deferred(p, pr))
+			continue;
+		pr->passed_call = p->calls;
+		err = mpr_poll_ring(p, i, ps);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
  * Consumes the ring of one event epoll gave, then takes it out of the set
  * if it hung up and this pass found it empty: destroyed, and drained
  * (mpr_poll_gone()). EPOLLIN is not
@@ -377,7 +412,7 @@ static int mpr_poll_event(struct mpmcring_poller *p, const struct epoll_event *e
 	 * A ring given its pass after the state word said DEAD in this call
 	 * had its turn: a second pass would take up to twice the cap from it.
 	 */
-	if (pr->gone || pr->passed_call == p->calls)
+	if (pr->gone || pr->passed_call == p->calls || mpr_poll_deferred(p, pr))
 		return 0;
 	err = mpr_poll_ring(p, ev->data.u32, ps);
 	if (err)
@@ -434,12 +469,15 @@ static int mpr_poller_consume(struct mpmcring_poller *p, struct mpr_poll_pass *p
 
 	/* p->n each time: a callback may add rings, consumed in this pass too. */
 	for (i = 0; i < p->n; i++) {
-		if (p->rings[i]->gone)
+		if (p->rings[i]->gone || mpr_poll_deferred(p, p->rings[i]))
 			continue;
 		err = mpr_poll_ring(p, i, ps);
 		if (err)
 			return err;
 	}
+	err = mpr_poll_pass_deferred(p, ps);
+	if (err)
+		return err;
 	/*
 	 * Nothing ready: look for the end without sleeping. A program in its
 	 * own epoll loop calls only this, never mpmcring_poller_poll(). The
@@ -530,6 +568,7 @@ static int mpr_poller_poll(struct mpmcring_poller *p, int timeout_ms, struct mpr
 {
 	/* calls counts this one: the first call goes in the rings' order. */
 	unsigned int k, i, first = p->n ? (unsigned int)((p->calls - 1) % p->n) : 0;
+	bool deferred = false;
 	int err;
 
 	/* p->n each time: a callback may add rings. */
@@ -543,14 +582,19 @@ static int mpr_poller_poll(struct mpmcring_poller *p, int timeout_ms, struct mpr
 		 * can records a stopped callback left to the ring's consumer
 		 * (not those the program took from it by hand: consume
 		 * refuses while it holds them): the head is past them, and no
-		 * wakeup comes for them. Each call starts at another ring, so
-		 * that one whose callback stops at every record does not keep
-		 * the others waiting; a ring passed here is not passed again
-		 * for its epoll event in this call.
+		 * wakeup comes for them. Each call starts at another ring, and
+		 * one whose callback stopped the last call goes last (after the
+		 * epoll events too), so that one whose callback stops at every
+		 * record does not keep the others waiting; a ring passed here
+		 * is not passed again for its epoll event in this call.
 		 */
 		if (pr->gone || pr->passed_call == p->calls ||
 		    (pr->r->fd >= 0 && (!pr->c->holding || pr->c->handed_out)))
 			continue;
+		if (mpr_poll_deferred(p, pr)) {
+			deferred = true;
+			continue;
+		}
 		pr->passed_call = p->calls;
 		err = mpr_poll_ring(p, i, ps);
 		if (err)
@@ -567,8 +611,11 @@ static int mpr_poller_poll(struct mpmcring_poller *p, int timeout_ms, struct mpr
 	}
 	if (!ps->total && !ps->err && mpr_poll_all_gone(p))
 		return mpr_poll_result(p, ps); /* nothing left in the epoll set */
-	/* No sleep when the pass has something to say already. */
-	err = mpr_poll_wait(p, ps->total || ps->err ? 0 : timeout_ms, ps);
+	/* No sleep when the pass has something to say already, or to do. */
+	err = mpr_poll_wait(p, ps->total || ps->err || deferred ? 0 : timeout_ms, ps);
+	if (err)
+		return err;
+	err = mpr_poll_pass_deferred(p, ps);
 	if (err)
 		return err;
 	return mpr_poll_result(p, ps);
