@@ -29,18 +29,37 @@ void mpmcring_count_drop(struct mpmcring *ring, int reason, u32 prio,
 {
 	mpmcring_count(ring, dropped[reason][prio], n);
 	mpr_atomic_add(&ring->view.meta->lost_dropped, n);
-	/*
-	 * Refused for room: every watermark counts as reached while the
-	 * head stays here (mpmcring_ready()). user-writable: the head is
-	 * kept to be compared only; racing stores leave one of them.
-	 */
-	if (reason == MPMCRING_DROP_FULL || reason == MPMCRING_DROP_PRIORITY) {
-		u64 head = READ_ONCE(ring->view.cons->head);
+}
 
-		/* Read-mostly in a flood: stored only when it changes. */
-		if (READ_ONCE(ring->refused_head) != head)
-			WRITE_ONCE(ring->refused_head, head);
-	}
+/*
+ * A record refused for room, counted or not (a blocking writer waits):
+ * every watermark counts as reached while the head stays where it is now
+ * (mpmcring_ready()), and the first refusal at a head is an edge for
+ * sleepers, as a commit is: no commit may come to wake them, with the
+ * ring refusing (a file's watermark its records cannot reach). Only with
+ * sleepers: a consumer that polls later sees the next refusal's mark, and
+ * in a flood the consumers' head line stays out of the refusals. The
+ * wakeup itself is the tick's (wake_missed), as for a commit that woke
+ * nobody. user-writable: the head is kept to be compared only; racing
+ * stores leave one of them.
+ */
+static void mpmcring_refused_for_room(struct mpmcring *ring)
+{
+	u64 head;
+
+	/*
+	 * No barrier: a sleeper queued meanwhile has looked at the ring
+	 * after queueing ([W2]) and found it not ready; the next refusal
+	 * marks it, and the tick wakes it.
+	 */
+	if (!waitqueue_active(&ring->wq))
+		return;
+	head = READ_ONCE(ring->view.cons->head);
+	if (READ_ONCE(ring->refused_head) == head)
+		return;
+	WRITE_ONCE(ring->refused_head, head);
+	if (!READ_ONCE(ring->wake_missed))
+		WRITE_ONCE(ring->wake_missed, 1);
 }
 
 /*
@@ -157,6 +176,8 @@ static int mpmcring_reserve_from(struct mpmcring *ring, const u32 *lens,
 		ret = mpr_reserve_slow(v, &env, need, ring->reserve_limit[prio],
 				       &pos, lost);
 	if (ret) {
+		if (ret == MPR_FAIL_FULL || ret == MPR_FAIL_PRIORITY)
+			mpmcring_refused_for_room(ring);
 		if (count_drops)
 			mpmcring_count_drop(ring, ret == MPR_FAIL_FULL ?
 					    MPMCRING_DROP_FULL :
@@ -356,6 +377,7 @@ int mpmcring_admit(struct mpmcring *ring, u32 len, u32 flags)
 	preempt_enable();
 	if (!ret)
 		return 0;
+	mpmcring_refused_for_room(ring);
 	mpmcring_count_drop(ring, ret == MPR_FAIL_FULL ? MPMCRING_DROP_FULL :
 			    MPMCRING_DROP_PRIORITY, prio, 1);
 	return -ENOSPC;

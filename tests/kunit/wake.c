@@ -235,8 +235,11 @@ static void wake_unreachable_watermark_ready_when_refused(struct kunit *test)
 	struct mpmcring_params p = { .size = 4096 };
 	struct mpmcring *ring = kt_ring(test, &p);
 	u32 k = mpmcring_wake_class(2048);
+	struct kt_sleeper s;
 	int i = 0;
 
+	/* Asleep: refusals are marked only with sleepers to tell. */
+	kt_sleep(&s, ring, k);
 	while (!kt_produce(ring, 40, MPMCRING_PRIO_LOW, 1, 0, i) && i < 1000)
 		i++;
 	KUNIT_ASSERT_GT(test, i, 0);
@@ -246,6 +249,43 @@ static void wake_unreachable_watermark_ready_when_refused(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, kt_produce(ring, 40, MPMCRING_PRIO_LOW, 1, 0, i), 0);
 	KUNIT_EXPECT_FALSE(test, mpmcring_ready(ring, k));
 	KUNIT_EXPECT_TRUE(test, mpmcring_ready(ring, 0));
+	kt_wake_up(&s);
+	mpmcring_destroy(ring);
+}
+
+/*
+ * The same watermark with a sleeper, and a tick between the last record
+ * that fits and the first refused: the tick woke it for the commits (not
+ * ready then), and no commit comes after the refusal. The first refusal at
+ * a head is an edge of its own (helper-178's review: the sleeper was never
+ * woken again); a second refusal at the same head is not.
+ */
+static void wake_refusal_after_a_tick_wakes(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	const struct mpr_view *v = mpmcring_kunit_view(ring);
+	u64 rs = mpr_rec_size(v, 40), lim = ring->reserve_limit[MPMCRING_PRIO_LOW];
+	u32 k = mpmcring_wake_class(2048);
+	struct kt_sleeper s;
+	int i = 0;
+
+	kt_sleep(&s, ring, k);
+	while (READ_ONCE(v->meta->prod_pos) - READ_ONCE(v->meta->reclaim_pos) + rs <= lim &&
+	       i < 1000)
+		KUNIT_ASSERT_EQ(test, kt_produce(ring, 40, MPMCRING_PRIO_LOW, 1, 0, i++), 0);
+	mpmcring_backstop(ring);
+	KUNIT_EXPECT_EQ(test, kt_wakes(&s), 1);
+	KUNIT_EXPECT_FALSE(test, mpmcring_ready(ring, k));
+	KUNIT_EXPECT_EQ(test, kt_produce(ring, 40, MPMCRING_PRIO_LOW, 1, 0, i), -ENOSPC);
+	mpmcring_backstop(ring);
+	KUNIT_EXPECT_EQ(test, kt_wakes(&s), 2);
+	KUNIT_EXPECT_TRUE(test, mpmcring_ready(ring, k));
+	KUNIT_EXPECT_EQ(test, kt_produce(ring, 40, MPMCRING_PRIO_LOW, 1, 0, i), -ENOSPC);
+	mpmcring_backstop(ring);
+	mpmcring_backstop(ring);
+	KUNIT_EXPECT_EQ(test, kt_wakes(&s), 2);
+	kt_wake_up(&s);
 	mpmcring_destroy(ring);
 }
 
@@ -370,6 +410,7 @@ static struct kunit_case wake_cases[] = {
 	KUNIT_CASE(wake_backstop_after_corrupt_head),
 	KUNIT_CASE(wake_backstop_head_written_back),
 	KUNIT_CASE(wake_unreachable_watermark_ready_when_refused),
+	KUNIT_CASE(wake_refusal_after_a_tick_wakes),
 	KUNIT_CASE(wake_nobody_asleep),
 	KUNIT_CASE(wake_room_counted_when_sent),
 	KUNIT_CASE(wake_classes),
