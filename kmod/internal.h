@@ -126,9 +126,13 @@ struct mpmcring {
 	 */
 	u64 tick_head;
 	u64 woke_head;
-	/* The head when a record was last refused for room (mpmcring_ready()). */
-	u64 refused_head;
-	unsigned long out_waiters;	/* bit per class: a writer wants room */
+	/*
+	 * The head when a record was last refused for room (mpmcring_ready()).
+	 * Its own line: refusing CPUs write it once per head, and the line
+	 * before (wake_mask, wake_missed) is read by every commit.
+	 */
+	u64 refused_head ____cacheline_aligned_in_smp;
+	unsigned long out_waiters ____cacheline_aligned_in_smp; /* bit per class: a writer wants room */
 
 	/* The housekeeping tick runs while files are open. */
 	struct timer_list tick;

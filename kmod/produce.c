@@ -58,6 +58,15 @@ static void mpmcring_refused_for_room(struct mpmcring *ring)
 	if (READ_ONCE(ring->refused_head) == head)
 		return;
 	WRITE_ONCE(ring->refused_head, head);
+	/*
+	 * [W3] pairs with [W4], the tick's xchg of @wake_missed: a mark found
+	 * still set is one the tick has not taken yet, so the readers it
+	 * wakes see @refused_head; without the barrier the store could wait
+	 * in this CPU's store buffer past the wakeup, the readers find the
+	 * file not ready, and no later refusal at this head tells them again.
+	 * Once per head: the refusals after it return above.
+	 */
+	smp_mb();
 	if (!READ_ONCE(ring->wake_missed))
 		WRITE_ONCE(ring->wake_missed, 1);
 }

@@ -213,6 +213,7 @@ void mpmcring_backstop(struct mpmcring *ring)
 	/* user-writable: compared only, never used as a position. */
 	u64 head = READ_ONCE(ring->view.cons->head);
 
+	/* [W4] pairs with [W3] in mpmcring_refused_for_room(): xchg, a full barrier. */
 	if ((READ_ONCE(ring->wake_missed) && xchg(&ring->wake_missed, 0)) ||
 	    (head != ring->woke_head && mpmcring_readers_stuck(ring, head))) {
 		mpmcring_wake_in(ring);

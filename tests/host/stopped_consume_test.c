@@ -337,7 +337,7 @@ static int stop_every_fn(void *ctx, const struct mpmcring_record *rec)
  * in 40 polls (helper-176's review). A ring whose callback stopped the
  * last call now goes last.
  */
-static void t_poller_stopping_ring_starves_none(struct tap *t)
+static void poller_stopping_ring(struct tap *t, bool dead)
 {
 	struct cnt s[2] = { { 0 }, { 0 } };
 	struct mpmcring_poller *p = NULL;
@@ -360,6 +360,8 @@ static void t_poller_stopping_ring_starves_none(struct tap *t)
 			mpmcring_poller_epoll_fd(p), EPOLL_CTL_ADD, f[i].fds[0],
 			&(struct epoll_event){ .events = EPOLLIN, .data.u32 = (uint32_t)i });
 	}
+	if (ok && p && dead)
+		hostring_end(&f[0].h); /* its state word says DEAD */
 	if (ok && p) {
 		for (i = 0; i < 40; i++)
 			mpmcring_poller_poll(p, 100);
@@ -376,6 +378,20 @@ static void t_poller_stopping_ring_starves_none(struct tap *t)
 		fix_fini(&f[i]);
 }
 
+static void t_poller_stopping_ring_starves_none(struct tap *t)
+{
+	poller_stopping_ring(t, false);
+}
+
+/*
+ * The same with ring 0 destroyed: the pass the meta page's DEAD gives it
+ * came before epoll was asked, and went first again (helper-179).
+ */
+static void t_poller_stopping_dead_ring_starves_none(struct tap *t)
+{
+	poller_stopping_ring(t, true);
+}
+
 int main(void)
 {
 	static const struct tap_test tests[] = {
@@ -386,6 +402,7 @@ int main(void)
 		TAP_TEST(t_consume_estale_forever),
 		TAP_TEST(t_poller_waits_while_program_holds_records),
 		TAP_TEST(t_poller_stopping_ring_starves_none),
+		TAP_TEST(t_poller_stopping_dead_ring_starves_none),
 	};
 
 	return tap_run(tests, sizeof(tests) / sizeof(tests[0]));

@@ -308,6 +308,44 @@ static void mpr_poll_gone(struct mpmcring_poller *p, struct mpr_poll_ring *pr)
 }
 
 /*
+ * A ring whose callback stopped the last call goes after the others in
+ * this one: each call would otherwise end at it first (a callback that
+ * stops at every record), and the other rings' records would wait for
+ * good (helper-176's review: two readable rings, 40 polls, the second
+ * ring's callback never ran).
+ */
+static bool mpr_poll_deferred(const struct mpmcring_poller *p, const struct mpr_poll_ring *pr)
+{
+	return p->n > 1 && pr->stopped_call && pr->stopped_call == p->calls - 1;
+}
+
+/* The deferred rings' passes, at the end of a call. */
+static int mpr_poll_pass_deferred(struct mpmcring_poller *p, struct mpr_poll_pass *ps)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < p->n; i++) {
+		struct mpr_poll_ring *pr = p->rings[i];
+
+		bool dead;
+
+		if (pr->gone || pr->passed_call == p->calls || !mpr_poll_deferred(p, pr))
+			continue;
+		/* [D6] as in mpr_poll_ended(): the word first, then the pass. */
+		dead = mpr_poll_has_state(pr->r) &&
+		       (MPR_LOAD_ACQUIRE(&pr->r->v.meta->state) & MPMCRING_STATE_DEAD);
+		pr->passed_call = p->calls;
+		err = mpr_poll_ring(p, i, ps);
+		if (err)
+			return err;
+		if (dead && pr->drained)
+			mpr_poll_gone(p, pr);
+	}
+	return 0;
+}
+
+/*
  * The end told by the meta page, without a system call: each ring whose
  * state word says DEAD is consumed once more, and is gone if that pass
  * found it empty, as mpr_poll_event() does on a hangup (a pass cut short
@@ -326,7 +364,8 @@ static int mpr_poll_ended(struct mpmcring_poller *p, struct mpr_poll_pass *ps)
 	for (i = 0; i < p->n; i++) {
 		struct mpr_poll_ring *pr = p->rings[i];
 
-		if (pr->gone || !mpr_poll_has_state(pr->r) ||
+		/* A deferred ring's pass comes last, dead or not. */
+		if (pr->gone || mpr_poll_deferred(p, pr) || !mpr_poll_has_state(pr->r) ||
 		    !(MPR_LOAD_ACQUIRE(&pr->r->v.meta->state) & MPMCRING_STATE_DEAD))
 			continue;
 		err = mpr_poll_ring(p, i, ps);
@@ -356,37 +395,6 @@ static int mpr_poll_result(const struct mpmcring_poller *p, const struct mpr_pol
 		return mpr_lib_error(
 			EPIPE,
 			"every ring of the poller was destroyed and drained (or removed): it will never have records again");
-	return 0;
-}
-
-/*
- * A ring whose callback stopped the last call goes after the others in
- * this one: each call would otherwise end at it first (a callback that
- * stops at every record), and the other rings' records would wait for
- * good (helper-176's review: two readable rings, 40 polls, the second
- * ring's callback never ran).
- */
-static bool mpr_poll_deferred(const struct mpmcring_poller *p, const struct mpr_poll_ring *pr)
-{
-	return p->n > 1 && pr->stopped_call && pr->stopped_call == p->calls - 1;
-}
-
-/* The deferred rings' passes, at the end of a call. */
-static int mpr_poll_pass_deferred(struct mpmcring_poller *p, struct mpr_poll_pass *ps)
-{
-	unsigned int i;
-	int err;
-
-	for (i = 0; i < p->n; i++) {
-		struct mpr_poll_ring *pr = p->rings[i];
-
-		if (pr->gone || pr->passed_call == p->calls || !mpr_poll_deferred(p, pr))
-			continue;
-		pr->passed_call = p->calls;
-		err = mpr_poll_ring(p, i, ps);
-		if (err)
-			return err;
-	}
 	return 0;
 }
 
