@@ -50,6 +50,7 @@ struct hb_cfg {
 	uint64_t ring_bytes;  /* ring memory, equal for all */
 	unsigned int warm_ms; /* threads running, not measured yet */
 	unsigned int run_ms;  /* the measured window */
+	unsigned int idle_ns; /* a consumer that found nothing waits this long */
 };
 
 /* What a consumer saw, per producer (its own copy: no sharing). */
@@ -221,6 +222,39 @@ static inline void hb_backoff(struct hb_worker *w, unsigned int *streak)
 	}
 }
 
+double hb_now(void);
+
+/*
+ * The default: none (look again at once, hb_backoff()), the policy every
+ * published table was measured with; -e sets a wait.
+ */
+#define HB_IDLE_NS 0
+
+/*
+ * A consumer that found nothing: waits cfg->idle_ns before it looks again,
+ * as a real consumer sleeps until records arrive (a watermark, an epoll
+ * wakeup), so it comes back to records written a while ago. Looking again
+ * at once keeps it at the producers' heels, where every record it takes
+ * pulls over lines a producer is still writing (the record's, its stamp's,
+ * the next record's), the producer waits for each, and the pair settles in
+ * one of two steady states, behind or at the heels, a round's rate varying
+ * twofold to fourfold with which (bench/RESULTS.md, "the consumer at the
+ * producers' heels"). idle_ns 0, or more threads than CPUs: hb_backoff().
+ */
+static inline void hb_idle(struct hb_worker *w, unsigned int *streak)
+{
+	double until;
+
+	if (!w->run->cfg->idle_ns || w->run->oversubscribed) {
+		hb_backoff(w, streak);
+		return;
+	}
+	w->fails++;
+	until = hb_now() + w->run->cfg->idle_ns * 1e-9;
+	while (hb_now() < until)
+		hb_relax();
+}
+
 static inline bool hb_stopping(const struct hb_run *r)
 {
 	return __atomic_load_n(&r->stop, __ATOMIC_RELAXED);
@@ -302,7 +336,7 @@ HB_INLINE void hb_consume_loop(void *ring, struct hb_worker *w, bool batch, uint
 		}
 		if (done)
 			break;
-		hb_backoff(w, &streak);
+		hb_idle(w, &streak);
 	}
 }
 
@@ -376,7 +410,6 @@ int hb_verify(const char *who, unsigned int producers, struct hb_seen **seen, un
 	      const uint64_t *sent);
 unsigned int hb_ncpus(void);
 int hb_cpu(unsigned int i);
-double hb_now(void);
 
 /* machine.c */
 struct hb_machine_sample {
@@ -412,7 +445,8 @@ const struct hb_impl *hb_impl_named(const char *name);
 const struct hb_impl *hb_plan_order(const struct hb_plan *p, unsigned int r, unsigned int slot);
 
 /* out.c */
-void hb_out_open(const char *dir, const char *cmdline, const struct hb_plan *plan, bool quick);
+void hb_out_open(const char *dir, const char *cmdline, const struct hb_plan *plan, bool quick,
+		 unsigned int idle_ns);
 void hb_out_run(const struct hb_result *r);
 void hb_out_close(void);
 

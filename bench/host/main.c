@@ -4,7 +4,8 @@
  * against the rings users run today, in one process, interleaved.
  *
  *   hostbench [-m MIXES] [-s SIZES] [-M single,batch] [-r ROUNDS] [-i IMPLS]
- *             [-w WARM_MS] [-t RUN_MS] [-W BUSY_PCT [-X WAIT_S]] [-R RING_BYTES]
+ *             [-w WARM_MS] [-t RUN_MS] [-e IDLE_NS] [-W BUSY_PCT [-X WAIT_S]]
+ *             [-R RING_BYTES]
  *             [-o DIR] [-q] [-l]
  *   hostbench -1 IMPL [-n RECORDS] [-s SIZE] [-b]
  *   hostbench -I [-i IMPLS] [-n RECORDS] [-s SIZE]      (under callgrind)
@@ -12,7 +13,9 @@
  * MIXES is a list of PxC (default: see plan.c; -q: 1x1,2x2). For every
  * configuration, ROUNDS rounds; in each round every implementation runs
  * once, in an order that rotates with the round (plan.c). A run is a fixed
- * time: WARM_MS unmeasured, then RUN_MS measured (run.c). -W: before each
+ * time: WARM_MS unmeasured, then RUN_MS measured (run.c). A consumer that
+ * finds nothing waits IDLE_NS before it looks again (bench.h, hb_idle();
+ * default HB_IDLE_NS, 0: spin with exponential backoff). -W: before each
  * round, wait (WAIT_S at most, default 60) until the rest of the machine
  * uses at most BUSY_PCT percent of it (machine.c). Rows go to
  * DIR/runs.csv as runs end (out.c); bench/report/ computes the medians,
@@ -37,6 +40,7 @@
 static struct {
 	struct hb_plan plan;
 	unsigned int warm_ms, run_ms;
+	unsigned int idle_ns;		      /* -e */
 	unsigned int quiet_pct, quiet_wait_s; /* -W, -X */
 	uint64_t records;		      /* -1, -I */
 	uint64_t ring_bytes;
@@ -47,6 +51,7 @@ static struct {
 	char *impls;
 } opt = {
 	.ring_bytes = 1 << 20,
+	.idle_ns = HB_IDLE_NS,
 	.out = "results",
 };
 
@@ -94,7 +99,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: hostbench [-m PxC,...] [-s SIZES] [-M single,batch] [-r ROUNDS] [-i IMPLS]\n"
-		"                 [-w WARM_MS] [-t RUN_MS] [-W BUSY_PCT [-X WAIT_S]] [-R RING_BYTES]\n"
+		"                 [-w WARM_MS] [-t RUN_MS] [-e IDLE_NS] [-W BUSY_PCT [-X WAIT_S]]\n"
+		"                 [-R RING_BYTES]\n"
 		"                 [-o DIR] [-q] [-l]\n"
 		"       hostbench -1 IMPL [-n RECORDS] [-s SIZE] [-b]\n"
 		"       hostbench -I [-i IMPLS] [-n RECORDS] [-s SIZE]   (under valgrind --tool=callgrind)\n");
@@ -144,7 +150,7 @@ static void run_plan(const char *cmdline)
 	res = calloc((size_t)p->rounds * p->nimpls, sizeof(*res));
 	if (!res)
 		exit(2);
-	hb_out_open(opt.out, cmdline, p, opt.quick);
+	hb_out_open(opt.out, cmdline, p, opt.quick, opt.idle_ns);
 	fprintf(stderr,
 		"hostbench: %u configurations x %u rounds x %u implementations, %u + %u ms each, %u CPUs, ring %llu bytes\n",
 		total, p->rounds, p->nimpls, opt.warm_ms, opt.run_ms, hb_ncpus(),
@@ -160,6 +166,7 @@ static void run_plan(const char *cmdline)
 					.ring_bytes = opt.ring_bytes,
 					.warm_ms = opt.warm_ms,
 					.run_ms = opt.run_ms,
+					.idle_ns = opt.idle_ns,
 				};
 
 				if (!p->modes[md])
@@ -201,7 +208,7 @@ int main(int argc, char **argv)
 			if (!p[1] && i + 1 < (unsigned int)argc)
 				cmdline[len++] = ' ';
 		}
-	while ((ch = getopt(argc, argv, "m:s:M:r:i:w:t:W:X:n:R:o:ql1:bI")) != -1) {
+	while ((ch = getopt(argc, argv, "m:s:M:r:i:w:t:e:W:X:n:R:o:ql1:bI")) != -1) {
 		switch (ch) {
 		case 'm':
 			if (hb_plan_parse_mixes(&opt.plan, optarg))
@@ -227,6 +234,20 @@ int main(int argc, char **argv)
 		case 't':
 			opt.run_ms = atoi(optarg);
 			break;
+		case 'e': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			/* At most a second: a wait, not a stall. */
+			if (*optarg < '0' || *optarg > '9' || *end || v > 1000000000UL) {
+				fprintf(stderr,
+					"hostbench: -e %s: want nanoseconds, 0 to 1000000000\n",
+					optarg);
+				exit(2);
+			}
+			opt.idle_ns = v;
+			break;
+		}
 		case 'W':
 			opt.quiet_pct = atoi(optarg);
 			break;

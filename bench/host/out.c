@@ -32,7 +32,8 @@ static FILE *open_out(const char *dir, const char *name)
 	return f;
 }
 
-void hb_out_open(const char *dir, const char *cmdline, const struct hb_plan *plan, bool quick)
+void hb_out_open(const char *dir, const char *cmdline, const struct hb_plan *plan, bool quick,
+		 unsigned int idle_ns)
 {
 	char mach[512], when[64];
 	time_t now = time(NULL);
@@ -43,8 +44,8 @@ void hb_out_open(const char *dir, const char *cmdline, const struct hb_plan *pla
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S%z", localtime(&now));
 	f = open_out(dir, "machine.json");
 	fprintf(f,
-		"{\n  \"machine\": \"%s\",\n  \"cpus\": %u,\n  \"command\": \"%s\",\n  \"date\": \"%s\",\n  \"load1_before\": %.2f,\n  \"quick\": %s,\n  \"implementations\": [",
-		mach, hb_ncpus(), cmdline, when, hb_loadavg1(), quick ? "true" : "false");
+		"{\n  \"machine\": \"%s\",\n  \"cpus\": %u,\n  \"command\": \"%s\",\n  \"date\": \"%s\",\n  \"load1_before\": %.2f,\n  \"quick\": %s,\n  \"idle_ns\": %u,\n  \"implementations\": [",
+		mach, hb_ncpus(), cmdline, when, hb_loadavg1(), quick ? "true" : "false", idle_ns);
 	for (i = 0; i < plan->nimpls; i++)
 		fprintf(f, "%s\n    {\"name\": \"%s\", \"what\": \"%s\"}", i ? "," : "",
 			plan->impls[i]->name, plan->impls[i]->desc);
@@ -55,21 +56,21 @@ void hb_out_open(const char *dir, const char *cmdline, const struct hb_plan *pla
 	fprintf(runs,
 		"impl,producers,consumers,size,mode,ring_bytes,warm_ms,run_ms,round,slot,seconds,"
 		"records_per_s,records,full_tries,empty_tries,load1,cpu_share,other_busy,steal,"
-		"nivcsw,transfer_ns\n");
+		"nivcsw,transfer_ns,idle_ns\n");
 	fflush(runs);
 }
 
 void hb_out_run(const struct hb_result *r)
 {
 	fprintf(runs,
-		"%s,%u,%u,%u,%s,%llu,%u,%u,%u,%u,%.6f,%.0f,%llu,%llu,%llu,%.2f,%.4f,%.4f,%.4f,%llu,%.1f\n",
+		"%s,%u,%u,%u,%s,%llu,%u,%u,%u,%u,%.6f,%.0f,%llu,%llu,%llu,%.2f,%.4f,%.4f,%.4f,%llu,%.1f,%u\n",
 		r->impl, r->cfg.producers, r->cfg.consumers, r->cfg.size,
 		r->cfg.batch ? "batch" : "single", (unsigned long long)r->cfg.ring_bytes,
 		r->cfg.warm_ms, r->cfg.run_ms, r->round, r->slot, r->seconds, r->rate,
 		(unsigned long long)r->records, (unsigned long long)r->full_tries,
 		(unsigned long long)r->empty_tries, r->noise.load1, r->noise.cpu_share,
 		r->noise.other_busy, r->noise.steal, (unsigned long long)r->noise.nivcsw,
-		r->noise.transfer_ns);
+		r->noise.transfer_ns, r->cfg.idle_ns);
 	fflush(runs);
 }
 

@@ -17,7 +17,7 @@ INT_FIELDS = ("producers", "consumers", "size", "ring_bytes", "warm_ms", "run_ms
               "slot", "records", "full_tries", "empty_tries", "nivcsw")
 FLOAT_FIELDS = ("seconds", "records_per_s", "load1", "cpu_share", "other_busy", "steal")
 # Columns a newer hostbench writes: 0 when an older runs.csv lacks them.
-NEW_FLOAT_FIELDS = ("transfer_ns",)
+NEW_FLOAT_FIELDS = ("transfer_ns", "idle_ns")
 
 
 def runs(path):

@@ -63,6 +63,9 @@ def main():
     head = "machine: %s\ncommand: %s\ndate: %s, load average before: %s\n" % (
         machine.get("machine", "?"), machine.get("command", "?"), machine.get("date", "?"),
         machine.get("load1_before", "?"))
+    if "idle_ns" in machine:
+        head += "a consumer that finds nothing waits %s ns before it looks again (-e)\n" % (
+            machine["idle_ns"])
     text, md = head, head
     runs_csv = os.path.join(a.dir, "runs.csv")
     if os.path.exists(runs_csv):
