@@ -196,7 +196,8 @@ static inline void hb_relax(void)
 void hb_yield(void);
 
 /*
- * The one policy every implementation uses on a full or empty ring:
+ * The one policy every implementation uses on a full ring, and on an empty
+ * one unless hostbench -e asks consumers to wait (hb_idle()):
  * exponential spinning (1, 2, 4 ... 512 pauses, so that a waiting thread
  * does not keep pulling the lines the working side needs); past that, when
  * threads outnumber CPUs, give the CPU away on every further try, else
@@ -226,20 +227,20 @@ double hb_now(void);
 
 /*
  * The default: none (look again at once, hb_backoff()), the policy every
- * published table was measured with; -e sets a wait.
+ * published table was measured with; -e sets a wait, at most HB_IDLE_MAX_NS
+ * (longer ones measure the wait and each ring's capacity, not the ring).
  */
 #define HB_IDLE_NS 0
+#define HB_IDLE_MAX_NS 100000
 
 /*
  * A consumer that found nothing: waits cfg->idle_ns before it looks again,
  * as a real consumer sleeps until records arrive (a watermark, an epoll
- * wakeup), so it comes back to records written a while ago. Looking again
- * at once keeps it at the producers' heels, where every record it takes
- * pulls over lines a producer is still writing (the record's, its stamp's,
- * the next record's), the producer waits for each, and the pair settles in
- * one of two steady states, behind or at the heels, a round's rate varying
- * twofold to fourfold with which (bench/RESULTS.md, "the consumer at the
- * producers' heels"). idle_ns 0, or more threads than CPUs: hb_backoff().
+ * wakeup), so that it comes back to records written a while ago rather
+ * than taking each as it is committed, at the producers' heels (bench/
+ * RESULTS.md, "the consumer at the producers' heels", has what that does
+ * to the rates). idle_ns 0, or more threads than CPUs (the row then
+ * records 0): hb_backoff().
  */
 static inline void hb_idle(struct hb_worker *w, unsigned int *streak)
 {

@@ -19,7 +19,7 @@
  *     callback where it lies, and move the consumer position past it with
  *     a release store, record by record.
  *   - The wakeup logic (irq_work when the consumer had caught up) is left
- *     out: consumers here spin (hb_backoff) like every other ring's.
+ *     out: consumers here wait as every other ring's do (hb_idle()).
  *
  * It has one consumer by design. With more consumer threads, they take
  * turns with a try-lock around the consume step: what a program sharing

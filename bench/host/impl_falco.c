@@ -20,7 +20,8 @@
  *     new snapshots of every ring when all are used up. Events are read in
  *     place.
  *   - libscap sleeps 0.5-30 ms when there is little to read; here the
- *     reader spins like every other consumer (hb_backoff).
+ *     reader waits as every other consumer does (hb_idle(): spinning,
+ *     or hostbench -e's wait).
  *
  * Timestamps come from the TSC where there is one (what a kernel probe's
  * clock read costs, roughly), else from clock_gettime().

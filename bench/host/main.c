@@ -152,9 +152,9 @@ static void run_plan(const char *cmdline)
 		exit(2);
 	hb_out_open(opt.out, cmdline, p, opt.quick, opt.idle_ns);
 	fprintf(stderr,
-		"hostbench: %u configurations x %u rounds x %u implementations, %u + %u ms each, %u CPUs, ring %llu bytes\n",
+		"hostbench: %u configurations x %u rounds x %u implementations, %u + %u ms each, %u CPUs, ring %llu bytes, consumers wait %u ns when empty\n",
 		total, p->rounds, p->nimpls, opt.warm_ms, opt.run_ms, hb_ncpus(),
-		(unsigned long long)opt.ring_bytes);
+		(unsigned long long)opt.ring_bytes, opt.idle_ns);
 	for (m = 0; m < p->nmix; m++)
 		for (s = 0; s < p->nsizes; s++)
 			for (md = 0; md < 2; md++) {
@@ -238,11 +238,10 @@ int main(int argc, char **argv)
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 10);
 
-			/* At most a second: a wait, not a stall. */
-			if (*optarg < '0' || *optarg > '9' || *end || v > 1000000000UL) {
+			if (*optarg < '0' || *optarg > '9' || *end || v > HB_IDLE_MAX_NS) {
 				fprintf(stderr,
-					"hostbench: -e %s: want nanoseconds, 0 to 1000000000\n",
-					optarg);
+					"hostbench: -e %s: want nanoseconds, 0 to %u (a longer wait measures the wait and the ring's capacity, not the ring)\n",
+					optarg, HB_IDLE_MAX_NS);
 				exit(2);
 			}
 			opt.idle_ns = v;
@@ -285,6 +284,9 @@ int main(int argc, char **argv)
 	if (opt.ring_bytes < 65536 || (opt.ring_bytes & (opt.ring_bytes - 1)) ||
 	    opt.plan.rounds > 100 || hb_plan_parse_impls(&opt.plan, opt.impls))
 		usage();
+	if ((opt.single || opt.ipr) && opt.idle_ns)
+		fprintf(stderr,
+			"hostbench: -e has no effect with -1 or -I (one thread, no waits)\n");
 	if (opt.single)
 		return run_single();
 	if (opt.ipr)

@@ -315,6 +315,9 @@ int hb_run_once(const struct hb_impl *impl, const struct hb_cfg *cfg, unsigned i
 	usable = nthreads < hb_ncpus() ? nthreads : hb_ncpus();
 	res->impl = impl->name;
 	res->cfg = *cfg;
+	/* The wait the consumers kept: none when threads outnumber CPUs. */
+	if (run.oversubscribed)
+		res->cfg.idle_ns = 0;
 	res->round = round;
 	res->slot = slot;
 	res->seconds = window;

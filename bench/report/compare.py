@@ -51,6 +51,7 @@ class Run:
     def __init__(self, folder):
         self.folder = folder
         self.ratio, self.rate, self.lines = {}, {}, {}
+        self.waits = set()  # the consumers' idle waits (hostbench -e), ns
         for r in read_csv(folder, "summary.csv", "run report.py on that folder first"):
             k = key_of(r)
             if r["impl"] == "ours":
@@ -58,6 +59,7 @@ class Run:
             else:
                 self.ratio.setdefault(k, {})[r["impl"]] = float(r["ours_over_impl"])
         for r in read_csv(folder, "runs.csv", "the folder hostbench -o wrote"):
+            self.waits.add(int(float(r.get("idle_ns") or 0)))
             if r["impl"] == "ours" and r.get("transfer_ns"):
                 v = float(r["transfer_ns"])
                 if v > 0:
@@ -149,6 +151,10 @@ def main():
                     help="a markdown table: ours' rate and each ratio, run A / run B")
     args = ap.parse_args()
     a, b = Run(args.a), Run(args.b)
+    if a.waits != b.waits:
+        print("compare: the runs' consumers waited differently when they found nothing "
+              "(hostbench -e, ns): A %s, B %s; their ratios differ by that too" %
+              (sorted(a.waits), sorted(b.waits)), file=sys.stderr)
     keys = sorted(set(a.ratio) & set(b.ratio))
     if not keys:
         sys.exit("compare: the two runs share no configuration")

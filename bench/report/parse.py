@@ -17,7 +17,8 @@ INT_FIELDS = ("producers", "consumers", "size", "ring_bytes", "warm_ms", "run_ms
               "slot", "records", "full_tries", "empty_tries", "nivcsw")
 FLOAT_FIELDS = ("seconds", "records_per_s", "load1", "cpu_share", "other_busy", "steal")
 # Columns a newer hostbench writes: 0 when an older runs.csv lacks them.
-NEW_FLOAT_FIELDS = ("transfer_ns", "idle_ns")
+NEW_FLOAT_FIELDS = ("transfer_ns",)
+NEW_INT_FIELDS = ("idle_ns",)
 
 
 def runs(path):
@@ -31,6 +32,8 @@ def runs(path):
                 row[k] = float(row[k])
             for k in NEW_FLOAT_FIELDS:
                 row[k] = float(row.get(k) or 0)
+            for k in NEW_INT_FIELDS:
+                row[k] = int(row.get(k) or 0)
             out.append(row)
     return out
 
