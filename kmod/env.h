@@ -94,6 +94,12 @@ static inline struct mpr_lease *mpr_env_lease(struct mpr_env *e,
 	return ls;
 }
 
+/* Under the reclaim bit, the one writer of the floor lease. */
+static inline struct mpr_floor *mpr_env_floor(struct mpr_env *e)
+{
+	return &e->ring->floor;
+}
+
 static inline __u64 mpr_env_now_ms(struct mpr_env *e)
 {
 	return jiffies64_to_msecs(get_jiffies_64());

@@ -97,6 +97,7 @@ struct mpmcring {
 	u64 reclaim_ns;			/* and when (ktime_get_mono_fast_ns) */
 	bool reclaim_more;		/* it stopped at its walk bound */
 	struct mpr_lease *leases;	/* per slot, under reclaim_lock */
+	struct mpr_floor floor;		/* the floor lease, likewise */
 
 	/* Consumer slots attached, and accounting of those that went away. */
 	spinlock_t slots_lock;

@@ -371,6 +371,8 @@ static struct mpmcring *mpmcring_alloc(const struct mpmcring_params *p)
 		ring->leases[i].seen = MPMCRING_SLOT_IDLE;
 		ring->leases[i].head = MPMCRING_SLOT_IDLE;
 	}
+	ring->floor.top = MPMCRING_SLOT_IDLE;
+	ring->floor.mark = MPMCRING_SLOT_IDLE;
 
 	err = mpmcring_alloc_pages(ring, 1 + nr_info + nr_stamp, nr_data);
 	if (err)

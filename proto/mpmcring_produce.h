@@ -18,6 +18,8 @@
  *       (where slot i keeps its claim when that is kernel memory, else NULL)
  *   struct mpr_lease *mpr_env_lease(struct mpr_env *e, unsigned int i);
  *       (slot i's lease, reset first when a new consumer took the slot)
+ *   struct mpr_floor *mpr_env_floor(struct mpr_env *e);
+ *       (the ring's floor lease)
  *   __u64 mpr_env_now_ms(struct mpr_env *e);
  *   void mpr_env_revoked(struct mpr_env *e, unsigned int i, __u64 records);
  *   void mpr_env_overwritten(struct mpr_env *e, __u64 records, __u64 bytes);
@@ -68,10 +70,45 @@ static inline __u64 mpr_held_capped(const struct mpr_view *v, __u64 held,
 }
 
 /*
+ * The floor lease's step at a reclaim (struct mpr_floor): the highest sane
+ * head, and a new lease once reclaim has reached the mark. Returns true
+ * when the lease has run for the claim timeout without reclaim reaching
+ * its mark: every record before the mark had been claimed when the lease
+ * started (the head had passed it; a co-tenant that moved the head on
+ * made others miss records, which is all moving the head can do), so a
+ * claim still holding one is at least a timeout old, whichever slot holds
+ * it and however its start moved; and an honest head is never behind a
+ * head seen before, so one there was written back.
+ */
+static inline bool mpr_floor_lease(const struct mpr_view *v,
+				   struct mpr_env *env, __u64 r0, __u64 h,
+				   bool head_ok, __u64 now)
+{
+	struct mpr_floor *fl = mpr_env_floor(env);
+
+	/*
+	 * [M:floor-lease] top is never behind reclaim_pos (everything before
+	 * it is freed), so mark and top stay in [reclaim_pos, prod_pos].
+	 * user-writable h: used only once sane.
+	 */
+	if (fl->top == MPMCRING_SLOT_IDLE || mpr_before(fl->top, r0))
+		fl->top = r0;
+	if (head_ok && mpr_before(fl->top, h))
+		fl->top = h;
+	if (fl->mark == MPMCRING_SLOT_IDLE || !mpr_before(r0, fl->mark)) {
+		fl->mark = fl->top;
+		fl->since_ms = now;
+	}
+	return v->claim_timeout_ms &&
+	       now - fl->since_ms >= v->claim_timeout_ms;
+}
+
+/*
  * Lowers lo to the oldest claim a consumer still holds. A claim that stood
  * still for longer than the ring's claim timeout while at least half the
  * ring lies behind it (so it is what holds producers back) is revoked
- * here: MPMCRING_SLOT_REVOKED goes into its start with one compare-and-swap,
+ * here, and so is one that starts before the mark of a floor lease that
+ * ran out (floor_out: mpr_floor_lease()) under the same pressure: MPMCRING_SLOT_REVOKED goes into its start with one compare-and-swap,
  * before the caller frees any of its space, and from then on it holds
  * nothing. bound is where the claims end at most (the head, or prod_pos
  * when the head is garbage).
@@ -87,9 +124,10 @@ static inline __u64 mpr_held_capped(const struct mpr_view *v, __u64 held,
  */
 static inline __u64 mpr_claims_floor(const struct mpr_view *v,
 				     struct mpr_env *env, __u64 r0, __u64 p,
-				     __u64 bound, __u64 lo)
+				     __u64 bound, __u64 lo, __u64 now,
+				     bool floor_out, __u64 mark)
 {
-	__u64 now = mpr_env_now_ms(env), s, seen;
+	__u64 s, seen;
 	__u32 timeout = v->claim_timeout_ms;
 	unsigned int i;
 
@@ -132,8 +170,10 @@ static inline __u64 mpr_claims_floor(const struct mpr_view *v,
 		 * come from it would then hold records reclaim no longer
 		 * protects).
 		 */
-		if (timeout && now - ls->since_ms >= timeout &&
-		    p - s > v->data_size / 2 && mpr_before(s, bound)) {
+		if (timeout && p - s > v->data_size / 2 &&
+		    mpr_before(s, bound) &&
+		    (now - ls->since_ms >= timeout ||
+		     (floor_out && mpr_before(s, mark)))) {
 			/* [M:lease-revoke] [R6] pairs with [C4]: before [R5]
 			 * frees the space.
 			 */
@@ -249,9 +289,10 @@ static inline bool mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 	struct mpmcring_meta *m = v->meta;
 	struct mpr_pos pos;
 	__u64 r0, h, p, lo, e, to, freed, fix = 0;
+	__u64 now = mpr_env_now_ms(env);
 	unsigned int walked;
 	struct mpr_rec rec;
-	bool head_ok, more;
+	bool head_ok, more, floor_out;
 
 	/*
 	 * The head before the claims ([R3] with [C2]): a claim that moved the
@@ -263,7 +304,9 @@ static inline bool mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 	h = pos.head;		/* user-writable: checked before use */
 	p = pos.prod;
 	head_ok = mpr_head_sane(v, &pos);
-	lo = mpr_claims_floor(v, env, r0, p, head_ok ? h : p, head_ok ? h : p);
+	floor_out = mpr_floor_lease(v, env, r0, h, head_ok, now);
+	lo = mpr_claims_floor(v, env, r0, p, head_ok ? h : p, head_ok ? h : p,
+			      now, floor_out, mpr_env_floor(env)->mark);
 
 	/*
 	 * Walk to lo, freeing; and on to the head when nothing yet proves it
@@ -302,6 +345,14 @@ static inline bool mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 	 */
 	if (!head_ok)
 		fix = p;
+	/*
+	 * A head behind the mark of a floor lease that ran out was written
+	 * back (an honest head only moves on): it goes to the mark, a head
+	 * reclaim saw sane, so that it no longer holds the floor and
+	 * consumers stop taking again what was taken. [M:floor-head]
+	 */
+	if (head_ok && floor_out && mpr_before(h, mpr_env_floor(env)->mark))
+		fix = mpr_env_floor(env)->mark;
 	if (fix && mpr_cmpxchg(&v->cons->head, h, fix) == h)
 		mpr_env_repaired(env);
 	return more;

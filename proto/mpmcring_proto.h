@@ -871,6 +871,22 @@ struct mpr_lease {
 };
 
 /*
+ * The ring's floor lease, beside the slots' (mpr_floor_lease()). Slot
+ * leases are per slot, and a start that moves to the head restarts its
+ * slot's: slots taking turns holding the oldest claim, or one slot at the
+ * head while a head written back holds the floor, would keep reclaim where
+ * it is for as long as a co-tenant keeps at it. A floor lease starts with
+ * mark at the highest sane head reclaim has seen, and ends when reclaim
+ * reaches mark (the next one starts). In kernel memory, under the reclaim
+ * lock.
+ */
+struct mpr_floor {
+	__u64 top;		/* the highest sane head seen (IDLE: none yet) */
+	__u64 mark;		/* top when this lease started (IDLE: none) */
+	__u64 since_ms;
+};
+
+/*
  * Why a reservation failed: the caller counts it. MPR_FAIL_BUSY (overwrite
  * mode: its last round found the reclaim bit taken) is counted as
  * contention; a caller that may wait (write(2)) waits for the bit.

@@ -63,6 +63,11 @@ static inline struct mpr_lease *mpr_env_lease(struct mpr_env *e, unsigned int i)
 	(void)i;
 	return NULL;
 }
+static inline struct mpr_floor *mpr_env_floor(struct mpr_env *e)
+{
+	(void)e;
+	return NULL;
+}
 static inline __u64 mpr_env_now_ms(struct mpr_env *e)
 {
 	(void)e;

@@ -122,6 +122,125 @@ static void lease_toggling_start_is_no_release(struct kunit *test)
 }
 
 /*
+ * Two slots taking turns holding the oldest claim: each moves its start to
+ * the head (a new claim there, which restarts its own lease) and back
+ * before its lease ends. Slot leases alone never end that; the floor
+ * lease does, one timeout after reclaim last saw the head it passed.
+ */
+static void lease_slots_taking_turns_revoked(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096, .claim_timeout_ms = 100 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	const struct mpr_view *v = mpmcring_kunit_view(ring);
+	struct mpmcring_stats *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	unsigned long t0, end;
+	struct mpr_claim cl;
+	struct kc a, b, other;
+	u64 s0, head, rp;
+	bool revoked;
+	char buf[64];
+	int k = 0;
+
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	KUNIT_ASSERT_EQ(test, kc_attach(&a, ring), 0);
+	KUNIT_ASSERT_EQ(test, kc_attach(&b, ring), 0);
+	KUNIT_ASSERT_EQ(test, kc_attach(&other, ring), 0);
+	KUNIT_ASSERT_EQ(test, kt_fill(ring, 0), 64);
+	KUNIT_ASSERT_EQ(test, kc_claim(&a, 4, &cl), 4);
+	while (kc_read(&other, buf, sizeof(buf)) == 56)
+		;
+	s0 = cl.start;
+	head = READ_ONCE(v->cons->head);
+	WRITE_ONCE(b.slot->start, head);
+	t0 = jiffies;
+	end = t0 + msecs_to_jiffies(1000);
+	/* Every 30 ms the holder hands s0 over and goes to the head. */
+	while (time_before(jiffies, end) &&
+	       !((READ_ONCE(a.slot->start) | READ_ONCE(b.slot->start)) &
+		 MPMCRING_SLOT_REVOKED)) {
+		struct kc *hold = (k & 1) ? &a : &b, *rest = (k & 1) ? &b : &a;
+
+		WRITE_ONCE(hold->slot->start, s0);
+		WRITE_ONCE(rest->slot->start, head);
+		k++;
+		mpmcring_reclaim(ring);
+		msleep(30);
+		mpmcring_reclaim(ring);
+	}
+	revoked = (READ_ONCE(a.slot->start) | READ_ONCE(b.slot->start)) &
+		  MPMCRING_SLOT_REVOKED;
+	KUNIT_EXPECT_TRUE_MSG(test, revoked,
+			      "two slots taking turns held reclaim at %llu for %u ms",
+			      s0, jiffies_to_msecs(jiffies - t0));
+	mpmcring_reclaim(ring);
+	rp = READ_ONCE(v->meta->reclaim_pos);
+	KUNIT_EXPECT_NE(test, rp, s0);
+	KUNIT_EXPECT_GT(test, kt_fill(ring, 100), 0);
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_GE(test, st->revoked_claims, 1ULL);
+	kc_detach(&a);
+	kc_detach(&b);
+	kc_detach(&other);
+	mpmcring_destroy(ring);
+}
+
+/*
+ * One slot restarting its own lease through the head: it writes the head
+ * back to its claim and moves its start to the real head (a new claim
+ * there), then puts both back (a start not behind the head reclaim saw
+ * last: a new claim again). Each reclaim finds either the head or the slot
+ * at the claim, and the slot's lease never runs out; the floor lease does,
+ * one timeout after reclaim saw the real head.
+ */
+static void lease_restarted_through_the_head_revoked(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096, .claim_timeout_ms = 100 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	const struct mpr_view *v = mpmcring_kunit_view(ring);
+	unsigned long t0, end;
+	struct mpr_claim cl;
+	struct kc a, other;
+	u64 s0, head, rp;
+	char buf[64];
+	int k = 0;
+
+	KUNIT_ASSERT_EQ(test, kc_attach(&a, ring), 0);
+	KUNIT_ASSERT_EQ(test, kc_attach(&other, ring), 0);
+	KUNIT_ASSERT_EQ(test, kt_fill(ring, 0), 64);
+	KUNIT_ASSERT_EQ(test, kc_claim(&a, 4, &cl), 4);
+	while (kc_read(&other, buf, sizeof(buf)) == 56)
+		;
+	s0 = cl.start;
+	head = READ_ONCE(v->cons->head);
+	mpmcring_reclaim(ring);
+	t0 = jiffies;
+	end = t0 + msecs_to_jiffies(1000);
+	while (time_before(jiffies, end) &&
+	       READ_ONCE(v->meta->reclaim_pos) == s0 &&
+	       !(READ_ONCE(a.slot->start) & MPMCRING_SLOT_REVOKED)) {
+		/* user-writable: the co-tenant's stores. */
+		if (k++ & 1) {
+			WRITE_ONCE(a.slot->start, s0);
+			WRITE_ONCE(v->cons->head, head);
+		} else {
+			WRITE_ONCE(v->cons->head, s0);
+			WRITE_ONCE(a.slot->start, head);
+		}
+		mpmcring_reclaim(ring);
+		usleep_range(5000, 6000);
+	}
+	mpmcring_reclaim(ring);
+	rp = READ_ONCE(v->meta->reclaim_pos);
+	KUNIT_EXPECT_NE_MSG(test, rp, s0,
+			    "one slot toggling through the head held reclaim for %u ms",
+			    jiffies_to_msecs(jiffies - t0));
+	KUNIT_EXPECT_GT(test, kt_fill(ring, 100), 0);
+	kc_detach(&a);
+	kc_detach(&other);
+	mpmcring_destroy(ring);
+}
+
+/*
  * A claim standing still in a ring that has room holds nobody back: it is
  * not revoked, however long it stands.
  */
@@ -478,6 +597,8 @@ static struct kunit_case lease_cases[] = {
 	KUNIT_CASE(lease_stalled_claim_revoked),
 	KUNIT_CASE(lease_moving_claims_kept),
 	KUNIT_CASE(lease_toggling_start_is_no_release),
+	KUNIT_CASE(lease_slots_taking_turns_revoked),
+	KUNIT_CASE(lease_restarted_through_the_head_revoked),
 	KUNIT_CASE(lease_no_revocation_without_pressure),
 	KUNIT_CASE(lease_start_past_head_counts_nothing),
 	KUNIT_CASE(lease_off_holds_forever),

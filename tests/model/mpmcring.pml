@@ -239,6 +239,9 @@
  *              holds producers back (the lease policy; nothing else sees
  *              it): it claimed something (its start is before the head)
  *              and more than half the ring lies between it and prod_pos;
+ *              floor_justified: the floor lease revokes only a claim
+ *              announced before that lease began, or an announce that
+ *              holds nothing and never will;
  *              reclaim_maximal: a reclaim (unless its walk ran out of
  *              steps) leaves reclaim_pos at the first record from it that
  *              is unfinished or that a live (announced, unrevoked) claim it
@@ -436,6 +439,9 @@ byte kclaim[NC];	/* read_claims[i] */
 byte ls_seen[NC];	/* struct mpr_lease, per slot: seen */
 byte ls_head[NC];	/* head */
 bit ls_exp[NC];		/* now - since_ms >= claim_timeout_ms */
+byte fl_top = IDLE;	/* struct mpr_floor: top (the highest sane head seen) */
+byte fl_mark = IDLE;	/* mark (top when this floor lease began) */
+bit fl_exp;		/* now - since_ms >= claim_timeout_ms, for the floor lease */
 bit lease_fresh[NC];	/* attached since the last reclaim: the lease restarts */
 /* the ring's life (kmod/ring.c): its id in the IDR, @dead, the kref */
 bit published = 1;	/* the id finds the ring (mpmcring_find_id) */
@@ -461,6 +467,7 @@ bit g_clob[NC];		/* c's held records were reused under it */
 bit g_read[NC];		/* c has read its records: later reuse cannot hurt it */
 bit g_touched[NC];	/* the hostile wrote c's slot during its hold */
 byte g_ann[NC];		/* the start c announced for its current claim (IDLE: none) */
+bit g_fold[NC];		/* c announced its current claim before the floor lease began */
 bit g_rvk[NC];		/* reclaim revoked c's current claim */
 /* lease_since: the head reclaim saw when slot i's lease (since_ms) last
  * began (IDLE: none yet) */
@@ -493,6 +500,7 @@ mtype = { no_overlap, reclaim_finished, reclaim_monotone, head_monotone,
 	  exactly_once, no_lost, evict_unclaimed, count_capped, repair,
 	  revoke_reported, revoke_live, claim_live, reclaim_maximal,
 	  drop_justified, revoke_justified, end_complete, end_told, mem_valid, lease_since,
+	  floor_justified,
 	  producer0, producer1, tick, quiet };	/* the last four: who reclaims, in trails */
 mtype violated;
 
@@ -514,6 +522,7 @@ mtype violated;
 #define GROUP_head_sane 4
 #define GROUP_reclaim_maximal 4
 #define GROUP_revoke_justified 4
+#define GROUP_floor_justified 4
 #define GROUP_end_complete 4
 #define GROUP_end_told 4
 #define GROUP_mem_valid 1
@@ -537,7 +546,7 @@ mtype violated;
 	:: IS_READ(c) -> kclaim[c] = v \
 	:: else -> slot[c] = v \
 	fi; \
-	g_ann[c] = v; g_rvk[c] = 0
+	g_ann[c] = v; g_rvk[c] = 0; g_fold[c] = 0
 
 /* ================================================================ mpr_record_at */
 /* Sets st and sz (granules) for the record at pos, ending by bound:
@@ -590,7 +599,7 @@ inline record_at_locked(pos, bound)
 #define RECLAIM_LOCALS \
 	mtype actor; \
 	byte r0, h, p, lo, e, to, freed, fix, walked, i, s, bound, st, sz, x, y, glo, gv, gfl; \
-	bit head_ok, ign, pub, wantfix, ran, wbound, gflv, gfp
+	bit head_ok, ign, pub, wantfix, ran, wbound, gflv, gfp, fout
 
 /* The ghost side of the reclaim_pos store: what [from, upto) held. */
 inline ghost_free(from, upto)
@@ -626,7 +635,33 @@ inline mpr_reclaim()
 		bound = (head_ok -> h : p);
 		lo = bound;
 		glo = bound;	/* ghost: the oldest live claim reclaim looks at */
-		i = 0
+		i = 0;
+		/* [M:floor-lease] mpr_floor_lease(), kernel memory under the bit:
+		 * the highest sane head (never behind reclaim_pos); a new floor
+		 * lease once reclaim reached the mark; out once timed out */
+		if
+		:: LEASE ->
+			if
+			:: fl_top == IDLE || BEFORE(fl_top, r0) -> fl_top = r0
+			:: else -> skip
+			fi;
+			if
+			:: head_ok && BEFORE(fl_top, h) -> fl_top = h
+			:: else -> skip
+			fi;
+			if
+			:: fl_mark == IDLE || !BEFORE(r0, fl_mark) ->
+				fl_mark = fl_top; fl_exp = 0;
+				/* ghost: the claims announced before this lease began */
+				for (x : 0 .. NC - 1) {
+					g_fold[x] = (g_ann[x] != IDLE && !g_rvk[x])
+				}
+				x = 0
+			:: else -> skip
+			fi;
+			fout = fl_exp
+		:: else -> skip
+		fi
 	}
 	/* [M:claims-floor] */
 	do
@@ -684,7 +719,8 @@ inline mpr_reclaim()
 					/* [M:lease-expired] claim_timeout_ms != 0, timed out, half
 					 * the ring behind it, and something claimed */
 					if
-					:: LEASE && ls_exp[i] && W(p - s) > RS / 2 && BEFORE(s, bound) -> pub = 1
+					:: LEASE && W(p - s) > RS / 2 && BEFORE(s, bound) &&
+					   (ls_exp[i] || (fout && BEFORE(s, fl_mark))) -> pub = 1
 					:: else -> skip
 					fi
 				fi
@@ -707,6 +743,12 @@ inline mpr_reclaim()
 						 * since reclaim loaded them) */
 						REQUIRE(HOSTILE > 0 || (W(prod_pos - g_ann[i]) > RS / 2 &&
 							BEFORE(g_ann[i], head)), revoke_justified);
+						/* a floor lease revokes only what it began with (a
+						 * claim announced before it began: at least its
+						 * timeout old), or an announce that holds nothing
+						 * and never will (its head moved on) */
+						REQUIRE(HOSTILE > 0 || ls_exp[i] || g_fold[i] || g_hmask[i] == 0,
+							floor_justified);
 						g_rvk[i] = 1; gv = IDLE;
 						ls_seen[i] = IDLE; ign = 1
 					:: else ->
@@ -841,8 +883,12 @@ inline mpr_reclaim()
 	atomic {
 		if
 		:: !head_ok -> fix = p; wantfix = 1
+		/* [M:floor-head] a head behind the mark of a floor lease that
+		 * ran out goes to the mark */
+		:: head_ok && fout && BEFORE(h, fl_mark) -> fix = fl_mark; wantfix = 1
 		:: else -> skip
 		fi;
+		fout = 0;
 		REQUIRE(HOSTILE > 0 || !wantfix, head_sane);
 		/* reclaim_pos is written only under the bit this reclaim holds */
 		REQUIRE(!gv || reclaim_pos == glo, reclaim_maximal);
@@ -1692,6 +1738,8 @@ proctype Clock()
 	KNOBS;
 end_clock:
 	do
+	:: atomic { fl_mark != IDLE && !fl_exp -> fl_exp = 1;
+		    printf("TRAIL clock: the floor lease (mark %d) times out\n", fl_mark) }
 	:: atomic { ls_head[0] != IDLE && !ls_exp[0] -> ls_exp[0] = 1;
 		    printf("TRAIL clock: slot 0's lease (seen %d) times out\n", ls_seen[0]) }
 	:: atomic { ls_head[1] != IDLE && !ls_exp[1] -> ls_exp[1] = 1;

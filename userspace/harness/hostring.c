@@ -106,6 +106,11 @@ static inline struct mpr_lease *mpr_env_lease(struct mpr_env *e, unsigned int i)
 	return &e->h->leases[i];
 }
 
+static inline struct mpr_floor *mpr_env_floor(struct mpr_env *e)
+{
+	return &e->h->floor;
+}
+
 static inline __u64 mpr_env_now_ms(struct mpr_env *e)
 {
 	struct timespec ts;
@@ -235,6 +240,8 @@ int hostring_init(struct hostring *h, const struct hostring_params *p)
 		h->leases[i].seen = MPMCRING_SLOT_IDLE;
 		h->leases[i].head = MPMCRING_SLOT_IDLE;
 	}
+	h->floor.top = MPMCRING_SLOT_IDLE;
+	h->floor.mark = MPMCRING_SLOT_IDLE;
 
 	h->cons = hostring_map(h, p->shareable, NULL, l->cons_size, 0);
 	if (h->cons == MAP_FAILED)

@@ -69,6 +69,7 @@ struct hostring {
 	unsigned long reclaim_lock;
 	/* Written under reclaim_lock. */
 	struct mpr_lease *leases; /* per slot */
+	struct mpr_floor floor;	  /* the ring's floor lease */
 	uint64_t overwritten_records;
 	uint64_t overwritten_bytes;
 	uint64_t repairs;
