@@ -70,31 +70,32 @@ static inline __u64 mpr_held_capped(const struct mpr_view *v, __u64 held,
 }
 
 /*
- * The floor lease's step at a reclaim (struct mpr_floor): the highest sane
- * head, and a new lease once reclaim has reached the mark. Returns true
- * when the lease has run for the claim timeout without reclaim reaching
- * its mark: every record before the mark had been claimed when the lease
- * started (the head had passed it; a co-tenant that moved the head on
- * made others miss records, which is all moving the head can do), so a
- * claim still holding one is at least a timeout old, whichever slot holds
- * it and however its start moved; and an honest head is never behind a
- * head seen before, so one there was written back.
+ * The floor lease's step at a reclaim (struct mpr_floor): top follows the
+ * head as reclaim goes by it (bound: a sane head, else prod_pos, where the
+ * repair sends it), and a new lease starts once reclaim has reached the
+ * mark. Returns true when the lease has run for the claim timeout without
+ * reclaim reaching its mark. Every record before the mark had been passed
+ * by the head when the lease started: claimed, or skipped by a co-tenant
+ * that moved the head on (which makes others miss records, all moving the
+ * head can do); so a claim that still holds one, announced before its
+ * head cmpxchg, is at least a timeout old, whichever slot holds it and
+ * however its start moved. And an honest head only moves on: one behind
+ * the mark was written back.
  */
 static inline bool mpr_floor_lease(const struct mpr_view *v,
-				   struct mpr_env *env, __u64 r0, __u64 h,
-				   bool head_ok, __u64 now)
+				   struct mpr_env *env, __u64 r0, __u64 bound,
+				   __u64 now)
 {
 	struct mpr_floor *fl = mpr_env_floor(env);
 
 	/*
 	 * [M:floor-lease] top is never behind reclaim_pos (everything before
 	 * it is freed), so mark and top stay in [reclaim_pos, prod_pos].
-	 * user-writable h: used only once sane.
 	 */
 	if (fl->top == MPMCRING_SLOT_IDLE || mpr_before(fl->top, r0))
 		fl->top = r0;
-	if (head_ok && mpr_before(fl->top, h))
-		fl->top = h;
+	if (mpr_before(fl->top, bound))
+		fl->top = bound;
 	if (fl->mark == MPMCRING_SLOT_IDLE || !mpr_before(r0, fl->mark)) {
 		fl->mark = fl->top;
 		fl->since_ms = now;
@@ -108,7 +109,8 @@ static inline bool mpr_floor_lease(const struct mpr_view *v,
  * still for longer than the ring's claim timeout while at least half the
  * ring lies behind it (so it is what holds producers back) is revoked
  * here, and so is one that starts before the mark of a floor lease that
- * ran out (floor_out: mpr_floor_lease()) under the same pressure: MPMCRING_SLOT_REVOKED goes into its start with one compare-and-swap,
+ * ran out (floor_out: mpr_floor_lease()) under the same pressure:
+ * MPMCRING_SLOT_REVOKED goes into its start with one compare-and-swap,
  * before the caller frees any of its space, and from then on it holds
  * nothing. bound is where the claims end at most (the head, or prod_pos
  * when the head is garbage).
@@ -288,11 +290,11 @@ static inline bool mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 {
 	struct mpmcring_meta *m = v->meta;
 	struct mpr_pos pos;
-	__u64 r0, h, p, lo, e, to, freed, fix = 0;
-	__u64 now = mpr_env_now_ms(env);
+	__u64 r0, h, p, bound, lo, e, to, freed, fix = 0;
+	__u64 now = mpr_env_now_ms(env), mark;
 	unsigned int walked;
 	struct mpr_rec rec;
-	bool head_ok, more, floor_out;
+	bool head_ok, more, floor_out, written_back;
 
 	/*
 	 * The head before the claims ([R3] with [C2]): a claim that moved the
@@ -304,9 +306,22 @@ static inline bool mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 	h = pos.head;		/* user-writable: checked before use */
 	p = pos.prod;
 	head_ok = mpr_head_sane(v, &pos);
-	floor_out = mpr_floor_lease(v, env, r0, h, head_ok, now);
-	lo = mpr_claims_floor(v, env, r0, p, head_ok ? h : p, head_ok ? h : p,
-			      now, floor_out, mpr_env_floor(env)->mark);
+	bound = head_ok ? h : p;
+	floor_out = mpr_floor_lease(v, env, r0, bound, now);
+	mark = mpr_env_floor(env)->mark;
+	/*
+	 * [M:floor-bound] A head behind the mark of a floor lease that ran out
+	 * was written back: reclaim goes by the mark instead (and moves the
+	 * head there below), so that a head written back again before every
+	 * reclaim holds nothing either. Claims on what it frees are refused or
+	 * reported (mpr_claim_drop_passed(), [C5]), as for any head written
+	 * back.
+	 */
+	written_back = floor_out && head_ok && mpr_before(h, mark);
+	if (written_back)
+		bound = mark;
+	lo = mpr_claims_floor(v, env, r0, p, bound, bound, now, floor_out,
+			      mark);
 
 	/*
 	 * Walk to lo, freeing; and on to the head when nothing yet proves it
@@ -315,7 +330,7 @@ static inline bool mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 	 * is proved by reaching it. [M:reclaim-to-head]
 	 */
 	to = lo;
-	if (head_ok && h != lo && h != p &&
+	if (head_ok && !written_back && h != lo && h != p &&
 	    mpr_record_at(v, h, p, &rec) == MPR_REC_NONE)
 		to = h;
 	e = mpr_reclaim_walk(v, r0, to, lo, &freed, &walked, &rec);
@@ -324,8 +339,8 @@ static inline bool mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 	 * of a record that fits before prod_pos is the next boundary.
 	 * [M:reclaim-straddle]
 	 */
-	if (rec.state == MPR_REC_BAD && head_ok && to == h && e != to &&
-	    rec.len <= v->max_record && rec.size <= p - e)
+	if (rec.state == MPR_REC_BAD && head_ok && !written_back && to == h &&
+	    e != to && rec.len <= v->max_record && rec.size <= p - e)
 		fix = e + rec.size;
 	if (freed != r0)
 		/* [M:reclaim-store] [R5] pairs with [P4]. */
@@ -346,13 +361,12 @@ static inline bool mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 	if (!head_ok)
 		fix = p;
 	/*
-	 * A head behind the mark of a floor lease that ran out was written
-	 * back (an honest head only moves on): it goes to the mark, a head
-	 * reclaim saw sane, so that it no longer holds the floor and
-	 * consumers stop taking again what was taken. [M:floor-head]
+	 * A head written back behind the mark (above) goes to the mark, where
+	 * the head was when the floor lease began, so that consumers stop
+	 * taking again what was taken. [M:floor-head]
 	 */
-	if (head_ok && floor_out && mpr_before(h, mpr_env_floor(env)->mark))
-		fix = mpr_env_floor(env)->mark;
+	if (written_back)
+		fix = mark;
 	if (fix && mpr_cmpxchg(&v->cons->head, h, fix) == h)
 		mpr_env_repaired(env);
 	return more;

@@ -65,8 +65,10 @@ static inline struct mpr_lease *mpr_env_lease(struct mpr_env *e, unsigned int i)
 }
 static inline struct mpr_floor *mpr_env_floor(struct mpr_env *e)
 {
+	static struct mpr_floor floor = { MPMCRING_SLOT_IDLE, MPMCRING_SLOT_IDLE, 0 };
+
 	(void)e;
-	return NULL;
+	return &floor;
 }
 static inline __u64 mpr_env_now_ms(struct mpr_env *e)
 {

@@ -121,15 +121,29 @@ static void lease_toggling_start_is_no_release(struct kunit *test)
 	mpmcring_destroy(ring);
 }
 
+/* The two slots of lease_slots_taking_turns(): one holds, one rests. */
+static void kt_take_turns(struct kc *a, struct kc *b, int k, u64 s0, u64 head)
+{
+	struct kc *hold = (k & 1) ? a : b, *rest = (k & 1) ? b : a;
+
+	/* user-writable: the co-tenant's stores. */
+	WRITE_ONCE(hold->slot->start, s0);
+	WRITE_ONCE(rest->slot->start, head);
+}
+
 /*
  * Two slots taking turns holding the oldest claim: each moves its start to
  * the head (a new claim there, which restarts its own lease) and back
- * before its lease ends. Slot leases alone never end that; the floor
- * lease does, one timeout after reclaim last saw the head it passed.
+ * long before its lease would end. Slot leases alone never end that; the
+ * floor lease does, one timeout after reclaim saw the head past the claim.
+ * With insane_head, the co-tenant also writes a head reclaim cannot use
+ * (past prod_pos) before every reclaim, so that reclaim never sees a sane
+ * head again: the floor lease goes by prod_pos then, where the repair puts
+ * such a head.
  */
-static void lease_slots_taking_turns_revoked(struct kunit *test)
+static void kt_slots_taking_turns(struct kunit *test, bool insane_head)
 {
-	struct mpmcring_params p = { .size = 4096, .claim_timeout_ms = 100 };
+	struct mpmcring_params p = { .size = 4096, .claim_timeout_ms = 400 };
 	struct mpmcring *ring = kt_ring(test, &p);
 	const struct mpr_view *v = mpmcring_kunit_view(ring);
 	struct mpmcring_stats *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
@@ -137,7 +151,7 @@ static void lease_slots_taking_turns_revoked(struct kunit *test)
 	struct mpr_claim cl;
 	struct kc a, b, other;
 	u64 s0, head, rp;
-	bool revoked;
+	bool revoked = false;
 	char buf[64];
 	int k = 0;
 
@@ -153,22 +167,17 @@ static void lease_slots_taking_turns_revoked(struct kunit *test)
 	head = READ_ONCE(v->cons->head);
 	WRITE_ONCE(b.slot->start, head);
 	t0 = jiffies;
-	end = t0 + msecs_to_jiffies(1000);
-	/* Every 30 ms the holder hands s0 over and goes to the head. */
-	while (time_before(jiffies, end) &&
-	       !((READ_ONCE(a.slot->start) | READ_ONCE(b.slot->start)) &
-		 MPMCRING_SLOT_REVOKED)) {
-		struct kc *hold = (k & 1) ? &a : &b, *rest = (k & 1) ? &b : &a;
-
-		WRITE_ONCE(hold->slot->start, s0);
-		WRITE_ONCE(rest->slot->start, head);
-		k++;
+	end = t0 + msecs_to_jiffies(3000);
+	/* Turns every 10 ms: no slot holds s0 for a fortieth of its lease. */
+	while (time_before(jiffies, end) && !revoked) {
+		kt_take_turns(&a, &b, k++, s0, head);
+		if (insane_head)
+			WRITE_ONCE(v->cons->head, READ_ONCE(v->meta->prod_pos) + 8);
 		mpmcring_reclaim(ring);
-		msleep(30);
-		mpmcring_reclaim(ring);
+		revoked = (READ_ONCE(a.slot->start) | READ_ONCE(b.slot->start)) &
+			  MPMCRING_SLOT_REVOKED;
+		usleep_range(10000, 11000);
 	}
-	revoked = (READ_ONCE(a.slot->start) | READ_ONCE(b.slot->start)) &
-		  MPMCRING_SLOT_REVOKED;
 	KUNIT_EXPECT_TRUE_MSG(test, revoked,
 			      "two slots taking turns held reclaim at %llu for %u ms",
 			      s0, jiffies_to_msecs(jiffies - t0));
@@ -180,6 +189,62 @@ static void lease_slots_taking_turns_revoked(struct kunit *test)
 	KUNIT_EXPECT_GE(test, st->revoked_claims, 1ULL);
 	kc_detach(&a);
 	kc_detach(&b);
+	kc_detach(&other);
+	mpmcring_destroy(ring);
+}
+
+static void lease_slots_taking_turns_revoked(struct kunit *test)
+{
+	kt_slots_taking_turns(test, false);
+}
+
+static void lease_slots_taking_turns_insane_head_revoked(struct kunit *test)
+{
+	kt_slots_taking_turns(test, true);
+}
+
+/*
+ * No slot at all: once the floor lease began past it, a head written back
+ * before every reclaim to records the consumers took. The kernel's repair
+ * of the head does not stick (the co-tenant writes it back again); reclaim
+ * goes by the mark instead once the floor lease ran out.
+ */
+static void lease_head_written_back_every_reclaim(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096, .claim_timeout_ms = 200 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	const struct mpr_view *v = mpmcring_kunit_view(ring);
+	unsigned long t0, end;
+	struct mpr_claim cl;
+	struct kc a, other;
+	char buf[64];
+	u64 s0, rp;
+
+	KUNIT_ASSERT_EQ(test, kc_attach(&a, ring), 0);
+	KUNIT_ASSERT_EQ(test, kc_attach(&other, ring), 0);
+	KUNIT_ASSERT_EQ(test, kt_fill(ring, 0), 64);
+	KUNIT_ASSERT_EQ(test, kc_claim(&a, 4, &cl), 4);
+	s0 = cl.start;
+	while (kc_read(&other, buf, sizeof(buf)) == 56)
+		;
+	/* reclaim sees the head past everything; a's claim holds it at s0. */
+	mpmcring_reclaim(ring);
+	kc_commit(&a);
+	t0 = jiffies;
+	end = t0 + msecs_to_jiffies(2000);
+	do {
+		/* user-writable: the co-tenant's store. */
+		WRITE_ONCE(v->cons->head, s0);
+		mpmcring_reclaim(ring);
+		rp = READ_ONCE(v->meta->reclaim_pos);
+		if (rp == s0)
+			usleep_range(5000, 6000);
+	} while (time_before(jiffies, end) && rp == s0);
+	KUNIT_EXPECT_NE_MSG(test, rp, s0,
+			    "a head written back before every reclaim held it for %u ms",
+			    jiffies_to_msecs(jiffies - t0));
+	KUNIT_EXPECT_GT(test, kt_fill(ring, 100), 0);
+	kc_detach(&a);
 	kc_detach(&other);
 	mpmcring_destroy(ring);
 }
@@ -237,6 +302,55 @@ static void lease_restarted_through_the_head_revoked(struct kunit *test)
 	KUNIT_EXPECT_GT(test, kt_fill(ring, 100), 0);
 	kc_detach(&a);
 	kc_detach(&other);
+	mpmcring_destroy(ring);
+}
+
+/*
+ * A floor lease that runs out revokes the claims made before it began, not
+ * one made since, however much of the ring lies behind that one: a
+ * consumer that claimed half a timeout ago keeps its claim while the one
+ * that held reclaim back is revoked.
+ */
+static void lease_floor_spares_later_claims(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096, .claim_timeout_ms = 400 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	const struct mpr_view *v = mpmcring_kunit_view(ring);
+	unsigned long t0, tb, end;
+	struct mpr_claim cl;
+	u64 s0, s1, rp;
+	struct kc a, b;
+	bool a_gone = false;
+
+	KUNIT_ASSERT_EQ(test, kc_attach(&a, ring), 0);
+	KUNIT_ASSERT_EQ(test, kc_attach(&b, ring), 0);
+	KUNIT_ASSERT_EQ(test, kt_fill(ring, 0), 64);
+	KUNIT_ASSERT_EQ(test, kc_claim(&a, 4, &cl), 4);
+	s0 = cl.start;
+	/* The floor lease begins here, its mark the head past a's claim. */
+	mpmcring_reclaim(ring);
+	t0 = jiffies;
+	msleep(200);
+	KUNIT_ASSERT_EQ(test, kc_claim(&b, 4, &cl), 4);
+	s1 = cl.start;
+	tb = jiffies;
+	end = t0 + msecs_to_jiffies(2000);
+	while (time_before(jiffies, end) && !a_gone) {
+		mpmcring_reclaim(ring);
+		a_gone = READ_ONCE(a.slot->start) & MPMCRING_SLOT_REVOKED;
+		if (!a_gone)
+			usleep_range(5000, 6000);
+	}
+	KUNIT_ASSERT_TRUE_MSG(test, a_gone, "the claim at %llu stood %u ms", s0,
+			      jiffies_to_msecs(jiffies - t0));
+	KUNIT_EXPECT_FALSE_MSG(test, READ_ONCE(b.slot->start) & MPMCRING_SLOT_REVOKED,
+			       "a claim %u ms old, made after the floor lease began, was revoked",
+			       jiffies_to_msecs(jiffies - tb));
+	rp = READ_ONCE(v->meta->reclaim_pos);
+	KUNIT_EXPECT_EQ(test, rp, s1);
+	KUNIT_EXPECT_FALSE(test, kc_commit(&b));
+	kc_detach(&a);
+	kc_detach(&b);
 	mpmcring_destroy(ring);
 }
 
@@ -598,7 +712,10 @@ static struct kunit_case lease_cases[] = {
 	KUNIT_CASE(lease_moving_claims_kept),
 	KUNIT_CASE(lease_toggling_start_is_no_release),
 	KUNIT_CASE(lease_slots_taking_turns_revoked),
+	KUNIT_CASE(lease_slots_taking_turns_insane_head_revoked),
+	KUNIT_CASE(lease_head_written_back_every_reclaim),
 	KUNIT_CASE(lease_restarted_through_the_head_revoked),
+	KUNIT_CASE(lease_floor_spares_later_claims),
 	KUNIT_CASE(lease_no_revocation_without_pressure),
 	KUNIT_CASE(lease_start_past_head_counts_nothing),
 	KUNIT_CASE(lease_off_holds_forever),

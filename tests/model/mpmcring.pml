@@ -49,6 +49,10 @@
  *   [M:lease-check]       mpr_claim_revoked(): before a claim     -ESTALE while holding
  *                         made while holding (library): REVOKED
  *                         or passed
+ *   [M:floor-lease]       mpr_floor_lease(): top, a new floor     fl_top, fl_mark; Clock:
+ *                         lease once reclaim reached the mark     fl_exp
+ *   [M:floor-bound]       a head written back behind a run-out    bound = mark
+ *                         mark: reclaim goes by the mark
  *   [M:claims-floor]      mpr_claims_floor()                      the slot loop
  *   [M:lease-reset]       mpr_env_lease(): a slot attached since   lease_fresh[]
  *                         the last reclaim starts a new lease
@@ -66,6 +70,7 @@
  *   [M:reclaim-straddle]  a head inside a record: fix = its end
  *   [M:reclaim-store]     reclaim_pos store-release               [R5]
  *   [M:reclaim-repair]    a garbage head goes to prod (cmpxchg)
+ *   [M:floor-head]        ... and one written back behind a run-out mark to the mark
  *   [M:overwrite-walk]    mpr_overwrite(): walk from the head
  *   [M:overwrite-cas]     mpr_overwrite(): cmpxchg(head, h, e)
  *   [M:reserve-load]      mpr_reserve(): reclaim_pos, then prod   [P4]
@@ -599,7 +604,7 @@ inline record_at_locked(pos, bound)
 #define RECLAIM_LOCALS \
 	mtype actor; \
 	byte r0, h, p, lo, e, to, freed, fix, walked, i, s, bound, st, sz, x, y, glo, gv, gfl; \
-	bit head_ok, ign, pub, wantfix, ran, wbound, gflv, gfp, fout
+	bit head_ok, ign, pub, wantfix, ran, wbound, gflv, gfp, fout, wb
 
 /* The ghost side of the reclaim_pos store: what [from, upto) held. */
 inline ghost_free(from, upto)
@@ -633,12 +638,11 @@ inline mpr_reclaim()
 		head_ok = SANE(r0, h, p);
 		REQUIRE(HOSTILE > 0 || head_ok, head_sane);
 		bound = (head_ok -> h : p);
-		lo = bound;
-		glo = bound;	/* ghost: the oldest live claim reclaim looks at */
 		i = 0;
 		/* [M:floor-lease] mpr_floor_lease(), kernel memory under the bit:
-		 * the highest sane head (never behind reclaim_pos); a new floor
-		 * lease once reclaim reached the mark; out once timed out */
+		 * top follows the head reclaim goes by (never behind
+		 * reclaim_pos); a new floor lease once reclaim reached the mark;
+		 * out once timed out */
 		if
 		:: LEASE ->
 			if
@@ -646,7 +650,7 @@ inline mpr_reclaim()
 			:: else -> skip
 			fi;
 			if
-			:: head_ok && BEFORE(fl_top, h) -> fl_top = h
+			:: BEFORE(fl_top, bound) -> fl_top = bound
 			:: else -> skip
 			fi;
 			if
@@ -661,7 +665,16 @@ inline mpr_reclaim()
 			fi;
 			fout = fl_exp
 		:: else -> skip
-		fi
+		fi;
+		/* [M:floor-bound] a head written back behind the mark of a floor
+		 * lease that ran out: reclaim goes by the mark */
+		wb = (fout && head_ok && BEFORE(h, fl_mark));
+		if
+		:: wb -> bound = fl_mark
+		:: else -> skip
+		fi;
+		lo = bound;
+		glo = bound	/* ghost: the oldest live claim reclaim looks at */
 	}
 	/* [M:claims-floor] */
 	do
@@ -796,7 +809,7 @@ inline mpr_reclaim()
 	atomic {
 		to = lo;
 		if
-		:: head_ok && h != lo && h != p ->
+		:: head_ok && !wb && h != lo && h != p ->
 			record_at_locked(h, p);
 			if
 			:: st == REC_NONE -> to = h
@@ -824,7 +837,7 @@ inline mpr_reclaim()
 			:: sz * G > W(to - e) ->
 				/* [M:reclaim-straddle] a head inside a record */
 				if
-				:: head_ok && to == h -> fix = W(e + sz * G); wantfix = 1
+				:: head_ok && !wb && to == h -> fix = W(e + sz * G); wantfix = 1
 				:: else -> skip
 				fi;
 				break
@@ -885,10 +898,10 @@ inline mpr_reclaim()
 		:: !head_ok -> fix = p; wantfix = 1
 		/* [M:floor-head] a head behind the mark of a floor lease that
 		 * ran out goes to the mark */
-		:: head_ok && fout && BEFORE(h, fl_mark) -> fix = fl_mark; wantfix = 1
+		:: wb -> fix = fl_mark; wantfix = 1
 		:: else -> skip
 		fi;
-		fout = 0;
+		fout = 0; wb = 0;
 		REQUIRE(HOSTILE > 0 || !wantfix, head_sane);
 		/* reclaim_pos is written only under the bit this reclaim holds */
 		REQUIRE(!gv || reclaim_pos == glo, reclaim_maximal);

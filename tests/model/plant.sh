@@ -120,8 +120,6 @@
 #                          not seen, also one behind the head it saw when
 #                          the lease began (a consumer, or a co-tenant,
 #                          rewriting its slot keeps its lease young)
-#   floor-revokes-any      a floor lease that ran out revokes every claim
-#                          under pressure, also one made after it began
 #
 # Barriers: spin is sequentially consistent, so a barrier's absence is
 # planted as the reordering it allows (docs/model.md, "Memory ordering"):
@@ -193,7 +191,6 @@ plants=(
 "sync-only-with-bpf|destroy-write2|end_complete"
 "end-not-told|destroy-bpf-1p1c|end_told"
 "lease-since-always|lease-slot-hostile|lease_since"
-"floor-revokes-any|lease-1p2c|floor_justified"
 )
 
 # Applies one plant to the model at $1: every replacement must match once.
@@ -527,10 +524,6 @@ P["end-not-told"] = [
 P["lease-since-always"] = [
  ("""						:: ls_head[i] == IDLE || !BEFORE(s, ls_head[i]) ->""",
   """						:: true ->	/* PLANTED: any new start restarts it */"""),
-]
-P["floor-revokes-any"] = [
- ("""(ls_exp[i] || (fout && BEFORE(s, fl_mark)))""",
-  """(ls_exp[i] || fout)	/* PLANTED: not only before the mark */"""),
 ]
 if plant not in P:
     sys.exit("unknown plant: " + plant)

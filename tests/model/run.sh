@@ -73,7 +73,6 @@ full=(
 "core-1p2c-p3|safety|K=1 PREFILL=3 NPROD=1 NCONS=2|pass|two consumers, a fuller ring"
 "core-2p2c|safety|K=1 PREFILL=1 HOLD=0|pass|two producers and two consumers; every property"
 "lease-2p1c|safety|K=1 PREFILL=2 NPROD=2 NCONS=1 LEASE=1|pass|leases with two producers"
-"lease-1p2c|safety|K=0 PREFILL=4 NPROD=1 NCONS=2 LEASE=1 HOLD=0 BATCH=1 DISCARD=0 SIZES=1|pass|leases with two consumers: the floor lease revokes one holding records only when it was announced before that lease began (floor_justified)"
 "lease-detach-1p1c|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 LEASE=1 DEATHS=1|pass|leases and deaths with a fuller ring (3 prefilled records): revoked or abandoned, never both; the lease reset at the next reclaim"
 "read2-1p2c-p3|safety|K=1 PREFILL=3 NPROD=1 NCONS=2 READ2=2|pass|read(2) and a mapped consumer, a fuller ring"
 "hostile-kernel|safety|K=1 PREFILL=3 NPROD=1 NCONS=1 HOSTILE=1 CHECK=1|pass|a co-tenant writes any value into the head, a slot or a held count: reservations still never overlap"
