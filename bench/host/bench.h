@@ -231,7 +231,7 @@ double hb_now(void);
  * (longer ones measure the wait and each ring's capacity, not the ring).
  */
 #define HB_IDLE_NS 0
-#define HB_IDLE_MAX_NS 100000
+#define HB_IDLE_MAX_NS 100000u
 
 /*
  * A consumer that found nothing: waits cfg->idle_ns before it looks again,
