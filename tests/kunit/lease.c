@@ -25,6 +25,23 @@ static int kt_fill(struct mpmcring *ring, u64 seq)
 	return n;
 }
 
+/*
+ * Fills the ring, has c hold its first n records and other take all the
+ * rest: reclaim frees nothing until c lets go. Returns c's claim start.
+ */
+static u64 kt_hold_rest_taken(struct kunit *test, struct mpmcring *ring,
+			      struct kc *c, struct kc *other, u32 n)
+{
+	struct mpr_claim cl;
+	char buf[64];
+
+	KUNIT_ASSERT_EQ(test, kt_fill(ring, 0), 64);
+	KUNIT_ASSERT_EQ(test, kc_claim(c, n, &cl), (int)n);
+	while (kc_read(other, buf, sizeof(buf)) == 56)
+		;
+	return cl.start;
+}
+
 static void lease_stalled_claim_revoked(struct kunit *test)
 {
 	struct mpmcring_params p = { .size = 4096, .claim_timeout_ms = 200 };
@@ -86,20 +103,14 @@ static void lease_toggling_start_is_no_release(struct kunit *test)
 	struct mpmcring *ring = kt_ring(test, &p);
 	struct mpmcring_stats *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
 	unsigned long end;
-	struct mpr_claim cl;
 	struct kc c, other;
-	char buf[64];
 	u64 s0;
 	int k = 0;
 
 	KUNIT_ASSERT_NOT_NULL(test, st);
 	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
 	KUNIT_ASSERT_EQ(test, kc_attach(&other, ring), 0);
-	KUNIT_ASSERT_EQ(test, kt_fill(ring, 0), 64);
-	KUNIT_ASSERT_EQ(test, kc_claim(&c, 4, &cl), 4);
-	while (kc_read(&other, buf, sizeof(buf)) == 56)
-		;
-	s0 = cl.start;
+	s0 = kt_hold_rest_taken(test, ring, &c, &other, 4);
 	/* Way past what the span can hold: the count is capped by it. */
 	WRITE_ONCE(c.slot->held_records, 1ULL << 40);
 	end = jiffies + msecs_to_jiffies(600);
@@ -148,22 +159,16 @@ static void kt_slots_taking_turns(struct kunit *test, bool insane_head)
 	const struct mpr_view *v = mpmcring_kunit_view(ring);
 	struct mpmcring_stats *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
 	unsigned long t0, end;
-	struct mpr_claim cl;
 	struct kc a, b, other;
 	u64 s0, head, rp;
 	bool revoked = false;
-	char buf[64];
 	int k = 0;
 
 	KUNIT_ASSERT_NOT_NULL(test, st);
 	KUNIT_ASSERT_EQ(test, kc_attach(&a, ring), 0);
 	KUNIT_ASSERT_EQ(test, kc_attach(&b, ring), 0);
 	KUNIT_ASSERT_EQ(test, kc_attach(&other, ring), 0);
-	KUNIT_ASSERT_EQ(test, kt_fill(ring, 0), 64);
-	KUNIT_ASSERT_EQ(test, kc_claim(&a, 4, &cl), 4);
-	while (kc_read(&other, buf, sizeof(buf)) == 56)
-		;
-	s0 = cl.start;
+	s0 = kt_hold_rest_taken(test, ring, &a, &other, 4);
 	head = READ_ONCE(v->cons->head);
 	WRITE_ONCE(b.slot->start, head);
 	t0 = jiffies;
@@ -215,18 +220,12 @@ static void lease_head_written_back_every_reclaim(struct kunit *test)
 	struct mpmcring *ring = kt_ring(test, &p);
 	const struct mpr_view *v = mpmcring_kunit_view(ring);
 	unsigned long t0, end;
-	struct mpr_claim cl;
 	struct kc a, other;
-	char buf[64];
 	u64 s0, rp;
 
 	KUNIT_ASSERT_EQ(test, kc_attach(&a, ring), 0);
 	KUNIT_ASSERT_EQ(test, kc_attach(&other, ring), 0);
-	KUNIT_ASSERT_EQ(test, kt_fill(ring, 0), 64);
-	KUNIT_ASSERT_EQ(test, kc_claim(&a, 4, &cl), 4);
-	s0 = cl.start;
-	while (kc_read(&other, buf, sizeof(buf)) == 56)
-		;
+	s0 = kt_hold_rest_taken(test, ring, &a, &other, 4);
 	/* reclaim sees the head past everything; a's claim holds it at s0. */
 	mpmcring_reclaim(ring);
 	kc_commit(&a);
@@ -263,19 +262,13 @@ static void lease_restarted_through_the_head_revoked(struct kunit *test)
 	struct mpmcring *ring = kt_ring(test, &p);
 	const struct mpr_view *v = mpmcring_kunit_view(ring);
 	unsigned long t0, end;
-	struct mpr_claim cl;
 	struct kc a, other;
 	u64 s0, head, rp;
-	char buf[64];
 	int k = 0;
 
 	KUNIT_ASSERT_EQ(test, kc_attach(&a, ring), 0);
 	KUNIT_ASSERT_EQ(test, kc_attach(&other, ring), 0);
-	KUNIT_ASSERT_EQ(test, kt_fill(ring, 0), 64);
-	KUNIT_ASSERT_EQ(test, kc_claim(&a, 4, &cl), 4);
-	while (kc_read(&other, buf, sizeof(buf)) == 56)
-		;
-	s0 = cl.start;
+	s0 = kt_hold_rest_taken(test, ring, &a, &other, 4);
 	head = READ_ONCE(v->cons->head);
 	mpmcring_reclaim(ring);
 	t0 = jiffies;
