@@ -104,6 +104,43 @@ static inline bool mpr_floor_lease(const struct mpr_view *v,
 	       now - fl->since_ms >= v->claim_timeout_ms;
 }
 
+/* The claims mpr_floor_head() follows, at most: bounded work. */
+#define MPR_FLOOR_HEAD_TRIES 4
+
+/*
+ * A head behind the mark of a floor lease that ran out was written back (an
+ * honest head only moves on): moves it to the mark, where the head was when
+ * the lease began, before reclaim goes by it, so that a head written back
+ * before every reclaim holds nothing, and consumers stop taking again what
+ * was taken. Forward only, a few tries: a consumer's claim that moves the
+ * head meanwhile is followed while it stays behind the mark. Returns the
+ * head as it now stands, which reclaim goes by: freeing past a head left
+ * behind would leave it behind reclaim_pos, garbage, and its repair would
+ * skip what no one has read.
+ */
+static inline __u64 mpr_floor_head(const struct mpr_view *v,
+				   struct mpr_env *env, __u64 r0, __u64 h,
+				   __u64 mark)
+{
+	unsigned int tries;
+	__u64 seen;
+
+	/* [M:floor-head] */
+	for (tries = 0; tries < MPR_FLOOR_HEAD_TRIES; tries++) {
+		seen = mpr_cmpxchg(&v->cons->head, h, mark);
+		if (seen == h) {
+			mpr_env_repaired(env);
+			return mark;
+		}
+		/* user-writable: followed only while sane and behind the mark. */
+		if ((seen & v->gmask) || !mpr_between(r0, seen, mark) ||
+		    seen == mark)
+			return seen;
+		h = seen;
+	}
+	return h;
+}
+
 /*
  * Lowers lo to the oldest claim a consumer still holds. A claim that stood
  * still for longer than the ring's claim timeout while at least half the
@@ -294,7 +331,7 @@ static inline bool mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 	__u64 now = mpr_env_now_ms(env), mark;
 	unsigned int walked;
 	struct mpr_rec rec;
-	bool head_ok, more, floor_out, written_back;
+	bool head_ok, more, floor_out;
 
 	/*
 	 * The head before the claims ([R3] with [C2]): a claim that moved the
@@ -306,20 +343,15 @@ static inline bool mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 	h = pos.head;		/* user-writable: checked before use */
 	p = pos.prod;
 	head_ok = mpr_head_sane(v, &pos);
-	bound = head_ok ? h : p;
-	floor_out = mpr_floor_lease(v, env, r0, bound, now);
+	floor_out = mpr_floor_lease(v, env, r0, head_ok ? h : p, now);
 	mark = mpr_env_floor(env)->mark;
-	/*
-	 * [M:floor-bound] A head behind the mark of a floor lease that ran out
-	 * was written back: reclaim goes by the mark instead (and moves the
-	 * head there below), so that a head written back again before every
-	 * reclaim holds nothing either. Claims on what it frees are refused or
-	 * reported (mpr_claim_drop_passed(), [C5]), as for any head written
-	 * back.
-	 */
-	written_back = floor_out && head_ok && mpr_before(h, mark);
-	if (written_back)
-		bound = mark;
+	if (floor_out && head_ok && mpr_before(h, mark)) {
+		/* [M:floor-bound] reclaim goes by the head as it now stands. */
+		pos.head = mpr_floor_head(v, env, r0, h, mark);
+		h = pos.head;
+		head_ok = mpr_head_sane(v, &pos);
+	}
+	bound = head_ok ? h : p;
 	lo = mpr_claims_floor(v, env, r0, p, bound, bound, now, floor_out,
 			      mark);
 
@@ -330,7 +362,7 @@ static inline bool mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 	 * is proved by reaching it. [M:reclaim-to-head]
 	 */
 	to = lo;
-	if (head_ok && !written_back && h != lo && h != p &&
+	if (head_ok && h != lo && h != p &&
 	    mpr_record_at(v, h, p, &rec) == MPR_REC_NONE)
 		to = h;
 	e = mpr_reclaim_walk(v, r0, to, lo, &freed, &walked, &rec);
@@ -339,8 +371,8 @@ static inline bool mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 	 * of a record that fits before prod_pos is the next boundary.
 	 * [M:reclaim-straddle]
 	 */
-	if (rec.state == MPR_REC_BAD && head_ok && !written_back && to == h &&
-	    e != to && rec.len <= v->max_record && rec.size <= p - e)
+	if (rec.state == MPR_REC_BAD && head_ok && to == h && e != to &&
+	    rec.len <= v->max_record && rec.size <= p - e)
 		fix = e + rec.size;
 	if (freed != r0)
 		/* [M:reclaim-store] [R5] pairs with [P4]. */
@@ -360,13 +392,6 @@ static inline bool mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 	 */
 	if (!head_ok)
 		fix = p;
-	/*
-	 * A head written back behind the mark (above) goes to the mark, where
-	 * the head was when the floor lease began, so that consumers stop
-	 * taking again what was taken. [M:floor-head]
-	 */
-	if (written_back)
-		fix = mark;
 	if (fix && mpr_cmpxchg(&v->cons->head, h, fix) == h)
 		mpr_env_repaired(env);
 	return more;

@@ -876,12 +876,12 @@ struct mpr_lease {
  * slot's: slots taking turns holding the oldest claim, or one slot at the
  * head while a head written back holds the floor, would keep reclaim where
  * it is for as long as a co-tenant keeps at it. A floor lease starts with
- * mark at the highest sane head reclaim has seen, and ends when reclaim
+ * mark at the highest head reclaim has gone by, and ends when reclaim
  * reaches mark (the next one starts). In kernel memory, under the reclaim
  * lock.
  */
 struct mpr_floor {
-	__u64 top;		/* the highest sane head seen (IDLE: none yet) */
+	__u64 top;		/* the highest head reclaim went by (IDLE: none) */
 	__u64 mark;		/* top when this lease started (IDLE: none) */
 	__u64 since_ms;
 };

@@ -221,11 +221,12 @@ static void lease_head_written_back_every_reclaim(struct kunit *test)
 	const struct mpr_view *v = mpmcring_kunit_view(ring);
 	unsigned long t0, end;
 	struct kc a, other;
-	u64 s0, rp;
+	u64 s0, rp, top;
 
 	KUNIT_ASSERT_EQ(test, kc_attach(&a, ring), 0);
 	KUNIT_ASSERT_EQ(test, kc_attach(&other, ring), 0);
 	s0 = kt_hold_rest_taken(test, ring, &a, &other, 4);
+	top = READ_ONCE(v->cons->head);
 	/* reclaim sees the head past everything; a's claim holds it at s0. */
 	mpmcring_reclaim(ring);
 	kc_commit(&a);
@@ -242,6 +243,10 @@ static void lease_head_written_back_every_reclaim(struct kunit *test)
 	KUNIT_EXPECT_NE_MSG(test, rp, s0,
 			    "a head written back before every reclaim held it for %u ms",
 			    jiffies_to_msecs(jiffies - t0));
+	/* To the head reclaim had seen, and the head moved there. */
+	KUNIT_EXPECT_EQ(test, rp, top);
+	rp = READ_ONCE(v->cons->head);
+	KUNIT_EXPECT_EQ(test, rp, top);
 	KUNIT_EXPECT_GT(test, kt_fill(ring, 100), 0);
 	kc_detach(&a);
 	kc_detach(&other);
@@ -306,7 +311,7 @@ static void lease_restarted_through_the_head_revoked(struct kunit *test)
  */
 static void lease_floor_spares_later_claims(struct kunit *test)
 {
-	struct mpmcring_params p = { .size = 4096, .claim_timeout_ms = 400 };
+	struct mpmcring_params p = { .size = 4096, .claim_timeout_ms = 1000 };
 	struct mpmcring *ring = kt_ring(test, &p);
 	const struct mpr_view *v = mpmcring_kunit_view(ring);
 	unsigned long t0, tb, end;
@@ -323,11 +328,12 @@ static void lease_floor_spares_later_claims(struct kunit *test)
 	/* The floor lease begins here, its mark the head past a's claim. */
 	mpmcring_reclaim(ring);
 	t0 = jiffies;
-	msleep(200);
+	/* b's slot lease ends 900 ms after the floor lease: a wide margin. */
+	msleep(100);
 	KUNIT_ASSERT_EQ(test, kc_claim(&b, 4, &cl), 4);
 	s1 = cl.start;
 	tb = jiffies;
-	end = t0 + msecs_to_jiffies(2000);
+	end = t0 + msecs_to_jiffies(3000);
 	while (time_before(jiffies, end) && !a_gone) {
 		mpmcring_reclaim(ring);
 		a_gone = READ_ONCE(a.slot->start) & MPMCRING_SLOT_REVOKED;

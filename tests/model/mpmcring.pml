@@ -51,8 +51,8 @@
  *                         or passed
  *   [M:floor-lease]       mpr_floor_lease(): top, a new floor     fl_top, fl_mark; Clock:
  *                         lease once reclaim reached the mark     fl_exp
- *   [M:floor-bound]       a head written back behind a run-out    bound = mark
- *                         mark: reclaim goes by the mark
+ *   [M:floor-bound]       a head written back behind a run-out    moved first, then reclaim
+ *                         mark                                    goes by the head as it stands
  *   [M:claims-floor]      mpr_claims_floor()                      the slot loop
  *   [M:lease-reset]       mpr_env_lease(): a slot attached since   lease_fresh[]
  *                         the last reclaim starts a new lease
@@ -70,7 +70,8 @@
  *   [M:reclaim-straddle]  a head inside a record: fix = its end
  *   [M:reclaim-store]     reclaim_pos store-release               [R5]
  *   [M:reclaim-repair]    a garbage head goes to prod (cmpxchg)
- *   [M:floor-head]        ... and one written back behind a run-out mark to the mark
+ *   [M:floor-head]        mpr_floor_head(): cmpxchg(head, h,      forward only, 2 tries
+ *                         mark), following a claim's move
  *   [M:overwrite-walk]    mpr_overwrite(): walk from the head
  *   [M:overwrite-cas]     mpr_overwrite(): cmpxchg(head, h, e)
  *   [M:reserve-load]      mpr_reserve(): reclaim_pos, then prod   [P4]
@@ -444,7 +445,7 @@ byte kclaim[NC];	/* read_claims[i] */
 byte ls_seen[NC];	/* struct mpr_lease, per slot: seen */
 byte ls_head[NC];	/* head */
 bit ls_exp[NC];		/* now - since_ms >= claim_timeout_ms */
-byte fl_top = IDLE;	/* struct mpr_floor: top (the highest sane head seen) */
+byte fl_top = IDLE;	/* struct mpr_floor: top (the highest head reclaim went by) */
 byte fl_mark = IDLE;	/* mark (top when this floor lease began) */
 bit fl_exp;		/* now - since_ms >= claim_timeout_ms, for the floor lease */
 bit lease_fresh[NC];	/* attached since the last reclaim: the lease restarts */
@@ -666,13 +667,41 @@ inline mpr_reclaim()
 			fout = fl_exp
 		:: else -> skip
 		fi;
-		/* [M:floor-bound] a head written back behind the mark of a floor
-		 * lease that ran out: reclaim goes by the mark */
-		wb = (fout && head_ok && BEFORE(h, fl_mark));
-		if
-		:: wb -> bound = fl_mark
-		:: else -> skip
-		fi;
+		wb = (fout && head_ok && BEFORE(h, fl_mark))
+	}
+	/* [M:floor-bound] a head written back behind the mark of a floor lease
+	 * that ran out: moved to the mark first, and reclaim goes by the head as
+	 * it then stands. [M:floor-head] mpr_floor_head(): cmpxchg(head, h,
+	 * mark), following a claim that moved the head while it stays sane and
+	 * behind the mark; 2 tries here (the code's 4: more tries are the same
+	 * steps again) */
+	if
+	:: wb ->
+		REQUIRE(HOSTILE > 0, head_sane);	/* an honest head only moves on */
+		x = 0;
+		do
+		:: x < 2 ->
+			atomic {
+				if
+				:: head == h ->
+					HEAD_FORWARD(h, fl_mark);
+					printf("TRAIL "); printm(actor);
+					printf(": the floor lease moves the head %d -> %d\n", h, fl_mark);
+					head = fl_mark; h = fl_mark; x = 2
+				:: else ->
+					h = head;
+					if
+					:: !ALIGNED(h) || !BETWEEN(r0, h, fl_mark) || h == fl_mark -> x = 2
+					:: else -> x++
+					fi
+				fi
+			}
+		:: else -> break
+		od;
+		atomic { head_ok = SANE(r0, h, p); bound = (head_ok -> h : p); x = 0; wb = 0 }
+	:: else -> skip
+	fi;
+	atomic {
 		lo = bound;
 		glo = bound	/* ghost: the oldest live claim reclaim looks at */
 	}
@@ -809,7 +838,7 @@ inline mpr_reclaim()
 	atomic {
 		to = lo;
 		if
-		:: head_ok && !wb && h != lo && h != p ->
+		:: head_ok && h != lo && h != p ->
 			record_at_locked(h, p);
 			if
 			:: st == REC_NONE -> to = h
@@ -837,7 +866,7 @@ inline mpr_reclaim()
 			:: sz * G > W(to - e) ->
 				/* [M:reclaim-straddle] a head inside a record */
 				if
-				:: head_ok && !wb && to == h -> fix = W(e + sz * G); wantfix = 1
+				:: head_ok && to == h -> fix = W(e + sz * G); wantfix = 1
 				:: else -> skip
 				fi;
 				break
@@ -896,12 +925,9 @@ inline mpr_reclaim()
 	atomic {
 		if
 		:: !head_ok -> fix = p; wantfix = 1
-		/* [M:floor-head] a head behind the mark of a floor lease that
-		 * ran out goes to the mark */
-		:: wb -> fix = fl_mark; wantfix = 1
 		:: else -> skip
 		fi;
-		fout = 0; wb = 0;
+		fout = 0;
 		REQUIRE(HOSTILE > 0 || !wantfix, head_sane);
 		/* reclaim_pos is written only under the bit this reclaim holds */
 		REQUIRE(!gv || reclaim_pos == glo, reclaim_maximal);

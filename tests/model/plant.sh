@@ -429,10 +429,10 @@ P["release-count-uncapped"] = [
  ("""			:: x > W(y - s) / G -> x = W(y - s) / G	/* mpr_held_capped() */""", """			:: false -> skip	/* PLANTED: the count as it stands */"""),
 ]
 P["lease-no-half-ring"] = [
- (""":: LEASE && ls_exp[i] && W(p - s) > RS / 2 && BEFORE(s, bound) -> pub = 1""", """:: LEASE && ls_exp[i] && BEFORE(s, bound) -> pub = 1	/* PLANTED: no half ring */"""),
+ (""":: LEASE && W(p - s) > RS / 2 && BEFORE(s, bound) &&""", """:: LEASE && BEFORE(s, bound) &&	/* PLANTED: no half ring */"""),
 ]
 P["lease-empty-claim"] = [
- (""":: LEASE && ls_exp[i] && W(p - s) > RS / 2 && BEFORE(s, bound) -> pub = 1""", """:: LEASE && ls_exp[i] && W(p - s) > RS / 2 -> pub = 1	/* PLANTED: an empty claim too */"""),
+ (""":: LEASE && W(p - s) > RS / 2 && BEFORE(s, bound) &&""", """:: LEASE && W(p - s) > RS / 2 &&	/* PLANTED: an empty claim too */"""),
 ]
 P["priority-drop-as-full"] = [
  ("""over = (W(pp + need - r) > RS);""", """over = (W(pp + need - r) > limit);	/* PLANTED: the limit, not the size */"""),

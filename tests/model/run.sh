@@ -67,6 +67,7 @@ bounded=(
 "destroy-read2|safety|K=2 PREFILL=1 NPROD=1 NCONS=1 READ2=1 BPF=1 DESTROY=1|pass|the same with a read(2) consumer: 0 only once destroyed and drained"
 "lease-slot-hostile|safety|K=0 PREFILL=3 NPROD=1 NCONS=1 LEASE=1 HOSTILE=1 HTARGET=2 HVALUES=1 HOLD=0 CHECK=1|pass|leases with a co-tenant writing the consumer's own slot (an older start): the lease restarts only for a start not behind the head it began with (lease_since)"
 "destroy-write2|safety|K=2 PREFILL=1 NPROD=1 NCONS=1 WRITE2=1 DESTROY=1|pass|the destroy racing two write(2) calls and a consumer: each write looks at @closing in the RCU section that holds its reservation and commit, the grace period waits for it, so none commits after a consumer was told the end (finding 7, fixed)"
+"lease-hostile-head|safety|K=0 PREFILL=2 NPROD=1 NCONS=1 LEASE=1 HOSTILE=1 HTARGET=1 HVALUES=1 HOLD=0 BATCH=1 CHECK=3|pass|leases with a co-tenant writing the head (back): the floor lease's head move and reclaim going by the moved head keep the kernel's and the consumer's properties (claims on freed space refused or reported)"
 "liveness-2p1c|np|K=1 PREFILL=2 NPROD=2 NCONS=1 LIVENESS=1 CHECK=0|pass|no livelock: under weak fairness every cycle passes a reservation, a claim or quiescence after which reclaim frees everything"
 )
 full=(
