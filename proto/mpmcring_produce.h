@@ -346,9 +346,17 @@ static inline bool mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 	floor_out = mpr_floor_lease(v, env, r0, head_ok ? h : p, now);
 	mark = mpr_env_floor(env)->mark;
 	if (floor_out && head_ok && mpr_before(h, mark)) {
-		/* [M:floor-bound] reclaim goes by the head as it now stands. */
+		/*
+		 * [M:floor-bound] reclaim goes by the head as it now stands,
+		 * and prod_pos loaded after it, as mpr_positions() does: a
+		 * claim may have moved the head past the prod_pos loaded
+		 * before, and a head judged against that one would be
+		 * "repaired" backwards.
+		 */
 		pos.head = mpr_floor_head(v, env, r0, h, mark);
 		h = pos.head;
+		pos.prod = MPR_LOAD_ACQUIRE(&m->prod_pos);
+		p = pos.prod;
 		head_ok = mpr_head_sane(v, &pos);
 	}
 	bound = head_ok ? h : p;

@@ -210,9 +210,9 @@ static void lease_slots_taking_turns_insane_head_revoked(struct kunit *test)
 
 /*
  * No slot at all: once the floor lease began past it, a head written back
- * before every reclaim to records the consumers took. The kernel's repair
- * of the head does not stick (the co-tenant writes it back again); reclaim
- * goes by the mark instead once the floor lease ran out.
+ * before every reclaim to records the consumers took. Once the floor lease
+ * ran out, each reclaim moves the head to the mark before it goes by it,
+ * however often the co-tenant writes it back.
  */
 static void lease_head_written_back_every_reclaim(struct kunit *test)
 {
@@ -328,8 +328,8 @@ static void lease_floor_spares_later_claims(struct kunit *test)
 	/* The floor lease begins here, its mark the head past a's claim. */
 	mpmcring_reclaim(ring);
 	t0 = jiffies;
-	/* b's slot lease ends 900 ms after the floor lease: a wide margin. */
-	msleep(100);
+	/* b's slot lease ends about 500 ms after the floor lease runs out. */
+	msleep(500);
 	KUNIT_ASSERT_EQ(test, kc_claim(&b, 4, &cl), 4);
 	s1 = cl.start;
 	tb = jiffies;

@@ -698,7 +698,8 @@ inline mpr_reclaim()
 			}
 		:: else -> break
 		od;
-		atomic { head_ok = SANE(r0, h, p); bound = (head_ok -> h : p); x = 0; wb = 0 }
+		/* prod_pos again, after the head, as [M:positions] */
+		atomic { p = prod_pos; head_ok = SANE(r0, h, p); bound = (head_ok -> h : p); x = 0; wb = 0 }
 	:: else -> skip
 	fi;
 	atomic {
