@@ -189,10 +189,20 @@ bool mpmcring_room(struct mpmcring *ring, u32 prio, u64 need)
 	return mpmcring_free_bytes(ring) >= ring->layout.watermark[prio] + need;
 }
 
-/* What POLLOUT promises room for: the smallest record write(2) makes. */
+/* The smallest record write(2) makes: the least room worth a wakeup. */
 static u64 mpmcring_min_need(struct mpmcring *ring)
 {
 	return mpr_rec_size(&ring->view, 1);
+}
+
+/*
+ * What POLLOUT promises this file room for: the write it was last refused
+ * (EAGAIN), so that a writer of large records is not told "writable" and
+ * then "EAGAIN" in a loop; otherwise the smallest record.
+ */
+static u64 mpmcring_out_need(struct mpmcring_file *mf)
+{
+	return max(mpmcring_min_need(mf->ring), READ_ONCE(mf->out_need));
 }
 
 static __poll_t mpmcring_poll(struct file *file, poll_table *pt)
@@ -219,12 +229,13 @@ static __poll_t mpmcring_poll(struct file *file, poll_table *pt)
 	if (dead)
 		mask |= EPOLLHUP;
 	if (mf->writable) {
-		bool room = mpmcring_room(ring, prio, mpmcring_min_need(ring));
+		u64 need = mpmcring_out_need(mf);
+		bool room = mpmcring_room(ring, prio, need);
 
 		if (!room) {
 			/* Consumers free space with plain stores: look. */
 			mpmcring_reclaim(ring);
-			room = mpmcring_room(ring, prio, mpmcring_min_need(ring));
+			room = mpmcring_room(ring, prio, need);
 		}
 		if (room)
 			mask |= EPOLLOUT | EPOLLWRNORM;
@@ -247,7 +258,9 @@ void mpmcring_want_room(struct mpmcring *ring, u32 prio)
 }
 
 /*
- * The tick's part for writers: wake those whose class has room now. One
+ * The tick's part for writers: wake those whose class has room now, for
+ * the smallest record: a poller refused a larger one looks again with its
+ * own need and, finding too little, asks for the next tick's look. One
  * wakeup at most, counted (room_wakeups) before it is sent, like the
  * consumers' wakeups: it may find no writer still asleep, or wake several;
  * a writer that slept out its wait with the count unmoved was never woken.

@@ -162,6 +162,12 @@ struct mpmcring_file {
 	int read_slot;
 	u32 wake_class;		/* wakes once 2^wake_class bytes are ready */
 	u32 prio;
+	/*
+	 * What POLLOUT promises room for: the bytes a non-blocking write(2)
+	 * needed when it last said EAGAIN, 0 after a write that got in (then
+	 * the smallest record). Written by the file's writers, any thread.
+	 */
+	u64 out_need;
 	bool writable;		/* opened read-write: may consume and write */
 };
 

@@ -151,14 +151,20 @@ static int mpmcring_write_records(struct mpmcring_file *mf, const u32 *lens,
 		 * its own section; the wait and the reclaim are outside it.
 		 */
 		ret = mpmcring_write_try(ring, lens, n, prio, src, rsv);
-		if (ret != -ENOSPC && ret != -EAGAIN && ret != -EBUSY)
+		if (ret != -ENOSPC && ret != -EAGAIN && ret != -EBUSY) {
+			if (!ret && READ_ONCE(mf->out_need))
+				WRITE_ONCE(mf->out_need, 0);
 			return ret;
+		}
 		if (nonblock && !nowait && mpmcring_write_retry(ring, ret, &retry))
 			continue;
 		/* Edge-triggered POLLOUT waiters hear from the tick. */
 		mpmcring_want_room(ring, prio);
-		if (nonblock)
+		if (nonblock) {
+			/* POLLOUT now waits for room for these (fops.c). */
+			WRITE_ONCE(mf->out_need, need);
 			return -EAGAIN;
+		}
 		/* Woken at @dead, after @closing and a grace period. */
 		t = wait_event_interruptible_timeout(ring->wq,
 				READ_ONCE(ring->closing) ||

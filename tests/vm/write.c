@@ -122,6 +122,56 @@ TEST_F(wr, pollout_wakes_when_consumers_free_space)
 	mpmcring_close(r);
 }
 
+/*
+ * POLLOUT after EAGAIN means the refused write fits now: with room for a
+ * 56-byte record but not a 1,000-byte one, a non-blocking writer of the
+ * large record must not be told "writable" and "EAGAIN" in turn (it would
+ * spin). A write that gets in lowers the promise back to the smallest
+ * record.
+ */
+TEST_F(wr, pollout_promises_room_for_the_refused_write)
+{
+	struct mpmcring *r = mpmcring_open(RING, 0);
+	struct mpmcring_consumer *c = r ? mpmcring_consumer_new(r) : NULL;
+	struct pollfd pfd = { .fd = self->fd, .events = POLLOUT };
+	static char big[1000];
+	char small[56] = { 0 };
+	struct mpmcring_record rec;
+	int fl = fcntl(self->fd, F_GETFL);
+
+	ASSERT_NE(NULL, c);
+	ASSERT_GT(fill(self->fd), 0);
+	/* The oldest record (56 bytes) consumed: room for one like it. */
+	ASSERT_EQ(0, mpmcring_read(c, &rec));
+	ASSERT_EQ(sizeof(small), rec.len);
+	mpmcring_commit(c);
+	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, fl | O_NONBLOCK));
+	EXPECT_EQ(1, poll(&pfd, 1, 0)) TH_LOG("no room for the freed record's size");
+	EXPECT_EQ(-1, write(self->fd, big, sizeof(big)));
+	EXPECT_EQ(EAGAIN, errno);
+	pfd.revents = 0;
+	EXPECT_EQ(0, poll(&pfd, 1, 0))
+	TH_LOG("POLLOUT (revents %#x) with too little room for the write just refused",
+	       pfd.revents);
+	/* Still refused: poll was right. */
+	EXPECT_EQ(-1, write(self->fd, big, sizeof(big)));
+	EXPECT_EQ(EAGAIN, errno);
+	/* The small one fits; after it, POLLOUT is about small records again. */
+	EXPECT_EQ(sizeof(small), write(self->fd, small, sizeof(small)));
+	ASSERT_EQ(0, mpmcring_read(c, &rec));
+	ASSERT_EQ(sizeof(small), rec.len);
+	mpmcring_commit(c);
+	EXPECT_EQ(1, poll(&pfd, 1, 0))
+	TH_LOG("no POLLOUT with room for a 56-byte record after a write got in");
+	/* Room for the 1,000 bytes: POLLOUT, and the write gets in. */
+	EXPECT_GT(drain(c), 0);
+	EXPECT_EQ(1, poll(&pfd, 1, 0));
+	EXPECT_EQ(sizeof(big), write(self->fd, big, sizeof(big)));
+	fcntl(self->fd, F_SETFL, fl);
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
+}
+
 struct writer {
 	int fd;
 	ssize_t ret;
