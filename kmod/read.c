@@ -62,12 +62,23 @@ static size_t mpmcring_read_prefault(struct mpmcring *ring, char __user *buf,
 	size_t len = min_t(size_t, count, v->max_record);
 	struct mpr_rec rec;
 	struct mpr_pos s;
+	int st;
 
 	mpr_positions(v, &s);
-	/* user-writable: a peek only; a wrong guess costs another round. */
-	if (!all && mpr_head_sane(v, &s) &&
-	    mpr_record_at(v, s.head, s.prod, &rec) == MPR_REC_COMMITTED)
-		len = min_t(size_t, len, rec.len);
+	/*
+	 * user-writable: a peek only; a wrong guess costs another round. No
+	 * record at the head (empty, or one being written): the first byte,
+	 * not the whole buffer, for a read that will most likely wait. A
+	 * discarded one: all, the claim takes what follows it.
+	 */
+	if (!all && mpr_head_sane(v, &s)) {
+		st = s.head == s.prod ? MPR_REC_NONE :
+				       mpr_record_at(v, s.head, s.prod, &rec);
+		if (st == MPR_REC_COMMITTED)
+			len = min_t(size_t, len, rec.len);
+		else if (st == MPR_REC_NONE)
+			len = 1;
+	}
 	/* A buffer that cannot hold it is the caller's error: nothing taken. */
 	return fault_in_safe_writeable(buf, len) ? 0 : len;
 }

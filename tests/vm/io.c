@@ -72,6 +72,50 @@ TEST_F(io, read_too_small_keeps_record)
 	EXPECT_EQ(8, read(self->fd, buf, sizeof(buf)));
 }
 
+/* Pages of [p, p + len) in memory. */
+static size_t resident_pages(void *p, size_t len)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), i, n = 0;
+	unsigned char vec[64];
+
+	if (len / page > sizeof(vec) || mincore(p, len, vec))
+		return SIZE_MAX;
+	for (i = 0; i < len / page; i++)
+		n += vec[i] & 1;
+	return n;
+}
+
+/*
+ * read(2) faults in the part of the buffer the record at the head needs,
+ * before claiming it: with no record there, that is nothing but the first
+ * byte, not the whole buffer (a poller with a large buffer would touch, and
+ * make resident, max_record bytes on every empty read).
+ */
+TEST_F(io, read_faults_in_what_the_record_needs)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), len = self->l.max_record & ~(page - 1);
+	char *buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *src;
+
+	ASSERT_NE(MAP_FAILED, buf);
+	ASSERT_GE(len / page, 4);
+	ASSERT_LE(len / page, 64);
+	ASSERT_EQ(0, resident_pages(buf, len));
+	fcntl(self->fd, F_SETFL, O_NONBLOCK);
+	EXPECT_EQ(-1, read(self->fd, buf, len));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_GE(1, resident_pages(buf, len))
+	TH_LOG("an empty read touched %zu of %zu pages", resident_pages(buf, len), len / page);
+	/* A record of two pages: those, not the rest. */
+	src = calloc(2, page);
+	ASSERT_NE(NULL, src);
+	ASSERT_EQ((ssize_t)(2 * page), write(self->fd, src, 2 * page));
+	EXPECT_EQ((ssize_t)(2 * page), read(self->fd, buf, len));
+	EXPECT_EQ(2, resident_pages(buf, len));
+	free(src);
+	munmap(buf, len);
+}
+
 TEST_F(io, too_big_is_refused)
 {
 	struct mpmcring_stats st;
