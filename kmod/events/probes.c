@@ -32,6 +32,8 @@
 #include <linux/percpu.h>
 #include <linux/preempt.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/signal.h>
 #include <linux/socket.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
@@ -290,19 +292,49 @@ void ev_probe_exit(void *data, struct task_struct *p)
 }
 
 /*
+ * Whether the failed exec kills the task. Past its point of no return an
+ * exec has replaced the caller's memory, so a failure there (the new
+ * image could not be set up) cannot return to the caller: fs/exec.c
+ * forces SIGSEGV (default action, unblocked), unless a fatal signal was
+ * already pending. Either way, the caller's memory may be the new
+ * program's. Lockless looks: the task's own signal state, about to be
+ * acted on as it returns; a wrong answer costs a file name, not safety.
+ */
+static bool ev_exec_kills(void)
+{
+	struct task_struct *t = current;
+
+	if (fatal_signal_pending(t))
+		return true;
+	/* data_race: another task may send a signal meanwhile; see above. */
+	return data_race(sigismember(&t->pending.signal, SIGSEGV) &&
+			 !sigismember(&t->blocked, SIGSEGV) &&
+			 t->sighand->action[SIGSEGV - 1].sa.sa_handler ==
+				 SIG_DFL);
+}
+
+/*
  * execve and execveat that failed, at exit: the file name is still in the
  * caller's memory, just read by the kernel. At entry it may not be: a page
  * a forked child has not touched yet has no page-table entry, and a nofault
- * read cannot fault it in. A successful exec is the exec event.
+ * read cannot fault it in. A successful exec is the exec event. One that
+ * kills the task is read nothing from: whoever wrote the binary chose what
+ * the name's address holds in its memory (uapi: MPMCRING_EVF_KILLED).
  */
 static void ev_execve(u8 kind, long nr, long ret, const unsigned long *args,
 		      u8 flags)
 {
 	struct mpmcring_ev_execve *ev = this_cpu_ptr(ev_scratch);
 	bool at = kind == EVK_EXECVEAT;
-	u16 n;
+	u16 n = 0;
 
-	n = ev_user_str((char *)(ev + 1), at ? args[1] : args[0], &flags);
+	if (ev_exec_kills()) {
+		flags |= MPMCRING_EVF_KILLED;
+		((char *)(ev + 1))[0] = 0;
+	} else {
+		n = ev_user_str((char *)(ev + 1), at ? args[1] : args[0],
+				&flags);
+	}
 	ev->ret = ret;
 	ev->nr = nr;
 	ev->dirfd = at ? (int)args[0] : AT_FDCWD;

@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE /* setresuid, setresgid */
 #include <arpa/inet.h>
+#include <elf.h>
 #include <grp.h>
 #include <linux/perf_event.h>
 #include <net/if.h>
@@ -19,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -362,6 +364,112 @@ TEST_F_TIMEOUT(ev, exec_of_a_known_path, 120)
 		EXPECT_EQ(MPMCRING_EV_VERSION, a->hdr.version);
 		EXPECT_LT(a->hdr.cpu, (unsigned int)sysconf(_SC_NPROCESSORS_CONF));
 	}
+}
+
+/*
+ * An ELF executable the kernel gives up on past its point of no return:
+ * the first segment maps (at FORGE_AT, where the caller kept the file
+ * name, with FORGED there), the second cannot (above the user address
+ * space). The caller's memory is then the new program's, and the task is
+ * killed with SIGSEGV.
+ */
+#define FORGE_AT 0x10000000UL
+#define FORGE_OFF 256
+#define FORGED "/forged/by-the-binary"
+
+static int write_no_return_elf(const char *path)
+{
+	unsigned char img[FORGE_OFF + sizeof(FORGED)] = { 0 };
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
+	Elf64_Phdr *ph = (Elf64_Phdr *)(img + sizeof(*eh));
+	int fd, ok;
+
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_ident[EI_VERSION] = EV_CURRENT;
+	eh->e_type = ET_EXEC;
+	eh->e_machine = EM_X86_64;
+	eh->e_version = EV_CURRENT;
+	eh->e_entry = FORGE_AT;
+	eh->e_phoff = sizeof(*eh);
+	eh->e_ehsize = sizeof(*eh);
+	eh->e_phentsize = sizeof(*ph);
+	eh->e_phnum = 2;
+	/*
+	 * Writable, with a tail to zero: 6.7+ zero it as they map it, which
+	 * makes the page present (a nofault read can take it).
+	 */
+	ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD,
+			      .p_flags = PF_R | PF_W,
+			      .p_vaddr = FORGE_AT,
+			      .p_paddr = FORGE_AT,
+			      .p_filesz = sizeof(img),
+			      .p_memsz = sizeof(img) + 64,
+			      .p_align = 4096 };
+	ph[1] = ph[0];
+	ph[1].p_vaddr = ph[1].p_paddr = 1UL << 47;
+	memcpy(img + FORGE_OFF, FORGED, sizeof(FORGED));
+	fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0755);
+	if (fd < 0)
+		return -1;
+	ok = write(fd, img, sizeof(img)) == (ssize_t)sizeof(img);
+	return close(fd) || !ok ? -1 : 0;
+}
+
+/*
+ * A failed exec past its point of no return: the event says the task is
+ * killed and names no file, rather than a name read from memory that is no
+ * longer the caller's (here, one the binary put there).
+ */
+TEST_F_TIMEOUT(ev, exec_failed_past_no_return_reads_nothing, 120)
+{
+	char path[64];
+	int status = 0;
+	pid_t child;
+
+	snprintf(path, sizeof(path), "/tmp/evtest-noreturn-%d", (int)getpid());
+	ASSERT_EQ(0, write_no_return_elf(path));
+	ASSERT_EQ(0, ev_load(""));
+	ASSERT_EQ(0, ev_attach(_metadata, self));
+	child = fork();
+	ASSERT_GE(child, 0);
+	if (child == 0) {
+		struct rlimit no_core = { 0, 0 };
+		char *at = mmap((void *)FORGE_AT, 4096, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		char *argv[] = { "noreturn", NULL };
+
+		setrlimit(RLIMIT_CORE, &no_core);
+		if (at != (char *)FORGE_AT)
+			_exit(3);
+		strcpy(at + FORGE_OFF, path);
+		execv(at + FORGE_OFF, argv);
+		_exit(4); /* before the point of no return */
+	}
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	unlink(path);
+	ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV)
+	TH_LOG("the exec did not fail past its point of no return (status %#x)", status);
+	drain(self->c, &self->g);
+	EXPECT_EQ(0, self->g.bad);
+	EXPECT_EQ(0, COUNT_WHERE(&self->g, MPMCRING_EV_EXEC, child, 1));
+	EXPECT_EQ(0, COUNT_WHERE(&self->g, MPMCRING_EV_EXECVE, child, !strcmp(ev->str, FORGED)))
+	TH_LOG("the failed exec was reported with the file name the binary wrote");
+	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_EXECVE, child,
+				 (ev->hdr.flags & MPMCRING_EVF_KILLED) && ev->str[0] == 0 &&
+					 ev->execve.filename.len == 0 && ev->execve.ret < 0 &&
+					 ev->execve.nr == SYS_execve &&
+					 !strncmp(ev->comm, "evtest-noreturn", 15)));
+	for (size_t i = 0; i < self->g.n; i++) {
+		const struct got_ev *x = &self->g.e[i];
+
+		if (x->ev.hdr.type == MPMCRING_EV_EXECVE && x->ev.hdr.pid == (uint32_t)child)
+			TH_LOG("execve event: flags %#x ret %lld comm %.16s filename \"%s\"",
+			       x->ev.hdr.flags, (long long)x->ev.execve.ret, x->ev.comm, x->path);
+	}
+	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_EXIT, child,
+				 (ev->exit.exit_code & 0x7f) == SIGSEGV));
 }
 
 TEST_F_TIMEOUT(ev, open_of_a_known_file, 120)

@@ -53,6 +53,7 @@
 #define MPMCRING_EVF_TRUNCATED	0x01	/* a string was cut at the module's max_path */
 #define MPMCRING_EVF_FAULT	0x02	/* user memory unreadable without faulting: string cut there */
 #define MPMCRING_EVF_COMPAT	0x04	/* a 32-bit (compat) syscall: nr is the 32-bit table's */
+#define MPMCRING_EVF_KILLED	0x08	/* a failed exec kills the task: no string read (execve) */
 
 #define MPMCRING_EV_COMM_LEN	16
 
@@ -140,6 +141,13 @@ struct mpmcring_ev_connect {
  * successful one is an MPMCRING_EV_EXEC event (its file name as the kernel
  * resolved it; the caller's memory is gone by the syscall's exit): with both
  * types on, every execve is reported exactly once.
+ *
+ * An exec that fails past its point of no return (the new program's image
+ * could not be set up, after the old one was discarded) kills the task; so
+ * does one failing with a fatal signal pending. Such an event is flagged
+ * MPMCRING_EVF_KILLED and its filename is empty: the caller's memory may
+ * already be the new program's, whose bytes whoever wrote the binary chose,
+ * so it is not read. The header's comm is then the new program's name.
  */
 struct mpmcring_ev_execve {
 	struct mpmcring_ev_hdr hdr;

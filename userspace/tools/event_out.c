@@ -53,7 +53,7 @@ static const char *connect_addr(const struct mpmcring_ev_connect *c, char *buf, 
 	return buf;
 }
 
-static const char *const flag_names[] = { "truncated", "fault", "compat" };
+static const char *const flag_names[] = { "truncated", "fault", "compat", "killed" };
 
 void out_event_text(FILE *f, const struct mpmcring_event *ev)
 {
