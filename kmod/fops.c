@@ -198,11 +198,18 @@ static u64 mpmcring_min_need(struct mpmcring *ring)
 /*
  * What POLLOUT promises this file room for: the write it was last refused
  * (EAGAIN), so that a writer of large records is not told "writable" and
- * then "EAGAIN" in a loop; otherwise the smallest record.
+ * then "EAGAIN" in a loop; otherwise the smallest record. A need more
+ * than the class may ever use (another thread's refusal at the file's
+ * old class, past SET_PRIO's reset) would keep POLLOUT off for good: the
+ * smallest record then.
  */
-static u64 mpmcring_out_need(struct mpmcring_file *mf)
+static u64 mpmcring_out_need(struct mpmcring_file *mf, u32 prio)
 {
-	return max(mpmcring_min_need(mf->ring), READ_ONCE(mf->out_need));
+	u64 min = mpmcring_min_need(mf->ring), need = READ_ONCE(mf->out_need);
+
+	if (need <= min || need > mf->ring->reserve_limit[prio])
+		return min;
+	return need;
 }
 
 static __poll_t mpmcring_poll(struct file *file, poll_table *pt)
@@ -229,7 +236,7 @@ static __poll_t mpmcring_poll(struct file *file, poll_table *pt)
 	if (dead)
 		mask |= EPOLLHUP;
 	if (mf->writable) {
-		u64 need = mpmcring_out_need(mf);
+		u64 need = mpmcring_out_need(mf, prio);
 		bool room = mpmcring_room(ring, prio, need);
 
 		if (!room) {

@@ -163,9 +163,9 @@ struct mpmcring_file {
 	u32 wake_class;		/* wakes once 2^wake_class bytes are ready */
 	u32 prio;
 	/*
-	 * What POLLOUT promises room for: the bytes a non-blocking write(2)
-	 * needed when it last said EAGAIN, 0 after a write that got in (then
-	 * the smallest record). Written by the file's writers, any thread.
+	 * What POLLOUT promises room for: the bytes the file's last write(2)
+	 * needed if it said EAGAIN, else 0 (the smallest record); reset by
+	 * SET_PRIO. One value for every thread and process using the file.
 	 */
 	u64 out_need;
 	bool writable;		/* opened read-write: may consume and write */

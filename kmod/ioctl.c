@@ -184,6 +184,8 @@ static long mpmcring_ioc_prio(struct mpmcring_file *mf, u32 __user *uarg)
 	if (prio > mf->ring->layout.user_max_prio)
 		return -EPERM;
 	WRITE_ONCE(mf->prio, prio);
+	/* A refused write's need was its old class's (fops.c). */
+	WRITE_ONCE(mf->out_need, 0);
 	return 0;
 }
 

@@ -151,20 +151,14 @@ static int mpmcring_write_records(struct mpmcring_file *mf, const u32 *lens,
 		 * its own section; the wait and the reclaim are outside it.
 		 */
 		ret = mpmcring_write_try(ring, lens, n, prio, src, rsv);
-		if (ret != -ENOSPC && ret != -EAGAIN && ret != -EBUSY) {
-			if (!ret && READ_ONCE(mf->out_need))
-				WRITE_ONCE(mf->out_need, 0);
+		if (ret != -ENOSPC && ret != -EAGAIN && ret != -EBUSY)
 			return ret;
-		}
 		if (nonblock && !nowait && mpmcring_write_retry(ring, ret, &retry))
 			continue;
 		/* Edge-triggered POLLOUT waiters hear from the tick. */
 		mpmcring_want_room(ring, prio);
-		if (nonblock) {
-			/* POLLOUT now waits for room for these (fops.c). */
-			WRITE_ONCE(mf->out_need, need);
+		if (nonblock)
 			return -EAGAIN;
-		}
 		/* Woken at @dead, after @closing and a grace period. */
 		t = wait_event_interruptible_timeout(ring->wq,
 				READ_ONCE(ring->closing) ||
@@ -178,7 +172,9 @@ static int mpmcring_write_records(struct mpmcring_file *mf, const u32 *lens,
 	}
 }
 
-ssize_t mpmcring_write_iter(struct kiocb *iocb, struct iov_iter *from)
+/* One write(2) or writev(2); *need is the bytes its records take. */
+static ssize_t mpmcring_write_call(struct kiocb *iocb, struct iov_iter *from,
+				   u64 *need_out)
 {
 	struct mpmcring_file *mf = iocb->ki_filp->private_data;
 	struct mpmcring *ring = mf->ring;
@@ -213,6 +209,7 @@ ssize_t mpmcring_write_iter(struct kiocb *iocb, struct iov_iter *from)
 			return -EINVAL;
 		need += mpr_rec_size(&ring->view, lens[i]);
 	}
+	*need_out = need;
 	for (i = 0; i < n && lens[i] <= ring->layout.max_record; i++)
 		;
 	if (i < n || total > MPMCRING_WRITE_MAX ||
@@ -240,5 +237,23 @@ ssize_t mpmcring_write_iter(struct kiocb *iocb, struct iov_iter *from)
 out:
 	kvfree(buf);
 	kfree(rsv);
+	return ret;
+}
+
+ssize_t mpmcring_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct mpmcring_file *mf = iocb->ki_filp->private_data;
+	u64 need = 0;
+	ssize_t ret = mpmcring_write_call(iocb, from, &need);
+
+	/*
+	 * What POLLOUT promises this file room for (fops.c): the records of
+	 * a write refused for room, until its next write ends otherwise.
+	 * Only non-blocking writes say EAGAIN.
+	 */
+	if (ret == -EAGAIN)
+		WRITE_ONCE(mf->out_need, need);
+	else if (READ_ONCE(mf->out_need))
+		WRITE_ONCE(mf->out_need, 0);
 	return ret;
 }

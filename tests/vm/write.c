@@ -172,6 +172,85 @@ TEST_F(wr, pollout_promises_room_for_the_refused_write)
 	mpmcring_close(r);
 }
 
+/*
+ * A poller whose file was refused a large write sleeps through the room
+ * for small records (the tick wakes it, it looks and sleeps again) and is
+ * woken once the large one fits. Lost when it slept out its wait with no
+ * room wakeup counted after the drain that made the room.
+ */
+TEST_F(wr, pollout_waiter_for_a_refused_write_wakes_when_it_fits)
+{
+	struct mpmcring *r = mpmcring_open(RING, 0);
+	struct mpmcring_consumer *c = r ? mpmcring_consumer_new(r) : NULL;
+	struct vm_poll_sleeper p = { .fd = self->fd, .ms = POLLOUT_MS, .events = POLLOUT };
+	int fl = fcntl(self->fd, F_GETFL);
+	struct mpmcring_record rec;
+	static char big[1000];
+	uint64_t count1;
+	pthread_t th;
+
+	ASSERT_NE(NULL, c);
+	ASSERT_GE(self->l.abi_minor, MPMCRING_ABI_MINOR_ROOM_WAKEUPS);
+	ASSERT_GT(fill(self->fd), 0);
+	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, fl | O_NONBLOCK));
+	EXPECT_EQ(-1, write(self->fd, big, sizeof(big)));
+	EXPECT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, pthread_create(&th, NULL, vm_poll_sleeper_thread, &p));
+	ASSERT_TRUE(vm_wait_asleep(&p.tid));
+	/* Room for a small record: three ticks, and the poller sleeps on. */
+	ASSERT_EQ(0, mpmcring_read(c, &rec));
+	mpmcring_commit(c);
+	usleep(3 * 100 * 1000);
+	EXPECT_EQ(0, __atomic_load_n(&p.done, __ATOMIC_ACQUIRE))
+	TH_LOG("POLLOUT (revents %#x) with room for 64 bytes, the refused write needs %zu",
+	       p.revents, sizeof(big) + 8);
+	count1 = vm_ring_wakeups(self->fd, VM_ROOM_WAKEUPS);
+	EXPECT_GT(drain(c), 0);
+	pthread_join(th, NULL);
+	EXPECT_EQ(1, p.ret);
+	EXPECT_TRUE(p.revents & POLLOUT);
+	EXPECT_FALSE(p.waited_ms >= POLLOUT_MS &&
+		     vm_ring_wakeups(self->fd, VM_ROOM_WAKEUPS) == count1)
+	TH_LOG("the poller slept out its %d ms with room back and no room wakeup sent", POLLOUT_MS);
+	EXPECT_EQ(sizeof(big), write(self->fd, big, sizeof(big)));
+	fcntl(self->fd, F_SETFL, fl);
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
+}
+
+/*
+ * A write refused at one class says nothing of room at another: after
+ * SET_PRIO to a class the refused write could never fit in, POLLOUT
+ * comes back with room for small records (it once stayed off for good).
+ */
+TEST_F(wr, pollout_after_set_prio_forgets_the_refused_write)
+{
+	struct mpmcring *r = mpmcring_open(RING, 0);
+	struct mpmcring_consumer *c = r ? mpmcring_consumer_new(r) : NULL;
+	struct pollfd pfd = { .fd = self->fd, .events = POLLOUT };
+	size_t len = self->l.data_size - self->l.watermark[MPMCRING_PRIO_LOW];
+	uint32_t low = MPMCRING_PRIO_LOW;
+	int fl = fcntl(self->fd, F_GETFL);
+	static char big[65536];
+
+	ASSERT_NE(NULL, c);
+	ASSERT_LT(len, sizeof(big));
+	ASSERT_GT(fill(self->fd), 0);
+	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, fl | O_NONBLOCK));
+	/* Fits a normal record's limit, not a low one's. */
+	EXPECT_EQ(-1, write(self->fd, big, len));
+	EXPECT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, ioctl(self->fd, MPMCRING_IOC_SET_PRIO, &low));
+	EXPECT_GT(drain(c), 0);
+	EXPECT_EQ(1, poll(&pfd, 1, 0)) TH_LOG("no POLLOUT on an empty ring");
+	EXPECT_EQ(-1, write(self->fd, big, len));
+	EXPECT_EQ(EMSGSIZE, errno);
+	EXPECT_EQ(1, poll(&pfd, 1, 0));
+	fcntl(self->fd, F_SETFL, fl);
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
+}
+
 struct writer {
 	int fd;
 	ssize_t ret;
