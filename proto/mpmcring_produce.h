@@ -73,8 +73,10 @@ static inline __u64 mpr_held_capped(const struct mpr_view *v, __u64 held,
  * The floor lease's step at a reclaim (struct mpr_floor): top follows the
  * head as reclaim goes by it (bound: a sane head, else prod_pos, where the
  * repair sends it), and a new lease starts once reclaim has reached the
- * mark. Returns true when the lease has run for the claim timeout without
- * reclaim reaching its mark. Every record before the mark had been passed
+ * mark. Returns the position before which claims are revoked and a head is
+ * moved on: the mark when the lease has run for the claim timeout without
+ * reclaim reaching it, else r0 (nothing sane starts before it). Every
+ * record before the mark had been passed
  * by the head when the lease started: claimed, or skipped by a co-tenant
  * that moved the head on (which makes others miss records, all moving the
  * head can do); so a claim that still holds one, announced before its
@@ -82,9 +84,9 @@ static inline __u64 mpr_held_capped(const struct mpr_view *v, __u64 held,
  * however its start moved. And an honest head only moves on: one behind
  * the mark was written back.
  */
-static inline bool mpr_floor_lease(const struct mpr_view *v,
-				   struct mpr_env *env, __u64 r0, __u64 bound,
-				   __u64 now)
+static inline __u64 mpr_floor_lease(const struct mpr_view *v,
+				    struct mpr_env *env, __u64 r0, __u64 bound,
+				    __u64 now)
 {
 	struct mpr_floor *fl = mpr_env_floor(env);
 
@@ -100,16 +102,18 @@ static inline bool mpr_floor_lease(const struct mpr_view *v,
 		fl->mark = fl->top;
 		fl->since_ms = now;
 	}
-	return v->claim_timeout_ms &&
-	       now - fl->since_ms >= v->claim_timeout_ms;
+	if (v->claim_timeout_ms && now - fl->since_ms >= v->claim_timeout_ms)
+		return fl->mark;
+	return r0;
 }
 
 /* The claims mpr_floor_head() follows, at most: bounded work. */
 #define MPR_FLOOR_HEAD_TRIES 4
 
 /*
- * A head behind the mark of a floor lease that ran out was written back (an
- * honest head only moves on): moves it to the mark, where the head was when
+ * A head behind the mark of a floor lease that ran out (mpr_floor_lease()'s
+ * position) was written back (an honest head only moves on): moves it to
+ * the mark, where the head was when
  * the lease began, before reclaim goes by it, so that a head written back
  * before every reclaim holds nothing, and consumers stop taking again what
  * was taken. Forward only, a few tries: a consumer's claim that moves the
@@ -145,8 +149,8 @@ static inline __u64 mpr_floor_head(const struct mpr_view *v,
  * Lowers lo to the oldest claim a consumer still holds. A claim that stood
  * still for longer than the ring's claim timeout while at least half the
  * ring lies behind it (so it is what holds producers back) is revoked
- * here, and so is one that starts before the mark of a floor lease that
- * ran out (floor_out: mpr_floor_lease()) under the same pressure:
+ * here, and so is one that starts before below (the mark of a floor
+ * lease that ran out, else r0: mpr_floor_lease()) under the same pressure:
  * MPMCRING_SLOT_REVOKED goes into its start with one compare-and-swap,
  * before the caller frees any of its space, and from then on it holds
  * nothing. bound is where the claims end at most (the head, or prod_pos
@@ -164,7 +168,7 @@ static inline __u64 mpr_floor_head(const struct mpr_view *v,
 static inline __u64 mpr_claims_floor(const struct mpr_view *v,
 				     struct mpr_env *env, __u64 r0, __u64 p,
 				     __u64 bound, __u64 lo, __u64 now,
-				     bool floor_out, __u64 mark)
+				     __u64 below)
 {
 	__u64 s, seen;
 	__u32 timeout = v->claim_timeout_ms;
@@ -212,7 +216,7 @@ static inline __u64 mpr_claims_floor(const struct mpr_view *v,
 		if (timeout && p - s > v->data_size / 2 &&
 		    mpr_before(s, bound) &&
 		    (now - ls->since_ms >= timeout ||
-		     (floor_out && mpr_before(s, mark)))) {
+		     mpr_before(s, below))) {
 			/* [M:lease-revoke] [R6] pairs with [C4]: before [R5]
 			 * frees the space.
 			 */
@@ -328,10 +332,10 @@ static inline bool mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 	struct mpmcring_meta *m = v->meta;
 	struct mpr_pos pos;
 	__u64 r0, h, p, bound, lo, e, to, freed, fix = 0;
-	__u64 now = mpr_env_now_ms(env), mark;
+	__u64 now = mpr_env_now_ms(env), below;
 	unsigned int walked;
 	struct mpr_rec rec;
-	bool head_ok, more, floor_out;
+	bool head_ok, more;
 
 	/*
 	 * The head before the claims ([R3] with [C2]): a claim that moved the
@@ -343,9 +347,8 @@ static inline bool mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 	h = pos.head;		/* user-writable: checked before use */
 	p = pos.prod;
 	head_ok = mpr_head_sane(v, &pos);
-	floor_out = mpr_floor_lease(v, env, r0, head_ok ? h : p, now);
-	mark = mpr_env_floor(env)->mark;
-	if (floor_out && head_ok && mpr_before(h, mark)) {
+	below = mpr_floor_lease(v, env, r0, head_ok ? h : p, now);
+	if (head_ok && mpr_before(h, below)) {
 		/*
 		 * [M:floor-bound] reclaim goes by the head as it now stands,
 		 * and prod_pos loaded after it, as mpr_positions() does: a
@@ -353,15 +356,14 @@ static inline bool mpr_reclaim(const struct mpr_view *v, struct mpr_env *env)
 		 * before, and a head judged against that one would be
 		 * "repaired" backwards.
 		 */
-		pos.head = mpr_floor_head(v, env, r0, h, mark);
+		pos.head = mpr_floor_head(v, env, r0, h, below);
 		h = pos.head;
 		pos.prod = MPR_LOAD_ACQUIRE(&m->prod_pos);
 		p = pos.prod;
 		head_ok = mpr_head_sane(v, &pos);
 	}
 	bound = head_ok ? h : p;
-	lo = mpr_claims_floor(v, env, r0, p, bound, bound, now, floor_out,
-			      mark);
+	lo = mpr_claims_floor(v, env, r0, p, bound, bound, now, below);
 
 	/*
 	 * Walk to lo, freeing; and on to the head when nothing yet proves it
