@@ -63,6 +63,13 @@ static int kt_wakes(struct kt_sleeper *s)
 	return atomic_read(&s->wakes);
 }
 
+/* One housekeeping tick's backstop, then the sleeper's wakeups so far. */
+#define KT_TICK_WAKES(test, ring, s, n)                          \
+	do {                                                     \
+		mpmcring_backstop(ring);                         \
+		KUNIT_EXPECT_EQ(test, kt_wakes(s), n);           \
+	} while (0)
+
 /*
  * The outside review's case: A reserves [0, 64), B reserves [64, 8192) and
  * commits; a sleeper that wants 4 KiB is woken on B (A is unfinished, so
@@ -179,11 +186,9 @@ static void wake_backstop_after_corrupt_head(struct kunit *test)
 	WRITE_ONCE(v->cons->head, READ_ONCE(v->meta->prod_pos) + 8);
 	KUNIT_ASSERT_EQ(test, kt_produce(ring, 32, 2, 1, 0, 0), 0);
 	KUNIT_EXPECT_EQ(test, kt_wakes(&s), 0);
-	mpmcring_backstop(ring);
-	KUNIT_EXPECT_EQ(test, kt_wakes(&s), 1);
+	KT_TICK_WAKES(test, ring, &s, 1);
 	/* Marked once: a second tick with nothing new wakes nobody. */
-	mpmcring_backstop(ring);
-	KUNIT_EXPECT_EQ(test, kt_wakes(&s), 1);
+	KT_TICK_WAKES(test, ring, &s, 1);
 	kt_wake_up(&s);
 	mpmcring_destroy(ring);
 }
@@ -209,16 +214,12 @@ static void wake_backstop_head_written_back(struct kunit *test)
 	kt_drain(ring);
 	kt_sleep(&s, ring, 0);
 	/* Caught up; a tick sees the head, then it goes back. */
-	mpmcring_backstop(ring);
-	KUNIT_EXPECT_EQ(test, kt_wakes(&s), 0);
+	KT_TICK_WAKES(test, ring, &s, 0);
 	WRITE_ONCE(v->cons->head, first);
-	mpmcring_backstop(ring);
-	KUNIT_EXPECT_EQ(test, kt_wakes(&s), 0);
+	KT_TICK_WAKES(test, ring, &s, 0);
 	/* It stood still for a tick with records behind it: woken. */
-	mpmcring_backstop(ring);
-	KUNIT_EXPECT_EQ(test, kt_wakes(&s), 1);
-	mpmcring_backstop(ring);
-	KUNIT_EXPECT_EQ(test, kt_wakes(&s), 1);
+	KT_TICK_WAKES(test, ring, &s, 1);
+	KT_TICK_WAKES(test, ring, &s, 1);
 	kt_wake_up(&s);
 	mpmcring_destroy(ring);
 }
@@ -274,17 +275,14 @@ static void wake_refusal_after_a_tick_wakes(struct kunit *test)
 	while (READ_ONCE(v->meta->prod_pos) - READ_ONCE(v->meta->reclaim_pos) + rs <= lim &&
 	       i < 1000)
 		KUNIT_ASSERT_EQ(test, kt_produce(ring, 40, MPMCRING_PRIO_LOW, 1, 0, i++), 0);
-	mpmcring_backstop(ring);
-	KUNIT_EXPECT_EQ(test, kt_wakes(&s), 1);
+	KT_TICK_WAKES(test, ring, &s, 1);
 	KUNIT_EXPECT_FALSE(test, mpmcring_ready(ring, k));
 	KUNIT_EXPECT_EQ(test, kt_produce(ring, 40, MPMCRING_PRIO_LOW, 1, 0, i), -ENOSPC);
-	mpmcring_backstop(ring);
-	KUNIT_EXPECT_EQ(test, kt_wakes(&s), 2);
+	KT_TICK_WAKES(test, ring, &s, 2);
 	KUNIT_EXPECT_TRUE(test, mpmcring_ready(ring, k));
 	KUNIT_EXPECT_EQ(test, kt_produce(ring, 40, MPMCRING_PRIO_LOW, 1, 0, i), -ENOSPC);
 	mpmcring_backstop(ring);
-	mpmcring_backstop(ring);
-	KUNIT_EXPECT_EQ(test, kt_wakes(&s), 2);
+	KT_TICK_WAKES(test, ring, &s, 2);
 	kt_wake_up(&s);
 	mpmcring_destroy(ring);
 }
