@@ -297,20 +297,23 @@ void ev_probe_exit(void *data, struct task_struct *p)
  * image could not be set up) cannot return to the caller: fs/exec.c
  * forces SIGSEGV (default action, unblocked), unless a fatal signal was
  * already pending. Either way, the caller's memory may be the new
- * program's. Lockless looks: the task's own signal state, about to be
- * acted on as it returns; a wrong answer costs a file name, not safety.
+ * program's. Lockless looks at the task's own signal state, about to be
+ * acted on as it returns (siglock is a sleeping lock on PREEMPT_RT, and
+ * this probe may run with preemption off). It cannot tell a SIGSEGV the
+ * exec forced from one sent otherwise (a tracer's, which the tracer may
+ * then cancel): such an exec is flagged too, its name not read, as the
+ * uapi says; a wrong answer costs a file name, never a forged one.
  */
 static bool ev_exec_kills(void)
 {
 	struct task_struct *t = current;
 
-	if (fatal_signal_pending(t))
-		return true;
 	/* data_race: another task may send a signal meanwhile; see above. */
-	return data_race(sigismember(&t->pending.signal, SIGSEGV) &&
-			 !sigismember(&t->blocked, SIGSEGV) &&
-			 t->sighand->action[SIGSEGV - 1].sa.sa_handler ==
-				 SIG_DFL);
+	return data_race(fatal_signal_pending(t) ||
+			 (sigismember(&t->pending.signal, SIGSEGV) &&
+			  !sigismember(&t->blocked, SIGSEGV) &&
+			  t->sighand->action[SIGSEGV - 1].sa.sa_handler ==
+				  SIG_DFL));
 }
 
 /*

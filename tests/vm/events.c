@@ -369,8 +369,8 @@ TEST_F_TIMEOUT(ev, exec_of_a_known_path, 120)
 /*
  * An ELF executable the kernel gives up on past its point of no return:
  * the first segment maps (at FORGE_AT, where the caller kept the file
- * name, with FORGED there), the second cannot (above the user address
- * space). The caller's memory is then the new program's, and the task is
+ * name, with FORGED there), the second cannot (in the kernel's half of
+ * the address space). The caller's memory is then the new program's, and the task is
  * killed with SIGSEGV.
  */
 #define FORGE_AT 0x10000000UL
@@ -408,7 +408,7 @@ static int write_no_return_elf(const char *path)
 			      .p_memsz = sizeof(img) + 64,
 			      .p_align = 4096 };
 	ph[1] = ph[0];
-	ph[1].p_vaddr = ph[1].p_paddr = 1UL << 47;
+	ph[1].p_vaddr = ph[1].p_paddr = 1UL << 63; /* past any TASK_SIZE, LA57's too */
 	memcpy(img + FORGE_OFF, FORGED, sizeof(FORGED));
 	fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0755);
 	if (fd < 0)

@@ -264,6 +264,7 @@ struct streamer {
 	int fd;
 	unsigned int n, written;
 	size_t len;
+	int done;
 };
 
 /* Writes n records of len bytes, each numbered in its first word. */
@@ -271,12 +272,15 @@ static void *stream_records(void *arg)
 {
 	struct streamer *s = arg;
 	char rec[3 * 4096] = { 0 };
+	unsigned int i;
 
-	for (s->written = 0; s->written < s->n; s->written++) {
-		memcpy(rec, &s->written, sizeof(s->written));
+	for (i = 0; i < s->n; i++) {
+		memcpy(rec, &i, sizeof(i));
 		if (write(s->fd, rec, s->len) != (ssize_t)s->len)
 			break;
 	}
+	s->written = i;
+	__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -288,20 +292,25 @@ static void *stream_records(void *arg)
  */
 TEST_F(io, reads_meeting_records_that_land_take_them_all)
 {
-	struct streamer s = { .fd = self->fd, .n = 400, .len = 3 * 4096 - 100 };
+	struct streamer s = { .fd = self->fd, .n = 200, .len = 3 * 4096 - 100 };
 	int rfd = open(RING, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	uint64_t deadline = vm_now_ns() + 20000000000ULL;
 	static char buf[4 * 4096];
-	unsigned int got = 0, id, empty = 0;
+	unsigned int got = 0, id;
 	pthread_t th;
 	ssize_t n;
 
 	ASSERT_GE(rfd, 0);
 	ASSERT_LE(s.len, self->l.max_record);
 	ASSERT_EQ(0, pthread_create(&th, NULL, stream_records, &s));
-	while (got < s.n && empty < 20000000) {
+	/* Until all arrived, the writer stopped and the ring is empty, or 20 s. */
+	while (got < s.n && vm_now_ns() < deadline) {
+		int done = __atomic_load_n(&s.done, __ATOMIC_ACQUIRE);
+
 		n = read(rfd, buf, sizeof(buf));
 		if (n < 0 && errno == EAGAIN) {
-			empty++;
+			if (done)
+				break;
 			continue;
 		}
 		ASSERT_EQ((ssize_t)s.len, n) TH_LOG("record %u: %s", got, strerror(errno));

@@ -138,6 +138,7 @@ TEST_F(wr, pollout_promises_room_for_the_refused_write)
 	char small[56] = { 0 };
 	struct mpmcring_record rec;
 	int fl = fcntl(self->fd, F_GETFL);
+	void *nowhere;
 
 	ASSERT_NE(NULL, c);
 	ASSERT_GT(fill(self->fd), 0);
@@ -156,6 +157,16 @@ TEST_F(wr, pollout_promises_room_for_the_refused_write)
 	/* Still refused: poll was right. */
 	EXPECT_EQ(-1, write(self->fd, big, sizeof(big)));
 	EXPECT_EQ(EAGAIN, errno);
+	/* A write that ends otherwise (here EFAULT) forgets it too. */
+	nowhere = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, nowhere);
+	EXPECT_EQ(-1, write(self->fd, nowhere, sizeof(small)));
+	EXPECT_EQ(EFAULT, errno);
+	munmap(nowhere, 4096);
+	EXPECT_EQ(1, poll(&pfd, 1, 0)) TH_LOG("no POLLOUT after a write ended in EFAULT");
+	EXPECT_EQ(-1, write(self->fd, big, sizeof(big)));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(0, poll(&pfd, 1, 0));
 	/* The small one fits; after it, POLLOUT is about small records again. */
 	EXPECT_EQ(sizeof(small), write(self->fd, small, sizeof(small)));
 	ASSERT_EQ(0, mpmcring_read(c, &rec));

@@ -147,7 +147,11 @@ struct mpmcring_ev_connect {
  * does one failing with a fatal signal pending. Such an event is flagged
  * MPMCRING_EVF_KILLED and its filename is empty: the caller's memory may
  * already be the new program's, whose bytes whoever wrote the binary chose,
- * so it is not read. The header's comm is then the new program's name.
+ * so it is not read. The flag means a fatal signal was pending as the exec
+ * failed: SIGKILL, or a SIGSEGV with its default action, which a tracer may
+ * still cancel (then the task lives on, and the name was not recorded).
+ * The header's comm is the new program's name when the exec got as far as
+ * naming the task, the caller's before that.
  */
 struct mpmcring_ev_execve {
 	struct mpmcring_ev_hdr hdr;
