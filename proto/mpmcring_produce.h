@@ -75,7 +75,9 @@ static inline __u64 mpr_held_capped(const struct mpr_view *v, __u64 held,
  * repair sends it), and a new lease starts once reclaim has reached the
  * mark. Returns the position before which claims are revoked and a head is
  * moved on: the mark when the lease has run for the claim timeout without
- * reclaim reaching it, else r0 (nothing sane starts before it). Every
+ * reclaim reaching it, else r0, before which no start or head clamped to
+ * [r0, p] lies (p - r0 is at most the ring's size: both are the kernel's).
+ * Every
  * record before the mark had been passed
  * by the head when the lease started: claimed, or skipped by a co-tenant
  * that moved the head on (which makes others miss records, all moving the

@@ -307,13 +307,14 @@ void ev_probe_exit(void *data, struct task_struct *p)
 static bool ev_exec_kills(void)
 {
 	struct task_struct *t = current;
+	/* Only the task itself replaces its sighand (at exec). */
+	struct sighand_struct *sh = rcu_dereference_protected(t->sighand, 1);
 
 	/* data_race: another task may send a signal meanwhile; see above. */
 	return data_race(fatal_signal_pending(t) ||
 			 (sigismember(&t->pending.signal, SIGSEGV) &&
 			  !sigismember(&t->blocked, SIGSEGV) &&
-			  t->sighand->action[SIGSEGV - 1].sa.sa_handler ==
-				  SIG_DFL));
+			  sh->action[SIGSEGV - 1].sa.sa_handler == SIG_DFL));
 }
 
 /*

@@ -86,7 +86,7 @@
  *   [M:attach]            mpmcring_slot_attach() (kmod/slots.c)   sets lease_fresh
  *   [M:bpf-lookup]        mpmcring_bpf_output(): rcu_read_lock(),  in_rcu[], published
  *                         mpmcring_find_id(), the output in the section
- *   [M:write-entry]       mpmcring_write_iter(): @closing, -EPIPE  found = !closing
+ *   [M:write-entry]       mpmcring_write_call(): @closing, -EPIPE  found = !closing
  *   [M:write-closing]     mpmcring_write_try(): rcu_read_lock(),   in_rcu[], !closing
  *                         @closing [D4], reserve, copy, commit
  *                         in the section
