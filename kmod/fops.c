@@ -265,12 +265,14 @@ void mpmcring_want_room(struct mpmcring *ring, u32 prio)
 }
 
 /*
- * The tick's part for writers: wake those whose class has room now, for
- * the smallest record: a poller refused a larger one looks again with its
- * own need and, finding too little, asks for the next tick's look. One
- * wakeup at most, counted (room_wakeups) before it is sent, like the
- * consumers' wakeups: it may find no writer still asleep, or wake several;
- * a writer that slept out its wait with the count unmoved was never woken.
+ * The tick's part for writers, and read(2)'s after a commit while writers
+ * wait: wake those whose class has room now, for the smallest record: a
+ * poller refused a larger one looks again with its own need and, finding
+ * too little, asks for the next look. One wakeup at most per call, counted
+ * (room_wakeups) before it is sent, like the consumers' wakeups: it may
+ * find no writer still asleep, or wake several; a writer that slept out
+ * its wait with the count unmoved was never woken. Callers may race: each
+ * class's bit is taken once (test_and_clear_bit).
  */
 void mpmcring_room_backstop(struct mpmcring *ring)
 {

@@ -222,6 +222,15 @@ ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 		}
 		if (out.ret == -EMSGSIZE && want < count && round++ < 8)
 			continue;	/* a longer record than we faulted in */
+		if (out.ret > 0 && READ_ONCE(ring->out_waiters)) {
+			/*
+			 * Writers wait for room this commit may have made: free
+			 * it and wake them now, not at the tick (a write(2) and
+			 * read(2) pair would move one ring a tick).
+			 */
+			mpmcring_reclaim(ring);
+			mpmcring_room_backstop(ring);
+		}
 		if (out.ret != -EAGAIN && out.ret != -EBUSY)
 			return mpmcring_read_failed(ring, dead, out.ret);
 		if (dead && out.ret == -EAGAIN)

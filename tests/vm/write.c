@@ -280,6 +280,66 @@ static void *blocking_write(void *arg)
 	return NULL;
 }
 
+struct writer_of_n {
+	int fd;
+	unsigned int n, written;
+	pid_t tid;
+};
+
+/* Writes n 56-byte records, blocking, counting each that got in. */
+static void *write_n(void *arg)
+{
+	struct writer_of_n *w = arg;
+	char rec[56] = { 2 };
+	unsigned int i;
+
+	__atomic_store_n(&w->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	for (i = 0; i < w->n; i++) {
+		if (write(w->fd, rec, sizeof(rec)) != sizeof(rec))
+			break;
+		__atomic_store_n(&w->written, i + 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/*
+ * A read(2) that frees room while a writer sleeps for it wakes the writer
+ * itself (a write(2) and read(2) pair moved one ring a tick before): the
+ * room wakeup is counted by the time read(2) returns. A tick landing
+ * between the read's commit and the count would pass one round without
+ * it; three rounds in a row do not happen.
+ */
+TEST_F(wr, read_that_frees_room_wakes_a_blocked_writer)
+{
+	struct writer_of_n w = { .fd = self->fd, .n = 3 };
+	int rfd = open(RING, O_RDWR | O_CLOEXEC);
+	uint64_t c0, c1, deadline;
+	unsigned int i;
+	char buf[64];
+	pthread_t th;
+
+	ASSERT_GE(rfd, 0);
+	ASSERT_GE(self->l.abi_minor, MPMCRING_ABI_MINOR_ROOM_WAKEUPS);
+	ASSERT_GT(fill(self->fd), 0);
+	ASSERT_EQ(0, pthread_create(&th, NULL, write_n, &w));
+	for (i = 0; i < w.n; i++) {
+		deadline = vm_now_ns() + 10000000000ULL;
+		while (__atomic_load_n(&w.written, __ATOMIC_ACQUIRE) < i && vm_now_ns() < deadline)
+			vm_sleep_ms(1);
+		ASSERT_EQ(i, __atomic_load_n(&w.written, __ATOMIC_ACQUIRE));
+		ASSERT_TRUE(vm_wait_asleep(&w.tid));
+		c0 = vm_ring_wakeups(self->fd, VM_ROOM_WAKEUPS);
+		/* The oldest record, 56 bytes: room for the writer's. */
+		ASSERT_EQ(56, read(rfd, buf, sizeof(buf)));
+		c1 = vm_ring_wakeups(self->fd, VM_ROOM_WAKEUPS);
+		EXPECT_LT(c0, c1)
+		TH_LOG("round %u: read(2) freed room for a sleeping writer and sent no wakeup", i);
+	}
+	pthread_join(th, NULL);
+	EXPECT_EQ(w.n, w.written);
+	close(rfd);
+}
+
 TEST_F(wr, blocked_writer_gets_epipe_when_the_ring_goes)
 {
 	struct writer w = { .fd = self->fd };

@@ -315,7 +315,9 @@ struct mpmcring_stats {
 	__u64 flags;			/* MPMCRING_STATS_* */
 	/* ABI 1.4 (MPMCRING_ABI_MINOR_ROOM_WAKEUPS): */
 	__u64 room_wakeups;		/* room wakeups sent by the
-					 * housekeeping tick: one per tick
+					 * housekeeping tick, or by a
+					 * read(2) that committed while
+					 * writers waited: one per call
 					 * that found a class a writer
 					 * polled full (POLLOUT) with room
 					 * again; it may find no sleeper,
