@@ -265,6 +265,19 @@ void mpmcring_want_room(struct mpmcring *ring, u32 prio)
 }
 
 /*
+ * A blocked write(2)'s wait condition: room for need, or else the class's
+ * bit set again (a wakeup for the smallest record took it, and this writer
+ * sleeps on for a larger one).
+ */
+bool mpmcring_room_or_want(struct mpmcring *ring, u32 prio, u64 need)
+{
+	if (mpmcring_room(ring, prio, need))
+		return true;
+	mpmcring_want_room(ring, prio);
+	return false;
+}
+
+/*
  * The tick's part for writers, and read(2)'s after a commit while writers
  * wait: wake those whose class has room now, for the smallest record: a
  * poller refused a larger one looks again with its own need and, finding

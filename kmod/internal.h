@@ -280,6 +280,7 @@ int mpmcring_wait_readable(struct mpmcring_file *mf);
 u64 mpmcring_free_bytes(struct mpmcring *ring);
 bool mpmcring_room(struct mpmcring *ring, u32 prio, u64 need);
 void mpmcring_want_room(struct mpmcring *ring, u32 prio);
+bool mpmcring_room_or_want(struct mpmcring *ring, u32 prio, u64 need);
 void mpmcring_room_backstop(struct mpmcring *ring);
 
 /*

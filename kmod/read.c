@@ -226,7 +226,9 @@ ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 			/*
 			 * Writers wait for room this commit may have made: free
 			 * it and wake them now, not at the tick (a write(2) and
-			 * read(2) pair would move one ring a tick).
+			 * read(2) pair would move one ring a tick). Best effort:
+			 * a reclaim already running (the bit taken) is left to
+			 * free it, and the tick backs that up.
 			 */
 			mpmcring_reclaim(ring);
 			mpmcring_room_backstop(ring);

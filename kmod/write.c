@@ -155,14 +155,17 @@ static int mpmcring_write_records(struct mpmcring_file *mf, const u32 *lens,
 			return ret;
 		if (nonblock && !nowait && mpmcring_write_retry(ring, ret, &retry))
 			continue;
-		/* Edge-triggered POLLOUT waiters hear from the tick. */
+		/* Edge-triggered POLLOUT waiters hear from the tick (or read(2)). */
 		mpmcring_want_room(ring, prio);
 		if (nonblock)
 			return -EAGAIN;
-		/* Woken at @dead, after @closing and a grace period. */
+		/*
+		 * Woken at @dead, after @closing and a grace period. A wakeup
+		 * for a smaller record took the class's bit: asked again.
+		 */
 		t = wait_event_interruptible_timeout(ring->wq,
 				READ_ONCE(ring->closing) ||
-				mpmcring_room(ring, prio, need),
+				mpmcring_room_or_want(ring, prio, need),
 				msecs_to_jiffies(MPMCRING_TICK_MS));
 		if (t < 0 || signal_pending(current))
 			return -ERESTARTSYS;

@@ -207,7 +207,8 @@ static inline uint64_t vm_ring_wakeups(int fd, enum vm_wakeups which)
  * room (POLLOUT) counts VM_ROOM_WAKEUPS, and its "record" is drain seq of
  * s (a vm_sent that counts the frees; 0-based, like a record): those
  * wakeups come from the housekeeping tick, one tick (MPMCRING_TICK_MS,
- * 100 ms) after the free at most, far inside the margin of ms / 2.
+ * 100 ms) after the free at most, far inside the margin of ms / 2 (or
+ * from the read(2) that freed the room, sooner).
  */
 static inline bool vm_poll_lost_by(const struct vm_sent *s, uint64_t seq, uint64_t start_ns,
 				   uint64_t ms, int fd, enum vm_wakeups which, uint64_t count0)

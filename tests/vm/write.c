@@ -4,7 +4,8 @@
  * polling for POLLOUT is woken when consumers free space (they free it with
  * plain stores, which nothing tells the kernel about: the housekeeping
  * tick finds it and wakes the writer; one that slept out its wait with no
- * room wakeup counted fails); a blocked writer gets
+ * room wakeup counted fails; a read(2) that frees room wakes it itself);
+ * a blocked writer gets
  * EPIPE when the ring is destroyed and EINTR on a signal; a record that can
  * never fit (too big for the ring, over MPMCRING_WRITE_MAX, more than its
  * class may ever use, too many segments) fails at once instead of waiting
@@ -305,16 +306,22 @@ static void *write_n(void *arg)
 /*
  * A read(2) that frees room while a writer sleeps for it wakes the writer
  * itself (a write(2) and read(2) pair moved one ring a tick before): the
- * room wakeup is counted by the time read(2) returns. A tick landing
- * between the read's commit and the count would pass one round without
- * it; three rounds in a row do not happen.
+ * room wakeup is counted by the time read(2) returns. Best effort, so a
+ * round may miss it on a correct kernel: the writer's own timeout (a
+ * tick) firing between the read's commit and its reclaim writes into the
+ * room first, and a reclaim already running takes the freed room out of
+ * the read's hands. Rounds whose read(2) took over 20 ms (a vCPU the host
+ * stalled, which widens that window) decide nothing; of the first five
+ * others, at least three must count the wakeup in the read. Without the
+ * read's wakeup none does, but for a tick landing in the same window.
  */
+#define RW_ROUNDS 20
 TEST_F(wr, read_that_frees_room_wakes_a_blocked_writer)
 {
-	struct writer_of_n w = { .fd = self->fd, .n = 3 };
+	struct writer_of_n w = { .fd = self->fd, .n = RW_ROUNDS };
 	int rfd = open(RING, O_RDWR | O_CLOEXEC);
-	uint64_t c0, c1, deadline;
-	unsigned int i;
+	unsigned int i, decided = 0, woke = 0;
+	uint64_t c0, c1, t0, deadline;
 	char buf[64];
 	pthread_t th;
 
@@ -322,21 +329,33 @@ TEST_F(wr, read_that_frees_room_wakes_a_blocked_writer)
 	ASSERT_GE(self->l.abi_minor, MPMCRING_ABI_MINOR_ROOM_WAKEUPS);
 	ASSERT_GT(fill(self->fd), 0);
 	ASSERT_EQ(0, pthread_create(&th, NULL, write_n, &w));
-	for (i = 0; i < w.n; i++) {
+	for (i = 0; i < RW_ROUNDS; i++) {
 		deadline = vm_now_ns() + 10000000000ULL;
 		while (__atomic_load_n(&w.written, __ATOMIC_ACQUIRE) < i && vm_now_ns() < deadline)
 			vm_sleep_ms(1);
 		ASSERT_EQ(i, __atomic_load_n(&w.written, __ATOMIC_ACQUIRE));
 		ASSERT_TRUE(vm_wait_asleep(&w.tid));
 		c0 = vm_ring_wakeups(self->fd, VM_ROOM_WAKEUPS);
+		t0 = vm_now_ns();
 		/* The oldest record, 56 bytes: room for the writer's. */
 		ASSERT_EQ(56, read(rfd, buf, sizeof(buf)));
+		if (vm_now_ns() - t0 > 20000000ULL)
+			continue;
 		c1 = vm_ring_wakeups(self->fd, VM_ROOM_WAKEUPS);
-		EXPECT_LT(c0, c1)
-		TH_LOG("round %u: read(2) freed room for a sleeping writer and sent no wakeup", i);
+		woke += c1 > c0;
+		if (++decided == 5)
+			break;
 	}
+	/* Free the writer of its other records. */
+	while (__atomic_load_n(&w.written, __ATOMIC_ACQUIRE) < w.n &&
+	       read(rfd, buf, sizeof(buf)) > 0)
+		;
 	pthread_join(th, NULL);
 	EXPECT_EQ(w.n, w.written);
+	EXPECT_EQ(5, decided) TH_LOG("only %u reads of %u took under 20 ms", decided, i);
+	EXPECT_LE(3, woke)
+	TH_LOG("%u of %u read(2)s that freed room for a sleeping writer counted a wakeup", woke,
+	       decided);
 	close(rfd);
 }
 
