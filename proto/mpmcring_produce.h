@@ -77,14 +77,13 @@ static inline __u64 mpr_held_capped(const struct mpr_view *v, __u64 held,
  * moved on: the mark when the lease has run for the claim timeout without
  * reclaim reaching it, else r0, before which no start or head clamped to
  * [r0, p] lies (p - r0 is at most the ring's size: both are the kernel's).
- * Every
- * record before the mark had been passed
- * by the head when the lease started: claimed, or skipped by a co-tenant
- * that moved the head on (which makes others miss records, all moving the
- * head can do); so a claim that still holds one, announced before its
- * head cmpxchg, is at least a timeout old, whichever slot holds it and
- * however its start moved. And an honest head only moves on: one behind
- * the mark was written back.
+ * Every record before the mark had been passed by the head when the lease
+ * started: claimed, or skipped by a co-tenant that moved the head on
+ * (which makes others miss records, all moving the head can do); so a
+ * claim that still holds one, announced before its head cmpxchg, is at
+ * least a timeout old, whichever slot holds it and however its start
+ * moved. And an honest head only moves on: one behind the mark was written
+ * back.
  */
 static inline __u64 mpr_floor_lease(const struct mpr_view *v,
 				    struct mpr_env *env, __u64 r0, __u64 bound,
@@ -113,16 +112,16 @@ static inline __u64 mpr_floor_lease(const struct mpr_view *v,
 #define MPR_FLOOR_HEAD_TRIES 4
 
 /*
- * A head behind the mark of a floor lease that ran out (mpr_floor_lease()'s
- * position) was written back (an honest head only moves on): moves it to
- * the mark, where the head was when
- * the lease began, before reclaim goes by it, so that a head written back
- * before every reclaim holds nothing, and consumers stop taking again what
- * was taken. Forward only, a few tries: a consumer's claim that moves the
- * head meanwhile is followed while it stays behind the mark. Returns the
- * head as it now stands, which reclaim goes by: freeing past a head left
- * behind would leave it behind reclaim_pos, garbage, and its repair would
- * skip what no one has read.
+ * A head behind the mark of a floor lease that ran out
+ * (mpr_floor_lease()'s position) was written back (an honest head only
+ * moves on): moves it to the mark, where the head was when the lease
+ * began, before reclaim goes by it, so that a head written back before
+ * every reclaim holds nothing, and consumers stop taking again what was
+ * taken. Forward only, a few tries: a consumer's claim that moves the head
+ * meanwhile is followed while it stays behind the mark. Returns the head
+ * as it now stands, which reclaim goes by: freeing past a head left behind
+ * would leave it behind reclaim_pos, garbage, and its repair would skip
+ * what no one has read.
  */
 static inline __u64 mpr_floor_head(const struct mpr_view *v,
 				   struct mpr_env *env, __u64 r0, __u64 h,

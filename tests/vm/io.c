@@ -260,30 +260,6 @@ TEST_F(io, blocking_reader_waits_for_data)
 	close(fd2);
 }
 
-struct streamer {
-	int fd;
-	unsigned int n, written;
-	size_t len;
-	int done;
-};
-
-/* Writes n records of len bytes, each numbered in its first word. */
-static void *stream_records(void *arg)
-{
-	struct streamer *s = arg;
-	char rec[3 * 4096] = { 0 };
-	unsigned int i;
-
-	for (i = 0; i < s->n; i++) {
-		memcpy(rec, &i, sizeof(i));
-		if (write(s->fd, rec, s->len) != (ssize_t)s->len)
-			break;
-	}
-	s->written = i;
-	__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
-	return NULL;
-}
-
 /*
  * Records of several pages landing while a reader with a large buffer
  * reads: a read that found the ring empty faults in one byte, and one
@@ -292,7 +268,7 @@ static void *stream_records(void *arg)
  */
 TEST_F(io, reads_meeting_records_that_land_take_them_all)
 {
-	struct streamer s = { .fd = self->fd, .n = 200, .len = 3 * 4096 - 100 };
+	struct vm_writer s = { .fd = self->fd, .n = 200, .len = VM_WRITER_MAX - 100 };
 	int rfd = open(RING, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	uint64_t deadline = vm_now_ns() + 20000000000ULL;
 	static char buf[4 * 4096];
@@ -302,7 +278,7 @@ TEST_F(io, reads_meeting_records_that_land_take_them_all)
 
 	ASSERT_GE(rfd, 0);
 	ASSERT_LE(s.len, self->l.max_record);
-	ASSERT_EQ(0, pthread_create(&th, NULL, stream_records, &s));
+	ASSERT_EQ(0, pthread_create(&th, NULL, vm_writer_thread, &s));
 	/* Until all arrived, the writer stopped and the ring is empty, or 20 s. */
 	while (got < s.n && vm_now_ns() < deadline) {
 		int done = __atomic_load_n(&s.done, __ATOMIC_ACQUIRE);

@@ -262,6 +262,43 @@ static inline void *vm_poll_sleeper_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * A thread writing n records of len bytes (at most VM_WRITER_MAX) to fd
+ * with write(2), blocking or not as fd is, each numbered in its first
+ * four bytes: vm_writer_thread() is its thread function. It publishes its
+ * thread id in tid (vm_wait_asleep() waits on that), counts each record
+ * that got in (written), and sets done when it stops: after n, or at the
+ * first write that failed.
+ */
+#define VM_WRITER_MAX (3 * 4096)
+struct vm_writer {
+	/* Set by the test. */
+	int fd;
+	unsigned int n;
+	size_t len;
+	/* Set by the thread. */
+	pid_t tid;
+	unsigned int written;
+	int done;
+};
+
+static inline void *vm_writer_thread(void *arg)
+{
+	struct vm_writer *w = arg;
+	char rec[VM_WRITER_MAX] = { 0 };
+	unsigned int i;
+
+	__atomic_store_n(&w->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	for (i = 0; i < w->n && w->len <= sizeof(rec); i++) {
+		memcpy(rec, &i, sizeof(i));
+		if (write(w->fd, rec, w->len) != (ssize_t)w->len)
+			break;
+		__atomic_store_n(&w->written, i + 1, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
 /* Writes "start" or "stop" to the load generator's control file. */
 static inline int lg_control(const char *cmd)
 {

@@ -281,28 +281,6 @@ static void *blocking_write(void *arg)
 	return NULL;
 }
 
-struct writer_of_n {
-	int fd;
-	unsigned int n, written;
-	pid_t tid;
-};
-
-/* Writes n 56-byte records, blocking, counting each that got in. */
-static void *write_n(void *arg)
-{
-	struct writer_of_n *w = arg;
-	char rec[56] = { 2 };
-	unsigned int i;
-
-	__atomic_store_n(&w->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
-	for (i = 0; i < w->n; i++) {
-		if (write(w->fd, rec, sizeof(rec)) != sizeof(rec))
-			break;
-		__atomic_store_n(&w->written, i + 1, __ATOMIC_RELEASE);
-	}
-	return NULL;
-}
-
 /*
  * A read(2) that frees room while a writer sleeps for it wakes the writer
  * itself (a write(2) and read(2) pair moved one ring a tick before): the
@@ -318,7 +296,7 @@ static void *write_n(void *arg)
 #define RW_ROUNDS 20
 TEST_F(wr, read_that_frees_room_wakes_a_blocked_writer)
 {
-	struct writer_of_n w = { .fd = self->fd, .n = RW_ROUNDS };
+	struct vm_writer w = { .fd = self->fd, .n = RW_ROUNDS, .len = 56 };
 	int rfd = open(RING, O_RDWR | O_CLOEXEC);
 	unsigned int i, decided = 0, woke = 0;
 	uint64_t c0, c1, t0, deadline;
@@ -328,7 +306,7 @@ TEST_F(wr, read_that_frees_room_wakes_a_blocked_writer)
 	ASSERT_GE(rfd, 0);
 	ASSERT_GE(self->l.abi_minor, MPMCRING_ABI_MINOR_ROOM_WAKEUPS);
 	ASSERT_GT(fill(self->fd), 0);
-	ASSERT_EQ(0, pthread_create(&th, NULL, write_n, &w));
+	ASSERT_EQ(0, pthread_create(&th, NULL, vm_writer_thread, &w));
 	for (i = 0; i < RW_ROUNDS; i++) {
 		deadline = vm_now_ns() + 10000000000ULL;
 		while (__atomic_load_n(&w.written, __ATOMIC_ACQUIRE) < i && vm_now_ns() < deadline)
