@@ -91,6 +91,7 @@ static int mpmcring_release_file(struct inode *inode, struct file *file)
 		mpmcring_slot_detach(ring, i);
 	if (mf->read_slot >= 0)
 		mpmcring_slot_detach(ring, mf->read_slot);
+	mpmcring_room_kick(ring);	/* claims it held let go */
 	mpmcring_wake_class_put(ring, mf->wake_class);
 	mpmcring_tick_stop(ring);
 	mpmcring_object_del(mf->slots);
@@ -139,60 +140,6 @@ static int mpmcring_mmap(struct file *file, struct vm_area_struct *vma)
 	}
 	mpmcring_vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTDUMP, clear);
 	return vm_insert_pages(vma, vma->vm_start, pages, &npages);
-}
-
-u64 mpmcring_free_bytes(struct mpmcring *ring)
-{
-	struct mpr_pos s;
-
-	mpr_positions(&ring->view, &s);
-	return ring->view.data_size - (s.prod - s.reclaim);
-}
-
-/*
- * Overwrite mode: whether a producer that finds no free space could evict
- * its way in: the record at the head is finished and nothing claimed lies
- * before it (reclaim has caught up with the head).
- */
-static bool mpmcring_evictable(struct mpmcring *ring)
-{
-	const struct mpr_view *v = &ring->view;
-	struct mpr_rec rec;
-	struct mpr_pos s;
-	int st;
-
-	mpr_positions(v, &s);
-	/* user-writable: the head is used only once it is sane. */
-	if (!mpr_head_sane(v, &s) || s.head != s.reclaim || s.head == s.prod)
-		return false;
-	st = mpr_record_at(v, s.head, s.prod, &rec);
-	return st == MPR_REC_COMMITTED || st == MPR_REC_DISCARDED;
-}
-
-/**
- * mpmcring_room() - could a record of this class and size be reserved now
- * @ring: the ring
- * @prio: its class
- * @need: its bytes of ring space
- *
- * Return: true when it fits under the class's watermark, or in overwrite
- * mode (where classes have none) when eviction can make room.
- */
-bool mpmcring_room(struct mpmcring *ring, u32 prio, u64 need)
-{
-	if (ring->layout.mode == MPMCRING_MODE_OVERWRITE)
-		return mpmcring_free_bytes(ring) >= need || mpmcring_evictable(ring);
-	/*
-	 * ring->reserve_limit[prio] (data_size - watermark) in free bytes:
-	 * used + need <= limit, without the subtraction that could wrap.
-	 */
-	return mpmcring_free_bytes(ring) >= ring->layout.watermark[prio] + need;
-}
-
-/* The smallest record write(2) makes: the least room worth a wakeup. */
-static u64 mpmcring_min_need(struct mpmcring *ring)
-{
-	return mpr_rec_size(&ring->view, 1);
 }
 
 /*
@@ -244,62 +191,13 @@ static __poll_t mpmcring_poll(struct file *file, poll_table *pt)
 			mpmcring_reclaim(ring);
 			room = mpmcring_room(ring, prio, need);
 		}
+		/* Asked to wake; then [W5]'s one more look. */
+		if (!room && (poll_requested_events(pt) & EPOLLOUT))
+			room = mpmcring_want_room_or_room(ring, prio, need);
 		if (room)
 			mask |= EPOLLOUT | EPOLLWRNORM;
-		else if (poll_requested_events(pt) & EPOLLOUT)
-			mpmcring_want_room(ring, prio);	/* the tick looks again */
 	}
 	return mask;
-}
-
-/*
- * A writer of class prio found no room (poll, or a write that returned
- * EAGAIN): the housekeeping tick wakes EPOLLOUT once the class has room,
- * including for edge-triggered and io_uring waiters that will not poll on
- * their own.
- */
-void mpmcring_want_room(struct mpmcring *ring, u32 prio)
-{
-	if (!(READ_ONCE(ring->out_waiters) & BIT(prio)))
-		set_bit(prio, &ring->out_waiters);
-}
-
-/*
- * A blocked write(2)'s wait condition: room for need, or else the class's
- * bit set again (a wakeup for the smallest record took it, and this writer
- * sleeps on for a larger one).
- */
-bool mpmcring_room_or_want(struct mpmcring *ring, u32 prio, u64 need)
-{
-	if (mpmcring_room(ring, prio, need))
-		return true;
-	mpmcring_want_room(ring, prio);
-	return false;
-}
-
-/*
- * The tick's part for writers, and read(2)'s after a commit while writers
- * wait: wake those whose class has room now, for the smallest record: a
- * poller refused a larger one looks again with its own need and, finding
- * too little, asks for the next look. One wakeup at most per call, counted
- * (room_wakeups) before it is sent, like the consumers' wakeups: it may
- * find no writer still asleep, or wake several; a writer that slept out
- * its wait with the count unmoved was never woken. Callers may race: each
- * class's bit is taken once (test_and_clear_bit).
- */
-void mpmcring_room_backstop(struct mpmcring *ring)
-{
-	unsigned long want = READ_ONCE(ring->out_waiters), ready = 0;
-	u32 prio;
-
-	for_each_set_bit(prio, &want, MPMCRING_NR_PRIO)
-		if (mpmcring_room(ring, prio, mpmcring_min_need(ring)) &&
-		    test_and_clear_bit(prio, &ring->out_waiters))
-			ready |= BIT(prio);
-	if (ready) {
-		mpmcring_count(ring, room_wakeups, 1);
-		wake_up_poll(&ring->wq, EPOLLOUT | EPOLLWRNORM);
-	}
 }
 
 const struct file_operations mpmcring_fops = {

@@ -277,11 +277,16 @@ ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 ssize_t mpmcring_write_iter(struct kiocb *iocb, struct iov_iter *from);
 long mpmcring_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 int mpmcring_wait_readable(struct mpmcring_file *mf);
+
+/* room.c: writers waiting for room */
 u64 mpmcring_free_bytes(struct mpmcring *ring);
 bool mpmcring_room(struct mpmcring *ring, u32 prio, u64 need);
-void mpmcring_want_room(struct mpmcring *ring, u32 prio);
+u64 mpmcring_min_need(struct mpmcring *ring);
+void mpmcring_want_room(struct mpmcring *ring, u32 prio, u64 need);
+bool mpmcring_want_room_or_room(struct mpmcring *ring, u32 prio, u64 need);
 bool mpmcring_room_or_want(struct mpmcring *ring, u32 prio, u64 need);
 void mpmcring_room_backstop(struct mpmcring *ring);
+void mpmcring_room_kick(struct mpmcring *ring);
 
 /*
  * write.c: whether an O_NONBLOCK write(2) tries its reservation again

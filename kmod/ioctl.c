@@ -64,6 +64,8 @@ static long mpmcring_ioc_detach(struct mpmcring_file *mf, u32 __user *uarg)
 		ret = 0;
 	}
 	mutex_unlock(&mf->lock);
+	if (!ret)
+		mpmcring_room_kick(ring);	/* a claim it held let go */
 	return ret;
 }
 
@@ -214,6 +216,7 @@ long mpmcring_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case MPMCRING_IOC_ATTACH:
 	case MPMCRING_IOC_DETACH:
 	case MPMCRING_IOC_REPAIR:
+	case MPMCRING_IOC_ROOM:
 	case MPMCRING_IOC_SET_PRIO:
 		if (!mf->writable)
 			return -EPERM;
@@ -228,6 +231,9 @@ long mpmcring_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return mpmcring_ioc_detach(mf, uarg);
 	case MPMCRING_IOC_REPAIR:
 		return mpmcring_repair(ring) ? 1 : 0;
+	case MPMCRING_IOC_ROOM:
+		mpmcring_room_kick(ring);
+		return 0;
 	default:
 		return mpmcring_ioc_prio(mf, uarg);
 	}

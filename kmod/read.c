@@ -222,17 +222,9 @@ ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 		}
 		if (out.ret == -EMSGSIZE && want < count && round++ < 8)
 			continue;	/* a longer record than we faulted in */
-		if (out.ret > 0 && READ_ONCE(ring->out_waiters)) {
-			/*
-			 * Writers wait for room this commit may have made: free
-			 * it and wake them now, not at the tick (a write(2) and
-			 * read(2) pair would move one ring a tick). Best effort:
-			 * a reclaim already running (the bit taken) is left to
-			 * free it, and the tick backs that up.
-			 */
-			mpmcring_reclaim(ring);
-			mpmcring_room_backstop(ring);
-		}
+		/* Writers may wait for room this commit made: now, not at the tick. */
+		if (out.ret > 0)
+			mpmcring_room_kick(ring);
 		if (out.ret != -EAGAIN && out.ret != -EBUSY)
 			return mpmcring_read_failed(ring, dead, out.ret);
 		if (dead && out.ret == -EAGAIN)

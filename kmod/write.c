@@ -9,7 +9,9 @@
  * into the ring runs with preemption off, so one call carries at most
  * MPMCRING_WRITE_MAX bytes. A blocking writer waits for space, woken by the
  * housekeeping tick (consumers free space with plain stores, which nothing
- * else tells the kernel about) or by the ring's destruction.
+ * else tells the kernel about), by a consumer's commit that asks for it
+ * (read(2), MPMCRING_IOC_ROOM where room_at says so: room.c), or by the
+ * ring's destruction.
  *
  * Errors: EMSGSIZE a record that can never fit (too big, over
  * MPMCRING_WRITE_MAX, or more than its class may ever use), EINVAL more
@@ -141,7 +143,7 @@ static int mpmcring_write_records(struct mpmcring_file *mf, const u32 *lens,
 {
 	struct mpmcring_write_tries retry = { 0 };
 	struct mpmcring *ring = mf->ring;
-	int ret;
+	int ret, looked = 0;
 	long t;
 
 	for (;;) {
@@ -155,10 +157,16 @@ static int mpmcring_write_records(struct mpmcring_file *mf, const u32 *lens,
 			return ret;
 		if (nonblock && !nowait && mpmcring_write_retry(ring, ret, &retry))
 			continue;
-		/* Edge-triggered POLLOUT waiters hear from the tick (or read(2)). */
-		mpmcring_want_room(ring, prio);
-		if (nonblock)
+		/*
+		 * Edge-triggered POLLOUT waiters hear from the tick (or a
+		 * commit: room_at). Room found on the look after asking
+		 * ([W5]): one more attempt, not EAGAIN with room there.
+		 */
+		if (nonblock) {
+			if (!looked++ && mpmcring_want_room_or_room(ring, prio, need))
+				continue;
 			return -EAGAIN;
+		}
 		/*
 		 * Woken at @dead, after @closing and a grace period. A wakeup
 		 * for a smaller record took the class's bit: asked again.

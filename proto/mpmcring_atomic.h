@@ -29,6 +29,12 @@
 #define MPR_STORE_RELEASE(p, v)		smp_store_release(p, v)
 /* Loads before it are ordered before loads after it. */
 #define MPR_ACQUIRE_FENCE()		smp_rmb()
+/*
+ * A load after every access before it, stores included, in one total
+ * order with other such accesses and full barriers: the second half of
+ * a store-buffering pair.
+ */
+#define MPR_LOAD_SEQ_CST(p)		({ smp_mb(); READ_ONCE(*(p)); })
 #define mpr_likely(x)			likely(x)
 #define mpr_unlikely(x)			unlikely(x)
 /* For the per-record paths: inlined where they are used, constants folded. */
@@ -67,6 +73,7 @@ static __always_inline __u64 mpr_xchg(__u64 *p, __u64 new)
 #define MPR_WRITE_ONCE(x, v)		__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 #define MPR_LOAD_ACQUIRE(p)		__atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define MPR_STORE_RELEASE(p, v)		__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define MPR_LOAD_SEQ_CST(p)		__atomic_load_n((p), __ATOMIC_SEQ_CST)
 #ifdef __SANITIZE_THREAD__
 /*
  * ThreadSanitizer does not take fences; its builds run on x86, where loads

@@ -777,6 +777,36 @@ static inline bool mpr_commit(const struct mpr_view *v, __u64 *announce,
 }
 
 /*
+ * The meta page's room_at, loaded after a commit (mpr_commit()): where a
+ * writer waiting for room wants reclaim_pos, 0 when none waits (and under
+ * a kernel older than ABI 1.5). m is the view's meta pointer, loaded by
+ * the caller before the commit: the commit's exchange makes the compiler
+ * load again what it has not kept in a register.
+ */
+static MPR_ALWAYS_INLINE __u64 mpr_room_at(const struct mpmcring_meta *m)
+{
+	/* [C6] pairs with [W5]: after the commit's exchange, in one order. */
+	return MPR_LOAD_SEQ_CST(&m->room_at);
+}
+
+/*
+ * After the commit of a claim that began at start, with room_at at (from
+ * mpr_room_at()): whether a writer may wait for room that claim held back,
+ * so that the consumer asks the kernel to reclaim and wake it
+ * (MPMCRING_IOC_ROOM) rather than leave it to the tick. A claim that
+ * began at or past at held none of that room; with the head short of it,
+ * the room is not all claimed yet, and the consumer whose claim reaches
+ * it asks. user-writable: the head decides only whether to make a system
+ * call; a wrong one costs a call or leaves the writer to the tick.
+ */
+static inline bool mpr_room_wanted(const struct mpr_view *v, __u64 start,
+				   __u64 at)
+{
+	return at && mpr_before(start, at) &&
+	       !mpr_before(MPR_READ_ONCE(v->cons->head), at);
+}
+
+/*
  * Whether the claim held through announce, beginning at start, was revoked
  * or passed so far: to validate what was read before acting on it, without
  * committing.

@@ -14,7 +14,7 @@ const (
 	abiMagic = 0x474e49524d43504d // "MPMCRING"
 	// ABIMajor and ABIMinor are the ABI version this package implements.
 	ABIMajor = 1
-	ABIMinor = 4
+	ABIMinor = 5
 	// ABIMinorState is the first ABI minor whose module keeps the meta
 	// page's state word (mpmcring_meta.state); older ones leave it 0:
 	// compare Layout().ABIMinor with it, not with ABIMinor.
@@ -25,7 +25,13 @@ const (
 	// writers waiting for room); an older one reads 0 there.
 	// MPMCRING_ABI_MINOR_ROOM_WAKEUPS in the uapi header.
 	ABIMinorRoomWakeups = 4
-	stateDead           = 1 << 0 // MPMCRING_STATE_DEAD: destroyed
+	// ABIMinorRoomAt is the first ABI minor whose module keeps the meta
+	// page's room_at word and knows MPMCRING_IOC_ROOM: a Commit that
+	// may have freed the room a waiting writer wants tells the kernel.
+	// An older module leaves the word 0 ("nobody waits"), so Commit needs
+	// no check. MPMCRING_ABI_MINOR_ROOM_AT in the uapi header.
+	ABIMinorRoomAt = 5
+	stateDead      = 1 << 0 // MPMCRING_STATE_DEAD: destroyed
 
 	featOverwrite = 1 << 0
 	featLease     = 1 << 1
@@ -138,7 +144,7 @@ type Stats struct {
 	RevokedRecords     uint64 // records those claims held
 	ReadFaults         uint64 // records read(2) consumed but could not copy out
 	Flags              uint64 // StatsInRingPartial
-	RoomWakeups        uint64 // room wakeups sent by the housekeeping tick, at most one a tick (ABI 1.4, ABIMinorRoomWakeups)
+	RoomWakeups        uint64 // room wakeups sent by the housekeeping tick, or by a commit while writers waited (ABI 1.4, ABIMinorRoomWakeups)
 	reserved           [3]uint64
 }
 
@@ -188,6 +194,7 @@ const (
 const (
 	metaProdPos         = 512
 	metaReclaimPos      = 576
+	metaRoomAt          = 584 // ABI 1.5
 	metaLostDropped     = 640
 	metaLostOverwritten = 648
 	metaState           = 656 // ABI 1.3

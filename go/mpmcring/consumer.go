@@ -328,7 +328,10 @@ func (c *Consumer) Validate() error {
 }
 
 // Commit releases every record the consumer holds with one atomic
-// exchange of its slot's start: no system call. ErrStale when the kernel
+// exchange of its slot's start: no system call, but when a write(2)
+// producer sleeps for the room those records held back (then one ioctl,
+// MPMCRING_IOC_ROOM, wakes it now rather than at the kernel's next tick;
+// kernel producers never wait). ErrStale when the kernel
 // revoked the claim because the consumer held it past the ring's claim
 // timeout (then whatever was done with those records must be thrown away;
 // they count as lost, Revoked). Also ErrStale when the ring reclaimed the
@@ -385,6 +388,10 @@ func (c *Consumer) commit() error {
 	readFence(&c.fenceWord)
 	why := v.commit(c.start, c.claimStart)
 	revoked := why != staleNot
+	// A revoked claim held no room: reclaim had passed it.
+	if !revoked && v.roomWanted(c.claimStart) {
+		c.r.room()
+	}
 	// Own cache line, informational.
 	atomic.StoreUint64(v.slotWord(c.idx, slotHeldRecords), 0)
 	if revoked {

@@ -10,7 +10,8 @@
 // with one compare-and-swap on the ring's shared head, reads the records
 // in place, and commits with one atomic operation on its own slot (an
 // exchange, so that the same word tells it whether the kernel revoked the
-// claim): no system call on the way. Consumers may be goroutines of one process, other
+// claim): no system call on the way (but one ioctl when a write(2) producer waits for
+// the room a commit frees: Commit). Consumers may be goroutines of one process, other
 // processes, or the C library (libmpmcring), all on the same ring.
 //
 //	r, err := mpmcring.Open("events")    // /dev/mpmcring-events

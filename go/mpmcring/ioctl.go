@@ -24,6 +24,7 @@ var (
 	iocSetPrio      = ioc(iocWrite, 0xa5, 4)
 	iocConsumers    = ioc(iocRead|iocWrite, 0xa6, unsafe.Sizeof(rawConsumers{}))
 	iocRepair       = ioc(iocNone, 0xa7, 0)
+	iocRoom         = ioc(iocNone, 0xa8, 0)
 )
 
 // ioctl makes one ioctl call, retried when a signal interrupts it.

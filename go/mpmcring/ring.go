@@ -427,6 +427,17 @@ func (r *Ring) repair() bool {
 	}) == nil
 }
 
+// room tells the kernel that a commit may have freed the room a waiting
+// writer wants (MPMCRING_IOC_ROOM): it reclaims and wakes the writer now,
+// not at its next tick. Best effort: an error changes nothing (the tick
+// wakes the writer all the same); a ring in memory has no kernel to ask.
+func (r *Ring) room() {
+	r.withFd(func(fd int) error {
+		ioctl(fd, iocRoom, nil)
+		return nil
+	})
+}
+
 // attach takes a consumer slot: from the kernel, or for a ring in memory
 // the next unused index.
 func (r *Ring) attach() (uint32, error) {

@@ -44,8 +44,8 @@ type view struct {
 	// The hot words and the bases of the stamp array and the data,
 	// found once: see stamp and hdr for why indexing from them stays
 	// inside the mapping.
-	headP, prodP, reclaimP *uint64
-	stampsBase, dataBase   unsafe.Pointer
+	headP, prodP, reclaimP, roomAtP *uint64
+	stampsBase, dataBase            unsafe.Pointer
 	// The meta page's state word (ABI 1.3); nil from an older module,
 	// which leaves it 0 and tells the end only by a hangup.
 	stateP *uint64
@@ -75,6 +75,7 @@ func newView(l *rawLayout, cons, ro []byte) *view {
 	v.headP = word(cons, consHead)
 	v.prodP = word(ro, metaProdPos)
 	v.reclaimP = word(ro, metaReclaimPos)
+	v.roomAtP = word(ro, metaRoomAt)
 	if l.ABIMinor >= ABIMinorState {
 		v.stateP = word(ro, metaState)
 	}
@@ -459,6 +460,20 @@ func (v *view) commit(announce *uint64, start uint64) int {
 		return stalePassed
 	}
 	return staleNot
+}
+
+// roomWanted is mpr_room_wanted: after the commit of a claim that began
+// at start, whether a writer may wait for room that claim held back
+// (the meta page's room_at: where a waiting writer wants reclaim_pos; 0
+// when none waits, and under a module older than ABI 1.5). A claim that
+// began at or past it held none of that room; with the head short of it,
+// the consumer whose claim reaches it asks. The head is user-writable: it
+// decides only whether to make a system call. [C6] pairs with [W5]: Go's
+// atomics are sequentially consistent, so this load comes after the
+// commit's exchange in one order with the kernel's full barrier.
+func (v *view) roomWanted(start uint64) bool {
+	at := atomic.LoadUint64(v.roomAtP)
+	return at != 0 && before(start, at) && !before(atomic.LoadUint64(v.headP), at)
 }
 
 // claimStale is mpr_claim_revoked: whether the claim held through

@@ -8,9 +8,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"mpmcring.dev/go/mpmcring"
 )
@@ -191,4 +193,114 @@ func TestWriteContextDevice(t *testing.T) {
 	}
 	defer r2.Close()
 	drainDefault(t, r2)
+}
+
+// metaWords maps the ring's read-only area and returns its meta page's
+// reclaim_pos and room_at (ABI 1.5: a reclaim_pos a writer waiting for
+// room wants reached; waiting while reclaim_pos is short of it).
+func metaWords(t *testing.T, r *mpmcring.Ring) (reclaim, roomAt *uint64) {
+	t.Helper()
+	fd, err := syscall.Open(mpmcring.DefaultPath, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	ro, err := syscall.Mmap(fd, 0x100000000, int(r.Layout().ReadOnlyArea), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		t.Fatalf("mapping the read-only area: %v", err)
+	}
+	t.Cleanup(func() { syscall.Munmap(ro) })
+	// offsetof(struct mpmcring_meta, reclaim_pos), (..., room_at)
+	return (*uint64)(unsafe.Pointer(&ro[576])), (*uint64)(unsafe.Pointer(&ro[584]))
+}
+
+// A Consumer's Commit that frees the room a parked WriteContext waits for
+// asks the kernel to wake it (MPMCRING_IOC_ROOM, where room_at says so):
+// the room wakeup is counted by the time Commit returns, not at the next
+// tick. Commits over 20 ms decide nothing (a tick may land in them); of
+// the first five others, at least three must count it. Without the ask,
+// none does but for a tick in the same window.
+func TestCommitWakesWriteContextAtOnce(t *testing.T) {
+	r, err := mpmcring.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if r.Layout().ABIMinor < mpmcring.ABIMinorRoomAt {
+		t.Fatalf("ABI 1.%d: no room_at", r.Layout().ABIMinor)
+	}
+	drainDefault(t, r)
+	c, err := r.NewConsumer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := 4000
+	if m := int(r.Layout().MaxRecord); m < size {
+		size = m
+	}
+	if fillWithWriteContext(t, r, size) == 0 {
+		t.Fatal("the ring took no record")
+	}
+	reclaim, roomAt := metaWords(t, r)
+	waiting := func() bool {
+		at := atomic.LoadUint64(roomAt)
+		return at != 0 && int64(atomic.LoadUint64(reclaim)-at) < 0
+	}
+	roomWakeups := func() uint64 {
+		st, err := r.Stats()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.RoomWakeups
+	}
+	decided, woke, rounds := 0, 0, 0
+	for ; rounds < 20 && decided < 5; rounds++ {
+		done := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_, err := r.WriteContext(ctx, bytes.Repeat([]byte{'w'}, size))
+			done <- err
+		}()
+		// Its write(2) was refused and put a target reclaim has not
+		// reached in room_at (the previous round's was passed when its
+		// writer got in; in round 0 the fill's last refused write's
+		// stands, for the same record).
+		deadline := time.Now().Add(10 * time.Second)
+		for !waiting() && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if !waiting() {
+			t.Fatalf("round %d: no writer ever waited (room_at %#x, reclaim_pos %#x)",
+				rounds, atomic.LoadUint64(roomAt), atomic.LoadUint64(reclaim))
+		}
+		c0 := roomWakeups()
+		t0 := time.Now()
+		rec, err := c.Read()
+		if err != nil || len(rec.Data) != size {
+			t.Fatalf("round %d: read: %d bytes, %v", rounds, len(rec.Data), err)
+		}
+		if err := c.Commit(); err != nil {
+			t.Fatalf("round %d: commit: %v", rounds, err)
+		}
+		fast := time.Since(t0) <= 20*time.Millisecond
+		c1 := roomWakeups()
+		if err := <-done; err != nil {
+			t.Fatalf("round %d: WriteContext once the commit made room: %v", rounds, err)
+		}
+		if !fast {
+			continue
+		}
+		decided++
+		if c1 > c0 {
+			woke++
+		}
+	}
+	if decided < 5 {
+		t.Fatalf("only %d commits of %d took under 20 ms", decided, rounds)
+	}
+	if woke < 3 {
+		t.Fatalf("%d of %d commits that freed room for a parked WriteContext counted a wakeup", woke, decided)
+	}
+	drainDefault(t, r)
 }

@@ -98,6 +98,8 @@ for san in plain asan tsan; do
 	add "$san/stopped_consume_test" "$b/stopped_consume_test"
 	# mpmcring_open() unmaps what it mapped when a later mapping fails.
 	add "$san/open_fail_test" "$b/open_fail_test"
+	# The commit asks the kernel for room only where room_at says so.
+	add "$san/commit_room_test" "$b/commit_room_test"
 	# mpmcring_batch_next()'s dense step against the stamp walk, and both
 	# over garbage headers and stale stamps. One thread: no TSan run. The
 	# dense step under races is stress_test's: every third claim is a

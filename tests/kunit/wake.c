@@ -391,6 +391,56 @@ out:
 	mpmcring_destroy(ring);
 }
 
+/*
+ * room_at (ABI 1.5): a writer going to wait puts there the reclaim_pos at
+ * which its record fits, unless an earlier target stands that reclaim has
+ * not reached (several waiters: the earliest); a kick that frees nothing
+ * changes nothing; once reclaim passed the target, the next writer's
+ * replaces it, even a later one (a passed target would keep consumers from
+ * asking for it: their claims all begin past it).
+ */
+static void wake_room_at_tracks_the_earliest_writer(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	const u32 crit = MPMCRING_PRIO_CRITICAL;
+	struct mpmcring_meta *m = ring->view.meta;
+	u64 prod, wm = ring->layout.watermark[crit];
+	char buf[64];
+	struct kc c;
+	int n = 0;
+
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	while (!kt_produce(ring, 56, crit, 1, 0, n))
+		n++;
+	KUNIT_ASSERT_GT(test, n, 0);
+	prod = READ_ONCE(m->prod_pos);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(m->room_at), 0ULL);
+
+	mpmcring_want_room(ring, crit, 64);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(m->room_at), prod + wm + 64 - 4096);
+	mpmcring_want_room(ring, crit, 128);	/* later: the earlier stands */
+	KUNIT_EXPECT_EQ(test, READ_ONCE(m->room_at), prod + wm + 64 - 4096);
+	mpmcring_want_room(ring, crit, 16);	/* earlier: put there */
+	KUNIT_EXPECT_EQ(test, READ_ONCE(m->room_at), prod + wm + 16 - 4096);
+
+	mpmcring_room_kick(ring);	/* nothing freed: nobody woken */
+	KUNIT_EXPECT_EQ(test, READ_ONCE(m->room_at), prod + wm + 16 - 4096);
+	KUNIT_EXPECT_TRUE(test, test_bit(crit, &ring->out_waiters));
+
+	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), 56);
+	mpmcring_room_kick(ring);	/* room for the class: woken */
+	KUNIT_EXPECT_EQ(test, READ_ONCE(ring->out_waiters), 0UL);
+	KUNIT_EXPECT_LE(test, prod + wm + 16 - 4096, READ_ONCE(m->reclaim_pos));
+
+	/* Reclaim passed the target: a later one replaces it. */
+	mpmcring_want_room(ring, crit, 128);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(m->room_at), prod + wm + 128 - 4096);
+
+	kc_detach(&c);
+	mpmcring_destroy(ring);
+}
+
 static void wake_classes(struct kunit *test)
 {
 	KUNIT_EXPECT_EQ(test, mpmcring_wake_class(0), 0U);
@@ -411,6 +461,7 @@ static struct kunit_case wake_cases[] = {
 	KUNIT_CASE(wake_refusal_after_a_tick_wakes),
 	KUNIT_CASE(wake_nobody_asleep),
 	KUNIT_CASE(wake_room_counted_when_sent),
+	KUNIT_CASE(wake_room_at_tracks_the_earliest_writer),
 	KUNIT_CASE(wake_classes),
 	{}
 };

@@ -4,7 +4,8 @@
  * polling for POLLOUT is woken when consumers free space (they free it with
  * plain stores, which nothing tells the kernel about: the housekeeping
  * tick finds it and wakes the writer; one that slept out its wait with no
- * room wakeup counted fails; a read(2) that frees room wakes it itself);
+ * room wakeup counted fails; a read(2) that frees room wakes it itself,
+ * and so does a mapped consumer's commit, told by room_at to ask);
  * a blocked writer gets
  * EPIPE when the ring is destroyed and EINTR on a signal; a record that can
  * never fit (too big for the ring, over MPMCRING_WRITE_MAX, more than its
@@ -335,6 +336,136 @@ TEST_F(wr, read_that_frees_room_wakes_a_blocked_writer)
 	TH_LOG("%u of %u read(2)s that freed room for a sleeping writer counted a wakeup", woke,
 	       decided);
 	close(rfd);
+}
+
+/*
+ * The same with a mapped consumer, whose commit is a plain store the
+ * kernel does not see: the library's commit asks for the room
+ * (MPMCRING_IOC_ROOM) when the meta page's room_at says a writer waits
+ * for what the claim held. Without the ask, none of the commits counts a
+ * wakeup, but for a tick landing in the same window.
+ */
+TEST_F(wr, mapped_commit_that_frees_room_wakes_a_blocked_writer)
+{
+	struct vm_writer w = { .fd = self->fd, .n = RW_ROUNDS, .len = 56 };
+	struct mpmcring *r = mpmcring_open(RING, 0);
+	struct mpmcring_consumer *c = r ? mpmcring_consumer_new(r) : NULL;
+	unsigned int i, decided = 0, woke = 0;
+	struct mpmcring_record rec;
+	uint64_t c0, c1, t0, deadline;
+	pthread_t th;
+
+	ASSERT_NE(NULL, c);
+	ASSERT_GE(self->l.abi_minor, MPMCRING_ABI_MINOR_ROOM_AT);
+	ASSERT_GT(fill(self->fd), 0);
+	ASSERT_EQ(0, pthread_create(&th, NULL, vm_writer_thread, &w));
+	for (i = 0; i < RW_ROUNDS; i++) {
+		deadline = vm_now_ns() + 10000000000ULL;
+		while (__atomic_load_n(&w.written, __ATOMIC_ACQUIRE) < i && vm_now_ns() < deadline)
+			vm_sleep_ms(1);
+		ASSERT_EQ(i, __atomic_load_n(&w.written, __ATOMIC_ACQUIRE));
+		ASSERT_TRUE(vm_wait_asleep(&w.tid));
+		c0 = vm_ring_wakeups(self->fd, VM_ROOM_WAKEUPS);
+		t0 = vm_now_ns();
+		/* The oldest record, 56 bytes: room for the writer's. */
+		ASSERT_EQ(0, mpmcring_read(c, &rec));
+		ASSERT_EQ(56, rec.len);
+		ASSERT_EQ(0, mpmcring_commit(c));
+		if (vm_now_ns() - t0 > 20000000ULL)
+			continue;
+		c1 = vm_ring_wakeups(self->fd, VM_ROOM_WAKEUPS);
+		woke += c1 > c0;
+		if (++decided == 5)
+			break;
+	}
+	/* Free the writer of its other records. */
+	deadline = vm_now_ns() + 10000000000ULL;
+	while (__atomic_load_n(&w.written, __ATOMIC_ACQUIRE) < w.n && vm_now_ns() < deadline)
+		if (drain(c) == 0)
+			vm_sleep_ms(1);
+	pthread_join(th, NULL);
+	EXPECT_EQ(w.n, w.written);
+	EXPECT_EQ(5, decided) TH_LOG("only %u commits of %u took under 20 ms", decided, i);
+	EXPECT_LE(3, woke)
+	TH_LOG("%u of %u mapped commits that freed room for a sleeping writer counted a wakeup",
+	       woke, decided);
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
+}
+
+/*
+ * What a consumer that is not the library must know, from the uapi: while
+ * a writer sleeps for room, the meta page's room_at is a reclaim_pos not
+ * reached yet, at or before the one at which its record fits (free bytes
+ * = data_size - (prod_pos - reclaim_pos) of at least the class's
+ * watermark and the record): the earliest such target, which may be an
+ * earlier writer's (here the fill's refused write). Once reclaim passed
+ * that, the next writer to wait puts its own there, exactly. The
+ * ioctl that asks for room takes a read-write file.
+ */
+TEST_F(wr, room_at_says_where_a_blocked_writer_fits)
+{
+	struct vm_writer w = { .fd = self->fd, .n = 2, .len = 56 };
+	struct mpmcring *r = mpmcring_open(RING, 0);
+	struct mpmcring_consumer *c = r ? mpmcring_consumer_new(r) : NULL;
+	int rofd = open(RING, O_RDONLY | O_CLOEXEC);
+	const struct mpmcring_meta *m;
+	uint32_t prio = MPMCRING_PRIO_NORMAL;
+	struct mpmcring_record rec;
+	uint64_t want, at, deadline;
+	char buf[56] = { 0 };
+	int n = 0, fl;
+	pthread_t th;
+	void *ro;
+
+	ASSERT_NE(NULL, c);
+	ASSERT_GE(rofd, 0);
+	ASSERT_GE(self->l.abi_minor, MPMCRING_ABI_MINOR_ROOM_AT);
+	ASSERT_EQ(0, ioctl(self->fd, MPMCRING_IOC_SET_PRIO, &prio));
+	ro = mmap(NULL, self->l.ro_size, PROT_READ, MAP_SHARED, rofd, MPMCRING_OFF_RO);
+	ASSERT_NE(MAP_FAILED, ro);
+	m = ro;
+	EXPECT_EQ(0, __atomic_load_n(&m->room_at, __ATOMIC_SEQ_CST));
+	EXPECT_EQ(-1, ioctl(rofd, MPMCRING_IOC_ROOM));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(0, ioctl(self->fd, MPMCRING_IOC_ROOM)); /* nobody waits: nothing */
+	/* Full for 56-byte records. */
+	fl = fcntl(self->fd, F_GETFL);
+	fcntl(self->fd, F_SETFL, fl | O_NONBLOCK);
+	while (write(self->fd, buf, sizeof(buf)) == sizeof(buf))
+		n++;
+	fcntl(self->fd, F_SETFL, fl);
+	ASSERT_GT(n, 0);
+	ASSERT_EQ(0, pthread_create(&th, NULL, vm_writer_thread, &w));
+	ASSERT_TRUE(vm_wait_asleep(&w.tid));
+	/* 56 bytes and the 8-byte header, over the normal class's watermark. */
+	want = __atomic_load_n(&m->prod_pos, __ATOMIC_ACQUIRE) + self->l.watermark[prio] + 64 -
+	       self->l.data_size;
+	at = __atomic_load_n(&m->room_at, __ATOMIC_SEQ_CST);
+	EXPECT_LT(__atomic_load_n(&m->reclaim_pos, __ATOMIC_ACQUIRE), at);
+	EXPECT_LE(at, want);
+	/* The oldest record freed: the writer's first gets in, its second waits. */
+	ASSERT_EQ(0, mpmcring_read(c, &rec));
+	ASSERT_EQ(0, mpmcring_commit(c));
+	deadline = vm_now_ns() + 10000000000ULL;
+	while (__atomic_load_n(&w.written, __ATOMIC_ACQUIRE) < 1 && vm_now_ns() < deadline)
+		vm_sleep_ms(1);
+	ASSERT_EQ(1, __atomic_load_n(&w.written, __ATOMIC_ACQUIRE));
+	ASSERT_TRUE(vm_wait_asleep(&w.tid));
+	want = __atomic_load_n(&m->prod_pos, __ATOMIC_ACQUIRE) + self->l.watermark[prio] + 64 -
+	       self->l.data_size;
+	EXPECT_EQ(want, __atomic_load_n(&m->room_at, __ATOMIC_SEQ_CST));
+	EXPECT_LT(__atomic_load_n(&m->reclaim_pos, __ATOMIC_ACQUIRE), want);
+	ASSERT_EQ(0, mpmcring_read(c, &rec));
+	ASSERT_EQ(0, mpmcring_commit(c));
+	pthread_join(th, NULL);
+	EXPECT_EQ(2, w.written);
+	/* Passed: no consumer's claim begins before it, so nobody asks. */
+	EXPECT_LE(want, __atomic_load_n(&m->reclaim_pos, __ATOMIC_ACQUIRE));
+	munmap(ro, self->l.ro_size);
+	close(rofd);
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
 }
 
 TEST_F(wr, blocked_writer_gets_epipe_when_the_ring_goes)

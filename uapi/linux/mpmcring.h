@@ -19,7 +19,7 @@
 
 #define MPMCRING_MAGIC		0x474e49524d43504dULL	/* "MPMCRING" */
 #define MPMCRING_ABI_MAJOR	1	/* bumped on incompatible changes */
-#define MPMCRING_ABI_MINOR	4	/* bumped on compatible additions */
+#define MPMCRING_ABI_MINOR	5	/* bumped on compatible additions */
 
 /*
  * Features a ring may have; a consumer refuses a ring with unknown bits set,
@@ -220,7 +220,11 @@ struct mpmcring_meta {
 	__u64 pad1[7];
 	/* Everything before reclaim_pos is free space; never decreases. */
 	__u64 reclaim_pos;
-	__u64 pad2[7];
+	/* ABI 1.5 (MPMCRING_ABI_MINOR_ROOM_AT): */
+	__u64 room_at;		/* where a writer that waited wants
+				 * reclaim_pos: see MPMCRING_IOC_ROOM
+				 */
+	__u64 pad2[6];
 	/* Totals of records lost since creation, for exactly-once reporting. */
 	__u64 lost_dropped;
 	__u64 lost_overwritten;
@@ -274,6 +278,13 @@ struct mpmcring_meta {
  */
 #define MPMCRING_ABI_MINOR_ROOM_WAKEUPS	4
 
+/*
+ * The first ABI minor whose module keeps mpmcring_meta.room_at and knows
+ * MPMCRING_IOC_ROOM. An older module leaves the word 0 (padding), which
+ * asks nothing: a consumer needs no check of the minor.
+ */
+#define MPMCRING_ABI_MINOR_ROOM_AT	5
+
 /* mmap offsets. */
 #define MPMCRING_OFF_CONS	0x0ULL		/* consumer area, RW (or RO) */
 #define MPMCRING_OFF_RO		0x100000000ULL	/* meta, stamps, data: RO */
@@ -316,8 +327,9 @@ struct mpmcring_stats {
 	/* ABI 1.4 (MPMCRING_ABI_MINOR_ROOM_WAKEUPS): */
 	__u64 room_wakeups;		/* room wakeups sent by the
 					 * housekeeping tick, or by a
-					 * read(2) that committed while
-					 * writers waited: one per call
+					 * commit while writers waited
+					 * (read(2), MPMCRING_IOC_ROOM,
+					 * DETACH): one per call
 					 * that found a class a writer
 					 * polled full (POLLOUT) with room
 					 * again; it may find no sleeper,
@@ -408,5 +420,24 @@ struct mpmcring_consumers {
  * that met -EBADMSG; bounded work, needs a read-write file.
  */
 #define MPMCRING_IOC_REPAIR	_IO(MPMCRING_IOC_TYPE, 0xa7)
+/*
+ * Tell the kernel that a commit may have freed room a writer waits for
+ * (ABI 1.5): it reclaims and wakes the writers whose class has room now.
+ * Consumers commit with a plain store, which the kernel does not see; a
+ * writer that finds no room (write(2), a poller for POLLOUT) puts in
+ * mpmcring_meta.room_at the reclaim_pos at which its record would fit,
+ * unless an earlier target stands there that reclaim has not reached.
+ * The word is never cleared (0: no writer ever waited): a target
+ * reclaim_pos has passed asks nothing. A consumer that has just committed
+ * a claim beginning before room_at, with the head at or past room_at,
+ * calls this: its commit may be the last one holding the room back. The
+ * load of room_at must come after the commit's exchange in a single total
+ * order (a sequentially consistent load, or a full fence before it): the
+ * kernel stores room_at, then issues a full barrier, then reclaims, so
+ * either the writer's reclaim sees the commit or the consumer sees
+ * room_at. Best effort: the housekeeping tick wakes writers all the same
+ * (every 100 ms). Bounded work, needs a read-write file; returns 0.
+ */
+#define MPMCRING_IOC_ROOM	_IO(MPMCRING_IOC_TYPE, 0xa8)
 
 #endif /* _UAPI_LINUX_MPMCRING_H */

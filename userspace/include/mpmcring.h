@@ -8,9 +8,12 @@
  *   struct mpmcring_record rec;
  *   while (mpmcring_read(c, &rec) == 0) {
  *           use(rec.data, rec.len);   // in place, valid until commit
- *           if (mpmcring_commit(c))   // one store, no system call
+ *           if (mpmcring_commit(c))   // one store, no system call (*)
  *                   undo_use();       // -ESTALE: held too long, revoked
  *   }
+ *
+ * (*) But for one ioctl when a userspace writer waits for the room the
+ * commit frees: see mpmcring_commit().
  *
  * Every record goes to exactly one consumer. A consumer is used by one
  * thread at a time; give each thread its own. Functions returning int give
@@ -194,7 +197,11 @@ int mpmcring_batch_next(struct mpmcring_batch *b, struct mpmcring_record *rec);
 int mpmcring_read_many(struct mpmcring_consumer *c, struct mpmcring_record *recs,
 		       unsigned int max_records, size_t max_bytes);
 /*
- * Releases every record the consumer holds: one store into shared memory.
+ * Releases every record the consumer holds: one store into shared memory,
+ * and one ioctl (MPMCRING_IOC_ROOM) when a userspace writer waits for
+ * room these records held back (the meta page's room_at says so): it
+ * wakes the writer now rather than at the kernel's next tick, and its
+ * errors change nothing (errno included). Kernel producers never wait.
  * Returns 0, or -ESTALE when the claim was revoked because the consumer
  * held it longer than the ring's claim timeout (layout.claim_timeout_ms):
  * the records may have been overwritten while it read them, so whatever it

@@ -556,19 +556,39 @@ int mpmcring_validate(struct mpmcring_consumer *c)
 }
 
 /*
+ * The end of a commit that found room_at set (at): a writer may wait for
+ * room the claim held, and then the kernel reclaims and wakes it (best
+ * effort: the ioctl's errors change nothing, errno included; the tick
+ * backs it up). Over plain memory there is no kernel and nobody waits.
+ * Called last (a jump): nothing of the commit's is kept across it.
+ */
+static MPR_SLOW_PATH int mpr_lib_room(struct mpmcring_consumer *c, __u64 at)
+{
+	int saved = errno;
+
+	if (c->r->fd >= 0 && mpr_room_wanted(&c->r->v, c->claim_start, at))
+		ioctl(c->r->fd, MPMCRING_IOC_ROOM);
+	errno = saved;
+	return 0;
+}
+
+/*
  * Releases every record the consumer holds, delivered or not; it holds a
  * claim. Inlined into mpmcring_commit(), whose common case it is.
  */
 static MPR_ALWAYS_INLINE int mpr_lib_commit_held(struct mpmcring_consumer *c)
 {
 	struct mpmcring_slot *s = c->slot;
+	struct mpmcring_meta *m = c->r->v.meta;
 	bool revoked;
+	__u64 at;
 
 	/*
 	 * The exchange first: a revocation reads held_records to count what
 	 * the claim held, so it stays set until the claim is gone.
 	 */
 	revoked = mpr_commit(&c->r->v, &s->start, c->claim_start);
+	at = mpr_room_at(m);
 	/* Own cache line, informational: plain stores. */
 	MPR_WRITE_ONCE(s->held_records, 0);
 	if (!revoked) {
@@ -588,6 +608,9 @@ static MPR_ALWAYS_INLINE int mpr_lib_commit_held(struct mpmcring_consumer *c)
 			ESTALE,
 			"the consumer's claim was revoked (held past the ring's claim timeout, %u ms) or its space was freed under it (another consumer wrote the shared head back): what was read may have been overwritten; counted as lost (revoked)",
 			c->r->v.claim_timeout_ms);
+	/* A revoked claim held no room: reclaim had passed it. */
+	if (mpr_unlikely(at))
+		return mpr_lib_room(c, at);
 	return 0;
 }
 

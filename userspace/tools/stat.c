@@ -184,8 +184,7 @@ static void stat_text(FILE *f, const char *path, const struct mpmcring_layout *l
 	fprintf(f, "wakeups       %llu\n", (unsigned long long)st->wakeups);
 	/* A module older than ABI 1.4 copies the reserved word out as 0. */
 	if (l->abi_minor >= MPMCRING_ABI_MINOR_ROOM_WAKEUPS)
-		fprintf(f,
-			"room wakeups  %llu (sent by the housekeeping tick to writers waiting for room)\n",
+		fprintf(f, "room wakeups  %llu (sent to writers waiting for room)\n",
 			(unsigned long long)st->room_wakeups);
 	else
 		fprintf(f, "room wakeups  n/a (module ABI %u.%u)\n", l->abi_major, l->abi_minor);

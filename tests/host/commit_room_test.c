@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The library's commit asks the kernel for room (MPMCRING_IOC_ROOM)
+ * exactly when the meta page's room_at says a writer waits for room the
+ * claim held back: room_at set, the claim beginning before it, the head
+ * at or past it. Never otherwise (a call per commit would cost consumers
+ * a system call per record), and never with errno changed. The device is
+ * /dev/null with ioctl and mmap wrapped (-Wl,--wrap: Makefile), mapping a
+ * hostring's areas; the test sets room_at as the kernel would.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include "tap.h"
+#include "hostring.h"
+#include "internal.h"
+
+static struct hostring H;
+static unsigned int room_calls;
+static bool armed; /* mmap answers with the hostring's areas */
+
+int __real_ioctl(int fd, unsigned long req, ...);
+int __wrap_ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (req == MPMCRING_IOC_INFO) {
+		memcpy(arg, &H.layout, sizeof(H.layout));
+		return 0;
+	}
+	if (req == MPMCRING_IOC_ATTACH) {
+		*(uint32_t *)arg = 0;
+		return 0;
+	}
+	if (req == MPMCRING_IOC_DETACH)
+		return 0;
+	if (req == MPMCRING_IOC_ROOM) {
+		room_calls++;
+		errno = ENOTTY; /* an error must not reach the caller */
+		return -1;
+	}
+	return __real_ioctl(fd, req, arg);
+}
+
+void *__real_mmap(void *a, size_t len, int prot, int fl, int fd, off_t off);
+void *__wrap_mmap(void *a, size_t len, int prot, int fl, int fd, off_t off)
+{
+	if (!armed)
+		return __real_mmap(a, len, prot, fl, fd, off);
+	return off == MPMCRING_OFF_CONS ? H.cons : H.ro;
+}
+
+int __real_munmap(void *a, size_t len);
+int __wrap_munmap(void *a, size_t len)
+{
+	if (a == H.cons || a == H.ro)
+		return 0; /* the hostring's: it frees them */
+	return __real_munmap(a, len);
+}
+
+/* One 24-byte record: 32 bytes of ring with its header. */
+static void produce(void)
+{
+	uint64_t pos;
+
+	if (hostring_reserve(&H, 0, 24, MPMCRING_PRIO_NORMAL, &pos))
+		abort();
+	memset(hostring_payload(&H, pos), 0x5a, 24);
+	hostring_commit(&H, 0, pos, 24);
+}
+
+/*
+ * Claims the record at the head (it begins at start, the head then at
+ * start + 32) with room_at set to start + at_off (0: none), commits, and
+ * returns how many times the commit asked for room.
+ */
+static unsigned int commit_with_room_at(struct tap *t, struct mpmcring_consumer *c, int64_t at_off,
+					bool none)
+{
+	struct mpmcring_record rec;
+	uint64_t start;
+
+	produce();
+	if (mpmcring_read(c, &rec)) {
+		CHECK(t, false, "read: %s", mpmcring_errmsg());
+		return UINT_MAX;
+	}
+	start = rec.pos;
+	H.v.meta->room_at = none ? 0 : start + (uint64_t)at_off;
+	room_calls = 0;
+	errno = EXDEV;
+	CHECK_EQ(t, mpmcring_commit(c), 0);
+	CHECK_EQ(t, errno, EXDEV);
+	H.v.meta->room_at = 0;
+	return room_calls;
+}
+
+/* Positions from initial_pos on: the decisions must not change across 2^64. */
+static void commit_asks_for_room(struct tap *t, uint64_t initial_pos)
+{
+	struct mpmcring_consumer *c;
+	struct mpmcring *r;
+
+	REQUIRE(t,
+		!hostring_init(&H, &(struct hostring_params){ .size = 4096,
+							      .producers = 1,
+							      .max_consumers = 2,
+							      .initial_pos = initial_pos }),
+		"init");
+	armed = true;
+	r = mpmcring_open("/dev/null", 0);
+	armed = false;
+	REQUIRE(t, r, "open: %s", mpmcring_errmsg());
+	c = mpmcring_consumer_new(r);
+	REQUIRE(t, c, "consumer: %s", mpmcring_errmsg());
+
+	CHECK_EQ(t, commit_with_room_at(t, c, 0, true), 0);   /* nobody waits */
+	CHECK_EQ(t, commit_with_room_at(t, c, 8, false), 1);  /* inside the claim */
+	CHECK_EQ(t, commit_with_room_at(t, c, 32, false), 1); /* at its end, the head */
+	CHECK_EQ(t, commit_with_room_at(t, c, 40, false), 0); /* past the head */
+	CHECK_EQ(t, commit_with_room_at(t, c, 0, false), 0);  /* at its start */
+	CHECK_EQ(t, commit_with_room_at(t, c, -8, false), 0); /* before it */
+
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
+	hostring_destroy(&H);
+}
+
+static void t_commit_asks_for_room_only_where_it_held_it(struct tap *t)
+{
+	commit_asks_for_room(t, 0);
+}
+
+/* The first record's claim spans the wrap: 16 bytes before, 16 after. */
+static void t_commit_asks_for_room_across_the_wrap(struct tap *t)
+{
+	commit_asks_for_room(t, UINT64_MAX - 15);
+}
+
+int main(void)
+{
+	static const struct tap_test tests[] = {
+		TAP_TEST(t_commit_asks_for_room_only_where_it_held_it),
+		TAP_TEST(t_commit_asks_for_room_across_the_wrap),
+	};
+
+	return tap_run(tests, 2);
+}
