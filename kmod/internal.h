@@ -240,6 +240,9 @@ void mpmcring_bpf_exit(void);
 
 /* reclaim.c */
 void mpmcring_reclaim(struct mpmcring *ring);
+/* How long mpmcring_reclaim_after() waits for a running reclaim, at most. */
+#define MPMCRING_RECLAIM_WAIT_NS	(100 * NSEC_PER_USEC)
+bool mpmcring_reclaim_after(struct mpmcring *ring);
 bool mpmcring_repair(struct mpmcring *ring);
 u64 mpmcring_claim_age_ms(struct mpmcring *ring, unsigned int slot, u64 start);
 void mpmcring_tick_start(struct mpmcring *ring);
@@ -293,6 +296,8 @@ void mpmcring_room_kick(struct mpmcring *ring);
  * after @err (its bounds, and why: mpmcring_write_retry()).
  */
 #define MPMCRING_WRITE_BUSY_RETRIES	8
+/* Attempts a non-blocking write(2) makes on room its own look found. */
+#define MPMCRING_WRITE_LOOKS		3
 #define MPMCRING_WRITE_BUSY_WAIT_NS	(20 * NSEC_PER_MSEC)
 
 struct mpmcring_write_tries {

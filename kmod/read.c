@@ -211,6 +211,7 @@ ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 		}
 		if (out.ret == -EFAULT || out.ret == -ENOMEM) {
 			mpmcring_count(ring, read_faults, 1);	/* consumed */
+			mpmcring_room_kick(ring);
 			return out.ret;
 		}
 		if (out.ret == -ESTALE) {

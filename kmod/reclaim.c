@@ -47,6 +47,30 @@ void mpmcring_reclaim(struct mpmcring *ring)
 EXPORT_SYMBOL_IF_KUNIT(mpmcring_reclaim);
 
 /**
+ * mpmcring_reclaim_after() - reclaim now, after a running one if need be
+ * @ring: the ring
+ *
+ * For a caller that needs a reclaim that began after it was called (one
+ * already running may have read a slot before the commit the caller
+ * knows of): tries again while another holds the reclaim bit, for at most
+ * MPMCRING_RECLAIM_WAIT_NS (the holder has preemption off and bounded
+ * work). Process context.
+ *
+ * Return: whether a reclaim ran.
+ */
+bool mpmcring_reclaim_after(struct mpmcring *ring)
+{
+	u64 t0 = ktime_get_ns();
+
+	while (!mpmcring_reclaim_once(ring)) {
+		if (ktime_get_ns() - t0 > MPMCRING_RECLAIM_WAIT_NS)
+			return false;
+		cpu_relax();
+	}
+	return true;
+}
+
+/**
  * mpmcring_repair() - check the head now, for a consumer that met -EBADMSG
  * @ring: the ring
  *

@@ -112,8 +112,9 @@ static u64 mpmcring_room_target(struct mpmcring *ring, u32 prio, u64 need)
 }
 
 /*
- * Puts at in room_at unless an earlier target stands there that reclaim
- * has not reached. A kernel word (the meta page is read-only to
+ * Puts at in room_at unless reclaim reached it already (the writer's look
+ * after this finds the room) or an earlier target stands there that
+ * reclaim has not reached. A kernel word (the meta page is read-only to
  * userspace): no clamping. Bounded; a race lost every time leaves another
  * writer's target there, and the tick.
  */
@@ -123,9 +124,12 @@ static void mpmcring_room_at_lower(struct mpmcring *ring, u64 at)
 	u64 cur = READ_ONCE(m->room_at), old;
 	int tries;
 
+	/* Reached already: nothing to ask for (and an unreached one stays). */
+	if (!mpr_before(READ_ONCE(m->reclaim_pos), at))
+		return;
 	for (tries = 0; tries < MPMCRING_ROOM_AT_TRIES; tries++) {
-		if (cur && mpr_before(cur, at) &&
-		    mpr_before(READ_ONCE(m->reclaim_pos), cur))
+		if (cur == at || (cur && mpr_before(cur, at) &&
+				  mpr_before(READ_ONCE(m->reclaim_pos), cur)))
 			return;
 		old = cmpxchg(&m->room_at, cur, at);
 		if (old == cur)
@@ -185,7 +189,15 @@ bool mpmcring_want_room_or_room(struct mpmcring *ring, u32 prio, u64 need)
 {
 	mpmcring_want_room(ring, prio, need);
 	mpmcring_reclaim(ring);
-	return mpmcring_room(ring, prio, need);
+	if (!mpmcring_room(ring, prio, need))
+		return false;
+	/*
+	 * This reclaim may have freed what other writers wait for, and
+	 * their targets may be gone from room_at (this one's replaced a
+	 * passed one): wake those whose class has room, as a kick would.
+	 */
+	mpmcring_room_backstop(ring);
+	return true;
 }
 
 /*
@@ -238,8 +250,8 @@ void mpmcring_room_backstop(struct mpmcring *ring)
  * go: when writers wait, free what is committed and wake those whose
  * class has room now, at once, not at the tick (a write(2) producer paired
  * with a consumer would move one ring a tick). Bounded work: one reclaim
- * and the room step; a reclaim already running (its bit taken) is left to
- * free what it finds, and the tick backs that up.
+ * (waiting up to MPMCRING_RECLAIM_WAIT_NS for a running one to end) and
+ * the room step. Process context.
  */
 void mpmcring_room_kick(struct mpmcring *ring)
 {
@@ -250,7 +262,11 @@ void mpmcring_room_kick(struct mpmcring *ring)
 	smp_mb();
 	if (!READ_ONCE(ring->out_waiters))
 		return;
-	mpmcring_reclaim(ring);
+	/*
+	 * A reclaim that began after the commit: the writer's own, or a
+	 * producer's, may be running and have read the slot before it.
+	 */
+	mpmcring_reclaim_after(ring);
 	mpmcring_room_backstop(ring);
 }
 EXPORT_SYMBOL_IF_KUNIT(mpmcring_room_kick);

@@ -160,11 +160,16 @@ static int mpmcring_write_records(struct mpmcring_file *mf, const u32 *lens,
 		/*
 		 * Edge-triggered POLLOUT waiters hear from the tick (or a
 		 * commit: room_at). Room found on the look after asking
-		 * ([W5]): one more attempt, not EAGAIN with room there.
+		 * ([W5]): another attempt, not EAGAIN with room there; after
+		 * MPMCRING_WRITE_LOOKS of them, EAGAIN with the target set
+		 * last (the looks' room went to other producers).
 		 */
 		if (nonblock) {
-			if (!looked++ && mpmcring_want_room_or_room(ring, prio, need))
+			if (looked++ < MPMCRING_WRITE_LOOKS &&
+			    mpmcring_want_room_or_room(ring, prio, need))
 				continue;
+			if (looked > MPMCRING_WRITE_LOOKS)
+				mpmcring_want_room(ring, prio, need);
 			return -EAGAIN;
 		}
 		/*

@@ -397,7 +397,8 @@ out:
  * not reached (several waiters: the earliest); a kick that frees nothing
  * changes nothing; once reclaim passed the target, the next writer's
  * replaces it, even a later one (a passed target would keep consumers from
- * asking for it: their claims all begin past it).
+ * asking for it: their claims all begin past it); a target reclaim
+ * reached already is not put there (it would displace one still wanted).
  */
 static void wake_room_at_tracks_the_earliest_writer(struct kunit *test)
 {
@@ -435,6 +436,9 @@ static void wake_room_at_tracks_the_earliest_writer(struct kunit *test)
 
 	/* Reclaim passed the target: a later one replaces it. */
 	mpmcring_want_room(ring, crit, 128);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(m->room_at), prod + wm + 128 - 4096);
+	/* One reclaim reached already asks nothing: the unreached one stays. */
+	mpmcring_want_room(ring, crit, 16);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(m->room_at), prod + wm + 128 - 4096);
 
 	kc_detach(&c);

@@ -471,13 +471,21 @@ static int room_fill(int fd, char *rec, size_t len)
 	return n == -1 && errno == EAGAIN ? 0 : -1;
 }
 
+/* A look at the ring for POLLOUT, without waiting. */
+static bool room_writable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLOUT);
+}
+
 static void *room_writer(void *arg)
 {
 	struct room *rm = arg;
 	char rec[56] = { 0 };
 	struct waiter w;
 	uint64_t t0, room0;
-	int n;
+	int n, refills;
 
 	__atomic_store_n(&rm->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	if (waiter_init_for(&w, rm->fd, rm->mode, POLLOUT)) {
@@ -485,19 +493,31 @@ static void *room_writer(void *arg)
 		goto out;
 	}
 	while (rm->cycles < WCYCLES) {
-		if (room_fill(rm->fd, rec, sizeof(rec))) {
-			rm->bad++;
-			break;
-		}
 		/*
 		 * The fill's writev(2) can fail EAGAIN with room left, and
 		 * that registers the writer: a wakeup then posted for the
 		 * room still there is stale, and an io_uring multishot poll
 		 * posts it without looking again. Reap it before the wait
-		 * that counts (the ring is full now: a look says no room).
+		 * that counts, then look: the last drain may still run (the
+		 * writer refills as soon as it is woken), and its commits
+		 * free room and wake the writer at once (room_at), so what
+		 * was reaped may have been the wakeup for room that is there
+		 * now. Fill again until a look after the reap says no room
+		 * (that look also registers the writer again).
 		 */
-		for (n = 0; n < 64 && waiter_wait(&w, 0) > 0; n++)
-			;
+		refills = 0;
+		do {
+			if (room_fill(rm->fd, rec, sizeof(rec))) {
+				n = -1;
+				break;
+			}
+			for (n = 0; n < 64 && waiter_wait(&w, 0) > 0; n++)
+				;
+		} while (n < 64 && room_writable(rm->fd) && ++refills < 1000);
+		if (n < 0 || refills == 1000) {
+			rm->bad++;
+			break;
+		}
 		/* Read before the drain can come: it waits for full. */
 		room0 = vm_ring_wakeups(rm->fd, VM_ROOM_WAKEUPS);
 		if (n == 64 || room0 == UINT64_MAX) {

@@ -329,7 +329,9 @@ struct mpmcring_stats {
 					 * housekeeping tick, or by a
 					 * commit while writers waited
 					 * (read(2), MPMCRING_IOC_ROOM,
-					 * DETACH): one per call
+					 * DETACH, a file's release), or
+					 * a writer that found room on its
+					 * own look: one per call
 					 * that found a class a writer
 					 * polled full (POLLOUT) with room
 					 * again; it may find no sleeper,
@@ -370,8 +372,8 @@ struct mpmcring_consumers {
 
 /*
  * ioctls: setup and statistics only. Unknown commands fail with ENOTTY.
- * Files opened read-only observe: ATTACH, DETACH, REPAIR, SET_PRIO and read(2)
- * fail with EPERM there; INFO, STATS, CONSUMERS, SET_WATERMARK and poll work.
+ * Files opened read-only observe: ATTACH, DETACH, REPAIR, ROOM, SET_PRIO and
+ * read(2) fail with EPERM there; INFO, STATS, CONSUMERS, SET_WATERMARK and poll work.
  *
  * Growing structs. struct mpmcring_layout and struct mpmcring_stats only
  * ever grow at the end, and INFO and STATS take the caller's size from the

@@ -198,7 +198,7 @@ int mpmcring_read_many(struct mpmcring_consumer *c, struct mpmcring_record *recs
 		       unsigned int max_records, size_t max_bytes);
 /*
  * Releases every record the consumer holds: one store into shared memory,
- * and one ioctl (MPMCRING_IOC_ROOM) when a userspace writer waits for
+ * and one ioctl (MPMCRING_IOC_ROOM) when a userspace writer waited for
  * room these records held back (the meta page's room_at says so): it
  * wakes the writer now rather than at the kernel's next tick, and its
  * errors change nothing (errno included). Kernel producers never wait.

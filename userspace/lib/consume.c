@@ -564,11 +564,13 @@ int mpmcring_validate(struct mpmcring_consumer *c)
  */
 static MPR_SLOW_PATH int mpr_lib_room(struct mpmcring_consumer *c, __u64 at)
 {
-	int saved = errno;
+	int saved;
 
-	if (c->r->fd >= 0 && mpr_room_wanted(&c->r->v, c->claim_start, at))
+	if (c->r->fd >= 0 && mpr_room_wanted(&c->r->v, c->claim_start, at)) {
+		saved = errno;
 		ioctl(c->r->fd, MPMCRING_IOC_ROOM);
-	errno = saved;
+		errno = saved;
+	}
 	return 0;
 }
 
@@ -608,8 +610,12 @@ static MPR_ALWAYS_INLINE int mpr_lib_commit_held(struct mpmcring_consumer *c)
 			ESTALE,
 			"the consumer's claim was revoked (held past the ring's claim timeout, %u ms) or its space was freed under it (another consumer wrote the shared head back): what was read may have been overwritten; counted as lost (revoked)",
 			c->r->v.claim_timeout_ms);
-	/* A revoked claim held no room: reclaim had passed it. */
-	if (mpr_unlikely(at))
+	/*
+	 * A revoked claim held no room: reclaim had passed it. A claim that
+	 * began at or past the target held none of it: the common case once
+	 * a writer waited (the word keeps its last target), decided here.
+	 */
+	if (mpr_unlikely(at) && mpr_before(c->claim_start, at))
 		return mpr_lib_room(c, at);
 	return 0;
 }
