@@ -295,18 +295,25 @@ static void *blocking_write(void *arg)
  * read's wakeup none does, but for a tick landing in the same window.
  */
 #define RW_ROUNDS 20
-TEST_F(wr, read_that_frees_room_wakes_a_blocked_writer)
+
+/* Takes the oldest record, one way or another: its length, or <= 0. */
+typedef ssize_t (*rw_take_fn)(void *ctx);
+
+/*
+ * The rounds both tests below run: a writer of RW_ROUNDS 56-byte records
+ * sleeps for room on a full ring; take frees the oldest record (56 bytes,
+ * room for the writer's); the round counts when the room wakeup was
+ * counted by the time take returned. what names take in the messages.
+ */
+static void rw_rounds(struct __test_metadata *_metadata, int fd, rw_take_fn take, void *ctx,
+		      const char *what)
 {
-	struct vm_writer w = { .fd = self->fd, .n = RW_ROUNDS, .len = 56 };
-	int rfd = open(RING, O_RDWR | O_CLOEXEC);
+	struct vm_writer w = { .fd = fd, .n = RW_ROUNDS, .len = 56 };
 	unsigned int i, decided = 0, woke = 0;
 	uint64_t c0, c1, t0, deadline;
-	char buf[64];
 	pthread_t th;
 
-	ASSERT_GE(rfd, 0);
-	ASSERT_GE(self->l.abi_minor, MPMCRING_ABI_MINOR_ROOM_WAKEUPS);
-	ASSERT_GT(fill(self->fd), 0);
+	ASSERT_GT(fill(fd), 0);
 	ASSERT_EQ(0, pthread_create(&th, NULL, vm_writer_thread, &w));
 	for (i = 0; i < RW_ROUNDS; i++) {
 		deadline = vm_now_ns() + 10000000000ULL;
@@ -314,28 +321,56 @@ TEST_F(wr, read_that_frees_room_wakes_a_blocked_writer)
 			vm_sleep_ms(1);
 		ASSERT_EQ(i, __atomic_load_n(&w.written, __ATOMIC_ACQUIRE));
 		ASSERT_TRUE(vm_wait_asleep(&w.tid));
-		c0 = vm_ring_wakeups(self->fd, VM_ROOM_WAKEUPS);
+		c0 = vm_ring_wakeups(fd, VM_ROOM_WAKEUPS);
 		t0 = vm_now_ns();
-		/* The oldest record, 56 bytes: room for the writer's. */
-		ASSERT_EQ(56, read(rfd, buf, sizeof(buf)));
+		ASSERT_EQ(56, take(ctx));
 		if (vm_now_ns() - t0 > 20000000ULL)
 			continue;
-		c1 = vm_ring_wakeups(self->fd, VM_ROOM_WAKEUPS);
+		c1 = vm_ring_wakeups(fd, VM_ROOM_WAKEUPS);
 		woke += c1 > c0;
 		if (++decided == 5)
 			break;
 	}
 	/* Free the writer of its other records. */
-	while (__atomic_load_n(&w.written, __ATOMIC_ACQUIRE) < w.n &&
-	       read(rfd, buf, sizeof(buf)) > 0)
-		;
+	deadline = vm_now_ns() + 10000000000ULL;
+	while (__atomic_load_n(&w.written, __ATOMIC_ACQUIRE) < w.n && vm_now_ns() < deadline)
+		if (take(ctx) <= 0)
+			vm_sleep_ms(1);
 	pthread_join(th, NULL);
 	EXPECT_EQ(w.n, w.written);
-	EXPECT_EQ(5, decided) TH_LOG("only %u reads of %u took under 20 ms", decided, i);
+	EXPECT_EQ(5, decided) TH_LOG("only %u %s of %u took under 20 ms", decided, what, i);
 	EXPECT_LE(3, woke)
-	TH_LOG("%u of %u read(2)s that freed room for a sleeping writer counted a wakeup", woke,
-	       decided);
+	TH_LOG("%u of %u %s that freed room for a sleeping writer counted a wakeup", woke, decided,
+	       what);
+}
+
+/* A blocking read(2) of one record (the writer keeps the ring non-empty). */
+static ssize_t rw_take_by_read(void *ctx)
+{
+	char buf[64];
+
+	return read(*(int *)ctx, buf, sizeof(buf));
+}
+
+TEST_F(wr, read_that_frees_room_wakes_a_blocked_writer)
+{
+	int rfd = open(RING, O_RDWR | O_CLOEXEC);
+
+	ASSERT_GE(rfd, 0);
+	ASSERT_GE(self->l.abi_minor, MPMCRING_ABI_MINOR_ROOM_WAKEUPS);
+	rw_rounds(_metadata, self->fd, rw_take_by_read, &rfd, "read(2)s");
 	close(rfd);
+}
+
+/* The library's read and commit: the commit asks for room. */
+static ssize_t rw_take_mapped(void *ctx)
+{
+	struct mpmcring_consumer *c = ctx;
+	struct mpmcring_record rec;
+
+	if (mpmcring_read(c, &rec))
+		return -1;
+	return mpmcring_commit(c) ? -1 : (ssize_t)rec.len;
 }
 
 /*
@@ -347,48 +382,12 @@ TEST_F(wr, read_that_frees_room_wakes_a_blocked_writer)
  */
 TEST_F(wr, mapped_commit_that_frees_room_wakes_a_blocked_writer)
 {
-	struct vm_writer w = { .fd = self->fd, .n = RW_ROUNDS, .len = 56 };
 	struct mpmcring *r = mpmcring_open(RING, 0);
 	struct mpmcring_consumer *c = r ? mpmcring_consumer_new(r) : NULL;
-	unsigned int i, decided = 0, woke = 0;
-	struct mpmcring_record rec;
-	uint64_t c0, c1, t0, deadline;
-	pthread_t th;
 
 	ASSERT_NE(NULL, c);
 	ASSERT_GE(self->l.abi_minor, MPMCRING_ABI_MINOR_ROOM_AT);
-	ASSERT_GT(fill(self->fd), 0);
-	ASSERT_EQ(0, pthread_create(&th, NULL, vm_writer_thread, &w));
-	for (i = 0; i < RW_ROUNDS; i++) {
-		deadline = vm_now_ns() + 10000000000ULL;
-		while (__atomic_load_n(&w.written, __ATOMIC_ACQUIRE) < i && vm_now_ns() < deadline)
-			vm_sleep_ms(1);
-		ASSERT_EQ(i, __atomic_load_n(&w.written, __ATOMIC_ACQUIRE));
-		ASSERT_TRUE(vm_wait_asleep(&w.tid));
-		c0 = vm_ring_wakeups(self->fd, VM_ROOM_WAKEUPS);
-		t0 = vm_now_ns();
-		/* The oldest record, 56 bytes: room for the writer's. */
-		ASSERT_EQ(0, mpmcring_read(c, &rec));
-		ASSERT_EQ(56, rec.len);
-		ASSERT_EQ(0, mpmcring_commit(c));
-		if (vm_now_ns() - t0 > 20000000ULL)
-			continue;
-		c1 = vm_ring_wakeups(self->fd, VM_ROOM_WAKEUPS);
-		woke += c1 > c0;
-		if (++decided == 5)
-			break;
-	}
-	/* Free the writer of its other records. */
-	deadline = vm_now_ns() + 10000000000ULL;
-	while (__atomic_load_n(&w.written, __ATOMIC_ACQUIRE) < w.n && vm_now_ns() < deadline)
-		if (drain(c) == 0)
-			vm_sleep_ms(1);
-	pthread_join(th, NULL);
-	EXPECT_EQ(w.n, w.written);
-	EXPECT_EQ(5, decided) TH_LOG("only %u commits of %u took under 20 ms", decided, i);
-	EXPECT_LE(3, woke)
-	TH_LOG("%u of %u mapped commits that freed room for a sleeping writer counted a wakeup",
-	       woke, decided);
+	rw_rounds(_metadata, self->fd, rw_take_mapped, c, "mapped commits");
 	mpmcring_consumer_free(c);
 	mpmcring_close(r);
 }
