@@ -89,7 +89,7 @@ u64 mpmcring_min_need(struct mpmcring *ring)
  * where they are now: free = data_size - (prod - reclaim) >= watermark +
  * need. In overwrite mode, where classes have no watermark, free >= need,
  * or reclaim at the head (then the oldest records can be evicted): the
- * head, if it is sane and earlier. Never 0 (which says "nobody waits"): 1
+ * head, if it is sane and earlier. Never 0 (which says "no writer ever waited"): 1
  * instead, one byte later. Producers that reserve meanwhile make it too
  * early: the writer, woken to find no room, waits again with a new one.
  */

@@ -778,8 +778,9 @@ static inline bool mpr_commit(const struct mpr_view *v, __u64 *announce,
 
 /*
  * The meta page's room_at, loaded after a commit (mpr_commit()): where a
- * writer waiting for room wants reclaim_pos, 0 when none waits (and under
- * a kernel older than ABI 1.5). m is the view's meta pointer, loaded by
+ * writer that waited for room wants reclaim_pos (kept once reached: then
+ * no claim begins before it), 0 when no writer ever waited (and under a
+ * kernel older than ABI 1.5). m is the view's meta pointer, loaded by
  * the caller before the commit: the commit's exchange makes the compiler
  * load again what it has not kept in a register.
  */

@@ -28,7 +28,7 @@ const (
 	// ABIMinorRoomAt is the first ABI minor whose module keeps the meta
 	// page's room_at word and knows MPMCRING_IOC_ROOM: a Commit that
 	// may have freed the room a waiting writer wants tells the kernel.
-	// An older module leaves the word 0 ("nobody waits"), so Commit needs
+	// An older module leaves the word 0 ("no writer ever waited"), so Commit needs
 	// no check. MPMCRING_ABI_MINOR_ROOM_AT in the uapi header.
 	ABIMinorRoomAt = 5
 	stateDead      = 1 << 0 // MPMCRING_STATE_DEAD: destroyed

@@ -21,7 +21,7 @@ func TestRoomWantedOnlyWhereTheClaimHeldIt(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		off  int64 // room_at - the claim's start
-		none bool  // room_at 0: nobody waits
+		none bool  // room_at 0: no writer ever waited
 		want bool
 	}{
 		{"nobody waits", 0, true, false},

@@ -465,7 +465,8 @@ func (v *view) commit(announce *uint64, start uint64) int {
 // roomWanted is mpr_room_wanted: after the commit of a claim that began
 // at start, whether a writer may wait for room that claim held back
 // (the meta page's room_at: where a waiting writer wants reclaim_pos; 0
-// when none waits, and under a module older than ABI 1.5). A claim that
+// when no writer ever waited, and under a module older than ABI 1.5;
+// kept once reached, when no claim begins before it). A claim that
 // began at or past it held none of that room; with the head short of it,
 // the consumer whose claim reaches it asks. The head is user-writable: it
 // decides only whether to make a system call. [C6] pairs with [W5]: Go's
