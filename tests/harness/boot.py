@@ -76,17 +76,37 @@ def kernel_cmdline(kid):
     return cmdline
 
 
-def wait_guest(p, t0, timeout, results):
+# The host CPU time each guest's qemu used (user + system, seconds; both
+# boots of a guest booted twice): the runner's guests, host tests and
+# checks share the host's CPUs, and a guest's wall time alone does not say
+# whether it was slow or starved.
+GUEST_CPU = {}
+
+
+def reap(p):
+    """The CPU seconds qemu used, once it has exited (p.returncode set);
+    None while it runs. os.wait4(), not p.wait(): only it gives this child's
+    own resource usage (guests run at once)."""
+    pid, status, usage = os.wait4(p.pid, os.WNOHANG)
+    if pid == 0:
+        return None
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_utime + usage.ru_stime
+
+
+def wait_guest(p, t0, timeout, results, cpu=None):
     """Waits for qemu to exit: "ok" when it did (whatever its status),
     "timeout" at the guest's timeout, "stuck-boot" when the kernel has not
-    started init (no INFO line on the results port) within boot_timeout()."""
+    started init (no INFO line on the results port) within boot_timeout().
+    Once it exited, cpu (a list) gets the CPU seconds it used."""
     started = False
     while True:
-        try:
-            p.wait(timeout=2)
+        used = reap(p)
+        if used is not None:
+            if cpu is not None:
+                cpu.append(used)
             return "ok"
-        except subprocess.TimeoutExpired:
-            pass
+        time.sleep(0.5)
         elapsed = time.monotonic() - t0
         if elapsed >= timeout:
             return "timeout"
@@ -130,13 +150,15 @@ def boot(kid, image, initrd, logdir, system_map=None):
         with open(os.path.join(logdir, "qemu.log"), "w") as qlog:
             p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=qlog,
                                  stderr=subprocess.STDOUT)
-            status = wait_guest(p, t, vm_timeout(kid), results)
+            cpu = []
+            status = wait_guest(p, t, vm_timeout(kid), results, cpu)
             if status != "ok":
                 where = where_stuck(sock, logdir, image, system_map)
                 p.kill()
                 p.wait()
                 return status, time.monotonic() - t, where
             rc = p.returncode
+            GUEST_CPU[kid] = GUEST_CPU.get(kid, 0.0) + cpu[0]
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -17,7 +17,7 @@ import signal
 
 from common import (ALL_KERNELS, GUEST_CPUS, KCSAN_KERNELS, LOGS, R, REPO, TEST_KERNELS, excerpt,
                     progress, read_lines, rel, say_line, tail)
-from boot import boot_timeout, vm_timeout
+from boot import GUEST_CPU, boot_timeout, vm_timeout
 from marker_token import GUEST_PATH, TOKEN_FILE, read_token
 from parse import console_kunit_cases, kunit_case_logs, parse_results, tap_level, tap_problems
 from reports import MAX_REPORT_LINES, Ownership, lockdep_off_cause, scan_leaks, scan_reports
@@ -628,9 +628,11 @@ def judge_guest(kid, kos, status, secs, where):
     console = read_lines(console_log)
     token = read_token(logdir)
     info, sections, done, stray = parse_results(results_log, token)
-    progress("%s: guest %s after %.0fs (kernel %s)" % (
+    cpu = GUEST_CPU.get(kid)
+    progress("%s: guest %s after %.0fs (kernel %s%s)" % (
         kid, "finished" if status == "ok" and done else "FAILED: " + status,
-        secs, info.get("kernel", "?")))
+        secs, info.get("kernel", "?"),
+        "; qemu used %.0f s of host CPU" % cpu if cpu is not None else ""))
     if info.get("detectors"):
         progress("%s: detectors: %s" % (kid, info["detectors"]))
     if info and kid in ALL_KERNELS:

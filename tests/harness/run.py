@@ -71,6 +71,9 @@ Knobs (environment):
                          test has MPMCRING_HOST_TEST_TIMEOUT (tests/host/run.sh)
   MPMCRING_VM_TESTS      comma list: run only these VM test programs
   MPMCRING_GUESTS        guests that run at once (default: one per host CPU)
+  MPMCRING_HOST_NICE     niceness of the host tests and static checks, which run
+                         beside the guests (default 10: the guests go first; 0:
+                         the runner's own)
   MPMCRING_INVENTORY     another inventory file
   MPMCRING_CMDLINE       extra words for the kernel command line of make check's
                          guests (one that leaves the tests fewer CPUs, maxcpus=1,

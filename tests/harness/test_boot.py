@@ -4,6 +4,7 @@ import os
 import shlex
 import subprocess
 import tempfile
+import time
 import unittest
 
 import boot
@@ -285,6 +286,29 @@ class BootedOnceMore(unittest.TestCase):
             boot.BOOT_RETRIES.update(saved)
         self.assertIn("note: stock-6.12 was booted twice: its first boot's kernel died of "
                       "an int3 at x+0x9/0x10 (logs/stock-6.12/boot-1)", out.getvalue())
+
+class Reap(unittest.TestCase):
+    """boot.reap(): a guest's own CPU time, with other children running."""
+
+    def test_the_childs_own_cpu_time_and_status(self):
+        spin = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\n"
+        idle = subprocess.Popen(["sleep", "5"])
+        busy = subprocess.Popen(["python3", "-c", spin + "raise SystemExit(3)"])
+        try:
+            self.assertIsNone(boot.reap(idle))
+            deadline = time.monotonic() + 30
+            used = None
+            while used is None and time.monotonic() < deadline:
+                used = boot.reap(busy)
+                time.sleep(0.05)
+            self.assertIsNotNone(used, "the busy child never ended")
+            self.assertEqual(busy.returncode, 3)
+            self.assertEqual(busy.wait(), 3)
+            self.assertGreaterEqual(used, 0.3)
+            self.assertIsNone(boot.reap(idle))
+        finally:
+            idle.kill()
+            idle.wait()
 
 
 if __name__ == "__main__":
