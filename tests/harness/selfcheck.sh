@@ -778,13 +778,14 @@ plant_kunit_unbuilt() {
 # ---------------------------------------------------------------- checks
 
 passed=0 failed=0
-declare -A RUNLOG=() RUNRC=() RUNSECS=()
 
 # guest <name> <kernel> <vm tests> <plant function>...: one copy with every
-# plant, one run of its runner on one kernel. GUEST_ENV: extra NAME=value
-# words for the runner's environment.
+# plant, one run of its runner on one kernel; its exit status and seconds
+# go to $SCRATCH/<name>.done (collect reads them). GUEST_ENV: extra
+# NAME=value words for the runner's environment.
 # GUEST_COPY=<guest>: run in that guest's copy, as it is, when it is there
 # (its modules are built already).
+declare -A RUNLOG=() RUNRC=() RUNSECS=()
 guest() {
 	local name=$1 kernel=$2 vmtests=$3 dst="$SCRATCH/$1" log="$LOGDIR/$1.log" rc=0 p
 	shift 3
@@ -794,14 +795,41 @@ guest() {
 		copy_tree "$dst"
 	fi
 	for p in "$@"; do
-		"$p" "$dst" || { echo "error: plant $p did not apply" >&2; exit 1; }
+		"$p" "$dst" || { echo "error: plant $p did not apply" >"$log"; return 1; }
 	done
 	local t0=$SECONDS
 	# shellcheck disable=SC2086 # GUEST_ENV is words on purpose
 	env ${GUEST_ENV:-} MPMCRING_KERNELS="$kernel" MPMCRING_HOST=0 MPMCRING_LINT=0 \
 		MPMCRING_DEPS=0 MPMCRING_VM_TESTS="$vmtests" MPMCRING_GUESTS=1 \
 		python3 "$dst/tests/harness/run.py" >"$log" 2>&1 </dev/null || rc=$?
-	RUNLOG[$name]=$log RUNRC[$name]=$rc RUNSECS[$name]=$((SECONDS - t0))
+	echo "$rc $((SECONDS - t0))" >"$SCRATCH/$name.done"
+}
+
+# collect <name>: the guest's exit status and seconds, once its run ended
+# (a run that never wrote them, a plant that did not apply: status 255).
+collect() {
+	local name=$1 rc=255 secs=0
+	[ -f "$SCRATCH/$name.done" ] && read -r rc secs <"$SCRATCH/$name.done"
+	[ -f "$LOGDIR/$name.log" ] || echo "error: the guest's run left no log" >"$LOGDIR/$name.log"
+	RUNLOG[$name]=$LOGDIR/$name.log RUNRC[$name]=$rc RUNSECS[$name]=$secs
+}
+
+# start <command>...: runs it in the background, MPMCRING_SELFCHECK_GUESTS
+# (default 2) at once. A guest keeps less than one host CPU busy on average
+# (make check's used 0.6-0.9): one after the other, the five took about 9
+# minutes with a CPU idle much of it; the model's plants take what the
+# guests leave (check-harness.sh).
+SLOTS=${MPMCRING_SELFCHECK_GUESTS:-2}
+[[ "$SLOTS" =~ ^[1-9][0-9]*$ ]] ||
+	{ echo "error: MPMCRING_SELFCHECK_GUESTS must be a positive number, not '$SLOTS'" >&2; exit 2; }
+running=0
+start() {
+	if [ "$running" -ge "$SLOTS" ]; then
+		wait -n || true
+		running=$((running - 1))
+	fi
+	"$@" &
+	running=$((running + 1))
 }
 
 # expect <plant> <guest> <pattern>...: every pattern (extended regex) must
@@ -857,6 +885,31 @@ explained() {
 }
 
 T0=$SECONDS
+# Every guest starts first, the longest first; each is judged below once
+# all have ended. stuck-boot runs in nokunit's copy, after it.
+debug_guest() {
+	guest debug debug zz_plant_fail,zz_plant_crash,params \
+		plant_kunit_expect plant_warn plant_lockdep plant_kasan_oob plant_leak \
+		plant_rcu_stall plant_soft_lockup plant_hung_task plant_vm_fail plant_vm_crash \
+		plant_vm_missing plant_kunit_unlisted plant_kunit_renamed
+}
+nokunit_guests() {
+	if wanted nokunit; then
+		GUEST_ENV=MPMCRING_CMDLINE=maxcpus=1 \
+			guest nokunit debug device_smoke plant_kunit_unbuilt plant_vm_renamed
+	fi
+	if wanted stuck-boot; then
+		GUEST_ENV=MPMCRING_BOOT_TIMEOUT=2 GUEST_COPY=nokunit guest stuck-boot debug device_smoke
+	fi
+}
+stock_guest() {
+	guest stock stock-6.1 zz_plant_forge,zz_plant_noexec,zz_plant_panic \
+		plant_vm_forge plant_vm_noexec plant_vm_panic plant_demo_warn
+}
+wanted debug && start debug_guest
+wanted kcsan-6.12 && start guest kcsan-6.12 kcsan-6.12 device_smoke plant_kcsan
+{ wanted nokunit || wanted stuck-boot; } && start nokunit_guests
+wanted stock && start stock_guest
 if wanted unit; then
 	if out=$(cd "$REPO/tests/harness" && python3 -m unittest discover -p 'test_*.py' 2>&1); then
 		passed=$((passed + 1))
@@ -868,11 +921,10 @@ if wanted unit; then
 	fi
 fi
 
+wait
+
 if wanted debug; then
-	guest debug debug zz_plant_fail,zz_plant_crash,params \
-		plant_kunit_expect plant_warn plant_lockdep plant_kasan_oob plant_leak \
-		plant_rcu_stall plant_soft_lockup plant_hung_task plant_vm_fail plant_vm_crash \
-		plant_vm_missing plant_kunit_unlisted plant_kunit_renamed
+	collect debug
 	expect kunit-expect debug '^FAIL +debug/kunit/mpmcring_plant_expect/plant_expect_fails\b'
 	expect warn debug '^FAIL +debug/reports\b' \
 		'^ +ours: WARNING: CPU: [0-9]+ PID: [0-9]+ at .* mpr_plant_warn\+'
@@ -904,7 +956,7 @@ if wanted debug; then
 fi
 
 if wanted kcsan-6.12; then
-	guest kcsan-6.12 kcsan-6.12 device_smoke plant_kcsan
+	collect kcsan-6.12
 	expect kcsan-race kcsan-6.12 '^FAIL +kcsan-6\.12/reports\b' \
 		'^ +ours: BUG: KCSAN: data-race in mpr_plant_hammer'
 	expect kcsan-helper kcsan-6.12 '^FAIL +kcsan-6\.12/reports\b' \
@@ -916,8 +968,7 @@ if wanted kcsan-6.12; then
 fi
 
 if wanted nokunit; then
-	GUEST_ENV=MPMCRING_CMDLINE=maxcpus=1 \
-		guest nokunit debug device_smoke plant_kunit_unbuilt plant_vm_renamed
+	collect nokunit
 	expect kunit-unbuilt nokunit \
 		'^FAIL +inventory/debug/kunit/mpmcring_basic +\(missing: ' \
 		'^FAIL +inventory/debug/insmod/mpmcring_test +\(missing: ' \
@@ -932,7 +983,7 @@ if wanted nokunit; then
 fi
 
 if wanted stuck-boot; then
-	GUEST_ENV=MPMCRING_BOOT_TIMEOUT=2 GUEST_COPY=nokunit guest stuck-boot debug device_smoke
+	collect stuck-boot
 	expect stuck-boot stuck-boot \
 		'^FAIL +debug/boot +\(the kernel did not start init within 2s' \
 		'^FAIL +inventory/debug +\(missing: nothing ran'
@@ -940,8 +991,7 @@ if wanted stuck-boot; then
 fi
 
 if wanted stock; then
-	guest stock stock-6.1 zz_plant_forge,zz_plant_noexec,zz_plant_panic \
-		plant_vm_forge plant_vm_noexec plant_vm_panic plant_demo_warn
+	collect stock
 	expect forged-end stock \
 		'^FAIL +stock-6.1/vm/zz_plant_forge +\(forged framing: 2 line\(s\) look like results-port markers but lack'
 	expect noexec stock \

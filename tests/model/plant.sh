@@ -140,7 +140,8 @@
 # Usage: tests/model/plant.sh [PLANT...]   (default: all)
 # Prints one line per plant, then "N passed, N failed"; exits non-zero when
 # a plant stayed green or went red for another reason. The scratch copies
-# and logs: build/model/plant/<plant>/.
+# and logs: build/model/plant/<plant>/. MODEL_PLANT_JOBS plants run at once
+# (default: one per CPU).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -535,37 +536,71 @@ open(path, "w").write(s)
 EOF
 }
 
-want=("$@")
-passed=0 failed=0
-for p in "${plants[@]}"; do
-	IFS='|' read -r name config props <<<"$p"
-	if [ ${#want[@]} -gt 0 ] && [[ " ${want[*]} " != *" $name "* ]]; then
-		continue
-	fi
-	d=$base/$name
+# plant_one <name> <config> <properties>: plants one bug in its own copy of
+# the model (build/model/plant/<name>), runs its configuration, and prints
+# its result line (and the run's tail when it is not red as planted) into
+# <that folder>/result; exit status 0 when red as planted.
+plant_one() {
+	local name=$1 config=$2 props=$3 d=$base/$1 msg rc=0 viol trail t0=$SECONDS
 	rm -rf "$d"
 	mkdir -p "$d"
 	cp "$here/mpmcring.pml" "$d/"
-	t0=$SECONDS
 	if ! msg=$(apply "$d/mpmcring.pml" "$name" 2>&1); then
-		failed=$((failed + 1))
-		printf 'FAIL   %-22s could not be planted: %s\n' "$name" "$msg"
-		continue
+		printf 'FAIL   %-22s could not be planted: %s\n' "$name" "$msg" >"$d/result"
+		return 1
 	fi
-	rc=0
 	MODEL_OPT=-O0 MODEL_DIR=$d MODEL_OUT=$d/out bash "$here/run.sh" "$config" >"$d/run.log" 2>&1 || rc=$?
 	viol=$(grep -oE '^# violated: [a-z_]+' "$d/run.log" | head -n 1 | awk '{print $3}')
 	trail=$(grep -cE '^#   TRAIL' "$d/run.log")
 	if [ "$rc" -ne 0 ] && grep -q "^not ok .* - $config:" "$d/run.log" &&
 		[[ " $props " == *" $viol "* ]] && [ "$trail" -gt 0 ]; then
-		passed=$((passed + 1))
 		printf 'ok     %-22s red as planted: %s violated in %s, %d-step trail [%ds]\n' \
-			"$name" "$viol" "$config" "$trail" $((SECONDS - t0))
-	else
-		failed=$((failed + 1))
+			"$name" "$viol" "$config" "$trail" $((SECONDS - t0)) >"$d/result"
+		return 0
+	fi
+	{
 		printf 'FAIL   %-22s run.sh exit %d, violated "%s" (want one of: %s), %d trail lines\n' \
 			"$name" "$rc" "$viol" "$props" "$trail"
 		sed 's/^/       | /' "$d/run.log" | tail -n 20
+	} >"$d/result"
+	return 1
+}
+
+# MODEL_PLANT_JOBS plants at a time (default: one per CPU; each is one
+# compiler, then one search, each on one CPU); results in the list's order.
+jobs=${MODEL_PLANT_JOBS:-$(nproc)}
+[[ "$jobs" =~ ^[1-9][0-9]*$ ]] || { echo "error: MODEL_PLANT_JOBS must be a positive number, not '$jobs'" >&2; exit 2; }
+want=("$@")
+names=()
+running=0
+for p in "${plants[@]}"; do
+	IFS='|' read -r name config props <<<"$p"
+	if [ ${#want[@]} -gt 0 ] && [[ " ${want[*]} " != *" $name "* ]]; then
+		continue
+	fi
+	names+=("$name")
+	rm -f "$base/$name/result"
+	if [ "$running" -ge "$jobs" ]; then
+		wait -n || true
+		running=$((running - 1))
+	fi
+	plant_one "$name" "$config" "$props" &
+	running=$((running + 1))
+done
+wait
+passed=0 failed=0
+for name in "${names[@]}"; do
+	if [ -f "$base/$name/result" ]; then
+		cat "$base/$name/result"
+	else
+		printf 'FAIL   %-22s no result (its run died)\n' "$name"
+		failed=$((failed + 1))
+		continue
+	fi
+	if head -n 1 "$base/$name/result" | grep -q '^ok '; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
 	fi
 done
 echo "$passed passed, $failed failed"
