@@ -7,13 +7,13 @@
 # Both run even when the first fails; the last line adds up their counts,
 # so that CI reads one total.
 #
-# The two run at once: selfcheck.sh is one guest at a time (a TCG guest
-# of make check used 0.6 to 0.9 host CPUs on average, less while it boots
-# or sleeps), and the model's plants (each a compiler, then a search, on
-# one CPU; one per CPU at once) use what the guest leaves, below its
-# priority (MPMCRING_HOST_NICE, as make check's host tests: the guests'
-# limits are wall-clock ones). The plants' lines are printed after
-# selfcheck.sh's, as before.
+# The two run at once: selfcheck.sh runs two guests at a time (a TCG
+# guest of make check used 0.6 to 0.9 host CPUs on average, less while it
+# boots or sleeps), and the model's plants (each a compiler, then a
+# search, on one CPU; one per CPU at once) use what the guests leave,
+# below their priority (MPMCRING_PLANT_NICE, default 10: the guests'
+# plants have wall-clock windows, the model's plants no time limit). The
+# plants' lines are printed after selfcheck.sh's, as before.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -22,8 +22,9 @@ mkdir -p "$log"
 status=0 p=0 f=0 s=0
 # Its own process group, so that an interrupt stops its compilers and
 # searches too, not only the shell that runs them.
-nice_n=${MPMCRING_HOST_NICE:-10}
-[[ "$nice_n" =~ ^[0-9]+$ ]] || { echo "error: MPMCRING_HOST_NICE must be a number, not '$nice_n'" >&2; exit 2; }
+nice_n=${MPMCRING_PLANT_NICE:-10}
+[[ "$nice_n" =~ ^([0-9]|1[0-9])$ ]] ||
+	{ echo "error: MPMCRING_PLANT_NICE must be a niceness from 0 to 19, not '$nice_n'" >&2; exit 2; }
 setsid nice -n "$nice_n" bash "$top/tests/model/plant.sh" >"$log/plant.log" 2>&1 &
 plants=$!
 trap 'kill -TERM -- -"$plants" 2>/dev/null; exit 130' INT

@@ -82,7 +82,8 @@
 # Prints one line per plant, then "N passed, N failed"; exits non-zero when
 # any plant stayed green (or went red for another reason).
 # Logs: build/logs/selfcheck/<guest>.log. MPMCRING_KEEP=1 keeps the copies;
-# MPMCRING_SELFCHECK=<guest,...> runs only those guests (unit: the unit tests).
+# MPMCRING_SELFCHECK=<guest,...> runs only those guests (unit: the unit tests);
+# MPMCRING_SELFCHECK_GUESTS=<n> guests at once (default 2).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 LOGDIR="$REPO/build/logs/selfcheck"
@@ -819,18 +820,33 @@ collect() {
 # (make check's used 0.6-0.9): one after the other, the five took about 9
 # minutes with a CPU idle much of it; the model's plants take what the
 # guests leave (check-harness.sh).
+# Each job is a process group of its own (set -m), so that an interrupt
+# or a TERM stops its runner and that runner's qemu too: a background job
+# ignores the terminal's interrupt, and its runner would go on judging in
+# a scratch copy the EXIT trap deletes.
 SLOTS=${MPMCRING_SELFCHECK_GUESTS:-2}
 [[ "$SLOTS" =~ ^[1-9][0-9]*$ ]] ||
 	{ echo "error: MPMCRING_SELFCHECK_GUESTS must be a positive number, not '$SLOTS'" >&2; exit 2; }
-running=0
+set -m
+running=0 JOBPIDS=()
 start() {
 	if [ "$running" -ge "$SLOTS" ]; then
 		wait -n || true
 		running=$((running - 1))
 	fi
 	"$@" &
+	JOBPIDS+=("$!")
 	running=$((running + 1))
 }
+stop_jobs() {
+	local p
+	for p in "${JOBPIDS[@]}"; do
+		kill -TERM -- -"$p" 2>/dev/null || true
+	done
+	wait 2>/dev/null || true
+}
+trap 'stop_jobs; exit 130' INT
+trap 'stop_jobs; exit 143' TERM
 
 # expect <plant> <guest> <pattern>...: every pattern (extended regex) must
 # match a line of that guest's output, which must have gone red. A pattern
@@ -885,31 +901,8 @@ explained() {
 }
 
 T0=$SECONDS
-# Every guest starts first, the longest first; each is judged below once
-# all have ended. stuck-boot runs in nokunit's copy, after it.
-debug_guest() {
-	guest debug debug zz_plant_fail,zz_plant_crash,params \
-		plant_kunit_expect plant_warn plant_lockdep plant_kasan_oob plant_leak \
-		plant_rcu_stall plant_soft_lockup plant_hung_task plant_vm_fail plant_vm_crash \
-		plant_vm_missing plant_kunit_unlisted plant_kunit_renamed
-}
-nokunit_guests() {
-	if wanted nokunit; then
-		GUEST_ENV=MPMCRING_CMDLINE=maxcpus=1 \
-			guest nokunit debug device_smoke plant_kunit_unbuilt plant_vm_renamed
-	fi
-	if wanted stuck-boot; then
-		GUEST_ENV=MPMCRING_BOOT_TIMEOUT=2 GUEST_COPY=nokunit guest stuck-boot debug device_smoke
-	fi
-}
-stock_guest() {
-	guest stock stock-6.1 zz_plant_forge,zz_plant_noexec,zz_plant_panic \
-		plant_vm_forge plant_vm_noexec plant_vm_panic plant_demo_warn
-}
-wanted debug && start debug_guest
-wanted kcsan-6.12 && start guest kcsan-6.12 kcsan-6.12 device_smoke plant_kcsan
-{ wanted nokunit || wanted stuck-boot; } && start nokunit_guests
-wanted stock && start stock_guest
+# First the unit tests, alone with the plants as before the guests ran two
+# at a time: test_init_pid1.py's scenario times a 0.3 s window.
 if wanted unit; then
 	if out=$(cd "$REPO/tests/harness" && python3 -m unittest discover -p 'test_*.py' 2>&1); then
 		passed=$((passed + 1))
@@ -920,6 +913,41 @@ if wanted unit; then
 		printf '%s\n' "$out" | tail -n 40 | sed 's/^/       | /'
 	fi
 fi
+
+# Then the guests, two at once, the longest first; each is judged below
+# once all have ended. stuck-boot runs in nokunit's copy, after it,
+# whatever became of nokunit (a plant that did not apply fails nokunit
+# alone).
+debug_guest() {
+	guest debug debug zz_plant_fail,zz_plant_crash,params \
+		plant_kunit_expect plant_warn plant_lockdep plant_kasan_oob plant_leak \
+		plant_rcu_stall plant_soft_lockup plant_hung_task plant_vm_fail plant_vm_crash \
+		plant_vm_missing plant_kunit_unlisted plant_kunit_renamed
+}
+nokunit_guests() {
+	if wanted nokunit; then
+		GUEST_ENV=MPMCRING_CMDLINE=maxcpus=1 \
+			guest nokunit debug device_smoke plant_kunit_unbuilt plant_vm_renamed || true
+	fi
+	if wanted stuck-boot; then
+		GUEST_ENV=MPMCRING_BOOT_TIMEOUT=2 GUEST_COPY=nokunit guest stuck-boot debug device_smoke
+	fi
+}
+stock_guest() {
+	guest stock stock-6.1 zz_plant_forge,zz_plant_noexec,zz_plant_panic \
+		plant_vm_forge plant_vm_noexec plant_vm_panic plant_demo_warn
+}
+# The test kernels, before any guest: two guests on one kernel would each
+# build it when it is not cached yet (scripts/build-test-kernel.sh takes no
+# lock), one deleting the tree the other builds.
+if wanted debug || wanted nokunit || wanted stuck-boot; then
+	bash "$REPO/scripts/build-test-kernel.sh" debug >"$LOGDIR/kernel-debug.log" 2>&1 ||
+		echo "error: the debug kernel did not build (log: $LOGDIR/kernel-debug.log): its guests will say so too" >&2
+fi
+wanted debug && start debug_guest
+wanted kcsan-6.12 && start guest kcsan-6.12 kcsan-6.12 device_smoke plant_kcsan
+{ wanted nokunit || wanted stuck-boot; } && start nokunit_guests
+wanted stock && start stock_guest
 
 wait
 

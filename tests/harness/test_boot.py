@@ -292,7 +292,7 @@ class Reap(unittest.TestCase):
 
     def test_the_childs_own_cpu_time_and_status(self):
         spin = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\n"
-        idle = subprocess.Popen(["sleep", "5"])
+        idle = subprocess.Popen(["sleep", "600"])
         busy = subprocess.Popen(["python3", "-c", spin + "raise SystemExit(3)"])
         try:
             self.assertIsNone(boot.reap(idle))
@@ -309,6 +309,14 @@ class Reap(unittest.TestCase):
         finally:
             idle.kill()
             idle.wait()
+
+    def test_a_stopped_guest_waited_for(self):
+        idle = subprocess.Popen(["sleep", "600"])
+        idle.kill()
+        used = boot.reap(idle, block=True)
+        self.assertIsNotNone(used)
+        self.assertEqual(idle.returncode, -9)
+        self.assertEqual(idle.wait(), -9)
 
 
 if __name__ == "__main__":

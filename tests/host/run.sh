@@ -9,17 +9,14 @@
 # Build output and sanitizer logs go to build/host/. Exit status non-zero
 # when any test fails.
 #
-# Three lanes, each one test at a time: the second (the packaging test,
-# the Go package) and the third (the model: one search at a time, each on
-# one CPU, about as long alone as the second lane) start at once, while
-# the first builds the C tests three ways and runs them. make check runs
-# this beside the guests, at a lower priority (MPMCRING_HOST_NICE): the
-# guests go first and these fill what the guests leave; with two lanes
-# (the model and the Go package in one), that lane ran alone for five
-# minutes after the guests were done, a CPU idle. The lanes share nothing
-# a test writes (the packaging test works in a copy of the tree, the model
-# in build/model, Go in its own caches). The TAP comes at the end, in one
-# order.
+# Two lanes, each one test at a time: the second (the packaging test, the
+# model, the Go package: about half the time, none of them built here)
+# starts at once, while the first builds the C tests three ways and runs
+# them. make check runs this beside the guests; one lane was the last
+# thing running, with a CPU idle, for minutes after the guests were done.
+# The lanes share nothing a test writes (the packaging test works in a
+# copy of the tree, the model in build/model, Go in its own caches). The
+# TAP comes at the end, in one order.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -60,9 +57,8 @@ add2 "packaging/deb_build_lintian_use" "$here/deb_test.sh"
 # prove the run goes red with a counterexample, run in make check-harness
 # (CI runs both): here they doubled about 5 CPU-minutes of every CI run.
 model="$top/tests/model"
-lane3=()
-lane3+=("model/bounded|$model/run.sh")
-lane3+=("model/markers_selftest|$model/markers-selftest.sh")
+add2 "model/bounded" "$model/run.sh"
+add2 "model/markers_selftest" "$model/markers-selftest.sh"
 
 # The Go package (go/): vet, the tests under the race detector, the fuzzer.
 add2 "go/vet" "$here/go_test.sh vet"
@@ -72,8 +68,6 @@ add2 "go/fuzz_consumer_300k_inputs" "$here/go_test.sh fuzz 300000"
 
 run_lane "$out/lane2.results" "${lane2[@]}" &
 lane2_pid=$!
-run_lane "$out/lane3.results" "${lane3[@]}" &
-lane3_pid=$!
 
 tests=()
 add() { tests+=("$1|$2"); }	# name|command
@@ -196,13 +190,12 @@ add "go/c_producer_asan" "$here/go_test.sh cproducer $out/asan/go_cproducer"
 
 run_lane "$out/lane1.results" "${tests[@]}"
 wait "$lane2_pid"
-wait "$lane3_pid"
 
-all=("${tests[@]}" "${lane2[@]}" "${lane3[@]}")
+all=("${tests[@]}" "${lane2[@]}")
 declare -A rcs=()
 while read -r rc name; do
 	rcs[$name]=$rc
-done < <(cat "$out/lane1.results" "$out/lane2.results" "$out/lane3.results")
+done < <(cat "$out/lane1.results" "$out/lane2.results")
 echo "1..${#all[@]}"
 i=0 fail=0
 for t in "${all[@]}"; do
@@ -216,7 +209,7 @@ for t in "${all[@]}"; do
 		echo "not ok $i $name"
 		fail=1
 		[ "$rc" = 124 ] || [ "$rc" = 137 ] &&
-			echo "# timed out after ${MPMCRING_HOST_TEST_TIMEOUT:-900}s (MPMCRING_HOST_TEST_TIMEOUT)"
+			echo "# timed out after ${MPMCRING_HOST_TEST_TIMEOUT:-900}s (MPMCRING_HOST_TEST_TIMEOUT), at niceness $(nice) (MPMCRING_HOST_NICE)"
 		[ "$rc" = none ] && echo "# no result recorded (its lane died)"
 		sed 's/^/# /' "$log" | tail -n 30
 	fi

@@ -566,9 +566,20 @@ plant_one() {
 	return 1
 }
 
-# MODEL_PLANT_JOBS plants at a time (default: one per CPU; each is one
-# compiler, then one search, each on one CPU); results in the list's order.
-jobs=${MODEL_PLANT_JOBS:-$(nproc)}
+# MODEL_PLANT_JOBS plants at a time (default: one per CPU, each a
+# compiler, then a search, on one CPU; no more than the memory available
+# holds searches of MODEL_MEM MiB, run.sh's 2048 unless told); results in
+# the list's order.
+if [ -z "${MODEL_PLANT_JOBS:-}" ]; then
+	jobs=$(nproc)
+	avail=$(awk '/^MemAvailable:/ {print int($2 / 1024)}' /proc/meminfo 2>/dev/null || true)
+	if [ -n "$avail" ] && [ $((avail / ${MODEL_MEM:-2048})) -lt "$jobs" ]; then
+		jobs=$((avail / ${MODEL_MEM:-2048}))
+	fi
+	[ "$jobs" -ge 1 ] || jobs=1
+else
+	jobs=$MODEL_PLANT_JOBS
+fi
 [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || { echo "error: MODEL_PLANT_JOBS must be a positive number, not '$jobs'" >&2; exit 2; }
 want=("$@")
 names=()
