@@ -305,12 +305,17 @@ typedef ssize_t (*rw_take_fn)(void *ctx);
  * room for the writer's); the round counts when the room wakeup was
  * counted by the time take returned. what names take in the messages.
  */
+static void rw_interrupt(int sig)
+{
+	(void)sig;
+}
+
 static void rw_rounds(struct __test_metadata *_metadata, int fd, rw_take_fn take, void *ctx,
 		      const char *what)
 {
 	struct vm_writer w = { .fd = fd, .n = RW_ROUNDS, .len = 56 };
 	unsigned int i, decided = 0, woke = 0;
-	uint64_t c0, c1, t0, deadline;
+	uint64_t c0, c1, t0, deadline, start = vm_now_ns();
 	pthread_t th;
 
 	ASSERT_GT(fill(fd), 0);
@@ -331,12 +336,30 @@ static void rw_rounds(struct __test_metadata *_metadata, int fd, rw_take_fn take
 		if (++decided == 5)
 			break;
 	}
-	/* Free the writer of its other records. */
+	/*
+	 * Free the writer of its other records. take never blocks, so a writer
+	 * left asleep with the ring drained under it shows as one, not as the
+	 * test's timeout: it is interrupted (its write(2) fails with EINTR and
+	 * it stops) and the count below says where it stopped.
+	 */
 	deadline = vm_now_ns() + 10000000000ULL;
 	while (__atomic_load_n(&w.written, __ATOMIC_ACQUIRE) < w.n && vm_now_ns() < deadline)
 		if (take(ctx) <= 0)
 			vm_sleep_ms(1);
+	if (__atomic_load_n(&w.written, __ATOMIC_ACQUIRE) < w.n) {
+		struct sigaction sa = { .sa_handler = rw_interrupt }; /* no SA_RESTART */
+
+		TH_LOG("the writer still sleeps at %u of %u records, the ring drained 10 s ago",
+		       __atomic_load_n(&w.written, __ATOMIC_ACQUIRE), w.n);
+		ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+		for (i = 0; i < 1000 && !__atomic_load_n(&w.done, __ATOMIC_ACQUIRE); i++) {
+			pthread_kill(th, SIGUSR1);
+			vm_sleep_ms(10);
+		}
+	}
 	pthread_join(th, NULL);
+	/* Printed, never judged: what the rounds cost, for the timeout below. */
+	TH_LOG("%u rounds, %u decided, %.1f s", i, decided, (vm_now_ns() - start) / 1e9);
 	EXPECT_EQ(w.n, w.written);
 	EXPECT_EQ(5, decided) TH_LOG("only %u %s of %u took under 20 ms", decided, what, i);
 	EXPECT_LE(3, woke)
@@ -344,7 +367,7 @@ static void rw_rounds(struct __test_metadata *_metadata, int fd, rw_take_fn take
 	       what);
 }
 
-/* A blocking read(2) of one record (the writer keeps the ring non-empty). */
+/* A read(2) of one record; the file is non-blocking (-1 on a drained ring). */
 static ssize_t rw_take_by_read(void *ctx)
 {
 	char buf[64];
@@ -352,9 +375,18 @@ static ssize_t rw_take_by_read(void *ctx)
 	return read(*(int *)ctx, buf, sizeof(buf));
 }
 
-TEST_F(wr, read_that_frees_room_wakes_a_blocked_writer)
+/*
+ * 120 s, not the harness's 30: each round may wait up to 10 s for the
+ * writer's record and 10 s for it to sleep again, the drain 10 s more.
+ * In the fresh-clone CI of 2026-12-05 (debug kernel) this test was killed
+ * at 30 s, its loadgen ring left for the rest of the program to trip on;
+ * alone its rounds take 0.3 s there. Whether that was a host that slow or
+ * a writer never woken is not known: the drain no longer blocks, and the
+ * log line says which next time.
+ */
+TEST_F_TIMEOUT(wr, read_that_frees_room_wakes_a_blocked_writer, 120)
 {
-	int rfd = open(RING, O_RDWR | O_CLOEXEC);
+	int rfd = open(RING, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 
 	ASSERT_GE(rfd, 0);
 	ASSERT_GE(self->l.abi_minor, MPMCRING_ABI_MINOR_ROOM_WAKEUPS);
@@ -380,7 +412,7 @@ static ssize_t rw_take_mapped(void *ctx)
  * for what the claim held. Without the ask, none of the commits counts a
  * wakeup, but for a tick landing in the same window.
  */
-TEST_F(wr, mapped_commit_that_frees_room_wakes_a_blocked_writer)
+TEST_F_TIMEOUT(wr, mapped_commit_that_frees_room_wakes_a_blocked_writer, 120)
 {
 	struct mpmcring *r = mpmcring_open(RING, 0);
 	struct mpmcring_consumer *c = r ? mpmcring_consumer_new(r) : NULL;
