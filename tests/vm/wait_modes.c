@@ -392,7 +392,7 @@ struct room {
 	struct vm_sent freed; /* the main thread's drains: how many, the last when */
 	uint64_t cycles, lost, bad;
 	const char *why; /* what made the writer stop, when bad */
-	uint64_t late; /* waits that returned only after LOST_MS: printed, lost or not */
+	uint64_t late;	 /* waits that returned only after LOST_MS: printed, lost or not */
 	int done;
 };
 
