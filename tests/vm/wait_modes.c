@@ -509,7 +509,8 @@ static void *room_writer(void *arg)
 		 * never ends (64 events in a row) is that drain too: poll(2)
 		 * is level-triggered and says writable at every look while the
 		 * drain frees room (stock 6.1, fresh-clone CI of 2026-12-05:
-		 * counted as bad then); fill again for it as well.
+		 * counted as bad then); fill again for it as well. In the
+		 * other modes 64 events after a fill are a flood: bad.
 		 */
 		refills = 0;
 		do {
@@ -519,9 +520,12 @@ static void *room_writer(void *arg)
 			}
 			for (n = 0; n < 64 && waiter_wait(&w, 0) > 0; n++)
 				;
-		} while ((n == 64 || room_writable(rm->fd)) && ++refills < 1000);
-		if (n < 0 || refills == 1000) {
-			rm->why = n < 0 ? "a fill failed" : "1000 fills still left room";
+		} while (((n == 64 && rm->mode == W_POLL) || (n < 64 && room_writable(rm->fd))) &&
+			 ++refills < 1000);
+		if (n < 0 || n == 64 || refills == 1000) {
+			rm->why = n < 0	    ? "a fill failed"
+				  : n == 64 ? "64 readiness events in a row after a fill"
+					    : "1000 fills still left room";
 			rm->bad++;
 			break;
 		}

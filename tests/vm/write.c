@@ -314,7 +314,7 @@ static void rw_rounds(struct __test_metadata *_metadata, int fd, rw_take_fn take
 		      const char *what)
 {
 	struct vm_writer w = { .fd = fd, .n = RW_ROUNDS, .len = 56 };
-	unsigned int i, decided = 0, woke = 0;
+	unsigned int i, k, decided = 0, woke = 0;
 	uint64_t c0, c1, t0, deadline, start = vm_now_ns();
 	pthread_t th;
 
@@ -346,13 +346,16 @@ static void rw_rounds(struct __test_metadata *_metadata, int fd, rw_take_fn take
 	while (__atomic_load_n(&w.written, __ATOMIC_ACQUIRE) < w.n && vm_now_ns() < deadline)
 		if (take(ctx) <= 0)
 			vm_sleep_ms(1);
-	if (__atomic_load_n(&w.written, __ATOMIC_ACQUIRE) < w.n) {
+	if (__atomic_load_n(&w.done, __ATOMIC_ACQUIRE)) {
+		if (w.written < w.n)
+			TH_LOG("the writer's write %u of %u failed", w.written + 1, w.n);
+	} else if (__atomic_load_n(&w.written, __ATOMIC_ACQUIRE) < w.n) {
 		struct sigaction sa = { .sa_handler = rw_interrupt }; /* no SA_RESTART */
 
 		TH_LOG("the writer still sleeps at %u of %u records, the ring drained 10 s ago",
 		       __atomic_load_n(&w.written, __ATOMIC_ACQUIRE), w.n);
 		ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
-		for (i = 0; i < 1000 && !__atomic_load_n(&w.done, __ATOMIC_ACQUIRE); i++) {
+		for (k = 0; k < 1000 && !__atomic_load_n(&w.done, __ATOMIC_ACQUIRE); k++) {
 			pthread_kill(th, SIGUSR1);
 			vm_sleep_ms(10);
 		}
