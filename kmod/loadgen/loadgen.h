@@ -24,6 +24,7 @@ struct lg_producer {
 	u64 seq;		/* next sequence number */
 	u64 attempted;
 	u64 committed;
+	u64 discarded;		/* reserved, then discarded (discard_every) */
 	u64 dropped;		/* reserve failed: counted by the ring too */
 	int active;		/* inside lg_produce(), see lg_quiesce() */
 	u64 t_first, t_last;	/* first and last record (NMI-safe clock) */
@@ -34,6 +35,7 @@ struct lg_producer {
 	struct mpmcring_rsv rsv[LG_MAX_BATCH];
 	u32 lens[LG_MAX_BATCH];
 	u64 calls;		/* lg_produce() calls that produced */
+	u64 reserves;		/* of them, reservations made (discard_every) */
 	u64 outputs;		/* records attempted with mpmcring_output() */
 	void *out_buf;		/* len_max bytes, when output_every is set */
 };
@@ -50,6 +52,7 @@ struct lg_config {
 	u32 stall_every;	/* kthread 0 stalls every N records ... */
 	u32 stall_us;		/* ... this long between reserve and commit */
 	u32 output_every;	/* every Nth call sends through mpmcring_output() */
+	u32 discard_every;	/* every Nth reservation is discarded */
 };
 
 extern struct lg_config lg_cfg;

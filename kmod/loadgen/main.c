@@ -12,8 +12,10 @@
  *             mid-record: the counters are then final)
  *   stats     one line per producer: id ctx cpu attempted committed dropped
  *             done elapsed_ns (first to last record) outputs (records of
- *             those attempted with mpmcring_output(), see output_every);
- *             then totals and "finished 0|1"
+ *             those attempted with mpmcring_output(), see output_every)
+ *             discarded (see discard_every); then totals (attempted
+ *             committed dropped: discarded records are in attempted only)
+ *             and "finished 0|1"
  */
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -47,6 +49,7 @@ static unsigned int timer_batch = 4;
 static unsigned int stall_every;
 static unsigned int stall_us = 200;
 static unsigned int output_every;
+static unsigned int discard_every;
 static bool autostart = true;
 static unsigned int claim_timeout_ms;
 static bool no_lease;
@@ -103,6 +106,8 @@ module_param(stall_us, uint, 0444);
 MODULE_PARM_DESC(stall_us, "length of that stall in microseconds");
 module_param(output_every, uint, 0444);
 MODULE_PARM_DESC(output_every, "every Nth burst is built in a buffer and sent record by record with mpmcring_output() (0: never)");
+module_param(discard_every, uint, 0444);
+MODULE_PARM_DESC(discard_every, "every Nth reservation's records are discarded, not committed (0: never; output_every's records are always sent)");
 module_param(autostart, bool, 0444);
 MODULE_PARM_DESC(autostart, "start producing at load (else write start to control)");
 
@@ -216,16 +221,16 @@ static int lg_stats_show(struct seq_file *m, void *unused)
 	bool finished = true;
 	unsigned int i;
 
-	seq_puts(m, "# id ctx cpu attempted committed dropped done elapsed_ns outputs\n");
+	seq_puts(m, "# id ctx cpu attempted committed dropped done elapsed_ns outputs discarded\n");
 	for (i = 0; i < lg_nprod; i++) {
 		const struct lg_producer *p = &lg_prod[i];
 		bool done = lg_producer_finished(p);
 
-		seq_printf(m, "%u %s %d %llu %llu %llu %d %llu %llu\n", p->id,
+		seq_printf(m, "%u %s %d %llu %llu %llu %d %llu %llu %llu\n", p->id,
 			   lg_ctx_names[p->ctx], p->cpu, READ_ONCE(p->attempted),
 			   READ_ONCE(p->committed), READ_ONCE(p->dropped), done,
 			   READ_ONCE(p->t_last) - READ_ONCE(p->t_first),
-			   READ_ONCE(p->outputs));
+			   READ_ONCE(p->outputs), READ_ONCE(p->discarded));
 		att += READ_ONCE(p->attempted);
 		com += READ_ONCE(p->committed);
 		drop += READ_ONCE(p->dropped);
@@ -312,6 +317,7 @@ static int lg_parse_params(void)
 	lg_cfg.stall_every = stall_every;
 	lg_cfg.stall_us = stall_us;
 	lg_cfg.output_every = output_every;
+	lg_cfg.discard_every = discard_every;
 	return 0;
 }
 

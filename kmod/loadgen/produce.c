@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * What every load-generator producer does, whatever its context: reserve,
- * fill a self-checking record (producer id, sequence, checksum), commit;
- * or, every output_every-th burst, build each record in a buffer and send
- * it with mpmcring_output().
+ * fill a self-checking record (producer id, sequence, checksum), commit
+ * (or, every discard_every-th reservation, discard); or, every
+ * output_every-th burst, build each record in a buffer and send it with
+ * mpmcring_output().
  */
 #include <linux/delay.h>
 #include <linux/kernel.h>
@@ -111,9 +112,16 @@ void lg_produce(struct lg_producer *p, unsigned int n)
 		mpr_testrec_fill(rsv[i].data, lens[i], p->id, p->ctx, prio, p->seq + i);
 	if (lg_cfg.stall_every && p->id == 0 && p->seq % lg_cfg.stall_every == 0)
 		udelay(lg_cfg.stall_us);	/* a producer caught mid-record */
-	for (i = 0; i < n; i++)
-		mpmcring_commit(&rsv[i]);
-	WRITE_ONCE(p->committed, p->committed + n);
+	if (lg_cfg.discard_every && p->reserves++ % lg_cfg.discard_every == 0) {
+		/* Records nobody will see: what a producer that gave up leaves. */
+		for (i = 0; i < n; i++)
+			mpmcring_discard(&rsv[i]);
+		WRITE_ONCE(p->discarded, p->discarded + n);
+	} else {
+		for (i = 0; i < n; i++)
+			mpmcring_commit(&rsv[i]);
+		WRITE_ONCE(p->committed, p->committed + n);
+	}
 	WRITE_ONCE(p->seq, p->seq + n);
 	WRITE_ONCE(p->t_last, lg_now());
 done:
