@@ -88,6 +88,7 @@ struct mpmcring_read_out {
 	ssize_t ret;
 	void *bounce;	/* copied aside: copy out with no lock held */
 	size_t len;
+	bool skipped;	/* the head moved over discarded records only */
 };
 
 /*
@@ -122,9 +123,11 @@ static void mpmcring_read_one(struct mpmcring_file *mf, char __user *buf,
 	int n;
 
 	n = mpr_claim(v, claim, false, 1, want, true, &c);
+	out->skipped = c.skipped != MPMCRING_SLOT_IDLE;
 	if (n == -EBADMSG) {
 		mpmcring_repair(ring);
 		n = mpr_claim(v, claim, false, 1, want, true, &c);
+		out->skipped |= c.skipped != MPMCRING_SLOT_IDLE;
 	}
 	if (n < 0) {
 		/*
@@ -169,7 +172,7 @@ ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 	struct mpmcring_read_out out;
 	int slot, round = 0;
 	size_t want;
-	bool dead;
+	bool dead, skipped = false;
 
 	if (!mf->writable)
 		return -EPERM;	/* a read-only file observes, it does not consume */
@@ -204,6 +207,8 @@ ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 		dead = smp_load_acquire(&ring->dead);
 		if (!out.ret)
 			mpmcring_read_one(mf, buf, want, &out);
+		/* Kept over the attempts that go round again below. */
+		skipped |= out.skipped;
 		mutex_unlock(&mf->lock);
 		if (out.bounce) {
 			out.ret = copy_to_user(buf, out.bounce, out.len) ? -EFAULT : out.len;
@@ -223,9 +228,15 @@ ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 		}
 		if (out.ret == -EMSGSIZE && want < count && round++ < 8)
 			continue;	/* a longer record than we faulted in */
-		/* Writers may wait for room this commit made: now, not at the tick. */
-		if (out.ret > 0)
+		/*
+		 * Writers may wait for room this commit made, or the head
+		 * moving over discarded records only (no commit follows):
+		 * now, not at the tick.
+		 */
+		if (out.ret > 0 || skipped) {
+			skipped = false;
 			mpmcring_room_kick(ring);
+		}
 		if (out.ret != -EAGAIN && out.ret != -EBUSY)
 			return mpmcring_read_failed(ring, dead, out.ret);
 		if (dead && out.ret == -EAGAIN)

@@ -176,6 +176,13 @@ struct mpr_claim {
 	__u32 records;		/* committed records inside (discards skipped) */
 	__u64 bytes;		/* their payload bytes */
 	struct mpr_rec first;	/* the first committed record */
+	/*
+	 * Where the first claim of discarded records only that the call
+	 * made began, MPMCRING_SLOT_IDLE (odd: never a position) if none:
+	 * the head moved over them and nothing was handed over, so no
+	 * commit will ask for the room they held (mpr_room_wanted()).
+	 */
+	__u64 skipped;
 };
 
 /* True when lo <= x <= hi on the position circle (wrap-safe). */
@@ -391,6 +398,12 @@ enum {
 	 * head moved over, lost.
 	 */
 	MPR_CLAIM_STALE = -2,
+	/*
+	 * As MPR_CLAIM_AGAIN, but the head moved over discarded records
+	 * only, from c->start on (by a caller that holds nothing): no commit
+	 * follows that would ask for the room they held (mpr_room_wanted()).
+	 */
+	MPR_CLAIM_SKIPPED = -3,
 };
 
 /*
@@ -447,7 +460,9 @@ static MPR_ALWAYS_INLINE int mpr_claim_take(const struct mpr_view *v,
  * *announced tracks whether announce holds a start this claim wrote (to be
  * cleared if it fails). max_recs is at least 1 (mpr_claim_into() checks;
  * the library's entry points reject 0 first): the walk takes the first
- * record before it looks at max_recs.
+ * record before it looks at max_recs. A claim of discarded records only
+ * returns MPR_CLAIM_AGAIN, or MPR_CLAIM_SKIPPED with c->start when the
+ * caller holds nothing.
  */
 static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
 					       __u64 *announce, bool holding,
@@ -519,10 +534,18 @@ static MPR_ALWAYS_INLINE int mpr_claim_attempt(const struct mpr_view *v,
 	if (mpr_unlikely(taken <= 0))
 		return taken;
 	if (!n) {
-		/* Only discarded records: nothing to hand over. */
-		if (!holding) {
-			MPR_STORE_RELEASE(announce, MPMCRING_SLOT_IDLE);
+		/*
+		 * Only discarded records: nothing to hand over, and no commit
+		 * that would ask for the room they held. An exchange, not a
+		 * store: the caller's load of room_at comes after it ([C6],
+		 * as after a commit). A caller that holds a claim asks at its
+		 * commit: that claim begins before these.
+		 */
+		if (!holding) {	/* [M:claim-discards] */
+			mpr_xchg(announce, MPMCRING_SLOT_IDLE);
 			*announced = false;
+			c->start = h;
+			return MPR_CLAIM_SKIPPED;
 		}
 		return MPR_CLAIM_AGAIN;
 	}
@@ -633,6 +656,8 @@ static MPR_ALWAYS_INLINE int mpr_claim_one(const struct mpr_view *v,
  * mpr_claim_into() after a first attempt of the caller's own that came to
  * MPR_CLAIM_AGAIN or MPR_CLAIM_STOP (then it starts over): announced is
  * what that attempt left. max_recs >= 1, as for mpr_claim_attempt().
+ * c->skipped is set whatever it returns, for its own attempts only: one
+ * the caller made before is the caller's to look at.
  */
 static MPR_ALWAYS_INLINE int mpr_claim_from(const struct mpr_view *v,
 					    __u64 *announce, bool holding,
@@ -644,9 +669,15 @@ static MPR_ALWAYS_INLINE int mpr_claim_from(const struct mpr_view *v,
 {
 	int tries, n = MPR_CLAIM_AGAIN, why = MPR_REC_NONE;
 
+	c->skipped = MPMCRING_SLOT_IDLE;
 	for (tries = 0; tries < MPR_CLAIM_TRIES; tries++) {
 		n = mpr_claim_attempt(v, announce, holding, max_recs, max_bytes,
 				      hard_bytes, c, out, &announced, &why);
+		if (mpr_unlikely(n == MPR_CLAIM_SKIPPED)) {
+			if (c->skipped == MPMCRING_SLOT_IDLE)
+				c->skipped = c->start;
+			n = MPR_CLAIM_AGAIN;
+		}
 		if (n != MPR_CLAIM_AGAIN)
 			break;
 	}
@@ -686,6 +717,11 @@ static MPR_ALWAYS_INLINE int mpr_claim_from(const struct mpr_view *v,
  * A caller that holds older claims keeps, as the start it commits with
  * (mpr_commit()), the oldest start of all it holds: a head written back
  * by a co-tenant can give a later claim a start below the first.
+ *
+ * Whatever it returns, c->skipped says where the first claim of discarded
+ * records only began (MPMCRING_SLOT_IDLE: none): the head moved over them,
+ * so a writer waiting for their room is woken by the caller (the kernel's
+ * kick, the library's MPMCRING_IOC_ROOM), not by a commit.
  */
 static MPR_ALWAYS_INLINE int mpr_claim_into(const struct mpr_view *v,
 					    __u64 *announce, bool holding,
@@ -694,8 +730,10 @@ static MPR_ALWAYS_INLINE int mpr_claim_into(const struct mpr_view *v,
 					    struct mpr_claim *c,
 					    const struct mpr_claim_sink *out)
 {
-	if (mpr_unlikely(!max_recs))
+	if (mpr_unlikely(!max_recs)) {
+		c->skipped = MPMCRING_SLOT_IDLE;
 		return -EINVAL;
+	}
 	return mpr_claim_from(v, announce, holding, max_recs, max_bytes,
 			      hard_bytes, c, mpr_sink_of(out), false);
 }
@@ -777,7 +815,8 @@ static inline bool mpr_commit(const struct mpr_view *v, __u64 *announce,
 }
 
 /*
- * The meta page's room_at, loaded after a commit (mpr_commit()): where a
+ * The meta page's room_at, loaded after a commit (mpr_commit()) or a claim
+ * of discarded records only (mpr_claim_attempt(): c->skipped): where a
  * writer that waited for room wants reclaim_pos (kept once reached: then
  * no claim begins before it), 0 when no writer ever waited (and under a
  * kernel older than ABI 1.5). m is the view's meta pointer, loaded by
@@ -786,7 +825,11 @@ static inline bool mpr_commit(const struct mpr_view *v, __u64 *announce,
  */
 static MPR_ALWAYS_INLINE __u64 mpr_room_at(const struct mpmcring_meta *m)
 {
-	/* [C6] pairs with [W5]: after the commit's exchange, in one order. */
+	/*
+	 * [C6] pairs with [W5]: after the commit's exchange (or the one
+	 * that released the announce of a claim of discarded records
+	 * only), in one order.
+	 */
 	return MPR_LOAD_SEQ_CST(&m->room_at);
 }
 

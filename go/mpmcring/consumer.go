@@ -121,6 +121,23 @@ func errInConsume(call string) error {
 		"%s: called from inside Consume's fn on the consumer that feeds it: return from fn (an error stops Consume) and call it then", call)
 }
 
+// roomSkipped: after a claim that returned n and moved the head over
+// discarded records only on its way, a writer may wait for the room they
+// held, which no commit asks for: asked for here, as a commit would
+// (MPMCRING_IOC_ROOM). When the same call then claimed records, a target
+// past their start lies in that claim, whose commit asks: not twice.
+func (c *Consumer) roomSkipped(cl *claimResult, n int) {
+	if !cl.skippedAny {
+		return
+	}
+	if n > 0 && before(cl.start, atomic.LoadUint64(c.v.roomAtP)) {
+		return
+	}
+	if c.v.roomWanted(cl.skipped) {
+		c.r.room()
+	}
+}
+
 // claimInto claims into the consumer; on a corrupt ring it asks the kernel
 // to repair the head (bounded work) and tries once more.
 func (c *Consumer) claimInto(maxRecs uint32, maxBytes uint64, cl *claimResult) (int, error) {
@@ -136,8 +153,10 @@ func (c *Consumer) claimInto(maxRecs uint32, maxBytes uint64, cl *claimResult) (
 		}
 	}
 	n := c.v.claim(c.start, c.holding, maxRecs, maxBytes, false, cl)
+	c.roomSkipped(cl, n)
 	if n == claimCorrupt && c.r.repair() {
 		n = c.v.claim(c.start, c.holding, maxRecs, maxBytes, false, cl)
+		c.roomSkipped(cl, n)
 	}
 	switch n {
 	case claimEmpty:

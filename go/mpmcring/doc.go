@@ -11,7 +11,8 @@
 // in place, and commits with one atomic operation on its own slot (an
 // exchange, so that the same word tells it whether the kernel revoked the
 // claim): no system call on the way (but one ioctl when a write(2) producer waits for
-// the room a commit frees: Commit). Consumers may be goroutines of one process, other
+// the room a commit frees: Commit; or that a read moving past discarded records only,
+// with nothing to commit, frees). Consumers may be goroutines of one process, other
 // processes, or the C library (libmpmcring), all on the same ring.
 //
 //	r, err := mpmcring.Open("events")    // /dev/mpmcring-events

@@ -427,11 +427,19 @@ func (r *Ring) repair() bool {
 	}) == nil
 }
 
+// testHookRoom, when set (by tests only, before any consumer runs), is
+// called by room before it asks: a ring in memory has no kernel, and the
+// tests count the asks. One nil check per ask, off the per-record path.
+var testHookRoom func()
+
 // room tells the kernel that a commit may have freed the room a waiting
 // writer wants (MPMCRING_IOC_ROOM): it reclaims and wakes the writer now,
 // not at its next tick. Best effort: an error changes nothing (the tick
 // wakes the writer all the same); a ring in memory has no kernel to ask.
 func (r *Ring) room() {
+	if testHookRoom != nil {
+		testHookRoom()
+	}
 	r.withFd(func(fd int) error {
 		ioctl(fd, iocRoom, nil)
 		return nil

@@ -9,6 +9,7 @@ package mpmcring
 // cost consumers a system call per commit, or leave the writer to the tick.
 
 import (
+	"errors"
 	"sync/atomic"
 	"testing"
 )
@@ -48,6 +49,144 @@ func TestRoomWantedOnlyWhereTheClaimHeldIt(t *testing.T) {
 		if got := c.v.roomWanted(start); got != tc.want {
 			t.Errorf("%s: room_at start%+d, head start+32: roomWanted %v, want %v",
 				tc.name, tc.off, got, tc.want)
+		}
+		atomic.StoreUint64(roomAt, 0)
+	}
+}
+
+// A claim of discarded records only hands nothing over and no commit
+// follows: the claim itself asks for room (tests/host/commit_room_test.c:
+// the library's), where a commit of the same span would. Each way to
+// take records: Read, ReadBatch, Consume.
+func TestClaimOfDiscardsOnlyAsksForRoom(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 4096})
+	r := h.ring(t)
+	c := newConsumer(t, r)
+	roomAt := word(h.ro, metaRoomAt)
+	var asks int
+	testHookRoom = func() { asks++ }
+	defer func() { testHookRoom = nil }()
+	takes := []struct {
+		name string
+		take func() (int, error)
+	}{
+		{"Read", func() (int, error) {
+			if _, err := c.Read(); err != nil {
+				return 0, err
+			}
+			return 1, c.Commit()
+		}},
+		{"ReadBatch", func() (int, error) {
+			b, err := c.ReadBatch(4, 1<<20)
+			if err != nil {
+				return 0, err
+			}
+			n := 0
+			for _, ok := b.Next(); ok; _, ok = b.Next() {
+				n++
+			}
+			return n, c.Commit()
+		}},
+		{"Consume", func() (int, error) {
+			return c.Consume(4, func(Record) error { return nil })
+		}},
+	}
+	discardTwo := func() uint64 {
+		start := h.prodPos()
+		for i := 0; i < 2; i++ {
+			if !h.discard(24) {
+				t.Fatal("discard: ring full")
+			}
+		}
+		return start
+	}
+	for _, tk := range takes {
+		for _, tc := range []struct {
+			name string
+			off  int64 // room_at - the first discarded record's start
+			none bool  // room_at 0: no writer ever waited
+			want int
+		}{
+			{"nobody waits", 0, true, 0},
+			{"inside the span", 8, false, 1},
+			{"at its end, the head", 64, false, 1},
+			{"past the head", 72, false, 0},
+			{"at its start", 0, false, 0},
+			{"before it", -8, false, 0},
+		} {
+			start := discardTwo()
+			at := start + uint64(tc.off)
+			if tc.none {
+				at = 0
+			}
+			atomic.StoreUint64(roomAt, at)
+			asks = 0
+			n, err := tk.take()
+			if n != 0 || (err != nil && !errors.Is(err, ErrNoRecord)) {
+				t.Fatalf("%s, %s: took %d, %v; want nothing", tk.name, tc.name, n, err)
+			}
+			if head := atomic.LoadUint64(h.v.head()); head != start+64 {
+				t.Fatalf("%s, %s: head %d, want %d (past the discarded records)",
+					tk.name, tc.name, head, start+64)
+			}
+			if asks != tc.want {
+				t.Errorf("%s, %s: room_at start%+d, head start+64: %d asks, want %d",
+					tk.name, tc.name, tc.off, asks, tc.want)
+			}
+			atomic.StoreUint64(roomAt, 0)
+		}
+		// Discards, then a record: one claim of both; its commit asks, once.
+		start := discardTwo()
+		mustProduce(t, h, payload(0, 24), PrioNormal)
+		atomic.StoreUint64(roomAt, start+8)
+		asks = 0
+		if n, err := tk.take(); n != 1 || err != nil {
+			t.Fatalf("%s: took %d, %v; want the record", tk.name, n, err)
+		}
+		if asks != 1 {
+			t.Errorf("%s: discards then a record, room_at inside the discards: %d asks, want 1", tk.name, asks)
+		}
+		atomic.StoreUint64(roomAt, 0)
+	}
+}
+
+// More discarded records than one claim walks past, then a record: Read's
+// first attempt claims discarded records only, its next one the rest and
+// the record. A target in the first span is asked for at once; one in the
+// second lies in the claim, and its commit asks: one ask either way.
+func TestSkipThenClaimAsksOnce(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 1 << 17})
+	r := h.ring(t)
+	c := newConsumer(t, r)
+	roomAt := word(h.ro, metaRoomAt)
+	var asks int
+	testHookRoom = func() { asks++ }
+	defer func() { testHookRoom = nil }()
+	for _, inClaim := range []bool{false, true} {
+		start := h.prodPos()
+		for i := 0; i < claimWalk+100; i++ {
+			if !h.discard(8) {
+				t.Fatal("discard: ring full")
+			}
+		}
+		recPos := h.prodPos()
+		mustProduce(t, h, payload(0, 24), PrioNormal)
+		at := start + 8 // in the first attempt's span
+		if inClaim {
+			at = recPos // the claim's record: past the first span
+		}
+		atomic.StoreUint64(roomAt, at)
+		asks = 0
+		rec, err := c.Read()
+		if err != nil || rec.Pos != recPos {
+			t.Fatalf("in claim %v: read %v at %d, want the record at %d", inClaim, err, rec.Pos, recPos)
+		}
+		readAsks := asks
+		if err := c.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if asks != 1 {
+			t.Errorf("target in the claim %v: %d asks (%d at the read), want 1", inClaim, asks, readAsks)
 		}
 		atomic.StoreUint64(roomAt, 0)
 	}

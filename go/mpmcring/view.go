@@ -251,6 +251,11 @@ type claimResult struct {
 	records uint32
 	bytes   uint64
 	first   rec
+	// skipped: where the first claim of discarded records only that
+	// this call made began (skippedAny): the head moved over them and
+	// nothing was handed over, so no commit asks for the room they held.
+	skipped    uint64
+	skippedAny bool
 }
 
 // claim tries (MPR_CLAIM_TRIES), and the records one claim walks past
@@ -295,6 +300,7 @@ func (v *view) claim(announce *uint64, holding bool, maxRecs uint32, maxBytes ui
 	hardBytes bool, c *claimResult) int {
 	headp := v.head()
 	tries := 0
+	c.skippedAny = false
 	for ; tries < claimTries; tries++ {
 		s := v.positions()
 		if !v.headSane(s) {
@@ -389,9 +395,15 @@ func (v *view) claim(announce *uint64, holding bool, maxRecs uint32, maxBytes ui
 			continue
 		}
 		if n == 0 {
-			// Only discarded records: nothing to hand over.
+			// Only discarded records: nothing to hand over, and no
+			// commit that would ask for the room they held. A
+			// caller that holds a claim asks at its commit: that
+			// claim begins before these.
 			if !holding {
 				atomic.StoreUint64(announce, slotIdle)
+				if !c.skippedAny {
+					c.skipped, c.skippedAny = h, true
+				}
 			}
 			continue
 		}
@@ -463,7 +475,8 @@ func (v *view) commit(announce *uint64, start uint64) int {
 }
 
 // roomWanted is mpr_room_wanted: after the commit of a claim that began
-// at start, whether a writer may wait for room that claim held back
+// at start (or a claim of discarded records only that did: claimResult's
+// skipped), whether a writer may wait for room that claim held back
 // (the meta page's room_at: where a waiting writer wants reclaim_pos; 0
 // when no writer ever waited, and under a module older than ABI 1.5;
 // kept once reached, when no claim begins before it). A claim that
@@ -471,7 +484,8 @@ func (v *view) commit(announce *uint64, start uint64) int {
 // the consumer whose claim reaches it asks. The head is user-writable: it
 // decides only whether to make a system call. [C6] pairs with [W5]: Go's
 // atomics are sequentially consistent, so this load comes after the
-// commit's exchange in one order with the kernel's full barrier.
+// commit's exchange (or the store that released a claim of discarded
+// records only) in one order with the kernel's full barrier.
 func (v *view) roomWanted(start uint64) bool {
 	at := atomic.LoadUint64(v.roomAtP)
 	return at != 0 && before(start, at) && !before(atomic.LoadUint64(v.headP), at)

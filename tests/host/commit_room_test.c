@@ -103,6 +103,186 @@ static unsigned int commit_with_room_at(struct tap *t, struct mpmcring_consumer 
 	return room_calls;
 }
 
+/* Two discarded 24-byte records, 64 bytes of ring: returns where they begin. */
+static uint64_t discard_two(void)
+{
+	uint64_t pos, first = 0;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (hostring_reserve(&H, 0, 24, MPMCRING_PRIO_NORMAL, &pos))
+			abort();
+		if (!i)
+			first = pos;
+		hostring_discard(&H, 0, pos);
+	}
+	return first;
+}
+
+/* How a consumer takes what is at the head: each entry point that claims. */
+enum take_way { TAKE_READ, TAKE_READ_MANY, TAKE_READ_BATCH, TAKE_CONSUME, TAKE_WAYS };
+
+static const char *const take_names[TAKE_WAYS] = { "read", "read_many", "read_batch", "consume" };
+
+/* CHECK_EQ() naming the way. */
+#define CHECK_WAY(t, way, a, b)                                                         \
+	CHECK(t, (long long)(a) == (long long)(b), "%s: %lld != %lld", take_names[way], \
+	      (long long)(a), (long long)(b))
+
+static int take_count(void *ctx, const struct mpmcring_record *rec)
+{
+	(void)rec;
+	++*(unsigned int *)ctx;
+	return 0;
+}
+
+/* Takes what there is the given way: records taken (and committed), or -errno. */
+static int take(struct mpmcring_consumer *c, enum take_way way)
+{
+	struct mpmcring_record recs[4];
+	struct mpmcring_batch b;
+	unsigned int n = 0;
+	int ret;
+
+	switch (way) {
+	case TAKE_READ:
+		ret = mpmcring_read(c, recs);
+		ret = ret ? ret : 1;
+		break;
+	case TAKE_READ_MANY:
+		ret = mpmcring_read_many(c, recs, 4, SIZE_MAX);
+		break;
+	case TAKE_READ_BATCH:
+		ret = mpmcring_read_batch(c, &b, 4, SIZE_MAX);
+		break;
+	default:
+		ret = mpmcring_consume(c, 4, take_count, &n);
+		return ret < 0 ? ret : (int)n; /* it commits itself */
+	}
+	if (ret > 0 && mpmcring_commit(c))
+		return -EIO;
+	return ret;
+}
+
+/*
+ * Discarded records at the head and nothing after (start the first's
+ * position, the head then start + 64), room_at at start + at_off (0:
+ * none): a claim of discarded records only hands nothing over and no
+ * commit follows, so the claim itself asks for room where a commit of the
+ * same span would. Returns how many times it asked.
+ */
+static unsigned int skip_with_room_at(struct tap *t, struct mpmcring_consumer *c, enum take_way way,
+				      int64_t at_off, bool none)
+{
+	uint64_t start = discard_two();
+
+	H.v.meta->room_at = none ? 0 : start + (uint64_t)at_off;
+	room_calls = 0;
+	errno = EXDEV;
+	CHECK_WAY(t, way, take(c, way), way == TAKE_CONSUME ? 0 : -EAGAIN);
+	CHECK_WAY(t, way, H.v.cons->head, start + 64);
+	CHECK(t, errno != ENOTTY, "%s: the ioctl's error reached the caller", take_names[way]);
+	H.v.meta->room_at = 0;
+	return room_calls;
+}
+
+static void skip_asks_for_room(struct tap *t, uint64_t initial_pos)
+{
+	struct mpmcring_consumer *c;
+	struct mpmcring *r;
+	enum take_way way;
+	uint64_t start;
+
+	REQUIRE(t,
+		!hostring_init(&H, &(struct hostring_params){ .size = 4096,
+							      .producers = 1,
+							      .max_consumers = 2,
+							      .initial_pos = initial_pos }),
+		"init");
+	armed = true;
+	r = mpmcring_open("/dev/null", 0);
+	armed = false;
+	REQUIRE(t, r, "open: %s", mpmcring_errmsg());
+	c = mpmcring_consumer_new(r);
+	REQUIRE(t, c, "consumer: %s", mpmcring_errmsg());
+
+	for (way = 0; way < TAKE_WAYS; way++) {
+		CHECK_WAY(t, way, skip_with_room_at(t, c, way, 0, true), 0);  /* nobody waits */
+		CHECK_WAY(t, way, skip_with_room_at(t, c, way, 8, false), 1); /* inside the span */
+		CHECK_WAY(t, way, skip_with_room_at(t, c, way, 64, false),
+			  1); /* at its end, the head */
+		CHECK_WAY(t, way, skip_with_room_at(t, c, way, 72, false), 0); /* past the head */
+		CHECK_WAY(t, way, skip_with_room_at(t, c, way, 0, false), 0);  /* at its start */
+		CHECK_WAY(t, way, skip_with_room_at(t, c, way, -8, false), 0); /* before it */
+
+		/* Discards, then a record: one claim of both; its commit asks, once. */
+		start = discard_two();
+		produce();
+		H.v.meta->room_at = start + 8;
+		room_calls = 0;
+		CHECK_WAY(t, way, take(c, way), 1);
+		CHECK_WAY(t, way, room_calls, 1);
+		H.v.meta->room_at = 0;
+	}
+
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
+	hostring_destroy(&H);
+}
+
+/*
+ * More discarded records than one claim walks past (MPR_CLAIM_WALK), then
+ * a record: the call's first attempt claims discarded records only, its
+ * next one the rest and the record. A target in the first span is asked
+ * for at once; one in the second lies in the claim, and its commit asks:
+ * one call either way.
+ */
+static void t_skip_then_claim_asks_once(struct tap *t)
+{
+	struct mpmcring_consumer *c;
+	struct mpmcring_record rec;
+	unsigned int i, k;
+	uint64_t start, pos, second;
+	struct mpmcring *r;
+
+	REQUIRE(t,
+		!hostring_init(&H, &(struct hostring_params){ .size = 1 << 17,
+							      .producers = 1,
+							      .max_consumers = 2 }),
+		"init");
+	armed = true;
+	r = mpmcring_open("/dev/null", 0);
+	armed = false;
+	REQUIRE(t, r, "open: %s", mpmcring_errmsg());
+	c = mpmcring_consumer_new(r);
+	REQUIRE(t, c, "consumer: %s", mpmcring_errmsg());
+	for (k = 0; k < 2; k++) {
+		start = 0;
+		for (i = 0; i < MPR_CLAIM_WALK + 100; i++) {
+			if (hostring_reserve(&H, 0, 8, MPMCRING_PRIO_NORMAL, &pos))
+				abort();
+			if (!i)
+				start = pos;
+			hostring_discard(&H, 0, pos);
+		}
+		produce();
+		/* 16 bytes a discarded record: the first attempt's span ends here. */
+		second = start + 16 * MPR_CLAIM_WALK;
+		H.v.meta->room_at = k ? second + 8 : second - 8;
+		room_calls = 0;
+		CHECK_EQ(t, mpmcring_read(c, &rec), 0);
+		CHECK_EQ(t, rec.pos, start + 16 * (MPR_CLAIM_WALK + 100));
+		CHECK_EQ(t, room_calls, k ? 0 : 1);
+		CHECK_EQ(t, mpmcring_commit(c), 0);
+		CHECK(t, room_calls == 1, "target %s: %u calls", k ? "in the claim" : "in the skip",
+		      room_calls);
+		H.v.meta->room_at = 0;
+	}
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
+	hostring_destroy(&H);
+}
+
 /* Positions from initial_pos on: the decisions must not change across 2^64. */
 static void commit_asks_for_room(struct tap *t, uint64_t initial_pos)
 {
@@ -145,12 +325,26 @@ static void t_commit_asks_for_room_across_the_wrap(struct tap *t)
 	commit_asks_for_room(t, UINT64_MAX - 15);
 }
 
+static void t_claim_of_discards_only_asks_for_room_where_it_held_it(struct tap *t)
+{
+	skip_asks_for_room(t, 0);
+}
+
+/* The discarded records span the wrap: 16 bytes before, 48 after. */
+static void t_claim_of_discards_only_asks_for_room_across_the_wrap(struct tap *t)
+{
+	skip_asks_for_room(t, UINT64_MAX - 15);
+}
+
 int main(void)
 {
 	static const struct tap_test tests[] = {
 		TAP_TEST(t_commit_asks_for_room_only_where_it_held_it),
 		TAP_TEST(t_commit_asks_for_room_across_the_wrap),
+		TAP_TEST(t_claim_of_discards_only_asks_for_room_where_it_held_it),
+		TAP_TEST(t_claim_of_discards_only_asks_for_room_across_the_wrap),
+		TAP_TEST(t_skip_then_claim_asks_once),
 	};
 
-	return tap_run(tests, 2);
+	return tap_run(tests, 5);
 }

@@ -37,6 +37,9 @@
  *   [M:claim-recheck]     mpr_claim_attempt(): head re-read       head != h
  *                         before EAGAIN
  *   [M:claim-release]     mpr_claim_from(): announce := IDLE      ANNOUNCE(c, IDLE)
+ *   [M:claim-discards]    mpr_claim_attempt(): discarded records  ANNOUNCE(c, IDLE) (the model
+ *                         only: announce := IDLE by an exchange   is SC); the room ask that
+ *                         (then room_at: [C6]), skipped := h      follows is not modelled
  *   [M:claim-cas]         mpr_claim_attempt(): cmpxchg(head,      [C2]; the caller's
  *                         h, e)                                   claim_start: the oldest
  *                                                                 start it holds (library)
@@ -1558,7 +1561,7 @@ inline mpr_claim(c, holding, maxr)
 				:: !ok && cret == 0 -> tries++
 				:: ok && n == 0 ->	/* only discarded records */
 					if
-					:: !holding -> atomic { ANNOUNCE(c, IDLE) }
+					:: !holding -> atomic { ANNOUNCE(c, IDLE) }	/* [M:claim-discards] */
 					:: else -> skip
 					fi;
 					tries++

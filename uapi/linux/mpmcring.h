@@ -432,13 +432,17 @@ struct mpmcring_consumers {
  * The word is never cleared (0: no writer ever waited): a target
  * reclaim_pos has passed asks nothing. A consumer that has just committed
  * a claim beginning before room_at, with the head at or past room_at,
- * calls this: its commit may be the last one holding the room back. The
- * load of room_at must come after the commit's exchange in a single total
- * order (a sequentially consistent load, or a full fence before it): the
- * kernel stores room_at, then issues a full barrier, then reclaims, so
- * either the writer's reclaim sees the commit or the consumer sees
- * room_at. Best effort: the housekeeping tick wakes writers all the same
- * (every 100 ms). Bounded work, needs a read-write file; returns 0.
+ * calls this: its commit may be the last one holding the room back. So
+ * does a consumer whose claim moved the head over discarded records only,
+ * from before room_at to at or past it, releasing its announce with
+ * nothing to commit (it holds that room as a commit would). The load of
+ * room_at must come after the commit's exchange (or that announce's
+ * release) in a single total order (both sequentially consistent, or a
+ * full fence between): the kernel stores room_at, then issues a full
+ * barrier, then reclaims, so either the writer's reclaim sees the commit
+ * or the consumer sees room_at. Best effort: the housekeeping tick wakes
+ * writers all the same (every 100 ms). Bounded work, needs a read-write
+ * file; returns 0.
  */
 #define MPMCRING_IOC_ROOM	_IO(MPMCRING_IOC_TYPE, 0xa8)
 

@@ -13,7 +13,9 @@
  *   }
  *
  * (*) But for one ioctl when a userspace writer waits for the room the
- * commit frees: see mpmcring_commit().
+ * commit frees: see mpmcring_commit(). A read that moves past discarded
+ * records only (nothing to commit) makes the same ioctl in the commit's
+ * place, on the same condition.
  *
  * Every record goes to exactly one consumer. A consumer is used by one
  * thread at a time; give each thread its own. Functions returning int give

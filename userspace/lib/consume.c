@@ -126,6 +126,53 @@ static MPR_ALWAYS_INLINE void mpr_lib_claimed(struct mpmcring_consumer *c, unsig
 }
 
 /*
+ * After the commit of a claim that began at start, or a claim of discarded
+ * records only that did (mpr_lib_room_skipped()), with room_at set (at): a
+ * writer may wait for room the claim held, and then the kernel reclaims
+ * and wakes it (best effort: the ioctl's errors change nothing, errno
+ * included; the tick backs it up). Over plain memory there is no kernel
+ * and nobody waits. The commit calls it last (a jump): nothing of the
+ * commit's is kept across it.
+ */
+static MPR_SLOW_PATH int mpr_lib_room(struct mpmcring_consumer *c, __u64 start, __u64 at)
+{
+	int saved;
+
+	if (c->r->fd >= 0 && mpr_room_wanted(&c->r->v, start, at)) {
+		saved = errno;
+		ioctl(c->r->fd, MPMCRING_IOC_ROOM);
+		errno = saved;
+	}
+	return 0;
+}
+
+/*
+ * After a claim of discarded records only that began at skipped (struct
+ * mpr_claim): nothing of it is handed over, so no commit asks for the room
+ * it held; a writer may wait for that room, and is asked for as after a
+ * commit (mpr_lib_room()). When the same call then claimed records from
+ * start on (claimed), a target past start lies in that claim, whose
+ * commit asks: not twice.
+ */
+static MPR_SLOW_PATH void mpr_lib_room_skipped(struct mpmcring_consumer *c, __u64 skipped,
+					       bool claimed, __u64 start)
+{
+	/* [C6] pairs with [W5]: after the claim's exchange of the announce. */
+	__u64 at = mpr_room_at(c->r->v.meta);
+
+	if (at && !(claimed && mpr_before(start, at)))
+		mpr_lib_room(c, skipped, at);
+}
+
+/* After a claim that returned n: see mpr_lib_room_skipped(). */
+static MPR_ALWAYS_INLINE void mpr_lib_skipped(struct mpmcring_consumer *c,
+					      const struct mpr_claim *cl, int n)
+{
+	if (mpr_unlikely(cl->skipped != MPMCRING_SLOT_IDLE))
+		mpr_lib_room_skipped(c, cl->skipped, n > 0, cl->start);
+}
+
+/*
  * The whole claim behind the entry points: the revocation check, the claim
  * (after a first attempt of the caller's own: announced is what it left),
  * one repair through the kernel on -EBADMSG, the consumer's counts.
@@ -142,8 +189,11 @@ static MPR_ALWAYS_INLINE int mpr_lib_claim(struct mpmcring_consumer *c, unsigned
 		return mpr_lib_claim_revoked();
 	n = mpr_claim_from(v, &c->slot->start, c->holding, max_records, max_bytes, false, cl,
 			   mpr_sink_of(out), announced);
-	if (mpr_unlikely(n == -EBADMSG))
+	mpr_lib_skipped(c, cl, n);
+	if (mpr_unlikely(n == -EBADMSG)) {
 		n = mpr_lib_claim_repair(c, max_records, max_bytes, cl, out);
+		mpr_lib_skipped(c, cl, n);
+	}
 	if (mpr_unlikely(n == -ESTALE))
 		return mpr_lib_claim_stale(c, cl->records);
 	if (n < 0)
@@ -191,6 +241,9 @@ static MPR_ALWAYS_INLINE int mpr_lib_claim_fast(struct mpmcring_consumer *c,
 		return n;
 	if (n == MPR_CLAIM_STOP && why == MPR_REC_NONE && !*announced)
 		return n;
+	/* Discarded records only, from cl->start on: the whole way may claim none. */
+	if (n == MPR_CLAIM_SKIPPED)
+		mpr_lib_room_skipped(c, cl->start, false, 0);
 	return 0;
 }
 
@@ -556,25 +609,6 @@ int mpmcring_validate(struct mpmcring_consumer *c)
 }
 
 /*
- * The end of a commit that found room_at set (at): a writer may wait for
- * room the claim held, and then the kernel reclaims and wakes it (best
- * effort: the ioctl's errors change nothing, errno included; the tick
- * backs it up). Over plain memory there is no kernel and nobody waits.
- * Called last (a jump): nothing of the commit's is kept across it.
- */
-static MPR_SLOW_PATH int mpr_lib_room(struct mpmcring_consumer *c, __u64 at)
-{
-	int saved;
-
-	if (c->r->fd >= 0 && mpr_room_wanted(&c->r->v, c->claim_start, at)) {
-		saved = errno;
-		ioctl(c->r->fd, MPMCRING_IOC_ROOM);
-		errno = saved;
-	}
-	return 0;
-}
-
-/*
  * Releases every record the consumer holds, delivered or not; it holds a
  * claim. Inlined into mpmcring_commit(), whose common case it is.
  */
@@ -616,7 +650,7 @@ static MPR_ALWAYS_INLINE int mpr_lib_commit_held(struct mpmcring_consumer *c)
 	 * a writer waited (the word keeps its last target), decided here.
 	 */
 	if (mpr_unlikely(at) && mpr_before(c->claim_start, at))
-		return mpr_lib_room(c, at);
+		return mpr_lib_room(c, c->claim_start, at);
 	return 0;
 }
 
