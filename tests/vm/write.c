@@ -566,6 +566,115 @@ TEST_F_TIMEOUT(wr, mapped_read_past_discarded_records_wakes_a_blocked_writer, 12
 }
 
 /*
+ * A consumer that lets go of a claim without committing it frees the room
+ * the claim held, and the kernel hears of it, as it hears of a commit
+ * that asks: MPMCRING_IOC_DETACH (mpmcring_consumer_free() of a consumer
+ * whose stopped consume left records undelivered: abandoned) and the
+ * release of the consumer's file (its ring closed with the claim held)
+ * each kick. A writer asleep for room on a full ring whose records are all
+ * in that claim is woken by the let-go, not by the tick or its own look
+ * every 100 ms: its room wakeup is counted by the time the let-go returns,
+ * and the claim was let go by the kernel (abandoned_claims), not committed
+ * (a commit would ask for room itself). Rounds as for the discarded
+ * records above: 4 of the first 5 that took under 20 ms (one left to the
+ * tick or the writer's look landing in a let-go).
+ */
+enum letgo_way { LETGO_DETACH, LETGO_CLOSE };
+
+/* Stops consume at its first record: the rest of the claim stays held. */
+static int letgo_stop(void *ctx, const struct mpmcring_record *rec)
+{
+	(void)ctx;
+	(void)rec;
+	return -1;
+}
+
+static void letgo_rounds(struct __test_metadata *_metadata, int fd, enum letgo_way way,
+			 const char *what)
+{
+	struct mpmcring *dr = mpmcring_open(RING, 0);
+	struct mpmcring_consumer *drainer = dr ? mpmcring_consumer_new(dr) : NULL;
+	unsigned int i, decided = 0, woke = 0;
+	uint64_t c0, c1, t0, t1, deadline;
+	struct mpmcring_stats st0, st1;
+	struct mpmcring_consumer *c;
+	struct vm_writer *w;
+	struct mpmcring *r;
+	pthread_t th;
+
+	ASSERT_NE(NULL, drainer);
+	for (i = 0; i < 20 && decided < 5; i++) {
+		r = mpmcring_open(RING, 0);
+		c = r ? mpmcring_consumer_new(r) : NULL;
+		ASSERT_NE(NULL, c) TH_LOG("%s", mpmcring_errmsg());
+		ASSERT_GT(fill(fd), 0);
+		ASSERT_EQ(-1, mpmcring_consume(c, 1 << 16, letgo_stop, NULL));
+		/* The claim holds every record: the head is at prod_pos. */
+		ASSERT_EQ(0, mpmcring_avail_bytes(r));
+		/* On the heap: a failed ASSERT leaves the thread its record. */
+		w = calloc(1, sizeof(*w));
+		ASSERT_NE(NULL, w);
+		*w = (struct vm_writer){ .fd = fd, .n = 1, .len = 56 };
+		ASSERT_EQ(0, pthread_create(&th, NULL, vm_writer_thread, w));
+		ASSERT_TRUE(vm_wait_asleep(&w->tid)) TH_LOG("the writer found room");
+		ASSERT_EQ(0, ring_stats(fd, &st0));
+		c0 = vm_ring_wakeups(fd, VM_ROOM_WAKEUPS);
+		t0 = vm_now_ns();
+		if (way == LETGO_DETACH) {
+			mpmcring_consumer_free(c);
+			t1 = vm_now_ns();
+			c1 = vm_ring_wakeups(fd, VM_ROOM_WAKEUPS);
+			mpmcring_close(r);
+		} else {
+			/*
+			 * c is leaked on purpose: freeing it after the close
+			 * would touch the unmapped slot and the freed handle.
+			 */
+			mpmcring_close(r);
+			t1 = vm_now_ns();
+			c1 = vm_ring_wakeups(fd, VM_ROOM_WAKEUPS);
+		}
+		ASSERT_EQ(0, ring_stats(fd, &st1));
+		ASSERT_NE(UINT64_MAX, c0);
+		ASSERT_NE(UINT64_MAX, c1);
+		ASSERT_EQ(st0.abandoned_claims + 1, st1.abandoned_claims)
+		TH_LOG("the claim was not let go by the kernel");
+		/* Woken now or at the tick, the writer's record arrives. */
+		deadline = vm_now_ns() + 10000000000ULL;
+		while (!__atomic_load_n(&w->done, __ATOMIC_ACQUIRE) && vm_now_ns() < deadline)
+			vm_sleep_ms(1);
+		ASSERT_EQ(1, __atomic_load_n(&w->written, __ATOMIC_ACQUIRE))
+		TH_LOG("the writer still sleeps 10 s after the claim was let go");
+		pthread_join(th, NULL);
+		free(w);
+		/* What the claim held went with it: the writer's record is left. */
+		ASSERT_EQ(1, drain(drainer));
+		if (t1 - t0 > 20000000ULL)
+			continue;
+		woke += c1 > c0;
+		decided++;
+	}
+	mpmcring_consumer_free(drainer);
+	mpmcring_close(dr);
+	EXPECT_EQ(5, decided) TH_LOG("only %u %s of %u took under 20 ms", decided, what, i);
+	EXPECT_LE(4, woke)
+	TH_LOG("%u of %u %s of a claim holding the room counted the writer's wakeup", woke, decided,
+	       what);
+}
+
+TEST_F_TIMEOUT(wr, detach_of_a_held_claim_wakes_a_blocked_writer, 120)
+{
+	ASSERT_GE(self->l.abi_minor, MPMCRING_ABI_MINOR_ROOM_WAKEUPS);
+	letgo_rounds(_metadata, self->fd, LETGO_DETACH, "detaches");
+}
+
+TEST_F_TIMEOUT(wr, close_of_a_held_claim_wakes_a_blocked_writer, 120)
+{
+	ASSERT_GE(self->l.abi_minor, MPMCRING_ABI_MINOR_ROOM_WAKEUPS);
+	letgo_rounds(_metadata, self->fd, LETGO_CLOSE, "closes");
+}
+
+/*
  * What a consumer that is not the library must know, from the uapi: while
  * a writer sleeps for room, the meta page's room_at is a reclaim_pos not
  * reached yet, at or before the one at which its record fits (free bytes
