@@ -59,13 +59,7 @@ func TestRoomWantedOnlyWhereTheClaimHeldIt(t *testing.T) {
 // the library's), where a commit of the same span would. Each way to
 // take records: Read, ReadBatch, Consume.
 func TestClaimOfDiscardsOnlyAsksForRoom(t *testing.T) {
-	h := newTestRing(t, ringParams{size: 4096})
-	r := h.ring(t)
-	c := newConsumer(t, r)
-	roomAt := word(h.ro, metaRoomAt)
-	var asks int
-	testHookRoom = func() { asks++ }
-	defer func() { testHookRoom = nil }()
+	h, c, roomAt, asks := roomAsks(t, 4096)
 	takes := []struct {
 		name string
 		take func() (int, error)
@@ -120,7 +114,7 @@ func TestClaimOfDiscardsOnlyAsksForRoom(t *testing.T) {
 				at = 0
 			}
 			atomic.StoreUint64(roomAt, at)
-			asks = 0
+			*asks = 0
 			n, err := tk.take()
 			if n != 0 || (err != nil && !errors.Is(err, ErrNoRecord)) {
 				t.Fatalf("%s, %s: took %d, %v; want nothing", tk.name, tc.name, n, err)
@@ -129,9 +123,9 @@ func TestClaimOfDiscardsOnlyAsksForRoom(t *testing.T) {
 				t.Fatalf("%s, %s: head %d, want %d (past the discarded records)",
 					tk.name, tc.name, head, start+64)
 			}
-			if asks != tc.want {
+			if *asks != tc.want {
 				t.Errorf("%s, %s: room_at start%+d, head start+64: %d asks, want %d",
-					tk.name, tc.name, tc.off, asks, tc.want)
+					tk.name, tc.name, tc.off, *asks, tc.want)
 			}
 			atomic.StoreUint64(roomAt, 0)
 		}
@@ -139,12 +133,12 @@ func TestClaimOfDiscardsOnlyAsksForRoom(t *testing.T) {
 		start := discardTwo()
 		mustProduce(t, h, payload(0, 24), PrioNormal)
 		atomic.StoreUint64(roomAt, start+8)
-		asks = 0
+		*asks = 0
 		if n, err := tk.take(); n != 1 || err != nil {
 			t.Fatalf("%s: took %d, %v; want the record", tk.name, n, err)
 		}
-		if asks != 1 {
-			t.Errorf("%s: discards then a record, room_at inside the discards: %d asks, want 1", tk.name, asks)
+		if *asks != 1 {
+			t.Errorf("%s: discards then a record, room_at inside the discards: %d asks, want 1", tk.name, *asks)
 		}
 		atomic.StoreUint64(roomAt, 0)
 	}
@@ -155,13 +149,7 @@ func TestClaimOfDiscardsOnlyAsksForRoom(t *testing.T) {
 // the record. A target in the first span is asked for at once; one in the
 // second lies in the claim, and its commit asks: one ask either way.
 func TestSkipThenClaimAsksOnce(t *testing.T) {
-	h := newTestRing(t, ringParams{size: 1 << 17})
-	r := h.ring(t)
-	c := newConsumer(t, r)
-	roomAt := word(h.ro, metaRoomAt)
-	var asks int
-	testHookRoom = func() { asks++ }
-	defer func() { testHookRoom = nil }()
+	h, c, roomAt, asks := roomAsks(t, 1<<17)
 	for _, inClaim := range []bool{false, true} {
 		start := h.prodPos()
 		for i := 0; i < claimWalk+100; i++ {
@@ -176,18 +164,30 @@ func TestSkipThenClaimAsksOnce(t *testing.T) {
 			at = recPos // the claim's record: past the first span
 		}
 		atomic.StoreUint64(roomAt, at)
-		asks = 0
+		*asks = 0
 		rec, err := c.Read()
 		if err != nil || rec.Pos != recPos {
 			t.Fatalf("in claim %v: read %v at %d, want the record at %d", inClaim, err, rec.Pos, recPos)
 		}
-		readAsks := asks
+		readAsks := *asks
 		if err := c.Commit(); err != nil {
 			t.Fatal(err)
 		}
-		if asks != 1 {
-			t.Errorf("target in the claim %v: %d asks (%d at the read), want 1", inClaim, asks, readAsks)
+		if *asks != 1 {
+			t.Errorf("target in the claim %v: %d asks (%d at the read), want 1", inClaim, *asks, readAsks)
 		}
 		atomic.StoreUint64(roomAt, 0)
 	}
+}
+
+// roomAsks: a ring of size bytes in memory, a consumer of it, its meta
+// page's room_at, and the count of the consumer's asks for room (there is
+// no kernel to ask: testHookRoom counts them, until the test ends).
+func roomAsks(t *testing.T, size uint64) (*testRing, *Consumer, *uint64, *int) {
+	h := newTestRing(t, ringParams{size: size})
+	c := newConsumer(t, h.ring(t))
+	asks := new(int)
+	testHookRoom = func() { *asks++ }
+	t.Cleanup(func() { testHookRoom = nil })
+	return h, c, word(h.ro, metaRoomAt), asks
 }

@@ -66,6 +66,33 @@ int __wrap_munmap(void *a, size_t len)
 	return __real_munmap(a, len);
 }
 
+/*
+ * A ring of size bytes over the hostring (from initial_pos on), opened by
+ * the library through the wrapped calls, and a consumer of it; NULL (a
+ * check failed) when any of that fails.
+ */
+static struct mpmcring_consumer *open_over(struct tap *t, size_t size, uint64_t initial_pos,
+					   struct mpmcring **rp)
+{
+	struct mpmcring_consumer *c;
+
+	*rp = NULL;
+	if (hostring_init(&H, &(struct hostring_params){ .size = size,
+							 .producers = 1,
+							 .max_consumers = 2,
+							 .initial_pos = initial_pos })) {
+		CHECK(t, false, "init");
+		return NULL;
+	}
+	armed = true;
+	*rp = mpmcring_open("/dev/null", 0);
+	armed = false;
+	CHECK(t, *rp, "open: %s", mpmcring_errmsg());
+	c = *rp ? mpmcring_consumer_new(*rp) : NULL;
+	CHECK(t, c, "consumer: %s", mpmcring_errmsg());
+	return c;
+}
+
 /* One 24-byte record: 32 bytes of ring with its header. */
 static void produce(void)
 {
@@ -193,18 +220,8 @@ static void skip_asks_for_room(struct tap *t, uint64_t initial_pos)
 	enum take_way way;
 	uint64_t start;
 
-	REQUIRE(t,
-		!hostring_init(&H, &(struct hostring_params){ .size = 4096,
-							      .producers = 1,
-							      .max_consumers = 2,
-							      .initial_pos = initial_pos }),
-		"init");
-	armed = true;
-	r = mpmcring_open("/dev/null", 0);
-	armed = false;
-	REQUIRE(t, r, "open: %s", mpmcring_errmsg());
-	c = mpmcring_consumer_new(r);
-	REQUIRE(t, c, "consumer: %s", mpmcring_errmsg());
+	c = open_over(t, 4096, initial_pos, &r);
+	REQUIRE(t, c, "set-up");
 
 	for (way = 0; way < TAKE_WAYS; way++) {
 		CHECK_WAY(t, way, skip_with_room_at(t, c, way, 0, true), 0);  /* nobody waits */
@@ -245,17 +262,8 @@ static void t_skip_then_claim_asks_once(struct tap *t)
 	uint64_t start, pos, second;
 	struct mpmcring *r;
 
-	REQUIRE(t,
-		!hostring_init(&H, &(struct hostring_params){ .size = 1 << 17,
-							      .producers = 1,
-							      .max_consumers = 2 }),
-		"init");
-	armed = true;
-	r = mpmcring_open("/dev/null", 0);
-	armed = false;
-	REQUIRE(t, r, "open: %s", mpmcring_errmsg());
-	c = mpmcring_consumer_new(r);
-	REQUIRE(t, c, "consumer: %s", mpmcring_errmsg());
+	c = open_over(t, 1 << 17, 0, &r);
+	REQUIRE(t, c, "set-up");
 	for (k = 0; k < 2; k++) {
 		start = 0;
 		for (i = 0; i < MPR_CLAIM_WALK + 100; i++) {
@@ -289,18 +297,8 @@ static void commit_asks_for_room(struct tap *t, uint64_t initial_pos)
 	struct mpmcring_consumer *c;
 	struct mpmcring *r;
 
-	REQUIRE(t,
-		!hostring_init(&H, &(struct hostring_params){ .size = 4096,
-							      .producers = 1,
-							      .max_consumers = 2,
-							      .initial_pos = initial_pos }),
-		"init");
-	armed = true;
-	r = mpmcring_open("/dev/null", 0);
-	armed = false;
-	REQUIRE(t, r, "open: %s", mpmcring_errmsg());
-	c = mpmcring_consumer_new(r);
-	REQUIRE(t, c, "consumer: %s", mpmcring_errmsg());
+	c = open_over(t, 4096, initial_pos, &r);
+	REQUIRE(t, c, "set-up");
 
 	CHECK_EQ(t, commit_with_room_at(t, c, 0, true), 0);   /* nobody waits */
 	CHECK_EQ(t, commit_with_room_at(t, c, 8, false), 1);  /* inside the claim */

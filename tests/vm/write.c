@@ -445,6 +445,47 @@ TEST_F_TIMEOUT(wr, mapped_commit_that_frees_room_wakes_a_blocked_writer, 120)
 	"ring=wr create=1 size=65536 threads=1 count=2000 len_min=48 len_max=48 " \
 	"prio_mix=0:100:0 discard_every=1 watermarks=60,12,0"
 
+/*
+ * The writer of the rounds below: one 56-byte record on fd, asleep for
+ * room once this returns. On the heap: a failed ASSERT leaves the thread
+ * its record.
+ */
+static void room_writer_start(struct __test_metadata *_metadata, int fd, struct vm_writer **wp,
+			      pthread_t *th)
+{
+	struct vm_writer *w = calloc(1, sizeof(*w));
+
+	ASSERT_NE(NULL, w);
+	*w = (struct vm_writer){ .fd = fd, .n = 1, .len = 56 };
+	*wp = w;
+	ASSERT_EQ(0, pthread_create(th, NULL, vm_writer_thread, w));
+	ASSERT_TRUE(vm_wait_asleep(&w->tid)) TH_LOG("the writer found room");
+}
+
+/* Woken at once or by the tick, the writer's record arrives (after what). */
+static void room_writer_end(struct __test_metadata *_metadata, struct vm_writer *w, pthread_t th,
+			    const char *after)
+{
+	uint64_t deadline = vm_now_ns() + 10000000000ULL;
+
+	while (!__atomic_load_n(&w->done, __ATOMIC_ACQUIRE) && vm_now_ns() < deadline)
+		vm_sleep_ms(1);
+	ASSERT_EQ(1, __atomic_load_n(&w->written, __ATOMIC_ACQUIRE))
+	TH_LOG("the writer still sleeps 10 s after %s", after);
+	pthread_join(th, NULL);
+	free(w);
+}
+
+/* The rounds' verdict: 5 decided of rounds, 4 of them counting the wakeup. */
+static void room_verdict(struct __test_metadata *_metadata, unsigned int rounds,
+			 unsigned int decided, unsigned int woke, const char *what)
+{
+	EXPECT_EQ(5, decided) TH_LOG("only %u %s of %u took under 20 ms", decided, what, rounds);
+	EXPECT_LE(4, woke)
+	TH_LOG("%u of %u %s counted the writer's room wakeup by the time they returned", woke,
+	       decided, what);
+}
+
 /* One round's ring, made anew: the load generator has filled it. */
 struct skip_ring {
 	int wfd; /* the writer's, blocking */
@@ -489,7 +530,7 @@ static void skip_rounds(struct __test_metadata *_metadata, struct skip_ring *s, 
 			const char *what)
 {
 	unsigned int i, decided = 0, woke = 0;
-	uint64_t c0, c1, t0, t1, deadline;
+	uint64_t c0, c1, t0, t1;
 	struct vm_writer *w;
 	pthread_t th;
 	ssize_t got;
@@ -506,12 +547,7 @@ static void skip_rounds(struct __test_metadata *_metadata, struct skip_ring *s, 
 		ASSERT_GE(s->wfd, 0);
 		ASSERT_GE(s->rfd, 0);
 		ASSERT_NE(NULL, s->c) TH_LOG("%s", mpmcring_errmsg());
-		/* On the heap: a failed ASSERT leaves the thread its record. */
-		w = calloc(1, sizeof(*w));
-		ASSERT_NE(NULL, w);
-		*w = (struct vm_writer){ .fd = s->wfd, .n = 1, .len = 56 };
-		ASSERT_EQ(0, pthread_create(&th, NULL, vm_writer_thread, w));
-		ASSERT_TRUE(vm_wait_asleep(&w->tid)) TH_LOG("the writer found room");
+		room_writer_start(_metadata, s->wfd, &w, &th);
 		c0 = vm_ring_wakeups(s->wfd, VM_ROOM_WAKEUPS);
 		t0 = vm_now_ns();
 		got = take(s);
@@ -521,24 +557,14 @@ static void skip_rounds(struct __test_metadata *_metadata, struct skip_ring *s, 
 		ASSERT_NE(UINT64_MAX, c1);
 		ASSERT_TRUE(got == -EAGAIN || got == -EBUSY)
 		TH_LOG("the look past the discarded records: %zd", got);
-		/* Woken now or at the tick, the writer's record arrives. */
-		deadline = vm_now_ns() + 10000000000ULL;
-		while (!__atomic_load_n(&w->done, __ATOMIC_ACQUIRE) && vm_now_ns() < deadline)
-			vm_sleep_ms(1);
-		ASSERT_EQ(1, __atomic_load_n(&w->written, __ATOMIC_ACQUIRE))
-		TH_LOG("the writer still sleeps 10 s after the discarded records were passed");
-		pthread_join(th, NULL);
-		free(w);
+		room_writer_end(_metadata, w, th, "the discarded records were passed");
 		ASSERT_EQ(56, take(s));
 		if (t1 - t0 > 20000000ULL)
 			continue;
 		woke += c1 > c0;
 		decided++;
 	}
-	EXPECT_EQ(5, decided) TH_LOG("only %u %s of %u took under 20 ms", decided, what, i);
-	EXPECT_LE(4, woke)
-	TH_LOG("%u of %u %s that passed discarded records only counted the writer's wakeup", woke,
-	       decided, what);
+	room_verdict(_metadata, i, decided, woke, what);
 }
 
 static void skip_test(struct __test_metadata *_metadata, int *fixture_fd, skip_take_fn take,
@@ -595,7 +621,7 @@ static void letgo_rounds(struct __test_metadata *_metadata, int fd, enum letgo_w
 	struct mpmcring *dr = mpmcring_open(RING, 0);
 	struct mpmcring_consumer *drainer = dr ? mpmcring_consumer_new(dr) : NULL;
 	unsigned int i, decided = 0, woke = 0;
-	uint64_t c0, c1, t0, t1, deadline;
+	uint64_t c0, c1, t0, t1;
 	struct mpmcring_stats st0, st1;
 	struct mpmcring_consumer *c;
 	struct vm_writer *w;
@@ -611,12 +637,7 @@ static void letgo_rounds(struct __test_metadata *_metadata, int fd, enum letgo_w
 		ASSERT_EQ(-1, mpmcring_consume(c, 1 << 16, letgo_stop, NULL));
 		/* The claim holds every record: the head is at prod_pos. */
 		ASSERT_EQ(0, mpmcring_avail_bytes(r));
-		/* On the heap: a failed ASSERT leaves the thread its record. */
-		w = calloc(1, sizeof(*w));
-		ASSERT_NE(NULL, w);
-		*w = (struct vm_writer){ .fd = fd, .n = 1, .len = 56 };
-		ASSERT_EQ(0, pthread_create(&th, NULL, vm_writer_thread, w));
-		ASSERT_TRUE(vm_wait_asleep(&w->tid)) TH_LOG("the writer found room");
+		room_writer_start(_metadata, fd, &w, &th);
 		ASSERT_EQ(0, ring_stats(fd, &st0));
 		c0 = vm_ring_wakeups(fd, VM_ROOM_WAKEUPS);
 		t0 = vm_now_ns();
@@ -639,14 +660,7 @@ static void letgo_rounds(struct __test_metadata *_metadata, int fd, enum letgo_w
 		ASSERT_NE(UINT64_MAX, c1);
 		ASSERT_EQ(st0.abandoned_claims + 1, st1.abandoned_claims)
 		TH_LOG("the claim was not let go by the kernel");
-		/* Woken now or at the tick, the writer's record arrives. */
-		deadline = vm_now_ns() + 10000000000ULL;
-		while (!__atomic_load_n(&w->done, __ATOMIC_ACQUIRE) && vm_now_ns() < deadline)
-			vm_sleep_ms(1);
-		ASSERT_EQ(1, __atomic_load_n(&w->written, __ATOMIC_ACQUIRE))
-		TH_LOG("the writer still sleeps 10 s after the claim was let go");
-		pthread_join(th, NULL);
-		free(w);
+		room_writer_end(_metadata, w, th, "the claim was let go");
 		/* What the claim held went with it: the writer's record is left. */
 		ASSERT_EQ(1, drain(drainer));
 		if (t1 - t0 > 20000000ULL)
@@ -656,10 +670,7 @@ static void letgo_rounds(struct __test_metadata *_metadata, int fd, enum letgo_w
 	}
 	mpmcring_consumer_free(drainer);
 	mpmcring_close(dr);
-	EXPECT_EQ(5, decided) TH_LOG("only %u %s of %u took under 20 ms", decided, what, i);
-	EXPECT_LE(4, woke)
-	TH_LOG("%u of %u %s of a claim holding the room counted the writer's wakeup", woke, decided,
-	       what);
+	room_verdict(_metadata, i, decided, woke, what);
 }
 
 TEST_F_TIMEOUT(wr, detach_of_a_held_claim_wakes_a_blocked_writer, 120)
