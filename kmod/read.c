@@ -88,7 +88,11 @@ struct mpmcring_read_out {
 	ssize_t ret;
 	void *bounce;	/* copied aside: copy out with no lock held */
 	size_t len;
-	bool skipped;	/* the head moved over discarded records only */
+	/*
+	 * It released room that a writer may wait for: a commit, a claim
+	 * that moved the head over discarded records only, a repair.
+	 */
+	bool kick;
 };
 
 /*
@@ -123,11 +127,12 @@ static void mpmcring_read_one(struct mpmcring_file *mf, char __user *buf,
 	int n;
 
 	n = mpr_claim(v, claim, false, 1, want, true, &c);
-	out->skipped = c.skipped != MPMCRING_SLOT_IDLE;
+	out->kick = c.skipped != MPMCRING_SLOT_IDLE;
 	if (n == -EBADMSG) {
+		/* Its reclaim may free room; no backstop of its own. */
+		out->kick = true;
 		mpmcring_repair(ring);
 		n = mpr_claim(v, claim, false, 1, want, true, &c);
-		out->skipped |= c.skipped != MPMCRING_SLOT_IDLE;
 	}
 	if (n < 0) {
 		/*
@@ -161,6 +166,7 @@ static void mpmcring_read_one(struct mpmcring_file *mf, char __user *buf,
 		out->ret = -ESTALE;
 		return;
 	}
+	out->kick = true;
 	out->ret = left && !out->bounce ? -ENOMEM : out->len;
 }
 
@@ -172,7 +178,7 @@ ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 	struct mpmcring_read_out out;
 	int slot, round = 0;
 	size_t want;
-	bool dead, skipped = false;
+	bool dead;
 
 	if (!mf->writable)
 		return -EPERM;	/* a read-only file observes, it does not consume */
@@ -207,16 +213,22 @@ ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 		dead = smp_load_acquire(&ring->dead);
 		if (!out.ret)
 			mpmcring_read_one(mf, buf, want, &out);
-		/* Kept over the attempts that go round again below. */
-		skipped |= out.skipped;
 		mutex_unlock(&mf->lock);
+		/*
+		 * Writers may wait for the room this attempt released (a
+		 * commit, whether its copy is done, still to come from the
+		 * bounce buffer or lost to -ENOMEM; a claim of discarded
+		 * records only, which no commit follows): ask now, not at the
+		 * tick, before a signal or a fault below can return.
+		 */
+		if (out.kick)
+			mpmcring_room_kick(ring);
 		if (out.bounce) {
 			out.ret = copy_to_user(buf, out.bounce, out.len) ? -EFAULT : out.len;
 			kvfree(out.bounce);
 		}
 		if (out.ret == -EFAULT || out.ret == -ENOMEM) {
 			mpmcring_count(ring, read_faults, 1);	/* consumed */
-			mpmcring_room_kick(ring);
 			return out.ret;
 		}
 		if (out.ret == -ESTALE) {
@@ -228,15 +240,6 @@ ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 		}
 		if (out.ret == -EMSGSIZE && want < count && round++ < 8)
 			continue;	/* a longer record than we faulted in */
-		/*
-		 * Writers may wait for room this commit made, or the head
-		 * moving over discarded records only (no commit follows):
-		 * now, not at the tick.
-		 */
-		if (out.ret > 0 || skipped) {
-			skipped = false;
-			mpmcring_room_kick(ring);
-		}
 		if (out.ret != -EAGAIN && out.ret != -EBUSY)
 			return mpmcring_read_failed(ring, dead, out.ret);
 		if (dead && out.ret == -EAGAIN)
