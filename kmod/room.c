@@ -7,7 +7,8 @@
  *
  *   - the housekeeping tick (mpmcring_backstop()), every MPMCRING_TICK_MS:
  *     the guarantee;
- *   - a read(2) that committed (read.c), a slot let go (DETACH, a file's
+ *   - a read(2) that committed, or whose claim moved the head over
+ *     discarded records only (read.c), a slot let go (DETACH, a file's
  *     release);
  *   - a mapped consumer whose commit may have been the last one holding
  *     the room back (MPMCRING_IOC_ROOM): meta->room_at tells it where
@@ -166,9 +167,12 @@ void mpmcring_want_room(struct mpmcring *ring, u32 prio, u64 need)
 	 * slot's start, then its load of room_at): room_at before the
 	 * caller's reclaim reads the slots' starts. Either that reclaim
 	 * sees the commit, or the consumer sees room_at and asks for a
-	 * reclaim (MPMCRING_IOC_ROOM). Best effort: a reclaim already
-	 * running is not repeated, and one walk may stop short of the
-	 * target (MPR_RECLAIM_WALK records); the tick frees the rest.
+	 * reclaim (MPMCRING_IOC_ROOM). So the caller's reclaim must run,
+	 * not be left to one already running (which may have read the slot
+	 * before the commit): mpmcring_reclaim_after(). Best effort past
+	 * its bound (a holder whose CPU the hypervisor took), and one walk
+	 * may stop short of the target (MPR_RECLAIM_WALK records): the
+	 * tick frees the rest. Checked by tests/model/room.pml.
 	 */
 	smp_mb();
 }
@@ -182,13 +186,16 @@ EXPORT_SYMBOL_IF_KUNIT(mpmcring_want_room);
  *
  * What every writer that found no room does before it sleeps or says
  * EAGAIN: mpmcring_want_room(), then ([W5]) a reclaim and one more look.
+ * Waits up to MPMCRING_RECLAIM_WAIT_NS for a reclaim already running.
+ * Process context.
  *
  * Return: whether the record fits now.
  */
 bool mpmcring_want_room_or_room(struct mpmcring *ring, u32 prio, u64 need)
 {
 	mpmcring_want_room(ring, prio, need);
-	mpmcring_reclaim(ring);
+	/* A reclaim begun after [W5]: see there. */
+	mpmcring_reclaim_after(ring);
 	if (!mpmcring_room(ring, prio, need))
 		return false;
 	/*
@@ -215,8 +222,8 @@ bool mpmcring_room_or_want(struct mpmcring *ring, u32 prio, u64 need)
  * mpmcring_room_backstop() - wake the writers whose class has room
  * @ring: the ring, just reclaimed
  *
- * The tick's part for writers, and a committing consumer's (read(2),
- * MPMCRING_IOC_ROOM) while writers wait: wake those whose class has room
+ * The tick's part for writers, and a consumer's that released room
+ * (read(2), MPMCRING_IOC_ROOM) while writers wait: wake those whose class has room
  * now, for the smallest record: a poller refused a larger one looks again
  * with its own need and, finding too little, asks again. One wakeup at
  * most per call, counted (room_wakeups) before it is sent, like the
@@ -245,8 +252,9 @@ void mpmcring_room_backstop(struct mpmcring *ring)
  * mpmcring_room_kick() - a commit the kernel did not see may have made room
  * @ring: the ring
  *
- * read(2) after it committed, MPMCRING_IOC_ROOM for a mapped consumer
- * after it did, DETACH and a file's release after held claims were let
+ * read(2) after it committed (or its claim moved the head over discarded
+ * records only, or it repaired the head), MPMCRING_IOC_ROOM for a mapped
+ * consumer after the same, DETACH and a file's release after held claims were let
  * go: when writers wait, free what is committed and wake those whose
  * class has room now, at once, not at the tick (a write(2) producer paired
  * with a consumer would move one ring a tick). Bounded work: one reclaim
