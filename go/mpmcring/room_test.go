@@ -11,6 +11,7 @@ package mpmcring
 import (
 	"errors"
 	"sync/atomic"
+	"syscall"
 	"testing"
 )
 
@@ -177,6 +178,53 @@ func TestSkipThenClaimAsksOnce(t *testing.T) {
 			t.Errorf("target in the claim %v: %d asks (%d at the read), want 1", inClaim, *asks, readAsks)
 		}
 		atomic.StoreUint64(roomAt, 0)
+	}
+}
+
+// A claim attempt that moved the head over discarded records only, then
+// later attempts of the same call that fail (other consumers keep winning
+// the head: EBUSY; a co-tenant scribbles on it: EBADMSG, no kernel to
+// repair it): the call returns an error and no commit follows, so the skip
+// is asked for before it returns (the kernel's read(2) once lost it on
+// such a return). The hook stands for the others: after the first
+// attempt's compare-and-swap it moves the head before each.
+func TestSkipThenFailureStillAsks(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		move func(h *testRing)
+		want syscall.Errno
+	}{
+		{"busy", func(h *testRing) { atomic.AddUint64(h.v.head(), 16) }, syscall.EBUSY},
+		{"corrupt", func(h *testRing) { atomic.AddUint64(h.v.head(), 4) }, syscall.EBADMSG},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, c, roomAt, asks := roomAsks(t, 1<<17)
+			start := h.prodPos()
+			// A first span of claimWalk discarded records, then enough
+			// for every later attempt to find one more (16 bytes each).
+			for i := 0; i < claimWalk+claimTries+100; i++ {
+				if !h.discard(8) {
+					t.Fatal("discard: ring full")
+				}
+			}
+			mustProduce(t, h, payload(0, 24), PrioNormal)
+			atomic.StoreUint64(roomAt, start+16) // in the first span
+			cas := 0
+			testHookClaimCAS = func() {
+				if cas++; cas > 1 {
+					tc.move(h)
+				}
+			}
+			t.Cleanup(func() { testHookClaimCAS = nil })
+			*asks = 0
+			if _, err := c.Read(); err == nil || errnoOf(err) != tc.want {
+				t.Fatalf("read: %v, want %v", err, tc.want)
+			}
+			if *asks != 1 {
+				t.Errorf("read failed (%v) after skipping discarded records past room_at: %d asks, want 1",
+					tc.want, *asks)
+			}
+		})
 	}
 }
 
