@@ -40,6 +40,10 @@
  *
  * Wakeups go through irq_work: producers may run in NMI or with scheduler
  * locks held, where waking directly could deadlock.
+ *
+ * tests/model/wake.pml checks the handshake and the edge rule (no sleeper
+ * left with a record ready for its class) on a memory that reorders
+ * stores.
  */
 #include <linux/sched.h>
 #include <linux/poll.h>

@@ -59,8 +59,8 @@ add2 "packaging/deb_build_lintian_use" "$here/deb_test.sh"
 model="$top/tests/model"
 add2 "model/bounded" "$model/run.sh"
 add2 "model/markers_selftest" "$model/markers-selftest.sh"
-# The room wakeup (its own small model, its plants with it: seconds).
-add2 "model/room_wakeup" "$model/room.sh"
+# The wakeups, each in its own small model, their plants with them (20 s).
+add2 "model/wakeups" "$model/wakeups.sh"
 
 # The Go package (go/): vet, the tests under the race detector, the fuzzer.
 add2 "go/vet" "$here/go_test.sh vet"

@@ -6,7 +6,7 @@
  * it when the meta page's room_at says a writer waits (the library's
  * mpr_lib_room(): MPMCRING_IOC_ROOM, mpmcring_room_kick()), and reclaims
  * that run meanwhile (a kernel producer's, the tick's) hold the reclaim
- * bit. tests/model/room.sh checks it; docs/model.md has what it shows.
+ * bit. tests/model/wakeups.sh checks it; docs/model.md has what it shows.
  *
  * The property: no lost wakeup. The tick is left out on purpose (it wakes
  * every writer within 100 ms): with it gone, a writer asleep at the end
@@ -37,7 +37,7 @@
  * of discarded records only ([M:claim-discards]) releases its announce
  * with the same exchange and asks the same way as the commit below.
  *
- * Plants (room.sh builds one verifier for each, -D<name>):
+ * Plants (wakeups.sh builds one verifier for each, -D<name>):
  *   PLANT_RECLAIM_BEST_EFFORT  the writer's reclaim after [W5] gives up
  *                              when another reclaim holds the bit (the
  *                              module before this model: that one may
