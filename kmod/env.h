@@ -19,20 +19,34 @@ struct mpr_env {
 };
 
 /*
- * The reclaim bit. Whoever takes it has preemption off (producers by
- * reservation, everyone else by mpmcring_reclaim()), so it is never held
- * by a task the scheduler put aside: a producer that finds it taken loses
- * at most the time one bounded reclaim takes.
+ * The reclaim bit, bit 0 of a word that counts: taking it and letting it
+ * go each add one, so the word also says how many reclaims began
+ * (mpmcring_reclaim_after() waits on that). Whoever takes it has
+ * preemption off (producers by reservation, everyone else by
+ * mpmcring_reclaim()), so it is never held by a task the scheduler put
+ * aside: a producer that finds it taken loses at most the time one
+ * bounded reclaim takes.
  */
 static inline bool mpr_env_trylock(struct mpr_env *e)
 {
+	unsigned long *word = &e->ring->reclaim_lock;
+	unsigned long v = READ_ONCE(*word);
+
 	lockdep_assert_preemption_disabled();
-	return !test_and_set_bit_lock(0, &e->ring->reclaim_lock);
+	/*
+	 * [W9] pairs with [W8] in mpmcring_reclaim_after(): a fully ordered
+	 * compare-and-swap (not only acquire), so the slots this reclaim
+	 * loads are loaded after any look at the word that missed it.
+	 */
+	return !(v & 1) && try_cmpxchg(word, &v, v + 1);
 }
 
 static inline void mpr_env_unlock(struct mpr_env *e)
 {
-	clear_bit_unlock(0, &e->ring->reclaim_lock);
+	unsigned long *word = &e->ring->reclaim_lock;
+
+	/* Only the holder writes the word: the reclaim's stores, then this. */
+	smp_store_release(word, READ_ONCE(*word) + 1);
 }
 
 /*

@@ -193,7 +193,8 @@ static __poll_t mpmcring_poll(struct file *file, poll_table *pt)
 		}
 		/* Asked to wake; then [W5]'s one more look. */
 		if (!room && (poll_requested_events(pt) & EPOLLOUT))
-			room = mpmcring_want_room_or_room(ring, prio, need);
+			room = mpmcring_want_room_or_room(ring, prio, need,
+							  false);
 		if (room)
 			mask |= EPOLLOUT | EPOLLWRNORM;
 	}

@@ -88,11 +88,13 @@ struct mpmcring {
 	unsigned int __percpu *depth;	/* [MPMCRING_NR_LEVELS] */
 
 	/*
-	 * Reclaim: one at a time, never waited for by a producer; only an
-	 * O_NONBLOCK write(2) whose overwrite reservation found it taken,
-	 * preemptible, waits a bounded time for it (kmod/write.c).
+	 * Reclaim: one at a time, never waited for by a producer; only
+	 * process context waits a bounded time for one: an O_NONBLOCK
+	 * write(2) whose overwrite reservation found the bit taken
+	 * (kmod/write.c), and mpmcring_reclaim_after() (a writer after
+	 * asking for room, the room kick).
 	 */
-	unsigned long reclaim_lock;	/* bit 0: a reclaim is running */
+	unsigned long reclaim_lock;	/* bit 0: running; +1 at take and at let go */
 	u64 reclaim_head;		/* the head the last reclaim saw */
 	u64 reclaim_ns;			/* and when (ktime_get_mono_fast_ns) */
 	bool reclaim_more;		/* it stopped at its walk bound */
@@ -286,7 +288,8 @@ u64 mpmcring_free_bytes(struct mpmcring *ring);
 bool mpmcring_room(struct mpmcring *ring, u32 prio, u64 need);
 u64 mpmcring_min_need(struct mpmcring *ring);
 void mpmcring_want_room(struct mpmcring *ring, u32 prio, u64 need);
-bool mpmcring_want_room_or_room(struct mpmcring *ring, u32 prio, u64 need);
+bool mpmcring_want_room_or_room(struct mpmcring *ring, u32 prio, u64 need,
+				bool nowait);
 bool mpmcring_room_or_want(struct mpmcring *ring, u32 prio, u64 need);
 void mpmcring_room_backstop(struct mpmcring *ring);
 void mpmcring_room_kick(struct mpmcring *ring);

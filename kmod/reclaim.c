@@ -38,7 +38,9 @@ static bool mpmcring_reclaim_once(struct mpmcring *ring)
  * @ring: the ring
  *
  * Bounded work (MPR_RECLAIM_WALK records and the attached slots), any
- * context. Never waits: when another reclaim runs, that one does the work.
+ * context. Never waits: when another reclaim runs, that one does the work
+ * (which may have read a slot before a commit the caller knows of: a
+ * caller that must not miss it uses mpmcring_reclaim_after()).
  */
 void mpmcring_reclaim(struct mpmcring *ring)
 {
@@ -47,28 +49,48 @@ void mpmcring_reclaim(struct mpmcring *ring)
 EXPORT_SYMBOL_IF_KUNIT(mpmcring_reclaim);
 
 /**
- * mpmcring_reclaim_after() - reclaim now, after a running one if need be
+ * mpmcring_reclaim_after() - a reclaim that began after this call, done
  * @ring: the ring
  *
- * For a caller that needs a reclaim that began after it was called (one
- * already running may have read a slot before the commit the caller
- * knows of): tries again while another holds the reclaim bit, for at most
- * MPMCRING_RECLAIM_WAIT_NS (the holder has preemption off and bounded
- * work). Process context.
+ * For a caller that needs a reclaim to have read the slots after its own
+ * full barrier (one already running may have read a slot before a commit
+ * the caller must not miss): a writer after asking for room, the kick.
+ * Runs one, or waits for one that another began after this call to end:
+ * however many callers wait, one such reclaim serves them all. At most
+ * MPMCRING_RECLAIM_WAIT_NS (holders have preemption off and bounded work;
+ * the bound is for a holder whose CPU the hypervisor took). Process
+ * context.
  *
- * Return: whether a reclaim ran.
+ * Return: whether such a reclaim ended; false past the bound.
  */
 bool mpmcring_reclaim_after(struct mpmcring *ring)
 {
+	/*
+	 * [W8] pairs with [W9] in mpr_env_trylock(): the word after the
+	 * caller's full barrier. A reclaim that takes the bit after this
+	 * load (the word even: the next to begin; odd: the one after the
+	 * holder) loads the slots after it; once the word reaches its end
+	 * (acquire below: the reclaim's stores seen too), it is done.
+	 */
+	unsigned long s = READ_ONCE(ring->reclaim_lock);
+	unsigned long done = s + 2 + (s & 1);
 	u64 t0 = ktime_get_ns();
 
-	while (!mpmcring_reclaim_once(ring)) {
+	for (;;) {
+		/* Pairs with mpr_env_unlock()'s release: what it freed. */
+		unsigned long w = smp_load_acquire(&ring->reclaim_lock);
+
+		if ((long)(w - done) >= 0)
+			return true;
+		/* Free: this caller's own reclaim begins after the load. */
+		if (!(w & 1) && mpmcring_reclaim_once(ring))
+			return true;
 		if (ktime_get_ns() - t0 > MPMCRING_RECLAIM_WAIT_NS)
 			return false;
 		cpu_relax();
 	}
-	return true;
 }
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_reclaim_after);
 
 /**
  * mpmcring_repair() - check the head now, for a consumer that met -EBADMSG

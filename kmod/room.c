@@ -158,20 +158,23 @@ void mpmcring_want_room(struct mpmcring *ring, u32 prio, u64 need)
 	/*
 	 * [W7] pairs with [W6] in mpmcring_room_kick(): the bit before the
 	 * target, so that the kick a consumer asks for once it saw the
-	 * target sees the bit.
+	 * target sees the bit. (The compare-and-swap that stores the target
+	 * is fully ordered too; where none stores it, [W5] orders the bit
+	 * before the reclaim: tests/model/room.pml has either one suffice.)
 	 */
 	smp_mb();
 	mpmcring_room_at_lower(ring, mpmcring_room_target(ring, prio, need));
 	/*
 	 * [W5] pairs with [C6] (a consumer's commit, an exchange of its
-	 * slot's start, then its load of room_at): room_at before the
-	 * caller's reclaim reads the slots' starts. Either that reclaim
-	 * sees the commit, or the consumer sees room_at and asks for a
-	 * reclaim (MPMCRING_IOC_ROOM). So the caller's reclaim must run,
-	 * not be left to one already running (which may have read the slot
-	 * before the commit): mpmcring_reclaim_after(). Best effort past
-	 * its bound (a holder whose CPU the hypervisor took), and one walk
-	 * may stop short of the target (MPR_RECLAIM_WALK records): the
+	 * slot's start, then its load of room_at): room_at and the bit
+	 * before the reclaim that follows reads the slots' starts ([W8]:
+	 * one that began after this). Either that reclaim sees the commit,
+	 * or the consumer sees room_at and asks for a reclaim
+	 * (MPMCRING_IOC_ROOM) whose kick sees the bit. Not one already
+	 * running (it may have read the slot before the commit):
+	 * mpmcring_reclaim_after(). Best effort past its bound (a holder
+	 * whose CPU the hypervisor took), for IOCB_NOWAIT, and where one
+	 * walk stops short of the target (MPR_RECLAIM_WALK records): the
 	 * tick frees the rest. Checked by tests/model/room.pml.
 	 */
 	smp_mb();
@@ -184,18 +187,24 @@ EXPORT_SYMBOL_IF_KUNIT(mpmcring_want_room);
  * @prio: the writer's class
  * @need: the bytes of ring space its write needs
  *
+ * @nowait: IOCB_NOWAIT: do not wait for a reclaim another runs
+ *
  * What every writer that found no room does before it sleeps or says
- * EAGAIN: mpmcring_want_room(), then ([W5]) a reclaim and one more look.
- * Waits up to MPMCRING_RECLAIM_WAIT_NS for a reclaim already running.
- * Process context.
+ * EAGAIN: mpmcring_want_room(), then ([W5]) a reclaim that began after it
+ * and one more look. Waits up to MPMCRING_RECLAIM_WAIT_NS for a reclaim
+ * another runs, unless @nowait. Process context.
  *
  * Return: whether the record fits now.
  */
-bool mpmcring_want_room_or_room(struct mpmcring *ring, u32 prio, u64 need)
+bool mpmcring_want_room_or_room(struct mpmcring *ring, u32 prio, u64 need,
+				bool nowait)
 {
 	mpmcring_want_room(ring, prio, need);
 	/* A reclaim begun after [W5]: see there. */
-	mpmcring_reclaim_after(ring);
+	if (nowait)
+		mpmcring_reclaim(ring);
+	else
+		mpmcring_reclaim_after(ring);
 	if (!mpmcring_room(ring, prio, need))
 		return false;
 	/*
@@ -215,7 +224,7 @@ bool mpmcring_want_room_or_room(struct mpmcring *ring, u32 prio, u64 need)
 bool mpmcring_room_or_want(struct mpmcring *ring, u32 prio, u64 need)
 {
 	return mpmcring_room(ring, prio, need) ||
-	       mpmcring_want_room_or_room(ring, prio, need);
+	       mpmcring_want_room_or_room(ring, prio, need, false);
 }
 
 /**

@@ -162,14 +162,18 @@ static int mpmcring_write_records(struct mpmcring_file *mf, const u32 *lens,
 		 * commit: room_at). Room found on the look after asking
 		 * ([W5]): another attempt, not EAGAIN with room there; after
 		 * MPMCRING_WRITE_LOOKS of them, EAGAIN with the target set
-		 * last (the looks' room went to other producers).
+		 * last (the looks' room went to other producers), and its
+		 * look too: room found then wakes POLLOUT, as a commit's kick
+		 * would, rather than leave a commit that came before the
+		 * target to the tick.
 		 */
 		if (nonblock) {
 			if (looked++ < MPMCRING_WRITE_LOOKS &&
-			    mpmcring_want_room_or_room(ring, prio, need))
+			    mpmcring_want_room_or_room(ring, prio, need, nowait))
 				continue;
 			if (looked > MPMCRING_WRITE_LOOKS)
-				mpmcring_want_room(ring, prio, need);
+				mpmcring_want_room_or_room(ring, prio, need,
+							   nowait);
 			return -EAGAIN;
 		}
 		/*

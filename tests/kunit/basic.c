@@ -629,6 +629,40 @@ static void basic_write_retry_bounds(struct kunit *test)
 	mpmcring_destroy(ring);
 }
 
+/*
+ * mpmcring_reclaim_after() counts on the reclaim word: bit 0 while a
+ * reclaim runs, one added at take and one at let go. The bit free: the
+ * caller's own reclaim runs (the word moves by two). The bit held
+ * throughout (by this test, a stand-in for a holder whose CPU the
+ * hypervisor took: a real one has preemption off): no reclaim began
+ * after the call, so it gives up at its bound and says so, the word as
+ * it was. (That one begun by another serves a waiter is
+ * tests/model/room.pml's.) No file is open, so no tick takes the bit.
+ */
+static void basic_reclaim_after(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	unsigned long w = READ_ONCE(ring->reclaim_lock);
+	u64 t0;
+
+	KUNIT_ASSERT_EQ(test, w & 1, 0UL);
+	KUNIT_EXPECT_TRUE(test, mpmcring_reclaim_after(ring));
+	KUNIT_EXPECT_EQ(test, READ_ONCE(ring->reclaim_lock), w + 2);
+	mpmcring_reclaim(ring);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(ring->reclaim_lock), w + 4);
+
+	w += 4;
+	KUNIT_ASSERT_TRUE(test, try_cmpxchg(&ring->reclaim_lock, &w, w + 1));
+	t0 = ktime_get_ns();
+	KUNIT_EXPECT_FALSE(test, mpmcring_reclaim_after(ring));
+	KUNIT_EXPECT_GE(test, ktime_get_ns() - t0, (u64)MPMCRING_RECLAIM_WAIT_NS);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(ring->reclaim_lock), w + 1);
+	/* Let go as mpr_env_unlock() does (release). */
+	smp_store_release(&ring->reclaim_lock, w + 2);
+	mpmcring_destroy(ring);
+}
+
 static struct kunit_case basic_cases[] = {
 	KUNIT_CASE(basic_create_layout),
 	KUNIT_CASE(basic_commit_order),
@@ -638,6 +672,7 @@ static struct kunit_case basic_cases[] = {
 	KUNIT_CASE(basic_admit),
 	KUNIT_CASE(basic_overwrite_bit_taken),
 	KUNIT_CASE(basic_write_retry_bounds),
+	KUNIT_CASE(basic_reclaim_after),
 	KUNIT_CASE(basic_stats_consumed_never_wraps),
 	KUNIT_CASE(basic_wrap_every_offset),
 	KUNIT_CASE(basic_positions_cross_2_64),

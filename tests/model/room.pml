@@ -6,48 +6,59 @@
  * it when the meta page's room_at says a writer waits (the library's
  * mpr_lib_room(): MPMCRING_IOC_ROOM, mpmcring_room_kick()), and reclaims
  * that run meanwhile (a kernel producer's, the tick's) hold the reclaim
- * bit. tests/model/wakeups.sh checks it; docs/model.md has what it shows.
+ * bit. tests/model/wakeups.sh checks it; docs/model.md ("The wakeups")
+ * has what it shows.
  *
  * The property: no lost wakeup. The tick is left out on purpose (it wakes
  * every writer within 100 ms): with it gone, a writer asleep at the end
  * with nobody left to wake it is an invalid end state, and spin reports
- * the interleaving. A writer is woken or finds the room itself.
- *
- * With -DLAST_WANT the writer is a non-blocking write(2)'s last want
- * (after MPMCRING_WRITE_LOOKS looks): EAGAIN with its bit and target set
- * and no reclaim or look after them, its poller waiting for POLLOUT.
- * A commit that came before the target was visible is left to the tick
- * then; the property is that a consumer that saw the target wakes it
- * (an assertion after the kick). Without the look, [W5]'s barrier no
- * longer orders the bit before anything, and [W7] is what does.
+ * the interleaving. A writer is woken or finds the room itself. A
+ * non-blocking write's poller is the same writer: it asks, reclaims and
+ * looks the same way, and waits for POLLOUT instead of sleeping in the
+ * write.
  *
  * Memory is weaker than spin's sequential consistency here: each
  * process's stores to the shared words sit in a buffer, one per word, and
  * reach memory in any order (Mem), as a store buffer that does not keep
  * their order would (the kernel's memory model allows more). A full
- * barrier waits for the process's own buffer to drain; an exchange is a
- * store straight to memory (a full barrier on both sides). So the
- * store-buffering pair [W5]/[C6] and the message-passing pair [W7]/[W6]
- * (the writer's side) can fail when a barrier is planted out. Loads are
- * not reordered: [W6] (the kick's barrier before it loads out_waiters)
- * cannot be planted out here.
+ * barrier waits for the process's own buffer to drain; a fully ordered
+ * read-modify-write (the commit's exchange, the compare-and-swap that
+ * stores room_at, the one that takes the reclaim bit) drains it and
+ * stores straight to memory. Loads are not reordered: [W6] (the kick's
+ * barrier before it loads out_waiters) cannot be planted out.
+ *
+ * The reclaim word counts (kmod/env.h): taking the bit and letting it go
+ * each add one. mpmcring_reclaim_after() reads it after the caller's full
+ * barrier ([W8]) and is done once a reclaim that took the bit after that
+ * read ([W9]) has ended, its own or another's. Its time bound (a holder
+ * whose CPU the hypervisor took) is not modelled.
  *
  * One writer, one consumer (a mapped one: read(2) kicks after every
  * commit, which asks more often, never less), one record held. The claim
  * of discarded records only ([M:claim-discards]) releases its announce
- * with the same exchange and asks the same way as the commit below.
+ * with the same exchange and asks the same way as the commit below. The
+ * consumer asks whenever room_at is set: the library's further check
+ * (its claim began before the target, the head reached it) is about
+ * which consumer asks, and with one there is no other.
+ *
+ * With -DSTANDING, room_at already holds an earlier writer's target that
+ * reclaim has not reached (that writer gone): mpmcring_room_at_lower()
+ * stores nothing, and only [W5] and [W7] order the writer's bit.
  *
  * Plants (wakeups.sh builds one verifier for each, -D<name>):
  *   PLANT_RECLAIM_BEST_EFFORT  the writer's reclaim after [W5] gives up
- *                              when another reclaim holds the bit (the
- *                              module before this model: that one may
- *                              have read the slot before the commit)
- *   PLANT_NO_W5                no barrier between room_at and the
- *                              writer's reclaim
- *   PLANT_NO_W7                no barrier between out_waiters and room_at
- *                              (with LAST_WANT: otherwise [W5]'s barrier
- *                              orders the bit before the writer's
- *                              reclaim, and the plant changes nothing)
+ *                              when another holds the bit (the module
+ *                              before this model: that one may have
+ *                              read the slot before the commit)
+ *   PLANT_AFTER_RUNNING        mpmcring_reclaim_after() takes the end of
+ *                              the reclaim running when it looked, which
+ *                              began before it
+ *   PLANT_KICK_BEST_EFFORT     the kick's reclaim gives up when another
+ *                              holds the bit
+ *   PLANT_NO_W5, PLANT_NO_W7   the writer's barriers (both out, with
+ *                              STANDING: either one orders the bit, and
+ *                              the compare-and-swap that stores room_at
+ *                              orders everything before it)
  *   PLANT_C6_RELEASE           the commit a store-release, not an
  *                              exchange: room_at may be loaded first
  *   PLANT_NO_ASK               the consumer never asks (only the tick
@@ -58,27 +69,78 @@
 #define HELD 1
 
 byte start = HELD;	/* the consumer's slot: the claim the writer waits behind */
-bit room_at;		/* the meta page: a writer waits for room */
+#ifdef STANDING
+bit room_at = 1;	/* the meta page: a writer waits for room */
+#else
+bit room_at;
+#endif
 bit out_waiters;	/* the writer's class bit */
 bit room;		/* reclaim_pos went past the held record */
-bit rbit;		/* the reclaim bit */
+byte rword;		/* the reclaim word: odd while a reclaim runs */
 bit woken;		/* a wake_up_poll() the writer's wait has seen */
-bit writer_done;	/* LAST_WANT: the writer's bit and target are set */
 
 /* Stores not yet in memory: one per word, drained in any order. */
-bit pend_ow, pend_ra, pend_start;
+bit pend_ow, pend_start;
 
 /* A full barrier: this process's stores reach memory first. */
-#define MB_WRITER	(pend_ow == 0 && pend_ra == 0)
+#define MB_WRITER	(pend_ow == 0)
 #define MB_CONSUMER	(pend_start == 0)
 
-/* mpr_reclaim() under the bit: frees the record if its claim ended. */
+/*
+ * mpr_env_trylock(): [W9] a fully ordered compare-and-swap, if even: when
+ * it succeeds, the caller's buffer (drained, mb) has reached memory first.
+ */
+inline trylock(got, drained) {
+	atomic {
+		if
+		:: (rword & 1) == 0 && drained -> rword++; got = 1
+		:: (rword & 1) == 1 -> got = 0
+		fi
+	}
+}
+
+/*
+ * mpr_reclaim() under the bit: frees the record if its claim ended; then
+ * mpr_env_unlock(), a store-release that adds one.
+ */
 inline reclaim_locked() {
 	if
 	:: start == IDLE -> room = 1
 	:: else -> skip
 	fi;
-	rbit = 0
+	rword++
+}
+
+/*
+ * mpmcring_reclaim_after(): [W8] the word, after the caller's barrier;
+ * done once it reaches the end of a reclaim that began after that load,
+ * or after this caller's own.
+ */
+inline reclaim_after(s, done, got, drained) {
+	s = rword;
+#ifdef PLANT_AFTER_RUNNING
+	done = s + 2 - (s & 1);
+#else
+	done = s + 2 + (s & 1);
+#endif
+	do
+	:: rword >= done -> break
+	:: (rword & 1) == 0 ->
+		trylock(got, drained);
+		if
+		:: got -> reclaim_locked(); break
+		:: else -> skip
+		fi
+	od
+}
+
+/* mpmcring_reclaim(): once, if the bit is free. */
+inline reclaim_once(got, drained) {
+	trylock(got, drained);
+	if
+	:: got -> reclaim_locked()
+	:: else -> skip
+	fi
 }
 
 /*
@@ -97,7 +159,6 @@ inline backstop() {
 active proctype Mem() {
 end:	do
 	:: atomic { pend_ow -> out_waiters = 1; pend_ow = 0 }
-	:: atomic { pend_ra -> room_at = 1; pend_ra = 0 }
 	:: atomic { pend_start -> start = IDLE; pend_start = 0 }
 	od
 }
@@ -105,43 +166,30 @@ end:	do
 /* The writer: found no room for its record; wants it, then looks. */
 active proctype Writer() {
 	bit got;
+	byte s, done;
 
-	/* mpmcring_want_room(): [W7] the bit, a full barrier, the target */
+	/* mpmcring_want_room(): the bit, [W7], the target, [W5] */
 	pend_ow = 1;
 #ifndef PLANT_NO_W7
 	MB_WRITER;
 #endif
-	pend_ra = 1;
-	/* [W5]: room_at before the reclaim loads the slot */
+#ifndef STANDING
+	/* mpmcring_room_at_lower()'s compare-and-swap: fully ordered */
+	atomic { MB_WRITER -> room_at = 1 };
+#endif
 #ifndef PLANT_NO_W5
 	MB_WRITER;
 #endif
-#ifdef LAST_WANT
-	writer_done = 1
-#else
 #ifdef PLANT_RECLAIM_BEST_EFFORT
-	/* mpmcring_reclaim(): once, if the bit is free */
-	atomic {
-		if
-		:: rbit == 0 -> rbit = 1; got = 1
-		:: else -> got = 0
-		fi
-	};
+	reclaim_once(got, MB_WRITER);
 #else
-	/* mpmcring_reclaim_after(): after a reclaim running now */
-	atomic { rbit == 0 -> rbit = 1 };
-	got = 1;
+	reclaim_after(s, done, got, MB_WRITER);
 #endif
-	if
-	:: got -> reclaim_locked()
-	:: else -> skip
-	fi;
 	/* the look: room found, or asleep until a wakeup */
 	if
 	:: room -> skip
 	:: else -> woken
 	fi
-#endif
 }
 
 /*
@@ -149,6 +197,9 @@ active proctype Writer() {
  * room_at, asks for the room (MPMCRING_IOC_ROOM).
  */
 active proctype Consumer() {
+	bit got;
+	byte s, done;
+
 	/* [C6]: the commit's exchange, then room_at */
 #ifdef PLANT_C6_RELEASE
 	pend_start = 1;
@@ -162,18 +213,14 @@ active proctype Consumer() {
 		MB_CONSUMER;
 		if
 		:: out_waiters ->
-			/* mpmcring_reclaim_after(), then the backstop */
-			atomic { rbit == 0 -> rbit = 1 };
-			reclaim_locked();
+#ifdef PLANT_KICK_BEST_EFFORT
+			reclaim_once(got, MB_CONSUMER);
+#else
+			reclaim_after(s, done, got, MB_CONSUMER);
+#endif
 			backstop()
 		:: else -> skip
-		fi;
-#ifdef LAST_WANT
-		/* It saw the target, so the poller is owed its wakeup. */
-		assert(woken)
-#else
-		skip
-#endif
+		fi
 	:: else -> skip
 	fi
 #endif
@@ -186,19 +233,21 @@ active proctype Consumer() {
  * the writer's reclaim would run.
  */
 active proctype Reclaimer() {
-	bit seen;
+	bit got;
 
-	atomic {
-		if
-		:: rbit == 0 -> rbit = 1
-		:: else -> goto out
-		fi
-	};
-	seen = (start == IDLE);
+	trylock(got, true);
 	if
-	:: seen -> room = 1
+	:: got ->
+		/* the slot's load and the free as two steps */
+		if
+		:: start == IDLE -> got = 1
+		:: else -> got = 0
+		fi;
+		if
+		:: got -> room = 1
+		:: else -> skip
+		fi;
+		rword++
 	:: else -> skip
-	fi;
-	rbit = 0;
-out:	skip
+	fi
 }

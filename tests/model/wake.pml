@@ -3,63 +3,82 @@
  * A Promela model of the consumers' wakeup (kmod/wait.c): producers
  * reserve, finish (commit or discard) out of order and, when the wait
  * queue has a sleeper, decide from the head and prod_pos whether their
- * record is an edge for a watermark class (mpmcring_wake_check()); one
- * consumer claims what is finished at the head and sleeps when nothing
- * is ready for its class (mpmcring_ready()). tests/model/wakeups.sh checks
- * it; docs/model.md ("The wakeups") says what it shows.
+ * record is an edge for a watermark class (mpmcring_wake_check()), and
+ * queue the irq_work that wakes the queue; one consumer claims what is
+ * finished at the head and waits when nothing is ready for its class
+ * (mpmcring_ready()). tests/model/wakeups.sh checks it; docs/model.md
+ * ("The wakeups") says what it shows.
  *
  * The property: no lost wakeup. The tick's backstop is left out (it wakes
- * a marked ring within 100 ms): once the producers are done and memory
- * is quiet, a consumer asleep, not woken, while mpmcring_ready() holds for
- * its class is a violation (the assertion in Checker). A consumer asleep
- * with nothing ready for its class (a watermark not reached) is not.
+ * a marked ring within 100 ms): once the producers are done, their
+ * irq_work has run and memory is quiet, a consumer asleep, not woken,
+ * while mpmcring_ready() holds for its class is a violation (the
+ * assertion in Checker). A consumer asleep with nothing ready for its
+ * class (a watermark not reached) is not. Only the end is judged: a
+ * wakeup lost and then made up by a later commit is not seen.
  *
  * Memory as in room.pml: each process's stores wait in a buffer, one per
  * word, and reach memory in any order (Mem); a full barrier waits for the
  * process's own buffer to drain; a compare-and-swap stores straight to
- * memory. So the store-buffering pair [W1]/[W2], and for a consumer that
- * stays queued the claim's compare-and-swap in [W2]'s place, fail when
- * planted out.
+ * memory. So the store-buffering pair [W1]/[W2] fails when either
+ * barrier is planted out, and for a consumer that stays queued the
+ * claim's compare-and-swap, which stands in [W2]'s place.
  *
  * Ring: positions in granules from 0, no wrap and no reclaim (room is not
- * the question here). Producer i finishes one record of SZ(i) granules:
+ * the question here). NP producers (2 or 3) each finish one record:
  * committed or discarded alike (the stamp is set either way, a walker
- * passes both, and both call mpmcring_maybe_wake()). The consumer's class
- * is K (watermark 2^K granules).
+ * passes both, and both call mpmcring_maybe_wake()). With K = 0 every
+ * record is 1 granule; otherwise producer 0's is 1 and the others' 2. The
+ * consumer's class is K (watermark 2^K granules): one consumer, one class
+ * (wake_mask is that class), not EPOLLEXCLUSIVE.
  *
- * Configurations (-D; wakeups.sh):
- *   (none)   a blocking read(2): prepare_to_wait(), [W2], the look, sleep
- *   ET       epoll edge-triggered (io_uring multishot alike): queued from
- *            the start, drains through the mapping, waits for an event,
- *            then ->poll says whether it is ready
- *   K=1      a watermark of 2 granules (producer 1's record 2 granules)
+ * The irq_work: a producer queues it unless pending; Work runs it later:
+ * clears pending, a full barrier, then wake_up_poll() under the queue's
+ * lock (irq_work_single()). A producer that saw it pending after [W1]
+ * saw the queue after [W1] too: the pending work's wakeup comes after
+ * the sleeper it saw was queued.
+ *
+ * Consumers (-D; wakeups.sh):
+ *   (none)   read(2): claims any finished record at the head; none, it
+ *            waits in mpmcring_wait_readable(): prepare_to_wait(), [W2]
+ *            (set_current_state()'s barrier), mpmcring_ready() for its
+ *            class, sleep; a wakeup takes it off the queue
+ *            (autoremove_wake_function()), and it looks again
+ *   POLL     poll(2) (and level-triggered epoll): ->poll queues it
+ *            (poll_wait()), [W2] (the smp_mb() in mpmcring_poll()), and
+ *            looks; not ready, it sleeps until woken and polls again
+ *   ET       epoll edge-triggered (io_uring multishot alike): queued once
+ *            (ep_insert()'s ->poll, the same barrier), drains through the
+ *            mapping, waits for an event, then ->poll says whether it is
+ *            ready; its claims' compare-and-swap is its barrier
  *
  * Plants:
  *   PLANT_NO_W1            the producer's look at the queue may pass its
  *                          stamp (no full barrier in wq_has_sleeper())
  *   PLANT_NO_W2            the consumer's look at the ring may pass its
- *                          enqueue (no barrier in set_current_state())
+ *                          enqueue (read(2): set_current_state()'s
+ *                          barrier; POLL, ET: mpmcring_poll()'s smp_mb())
  *   PLANT_CLAIM_RELAXED    (ET) the claim's head store may wait in the
  *                          buffer past the consumer's next look
  *   PLANT_HEAD_ONLY        only a record at the head is an edge (the
  *                          window of mpmcring_wake_due() gone)
  *   PLANT_NO_RESERVED      the edge does not ask for 2^k reserved bytes
- *                          but for 2^k committed ones (d1 measured to
- *                          the record's end): a watermark crossed by a
- *                          record finished before the crossing is missed
+ *                          but for 2^k finished up to the record's end
  */
 
 #ifndef K
 #define K 0
 #endif
-#define W (1 << K)	/* the watermark, granules */
+#ifndef NP
 #define NP 2
-#if K > 0
-#define SZ(i) (1 + (i == 1))
-#define END 3
-#else
+#endif
+#define W (1 << K)	/* the watermark, granules */
+#if K == 0
 #define SZ(i) 1
-#define END 2
+#define END NP
+#else
+#define SZ(i) (1 + (i > 0))
+#define END (2 * NP - 1)
 #endif
 
 #define NONE 0
@@ -72,6 +91,8 @@ byte size_at[END + 1];	/* per granule: the size its header says */
 bit queued;		/* the consumer is on the wait queue */
 bit woken;		/* a wakeup it has not consumed */
 bit asleep;		/* it waits for one now */
+bit pending;		/* the irq_work is queued and has not run */
+bit working;		/* it runs: pending cleared, the wakeup not yet sent */
 byte pdone;		/* producers done, their wake checks included */
 
 /* Stores not yet in memory. */
@@ -87,29 +108,56 @@ byte pend_head;		/* PLANT_CLAIM_RELAXED: the new head + 1 */
 #define READY_AT(h) (h != prod && prod - h >= W && stamp[h] != NONE)
 #define READY READY_AT(head)
 #define READY_C READY_AT(HEAD_C)
+#define QUIET (pend_queued == 0 && pend_head == 0 && pend_stamp[0] == 0 && \
+	       pend_stamp[1] == 0 && pend_stamp[NP - 1] == 0)
 
-/* The wakeup (irq_work, then wake_up_poll()): under the queue's lock. */
-inline wake() {
-	atomic {
-		if
-		:: queued || pend_queued -> woken = 1
-		:: else -> skip
-		fi
-	}
-}
+/* A full barrier on the consumer's side: its enqueue reaches memory. */
+#ifdef PLANT_NO_W2
+#define W2 skip
+#else
+#define W2 (pend_queued == 0)
+#endif
 
 active proctype Mem() {
 end:	do
 	:: atomic { pend_stamp[0] -> stamp[pend_stamp[0] - 1] = DONE; pend_stamp[0] = 0 }
 	:: atomic { pend_stamp[1] -> stamp[pend_stamp[1] - 1] = DONE; pend_stamp[1] = 0 }
+#if NP > 2
+	:: atomic { pend_stamp[2] -> stamp[pend_stamp[2] - 1] = DONE; pend_stamp[2] = 0 }
+#endif
 	:: atomic { pend_queued -> queued = 1; pend_queued = 0 }
 	:: atomic { pend_head -> head = pend_head - 1; pend_head = 0 }
 	od
 }
 
+/*
+ * The irq_work: clears pending, a full barrier, then wake_up_poll()
+ * under the queue's lock: an enqueue done under that lock is seen, done
+ * or not yet drained. read(2)'s entry leaves the queue when woken.
+ */
+active proctype Work() {
+end:	do
+	:: atomic { pending -> pending = 0; working = 1 };
+		atomic {
+			working = 0;
+			if
+			:: queued || pend_queued ->
+				woken = 1;
+#ifndef POLL
+#ifndef ET
+				queued = 0;
+				pend_queued = 0
+#endif
+#endif
+			:: else -> skip
+			fi
+		}
+	od
+}
+
 active [NP] proctype Producer() {
 	byte pos, h, p, d0, d1;
-	byte i = _pid - 1;
+	byte i = _pid - 2;
 
 	/* the reservation's compare-and-swap on prod_pos, the header */
 	atomic { pos = prod; prod = prod + SZ(i); size_at[pos] = SZ(i) };
@@ -135,10 +183,12 @@ active [NP] proctype Producer() {
 		 */
 		if
 #ifdef PLANT_HEAD_ONLY
-		:: d0 < d1 && d0 == 0 && d1 >= W -> wake()
+		:: d0 < d1 && d0 == 0 && d1 >= W ->
 #else
-		:: d0 < d1 && d0 < W && d1 >= W -> wake()
+		:: d0 < d1 && d0 < W && d1 >= W ->
 #endif
+			/* irq_work_queue() unless pending */
+			pending = 1
 		:: else -> skip	/* wake_missed: the tick's */
 		fi
 	:: else -> skip
@@ -147,64 +197,93 @@ active [NP] proctype Producer() {
 }
 
 /*
- * Claims the record at the head, one at a time, while one is finished
- * there (a discarded one is passed the same way). The only consumer: its
+ * Claims the record at the head while one is finished there (a
+ * discarded one is passed the same way). The only consumer: its
  * compare-and-swap on the head always wins, a store straight to memory
- * (PLANT_CLAIM_RELAXED: into the buffer).
+ * (PLANT_CLAIM_RELAXED: into the buffer). read(2) claims one per call.
  */
+inline claim() {
+	atomic {
+		h2 = HEAD_C;
+#ifdef PLANT_CLAIM_RELAXED
+		pend_head = h2 + size_at[h2] + 1
+#else
+		head = h2 + size_at[h2]
+#endif
+	}
+}
+#define CLAIMABLE (HEAD_C < prod && stamp[HEAD_C] != NONE)
+
 inline drain() {
 	do
-	:: HEAD_C < prod && stamp[HEAD_C] != NONE ->
-		atomic {
-			h2 = HEAD_C;
-#ifdef PLANT_CLAIM_RELAXED
-			pend_head = h2 + size_at[h2] + 1
-#else
-			head = h2 + size_at[h2]
-#endif
-		}
+	:: CLAIMABLE -> claim()
 	:: else -> break
 	od
 }
 
-#ifndef ET
-/* A blocking read(2): mpmcring_wait_readable(). */
+/* Asleep until a wakeup it has not consumed. */
+inline sleep() {
+	asleep = 1;
+end_sleep:
+	woken;
+	atomic { asleep = 0; woken = 0 }
+}
+
+#if !defined(POLL) && !defined(ET)
+/* read(2): mpmcring_read(), mpmcring_wait_readable(). */
+active proctype Consumer() {
+	byte h2;
+
+	do
+	:: HEAD_C == END -> break
+	:: CLAIMABLE -> claim()
+	:: else ->
+		do
+		:: /* prepare_to_wait(): on the queue unless on it, [W2] */
+			atomic { woken = 0; pend_queued = !queued };
+			W2;
+			if
+			:: READY_C -> break
+			:: else -> sleep()
+			fi
+		od;
+		/* finish_wait() */
+		atomic { queued = 0; pend_queued = 0 }
+	od
+}
+#elif defined(POLL)
+/* poll(2): queued by each ->poll, off the queue when poll() returns. */
 active proctype Consumer() {
 	byte h2;
 
 	do
 	:: HEAD_C == END -> break
 	:: else ->
+		atomic { woken = 0; pend_queued = 1 };
+		W2;
 		if
-		:: READY_C -> drain()
-		:: else ->
-			/* prepare_to_wait(): on the queue, [W2], the look */
-			atomic { woken = 0; pend_queued = 1 };
-#ifndef PLANT_NO_W2
-			(pend_queued == 0);
-#endif
-			if
-			:: READY_C -> skip
-			:: else ->
-				asleep = 1;
-end_sleep:			woken;
-				asleep = 0
-			fi;
-			/* finish_wait() */
-			atomic { queued = 0; pend_queued = 0 }
-		fi
+		:: READY_C -> skip
+		:: else -> sleep()
+		fi;
+		atomic { queued = 0; pend_queued = 0 };
+		drain()
 	od
 }
 #else
 /*
- * Edge-triggered epoll: on the queue from the start (ep_insert() polled
- * once: nothing ready then), drains through the mapping, then
- * epoll_wait() until an event, whose ->poll says whether it is ready.
+ * Edge-triggered epoll: queued by ep_insert()'s ->poll (an event pending
+ * if ready then), drains through the mapping, then epoll_wait() until an
+ * event, whose ->poll says whether it is ready.
  */
 active proctype Consumer() {
 	byte h2;
 
-	queued = 1;
+	pend_queued = 1;
+	W2;
+	if
+	:: READY_C -> woken = 1
+	:: else -> skip
+	fi;
 	do
 	:: HEAD_C == END -> break
 	:: else ->
@@ -213,16 +292,11 @@ active proctype Consumer() {
 		:: HEAD_C == END -> break
 		:: else -> skip
 		fi;
-		asleep = 1;
-end_sleep:	woken;
-		atomic { asleep = 0; woken = 0 };
+		sleep();
 		/* ep_send_events(): ->poll; not ready: the event is gone */
 		do
 		:: READY_C -> break
-		:: else ->
-			asleep = 1;
-end_again:		woken;
-			atomic { asleep = 0; woken = 0 }
+		:: else -> sleep()
 		od
 	od
 }
@@ -231,8 +305,7 @@ end_again:		woken;
 /* Once all else is done and quiet: asleep, not woken, with records ready. */
 active proctype Checker() {
 end:	atomic {
-		pdone == NP && asleep && !woken && pend_stamp[0] == 0 &&
-		pend_stamp[1] == 0 && pend_queued == 0 && pend_head == 0 ->
+		pdone == NP && !pending && !working && asleep && !woken && QUIET ->
 		assert(!READY)
 	}
 }

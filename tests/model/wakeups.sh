@@ -8,7 +8,8 @@
 # (tests/model/room.pml: one that looks again after asking, one that does
 # not). None may be left asleep with nobody to wake it, and each bug
 # planted below must be caught, with the interleaving that shows it.
-# Prints TAP; exit status non-zero when any test fails. About 20 s.
+# Prints TAP; exit status non-zero when any test fails. About a minute
+# on 2 cores, most of it compiling; up to 550 MB (wake-epoll-et-3p).
 #
 #   tests/model/wakeups.sh
 #
@@ -20,23 +21,32 @@ out=${MODEL_OUT:-$top/build/model/wakeups}
 
 # name | model | spin -D flags | expected: pass, or what spin must report | what
 configs=(
-"wake-read|wake|-DBASE|pass|a blocking read(2): two producers finish out of order; woken for the record at the head, whichever finishes last"
+"wake-read|wake||pass|read(2): two producers finish out of order; the consumer takes both, woken for the record at the head, whichever finishes last"
 "wake-read-watermark|wake|-DK=1|pass|the same with a watermark of 2 granules: woken once the head record is finished and 2 granules are reserved"
+"wake-read-3p|wake|-DNP=3 -DK=2|pass|three producers, a watermark of 4 granules: records finished inside the window that are neither the head's nor the crossing one"
+"wake-poll|wake|-DPOLL|pass|poll(2) and level-triggered epoll: queued by each ->poll, mpmcring_poll()'s barrier"
+"wake-poll-watermark|wake|-DPOLL -DK=1|pass|the same with a watermark"
+"wake-poll-3p|wake|-DPOLL -DNP=3 -DK=2|pass|the same with three producers"
 "wake-epoll-et|wake|-DET|pass|an edge-triggered epoll waiter that stays queued and drains through the mapping: the claim's compare-and-swap is its barrier"
 "wake-epoll-et-watermark|wake|-DET -DK=1|pass|the same with a watermark"
+"wake-epoll-et-3p|wake|-DET -DNP=3 -DK=2|pass|the same with three producers"
 "plant-no-w1|wake|-DPLANT_NO_W1|assertion violated|no [W1] barrier: the producer misses the sleeper, the sleeper the stamp"
-"plant-no-w2|wake|-DPLANT_NO_W2|assertion violated|no [W2] barrier: the sleeper looks before it is on the queue"
+"plant-no-w1-poll|wake|-DPOLL -DPLANT_NO_W1|assertion violated|the same for poll(2)"
+"plant-no-w2|wake|-DPLANT_NO_W2|assertion violated|no [W2] barrier in read(2)'s wait: the sleeper looks before it is on the queue"
+"plant-no-w2-poll|wake|-DPOLL -DPLANT_NO_W2|assertion violated|no smp_mb() in mpmcring_poll(): the same for poll(2)"
+"plant-no-w2-epoll|wake|-DET -DPLANT_NO_W2|assertion violated|the same for the edge-triggered waiter's first ->poll"
 "plant-claim-relaxed|wake|-DET -DPLANT_CLAIM_RELAXED|assertion violated|the claim's compare-and-swap relaxed: the producer reads the head from before it, and its record is no edge"
 "plant-head-only|wake|-DK=1 -DPLANT_HEAD_ONLY|assertion violated|only a record at the head is an edge: the one that crosses the watermark behind a finished head record wakes nobody"
 "plant-head-only-et|wake|-DET -DK=1 -DPLANT_HEAD_ONLY|assertion violated|the same for the epoll waiter"
 "plant-no-reserved|wake|-DK=1 -DPLANT_NO_RESERVED|assertion violated|the watermark measured to the record's end, not to prod_pos: the head record finished last wakes nobody"
-"room|room|-DBASE|pass|a writer that asked and looked again is woken or finds the room, with a reclaim of someone else's running at any moment"
-"room-last-want|room|-DLAST_WANT|pass|a non-blocking write's last want (no look after it): a consumer that saw its target wakes its poller"
+"room|room||pass|a writer that asked and looked again (blocking, or a poller) is woken or finds the room, with a reclaim of someone else's running at any moment"
+"room-standing|room|-DSTANDING|pass|the same with an earlier target standing in room_at: nothing stored, the writer's barriers order its bit"
 "plant-reclaim-best-effort|room|-DPLANT_RECLAIM_BEST_EFFORT|invalid end state|the writer's reclaim gives up while another runs (that one read the slot before the commit): the module before room.pml"
-"plant-no-w5|room|-DPLANT_NO_W5|invalid end state|no [W5] barrier: the writer's reclaim misses the commit, the consumer misses the target"
+"plant-after-running|room|-DPLANT_AFTER_RUNNING|invalid end state|mpmcring_reclaim_after() takes the end of the reclaim running when it looked, which began before it ([W8])"
+"plant-kick-best-effort|room|-DPLANT_KICK_BEST_EFFORT|invalid end state|the kick's reclaim gives up while the writer's own runs"
 "plant-c6-release|room|-DPLANT_C6_RELEASE|invalid end state|the commit a store-release: [C6]'s load of room_at passes it"
 "plant-no-ask|room|-DPLANT_NO_ASK|invalid end state|the consumer never asks: only the tick would wake the writer"
-"plant-no-w7|room|-DLAST_WANT -DPLANT_NO_W7|assertion violated|no [W7] barrier: the kick sees the target but not the bit"
+"plant-standing-no-w5-w7|room|-DSTANDING -DPLANT_NO_W5 -DPLANT_NO_W7|invalid end state|with a target standing, neither [W5] nor [W7]: the bit reaches memory after the consumer's kick looked"
 )
 
 echo "1..${#configs[@]}"
@@ -48,6 +58,18 @@ for c in "${configs[@]}"; do
 	rm -rf "$d"
 	mkdir -p "$d"
 	cp "$here/$model.pml" "$d/" || { echo "not ok $n - $name: no $model.pml"; failed=1; continue; }
+	# A misspelt -D would check the default configuration and pass.
+	unknown=
+	for def in $defs; do
+		def=${def#-D}
+		def=${def%%=*}
+		grep -qw -- "$def" "$d/$model.pml" || unknown="$unknown $def"
+	done
+	if [ -n "$unknown" ]; then
+		echo "not ok $n - $name: $model.pml has no$unknown"
+		failed=1
+		continue
+	fi
 	# shellcheck disable=SC2086 # defs is words on purpose
 	if ! (cd "$d" && spin $defs -a "$model.pml" >spin.log 2>&1 &&
 		cc -w -O2 -DSAFETY -o pan pan.c >cc.log 2>&1); then
