@@ -31,14 +31,21 @@ static inline bool mpr_env_trylock(struct mpr_env *e)
 {
 	unsigned long *word = &e->ring->reclaim_lock;
 	unsigned long v = READ_ONCE(*word);
+	int tries;
 
 	lockdep_assert_preemption_disabled();
 	/*
 	 * [W9] pairs with [W8] in mpmcring_reclaim_after(): a fully ordered
 	 * compare-and-swap (not only acquire), so the slots this reclaim
-	 * loads are loaded after any look at the word that missed it.
+	 * loads are loaded after any look at the word that missed it. A
+	 * lost compare-and-swap with the bit free means another reclaim
+	 * began and ended meanwhile: again, a few times, as a test-and-set
+	 * would have won.
 	 */
-	return !(v & 1) && try_cmpxchg(word, &v, v + 1);
+	for (tries = 0; tries < 4 && !(v & 1); tries++)
+		if (try_cmpxchg(word, &v, v + 1))
+			return true;
+	return false;
 }
 
 static inline void mpr_env_unlock(struct mpr_env *e)

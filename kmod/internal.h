@@ -242,7 +242,7 @@ void mpmcring_bpf_exit(void);
 
 /* reclaim.c */
 void mpmcring_reclaim(struct mpmcring *ring);
-/* How long mpmcring_reclaim_after() waits for a running reclaim, at most. */
+/* How long mpmcring_reclaim_after() waits for a reclaim begun after it. */
 #define MPMCRING_RECLAIM_WAIT_NS	(100 * NSEC_PER_USEC)
 bool mpmcring_reclaim_after(struct mpmcring *ring);
 bool mpmcring_repair(struct mpmcring *ring);

@@ -267,8 +267,8 @@ void mpmcring_room_backstop(struct mpmcring *ring)
  * go: when writers wait, free what is committed and wake those whose
  * class has room now, at once, not at the tick (a write(2) producer paired
  * with a consumer would move one ring a tick). Bounded work: one reclaim
- * (waiting up to MPMCRING_RECLAIM_WAIT_NS for a running one to end) and
- * the room step. Process context.
+ * that began after the call (mpmcring_reclaim_after(): up to
+ * MPMCRING_RECLAIM_WAIT_NS) and the room step. Process context.
  */
 void mpmcring_room_kick(struct mpmcring *ring)
 {

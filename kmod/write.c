@@ -165,7 +165,8 @@ static int mpmcring_write_records(struct mpmcring_file *mf, const u32 *lens,
 		 * last (the looks' room went to other producers), and its
 		 * look too: room found then wakes POLLOUT, as a commit's kick
 		 * would, rather than leave a commit that came before the
-		 * target to the tick.
+		 * target to the tick. EAGAIN even then, on purpose: the
+		 * looks are spent, and the wakeup says try again.
 		 */
 		if (nonblock) {
 			if (looked++ < MPMCRING_WRITE_LOOKS &&

@@ -6,7 +6,9 @@
  *
  * The side that includes this defines struct mpr_env and these functions of
  * it first:
- *   bool mpr_env_trylock(struct mpr_env *e);   (never waits)
+ *   bool mpr_env_trylock(struct mpr_env *e);   (never waits; the module's
+ *       is a fully ordered compare-and-swap, which its waiters rely on:
+ *       kmod/env.h, [W9])
  *   void mpr_env_unlock(struct mpr_env *e);
  *   bool mpr_env_reclaim_due(struct mpr_env *e, __u64 head);
  *       (false: a reclaim now would find what the last one found)

@@ -540,7 +540,7 @@ static void basic_overwrite_bit_taken(struct kunit *test)
 	 * uses -EBUSY (what it waits on), and it counts nothing.
 	 */
 	preempt_disable();
-	taken = !test_and_set_bit_lock(0, &ring->reclaim_lock);
+	taken = kt_bit_take(ring);
 	if (taken) {
 		err = kt_produce(ring, 56, prio, 1, 0, n++);
 		err_out = mpmcring_output(ring, buf, 56,
@@ -556,7 +556,7 @@ static void basic_overwrite_bit_taken(struct kunit *test)
 						  false, rsv);
 		if (!err_write)
 			mpmcring_commit(&rsv[0]);
-		clear_bit_unlock(0, &ring->reclaim_lock);
+		kt_bit_let_go(ring);
 	}
 	preempt_enable();
 	KUNIT_ASSERT_TRUE(test, taken);
@@ -614,13 +614,13 @@ static void basic_write_retry_bounds(struct kunit *test)
 	 * bounds the tries.
 	 */
 	r = (struct mpmcring_write_tries){ 0 };
-	KUNIT_ASSERT_FALSE(test, test_and_set_bit_lock(0, &ring->reclaim_lock));
+	KUNIT_ASSERT_TRUE(test, kt_bit_take(ring));
 	KUNIT_EXPECT_TRUE(test, mpmcring_write_retry(ring, -EBUSY, &r));
 	spent = r.waited_ns;
 	KUNIT_EXPECT_GE(test, spent, (u64)MPMCRING_WRITE_BUSY_WAIT_NS);
 	for (i = 1, yes = 1; i < MPMCRING_WRITE_BUSY_RETRIES + 4; i++)
 		yes += mpmcring_write_retry(ring, -EBUSY, &r);
-	clear_bit_unlock(0, &ring->reclaim_lock);
+	kt_bit_let_go(ring);
 	KUNIT_EXPECT_EQ(test, yes, (unsigned int)MPMCRING_WRITE_BUSY_RETRIES);
 	KUNIT_EXPECT_EQ(test, r.busy, (unsigned int)MPMCRING_WRITE_BUSY_RETRIES);
 	KUNIT_EXPECT_LT(test, r.waited_ns - spent,
@@ -652,14 +652,17 @@ static void basic_reclaim_after(struct kunit *test)
 	mpmcring_reclaim(ring);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(ring->reclaim_lock), w + 4);
 
-	w += 4;
-	KUNIT_ASSERT_TRUE(test, try_cmpxchg(&ring->reclaim_lock, &w, w + 1));
-	t0 = ktime_get_ns();
-	KUNIT_EXPECT_FALSE(test, mpmcring_reclaim_after(ring));
-	KUNIT_EXPECT_GE(test, ktime_get_ns() - t0, (u64)MPMCRING_RECLAIM_WAIT_NS);
-	KUNIT_EXPECT_EQ(test, READ_ONCE(ring->reclaim_lock), w + 1);
-	/* Let go as mpr_env_unlock() does (release). */
-	smp_store_release(&ring->reclaim_lock, w + 2);
+	w = READ_ONCE(ring->reclaim_lock);
+	if (kt_bit_take(ring)) {
+		t0 = ktime_get_ns();
+		KUNIT_EXPECT_FALSE(test, mpmcring_reclaim_after(ring));
+		KUNIT_EXPECT_GE(test, ktime_get_ns() - t0,
+				(u64)MPMCRING_RECLAIM_WAIT_NS);
+		KUNIT_EXPECT_EQ(test, READ_ONCE(ring->reclaim_lock), w + 1);
+		kt_bit_let_go(ring);
+	} else {
+		KUNIT_FAIL(test, "the reclaim bit is taken: %lu", w);
+	}
 	mpmcring_destroy(ring);
 }
 

@@ -95,6 +95,25 @@ static inline u64 kt_dropped(const struct mpmcring_stats *st)
 }
 
 /*
+ * The reclaim bit, taken and let go as the module does (kmod/env.h: the
+ * word counts, one added at each), by a test that stands in for a holder.
+ * Preemption off while held, as for a real one, is the caller's.
+ */
+static inline bool kt_bit_take(struct mpmcring *ring)
+{
+	unsigned long v = READ_ONCE(ring->reclaim_lock);
+
+	return !(v & 1) && try_cmpxchg(&ring->reclaim_lock, &v, v + 1);
+}
+
+static inline void kt_bit_let_go(struct mpmcring *ring)
+{
+	/* Release, as mpr_env_unlock(): the holder's stores first. */
+	smp_store_release(&ring->reclaim_lock,
+			  READ_ONCE(ring->reclaim_lock) + 1);
+}
+
+/*
  * Creates a ring named for the test; fails the test if it cannot. Claims
  * are leases only where the test asks for a timeout: elsewhere a consumer
  * kthread the (sanitizer, emulated) machine leaves unscheduled for seconds
