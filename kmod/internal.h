@@ -254,6 +254,9 @@ void mpmcring_tick_init(struct mpmcring *ring);
 /* wait.c */
 void mpmcring_wake_work(struct irq_work *work);
 void mpmcring_wake_check(struct mpmcring *ring, u64 pos);
+#if IS_ENABLED(CONFIG_KUNIT)
+bool mpmcring_wake_due(u64 d0, u64 d1, u64 mask);
+#endif
 
 /*
  * After a commit or discard, wakes who needs it; any context. While nobody

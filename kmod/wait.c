@@ -67,8 +67,12 @@ u32 mpmcring_wake_class(u64 watermark)
 }
 EXPORT_SYMBOL_IF_KUNIT(mpmcring_wake_class);
 
-/* Whether a commit at distance d0 from the head, d1 reserved, is an edge. */
-static bool mpmcring_wake_due(u64 d0, u64 d1, u64 mask)
+/*
+ * Whether a commit at distance d0 from the head, d1 reserved, is an edge:
+ * some class k of mask has d0 < 2^k <= d1 (tests/model/wake.pml's rule;
+ * KUnit wake_due_is_the_window compares them).
+ */
+VISIBLE_IF_KUNIT bool mpmcring_wake_due(u64 d0, u64 d1, u64 mask)
 {
 	unsigned int lo, hi;
 
@@ -78,6 +82,7 @@ static bool mpmcring_wake_due(u64 d0, u64 d1, u64 mask)
 	hi = fls64(d1) - 1;		/* classes with 2^k <= d1 */
 	return lo <= hi && (mask & GENMASK_ULL(hi, lo));
 }
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_wake_due);
 
 /**
  * mpmcring_wake_check() - after a commit or discard, wake who needs it

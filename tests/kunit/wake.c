@@ -454,6 +454,53 @@ static void wake_classes(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mpmcring_wake_class(1ULL << 30), 30U);
 }
 
+/*
+ * The edge rule, as kmod/wait.c computes it (fls64(), GENMASK), against
+ * its statement, the one tests/model/wake.pml checks: a commit d0 past
+ * the head with d1 reserved wakes class k when d0 < 2^k <= d1. Every
+ * pair up to 2^7 + 2 for masks of one and two classes, and the far end of
+ * the 64-bit range.
+ */
+static bool kt_due(u64 d0, u64 d1, u64 mask)
+{
+	unsigned int k;
+
+	for (k = 0; k < 64; k++)
+		if ((mask & BIT_ULL(k)) && d0 < BIT_ULL(k) && BIT_ULL(k) <= d1)
+			return true;
+	return false;
+}
+
+static void wake_due_is_the_window(struct kunit *test)
+{
+	static const u64 masks[] = { 0, BIT_ULL(0), BIT_ULL(1), BIT_ULL(3),
+				     BIT_ULL(7), BIT_ULL(0) | BIT_ULL(6),
+				     BIT_ULL(2) | BIT_ULL(5), BIT_ULL(12),
+				     BIT_ULL(63) | BIT_ULL(1), ~0ULL };
+	static const u64 far[] = { 0, 1, BIT_ULL(62), BIT_ULL(63) - 1,
+				   BIT_ULL(63), BIT_ULL(63) + 1, U64_MAX - 1,
+				   U64_MAX };
+	unsigned int i, a, b, bad = 0;
+	u64 d0, d1;
+
+	for (i = 0; i < ARRAY_SIZE(masks); i++) {
+		for (d0 = 0; d0 < 130; d0++)
+			for (d1 = 0; d1 < 130; d1++)
+				if (mpmcring_wake_due(d0, d1, masks[i]) !=
+				    kt_due(d0, d1, masks[i]) && !bad++)
+					KUNIT_FAIL(test, "d0 %llu d1 %llu mask %#llx: %d",
+						   d0, d1, masks[i],
+						   mpmcring_wake_due(d0, d1, masks[i]));
+		for (a = 0; a < ARRAY_SIZE(far); a++)
+			for (b = 0; b < ARRAY_SIZE(far); b++)
+				if (mpmcring_wake_due(far[a], far[b], masks[i]) !=
+				    kt_due(far[a], far[b], masks[i]) && !bad++)
+					KUNIT_FAIL(test, "d0 %llu d1 %llu mask %#llx",
+						   far[a], far[b], masks[i]);
+	}
+	KUNIT_EXPECT_EQ(test, bad, 0U);
+}
+
 static struct kunit_case wake_cases[] = {
 	KUNIT_CASE(wake_watermark_behind_unfinished),
 	KUNIT_CASE(wake_edge_triggered_every_cycle),
@@ -467,6 +514,7 @@ static struct kunit_case wake_cases[] = {
 	KUNIT_CASE(wake_room_counted_when_sent),
 	KUNIT_CASE(wake_room_at_tracks_the_earliest_writer),
 	KUNIT_CASE(wake_classes),
+	KUNIT_CASE(wake_due_is_the_window),
 	{}
 };
 
