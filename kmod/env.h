@@ -52,7 +52,11 @@ static inline void mpr_env_unlock(struct mpr_env *e)
 {
 	unsigned long *word = &e->ring->reclaim_lock;
 
-	/* Only the holder writes the word: the reclaim's stores, then this. */
+	/*
+	 * Only the holder writes the word. Release, paired with the
+	 * load-acquire in mpmcring_reclaim_after(): the reclaim's stores
+	 * (reclaim_pos) before the count that says it ended.
+	 */
 	smp_store_release(word, READ_ONCE(*word) + 1);
 }
 
