@@ -18,6 +18,8 @@
 #include <sys/mman.h>
 #include <sys/uio.h>
 
+#include <linux/userfaultfd.h>
+
 #include "kselftest_harness.h"
 #include "mpmcring.h"
 #include "vmtest.h"
@@ -446,17 +448,17 @@ TEST_F_TIMEOUT(wr, mapped_commit_that_frees_room_wakes_a_blocked_writer, 120)
 	"prio_mix=0:100:0 discard_every=1 watermarks=60,12,0"
 
 /*
- * The writer of the rounds below: one 56-byte record on fd, asleep for
- * room once this returns. On the heap: a failed ASSERT leaves the thread
- * its record.
+ * The writer of the rounds below: one record of len bytes on fd, asleep
+ * for room once this returns. On the heap: a failed ASSERT leaves the
+ * thread its record.
  */
-static void room_writer_start(struct __test_metadata *_metadata, int fd, struct vm_writer **wp,
-			      pthread_t *th)
+static void room_writer_start(struct __test_metadata *_metadata, int fd, size_t len,
+			      struct vm_writer **wp, pthread_t *th)
 {
 	struct vm_writer *w = calloc(1, sizeof(*w));
 
 	ASSERT_NE(NULL, w);
-	*w = (struct vm_writer){ .fd = fd, .n = 1, .len = 56 };
+	*w = (struct vm_writer){ .fd = fd, .n = 1, .len = len };
 	*wp = w;
 	ASSERT_EQ(0, pthread_create(th, NULL, vm_writer_thread, w));
 	ASSERT_TRUE(vm_wait_asleep(&w->tid)) TH_LOG("the writer found room");
@@ -505,6 +507,22 @@ static void skip_close(struct skip_ring *s)
 	*s = (struct skip_ring){ .wfd = -1, .rfd = -1 };
 }
 
+/* Makes the round's ring anew (the load generator's params) and opens it. */
+static void skip_open(struct __test_metadata *_metadata, struct skip_ring *s, const char *params)
+{
+	skip_close(s);
+	vm_rmmod("mpmcring_loadgen");
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen", params));
+	ASSERT_TRUE(lg_wait_finished(30));
+	s->wfd = open(RING, O_RDWR | O_CLOEXEC);
+	s->rfd = open(RING, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	s->r = mpmcring_open(RING, 0);
+	s->c = s->r ? mpmcring_consumer_new(s->r) : NULL;
+	ASSERT_GE(s->wfd, 0);
+	ASSERT_GE(s->rfd, 0);
+	ASSERT_NE(NULL, s->c) TH_LOG("%s", mpmcring_errmsg());
+}
+
 /* What the consumer's look takes: a record's length, or -errno. */
 typedef ssize_t (*skip_take_fn)(struct skip_ring *s);
 
@@ -536,18 +554,8 @@ static void skip_rounds(struct __test_metadata *_metadata, struct skip_ring *s, 
 	ssize_t got;
 
 	for (i = 0; i < 20 && decided < 5; i++) {
-		skip_close(s);
-		vm_rmmod("mpmcring_loadgen");
-		ASSERT_EQ(0, vm_insmod("mpmcring_loadgen", SKIP_LOADGEN));
-		ASSERT_TRUE(lg_wait_finished(30));
-		s->wfd = open(RING, O_RDWR | O_CLOEXEC);
-		s->rfd = open(RING, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-		s->r = mpmcring_open(RING, 0);
-		s->c = s->r ? mpmcring_consumer_new(s->r) : NULL;
-		ASSERT_GE(s->wfd, 0);
-		ASSERT_GE(s->rfd, 0);
-		ASSERT_NE(NULL, s->c) TH_LOG("%s", mpmcring_errmsg());
-		room_writer_start(_metadata, s->wfd, &w, &th);
+		skip_open(_metadata, s, SKIP_LOADGEN);
+		room_writer_start(_metadata, s->wfd, 56, &w, &th);
 		c0 = vm_ring_wakeups(s->wfd, VM_ROOM_WAKEUPS);
 		t0 = vm_now_ns();
 		got = take(s);
@@ -589,6 +597,259 @@ TEST_F_TIMEOUT(wr, mapped_read_past_discarded_records_wakes_a_blocked_writer, 12
 {
 	ASSERT_GE(self->l.abi_minor, MPMCRING_ABI_MINOR_ROOM_AT);
 	skip_test(_metadata, &self->fd, skip_take_mapped, "mapped reads");
+}
+
+/*
+ * read(2) asks for the room an attempt released before anything can
+ * return. A claim that moved the head over discarded records and then
+ * found the next record longer than the part of the buffer it had
+ * faulted in (another consumer took the record the fault-in was sized
+ * for) goes round again, and that round may fail: the buffer faults past
+ * what the first round needed (-EFAULT). The skip was once kept for a
+ * kick at the end that such a return never reached, and a writer waiting
+ * for the discarded records' room slept until the tick.
+ *
+ * Forced here. The load generator writes D C C D C C ... (every third
+ * reservation discarded, each length a function of its sequence); a
+ * mapped consumer takes records (at most KICK_POSITION_BYTES of them)
+ * until a committed X stands at the head with a discarded D and then a
+ * longer committed Y after it; a writer sleeps for more room than the
+ * fill left and all of those free (its own look reclaims what the
+ * consumer took). read(2)'s buffer starts len(X) bytes before the end of
+ * a page that userfaultfd holds back, and a PROT_NONE page follows: the
+ * fault-in for X waits in the fault, and meanwhile the consumer takes and
+ * commits X (room_at, the writer's target, lies past it: the commit does
+ * not ask). Then the fault is answered: the claim passes D and stops at
+ * Y (-EMSGSIZE, longer than what was faulted in), and the next round's
+ * fault-in for Y reaches the PROT_NONE page: -EFAULT, Y not taken (the
+ * head at Y, read_faults unchanged). The first round's kick has
+ * reclaimed past D by the time read(2) returns.
+ *
+ * Rounds as above: of the first five whose read(2) returned within 20 ms
+ * of the answer, at least four. One is left to a tick: it clears the
+ * writer's bit when the writer's class has room for the smallest record
+ * (it has), and a kick that finds no bit set reclaims nothing until the
+ * writer looks again. Without the kick, reclaim passes D in a round only
+ * when the tick or the writer's own 100 ms timeout lands in the
+ * microseconds between the skip and the return.
+ */
+#define KICK_LEN_MIN 24
+#define KICK_LEN_MAX 200
+/* The round's load generator, with KICK_LEN_MIN and KICK_LEN_MAX. */
+#define KICK_LOADGEN                                                   \
+	"ring=wr create=1 size=65536 threads=1 count=2000 len_min=%d " \
+	"len_max=%d prio_mix=0:100:0 discard_every=3 watermarks=60,12,0"
+/* What the positioning may take: with X, D and the fill's rest, < the writer's. */
+#define KICK_POSITION_BYTES 8192
+#define KICK_WRITER_LEN VM_WRITER_MAX
+
+/* The load generator's payload length of its record seq (lg_len()). */
+static uint32_t kick_len(uint16_t producer, uint64_t seq)
+{
+	return KICK_LEN_MIN + mpr_testrec_mix((uint32_t)seq ^ ((uint32_t)producer << 24)) %
+				      (KICK_LEN_MAX - KICK_LEN_MIN + 1);
+}
+
+/* One committed record's sequence and producer, its length checked. */
+static void kick_rec(struct __test_metadata *_metadata, const struct mpmcring_record *rec,
+		     struct mpr_testrec *t)
+{
+	ASSERT_LE(sizeof(*t), rec->len);
+	memcpy(t, rec->data, sizeof(*t));
+	ASSERT_NE(0, t->seq % 3)
+	TH_LOG("record %llu was to be discarded", (unsigned long long)t->seq);
+	ASSERT_EQ(kick_len(t->producer, t->seq), rec->len)
+	TH_LOG("record %llu: not the load generator's length", (unsigned long long)t->seq);
+}
+
+/* The ring's size of a record of len payload bytes. */
+static uint64_t kick_size(uint32_t len, uint64_t gmask)
+{
+	return (MPMCRING_HDR_SIZE + len + gmask) & ~gmask;
+}
+
+/*
+ * Takes records with c until a committed X (sequence 3j + 2) stands at
+ * the head and the committed record after the discarded 3j + 3 is longer:
+ * X's sequence and producer.
+ */
+static void kick_position(struct __test_metadata *_metadata, struct mpmcring_consumer *c,
+			  uint64_t *xseq, uint16_t *producer)
+{
+	struct mpmcring_record rec;
+	struct mpr_testrec t;
+	uint64_t want = 1, taken = 0;
+
+	while (taken < KICK_POSITION_BYTES) {
+		ASSERT_EQ(0, mpmcring_read(c, &rec)) TH_LOG("%s", mpmcring_errmsg());
+		kick_rec(_metadata, &rec, &t);
+		ASSERT_EQ(want, t.seq) TH_LOG("the ring does not start D C C D C C");
+		ASSERT_EQ(0, mpmcring_commit(c));
+		taken += 2 * (MPMCRING_HDR_SIZE + KICK_LEN_MAX); /* with the D before it */
+		want += t.seq % 3 == 1 ? 1 : 2;
+		if (t.seq % 3 == 1 &&
+		    kick_len(t.producer, t.seq + 3) > kick_len(t.producer, t.seq + 1)) {
+			*xseq = t.seq + 1;
+			*producer = t.producer;
+			return;
+		}
+	}
+	ASSERT_TRUE(0)
+	TH_LOG("no X with a longer Y in the first %d bytes", KICK_POSITION_BYTES);
+}
+
+/* read(2) in a thread of its own; on the heap, as struct vm_writer. */
+struct kick_reader {
+	int fd;
+	char *buf;
+	size_t count;
+	ssize_t ret;
+	int err;
+	uint64_t end_ns;
+	int done;
+};
+
+static void *kick_reader_thread(void *arg)
+{
+	struct kick_reader *k = arg;
+
+	k->ret = read(k->fd, k->buf, k->count);
+	k->err = errno;
+	k->end_ns = vm_now_ns();
+	__atomic_store_n(&k->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* A fresh page held back by uffd, a PROT_NONE one after it. */
+static char *kick_area(struct __test_metadata *_metadata, int uffd, long page)
+{
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	char *area =
+		mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_NE(MAP_FAILED, area);
+	ASSERT_EQ(0, mprotect(area + page, page, PROT_NONE));
+	reg.range.start = (uintptr_t)area;
+	reg.range.len = page;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg)) TH_LOG("%s", strerror(errno));
+	return area;
+}
+
+/* One round: whether it decided, and whether reclaim had passed D. */
+static void kick_round(struct __test_metadata *_metadata, struct skip_ring *s, int uffd, long page,
+		       bool *decided, bool *moved)
+{
+	struct uffdio_zeropage zp = { 0 };
+	struct mpmcring_stats st0, st1;
+	struct mpmcring_layout l;
+	struct mpmcring_record rec;
+	struct kick_reader *k;
+	struct mpr_testrec t;
+	struct pollfd pfd;
+	struct uffd_msg msg;
+	struct vm_writer *w;
+	uint64_t xseq, x_end, y_pos, gmask, t0, deadline;
+	uint16_t producer;
+	pthread_t th, rt;
+	char params[160];
+	char *area;
+
+	snprintf(params, sizeof(params), KICK_LOADGEN, KICK_LEN_MIN, KICK_LEN_MAX);
+	skip_open(_metadata, s, params);
+	ASSERT_EQ(0, ioctl(s->rfd, MPMCRING_IOC_INFO, &l));
+	gmask = (1ULL << l.granule_shift) - 1;
+
+	kick_position(_metadata, s->c, &xseq, &producer);
+	room_writer_start(_metadata, s->wfd, KICK_WRITER_LEN, &w, &th);
+	area = kick_area(_metadata, uffd, page);
+	k = calloc(1, sizeof(*k));
+	ASSERT_NE(NULL, k);
+	*k = (struct kick_reader){ .fd = s->rfd,
+				   .buf = area + page - kick_len(producer, xseq),
+				   .count = KICK_LEN_MAX };
+	ASSERT_EQ(0, pthread_create(&rt, NULL, kick_reader_thread, k));
+
+	/* read(2) faults in X's length: it waits in the fault. */
+	pfd = (struct pollfd){ .fd = uffd, .events = POLLIN };
+	ASSERT_EQ(1, poll(&pfd, 1, 10000)) TH_LOG("read(2) never faulted on its buffer");
+	ASSERT_EQ(sizeof(msg), read(uffd, &msg, sizeof(msg)));
+	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+	ASSERT_EQ((uintptr_t)area, msg.arg.pagefault.address & ~(uint64_t)(page - 1));
+	ASSERT_TRUE(msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE);
+
+	/* Meanwhile X goes to the mapped consumer: D is at the head. */
+	ASSERT_EQ(0, mpmcring_read(s->c, &rec)) TH_LOG("%s", mpmcring_errmsg());
+	kick_rec(_metadata, &rec, &t);
+	ASSERT_EQ(xseq, t.seq);
+	x_end = rec.pos + kick_size(rec.len, gmask);
+	y_pos = x_end + kick_size(kick_len(producer, xseq + 1), gmask);
+	ASSERT_EQ(0, mpmcring_commit(s->c)) TH_LOG("%s", mpmcring_errmsg());
+	ASSERT_EQ(0, ring_stats(s->rfd, &st0));
+	ASSERT_GE(x_end, st0.reclaim_pos) TH_LOG("reclaim passed D before read(2) did");
+	ASSERT_EQ(x_end, st0.head);
+
+	zp.range.start = (uintptr_t)area;
+	zp.range.len = page;
+	t0 = vm_now_ns();
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_ZEROPAGE, &zp)) TH_LOG("%s", strerror(errno));
+	deadline = t0 + 10000000000ULL;
+	while (!__atomic_load_n(&k->done, __ATOMIC_ACQUIRE) && vm_now_ns() < deadline)
+		vm_sleep_ms(1);
+	ASSERT_TRUE(__atomic_load_n(&k->done, __ATOMIC_ACQUIRE))
+	TH_LOG("read(2) had not returned 10 s after its fault was answered");
+	ASSERT_EQ(0, pthread_join(rt, NULL));
+	ASSERT_EQ(0, ring_stats(s->rfd, &st1));
+	ASSERT_EQ(-1, k->ret)
+	TH_LOG("read(2) returned %zd: the second round's fault-in was to fail", k->ret);
+	ASSERT_EQ(EFAULT, k->err) TH_LOG("read(2): %s, not EFAULT", strerror(k->err));
+	/* The path above, not another EFAULT: D passed, Y neither taken nor lost. */
+	ASSERT_EQ(y_pos, st1.head) TH_LOG("read(2) was to pass D and stop at Y");
+	ASSERT_EQ(st0.read_faults, st1.read_faults);
+	ASSERT_EQ(0, mpmcring_read(s->c, &rec)) TH_LOG("%s", mpmcring_errmsg());
+	kick_rec(_metadata, &rec, &t);
+	ASSERT_EQ(xseq + 2, t.seq) TH_LOG("Y is not the next record");
+	ASSERT_EQ(0, mpmcring_commit(s->c));
+
+	/* All of it taken: the writer's record fits. */
+	drain(s->c);
+	room_writer_end(_metadata, w, th, "the ring was drained");
+	ASSERT_EQ(0, munmap(area, 2 * page));
+	*decided = k->end_ns - t0 <= 20000000ULL;
+	*moved = st1.reclaim_pos > x_end;
+	if (*decided && !*moved)
+		TH_LOG("read(2) returned after %llu us, reclaim_pos (%llu) not past D (%llu)",
+		       (unsigned long long)(k->end_ns - t0) / 1000,
+		       (unsigned long long)st1.reclaim_pos, (unsigned long long)x_end);
+	free(k);
+}
+
+TEST_F_TIMEOUT(wr, read_that_fails_after_passing_discarded_records_asks_for_room, 120)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct skip_ring s = { .wfd = -1, .rfd = -1 };
+	unsigned int i, decided = 0, moved = 0;
+	long page = sysconf(_SC_PAGESIZE);
+	bool d, m;
+	int uffd;
+
+	ASSERT_GE(self->l.abi_minor, MPMCRING_ABI_MINOR_ROOM_WAKEUPS);
+	uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	ASSERT_GE(uffd, 0) TH_LOG("userfaultfd: %s", strerror(errno));
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	/* Each round makes the ring anew: the fixture's goes first. */
+	close(self->fd);
+	self->fd = -1;
+	for (i = 0; i < 20 && decided < 5; i++) {
+		kick_round(_metadata, &s, uffd, page, &d, &m);
+		decided += d;
+		moved += d && m;
+	}
+	skip_close(&s);
+	close(uffd);
+	EXPECT_EQ(5, decided) TH_LOG("only %u read(2)s of %u returned within 20 ms", decided, i);
+	EXPECT_LE(4, moved)
+	TH_LOG("in %u of %u read(2)s reclaim had passed the discarded record when it returned",
+	       moved, decided);
 }
 
 /*
@@ -637,7 +898,7 @@ static void letgo_rounds(struct __test_metadata *_metadata, int fd, enum letgo_w
 		ASSERT_EQ(-1, mpmcring_consume(c, 1 << 16, letgo_stop, NULL));
 		/* The claim holds every record: the head is at prod_pos. */
 		ASSERT_EQ(0, mpmcring_avail_bytes(r));
-		room_writer_start(_metadata, fd, &w, &th);
+		room_writer_start(_metadata, fd, 56, &w, &th);
 		ASSERT_EQ(0, ring_stats(fd, &st0));
 		c0 = vm_ring_wakeups(fd, VM_ROOM_WAKEUPS);
 		t0 = vm_now_ns();
