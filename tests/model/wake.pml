@@ -30,7 +30,7 @@
  * passes both, and both call mpmcring_maybe_wake()). With K = 0 every
  * record is 1 granule; otherwise producer 0's is 1 and the others' 2. The
  * consumer's class is K (watermark 2^K granules): one consumer, one class
- * (wake_mask is that class), not EPOLLEXCLUSIVE.
+ * (wake_mask is that class); with EXCL two, below.
  *
  * The irq_work: a producer queues it unless pending; Work runs it later:
  * clears pending, a full barrier, then wake_up_poll() under the queue's
@@ -51,6 +51,15 @@
  *            (ep_insert()'s ->poll, the same barrier), drains through the
  *            mapping, waits for an event, then ->poll says whether it is
  *            ready; its claims' compare-and-swap is its barrier
+ *   EXCL     two such consumers, each with EPOLLEXCLUSIVE on an epoll of
+ *            its own, on the queue in the order they were added
+ *            (add_wait_queue_exclusive() appends): a wakeup goes down the
+ *            queue and stops at the first whose epoll had a thread on its
+ *            own queue, in epoll_wait() with nothing ready
+ *            (ep_poll_callback()'s ewake); each entry it reaches gets the
+ *            event on its ready list all the same. Their claims race (a
+ *            compare-and-swap each). The property: never every consumer
+ *            asleep, none woken, with records ready for one
  *
  * Plants:
  *   PLANT_NO_W1            the producer's look at the queue may pass its
@@ -64,10 +73,26 @@
  *                          window of mpmcring_wake_due() gone)
  *   PLANT_NO_RESERVED      the edge does not ask for 2^k reserved bytes
  *                          but for 2^k finished up to the record's end
+ *   PLANT_MIXED_CLASSES    (EXCL) consumer 0 waits for twice the
+ *                          watermark: what docs/trust.md forbids
+ *                          (exclusive waiters share a watermark), shown
+ *                          to lose a wakeup when it is first on the queue
  */
 
 #ifndef K
 #define K 0
+#endif
+#ifdef EXCL
+#if defined(POLL) || defined(PLANT_CLAIM_RELAXED)
+#error "EXCL: edge-triggered waiters only, each claiming by compare-and-swap"
+#endif
+#define ET
+#define NC 2
+#else
+#if defined(PLANT_MIXED_CLASSES)
+#error "PLANT_MIXED_CLASSES needs EXCL (two consumers)"
+#endif
+#define NC 1
 #endif
 #ifndef NP
 #define NP 2
@@ -88,34 +113,45 @@ byte prod;		/* prod_pos */
 byte head;		/* the consumer area's head */
 byte stamp[END + 1];	/* per granule: the stamp of the record there */
 byte size_at[END + 1];	/* per granule: the size its header says */
-bit queued;		/* the consumer is on the wait queue */
-bit woken;		/* a wakeup it has not consumed */
-bit asleep;		/* it waits for one now */
+/* Per consumer c: */
+bit queued[NC];		/* on the wait queue */
+bit woken[NC];		/* a wakeup it has not consumed */
+bit asleep[NC];		/* it waits for one now */
 bit pending;		/* the irq_work is queued and has not run */
 bit working;		/* it runs: pending cleared, the wakeup not yet sent */
 byte pdone;		/* producers done, their wake checks included */
+byte qfirst = NC;	/* EXCL: the consumer added to the queue first */
 
 /* Stores not yet in memory. */
 byte pend_stamp[NP];	/* position + 1 */
-bit pend_queued;
+bit pend_queued[NC];
 byte pend_head;		/* PLANT_CLAIM_RELAXED: the new head + 1 */
 
+/* Consumer c's watermark, granules. */
+#ifdef PLANT_MIXED_CLASSES
+#define WC(c) ((c) == 0 -> 2 * W : W)
+#else
+#define WC(c) W
+#endif
+
 /*
- * mpmcring_ready(): a finished record at the head, 2^K reserved from it.
- * The consumer reads its own head store before it reaches memory.
+ * mpmcring_ready(): a finished record at the head, the class's watermark
+ * reserved from it. A consumer reads its own head store before it
+ * reaches memory.
  */
 #define HEAD_C (pend_head != 0 -> pend_head - 1 : head)
-#define READY_AT(h) (h != prod && prod - h >= W && stamp[h] != NONE)
-#define READY READY_AT(head)
-#define READY_C READY_AT(HEAD_C)
-#define QUIET (pend_queued == 0 && pend_head == 0 && pend_stamp[0] == 0 && \
-	       pend_stamp[1] == 0 && pend_stamp[NP - 1] == 0)
+#define READY_AT(h, w) (h != prod && prod - h >= w && stamp[h] != NONE)
+#define READY(c) READY_AT(head, WC(c))
+#define READY_C(c) READY_AT(HEAD_C, WC(c))
+#define QUIET (pend_queued[0] == 0 && pend_queued[NC - 1] == 0 && \
+	       pend_head == 0 && pend_stamp[0] == 0 && pend_stamp[1] == 0 && \
+	       pend_stamp[NP - 1] == 0)
 
 /* A full barrier on the consumer's side: its enqueue reaches memory. */
 #ifdef PLANT_NO_W2
-#define W2 skip
+#define W2(c) skip
 #else
-#define W2 (pend_queued == 0)
+#define W2(c) (pend_queued[c] == 0)
 #endif
 
 active proctype Mem() {
@@ -125,32 +161,58 @@ end:	do
 #if NP > 2
 	:: atomic { pend_stamp[2] -> stamp[pend_stamp[2] - 1] = DONE; pend_stamp[2] = 0 }
 #endif
-	:: atomic { pend_queued -> queued = 1; pend_queued = 0 }
+	:: atomic { pend_queued[0] -> queued[0] = 1; pend_queued[0] = 0 }
+#if NC > 1
+	:: atomic { pend_queued[1] -> queued[1] = 1; pend_queued[1] = 0 }
+#endif
 	:: atomic { pend_head -> head = pend_head - 1; pend_head = 0 }
 	od
+}
+
+/* wake_up_poll() reaches consumer c's entry, if it is queued. */
+inline wake_entry(c) {
+	if
+	:: queued[c] || pend_queued[c] ->
+		woken[c] = 1;
+#ifndef POLL
+#ifndef ET
+		queued[c] = 0;
+		pend_queued[c] = 0
+#endif
+#endif
+	:: else -> skip
+	fi
 }
 
 /*
  * The irq_work: clears pending, a full barrier, then wake_up_poll()
  * under the queue's lock: an enqueue done under that lock is seen, done
- * or not yet drained. read(2)'s entry leaves the queue when woken.
+ * or not yet drained. read(2)'s entry leaves the queue when woken. EXCL:
+ * the walk goes in queue order and stops after the first entry whose
+ * epoll had a thread waiting, judged before this event reached it.
  */
 active proctype Work() {
+#if NC > 1
+	byte c0, c1;
+	bit ew;
+#endif
 end:	do
 	:: atomic { pending -> pending = 0; working = 1 };
 		atomic {
 			working = 0;
+#if NC > 1
+			c0 = (qfirst == 1 -> 1 : 0);
+			c1 = 1 - c0;
+			ew = (queued[c0] || pend_queued[c0]) && asleep[c0] &&
+			     !woken[c0];
+			wake_entry(c0);
 			if
-			:: queued || pend_queued ->
-				woken = 1;
-#ifndef POLL
-#ifndef ET
-				queued = 0;
-				pend_queued = 0
-#endif
-#endif
-			:: else -> skip
+			:: ew -> skip
+			:: else -> wake_entry(c1)
 			fi
+#else
+			wake_entry(0)
+#endif
 		}
 	od
 }
@@ -168,7 +230,7 @@ active [NP] proctype Producer() {
 	(pend_stamp[i] == 0);
 #endif
 	if
-	:: queued ->
+	:: queued[0] || queued[NC - 1] ->
 		/* mpmcring_wake_check(): the head, prod_pos, the window */
 		h = head;
 		p = prod;
@@ -187,6 +249,11 @@ active [NP] proctype Producer() {
 #else
 		:: d0 < d1 && d0 < W && d1 >= W ->
 #endif
+#ifdef PLANT_MIXED_CLASSES
+			/* wake_mask has both classes */
+			pending = 1
+		:: d0 < d1 && d0 < 2 * W && d1 >= 2 * W ->
+#endif
 			/* irq_work_queue() unless pending */
 			pending = 1
 		:: else -> skip	/* wake_missed: the tick's */
@@ -197,22 +264,27 @@ active [NP] proctype Producer() {
 }
 
 /*
- * Claims the record at the head while one is finished there (a
- * discarded one is passed the same way). The only consumer: its
- * compare-and-swap on the head always wins, a store straight to memory
- * (PLANT_CLAIM_RELAXED: into the buffer). read(2) claims one per call.
+ * Claims the record at the head if one is finished there (a discarded
+ * one is passed the same way): a compare-and-swap on the head, a store
+ * straight to memory (PLANT_CLAIM_RELAXED, one consumer: into the
+ * buffer). read(2) claims one per call.
  */
+#define CLAIMABLE (HEAD_C < prod && stamp[HEAD_C] != NONE)
+
 inline claim() {
 	atomic {
-		h2 = HEAD_C;
+		if
+		:: CLAIMABLE ->
+			h2 = HEAD_C;
 #ifdef PLANT_CLAIM_RELAXED
-		pend_head = h2 + size_at[h2] + 1
+			pend_head = h2 + size_at[h2] + 1
 #else
-		head = h2 + size_at[h2]
+			head = h2 + size_at[h2]
 #endif
+		:: else -> skip
+		fi
 	}
 }
-#define CLAIMABLE (HEAD_C < prod && stamp[HEAD_C] != NONE)
 
 inline drain() {
 	do
@@ -222,11 +294,11 @@ inline drain() {
 }
 
 /* Asleep until a wakeup it has not consumed. */
-inline sleep() {
-	asleep = 1;
+inline sleep(c) {
+	asleep[c] = 1;
 end_sleep:
-	woken;
-	atomic { asleep = 0; woken = 0 }
+	woken[c];
+	atomic { asleep[c] = 0; woken[c] = 0 }
 }
 
 #if !defined(POLL) && !defined(ET)
@@ -240,15 +312,15 @@ active proctype Consumer() {
 	:: else ->
 		do
 		:: /* prepare_to_wait(): on the queue unless on it, [W2] */
-			atomic { woken = 0; pend_queued = !queued };
-			W2;
+			atomic { woken[0] = 0; pend_queued[0] = !queued[0] };
+			W2(0);
 			if
-			:: READY_C -> break
-			:: else -> sleep()
+			:: READY_C(0) -> break
+			:: else -> sleep(0)
 			fi
 		od;
 		/* finish_wait() */
-		atomic { queued = 0; pend_queued = 0 }
+		atomic { queued[0] = 0; pend_queued[0] = 0 }
 	od
 }
 #elif defined(POLL)
@@ -259,13 +331,13 @@ active proctype Consumer() {
 	do
 	:: HEAD_C == END -> break
 	:: else ->
-		atomic { woken = 0; pend_queued = 1 };
-		W2;
+		atomic { woken[0] = 0; pend_queued[0] = 1 };
+		W2(0);
 		if
-		:: READY_C -> skip
-		:: else -> sleep()
+		:: READY_C(0) -> skip
+		:: else -> sleep(0)
 		fi;
-		atomic { queued = 0; pend_queued = 0 };
+		atomic { queued[0] = 0; pend_queued[0] = 0 };
 		drain()
 	od
 }
@@ -275,13 +347,21 @@ active proctype Consumer() {
  * if ready then), drains through the mapping, then epoll_wait() until an
  * event, whose ->poll says whether it is ready.
  */
-active proctype Consumer() {
+active [NC] proctype Consumer() {
 	byte h2;
+	byte c = _pid - 2 - NP;
 
-	pend_queued = 1;
-	W2;
+	/* ep_insert(): added at the queue's tail */
+	atomic {
+		pend_queued[c] = 1;
+		if
+		:: qfirst == NC -> qfirst = c
+		:: else -> skip
+		fi
+	};
+	W2(c);
 	if
-	:: READY_C -> woken = 1
+	:: READY_C(c) -> woken[c] = 1
 	:: else -> skip
 	fi;
 	do
@@ -292,20 +372,25 @@ active proctype Consumer() {
 		:: HEAD_C == END -> break
 		:: else -> skip
 		fi;
-		sleep();
+		sleep(c);
 		/* ep_send_events(): ->poll; not ready: the event is gone */
 		do
-		:: READY_C -> break
-		:: else -> sleep()
+		:: READY_C(c) -> break
+		:: else -> sleep(c)
 		od
 	od
 }
 #endif
 
-/* Once all else is done and quiet: asleep, not woken, with records ready. */
+/*
+ * Once all else is done and quiet: every consumer asleep and not woken,
+ * with records ready for one of them.
+ */
+#define LEFT(c) (asleep[c] && !woken[c])
+
 active proctype Checker() {
 end:	atomic {
-		pdone == NP && !pending && !working && asleep && !woken && QUIET ->
-		assert(!READY)
+		pdone == NP && !pending && !working && QUIET && LEFT(0) && LEFT(NC - 1) ->
+		assert(!READY(0) && !READY(NC - 1))
 	}
 }

@@ -3,13 +3,16 @@
 #
 # Model-checks the wakeups with spin, each in its own small model on a
 # memory that reorders stores: consumers waiting for records
-# (tests/model/wake.pml: a blocking read(2) and an edge-triggered epoll
-# waiter, with and without a watermark) and writers waiting for room
+# (tests/model/wake.pml: a blocking read(2), poll, an edge-triggered
+# epoll waiter and two with EPOLLEXCLUSIVE, with and without a watermark)
+# and writers waiting for room
 # (tests/model/room.pml: one that looks again after asking, one that does
 # not). None may be left asleep with nobody to wake it, and each bug
 # planted below must be caught, with the interleaving that shows it.
 # Prints TAP; exit status non-zero when any test fails. About a minute
 # on 2 cores, most of it compiling; up to 550 MB (wake-epoll-et-3p).
+# plant-mixed-classes plants a misuse rather than a bug: the contract
+# docs/trust.md states for EPOLLEXCLUSIVE, shown to be needed.
 #
 #   tests/model/wakeups.sh
 #
@@ -30,6 +33,8 @@ configs=(
 "wake-epoll-et|wake|-DET|pass|an edge-triggered epoll waiter that stays queued and drains through the mapping: the claim's compare-and-swap is its barrier"
 "wake-epoll-et-watermark|wake|-DET -DK=1|pass|the same with a watermark"
 "wake-epoll-et-3p|wake|-DET -DNP=3 -DK=2|pass|the same with three producers"
+"wake-epoll-exclusive|wake|-DEXCL|pass|two edge-triggered EPOLLEXCLUSIVE waiters of one class, in the order they were queued: the wakeup stops after the first whose epoll had a thread waiting; their claims race"
+"wake-epoll-exclusive-watermark|wake|-DEXCL -DK=1|pass|the same with a watermark"
 "plant-no-w1|wake|-DPLANT_NO_W1|assertion violated|no [W1] barrier: the producer misses the sleeper, the sleeper the stamp"
 "plant-no-w1-poll|wake|-DPOLL -DPLANT_NO_W1|assertion violated|the same for poll(2)"
 "plant-no-w2|wake|-DPLANT_NO_W2|assertion violated|no [W2] barrier in read(2)'s wait: the sleeper looks before it is on the queue"
@@ -39,6 +44,7 @@ configs=(
 "plant-head-only|wake|-DK=1 -DPLANT_HEAD_ONLY|assertion violated|only a record at the head is an edge: the one that crosses the watermark behind a finished head record wakes nobody"
 "plant-head-only-et|wake|-DET -DK=1 -DPLANT_HEAD_ONLY|assertion violated|the same for the epoll waiter"
 "plant-no-reserved|wake|-DK=1 -DPLANT_NO_RESERVED|assertion violated|the watermark measured to the record's end, not to prod_pos: the head record finished last wakes nobody"
+"plant-mixed-classes|wake|-DEXCL -DPLANT_MIXED_CLASSES|assertion violated|exclusive waiters of two watermarks (a misuse docs/trust.md forbids, not a module bug): the wakeup stops at the larger's, queued first and not ready for it; the other sleeps with a record ready"
 "room|room||pass|a writer that asked and looked again (blocking, or a poller) is woken or finds the room, with a reclaim of someone else's running at any moment"
 "room-standing|room|-DSTANDING|pass|the same with an earlier target standing in room_at: nothing stored, the writer's barriers order its bit"
 "plant-reclaim-best-effort|room|-DPLANT_RECLAIM_BEST_EFFORT|invalid end state|the writer's reclaim gives up while another runs (that one read the slot before the commit): the module before room.pml"
