@@ -51,6 +51,18 @@ static inline __u32 mpr_testrec_mix(__u32 x)
 	return x;
 }
 
+/*
+ * The load generator's payload length of record seq of producer, in
+ * [len_min, len_max]: a function of both, so that a consumer can tell
+ * what the load generator wrote without reading it (tests/vm/write.c).
+ */
+static inline __u32 mpr_testrec_len(__u16 producer, __u64 seq, __u32 len_min,
+				    __u32 len_max)
+{
+	return len_min + mpr_testrec_mix((__u32)seq ^ ((__u32)producer << 24)) %
+			 (len_max - len_min + 1);
+}
+
 static inline __u8 mpr_testrec_byte(__u16 producer, __u64 seq, __u32 i)
 {
 	return (__u8)mpr_testrec_mix((__u32)seq * 2654435761u ^

@@ -13,12 +13,10 @@
 
 #include "loadgen.h"
 
-/* Deterministic per (producer, seq), so consumers could recompute it. */
+/* Deterministic per (producer, seq): consumers recompute it. */
 static u32 lg_len(const struct lg_producer *p, u64 seq)
 {
-	u32 span = lg_cfg.len_max - lg_cfg.len_min + 1;
-
-	return lg_cfg.len_min + mpr_testrec_mix((u32)seq ^ ((u32)p->id << 24)) % span;
+	return mpr_testrec_len(p->id, seq, lg_cfg.len_min, lg_cfg.len_max);
 }
 
 static u32 lg_prio(u64 seq)

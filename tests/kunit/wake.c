@@ -471,6 +471,17 @@ static bool kt_due(u64 d0, u64 d1, u64 mask)
 	return false;
 }
 
+/* One pair: counted in *bad when the two differ, the first one shown. */
+static void kt_due_check(struct kunit *test, u64 d0, u64 d1, u64 mask,
+			 unsigned int *bad)
+{
+	bool due = mpmcring_wake_due(d0, d1, mask);
+
+	if (due != kt_due(d0, d1, mask) && !(*bad)++)
+		KUNIT_FAIL(test, "d0 %llu d1 %llu mask %#llx: %d", d0, d1,
+			   mask, due);
+}
+
 static void wake_due_is_the_window(struct kunit *test)
 {
 	static const u64 masks[] = { 0, BIT_ULL(0), BIT_ULL(1), BIT_ULL(3),
@@ -486,17 +497,11 @@ static void wake_due_is_the_window(struct kunit *test)
 	for (i = 0; i < ARRAY_SIZE(masks); i++) {
 		for (d0 = 0; d0 < 130; d0++)
 			for (d1 = 0; d1 < 130; d1++)
-				if (mpmcring_wake_due(d0, d1, masks[i]) !=
-				    kt_due(d0, d1, masks[i]) && !bad++)
-					KUNIT_FAIL(test, "d0 %llu d1 %llu mask %#llx: %d",
-						   d0, d1, masks[i],
-						   mpmcring_wake_due(d0, d1, masks[i]));
+				kt_due_check(test, d0, d1, masks[i], &bad);
 		for (a = 0; a < ARRAY_SIZE(far); a++)
 			for (b = 0; b < ARRAY_SIZE(far); b++)
-				if (mpmcring_wake_due(far[a], far[b], masks[i]) !=
-				    kt_due(far[a], far[b], masks[i]) && !bad++)
-					KUNIT_FAIL(test, "d0 %llu d1 %llu mask %#llx",
-						   far[a], far[b], masks[i]);
+				kt_due_check(test, far[a], far[b], masks[i],
+					     &bad);
 	}
 	KUNIT_EXPECT_EQ(test, bad, 0U);
 }

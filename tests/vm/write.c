@@ -643,11 +643,10 @@ TEST_F_TIMEOUT(wr, mapped_read_past_discarded_records_wakes_a_blocked_writer, 12
 #define KICK_POSITION_BYTES 8192
 #define KICK_WRITER_LEN VM_WRITER_MAX
 
-/* The load generator's payload length of its record seq (lg_len()). */
+/* The load generator's payload length of its record seq. */
 static uint32_t kick_len(uint16_t producer, uint64_t seq)
 {
-	return KICK_LEN_MIN + mpr_testrec_mix((uint32_t)seq ^ ((uint32_t)producer << 24)) %
-				      (KICK_LEN_MAX - KICK_LEN_MIN + 1);
+	return mpr_testrec_len(producer, seq, KICK_LEN_MIN, KICK_LEN_MAX);
 }
 
 /* One committed record's sequence and producer, its length checked. */
