@@ -11,10 +11,12 @@
 # cloned (git clone --shared) into build/vm-ab/<sha>; a kept clone is used
 # again only while it still reaches its commit. Rounds alternate which side
 # runs first (A B, B A, A B, ...), so a drift of the host falls on both.
-# The guest command line is this tree's: its scripts/bench-vm.sh and
-# scripts/lib.sh are copied over each clone's (meta.txt records each clone's
-# `git diff --stat` after the copy); MPMCRING_AB_OWN_SCRIPTS=1 keeps each
-# clone's own. Knobs: MPMCRING_AB_ROUNDS (rounds, default 3), MPMCRING_AB_OUT
+# The guest command line and the measuring program are this tree's: its
+# scripts/bench-vm.sh, scripts/lib.sh and bench/vm/vmbench.c are copied over
+# each clone's, so both sides are measured and reported the same way
+# (meta.txt records each clone's `git diff --stat` after the copy);
+# MPMCRING_AB_OWN_SCRIPTS=1 keeps each clone's own (for a side whose library
+# or tests/vm/vmtest.h this vmbench.c no longer builds against). Knobs: MPMCRING_AB_ROUNDS (rounds, default 3), MPMCRING_AB_OUT
 # (default bench/results/vm-ab, not versioned), and scripts/bench-vm.sh's own
 # (MPMCRING_BENCH_REPS, MPMCRING_BENCH_RECORDS, MPMCRING_BENCH_KERNEL,
 # MPMCRING_BENCH_CPUS).
@@ -58,6 +60,7 @@ for side in A B; do
 	git -C "${dir[$side]}" clean -q -fdx -e build/
 	if [ "${MPMCRING_AB_OWN_SCRIPTS:-0}" != 1 ]; then
 		cp "$REPO/scripts/bench-vm.sh" "$REPO/scripts/lib.sh" "${dir[$side]}/scripts/"
+		cp "$REPO/bench/vm/vmbench.c" "${dir[$side]}/bench/vm/"
 	fi
 done
 
@@ -73,7 +76,7 @@ mkdir -p "$tmp/rounds"
 	if [ "${MPMCRING_AB_OWN_SCRIPTS:-0}" = 1 ]; then
 		echo "scripts=own"
 	else
-		echo "scripts=this tree's bench-vm.sh, lib.sh"
+		echo "scripts=this tree's bench-vm.sh, lib.sh, vmbench.c"
 	fi
 	for side in A B; do
 		echo "clone $side git diff --stat:"
@@ -93,7 +96,8 @@ for ((n = 1; n <= ROUNDS; n++)); do
 		if ! bash "${dir[$side]}/scripts/bench-vm.sh" >/dev/null; then
 			echo "failed round=$n side=$side $(date -u +%FT%TZ)" >>"$tmp/meta.txt"
 			die "failed in round $n side $side; rounds 1..$((n - 1)) kept in $tmp" \
-				"(see ${dir[$side]}/bench/results/vm/output.txt)"
+				"(see ${dir[$side]}/bench/results/vm/output.txt; if this tree's" \
+				"vmbench.c did not build there: MPMCRING_AB_OWN_SCRIPTS=1)"
 		fi
 		mkdir -p "$tmp/rounds/$n-$side"
 		cp "${dir[$side]}/bench/results/vm/output.txt" "$tmp/rounds/$n-$side/"
