@@ -10,7 +10,8 @@
  *   ioctl  setup and statistics (ioctl.c); -ENOTTY for unknown commands
  *   poll   readable when a finished record waits (per-file watermark),
  *          writable when a record of this file's class fits
- *   read   copies one record per call (read.c)
+ *   read   copies one record per call (read.c); readv and io_uring's
+ *          reads too, into one segment (-EINVAL for room in several)
  *   write  one record per call; writev: one record per segment (write.c)
  *
  * A file opened read-only observes: it can map (read-only), poll, read the
@@ -186,15 +187,19 @@ static __poll_t mpmcring_poll(struct file *file, poll_table *pt)
 		u64 need = mpmcring_out_need(mf, prio);
 		bool room = mpmcring_room(ring, prio, need);
 
-		if (!room) {
-			/* Consumers free space with plain stores: look. */
+		/*
+		 * Consumers free space with plain stores: look, for a caller
+		 * that asks about EPOLLOUT only (a level-triggered EPOLLIN
+		 * poller looping on a full ring would hold the reclaim bit
+		 * that evicting producers need); then ask to be woken, and
+		 * [W5]'s one more look.
+		 */
+		if (!room && (poll_requested_events(pt) & EPOLLOUT)) {
 			mpmcring_reclaim(ring);
-			room = mpmcring_room(ring, prio, need);
-		}
-		/* Asked to wake; then [W5]'s one more look. */
-		if (!room && (poll_requested_events(pt) & EPOLLOUT))
-			room = mpmcring_want_room_or_room(ring, prio, need,
+			room = mpmcring_room(ring, prio, need) ||
+			       mpmcring_want_room_or_room(ring, prio, need,
 							  false);
+		}
 		if (room)
 			mask |= EPOLLOUT | EPOLLWRNORM;
 	}
@@ -210,5 +215,6 @@ const struct file_operations mpmcring_fops = {
 	.mmap		= mpmcring_mmap,
 	.poll		= mpmcring_poll,
 	.read		= mpmcring_read,
+	.read_iter	= mpmcring_read_iter,
 	.write_iter	= mpmcring_write_iter,
 };

@@ -282,6 +282,7 @@ extern const struct file_operations mpmcring_fops;
 int mpmcring_file_attach(struct mpmcring_file *mf, bool read_slot);
 ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 		      loff_t *ppos);
+ssize_t mpmcring_read_iter(struct kiocb *iocb, struct iov_iter *to);
 ssize_t mpmcring_write_iter(struct kiocb *iocb, struct iov_iter *from);
 long mpmcring_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 int mpmcring_wait_readable(struct mpmcring_file *mf);

@@ -148,6 +148,7 @@ static long mpmcring_ioc_consumers(struct mpmcring *ring,
 static long mpmcring_ioc_watermark(struct mpmcring_file *mf, u64 __user *uarg)
 {
 	struct mpmcring *ring = mf->ring;
+	bool lowered;
 	u64 wm;
 	u32 k;
 
@@ -159,6 +160,7 @@ static long mpmcring_ioc_watermark(struct mpmcring_file *mf, u64 __user *uarg)
 	k = mpmcring_wake_class(wm);
 	if (mutex_lock_killable(&mf->lock))
 		return -EINTR;
+	lowered = k < mf->wake_class;
 	if (k != mf->wake_class) {
 		/* Counted in before out: the mask never lacks a live class. */
 		mpmcring_wake_class_get(ring, k);
@@ -169,8 +171,11 @@ static long mpmcring_ioc_watermark(struct mpmcring_file *mf, u64 __user *uarg)
 	/*
 	 * A lower watermark can make this file ready with no commit to say
 	 * so; sleepers that will not poll again (edge-triggered) need a wake.
+	 * Only then: the wakeup reaches every waiter on the ring, and a
+	 * caller (read-only files may set their watermark) repeating an
+	 * unchanged or higher one must not wake them all at will.
 	 */
-	if (mpmcring_ready(ring, k))
+	if (lowered && mpmcring_ready(ring, k))
 		wake_up_poll(&ring->wq, EPOLLIN | EPOLLRDNORM);
 	return 0;
 }

@@ -22,7 +22,9 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/sched/signal.h>
+#include <linux/uio.h>
 
+#include "compat.h"
 #include "internal.h"
 
 /*
@@ -170,8 +172,9 @@ static void mpmcring_read_one(struct mpmcring_file *mf, char __user *buf,
 	out->ret = left && !out->bounce ? -ENOMEM : out->len;
 }
 
-ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
-		      loff_t *ppos)
+/* One record into buf: read(2), and each call of mpmcring_read_iter(). */
+static ssize_t mpmcring_read_buf(struct file *file, char __user *buf,
+				 size_t count, bool nonblock)
 {
 	struct mpmcring_file *mf = file->private_data;
 	struct mpmcring *ring = mf->ring;
@@ -244,7 +247,7 @@ ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 			return mpmcring_read_failed(ring, dead, out.ret);
 		if (dead && out.ret == -EAGAIN)
 			return 0;	/* end of file: destroyed, then drained */
-		if (file->f_flags & O_NONBLOCK)
+		if (nonblock)
 			return -EAGAIN;
 		if (signal_pending(current))
 			return -ERESTARTSYS;
@@ -258,4 +261,40 @@ ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 		if (out.ret)
 			return out.ret;
 	}
+}
+
+ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
+		      loff_t *ppos)
+{
+	return mpmcring_read_buf(file, buf, count, file->f_flags & O_NONBLOCK);
+}
+
+/*
+ * readv(2), preadv(2) and io_uring's reads (io_uring takes ->read_iter
+ * where there is one): one record per call into one buffer, as read(2).
+ * With ->read alone the kernel would call it once per segment: records
+ * joined, their boundaries lost, and on a blocking file a sleep for the
+ * next record with one already taken. A record is not spread over
+ * segments: an iterator whose room is in more than one segment is refused
+ * (-EINVAL), before anything is claimed. IOCB_NOWAIT (io_uring's inline
+ * try) reads as O_NONBLOCK does.
+ */
+ssize_t mpmcring_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	size_t count = iov_iter_count(to);
+	char __user *buf;
+	ssize_t ret;
+
+	if (!user_backed_iter(to) || iov_iter_single_seg_count(to) != count)
+		return -EINVAL;
+	if (iter_is_ubuf(to))
+		buf = to->ubuf + to->iov_offset;
+	else
+		buf = mpmcring_iter_iov(to)->iov_base + to->iov_offset;
+	ret = mpmcring_read_buf(iocb->ki_filp, buf, count,
+				(iocb->ki_flags & IOCB_NOWAIT) ||
+				(iocb->ki_filp->f_flags & O_NONBLOCK));
+	if (ret > 0)
+		iov_iter_advance(to, ret);
+	return ret;
 }

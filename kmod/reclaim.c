@@ -100,10 +100,19 @@ EXPORT_SYMBOL_IF_KUNIT(mpmcring_reclaim_after);
  */
 bool mpmcring_repair(struct mpmcring *ring)
 {
-	/* user-writable: only compared with the head after, never used. */
+	struct mpr_env env = { .ring = ring };
+	/* user-writable: only compared, never used as a position. */
 	u64 before = READ_ONCE(ring->view.cons->head);
 	int i;
 
+	/*
+	 * Throttled as producers' reclaims are: one that ran with this head
+	 * less than MPMCRING_RECLAIM_GAP_NS ago repaired what a reclaim can
+	 * (callers claim again either way), and a caller looping on REPAIR
+	 * must not keep from producers the reclaim bit that eviction needs.
+	 */
+	if (!mpr_env_reclaim_due(&env, before))
+		return false;
 	/* A few tries: a producer may be reclaiming right now. */
 	for (i = 0; i < 4 && !mpmcring_reclaim_once(ring); i++)
 		cpu_relax();

@@ -36,6 +36,13 @@ u64 mpmcring_free_bytes(struct mpmcring *ring)
 	struct mpr_pos s;
 
 	mpr_positions(&ring->view, &s);
+	/*
+	 * reclaim_pos is loaded before prod_pos: reclaims and reservations
+	 * between the two loads can make the difference exceed the data
+	 * size, and free space "wrap" to nearly 2^64 (a spurious POLLOUT).
+	 */
+	if (s.prod - s.reclaim >= ring->view.data_size)
+		return 0;
 	return ring->view.data_size - (s.prod - s.reclaim);
 }
 

@@ -494,6 +494,65 @@ static void lease_stats_change_nothing(struct kunit *test)
 	mpmcring_destroy(ring);
 }
 
+/*
+ * REPAIR is throttled as producers' reclaims are: asked for the head the
+ * last reclaim saw, less than MPMCRING_RECLAIM_GAP_NS after it, it takes
+ * no reclaim bit and repairs nothing (a caller looping on the ioctl would
+ * keep the bit from producers that evict); past the gap it repairs. The
+ * last reclaim's time is set here; a round whose call ended past the gap
+ * (the host took the vCPU: interrupts off do not stop that) decides
+ * nothing, and at most 50 are tried.
+ */
+static void lease_repair_throttled(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	const struct mpr_view *v = mpmcring_kunit_view(ring);
+	unsigned long flags;
+	u64 head, bad, t0, t1, shortest = U64_MAX;
+	bool repaired, decided = false;
+	char buf[64];
+	struct kc c;
+	int i;
+
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	KUNIT_ASSERT_EQ(test, kt_produce(ring, 56, 2, 1, 0, 0), 0);
+	KUNIT_ASSERT_EQ(test, kc_read(&c, buf, sizeof(buf)), 56);
+	KUNIT_ASSERT_EQ(test, kt_produce(ring, 56, 2, 1, 0, 1), 0);
+	head = READ_ONCE(v->cons->head);
+	bad = head + 16;	/* inside record 1 */
+	for (i = 0; i < 50 && !decided; i++) {
+		WRITE_ONCE(v->cons->head, bad);
+		local_irq_save(flags);
+		WRITE_ONCE(ring->reclaim_head, bad);
+		WRITE_ONCE(ring->reclaim_more, false);
+		t0 = ktime_get_mono_fast_ns();
+		WRITE_ONCE(ring->reclaim_ns, t0);
+		repaired = mpmcring_repair(ring);
+		t1 = ktime_get_mono_fast_ns();
+		local_irq_restore(flags);
+		shortest = min(shortest, t1 - t0);
+		if (t1 - t0 >= MPMCRING_RECLAIM_GAP_NS)
+			continue;
+		decided = true;
+		KUNIT_EXPECT_FALSE(test, repaired);
+		KUNIT_EXPECT_EQ(test, READ_ONCE(v->cons->head), bad);
+	}
+	KUNIT_EXPECT_TRUE_MSG(test, decided,
+			      "no REPAIR of %d ended within %llu ns (the shortest: %llu ns)", i,
+			      (unsigned long long)MPMCRING_RECLAIM_GAP_NS,
+			      (unsigned long long)shortest);
+	kunit_info(test, "%d round(s); the shortest REPAIR %llu ns\n", i,
+		   (unsigned long long)shortest);
+	WRITE_ONCE(v->cons->head, bad);
+	WRITE_ONCE(ring->reclaim_ns,
+		   ktime_get_mono_fast_ns() - MPMCRING_RECLAIM_GAP_NS);
+	KUNIT_EXPECT_TRUE(test, mpmcring_repair(ring));
+	KUNIT_EXPECT_EQ(test, READ_ONCE(v->cons->head), head + 64);
+	kc_detach(&c);
+	mpmcring_destroy(ring);
+}
+
 /* The walk for in_ring_records stops at MPMCRING_STATS_WALK and says so. */
 static void lease_stats_walk_bounded(struct kunit *test)
 {
@@ -719,6 +778,7 @@ static struct kunit_case lease_cases[] = {
 	KUNIT_CASE(lease_start_past_head_counts_nothing),
 	KUNIT_CASE(lease_off_holds_forever),
 	KUNIT_CASE(lease_stats_change_nothing),
+	KUNIT_CASE(lease_repair_throttled),
 	KUNIT_CASE(lease_stats_walk_bounded),
 	KUNIT_CASE(lease_reclaim_never_preemptible),
 	KUNIT_CASE(lease_nested_same_level),

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
+#include <liburing.h>
 
 #include "kselftest_harness.h"
 #include "mpmcring.h"
@@ -62,6 +63,27 @@ TEST_F(io, write_read_roundtrip)
 	EXPECT_EQ(EAGAIN, errno);
 }
 
+/*
+ * The library's writes of an empty record: refused, nothing written. Its
+ * write(2) returns 0 and writes no record, which mpmcring_write() used to
+ * report as a record written.
+ */
+TEST_F(io, library_refuses_empty_records)
+{
+	struct mpmcring *r = mpmcring_open(RING, 0);
+	char x = 'x', buf[8];
+	struct iovec empty = { &x, 0 }, two[2] = { { &x, 1 }, { &x, 0 } };
+
+	ASSERT_NE(NULL, r);
+	EXPECT_EQ(-EINVAL, mpmcring_write(r, &x, 0));
+	EXPECT_EQ(-EINVAL, mpmcring_writev(r, &empty, 1));
+	EXPECT_EQ(-EINVAL, mpmcring_writev(r, two, 2));
+	fcntl(self->fd, F_SETFL, O_NONBLOCK);
+	EXPECT_EQ(-1, read(self->fd, buf, sizeof(buf))) TH_LOG("a record was written");
+	EXPECT_EQ(EAGAIN, errno);
+	mpmcring_close(r);
+}
+
 TEST_F(io, read_too_small_keeps_record)
 {
 	char buf[64] = "abcdefgh";
@@ -70,6 +92,80 @@ TEST_F(io, read_too_small_keeps_record)
 	EXPECT_EQ(-1, read(self->fd, buf, 7));
 	EXPECT_EQ(EMSGSIZE, errno);
 	EXPECT_EQ(8, read(self->fd, buf, sizeof(buf)));
+}
+
+/*
+ * readv(2) and io_uring's reads take one record into one buffer, as
+ * read(2). With ->read alone the kernel called it per segment: two 64-byte
+ * records came back joined as one 128-byte result, and a blocking readv
+ * with one record took it into the first segment and slept for a second.
+ * Room in more than one segment is refused (EINVAL) before anything is
+ * claimed; a segment list whose room is in one segment reads one record.
+ */
+static void io_alarm(int sig)
+{
+	(void)sig;
+}
+
+TEST_F(io, readv_takes_one_record_into_one_segment)
+{
+	char a[64], b[64], big[128], out[64];
+	struct iovec two[2] = { { a, sizeof(a) }, { b, sizeof(b) } };
+	struct iovec one_and_empty[2] = { { big, sizeof(big) }, { b, 0 } };
+	struct io_uring ur;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	struct sigaction wake = { .sa_handler = io_alarm }; /* no SA_RESTART */
+
+	memset(a, 'a', sizeof(a));
+	memset(b, 'b', sizeof(b));
+	ASSERT_EQ(64, write(self->fd, a, 64));
+	ASSERT_EQ(64, write(self->fd, b, 64));
+
+	/* Two records ready, room in two segments: refused, nothing taken. */
+	EXPECT_EQ(-1, readv(self->fd, two, 2));
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(64, read(self->fd, out, sizeof(out)));
+	EXPECT_EQ(0, memcmp(out, a, 64));
+
+	/*
+	 * One record ready on a blocking file: refused at once, not a sleep
+	 * (which an alarm would end with EINTR, rather than the test's
+	 * timeout leave the ring to the tests after it).
+	 */
+	ASSERT_EQ(0, sigaction(SIGALRM, &wake, NULL));
+	alarm(5);
+	EXPECT_EQ(-1, readv(self->fd, two, 2));
+	EXPECT_EQ(EINVAL, errno);
+	alarm(0);
+
+	/* The room in one segment: one record, its length. */
+	memset(big, 0, sizeof(big));
+	EXPECT_EQ(64, readv(self->fd, one_and_empty, 2));
+	EXPECT_EQ(0, memcmp(big, b, 64));
+
+	/* io_uring: a read and a two-segment readv, each one call. */
+	ASSERT_EQ(0, io_uring_queue_init(4, &ur, 0));
+	ASSERT_EQ(64, write(self->fd, a, 64));
+	ASSERT_EQ(64, write(self->fd, b, 64));
+	sqe = io_uring_get_sqe(&ur);
+	ASSERT_NE(NULL, sqe);
+	io_uring_prep_readv(sqe, self->fd, two, 2, 0);
+	ASSERT_EQ(1, io_uring_submit(&ur));
+	ASSERT_EQ(0, io_uring_wait_cqe(&ur, &cqe));
+	EXPECT_EQ(-EINVAL, cqe->res);
+	io_uring_cqe_seen(&ur, cqe);
+	sqe = io_uring_get_sqe(&ur);
+	ASSERT_NE(NULL, sqe);
+	io_uring_prep_read(sqe, self->fd, big, sizeof(big), 0);
+	ASSERT_EQ(1, io_uring_submit(&ur));
+	ASSERT_EQ(0, io_uring_wait_cqe(&ur, &cqe));
+	EXPECT_EQ(64, cqe->res);
+	EXPECT_EQ(0, memcmp(big, a, 64));
+	io_uring_cqe_seen(&ur, cqe);
+	io_uring_queue_exit(&ur);
+	ASSERT_EQ(64, read(self->fd, out, sizeof(out)));
+	EXPECT_EQ(0, memcmp(out, b, 64));
 }
 
 /* Pages of [p, p + len) in memory. */

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <linux/userfaultfd.h>
@@ -88,6 +89,48 @@ TEST_F(trust, read_only_file_observes_only)
 	/* The record is still there for a real consumer. */
 	EXPECT_EQ(sizeof(rec), read(self->fd, buf, sizeof(buf)));
 	EXPECT_EQ(0, memcmp(buf, rec, sizeof(rec)));
+	close(ro);
+}
+
+/*
+ * A read-only file may set its own watermark, and a lower one wakes the
+ * ring's readers (the file may be ready with no commit to say so). The
+ * wakeup reaches every waiter on the ring, so an unchanged or higher
+ * watermark must wake nobody: before, each SET_WATERMARK on a ring with a
+ * record ready woke every edge-triggered consumer again.
+ */
+TEST_F(trust, read_only_watermark_wakes_readers_only_when_lowered)
+{
+	int ro = open(RING, O_RDONLY | O_CLOEXEC), ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
+	uint64_t zero = 0, high = 4096;
+	char rec[16] = "ready";
+	int i;
+
+	ASSERT_GE(ro, 0);
+	ASSERT_GE(ep, 0);
+	ASSERT_EQ(sizeof(rec), write(self->fd, rec, sizeof(rec)));
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->fd, &ev));
+	/*
+	 * Ready when added: one event, then none without a wakeup. The tick
+	 * wakes readers once for a head that stood still with a record
+	 * ready (mpmcring_backstop()): let it, then take what it sent.
+	 */
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, 0));
+	vm_sleep_ms(250);
+	for (i = 0; i < 10 && epoll_wait(ep, &ev, 1, 0) == 1; i++)
+		;
+	ASSERT_EQ(0, epoll_wait(ep, &ev, 1, 0));
+	for (i = 0; i < 3; i++) {
+		EXPECT_EQ(0, ioctl(ro, MPMCRING_IOC_SET_WATERMARK, &zero)); /* unchanged */
+		EXPECT_EQ(0, epoll_wait(ep, &ev, 1, 0)) TH_LOG("woken by an unchanged watermark");
+	}
+	EXPECT_EQ(0, ioctl(ro, MPMCRING_IOC_SET_WATERMARK, &high));
+	EXPECT_EQ(0, epoll_wait(ep, &ev, 1, 0)) TH_LOG("woken by a higher watermark");
+	/* Lowered with a record ready: the wakeup ET sleepers need. */
+	EXPECT_EQ(0, ioctl(ro, MPMCRING_IOC_SET_WATERMARK, &zero));
+	EXPECT_EQ(1, epoll_wait(ep, &ev, 1, 0)) TH_LOG("not woken by a lowered watermark");
+	close(ep);
 	close(ro);
 }
 
