@@ -190,6 +190,10 @@ static void t_opts_size(struct tap *t)
 	CHECK(t, !mpmcring_open_opts(NULL, &MPMCRING_OPTS(mpmcring_open_opts, .flags = 0x100)),
 	      "unknown open flags accepted");
 	CHECK_EQ(t, errno, EINVAL);
+	/* A failed open's NULL, passed on: an error, not a crash. */
+	errno = 0;
+	CHECK(t, !mpmcring_consumer_new(NULL), "a consumer of no ring");
+	CHECK_EQ(t, errno, EINVAL);
 	mpmcring_close(r);
 	hostring_destroy(&h);
 }

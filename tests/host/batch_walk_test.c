@@ -96,16 +96,22 @@ static void discards_drop_before(uint64_t pos)
  * after the last, its payload inside the data's two mappings; no more
  * records than the batch says it holds (callers size arrays by it: the
  * stamp walk can only find records the claim took, so it never gave
- * more).
+ * more), nor more payload bytes (callers size buffers by them).
  */
 static unsigned int walk_safe(struct hostring *h, struct mpmcring_batch *b, const char *what)
 {
 	const unsigned char *lo = h->v.data, *hi = h->v.data + 2 * h->layout.data_size;
-	uint64_t start = b->cur, end = b->end, last = 0;
+	uint64_t start = b->cur, end = b->end, last = 0, bytes = 0;
 	struct mpmcring_record rec;
 	unsigned int n = 0, bound = b->records;
 
 	while (mpmcring_batch_next(b, &rec)) {
+		bytes += rec.len;
+		if (bytes > b->bytes) {
+			FAIL("%s: %llu payload bytes handed out, the batch holds %llu", what,
+			     (unsigned long long)bytes, (unsigned long long)b->bytes);
+			break;
+		}
 		if (rec.pos - start >= end - start || (n && rec.pos - start <= last - start))
 			FAIL("%s: record at %#llx outside [%#llx, %#llx) or not after the last",
 			     what, (unsigned long long)rec.pos, (unsigned long long)start,
@@ -143,7 +149,13 @@ static void scribble(struct hostring *h, uint64_t start, uint64_t end)
 		uint64_t pos = start + (rnd() % span) * gran, w;
 		uint64_t *hdr = (uint64_t *)(h->v.data + (pos & h->v.data_mask));
 
-		switch (rnd() % 5) {
+		switch (rnd() % 6) {
+		case 5: /* a length that fits the claim's span: more than its bytes */
+			w = end - pos - MPMCRING_HDR_SIZE;
+			if (w > h->v.max_record)
+				w = h->v.max_record;
+			w = (*hdr & ~0xffffffffULL) | (w - rnd() % (w + 1) / 4);
+			break;
 		case 0: /* any word */
 			w = rnd();
 			break;
@@ -236,8 +248,9 @@ static void check_batch(struct hostring *h, struct mpmcring_batch *b, int n, boo
 
 	batches++;
 	/* The caller's batch was filled with 0xa5 first: none of it left. */
-	if (b->reserved || b->reserved2[0] || b->reserved2[1] || b->priv[2] || b->priv[3])
-		FAIL("reserved fields or priv[2..3] not 0: %#x %#llx %#llx %#llx %#llx",
+	if (b->reserved || b->reserved2[0] || b->reserved2[1] || b->priv[2] != b->bytes ||
+	    b->priv[3])
+		FAIL("reserved fields or priv[3] not 0, or priv[2] not the bytes: %#x %#llx %#llx %#llx %#llx",
 		     b->reserved, (unsigned long long)b->reserved2[0],
 		     (unsigned long long)b->reserved2[1], (unsigned long long)b->priv[2],
 		     (unsigned long long)b->priv[3]);

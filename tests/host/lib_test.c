@@ -435,6 +435,33 @@ static void t_consume_revoked_between_calls(struct tap *t)
 }
 
 /*
+ * mpmcring_read() takes the rest of a stopped consume only while the claim
+ * stands: revoked between the calls, it says -ESTALE as consume does and
+ * hands out nothing. It used to walk the rest, where a producer's payload
+ * written over the next record's header (its stamp still there) read as a
+ * record: here a 100-byte one where the claim had 248.
+ */
+static void t_read_of_revoked_consume_rest(struct tap *t)
+{
+	struct mpmcring_record rec;
+	struct fixture f;
+	uint64_t pos, *hdr;
+	int i, calls = 0;
+
+	REQUIRE(t, !fx_init(&f, (struct hostring_params){ .size = 4096 }), "init");
+	pos = f.h.v.meta->prod_pos;
+	for (i = 0; i < 8; i++)
+		CHECK_EQ(t, put(&f, 0, 248, MPMCRING_PRIO_CRITICAL, i), 0);
+	CHECK_EQ(t, mpmcring_consume(f.c, 64, stop_first_cb, &calls), -ECANCELED);
+	__atomic_fetch_or(&f.h.v.cons->slots[0].start, MPMCRING_SLOT_REVOKED, __ATOMIC_SEQ_CST);
+	hdr = (uint64_t *)(f.h.v.data + ((pos + 256) & f.h.v.data_mask));
+	*hdr = (*hdr & ~0xffffffffULL) | 100;
+	CHECK_EQ(t, mpmcring_read(f.c, &rec), -ESTALE);
+	CHECK_EQ(t, mpmcring_commit(f.c), -ESTALE);
+	fx_fini(&f);
+}
+
+/*
  * While fn holds a record, the claim goes on after it: peek from fn shows
  * the next one (and a free from fn counts only the rest as abandoned).
  */
@@ -2259,6 +2286,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_consume_long_claim),
 	TAP_TEST(t_consume_revoked_midway),
 	TAP_TEST(t_consume_revoked_between_calls),
+	TAP_TEST(t_read_of_revoked_consume_rest),
 	TAP_TEST(t_consume_long_claim_revoked),
 	TAP_TEST(t_consume_peek_in_fn),
 	TAP_TEST(t_peek_and_discard),

@@ -186,8 +186,8 @@ int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
 			unsigned int max_records, size_t max_bytes);
 /* Returns 1 and the next record of the batch, or 0 at its end (and after
  * the consumer's commit: the records are no longer its own). Never more
- * records than the batch's records, whatever a revoked claim's space
- * holds by then. */
+ * records than the batch's records, nor more payload bytes in all than its
+ * bytes, whatever a revoked claim's space holds by then. */
 int mpmcring_batch_next(struct mpmcring_batch *b, struct mpmcring_record *rec);
 /*
  * Claims like mpmcring_read_batch() and fills recs[] with every record
@@ -299,7 +299,9 @@ int mpmcring_wait(struct mpmcring *r, int timeout_ms);
  * head (0: for any record). */
 int mpmcring_set_watermark(struct mpmcring *r, uint64_t bytes);
 
-/* Userspace producers (copying): one record per call, or one per iovec. */
+/* Userspace producers (copying): one record per call, or one per iovec.
+ * A record carries at least one byte: an empty one is refused (-EINVAL),
+ * and nothing is written. */
 struct iovec;
 int mpmcring_write(struct mpmcring *r, const void *data, size_t len);
 int mpmcring_writev(struct mpmcring *r, const struct iovec *iov, int n);

@@ -331,6 +331,14 @@ static MPR_SLOW_PATH int mpr_lib_read_slow(struct mpmcring_consumer *c, struct m
 
 	if (c->in_consume)
 		return mpr_lib_fail(EINVAL, MPR_MSG_IN_CONSUME("mpmcring_read"));
+	/*
+	 * The rest of a stopped consume, after the lease is checked as
+	 * consume checks it: revoked, its space may be written over while the
+	 * old stamps stay, and the walk could take a payload for a header.
+	 */
+	if (c->pending && c->holding &&
+	    mpr_unlikely(mpr_claim_revoked(&c->r->v, &c->slot->start, c->claim_start)))
+		return mpr_lib_claim_revoked();
 	if (mpr_lib_next_pending(c, rec)) {
 		c->handed_out = true;
 		return 0;
@@ -462,7 +470,8 @@ static MPR_ALWAYS_INLINE void mpr_lib_sizes_put(void *ctx, __u32 i, const struct
 
 /*
  * priv[0] of a batch: every record in [cur, end) is committed; priv[1]:
- * how many records are still to be handed out.
+ * how many records are still to be handed out; priv[2]: how many payload
+ * bytes.
  */
 #define MPR_LIB_BATCH_DENSE 1
 
@@ -471,8 +480,8 @@ static MPR_ALWAYS_INLINE void mpr_lib_sizes_put(void *ctx, __u32 i, const struct
  * (the commit ends it), whether it is dense (MPR_LIB_BATCH_DENSE) and its
  * count; its reserved fields are 0. Field by field: a compound literal
  * has GCC zero all 96 bytes first (rep stos) and then store most of them
- * again. priv[2] and priv[3] are not used, but zeroed: nothing of the
- * caller's stack is left in the batch.
+ * again. priv[3] is not used, but zeroed: nothing of the caller's stack is
+ * left in the batch.
  */
 static MPR_ALWAYS_INLINE void mpr_lib_batch_set(struct mpmcring_consumer *c,
 						struct mpmcring_batch *b,
@@ -489,7 +498,7 @@ static MPR_ALWAYS_INLINE void mpr_lib_batch_set(struct mpmcring_consumer *c,
 	b->gen = c->gen;
 	b->priv[0] = dense ? MPR_LIB_BATCH_DENSE : 0;
 	b->priv[1] = cl->records;
-	b->priv[2] = 0;
+	b->priv[2] = cl->bytes;
 	b->priv[3] = 0;
 	c->handed_out = true;
 }
@@ -550,12 +559,16 @@ int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
  * checks it (len at most max_record, the record inside [*cur, end)), the
  * data is mapped twice back to back, and each step moves *cur forward by
  * a whole record. And it hands out no more than the *left records the
- * claim took there: garbage headers could chain many short records where
- * the claim had a few, and callers size arrays by the batch's count (the
- * stamp walk finds only records the claim took, so it never gave more).
+ * claim took there, nor more than the *bytes_left payload bytes: garbage
+ * headers could chain many short records where the claim had a few, or
+ * longer ones where it had headers and padding, and callers size arrays
+ * by the batch's count and buffers by its bytes (the stamp walk finds only
+ * records the claim took, so it never gave more records; bytes, see
+ * mpr_lib_batch_next_mixed()). Past a bound the batch ends for good.
  */
 static MPR_ALWAYS_INLINE bool mpr_lib_next_dense(struct mpmcring_consumer *c, __u64 *cur, __u64 end,
-						 uint64_t *left, struct mpmcring_record *rec)
+						 uint64_t *left, uint64_t *bytes_left,
+						 struct mpmcring_record *rec)
 {
 	const struct mpr_walker *w = &c->r->v.walk;
 	__u64 e = *cur, off = e & w->data_mask, size;
@@ -572,6 +585,11 @@ static MPR_ALWAYS_INLINE bool mpr_lib_next_dense(struct mpmcring_consumer *c, __
 	size = ((__u64)u.h.len + w->size_add) & w->size_mask;
 	if (mpr_unlikely(u.h.len > w->max_record || size > end - e))
 		return false;
+	if (mpr_unlikely(u.h.len > *bytes_left)) {
+		*left = 0;
+		return false;
+	}
+	*bytes_left -= u.h.len;
 	*cur = e + size;
 	--*left;
 	r.hdr = u.w;
@@ -580,11 +598,23 @@ static MPR_ALWAYS_INLINE bool mpr_lib_next_dense(struct mpmcring_consumer *c, __
 	return true;
 }
 
-/* A batch with discarded records in it: each record's stamp says which. */
+/*
+ * A batch with discarded records in it: each record's stamp says which.
+ * The stamps keep the count, not the bytes: a revoked claim's granule
+ * keeps its stamp while a later record is written over it, so a stamped
+ * start may show a longer header than the claim read there.
+ */
 static MPR_OWN_FRAME int mpr_lib_batch_next_mixed(struct mpmcring_batch *b,
 						  struct mpmcring_record *rec)
 {
-	return mpr_lib_next(b->c, &b->cur, b->end, rec);
+	if (!mpr_lib_next(b->c, &b->cur, b->end, rec))
+		return 0;
+	if (mpr_unlikely(rec->len > b->priv[2])) {
+		b->cur = b->end;
+		return 0;
+	}
+	b->priv[2] -= rec->len;
+	return 1;
 }
 
 int mpmcring_batch_next(struct mpmcring_batch *b, struct mpmcring_record *rec)
@@ -595,7 +625,7 @@ int mpmcring_batch_next(struct mpmcring_batch *b, struct mpmcring_record *rec)
 	/* Its own frame: the dense step needs no saved registers. */
 	if (b->priv[0] != MPR_LIB_BATCH_DENSE)
 		return mpr_lib_batch_next_mixed(b, rec);
-	return mpr_lib_next_dense(b->c, &b->cur, b->end, &b->priv[1], rec);
+	return mpr_lib_next_dense(b->c, &b->cur, b->end, &b->priv[1], &b->priv[2], rec);
 }
 
 int mpmcring_validate(struct mpmcring_consumer *c)

@@ -120,13 +120,29 @@ int mpmcring_write(struct mpmcring *r, const void *data, size_t len)
 
 	if (r->fd < 0)
 		return mpr_lib_error(EBADF, "this ring has no device file");
+	/* write(2) of nothing returns 0 and writes no record: not a success. */
+	if (!len)
+		return mpr_lib_error(EINVAL, "an empty record: a record carries at least one byte");
 	n = write(r->fd, data, len);
 	return n < 0 ? mpr_lib_write_error(errno) : 0;
 }
 
 int mpmcring_writev(struct mpmcring *r, const struct iovec *iov, int n)
 {
+	int i;
+
 	if (r->fd < 0)
 		return mpr_lib_error(EBADF, "this ring has no device file");
+	/*
+	 * The module refuses an empty record among others, but a writev of
+	 * nothing but empty ones is a write(2) of nothing: 0, no record.
+	 * Refused here wherever it is, one rule (the Go package's too).
+	 */
+	for (i = 0; iov && i < n; i++)
+		if (!iov[i].iov_len)
+			return mpr_lib_error(
+				EINVAL,
+				"record %d of %d in a writev is empty: a record carries at least one byte",
+				i, n);
 	return writev(r->fd, iov, n) < 0 ? mpr_lib_write_error(errno) : 0;
 }

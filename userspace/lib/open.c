@@ -312,6 +312,11 @@ struct mpmcring_consumer *mpmcring_consumer_new_opts(struct mpmcring *r,
 	struct mpmcring_consumer *c;
 	__u32 idx;
 
+	if (!r) {
+		mpr_lib_error(EINVAL,
+			      "mpmcring_consumer_new: no ring (NULL): did mpmcring_open() fail?");
+		return NULL;
+	}
 	if (mpr_lib_opts_check(opts, sizeof(o), "mpmcring_consumer_opts"))
 		return NULL;
 	if (opts)
