@@ -233,10 +233,100 @@ static void t_cat_claim_revoked_while_made_text(struct tap *t)
 	cat_claim_revoked_while_made(t, CAT_TEXT);
 }
 
+/*
+ * mpmcring cat --peek | head -1: its output closed while records remain.
+ * cat must end at the first failed write, not go on copying into the
+ * closed pipe: it flushed, and so saw the closed pipe, only when it found
+ * nothing new, which a busy ring never offers (here: a full ring's worth
+ * of records, so that the copy counts how far it went).
+ */
+static void t_cat_peek_ends_when_its_output_closes(struct tap *t)
+{
+	struct cat k = { .fmt = CAT_TEXT, .peek = true };
+	struct mpmcring *r;
+	struct hostring h;
+	unsigned int n = 0;
+	int fds[2], saved, code;
+	uint64_t pos;
+
+	REQUIRE(t, !hostring_init(&h, &(struct hostring_params){ .size = 1 << 20, .producers = 1 }),
+		"init");
+	while (!hostring_reserve(&h, 0, 16, MPMCRING_PRIO_NORMAL, &pos)) {
+		memset(hostring_payload(&h, pos), 'p', 16);
+		hostring_commit(&h, 0, pos, 16);
+		n++;
+	}
+	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	REQUIRE(t, r, "open");
+	REQUIRE(t, !pipe(fds), "pipe");
+	close(fds[0]); /* the reader is gone */
+	signal(SIGPIPE, SIG_IGN);
+	fflush(stdout);
+	saved = dup(1);
+	dup2(fds[1], 1);
+	code = cat_peek(&k, "(host)", r);
+	clearerr(stdout);
+	dup2(saved, 1);
+	close(saved);
+	close(fds[1]);
+	printf("# cat --peek returned %d after %llu of %u records\n", code,
+	       (unsigned long long)k.done, n);
+	CHECK_EQ(t, code, CLI_OK);
+	CHECK(t, k.done < n / 2, "cat --peek copied on into a closed pipe: %llu of %u records",
+	      (unsigned long long)k.done, n);
+	mpmcring_close(r);
+	hostring_destroy(&h);
+}
+
+/* How many times w occurs in s. */
+static int words(const char *s, const char *w)
+{
+	int n = 0;
+
+	for (; (s = strstr(s, w)); s++)
+		n++;
+	return n;
+}
+
+/*
+ * An event's text line is key=value words: a comm or path with a space or
+ * '=' in it (any user chooses both: prctl(PR_SET_NAME), the file it opens)
+ * must not forge a field. Before, "comm=a pid=1 uid=0" read as three.
+ */
+static void t_event_text_values_forge_no_field(struct tap *t)
+{
+	static const char path[] = "/tmp/x uid=0 comm=sshd";
+	struct mpmcring_event ev = { 0 };
+	char *line = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&line, &len);
+
+	REQUIRE(t, m, "open_memstream");
+	ev.hdr.type = MPMCRING_EV_OPEN;
+	ev.hdr.pid = 7;
+	ev.hdr.tgid = 7;
+	ev.hdr.uid = 1000;
+	snprintf(ev.comm, sizeof(ev.comm), "a pid=1 uid=0");
+	ev.str = path;
+	ev.str_len = sizeof(path) - 1;
+	out_event_text(m, &ev);
+	fclose(m);
+	CHECK(t, strstr(line, " comm=a\\x20pid\\x3d1\\x20uid\\x3d0 ") != NULL, "comm: %s", line);
+	CHECK(t, strstr(line, " path=/tmp/x\\x20uid\\x3d0\\x20comm\\x3dsshd ") != NULL, "path: %s",
+	      line);
+	/* One pid, uid and comm field each: the event's own. */
+	CHECK_EQ(t, words(line, " pid="), 1);
+	CHECK_EQ(t, words(line, " uid="), 1);
+	CHECK_EQ(t, words(line, " comm="), 1);
+	free(line);
+}
+
 static const struct tap_test tests[] = {
 	TAP_TEST(t_cat_follow_reports_losses_before_the_end),
 	TAP_TEST(t_cat_claim_revoked_while_made_json),
 	TAP_TEST(t_cat_claim_revoked_while_made_text),
+	TAP_TEST(t_event_text_values_forge_no_field),
+	TAP_TEST(t_cat_peek_ends_when_its_output_closes),
 };
 
 int main(void)

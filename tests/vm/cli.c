@@ -684,6 +684,17 @@ TEST_F(cli, json_errors_conflicts_and_interval)
 	EXPECT_EQ(3, o->status);
 	EXPECT_TRUE(json_parses(o->out, o->outlen));
 	EXPECT_NE(NULL, strstr(o->out, "\"exit\":3"));
+	/* So does a prefix getopt takes for --json (it used to print text). */
+	CLI(o, "cat", "--js", "no-such-ring");
+	EXPECT_EQ(3, o->status);
+	EXPECT_TRUE(json_parses(o->out, o->outlen));
+	EXPECT_NE(NULL, strstr(o->out, "\"exit\":3"));
+	/* A name that is not UTF-8 comes back escaped, never as a raw byte. */
+	CLI(o, "stat", "no-such-\xff", "--json");
+	EXPECT_EQ(3, o->status);
+	EXPECT_TRUE(json_parses(o->out, o->outlen));
+	EXPECT_NE(NULL, strstr(o->out, "no-such-\\u00ff"));
+	EXPECT_EQ(NULL, strchr(o->out, '\xff'));
 	/* "--watch 2" once opened a ring named "2". */
 	CLI(o, "stat", RING_NAME, "--watch", "2");
 	EXPECT_EQ(2, o->status);

@@ -378,6 +378,15 @@ static int cat_peek(struct cat *k, const char *path, struct mpmcring *r)
 		return cli_error("cat", "out of memory");
 	while (!cli_stop && (!k->count || k->done < k->count)) {
 		from = pos;
+		/*
+		 * A closed or failing output ends the copy (stdio keeps its
+		 * error): records may keep coming, or --peek keep falling
+		 * behind, without ever an -EAGAIN below to flush at.
+		 */
+		if (ferror(stdout)) {
+			ret = cat_flush();
+			break;
+		}
 		n = mpmcring_snoop(r, &pos, buf, cap, &rec);
 		if (!n) {
 			cat_record(k, stdout, &rec);

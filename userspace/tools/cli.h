@@ -71,10 +71,15 @@ const char *drop_name(unsigned int reason);
 const char *mode_name(unsigned int mode);
 /* "1048576 (1 MiB)"-style helper: only the part in parentheses. */
 const char *human_bytes(uint64_t v, char *buf, size_t len);
+/* A JSON string of len bytes: control characters, quotes, backslashes and
+ * bytes outside ASCII escaped (\u00XX: the output stays valid UTF-8). */
+void out_json_bytes(FILE *f, const char *s, size_t len);
 void out_json_string(FILE *f, const char *s);
 void out_base64(FILE *f, const void *data, size_t len);
 /* Printable ASCII as is, \\ \n \r \t, anything else \xHH. */
 void out_escaped(FILE *f, const void *data, size_t len);
+/* out_escaped() of a key=value line's value: space and '=' as \x20, \x3d. */
+void out_escaped_field(FILE *f, const void *data, size_t len);
 /* hexdump -C style lines: offset, 16 bytes, |ascii|. */
 void out_hexdump(FILE *f, const void *data, size_t len);
 

@@ -11,26 +11,6 @@
 
 #include "cli.h"
 
-/* A JSON string of len bytes: control characters, quotes, backslashes and
- * bytes outside ASCII escaped (\u00XX: the output stays valid UTF-8). */
-static void out_json_bytes(FILE *f, const char *s, size_t len)
-{
-	size_t i;
-
-	fputc('"', f);
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 static const char *family_name(unsigned int family, char *buf, size_t len)
 {
 	if (family == AF_INET)
@@ -65,11 +45,11 @@ void out_event_text(FILE *f, const struct mpmcring_event *ev)
 		(unsigned long long)(h->ts_ns / 1000000000),
 		(unsigned long long)(h->ts_ns % 1000000000), h->cpu,
 		mpmcring_event_type_name(h->type), h->pid, h->tgid, h->uid);
-	out_escaped(f, ev->comm, strlen(ev->comm));
+	out_escaped_field(f, ev->comm, strlen(ev->comm));
 	switch (h->type) {
 	case MPMCRING_EV_EXEC:
 		fputs(" filename=", f);
-		out_escaped(f, ev->str, ev->str_len);
+		out_escaped_field(f, ev->str, ev->str_len);
 		fprintf(f, " old_pid=%u", ev->exec.old_pid);
 		break;
 	case MPMCRING_EV_FORK:
@@ -80,7 +60,7 @@ void out_event_text(FILE *f, const struct mpmcring_event *ev)
 		break;
 	case MPMCRING_EV_OPEN:
 		fputs(" path=", f);
-		out_escaped(f, ev->str, ev->str_len);
+		out_escaped_field(f, ev->str, ev->str_len);
 		fprintf(f, " flags=%#o mode=%#o dirfd=%d ret=%lld nr=%u", ev->open.flags,
 			ev->open.mode, ev->open.dirfd, (long long)ev->open.ret, ev->open.nr);
 		break;
@@ -93,7 +73,7 @@ void out_event_text(FILE *f, const struct mpmcring_event *ev)
 		break;
 	case MPMCRING_EV_EXECVE:
 		fputs(" filename=", f);
-		out_escaped(f, ev->str, ev->str_len);
+		out_escaped_field(f, ev->str, ev->str_len);
 		fprintf(f, " dirfd=%d flags=%#x nr=%u", ev->execve.dirfd, ev->execve.flags,
 			ev->execve.nr);
 		break;

@@ -57,6 +57,17 @@ static bool cli_bundle_has_j(const char *a)
 	return false;
 }
 
+/*
+ * Whether a is --json as getopt_long() takes it: any unambiguous prefix
+ * ("--js"), which it accepts as the whole option name.
+ */
+static bool cli_long_json(const char *a)
+{
+	size_t n = strlen(a);
+
+	return n >= 3 && !strncmp(a, "--json", n);
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -77,7 +88,7 @@ int main(int argc, char **argv)
 	}
 	/* Known before any option is parsed, so that every error is JSON. */
 	for (i = 2; i < (size_t)argc && strcmp(argv[i], "--"); i++)
-		if (!strcmp(argv[i], "--json") || cli_bundle_has_j(argv[i]))
+		if (cli_long_json(argv[i]) || cli_bundle_has_j(argv[i]))
 			cli_json = true;
 	if (cli_json)
 		opterr = 0; /* getopt's own messages would be text */

@@ -4,6 +4,8 @@
  * JSON strings, base64, escaped text and hex dumps.
  */
 
+#include <string.h>
+
 #include "cli.h"
 
 const char *prio_name(unsigned int prio)
@@ -58,20 +60,31 @@ const char *human_bytes(uint64_t v, char *buf, size_t len)
 	return buf;
 }
 
-void out_json_string(FILE *f, const char *s)
+void out_json_bytes(FILE *f, const char *s, size_t len)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	size_t i;
 
+	fputc('"', f);
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		/*
+		 * Bytes from 0x7f up as \u00XX too: a path or comm need not be
+		 * UTF-8, and raw, it would not be valid JSON.
+		 */
 		if (c == '"' || c == '\\')
 			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
+		else if (c < 0x20 || c >= 0x7f)
 			fprintf(f, "\\u%04x", c);
 		else
 			fputc(c, f);
 	}
 	fputc('"', f);
+}
+
+void out_json_string(FILE *f, const char *s)
+{
+	out_json_bytes(f, s, strlen(s));
 }
 
 void out_base64(FILE *f, const void *data, size_t len)
@@ -97,12 +110,17 @@ void out_base64(FILE *f, const void *data, size_t len)
 	}
 }
 
-void out_escaped(FILE *f, const void *data, size_t len)
+static void out_escaped_as(FILE *f, const void *data, size_t len, bool field)
 {
 	const unsigned char *p = data;
 	size_t i;
 
 	for (i = 0; i < len; i++) {
+		/* In a key=value line a value's space or '=' would forge a field. */
+		if (field && (p[i] == ' ' || p[i] == '=')) {
+			fprintf(f, "\\x%02x", p[i]);
+			continue;
+		}
 		switch (p[i]) {
 		case '\\':
 			fputs("\\\\", f);
@@ -123,6 +141,16 @@ void out_escaped(FILE *f, const void *data, size_t len)
 				fprintf(f, "\\x%02x", p[i]);
 		}
 	}
+}
+
+void out_escaped(FILE *f, const void *data, size_t len)
+{
+	out_escaped_as(f, data, len, false);
+}
+
+void out_escaped_field(FILE *f, const void *data, size_t len)
+{
+	out_escaped_as(f, data, len, true);
 }
 
 void out_hexdump(FILE *f, const void *data, size_t len)
