@@ -167,6 +167,12 @@ func TestLayoutTooLargeToMap(t *testing.T) {
 	}
 	saved := maxMapping
 	defer func() { maxMapping = saved }()
+	// Each mapping fits, the two together do not (as the C check says).
+	maxMapping = l.ROSize
+	if err := checkLayout(&l); !errors.Is(err, syscall.EFBIG) {
+		t.Fatalf("%d + %d bytes with a %d-byte limit: %v, want EFBIG", l.ROSize, l.ConsSize,
+			maxMapping, err)
+	}
 	maxMapping = 1<<31 - 1 // a 32-bit int
 	// A consistent 2 GiB ring: stamps, data offset and sizes agree.
 	l.DataSize = 1 << 31

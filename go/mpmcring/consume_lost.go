@@ -21,8 +21,10 @@ func (c *Consumer) ConsumeLost(max int, fn func(Record) error, lost func(Lost) e
 		return 0, errorf(syscall.EINVAL, "ConsumeLost: lost is nil (Consume reads without a loss report; Lost tells the losses)")
 	}
 	// Only where Consume would start a claim: not before the rest of a
-	// stopped one, not where it refuses (what Lost takes would be lost).
-	if !c.closed && !c.inConsume && !c.handedOut && !c.pendingLeft() && max > 0 {
+	// stopped one, not where it only commits a claim fn stopped at the
+	// last record of (it claims nothing then), not where it refuses
+	// (what Lost takes would be lost).
+	if !c.closed && !c.inConsume && !c.handedOut && !c.holding && !c.pendingLeft() && max > 0 {
 		if l := c.Lost(); l != (Lost{}) {
 			if err := lost(l); err != nil {
 				return 0, err

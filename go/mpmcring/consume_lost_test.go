@@ -92,6 +92,34 @@ func TestConsumeLostReportsLossesInTheStream(t *testing.T) {
 	}
 	expect("the record after", "rec 20")
 
+	// fn stopped at its claim's last record: the next call only commits
+	// (Consume claims nothing then), so the losses wait for the call
+	// after, which claims. Before, the commit-only call took them.
+	mustProduce(t, h, tagged(25, 20), PrioCritical)
+	mustProduce(t, h, tagged(26, 20), PrioCritical)
+	seen := 0
+	got, err = c.ConsumeLost(10, func(rec Record) error {
+		fn(rec)
+		if seen++; seen == 2 {
+			return stop
+		}
+		return nil
+	}, lost)
+	if got != 2 || err != stop || !c.holding || c.pendingLeft() {
+		t.Fatalf("ConsumeLost stopped at the last record: %d, %v (holding %v)", got, err, c.holding)
+	}
+	expect("stopped at the last record", "rec 25", "rec 26")
+	h.drop(DropFull)
+	if got, err := c.ConsumeLost(10, fn, lost); got != 0 || err != nil || c.holding {
+		t.Fatalf("ConsumeLost that commits only: %d, %v (holding %v)", got, err, c.holding)
+	}
+	expect("the commit only")
+	mustProduce(t, h, tagged(27, 20), PrioCritical)
+	if got, err := c.ConsumeLost(10, fn, lost); got != 1 || err != nil {
+		t.Fatalf("ConsumeLost after the commit-only call: %d, %v", got, err)
+	}
+	expect("the loss with the next claim", "lost 1/0/0", "rec 27")
+
 	// Where Consume refuses (records from Read held), the losses stay.
 	mustProduce(t, h, tagged(30, 20), PrioCritical)
 	mustProduce(t, h, tagged(31, 20), PrioCritical)

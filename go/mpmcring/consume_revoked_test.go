@@ -236,3 +236,63 @@ func TestConsumeStaleOnceAfterStop(t *testing.T) {
 			err1, n2, err2)
 	}
 }
+
+// Read takes the rest of a stopped Consume only while the claim stands:
+// revoked between the calls, it says ErrStale, as Consume does, and hands
+// out nothing (it used to hand out the rest with a nil error).
+func TestReadOfAStoppedConsumesRestRevokedIsStale(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 4096})
+	c := newConsumer(t, h.ring(t))
+	for i := 0; i < 3; i++ {
+		mustProduce(t, h, payload(i, 64), PrioCritical)
+	}
+	stop := errors.New("stop")
+	if n, err := c.Consume(10, func(Record) error { return stop }); n != 1 || err != stop {
+		t.Fatalf("Consume: %d, %v", n, err)
+	}
+	s := atomic.LoadUint64(c.start)
+	atomic.StoreUint64(c.start, s|slotRevoked) // the kernel's revocation
+	if rec, err := c.Read(); !errors.Is(err, ErrStale) {
+		t.Fatalf("Read of the revoked claim's rest: pos %#x, %v; want ErrStale", rec.Pos, err)
+	}
+	if err := c.Commit(); !errors.Is(err, ErrStale) {
+		t.Fatalf("Commit: %v, want ErrStale", err)
+	}
+}
+
+// A revoked batch's space written over: a producer's payload lands on a
+// claimed record's header while that record's stamp stays. Next hands out
+// no more payload than the batch's Bytes (callers size buffers by it),
+// nor more records than Records.
+func TestBatchNextNeverPastItsBytes(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 4096})
+	c := newConsumer(t, h.ring(t))
+	p0 := h.prodPos()
+	for i := 0; i < 8; i++ {
+		mustProduce(t, h, payload(i, 9), PrioCritical) // 24 bytes each
+	}
+	b, err := c.ReadBatch(64, 0)
+	if err != nil || b.Records != 8 || b.Bytes != 72 {
+		t.Fatalf("ReadBatch: %d records %d bytes, %v", b.Records, b.Bytes, err)
+	}
+	s := atomic.LoadUint64(c.start)
+	atomic.StoreUint64(c.start, s|slotRevoked)
+	// What a producer's payload writes over the second record's header:
+	// a length that fits what is left of the claim, longer than 9.
+	second := p0 + 24
+	atomic.StoreUint64(word(h.ro, h.v.data+second&h.v.dataMask),
+		joinHeader(uint32(p0+8*24-second-8), PrioCritical, 0))
+	var n int
+	var got uint64
+	for rec, ok := b.Next(); ok; rec, ok = b.Next() {
+		n++
+		got += uint64(len(rec.Data))
+	}
+	if got > b.Bytes || n > b.Records {
+		t.Fatalf("Next handed out %d records, %d bytes; the batch holds %d, %d",
+			n, got, b.Records, b.Bytes)
+	}
+	if err := c.Commit(); !errors.Is(err, ErrStale) {
+		t.Fatalf("Commit: %v, want ErrStale", err)
+	}
+}

@@ -220,6 +220,15 @@ func (c *Consumer) Read() (Record, error) {
 	if c.inConsume {
 		return Record{}, errInConsume("Read")
 	}
+	// The rest of a stopped Consume, after the lease is checked as
+	// Consume checks it: revoked, its space may be written over while the
+	// old stamps stay, and the walk could take a payload for a header.
+	if c.pending && c.holding {
+		readFence(&c.fenceWord)
+		if why := c.v.claimStale(c.start, c.claimStart); why != staleNot {
+			return Record{}, c.staleError(why, false, "commit before reading more")
+		}
+	}
 	if rec, ok := c.nextPending(); ok {
 		c.handedOut = true
 		return rec, nil
@@ -242,11 +251,15 @@ type Batch struct {
 	gen     uint64 // the consumer's claim generation when claimed
 	cur     uint64
 	end     uint64
+	left    uint64 // payload bytes Next may still hand out
 }
 
 // Next gives the batch's next record, or false at its end. A batch ends
 // when the consumer commits (Commit, Consume, Close): its space is the
-// producers' again.
+// producers' again. Never more than Records records, nor more than Bytes
+// payload bytes in all, whatever a revoked claim's space holds by then
+// (a record's stamp stays while a later record's payload is written over
+// its header).
 func (b *Batch) Next() (Record, bool) {
 	var r rec
 	if b.c == nil || b.c.gen != b.gen || b.c.closed {
@@ -261,6 +274,11 @@ func (b *Batch) Next() (Record, bool) {
 		}
 		b.cur += r.size
 		if st == recCommitted {
+			if uint64(r.len) > b.left {
+				b.cur = b.end // garbage: the batch ends for good
+				return Record{}, false
+			}
+			b.left -= uint64(r.len)
 			return Record{Data: v.payload(r.pos, r.len), Prio: r.prio, Flags: r.flags, Pos: r.pos}, true
 		}
 	}
@@ -307,7 +325,8 @@ func (c *Consumer) ReadBatch(maxRecords int, maxBytes uint64) (Batch, error) {
 		return Batch{}, err
 	}
 	c.handedOut = true
-	return Batch{Records: n, Bytes: cl.bytes, c: c, gen: c.gen, cur: cl.start, end: cl.end}, nil
+	return Batch{Records: n, Bytes: cl.bytes, c: c, gen: c.gen, cur: cl.start, end: cl.end,
+		left: cl.bytes}, nil
 }
 
 // staleError says why the claim is stale (staleRevoked, stalePassed), and

@@ -541,6 +541,40 @@ func TestCorruptHead(t *testing.T) {
 	}
 }
 
+// A head that turns corrupt between two attempts of one claim (the first
+// lost its compare-and-swap to a co-tenant's write) leaves the slot idle,
+// as mpr_claim_from() does: the first attempt's announce would otherwise
+// hold reclaim at a start no claim of this consumer's covers.
+func TestCorruptHeadAfterALostAttemptLeavesTheSlotIdle(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 4096, initialPos: 1 << 20})
+	c := newConsumer(t, h.ring(t))
+	mustProduce(t, h, payload(1, 8), PrioCritical)
+	mustProduce(t, h, payload(2, 8), PrioCritical)
+	attempts := 0
+	testHookClaimCAS = func() {
+		if attempts++; attempts == 1 {
+			h.setHead(h.prodPos() + 3) // the co-tenant's write
+		}
+	}
+	defer func() { testHookClaimCAS = nil }()
+	if _, err := c.Read(); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Read: %v, want ErrCorrupt", err)
+	}
+	if attempts != 1 {
+		t.Fatalf("%d attempts reached the compare-and-swap, want 1", attempts)
+	}
+	if s := atomic.LoadUint64(c.start); c.holding || s != slotIdle {
+		t.Fatalf("the slot announces %#x after the failed claim (holding %v)", s, c.holding)
+	}
+	// Repaired, the ring's space comes back: nothing of this consumer's
+	// holds reclaim.
+	h.setHead(h.prodPos())
+	h.reclaim()
+	if r, p := h.reclaimPos(), h.prodPos(); r != p {
+		t.Fatalf("reclaim stopped at %#x, want prod_pos %#x", r, p)
+	}
+}
+
 // A stamped record whose header does not fit is corruption too.
 func TestCorruptHeader(t *testing.T) {
 	h := newTestRing(t, ringParams{size: 4096})

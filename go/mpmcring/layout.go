@@ -111,7 +111,7 @@ func checkLayout(l *rawLayout) error {
 	}
 	// The mappings' lengths are ints: on a 32-bit GOARCH a ring past 2 GiB
 	// would be mapped short, and offsets into it run past the mapping.
-	if l.ROSize > maxMapping || l.ConsSize > maxMapping {
+	if l.ROSize > maxMapping || l.ConsSize > maxMapping || l.ROSize+l.ConsSize > maxMapping {
 		return errorf(syscall.EFBIG,
 			"the ring maps %d bytes, more than this process can (%d): too large for a 32-bit process; use a 64-bit build or a smaller ring",
 			l.ROSize+l.ConsSize, maxMapping)

@@ -105,6 +105,9 @@ func openError(path string, err error) error {
 }
 
 func open(path string, rdonly bool) (*Ring, error) {
+	if err := checkSharedAtomics(); err != nil {
+		return nil, err
+	}
 	flags := syscall.O_RDWR
 	if rdonly {
 		flags = syscall.O_RDONLY
@@ -476,6 +479,11 @@ func (r *Ring) attach() (uint32, error) {
 		r.memSlots++
 	}
 	if idx >= r.layout.MaxConsumers {
+		// A kernel's index past the slots: given back, as the C
+		// library does, so that it is not held until Close.
+		if r.fd >= 0 {
+			ioctl(r.fd, iocDetach, unsafe.Pointer(&idx))
+		}
 		return 0, errorf(syscall.EUSERS, "%s: every consumer slot of the ring is taken", r.path)
 	}
 	if r.fd < 0 {

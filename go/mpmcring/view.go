@@ -300,10 +300,17 @@ func (v *view) claim(announce *uint64, holding bool, maxRecs uint32, maxBytes ui
 	hardBytes bool, c *claimResult) int {
 	headp := v.head()
 	tries := 0
+	announced := false // announce holds a start an attempt here wrote
 	c.skippedAny = false
 	for ; tries < claimTries; tries++ {
 		s := v.positions()
 		if !v.headSane(s) {
+			// An earlier attempt's announce goes, as mpr_claim_from()
+			// releases it: left, it would hold reclaim at a start
+			// this consumer does not claim.
+			if announced {
+				atomic.StoreUint64(announce, slotIdle)
+			}
 			return claimCorrupt
 		}
 		h, p := s.head, s.prod
@@ -313,6 +320,7 @@ func (v *view) claim(announce *uint64, holding bool, maxRecs uint32, maxBytes ui
 		}
 		if !holding {
 			atomic.StoreUint64(announce, h)
+			announced = true
 		}
 		var (
 			n           uint32
