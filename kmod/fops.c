@@ -189,12 +189,13 @@ static __poll_t mpmcring_poll(struct file *file, poll_table *pt)
 
 		/*
 		 * Consumers free space with plain stores: look, for a caller
-		 * that asks about EPOLLOUT only (a level-triggered EPOLLIN
+		 * that asks about writing only (a level-triggered EPOLLIN
 		 * poller looping on a full ring would hold the reclaim bit
 		 * that evicting producers need); then ask to be woken, and
 		 * [W5]'s one more look.
 		 */
-		if (!room && (poll_requested_events(pt) & EPOLLOUT)) {
+		if (!room &&
+		    (poll_requested_events(pt) & (EPOLLOUT | EPOLLWRNORM))) {
 			mpmcring_reclaim(ring);
 			room = mpmcring_room(ring, prio, need) ||
 			       mpmcring_want_room_or_room(ring, prio, need,

@@ -123,6 +123,7 @@ struct mpmcring {
 	u32 wake_refs[64];
 	spinlock_t wake_lock;		/* wake_mask, wake_refs */
 	int wake_missed;		/* a commit found sleepers, woke none */
+	unsigned long lowered_woke;	/* jiffies: a lowered watermark's last wake */
 	/*
 	 * The housekeeping tick's own (mpmcring_backstop()): the head it saw
 	 * last, and the head it last woke readers at.
@@ -273,6 +274,7 @@ u32 mpmcring_wake_class(u64 watermark);
 void mpmcring_wake_class_get(struct mpmcring *ring, u32 k);
 void mpmcring_wake_class_put(struct mpmcring *ring, u32 k);
 void mpmcring_backstop(struct mpmcring *ring);
+void mpmcring_wake_lowered(struct mpmcring *ring);
 
 struct kiocb;
 struct iov_iter;

@@ -171,12 +171,12 @@ static long mpmcring_ioc_watermark(struct mpmcring_file *mf, u64 __user *uarg)
 	/*
 	 * A lower watermark can make this file ready with no commit to say
 	 * so; sleepers that will not poll again (edge-triggered) need a wake.
-	 * Only then: the wakeup reaches every waiter on the ring, and a
-	 * caller (read-only files may set their watermark) repeating an
-	 * unchanged or higher one must not wake them all at will.
+	 * Only then, and rate-limited: the wakeup reaches every waiter on the
+	 * ring, and a caller (read-only files may set their watermark) must
+	 * not wake them all at will.
 	 */
 	if (lowered && mpmcring_ready(ring, k))
-		wake_up_poll(&ring->wq, EPOLLIN | EPOLLRDNORM);
+		mpmcring_wake_lowered(ring);
 	return 0;
 }
 

@@ -270,14 +270,39 @@ ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 }
 
 /*
- * readv(2), preadv(2) and io_uring's reads (io_uring takes ->read_iter
- * where there is one): one record per call into one buffer, as read(2).
+ * The user buffer that holds all of @to's room (empty segments before it
+ * passed over), or NULL when the room is in more than one segment or in
+ * kernel memory (io_uring's fixed buffers: ITER_BVEC).
+ */
+static char __user *mpmcring_iter_buf(const struct iov_iter *to, size_t count)
+{
+	const struct iovec *iov;
+	size_t skip = to->iov_offset;
+	unsigned long i;
+
+	if (iter_is_ubuf(to))
+		return to->ubuf + skip;
+	if (!iter_is_iovec(to))
+		return NULL;
+	iov = mpmcring_iter_iov(to);
+	for (i = 0; i < to->nr_segs; i++, skip = 0)	/* at most UIO_MAXIOV */
+		if (iov[i].iov_len > skip)
+			return iov[i].iov_len - skip >= count ?
+			       iov[i].iov_base + skip : NULL;
+	return NULL;
+}
+
+/*
+ * readv(2), preadv2(2) (at offset -1: the file has no position), Linux
+ * AIO and io_uring's reads (both take ->read_iter where there is one): one
+ * record per call into one buffer, as read(2).
  * With ->read alone the kernel would call it once per segment: records
  * joined, their boundaries lost, and on a blocking file a sleep for the
  * next record with one already taken. A record is not spread over
  * segments: an iterator whose room is in more than one segment is refused
- * (-EINVAL), before anything is claimed. IOCB_NOWAIT (io_uring's inline
- * try) reads as O_NONBLOCK does.
+ * (-EINVAL), before anything is claimed, as are io_uring's fixed buffers
+ * (kernel pages: IORING_OP_READ reads into user memory). IOCB_NOWAIT
+ * (io_uring's inline try) reads as O_NONBLOCK does.
  */
 ssize_t mpmcring_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
@@ -285,12 +310,10 @@ ssize_t mpmcring_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	char __user *buf;
 	ssize_t ret;
 
-	if (!user_backed_iter(to) || iov_iter_single_seg_count(to) != count)
+	/* Nothing asked: read(2)'s answer (EPERM, or 0). */
+	buf = count ? mpmcring_iter_buf(to, count) : NULL;
+	if (count && !buf)
 		return -EINVAL;
-	if (iter_is_ubuf(to))
-		buf = to->ubuf + to->iov_offset;
-	else
-		buf = mpmcring_iter_iov(to)->iov_base + to->iov_offset;
 	ret = mpmcring_read_buf(iocb->ki_filp, buf, count,
 				(iocb->ki_flags & IOCB_NOWAIT) ||
 				(iocb->ki_filp->f_flags & O_NONBLOCK));

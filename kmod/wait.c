@@ -109,6 +109,30 @@ void mpmcring_wake_check(struct mpmcring *ring, u64 pos)
 }
 
 /**
+ * mpmcring_wake_lowered() - a file's lowered watermark made it ready
+ * @ring: the ring
+ *
+ * Its sleepers that will not poll again (edge-triggered) need a wakeup with
+ * no commit to send it, and the wakeup reaches every waiter on the ring.
+ * Any file may lower its watermark, read-only ones too, as often as it
+ * likes: so at once at most once per MPMCRING_TICK_MS for the ring, and
+ * otherwise the tick's (@wake_missed, as for a commit that woke nobody).
+ * Process context.
+ */
+void mpmcring_wake_lowered(struct mpmcring *ring)
+{
+	unsigned long last = READ_ONCE(ring->lowered_woke), now = jiffies;
+
+	if (time_after_eq(now, last + msecs_to_jiffies(MPMCRING_TICK_MS)) &&
+	    try_cmpxchg(&ring->lowered_woke, &last, now)) {
+		wake_up_poll(&ring->wq, EPOLLIN | EPOLLRDNORM);
+		return;
+	}
+	if (!READ_ONCE(ring->wake_missed))
+		WRITE_ONCE(ring->wake_missed, 1);
+}
+
+/**
  * mpmcring_ready() - is there something for a consumer of this class
  * @ring: the ring
  * @wake_class: the consumer's watermark class

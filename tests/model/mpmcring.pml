@@ -95,7 +95,7 @@
  *                         in the section
  *   [M:write-retry]       mpmcring_write_records(): full: the     in_rcu[] = 0, then
  *                         section ends, wait, a whole new try     [M:write-closing]
- *   [M:end-read]          mpmcring_read(): @dead [D2], the claim   dd, then the claim: the end
+ *   [M:end-read]          mpmcring_read_buf(): @dead [D2], claim dd, then the claim: the end
  *   [M:end-poll]          mpmcring_poll(): @dead [D2], ready       the same step
  *   [M:destroy-unpublish] mpmcring_destroy(): idr_remove(), out of  published = 0
  *                         the id cache

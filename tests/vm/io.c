@@ -111,7 +111,7 @@ TEST_F(io, readv_takes_one_record_into_one_segment)
 {
 	char a[64], b[64], big[128], out[64];
 	struct iovec two[2] = { { a, sizeof(a) }, { b, sizeof(b) } };
-	struct iovec one_and_empty[2] = { { big, sizeof(big) }, { b, 0 } };
+	struct iovec empty_and_one[2] = { { b, 0 }, { big, sizeof(big) } };
 	struct io_uring ur;
 	struct io_uring_sqe *sqe;
 	struct io_uring_cqe *cqe;
@@ -139,9 +139,9 @@ TEST_F(io, readv_takes_one_record_into_one_segment)
 	EXPECT_EQ(EINVAL, errno);
 	alarm(0);
 
-	/* The room in one segment: one record, its length. */
+	/* The room in one segment, empty ones before it: one record. */
 	memset(big, 0, sizeof(big));
-	EXPECT_EQ(64, readv(self->fd, one_and_empty, 2));
+	EXPECT_EQ(64, readv(self->fd, empty_and_one, 2));
 	EXPECT_EQ(0, memcmp(big, b, 64));
 
 	/* io_uring: a read and a two-segment readv, each one call. */

@@ -92,19 +92,41 @@ TEST_F(trust, read_only_file_observes_only)
 	close(ro);
 }
 
+/* An edge-triggered waiter that counts the wakeups it gets. */
+struct wm_waiter {
+	int ep;
+	int stop;
+	unsigned int woken;
+};
+
+static void *wm_wait(void *p)
+{
+	struct wm_waiter *w = p;
+	struct epoll_event ev;
+
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE))
+		if (epoll_wait(w->ep, &ev, 1, 20) == 1)
+			__atomic_fetch_add(&w->woken, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
 /*
  * A read-only file may set its own watermark, and a lower one wakes the
  * ring's readers (the file may be ready with no commit to say so). The
  * wakeup reaches every waiter on the ring, so an unchanged or higher
- * watermark must wake nobody: before, each SET_WATERMARK on a ring with a
- * record ready woke every edge-triggered consumer again.
+ * watermark wakes nobody, and lowering it again and again wakes them at
+ * most about once a tick (100 ms): before, each SET_WATERMARK on a ring
+ * with a record ready woke every edge-triggered consumer.
  */
-TEST_F(trust, read_only_watermark_wakes_readers_only_when_lowered)
+TEST_F(trust, read_only_watermark_wakes_readers_rarely)
 {
 	int ro = open(RING, O_RDONLY | O_CLOEXEC), ep = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
-	uint64_t zero = 0, high = 4096;
+	struct wm_waiter w = { 0 };
+	uint64_t zero = 0, high = 4096, t0, ms;
 	char rec[16] = "ready";
+	unsigned int bound;
+	pthread_t th;
 	int i;
 
 	ASSERT_GE(ro, 0);
@@ -112,13 +134,11 @@ TEST_F(trust, read_only_watermark_wakes_readers_only_when_lowered)
 	ASSERT_EQ(sizeof(rec), write(self->fd, rec, sizeof(rec)));
 	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->fd, &ev));
 	/*
-	 * Ready when added: one event, then none without a wakeup. The tick
-	 * wakes readers once for a head that stood still with a record
-	 * ready (mpmcring_backstop()): let it, then take what it sent.
+	 * Ready when added: one event. The tick wakes readers once for a
+	 * head that stood still with a record ready (mpmcring_backstop()):
+	 * taken too, until 300 ms bring nothing.
 	 */
-	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, 0));
-	vm_sleep_ms(250);
-	for (i = 0; i < 10 && epoll_wait(ep, &ev, 1, 0) == 1; i++)
+	for (i = 0; i < 20 && epoll_wait(ep, &ev, 1, 300) == 1; i++)
 		;
 	ASSERT_EQ(0, epoll_wait(ep, &ev, 1, 0));
 	for (i = 0; i < 3; i++) {
@@ -127,9 +147,24 @@ TEST_F(trust, read_only_watermark_wakes_readers_only_when_lowered)
 	}
 	EXPECT_EQ(0, ioctl(ro, MPMCRING_IOC_SET_WATERMARK, &high));
 	EXPECT_EQ(0, epoll_wait(ep, &ev, 1, 0)) TH_LOG("woken by a higher watermark");
-	/* Lowered with a record ready: the wakeup ET sleepers need. */
-	EXPECT_EQ(0, ioctl(ro, MPMCRING_IOC_SET_WATERMARK, &zero));
-	EXPECT_EQ(1, epoll_wait(ep, &ev, 1, 0)) TH_LOG("not woken by a lowered watermark");
+	/* Lowered and raised 200 times while a waiter counts its wakeups. */
+	w.ep = ep;
+	ASSERT_EQ(0, pthread_create(&th, NULL, wm_wait, &w));
+	t0 = vm_now_ns();
+	for (i = 0; i < 200; i++) {
+		EXPECT_EQ(0, ioctl(ro, MPMCRING_IOC_SET_WATERMARK, &zero));
+		EXPECT_EQ(0, ioctl(ro, MPMCRING_IOC_SET_WATERMARK, &high));
+	}
+	vm_sleep_ms(250); /* the tick's part lands */
+	ms = (vm_now_ns() - t0) / 1000000;
+	__atomic_store_n(&w.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	/* One at once, one per tick after it, and a tick's slack. */
+	bound = (unsigned int)(ms / 100) + 3;
+	TH_LOG("%u wakeups in %llu ms of 200 lowerings (at most %u)", w.woken,
+	       (unsigned long long)ms, bound);
+	EXPECT_LE(1, w.woken) TH_LOG("no lowering woke the ET waiter");
+	EXPECT_GE(bound, w.woken);
 	close(ep);
 	close(ro);
 }
