@@ -14,7 +14,8 @@ import (
 // CompareAndSwap and Swap under a lock that exists only inside this process:
 // the head's compare-and-swap would not be atomic against other consumers,
 // the commit's exchange could miss the kernel's revocation, positions could
-// be read torn. goarm is the build's GOARM ("" when unknown).
+// be read torn. goarm is the build's GOARM ("" when unknown: refused, as a
+// build that cannot say it has LDREXD).
 func sharedAtomicsError(goarch, goarm string) error {
 	switch goarch {
 	case "mips", "mipsle":
@@ -42,8 +43,13 @@ func buildGOARM() string {
 	return ""
 }
 
-// checkSharedAtomics is sharedAtomicsError for this process.
+// checkSharedAtomics is sharedAtomicsError for this process. gccgo's
+// 64-bit atomics on ARM are libatomic's (the kernel's cmpxchg64 helper
+// below ARMv7: atomic across processes), and it records no GOARM.
 func checkSharedAtomics() error {
+	if runtime.GOARCH == "arm" && runtime.Compiler == "gccgo" {
+		return nil
+	}
 	if runtime.GOARCH != "arm" {
 		return sharedAtomicsError(runtime.GOARCH, "")
 	}
