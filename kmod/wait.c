@@ -123,6 +123,11 @@ void mpmcring_wake_lowered(struct mpmcring *ring)
 {
 	unsigned long last = READ_ONCE(ring->lowered_woke), now = jiffies;
 
+	/*
+	 * The compare-and-swap only picks one caller per tick; it pairs with
+	 * nothing. The wakeup's own order is wake_up_poll()'s against the
+	 * sleeper's [W2]; a mark the tick misses now it finds a tick later.
+	 */
 	if (time_after_eq(now, last + msecs_to_jiffies(MPMCRING_TICK_MS)) &&
 	    try_cmpxchg(&ring->lowered_woke, &last, now)) {
 		wake_up_poll(&ring->wq, EPOLLIN | EPOLLRDNORM);

@@ -147,9 +147,8 @@ func (c *Consumer) claimInto(maxRecs uint32, maxBytes uint64, cl *claimResult) (
 	// A revoked or passed claim protects nothing: what it would cover is
 	// not ours.
 	if c.holding {
-		readFence(&c.fenceWord)
-		if why := c.v.claimStale(c.start, c.claimStart); why != staleNot {
-			return 0, c.staleError(why, false, "commit before reading more")
+		if err := c.heldStale("commit before reading more"); err != nil {
+			return 0, err
 		}
 	}
 	n := c.v.claim(c.start, c.holding, maxRecs, maxBytes, false, cl)
@@ -224,9 +223,8 @@ func (c *Consumer) Read() (Record, error) {
 	// Consume checks it: revoked, its space may be written over while the
 	// old stamps stay, and the walk could take a payload for a header.
 	if c.pending && c.holding {
-		readFence(&c.fenceWord)
-		if why := c.v.claimStale(c.start, c.claimStart); why != staleNot {
-			return Record{}, c.staleError(why, false, "commit before reading more")
+		if err := c.heldStale("commit before reading more"); err != nil {
+			return Record{}, err
 		}
 	}
 	if rec, ok := c.nextPending(); ok {
@@ -356,11 +354,17 @@ func (c *Consumer) Validate() error {
 	if !c.holding {
 		return nil
 	}
-	// The reads of the records come before the looks at the start
-	// ([C4]) and at reclaim_pos ([C5]).
+	return c.heldStale("")
+}
+
+// heldStale is ErrStale (then: what the caller should do, or "") when
+// the claim the consumer holds was revoked or passed, else nil. The reads
+// of its records come before the looks at the start ([C4]) and at
+// reclaim_pos ([C5]).
+func (c *Consumer) heldStale(then string) error {
 	readFence(&c.fenceWord)
 	if why := c.v.claimStale(c.start, c.claimStart); why != staleNot {
-		return c.staleError(why, false, "")
+		return c.staleError(why, false, then)
 	}
 	return nil
 }
@@ -522,9 +526,8 @@ func (c *Consumer) Consume(max int, fn func(Record) error) (int, error) {
 	// Its commit would release records the caller still reads in place.
 	if c.handedOut {
 		// A stale claim is the news that matters: commit it.
-		readFence(&c.fenceWord)
-		if why := c.v.claimStale(c.start, c.claimStart); why != staleNot {
-			return 0, c.staleError(why, false, "commit before reading more")
+		if err := c.heldStale("commit before reading more"); err != nil {
+			return 0, err
 		}
 		if c.pendingLeft() {
 			return 0, errorf(syscall.EINVAL,
