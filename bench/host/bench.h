@@ -116,7 +116,7 @@ struct hb_impl {
 	int (*single)(void *ring, uint64_t n, bool batch, struct hb_seen *seen);
 };
 
-extern const struct hb_impl hb_ours, hb_rte, hb_ck, hb_vyukov, hb_bpfrb, hb_falco;
+extern const struct hb_impl hb_ours, hb_rte, hb_ck, hb_vyukov, hb_bpfrb, hb_falco, hb_ours_chunk;
 
 /* ---- records ----------------------------------------------------------- */
 

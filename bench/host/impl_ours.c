@@ -17,6 +17,14 @@
 #include "hostring.h"
 #include "internal.h"
 
+/*
+ * ours_chunk: the same ring with chunked reservation (proto/mpmcring_chunk.h,
+ * docs/scaling.md): each producer takes this much of the ring at once
+ * (capped to a quarter of the ring over all producers) and fills it
+ * with its records, so prod_pos moves once per chunk.
+ */
+#define OURS_CHUNK_BYTES 4096
+
 struct ours {
 	struct hostring h;
 	struct mpmcring *lib;
@@ -25,7 +33,7 @@ struct ours {
 	unsigned int producers;
 };
 
-static void *ours_create(const struct hb_cfg *cfg)
+static void *ours_create_with(const struct hb_cfg *cfg, uint64_t chunk_bytes)
 {
 	struct hostring_params hp = { 0 };
 	struct ours *o = calloc(1, sizeof(*o));
@@ -40,7 +48,11 @@ static void *ours_create(const struct hb_cfg *cfg)
 	hp.producers = cfg->producers;
 	/* The whole ring for every class: the same capacity as the peers. */
 	hp.watermarks = true;
-	if (hostring_init(&o->h, &hp)) {
+	hp.chunk_bytes = chunk_bytes;
+	if (hostring_init(&o->h, &hp) || (chunk_bytes && !o->h.chunk_bytes)) {
+		if (chunk_bytes)
+			fprintf(stderr, "hostbench: ours_chunk: no chunks in a ring of %llu bytes\n",
+				(unsigned long long)cfg->ring_bytes);
 		free(o);
 		return NULL;
 	}
@@ -56,6 +68,16 @@ static void *ours_create(const struct hb_cfg *cfg)
 	o->size = cfg->size;
 	o->producers = cfg->producers;
 	return o;
+}
+
+static void *ours_create(const struct hb_cfg *cfg)
+{
+	return ours_create_with(cfg, 0);
+}
+
+static void *ours_chunk_create(const struct hb_cfg *cfg)
+{
+	return ours_create_with(cfg, OURS_CHUNK_BYTES);
 }
 
 static void ours_destroy(void *ring)
@@ -89,6 +111,20 @@ HB_INLINE bool ours_send(void *ring, unsigned int idx, const unsigned char *src,
 	uint64_t pos;
 
 	if (hostring_reserve(&o->h, idx, size, MPMCRING_PRIO_NORMAL, &pos))
+		return false;
+	memcpy(hostring_payload(&o->h, pos), src, size);
+	hostring_commit(&o->h, idx, pos, size);
+	return true;
+}
+
+/* The same through producer idx's chunk. */
+HB_INLINE bool ours_chunk_send(void *ring, unsigned int idx, const unsigned char *src,
+			       uint32_t size)
+{
+	struct ours *o = ring;
+	uint64_t pos;
+
+	if (hostring_reserve_chunked(&o->h, idx, size, MPMCRING_PRIO_NORMAL, &pos))
 		return false;
 	memcpy(hostring_payload(&o->h, pos), src, size);
 	hostring_commit(&o->h, idx, pos, size);
@@ -162,4 +198,31 @@ const struct hb_impl hb_ours = {
 	.produce = ours_produce,
 	.consume = ours_consume,
 	.single = ours_single,
+};
+
+/* Its last chunk closed when it stops: nothing else would. */
+static void ours_chunk_produce(void *ring, struct hb_worker *w)
+{
+	hb_produce_loop(ring, w, ((struct ours *)ring)->size, ours_chunk_send);
+	hostring_chunk_close(&((struct ours *)ring)->h, w->idx);
+}
+
+static int ours_chunk_single(void *ring, uint64_t n, bool batch, struct hb_seen *seen)
+{
+	struct ours *o = ring;
+
+	return hb_single_loop("ours_chunk", ring, o->warm, n, batch, seen, o->size,
+			      ours_chunk_send, ours_take);
+}
+
+const struct hb_impl hb_ours_chunk = {
+	.name = "ours_chunk",
+	.desc = "mpmcring with chunked reservation: 4 KiB of the ring per producer at once",
+	.create = ours_chunk_create,
+	.destroy = ours_destroy,
+	.consumer_init = ours_consumer_init,
+	.consumer_fini = ours_consumer_fini,
+	.produce = ours_chunk_produce,
+	.consume = ours_consume,
+	.single = ours_chunk_single,
 };

@@ -16,9 +16,12 @@
 
 #include "bench.h"
 
+/* "all" is the first NDEFAULT; the rest run when named (-i). */
 static const struct hb_impl *const all_impls[] = { &hb_ours,   &hb_rte,	  &hb_ck,
-						   &hb_vyukov, &hb_bpfrb, &hb_falco };
+						   &hb_vyukov, &hb_bpfrb, &hb_falco,
+						   &hb_ours_chunk };
 #define NALL (sizeof(all_impls) / sizeof(all_impls[0]))
+#define NDEFAULT 6
 
 static void add_mix(struct hb_plan *p, unsigned int np, unsigned int nc)
 {
@@ -91,7 +94,18 @@ const struct hb_impl *hb_impl_named(const char *name)
 	return NULL;
 }
 
-/* A list of names, or "all". ours always runs, first in the list: every
+static bool hb_impl_in(const struct hb_plan *p, const struct hb_impl *im)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->nimpls; i++)
+		if (p->impls[i] == im)
+			return true;
+	return false;
+}
+
+/* A list of names; "all" in it: every peer (not ours_chunk, which runs
+ * when named). ours always runs, first in the list: every
  * ratio is ours/peer within a round. */
 int hb_plan_parse_impls(struct hb_plan *p, char *s)
 {
@@ -100,14 +114,20 @@ int hb_plan_parse_impls(struct hb_plan *p, char *s)
 
 	p->nimpls = 0;
 	p->impls[p->nimpls++] = &hb_ours;
-	if (!s || !strcmp(s, "all")) {
-		for (i = 1; i < NALL; i++)
+	if (!s) {
+		for (i = 1; i < NDEFAULT; i++)
 			p->impls[p->nimpls++] = all_impls[i];
 		return 0;
 	}
 	for (tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		const struct hb_impl *im = hb_impl_named(tok);
 
+		if (!strcmp(tok, "all")) {
+			for (i = 1; i < NDEFAULT; i++)
+				if (!hb_impl_in(p, all_impls[i]))
+					p->impls[p->nimpls++] = all_impls[i];
+			continue;
+		}
 		if (!im)
 			return -1;
 		for (i = 0; i < p->nimpls; i++)

@@ -18,11 +18,13 @@
 #include "hostring.h"
 
 #define SCALE_REPS 5
+#define SCALE_CHUNK 4096 /* impl_ours.c's ours_chunk */
 
 struct scale_thread {
 	struct hostring *h;
 	unsigned int idx;
 	uint32_t size;
+	bool chunked;
 	pthread_barrier_t *bar;
 	uint64_t records;
 	double t0, t1;
@@ -46,25 +48,30 @@ static void *scale_producer(void *arg)
 	t->t0 = hb_now();
 	for (;;) {
 		hb_rec_fill(src, t->size, t->idx, t->records);
-		if (hostring_reserve(t->h, t->idx, t->size, MPMCRING_PRIO_CRITICAL, &pos))
+		if (t->chunked ? hostring_reserve_chunked(t->h, t->idx, t->size,
+							  MPMCRING_PRIO_CRITICAL, &pos)
+			       : hostring_reserve(t->h, t->idx, t->size, MPMCRING_PRIO_CRITICAL, &pos))
 			break; /* full: this producer is done */
 		memcpy(hostring_payload(t->h, pos), src, t->size);
 		hostring_commit(t->h, t->idx, pos, t->size);
 		t->records++;
 	}
 	t->t1 = hb_now();
+	hostring_chunk_close(t->h, t->idx);
 	free(src);
 	return NULL;
 }
 
-/* Records/s of p producers filling a ring of ring_bytes. */
-static double scale_once(unsigned int p, uint32_t size, uint64_t ring_bytes)
+/* Records/s of p producers filling a ring of ring_bytes (chunk_bytes:
+ * chunked reservation, 0: one reservation per record). */
+static double scale_once(unsigned int p, uint32_t size, uint64_t ring_bytes, uint64_t chunk_bytes)
 {
 	struct hostring_params hp = { .size = ring_bytes,
 				      .gshift = 3,
 				      .producers = p,
 				      .max_consumers = 1,
-				      .watermarks = true };
+				      .watermarks = true,
+				      .chunk_bytes = chunk_bytes };
 	struct scale_thread *t = aligned_alloc(HB_CACHELINE, p * sizeof(*t));
 	pthread_t *th = calloc(p, sizeof(*th));
 	struct hostring h;
@@ -83,7 +90,9 @@ static double scale_once(unsigned int p, uint32_t size, uint64_t ring_bytes)
 	memset(h.v.data, 0, ring_bytes);
 	pthread_barrier_init(&bar, NULL, p);
 	for (i = 0; i < p; i++) {
-		t[i] = (struct scale_thread){ .h = &h, .idx = i, .size = size, .bar = &bar };
+		t[i] = (struct scale_thread){
+			.h = &h, .idx = i, .size = size, .chunked = chunk_bytes, .bar = &bar
+		};
 		if (pthread_create(&th[i], NULL, scale_producer, &t[i]))
 			exit(2);
 	}
@@ -118,7 +127,7 @@ void hb_scale(const char *dir, bool quick)
 {
 	uint64_t ring = quick ? 8 << 20 : 32 << 20;
 	double v[SCALE_REPS], med;
-	unsigned int p, k, cpus = hb_ncpus();
+	unsigned int p, k, c, cpus = hb_ncpus();
 	char path[4096];
 	FILE *f;
 
@@ -131,13 +140,17 @@ void hb_scale(const char *dir, bool quick)
 	fprintf(f, "impl,producers,size,records_per_s\n");
 	printf("\nReservation scaling, producers only (64 B records, median of %d):\n", SCALE_REPS);
 	for (p = 1;; p = 2 * p > cpus ? cpus : 2 * p) {
-		for (k = 0; k < SCALE_REPS; k++)
-			v[k] = scale_once(p, 64, ring);
-		qsort(v, SCALE_REPS, sizeof(*v), cmp_double);
-		med = v[SCALE_REPS / 2];
-		printf("  %2u producer%s: %.1f Mrecords/s (%.1f per producer)\n", p,
-		       p > 1 ? "s" : " ", med / 1e6, med / 1e6 / p);
-		fprintf(f, "ours,%u,64,%.0f\n", p, med);
+		/* One reservation per record, then 4 KiB chunks. */
+		for (c = 0; c < 2; c++) {
+			for (k = 0; k < SCALE_REPS; k++)
+				v[k] = scale_once(p, 64, ring, c ? SCALE_CHUNK : 0);
+			qsort(v, SCALE_REPS, sizeof(*v), cmp_double);
+			med = v[SCALE_REPS / 2];
+			printf("  %2u producer%s%s: %.1f Mrecords/s (%.1f per producer)\n", p,
+			       p > 1 ? "s" : " ", c ? ", chunks" : "        ", med / 1e6,
+			       med / 1e6 / p);
+			fprintf(f, "%s,%u,64,%.0f\n", c ? "ours_chunk" : "ours", p, med);
+		}
 		if (p == cpus)
 			break;
 	}

@@ -20,9 +20,10 @@
 #                    ... every CPU on one line, copy rates) and the
 #                    producers-only reservation rate of 1, 2, 4 ... every
 #                    CPU (limits.csv, scale.csv)
-#   sweep/           ours against every peer, interleaved rounds of a fixed
-#                    time: mixes 1x1 2x2 4x4 8x8 and 15P1C, 16/64/256 B,
-#                    one record and batches (runs.csv)
+#   sweep/           ours against every peer and ours_chunk (chunked
+#                    reservation), interleaved rounds of a fixed time:
+#                    mixes 1x1 2x2 4x4 8x8 and 15P1C, 16/64/256 B, one
+#                    record and batches (runs.csv)
 #   *.log            each step's output
 # SCALE "small" is the same sweep cut down (two mixes, one size, two
 # rounds) to try the script on a small machine. Each step runs under a
@@ -93,7 +94,7 @@ run_sweep() {
 	if [ "$scale" = small ]; then
 		mixes=1x1,2x2 sizes=64 rounds=2 warm=20 ms=60
 	else
-		mixes=1x1,2x2,4x4,8x8,15x1 sizes=16,64,256 rounds=5 warm=30 ms=200
+		mixes=1x1,2x2,4x4,8x8,15x1 sizes=16,64,256 rounds=5 warm=30 ms=150
 	fi
 	# The limits first (short): the model needs them whatever happens
 	# after. A one-run plan, then limits.csv and scale.csv.
@@ -105,7 +106,8 @@ run_sweep() {
 	tail -n 30 "$out/limits.log"
 	echo "== sweep: -m $mixes -s $sizes -r $rounds -w $warm -t $ms"
 	timeout 330 bash -c "$(declare -f hostbench); bundle='$bundle' top='$top'; \
-		hostbench -m $mixes -s $sizes -r $rounds -w $warm -t $ms -l -o '$out/sweep'" \
+		hostbench -m $mixes -s $sizes -r $rounds -w $warm -t $ms -i all,ours_chunk -l \
+		-o '$out/sweep'" \
 		>"$out/sweep.log" 2>&1
 	echo "sweep: exit $?"
 	grep '^\[' "$out/sweep.log"

@@ -84,4 +84,38 @@ def table(limits, scale):
         out.append("%10d %16.1f %16s %8s  %s" % (p, pred / 1e6,
                                                "-" if meas is None else "%.1f" % (meas / 1e6),
                                                err, bound))
+    chunk = predict_chunks(params, scale)
+    if chunk:
+        out += ["", "Chunked reservation (4 KiB chunks, 72 B a record with its header): "
+                "X(P) = min(P / (w + c), (B / s) / (x + c)), nothing fitted", ""]
+        out.append("%10s %16s %16s %8s  %s" % ("producers", "model Mrec/s", "measured Mrec/s",
+                                              "error", "bound by"))
+        for p, pred, meas, bound in chunk:
+            err = "" if meas is None else "%+.0f%%" % (100 * (pred - meas) / meas)
+            out.append("%10d %16.1f %16s %8s  %s" % (p, pred / 1e6,
+                                                   "-" if meas is None else "%.1f" % (meas / 1e6),
+                                                   err, bound))
     return "\n".join(out) + "\n"
+
+
+CHUNK_BYTES = 4096  # bench/host/scale.c's SCALE_CHUNK
+RECORD_SPACE = 72   # a 64 B record and its 8-byte header
+
+
+def predict_chunks(params, scale):
+    """docs/scaling.md's curve for chunked reservation: each producer at its
+    own rate, w + c a record (the local compare-and-swap on its fill word
+    in place of the shared one), and the shared line moving once per chunk
+    of B / s records. w, c and x as predict() found them."""
+    meas = {r["producers"]: r["records_per_s"] for r in scale if r["impl"] == "ours_chunk"}
+    if not meas:
+        return []
+    c, x, w = params["c_ns"] * 1e-9, params["x_ns"] * 1e-9, params["w_ns"] * 1e-9
+    rows = []
+    for p in sorted(meas):
+        work = p / (w + c)
+        line = (CHUNK_BYTES / RECORD_SPACE) / (x + c) if p > 1 and x else float("inf")
+        pred, bound = (work, "producers' work") if work <= line else \
+            (line, "one transfer per chunk")
+        rows.append((p, pred, meas[p], bound))
+    return rows

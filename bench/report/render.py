@@ -8,15 +8,15 @@ import json
 from stats import mix_name
 
 
-def _impls(summary):
+def _impls(summary, ours="ours"):
     names = []
     for entry in summary.values():
         for impl in entry["impls"]:
             if impl not in names:
                 names.append(impl)
-    if "ours" in names:
-        names.remove("ours")
-        names.insert(0, "ours")
+    if ours in names:
+        names.remove(ours)
+        names.insert(0, ours)
     return names
 
 
@@ -24,10 +24,11 @@ def _pct(x):
     return "%3.0f%%" % (100 * x) if x < 9.995 else "big"
 
 
-def tables(summary, md=False, which="all"):
+def tables(summary, md=False, which="all", ours="ours"):
     """One table per consume mode: each implementation's median rate and
-    CV, then ours/peer (median of same-round ratios) and its CV."""
-    impls = _impls(summary)
+    CV, then ours/peer (median of same-round ratios) and its CV. ours: the
+    implementation the ratios are of (stats.summarize()'s)."""
+    impls = _impls(summary, ours)
     peers = impls[1:]
     out = []
     for mode, title in (("single", "Single-record consume"), ("batch", "Batched consume (32)")):
@@ -35,11 +36,11 @@ def tables(summary, md=False, which="all"):
         if not keys:
             continue
         out.append("")
-        out.append("%s: median Mrec/s (CV over rounds); ours/peer: median of same-round ratios "
-                   "(CV)%s; share: ours' CPU share" %
-                   (title, ", clean runs only" if which == "clean" else ""))
+        out.append("%s: median Mrec/s (CV over rounds); %s/peer: median of same-round ratios "
+                   "(CV)%s; share: CPU share of %s" %
+                   (title, ours, ", clean runs only" if which == "clean" else "", ours))
         out.append("")
-        head = ["mix", "size"] + impls + ["ours/" + p for p in peers] + ["share"]
+        head = ["mix", "size"] + impls + [ours + "/" + p for p in peers] + ["share"]
         if md:
             out.append("| " + " | ".join(head) + " |")
             out.append("|---|---:|" + "---:|" * (len(head) - 2))
@@ -60,7 +61,7 @@ def tables(summary, md=False, which="all"):
                     continue
                 txt = "%.2fx (%s)" % (s["median"], _pct(s["cv"]).strip())
                 cells.append(("*%s*" % txt) if md and s["median"] < 1 else txt)
-            cells.append("%.2f" % e["impls"].get("ours", {}).get("cpu_share", 0))
+            cells.append("%.2f" % e["impls"].get(ours, {}).get("cpu_share", 0))
             if md:
                 out.append("| %s | %d | " % (mix_name(k), k[2]) + " | ".join(cells) + " |")
             else:
@@ -68,13 +69,13 @@ def tables(summary, md=False, which="all"):
                            " ".join("%-15s" % c for c in cells))
     if md:
         out.append("")
-        out.append("(*...*: ours slower)")
+        out.append("(*...*: %s slower)" % ours)
     return "\n".join(out) + "\n"
 
 
-def verdicts(summary, which="all", limit=0.10):
+def verdicts(summary, which="all", limit=0.10, ours="ours"):
     """Counts a reader wants first: ahead or not, and spreads within limit."""
-    impls = _impls(summary)
+    impls = _impls(summary, ours)
     lines = []
     n = len(summary)
     rate_ok = sum(1 for e in summary.values() for s in e["impls"].values()
@@ -88,8 +89,8 @@ def verdicts(summary, which="all", limit=0.10):
         ahead = sum(1 for s in rs if s["median"] > 1)
         tight = sum(1 for s in rs if s["cv"] <= limit)
         worst = min((s["median"] for s in rs), default=0)
-        lines.append("ours/%s: ahead in %d of %d configurations (worst %.2fx); ratio CV <= "
-                     "%d%% in %d of %d" % (p, ahead, len(rs), worst, 100 * limit, tight, len(rs)))
+        lines.append("%s/%s: ahead in %d of %d configurations (worst %.2fx); ratio CV <= "
+                     "%d%% in %d of %d" % (ours, p, ahead, len(rs), worst, 100 * limit, tight, len(rs)))
     lines.append("configurations: %d" % n)
     return "\n".join(lines) + "\n"
 

@@ -4,6 +4,7 @@
 
     report.py DIR [--size 64]
 
+(--ours ours_chunk: every ratio of chunked reservation's runs instead)
 reads DIR/runs.csv, DIR/machine.json and, when present, limits.csv,
 scale.csv and the callgrind dumps DIR/callgrind/ipr.out.* (parse.py);
 computes medians, spreads and same-round ratios (stats.py) and the
@@ -57,6 +58,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dir")
     ap.add_argument("--size", type=int, default=64, help="record size of the ipr runs")
+    ap.add_argument("--ours", default="ours",
+                    help="the implementation every ratio is of (ours_chunk: chunked reservation)")
     a = ap.parse_args()
 
     machine = parse.machine(os.path.join(a.dir, "machine.json"))
@@ -73,16 +76,18 @@ def main():
             " or ".join(str(w) for w in waits))
     text, md = head, head
     if runs:
-        summary = stats.summarize(runs)
+        summary = stats.summarize(runs, ours=a.ours)
         render.summary_csv(os.path.join(a.dir, "summary.csv"), summary)
         render.summary_json(os.path.join(a.dir, "summary.json"), summary, machine)
-        text += render.tables(summary) + "\n" + render.verdicts(summary)
+        o = a.ours
+        text += render.tables(summary, ours=o) + "\n" + render.verdicts(summary, ours=o)
         text += "\nClean runs only (threads had their CPUs: share >= %.2f, steal < %.2f):\n" % (
             stats.CLEAN_SHARE, stats.CLEAN_STEAL)
-        text += render.tables(summary, which="clean") + "\n" + render.verdicts(summary, "clean")
-        md += render.tables(summary, md=True) + "\n" + render.verdicts(summary)
-        md += render.tables(summary, md=True, which="clean") + "\n" + \
-            render.verdicts(summary, "clean")
+        text += render.tables(summary, which="clean", ours=o) + "\n" + \
+            render.verdicts(summary, "clean", ours=o)
+        md += render.tables(summary, md=True, ours=o) + "\n" + render.verdicts(summary, ours=o)
+        md += render.tables(summary, md=True, which="clean", ours=o) + "\n" + \
+            render.verdicts(summary, "clean", ours=o)
     lim = parse.limits(os.path.join(a.dir, "limits.csv"))
     scl = parse.scale(os.path.join(a.dir, "scale.csv"))
     if lim and scl:

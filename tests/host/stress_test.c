@@ -18,6 +18,10 @@
  *               unmoved, a reclaim is due only ns after the last one)
  *               [-M] (every other record low-priority: refusals by
  *               priority, most of them with reclaim not due under -G)
+ *               [-K bytes] (chunked reservation: each producer fills
+ *               chunks of this size, proto/mpmcring_chunk.h)
+ *               [-X] (with -K: a thread closes producers' chunks at random
+ *               times while they fill them, as the module's tick would)
  *
  * Consumers claim by mpmcring_read_batch(), mpmcring_read_many() and
  * mpmcring_consume() in turn (consume's callback stopping it now and then).
@@ -44,7 +48,8 @@ static struct {
 	unsigned int producers, consumers, batch, stall_every;
 	uint64_t records, size;
 	uint32_t min_len, max_len;
-	bool overwrite, retry, contention, mixed;
+	bool overwrite, retry, contention, mixed, closer;
+	uint64_t chunk;
 	unsigned int lease_ms, hold_every;
 	uint64_t reclaim_gap_ns;
 } opt = {
@@ -64,6 +69,7 @@ static uint8_t **seen;	    /* [producer][seq], atomic increments */
 static int producers_left;
 static uint64_t bad_records, out_of_order, delivered, revoked, stale_commits;
 static uint64_t unrevoked_holds; /* hold_claim() gave up waiting for the revocation */
+static uint64_t closes; /* chunks the -X thread closed */
 static uint64_t after_revoked;	 /* consume called fn after fn saw its claim revoked */
 
 static uint32_t rnd(uint64_t *s)
@@ -85,7 +91,8 @@ static void *producer(void *arg)
 		unsigned int prio =
 			opt.mixed && seq % 2 ? MPMCRING_PRIO_LOW : MPMCRING_PRIO_CRITICAL;
 
-		if (hostring_reserve(&ring, idx, len, prio, &pos)) {
+		if (opt.chunk ? hostring_reserve_chunked(&ring, idx, len, prio, &pos)
+			      : hostring_reserve(&ring, idx, len, prio, &pos)) {
 			if (opt.retry) {
 				/* Not a drop for the books: undo it, try again. */
 				seq--;
@@ -101,7 +108,30 @@ static void *producer(void *arg)
 		committed[idx][seq] = 1;
 		hostring_commit(&ring, idx, pos, len);
 	}
+	/* Its last records become claimable: nothing else would close it. */
+	hostring_chunk_close(&ring, idx);
 	__atomic_fetch_sub(&producers_left, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* -X: closes the producers' chunks under them, at random times. */
+static void *closer(void *arg)
+{
+	uint64_t s = 0x2545f4914f6cdd1dULL;
+	unsigned int i;
+
+	(void)arg;
+	while (__atomic_load_n(&producers_left, __ATOMIC_ACQUIRE)) {
+		struct timespec pause = { 0, rnd(&s) % 50000 };
+
+		for (i = 0; i < opt.producers; i++)
+			if (hostring_chunk_close(&ring, i))
+				__atomic_fetch_add(&closes, 1, __ATOMIC_RELAXED);
+		if (rnd(&s) % 4)
+			sched_yield();
+		else
+			nanosleep(&pause, NULL);
+	}
 	return NULL;
 }
 
@@ -403,7 +433,7 @@ static int parse(int argc, char **argv)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "p:c:n:s:ob:l:L:S:rCT:H:G:M")) != -1) {
+	while ((ch = getopt(argc, argv, "p:c:n:s:ob:l:L:S:rCT:H:G:MK:X")) != -1) {
 		switch (ch) {
 		case 'p':
 			opt.producers = atoi(optarg);
@@ -450,12 +480,19 @@ static int parse(int argc, char **argv)
 		case 'M':
 			opt.mixed = true;
 			break;
+		case 'K':
+			opt.chunk = strtoull(optarg, NULL, 0);
+			break;
+		case 'X':
+			opt.closer = true;
+			break;
 		default:
 			return -1;
 		}
 	}
 	if (!opt.producers || !opt.consumers || opt.min_len < MPR_TESTREC_MIN ||
-	    opt.max_len < opt.min_len || (opt.hold_every && !opt.lease_ms))
+	    opt.max_len < opt.min_len || (opt.hold_every && !opt.lease_ms) ||
+	    (opt.closer && !opt.chunk))
 		return -1;
 	return 0;
 }
@@ -478,6 +515,7 @@ int main(int argc, char **argv)
 	hp.yield_in_reserve = opt.contention;
 	hp.claim_timeout_ms = opt.lease_ms;
 	hp.reclaim_gap_ns = opt.reclaim_gap_ns;
+	hp.chunk_bytes = opt.chunk;
 	if (hostring_init(&ring, &hp) ||
 	    !(lib = mpmcring__open_memory(ring.cons, ring.ro, &ring.layout))) {
 		fprintf(stderr, "ring setup failed\n");
@@ -490,12 +528,19 @@ int main(int argc, char **argv)
 		seen[i] = calloc(opt.records, 1);
 	}
 	producers_left = opt.producers;
-	th = calloc(opt.producers + opt.consumers, sizeof(*th));
+	if (opt.chunk && !ring.chunk_bytes) {
+		fprintf(stderr, "-K %llu: the ring is too small for chunks\n",
+			(unsigned long long)opt.chunk);
+		return 2;
+	}
+	th = calloc(opt.producers + opt.consumers + 1, sizeof(*th));
 	for (i = 0; i < opt.consumers; i++)
 		pthread_create(&th[i], NULL, consumer, NULL);
 	for (i = 0; i < opt.producers; i++)
 		pthread_create(&th[opt.consumers + i], NULL, producer, (void *)(uintptr_t)i);
-	for (i = 0; i < opt.producers + opt.consumers; i++)
+	if (opt.closer)
+		pthread_create(&th[opt.producers + opt.consumers], NULL, closer, NULL);
+	for (i = 0; i < opt.producers + opt.consumers + opt.closer; i++)
 		pthread_join(th[i], NULL);
 
 	for (p = 0; p < opt.producers; p++) {
@@ -557,6 +602,12 @@ int main(int argc, char **argv)
 	       (unsigned long long)drop_reason(MPMCRING_DROP_CONTENTION),
 	       (unsigned long long)drop_reason(MPMCRING_DROP_TOO_BIG), (unsigned long long)retried);
 	EXPECT(hostring_waiting(&ring) == 0, "records left in the ring");
+	if (opt.chunk)
+		printf("# chunks of %llu bytes: %llu closed with room left, %llu of them by the closer\n",
+		       (unsigned long long)ring.chunk_bytes, (unsigned long long)ring.chunk_fillers,
+		       (unsigned long long)closes);
+	EXPECT(!opt.chunk || ring.chunk_fillers, "no chunk was ever closed with room left");
+	EXPECT(!opt.closer || closes, "the closer never closed an open chunk");
 	EXPECT(!opt.contention || drop_reason(MPMCRING_DROP_CONTENTION),
 	       "no reservation lost its race often enough to be dropped for contention");
 	for (i = 0; i < opt.producers; i++) {

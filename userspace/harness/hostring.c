@@ -146,7 +146,7 @@ static inline void mpr_env_racing(struct mpr_env *e)
 		sched_yield();
 }
 
-#include "mpmcring_produce.h"
+#include "mpmcring_chunk.h"
 
 static uint64_t round_page(uint64_t x)
 {
@@ -233,6 +233,12 @@ int hostring_init(struct hostring *h, const struct hostring_params *p)
 	if (!h->prod)
 		return -ENOMEM;
 	memset(h->prod, 0, sizeof(*h->prod) * p->producers);
+	/* Zeroed chunks are closed ones (fill == end). A line each: a
+	 * producer's fill word is written per record. */
+	h->chunks = aligned_alloc(64, 64 * p->producers);
+	if (!h->chunks)
+		goto fail;
+	memset(h->chunks, 0, 64 * p->producers);
 	h->leases = calloc(l->max_consumers, sizeof(*h->leases));
 	if (!h->leases)
 		goto fail;
@@ -276,6 +282,7 @@ int hostring_init(struct hostring *h, const struct hostring_params *p)
 		h->limit[i] = mpr_reserve_limit(&h->v, l, i);
 		h->fast_limit[i] = h->yield_in_reserve ? 0 : h->limit[i];
 	}
+	h->chunk_bytes = p->chunk_bytes ? mpr_chunk_bytes(&h->v, p->chunk_bytes, p->producers) : 0;
 	return 0;
 fail:
 	hostring_destroy(h);
@@ -291,6 +298,7 @@ void hostring_destroy(struct hostring *h)
 	if (h->ro)
 		munmap(h->ro, h->layout.ro_size);
 	free(h->prod);
+	free(h->chunks);
 	free(h->leases);
 	for (i = 0; h->shared && i < 3; i++)
 		if (h->fd[i] >= 0)
@@ -408,6 +416,41 @@ int hostring_reserve(struct hostring *h, unsigned int idx, uint32_t len, unsigne
 	mpr_write_hdr(&h->v, p, len, prio, 0);
 	*pos = p;
 	return 0;
+}
+
+_Static_assert(sizeof(struct mpr_chunk) <= 64, "a chunk per line");
+
+static struct mpr_chunk *hostring_chunk(struct hostring *h, unsigned int idx)
+{
+	return (struct mpr_chunk *)((char *)h->chunks + 64 * (size_t)idx);
+}
+
+int hostring_reserve_chunked(struct hostring *h, unsigned int idx, uint32_t len,
+			     unsigned int prio, uint64_t *pos)
+{
+	struct mpr_env env = { .h = h };
+	__u64 p;
+	int ret;
+
+	if (!h->chunk_bytes)
+		return hostring_reserve(h, idx, len, prio, pos);
+	if (mpr_unlikely(len > h->v.max_record || prio >= MPMCRING_NR_PRIO))
+		return hostring_reserve_from(h, idx, &len, 1, prio, pos, -1);
+	ret = mpr_chunk_reserve(&h->v, &env, hostring_chunk(h, idx), h->chunk_bytes,
+				mpr_rec_size(&h->v, len), h->limit[prio], &p);
+	if (mpr_unlikely(ret))
+		return hostring_count_fail(h, idx, ret, prio, 1);
+	mpr_write_hdr(&h->v, p, len, prio, 0);
+	*pos = p;
+	return 0;
+}
+
+bool hostring_chunk_close(struct hostring *h, unsigned int idx)
+{
+	if (!h->chunk_bytes || !mpr_chunk_close(&h->v, hostring_chunk(h, idx)))
+		return false;
+	__atomic_fetch_add(&h->chunk_fillers, 1, __ATOMIC_RELAXED);
+	return true;
 }
 
 /* The module's mpmcring_admit(); refusals counted alike. */

@@ -36,7 +36,13 @@ struct hostring_params {
 	 * and the walk not stopped at its bound, a reclaim is due only this
 	 * long after the last one. */
 	uint64_t reclaim_gap_ns;
+	/* Chunked reservation (proto/mpmcring_chunk.h) with chunks of this
+	 * many bytes, capped by mpr_chunk_bytes(); 0: one reservation per
+	 * record. Only hostring_reserve_chunked() uses them. */
+	uint64_t chunk_bytes;
 };
+
+struct mpr_chunk;
 
 /*
  * Per producer: its own counters (one writer). produced and produced_bytes
@@ -60,6 +66,10 @@ struct hostring {
 	unsigned int nproducers;
 	bool yield_in_reserve;
 	struct hostring_producer *prod;
+	/* Per producer, a line each; chunk_bytes 0: none. */
+	struct mpr_chunk *chunks;
+	uint64_t chunk_bytes;
+	uint64_t chunk_fillers; /* chunks closed with space left (atomic) */
 	uint64_t limit[MPMCRING_NR_PRIO]; /* in use a class may fill to (mpr_reserve_limit()) */
 	/* What hostring_reserve()'s inline first attempt takes for limit[]:
 	 * the same, or 0 with yield_in_reserve (then every reservation goes
@@ -109,6 +119,17 @@ int hostring_reserve(struct hostring *h, unsigned int idx, uint32_t len, unsigne
 /* Reserves n records with one compare-and-swap; pos[i] for each. */
 int hostring_reserve_batch(struct hostring *h, unsigned int idx, const uint32_t *lens,
 			   unsigned int n, unsigned int prio, uint64_t *pos);
+/*
+ * hostring_reserve() through producer idx's chunk (chunk_bytes set): the
+ * shared prod_pos moves once per chunk. Producer idx's records are not
+ * claimable past its open chunk's unfilled end until the chunk fills or
+ * hostring_chunk_close() closes it: the producer calls that when it stops,
+ * and any thread may call it at any time, as the module's tick would.
+ */
+int hostring_reserve_chunked(struct hostring *h, unsigned int idx, uint32_t len,
+			     unsigned int prio, uint64_t *pos);
+/* Closes producer idx's chunk if open; whether this call closed it. */
+bool hostring_chunk_close(struct hostring *h, unsigned int idx);
 /* Whether the ring would take the record now: 0, or -ENOSPC, -EMSGSIZE
  * counted as hostring_reserve() counts them (overwrite mode: 0). */
 int hostring_admit(struct hostring *h, unsigned int idx, uint32_t len, unsigned int prio);

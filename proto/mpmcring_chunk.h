@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
+/*
+ * Chunked reservation (docs/scaling.md, section 2): a producer takes a
+ * chunk of the ring with one mpr_reserve() and reserves its records inside
+ * it on a word of its own, so that prod_pos, the line every producer
+ * writes, moves once per chunk instead of once per record.
+ *
+ * Records in a chunk are framed as every record is (header, payload, stamp
+ * at commit). The rest of a chunk that cannot take the next record is
+ * closed as one discarded record, what mpr_publish(DISCARDED) leaves for a
+ * discarded reservation today. Until then the chunk's unfilled space has
+ * no stamp: claims and reclaim stop there as at a record being written, so
+ * neither side's rules change. What changes is how long a record can wait
+ * for claimability behind an open chunk: until the chunk fills or someone
+ * closes it (the owner, or a tick: mpr_chunk_close()).
+ *
+ * One context at a time opens a chunk and fills it (the host harness: one
+ * producer thread per chunk); any context may close it. Both move fill by
+ * compare-and-swap, and fill only grows: positions are never reused, so a
+ * compare-and-swap on a fill value read from an earlier chunk fails.
+ */
+#ifndef MPMCRING_CHUNK_H
+#define MPMCRING_CHUNK_H
+
+#include "mpmcring_produce.h"
+
+struct mpr_chunk {
+	__u64 fill;	/* where the next record goes; == end: closed */
+	__u64 end;
+	__u64 max_used;	/* the class limit it was reserved under */
+};
+
+/*
+ * The chunk size a ring can afford for producers chunks in all: at most a
+ * quarter of the ring pinned by open chunks, and a filler that is one
+ * record the walkers accept (len <= max_record). Granule-aligned; 0 when
+ * the ring is too small for chunks to pay (then reserve per record).
+ */
+static inline __u64 mpr_chunk_bytes(const struct mpr_view *v, __u64 want,
+				    unsigned int chunks)
+{
+	__u64 cap = v->data_size / 4 / (chunks ? chunks : 1);
+
+	if (want > cap)
+		want = cap;
+	if (want > (__u64)v->max_record + MPMCRING_HDR_SIZE)
+		want = (__u64)v->max_record + MPMCRING_HDR_SIZE;
+	want &= ~v->gmask;
+	return want >= 4 * (MPMCRING_HDR_SIZE + ((__u64)1 << v->gshift)) ?
+	       want : 0;
+}
+
+/*
+ * Closes c if it is open: its rest becomes one discarded record. Returns
+ * whether this call closed it. Any context may call it at any time: the
+ * owner filling c races with it only on fill, and exactly one of them
+ * moves fill from any value.
+ */
+static inline bool mpr_chunk_close(const struct mpr_view *v,
+				   struct mpr_chunk *c)
+{
+	/* [K2] pairs with [K1]: end is the chunk's that fill belongs to. */
+	__u64 f = MPR_LOAD_ACQUIRE(&c->fill);
+	__u64 end = MPR_READ_ONCE(c->end);
+
+	/* Closed, or end already of a later chunk: the CAS below fails. */
+	if (f == end || mpr_cmpxchg(&c->fill, f, end) != f)
+		return false;
+	/* [f, end) is ours alone: granule-aligned, at least one granule. */
+	mpr_write_hdr(v, f, (__u32)(end - f - MPMCRING_HDR_SIZE), 0, 0);
+	mpr_publish(v, f, MPMCRING_STAMP_DISCARDED);
+	return true;
+}
+
+/* At most this many looks at a chunk (each fails only to a closer). */
+#define MPR_CHUNK_TRIES	4
+
+/*
+ * mpr_chunk_reserve() past its first look: a chunk that is closed, full,
+ * of a looser class limit, or lost to a closer. Opens a new chunk with one
+ * mpr_reserve() of chunk_bytes and takes the record from its start. A
+ * record the chunk does not suit (over half a chunk; a chunk cannot be
+ * reserved near the limit) is reserved alone, after the chunk is closed:
+ * a producer's records keep increasing positions.
+ */
+static MPR_SLOW_PATH int mpr_chunk_reserve_slow(const struct mpr_view *v,
+						struct mpr_env *env,
+						struct mpr_chunk *c,
+						__u64 chunk_bytes, __u64 need,
+						__u64 max_used, __u64 *pos)
+{
+	int tries;
+	__u64 s;
+
+	for (tries = 0; tries < MPR_CHUNK_TRIES; tries++) {
+		/* [K2] pairs with [K1]. */
+		__u64 f = MPR_LOAD_ACQUIRE(&c->fill);
+		__u64 end = MPR_READ_ONCE(c->end);
+
+		if (f == end)
+			break;
+		if (max_used >= MPR_READ_ONCE(c->max_used) && need <= end - f) {
+			if (mpr_cmpxchg(&c->fill, f, f + need) == f) {
+				*pos = f;
+				return 0;
+			}
+			continue;	/* a closer took the rest */
+		}
+		mpr_chunk_close(v, c);
+	}
+	/*
+	 * Closed, or still open after MPR_CHUNK_TRIES closers won: close
+	 * it here (only the owner fills, so a second close finds it closed)
+	 * and reserve past it either way.
+	 */
+	mpr_chunk_close(v, c);
+	if (need > chunk_bytes / 2 ||
+	    mpr_reserve(v, env, chunk_bytes, max_used, &s))
+		return mpr_reserve(v, env, need, max_used, pos);
+	MPR_WRITE_ONCE(c->end, s + chunk_bytes);
+	MPR_WRITE_ONCE(c->max_used, max_used);
+	/* [K1] pairs with [K2]: end and max_used before the fill that
+	 * opens the chunk.
+	 */
+	MPR_STORE_RELEASE(&c->fill, s + need);
+	*pos = s;
+	return 0;
+}
+
+/*
+ * Reserves need bytes in the caller's chunk c (chunk_bytes from
+ * mpr_chunk_bytes(), non-zero), opening a new one with mpr_reserve() when
+ * c cannot take it. Returns 0 and the position, or what mpr_reserve()
+ * returns. The caller writes the header and commits as for mpr_reserve().
+ * A record of a class with a lower limit than the chunk's (max_used) is
+ * not taken from it: the watermarks hold per record as without chunks.
+ * Never waits: MPR_CHUNK_TRIES looks, then at most two mpr_reserve().
+ */
+static MPR_ALWAYS_INLINE int mpr_chunk_reserve(const struct mpr_view *v,
+					       struct mpr_env *env,
+					       struct mpr_chunk *c,
+					       __u64 chunk_bytes, __u64 need,
+					       __u64 max_used, __u64 *pos)
+{
+	/* [K2] pairs with [K1]. */
+	__u64 f = MPR_LOAD_ACQUIRE(&c->fill);
+
+	/*
+	 * A stale end (a later chunk's) can pass this test with an earlier
+	 * chunk's fill; the compare-and-swap then fails.
+	 */
+	if (mpr_likely(need <= MPR_READ_ONCE(c->end) - f &&
+		       max_used >= MPR_READ_ONCE(c->max_used)) &&
+	    mpr_likely(mpr_cmpxchg(&c->fill, f, f + need) == f)) {
+		*pos = f;
+		return 0;
+	}
+	return mpr_chunk_reserve_slow(v, env, c, chunk_bytes, need, max_used,
+				      pos);
+}
+
+#endif /* MPMCRING_CHUNK_H */

@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Chunked reservation (proto/mpmcring_chunk.h) on one thread, where every
+ * position is known: records of a chunk move prod_pos once; the rest of a
+ * closed chunk is one discarded record consumers pass over; a record a
+ * chunk does not suit goes alone after the chunk is closed, so one
+ * producer's records keep their order; a class with a lower limit never
+ * fills a chunk reserved under a higher one, and chunks refuse nothing a
+ * reservation per record would take. stress_test -K/-X runs the same path
+ * on threads, with a closer racing the producers.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "tap.h"
+#include "hostring.h"
+#include "internal.h"
+
+#define KB 1024
+
+struct fix {
+	struct hostring h;
+	struct mpmcring *r;
+	struct mpmcring_consumer *c;
+};
+
+static bool setup(struct tap *t, struct fix *f, uint64_t size, uint64_t chunk,
+		  uint64_t initial_pos, const uint64_t *wm)
+{
+	struct hostring_params p = { .size = size, .producers = 1, .max_consumers = 2,
+				     .initial_pos = initial_pos, .chunk_bytes = chunk,
+				     .watermarks = true };
+
+	if (wm)
+		memcpy(p.wm, wm, sizeof(p.wm));
+	memset(f, 0, sizeof(*f));
+	CHECK(t, !hostring_init(&f->h, &p), "hostring_init");
+	if (t->failed)
+		return false;
+	f->r = mpmcring__open_memory(f->h.cons, f->h.ro, &f->h.layout);
+	f->c = f->r ? mpmcring_consumer_new(f->r) : NULL;
+	CHECK(t, f->c, "attach: %s", mpmcring_errmsg());
+	return !t->failed;
+}
+
+static void teardown(struct fix *f)
+{
+	mpmcring_consumer_free(f->c);
+	mpmcring_close(f->r);
+	hostring_destroy(&f->h);
+}
+
+static uint64_t prod_pos(struct fix *f)
+{
+	return f->h.v.meta->prod_pos;
+}
+
+/* Reserves and commits one record of len bytes holding seq; its position. */
+static uint64_t put(struct tap *t, struct fix *f, uint32_t len, unsigned int prio, uint32_t seq)
+{
+	uint64_t pos = 0;
+	int ret = hostring_reserve_chunked(&f->h, 0, len, prio, &pos);
+
+	CHECK(t, ret == 0, "reserve %u bytes: %d", len, ret);
+	if (ret)
+		return 0;
+	memset(hostring_payload(&f->h, pos), 0, len);
+	memcpy(hostring_payload(&f->h, pos), &seq, sizeof(seq));
+	hostring_commit(&f->h, 0, pos, len);
+	return pos;
+}
+
+/* Reads every claimable record: each must carry the next seq. */
+static unsigned int drain(struct tap *t, struct fix *f, uint32_t *seq)
+{
+	struct mpmcring_record rec;
+	unsigned int n = 0;
+	uint32_t got;
+
+	while (mpmcring_read(f->c, &rec) == 0) {
+		memcpy(&got, rec.data, sizeof(got));
+		CHECK(t, got == *seq, "record %u where %u was next", got, *seq);
+		(*seq)++;
+		n++;
+		mpmcring_commit(f->c);
+	}
+	return n;
+}
+
+/* The chunk size a ring of size bytes gives producers asking for want. */
+static uint64_t chunk_size(uint64_t size, unsigned int producers, uint64_t want)
+{
+	struct hostring h;
+	uint64_t got;
+
+	if (hostring_init(&h, &(struct hostring_params){ .size = size, .producers = producers,
+							 .chunk_bytes = want }))
+		return (uint64_t)-1;
+	got = h.chunk_bytes;
+	hostring_destroy(&h);
+	return got;
+}
+
+static void t_chunk_bytes_capped(struct tap *t)
+{
+	CHECK_EQ(t, chunk_size(64 * KB, 1, 4 * KB), 4 * KB);
+	/* A quarter of the ring over all producers' chunks. */
+	CHECK_EQ(t, chunk_size(64 * KB, 16, 4 * KB), 1 * KB);
+	/* Granule-aligned. */
+	CHECK_EQ(t, chunk_size(64 * KB, 1, 1000), 1000 & ~7);
+	/* A filler is one record the walkers take: max_record (half the
+	 * ring here) plus its header at most. */
+	CHECK_EQ(t, chunk_size(64 * KB, 1, 1 << 20), 16 * KB);
+	/* Too small to pay: none (reservations per record). */
+	CHECK_EQ(t, chunk_size(64 * KB, 1024, 4 * KB), 0);
+}
+
+static void t_records_of_a_chunk_move_prod_pos_once(struct tap *t, uint64_t initial)
+{
+	struct fix f;
+	uint32_t seq = 0, i;
+	uint64_t pos, first = 0;
+	struct mpr_rec rec = { 0 };
+
+	if (!setup(t, &f, 64 * KB, 1 * KB, initial, NULL))
+		return;
+	for (i = 0; i < 10; i++) {
+		pos = put(t, &f, 56, MPMCRING_PRIO_NORMAL, i);
+		if (!i)
+			first = pos;
+		CHECK(t, pos == first + 64 * i, "record %u at +%llu", i,
+		      (unsigned long long)(pos - first));
+		CHECK(t, prod_pos(&f) == initial + 1 * KB, "prod_pos +%llu after %u records",
+		      (unsigned long long)(prod_pos(&f) - initial), i + 1);
+	}
+	CHECK_EQ(t, first, initial);
+	/* The committed records are claimable while the chunk is open. */
+	CHECK_EQ(t, drain(t, &f, &seq), 10);
+	CHECK_EQ(t, hostring_waiting(&f.h), 0);
+	/* Its rest, closed, is one discarded record of exactly that size. */
+	CHECK(t, hostring_chunk_close(&f.h, 0), "the open chunk did not close");
+	CHECK(t, !hostring_chunk_close(&f.h, 0), "a closed chunk closed again");
+	CHECK_EQ(t, f.h.chunk_fillers, 1);
+	CHECK_EQ(t, mpr_record_at(&f.h.v, first + 640, prod_pos(&f), &rec), MPR_REC_DISCARDED);
+	CHECK_EQ(t, rec.size, 1 * KB - 640);
+	/* The next record opens a chunk after it; consumers pass over the
+	 * filler to it. */
+	pos = put(t, &f, 56, MPMCRING_PRIO_NORMAL, 10);
+	CHECK(t, pos == initial + 1 * KB, "the next chunk starts at +%llu",
+	      (unsigned long long)(pos - initial));
+	CHECK_EQ(t, drain(t, &f, &seq), 1);
+	CHECK_EQ(t, seq, 11);
+	teardown(&f);
+}
+
+static void t_chunk_records(struct tap *t)
+{
+	t_records_of_a_chunk_move_prod_pos_once(t, 0);
+}
+
+/* The same across the wrap of the 64-bit positions, mid-chunk. */
+static void t_chunk_records_across_the_wrap(struct tap *t)
+{
+	t_records_of_a_chunk_move_prod_pos_once(t, (uint64_t)-320);
+}
+
+static void t_record_that_does_not_fit_closes_the_chunk(struct tap *t)
+{
+	struct fix f;
+	uint32_t seq = 0;
+	uint64_t a, b, c;
+	struct mpr_rec rec = { 0 };
+
+	if (!setup(t, &f, 64 * KB, 1 * KB, 0, NULL))
+		return;
+	/* 3 x 296 bytes = 888 of 1024: the fourth does not fit. */
+	a = put(t, &f, 288, MPMCRING_PRIO_NORMAL, 0);
+	put(t, &f, 288, MPMCRING_PRIO_NORMAL, 1);
+	b = put(t, &f, 288, MPMCRING_PRIO_NORMAL, 2);
+	c = put(t, &f, 288, MPMCRING_PRIO_NORMAL, 3);
+	CHECK_EQ(t, b, a + 2 * 296);
+	CHECK_EQ(t, c, a + 1 * KB);
+	CHECK_EQ(t, f.h.chunk_fillers, 0); /* closed in the reservation: not counted */
+	CHECK_EQ(t, mpr_record_at(&f.h.v, a + 3 * 296, c, &rec), MPR_REC_DISCARDED);
+	CHECK_EQ(t, rec.size, 1 * KB - 3 * 296);
+	/* A record that fits the rest goes there, whatever its size. */
+	CHECK_EQ(t, put(t, &f, 400, MPMCRING_PRIO_NORMAL, 4), c + 296);
+	/* Over half a chunk and not fitting the rest: alone, after the
+	 * chunk is closed. */
+	b = put(t, &f, 760, MPMCRING_PRIO_NORMAL, 5);
+	CHECK_EQ(t, b, a + 2 * KB);
+	CHECK_EQ(t, prod_pos(&f), a + 2 * KB + 768);
+	CHECK_EQ(t, mpr_record_at(&f.h.v, c + 296 + 408, b, &rec), MPR_REC_DISCARDED);
+	CHECK_EQ(t, rec.size, 1 * KB - 296 - 408);
+	/* And the next small one opens a new chunk past it. */
+	CHECK_EQ(t, put(t, &f, 56, MPMCRING_PRIO_NORMAL, 6), b + 768);
+	CHECK_EQ(t, prod_pos(&f), b + 768 + 1 * KB);
+	hostring_chunk_close(&f.h, 0);
+	CHECK_EQ(t, drain(t, &f, &seq), 7);
+	CHECK_EQ(t, hostring_waiting(&f.h), 0);
+	teardown(&f);
+}
+
+/* n records of 56 bytes, one reservation each (no chunk). */
+static void put_alone(struct tap *t, struct fix *f, unsigned int n, uint32_t *seq)
+{
+	uint64_t pos;
+
+	while (n--) {
+		CHECK(t, !hostring_reserve(&f->h, 0, 56, MPMCRING_PRIO_CRITICAL, &pos), "reserve");
+		memset(hostring_payload(&f->h, pos), 0, 56);
+		memcpy(hostring_payload(&f->h, pos), seq, sizeof(*seq));
+		(*seq)++;
+		hostring_commit(&f->h, 0, pos, 56);
+	}
+}
+
+static void t_lower_class_never_fills_a_higher_chunk(struct tap *t)
+{
+	/* Low may use half the ring, normal and critical all of it. */
+	uint64_t wm[MPMCRING_NR_PRIO] = { [MPMCRING_PRIO_LOW] = 32 * KB };
+	struct fix f;
+	uint32_t seq = 0, i = 0;
+	uint64_t a, b;
+	int ret;
+
+	if (!setup(t, &f, 64 * KB, 1 * KB, 0, wm))
+		return;
+	a = put(t, &f, 56, MPMCRING_PRIO_CRITICAL, i++);
+	/* A low record closes the critical chunk and opens its own. */
+	b = put(t, &f, 56, MPMCRING_PRIO_LOW, i++);
+	CHECK_EQ(t, b, a + 1 * KB);
+	/* A critical one may fill the low chunk: its limit is higher. */
+	CHECK_EQ(t, put(t, &f, 56, MPMCRING_PRIO_CRITICAL, i++), b + 64);
+	CHECK(t, hostring_chunk_close(&f.h, 0), "close");
+	/* To 128 bytes short of low's limit: a low chunk does not fit
+	 * there, two low records alone do. */
+	put_alone(t, &f, (32 * KB - 128 - prod_pos(&f)) / 64, &i);
+	CHECK_EQ(t, prod_pos(&f), 32 * KB - 128);
+	CHECK_EQ(t, put(t, &f, 56, MPMCRING_PRIO_LOW, i++), 32 * KB - 128);
+	CHECK_EQ(t, put(t, &f, 56, MPMCRING_PRIO_LOW, i++), 32 * KB - 64);
+	CHECK_EQ(t, prod_pos(&f), 32 * KB);
+	/* Then refused by priority, as without chunks. */
+	ret = hostring_reserve_chunked(&f.h, 0, 56, MPMCRING_PRIO_LOW, &b);
+	CHECK_EQ(t, ret, -ENOSPC);
+	CHECK_EQ(t, f.h.prod[0].dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_LOW], 1);
+	/* Critical still has the other half, in a chunk. */
+	CHECK_EQ(t, put(t, &f, 56, MPMCRING_PRIO_CRITICAL, i++), 32 * KB);
+	CHECK_EQ(t, prod_pos(&f), 33 * KB);
+	hostring_chunk_close(&f.h, 0);
+	CHECK_EQ(t, drain(t, &f, &seq), i);
+	teardown(&f);
+}
+
+/* Near full: what a record alone would get, a chunk does not refuse. */
+static void t_full_ring_falls_back_to_one_record(struct tap *t)
+{
+	struct fix f;
+	uint32_t seq = 0, i = 0;
+	uint64_t pos;
+	int ret;
+
+	if (!setup(t, &f, 16 * KB, 1 * KB, 0, NULL))
+		return;
+	put_alone(t, &f, (16 * KB - 128) / 64, &i);
+	CHECK_EQ(t, put(t, &f, 56, MPMCRING_PRIO_CRITICAL, i++), 16 * KB - 128);
+	CHECK_EQ(t, put(t, &f, 56, MPMCRING_PRIO_CRITICAL, i++), 16 * KB - 64);
+	ret = hostring_reserve_chunked(&f.h, 0, 56, MPMCRING_PRIO_CRITICAL, &pos);
+	CHECK_EQ(t, ret, -ENOSPC);
+	CHECK_EQ(t, f.h.prod[0].dropped[MPMCRING_DROP_FULL][MPMCRING_PRIO_CRITICAL], 1);
+	/* Consumed, the space comes back (reclaim), for chunks again. */
+	CHECK_EQ(t, drain(t, &f, &seq), i);
+	CHECK_EQ(t, put(t, &f, 56, MPMCRING_PRIO_CRITICAL, i++), 16 * KB);
+	CHECK_EQ(t, prod_pos(&f), 17 * KB);
+	teardown(&f);
+}
+
+int main(void)
+{
+	static const struct tap_test tests[] = {
+		{ "chunk_bytes_capped", t_chunk_bytes_capped },
+		{ "chunk_records", t_chunk_records },
+		{ "chunk_records_across_the_wrap", t_chunk_records_across_the_wrap },
+		{ "record_that_does_not_fit_closes_the_chunk",
+		  t_record_that_does_not_fit_closes_the_chunk },
+		{ "lower_class_never_fills_a_higher_chunk", t_lower_class_never_fills_a_higher_chunk },
+		{ "full_ring_falls_back_to_one_record", t_full_ring_falls_back_to_one_record },
+	};
+
+	return tap_run(tests, sizeof(tests) / sizeof(tests[0]));
+}
