@@ -77,11 +77,16 @@ static inline bool mpr_chunk_close(const struct mpr_view *v,
 
 /*
  * mpr_chunk_reserve() past its first look: a chunk that is closed, full,
- * of a looser class limit, or lost to a closer. Opens a new chunk with one
- * mpr_reserve() of chunk_bytes and takes the record from its start. A
- * record the chunk does not suit (over half a chunk; a chunk cannot be
- * reserved near the limit) is reserved alone, after the chunk is closed:
- * a producer's records keep increasing positions.
+ * of a looser class limit, or lost to a closer. Opens a new chunk and takes
+ * the record from its start. The chunk's reservation is mpr_reserve()'s
+ * first attempt alone, repeated while it loses races: it never reclaims.
+ * When the ring has no room for a chunk as it stands, or the record is
+ * over half a chunk, the record is reserved alone by mpr_reserve() (with
+ * its reclaim rounds), after the chunk is closed: a producer's records keep
+ * increasing positions, and chunks refuse nothing a record alone would get
+ * and reclaim no more often. (Reclaiming for a chunk on a ring that
+ * consumers keep nearly full cost the 16-core run half its single-claim
+ * rate: bench/RESULTS.md.)
  */
 static MPR_SLOW_PATH int mpr_chunk_reserve_slow(const struct mpr_view *v,
 						struct mpr_env *env,
@@ -89,7 +94,7 @@ static MPR_SLOW_PATH int mpr_chunk_reserve_slow(const struct mpr_view *v,
 						__u64 chunk_bytes, __u64 need,
 						__u64 max_used, __u64 *pos)
 {
-	int tries;
+	int tries, lost;
 	__u64 s;
 
 	for (tries = 0; tries < MPR_CHUNK_TRIES; tries++) {
@@ -109,22 +114,27 @@ static MPR_SLOW_PATH int mpr_chunk_reserve_slow(const struct mpr_view *v,
 		mpr_chunk_close(v, c);
 	}
 	/*
-	 * Closed, or still open after MPR_CHUNK_TRIES closers won: close
-	 * it here (only the owner fills, so a second close finds it closed)
-	 * and reserve past it either way.
+	 * Closed: a failed compare-and-swap above was a closer's, which
+	 * leaves it closed, so the loop ends there. The close is for the
+	 * bound's sake alone.
 	 */
 	mpr_chunk_close(v, c);
-	if (need > chunk_bytes / 2 ||
-	    mpr_reserve(v, env, chunk_bytes, max_used, &s))
-		return mpr_reserve(v, env, need, max_used, pos);
-	MPR_WRITE_ONCE(c->end, s + chunk_bytes);
-	MPR_WRITE_ONCE(c->max_used, max_used);
-	/* [K1] pairs with [K2]: end and max_used before the fill that
-	 * opens the chunk.
-	 */
-	MPR_STORE_RELEASE(&c->fill, s + need);
-	*pos = s;
-	return 0;
+	for (tries = 0; need <= chunk_bytes / 2 && tries < MPR_CHUNK_TRIES;
+	     tries++) {
+		if (mpr_reserve_fast(v, env, chunk_bytes, max_used, &s, &lost)) {
+			MPR_WRITE_ONCE(c->end, s + chunk_bytes);
+			MPR_WRITE_ONCE(c->max_used, max_used);
+			/* [K1] pairs with [K2]: end and max_used before the
+			 * fill that opens the chunk.
+			 */
+			MPR_STORE_RELEASE(&c->fill, s + need);
+			*pos = s;
+			return 0;
+		}
+		if (!lost)
+			break;	/* no room for a chunk without a reclaim */
+	}
+	return mpr_reserve(v, env, need, max_used, pos);
 }
 
 /*
@@ -134,7 +144,8 @@ static MPR_SLOW_PATH int mpr_chunk_reserve_slow(const struct mpr_view *v,
  * returns. The caller writes the header and commits as for mpr_reserve().
  * A record of a class with a lower limit than the chunk's (max_used) is
  * not taken from it: the watermarks hold per record as without chunks.
- * Never waits: MPR_CHUNK_TRIES looks, then at most two mpr_reserve().
+ * Never waits: MPR_CHUNK_TRIES looks at the chunk, as many attempts to
+ * reserve a new one, then at most one mpr_reserve().
  */
 static MPR_ALWAYS_INLINE int mpr_chunk_reserve(const struct mpr_view *v,
 					       struct mpr_env *env,

@@ -268,10 +268,13 @@ static void t_full_ring_falls_back_to_one_record(struct tap *t)
 	ret = hostring_reserve_chunked(&f.h, 0, 56, MPMCRING_PRIO_CRITICAL, &pos);
 	CHECK_EQ(t, ret, -ENOSPC);
 	CHECK_EQ(t, f.h.prod[0].dropped[MPMCRING_DROP_FULL][MPMCRING_PRIO_CRITICAL], 1);
-	/* Consumed, the space comes back (reclaim), for chunks again. */
+	/* Consumed, the space comes back: the reservation of a record
+	 * alone reclaims it (a chunk's never does), then chunks again. */
 	CHECK_EQ(t, drain(t, &f, &seq), i);
 	CHECK_EQ(t, put(t, &f, 56, MPMCRING_PRIO_CRITICAL, i++), 16 * KB);
-	CHECK_EQ(t, prod_pos(&f), 17 * KB);
+	CHECK_EQ(t, prod_pos(&f), 16 * KB + 64);
+	CHECK_EQ(t, put(t, &f, 56, MPMCRING_PRIO_CRITICAL, i++), 16 * KB + 64);
+	CHECK_EQ(t, prod_pos(&f), 17 * KB + 64);
 	teardown(&f);
 }
 
