@@ -155,6 +155,12 @@ static inline void mpr_env_racing(struct mpr_env *e)
 {
 }
 
-#include "mpmcring_produce.h"
+/* A reservation closed its CPU's chunk: the filler is a finished record. */
+static inline void mpr_env_chunk_closed(struct mpr_env *e, u64 pos)
+{
+	mpmcring_maybe_wake(e->ring, pos);
+}
+
+#include "mpmcring_chunk.h"
 
 #endif /* _MPMCRING_ENV_H */

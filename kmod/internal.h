@@ -75,6 +75,12 @@ struct mpmcring {
 	 * which every reservation reads too.
 	 */
 	bool closing;
+	/*
+	 * Chunked reservation (kmod/chunk.c): the chunk size, 0 for one
+	 * reservation per record; MPMCRING_NR_LEVELS chunks per CPU.
+	 */
+	u32 chunk_bytes;
+	struct mpr_chunk __percpu *chunks;
 	struct mpmcring_layout layout;	/* kernel copy; the meta page is a mirror */
 
 	struct page **pages;		/* cons, meta, slot info, stamps, data x2 */
@@ -248,6 +254,8 @@ void mpmcring_reclaim(struct mpmcring *ring);
 bool mpmcring_reclaim_after(struct mpmcring *ring);
 bool mpmcring_repair(struct mpmcring *ring);
 u64 mpmcring_claim_age_ms(struct mpmcring *ring, unsigned int slot, u64 start);
+int mpmcring_chunks_init(struct mpmcring *ring, u32 want);
+unsigned int mpmcring_chunks_close(struct mpmcring *ring);
 void mpmcring_tick_start(struct mpmcring *ring);
 void mpmcring_tick_stop(struct mpmcring *ring);
 void mpmcring_tick_init(struct mpmcring *ring);

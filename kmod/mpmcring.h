@@ -43,6 +43,17 @@ struct mpmcring;
  *	userspace cannot take the critical reserve from kernel producers)
  * @max_per_file: consumer slots one open file may hold, read(2)'s
  *	included (0 means 16)
+ * @chunk_bytes: chunked reservation (docs/scaling.md), for rings that many
+ *	CPUs write at once: each CPU's producers take this many bytes of the
+ *	ring with one atomic step on the shared position, per interrupt
+ *	level, and fill them with their records (0: one step per record).
+ *	Capped at a quarter of @size over every possible CPU's four levels
+ *	and at a record's largest size; granule-aligned. Records are then in
+ *	order per CPU and interrupt level, not across CPUs (a task that
+ *	migrates between two records can find them out of order), and a
+ *	record can wait to be claimable behind another CPU's chunk until
+ *	that CPU fills it or the housekeeping tick closes it
+ *	(MPMCRING_TICK_MS while files are open; destroy closes all)
  */
 struct mpmcring_params {
 	const char *name;
@@ -57,6 +68,7 @@ struct mpmcring_params {
 	u32 claim_timeout_ms;
 	u32 user_max_prio;
 	u32 max_per_file;
+	u32 chunk_bytes;
 };
 
 /**

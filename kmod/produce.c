@@ -132,7 +132,18 @@ static __always_inline void mpmcring_reserved(struct mpmcring *ring, u64 pos,
 }
 
 /*
- * Reserves n records of the given payload lengths with one compare-and-swap.
+ * This CPU's chunk for this interrupt level (chunked rings), preemption
+ * off: nothing else on this CPU fills it meanwhile (an interrupt that
+ * nests has a level, and so a chunk, of its own).
+ */
+static struct mpr_chunk *mpmcring_chunk(struct mpmcring *ring)
+{
+	return this_cpu_ptr(ring->chunks) + interrupt_context_level();
+}
+
+/*
+ * Reserves n records of the given payload lengths with one compare-and-swap
+ * (chunked rings: in this CPU's chunk, mpr_chunk_reserve()).
  * count_drops is false for a blocking writer that will retry: it waits, it
  * does not drop. lost: the races a first attempt of the caller's own lost
  * (mpmcring_reserve()), or -1 when it made none. Lost races are -EAGAIN,
@@ -178,7 +189,11 @@ static int mpmcring_reserve_from(struct mpmcring *ring, const u32 *lens,
 		preempt_enable();
 		return -EPIPE;
 	}
-	if (lost < 0)
+	if (ring->chunk_bytes)
+		ret = mpr_chunk_reserve(v, &env, mpmcring_chunk(ring),
+					ring->chunk_bytes, need,
+					ring->reserve_limit[prio], &pos);
+	else if (lost < 0)
 		ret = mpr_reserve(v, &env, need, ring->reserve_limit[prio],
 				  &pos);
 	else
@@ -250,7 +265,8 @@ static __always_inline bool mpmcring_reserve_first(struct mpmcring *ring,
 	u32 prio = MPMCRING_F_PRIO(flags);
 
 	*lost = -1;
-	if (unlikely((flags & ~MPMCRING_F_PRIO_MASK) ||
+	/* Chunked rings reserve in mpmcring_reserve_from(), out of line. */
+	if (unlikely((flags & ~MPMCRING_F_PRIO_MASK) || ring->chunk_bytes ||
 		     prio >= MPMCRING_NR_PRIO || !len || len > v->max_record))
 		return false;
 	preempt_disable();

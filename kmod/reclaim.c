@@ -149,6 +149,8 @@ static void mpmcring_tick_fn(struct timer_list *t)
 {
 	struct mpmcring *ring = from_timer(ring, t, tick);
 
+	/* Records behind a chunk its CPU stopped filling wait at most this. */
+	mpmcring_chunks_close(ring);
 	mpmcring_reclaim_once(ring);
 	mpmcring_backstop(ring);
 	/* Stopped for good by mpmcring_tick_stop() once nr_open is 0. */

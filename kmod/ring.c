@@ -308,6 +308,7 @@ static void mpmcring_release(struct kref *ref)
 		mpmcring_free_pages(ring);
 	free_percpu(ring->depth);
 	free_percpu(ring->stats);
+	free_percpu(ring->chunks);
 	bitmap_free(ring->slots_used);
 	bitmap_free(ring->read_slots);
 	bitmap_free(ring->lease_fresh);
@@ -389,6 +390,9 @@ static struct mpmcring *mpmcring_alloc(const struct mpmcring_params *p)
 	for (i = 0; i < MPMCRING_NR_PRIO; i++)
 		ring->reserve_limit[i] = mpr_reserve_limit(&ring->view,
 							   &ring->layout, i);
+	err = mpmcring_chunks_init(ring, p->chunk_bytes);
+	if (err)
+		goto fail;
 	mpmcring_objects_note(ring);
 	return ring;
 fail:
@@ -549,6 +553,11 @@ void mpmcring_destroy(struct mpmcring *ring)
 	WRITE_ONCE(ring->closing, true);
 	/* [M:destroy-sync] Whether or not BPF is there: write(2) needs it. */
 	synchronize_rcu();
+	/*
+	 * Producers are done: what they left open in chunks is framed as
+	 * fillers, or consumers would stop at the first one for good.
+	 */
+	mpmcring_chunks_close(ring);
 	/*
 	 * [M:destroy-dead] the model's step (tests/model).
 	 * [D5] pairs with [D6] in the library's poller (and any consumer of

@@ -15,7 +15,8 @@
  * closes it (the owner, or a tick: mpr_chunk_close()).
  *
  * One context at a time opens a chunk and fills it (the host harness: one
- * producer thread per chunk); any context may close it. Both move fill by
+ * producer thread per chunk; the module: one chunk per CPU and interrupt
+ * level, used with preemption off); any context may close it. Both move fill by
  * compare-and-swap, and fill only grows: positions are never reused, so a
  * compare-and-swap on a fill value read from an earlier chunk fails.
  */
@@ -24,11 +25,12 @@
 
 #include "mpmcring_produce.h"
 
-struct mpr_chunk {
-	__u64 fill;	/* where the next record goes; == end: closed */
-	__u64 end;
-	__u64 max_used;	/* the class limit it was reserved under */
-};
+/*
+ * The side that includes this defines, besides mpmcring_produce.h's:
+ *   void mpr_env_chunk_closed(struct mpr_env *e, __u64 pos);
+ *       (a reservation closed its chunk: the filler at pos is finished,
+ *       as a commit; the module's wake check runs for it)
+ */
 
 /*
  * The chunk size a ring can afford for producers chunks in all: at most a
@@ -51,24 +53,33 @@ static inline __u64 mpr_chunk_bytes(const struct mpr_view *v, __u64 want,
 }
 
 /*
- * Closes c if it is open: its rest becomes one discarded record. Returns
- * whether this call closed it. Any context may call it at any time: the
- * owner filling c races with it only on fill, and exactly one of them
- * moves fill from any value.
+ * Closes c if it is open: its rest becomes one discarded record, at *rest.
+ * Returns whether this call closed it. Any context may call it at any time
+ * (chunk_bytes the size c was opened with): the owner filling c races with
+ * it only on fill, and exactly one of them moves fill from any value. The
+ * owner opens a chunk with plain stores of end, then fill: a closer can see
+ * a new end with the old fill, the end of the chunk before, which is at or
+ * below the new chunk's start. No open chunk has chunk_bytes or more left
+ * (its first record is taken as it opens), so such a pair is passed over:
+ * closing it would frame other producers' records as the filler.
  */
 static inline bool mpr_chunk_close(const struct mpr_view *v,
-				   struct mpr_chunk *c)
+				   struct mpr_chunk *c, __u64 chunk_bytes,
+				   __u64 *rest)
 {
-	/* [K2] pairs with [K1]: end is the chunk's that fill belongs to. */
+	/* [K2] pairs with [K1]: end is the chunk's that fill belongs to,
+	 * or a later one's.
+	 */
 	__u64 f = MPR_LOAD_ACQUIRE(&c->fill);
 	__u64 end = MPR_READ_ONCE(c->end);
 
-	/* Closed, or end already of a later chunk: the CAS below fails. */
-	if (f == end || mpr_cmpxchg(&c->fill, f, end) != f)
+	if (f == end || end - f >= chunk_bytes ||
+	    mpr_cmpxchg(&c->fill, f, end) != f)
 		return false;
 	/* [f, end) is ours alone: granule-aligned, at least one granule. */
 	mpr_write_hdr(v, f, (__u32)(end - f - MPMCRING_HDR_SIZE), 0, 0);
 	mpr_publish(v, f, MPMCRING_STAMP_DISCARDED);
+	*rest = f;
 	return true;
 }
 
@@ -111,14 +122,16 @@ static MPR_SLOW_PATH int mpr_chunk_reserve_slow(const struct mpr_view *v,
 			}
 			continue;	/* a closer took the rest */
 		}
-		mpr_chunk_close(v, c);
+		if (mpr_chunk_close(v, c, chunk_bytes, &s))
+			mpr_env_chunk_closed(env, s);
 	}
 	/*
 	 * Closed: a failed compare-and-swap above was a closer's, which
 	 * leaves it closed, so the loop ends there. The close is for the
 	 * bound's sake alone.
 	 */
-	mpr_chunk_close(v, c);
+	if (mpr_chunk_close(v, c, chunk_bytes, &s))
+		mpr_env_chunk_closed(env, s);
 	for (tries = 0; need <= chunk_bytes / 2 && tries < MPR_CHUNK_TRIES;
 	     tries++) {
 		if (mpr_reserve_fast(v, env, chunk_bytes, max_used, &s, &lost)) {

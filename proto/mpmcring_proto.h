@@ -961,6 +961,17 @@ struct mpr_floor {
 };
 
 /*
+ * A producer's chunk of the ring (mpmcring_chunk.h): records are reserved
+ * in [fill, end) on fill alone. In kernel memory (the module: per CPU and
+ * interrupt level) or the host harness's.
+ */
+struct mpr_chunk {
+	__u64 fill;	/* where the next record goes; == end: closed */
+	__u64 end;
+	__u64 max_used;	/* the class limit it was reserved under */
+};
+
+/*
  * Why a reservation failed: the caller counts it. MPR_FAIL_BUSY (overwrite
  * mode: its last round found the reclaim bit taken) is counted as
  * contention; a caller that may wait (write(2)) waits for the bit.

@@ -51,7 +51,8 @@ static void *ours_create_with(const struct hb_cfg *cfg, uint64_t chunk_bytes)
 	hp.chunk_bytes = chunk_bytes;
 	if (hostring_init(&o->h, &hp) || (chunk_bytes && !o->h.chunk_bytes)) {
 		if (chunk_bytes)
-			fprintf(stderr, "hostbench: ours_chunk: no chunks in a ring of %llu bytes\n",
+			fprintf(stderr,
+				"hostbench: ours_chunk: no chunks in a ring of %llu bytes\n",
 				(unsigned long long)cfg->ring_bytes);
 		free(o);
 		return NULL;
@@ -211,8 +212,8 @@ static int ours_chunk_single(void *ring, uint64_t n, bool batch, struct hb_seen 
 {
 	struct ours *o = ring;
 
-	return hb_single_loop("ours_chunk", ring, o->warm, n, batch, seen, o->size,
-			      ours_chunk_send, ours_take);
+	return hb_single_loop("ours_chunk", ring, o->warm, n, batch, seen, o->size, ours_chunk_send,
+			      ours_take);
 }
 
 const struct hb_impl hb_ours_chunk = {

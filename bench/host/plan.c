@@ -17,9 +17,8 @@
 #include "bench.h"
 
 /* "all" is the first NDEFAULT; the rest run when named (-i). */
-static const struct hb_impl *const all_impls[] = { &hb_ours,   &hb_rte,	  &hb_ck,
-						   &hb_vyukov, &hb_bpfrb, &hb_falco,
-						   &hb_ours_chunk };
+static const struct hb_impl *const all_impls[] = { &hb_ours,  &hb_rte,	 &hb_ck,	&hb_vyukov,
+						   &hb_bpfrb, &hb_falco, &hb_ours_chunk };
 #define NALL (sizeof(all_impls) / sizeof(all_impls[0]))
 #define NDEFAULT 6
 

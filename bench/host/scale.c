@@ -48,9 +48,10 @@ static void *scale_producer(void *arg)
 	t->t0 = hb_now();
 	for (;;) {
 		hb_rec_fill(src, t->size, t->idx, t->records);
-		if (t->chunked ? hostring_reserve_chunked(t->h, t->idx, t->size,
-							  MPMCRING_PRIO_CRITICAL, &pos)
-			       : hostring_reserve(t->h, t->idx, t->size, MPMCRING_PRIO_CRITICAL, &pos))
+		if (t->chunked
+			    ? hostring_reserve_chunked(t->h, t->idx, t->size,
+						       MPMCRING_PRIO_CRITICAL, &pos)
+			    : hostring_reserve(t->h, t->idx, t->size, MPMCRING_PRIO_CRITICAL, &pos))
 			break; /* full: this producer is done */
 		memcpy(hostring_payload(t->h, pos), src, t->size);
 		hostring_commit(t->h, t->idx, pos, t->size);

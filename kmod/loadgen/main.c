@@ -52,6 +52,7 @@ static unsigned int output_every;
 static unsigned int discard_every;
 static bool autostart = true;
 static unsigned int claim_timeout_ms;
+static unsigned int chunk_bytes;
 static bool no_lease;
 static int user_max_prio = -1;
 static char *watermarks = "";
@@ -70,6 +71,8 @@ module_param(initial_pos, ullong, 0444);
 MODULE_PARM_DESC(initial_pos, "starting position of a created ring");
 module_param(claim_timeout_ms, uint, 0444);
 MODULE_PARM_DESC(claim_timeout_ms, "claim timeout of a created ring (0: the default)");
+module_param(chunk_bytes, uint, 0444);
+MODULE_PARM_DESC(chunk_bytes, "chunked reservation of a created ring: chunk size (0: a reservation per record)");
 module_param(no_lease, bool, 0444);
 MODULE_PARM_DESC(no_lease, "claims of a created ring never expire");
 module_param(user_max_prio, int, 0444);
@@ -331,6 +334,7 @@ static struct mpmcring *lg_get_ring(void)
 						    MPMCRING_MODE_OVERWRITE,
 		.initial_pos = initial_pos,
 		.claim_timeout_ms = claim_timeout_ms,
+		.chunk_bytes = chunk_bytes,
 		.flags = no_lease ? MPMCRING_CREATE_NO_LEASE : 0,
 	};
 	unsigned int pct[MPMCRING_NR_PRIO];

@@ -24,11 +24,14 @@ struct fix {
 	struct mpmcring_consumer *c;
 };
 
-static bool setup(struct tap *t, struct fix *f, uint64_t size, uint64_t chunk,
-		  uint64_t initial_pos, const uint64_t *wm)
+static bool setup(struct tap *t, struct fix *f, uint64_t size, uint64_t chunk, uint64_t initial_pos,
+		  const uint64_t *wm)
 {
-	struct hostring_params p = { .size = size, .producers = 1, .max_consumers = 2,
-				     .initial_pos = initial_pos, .chunk_bytes = chunk,
+	struct hostring_params p = { .size = size,
+				     .producers = 1,
+				     .max_consumers = 2,
+				     .initial_pos = initial_pos,
+				     .chunk_bytes = chunk,
 				     .watermarks = true };
 
 	if (wm)
@@ -93,8 +96,8 @@ static uint64_t chunk_size(uint64_t size, unsigned int producers, uint64_t want)
 	struct hostring h;
 	uint64_t got;
 
-	if (hostring_init(&h, &(struct hostring_params){ .size = size, .producers = producers,
-							 .chunk_bytes = want }))
+	if (hostring_init(&h, &(struct hostring_params){
+				      .size = size, .producers = producers, .chunk_bytes = want }))
 		return (uint64_t)-1;
 	got = h.chunk_bytes;
 	hostring_destroy(&h);
@@ -278,6 +281,41 @@ static void t_full_ring_falls_back_to_one_record(struct tap *t)
 	teardown(&f);
 }
 
+/*
+ * A closer (the module's tick) that reads a chunk while its owner opens
+ * the next one can see the new end with the old fill, the closed chunk's
+ * end. That pair must not be closed: [fill, new end) holds other
+ * producers' records and then the new chunk's first.
+ */
+static void t_closer_passes_over_a_chunk_being_opened(struct tap *t)
+{
+	struct fix f;
+	struct mpr_chunk *c;
+	struct mpr_rec rec = { 0 };
+	uint32_t seq = 0;
+	uint64_t a;
+
+	if (!setup(t, &f, 64 * KB, 1 * KB, 0, NULL))
+		return;
+	a = put(t, &f, 56, MPMCRING_PRIO_NORMAL, 0);
+	c = hostring_chunk(&f.h, 0);
+	CHECK_EQ(t, c->fill, a + 64);
+	CHECK_EQ(t, c->end, a + 1 * KB);
+	/* Closed at a + 1 KiB; the owner has stored the next chunk's end
+	 * (a + 2 KiB: another producer's chunk between) but not its fill. */
+	c->fill = c->end;
+	c->end = a + 3 * KB;
+	CHECK(t, !hostring_chunk_close(&f.h, 0), "closed over a chunk being opened");
+	CHECK_EQ(t, mpr_record_at(&f.h.v, a + 1 * KB, a + 3 * KB, &rec), MPR_REC_NONE);
+	/* The same end with the new chunk's fill: an open chunk, closed. */
+	c->fill = a + 2 * KB + 64;
+	CHECK(t, hostring_chunk_close(&f.h, 0), "the open chunk did not close");
+	CHECK_EQ(t, mpr_record_at(&f.h.v, a + 2 * KB + 64, a + 3 * KB, &rec), MPR_REC_DISCARDED);
+	CHECK_EQ(t, rec.size, 1 * KB - 64);
+	CHECK_EQ(t, drain(t, &f, &seq), 1);
+	teardown(&f);
+}
+
 int main(void)
 {
 	static const struct tap_test tests[] = {
@@ -286,8 +324,11 @@ int main(void)
 		{ "chunk_records_across_the_wrap", t_chunk_records_across_the_wrap },
 		{ "record_that_does_not_fit_closes_the_chunk",
 		  t_record_that_does_not_fit_closes_the_chunk },
-		{ "lower_class_never_fills_a_higher_chunk", t_lower_class_never_fills_a_higher_chunk },
+		{ "lower_class_never_fills_a_higher_chunk",
+		  t_lower_class_never_fills_a_higher_chunk },
 		{ "full_ring_falls_back_to_one_record", t_full_ring_falls_back_to_one_record },
+		{ "closer_passes_over_a_chunk_being_opened",
+		  t_closer_passes_over_a_chunk_being_opened },
 	};
 
 	return tap_run(tests, sizeof(tests) / sizeof(tests[0]));

@@ -108,6 +108,8 @@ for san in plain asan tsan; do
 	# mpmcring_read_batch() (of -b records, 16 unless told) stepped through
 	# by mpmcring_batch_next(), in every stress run below, TSan included.
 	[ $san = tsan ] || add "$san/batch_walk_test" "$b/batch_walk_test"
+	# Chunked reservation's positions, fillers and classes, one thread.
+	[ $san = tsan ] || add "$san/chunk_test" "$b/chunk_test"
 	# Producers that retry (full delivery), that drop, in overwrite mode,
 	# with stalls between reserve and commit, with big records.
 	n=200000
@@ -133,6 +135,13 @@ for san in plain asan tsan; do
 	add "$san/stress_overwrite" "$b/stress_test -o -s 8192 -r -n $((n < 100000 ? 100000 : n))"
 	add "$san/stress_overwrite_tiny" "$b/stress_test -o -s 4096 -r -n $n -p 3 -c 3"
 	add "$san/stress_stall" "$b/stress_test -S 500 -r -n $((n / 4)) -c 4"
+	# Chunked reservation (proto/mpmcring_chunk.h): each producer fills
+	# its chunk while a thread closes chunks under them as the module's
+	# tick does; with every other record low-priority (a chunk closed and
+	# reopened at each change of class), and in overwrite mode.
+	add "$san/stress_chunks" "$b/stress_test -r -n $n -p 3 -c 3 -K 1024 -X"
+	add "$san/stress_chunks_mixed" "$b/stress_test -n $n -p 4 -c 2 -G 20000 -M -K 2048 -X"
+	add "$san/stress_chunks_overwrite" "$b/stress_test -o -s 8192 -r -n $n -K 512 -X"
 	add "$san/stress_big_records" "$b/stress_test -r -n $((n / 10)) -l 500 -L 2000 -s 16384 -b 4"
 	add "$san/stress_contention" "$b/stress_test_contention -r -n $((n / 10)) -p 4 -c 2 -C"
 	# Consumers stall past their lease while producers need the space.

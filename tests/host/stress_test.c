@@ -69,7 +69,7 @@ static uint8_t **seen;	    /* [producer][seq], atomic increments */
 static int producers_left;
 static uint64_t bad_records, out_of_order, delivered, revoked, stale_commits;
 static uint64_t unrevoked_holds; /* hold_claim() gave up waiting for the revocation */
-static uint64_t closes; /* chunks the -X thread closed */
+static uint64_t closes;		 /* chunks the -X thread closed */
 static uint64_t after_revoked;	 /* consume called fn after fn saw its claim revoked */
 
 static uint32_t rnd(uint64_t *s)

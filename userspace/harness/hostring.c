@@ -146,6 +146,13 @@ static inline void mpr_env_racing(struct mpr_env *e)
 		sched_yield();
 }
 
+/* Nothing sleeps on a host ring: fillers need no wakeup. */
+static inline void mpr_env_chunk_closed(struct mpr_env *e, __u64 pos)
+{
+	(void)e;
+	(void)pos;
+}
+
 #include "mpmcring_chunk.h"
 
 static uint64_t round_page(uint64_t x)
@@ -420,13 +427,8 @@ int hostring_reserve(struct hostring *h, unsigned int idx, uint32_t len, unsigne
 
 _Static_assert(sizeof(struct mpr_chunk) <= 64, "a chunk per line");
 
-static struct mpr_chunk *hostring_chunk(struct hostring *h, unsigned int idx)
-{
-	return (struct mpr_chunk *)((char *)h->chunks + 64 * (size_t)idx);
-}
-
-int hostring_reserve_chunked(struct hostring *h, unsigned int idx, uint32_t len,
-			     unsigned int prio, uint64_t *pos)
+int hostring_reserve_chunked(struct hostring *h, unsigned int idx, uint32_t len, unsigned int prio,
+			     uint64_t *pos)
 {
 	struct mpr_env env = { .h = h };
 	__u64 p;
@@ -447,7 +449,10 @@ int hostring_reserve_chunked(struct hostring *h, unsigned int idx, uint32_t len,
 
 bool hostring_chunk_close(struct hostring *h, unsigned int idx)
 {
-	if (!h->chunk_bytes || !mpr_chunk_close(&h->v, hostring_chunk(h, idx)))
+	__u64 rest;
+
+	if (!h->chunk_bytes ||
+	    !mpr_chunk_close(&h->v, hostring_chunk(h, idx), h->chunk_bytes, &rest))
 		return false;
 	__atomic_fetch_add(&h->chunk_fillers, 1, __ATOMIC_RELAXED);
 	return true;

@@ -42,8 +42,6 @@ struct hostring_params {
 	uint64_t chunk_bytes;
 };
 
-struct mpr_chunk;
-
 /*
  * Per producer: its own counters (one writer). produced and produced_bytes
  * are not side by side: a commit adds to both, and GCC's -O2 then makes
@@ -69,7 +67,7 @@ struct hostring {
 	/* Per producer, a line each; chunk_bytes 0: none. */
 	struct mpr_chunk *chunks;
 	uint64_t chunk_bytes;
-	uint64_t chunk_fillers; /* chunks closed with space left (atomic) */
+	uint64_t chunk_fillers;		  /* chunks closed with space left (atomic) */
 	uint64_t limit[MPMCRING_NR_PRIO]; /* in use a class may fill to (mpr_reserve_limit()) */
 	/* What hostring_reserve()'s inline first attempt takes for limit[]:
 	 * the same, or 0 with yield_in_reserve (then every reservation goes
@@ -126,10 +124,15 @@ int hostring_reserve_batch(struct hostring *h, unsigned int idx, const uint32_t 
  * hostring_chunk_close() closes it: the producer calls that when it stops,
  * and any thread may call it at any time, as the module's tick would.
  */
-int hostring_reserve_chunked(struct hostring *h, unsigned int idx, uint32_t len,
-			     unsigned int prio, uint64_t *pos);
+int hostring_reserve_chunked(struct hostring *h, unsigned int idx, uint32_t len, unsigned int prio,
+			     uint64_t *pos);
 /* Closes producer idx's chunk if open; whether this call closed it. */
 bool hostring_chunk_close(struct hostring *h, unsigned int idx);
+/* Producer idx's chunk, for tests that set its state by hand. */
+static inline struct mpr_chunk *hostring_chunk(struct hostring *h, unsigned int idx)
+{
+	return (struct mpr_chunk *)((char *)h->chunks + 64 * (size_t)idx);
+}
 /* Whether the ring would take the record now: 0, or -ENOSPC, -EMSGSIZE
  * counted as hostring_reserve() counts them (overwrite mode: 0). */
 int hostring_admit(struct hostring *h, unsigned int idx, uint32_t len, unsigned int prio);

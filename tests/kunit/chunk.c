@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Chunked reservation in the module (kmod/chunk.c, kmod/produce.c): a
+ * context's records fill its CPU's chunk for its interrupt level, one step
+ * on prod_pos per chunk; what records wait for behind an open chunk, the
+ * tick's close (mpmcring_chunks_close()) frees; a ring too small for its
+ * chunks is refused. tests/host/chunk_test.c has the protocol's own cases.
+ */
+#include "util.h"
+
+#define KT_CHUNK 1024
+
+/* A ring with chunks of KT_CHUNK: room for every possible CPU's four. */
+static struct mpmcring *kt_chunk_ring(struct kunit *test, u64 initial_pos)
+{
+	u64 size = roundup_pow_of_two(16ULL * KT_CHUNK * num_possible_cpus());
+	struct mpmcring_params p = {
+		.size = max_t(u64, size, 65536),
+		.chunk_bytes = KT_CHUNK,
+		.initial_pos = initial_pos,
+	};
+
+	return kt_ring(test, &p);
+}
+
+static void chunk_records_share_one_step(struct kunit *test)
+{
+	struct mpmcring *ring = kt_chunk_ring(test, 0);
+	const struct mpr_view *v = mpmcring_kunit_view(ring);
+	struct mpmcring_rsv rsv[3];
+	struct mpmcring_stats *st;
+	char buf[64];
+	struct kc c;
+	int i;
+
+	st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	KUNIT_ASSERT_EQ(test, ring->chunk_bytes, (u32)KT_CHUNK);
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	/* One context, preemption off across the three as for any holder. */
+	for (i = 0; i < 3; i++)
+		KUNIT_ASSERT_EQ(test, mpmcring_reserve(ring, 56, 0, &rsv[i]), 0);
+	for (i = 0; i < 3; i++) {
+		KUNIT_EXPECT_EQ(test, rsv[i].pos, (u64)64 * i);
+		mpr_testrec_fill(rsv[i].data, 56, 1, MPR_CTX_TASK, 0, i);
+		mpmcring_commit(&rsv[i]);
+	}
+	KUNIT_EXPECT_EQ(test, READ_ONCE(v->meta->prod_pos), (u64)KT_CHUNK);
+	for (i = 0; i < 3; i++) {
+		KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), 56);
+		KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->seq, (u64)i);
+	}
+	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), -EAGAIN);
+	/* The rest of the chunk, closed, is passed over: nothing is read. */
+	KUNIT_EXPECT_EQ(test, mpmcring_chunks_close(ring), 1U);
+	KUNIT_EXPECT_EQ(test, mpmcring_chunks_close(ring), 0U);
+	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(v->cons->head), (u64)KT_CHUNK);
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->produced_records, 3ULL);
+	KUNIT_EXPECT_EQ(test, st->in_ring_records, 0ULL);
+	kc_detach(&c);
+	mpmcring_destroy(ring);
+}
+
+struct kt_there {
+	struct mpmcring *ring;
+	int ret;
+	u64 pos;
+};
+
+/* On another CPU, in its IPI (hardirq): one record, its chunk left open. */
+static void kt_produce_there(void *arg)
+{
+	struct kt_there *t = arg;
+	struct mpmcring_rsv rsv;
+
+	t->ret = mpmcring_reserve(t->ring, 56, 0, &rsv);
+	if (t->ret)
+		return;
+	t->pos = rsv.pos;
+	mpr_testrec_fill(rsv.data, 56, 2, MPR_CTX_HARDIRQ, 0, 0);
+	mpmcring_commit(&rsv);
+}
+
+/*
+ * Records committed here, past another CPU's open chunk, wait for it: the
+ * tick's close (mpmcring_chunks_close()) lets them through. Positions run
+ * through 2^64 on the way.
+ */
+static void chunk_close_frees_records_behind(struct kunit *test)
+{
+	struct mpmcring *ring = kt_chunk_ring(test, (u64)0 - 1536);
+	struct kt_there there = { .ring = ring };
+	struct mpmcring_rsv rsv[2];
+	unsigned int cpu, other;
+	char buf[64];
+	struct kc c;
+	int i, ret[2];
+
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	cpu = get_cpu();
+	other = cpumask_any_but(cpu_online_mask, cpu);
+	if (other >= nr_cpu_ids) {
+		put_cpu();
+		kc_detach(&c);
+		mpmcring_destroy(ring);
+		kunit_skip(test, "one CPU online");
+	}
+	smp_call_function_single(other, kt_produce_there, &there, 1);
+	for (i = 0; i < 2; i++) {
+		ret[i] = mpmcring_reserve(ring, 56, 0, &rsv[i]);
+		if (!ret[i]) {
+			mpr_testrec_fill(rsv[i].data, 56, 1, MPR_CTX_TASK, 0, i);
+			mpmcring_commit(&rsv[i]);
+		}
+	}
+	put_cpu();
+	KUNIT_ASSERT_EQ(test, there.ret, 0);
+	KUNIT_ASSERT_EQ(test, ret[0], 0);
+	KUNIT_ASSERT_EQ(test, ret[1], 0);
+	KUNIT_EXPECT_EQ(test, there.pos, (u64)0 - 1536);
+	KUNIT_EXPECT_EQ(test, rsv[0].pos, there.pos + KT_CHUNK);
+	KUNIT_EXPECT_EQ(test, rsv[1].pos, rsv[0].pos + 64);
+	/* The other CPU's record; then its chunk's unfilled rest. */
+	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), 56);
+	KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->producer, 2);
+	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), -EAGAIN);
+	/* Both chunks closed: this CPU's records come through, in order. */
+	KUNIT_EXPECT_EQ(test, mpmcring_chunks_close(ring), 2U);
+	for (i = 0; i < 2; i++) {
+		KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), 56);
+		KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->producer, 1);
+		KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->seq, (u64)i);
+	}
+	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), -EAGAIN);
+	kc_detach(&c);
+	mpmcring_destroy(ring);
+}
+
+static void chunk_ring_too_small_refused(struct kunit *test)
+{
+	struct mpmcring_params p = {
+		.name = "kunit",
+		.size = 4096,
+		.chunk_bytes = 4096,
+		.flags = MPMCRING_CREATE_NO_LEASE,
+	};
+	struct mpmcring *ring;
+	u32 cap = (4096 / 4 / (4 * num_possible_cpus())) & ~7U;
+
+	/* A quarter of the ring over every possible CPU's four levels,
+	 * and at least 64 bytes (four 8-byte headers and granules). */
+	ring = mpmcring_create(&p);
+	if (cap < 64) {
+		KUNIT_EXPECT_EQ(test, PTR_ERR(ring), -EINVAL);
+		return;
+	}
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ring));
+	KUNIT_EXPECT_EQ(test, ring->chunk_bytes, cap);
+	mpmcring_destroy(ring);
+}
+
+static struct kunit_case chunk_cases[] = {
+	KUNIT_CASE(chunk_records_share_one_step),
+	KUNIT_CASE(chunk_close_frees_records_behind),
+	KUNIT_CASE(chunk_ring_too_small_refused),
+	{}
+};
+
+static struct kunit_suite chunk_suite = {
+	.name = "mpmcring_chunk",
+	.test_cases = chunk_cases,
+};
+kunit_test_suite(chunk_suite);
