@@ -4,7 +4,8 @@
  * each CPU has a chunk per interrupt level, filled by that level's
  * producers with preemption off (kmod/produce.c), and closed here, by the
  * housekeeping tick and by destroy, so that records committed behind a
- * chunk whose CPU went quiet become claimable. The steps are in
+ * chunk whose CPU went quiet become claimable, and by producers refused
+ * for room (mpmcring_chunks_unpin()). The steps are in
  * proto/mpmcring_chunk.h.
  */
 #include <kunit/visibility.h>
@@ -23,9 +24,23 @@
 int mpmcring_chunks_init(struct mpmcring *ring, u32 want)
 {
 	unsigned int n = num_possible_cpus() * MPMCRING_NR_LEVELS;
+	/* mpr_chunk_bytes()'s least: four records of a granule each. */
+	u32 least = 4 * (MPMCRING_HDR_SIZE + (1U << ring->view.gshift));
+	u64 first = READ_ONCE(ring->view.meta->prod_pos);
+	unsigned int cpu, level;
 
 	if (!want)
 		return 0;
+	if (ring->view.mode == MPMCRING_MODE_OVERWRITE) {
+		pr_err("mpmcring: %s: chunk_bytes=%u: not with mode=overwrite (eviction would stop at a chunk its CPU stopped filling)\n",
+		       ring->layout.name, want);
+		return -EINVAL;
+	}
+	if (want < least) {
+		pr_err("mpmcring: %s: chunk_bytes=%u: at least %u (four records of the granule)\n",
+		       ring->layout.name, want, least);
+		return -EINVAL;
+	}
 	ring->chunk_bytes = mpr_chunk_bytes(&ring->view, want, n);
 	if (!ring->chunk_bytes) {
 		pr_err("mpmcring: %s: chunk_bytes=%u: a ring of %llu bytes is too small for %u chunks (a CPU's interrupt levels, every CPU) of a quarter of it\n",
@@ -36,7 +51,33 @@ int mpmcring_chunks_init(struct mpmcring *ring, u32 want)
 					  sizeof(struct mpr_chunk),
 					  __alignof__(struct mpr_chunk),
 					  GFP_KERNEL_ACCOUNT);
-	return ring->chunks ? 0 : -ENOMEM;
+	if (!ring->chunks)
+		return -ENOMEM;
+	for_each_possible_cpu(cpu)
+		for (level = 0; level < MPMCRING_NR_LEVELS; level++)
+			mpr_chunk_init(per_cpu_ptr(ring->chunks, cpu) + level, first);
+	/* Before now: the first refusal may scan at once. */
+	ring->unpinned = jiffies - 1;
+	return 0;
+}
+
+/* Closes one chunk, its filler checked for wakeups; whether it did. */
+static bool mpmcring_chunk_close(struct mpmcring *ring, struct mpr_chunk *c)
+{
+	bool closed;
+	u64 rest;
+
+	/*
+	 * Preemption off from the compare-and-swap to the stamp: a closer
+	 * put aside in between (destroy; the tick on PREEMPT_RT runs in a
+	 * thread) would leave an unstamped filler holding up the ring.
+	 */
+	preempt_disable();
+	closed = mpr_chunk_close(&ring->view, c, ring->chunk_bytes, &rest);
+	if (closed)
+		mpmcring_maybe_wake(ring, rest);
+	preempt_enable();
+	return closed;
 }
 
 /**
@@ -53,21 +94,54 @@ int mpmcring_chunks_init(struct mpmcring *ring, u32 want)
 unsigned int mpmcring_chunks_close(struct mpmcring *ring)
 {
 	unsigned int cpu, level, n = 0;
-	u64 rest;
 
 	if (!ring->chunks)
 		return 0;
 	for_each_possible_cpu(cpu) {
 		struct mpr_chunk *c = per_cpu_ptr(ring->chunks, cpu);
 
-		for (level = 0; level < MPMCRING_NR_LEVELS; level++) {
-			if (!mpr_chunk_close(&ring->view, c + level,
-					     ring->chunk_bytes, &rest))
-				continue;
-			mpmcring_maybe_wake(ring, rest);
-			n++;
-		}
+		for (level = 0; level < MPMCRING_NR_LEVELS; level++)
+			n += mpmcring_chunk_close(ring, c + level);
 	}
 	return n;
 }
 EXPORT_SYMBOL_IF_KUNIT(mpmcring_chunks_close);
+
+/**
+ * mpmcring_chunks_unpin() - close chunks that hold a full ring up
+ * @ring: the ring, chunked
+ *
+ * For a reservation refused for room: a chunk whose CPU stopped filling it
+ * stops reclaim and claims at its unfilled space, and the ring fills
+ * behind it until the tick closes it. This closes every chunk whose fill
+ * is where reclaim stopped or where the consumers' head is (user-writable:
+ * only compared). A scan reads every CPU's chunks, so at most one per
+ * jiffy for the ring, by whichever refused producer gets there first. Any
+ * context, preemption off; bounded: possible CPUs times levels.
+ *
+ * Return: whether it closed a chunk (the caller may try once more).
+ */
+bool mpmcring_chunks_unpin(struct mpmcring *ring)
+{
+	unsigned long last = READ_ONCE(ring->unpinned), now = jiffies;
+	u64 r = READ_ONCE(ring->view.meta->reclaim_pos);
+	u64 head = READ_ONCE(ring->view.cons->head);
+	unsigned int cpu, level;
+	bool closed = false;
+
+	/* Picks one caller per jiffy; pairs with nothing (a hint). */
+	if (!time_after(now, last) || !try_cmpxchg(&ring->unpinned, &last, now))
+		return false;
+	for_each_possible_cpu(cpu) {
+		struct mpr_chunk *c = per_cpu_ptr(ring->chunks, cpu);
+
+		for (level = 0; level < MPMCRING_NR_LEVELS; level++) {
+			u64 f = READ_ONCE(c[level].fill);
+
+			if ((f == r || f == head) &&
+			    mpmcring_chunk_close(ring, c + level))
+				closed = true;
+		}
+	}
+	return closed;
+}

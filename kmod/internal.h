@@ -81,6 +81,7 @@ struct mpmcring {
 	 */
 	u32 chunk_bytes;
 	struct mpr_chunk __percpu *chunks;
+	unsigned long unpinned;		/* jiffies: the last unpin scan */
 	struct mpmcring_layout layout;	/* kernel copy; the meta page is a mirror */
 
 	struct page **pages;		/* cons, meta, slot info, stamps, data x2 */
@@ -256,6 +257,7 @@ bool mpmcring_repair(struct mpmcring *ring);
 u64 mpmcring_claim_age_ms(struct mpmcring *ring, unsigned int slot, u64 start);
 int mpmcring_chunks_init(struct mpmcring *ring, u32 want);
 unsigned int mpmcring_chunks_close(struct mpmcring *ring);
+bool mpmcring_chunks_unpin(struct mpmcring *ring);
 void mpmcring_tick_start(struct mpmcring *ring);
 void mpmcring_tick_stop(struct mpmcring *ring);
 void mpmcring_tick_init(struct mpmcring *ring);

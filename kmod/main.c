@@ -22,6 +22,7 @@ static unsigned long long initial_pos;
 static unsigned int claim_timeout_ms = MPMCRING_DEF_CLAIM_TIMEOUT_MS;
 static char *user_max_prio = "normal";
 static unsigned int max_per_file = MPMCRING_DEF_PER_FILE;
+static unsigned int chunk_bytes;
 
 /* size= takes a byte count with an optional K, M or G suffix. */
 static int mpmcring_param_set_size(const char *val,
@@ -68,6 +69,8 @@ module_param(user_max_prio, charp, 0444);
 MODULE_PARM_DESC(user_max_prio, "highest class userspace may write(2) with: low, normal or critical (default normal)");
 module_param(max_per_file, uint, 0444);
 MODULE_PARM_DESC(max_per_file, "consumer slots one open file may hold, read(2)'s included, 1-1022 (default 16)");
+module_param(chunk_bytes, uint, 0444);
+MODULE_PARM_DESC(chunk_bytes, "chunked reservation: each CPU's producers take this many bytes of the ring at once; records then in order per CPU only, claimable up to a tick (100 ms) late (default 0: off)");
 
 static struct mpmcring *mpmcring_default_ring;
 
@@ -108,6 +111,7 @@ static int mpmcring_default_params(struct mpmcring_params *p)
 		return -EINVAL;
 	}
 	p->max_per_file = max_per_file;
+	p->chunk_bytes = chunk_bytes;
 	p->claim_timeout_ms = claim_timeout_ms;
 	if (!claim_timeout_ms)
 		p->flags |= MPMCRING_CREATE_NO_LEASE;

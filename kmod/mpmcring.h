@@ -52,8 +52,9 @@ struct mpmcring;
  *	order per CPU and interrupt level, not across CPUs (a task that
  *	migrates between two records can find them out of order), and a
  *	record can wait to be claimable behind another CPU's chunk until
- *	that CPU fills it or the housekeeping tick closes it
- *	(MPMCRING_TICK_MS while files are open; destroy closes all)
+ *	that CPU fills it, the housekeeping tick closes it
+ *	(MPMCRING_TICK_MS while files are open; destroy closes all) or a
+ *	producer refused for room does; not with %MPMCRING_MODE_OVERWRITE
  */
 struct mpmcring_params {
 	const char *name;

@@ -189,11 +189,18 @@ static int mpmcring_reserve_from(struct mpmcring *ring, const u32 *lens,
 		preempt_enable();
 		return -EPIPE;
 	}
-	if (ring->chunk_bytes)
+	if (ring->chunk_bytes) {
 		ret = mpr_chunk_reserve(v, &env, mpmcring_chunk(ring),
 					ring->chunk_bytes, need,
 					ring->reserve_limit[prio], &pos);
-	else if (lost < 0)
+		/* Refused for room: maybe another CPU's chunk holds it up. */
+		if ((ret == MPR_FAIL_FULL || ret == MPR_FAIL_PRIORITY) &&
+		    mpmcring_chunks_unpin(ring))
+			ret = mpr_chunk_reserve(v, &env, mpmcring_chunk(ring),
+						ring->chunk_bytes, need,
+						ring->reserve_limit[prio],
+						&pos);
+	} else if (lost < 0)
 		ret = mpr_reserve(v, &env, need, ring->reserve_limit[prio],
 				  &pos);
 	else

@@ -34,15 +34,19 @@
 
 /*
  * The chunk size a ring can afford for producers chunks in all: at most a
- * quarter of the ring pinned by open chunks, and a filler that is one
+ * quarter of the ring unfilled in open chunks, and a filler that is one
  * record the walkers accept (len <= max_record). Granule-aligned; 0 when
- * the ring is too small for chunks to pay (then reserve per record).
+ * the ring is too small for chunks to pay (then reserve per record), and
+ * for overwrite rings: eviction stops at a chunk's unfilled space, and a
+ * chunk its CPU stopped filling would stop it until something closed it.
  */
 static inline __u64 mpr_chunk_bytes(const struct mpr_view *v, __u64 want,
 				    unsigned int chunks)
 {
 	__u64 cap = v->data_size / 4 / (chunks ? chunks : 1);
 
+	if (v->mode == MPMCRING_MODE_OVERWRITE)
+		return 0;
 	if (want > cap)
 		want = cap;
 	if (want > (__u64)v->max_record + MPMCRING_HDR_SIZE)
@@ -50,6 +54,20 @@ static inline __u64 mpr_chunk_bytes(const struct mpr_view *v, __u64 want,
 	want &= ~v->gmask;
 	return want >= 4 * (MPMCRING_HDR_SIZE + ((__u64)1 << v->gshift)) ?
 	       want : 0;
+}
+
+/*
+ * A chunk before its first use: closed at the ring's first position, so
+ * that every later chunk starts at or after its fill (the pass-over test
+ * in mpr_chunk_close() relies on that; zero would be ahead of a ring that
+ * starts just below 2^64).
+ */
+static inline void mpr_chunk_init(struct mpr_chunk *c, __u64 initial_pos)
+{
+	c->fill = initial_pos;
+	c->end = initial_pos;
+	c->max_used = 0;
+	c->busy = 0;
 }
 
 /*
@@ -98,6 +116,14 @@ static inline bool mpr_chunk_close(const struct mpr_view *v,
  * and reclaim no more often. (Reclaiming for a chunk on a ring that
  * consumers keep nearly full cost the 16-core run half its single-claim
  * rate: bench/RESULTS.md.)
+ *
+ * Re-entered at the same interrupt level (a tracing program attached to a
+ * function this calls, mpr_reserve()'s or the wake check's, that produces
+ * into the same ring), the inner call finds busy and reserves alone: an
+ * inner chunk opened between the outer's reservation of a chunk and its
+ * stores would be overwritten by them, its rest never framed. The inline
+ * first look needs no such test: whenever this path calls out, c is
+ * closed (the inner look fails and comes here) or not yet touched.
  */
 static MPR_SLOW_PATH int mpr_chunk_reserve_slow(const struct mpr_view *v,
 						struct mpr_env *env,
@@ -105,9 +131,12 @@ static MPR_SLOW_PATH int mpr_chunk_reserve_slow(const struct mpr_view *v,
 						__u64 chunk_bytes, __u64 need,
 						__u64 max_used, __u64 *pos)
 {
-	int tries, lost;
+	int tries, lost, ret;
 	__u64 s;
 
+	if (MPR_READ_ONCE(c->busy))
+		return mpr_reserve(v, env, need, max_used, pos);
+	MPR_WRITE_ONCE(c->busy, 1);
 	for (tries = 0; tries < MPR_CHUNK_TRIES; tries++) {
 		/* [K2] pairs with [K1]. */
 		__u64 f = MPR_LOAD_ACQUIRE(&c->fill);
@@ -118,7 +147,8 @@ static MPR_SLOW_PATH int mpr_chunk_reserve_slow(const struct mpr_view *v,
 		if (max_used >= MPR_READ_ONCE(c->max_used) && need <= end - f) {
 			if (mpr_cmpxchg(&c->fill, f, f + need) == f) {
 				*pos = f;
-				return 0;
+				ret = 0;
+				goto out;
 			}
 			continue;	/* a closer took the rest */
 		}
@@ -142,12 +172,16 @@ static MPR_SLOW_PATH int mpr_chunk_reserve_slow(const struct mpr_view *v,
 			 */
 			MPR_STORE_RELEASE(&c->fill, s + need);
 			*pos = s;
-			return 0;
+			ret = 0;
+			goto out;
 		}
 		if (!lost)
 			break;	/* no room for a chunk without a reclaim */
 	}
-	return mpr_reserve(v, env, need, max_used, pos);
+	ret = mpr_reserve(v, env, need, max_used, pos);
+out:
+	MPR_WRITE_ONCE(c->busy, 0);
+	return ret;
 }
 
 /*

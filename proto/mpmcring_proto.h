@@ -969,6 +969,7 @@ struct mpr_chunk {
 	__u64 fill;	/* where the next record goes; == end: closed */
 	__u64 end;
 	__u64 max_used;	/* the class limit it was reserved under */
+	__u32 busy;	/* its owner is in mpr_chunk_reserve_slow() */
 };
 
 /*

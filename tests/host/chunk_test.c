@@ -316,6 +316,142 @@ static void t_closer_passes_over_a_chunk_being_opened(struct tap *t)
 	teardown(&f);
 }
 
+/*
+ * A ring that starts just below 2^64: its chunks start closed at the first
+ * position, not at zero, which would be ahead of the first chunk; a closer
+ * seeing that chunk's end with the fill before it would frame [0, end),
+ * the opener's records, as its filler.
+ */
+static void t_closer_passes_over_the_first_chunk_across_the_wrap(struct tap *t)
+{
+	const uint64_t initial = (uint64_t)-320;
+	struct fix f;
+	struct mpr_chunk *c;
+	struct mpr_rec rec = { 0 };
+	uint32_t seq = 0;
+
+	if (!setup(t, &f, 64 * KB, 1 * KB, initial, NULL))
+		return;
+	c = hostring_chunk(&f.h, 0);
+	CHECK_EQ(t, c->fill, initial);
+	CHECK_EQ(t, c->end, initial);
+	/* The opener of [initial, initial + 1 KiB) stored end, not fill. */
+	c->end = initial + 1 * KB;
+	CHECK(t, !hostring_chunk_close(&f.h, 0), "closed over the first chunk being opened");
+	CHECK_EQ(t, mpr_record_at(&f.h.v, 0, initial + 1 * KB, &rec), MPR_REC_NONE);
+	c->end = initial;
+	CHECK_EQ(t, put(t, &f, 56, MPMCRING_PRIO_NORMAL, 0), initial);
+	CHECK_EQ(t, drain(t, &f, &seq), 1);
+	teardown(&f);
+}
+
+/* What the hook re-entered with: the inner record's position. */
+struct reenter {
+	struct tap *t;
+	struct fix *f;
+	int calls;
+	uint64_t pos;
+};
+
+static void reserve_again(struct hostring *h, void *arg)
+{
+	struct reenter *r = arg;
+
+	if (r->calls++)
+		return;
+	r->pos = put(r->t, r->f, 56, MPMCRING_PRIO_NORMAL, 100);
+	(void)h;
+}
+
+/* Every position from 0 to prod_pos is a finished record. */
+static void check_all_framed(struct tap *t, struct fix *f)
+{
+	struct mpr_rec rec = { 0 };
+	uint64_t pos;
+	unsigned int n = 0;
+	int st;
+
+	for (pos = 0; pos != prod_pos(f) && n < 100; pos += rec.size, n++) {
+		st = mpr_record_at(&f->h.v, pos, prod_pos(f), &rec);
+		if (st != MPR_REC_COMMITTED && st != MPR_REC_DISCARDED)
+			break;
+	}
+	CHECK(t, pos == prod_pos(f), "nothing finished at %llu, prod_pos %llu",
+	      (unsigned long long)pos, (unsigned long long)prod_pos(f));
+}
+
+/*
+ * A reservation can be re-entered at the same level where it calls out (a
+ * tracing program on the module's wake check, or on what reclaim calls,
+ * producing into the same ring). Here: where it closes its chunk.
+ */
+static void t_reentry_while_closing(struct tap *t)
+{
+	struct reenter r = { .t = t };
+	struct fix f;
+	uint64_t a, b;
+
+	if (!setup(t, &f, 64 * KB, 1 * KB, 0, NULL))
+		return;
+	r.f = &f;
+	a = put(t, &f, 400, MPMCRING_PRIO_NORMAL, 0);
+	put(t, &f, 400, MPMCRING_PRIO_NORMAL, 1);
+	f.h.reenter = reserve_again;
+	f.h.hook_arg = &r;
+	/* 816 of 1024 taken: this one closes the chunk, then the hook. */
+	b = put(t, &f, 300, MPMCRING_PRIO_NORMAL, 2);
+	f.h.reenter = NULL;
+	CHECK_EQ(t, a, 0);
+	CHECK_EQ(t, r.pos, 1 * KB);
+	CHECK_EQ(t, b, r.pos + 64);
+	hostring_chunk_close(&f.h, 0);
+	check_all_framed(t, &f);
+	teardown(&f);
+}
+
+/*
+ * Here: while it reserves a new chunk (between reading prod_pos and the
+ * compare-and-swap). The inner reservation goes alone; had it opened a
+ * chunk, the outer's stores of its own chunk would overwrite that one's
+ * state and leave its rest unframed for good.
+ */
+static void t_reentry_while_opening_reserves_alone(struct tap *t)
+{
+	struct reenter r = { .t = t };
+	struct fix f;
+	uint64_t b;
+
+	if (!setup(t, &f, 64 * KB, 1 * KB, 0, NULL))
+		return;
+	r.f = &f;
+	f.h.reenter = reserve_again;
+	f.h.hook_arg = &r;
+	b = put(t, &f, 56, MPMCRING_PRIO_NORMAL, 0);
+	f.h.reenter = NULL;
+	CHECK_EQ(t, r.calls, 3); /* the outer's look, the inner's, the outer's again */
+	CHECK_EQ(t, r.pos, 0);
+	CHECK_EQ(t, b, 64);
+	CHECK_EQ(t, prod_pos(&f), 64 + 1 * KB);
+	hostring_chunk_close(&f.h, 0);
+	check_all_framed(t, &f);
+	teardown(&f);
+}
+
+/* Overwrite rings take no chunks: eviction stops at an open one. */
+static void t_overwrite_ring_takes_no_chunks(struct tap *t)
+{
+	struct hostring h;
+
+	CHECK_EQ(t,
+		 hostring_init(&h, &(struct hostring_params){ .size = 64 * KB,
+							      .producers = 1,
+							      .mode = MPMCRING_MODE_OVERWRITE,
+							      .chunk_bytes = 1 * KB }),
+		 0);
+	CHECK_EQ(t, h.chunk_bytes, 0);
+	hostring_destroy(&h);
+}
+
 int main(void)
 {
 	static const struct tap_test tests[] = {
@@ -329,6 +465,11 @@ int main(void)
 		{ "full_ring_falls_back_to_one_record", t_full_ring_falls_back_to_one_record },
 		{ "closer_passes_over_a_chunk_being_opened",
 		  t_closer_passes_over_a_chunk_being_opened },
+		{ "closer_passes_over_the_first_chunk_across_the_wrap",
+		  t_closer_passes_over_the_first_chunk_across_the_wrap },
+		{ "reentry_while_closing", t_reentry_while_closing },
+		{ "reentry_while_opening_reserves_alone", t_reentry_while_opening_reserves_alone },
+		{ "overwrite_ring_takes_no_chunks", t_overwrite_ring_takes_no_chunks },
 	};
 
 	return tap_run(tests, sizeof(tests) / sizeof(tests[0]));

@@ -137,11 +137,11 @@ for san in plain asan tsan; do
 	add "$san/stress_stall" "$b/stress_test -S 500 -r -n $((n / 4)) -c 4"
 	# Chunked reservation (proto/mpmcring_chunk.h): each producer fills
 	# its chunk while a thread closes chunks under them as the module's
-	# tick does; with every other record low-priority (a chunk closed and
-	# reopened at each change of class), and in overwrite mode.
+	# tick does; and with every other record low-priority (a chunk closed
+	# and reopened at each change of class). Overwrite rings take no
+	# chunks (chunk_test).
 	add "$san/stress_chunks" "$b/stress_test -r -n $n -p 3 -c 3 -K 1024 -X"
 	add "$san/stress_chunks_mixed" "$b/stress_test -n $n -p 4 -c 2 -G 20000 -M -K 2048 -X"
-	add "$san/stress_chunks_overwrite" "$b/stress_test -o -s 8192 -r -n $n -K 512 -X"
 	add "$san/stress_big_records" "$b/stress_test -r -n $((n / 10)) -l 500 -L 2000 -s 16384 -b 4"
 	add "$san/stress_contention" "$b/stress_test_contention -r -n $((n / 10)) -p 4 -c 2 -C"
 	# Consumers stall past their lease while producers need the space.

@@ -529,7 +529,7 @@ int main(int argc, char **argv)
 	}
 	producers_left = opt.producers;
 	if (opt.chunk && !ring.chunk_bytes) {
-		fprintf(stderr, "-K %llu: the ring is too small for chunks\n",
+		fprintf(stderr, "-K %llu: no chunks for this ring (too small, or overwrite mode)\n",
 			(unsigned long long)opt.chunk);
 		return 2;
 	}
@@ -606,8 +606,8 @@ int main(int argc, char **argv)
 		printf("# chunks of %llu bytes: %llu closed with room left, %llu of them by the closer\n",
 		       (unsigned long long)ring.chunk_bytes, (unsigned long long)ring.chunk_fillers,
 		       (unsigned long long)closes);
-	EXPECT(!opt.chunk || ring.chunk_fillers, "no chunk was ever closed with room left");
-	EXPECT(!opt.closer || closes, "the closer never closed an open chunk");
+	/* How many closes happened is up to the scheduler: told, not judged.
+	 * chunk_test checks the closes themselves. */
 	EXPECT(!opt.contention || drop_reason(MPMCRING_DROP_CONTENTION),
 	       "no reservation lost its race often enough to be dropped for contention");
 	for (i = 0; i < opt.producers; i++) {

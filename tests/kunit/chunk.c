@@ -138,6 +138,63 @@ static void chunk_close_frees_records_behind(struct kunit *test)
 	mpmcring_destroy(ring);
 }
 
+/*
+ * A ring filled behind another CPU's open chunk: the producer refused for
+ * room closes the chunk that holds the head (mpmcring_chunks_unpin()), and
+ * consumers get past it without waiting for the tick.
+ */
+static void chunk_refusal_unpins(struct kunit *test)
+{
+	struct mpmcring *ring = kt_chunk_ring(test, 0);
+	struct kt_there there = { .ring = ring };
+	unsigned int cpu, other, n;
+	char buf[64];
+	struct kc c;
+	int ret = 0;
+
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	cpu = get_cpu();
+	other = cpumask_any_but(cpu_online_mask, cpu);
+	if (other >= nr_cpu_ids) {
+		put_cpu();
+		kc_detach(&c);
+		mpmcring_destroy(ring);
+		kunit_skip(test, "one CPU online");
+	}
+	smp_call_function_single(other, kt_produce_there, &there, 1);
+	put_cpu();
+	KUNIT_ASSERT_EQ(test, there.ret, 0);
+	/* Its one record; the head now waits at its chunk's unfilled rest. */
+	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), 56);
+	for (n = 0; n < ring->view.data_size / 64 + 1; n++) {
+		ret = kt_produce(ring, 56, MPMCRING_PRIO_CRITICAL, 1, MPR_CTX_TASK, n);
+		if (ret)
+			break;
+	}
+	KUNIT_EXPECT_EQ(test, ret, -ENOSPC);
+	KUNIT_EXPECT_GT(test, n, 0U);
+	/* The refusal closed the other CPU's chunk: this one's records come. */
+	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), 56);
+	KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->producer, 1);
+	KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->seq, 0ULL);
+	kc_detach(&c);
+	mpmcring_destroy(ring);
+}
+
+/* Eviction stops at a chunk's unfilled space: overwrite rings take none. */
+static void chunk_overwrite_refused(struct kunit *test)
+{
+	struct mpmcring_params p = {
+		.name = "kunit",
+		.size = 65536,
+		.mode = MPMCRING_MODE_OVERWRITE,
+		.chunk_bytes = 1024,
+		.flags = MPMCRING_CREATE_NO_LEASE,
+	};
+
+	KUNIT_EXPECT_EQ(test, PTR_ERR(mpmcring_create(&p)), -EINVAL);
+}
+
 static void chunk_ring_too_small_refused(struct kunit *test)
 {
 	struct mpmcring_params p = {
@@ -149,8 +206,10 @@ static void chunk_ring_too_small_refused(struct kunit *test)
 	struct mpmcring *ring;
 	u32 cap = (4096 / 4 / (4 * num_possible_cpus())) & ~7U;
 
-	/* A quarter of the ring over every possible CPU's four levels,
-	 * and at least 64 bytes (four 8-byte headers and granules). */
+	/*
+	 * A quarter of the ring over every possible CPU's four levels, and
+	 * at least 64 bytes (four 8-byte headers and granules).
+	 */
 	ring = mpmcring_create(&p);
 	if (cap < 64) {
 		KUNIT_EXPECT_EQ(test, PTR_ERR(ring), -EINVAL);
@@ -164,6 +223,8 @@ static void chunk_ring_too_small_refused(struct kunit *test)
 static struct kunit_case chunk_cases[] = {
 	KUNIT_CASE(chunk_records_share_one_step),
 	KUNIT_CASE(chunk_close_frees_records_behind),
+	KUNIT_CASE(chunk_refusal_unpins),
+	KUNIT_CASE(chunk_overwrite_refused),
 	KUNIT_CASE(chunk_ring_too_small_refused),
 	{}
 };

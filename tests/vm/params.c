@@ -22,6 +22,8 @@ static const struct {
 	{ "wm_low_pct=100", "wm_low_pct=100: must be 0-99" },
 	{ "wm_normal_pct=60", "wm_normal_pct=60: must not exceed wm_low_pct=50" },
 	{ "initial_pos=3", "initial_pos=3: must be a multiple of the granule" },
+	{ "chunk_bytes=8", "chunk_bytes=8: at least 64" },
+	{ "mode=overwrite chunk_bytes=4096", "chunk_bytes=4096: not with mode=overwrite" },
 };
 
 TEST(bad_values_fail_insmod_naming_the_parameter)
@@ -65,6 +67,9 @@ TEST(good_values_make_the_ring_asked_for)
 	EXPECT_EQ((256 << 10) * 10 / 100, l.watermark[1]);
 	EXPECT_EQ((256 << 10) * 1 / 100, l.watermark[2]);
 	close(fd);
+	EXPECT_EQ(0, vm_rmmod("mpmcring"));
+	/* Chunked reservation loads on a ring of the default size. */
+	EXPECT_EQ(0, vm_insmod("mpmcring", "chunk_bytes=4096"));
 	EXPECT_EQ(0, vm_rmmod("mpmcring"));
 	/* Back to the defaults for the programs that come after. */
 	ASSERT_EQ(0, vm_insmod("mpmcring", NULL));

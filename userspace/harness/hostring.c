@@ -144,13 +144,17 @@ static inline void mpr_env_racing(struct mpr_env *e)
 {
 	if (!e->fast && e->h->yield_in_reserve)
 		sched_yield();
+	if (!e->fast && e->h->reenter)
+		e->h->reenter(e->h, e->h->hook_arg);
 }
 
-/* Nothing sleeps on a host ring: fillers need no wakeup. */
+/* Nothing sleeps on a host ring: fillers need no wakeup. The test hook
+ * stands in for what a traced wake check could run. */
 static inline void mpr_env_chunk_closed(struct mpr_env *e, __u64 pos)
 {
-	(void)e;
 	(void)pos;
+	if (e->h->reenter)
+		e->h->reenter(e->h, e->h->hook_arg);
 }
 
 #include "mpmcring_chunk.h"
@@ -290,6 +294,8 @@ int hostring_init(struct hostring *h, const struct hostring_params *p)
 		h->fast_limit[i] = h->yield_in_reserve ? 0 : h->limit[i];
 	}
 	h->chunk_bytes = p->chunk_bytes ? mpr_chunk_bytes(&h->v, p->chunk_bytes, p->producers) : 0;
+	for (i = 0; i < p->producers; i++)
+		mpr_chunk_init(hostring_chunk(h, i), p->initial_pos);
 	return 0;
 fail:
 	hostring_destroy(h);

@@ -98,6 +98,11 @@ struct hostring {
 	 * and a branch for each (the slow path's). */
 	void (*before_lock)(struct hostring *h, void *arg);
 	void (*after_unlock)(struct hostring *h, void *arg);
+	/* One-thread tests only: called where a reservation closed its own
+	 * chunk (the module's wake check for the filler runs there) and
+	 * between reading prod_pos and its compare-and-swap, to re-enter the
+	 * reservation as a program traced there would. */
+	void (*reenter)(struct hostring *h, void *arg);
 	void *hook_arg;
 	/* With shareable: the consumer area, the read-only area's first
 	 * data_offset bytes (meta, slot info, stamps), the data (mapped twice
