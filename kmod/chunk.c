@@ -24,9 +24,12 @@
 int mpmcring_chunks_init(struct mpmcring *ring, u32 want)
 {
 	unsigned int n = num_possible_cpus() * MPMCRING_NR_LEVELS;
+	u32 g = 1U << ring->view.gshift;
 	/* mpr_chunk_bytes()'s least: four records of a granule each. */
-	u32 least = 4 * (MPMCRING_HDR_SIZE + (1U << ring->view.gshift));
+	u32 least = 4 * (MPMCRING_HDR_SIZE + g);
 	u64 first = READ_ONCE(ring->view.meta->prod_pos);
+	u64 quarter = ring->view.data_size / 4 / n;
+	u64 biggest = (u64)ring->view.max_record + MPMCRING_HDR_SIZE;
 	unsigned int cpu, level;
 
 	if (!want)
@@ -36,15 +39,16 @@ int mpmcring_chunks_init(struct mpmcring *ring, u32 want)
 		       ring->layout.name, want);
 		return -EINVAL;
 	}
-	if (want < least) {
-		pr_err("mpmcring: %s: chunk_bytes=%u: at least %u (four records of the granule)\n",
-		       ring->layout.name, want, least);
+	if ((want & ~(g - 1)) < least) {
+		pr_err("mpmcring: %s: chunk_bytes=%u: at least %u (four records of the granule, %u)\n",
+		       ring->layout.name, want, least, g);
 		return -EINVAL;
 	}
 	ring->chunk_bytes = mpr_chunk_bytes(&ring->view, want, n);
 	if (!ring->chunk_bytes) {
-		pr_err("mpmcring: %s: chunk_bytes=%u: a ring of %llu bytes is too small for %u chunks (a CPU's interrupt levels, every CPU) of a quarter of it\n",
-		       ring->layout.name, want, ring->view.data_size, n);
+		pr_err("mpmcring: %s: chunk_bytes=%u: capped at %llu (a quarter of the %llu-byte ring over %u chunks: every possible CPU's interrupt levels) and %llu (the largest record), under the least, %u\n",
+		       ring->layout.name, want, quarter, ring->view.data_size, n,
+		       biggest, least);
 		return -EINVAL;
 	}
 	ring->chunks = __alloc_percpu_gfp(MPMCRING_NR_LEVELS *
@@ -111,37 +115,46 @@ EXPORT_SYMBOL_IF_KUNIT(mpmcring_chunks_close);
  * mpmcring_chunks_unpin() - close chunks that hold a full ring up
  * @ring: the ring, chunked
  *
- * For a reservation refused for room: a chunk whose CPU stopped filling it
- * stops reclaim and claims at its unfilled space, and the ring fills
- * behind it until the tick closes it. This closes every chunk whose fill
- * is where reclaim stopped or where the consumers' head is (user-writable:
- * only compared). A scan reads every CPU's chunks, so at most one per
- * jiffy for the ring, by whichever refused producer gets there first. Any
- * context, preemption off; bounded: possible CPUs times levels.
+ * For a reservation or an admit refused for room: a chunk whose CPU
+ * stopped filling it stops reclaim and claims at its unfilled space, and
+ * the ring fills behind it until the tick closes it. This closes every
+ * chunk whose fill is where reclaim stopped or where the consumers' head
+ * is (user-writable: only compared), and every chunk whose fill has not
+ * moved since the last scan (quiet for a jiffy at least). A scan reads
+ * every CPU's chunks, so at most one per jiffy for the ring, by whichever
+ * refused producer gets there first. Any context; bounded: possible CPUs
+ * times levels. The refusal stands: consumers make the room, once they
+ * get past.
  *
- * Return: whether it closed a chunk (the caller may try once more).
+ * Return: how many chunks it closed.
  */
-bool mpmcring_chunks_unpin(struct mpmcring *ring)
+unsigned int mpmcring_chunks_unpin(struct mpmcring *ring)
 {
 	unsigned long last = READ_ONCE(ring->unpinned), now = jiffies;
 	u64 r = READ_ONCE(ring->view.meta->reclaim_pos);
 	u64 head = READ_ONCE(ring->view.cons->head);
-	unsigned int cpu, level;
-	bool closed = false;
+	unsigned int cpu, level, n = 0;
 
-	/* Picks one caller per jiffy; pairs with nothing (a hint). */
-	if (!time_after(now, last) || !try_cmpxchg(&ring->unpinned, &last, now))
-		return false;
+	/*
+	 * One caller per jiffy, equal or not (time_after() would stop for
+	 * 2^31 jiffies after a long pause on 32-bit); pairs with nothing.
+	 */
+	if (now == last || !try_cmpxchg(&ring->unpinned, &last, now))
+		return 0;
 	for_each_possible_cpu(cpu) {
 		struct mpr_chunk *c = per_cpu_ptr(ring->chunks, cpu);
 
 		for (level = 0; level < MPMCRING_NR_LEVELS; level++) {
 			u64 f = READ_ONCE(c[level].fill);
+			bool quiet = f == READ_ONCE(c[level].seen);
 
-			if ((f == r || f == head) &&
+			/* The scans' own: one at a time (the cmpxchg above). */
+			WRITE_ONCE(c[level].seen, f);
+			if ((f == r || f == head || quiet) &&
 			    mpmcring_chunk_close(ring, c + level))
-				closed = true;
+				n++;
 		}
 	}
-	return closed;
+	return n;
 }
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_chunks_unpin);

@@ -81,7 +81,6 @@ struct mpmcring {
 	 */
 	u32 chunk_bytes;
 	struct mpr_chunk __percpu *chunks;
-	unsigned long unpinned;		/* jiffies: the last unpin scan */
 	struct mpmcring_layout layout;	/* kernel copy; the meta page is a mirror */
 
 	struct page **pages;		/* cons, meta, slot info, stamps, data x2 */
@@ -131,6 +130,7 @@ struct mpmcring {
 	spinlock_t wake_lock;		/* wake_mask, wake_refs */
 	int wake_missed;		/* a commit found sleepers, woke none */
 	unsigned long lowered_woke;	/* jiffies: a lowered watermark's last wake */
+	unsigned long unpinned;		/* jiffies: the last chunk unpin scan */
 	/*
 	 * The housekeeping tick's own (mpmcring_backstop()): the head it saw
 	 * last, and the head it last woke readers at.
@@ -257,7 +257,7 @@ bool mpmcring_repair(struct mpmcring *ring);
 u64 mpmcring_claim_age_ms(struct mpmcring *ring, unsigned int slot, u64 start);
 int mpmcring_chunks_init(struct mpmcring *ring, u32 want);
 unsigned int mpmcring_chunks_close(struct mpmcring *ring);
-bool mpmcring_chunks_unpin(struct mpmcring *ring);
+unsigned int mpmcring_chunks_unpin(struct mpmcring *ring);
 void mpmcring_tick_start(struct mpmcring *ring);
 void mpmcring_tick_stop(struct mpmcring *ring);
 void mpmcring_tick_init(struct mpmcring *ring);

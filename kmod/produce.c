@@ -41,12 +41,17 @@ void mpmcring_count_drop(struct mpmcring *ring, int reason, u32 prio,
  * in a flood the consumers' head line stays out of the refusals. The
  * wakeup itself is the tick's (wake_missed), as for a commit that woke
  * nobody. user-writable: the head is kept to be compared only; racing
- * stores leave one of them.
+ * stores leave one of them. On a chunked ring, a chunk its CPU stopped
+ * filling may be what holds the ring up: mpmcring_chunks_unpin() closes
+ * it, so that consumers get past it (the refusal stands: what they free
+ * later makes the room). Any context, preemption on or off.
  */
 static void mpmcring_refused_for_room(struct mpmcring *ring)
 {
 	u64 head;
 
+	if (ring->chunk_bytes)
+		mpmcring_chunks_unpin(ring);
 	/*
 	 * No barrier: a sleeper queued meanwhile has looked at the ring
 	 * after queueing ([W2]) and found it not ready; the next refusal
@@ -189,18 +194,11 @@ static int mpmcring_reserve_from(struct mpmcring *ring, const u32 *lens,
 		preempt_enable();
 		return -EPIPE;
 	}
-	if (ring->chunk_bytes) {
+	if (ring->chunk_bytes)
 		ret = mpr_chunk_reserve(v, &env, mpmcring_chunk(ring),
 					ring->chunk_bytes, need,
 					ring->reserve_limit[prio], &pos);
-		/* Refused for room: maybe another CPU's chunk holds it up. */
-		if ((ret == MPR_FAIL_FULL || ret == MPR_FAIL_PRIORITY) &&
-		    mpmcring_chunks_unpin(ring))
-			ret = mpr_chunk_reserve(v, &env, mpmcring_chunk(ring),
-						ring->chunk_bytes, need,
-						ring->reserve_limit[prio],
-						&pos);
-	} else if (lost < 0)
+	else if (lost < 0)
 		ret = mpr_reserve(v, &env, need, ring->reserve_limit[prio],
 				  &pos);
 	else

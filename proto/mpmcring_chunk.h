@@ -68,6 +68,7 @@ static inline void mpr_chunk_init(struct mpr_chunk *c, __u64 initial_pos)
 	c->end = initial_pos;
 	c->max_used = 0;
 	c->busy = 0;
+	c->seen = initial_pos;
 }
 
 /*
@@ -118,12 +119,13 @@ static inline bool mpr_chunk_close(const struct mpr_view *v,
  * rate: bench/RESULTS.md.)
  *
  * Re-entered at the same interrupt level (a tracing program attached to a
- * function this calls, mpr_reserve()'s or the wake check's, that produces
- * into the same ring), the inner call finds busy and reserves alone: an
- * inner chunk opened between the outer's reservation of a chunk and its
- * stores would be overwritten by them, its rest never framed. The inline
- * first look needs no such test: whenever this path calls out, c is
- * closed (the inner look fails and comes here) or not yet touched.
+ * function this calls, mpr_reserve()'s or the wake check's, or probing
+ * one of its instructions, that produces into the same ring), the inner
+ * call finds busy and reserves alone: an inner chunk opened between the
+ * outer's reservation of a chunk and its stores would be overwritten by
+ * them, its rest never framed. The inline first look sends the inner call
+ * here: where this path calls out, c is closed; between the opener's two
+ * stores, its room is too large for an open chunk.
  */
 static MPR_SLOW_PATH int mpr_chunk_reserve_slow(const struct mpr_view *v,
 						struct mpr_env *env,
@@ -142,7 +144,8 @@ static MPR_SLOW_PATH int mpr_chunk_reserve_slow(const struct mpr_view *v,
 		__u64 f = MPR_LOAD_ACQUIRE(&c->fill);
 		__u64 end = MPR_READ_ONCE(c->end);
 
-		if (f == end)
+		/* Closed, or not one to fill (the first look's test). */
+		if (f == end || end - f >= chunk_bytes)
 			break;
 		if (max_used >= MPR_READ_ONCE(c->max_used) && need <= end - f) {
 			if (mpr_cmpxchg(&c->fill, f, f + need) == f) {
@@ -203,11 +206,17 @@ static MPR_ALWAYS_INLINE int mpr_chunk_reserve(const struct mpr_view *v,
 	/* [K2] pairs with [K1]. */
 	__u64 f = MPR_LOAD_ACQUIRE(&c->fill);
 
+	__u64 room = MPR_READ_ONCE(c->end) - f;
+
 	/*
-	 * A stale end (a later chunk's) can pass this test with an earlier
-	 * chunk's fill; the compare-and-swap then fails.
+	 * No open chunk has chunk_bytes or more left: room that large is a
+	 * new end seen with the fill before it, its opener between its two
+	 * stores (this look can run there: a probe at an instruction of the
+	 * slow path, at the same level), whose compare-and-swap would take
+	 * other producers' space. A stale end of a later chunk with an
+	 * earlier chunk's fill passes the test; the compare-and-swap fails.
 	 */
-	if (mpr_likely(need <= MPR_READ_ONCE(c->end) - f &&
+	if (mpr_likely(need <= room && room < chunk_bytes &&
 		       max_used >= MPR_READ_ONCE(c->max_used)) &&
 	    mpr_likely(mpr_cmpxchg(&c->fill, f, f + need) == f)) {
 		*pos = f;

@@ -970,6 +970,7 @@ struct mpr_chunk {
 	__u64 end;
 	__u64 max_used;	/* the class limit it was reserved under */
 	__u32 busy;	/* its owner is in mpr_chunk_reserve_slow() */
+	__u64 seen;	/* the fill the module's last unpin scan found */
 };
 
 /*

@@ -317,6 +317,48 @@ static void t_closer_passes_over_a_chunk_being_opened(struct tap *t)
 }
 
 /*
+ * The owner's first look, run by a program probed between an opener's two
+ * stores at the same level, sees the new end with the old fill: room far
+ * larger than an open chunk has. It must not take [old fill, ...), other
+ * producers' records, but go the slow way.
+ */
+static void t_first_look_passes_over_a_chunk_being_opened(struct tap *t)
+{
+	struct fix f;
+	struct mpr_chunk *c;
+	uint32_t seq = 0;
+	uint64_t a, b, pos;
+
+	if (!setup(t, &f, 64 * KB, 1 * KB, 0, NULL))
+		return;
+	put(t, &f, 56, MPMCRING_PRIO_NORMAL, 0);
+	CHECK(t, hostring_chunk_close(&f.h, 0), "close");
+	/* Two records alone at 1 KiB: another producer's, say. */
+	CHECK_EQ(t, hostring_reserve(&f.h, 0, 56, MPMCRING_PRIO_NORMAL, &a), 0);
+	CHECK_EQ(t, hostring_reserve(&f.h, 0, 56, MPMCRING_PRIO_NORMAL, &b), 0);
+	CHECK_EQ(t, a, 1 * KB);
+	/* The opener of the next chunk stored its end, not yet its fill. */
+	c = hostring_chunk(&f.h, 0);
+	CHECK_EQ(t, c->fill, 1 * KB);
+	c->end = b + 64 + 1 * KB;
+	CHECK_EQ(t, hostring_reserve_chunked(&f.h, 0, 56, MPMCRING_PRIO_NORMAL, &pos), 0);
+	CHECK(t, pos != a, "took %llu, where another producer's record is", (unsigned long long)a);
+	CHECK_EQ(t, pos, b + 64);
+	memset(hostring_payload(&f.h, a), 0, 56);
+	memcpy(hostring_payload(&f.h, a), &(uint32_t){ 1 }, 4);
+	hostring_commit(&f.h, 0, a, 56);
+	memset(hostring_payload(&f.h, b), 0, 56);
+	memcpy(hostring_payload(&f.h, b), &(uint32_t){ 2 }, 4);
+	hostring_commit(&f.h, 0, b, 56);
+	memset(hostring_payload(&f.h, pos), 0, 56);
+	memcpy(hostring_payload(&f.h, pos), &(uint32_t){ 3 }, 4);
+	hostring_commit(&f.h, 0, pos, 56);
+	hostring_chunk_close(&f.h, 0);
+	CHECK_EQ(t, drain(t, &f, &seq), 4);
+	teardown(&f);
+}
+
+/*
  * A ring that starts just below 2^64: its chunks start closed at the first
  * position, not at zero, which would be ahead of the first chunk; a closer
  * seeing that chunk's end with the fill before it would frame [0, end),
@@ -383,7 +425,9 @@ static void check_all_framed(struct tap *t, struct fix *f)
 /*
  * A reservation can be re-entered at the same level where it calls out (a
  * tracing program on the module's wake check, or on what reclaim calls,
- * producing into the same ring). Here: where it closes its chunk.
+ * producing into the same ring). Here: where it closes its chunk. This
+ * one is safe without the busy word too (the outer looks at its chunk
+ * again after the call); the next one is not.
  */
 static void t_reentry_while_closing(struct tap *t)
 {
@@ -465,6 +509,8 @@ int main(void)
 		{ "full_ring_falls_back_to_one_record", t_full_ring_falls_back_to_one_record },
 		{ "closer_passes_over_a_chunk_being_opened",
 		  t_closer_passes_over_a_chunk_being_opened },
+		{ "first_look_passes_over_a_chunk_being_opened",
+		  t_first_look_passes_over_a_chunk_being_opened },
 		{ "closer_passes_over_the_first_chunk_across_the_wrap",
 		  t_closer_passes_over_the_first_chunk_across_the_wrap },
 		{ "reentry_while_closing", t_reentry_while_closing },
