@@ -25,8 +25,8 @@ int mpmcring_chunks_init(struct mpmcring *ring, u32 want)
 {
 	unsigned int n = num_possible_cpus() * MPMCRING_NR_LEVELS;
 	u32 g = 1U << ring->view.gshift;
-	/* mpr_chunk_bytes()'s least: four records of a granule each. */
-	u32 least = 4 * (MPMCRING_HDR_SIZE + g);
+	/* mpr_chunk_bytes()'s least, four records of a granule each, aligned. */
+	u32 least = round_up(4 * (MPMCRING_HDR_SIZE + g), g);
 	u64 first = READ_ONCE(ring->view.meta->prod_pos);
 	u64 quarter = ring->view.data_size / 4 / n;
 	u64 biggest = (u64)ring->view.max_record + MPMCRING_HDR_SIZE;
@@ -46,20 +46,24 @@ int mpmcring_chunks_init(struct mpmcring *ring, u32 want)
 	}
 	ring->chunk_bytes = mpr_chunk_bytes(&ring->view, want, n);
 	if (!ring->chunk_bytes) {
-		pr_err("mpmcring: %s: chunk_bytes=%u: capped at %llu (a quarter of the %llu-byte ring over %u chunks: every possible CPU's interrupt levels) and %llu (the largest record), under the least, %u\n",
-		       ring->layout.name, want, quarter, ring->view.data_size, n,
-		       biggest, least);
+		pr_err("mpmcring: %s: chunk_bytes=%u: capped at %llu, under the least, %u (%s)\n",
+		       ring->layout.name, want,
+		       min(quarter, biggest) & ~((u64)g - 1), least,
+		       quarter < biggest ?
+		       "a quarter of the ring over every possible CPU's four interrupt levels" :
+		       "the largest record");
 		return -EINVAL;
 	}
-	ring->chunks = __alloc_percpu_gfp(MPMCRING_NR_LEVELS *
-					  sizeof(struct mpr_chunk),
-					  __alignof__(struct mpr_chunk),
-					  GFP_KERNEL_ACCOUNT);
+	/* A line per chunk: a scan's writes stay off the others. */
+	BUILD_BUG_ON(sizeof(struct mpr_chunk) > MPR_CHUNK_STRIDE);
+	ring->chunks = __alloc_percpu_gfp(MPMCRING_NR_LEVELS * MPR_CHUNK_STRIDE,
+					  MPR_CHUNK_STRIDE, GFP_KERNEL_ACCOUNT);
 	if (!ring->chunks)
 		return -ENOMEM;
 	for_each_possible_cpu(cpu)
 		for (level = 0; level < MPMCRING_NR_LEVELS; level++)
-			mpr_chunk_init(per_cpu_ptr(ring->chunks, cpu) + level, first);
+			mpr_chunk_init(mpmcring_chunk_at(per_cpu_ptr(ring->chunks, cpu),
+							 level), first);
 	/* Before now: the first refusal may scan at once. */
 	ring->unpinned = jiffies - 1;
 	return 0;
@@ -102,10 +106,11 @@ unsigned int mpmcring_chunks_close(struct mpmcring *ring)
 	if (!ring->chunks)
 		return 0;
 	for_each_possible_cpu(cpu) {
-		struct mpr_chunk *c = per_cpu_ptr(ring->chunks, cpu);
+		void *area = per_cpu_ptr(ring->chunks, cpu);
 
 		for (level = 0; level < MPMCRING_NR_LEVELS; level++)
-			n += mpmcring_chunk_close(ring, c + level);
+			n += mpmcring_chunk_close(ring,
+						  mpmcring_chunk_at(area, level));
 	}
 	return n;
 }
@@ -120,11 +125,11 @@ EXPORT_SYMBOL_IF_KUNIT(mpmcring_chunks_close);
  * the ring fills behind it until the tick closes it. This closes every
  * chunk whose fill is where reclaim stopped or where the consumers' head
  * is (user-writable: only compared), and every chunk whose fill has not
- * moved since the last scan (quiet for a jiffy at least). A scan reads
- * every CPU's chunks, so at most one per jiffy for the ring, by whichever
- * refused producer gets there first. Any context; bounded: possible CPUs
- * times levels. The refusal stands: consumers make the room, once they
- * get past.
+ * moved since the last scan, when that was two jiffies ago or more (so
+ * quiet for a jiffy at least). A scan reads every CPU's chunks, so at
+ * most one per jiffy for the ring, by whichever refused producer gets
+ * there first. Any context; bounded: possible CPUs times levels. The
+ * refusal stands: consumers make the room, once they get past.
  *
  * Return: how many chunks it closed.
  */
@@ -134,6 +139,7 @@ unsigned int mpmcring_chunks_unpin(struct mpmcring *ring)
 	u64 r = READ_ONCE(ring->view.meta->reclaim_pos);
 	u64 head = READ_ONCE(ring->view.cons->head);
 	unsigned int cpu, level, n = 0;
+	bool long_ago;
 
 	/*
 	 * One caller per jiffy, equal or not (time_after() would stop for
@@ -141,17 +147,25 @@ unsigned int mpmcring_chunks_unpin(struct mpmcring *ring)
 	 */
 	if (now == last || !try_cmpxchg(&ring->unpinned, &last, now))
 		return 0;
+	long_ago = now - last >= 2;
 	for_each_possible_cpu(cpu) {
-		struct mpr_chunk *c = per_cpu_ptr(ring->chunks, cpu);
+		void *area = per_cpu_ptr(ring->chunks, cpu);
 
 		for (level = 0; level < MPMCRING_NR_LEVELS; level++) {
-			u64 f = READ_ONCE(c[level].fill);
-			bool quiet = f == READ_ONCE(c[level].seen);
+			struct mpr_chunk *c = mpmcring_chunk_at(area, level);
+			u64 f = READ_ONCE(c->fill);
+			bool quiet = long_ago && f == READ_ONCE(c->seen);
 
-			/* The scans' own: one at a time (the cmpxchg above). */
-			WRITE_ONCE(c[level].seen, f);
+			/*
+			 * Scans can overlap (one interrupted, or longer
+			 * than a jiffy): a stale seen is a missed or an
+			 * extra close, which any time may make. Written
+			 * only when it moved: a quiet chunk's line stays.
+			 */
+			if (f != READ_ONCE(c->seen))
+				WRITE_ONCE(c->seen, f);
 			if ((f == r || f == head || quiet) &&
-			    mpmcring_chunk_close(ring, c + level))
+			    mpmcring_chunk_close(ring, c))
 				n++;
 		}
 	}

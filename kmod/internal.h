@@ -80,7 +80,7 @@ struct mpmcring {
 	 * reservation per record; MPMCRING_NR_LEVELS chunks per CPU.
 	 */
 	u32 chunk_bytes;
-	struct mpr_chunk __percpu *chunks;
+	void __percpu *chunks;		/* MPR_CHUNK_STRIDE apart */
 	struct mpmcring_layout layout;	/* kernel copy; the meta page is a mirror */
 
 	struct page **pages;		/* cons, meta, slot info, stamps, data x2 */
@@ -255,6 +255,12 @@ void mpmcring_reclaim(struct mpmcring *ring);
 bool mpmcring_reclaim_after(struct mpmcring *ring);
 bool mpmcring_repair(struct mpmcring *ring);
 u64 mpmcring_claim_age_ms(struct mpmcring *ring, unsigned int slot, u64 start);
+/* A CPU's chunk for an interrupt level, from that CPU's chunk area. */
+static inline struct mpr_chunk *mpmcring_chunk_at(void *area, unsigned int level)
+{
+	return (struct mpr_chunk *)((u8 *)area + level * MPR_CHUNK_STRIDE);
+}
+
 int mpmcring_chunks_init(struct mpmcring *ring, u32 want);
 unsigned int mpmcring_chunks_close(struct mpmcring *ring);
 unsigned int mpmcring_chunks_unpin(struct mpmcring *ring);

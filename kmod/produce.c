@@ -143,7 +143,8 @@ static __always_inline void mpmcring_reserved(struct mpmcring *ring, u64 pos,
  */
 static struct mpr_chunk *mpmcring_chunk(struct mpmcring *ring)
 {
-	return this_cpu_ptr(ring->chunks) + interrupt_context_level();
+	return mpmcring_chunk_at(this_cpu_ptr(ring->chunks),
+				 interrupt_context_level());
 }
 
 /*
@@ -404,10 +405,15 @@ int mpmcring_admit(struct mpmcring *ring, u32 len, u32 flags)
 	}
 	ret = mpr_admit(v, &env, mpr_rec_size(v, len),
 			ring->reserve_limit[prio]);
+	/*
+	 * Inside the [D4] window: its unpinning may close a chunk, and
+	 * destroy's grace period must wait for that to be finished.
+	 */
+	if (ret)
+		mpmcring_refused_for_room(ring);
 	preempt_enable();
 	if (!ret)
 		return 0;
-	mpmcring_refused_for_room(ring);
 	mpmcring_count_drop(ring, ret == MPR_FAIL_FULL ? MPMCRING_DROP_FULL :
 			    MPMCRING_DROP_PRIORITY, prio, 1);
 	return -ENOSPC;

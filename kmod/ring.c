@@ -555,9 +555,15 @@ void mpmcring_destroy(struct mpmcring *ring)
 	synchronize_rcu();
 	/*
 	 * Producers are done: what they left open in chunks is framed as
-	 * fillers, or consumers would stop at the first one for good.
+	 * fillers, or consumers would stop at the first one for good. A
+	 * close by someone else (the tick, an unpinning begun before the
+	 * grace period) may have won a chunk here and not stamped its
+	 * filler yet: each close runs with preemption off, so a second
+	 * grace period waits for them before consumers are told the end.
 	 */
 	mpmcring_chunks_close(ring);
+	if (ring->chunks)
+		synchronize_rcu();
 	/*
 	 * [M:destroy-dead] the model's step (tests/model).
 	 * [D5] pairs with [D6] in the library's poller (and any consumer of

@@ -124,8 +124,7 @@ static inline bool mpr_chunk_close(const struct mpr_view *v,
  * call finds busy and reserves alone: an inner chunk opened between the
  * outer's reservation of a chunk and its stores would be overwritten by
  * them, its rest never framed. The inline first look sends the inner call
- * here: where this path calls out, c is closed; between the opener's two
- * stores, its room is too large for an open chunk.
+ * here when it sees busy.
  */
 static MPR_SLOW_PATH int mpr_chunk_reserve_slow(const struct mpr_view *v,
 						struct mpr_env *env,
@@ -134,6 +133,7 @@ static MPR_SLOW_PATH int mpr_chunk_reserve_slow(const struct mpr_view *v,
 						__u64 max_used, __u64 *pos)
 {
 	int tries, lost, ret;
+	bool closed;
 	__u64 s;
 
 	if (MPR_READ_ONCE(c->busy))
@@ -159,14 +159,18 @@ static MPR_SLOW_PATH int mpr_chunk_reserve_slow(const struct mpr_view *v,
 			mpr_env_chunk_closed(env, s);
 	}
 	/*
-	 * Closed: a failed compare-and-swap above was a closer's, which
-	 * leaves it closed, so the loop ends there. The close is for the
-	 * bound's sake alone.
+	 * Closed, as a rule: a failed compare-and-swap above was a
+	 * closer's (the first look of a same-level re-entry sees busy and
+	 * keeps off), which leaves it closed, so the loop ends there. Only
+	 * when it is closed may a new one be opened: one still open after
+	 * all (a caller that broke the rules above) is left to its closers
+	 * and the record goes alone.
 	 */
 	if (mpr_chunk_close(v, c, chunk_bytes, &s))
 		mpr_env_chunk_closed(env, s);
-	for (tries = 0; need <= chunk_bytes / 2 && tries < MPR_CHUNK_TRIES;
-	     tries++) {
+	closed = MPR_LOAD_ACQUIRE(&c->fill) == MPR_READ_ONCE(c->end);
+	for (tries = 0; closed && need <= chunk_bytes / 2 &&
+	     tries < MPR_CHUNK_TRIES; tries++) {
 		if (mpr_reserve_fast(v, env, chunk_bytes, max_used, &s, &lost)) {
 			MPR_WRITE_ONCE(c->end, s + chunk_bytes);
 			MPR_WRITE_ONCE(c->max_used, max_used);
@@ -209,15 +213,18 @@ static MPR_ALWAYS_INLINE int mpr_chunk_reserve(const struct mpr_view *v,
 	__u64 room = MPR_READ_ONCE(c->end) - f;
 
 	/*
-	 * No open chunk has chunk_bytes or more left: room that large is a
-	 * new end seen with the fill before it, its opener between its two
-	 * stores (this look can run there: a probe at an instruction of the
-	 * slow path, at the same level), whose compare-and-swap would take
-	 * other producers' space. A stale end of a later chunk with an
-	 * earlier chunk's fill passes the test; the compare-and-swap fails.
+	 * A probe at any instruction of the slow path can run this look at
+	 * the same level, in the middle of the owner's work on c: busy sends
+	 * it the slow way, which reserves alone (a compare-and-swap here
+	 * would make the owner's close fail, and with the owner between its
+	 * two stores, take other producers' space). Room of chunk_bytes or
+	 * more is that window too (no open chunk has that much left); a
+	 * stale end of a later chunk with an earlier chunk's fill passes the
+	 * test, and the compare-and-swap fails.
 	 */
 	if (mpr_likely(need <= room && room < chunk_bytes &&
-		       max_used >= MPR_READ_ONCE(c->max_used)) &&
+		       max_used >= MPR_READ_ONCE(c->max_used) &&
+		       !MPR_READ_ONCE(c->busy)) &&
 	    mpr_likely(mpr_cmpxchg(&c->fill, f, f + need) == f)) {
 		*pos = f;
 		return 0;

@@ -969,9 +969,12 @@ struct mpr_chunk {
 	__u64 fill;	/* where the next record goes; == end: closed */
 	__u64 end;
 	__u64 max_used;	/* the class limit it was reserved under */
-	__u32 busy;	/* its owner is in mpr_chunk_reserve_slow() */
 	__u64 seen;	/* the fill the module's last unpin scan found */
+	__u32 busy;	/* its owner is in mpr_chunk_reserve_slow() */
 };
+
+/* Each chunk on a line of its own (the sides lay them out so). */
+#define MPR_CHUNK_STRIDE	64
 
 /*
  * Why a reservation failed: the caller counts it. MPR_FAIL_BUSY (overwrite

@@ -337,13 +337,16 @@ static void t_first_look_passes_over_a_chunk_being_opened(struct tap *t)
 	CHECK_EQ(t, hostring_reserve(&f.h, 0, 56, MPMCRING_PRIO_NORMAL, &a), 0);
 	CHECK_EQ(t, hostring_reserve(&f.h, 0, 56, MPMCRING_PRIO_NORMAL, &b), 0);
 	CHECK_EQ(t, a, 1 * KB);
-	/* The opener of the next chunk stored its end, not yet its fill. */
+	/* The opener of the next chunk stored its end, not yet its fill
+	 * (busy: it is in its slow path; either tells the look to keep off). */
 	c = hostring_chunk(&f.h, 0);
 	CHECK_EQ(t, c->fill, 1 * KB);
 	c->end = b + 64 + 1 * KB;
+	c->busy = 1;
 	CHECK_EQ(t, hostring_reserve_chunked(&f.h, 0, 56, MPMCRING_PRIO_NORMAL, &pos), 0);
 	CHECK(t, pos != a, "took %llu, where another producer's record is", (unsigned long long)a);
 	CHECK_EQ(t, pos, b + 64);
+	c->busy = 0;
 	memset(hostring_payload(&f.h, a), 0, 56);
 	memcpy(hostring_payload(&f.h, a), &(uint32_t){ 1 }, 4);
 	hostring_commit(&f.h, 0, a, 56);

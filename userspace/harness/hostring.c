@@ -246,10 +246,10 @@ int hostring_init(struct hostring *h, const struct hostring_params *p)
 	memset(h->prod, 0, sizeof(*h->prod) * p->producers);
 	/* Zeroed chunks are closed ones (fill == end). A line each: a
 	 * producer's fill word is written per record. */
-	h->chunks = aligned_alloc(64, 64 * p->producers);
+	h->chunks = aligned_alloc(MPR_CHUNK_STRIDE, MPR_CHUNK_STRIDE * p->producers);
 	if (!h->chunks)
 		goto fail;
-	memset(h->chunks, 0, 64 * p->producers);
+	memset(h->chunks, 0, MPR_CHUNK_STRIDE * p->producers);
 	h->leases = calloc(l->max_consumers, sizeof(*h->leases));
 	if (!h->leases)
 		goto fail;
@@ -431,7 +431,7 @@ int hostring_reserve(struct hostring *h, unsigned int idx, uint32_t len, unsigne
 	return 0;
 }
 
-_Static_assert(sizeof(struct mpr_chunk) <= 64, "a chunk per line");
+_Static_assert(sizeof(struct mpr_chunk) <= MPR_CHUNK_STRIDE, "a chunk per line");
 
 int hostring_reserve_chunked(struct hostring *h, unsigned int idx, uint32_t len, unsigned int prio,
 			     uint64_t *pos)

@@ -137,7 +137,7 @@ bool hostring_chunk_close(struct hostring *h, unsigned int idx);
 /* Producer idx's chunk, for tests that set its state by hand. */
 static inline struct mpr_chunk *hostring_chunk(struct hostring *h, unsigned int idx)
 {
-	return (struct mpr_chunk *)((char *)h->chunks + 64 * (size_t)idx);
+	return (struct mpr_chunk *)((char *)h->chunks + MPR_CHUNK_STRIDE * (size_t)idx);
 }
 /* Whether the ring would take the record now: 0, or -ENOSPC, -EMSGSIZE
  * counted as hostring_reserve() counts them (overwrite mode: 0). */
