@@ -125,8 +125,8 @@ EXPORT_SYMBOL_IF_KUNIT(mpmcring_chunks_close);
  * the ring fills behind it until the tick closes it. This closes every
  * chunk whose fill is where reclaim stopped or where the consumers' head
  * is (user-writable: only compared), and every chunk whose fill has not
- * moved since the last scan, when that was two jiffies ago or more (so
- * quiet for a jiffy at least). A scan reads every CPU's chunks, so at
+ * moved for two jiffies or more, by the scans' look (so quiet for a
+ * jiffy at least). A scan reads every CPU's chunks, so at
  * most one per jiffy for the ring, by whichever refused producer gets
  * there first. Any context; bounded: possible CPUs times levels. The
  * refusal stands: consumers make the room, once they get past.
@@ -139,7 +139,6 @@ unsigned int mpmcring_chunks_unpin(struct mpmcring *ring)
 	u64 r = READ_ONCE(ring->view.meta->reclaim_pos);
 	u64 head = READ_ONCE(ring->view.cons->head);
 	unsigned int cpu, level, n = 0;
-	bool long_ago;
 
 	/*
 	 * One caller per jiffy, equal or not (time_after() would stop for
@@ -147,14 +146,13 @@ unsigned int mpmcring_chunks_unpin(struct mpmcring *ring)
 	 */
 	if (now == last || !try_cmpxchg(&ring->unpinned, &last, now))
 		return 0;
-	long_ago = now - last >= 2;
 	for_each_possible_cpu(cpu) {
 		void *area = per_cpu_ptr(ring->chunks, cpu);
 
 		for (level = 0; level < MPMCRING_NR_LEVELS; level++) {
 			struct mpr_chunk *c = mpmcring_chunk_at(area, level);
 			u64 f = READ_ONCE(c->fill);
-			bool quiet = long_ago && f == READ_ONCE(c->seen);
+			bool quiet = false;
 
 			/*
 			 * Scans can overlap (one interrupted, or longer
@@ -162,8 +160,12 @@ unsigned int mpmcring_chunks_unpin(struct mpmcring *ring)
 			 * extra close, which any time may make. Written
 			 * only when it moved: a quiet chunk's line stays.
 			 */
-			if (f != READ_ONCE(c->seen))
+			if (f != READ_ONCE(c->seen)) {
 				WRITE_ONCE(c->seen, f);
+				WRITE_ONCE(c->seen_at, now);
+			} else {
+				quiet = now - (unsigned long)READ_ONCE(c->seen_at) >= 2;
+			}
 			if ((f == r || f == head || quiet) &&
 			    mpmcring_chunk_close(ring, c))
 				n++;

@@ -69,6 +69,7 @@ static inline void mpr_chunk_init(struct mpr_chunk *c, __u64 initial_pos)
 	c->max_used = 0;
 	c->busy = 0;
 	c->seen = initial_pos;
+	c->seen_at = 0;
 }
 
 /*

@@ -969,7 +969,8 @@ struct mpr_chunk {
 	__u64 fill;	/* where the next record goes; == end: closed */
 	__u64 end;
 	__u64 max_used;	/* the class limit it was reserved under */
-	__u64 seen;	/* the fill the module's last unpin scan found */
+	__u64 seen;	/* the fill the module's unpin scans last saw move */
+	__u64 seen_at;	/* and when (jiffies) */
 	__u32 busy;	/* its owner is in mpr_chunk_reserve_slow() */
 };
 
