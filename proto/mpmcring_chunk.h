@@ -210,7 +210,6 @@ static MPR_ALWAYS_INLINE int mpr_chunk_reserve(const struct mpr_view *v,
 {
 	/* [K2] pairs with [K1]. */
 	__u64 f = MPR_LOAD_ACQUIRE(&c->fill);
-
 	__u64 room = MPR_READ_ONCE(c->end) - f;
 
 	/*
@@ -219,9 +218,9 @@ static MPR_ALWAYS_INLINE int mpr_chunk_reserve(const struct mpr_view *v,
 	 * it the slow way, which reserves alone (a compare-and-swap here
 	 * would make the owner's close fail, and with the owner between its
 	 * two stores, take other producers' space). Room of chunk_bytes or
-	 * more is that window too (no open chunk has that much left); a
-	 * stale end of a later chunk with an earlier chunk's fill passes the
-	 * test, and the compare-and-swap fails.
+	 * more is that window too (no open chunk has that much left), as is
+	 * an earlier chunk's fill with a later one's end; and a compare-and-
+	 * swap on a fill that moved meanwhile fails (fill never repeats).
 	 */
 	if (mpr_likely(need <= room && room < chunk_bytes &&
 		       max_used >= MPR_READ_ONCE(c->max_used) &&
