@@ -84,30 +84,41 @@ static void kt_produce_there(void *arg)
 }
 
 /*
+ * Preemption off: one record made in another CPU's IPI (hardirq), its
+ * chunk left open; t->ret says how that went.
+ */
+static void kt_there_produce(struct kt_there *t)
+{
+	int err = smp_call_function_single(cpumask_any_but(cpu_online_mask,
+							   smp_processor_id()),
+					   kt_produce_there, t, 1);
+
+	if (err)
+		t->ret = err;
+}
+
+/*
  * Records committed here, past another CPU's open chunk, wait for it: the
  * tick's close (mpmcring_chunks_close()) lets them through. Positions run
  * through 2^64 on the way.
  */
 static void chunk_close_frees_records_behind(struct kunit *test)
 {
-	struct mpmcring *ring = kt_chunk_ring(test, (u64)0 - 1536);
-	struct kt_there there = { .ring = ring };
+	struct mpmcring *ring;
+	struct kt_there there;
 	struct mpmcring_rsv rsv[2];
-	unsigned int cpu, other;
 	char buf[64];
 	struct kc c;
 	int i, ret[2];
 
-	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
-	cpu = get_cpu();
-	other = cpumask_any_but(cpu_online_mask, cpu);
-	if (other >= nr_cpu_ids) {
-		put_cpu();
-		kc_detach(&c);
-		mpmcring_destroy(ring);
+	if (num_online_cpus() < 2)
 		kunit_skip(test, "one CPU online");
-	}
-	smp_call_function_single(other, kt_produce_there, &there, 1);
+	ring = kt_chunk_ring(test, (u64)0 - 1536);
+	there = (struct kt_there){ .ring = ring };
+
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	get_cpu();
+	kt_there_produce(&there);
 	for (i = 0; i < 2; i++) {
 		ret[i] = mpmcring_reserve(ring, 56, 0, &rsv[i]);
 		if (!ret[i]) {
@@ -145,23 +156,21 @@ static void chunk_close_frees_records_behind(struct kunit *test)
  */
 static void chunk_refusal_unpins(struct kunit *test)
 {
-	struct mpmcring *ring = kt_chunk_ring(test, 0);
-	struct kt_there there = { .ring = ring };
-	unsigned int cpu, other, n;
+	struct mpmcring *ring;
+	struct kt_there there;
+	unsigned int n;
 	char buf[64];
 	struct kc c;
 	int ret = 0;
 
-	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
-	cpu = get_cpu();
-	other = cpumask_any_but(cpu_online_mask, cpu);
-	if (other >= nr_cpu_ids) {
-		put_cpu();
-		kc_detach(&c);
-		mpmcring_destroy(ring);
+	if (num_online_cpus() < 2)
 		kunit_skip(test, "one CPU online");
-	}
-	smp_call_function_single(other, kt_produce_there, &there, 1);
+	ring = kt_chunk_ring(test, 0);
+	there = (struct kt_there){ .ring = ring };
+
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	get_cpu();
+	kt_there_produce(&there);
 	put_cpu();
 	KUNIT_ASSERT_EQ(test, there.ret, 0);
 	/* Its one record; the head now waits at its chunk's unfilled rest. */
