@@ -70,6 +70,18 @@ def curve(params, line_rate, ps=(1, 2, 4, 8, 16, 32, 64)):
     return out
 
 
+def _lines(rows):
+    """A model table's header and its rows (P, predicted, measured, bound)."""
+    out = ["%10s %16s %16s %8s  %s" % ("producers", "model Mrec/s", "measured Mrec/s",
+                                      "error", "bound by")]
+    for p, pred, meas, bound in rows:
+        err = "" if meas is None else "%+.0f%%" % (100 * (pred - meas) / meas)
+        out.append("%10d %16.1f %16s %8s  %s" % (p, pred / 1e6,
+                                               "-" if meas is None else "%.1f" % (meas / 1e6),
+                                               err, bound))
+    return out
+
+
 def table(limits, scale):
     rows, params = predict(limits, scale)
     if not rows:
@@ -77,24 +89,12 @@ def table(limits, scale):
     out = ["", "Reservation line model (docs/scaling.md): c = %.1f ns local CAS, x = %.1f ns "
            "line transfer, w = %.1f ns producer work (fitted at P = 1)" %
            (params["c_ns"], params["x_ns"], params["w_ns"]), ""]
-    out.append("%10s %16s %16s %8s  %s" % ("producers", "model Mrec/s", "measured Mrec/s",
-                                          "error", "bound by"))
-    for p, pred, meas, bound in rows:
-        err = "" if meas is None else "%+.0f%%" % (100 * (pred - meas) / meas)
-        out.append("%10d %16.1f %16s %8s  %s" % (p, pred / 1e6,
-                                               "-" if meas is None else "%.1f" % (meas / 1e6),
-                                               err, bound))
+    out += _lines(rows)
     chunk = predict_chunks(params, scale)
     if chunk:
         out += ["", "Chunked reservation (4 KiB chunks, 72 B a record with its header): "
                 "X(P) = min(P / (w + c), (B / s) / (x + c)), nothing fitted", ""]
-        out.append("%10s %16s %16s %8s  %s" % ("producers", "model Mrec/s", "measured Mrec/s",
-                                              "error", "bound by"))
-        for p, pred, meas, bound in chunk:
-            err = "" if meas is None else "%+.0f%%" % (100 * (pred - meas) / meas)
-            out.append("%10d %16.1f %16s %8s  %s" % (p, pred / 1e6,
-                                                   "-" if meas is None else "%.1f" % (meas / 1e6),
-                                                   err, bound))
+        out += _lines(chunk)
     return "\n".join(out) + "\n"
 
 
