@@ -88,7 +88,9 @@ static inline bool mpr_chunk_close(const struct mpr_view *v,
 				   __u64 *rest)
 {
 	/* [K2] pairs with [K1]: end is the chunk's that fill belongs to,
-	 * or a later one's.
+	 * or a later one's, so that a closer that sees a chunk's fill
+	 * closes it. Safety does not rest on it: the pass-over below
+	 * makes any pair safe (tests/model/chunk.pml, K_ANY_ORDER).
 	 */
 	__u64 f = MPR_LOAD_ACQUIRE(&c->fill);
 	__u64 end = MPR_READ_ONCE(c->end);

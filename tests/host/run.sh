@@ -61,6 +61,8 @@ add2 "model/bounded" "$model/run.sh"
 add2 "model/markers_selftest" "$model/markers-selftest.sh"
 # The wakeups, each in its own small model, their plants with them (20 s).
 add2 "model/wakeups" "$model/wakeups.sh"
+# Chunked reservation's own small model, its plants with it (about 1.5 min).
+add2 "model/chunks" "$model/chunks.sh"
 
 # The Go package (go/): vet, the tests under the race detector, the fuzzer.
 add2 "go/vet" "$here/go_test.sh vet"

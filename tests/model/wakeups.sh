@@ -23,6 +23,7 @@ top=$(cd "$here/../.." && pwd)
 out=${MODEL_OUT:-$top/build/model/wakeups}
 
 # name | model | spin -D flags | expected: pass, or what spin must report | what
+# shellcheck disable=SC2034 # read by small_models_run
 configs=(
 "wake-read|wake||pass|read(2): two producers finish out of order; the consumer takes both, woken for the record at the head, whichever finishes last"
 "wake-read-watermark|wake|-DK=1|pass|the same with a watermark of 2 granules: woken once the head record is finished and 2 granules are reserved"
@@ -55,60 +56,6 @@ configs=(
 "plant-standing-no-w5-w7|room|-DSTANDING -DPLANT_NO_W5 -DPLANT_NO_W7|invalid end state|with a target standing, neither [W5] nor [W7]: the bit reaches memory after the consumer's kick looked"
 )
 
-echo "1..${#configs[@]}"
-n=0 failed=0
-for c in "${configs[@]}"; do
-	IFS='|' read -r name model defs expect what <<<"$c"
-	n=$((n + 1))
-	d=$out/$name
-	rm -rf "$d"
-	mkdir -p "$d"
-	cp "$here/$model.pml" "$d/" || { echo "not ok $n - $name: no $model.pml"; failed=1; continue; }
-	# A misspelt -D would check the default configuration and pass.
-	unknown=
-	for def in $defs; do
-		def=${def#-D}
-		def=${def%%=*}
-		grep -qw -- "$def" "$d/$model.pml" || unknown="$unknown $def"
-	done
-	if [ -n "$unknown" ]; then
-		echo "not ok $n - $name: $model.pml has no$unknown"
-		failed=1
-		continue
-	fi
-	# shellcheck disable=SC2086 # defs is words on purpose
-	if ! (cd "$d" && spin $defs -a "$model.pml" >spin.log 2>&1 &&
-		cc -w -O2 -DSAFETY -o pan pan.c >cc.log 2>&1); then
-		echo "not ok $n - $name: the verifier did not build"
-		sed 's/^/# /' "$d/spin.log" "$d/cc.log" | tail -n 20
-		failed=1
-		continue
-	fi
-	(cd "$d" && ./pan -m100000) >"$d/pan.log" 2>&1
-	errors=$(grep -oE 'errors: [0-9]+' "$d/pan.log" | awk '{print $2}')
-	states=$(awk '/states, stored/ {print $1; exit}' "$d/pan.log")
-	got=$(grep -oE 'invalid end state \(|assertion violated' "$d/pan.log" | head -n 1)
-	got=${got% (}
-	# (a search stopped at its first error says "not completed" too)
-	if [ "${errors:-1}" = 0 ] &&
-		grep -qE 'max search depth too small|Search not completed' "$d/pan.log"; then
-		echo "not ok $n - $name: the search did not complete"
-		failed=1
-	elif [ "$expect" = pass ] && [ "${errors:-1}" = 0 ]; then
-		echo "ok $n - $name: $what (${states:-?} states)"
-		continue
-	elif [ "$expect" != pass ] && [ "$got" = "$expect" ]; then
-		echo "ok $n - $name: caught ($expect): $what (${states:-?} states)"
-		continue
-	else
-		echo "not ok $n - $name: $what: expected ${expect}, got ${got:-no error} (${states:-?} states)"
-		failed=1
-	fi
-	if [ -f "$d/$model.pml.trail" ]; then
-		# shellcheck disable=SC2086
-		(cd "$d" && spin $defs -t -p "$model.pml") >"$d/trail.txt" 2>&1
-		echo "# the interleaving ($d/trail.txt):"
-		grep -E '^ *[0-9]+:.*proc' "$d/trail.txt" | sed 's/^ */#   /' | tail -n 40
-	fi
-done
-exit $failed
+# shellcheck source=tests/model/small-models.sh
+. "$here/small-models.sh"
+small_models_run "$here" "$out"
