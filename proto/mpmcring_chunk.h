@@ -77,7 +77,7 @@ static inline void mpr_chunk_init(struct mpr_chunk *c, __u64 initial_pos)
  * Returns whether this call closed it. Any context may call it at any time
  * (chunk_bytes the size c was opened with): the owner filling c races with
  * it only on fill, and exactly one of them moves fill from any value. The
- * owner opens a chunk with plain stores of end, then fill: a closer can see
+ * owner opens a chunk with a store of end, then one of fill: a closer can see
  * a new end with the old fill, the end of the chunk before, which is at or
  * below the new chunk's start. No open chunk has chunk_bytes or more left
  * (its first record is taken as it opens), so such a pair is passed over:
@@ -88,9 +88,12 @@ static inline bool mpr_chunk_close(const struct mpr_view *v,
 				   __u64 *rest)
 {
 	/* [K2] pairs with [K1]: end is the chunk's that fill belongs to,
-	 * or a later one's, so that a closer that sees a chunk's fill
-	 * closes it. Safety does not rest on it: the pass-over below
-	 * makes any pair safe (tests/model/chunk.pml, K_ANY_ORDER).
+	 * or a later one's, and the filler's header goes into space the
+	 * opener's reservation took after [P4] (the compare-and-swap
+	 * below, which reads that fill or a later one, orders it too).
+	 * Which granules the filler frames rests on the pass-over alone:
+	 * tests/model/chunk.pml checks it with end and fill in either
+	 * order (K_ANY_ORDER).
 	 */
 	__u64 f = MPR_LOAD_ACQUIRE(&c->fill);
 	__u64 end = MPR_READ_ONCE(c->end);
@@ -178,7 +181,8 @@ static MPR_SLOW_PATH int mpr_chunk_reserve_slow(const struct mpr_view *v,
 			MPR_WRITE_ONCE(c->end, s + chunk_bytes);
 			MPR_WRITE_ONCE(c->max_used, max_used);
 			/* [K1] pairs with [K2]: end and max_used before the
-			 * fill that opens the chunk.
+			 * fill that opens the chunk, and the space taken
+			 * above (after [P4]) before a closer's filler in it.
 			 */
 			MPR_STORE_RELEASE(&c->fill, s + need);
 			*pos = s;

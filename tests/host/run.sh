@@ -61,7 +61,7 @@ add2 "model/bounded" "$model/run.sh"
 add2 "model/markers_selftest" "$model/markers-selftest.sh"
 # The wakeups, each in its own small model, their plants with them (20 s).
 add2 "model/wakeups" "$model/wakeups.sh"
-# Chunked reservation's own small model, its plants with it (about 1.5 min).
+# Chunked reservation's own small model, its plants with it (2 CPU-minutes).
 add2 "model/chunks" "$model/chunks.sh"
 
 # The Go package (go/): vet, the tests under the race detector, the fuzzer.

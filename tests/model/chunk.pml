@@ -38,6 +38,18 @@
  *                        old one closed
  *   PLANT_LOOK_ANY_ROOM  the first look takes room of chunk_bytes or more
  *   PLANT_LOOK_NOT_BUSY  the first look does not keep off a busy chunk
+ * The last three alone are no bug (chunks.sh checks that they pass): the
+ * first look's two tests each keep a re-entry out of the opener's window,
+ * and under the rules the close before an opening always closes.
+ *
+ * Bounds: one closer with at most CLOSES closes, one re-entry, two chunks
+ * of an owner's history; a record alone tries TRIES times (the code:
+ * MPR_RESERVE_TRIES, with reclaim rounds, which this ring without
+ * consumers has no use for). The closer's pass-over argument does not
+ * depend on how stale its pair is (the chunk size is fixed for the ring's
+ * life), which these bounds cannot show for every staleness. Nothing ties
+ * this model to the code by markers (tests/model/check-markers.sh covers
+ * mpmcring.pml): a change to mpmcring_chunk.h updates it by hand.
  */
 
 #ifndef B
@@ -82,9 +94,16 @@ bit c_busy[NOWN];
 bit irq_on;		/* the re-entry runs: owner 0 waits */
 byte own[CAP];		/* 0: free; 1: a record; 2: a filler */
 
-/* Takes [pos, pos + n) for what; inside the step that won it. */
+/*
+ * Takes [pos, pos + n) for what; inside the step that won it. A context's
+ * own records (what 1) come at increasing positions.
+ */
 inline mark(pos, n, what)
 {
+	if
+	:: what == 1 -> assert(AT(pos) >= nextat); nextat = AT(pos) + n
+	:: else -> skip
+	fi;
 	k = 0;
 	do
 	:: k < n ->
@@ -206,7 +225,9 @@ inline reserve_slow(id, need)
 	:: c_busy[id] -> reserve_alone(need)
 #endif
 	:: else ->
+#ifndef PLANT_NO_BUSY
 		c_busy[id] = 1;
+#endif
 		tries = 0;
 		do
 		:: tries < TRIES ->
@@ -284,11 +305,11 @@ inline chunk_reserve(id, need)
 	e = c_end[id];
 	room = M(e - f);
 	if
-#if defined(PLANT_LOOK_ANY_ROOM) && defined(PLANT_LOOK_NOT_BUSY)
+#if defined(PLANT_LOOK_ANY_ROOM) && (defined(PLANT_LOOK_NOT_BUSY) || defined(PLANT_NO_BUSY))
 	:: need <= room ->
 #elif defined(PLANT_LOOK_ANY_ROOM)
 	:: need <= room && !c_busy[id] ->
-#elif defined(PLANT_LOOK_NOT_BUSY)
+#elif defined(PLANT_LOOK_NOT_BUSY) || defined(PLANT_NO_BUSY)
 	:: need <= room && room < B ->
 #else
 	:: need <= room && room < B && !c_busy[id] ->
@@ -311,7 +332,7 @@ inline chunk_reserve(id, need)
 	forget()
 }
 
-#define LOCALS	byte f, e, cf, ce, room, p, s, need, k, tries, tries2; \
+#define LOCALS	byte f, e, cf, ce, room, p, s, need, k, tries, tries2, nextat; \
 		bit got, ok, lost, cl, closed
 
 /*

@@ -9,13 +9,12 @@
 # fails, with the interleaving of an unexpected error.
 #
 #   configs=("name|model|spin -D flags|pass or what spin must report|what" ...)
-#   small_cflags   the verifier's cc flags (default -O2 -DSAFETY)
-#   small_panflags pan's flags (default -m100000)
-#   small_models_run <folder of the .pml files> <build folder>
+#   small_models_run <folder of the .pml files> <build folder> \
+#                    <the verifier's cc flags> <pan's flags>
 
 small_models_run() {
-	local here=$1 out=$2 n=0 failed=0 c name model defs expect what d unknown def
-	local errors states got cflags=${small_cflags:--O2 -DSAFETY} panflags=${small_panflags:--m100000}
+	local here=$1 out=$2 cflags=$3 panflags=$4 n=0 failed=0 c name model defs expect what
+	local d unknown def errors states got
 
 	# shellcheck disable=SC2154 # the caller's
 	echo "1..${#configs[@]}"

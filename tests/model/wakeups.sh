@@ -58,4 +58,4 @@ configs=(
 
 # shellcheck source=tests/model/small-models.sh
 . "$here/small-models.sh"
-small_models_run "$here" "$out"
+small_models_run "$here" "$out" "-O2 -DSAFETY" "-m100000"
