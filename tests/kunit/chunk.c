@@ -6,6 +6,8 @@
  * tick's close (mpmcring_chunks_close()) frees; a ring too small for its
  * chunks is refused. tests/host/chunk_test.c has the protocol's own cases.
  */
+#include <linux/delay.h>
+
 #include "util.h"
 
 #define KT_CHUNK 1024
@@ -190,6 +192,101 @@ static void chunk_refusal_unpins(struct kunit *test)
 	mpmcring_destroy(ring);
 }
 
+/* The first open chunk of any CPU and level (NULL: none), and how many. */
+static struct mpr_chunk *kt_open_chunk(struct mpmcring *ring, unsigned int *n)
+{
+	struct mpr_chunk *open = NULL;
+	unsigned int cpu, level;
+
+	*n = 0;
+	for_each_possible_cpu(cpu) {
+		void *area = per_cpu_ptr(ring->chunks, cpu);
+
+		for (level = 0; level < MPMCRING_NR_LEVELS; level++) {
+			struct mpr_chunk *c = mpmcring_chunk_at(area, level);
+
+			if (READ_ONCE(c->fill) == READ_ONCE(c->end))
+				continue;
+			open = open ?: c;
+			(*n)++;
+		}
+	}
+	return open;
+}
+
+/* A scan now, whatever the last one's jiffy; the jiffies it ran across. */
+static unsigned int kt_unpin_scan(struct mpmcring *ring, unsigned long *from,
+				  unsigned long *to)
+{
+	unsigned int n;
+
+	*from = jiffies;
+	WRITE_ONCE(ring->unpinned, *from - 1);
+	n = mpmcring_chunks_unpin(ring);
+	*to = jiffies;
+	return n;
+}
+
+/*
+ * A chunk its CPU stopped filling where neither the head nor reclaim
+ * stopped (one record in it, nothing claimed): the unpin scans close it
+ * once they have seen its fill stand for two jiffies, and not before; a
+ * second scan in the same jiffy does nothing. Jiffies tick on under the
+ * test: each check holds for the jiffies its scan ran across.
+ */
+static void chunk_quiet_is_closed(struct kunit *test)
+{
+	unsigned long from, to, seen_at;
+	struct mpmcring *ring;
+	struct kt_there there;
+	struct mpr_chunk *c;
+	unsigned int n, open;
+	int i;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "one CPU online");
+	ring = kt_chunk_ring(test, 0);
+	there = (struct kt_there){ .ring = ring };
+	get_cpu();
+	kt_there_produce(&there);
+	put_cpu();
+	KUNIT_ASSERT_EQ(test, there.ret, 0);
+	c = kt_open_chunk(ring, &open);
+	KUNIT_ASSERT_EQ(test, open, 1U);
+	KUNIT_ASSERT_EQ(test, READ_ONCE(c->fill), (u64)64);
+
+	/* First seen moving: noted, not closed. */
+	KUNIT_EXPECT_EQ(test, kt_unpin_scan(ring, &from, &to), 0U);
+	seen_at = READ_ONCE(c->seen_at);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(c->seen), (u64)64);
+	KUNIT_EXPECT_TRUE(test, seen_at - from <= to - from);
+	/* Seen standing for less than two jiffies: still not. */
+	for (i = 0; !time_after(jiffies, seen_at) && i < 1000; i++)
+		udelay(100);
+	n = kt_unpin_scan(ring, &from, &to);
+	if (to - seen_at < 2)
+		KUNIT_EXPECT_EQ(test, n, 0U);
+	if (!n) {
+		/* Two jiffies on, a scan in a jiffy already scanned: none. */
+		while (time_before(jiffies, seen_at + 2))
+			schedule_timeout_uninterruptible(1);
+		from = jiffies;
+		WRITE_ONCE(ring->unpinned, from);
+		n = mpmcring_chunks_unpin(ring);
+		to = jiffies;
+		if (to == from)
+			KUNIT_EXPECT_EQ(test, n, 0U);
+	}
+	/* Quiet for two jiffies: the next scan closes it (or one above did). */
+	if (!n)
+		n = kt_unpin_scan(ring, &from, &to);
+	KUNIT_EXPECT_EQ(test, n, 1U);
+	KUNIT_EXPECT_TRUE(test, !kt_open_chunk(ring, &open));
+	KUNIT_EXPECT_EQ(test, open, 0U);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(c->fill), (u64)KT_CHUNK);
+	mpmcring_destroy(ring);
+}
+
 /* Eviction stops at a chunk's unfilled space: overwrite rings take none. */
 static void chunk_overwrite_refused(struct kunit *test)
 {
@@ -233,6 +330,7 @@ static struct kunit_case chunk_cases[] = {
 	KUNIT_CASE(chunk_records_share_one_step),
 	KUNIT_CASE(chunk_close_frees_records_behind),
 	KUNIT_CASE(chunk_refusal_unpins),
+	KUNIT_CASE(chunk_quiet_is_closed),
 	KUNIT_CASE(chunk_overwrite_refused),
 	KUNIT_CASE(chunk_ring_too_small_refused),
 	{}
