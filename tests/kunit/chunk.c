@@ -3,11 +3,11 @@
  * Chunked reservation in the module (kmod/chunk.c, kmod/produce.c): a
  * context's records fill its CPU's chunk for its interrupt level, one step
  * on prod_pos per chunk; what records wait for behind an open chunk, the
- * tick's close (mpmcring_chunks_close()) frees; a ring too small for its
- * chunks is refused. tests/host/chunk_test.c has the protocol's own cases.
+ * tick's close (mpmcring_chunks_close()) frees, and so do the unpin scans
+ * (mpmcring_chunks_unpin(): a refusal for room, a chunk quiet for two
+ * jiffies); a ring too small for its chunks is refused.
+ * tests/host/chunk_test.c has the protocol's own cases.
  */
-#include <linux/delay.h>
-
 #include "util.h"
 
 #define KT_CHUNK 1024
@@ -71,7 +71,10 @@ struct kt_there {
 	u64 pos;
 };
 
-/* On another CPU, in its IPI (hardirq): one record, its chunk left open. */
+/*
+ * On another CPU, in its IPI (hardirq; from its idle loop when it was
+ * polling): one record, its chunk left open.
+ */
 static void kt_produce_there(void *arg)
 {
 	struct kt_there *t = arg;
@@ -229,19 +232,21 @@ static unsigned int kt_unpin_scan(struct mpmcring *ring, unsigned long *from,
 
 /*
  * A chunk its CPU stopped filling where neither the head nor reclaim
- * stopped (one record in it, nothing claimed): the unpin scans close it
- * once they have seen its fill stand for two jiffies, and not before; a
- * second scan in the same jiffy does nothing. Jiffies tick on under the
- * test: each check holds for the jiffies its scan ran across.
+ * stopped (nothing claimed): the unpin scans note its fill as it moves,
+ * at most one scan a jiffy for the ring (a call in the jiffy of the last
+ * scan notes nothing), and close it once its fill has stood for two
+ * jiffies, not after one. Jiffies tick on under the test: a check that
+ * needs a call to stay within one jiffy is made when it did (a call takes
+ * microseconds: nearly always).
  */
 static void chunk_quiet_is_closed(struct kunit *test)
 {
-	unsigned long from, to, seen_at;
+	unsigned long from, to, last;
 	struct mpmcring *ring;
 	struct kt_there there;
 	struct mpr_chunk *c;
 	unsigned int n, open;
-	int i;
+	u64 end;
 
 	if (num_online_cpus() < 2)
 		kunit_skip(test, "one CPU online");
@@ -254,36 +259,48 @@ static void chunk_quiet_is_closed(struct kunit *test)
 	c = kt_open_chunk(ring, &open);
 	KUNIT_ASSERT_EQ(test, open, 1U);
 	KUNIT_ASSERT_EQ(test, READ_ONCE(c->fill), (u64)64);
+	end = READ_ONCE(c->end);
 
-	/* First seen moving: noted, not closed. */
+	/* Seen moving: noted, not closed; the scan's jiffy kept. */
 	KUNIT_EXPECT_EQ(test, kt_unpin_scan(ring, &from, &to), 0U);
-	seen_at = READ_ONCE(c->seen_at);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(c->seen), (u64)64);
-	KUNIT_EXPECT_TRUE(test, seen_at - from <= to - from);
-	/* Seen standing for less than two jiffies: still not. */
-	for (i = 0; !time_after(jiffies, seen_at) && i < 1000; i++)
-		udelay(100);
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(c->seen_at) - from <= to - from);
+	last = READ_ONCE(ring->unpinned);
+	KUNIT_EXPECT_TRUE(test, last - from <= to - from);
+
+	/*
+	 * As if it had moved since: a call in the jiffy of that scan does
+	 * not scan (seen stays), one in a later jiffy notes the fill.
+	 */
+	WRITE_ONCE(c->seen, 0);
+	from = jiffies;
+	KUNIT_EXPECT_EQ(test, mpmcring_chunks_unpin(ring), 0U);
+	to = jiffies;
+	if (!time_after(to, last))
+		KUNIT_EXPECT_EQ(test, READ_ONCE(c->seen), 0ULL);
+	else if (time_after(from, last))
+		KUNIT_EXPECT_EQ(test, READ_ONCE(c->seen), (u64)64);
+
+	/* Standing for one jiffy, as the scans saw it: not closed. */
+	last = jiffies;
+	WRITE_ONCE(c->seen, 64);
+	WRITE_ONCE(c->seen_at, last - 1);
 	n = kt_unpin_scan(ring, &from, &to);
-	if (to - seen_at < 2)
+	if (to == last)
 		KUNIT_EXPECT_EQ(test, n, 0U);
-	if (!n) {
-		/* Two jiffies on, a scan in a jiffy already scanned: none. */
-		while (time_before(jiffies, seen_at + 2))
-			schedule_timeout_uninterruptible(1);
-		from = jiffies;
-		WRITE_ONCE(ring->unpinned, from);
-		n = mpmcring_chunks_unpin(ring);
-		to = jiffies;
-		if (to == from)
-			KUNIT_EXPECT_EQ(test, n, 0U);
-	}
-	/* Quiet for two jiffies: the next scan closes it (or one above did). */
+
+	/* Two jiffies: the next scan closes it (or the one above did). */
+	while (!n && time_before(jiffies, (unsigned long)READ_ONCE(c->seen_at) + 2))
+		schedule_timeout_uninterruptible(1);
+	/* Neither of the other rules could close it. */
+	KUNIT_EXPECT_NE(test, READ_ONCE(ring->view.meta->reclaim_pos), (u64)64);
+	KUNIT_EXPECT_NE(test, READ_ONCE(ring->view.cons->head), (u64)64);
 	if (!n)
 		n = kt_unpin_scan(ring, &from, &to);
 	KUNIT_EXPECT_EQ(test, n, 1U);
 	KUNIT_EXPECT_TRUE(test, !kt_open_chunk(ring, &open));
 	KUNIT_EXPECT_EQ(test, open, 0U);
-	KUNIT_EXPECT_EQ(test, READ_ONCE(c->fill), (u64)KT_CHUNK);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(c->fill), end);
 	mpmcring_destroy(ring);
 }
 
