@@ -58,6 +58,14 @@ static uint64_t prod_pos(struct fix *f)
 	return f->h.v.meta->prod_pos;
 }
 
+/* The record reserved at pos, len bytes, holding seq: committed. */
+static void commit_seq(struct fix *f, uint64_t pos, uint32_t len, uint32_t seq)
+{
+	memset(hostring_payload(&f->h, pos), 0, len);
+	memcpy(hostring_payload(&f->h, pos), &seq, sizeof(seq));
+	hostring_commit(&f->h, 0, pos, len);
+}
+
 /* Reserves and commits one record of len bytes holding seq; its position. */
 static uint64_t put(struct tap *t, struct fix *f, uint32_t len, unsigned int prio, uint32_t seq)
 {
@@ -67,9 +75,7 @@ static uint64_t put(struct tap *t, struct fix *f, uint32_t len, unsigned int pri
 	CHECK(t, ret == 0, "reserve %u bytes: %d", len, ret);
 	if (ret)
 		return 0;
-	memset(hostring_payload(&f->h, pos), 0, len);
-	memcpy(hostring_payload(&f->h, pos), &seq, sizeof(seq));
-	hostring_commit(&f->h, 0, pos, len);
+	commit_seq(f, pos, len, seq);
 	return pos;
 }
 
@@ -211,10 +217,7 @@ static void put_alone(struct tap *t, struct fix *f, unsigned int n, uint32_t *se
 
 	while (n--) {
 		CHECK(t, !hostring_reserve(&f->h, 0, 56, MPMCRING_PRIO_CRITICAL, &pos), "reserve");
-		memset(hostring_payload(&f->h, pos), 0, 56);
-		memcpy(hostring_payload(&f->h, pos), seq, sizeof(*seq));
-		(*seq)++;
-		hostring_commit(&f->h, 0, pos, 56);
+		commit_seq(f, pos, 56, (*seq)++);
 	}
 }
 
@@ -347,15 +350,9 @@ static void t_first_look_passes_over_a_chunk_being_opened(struct tap *t)
 	CHECK(t, pos != a, "took %llu, where another producer's record is", (unsigned long long)a);
 	CHECK_EQ(t, pos, b + 64);
 	c->busy = 0;
-	memset(hostring_payload(&f.h, a), 0, 56);
-	memcpy(hostring_payload(&f.h, a), &(uint32_t){ 1 }, 4);
-	hostring_commit(&f.h, 0, a, 56);
-	memset(hostring_payload(&f.h, b), 0, 56);
-	memcpy(hostring_payload(&f.h, b), &(uint32_t){ 2 }, 4);
-	hostring_commit(&f.h, 0, b, 56);
-	memset(hostring_payload(&f.h, pos), 0, 56);
-	memcpy(hostring_payload(&f.h, pos), &(uint32_t){ 3 }, 4);
-	hostring_commit(&f.h, 0, pos, 56);
+	commit_seq(&f, a, 56, 1);
+	commit_seq(&f, b, 56, 2);
+	commit_seq(&f, pos, 56, 3);
 	hostring_chunk_close(&f.h, 0);
 	CHECK_EQ(t, drain(t, &f, &seq), 4);
 	teardown(&f);

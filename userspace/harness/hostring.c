@@ -448,8 +448,6 @@ int hostring_reserve_chunked(struct hostring *h, unsigned int idx, uint32_t len,
 				mpr_rec_size(&h->v, len), h->limit[prio], &p);
 	if (mpr_unlikely(ret))
 		return hostring_count_fail(h, idx, ret, prio, 1);
-	/* A record alone lies past the chunk: only a chunk's first is here. */
-	h->prod[idx].chunks_opened += p == hostring_chunk(h, idx)->end - h->chunk_bytes;
 	mpr_write_hdr(&h->v, p, len, prio, 0);
 	*pos = p;
 	return 0;

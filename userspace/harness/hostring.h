@@ -54,7 +54,6 @@ struct hostring_producer {
 	uint64_t produced_bytes;
 	uint64_t dropped[MPMCRING_NR_DROP][MPMCRING_NR_PRIO];
 	uint64_t dropped_retried; /* drops the caller retried (tests) */
-	uint64_t chunks_opened;	  /* records that began a chunk */
 } __attribute__((aligned(64)));
 
 struct hostring {
