@@ -23,14 +23,34 @@ top=$(cd "$here/../.." && pwd)
 out="$top/build/host"
 mkdir -p "$out"
 
-# run_lane <results file> <name|command>...: each in turn, "rc name" lines.
+# children_cpu <scratch file> <variable>: sets the variable to the CPU
+# seconds (user + system) of this shell's finished children. Not through
+# $(...): a subshell's times are its own children's.
+children_cpu() {
+	local t a b c d
+	times >"$1"
+	t=$(tail -n 1 "$1")
+	t=${t//m/ }
+	t=${t//s/}
+	t=${t//,/.}	# a locale's decimal comma
+	read -r a b c d <<<"$t"
+	printf -v "$2" '%s' "$(awk -v a="$a" -v b="$b" -v c="$c" -v d="$d" \
+		'BEGIN { printf "%.2f", a * 60 + b + c * 60 + d }')"
+}
+
+# run_lane <results file> <name|command>...: each in turn, "rc name" lines;
+# each test's wall and CPU seconds in <results file>.times, for sizing CI
+# (printed, never judged).
 run_lane() {
-	local res=$1 t name cmd
+	local res=$1 t name cmd t0 c0 c1
 	shift
 	: >"$res"
+	: >"$res.times"
 	for t in "$@"; do
 		name=${t%%|*}
 		cmd=${t#*|}
+		t0=$(date +%s.%N)
+		children_cpu "$res.cpu" c0
 		# A deadlocked test must not hang make check without its summary:
 		# each test gets MPMCRING_HOST_TEST_TIMEOUT seconds (default 900;
 		# the slowest, the fuzzers and the model, take a few minutes on 2
@@ -41,6 +61,9 @@ run_lane() {
 			timeout --kill-after=10 "${MPMCRING_HOST_TEST_TIMEOUT:-900}" $cmd \
 			>"$out/${name//\//_}.log" 2>&1
 		echo "$? $name" >>"$res"
+		children_cpu "$res.cpu" c1
+		awk -v n="$name" -v t0="$t0" -v t1="$(date +%s.%N)" -v c0="$c0" -v c1="$c1" \
+			'BEGIN { printf "%s %.1f %.1f\n", n, t1 - t0, c1 - c0 }' >>"$res.times"
 	done
 }
 
@@ -92,7 +115,8 @@ for san in plain asan tsan; do
 	add "$san/cat_test" "$b/cat_test"
 	add "$san/events_test" "$b/events_test"
 	add "$san/bpf_refused_test" "$b/bpf_refused_test"
-	# mpmcring stat: no room wakeup count from a module older than ABI 1.4.
+	# mpmcring stat: no room wakeup count from a module older than ABI
+	# 1.4, no chunk statistics from one older than 1.6.
 	add "$san/stat_abi_test" "$b/stat_abi_test"
 	# mpr_reclaim_walk() against the single loop the model checks.
 	add "$san/reclaim_walk_test" "$b/reclaim_walk_test $([ $san = tsan ] && echo 100000)"
@@ -201,7 +225,9 @@ add "bench/events_spawn" "make -s -C $top/bench/events check-spawn"
 # producer built with ASan+UBSan (go_test.sh race runs it too, built plain).
 add "go/c_producer_asan" "$here/go_test.sh cproducer $out/asan/go_cproducer"
 
-run_lane "$out/lane1.results" "${tests[@]}"
+# In a subshell of its own, as lane 2 is: a shell's children times take in
+# every child it reaps, and this one reaps lane 2.
+(run_lane "$out/lane1.results" "${tests[@]}")
 wait "$lane2_pid"
 
 all=("${tests[@]}" "${lane2[@]}")
@@ -227,4 +253,7 @@ for t in "${all[@]}"; do
 		sed 's/^/# /' "$log" | tail -n 30
 	fi
 done
+# For sizing CI, never judged: where the host tests' CPU goes.
+echo "# the ten tests that took the most CPU (wall s, CPU s; all: $out/lane*.results.times):"
+sort -k3,3nr "$out/lane1.results.times" "$out/lane2.results.times" | head -n 10 | sed 's/^/#   /'
 exit $fail
