@@ -69,11 +69,13 @@ int mpmcring_chunks_init(struct mpmcring *ring, u32 want)
 	return 0;
 }
 
-/* Closes one chunk, its filler checked for wakeups; whether it did. */
+/*
+ * Closes one chunk, its filler counted and checked for wakeups; whether it
+ * did.
+ */
 static bool mpmcring_chunk_close(struct mpmcring *ring, struct mpr_chunk *c)
 {
-	bool closed;
-	u64 rest;
+	u64 rest, bytes;
 
 	/*
 	 * Preemption off from the compare-and-swap to the stamp: a closer
@@ -81,11 +83,13 @@ static bool mpmcring_chunk_close(struct mpmcring *ring, struct mpr_chunk *c)
 	 * thread) would leave an unstamped filler holding up the ring.
 	 */
 	preempt_disable();
-	closed = mpr_chunk_close(&ring->view, c, ring->chunk_bytes, &rest);
-	if (closed)
+	bytes = mpr_chunk_close(&ring->view, c, ring->chunk_bytes, &rest);
+	if (bytes) {
+		mpmcring_count(ring, chunk_filler_bytes, bytes);
 		mpmcring_maybe_wake(ring, rest);
+	}
 	preempt_enable();
-	return closed;
+	return bytes;
 }
 
 /**

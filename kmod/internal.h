@@ -52,6 +52,7 @@ struct mpmcring_pcpu_stats {
 	local64_t head_repairs;
 	local64_t read_faults;
 	local64_t room_wakeups;
+	local64_t chunk_filler_bytes;
 };
 
 /* Adds to this CPU's counter; any context. */

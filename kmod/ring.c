@@ -162,10 +162,12 @@ int mpmcring_validate_params(const struct mpmcring_params *p)
  * must be one that says so, or consumers would wait for POLLHUP instead.
  * It catches a lowered MPMCRING_ABI_MINOR, or a major bump that resets it
  * without deciding what the word's gate becomes. The same for the room
- * wakeup count (mpmcring_room_backstop()).
+ * wakeup count (mpmcring_room_backstop()) and the chunk statistics
+ * (mpmcring_get_stats()).
  */
 static_assert(MPMCRING_ABI_MINOR >= MPMCRING_ABI_MINOR_STATE);
 static_assert(MPMCRING_ABI_MINOR >= MPMCRING_ABI_MINOR_ROOM_WAKEUPS);
+static_assert(MPMCRING_ABI_MINOR >= MPMCRING_ABI_MINOR_CHUNKS);
 
 static void mpmcring_fill_layout(struct mpmcring *ring,
 				 const struct mpmcring_params *p,

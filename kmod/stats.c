@@ -82,6 +82,8 @@ void mpmcring_get_stats(struct mpmcring *ring, struct mpmcring_stats *stats)
 	stats->head_repairs = mpmcring_sum(head_repairs);
 	stats->read_faults = mpmcring_sum(read_faults);
 	stats->room_wakeups = mpmcring_sum(room_wakeups);
+	stats->chunk_bytes = ring->chunk_bytes;
+	stats->chunk_filler_bytes = mpmcring_sum(chunk_filler_bytes);
 	if (!mpmcring_count_waiting(ring, &stats->in_ring_records,
 				    &stats->in_ring_bytes))
 		stats->flags |= MPMCRING_STATS_IN_RING_PARTIAL;
@@ -186,6 +188,8 @@ static int mpmcring_stats_show(struct seq_file *m, void *unused)
 		   s->revoked_claims, s->revoked_records);
 	seq_printf(m, "read_faults %llu\nin_ring_partial %u\n", s->read_faults,
 		   !!(s->flags & MPMCRING_STATS_IN_RING_PARTIAL));
+	seq_printf(m, "chunk_bytes %llu\nchunk_filler_bytes %llu\n",
+		   s->chunk_bytes, s->chunk_filler_bytes);
 	seq_printf(m, "prod_pos %llu\nhead %llu\nreclaim_pos %llu\n",
 		   s->prod_pos, s->head, s->reclaim_pos);
 	kfree(s);

@@ -27,9 +27,10 @@
 
 /*
  * The side that includes this defines, besides mpmcring_produce.h's:
- *   void mpr_env_chunk_closed(struct mpr_env *e, __u64 pos);
- *       (a reservation closed its chunk: the filler at pos is finished,
- *       as a commit; the module's wake check runs for it)
+ *   void mpr_env_chunk_closed(struct mpr_env *e, __u64 pos, __u64 bytes);
+ *       (a reservation closed its chunk: the filler at pos, of bytes with
+ *       its header, is finished, as a commit; the module counts it and
+ *       runs its wake check for it)
  */
 
 /*
@@ -74,7 +75,8 @@ static inline void mpr_chunk_init(struct mpr_chunk *c, __u64 initial_pos)
 
 /*
  * Closes c if it is open: its rest becomes one discarded record, at *rest.
- * Returns whether this call closed it. Any context may call it at any time
+ * Returns the rest's bytes, header included, when this call closed it (a
+ * granule at least), else 0. Any context may call it at any time
  * (chunk_bytes the size c was opened with): the owner filling c races with
  * it only on fill, and exactly one of them moves fill from any value. The
  * owner opens a chunk with a store of end, then one of fill: a closer can see
@@ -83,9 +85,9 @@ static inline void mpr_chunk_init(struct mpr_chunk *c, __u64 initial_pos)
  * (its first record is taken as it opens), so such a pair is passed over:
  * closing it would frame other producers' records as the filler.
  */
-static inline bool mpr_chunk_close(const struct mpr_view *v,
-				   struct mpr_chunk *c, __u64 chunk_bytes,
-				   __u64 *rest)
+static inline __u64 mpr_chunk_close(const struct mpr_view *v,
+				    struct mpr_chunk *c, __u64 chunk_bytes,
+				    __u64 *rest)
 {
 	/* [K2] pairs with [K1]: end is the chunk's that fill belongs to,
 	 * or a later one's, and the filler's header goes into space the
@@ -100,12 +102,12 @@ static inline bool mpr_chunk_close(const struct mpr_view *v,
 
 	if (f == end || end - f >= chunk_bytes ||
 	    mpr_cmpxchg(&c->fill, f, end) != f)
-		return false;
+		return 0;
 	/* [f, end) is ours alone: granule-aligned, at least one granule. */
 	mpr_write_hdr(v, f, (__u32)(end - f - MPMCRING_HDR_SIZE), 0, 0);
 	mpr_publish(v, f, MPMCRING_STAMP_DISCARDED);
 	*rest = f;
-	return true;
+	return end - f;
 }
 
 /* At most this many looks at a chunk (each fails only to a closer). */
@@ -140,7 +142,7 @@ static MPR_SLOW_PATH int mpr_chunk_reserve_slow(const struct mpr_view *v,
 {
 	int tries, lost, ret;
 	bool closed;
-	__u64 s;
+	__u64 s, n;
 
 	if (MPR_READ_ONCE(c->busy))
 		return mpr_reserve(v, env, need, max_used, pos);
@@ -161,8 +163,9 @@ static MPR_SLOW_PATH int mpr_chunk_reserve_slow(const struct mpr_view *v,
 			}
 			continue;	/* a closer took the rest */
 		}
-		if (mpr_chunk_close(v, c, chunk_bytes, &s))
-			mpr_env_chunk_closed(env, s);
+		n = mpr_chunk_close(v, c, chunk_bytes, &s);
+		if (n)
+			mpr_env_chunk_closed(env, s, n);
 	}
 	/*
 	 * Closed, as a rule: a failed compare-and-swap above was a
@@ -172,8 +175,9 @@ static MPR_SLOW_PATH int mpr_chunk_reserve_slow(const struct mpr_view *v,
 	 * all (a caller that broke the rules above) is left to its closers
 	 * and the record goes alone.
 	 */
-	if (mpr_chunk_close(v, c, chunk_bytes, &s))
-		mpr_env_chunk_closed(env, s);
+	n = mpr_chunk_close(v, c, chunk_bytes, &s);
+	if (n)
+		mpr_env_chunk_closed(env, s, n);
 	closed = MPR_LOAD_ACQUIRE(&c->fill) == MPR_READ_ONCE(c->end);
 	for (tries = 0; closed && need <= chunk_bytes / 2 &&
 	     tries < MPR_CHUNK_TRIES; tries++) {

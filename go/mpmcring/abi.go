@@ -14,7 +14,7 @@ const (
 	abiMagic = 0x474e49524d43504d // "MPMCRING"
 	// ABIMajor and ABIMinor are the ABI version this package implements.
 	ABIMajor = 1
-	ABIMinor = 5
+	ABIMinor = 6
 	// ABIMinorState is the first ABI minor whose module keeps the meta
 	// page's state word (mpmcring_meta.state); older ones leave it 0:
 	// compare Layout().ABIMinor with it, not with ABIMinor.
@@ -31,6 +31,11 @@ const (
 	// An older module leaves the word 0 ("no writer ever waited"), so Commit needs
 	// no check. MPMCRING_ABI_MINOR_ROOM_AT in the uapi header.
 	ABIMinorRoomAt = 5
+	// ABIMinorChunks is the first ABI minor whose module reports chunked
+	// reservation in Stats (ChunkBytes, ChunkFillerBytes); an older one
+	// reads 0 there even on a ring with chunks.
+	// MPMCRING_ABI_MINOR_CHUNKS in the uapi header.
+	ABIMinorChunks = 6
 	stateDead      = 1 << 0 // MPMCRING_STATE_DEAD: destroyed
 
 	featOverwrite = 1 << 0
@@ -145,7 +150,9 @@ type Stats struct {
 	ReadFaults         uint64 // records read(2) consumed but could not copy out
 	Flags              uint64 // StatsInRingPartial
 	RoomWakeups        uint64 // room wakeups sent by the housekeeping tick, or by a commit while writers waited (ABI 1.4, ABIMinorRoomWakeups)
-	reserved           [3]uint64
+	ChunkBytes         uint64 // the size of the chunk each CPU and interrupt level reserves at once, 0 when each record is reserved alone (ABI 1.6, ABIMinorChunks)
+	ChunkFillerBytes   uint64 // ring space the chunks' unfilled rests took, headers included: no record's (ABI 1.6, ABIMinorChunks)
+	reserved           [1]uint64
 }
 
 // DroppedTotal is the sum of Dropped over every reason and class.

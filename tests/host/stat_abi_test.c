@@ -4,7 +4,8 @@
  * userspace/tools/stat.c): stats.room_wakeups took a reserved word that a
  * module older than ABI 1.4 copies out as 0, so stat shows "n/a" in text
  * and null in JSON there, never a 0 the module did not count; from 1.4 on,
- * the count.
+ * the count. The same for the chunk statistics of ABI 1.6, whose 0 would
+ * otherwise read as a ring without chunks.
  */
 #include "../../userspace/tools/stat.c"
 
@@ -33,39 +34,62 @@ static char *shown(unsigned int minor, bool json)
 	return out;
 }
 
-static void t_older_module_not_counted(struct tap *t)
+/*
+ * For a module of ABI 1.minor: the text shows want_text and not
+ * unwanted_text (NULL: no such check), the JSON shows want_json.
+ */
+static void check_shown(struct tap *t, unsigned int minor, const char *want_text,
+			const char *unwanted_text, const char *want_json)
 {
-	char *text, *json;
+	char *text = shown(minor, false), *json = shown(minor, true);
 
-	g_s.st.room_wakeups = 0; /* what the older module copies out */
-	text = shown(MPMCRING_ABI_MINOR_ROOM_WAKEUPS - 1, false);
-	json = shown(MPMCRING_ABI_MINOR_ROOM_WAKEUPS - 1, true);
 	CHECK(t, text && json, "open_memstream");
-	if (!text || !json)
-		goto out;
-	CHECK(t, strstr(text, "room wakeups  n/a (module ABI 1.3)\n"), "%s", text);
-	CHECK(t, !strstr(text, "room wakeups  0"), "%s", text);
-	CHECK(t, strstr(json, ",\"room_wakeups\":null,"), "%s", json);
-out:
+	if (text && json) {
+		CHECK(t, strstr(text, want_text), "no '%s' in:\n%s", want_text, text);
+		CHECK(t, !unwanted_text || !strstr(text, unwanted_text), "'%s' in:\n%s",
+		      unwanted_text, text);
+		CHECK(t, strstr(json, want_json), "no '%s' in:\n%s", want_json, json);
+	}
 	free(text);
 	free(json);
 }
 
+static void t_older_module_not_counted(struct tap *t)
+{
+	g_s.st.room_wakeups = 0; /* what the older module copies out */
+	check_shown(t, MPMCRING_ABI_MINOR_ROOM_WAKEUPS - 1, "room wakeups  n/a (module ABI 1.3)\n",
+		    "room wakeups  0", ",\"room_wakeups\":null,");
+}
+
 static void t_current_module_counted(struct tap *t)
 {
-	char *text, *json;
-
 	g_s.st.room_wakeups = 7;
-	text = shown(MPMCRING_ABI_MINOR_ROOM_WAKEUPS, false);
-	json = shown(MPMCRING_ABI_MINOR_ROOM_WAKEUPS, true);
-	CHECK(t, text && json, "open_memstream");
-	if (!text || !json)
-		goto out;
-	CHECK(t, strstr(text, "room wakeups  7 ("), "%s", text);
-	CHECK(t, strstr(json, ",\"room_wakeups\":7,"), "%s", json);
-out:
-	free(text);
-	free(json);
+	check_shown(t, MPMCRING_ABI_MINOR_ROOM_WAKEUPS, "room wakeups  7 (", NULL,
+		    ",\"room_wakeups\":7,");
+}
+
+static void t_chunks_older_module_not_reported(struct tap *t)
+{
+	g_s.st.chunk_bytes = 0; /* what the older module copies out */
+	g_s.st.chunk_filler_bytes = 0;
+	check_shown(t, MPMCRING_ABI_MINOR_CHUNKS - 1,
+		    "chunks        n/a (module ABI 1.5; 1.6 reports them)\n", "chunks        off",
+		    ",\"chunks\":null");
+}
+
+static void t_chunks_reported(struct tap *t)
+{
+	g_s.st.chunk_bytes = 0;
+	g_s.st.chunk_filler_bytes = 0;
+	check_shown(t, MPMCRING_ABI_MINOR_CHUNKS,
+		    "chunks        off (each record reserved alone)\n", NULL,
+		    ",\"chunks\":{\"bytes\":0,\"filler_bytes\":0}");
+	g_s.st.chunk_bytes = 4096;
+	g_s.st.chunk_filler_bytes = 1234;
+	check_shown(
+		t, MPMCRING_ABI_MINOR_CHUNKS,
+		"chunks        4096 bytes (one per CPU and interrupt level), 1234 bytes closed as fillers\n",
+		NULL, ",\"chunks\":{\"bytes\":4096,\"filler_bytes\":1234}");
 }
 
 int main(void)
@@ -73,6 +97,8 @@ int main(void)
 	static const struct tap_test tests[] = {
 		TAP_TEST(t_older_module_not_counted),
 		TAP_TEST(t_current_module_counted),
+		TAP_TEST(t_chunks_older_module_not_reported),
+		TAP_TEST(t_chunks_reported),
 	};
 
 	return tap_run(tests, sizeof(tests) / sizeof(tests[0]));

@@ -5,7 +5,8 @@
  * on prod_pos per chunk; what records wait for behind an open chunk, the
  * tick's close (mpmcring_chunks_close()) frees, and so do the unpin scans
  * (mpmcring_chunks_unpin(): a refusal for room, a chunk quiet for two
- * jiffies); a ring too small for its chunks is refused.
+ * jiffies); the statistics count the fillers; a ring too small for its
+ * chunks is refused.
  * tests/host/chunk_test.c has the protocol's own cases.
  */
 #include "util.h"
@@ -304,6 +305,66 @@ static void chunk_quiet_is_closed(struct kunit *test)
 	mpmcring_destroy(ring);
 }
 
+/*
+ * One record of len on this CPU, committed; its position, or all ones when
+ * refused. No assertion here: callers run it with preemption off.
+ */
+static u64 kt_chunk_record(struct mpmcring *ring, u32 len, u64 seq)
+{
+	struct mpmcring_rsv rsv;
+
+	if (mpmcring_reserve(ring, len, 0, &rsv))
+		return ~0ULL;
+	mpr_testrec_fill(rsv.data, len, 1, MPR_CTX_TASK, 0, seq);
+	mpmcring_commit(&rsv);
+	return rsv.pos;
+}
+
+/*
+ * The statistics account for every byte prod_pos moved: the records'
+ * spans and the fillers, those a reservation closed (mpr_env_chunk_closed())
+ * and those the tick's close did (mpmcring_chunks_close()).
+ */
+static void chunk_fillers_counted(struct kunit *test)
+{
+	struct mpmcring *ring = kt_chunk_ring(test, 0);
+	const struct mpr_view *v = mpmcring_kunit_view(ring);
+	struct mpmcring_stats *st;
+	u64 pos[5];
+	int i;
+
+	st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->chunk_bytes, (u64)KT_CHUNK);
+	KUNIT_EXPECT_EQ(test, st->chunk_filler_bytes, 0ULL);
+	/* One CPU's chunk throughout. */
+	get_cpu();
+	for (i = 0; i < 3; i++)
+		pos[i] = kt_chunk_record(ring, 56, i);
+	/*
+	 * 900 bytes (912 with the header) do not fit the 832 left, and are
+	 * over half a chunk: the reservation closes the chunk, then takes
+	 * its record alone, where the next chunk opens after it.
+	 */
+	pos[3] = kt_chunk_record(ring, 900, 3);
+	pos[4] = kt_chunk_record(ring, 56, 4);
+	put_cpu();
+	for (i = 0; i < 3; i++)
+		KUNIT_EXPECT_EQ(test, pos[i], (u64)64 * i);
+	KUNIT_EXPECT_EQ(test, pos[3], (u64)KT_CHUNK);
+	KUNIT_EXPECT_EQ(test, pos[4], (u64)KT_CHUNK + 912);
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->chunk_filler_bytes, (u64)KT_CHUNK - 3 * 64);
+	KUNIT_EXPECT_EQ(test, mpmcring_chunks_close(ring), 1U);
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->chunk_filler_bytes, (u64)KT_CHUNK - 3 * 64 + KT_CHUNK - 64);
+	/* Every byte behind prod_pos: four 64-byte records, one of 912. */
+	KUNIT_EXPECT_EQ(test, READ_ONCE(v->meta->prod_pos), 4 * 64 + 912 + st->chunk_filler_bytes);
+	KUNIT_EXPECT_EQ(test, st->produced_records, 5ULL);
+	mpmcring_destroy(ring);
+}
+
 /* Eviction stops at a chunk's unfilled space: overwrite rings take none. */
 static void chunk_overwrite_refused(struct kunit *test)
 {
@@ -348,6 +409,7 @@ static struct kunit_case chunk_cases[] = {
 	KUNIT_CASE(chunk_close_frees_records_behind),
 	KUNIT_CASE(chunk_refusal_unpins),
 	KUNIT_CASE(chunk_quiet_is_closed),
+	KUNIT_CASE(chunk_fillers_counted),
 	KUNIT_CASE(chunk_overwrite_refused),
 	KUNIT_CASE(chunk_ring_too_small_refused),
 	{}

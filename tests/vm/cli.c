@@ -312,6 +312,10 @@ TEST_F(cli, stat_json_matches_stats_ioctl)
 	/* The module is of ABI 1.4 or later: a count, not null (stat.c). */
 	snprintf(want, sizeof(want), "\"room_wakeups\":%llu,", (unsigned long long)st.room_wakeups);
 	EXPECT_NE(NULL, strstr(o->out, want)) TH_LOG("no %s in %s", want, o->out);
+	/* ABI 1.6 or later, and this ring reserves each record alone. */
+	EXPECT_EQ(0, st.chunk_bytes);
+	EXPECT_NE(NULL, strstr(o->out, "\"chunks\":{\"bytes\":0,\"filler_bytes\":0}"))
+	TH_LOG("%s", o->out);
 	EXPECT_EQ(65536, json_num(o->out, "\"size\":"));
 	EXPECT_NE(NULL, strstr(o->out, "\"ring\":\"" RING "\""));
 	EXPECT_EQ(0, o->errlen);
@@ -323,6 +327,7 @@ TEST_F(cli, stat_json_matches_stats_ioctl)
 	EXPECT_NE(NULL, strstr(o->out, "produced      5 records"));
 	snprintf(want, sizeof(want), "room wakeups  %llu (", (unsigned long long)st.room_wakeups);
 	EXPECT_NE(NULL, strstr(o->out, want)) TH_LOG("no '%s' in %s", want, o->out);
+	EXPECT_NE(NULL, strstr(o->out, "chunks        off (")) TH_LOG("%s", o->out);
 	/* With BPF producers (module BTF), the module-wide refusals too. */
 	if (!access("/sys/module/mpmcring/parameters/bpf_refused", R_OK)) {
 		EXPECT_NE(NULL, strstr(o->out, "BPF refused   ")) TH_LOG("%s", o->out);

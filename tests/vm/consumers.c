@@ -15,12 +15,14 @@
 #include "vmtest.h"
 
 #define RING "/dev/mpmcring-vmt"
+/* The granule of the rings start_lg() creates (its granule=). */
+#define SPAN_GRANULE 8
 
 static struct seen_map *seen_new(unsigned int producers, uint64_t per_producer)
 {
 	size_t n = (size_t)producers * per_producer;
 	struct seen_map *m =
-		mmap(NULL, sizeof(*m) + (4 + 2 * SEEN_CONSUMERS) * sizeof(uint64_t) + n,
+		mmap(NULL, sizeof(*m) + (5 + 2 * SEEN_CONSUMERS) * sizeof(uint64_t) + n,
 		     PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
 	if (m == MAP_FAILED)
@@ -30,7 +32,8 @@ static struct seen_map *seen_new(unsigned int producers, uint64_t per_producer)
 	m->bad = (uint64_t *)(m + 1);
 	m->order = m->bad + 1;
 	m->delivered = m->bad + 2;
-	m->by_consumer = m->bad + 4;
+	m->spans = m->bad + 4;
+	m->by_consumer = m->bad + 5;
 	m->gone = m->by_consumer + SEEN_CONSUMERS;
 	m->counts = (uint8_t *)(m->gone + SEEN_CONSUMERS);
 	return m;
@@ -50,6 +53,11 @@ static void seen_record(struct seen_map *m, const struct mpmcring_record *rec, u
 	last[r->producer] = r->seq + 1;
 	__atomic_fetch_add(&m->counts[r->producer * m->per_producer + r->seq], 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(m->delivered, 1, __ATOMIC_RELAXED);
+	/* Header and payload, to the granule (SPAN_GRANULE) */
+	__atomic_fetch_add(m->spans,
+			   (MPMCRING_HDR_SIZE + rec->len + SPAN_GRANULE - 1) &
+				   ~(uint64_t)(SPAN_GRANULE - 1),
+			   __ATOMIC_RELAXED);
 }
 
 struct consumer_arg {
@@ -199,7 +207,8 @@ static int start_lg(struct __test_metadata *_metadata, const char *params)
 	 * (sanitizers, emulation) left it unscheduled for seconds. Leases
 	 * have tests of their own (stall.c).
 	 */
-	snprintf(all, sizeof(all), "ring=vmt create=1 no_lease=1 %s", params);
+	snprintf(all, sizeof(all), "ring=vmt create=1 no_lease=1 granule=%d %s", SPAN_GRANULE,
+		 params);
 	err = vm_insmod("mpmcring_loadgen", all);
 	if (err)
 		TH_LOG("insmod mpmcring_loadgen %s: %s", all, strerror(-err));
@@ -264,6 +273,7 @@ static void exactly_once(struct __test_metadata *_metadata, FIXTURE_DATA(lg) * s
 	struct seen_map *seen;
 	struct lg_stats lg;
 	struct mpmcring_stats st;
+	uint64_t pos0;
 	pthread_t th[3];
 	pid_t kids[2];
 	int i, status;
@@ -307,6 +317,9 @@ static void exactly_once(struct __test_metadata *_metadata, FIXTURE_DATA(lg) * s
 	}
 	self->ring = mpmcring_open(RING, 0);
 	ASSERT_NE(NULL, self->ring) TH_LOG("%s", mpmcring_errmsg());
+	/* Where the producers, not started yet, begin. */
+	ASSERT_EQ(0, mpmcring_get_stats(self->ring, &st));
+	pos0 = st.prod_pos;
 	for (i = 0; i < 3; i++) {
 		args[i] = (struct consumer_arg){ self->ring, seen, done, 0, i, 5 };
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, consume_all, &args[i]));
@@ -364,6 +377,28 @@ static void exactly_once(struct __test_metadata *_metadata, FIXTURE_DATA(lg) * s
 	EXPECT_EQ(lg.total_dropped, stats_dropped(&st));
 	EXPECT_EQ(lg.total_attempted, st.produced_records + stats_dropped(&st));
 	EXPECT_EQ(0, st.in_ring_records);
+	/*
+	 * Every byte prod_pos moved is a delivered record's or a chunk's
+	 * filler (nothing was discarded or dropped), once every chunk is
+	 * closed: the unfilled rests of those still open are neither yet,
+	 * and the tick closes them within a tick or two.
+	 */
+	EXPECT_EQ(0, st.discarded_records);
+	for (i = 0; i < 500 && st.prod_pos - pos0 != *seen->spans + st.chunk_filler_bytes; i++) {
+		usleep(10000);
+		ASSERT_EQ(0, mpmcring_get_stats(self->ring, &st));
+	}
+	TH_LOG("prod_pos moved %llu: records %llu, fillers %llu (chunks of %llu)",
+	       (unsigned long long)(st.prod_pos - pos0), (unsigned long long)*seen->spans,
+	       (unsigned long long)st.chunk_filler_bytes, (unsigned long long)st.chunk_bytes);
+	EXPECT_EQ(st.prod_pos - pos0, *seen->spans + st.chunk_filler_bytes);
+	if (*chunks) {
+		EXPECT_EQ(4096, st.chunk_bytes);
+		EXPECT_GT(st.chunk_filler_bytes, 0);
+	} else {
+		EXPECT_EQ(0, st.chunk_bytes);
+		EXPECT_EQ(0, st.chunk_filler_bytes);
+	}
 }
 
 TEST_F_TIMEOUT(lg, threads_and_processes_exactly_once, 600)

@@ -617,6 +617,7 @@ struct seen_map {
 	uint64_t *bad;	 /* corrupt records */
 	uint64_t *order; /* a consumer saw a producer out of order */
 	uint64_t *delivered;
+	uint64_t *spans;       /* ring bytes of the records delivered */
 	uint64_t *by_consumer; /* delivered by each consumer (SEEN_CONSUMERS) */
 	uint64_t *gone;	       /* each consumer has left its loop (SEEN_CONSUMERS) */
 };

@@ -19,7 +19,7 @@
 
 #define MPMCRING_MAGIC		0x474e49524d43504dULL	/* "MPMCRING" */
 #define MPMCRING_ABI_MAJOR	1	/* bumped on incompatible changes */
-#define MPMCRING_ABI_MINOR	5	/* bumped on compatible additions */
+#define MPMCRING_ABI_MINOR	6	/* bumped on compatible additions */
 
 /*
  * Features a ring may have; a consumer refuses a ring with unknown bits set,
@@ -285,6 +285,14 @@ struct mpmcring_meta {
  */
 #define MPMCRING_ABI_MINOR_ROOM_AT	5
 
+/*
+ * The first ABI minor whose module reports chunked reservation in its
+ * statistics: mpmcring_stats.chunk_bytes and .chunk_filler_bytes took
+ * reserved words that an older module copies out as 0, which would read
+ * as "no chunks" on a ring that has them.
+ */
+#define MPMCRING_ABI_MINOR_CHUNKS	6
+
 /* mmap offsets. */
 #define MPMCRING_OFF_CONS	0x0ULL		/* consumer area, RW (or RO) */
 #define MPMCRING_OFF_RO		0x100000000ULL	/* meta, stamps, data: RO */
@@ -337,7 +345,20 @@ struct mpmcring_stats {
 					 * again; it may find no sleeper,
 					 * or wake several writers
 					 */
-	__u64 reserved[3];
+	/* ABI 1.6 (MPMCRING_ABI_MINOR_CHUNKS): */
+	__u64 chunk_bytes;		/* the size of the chunk each CPU
+					 * and interrupt level reserves at
+					 * once (chunked reservation), 0
+					 * when each record is reserved
+					 * alone
+					 */
+	__u64 chunk_filler_bytes;	/* ring space the chunks' unfilled
+					 * rests took, headers included:
+					 * closed as fillers, no record's,
+					 * claimed and freed with the
+					 * records around them
+					 */
+	__u64 reserved[1];
 };
 /*
  * in_ring_records/bytes come from a walk of the records waiting at the head,

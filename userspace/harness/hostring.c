@@ -150,9 +150,10 @@ static inline void mpr_env_racing(struct mpr_env *e)
 
 /* Nothing sleeps on a host ring: fillers need no wakeup. The test hook
  * stands in for what a traced wake check could run. */
-static inline void mpr_env_chunk_closed(struct mpr_env *e, __u64 pos)
+static inline void mpr_env_chunk_closed(struct mpr_env *e, __u64 pos, __u64 bytes)
 {
 	(void)pos;
+	(void)bytes;
 	if (e->h->reenter)
 		e->h->reenter(e->h, e->h->hook_arg);
 }

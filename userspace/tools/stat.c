@@ -197,6 +197,17 @@ static void stat_text(FILE *f, const char *path, const struct mpmcring_layout *l
 	fprintf(f, "read faults   %llu records read(2) could not copy out\n",
 		(unsigned long long)st->read_faults);
 	fprintf(f, "head repairs  %llu\n", (unsigned long long)st->head_repairs);
+	/* A module older than ABI 1.6 copies both words out as 0. */
+	if (l->abi_minor < MPMCRING_ABI_MINOR_CHUNKS)
+		fprintf(f, "chunks        n/a (module ABI %u.%u; 1.6 reports them)\n", l->abi_major,
+			l->abi_minor);
+	else if (!st->chunk_bytes)
+		fprintf(f, "chunks        off (each record reserved alone)\n");
+	else
+		fprintf(f,
+			"chunks        %llu bytes (one per CPU and interrupt level), %llu bytes closed as fillers\n",
+			(unsigned long long)st->chunk_bytes,
+			(unsigned long long)st->chunk_filler_bytes);
 	stat_bpf_refused_text(f);
 	stat_consumers_text(f, s);
 	if (prev) {
@@ -291,6 +302,13 @@ static void stat_json(FILE *f, const char *path, const struct mpmcring_layout *l
 	fprintf(f, ",\"revoked\":{\"claims\":%llu,\"records\":%llu}",
 		(unsigned long long)st->revoked_claims, (unsigned long long)st->revoked_records);
 	fprintf(f, ",\"read_faults\":%llu", (unsigned long long)st->read_faults);
+	/* null, not a 0 that would read as "no chunks", before ABI 1.6 */
+	if (l->abi_minor >= MPMCRING_ABI_MINOR_CHUNKS)
+		fprintf(f, ",\"chunks\":{\"bytes\":%llu,\"filler_bytes\":%llu}",
+			(unsigned long long)st->chunk_bytes,
+			(unsigned long long)st->chunk_filler_bytes);
+	else
+		fputs(",\"chunks\":null", f);
 	stat_bpf_refused_json(f);
 	fputs(",\"consumer_list\":[", f);
 	for (i = 0; i < s->ncons; i++) {
