@@ -81,6 +81,8 @@ struct mpmcring {
 	 * reservation per record; MPMCRING_NR_LEVELS chunks per CPU.
 	 */
 	u32 chunk_bytes;
+	/* The lowest of reserve_limit[]: chunks open only within it. */
+	u64 chunk_open_max;
 	void __percpu *chunks;		/* MPR_CHUNK_STRIDE apart */
 	struct mpmcring_layout layout;	/* kernel copy; the meta page is a mirror */
 

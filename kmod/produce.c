@@ -198,7 +198,8 @@ static int mpmcring_reserve_from(struct mpmcring *ring, const u32 *lens,
 	if (ring->chunk_bytes)
 		ret = mpr_chunk_reserve(v, &env, mpmcring_chunk(ring),
 					ring->chunk_bytes, need,
-					ring->reserve_limit[prio], &pos);
+					ring->reserve_limit[prio],
+					ring->chunk_open_max, &pos);
 	else if (lost < 0)
 		ret = mpr_reserve(v, &env, need, ring->reserve_limit[prio],
 				  &pos);

@@ -389,9 +389,13 @@ static struct mpmcring *mpmcring_alloc(const struct mpmcring_params *p)
 		      (u8 *)ring->vaddr + ring->layout.cons_size);
 	mpr_ring_init(&ring->view, &ring->layout, p->initial_pos);
 	/* Fixed from here: a mutable class watermark must recompute it. */
-	for (i = 0; i < MPMCRING_NR_PRIO; i++)
+	ring->chunk_open_max = ring->view.data_size;
+	for (i = 0; i < MPMCRING_NR_PRIO; i++) {
 		ring->reserve_limit[i] = mpr_reserve_limit(&ring->view,
 							   &ring->layout, i);
+		ring->chunk_open_max = min(ring->chunk_open_max,
+					   ring->reserve_limit[i]);
+	}
 	err = mpmcring_chunks_init(ring, p->chunk_bytes);
 	if (err)
 		goto fail;

@@ -126,6 +126,16 @@ static inline __u64 mpr_chunk_close(const struct mpr_view *v,
  * consumers keep nearly full cost the 16-core run half its single-claim
  * rate: bench/RESULTS.md.)
  *
+ * A chunk is opened only where the ring stays within open_max with it (the
+ * lowest class limit), and records the limit it was opened under
+ * (max_used): every class may use all of its space, so records of any
+ * class fill it in turn. Past that fill records go alone: the classes'
+ * reserves above it are spent record by record, never on chunks' unfilled
+ * rests, which closers turn into fillers that hold their space until
+ * consumers pass them (a flood of low records refused at their watermark,
+ * each closing a chunk a critical record had opened, spent the whole
+ * critical reserve on fillers: tests/vm/events.c).
+ *
  * Re-entered at the same interrupt level (a tracing program attached to a
  * function this calls, mpr_reserve()'s or the wake check's, or probing
  * one of its instructions, that produces into the same ring), the inner
@@ -138,8 +148,10 @@ static MPR_SLOW_PATH int mpr_chunk_reserve_slow(const struct mpr_view *v,
 						struct mpr_env *env,
 						struct mpr_chunk *c,
 						__u64 chunk_bytes, __u64 need,
-						__u64 max_used, __u64 *pos)
+						__u64 max_used, __u64 open_max,
+						__u64 *pos)
 {
+	__u64 open = max_used < open_max ? max_used : open_max;
 	int tries, lost, ret;
 	bool closed;
 	__u64 s, n;
@@ -181,9 +193,9 @@ static MPR_SLOW_PATH int mpr_chunk_reserve_slow(const struct mpr_view *v,
 	closed = MPR_LOAD_ACQUIRE(&c->fill) == MPR_READ_ONCE(c->end);
 	for (tries = 0; closed && need <= chunk_bytes / 2 &&
 	     tries < MPR_CHUNK_TRIES; tries++) {
-		if (mpr_reserve_fast(v, env, chunk_bytes, max_used, &s, &lost)) {
+		if (mpr_reserve_fast(v, env, chunk_bytes, open, &s, &lost)) {
 			MPR_WRITE_ONCE(c->end, s + chunk_bytes);
-			MPR_WRITE_ONCE(c->max_used, max_used);
+			MPR_WRITE_ONCE(c->max_used, open);
 			/* [K1] pairs with [K2]: end and max_used before the
 			 * fill that opens the chunk, and the space taken
 			 * above (after [P4]) before a closer's filler in it.
@@ -207,8 +219,11 @@ out:
  * mpr_chunk_bytes(), non-zero), opening a new one with mpr_reserve() when
  * c cannot take it. Returns 0 and the position, or what mpr_reserve()
  * returns. The caller writes the header and commits as for mpr_reserve().
- * A record of a class with a lower limit than the chunk's (max_used) is
- * not taken from it: the watermarks hold per record as without chunks.
+ * max_used is the record's class limit, open_max the lowest of the ring's
+ * class limits (mpr_reserve_limit()): a chunk opens only within both, so
+ * the watermarks hold per record as without chunks. A record of a class
+ * with a lower limit than the chunk's (a caller whose open_max is not the
+ * lowest) is not taken from it.
  * Never waits: MPR_CHUNK_TRIES looks at the chunk, as many attempts to
  * reserve a new one, then at most one mpr_reserve().
  */
@@ -216,7 +231,8 @@ static MPR_ALWAYS_INLINE int mpr_chunk_reserve(const struct mpr_view *v,
 					       struct mpr_env *env,
 					       struct mpr_chunk *c,
 					       __u64 chunk_bytes, __u64 need,
-					       __u64 max_used, __u64 *pos)
+					       __u64 max_used, __u64 open_max,
+					       __u64 *pos)
 {
 	/* [K2] pairs with [K1]. */
 	__u64 f = MPR_LOAD_ACQUIRE(&c->fill);
@@ -240,7 +256,7 @@ static MPR_ALWAYS_INLINE int mpr_chunk_reserve(const struct mpr_view *v,
 		return 0;
 	}
 	return mpr_chunk_reserve_slow(v, env, c, chunk_bytes, need, max_used,
-				      pos);
+				      open_max, pos);
 }
 
 #endif /* MPMCRING_CHUNK_H */

@@ -4,9 +4,10 @@
  * position is known: records of a chunk move prod_pos once; the rest of a
  * closed chunk is one discarded record consumers pass over; a record a
  * chunk does not suit goes alone after the chunk is closed, so one
- * producer's records keep their order; a class with a lower limit never
- * fills a chunk reserved under a higher one, and chunks refuse nothing a
- * reservation per record would take. stress_test -K/-X runs the same path
+ * producer's records keep their order; chunks open only within the lowest
+ * class limit, where records of every class share them, and past it every
+ * record goes alone, so the watermarks hold per record; chunks refuse
+ * nothing a reservation per record would take. stress_test -K/-X runs the same path
  * on threads, with a closer racing the producers.
  */
 #include <errno.h>
@@ -221,39 +222,47 @@ static void put_alone(struct tap *t, struct fix *f, unsigned int n, uint32_t *se
 	}
 }
 
-static void t_lower_class_never_fills_a_higher_chunk(struct tap *t)
+/*
+ * A chunk opens only within the lowest class limit: there records of every
+ * class share it, and past it every record goes alone, so no class's
+ * reserve above the low watermark goes to a chunk's unfilled rest (a low
+ * record closing a critical chunk, once per critical record, spent it).
+ */
+static void t_chunks_open_within_every_class_limit(struct tap *t)
 {
 	/* Low may use half the ring, normal and critical all of it. */
 	uint64_t wm[MPMCRING_NR_PRIO] = { [MPMCRING_PRIO_LOW] = 32 * KB };
 	struct fix f;
 	uint32_t seq = 0, i = 0;
-	uint64_t a, b;
+	uint64_t a;
 	int ret;
 
 	if (!setup(t, &f, 64 * KB, 1 * KB, 0, wm))
 		return;
+	CHECK_EQ(t, f.h.chunk_open_max, 32 * KB);
+	/* A critical record opens a chunk a low one may fill, and back. */
 	a = put(t, &f, 56, MPMCRING_PRIO_CRITICAL, i++);
-	/* A low record closes the critical chunk and opens its own. */
-	b = put(t, &f, 56, MPMCRING_PRIO_LOW, i++);
-	CHECK_EQ(t, b, a + 1 * KB);
-	/* A critical one may fill the low chunk: its limit is higher. */
-	CHECK_EQ(t, put(t, &f, 56, MPMCRING_PRIO_CRITICAL, i++), b + 64);
+	CHECK_EQ(t, put(t, &f, 56, MPMCRING_PRIO_LOW, i++), a + 64);
+	CHECK_EQ(t, put(t, &f, 56, MPMCRING_PRIO_CRITICAL, i++), a + 128);
+	CHECK_EQ(t, prod_pos(&f), a + 1 * KB);
 	CHECK(t, hostring_chunk_close(&f.h, 0), "close");
-	/* To 128 bytes short of low's limit: a low chunk does not fit
-	 * there, two low records alone do. */
+	/* To 128 bytes short of low's limit: no chunk fits there, two low
+	 * records alone do. */
 	put_alone(t, &f, (32 * KB - 128 - prod_pos(&f)) / 64, &i);
 	CHECK_EQ(t, prod_pos(&f), 32 * KB - 128);
 	CHECK_EQ(t, put(t, &f, 56, MPMCRING_PRIO_LOW, i++), 32 * KB - 128);
 	CHECK_EQ(t, put(t, &f, 56, MPMCRING_PRIO_LOW, i++), 32 * KB - 64);
 	CHECK_EQ(t, prod_pos(&f), 32 * KB);
 	/* Then refused by priority, as without chunks. */
-	ret = hostring_reserve_chunked(&f.h, 0, 56, MPMCRING_PRIO_LOW, &b);
+	ret = hostring_reserve_chunked(&f.h, 0, 56, MPMCRING_PRIO_LOW, &a);
 	CHECK_EQ(t, ret, -ENOSPC);
 	CHECK_EQ(t, f.h.prod[0].dropped[MPMCRING_DROP_PRIORITY][MPMCRING_PRIO_LOW], 1);
-	/* Critical still has the other half, in a chunk. */
+	/* Critical has the other half, a record at a time: no chunk opens
+	 * past the low limit, and no filler takes its reserve. */
 	CHECK_EQ(t, put(t, &f, 56, MPMCRING_PRIO_CRITICAL, i++), 32 * KB);
-	CHECK_EQ(t, prod_pos(&f), 33 * KB);
-	hostring_chunk_close(&f.h, 0);
+	CHECK_EQ(t, put(t, &f, 56, MPMCRING_PRIO_CRITICAL, i++), 32 * KB + 64);
+	CHECK_EQ(t, prod_pos(&f), 32 * KB + 128);
+	CHECK(t, !hostring_chunk_close(&f.h, 0), "no chunk open");
 	CHECK_EQ(t, drain(t, &f, &seq), i);
 	teardown(&f);
 }
@@ -504,8 +513,7 @@ int main(void)
 		{ "chunk_records_across_the_wrap", t_chunk_records_across_the_wrap },
 		{ "record_that_does_not_fit_closes_the_chunk",
 		  t_record_that_does_not_fit_closes_the_chunk },
-		{ "lower_class_never_fills_a_higher_chunk",
-		  t_lower_class_never_fills_a_higher_chunk },
+		{ "chunks_open_within_every_class_limit", t_chunks_open_within_every_class_limit },
 		{ "full_ring_falls_back_to_one_record", t_full_ring_falls_back_to_one_record },
 		{ "closer_passes_over_a_chunk_being_opened",
 		  t_closer_passes_over_a_chunk_being_opened },

@@ -293,6 +293,8 @@ int hostring_init(struct hostring *h, const struct hostring_params *p)
 	for (i = 0; i < MPMCRING_NR_PRIO; i++) {
 		h->limit[i] = mpr_reserve_limit(&h->v, l, i);
 		h->fast_limit[i] = h->yield_in_reserve ? 0 : h->limit[i];
+		if (!i || h->limit[i] < h->chunk_open_max)
+			h->chunk_open_max = h->limit[i];
 	}
 	h->chunk_bytes = p->chunk_bytes ? mpr_chunk_bytes(&h->v, p->chunk_bytes, p->producers) : 0;
 	for (i = 0; i < p->producers; i++)
@@ -446,7 +448,7 @@ int hostring_reserve_chunked(struct hostring *h, unsigned int idx, uint32_t len,
 	if (mpr_unlikely(len > h->v.max_record || prio >= MPMCRING_NR_PRIO))
 		return hostring_reserve_from(h, idx, &len, 1, prio, pos, -1);
 	ret = mpr_chunk_reserve(&h->v, &env, hostring_chunk(h, idx), h->chunk_bytes,
-				mpr_rec_size(&h->v, len), h->limit[prio], &p);
+				mpr_rec_size(&h->v, len), h->limit[prio], h->chunk_open_max, &p);
 	if (mpr_unlikely(ret))
 		return hostring_count_fail(h, idx, ret, prio, 1);
 	mpr_write_hdr(&h->v, p, len, prio, 0);

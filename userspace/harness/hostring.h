@@ -69,6 +69,7 @@ struct hostring {
 	uint64_t chunk_bytes;
 	uint64_t chunk_fillers;		  /* chunks closed with space left (atomic) */
 	uint64_t limit[MPMCRING_NR_PRIO]; /* in use a class may fill to (mpr_reserve_limit()) */
+	uint64_t chunk_open_max;	  /* the lowest of limit[]: chunks open within it */
 	/* What hostring_reserve()'s inline first attempt takes for limit[]:
 	 * the same, or 0 with yield_in_reserve (then every reservation goes
 	 * the whole way, where the hook yields), so that the fast path does
