@@ -23,6 +23,7 @@ static char *syscalls = "open,openat,openat2,creat,connect,execve,execveat";
 static bool catchall;
 static char *prio = "";
 static unsigned int max_path = 256;
+static unsigned int chunk_bytes;
 
 /* size= takes a byte count with an optional K, M or G suffix. */
 static int ev_param_set_size(const char *val, const struct kernel_param *kp)
@@ -64,6 +65,8 @@ module_param(catchall, bool, 0444);
 MODULE_PARM_DESC(catchall, "record every other syscall as a syscall record (default 0)");
 module_param(prio, charp, 0444);
 MODULE_PARM_DESC(prio, "priority classes by type, e.g. open=low,syscall=normal (classes low, normal, critical; default exec, fork, exit critical; open, connect, execve normal: any user can loop those; syscall low)");
+module_param(chunk_bytes, uint, 0444);
+MODULE_PARM_DESC(chunk_bytes, "created ring: chunked reservation, each CPU takes this many bytes of the ring at once (capped to a quarter of the ring over every possible CPU's four interrupt levels; mpmcring stat shows the size it got), for many CPUs producing at once; events then in order per CPU only (a task's fork and exit may come in either order), and claimable up to a tick (100 ms) late (default 0: off)");
 module_param(max_path, uint, 0444);
 MODULE_PARM_DESC(max_path, "longest file name or path kept, bytes; longer ones are cut and flagged (default 256, 1-4000)");
 
@@ -282,6 +285,11 @@ int ev_parse_params(void)
 		pr_err("mpmcring_events: ring=default create=1: the default ring belongs to mpmcring.ko; use create=0 to write into it\n");
 		return -EINVAL;
 	}
+	if (chunk_bytes && !create) {
+		pr_err("mpmcring_events: chunk_bytes=%u create=0: chunks are chosen where a ring is created: give chunk_bytes to its creator (mpmcring.ko's for ring=default), or leave it out here\n",
+		       chunk_bytes);
+		return -EINVAL;
+	}
 	if (wm_low_pct > 99 || wm_normal_pct > wm_low_pct) {
 		pr_err("mpmcring_events: wm_low_pct=%u wm_normal_pct=%u: need wm_normal_pct <= wm_low_pct <= 99\n",
 		       wm_low_pct, wm_normal_pct);
@@ -347,6 +355,7 @@ struct mpmcring *ev_get_ring(bool *created)
 		.size = size,
 		.mode = MPMCRING_MODE_DROP_NEWEST,
 		.flags = MPMCRING_CREATE_WATERMARKS,
+		.chunk_bytes = chunk_bytes,
 	};
 	struct mpmcring *r;
 
@@ -356,8 +365,8 @@ struct mpmcring *ev_get_ring(bool *created)
 		p.watermark[MPMCRING_PRIO_NORMAL] = div_u64(size * wm_normal_pct, 100);
 		r = mpmcring_create(&p);
 		if (IS_ERR(r))
-			pr_err("mpmcring_events: ring=%s size=%llu: creating the ring failed (%ld)%s\n",
-			       ring, size, PTR_ERR(r),
+			pr_err("mpmcring_events: ring=%s size=%llu chunk_bytes=%u: creating the ring failed (%ld)%s\n",
+			       ring, size, chunk_bytes, PTR_ERR(r),
 			       PTR_ERR(r) == -EEXIST ? ": it exists; create=0 writes into it" : "");
 		else
 			*created = true;

@@ -290,6 +290,12 @@ TEST_F_TIMEOUT(ev, bad_params_fail_insmod_naming_them, 120)
 		{ "wm_low_pct=10 wm_normal_pct=20", "need wm_normal_pct <= wm_low_pct", -EINVAL },
 		{ "size=12K", "size=12288: must be a power of two", -EINVAL },
 		{ "create=0 ring=nosuchring", "ring=nosuchring create=0: no such ring", -ENOENT },
+		{ "create=0 ring=nosuchring chunk_bytes=4096",
+		  "chunk_bytes=4096 create=0: chunks are chosen where a ring is created", -EINVAL },
+		/* Refused by mpmcring_create(), both modules saying why. */
+		{ "chunk_bytes=8", "chunk_bytes=8: at least 64", -EINVAL },
+		{ "chunk_bytes=8",
+		  "ring=events size=4194304 chunk_bytes=8: creating the ring failed", -EINVAL },
 	};
 	unsigned int i;
 
@@ -1104,9 +1110,11 @@ static int markers_missing(struct __test_metadata *_metadata, const struct got *
  * nobody reads while it lasts: the flood stops at its watermark (refused,
  * counted), and every critical event of 50 marker execs gets in. Then the
  * module goes (probes gone, ring destroyed but still mapped here) and the
- * ring is read to its end.
+ * ring is read to its end. params: the module's; out: the ring's
+ * statistics just before the unload.
  */
-TEST_F_TIMEOUT(ev, critical_events_survive_a_catchall_flood, 400)
+static void catchall_flood(struct __test_metadata *_metadata, FIXTURE_DATA(ev) * self,
+			   const char *params, struct mpmcring_stats *out)
 {
 	uint64_t emitted[MPMCRING_EV_NR_TYPES] = { 0 }, dropped[MPMCRING_EV_NR_TYPES] = { 0 };
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1120,7 +1128,7 @@ TEST_F_TIMEOUT(ev, critical_events_survive_a_catchall_flood, 400)
 
 	if (ncpu > 16)
 		ncpu = 16;
-	ASSERT_EQ(0, ev_load("catchall=1 size=131072"));
+	ASSERT_EQ(0, ev_load(params));
 	ASSERT_EQ(0, ev_attach(_metadata, self));
 	for (i = 0; i < ncpu; i++)
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, flood_thread, &f));
@@ -1170,6 +1178,33 @@ TEST_F_TIMEOUT(ev, critical_events_survive_a_catchall_flood, 400)
 	EXPECT_GE(self->g.per_type[MPMCRING_EV_EXEC], MARKERS);
 	/* The flood had the low half of the ring (64 B events). */
 	EXPECT_GE(self->g.per_type[MPMCRING_EV_SYSCALL], 500);
+	*out = st;
+}
+
+TEST_F_TIMEOUT(ev, critical_events_survive_a_catchall_flood, 400)
+{
+	struct mpmcring_stats st;
+
+	catchall_flood(_metadata, self, "catchall=1 size=131072", &st);
+	EXPECT_EQ(0, st.chunk_bytes);
+}
+
+/*
+ * The same with chunked reservation: each CPU fills a chunk of its own,
+ * opened only within the low class's limit, where events of every class
+ * share it; past it every event goes alone. So the critical reserve is
+ * spent event by event: it went on fillers when a refused low event closed
+ * the chunk a critical one had opened (120 critical events refused, 40
+ * marker execs lost). The unload's destroy closes the chunks left open, so
+ * the drain gets every event.
+ */
+TEST_F_TIMEOUT(ev, critical_events_survive_a_catchall_flood_chunked, 400)
+{
+	struct mpmcring_stats st;
+
+	catchall_flood(_metadata, self, "catchall=1 size=131072 chunk_bytes=2048", &st);
+	EXPECT_EQ(2048, st.chunk_bytes);
+	EXPECT_GT(st.chunk_filler_bytes, 0);
 }
 
 /*
