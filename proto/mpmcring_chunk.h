@@ -117,12 +117,13 @@ static inline __u64 mpr_chunk_close(const struct mpr_view *v,
  * mpr_chunk_reserve() past its first look: a chunk that is closed, full,
  * of a looser class limit, or lost to a closer. Opens a new chunk and takes
  * the record from its start. The chunk's reservation is mpr_reserve()'s
- * first attempt alone, repeated while it loses races: it never reclaims.
- * When the ring has no room for a chunk as it stands, or the record is
- * over half a chunk, the record is reserved alone by mpr_reserve() (with
- * its reclaim rounds), after the chunk is closed: a producer's records keep
- * increasing positions, and chunks refuse nothing a record alone would get
- * and reclaim no more often. (Reclaiming for a chunk on a ring that
+ * first attempt alone, repeated while it loses races; it reclaims only
+ * when open_max is below the record's limit and consumers have freed room
+ * for the chunk (below). When the ring has no room for a chunk as it
+ * stands, or the record is over half a chunk, the record is reserved alone
+ * by mpr_reserve() (with its reclaim rounds), after the chunk is closed: a
+ * producer's records keep increasing positions, and chunks refuse nothing
+ * a record alone would get. (Reclaiming for a chunk on a ring that
  * consumers keep nearly full cost the 16-core run half its single-claim
  * rate: bench/RESULTS.md.)
  *
@@ -152,9 +153,9 @@ static MPR_SLOW_PATH int mpr_chunk_reserve_slow(const struct mpr_view *v,
 						__u64 *pos)
 {
 	__u64 open = max_used < open_max ? max_used : open_max;
+	bool closed, reclaimed = false;
 	int tries, lost, ret;
-	bool closed;
-	__u64 s, n;
+	__u64 s, n, h;
 
 	if (MPR_READ_ONCE(c->busy))
 		return mpr_reserve(v, env, need, max_used, pos);
@@ -205,8 +206,34 @@ static MPR_SLOW_PATH int mpr_chunk_reserve_slow(const struct mpr_view *v,
 			ret = 0;
 			goto out;
 		}
-		if (!lost)
-			break;	/* no room for a chunk without a reclaim */
+		if (lost)
+			continue;
+		/*
+		 * No room for a chunk as reclaim last left the ring. Under
+		 * the record's own limit that ends it (no reclaim for a
+		 * chunk there: on a ring kept nearly full that cost the
+		 * 16-core run half its rate). Under a lower open_max, a
+		 * record of its class would reserve alone without
+		 * reclaiming until its own limit, and reclaim_pos, left
+		 * behind, would keep chunks closed for the fill between the
+		 * two while consumers keep up: one reclaim, throttled as
+		 * mpr_reserve()'s, when one up to the head would make room
+		 * for the chunk (not for a backlog the consumers have not
+		 * claimed: that would be a reclaim per record), then a look
+		 * more if a try is left.
+		 * user-writable: the head is only a hint, here and to the
+		 * throttle; one past prod_pos reads as no room.
+		 */
+		if (open == max_used || reclaimed)
+			break;
+		reclaimed = true;
+		h = MPR_READ_ONCE(v->cons->head);
+		if (MPR_READ_ONCE(v->meta->prod_pos) + chunk_bytes - h > open)
+			break;
+		if (mpr_env_reclaim_due(env, h) && mpr_env_trylock(env)) {
+			mpr_reclaim(v, env);
+			mpr_env_unlock(env);
+		}
 	}
 	ret = mpr_reserve(v, env, need, max_used, pos);
 out:
@@ -221,11 +248,14 @@ out:
  * returns. The caller writes the header and commits as for mpr_reserve().
  * max_used is the record's class limit, open_max the lowest of the ring's
  * class limits (mpr_reserve_limit()): a chunk opens only within both, so
- * the watermarks hold per record as without chunks. A record of a class
+ * every byte of it was admitted within every class's limit (a record
+ * placed in it later may find the ring past its class's limit by then, as
+ * records of its own class always could). A record of a class
  * with a lower limit than the chunk's (a caller whose open_max is not the
  * lowest) is not taken from it.
  * Never waits: MPR_CHUNK_TRIES looks at the chunk, as many attempts to
- * reserve a new one, then at most one mpr_reserve().
+ * reserve a new one (one of them may be a throttled reclaim instead), then
+ * at most one mpr_reserve().
  */
 static MPR_ALWAYS_INLINE int mpr_chunk_reserve(const struct mpr_view *v,
 					       struct mpr_env *env,

@@ -6,9 +6,11 @@
  * chunk does not suit goes alone after the chunk is closed, so one
  * producer's records keep their order; chunks open only within the lowest
  * class limit, where records of every class share them, and past it every
- * record goes alone, so the watermarks hold per record; chunks refuse
- * nothing a reservation per record would take. stress_test -K/-X runs the same path
- * on threads, with a closer racing the producers.
+ * record goes alone, so every byte of a chunk was admitted within every
+ * class's limit (an opening past it as reclaim last left the ring
+ * reclaims once first); chunks refuse nothing a reservation per record
+ * would take. stress_test -K/-X runs the same path on threads, with a
+ * closer racing the producers.
  */
 #include <errno.h>
 #include <string.h>
@@ -267,6 +269,37 @@ static void t_chunks_open_within_every_class_limit(struct tap *t)
 	teardown(&f);
 }
 
+/*
+ * Past the lowest limit as reclaim last left the ring: a critical record
+ * alone would not reclaim until its own limit. While the consumers have not
+ * claimed that backlog no reclaim could make room, and the record goes
+ * alone; once they have, the opening reclaims once and the chunk opens.
+ */
+static void t_chunk_opening_reclaims_below_the_record_limit(struct tap *t)
+{
+	uint64_t wm[MPMCRING_NR_PRIO] = { [MPMCRING_PRIO_LOW] = 32 * KB };
+	struct fix f;
+	uint32_t seq = 0, i = 0;
+
+	if (!setup(t, &f, 64 * KB, 1 * KB, 0, wm))
+		return;
+	/* The throttle on, a second apart: each question it is asked counts. */
+	f.h.reclaim_gap_ns = 1000000000;
+	put_alone(t, &f, (32 * KB - 512) / 64, &i);
+	CHECK_EQ(t, put(t, &f, 56, MPMCRING_PRIO_CRITICAL, i++), 32 * KB - 512);
+	CHECK_EQ(t, f.h.v.meta->reclaim_pos, 0);
+	CHECK_EQ(t, f.h.due_checks, 0); /* not even asked: nothing to gain */
+	CHECK_EQ(t, prod_pos(&f), 32 * KB - 448);
+	CHECK_EQ(t, drain(t, &f, &seq), i);
+	CHECK_EQ(t, put(t, &f, 56, MPMCRING_PRIO_CRITICAL, i++), 32 * KB - 448);
+	CHECK_EQ(t, f.h.due_checks, 1); /* due: the head moved */
+	CHECK_EQ(t, f.h.v.meta->reclaim_pos, 32 * KB - 448);
+	CHECK_EQ(t, prod_pos(&f), 32 * KB - 448 + 1 * KB);
+	CHECK(t, hostring_chunk_close(&f.h, 0), "close");
+	CHECK_EQ(t, drain(t, &f, &seq), 1);
+	teardown(&f);
+}
+
 /* Near full: what a record alone would get, a chunk does not refuse. */
 static void t_full_ring_falls_back_to_one_record(struct tap *t)
 {
@@ -514,6 +547,8 @@ int main(void)
 		{ "record_that_does_not_fit_closes_the_chunk",
 		  t_record_that_does_not_fit_closes_the_chunk },
 		{ "chunks_open_within_every_class_limit", t_chunks_open_within_every_class_limit },
+		{ "chunk_opening_reclaims_below_the_record_limit",
+		  t_chunk_opening_reclaims_below_the_record_limit },
 		{ "full_ring_falls_back_to_one_record", t_full_ring_falls_back_to_one_record },
 		{ "closer_passes_over_a_chunk_being_opened",
 		  t_closer_passes_over_a_chunk_being_opened },
