@@ -84,10 +84,8 @@ static bool mpmcring_chunk_close(struct mpmcring *ring, struct mpr_chunk *c)
 	 */
 	preempt_disable();
 	bytes = mpr_chunk_close(&ring->view, c, ring->chunk_bytes, &rest);
-	if (bytes) {
-		mpmcring_count(ring, chunk_filler_bytes, bytes);
-		mpmcring_maybe_wake(ring, rest);
-	}
+	if (bytes)
+		mpmcring_filler_closed(ring, rest, bytes);
 	preempt_enable();
 	return bytes;
 }

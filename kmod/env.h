@@ -155,14 +155,10 @@ static inline void mpr_env_racing(struct mpr_env *e)
 {
 }
 
-/*
- * A reservation closed its CPU's chunk: the filler is a finished record,
- * counted as the tick's closes are (mpmcring_chunk_close()).
- */
+/* A reservation closed its CPU's chunk: the filler is a finished record. */
 static inline void mpr_env_chunk_closed(struct mpr_env *e, u64 pos, u64 bytes)
 {
-	mpmcring_count(e->ring, chunk_filler_bytes, bytes);
-	mpmcring_maybe_wake(e->ring, pos);
+	mpmcring_filler_closed(e->ring, pos, bytes);
 }
 
 #include "mpmcring_chunk.h"

@@ -288,6 +288,18 @@ static inline void mpmcring_maybe_wake(struct mpmcring *ring, u64 pos)
 	if (wq_has_sleeper(&ring->wq))
 		mpmcring_wake_check(ring, pos);
 }
+
+/*
+ * A chunk's rest closed as a filler of bytes at pos, by whoever won the
+ * close (a reservation, the tick, destroy, an unpin scan): counted, and
+ * checked for wakeups as a commit is. Any context.
+ */
+static inline void mpmcring_filler_closed(struct mpmcring *ring, u64 pos,
+					  u64 bytes)
+{
+	mpmcring_count(ring, chunk_filler_bytes, bytes);
+	mpmcring_maybe_wake(ring, pos);
+}
 bool mpmcring_ready(struct mpmcring *ring, u32 wake_class);
 u32 mpmcring_wake_class(u64 watermark);
 void mpmcring_wake_class_get(struct mpmcring *ring, u32 k);

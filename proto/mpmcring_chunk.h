@@ -230,10 +230,7 @@ static MPR_SLOW_PATH int mpr_chunk_reserve_slow(const struct mpr_view *v,
 		h = MPR_READ_ONCE(v->cons->head);
 		if (MPR_READ_ONCE(v->meta->prod_pos) + chunk_bytes - h > open)
 			break;
-		if (mpr_env_reclaim_due(env, h) && mpr_env_trylock(env)) {
-			mpr_reclaim(v, env);
-			mpr_env_unlock(env);
-		}
+		mpr_reclaim_if_due(v, env, h);
 	}
 	ret = mpr_reserve(v, env, need, max_used, pos);
 out:

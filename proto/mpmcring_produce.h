@@ -624,6 +624,19 @@ static MPR_ALWAYS_INLINE int mpr_reserve(const struct mpr_view *v,
 }
 
 /*
+ * One reclaim, if the throttle says one is due (head: the consumers' head
+ * as loaded, a hint only) and the reclaim bit is free; never waits.
+ */
+static inline void mpr_reclaim_if_due(const struct mpr_view *v,
+				      struct mpr_env *env, __u64 head)
+{
+	if (mpr_env_reclaim_due(env, head) && mpr_env_trylock(env)) {
+		mpr_reclaim(v, env);
+		mpr_env_unlock(env);
+	}
+}
+
+/*
  * Whether mpr_reserve() of need bytes under max_used would find room now,
  * for a producer that asks before it builds a record (mpmcring_admit()):
  * mpr_reserve_slow()'s full check and its two rounds of reclaim, throttled
@@ -653,11 +666,7 @@ static inline int mpr_admit(const struct mpr_view *v, struct mpr_env *env,
 		if (rounds++ == 2)
 			break;
 		/* user-writable: the head is only a hint to the throttle. */
-		if (mpr_env_reclaim_due(env, MPR_READ_ONCE(v->cons->head)) &&
-		    mpr_env_trylock(env)) {
-			mpr_reclaim(v, env);
-			mpr_env_unlock(env);
-		}
+		mpr_reclaim_if_due(v, env, MPR_READ_ONCE(v->cons->head));
 	}
 	return used > v->data_size ? MPR_FAIL_FULL : MPR_FAIL_PRIORITY;
 }
