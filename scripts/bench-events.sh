@@ -19,7 +19,7 @@
 # MPMCRING_EVB_FLOOD_WORK (2000 rounds of agent work per event in the
 # flood's consumers), MPMCRING_EVB_DRAIN
 # (100000 events), MPMCRING_EVB_PARTS (syscalls,storm,flood,drain),
-# MPMCRING_EVB_TRANSPORTS (e.g. ring1,bpfring1,bpfring2,rbb,perf: the rows
+# MPMCRING_EVB_TRANSPORTS (e.g. ring1,ring1c,bpfring1,bpfring2,rbb,perf: the rows
 # to run, by evbench.c's short names; untraced and BPF ringbuf always run,
 # the ratios need them), MPMCRING_BENCH_TIMEOUT (seconds, default 2400),
 # MPMCRING_EVB_RESULTS (the results folder's name, default the kernel's: a

@@ -54,7 +54,7 @@ enum part { SYSCALLS, STORM, FLOOD, DRAIN, NR_PARTS };
 static const char *const part_names[NR_PARTS] = { "syscalls", "storm", "flood", "drain" };
 
 #define MAX_REPS 15
-#define NR_TR 13
+#define NR_TR 14
 
 /* NULL: untraced. */
 static const struct transport *const transports[NR_TR] = {
@@ -71,6 +71,7 @@ static const struct transport *const transports[NR_TR] = {
 	&tr_bpf_perf,
 	&tr_bpf_perf_batch,
 	&tr_bpf_ring1_admit,
+	&tr_ring1_chunked,
 };
 enum {
 	T_NONE,
@@ -86,12 +87,13 @@ enum {
 	T_PERF,
 	T_PERFB,
 	T_BADM1,
+	T_RING1C,
 };
 /* MPMCRING_EVB_TRANSPORTS: which run (names of the table rows, by the
  * short names below; default all). */
 static const char *const tr_short[NR_TR] = {
 	"untraced", "ring1e", "ring1", "ring2", "ring4", "bpfring1", "bpfring2",
-	"rb",	    "rbb",    "rbq",   "perf",	"perfb", "bpfadm1",
+	"rb",	    "rbb",    "rbq",   "perf",	"perfb", "bpfadm1", "ring1c",
 };
 static const char *tr_only;
 

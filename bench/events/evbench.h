@@ -85,6 +85,7 @@ struct transport {
 	unsigned int consumers;				 /* mpmcring transports */
 	unsigned int wake_bytes;			 /* consumers' wakeup watermark, 0: none */
 	bool bpf_producer; /* mpmcring: events.bpf.c produces (kfuncs), not the module */
+	unsigned int chunk_bytes; /* mpmcring_events' chunk_bytes=, 0: one reservation per event */
 };
 
 struct tr {
@@ -93,7 +94,7 @@ struct tr {
 	void *priv;
 };
 
-extern const struct transport tr_ring1_eager, tr_ring1, tr_ring2, tr_ring4;
+extern const struct transport tr_ring1_eager, tr_ring1, tr_ring2, tr_ring4, tr_ring1_chunked;
 extern const struct transport tr_bpf_ringbuf, tr_bpf_query, tr_bpf_perf;
 extern const struct transport tr_bpf_ringbuf_batch, tr_bpf_perf_batch;
 extern const struct transport tr_bpf_ring1, tr_bpf_ring2, tr_bpf_ring1_admit;

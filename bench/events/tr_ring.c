@@ -159,8 +159,8 @@ static int ring_start(struct tr *t)
 			 (unsigned long long)t->cfg.ring_bytes);
 	else
 		snprintf(params, sizeof(params),
-			 "ring=evb size=%llu catchall=%d syscalls=openat,connect,execve,execveat",
-			 (unsigned long long)t->cfg.ring_bytes, t->cfg.catchall);
+			 "ring=evb size=%llu catchall=%d syscalls=openat,connect,execve,execveat chunk_bytes=%u",
+			 (unsigned long long)t->cfg.ring_bytes, t->cfg.catchall, t->ops->chunk_bytes);
 	err = ev_insmod(ring_module(t), params);
 	if (err) {
 		fprintf(stderr, "evbench: insmod %s %s: %s\n", ring_module(t), params,
@@ -272,6 +272,22 @@ const struct transport tr_ring4 = {
 	.stop = ring_stop,
 	.consumers = 4,
 	.wake_bytes = WAKE_BYTES,
+};
+
+/*
+ * The module's events through chunked reservation (each CPU and level
+ * takes 4 KiB of the ring at once while the ring is below its low
+ * watermark): what chunks save a producer on real events, with the events
+ * module's default watermarks.
+ */
+const struct transport tr_ring1_chunked = {
+	.name = "mpmcring 1 consumer, chunks of 4 KiB",
+	.start = ring_start,
+	.consume = ring_consume,
+	.stop = ring_stop,
+	.consumers = 1,
+	.wake_bytes = WAKE_BYTES,
+	.chunk_bytes = 4096,
 };
 
 /* The same events from events.bpf.c, through the module's kfuncs. */
