@@ -16,7 +16,9 @@
  * 2. Consume: records/s reading a full ring zero-copy in batches of 64 vs
  *    read(2) copying one record per call, at 64 B, 1 KiB and 4 KiB; both
  *    touch every payload byte.
- * 3. Scaling: records/s with 1..N kthread producers (one per vCPU).
+ * 3. Scaling: records/s with 1..N kthread producers (one per vCPU), each
+ *    number with a reservation per record and with chunks of 4 KiB,
+ *    alternating (chunked/not: the median of the same-repetition ratios).
  *
  * Output: a table per part, and one "BENCH {json}" line per measurement.
  */
@@ -117,15 +119,16 @@ static void *consumer_thread(void *p)
  * beside a consumer of the given kind; fills lg with the final counters.
  * Returns the consumer's wakeup count.
  */
-static uint64_t lg_run(long threads, uint64_t count, enum consumer_kind kind, struct lg_stats *lg)
+static uint64_t lg_run(long threads, uint64_t count, enum consumer_kind kind, unsigned int chunk,
+		       struct lg_stats *lg)
 {
 	struct cons_arg a = { .kind = kind };
-	char params[128];
+	char params[160];
 	pthread_t th;
 
 	snprintf(params, sizeof(params),
-		 "threads=%ld count=%llu len_min=64 len_max=64 prio_mix=0:0:100", threads,
-		 (unsigned long long)count);
+		 "threads=%ld count=%llu len_min=64 len_max=64 prio_mix=0:0:100 chunk_bytes=%u",
+		 threads, (unsigned long long)count, chunk);
 	if (lg_load(params))
 		exit(1);
 	if (kind != NONE)
@@ -144,7 +147,7 @@ static double producer_cost_once(enum consumer_kind kind, uint64_t *wakes)
 {
 	struct lg_stats lg;
 
-	*wakes = lg_run(1, nrec, kind, &lg);
+	*wakes = lg_run(1, nrec, kind, 0, &lg);
 	return (double)lg.elapsed_ns[0] / nrec;
 }
 
@@ -281,33 +284,56 @@ static void bench_consume(void)
 
 /* ---- 3. producers on 1..N vCPUs ---- */
 
+/* Records/s of one run: attempted over the slowest producer's time. */
+static double lg_rate(long threads, unsigned int chunk)
+{
+	struct lg_stats lg;
+	uint64_t max = 0;
+	unsigned int j;
+
+	lg_run(threads, nrec / threads, BUSY, chunk, &lg);
+	for (j = 0; j < lg.producers; j++)
+		max = lg.elapsed_ns[j] > max ? lg.elapsed_ns[j] : max;
+	return max ? lg.total_attempted / (max / 1e9) : 0;
+}
+
+/*
+ * Producers on 1..N vCPUs, each number of them with a reservation per
+ * record and with chunks of CHUNK_BYTES (the ring's one global step per
+ * chunk: docs/scaling.md), the two alternating within each repetition.
+ */
+#define CHUNK_BYTES 4096
+
 static void bench_scaling(void)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	double rps[MAX_REPS], base = 0;
+	double rps[MAX_REPS], crps[MAX_REPS], ratio[MAX_REPS], base = 0, r, c, m;
 	unsigned int i;
 	long t;
 
-	printf("\n== producers on 1..%ld vCPUs, 64 B records, a busy consumer, %u runs ==\n", ncpu,
-	       reps);
-	printf("%8s %16s %10s\n", "threads", "records/s", "vs 1");
+	printf("\n== producers on 1..%ld vCPUs, 64 B records, a busy consumer, %u runs;"
+	       " chunks of %u B alternating ==\n",
+	       ncpu, reps, CHUNK_BYTES);
+	printf("%8s %16s %10s %18s %22s\n", "threads", "records/s", "vs 1", "chunked records/s",
+	       "chunked/not (min-max)");
 	for (t = 1; t <= ncpu; t++) {
 		for (i = 0; i < reps; i++) {
-			struct lg_stats lg;
-			uint64_t max = 0;
-			unsigned int j;
-
-			lg_run(t, nrec / t, BUSY, &lg);
-			for (j = 0; j < lg.producers; j++)
-				max = lg.elapsed_ns[j] > max ? lg.elapsed_ns[j] : max;
-			rps[i] = max ? lg.total_attempted / (max / 1e9) : 0;
+			rps[i] = lg_rate(t, 0);
+			crps[i] = lg_rate(t, CHUNK_BYTES);
+			ratio[i] = rps[i] ? crps[i] / rps[i] : 0;
 		}
-		rps[0] = median(rps, reps);
+		r = median(rps, reps);
+		c = median(crps, reps);
+		m = median(ratio, reps); /* sorts: its ends are the range */
 		if (t == 1)
-			base = rps[0];
-		printf("%8ld %16.0f %10.2f\n", t, rps[0], rps[0] / base);
-		printf("BENCH {\"part\":\"scaling\",\"threads\":%ld,\"records_per_s\":%.0f,\"ratio_vs_1\":%.4f}\n",
-		       t, rps[0], rps[0] / base);
+			base = r;
+		printf("%8ld %16.0f %10.2f %18.0f %12.3f (%.3f-%.3f)\n", t, r, r / base, c, m,
+		       ratio[0], ratio[reps - 1]);
+		printf("BENCH {\"part\":\"scaling\",\"threads\":%ld,\"records_per_s\":%.0f,"
+		       "\"ratio_vs_1\":%.4f,\"chunk_bytes\":%u,\"chunked_records_per_s\":%.0f,"
+		       "\"chunked_vs_not\":%.4f,\"chunked_vs_not_min\":%.4f,"
+		       "\"chunked_vs_not_max\":%.4f}\n",
+		       t, r, r / base, CHUNK_BYTES, c, m, ratio[0], ratio[reps - 1]);
 	}
 }
 
