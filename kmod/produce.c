@@ -261,7 +261,9 @@ static noinline int mpmcring_reserve_slow(struct mpmcring *ring, u32 len,
  * preemption off; otherwise preemption is as it was and the caller goes the
  * whole way through mpmcring_reserve_slow(..., *lost), which refuses or
  * counts anything this did not take (bad flags or length, a ring that looks
- * full, a lost race) and goes on with the attempts left.
+ * full, a lost race) and goes on with the attempts left. On a chunked ring
+ * the attempt is a look at this CPU's chunk (*lost stays -1): the slow path
+ * looks once more, then opens a chunk or reserves alone.
  */
 static __always_inline bool mpmcring_reserve_first(struct mpmcring *ring,
 						   u32 len, u32 flags,
@@ -272,19 +274,32 @@ static __always_inline bool mpmcring_reserve_first(struct mpmcring *ring,
 	u32 prio = MPMCRING_F_PRIO(flags);
 
 	*lost = -1;
-	/* Chunked rings reserve in mpmcring_reserve_from(), out of line. */
-	if (unlikely((flags & ~MPMCRING_F_PRIO_MASK) || ring->chunk_bytes ||
+	if (unlikely((flags & ~MPMCRING_F_PRIO_MASK) ||
 		     prio >= MPMCRING_NR_PRIO || !len || len > v->max_record))
 		return false;
 	preempt_disable();
 	/* [D4]; closed: the slow path refuses. */
-	if (mpmcring_closed(ring) ||
-	    unlikely(!mpr_reserve_fast(v, &env, mpr_rec_size(v, len),
-				       ring->reserve_limit[prio], pos, lost))) {
-		preempt_enable();
-		return false;
+	if (mpmcring_closed(ring))
+		goto slow;
+	/*
+	 * Chunked rings: a record this CPU's open chunk takes, as the first
+	 * look of mpr_chunk_reserve() would; opening one, and anything the
+	 * chunk does not take, is mpmcring_reserve_from()'s, out of line.
+	 */
+	if (ring->chunk_bytes) {
+		if (likely(mpr_chunk_take(mpmcring_chunk(ring),
+					  ring->chunk_bytes,
+					  mpr_rec_size(v, len),
+					  ring->reserve_limit[prio], pos)))
+			return true;
+		goto slow;
 	}
-	return true;
+	if (likely(mpr_reserve_fast(v, &env, mpr_rec_size(v, len),
+				    ring->reserve_limit[prio], pos, lost)))
+		return true;
+slow:
+	preempt_enable();
+	return false;
 }
 
 /**

@@ -239,6 +239,41 @@ out:
 }
 
 /*
+ * mpr_chunk_reserve()'s first look, inline also where a caller has a fast
+ * path of its own (the module's mpmcring_output() and mpmcring_reserve()):
+ * need bytes from the open chunk c for a record of class limit max_used.
+ * True with *pos; false leaves c as it was, for mpr_chunk_reserve() to
+ * decide (which looks once more before its slow path).
+ */
+static MPR_ALWAYS_INLINE bool mpr_chunk_take(struct mpr_chunk *c,
+					     __u64 chunk_bytes, __u64 need,
+					     __u64 max_used, __u64 *pos)
+{
+	/* [K2] pairs with [K1]. */
+	__u64 f = MPR_LOAD_ACQUIRE(&c->fill);
+	__u64 room = MPR_READ_ONCE(c->end) - f;
+
+	/*
+	 * A probe at any instruction of the slow path can run this look at
+	 * the same level, in the middle of the owner's work on c: busy sends
+	 * it the slow way, which reserves alone (a compare-and-swap here
+	 * would make the owner's close fail, and with the owner between its
+	 * two stores, take other producers' space). Room of chunk_bytes or
+	 * more is that window too (no open chunk has that much left), as is
+	 * an earlier chunk's fill with a later one's end; and a compare-and-
+	 * swap on a fill that moved meanwhile fails (fill never repeats).
+	 */
+	if (mpr_likely(need <= room && room < chunk_bytes &&
+		       max_used >= MPR_READ_ONCE(c->max_used) &&
+		       !MPR_READ_ONCE(c->busy)) &&
+	    mpr_likely(mpr_cmpxchg(&c->fill, f, f + need) == f)) {
+		*pos = f;
+		return true;
+	}
+	return false;
+}
+
+/*
  * Reserves need bytes in the caller's chunk c (chunk_bytes from
  * mpr_chunk_bytes(), non-zero), opening a new one with mpr_reserve() when
  * c cannot take it. Returns 0 and the position, or what mpr_reserve()
@@ -261,27 +296,8 @@ static MPR_ALWAYS_INLINE int mpr_chunk_reserve(const struct mpr_view *v,
 					       __u64 max_used, __u64 open_max,
 					       __u64 *pos)
 {
-	/* [K2] pairs with [K1]. */
-	__u64 f = MPR_LOAD_ACQUIRE(&c->fill);
-	__u64 room = MPR_READ_ONCE(c->end) - f;
-
-	/*
-	 * A probe at any instruction of the slow path can run this look at
-	 * the same level, in the middle of the owner's work on c: busy sends
-	 * it the slow way, which reserves alone (a compare-and-swap here
-	 * would make the owner's close fail, and with the owner between its
-	 * two stores, take other producers' space). Room of chunk_bytes or
-	 * more is that window too (no open chunk has that much left), as is
-	 * an earlier chunk's fill with a later one's end; and a compare-and-
-	 * swap on a fill that moved meanwhile fails (fill never repeats).
-	 */
-	if (mpr_likely(need <= room && room < chunk_bytes &&
-		       max_used >= MPR_READ_ONCE(c->max_used) &&
-		       !MPR_READ_ONCE(c->busy)) &&
-	    mpr_likely(mpr_cmpxchg(&c->fill, f, f + need) == f)) {
-		*pos = f;
+	if (mpr_likely(mpr_chunk_take(c, chunk_bytes, need, max_used, pos)))
 		return 0;
-	}
 	return mpr_chunk_reserve_slow(v, env, c, chunk_bytes, need, max_used,
 				      open_max, pos);
 }

@@ -2,7 +2,8 @@
 /*
  * Chunked reservation in the module (kmod/chunk.c, kmod/produce.c): a
  * context's records fill its CPU's chunk for its interrupt level, one step
- * on prod_pos per chunk; what records wait for behind an open chunk, the
+ * on prod_pos per chunk, through mpmcring_reserve() and mpmcring_output();
+ * what records wait for behind an open chunk, the
  * tick's close (mpmcring_chunks_close()) frees, and so do the unpin scans
  * (mpmcring_chunks_unpin(): a refusal for room, a chunk quiet for two
  * jiffies); the statistics count the fillers; a ring too small for its
@@ -62,6 +63,39 @@ static void chunk_records_share_one_step(struct kunit *test)
 	mpmcring_get_stats(ring, st);
 	KUNIT_EXPECT_EQ(test, st->produced_records, 3ULL);
 	KUNIT_EXPECT_EQ(test, st->in_ring_records, 0ULL);
+	kc_detach(&c);
+	mpmcring_destroy(ring);
+}
+
+/*
+ * mpmcring_output() (and so BPF's kfuncs) on a chunked ring: the records
+ * of one context share its chunk as reserved ones do, the first opening
+ * it, the others taken inline (mpr_chunk_take()).
+ */
+static void chunk_output_fills_the_chunk(struct kunit *test)
+{
+	struct mpmcring *ring = kt_chunk_ring(test, 0);
+	const struct mpr_view *v = mpmcring_kunit_view(ring);
+	char buf[64];
+	struct kc c;
+	int i, ret[3];
+
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	/* One CPU for the three: a chunk is per CPU. */
+	preempt_disable();
+	for (i = 0; i < 3; i++)
+		ret[i] = kt_output(ring, 56, 0, 1, MPR_CTX_TASK, i);
+	preempt_enable();
+	for (i = 0; i < 3; i++)
+		KUNIT_EXPECT_EQ(test, ret[i], 0);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(v->meta->prod_pos), (u64)KT_CHUNK);
+	for (i = 0; i < 3; i++) {
+		KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), 56);
+		KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->seq, (u64)i);
+	}
+	KUNIT_EXPECT_EQ(test, mpmcring_chunks_close(ring), 1U);
+	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(v->cons->head), (u64)KT_CHUNK);
 	kc_detach(&c);
 	mpmcring_destroy(ring);
 }
@@ -406,6 +440,7 @@ static void chunk_ring_too_small_refused(struct kunit *test)
 
 static struct kunit_case chunk_cases[] = {
 	KUNIT_CASE(chunk_records_share_one_step),
+	KUNIT_CASE(chunk_output_fills_the_chunk),
 	KUNIT_CASE(chunk_close_frees_records_behind),
 	KUNIT_CASE(chunk_refusal_unpins),
 	KUNIT_CASE(chunk_quiet_is_closed),
