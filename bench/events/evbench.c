@@ -93,7 +93,7 @@ enum {
  * short names below; default all). */
 static const char *const tr_short[NR_TR] = {
 	"untraced", "ring1e", "ring1", "ring2", "ring4", "bpfring1", "bpfring2",
-	"rb",	    "rbb",    "rbq",   "perf",	"perfb", "bpfadm1", "ring1c",
+	"rb",	    "rbb",    "rbq",   "perf",	"perfb", "bpfadm1",  "ring1c",
 };
 static const char *tr_only;
 

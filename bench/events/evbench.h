@@ -84,7 +84,7 @@ struct transport {
 	int bpf_mode;					 /* BPF transports: enum evb_mode */
 	unsigned int consumers;				 /* mpmcring transports */
 	unsigned int wake_bytes;			 /* consumers' wakeup watermark, 0: none */
-	bool bpf_producer; /* mpmcring: events.bpf.c produces (kfuncs), not the module */
+	bool bpf_producer;	  /* mpmcring: events.bpf.c produces (kfuncs), not the module */
 	unsigned int chunk_bytes; /* mpmcring_events' chunk_bytes=, 0: one reservation per event */
 };
 

@@ -158,9 +158,11 @@ static int ring_start(struct tr *t)
 			 "ring=evb create=1 size=%llu threads=0 watermarks=50,12,0",
 			 (unsigned long long)t->cfg.ring_bytes);
 	else
-		snprintf(params, sizeof(params),
-			 "ring=evb size=%llu catchall=%d syscalls=openat,connect,execve,execveat chunk_bytes=%u",
-			 (unsigned long long)t->cfg.ring_bytes, t->cfg.catchall, t->ops->chunk_bytes);
+		snprintf(
+			params, sizeof(params),
+			"ring=evb size=%llu catchall=%d syscalls=openat,connect,execve,execveat chunk_bytes=%u",
+			(unsigned long long)t->cfg.ring_bytes, t->cfg.catchall,
+			t->ops->chunk_bytes);
 	err = ev_insmod(ring_module(t), params);
 	if (err) {
 		fprintf(stderr, "evbench: insmod %s %s: %s\n", ring_module(t), params,
