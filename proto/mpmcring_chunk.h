@@ -240,10 +240,11 @@ out:
 
 /*
  * mpr_chunk_reserve()'s first look, inline also where a caller has a fast
- * path of its own (the module's mpmcring_output() and mpmcring_reserve()):
- * need bytes from the open chunk c for a record of class limit max_used.
- * True with *pos; false leaves c as it was, for mpr_chunk_reserve() to
- * decide (which looks once more before its slow path).
+ * path of its own (the module's chunked copies of mpmcring_output() and
+ * mpmcring_reserve()): need bytes from the open chunk c for a record of
+ * class limit max_used. True with *pos; false leaves c as it was, for
+ * mpr_chunk_reserve() to decide (which looks once more before its slow
+ * path).
  */
 static MPR_ALWAYS_INLINE bool mpr_chunk_take(struct mpr_chunk *c,
 					     __u64 chunk_bytes, __u64 need,
