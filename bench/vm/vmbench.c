@@ -284,14 +284,16 @@ static void bench_consume(void)
 
 /* ---- 3. producers on 1..N vCPUs ---- */
 
-/* Records/s of one run: attempted over the slowest producer's time. */
-static double lg_rate(long threads, unsigned int chunk)
+/* Records/s of one run: attempted over the slowest producer's time;
+ * *dropped gains the run's drops. */
+static double lg_rate(long threads, unsigned int chunk, uint64_t *dropped)
 {
 	struct lg_stats lg;
 	uint64_t max = 0;
 	unsigned int j;
 
 	lg_run(threads, nrec / threads, BUSY, chunk, &lg);
+	*dropped += lg.total_dropped;
 	for (j = 0; j < lg.producers; j++)
 		max = lg.elapsed_ns[j] > max ? lg.elapsed_ns[j] : max;
 	return max ? lg.total_attempted / (max / 1e9) : 0;
@@ -308,18 +310,20 @@ static void bench_scaling(void)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	double rps[MAX_REPS], crps[MAX_REPS], ratio[MAX_REPS], base = 0, r, c, m;
+	uint64_t drops, cdrops;
 	unsigned int i;
 	long t;
 
 	printf("\n== producers on 1..%ld vCPUs, 64 B records, a busy consumer, %u runs;"
 	       " chunks of %u B alternating ==\n",
 	       ncpu, reps, CHUNK_BYTES);
-	printf("%8s %16s %10s %18s %22s\n", "threads", "records/s", "vs 1", "chunked records/s",
-	       "chunked/not (min-max)");
+	printf("%8s %16s %10s %18s %22s %20s\n", "threads", "records/s", "vs 1",
+	       "chunked records/s", "chunked/not (min-max)", "dropped not/chunked");
 	for (t = 1; t <= ncpu; t++) {
+		drops = cdrops = 0;
 		for (i = 0; i < reps; i++) {
-			rps[i] = lg_rate(t, 0);
-			crps[i] = lg_rate(t, CHUNK_BYTES);
+			rps[i] = lg_rate(t, 0, &drops);
+			crps[i] = lg_rate(t, CHUNK_BYTES, &cdrops);
 			ratio[i] = rps[i] ? crps[i] / rps[i] : 0;
 		}
 		r = median(rps, reps);
@@ -327,13 +331,15 @@ static void bench_scaling(void)
 		m = median(ratio, reps); /* sorts: its ends are the range */
 		if (t == 1)
 			base = r;
-		printf("%8ld %16.0f %10.2f %18.0f %12.3f (%.3f-%.3f)\n", t, r, r / base, c, m,
-		       ratio[0], ratio[reps - 1]);
+		printf("%8ld %16.0f %10.2f %18.0f %12.3f (%.3f-%.3f) %9llu/%llu\n", t, r, r / base,
+		       c, m, ratio[0], ratio[reps - 1], (unsigned long long)drops,
+		       (unsigned long long)cdrops);
 		printf("BENCH {\"part\":\"scaling\",\"threads\":%ld,\"records_per_s\":%.0f,"
 		       "\"ratio_vs_1\":%.4f,\"chunk_bytes\":%u,\"chunked_records_per_s\":%.0f,"
 		       "\"chunked_vs_not\":%.4f,\"chunked_vs_not_min\":%.4f,"
-		       "\"chunked_vs_not_max\":%.4f}\n",
-		       t, r, r / base, CHUNK_BYTES, c, m, ratio[0], ratio[reps - 1]);
+		       "\"chunked_vs_not_max\":%.4f,\"dropped\":%llu,\"chunked_dropped\":%llu}\n",
+		       t, r, r / base, CHUNK_BYTES, c, m, ratio[0], ratio[reps - 1],
+		       (unsigned long long)drops, (unsigned long long)cdrops);
 	}
 }
 
