@@ -105,31 +105,35 @@ static void ours_consumer_fini(void *ring, struct hb_worker *w)
 	mpmcring_consumer_free(w->priv);
 }
 
-/* Reserve, copy the payload in, commit: what a kernel producer does. */
-HB_INLINE bool ours_send(void *ring, unsigned int idx, const unsigned char *src, uint32_t size)
+/* Reserve (through producer idx's chunk when chunked), copy the payload
+ * in, commit: what a kernel producer does. */
+HB_INLINE bool ours_send_with(void *ring, unsigned int idx, const unsigned char *src, uint32_t size,
+			      bool chunked)
 {
 	struct ours *o = ring;
 	uint64_t pos;
+	int err;
 
-	if (hostring_reserve(&o->h, idx, size, MPMCRING_PRIO_NORMAL, &pos))
+	if (chunked)
+		err = hostring_reserve_chunked(&o->h, idx, size, MPMCRING_PRIO_NORMAL, &pos);
+	else
+		err = hostring_reserve(&o->h, idx, size, MPMCRING_PRIO_NORMAL, &pos);
+	if (err)
 		return false;
 	memcpy(hostring_payload(&o->h, pos), src, size);
 	hostring_commit(&o->h, idx, pos, size);
 	return true;
 }
 
-/* The same through producer idx's chunk. */
+HB_INLINE bool ours_send(void *ring, unsigned int idx, const unsigned char *src, uint32_t size)
+{
+	return ours_send_with(ring, idx, src, size, false);
+}
+
 HB_INLINE bool ours_chunk_send(void *ring, unsigned int idx, const unsigned char *src,
 			       uint32_t size)
 {
-	struct ours *o = ring;
-	uint64_t pos;
-
-	if (hostring_reserve_chunked(&o->h, idx, size, MPMCRING_PRIO_NORMAL, &pos))
-		return false;
-	memcpy(hostring_payload(&o->h, pos), src, size);
-	hostring_commit(&o->h, idx, pos, size);
-	return true;
+	return ours_send_with(ring, idx, src, size, true);
 }
 
 /* Reads in place (cs is the consumer), then one commit. */
