@@ -89,6 +89,7 @@ enum {
 	T_BADM1,
 	T_RING1C,
 };
+_Static_assert(T_RING1C + 1 == NR_TR, "a transport without its T_ name, or the other way");
 /* MPMCRING_EVB_TRANSPORTS: which run (names of the table rows, by the
  * short names below; default all). */
 static const char *const tr_short[NR_TR] = {

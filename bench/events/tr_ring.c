@@ -187,6 +187,22 @@ static int ring_start(struct tr *t)
 			return -EINVAL;
 		}
 	}
+	if (t->ops->chunk_bytes) {
+		struct mpmcring_stats rs = { 0 };
+
+		/* What the row's name says, or no row: the cap (a quarter of
+		 * the ring over every possible CPU's levels) or a module
+		 * without chunk_bytes= would make it an unchunked run. */
+		if (mpmcring_get_stats(p->r, &rs) || rs.chunk_bytes != t->ops->chunk_bytes) {
+			fprintf(stderr, "evbench: %s: the ring has chunks of %llu bytes, not %u\n",
+				t->ops->name, (unsigned long long)rs.chunk_bytes,
+				t->ops->chunk_bytes);
+			mpmcring_close(p->r);
+			ev_rmmod(ring_module(t));
+			free(p);
+			return -EINVAL;
+		}
+	}
 	if (t->ops->wake_bytes)
 		mpmcring_set_watermark(p->r, t->ops->wake_bytes);
 	t->priv = p;

@@ -18,7 +18,8 @@
  *    touch every payload byte.
  * 3. Scaling: records/s with 1..N kthread producers (one per vCPU), each
  *    number with a reservation per record and with chunks of 4 KiB,
- *    alternating (chunked/not: the median of the same-repetition ratios).
+ *    alternating, which goes first too (chunked/not: the median of the
+ *    same-repetition ratios; drops summed over all runs).
  *
  * Output: a table per part, and one "BENCH {json}" line per measurement.
  */
@@ -302,7 +303,8 @@ static double lg_rate(long threads, unsigned int chunk, uint64_t *dropped)
 /*
  * Producers on 1..N vCPUs, each number of them with a reservation per
  * record and with chunks of CHUNK_BYTES (the ring's one global step per
- * chunk: docs/scaling.md), the two alternating within each repetition.
+ * chunk: docs/scaling.md), the two alternating within each repetition,
+ * and which of them goes first alternating between repetitions.
  */
 #define CHUNK_BYTES 4096
 
@@ -317,13 +319,20 @@ static void bench_scaling(void)
 	printf("\n== producers on 1..%ld vCPUs, 64 B records, a busy consumer, %u runs;"
 	       " chunks of %u B alternating ==\n",
 	       ncpu, reps, CHUNK_BYTES);
-	printf("%8s %16s %10s %18s %22s %20s\n", "threads", "records/s", "vs 1",
-	       "chunked records/s", "chunked/not (min-max)", "dropped not/chunked");
+	printf("%8s %16s %10s %18s %26s %24s\n", "threads", "records/s", "vs 1",
+	       "chunked records/s", "chunked/not (min-max)", "dropped, all runs: not/chunked");
 	for (t = 1; t <= ncpu; t++) {
 		drops = cdrops = 0;
 		for (i = 0; i < reps; i++) {
-			rps[i] = lg_rate(t, 0, &drops);
-			crps[i] = lg_rate(t, CHUNK_BYTES, &cdrops);
+			/* Which goes first alternates too: an order effect
+			 * lands on both sides. */
+			if (i & 1) {
+				crps[i] = lg_rate(t, CHUNK_BYTES, &cdrops);
+				rps[i] = lg_rate(t, 0, &drops);
+			} else {
+				rps[i] = lg_rate(t, 0, &drops);
+				crps[i] = lg_rate(t, CHUNK_BYTES, &cdrops);
+			}
 			ratio[i] = rps[i] ? crps[i] / rps[i] : 0;
 		}
 		r = median(rps, reps);

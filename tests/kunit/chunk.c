@@ -80,6 +80,7 @@ static void chunk_output_fills_the_chunk(struct kunit *test)
 	struct kc c;
 	int i, ret[3];
 
+	KUNIT_ASSERT_EQ(test, ring->chunk_bytes, (u32)KT_CHUNK);
 	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
 	/* One CPU for the three: a chunk is per CPU. */
 	preempt_disable();
