@@ -436,8 +436,16 @@ int hostring_reserve(struct hostring *h, unsigned int idx, uint32_t len, unsigne
 
 _Static_assert(sizeof(struct mpr_chunk) <= MPR_CHUNK_STRIDE, "a chunk per line");
 
-int hostring_reserve_chunked(struct hostring *h, unsigned int idx, uint32_t len, unsigned int prio,
-			     uint64_t *pos)
+/*
+ * hostring_reserve_chunked() past its first look at the chunk (len by
+ * value, as for hostring_reserve_slow()): no chunks, a bad argument, or a
+ * chunk that cannot take the record as it stands (mpr_chunk_reserve()
+ * looks once more, then opens one), as the module's chunked copies of
+ * mpmcring_reserve() hand over to mpmcring_reserve_from().
+ */
+static MPR_SLOW_PATH int hostring_reserve_chunked_slow(struct hostring *h, unsigned int idx,
+						       uint32_t len, unsigned int prio,
+						       uint64_t *pos)
 {
 	struct mpr_env env = { .h = h };
 	__u64 p;
@@ -445,12 +453,32 @@ int hostring_reserve_chunked(struct hostring *h, unsigned int idx, uint32_t len,
 
 	if (!h->chunk_bytes)
 		return hostring_reserve(h, idx, len, prio, pos);
-	if (mpr_unlikely(len > h->v.max_record || prio >= MPMCRING_NR_PRIO))
+	if (len > h->v.max_record || prio >= MPMCRING_NR_PRIO)
 		return hostring_reserve_from(h, idx, &len, 1, prio, pos, -1);
 	ret = mpr_chunk_reserve(&h->v, &env, hostring_chunk(h, idx), h->chunk_bytes,
 				mpr_rec_size(&h->v, len), h->limit[prio], h->chunk_open_max, &p);
-	if (mpr_unlikely(ret))
+	if (ret)
 		return hostring_count_fail(h, idx, ret, prio, 1);
+	mpr_write_hdr(&h->v, p, len, prio, 0);
+	*pos = p;
+	return 0;
+}
+
+/*
+ * One record from producer idx's chunk: the first look inline, as the
+ * module's mpmcring_reserve_chunked() makes it, and nothing kept across
+ * the call that follows it when it fails (a jump: the fast path saves no
+ * registers and builds no struct mpr_env).
+ */
+int hostring_reserve_chunked(struct hostring *h, unsigned int idx, uint32_t len, unsigned int prio,
+			     uint64_t *pos)
+{
+	__u64 p;
+
+	if (mpr_unlikely(!h->chunk_bytes || len > h->v.max_record || prio >= MPMCRING_NR_PRIO) ||
+	    mpr_unlikely(!mpr_chunk_take(hostring_chunk(h, idx), h->chunk_bytes,
+					 mpr_rec_size(&h->v, len), h->limit[prio], &p)))
+		return hostring_reserve_chunked_slow(h, idx, len, prio, pos);
 	mpr_write_hdr(&h->v, p, len, prio, 0);
 	*pos = p;
 	return 0;
