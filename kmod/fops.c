@@ -54,6 +54,15 @@ static int mpmcring_open(struct inode *inode, struct file *file)
 	mpmcring_wake_class_get(ring, 0);
 	mpmcring_tick_start(ring);
 	file->private_data = mf;
+	/*
+	 * Reads and writes honour IOCB_NOWAIT (read.c, write.c): with
+	 * FMODE_NOWAIT, RWF_NOWAIT is accepted, and io_uring makes each try
+	 * itself and waits in ->poll between them, instead of handing a read
+	 * or write to a worker thread that may sleep in it (it still does
+	 * after many wakes that found nothing for that request: its retry
+	 * bound).
+	 */
+	file->f_mode |= FMODE_NOWAIT;
 	return stream_open(inode, file);
 }
 

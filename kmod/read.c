@@ -172,9 +172,15 @@ static void mpmcring_read_one(struct mpmcring_file *mf, char __user *buf,
 	out->ret = left && !out->bounce ? -ENOMEM : out->len;
 }
 
-/* One record into buf: read(2), and each call of mpmcring_read_iter(). */
+/*
+ * One record into buf: read(2), and each call of mpmcring_read_iter().
+ * @nonblock: -EAGAIN rather than a sleep for a record; @nowait (IOCB_NOWAIT:
+ * RWF_NOWAIT, io_uring's tries) also rather than a wait for the file's
+ * lock (held briefly by its reads and ioctls, from any thread or process
+ * that shares the open file) or another go after a revoked claim.
+ */
 static ssize_t mpmcring_read_buf(struct file *file, char __user *buf,
-				 size_t count, bool nonblock)
+				 size_t count, bool nonblock, bool nowait)
 {
 	struct mpmcring_file *mf = file->private_data;
 	struct mpmcring *ring = mf->ring;
@@ -196,8 +202,12 @@ static ssize_t mpmcring_read_buf(struct file *file, char __user *buf,
 		want = mpmcring_read_prefault(ring, buf, count, round >= 4);
 		if (!want)
 			return -EFAULT;
-		if (mutex_lock_interruptible(&mf->lock))
+		if (nowait) {
+			if (!mutex_trylock(&mf->lock))
+				return -EAGAIN;
+		} else if (mutex_lock_interruptible(&mf->lock)) {
 			return -ERESTARTSYS;
+		}
 		out = (struct mpmcring_read_out){ .ret = 0 };
 		if (mf->read_slot < 0) {
 			slot = mpmcring_file_attach(mf, true);
@@ -235,7 +245,12 @@ static ssize_t mpmcring_read_buf(struct file *file, char __user *buf,
 			return out.ret;
 		}
 		if (out.ret == -ESTALE) {
-			/* What was copied is not handed over: the next one. */
+			/*
+			 * What was copied is not handed over: the next one,
+			 * on the caller's next try when it must not wait.
+			 */
+			if (nowait)
+				return -EAGAIN;
 			if (signal_pending(current))
 				return -ERESTARTSYS;
 			cond_resched();
@@ -266,7 +281,8 @@ static ssize_t mpmcring_read_buf(struct file *file, char __user *buf,
 ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 		      loff_t *ppos)
 {
-	return mpmcring_read_buf(file, buf, count, file->f_flags & O_NONBLOCK);
+	return mpmcring_read_buf(file, buf, count, file->f_flags & O_NONBLOCK,
+				 false);
 }
 
 /*
@@ -302,7 +318,9 @@ static char __user *mpmcring_iter_buf(const struct iov_iter *to, size_t count)
  * segments: an iterator whose room is in more than one segment is refused
  * (-EINVAL), before anything is claimed, as are io_uring's fixed buffers
  * (kernel pages: IORING_OP_READ reads into user memory). IOCB_NOWAIT
- * (io_uring's inline try) reads as O_NONBLOCK does.
+ * (RWF_NOWAIT, io_uring's tries: the file has FMODE_NOWAIT) reads as
+ * O_NONBLOCK does and does not wait for the file's lock either: io_uring
+ * then waits for the record in ->poll, not in a worker thread asleep here.
  */
 ssize_t mpmcring_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
@@ -316,7 +334,8 @@ ssize_t mpmcring_read_iter(struct kiocb *iocb, struct iov_iter *to)
 		return -EINVAL;
 	ret = mpmcring_read_buf(iocb->ki_filp, buf, count,
 				(iocb->ki_flags & IOCB_NOWAIT) ||
-				(iocb->ki_filp->f_flags & O_NONBLOCK));
+				(iocb->ki_filp->f_flags & O_NONBLOCK),
+				iocb->ki_flags & IOCB_NOWAIT);
 	if (ret > 0)
 		iov_iter_advance(to, ret);
 	return ret;

@@ -102,8 +102,9 @@ static int mpmcring_write_try(struct mpmcring *ring, const u32 *lens,
  * microseconds), and this task is preemptible, so it is not the holder;
  * the time bound is for a holder whose CPU a hypervisor put aside, as the
  * test VMs do. Past it the answer is EAGAIN, as for any lost race. The
- * sleep is TASK_IDLE (not counted as load). IOCB_NOWAIT (io_uring's
- * inline try) does not wait: it gets EAGAIN and retries from its worker.
+ * sleep is TASK_IDLE (not counted as load). IOCB_NOWAIT (RWF_NOWAIT,
+ * io_uring's inline try) does not wait: it gets EAGAIN (io_uring then
+ * waits for POLLOUT and tries again).
  * Kernel and BPF producers never wait (any context): theirs is a drop
  * counted as contention.
  */

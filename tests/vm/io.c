@@ -5,7 +5,9 @@
  * blocking writers and readers, hostile mappings and ioctls.
  */
 #define _GNU_SOURCE /* mremap */
+#include <dirent.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
 #include <liburing.h>
@@ -166,6 +168,98 @@ TEST_F(io, readv_takes_one_record_into_one_segment)
 	io_uring_queue_exit(&ur);
 	ASSERT_EQ(64, read(self->fd, out, sizeof(out)));
 	EXPECT_EQ(0, memcmp(out, b, 64));
+}
+
+/* Whether one of this process's threads is an io_uring worker (iou-wrk-PID). */
+static bool io_worker_present(void)
+{
+	char path[300], comm[32]; /* a d_name is up to 255 bytes */
+	struct dirent *e;
+	bool found = false;
+	DIR *d = opendir("/proc/self/task");
+
+	if (!d)
+		return true; /* cannot tell: the test fails, it does not pass */
+	while (!found && (e = readdir(d))) {
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue; /* a thread that ended meanwhile */
+		found = fgets(comm, sizeof(comm), f) && !strncmp(comm, "iou-wrk-", 8);
+		fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * RWF_NOWAIT and io_uring's tries (IOCB_NOWAIT) on a blocking file: a read
+ * of the empty ring and a write to the full one answer EAGAIN at once, and
+ * io_uring waits for the record, or for room, in ->poll, then makes the
+ * read or write itself. Before the file had FMODE_NOWAIT, RWF_NOWAIT was
+ * refused (EOPNOTSUPP, on every kernel). io_uring on 6.1 then waited in
+ * ->poll once and, when woken, handed the read or write to a worker thread
+ * (iou-wrk-PID), which sleeps in it if it cannot be done by then; 6.12's
+ * io_uring makes its tries on a file without FMODE_NOWAIT too once ->poll
+ * says ready, so there only the RWF_NOWAIT checks tell. Worker threads
+ * stay a few seconds after their last request: the looks after each
+ * completion see them.
+ */
+TEST_F(io, nowait_answers_at_once_and_io_uring_waits_in_poll)
+{
+	char rec[56], out[64]; /* 64 bytes of ring each */
+	struct iovec in = { rec, sizeof(rec) }, iov = { out, sizeof(out) };
+	struct io_uring ur;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	int i;
+
+	memset(rec, 'n', sizeof(rec));
+	EXPECT_EQ(-1, preadv2(self->fd, &iov, 1, -1, RWF_NOWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+	ASSERT_EQ(56, pwritev2(self->fd, &in, 1, -1, RWF_NOWAIT));
+	EXPECT_EQ(56, preadv2(self->fd, &iov, 1, -1, RWF_NOWAIT));
+	EXPECT_EQ(0, memcmp(out, rec, sizeof(rec)));
+
+	/* A read of the empty ring waits; a write completes it. */
+	ASSERT_EQ(0, io_uring_queue_init(4, &ur, 0));
+	sqe = io_uring_get_sqe(&ur);
+	ASSERT_NE(NULL, sqe);
+	io_uring_prep_read(sqe, self->fd, out, sizeof(out), 0);
+	ASSERT_EQ(1, io_uring_submit(&ur));
+	EXPECT_EQ(-EAGAIN, io_uring_peek_cqe(&ur, &cqe));
+	EXPECT_FALSE(io_worker_present()) TH_LOG("the read sleeps in an io_uring worker");
+	memset(rec, 'r', sizeof(rec));
+	ASSERT_EQ(56, write(self->fd, rec, sizeof(rec)));
+	ASSERT_EQ(0, io_uring_wait_cqe(&ur, &cqe));
+	EXPECT_EQ(56, cqe->res);
+	EXPECT_EQ(0, memcmp(out, rec, sizeof(rec)));
+	io_uring_cqe_seen(&ur, cqe);
+	/* Its retry, once ->poll said readable, was inline too. */
+	EXPECT_FALSE(io_worker_present()) TH_LOG("an io_uring worker made the read");
+
+	/* The full ring: a write waits for room; a read makes it. */
+	set_prio(self->fd, MPMCRING_PRIO_CRITICAL);
+	for (i = 0; i < 1024; i++)
+		ASSERT_EQ(56, pwritev2(self->fd, &in, 1, -1, RWF_NOWAIT)) TH_LOG("record %d", i);
+	EXPECT_EQ(-1, pwritev2(self->fd, &in, 1, -1, RWF_NOWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+	sqe = io_uring_get_sqe(&ur);
+	ASSERT_NE(NULL, sqe);
+	io_uring_prep_write(sqe, self->fd, rec, sizeof(rec), 0);
+	ASSERT_EQ(1, io_uring_submit(&ur));
+	EXPECT_EQ(-EAGAIN, io_uring_peek_cqe(&ur, &cqe));
+	EXPECT_FALSE(io_worker_present()) TH_LOG("the write sleeps in an io_uring worker");
+	ASSERT_EQ(56, read(self->fd, out, sizeof(out)));
+	ASSERT_EQ(0, io_uring_wait_cqe(&ur, &cqe));
+	EXPECT_EQ(56, cqe->res);
+	io_uring_cqe_seen(&ur, cqe);
+	EXPECT_FALSE(io_worker_present()) TH_LOG("an io_uring worker made the write");
+	io_uring_queue_exit(&ur);
 }
 
 /* Pages of [p, p + len) in memory. */
