@@ -537,7 +537,12 @@ void ev_probe_sys_exit(void *data, struct pt_regs *regs, long ret)
 
 	if (nr < 0)
 		return;
-	if (!in_compat_syscall()) {
+	if (unlikely(ev_x32_call(nr))) {
+		long n = ev_x32_native(nr);
+
+		flags = MPMCRING_EVF_X32;
+		kind = n >= 0 ? ev_cfg.sys_kind[n] : EVK_NONE;
+	} else if (!in_compat_syscall()) {
 		kind = nr < EV_NR_SYSCALLS ? ev_cfg.sys_kind[nr] : EVK_NONE;
 	} else {
 		flags = MPMCRING_EVF_COMPAT;

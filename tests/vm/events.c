@@ -873,6 +873,98 @@ TEST_F_TIMEOUT(ev, ia32_syscalls_are_recorded, 120)
 	munmap(low, pg);
 }
 
+/*
+ * The same syscalls numbered the x32 way (0x40000000 | nr; execve 520),
+ * made by this 64-bit task: recorded as open, connect and execve events,
+ * flagged x32, with the number as made. Where the kernel takes x32 calls
+ * (stock 6.12 here boots with syscall.x32=y) they open and connect;
+ * elsewhere they fail with ENOSYS, recorded all the same. Before, they
+ * fell to catch-all (off by default): a task could open and connect
+ * unseen by numbering its syscalls so.
+ */
+#define X32_BIT 0x40000000L
+#define X32_EXECVE 520
+
+static long x32_call(long nr, long a, long b, long c)
+{
+	long r = syscall(X32_BIT | nr, a, b, c);
+
+	return r < 0 ? -errno : r;
+}
+
+TEST_F_TIMEOUT(ev, x32_numbered_syscalls_are_recorded, 120)
+{
+	long pg = sysconf(_SC_PAGESIZE), fd, ex, cn;
+	pid_t me = gettid_();
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	uint32_t *argv32;
+	char *low, *path, *missing;
+	uint16_t port = 0;
+	int l, s;
+
+	/* x32 pointers lie below 4 GiB: execve's argv is 32-bit. */
+	low = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1,
+		   0);
+	ASSERT_NE(MAP_FAILED, low);
+	path = low;
+	missing = low + 64;
+	argv32 = (void *)(low + 128); /* { missing, NULL } */
+	snprintf(path, 64, "/tmp/evtest-x32-%d", (int)getpid());
+	snprintf(missing, 64, "/tmp/evtest-x32-missing-%d", (int)getpid());
+	argv32[0] = (uint32_t)(uintptr_t)missing;
+	argv32[1] = 0;
+	fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	ASSERT_GE(fd, 0);
+	close((int)fd);
+	l = listener(AF_INET, &port);
+	ASSERT_GE(l, 0);
+	to.sin_port = htons(port);
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_GE(s, 0);
+
+	ASSERT_EQ(0, ev_load(""));
+	ASSERT_EQ(0, ev_attach(_metadata, self));
+	fd = x32_call(__NR_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC);
+	ex = x32_call(X32_EXECVE, (long)missing, (long)argv32, 0);
+	cn = x32_call(__NR_connect, s, (long)&to, sizeof(to));
+	TH_LOG("x32 openat %ld, execve %ld, connect %ld", fd, ex, cn);
+	/* Taken (a file, ENOENT, connected) or refused (ENOSYS), all three. */
+	EXPECT_TRUE((fd >= 0 && ex == -ENOENT && cn == 0) ||
+		    (fd == -ENOSYS && ex == -ENOSYS && cn == -ENOSYS));
+	drain(self->c, &self->g);
+	EXPECT_EQ(0, self->g.bad);
+	EXPECT_EQ(0, self->g.revoked);
+
+	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_OPEN, me,
+				 !strcmp(ev->str, path) && ev->open.ret == fd &&
+					 ev->open.nr == (uint32_t)(X32_BIT | __NR_openat) &&
+					 ev->open.dirfd == AT_FDCWD &&
+					 (ev->open.flags & O_ACCMODE) == O_RDONLY &&
+					 (ev->hdr.flags & MPMCRING_EVF_X32) &&
+					 !(ev->hdr.flags &
+					   (MPMCRING_EVF_COMPAT | MPMCRING_EVF_FAULT))));
+	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_EXECVE, me,
+				 !strcmp(ev->str, missing) && ev->execve.ret == ex &&
+					 ev->execve.nr == (uint32_t)(X32_BIT | X32_EXECVE) &&
+					 (ev->hdr.flags & MPMCRING_EVF_X32)));
+	EXPECT_EQ(1,
+		  COUNT_WHERE(&self->g, MPMCRING_EV_CONNECT, me,
+			      ev->connect.fd == s && ev->connect.ret == cn &&
+				      ev->connect.family == AF_INET && ev->connect.port == port &&
+				      ev->connect.nr == (uint32_t)(X32_BIT | __NR_connect) &&
+				      (ev->hdr.flags & MPMCRING_EVF_X32) &&
+				      !(ev->hdr.flags & MPMCRING_EVF_FAULT)));
+	/* Catch-all off: none of them is a syscall record. */
+	EXPECT_EQ(0, self->g.per_type[MPMCRING_EV_SYSCALL]);
+	if (fd >= 0)
+		close((int)fd);
+	close(s);
+	close(l);
+	unlink(path);
+	munmap(low, pg);
+}
+
 TEST_F_TIMEOUT(ev, params_choose_what_is_recorded, 180)
 {
 	char longpath[300], params[128];

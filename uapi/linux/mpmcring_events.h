@@ -23,8 +23,10 @@
  * path names what the caller asked for, not for certain the file opened.
  * exec events carry the name the kernel resolved (kernel memory). 32-bit
  * syscalls on x86-64 are recorded too, flagged MPMCRING_EVF_COMPAT, with
- * the 32-bit table's numbers. Syscalls that never pass the syscall exit
- * (io_uring's open and connect) are not seen.
+ * the 32-bit table's numbers, and so are x32-numbered ones (any 64-bit
+ * task can make them; without x32 support they fail with ENOSYS), flagged
+ * MPMCRING_EVF_X32. Syscalls that never pass the syscall exit (io_uring's
+ * open and connect) are not seen.
  *
  * Trust: a ring's records can also come from userspace write(2) (their
  * record header carries MPMCRING_REC_FROM_USER): such a record may look like
@@ -54,6 +56,7 @@
 #define MPMCRING_EVF_FAULT	0x02	/* user memory unreadable without faulting: string cut there */
 #define MPMCRING_EVF_COMPAT	0x04	/* a 32-bit (compat) syscall: nr is the 32-bit table's */
 #define MPMCRING_EVF_KILLED	0x08	/* a failed exec kills the task: no string read (execve) */
+#define MPMCRING_EVF_X32	0x10	/* an x32-numbered syscall (x86-64): nr as made, 0x40000000 set */
 
 #define MPMCRING_EV_COMM_LEN	16
 
