@@ -21,7 +21,14 @@
  * or address is what the caller's memory held then: another thread of the
  * caller can rewrite it between the kernel's own read and this one, so a
  * path names what the caller asked for, not for certain the file opened.
- * exec events carry the name the kernel resolved (kernel memory). 32-bit
+ * exec events carry the file name the kernel kept (kernel memory): the
+ * name as the caller gave it (relative names stay relative, symlinks are
+ * not followed), or /dev/fd/N[/name] for an execveat from a directory fd
+ * or of the fd itself. A syscall's ret is its value at the exit: a call
+ * a signal interrupted may show the kernel's restart codes (-512 to -516,
+ * ERESTARTSYS and the like), and one restarted after the signal handler
+ * is recorded again when it ends. Tasks the kernel creates without a fork
+ * tracepoint (io_uring's workers) have an exit event but no fork. 32-bit
  * syscalls on x86-64 are recorded too, flagged MPMCRING_EVF_COMPAT, with
  * the 32-bit table's numbers, and so are x32-numbered ones (any 64-bit
  * task can make them; without x32 support they fail with ENOSYS), flagged
@@ -98,7 +105,7 @@ struct mpmcring_ev_str {
 struct mpmcring_ev_exec {
 	struct mpmcring_ev_hdr hdr;
 	__u32 old_pid;			/* thread id before exec (differs when a thread execs) */
-	struct mpmcring_ev_str filename;	/* as given to exec, resolved by the kernel */
+	struct mpmcring_ev_str filename;	/* the name exec kept: see above */
 };
 
 /* MPMCRING_EV_FORK: the header's task created child_pid. */
