@@ -25,6 +25,13 @@ static char *prio = "";
 static unsigned int max_path = 256;
 static unsigned int chunk_bytes;
 
+/*
+ * The last of size, wm_low_pct and wm_normal_pct given, or NULL: they set
+ * up the ring this module creates, and create=0 refuses them rather than
+ * leave them unused.
+ */
+static const char *ev_ring_param_given;
+
 /* size= takes a byte count with an optional K, M or G suffix. */
 static int ev_param_set_size(const char *val, const struct kernel_param *kp)
 {
@@ -34,6 +41,7 @@ static int ev_param_set_size(const char *val, const struct kernel_param *kp)
 	if (end == val || (*end && *end != '\n'))
 		return -EINVAL;
 	*(unsigned long long *)kp->arg = v;
+	ev_ring_param_given = kp->name;
 	return 0;
 }
 
@@ -47,15 +55,30 @@ static const struct kernel_param_ops ev_size_ops = {
 	.get = ev_param_get_size,
 };
 
+static int ev_param_set_ring_uint(const char *val,
+				  const struct kernel_param *kp)
+{
+	int err = param_set_uint(val, kp);
+
+	if (!err)
+		ev_ring_param_given = kp->name;
+	return err;
+}
+
+static const struct kernel_param_ops ev_ring_uint_ops = {
+	.set = ev_param_set_ring_uint,
+	.get = param_get_uint,
+};
+
 module_param(ring, charp, 0444);
 MODULE_PARM_DESC(ring, "ring to write into: created as /dev/mpmcring-NAME (create=1), or an existing one by name (\"default\": /dev/mpmcring) (default events)");
 module_param(create, bool, 0444);
 MODULE_PARM_DESC(create, "create the ring (size, wm_*_pct) and destroy it on unload (default 1)");
 module_param_cb(size, &ev_size_ops, &size, 0444);
 MODULE_PARM_DESC(size, "data bytes of a created ring: power of two, 4K to 1G (default 4M)");
-module_param(wm_low_pct, uint, 0444);
+module_param_cb(wm_low_pct, &ev_ring_uint_ops, &wm_low_pct, 0444);
 MODULE_PARM_DESC(wm_low_pct, "created ring: percent that must stay free to admit a low-priority event (default 50)");
-module_param(wm_normal_pct, uint, 0444);
+module_param_cb(wm_normal_pct, &ev_ring_uint_ops, &wm_normal_pct, 0444);
 MODULE_PARM_DESC(wm_normal_pct, "created ring: percent that must stay free for a normal one (default 12)");
 module_param(proc, charp, 0444);
 MODULE_PARM_DESC(proc, "process events: a list of exec, fork, exit, or none (default exec,fork,exit)");
@@ -288,6 +311,11 @@ int ev_parse_params(void)
 	if (chunk_bytes && !create) {
 		pr_err("mpmcring_events: chunk_bytes=%u create=0: chunks are chosen where a ring is created: give chunk_bytes to its creator (mpmcring.ko's for ring=default), or leave it out here\n",
 		       chunk_bytes);
+		return -EINVAL;
+	}
+	if (ev_ring_param_given && !create) {
+		pr_err("mpmcring_events: %s= create=0: it sets up a ring this module creates, and ring=%s is created elsewhere: set it there, or leave it out here\n",
+		       ev_ring_param_given, ring);
 		return -EINVAL;
 	}
 	if (wm_low_pct > 99 || wm_normal_pct > wm_low_pct) {

@@ -292,6 +292,14 @@ TEST_F_TIMEOUT(ev, bad_params_fail_insmod_naming_them, 120)
 		{ "create=0 ring=nosuchring", "ring=nosuchring create=0: no such ring", -ENOENT },
 		{ "create=0 ring=nosuchring chunk_bytes=4096",
 		  "chunk_bytes=4096 create=0: chunks are chosen where a ring is created", -EINVAL },
+		/* What only a created ring takes is refused, not left unused. */
+		{ "create=0 ring=default size=1M",
+		  "size= create=0: it sets up a ring this module creates, and ring=default is created elsewhere",
+		  -EINVAL },
+		{ "create=0 ring=default wm_low_pct=60", "wm_low_pct= create=0: it sets up a ring",
+		  -EINVAL },
+		{ "wm_normal_pct=5 create=0 ring=default",
+		  "wm_normal_pct= create=0: it sets up a ring", -EINVAL },
 		/* Refused by mpmcring_create(), both modules saying why. */
 		{ "chunk_bytes=8", "chunk_bytes=8: at least 64", -EINVAL },
 		{ "chunk_bytes=8",
