@@ -35,7 +35,7 @@ enum ev_sys_kind {
  * and int $0x80 from 64-bit ones) have a table of their own, with the
  * 32-bit numbers of the named syscalls; records of them are flagged
  * MPMCRING_EVF_COMPAT. Other architectures' compat syscalls are catch-all
- * only; x32's are below.
+ * only; x32's are looked up in the native table (probes.c).
  */
 #if defined(CONFIG_X86_64) && defined(CONFIG_IA32_EMULATION)
 #define EV_COMPAT_IA32		1
@@ -43,48 +43,6 @@ enum ev_sys_kind {
 #else
 #define EV_COMPAT_IA32		0
 #define EV_NR_COMPAT_SYSCALLS	1	/* never looked up */
-#endif
-
-/*
- * x86-64's x32 numbers: the native table's with __X32_SYSCALL_BIT, and
- * 512-547 for the syscalls x32 enters through compat code (execve 520,
- * execveat 545). Any 64-bit task can make them, x32 enabled or not (then
- * they fail with ENOSYS), so the named syscalls are looked for under them
- * too: a task must not open or connect unseen by numbering its syscalls
- * the x32 way. Records of them are flagged MPMCRING_EVF_X32 and keep the
- * number as made; their arguments are 64-bit registers, as native ones.
- * An ia32 syscall with the bit set is the compat table's (out of range).
- */
-#ifdef CONFIG_X86_64
-#define EV_X32_EXECVE		520
-#define EV_X32_EXECVEAT		545
-
-static __always_inline bool ev_x32_call(long nr)
-{
-	return (nr & __X32_SYSCALL_BIT) && !in_ia32_syscall();
-}
-
-/* The native table's number for x32 number @nr, or -1 when it has none. */
-static __always_inline long ev_x32_native(long nr)
-{
-	long n = nr & ~(long)__X32_SYSCALL_BIT;
-
-	if (n == EV_X32_EXECVE)
-		return __NR_execve;
-	if (n == EV_X32_EXECVEAT)
-		return __NR_execveat;
-	return n < EV_NR_SYSCALLS ? n : -1;
-}
-#else
-static __always_inline bool ev_x32_call(long nr)
-{
-	return false;
-}
-
-static __always_inline long ev_x32_native(long nr)
-{
-	return -1;
-}
 #endif
 
 /* Longest string the module copies (max_path's upper bound). */

@@ -523,6 +523,93 @@ static noinline void ev_record_args(u8 kind, long nr, long ret,
 	}
 }
 
+/*
+ * x86-64's x32 numbers: the native table's with __X32_SYSCALL_BIT, and
+ * 512-547 for the syscalls x32 enters through compat code (execve 520,
+ * execveat 545, ioctl 514, ...). Any 64-bit task can make them, x32
+ * enabled or not (then they fail with ENOSYS), so every one is looked up
+ * as the native syscall it runs: a task must not open, connect or make a
+ * syscall asked for by number unseen by numbering it the x32 way. Records
+ * of them are flagged MPMCRING_EVF_X32 and keep the number as made; their
+ * arguments are 64-bit registers, as native ones. An ia32 syscall with
+ * the bit set is the compat table's (out of its range).
+ */
+#ifdef CONFIG_X86_64
+static __always_inline bool ev_x32_call(long nr)
+{
+	return (nr & __X32_SYSCALL_BIT) && !in_ia32_syscall();
+}
+
+/* x32's own numbers (512-547, unistd_64_x32.h) and the syscalls they run. */
+static const struct {
+	u16 x32, nr;
+} ev_x32_own[] = {
+	{ __NR_x32_rt_sigaction, __NR_rt_sigaction },
+	{ __NR_x32_rt_sigreturn, __NR_rt_sigreturn },
+	{ __NR_x32_ioctl, __NR_ioctl },
+	{ __NR_x32_readv, __NR_readv },
+	{ __NR_x32_writev, __NR_writev },
+	{ __NR_x32_recvfrom, __NR_recvfrom },
+	{ __NR_x32_sendmsg, __NR_sendmsg },
+	{ __NR_x32_recvmsg, __NR_recvmsg },
+	{ __NR_x32_execve, __NR_execve },
+	{ __NR_x32_ptrace, __NR_ptrace },
+	{ __NR_x32_rt_sigpending, __NR_rt_sigpending },
+	{ __NR_x32_rt_sigtimedwait, __NR_rt_sigtimedwait },
+	{ __NR_x32_rt_sigqueueinfo, __NR_rt_sigqueueinfo },
+	{ __NR_x32_sigaltstack, __NR_sigaltstack },
+	{ __NR_x32_timer_create, __NR_timer_create },
+	{ __NR_x32_mq_notify, __NR_mq_notify },
+	{ __NR_x32_kexec_load, __NR_kexec_load },
+	{ __NR_x32_waitid, __NR_waitid },
+	{ __NR_x32_set_robust_list, __NR_set_robust_list },
+	{ __NR_x32_get_robust_list, __NR_get_robust_list },
+	{ __NR_x32_vmsplice, __NR_vmsplice },
+	{ __NR_x32_move_pages, __NR_move_pages },
+	{ __NR_x32_preadv, __NR_preadv },
+	{ __NR_x32_pwritev, __NR_pwritev },
+	{ __NR_x32_rt_tgsigqueueinfo, __NR_rt_tgsigqueueinfo },
+	{ __NR_x32_recvmmsg, __NR_recvmmsg },
+	{ __NR_x32_sendmmsg, __NR_sendmmsg },
+	{ __NR_x32_process_vm_readv, __NR_process_vm_readv },
+	{ __NR_x32_process_vm_writev, __NR_process_vm_writev },
+	{ __NR_x32_setsockopt, __NR_setsockopt },
+	{ __NR_x32_getsockopt, __NR_getsockopt },
+	{ __NR_x32_io_setup, __NR_io_setup },
+	{ __NR_x32_io_submit, __NR_io_submit },
+	{ __NR_x32_execveat, __NR_execveat },
+	{ __NR_x32_preadv2, __NR_preadv2 },
+	{ __NR_x32_pwritev2, __NR_pwritev2 },
+};
+
+/* The native table's number for x32 number @nr, or -1 when it has none. */
+static long ev_x32_native(long nr)
+{
+	long n = nr & ~(long)__X32_SYSCALL_BIT;
+	unsigned int i;
+
+	BUILD_BUG_ON(ARRAY_SIZE(ev_x32_own) !=
+		     __NR_x32_pwritev2 - __NR_x32_rt_sigaction + 1);
+	if (n >= __NR_x32_rt_sigaction && n <= __NR_x32_pwritev2) {
+		for (i = 0; i < ARRAY_SIZE(ev_x32_own); i++)	/* 36 */
+			if (ev_x32_own[i].x32 == n)
+				return ev_x32_own[i].nr;
+		return -1;
+	}
+	return n < EV_NR_SYSCALLS ? n : -1;
+}
+#else
+static __always_inline bool ev_x32_call(long nr)
+{
+	return false;
+}
+
+static long ev_x32_native(long nr)
+{
+	return -1;
+}
+#endif
+
 /**
  * ev_probe_sys_exit() - raw_syscalls:sys_exit: the configured syscalls
  *	and, with catchall, every other one

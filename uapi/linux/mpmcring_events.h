@@ -32,7 +32,8 @@
  * syscalls on x86-64 are recorded too, flagged MPMCRING_EVF_COMPAT, with
  * the 32-bit table's numbers, and so are x32-numbered ones (any 64-bit
  * task can make them; without x32 support they fail with ENOSYS), flagged
- * MPMCRING_EVF_X32. Syscalls that never pass the syscall exit (io_uring's
+ * MPMCRING_EVF_X32, nr as made (an exec that fails past its point of no
+ * return into an x32 program shows as x32 execve, 520). Syscalls that never pass the syscall exit (io_uring's
  * open and connect) are not seen.
  *
  * Trust: a ring's records can also come from userspace write(2) (their
