@@ -374,8 +374,12 @@ static void ev_open(u8 kind, long nr, long ret, const unsigned long *args,
 
 		path = args[1];
 		ev->dirfd = (int)args[0];
-		/* args[3] is the caller's size: clamped to what is read. */
-		if (args[3] < sizeof(how) ||
+		/*
+		 * args[3] is the caller's size: clamped to what is read. One
+		 * under it (the kernel refused the call: EINVAL) leaves
+		 * flags and mode 0, and nothing faulted.
+		 */
+		if (args[3] >= sizeof(how) &&
 		    copy_from_user_nofault(how, (const void __user *)args[2],
 					   sizeof(how)))
 			flags |= MPMCRING_EVF_FAULT;

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <elf.h>
 #include <grp.h>
+#include <linux/openat2.h>
 #include <linux/perf_event.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -524,6 +525,60 @@ TEST_F_TIMEOUT(ev, open_of_a_known_file, 120)
 	/* Catch-all is off by default: no syscall records at all. */
 	EXPECT_EQ(0, self->g.per_type[MPMCRING_EV_SYSCALL]);
 	close(fd);
+	unlink(path);
+}
+
+/*
+ * openat2: its flags and mode come from the caller's struct open_how, read
+ * as far as the size it gave. A size under the struct's first version
+ * (the kernel refuses it: EINVAL) leaves them 0 and is no fault; a how
+ * the kernel could not read (EFAULT) is flagged fault.
+ */
+TEST_F_TIMEOUT(ev, openat2_fields_from_its_open_how, 120)
+{
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC };
+	long pg = sysconf(_SC_PAGESIZE);
+	pid_t me = gettid_();
+	char path[64];
+	void *gone;
+	long fd, small, bad;
+
+	snprintf(path, sizeof(path), "/tmp/evtest-openat2-%d", (int)getpid());
+	fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	ASSERT_GE(fd, 0);
+	close((int)fd);
+	gone = mmap(NULL, pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, gone);
+
+	ASSERT_EQ(0, ev_load(""));
+	ASSERT_EQ(0, ev_attach(_metadata, self));
+	fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	ASSERT_GE(fd, 0);
+	small = syscall(SYS_openat2, AT_FDCWD, path, &how, 8);
+	EXPECT_EQ(-1, small);
+	EXPECT_EQ(EINVAL, errno);
+	bad = syscall(SYS_openat2, AT_FDCWD, path, gone, sizeof(how));
+	EXPECT_EQ(-1, bad);
+	EXPECT_EQ(EFAULT, errno);
+	drain(self->c, &self->g);
+	EXPECT_EQ(0, self->g.bad);
+
+	EXPECT_EQ(1,
+		  COUNT_WHERE(&self->g, MPMCRING_EV_OPEN, me,
+			      !strcmp(ev->str, path) && ev->open.ret == fd &&
+				      ev->open.nr == SYS_openat2 && ev->open.dirfd == AT_FDCWD &&
+				      ev->open.flags == (O_RDONLY | O_CLOEXEC) &&
+				      ev->open.mode == 0 && !(ev->hdr.flags & MPMCRING_EVF_FAULT)));
+	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_OPEN, me,
+				 !strcmp(ev->str, path) && ev->open.ret == -EINVAL &&
+					 ev->open.nr == SYS_openat2 && ev->open.flags == 0 &&
+					 !(ev->hdr.flags & MPMCRING_EVF_FAULT)));
+	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_OPEN, me,
+				 !strcmp(ev->str, path) && ev->open.ret == -EFAULT &&
+					 ev->open.nr == SYS_openat2 && ev->open.flags == 0 &&
+					 (ev->hdr.flags & MPMCRING_EVF_FAULT)));
+	close((int)fd);
+	munmap(gone, pg);
 	unlink(path);
 }
 
