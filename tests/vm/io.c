@@ -7,6 +7,7 @@
 #define _GNU_SOURCE /* mremap */
 #include <dirent.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
@@ -260,6 +261,91 @@ TEST_F(io, nowait_answers_at_once_and_io_uring_waits_in_poll)
 	io_uring_cqe_seen(&ur, cqe);
 	EXPECT_FALSE(io_worker_present()) TH_LOG("an io_uring worker made the write");
 	io_uring_queue_exit(&ur);
+}
+
+/* The pid the consumer list gives for slot, or -1 when it is not listed. */
+static long listed_pid(int fd, uint32_t slot)
+{
+	struct mpmcring_consumer_info info[16];
+	struct mpmcring_consumers list = { .max = 16, .info = (uintptr_t)info };
+	uint32_t i;
+
+	if (ioctl(fd, MPMCRING_IOC_CONSUMERS, &list))
+		return -1;
+	for (i = 0; i < list.count; i++)
+		if (info[i].slot == slot)
+			return info[i].pid;
+	return -1;
+}
+
+/*
+ * The consumer list gives pids as the caller's pid namespace sees them: a
+ * consumer in a new pid namespace finds itself as pid 1 there and its
+ * parent's consumer as 0 (not visible), while from outside it is the pid
+ * fork gave. The list used to give the initial namespace's pid to
+ * everyone, so a consumer in a container could not find itself (mpmcring
+ * cat took its own slot for another consumer's).
+ */
+TEST_F(io, consumers_list_pids_as_the_callers_namespace_sees_them)
+{
+	struct {
+		uint32_t slot;
+		long self, parent;
+	} rep = { 0 };
+	int in_pid[2], up[2], down[2], status;
+	uint32_t mine;
+	pid_t helper, inner = 0;
+	char c;
+
+	if (access("/proc/self/ns/pid", F_OK))
+		SKIP(return, "this kernel has no pid namespaces (CONFIG_PID_NS)");
+	ASSERT_EQ(0, ioctl(self->fd, MPMCRING_IOC_ATTACH, &mine));
+	ASSERT_EQ(0, pipe(in_pid));
+	ASSERT_EQ(0, pipe(up));
+	ASSERT_EQ(0, pipe(down));
+	helper = fork();
+	ASSERT_GE(helper, 0);
+	if (helper == 0) {
+		/* The next child is pid 1 of a new namespace; it reports up. */
+		pid_t in;
+
+		close(down[1]); /* the test's close alone ends the wait below */
+		if (unshare(CLONE_NEWPID))
+			_exit(2);
+		in = fork();
+		if (in == 0) {
+			int fd = open(RING, O_RDWR | O_CLOEXEC);
+
+			if (fd < 0 || ioctl(fd, MPMCRING_IOC_ATTACH, &rep.slot))
+				_exit(3);
+			rep.self = listed_pid(fd, rep.slot);
+			rep.parent = listed_pid(fd, mine);
+			if (write(up[1], &rep, sizeof(rep)) != sizeof(rep))
+				_exit(4);
+			/* Attached until the test has looked from outside. */
+			_exit(read(down[0], &c, 1) < 0 ? 5 : 0);
+		}
+		if (in < 0 || write(in_pid[1], &in, sizeof(in)) != sizeof(in))
+			_exit(6);
+		_exit(waitpid(in, &status, 0) == in && WIFEXITED(status) ? WEXITSTATUS(status) : 7);
+	}
+	close(in_pid[1]);
+	close(up[1]);
+	close(down[0]);
+	ASSERT_EQ(sizeof(inner), read(in_pid[0], &inner, sizeof(inner)));
+	ASSERT_EQ(sizeof(rep), read(up[0], &rep, sizeof(rep)));
+	EXPECT_EQ(1, rep.self)
+	TH_LOG("the consumer in its own pid namespace is listed as %ld", rep.self);
+	EXPECT_EQ(0, rep.parent)
+	TH_LOG("a consumer outside the namespace is listed inside it as %ld", rep.parent);
+	EXPECT_EQ(inner, listed_pid(self->fd, rep.slot));
+	EXPECT_EQ(getpid(), listed_pid(self->fd, mine));
+	close(down[1]);
+	ASSERT_EQ(helper, waitpid(helper, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	TH_LOG("the helper's status %#x", status);
+	close(in_pid[0]);
+	close(up[0]);
 }
 
 /* Pages of [p, p + len) in memory. */

@@ -198,7 +198,7 @@ struct mpmcring_layout {
 struct mpmcring_slot_info {
 	__u64 revoked;		/* start of the last revoked claim */
 	__u64 revocations;	/* claims revoked since attach */
-	__u32 pid;		/* thread group that attached it; 0: free */
+	__u32 pid;		/* thread group that attached it (initial pid namespace); 0: free */
 	__u32 flags;		/* MPMCRING_SLOTF_* */
 	__u64 reserved;
 };
@@ -371,7 +371,9 @@ struct mpmcring_stats {
 /* One attached consumer, as MPMCRING_IOC_CONSUMERS reports it. */
 struct mpmcring_consumer_info {
 	__u32 slot;
-	__u32 pid;		/* thread group that attached it */
+	__u32 pid;		/* thread group that attached it, as the caller's pid
+				 * namespace sees it; 0: not visible there, or gone
+				 */
 	__u32 flags;		/* MPMCRING_SLOTF_* */
 	__u32 pad;
 	__u64 start;		/* held claim start, or MPMCRING_SLOT_IDLE;
