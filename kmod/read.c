@@ -244,6 +244,12 @@ static ssize_t mpmcring_read_buf(struct file *file, char __user *buf,
 			mpmcring_count(ring, read_faults, 1);	/* consumed */
 			return out.ret;
 		}
+		/*
+		 * [M:read-end] the end (0) only with @dead loaded before a
+		 * claim that found nothing (-EAGAIN); a revoked claim, a
+		 * lost race and a file lock not taken (IOCB_NOWAIT) are
+		 * never the end.
+		 */
 		if (out.ret == -ESTALE) {
 			/*
 			 * What was copied is not handed over: the next one,

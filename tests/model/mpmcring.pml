@@ -96,6 +96,8 @@
  *   [M:write-retry]       mpmcring_write_records(): full: the     in_rcu[] = 0, then
  *                         section ends, wait, a whole new try     [M:write-closing]
  *   [M:end-read]          mpmcring_read_buf(): @dead [D2], claim dd, then the claim: the end
+ *   [M:read-end]          mpmcring_read_buf(): 0 only for @dead    dd && cret == C_EAGAIN
+ *                         and an empty claim
  *   [M:end-poll]          mpmcring_poll(): @dead [D2], ready       the same step
  *   [M:destroy-unpublish] mpmcring_destroy(): idr_remove(), out of  published = 0
  *                         the id cache
@@ -1706,6 +1708,7 @@ end_idle:
 			detach_attach(c)
 		:: !dying && dd && cret == C_EAGAIN ->
 			/*
+			 * [M:read-end]
 			 * Destroyed, then nothing at the head: the end (read(2)
 			 * returns 0; poll says POLLHUP without POLLIN, the library
 			 * -EPIPE). Every record committed before it is claimed,
