@@ -370,16 +370,20 @@ static void ev_open(u8 kind, long nr, long ret, const unsigned long *args,
 		ev->mode = args[1];
 		break;
 	case EVK_OPENAT2: {
-		u64 how[2] = { 0, 0 };	/* struct open_how: flags, mode */
+		/* struct open_how's first version: flags, mode, resolve */
+		u64 how[3] = { 0, 0, 0 };
 
+		BUILD_BUG_ON(sizeof(how) != OPEN_HOW_SIZE_VER0);
 		path = args[1];
 		ev->dirfd = (int)args[0];
 		/*
-		 * args[3] is the caller's size: clamped to what is read. One
-		 * under it (the kernel refused the call: EINVAL) leaves
-		 * flags and mode 0, and nothing faulted.
+		 * args[3] is the caller's size. The kernel reads the struct
+		 * only for a size from its first version to a page (EINVAL
+		 * under, E2BIG over): outside that, flags and mode stay 0
+		 * and nothing faulted. Inside, the first version is what is
+		 * read (the kernel also reads the rest, which must be 0).
 		 */
-		if (args[3] >= sizeof(how) &&
+		if (args[3] >= OPEN_HOW_SIZE_VER0 && args[3] <= PAGE_SIZE &&
 		    copy_from_user_nofault(how, (const void __user *)args[2],
 					   sizeof(how)))
 			flags |= MPMCRING_EVF_FAULT;

@@ -529,10 +529,11 @@ TEST_F_TIMEOUT(ev, open_of_a_known_file, 120)
 }
 
 /*
- * openat2: its flags and mode come from the caller's struct open_how, read
- * as far as the size it gave. A size under the struct's first version
- * (the kernel refuses it: EINVAL) leaves them 0 and is no fault; a how
- * the kernel could not read (EFAULT) is flagged fault.
+ * openat2: its flags and mode come from the caller's struct open_how. A
+ * size the kernel refuses before reading it (under the struct's first
+ * version: EINVAL; over a page: E2BIG) leaves them 0 and is no fault, the
+ * how unreadable or not; a how the kernel could not read (EFAULT) is
+ * flagged fault.
  */
 TEST_F_TIMEOUT(ev, openat2_fields_from_its_open_how, 120)
 {
@@ -542,6 +543,11 @@ TEST_F_TIMEOUT(ev, openat2_fields_from_its_open_how, 120)
 	char path[64];
 	void *gone;
 	long fd, small, bad;
+	const struct {
+		size_t size;
+		int err;
+	} refused[] = { { 8, EINVAL }, { 16, EINVAL }, { 23, EINVAL }, { (size_t)pg + 1, E2BIG } };
+	size_t i;
 
 	snprintf(path, sizeof(path), "/tmp/evtest-openat2-%d", (int)getpid());
 	fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
@@ -554,9 +560,12 @@ TEST_F_TIMEOUT(ev, openat2_fields_from_its_open_how, 120)
 	ASSERT_EQ(0, ev_attach(_metadata, self));
 	fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
 	ASSERT_GE(fd, 0);
-	small = syscall(SYS_openat2, AT_FDCWD, path, &how, 8);
-	EXPECT_EQ(-1, small);
-	EXPECT_EQ(EINVAL, errno);
+	/* Refused before the struct is read: under its first version, over a page. */
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		small = syscall(SYS_openat2, AT_FDCWD, path, gone, refused[i].size);
+		EXPECT_EQ(-1, small);
+		EXPECT_EQ(refused[i].err, errno) TH_LOG("size %zu", refused[i].size);
+	}
 	bad = syscall(SYS_openat2, AT_FDCWD, path, gone, sizeof(how));
 	EXPECT_EQ(-1, bad);
 	EXPECT_EQ(EFAULT, errno);
@@ -569,8 +578,12 @@ TEST_F_TIMEOUT(ev, openat2_fields_from_its_open_how, 120)
 				      ev->open.nr == SYS_openat2 && ev->open.dirfd == AT_FDCWD &&
 				      ev->open.flags == (O_RDONLY | O_CLOEXEC) &&
 				      ev->open.mode == 0 && !(ev->hdr.flags & MPMCRING_EVF_FAULT)));
-	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_OPEN, me,
+	EXPECT_EQ(3, COUNT_WHERE(&self->g, MPMCRING_EV_OPEN, me,
 				 !strcmp(ev->str, path) && ev->open.ret == -EINVAL &&
+					 ev->open.nr == SYS_openat2 && ev->open.flags == 0 &&
+					 !(ev->hdr.flags & MPMCRING_EVF_FAULT)));
+	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_OPEN, me,
+				 !strcmp(ev->str, path) && ev->open.ret == -E2BIG &&
 					 ev->open.nr == SYS_openat2 && ev->open.flags == 0 &&
 					 !(ev->hdr.flags & MPMCRING_EVF_FAULT)));
 	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_OPEN, me,
