@@ -128,7 +128,10 @@ static long mpmcring_ioc_stats(struct mpmcring *ring, void __user *uarg,
  * A slot keeps the pid of the thread group that attached it in the initial
  * pid namespace (the mapping shows that number to everyone); the list gives
  * it as the caller's namespace sees it: 0 where that process is not
- * visible, or is gone (a file passed on outlives its opener).
+ * visible, or is gone (a file passed on outlives its opener). A pid that
+ * lives on only as a process group or session id leads no thread group:
+ * gone too. A number reused since by another process is that process's,
+ * as it always was.
  */
 static u32 mpmcring_pid_for_caller(u32 nr)
 {
@@ -139,7 +142,7 @@ static u32 mpmcring_pid_for_caller(u32 nr)
 		return 0;
 	rcu_read_lock();
 	pid = find_pid_ns(nr, &init_pid_ns);
-	if (pid)
+	if (pid && pid_has_task(pid, PIDTYPE_TGID))
 		vnr = pid_vnr(pid);
 	rcu_read_unlock();
 	return vnr;

@@ -169,7 +169,7 @@ func (s *Stats) DroppedTotal() uint64 {
 // ConsumerInfo describes one attached consumer (MPMCRING_IOC_CONSUMERS).
 type ConsumerInfo struct {
 	Slot        uint32
-	Pid         uint32 // thread group that attached it
+	Pid         uint32 // thread group that attached it, as this process's pid namespace sees it (0: outside it, or gone)
 	Flags       uint32 // Slot* flags
 	pad         uint32
 	Start       uint64 // held claim start, or odd (1) when idle

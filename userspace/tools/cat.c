@@ -229,8 +229,12 @@ static void cat_others(const char *path, struct mpmcring *r)
 	fprintf(stderr, "mpmcring cat: %s: %d other consumer%s attached (pid", path, others,
 		others > 1 ? "s" : "");
 	for (i = 0; i < n; i++)
-		if (info[i].pid != (uint32_t)self)
-			fprintf(stderr, " %u", info[i].pid);
+		if (info[i].pid != (uint32_t)self) {
+			if (info[i].pid)
+				fprintf(stderr, " %u", info[i].pid);
+			else /* outside this pid namespace, or gone */
+				fputs(" ?", stderr);
+		}
 	fprintf(stderr, "): each record goes to one consumer, so cat prints only the ones it "
 			"wins; --peek shows all without taking any\n");
 	free(info);
