@@ -348,6 +348,50 @@ TEST_F(io, consumers_list_pids_as_the_callers_namespace_sees_them)
 	close(up[0]);
 }
 
+/*
+ * A consumer whose process is gone reads as pid 0, even while its pid
+ * lives on as the process group of a process that inherited its file: the
+ * number leads no thread group any more (a pipeline's leader that exited).
+ */
+TEST_F(io, consumers_list_a_gone_process_as_0)
+{
+	int up[2], down[2], status;
+	pid_t leader, member = 0;
+	uint32_t slot = 0;
+	char c;
+
+	ASSERT_EQ(0, pipe(up));
+	ASSERT_EQ(0, pipe(down));
+	leader = fork();
+	ASSERT_GE(leader, 0);
+	if (leader == 0) {
+		pid_t m;
+
+		close(down[1]);
+		/* The group is ours; its member keeps the file, and the slot. */
+		if (setpgid(0, 0) || ioctl(self->fd, MPMCRING_IOC_ATTACH, &slot))
+			_exit(2);
+		m = fork();
+		if (m == 0)
+			_exit(read(down[0], &c, 1) < 0 ? 3 : 0);
+		if (m < 0 || write(up[1], &slot, sizeof(slot)) != sizeof(slot) ||
+		    write(up[1], &m, sizeof(m)) != sizeof(m))
+			_exit(4);
+		_exit(0); /* the leader goes; its pid stays the group's */
+	}
+	close(up[1]);
+	close(down[0]);
+	ASSERT_EQ(sizeof(slot), read(up[0], &slot, sizeof(slot)));
+	ASSERT_EQ(sizeof(member), read(up[0], &member, sizeof(member)));
+	ASSERT_EQ(leader, waitpid(leader, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT_EQ(leader, getpgid(member)) TH_LOG("the member left the leader's group");
+	EXPECT_EQ(0, listed_pid(self->fd, slot))
+	TH_LOG("the gone leader %d is listed as %ld", leader, listed_pid(self->fd, slot));
+	close(down[1]); /* the member ends; it is not our child: init reaps it */
+	close(up[0]);
+}
+
 /* Pages of [p, p + len) in memory. */
 static size_t resident_pages(void *p, size_t len)
 {
