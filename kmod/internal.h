@@ -115,6 +115,7 @@ struct mpmcring {
 	unsigned long *slots_used;
 	unsigned long *read_slots;	/* slots read(2) claims through */
 	u64 *read_claims;		/* their claims: kernel memory */
+	struct pid **slot_pids;		/* who attached each: the list's pids */
 	unsigned long *lease_fresh;	/* slots attached since their lease */
 	atomic64_t abandoned_claims;
 	atomic64_t abandoned_records;
@@ -353,9 +354,10 @@ void mpmcring_debugfs_add(struct mpmcring *ring);
 void mpmcring_debugfs_remove(struct mpmcring *ring);
 struct dentry *mpmcring_debugfs_init(void);
 void mpmcring_debugfs_exit(void);
+struct pid_namespace;
 int mpmcring_list_consumers(struct mpmcring *ring,
 			    struct mpmcring_consumer_info *info,
-			    unsigned int max);
+			    unsigned int max, struct pid_namespace *ns);
 
 /* objects.c */
 void mpmcring_object_add(const void *start, size_t size, const char *kind,

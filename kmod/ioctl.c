@@ -13,10 +13,8 @@
 #include <linux/uaccess.h>
 #include <linux/bitmap.h>
 #include <linux/log2.h>
-#include <linux/pid.h>
 #include <linux/pid_namespace.h>
 #include <linux/poll.h>
-#include <linux/rcupdate.h>
 
 #include "internal.h"
 
@@ -124,30 +122,6 @@ static long mpmcring_ioc_stats(struct mpmcring *ring, void __user *uarg,
 	return ret;
 }
 
-/*
- * A slot keeps the pid of the thread group that attached it in the initial
- * pid namespace (the mapping shows that number to everyone); the list gives
- * it as the caller's namespace sees it: 0 where that process is not
- * visible, or is gone (a file passed on outlives its opener). A pid that
- * lives on only as a process group or session id leads no thread group:
- * gone too. A number reused since by another process is that process's,
- * as it always was.
- */
-static u32 mpmcring_pid_for_caller(u32 nr)
-{
-	struct pid *pid;
-	u32 vnr = 0;
-
-	if (!nr)
-		return 0;
-	rcu_read_lock();
-	pid = find_pid_ns(nr, &init_pid_ns);
-	if (pid && pid_has_task(pid, PIDTYPE_TGID))
-		vnr = pid_vnr(pid);
-	rcu_read_unlock();
-	return vnr;
-}
-
 static long mpmcring_ioc_consumers(struct mpmcring *ring,
 				   struct mpmcring_consumers __user *uarg)
 {
@@ -155,7 +129,7 @@ static long mpmcring_ioc_consumers(struct mpmcring *ring,
 	struct mpmcring_consumers req;
 	unsigned int max;
 	long ret = 0;
-	int i, n;
+	int n;
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
@@ -164,9 +138,9 @@ static long mpmcring_ioc_consumers(struct mpmcring *ring,
 	info = kvcalloc(max ?: 1, sizeof(*info), GFP_KERNEL_ACCOUNT);
 	if (!info)
 		return -ENOMEM;
-	n = mpmcring_list_consumers(ring, info, max);
-	for (i = 0; i < n; i++)
-		info[i].pid = mpmcring_pid_for_caller(info[i].pid);
+	/* Pids as the caller's namespace sees them (0: not there, gone). */
+	n = mpmcring_list_consumers(ring, info, max,
+				    task_active_pid_ns(current));
 	if (copy_to_user(u64_to_user_ptr(req.info), info, n * sizeof(*info)) ||
 	    put_user((u32)n, &uarg->count))
 		ret = -EFAULT;

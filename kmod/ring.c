@@ -279,11 +279,14 @@ static void mpmcring_objects_note(struct mpmcring *ring)
 			    sizeof(*ring->read_claims), "read-claims", name);
 	mpmcring_object_add(ring->leases, ring->layout.max_consumers *
 			    sizeof(*ring->leases), "leases", name);
+	mpmcring_object_add(ring->slot_pids, ring->layout.max_consumers *
+			    sizeof(*ring->slot_pids), "slot-pids", name);
 }
 
 /* Before they are freed; objects never noted (a failed creation) are ignored. */
 static void mpmcring_objects_forget(struct mpmcring *ring)
 {
+	mpmcring_object_del(ring->slot_pids);
 	mpmcring_object_del(ring->leases);
 	mpmcring_object_del(ring->read_claims);
 	mpmcring_object_del(ring->read_slots);
@@ -316,6 +319,7 @@ static void mpmcring_release(struct kref *ref)
 	bitmap_free(ring->lease_fresh);
 	kvfree(ring->read_claims);
 	kvfree(ring->leases);
+	kvfree(ring->slot_pids);
 	kfree(ring);
 }
 
@@ -361,13 +365,16 @@ static struct mpmcring *mpmcring_alloc(const struct mpmcring_params *p)
 				     GFP_KERNEL_ACCOUNT);
 	ring->leases = kvcalloc(consumers, sizeof(*ring->leases),
 				GFP_KERNEL_ACCOUNT);
+	ring->slot_pids = kvcalloc(consumers, sizeof(*ring->slot_pids),
+				   GFP_KERNEL_ACCOUNT);
 	ring->stats = alloc_percpu_gfp(struct mpmcring_pcpu_stats,
 				       GFP_KERNEL_ACCOUNT);
 	ring->depth = __alloc_percpu_gfp(MPMCRING_NR_LEVELS * sizeof(unsigned int),
 					 __alignof__(unsigned int),
 					 GFP_KERNEL_ACCOUNT);
 	if (!ring->slots_used || !ring->read_slots || !ring->lease_fresh ||
-	    !ring->read_claims || !ring->leases || !ring->stats || !ring->depth)
+	    !ring->read_claims || !ring->leases || !ring->slot_pids ||
+	    !ring->stats || !ring->depth)
 		goto fail;
 	for (i = 0; i < consumers; i++) {
 		ring->read_claims[i] = MPMCRING_SLOT_IDLE;

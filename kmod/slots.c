@@ -7,6 +7,7 @@
  * its claim ends with its file.
  */
 #include <linux/bitmap.h>
+#include <linux/pid.h>
 #include <linux/sched.h>
 #include <kunit/visibility.h>
 
@@ -42,6 +43,8 @@ int mpmcring_slot_attach(struct mpmcring *ring, bool read_slot)
 	WRITE_ONCE(info->revoked, MPMCRING_SLOT_IDLE);
 	WRITE_ONCE(info->revocations, 0);
 	WRITE_ONCE(info->pid, task_tgid_nr(current));
+	/* The process itself, for the list: its number may be reused. */
+	ring->slot_pids[i] = get_pid(task_tgid(current));
 	WRITE_ONCE(info->flags, MPMCRING_SLOTF_ATTACHED |
 		   (read_slot ? MPMCRING_SLOTF_READ : 0));
 	if (read_slot)
@@ -79,6 +82,7 @@ void mpmcring_slot_detach(struct mpmcring *ring, unsigned int i)
 	struct mpmcring_slot *slot = &v->cons->slots[i];
 	struct mpmcring_slot_info *info = &v->slot_info[i];
 	bool read_slot = test_bit(i, ring->read_slots);
+	struct pid *pid;
 	struct mpr_pos s;
 	u64 start, held, bound;
 
@@ -112,6 +116,9 @@ void mpmcring_slot_detach(struct mpmcring *ring, unsigned int i)
 	clear_bit(i, ring->read_slots);
 	WRITE_ONCE(info->flags, 0);
 	WRITE_ONCE(info->pid, 0);
+	pid = ring->slot_pids[i];
+	ring->slot_pids[i] = NULL;
 	spin_unlock(&ring->slots_lock);
+	put_pid(pid);
 }
 EXPORT_SYMBOL_IF_KUNIT(mpmcring_slot_detach);

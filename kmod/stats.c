@@ -8,6 +8,9 @@
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/bitmap.h>
 
@@ -113,17 +116,42 @@ void mpmcring_get_stats(struct mpmcring *ring, struct mpmcring_stats *stats)
 }
 EXPORT_SYMBOL_GPL(mpmcring_get_stats);
 
+/*
+ * The thread group that attached slot i, as @ns sees it: 0 where it is not
+ * visible there, or is gone (a file passed on outlives its opener; a pid
+ * that lives on only as a process group or session id leads no thread
+ * group). The slot holds the process's struct pid, not its number: a
+ * number reused since by another process does not name that one.
+ */
+static u32 mpmcring_slot_pid(struct mpmcring *ring, unsigned int i,
+			     struct pid_namespace *ns)
+{
+	struct pid *pid;
+	u32 nr = 0;
+
+	/* Detach puts the reference after taking it out under this lock. */
+	spin_lock(&ring->slots_lock);
+	pid = ring->slot_pids[i];
+	rcu_read_lock();
+	if (pid && pid_has_task(pid, PIDTYPE_TGID))
+		nr = pid_nr_ns(pid, ns);
+	rcu_read_unlock();
+	spin_unlock(&ring->slots_lock);
+	return nr;
+}
+
 /**
  * mpmcring_list_consumers() - describe the attached consumer slots
  * @ring: the ring
  * @info: filled with one entry per attached slot, in slot order
  * @max: entries @info holds
+ * @ns: the pid namespace whose numbers @info's pids are
  *
  * Return: the number of entries filled.
  */
 int mpmcring_list_consumers(struct mpmcring *ring,
 			    struct mpmcring_consumer_info *info,
-			    unsigned int max)
+			    unsigned int max, struct pid_namespace *ns)
 {
 	const struct mpr_view *v = &ring->view;
 	unsigned int i, n = 0;
@@ -135,7 +163,7 @@ int mpmcring_list_consumers(struct mpmcring *ring,
 		if (n == max)
 			break;
 		c->slot = i;
-		c->pid = READ_ONCE(v->slot_info[i].pid);
+		c->pid = mpmcring_slot_pid(ring, i, ns);
 		c->flags = READ_ONCE(v->slot_info[i].flags);
 		c->revocations = READ_ONCE(v->slot_info[i].revocations);
 		/* user-writable: reported as found, never used. */
@@ -225,7 +253,8 @@ static int mpmcring_consumers_show(struct seq_file *m, void *unused)
 	info = kvcalloc(ring->layout.max_consumers, sizeof(*info), GFP_KERNEL);
 	if (!info)
 		return -ENOMEM;
-	n = mpmcring_list_consumers(ring, info, ring->layout.max_consumers);
+	n = mpmcring_list_consumers(ring, info, ring->layout.max_consumers,
+				    &init_pid_ns);
 	seq_puts(m, "slot pid flags start held_records claim_age_ms revocations\n");
 	for (i = 0; i < n; i++)
 		seq_printf(m, "%u %u %#x %llu %llu %llu %llu\n", info[i].slot,

@@ -10,7 +10,9 @@
 #include <sched.h>
 #include <stdio.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <linux/sched.h>
 #include <liburing.h>
 
 #include "kselftest_harness.h"
@@ -390,6 +392,56 @@ TEST_F(io, consumers_list_a_gone_process_as_0)
 	TH_LOG("the gone leader %d is listed as %ld", leader, listed_pid(self->fd, slot));
 	close(down[1]); /* the member ends; it is not our child: init reaps it */
 	close(up[0]);
+}
+
+/*
+ * A consumer's pid, once its process is gone, names no one else: a process
+ * given the same number later (clone3's set_tid, as pids wrap on a busy
+ * machine) is not listed for the slot. The list looked the number up and
+ * gave it to whoever held it now.
+ */
+TEST_F(io, consumers_list_no_later_process_under_a_reused_pid)
+{
+	struct clone_args args = { .exit_signal = SIGCHLD, .set_tid_size = 1 };
+	int up[2], down[2], status;
+	pid_t gone, again;
+	uint32_t slot = 0;
+	pid_t tid;
+	char c;
+
+	ASSERT_EQ(0, pipe(up));
+	ASSERT_EQ(0, pipe(down));
+	gone = fork();
+	ASSERT_GE(gone, 0);
+	if (gone == 0) {
+		/* Attached through the fixture's file: the slot outlives us. */
+		if (ioctl(self->fd, MPMCRING_IOC_ATTACH, &slot) ||
+		    write(up[1], &slot, sizeof(slot)) != sizeof(slot))
+			_exit(2);
+		_exit(0);
+	}
+	ASSERT_EQ(sizeof(slot), read(up[0], &slot, sizeof(slot)));
+	ASSERT_EQ(gone, waitpid(gone, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT_EQ(0, listed_pid(self->fd, slot));
+
+	tid = gone;
+	args.set_tid = (uintptr_t)&tid;
+	again = syscall(SYS_clone3, &args, sizeof(args));
+	ASSERT_GE(again, 0) TH_LOG("clone3 with set_tid %d: %s", gone, strerror(errno));
+	if (again == 0) {
+		close(down[1]);
+		_exit(read(down[0], &c, 1) < 0 ? 3 : 0);
+	}
+	close(down[0]);
+	EXPECT_EQ(gone, again);
+	EXPECT_EQ(0, listed_pid(self->fd, slot))
+	TH_LOG("slot %u, attached by the gone %d, is listed as %ld, a later process",
+	       slot, gone, listed_pid(self->fd, slot));
+	close(down[1]);
+	ASSERT_EQ(again, waitpid(again, &status, 0));
+	close(up[0]);
+	close(up[1]);
 }
 
 /* Pages of [p, p + len) in memory. */
