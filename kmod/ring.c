@@ -303,6 +303,7 @@ static void mpmcring_objects_forget(struct mpmcring *ring)
 static void mpmcring_release(struct kref *ref)
 {
 	struct mpmcring *ring = container_of(ref, struct mpmcring, ref);
+	unsigned int i;
 
 	irq_work_sync(&ring->wake_work);
 	del_timer_sync(&ring->tick);
@@ -319,6 +320,9 @@ static void mpmcring_release(struct kref *ref)
 	bitmap_free(ring->lease_fresh);
 	kvfree(ring->read_claims);
 	kvfree(ring->leases);
+	/* Files detach their slots before they let go of the ring. */
+	for (i = 0; ring->slot_pids && i < ring->layout.max_consumers; i++)
+		put_pid(ring->slot_pids[i]);
 	kvfree(ring->slot_pids);
 	kfree(ring);
 }

@@ -9,6 +9,7 @@
 #include <linux/bitmap.h>
 #include <linux/pid.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <kunit/visibility.h>
 
 #include "env.h"

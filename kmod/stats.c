@@ -117,27 +117,29 @@ void mpmcring_get_stats(struct mpmcring *ring, struct mpmcring_stats *stats)
 EXPORT_SYMBOL_GPL(mpmcring_get_stats);
 
 /*
- * The thread group that attached slot i, as @ns sees it: 0 where it is not
- * visible there, or is gone (a file passed on outlives its opener; a pid
+ * Who attached slot i: the thread group as @ns sees it, 0 where it is not
+ * visible there or is gone (a file passed on outlives its opener; a pid
  * that lives on only as a process group or session id leads no thread
- * group). The slot holds the process's struct pid, not its number: a
- * number reused since by another process does not name that one.
+ * group), and the slot's flags, both of one attachment (attach and detach
+ * set them under this lock). The slot holds the process's struct pid, not
+ * its number: a number reused since by another process does not name it.
  */
-static u32 mpmcring_slot_pid(struct mpmcring *ring, unsigned int i,
-			     struct pid_namespace *ns)
+static void mpmcring_slot_owner(struct mpmcring *ring, unsigned int i,
+				struct pid_namespace *ns,
+				struct mpmcring_consumer_info *c)
 {
 	struct pid *pid;
-	u32 nr = 0;
 
 	/* Detach puts the reference after taking it out under this lock. */
 	spin_lock(&ring->slots_lock);
 	pid = ring->slot_pids[i];
+	c->flags = READ_ONCE(ring->view.slot_info[i].flags);
+	c->pid = 0;
 	rcu_read_lock();
 	if (pid && pid_has_task(pid, PIDTYPE_TGID))
-		nr = pid_nr_ns(pid, ns);
+		c->pid = pid_nr_ns(pid, ns);
 	rcu_read_unlock();
 	spin_unlock(&ring->slots_lock);
-	return nr;
 }
 
 /**
@@ -163,8 +165,7 @@ int mpmcring_list_consumers(struct mpmcring *ring,
 		if (n == max)
 			break;
 		c->slot = i;
-		c->pid = mpmcring_slot_pid(ring, i, ns);
-		c->flags = READ_ONCE(v->slot_info[i].flags);
+		mpmcring_slot_owner(ring, i, ns, c);
 		c->revocations = READ_ONCE(v->slot_info[i].revocations);
 		/* user-writable: reported as found, never used. */
 		c->start = test_bit(i, ring->read_slots) ?

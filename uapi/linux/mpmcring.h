@@ -198,7 +198,10 @@ struct mpmcring_layout {
 struct mpmcring_slot_info {
 	__u64 revoked;		/* start of the last revoked claim */
 	__u64 revocations;	/* claims revoked since attach */
-	__u32 pid;		/* thread group that attached it (initial pid namespace); 0: free */
+	__u32 pid;		/* thread group that attached it (initial pid namespace),
+				 * a number a later process may have taken since
+				 * (MPMCRING_IOC_CONSUMERS says who); 0: free
+				 */
 	__u32 flags;		/* MPMCRING_SLOTF_* */
 	__u64 reserved;
 };
