@@ -14,7 +14,8 @@
  * record is copied aside without sleeping, the claim ends, and the copy to
  * the caller happens after, with no lock held. It never copies more than
  * the caller asked for. A record that cannot be copied out is consumed and
- * counted (read_faults), not lost silently.
+ * counted (read_faults), not lost silently. io_uring's fixed buffers are
+ * pinned pages: nothing to fault in, and the copy cannot fault.
  */
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -114,10 +115,45 @@ static ssize_t mpmcring_read_failed(struct mpmcring *ring, bool dead,
 }
 
 /*
- * Claims, copies and commits one record of at most want bytes (faulted
- * in); mf->lock held. -EMSGSIZE when the record at the head is longer.
+ * Where a read copies to: a user buffer, or an iterator over pinned pages
+ * (io_uring's fixed buffers: ITER_BVEC), which never faults and always has
+ * room for what the claim took. The iterator moves only once the record is
+ * handed over (mpmcring_read_iter()).
  */
-static void mpmcring_read_one(struct mpmcring_file *mf, char __user *buf,
+struct mpmcring_read_to {
+	char __user *buf;
+	struct iov_iter *kiter;
+};
+
+/*
+ * Copies len bytes to @to from where it begins, page faults off; returns
+ * what was not copied. Faults off for the pages too: hardened usercopy
+ * then skips its lookup of the ring's vmap area, a lock (a sleeping one on
+ * PREEMPT_RT) that a claim should not wait for.
+ */
+static size_t mpmcring_read_copy(const struct mpmcring_read_to *to,
+				 const void *src, size_t len)
+{
+	struct iov_iter it;
+	size_t left;
+
+	pagefault_disable();
+	if (to->kiter) {
+		it = *to->kiter;
+		left = len - copy_to_iter(src, len, &it);
+	} else {
+		left = __copy_to_user_inatomic(to->buf, src, len);
+	}
+	pagefault_enable();
+	return left;
+}
+
+/*
+ * Claims, copies and commits one record of at most want bytes (faulted
+ * in, or pinned); mf->lock held. -EMSGSIZE when the record at the head is longer.
+ */
+static void mpmcring_read_one(struct mpmcring_file *mf,
+			      const struct mpmcring_read_to *to,
 			      size_t want, struct mpmcring_read_out *out)
 {
 	struct mpmcring *ring = mf->ring;
@@ -147,10 +183,9 @@ static void mpmcring_read_one(struct mpmcring_file *mf, char __user *buf,
 	/* The claim checked the length against want; never copy more. */
 	out->len = min_t(size_t, c.first.len, want);
 	src = mpr_payload(v, c.first.pos);
-	pagefault_disable();
-	left = __copy_to_user_inatomic(buf, src, out->len);
-	pagefault_enable();
-	if (left) {
+	left = mpmcring_read_copy(to, src, out->len);
+	/* Pinned pages cannot fault: nothing to copy aside for them. */
+	if (left && !to->kiter) {
 		/* Copied aside while the record is still ours, no sleeping. */
 		out->bounce = kvmalloc(out->len, GFP_NOWAIT | __GFP_NOWARN |
 				       __GFP_ACCOUNT);
@@ -169,7 +204,10 @@ static void mpmcring_read_one(struct mpmcring_file *mf, char __user *buf,
 		return;
 	}
 	out->kick = true;
-	out->ret = left && !out->bounce ? -ENOMEM : out->len;
+	if (!left || out->bounce)
+		out->ret = out->len;
+	else
+		out->ret = to->kiter ? -EFAULT : -ENOMEM;
 }
 
 /*
@@ -179,7 +217,8 @@ static void mpmcring_read_one(struct mpmcring_file *mf, char __user *buf,
  * lock (held briefly by its reads and ioctls, from any thread or process
  * that shares the open file) or another go after a revoked claim.
  */
-static ssize_t mpmcring_read_buf(struct file *file, char __user *buf,
+static ssize_t mpmcring_read_buf(struct file *file,
+				 const struct mpmcring_read_to *to,
 				 size_t count, bool nonblock, bool nowait)
 {
 	struct mpmcring_file *mf = file->private_data;
@@ -199,7 +238,8 @@ static ssize_t mpmcring_read_buf(struct file *file, char __user *buf,
 		 * if another took it and a longer one came, once more, and
 		 * after a few rounds fault in all the caller gave.
 		 */
-		want = mpmcring_read_prefault(ring, buf, count, round >= 4);
+		want = to->kiter ? min_t(size_t, count, ring->view.max_record) :
+			mpmcring_read_prefault(ring, to->buf, count, round >= 4);
 		if (!want)
 			return -EFAULT;
 		if (nowait) {
@@ -225,7 +265,7 @@ static ssize_t mpmcring_read_buf(struct file *file, char __user *buf,
 		 */
 		dead = smp_load_acquire(&ring->dead);
 		if (!out.ret)
-			mpmcring_read_one(mf, buf, want, &out);
+			mpmcring_read_one(mf, to, want, &out);
 		mutex_unlock(&mf->lock);
 		/*
 		 * Writers may wait for the room this attempt released (a
@@ -237,7 +277,8 @@ static ssize_t mpmcring_read_buf(struct file *file, char __user *buf,
 		if (out.kick)
 			mpmcring_room_kick(ring);
 		if (out.bounce) {
-			out.ret = copy_to_user(buf, out.bounce, out.len) ? -EFAULT : out.len;
+			out.ret = copy_to_user(to->buf, out.bounce, out.len) ?
+				  -EFAULT : out.len;
 			kvfree(out.bounce);
 		}
 		if (out.ret == -EFAULT || out.ret == -ENOMEM) {
@@ -287,14 +328,15 @@ static ssize_t mpmcring_read_buf(struct file *file, char __user *buf,
 ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 		      loff_t *ppos)
 {
-	return mpmcring_read_buf(file, buf, count, file->f_flags & O_NONBLOCK,
+	struct mpmcring_read_to to = { .buf = buf };
+
+	return mpmcring_read_buf(file, &to, count, file->f_flags & O_NONBLOCK,
 				 false);
 }
 
 /*
  * The user buffer that holds all of @to's room (empty segments before it
- * passed over), or NULL when the room is in more than one segment or in
- * kernel memory (io_uring's fixed buffers: ITER_BVEC).
+ * passed over), or NULL when the room is in more than one segment.
  */
 static char __user *mpmcring_iter_buf(const struct iov_iter *to, size_t count)
 {
@@ -304,8 +346,6 @@ static char __user *mpmcring_iter_buf(const struct iov_iter *to, size_t count)
 
 	if (iter_is_ubuf(to))
 		return to->ubuf + skip;
-	if (!iter_is_iovec(to))
-		return NULL;
 	iov = mpmcring_iter_iov(to);
 	for (i = 0; i < to->nr_segs; i++, skip = 0)	/* at most UIO_MAXIOV */
 		if (iov[i].iov_len > skip)
@@ -320,25 +360,35 @@ static char __user *mpmcring_iter_buf(const struct iov_iter *to, size_t count)
  * record per call into one buffer, as read(2).
  * With ->read alone the kernel would call it once per segment: records
  * joined, their boundaries lost, and on a blocking file a sleep for the
- * next record with one already taken. A record is not spread over
- * segments: an iterator whose room is in more than one segment is refused
- * (-EINVAL), before anything is claimed, as are io_uring's fixed buffers
- * (kernel pages: IORING_OP_READ reads into user memory). IOCB_NOWAIT
- * (RWF_NOWAIT, io_uring's tries: the file has FMODE_NOWAIT) reads as
- * O_NONBLOCK does and does not wait for the file's lock either: io_uring
- * then waits for the record in ->poll, not in a worker thread asleep here.
+ * next record with one already taken. A record is not spread over user
+ * segments: an iterator whose room is in more than one is refused
+ * (-EINVAL), before anything is claimed. io_uring's fixed buffers
+ * (IORING_OP_READ_FIXED: pinned pages in a bio_vec array, one user buffer
+ * cut at page boundaries) take the record across their segments: they
+ * cannot fault. (So would Linux 6.15's IORING_OP_READV_FIXED, whose user
+ * segments arrive joined in one bio_vec array: nothing here tells them
+ * apart.) Other kinds of iterator are refused (-EINVAL); kernel_read()
+ * never comes here (the file has ->read). IOCB_NOWAIT (RWF_NOWAIT, io_uring's tries: the file
+ * has FMODE_NOWAIT) reads as O_NONBLOCK does and does not wait for the
+ * file's lock either: io_uring then waits for the record in ->poll, not
+ * in a worker thread asleep here.
  */
 ssize_t mpmcring_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	size_t count = iov_iter_count(to);
-	char __user *buf;
+	struct mpmcring_read_to dst = { };
 	ssize_t ret;
 
 	/* Nothing asked: read(2)'s answer (EPERM, or 0). */
-	buf = count ? mpmcring_iter_buf(to, count) : NULL;
-	if (count && !buf)
-		return -EINVAL;
-	ret = mpmcring_read_buf(iocb->ki_filp, buf, count,
+	if (count) {
+		if (iov_iter_is_bvec(to))
+			dst.kiter = to;
+		else if (iter_is_ubuf(to) || iter_is_iovec(to))
+			dst.buf = mpmcring_iter_buf(to, count);
+		if (!dst.kiter && !dst.buf)
+			return -EINVAL;
+	}
+	ret = mpmcring_read_buf(iocb->ki_filp, &dst, count,
 				(iocb->ki_flags & IOCB_NOWAIT) ||
 				(iocb->ki_filp->f_flags & O_NONBLOCK),
 				iocb->ki_flags & IOCB_NOWAIT);

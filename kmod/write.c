@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * write(2) and writev(2): userspace producers. One record per call, or one
- * per segment with writev, all or nothing, in the file's priority class
- * (MPMCRING_IOC_SET_PRIO, capped by the ring's user_max_prio).
+ * write(2) and writev(2): userspace producers. One record per call (an
+ * io_uring write from a fixed buffer too), or one per segment with writev,
+ * all or nothing, in the file's priority class (MPMCRING_IOC_SET_PRIO,
+ * capped by the ring's user_max_prio).
  *
  * The payload is copied into kernel memory first: a reservation holds up
  * reclaim for everyone, so it must not wait on page faults; and the copy
@@ -32,7 +33,24 @@
 #include "internal.h"
 #include "compat.h"
 
-/* Payload length of each record a write carries: one per segment. */
+/*
+ * Whether @from is one record whatever its segments: one user buffer, or
+ * kernel memory (io_uring's fixed buffers, IORING_OP_WRITE_FIXED: one user
+ * buffer's pinned pages in a bio_vec array, cut at page boundaries;
+ * kernel_write()). Linux 6.15's IORING_OP_WRITEV_FIXED joins its user
+ * segments into one such array: one record too, where writev(2) makes one
+ * per segment; the segments are not told apart here.
+ */
+static bool mpmcring_write_one_record(const struct iov_iter *from)
+{
+	return iter_is_ubuf(from) || iov_iter_is_bvec(from) ||
+	       iov_iter_is_kvec(from);
+}
+
+/*
+ * Payload length of each record a write carries: one per segment of user
+ * iovecs, else one.
+ */
 static int mpmcring_write_lens(struct iov_iter *from, u32 *lens,
 			       unsigned long n)
 {
@@ -40,7 +58,7 @@ static int mpmcring_write_lens(struct iov_iter *from, u32 *lens,
 	const struct iovec *iov;
 	unsigned long i;
 
-	if (iter_is_ubuf(from)) {
+	if (mpmcring_write_one_record(from)) {
 		lens[0] = left;
 		return 1;
 	}
@@ -210,7 +228,7 @@ static ssize_t mpmcring_write_call(struct kiocb *iocb, struct iov_iter *from,
 	u64 need = 0;
 	ssize_t ret;
 
-	if (!iter_is_ubuf(from) && !iter_is_iovec(from))
+	if (!mpmcring_write_one_record(from) && !iter_is_iovec(from))
 		return -EINVAL;
 	/*
 	 * [M:write-entry] Spares the copy once the destroy began; the look
@@ -222,7 +240,7 @@ static ssize_t mpmcring_write_call(struct kiocb *iocb, struct iov_iter *from,
 	if (!total)
 		return 0;
 	BUILD_BUG_ON(MPMCRING_WRITEV_MAX > MPMCRING_BATCH_MAX);
-	n = iter_is_ubuf(from) ? 1 : from->nr_segs;
+	n = mpmcring_write_one_record(from) ? 1 : from->nr_segs;
 	if (n > MPMCRING_WRITEV_MAX)
 		return -EINVAL;
 	n = mpmcring_write_lens(from, lens, n);
