@@ -5,14 +5,21 @@
  *
  *   hostbench [-m MIXES] [-s SIZES] [-M single,batch] [-r ROUNDS] [-i IMPLS]
  *             [-w WARM_MS] [-t RUN_MS] [-e IDLE_NS] [-W BUSY_PCT [-X WAIT_S]]
- *             [-R RING_BYTES]
+ *             [-R RING_BYTES] [-C]
  *             [-o DIR] [-q] [-l]
  *   hostbench -1 IMPL [-n RECORDS] [-s SIZE] [-b]
  *   hostbench -I [-i IMPLS] [-n RECORDS] [-s SIZE]      (under callgrind)
  *
- * MIXES is a list of PxC (default: see plan.c; -q: 1x1,2x2). For every
- * configuration, ROUNDS rounds; in each round every implementation runs
- * once, in an order that rotates with the round (plan.c). A run is a fixed
+ * MIXES is a list of PxC (default: see plan.c; -q: 1x1,2x2). Every
+ * configuration gets ROUNDS rounds; in each round every implementation runs
+ * once, in an order that rotates with the round (plan.c). The rounds go in
+ * sweeps: round r of every configuration, then round r + 1 of every one, so
+ * that each configuration's rounds are spread over the whole run. The
+ * machine has states that last tens of seconds and move the rings' rates
+ * unequally (bench/RESULTS.md, "States of the machine"): in a row, all of a
+ * configuration's rounds could fall in one. -C runs them in a row all the
+ * same, configuration after configuration (the order before 2026-12-06).
+ * A run is a fixed
  * time: WARM_MS unmeasured, then RUN_MS measured (run.c). A consumer that
  * finds nothing waits IDLE_NS before it looks again (bench.h, hb_idle();
  * default HB_IDLE_NS, 0: spin with exponential backoff). -W: before each
@@ -46,6 +53,7 @@ static struct {
 	uint64_t ring_bytes;
 	const char *out;
 	bool quick, no_limits;
+	bool in_a_row; /* -C */
 	const char *single;
 	bool single_batch, ipr;
 	char *impls;
@@ -100,7 +108,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: hostbench [-m PxC,...] [-s SIZES] [-M single,batch] [-r ROUNDS] [-i IMPLS]\n"
 		"                 [-w WARM_MS] [-t RUN_MS] [-e IDLE_NS] [-W BUSY_PCT [-X WAIT_S]]\n"
-		"                 [-R RING_BYTES]\n"
+		"                 [-R RING_BYTES] [-C]\n"
 		"                 [-o DIR] [-q] [-l]\n"
 		"       hostbench -1 IMPL [-n RECORDS] [-s SIZE] [-b]\n"
 		"       hostbench -I [-i IMPLS] [-n RECORDS] [-s SIZE]   (under valgrind --tool=callgrind)\n");
@@ -140,25 +148,35 @@ static void progress(const struct hb_cfg *cfg, const struct hb_result *res, unsi
 		m ? (m % 2 ? v[m / 2] : (v[m / 2 - 1] + v[m / 2]) / 2) : 0.0);
 }
 
-static void run_plan(const char *cmdline)
+/* Round r of one configuration: every implementation once; res gets them. */
+static void run_round(const struct hb_cfg *cfg, unsigned int r, struct hb_result *res)
 {
 	const struct hb_plan *p = &opt.plan;
-	unsigned int m, s, md, r, slot, done = 0, total, n;
-	struct hb_result *res;
+	unsigned int slot;
+	double xfer;
 
-	total = p->nmix * p->nsizes * (p->modes[0] + p->modes[1]);
-	res = calloc((size_t)p->rounds * p->nimpls, sizeof(*res));
-	if (!res)
-		exit(2);
-	hb_out_open(opt.out, cmdline, p, opt.quick, opt.idle_ns);
-	fprintf(stderr,
-		"hostbench: %u configurations x %u rounds x %u implementations, %u + %u ms each, %u CPUs, ring %llu bytes, consumers wait %u ns when empty\n",
-		total, p->rounds, p->nimpls, opt.warm_ms, opt.run_ms, hb_ncpus(),
-		(unsigned long long)opt.ring_bytes, opt.idle_ns);
+	if (opt.quiet_pct)
+		hb_wait_quiet(opt.quiet_pct / 100.0, opt.quiet_wait_s);
+	xfer = hb_transfer_ns();
+	for (slot = 0; slot < p->nimpls; slot++) {
+		hb_run_once(hb_plan_order(p, r, slot), cfg, r, slot, &res[slot]);
+		res[slot].noise.transfer_ns = xfer;
+		hb_out_run(&res[slot]);
+	}
+}
+
+/* The plan's configurations, in the order they are run within a sweep. */
+static unsigned int plan_cfgs(struct hb_cfg *cfgs)
+{
+	const struct hb_plan *p = &opt.plan;
+	unsigned int m, s, md, n = 0;
+
 	for (m = 0; m < p->nmix; m++)
 		for (s = 0; s < p->nsizes; s++)
 			for (md = 0; md < 2; md++) {
-				struct hb_cfg cfg = {
+				if (!p->modes[md])
+					continue;
+				cfgs[n] = (struct hb_cfg){
 					.producers = p->np[m],
 					.consumers = p->nc[m],
 					.size = p->sizes[s],
@@ -168,29 +186,54 @@ static void run_plan(const char *cmdline)
 					.run_ms = opt.run_ms,
 					.idle_ns = opt.idle_ns,
 				};
-
-				if (!p->modes[md])
-					continue;
-				if (cfg.ring_bytes / cfg.size < 4 * HB_BATCH)
+				if (cfgs[n].ring_bytes / cfgs[n].size < 4 * HB_BATCH)
 					usage();
-				for (r = 0, n = 0; r < p->rounds; r++) {
-					double xfer;
-
-					if (opt.quiet_pct)
-						hb_wait_quiet(opt.quiet_pct / 100.0,
-							      opt.quiet_wait_s);
-					xfer = hb_transfer_ns();
-					for (slot = 0; slot < p->nimpls; slot++, n++) {
-						hb_run_once(hb_plan_order(p, r, slot), &cfg, r,
-							    slot, &res[n]);
-						res[n].noise.transfer_ns = xfer;
-						hb_out_run(&res[n]);
-					}
-				}
-				progress(&cfg, res, n, ++done, total);
+				n++;
 			}
+	return n;
+}
+
+static void run_plan(const char *cmdline)
+{
+	const struct hb_plan *p = &opt.plan;
+	unsigned int c, r, total, per = p->rounds * p->nimpls;
+	struct hb_result *res;
+	struct hb_cfg *cfgs;
+
+	cfgs = calloc((size_t)p->nmix * p->nsizes * 2, sizeof(*cfgs));
+	if (!cfgs)
+		exit(2);
+	total = plan_cfgs(cfgs);
+	res = calloc((size_t)total * per, sizeof(*res));
+	if (!res)
+		exit(2);
+	hb_out_open(opt.out, cmdline, p, opt.quick, opt.idle_ns);
+	fprintf(stderr,
+		"hostbench: %u configurations x %u rounds x %u implementations, %u + %u ms each, %u CPUs, ring %llu bytes, consumers wait %u ns when empty, rounds %s\n",
+		total, p->rounds, p->nimpls, opt.warm_ms, opt.run_ms, hb_ncpus(),
+		(unsigned long long)opt.ring_bytes, opt.idle_ns,
+		opt.in_a_row ? "of a configuration in a row (-C)" : "in sweeps over the configurations");
+	if (opt.in_a_row) {
+		for (c = 0; c < total; c++) {
+			for (r = 0; r < p->rounds; r++)
+				run_round(&cfgs[c], r, &res[c * per + r * p->nimpls]);
+			progress(&cfgs[c], &res[c * per], per, c + 1, total);
+		}
+	} else {
+		for (r = 0; r < p->rounds; r++) {
+			if (r + 1 < p->rounds)
+				fprintf(stderr, "[sweep %u/%u] round %u of every configuration\n",
+					r + 1, p->rounds, r + 1);
+			for (c = 0; c < total; c++) {
+				run_round(&cfgs[c], r, &res[c * per + r * p->nimpls]);
+				if (r + 1 == p->rounds)
+					progress(&cfgs[c], &res[c * per], per, c + 1, total);
+			}
+		}
+	}
 	hb_out_close();
 	free(res);
+	free(cfgs);
 }
 
 int main(int argc, char **argv)
@@ -208,7 +251,7 @@ int main(int argc, char **argv)
 			if (!p[1] && i + 1 < (unsigned int)argc)
 				cmdline[len++] = ' ';
 		}
-	while ((ch = getopt(argc, argv, "m:s:M:r:i:w:t:e:W:X:n:R:o:ql1:bI")) != -1) {
+	while ((ch = getopt(argc, argv, "m:s:M:r:i:w:t:e:W:X:n:R:o:qlC1:bI")) != -1) {
 		switch (ch) {
 		case 'm':
 			if (hb_plan_parse_mixes(&opt.plan, optarg))
@@ -267,6 +310,9 @@ int main(int argc, char **argv)
 			break;
 		case 'l':
 			opt.no_limits = true;
+			break;
+		case 'C':
+			opt.in_a_row = true;
 			break;
 		case '1':
 			opt.single = optarg;
