@@ -150,7 +150,8 @@ static size_t mpmcring_read_copy(const struct mpmcring_read_to *to,
 
 /*
  * Claims, copies and commits one record of at most want bytes (faulted
- * in, or pinned); mf->lock held. -EMSGSIZE when the record at the head is longer.
+ * in, or pinned); mf->lock held. -EMSGSIZE when the record at the head
+ * is longer.
  */
 static void mpmcring_read_one(struct mpmcring_file *mf,
 			      const struct mpmcring_read_to *to,
