@@ -289,8 +289,8 @@ static int uring_result(struct io_uring *ur)
 TEST_F(io, io_uring_fixed_buffers_carry_records)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	char *buf = mmap(NULL, 4 * page, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *buf =
+		mmap(NULL, 4 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	struct iovec reg = { buf, 4 * page };
 	char *in, *out, plain[300];
 	struct io_uring_sqe *sqe;
@@ -301,8 +301,8 @@ TEST_F(io, io_uring_fixed_buffers_carry_records)
 	ASSERT_NE(MAP_FAILED, buf);
 	/* Small pages: the kernel joins a large folio's into one segment. */
 	madvise(buf, 4 * page, MADV_NOHUGEPAGE);
-	in = buf + page - 100;		/* 300 bytes over the first boundary */
-	out = buf + 3 * page - 150;	/* and the third */
+	in = buf + page - 100;	    /* 300 bytes over the first boundary */
+	out = buf + 3 * page - 150; /* and the third */
 	for (i = 0; i < 300; i++)
 		in[i] = (char)(i * 13 + 1);
 	ASSERT_EQ(0, io_uring_queue_init(4, &ur, 0));
@@ -524,8 +524,8 @@ TEST_F(io, consumers_list_no_later_process_under_a_reused_pid)
 	close(down[0]);
 	ASSERT_EQ(gone, again) TH_LOG("set_tid was not taken");
 	EXPECT_EQ(0, listed_pid(self->fd, slot))
-	TH_LOG("slot %u, attached by the gone %d, is listed as %ld, a later process",
-	       slot, gone, listed_pid(self->fd, slot));
+	TH_LOG("slot %u, attached by the gone %d, is listed as %ld, a later process", slot, gone,
+	       listed_pid(self->fd, slot));
 	close(down[1]);
 	ASSERT_EQ(again, waitpid(again, &status, 0));
 	close(up[0]);
