@@ -447,7 +447,8 @@ const struct hb_impl *hb_plan_order(const struct hb_plan *p, unsigned int r, uns
 
 /* out.c */
 void hb_out_open(const char *dir, const char *cmdline, const struct hb_plan *plan, bool quick,
-		 unsigned int idle_ns);
+		 unsigned int idle_ns, const char *order);
+void hb_out_append(const char *dir);
 void hb_out_run(const struct hb_result *r);
 void hb_out_close(void);
 

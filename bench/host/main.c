@@ -13,14 +13,15 @@
  * MIXES is a list of PxC (default: see plan.c; -q: 1x1,2x2). Every
  * configuration gets ROUNDS rounds; in each round every implementation runs
  * once, in an order that rotates with the round (plan.c). The rounds go in
- * sweeps: round r of every configuration, then round r + 1 of every one, so
- * that each configuration's rounds are spread over the whole run. The
- * machine has states that last tens of seconds and move the rings' rates
- * unequally (bench/RESULTS.md, "States of the machine"): in a row, all of a
- * configuration's rounds could fall in one. -C runs them in a row all the
- * same, configuration after configuration (the order before 2026-12-06).
- * A run is a fixed
- * time: WARM_MS unmeasured, then RUN_MS measured (run.c). A consumer that
+ * sweeps, each its own process (this program again, with -k r): round r of
+ * every configuration, then round r + 1 of every one. What holds for a
+ * whole run and moves the rings' rates unequally (bench/RESULTS.md, "What
+ * holds for a process") is then sampled anew in each round: the process's
+ * memory layout (address randomisation), and states of the machine that
+ * last a while. -C runs every round of a configuration in a row in one
+ * process, configuration after configuration (the order before
+ * 2026-12-06). -k is the sweeps' own option. A run is a fixed time:
+ * WARM_MS unmeasured, then RUN_MS measured (run.c). A consumer that
  * finds nothing waits IDLE_NS before it looks again (bench.h, hb_idle();
  * default HB_IDLE_NS, 0: spin with exponential backoff). -W: before each
  * round, wait (WAIT_S at most, default 60) until the rest of the machine
@@ -38,6 +39,10 @@
  * setup failure.
  */
 #include <getopt.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,12 +59,15 @@ static struct {
 	const char *out;
 	bool quick, no_limits;
 	bool in_a_row; /* -C */
+	int sweep;     /* -k: this process runs that sweep only; -1: all */
+	char **argv;
 	const char *single;
 	bool single_batch, ipr;
 	char *impls;
 } opt = {
 	.ring_bytes = 1 << 20,
 	.idle_ns = HB_IDLE_NS,
+	.sweep = -1,
 	.out = "results",
 };
 
@@ -193,6 +201,40 @@ static unsigned int plan_cfgs(struct hb_cfg *cfgs)
 	return n;
 }
 
+/* Sweep r in a process of its own, a fresh address layout: -k r. */
+static void run_sweep_process(unsigned int r)
+{
+	char arg[16], *argv[256];
+	pid_t pid, parent = getpid();
+	unsigned int n = 0;
+	int status;
+
+	while (opt.argv[n] && n < 250)
+		argv[n] = opt.argv[n], n++;
+	snprintf(arg, sizeof(arg), "%u", r);
+	argv[n++] = "-k";
+	argv[n++] = arg;
+	argv[n] = NULL;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		/* A run cut short (timeout(1) stops this process) stops it too. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+			_exit(2);
+		execv("/proc/self/exe", argv);
+		perror("hostbench: exec for a sweep");
+		_exit(2);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+		perror("hostbench: sweep");
+		exit(2);
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		fprintf(stderr, "hostbench: sweep %u failed (status %#x)\n", r + 1, status);
+		exit(WIFEXITED(status) ? WEXITSTATUS(status) : 2);
+	}
+}
+
 static void run_plan(const char *cmdline)
 {
 	const struct hb_plan *p = &opt.plan;
@@ -207,12 +249,28 @@ static void run_plan(const char *cmdline)
 	res = calloc((size_t)total * per, sizeof(*res));
 	if (!res)
 		exit(2);
-	hb_out_open(opt.out, cmdline, p, opt.quick, opt.idle_ns);
+	if (opt.sweep >= 0) {
+		/* One sweep, in a process the run started (below). */
+		r = opt.sweep;
+		hb_out_append(opt.out);
+		fprintf(stderr, "hostbench: sweep %u/%u, a process of its own\n", r + 1, p->rounds);
+		for (c = 0; c < total; c++) {
+			run_round(&cfgs[c], r, &res[c * per]);
+			progress(&cfgs[c], &res[c * per], p->nimpls, c + 1, total);
+		}
+		hb_out_close();
+		free(res);
+		free(cfgs);
+		return;
+	}
+	hb_out_open(opt.out, cmdline, p, opt.quick, opt.idle_ns,
+		    opt.in_a_row ? "in_a_row" : "sweeps");
 	fprintf(stderr,
 		"hostbench: %u configurations x %u rounds x %u implementations, %u + %u ms each, %u CPUs, ring %llu bytes, consumers wait %u ns when empty, rounds %s\n",
 		total, p->rounds, p->nimpls, opt.warm_ms, opt.run_ms, hb_ncpus(),
 		(unsigned long long)opt.ring_bytes, opt.idle_ns,
-		opt.in_a_row ? "of a configuration in a row (-C)" : "in sweeps over the configurations");
+		opt.in_a_row ? "of a configuration in a row (-C)"
+			     : "in sweeps over the configurations, a process each");
 	if (opt.in_a_row) {
 		for (c = 0; c < total; c++) {
 			for (r = 0; r < p->rounds; r++)
@@ -220,16 +278,9 @@ static void run_plan(const char *cmdline)
 			progress(&cfgs[c], &res[c * per], per, c + 1, total);
 		}
 	} else {
-		for (r = 0; r < p->rounds; r++) {
-			if (r + 1 < p->rounds)
-				fprintf(stderr, "[sweep %u/%u] round %u of every configuration\n",
-					r + 1, p->rounds, r + 1);
-			for (c = 0; c < total; c++) {
-				run_round(&cfgs[c], r, &res[c * per + r * p->nimpls]);
-				if (r + 1 == p->rounds)
-					progress(&cfgs[c], &res[c * per], per, c + 1, total);
-			}
-		}
+		hb_out_close();
+		for (r = 0; r < p->rounds; r++)
+			run_sweep_process(r);
 	}
 	hb_out_close();
 	free(res);
@@ -251,7 +302,13 @@ int main(int argc, char **argv)
 			if (!p[1] && i + 1 < (unsigned int)argc)
 				cmdline[len++] = ' ';
 		}
-	while ((ch = getopt(argc, argv, "m:s:M:r:i:w:t:e:W:X:n:R:o:qlC1:bI")) != -1) {
+	/* The sweeps' processes get the command as given: parsing cuts lists. */
+	opt.argv = calloc(argc + 1, sizeof(*opt.argv));
+	for (i = 0; opt.argv && i < (unsigned int)argc; i++)
+		opt.argv[i] = strdup(argv[i]);
+	if (!opt.argv)
+		exit(2);
+	while ((ch = getopt(argc, argv, "m:s:M:r:i:w:t:e:W:X:n:R:o:qlCk:1:bI")) != -1) {
 		switch (ch) {
 		case 'm':
 			if (hb_plan_parse_mixes(&opt.plan, optarg))
@@ -314,6 +371,9 @@ int main(int argc, char **argv)
 		case 'C':
 			opt.in_a_row = true;
 			break;
+		case 'k':
+			opt.sweep = atoi(optarg);
+			break;
 		case '1':
 			opt.single = optarg;
 			break;
@@ -330,6 +390,7 @@ int main(int argc, char **argv)
 	if (opt.ring_bytes < 65536 || (opt.ring_bytes & (opt.ring_bytes - 1)) ||
 	    opt.plan.rounds > 100 || hb_plan_parse_impls(&opt.plan, opt.impls))
 		usage();
+
 	if ((opt.single || opt.ipr) && opt.idle_ns)
 		fprintf(stderr,
 			"hostbench: -e has no effect with -1 or -I (one thread, no waits)\n");
@@ -347,6 +408,8 @@ int main(int argc, char **argv)
 		opt.plan.modes[0] = opt.plan.modes[1] = true;
 	if (!opt.plan.rounds)
 		opt.plan.rounds = opt.quick ? 5 : 7;
+	if (opt.sweep >= (int)opt.plan.rounds || (opt.sweep >= 0 && opt.in_a_row))
+		usage();
 	if (!opt.warm_ms)
 		opt.warm_ms = opt.quick ? 20 : 50;
 	if (!opt.run_ms)
@@ -359,7 +422,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	run_plan(cmdline);
-	if (!opt.no_limits) {
+	if (!opt.no_limits && opt.sweep < 0) {
 		hb_limits(opt.out, opt.quick);
 		hb_scale(opt.out, opt.quick);
 	}

@@ -18,13 +18,13 @@
 
 static FILE *runs;
 
-static FILE *open_out(const char *dir, const char *name)
+static FILE *open_out(const char *dir, const char *name, const char *mode)
 {
 	char path[4096];
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
+	f = fopen(path, mode);
 	if (!f) {
 		perror(path);
 		exit(2);
@@ -33,7 +33,7 @@ static FILE *open_out(const char *dir, const char *name)
 }
 
 void hb_out_open(const char *dir, const char *cmdline, const struct hb_plan *plan, bool quick,
-		 unsigned int idle_ns)
+		 unsigned int idle_ns, const char *order)
 {
 	char mach[512], when[64];
 	time_t now = time(NULL);
@@ -42,22 +42,29 @@ void hb_out_open(const char *dir, const char *cmdline, const struct hb_plan *pla
 
 	hb_machine_describe(mach, sizeof(mach));
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S%z", localtime(&now));
-	f = open_out(dir, "machine.json");
+	f = open_out(dir, "machine.json", "w");
 	fprintf(f,
-		"{\n  \"machine\": \"%s\",\n  \"cpus\": %u,\n  \"command\": \"%s\",\n  \"date\": \"%s\",\n  \"load1_before\": %.2f,\n  \"quick\": %s,\n  \"idle_ns\": %u,\n  \"implementations\": [",
-		mach, hb_ncpus(), cmdline, when, hb_loadavg1(), quick ? "true" : "false", idle_ns);
+		"{\n  \"machine\": \"%s\",\n  \"cpus\": %u,\n  \"command\": \"%s\",\n  \"date\": \"%s\",\n  \"load1_before\": %.2f,\n  \"quick\": %s,\n  \"idle_ns\": %u,\n  \"order\": \"%s\",\n  \"implementations\": [",
+		mach, hb_ncpus(), cmdline, when, hb_loadavg1(), quick ? "true" : "false", idle_ns,
+		order);
 	for (i = 0; i < plan->nimpls; i++)
 		fprintf(f, "%s\n    {\"name\": \"%s\", \"what\": \"%s\"}", i ? "," : "",
 			plan->impls[i]->name, plan->impls[i]->desc);
 	fprintf(f, "\n  ]\n}\n");
 	fclose(f);
 
-	runs = open_out(dir, "runs.csv");
+	runs = open_out(dir, "runs.csv", "w");
 	fprintf(runs,
 		"impl,producers,consumers,size,mode,ring_bytes,warm_ms,run_ms,round,slot,seconds,"
 		"records_per_s,records,full_tries,empty_tries,load1,cpu_share,other_busy,steal,"
 		"nivcsw,transfer_ns,idle_ns\n");
 	fflush(runs);
+}
+
+/* A process that runs one sweep of a run hb_out_open() began: its rows. */
+void hb_out_append(const char *dir)
+{
+	runs = open_out(dir, "runs.csv", "a");
 }
 
 void hb_out_run(const struct hb_result *r)

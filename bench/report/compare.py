@@ -18,7 +18,10 @@ and every contended rate with it. A configuration ran on the same
 placement in both runs when every round of both measured within
 --same-line of one another (the largest over the smallest); the pairs are
 counted again over those configurations: the agreement the benchmark
-itself controls.
+itself controls. Since 2026-12-06 a configuration's rounds are spread
+over the whole run (sweeps, hostbench's default; machine.json "order"):
+one placement move anywhere in a run then takes every configuration out
+of that count, where rounds in a row (-C) took out only those it fell in.
 
 --markdown prints the table for bench/RESULTS.md (ours' rate and each
 ratio as "run A / run B"), then the same counts. Exits 0 whatever it finds:
