@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * hostbench: throughput of mpmcring (hostring producers + library consumers)
- * against the rings users run today, in one process, interleaved.
+ * against the rings users run today, interleaved round by round.
  *
  *   hostbench [-m MIXES] [-s SIZES] [-M single,batch] [-r ROUNDS] [-i IMPLS]
  *             [-w WARM_MS] [-t RUN_MS] [-e IDLE_NS] [-W BUSY_PCT [-X WAIT_S]]
@@ -60,7 +60,6 @@ static struct {
 	bool quick, no_limits;
 	bool in_a_row; /* -C */
 	int sweep;     /* -k: this process runs that sweep only; -1: all */
-	char **argv;
 	const char *single;
 	bool single_batch, ipr;
 	char *impls;
@@ -201,16 +200,50 @@ static unsigned int plan_cfgs(struct hb_cfg *cfgs)
 	return n;
 }
 
+/*
+ * The command line this process was started with, as the kernel keeps it:
+ * a loader in front (scaling.sh runs the bundled ld.so with its library
+ * path, and /proc/self/exe is then the loader) included. Read before the
+ * options are parsed: parsing cuts lists in place, in that same memory.
+ * argv gets at most max - 3 words, room left for -k r and NULL.
+ */
+static unsigned int own_cmdline(char *buf, size_t size, char **argv, unsigned int max)
+{
+	FILE *f = fopen("/proc/self/cmdline", "r");
+	size_t len = f ? fread(buf, 1, size, f) : 0, i;
+	unsigned int n = 0;
+
+	if (f)
+		fclose(f);
+	if (!len || len == size || buf[len - 1]) {
+		fprintf(stderr, "hostbench: cannot read this process's command line\n");
+		exit(2);
+	}
+	for (i = 0; i < len; i += strlen(buf + i) + 1) {
+		if (n == max - 3) {
+			fprintf(stderr, "hostbench: a command line of more than %u words\n",
+				max - 3);
+			exit(2);
+		}
+		argv[n++] = buf + i;
+	}
+	return n;
+}
+
+static char sweep_cmd[16384], *sweep_argv[256];
+static unsigned int sweep_argc;
+
 /* Sweep r in a process of its own, a fresh address layout: -k r. */
 static void run_sweep_process(unsigned int r)
 {
 	char arg[16], *argv[256];
 	pid_t pid, parent = getpid();
-	unsigned int n = 0;
+	unsigned int n;
 	int status;
 
-	while (opt.argv[n] && n < 250)
-		argv[n] = opt.argv[n], n++;
+	/* Options after the program's own: main() takes no other words. */
+	for (n = 0; n < sweep_argc; n++)
+		argv[n] = sweep_argv[n];
 	snprintf(arg, sizeof(arg), "%u", r);
 	argv[n++] = "-k";
 	argv[n++] = arg;
@@ -253,7 +286,9 @@ static void run_plan(const char *cmdline)
 		/* One sweep, in a process the run started (below). */
 		r = opt.sweep;
 		hb_out_append(opt.out);
-		fprintf(stderr, "hostbench: sweep %u/%u, a process of its own\n", r + 1, p->rounds);
+		fprintf(stderr,
+			"hostbench: sweep %u/%u, a process of its own (the lines below: this round's rates)\n",
+			r + 1, p->rounds);
 		for (c = 0; c < total; c++) {
 			run_round(&cfgs[c], r, &res[c * per]);
 			progress(&cfgs[c], &res[c * per], p->nimpls, c + 1, total);
@@ -277,12 +312,11 @@ static void run_plan(const char *cmdline)
 				run_round(&cfgs[c], r, &res[c * per + r * p->nimpls]);
 			progress(&cfgs[c], &res[c * per], per, c + 1, total);
 		}
-	} else {
-		hb_out_close();
-		for (r = 0; r < p->rounds; r++)
-			run_sweep_process(r);
 	}
+	/* The header is out before any sweep appends to the file. */
 	hb_out_close();
+	for (r = 0; !opt.in_a_row && r < p->rounds; r++)
+		run_sweep_process(r);
 	free(res);
 	free(cfgs);
 }
@@ -302,12 +336,7 @@ int main(int argc, char **argv)
 			if (!p[1] && i + 1 < (unsigned int)argc)
 				cmdline[len++] = ' ';
 		}
-	/* The sweeps' processes get the command as given: parsing cuts lists. */
-	opt.argv = calloc(argc + 1, sizeof(*opt.argv));
-	for (i = 0; opt.argv && i < (unsigned int)argc; i++)
-		opt.argv[i] = strdup(argv[i]);
-	if (!opt.argv)
-		exit(2);
+	sweep_argc = own_cmdline(sweep_cmd, sizeof(sweep_cmd), sweep_argv, 256);
 	while ((ch = getopt(argc, argv, "m:s:M:r:i:w:t:e:W:X:n:R:o:qlCk:1:bI")) != -1) {
 		switch (ch) {
 		case 'm':
@@ -371,9 +400,15 @@ int main(int argc, char **argv)
 		case 'C':
 			opt.in_a_row = true;
 			break;
-		case 'k':
-			opt.sweep = atoi(optarg);
+		case 'k': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*optarg < '0' || *optarg > '9' || *end || v > 100)
+				usage();
+			opt.sweep = v;
 			break;
+		}
 		case '1':
 			opt.single = optarg;
 			break;
@@ -387,7 +422,8 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (opt.ring_bytes < 65536 || (opt.ring_bytes & (opt.ring_bytes - 1)) ||
+	/* No other words: a sweep's -k goes after the options (own_cmdline). */
+	if (optind < argc || opt.ring_bytes < 65536 || (opt.ring_bytes & (opt.ring_bytes - 1)) ||
 	    opt.plan.rounds > 100 || hb_plan_parse_impls(&opt.plan, opt.impls))
 		usage();
 

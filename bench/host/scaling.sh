@@ -110,6 +110,8 @@ run_sweep() {
 		-o '$out/sweep'" \
 		>"$out/sweep.log" 2>&1
 	echo "sweep: exit $?"
+	# One line per configuration and round (each round's sweep is a
+	# process of its own): runs.csv and the report have the medians.
 	grep '^\[' "$out/sweep.log"
 	echo "loadavg after: $(cat /proc/loadavg)" >>"$out/machine.txt"
 }
