@@ -15,9 +15,18 @@
  *   cross      one CPU writes 1 MiB, another then reads it all: GB/s of
  *              payload moving from one core's cache to another's, the
  *              bound on bytes/s of any 1P1C ring.
+ *   lines      the transfer of 64 lines, each at another address, each
+ *              measured twice: the fastest, median and slowest line, and
+ *              how far a line's two measurements part. A line's transfer
+ *              cost is its own, fixed by its physical address (on a mesh
+ *              of last-level-cache slices, where its home slice sits):
+ *              a ring's few shared lines land where the process's pages
+ *              do, which is what holds for a process (bench/RESULTS.md,
+ *              "Each line its own transfer cost").
  */
 #include <pthread.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -98,14 +107,15 @@ static void *lim_thread_main(void *arg)
 }
 
 /*
- * Runs n threads of body, rounds times over (at most LIM_ROUNDS) with the
- * same threads; secs[r]: round r's seconds from the first start to the
- * last end.
+ * Runs n threads of body on one shared word (NULL: a line of its own),
+ * rounds times over (at most LIM_ROUNDS) with the same threads; secs[r]:
+ * round r's seconds from the first start to the last end.
  */
 static void lim_run_rounds(void (*body)(struct lim_thread *t), unsigned int n, uint64_t iters,
-			   unsigned int rounds, int (*cpu_of)(unsigned int), double *secs)
+			   unsigned int rounds, int (*cpu_of)(unsigned int), double *secs,
+			   uint64_t *on)
 {
-	uint64_t *word = aligned_alloc(HB_CACHELINE, HB_CACHELINE);
+	uint64_t *word = on ? on : aligned_alloc(HB_CACHELINE, HB_CACHELINE);
 	struct lim_thread *t = aligned_alloc(HB_CACHELINE, sizeof(*t) * n);
 	pthread_t *th = calloc(n, sizeof(*th));
 	pthread_barrier_t bar;
@@ -149,7 +159,8 @@ static void lim_run_rounds(void (*body)(struct lim_thread *t), unsigned int n, u
 		secs[r] = t1 - t0;
 	}
 	pthread_barrier_destroy(&bar);
-	free(word);
+	if (!on)
+		free(word);
 	free(t);
 	free(th);
 }
@@ -160,7 +171,7 @@ static double lim_run(void (*body)(struct lim_thread *t), unsigned int n, uint64
 {
 	double secs;
 
-	lim_run_rounds(body, n, iters, 1, cpu_of, &secs);
+	lim_run_rounds(body, n, iters, 1, cpu_of, &secs, NULL);
 	return secs;
 }
 
@@ -277,6 +288,42 @@ static double cross_rate(unsigned int rounds)
 	return (double)rounds * (1 << 20) / x.read_s / 1e9;
 }
 
+#define LIM_LINES 64
+#define LIM_LINE_TRIES 5
+
+/*
+ * One line's transfer: the fastest of a few ping-pongs of 1000 round trips
+ * (2-20 ms each): a longer one spans the scheduler's time slices and
+ * measures the load on a busy machine (a median of three of 20000 read
+ * 425-4178 ns where the fastest of short ones read 237-248), the fastest
+ * one the line. One pair of threads makes them all.
+ */
+static double line_ns(uint64_t *word, unsigned int tries)
+{
+	double secs[LIM_ROUNDS], best = 0;
+	unsigned int k;
+
+	lim_run_rounds(pingpong, 2, 1000, tries, pp_cpu, secs, word);
+	for (k = 0; k < tries; k++)
+		if (!k || secs[k] < best)
+			best = secs[k];
+	return best / (2.0 * 1000) * 1e9;
+}
+
+/* n lines, line i at line i % 64 of page i: many pages, every offset. */
+static unsigned char *lines_map(unsigned int n)
+{
+	void *a = mmap(NULL, (size_t)n * 4096, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	return a == MAP_FAILED ? NULL : a;
+}
+
+static uint64_t *line_at(unsigned char *area, unsigned int i)
+{
+	return (uint64_t *)(area + (size_t)i * 4096 + (i % 64) * HB_CACHELINE);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -291,24 +338,58 @@ static double median_of(double *v, unsigned int n)
 }
 
 /*
- * The fastest of 20 ping-pongs of 1000 round trips (2-20 ms): a longer one
- * spans the scheduler's time slices and measures the load on a busy
- * machine (a median of three of 20000 read 425-4178 ns where the fastest
- * of short ones read 237-248), the fastest one the placement. One pair of
- * threads makes all 20 (a pair each cost 40 thread starts a round).
+ * The transfer cost of LIM_LINES lines, line i at line i of page i (so
+ * lines of many pages and of every offset in a page), all measured once,
+ * then all again: out[0..2] the fastest, median and slowest line (the
+ * mean of its two), out[3] the median over lines of |first - second| /
+ * mean. Lines apart by more than their own two measurements are lines
+ * whose cost is their address's.
+ */
+static int line_spread(double out[4])
+{
+	double first[LIM_LINES], mean[LIM_LINES], part[LIM_LINES];
+	unsigned char *area = lines_map(LIM_LINES);
+	unsigned int i;
+
+	if (!area)
+		return -1;
+	for (i = 0; i < LIM_LINES; i++)
+		first[i] = line_ns(line_at(area, i), LIM_LINE_TRIES);
+	for (i = 0; i < LIM_LINES; i++) {
+		double again = line_ns(line_at(area, i), LIM_LINE_TRIES);
+
+		mean[i] = (first[i] + again) / 2;
+		part[i] = (first[i] > again ? first[i] - again : again - first[i]) / mean[i];
+	}
+	munmap(area, (size_t)LIM_LINES * 4096);
+	qsort(mean, LIM_LINES, sizeof(*mean), cmp_double);
+	out[0] = mean[0];
+	out[1] = median_of(mean, LIM_LINES);
+	out[2] = mean[LIM_LINES - 1];
+	out[3] = median_of(part, LIM_LINES);
+	return 0;
+}
+
+#define LIM_PROBE_LINES 8
+
+/*
+ * The median line of LIM_PROBE_LINES, each the fastest of 4 ping-pongs:
+ * one line says as much of its own address as of the vCPUs' placement
+ * (lines part by 1.5x on one placement: line_spread()), the median of a
+ * few says the placement.
  */
 double hb_transfer_ns(void)
 {
-	double secs[LIM_ROUNDS], best = 0;
-	unsigned int k;
+	unsigned char *area;
+	double v[LIM_PROBE_LINES];
+	unsigned int i;
 
-	if (hb_ncpus() < 2)
+	if (hb_ncpus() < 2 || !(area = lines_map(LIM_PROBE_LINES)))
 		return 0;
-	lim_run_rounds(pingpong, 2, 1000, LIM_ROUNDS, pp_cpu, secs);
-	for (k = 0; k < LIM_ROUNDS; k++)
-		if (!k || secs[k] < best)
-			best = secs[k];
-	return best / (2.0 * 1000) * 1e9;
+	for (i = 0; i < LIM_PROBE_LINES; i++)
+		v[i] = line_ns(line_at(area, i), 4);
+	munmap(area, (size_t)LIM_PROBE_LINES * 4096);
+	return median_of(v, LIM_PROBE_LINES);
 }
 
 #define LIM_REPS 5
@@ -366,7 +447,7 @@ void hb_limits(const char *dir, bool quick)
 {
 	uint64_t n_pp = quick ? 200000 : 1000000, n_cas = quick ? 500000 : 2000000;
 	static const uint32_t sizes[] = { 16, 64, 256, 1024, 4096 };
-	double v[LIM_REPS], pp;
+	double v[LIM_REPS], pp, lines[4];
 	unsigned int i, k, p;
 
 	printf("\nMachine limits (median of %d):\n", LIM_REPS);
@@ -378,6 +459,14 @@ void hb_limits(const char *dir, bool quick)
 		printf("  cache line transfer between CPUs %d and %d: %.1f ns\n", pp_cpu(0),
 		       pp_cpu(1), pp);
 		row("transfer", 2, 0, pp, "ns");
+	}
+	if (hb_ncpus() > 1 && !line_spread(lines)) {
+		printf("  the same, %d lines at other addresses, each measured twice: fastest %.1f, median %.1f, slowest %.1f ns; a line's two measurements part by %.1f%% (median)\n",
+		       LIM_LINES, lines[0], lines[1], lines[2], lines[3] * 100);
+		row("line_fastest", 2, 0, lines[0], "ns");
+		row("line_median", 2, 0, lines[1], "ns");
+		row("line_slowest", 2, 0, lines[2], "ns");
+		row("line_repeat", 2, 0, lines[3], "fraction");
 	}
 	if (hb_ncpus() > 1) {
 		for (k = 0; k < LIM_REPS; k++)

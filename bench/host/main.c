@@ -15,12 +15,15 @@
  * once, in an order that rotates with the round (plan.c). The rounds go in
  * sweeps, each its own process (this program again, with -k r): round r of
  * every configuration, then round r + 1 of every one. What holds for a
- * whole run and moves the rings' rates unequally (bench/RESULTS.md, "What
- * holds for a process") is then sampled anew in each round: the process's
- * memory layout (address randomisation), and states of the machine that
- * last a while. -C runs every round of a configuration in a row in one
- * process, configuration after configuration (the order before
- * 2026-12-06). -k is the sweeps' own option. A run is a fixed time:
+ * whole run and moves the rings' rates unequally is then sampled anew in
+ * each round: the physical lines the rings' shared words land on (on a
+ * mesh of cache slices each line passes between two cores at its own
+ * cost, and a process keeps its pages: bench/RESULTS.md, "Each line its
+ * own transfer cost"), and states of the machine that last a while. Hence
+ * many short rounds by default (42 of 15 + 35 ms): a configuration's
+ * median is over 42 placements. -C runs every round of a configuration in
+ * a row in one process, configuration after configuration (the order
+ * before 2026-12-06). -k is the sweeps' own option. A run is a fixed time:
  * WARM_MS unmeasured, then RUN_MS measured (run.c). A consumer that
  * finds nothing waits IDLE_NS before it looks again (bench.h, hb_idle();
  * default HB_IDLE_NS, 0: spin with exponential backoff). -W: before each
@@ -443,13 +446,13 @@ int main(int argc, char **argv)
 	if (!opt.plan.modes[0] && !opt.plan.modes[1])
 		opt.plan.modes[0] = opt.plan.modes[1] = true;
 	if (!opt.plan.rounds)
-		opt.plan.rounds = opt.quick ? 5 : 7;
+		opt.plan.rounds = opt.quick ? 5 : 42;
 	if (opt.sweep >= (int)opt.plan.rounds || (opt.sweep >= 0 && opt.in_a_row))
 		usage();
 	if (!opt.warm_ms)
-		opt.warm_ms = opt.quick ? 20 : 50;
+		opt.warm_ms = opt.quick ? 20 : 15;
 	if (!opt.run_ms)
-		opt.run_ms = opt.quick ? 80 : 250;
+		opt.run_ms = opt.quick ? 80 : 35;
 	if (!opt.quiet_wait_s)
 		opt.quiet_wait_s = 60;
 
