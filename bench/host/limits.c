@@ -293,10 +293,11 @@ static double cross_rate(unsigned int rounds)
 
 /*
  * One line's transfer: the fastest of a few ping-pongs of 1000 round trips
- * (2-20 ms each): a longer one spans the scheduler's time slices and
+ * (0.1-0.5 ms each): a longer one spans the scheduler's time slices and
  * measures the load on a busy machine (a median of three of 20000 read
  * 425-4178 ns where the fastest of short ones read 237-248), the fastest
- * one the line. One pair of threads makes them all.
+ * one the line. One pair of threads makes a line's tries; each line
+ * starts a pair (two thread starts, well under a millisecond).
  */
 static double line_ns(uint64_t *word, unsigned int tries)
 {
@@ -310,15 +311,20 @@ static double line_ns(uint64_t *word, unsigned int tries)
 	return best / (2.0 * 1000) * 1e9;
 }
 
-/* n lines, line i at line i % 64 of page i: many pages, every offset. */
+/* n pages, populated: fresh frames for the lines. */
 static unsigned char *lines_map(unsigned int n)
 {
 	void *a = mmap(NULL, (size_t)n * 4096, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 
-	return a == MAP_FAILED ? NULL : a;
+	if (a == MAP_FAILED) {
+		perror("hostbench: mapping lines to probe");
+		return NULL;
+	}
+	return a;
 }
 
+/* Line i: line i % 64 of page i (many pages, every offset in a page). */
 static uint64_t *line_at(unsigned char *area, unsigned int i)
 {
 	return (uint64_t *)(area + (size_t)i * 4096 + (i % 64) * HB_CACHELINE);
@@ -338,8 +344,7 @@ static double median_of(double *v, unsigned int n)
 }
 
 /*
- * The transfer cost of LIM_LINES lines, line i at line i of page i (so
- * lines of many pages and of every offset in a page), all measured once,
+ * The transfer cost of LIM_LINES lines (line_at()), all measured once,
  * then all again: out[0..2] the fastest, median and slowest line (the
  * mean of its two), out[3] the median over lines of |first - second| /
  * mean. Lines apart by more than their own two measurements are lines
@@ -456,8 +461,8 @@ void hb_limits(const char *dir, bool quick)
 		for (k = 0; k < LIM_REPS; k++)
 			v[k] = lim_run(pingpong, 2, n_pp, pp_cpu) / (2.0 * n_pp) * 1e9;
 		pp = median_of(v, LIM_REPS);
-		printf("  cache line transfer between CPUs %d and %d: %.1f ns\n", pp_cpu(0),
-		       pp_cpu(1), pp);
+		printf("  cache line transfer between CPUs %d and %d, one line: %.1f ns\n",
+		       pp_cpu(0), pp_cpu(1), pp);
 		row("transfer", 2, 0, pp, "ns");
 	}
 	if (hb_ncpus() > 1 && !line_spread(lines)) {
@@ -466,7 +471,7 @@ void hb_limits(const char *dir, bool quick)
 		row("line_fastest", 2, 0, lines[0], "ns");
 		row("line_median", 2, 0, lines[1], "ns");
 		row("line_slowest", 2, 0, lines[2], "ns");
-		row("line_repeat", 2, 0, lines[3], "fraction");
+		row("line_repeat", 2, 0, lines[3] * 100, "%");
 	}
 	if (hb_ncpus() > 1) {
 		for (k = 0; k < LIM_REPS; k++)

@@ -118,16 +118,12 @@ static double busy_over(unsigned int ms)
 	return (b.busy_ticks - a.busy_ticks) / ticks / (online * (b.t - a.t));
 }
 
-double hb_wait_quiet(double max_busy, double max_wait_s)
+double hb_wait_quiet(double max_busy, double max_wait_s, unsigned int window_ms)
 {
 	double t0 = hb_now(), busy;
 
-	/*
-	 * 100 ms windows: make bench looks before each of 42 rounds of 40
-	 * configurations, and half a second a look was 14 minutes.
-	 */
 	do {
-		busy = busy_over(100);
+		busy = busy_over(window_ms);
 		if (busy <= max_busy)
 			break;
 	} while (hb_now() - t0 < max_wait_s);

@@ -13,9 +13,10 @@ threads incrementing one counter with CAS (failed attempts included).
     X(1) = 1 / (w + c)
     X(P) = min(P / (w + x), S(P))          P >= 2
 
-c = 1 / S(1); x from the ping-pong (one transfer); w from the measured
-X(1): w = 1 / X(1) - c. So X(1) is fitted, and every other X(P) is a
-prediction from the machine's numbers alone.
+c = 1 / S(1); x from the ping-pong (one transfer: limits.csv's median
+of 64 lines where it has them, as a line's cost is also its address's);
+w from the measured X(1): w = 1 / X(1) - c. So X(1) is fitted, and every
+other X(P) is a prediction from the machine's numbers alone.
 
 S(P) comes from threads that do nothing between their compare-and-swaps:
 a thread can win several in a row while the line stays in its cache. A
@@ -30,7 +31,11 @@ showed S(P) 2.3x above what producers reached, 1 / (x + c) within 2-29%).
 
 
 def limit_values(limits):
-    x = next((r["value"] * 1e-9 for r in limits if r["what"] == "transfer"), None)
+    # The median of 64 lines where measured: a line's cost is also its
+    # address's (limits.c), and "transfer" is one line's.
+    x = next((r["value"] * 1e-9 for r in limits if r["what"] == "line_median"), None)
+    if x is None:
+        x = next((r["value"] * 1e-9 for r in limits if r["what"] == "transfer"), None)
     cas = {r["threads"]: r["value"] for r in limits if r["what"] == "cas"}
     return x, cas
 
