@@ -456,11 +456,11 @@ void hb_out_close(void);
 void hb_limits(const char *dir, bool quick);
 /*
  * ns to pass a cache line between the first and the last CPU, now (0 with
- * one CPU; the median of a few lines: each line's cost is also its
- * address's, limits.c): where the hypervisor placed this VM's vCPUs
- * decides it, and it can change between runs (53.6 against 243.7 ns in
- * two runs of one day). On a VM with more than 2 vCPUs it says nothing
- * of the others.
+ * one CPU or when no lines could be mapped; the median of a few lines:
+ * each line's cost is also its address's, limits.c): where the hypervisor
+ * placed this VM's vCPUs decides it, and it can change between runs
+ * (53.6 against 243.7 ns in two runs of one day). On a VM with more than
+ * 2 vCPUs it says nothing of the others.
  */
 double hb_transfer_ns(void);
 /* scale.c: reservation rate of 1, 2, 4 ... producers, DIR/scale.csv. */

@@ -17,12 +17,12 @@
  *              bound on bytes/s of any 1P1C ring.
  *   lines      the transfer of 64 lines, each at another address, each
  *              measured twice: the fastest, median and slowest line, and
- *              how far a line's two measurements part. A line's transfer
- *              cost is its own, fixed by its physical address (on a mesh
- *              of last-level-cache slices, where its home slice sits):
- *              a ring's few shared lines land where the process's pages
- *              do, which is what holds for a process (bench/RESULTS.md,
- *              "Each line its own transfer cost").
+ *              how far a line's two measurements part. On the Intel Xeon
+ *              of bench/RESULTS.md ("Each line its own transfer cost") a
+ *              line's cost is its own, set by its physical address
+ *              (likely where its home slice of the last-level cache
+ *              sits), and a ring's rate follows its lines' in part: these
+ *              rows show how far lines part on the machine of a run.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -311,14 +311,18 @@ static double line_ns(uint64_t *word, unsigned int tries)
 	return best / (2.0 * 1000) * 1e9;
 }
 
-/* n pages, populated: fresh frames for the lines. */
+/* n pages, populated, for lines to probe. */
 static unsigned char *lines_map(unsigned int n)
 {
 	void *a = mmap(NULL, (size_t)n * 4096, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 
 	if (a == MAP_FAILED) {
-		perror("hostbench: mapping lines to probe");
+		static bool said;
+
+		if (!said)
+			perror("hostbench: mapping lines to probe (their transfer is then 0)");
+		said = true;
 		return NULL;
 	}
 	return a;
@@ -380,8 +384,8 @@ static int line_spread(double out[4])
 /*
  * The median line of LIM_PROBE_LINES, each the fastest of 4 ping-pongs:
  * one line says as much of its own address as of the vCPUs' placement
- * (lines part by 1.5x on one placement: line_spread()), the median of a
- * few says the placement.
+ * (lines part by 1.25-1.9x on one placement: line_spread()), the median
+ * of a few says the placement.
  */
 double hb_transfer_ns(void)
 {
