@@ -321,7 +321,7 @@ static unsigned char *lines_map(unsigned int n)
 		static bool said;
 
 		if (!said)
-			perror("hostbench: mapping lines to probe (their transfer is then 0)");
+			perror("hostbench: mapping lines to probe (rounds' transfer_ns 0, limits' line rows left out)");
 		said = true;
 		return NULL;
 	}

@@ -17,19 +17,20 @@
  * every configuration, then round r + 1 of every one. What holds for a
  * process and moves the rings' rates unequally is then drawn anew in each
  * round: most likely the physical lines the rings' shared words land on
- * (on this machine a line passes between two cores at a cost of its own,
- * and a ring's rate follows its lines' in part: bench/RESULTS.md, "Each
- * line its own transfer cost"), and states of the machine that last a
- * while. Hence many short rounds by default (42 of 15 + 35 ms), so a
- * configuration's median is over 42 such draws. -C runs every round of a
- * configuration in a row in one process, configuration after
- * configuration (the order before 2026-12-06). -k is the sweeps' own option. A run is a fixed time:
- * WARM_MS unmeasured, then RUN_MS measured (run.c). A consumer that
- * finds nothing waits IDLE_NS before it looks again (bench.h, hb_idle();
- * default HB_IDLE_NS, 0: spin with exponential backoff). -W: before each
- * round, wait until the rest of the machine uses at most BUSY_PCT percent
- * of it (machine.c), WAIT_S seconds at most in all per sweep (with -C:
- * per configuration; default 60). Rows go to
+ * (on the Intel Xeon of bench/RESULTS.md, "Each line its own transfer
+ * cost", a line passes between two cores at a cost of its own, and a
+ * ring's rate follows its lines' in part), and states of the machine that
+ * last a while. Hence many short rounds by default (42 of 15 + 35 ms), so
+ * a configuration's median is over 42 such draws. -C runs every round of
+ * a configuration in a row in one process, configuration after
+ * configuration (the order before 2026-12-06). -k is the sweeps' own
+ * option. A run is a fixed time: WARM_MS unmeasured, then RUN_MS
+ * measured (run.c). A consumer that finds nothing waits IDLE_NS before
+ * it looks again (bench.h, hb_idle(); default HB_IDLE_NS, 0: spin with
+ * exponential backoff). -W: before each round, wait until the rest of the
+ * machine uses at most BUSY_PCT percent of it (machine.c): WAIT_S seconds
+ * (default 60) shared equally by the rounds of a sweep (with -C: of a
+ * configuration), each round's share at least one look. Rows go to
  * DIR/runs.csv as runs end (out.c); bench/report/ computes the medians,
  * spreads and ratios. Afterwards the machine's limits (limits.c) and the
  * reservation rate of 1, 2, 4 ... producers (scale.c); -l skips both.
@@ -159,8 +160,9 @@ static void progress(const struct hb_cfg *cfg, const struct hb_result *res, unsi
 		m ? (m % 2 ? v[m / 2] : (v[m / 2 - 1] + v[m / 2]) / 2) : 0.0);
 }
 
-/* What the quiet waits may still take: reset per sweep (-C: configuration). */
-static double quiet_left;
+/* Each round's share of WAIT_S: set per sweep (-C: per configuration). */
+static double quiet_share;
+static bool said_busy;
 
 /* Round r of one configuration: every implementation once; res gets them. */
 static void run_round(const struct hb_cfg *cfg, unsigned int r, struct hb_result *res)
@@ -172,14 +174,22 @@ static void run_round(const struct hb_cfg *cfg, unsigned int r, struct hb_result
 	/*
 	 * Each look twice one run, within 100-500 ms: make bench's 42 rounds
 	 * of 40 configurations made half-second looks 14 minutes of a run.
-	 * The waits share one budget per sweep (-C: per configuration): 60 s
-	 * a round was 28 hours of a busy machine's make bench.
+	 * Each round waits its equal share of WAIT_S: 60 s a round was 28
+	 * hours of a busy machine's make bench, and one budget spent first
+	 * come would leave the same late configurations unchecked in every
+	 * sweep. other_busy (runs.csv) says how busy a round's run found it.
 	 */
-	if (opt.quiet_pct && quiet_left > 0) {
+	if (opt.quiet_pct) {
 		unsigned int window = opt.run_ms * 2;
 
 		window = window < 100 ? 100 : window > 500 ? 500 : window;
-		quiet_left -= hb_wait_quiet(opt.quiet_pct / 100.0, quiet_left, window);
+		if (hb_wait_quiet(opt.quiet_pct / 100.0, quiet_share, window) >= quiet_share &&
+		    !said_busy) {
+			fprintf(stderr,
+				"hostbench: the rest of the machine stayed above %u%% busy for a round's %.1f s of waiting (-X %u shared by the rounds): rounds go on; runs.csv's other_busy says how busy each found it\n",
+				opt.quiet_pct, quiet_share, opt.quiet_wait_s);
+			said_busy = true;
+		}
 	}
 	xfer = hb_transfer_ns();
 	for (slot = 0; slot < p->nimpls; slot++) {
@@ -302,7 +312,7 @@ static void run_plan(const char *cmdline)
 	if (opt.sweep >= 0) {
 		/* One sweep, in a process the run started (below). */
 		r = opt.sweep;
-		quiet_left = opt.quiet_wait_s;
+		quiet_share = (double)opt.quiet_wait_s / total;
 		hb_out_append(opt.out);
 		fprintf(stderr,
 			"hostbench: sweep %u/%u, a process of its own (the lines below: this round's rates)\n",
@@ -325,8 +335,8 @@ static void run_plan(const char *cmdline)
 		opt.in_a_row ? "of a configuration in a row (-C)"
 			     : "in sweeps over the configurations, a process each");
 	if (opt.in_a_row) {
+		quiet_share = (double)opt.quiet_wait_s / p->rounds;
 		for (c = 0; c < total; c++) {
-			quiet_left = opt.quiet_wait_s;
 			for (r = 0; r < p->rounds; r++)
 				run_round(&cfgs[c], r, &res[c * per + r * p->nimpls]);
 			progress(&cfgs[c], &res[c * per], per, c + 1, total);
