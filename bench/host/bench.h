@@ -425,7 +425,8 @@ uint64_t hb_thread_nivcsw(pid_t tid);
 void hb_machine_describe(char *buf, size_t len);
 /* Waits until the machine is at most max_busy busy (0..1) over a window
  * of window_ms, at most max_wait_s seconds and one window (a look is not
- * cut short); returns the seconds waited. */
+ * cut short); returns the last look's busy share: above max_busy, the
+ * wait ran out. */
 double hb_wait_quiet(double max_busy, double max_wait_s, unsigned int window_ms);
 
 /* plan.c */

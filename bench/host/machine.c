@@ -127,5 +127,5 @@ double hb_wait_quiet(double max_busy, double max_wait_s, unsigned int window_ms)
 		if (busy <= max_busy)
 			break;
 	} while (hb_now() - t0 < max_wait_s);
-	return hb_now() - t0;
+	return busy;
 }

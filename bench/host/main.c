@@ -183,7 +183,8 @@ static void run_round(const struct hb_cfg *cfg, unsigned int r, struct hb_result
 		unsigned int window = opt.run_ms * 2;
 
 		window = window < 100 ? 100 : window > 500 ? 500 : window;
-		if (hb_wait_quiet(opt.quiet_pct / 100.0, quiet_share, window) >= quiet_share &&
+		if (hb_wait_quiet(opt.quiet_pct / 100.0, quiet_share, window) >
+			    opt.quiet_pct / 100.0 &&
 		    !said_busy) {
 			fprintf(stderr,
 				"hostbench: the rest of the machine stayed above %u%% busy for a round's %.1f s of waiting (-X %u shared by the rounds): rounds go on; runs.csv's other_busy says how busy each found it\n",
