@@ -23,6 +23,7 @@
 #include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/bitmap.h>
+#include <kunit/visibility.h>
 
 #include "internal.h"
 #include "compat.h"
@@ -228,3 +229,4 @@ const struct file_operations mpmcring_fops = {
 	.read_iter	= mpmcring_read_iter,
 	.write_iter	= mpmcring_write_iter,
 };
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_fops);

@@ -45,6 +45,7 @@ u64 mpmcring_free_bytes(struct mpmcring *ring)
 		return 0;
 	return ring->view.data_size - (s.prod - s.reclaim);
 }
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_free_bytes);
 
 /*
  * Overwrite mode: whether a producer that finds no free space could evict
@@ -85,12 +86,14 @@ bool mpmcring_room(struct mpmcring *ring, u32 prio, u64 need)
 	 */
 	return mpmcring_free_bytes(ring) >= ring->layout.watermark[prio] + need;
 }
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_room);
 
 /* The smallest record write(2) makes: the least room worth a wakeup. */
 u64 mpmcring_min_need(struct mpmcring *ring)
 {
 	return mpr_rec_size(&ring->view, 1);
 }
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_min_need);
 
 /*
  * The reclaim_pos at which need bytes of class prio fit with the producers
