@@ -154,11 +154,29 @@ step_flood() {
 	kill -INT $consumer
 	wait $consumer || { echo "the consumer failed: $(cat /tmp/flood.err)"; return 1; }
 	show mpmcring stat events || return 1
+	low=$(dropped events low)
+	crit=$(dropped events critical)
+	echo "dropped by the ring: $low low-priority events, $crit critical"
 	got=$(grep -c '"type":"exec".*"filename":"/bin/true"' /tmp/flood.json)
 	echo "marker execs delivered: $got of 100; events read: $(grep -c '"type"' /tmp/flood.json)"
 	grep '"filename":"/bin/true"' /tmp/flood.json | head -n 2 | cut -c 1-160
 	show rmmod mpmcring_events || return 1
+	# The flood was shed where it should be: low-priority events dropped
+	# and counted, no critical one, every marker exec delivered.
+	[ "$low" -gt 0 ] || { echo "the flood was not dropped: no low-priority drop counted"; return 1; }
+	[ "$crit" = 0 ] || { echo "$crit critical events dropped under the flood"; return 1; }
 	[ "$got" = 100 ]
+}
+
+# Records of class $2 the ring $1 dropped, for every reason (debugfs).
+dropped() {
+	n=0
+	while read -r key value; do
+		case "$key" in
+		dropped_*_"$2") n=$((n + value)) ;;
+		esac
+	done <"/sys/kernel/debug/mpmcring/$1/stats"
+	echo "$n"
 }
 
 step_unload() {
