@@ -170,7 +170,7 @@ static u64 mpmcring_out_need(struct mpmcring_file *mf, u32 prio)
 	return need;
 }
 
-static __poll_t mpmcring_poll(struct file *file, poll_table *pt)
+VISIBLE_IF_KUNIT __poll_t mpmcring_poll(struct file *file, poll_table *pt)
 {
 	struct mpmcring_file *mf = file->private_data;
 	struct mpmcring *ring = mf->ring;
@@ -216,6 +216,7 @@ static __poll_t mpmcring_poll(struct file *file, poll_table *pt)
 	}
 	return mask;
 }
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_poll);
 
 const struct file_operations mpmcring_fops = {
 	.owner		= THIS_MODULE,
@@ -229,4 +230,3 @@ const struct file_operations mpmcring_fops = {
 	.read_iter	= mpmcring_read_iter,
 	.write_iter	= mpmcring_write_iter,
 };
-EXPORT_SYMBOL_IF_KUNIT(mpmcring_fops);

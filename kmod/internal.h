@@ -313,6 +313,10 @@ struct iov_iter;
 
 /* fops.c, read.c, write.c, ioctl.c */
 extern const struct file_operations mpmcring_fops;
+#if IS_ENABLED(CONFIG_KUNIT)
+struct poll_table_struct;
+__poll_t mpmcring_poll(struct file *file, struct poll_table_struct *pt);
+#endif
 int mpmcring_file_attach(struct mpmcring_file *mf, bool read_slot);
 ssize_t mpmcring_read(struct file *file, char __user *buf, size_t count,
 		      loff_t *ppos);

@@ -445,25 +445,6 @@ static void wake_room_at_tracks_the_earliest_writer(struct kunit *test)
 	mpmcring_destroy(ring);
 }
 
-/* ->poll on a file of @ring that asks about @events only, as epoll does. */
-static __poll_t kt_poll(struct kunit *test, struct mpmcring *ring,
-			bool writable, __poll_t events)
-{
-	struct mpmcring_file *mf = kunit_kzalloc(test, sizeof(*mf), GFP_KERNEL);
-	struct file *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
-	/* No queueing function: poll_wait() queues nothing. */
-	struct poll_table_struct pt = { ._qproc = NULL, ._key = events };
-
-	KUNIT_ASSERT_NOT_NULL(test, mf);
-	KUNIT_ASSERT_NOT_NULL(test, f);
-	mf->ring = ring;
-	mf->prio = MPMCRING_PRIO_CRITICAL;
-	mf->writable = writable;
-	mf->read_slot = -1;
-	f->private_data = mf;
-	return mpmcring_fops.poll(f, &pt);
-}
-
 /* The positions, read once: a failed expectation prints their values. */
 static u64 kt_reclaimed(const struct mpmcring_meta *m)
 {
@@ -476,46 +457,79 @@ static u64 kt_produced(const struct mpmcring_meta *m)
 }
 
 /*
+ * ->poll on a file of @ring that asks about @events only, as epoll does.
+ * The file is a critical-class writer: the ring below is filled with
+ * critical records (watermark 0), so that not even the smallest record
+ * fits until reclaim runs.
+ */
+static __poll_t kt_poll(struct file *f, struct mpmcring_file *mf,
+			struct mpmcring *ring, bool writable, __poll_t events)
+{
+	/* No queueing function: poll_wait() queues nothing. */
+	struct poll_table_struct pt = { ._qproc = NULL, ._key = events };
+
+	memset(mf, 0, sizeof(*mf));
+	mf->ring = ring;
+	mf->prio = MPMCRING_PRIO_CRITICAL;
+	mf->writable = writable;
+	mf->read_slot = -1;
+	f->private_data = mf;
+	return mpmcring_poll(f, &pt);
+}
+
+/*
  * ->poll reclaims on a full ring only for a caller that asks about writing:
  * consumers' commits are plain stores, so a POLLOUT poller would otherwise
- * wait for the tick (no file is open here, so no tick runs), and a
- * level-triggered EPOLLIN poller looping on a full ring would hold the
- * reclaim bit that evicting producers need.
+ * wait for the tick, and a level-triggered EPOLLIN poller looping on a
+ * full ring would hold the reclaim bit that evicting producers need. The
+ * test opens no file, so no housekeeping tick reclaims behind it.
  */
 static void wake_poll_reclaims_for_pollout_only(struct kunit *test)
 {
+	struct mpmcring_file *mf = kunit_kzalloc(test, sizeof(*mf), GFP_KERNEL);
+	struct file *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
 	struct mpmcring_params p = { .size = 4096 };
-	struct mpmcring *ring = kt_ring(test, &p);
 	const u32 crit = MPMCRING_PRIO_CRITICAL;
-	struct mpmcring_meta *m = ring->view.meta;
+	struct mpmcring_meta *m;
+	struct mpmcring *ring;
 	char buf[64];
 	u64 prod;
 	struct kc c;
 	int n = 0, i;
 
-	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	KUNIT_ASSERT_NOT_NULL(test, mf);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	ring = kt_ring(test, &p);
+	m = ring->view.meta;
+	c.idx = -1;
+	KUNIT_EXPECT_EQ(test, kc_attach(&c, ring), 0);
+	if (kt_failed(test))
+		goto out;
 	while (!kt_produce(ring, 56, crit, 1, 0, n))
 		n++;
-	KUNIT_ASSERT_GT(test, n, 0);
+	KUNIT_EXPECT_GT(test, n, 0);
 	for (i = 0; i < n; i++)
-		KUNIT_ASSERT_EQ(test, kc_read(&c, buf, sizeof(buf)), 56);
+		KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), 56);
 	prod = kt_produced(m);
 	/* Consumed, not reclaimed: no room for even the smallest record. */
-	KUNIT_ASSERT_EQ(test, kt_reclaimed(m), 0ULL);
-	KUNIT_ASSERT_FALSE(test, mpmcring_room(ring, crit, mpmcring_min_need(ring)));
+	KUNIT_EXPECT_EQ(test, kt_reclaimed(m), 0ULL);
+	KUNIT_EXPECT_FALSE(test, mpmcring_room(ring, crit, mpmcring_min_need(ring)));
+	KUNIT_EXPECT_EQ(test, READ_ONCE(ring->nr_open), 0U);
+	if (kt_failed(test))
+		goto out;
 
-	KUNIT_EXPECT_EQ(test, kt_poll(test, ring, true, EPOLLIN | EPOLLRDNORM), 0U);
+	KUNIT_EXPECT_EQ(test, kt_poll(f, mf, ring, true, EPOLLIN | EPOLLRDNORM), 0U);
 	KUNIT_EXPECT_EQ(test, kt_reclaimed(m), 0ULL);
 	/* A read-only file never says POLLOUT, so it has no reason to reclaim. */
-	KUNIT_EXPECT_EQ(test, kt_poll(test, ring, false, EPOLLOUT), 0U);
+	KUNIT_EXPECT_EQ(test, kt_poll(f, mf, ring, false, EPOLLOUT), 0U);
 	KUNIT_EXPECT_EQ(test, kt_reclaimed(m), 0ULL);
 
-	KUNIT_EXPECT_EQ(test, kt_poll(test, ring, true, EPOLLIN | EPOLLOUT),
+	KUNIT_EXPECT_EQ(test, kt_poll(f, mf, ring, true, EPOLLIN | EPOLLOUT),
 			EPOLLOUT | EPOLLWRNORM);
 	KUNIT_EXPECT_EQ(test, kt_reclaimed(m), prod);
 	/* Room found by its own reclaim: no writer bit left behind. */
 	KUNIT_EXPECT_EQ(test, READ_ONCE(ring->out_waiters), 0UL);
-
+out:
 	kc_detach(&c);
 	mpmcring_destroy(ring);
 }
@@ -535,6 +549,8 @@ static void wake_free_bytes_never_wraps(struct kunit *test)
 	static const u64 bases[] = { 0, 0ULL - 64 };
 	int i;
 
+	/* No file open, so no tick walks the positions set below. */
+	KUNIT_EXPECT_EQ(test, READ_ONCE(ring->nr_open), 0U);
 	for (i = 0; i < ARRAY_SIZE(bases); i++) {
 		WRITE_ONCE(m->reclaim_pos, bases[i]);
 		WRITE_ONCE(m->prod_pos, bases[i] + size - 64);
