@@ -18,6 +18,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -334,11 +335,23 @@ TEST_F_TIMEOUT(ev, exec_of_a_known_path, 120)
 	char *argv[] = { "sh", "-c", "exit 7", NULL };
 	char *argv_missing[] = { "nothing", NULL };
 	pid_t me = gettid_(), child, failed;
-	int status = 0;
+	/* The last CPU, not 0: a CPU field left 0 is caught where there are 2. */
+	int status = 0, cpu = (int)sysconf(_SC_NPROCESSORS_ONLN) - 1;
+	cpu_set_t was, one;
+	uint64_t t0, t1;
 
 	ASSERT_EQ(0, ev_load(""));
 	ASSERT_EQ(0, ev_attach(_metadata, self));
+	/* On one CPU, between two clock readings: the header's cpu and
+	 * ts_ns (CLOCK_MONOTONIC) are known for the fork, exec and exit. */
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(was), &was));
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
+	t0 = vm_now_ns();
 	child = run_exec("/bin/sh", argv, &status);
+	t1 = vm_now_ns();
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(was), &was));
 	ASSERT_GT(child, 0);
 	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 7);
 	failed = run_exec("/tmp/evtest-no-such-program", argv_missing, &status);
@@ -362,6 +375,19 @@ TEST_F_TIMEOUT(ev, exec_of_a_known_path, 120)
 				      x->prio == MPMCRING_PRIO_CRITICAL));
 	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_EXIT, child,
 				 ev->exit.exit_code == 7 << 8 && !strcmp(ev->comm, "sh")));
+	/* Where and when: the pinned CPU, between the clock readings. */
+	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_FORK, me,
+				 ev->fork.child_pid == (uint32_t)child &&
+					 ev->hdr.cpu == (uint32_t)cpu && ev->hdr.ts_ns >= t0 &&
+					 ev->hdr.ts_ns <= t1))
+	TH_LOG("no fork event on CPU %d between %llu and %llu ns", cpu, (unsigned long long)t0,
+	       (unsigned long long)t1);
+	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_EXEC, child,
+				 ev->hdr.cpu == (uint32_t)cpu && ev->hdr.ts_ns >= t0 &&
+					 ev->hdr.ts_ns <= t1));
+	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_EXIT, child,
+				 ev->hdr.cpu == (uint32_t)cpu && ev->hdr.ts_ns >= t0 &&
+					 ev->hdr.ts_ns <= t1));
 	/* A successful exec is the exec event only; a failed one the execve
 	 * event, with its errno and the name the caller gave. */
 	EXPECT_EQ(0, COUNT_WHERE(&self->g, MPMCRING_EV_EXECVE, child, 1));
