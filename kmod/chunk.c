@@ -18,8 +18,8 @@
  * @want: the chunk size asked for (struct mpmcring_params.chunk_bytes)
  *
  * Return: 0 (nothing to do for @want 0), -EINVAL when the ring is too small
- * for a chunk per possible CPU and interrupt level (a message says so), or
- * -ENOMEM.
+ * for a chunk per possible CPU and interrupt level or its lowest class's
+ * limit is below a chunk (a message says which), or -ENOMEM.
  */
 int mpmcring_chunks_init(struct mpmcring *ring, u32 want)
 {
@@ -52,6 +52,18 @@ int mpmcring_chunks_init(struct mpmcring *ring, u32 want)
 		       quarter < biggest ?
 		       "a quarter of the ring over every possible CPU's four interrupt levels" :
 		       "the largest record");
+		return -EINVAL;
+	}
+	/*
+	 * A chunk opens only where the ring stays within the lowest class's
+	 * limit with it: one larger would never open, and every record
+	 * would go alone through the chunk's slow path, chunks reported on.
+	 */
+	if (ring->chunk_bytes > ring->chunk_open_max) {
+		pr_err("mpmcring: %s: chunk_bytes=%u: the lowest class may fill only %llu bytes of the ring (its watermark), less than a chunk of %u, so no chunk would ever open: lower that watermark, or chunk_bytes\n",
+		       ring->layout.name, want, ring->chunk_open_max,
+		       ring->chunk_bytes);
+		ring->chunk_bytes = 0;
 		return -EINVAL;
 	}
 	/* A line per chunk: a scan's writes stay off the others. */

@@ -13,23 +13,83 @@
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/bitmap.h>
+#include <linux/sort.h>
 
 #include "internal.h"
 
 static struct dentry *mpmcring_debugfs_root;
 
+/* An open chunk's unfilled rest, [fill, end), as distances from the head. */
+struct mpmcring_gap {
+	u64 from;
+	u64 to;
+};
+
+static int mpmcring_gap_cmp(const void *a, const void *b)
+{
+	const struct mpmcring_gap *x = a, *y = b;
+
+	return x->from < y->from ? -1 : x->from > y->from;
+}
+
+/*
+ * The unfilled rests of the open chunks inside [head, prod), sorted: a
+ * walk of the waiting records stops at each, and records committed past
+ * one wait all the same (until a close frames it as a filler). A look,
+ * not a lock: a chunk filled or closed after it is a count that moved,
+ * as a producer's commit during the walk is. A chunk's (fill, end) read
+ * while it opens is passed over as mpr_chunk_close() passes it over; the
+ * walk steps over a rest only where it stopped at its fill. Pairs with
+ * nothing. Returns how many, or -ENOMEM.
+ */
+static int mpmcring_open_gaps(struct mpmcring *ring, const struct mpr_pos *s,
+			      struct mpmcring_gap **gaps)
+{
+	unsigned int max = num_possible_cpus() * MPMCRING_NR_LEVELS;
+	u64 span = s->prod - s->head;
+	unsigned int cpu, level, n = 0;
+	struct mpmcring_gap *g;
+
+	g = kvmalloc_array(max, sizeof(*g), GFP_KERNEL);
+	if (!g)
+		return -ENOMEM;
+	for_each_possible_cpu(cpu) {
+		void *area = per_cpu_ptr(ring->chunks, cpu);
+
+		for (level = 0; level < MPMCRING_NR_LEVELS && n < max; level++) {
+			struct mpr_chunk *c = mpmcring_chunk_at(area, level);
+			u64 f = READ_ONCE(c->fill), end = READ_ONCE(c->end);
+
+			if (f == end || end - f >= ring->chunk_bytes ||
+			    f - s->head >= span || end - s->head > span)
+				continue;
+			g[n].from = f - s->head;
+			g[n].to = end - s->head;
+			n++;
+		}
+	}
+	sort(g, n, sizeof(*g), mpmcring_gap_cmp, NULL);
+	*gaps = g;
+	return (int)n;
+}
+
 /*
  * Counts committed, unclaimed records from the head on, at most
- * MPMCRING_STATS_WALK of them. Returns false when it stopped there.
+ * MPMCRING_STATS_WALK of them, stepping over open chunks' unfilled rests.
+ * Returns false when it stopped short: at the limit, or, with no memory
+ * for the chunks' look, at an unfinished record of a chunked ring.
  */
 static bool mpmcring_count_waiting(struct mpmcring *ring, u64 *records,
 				   u64 *bytes)
 {
 	const struct mpr_view *v = &ring->view;
+	struct mpmcring_gap *gaps = NULL;
+	u64 left = MPMCRING_STATS_WALK;
 	struct mpr_rec rec;
 	struct mpr_pos s;
-	u64 stop;
-	int st;
+	int st, i = 0, n = 0;
+	bool complete;
+	u64 at;
 
 	*records = 0;
 	*bytes = 0;
@@ -37,13 +97,37 @@ static bool mpmcring_count_waiting(struct mpmcring *ring, u64 *records,
 	/* user-writable: the head is used only once it is sane. */
 	if (!mpr_head_sane(v, &s))
 		return true;
-	stop = mpr_count_records(v, s.head, s.prod, MPMCRING_STATS_WALK,
-				 records, bytes);
-	if (stop == s.prod)
-		return true;
-	/* Stopped at an unfinished record (complete) or at the limit. */
-	st = mpr_record_at(v, stop, s.prod, &rec);
-	return st != MPR_REC_COMMITTED && st != MPR_REC_DISCARDED;
+	if (ring->chunks)
+		n = mpmcring_open_gaps(ring, &s, &gaps);
+	at = s.head;
+	/* Bounded: each round but the last steps over one of n rests. */
+	for (;;) {
+		at = mpr_count_records(v, at, s.prod, &left, records, bytes);
+		if (at == s.prod) {
+			complete = true;
+			break;
+		}
+		/* At the limit, or at an unfinished record. */
+		st = mpr_record_at(v, at, s.prod, &rec);
+		if (st == MPR_REC_COMMITTED || st == MPR_REC_DISCARDED) {
+			complete = false;
+			break;
+		}
+		/* A chunk's rest or a record being written: cannot tell. */
+		if (n < 0) {
+			complete = false;
+			break;
+		}
+		while (i < n && gaps[i].from < at - s.head)
+			i++;
+		if (i == n || gaps[i].from != at - s.head) {
+			complete = true;	/* a record being written */
+			break;
+		}
+		at = s.head + gaps[i++].to;
+	}
+	kvfree(gaps);
+	return complete;
 }
 
 #define mpmcring_sum(field) ({					\
@@ -60,11 +144,14 @@ static bool mpmcring_count_waiting(struct mpmcring *ring, u64 *records,
  *
  * Exact at a quiescent point (no reservation outstanding, no claim moving)
  * for the counters; in_ring_records is a lower bound when
- * %MPMCRING_STATS_IN_RING_PARTIAL is set in @stats->flags. consumed_records
+ * %MPMCRING_STATS_IN_RING_PARTIAL is set in @stats->flags. Records
+ * committed past an open chunk's unfilled rest count as waiting: they
+ * are, until the chunk closes. consumed_records
  * is derived: produced - overwritten - waiting in the ring, 0 when counts
  * that moved between the sums make that negative, too high when the walk
  * was partial. Changes
- * nothing in the ring. Process context; bounded work.
+ * nothing in the ring. Process context (it may sleep: a chunked ring's
+ * look at its open chunks allocates); bounded work.
  */
 void mpmcring_get_stats(struct mpmcring *ring, struct mpmcring_stats *stats)
 {

@@ -900,22 +900,23 @@ static inline __u64 mpr_take_lost(__u64 *total, __u64 *taken)
 }
 
 /*
- * Counts committed records and payload bytes in [from, to), stopping at the
- * first unfinished record or after max_walk records. Returns where it stopped.
+ * Adds the committed records and payload bytes in [from, to) to *records
+ * and *bytes, stopping at the first unfinished record or once *walk_left
+ * records (discarded ones too) are walked; *walk_left is what is left.
+ * Returns where it stopped.
  */
 static inline __u64 mpr_count_records(const struct mpr_view *v, __u64 from,
-				      __u64 to, __u64 max_walk,
+				      __u64 to, __u64 *walk_left,
 				      __u64 *records, __u64 *bytes)
 {
 	struct mpr_rec rec;
 
-	*records = 0;
-	*bytes = 0;
-	while (from != to && max_walk--) {
+	while (from != to && *walk_left) {
 		int st = mpr_record_at(v, from, to, &rec);
 
 		if (st != MPR_REC_COMMITTED && st != MPR_REC_DISCARDED)
 			break;
+		(*walk_left)--;
 		if (st == MPR_REC_COMMITTED) {
 			(*records)++;
 			*bytes += rec.len;

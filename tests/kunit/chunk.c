@@ -191,6 +191,83 @@ static void chunk_close_frees_records_behind(struct kunit *test)
 }
 
 /*
+ * The statistics count records committed past another CPU's open chunk as
+ * waiting, the chunk's unfilled rest stepped over: the walk stops there,
+ * as claims do, and before, consumed_records = produced - waiting said 2
+ * of 3 were consumed with nothing read and no PARTIAL flag. No file is
+ * open, so no tick closes the chunks behind the test. Positions run
+ * through 2^64 on the way.
+ */
+static void chunk_stats_count_past_open_chunks(struct kunit *test)
+{
+	struct mpmcring_stats *st;
+	struct mpmcring *ring;
+	struct kt_there there;
+	char buf[64];
+	struct kc c;
+	int i, ret[2];
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "one CPU online");
+	st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	ring = kt_chunk_ring(test, (u64)0 - 1536);
+	there = (struct kt_there){ .ring = ring };
+	c.idx = -1;
+	KUNIT_EXPECT_EQ(test, kc_attach(&c, ring), 0);
+	get_cpu();
+	kt_there_produce(&there);
+	for (i = 0; i < 2; i++)
+		ret[i] = kt_produce(ring, 56, 0, 1, MPR_CTX_TASK, i);
+	put_cpu();
+	KUNIT_EXPECT_EQ(test, there.ret, 0);
+	KUNIT_EXPECT_EQ(test, ret[0], 0);
+	KUNIT_EXPECT_EQ(test, ret[1], 0);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(ring->nr_open), 0U);
+	if (test->status == KUNIT_FAILURE)
+		goto out;
+
+	/* Each step stops the case when it fails: 6.1 keeps 512 bytes of log. */
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->produced_records, 3ULL);
+	KUNIT_EXPECT_EQ(test, st->in_ring_records, 3ULL);
+	KUNIT_EXPECT_EQ(test, st->consumed_records, 0ULL);
+	if (test->status == KUNIT_FAILURE)
+		goto out;
+	KUNIT_EXPECT_EQ(test, st->in_ring_bytes, 3ULL * 56);
+	KUNIT_EXPECT_EQ(test, st->flags, 0ULL);
+
+	/* The other CPU's record read; the head waits at its chunk's rest. */
+	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), 56);
+	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), -EAGAIN);
+	if (test->status == KUNIT_FAILURE)
+		goto out;
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->in_ring_records, 2ULL);
+	KUNIT_EXPECT_EQ(test, st->consumed_records, 1ULL);
+	KUNIT_EXPECT_EQ(test, st->flags, 0ULL);
+	if (test->status == KUNIT_FAILURE)
+		goto out;
+
+	/* Closed, the rests are fillers: the same counts. */
+	KUNIT_EXPECT_EQ(test, mpmcring_chunks_close(ring), 2U);
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->in_ring_records, 2ULL);
+	KUNIT_EXPECT_EQ(test, st->consumed_records, 1ULL);
+	if (test->status == KUNIT_FAILURE)
+		goto out;
+	for (i = 0; i < 2; i++)
+		KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), 56);
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->in_ring_records, 0ULL);
+	KUNIT_EXPECT_EQ(test, st->consumed_records, 3ULL);
+	KUNIT_EXPECT_EQ(test, st->flags, 0ULL);
+out:
+	kc_detach(&c);
+	mpmcring_destroy(ring);
+}
+
+/*
  * A ring filled behind another CPU's open chunk: the producer refused for
  * room closes the chunk that holds the head (mpmcring_chunks_unpin()), and
  * consumers get past it without waiting for the tick.
@@ -439,15 +516,49 @@ static void chunk_ring_too_small_refused(struct kunit *test)
 	mpmcring_destroy(ring);
 }
 
+/*
+ * A chunk opens only within the lowest class's limit: chunks larger than
+ * that limit would never open, every record going alone through the slow
+ * path while the statistics report chunks. Refused at create; a limit of
+ * exactly a chunk is taken.
+ */
+static void chunk_above_lowest_limit_refused(struct kunit *test)
+{
+	u64 size = max_t(u64, roundup_pow_of_two(16ULL * KT_CHUNK * num_possible_cpus()),
+			 65536);
+	struct mpmcring_params p = {
+		.name = "kunit",
+		.size = size,
+		.chunk_bytes = KT_CHUNK,
+		.flags = MPMCRING_CREATE_NO_LEASE | MPMCRING_CREATE_WATERMARKS,
+	};
+	struct mpmcring *ring;
+
+	p.watermark[MPMCRING_PRIO_LOW] = size - KT_CHUNK + 8;
+	ring = mpmcring_create(&p);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(ring), -EINVAL);
+	/* Taken after all: out of the way of the next create and later cases. */
+	if (!IS_ERR(ring))
+		mpmcring_destroy(ring);
+	p.watermark[MPMCRING_PRIO_LOW] = size - KT_CHUNK;
+	ring = mpmcring_create(&p);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ring));
+	KUNIT_EXPECT_EQ(test, ring->chunk_bytes, (u32)KT_CHUNK);
+	KUNIT_EXPECT_EQ(test, ring->chunk_open_max, (u64)KT_CHUNK);
+	mpmcring_destroy(ring);
+}
+
 static struct kunit_case chunk_cases[] = {
 	KUNIT_CASE(chunk_records_share_one_step),
 	KUNIT_CASE(chunk_output_fills_the_chunk),
 	KUNIT_CASE(chunk_close_frees_records_behind),
+	KUNIT_CASE(chunk_stats_count_past_open_chunks),
 	KUNIT_CASE(chunk_refusal_unpins),
 	KUNIT_CASE(chunk_quiet_is_closed),
 	KUNIT_CASE(chunk_fillers_counted),
 	KUNIT_CASE(chunk_overwrite_refused),
 	KUNIT_CASE(chunk_ring_too_small_refused),
+	KUNIT_CASE(chunk_above_lowest_limit_refused),
 	{}
 };
 

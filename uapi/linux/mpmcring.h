@@ -365,8 +365,10 @@ struct mpmcring_stats {
 };
 /*
  * in_ring_records/bytes come from a walk of the records waiting at the head,
- * which stops after MPMCRING_STATS_WALK records: then they are lower bounds
- * and this flag is set.
+ * stepping over open chunks' unfilled rests, which stops after
+ * MPMCRING_STATS_WALK records: then they are lower bounds and this flag is
+ * set (also when the module had no memory to find the open chunks and
+ * stopped at one).
  */
 #define MPMCRING_STATS_IN_RING_PARTIAL	0x1
 #define MPMCRING_STATS_WALK		(1U << 16)

@@ -559,8 +559,8 @@ uint64_t hostring_waiting(const struct hostring *h)
 	const struct mpr_view *v = &h->v;
 	__u64 head = MPR_LOAD_ACQUIRE(&v->cons->head);
 	__u64 prod = MPR_LOAD_ACQUIRE(&v->meta->prod_pos);
-	__u64 records, bytes;
+	__u64 records = 0, bytes = 0, left = v->stamp_mask + 1;
 
-	mpr_count_records(v, head, prod, v->stamp_mask + 1, &records, &bytes);
+	mpr_count_records(v, head, prod, &left, &records, &bytes);
 	return records;
 }

@@ -161,7 +161,11 @@ void hostring_end(struct hostring *h);
 /* Totals over producers. */
 uint64_t hostring_produced(const struct hostring *h);
 uint64_t hostring_dropped(const struct hostring *h);
-/* Committed records waiting between the head and prod_pos. */
+/*
+ * Committed records waiting between the head and prod_pos, up to the first
+ * unfinished record (an open chunk's rest stops it: the tests close their
+ * chunks first).
+ */
 uint64_t hostring_waiting(const struct hostring *h);
 
 #endif /* MPMCRING_HOSTRING_H */
