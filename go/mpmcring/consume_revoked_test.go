@@ -296,3 +296,55 @@ func TestBatchNextNeverPastItsBytes(t *testing.T) {
 		t.Fatalf("Commit: %v, want ErrStale", err)
 	}
 }
+
+// A consumer whose Consume fn stopped after the first of 8 records, the
+// other 7 still claimed by it and undelivered.
+func stoppedAfterFirst(t *testing.T) (*testRing, *Consumer) {
+	h := newTestRing(t, ringParams{size: 4096})
+	c := newConsumer(t, h.ring(t))
+	for i := 0; i < 8; i++ {
+		mustProduce(t, h, payload(i, 248), PrioCritical)
+	}
+	stop := errors.New("stop")
+	if _, err := c.Consume(64, func(Record) error { return stop }); err != stop {
+		t.Fatalf("Consume: %v, want fn's error", err)
+	}
+	return h, c
+}
+
+// Peek on the rest of a stopped Consume whose claim was revoked says
+// ErrStale, as Read does: the space may be written over while the old
+// stamps stay. It used to walk there and hand out, with a nil error,
+// whatever header it found: a producer's payload one lap on.
+func TestPeekRevokedStoppedConsumeSaysStale(t *testing.T) {
+	h, c := stoppedAfterFirst(t)
+	if p, err := c.Peek(); err != nil || !bytes.Equal(p.Data, payload(1, 248)) {
+		t.Fatalf("Peek before the revocation: %v, %x; want the second record", err, p.Data)
+	}
+	s := atomic.LoadUint64(c.start)
+	atomic.CompareAndSwapUint64(c.start, s, s|slotRevoked)
+	h.reclaim()
+	for i := 0; i < 8; i++ { // a lap past the claim
+		mustProduce(t, h, payload(100+i, 248), PrioNormal)
+	}
+	if p, err := c.Peek(); !errors.Is(err, ErrStale) {
+		t.Fatalf("Peek after the revocation: %v (a record of %d bytes at %#x), want ErrStale", err, len(p.Data), p.Pos)
+	}
+	if _, err := c.Read(); !errors.Is(err, ErrStale) {
+		t.Fatalf("Read after the revocation: %v, want ErrStale", err)
+	}
+}
+
+// Revoked while Peek copies a stopped Consume's next record: the copy may
+// be a producer's bytes, so ErrStale, not the copy.
+func TestPeekRevokedDuringCopySaysStale(t *testing.T) {
+	_, c := stoppedAfterFirst(t)
+	testHookPeekCopy = func(uint64) {
+		s := atomic.LoadUint64(c.start)
+		atomic.CompareAndSwapUint64(c.start, s, s|slotRevoked)
+	}
+	defer func() { testHookPeekCopy = nil }()
+	if p, err := c.Peek(); !errors.Is(err, ErrStale) {
+		t.Fatalf("Peek revoked during its copy: %v (a record of %d bytes at %#x), want ErrStale", err, len(p.Data), p.Pos)
+	}
+}

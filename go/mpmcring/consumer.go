@@ -611,7 +611,8 @@ const peekTries = 16
 // not reclaimed meanwhile (as a monitor reads), else Peek looks again.
 // Data is the caller's own copy; Pos says which record it was (compare it
 // with the Pos of what Read gives). ErrNoRecord when none is ready, ErrBusy
-// when the records kept being reused under it.
+// when the records kept being reused under it, ErrStale when the claim
+// holding a stopped Consume's records was revoked (Commit, then read again).
 func (c *Consumer) Peek() (Record, error) {
 	if c.closed {
 		return Record{}, errConsumerClosed
@@ -621,10 +622,27 @@ func (c *Consumer) Peek() (Record, error) {
 	// What a stopped Consume left undelivered is this consumer's next
 	// record (Read delivers it first), and the shared head is already past
 	// it: looking only there, Peek would say ErrNoRecord over records only
-	// this consumer can read. Its claim holds them (revoked, they are no
-	// safer for Read): no reuse to look for.
+	// this consumer can read. Its claim holds them while its lease stands,
+	// looked at as Read looks: before the walk, since once revoked their
+	// space may be written over while the old stamps stay (the walk could
+	// take a producer's payload for a header), and after the copy, which a
+	// revocation during it may have torn.
+	if c.pending && c.holding {
+		if err := c.heldStale("commit before reading more"); err != nil {
+			return Record{}, err
+		}
+	}
 	if cur := c.pendCur; c.pending && v.claimNext(&cur, c.pendEnd, &r) {
-		return Record{Data: v.copyPayload(r.pos, r.len), Prio: r.prio, Flags: r.flags, Pos: r.pos}, nil
+		if testHookPeekCopy != nil {
+			testHookPeekCopy(r.pos)
+		}
+		rec := Record{Data: v.copyPayload(r.pos, r.len), Prio: r.prio, Flags: r.flags, Pos: r.pos}
+		if c.holding {
+			if err := c.heldStale("commit before reading more"); err != nil {
+				return Record{}, err
+			}
+		}
+		return rec, nil
 	}
 	for try := 0; try < peekTries; try++ {
 		s := v.positions()

@@ -300,6 +300,38 @@ static void t_consume_estale_forever(struct tap *t)
 }
 
 /*
+ * fn stops consume at the first of three records; the two others stay
+ * claimed, undelivered. mpmcring_peek() shows the next of them while the
+ * claim stands and, once it is revoked, says -ESTALE as mpmcring_read()
+ * does: their space may be written over while the old stamps stay. It
+ * used to walk there and hand out whatever header it found.
+ */
+static void t_peek_revoked_pending_says_estale(struct tap *t)
+{
+	struct cnt s = { .stop_at = 1 };
+	struct mpmcring_consumer *c = NULL;
+	struct mpmcring_record rec;
+	struct fix f;
+
+	if (fix_init(&f, 3, false, 0, &s))
+		c = mpmcring_consumer_new(f.r);
+	if (c) {
+		CHECK_EQ(t, mpmcring_consume(c, 8, cnt_fn, &s), STOP);
+		CHECK_EQ(t, mpmcring_peek(c, &rec), 0);
+		CHECK_EQ(t, rec.len, 16);
+		CHECK_EQ(t, ((const unsigned char *)rec.data)[0], 2);
+		__atomic_fetch_or(&f.h.v.cons->slots[0].start, MPMCRING_SLOT_REVOKED,
+				  __ATOMIC_SEQ_CST);
+		CHECK_EQ(t, mpmcring_peek(c, &rec), -ESTALE);
+		CHECK_EQ(t, mpmcring_read(c, &rec), -ESTALE);
+		mpmcring_consumer_free(c);
+	} else {
+		CHECK(t, 0, "set-up: %s", mpmcring_errmsg());
+	}
+	fix_fini(&f);
+}
+
+/*
  * The program took a record from the poller's consumer by hand
  * (mpmcring_read()): the poller must not hand that consumer to consume,
  * which refuses while it holds them (-EINVAL at every poll, never a
@@ -400,6 +432,7 @@ int main(void)
 		TAP_TEST(t_poller_dead_ring_dropped_with_records),
 		TAP_TEST(t_poller_sleeps_on_pending),
 		TAP_TEST(t_consume_estale_forever),
+		TAP_TEST(t_peek_revoked_pending_says_estale),
 		TAP_TEST(t_poller_waits_while_program_holds_records),
 		TAP_TEST(t_poller_stopping_ring_starves_none),
 		TAP_TEST(t_poller_stopping_dead_ring_starves_none),

@@ -259,9 +259,11 @@ int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_rec
 		     void *ctx);
 
 /* Looks at the next record without claiming it: first the records a
- * stopped mpmcring_consume() left undelivered, as mpmcring_read(). In
- * overwrite mode or once another consumer claims it, its bytes may change:
- * copy, then check with mpmcring_read() which record you really got. */
+ * stopped mpmcring_consume() left undelivered, as mpmcring_read() (and,
+ * as it does, -ESTALE once their claim is revoked: commit, then read
+ * again). In overwrite mode or once another consumer claims it, its bytes
+ * may change: copy, then check with mpmcring_read() which record you
+ * really got. */
 int mpmcring_peek(struct mpmcring_consumer *c, struct mpmcring_record *rec);
 /*
  * Monitors read without consuming (read-only handles too): a cursor of the

@@ -1003,8 +1003,14 @@ int mpmcring_peek(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 	 * What a stopped mpmcring_consume() left undelivered is this
 	 * consumer's next record (mpmcring_read() delivers it first), and the
 	 * shared head is already past it: looking only there, peek would say
-	 * -EAGAIN over records only this consumer can read.
+	 * -EAGAIN over records only this consumer can read. Its claim holds
+	 * them while its lease stands, looked at first as read looks:
+	 * revoked, their space may be written over while the old stamps
+	 * stay, and the walk could take a producer's payload for a header.
 	 */
+	if (c->pending && c->holding &&
+	    mpr_claim_revoked(&c->r->v, &c->slot->start, c->claim_start))
+		return mpr_lib_claim_revoked();
 	if (c->pending && mpr_lib_next(c, &cur, c->pend_end, rec))
 		return 0;
 	ret = mpr_lib_look(&c->r->v, rec);
