@@ -28,6 +28,8 @@
 //		case errors.Is(err, mpmcring.ErrStale):
 //			c.Commit()                 // revoked while claimed: again
 //			continue
+//		case errors.Is(err, mpmcring.ErrBusy):
+//			continue                   // other consumers were quicker
 //		case err != nil:
 //			return err                 // corrupt, closed, ...
 //		}

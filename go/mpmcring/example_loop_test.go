@@ -15,7 +15,9 @@ import (
 // readLoop is the package doc's loop: claim a batch, read it in place,
 // commit; wait when there is nothing. It returns when waiting or claiming
 // fails for good (ctx done, the ring destroyed: ErrClosed, a corrupt ring)
-// and never spins on an error. TestReadLoopReturnsOnErrors runs it.
+// and never spins on an error; ErrBusy, records there and other consumers
+// quicker, is tried again at once. TestReadLoopReturnsOnErrors and
+// TestReadLoopRetriesBusy run it.
 func readLoop(ctx context.Context, c *mpmcring.Consumer, use func([]byte), undo func()) error {
 	for {
 		b, err := c.ReadBatch(64, 0) // one claim
@@ -30,6 +32,9 @@ func readLoop(ctx context.Context, c *mpmcring.Consumer, use func([]byte), undo 
 			if err := c.Commit(); err != nil && !errors.Is(err, mpmcring.ErrStale) {
 				return err
 			}
+			continue
+		case errors.Is(err, mpmcring.ErrBusy):
+			// Records are there; other consumers kept winning the head.
 			continue
 		case err != nil:
 			return err

@@ -2,7 +2,10 @@
 
 package mpmcring
 
-import "testing"
+import (
+	"sync/atomic"
+	"testing"
+)
 
 // NewMemoryRingForTest gives the external tests (the examples' loops) a
 // ring in memory with n records of 64 bytes in it: Wait on it is EBADF
@@ -14,3 +17,27 @@ func NewMemoryRingForTest(t *testing.T, n int) *Ring {
 	}
 	return h.ring(t)
 }
+
+// ContendForTest makes the next n claim attempts on r lose their
+// compare-and-swap, as when other consumers keep winning the head: the
+// head moves one record of NewMemoryRingForTest's (64 bytes and the
+// header) on and back by turns, so after an even n it is where it was.
+func ContendForTest(t *testing.T, r *Ring, n int) {
+	h0 := atomic.LoadUint64(r.v.head())
+	tries := 0
+	testHookClaimCAS = func() {
+		if tries >= n {
+			return
+		}
+		tries++
+		if atomic.LoadUint64(r.v.head()) == h0 {
+			atomic.StoreUint64(r.v.head(), h0+72)
+		} else {
+			atomic.StoreUint64(r.v.head(), h0)
+		}
+	}
+	t.Cleanup(func() { testHookClaimCAS = nil })
+}
+
+// ClaimTriesForTest is how many lost compare-and-swaps make a claim ErrBusy.
+const ClaimTriesForTest = claimTries

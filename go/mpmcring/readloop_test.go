@@ -4,6 +4,7 @@ package mpmcring_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -35,5 +36,30 @@ func TestReadLoopReturnsOnErrors(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the loop spins on Wait's error (still running after 5 s)")
+	}
+}
+
+// Other consumers win every compare-and-swap of one claim (ErrBusy): the
+// records are there, and the loop claims again rather than return.
+func TestReadLoopRetriesBusy(t *testing.T) {
+	r := mpmcring.NewMemoryRingForTest(t, 5)
+	c, err := r.NewConsumer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	mpmcring.ContendForTest(t, r, mpmcring.ClaimTriesForTest)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	seen := 0
+	done := make(chan error, 1)
+	go func() { done <- readLoop(ctx, c, func([]byte) { seen++ }, func() {}) }()
+	select {
+	case err := <-done:
+		if errors.Is(err, mpmcring.ErrBusy) || seen != 5 {
+			t.Fatalf("the loop ended with %v after %d records, want all 5 read and Wait's error", err, seen)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the loop still running after 5 s")
 	}
 }
