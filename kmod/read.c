@@ -24,6 +24,7 @@
 #include <linux/uaccess.h>
 #include <linux/sched/signal.h>
 #include <linux/uio.h>
+#include <kunit/visibility.h>
 
 #include "compat.h"
 #include "internal.h"
@@ -397,3 +398,4 @@ ssize_t mpmcring_read_iter(struct kiocb *iocb, struct iov_iter *to)
 		iov_iter_advance(to, ret);
 	return ret;
 }
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_read_iter);
