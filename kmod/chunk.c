@@ -17,9 +17,12 @@
  * @ring: the ring, view initialised, not yet published
  * @want: the chunk size asked for (struct mpmcring_params.chunk_bytes)
  *
- * Return: 0 (nothing to do for @want 0), -EINVAL when the ring is too small
- * for a chunk per possible CPU and interrupt level or its lowest class's
- * limit is below a chunk (a message says which), or -ENOMEM.
+ * The chunk size is @want capped to a quarter of the ring over every
+ * possible CPU and interrupt level, to the largest record, and to a
+ * quarter of what the lowest class may fill (chunks open only within it).
+ *
+ * Return: 0 (nothing to do for @want 0), -EINVAL when a cap leaves less
+ * than four records of the granule (a message says which), or -ENOMEM.
  */
 int mpmcring_chunks_init(struct mpmcring *ring, u32 want)
 {
@@ -30,6 +33,7 @@ int mpmcring_chunks_init(struct mpmcring *ring, u32 want)
 	u64 first = READ_ONCE(ring->view.meta->prod_pos);
 	u64 quarter = ring->view.data_size / 4 / n;
 	u64 biggest = (u64)ring->view.max_record + MPMCRING_HDR_SIZE;
+	u64 room = ring->chunk_open_max / 4;
 	unsigned int cpu, level;
 
 	if (!want)
@@ -44,26 +48,24 @@ int mpmcring_chunks_init(struct mpmcring *ring, u32 want)
 		       ring->layout.name, want, least, g);
 		return -EINVAL;
 	}
-	ring->chunk_bytes = mpr_chunk_bytes(&ring->view, want, n);
-	if (!ring->chunk_bytes) {
-		pr_err("mpmcring: %s: chunk_bytes=%u: capped at %llu, under the least, %u (%s)\n",
-		       ring->layout.name, want,
-		       min(quarter, biggest) & ~((u64)g - 1), least,
-		       quarter < biggest ?
-		       "a quarter of the ring over every possible CPU's four interrupt levels" :
-		       "the largest record");
-		return -EINVAL;
-	}
 	/*
 	 * A chunk opens only where the ring stays within the lowest class's
-	 * limit with it: one larger would never open, and every record
-	 * would go alone through the chunk's slow path, chunks reported on.
+	 * limit with it: a chunk near that limit would open only on an
+	 * empty ring, one above it never, every record going alone through
+	 * the chunk's slow path. So at most a quarter of that room: a chunk
+	 * opens while the ring is below three quarters of it.
 	 */
-	if (ring->chunk_bytes > ring->chunk_open_max) {
-		pr_err("mpmcring: %s: chunk_bytes=%u: the lowest class may fill only %llu bytes of the ring (its watermark), less than a chunk of %u, so no chunk would ever open: lower that watermark, or chunk_bytes\n",
-		       ring->layout.name, want, ring->chunk_open_max,
-		       ring->chunk_bytes);
-		ring->chunk_bytes = 0;
+	ring->chunk_bytes = mpr_chunk_bytes(&ring->view, min_t(u64, want, room), n);
+	if (!ring->chunk_bytes) {
+		u64 cap = min3(quarter, biggest, room);
+
+		pr_err("mpmcring: %s: chunk_bytes=%u: capped at %llu, under the least, %u (%s)\n",
+		       ring->layout.name, want, cap & ~((u64)g - 1), least,
+		       cap == room ?
+		       "a quarter of the room the low class's watermark leaves: lower it" :
+		       cap == quarter ?
+		       "a quarter of the ring over every possible CPU's four interrupt levels" :
+		       "the largest record");
 		return -EINVAL;
 	}
 	/* A line per chunk: a scan's writes stay off the others. */

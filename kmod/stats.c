@@ -50,7 +50,8 @@ static int mpmcring_open_gaps(struct mpmcring *ring, const struct mpr_pos *s,
 	unsigned int cpu, level, n = 0;
 	struct mpmcring_gap *g;
 
-	g = kvmalloc_array(max, sizeof(*g), GFP_KERNEL);
+	/* Its failure is handled (PARTIAL): no warning a reader could provoke. */
+	g = kvmalloc_array(max, sizeof(*g), GFP_KERNEL | __GFP_NOWARN);
 	if (!g)
 		return -ENOMEM;
 	for_each_possible_cpu(cpu) {
@@ -159,6 +160,8 @@ void mpmcring_get_stats(struct mpmcring *ring, struct mpmcring_stats *stats)
 	u64 left;
 	int i, j;
 
+	/* Every ring, so that a caller that may not sleep is told on any. */
+	might_sleep();
 	memset(stats, 0, sizeof(*stats));
 	stats->produced_records = mpmcring_sum(produced_records);
 	stats->produced_bytes = mpmcring_sum(produced_bytes);

@@ -89,7 +89,7 @@ MODULE_PARM_DESC(catchall, "record every other syscall as a syscall record (defa
 module_param(prio, charp, 0444);
 MODULE_PARM_DESC(prio, "priority classes by type, e.g. open=low,syscall=normal (classes low, normal, critical; default exec, fork, exit critical; open, connect, execve normal: any user can loop those; syscall low)");
 module_param(chunk_bytes, uint, 0444);
-MODULE_PARM_DESC(chunk_bytes, "created ring: chunked reservation, each CPU takes this many bytes of the ring at once while it is filled below wm_low_pct (events alone above it; capped to a quarter of the ring over every possible CPU's four interrupt levels; mpmcring stat shows the size it got), for many CPUs producing at once; events then in order per CPU only (a task's fork and exit may come in either order), and claimable up to a tick (100 ms) late (default 0: off)");
+MODULE_PARM_DESC(chunk_bytes, "created ring: chunked reservation, each CPU takes this many bytes of the ring at once while it is filled below wm_low_pct (events alone above it; capped to a quarter of the ring over every possible CPU's four interrupt levels and to a quarter of the ring below wm_low_pct; mpmcring stat shows the size it got), for many CPUs producing at once; events then in order per CPU only (a task's fork and exit may come in either order), and claimable up to a tick (100 ms) late (default 0: off)");
 module_param(max_path, uint, 0444);
 MODULE_PARM_DESC(max_path, "longest file name or path kept, bytes; longer ones are cut and flagged (default 256, 1-4000)");
 

@@ -517,12 +517,13 @@ static void chunk_ring_too_small_refused(struct kunit *test)
 }
 
 /*
- * A chunk opens only within the lowest class's limit: chunks larger than
- * that limit would never open, every record going alone through the slow
- * path while the statistics report chunks. Refused at create; a limit of
- * exactly a chunk is taken.
+ * A chunk opens only within the lowest class's limit: chunk_bytes is
+ * capped at a quarter of it, so that chunks open while the ring is below
+ * three quarters of that room. Before, a chunk above the limit was taken
+ * and never opened, every record going alone through the slow path while
+ * the statistics reported chunks. A cap under four records is refused.
  */
-static void chunk_above_lowest_limit_refused(struct kunit *test)
+static void chunk_capped_by_lowest_limit(struct kunit *test)
 {
 	u64 size = max_t(u64, roundup_pow_of_two(16ULL * KT_CHUNK * num_possible_cpus()),
 			 65536);
@@ -533,19 +534,38 @@ static void chunk_above_lowest_limit_refused(struct kunit *test)
 		.flags = MPMCRING_CREATE_NO_LEASE | MPMCRING_CREATE_WATERMARKS,
 	};
 	struct mpmcring *ring;
+	int i, ret[2];
+	u64 prod;
 
-	p.watermark[MPMCRING_PRIO_LOW] = size - KT_CHUNK + 8;
-	ring = mpmcring_create(&p);
-	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(ring), -EINVAL);
-	/* Taken after all: out of the way of the next create and later cases. */
-	if (!IS_ERR(ring))
-		mpmcring_destroy(ring);
-	p.watermark[MPMCRING_PRIO_LOW] = size - KT_CHUNK;
+	/* The low class may fill 2048 bytes: chunks of 512. */
+	p.watermark[MPMCRING_PRIO_LOW] = size - 2048;
 	ring = mpmcring_create(&p);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(ring));
-	KUNIT_EXPECT_EQ(test, ring->chunk_bytes, (u32)KT_CHUNK);
-	KUNIT_EXPECT_EQ(test, ring->chunk_open_max, (u64)KT_CHUNK);
+	KUNIT_EXPECT_EQ(test, ring->chunk_bytes, 512U);
+	/* A failed step ends the case: 6.1 keeps 512 bytes of its log. */
+	if (test->status == KUNIT_FAILURE) {
+		mpmcring_destroy(ring);
+		return;
+	}
+	/* And they open: one step on prod_pos for two records (one CPU). */
+	preempt_disable();
+	for (i = 0; i < 2; i++)
+		ret[i] = kt_output(ring, 56, MPMCRING_PRIO_LOW, 1, MPR_CTX_TASK, i);
+	preempt_enable();
+	KUNIT_EXPECT_EQ(test, ret[0], 0);
+	KUNIT_EXPECT_EQ(test, ret[1], 0);
+	prod = READ_ONCE(ring->view.meta->prod_pos);
+	KUNIT_EXPECT_EQ(test, prod, 512ULL);
+	mpmcring_chunks_close(ring);
 	mpmcring_destroy(ring);
+
+	/* 200 bytes: a quarter is under four records of the granule. */
+	p.watermark[MPMCRING_PRIO_LOW] = size - 200;
+	ring = mpmcring_create(&p);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(ring), -EINVAL);
+	/* Taken after all: out of the way of later cases. */
+	if (!IS_ERR(ring))
+		mpmcring_destroy(ring);
 }
 
 static struct kunit_case chunk_cases[] = {
@@ -558,7 +578,7 @@ static struct kunit_case chunk_cases[] = {
 	KUNIT_CASE(chunk_fillers_counted),
 	KUNIT_CASE(chunk_overwrite_refused),
 	KUNIT_CASE(chunk_ring_too_small_refused),
-	KUNIT_CASE(chunk_above_lowest_limit_refused),
+	KUNIT_CASE(chunk_capped_by_lowest_limit),
 	{}
 };
 
