@@ -315,7 +315,8 @@ func stoppedAfterFirst(t *testing.T) (*testRing, *Consumer) {
 // Peek on the rest of a stopped Consume whose claim was revoked says
 // ErrStale, as Read does: the space may be written over while the old
 // stamps stay. It used to walk there and hand out, with a nil error,
-// whatever header it found: a producer's payload one lap on.
+// whatever header it found: here a producer's payload one lap on, read
+// as a critical record of 5 bytes.
 func TestPeekRevokedStoppedConsumeSaysStale(t *testing.T) {
 	h, c := stoppedAfterFirst(t)
 	if p, err := c.Peek(); err != nil || !bytes.Equal(p.Data, payload(1, 248)) {
@@ -324,9 +325,14 @@ func TestPeekRevokedStoppedConsumeSaysStale(t *testing.T) {
 	s := atomic.LoadUint64(c.start)
 	atomic.CompareAndSwapUint64(c.start, s, s|slotRevoked)
 	h.reclaim()
-	for i := 0; i < 8; i++ { // a lap past the claim
+	for i := 0; i < 8; i++ { // up to one lap past the claim
 		mustProduce(t, h, payload(100+i, 248), PrioNormal)
 	}
+	// The record at the claim's first position, one lap on: its payload
+	// covers the second claimed record's old header, whose stamp stays.
+	evil := make([]byte, 300)
+	copy(evil[248:], []byte{5, 0, 0, 0, PrioCritical, 0, 0, 0})
+	mustProduce(t, h, evil, PrioNormal)
 	if p, err := c.Peek(); !errors.Is(err, ErrStale) {
 		t.Fatalf("Peek after the revocation: %v (a record of %d bytes at %#x), want ErrStale", err, len(p.Data), p.Pos)
 	}

@@ -18,18 +18,20 @@ func NewMemoryRingForTest(t *testing.T, n int) *Ring {
 	return h.ring(t)
 }
 
-// ContendForTest makes the next n claim attempts on r lose their
-// compare-and-swap, as when other consumers keep winning the head: the
-// head moves one record of NewMemoryRingForTest's (64 bytes and the
+// ContendForTest makes the next n claim attempts (any consumer's: the
+// hook is the package's, and these tests run one at a time) lose their
+// compare-and-swap on r's head, as when other consumers keep winning it:
+// the head moves one record of NewMemoryRingForTest's (64 bytes and the
 // header) on and back by turns, so after an even n it is where it was.
-func ContendForTest(t *testing.T, r *Ring, n int) {
+// It returns how many attempts it has made lose so far.
+func ContendForTest(t *testing.T, r *Ring, n int) func() int {
 	h0 := atomic.LoadUint64(r.v.head())
-	tries := 0
+	var tries atomic.Int64
 	testHookClaimCAS = func() {
-		if tries >= n {
+		if tries.Load() >= int64(n) {
 			return
 		}
-		tries++
+		tries.Add(1)
 		if atomic.LoadUint64(r.v.head()) == h0 {
 			atomic.StoreUint64(r.v.head(), h0+72)
 		} else {
@@ -37,6 +39,7 @@ func ContendForTest(t *testing.T, r *Ring, n int) {
 		}
 	}
 	t.Cleanup(func() { testHookClaimCAS = nil })
+	return func() int { return int(tries.Load()) }
 }
 
 // ClaimTriesForTest is how many lost compare-and-swaps make a claim ErrBusy.

@@ -48,7 +48,7 @@ func TestReadLoopRetriesBusy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	mpmcring.ContendForTest(t, r, mpmcring.ClaimTriesForTest)
+	lost := mpmcring.ContendForTest(t, r, mpmcring.ClaimTriesForTest)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	seen := 0
@@ -58,6 +58,9 @@ func TestReadLoopRetriesBusy(t *testing.T) {
 	case err := <-done:
 		if errors.Is(err, mpmcring.ErrBusy) || seen != 5 {
 			t.Fatalf("the loop ended with %v after %d records, want all 5 read and Wait's error", err, seen)
+		}
+		if n := lost(); n != mpmcring.ClaimTriesForTest {
+			t.Fatalf("%d claim attempts lost, want %d (one claim's every attempt: ErrBusy)", n, mpmcring.ClaimTriesForTest)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the loop still running after 5 s")
