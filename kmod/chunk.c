@@ -57,15 +57,17 @@ int mpmcring_chunks_init(struct mpmcring *ring, u32 want)
 	 */
 	ring->chunk_bytes = mpr_chunk_bytes(&ring->view, min_t(u64, want, room), n);
 	if (!ring->chunk_bytes) {
-		u64 cap = min3(quarter, biggest, room);
+		u64 gm = ~((u64)g - 1);
 
-		pr_err("mpmcring: %s: chunk_bytes=%u: capped at %llu, under the least, %u (%s)\n",
-		       ring->layout.name, want, cap & ~((u64)g - 1), least,
-		       cap == room ?
-		       "a quarter of the room the low class's watermark leaves: lower it" :
-		       cap == quarter ?
-		       "a quarter of the ring over every possible CPU's four interrupt levels" :
-		       "the largest record");
+		/* Every cap under the least: one fixed alone may not do. */
+		pr_err("mpmcring: %s: chunk_bytes=%u: capped at %llu, under the least, %u, by:%s%s%s\n",
+		       ring->layout.name, want, min3(quarter, biggest, room) & gm,
+		       least,
+		       (room & gm) < least ?
+		       " [a quarter of the room the low class's watermark leaves: lower it]" : "",
+		       (quarter & gm) < least ?
+		       " [a quarter of the ring over every possible CPU's four interrupt levels: a larger ring]" : "",
+		       (biggest & gm) < least ? " [the largest record]" : "");
 		return -EINVAL;
 	}
 	/* A line per chunk: a scan's writes stay off the others. */

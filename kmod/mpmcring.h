@@ -47,8 +47,11 @@ struct mpmcring;
  *	CPUs write at once: each CPU's producers take this many bytes of the
  *	ring with one atomic step on the shared position, per interrupt
  *	level, and fill them with their records (0: one step per record).
- *	Capped at a quarter of @size over every possible CPU's four levels
- *	and at a record's largest size; granule-aligned. Records are then in
+ *	Capped at a quarter of @size over every possible CPU's four levels,
+ *	at a record's largest size and at a quarter of what the lowest
+ *	class may fill (@size less its watermark: chunks open only within
+ *	it); granule-aligned; refused when a cap leaves less than four
+ *	records of the granule. Records are then in
  *	order per CPU and interrupt level, not across CPUs (a task that
  *	migrates between two records can find them out of order), and a
  *	record can wait to be claimable behind another CPU's chunk until

@@ -72,7 +72,7 @@ MODULE_PARM_DESC(initial_pos, "starting position of a created ring");
 module_param(claim_timeout_ms, uint, 0444);
 MODULE_PARM_DESC(claim_timeout_ms, "claim timeout of a created ring (0: the default)");
 module_param(chunk_bytes, uint, 0444);
-MODULE_PARM_DESC(chunk_bytes, "chunked reservation of a created ring: chunk size, used while the ring is filled below its lowest class limit (0: a reservation per record)");
+MODULE_PARM_DESC(chunk_bytes, "chunked reservation of a created ring: chunk size, used while the ring is filled below its lowest class limit (capped to a quarter of that limit and of the ring over every possible CPU's four levels; 0: a reservation per record)");
 module_param(no_lease, bool, 0444);
 MODULE_PARM_DESC(no_lease, "claims of a created ring never expire");
 module_param(user_max_prio, int, 0444);
