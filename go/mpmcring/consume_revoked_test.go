@@ -354,3 +354,24 @@ func TestPeekRevokedDuringCopySaysStale(t *testing.T) {
 		t.Fatalf("Peek revoked during its copy: %v (a record of %d bytes at %#x), want ErrStale", err, len(p.Data), p.Pos)
 	}
 }
+
+// ReadBatch on a revoked stopped Consume's claim says ErrStale, as Read
+// does (Commit, then read again); it used to say EINVAL ("finish them
+// with Consume or Read first"), which led there only by way of Read.
+func TestReadBatchRevokedStoppedConsumeSaysStale(t *testing.T) {
+	h, c := stoppedAfterFirst(t)
+	s := atomic.LoadUint64(c.start)
+	atomic.CompareAndSwapUint64(c.start, s, s|slotRevoked)
+	if _, err := c.ReadBatch(4, 0); !errors.Is(err, ErrStale) {
+		t.Fatalf("ReadBatch after the revocation: %v, want ErrStale", err)
+	}
+	if err := c.Commit(); !errors.Is(err, ErrStale) {
+		t.Fatalf("Commit after the revocation: %v, want ErrStale", err)
+	}
+	h.reclaim()
+	mustProduce(t, h, payload(9, 16), PrioCritical)
+	b, err := c.ReadBatch(4, 0)
+	if err != nil || b.Records != 1 {
+		t.Fatalf("ReadBatch after the commit: %d records, %v; want the new one", b.Records, err)
+	}
+}

@@ -289,6 +289,8 @@ func (b *Batch) Next() (Record, bool) {
 // while records a Consume left undelivered remain: finish them with
 // Consume or Read first (a claim past them would commit them unseen; with
 // Read once Read handed out records too); and from inside Consume's fn.
+// ErrStale once the claim holding those records (or any the consumer
+// holds) was revoked: Commit, then read again.
 func (c *Consumer) ReadBatch(maxRecords int, maxBytes uint64) (Batch, error) {
 	if c.closed {
 		return Batch{}, errConsumerClosed
@@ -300,6 +302,14 @@ func (c *Consumer) ReadBatch(maxRecords int, maxBytes uint64) (Batch, error) {
 		return Batch{}, errInConsume("ReadBatch")
 	}
 	if c.pending {
+		// Revoked, a stopped Consume's records are lost: ErrStale, as
+		// Read says there, before a walk of their space (which may hold
+		// other records now).
+		if c.holding {
+			if err := c.heldStale("commit before reading more"); err != nil {
+				return Batch{}, err
+			}
+		}
 		if c.handedOut && c.pendingLeft() {
 			return Batch{}, errorf(syscall.EINVAL,
 				"ReadBatch: records of an earlier Consume are still undelivered: take them with Read (the consumer also holds records from Read, so Consume is refused), then Commit")

@@ -8,6 +8,7 @@
  * consume.c and poll.c (helper-171's review, 2026-12-04).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -332,6 +333,40 @@ static void t_peek_revoked_pending_says_estale(struct tap *t)
 }
 
 /*
+ * The same revoked claim, asked for a new one: mpmcring_read_batch() and
+ * mpmcring_read_many() say -ESTALE, as read does (commit, then read
+ * again), before any walk of the records' space. They used to say
+ * -EINVAL ("take them first"), which only led there by way of read.
+ */
+static void t_new_claim_revoked_pending_says_estale(struct tap *t)
+{
+	struct cnt s = { .stop_at = 1 };
+	struct mpmcring_consumer *c = NULL;
+	struct mpmcring_record recs[4];
+	struct mpmcring_batch b;
+	struct fix f;
+
+	if (fix_init(&f, 3, false, 0, &s))
+		c = mpmcring_consumer_new(f.r);
+	if (c) {
+		CHECK_EQ(t, mpmcring_consume(c, 8, cnt_fn, &s), STOP);
+		__atomic_fetch_or(&f.h.v.cons->slots[0].start, MPMCRING_SLOT_REVOKED,
+				  __ATOMIC_SEQ_CST);
+		CHECK_EQ(t, mpmcring_read_batch(c, &b, 4, SIZE_MAX), -ESTALE);
+		CHECK_EQ(t, mpmcring_read_many(c, recs, 4, SIZE_MAX), -ESTALE);
+		/* The commit says so once and lets the claim go; then reads go on. */
+		CHECK_EQ(t, mpmcring_commit(c), -ESTALE);
+		CHECK_EQ(t, put(&f.h, 16, 9), 0);
+		CHECK_EQ(t, mpmcring_read_many(c, recs, 4, SIZE_MAX), 1);
+		CHECK_EQ(t, ((const unsigned char *)recs[0].data)[0], 9);
+		mpmcring_consumer_free(c);
+	} else {
+		CHECK(t, 0, "set-up: %s", mpmcring_errmsg());
+	}
+	fix_fini(&f);
+}
+
+/*
  * The program took a record from the poller's consumer by hand
  * (mpmcring_read()): the poller must not hand that consumer to consume,
  * which refuses while it holds them (-EINVAL at every poll, never a
@@ -433,6 +468,7 @@ int main(void)
 		TAP_TEST(t_poller_sleeps_on_pending),
 		TAP_TEST(t_consume_estale_forever),
 		TAP_TEST(t_peek_revoked_pending_says_estale),
+		TAP_TEST(t_new_claim_revoked_pending_says_estale),
 		TAP_TEST(t_poller_waits_while_program_holds_records),
 		TAP_TEST(t_poller_stopping_ring_starves_none),
 		TAP_TEST(t_poller_stopping_dead_ring_starves_none),

@@ -383,16 +383,21 @@ int mpmcring_read(struct mpmcring_consumer *c, struct mpmcring_record *rec)
 
 /*
  * Whether read_batch or read_many (call) must refuse a new claim: from
- * fn of a consume on this consumer, or while records a stopped consume
- * claimed are undelivered (the new claim starts past them, and the
- * caller's commit would drop them unread). Pending records are held: the
- * fast path announced nothing. Sets the message; the caller returns
- * -EINVAL.
+ * fn of a consume on this consumer (-EINVAL), once the claim holding a
+ * stopped consume's records is revoked (-ESTALE, as mpmcring_read() says
+ * there, and before any walk of their space, which may hold other
+ * records now), or while those records are undelivered (-EINVAL: the new
+ * claim starts past them, and the caller's commit would drop them
+ * unread). Pending records are held: the fast path announced nothing.
+ * Sets the message; 0 when not refused.
  */
-static MPR_SLOW_PATH bool mpr_lib_new_claim_refused(struct mpmcring_consumer *c, const char *call)
+static MPR_SLOW_PATH int mpr_lib_new_claim_refused(struct mpmcring_consumer *c, const char *call)
 {
 	if (c->in_consume)
 		return mpr_lib_error(EINVAL, "%s" MPR_MSG_IN_CONSUME(""), call);
+	if (c->pending && c->holding &&
+	    mpr_claim_revoked(&c->r->v, &c->slot->start, c->claim_start))
+		return mpr_lib_claim_revoked();
 	if (c->handed_out && mpr_lib_pending_left(c))
 		return mpr_lib_error(
 			EINVAL,
@@ -403,7 +408,7 @@ static MPR_SLOW_PATH bool mpr_lib_new_claim_refused(struct mpmcring_consumer *c,
 			EINVAL,
 			"%s: records an unfinished mpmcring_consume() claimed are still undelivered: take them with mpmcring_consume() or mpmcring_read() first",
 			call);
-	return false;
+	return 0;
 }
 
 /* Where mpmcring_read_many() has its claim put each record. */
@@ -429,8 +434,9 @@ static MPR_SLOW_PATH int mpr_lib_read_many_slow(struct mpmcring_consumer *c,
 	struct mpr_claim cl;
 	int n;
 
-	if (mpr_lib_new_claim_refused(c, "mpmcring_read_many"))
-		return -EINVAL;
+	n = mpr_lib_new_claim_refused(c, "mpmcring_read_many");
+	if (n)
+		return n;
 	n = mpr_lib_claim(c, max_records, max_bytes, &cl, &sink, announced);
 	if (n > 0)
 		c->handed_out = true;
@@ -510,8 +516,9 @@ static MPR_SLOW_PATH int mpr_lib_read_batch_slow(struct mpmcring_consumer *c,
 	struct mpr_claim cl;
 	int n;
 
-	if (mpr_lib_new_claim_refused(c, "mpmcring_read_batch"))
-		return -EINVAL;
+	n = mpr_lib_new_claim_refused(c, "mpmcring_read_batch");
+	if (n)
+		return n;
 	n = mpr_lib_claim(c, max_records, max_bytes, &cl, NULL, announced);
 	if (n < 0)
 		return n;
