@@ -367,6 +367,38 @@ static void t_new_claim_revoked_pending_says_estale(struct tap *t)
 }
 
 /*
+ * One of a stopped consume's records taken with mpmcring_read() (handed
+ * out), then the claim revoked: read_batch and consume say -ESTALE, as
+ * Go's ReadBatch and Consume do; consume used to say -EINVAL after
+ * walking the rest ("take those with mpmcring_read() too").
+ */
+static void t_handed_out_revoked_says_estale(struct tap *t)
+{
+	struct cnt s = { .stop_at = 1 };
+	struct mpmcring_consumer *c = NULL;
+	struct mpmcring_record rec;
+	struct mpmcring_batch b;
+	struct fix f;
+
+	if (fix_init(&f, 3, false, 0, &s))
+		c = mpmcring_consumer_new(f.r);
+	if (c) {
+		CHECK_EQ(t, mpmcring_consume(c, 8, cnt_fn, &s), STOP);
+		CHECK_EQ(t, mpmcring_read(c, &rec), 0);
+		CHECK_EQ(t, ((const unsigned char *)rec.data)[0], 2);
+		__atomic_fetch_or(&f.h.v.cons->slots[0].start, MPMCRING_SLOT_REVOKED,
+				  __ATOMIC_SEQ_CST);
+		CHECK_EQ(t, mpmcring_read_batch(c, &b, 4, SIZE_MAX), -ESTALE);
+		CHECK_EQ(t, mpmcring_consume(c, 8, cnt_fn, &s), -ESTALE);
+		CHECK_EQ(t, s.records, 1);
+		mpmcring_consumer_free(c);
+	} else {
+		CHECK(t, 0, "set-up: %s", mpmcring_errmsg());
+	}
+	fix_fini(&f);
+}
+
+/*
  * The program took a record from the poller's consumer by hand
  * (mpmcring_read()): the poller must not hand that consumer to consume,
  * which refuses while it holds them (-EINVAL at every poll, never a
@@ -469,6 +501,7 @@ int main(void)
 		TAP_TEST(t_consume_estale_forever),
 		TAP_TEST(t_peek_revoked_pending_says_estale),
 		TAP_TEST(t_new_claim_revoked_pending_says_estale),
+		TAP_TEST(t_handed_out_revoked_says_estale),
 		TAP_TEST(t_poller_waits_while_program_holds_records),
 		TAP_TEST(t_poller_stopping_ring_starves_none),
 		TAP_TEST(t_poller_stopping_dead_ring_starves_none),

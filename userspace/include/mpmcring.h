@@ -180,7 +180,9 @@ int mpmcring_read(struct mpmcring_consumer *c, struct mpmcring_record *rec);
  * stopped mpmcring_consume() claimed are undelivered (take them first: a
  * new claim starts past them; with mpmcring_read() once the consumer also
  * holds records from read or read_batch) or from inside consume's callback;
- * -EAGAIN, -EBUSY, -EBADMSG, -ESTALE as mpmcring_read().
+ * -EAGAIN, -EBUSY, -EBADMSG, -ESTALE as mpmcring_read() (-ESTALE, not
+ * -EINVAL, once the claim holding a stopped consume's records was
+ * revoked: commit, then read again).
  */
 int mpmcring_read_batch(struct mpmcring_consumer *c, struct mpmcring_batch *b,
 			unsigned int max_records, size_t max_bytes);
@@ -194,7 +196,8 @@ int mpmcring_batch_next(struct mpmcring_batch *b, struct mpmcring_record *rec);
  * claimed at once: the records of the claim without a call per record.
  * Returns the number of records, at most max_records (> 0), or an error as
  * mpmcring_read_batch() (-EINVAL while records a stopped mpmcring_consume()
- * claimed are undelivered). They stay valid until mpmcring_commit().
+ * claimed are undelivered, -ESTALE once their claim was revoked). They
+ * stay valid until mpmcring_commit().
  */
 int mpmcring_read_many(struct mpmcring_consumer *c, struct mpmcring_record *recs,
 		       unsigned int max_records, size_t max_bytes);
@@ -252,7 +255,7 @@ int mpmcring_validate(struct mpmcring_consumer *c);
  * one MPMCRING_REC_LOST record (not counted in the return value).
  * -EINVAL while the consumer holds records from mpmcring_read(),
  * mpmcring_read_many() or mpmcring_read_batch(): commit them first (consume
- * commits all it holds).
+ * commits all it holds); -ESTALE instead when that claim was revoked.
  */
 typedef int (*mpmcring_record_fn)(void *ctx, const struct mpmcring_record *rec);
 int mpmcring_consume(struct mpmcring_consumer *c, unsigned int max, mpmcring_record_fn fn,

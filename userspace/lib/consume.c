@@ -870,7 +870,15 @@ static int mpr_lib_consume(struct mpmcring_consumer *c, unsigned int max, mpmcri
 
 	if (!max)
 		return mpr_lib_error(EINVAL, "mpmcring_consume: max is 0");
-	/* Its commit would release records the caller still reads in place. */
+	/*
+	 * Its commit would release records the caller still reads in place;
+	 * a revoked claim is the news that matters (commit it), told before
+	 * any walk of what a stopped consume left, as read and Go's Consume
+	 * tell it.
+	 */
+	if (c->handed_out && c->holding &&
+	    mpr_claim_revoked(&c->r->v, &c->slot->start, c->claim_start))
+		return mpr_lib_claim_revoked();
 	if (c->handed_out && mpr_lib_pending_left(c))
 		return mpr_lib_error(
 			EINVAL,
