@@ -37,6 +37,9 @@ for p in "${pkgs[@]}"; do debs+=("$(echo "$d/${p}_${ver}_"*.deb)"); done
 step() { echo "== $(date +%T) $*"; }
 fail() { echo "FAIL: $*"; exit 1; }
 ma=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
+# The test's own files: the copy's /tmp is the host's, with whatever lies
+# there (a directory named like one of them failed the test).
+w=$(mktemp -d)
 
 # The kernels DKMS can build for: those with headers (what common.postinst
 # and dkms_autoinstaller check: /lib/modules/<rel>/build/include).
@@ -103,8 +106,8 @@ if [ -n "$left" ] || [ -e /etc/mpmcring ]; then
 	ldconfig
 fi
 # What exists before, to tell after the purge what dpkg added.
-for b in "${debs[@]}"; do deb_paths "$b"; done | sort -u >/tmp/paths
-existing </tmp/paths >/tmp/before
+for b in "${debs[@]}"; do deb_paths "$b"; done | sort -u >"$w"/paths
+existing <"$w"/paths >"$w"/before
 
 hide() { mv "/lib/modules/$1/build" "/lib/modules/$1/.build-hidden"; }
 unhide() { mv "/lib/modules/$1/.build-hidden" "/lib/modules/$1/build"; }
@@ -123,11 +126,11 @@ echo "kernels: postinst $pk; header_postinst hook $(echo "$hooks" | tr '\n' ' ')
 for r in $rest; do hide "$r"; done
 
 step "dpkg -i ${debs[*]##*/}"
-dpkg -i "${debs[@]}" >/tmp/dpkg-i.log 2>&1 || {
-	cat /tmp/dpkg-i.log
-	fail "dpkg -i of the four packages failed: $(grep -E 'depends on|dependency|error' /tmp/dpkg-i.log | head -n 5 | tr '\n' ';') (a Depends not installed by scripts/deps.sh check: add it there)"
+dpkg -i "${debs[@]}" >"$w"/dpkg-i.log 2>&1 || {
+	cat "$w"/dpkg-i.log
+	fail "dpkg -i of the four packages failed: $(grep -E 'depends on|dependency|error' "$w"/dpkg-i.log | head -n 5 | tr '\n' ';') (a Depends not installed by scripts/deps.sh check: add it there)"
 }
-cat /tmp/dpkg-i.log
+cat "$w"/dpkg-i.log
 for p in "${pkgs[@]}"; do
 	s=$(dpkg-query -W -f='${Status}' "$p")
 	[ "$s" = "install ok installed" ] || fail "dpkg-query says '$s' for $p"
@@ -140,13 +143,13 @@ env | grep '^PKG_CONFIG' && fail "a PKG_CONFIG variable is set"
 flags=$(pkg-config --cflags --libs mpmcring) || fail "pkg-config --cflags --libs mpmcring failed"
 echo "pkg-config: $flags"
 # shellcheck disable=SC2086 # the flags are words
-cc -std=c11 -Wall -Wextra -Werror -o /tmp/consumer "$d/consumer.c" $flags ||
+cc -std=c11 -Wall -Wextra -Werror -o "$w"/consumer "$d/consumer.c" $flags ||
 	fail "examples/consumer.c does not build with pkg-config's flags from libmpmcring-dev"
-readelf -d /tmp/consumer | grep -q 'NEEDED.*\[libmpmcring\.so\.2\]' ||
+readelf -d "$w"/consumer | grep -q 'NEEDED.*\[libmpmcring\.so\.2\]' ||
 	fail "the consumer is not linked to libmpmcring.so.2"
-ldd /tmp/consumer | grep -qE "libmpmcring\.so\.2 => (/usr)?/lib/$ma/libmpmcring\.so\.2 " ||
-	fail "the consumer does not load the installed library: $(ldd /tmp/consumer | grep mpmcring)"
-out=$(/tmp/consumer /tmp/no-such-ring 2>&1) && fail "the consumer ran without a ring"
+ldd "$w"/consumer | grep -qE "libmpmcring\.so\.2 => (/usr)?/lib/$ma/libmpmcring\.so\.2 " ||
+	fail "the consumer does not load the installed library: $(ldd "$w"/consumer | grep mpmcring)"
+out=$("$w"/consumer "$w"/no-such-ring 2>&1) && fail "the consumer ran without a ring"
 echo "consumer: $out"
 echo "$out" | grep -q 'no such device' || fail "the consumer said '$out', not 'no such device'"
 
@@ -154,13 +157,13 @@ step "the tool"
 [ "$(command -v mpmcring)" = /usr/bin/mpmcring ] || fail "mpmcring is not /usr/bin/mpmcring: $(command -v mpmcring)"
 /usr/bin/mpmcring --version | grep -q "^mpmcring $ver" ||
 	fail "mpmcring --version says '$(/usr/bin/mpmcring --version 2>&1)', not mpmcring $ver"
-/usr/bin/mpmcring list --json >/tmp/list.json || fail "mpmcring list --json failed"
-head -c 200 /tmp/list.json
+/usr/bin/mpmcring list --json >"$w"/list.json || fail "mpmcring list --json failed"
+head -c 200 "$w"/list.json
 
 step "DKMS: the postinst built for $pk"
-grep -q '^Building for ' /tmp/dpkg-i.log ||
+grep -q '^Building for ' "$w"/dpkg-i.log ||
 	fail "the postinst did not say which kernels it builds for (dh-dkms's common.postinst not run?)"
-building=$(grep '^Building for ' /tmp/dpkg-i.log | sed 's/^Building for //; s/,/ /g; s/ and / /')
+building=$(grep '^Building for ' "$w"/dpkg-i.log | sed 's/^Building for //; s/,/ /g; s/ and / /')
 case " $building " in *" $pk "*) ;; *) fail "the postinst built for '$building', not for $pk" ;; esac
 check_built "$pk"
 echo "$pk: $(installed "$pk")"
@@ -211,7 +214,7 @@ for p in "${pkgs[@]}"; do
 	s=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
 	[ -z "$s" ] || [ "$s" = "pn " ] || fail "after dpkg --purge, dpkg-query says '$s' for $p"
 done
-files_left=$(existing </tmp/paths | sort | comm -23 - /tmp/before)
+files_left=$(existing <"$w"/paths | sort | comm -23 - "$w"/before)
 [ -z "$files_left" ] || fail "after dpkg --purge, files the packages installed are left: $(echo "$files_left" | tr '\n' ' ')"
 
 # The load generator, opted in when installing, for kernel L only (the
