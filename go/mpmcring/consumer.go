@@ -704,15 +704,17 @@ func (c *Consumer) Lost() Lost {
 	v := c.v
 	d := atomic.LoadUint64(word(v.ro, metaLostDropped))
 	o := atomic.LoadUint64(word(v.ro, metaLostOverwritten))
-	// Only when the totals moved since the last look: the taken counters
-	// are shared, the totals are read-mostly.
+	// Only when the totals moved since the last look (or the last take
+	// gave up): the taken counters are shared, the totals read-mostly.
 	if d != c.seenDropped {
-		c.lost.Dropped += takeLost(word(v.ro, metaLostDropped), word(v.cons, consLostDroppedTaken))
-		c.seenDropped = d
+		taken := word(v.cons, consLostDroppedTaken)
+		c.lost.Dropped += takeLost(word(v.ro, metaLostDropped), taken)
+		c.seenDropped = lostSeen(taken, d, c.seenDropped)
 	}
 	if o != c.seenOverwritten {
-		c.lost.Overwritten += takeLost(word(v.ro, metaLostOverwritten), word(v.cons, consLostOverwrittenTaken))
-		c.seenOverwritten = o
+		taken := word(v.cons, consLostOverwrittenTaken)
+		c.lost.Overwritten += takeLost(word(v.ro, metaLostOverwritten), taken)
+		c.seenOverwritten = lostSeen(taken, o, c.seenOverwritten)
 	}
 	l := c.lost
 	c.lost = Lost{}

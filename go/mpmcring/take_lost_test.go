@@ -53,3 +53,37 @@ func takeLostRound(adds int) (uint64, uint64) {
 	wg.Wait()
 	return total, sum + takeLost(&total, &taken)
 }
+
+// Lost after its take gave up: other consumers won every swap on the
+// taken counter (the hook takes one loss before each swap) and left
+// losses behind. The next Lost takes them, though the total has not
+// moved: the winners may never ask again. Before the fix Lost waited
+// for the total to move (seen: 0 dropped, want the 744 left).
+func TestLostAfterTakeGaveUpTakesTheRest(t *testing.T) {
+	const total = 1000
+	h := newTestRing(t, ringParams{size: 4096})
+	c := newConsumer(t, h.ring(t))
+	atomic.StoreUint64(word(h.ro, metaLostDropped), total)
+	taken := word(h.cons, consLostDroppedTaken)
+	var others uint64
+	testHookTakeLost = func(p *uint64) {
+		if atomic.LoadUint64(p) < total {
+			atomic.AddUint64(p, 1)
+			others++
+		}
+	}
+	t.Cleanup(func() { testHookTakeLost = nil })
+	if l := c.Lost(); l.Dropped != 0 || others != claimTries {
+		t.Fatalf("first Lost: %d dropped with %d swaps lost, want 0 with %d", l.Dropped, others, claimTries)
+	}
+	testHookTakeLost = nil // the others are gone
+	if l := c.Lost(); l.Dropped != total-others {
+		t.Fatalf("second Lost: %d dropped, want the %d the others left", l.Dropped, total-others)
+	}
+	if got := atomic.LoadUint64(taken); got != total {
+		t.Fatalf("taken %d, want %d", got, total)
+	}
+	if l := c.Lost(); l.Dropped != 0 {
+		t.Fatalf("third Lost: %d dropped, want 0: each loss told once", l.Dropped)
+	}
+}

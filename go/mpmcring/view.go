@@ -513,6 +513,25 @@ func (v *view) claimStale(announce *uint64, start uint64) int {
 	return staleNot
 }
 
+// testHookTakeLost, when set (by tests only, before any consumer runs),
+// is called between takeLost's loads and its compare-and-swap: where
+// another consumer's take makes the swap lose.
+var testHookTakeLost func(taken *uint64)
+
+// lostSeen is the total a consumer may stop looking at: total once taken
+// is at or past it, by this consumer's take or another's; else seen as
+// it was. A take that lost claimTries swaps gave up, and what it left
+// must be taken at the next call, not only once the total moves again:
+// the consumers that won may never ask again. user-writable: taken
+// garbage past the total only makes the consumer wait for the next move;
+// garbage behind it is moved up by the next take.
+func lostSeen(taken *uint64, total, seen uint64) uint64 {
+	if before(atomic.LoadUint64(taken), total) {
+		return seen
+	}
+	return total
+}
+
 // takeLost is mpr_take_lost: moves *taken up to *total with one
 // compare-and-swap and returns the difference, so each loss reaches
 // exactly one consumer.
@@ -527,6 +546,9 @@ func takeLost(total, taken *uint64) uint64 {
 		t := atomic.LoadUint64(total)
 		if t == k {
 			return 0
+		}
+		if testHookTakeLost != nil {
+			testHookTakeLost(taken)
 		}
 		if atomic.CompareAndSwapUint64(taken, k, t) {
 			// user-writable: taken past total is garbage, 0 lost.

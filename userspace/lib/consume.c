@@ -29,10 +29,24 @@
 	     "only mpmcring_consumer_free() is left"
 
 /*
+ * The total a consumer may stop looking at: total once the shared "taken"
+ * counter is at or past it, by this consumer's take or another's. A take
+ * that lost MPR_CLAIM_TRIES swaps gives up, and what it left must be
+ * taken at the next call, not only once the total moves again: the
+ * consumers that won may never ask again. user-writable: taken garbage
+ * past the total only makes this consumer wait for the next move, as
+ * before; garbage behind it is moved up by the next take.
+ */
+static uint64_t mpr_lib_lost_seen(__u64 *taken, uint64_t total, uint64_t seen)
+{
+	return mpr_before(MPR_READ_ONCE(*taken), total) ? seen : total;
+}
+
+/*
  * Takes unreported losses, only when the consumer asks: one that never
  * asks must not swallow reports meant for the others. The totals live on
  * a read-mostly line; only when they moved since this consumer last looked
- * does it touch the shared "taken" counters.
+ * (or its last take gave up) does it touch the shared "taken" counters.
  */
 static void mpr_lib_take_lost(struct mpmcring_consumer *c)
 {
@@ -43,12 +57,14 @@ static void mpr_lib_take_lost(struct mpmcring_consumer *c)
 	if (d != c->seen_dropped) {
 		c->lost.dropped +=
 			mpr_take_lost(&v->meta->lost_dropped, &v->cons->lost_dropped_taken);
-		c->seen_dropped = d;
+		c->seen_dropped =
+			mpr_lib_lost_seen(&v->cons->lost_dropped_taken, d, c->seen_dropped);
 	}
 	if (o != c->seen_overwritten) {
 		c->lost.overwritten +=
 			mpr_take_lost(&v->meta->lost_overwritten, &v->cons->lost_overwritten_taken);
-		c->seen_overwritten = o;
+		c->seen_overwritten =
+			mpr_lib_lost_seen(&v->cons->lost_overwritten_taken, o, c->seen_overwritten);
 	}
 }
 
