@@ -81,7 +81,7 @@ MODULE_PARM_DESC(wm_low_pct, "created ring: percent that must stay free to admit
 module_param_cb(wm_normal_pct, &ev_ring_uint_ops, &wm_normal_pct, 0444);
 MODULE_PARM_DESC(wm_normal_pct, "created ring: percent that must stay free for a normal one (default 12)");
 module_param(proc, charp, 0444);
-MODULE_PARM_DESC(proc, "process events: a list of exec, fork, exit, or none (default exec,fork,exit)");
+MODULE_PARM_DESC(proc, "process events: a list of exec, fork, exit, or none (default exec,fork,exit; a load with proc=none, syscalls=none and catchall=0 records nothing and is refused)");
 module_param(syscalls, charp, 0444);
 MODULE_PARM_DESC(syscalls, "syscalls recorded with their own record (open, openat, openat2, creat, connect, execve, execveat; 32-bit ones too) or, by native number, as syscall records; none for no syscall (default: all the named ones)");
 module_param(catchall, bool, 0444);
@@ -336,6 +336,13 @@ int ev_parse_params(void)
 		ev_cfg.want_sys_exit |= ev_cfg.sys_kind[nr] != EVK_NONE;
 	for (nr = 0; nr < EV_NR_COMPAT_SYSCALLS; nr++)
 		ev_cfg.want_sys_exit |= ev_cfg.compat_kind[nr] != EVK_NONE;
+	/* A module that probes nothing is a mistake, never a quiet success. */
+	if (!ev_cfg.want_sys_exit && !ev_cfg.proc[MPMCRING_EV_EXEC] &&
+	    !ev_cfg.proc[MPMCRING_EV_FORK] && !ev_cfg.proc[MPMCRING_EV_EXIT]) {
+		pr_err("mpmcring_events: proc=%s syscalls=%s catchall=0: nothing to record: name a process event (exec, fork, exit), a syscall, or set catchall=1\n",
+		       proc, syscalls);
+		return -EINVAL;
+	}
 	return 0;
 }
 

@@ -284,6 +284,10 @@ TEST_F_TIMEOUT(ev, bad_params_fail_insmod_naming_them, 120)
 		  -EINVAL },
 		{ "prio=read=low", "'read' is not TYPE=CLASS", -EINVAL },
 		{ "prio=exec", "'exec' is not TYPE=CLASS", -EINVAL },
+		/* Nothing to probe: a typo, never a module that loads and records nothing. */
+		{ "proc=none syscalls=none",
+		  "proc=none syscalls=none catchall=0: nothing to record", -EINVAL },
+		{ "proc= syscalls=,", "proc= syscalls=, catchall=0: nothing to record", -EINVAL },
 		{ "max_path=0", "max_path=0: must be 1-4000", -EINVAL },
 		{ "max_path=5000", "max_path=5000: must be 1-4000", -EINVAL },
 		/* A 4 KiB ring's records hold 2040 bytes; an open event 81 and its path. */
@@ -1259,9 +1263,12 @@ TEST_F_TIMEOUT(ev, user_written_event_is_not_trusted, 120)
 	} forged = { 0 };
 	struct mpmcring_record rec;
 	struct mpmcring_event ev;
+	char params[64];
 	int ret;
 
-	ASSERT_EQ(0, ev_load("proc=none syscalls=none"));
+	/* A quiet ring: one syscall nothing in the guest calls. */
+	snprintf(params, sizeof(params), "proc=none syscalls=%d", SYS_vhangup);
+	ASSERT_EQ(0, ev_load(params));
 	ASSERT_EQ(0, ev_attach(_metadata, self));
 	forged.e.hdr.magic = MPMCRING_EV_MAGIC;
 	forged.e.hdr.type = MPMCRING_EV_EXEC;
