@@ -58,32 +58,42 @@ func takeLostRound(adds int) (uint64, uint64) {
 // taken counter (the hook takes one loss before each swap) and left
 // losses behind. The next Lost takes them, though the total has not
 // moved: the winners may never ask again. Before the fix Lost waited
-// for the total to move (seen: 0 dropped, want the 744 left).
+// for the total to move (seen: 0 dropped, want the 744 left). Both
+// counters, dropped and overwritten.
 func TestLostAfterTakeGaveUpTakesTheRest(t *testing.T) {
 	const total = 1000
-	h := newTestRing(t, ringParams{size: 4096})
-	c := newConsumer(t, h.ring(t))
-	atomic.StoreUint64(word(h.ro, metaLostDropped), total)
-	taken := word(h.cons, consLostDroppedTaken)
-	var others uint64
-	testHookTakeLost = func(p *uint64) {
-		if atomic.LoadUint64(p) < total {
-			atomic.AddUint64(p, 1)
-			others++
+	for _, k := range []struct {
+		name         string
+		total, taken uint64
+		of           func(Lost) uint64
+	}{
+		{"dropped", metaLostDropped, consLostDroppedTaken, func(l Lost) uint64 { return l.Dropped }},
+		{"overwritten", metaLostOverwritten, consLostOverwrittenTaken, func(l Lost) uint64 { return l.Overwritten }},
+	} {
+		h := newTestRing(t, ringParams{size: 4096})
+		c := newConsumer(t, h.ring(t))
+		atomic.StoreUint64(word(h.ro, k.total), total)
+		taken := word(h.cons, k.taken)
+		var others uint64
+		testHookTakeLost = func(p *uint64) {
+			if atomic.LoadUint64(p) < total {
+				atomic.AddUint64(p, 1)
+				others++
+			}
 		}
-	}
-	t.Cleanup(func() { testHookTakeLost = nil })
-	if l := c.Lost(); l.Dropped != 0 || others != claimTries {
-		t.Fatalf("first Lost: %d dropped with %d swaps lost, want 0 with %d", l.Dropped, others, claimTries)
-	}
-	testHookTakeLost = nil // the others are gone
-	if l := c.Lost(); l.Dropped != total-others {
-		t.Fatalf("second Lost: %d dropped, want the %d the others left", l.Dropped, total-others)
-	}
-	if got := atomic.LoadUint64(taken); got != total {
-		t.Fatalf("taken %d, want %d", got, total)
-	}
-	if l := c.Lost(); l.Dropped != 0 {
-		t.Fatalf("third Lost: %d dropped, want 0: each loss told once", l.Dropped)
+		if l := c.Lost(); k.of(l) != 0 || others != claimTries {
+			testHookTakeLost = nil
+			t.Fatalf("%s: first Lost: %d with %d swaps lost, want 0 with %d", k.name, k.of(l), others, claimTries)
+		}
+		testHookTakeLost = nil // the others are gone
+		if l := c.Lost(); k.of(l) != total-others {
+			t.Fatalf("%s: second Lost: %d, want the %d the others left", k.name, k.of(l), total-others)
+		}
+		if got := atomic.LoadUint64(taken); got != total {
+			t.Fatalf("%s: taken %d, want %d", k.name, got, total)
+		}
+		if l := c.Lost(); k.of(l) != 0 {
+			t.Fatalf("%s: third Lost: %d, want 0: each loss told once", k.name, k.of(l))
+		}
 	}
 }

@@ -7,6 +7,8 @@
  *          [proc=exec,fork,exit] [syscalls=openat,connect,execve,...]
  *          [catchall=1] [prio=open=low,...] [max_path=256]
  *
+ * Something must be recorded: proc=none with syscalls=none and no
+ * catchall=1 is refused.
  * Probes go on kernel tracepoints found by name at load time
  * (sched_process_exec/fork/exit, raw_syscalls sys_exit): they are
  * not exported to modules, for_each_kernel_tracepoint() finds them. Records:

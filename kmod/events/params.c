@@ -81,11 +81,11 @@ MODULE_PARM_DESC(wm_low_pct, "created ring: percent that must stay free to admit
 module_param_cb(wm_normal_pct, &ev_ring_uint_ops, &wm_normal_pct, 0444);
 MODULE_PARM_DESC(wm_normal_pct, "created ring: percent that must stay free for a normal one (default 12)");
 module_param(proc, charp, 0444);
-MODULE_PARM_DESC(proc, "process events: a list of exec, fork, exit, or none (default exec,fork,exit; a load with proc=none, syscalls=none and catchall=0 records nothing and is refused)");
+MODULE_PARM_DESC(proc, "process events: a list of exec, fork, exit, or none (default exec,fork,exit; with no process event, no syscall and no catchall=1 there is nothing to record, and the load is refused)");
 module_param(syscalls, charp, 0444);
-MODULE_PARM_DESC(syscalls, "syscalls recorded with their own record (open, openat, openat2, creat, connect, execve, execveat; 32-bit ones too) or, by native number, as syscall records; none for no syscall (default: all the named ones)");
+MODULE_PARM_DESC(syscalls, "syscalls recorded with their own record (open, openat, openat2, creat, connect, execve, execveat; 32-bit ones too) or, by native number, as syscall records; none for no syscall (default: all the named ones; with none here, no process event and no catchall=1, the load is refused)");
 module_param(catchall, bool, 0444);
-MODULE_PARM_DESC(catchall, "record every other syscall as a syscall record (default 0)");
+MODULE_PARM_DESC(catchall, "record every other syscall as a syscall record (default 0; catchall=1 alone is something to record)");
 module_param(prio, charp, 0444);
 MODULE_PARM_DESC(prio, "priority classes by type, e.g. open=low,syscall=normal (classes low, normal, critical; default exec, fork, exit critical; open, connect, execve normal: any user can loop those; syscall low)");
 module_param(chunk_bytes, uint, 0444);
@@ -339,7 +339,7 @@ int ev_parse_params(void)
 	/* A module that probes nothing is a mistake, never a quiet success. */
 	if (!ev_cfg.want_sys_exit && !ev_cfg.proc[MPMCRING_EV_EXEC] &&
 	    !ev_cfg.proc[MPMCRING_EV_FORK] && !ev_cfg.proc[MPMCRING_EV_EXIT]) {
-		pr_err("mpmcring_events: proc=%s syscalls=%s catchall=0: nothing to record: name a process event (exec, fork, exit), a syscall, or set catchall=1\n",
+		pr_err("mpmcring_events: proc=%s syscalls=%s and no catchall=1: nothing to record: name a process event (exec, fork, exit), a syscall, or set catchall=1\n",
 		       proc, syscalls);
 		return -EINVAL;
 	}

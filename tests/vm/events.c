@@ -286,8 +286,9 @@ TEST_F_TIMEOUT(ev, bad_params_fail_insmod_naming_them, 120)
 		{ "prio=exec", "'exec' is not TYPE=CLASS", -EINVAL },
 		/* Nothing to probe: a typo, never a module that loads and records nothing. */
 		{ "proc=none syscalls=none",
-		  "proc=none syscalls=none catchall=0: nothing to record", -EINVAL },
-		{ "proc= syscalls=,", "proc= syscalls=, catchall=0: nothing to record", -EINVAL },
+		  "proc=none syscalls=none and no catchall=1: nothing to record", -EINVAL },
+		{ "proc= syscalls=,", "proc= syscalls=, and no catchall=1: nothing to record",
+		  -EINVAL },
 		{ "max_path=0", "max_path=0: must be 1-4000", -EINVAL },
 		{ "max_path=5000", "max_path=5000: must be 1-4000", -EINVAL },
 		/* A 4 KiB ring's records hold 2040 bytes; an open event 81 and its path. */
@@ -1266,7 +1267,8 @@ TEST_F_TIMEOUT(ev, user_written_event_is_not_trusted, 120)
 	char params[64];
 	int ret;
 
-	/* A quiet ring: one syscall nothing in the guest calls. */
+	/* A quiet ring: one syscall nothing in the guest calls (the guest runs
+	 * the tests alone: no getty, no login). */
 	snprintf(params, sizeof(params), "proc=none syscalls=%d", SYS_vhangup);
 	ASSERT_EQ(0, ev_load(params));
 	ASSERT_EQ(0, ev_attach(_metadata, self));
