@@ -49,6 +49,12 @@ static int mpmcring_open(struct inode *inode, struct file *file)
 	mf->read_slot = -1;
 	mf->prio = min_t(u32, MPMCRING_PRIO_NORMAL, ring->layout.user_max_prio);
 	mf->writable = file->f_mode & FMODE_WRITE;
+	/*
+	 * A consumer maps the ring, which takes FMODE_READ: a write-only
+	 * file would take slots it can never consume from.
+	 */
+	mf->consumer = (file->f_mode & (FMODE_READ | FMODE_WRITE)) ==
+		       (FMODE_READ | FMODE_WRITE);
 	mpmcring_object_add(mf, sizeof(*mf), "file", ring->layout.name);
 	mpmcring_object_add(mf->slots, BITS_TO_LONGS(ring->layout.max_consumers) *
 			    sizeof(unsigned long), "file-slots", ring->layout.name);

@@ -182,7 +182,8 @@ struct mpmcring_file {
 	 * SET_PRIO. One value for every thread and process using the file.
 	 */
 	u64 out_need;
-	bool writable;		/* opened read-write: may consume and write */
+	bool writable;		/* opened for writing: may write(2), SET_PRIO */
+	bool consumer;		/* opened read-write: may ATTACH and consume */
 };
 
 /* ring.c */

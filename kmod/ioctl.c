@@ -225,6 +225,9 @@ long mpmcring_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case MPMCRING_IOC_DETACH:
 	case MPMCRING_IOC_REPAIR:
 	case MPMCRING_IOC_ROOM:
+		if (!mf->consumer)
+			return -EPERM;
+		break;
 	case MPMCRING_IOC_SET_PRIO:
 		if (!mf->writable)
 			return -EPERM;

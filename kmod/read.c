@@ -230,7 +230,7 @@ static ssize_t mpmcring_read_buf(struct file *file,
 	size_t want;
 	bool dead;
 
-	if (!mf->writable)
+	if (!mf->consumer)
 		return -EPERM;	/* a read-only file observes, it does not consume */
 	if (!count)
 		return 0;

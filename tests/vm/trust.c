@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The trust model from the user's side of the device file: a file opened
- * read-only observes and nothing else; one file cannot take every consumer
+ * read-only observes and nothing else, one opened write-only writes and
+ * nothing else; one file cannot take every consumer
  * slot; a failed ATTACH gives its slot back; userspace writes stay below
  * the critical class unless the ring's owner says otherwise; ATTACH never
  * waits behind a sleeping read(2); and what read(2) returns is never torn,
@@ -90,6 +91,38 @@ TEST_F(trust, read_only_file_observes_only)
 	EXPECT_EQ(sizeof(rec), read(self->fd, buf, sizeof(buf)));
 	EXPECT_EQ(0, memcmp(buf, rec, sizeof(rec)));
 	close(ro);
+}
+
+/*
+ * A file opened write-only writes, and sets its class, but does not
+ * consume: it cannot map the ring (that takes FMODE_READ), so ATTACH
+ * would only take slots from real consumers (before: it took them, up to
+ * max_per_file an open), and REPAIR and ROOM are consumers' calls too.
+ */
+TEST_F(trust, write_only_file_writes_only)
+{
+	int wo = open(RING, O_WRONLY | O_CLOEXEC);
+	uint32_t idx = 0, prio = MPMCRING_PRIO_LOW;
+	char rec[16] = "written", buf[64];
+
+	ASSERT_GE(wo, 0);
+	EXPECT_EQ(-1, ioctl(wo, MPMCRING_IOC_ATTACH, &idx));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(-1, ioctl(wo, MPMCRING_IOC_DETACH, &idx));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(-1, ioctl(wo, MPMCRING_IOC_REPAIR));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(-1, ioctl(wo, MPMCRING_IOC_ROOM));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(0, consumers_now(self->fd));
+	EXPECT_EQ(0, ioctl(wo, MPMCRING_IOC_SET_PRIO, &prio));
+	EXPECT_EQ(sizeof(rec), write(wo, rec, sizeof(rec)));
+	EXPECT_EQ(-1, read(wo, buf, sizeof(buf)));
+	EXPECT_EQ(EBADF, errno);
+	/* What it wrote is there for a real consumer. */
+	EXPECT_EQ(sizeof(rec), read(self->fd, buf, sizeof(buf)));
+	EXPECT_EQ(0, memcmp(buf, rec, sizeof(rec)));
+	close(wo);
 }
 
 /* An edge-triggered waiter that counts the wakeups it gets. */
