@@ -15,6 +15,7 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1073,6 +1074,113 @@ out:
  * padding there): it ends at its hangup.
  */
 /*
+ * helper-241: the cap of records per ring per call held only between
+ * consumes: a batch above it delivered a whole batch (here 16 with the
+ * cap at 4; 65536 stands in for it). One consume never takes more than
+ * the cap leaves.
+ */
+static void t_poller_cap_holds_within_a_batch(struct tap *t)
+{
+	unsigned int saved = mpr_lib_poll_ring_max;
+	struct seen s = { 0 };
+	struct mpmcring_poller *p;
+	struct hostring h;
+	struct mpmcring *r;
+	int i;
+
+	CHECK(t, !ring(&h, 4096), "init");
+	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	p = mpmcring_poller_new(&MPMCRING_OPTS(mpmcring_poller_opts, .batch = 16));
+	CHECK(t, r && p, "ring and poller");
+	if (!r || !p)
+		return;
+	CHECK_EQ(t, mpmcring_poller_add(p, r, seen_fn, &s, NULL), 0);
+	for (i = 0; i < 20; i++)
+		CHECK_EQ(t, put(&h, 16, MPMCRING_PRIO_NORMAL, (unsigned char)i), 0);
+	mpr_lib_poll_ring_max = 4;
+	CHECK_EQ(t, mpmcring_poller_consume(p), 4);
+	CHECK_EQ(t, mpmcring_poller_poll(p, 0), 4);
+	mpr_lib_poll_ring_max = saved;
+	CHECK_EQ(t, s.records, 8);
+	CHECK_EQ(t, mpmcring_poller_consume(p), 12);
+	CHECK_EQ(t, s.bad, 0);
+	mpmcring_poller_free(p);
+	mpmcring_close(r);
+	hostring_destroy(&h);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * helper-241: a poller with no ring returned 0 at once, whatever the
+ * timeout, so a loop around mpmcring_poller_poll(p, -1) spun. It waits
+ * now, as over idle rings: here until a signal (EINTR), without
+ * SA_RESTART. Before: 0.
+ */
+static void t_poller_without_rings_waits(struct tap *t)
+{
+	struct sigaction sa = { .sa_handler = on_alarm }, old;
+	struct itimerval it = { .it_value = { .tv_usec = 30000 } };
+	struct mpmcring_poller *p = mpmcring_poller_new(NULL);
+
+	CHECK(t, p, "poller");
+	if (!p)
+		return;
+	CHECK_EQ(t, sigaction(SIGALRM, &sa, &old), 0);
+	CHECK_EQ(t, setitimer(ITIMER_REAL, &it, NULL), 0);
+	CHECK_EQ(t, mpmcring_poller_poll(p, -1), -EINTR);
+	CHECK_EQ(t, errno, EINTR);
+	CHECK_EQ(t, mpmcring_poller_poll(p, 0), 0);
+	CHECK_EQ(t, sigaction(SIGALRM, &old, NULL), 0);
+	mpmcring_poller_free(p);
+}
+
+/*
+ * helper-241: mpmcring_poller_remove() took the ring's losses, then
+ * failed to take the ring out of the epoll set: the caller, told that
+ * nothing happened, dropped them, and nobody got them again. A refused
+ * remove now takes nothing: the consumer still has the loss. Before: 0.
+ */
+static void t_poller_refused_remove_keeps_the_losses(struct tap *t)
+{
+	struct mpmcring_lost lost = MPMCRING_OPTS(mpmcring_lost);
+	struct seen s = { 0 };
+	struct mpmcring_poller *p;
+	struct hostring h;
+	struct mpmcring *r;
+	int fds[2];
+
+	CHECK(t, !ring(&h, 4096), "init");
+	p = mpmcring_poller_new(NULL);
+	CHECK(t, p, "poller");
+	if (!p)
+		return;
+	r = ring_with_pipe(t, &h, &h.layout, p, &s, fds);
+	if (!r)
+		return;
+	h.v.meta->lost_dropped = 1;
+	/* Closed before the remove: EPOLL_CTL_DEL fails (EBADF). */
+	close(fds[0]);
+	CHECK_EQ(t, mpmcring_poller_remove(p, 0, &lost), -EBADF);
+	CHECK_EQ(t, lost.dropped, 0);
+	lost.dropped = 0;
+	CHECK_EQ(t, mpmcring_take_lost(mpmcring_poller_consumer(p, 0), &lost), 0);
+	CHECK_EQ(t, lost.dropped, 1);
+	/* A size the library does not take: refused, nothing removed. */
+	lost.sz = 8;
+	CHECK_EQ(t, mpmcring_poller_remove(p, 0, &lost), -EINVAL);
+	CHECK_EQ(t, mpmcring_poller_ring_gone(p, 0), 0);
+	r->fd = -1; /* closed above */
+	mpmcring_poller_free(p);
+	mpmcring_close(r);
+	close(fds[1]);
+	hostring_destroy(&h);
+}
+
+/*
  * review-dead18 S1: mpmcring_poller_poll() gave a destroyed ring a pass
  * after reading its state word, and then another for the ring's epoll
  * event (a dead ring with records is readable): twice the cap of records
@@ -1807,6 +1915,9 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_poller_consume_sees_state_dead),
 	TAP_TEST(t_poller_mixed_abi_ends),
 	TAP_TEST(t_poller_poll_dead_ring_keeps_the_cap),
+	TAP_TEST(t_poller_cap_holds_within_a_batch),
+	TAP_TEST(t_poller_without_rings_waits),
+	TAP_TEST(t_poller_refused_remove_keeps_the_losses),
 	TAP_TEST(t_poller_memory_ring_ends),
 	TAP_TEST(t_poller_hangup_below_watermark_drains),
 	TAP_TEST(t_poller_hangup_busy_stays),

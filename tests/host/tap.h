@@ -43,8 +43,13 @@ struct tap {
 		}                                                                  \
 	} while (0)
 
-#define CHECK_EQ(t, a, b) \
-	CHECK(t, (long long)(a) == (long long)(b), "%lld != %lld", (long long)(a), (long long)(b))
+/* Each side evaluated once: a failure's message shows what was compared. */
+#define CHECK_EQ(t, a, b)                                                                   \
+	do {                                                                                \
+		long long a_ = (long long)(a), b_ = (long long)(b);                         \
+		if (a_ != b_)                                                               \
+			TAP_FAIL_(t, "check failed", #a " == " #b, "%lld != %lld", a_, b_); \
+	} while (0)
 
 struct tap_test {
 	const char *name;

@@ -353,8 +353,12 @@ struct mpmcring_poller *mpmcring_poller_new(const struct mpmcring_poller_opts *o
 /* Attaches a consumer (with opts) to r; returns its index in the poller. */
 int mpmcring_poller_add(struct mpmcring_poller *p, struct mpmcring *r, mpmcring_record_fn fn,
 			void *ctx, const struct mpmcring_consumer_opts *opts);
-/* Waits up to timeout_ms (< 0: forever) for records, then consumes what is
- * ready in every ring; returns the records consumed (0: timeout). A ring
+/* Waits up to timeout_ms (< 0: forever; with no ring added, until a
+ * signal: -EINTR) for records, then consumes what is ready in every ring,
+ * up to 65536 records per ring whatever the batch; returns the records
+ * consumed (0: timeout). -ESTALE: a ring's claim was revoked while fn read
+ * its last batch (mpmcring_errmsg() names the ring): those records may
+ * have been overwritten (one poller per ring tells which). A ring
  * destroyed and drained is dropped from the set; once all are (or were
  * removed), -EPIPE (as
  * mpmcring_wait(): stop, no record will ever come). A ring whose consume
@@ -374,7 +378,9 @@ int mpmcring_poller_poll(struct mpmcring_poller *p, int timeout_ms);
  * ring's error: as mpmcring_poller_poll(). */
 int mpmcring_poller_consume(struct mpmcring_poller *p);
 /* The epoll descriptor: readable when a ring may have records (or was
- * destroyed: the next mpmcring_poller_consume() drops it). */
+ * destroyed: the next mpmcring_poller_consume() drops it). Not for the
+ * records a stopped callback left claimed: after a callback's stop, call
+ * mpmcring_poller_consume() again before waiting on it. */
 int mpmcring_poller_epoll_fd(const struct mpmcring_poller *p);
 /* The consumer the poller attached to ring idx (for mpmcring_take_lost());
  * NULL (EINVAL) for no such ring or one removed. */

@@ -1065,17 +1065,26 @@ uint64_t mpmcring_avail_bytes(const struct mpmcring *r)
 /* The first struct mpmcring_lost (library 2.0): what every caller has. */
 #define MPR_LOST_SIZE_VER0 (offsetof(struct mpmcring_lost, revoked) + sizeof(uint64_t))
 
-int mpmcring_take_lost(struct mpmcring_consumer *c, struct mpmcring_lost *lost)
+int mpr_lib_lost_size_check(const struct mpmcring_lost *lost, const char *call)
 {
-	size_t sz;
-
-	if (!c)
-		return mpr_lib_error(EINVAL, "mpmcring_take_lost: no consumer (NULL)");
 	if (!lost || lost->sz < MPR_LOST_SIZE_VER0)
 		return mpr_lib_error(
 			EINVAL,
-			"mpmcring_take_lost: lost->sz is %zu: set it to sizeof(struct mpmcring_lost) (MPMCRING_OPTS(mpmcring_lost)); nothing was taken",
-			lost ? lost->sz : 0);
+			"%s: lost->sz is %zu: set it to sizeof(struct mpmcring_lost) (MPMCRING_OPTS(mpmcring_lost)); nothing was taken",
+			call, lost ? lost->sz : 0);
+	return 0;
+}
+
+int mpmcring_take_lost(struct mpmcring_consumer *c, struct mpmcring_lost *lost)
+{
+	size_t sz;
+	int err;
+
+	if (!c)
+		return mpr_lib_error(EINVAL, "mpmcring_take_lost: no consumer (NULL)");
+	err = mpr_lib_lost_size_check(lost, "mpmcring_take_lost");
+	if (err)
+		return err;
 	mpr_lib_take_lost(c);
 	sz = lost->sz < sizeof(*lost) ? lost->sz : sizeof(*lost);
 	/* Past sz: a shorter caller's memory. Past our sizeof: left as it is. */

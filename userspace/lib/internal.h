@@ -131,6 +131,9 @@ bool mpr_consumer_free(struct mpmcring_consumer *c, const void *here);
 /* Hands the losses not yet reported to fn as one MPMCRING_REC_LOST record;
  * returns fn's value (0 when there were none). */
 int mpr_lib_lost_record(struct mpmcring_consumer *c, mpmcring_record_fn fn, void *ctx);
+/* 0 when lost->sz is one mpmcring_take_lost() takes, else -EINVAL, the
+ * message naming call. */
+int mpr_lib_lost_size_check(const struct mpmcring_lost *lost, const char *call);
 
 /* A ring over memory the caller owns (tests, fuzzer, host harness). */
 struct mpmcring *mpmcring__open_memory(void *cons, void *ro, const struct mpmcring_layout *l);

@@ -222,7 +222,12 @@ static int mpr_poll_ring(struct mpmcring_poller *p, unsigned int idx, struct mpr
 	pr->drained = false;
 	while (done < mpr_lib_poll_ring_max) {
 		pr->stop = 0;
-		n = mpmcring_consume(pr->c, p->batch, mpr_poll_fn, pr);
+		/* The cap holds within a consume too: batch has no bound. */
+		n = mpmcring_consume(pr->c,
+				     p->batch < mpr_lib_poll_ring_max - done
+					     ? p->batch
+					     : mpr_lib_poll_ring_max - done,
+				     mpr_poll_fn, pr);
 		if (p->freed)
 			return -ECANCELED; /* the pass ends; the entry point frees p */
 		/*
@@ -572,6 +577,20 @@ MPR_ENTRY_FRAME int mpmcring_poller_consume(struct mpmcring_poller *p)
 	return mpr_poller_call_end(p, ret, "mpmcring_poller_consume", __builtin_frame_address(0));
 }
 
+/*
+ * No ring added yet: the timeout passes as over idle rings (a loop around
+ * mpmcring_poller_poll(p, -1) must sleep, not spin), on the empty epoll
+ * set; a signal ends it (EINTR). 0: no record.
+ */
+static int mpr_poll_no_ring(struct mpmcring_poller *p, int timeout_ms)
+{
+	struct epoll_event ev;
+
+	if (epoll_wait(p->epfd, &ev, 1, timeout_ms < 0 ? -1 : timeout_ms) < 0)
+		return mpr_lib_error(errno, "epoll_wait: %s", strerror(errno));
+	return 0;
+}
+
 static int mpr_poller_poll(struct mpmcring_poller *p, int timeout_ms, struct mpr_poll_pass *ps)
 {
 	/* calls counts this one: the first call goes in the rings' order. */
@@ -609,7 +628,7 @@ static int mpr_poller_poll(struct mpmcring_poller *p, int timeout_ms, struct mpr
 			return err;
 	}
 	if (!p->n)
-		return 0;
+		return mpr_poll_no_ring(p, timeout_ms);
 	/* Rings the meta page says are dead: no sleep for them (nor for
 	 * memory rings, which have no file to hang up). */
 	if (!ps->total) {
@@ -689,23 +708,25 @@ MPR_ENTRY_FRAME int mpmcring_poller_remove(struct mpmcring_poller *p, unsigned i
 	if (err)
 		return err;
 	pr = p->rings[idx];
-	if (lost) {
-		err = mpmcring_take_lost(pr->c, lost);
-		if (err)
-			return err; /* lost->sz: nothing was removed */
-	}
+	/* lost->sz checked first: a refused call takes nothing, removes nothing. */
+	err = lost ? mpr_lib_lost_size_check(lost, "mpmcring_poller_remove") : 0;
+	if (err)
+		return err;
 	/*
 	 * Left in the set, a registration would wake the poller for an
-	 * index that a later add reuses: refuse rather than leave it.
+	 * index that a later add reuses: refuse rather than leave it, and
+	 * before the losses are taken, so that they stay for the next call.
 	 */
 	if (!pr->gone && pr->r->fd >= 0 && epoll_ctl(p->epfd, EPOLL_CTL_DEL, pr->r->fd, NULL) < 0 &&
 	    errno != ENOENT) {
 		err = errno;
 		return mpr_lib_error(
 			err,
-			"mpmcring_poller_remove: taking ring %u out of the epoll set: %s (remove a ring before closing it)",
+			"mpmcring_poller_remove: taking ring %u out of the epoll set: %s (remove a ring before closing it); nothing was taken",
 			idx, strerror(err));
 	}
+	if (lost)
+		mpmcring_take_lost(pr->c, lost); /* cannot fail: sz checked */
 	mpr_poll_let_go(pr->c, __builtin_frame_address(0));
 	*pr = (struct mpr_poll_ring){ .gone = true, .removed = true };
 	return 0;
