@@ -42,6 +42,7 @@
 #include "rejected.skel.h"
 #include "exec.skel.h"
 #include "nullmem.skel.h"
+#include "badmem.skel.h"
 #include "destroy.skel.h"
 #include "sleep.skel.h"
 #include "pool.skel.h"
@@ -515,6 +516,24 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 				(long long)nm->data->out_ret, (long long)nm->data->write_ret);
 		}
 		nullmem_bpf__destroy(nm);
+	}
+	/*
+	 * An untrusted kernel pointer (walked from the task: may be NULL or
+	 * freed) with a size: the verifier must refuse it, on every kernel
+	 * (6.1: not a memory type; 6.12: a BTF pointer where the kfunc takes
+	 * void *), since the kfuncs copy from their memory arguments with a
+	 * plain memcpy(). Loaded only, never attached: were it accepted, the
+	 * kfuncs would need a copy that cannot fault.
+	 */
+	{
+		struct badmem_bpf *bm = badmem_bpf__open();
+
+		ASSERT_NE(NULL, bm);
+		bm->rodata->ring_id = self->id;
+		bm->rodata->tgid = getpid();
+		EXPECT_NE(0, badmem_bpf__load(bm))
+		TH_LOG("the verifier loaded badmem.bpf.c: an untrusted kernel pointer reaches the kfuncs' memcpy()");
+		badmem_bpf__destroy(bm);
 	}
 	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &after));
 	/*
