@@ -89,6 +89,20 @@ static int cat_capture(struct tap *t, struct cat *k, struct mpmcring *r,
 	return code;
 }
 
+/* One record of its bytes (a C string, NUL left out). */
+static int put_rec(struct hostring *h, const char *bytes)
+{
+	uint32_t len = (uint32_t)strlen(bytes);
+	uint64_t pos;
+	int err = hostring_reserve(h, 0, len, MPMCRING_PRIO_NORMAL, &pos);
+
+	if (err)
+		return err;
+	memcpy(hostring_payload(h, pos), bytes, len);
+	hostring_commit(h, 0, pos, len);
+	return 0;
+}
+
 /*
  * mpmcring cat --follow's end (review-gopoll18 S3): the ring's "device" is
  * a pipe (its hangup: the write end closed), with poll(2) wrapped
@@ -134,6 +148,42 @@ static void t_cat_follow_reports_losses_before_the_end(struct tap *t)
 	close(fds[0]);
 	mpmcring_close(g_r);
 	g_r = NULL;
+	hostring_destroy(&h);
+}
+
+/*
+ * An error that ends cat (here -EBADMSG: a head off the granule on a ring
+ * with no device to repair it) reports the losses not reported yet, before
+ * its message: after it, nobody would (helper-241). It returned the error
+ * alone: the 2 drops never reached the stream.
+ */
+static void t_cat_error_reports_losses_first(struct tap *t)
+{
+	struct cat k = { .fmt = CAT_JSON, .batch = 64 };
+	struct mpmcring_consumer *c;
+	struct mpmcring *r;
+	struct hostring h;
+	char *out = NULL, *err = NULL;
+	int code;
+
+	CHECK(t, !hostring_init(&h, &(struct hostring_params){ .size = 4096, .producers = 1 }),
+	      "init");
+	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	c = r ? mpmcring_consumer_new(r) : NULL;
+	CHECK(t, c, "consumer");
+	if (!c)
+		return;
+	CHECK_EQ(t, put_rec(&h, "one"), 0);
+	h.v.meta->lost_dropped = 2;
+	h.v.cons->head += 3; /* a co-tenant's garbage */
+	code = cat_capture(t, &k, r, c, &out, &err);
+	CHECK_EQ(t, code, CLI_ERROR);
+	CHECK(t, strstr(out, "{\"lost\":{\"dropped\":2,"), "the 2 drops were not reported");
+	CHECK(t, strstr(err, "mpmcring cat: (host): "), "no error message");
+	free(out);
+	free(err);
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
 	hostring_destroy(&h);
 }
 
@@ -323,6 +373,7 @@ static void t_event_text_values_forge_no_field(struct tap *t)
 
 static const struct tap_test tests[] = {
 	TAP_TEST(t_cat_follow_reports_losses_before_the_end),
+	TAP_TEST(t_cat_error_reports_losses_first),
 	TAP_TEST(t_cat_claim_revoked_while_made_json),
 	TAP_TEST(t_cat_claim_revoked_while_made_text),
 	TAP_TEST(t_event_text_values_forge_no_field),

@@ -9,6 +9,7 @@
  * field by field; records written by userspace are never decoded as events.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <getopt.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -256,9 +257,31 @@ static int cat_end(struct cat *k, const char *path, struct mpmcring_consumer *c,
 	cat_lost(k, &last);
 	ret = cat_flush();
 	if (destroyed)
-		fprintf(stderr, "mpmcring cat: %s: the ring was destroyed; every record was read\n",
+		fprintf(stderr,
+			"mpmcring cat: %s: the ring was destroyed and no record is left in it (what other consumers took is theirs; losses are reported above)\n",
 			path);
 	return ret < 0 ? CLI_OK : ret;
+}
+
+/*
+ * An error that ends cat: the losses not reported yet first (after it,
+ * nobody would), then the message. The message is formatted before the
+ * take, which may set the library's.
+ */
+static int __attribute__((format(printf, 3, 4)))
+cat_fail(struct cat *k, struct mpmcring_consumer *c, const char *fmt, ...)
+{
+	struct mpmcring_lost lost = MPMCRING_OPTS(mpmcring_lost);
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cat_take_lost(c, &lost);
+	cat_lost(k, &lost);
+	fflush(stdout);
+	return cli_error("cat", "%s", msg);
 }
 
 /*
@@ -326,13 +349,14 @@ static int cat_run(struct cat *k, const char *path, struct mpmcring *r, struct m
 			continue;
 		}
 		if (n < 0)
-			return cli_error("cat", "%s: %s", path, mpmcring_errmsg());
+			return cat_fail(k, c, "%s: %s", path, mpmcring_errmsg());
 		/* Claimed: from here to the commit, nothing is written to any fd. */
 		cat_take_lost(c, &lost);
 		m = open_memstream(&buf, &len);
 		if (!m) {
 			mpmcring_commit(c);
-			return cli_error("cat", "out of memory");
+			cat_lost(k, &lost);
+			return cat_fail(k, c, "out of memory");
 		}
 		while (mpmcring_batch_next(&b, &rec))
 			cat_record(k, m, &rec);
