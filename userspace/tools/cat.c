@@ -542,7 +542,7 @@ int cmd_cat(int argc, char **argv)
 	if (ring_path(optind < argc ? argv[optind] : NULL, path, sizeof(path)))
 		return cli_usage("cat", "bad RING '%s'", argv[optind]);
 
-	cli_signals();
+	cli_signals(true); /* a write into a stalled pipe ends at the second */
 	r = ring_open("cat", path, k.peek ? MPMCRING_OPEN_RDONLY : 0, &code);
 	if (!r)
 		return code;

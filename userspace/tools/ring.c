@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -144,15 +145,27 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 	return CLI_USAGE;
 }
 
+static volatile sig_atomic_t cli_second_ends;
+
 static void cli_on_signal(int sig)
 {
-	(void)sig;
+	static const char msg[] =
+		"mpmcring: a second signal while the first could not end it (its output blocked): ending now\n";
+
+	if (cli_stop && cli_second_ends) {
+		ssize_t n = write(2, msg, sizeof(msg) - 1); /* async-signal-safe */
+
+		(void)n;
+		_exit(128 + sig);
+	}
 	cli_stop = 1;
 }
 
-void cli_signals(void)
+void cli_signals(bool second_ends)
 {
 	struct sigaction sa = { .sa_handler = cli_on_signal };
+
+	cli_second_ends = second_ends;
 
 	/*
 	 * SA_RESTART: stdio writes carry on; poll() and nanosleep() return

@@ -401,7 +401,7 @@ int cmd_stat(int argc, char **argv)
 	if (ring_path(optind < argc ? argv[optind] : NULL, path, sizeof(path)))
 		return cli_usage("stat", "bad RING '%s'", argv[optind]);
 
-	cli_signals();
+	cli_signals(true);
 	r = ring_open("stat", path, MPMCRING_OPEN_RDONLY, &code);
 	if (!r)
 		return code;
