@@ -4,8 +4,9 @@
  * in shared memory. INFO and STATS answer callers built against any
  * version of the uapi header (their struct size is in the command). A file opened read-only observes: it may ask for the
  * layout, the statistics and the list of consumers and set its wakeup
- * watermark; attaching, detaching, repairing and choosing a write class
- * need a read-write file (EPERM).
+ * watermark; choosing a write class needs a file opened for writing, and
+ * attaching, detaching, repairing and ROOM, which are consumers' calls, a
+ * read-write file (EPERM).
  */
 #include <linux/build_bug.h>
 #include <linux/fs.h>

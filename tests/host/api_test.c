@@ -1065,15 +1065,6 @@ out:
 }
 
 /*
- * The end through the meta page alone: the pipe that poses as the device
- * never hangs up, so only the state word can tell the poller. Records
- * committed before the end and after the poller went idle all come, then
- * -EPIPE, the ring is out of the epoll set, and mpmcring_poller_poll()
- * says -EPIPE too instead of sleeping. A ring of ABI 1.2 whose word reads
- * DEAD is not believed (an older module never writes it; the word is
- * padding there): it ends at its hangup.
- */
-/*
  * helper-241: the cap of records per ring per call held only between
  * consumes: a batch above it delivered a whole batch (here 16 with the
  * cap at 4; 65536 stands in for it). One consume never takes more than
@@ -1123,7 +1114,10 @@ static void on_alarm(int sig)
 static void t_poller_without_rings_waits(struct tap *t)
 {
 	struct sigaction sa = { .sa_handler = on_alarm }, old;
-	struct itimerval it = { .it_value = { .tv_usec = 30000 } };
+	/* Every 30 ms: one that fires before the wait begins is not the last. */
+	struct itimerval it = { .it_value = { .tv_usec = 30000 },
+				.it_interval = { .tv_usec = 30000 } };
+	const struct itimerval off = { 0 };
 	struct mpmcring_poller *p = mpmcring_poller_new(NULL);
 
 	CHECK(t, p, "poller");
@@ -1133,6 +1127,8 @@ static void t_poller_without_rings_waits(struct tap *t)
 	CHECK_EQ(t, setitimer(ITIMER_REAL, &it, NULL), 0);
 	CHECK_EQ(t, mpmcring_poller_poll(p, -1), -EINTR);
 	CHECK_EQ(t, errno, EINTR);
+	/* The timer off before the default action is back. */
+	CHECK_EQ(t, setitimer(ITIMER_REAL, &off, NULL), 0);
 	CHECK_EQ(t, mpmcring_poller_poll(p, 0), 0);
 	CHECK_EQ(t, sigaction(SIGALRM, &old, NULL), 0);
 	mpmcring_poller_free(p);
@@ -1219,6 +1215,15 @@ static void t_poller_poll_dead_ring_keeps_the_cap(struct tap *t)
 	hostring_destroy(&h);
 }
 
+/*
+ * The end through the meta page alone: the pipe that poses as the device
+ * never hangs up, so only the state word can tell the poller. Records
+ * committed before the end and after the poller went idle all come, then
+ * -EPIPE, the ring is out of the epoll set, and mpmcring_poller_poll()
+ * says -EPIPE too instead of sleeping. A ring of ABI 1.2 whose word reads
+ * DEAD is not believed (an older module never writes it; the word is
+ * padding there): it ends at its hangup.
+ */
 static void t_poller_consume_sees_state_dead(struct tap *t)
 {
 	struct seen s = { 0 }, s_old = { 0 };

@@ -520,19 +520,28 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 	/*
 	 * An untrusted kernel pointer (walked from the task: may be NULL or
 	 * freed) with a size: the verifier must refuse it, on every kernel
-	 * (6.1: not a memory type; 6.12: a BTF pointer where the kfunc takes
-	 * void *), since the kfuncs copy from their memory arguments with a
-	 * plain memcpy(). Loaded only, never attached: were it accepted, the
-	 * kfuncs would need a copy that cannot fault.
+	 * (6.1 and 6.12 alike: a BTF pointer where the kfunc takes void *),
+	 * since the kfuncs copy from their memory arguments with a plain
+	 * memcpy(). For that reason, not another: the verifier's log says
+	 * it. Loaded only, never attached: were it accepted, the kfuncs
+	 * would need a copy that cannot fault.
 	 */
 	{
-		struct badmem_bpf *bm = badmem_bpf__open();
+		LIBBPF_OPTS(bpf_object_open_opts, o, .kernel_log_buf = vlog,
+			    .kernel_log_size = sizeof(vlog), .kernel_log_level = 1);
+		struct badmem_bpf *bm = badmem_bpf__open_opts(&o);
 
 		ASSERT_NE(NULL, bm);
 		bm->rodata->ring_id = self->id;
 		bm->rodata->tgid = getpid();
+		vlog[0] = 0;
 		EXPECT_NE(0, badmem_bpf__load(bm))
 		TH_LOG("the verifier loaded badmem.bpf.c: an untrusted kernel pointer reaches the kfuncs' memcpy()");
+		EXPECT_NE(NULL, strstr(vlog, "call mpmcring_bpf_output"))
+		TH_LOG("badmem.bpf.c refused before its kfunc call: %.300s", vlog);
+		EXPECT_NE(NULL, strstr(vlog, "pointer type UNKNOWN  is not supported"))
+		TH_LOG("badmem.bpf.c refused for another reason: %.300s",
+		       strstr(vlog, "call mpmcring_bpf_output") ?: vlog);
 		badmem_bpf__destroy(bm);
 	}
 	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &after));

@@ -402,6 +402,8 @@ struct mpmcring_consumers {
  * ioctls: setup and statistics only. Unknown commands fail with ENOTTY.
  * Files opened read-only observe: ATTACH, DETACH, REPAIR, ROOM, SET_PRIO and
  * read(2) fail with EPERM there; INFO, STATS, CONSUMERS, SET_WATERMARK and poll work.
+ * Files opened write-only write: ATTACH, DETACH, REPAIR and ROOM fail with
+ * EPERM there (a consumer maps the ring, which takes a read-write file).
  *
  * Growing structs. struct mpmcring_layout and struct mpmcring_stats only
  * ever grow at the end, and INFO and STATS take the caller's size from the

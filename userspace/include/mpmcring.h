@@ -353,8 +353,9 @@ struct mpmcring_poller *mpmcring_poller_new(const struct mpmcring_poller_opts *o
 /* Attaches a consumer (with opts) to r; returns its index in the poller. */
 int mpmcring_poller_add(struct mpmcring_poller *p, struct mpmcring *r, mpmcring_record_fn fn,
 			void *ctx, const struct mpmcring_consumer_opts *opts);
-/* Waits up to timeout_ms (< 0: forever; with no ring added, until a
- * signal: -EINTR) for records, then consumes what is ready in every ring,
+/* Waits up to timeout_ms (< 0: forever) for records (a poller with no
+ * ring added waits the same: the whole timeout, or until a signal,
+ * -EINTR), then consumes what is ready in every ring,
  * up to 65536 records per ring whatever the batch; returns the records
  * consumed (0: timeout). -ESTALE: a ring's claim was revoked while fn read
  * its last batch (mpmcring_errmsg() names the ring): those records may

@@ -199,17 +199,15 @@ static int cat_write(const char *buf, size_t len)
 /*
  * Waits for records, bounded so that a signal just before the wait costs
  * 250 ms: 0 to go on, -1 when the ring was destroyed and is empty (the
- * end: cat_end()), else an exit code.
+ * end: cat_end()), 1 when the wait failed (mpmcring_errmsg() says why).
  */
-static int cat_wait(const char *path, struct mpmcring *r)
+static int cat_wait(struct mpmcring *r)
 {
 	int n = mpmcring_wait(r, 250);
 
 	if (n == -EPIPE)
 		return -1;
-	if (n < 0 && n != -EINTR)
-		return cli_error("cat", "%s: %s", path, mpmcring_errmsg());
-	return 0;
+	return n < 0 && n != -EINTR;
 }
 
 /* Says which other consumers share the ring: cat sees only its share. */
@@ -320,11 +318,11 @@ static int cat_run(struct cat *k, const char *path, struct mpmcring *r, struct m
 				return ret < 0 ? CLI_OK : ret;
 			if (!k->follow)
 				return CLI_OK;
-			ret = cat_wait(path, r);
+			ret = cat_wait(r);
 			if (ret < 0) /* destroyed and drained: the totals are final */
 				return cat_end(k, path, c, true);
 			if (ret)
-				return ret;
+				return cat_fail(k, c, "%s: %s", path, mpmcring_errmsg());
 			continue;
 		}
 		if (n == -ESTALE) {
@@ -354,9 +352,13 @@ static int cat_run(struct cat *k, const char *path, struct mpmcring *r, struct m
 		cat_take_lost(c, &lost);
 		m = open_memstream(&buf, &len);
 		if (!m) {
+			/* Nowhere to format them: the claimed records are lost. */
 			mpmcring_commit(c);
 			cat_lost(k, &lost);
-			return cat_fail(k, c, "out of memory");
+			return cat_fail(
+				k, c,
+				"%s: out of memory for a batch: its %d claimed records are lost, not printed",
+				path, n);
 		}
 		while (mpmcring_batch_next(&b, &rec))
 			cat_record(k, m, &rec);
