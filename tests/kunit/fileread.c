@@ -35,6 +35,7 @@ static struct kt_file *kt_file_new(struct kunit *test)
 	k->mf.read_slot = -1;
 	k->mf.prio = MPMCRING_PRIO_NORMAL;
 	k->mf.writable = true;
+	k->mf.consumer = true;
 	k->f.private_data = &k->mf;
 	k->buf = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, k->buf);
