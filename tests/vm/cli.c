@@ -639,6 +639,45 @@ TEST_F_TIMEOUT(cli, cat_peek_follow_ends_when_the_ring_is_destroyed, 90)
 	TH_LOG("status %#x", status);
 }
 
+/*
+ * stat --interval on a ring that is destroyed: the sample taken then is
+ * the last, said so, status 3 (before: it went on printing the dead
+ * ring's frozen counters, a live ring at rest to whoever watched).
+ */
+TEST_F_TIMEOUT(cli, stat_interval_ends_when_the_ring_is_destroyed, 90)
+{
+	const char *argv[] = { cli_path(), "stat", RING_NAME, "--interval", "0.1", "--json", NULL };
+	int status = 0, out[2], err[2];
+	char got[64], said[512] = "";
+	bool exited;
+	ssize_t n;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(out));
+	ASSERT_EQ(0, pipe(err));
+	pid = vm_spawn(argv, out[1], err[1], out[0]);
+	ASSERT_GE(pid, 0);
+	close(out[1]);
+	close(err[1]);
+	/* A first sample: it runs (a handshake, not a sleep). */
+	ASSERT_LT(0, vm_read_until(out[0], got, 1, 20000))
+	TH_LOG("stat printed no sample in 20 s");
+	close(self->fd);
+	self->fd = -1;
+	ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen")); /* destroys the ring */
+	exited = vm_wait_exit(pid, &status, vm_deadline_ms(20000));
+	n = read(err[0], said, sizeof(said) - 1);
+	said[n > 0 ? n : 0] = 0;
+	close(out[0]);
+	close(err[0]);
+	ASSERT_TRUE(exited)
+	TH_LOG("stat --interval still runs 20 s after its ring was destroyed");
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3)
+	TH_LOG("status %#x", status);
+	EXPECT_NE(NULL, strstr(said, "the ring was destroyed"))
+	TH_LOG("it said: %s", said);
+}
+
 /* list: the ring, its mode by the name modprobe takes, its consumers' pids. */
 TEST_F(cli, list_shows_rings_and_consumer_pids)
 {
@@ -658,6 +697,21 @@ TEST_F(cli, list_shows_rings_and_consumer_pids)
 	CLI(o, "list");
 	EXPECT_EQ(0, o->status);
 	EXPECT_NE(NULL, strstr(o->out, RING));
+	/*
+	 * A ring that cannot be read is listed with its error, and the
+	 * status says so (before: 0, a script took the list for complete).
+	 */
+	ASSERT_EQ(0, close(open("/dev/mpmcring-notaring", O_CREAT | O_WRONLY, 0600)));
+	CLI(o, "list", "--json");
+	EXPECT_EQ(1, o->status);
+	EXPECT_TRUE(json_parses(o->out, o->outlen));
+	EXPECT_NE(NULL, strstr(o->out, "\"device\":\"/dev/mpmcring-notaring\",\"error\":"));
+	EXPECT_NE(NULL, strstr(o->out, "\"name\":\"" RING_NAME "\",\"device\":\"" RING "\""));
+	CLI(o, "list");
+	EXPECT_EQ(1, o->status);
+	EXPECT_NE(NULL, strstr(o->out, "/dev/mpmcring-notaring"));
+	EXPECT_NE(NULL, strstr(o->out, RING));
+	unlink("/dev/mpmcring-notaring");
 	/* cat says who else consumes: it sees only its share. */
 	CLI(o, "cat", RING_NAME);
 	EXPECT_EQ(0, o->status);

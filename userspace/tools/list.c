@@ -120,7 +120,7 @@ int cmd_list(int argc, char **argv)
 	struct mpmcring_consumer_info *info;
 	struct dirent **names;
 	bool json = false;
-	int c, i, n;
+	int c, i, n, failed = 0;
 
 	argv[0] = "mpmcring list";
 	while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
@@ -155,13 +155,15 @@ int cmd_list(int argc, char **argv)
 		char dev[300];
 
 		snprintf(dev, sizeof(dev), "/dev/%s", names[i]->d_name);
-		list_ring(names[i]->d_name, dev, json, i == 0, info);
+		failed += !list_ring(names[i]->d_name, dev, json, i == 0, info);
 		free(names[i]);
 	}
 	free(names);
 	free(info);
 	if (json)
 		puts("]");
-	return fflush(stdout) ? cli_error("list", "writing the output: %s", strerror(errno))
-			      : CLI_OK;
+	if (fflush(stdout))
+		return cli_error("list", "writing the output: %s", strerror(errno));
+	/* Listed with their errors: a script must not take them for fine. */
+	return failed ? CLI_ERROR : CLI_OK;
 }

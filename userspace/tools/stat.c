@@ -4,6 +4,7 @@
  * few seconds with rates. Opens the ring read-only: it never consumes.
  */
 #include <errno.h>
+#include <poll.h>
 #include <getopt.h>
 #include <string.h>
 #include <time.h>
@@ -346,6 +347,14 @@ static void stat_json(FILE *f, const char *path, const struct mpmcring_layout *l
 	fputs("}\n", f);
 }
 
+/* Whether the ring behind r was destroyed: its file hangs up. */
+static bool stat_destroyed(struct mpmcring *r)
+{
+	struct pollfd p = { .fd = mpmcring_fd(r) };
+
+	return p.fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
+}
+
 int cmd_stat(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -427,6 +436,16 @@ int cmd_stat(int argc, char **argv)
 			/* A closed pipe (stat | head) is the reader's choice. */
 			if (errno != EPIPE)
 				code = cli_error("stat", "writing the output: %s", strerror(errno));
+			break;
+		}
+		/*
+		 * A destroyed ring's counters stand still: a watch that went
+		 * on would show a live ring at rest. Its file hangs up.
+		 */
+		if (watch && stat_destroyed(r)) {
+			code = cli_fail("stat", CLI_NORING,
+					"%s: the ring was destroyed: those were its last counters",
+					path);
 			break;
 		}
 		if (!watch || (count && (uint64_t)n + 1 >= count) || !sleep_s(every))
