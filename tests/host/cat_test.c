@@ -191,16 +191,16 @@ static void t_cat_error_reports_losses_first(struct tap *t)
 	hostring_destroy(&h);
 }
 
-/* Whether pid is (or comes to be, within 5 s) in write(2): /proc/PID/syscall. */
-static bool in_write(pid_t pid)
+/* Whether holds() comes true of /proc/PID/<file> within 5 s. */
+static bool proc_until(pid_t pid, const char *file, bool (*holds)(FILE *f))
 {
-	char path[64], line[64];
+	char path[64];
 	int i;
 
-	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
 	for (i = 0; i < 500; i++) {
 		FILE *f = fopen(path, "r");
-		bool yes = f && fgets(line, sizeof(line), f) && atoi(line) == SYS_write;
+		bool yes = f && holds(f);
 
 		if (f)
 			fclose(f);
@@ -211,27 +211,24 @@ static bool in_write(pid_t pid)
 	return false;
 }
 
-/* Whether pid has no SIGINT pending (within 5 s): /proc/PID/status. */
-static bool sigint_taken(pid_t pid)
+/* /proc/PID/syscall: in write(2). */
+static bool in_write(FILE *f)
 {
-	char path[64], line[128];
-	int i;
+	char line[64];
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	for (i = 0; i < 500; i++) {
-		FILE *f = fopen(path, "r");
-		bool pending = false;
+	return fgets(line, sizeof(line), f) && atoi(line) == SYS_write;
+}
 
-		while (f && fgets(line, sizeof(line), f))
-			if (!strncmp(line, "SigPnd:", 7) || !strncmp(line, "ShdPnd:", 7))
-				pending |= strtoull(line + 7, NULL, 16) & (1ULL << (SIGINT - 1));
-		if (f)
-			fclose(f);
-		if (f && !pending)
-			return true;
-		usleep(10000);
-	}
-	return false;
+/* /proc/PID/status: no SIGINT pending, to the thread or the process. */
+static bool no_sigint_pending(FILE *f)
+{
+	char line[128];
+	bool pending = false;
+
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "SigPnd:", 7) || !strncmp(line, "ShdPnd:", 7))
+			pending |= strtoull(line + 7, NULL, 16) & (1ULL << (SIGINT - 1));
+	return !pending;
 }
 
 /*
@@ -296,10 +293,10 @@ static void t_cat_second_signal_ends_a_blocked_write(struct tap *t)
 	CHECK_EQ(t, read(ready[0], &b, 1), 1);
 	/* Both signals once it is blocked in write(2): a first one before
 	 * its loop's first look would end it cleanly. */
-	CHECK(t, in_write(pid), "cat never blocked in write(2)");
+	CHECK(t, proc_until(pid, "syscall", in_write), "cat never blocked in write(2)");
 	kill(pid, SIGINT);
 	/* Delivered before the next: two pending ones are one. */
-	CHECK(t, sigint_taken(pid), "the first SIGINT stayed pending");
+	CHECK(t, proc_until(pid, "status", no_sigint_pending), "the first SIGINT stayed pending");
 	kill(pid, SIGINT);
 	for (i = 0; i < 500 && !waitpid(pid, &status, WNOHANG); i++)
 		usleep(10000);
