@@ -64,7 +64,8 @@ static const char cat_usage[] =
 	"\"bad_event\":\"why\").\n\n"
 	"RING: omitted or \"default\" is /dev/mpmcring, NAME is /dev/mpmcring-NAME,\n"
 	"anything with a slash is a path.\n"
-	"Exit status: 0 success, 1 runtime error, 2 usage error, 3 ring not found.\n";
+	"Exit status: 0 success (SIGINT or SIGTERM too), 1 runtime error, 2 usage error,\n"
+	"3 ring not found, 128+N a second signal N while the output blocked.\n";
 
 enum cat_fmt { CAT_TEXT, CAT_HEX, CAT_JSON };
 
@@ -370,12 +371,14 @@ static int cat_run(struct cat *k, const char *path, struct mpmcring *r, struct m
 			len = 0;
 			cat_take_lost(c, &lost); /* the revoked records */
 		}
-		/* Committed: output may block now. */
+		/* Committed: output may block now (a second signal ends it). */
 		cat_lost(k, &lost);
 		if (stale)
 			fprintf(stderr, "mpmcring cat: %s: %s; not printed\n", path,
 				mpmcring_errmsg());
+		cli_output_begin((unsigned int)(k->done - before));
 		ret = cat_write(buf, len);
+		cli_output_end();
 		free(buf);
 		buf = NULL;
 		if (ret)
@@ -544,7 +547,7 @@ int cmd_cat(int argc, char **argv)
 	if (ring_path(optind < argc ? argv[optind] : NULL, path, sizeof(path)))
 		return cli_usage("cat", "bad RING '%s'", argv[optind]);
 
-	cli_signals(true); /* a write into a stalled pipe ends at the second */
+	cli_signals();
 	r = ring_open("cat", path, k.peek ? MPMCRING_OPEN_RDONLY : 0, &code);
 	if (!r)
 		return code;

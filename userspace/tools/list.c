@@ -44,7 +44,11 @@ static uint64_t list_dropped(const struct mpmcring_stats *st)
 	return n;
 }
 
-/* One ring: a JSON object or a text line; false if it could not be read. */
+/*
+ * One ring: a JSON object or a text line; false if it could not be read,
+ * but for one that went away since /dev was read (ENOENT, ENODEV: no
+ * ring behind the name any more), which is churn, not a failure.
+ */
 static bool list_ring(const char *name, const char *dev, bool json, bool first,
 		      struct mpmcring_consumer_info *info)
 {
@@ -59,6 +63,7 @@ static bool list_ring(const char *name, const char *dev, bool json, bool first,
 	n = r && !mpmcring_get_stats(r, &st) ? mpmcring_list_consumers(r, info, LIST_MAX_CONSUMERS)
 					     : -1;
 	if (n < 0) {
+		bool gone = errno == ENOENT || errno == ENODEV;
 		const char *msg = mpmcring_errmsg();
 
 		if (json) {
@@ -74,7 +79,7 @@ static bool list_ring(const char *name, const char *dev, bool json, bool first,
 			printf("%-12s %-24s error: %s\n", ringname, dev, msg);
 		}
 		mpmcring_close(r);
-		return false;
+		return gone;
 	}
 	l = mpmcring_get_layout(r);
 	if (json) {

@@ -5,6 +5,8 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,27 +147,68 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 	return CLI_USAGE;
 }
 
-static volatile sig_atomic_t cli_second_ends;
+/* Records the output in flight holds; -1: no output window. */
+static volatile sig_atomic_t cli_out_records = -1;
+
+void cli_output_begin(unsigned int records)
+{
+	cli_out_records = records > INT_MAX ? INT_MAX : (int)records;
+}
+
+void cli_output_end(void)
+{
+	cli_out_records = -1;
+}
+
+/* Appends s at *p, within end; for the handler, which has no stdio. */
+static char *cli_put(char *p, const char *end, const char *s)
+{
+	while (*s && p < end)
+		*p++ = *s++;
+	return p;
+}
+
+/*
+ * A second signal inside an output window: ends now. Async-signal-safe
+ * only (poll, write, _exit); the message only if stderr takes it now,
+ * for stderr may be the pipe that blocked.
+ */
+static void cli_output_abandoned(int sig, int records)
+{
+	char msg[200], num[16], *p = msg, *end = msg + sizeof(msg);
+	struct pollfd pfd = { .fd = 2, .events = POLLOUT };
+	int i = sizeof(num);
+	ssize_t n;
+
+	num[--i] = 0;
+	do
+		num[--i] = (char)('0' + records % 10);
+	while ((records /= 10) && i);
+	p = cli_put(p, end, "mpmcring: a second signal while the output was blocked: ending now");
+	if (num[i] != '0') {
+		p = cli_put(p, end, "; ");
+		p = cli_put(p, end, num + i);
+		p = cli_put(p, end, " records consumed from the ring were not written");
+	}
+	p = cli_put(p, end, "\n");
+	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT))
+		n = write(2, msg, (size_t)(p - msg));
+	(void)n;
+	_exit(128 + sig);
+}
 
 static void cli_on_signal(int sig)
 {
-	static const char msg[] =
-		"mpmcring: a second signal while the first could not end it (its output blocked): ending now\n";
+	int records = cli_out_records;
 
-	if (cli_stop && cli_second_ends) {
-		ssize_t n = write(2, msg, sizeof(msg) - 1); /* async-signal-safe */
-
-		(void)n;
-		_exit(128 + sig);
-	}
+	if (cli_stop && records >= 0)
+		cli_output_abandoned(sig, records);
 	cli_stop = 1;
 }
 
-void cli_signals(bool second_ends)
+void cli_signals(void)
 {
 	struct sigaction sa = { .sa_handler = cli_on_signal };
-
-	cli_second_ends = second_ends;
 
 	/*
 	 * SA_RESTART: stdio writes carry on; poll() and nanosleep() return

@@ -25,7 +25,9 @@ static const char stat_usage[] =
 	"  -h, --help                this help\n\n"
 	"RING: omitted or \"default\" is /dev/mpmcring, NAME is /dev/mpmcring-NAME,\n"
 	"anything with a slash is a path.\n"
-	"Exit status: 0 success, 1 runtime error, 2 usage error, 3 ring not found.\n";
+	"Exit status: 0 success (SIGINT or SIGTERM too), 1 runtime error, 2 usage error,\n"
+	"3 ring not found (or destroyed under --interval), 128+N a second signal N\n"
+	"while the output blocked.\n";
 
 /* Consumers listed at most (the ring's max_consumers is 1022 at most). */
 #define STAT_MAX_CONSUMERS 1022
@@ -410,7 +412,7 @@ int cmd_stat(int argc, char **argv)
 	if (ring_path(optind < argc ? argv[optind] : NULL, path, sizeof(path)))
 		return cli_usage("stat", "bad RING '%s'", argv[optind]);
 
-	cli_signals(true);
+	cli_signals();
 	r = ring_open("stat", path, MPMCRING_OPEN_RDONLY, &code);
 	if (!r)
 		return code;
@@ -428,11 +430,15 @@ int cmd_stat(int argc, char **argv)
 			printf("\033[H\033[2JEvery %gs, Ctrl-C to stop\n\n", every);
 		else if (n && !json)
 			putchar('\n');
+		/* A sample blocked on its reader: a second signal ends it. */
+		cli_output_begin(0);
 		if (json)
 			stat_json(stdout, path, l, cur, prev);
 		else
 			stat_text(stdout, path, l, cur, prev);
-		if (fflush(stdout) || ferror(stdout)) {
+		err = fflush(stdout) || ferror(stdout);
+		cli_output_end();
+		if (err) {
 			/* A closed pipe (stat | head) is the reader's choice. */
 			if (errno != EPIPE)
 				code = cli_error("stat", "writing the output: %s", strerror(errno));
