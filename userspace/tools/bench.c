@@ -132,7 +132,7 @@ int cmd_bench(int argc, char **argv)
 	code = bench_preflight();
 	if (code)
 		return code;
-	cli_signals();
+	cli_signals(false); /* it must unload the module it loaded */
 	code = bench_load(&o);
 	if (code)
 		return code;

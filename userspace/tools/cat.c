@@ -65,7 +65,8 @@ static const char cat_usage[] =
 	"RING: omitted or \"default\" is /dev/mpmcring, NAME is /dev/mpmcring-NAME,\n"
 	"anything with a slash is a path.\n"
 	"Exit status: 0 success (SIGINT or SIGTERM too), 1 runtime error, 2 usage error,\n"
-	"3 ring not found, 128+N a second signal N while the output blocked.\n";
+	"3 ring not found, 128+N a signal N a second or more after a first that\n"
+	"did not end it (the output blocked).\n";
 
 enum cat_fmt { CAT_TEXT, CAT_HEX, CAT_JSON };
 
@@ -350,6 +351,7 @@ static int cat_run(struct cat *k, const char *path, struct mpmcring *r, struct m
 		if (n < 0)
 			return cat_fail(k, c, "%s: %s", path, mpmcring_errmsg());
 		/* Claimed: from here to the commit, nothing is written to any fd. */
+		cli_hold_records((unsigned int)n);
 		cat_take_lost(c, &lost);
 		m = open_memstream(&buf, &len);
 		if (!m) {
@@ -369,6 +371,7 @@ static int cat_run(struct cat *k, const char *path, struct mpmcring *r, struct m
 			/* Held past the claim timeout: the copy may be torn. */
 			k->done = before;
 			len = 0;
+			cli_hold_records(0);	 /* reported below, as revoked */
 			cat_take_lost(c, &lost); /* the revoked records */
 		}
 		/* Committed: output may block now (a second signal ends it). */
@@ -376,9 +379,8 @@ static int cat_run(struct cat *k, const char *path, struct mpmcring *r, struct m
 		if (stale)
 			fprintf(stderr, "mpmcring cat: %s: %s; not printed\n", path,
 				mpmcring_errmsg());
-		cli_output_begin((unsigned int)(k->done - before));
 		ret = cat_write(buf, len);
-		cli_output_end();
+		cli_hold_records(0);
 		free(buf);
 		buf = NULL;
 		if (ret)
@@ -547,7 +549,7 @@ int cmd_cat(int argc, char **argv)
 	if (ring_path(optind < argc ? argv[optind] : NULL, path, sizeof(path)))
 		return cli_usage("cat", "bad RING '%s'", argv[optind]);
 
-	cli_signals();
+	cli_signals(true);
 	r = ring_open("cat", path, k.peek ? MPMCRING_OPEN_RDONLY : 0, &code);
 	if (!r)
 		return code;

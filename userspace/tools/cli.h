@@ -54,18 +54,17 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
  * from optopt or argv[optind - 1]; CLI_USAGE.
  */
 int cli_try_help(const char *cmd, char *const argv[]);
-/* SIGINT/SIGTERM set cli_stop; SIGPIPE is ignored (writes fail, EPIPE). */
-void cli_signals(void);
 /*
- * Around output that may block (a reader that stopped reading): writes
- * restart after a signal (SA_RESTART), so the first SIGINT/SIGTERM cannot
- * end it; a second one inside the window ends the program at once
- * (status 128 + the signal), saying so on stderr when stderr can take it
- * without blocking, with records: those consumed from the ring that the
- * output holds (lost when it ends so).
+ * SIGINT/SIGTERM set cli_stop; SIGPIPE is ignored (writes fail, EPIPE).
+ * Writes restart after a signal (SA_RESTART), so the first cannot end a
+ * program blocked writing to a reader that stopped reading; forceable:
+ * a later SIGINT/SIGTERM, a second or more after the first, ends it at
+ * once (status 128 + the signal), saying so on stderr when stderr takes
+ * it without blocking, with the records cli_hold_records() last said.
  */
-void cli_output_begin(unsigned int records);
-void cli_output_end(void);
+void cli_signals(bool forceable);
+/* Records taken from the ring and not written yet (lost by such an end). */
+void cli_hold_records(unsigned int records);
 /* Unsigned decimal (or 0x hex); with suffixes, K/M/G multiply by 1024^n. */
 bool parse_u64(const char *s, bool suffixes, uint64_t *v);
 /* Seconds as a positive decimal fraction ("0.5"). */

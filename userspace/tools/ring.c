@@ -147,17 +147,16 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 	return CLI_USAGE;
 }
 
-/* Records the output in flight holds; -1: no output window. */
-static volatile sig_atomic_t cli_out_records = -1;
+/* Whether a later signal ends the program at once (cli_signals()). */
+static volatile sig_atomic_t cli_forceable;
+/* Records the program took from the ring and has not written yet. */
+static volatile sig_atomic_t cli_held_records;
+/* When the first signal came; the handler's own (it does not nest). */
+static struct timespec cli_first_signal;
 
-void cli_output_begin(unsigned int records)
+void cli_hold_records(unsigned int records)
 {
-	cli_out_records = records > INT_MAX ? INT_MAX : (int)records;
-}
-
-void cli_output_end(void)
-{
-	cli_out_records = -1;
+	cli_held_records = records > INT_MAX ? INT_MAX : (int)records;
 }
 
 /* Appends s at *p, within end; for the handler, which has no stdio. */
@@ -169,26 +168,29 @@ static char *cli_put(char *p, const char *end, const char *s)
 }
 
 /*
- * A second signal inside an output window: ends now. Async-signal-safe
- * only (poll, write, _exit); the message only if stderr takes it now,
- * for stderr may be the pipe that blocked.
+ * A signal a second or more after the first, which did not end the
+ * program (its output blocked, writes restart): ends it now.
+ * Async-signal-safe only (poll, write, _exit): the message only if
+ * stderr takes it now, for stderr may be the pipe that blocked.
  */
-static void cli_output_abandoned(int sig, int records)
+static void cli_forced_end(int sig, int records)
 {
-	char msg[200], num[16], *p = msg, *end = msg + sizeof(msg);
+	char msg[256], num[16], *p = msg, *end = msg + sizeof(msg);
 	struct pollfd pfd = { .fd = 2, .events = POLLOUT };
 	int i = sizeof(num);
-	ssize_t n;
+	ssize_t n = 0;
 
 	num[--i] = 0;
 	do
 		num[--i] = (char)('0' + records % 10);
 	while ((records /= 10) && i);
-	p = cli_put(p, end, "mpmcring: a second signal while the output was blocked: ending now");
+	p = cli_put(
+		p, end,
+		"mpmcring: a second signal, the first not having ended it (its output blocked?): ending now");
 	if (num[i] != '0') {
-		p = cli_put(p, end, "; ");
+		p = cli_put(p, end, "; up to ");
 		p = cli_put(p, end, num + i);
-		p = cli_put(p, end, " records consumed from the ring were not written");
+		p = cli_put(p, end, " records it had taken from the ring were not written: lost");
 	}
 	p = cli_put(p, end, "\n");
 	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT))
@@ -199,23 +201,38 @@ static void cli_output_abandoned(int sig, int records)
 
 static void cli_on_signal(int sig)
 {
-	int records = cli_out_records;
+	struct timespec now;
 
-	if (cli_stop && records >= 0)
-		cli_output_abandoned(sig, records);
-	cli_stop = 1;
+	clock_gettime(CLOCK_MONOTONIC, &now); /* async-signal-safe */
+	if (!cli_stop) {
+		cli_first_signal = now;
+		cli_stop = 1;
+		return;
+	}
+	/*
+	 * Within a second of the first: the same request (coreutils timeout
+	 * signals the child, then its group; a double key press).
+	 */
+	if (cli_forceable && (now.tv_sec - cli_first_signal.tv_sec) * 1000000000LL +
+					     (now.tv_nsec - cli_first_signal.tv_nsec) >=
+				     1000000000LL)
+		cli_forced_end(sig, cli_held_records);
 }
 
-void cli_signals(void)
+void cli_signals(bool forceable)
 {
 	struct sigaction sa = { .sa_handler = cli_on_signal };
 
+	cli_forceable = forceable;
 	/*
 	 * SA_RESTART: stdio writes carry on; poll() and nanosleep() return
-	 * EINTR whatever the flag says, so waits end at once.
+	 * EINTR whatever the flag says, so waits end at once. Each masks
+	 * the other: the handler's time is its own.
 	 */
 	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGINT);
+	sigaddset(&sa.sa_mask, SIGTERM);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);

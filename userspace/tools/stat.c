@@ -26,8 +26,8 @@ static const char stat_usage[] =
 	"RING: omitted or \"default\" is /dev/mpmcring, NAME is /dev/mpmcring-NAME,\n"
 	"anything with a slash is a path.\n"
 	"Exit status: 0 success (SIGINT or SIGTERM too), 1 runtime error, 2 usage error,\n"
-	"3 ring not found (or destroyed under --interval), 128+N a second signal N\n"
-	"while the output blocked.\n";
+	"3 ring not found (or destroyed under --interval), 128+N a signal N a\n"
+	"second or more after a first that did not end it (the output blocked).\n";
 
 /* Consumers listed at most (the ring's max_consumers is 1022 at most). */
 #define STAT_MAX_CONSUMERS 1022
@@ -412,7 +412,7 @@ int cmd_stat(int argc, char **argv)
 	if (ring_path(optind < argc ? argv[optind] : NULL, path, sizeof(path)))
 		return cli_usage("stat", "bad RING '%s'", argv[optind]);
 
-	cli_signals();
+	cli_signals(true);
 	r = ring_open("stat", path, MPMCRING_OPEN_RDONLY, &code);
 	if (!r)
 		return code;
@@ -430,15 +430,11 @@ int cmd_stat(int argc, char **argv)
 			printf("\033[H\033[2JEvery %gs, Ctrl-C to stop\n\n", every);
 		else if (n && !json)
 			putchar('\n');
-		/* A sample blocked on its reader: a second signal ends it. */
-		cli_output_begin(0);
 		if (json)
 			stat_json(stdout, path, l, cur, prev);
 		else
 			stat_text(stdout, path, l, cur, prev);
-		err = fflush(stdout) || ferror(stdout);
-		cli_output_end();
-		if (err) {
+		if (fflush(stdout) || ferror(stdout)) {
 			/* A closed pipe (stat | head) is the reader's choice. */
 			if (errno != EPIPE)
 				code = cli_error("stat", "writing the output: %s", strerror(errno));
