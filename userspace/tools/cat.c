@@ -154,6 +154,8 @@ static void cat_take_lost(struct mpmcring_consumer *c, struct mpmcring_lost *los
 	lost->dropped += more.dropped;
 	lost->overwritten += more.overwritten;
 	lost->revoked += more.revoked;
+	/* Taken: said by a forced end until cat_lost() has written them. */
+	cli_hold_losses(lost->dropped + lost->overwritten + lost->revoked);
 }
 
 /*
@@ -169,6 +171,9 @@ static void cat_lost(struct cat *k, const struct mpmcring_lost *lost)
 		printf("{\"lost\":{\"dropped\":%llu,\"overwritten\":%llu,\"revoked\":%llu}}\n",
 		       (unsigned long long)lost->dropped, (unsigned long long)lost->overwritten,
 		       (unsigned long long)lost->revoked);
+		/* Written, not only buffered, before they stop being held. */
+		fflush(stdout);
+		cli_hold_losses(0);
 		return;
 	}
 	/* In order with the records before it. */
@@ -178,6 +183,7 @@ static void cat_lost(struct cat *k, const struct mpmcring_lost *lost)
 		(unsigned long long)(lost->dropped + lost->overwritten + lost->revoked),
 		(unsigned long long)lost->dropped, (unsigned long long)lost->overwritten,
 		(unsigned long long)lost->revoked);
+	cli_hold_losses(0);
 }
 
 /* 0 to go on, -1 at a clean end (closed pipe), else an exit code. */
@@ -357,6 +363,7 @@ static int cat_run(struct cat *k, const char *path, struct mpmcring *r, struct m
 		if (!m) {
 			/* Nowhere to format them: the claimed records are lost. */
 			mpmcring_commit(c);
+			cli_hold_records(0); /* said by cat_fail() below */
 			cat_lost(k, &lost);
 			return cat_fail(
 				k, c,

@@ -65,6 +65,8 @@ int cli_try_help(const char *cmd, char *const argv[]);
 void cli_signals(bool forceable);
 /* Records taken from the ring and not written yet (lost by such an end). */
 void cli_hold_records(unsigned int records);
+/* Lost records counted and not reported yet (said by such an end). */
+void cli_hold_losses(uint64_t losses);
 /* Unsigned decimal (or 0x hex); with suffixes, K/M/G multiply by 1024^n. */
 bool parse_u64(const char *s, bool suffixes, uint64_t *v);
 /* Seconds as a positive decimal fraction ("0.5"). */

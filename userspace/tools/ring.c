@@ -149,15 +149,13 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 
 /* Whether a later signal ends the program at once (cli_signals()). */
 static volatile sig_atomic_t cli_forceable;
-/* Records the program took from the ring and has not written yet. */
-static volatile sig_atomic_t cli_held_records;
-/* When the first signal came; the handler's own (it does not nest). */
+/* Records taken from the ring and not written; losses taken, not reported. */
+static volatile sig_atomic_t cli_held_records, cli_held_losses;
+/*
+ * When the first signal came: the handler's own, in a forceable program
+ * (one thread: the handlers mask each other, so they do not nest).
+ */
 static struct timespec cli_first_signal;
-
-void cli_hold_records(unsigned int records)
-{
-	cli_held_records = records > INT_MAX ? INT_MAX : (int)records;
-}
 
 /* Appends s at *p, within end; for the handler, which has no stdio. */
 static char *cli_put(char *p, const char *end, const char *s)
@@ -167,32 +165,65 @@ static char *cli_put(char *p, const char *end, const char *s)
 	return p;
 }
 
+static int cli_clamp(uint64_t n)
+{
+	return n > INT_MAX ? INT_MAX : (int)n;
+}
+
+void cli_hold_records(unsigned int records)
+{
+	cli_held_records = cli_clamp(records);
+}
+
+void cli_hold_losses(uint64_t losses)
+{
+	cli_held_losses = cli_clamp(losses);
+}
+
+/* Appends n in decimal at *p, within end. */
+static char *cli_put_num(char *p, const char *end, int n)
+{
+	char num[16];
+	int i = sizeof(num);
+
+	num[--i] = 0;
+	do
+		num[--i] = (char)('0' + n % 10);
+	while ((n /= 10) && i);
+	return cli_put(p, end, num + i);
+}
+
 /*
  * A signal a second or more after the first, which did not end the
  * program (its output blocked, writes restart): ends it now.
  * Async-signal-safe only (poll, write, _exit): the message only if
  * stderr takes it now, for stderr may be the pipe that blocked.
  */
-static void cli_forced_end(int sig, int records)
+static void cli_forced_end(int sig, int records, int losses)
 {
-	char msg[256], num[16], *p = msg, *end = msg + sizeof(msg);
+	char msg[320], *p = msg, *end = msg + sizeof(msg);
 	struct pollfd pfd = { .fd = 2, .events = POLLOUT };
-	int i = sizeof(num);
 	ssize_t n = 0;
 
-	num[--i] = 0;
-	do
-		num[--i] = (char)('0' + records % 10);
-	while ((records /= 10) && i);
 	p = cli_put(
 		p, end,
-		"mpmcring: a second signal, the first not having ended it (its output blocked?): ending now");
-	if (num[i] != '0') {
+		"mpmcring: a later signal, the first not having ended it (its output blocked?): ending now");
+	if (records) {
 		p = cli_put(p, end, "; up to ");
-		p = cli_put(p, end, num + i);
+		p = cli_put_num(p, end, records);
 		p = cli_put(p, end, " records it had taken from the ring were not written: lost");
 	}
+	if (losses) {
+		p = cli_put(p, end, "; ");
+		p = cli_put_num(p, end, losses);
+		p = cli_put(p, end, " lost records it had counted were not reported");
+	}
 	p = cli_put(p, end, "\n");
+	/*
+	 * Room now is not room for all of it: a write that blocks after all
+	 * ends at SIGALRM's default action, a second on.
+	 */
+	alarm(1);
 	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT))
 		n = write(2, msg, (size_t)(p - msg));
 	(void)n;
@@ -216,7 +247,7 @@ static void cli_on_signal(int sig)
 	if (cli_forceable && (now.tv_sec - cli_first_signal.tv_sec) * 1000000000LL +
 					     (now.tv_nsec - cli_first_signal.tv_nsec) >=
 				     1000000000LL)
-		cli_forced_end(sig, cli_held_records);
+		cli_forced_end(sig, cli_held_records, cli_held_losses);
 }
 
 void cli_signals(bool forceable)
