@@ -248,7 +248,7 @@ static void t_cat_second_signal_ends_a_blocked_write(struct tap *t)
 	struct mpmcring *r;
 	struct hostring h;
 	int out[2], ready[2], err[2], status = 0, i;
-	double t0;
+	double t_first, t0;
 	char fill[4096], said[256] = "", b;
 	ssize_t n;
 	pid_t pid;
@@ -298,19 +298,20 @@ static void t_cat_second_signal_ends_a_blocked_write(struct tap *t)
 	/* Both signals once it is blocked in write(2): a first one before
 	 * its loop's first look would end it cleanly. */
 	CHECK(t, proc_until(pid, "syscall", in_write), "cat never blocked in write(2)");
+	t_first = now_s(); /* at or before the first's handler takes its time */
 	kill(pid, SIGINT);
 	/* Delivered before the next: two pending ones are one. */
 	CHECK(t, proc_until(pid, "status", no_sigint_pending), "the first SIGINT stayed pending");
-	t0 = now_s(); /* at or after the first's handler took its time */
+	t0 = now_s(); /* at or after it */
 	kill(pid, SIGINT);
 	CHECK(t, proc_until(pid, "status", no_sigint_pending), "the second SIGINT stayed pending");
 	usleep(200000);
 	/* Unless this machine stalled a second between the two. */
-	if (now_s() - t0 < 0.9)
+	if (now_s() - t_first < 0.9)
 		CHECK_EQ(t, waitpid(pid, &status, WNOHANG), 0);
 	else
 		printf("# the second SIGINT came %.1f s after the first: not a double press\n",
-		       now_s() - t0);
+		       now_s() - t_first);
 	while (now_s() - t0 < 1.5)
 		usleep(10000);
 	kill(pid, SIGINT);

@@ -199,8 +199,19 @@ static char *cli_put_num(char *p, const char *end, int n)
  * Async-signal-safe only (poll, write, _exit): the message only if
  * stderr takes it now, for stderr may be the pipe that blocked.
  */
+static volatile sig_atomic_t cli_forced_sig;
+
+/* The forced end's message blocked after all: the same status. */
+static void cli_on_alarm(int sig)
+{
+	(void)sig;
+	_exit(128 + cli_forced_sig);
+}
+
 static void cli_forced_end(int sig, int records, int losses)
 {
+	struct sigaction sa = { .sa_handler = cli_on_alarm };
+	sigset_t alrm;
 	char msg[320], *p = msg, *end = msg + sizeof(msg);
 	struct pollfd pfd = { .fd = 2, .events = POLLOUT };
 	ssize_t n = 0;
@@ -216,13 +227,22 @@ static void cli_forced_end(int sig, int records, int losses)
 	if (losses) {
 		p = cli_put(p, end, "; ");
 		p = cli_put_num(p, end, losses);
-		p = cli_put(p, end, " lost records it had counted were not reported");
+		p = cli_put(p, end,
+			    " lost records it had counted were not reported, or not in full");
 	}
 	p = cli_put(p, end, "\n");
 	/*
 	 * Room now is not room for all of it: a write that blocks after all
-	 * ends at SIGALRM's default action, a second on.
+	 * ends a second on, with the same status (a handler of our own: the
+	 * default action's status would be SIGALRM's, and an ignored or
+	 * blocked SIGALRM is inherited across exec).
 	 */
+	cli_forced_sig = sig;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	sigprocmask(SIG_UNBLOCK, &alrm, NULL);
 	alarm(1);
 	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT))
 		n = write(2, msg, (size_t)(p - msg));
