@@ -93,6 +93,26 @@ static int cat_capture(struct tap *t, struct cat *k, struct mpmcring *r,
 	return code;
 }
 
+/*
+ * A 4 KiB host ring (*h) opened as *r, and a consumer of it; NULL after a
+ * failed check when the set-up failed.
+ */
+static struct mpmcring_consumer *host_consumer(struct tap *t, struct hostring *h,
+					       struct mpmcring **r)
+{
+	struct mpmcring_consumer *c;
+
+	*r = NULL;
+	if (hostring_init(h, &(struct hostring_params){ .size = 4096, .producers = 1 })) {
+		CHECK(t, 0, "hostring_init");
+		return NULL;
+	}
+	*r = mpmcring__open_memory(h->cons, h->ro, &h->layout);
+	c = *r ? mpmcring_consumer_new(*r) : NULL;
+	CHECK(t, c, "consumer: %s", mpmcring_errmsg());
+	return c;
+}
+
 /* One record of its bytes (a C string, NUL left out). */
 static int put_rec(struct hostring *h, const char *bytes)
 {
@@ -125,14 +145,10 @@ static void t_cat_follow_reports_losses_before_the_end(struct tap *t)
 	int fds[2], code;
 	uint64_t pos;
 
-	CHECK(t, !hostring_init(&h, &(struct hostring_params){ .size = 4096, .producers = 1 }),
-	      "init");
-	CHECK_EQ(t, pipe(fds), 0);
-	g_r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
-	c = g_r ? mpmcring_consumer_new(g_r) : NULL;
-	CHECK(t, c, "consumer");
+	c = host_consumer(t, &h, &g_r);
 	if (!c)
 		return;
+	CHECK_EQ(t, pipe(fds), 0);
 	g_r->fd = fds[0];
 	g_wfd = fds[1];
 	CHECK_EQ(t, hostring_reserve(&h, 0, 3, MPMCRING_PRIO_NORMAL, &pos), 0);
@@ -170,11 +186,7 @@ static void t_cat_error_reports_losses_first(struct tap *t)
 	char *out = NULL, *err = NULL;
 	int code;
 
-	CHECK(t, !hostring_init(&h, &(struct hostring_params){ .size = 4096, .producers = 1 }),
-	      "init");
-	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
-	c = r ? mpmcring_consumer_new(r) : NULL;
-	CHECK(t, c, "consumer");
+	c = host_consumer(t, &h, &r);
 	if (!c)
 		return;
 	CHECK_EQ(t, put_rec(&h, "one"), 0);
@@ -260,11 +272,7 @@ static void t_cat_second_signal_ends_a_blocked_write(struct tap *t)
 	printf("# not under TSan: it defers signals in a blocked write(2)\n");
 	return;
 #endif
-	CHECK(t, !hostring_init(&h, &(struct hostring_params){ .size = 4096, .producers = 1 }),
-	      "init");
-	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
-	c = r ? mpmcring_consumer_new(r) : NULL;
-	CHECK(t, c, "consumer");
+	c = host_consumer(t, &h, &r);
 	if (!c)
 		return;
 	for (i = 0; i < 10; i++)
@@ -365,11 +373,7 @@ static void cat_claim_revoked_while_made(struct tap *t, enum cat_fmt fmt)
 	uint64_t pos;
 	int i, code;
 
-	CHECK(t, !hostring_init(&h, &(struct hostring_params){ .size = 4096, .producers = 1 }),
-	      "init");
-	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
-	c = r ? mpmcring_consumer_new(r) : NULL;
-	CHECK(t, c, "consumer");
+	c = host_consumer(t, &h, &r);
 	if (!c)
 		return;
 	for (i = 0; i < 8; i++) {
