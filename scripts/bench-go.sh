@@ -115,7 +115,7 @@ if [[ ,$PARTS, == *,vm,* ]]; then
 	timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -m 2G \
 		-nodefaults -display none -no-reboot -kernel "/boot/vmlinuz-$release" \
 		-initrd "$work/initramfs.cpio.gz" \
-		-append "console=ttyS0 $GUEST_CMDLINE_COMMON panic=-1 loglevel=5 mpmcring_test_timeout=$((TIMEOUT > 120 ? TIMEOUT - 60 : TIMEOUT)) MPMCRING_GOBENCH_REPS=$REPS MPMCRING_GOBENCH_RECORDS=$RECORDS MPMCRING_GOBENCH_BPF=/bin/fill.bpf.o$knobs" \
+		-append "console=ttyS0 $GUEST_CMDLINE_COMMON $GUEST_CMDLINE_TSC panic=-1 loglevel=5 mpmcring_test_timeout=$((TIMEOUT > 120 ? TIMEOUT - 60 : TIMEOUT)) MPMCRING_GOBENCH_REPS=$REPS MPMCRING_GOBENCH_RECORDS=$RECORDS MPMCRING_GOBENCH_BPF=/bin/fill.bpf.o$knobs" \
 		-serial "file:$work/console.log" -serial "file:$work/results.log" </dev/null || status=$?
 	# What the guest printed is kept even when it ran out of time: the
 	# ratios of every size it finished are in it.

@@ -47,7 +47,7 @@ rm -f "$work/console.log" "$work/results.log"
 status=0
 timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -smp "$CPUS" -m 2G \
 	-nodefaults -display none -no-reboot -kernel "$image" -initrd "$work/initramfs.cpio.gz" \
-	-append "console=ttyS0 $GUEST_CMDLINE_COMMON panic=-1 quiet mpmcring_test_timeout=$TIMEOUT MPMCRING_VMBENCH_REPS=$REPS MPMCRING_VMBENCH_RECORDS=$RECORDS" \
+	-append "console=ttyS0 $GUEST_CMDLINE_COMMON $GUEST_CMDLINE_TSC panic=-1 quiet mpmcring_test_timeout=$TIMEOUT MPMCRING_VMBENCH_REPS=$REPS MPMCRING_VMBENCH_RECORDS=$RECORDS" \
 	-serial "file:$work/console.log" -serial "file:$work/results.log" </dev/null || status=$?
 [ "$status" -ne 124 ] || die "the guest did not finish in ${TIMEOUT}s (MPMCRING_BENCH_TIMEOUT)"
 

@@ -43,7 +43,7 @@ status=0
 timeout --foreground -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -m 1G \
 	-nodefaults -display none -no-reboot \
 	-kernel "$image" -initrd "$out/initramfs.cpio.gz" \
-	-append "console=ttyS0 $GUEST_CMDLINE_COMMON panic=-1 quiet" \
+	-append "console=ttyS0 $GUEST_CMDLINE_COMMON $GUEST_CMDLINE_TSC panic=-1 quiet" \
 	-chardev stdio,id=con,signal=off -serial chardev:con </dev/null \
 	| sed -u 's/\r$//; s/\r/\n/g' | tee "$log" || status=$?
 echo

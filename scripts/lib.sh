@@ -21,6 +21,41 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # boots a Debian kernel that died of it before init once more.
 GUEST_CMDLINE_COMMON="tsc=reliable"
 
+# The guest's TSC rate for its command line ("tsc_early_khz=N") when the
+# host's kernel knows it exactly (flag tsc_known_freq, no cpufreq moving
+# "cpu MHz"); nothing otherwise. Under TCG a guest's TSC is the host's, and
+# one that measures it at boot on a busy host was seen off by 6x, its
+# clock and every timeout in it with it (tests/harness/common.py's
+# host_tsc_khz(), which test_common.py holds this equal to).
+#   guest_tsc_words [CPUINFO [CPUFREQ_POLICY]]
+guest_tsc_words() {
+	local cpuinfo=${1:-/proc/cpuinfo}
+	local cpufreq=${2:-/sys/devices/system/cpu/cpufreq/policy0}
+
+	[ -e "$cpufreq" ] && return 0
+	awk '
+		!flags && /^flags[ \t]*:/ {
+			flags = 1
+			sub(/^flags[ \t]*:/, "")
+			n = split($0, w, /[ \t]+/)
+			for (i = 1; i <= n; i++)
+				if (w[i] == "tsc_known_freq")
+					known = 1
+		}
+		!rate && /^cpu MHz[ \t]*:[ \t]*[0-9]+(\.[0-9]*)?[ \t]*$/ {
+			rate = 1
+			v = $0
+			sub(/^cpu MHz[ \t]*:[ \t]*/, "", v)
+			mhz = v + 0
+		}
+		END {
+			khz = int(mhz * 1000)
+			if (known && khz > 0)
+				printf "tsc_early_khz=%d\n", khz
+		}' "$cpuinfo" 2>/dev/null || true
+}
+GUEST_CMDLINE_TSC=$(guest_tsc_words)
+
 # The Debian package whose sources give checkpatch, kernel-doc and the
 # selftest headers (and the 6.1 test kernels: see test_kernel_source).
 TEST_KERNEL_SRC_PKG=${TEST_KERNEL_SRC_PKG:-linux-source-6.1}

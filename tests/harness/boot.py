@@ -13,7 +13,8 @@ import tempfile
 import time
 
 from common import (ALL_KERNELS, GUEST_CMDLINE_COMMON, GUEST_CPUS, KASAN_KERNELS, LOGS,
-                    TEST_KERNELS, env_int, env_list, progress, read_lines, rel)
+                    TEST_KERNELS, env_int, env_list, guest_tsc_words, progress, read_lines,
+                    rel)
 from hang import where_stuck
 from marker_token import TOKEN_FILE, initrd_with_token, new_token, write_token
 from parse import strip_stamp
@@ -56,37 +57,12 @@ def guest_order(guests):
     return order
 
 
-def host_tsc_khz(cpuinfo="/proc/cpuinfo"):
-    """The host's TSC rate in kHz when its kernel knows it exactly
-    (tsc_known_freq: from the CPU or the hypervisor) and no cpufreq moves
-    "cpu MHz" away from it; else None. Under TCG a guest's TSC is the
-    host's, and a guest that calibrates it at boot on a busy host can get
-    it wrong: stock 6.1 and the debug kernel fell back to the PIT and took
-    410 and 973 MHz for 2596, and with tsc=reliable their clocks then ran
-    2.7 and 6.3 times fast for the whole run, every timeout in them short
-    by as much (two fresh-clone CI runs, 2026-12-06)."""
-    try:
-        with open(cpuinfo) as f:
-            text = f.read()
-    except OSError:
-        return None
-    flags = re.search(r"^flags\s*:(.*)$", text, re.M)
-    mhz = re.search(r"^cpu MHz\s*:\s*([0-9.]+)\s*$", text, re.M)
-    if (not flags or not mhz or "tsc_known_freq" not in flags.group(1).split()
-            or os.path.exists("/sys/devices/system/cpu/cpufreq/policy0")):
-        return None
-    khz = int(float(mhz.group(1)) * 1000)
-    return khz if khz > 0 else None
-
-
 def kernel_cmdline(kid):
     test_timeout = env_int("MPMCRING_TEST_TIMEOUT", 400)
     cmdline = ["console=ttyS0", "panic=-1", "panic_on_warn=0", "nokaslr",
                "mpmcring_test_timeout=%d" % test_timeout] + GUEST_CMDLINE_COMMON
-    khz = host_tsc_khz()
-    if khz:
-        # The guest's TSC rate given, not measured (see host_tsc_khz()).
-        cmdline.append("tsc_early_khz=%d" % khz)
+    # The guest's TSC rate given, not measured (common.host_tsc_khz()).
+    cmdline += guest_tsc_words()
     if kid in KASAN_KERNELS:  # elsewhere they would be init's arguments
         cmdline += ["kasan.fault=report", "kasan_multi_shot"]
     if kid in TEST_KERNELS:

@@ -29,6 +29,41 @@ GUEST_CPUS = 2
 # qemu's TCG never runs sched_clock's static key switch mid-test (the
 # boot's own switch still runs: boot.py's stale_int3_before_init()).
 GUEST_CMDLINE_COMMON = ["tsc=reliable"]
+CPUFREQ_POLICY0 = "/sys/devices/system/cpu/cpufreq/policy0"
+
+
+def host_tsc_khz(cpuinfo="/proc/cpuinfo", cpufreq=CPUFREQ_POLICY0):
+    """The host's TSC rate in kHz when its kernel knows it exactly
+    (tsc_known_freq: from the CPU or the hypervisor) and no cpufreq moves
+    "cpu MHz" away from it; else None. Under TCG a guest's TSC is the
+    host's, and a guest that calibrates it at boot on a busy host can get
+    it wrong: stock 6.1 and the debug kernel fell back to the PIT and took
+    410 and 973 MHz for 2596, and with tsc=reliable their clocks then ran
+    2.7 and 6.3 times fast for the whole run, every timeout in them short
+    by as much (two fresh-clone CI runs, 2026-12-06). scripts/lib.sh's
+    guest_tsc_words does the same for the benchmark and demo guests
+    (test_common.py holds the two equal)."""
+    try:
+        with open(cpuinfo) as f:
+            text = f.read()
+    except OSError:
+        return None
+    flags = re.search(r"^flags[ \t]*:(.*)$", text, re.M)
+    mhz = re.search(r"^cpu MHz[ \t]*:[ \t]*([0-9]+(?:\.[0-9]*)?)[ \t]*$", text, re.M)
+    if (not flags or not mhz or "tsc_known_freq" not in flags.group(1).split()
+            or os.path.exists(cpufreq)):
+        return None
+    khz = int(float(mhz.group(1)) * 1000)
+    return khz if khz > 0 else None
+
+
+def guest_tsc_words(cpuinfo="/proc/cpuinfo", cpufreq=CPUFREQ_POLICY0):
+    """The guest command line's words for the host's TSC rate: the rate
+    given, not measured (host_tsc_khz()), or none."""
+    khz = host_tsc_khz(cpuinfo, cpufreq)
+    return ["tsc_early_khz=%d" % khz] if khz else []
+
+
 T0 = time.monotonic()
 
 OUT_LOCK = threading.Lock()

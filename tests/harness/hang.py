@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import time
 
-from common import GUEST_CMDLINE_COMMON, GUEST_CPUS, read_lines
+from common import GUEST_CMDLINE_COMMON, GUEST_CPUS, guest_tsc_words, read_lines
 
 
 def monitor_dump(sock_path, out_path):
@@ -117,7 +117,7 @@ def kallsyms_lookup(image, addrs, workdir):
                         "-m", "512M", "-nodefaults", "-display", "none", "-no-reboot",
                         "-kernel", image, "-initrd", initrd, "-append",
                         " ".join(["console=ttyS0", "nokaslr", "quiet"] + GUEST_CMDLINE_COMMON
-                                 + ["ADDRS=%s" % ",".join(addrs)]),
+                                 + guest_tsc_words() + ["ADDRS=%s" % ",".join(addrs)]),
                         "-serial", "file:" + out], stdin=subprocess.DEVNULL,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
         names = {}

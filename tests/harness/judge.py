@@ -16,7 +16,7 @@ import re
 import signal
 
 from common import (ALL_KERNELS, GUEST_CPUS, KCSAN_KERNELS, LOGS, R, REPO, TEST_KERNELS, excerpt,
-                    progress, read_lines, rel, say_line, tail)
+                    host_tsc_khz, progress, read_lines, rel, say_line, tail)
 from boot import GUEST_CPU, boot_timeout, vm_timeout
 from marker_token import GUEST_PATH, TOKEN_FILE, read_token
 from parse import console_kunit_cases, kunit_case_logs, parse_results, tap_level, tap_problems
@@ -299,23 +299,72 @@ def clock_jump(secs, sections):
     return None
 
 
-# Per guest, the clock-jump note (printed again in the summary).
+# A guest's TSC rate as its kernel took it (at boot, then refined when
+# it was measured), and what the PIT/HPET check beside it said (the x86
+# kernel's own lines, arch/x86/kernel/tsc.c).
+TSC_RATE_RE = re.compile(r"\btsc: (?:Detected|Refined TSC clocksource calibration:) "
+                         r"([0-9]+\.[0-9]+) MHz")
+TSC_PIT_HPET_RE = re.compile(r"\btsc: PIT calibration deviates from HPET: ([0-9]+) ([0-9]+)")
+# How far off a guest's TSC rate may be before its clock is named: a
+# tenth (a timeout a tenth short is still a timeout's worth).
+TSC_SLACK = 0.10
+
+
+def tsc_miscalibrated(console, host_khz=None):
+    """Where a guest took its TSC rate wrong, as (guest kHz, right kHz,
+    what said so), or None. Right is the host's rate when its kernel knows
+    it exactly (under TCG the guest's TSC is the host's), else the guest's
+    own HPET reading when it fell back to the PIT. A guest that takes its
+    TSC for slower than it is runs its clock that much fast (tsc=reliable
+    keeps it), and every timeout in it short by as much (the debug and
+    stock-6.1 guests of 2026-12-06: 973 and 410 MHz for 2596)."""
+    guest = hpet = None
+    for line in console:
+        m = TSC_RATE_RE.search(line)
+        if m:
+            guest = int(round(float(m.group(1)) * 1000))
+        m = TSC_PIT_HPET_RE.search(line)
+        if m and hpet is None:
+            hpet = int(m.group(2))
+    if not guest:
+        return None
+    right, said = host_khz, "the host's kernel"
+    if not right:
+        right, said = hpet, "the guest's HPET"
+    if not right or abs(guest - right) <= right * TSC_SLACK:
+        return None
+    return guest, right, said
+
+
+# Per guest, the clock notes (printed again in the summary).
 CLOCK_NOTES = {}
 
 
-def note_clock_jump(kid, secs, sections):
+def note_clock_jump(kid, secs, sections, console=(), host_khz=None):
     """A note, not a verdict: the failures stand, for a rerun to settle;
     timeouts from the jump on (the test harnesses' alarms, soft lockups
-    of thousands of seconds) are likely the jump's."""
+    of thousands of seconds) are likely the jump's. A guest that took its
+    TSC rate wrong is named whether or not its clock ran past the host's
+    count: its timeouts were short all along."""
     found = clock_jump(secs, sections)
-    if not found:
+    wrong = tsc_miscalibrated(console, host_khz)
+    if not found and not wrong:
         return
-    sec, key, t = found
-    where = ("before %s %s began (at uptime %.0f s)" if key == "t0" else
-             "during %s %s (it ended at uptime %.0f s)") % (sec["kind"], sec["name"], t)
-    line = ("note: %s: the guest's clock jumped %s, though the host ran the guest for %d s in "
-            "all: timeouts from there on may be the jump's, not the tests' (likely the host's "
-            "TSC: the guests trust theirs, tsc=reliable); a rerun settles it" % (kid, where, secs))
+    cause = ("likely the host's TSC: the guests trust theirs, tsc=reliable")
+    if wrong:
+        guest, right, said = wrong
+        cause = ("the guest took its TSC for %.1f MHz where %s says %.1f: its clock ran %.1f "
+                 "times as fast as the host's, every timeout in it as much shorter"
+                 % (guest / 1000.0, said, right / 1000.0, right / float(guest)))
+    if found:
+        sec, key, t = found
+        where = ("before %s %s began (at uptime %.0f s)" if key == "t0" else
+                 "during %s %s (it ended at uptime %.0f s)") % (sec["kind"], sec["name"], t)
+        line = ("note: %s: the guest's clock jumped %s, though the host ran the guest for %d s "
+                "in all: timeouts from there on may be the jump's, not the tests' (%s); a rerun "
+                "settles it" % (kid, where, secs, cause))
+    else:
+        line = "note: %s: %s; a rerun settles it" % (kid, cause)
     CLOCK_NOTES[kid] = line
     say_line(line)
 
@@ -694,7 +743,7 @@ def judge_guest(kid, kos, status, secs, where):
               logs)
 
     forged = stray + [l for s in sections if s["kind"] not in ("kunit", "vm") for l in s["forged"]]
-    note_clock_jump(kid, secs, sections)
+    note_clock_jump(kid, secs, sections, console, host_tsc_khz())
     judge_boot(kid, status, secs, where, sections, done, forged, console, logs,
                token_lost(kid, token, info, sections, done, stray))
     reports = judge_reports(kid, console, own, console_log)

@@ -320,29 +320,5 @@ class Reap(unittest.TestCase):
 
 
 
-class HostTscKhz(unittest.TestCase):
-    """The guests' TSC rate from the host's, only when the host's kernel
-    knows it exactly: a guest that measures it at boot on a busy host can
-    be off by 6x, and its clock with it."""
-
-    def cpuinfo(self, text):
-        with tempfile.NamedTemporaryFile("w", delete=False) as f:
-            f.write(text)
-        self.addCleanup(os.unlink, f.name)
-        return f.name
-
-    def test_known_frequency_given(self):
-        path = self.cpuinfo("processor\t: 0\ncpu MHz\t\t: 2596.120\n"
-                            "flags\t\t: fpu tsc constant_tsc tsc_known_freq nonstop_tsc\n")
-        if os.path.exists("/sys/devices/system/cpu/cpufreq/policy0"):
-            self.skipTest("this host has cpufreq: its cpu MHz is not the TSC's")
-        self.assertEqual(boot.host_tsc_khz(path), 2596120)
-
-    def test_unknown_frequency_not_given(self):
-        path = self.cpuinfo("cpu MHz\t\t: 3400.000\nflags\t\t: fpu tsc constant_tsc\n")
-        self.assertIsNone(boot.host_tsc_khz(path))
-        self.assertIsNone(boot.host_tsc_khz(self.cpuinfo("flags\t\t: tsc_known_freq\n")))
-        self.assertIsNone(boot.host_tsc_khz("/nonexistent/cpuinfo"))
-
 if __name__ == "__main__":
     unittest.main()

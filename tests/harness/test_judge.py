@@ -184,6 +184,60 @@ class ClockJump(unittest.TestCase):
         judge.CLOCK_NOTES.clear()
 
 
+class TscMiscalibrated(unittest.TestCase):
+    """The fresh-clone CI runs of 2026-12-06: the stock-6.1 guest took
+    its TSC for 410 MHz (the PIT's reading, HPET said 2594) on a 2596 MHz
+    host; its clock ran 6.3 times fast, its tests timed out, and the note
+    blamed the host's TSC."""
+
+    CONSOLE = ["[    0.000000] tsc: Fast TSC calibration failed",
+               "[    0.040000] tsc: PIT calibration deviates from HPET: 409916 2594338",
+               "[    0.040000] tsc: Using PIT calibration value",
+               "[    0.040000] tsc: Detected 409.916 MHz processor"]
+
+    def test_pit_fallback_is_named(self):
+        self.assertEqual(judge.tsc_miscalibrated(self.CONSOLE, 2596120),
+                         (409916, 2596120, "the host's kernel"))
+        # With no known host rate, the guest's own HPET reading says it.
+        self.assertEqual(judge.tsc_miscalibrated(self.CONSOLE, None),
+                         (409916, 2594338, "the guest's HPET"))
+
+    def test_right_rate_is_no_note(self):
+        given = ["[    0.000000] tsc: Detected 2596.120 MHz processor"]
+        self.assertIsNone(judge.tsc_miscalibrated(given, 2596120))
+        self.assertIsNone(judge.tsc_miscalibrated(given, None))
+        self.assertIsNone(judge.tsc_miscalibrated([], 2596120))
+        # A later refinement that got it right clears it.
+        refined = self.CONSOLE + ["[    6.1] tsc: Refined TSC clocksource calibration: "
+                                  "2595.998 MHz"]
+        self.assertIsNone(judge.tsc_miscalibrated(refined, 2596120))
+
+    def test_note_names_the_rate_with_or_without_a_jump(self):
+        judge.CLOCK_NOTES.clear()
+        R.tests, saved = [], R.tests
+        out = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out):
+                judge.note_clock_jump("stock-6.1", 160, [
+                    {"kind": "vm", "name": "write", "t0": 141.6, "t1": 154.7}],
+                    self.CONSOLE, 2596120)
+                judge.note_clock_jump("debug", 520, [
+                    {"kind": "vm", "name": "trust", "t0": 233.8, "t1": 3000.0}],
+                    self.CONSOLE, 2596120)
+            verdicts = R.tests
+        finally:
+            R.tests = saved
+        self.assertEqual(verdicts, [])
+        self.assertEqual(sorted(judge.CLOCK_NOTES), ["debug", "stock-6.1"])
+        for kid in ("debug", "stock-6.1"):
+            line = judge.CLOCK_NOTES[kid]
+            self.assertIn("the guest took its TSC for 409.9 MHz where the host's kernel says "
+                          "2596.1: its clock ran 6.3 times as fast", line)
+            self.assertNotIn("likely the host's TSC", line)
+        self.assertIn("jumped during vm trust", judge.CLOCK_NOTES["debug"])
+        judge.CLOCK_NOTES.clear()
+
+
 # A guest's results port as init.sh writes it, every marker with tok (or
 # none): "@" starts a marker.
 INIT = ["@INFO kernel=6.1.0-57-amd64", "@INFO cpus=2", "@BEGIN insmod mpmcring t=1.0",
