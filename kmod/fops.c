@@ -48,6 +48,7 @@ static int mpmcring_open(struct inode *inode, struct file *file)
 	mutex_init(&mf->lock);
 	mf->read_slot = -1;
 	mf->prio = min_t(u32, MPMCRING_PRIO_NORMAL, ring->layout.user_max_prio);
+	mf->readable = file->f_mode & FMODE_READ;
 	mf->writable = file->f_mode & FMODE_WRITE;
 	/*
 	 * A consumer maps the ring, which takes FMODE_READ: a write-only
@@ -184,8 +185,17 @@ VISIBLE_IF_KUNIT __poll_t mpmcring_poll(struct file *file, poll_table *pt)
 	__poll_t mask = 0;
 	bool dead;
 
-	poll_wait(file, &ring->wq, pt);
-	/* [W2] pairs with [W1]: on the queue before looking at the ring. */
+	/*
+	 * On the queue of what the file can wait for: commits look at wq
+	 * only, so a writer waiting for room costs them nothing and is sent
+	 * no consumer wakeup. By the file's mode, not the events asked:
+	 * EPOLL_CTL_MOD asks ->poll again without queueing.
+	 */
+	if (mf->readable)
+		poll_wait(file, &ring->wq, pt);
+	if (mf->writable)
+		poll_wait(file, &ring->wq_out, pt);
+	/* [W2] pairs with [W1]: on the queues before looking at the ring. */
 	smp_mb();
 	/*
 	 * [M:end-poll] the model's step (tests/model).
@@ -195,7 +205,7 @@ VISIBLE_IF_KUNIT __poll_t mpmcring_poll(struct file *file, poll_table *pt)
 	 * will come to fill the watermark.
 	 */
 	dead = smp_load_acquire(&ring->dead);
-	if (mpmcring_ready(ring, dead ? 0 : k))
+	if (mf->readable && mpmcring_ready(ring, dead ? 0 : k))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (dead)
 		mask |= EPOLLHUP;

@@ -123,11 +123,16 @@ struct mpmcring {
 	atomic64_t revoked_records;
 
 	/*
-	 * Wakeups. Sleepers (poll, epoll, io_uring, read) are on wq; each
-	 * open file's watermark class k (wake at 2^k bytes) is counted in
-	 * wake_refs[k], and wake_mask has bit k while wake_refs[k] > 0.
+	 * Wakeups. Sleepers for records (poll, epoll, io_uring, read) are
+	 * on wq; each open file's watermark class k (wake at 2^k bytes) is
+	 * counted in wake_refs[k], and wake_mask has bit k while
+	 * wake_refs[k] > 0. Sleepers for room (write(2), and a writable
+	 * file's poll) are on wq_out: a commit looks at wq only, so a
+	 * writer asleep makes no commit check for wakeups and no tick send
+	 * (and count) one that no consumer waits for.
 	 */
 	wait_queue_head_t wq;
+	wait_queue_head_t wq_out;
 	struct irq_work wake_work;
 	u64 wake_mask;
 	u32 wake_refs[64];
@@ -182,6 +187,7 @@ struct mpmcring_file {
 	 * SET_PRIO. One value for every thread and process using the file.
 	 */
 	u64 out_need;
+	bool readable;		/* opened for reading: read(2), poll for records */
 	bool writable;		/* opened for writing: may write(2), SET_PRIO */
 	bool consumer;		/* opened read-write: may ATTACH and consume */
 };

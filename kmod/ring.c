@@ -351,6 +351,7 @@ static struct mpmcring *mpmcring_alloc(const struct mpmcring_params *p)
 	spin_lock_init(&ring->slots_lock);
 	spin_lock_init(&ring->wake_lock);
 	init_waitqueue_head(&ring->wq);
+	init_waitqueue_head(&ring->wq_out);
 	/* Odd: never a head, so the first tick compares unequal. */
 	ring->tick_head = MPMCRING_SLOT_IDLE;
 	ring->woke_head = MPMCRING_SLOT_IDLE;
@@ -601,6 +602,7 @@ void mpmcring_destroy(struct mpmcring *ring)
 	 */
 	smp_store_release(&ring->dead, true);
 	wake_up_all(&ring->wq);
+	wake_up_all(&ring->wq_out);
 	/* [M:destroy-put] Open files and mappings keep the memory. */
 	mpmcring_put(ring);
 }

@@ -249,7 +249,7 @@ bool mpmcring_room_or_want(struct mpmcring *ring, u32 prio, u64 need)
  * consumers' wakeups: it may find no writer still asleep, or wake several;
  * a writer that slept out its wait with the count unmoved was never woken.
  * Callers may race: each class's bit is taken once (test_and_clear_bit).
- * Writers of other classes are woken too (one wait queue): they look
+ * Writers of other classes are woken too (one queue for writers): they look
  * again and, finding no room, ask again.
  */
 void mpmcring_room_backstop(struct mpmcring *ring)
@@ -263,7 +263,7 @@ void mpmcring_room_backstop(struct mpmcring *ring)
 			ready |= BIT(prio);
 	if (ready) {
 		mpmcring_count(ring, room_wakeups, 1);
-		wake_up_poll(&ring->wq, EPOLLOUT | EPOLLWRNORM);
+		wake_up_poll(&ring->wq_out, EPOLLOUT | EPOLLWRNORM);
 	}
 }
 

@@ -200,7 +200,7 @@ static int mpmcring_write_records(struct mpmcring_file *mf, const u32 *lens,
 		 * Woken at @dead, after @closing and a grace period. A wakeup
 		 * for a smaller record took the class's bit: asked again.
 		 */
-		t = wait_event_interruptible_timeout(ring->wq,
+		t = wait_event_interruptible_timeout(ring->wq_out,
 				READ_ONCE(ring->closing) ||
 				mpmcring_room_or_want(ring, prio, need),
 				msecs_to_jiffies(MPMCRING_TICK_MS));

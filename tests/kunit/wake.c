@@ -354,7 +354,7 @@ static void wake_room_counted_when_sent(struct kunit *test)
 	irq_work_sync(&ring->wake_work);
 	atomic_set(&w.wakes, 0);
 	init_waitqueue_func_entry(&w.entry, kt_writer_fn);
-	add_wait_queue(&ring->wq, &w.entry);
+	add_wait_queue(&ring->wq_out, &w.entry);
 	set_bit(MPMCRING_PRIO_CRITICAL, &ring->out_waiters);
 
 	mpmcring_backstop(ring);
@@ -386,7 +386,7 @@ static void wake_room_counted_when_sent(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st->room_wakeups, 1ULL);
 	KUNIT_EXPECT_EQ(test, atomic_read(&w.wakes), 1);
 out:
-	remove_wait_queue(&ring->wq, &w.entry);
+	remove_wait_queue(&ring->wq_out, &w.entry);
 	kc_detach(&c);
 	mpmcring_destroy(ring);
 }
@@ -471,6 +471,7 @@ static __poll_t kt_poll(struct file *f, struct mpmcring_file *mf,
 	memset(mf, 0, sizeof(*mf));
 	mf->ring = ring;
 	mf->prio = MPMCRING_PRIO_CRITICAL;
+	mf->readable = true;
 	mf->writable = writable;
 	mf->read_slot = -1;
 	f->private_data = mf;

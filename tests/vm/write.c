@@ -1056,6 +1056,46 @@ TEST_F(wr, blocked_writer_gets_eintr_on_a_signal)
 	EXPECT_EQ(EINTR, w.err);
 }
 
+/*
+ * The wakeups count says what was sent to sleeping consumers, and a writer
+ * asleep for room is none. Writers slept on the readers' queue once: the
+ * tick's look for stuck readers (records at a head that stood still, and
+ * a sleeper queued) and a commit that found the queue taken then sent,
+ * and counted, consumer wakeups with no consumer asleep, every head.
+ */
+TEST_F(wr, a_blocked_writer_is_no_sleeping_consumer)
+{
+	struct writer w = { .fd = self->fd };
+	uint32_t low = MPMCRING_PRIO_LOW, normal = MPMCRING_PRIO_NORMAL;
+	char rec[8] = { 2 };
+	uint64_t count0;
+	pthread_t th;
+	int nfd;
+
+	ASSERT_EQ(0, ioctl(self->fd, MPMCRING_IOC_SET_PRIO, &low));
+	ASSERT_GT(fill(self->fd), 0);
+	count0 = vm_ring_wakeups(self->fd, VM_WAKEUPS);
+	ASSERT_EQ(0, pthread_create(&th, NULL, blocking_write, &w));
+	ASSERT_TRUE(vm_wait_asleep(&w.tid));
+	/* Records at a head that stands still, for five ticks (100 ms). */
+	vm_sleep_ms(500);
+	EXPECT_EQ(count0, vm_ring_wakeups(self->fd, VM_WAKEUPS));
+	/* A commit while only the writer sleeps: a normal record fits. */
+	nfd = open(RING, O_WRONLY | O_CLOEXEC);
+	ASSERT_GE(nfd, 0);
+	ASSERT_EQ(0, ioctl(nfd, MPMCRING_IOC_SET_PRIO, &normal));
+	ASSERT_EQ((ssize_t)sizeof(rec), write(nfd, rec, sizeof(rec)));
+	vm_sleep_ms(500);
+	EXPECT_EQ(count0, vm_ring_wakeups(self->fd, VM_WAKEUPS));
+	/* Still waiting for room; the ring's end ends it. */
+	EXPECT_EQ(0, __atomic_load_n(&w.ret, __ATOMIC_ACQUIRE));
+	ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen"));
+	pthread_join(th, NULL);
+	EXPECT_EQ(-1, w.ret);
+	EXPECT_EQ(EPIPE, w.err);
+	close(nfd);
+}
+
 /* On an empty ring, nothing may wait for space that can never come. */
 TEST_F(wr, records_that_can_never_fit_fail_at_once)
 {
