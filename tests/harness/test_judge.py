@@ -133,6 +133,21 @@ class ForgedMarkers(unittest.TestCase):
         self.assertEqual(R.tests[0][:2], ("stock-6.1/boot", "pass"))
 
 
+def clock_notes(*calls):
+    """judge.note_clock_jump() for each call's arguments, from no notes:
+    the verdicts it added and what it printed."""
+    judge.CLOCK_NOTES.clear()
+    R.tests, saved = [], R.tests
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            for args in calls:
+                judge.note_clock_jump(*args)
+        return R.tests, out.getvalue()
+    finally:
+        R.tests = saved
+
+
 class ClockJump(unittest.TestCase):
     """The fresh-machine check of 2026-12-03: two 6.12 guests' clocks
     jumped about 25440 s at one moment of the host; the tests running
@@ -162,25 +177,16 @@ class ClockJump(unittest.TestCase):
         self.assertIsNone(judge.clock_jump(None, secs))
 
     def test_note_names_the_step_and_stays_a_note(self):
-        judge.CLOCK_NOTES.clear()
-        R.tests, saved = [], R.tests
-        out = io.StringIO()
-        try:
-            with contextlib.redirect_stdout(out):
-                judge.note_clock_jump("kcsan-6.12", 520, [
-                    {"kind": "vm", "name": "trust", "t0": 233.8, "t1": 25677.1}])
-                judge.note_clock_jump("stock-6.1", 160, [
-                    {"kind": "vm", "name": "write", "t0": 141.6, "t1": 154.7}])
-            verdicts = R.tests
-        finally:
-            R.tests = saved
+        verdicts, out = clock_notes(
+            ("kcsan-6.12", 520, [{"kind": "vm", "name": "trust", "t0": 233.8, "t1": 25677.1}]),
+            ("stock-6.1", 160, [{"kind": "vm", "name": "write", "t0": 141.6, "t1": 154.7}]))
         # A note only: no verdict added.
         self.assertEqual(verdicts, [])
         self.assertEqual(list(judge.CLOCK_NOTES), ["kcsan-6.12"])
         line = judge.CLOCK_NOTES["kcsan-6.12"]
         self.assertIn("jumped during vm trust (it ended at uptime 25677 s)", line)
         self.assertIn("for 520 s in all", line)
-        self.assertEqual(out.getvalue(), line + "\n")
+        self.assertEqual(out, line + "\n")
         judge.CLOCK_NOTES.clear()
 
 
@@ -213,20 +219,11 @@ class TscMiscalibrated(unittest.TestCase):
         self.assertIsNone(judge.tsc_miscalibrated(refined, 2596120))
 
     def test_note_names_the_rate_with_or_without_a_jump(self):
-        judge.CLOCK_NOTES.clear()
-        R.tests, saved = [], R.tests
-        out = io.StringIO()
-        try:
-            with contextlib.redirect_stdout(out):
-                judge.note_clock_jump("stock-6.1", 160, [
-                    {"kind": "vm", "name": "write", "t0": 141.6, "t1": 154.7}],
-                    self.CONSOLE, 2596120)
-                judge.note_clock_jump("debug", 520, [
-                    {"kind": "vm", "name": "trust", "t0": 233.8, "t1": 3000.0}],
-                    self.CONSOLE, 2596120)
-            verdicts = R.tests
-        finally:
-            R.tests = saved
+        verdicts, _ = clock_notes(
+            ("stock-6.1", 160, [{"kind": "vm", "name": "write", "t0": 141.6, "t1": 154.7}],
+             self.CONSOLE, 2596120),
+            ("debug", 520, [{"kind": "vm", "name": "trust", "t0": 233.8, "t1": 3000.0}],
+             self.CONSOLE, 2596120))
         self.assertEqual(verdicts, [])
         self.assertEqual(sorted(judge.CLOCK_NOTES), ["debug", "stock-6.1"])
         for kid in ("debug", "stock-6.1"):
