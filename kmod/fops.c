@@ -48,8 +48,8 @@ static int mpmcring_open(struct inode *inode, struct file *file)
 	mutex_init(&mf->lock);
 	mf->read_slot = -1;
 	mf->prio = min_t(u32, MPMCRING_PRIO_NORMAL, ring->layout.user_max_prio);
-	mf->readable = file->f_mode & FMODE_READ;
 	mf->writable = file->f_mode & FMODE_WRITE;
+	mf->reader = (file->f_mode & FMODE_READ) || !mf->writable;
 	/*
 	 * A consumer maps the ring, which takes FMODE_READ: a write-only
 	 * file would take slots it can never consume from.
@@ -59,7 +59,8 @@ static int mpmcring_open(struct inode *inode, struct file *file)
 	mpmcring_object_add(mf, sizeof(*mf), "file", ring->layout.name);
 	mpmcring_object_add(mf->slots, BITS_TO_LONGS(ring->layout.max_consumers) *
 			    sizeof(unsigned long), "file-slots", ring->layout.name);
-	mpmcring_wake_class_get(ring, 0);
+	if (mf->reader)
+		mpmcring_wake_class_get(ring, 0);
 	mpmcring_tick_start(ring);
 	file->private_data = mf;
 	/*
@@ -110,7 +111,8 @@ static int mpmcring_release_file(struct inode *inode, struct file *file)
 	if (mf->read_slot >= 0)
 		mpmcring_slot_detach(ring, mf->read_slot);
 	mpmcring_room_kick(ring);	/* claims it held let go */
-	mpmcring_wake_class_put(ring, mf->wake_class);
+	if (mf->reader)
+		mpmcring_wake_class_put(ring, mf->wake_class);
 	mpmcring_tick_stop(ring);
 	mpmcring_object_del(mf->slots);
 	mpmcring_object_del(mf);
@@ -186,16 +188,12 @@ VISIBLE_IF_KUNIT __poll_t mpmcring_poll(struct file *file, poll_table *pt)
 	bool dead;
 
 	/*
-	 * On the queue of what the file can wait for: commits look at wq
-	 * only, so a writer waiting for room costs them nothing and is sent
-	 * no consumer wakeup. By the file's mode, not the events asked:
-	 * EPOLL_CTL_MOD asks ->poll again without queueing.
+	 * One queue, by the file's mode, not by the events asked
+	 * (EPOLL_CTL_MOD asks ->poll again without queueing): a write-only
+	 * file waits for room only, away from the queue commits look at.
 	 */
-	if (mf->readable)
-		poll_wait(file, &ring->wq, pt);
-	if (mf->writable)
-		poll_wait(file, &ring->wq_out, pt);
-	/* [W2] pairs with [W1]: on the queues before looking at the ring. */
+	poll_wait(file, mf->reader ? &ring->wq : &ring->wq_out, pt);
+	/* [W2] pairs with [W1], [W10]: on the queue before looking at the ring. */
 	smp_mb();
 	/*
 	 * [M:end-poll] the model's step (tests/model).
@@ -205,7 +203,7 @@ VISIBLE_IF_KUNIT __poll_t mpmcring_poll(struct file *file, poll_table *pt)
 	 * will come to fill the watermark.
 	 */
 	dead = smp_load_acquire(&ring->dead);
-	if (mf->readable && mpmcring_ready(ring, dead ? 0 : k))
+	if (mf->reader && mpmcring_ready(ring, dead ? 0 : k))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (dead)
 		mask |= EPOLLHUP;

@@ -123,16 +123,14 @@ struct mpmcring {
 	atomic64_t revoked_records;
 
 	/*
-	 * Wakeups. Sleepers for records (poll, epoll, io_uring, read) are
-	 * on wq; each open file's watermark class k (wake at 2^k bytes) is
-	 * counted in wake_refs[k], and wake_mask has bit k while
-	 * wake_refs[k] > 0. Sleepers for room (write(2), and a writable
-	 * file's poll) are on wq_out: a commit looks at wq only, so a
-	 * writer asleep makes no commit check for wakeups and no tick send
-	 * (and count) one that no consumer waits for.
+	 * Wakeups. The files that wait for records (poll, epoll, io_uring
+	 * and read(2) on a file opened for reading) are on wq; each such
+	 * file's watermark class k (wake at 2^k bytes) is counted in
+	 * wake_refs[k], and wake_mask has bit k while wake_refs[k] > 0.
+	 * Writers with no records to wait for (a blocked write(2), the poll
+	 * of a write-only file) are on wq_out, below.
 	 */
 	wait_queue_head_t wq;
-	wait_queue_head_t wq_out;
 	struct irq_work wake_work;
 	u64 wake_mask;
 	u32 wake_refs[64];
@@ -153,6 +151,13 @@ struct mpmcring {
 	 */
 	u64 refused_head ____cacheline_aligned_in_smp;
 	unsigned long out_waiters ____cacheline_aligned_in_smp; /* bit per class: a writer wants room */
+	/*
+	 * Commits look at wq only: a writer asleep here costs them nothing,
+	 * and the tick sends (and counts) it no consumer wakeup. Room
+	 * wakeups go to both queues (a read-write file polls on wq). Apart
+	 * from wq's line, which every commit reads.
+	 */
+	wait_queue_head_t wq_out;
 
 	/* The housekeeping tick runs while files are open. */
 	struct timer_list tick;
@@ -187,7 +192,12 @@ struct mpmcring_file {
 	 * SET_PRIO. One value for every thread and process using the file.
 	 */
 	u64 out_need;
-	bool readable;		/* opened for reading: read(2), poll for records */
+	/*
+	 * Waits for records, on the readers' queue, its watermark counted:
+	 * opened for reading, or for neither (ioctl only). Not a write-only
+	 * file: it cannot read, and a commit must not look for it.
+	 */
+	bool reader;
 	bool writable;		/* opened for writing: may write(2), SET_PRIO */
 	bool consumer;		/* opened read-write: may ATTACH and consume */
 };
@@ -314,6 +324,7 @@ void mpmcring_wake_class_get(struct mpmcring *ring, u32 k);
 void mpmcring_wake_class_put(struct mpmcring *ring, u32 k);
 void mpmcring_backstop(struct mpmcring *ring);
 void mpmcring_wake_lowered(struct mpmcring *ring);
+void mpmcring_refused_writer_waits(struct mpmcring *ring);
 
 struct kiocb;
 struct iov_iter;

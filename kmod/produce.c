@@ -37,8 +37,10 @@ void mpmcring_count_drop(struct mpmcring *ring, int reason, u32 prio,
  * (mpmcring_ready()), and the first refusal at a head is an edge for
  * sleepers, as a commit is: no commit may come to wake them, with the
  * ring refusing (a file's watermark its records cannot reach). Only with
- * sleepers: a consumer that polls later sees the next refusal's mark, and
- * in a flood the consumers' head line stays out of the refusals. The
+ * sleepers: a consumer that polls later sees the next refusal's mark (a
+ * writer that waits for room makes none: it marks its own,
+ * mpmcring_refused_writer_waits()), and in a flood the consumers' head
+ * line stays out of the refusals. The
  * wakeup itself is the tick's (wake_missed), as for a commit that woke
  * nobody. user-writable: the head is kept to be compared only; racing
  * stores leave one of them. On a chunked ring, a chunk its CPU stopped

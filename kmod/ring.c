@@ -256,7 +256,7 @@ static int mpmcring_alloc_pages(struct mpmcring *ring, unsigned int nr_ro_meta,
 
 /*
  * The ring's objects, for the objects list (objects.c): the structure with
- * its locks and wait queue, the page array, the kernel's mapping (control
+ * its locks and wait queues, the page array, the kernel's mapping (control
  * pages, then the data pages twice) and the per-slot arrays. Per-CPU
  * counters are left out: each CPU has its own copy elsewhere.
  */

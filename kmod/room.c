@@ -163,6 +163,8 @@ static void mpmcring_room_at_lower(struct mpmcring *ring, u64 at)
  */
 void mpmcring_want_room(struct mpmcring *ring, u32 prio, u64 need)
 {
+	/* Readers must not wait for a watermark beside it. */
+	mpmcring_refused_writer_waits(ring);
 	if (!(READ_ONCE(ring->out_waiters) & BIT(prio)))
 		set_bit(prio, &ring->out_waiters);
 	/*
@@ -249,7 +251,7 @@ bool mpmcring_room_or_want(struct mpmcring *ring, u32 prio, u64 need)
  * consumers' wakeups: it may find no writer still asleep, or wake several;
  * a writer that slept out its wait with the count unmoved was never woken.
  * Callers may race: each class's bit is taken once (test_and_clear_bit).
- * Writers of other classes are woken too (one queue for writers): they look
+ * Writers of other classes are woken too (one wakeup for all): they look
  * again and, finding no room, ask again.
  */
 void mpmcring_room_backstop(struct mpmcring *ring)
@@ -264,6 +266,7 @@ void mpmcring_room_backstop(struct mpmcring *ring)
 	if (ready) {
 		mpmcring_count(ring, room_wakeups, 1);
 		wake_up_poll(&ring->wq_out, EPOLLOUT | EPOLLWRNORM);
+		wake_up_poll(&ring->wq, EPOLLOUT | EPOLLWRNORM);
 	}
 }
 

@@ -113,7 +113,7 @@ void mpmcring_wake_check(struct mpmcring *ring, u64 pos)
  * @ring: the ring
  *
  * Its sleepers that will not poll again (edge-triggered) need a wakeup with
- * no commit to send it, and the wakeup reaches every waiter on the ring.
+ * no commit to send it, and the wakeup reaches every reader on the ring.
  * Any file may lower its watermark, read-only ones too, as often as it
  * likes: so at once at most once per MPMCRING_TICK_MS for the ring, and
  * otherwise the tick's (@wake_missed, as for a commit that woke nobody).
@@ -134,6 +134,38 @@ void mpmcring_wake_lowered(struct mpmcring *ring)
 		return;
 	}
 	if (!READ_ONCE(ring->wake_missed))
+		WRITE_ONCE(ring->wake_missed, 1);
+}
+
+/**
+ * mpmcring_refused_writer_waits() - a refused writer is about to wait
+ * @ring: the ring
+ *
+ * A producer's refusal marks @refused_head only while readers sleep
+ * (mpmcring_refused_for_room()): a reader that sleeps later sees the
+ * next refusal's mark. A writer that waits for room (POLLOUT, a blocked
+ * write(2)) makes no next refusal: a reader whose watermark the ring
+ * cannot reach before the writer's records would sleep beside it for
+ * good, each waiting for the other. So its refusal is marked whether
+ * readers sleep or not, once per head. Process context.
+ */
+void mpmcring_refused_writer_waits(struct mpmcring *ring)
+{
+	/* user-writable: the head is kept to be compared only. */
+	u64 head = READ_ONCE(ring->view.cons->head);
+
+	if (READ_ONCE(ring->refused_head) == head)
+		return;
+	WRITE_ONCE(ring->refused_head, head);
+	/*
+	 * [W10] pairs with [W2]: the mark before the look at the readers'
+	 * queue. A reader queued too late for this look finds the mark
+	 * after its own barrier and does not sleep; one queued before it is
+	 * seen here, and the tick wakes it ([W4]).
+	 */
+	smp_mb();
+	/* After [W10]: a reader queued before it is seen. */
+	if (waitqueue_active(&ring->wq) && !READ_ONCE(ring->wake_missed))
 		WRITE_ONCE(ring->wake_missed, 1);
 }
 

@@ -191,7 +191,8 @@ func (r *Ring) takeWriter() (*os.File, error) {
 }
 
 // maxIdleWriters bounds the idle files kept for reuse: each is on the
-// ring's wait queue, and every wakeup of the ring polls it.
+// ring's queue of writers (in the netpoller), and every room wakeup
+// polls it.
 func maxIdleWriters() int { return runtime.GOMAXPROCS(0) }
 
 // putWriter gives the file back for reuse, or closes it after Close or

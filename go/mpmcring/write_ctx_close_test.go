@@ -133,7 +133,7 @@ func TestWriteContextRefusesNotPollableWriter(t *testing.T) {
 
 // A burst of concurrent WriteContext calls leaves at most maxIdleWriters
 // files open once they return (review-16c S1): each idle file is on the
-// ring's wait queue and costs every wakeup.
+// ring's queue of writers and costs every room wakeup.
 func TestWriteContextPoolBounded(t *testing.T) {
 	w := newWritePipe(t)
 	w.fill(t)

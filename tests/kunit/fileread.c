@@ -34,7 +34,7 @@ static struct kt_file *kt_file_new(struct kunit *test)
 	mutex_init(&k->mf.lock);
 	k->mf.read_slot = -1;
 	k->mf.prio = MPMCRING_PRIO_NORMAL;
-	k->mf.readable = true;
+	k->mf.reader = true;
 	k->mf.writable = true;
 	k->mf.consumer = true;
 	k->f.private_data = &k->mf;

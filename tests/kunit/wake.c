@@ -471,7 +471,7 @@ static __poll_t kt_poll(struct file *f, struct mpmcring_file *mf,
 	memset(mf, 0, sizeof(*mf));
 	mf->ring = ring;
 	mf->prio = MPMCRING_PRIO_CRITICAL;
-	mf->readable = true;
+	mf->reader = true;
 	mf->writable = writable;
 	mf->read_slot = -1;
 	f->private_data = mf;

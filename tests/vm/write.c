@@ -1096,6 +1096,57 @@ TEST_F(wr, a_blocked_writer_is_no_sleeping_consumer)
 	close(nfd);
 }
 
+/*
+ * A writer told EAGAIN that then waits for POLLOUT (as Go's WriteContext
+ * does, on a write-only file) makes no second refusal, and a reader
+ * whose watermark lies past what the writer's class may fill would
+ * sleep beside it for good, each waiting for the other: a writer that
+ * waits for room makes every watermark count as reached. The refusal
+ * used to mark the ring only while a reader slept (or while a file sat
+ * on the readers' queue, as this write-only one no longer does).
+ */
+TEST_F(wr, a_waiting_writer_lets_readers_past_their_watermark)
+{
+	struct pollfd pfd = { .fd = self->fd, .events = POLLIN };
+	uint32_t low = MPMCRING_PRIO_LOW;
+	uint64_t wm = self->l.data_size / 2;
+	int wfd;
+
+	wfd = open(RING, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_GE(wfd, 0);
+	ASSERT_EQ(0, ioctl(wfd, MPMCRING_IOC_SET_PRIO, &low));
+	ASSERT_GT(fill(wfd), 0);
+	/* The low class stops under the watermark: 40% of the ring at most. */
+	ASSERT_LT(self->l.data_size - self->l.watermark[MPMCRING_PRIO_LOW], wm);
+	ASSERT_EQ(0, ioctl(self->fd, MPMCRING_IOC_SET_WATERMARK, &wm));
+	EXPECT_EQ(1, poll(&pfd, 1, 3000)) TH_LOG("the reader sleeps beside the writer");
+	EXPECT_EQ(POLLIN, pfd.revents);
+	close(wfd);
+}
+
+/*
+ * A write-only file cannot read: it never reports POLLIN (it waits on the
+ * writers' queue, which no commit wakes), and its watermark is nobody's.
+ */
+TEST_F(wr, a_write_only_file_waits_for_no_records)
+{
+	struct pollfd wo = { .events = POLLIN | POLLOUT };
+	struct pollfd rw = { .fd = self->fd, .events = POLLIN | POLLOUT };
+	char rec[8] = { 3 };
+	uint64_t wm = 0;
+
+	wo.fd = open(RING, O_WRONLY | O_CLOEXEC);
+	ASSERT_GE(wo.fd, 0);
+	ASSERT_EQ((ssize_t)sizeof(rec), write(wo.fd, rec, sizeof(rec)));
+	EXPECT_EQ(1, poll(&wo, 1, 0));
+	EXPECT_EQ(POLLOUT, wo.revents);
+	EXPECT_EQ(0, ioctl(wo.fd, MPMCRING_IOC_SET_WATERMARK, &wm));
+	/* The same ring, read-write: the record is there. */
+	EXPECT_EQ(1, poll(&rw, 1, 0));
+	EXPECT_EQ(POLLIN | POLLOUT, rw.revents);
+	close(wo.fd);
+}
+
 /* On an empty ring, nothing may wait for space that can never come. */
 TEST_F(wr, records_that_can_never_fit_fail_at_once)
 {
