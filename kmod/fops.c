@@ -196,17 +196,10 @@ VISIBLE_IF_KUNIT __poll_t mpmcring_poll(struct file *file, poll_table *pt)
 	/* [W2] pairs with [W1], [W10]: on the queue before looking at the ring. */
 	smp_mb();
 	/*
-	 * [M:end-poll] the model's step (tests/model).
-	 * [D2] pairs with [D1] in mpmcring_destroy(): @dead first, then the
-	 * ring, so a hangup without EPOLLIN means that every record committed
-	 * before the end is consumed. Once dead, any record is ready: none
-	 * will come to fill the watermark.
+	 * The writer's part first: the refusal it may mark for a writer
+	 * about to wait (mpmcring_refused_writer_waits()) counts for this
+	 * file's own POLLIN below.
 	 */
-	dead = smp_load_acquire(&ring->dead);
-	if (mf->reader && mpmcring_ready(ring, dead ? 0 : k))
-		mask |= EPOLLIN | EPOLLRDNORM;
-	if (dead)
-		mask |= EPOLLHUP;
 	if (mf->writable) {
 		u64 need = mpmcring_out_need(mf, prio);
 		bool room = mpmcring_room(ring, prio, need);
@@ -228,6 +221,18 @@ VISIBLE_IF_KUNIT __poll_t mpmcring_poll(struct file *file, poll_table *pt)
 		if (room)
 			mask |= EPOLLOUT | EPOLLWRNORM;
 	}
+	/*
+	 * [M:end-poll] the model's step (tests/model).
+	 * [D2] pairs with [D1] in mpmcring_destroy(): @dead first, then the
+	 * ring, so a hangup without EPOLLIN (on a file that reads) means that
+	 * every record committed before the end is consumed. Once dead, any record is ready: none
+	 * will come to fill the watermark.
+	 */
+	dead = smp_load_acquire(&ring->dead);
+	if (mf->reader && mpmcring_ready(ring, dead ? 0 : k))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (dead)
+		mask |= EPOLLHUP;
 	return mask;
 }
 EXPORT_SYMBOL_IF_KUNIT(mpmcring_poll);

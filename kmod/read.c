@@ -20,6 +20,7 @@
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
+#include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/sched/signal.h>
@@ -29,6 +30,15 @@
 #include "compat.h"
 #include "internal.h"
 
+/* Room wakeups (EPOLLOUT alone) are for writers: a reader sleeps on. */
+static int mpmcring_read_wake(struct wait_queue_entry *wq_entry,
+			      unsigned int mode, int sync, void *key)
+{
+	if (key && !(key_to_poll(key) & (EPOLLIN | EPOLLRDNORM | EPOLLHUP)))
+		return 0;
+	return autoremove_wake_function(wq_entry, mode, sync, key);
+}
+
 /*
  * Sleeps until mpmcring_ready() for the file's watermark (as it is now: it
  * may change while we sleep) or the ring dies; -ERESTARTSYS on signal.
@@ -36,7 +46,7 @@
 int mpmcring_wait_readable(struct mpmcring_file *mf)
 {
 	struct mpmcring *ring = mf->ring;
-	DEFINE_WAIT(wait);
+	DEFINE_WAIT_FUNC(wait, mpmcring_read_wake);
 	int ret = 0;
 
 	for (;;) {

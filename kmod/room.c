@@ -163,8 +163,6 @@ static void mpmcring_room_at_lower(struct mpmcring *ring, u64 at)
  */
 void mpmcring_want_room(struct mpmcring *ring, u32 prio, u64 need)
 {
-	/* Readers must not wait for a watermark beside it. */
-	mpmcring_refused_writer_waits(ring);
 	if (!(READ_ONCE(ring->out_waiters) & BIT(prio)))
 		set_bit(prio, &ring->out_waiters);
 	/*
@@ -217,8 +215,11 @@ bool mpmcring_want_room_or_room(struct mpmcring *ring, u32 prio, u64 need,
 		mpmcring_reclaim(ring);
 	else
 		mpmcring_reclaim_after(ring);
-	if (!mpmcring_room(ring, prio, need))
+	if (!mpmcring_room(ring, prio, need)) {
+		/* Readers must not wait for a watermark beside it. */
+		mpmcring_refused_writer_waits(ring);
 		return false;
+	}
 	/*
 	 * This reclaim may have freed what other writers wait for, and
 	 * their targets may be gone from room_at (this one's replaced a

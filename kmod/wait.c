@@ -147,7 +147,9 @@ void mpmcring_wake_lowered(struct mpmcring *ring)
  * write(2)) makes no next refusal: a reader whose watermark the ring
  * cannot reach before the writer's records would sleep beside it for
  * good, each waiting for the other. So its refusal is marked whether
- * readers sleep or not, once per head. Process context.
+ * readers sleep or not, once per head: by the writer when its last look
+ * found no room, and by the tick while any writer still waits. Any
+ * context.
  */
 void mpmcring_refused_writer_waits(struct mpmcring *ring)
 {
@@ -275,22 +277,37 @@ static bool mpmcring_readers_stuck(struct mpmcring *ring, u64 head)
  * that stood still for a tick with readers asleep; once per head either
  * way. Wakes writers that found no room, once their class has some: the
  * tick has just reclaimed what consumers committed (they commit with
- * plain stores, so nothing else tells the kernel). The tick's only: its
- * fields are not shared.
+ * plain stores, so nothing else tells the kernel); while one still waits,
+ * marks the ring refused at its head (mpmcring_refused_writer_waits()).
+ * The tick's only: its fields are not shared.
  */
 void mpmcring_backstop(struct mpmcring *ring)
 {
 	/* user-writable: compared only, never used as a position. */
-	u64 head = READ_ONCE(ring->view.cons->head);
+	u64 head;
 
-	/* [W4] pairs with [W3] in mpmcring_refused_for_room(): xchg, a full barrier. */
+	/*
+	 * Writers first: one still waiting after this has its refusal
+	 * marked again at the head as it is now (a consumer's claim moves
+	 * the head without freeing room, and a refused producer may store an
+	 * older head over the mark), and a reader asleep beside it is woken
+	 * below, in this tick.
+	 */
+	if (READ_ONCE(ring->out_waiters)) {
+		mpmcring_room_backstop(ring);
+		if (READ_ONCE(ring->out_waiters))
+			mpmcring_refused_writer_waits(ring);
+	}
+	head = READ_ONCE(ring->view.cons->head);
+	/*
+	 * [W4] pairs with [W3] in mpmcring_refused_for_room() and [W10] in
+	 * mpmcring_refused_writer_waits(): xchg, a full barrier.
+	 */
 	if ((READ_ONCE(ring->wake_missed) && xchg(&ring->wake_missed, 0)) ||
 	    (head != ring->woke_head && mpmcring_readers_stuck(ring, head))) {
 		mpmcring_wake_in(ring);
 		ring->woke_head = head;
 	}
 	ring->tick_head = head;
-	if (READ_ONCE(ring->out_waiters))
-		mpmcring_room_backstop(ring);
 }
 EXPORT_SYMBOL_IF_KUNIT(mpmcring_backstop);

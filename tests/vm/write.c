@@ -1075,6 +1075,7 @@ TEST_F(wr, a_blocked_writer_is_no_sleeping_consumer)
 	ASSERT_EQ(0, ioctl(self->fd, MPMCRING_IOC_SET_PRIO, &low));
 	ASSERT_GT(fill(self->fd), 0);
 	count0 = vm_ring_wakeups(self->fd, VM_WAKEUPS);
+	ASSERT_NE(UINT64_MAX, count0);
 	ASSERT_EQ(0, pthread_create(&th, NULL, blocking_write, &w));
 	ASSERT_TRUE(vm_wait_asleep(&w.tid));
 	/* Records at a head that stands still, for five ticks (100 ms). */
@@ -1103,13 +1104,19 @@ TEST_F(wr, a_blocked_writer_is_no_sleeping_consumer)
  * sleep beside it for good, each waiting for the other: a writer that
  * waits for room makes every watermark count as reached. The refusal
  * used to mark the ring only while a reader slept (or while a file sat
- * on the readers' queue, as this write-only one no longer does).
+ * on the readers' queue, as this write-only one no longer does). Then a
+ * consumer's claim moves the head without freeing room: the mark, at the
+ * old head, says nothing there, and the tick marks it again while the
+ * writer waits.
  */
 TEST_F(wr, a_waiting_writer_lets_readers_past_their_watermark)
 {
 	struct pollfd pfd = { .fd = self->fd, .events = POLLIN };
 	uint32_t low = MPMCRING_PRIO_LOW;
 	uint64_t wm = self->l.data_size / 2;
+	struct mpmcring_consumer *c;
+	struct mpmcring_record rec;
+	struct mpmcring *r;
 	int wfd;
 
 	wfd = open(RING, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
@@ -1121,26 +1128,36 @@ TEST_F(wr, a_waiting_writer_lets_readers_past_their_watermark)
 	ASSERT_EQ(0, ioctl(self->fd, MPMCRING_IOC_SET_WATERMARK, &wm));
 	EXPECT_EQ(1, poll(&pfd, 1, 3000)) TH_LOG("the reader sleeps beside the writer");
 	EXPECT_EQ(POLLIN, pfd.revents);
+
+	r = mpmcring_open(RING, 0);
+	ASSERT_NE(NULL, r);
+	c = mpmcring_consumer_new(r);
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(0, mpmcring_read(c, &rec)); /* held: the head moves, no room */
+	pfd.revents = 0;
+	EXPECT_EQ(1, poll(&pfd, 1, 3000)) TH_LOG("the mark stayed at the old head");
+	EXPECT_EQ(POLLIN, pfd.revents);
+	EXPECT_EQ(0, mpmcring_commit(c));
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
 	close(wfd);
 }
 
 /*
  * A write-only file cannot read: it never reports POLLIN (it waits on the
- * writers' queue, which no commit wakes), and its watermark is nobody's.
+ * writers' queue, which no commit wakes).
  */
 TEST_F(wr, a_write_only_file_waits_for_no_records)
 {
 	struct pollfd wo = { .events = POLLIN | POLLOUT };
 	struct pollfd rw = { .fd = self->fd, .events = POLLIN | POLLOUT };
 	char rec[8] = { 3 };
-	uint64_t wm = 0;
 
 	wo.fd = open(RING, O_WRONLY | O_CLOEXEC);
 	ASSERT_GE(wo.fd, 0);
 	ASSERT_EQ((ssize_t)sizeof(rec), write(wo.fd, rec, sizeof(rec)));
 	EXPECT_EQ(1, poll(&wo, 1, 0));
 	EXPECT_EQ(POLLOUT, wo.revents);
-	EXPECT_EQ(0, ioctl(wo.fd, MPMCRING_IOC_SET_WATERMARK, &wm));
 	/* The same ring, read-write: the record is there. */
 	EXPECT_EQ(1, poll(&rw, 1, 0));
 	EXPECT_EQ(POLLIN | POLLOUT, rw.revents);
