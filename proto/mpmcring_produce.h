@@ -150,8 +150,9 @@ static inline __u64 mpr_floor_head(const struct mpr_view *v,
 
 /*
  * Lowers lo to the oldest claim a consumer still holds. A claim that stood
- * still for longer than the ring's claim timeout while at least half the
- * ring lies behind it (so it is what holds producers back) is revoked
+ * still for longer than the ring's claim timeout while more than
+ * v->lease_span lies behind it (half the ring, or half of what the low
+ * class may fill: so it is what holds producers back) is revoked
  * here, and so is one that starts before below (the mark of a floor
  * lease that ran out, else r0: mpr_floor_lease()) under the same pressure:
  * MPMCRING_SLOT_REVOKED goes into its start with one compare-and-swap,
@@ -216,7 +217,7 @@ static inline __u64 mpr_claims_floor(const struct mpr_view *v,
 		 * come from it would then hold records reclaim no longer
 		 * protects).
 		 */
-		if (timeout && p - s > v->data_size / 2 &&
+		if (timeout && p - s > v->lease_span &&
 		    mpr_before(s, bound) &&
 		    (now - ls->since_ms >= timeout ||
 		     mpr_before(s, below))) {

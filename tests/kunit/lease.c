@@ -93,6 +93,46 @@ static void lease_stalled_claim_revoked(struct kunit *test)
 }
 
 /*
+ * Producers of the low class alone: their records stop at its limit (half
+ * the ring by default), so a claim can never have more than that behind
+ * it. It used to take more than half the ring to count as holding
+ * producers back: a stalled claim on a ring fed by low records was never
+ * revoked, and every low record was refused for good.
+ */
+static void lease_stalled_claim_revoked_for_low_producers(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096, .claim_timeout_ms = 200 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	const u32 low = MPMCRING_PRIO_LOW;
+	struct mpr_claim cl;
+	struct kc stalled, other;
+	char buf[64];
+	int n = 0;
+
+	KUNIT_ASSERT_EQ(test, mpmcring_layout(ring)->watermark[low], 2048ULL);
+	KUNIT_ASSERT_EQ(test, kc_attach(&stalled, ring), 0);
+	KUNIT_ASSERT_EQ(test, kc_attach(&other, ring), 0);
+	while (!kt_produce(ring, 56, low, 1, 0, n))
+		n++;
+	KUNIT_ASSERT_EQ(test, n, 32);
+	KUNIT_ASSERT_EQ(test, kc_claim(&stalled, 8, &cl), 8);
+	while (kc_read(&other, buf, sizeof(buf)) == 56)
+		;
+	mpmcring_reclaim(ring);
+	KUNIT_EXPECT_EQ(test, kt_produce(ring, 56, low, 1, 0, 100), -ENOSPC);
+	msleep(300);
+	mpmcring_reclaim(ring);
+	KUNIT_EXPECT_TRUE_MSG(test, mpr_claim_revoked(stalled.v, &stalled.slot->start,
+						      stalled.start),
+			      "a stalled claim held the low class's whole limit");
+	KUNIT_EXPECT_EQ(test, kt_produce(ring, 56, low, 1, 0, 101), 0);
+	KUNIT_EXPECT_TRUE(test, kc_commit(&stalled));
+	kc_detach(&stalled);
+	kc_detach(&other);
+	mpmcring_destroy(ring);
+}
+
+/*
  * A start that moves about behind the head is no release: it must not
  * restart the lease (a co-tenant toggling its start would hold the ring
  * forever). Nor may a user-written count inflate what is counted.
@@ -769,6 +809,7 @@ static void lease_attach_never_waits(struct kunit *test)
 
 static struct kunit_case lease_cases[] = {
 	KUNIT_CASE(lease_stalled_claim_revoked),
+	KUNIT_CASE(lease_stalled_claim_revoked_for_low_producers),
 	KUNIT_CASE(lease_moving_claims_kept),
 	KUNIT_CASE(lease_toggling_start_is_no_release),
 	KUNIT_CASE(lease_slots_taking_turns_revoked),

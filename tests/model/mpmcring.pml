@@ -64,7 +64,7 @@
  *                         kernel word, the same path
  *   [M:lease-since]       since_ms = now only if not behind       ls_exp[] = 0
  *                         lease.head
- *   [M:lease-expired]     timed out, p - s > size/2, s < head     ls_exp[] (Clock)
+ *   [M:lease-expired]     timed out, p - s > lease_span, s < head ls_exp[] (Clock)
  *   [M:lease-revoke]      cmpxchg(start, s, s | REVOKED)          [R6]
  *   [M:revoke-lost]       the consumer moved first                its new start, clamped
  *   [M:revoke-count]      held_records, mpr_held_capped()         count_capped
@@ -249,7 +249,8 @@
  *              revoke_justified: a revocation hits only a claim that
  *              holds producers back (the lease policy; nothing else sees
  *              it): it claimed something (its start is before the head)
- *              and more than half the ring lies between it and prod_pos;
+ *              and more than LSPAN (half the ring, or half of what the
+ *              low class may fill) lies between it and prod_pos;
  *              floor_justified: the floor lease revokes only a claim
  *              announced before that lease began, or an announce that
  *              holds nothing and never will;
@@ -396,6 +397,11 @@ inline read_knobs()
 #define IDLE 1		/* MPMCRING_SLOT_IDLE: any odd value is idle */
 #define RV 2		/* MPMCRING_SLOT_REVOKED: set in a start by a revocation */
 #define MAXREC 2	/* max_record, in granules */
+/*
+ * v->lease_span: half the ring, or half of what the low class may fill
+ * (producer 0's limit, RS - G; overwrite rings have no watermark).
+ */
+#define LSPAN ((OVERWRITE -> RS : RS - G) / 2)
 #define INIT_POS (256 - RS)	/* the counter wraps through 0 in every run */
 /* Positions are 8-bit counters: u64 arithmetic modulo 2^8 (see the header). */
 #define W(x) ((x) & 255)
@@ -764,10 +770,10 @@ inline mpr_reclaim()
 						ls_seen[i] = s; ls_head[i] = bound
 					:: else -> skip
 					fi;
-					/* [M:lease-expired] claim_timeout_ms != 0, timed out, half
-					 * the ring behind it, and something claimed */
+					/* [M:lease-expired] claim_timeout_ms != 0, timed out, more
+					 * than LSPAN behind it, and something claimed */
 					if
-					:: LEASE && W(p - s) > RS / 2 && BEFORE(s, bound) &&
+					:: LEASE && W(p - s) > LSPAN && BEFORE(s, bound) &&
 					   (ls_exp[i] || (fout && BEFORE(s, fl_mark))) -> pub = 1
 					:: else -> skip
 					fi
@@ -786,10 +792,10 @@ inline mpr_reclaim()
 						/* the claim it revokes is the one the consumer announced */
 						REQUIRE(HOSTILE > 0 || g_ann[i] == s, revoke_live);
 						/* and only one that holds producers back: it has
-						 * claimed something, and more than half the ring
-						 * lies between it and prod_pos (both only grow
-						 * since reclaim loaded them) */
-						REQUIRE(HOSTILE > 0 || (W(prod_pos - g_ann[i]) > RS / 2 &&
+						 * claimed something, and more than LSPAN lies
+						 * between it and prod_pos (both only grow since
+						 * reclaim loaded them) */
+						REQUIRE(HOSTILE > 0 || (W(prod_pos - g_ann[i]) > LSPAN &&
 							BEFORE(g_ann[i], head)), revoke_justified);
 						/* a floor lease revokes only what it began with (a
 						 * claim announced before it began: at least its
