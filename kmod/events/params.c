@@ -213,7 +213,8 @@ static int ev_add_syscall(char *w)
 	}
 	if (named)
 		return 0;
-	if (kstrtouint(w, 0, &nr) || nr >= EV_NR_SYSCALLS) {
+	/* Decimal only: a leading 0 is no octal here (0101 is 101). */
+	if (kstrtouint(w, 10, &nr) || nr >= EV_NR_SYSCALLS) {
 		pr_err("mpmcring_events: syscalls=%s: unknown syscall '%s' (open, openat, openat2, creat, connect, execve, execveat, a number 0-%d, or none)\n",
 		       syscalls, w, EV_NR_SYSCALLS - 1);
 		return -EINVAL;

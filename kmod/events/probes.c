@@ -288,7 +288,12 @@ void ev_probe_exit(void *data, struct task_struct *p)
 
 	ev.exit_code = p->exit_code;
 	ev.reserved = 0;
-	ev_send(&ev.hdr, MPMCRING_EV_EXIT, sizeof(ev), 0);
+	/*
+	 * do_exit() took this thread off signal->live before the
+	 * tracepoint: none left is the end of the process (as group_dead).
+	 */
+	ev_send(&ev.hdr, MPMCRING_EV_EXIT, sizeof(ev),
+		atomic_read(&p->signal->live) ? 0 : MPMCRING_EVF_GROUP_DEAD);
 }
 
 /*
@@ -414,8 +419,13 @@ static void ev_connect(long nr, long ret, const unsigned long *args, u8 flags)
 	struct mpmcring_ev_connect ev;
 	u32 addrlen = args[2];
 
-	/* addrlen is the caller's: clamped to the buffer, never trusted. */
+	/*
+	 * addrlen is the caller's: clamped to the buffer, never trusted, and
+	 * nothing read where the kernel read nothing (move_addr_to_kernel():
+	 * EINVAL for a length under 0 or over a sockaddr_storage).
+	 */
 	if (addrlen >= sizeof(sa.sin6_family) &&
+	    addrlen <= sizeof(struct sockaddr_storage) &&
 	    copy_from_user_nofault(&sa, (const void __user *)args[1],
 				   min_t(u32, addrlen, sizeof(sa)))) {
 		memset(&sa, 0, sizeof(sa));

@@ -529,6 +529,33 @@ static void t_event_text_values_forge_no_field(struct tap *t)
 	free(line);
 }
 
+/*
+ * Every header flag has its name in both formats: a flag the decoder does
+ * not know would print nothing, and an exit that ended the process would
+ * read as any thread's.
+ */
+static void t_event_flags_named(struct tap *t)
+{
+	struct mpmcring_record rec = { .pos = 64, .prio = MPMCRING_PRIO_CRITICAL };
+	struct mpmcring_event ev = { 0 };
+	char *text = NULL, *json = NULL;
+	size_t len = 0, jlen = 0;
+	FILE *m = open_memstream(&text, &len), *j = open_memstream(&json, &jlen);
+
+	REQUIRE(t, m && j, "open_memstream");
+	ev.hdr.type = MPMCRING_EV_EXIT;
+	ev.hdr.flags = MPMCRING_EVF_GROUP_DEAD;
+	ev.exit.exit_code = 3 << 8;
+	out_event_text(m, &ev);
+	out_event_json(j, &ev, &rec);
+	fclose(m);
+	fclose(j);
+	CHECK(t, strstr(text, " exit_code=768 group_dead\n") != NULL, "text: %s", text);
+	CHECK(t, strstr(json, "\"group_dead\":true") != NULL, "json: %s", json);
+	free(text);
+	free(json);
+}
+
 static const struct tap_test tests[] = {
 	TAP_TEST(t_cat_follow_reports_losses_before_the_end),
 	TAP_TEST(t_cat_error_reports_losses_first),
@@ -536,6 +563,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_cat_claim_revoked_while_made_json),
 	TAP_TEST(t_cat_claim_revoked_while_made_text),
 	TAP_TEST(t_event_text_values_forge_no_field),
+	TAP_TEST(t_event_flags_named),
 	TAP_TEST(t_cat_peek_ends_when_its_output_closes),
 };
 

@@ -490,6 +490,74 @@ static int write_no_return_elf(const char *path)
  * killed and names no file, rather than a name read from memory that is no
  * longer the caller's (here, one the binary put there).
  */
+/* The last thread of a process whose main thread ended first. */
+static void *last_thread(void *arg)
+{
+	int fd = *(int *)arg;
+	pid_t tid = gettid_();
+
+	/* Its leader has gone through do_exit() once its task says Z. */
+	for (int i = 0; i < 2000; i++) {
+		char path[64], st = 0;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)getpid());
+		f = fopen(path, "r");
+		if (!f || fscanf(f, "%*d (%*[^)]) %c", &st) != 1 || st == 'Z') {
+			if (f)
+				fclose(f);
+			break;
+		}
+		fclose(f);
+		usleep(1000);
+	}
+	if (write(fd, &tid, sizeof(tid)) != sizeof(tid))
+		_exit(90);
+	exit(3);
+}
+
+/*
+ * Exits come one per thread, and pid == tgid does not say the process
+ * ended: here the main thread ends first (pthread_exit()), the other
+ * thread later with exit(3). Only the last one's exit says so
+ * (MPMCRING_EVF_GROUP_DEAD), with the process's status.
+ */
+TEST_F_TIMEOUT(ev, exit_of_the_last_thread_ends_the_process, 120)
+{
+	int fds[2], status = 0;
+	pid_t child, tid = 0;
+
+	ASSERT_EQ(0, ev_load("proc=exit syscalls=none"));
+	ASSERT_EQ(0, ev_attach(_metadata, self));
+	ASSERT_EQ(0, pipe(fds));
+	child = fork();
+	ASSERT_GE(child, 0);
+	if (child == 0) {
+		pthread_t th;
+
+		close(fds[0]);
+		if (pthread_create(&th, NULL, last_thread, &fds[1]))
+			_exit(91);
+		pthread_exit(NULL);
+	}
+	close(fds[1]);
+	ASSERT_EQ((ssize_t)sizeof(tid), read(fds[0], &tid, sizeof(tid)));
+	close(fds[0]);
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3);
+	ASSERT_NE(child, tid);
+	drain(self->c, &self->g);
+	EXPECT_EQ(0, self->g.bad);
+	/* The leader's exit: the process lives on in its other thread. */
+	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_EXIT, child,
+				 ev->hdr.tgid == (uint32_t)child &&
+					 !(ev->hdr.flags & MPMCRING_EVF_GROUP_DEAD)));
+	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_EXIT, tid,
+				 ev->hdr.tgid == (uint32_t)child &&
+					 (ev->hdr.flags & MPMCRING_EVF_GROUP_DEAD) &&
+					 ev->exit.exit_code == 3 << 8));
+}
+
 TEST_F_TIMEOUT(ev, exec_failed_past_no_return_reads_nothing, 120)
 {
 	char path[64];
@@ -855,6 +923,20 @@ TEST_F_TIMEOUT(ev, connect_to_loopback, 120)
 	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_CONNECT, me,
 				 ev->connect.fd == c && ev->connect.ret == -ECONNREFUSED &&
 					 x->prio == MPMCRING_PRIO_NORMAL));
+	/*
+	 * A length the kernel refuses before it reads the address (negative,
+	 * or over a sockaddr_storage): no address in the record either. It
+	 * once read what the kernel never did, and decoded it.
+	 */
+	ASSERT_EQ(-1, syscall(SYS_connect, c, &to, -1));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, syscall(SYS_connect, c, &to, sizeof(struct sockaddr_storage) + 1));
+	ASSERT_EQ(EINVAL, errno);
+	drain(self->c, &self->g);
+	EXPECT_EQ(2, COUNT_WHERE(&self->g, MPMCRING_EV_CONNECT, me,
+				 ev->connect.fd == c && ev->connect.ret == -EINVAL &&
+					 ev->connect.family == 0 && ev->connect.port == 0 &&
+					 !(ev->hdr.flags & MPMCRING_EVF_FAULT)));
 	close(c);
 	if (l6 >= 0) {
 		close(l6);
@@ -1133,10 +1215,11 @@ TEST_F_TIMEOUT(ev, params_choose_what_is_recorded, 180)
 	pid_t me = gettid_();
 	int fd;
 
-	/* Only openat, as a critical event, and getpid by number; no process
+	/* Only openat, as a critical event, and getpid by number (decimal,
+	 * a leading 0 too: 039 was once octal, and refused); no process
 	 * events; paths cut at 8 bytes. */
 	snprintf(params, sizeof(params),
-		 "proc=none syscalls=openat,%d prio=open=critical max_path=8", SYS_getpid);
+		 "proc=none syscalls=openat,0%d prio=open=critical max_path=8", SYS_getpid);
 	ASSERT_EQ(0, ev_load(params));
 	ASSERT_EQ(0, ev_attach(_metadata, self));
 	memset(longpath, 'a', sizeof(longpath));

@@ -61,10 +61,17 @@
 
 /* Header flags (mpmcring_ev_hdr.flags). */
 #define MPMCRING_EVF_TRUNCATED	0x01	/* a string was cut at the module's max_path */
-#define MPMCRING_EVF_FAULT	0x02	/* user memory unreadable without faulting: string cut there */
+/*
+ * MPMCRING_EVF_FAULT: user memory was unreadable without faulting: a string
+ * cut there; a connect's address (family 0) or an openat2's open_how
+ * (flags and mode 0) not read; for socketcall's connect, its argument
+ * block, so fd and addrlen are 0 too.
+ */
+#define MPMCRING_EVF_FAULT	0x02
 #define MPMCRING_EVF_COMPAT	0x04	/* a 32-bit (compat) syscall: nr is the 32-bit table's */
 #define MPMCRING_EVF_KILLED	0x08	/* a failed exec kills the task: no string read (execve) */
 #define MPMCRING_EVF_X32	0x10	/* an x32-numbered syscall (x86-64): nr as made, 0x40000000 set */
+#define MPMCRING_EVF_GROUP_DEAD	0x20	/* exit: no thread of the process was left running */
 
 #define MPMCRING_EV_COMM_LEN	16
 
@@ -116,10 +123,18 @@ struct mpmcring_ev_fork {
 	__u32 child_tgid;		/* == child_pid for a new process */
 };
 
-/* MPMCRING_EV_EXIT: the header's task exits. */
+/*
+ * MPMCRING_EV_EXIT: the header's task exits, one event per thread. The
+ * process has ended once an exit has MPMCRING_EVF_GROUP_DEAD: no thread
+ * of it was left running (the last thread's exit has it; threads that
+ * exit at the same moment may both have it). pid == tgid is no such sign:
+ * the main thread can end before the others. exit_code is the thread's
+ * own, status << 8 | signal as wait(2) gives it: exit_group(2) and fatal
+ * signals give every thread of the process theirs.
+ */
 struct mpmcring_ev_exit {
 	struct mpmcring_ev_hdr hdr;
-	__s32 exit_code;		/* as wait(2) reports it: status << 8 | signal */
+	__s32 exit_code;
 	__u32 reserved;
 };
 

@@ -33,7 +33,8 @@ static const char *connect_addr(const struct mpmcring_ev_connect *c, char *buf, 
 	return buf;
 }
 
-static const char *const flag_names[] = { "truncated", "fault", "compat", "killed", "x32" };
+static const char *const flag_names[] = { "truncated", "fault", "compat",
+					  "killed",    "x32",	"group_dead" };
 
 void out_event_text(FILE *f, const struct mpmcring_event *ev)
 {
