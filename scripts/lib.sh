@@ -22,8 +22,9 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 GUEST_CMDLINE_COMMON="tsc=reliable"
 
 # The guest's TSC rate for its command line ("tsc_early_khz=N") when the
-# host's kernel knows it exactly (flag tsc_known_freq, no cpufreq moving
-# "cpu MHz"); nothing otherwise. Under TCG a guest's TSC is the host's, and
+# host's kernel knows it exactly (flag tsc_known_freq) and "cpu MHz" is that
+# rate, not a measured clock (no cpufreq, no flag aperfmperf); nothing
+# otherwise. Under TCG a guest's TSC is the host's, and
 # one that measures it at boot on a busy host was seen off by 6x, its
 # clock and every timeout in it with it (tests/harness/common.py's
 # host_tsc_khz(), which test_common.py holds this equal to).
@@ -41,6 +42,8 @@ guest_tsc_words() {
 			for (i = 1; i <= n; i++)
 				if (w[i] == "tsc_known_freq")
 					known = 1
+				else if (w[i] == "aperfmperf")
+					measured = 1
 		}
 		!rate && /^cpu MHz[ \t]*:[ \t]*[0-9]+(\.[0-9]*)?[ \t]*$/ {
 			rate = 1
@@ -50,7 +53,7 @@ guest_tsc_words() {
 		}
 		END {
 			khz = int(mhz * 1000)
-			if (known && khz > 0)
+			if (known && !measured && khz > 0)
 				printf "tsc_early_khz=%d\n", khz
 		}' "$cpuinfo" 2>/dev/null || true
 }

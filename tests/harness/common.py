@@ -34,8 +34,9 @@ CPUFREQ_POLICY0 = "/sys/devices/system/cpu/cpufreq/policy0"
 
 def host_tsc_khz(cpuinfo="/proc/cpuinfo", cpufreq=CPUFREQ_POLICY0):
     """The host's TSC rate in kHz when its kernel knows it exactly
-    (tsc_known_freq: from the CPU or the hypervisor) and no cpufreq moves
-    "cpu MHz" away from it; else None. Under TCG a guest's TSC is the
+    (tsc_known_freq: from the CPU or the hypervisor) and "cpu MHz" is the
+    kernel's own rate, not a measured clock (no cpufreq, no aperfmperf:
+    /proc/cpuinfo shows either's clock when there is one); else None. Under TCG a guest's TSC is the
     host's, and a guest that calibrates it at boot on a busy host can get
     it wrong: stock 6.1 and the debug kernel fell back to the PIT and took
     410 and 973 MHz for 2596, and with tsc=reliable their clocks then ran
@@ -44,14 +45,14 @@ def host_tsc_khz(cpuinfo="/proc/cpuinfo", cpufreq=CPUFREQ_POLICY0):
     guest_tsc_words does the same for the benchmark and demo guests
     (test_common.py holds the two equal)."""
     try:
-        with open(cpuinfo) as f:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as f:
             text = f.read()
     except OSError:
         return None
     flags = re.search(r"^flags[ \t]*:(.*)$", text, re.M)
     mhz = re.search(r"^cpu MHz[ \t]*:[ \t]*([0-9]+(?:\.[0-9]*)?)[ \t]*$", text, re.M)
     if (not flags or not mhz or "tsc_known_freq" not in flags.group(1).split()
-            or os.path.exists(cpufreq)):
+            or "aperfmperf" in flags.group(1).split() or os.path.exists(cpufreq)):
         return None
     khz = int(float(mhz.group(1)) * 1000)
     return khz if khz > 0 else None

@@ -304,7 +304,8 @@ def clock_jump(secs, sections):
 # kernel's own lines, arch/x86/kernel/tsc.c).
 TSC_RATE_RE = re.compile(r"\btsc: (?:Detected|Refined TSC clocksource calibration:) "
                          r"([0-9]+\.[0-9]+) MHz")
-TSC_PIT_HPET_RE = re.compile(r"\btsc: PIT calibration deviates from HPET: ([0-9]+) ([0-9]+)")
+TSC_PIT_HPET_RE = re.compile(r"\btsc: PIT calibration deviates from (?:HPET|PMTIMER): "
+                             r"([0-9]+) ([0-9]+)")
 # How far off a guest's TSC rate may be before its clock is named: a
 # tenth (a timeout a tenth short is still a timeout's worth).
 TSC_SLACK = 0.10
@@ -330,7 +331,7 @@ def tsc_miscalibrated(console, host_khz=None):
         return None
     right, said = host_khz, "the host's kernel"
     if not right:
-        right, said = hpet, "the guest's HPET"
+        right, said = hpet, "the guest's HPET (or PM timer)"
     if not right or abs(guest - right) <= right * TSC_SLACK:
         return None
     return guest, right, said
@@ -353,9 +354,14 @@ def note_clock_jump(kid, secs, sections, console=(), host_khz=None):
     cause = ("likely the host's TSC: the guests trust theirs, tsc=reliable")
     if wrong:
         guest, right, said = wrong
-        cause = ("the guest took its TSC for %.1f MHz where %s says %.1f: its clock ran %.1f "
-                 "times as fast as the host's, every timeout in it as much shorter"
-                 % (guest / 1000.0, said, right / 1000.0, right / float(guest)))
+        if guest < right:
+            how = ("%.1f times as fast as the host's, every timeout in it as much shorter"
+                   % (right / float(guest)))
+        else:
+            how = ("%.1f times as slow as the host's, every timeout in it as much longer"
+                   % (guest / float(right)))
+        cause = ("the guest took its TSC for %.1f MHz where %s says %.1f: its clock ran %s"
+                 % (guest / 1000.0, said, right / 1000.0, how))
     if found:
         sec, key, t = found
         where = ("before %s %s began (at uptime %.0f s)" if key == "t0" else

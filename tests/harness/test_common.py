@@ -71,6 +71,7 @@ class HostTscKhz(unittest.TestCase):
         "bad rate": "cpu MHz\t\t: 2.5.9\nflags\t\t: tsc_known_freq\n",
         "flag as a prefix": "cpu MHz\t\t: 3400.000\nflags\t\t: tsc_known_freq_x\n",
         "integer rate": "cpu MHz\t\t: 3400\nflags\t: tsc tsc_known_freq\n",
+        "measured clock": "cpu MHz\t\t: 3400.000\nflags\t\t: tsc_known_freq aperfmperf\n",
     }
 
     def path(self, text):
@@ -97,10 +98,16 @@ class HostTscKhz(unittest.TestCase):
 
     def test_unknown_frequency_not_given(self):
         for name in ("unknown", "no rate", "no flags", "zero rate", "bad rate",
-                     "flag as a prefix"):
+                     "flag as a prefix", "measured clock"):
             self.assertIsNone(common.host_tsc_khz(self.path(self.CASES[name]), self.no_cpufreq()),
                               name)
         self.assertIsNone(common.host_tsc_khz("/nonexistent/cpuinfo", self.no_cpufreq()))
+        # Bytes that are no UTF-8 (a model name a hypervisor set) are no error.
+        with tempfile.NamedTemporaryFile("wb", delete=False) as f:
+            f.write(b"model name\t: \xff\xfe\n" + self.KNOWN.encode())
+        self.addCleanup(os.unlink, f.name)
+        self.assertEqual(common.host_tsc_khz(f.name, self.no_cpufreq()), 2596120)
+        self.assertEqual(self.shell_words(f.name, self.no_cpufreq()), ["tsc_early_khz=2596120"])
 
     def test_cpufreq_hides_the_rate(self):
         # With cpufreq, "cpu MHz" is the core's current clock, not the TSC's.

@@ -206,7 +206,10 @@ class TscMiscalibrated(unittest.TestCase):
                          (409916, 2596120, "the host's kernel"))
         # With no known host rate, the guest's own HPET reading says it.
         self.assertEqual(judge.tsc_miscalibrated(self.CONSOLE, None),
-                         (409916, 2594338, "the guest's HPET"))
+                         (409916, 2594338, "the guest's HPET (or PM timer)"))
+        pm = [l.replace("HPET", "PMTIMER") for l in self.CONSOLE]
+        self.assertEqual(judge.tsc_miscalibrated(pm, None),
+                         (409916, 2594338, "the guest's HPET (or PM timer)"))
 
     def test_right_rate_is_no_note(self):
         given = ["[    0.000000] tsc: Detected 2596.120 MHz processor"]
@@ -232,6 +235,10 @@ class TscMiscalibrated(unittest.TestCase):
                           "2596.1: its clock ran 6.3 times as fast", line)
             self.assertNotIn("likely the host's TSC", line)
         self.assertIn("jumped during vm trust", judge.CLOCK_NOTES["debug"])
+        # Taken too fast, the clock runs slow: said so, not "0.5 times as fast".
+        clock_notes(("stock-6.12", 160, [], ["tsc: Detected 5192.240 MHz processor"], 2596120))
+        self.assertIn("its clock ran 2.0 times as slow as the host's, every timeout in it as "
+                      "much longer", judge.CLOCK_NOTES["stock-6.12"])
         judge.CLOCK_NOTES.clear()
 
 
