@@ -150,6 +150,12 @@ struct mpmcring {
 	 * before (wake_mask, wake_missed) is read by every commit.
 	 */
 	u64 refused_head ____cacheline_aligned_in_smp;
+	/*
+	 * reclaim_pos when a reservation was last refused for room (odd
+	 * until one is): a stalled claim holds producers back while it is
+	 * where reclaim starts (mpr_env_refused_at()).
+	 */
+	u64 refused_reclaim;
 	unsigned long out_waiters ____cacheline_aligned_in_smp; /* bit per class: a writer wants room */
 	/*
 	 * Commits look at wq only: a writer asleep here costs them nothing,

@@ -356,6 +356,7 @@ static struct mpmcring *mpmcring_alloc(const struct mpmcring_params *p)
 	ring->tick_head = MPMCRING_SLOT_IDLE;
 	ring->woke_head = MPMCRING_SLOT_IDLE;
 	ring->refused_head = MPMCRING_SLOT_IDLE;
+	ring->refused_reclaim = MPMCRING_SLOT_IDLE;
 	init_irq_work(&ring->wake_work, mpmcring_wake_work);
 	mpmcring_tick_init(ring);
 	ring->nr_cons_pages = DIV_ROUND_UP(MPMCRING_CONS_HDR_SIZE +

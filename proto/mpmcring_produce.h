@@ -150,9 +150,10 @@ static inline __u64 mpr_floor_head(const struct mpr_view *v,
 
 /*
  * Lowers lo to the oldest claim a consumer still holds. A claim that stood
- * still for longer than the ring's claim timeout while more than
- * v->lease_span lies behind it (half the ring, or half of what the low
- * class may fill: so it is what holds producers back) is revoked
+ * still for longer than the ring's claim timeout while it holds producers
+ * back (more than half the ring lies behind it, or a producer was refused
+ * for room while reclaim_pos stood at r0: a class's records stop at its
+ * limit, which may be half the ring or less) is revoked
  * here, and so is one that starts before below (the mark of a floor
  * lease that ran out, else r0: mpr_floor_lease()) under the same pressure:
  * MPMCRING_SLOT_REVOKED goes into its start with one compare-and-swap,
@@ -217,7 +218,8 @@ static inline __u64 mpr_claims_floor(const struct mpr_view *v,
 		 * come from it would then hold records reclaim no longer
 		 * protects).
 		 */
-		if (timeout && p - s > v->lease_span &&
+		if (timeout &&
+		    (p - s > v->data_size / 2 || mpr_env_refused_at(env, r0)) &&
 		    mpr_before(s, bound) &&
 		    (now - ls->since_ms >= timeout ||
 		     mpr_before(s, below))) {
@@ -523,6 +525,9 @@ static MPR_SLOW_PATH int mpr_reserve_slow(const struct mpr_view *v,
 
 		if (p + need - r > max_used) {	/* [M:reserve-full] */
 			if (rounds++ == 2) {
+				/* Refused for room at r: the leases' pressure. */
+				if (!overwrite || stuck)
+					mpr_env_refused(env, r);
 				if (overwrite)	/* [M:reserve-busy] */
 					return mpr_overwrite_fail(stuck, busy);
 				return p + need - r > v->data_size ?
@@ -653,14 +658,13 @@ static inline int mpr_admit(const struct mpr_view *v, struct mpr_env *env,
 {
 	struct mpmcring_meta *m = v->meta;
 	int rounds = 0;
-	__u64 used;
+	__u64 used, r;
 
 	if (v->mode == MPMCRING_MODE_OVERWRITE)
 		return 0;
 	for (;;) {
 		/* [P4]'s order: reclaim_pos before prod_pos, so that r <= p. */
-		__u64 r = MPR_LOAD_ACQUIRE(&m->reclaim_pos);
-
+		r = MPR_LOAD_ACQUIRE(&m->reclaim_pos);
 		used = MPR_READ_ONCE(m->prod_pos) + need - r;
 		if (used <= max_used)
 			return 0;
@@ -669,6 +673,7 @@ static inline int mpr_admit(const struct mpr_view *v, struct mpr_env *env,
 		/* user-writable: the head is only a hint to the throttle. */
 		mpr_reclaim_if_due(v, env, MPR_READ_ONCE(v->cons->head));
 	}
+	mpr_env_refused(env, r);	/* as the reservation's would */
 	return used > v->data_size ? MPR_FAIL_FULL : MPR_FAIL_PRIORITY;
 }
 

@@ -110,13 +110,6 @@ struct mpr_view {
 	__u32 max_consumers;
 	__u32 mode;
 	__u32 claim_timeout_ms;	/* 0: claims never expire */
-	/*
-	 * What must lie between a claim and prod_pos before its lease can
-	 * run out: half the ring, or half of what the low class may fill
-	 * when that is less (a class's records never reach further past
-	 * reclaim_pos, so a claim could never hold more ahead of it).
-	 */
-	__u64 lease_span;
 	struct mpr_walker walk;	/* the same values, for mpr_walk_at() */
 };
 
@@ -147,15 +140,6 @@ static inline void mpr_view_init(struct mpr_view *v,
 	v->mode = l->mode;
 	v->claim_timeout_ms = (l->features & MPMCRING_FEAT_LEASE) ?
 			      l->claim_timeout_ms : 0;
-	/*
-	 * The low class's limit is the least (watermarks only grow towards
-	 * it); overwrite rings have none (mpr_reserve_limit()).
-	 */
-	v->lease_span = l->data_size / 2;
-	if (l->mode != MPMCRING_MODE_OVERWRITE &&
-	    l->watermark[MPMCRING_PRIO_LOW] < l->data_size &&
-	    (l->data_size - l->watermark[MPMCRING_PRIO_LOW]) / 2 < v->lease_span)
-		v->lease_span = (l->data_size - l->watermark[MPMCRING_PRIO_LOW]) / 2;
 	v->walk.data = v->data;
 	v->walk.stamps = v->stamps;
 	v->walk.data_mask = v->data_mask;

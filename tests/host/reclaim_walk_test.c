@@ -95,6 +95,17 @@ static inline void mpr_env_racing(struct mpr_env *e)
 {
 	(void)e;
 }
+static inline void mpr_env_refused(struct mpr_env *e, __u64 r)
+{
+	(void)e;
+	(void)r;
+}
+static inline bool mpr_env_refused_at(struct mpr_env *e, __u64 r)
+{
+	(void)e;
+	(void)r;
+	return false;
+}
 
 #include "mpmcring_produce.h"
 

@@ -94,38 +94,53 @@ static void lease_stalled_claim_revoked(struct kunit *test)
 
 /*
  * Producers of the low class alone: their records stop at its limit (half
- * the ring by default), so a claim can never have more than that behind
- * it. It used to take more than half the ring to count as holding
- * producers back: a stalled claim on a ring fed by low records was never
- * revoked, and every low record was refused for good.
+ * the ring by default), so a claim never has more than that behind it.
+ * It used to take more than half the ring to count as holding producers
+ * back: a stalled claim on a ring fed by low records was never revoked,
+ * and every low record was refused for good. A refusal for room while
+ * reclaim stands at the claim counts now; without one, a claim with less
+ * than half the ring behind it is kept however long it stands.
  */
 static void lease_stalled_claim_revoked_for_low_producers(struct kunit *test)
 {
 	struct mpmcring_params p = { .size = 4096, .claim_timeout_ms = 200 };
 	struct mpmcring *ring = kt_ring(test, &p);
+	struct mpmcring_stats *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
 	const u32 low = MPMCRING_PRIO_LOW;
 	struct mpr_claim cl;
 	struct kc stalled, other;
 	char buf[64];
-	int n = 0;
+	int n;
 
+	KUNIT_ASSERT_NOT_NULL(test, st);
 	KUNIT_ASSERT_EQ(test, mpmcring_layout(ring)->watermark[low], 2048ULL);
 	KUNIT_ASSERT_EQ(test, kc_attach(&stalled, ring), 0);
 	KUNIT_ASSERT_EQ(test, kc_attach(&other, ring), 0);
+	/* 24 of the 32 records the low class may hold: nothing refused. */
+	for (n = 0; n < 24; n++)
+		KUNIT_ASSERT_EQ(test, kt_produce(ring, 56, low, 1, 0, n), 0);
+	KUNIT_ASSERT_EQ(test, kc_claim(&stalled, 8, &cl), 8);
+	WRITE_ONCE(stalled.slot->held_records, 8);
+	while (kc_read(&other, buf, sizeof(buf)) == 56)
+		;
+	mpmcring_reclaim(ring);		/* the lease begins */
+	msleep(300);
+	mpmcring_reclaim(ring);
+	KUNIT_EXPECT_FALSE_MSG(test, mpr_claim_revoked(stalled.v, &stalled.slot->start,
+						       stalled.start),
+			       "revoked with a quarter of the ring behind it, nothing refused");
+	/* The class's limit reached: refused while reclaim stands at the claim. */
 	while (!kt_produce(ring, 56, low, 1, 0, n))
 		n++;
 	KUNIT_ASSERT_EQ(test, n, 32);
-	KUNIT_ASSERT_EQ(test, kc_claim(&stalled, 8, &cl), 8);
-	while (kc_read(&other, buf, sizeof(buf)) == 56)
-		;
-	mpmcring_reclaim(ring);
-	KUNIT_EXPECT_EQ(test, kt_produce(ring, 56, low, 1, 0, 100), -ENOSPC);
-	msleep(300);
 	mpmcring_reclaim(ring);
 	KUNIT_EXPECT_TRUE_MSG(test, mpr_claim_revoked(stalled.v, &stalled.slot->start,
 						      stalled.start),
 			      "a stalled claim held the low class's whole limit");
-	KUNIT_EXPECT_EQ(test, kt_produce(ring, 56, low, 1, 0, 101), 0);
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->revoked_claims, 1ULL);
+	KUNIT_EXPECT_EQ(test, st->revoked_records, 8ULL);
+	KUNIT_EXPECT_EQ(test, kt_produce(ring, 56, low, 1, 0, 100), 0);
 	KUNIT_EXPECT_TRUE(test, kc_commit(&stalled));
 	kc_detach(&stalled);
 	kc_detach(&other);

@@ -64,7 +64,8 @@
  *                         kernel word, the same path
  *   [M:lease-since]       since_ms = now only if not behind       ls_exp[] = 0
  *                         lease.head
- *   [M:lease-expired]     timed out, p - s > lease_span, s < head ls_exp[] (Clock)
+ *   [M:lease-expired]     timed out, pressure, s < head          ls_exp[] (Clock)
+ *                         (p - s > size/2, or refused at r0)
  *   [M:lease-revoke]      cmpxchg(start, s, s | REVOKED)          [R6]
  *   [M:revoke-lost]       the consumer moved first                its new start, clamped
  *   [M:revoke-count]      held_records, mpr_held_capped()         count_capped
@@ -249,8 +250,9 @@
  *              revoke_justified: a revocation hits only a claim that
  *              holds producers back (the lease policy; nothing else sees
  *              it): it claimed something (its start is before the head)
- *              and more than LSPAN (half the ring, or half of what the
- *              low class may fill) lies between it and prod_pos;
+ *              and more than half the ring lies between it and prod_pos,
+ *              or a producer was refused for room since reclaim_pos last
+ *              moved;
  *              floor_justified: the floor lease revokes only a claim
  *              announced before that lease began, or an announce that
  *              holds nothing and never will;
@@ -397,11 +399,6 @@ inline read_knobs()
 #define IDLE 1		/* MPMCRING_SLOT_IDLE: any odd value is idle */
 #define RV 2		/* MPMCRING_SLOT_REVOKED: set in a start by a revocation */
 #define MAXREC 2	/* max_record, in granules */
-/*
- * v->lease_span: half the ring, or half of what the low class may fill
- * (producer 0's limit, RS - G; overwrite rings have no watermark).
- */
-#define LSPAN ((OVERWRITE -> RS : RS - G) / 2)
 #define INIT_POS (256 - RS)	/* the counter wraps through 0 in every run */
 /* Positions are 8-bit counters: u64 arithmetic modulo 2^8 (see the header). */
 #define W(x) ((x) & 255)
@@ -437,6 +434,9 @@ inline read_knobs()
 /* meta page (kernel-only) */
 byte prod_pos = INIT_POS;
 byte reclaim_pos = INIT_POS;
+/* kernel memory: reclaim_pos at the last refusal for room (odd: none yet;
+ * mpr_env_refused()), the leases' pressure */
+byte refused_r = IDLE;
 /* consumer area (user-writable) */
 byte head = INIT_POS;
 byte slot[NC];		/* slots[i].start */
@@ -770,10 +770,11 @@ inline mpr_reclaim()
 						ls_seen[i] = s; ls_head[i] = bound
 					:: else -> skip
 					fi;
-					/* [M:lease-expired] claim_timeout_ms != 0, timed out, more
-					 * than LSPAN behind it, and something claimed */
+					/* [M:lease-expired] claim_timeout_ms != 0, timed out, it
+					 * holds producers back (half the ring behind it, or a
+					 * refusal for room at r0), and something claimed */
 					if
-					:: LEASE && W(p - s) > LSPAN && BEFORE(s, bound) &&
+					:: LEASE && (W(p - s) > RS / 2 || refused_r == r0) && BEFORE(s, bound) &&
 					   (ls_exp[i] || (fout && BEFORE(s, fl_mark))) -> pub = 1
 					:: else -> skip
 					fi
@@ -792,10 +793,13 @@ inline mpr_reclaim()
 						/* the claim it revokes is the one the consumer announced */
 						REQUIRE(HOSTILE > 0 || g_ann[i] == s, revoke_live);
 						/* and only one that holds producers back: it has
-						 * claimed something, and more than LSPAN lies
-						 * between it and prod_pos (both only grow since
-						 * reclaim loaded them) */
-						REQUIRE(HOSTILE > 0 || (W(prod_pos - g_ann[i]) > LSPAN &&
+						 * claimed something, and more than half the ring
+						 * lies between it and prod_pos (both only grow
+						 * since reclaim loaded them), or a producer was
+						 * refused for room since reclaim_pos last moved
+						 * (reclaim holds the bit: it is still r0) */
+						REQUIRE(HOSTILE > 0 || ((W(prod_pos - g_ann[i]) > RS / 2 ||
+							refused_r == reclaim_pos) &&
 							BEFORE(g_ann[i], head)), revoke_justified);
 						/* a floor lease revokes only what it began with (a
 						 * claim announced before it began: at least its
@@ -1161,6 +1165,7 @@ reserve_again:
 					 * FULL exactly when the data area lacked room
 					 * (else only the watermark refused it) */
 					atomic {
+						refused_r = r;	/* mpr_env_refused() */
 						over = (W(pp + need - r) > RS);
 						printf("TRAIL p%d: drops as %d (1 full, 0 priority; saw reclaim_pos %d, prod_pos %d, needs %d) after %d reclaim rounds\n",
 							me, over, r, pp, need, gch);

@@ -51,8 +51,9 @@
 #                          store: it evicts records a consumer just claimed
 #   release-count-uncapped a dead consumer's held count is taken as it
 #                          stands (no mpr_held_capped() at release)
-#   lease-no-half-ring     a timed-out claim is revoked however little of
-#                          the ring lies behind it (no p - s > size/2)
+#   lease-no-half-ring     a timed-out claim is revoked though it holds no
+#                          producer back (no p - s > size/2, no refusal
+#                          for room at r0)
 #   lease-empty-claim      a timed-out claim is revoked when its start is
 #                          the head (it holds nothing yet; no s < head)
 #   priority-drop-as-full  a drop the watermark refused is reported as
@@ -430,10 +431,10 @@ P["release-count-uncapped"] = [
  ("""			:: x > W(y - s) / G -> x = W(y - s) / G	/* mpr_held_capped() */""", """			:: false -> skip	/* PLANTED: the count as it stands */"""),
 ]
 P["lease-no-half-ring"] = [
- (""":: LEASE && W(p - s) > RS / 2 && BEFORE(s, bound) &&""", """:: LEASE && BEFORE(s, bound) &&	/* PLANTED: no half ring */"""),
+ (""":: LEASE && (W(p - s) > RS / 2 || refused_r == r0) && BEFORE(s, bound) &&""", """:: LEASE && BEFORE(s, bound) &&	/* PLANTED: no pressure */"""),
 ]
 P["lease-empty-claim"] = [
- (""":: LEASE && W(p - s) > RS / 2 && BEFORE(s, bound) &&""", """:: LEASE && W(p - s) > RS / 2 &&	/* PLANTED: an empty claim too */"""),
+ (""":: LEASE && (W(p - s) > RS / 2 || refused_r == r0) && BEFORE(s, bound) &&""", """:: LEASE && (W(p - s) > RS / 2 || refused_r == r0) &&	/* PLANTED: an empty claim too */"""),
 ]
 P["priority-drop-as-full"] = [
  ("""over = (W(pp + need - r) > RS);""", """over = (W(pp + need - r) > limit);	/* PLANTED: the limit, not the size */"""),

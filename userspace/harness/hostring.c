@@ -86,6 +86,18 @@ static inline void mpr_env_reclaimed(struct mpr_env *e, __u64 head, bool more)
 	MPR_WRITE_ONCE(h->reclaim_ns, hostring_now_ns());
 }
 
+/* A refusal for room at reclaim_pos r: kmod/env.h's, once per position. */
+static inline void mpr_env_refused(struct mpr_env *e, __u64 r)
+{
+	if (MPR_READ_ONCE(e->h->refused_reclaim) != r)
+		MPR_WRITE_ONCE(e->h->refused_reclaim, r);
+}
+
+static inline bool mpr_env_refused_at(struct mpr_env *e, __u64 r)
+{
+	return MPR_READ_ONCE(e->h->refused_reclaim) == r;
+}
+
 /* Idle slots are skipped by value; every slot may be in use here. */
 static inline unsigned int mpr_env_next_slot(struct mpr_env *e, unsigned int i)
 {
@@ -241,6 +253,7 @@ int hostring_init(struct hostring *h, const struct hostring_params *p)
 	h->yield_in_reserve = p->yield_in_reserve;
 	h->reclaim_gap_ns = p->reclaim_gap_ns;
 	h->reclaim_head = MPMCRING_SLOT_IDLE; /* no reclaim yet: the first is due */
+	h->refused_reclaim = MPMCRING_SLOT_IDLE; /* no refusal yet */
 	h->prod = aligned_alloc(64, sizeof(*h->prod) * p->producers);
 	if (!h->prod)
 		return -ENOMEM;
