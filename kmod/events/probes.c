@@ -285,15 +285,23 @@ void ev_probe_fork(void *data, struct task_struct *parent,
 void ev_probe_exit(void *data, struct task_struct *p)
 {
 	struct mpmcring_ev_exit ev;
+	u8 flags = 0;
 
 	ev.exit_code = p->exit_code;
 	ev.reserved = 0;
 	/*
 	 * do_exit() took this thread off signal->live before the
 	 * tracepoint: none left is the end of the process (as group_dead).
+	 * Ended by exit_group() or a fatal signal, its status is the
+	 * group's, whichever thread goes last (an io_uring worker leaves
+	 * with its own 0).
 	 */
-	ev_send(&ev.hdr, MPMCRING_EV_EXIT, sizeof(ev),
-		atomic_read(&p->signal->live) ? 0 : MPMCRING_EVF_GROUP_DEAD);
+	if (!atomic_read(&p->signal->live)) {
+		flags = MPMCRING_EVF_GROUP_DEAD;
+		if (READ_ONCE(p->signal->flags) & SIGNAL_GROUP_EXIT)
+			ev.exit_code = READ_ONCE(p->signal->group_exit_code);
+	}
+	ev_send(&ev.hdr, MPMCRING_EV_EXIT, sizeof(ev), flags);
 }
 
 /*
@@ -422,9 +430,10 @@ static void ev_connect(long nr, long ret, const unsigned long *args, u8 flags)
 	/*
 	 * addrlen is the caller's: clamped to the buffer, never trusted, and
 	 * nothing read where the kernel read nothing (move_addr_to_kernel():
-	 * EINVAL for a length under 0 or over a sockaddr_storage).
+	 * EINVAL for a length under 0 or over a sockaddr_storage; EBADF comes
+	 * before it).
 	 */
-	if (addrlen >= sizeof(sa.sin6_family) &&
+	if (ret != -EBADF && addrlen >= sizeof(sa.sin6_family) &&
 	    addrlen <= sizeof(struct sockaddr_storage) &&
 	    copy_from_user_nofault(&sa, (const void __user *)args[1],
 				   min_t(u32, addrlen, sizeof(sa)))) {

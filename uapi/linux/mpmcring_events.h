@@ -125,12 +125,14 @@ struct mpmcring_ev_fork {
 
 /*
  * MPMCRING_EV_EXIT: the header's task exits, one event per thread. The
- * process has ended once an exit has MPMCRING_EVF_GROUP_DEAD: no thread
- * of it was left running (the last thread's exit has it; threads that
- * exit at the same moment may both have it). pid == tgid is no such sign:
- * the main thread can end before the others. exit_code is the thread's
- * own, status << 8 | signal as wait(2) gives it: exit_group(2) and fatal
- * signals give every thread of the process theirs.
+ * process has ended at the first exit with MPMCRING_EVF_GROUP_DEAD: no
+ * thread of it was left running (threads that exit at the same moment may
+ * both have it, so more exits of it can follow; a kernel thread's every
+ * exit has it). pid == tgid is no such sign: the main thread can end
+ * before the others. exit_code is status << 8 | signal, as wait(2) gives
+ * it: the thread's own, or, on an exit with MPMCRING_EVF_GROUP_DEAD after
+ * exit_group(2) or a fatal signal, the process's (whichever thread ended
+ * last: an io_uring worker leaves with 0 of its own).
  */
 struct mpmcring_ev_exit {
 	struct mpmcring_ev_hdr hdr;
