@@ -252,7 +252,7 @@ int hostring_init(struct hostring *h, const struct hostring_params *p)
 	h->nproducers = p->producers;
 	h->yield_in_reserve = p->yield_in_reserve;
 	h->reclaim_gap_ns = p->reclaim_gap_ns;
-	h->reclaim_head = MPMCRING_SLOT_IDLE; /* no reclaim yet: the first is due */
+	h->reclaim_head = MPMCRING_SLOT_IDLE;	 /* no reclaim yet: the first is due */
 	h->refused_reclaim = MPMCRING_SLOT_IDLE; /* no refusal yet */
 	h->prod = aligned_alloc(64, sizeof(*h->prod) * p->producers);
 	if (!h->prod)
