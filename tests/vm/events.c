@@ -502,8 +502,10 @@ static void *last_thread(void *arg)
 
 		snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)getpid());
 		f = fopen(path, "r");
-		if (!f)
+		if (!f) {
+			tid = -2;	/* its /proc entry unreadable */
 			break;
+		}
 		if (fscanf(f, "%*d (%*[^)]) %c", &st) == 1 && st == 'Z')
 			tid = gettid_();
 		fclose(f);
@@ -520,7 +522,7 @@ static void *last_thread(void *arg)
 /*
  * Exits come one per thread, and pid == tgid does not say the process
  * ended: here the main thread ends first (pthread_exit()), the other
- * thread later with exit(3). Only the last one's exit says so
+ * thread later with exit_group(3). Only the last one's exit says so
  * (MPMCRING_EVF_GROUP_DEAD), with the process's status.
  */
 TEST_F_TIMEOUT(ev, exit_of_the_last_thread_ends_the_process, 120)
@@ -545,6 +547,7 @@ TEST_F_TIMEOUT(ev, exit_of_the_last_thread_ends_the_process, 120)
 	ASSERT_EQ((ssize_t)sizeof(tid), read(fds[0], &tid, sizeof(tid)));
 	close(fds[0]);
 	ASSERT_EQ(child, waitpid(child, &status, 0));
+	ASSERT_NE(-2, tid) TH_LOG("the leader's /proc/self/task entry could not be read");
 	ASSERT_GT(tid, 0) TH_LOG("the leader never showed as exited (Z) in 30 s");
 	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3);
 	ASSERT_NE(child, tid);

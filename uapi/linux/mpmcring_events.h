@@ -65,7 +65,9 @@
  * MPMCRING_EVF_FAULT: user memory was unreadable without faulting: a string
  * cut there; a connect's address (family 0) or an openat2's open_how
  * (flags and mode 0) not read; for socketcall's connect, its argument
- * block, so fd and addrlen are 0 too.
+ * block, so fd and addrlen are 0 too. (A connect the kernel refused before
+ * it read the address, EBADF or a length out of range, has family 0 and
+ * no FAULT: nothing was read.)
  */
 #define MPMCRING_EVF_FAULT	0x02
 #define MPMCRING_EVF_COMPAT	0x04	/* a 32-bit (compat) syscall: nr is the 32-bit table's */
@@ -129,10 +131,10 @@ struct mpmcring_ev_fork {
  * thread of it was left running (threads that exit at the same moment may
  * both have it, so more exits of it can follow; a kernel thread's every
  * exit has it). pid == tgid is no such sign: the main thread can end
- * before the others. exit_code is status << 8 | signal, as wait(2) gives
- * it: the thread's own, or, on an exit with MPMCRING_EVF_GROUP_DEAD after
- * exit_group(2) or a fatal signal, the process's (whichever thread ended
- * last: an io_uring worker leaves with 0 of its own).
+ * before the others. exit_code is status << 8 | signal: the thread's
+ * own, and on an exit with MPMCRING_EVF_GROUP_DEAD the process's status
+ * as wait(2) reports it, whichever thread ended last (an io_uring worker
+ * leaves with 0 of its own).
  */
 struct mpmcring_ev_exit {
 	struct mpmcring_ev_hdr hdr;
