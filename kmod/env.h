@@ -86,16 +86,10 @@ static inline void mpr_env_reclaimed(struct mpr_env *e, __u64 head, bool more)
 	WRITE_ONCE(e->ring->reclaim_more, more);
 }
 
-/*
- * A reservation (or admit) refused for room while reclaim_pos was r: the
- * leases' pressure (mpr_claims_floor()). Once per position, so a flood of
- * refusals writes the line once. Pairs with nothing: a refusal reclaim
- * sees late is seen by the next (the tick's, within MPMCRING_TICK_MS).
- */
+/* A reservation (or admit) refused for room at r: mpmcring_refused_at(). */
 static inline void mpr_env_refused(struct mpr_env *e, __u64 r)
 {
-	if (READ_ONCE(e->ring->refused_reclaim) != r)
-		WRITE_ONCE(e->ring->refused_reclaim, r);
+	mpmcring_refused_at(e->ring, r);
 }
 
 static inline bool mpr_env_refused_at(struct mpr_env *e, __u64 r)

@@ -303,6 +303,23 @@ bool mpmcring_wake_due(u64 d0, u64 d1, u64 mask);
 #endif
 
 /*
+ * A producer was refused for room while reclaim_pos was r (or a writer
+ * waits for room there): the leases' pressure (mpr_claims_floor(): a
+ * timed-out claim is revoked while reclaim still starts at r). Forward
+ * only, once per position, so a flood of refusals writes the line once.
+ * Pairs with nothing: a refusal reclaim sees late is seen by the next, and
+ * two racing stores may leave the older, until the next refusal or the
+ * tick (while writers wait) puts it right. Any context.
+ */
+static inline void mpmcring_refused_at(struct mpmcring *ring, u64 r)
+{
+	u64 old = READ_ONCE(ring->refused_reclaim);
+
+	if ((old & 1) || mpr_before(old, r))
+		WRITE_ONCE(ring->refused_reclaim, r);
+}
+
+/*
  * After a commit or discard, wakes who needs it; any context. While nobody
  * sleeps: one full barrier and one load, inline in the commit.
  */

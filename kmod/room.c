@@ -228,6 +228,7 @@ bool mpmcring_want_room_or_room(struct mpmcring *ring, u32 prio, u64 need,
 	mpmcring_room_backstop(ring);
 	return true;
 }
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_want_room_or_room);
 
 /*
  * A blocked write(2)'s wait condition: room for need, or else the class's

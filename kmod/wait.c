@@ -148,14 +148,20 @@ void mpmcring_wake_lowered(struct mpmcring *ring)
  * cannot reach before the writer's records would sleep beside it for
  * good, each waiting for the other. So its refusal is marked whether
  * readers sleep or not, once per head: by the writer when its last look
- * found no room, and by the tick while any writer still waits. Any
- * context.
+ * found no room, and by the tick while any writer still waits. The same
+ * marks the refusal for the leases (mpmcring_refused_at()). Any context.
  */
 void mpmcring_refused_writer_waits(struct mpmcring *ring)
 {
 	/* user-writable: the head is kept to be compared only. */
 	u64 head = READ_ONCE(ring->view.cons->head);
 
+	/*
+	 * A writer that polls for room makes no reservation to be refused:
+	 * its wait is the leases' pressure too (a stalled claim in its way
+	 * is revoked once timed out).
+	 */
+	mpmcring_refused_at(ring, READ_ONCE(ring->view.meta->reclaim_pos));
 	if (READ_ONCE(ring->refused_head) == head)
 		return;
 	WRITE_ONCE(ring->refused_head, head);

@@ -525,8 +525,12 @@ static MPR_SLOW_PATH int mpr_reserve_slow(const struct mpr_view *v,
 
 		if (p + need - r > max_used) {	/* [M:reserve-full] */
 			if (rounds++ == 2) {
-				/* Refused for room at r: the leases' pressure. */
-				if (!overwrite || stuck)
+				/*
+				 * Refused for room at r: the leases' pressure;
+				 * not for a record over its class's limit, which
+				 * no reclaim could ever make fit.
+				 */
+				if ((!overwrite || stuck) && need <= max_used)
 					mpr_env_refused(env, r);
 				if (overwrite)	/* [M:reserve-busy] */
 					return mpr_overwrite_fail(stuck, busy);
@@ -650,8 +654,10 @@ static inline void mpr_reclaim_if_due(const struct mpr_view *v,
  * MPR_FAIL_PRIORITY a reservation in its place would have returned (lost
  * races aside); tests/host/lib_test.c holds the two to the same answers.
  * Overwrite mode: always 0, a reservation there makes room by eviction,
- * which a question must not do. It takes no space, so it is no step of
- * the model; the reclaim it may run is that step. At most three looks.
+ * which a question must not do. Its refusal is the leases' pressure, as a
+ * reservation's is (mpr_env_refused()). It takes no space, so it is no
+ * step of the model (whose refusals stand for it); the reclaim it may run
+ * is that step. At most three looks.
  */
 static inline int mpr_admit(const struct mpr_view *v, struct mpr_env *env,
 			    __u64 need, __u64 max_used)
@@ -673,7 +679,8 @@ static inline int mpr_admit(const struct mpr_view *v, struct mpr_env *env,
 		/* user-writable: the head is only a hint to the throttle. */
 		mpr_reclaim_if_due(v, env, MPR_READ_ONCE(v->cons->head));
 	}
-	mpr_env_refused(env, r);	/* as the reservation's would */
+	if (need <= max_used)	/* as the reservation's would */
+		mpr_env_refused(env, r);
 	return used > v->data_size ? MPR_FAIL_FULL : MPR_FAIL_PRIORITY;
 }
 

@@ -98,8 +98,8 @@ static void lease_stalled_claim_revoked(struct kunit *test)
  * It used to take more than half the ring to count as holding producers
  * back: a stalled claim on a ring fed by low records was never revoked,
  * and every low record was refused for good. A refusal for room while
- * reclaim stands at the claim counts now; without one, a claim with less
- * than half the ring behind it is kept however long it stands.
+ * reclaim stands at the claim counts now; without one, a claim with half
+ * the ring or less behind it is kept however long it stands.
  */
 static void lease_stalled_claim_revoked_for_low_producers(struct kunit *test)
 {
@@ -116,7 +116,10 @@ static void lease_stalled_claim_revoked_for_low_producers(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, mpmcring_layout(ring)->watermark[low], 2048ULL);
 	KUNIT_ASSERT_EQ(test, kc_attach(&stalled, ring), 0);
 	KUNIT_ASSERT_EQ(test, kc_attach(&other, ring), 0);
-	/* 24 of the 32 records the low class may hold: nothing refused. */
+	/*
+	 * 24 of the 32 records the low class may hold (3/8 of the ring
+	 * behind the claim): nothing refused.
+	 */
 	for (n = 0; n < 24; n++)
 		KUNIT_ASSERT_EQ(test, kt_produce(ring, 56, low, 1, 0, n), 0);
 	KUNIT_ASSERT_EQ(test, kc_claim(&stalled, 8, &cl), 8);
@@ -128,7 +131,7 @@ static void lease_stalled_claim_revoked_for_low_producers(struct kunit *test)
 	mpmcring_reclaim(ring);
 	KUNIT_EXPECT_FALSE_MSG(test, mpr_claim_revoked(stalled.v, &stalled.slot->start,
 						       stalled.start),
-			       "revoked with a quarter of the ring behind it, nothing refused");
+			       "revoked with 3/8 of the ring behind it, nothing refused");
 	/* The class's limit reached: refused while reclaim stands at the claim. */
 	while (!kt_produce(ring, 56, low, 1, 0, n))
 		n++;
@@ -141,6 +144,45 @@ static void lease_stalled_claim_revoked_for_low_producers(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st->revoked_claims, 1ULL);
 	KUNIT_EXPECT_EQ(test, st->revoked_records, 8ULL);
 	KUNIT_EXPECT_EQ(test, kt_produce(ring, 56, low, 1, 0, 100), 0);
+	KUNIT_EXPECT_TRUE(test, kc_commit(&stalled));
+	kc_detach(&stalled);
+	kc_detach(&other);
+	mpmcring_destroy(ring);
+}
+
+/*
+ * A writer that waits for room by polling makes no reservation to be
+ * refused: its wait is the pressure that lets a stalled claim in its way
+ * go (mpmcring_refused_writer_waits()).
+ */
+static void lease_stalled_claim_revoked_for_a_waiting_writer(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096, .claim_timeout_ms = 200 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	const u32 low = MPMCRING_PRIO_LOW;
+	struct mpr_claim cl;
+	struct kc stalled, other;
+	char buf[64];
+	int n;
+
+	KUNIT_ASSERT_EQ(test, kc_attach(&stalled, ring), 0);
+	KUNIT_ASSERT_EQ(test, kc_attach(&other, ring), 0);
+	for (n = 0; n < 24; n++)
+		KUNIT_ASSERT_EQ(test, kt_produce(ring, 56, low, 1, 0, n), 0);
+	KUNIT_ASSERT_EQ(test, kc_claim(&stalled, 8, &cl), 8);
+	while (kc_read(&other, buf, sizeof(buf)) == 56)
+		;
+	mpmcring_reclaim(ring);		/* the lease begins */
+	msleep(300);
+	mpmcring_reclaim(ring);
+	KUNIT_EXPECT_FALSE(test, mpr_claim_revoked(stalled.v, &stalled.slot->start,
+						   stalled.start));
+	/* 1 KiB more does not fit the low class's 2 KiB: the writer waits. */
+	KUNIT_EXPECT_FALSE(test, mpmcring_want_room_or_room(ring, low, 1024, false));
+	mpmcring_reclaim(ring);
+	KUNIT_EXPECT_TRUE_MSG(test, mpr_claim_revoked(stalled.v, &stalled.slot->start,
+						      stalled.start),
+			      "a writer waited behind a stalled claim");
 	KUNIT_EXPECT_TRUE(test, kc_commit(&stalled));
 	kc_detach(&stalled);
 	kc_detach(&other);
@@ -825,6 +867,7 @@ static void lease_attach_never_waits(struct kunit *test)
 static struct kunit_case lease_cases[] = {
 	KUNIT_CASE(lease_stalled_claim_revoked),
 	KUNIT_CASE(lease_stalled_claim_revoked_for_low_producers),
+	KUNIT_CASE(lease_stalled_claim_revoked_for_a_waiting_writer),
 	KUNIT_CASE(lease_moving_claims_kept),
 	KUNIT_CASE(lease_toggling_start_is_no_release),
 	KUNIT_CASE(lease_slots_taking_turns_revoked),

@@ -616,7 +616,7 @@ inline record_at_locked(pos, bound)
 #define RECLAIM_LOCALS \
 	mtype actor; \
 	byte r0, h, p, lo, e, to, freed, fix, walked, i, s, bound, st, sz, x, y, glo, gv, gfl; \
-	bit head_ok, ign, pub, wantfix, ran, wbound, gflv, gfp, fout, wb
+	bit head_ok, ign, pub, wantfix, ran, wbound, gflv, gfp, fout, wb, gpress
 
 /* The ghost side of the reclaim_pos store: what [from, upto) held. */
 inline ghost_free(from, upto)
@@ -775,7 +775,11 @@ inline mpr_reclaim()
 					 * refusal for room at r0), and something claimed */
 					if
 					:: LEASE && (W(p - s) > RS / 2 || refused_r == r0) && BEFORE(s, bound) &&
-					   (ls_exp[i] || (fout && BEFORE(s, fl_mark))) -> pub = 1
+					   (ls_exp[i] || (fout && BEFORE(s, fl_mark))) ->
+						pub = 1;
+						/* ghost: the refusal it went by (another
+						 * drop may move refused_r before the revoke) */
+						gpress = (refused_r == r0)
 					:: else -> skip
 					fi
 				fi
@@ -796,10 +800,11 @@ inline mpr_reclaim()
 						 * claimed something, and more than half the ring
 						 * lies between it and prod_pos (both only grow
 						 * since reclaim loaded them), or a producer was
-						 * refused for room since reclaim_pos last moved
-						 * (reclaim holds the bit: it is still r0) */
+						 * refused for room at the reclaim_pos this
+						 * reclaim began from, which it has not moved
+						 * (it holds the bit) */
 						REQUIRE(HOSTILE > 0 || ((W(prod_pos - g_ann[i]) > RS / 2 ||
-							refused_r == reclaim_pos) &&
+							(gpress && r0 == reclaim_pos)) &&
 							BEFORE(g_ann[i], head)), revoke_justified);
 						/* a floor lease revokes only what it began with (a
 						 * claim announced before it began: at least its

@@ -54,6 +54,8 @@
 #   lease-no-half-ring     a timed-out claim is revoked though it holds no
 #                          producer back (no p - s > size/2, no refusal
 #                          for room at r0)
+#   lease-any-refusal      a refusal for room at any reclaim position counts
+#                          as pressure (not only one where reclaim stands)
 #   lease-empty-claim      a timed-out claim is revoked when its start is
 #                          the head (it holds nothing yet; no s < head)
 #   priority-drop-as-full  a drop the watermark refused is reported as
@@ -174,6 +176,7 @@ plants=(
 "overwrite-cas-split|overwrite-2p1c|evict_unclaimed"
 "release-count-uncapped|count-hostile|count_capped"
 "lease-no-half-ring|lease-1p1c|revoke_justified"
+"lease-any-refusal|lease-1p1c|revoke_justified"
 "lease-empty-claim|lease-1p1c|revoke_justified"
 "priority-drop-as-full|core-2p1c|drop_justified"
 "overwrite-busy-as-full|overwrite-2p1c-p3|drop_justified"
@@ -432,6 +435,9 @@ P["release-count-uncapped"] = [
 ]
 P["lease-no-half-ring"] = [
  (""":: LEASE && (W(p - s) > RS / 2 || refused_r == r0) && BEFORE(s, bound) &&""", """:: LEASE && BEFORE(s, bound) &&	/* PLANTED: no pressure */"""),
+]
+P["lease-any-refusal"] = [
+ (""":: LEASE && (W(p - s) > RS / 2 || refused_r == r0) && BEFORE(s, bound) &&""", """:: LEASE && (W(p - s) > RS / 2 || refused_r != IDLE) && BEFORE(s, bound) &&	/* PLANTED: any refusal */"""),
 ]
 P["lease-empty-claim"] = [
  (""":: LEASE && (W(p - s) > RS / 2 || refused_r == r0) && BEFORE(s, bound) &&""", """:: LEASE && (W(p - s) > RS / 2 || refused_r == r0) &&	/* PLANTED: an empty claim too */"""),

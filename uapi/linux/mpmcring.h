@@ -185,9 +185,9 @@ struct mpmcring_layout {
  * and what the kernel revoked there.
  *
  * With MPMCRING_FEAT_LEASE, a claim whose start has not moved for
- * claim_timeout_ms while it holds producers back (at least half the ring
- * lies behind it, or a producer was refused for room since reclaim last
- * moved) is revoked:
+ * claim_timeout_ms while it holds producers back (more than half the ring
+ * lies behind it, or a producer was refused for room, or a writer waits
+ * for room, since reclaim last moved) is revoked:
  * reclaim stops honouring it and producers may overwrite the records it
  * covers. The consumer finds MPMCRING_SLOT_REVOKED in its slot's start (see
  * struct mpmcring_slot): at commit, or earlier by loading its start after

@@ -86,10 +86,12 @@ static inline void mpr_env_reclaimed(struct mpr_env *e, __u64 head, bool more)
 	MPR_WRITE_ONCE(h->reclaim_ns, hostring_now_ns());
 }
 
-/* A refusal for room at reclaim_pos r: kmod/env.h's, once per position. */
+/* A refusal for room at reclaim_pos r: the module's mpmcring_refused_at(). */
 static inline void mpr_env_refused(struct mpr_env *e, __u64 r)
 {
-	if (MPR_READ_ONCE(e->h->refused_reclaim) != r)
+	__u64 old = MPR_READ_ONCE(e->h->refused_reclaim);
+
+	if ((old & 1) || mpr_before(old, r))
 		MPR_WRITE_ONCE(e->h->refused_reclaim, r);
 }
 
