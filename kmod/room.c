@@ -216,8 +216,14 @@ bool mpmcring_want_room_or_room(struct mpmcring *ring, u32 prio, u64 need,
 	else
 		mpmcring_reclaim_after(ring);
 	if (!mpmcring_room(ring, prio, need)) {
-		/* Readers must not wait for a watermark beside it. */
+		/*
+		 * Readers must not wait for a watermark beside it; and a
+		 * writer that polls makes no reservation to be refused: its
+		 * look is the leases' pressure (a stalled claim in its way
+		 * is revoked once timed out).
+		 */
 		mpmcring_refused_writer_waits(ring);
+		mpmcring_refused_at(ring, READ_ONCE(ring->view.meta->reclaim_pos));
 		return false;
 	}
 	/*

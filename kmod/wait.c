@@ -148,20 +148,14 @@ void mpmcring_wake_lowered(struct mpmcring *ring)
  * cannot reach before the writer's records would sleep beside it for
  * good, each waiting for the other. So its refusal is marked whether
  * readers sleep or not, once per head: by the writer when its last look
- * found no room, and by the tick while any writer still waits. The same
- * marks the refusal for the leases (mpmcring_refused_at()). Any context.
+ * found no room, and by the tick while any writer still waits. Any
+ * context.
  */
 void mpmcring_refused_writer_waits(struct mpmcring *ring)
 {
 	/* user-writable: the head is kept to be compared only. */
 	u64 head = READ_ONCE(ring->view.cons->head);
 
-	/*
-	 * A writer that polls for room makes no reservation to be refused:
-	 * its wait is the leases' pressure too (a stalled claim in its way
-	 * is revoked once timed out).
-	 */
-	mpmcring_refused_at(ring, READ_ONCE(ring->view.meta->reclaim_pos));
 	if (READ_ONCE(ring->refused_head) == head)
 		return;
 	WRITE_ONCE(ring->refused_head, head);
@@ -303,6 +297,15 @@ void mpmcring_backstop(struct mpmcring *ring)
 		mpmcring_room_backstop(ring);
 		if (READ_ONCE(ring->out_waiters))
 			mpmcring_refused_writer_waits(ring);
+		/*
+		 * The leases' pressure only for a writer really asleep on its
+		 * queue: a class's bit outlives a writer that gave up (EAGAIN,
+		 * a signal), and pressure recorded for it would follow
+		 * reclaim and take every timed-out claim.
+		 */
+		if (READ_ONCE(ring->out_waiters) && wq_has_sleeper(&ring->wq_out))
+			mpmcring_refused_at(ring,
+					    READ_ONCE(ring->view.meta->reclaim_pos));
 	}
 	head = READ_ONCE(ring->view.cons->head);
 	/*

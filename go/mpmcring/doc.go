@@ -52,8 +52,9 @@
 // is a lease (rings with a claim timeout, Layout.ClaimTimeout): a consumer
 // that holds records longer than that, while half the ring waits behind
 // them or producers are refused for room, loses them to the producers,
-// and its Commit, or Validate before it, returns ErrStale (reading more before that commit is refused). What
-// it read from them may have been overwritten meanwhile: read, Validate,
+// and its Commit, or Validate before it, returns ErrStale (reading more
+// before that commit is refused). What it read from them may have been
+// overwritten meanwhile: read, Validate,
 // then act. With the default timeout of seconds, healthy consumers never
 // see it. Commit and Validate also look at how far the ring has reclaimed:
 // a claim the ring reclaimed without revoking it (only a process scribbling

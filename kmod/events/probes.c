@@ -292,9 +292,10 @@ void ev_probe_exit(void *data, struct task_struct *p)
 	/*
 	 * do_exit() took this thread off signal->live before the
 	 * tracepoint: none left is the end of the process (as group_dead).
-	 * The last thread out has set SIGNAL_GROUP_EXIT and the group's
-	 * status (synchronize_group_exit()), which wait(2) reports, whichever
-	 * thread that is (an io_uring worker leaves with its own 0).
+	 * SIGNAL_GROUP_EXIT and the group's status are set by then
+	 * (synchronize_group_exit(), by the thread that ended the quick
+	 * threads): wait(2) reports that status, whichever thread leaves
+	 * last (an io_uring worker leaves with its own 0).
 	 */
 	if (!atomic_read(&p->signal->live)) {
 		flags = MPMCRING_EVF_GROUP_DEAD;

@@ -522,7 +522,7 @@ static void *last_thread(void *arg)
 /*
  * Exits come one per thread, and pid == tgid does not say the process
  * ended: here the main thread ends first (pthread_exit()), the other
- * thread later with exit_group(3). Only the last one's exit says so
+ * thread later with status 3 (exit_group(2)). Only the last one's exit says so
  * (MPMCRING_EVF_GROUP_DEAD), with the process's status.
  */
 TEST_F_TIMEOUT(ev, exit_of_the_last_thread_ends_the_process, 120)
