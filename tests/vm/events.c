@@ -503,7 +503,7 @@ static void *last_thread(void *arg)
 		snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)getpid());
 		f = fopen(path, "r");
 		if (!f) {
-			tid = -2;	/* its /proc entry unreadable */
+			tid = -2; /* its /proc entry unreadable */
 			break;
 		}
 		if (fscanf(f, "%*d (%*[^)]) %c", &st) == 1 && st == 'Z')
