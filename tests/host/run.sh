@@ -217,6 +217,7 @@ add "docs/examples_compile" "$here/doc_examples.sh"
 add "install/side_effects" "$here/install_side_effects.sh"
 add "docs/references_in_tree" "$here/doc_refs.sh"
 add "packaging/module_btf_failures_keep_modules" "$here/module_btf_test.sh"
+add "packaging/kbuild_refuses_32bit" "$here/kbuild_64bit_test.sh"
 # Which old test kernels and source trees the cache drops (scripts/lib.sh).
 add "scripts/cache_prune" "$here/cache_prune_test.sh"
 
