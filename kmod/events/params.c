@@ -83,7 +83,7 @@ MODULE_PARM_DESC(wm_normal_pct, "created ring: percent that must stay free for a
 module_param(proc, charp, 0444);
 MODULE_PARM_DESC(proc, "process events: a list of exec, fork, exit, or none (default exec,fork,exit; with no process event, no syscall and no catchall=1 there is nothing to record, and the load is refused)");
 module_param(syscalls, charp, 0444);
-MODULE_PARM_DESC(syscalls, "syscalls recorded with their own record (open, openat, openat2, creat, connect, execve, execveat; 32-bit ones too) or, by native number, as syscall records; none for no syscall (default: all the named ones; with none here, no process event and no catchall=1, the load is refused)");
+MODULE_PARM_DESC(syscalls, "syscalls recorded with their own record (open, openat, openat2, creat, connect, execve, execveat; 32-bit ones too; one the architecture lacks, such as open on arm64, records nothing) or, by native number, as syscall records; none for no syscall (default: all the named ones; with none here, no process event and no catchall=1, the load is refused)");
 module_param(catchall, bool, 0444);
 MODULE_PARM_DESC(catchall, "record every other syscall as a syscall record (default 0; catchall=1 alone is something to record)");
 module_param(prio, charp, 0444);
@@ -134,25 +134,40 @@ static const char *const ev_prio_names[MPMCRING_NR_PRIO] = {
 #endif
 
 /*
- * The syscalls known by name, by their native and 32-bit numbers; the
- * others are asked for by number (native ones only). A 32-bit connect can
- * also be socketcall(SYS_CONNECT, ...), as i386 glibc makes it.
+ * Syscalls an architecture may lack (arm64 and riscv have openat alone):
+ * their names stay known, so the default syscalls= loads everywhere, and
+ * record nothing natively there (-1).
+ */
+#ifdef __NR_open
+#define EV_NR_OPEN	__NR_open
+#else
+#define EV_NR_OPEN	(-1)
+#endif
+#ifdef __NR_creat
+#define EV_NR_CREAT	__NR_creat
+#else
+#define EV_NR_CREAT	(-1)
+#endif
+#ifdef __NR_openat2
+#define EV_NR_OPENAT2	__NR_openat2
+#else
+#define EV_NR_OPENAT2	(-1)
+#endif
+
+/*
+ * The syscalls known by name, by their native and 32-bit numbers (-1:
+ * none); the others are asked for by number (native ones only). A 32-bit
+ * connect can also be socketcall(SYS_CONNECT, ...), as i386 glibc makes it.
  */
 static const struct {
 	const char *name;
 	int nr, compat_nr;
 	u8 kind;
 } ev_sys_names[] = {
-#ifdef __NR_open
-	{ "open", __NR_open, EV_IA32(__NR_ia32_open), EVK_OPEN },
-#endif
+	{ "open", EV_NR_OPEN, EV_IA32(__NR_ia32_open), EVK_OPEN },
 	{ "openat", __NR_openat, EV_IA32(__NR_ia32_openat), EVK_OPENAT },
-#ifdef __NR_openat2
-	{ "openat2", __NR_openat2, EV_IA32(__NR_ia32_openat2), EVK_OPENAT2 },
-#endif
-#ifdef __NR_creat
-	{ "creat", __NR_creat, EV_IA32(__NR_ia32_creat), EVK_CREAT },
-#endif
+	{ "openat2", EV_NR_OPENAT2, EV_IA32(__NR_ia32_openat2), EVK_OPENAT2 },
+	{ "creat", EV_NR_CREAT, EV_IA32(__NR_ia32_creat), EVK_CREAT },
 	{ "connect", __NR_connect, EV_IA32(__NR_ia32_connect), EVK_CONNECT },
 	{ "connect", -1, EV_IA32(__NR_ia32_socketcall), EVK_SOCKETCALL },
 	{ "execve", __NR_execve, EV_IA32(__NR_ia32_execve), EVK_EXECVE },
