@@ -193,7 +193,7 @@ VISIBLE_IF_KUNIT __poll_t mpmcring_poll(struct file *file, poll_table *pt)
 	 * file waits for room only, away from the queue commits look at.
 	 */
 	poll_wait(file, mf->reader ? &ring->wq : &ring->wq_out, pt);
-	/* [W2] pairs with [W1], [W10]: on the queue before looking at the ring. */
+	/* [W2] pairs with [W1], [W3]: on the queue before looking at the ring. */
 	smp_mb();
 	/*
 	 * The writer's part first: the refusal it may mark for a writer

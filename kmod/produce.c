@@ -40,18 +40,14 @@ void mpmcring_count_drop(struct mpmcring *ring, int reason, u32 prio,
  * sleepers: a consumer that polls later sees the next refusal's mark (a
  * writer that waits for room makes none: it marks its own,
  * mpmcring_refused_writer_waits()), and in a flood the consumers' head
- * line stays out of the refusals. The
- * wakeup itself is the tick's (wake_missed), as for a commit that woke
- * nobody. user-writable: the head is kept to be compared only; racing
- * stores leave one of them. On a chunked ring, a chunk its CPU stopped
+ * line stays out of the refusals. The wakeup itself is the tick's
+ * (mpmcring_refused_mark()), as for a commit that woke nobody. On a chunked ring, a chunk its CPU stopped
  * filling may be what holds the ring up: mpmcring_chunks_unpin() closes
  * it, so that consumers get past it (the refusal stands: what they free
  * later makes the room). Any context, preemption on or off.
  */
 static void mpmcring_refused_for_room(struct mpmcring *ring)
 {
-	u64 head;
-
 	if (ring->chunk_bytes)
 		mpmcring_chunks_unpin(ring);
 	/*
@@ -59,23 +55,8 @@ static void mpmcring_refused_for_room(struct mpmcring *ring)
 	 * after queueing ([W2]) and found it not ready; the next refusal
 	 * marks it, and the tick wakes it.
 	 */
-	if (!waitqueue_active(&ring->wq))
-		return;
-	head = READ_ONCE(ring->view.cons->head);
-	if (READ_ONCE(ring->refused_head) == head)
-		return;
-	WRITE_ONCE(ring->refused_head, head);
-	/*
-	 * [W3] pairs with [W4], the tick's xchg of @wake_missed: a mark found
-	 * still set is one the tick has not taken yet, so the readers it
-	 * wakes see @refused_head; without the barrier the store could wait
-	 * in this CPU's store buffer past the wakeup, the readers find the
-	 * file not ready, and no later refusal at this head tells them again.
-	 * Once per head: the refusals after it return above.
-	 */
-	smp_mb();
-	if (!READ_ONCE(ring->wake_missed))
-		WRITE_ONCE(ring->wake_missed, 1);
+	if (waitqueue_active(&ring->wq))
+		mpmcring_refused_mark(ring);
 }
 
 /*

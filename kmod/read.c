@@ -50,7 +50,7 @@ int mpmcring_wait_readable(struct mpmcring_file *mf)
 	int ret = 0;
 
 	for (;;) {
-		/* [W2] pairs with [W1], [W10]: set_current_state() is a full barrier. */
+		/* [W2] pairs with [W1], [W3]: set_current_state() is a full barrier. */
 		prepare_to_wait(&ring->wq, &wait, TASK_INTERRUPTIBLE);
 		if (mpmcring_ready(ring, READ_ONCE(mf->wake_class)) ||
 		    READ_ONCE(ring->dead))

@@ -138,20 +138,16 @@ void mpmcring_wake_lowered(struct mpmcring *ring)
 }
 
 /**
- * mpmcring_refused_writer_waits() - a refused writer is about to wait
+ * mpmcring_refused_mark() - every watermark counts as reached at this head
  * @ring: the ring
  *
- * A producer's refusal marks @refused_head only while readers sleep
- * (mpmcring_refused_for_room()): a reader that sleeps later sees the
- * next refusal's mark. A writer that waits for room (POLLOUT, a blocked
- * write(2)) makes no next refusal: a reader whose watermark the ring
- * cannot reach before the writer's records would sleep beside it for
- * good, each waiting for the other. So its refusal is marked whether
- * readers sleep or not, once per head: by the writer when its last look
- * found no room, and by the tick while any writer still waits. Any
- * context.
+ * Marks @refused_head with the consumers' head as it is now, once per
+ * head (mpmcring_ready()), and asks the tick to wake the readers asleep.
+ * For a producer's refusal with readers asleep
+ * (mpmcring_refused_for_room()) and for a writer about to wait for room
+ * (mpmcring_refused_writer_waits()). Any context.
  */
-void mpmcring_refused_writer_waits(struct mpmcring *ring)
+void mpmcring_refused_mark(struct mpmcring *ring)
 {
 	/* user-writable: the head is kept to be compared only. */
 	u64 head = READ_ONCE(ring->view.cons->head);
@@ -160,15 +156,44 @@ void mpmcring_refused_writer_waits(struct mpmcring *ring)
 		return;
 	WRITE_ONCE(ring->refused_head, head);
 	/*
-	 * [W10] pairs with [W2]: the mark before the look at the readers'
-	 * queue. A reader queued too late for this look finds the mark
-	 * after its own barrier and does not sleep; one queued before it is
-	 * seen here, and the tick wakes it ([W4]).
+	 * [W3] pairs with [W2] and [W4]: the mark before the look at the
+	 * readers' queue and before @wake_missed. A reader queued too late
+	 * for this look finds the mark after its own barrier and does not
+	 * sleep; one queued before it is seen here, and the tick, finding
+	 * @wake_missed set, wakes it after the mark is visible (without the
+	 * barrier the store could wait in this CPU's store buffer past the
+	 * wakeup, and no later refusal at this head tells them again).
 	 */
 	smp_mb();
-	/* After [W10]: a reader queued before it is seen. */
+	/* After [W3]: a reader queued before it is seen. */
 	if (waitqueue_active(&ring->wq) && !READ_ONCE(ring->wake_missed))
 		WRITE_ONCE(ring->wake_missed, 1);
+}
+
+/**
+ * mpmcring_refused_writer_waits() - a writer found no room and waits
+ * @ring: the ring
+ * @asleep: a writer sleeps on the writers' queue (or is about to)
+ *
+ * A producer's refusal marks the head only while readers sleep: a reader
+ * that sleeps later sees the next refusal's mark. A writer that waits for
+ * room (POLLOUT, a blocked write(2)) makes no next refusal: a reader whose
+ * watermark the ring cannot reach before the writer's records would sleep
+ * beside it for good, each waiting for the other. So its wait marks the
+ * head whether readers sleep or not: by the writer when its last look
+ * found no room, and by the tick while any writer still waits. And it is
+ * the leases' pressure, as a refused reservation is (mpmcring_refused_at():
+ * a stalled claim in its way is revoked once timed out), only while
+ * @asleep: a class's waiting bit outlives a writer that gave up (EAGAIN,
+ * a signal), and pressure recorded for it would follow reclaim and take
+ * every timed-out claim. Any context.
+ */
+void mpmcring_refused_writer_waits(struct mpmcring *ring, bool asleep)
+{
+	mpmcring_refused_mark(ring);
+	if (asleep)
+		mpmcring_refused_at(ring,
+				    READ_ONCE(ring->view.meta->reclaim_pos));
 }
 
 /**
@@ -296,21 +321,13 @@ void mpmcring_backstop(struct mpmcring *ring)
 	if (READ_ONCE(ring->out_waiters)) {
 		mpmcring_room_backstop(ring);
 		if (READ_ONCE(ring->out_waiters))
-			mpmcring_refused_writer_waits(ring);
-		/*
-		 * The leases' pressure only for a writer really asleep on its
-		 * queue: a class's bit outlives a writer that gave up (EAGAIN,
-		 * a signal), and pressure recorded for it would follow
-		 * reclaim and take every timed-out claim.
-		 */
-		if (READ_ONCE(ring->out_waiters) && wq_has_sleeper(&ring->wq_out))
-			mpmcring_refused_at(ring,
-					    READ_ONCE(ring->view.meta->reclaim_pos));
+			mpmcring_refused_writer_waits(ring,
+						      wq_has_sleeper(&ring->wq_out));
 	}
 	head = READ_ONCE(ring->view.cons->head);
 	/*
-	 * [W4] pairs with [W3] in mpmcring_refused_for_room() and [W10] in
-	 * mpmcring_refused_writer_waits(): xchg, a full barrier.
+	 * [W4] pairs with [W3] in mpmcring_refused_mark(): xchg, a full
+	 * barrier.
 	 */
 	if ((READ_ONCE(ring->wake_missed) && xchg(&ring->wake_missed, 0)) ||
 	    (head != ring->woke_head && mpmcring_readers_stuck(ring, head))) {
