@@ -93,6 +93,36 @@ static void lease_stalled_claim_revoked(struct kunit *test)
 }
 
 /*
+ * n low records (the low class holds 32 at most, half the ring); stalled
+ * claims the first 8 and other takes the rest, then stalled stands past
+ * its timeout with nothing refused: kept, since no more than half the
+ * ring lies behind it.
+ */
+static void kt_low_claim_stalled(struct kunit *test, struct mpmcring *ring,
+				 struct kc *stalled, struct kc *other, int n)
+{
+	struct mpr_claim cl;
+	char buf[64];
+	int i;
+
+	KUNIT_ASSERT_EQ(test, mpmcring_layout(ring)->watermark[MPMCRING_PRIO_LOW], 2048ULL);
+	KUNIT_ASSERT_EQ(test, kc_attach(stalled, ring), 0);
+	KUNIT_ASSERT_EQ(test, kc_attach(other, ring), 0);
+	for (i = 0; i < n; i++)
+		KUNIT_ASSERT_EQ(test, kt_produce(ring, 56, MPMCRING_PRIO_LOW, 1, 0, i), 0);
+	KUNIT_ASSERT_EQ(test, kc_claim(stalled, 8, &cl), 8);
+	WRITE_ONCE(stalled->slot->held_records, 8);
+	while (kc_read(other, buf, sizeof(buf)) == 56)
+		;
+	mpmcring_reclaim(ring);		/* the lease begins */
+	msleep(300);
+	mpmcring_reclaim(ring);
+	KUNIT_ASSERT_FALSE_MSG(test, mpr_claim_revoked(stalled->v, &stalled->slot->start,
+						       stalled->start),
+			       "revoked with %d of 64 records behind it, nothing refused", n);
+}
+
+/*
  * Producers of the low class alone: their records stop at its limit (half
  * the ring by default), so a claim never has more than that behind it.
  * It used to take more than half the ring to count as holding producers
@@ -107,31 +137,12 @@ static void lease_stalled_claim_revoked_for_low_producers(struct kunit *test)
 	struct mpmcring *ring = kt_ring(test, &p);
 	struct mpmcring_stats *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
 	const u32 low = MPMCRING_PRIO_LOW;
-	struct mpr_claim cl;
 	struct kc stalled, other;
-	char buf[64];
-	int n;
+	int n = 24;
 
 	KUNIT_ASSERT_NOT_NULL(test, st);
-	KUNIT_ASSERT_EQ(test, mpmcring_layout(ring)->watermark[low], 2048ULL);
-	KUNIT_ASSERT_EQ(test, kc_attach(&stalled, ring), 0);
-	KUNIT_ASSERT_EQ(test, kc_attach(&other, ring), 0);
-	/*
-	 * 24 of the 32 records the low class may hold (3/8 of the ring
-	 * behind the claim): nothing refused.
-	 */
-	for (n = 0; n < 24; n++)
-		KUNIT_ASSERT_EQ(test, kt_produce(ring, 56, low, 1, 0, n), 0);
-	KUNIT_ASSERT_EQ(test, kc_claim(&stalled, 8, &cl), 8);
-	WRITE_ONCE(stalled.slot->held_records, 8);
-	while (kc_read(&other, buf, sizeof(buf)) == 56)
-		;
-	mpmcring_reclaim(ring);		/* the lease begins */
-	msleep(300);
-	mpmcring_reclaim(ring);
-	KUNIT_EXPECT_FALSE_MSG(test, mpr_claim_revoked(stalled.v, &stalled.slot->start,
-						       stalled.start),
-			       "revoked with 3/8 of the ring behind it, nothing refused");
+	/* 24 of the low class's 32 records: 3/8 of the ring behind the claim. */
+	kt_low_claim_stalled(test, ring, &stalled, &other, n);
 	/* The class's limit reached: refused while reclaim stands at the claim. */
 	while (!kt_produce(ring, 56, low, 1, 0, n))
 		n++;
@@ -159,30 +170,53 @@ static void lease_stalled_claim_revoked_for_a_waiting_writer(struct kunit *test)
 {
 	struct mpmcring_params p = { .size = 4096, .claim_timeout_ms = 200 };
 	struct mpmcring *ring = kt_ring(test, &p);
-	const u32 low = MPMCRING_PRIO_LOW;
-	struct mpr_claim cl;
 	struct kc stalled, other;
-	char buf[64];
-	int n;
 
-	KUNIT_ASSERT_EQ(test, kc_attach(&stalled, ring), 0);
-	KUNIT_ASSERT_EQ(test, kc_attach(&other, ring), 0);
-	for (n = 0; n < 24; n++)
-		KUNIT_ASSERT_EQ(test, kt_produce(ring, 56, low, 1, 0, n), 0);
-	KUNIT_ASSERT_EQ(test, kc_claim(&stalled, 8, &cl), 8);
-	while (kc_read(&other, buf, sizeof(buf)) == 56)
-		;
-	mpmcring_reclaim(ring);		/* the lease begins */
-	msleep(300);
-	mpmcring_reclaim(ring);
-	KUNIT_EXPECT_FALSE(test, mpr_claim_revoked(stalled.v, &stalled.slot->start,
-						   stalled.start));
+	kt_low_claim_stalled(test, ring, &stalled, &other, 24);
 	/* 1 KiB more does not fit the low class's 2 KiB: the writer waits. */
-	KUNIT_EXPECT_FALSE(test, mpmcring_want_room_or_room(ring, low, 1024, false));
+	KUNIT_EXPECT_FALSE(test, mpmcring_want_room_or_room(ring, MPMCRING_PRIO_LOW, 1024, false));
 	mpmcring_reclaim(ring);
 	KUNIT_EXPECT_TRUE_MSG(test, mpr_claim_revoked(stalled.v, &stalled.slot->start,
 						      stalled.start),
 			      "a writer waited behind a stalled claim");
+	KUNIT_EXPECT_TRUE(test, kc_commit(&stalled));
+	kc_detach(&stalled);
+	kc_detach(&other);
+	mpmcring_destroy(ring);
+}
+
+/*
+ * The tick, while a class's waiting bit is set: the leases' pressure only
+ * with a writer asleep on the writers' queue. The bit outlives a writer
+ * that gave up (EAGAIN, a signal); pressure recorded for it would follow
+ * reclaim forward and take every timed-out claim. The low class is full
+ * to its limit here without a refusal, so nothing else presses.
+ */
+static void lease_tick_pressure_only_with_a_sleeping_writer(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096, .claim_timeout_ms = 200 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	struct kc stalled, other;
+	DECLARE_WAITQUEUE(w, current);
+
+	kt_low_claim_stalled(test, ring, &stalled, &other, 32);
+	/* A writer asked for room and went away: its bit stays. */
+	mpmcring_want_room(ring, MPMCRING_PRIO_LOW, 64);
+	KUNIT_ASSERT_TRUE(test, READ_ONCE(ring->out_waiters) & BIT(MPMCRING_PRIO_LOW));
+	mpmcring_backstop(ring);
+	KUNIT_ASSERT_TRUE(test, READ_ONCE(ring->out_waiters) & BIT(MPMCRING_PRIO_LOW));
+	mpmcring_reclaim(ring);
+	KUNIT_EXPECT_FALSE_MSG(test, mpr_claim_revoked(stalled.v, &stalled.slot->start,
+						       stalled.start),
+			       "revoked for a waiting bit nobody sleeps behind");
+	/* Now one sleeps there. */
+	add_wait_queue(&ring->wq_out, &w);
+	mpmcring_backstop(ring);
+	remove_wait_queue(&ring->wq_out, &w);
+	mpmcring_reclaim(ring);
+	KUNIT_EXPECT_TRUE_MSG(test, mpr_claim_revoked(stalled.v, &stalled.slot->start,
+						      stalled.start),
+			      "a writer slept behind a stalled claim, and the tick let it be");
 	KUNIT_EXPECT_TRUE(test, kc_commit(&stalled));
 	kc_detach(&stalled);
 	kc_detach(&other);
@@ -868,6 +902,7 @@ static struct kunit_case lease_cases[] = {
 	KUNIT_CASE(lease_stalled_claim_revoked),
 	KUNIT_CASE(lease_stalled_claim_revoked_for_low_producers),
 	KUNIT_CASE(lease_stalled_claim_revoked_for_a_waiting_writer),
+	KUNIT_CASE(lease_tick_pressure_only_with_a_sleeping_writer),
 	KUNIT_CASE(lease_moving_claims_kept),
 	KUNIT_CASE(lease_toggling_start_is_no_release),
 	KUNIT_CASE(lease_slots_taking_turns_revoked),
