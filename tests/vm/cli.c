@@ -599,6 +599,83 @@ TEST_F(cli, cat_peek_takes_nothing)
 	EXPECT_STREQ("one\ntwo\n", o->out);
 }
 
+/* The sum of the N of every {"dropped":N} in s. */
+static uint64_t peek_drops_told(const char *s)
+{
+	unsigned long long n;
+	uint64_t sum = 0;
+
+	while ((s = strstr(s, "{\"dropped\":"))) {
+		if (sscanf(s, "{\"dropped\":%llu}", &n) == 1)
+			sum += n;
+		s++;
+	}
+	return sum;
+}
+
+/*
+ * --peek takes nothing, so no consumer's loss report reaches it: a
+ * kernel producer dropping records while it follows the ring must show
+ * up as {"dropped":N} lines adding up to the ring's own count.
+ */
+TEST_F_TIMEOUT(cli, cat_peek_follow_reports_the_rings_drops, 120)
+{
+	const char *argv[] = { cli_path(), "cat", RING_NAME, "--peek", "--follow", "--json", NULL };
+	const size_t cap = 8 << 20;
+	char *got = malloc(cap);
+	struct mpmcring_stats st;
+	struct lg_stats lg;
+	uint64_t deadline, told = 0;
+	int null, status = 0, out[2];
+	size_t len = 0, n;
+	pid_t pid;
+
+	ASSERT_NE(NULL, got);
+	close(self->fd);
+	ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen"));
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
+			       "ring=" RING_NAME " create=1 size=65536 mode=drop threads=1 "
+			       "count=200 len_min=1000 len_max=1000 autostart=0"));
+	self->fd = open(RING, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(self->fd, 0);
+	ASSERT_EQ(3, write(self->fd, "one", 3));
+	ASSERT_EQ(0, pipe(out));
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	ASSERT_GE(null, 0);
+	pid = vm_spawn(argv, out[1], null, out[0]);
+	ASSERT_GE(pid, 0);
+	close(null);
+	close(out[1]);
+	/* It copied the first record: it is running, its count taken. */
+	while (len < cap - 1 && !memchr(got, '\n', len)) {
+		n = vm_read_until(out[0], got + len, 1, 20000);
+		ASSERT_EQ(1, n) TH_LOG("cat --peek copied no record in 20 s");
+		len += n;
+	}
+	ASSERT_EQ(0, lg_control("start"));
+	ASSERT_TRUE(lg_wait_finished(20));
+	ASSERT_EQ(0, lg_read_stats(&lg));
+	ASSERT_GT(lg.total_dropped, 0);
+	ASSERT_EQ(0, ring_stats(self->fd, &st));
+	EXPECT_EQ(lg.total_dropped, stats_dropped(&st));
+	/* Read on (it copies the records too) until its reports add up. */
+	deadline = vm_deadline_ms(20000);
+	do {
+		n = vm_read_until(out[0], got + len, cap - 1 - len < 65536 ? cap - 1 - len : 65536,
+				  200);
+		len += n;
+		got[len] = 0;
+		told = peek_drops_told(got);
+	} while (told < lg.total_dropped && len < cap - 1 && vm_now_ns() < deadline);
+	EXPECT_EQ(lg.total_dropped, told)
+	TH_LOG("cat --peek reported %llu of the ring's %llu drops", (unsigned long long)told,
+	       (unsigned long long)lg.total_dropped);
+	kill(pid, SIGTERM);
+	close(out[0]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	free(got);
+}
+
 /*
  * --peek --follow on a ring that is destroyed: it must end (status 0,
  * saying so), not copy nothing forever at 20 naps a second.

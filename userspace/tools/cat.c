@@ -52,7 +52,9 @@ static const char cat_usage[] =
 	"lines with --json, else on stderr, always after the batch is committed;\n"
 	"each loss is told to one consumer, so with other consumers attached cat\n"
 	"sees only its share. --peek reports records it missed as\n"
-	"{\"missed\":{\"from\":POS,\"to\":POS}}. SIGINT, SIGTERM, a closed output pipe\n"
+	"{\"missed\":{\"from\":POS,\"to\":POS}}, and each time it has caught up,\n"
+	"the records the ring dropped since it last said (since it started, at\n"
+	"first) as {\"dropped\":N} (else on stderr). SIGINT, SIGTERM, a closed output pipe\n"
 	"and a destroyed ring end cat cleanly.\n\n"
 	"Kernel events (from mpmcring_events.ko, e.g. in /dev/mpmcring-events) are\n"
 	"decoded: with --text one line each (time cpu type pid= ... fields), with\n"
@@ -405,6 +407,47 @@ static bool cat_ring_gone(struct mpmcring *r)
 	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP);
 }
 
+/* Every record the ring refused (dropped), by any reason and class. */
+static int cat_ring_dropped(struct mpmcring *r, uint64_t *n)
+{
+	struct mpmcring_stats st;
+	unsigned int i, j;
+
+	if (mpmcring_get_stats(r, &st))
+		return -1;
+	*n = 0;
+	for (i = 0; i < MPMCRING_NR_DROP; i++)
+		for (j = 0; j < MPMCRING_NR_PRIO; j++)
+			*n += st.dropped[i][j];
+	return 0;
+}
+
+/*
+ * --peek takes nothing, so no loss is told to it: it reports the ring's
+ * own drop count instead, what it grew by since the last report (since
+ * cat started, at first). Records dropped never entered the ring: no
+ * consumer and no peek could have seen them.
+ */
+static int cat_peek_drops(struct cat *k, const char *path, struct mpmcring *r, uint64_t *told)
+{
+	uint64_t now;
+
+	if (cat_ring_dropped(r, &now))
+		return cli_error("cat", "%s: %s", path, mpmcring_errmsg());
+	if (now == *told)
+		return 0;
+	if (k->fmt == CAT_JSON) {
+		printf("{\"dropped\":%llu}\n", (unsigned long long)(now - *told));
+	} else {
+		fflush(stdout);
+		fprintf(stderr,
+			"mpmcring cat: the ring dropped %llu records (never written: no room, or too big; mpmcring stat says which)\n",
+			(unsigned long long)(now - *told));
+	}
+	*told = now;
+	return 0;
+}
+
 /* --peek: copies records with a cursor of its own; takes none. */
 static int cat_peek(struct cat *k, const char *path, struct mpmcring *r)
 {
@@ -414,10 +457,15 @@ static int cat_peek(struct cat *k, const char *path, struct mpmcring *r)
 	struct mpmcring_record rec;
 	void *buf = malloc(cap);
 	bool gone = false;
+	uint64_t told;
 	int n, ret = 0;
 
 	if (!buf)
 		return cli_error("cat", "out of memory");
+	if (cat_ring_dropped(r, &told)) {
+		free(buf);
+		return cli_error("cat", "%s: %s", path, mpmcring_errmsg());
+	}
 	while (!cli_stop && (!k->count || k->done < k->count)) {
 		from = pos;
 		/*
@@ -450,7 +498,10 @@ static int cat_peek(struct cat *k, const char *path, struct mpmcring *r)
 			ret = cli_error("cat", "%s: %s", path, mpmcring_errmsg());
 			break;
 		}
-		ret = cat_flush();
+		/* Caught up: the drops meanwhile, after the records before them. */
+		ret = cat_peek_drops(k, path, r, &told);
+		if (!ret)
+			ret = cat_flush();
 		if (ret || !k->follow)
 			break;
 		/*
