@@ -348,7 +348,7 @@ void mpmcring_wake_class_put(struct mpmcring *ring, u32 k);
 void mpmcring_backstop(struct mpmcring *ring);
 void mpmcring_wake_lowered(struct mpmcring *ring);
 void mpmcring_refused_mark(struct mpmcring *ring);
-void mpmcring_refused_writer_waits(struct mpmcring *ring, bool asleep);
+void mpmcring_refused_writer_waits(struct mpmcring *ring);
 
 struct kiocb;
 struct iov_iter;

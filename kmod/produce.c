@@ -40,11 +40,12 @@ void mpmcring_count_drop(struct mpmcring *ring, int reason, u32 prio,
  * sleepers: a consumer that polls later sees the next refusal's mark (a
  * writer that waits for room makes none: it marks its own,
  * mpmcring_refused_writer_waits()), and in a flood the consumers' head
- * line stays out of the refusals. The wakeup itself is the tick's
- * (mpmcring_refused_mark()), as for a commit that woke nobody. On a chunked ring, a chunk its CPU stopped
- * filling may be what holds the ring up: mpmcring_chunks_unpin() closes
- * it, so that consumers get past it (the refusal stands: what they free
- * later makes the room). Any context, preemption on or off.
+ * line stays out of the refusals. The mark (mpmcring_refused_mark())
+ * asks the tick for the wakeup (mpmcring_backstop()), as a commit that
+ * woke nobody does. On a chunked ring, a chunk its CPU stopped filling
+ * may be what holds the ring up: mpmcring_chunks_unpin() closes it, so
+ * that consumers get past it (the refusal stands: what they free later
+ * makes the room). Any context, preemption on or off.
  */
 static void mpmcring_refused_for_room(struct mpmcring *ring)
 {

@@ -222,7 +222,7 @@ bool mpmcring_want_room_or_room(struct mpmcring *ring, u32 prio, u64 need,
 		 * look is the leases' pressure (a stalled claim in its way
 		 * is revoked once timed out).
 		 */
-		mpmcring_refused_writer_waits(ring, true);
+		mpmcring_refused_writer_waits(ring);
 		return false;
 	}
 	/*

@@ -149,7 +149,10 @@ void mpmcring_wake_lowered(struct mpmcring *ring)
  */
 void mpmcring_refused_mark(struct mpmcring *ring)
 {
-	/* user-writable: the head is kept to be compared only. */
+	/*
+	 * user-writable: the head is kept to be compared only; racing
+	 * stores leave one of them.
+	 */
 	u64 head = READ_ONCE(ring->view.cons->head);
 
 	if (READ_ONCE(ring->refused_head) == head)
@@ -171,29 +174,24 @@ void mpmcring_refused_mark(struct mpmcring *ring)
 }
 
 /**
- * mpmcring_refused_writer_waits() - a writer found no room and waits
+ * mpmcring_refused_writer_waits() - a writer's last look found no room
  * @ring: the ring
- * @asleep: a writer sleeps on the writers' queue (or is about to)
  *
  * A producer's refusal marks the head only while readers sleep: a reader
  * that sleeps later sees the next refusal's mark. A writer that waits for
  * room (POLLOUT, a blocked write(2)) makes no next refusal: a reader whose
  * watermark the ring cannot reach before the writer's records would sleep
- * beside it for good, each waiting for the other. So its wait marks the
- * head whether readers sleep or not: by the writer when its last look
- * found no room, and by the tick while any writer still waits. And it is
- * the leases' pressure, as a refused reservation is (mpmcring_refused_at():
- * a stalled claim in its way is revoked once timed out), only while
- * @asleep: a class's waiting bit outlives a writer that gave up (EAGAIN,
- * a signal), and pressure recorded for it would follow reclaim and take
- * every timed-out claim. Any context.
+ * beside it for good, each waiting for the other. So its look marks the
+ * head whether readers sleep or not (and the tick marks it again while
+ * any writer still waits). The look is also the leases' pressure, as a
+ * refused reservation is (mpmcring_refused_at(): a stalled claim in its
+ * way is revoked once timed out), whether the writer then sleeps or says
+ * EAGAIN: a refusal, once, like a producer's. Any context.
  */
-void mpmcring_refused_writer_waits(struct mpmcring *ring, bool asleep)
+void mpmcring_refused_writer_waits(struct mpmcring *ring)
 {
 	mpmcring_refused_mark(ring);
-	if (asleep)
-		mpmcring_refused_at(ring,
-				    READ_ONCE(ring->view.meta->reclaim_pos));
+	mpmcring_refused_at(ring, READ_ONCE(ring->view.meta->reclaim_pos));
 }
 
 /**
@@ -303,7 +301,8 @@ static bool mpmcring_readers_stuck(struct mpmcring *ring, u64 head)
  * way. Wakes writers that found no room, once their class has some: the
  * tick has just reclaimed what consumers committed (they commit with
  * plain stores, so nothing else tells the kernel); while one still waits,
- * marks the ring refused at its head (mpmcring_refused_writer_waits()).
+ * marks the ring refused at its head (mpmcring_refused_mark()), and while
+ * one sleeps on the writers' queue, records the leases' pressure.
  * The tick's only: its fields are not shared.
  */
 void mpmcring_backstop(struct mpmcring *ring)
@@ -321,8 +320,16 @@ void mpmcring_backstop(struct mpmcring *ring)
 	if (READ_ONCE(ring->out_waiters)) {
 		mpmcring_room_backstop(ring);
 		if (READ_ONCE(ring->out_waiters))
-			mpmcring_refused_writer_waits(ring,
-						      wq_has_sleeper(&ring->wq_out));
+			mpmcring_refused_mark(ring);
+		/*
+		 * The leases' pressure only for a writer really asleep on its
+		 * queue: a class's bit outlives a writer that gave up (EAGAIN,
+		 * a signal), and pressure recorded for it would follow
+		 * reclaim and take every timed-out claim.
+		 */
+		if (READ_ONCE(ring->out_waiters) && wq_has_sleeper(&ring->wq_out))
+			mpmcring_refused_at(ring,
+					    READ_ONCE(ring->view.meta->reclaim_pos));
 	}
 	head = READ_ONCE(ring->view.cons->head);
 	/*

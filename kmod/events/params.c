@@ -213,7 +213,7 @@ static int ev_add_proc(char *w)
 static int ev_add_syscall(char *w)
 {
 	unsigned int i, nr;
-	bool named = false;
+	bool named = false, here = false;
 
 	for (i = 0; i < ARRAY_SIZE(ev_sys_names); i++) {
 		int cnr = ev_sys_names[i].compat_nr;
@@ -221,11 +221,18 @@ static int ev_add_syscall(char *w)
 		if (strcmp(w, ev_sys_names[i].name))
 			continue;
 		named = true;
-		if (ev_sys_names[i].nr >= 0)
+		if (ev_sys_names[i].nr >= 0) {
 			ev_cfg.sys_kind[ev_sys_names[i].nr] = ev_sys_names[i].kind;
-		if (cnr >= 0 && cnr < EV_NR_COMPAT_SYSCALLS)
+			here = true;
+		}
+		if (cnr >= 0 && cnr < EV_NR_COMPAT_SYSCALLS) {
 			ev_cfg.compat_kind[cnr] = ev_sys_names[i].kind;
+			here = true;
+		}
 	}
+	if (named && !here)
+		pr_info("mpmcring_events: syscalls=: this architecture has no %s syscall: none will be recorded\n",
+			w);
 	if (named)
 		return 0;
 	/* Decimal only: a leading 0 is no octal here (0101 is 101). */

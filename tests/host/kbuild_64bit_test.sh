@@ -25,7 +25,7 @@ if make -s -C "$kdir" M="$t" CONFIG_64BIT= modules >"$t/log" 2>&1; then
 fi
 grep -q "mpmcring needs a 64-bit kernel (CONFIG_64BIT)" "$t/log" ||
 	fail "no 'needs a 64-bit kernel' error; the build said: $(tail -3 "$t/log")"
-! find "$t" -name '*.o' | grep -q . || fail "objects were built before the refusal"
+[ -z "$(find "$t" -name '*.o' -print -quit)" ] || fail "objects were built before the refusal"
 make -s -C "$kdir" M="$t" clean >"$t/clean.log" 2>&1 ||
 	fail "make clean failed: $(tail -3 "$t/clean.log")"
 echo "kbuild_64bit_test: ok ($kdir)"

@@ -117,7 +117,8 @@ static void kt_low_claim_stalled(struct kunit *test, struct mpmcring *ring,
 	mpmcring_reclaim(ring);		/* the lease begins */
 	msleep(300);
 	mpmcring_reclaim(ring);
-	KUNIT_ASSERT_FALSE_MSG(test, mpr_claim_revoked(stalled->v, &stalled->slot->start,
+	/* Not an assert: the ring must still be destroyed (its name is reused). */
+	KUNIT_EXPECT_FALSE_MSG(test, mpr_claim_revoked(stalled->v, &stalled->slot->start,
 						       stalled->start),
 			       "revoked with %d of 64 records behind it, nothing refused", n);
 }
