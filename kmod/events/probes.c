@@ -568,6 +568,15 @@ static __always_inline bool ev_x32_call(long nr)
 	return (nr & __X32_SYSCALL_BIT) && !in_ia32_syscall();
 }
 
+/*
+ * A 32-bit task's syscall. Not in_compat_syscall(), which takes a number
+ * with the x32 bit for an x32 call: every negative number has it.
+ */
+static __always_inline bool ev_ia32_call(void)
+{
+	return in_ia32_syscall();
+}
+
 /* x32's own numbers (512-547, unistd_64_x32.h) and the syscalls they run. */
 static const struct {
 	u16 x32, nr;
@@ -632,6 +641,11 @@ static __always_inline bool ev_x32_call(long nr)
 	return false;
 }
 
+static __always_inline bool ev_ia32_call(void)
+{
+	return in_compat_syscall();
+}
+
 static long ev_x32_native(long nr)
 {
 	return -1;
@@ -650,8 +664,20 @@ void ev_probe_sys_exit(void *data, struct pt_regs *regs, long ret)
 	long nr = syscall_get_nr(current, regs);
 	u8 kind, flags = 0;
 
-	if (nr < 0)
+	/* A syscall a tracer or seccomp skipped: nothing ran. */
+	if (nr == -1)
 		return;
+	/*
+	 * No syscall has a number below 0 (-ENOSYS), but the task asked for
+	 * it: the catch-all's. Before the x32 look: its bit is set in every
+	 * negative number, and its tables are indexed by what is left.
+	 */
+	if (unlikely(nr < 0)) {
+		if (ev_cfg.catchall)
+			ev_syscall(nr, ret, ev_ia32_call() ?
+				   MPMCRING_EVF_COMPAT : 0);
+		return;
+	}
 	if (unlikely(ev_x32_call(nr))) {
 		long n = ev_x32_native(nr);
 

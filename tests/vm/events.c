@@ -82,6 +82,9 @@ struct got {
 	uint64_t getpids; /* syscall events of getpid */
 };
 
+/* What no syscall has: a negative number (-1 a tracer's skip). */
+#define NO_SUCH_SYSCALL (-2L)
+
 static void got_free(struct got *g)
 {
 	free(g->e);
@@ -106,7 +109,8 @@ static void got_record(struct got *g, const struct mpmcring_record *rec)
 	g->per_type[ev.hdr.type]++;
 	if (ev.hdr.type == MPMCRING_EV_SYSCALL) {
 		g->getpids += ev.syscall.nr == SYS_getpid;
-		if (!(ev.hdr.flags & MPMCRING_EVF_X32)) /* kept: few */
+		/* Kept: x32 ones and negative numbers, few. */
+		if (!(ev.hdr.flags & MPMCRING_EVF_X32) && (int32_t)ev.syscall.nr >= 0)
 			return;
 	}
 	if (g->n == g->cap) {
@@ -1223,6 +1227,38 @@ TEST_F_TIMEOUT(ev, x32_numbered_syscalls_are_recorded, 120)
 	close(l);
 	unlink(path);
 	munmap(low, pg);
+}
+
+/*
+ * The catch-all takes every syscall a task asks for, a number no syscall
+ * has included (a fuzzer's, an exploit probing): it fails with ENOSYS,
+ * and before it was not recorded. -1 is what a tracer or seccomp leaves
+ * for a syscall it skipped: nothing ran, nothing recorded.
+ */
+TEST_F_TIMEOUT(ev, catchall_records_numbers_no_syscall_has, 120)
+{
+	pid_t me = gettid_();
+	int i;
+
+	ASSERT_EQ(0, ev_load("proc=none syscalls=none catchall=1"));
+	ASSERT_EQ(0, ev_attach(_metadata, self));
+	for (i = 0; i < 3; i++) {
+		errno = 0;
+		EXPECT_EQ(-1, syscall(NO_SUCH_SYSCALL));
+		EXPECT_EQ(ENOSYS, errno);
+	}
+	EXPECT_EQ(-1, syscall(-1L));
+	/* The drain's own syscalls are events too: the probes go first. */
+	ASSERT_EQ(0, vm_rmmod("mpmcring_events"));
+	drain(self->c, &self->g);
+	EXPECT_EQ(0, self->g.bad);
+	EXPECT_EQ(0, self->g.revoked);
+	EXPECT_EQ(3,
+		  COUNT_WHERE(&self->g, MPMCRING_EV_SYSCALL, me,
+			      (int32_t)ev->syscall.nr == NO_SUCH_SYSCALL &&
+				      ev->syscall.ret == -ENOSYS &&
+				      !(ev->hdr.flags & (MPMCRING_EVF_X32 | MPMCRING_EVF_COMPAT))));
+	EXPECT_EQ(0, COUNT_WHERE(&self->g, MPMCRING_EV_SYSCALL, me, (int32_t)ev->syscall.nr == -1));
 }
 
 TEST_F_TIMEOUT(ev, params_choose_what_is_recorded, 180)

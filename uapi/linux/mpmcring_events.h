@@ -192,7 +192,13 @@ struct mpmcring_ev_execve {
 	struct mpmcring_ev_str filename;	/* as the caller gave it */
 };
 
-/* MPMCRING_EV_SYSCALL: any syscall (the catch-all class, or one asked for by number). */
+/*
+ * MPMCRING_EV_SYSCALL: any syscall (the catch-all class, or one asked for
+ * by number). nr is the number the task asked for, a negative one (which
+ * no syscall has: ret is -ENOSYS) in two's complement: read it as __s32.
+ * -1, which a tracer or seccomp leaves for a syscall it skipped, is not
+ * recorded.
+ */
 struct mpmcring_ev_syscall {
 	struct mpmcring_ev_hdr hdr;
 	__s64 ret;

@@ -79,7 +79,8 @@ void out_event_text(FILE *f, const struct mpmcring_event *ev)
 			ev->execve.nr);
 		break;
 	case MPMCRING_EV_SYSCALL:
-		fprintf(f, " nr=%u ret=%lld", ev->syscall.nr, (long long)ev->syscall.ret);
+		/* Signed: a number no syscall has is negative (-2, not 4294967294). */
+		fprintf(f, " nr=%d ret=%lld", (int32_t)ev->syscall.nr, (long long)ev->syscall.ret);
 		break;
 	}
 	for (i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
@@ -135,7 +136,8 @@ void out_event_json(FILE *f, const struct mpmcring_event *ev, const struct mpmcr
 			ev->execve.flags, ev->execve.nr);
 		break;
 	case MPMCRING_EV_SYSCALL:
-		fprintf(f, ",\"nr\":%u,\"ret\":%lld", ev->syscall.nr, (long long)ev->syscall.ret);
+		fprintf(f, ",\"nr\":%d,\"ret\":%lld", (int32_t)ev->syscall.nr,
+			(long long)ev->syscall.ret);
 		break;
 	}
 	for (i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
