@@ -432,9 +432,10 @@ static void ev_connect(long nr, long ret, const unsigned long *args, u8 flags)
 	 * addrlen is the caller's: clamped to the buffer, never trusted, and
 	 * nothing read where the kernel read nothing (move_addr_to_kernel():
 	 * EINVAL for a length under 0 or over a sockaddr_storage; EBADF comes
-	 * before it).
+	 * before it; ENOSYS: it never ran, an x32 number with x32 off).
 	 */
-	if (ret != -EBADF && addrlen >= sizeof(sa.sin6_family) &&
+	if (ret != -EBADF && ret != -ENOSYS &&
+	    addrlen >= sizeof(sa.sin6_family) &&
 	    addrlen <= sizeof(struct sockaddr_storage) &&
 	    copy_from_user_nofault(&sa, (const void __user *)args[1],
 				   min_t(u32, addrlen, sizeof(sa)))) {

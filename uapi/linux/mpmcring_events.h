@@ -66,8 +66,8 @@
  * cut there; a connect's address (family 0) or an openat2's open_how
  * (flags and mode 0) not read; for socketcall's connect, its argument
  * block, so fd and addrlen are 0 too. (A connect the kernel refused before
- * it read the address, EBADF or a length out of range, has family 0 and
- * no FAULT: nothing was read.)
+ * it read the address, EBADF, ENOSYS (an x32 number with x32 off) or a
+ * length out of range, has family 0 and no FAULT: nothing was read.)
  */
 #define MPMCRING_EVF_FAULT	0x02
 #define MPMCRING_EVF_COMPAT	0x04	/* a 32-bit (compat) syscall: nr is the 32-bit table's */
