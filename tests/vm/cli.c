@@ -599,6 +599,29 @@ TEST_F(cli, cat_peek_takes_nothing)
 	EXPECT_STREQ("one\ntwo\n", o->out);
 }
 
+/*
+ * Runs argv with its stdout into a pipe (*rd: the read end) and its
+ * stderr into /dev/null; its pid, or -1.
+ */
+static pid_t spawn_to_pipe(const char *const argv[], int *rd)
+{
+	int null, out[2];
+	pid_t pid;
+
+	if (pipe(out))
+		return -1;
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	pid = null < 0 ? -1 : vm_spawn(argv, out[1], null, out[0]);
+	if (null >= 0)
+		close(null);
+	close(out[1]);
+	if (pid < 0)
+		close(out[0]);
+	else
+		*rd = out[0];
+	return pid;
+}
+
 /* The sum of the N of every {"dropped":N} in s. */
 static uint64_t peek_drops_told(const char *s)
 {
@@ -626,7 +649,7 @@ TEST_F_TIMEOUT(cli, cat_peek_follow_reports_the_rings_drops, 120)
 	struct mpmcring_stats st;
 	struct lg_stats lg;
 	uint64_t deadline, told = 0;
-	int null, status = 0, out[2];
+	int rd = -1, status = 0;
 	size_t len = 0, n;
 	pid_t pid;
 
@@ -639,16 +662,11 @@ TEST_F_TIMEOUT(cli, cat_peek_follow_reports_the_rings_drops, 120)
 	self->fd = open(RING, O_RDWR | O_CLOEXEC);
 	ASSERT_GE(self->fd, 0);
 	ASSERT_EQ(3, write(self->fd, "one", 3));
-	ASSERT_EQ(0, pipe(out));
-	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	ASSERT_GE(null, 0);
-	pid = vm_spawn(argv, out[1], null, out[0]);
+	pid = spawn_to_pipe(argv, &rd);
 	ASSERT_GE(pid, 0);
-	close(null);
-	close(out[1]);
 	/* It copied the first record: it is running, its count taken. */
 	while (len < cap - 1 && !memchr(got, '\n', len)) {
-		n = vm_read_until(out[0], got + len, 1, 20000);
+		n = vm_read_until(rd, got + len, 1, 20000);
 		ASSERT_EQ(1, n) TH_LOG("cat --peek copied no record in 20 s");
 		len += n;
 	}
@@ -661,7 +679,7 @@ TEST_F_TIMEOUT(cli, cat_peek_follow_reports_the_rings_drops, 120)
 	/* Read on (it copies the records too) until its reports add up. */
 	deadline = vm_deadline_ms(20000);
 	do {
-		n = vm_read_until(out[0], got + len, cap - 1 - len < 65536 ? cap - 1 - len : 65536,
+		n = vm_read_until(rd, got + len, cap - 1 - len < 65536 ? cap - 1 - len : 65536,
 				  200);
 		len += n;
 		got[len] = 0;
@@ -671,7 +689,7 @@ TEST_F_TIMEOUT(cli, cat_peek_follow_reports_the_rings_drops, 120)
 	TH_LOG("cat --peek reported %llu of the ring's %llu drops", (unsigned long long)told,
 	       (unsigned long long)lg.total_dropped);
 	kill(pid, SIGTERM);
-	close(out[0]);
+	close(rd);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	free(got);
 }
@@ -683,25 +701,20 @@ TEST_F_TIMEOUT(cli, cat_peek_follow_reports_the_rings_drops, 120)
 TEST_F_TIMEOUT(cli, cat_peek_follow_ends_when_the_ring_is_destroyed, 90)
 {
 	const char *argv[] = { cli_path(), "cat", RING_NAME, "--peek", "--follow", NULL };
-	int null, status = 0, out[2];
+	int rd = -1, status = 0;
 	bool exited;
 	char got[4];
 	pid_t pid;
 
 	ASSERT_EQ(3, write(self->fd, "one", 3));
-	ASSERT_EQ(0, pipe(out));
-	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	ASSERT_GE(null, 0);
-	pid = vm_spawn(argv, out[1], null, out[0]);
+	pid = spawn_to_pipe(argv, &rd);
 	ASSERT_GE(pid, 0);
-	close(null);
-	close(out[1]);
 	/*
 	 * It copied the record (and naps): a handshake, not a sleep, which
 	 * could end before a slow guest had even started cat, and the
 	 * destroy would then fail its open instead of ending its naps.
 	 */
-	ASSERT_EQ(sizeof(got), vm_read_until(out[0], got, sizeof(got), 20000))
+	ASSERT_EQ(sizeof(got), vm_read_until(rd, got, sizeof(got), 20000))
 	TH_LOG("cat copied no record in 20 s");
 	EXPECT_EQ(0, memcmp(got, "one\n", sizeof(got)));
 	/* The destroy ends a nap: cat is seen asleep in one first. */
@@ -713,7 +726,7 @@ TEST_F_TIMEOUT(cli, cat_peek_follow_ends_when_the_ring_is_destroyed, 90)
 	ASSERT_EQ(0, vm_rmmod("mpmcring_loadgen")); /* destroys the ring */
 	/* Bounded: one that never ends naps on, however fast the guest. */
 	exited = vm_wait_exit(pid, &status, vm_deadline_ms(20000));
-	close(out[0]);
+	close(rd);
 	ASSERT_TRUE(exited)
 	TH_LOG("cat --peek --follow still runs 20 s after its ring was destroyed");
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
