@@ -40,7 +40,8 @@ lint_checkpatch() {
 		# the kernel's /* */ form, which checkpatch knows.
 		ignore=FILE_PATH_CHANGES
 		# The event probes look at syscalls' return values: their
-		# ENOSYS is the one checkpatch allows, a bad syscall number.
+		# ENOSYS (ev_connect(): an x32 number refused) is the one
+		# checkpatch allows, a bad syscall number.
 		[ "$f" = kmod/events/probes.c ] && ignore+=,ENOSYS
 		out=$(perl "$src/scripts/checkpatch.pl" --no-tree --quiet --show-types \
 			--ignore "$ignore" -f "$f" 2>&1) || { printf '%s\n' "$out"; bad=1; }

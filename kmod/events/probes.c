@@ -432,9 +432,12 @@ static void ev_connect(long nr, long ret, const unsigned long *args, u8 flags)
 	 * addrlen is the caller's: clamped to the buffer, never trusted, and
 	 * nothing read where the kernel read nothing (move_addr_to_kernel():
 	 * EINVAL for a length under 0 or over a sockaddr_storage; EBADF comes
-	 * before it; ENOSYS: it never ran, an x32 number with x32 off).
+	 * before it; an x32 number's ENOSYS: it never ran, x32 is off. Not
+	 * every ENOSYS: a cgroup BPF program or an LSM may answer a connect
+	 * with it after the address was read).
 	 */
-	if (ret != -EBADF && ret != -ENOSYS &&
+	if (ret != -EBADF &&
+	    !(ret == -ENOSYS && (flags & MPMCRING_EVF_X32)) &&
 	    addrlen >= sizeof(sa.sin6_family) &&
 	    addrlen <= sizeof(struct sockaddr_storage) &&
 	    copy_from_user_nofault(&sa, (const void __user *)args[1],
@@ -665,13 +668,17 @@ void ev_probe_sys_exit(void *data, struct pt_regs *regs, long ret)
 	long nr = syscall_get_nr(current, regs);
 	u8 kind, flags = 0;
 
-	/* A syscall a tracer or seccomp skipped: nothing ran. */
+	/*
+	 * -1: no syscall number to give. A tracer's skip; and every
+	 * rt_sigreturn (and a uretprobe's return) sets it, having run.
+	 * Recorded by none, as before.
+	 */
 	if (nr == -1)
 		return;
 	/*
-	 * No syscall has a number below 0 (-ENOSYS), but the task asked for
-	 * it: the catch-all's. Before the x32 look: its bit is set in every
-	 * negative number, and its tables are indexed by what is left.
+	 * No syscall has a number below 0, but the task (or a tracer) asked
+	 * for it: the catch-all's. Before the x32 look: its bit is set in
+	 * every negative number, and its tables are indexed by what is left.
 	 */
 	if (unlikely(nr < 0)) {
 		if (ev_cfg.catchall)

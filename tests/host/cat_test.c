@@ -42,6 +42,7 @@ int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout)
  */
 static const uint64_t *g_drops;
 static unsigned int g_ndrops, g_stats_calls;
+static bool g_stats_fail;
 
 int __wrap_mpmcring_get_stats(struct mpmcring *r, struct mpmcring_stats *st);
 int __wrap_mpmcring_get_stats(struct mpmcring *r, struct mpmcring_stats *st)
@@ -49,6 +50,8 @@ int __wrap_mpmcring_get_stats(struct mpmcring *r, struct mpmcring_stats *st)
 	unsigned int i = g_stats_calls < g_ndrops ? g_stats_calls : g_ndrops - 1;
 
 	(void)r;
+	if (g_stats_fail)
+		return -ENOTTY;
 	memset(st, 0, sizeof(*st));
 	if (g_ndrops)
 		st->dropped[MPMCRING_DROP_FULL][MPMCRING_PRIO_LOW] = g_drops[i];
@@ -523,6 +526,28 @@ static int words(const char *s, const char *w)
  * 12 once it caught up), once, after the records, in either format.
  * Before, a monitor saw a ring dropping records as a quiet one.
  */
+/* A 4 KiB host ring (*h) holding three records "rec", opened as *r. */
+static bool peek_ring(struct tap *t, struct hostring *h, struct mpmcring **r)
+{
+	uint64_t pos;
+	int i;
+
+	if (hostring_init(h, &(struct hostring_params){ .size = 4096, .producers = 1 })) {
+		CHECK(t, false, "hostring_init");
+		return false;
+	}
+	for (i = 0; i < 3; i++) {
+		if (hostring_reserve(h, 0, 4, MPMCRING_PRIO_NORMAL, &pos)) {
+			CHECK(t, false, "hostring_reserve");
+			return false;
+		}
+		memcpy(hostring_payload(h, pos), "rec", 4);
+		hostring_commit(h, 0, pos, 4);
+	}
+	*r = mpmcring__open_memory(h->cons, h->ro, &h->layout);
+	return *r != NULL;
+}
+
 static void cat_peek_reports_drops(struct tap *t, enum cat_fmt fmt)
 {
 	static const uint64_t drops[] = { 7, 12 };
@@ -530,18 +555,9 @@ static void cat_peek_reports_drops(struct tap *t, enum cat_fmt fmt)
 	struct mpmcring *r;
 	struct hostring h;
 	char *out, *err;
-	uint64_t pos;
-	int i, code;
+	int code;
 
-	REQUIRE(t, !hostring_init(&h, &(struct hostring_params){ .size = 4096, .producers = 1 }),
-		"init");
-	for (i = 0; i < 3; i++) {
-		REQUIRE(t, !hostring_reserve(&h, 0, 4, MPMCRING_PRIO_NORMAL, &pos), "reserve");
-		memcpy(hostring_payload(&h, pos), "rec", 4);
-		hostring_commit(&h, 0, pos, 4);
-	}
-	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
-	REQUIRE(t, r, "open");
+	REQUIRE(t, peek_ring(t, &h, &r), "open");
 	g_drops = drops;
 	g_ndrops = 2;
 	g_stats_calls = 0;
@@ -559,6 +575,56 @@ static void cat_peek_reports_drops(struct tap *t, enum cat_fmt fmt)
 		CHECK_EQ(t, words(err, "the ring dropped 5 records"), 1);
 		CHECK_EQ(t, words(out, "rec"), 3);
 	}
+	free(out);
+	free(err);
+	mpmcring_close(r);
+	hostring_destroy(&h);
+}
+
+/*
+ * --peek --count 2: it ends before it ever catches up, and still says
+ * what the ring dropped meanwhile.
+ */
+static void t_cat_peek_reports_drops_at_its_end(struct tap *t)
+{
+	static const uint64_t drops[] = { 7, 12 };
+	struct cat k = { .fmt = CAT_JSON, .peek = true, .count = 2 };
+	struct mpmcring *r;
+	struct hostring h;
+	char *out, *err;
+
+	REQUIRE(t, peek_ring(t, &h, &r), "open");
+	g_drops = drops;
+	g_ndrops = 2;
+	g_stats_calls = 0;
+	CHECK_EQ(t, cat_capture(t, &k, r, NULL, &out, &err), CLI_OK);
+	g_ndrops = 0;
+	CHECK_EQ(t, (int)k.done, 2);
+	CHECK_EQ(t, words(out, "{\"dropped\":5}\n"), 1);
+	free(out);
+	free(err);
+	mpmcring_close(r);
+	hostring_destroy(&h);
+}
+
+/*
+ * The statistics unreadable: a peek needs none to copy. It says once
+ * that drops go unreported and copies on.
+ */
+static void t_cat_peek_copies_without_statistics(struct tap *t)
+{
+	struct cat k = { .fmt = CAT_JSON, .peek = true };
+	struct mpmcring *r;
+	struct hostring h;
+	char *out, *err;
+
+	REQUIRE(t, peek_ring(t, &h, &r), "open");
+	g_stats_fail = true;
+	CHECK_EQ(t, cat_capture(t, &k, r, NULL, &out, &err), CLI_OK);
+	g_stats_fail = false;
+	CHECK_EQ(t, (int)k.done, 3);
+	CHECK_EQ(t, words(out, "\n"), 3);
+	CHECK_EQ(t, words(err, "the ring's drops go unreported"), 1);
 	free(out);
 	free(err);
 	mpmcring_close(r);
@@ -646,6 +712,8 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_cat_peek_ends_when_its_output_closes),
 	TAP_TEST(t_cat_peek_reports_drops_json),
 	TAP_TEST(t_cat_peek_reports_drops_text),
+	TAP_TEST(t_cat_peek_reports_drops_at_its_end),
+	TAP_TEST(t_cat_peek_copies_without_statistics),
 };
 
 int main(void)

@@ -66,7 +66,7 @@
  * cut there; a connect's address (family 0) or an openat2's open_how
  * (flags and mode 0) not read; for socketcall's connect, its argument
  * block, so fd and addrlen are 0 too. (A connect the kernel refused before
- * it read the address, EBADF, ENOSYS (an x32 number with x32 off) or a
+ * it read the address, EBADF, an x32 number's ENOSYS (x32 off) or a
  * length out of range, has family 0 and no FAULT: nothing was read.)
  */
 #define MPMCRING_EVF_FAULT	0x02
@@ -194,10 +194,11 @@ struct mpmcring_ev_execve {
 
 /*
  * MPMCRING_EV_SYSCALL: any syscall (the catch-all class, or one asked for
- * by number). nr is the number the task asked for, a negative one (which
- * no syscall has: ret is -ENOSYS) in two's complement: read it as __s32.
- * -1, which a tracer or seccomp leaves for a syscall it skipped, is not
- * recorded.
+ * by number). nr is the number the task asked for (or a tracer put in
+ * its place), a negative one (which no syscall has: -ENOSYS, unless a
+ * tracer chose the return) in two's complement: read it as __s32. -1 is
+ * never recorded: it is what the kernel shows for a syscall a tracer
+ * skipped, and for every rt_sigreturn (x86).
  */
 struct mpmcring_ev_syscall {
 	struct mpmcring_ev_hdr hdr;

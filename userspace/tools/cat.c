@@ -52,9 +52,10 @@ static const char cat_usage[] =
 	"lines with --json, else on stderr, always after the batch is committed;\n"
 	"each loss is told to one consumer, so with other consumers attached cat\n"
 	"sees only its share. --peek reports records it missed as\n"
-	"{\"missed\":{\"from\":POS,\"to\":POS}}, and each time it has caught up,\n"
-	"the records the ring dropped since it last said (since it started, at\n"
-	"first) as {\"dropped\":N} (else on stderr). SIGINT, SIGTERM, a closed output pipe\n"
+	"{\"missed\":{\"from\":POS,\"to\":POS}}; no loss is told to a peek, so it reports\n"
+	"the records the ring itself dropped (never written, seen by no one) since\n"
+	"it last said, at most once a second and at its end, as {\"dropped\":N}\n"
+	"(else on stderr). SIGINT, SIGTERM, a closed output pipe\n"
 	"and a destroyed ring end cat cleanly.\n\n"
 	"Kernel events (from mpmcring_events.ko, e.g. in /dev/mpmcring-events) are\n"
 	"decoded: with --text one line each (time cpu type pid= ... fields), with\n"
@@ -426,26 +427,55 @@ static int cat_ring_dropped(struct mpmcring *r, uint64_t *n)
  * --peek takes nothing, so no loss is told to it: it reports the ring's
  * own drop count instead, what it grew by since the last report (since
  * cat started, at first). Records dropped never entered the ring: no
- * consumer and no peek could have seen them.
+ * consumer and no peek could have seen them. The count is an ioctl that
+ * sums every CPU's counters: asked at most once a second, and at the end.
  */
-static int cat_peek_drops(struct cat *k, const char *path, struct mpmcring *r, uint64_t *told)
+struct cat_drops {
+	uint64_t told; /* the count at the last report */
+	double next_s; /* no look before then, unless forced */
+	bool known;    /* false once the count could not be read */
+};
+
+static void cat_drops_lost(struct cat_drops *d, const char *path)
+{
+	fflush(stdout);
+	fprintf(stderr,
+		"mpmcring cat: %s: cannot read the ring's statistics (%s): the ring's drops go unreported\n",
+		path, mpmcring_errmsg());
+	d->known = false;
+}
+
+static void cat_drops_begin(struct cat_drops *d, const char *path, struct mpmcring *r)
+{
+	d->known = true;
+	d->next_s = now_s() + 1;
+	if (cat_ring_dropped(r, &d->told))
+		cat_drops_lost(d, path);
+}
+
+static void cat_drops_say(struct cat *k, struct cat_drops *d, const char *path, struct mpmcring *r,
+			  bool force)
 {
 	uint64_t now;
 
-	if (cat_ring_dropped(r, &now))
-		return cli_error("cat", "%s: %s", path, mpmcring_errmsg());
-	if (now == *told)
-		return 0;
+	if (!d->known || (!force && now_s() < d->next_s))
+		return;
+	d->next_s = now_s() + 1;
+	if (cat_ring_dropped(r, &now)) {
+		cat_drops_lost(d, path);
+		return;
+	}
+	if (now == d->told)
+		return;
 	if (k->fmt == CAT_JSON) {
-		printf("{\"dropped\":%llu}\n", (unsigned long long)(now - *told));
+		printf("{\"dropped\":%llu}\n", (unsigned long long)(now - d->told));
 	} else {
 		fflush(stdout);
 		fprintf(stderr,
-			"mpmcring cat: the ring dropped %llu records (never written: no room, or too big; mpmcring stat says which)\n",
-			(unsigned long long)(now - *told));
+			"mpmcring cat: the ring dropped %llu records (never written: no room, over their class's limit, lost races, or too big; mpmcring stat says which)\n",
+			(unsigned long long)(now - d->told));
 	}
-	*told = now;
-	return 0;
+	d->told = now;
 }
 
 /* --peek: copies records with a cursor of its own; takes none. */
@@ -453,19 +483,18 @@ static int cat_peek(struct cat *k, const char *path, struct mpmcring *r)
 {
 	const struct mpmcring_layout *l = mpmcring_get_layout(r);
 	size_t cap = l->max_record ? l->max_record : 1;
-	uint64_t pos = mpmcring_snoop_start(r), from;
 	struct mpmcring_record rec;
+	struct cat_drops drops;
+	uint64_t pos, from;
 	void *buf = malloc(cap);
 	bool gone = false;
-	uint64_t told;
 	int n, ret = 0;
 
 	if (!buf)
 		return cli_error("cat", "out of memory");
-	if (cat_ring_dropped(r, &told)) {
-		free(buf);
-		return cli_error("cat", "%s: %s", path, mpmcring_errmsg());
-	}
+	/* The count first: a drop after it is reported, one before it not. */
+	cat_drops_begin(&drops, path, r);
+	pos = mpmcring_snoop_start(r);
 	while (!cli_stop && (!k->count || k->done < k->count)) {
 		from = pos;
 		/*
@@ -492,6 +521,8 @@ static int cat_peek(struct cat *k, const char *path, struct mpmcring *r)
 					"mpmcring cat: --peek fell behind: the records between positions %llu and %llu were reused before it read them\n",
 					(unsigned long long)from, (unsigned long long)pos);
 			}
+			/* Behind, it may never catch up: the drops meanwhile too. */
+			cat_drops_say(k, &drops, path, r, false);
 			continue;
 		}
 		if (n != -EAGAIN) {
@@ -499,9 +530,8 @@ static int cat_peek(struct cat *k, const char *path, struct mpmcring *r)
 			break;
 		}
 		/* Caught up: the drops meanwhile, after the records before them. */
-		ret = cat_peek_drops(k, path, r, &told);
-		if (!ret)
-			ret = cat_flush();
+		cat_drops_say(k, &drops, path, r, false);
+		ret = cat_flush();
 		if (ret || !k->follow)
 			break;
 		/*
@@ -524,6 +554,9 @@ static int cat_peek(struct cat *k, const char *path, struct mpmcring *r)
 		sleep_s(0.05);
 	}
 	free(buf);
+	/* At its end (--count, a signal, the ring's end): the last drops. */
+	if (!ret)
+		cat_drops_say(k, &drops, path, r, true);
 	if (!ret)
 		ret = cat_flush();
 	return ret < 0 ? CLI_OK : ret;
