@@ -849,7 +849,7 @@ inline mpr_reclaim()
 				:: !(gv & (IDLE | RV)) && BETWEEN(r0, gv, p) && BEFORE(gv, glo) -> glo = gv
 				:: else -> skip
 				fi;
-				ign = 0; s = 0; gv = 0; i++
+				ign = 0; s = 0; gv = 0; gpress = 0; i++
 			}
 		:: else -> i++
 		fi
