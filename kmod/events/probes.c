@@ -434,7 +434,9 @@ static void ev_connect(long nr, long ret, const unsigned long *args, u8 flags)
 	 * EINVAL for a length under 0 or over a sockaddr_storage; EBADF comes
 	 * before it; an x32 number's ENOSYS: it never ran, x32 is off. Not
 	 * every ENOSYS: a cgroup BPF program or an LSM may answer a connect
-	 * with it after the address was read).
+	 * with it after the address was read. Where x32 is on, such an
+	 * answer to an x32 connect loses its address here: whether x32 is
+	 * on is not exported to modules).
 	 */
 	if (ret != -EBADF &&
 	    !(ret == -ENOSYS && (flags & MPMCRING_EVF_X32)) &&
@@ -670,8 +672,8 @@ void ev_probe_sys_exit(void *data, struct pt_regs *regs, long ret)
 
 	/*
 	 * -1: no syscall number to give. A tracer's skip; and every
-	 * rt_sigreturn (and a uretprobe's return) sets it, having run.
-	 * Recorded by none, as before.
+	 * rt_sigreturn (x86, arm64) and a uretprobe's return (x86) set it,
+	 * having run. Recorded by none, as before.
 	 */
 	if (nr == -1)
 		return;

@@ -59,6 +59,21 @@ int __wrap_mpmcring_get_stats(struct mpmcring *r, struct mpmcring_stats *st)
 	return 0;
 }
 
+/*
+ * cat's clock (the peek's once-a-second drop look): the real one, or, with
+ * g_clock_step set, one that moves that far at every read.
+ */
+double __real_now_s(void);
+double __wrap_now_s(void);
+static double g_clock, g_clock_step;
+
+double __wrap_now_s(void)
+{
+	if (!g_clock_step)
+		return __real_now_s();
+	return g_clock += g_clock_step;
+}
+
 /* Reads what fd holds from its start into a NUL-terminated string. */
 static char *slurp(int fd)
 {
@@ -520,12 +535,6 @@ static int words(const char *s, const char *w)
 	return n;
 }
 
-/*
- * --peek takes nothing, so no consumer's loss report reaches it: it says
- * what the ring's drop count grew by while it copied (7 before it began,
- * 12 once it caught up), once, after the records, in either format.
- * Before, a monitor saw a ring dropping records as a quiet one.
- */
 /* A 4 KiB host ring (*h) holding three records "rec", opened as *r. */
 static bool peek_ring(struct tap *t, struct hostring *h, struct mpmcring **r)
 {
@@ -548,6 +557,14 @@ static bool peek_ring(struct tap *t, struct hostring *h, struct mpmcring **r)
 	return *r != NULL;
 }
 
+/*
+ * --peek takes nothing, so no consumer's loss report reaches it: it says
+ * what the ring's drop count grew by while it copied (7 before it began,
+ * 12 at the next look), once, in either format. Before, a monitor saw a
+ * ring dropping records as a quiet one. The count is an ioctl over every
+ * CPU: within a second (the real clock, a copy of three records) it is
+ * asked at the start and at the end only, so the report comes last.
+ */
 static void cat_peek_reports_drops(struct tap *t, enum cat_fmt fmt)
 {
 	static const uint64_t drops[] = { 7, 12 };
@@ -565,6 +582,7 @@ static void cat_peek_reports_drops(struct tap *t, enum cat_fmt fmt)
 	g_ndrops = 0;
 	CHECK_EQ(t, code, CLI_OK);
 	CHECK_EQ(t, (int)k.done, 3);
+	CHECK_EQ(t, (int)g_stats_calls, 2);
 	if (fmt == CAT_JSON) {
 		/* Once, after the three records. */
 		CHECK_EQ(t, words(out, "dropped"), 1);
@@ -572,7 +590,7 @@ static void cat_peek_reports_drops(struct tap *t, enum cat_fmt fmt)
 		CHECK(t, strlen(out) >= 14 && !strcmp(out + strlen(out) - 14, "{\"dropped\":5}\n"),
 		      "no {\"dropped\":5} line last: %s", out);
 	} else {
-		CHECK_EQ(t, words(err, "the ring dropped 5 records"), 1);
+		CHECK_EQ(t, words(err, "(host): the ring dropped 5 records"), 1);
 		CHECK_EQ(t, words(out, "rec"), 3);
 	}
 	free(out);
@@ -582,8 +600,41 @@ static void cat_peek_reports_drops(struct tap *t, enum cat_fmt fmt)
 }
 
 /*
+ * A second or more between looks (the clock moves 2 s at every read): the
+ * drops are said while it copies, after the record that was copied when
+ * they were seen, not held back to its end: a peek that never catches up
+ * says them too.
+ */
+static void t_cat_peek_reports_drops_while_copying(struct tap *t)
+{
+	static const uint64_t drops[] = { 7, 12 };
+	struct cat k = { .fmt = CAT_JSON, .peek = true };
+	struct mpmcring *r;
+	struct hostring h;
+	char *out, *err, *nl;
+
+	REQUIRE(t, peek_ring(t, &h, &r), "open");
+	g_drops = drops;
+	g_ndrops = 2;
+	g_stats_calls = 0;
+	g_clock_step = 2;
+	CHECK_EQ(t, cat_capture(t, &k, r, NULL, &out, &err), CLI_OK);
+	g_clock_step = 0;
+	g_ndrops = 0;
+	CHECK_EQ(t, (int)k.done, 3);
+	CHECK_EQ(t, words(out, "dropped"), 1);
+	nl = strchr(out, '\n');
+	CHECK(t, nl && !strncmp(nl + 1, "{\"dropped\":5}\n", 14),
+	      "the drops not right after the first record: %s", out);
+	free(out);
+	free(err);
+	mpmcring_close(r);
+	hostring_destroy(&h);
+}
+
+/*
  * --peek --count 2: it ends before it ever catches up, and still says
- * what the ring dropped meanwhile.
+ * what the ring dropped meanwhile, after the records.
  */
 static void t_cat_peek_reports_drops_at_its_end(struct tap *t)
 {
@@ -601,6 +652,8 @@ static void t_cat_peek_reports_drops_at_its_end(struct tap *t)
 	g_ndrops = 0;
 	CHECK_EQ(t, (int)k.done, 2);
 	CHECK_EQ(t, words(out, "{\"dropped\":5}\n"), 1);
+	CHECK(t, strlen(out) >= 14 && !strcmp(out + strlen(out) - 14, "{\"dropped\":5}\n"),
+	      "no {\"dropped\":5} line last: %s", out);
 	free(out);
 	free(err);
 	mpmcring_close(r);
@@ -712,6 +765,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_cat_peek_ends_when_its_output_closes),
 	TAP_TEST(t_cat_peek_reports_drops_json),
 	TAP_TEST(t_cat_peek_reports_drops_text),
+	TAP_TEST(t_cat_peek_reports_drops_while_copying),
 	TAP_TEST(t_cat_peek_reports_drops_at_its_end),
 	TAP_TEST(t_cat_peek_copies_without_statistics),
 };

@@ -1235,8 +1235,8 @@ TEST_F_TIMEOUT(ev, x32_numbered_syscalls_are_recorded, 120)
 /*
  * The catch-all takes every syscall a task asks for, a number no syscall
  * has included (a fuzzer's, an exploit probing): it fails with ENOSYS,
- * and before it was not recorded. -1 is what a tracer or seccomp leaves
- * for a syscall it skipped: nothing ran, nothing recorded.
+ * and before it was not recorded. -1 is what a tracer leaves for a
+ * syscall it skipped (and every rt_sigreturn shows): never recorded.
  */
 TEST_F_TIMEOUT(ev, catchall_records_numbers_no_syscall_has, 120)
 {

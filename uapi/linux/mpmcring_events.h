@@ -67,7 +67,9 @@
  * (flags and mode 0) not read; for socketcall's connect, its argument
  * block, so fd and addrlen are 0 too. (A connect the kernel refused before
  * it read the address, EBADF, an x32 number's ENOSYS (x32 off) or a
- * length out of range, has family 0 and no FAULT: nothing was read.)
+ * length out of range, has family 0 and no FAULT: nothing was read. An
+ * x32 connect that a BPF program or LSM refused with ENOSYS, on a kernel
+ * with x32 on, has family 0 too.)
  */
 #define MPMCRING_EVF_FAULT	0x02
 #define MPMCRING_EVF_COMPAT	0x04	/* a 32-bit (compat) syscall: nr is the 32-bit table's */
@@ -196,9 +198,9 @@ struct mpmcring_ev_execve {
  * MPMCRING_EV_SYSCALL: any syscall (the catch-all class, or one asked for
  * by number). nr is the number the task asked for (or a tracer put in
  * its place), a negative one (which no syscall has: -ENOSYS, unless a
- * tracer chose the return) in two's complement: read it as __s32. -1 is
- * never recorded: it is what the kernel shows for a syscall a tracer
- * skipped, and for every rt_sigreturn (x86).
+ * tracer or a seccomp filter chose the return) in two's complement: read
+ * it as __s32. -1 is never recorded: it is what the kernel shows for a
+ * syscall a tracer skipped, and for every rt_sigreturn (x86, arm64).
  */
 struct mpmcring_ev_syscall {
 	struct mpmcring_ev_hdr hdr;

@@ -54,8 +54,8 @@ static const char cat_usage[] =
 	"sees only its share. --peek reports records it missed as\n"
 	"{\"missed\":{\"from\":POS,\"to\":POS}}; no loss is told to a peek, so it reports\n"
 	"the records the ring itself dropped (never written, seen by no one) since\n"
-	"it last said, at most once a second and at its end, as {\"dropped\":N}\n"
-	"(else on stderr). SIGINT, SIGTERM, a closed output pipe\n"
+	"it last said, at most once a second and at its end (unless its output\n"
+	"closed), as {\"dropped\":N} (else on stderr). SIGINT, SIGTERM, a closed output pipe\n"
 	"and a destroyed ring end cat cleanly.\n\n"
 	"Kernel events (from mpmcring_events.ko, e.g. in /dev/mpmcring-events) are\n"
 	"decoded: with --text one line each (time cpu type pid= ... fields), with\n"
@@ -472,8 +472,8 @@ static void cat_drops_say(struct cat *k, struct cat_drops *d, const char *path, 
 	} else {
 		fflush(stdout);
 		fprintf(stderr,
-			"mpmcring cat: the ring dropped %llu records (never written: no room, over their class's limit, lost races, or too big; mpmcring stat says which)\n",
-			(unsigned long long)(now - d->told));
+			"mpmcring cat: %s: the ring dropped %llu records (never written: no room, over their class's limit, lost races, or too big; mpmcring stat says which)\n",
+			path, (unsigned long long)(now - d->told));
 	}
 	d->told = now;
 }
@@ -487,7 +487,7 @@ static int cat_peek(struct cat *k, const char *path, struct mpmcring *r)
 	struct cat_drops drops;
 	uint64_t pos, from;
 	void *buf = malloc(cap);
-	bool gone = false;
+	bool gone = false, ended = false;
 	int n, ret = 0;
 
 	if (!buf)
@@ -509,6 +509,8 @@ static int cat_peek(struct cat *k, const char *path, struct mpmcring *r)
 		n = mpmcring_snoop(r, &pos, buf, cap, &rec);
 		if (!n) {
 			cat_record(k, stdout, &rec);
+			/* One that never catches up says too (a clock read). */
+			cat_drops_say(k, &drops, path, r, false);
 			continue;
 		}
 		if (n == -ESTALE) {
@@ -529,9 +531,15 @@ static int cat_peek(struct cat *k, const char *path, struct mpmcring *r)
 			ret = cli_error("cat", "%s: %s", path, mpmcring_errmsg());
 			break;
 		}
-		/* Caught up: the drops meanwhile, after the records before them. */
-		cat_drops_say(k, &drops, path, r, false);
+		/*
+		 * Caught up: the drops meanwhile, after the records before
+		 * them, and only to an output that still takes them.
+		 */
 		ret = cat_flush();
+		if (!ret) {
+			cat_drops_say(k, &drops, path, r, false);
+			ret = cat_flush();
+		}
 		if (ret || !k->follow)
 			break;
 		/*
@@ -541,7 +549,7 @@ static int cat_peek(struct cat *k, const char *path, struct mpmcring *r)
 		 * last one.
 		 */
 		if (gone) {
-			fprintf(stderr, "mpmcring cat: %s: the ring was destroyed\n", path);
+			ended = true; /* said after the last drops */
 			break;
 		}
 		gone = cat_ring_gone(r);
@@ -554,11 +562,18 @@ static int cat_peek(struct cat *k, const char *path, struct mpmcring *r)
 		sleep_s(0.05);
 	}
 	free(buf);
-	/* At its end (--count, a signal, the ring's end): the last drops. */
-	if (!ret)
-		cat_drops_say(k, &drops, path, r, true);
+	/*
+	 * At its end (--count, a signal, the ring's end): the last drops,
+	 * to an output that still takes them, before the end is told.
+	 */
 	if (!ret)
 		ret = cat_flush();
+	if (!ret) {
+		cat_drops_say(k, &drops, path, r, true);
+		ret = cat_flush();
+	}
+	if (ended)
+		fprintf(stderr, "mpmcring cat: %s: the ring was destroyed\n", path);
 	return ret < 0 ? CLI_OK : ret;
 }
 
