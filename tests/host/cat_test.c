@@ -51,7 +51,7 @@ int __wrap_mpmcring_get_stats(struct mpmcring *r, struct mpmcring_stats *st)
 
 	(void)r;
 	if (g_stats_fail)
-		return -ENOTTY;
+		return mpr_lib_error(ENOTTY, "reading statistics: no such ioctl (test)");
 	memset(st, 0, sizeof(*st));
 	if (g_ndrops)
 		st->dropped[MPMCRING_DROP_FULL][MPMCRING_PRIO_LOW] = g_drops[i];
@@ -562,8 +562,9 @@ static bool peek_ring(struct tap *t, struct hostring *h, struct mpmcring **r)
  * what the ring's drop count grew by while it copied (7 before it began,
  * 12 at the next look), once, in either format. Before, a monitor saw a
  * ring dropping records as a quiet one. The count is an ioctl over every
- * CPU: within a second (the real clock, a copy of three records) it is
- * asked at the start and at the end only, so the report comes last.
+ * CPU: within a second (the clock moving 1 ms a read, so that a stalled
+ * CI machine cannot make a second pass) it is asked at the start and at
+ * the end only, so the report comes last.
  */
 static void cat_peek_reports_drops(struct tap *t, enum cat_fmt fmt)
 {
@@ -578,7 +579,9 @@ static void cat_peek_reports_drops(struct tap *t, enum cat_fmt fmt)
 	g_drops = drops;
 	g_ndrops = 2;
 	g_stats_calls = 0;
+	g_clock_step = 0.001;
 	code = cat_capture(t, &k, r, NULL, &out, &err);
+	g_clock_step = 0;
 	g_ndrops = 0;
 	CHECK_EQ(t, code, CLI_OK);
 	CHECK_EQ(t, (int)k.done, 3);
@@ -648,12 +651,61 @@ static void t_cat_peek_reports_drops_at_its_end(struct tap *t)
 	g_drops = drops;
 	g_ndrops = 2;
 	g_stats_calls = 0;
+	g_clock_step = 0.001;
 	CHECK_EQ(t, cat_capture(t, &k, r, NULL, &out, &err), CLI_OK);
+	g_clock_step = 0;
 	g_ndrops = 0;
 	CHECK_EQ(t, (int)k.done, 2);
+	CHECK_EQ(t, (int)g_stats_calls, 2);
 	CHECK_EQ(t, words(out, "{\"dropped\":5}\n"), 1);
 	CHECK(t, strlen(out) >= 14 && !strcmp(out + strlen(out) - 14, "{\"dropped\":5}\n"),
 	      "no {\"dropped\":5} line last: %s", out);
+	free(out);
+	free(err);
+	mpmcring_close(r);
+	hostring_destroy(&h);
+}
+
+/*
+ * A ring whose framing is corrupt (the third record's header claims more
+ * than the ring holds) ends the peek with an error: after the records
+ * before it and the drops seen meanwhile, as a consumer's error comes
+ * after its losses. Before, the drops went unsaid and the records
+ * copied could still sit in stdio's buffer behind the message.
+ */
+static void t_cat_peek_error_comes_after_records_and_drops(struct tap *t)
+{
+	static const uint64_t drops[] = { 7, 12 };
+	struct cat k = { .fmt = CAT_JSON, .peek = true };
+	struct mpmcring *r;
+	struct hostring h;
+	char *out, *err;
+	uint64_t pos = 0;
+	int i;
+
+	REQUIRE(t, !hostring_init(&h, &(struct hostring_params){ .size = 4096, .producers = 1 }),
+		"init");
+	for (i = 0; i < 3; i++) {
+		REQUIRE(t, !hostring_reserve(&h, 0, 4, MPMCRING_PRIO_NORMAL, &pos), "reserve");
+		memcpy(hostring_payload(&h, pos), "rec", 4);
+		hostring_commit(&h, 0, pos, 4);
+	}
+	/* The last record's length: far past what the ring holds after it. */
+	*(uint32_t *)(h.v.data + (pos & h.v.data_mask)) = 1000;
+	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	REQUIRE(t, r, "open");
+	g_drops = drops;
+	g_ndrops = 2;
+	g_stats_calls = 0;
+	g_clock_step = 0.001;
+	CHECK_EQ(t, cat_capture(t, &k, r, NULL, &out, &err), CLI_ERROR);
+	g_clock_step = 0;
+	g_ndrops = 0;
+	CHECK_EQ(t, (int)k.done, 2);
+	CHECK_EQ(t, words(out, "\n"), 3);
+	CHECK(t, strlen(out) >= 14 && !strcmp(out + strlen(out) - 14, "{\"dropped\":5}\n"),
+	      "no {\"dropped\":5} line after the records: %s", out);
+	CHECK(t, strstr(err, "framing is corrupt") != NULL, "no framing error: %s", err);
 	free(out);
 	free(err);
 	mpmcring_close(r);
@@ -677,7 +729,11 @@ static void t_cat_peek_copies_without_statistics(struct tap *t)
 	g_stats_fail = false;
 	CHECK_EQ(t, (int)k.done, 3);
 	CHECK_EQ(t, words(out, "\n"), 3);
-	CHECK_EQ(t, words(err, "the ring's drops go unreported"), 1);
+	CHECK_EQ(
+		t,
+		words(err,
+		      "(reading statistics: no such ioctl (test)): the ring's drops go unreported"),
+		1);
 	free(out);
 	free(err);
 	mpmcring_close(r);
@@ -768,6 +824,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_cat_peek_reports_drops_while_copying),
 	TAP_TEST(t_cat_peek_reports_drops_at_its_end),
 	TAP_TEST(t_cat_peek_copies_without_statistics),
+	TAP_TEST(t_cat_peek_error_comes_after_records_and_drops),
 };
 
 int main(void)

@@ -55,8 +55,8 @@ static const char cat_usage[] =
 	"{\"missed\":{\"from\":POS,\"to\":POS}}; no loss is told to a peek, so it reports\n"
 	"the records the ring itself dropped (never written, seen by no one) since\n"
 	"it last said, at most once a second and at its end (unless its output\n"
-	"closed), as {\"dropped\":N} (else on stderr). SIGINT, SIGTERM, a closed output pipe\n"
-	"and a destroyed ring end cat cleanly.\n\n"
+	"failed), as {\"dropped\":N} (else on stderr). SIGINT, SIGTERM, a closed\n"
+	"output pipe and a destroyed ring end cat cleanly.\n\n"
 	"Kernel events (from mpmcring_events.ko, e.g. in /dev/mpmcring-events) are\n"
 	"decoded: with --text one line each (time cpu type pid= ... fields), with\n"
 	"--json objects such as\n"
@@ -456,11 +456,12 @@ static void cat_drops_begin(struct cat_drops *d, const char *path, struct mpmcri
 static void cat_drops_say(struct cat *k, struct cat_drops *d, const char *path, struct mpmcring *r,
 			  bool force)
 {
+	double t = now_s();
 	uint64_t now;
 
-	if (!d->known || (!force && now_s() < d->next_s))
+	if (!d->known || (!force && t < d->next_s))
 		return;
-	d->next_s = now_s() + 1;
+	d->next_s = t + 1;
 	if (cat_ring_dropped(r, &now)) {
 		cat_drops_lost(d, path);
 		return;
@@ -470,7 +471,9 @@ static void cat_drops_say(struct cat *k, struct cat_drops *d, const char *path, 
 	if (k->fmt == CAT_JSON) {
 		printf("{\"dropped\":%llu}\n", (unsigned long long)(now - d->told));
 	} else {
-		fflush(stdout);
+		/* In order with the records, and not after an output that failed. */
+		if (fflush(stdout) || ferror(stdout))
+			return;
 		fprintf(stderr,
 			"mpmcring cat: %s: the ring dropped %llu records (never written: no room, over their class's limit, lost races, or too big; mpmcring stat says which)\n",
 			path, (unsigned long long)(now - d->told));
@@ -488,6 +491,7 @@ static int cat_peek(struct cat *k, const char *path, struct mpmcring *r)
 	uint64_t pos, from;
 	void *buf = malloc(cap);
 	bool gone = false, ended = false;
+	char failed[512] = "";
 	int n, ret = 0;
 
 	if (!buf)
@@ -528,7 +532,8 @@ static int cat_peek(struct cat *k, const char *path, struct mpmcring *r)
 			continue;
 		}
 		if (n != -EAGAIN) {
-			ret = cli_error("cat", "%s: %s", path, mpmcring_errmsg());
+			/* Said after the records and drops before it (below). */
+			snprintf(failed, sizeof(failed), "%s", mpmcring_errmsg());
 			break;
 		}
 		/*
@@ -536,11 +541,11 @@ static int cat_peek(struct cat *k, const char *path, struct mpmcring *r)
 		 * them, and only to an output that still takes them.
 		 */
 		ret = cat_flush();
-		if (!ret) {
-			cat_drops_say(k, &drops, path, r, false);
-			ret = cat_flush();
-		}
 		if (ret || !k->follow)
+			break; /* not following: the end's look below */
+		cat_drops_say(k, &drops, path, r, false);
+		ret = cat_flush();
+		if (ret)
 			break;
 		/*
 		 * Nothing new, and the ring was seen destroyed before this look:
@@ -574,6 +579,8 @@ static int cat_peek(struct cat *k, const char *path, struct mpmcring *r)
 	}
 	if (ended)
 		fprintf(stderr, "mpmcring cat: %s: the ring was destroyed\n", path);
+	if (failed[0])
+		return cli_error("cat", "%s: %s", path, failed);
 	return ret < 0 ? CLI_OK : ret;
 }
 
