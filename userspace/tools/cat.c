@@ -438,11 +438,13 @@ struct cat_drops {
 
 static void cat_drops_lost(struct cat_drops *d, const char *path)
 {
-	fflush(stdout);
+	d->known = false;
+	/* In order with the records, and not after an output that failed. */
+	if (fflush(stdout) || ferror(stdout))
+		return;
 	fprintf(stderr,
 		"mpmcring cat: %s: cannot read the ring's statistics (%s): the ring's drops go unreported\n",
 		path, mpmcring_errmsg());
-	d->known = false;
 }
 
 static void cat_drops_begin(struct cat_drops *d, const char *path, struct mpmcring *r)
@@ -521,8 +523,7 @@ static int cat_peek(struct cat *k, const char *path, struct mpmcring *r)
 			if (k->fmt == CAT_JSON) {
 				printf("{\"missed\":{\"from\":%llu,\"to\":%llu}}\n",
 				       (unsigned long long)from, (unsigned long long)pos);
-			} else {
-				fflush(stdout);
+			} else if (!fflush(stdout) && !ferror(stdout)) {
 				fprintf(stderr,
 					"mpmcring cat: --peek fell behind: the records between positions %llu and %llu were reused before it read them\n",
 					(unsigned long long)from, (unsigned long long)pos);
