@@ -98,6 +98,16 @@ static void show(const char *what, const char *text)
 	}
 }
 
+/* How many times w occurs in s. */
+static int words(const char *s, const char *w)
+{
+	int n = 0;
+
+	for (; (s = strstr(s, w)); s++)
+		n++;
+	return n;
+}
+
 /* cat_capture() into one file, as 2>&1 does: *out both, *err empty. */
 static bool g_capture_merged;
 
@@ -211,6 +221,45 @@ static void t_cat_follow_reports_losses_before_the_end(struct tap *t)
 	close(fds[0]);
 	mpmcring_close(g_r);
 	g_r = NULL;
+	hostring_destroy(&h);
+}
+
+/*
+ * cat --follow whose wait fails (here: a ring with no file to wait on)
+ * ends with the wait's error, exit 1, after the record and the loss
+ * counted before it (stdout and stderr in one file, as 2>&1 has them);
+ * it neither exits 0 nor loops on the failing wait.
+ */
+static void t_cat_follow_failed_wait_ends_with_its_error(struct tap *t)
+{
+	struct cat k = { .fmt = CAT_JSON, .batch = 64, .follow = true };
+	const char *e1, *e2, *e3;
+	struct mpmcring_consumer *c;
+	struct mpmcring *r;
+	struct hostring h;
+	char *out = NULL, *err = NULL;
+	int code;
+
+	c = host_consumer(t, &h, &r);
+	if (!c)
+		return;
+	REQUIRE(t, r->fd < 0, "a host ring has no file");
+	CHECK_EQ(t, put_rec(&h, "one"), 0);
+	__atomic_fetch_add(&h.v.meta->lost_dropped, 1, __ATOMIC_RELEASE);
+	g_capture_merged = true;
+	code = cat_capture(t, &k, r, c, &out, &err);
+	g_capture_merged = false;
+	CHECK_EQ(t, code, CLI_ERROR);
+	CHECK_EQ(t, words(out, "{\"lost\":"), 1);
+	e1 = strstr(out, "\"data_b64\":\"b25l\"");
+	e2 = strstr(out, "{\"lost\":{\"dropped\":1,");
+	e3 = strstr(out, "this ring has no file to wait on");
+	CHECK(t, e1 && e2 && e3 && e1 < e3 && e2 < e3,
+	      "not the record and the loss, then the wait's error: %s", out);
+	free(out);
+	free(err);
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
 	hostring_destroy(&h);
 }
 
@@ -529,16 +578,6 @@ static void t_cat_peek_ends_when_its_output_closes(struct tap *t)
 	hostring_destroy(&h);
 }
 
-/* How many times w occurs in s. */
-static int words(const char *s, const char *w)
-{
-	int n = 0;
-
-	for (; (s = strstr(s, w)); s++)
-		n++;
-	return n;
-}
-
 /* A 4 KiB host ring (*h) holding three records "rec", opened as *r. */
 static bool peek_ring(struct tap *t, struct hostring *h, struct mpmcring **r)
 {
@@ -829,6 +868,7 @@ static void t_event_flags_named(struct tap *t)
 static const struct tap_test tests[] = {
 	TAP_TEST(t_cat_follow_reports_losses_before_the_end),
 	TAP_TEST(t_cat_error_reports_losses_first),
+	TAP_TEST(t_cat_follow_failed_wait_ends_with_its_error),
 	TAP_TEST(t_cat_second_signal_ends_a_blocked_write),
 	TAP_TEST(t_cat_claim_revoked_while_made_json),
 	TAP_TEST(t_cat_claim_revoked_while_made_text),
