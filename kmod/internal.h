@@ -305,18 +305,14 @@ bool mpmcring_wake_due(u64 d0, u64 d1, u64 mask);
 /*
  * A producer was refused for room while reclaim_pos was r (or a writer
  * waits for room there): the leases' pressure (mpr_claims_floor(): a
- * timed-out claim is revoked while reclaim still starts at r). Forward
- * only, once per position, so a flood of refusals writes the line once.
- * Pairs with nothing: a refusal reclaim sees late is seen by the next, and
- * two racing stores may leave the older, until the next refusal or the
- * tick (while writers wait) puts it right. Any context.
+ * timed-out claim is revoked while reclaim still starts at r), noted as
+ * mpr_refusal_note() says. A refusal reclaim sees late is seen by the
+ * next; an older position left by racing stores is put right by the next
+ * refusal or the tick (while writers wait). Any context.
  */
 static inline void mpmcring_refused_at(struct mpmcring *ring, u64 r)
 {
-	u64 old = READ_ONCE(ring->refused_reclaim);
-
-	if ((old & 1) || mpr_before(old, r))
-		WRITE_ONCE(ring->refused_reclaim, r);
+	mpr_refusal_note(&ring->refused_reclaim, r);
 }
 
 /*

@@ -197,6 +197,21 @@ static inline bool mpr_before(__u64 a, __u64 b)
 	return (__s64)(a - b) < 0;
 }
 
+/*
+ * The producers' refusal word (kernel memory: the module's ring, the host
+ * harness's): reclaim_pos when a reservation was last refused for room,
+ * odd until one was. Moves forward only and is written once per position,
+ * so a flood of refusals writes its line once. Pairs with nothing: two
+ * racing stores may leave the older until the next refusal.
+ */
+static inline void mpr_refusal_note(__u64 *word, __u64 r)
+{
+	__u64 old = MPR_READ_ONCE(*word);
+
+	if ((old & 1) || mpr_before(old, r))
+		MPR_WRITE_ONCE(*word, r);
+}
+
 static inline bool mpr_aligned(const struct mpr_view *v, __u64 pos)
 {
 	return !(pos & v->gmask);

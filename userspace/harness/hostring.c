@@ -89,10 +89,7 @@ static inline void mpr_env_reclaimed(struct mpr_env *e, __u64 head, bool more)
 /* A refusal for room at reclaim_pos r: the module's mpmcring_refused_at(). */
 static inline void mpr_env_refused(struct mpr_env *e, __u64 r)
 {
-	__u64 old = MPR_READ_ONCE(e->h->refused_reclaim);
-
-	if ((old & 1) || mpr_before(old, r))
-		MPR_WRITE_ONCE(e->h->refused_reclaim, r);
+	mpr_refusal_note(&e->h->refused_reclaim, r);
 }
 
 static inline bool mpr_env_refused_at(struct mpr_env *e, __u64 r)

@@ -94,7 +94,7 @@ struct hostring {
 	uint64_t due_checks; /* producers that asked whether a reclaim is due */
 	/* reclaim_pos at the last refusal for room (odd: none): the leases'
 	 * pressure, as the module's refused_reclaim. */
-	uint64_t refused_reclaim;
+	__u64 refused_reclaim;
 	/* One-thread tests only: called before each try for the reclaim bit
 	 * and after each release of it (a reservation's, hostring_reclaim()'s,
 	 * hostring_admit()'s), to do what other producers and consumers could
