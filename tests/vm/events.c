@@ -489,15 +489,22 @@ static int write_no_return_elf(const char *path)
 	return close(fd) || !ok ? -1 : 0;
 }
 
+/* How the last thread ends: its pipe, and exit(2)'s status if it ends alone. */
+struct last_how {
+	int fd;
+	int thread_exit; /* -1: exit_group(2) with status 3 */
+};
+
 /*
  * The last thread of a process whose main thread ended first: sends its
  * tid once the leader has gone through do_exit() (its task says Z), or
  * -1 if it never did (the test fails on that, not on a race), then ends
- * the process with status 3.
+ * the process with status 3, or only itself with how->thread_exit.
  */
 static void *last_thread(void *arg)
 {
-	int fd = *(int *)arg;
+	const struct last_how *how = arg;
+	int fd = how->fd;
 	pid_t tid = -1;
 
 	for (int i = 0; i < 30000; i++) {
@@ -519,6 +526,8 @@ static void *last_thread(void *arg)
 	}
 	if (write(fd, &tid, sizeof(tid)) != sizeof(tid))
 		syscall(SYS_exit_group, 90);
+	if (how->thread_exit >= 0)
+		syscall(SYS_exit, how->thread_exit);
 	syscall(SYS_exit_group, 3);
 	return NULL;
 }
@@ -540,10 +549,12 @@ TEST_F_TIMEOUT(ev, exit_of_the_last_thread_ends_the_process, 120)
 	child = fork();
 	ASSERT_GE(child, 0);
 	if (child == 0) {
+		static struct last_how how = { .thread_exit = -1 };
 		pthread_t th;
 
 		close(fds[0]);
-		if (pthread_create(&th, NULL, last_thread, &fds[1]))
+		how.fd = fds[1];
+		if (pthread_create(&th, NULL, last_thread, &how))
 			_exit(91);
 		pthread_exit(NULL);
 	}
@@ -565,6 +576,51 @@ TEST_F_TIMEOUT(ev, exit_of_the_last_thread_ends_the_process, 120)
 				 ev->hdr.tgid == (uint32_t)child &&
 					 (ev->hdr.flags & MPMCRING_EVF_GROUP_DEAD) &&
 					 ev->exit.exit_code == 3 << 8));
+}
+
+/*
+ * Every thread ended by exit(2), none by exit_group(2): the main thread with
+ * 7, the last with 5. wait(2) reports the status of the thread that ended
+ * the process's last quick thread (the kernel makes that a group exit), and
+ * the exit that says the process ended must say the same.
+ */
+TEST_F_TIMEOUT(ev, exit_status_of_threads_that_end_alone_is_what_wait_says, 120)
+{
+	int fds[2], status = 0;
+	pid_t child, tid = 0;
+
+	ASSERT_EQ(0, ev_load("proc=exit syscalls=none"));
+	ASSERT_EQ(0, ev_attach(_metadata, self));
+	ASSERT_EQ(0, pipe(fds));
+	child = fork();
+	ASSERT_GE(child, 0);
+	if (child == 0) {
+		static struct last_how how = { .thread_exit = 5 };
+		pthread_t th;
+
+		close(fds[0]);
+		how.fd = fds[1];
+		if (pthread_create(&th, NULL, last_thread, &how))
+			_exit(91);
+		syscall(SYS_exit, 7); /* the main thread alone */
+		_exit(92);
+	}
+	close(fds[1]);
+	ASSERT_EQ((ssize_t)sizeof(tid), read(fds[0], &tid, sizeof(tid)));
+	close(fds[0]);
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	ASSERT_NE(-2, tid) TH_LOG("the leader's /proc/self/task entry could not be read");
+	ASSERT_GT(tid, 0) TH_LOG("the leader never showed as exited (Z) in 30 s");
+	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("status %#x", status);
+	drain(self->c, &self->g);
+	EXPECT_EQ(0, self->g.bad);
+	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_EXIT, child,
+				 !(ev->hdr.flags & MPMCRING_EVF_GROUP_DEAD) &&
+					 ev->exit.exit_code == 7 << 8));
+	EXPECT_EQ(1, COUNT_WHERE(&self->g, MPMCRING_EV_EXIT, tid,
+				 (ev->hdr.flags & MPMCRING_EVF_GROUP_DEAD) &&
+					 ev->exit.exit_code == (status & 0xffff)))
+	TH_LOG("the process's end did not say wait(2)'s status %#x", status);
 }
 
 /*

@@ -44,7 +44,10 @@ struct mpmcring_event {
 		struct mpmcring_ev_syscall syscall;
 	};
 	/* exec and execve: the file name; open: the path; others: "".
-	 * In the record, NUL-terminated at str[str_len]. */
+	 * In the record: NUL-terminated at str[str_len] when decoded, but
+	 * read it by str_len: a record whose claim was revoked may be
+	 * rewritten while it is held, NUL included (the commit then says
+	 * -ESTALE), and strlen() could run off the record. */
 	const char *str;
 	uint32_t str_len;
 	/* hdr.comm, always NUL-terminated. */
