@@ -1722,6 +1722,45 @@ static void t_poller_remove(struct tap *t)
 }
 
 /*
+ * A poller's consumer stopped by its callback keeps its claim. When that
+ * claim was revoked meanwhile, the remove's last commit finds it so: its
+ * records are lost (revoked), and go to *lost with the ring's other losses,
+ * not with the freed consumer (helper-262).
+ */
+static void t_poller_remove_reports_a_revoked_claim(struct tap *t)
+{
+	struct mpmcring_lost lost = MPMCRING_OPTS(mpmcring_lost);
+	struct seen s = { .stop_after = 1 };
+	struct mpmcring_poller *p;
+	struct hostring h;
+	struct mpmcring *r;
+	int j;
+
+	p = mpmcring_poller_new(NULL);
+	CHECK(t, p, "poller: %s", mpmcring_errmsg());
+	if (!p)
+		return;
+	CHECK(t, !ring(&h, 4096), "init");
+	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
+	CHECK(t, r, "open: %s", mpmcring_errmsg());
+	CHECK_EQ(t, mpmcring_poller_add(p, r, seen_fn, &s, NULL), 0);
+	for (j = 0; j < 3; j++)
+		CHECK_EQ(t, put(&h, 16, MPMCRING_PRIO_NORMAL, (unsigned char)j), 0);
+	mpmcring_poller_consume(p); /* the callback stops at the first record */
+	CHECK_EQ(t, s.records, 1);
+	CHECK(t, !(h.v.cons->slots[0].start & MPMCRING_SLOT_IDLE), "no claim held");
+	/* What the kernel's revocation does ([R6]). */
+	__atomic_fetch_or(&h.v.cons->slots[0].start, MPMCRING_SLOT_REVOKED, __ATOMIC_SEQ_CST);
+	CHECK_EQ(t, mpmcring_poller_remove(p, 0, &lost), 0);
+	CHECK_EQ(t, lost.revoked, 3);
+	CHECK_EQ(t, lost.dropped + lost.overwritten, 0);
+	CHECK_EQ(t, h.v.cons->slots[0].start, MPMCRING_SLOT_IDLE);
+	mpmcring_poller_free(p);
+	mpmcring_close(r);
+	hostring_destroy(&h);
+}
+
+/*
  * A ring whose descriptor was closed before its remove cannot leave the
  * epoll set (whose entry would wake the poller for an index a later add
  * reuses): the remove says so and leaves the ring in.
@@ -1930,6 +1969,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(t_poller_error_does_not_starve),
 	TAP_TEST(t_poller_remove),
 	TAP_TEST(t_poller_remove_after_close_refused),
+	TAP_TEST(t_poller_remove_reports_a_revoked_claim),
 	TAP_TEST(t_consume_longjmp_refusal_says_so),
 };
 

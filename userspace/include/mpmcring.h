@@ -393,7 +393,7 @@ int mpmcring_poller_ring_gone(const struct mpmcring_poller *p, unsigned int idx)
  * or one the program is done with), before the ring is closed: its
  * consumer is freed as mpmcring_consumer_free() (pointers to it dangle),
  * after its losses not yet reported go to *lost (lost->sz set; NULL: they
- * go unreported). The other rings keep their indexes; a later add may
+ * go unreported), a claim it still held counted as revoked if it was. The other rings keep their indexes; a later add may
  * reuse idx. -EINVAL for no such ring, one already removed, or from a
  * callback of this poller. */
 int mpmcring_poller_remove(struct mpmcring_poller *p, unsigned int idx, struct mpmcring_lost *lost);

@@ -725,6 +725,12 @@ MPR_ENTRY_FRAME int mpmcring_poller_remove(struct mpmcring_poller *p, unsigned i
 			"mpmcring_poller_remove: taking ring %u out of the epoll set: %s (remove a ring before closing it); nothing was taken",
 			idx, strerror(err));
 	}
+	/*
+	 * The consumer's end before its losses: a claim its callback stopped
+	 * in, found revoked by this last commit, is lost too.
+	 */
+	if (pr->c && !pr->c->ended)
+		mpr_lib_end(pr->c);
 	if (lost)
 		mpmcring_take_lost(pr->c, lost); /* cannot fail: sz checked */
 	mpr_poll_let_go(pr->c, __builtin_frame_address(0));
