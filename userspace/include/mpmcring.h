@@ -25,8 +25,10 @@
  *
  * Empty and busy: a claim returns -EAGAIN when no record is ready (then
  * wait: mpmcring_wait() or poll on mpmcring_fd()) and -EBUSY when records
- * are ready but other consumers won the race for them every time it tried
- * (then call again at once: waiting would sleep while records are ready).
+ * are ready but other consumers won the race for them every time it tried,
+ * or it passed a long run of discarded records (more than 256 rounds of
+ * 1024) before any (then call again at once: waiting would sleep while
+ * records are ready).
  *
  * Extensible calls take an options struct whose first field, sz, is its
  * size as the caller was compiled (MPMCRING_OPTS()): a newer library reads
@@ -242,8 +244,9 @@ int mpmcring_validate(struct mpmcring_consumer *c);
  * about 2.3 KiB deeper in the stack than the call (consume keeps the first
  * 64 records of its claim there). fn must return: leaving it by longjmp
  * (or an exception through the library's frames) leaves the consumer
- * usable only by mpmcring_consumer_free(); its other calls return
- * -EINVAL. Returns the
+ * good only for mpmcring_consumer_free(): its calls that take or release
+ * records (read, read_batch, read_many, commit, consume) return -EINVAL;
+ * peek, validate and take_lost, which take nothing, still answer. Returns the
  * number of records consumed (0 when none was ready, or see below), or -ESTALE when the commit
  * found the claim revoked: what fn saw since consume last returned >= 0
  * must be thrown away (a call that fn stopped leaves its claim held, and

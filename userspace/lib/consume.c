@@ -107,7 +107,7 @@ static MPR_SLOW_PATH int mpr_lib_claim_failed(int n)
 	if (n == -EBUSY)
 		return mpr_lib_fail(
 			EBUSY,
-			"records are ready, but other consumers won the race for them every time: claim again at once");
+			"records are ready, but other consumers won the race for them every time, or the claim passed a long run of discarded records: claim again at once");
 	return mpr_lib_error(-n, "claiming records: %s", strerror(-n));
 }
 
