@@ -26,10 +26,20 @@ func (c *Consumer) ConsumeLost(max int, fn func(Record) error, lost func(Lost) e
 	// (what Lost takes would be lost).
 	if !c.closed && !c.inConsume && !c.handedOut && !c.holding && !c.pendingLeft() && max > 0 {
 		if l := c.Lost(); l != (Lost{}) {
-			if err := lost(l); err != nil {
+			if err := c.reportLost(lost, l); err != nil {
 				return 0, err
 			}
 		}
 	}
 	return c.Consume(max, fn)
+}
+
+// reportLost runs lost as Consume runs fn: Read, ReadBatch, Commit,
+// Consume and Close on c are refused inside it (EINVAL), as the C
+// library's loss record reaches fn inside consume. Taking records there
+// would make the Consume that follows refuse, the losses already taken.
+func (c *Consumer) reportLost(lost func(Lost) error, l Lost) error {
+	c.inConsume = true
+	defer func() { c.inConsume = false }() // lost may panic
+	return lost(l)
 }

@@ -198,3 +198,34 @@ func TestConsumeLostNilLost(t *testing.T) {
 		t.Fatalf("after the refused call: Lost %+v, want the drop still there", l)
 	}
 }
+
+// lost runs as fn does: the consumer's calls that take or release records,
+// and Close, are refused inside it, so the Consume after it still reads
+// (helper-261: a Read in lost claimed, and the Consume refused with the
+// losses taken).
+func TestConsumeLostCallbackIsGuardedAsFn(t *testing.T) {
+	h := newTestRing(t, ringParams{size: 4096})
+	r := h.ring(t)
+	c := newConsumer(t, r)
+	mustProduce(t, h, tagged(1, 20), PrioCritical)
+	h.drop(DropFull)
+	var inside []error
+	lost := func(Lost) error {
+		_, err := c.Read()
+		inside = append(inside, err)
+		inside = append(inside, c.Commit())
+		_, err = c.Consume(1, func(Record) error { return nil })
+		inside = append(inside, err)
+		inside = append(inside, c.Close())
+		return nil
+	}
+	got, err := c.ConsumeLost(10, func(Record) error { return nil }, lost)
+	if got != 1 || err != nil {
+		t.Fatalf("ConsumeLost: %d, %v; want the record", got, err)
+	}
+	for i, e := range inside {
+		if !errors.Is(e, syscall.EINVAL) {
+			t.Errorf("call %d inside lost: %v, want EINVAL", i, e)
+		}
+	}
+}

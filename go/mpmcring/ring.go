@@ -316,6 +316,9 @@ func (r *Ring) SetWritePriority(prio uint32) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	err := r.ioctl(iocSetPrio, unsafe.Pointer(&prio), "setting the write priority")
+	if err != nil && errnoOf(err) == syscall.EPERM && r.rdonly {
+		return errorf(syscall.EPERM, "%s: setting the write priority: the ring was opened read-only (OpenReadOnly): writers need Open", r.path)
+	}
 	if err != nil && errnoOf(err) == syscall.EPERM {
 		return errorf(syscall.EPERM, "%s: class %d is above what this ring lets writers use (%d)",
 			r.path, prio, r.layout.UserMaxPrio)
@@ -544,9 +547,34 @@ func (r *Ring) reopenFlags(flags int, what string) (*os.File, error) {
 	var a syscall.Stat_t
 	fi, err := f.Stat()
 	b, ok := sysStat(fi, err)
-	if syscall.Fstat(r.fd, &a) != nil || !ok || a.Rdev != b.Rdev {
+	if syscall.Fstat(r.fd, &a) != nil || !ok || a.Rdev != b.Rdev || !reopenedIsRing(f, &r.layout) {
 		f.Close()
 		return nil, errorf(syscall.ENODEV, "%s: the device at this path is not the ring's any more (destroyed and created again?)", r.path)
 	}
 	return f, nil
+}
+
+// reopenedIsRing is sameRing (tests whose "device" is a pipe stand in).
+var reopenedIsRing = sameRing
+
+// sameRing says whether f, the ring's device opened again, is the ring the
+// layout l is of. The device number cannot say: a destroyed ring's minor
+// goes to the next misc device registered (another ring, another driver's),
+// and /proc/self/fd/N opens whatever now has it. The ring's id (ABI 1.2) is
+// handed out cyclically, not soon reused; an older module's ring (id 0) is
+// told by its name and sizes.
+func sameRing(f *os.File, l *rawLayout) bool {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var got rawLayout
+	var ierr error
+	if err := rc.Control(func(fd uintptr) {
+		ierr = ioctl(int(fd), iocInfo, unsafe.Pointer(&got))
+	}); err != nil || ierr != nil {
+		return false
+	}
+	return got.Magic == l.Magic && got.ID == l.ID && got.Name == l.Name &&
+		got.DataSize == l.DataSize && got.ConsSize == l.ConsSize && got.ROSize == l.ROSize
 }

@@ -14,6 +14,34 @@ import (
 	"unsafe"
 )
 
+// The host tests' "devices" are pipes and regular files, which no INFO
+// ioctl can identify: reopened, they pass as the ring's; a character
+// device is checked.
+func standInIsRing(f *os.File, l *rawLayout) bool {
+	if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice == 0 {
+		return true
+	}
+	return sameRing(f, l)
+}
+
+func init() { reopenedIsRing = standInIsRing }
+
+// Opened again, a file that is not the ring's (here a pipe, which answers
+// no INFO) is refused as a gone device: WriteContext says the ring's end
+// (EPIPE), as after a destroy whose device number went to another ring.
+func TestReopenOfAFileNotTheRingsIsRefused(t *testing.T) {
+	_, r, _ := waitRing(t)
+	r.rdonly = false
+	reopenedIsRing = sameRing
+	t.Cleanup(func() { reopenedIsRing = standInIsRing })
+	if _, err := r.reopen(); !isGoneDevice(err) {
+		t.Fatalf("reopen of a pipe as the ring's device: %v, want ENODEV", err)
+	}
+	if _, err := r.WriteContext(context.Background(), []byte("x")); !errors.Is(err, syscall.EPIPE) {
+		t.Fatalf("WriteContext whose reopen found another device: %v, want EPIPE", err)
+	}
+}
+
 // waitRing is a ring in memory whose "device" is a pipe's read end: a
 // pollable file that never becomes readable while the test holds the
 // writer, so Wait parks in the runtime's poller on the host, under the

@@ -168,6 +168,11 @@ func (r *Ring) takeWriter() (*os.File, error) {
 		// O_NONBLOCK ourselves: a file the poller refused stays as
 		// opened, and must not block a thread in write(2).
 		if f, err = r.reopenFlags(os.O_WRONLY|syscall.O_NONBLOCK, "to write to it"); err != nil {
+			// Its device gone (or another's now): only a destroy
+			// takes it away. What Write says on its own file.
+			if isGoneDevice(err) {
+				return nil, r.writeError(syscall.EPIPE)
+			}
 			return nil, err
 		}
 		// Deadlines work only on files the poller took: without them

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -192,5 +193,30 @@ func TestSetWritePriorityDropsWritersThatRefuseIt(t *testing.T) {
 		if p, ok := rec.of(fdOf(t, f)); !ok || p != 1 {
 			t.Fatalf("a pooled writer file (fd %d) has class %d (set %v), want 1", fdOf(t, f), p, ok)
 		}
+	}
+}
+
+// The module refuses SET_PRIO on a file not open for writing (EPERM), as
+// it refuses a class above user_max_prio: on a ring opened read-only the
+// message says the former, as the C library's does (helper-261).
+func TestSetWritePriorityOnAReadOnlyRingSaysSo(t *testing.T) {
+	var p [2]int
+	if err := syscall.Pipe(p[:]); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(p[0])
+	defer syscall.Close(p[1])
+	r := &Ring{fd: p[0], path: "/dev/mpmcring-ro", rdonly: true}
+	old := deviceIoctl
+	deviceIoctl = func(fd int, req uintptr, arg unsafe.Pointer) error {
+		if req == iocSetPrio {
+			return syscall.EPERM // the module's answer to a read-only file
+		}
+		return old(fd, req, arg)
+	}
+	defer func() { deviceIoctl = old }()
+	err := r.SetWritePriority(0)
+	if !errors.Is(err, syscall.EPERM) || !strings.Contains(err.Error(), "read-only") {
+		t.Fatalf("SetWritePriority on a read-only ring: %v, want EPERM naming read-only", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -306,4 +307,49 @@ func TestCommitWakesWriteContextAtOnce(t *testing.T) {
 		t.Fatalf("%d of %d commits that freed room for a parked WriteContext counted a wakeup", woke, decided)
 	}
 	drainDefault(t, r)
+}
+
+// A ring destroyed, and another created that takes its device's minor
+// number: the old Ring's WriteContext and a consumer's first Wait open the
+// device again (/proc/self/fd/N), which now reaches the new ring. They
+// must say the old ring's end (EPIPE), not write to the new ring or wait
+// on its queue (helper-261).
+func TestReopenAfterDestroyDoesNotReachANewRing(t *testing.T) {
+	fx := newLGRing(t, "greuse", 1) // never started: empty
+	old, err := os.Stat("/dev/mpmcring-greuse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fx.destroy(); err != nil {
+		t.Fatalf("rmmod %s: %v", lgName, err)
+	}
+	startLG(t, "greuse2", "size=65536 threads=1 count=1 autostart=0")
+	cur, err := os.Stat("/dev/mpmcring-greuse2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cur.Sys().(*syscall.Stat_t).Rdev != old.Sys().(*syscall.Stat_t).Rdev {
+		t.Fatalf("the new ring did not take the destroyed one's device number (%#x, %#x): nothing to test",
+			cur.Sys().(*syscall.Stat_t).Rdev, old.Sys().(*syscall.Stat_t).Rdev)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := fx.r.WriteContext(ctx, []byte("to the old ring")); !errors.Is(err, syscall.EPIPE) {
+		t.Errorf("WriteContext on the destroyed ring: %v, want EPIPE", err)
+	}
+	if err := fx.c.Wait(ctx); !errors.Is(err, syscall.EPIPE) {
+		t.Errorf("Wait on the destroyed, empty ring: %v, want EPIPE", err)
+	}
+	r2, err := mpmcring.OpenReadOnly("greuse2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	st, err := r2.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.ProducedRecords != 0 {
+		t.Errorf("the new ring got %d records meant for the destroyed one", st.ProducedRecords)
+	}
 }
