@@ -533,6 +533,42 @@ static void *last_thread(void *arg)
 }
 
 /*
+ * A process whose main thread ends first, by pthread_exit() or, with
+ * leader_status >= 0, by exit(2) alone; its other thread then ends as
+ * thread_exit says (last_thread()). Waits for it: *child, the last
+ * thread's *tid, wait(2)'s *status.
+ */
+static void main_thread_first(struct __test_metadata *_metadata, int leader_status, int thread_exit,
+			      pid_t *child, pid_t *tid, int *status)
+{
+	int fds[2];
+
+	*tid = 0;
+	ASSERT_EQ(0, pipe(fds));
+	*child = fork();
+	ASSERT_GE(*child, 0);
+	if (*child == 0) {
+		static struct last_how how;
+		pthread_t th;
+
+		close(fds[0]);
+		how.fd = fds[1];
+		how.thread_exit = thread_exit;
+		if (pthread_create(&th, NULL, last_thread, &how))
+			_exit(91);
+		if (leader_status >= 0)
+			syscall(SYS_exit, leader_status);
+		pthread_exit(NULL);
+	}
+	close(fds[1]);
+	ASSERT_EQ((ssize_t)sizeof(*tid), read(fds[0], tid, sizeof(*tid)));
+	close(fds[0]);
+	ASSERT_EQ(*child, waitpid(*child, status, 0));
+	ASSERT_NE(-2, *tid) TH_LOG("the leader's /proc/self/task entry could not be read");
+	ASSERT_GT(*tid, 0) TH_LOG("the leader never showed as exited (Z) in 30 s");
+}
+
+/*
  * Exits come one per thread, and pid == tgid does not say the process
  * ended: here the main thread ends first (pthread_exit()), the other
  * thread later with status 3 (exit_group(2)). Only the last one's exit says so
@@ -540,30 +576,12 @@ static void *last_thread(void *arg)
  */
 TEST_F_TIMEOUT(ev, exit_of_the_last_thread_ends_the_process, 120)
 {
-	int fds[2], status = 0;
-	pid_t child, tid = 0;
+	pid_t child, tid;
+	int status = 0;
 
 	ASSERT_EQ(0, ev_load("proc=exit syscalls=none"));
 	ASSERT_EQ(0, ev_attach(_metadata, self));
-	ASSERT_EQ(0, pipe(fds));
-	child = fork();
-	ASSERT_GE(child, 0);
-	if (child == 0) {
-		static struct last_how how = { .thread_exit = -1 };
-		pthread_t th;
-
-		close(fds[0]);
-		how.fd = fds[1];
-		if (pthread_create(&th, NULL, last_thread, &how))
-			_exit(91);
-		pthread_exit(NULL);
-	}
-	close(fds[1]);
-	ASSERT_EQ((ssize_t)sizeof(tid), read(fds[0], &tid, sizeof(tid)));
-	close(fds[0]);
-	ASSERT_EQ(child, waitpid(child, &status, 0));
-	ASSERT_NE(-2, tid) TH_LOG("the leader's /proc/self/task entry could not be read");
-	ASSERT_GT(tid, 0) TH_LOG("the leader never showed as exited (Z) in 30 s");
+	main_thread_first(_metadata, -1, -1, &child, &tid, &status);
 	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3);
 	ASSERT_NE(child, tid);
 	drain(self->c, &self->g);
@@ -586,31 +604,12 @@ TEST_F_TIMEOUT(ev, exit_of_the_last_thread_ends_the_process, 120)
  */
 TEST_F_TIMEOUT(ev, exit_status_of_threads_that_end_alone_is_what_wait_says, 120)
 {
-	int fds[2], status = 0;
-	pid_t child, tid = 0;
+	pid_t child, tid;
+	int status = 0;
 
 	ASSERT_EQ(0, ev_load("proc=exit syscalls=none"));
 	ASSERT_EQ(0, ev_attach(_metadata, self));
-	ASSERT_EQ(0, pipe(fds));
-	child = fork();
-	ASSERT_GE(child, 0);
-	if (child == 0) {
-		static struct last_how how = { .thread_exit = 5 };
-		pthread_t th;
-
-		close(fds[0]);
-		how.fd = fds[1];
-		if (pthread_create(&th, NULL, last_thread, &how))
-			_exit(91);
-		syscall(SYS_exit, 7); /* the main thread alone */
-		_exit(92);
-	}
-	close(fds[1]);
-	ASSERT_EQ((ssize_t)sizeof(tid), read(fds[0], &tid, sizeof(tid)));
-	close(fds[0]);
-	ASSERT_EQ(child, waitpid(child, &status, 0));
-	ASSERT_NE(-2, tid) TH_LOG("the leader's /proc/self/task entry could not be read");
-	ASSERT_GT(tid, 0) TH_LOG("the leader never showed as exited (Z) in 30 s");
+	main_thread_first(_metadata, 7, 5, &child, &tid, &status);
 	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("status %#x", status);
 	drain(self->c, &self->g);
 	EXPECT_EQ(0, self->g.bad);
