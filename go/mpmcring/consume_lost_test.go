@@ -182,13 +182,20 @@ func TestConsumeLostRefusedInsideConsume(t *testing.T) {
 	}
 }
 
-// A nil lost is refused (EINVAL), before anything is taken or read.
-func TestConsumeLostNilLost(t *testing.T) {
+// oneRecordOneDrop is a consumer of a ring holding one record, with one
+// drop not yet reported.
+func oneRecordOneDrop(t *testing.T) *Consumer {
+	t.Helper()
 	h := newTestRing(t, ringParams{size: 4096})
-	r := h.ring(t)
-	c := newConsumer(t, r)
+	c := newConsumer(t, h.ring(t))
 	mustProduce(t, h, tagged(1, 20), PrioCritical)
 	h.drop(DropFull)
+	return c
+}
+
+// A nil lost is refused (EINVAL), before anything is taken or read.
+func TestConsumeLostNilLost(t *testing.T) {
+	c := oneRecordOneDrop(t)
 	read := 0
 	n, err := c.ConsumeLost(10, func(Record) error { read++; return nil }, nil)
 	if n != 0 || read != 0 || !errors.Is(err, syscall.EINVAL) {
@@ -204,11 +211,7 @@ func TestConsumeLostNilLost(t *testing.T) {
 // (helper-261: a Read in lost claimed, and the Consume refused with the
 // losses taken).
 func TestConsumeLostCallbackIsGuardedAsFn(t *testing.T) {
-	h := newTestRing(t, ringParams{size: 4096})
-	r := h.ring(t)
-	c := newConsumer(t, r)
-	mustProduce(t, h, tagged(1, 20), PrioCritical)
-	h.drop(DropFull)
+	c := oneRecordOneDrop(t)
 	var inside []error
 	lost := func(Lost) error {
 		_, err := c.Read()
