@@ -723,8 +723,8 @@ static MPR_ALWAYS_INLINE int mpr_claim_from(const struct mpr_view *v,
  * Returns the number of records claimed (> 0), or -EINVAL when max_recs is
  * 0, -EAGAIN when there is nothing to claim, -EMSGSIZE when the first
  * record exceeds a hard max_bytes, -EBADMSG when the ring's positions are
- * inconsistent, -EBUSY when other consumers kept winning the race,
- * -ESTALE when reclaim revoked the claim while it was being made and freed
+ * inconsistent, -EBUSY when other consumers kept winning the race (or
+ * the tries went on long runs of discarded records), -ESTALE when reclaim revoked the claim while it was being made and freed
  * its space (c->records says how many records the head moved over: they
  * are gone, counted by the kernel as a revoked claim; the caller counts
  * them as lost).

@@ -14,8 +14,10 @@ import "syscall"
 // is read, and the error is returned. While a stopped Consume's records
 // remain, they come first and lost waits for the next call. The refusals
 // and results are Consume's, and a refused call takes no losses; the count
-// excludes the loss report. A nil lost is refused (EINVAL): Consume reads
-// without a loss report, and Lost tells the losses.
+// excludes the loss report. lost runs as fn does: Read, ReadBatch,
+// Commit, Consume and Close on c are refused inside it (EINVAL). A nil
+// lost is refused (EINVAL): Consume reads without a loss report, and Lost
+// tells the losses.
 func (c *Consumer) ConsumeLost(max int, fn func(Record) error, lost func(Lost) error) (int, error) {
 	if lost == nil {
 		return 0, errorf(syscall.EINVAL, "ConsumeLost: lost is nil (Consume reads without a loss report; Lost tells the losses)")

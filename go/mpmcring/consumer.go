@@ -48,8 +48,9 @@ type Consumer struct {
 	// handedOut: held records went to the caller through Read or
 	// ReadBatch; only the caller's Commit may release them, not Consume's.
 	handedOut bool
-	// inConsume: Consume's fn runs; Read, ReadBatch, Commit, Consume and
-	// Close on this consumer would take or release records under it.
+	// inConsume: Consume's fn (or ConsumeLost's lost) runs; Read,
+	// ReadBatch, Commit, Consume and Close on this consumer would take or
+	// release records under it.
 	inConsume bool
 	pendCur   uint64
 	pendEnd   uint64
@@ -118,7 +119,7 @@ var errConsumerClosed = errorf(syscall.EPIPE, "the consumer is closed")
 // its own Consume.
 func errInConsume(call string) error {
 	return errorf(syscall.EINVAL,
-		"%s: called from inside Consume's fn on the consumer that feeds it: return from fn (an error stops Consume) and call it then", call)
+		"%s: called from inside Consume's fn (or ConsumeLost's lost) on the consumer that feeds it: return from it (an error stops the call) and call this then", call)
 }
 
 // roomSkipped: after a claim that returned n and moved the head over

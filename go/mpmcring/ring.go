@@ -237,12 +237,14 @@ func (r *Ring) withFd(fn func(fd int) error) error {
 // was destroyed); false for a ring in memory, a closed ring, or when poll
 // fails.
 func (r *Ring) hungUp() bool {
-	var ev int16
-	err := r.withFd(func(fd int) error {
-		var e error
-		ev, e = pollNow(uintptr(fd))
-		return e
-	})
+	hup := false
+	r.withFd(func(fd int) error { hup = fdHungUp(fd); return nil })
+	return hup
+}
+
+// fdHungUp is hungUp for a descriptor the caller holds (under fdMu).
+func fdHungUp(fd int) bool {
+	ev, err := pollNow(uintptr(fd))
 	return err == nil && ev&pollHup != 0
 }
 
@@ -547,7 +549,8 @@ func (r *Ring) reopenFlags(flags int, what string) (*os.File, error) {
 	var a syscall.Stat_t
 	fi, err := f.Stat()
 	b, ok := sysStat(fi, err)
-	if syscall.Fstat(r.fd, &a) != nil || !ok || a.Rdev != b.Rdev || !reopenedIsRing(f, &r.layout) {
+	if syscall.Fstat(r.fd, &a) != nil || !ok || a.Rdev != b.Rdev || !reopenedIsRing(f, &r.layout) ||
+		(r.layout.ID == 0 && fdHungUp(r.fd)) {
 		f.Close()
 		return nil, errorf(syscall.ENODEV, "%s: the device at this path is not the ring's any more (destroyed and created again?)", r.path)
 	}
@@ -560,10 +563,18 @@ var reopenedIsRing = sameRing
 // sameRing says whether f, the ring's device opened again, is the ring the
 // layout l is of. The device number cannot say: a destroyed ring's minor
 // goes to the next misc device registered (another ring, another driver's),
-// and /proc/self/fd/N opens whatever now has it. The ring's id (ABI 1.2) is
-// handed out cyclically, not soon reused; an older module's ring (id 0) is
-// told by its name and sizes.
+// and /proc/self/fd/N opens whatever now has it. First the device's name
+// in sysfs (where there is one), so that no foreign driver is sent this
+// ioctl; then INFO, whose id (ABI 1.2) is handed out cyclically and not
+// soon reused. A module of ABI 1.1 gives no id: a ring destroyed and made
+// again with the same name and sizes passes as the old one (its own file
+// hangs up once the old one is gone: reopenFlags looks at that too).
 func sameRing(f *os.File, l *rawLayout) bool {
+	fi, err := f.Stat()
+	st, ok := sysStat(fi, err)
+	if !ok || !miscNamedRing(st.Rdev) {
+		return false
+	}
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return false
@@ -577,4 +588,19 @@ func sameRing(f *os.File, l *rawLayout) bool {
 	}
 	return got.Magic == l.Magic && got.ID == l.ID && got.Name == l.Name &&
 		got.DataSize == l.DataSize && got.ConsSize == l.ConsSize && got.ROSize == l.ROSize
+}
+
+// miscNamedRing says whether the character device rdev is named as the
+// module names its rings (mpmcring, mpmcring-NAME) in /sys/dev/char;
+// true where sysfs cannot say (INFO decides then).
+func miscNamedRing(rdev uint64) bool {
+	major := (rdev>>8)&0xfff | (rdev>>32)&^0xfff
+	minor := rdev&0xff | (rdev>>12)&^0xff
+	link, err := os.Readlink("/sys/dev/char/" + strconv.FormatUint(major, 10) + ":" +
+		strconv.FormatUint(minor, 10))
+	if err != nil {
+		return true
+	}
+	name := link[strings.LastIndexByte(link, '/')+1:]
+	return name == "mpmcring" || strings.HasPrefix(name, "mpmcring-")
 }

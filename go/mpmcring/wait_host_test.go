@@ -271,3 +271,19 @@ func TestWaitHangupBelowWatermarkABI12(t *testing.T) {
 		t.Fatalf("Wait on the hung-up, drained ABI 1.2 ring: %v, want ErrClosed", err)
 	}
 }
+
+// The sysfs look before INFO: a character device named otherwise
+// (/dev/null here) is not a ring, and gets no ring ioctl.
+func TestMiscNamedRingRefusesAnotherDevice(t *testing.T) {
+	if _, err := os.Stat("/sys/dev/char"); err != nil {
+		t.Skip("no /sys/dev/char here: INFO alone decides")
+	}
+	fi, err := os.Stat("/dev/null")
+	st, ok := sysStat(fi, err)
+	if !ok {
+		t.Fatalf("stat /dev/null: %v", err)
+	}
+	if miscNamedRing(st.Rdev) {
+		t.Fatalf("/dev/null (%#x) passed as a ring's device", st.Rdev)
+	}
+}

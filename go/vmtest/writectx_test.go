@@ -310,10 +310,12 @@ func TestCommitWakesWriteContextAtOnce(t *testing.T) {
 }
 
 // A ring destroyed, and another created that takes its device's minor
-// number: the old Ring's WriteContext and a consumer's first Wait open the
-// device again (/proc/self/fd/N), which now reaches the new ring. They
-// must say the old ring's end (EPIPE), not write to the new ring or wait
-// on its queue (helper-261).
+// number: the old Ring's WriteContext opens the device again
+// (/proc/self/fd/N), which now reaches the new ring. It must say the old
+// ring's end (EPIPE), not write to the new ring (helper-261). A consumer's
+// first Wait says EPIPE too, but by the old ring's dead word, read before
+// any reopen: the window where the reopen alone decides (after the device
+// went, before the word) is not reached here.
 func TestReopenAfterDestroyDoesNotReachANewRing(t *testing.T) {
 	fx := newLGRing(t, "greuse", 1) // never started: empty
 	old, err := os.Stat("/dev/mpmcring-greuse")

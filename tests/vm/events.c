@@ -600,7 +600,9 @@ TEST_F_TIMEOUT(ev, exit_of_the_last_thread_ends_the_process, 120)
  * Every thread ended by exit(2), none by exit_group(2): the main thread with
  * 7, the last with 5. wait(2) reports the status of the thread that ended
  * the process's last quick thread (the kernel makes that a group exit), and
- * the exit that says the process ended must say the same.
+ * the exit that says the process ended must say the same. (The last
+ * thread's own status and the group's are both 5 here: this pins the
+ * promise against the main thread's, not which word the probe reads.)
  */
 TEST_F_TIMEOUT(ev, exit_status_of_threads_that_end_alone_is_what_wait_says, 120)
 {

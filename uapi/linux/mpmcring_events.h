@@ -32,15 +32,16 @@
  * syscalls on x86-64 are recorded too, flagged MPMCRING_EVF_COMPAT, with
  * the 32-bit table's numbers, and so are x32-numbered ones (any 64-bit
  * task can make them; without x32 support they fail with ENOSYS), flagged
- * MPMCRING_EVF_X32, nr as made. On x86-64, an exec past its point of no
- * return (one that succeeded, or failed setting up the new program) has
- * had its syscall number and 32-bit state replaced by the kernel with
- * those of execve for the new program's ABI: it is recorded at its exit as
- * execve (59; 11 with MPMCRING_EVF_COMPAT for a 32-bit program; 520 with
- * MPMCRING_EVF_X32 for an x32 one), whichever exec call it was. So the
- * catch-all (execve not listed) shows a successful execveat as execve,
- * and syscalls=execveat without execve misses an execveat that failed
- * there; the exec event is the record of a successful exec. Syscalls that
+ * MPMCRING_EVF_X32, nr as made. On x86-64, an exec that set up the new
+ * program's ABI (SET_PERSONALITY, past its point of no return: one that
+ * succeeded, or failed setting up the program after that) has had its
+ * syscall number and 32-bit state replaced by the kernel with those of
+ * execve for that ABI: it is recorded at its exit as execve (59; 11 with
+ * MPMCRING_EVF_COMPAT for a 32-bit program; 520 with MPMCRING_EVF_X32 for
+ * an x32 one), whichever exec call it was. So the catch-all (execve not
+ * listed) shows a successful execveat as execve, and syscalls=execveat
+ * without execve misses an execveat that failed that late; the exec event
+ * is the record of a successful exec. Syscalls that
  * never pass the syscall exit (io_uring's open and connect) are not seen.
  *
  * Trust: a ring's records can also come from userspace write(2) (their

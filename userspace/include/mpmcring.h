@@ -238,8 +238,9 @@ int mpmcring_validate(struct mpmcring_consumer *c);
  * so a program that must tell them apart keeps its own note of why fn
  * stopped; errno is -value and mpmcring_errmsg() says the callback returned
  * it. fn's 0 and positive values go on. fn must not call mpmcring_read(),
- * mpmcring_read_batch(), mpmcring_commit() or mpmcring_consume() on c: they
- * would take or release records under consume (-EINVAL).
+ * mpmcring_read_batch(), mpmcring_read_many(), mpmcring_commit() or
+ * mpmcring_consume() on c: they would take or release records under
+ * consume (-EINVAL).
  * mpmcring_consumer_free() on c from fn: see there (-ECANCELED). fn runs
  * about 2.3 KiB deeper in the stack than the call (consume keeps the first
  * 64 records of its claim there). fn must return: leaving it by longjmp
