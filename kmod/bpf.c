@@ -135,6 +135,13 @@
  * a pool holds MPMCRING_BPF_POOL of them per CPU.
  */
 #define MPMCRING_BPF_MAX_RESERVE	4096U
+/*
+ * Largest record mpmcring_bpf_output() copies: the copy runs with
+ * preemption off (from the reservation to its commit), maybe in NMI, and a
+ * ring's max_record may be half a GiB; the bound write(2) has for the same
+ * reason.
+ */
+#define MPMCRING_BPF_MAX_OUTPUT		MPMCRING_WRITE_MAX
 
 struct mpmcring_bpf_pool;
 
@@ -429,9 +436,10 @@ static void mpmcring_bpf_put_handle(struct mpmcring_bpf_slot *h)
  * Return: 0; -EINVAL for bad @flags, a zero @data__sz (records are never
  * empty) or a NULL @data with a size; -ENOENT when no ring has @ring_id
  * or its destroy began (these four counted in the module's bpf_refused,
- * the last two as no_ring); otherwise as
- * mpmcring_output() (-EMSGSIZE, -ENOSPC, -EAGAIN: counted as drops of the
- * ring).
+ * the last two as no_ring); -EMSGSIZE for @data__sz over
+ * MPMCRING_WRITE_MAX (64 KiB: the copy runs with preemption off) or the
+ * ring's max_record; otherwise as mpmcring_output() (-ENOSPC, -EAGAIN).
+ * The ring's refusals are counted as its drops (-EMSGSIZE: too big).
  */
 __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
 				    u32 data__sz, u64 flags)
@@ -455,7 +463,10 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
 	 */
 	rcu_read_lock();
 	ring = mpmcring_find_id(ring_id);
-	if (ring)
+	if (ring && data__sz > MPMCRING_BPF_MAX_OUTPUT)
+		err = mpmcring_bpf_gone(mpmcring_refuse_too_big(ring,
+							MPMCRING_F_PRIO(flags)));
+	else if (ring)
 		err = mpmcring_bpf_gone(mpmcring_output(ring, data, data__sz,
 							(u32)flags));
 	if (err == -ENOENT)
@@ -472,7 +483,7 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
  *
  * Asked before the program spends anything on the record (helper calls,
  * user memory reads): mpmcring_admit()'s answer, for mpmcring_bpf_output()
- * (a reservation also has its 4 KiB limit). A refusal is counted as a
+ * (its 64 KiB bound included; a reservation has its 4 KiB limit). A refusal is counted as a
  * drop of the ring, so on any non-zero return the program must not
  * produce the record; @len must be the record's length or less, never
  * more (a longer one could be refused, and counted, where the record
@@ -494,7 +505,10 @@ __bpf_kfunc int mpmcring_bpf_admit(u32 ring_id, u32 len, u64 flags)
 	/* As output's: one RCU section, which a destroy waits out. */
 	rcu_read_lock();
 	ring = mpmcring_find_id(ring_id);
-	if (ring)
+	if (ring && len > MPMCRING_BPF_MAX_OUTPUT)
+		err = mpmcring_bpf_gone(mpmcring_refuse_too_big(ring,
+							MPMCRING_F_PRIO(flags)));
+	else if (ring)
 		err = mpmcring_bpf_gone(mpmcring_admit(ring, len, (u32)flags));
 	if (err == -ENOENT)
 		mpmcring_bpf_refuse_id(ring_id);
@@ -547,8 +561,10 @@ __bpf_kfunc struct mpmcring_bpf_rsv *mpmcring_bpf_reserve(u32 ring_id,
 	 */
 	if (len > sizeof_field(struct mpmcring_bpf_slot, data) ||
 	    len > ring->layout.max_record) {
-		mpmcring_count_drop(ring, MPMCRING_DROP_TOO_BIG,
-				    MPMCRING_F_PRIO(flags), 1);
+		/* Not a drop of a ring whose destroy began: no_ring, as output. */
+		if (mpmcring_refuse_too_big(ring, MPMCRING_F_PRIO(flags)) ==
+		    -EPIPE)
+			mpmcring_bpf_refuse_id(ring_id);
 		goto out;
 	}
 	/*

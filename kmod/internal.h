@@ -262,6 +262,7 @@ int mpmcring_reserve_prio(struct mpmcring *ring, const u32 *lens,
 			  bool count_drops, struct mpmcring_rsv *rsv);
 void mpmcring_count_drop(struct mpmcring *ring, int reason, u32 prio,
 			 unsigned int n);
+int mpmcring_refuse_too_big(struct mpmcring *ring, u32 prio);
 
 /* bpf.c; the kfuncs are called by BPF programs only. */
 struct mpmcring_bpf_rsv;

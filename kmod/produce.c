@@ -558,6 +558,21 @@ static __always_inline int mpmcring_output_one(struct mpmcring *ring,
 	return 0;
 }
 
+/*
+ * A record over a caller's own bound, below the ring's max_record (a BPF
+ * program's: the staging buffer, the copy with preemption off): -EMSGSIZE,
+ * counted as the ring's TOO_BIG drop as one over max_record is; -EPIPE
+ * once the ring's destroy began, not its drop, as in
+ * mpmcring_reserve_from(). prio is a valid class. Any context.
+ */
+int mpmcring_refuse_too_big(struct mpmcring *ring, u32 prio)
+{
+	if (mpmcring_closed(ring))
+		return -EPIPE;
+	mpmcring_count_drop(ring, MPMCRING_DROP_TOO_BIG, prio, 1);
+	return -EMSGSIZE;
+}
+
 /* Chunked rings' own copy, as mpmcring_reserve_chunked(). */
 static noinline int mpmcring_output_chunked(struct mpmcring *ring,
 					    const void *data, u32 len,

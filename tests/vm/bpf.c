@@ -424,8 +424,8 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 		EXPECT_EQ(0, p->bss->out.got);
 	}
 	for (i = 0; i < sizeof(bad_lens) / sizeof(bad_lens[0]); i++) {
-		/* admit knows no staging buffer: the ring's max_record only. */
-		bool too_big = bad_lens[i] > l->max_record;
+		/* admit knows no staging buffer: max_record and output's bound. */
+		bool too_big = bad_lens[i] > l->max_record || bad_lens[i] > BT_MAX_OUTPUT;
 
 		p->bss->out.got = 1;
 		p->bss->out.admit = 1;
@@ -577,6 +577,55 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 	EXPECT_EQ(0, REFUSED_MORE(rafter, rbefore, RING_GONE));
 	EXPECT_EQ(0, REFUSED_MORE(rafter, rbefore, NO_BUFFER));
 	EXPECT_EQ(0, REFUSED_MORE(rafter, rbefore, NO_BUFFER_SLEEP));
+}
+
+static void ignore_rec(void *ctx, const struct bt_rec *r)
+{
+	(void)ctx;
+	(void)r;
+}
+
+/*
+ * Output copies with preemption off, maybe in NMI: at most BT_MAX_OUTPUT
+ * bytes, whatever the ring's max_record. One more is too big: -EMSGSIZE,
+ * counted as the ring's drop, and admit says the same; at the bound both
+ * take it. (helper-265: output had no bound but max_record, up to half
+ * a GiB copied with preemption off.)
+ */
+TEST_F_TIMEOUT(bpf, output_copies_at_most_64_kib, 120)
+{
+	const struct mpmcring_layout *l = mpmcring_get_layout(self->r);
+	struct mpmcring_stats before, after;
+	struct mpmcring_consumer *c;
+	struct produce_bpf *p;
+
+	NEED_KFUNCS();
+	ASSERT_GT(l->max_record, BT_MAX_OUTPUT + 1)
+	TH_LOG("the ring's max_record would refuse it, not output's bound");
+	c = mpmcring_consumer_new(self->r);
+	ASSERT_NE(NULL, c);
+	drain(c, 20, ignore_rec, NULL, 0); /* room: what other tests left */
+	p = producer(self->id, self->nonce);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &before));
+	p->bss->out.ret = 1;
+	p->bss->out.admit = 1;
+	bt_call(BT_BIG_OUTPUT, BT_MAX_OUTPUT + 1, 0, 0);
+	EXPECT_EQ(-EMSGSIZE, p->bss->out.admit);
+	EXPECT_EQ(-EMSGSIZE, p->bss->out.ret);
+	p->bss->out.ret = 1;
+	p->bss->out.admit = 1;
+	bt_call(BT_BIG_OUTPUT, BT_MAX_OUTPUT, 0, 0);
+	EXPECT_EQ(0, p->bss->out.admit);
+	EXPECT_EQ(0, p->bss->out.ret);
+	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &after));
+	EXPECT_EQ(2, after.dropped[MPMCRING_DROP_TOO_BIG][MPMCRING_PRIO_NORMAL] -
+			     before.dropped[MPMCRING_DROP_TOO_BIG][MPMCRING_PRIO_NORMAL]);
+	EXPECT_EQ(2, stats_dropped(&after) - stats_dropped(&before));
+	EXPECT_EQ(before.produced_records + 1, after.produced_records);
+	produce_bpf__destroy(p);
+	drain(c, 20, ignore_rec, NULL, 0);
+	mpmcring_consumer_free(c);
 }
 
 struct seen {

@@ -15,8 +15,14 @@
  *
  *   err = mpmcring_bpf_output(id, &ev, sizeof(ev), MPMCRING_BPF_NORMAL);
  *
- * copies one record (0, or -ENOENT, -EINVAL, -EMSGSIZE, -ENOSPC, -EAGAIN;
- * the last three are counted as drops of the ring). A program whose
+ * copies one record of up to MPMCRING_BPF_MAX_OUTPUT bytes and the ring's
+ * max_record (0, or -ENOENT, -EINVAL, -EMSGSIZE, -ENOSPC, -EAGAIN; the
+ * last three are counted as drops of the ring: -EMSGSIZE as too big). The
+ * data must be memory the program may write (its stack, a map value): the
+ * verifier refuses read-only memory there (.rodata). On 6.1 it is refused
+ * too when it is itself a referenced object (a BPF ring buffer sample:
+ * "more than one arg with ref_obj_id" with reserve's handle): copy it
+ * through the stack or a map. A program whose
  * record costs more to build than to refuse asks first:
  *   if (mpmcring_bpf_admit(id, sizeof(ev), MPMCRING_BPF_LOW))
  *           return 0;              (refused: counted as a drop, see below)
@@ -39,7 +45,9 @@
  *   }
  *   err = mpmcring_bpf_commit(r);  (as output's, or -ENOENT: ring gone)
  *
- * builds a record of up to 4 KiB in pieces (bytes not written are zero) in
+ * builds a record of up to MPMCRING_BPF_MAX_RESERVE bytes in pieces (bytes
+ * not written are zero; a longer length is refused, NULL, and counted as
+ * too big: output takes more) in
  * a staging buffer, and commit sends it whole: nothing of the ring is held
  * in between, so the program may sleep there. The buffer is one of its
  * CPU's 16, of which callers that may sleep (sleepable programs) hold 8
@@ -64,6 +72,10 @@
  */
 #ifndef MPMCRING_BPF_H
 #define MPMCRING_BPF_H
+
+/* The longest record reserve stages, and output copies (the module's bounds). */
+#define MPMCRING_BPF_MAX_RESERVE 4096
+#define MPMCRING_BPF_MAX_OUTPUT (64 << 10)
 
 /* Priority classes for the flags argument (MPMCRING_PRIO_* in the uapi). */
 #define MPMCRING_BPF_LOW 0

@@ -10,7 +10,8 @@
 
 #define BT_SYSCALL 110 /* __NR_getppid on x86-64 */
 #define BT_MAX_THREADS 64
-#define BT_MAX_RESERVE 4096 /* kmod/bpf.c: MPMCRING_BPF_MAX_RESERVE */
+#define BT_MAX_RESERVE 4096	 /* kmod/bpf.c: MPMCRING_BPF_MAX_RESERVE */
+#define BT_MAX_OUTPUT (64 << 10) /* kmod/bpf.c: MPMCRING_BPF_MAX_OUTPUT */
 
 /* op: what the program does. */
 #define BT_OUTPUT 1	 /* a: thread, b: seq, c: flags; output kfunc */
@@ -24,6 +25,7 @@
 #define BT_KPROBE 9	 /* kprobe.bpf.c: a record with seq a (odd: reserved) */
 #define BT_ADMIT 16	 /* as BT_OUTPUT, output only if the admit kfunc says 0 */
 #define BT_ADMIT_ONLY 17 /* admit a bytes with flags b, nothing else */
+#define BT_BIG_OUTPUT 18 /* admit, then output, a bytes of a map value */
 
 /* The op in the records of tracepoint.bpf.c and perf.bpf.c. */
 #define BT_TRACEPOINT 10 /* tracepoint.bpf.c: as BT_KPROBE, from a tracepoint */

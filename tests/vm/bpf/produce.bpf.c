@@ -20,6 +20,31 @@ const volatile __u64 nonce;
 
 struct bt_out out;
 
+/* BT_BIG_OUTPUT's payload: more than output copies (BT_MAX_OUTPUT). */
+struct big_value {
+	char b[BT_MAX_OUTPUT + 8];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct big_value);
+} big SEC(".maps");
+
+/* admit, then output, n bytes of the big map's value. */
+static __always_inline int big_output(__u64 n)
+{
+	__u32 zero = 0;
+	struct big_value *v = bpf_map_lookup_elem(&big, &zero);
+
+	if (!v || n > sizeof(v->b))
+		return 0;
+	out.admit = mpmcring_bpf_admit(ring_id, n, MPMCRING_BPF_NORMAL);
+	out.ret = mpmcring_bpf_output(ring_id, v->b, n, MPMCRING_BPF_NORMAL);
+	return 0;
+}
+
 /*
  * Each reservation is tested for NULL once, and the NULL path leaves at
  * once, as examples/bpf/exec.bpf.c does. 6.1's verifier does not know that
@@ -147,6 +172,8 @@ int BPF_PROG(bt_produce, struct pt_regs *regs, long id)
 	case BT_ADMIT_ONLY:
 		out.admit = mpmcring_bpf_admit(ring_id, a, b);
 		return 0;
+	case BT_BIG_OUTPUT:
+		return big_output(a);
 	case BT_BAD_LEN:
 		out.admit = mpmcring_bpf_admit(ring_id, a, MPMCRING_BPF_NORMAL);
 		try_reserve(ring_id, a, MPMCRING_BPF_NORMAL);
