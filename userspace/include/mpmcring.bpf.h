@@ -19,10 +19,7 @@
  * max_record (0, or -ENOENT, -EINVAL, -EMSGSIZE, -ENOSPC, -EAGAIN; the
  * last three are counted as drops of the ring: -EMSGSIZE as too big). The
  * data must be memory the program may write (its stack, a map value): the
- * verifier refuses read-only memory there (.rodata). On 6.1 it is refused
- * too when it is itself a referenced object (a BPF ring buffer sample:
- * "more than one arg with ref_obj_id" with reserve's handle): copy it
- * through the stack or a map. A program whose
+ * verifier refuses read-only memory there (.rodata). A program whose
  * record costs more to build than to refuse asks first:
  *   if (mpmcring_bpf_admit(id, sizeof(ev), MPMCRING_BPF_LOW))
  *           return 0;              (refused: counted as a drop, see below)
@@ -47,7 +44,9 @@
  *
  * builds a record of up to MPMCRING_BPF_MAX_RESERVE bytes in pieces (bytes
  * not written are zero; a longer length is refused, NULL, and counted as
- * too big: output takes more) in
+ * too big: output takes more; on 6.1 a write's data must not be a
+ * referenced object itself, such as a BPF ring buffer sample: "more than
+ * one arg with ref_obj_id", beside the handle) in
  * a staging buffer, and commit sends it whole: nothing of the ring is held
  * in between, so the program may sleep there. The buffer is one of its
  * CPU's 16, of which callers that may sleep (sleepable programs) hold 8
