@@ -308,6 +308,7 @@ TEST_F_TIMEOUT(bpf, misused_reservations_rejected, 120)
 		"commit_a_ringbuf_sample",
 		"discard_a_ringbuf_sample",
 		"write_to_null",
+		"handle_from_fexit",
 	};
 	struct produce_bpf *good;
 	unsigned int i, j;
@@ -324,7 +325,7 @@ TEST_F_TIMEOUT(bpf, misused_reservations_rejected, 120)
 		struct rejected_bpf *bad = rejected_bpf__open_opts(&o);
 		struct bpf_program *p;
 		char *last, *line, *save;
-		bool leak_said, beyond_said, forged, forged_said;
+		bool leak_said, beyond_said, unref_said, forged, forged_said;
 		int err;
 
 		ASSERT_NE(NULL, bad);
@@ -342,6 +343,7 @@ TEST_F_TIMEOUT(bpf, misused_reservations_rejected, 120)
 		unsetenv("BT_QUIET");
 		leak_said = strstr(vlog, "Unreleased reference") != NULL;
 		beyond_said = strstr(vlog, "access beyond struct") != NULL;
+		unref_said = strstr(vlog, "must be referenced") != NULL;
 		/*
 		 * A forged handle must be refused for that argument: as
 		 * memory where the struct is no struct of scalars (6.1,
@@ -372,6 +374,9 @@ TEST_F_TIMEOUT(bpf, misused_reservations_rejected, 120)
 		if (forged)
 			EXPECT_TRUE(forged_said)
 		TH_LOG("forged handle refused, but not for the handle");
+		if (!strcmp(names[i], "handle_from_fexit"))
+			EXPECT_TRUE(unref_said)
+		TH_LOG("a handle not from reserve refused, but not as unreferenced");
 		rejected_bpf__destroy(bad);
 	}
 }

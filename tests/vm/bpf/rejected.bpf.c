@@ -4,8 +4,9 @@
  * reservation leaked on one path, used after its commit, committed twice,
  * used without the NULL check, a pointer that is no reservation handed
  * to commit, a write of a size the verifier cannot bound, a read of the
- * handle past what it shows (len), and handles the program forges from
- * memory of its own (stack, map value, ringbuf sample, NULL).
+ * handle past what it shows (len), handles the program forges from
+ * memory of its own (stack, map value, ringbuf sample, NULL), and one of
+ * the right type it did not get from reserve (an fexit's argument).
  *
  * Loaded only, never attached: were one accepted, it must not run.
  */
@@ -184,5 +185,19 @@ SEC("tp_btf/sys_enter")
 int BPF_PROG(write_to_null, struct pt_regs *regs, long id)
 {
 	mpmcring_bpf_write((struct mpmcring_bpf_rsv *)0, 0, &id, sizeof(id));
+	return 0;
+}
+
+/*
+ * A handle of the right type the program did not get from reserve: fexit
+ * sees commit's argument after its slot was freed. Only
+ * mpmcring_bpf_write()'s KF_TRUSTED_ARGS refuses it (6.1: "must be
+ * referenced"; 6.12: "must be referenced or trusted"): without the flag the
+ * type alone would match, and the write land in a freed or other's slot.
+ */
+SEC("fexit/mpmcring_bpf_commit")
+int BPF_PROG(handle_from_fexit, struct mpmcring_bpf_rsv *r, int ret)
+{
+	mpmcring_bpf_write(r, 0, &ret, sizeof(ret));
 	return 0;
 }
