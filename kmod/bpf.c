@@ -483,9 +483,9 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
  *
  * Asked before the program spends anything on the record (helper calls,
  * user memory reads): mpmcring_admit()'s answer, for mpmcring_bpf_output()
- * (its 64 KiB bound included; a reservation has its 4 KiB limit). A refusal is counted as a
- * drop of the ring, so on any non-zero return the program must not
- * produce the record; @len must be the record's length or less, never
+ * (its 64 KiB bound included; a reservation has its 4 KiB limit). A
+ * refusal is counted as a drop of the ring, so on any non-zero return the
+ * program must not produce the record; @len must be the record's length or less, never
  * more (a longer one could be refused, and counted, where the record
  * fits); a 0 promises nothing (the output after it may still be refused,
  * and counts that).
@@ -529,9 +529,10 @@ __bpf_kfunc int mpmcring_bpf_admit(u32 ring_id, u32 len, u64 flags)
  * written are zero. Nothing is taken from the ring until commit: the
  * program may sleep in between without holding up any producer.
  *
- * Return: the reservation, or NULL: bad @flags, a zero @len or an unknown
- * @ring_id (counted in the module's bpf_refused), a @len the ring can
- * never take (too big: counted as a drop of the ring), or no buffer free
+ * Return: the reservation, or NULL: bad @flags, a zero @len, an unknown
+ * @ring_id or a ring whose destroy began (counted in the module's
+ * bpf_refused), a @len over the bound or the ring's max_record (too big:
+ * counted as a drop of the ring), or no buffer free
  * on this CPU for the caller's context (counted in bpf_refused as
  * no_buffer, and also as no_buffer_sleep for a caller that may sleep: of
  * a CPU's 16 buffers, callers that may sleep take 8 at most, task context

@@ -559,11 +559,14 @@ static __always_inline int mpmcring_output_one(struct mpmcring *ring,
 }
 
 /*
- * A record over a caller's own bound, below the ring's max_record (a BPF
- * program's: the staging buffer, the copy with preemption off): -EMSGSIZE,
- * counted as the ring's TOO_BIG drop as one over max_record is; -EPIPE
- * once the ring's destroy began, not its drop, as in
- * mpmcring_reserve_from(). prio is a valid class. Any context.
+ * A record a caller refuses for its size, over the ring's max_record or
+ * the caller's own bound (a BPF kfunc's: the staging buffer, the copy
+ * with preemption off): -EMSGSIZE, counted as the ring's TOO_BIG drop;
+ * -EPIPE once the ring's destroy began, not its drop (the early look of
+ * mpmcring_reserve_from(); here it decides, as nothing is reserved). prio
+ * is a valid class. Any context, inside an RCU read-side section or with
+ * a reference to the ring: the destroy's grace period then comes after
+ * the count.
  */
 int mpmcring_refuse_too_big(struct mpmcring *ring, u32 prio)
 {
@@ -572,6 +575,7 @@ int mpmcring_refuse_too_big(struct mpmcring *ring, u32 prio)
 	mpmcring_count_drop(ring, MPMCRING_DROP_TOO_BIG, prio, 1);
 	return -EMSGSIZE;
 }
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_refuse_too_big);
 
 /* Chunked rings' own copy, as mpmcring_reserve_chunked(). */
 static noinline int mpmcring_output_chunked(struct mpmcring *ring,

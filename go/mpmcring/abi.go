@@ -85,7 +85,7 @@ const (
 	DropFull       = 0 // not enough free space
 	DropPriority   = 1 // free space under the class watermark
 	DropContention = 2 // lost races (overwrite mode: also the reclaim bit taken)
-	DropTooBig     = 3 // longer than max_record
+	DropTooBig     = 3 // longer than max_record, or a BPF kfunc's bound (reserve 4 KiB, output 64 KiB)
 	NumDrop        = 4
 )
 

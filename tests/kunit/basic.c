@@ -159,6 +159,32 @@ static void basic_full_and_too_big(struct kunit *test)
 	mpmcring_destroy(ring);
 }
 
+/*
+ * A record a caller refuses for its size (the BPF kfuncs' bounds) is the
+ * ring's TOO_BIG drop while the ring is open; once its destroy began
+ * (closing), -EPIPE and no drop (the kfuncs then say -ENOENT, no_ring).
+ * closing is set by hand here, and cleared before the real destroy.
+ */
+static void basic_refuse_too_big(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	struct mpmcring_stats *st;
+
+	st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	KUNIT_EXPECT_EQ(test, mpmcring_refuse_too_big(ring, MPMCRING_PRIO_LOW), -EMSGSIZE);
+	WRITE_ONCE(ring->closing, true);
+	KUNIT_EXPECT_EQ(test, mpmcring_refuse_too_big(ring, MPMCRING_PRIO_LOW), -EPIPE);
+	WRITE_ONCE(ring->closing, false);
+	mpmcring_get_stats(ring, st);
+	KUNIT_EXPECT_EQ(test, st->dropped[MPMCRING_DROP_TOO_BIG][MPMCRING_PRIO_LOW], 1ULL);
+	KUNIT_EXPECT_EQ(test, st->dropped[MPMCRING_DROP_TOO_BIG][MPMCRING_PRIO_NORMAL] +
+				      st->dropped[MPMCRING_DROP_TOO_BIG][MPMCRING_PRIO_CRITICAL],
+			0ULL);
+	mpmcring_destroy(ring);
+}
+
 /* Claims the next record alone; checks it is a test record seq, class prio. */
 static void basic_expect_rec(struct kunit *test, struct kc *c, u32 len,
 			     u32 prio, u64 seq)
@@ -671,6 +697,7 @@ static struct kunit_case basic_cases[] = {
 	KUNIT_CASE(basic_commit_order),
 	KUNIT_CASE(basic_uncommitted_blocks),
 	KUNIT_CASE(basic_full_and_too_big),
+	KUNIT_CASE(basic_refuse_too_big),
 	KUNIT_CASE(basic_output),
 	KUNIT_CASE(basic_admit),
 	KUNIT_CASE(basic_overwrite_bit_taken),

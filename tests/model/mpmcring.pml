@@ -1085,7 +1085,10 @@ proctype Producer(byte me)
 		 * then @closing seen at the reservation (every kernel
 		 * reservation looks, [D4]): the same -ENOENT and count,
 		 * nothing written; not modelled: the kfunc here goes on,
-		 * the case that can reach the end. A module's producer that
+		 * the case that can reach the end (nor an output over the
+		 * kfuncs' 64 KiB bound: @closing looked at in the section,
+		 * then -ENOENT or a drop count, nothing written). A module's
+		 * producer that
 		 * holds the ring by name has the shape of write(2)'s section
 		 * below (its preemption-off window, @closing, then reserve,
 		 * copy and commit), without the entry look and the retry.

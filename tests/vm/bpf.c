@@ -343,7 +343,7 @@ TEST_F_TIMEOUT(bpf, misused_reservations_rejected, 120)
 		unsetenv("BT_QUIET");
 		leak_said = strstr(vlog, "Unreleased reference") != NULL;
 		beyond_said = strstr(vlog, "access beyond struct") != NULL;
-		unref_said = strstr(vlog, "must be referenced") != NULL;
+		unref_said = strstr(vlog, "R1 must be referenced") != NULL;
 		/*
 		 * A forged handle must be refused for that argument: as
 		 * memory where the struct is no struct of scalars (6.1,
@@ -391,7 +391,7 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 	 * keeps a program's length inside it (the ring's max_record is
 	 * larger: asserted below).
 	 */
-	const __u64 bad_lens[] = { (__u64)l->max_record + 1, BT_MAX_RESERVE + 1, (64 << 10) + 1,
+	const __u64 bad_lens[] = { (__u64)l->max_record + 1, BT_MAX_RESERVE + 1, BT_MAX_OUTPUT + 1,
 				   0x7fffffff, 0xffffffff };
 	struct mpmcring_stats before, after;
 	struct bpf_refused rbefore, rafter;
@@ -552,7 +552,7 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 	ASSERT_EQ(0, ring_stats(mpmcring_fd(self->r), &after));
 	/*
 	 * Lengths too big are counted (reserve's, and admit's over
-	 * max_record); ids and flags name no ring to count in, and a zero
+	 * max_record or output's bound); ids and flags name no ring to count in, and a zero
 	 * length is no drop: nothing else is counted.
 	 */
 	EXPECT_EQ(sizeof(bad_lens) / sizeof(bad_lens[0]) + admit_too_big,
@@ -583,6 +583,9 @@ TEST_F_TIMEOUT(bpf, hostile_arguments_fail_cleanly, 120)
 	EXPECT_EQ(0, REFUSED_MORE(rafter, rbefore, NO_BUFFER));
 	EXPECT_EQ(0, REFUSED_MORE(rafter, rbefore, NO_BUFFER_SLEEP));
 }
+
+/* The bound the module applies (kmod/bpf.c: MPMCRING_BPF_MAX_OUTPUT). */
+_Static_assert(BT_MAX_OUTPUT == MPMCRING_WRITE_MAX, "output's bound is write(2)'s");
 
 static void ignore_rec(void *ctx, const struct bt_rec *r)
 {

@@ -50,7 +50,12 @@
 #define MPMCRING_DROP_FULL		0	/* not enough free space */
 #define MPMCRING_DROP_PRIORITY		1	/* free space under the class watermark */
 #define MPMCRING_DROP_CONTENTION	2	/* lost races, or the reclaim bit taken */
-#define MPMCRING_DROP_TOO_BIG		3	/* longer than max_record */
+/*
+ * Longer than max_record, or than a BPF kfunc's own bound: 4 KiB for
+ * mpmcring_bpf_reserve(), 64 KiB (MPMCRING_WRITE_MAX) for
+ * mpmcring_bpf_output() and mpmcring_bpf_admit().
+ */
+#define MPMCRING_DROP_TOO_BIG		3
 #define MPMCRING_NR_DROP		4
 
 /* Cache line size the layout pads hot fields to. */

@@ -20,6 +20,10 @@ const volatile __u64 nonce;
 
 struct bt_out out;
 
+/* The tests' bounds are the header's (and bpf.c's, MPMCRING_WRITE_MAX's). */
+_Static_assert(BT_MAX_OUTPUT == MPMCRING_BPF_MAX_OUTPUT, "output's bound");
+_Static_assert(BT_MAX_RESERVE == MPMCRING_BPF_MAX_RESERVE, "reserve's bound");
+
 /* BT_BIG_OUTPUT's payload: more than output copies (BT_MAX_OUTPUT). */
 struct big_value {
 	char b[BT_MAX_OUTPUT + 8];
