@@ -510,7 +510,9 @@ func (c *Consumer) end() error {
 // fn returns an error, consumption stops there: that record counts as
 // consumed, the rest of the claim stays held and is delivered first by the
 // next Read or Consume (Commit refuses meanwhile), and the error is
-// returned as it is; a panic in fn, once recovered, leaves the consumer
+// returned as it is (an fn that returns ErrStale, from another consumer,
+// reads as this claim's: a program that must tell keeps its own note of
+// why fn stopped, as in C); a panic in fn, once recovered, leaves the consumer
 // the same way. ErrStale when the commit found the claim revoked: what
 // fn saw since Consume last returned without an error must be thrown
 // away (a call that fn stopped leaves its claim held, and the call that
