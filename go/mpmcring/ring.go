@@ -532,6 +532,16 @@ func (r *Ring) reopenFlags(flags int, what string) (*os.File, error) {
 	if r.fd < 0 {
 		return nil, errorf(syscall.EBADF, "this ring has no file to wait on")
 	}
+	// The ring's device number, and the name sysfs gives whatever has it
+	// now: after a destroy the minor goes to the next misc device
+	// registered, and the open below would run that driver's open.
+	var a syscall.Stat_t
+	if err := syscall.Fstat(r.fd, &a); err != nil {
+		return nil, errorf(errnoOf(err), "%s: looking at the ring's own file: %v", r.path, err)
+	}
+	if a.Mode&syscall.S_IFMT == syscall.S_IFCHR && !miscNamedRing(uint64(a.Rdev)) {
+		return nil, errNotTheRing(r.path)
+	}
 	name := "/proc/self/fd/" + strconv.Itoa(r.fd)
 	f, err := os.OpenFile(name, flags, 0)
 	if errnoOf(err) == syscall.ENOENT {
@@ -546,15 +556,18 @@ func (r *Ring) reopenFlags(flags int, what string) (*os.File, error) {
 		return nil, errorf(e, "%s: opening the device again %s (%s): %v", r.path, what, name, err)
 	}
 	// Not f.Fd(): it would put the file back in blocking mode.
-	var a syscall.Stat_t
 	fi, err := f.Stat()
 	b, ok := sysStat(fi, err)
-	if syscall.Fstat(r.fd, &a) != nil || !ok || a.Rdev != b.Rdev || !reopenedIsRing(f, &r.layout) ||
+	if !ok || a.Rdev != b.Rdev || !reopenedIsRing(f, &r.layout) ||
 		(r.layout.ID == 0 && fdHungUp(r.fd)) {
 		f.Close()
-		return nil, errorf(syscall.ENODEV, "%s: the device at this path is not the ring's any more (destroyed and created again?)", r.path)
+		return nil, errNotTheRing(r.path)
 	}
 	return f, nil
+}
+
+func errNotTheRing(path string) error {
+	return errorf(syscall.ENODEV, "%s: the device at this path is not the ring's any more (destroyed and created again?)", path)
 }
 
 // reopenedIsRing is sameRing (tests whose "device" is a pipe stand in).
@@ -562,19 +575,15 @@ var reopenedIsRing = sameRing
 
 // sameRing says whether f, the ring's device opened again, is the ring the
 // layout l is of. The device number cannot say: a destroyed ring's minor
-// goes to the next misc device registered (another ring, another driver's),
-// and /proc/self/fd/N opens whatever now has it. First the device's name
-// in sysfs (where there is one), so that no foreign driver is sent this
-// ioctl; then INFO, whose id (ABI 1.2) is handed out cyclically and not
-// soon reused. A module of ABI 1.1 gives no id: a ring destroyed and made
-// again with the same name and sizes passes as the old one (its own file
-// hangs up once the old one is gone: reopenFlags looks at that too).
+// goes to the next misc device registered, another ring too, and
+// /proc/self/fd/N opens whatever now has it (reopenFlags has looked at
+// the name sysfs gives that number, so this ioctl goes to a ring's
+// device). INFO's id (ABI 1.2) is handed out cyclically, not soon reused.
+// A module of ABI 1.1 gives no id: a ring destroyed and made again with
+// the same name and sizes passes as the old one, unless the old ring's
+// own file has hung up by then (reopenFlags looks: most of that window,
+// not all of it).
 func sameRing(f *os.File, l *rawLayout) bool {
-	fi, err := f.Stat()
-	st, ok := sysStat(fi, err)
-	if !ok || !miscNamedRing(st.Rdev) {
-		return false
-	}
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return false
@@ -590,13 +599,18 @@ func sameRing(f *os.File, l *rawLayout) bool {
 		got.DataSize == l.DataSize && got.ConsSize == l.ConsSize && got.ROSize == l.ROSize
 }
 
+// sysDevChar is where sysfs names character devices by number (tests
+// point it elsewhere).
+var sysDevChar = "/sys/dev/char/"
+
 // miscNamedRing says whether the character device rdev is named as the
-// module names its rings (mpmcring, mpmcring-NAME) in /sys/dev/char;
-// true where sysfs cannot say (INFO decides then).
+// module names its rings (mpmcring, mpmcring-NAME) in sysfs; true where
+// sysfs cannot say (INFO decides then). rdev is decoded as the kernel
+// encodes it for userspace (glibc's major() and minor()).
 func miscNamedRing(rdev uint64) bool {
-	major := (rdev>>8)&0xfff | (rdev>>32)&^0xfff
-	minor := rdev&0xff | (rdev>>12)&^0xff
-	link, err := os.Readlink("/sys/dev/char/" + strconv.FormatUint(major, 10) + ":" +
+	major := (rdev>>8)&0xfff | (rdev>>32)&0xfffff000
+	minor := rdev&0xff | (rdev>>12)&0xffffff00
+	link, err := os.Readlink(sysDevChar + strconv.FormatUint(major, 10) + ":" +
 		strconv.FormatUint(minor, 10))
 	if err != nil {
 		return true

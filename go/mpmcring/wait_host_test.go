@@ -283,7 +283,40 @@ func TestMiscNamedRingRefusesAnotherDevice(t *testing.T) {
 	if !ok {
 		t.Fatalf("stat /dev/null: %v", err)
 	}
-	if miscNamedRing(st.Rdev) {
+	if miscNamedRing(uint64(st.Rdev)) {
 		t.Fatalf("/dev/null (%#x) passed as a ring's device", st.Rdev)
+	}
+}
+
+// The device number as the kernel encodes it (minors past 255 in the high
+// bits: 6.12's dynamic misc minors start at 256), read back through a
+// sysfs of the test's own.
+func TestMiscNamedRingDecodesTheNumber(t *testing.T) {
+	dir := t.TempDir()
+	old := sysDevChar
+	sysDevChar = dir + "/"
+	t.Cleanup(func() { sysDevChar = old })
+	for _, l := range []struct{ num, target string }{
+		{"10:300", "../../devices/virtual/misc/mpmcring-x"},
+		{"10:301", "../../devices/virtual/misc/fuse"},
+		{"10:62", "../../devices/virtual/misc/mpmcring"},
+	} {
+		if err := os.Symlink(l.target, dir+"/"+l.num); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mkdev := func(major, minor uint64) uint64 {
+		return minor&0xff | (major&0xfff)<<8 | (minor&^0xff)<<12 | (major&^0xfff)<<32
+	}
+	for _, c := range []struct {
+		major, minor uint64
+		ring         bool
+	}{
+		{10, 300, true}, {10, 301, false}, {10, 62, true},
+		{10, 302, true}, // no name: INFO decides
+	} {
+		if got := miscNamedRing(mkdev(c.major, c.minor)); got != c.ring {
+			t.Errorf("%d:%d: %v, want %v", c.major, c.minor, got, c.ring)
+		}
 	}
 }

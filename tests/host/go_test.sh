@@ -5,7 +5,8 @@
 # as a test), offline: the module needs nothing outside the standard
 # library.
 #
-#   go_test.sh vet     go vet of every Go module here (guest tests too)
+#   go_test.sh vet     go vet of every Go module here (guest tests too; the
+#                      package also for 32-bit big-endian MIPS and arm64)
 #   go_test.sh race    go test -race -short of the package (unit, stress,
 #                      ABI, examples, the fuzz target's seeds)
 #   go_test.sh test    go test of the package at full size, the lease
@@ -24,6 +25,9 @@ command -v go >/dev/null || { echo "no go toolchain (golang-go: scripts/deps.sh)
 case "${1:-}" in
 vet)
 	(cd "$top/go" && go vet ./... && go vet -tags mpmcring_vm ./...)
+	# The package builds where syscall's types differ: 32-bit big-endian
+	# MIPS (Stat_t.Rdev is uint32 there), arm64 (its own ioctl numbers).
+	(cd "$top/go" && GOARCH=mips go vet ./mpmcring && GOARCH=arm64 go vet ./mpmcring)
 	(cd "$top/examples/go" && go vet ./...)
 	(cd "$top/bench/go" && go vet ./...)
 	;;
