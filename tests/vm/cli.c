@@ -908,7 +908,11 @@ TEST_F(cli, stat_in_ring_past_the_walk_is_a_lower_bound)
 }
 
 /* Not a fixture test: bench loads the load generator itself. */
-TEST(bench_counts_every_record)
+/*
+ * bench with consumers threads: every record produced is consumed or
+ * revoked, and the module it loaded is gone again.
+ */
+static void bench_counts(struct __test_metadata *_metadata, const char *consumers)
 {
 	unsigned long long produced = 0, consumed = 0, dropped = 0, revoked = ~0ULL, v;
 	struct cli_out *o = calloc(1, sizeof(*o));
@@ -918,7 +922,7 @@ TEST(bench_counts_every_record)
 	ASSERT_EQ(0, access(cli_path(), X_OK))
 	TH_LOG("no mpmcring tool at %s: set MPMCRING_CLI", cli_path());
 	setenv("MPMCRING_MODDIR", vm_moddir(), 1);
-	CLI(o, "bench", "--count", "1000", "--threads", "1");
+	CLI(o, "bench", "--count", "1000", "--threads", "1", "--consumers", consumers);
 	CLI_LOG_UNLESS(o, 0);
 	ASSERT_EQ(0, o->status);
 	for (line = strtok(o->out, "\n"); line; line = strtok(NULL, "\n")) {
@@ -935,6 +939,31 @@ TEST(bench_counts_every_record)
 	ASSERT_NE(~0ULL, revoked) TH_LOG("no revoked line");
 	EXPECT_EQ(produced, consumed + revoked);
 	/* It unloaded the module it loaded. */
+	EXPECT_NE(0, access("/sys/module/mpmcring_loadgen", F_OK));
+	free(o);
+}
+
+TEST(bench_counts_every_record)
+{
+	bench_counts(_metadata, "1");
+}
+
+/*
+ * More consumers than one open file holds (16): bench opens the ring again
+ * for them (helper-268: it attached them all to one file, and every count
+ * from 17 failed after loading the module). Past the ring's slots (62):
+ * a usage error, and the module unloaded.
+ */
+TEST(bench_consumers_past_one_files_slots)
+{
+	struct cli_out *o = calloc(1, sizeof(*o));
+
+	bench_counts(_metadata, "40");
+	ASSERT_NE(NULL, o);
+	CLI(o, "bench", "--count", "10", "--threads", "1", "--consumers", "63");
+	CLI_LOG_UNLESS(o, 2);
+	EXPECT_EQ(2, o->status);
+	EXPECT_NE(NULL, strstr(o->err, "62 consumer slots"));
 	EXPECT_NE(0, access("/sys/module/mpmcring_loadgen", F_OK));
 	free(o);
 }

@@ -89,26 +89,61 @@ static uint64_t bench_sum(struct bench_consumer *bc, unsigned int n, bool bytes)
 	return s;
 }
 
+/*
+ * The ring opened once more for every max_per_file consumers past r's:
+ * one open file holds that many slots at most. h[0] is r.
+ */
+static int bench_handles(struct mpmcring *r, unsigned int consumers, struct mpmcring **h,
+			 unsigned int per)
+{
+	unsigned int k;
+
+	h[0] = r;
+	for (k = 1; k < (consumers + per - 1) / per; k++) {
+		h[k] = mpmcring_open(BENCH_DEV, 0);
+		if (!h[k])
+			return cli_error("bench", "%s: opening it again for consumers past %u: %s",
+					 BENCH_DEV, k * per, mpmcring_errmsg());
+	}
+	return CLI_OK;
+}
+
 int bench_run(const struct bench_opts *o, struct mpmcring *r, struct bench_result *res)
 {
-	struct bench_consumer *bc = calloc(o->consumers, sizeof(*bc));
+	const struct mpmcring_layout *l = mpmcring_get_layout(r);
+	unsigned int per = l->max_per_file ? l->max_per_file : 1;
+	struct bench_consumer *bc;
+	struct mpmcring **h;
 	atomic_bool drain = false;
 	bool tty = isatty(STDERR_FILENO);
 	double t0, next = 1;
 	unsigned int i;
 	int code = CLI_OK, err;
 
-	if (!bc)
+	if (o->consumers > l->max_consumers)
+		return cli_usage(
+			"bench",
+			"--consumers %llu: the load generator's ring has %u consumer slots",
+			(unsigned long long)o->consumers, l->max_consumers);
+	bc = calloc(o->consumers, sizeof(*bc));
+	h = calloc((o->consumers + per - 1) / per, sizeof(*h));
+	if (!bc || !h) {
+		free(bc);
+		free(h);
 		return cli_error("bench", "out of memory");
+	}
+	code = bench_handles(r, (unsigned int)o->consumers, h, per);
+	if (code)
+		goto out;
 	if (!lg_param("len_min", res->len_min, sizeof(res->len_min)))
 		strcpy(res->len_min, "?");
 	if (!lg_param("len_max", res->len_max, sizeof(res->len_max)))
 		strcpy(res->len_max, "?");
 	for (i = 0; i < o->consumers; i++) {
-		bc[i].r = r;
+		bc[i].r = h[i / per];
 		bc[i].batch = (unsigned int)o->batch;
 		bc[i].drain = &drain;
-		bc[i].c = mpmcring_consumer_new(r);
+		bc[i].c = mpmcring_consumer_new(bc[i].r);
 		if (!bc[i].c) {
 			code = cli_error("bench", "%s: consumer %u: %s", BENCH_DEV, i,
 					 mpmcring_errmsg());
@@ -181,6 +216,9 @@ stop:
 out:
 	for (i = 0; i < o->consumers; i++)
 		mpmcring_consumer_free(bc[i].c);
+	for (i = 1; i < (o->consumers + per - 1) / per; i++)
+		mpmcring_close(h[i]);
+	free(h);
 	free(bc);
 	return code;
 }
