@@ -865,7 +865,53 @@ static void t_event_flags_named(struct tap *t)
 	free(json);
 }
 
+/*
+ * Numbers the options take (ring.c parse_u64()): decimal, or hex with 0x;
+ * a leading zero is no octal (010 is ten, 09 nine); no sign, no space
+ * before it (strtoull skips spaces, then negates ' -1' to 2^64 - 1);
+ * suffixes K, M, G only where asked (helper-268).
+ */
+static void t_parse_u64_reads_what_a_user_means(struct tap *t)
+{
+	static const struct {
+		const char *s;
+		bool suffixes, ok;
+		uint64_t v;
+	} cases[] = {
+		{ "10", false, true, 10 },
+		{ "010", false, true, 10 },
+		{ "09", false, true, 9 },
+		{ "0x10", false, true, 16 },
+		{ "0", false, true, 0 },
+		{ "64K", true, true, 64 << 10 },
+		{ "010K", true, true, 10 << 10 },
+		{ "1MiB", true, true, 1 << 20 },
+		{ "64K", false, false, 0 },
+		{ " -1", false, false, 0 },
+		{ " 1", false, false, 0 },
+		{ "-1", false, false, 0 },
+		{ "+1", false, false, 0 },
+		{ "1 ", false, false, 0 },
+		{ "", false, false, 0 },
+		{ "0x", false, false, 0 },
+		{ "18446744073709551616", false, false, 0 },
+		{ "18446744073709551615", false, true, UINT64_MAX },
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t v = 12345;
+		bool ok = parse_u64(cases[i].s, cases[i].suffixes, &v);
+
+		CHECK(t, ok == cases[i].ok, "'%s': %s", cases[i].s, ok ? "taken" : "refused");
+		if (ok && cases[i].ok)
+			CHECK(t, v == cases[i].v, "'%s': %llu, want %llu", cases[i].s,
+			      (unsigned long long)v, (unsigned long long)cases[i].v);
+	}
+}
+
 static const struct tap_test tests[] = {
+	TAP_TEST(t_parse_u64_reads_what_a_user_means),
 	TAP_TEST(t_cat_follow_reports_losses_before_the_end),
 	TAP_TEST(t_cat_error_reports_losses_first),
 	TAP_TEST(t_cat_follow_failed_wait_ends_with_its_error),

@@ -452,6 +452,22 @@ TEST_F(cli, usage_errors_exit_2)
 	EXPECT_EQ(2, o->status);
 	CLI(o, "bench", "--size", "12345");
 	EXPECT_EQ(2, o->status);
+	/*
+	 * helper-268: ' -1' was 2^64 - 1 (strtoull skips the space and
+	 * negates); --len-min alone past --len-max's default failed only once
+	 * the module refused it; an interval of a nanosecond was a busy loop;
+	 * an unknown command said nothing on stdout under --json.
+	 */
+	CLI(o, "cat", RING_NAME, "--count", " -1");
+	EXPECT_EQ(2, o->status);
+	CLI(o, "bench", "--len-min", "300");
+	EXPECT_EQ(2, o->status);
+	EXPECT_NE(NULL, strstr(o->err, "--len-max 256"));
+	CLI(o, "stat", RING_NAME, "--interval", "1e-9");
+	EXPECT_EQ(2, o->status);
+	CLI(o, "frobnicate", "--json");
+	EXPECT_EQ(2, o->status);
+	EXPECT_NE(NULL, strstr(o->out, "{\"error\":"));
 	/* A usage error consumes nothing. */
 	ASSERT_EQ(0, ring_stats(self->fd, &st));
 	EXPECT_EQ(1, st.in_ring_records);
@@ -966,6 +982,33 @@ TEST(bench_consumers_past_one_files_slots)
 	EXPECT_NE(NULL, strstr(o->err, "62 consumer slots"));
 	EXPECT_NE(0, access("/sys/module/mpmcring_loadgen", F_OK));
 	free(o);
+}
+
+/*
+ * bench's summary is its result: written to a full disk, bench says so and
+ * exits 1 (helper-268: it never looked, and exited 0).
+ */
+TEST(bench_output_failure_is_an_error)
+{
+	char cmd[512], err[512] = "";
+	int status;
+	FILE *f;
+
+	ASSERT_EQ(0, access(cli_path(), X_OK))
+	TH_LOG("no mpmcring tool at %s: set MPMCRING_CLI", cli_path());
+	setenv("MPMCRING_MODDIR", vm_moddir(), 1);
+	snprintf(cmd, sizeof(cmd),
+		 "%s bench --count 100 --threads 1 >/dev/full 2>/tmp/bench-full.err", cli_path());
+	status = system(cmd);
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(1, WEXITSTATUS(status));
+	f = fopen("/tmp/bench-full.err", "r");
+	ASSERT_NE(NULL, f);
+	err[fread(err, 1, sizeof(err) - 1, f)] = 0;
+	fclose(f);
+	unlink("/tmp/bench-full.err");
+	EXPECT_NE(NULL, strstr(err, "writing the output")) TH_LOG("stderr: %s", err);
+	EXPECT_NE(0, access("/sys/module/mpmcring_loadgen", F_OK));
 }
 
 TEST_HARNESS_MAIN

@@ -147,5 +147,8 @@ int cmd_bench(int argc, char **argv)
 				 LG_NAME);
 	else if (code == CLI_OK)
 		bench_summary(&o, &res);
+	/* The summary is the result: a failed write of it is an error. */
+	if ((fflush(stdout) || ferror(stdout)) && errno != EPIPE && code == CLI_OK)
+		code = cli_error("bench", "writing the output: %s", strerror(errno));
 	return code;
 }

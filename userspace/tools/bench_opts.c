@@ -118,9 +118,12 @@ int bench_parse(int argc, char **argv, struct bench_opts *o)
 		return cli_usage("bench",
 				 "unexpected argument '%s' (bench always uses " BENCH_DEV ")",
 				 argv[optind]);
-	if (o->len_min && o->len_max && o->len_min > o->len_max)
-		return cli_usage("bench", "--len-min %llu is above --len-max %llu",
-				 (unsigned long long)o->len_min, (unsigned long long)o->len_max);
+	/* Either one alone against the other's default (the module's 24, 256). */
+	if ((o->len_min ? o->len_min : 24) > (o->len_max ? o->len_max : 256))
+		return cli_usage("bench", "--len-min %llu is above --len-max %llu%s",
+				 (unsigned long long)(o->len_min ? o->len_min : 24),
+				 (unsigned long long)(o->len_max ? o->len_max : 256),
+				 o->len_max ? "" : " (its default: give --len-max too)");
 	if (!o->threads && !o->hrtimer && !o->softirq && !o->nmi)
 		return cli_usage("bench",
 				 "no producers: --threads 0 needs --hrtimer, --softirq or --nmi");

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,6 +129,7 @@ int cmd_list(int argc, char **argv)
 	int c, i, n, failed = 0;
 
 	argv[0] = "mpmcring list";
+	signal(SIGPIPE, SIG_IGN); /* a closed pipe is told by errno, below */
 	while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
@@ -167,7 +169,8 @@ int cmd_list(int argc, char **argv)
 	free(info);
 	if (json)
 		puts("]");
-	if (fflush(stdout))
+	/* A closed pipe (list | head) is the reader's choice, as for stat. */
+	if ((fflush(stdout) || ferror(stdout)) && errno != EPIPE)
 		return cli_error("list", "writing the output: %s", strerror(errno));
 	/* Listed with their errors: a script must not take them for fine. */
 	return failed ? CLI_ERROR : CLI_OK;

@@ -95,6 +95,10 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(cli_cmds) / sizeof(cli_cmds[0]); i++)
 		if (!strcmp(cmd, cli_cmds[i].name))
 			return cli_cmds[i].fn(argc - 1, argv + 1);
+	/* With --json too on standard output, as every other error. */
+	if (cli_json)
+		return cli_fail(NULL, CLI_USAGE, "unknown %s '%s': see '%s --help'",
+				cmd[0] == '-' ? "option" : "command", cmd, CLI_NAME);
 	if (cmd[0] == '-')
 		fprintf(stderr, "%s: unknown option '%s'\n", CLI_NAME, cmd);
 	else

@@ -3,6 +3,7 @@
  * What every subcommand needs: the RING argument, opening a ring with
  * messages that say what to do, usage errors, signals, numbers and time.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -289,16 +290,24 @@ void cli_signals(bool forceable)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/*
+ * Decimal, or hex after 0x; a leading zero is not octal (010 is ten). A
+ * digit first: strtoull() would skip spaces and take a sign (' -1' is
+ * 2^64 - 1).
+ */
 bool parse_u64(const char *s, bool suffixes, uint64_t *v)
 {
+	bool hex = s && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
 	unsigned long long x;
 	unsigned int shift = 0;
 	char *end;
 
-	if (!s || !*s || *s == '-' || *s == '+')
+	if (hex)
+		s += 2;
+	if (!s || !(hex ? isxdigit((unsigned char)*s) : isdigit((unsigned char)*s)))
 		return false;
 	errno = 0;
-	x = strtoull(s, &end, 0);
+	x = strtoull(s, &end, hex ? 16 : 10);
 	if (errno || end == s)
 		return false;
 	if (suffixes && *end) {

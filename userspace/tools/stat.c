@@ -385,9 +385,9 @@ int cmd_stat(int argc, char **argv)
 			break;
 		case 'i':
 			watch = true;
-			if (!parse_seconds(optarg, &every))
-				return cli_usage("stat",
-						 "--interval %s: want a positive number of seconds",
+			/* Each sample sums every CPU's counters: not a busy loop. */
+			if (!parse_seconds(optarg, &every) || every < 0.01)
+				return cli_usage("stat", "--interval %s: want 0.01 seconds or more",
 						 optarg);
 			break;
 		case 'c':
