@@ -468,6 +468,10 @@ TEST_F(cli, usage_errors_exit_2)
 	CLI(o, "frobnicate", "--json");
 	EXPECT_EQ(2, o->status);
 	EXPECT_NE(NULL, strstr(o->out, "{\"error\":"));
+	/* The bad letter of a bundle, not the long option before it. */
+	CLI(o, "cat", "--follow", "-qj", RING_NAME);
+	EXPECT_EQ(2, o->status);
+	EXPECT_NE(NULL, strstr(o->out, "'-q'")) TH_LOG("stdout: %s", o->out);
 	/* A usage error consumes nothing. */
 	ASSERT_EQ(0, ring_stats(self->fd, &st));
 	EXPECT_EQ(1, st.in_ring_records);
