@@ -558,7 +558,12 @@ func (r *Ring) reopenFlags(flags int, what string) (*os.File, error) {
 	// Not f.Fd(): it would put the file back in blocking mode.
 	fi, err := f.Stat()
 	b, ok := sysStat(fi, err)
-	if !ok || a.Rdev != b.Rdev || !reopenedIsRing(f, &r.layout) ||
+	// The name again: the minor may have changed hands between the look
+	// above and the open (then the open ran another driver's open, but
+	// this file gets no ring ioctl).
+	if !ok || a.Rdev != b.Rdev ||
+		(b.Mode&syscall.S_IFMT == syscall.S_IFCHR && !miscNamedRing(uint64(b.Rdev))) ||
+		!reopenedIsRing(f, &r.layout) ||
 		(r.layout.ID == 0 && fdHungUp(r.fd)) {
 		f.Close()
 		return nil, errNotTheRing(r.path)
@@ -576,9 +581,9 @@ var reopenedIsRing = sameRing
 // sameRing says whether f, the ring's device opened again, is the ring the
 // layout l is of. The device number cannot say: a destroyed ring's minor
 // goes to the next misc device registered, another ring too, and
-// /proc/self/fd/N opens whatever now has it (reopenFlags has looked at
-// the name sysfs gives that number, so this ioctl goes to a ring's
-// device). INFO's id (ABI 1.2) is handed out cyclically, not soon reused.
+// /proc/self/fd/N opens whatever now has it (reopenFlags looks at the
+// name sysfs gives that number before the open and after it, so this
+// ioctl goes to a device named as a ring's). INFO's id (ABI 1.2) is handed out cyclically, not soon reused.
 // A module of ABI 1.1 gives no id: a ring destroyed and made again with
 // the same name and sizes passes as the old one, unless the old ring's
 // own file has hung up by then (reopenFlags looks: most of that window,

@@ -894,6 +894,7 @@ static void t_parse_u64_reads_what_a_user_means(struct tap *t)
 		{ "1 ", false, false, 0 },
 		{ "", false, false, 0 },
 		{ "0x", false, false, 0 },
+		{ "0x0x10", false, false, 0 },
 		{ "18446744073709551616", false, false, 0 },
 		{ "18446744073709551615", false, true, UINT64_MAX },
 	};

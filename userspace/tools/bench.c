@@ -147,8 +147,12 @@ int cmd_bench(int argc, char **argv)
 				 LG_NAME);
 	else if (code == CLI_OK)
 		bench_summary(&o, &res);
-	/* The summary is the result: a failed write of it is an error. */
-	if ((fflush(stdout) || ferror(stdout)) && errno != EPIPE && code == CLI_OK)
+	/*
+	 * The summary is the result: a failed write of it is an error. Its
+	 * lines are written after the last flush (the progress goes to
+	 * stderr), so the flush's errno is theirs.
+	 */
+	if (code == CLI_OK && fflush(stdout) && errno != EPIPE)
 		code = cli_error("bench", "writing the output: %s", strerror(errno));
 	return code;
 }

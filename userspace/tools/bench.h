@@ -12,6 +12,8 @@
 
 #define BENCH_RING "bench"
 #define BENCH_DEV MPMCRING_DEFAULT_PATH "-" BENCH_RING
+/* The load generator's ring has the module's default consumer slots. */
+#define BENCH_MAX_CONSUMERS 62
 
 struct bench_opts {
 	uint64_t threads; /* UINT64_MAX: the module's default */

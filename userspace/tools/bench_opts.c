@@ -25,7 +25,7 @@ static const char bench_usage[] =
 	"  --len-max B      largest payload (default 256)\n"
 	"  --count N        records each producer attempts (default 100000;\n"
 	"                   0: until interrupted)\n"
-	"  --consumers N    consumer threads (default 1)\n"
+	"  --consumers N    consumer threads, 1 to 62 (default 1)\n"
 	"  --batch N        records a consumer claims at a time (default 64)\n"
 	"  --module PATH    the load generator module (default: mpmcring_loadgen.ko\n"
 	"                   in $MPMCRING_MODDIR, else /lib/modules/$(uname -r)/\n"
@@ -97,7 +97,8 @@ int bench_parse(int argc, char **argv, struct bench_opts *o)
 			ok = bench_opt_u64("count", optarg, false, 0, UINT64_MAX >> 1, &o->count);
 			break;
 		case 'C':
-			ok = bench_opt_u64("consumers", optarg, false, 1, 1022, &o->consumers);
+			ok = bench_opt_u64("consumers", optarg, false, 1, BENCH_MAX_CONSUMERS,
+					   &o->consumers);
 			break;
 		case 'b':
 			ok = bench_opt_u64("batch", optarg, false, 1, 65536, &o->batch);

@@ -126,7 +126,7 @@ int cmd_list(int argc, char **argv)
 	struct mpmcring_consumer_info *info;
 	struct dirent **names;
 	bool json = false;
-	int c, i, n, failed = 0;
+	int c, i, n, failed = 0, out_err = 0;
 
 	argv[0] = "mpmcring list";
 	signal(SIGPIPE, SIG_IGN); /* a closed pipe is told by errno, below */
@@ -162,16 +162,22 @@ int cmd_list(int argc, char **argv)
 		char dev[300];
 
 		snprintf(dev, sizeof(dev), "/dev/%s", names[i]->d_name);
-		failed += !list_ring(names[i]->d_name, dev, json, i == 0, info);
+		if (!out_err)
+			failed += !list_ring(names[i]->d_name, dev, json, i == 0, info);
+		/* Each ring's errno is the flush's own: later calls change it. */
+		if (!out_err && fflush(stdout))
+			out_err = errno;
 		free(names[i]);
 	}
 	free(names);
 	free(info);
-	if (json)
+	if (json && !out_err)
 		puts("]");
+	if (!out_err && fflush(stdout))
+		out_err = errno;
 	/* A closed pipe (list | head) is the reader's choice, as for stat. */
-	if ((fflush(stdout) || ferror(stdout)) && errno != EPIPE)
-		return cli_error("list", "writing the output: %s", strerror(errno));
+	if (out_err && out_err != EPIPE)
+		return cli_error("list", "writing the output: %s", strerror(out_err));
 	/* Listed with their errors: a script must not take them for fine. */
 	return failed ? CLI_ERROR : CLI_OK;
 }

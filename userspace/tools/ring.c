@@ -311,7 +311,9 @@ bool parse_u64(const char *s, bool suffixes, uint64_t *v)
 
 	if (hex)
 		s += 2;
-	if (!s || !(hex ? isxdigit((unsigned char)*s) : isdigit((unsigned char)*s)))
+	/* strtoull() would take a second 0x too. */
+	if (!s || !(hex ? isxdigit((unsigned char)*s) : isdigit((unsigned char)*s)) ||
+	    (hex && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')))
 		return false;
 	errno = 0;
 	x = strtoull(s, &end, hex ? 16 : 10);
