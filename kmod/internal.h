@@ -253,6 +253,20 @@ static inline unsigned int mpmcring_next_slot(const struct mpmcring *ring,
 }
 
 /*
+ * How many slots are attached, for the statistics: the words loaded as
+ * mpmcring_next_slot() loads them (bitmap_weight()'s plain loads raced
+ * with attach and detach: KCSAN). Bits past max_consumers are never set.
+ */
+static inline unsigned int mpmcring_slots_attached(const struct mpmcring *ring)
+{
+	unsigned int n = ring->layout.max_consumers, i, count = 0;
+
+	for (i = 0; i < n; i += BITS_PER_LONG)
+		count += hweight_long(READ_ONCE(ring->slots_used[BIT_WORD(i)]));
+	return count;
+}
+
+/*
  * produce.c. mpmcring_reserve_prio() says -EBUSY where the exported calls
  * say -EAGAIN (an overwrite ring's reclaim bit taken: write(2) waits for
  * it); a caller that hands its errno to userspace turns it into -EAGAIN.

@@ -193,8 +193,7 @@ void mpmcring_get_stats(struct mpmcring *ring, struct mpmcring_stats *stats)
 	left = stats->overwritten_records + stats->in_ring_records;
 	stats->consumed_records = stats->produced_records > left ?
 				  stats->produced_records - left : 0;
-	stats->consumers = bitmap_weight(ring->slots_used,
-					 ring->layout.max_consumers);
+	stats->consumers = mpmcring_slots_attached(ring);
 	stats->abandoned_claims = atomic64_read(&ring->abandoned_claims);
 	stats->abandoned_records = atomic64_read(&ring->abandoned_records);
 	stats->revoked_claims = atomic64_read(&ring->revoked_claims);

@@ -9,6 +9,7 @@
  */
 #include <kunit/test.h>
 #include <linux/delay.h>
+#include <linux/kthread.h>
 
 #include "farm.h"
 
@@ -128,12 +129,64 @@ static void conc_stalled_producer(struct kunit *test)
 	conc_run(test, &p, f, true);
 }
 
+/* Attaches and detaches a slot until stopped. */
+static int conc_slot_churn(void *arg)
+{
+	struct mpmcring *ring = arg;
+	int i;
+
+	while (!kthread_should_stop()) {
+		i = mpmcring_slot_attach(ring, false);
+		if (i >= 0)
+			mpmcring_slot_detach(ring, i);
+		cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * The statistics count attached slots while consumers attach and detach,
+ * without the slots' lock: each word loaded once, marked (helper-270:
+ * bitmap_weight()'s plain loads raced with set_bit() and clear_bit(), a
+ * KCSAN report on the kcsan kernel). One slot churns: never more than one.
+ */
+static void conc_stats_while_slots_churn(struct kunit *test)
+{
+	struct mpmcring_params p = { .size = 4096 };
+	struct mpmcring *ring = kt_ring(test, &p);
+	struct mpmcring_stats *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	unsigned long deadline = jiffies + HZ;
+	struct task_struct *t;
+	unsigned int more = 0;
+
+	if (!st) {
+		mpmcring_destroy(ring);
+		KUNIT_FAIL(test, "no memory");
+		return;
+	}
+	t = kthread_run(conc_slot_churn, ring, "mpmcring_churn");
+	if (IS_ERR(t)) {
+		mpmcring_destroy(ring);
+		KUNIT_FAIL(test, "no thread: %ld", PTR_ERR(t));
+		return;
+	}
+	while (time_before(jiffies, deadline)) {
+		mpmcring_get_stats(ring, st);
+		more += st->consumers > 1;
+		cond_resched();
+	}
+	kthread_stop(t);
+	KUNIT_EXPECT_EQ(test, more, 0U);
+	mpmcring_destroy(ring);
+}
+
 static struct kunit_case conc_cases[] = {
 	KUNIT_CASE(conc_all_contexts),
 	KUNIT_CASE(conc_cross_2_64),
 	KUNIT_CASE(conc_batches),
 	KUNIT_CASE(conc_overwrite),
 	KUNIT_CASE(conc_stalled_producer),
+	KUNIT_CASE(conc_stats_while_slots_churn),
 	{}
 };
 
