@@ -255,14 +255,20 @@ static inline unsigned int mpmcring_next_slot(const struct mpmcring *ring,
 /*
  * How many slots are attached, for the statistics: the words loaded as
  * mpmcring_next_slot() loads them (bitmap_weight()'s plain loads raced
- * with attach and detach: KCSAN). Bits past max_consumers are never set.
+ * with attach and detach: KCSAN). Bits past max_consumers are never set;
+ * masked all the same, as bitmap_weight() does.
  */
 static inline unsigned int mpmcring_slots_attached(const struct mpmcring *ring)
 {
 	unsigned int n = ring->layout.max_consumers, i, count = 0;
+	unsigned long w;
 
-	for (i = 0; i < n; i += BITS_PER_LONG)
-		count += hweight_long(READ_ONCE(ring->slots_used[BIT_WORD(i)]));
+	for (i = 0; i < n; i += BITS_PER_LONG) {
+		w = READ_ONCE(ring->slots_used[BIT_WORD(i)]);
+		if (n - i < BITS_PER_LONG)
+			w &= BITMAP_LAST_WORD_MASK(n);
+		count += hweight_long(w);
+	}
 	return count;
 }
 
