@@ -485,8 +485,8 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
  * user memory reads): mpmcring_admit()'s answer, for mpmcring_bpf_output()
  * (its 64 KiB bound included; a reservation has its 4 KiB limit). A
  * refusal is counted as a drop of the ring, so on any non-zero return the
- * program must not produce the record; @len must be the record's length or less, never
- * more (a longer one could be refused, and counted, where the record
+ * program must not produce the record; @len must be the record's length
+ * or less, never more (a longer one could be refused, and counted, where the record
  * fits); a 0 promises nothing (the output after it may still be refused,
  * and counts that).
  *

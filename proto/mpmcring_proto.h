@@ -724,10 +724,11 @@ static MPR_ALWAYS_INLINE int mpr_claim_from(const struct mpr_view *v,
  * 0, -EAGAIN when there is nothing to claim, -EMSGSIZE when the first
  * record exceeds a hard max_bytes, -EBADMSG when the ring's positions are
  * inconsistent, -EBUSY when other consumers kept winning the race (or
- * the tries went on long runs of discarded records), -ESTALE when reclaim revoked the claim while it was being made and freed
- * its space (c->records says how many records the head moved over: they
- * are gone, counted by the kernel as a revoked claim; the caller counts
- * them as lost).
+ * the tries went on long runs of discarded records), -ESTALE when reclaim
+ * revoked the claim while it was being made and freed its space
+ * (c->records says how many records the head moved over: they are gone,
+ * counted by the kernel as a revoked claim; the caller counts them as
+ * lost).
  *
  * A caller that holds older claims keeps, as the start it commits with
  * (mpr_commit()), the oldest start of all it holds: a head written back

@@ -601,6 +601,27 @@ static bool peek_ring(struct tap *t, struct hostring *h, struct mpmcring **r)
 }
 
 /*
+ * A peek of r with the ring's drop count reading 7, then 12 (5 more), and
+ * the clock moving step seconds at each read: cat's exit code, and what it
+ * wrote (g_stats_calls counts the looks).
+ */
+static int peek_with_drops(struct tap *t, struct cat *k, struct mpmcring *r, double step,
+			   char **out, char **err)
+{
+	static const uint64_t drops[] = { 7, 12 };
+	int code;
+
+	g_drops = drops;
+	g_ndrops = 2;
+	g_stats_calls = 0;
+	g_clock_step = step;
+	code = cat_capture(t, k, r, NULL, out, err);
+	g_clock_step = 0;
+	g_ndrops = 0;
+	return code;
+}
+
+/*
  * --peek takes nothing, so no consumer's loss report reaches it: it says
  * what the ring's drop count grew by while it copied (7 before it began,
  * 12 at the next look), once, in either format. Before, a monitor saw a
@@ -611,22 +632,13 @@ static bool peek_ring(struct tap *t, struct hostring *h, struct mpmcring **r)
  */
 static void cat_peek_reports_drops(struct tap *t, enum cat_fmt fmt)
 {
-	static const uint64_t drops[] = { 7, 12 };
 	struct cat k = { .fmt = fmt, .peek = true };
 	struct mpmcring *r;
 	struct hostring h;
 	char *out, *err;
-	int code;
 
 	REQUIRE(t, peek_ring(t, &h, &r), "open");
-	g_drops = drops;
-	g_ndrops = 2;
-	g_stats_calls = 0;
-	g_clock_step = 0.001;
-	code = cat_capture(t, &k, r, NULL, &out, &err);
-	g_clock_step = 0;
-	g_ndrops = 0;
-	CHECK_EQ(t, code, CLI_OK);
+	CHECK_EQ(t, peek_with_drops(t, &k, r, 0.001, &out, &err), CLI_OK);
 	CHECK_EQ(t, (int)k.done, 3);
 	CHECK_EQ(t, (int)g_stats_calls, 2);
 	if (fmt == CAT_JSON) {
@@ -653,20 +665,13 @@ static void cat_peek_reports_drops(struct tap *t, enum cat_fmt fmt)
  */
 static void t_cat_peek_reports_drops_while_copying(struct tap *t)
 {
-	static const uint64_t drops[] = { 7, 12 };
 	struct cat k = { .fmt = CAT_JSON, .peek = true };
 	struct mpmcring *r;
 	struct hostring h;
 	char *out, *err, *nl;
 
 	REQUIRE(t, peek_ring(t, &h, &r), "open");
-	g_drops = drops;
-	g_ndrops = 2;
-	g_stats_calls = 0;
-	g_clock_step = 2;
-	CHECK_EQ(t, cat_capture(t, &k, r, NULL, &out, &err), CLI_OK);
-	g_clock_step = 0;
-	g_ndrops = 0;
+	CHECK_EQ(t, peek_with_drops(t, &k, r, 2, &out, &err), CLI_OK);
 	CHECK_EQ(t, (int)k.done, 3);
 	CHECK_EQ(t, words(out, "dropped"), 1);
 	nl = strchr(out, '\n');
@@ -684,20 +689,13 @@ static void t_cat_peek_reports_drops_while_copying(struct tap *t)
  */
 static void t_cat_peek_reports_drops_at_its_end(struct tap *t)
 {
-	static const uint64_t drops[] = { 7, 12 };
 	struct cat k = { .fmt = CAT_JSON, .peek = true, .count = 2 };
 	struct mpmcring *r;
 	struct hostring h;
 	char *out, *err;
 
 	REQUIRE(t, peek_ring(t, &h, &r), "open");
-	g_drops = drops;
-	g_ndrops = 2;
-	g_stats_calls = 0;
-	g_clock_step = 0.001;
-	CHECK_EQ(t, cat_capture(t, &k, r, NULL, &out, &err), CLI_OK);
-	g_clock_step = 0;
-	g_ndrops = 0;
+	CHECK_EQ(t, peek_with_drops(t, &k, r, 0.001, &out, &err), CLI_OK);
 	CHECK_EQ(t, (int)k.done, 2);
 	CHECK_EQ(t, (int)g_stats_calls, 2);
 	CHECK_EQ(t, words(out, "{\"dropped\":5}\n"), 1);
@@ -719,7 +717,6 @@ static void t_cat_peek_reports_drops_at_its_end(struct tap *t)
  */
 static void t_cat_peek_error_comes_after_records_and_drops(struct tap *t)
 {
-	static const uint64_t drops[] = { 7, 12 };
 	struct cat k = { .fmt = CAT_JSON, .peek = true };
 	const char *e1, *e2, *e3, *e4;
 	union mpr_hdr_word u;
@@ -742,15 +739,9 @@ static void t_cat_peek_error_comes_after_records_and_drops(struct tap *t)
 	memcpy(h.v.data + (pos & h.v.data_mask), &u.w, sizeof(u.w));
 	r = mpmcring__open_memory(h.cons, h.ro, &h.layout);
 	REQUIRE(t, r, "open");
-	g_drops = drops;
-	g_ndrops = 2;
-	g_stats_calls = 0;
-	g_clock_step = 0.001;
 	g_capture_merged = true;
-	CHECK_EQ(t, cat_capture(t, &k, r, NULL, &out, &err), CLI_ERROR);
+	CHECK_EQ(t, peek_with_drops(t, &k, r, 0.001, &out, &err), CLI_ERROR);
 	g_capture_merged = false;
-	g_clock_step = 0;
-	g_ndrops = 0;
 	CHECK_EQ(t, (int)k.done, 2);
 	CHECK_EQ(t, (int)g_stats_calls, 2);
 	/* Two records, the drops, the error: in that order. */
