@@ -91,15 +91,14 @@ static uint64_t bench_sum(struct bench_consumer *bc, unsigned int n, bool bytes)
 
 /*
  * The ring opened once more for every max_per_file consumers past r's:
- * one open file holds that many slots at most. h[0] is r.
+ * one open file holds that many slots at most. h[0] is r; h has nh.
  */
-static int bench_handles(struct mpmcring *r, unsigned int consumers, struct mpmcring **h,
-			 unsigned int per)
+static int bench_handles(struct mpmcring *r, struct mpmcring **h, unsigned int nh, unsigned int per)
 {
 	unsigned int k;
 
 	h[0] = r;
-	for (k = 1; k < (consumers + per - 1) / per; k++) {
+	for (k = 1; k < nh; k++) {
 		h[k] = mpmcring_open(BENCH_DEV, 0);
 		if (!h[k])
 			return cli_error("bench", "%s: opening it again for consumers past %u: %s",
@@ -112,6 +111,8 @@ int bench_run(const struct bench_opts *o, struct mpmcring *r, struct bench_resul
 {
 	const struct mpmcring_layout *l = mpmcring_get_layout(r);
 	unsigned int per = l->max_per_file ? l->max_per_file : 1;
+	/* Open files the consumers need: one per max_per_file of them. */
+	unsigned int nh = (unsigned int)((o->consumers + per - 1) / per);
 	struct bench_consumer *bc;
 	struct mpmcring **h;
 	atomic_bool drain = false;
@@ -126,13 +127,13 @@ int bench_run(const struct bench_opts *o, struct mpmcring *r, struct bench_resul
 			"--consumers %llu: the load generator's ring has %u consumer slots",
 			(unsigned long long)o->consumers, l->max_consumers);
 	bc = calloc(o->consumers, sizeof(*bc));
-	h = calloc((o->consumers + per - 1) / per, sizeof(*h));
+	h = calloc(nh, sizeof(*h));
 	if (!bc || !h) {
 		free(bc);
 		free(h);
 		return cli_error("bench", "out of memory");
 	}
-	code = bench_handles(r, (unsigned int)o->consumers, h, per);
+	code = bench_handles(r, h, nh, per);
 	if (code)
 		goto out;
 	if (!lg_param("len_min", res->len_min, sizeof(res->len_min)))
@@ -216,7 +217,7 @@ stop:
 out:
 	for (i = 0; i < o->consumers; i++)
 		mpmcring_consumer_free(bc[i].c);
-	for (i = 1; i < (o->consumers + per - 1) / per; i++)
+	for (i = 1; i < nh; i++)
 		mpmcring_close(h[i]);
 	free(h);
 	free(bc);
