@@ -454,6 +454,11 @@ static int mpmcring_publish(struct mpmcring *ring, umode_t mode)
 	ring->view.meta->layout.id = id;
 	err = misc_register(&ring->misc);
 	if (err) {
+		/* Says which: a caller's message has the number only. */
+		pr_err("mpmcring: ring %s: registering /dev/%s failed (%d)%s\n",
+		       ring->layout.name, ring->devname, err,
+		       err == -EBUSY ? ": no misc device minor left (destroy rings or unload modules that hold one)" :
+		       err == -EEXIST ? ": a device of that name exists" : "");
 		idr_remove(&mpmcring_ids, id);
 		return err;
 	}
@@ -477,7 +482,10 @@ static int mpmcring_publish(struct mpmcring *ring, umode_t mode)
  * one reference and must end it with mpmcring_destroy(). May sleep.
  *
  * Return: the ring, or ERR_PTR(-EINVAL) for bad parameters (a message says
- * which), ERR_PTR(-EEXIST) when the name is taken, ERR_PTR(-ENOMEM).
+ * which), ERR_PTR(-EEXIST) when the name is taken, ERR_PTR(-ENOMEM), or
+ * what registering its device returns: -ENOSPC (no ring id left), -EBUSY
+ * (no dynamic misc minor left: 6.1 has 128 for the whole system), or
+ * misc_register()'s other errors.
  */
 struct mpmcring *mpmcring_create(const struct mpmcring_params *params)
 {
