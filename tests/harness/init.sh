@@ -31,7 +31,8 @@
 # addresses),
 # objects <when> (the address ranges of our objects, when the module lists
 # them), kmemleak scan (its list after a scan at the very end), lockdep
-# state (whether lockdep is still on at the end). A section without END is
+# state (whether lockdep is still on at the end), taint check (the taint
+# bits at the start and at the end). A section without END is
 # where the guest died or hung.
 #
 # Knobs from the kernel command line (the kernel hands unknown name=value
@@ -173,6 +174,9 @@ done
 [ -e /proc/lockdep_stats ] && detectors="$detectors lockdep=on"
 [ -e /sys/kernel/debug/kcsan ] && detectors="$detectors kcsan=on"
 mark INFO detectors="${detectors# }"
+# The kernel's taint before our first module: the taint step at the end
+# compares.
+taint_at_start=$(cat /proc/sys/kernel/tainted)
 
 # insmod_section <module> [params]: one section, 0 when loaded.
 insmod_section() {
@@ -310,6 +314,18 @@ if [ -r /proc/lockdep_stats ]; then
 	on=$(awk '$1 == "debug_locks:" { print $2 }' /proc/lockdep_stats)
 	mark END lockdep state rc=$([ "$on" = 1 ] && echo 0 || echo 1) "$(now)"
 fi
+
+# taint: a WARN, a bad page (KASAN's reports too) or an Oops taints the
+# kernel (W, B, D), whoever's code it was. The console's reports are
+# judged by whose code they name; a taint bit new since the start is
+# judged apart, so that one the report scan did not see (a line lost, a
+# shape it does not know) still fails. Out-of-tree (O), unsigned (E) and
+# KUnit (N) taints are what loading our modules does.
+mark BEGIN taint check "$(now)"
+taint=$(cat /proc/sys/kernel/tainted)
+echo "tainted: $taint_at_start at the start, $taint at the end" >&3
+new=$((taint & ~taint_at_start & (32 | 128 | 512)))
+mark END taint check rc=$([ "$new" = 0 ] && echo 0 || echo 1) "$(now)"
 
 mark DONE
 finish

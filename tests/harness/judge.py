@@ -10,6 +10,7 @@ into results:
   <k>/lockdep                 lockdep still on at the end (lockdep kernels)
   <k>/leaks                   kmemleak finds no leak of ours (kmemleak kernels)
   <k>/objects                 the module listed its objects (KCSAN kernels)
+  <k>/taint                   the kernel took no W, B or D taint during the run
 """
 import os
 import re
@@ -471,6 +472,47 @@ def judge_lockdep(kid, sec, console, reports, logs):
                                    "\n".join(l.strip() for l in sec["lines"])), logs)
 
 
+# The taint bits init.sh's taint step watches, and what sets each.
+TAINTS = ((512, "W", "a WARNING"), (32, "B", "a bad page or a KASAN report"),
+          (128, "D", "an Oops or a BUG"))
+TAINTED_RE = re.compile(r"tainted: (\d+) at the start, (\d+) at the end$")
+
+
+def judge_taint(kid, sec, reports, logs):
+    """<k>/taint: a WARN, bad page or Oops taints the kernel whoever's code
+    it was. The reports step fails those naming our code and notes the
+    base kernel's; this one fails on the taint itself, so that a report
+    the scan missed, or one the base kernel printed under our tests,
+    fails too."""
+    if sec["rc"] is None:
+        R.add("%s/taint" % kid, "fail", "the guest died while reading its taint", logs)
+        return
+    m = None
+    for line in sec["lines"]:
+        m = TAINTED_RE.search(line.strip()) or m
+    if m is None:
+        R.add("%s/taint" % kid, "fail", "the taint step printed no 'tainted: A at the start, "
+              "B at the end' line: the taint is unknown\n%s" % "\n".join(sec["lines"][-5:]),
+              logs)
+        return
+    start, end = int(m.group(1)), int(m.group(2))
+    new = [(letter, what) for bit, letter, what in TAINTS if end & bit and not start & bit]
+    if not new and sec["rc"] == 0:
+        R.add("%s/taint" % kid, "pass")
+        return
+    if not new:
+        R.add("%s/taint" % kid, "fail", "the taint step failed (rc=%d) with no new taint in "
+              "its line: %s" % (sec["rc"], m.group(0)), logs)
+        return
+    seen = [r.line() for r in reports if not r.known]
+    R.add("%s/taint" % kid, "fail",
+          "the kernel tainted itself during the run: %s (%s); %s\n%s" % (
+              ", ".join("%s (%s)" % nw for nw in new), m.group(0),
+              "the console's reports (ours fail as <k>/reports):" if seen else
+              "no report on the console says where: see the console log",
+              "\n".join("  " + l for l in seen[:20])), logs)
+
+
 def judge_leaks(kid, sec, console, own, logs):
     """<k>/leaks: kmemleak's scan at the end of the guest, after every
     module was unloaded. Leaks whose allocation passed through our code
@@ -737,7 +779,7 @@ def judge_guest(kid, kos, status, secs, where):
             R.add("%s/rmmod" % kid, "pass" if ok else "fail",
                   "modules still loaded at the end:\n" + "\n".join(sec["lines"]) if not ok else "",
                   logs)
-        elif kind in ("lockdep", "kmemleak"):
+        elif kind in ("lockdep", "kmemleak", "taint"):
             later.append(sec)
 
     has_test_module = any(os.path.basename(k) == "mpmcring_test.ko" for k in kos)
@@ -756,5 +798,7 @@ def judge_guest(kid, kos, status, secs, where):
     for sec in later:
         if sec["kind"] == "lockdep":
             judge_lockdep(kid, sec, console, reports, logs)
+        elif sec["kind"] == "taint":
+            judge_taint(kid, sec, reports, logs)
         else:
             judge_leaks(kid, sec, console, own, logs)

@@ -42,6 +42,9 @@
 #                     both accesses, our code five or more frames below,
 #                     deeper than the frame rule looks: the module's
 #                     objects list alone makes it ours
+#     taint           add_taint(TAINT_WARN) with nothing on the console: no
+#                     report to scan, only the kernel's taint says so
+#                     (kcsan-6.12/taint; KCSAN's reports taint nothing)
 #   guest "nokunit" (the debug kernel):
 #     kunit-unbuilt   Kbuild's CONFIG_KUNIT test fails (as on a kernel
 #                     without KUnit): no test module, every suite missing
@@ -522,6 +525,32 @@ kunit_test_suite(plant_hung_suite);
 EOF
 }
 
+plant_taint() {
+	plant_kunit "$1" zz_plant_taint mpmcring_plant_taint kcsan-6.12 <<'EOF'
+// SPDX-License-Identifier: GPL-2.0-only
+/* Planted by selfcheck.sh: the kernel tainted W, and nothing printed. */
+#include <kunit/test.h>
+#include <linux/panic.h>
+
+static void plant_taint_silent_warn(struct kunit *test)
+{
+	add_taint(TAINT_WARN, LOCKDEP_STILL_OK);
+	KUNIT_EXPECT_TRUE(test, test_taint(TAINT_WARN));
+}
+
+static struct kunit_case plant_taint_cases[] = {
+	KUNIT_CASE(plant_taint_silent_warn),
+	{}
+};
+
+static struct kunit_suite plant_taint_suite = {
+	.name = "mpmcring_plant_taint",
+	.test_cases = plant_taint_cases,
+};
+kunit_test_suite(plant_taint_suite);
+EOF
+}
+
 plant_kcsan() {
 	plant_kunit "$1" zz_plant_kcsan mpmcring_plant_kcsan kcsan-6.12 <<'EOF'
 // SPDX-License-Identifier: GPL-2.0-only
@@ -945,7 +974,7 @@ if wanted debug || wanted nokunit || wanted stuck-boot; then
 		echo "error: the debug kernel did not build (log: $LOGDIR/kernel-debug.log): its guests will say so too" >&2
 fi
 wanted debug && start debug_guest
-wanted kcsan-6.12 && start guest kcsan-6.12 kcsan-6.12 device_smoke plant_kcsan
+wanted kcsan-6.12 && start guest kcsan-6.12 kcsan-6.12 device_smoke plant_kcsan plant_taint
 { wanted nokunit || wanted stuck-boot; } && start nokunit_guests
 wanted stock && start stock_guest
 
@@ -954,13 +983,15 @@ wait
 if wanted debug; then
 	collect debug
 	expect kunit-expect debug '^FAIL +debug/kunit/mpmcring_plant_expect/plant_expect_fails\b'
-	expect warn debug '^FAIL +debug/reports\b' \
-		'^ +ours: WARNING: CPU: [0-9]+ PID: [0-9]+ at .* mpr_plant_warn\+'
+	expect warn debug '^FAIL +debug/reports\b' '^FAIL +debug/taint\b' \
+		'^ +ours: WARNING: CPU: [0-9]+ PID: [0-9]+ at .* mpr_plant_warn\+' \
+		'^ +the kernel tainted itself during the run: .*W \(a WARNING\)'
 	expect lockdep debug '^FAIL +debug/reports\b' '^FAIL +debug/lockdep\b' \
 		'^ +ours: WARNING: possible circular locking dependency detected.*mpr_plant_lock_' \
 		'^ +lockdep turned itself off during the run, after: WARNING: possible circular locking'
-	expect kasan-oob debug '^FAIL +debug/reports\b' \
-		'^ +ours: BUG: KASAN: slab-out-of-bounds in plant_kasan_oob'
+	expect kasan-oob debug '^FAIL +debug/reports\b' '^FAIL +debug/taint\b' \
+		'^ +ours: BUG: KASAN: slab-out-of-bounds in plant_kasan_oob' \
+		'^ +the kernel tainted itself during the run: .*B \(a bad page or a KASAN report\)'
 	expect leak debug '^FAIL +debug/leaks\b' \
 		'^ +ours: unreferenced object 0x[0-9a-f]+ \(size 192\): from mpr_plant_leak\+'
 	expect rcu-stall debug '^FAIL +debug/reports\b' \
@@ -991,6 +1022,8 @@ if wanted kcsan-6.12; then
 		'^ +ours: BUG: KCSAN: data-race in __bitmap_(set|clear) / __bitmap_(set|clear) +\[at mpr_plant_bits_(set|clear)\+0x[0-9a-f]+/0x[0-9a-f]+ \[mpmcring_test\] \(frame 2 of an access\)\]'
 	expect kcsan-object kcsan-6.12 '^FAIL +kcsan-6\.12/reports\b' \
 		'^ +ours: BUG: KCSAN: data-race in [^[]+\[at address 0x[0-9a-f]+ is in our data zz-plant \[0x'
+	expect taint kcsan-6.12 '^FAIL +kcsan-6\.12/taint\b' \
+		'^ +the kernel tainted itself during the run: W \(a WARNING\) \(tainted: [0-9]+ at the start, [0-9]+ at the end\)'
 	explained kcsan-6.12
 	[ "${MPMCRING_KEEP:-0}" = 1 ] || rm -rf "$SCRATCH/kcsan-6.12"
 fi
@@ -1030,7 +1063,8 @@ if wanted stock; then
 		'^FAIL +stock-6.1/vm/zz_plant_panic +\(did not finish' \
 		'^FAIL +stock-6.1/reports +\([0-9]+ report\(s\) name mpmcring code, first: Kernel panic - not syncing: sysrq triggered crash +\[at a crash of the guest' \
 		'^FAIL +inventory/stock-6.1/rmmod +\(missing: ' \
-		'^FAIL +inventory/stock-6.1/rmmod/mpmcring +\(missing: '
+		'^FAIL +inventory/stock-6.1/rmmod/mpmcring +\(missing: ' \
+		'^FAIL +inventory/stock-6.1/taint +\(missing: '
 	expect demo-warn stock \
 		'^FAIL +stock-6.1/demo +\(make demo failed \(scripts/demo.sh exited with status 1\)\)' \
 		'^ +kernel report naming mpmcring code: WARNING: CPU: 0 PID: 1 at .* mpr_plant_demo_warn\+' \

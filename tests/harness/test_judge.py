@@ -11,7 +11,7 @@ import judge
 from common import GUEST_CPUS, R
 from judge import judge_detectors
 from marker_token import write_token
-from reports import Ownership
+from reports import Ownership, Report
 from test_parse import OVERFLOW, kunit_results
 
 ARMED = "soft_watchdog=1 nmi_watchdog=0 hung_task_timeout_secs=30 rcu_cpu_stall_timeout=15"
@@ -89,6 +89,54 @@ class Reports(unittest.TestCase):
         self.assertEqual(status, "fail")
         self.assertIn("want: <function> <function> <kernels> <memory> <why>", detail)
         self.assertIn("ours: WARNING: CPU: 0 PID: 1 at kmod/ring.c:1 mpr_x", detail)
+
+
+class Taint(unittest.TestCase):
+    """<k>/taint: a W, B or D taint new since the start fails, whatever
+    the console shows."""
+
+    def judge(self, lines, rc, reports=()):
+        R.tests, quiet, R.quiet = [], R.quiet, True
+        try:
+            judge.judge_taint("stock-6.1", {"lines": lines, "rc": rc}, list(reports), [])
+        finally:
+            R.quiet = quiet
+        (name, status, detail, _), = R.tests
+        self.assertEqual(name, "stock-6.1/taint")
+        return status, detail
+
+    def test_loading_our_modules_is_no_failure(self):
+        # O and E (out-of-tree, unsigned), N (KUnit): what insmod does.
+        self.assertEqual(self.judge(["tainted: 0 at the start, 274432 at the end"], 0)[0],
+                         "pass")
+
+    def test_a_new_warn_fails_with_no_report(self):
+        status, detail = self.judge(["tainted: 4096 at the start, 4608 at the end"], 1)
+        self.assertEqual(status, "fail")
+        self.assertTrue(detail.startswith("the kernel tainted itself during the run: "
+                                          "W (a WARNING) (tainted: 4096 at the start, "
+                                          "4608 at the end); no report on the console"), detail)
+
+    def test_bad_page_and_oops_are_named(self):
+        status, detail = self.judge(["tainted: 0 at the start, 160 at the end"], 1)
+        self.assertEqual(status, "fail")
+        self.assertIn("B (a bad page or a KASAN report), D (an Oops or a BUG)", detail)
+
+    def test_a_taint_from_before_the_run_is_not_new(self):
+        self.assertEqual(self.judge(["tainted: 512 at the start, 512 at the end"], 0)[0], "pass")
+
+    def test_the_reports_seen_are_listed(self):
+        rep = Report("WARNING: CPU: 0 PID: 1 at mm/x.c:1 theirs+0x1/0x2", [], 1.0, None)
+        status, detail = self.judge(["tainted: 0 at the start, 512 at the end"], 1, [rep])
+        self.assertEqual(status, "fail")
+        self.assertIn("the console's reports (ours fail as <k>/reports):\n  WARNING: CPU: 0 "
+                      "PID: 1 at mm/x.c:1 theirs", detail)
+
+    def test_no_line_or_no_end_fails(self):
+        self.assertIn("the taint is unknown", self.judge(["cat: can't open"], 1)[1])
+        self.assertIn("died", self.judge([], None)[1])
+        # The guest's arithmetic and the line disagree: not a pass.
+        self.assertEqual(self.judge(["tainted: 0 at the start, 0 at the end"], 1)[0], "fail")
 
 
 class WholeProgramSkip(unittest.TestCase):
