@@ -191,7 +191,11 @@ VISIBLE_IF_KUNIT __poll_t mpmcring_poll(struct file *file, poll_table *pt)
 	 * One queue, by the file's mode, not by the events asked
 	 * (EPOLL_CTL_MOD asks ->poll again without queueing): a write-only
 	 * file waits for room only, away from the queue commits look at.
+	 * A waiter on the readers' queue is noted first: one of them decides
+	 * how readers are woken (mpmcring_wake_readers()).
 	 */
+	if (mf->reader && !poll_does_not_wait(pt))
+		mpmcring_note_waiter(ring, poll_requested_events(pt));
 	poll_wait(file, mf->reader ? &ring->wq : &ring->wq_out, pt);
 	/* [W2] pairs with [W1], [W3]: on the queue before looking at the ring. */
 	smp_mb();

@@ -136,6 +136,13 @@ struct mpmcring {
 	u32 wake_refs[64];
 	spinlock_t wake_lock;		/* wake_mask, wake_refs */
 	int wake_missed;		/* a commit found sleepers, woke none */
+	/*
+	 * Set for good once an exclusive waiter that asks for no POLLIN
+	 * (EPOLLEXCLUSIVE, or io_uring's, on a read-write file waiting for
+	 * room) is queued on wq: readers' wakeups are keyed EPOLLIN from
+	 * then on (mpmcring_wake_readers()).
+	 */
+	int keyed_wakeups;
 	unsigned long lowered_woke;	/* jiffies: a lowered watermark's last wake */
 	unsigned long unpinned;		/* jiffies: the last chunk unpin scan */
 	/*
@@ -364,6 +371,7 @@ void mpmcring_wake_class_get(struct mpmcring *ring, u32 k);
 void mpmcring_wake_class_put(struct mpmcring *ring, u32 k);
 void mpmcring_backstop(struct mpmcring *ring);
 void mpmcring_wake_lowered(struct mpmcring *ring);
+void mpmcring_note_waiter(struct mpmcring *ring, __poll_t events);
 void mpmcring_refused_mark(struct mpmcring *ring);
 void mpmcring_refused_writer_waits(struct mpmcring *ring);
 

@@ -108,6 +108,47 @@ void mpmcring_wake_check(struct mpmcring *ring, u64 pos)
 	}
 }
 
+/*
+ * Readers' wakeups carry no key. They are sent for the lowest watermark
+ * of any reader file, so each waiter must ask ->poll for its own file's:
+ * epoll, poll(2) and read(2) do whatever the key, but io_uring's poll
+ * takes a key's events as the file's and posts them without asking (a
+ * file whose watermark was far completed at the first record). Without
+ * a key io_uring asks ->poll too; a POLLOUT-only waiter of a read-write
+ * file is woken for nothing and sleeps on. An exclusive one would take
+ * the one exclusive wakeup from the readers queued behind it (epoll
+ * counts an unkeyed wakeup as delivered to any exclusive waiter), for
+ * good: once one was queued (@keyed_wakeups, mpmcring_note_waiter()),
+ * the wakeups are keyed EPOLLIN, and io_uring polls of files with a
+ * watermark of their own may complete early again (a cost, never a
+ * loss: the consumer finds fewer records than its watermark).
+ */
+static void mpmcring_wake_readers(struct mpmcring *ring)
+{
+	if (READ_ONCE(ring->keyed_wakeups))
+		wake_up_poll(&ring->wq, EPOLLIN | EPOLLRDNORM);
+	else
+		wake_up(&ring->wq);
+}
+
+/**
+ * mpmcring_note_waiter() - note a reader file's waiter before it is queued
+ * @ring: the ring
+ * @events: the events it asks for (poll_requested_events())
+ *
+ * An exclusive waiter that asks for no POLLIN sets @keyed_wakeups for good
+ * (its events cannot change: EPOLL_CTL_MOD refuses EPOLLEXCLUSIVE). A
+ * wakeup that read the flag just before it was set, and went to that
+ * waiter, is the one a tick sends again (mpmcring_backstop(): readers
+ * asleep with records ready at a head that stood still), keyed.
+ */
+void mpmcring_note_waiter(struct mpmcring *ring, __poll_t events)
+{
+	if ((events & EPOLLEXCLUSIVE) && !(events & (EPOLLIN | EPOLLRDNORM)) &&
+	    !READ_ONCE(ring->keyed_wakeups))
+		WRITE_ONCE(ring->keyed_wakeups, 1);
+}
+
 /**
  * mpmcring_wake_lowered() - a file's lowered watermark made it ready
  * @ring: the ring
@@ -125,12 +166,12 @@ void mpmcring_wake_lowered(struct mpmcring *ring)
 
 	/*
 	 * The compare-and-swap only picks one caller per tick; it pairs with
-	 * nothing. The wakeup's own order is wake_up_poll()'s against the
+	 * nothing. The wakeup's own order is wake_up()'s against the
 	 * sleeper's [W2]; a mark the tick misses now it finds a tick later.
 	 */
 	if (time_after_eq(now, last + msecs_to_jiffies(MPMCRING_TICK_MS)) &&
 	    try_cmpxchg(&ring->lowered_woke, &last, now)) {
-		wake_up_poll(&ring->wq, EPOLLIN | EPOLLRDNORM);
+		mpmcring_wake_readers(ring);
 		return;
 	}
 	if (!READ_ONCE(ring->wake_missed))
@@ -265,7 +306,7 @@ EXPORT_SYMBOL_IF_KUNIT(mpmcring_wake_class_put);
 static void mpmcring_wake_in(struct mpmcring *ring)
 {
 	mpmcring_count(ring, wakeups, 1);
-	wake_up_poll(&ring->wq, EPOLLIN | EPOLLRDNORM);
+	mpmcring_wake_readers(ring);
 }
 
 /* irq_work: runs soon after a producer fired, in a context that may wake. */

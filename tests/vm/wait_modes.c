@@ -643,4 +643,152 @@ TEST_F_TIMEOUT(wm, pollout_io_uring_multishot, 120)
 	room_pingpong(_metadata, W_URING_MULTISHOT);
 }
 
+/*
+ * io_uring's poll takes a keyed wakeup's events for the file's and posts
+ * them without asking ->poll again (epoll and poll(2) ask it). Readers'
+ * wakeups are sent for the lowest watermark any reader file has: keyed
+ * EPOLLIN, a commit that reached another file's watermark (a reader at
+ * the default, class 0) completed the poll of a file whose watermark was
+ * still far (before: at the first record, seen on both modes). The
+ * readers' wakeups carry no key, so io_uring asks ->poll, which answers
+ * for the file's own watermark. Each record here is a commit that wakes
+ * the other reader (and the tick, for a head that stands still with a
+ * record ready, wakes the readers once more within 300 ms); the poll
+ * completes only once the watermark's bytes are in.
+ */
+static void uring_poll_watermark(struct __test_metadata *_metadata, enum wait_mode mode)
+{
+	uint64_t wm = 4096, in = 0;
+	struct waiter w;
+	char rec[64] = "below the watermark";
+	int fd, other, i, n;
+
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen",
+			       "ring=wmark create=1 size=65536 threads=0 autostart=0"));
+	fd = open("/dev/mpmcring-wmark", O_RDWR | O_CLOEXEC);
+	other = open("/dev/mpmcring-wmark", O_RDONLY | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	ASSERT_GE(other, 0);
+	ASSERT_EQ(0, ioctl(fd, MPMCRING_IOC_SET_WATERMARK, &wm));
+	ASSERT_EQ(0, waiter_init(&w, fd, mode));
+	ASSERT_EQ(0, waiter_wait(&w, 0)) TH_LOG("ready on an empty ring");
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(sizeof(rec), write(fd, rec, sizeof(rec)));
+		in += sizeof(rec) + 8;
+		n = waiter_wait(&w, i == 2 ? 300 : 0);
+		EXPECT_EQ(0, n)
+		TH_LOG("%s completed with %llu of %llu bytes in", waiter_name(mode),
+		       (unsigned long long)in, (unsigned long long)wm);
+	}
+	while (in < wm) {
+		ASSERT_EQ(sizeof(rec), write(fd, rec, sizeof(rec)));
+		in += sizeof(rec) + 8;
+	}
+	EXPECT_EQ(1, waiter_wait(&w, LOST_MS)) TH_LOG("not woken with the watermark reached");
+	waiter_fini(&w);
+	close(other);
+	close(fd);
+	EXPECT_EQ(0, vm_rmmod("mpmcring_loadgen"));
+}
+
+TEST_F_TIMEOUT(wm, io_uring_poll_oneshot_keeps_the_files_watermark, 60)
+{
+	uring_poll_watermark(_metadata, W_URING_ONESHOT);
+}
+
+TEST_F_TIMEOUT(wm, io_uring_poll_multishot_keeps_the_files_watermark, 60)
+{
+	uring_poll_watermark(_metadata, W_URING_MULTISHOT);
+}
+
+/* A writer's wait for room: EPOLLOUT alone, exclusive, on a read-write file. */
+struct excl_room {
+	int ep;
+	pid_t tid;
+	int n; /* epoll_wait()'s return, once done */
+	int done;
+};
+
+static void *excl_room_wait(void *arg)
+{
+	struct excl_room *x = arg;
+	struct epoll_event ev;
+
+	__atomic_store_n(&x->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	x->n = epoll_wait(x->ep, &ev, 1, 3 * LOST_MS);
+	__atomic_store_n(&x->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * Readers' wakeups carry no key (so that io_uring asks ->poll), and epoll
+ * counts an unkeyed wakeup as taken by an exclusive waiter that is asleep,
+ * whatever events it asked for. A writer of the low class waiting for room
+ * (EPOLLOUT | EPOLLEXCLUSIVE on a read-write file, queued first) would
+ * take every wakeup meant for an exclusive reader behind it, the tick's
+ * too, while records of a higher class come in (seen: the reader was
+ * never woken, with the writer's registration left unnoted). Once such a
+ * waiter is queued, readers' wakeups are keyed EPOLLIN: the reader is
+ * woken by the record.
+ */
+TEST_F_TIMEOUT(wm, epoll_exclusive_reader_behind_an_exclusive_room_waiter, 60)
+{
+	struct epoll_event out = { .events = EPOLLOUT | EPOLLEXCLUSIVE },
+			   in = { .events = EPOLLIN | EPOLLEXCLUSIVE }, ev;
+	struct excl_room x = { .ep = -1 };
+	uint32_t low = MPMCRING_PRIO_LOW;
+	uint64_t budget_ms = ROOM_ASLEEP_BUDGET_MS;
+	struct mpmcring_consumer *c;
+	struct mpmcring_record rec;
+	struct mpmcring *r;
+	char buf[56] = "low", normal[64] = "normal";
+	int wfd, nfd, rfd, rep, held = 0;
+	pthread_t th;
+
+	ASSERT_EQ(
+		0,
+		vm_insmod(
+			"mpmcring_loadgen",
+			"ring=wmark create=1 size=65536 threads=0 autostart=0 watermarks=50,10,0"));
+	r = mpmcring_open("/dev/mpmcring-wmark", 0);
+	ASSERT_NE(NULL, r) TH_LOG("%s", mpmcring_errmsg());
+	c = mpmcring_consumer_new(r);
+	ASSERT_NE(NULL, c) TH_LOG("%s", mpmcring_errmsg());
+	wfd = open("/dev/mpmcring-wmark", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	nfd = open("/dev/mpmcring-wmark", O_WRONLY | O_CLOEXEC);
+	rfd = open("/dev/mpmcring-wmark", O_RDONLY | O_CLOEXEC);
+	x.ep = epoll_create1(EPOLL_CLOEXEC);
+	rep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_TRUE(wfd >= 0 && nfd >= 0 && rfd >= 0 && x.ep >= 0 && rep >= 0);
+	/* The low class full, every record held: no room, nothing ready. */
+	ASSERT_EQ(0, ioctl(wfd, MPMCRING_IOC_SET_PRIO, &low));
+	ASSERT_EQ(0, room_fill(wfd, buf, sizeof(buf)));
+	while (mpmcring_read(c, &rec) == 0)
+		held++;
+	ASSERT_LT(0, held);
+	/* The room waiter first: the queue's walk meets it first. */
+	ASSERT_EQ(0, epoll_ctl(x.ep, EPOLL_CTL_ADD, wfd, &out));
+	ASSERT_EQ(0, epoll_ctl(rep, EPOLL_CTL_ADD, rfd, &in));
+	ASSERT_EQ(0, epoll_wait(rep, &ev, 1, 0))
+	TH_LOG("the reader is ready with every record held");
+	ASSERT_EQ(0, pthread_create(&th, NULL, excl_room_wait, &x));
+	EXPECT_TRUE(room_drain_asleep(&x.tid, &budget_ms)) TH_LOG("the room waiter never slept");
+	/* A record of the normal class, which has room. */
+	ASSERT_EQ(sizeof(normal), write(nfd, normal, sizeof(normal)));
+	EXPECT_EQ(1, epoll_wait(rep, &ev, 1, LOST_MS))
+	TH_LOG("the reader was not woken by the record (%d records held)", held);
+	/* Room back: the writer's wait ends. */
+	EXPECT_EQ(0, mpmcring_commit(c));
+	pthread_join(th, NULL);
+	EXPECT_EQ(1, x.n) TH_LOG("the room waiter was not woken by the room");
+	mpmcring_consumer_free(c);
+	mpmcring_close(r);
+	close(rep);
+	close(x.ep);
+	close(rfd);
+	close(nfd);
+	close(wfd);
+	EXPECT_EQ(0, vm_rmmod("mpmcring_loadgen"));
+}
+
 TEST_HARNESS_MAIN
