@@ -137,10 +137,11 @@ struct mpmcring {
 	spinlock_t wake_lock;		/* wake_mask, wake_refs */
 	int wake_missed;		/* a commit found sleepers, woke none */
 	/*
-	 * Set for good once an exclusive waiter that asks for no POLLIN
-	 * (EPOLLEXCLUSIVE, or io_uring's, on a read-write file waiting for
-	 * room) is queued on wq: readers' wakeups are keyed EPOLLIN from
-	 * then on (mpmcring_wake_readers()).
+	 * Set for good once an exclusive waiter that asks for neither POLLIN
+	 * nor POLLRDNORM (EPOLLEXCLUSIVE, or io_uring's, on a file that
+	 * reads: a read-write file waiting for room, say) is queued on wq:
+	 * readers' wakeups are keyed EPOLLIN from then on
+	 * (mpmcring_wake_readers()). Any file that reads may set it.
 	 */
 	int keyed_wakeups;
 	unsigned long lowered_woke;	/* jiffies: a lowered watermark's last wake */

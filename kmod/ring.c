@@ -457,7 +457,7 @@ static int mpmcring_publish(struct mpmcring *ring, umode_t mode)
 		/* Says which: a caller's message has the number only. */
 		pr_err("mpmcring: ring %s: registering /dev/%s failed (%d)%s\n",
 		       ring->layout.name, ring->devname, err,
-		       err == -EBUSY ? ": no misc device minor left (destroy rings or unload modules that hold one)" :
+		       err == -EBUSY ? ": no misc device minor could be had (none left: 6.1 has 128 in all, so destroy rings or unload modules that hold one; or no memory for one)" :
 		       err == -EEXIST ? ": a device of that name exists" : "");
 		idr_remove(&mpmcring_ids, id);
 		return err;
@@ -484,8 +484,9 @@ static int mpmcring_publish(struct mpmcring *ring, umode_t mode)
  * Return: the ring, or ERR_PTR(-EINVAL) for bad parameters (a message says
  * which), ERR_PTR(-EEXIST) when the name is taken, ERR_PTR(-ENOMEM), or
  * what registering its device returns: -ENOSPC (no ring id left), -EBUSY
- * (no dynamic misc minor left: 6.1 has 128 for the whole system), or
- * misc_register()'s other errors.
+ * (no dynamic misc minor could be had: 6.1 has 128 for the whole system;
+ * later kernels say -EBUSY for no memory for one too), or misc_register()'s
+ * other errors.
  */
 struct mpmcring *mpmcring_create(const struct mpmcring_params *params)
 {

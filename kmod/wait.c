@@ -111,16 +111,17 @@ void mpmcring_wake_check(struct mpmcring *ring, u64 pos)
 /*
  * Readers' wakeups carry no key. They are sent for the lowest watermark
  * of any reader file, so each waiter must ask ->poll for its own file's:
- * epoll, poll(2) and read(2) do whatever the key, but io_uring's poll
- * takes a key's events as the file's and posts them without asking (a
- * file whose watermark was far completed at the first record). Without
- * a key io_uring asks ->poll too; a POLLOUT-only waiter of a read-write
- * file is woken for nothing and sleeps on. An exclusive one would take
+ * epoll, poll(2) and read(2) do whatever the key, but io_uring's poll and
+ * aio's IOCB_CMD_POLL take a key's events as the file's and post them
+ * without asking (a file whose watermark was far completed at the first
+ * record). Without a key they ask ->poll too; a POLLOUT-only waiter of a
+ * read-write file is woken for nothing (its ->poll looks for room again:
+ * bounded work) and sleeps on. An exclusive one would take
  * the one exclusive wakeup from the readers queued behind it (epoll
  * counts an unkeyed wakeup as delivered to any exclusive waiter), for
  * good: once one was queued (@keyed_wakeups, mpmcring_note_waiter()),
- * the wakeups are keyed EPOLLIN, and io_uring polls of files with a
- * watermark of their own may complete early again (a cost, never a
+ * the wakeups are keyed EPOLLIN, and io_uring and aio polls of files with
+ * a watermark of their own may complete early again (a cost, never a
  * loss: the consumer finds fewer records than its watermark).
  */
 static void mpmcring_wake_readers(struct mpmcring *ring)
@@ -136,11 +137,16 @@ static void mpmcring_wake_readers(struct mpmcring *ring)
  * @ring: the ring
  * @events: the events it asks for (poll_requested_events())
  *
- * An exclusive waiter that asks for no POLLIN sets @keyed_wakeups for good
- * (its events cannot change: EPOLL_CTL_MOD refuses EPOLLEXCLUSIVE). A
- * wakeup that read the flag just before it was set, and went to that
- * waiter, is the one a tick sends again (mpmcring_backstop(): readers
- * asleep with records ready at a head that stood still), keyed.
+ * An exclusive waiter that asks for neither POLLIN nor POLLRDNORM sets
+ * @keyed_wakeups for good (its events cannot change: EPOLL_CTL_MOD refuses
+ * EPOLLEXCLUSIVE; io_uring's poll update queues again, through ->poll).
+ * A wakeup that read the flag unset while such a waiter was being queued
+ * loses no reader: one queued behind it was queued after the flag was set
+ * (exclusive waiters go to the tail), and its ->poll looks at the ring
+ * after [W2]'s full barrier. Either that look sees the record whose commit
+ * sent the wakeup (the file is ready when queued), or the commit's [W1]
+ * came after it, and the waker's load of the flag, later still, sees it
+ * set: store buffering with a full barrier on both sides.
  */
 void mpmcring_note_waiter(struct mpmcring *ring, __poll_t events)
 {

@@ -122,8 +122,13 @@ class Taint(unittest.TestCase):
         self.assertEqual(status, "fail")
         self.assertIn("B (a bad page or a KASAN report), D (an Oops or a BUG)", detail)
 
-    def test_a_taint_from_before_the_run_is_not_new(self):
-        self.assertEqual(self.judge(["tainted: 512 at the start, 512 at the end"], 0)[0], "pass")
+    def test_a_taint_from_before_the_run_is_not_new_and_is_noted(self):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            status = self.judge(["tainted: 512 at the start, 512 at the end"], 0)[0]
+        self.assertEqual(status, "pass")
+        self.assertIn("note: stock-6.1: the kernel was tainted W (a WARNING) before our first "
+                      "module", out.getvalue())
 
     def test_the_reports_seen_are_listed(self):
         rep = Report("WARNING: CPU: 0 PID: 1 at mm/x.c:1 theirs+0x1/0x2", [], 1.0, None)

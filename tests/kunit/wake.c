@@ -535,6 +535,60 @@ out:
 	mpmcring_destroy(ring);
 }
 
+/* Queues nothing: lets ->poll see a caller that would wait. */
+static void kt_poll_queue_none(struct file *f, wait_queue_head_t *wq, poll_table *pt)
+{
+}
+
+/*
+ * Readers' wakeups carry no key until an exclusive waiter asking for
+ * neither POLLIN nor POLLRDNORM is queued on the readers' queue (epoll
+ * would hand it the one exclusive wakeup): ->poll notes that waiter, and
+ * only one that is queued, on a file that reads.
+ */
+static void wake_exclusive_room_waiter_keys_wakeups(struct kunit *test)
+{
+	static const struct {
+		__poll_t events;
+		bool queued, reader, keyed;
+	} cases[] = {
+		{ EPOLLIN | EPOLLEXCLUSIVE, true, true, false },
+		{ EPOLLRDNORM | EPOLLEXCLUSIVE, true, true, false },
+		{ EPOLLOUT, true, true, false },
+		{ EPOLLOUT | EPOLLEXCLUSIVE, false, true, false },
+		{ EPOLLOUT | EPOLLEXCLUSIVE, true, false, false },
+		{ EPOLLOUT | EPOLLEXCLUSIVE, true, true, true },
+		{ EPOLLHUP | EPOLLEXCLUSIVE, true, true, true },
+	};
+	struct mpmcring_file *mf = kunit_kzalloc(test, sizeof(*mf), GFP_KERNEL);
+	struct file *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	struct mpmcring_params p = { .size = 4096 };
+	struct mpmcring *ring;
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, mf);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	ring = kt_ring(test, &p);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct poll_table_struct pt = { ._key = cases[i].events };
+
+		if (cases[i].queued)
+			pt._qproc = kt_poll_queue_none;
+		/* Set for good once set: each case starts unset. */
+		WRITE_ONCE(ring->keyed_wakeups, 0);
+		memset(mf, 0, sizeof(*mf));
+		mf->ring = ring;
+		mf->reader = cases[i].reader;
+		mf->writable = true;
+		mf->read_slot = -1;
+		f->private_data = mf;
+		mpmcring_poll(f, &pt);
+		KUNIT_EXPECT_EQ_MSG(test, READ_ONCE(ring->keyed_wakeups), (int)cases[i].keyed,
+				    "case %u: events %#x", i, (unsigned int)cases[i].events);
+	}
+	mpmcring_destroy(ring);
+}
+
 /*
  * mpmcring_free_bytes() loads reclaim_pos before prod_pos, so reclaims and
  * reservations between the loads can make prod - reclaim exceed the data
@@ -642,6 +696,7 @@ static struct kunit_case wake_cases[] = {
 	KUNIT_CASE(wake_room_counted_when_sent),
 	KUNIT_CASE(wake_room_at_tracks_the_earliest_writer),
 	KUNIT_CASE(wake_poll_reclaims_for_pollout_only),
+	KUNIT_CASE(wake_exclusive_room_waiter_keys_wakeups),
 	KUNIT_CASE(wake_free_bytes_never_wraps),
 	KUNIT_CASE(wake_classes),
 	KUNIT_CASE(wake_due_is_the_window),

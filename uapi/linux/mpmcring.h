@@ -445,11 +445,12 @@ struct mpmcring_consumers {
  * value rounded down to a power of two; at most data_size / 2 (EINVAL).
  * Files that wait with EPOLLEXCLUSIVE on one ring must share a watermark:
  * an exclusive wakeup goes to one of them, whether or not it is ready.
- * io_uring's poll keeps the watermark too, until an exclusive waiter for
- * POLLOUT alone (EPOLLEXCLUSIVE on a read-write file) is queued on the
- * ring: from then on a poll may complete as soon as any reader file's
- * watermark is reached (the wakeups carry POLLIN, which io_uring posts
- * without asking the file).
+ * io_uring's and aio's polls keep the watermark too, until any file that
+ * reads queues an exclusive waiter asking for neither POLLIN nor
+ * POLLRDNORM (EPOLLEXCLUSIVE for POLLOUT on a read-write file, say): from
+ * then on, for the ring's life, such a poll may complete as soon as any
+ * reader file's watermark is reached (the wakeups carry POLLIN, which
+ * they post without asking the file).
  */
 #define MPMCRING_IOC_SET_WATERMARK _IOW(MPMCRING_IOC_TYPE, 0xa4, __u64)
 /* Priority class of records this file writes with write(2): at most
