@@ -7,8 +7,9 @@
 #
 #   go_test.sh vet     go vet of every Go module here (guest tests too; the
 #                      package also for 32-bit big-endian MIPS and arm64)
-#   go_test.sh race    go test -race -short of the package (unit, stress,
-#                      ABI, examples, the fuzz target's seeds)
+#   go_test.sh race    go test -race -short -v of the package (unit, stress,
+#                      ABI, examples, the fuzz target's seeds), each test
+#                      named in the output for run.sh
 #   go_test.sh test    go test of the package at full size, the lease
 #                      stress too (it cannot run under the race detector)
 #   go_test.sh fuzz    the fuzz target over N generated inputs
@@ -32,7 +33,8 @@ vet)
 	(cd "$top/bench/go" && go vet ./...)
 	;;
 race)
-	cd "$top/go" && go test -race -short -count=1 ./...
+	# -v: run.sh reads each top-level test's result and skip from it.
+	cd "$top/go" && go test -race -short -count=1 -v ./...
 	;;
 test)
 	cd "$top/go" && go test -count=1 ./...

@@ -239,12 +239,48 @@ add "go/c_producer_asan" "$here/go_test.sh cproducer $out/asan/go_cproducer"
 (run_lane "$out/lane1.results" "${tests[@]}")
 wait "$lane2_pid"
 
+# cases <test> <log>: the cases inside a test, as "ok|not ok <case>[ # SKIP
+# why]" lines, so that each is a result of its own, by name (host/<test>/
+# <case>), and the inventory notices one deleted or renamed as it does a
+# KUnit case: the TAP lines of the plain build's unit tests (tests/host/
+# tap.h; the sanitizer builds run the same cases), and the top-level tests
+# of go test -v (its skips as skips, which the inventory must allow). A
+# test that may skip as a whole (may_skip) has none: its cases are not
+# known when it skipped.
+cases() {
+	case $1 in
+	plain/*)
+		[ -n "${may_skip[$1]:-}" ] && return 0
+		awk '/^(not )?ok [0-9]+ [A-Za-z0-9_]+$/ { print ($1 == "ok" ? "ok" : "not ok"), $NF }' "$2"
+		;;
+	go/test_race)
+		# Top-level only ("--- X: Name (1.00s)" at column 0); each
+		# package's lines come together, its "ok|FAIL <path>" line last.
+		awk '/^--- (PASS|FAIL|SKIP): [A-Za-z0-9_]+ / {
+				st = $2; t[++n] = $3; s[n] = st; why[n] = ""
+				if (st == "SKIP:" && (getline l) > 0) {
+					sub(/^[ \t]+/, "", l)
+					why[n] = l
+				}
+				next
+			}
+			/^(ok|FAIL)[ \t]+[^ \t]+\/[^ \t]+/ {
+				k = split($2, p, "/")
+				for (i = 1; i <= n; i++)
+					print (s[i] == "FAIL:" ? "not ok" : "ok"), p[k] "/" t[i] \
+						(s[i] == "SKIP:" ? " # SKIP " (why[i] == "" ? "(no reason given)" : why[i]) : "")
+				n = 0
+			}' "$2"
+		;;
+	esac
+}
+
 all=("${tests[@]}" "${lane2[@]}")
 declare -A rcs=()
 while read -r rc name; do
 	rcs[$name]=$rc
 done < <(cat "$out/lane1.results" "$out/lane2.results")
-echo "1..${#all[@]}"
+report=()
 i=0 fail=0
 for t in "${all[@]}"; do
 	i=$((i + 1))
@@ -255,18 +291,26 @@ for t in "${all[@]}"; do
 	[ "$rc" = 4 ] && [ -n "${may_skip[$name]:-}" ] &&
 		skip=$(grep -m1 '^# SKIP ' "$log" | cut -c8-)
 	if [ "$rc" = 0 ]; then
-		echo "ok $i $name"
+		report+=("ok $i $name")
 	elif [ -n "$skip" ]; then
-		echo "ok $i $name # SKIP $skip"
+		report+=("ok $i $name # SKIP $skip")
 	else
-		echo "not ok $i $name"
+		report+=("not ok $i $name")
 		fail=1
 		[ "$rc" = 124 ] || [ "$rc" = 137 ] &&
-			echo "# timed out after ${MPMCRING_HOST_TEST_TIMEOUT:-900}s (MPMCRING_HOST_TEST_TIMEOUT), at niceness $(nice) (MPMCRING_HOST_NICE)"
-		[ "$rc" = none ] && echo "# no result recorded (its lane died)"
-		sed 's/^/# /' "$log" | tail -n 30
+			report+=("# timed out after ${MPMCRING_HOST_TEST_TIMEOUT:-900}s (MPMCRING_HOST_TEST_TIMEOUT), at niceness $(nice) (MPMCRING_HOST_NICE)")
+		[ "$rc" = none ] && report+=("# no result recorded (its lane died)")
+		mapfile -t -O "${#report[@]}" report < <(sed 's/^/# /' "$log" | tail -n 30)
 	fi
+	[ -f "$log" ] || continue
+	while read -r st c; do
+		i=$((i + 1))
+		[ "$st" = ok ] || { st="not ok" c=${c#ok }; fail=1; }
+		report+=("$st $i $name/$c")
+	done < <(cases "$name" "$log")
 done
+echo "1..$i"
+printf '%s\n' "${report[@]}"
 # For sizing CI, never judged: where the host tests' CPU goes.
 echo "# the ten tests that took the most CPU (wall s, CPU s; all: $out/lane*.results.times):"
 sort -k3,3nr "$out/lane1.results.times" "$out/lane2.results.times" | head -n 10 | sed 's/^/#   /'
