@@ -13,7 +13,7 @@
 #                       $(DESTDIR)/usr/src/mpmcring-<version>
 #   make dkms-install   dkms-src, then dkms add/build/install (root)
 #   make check          every test: deps (says what it installs first), host tests, static checks, test
-#                       kernels, modules for six kernels, DKMS, KUnit and VM
+#                       kernels, modules for five kernels, DKMS, KUnit and VM
 #                       tests in qemu, all checked against tests/inventory.txt
 #   make check-harness  the runner's unit tests, then faults planted in
 #                       scratch copies: the runner must fail for each;
