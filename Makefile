@@ -80,7 +80,11 @@ modules: check-kdir
 	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" W=1 modules
 	bash scripts/module-btf.sh "$(KDIR)" *.ko
 
-modules_install: modules
+# The product's modules only: the KUnit suites and the load generator are
+# test tools (MPMCRING_LOADGEN_MODULE=1 installs the load generator too).
+modules_install:
+	$(MAKE) modules MPMCRING_KUNIT_MODULE=0 \
+		MPMCRING_LOADGEN_MODULE=$(if $(filter 1,$(MPMCRING_LOADGEN_MODULE)),1,0)
 	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" INSTALL_MOD_DIR=updates modules_install
 
 userspace:
@@ -120,14 +124,19 @@ dkms-install: dkms-src
 
 uninstall:
 	$(MAKE) -C userspace uninstall
-	rm -f "$(DESTDIR)$(UDEVRULESDIR)/99-mpmcring.rules"
+	@rules="$(DESTDIR)$(UDEVRULESDIR)/99-mpmcring.rules"; \
+	if [ -e "$$rules" ] && ! sed -e 's|GROUP="[^"]*"|GROUP="@GROUP@"|g; s|MODE="[^"]*"|MODE="@MODE@"|g' \
+		"$$rules" | cmp -s - packaging/99-mpmcring.rules; then \
+		echo "make uninstall: kept $$rules: it is not what make install writes, whatever the group and mode (an admin's rule)" >&2; \
+	else rm -f "$$rules"; fi
 	@conf="$(DESTDIR)$(MODPROBEDIR)/mpmcring.conf"; \
 	if [ -e "$$conf" ] && ! cmp -s packaging/mpmcring.modprobe.conf "$$conf"; then \
 		echo "make uninstall: kept $$conf: it holds changes (an admin's module options)" >&2; \
 	else rm -f "$$conf"; fi
 
 check:
-	bash scripts/deps.sh check
+	@if [ "$(MPMCRING_DEPS)" = 0 ]; then echo "deps: skipped (MPMCRING_DEPS=0)"; \
+	else bash scripts/deps.sh check; fi
 	$(PYTHON) tests/harness/run.py
 
 check-harness:

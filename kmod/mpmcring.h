@@ -34,7 +34,8 @@ struct mpmcring;
  *	get 1/2, 1/8 and 0 of @size
  * @initial_pos: position the ring starts at, granule-aligned; lets tests
  *	start next to 2^64 and prove every comparison is wrap-safe
- * @dev_mode: permissions of the device node (0 means 0600)
+ * @dev_mode: permissions of the device node (0 means 0600); a udev rule
+ *	may set others (the packaged one sets every ring's)
  * @claim_timeout_ms: a consumer claim that stands still this long is
  *	revoked, so a stopped consumer cannot stop collection (0 means 5000;
  *	at most an hour; %MPMCRING_CREATE_NO_LEASE turns revocation off)

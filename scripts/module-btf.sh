@@ -207,7 +207,10 @@ if [ -z "$base" ] && [ -n "$rel" ] && [ -r "$image" ]; then
 	# leaving files in a place no package owns. Under sudo -E, HOME is the
 	# caller's: cache_dir() then refuses it (see there).
 	cache=${MPMCRING_CACHE:-}
-	if [ -z "$cache" ] && [ -n "${XDG_CACHE_HOME:-}" ]; then
+	# MPMCRING_BTF_CACHE=0 (dkms.conf): none, whoever runs it.
+	if [ "${MPMCRING_BTF_CACHE:-1}" = 0 ]; then
+		cache=
+	elif [ -z "$cache" ] && [ -n "${XDG_CACHE_HOME:-}" ]; then
 		cache=$XDG_CACHE_HOME/mpmcring
 	elif [ -z "$cache" ] && [ -n "${HOME:-}" ]; then
 		cache=$HOME/.cache/mpmcring

@@ -73,4 +73,11 @@ man -l "$dest/usr/share/man/man3/libmpmcring.3" >/dev/null 2>&1 || fail "man pag
 make -s -C "$top" uninstall DESTDIR="$dest" PREFIX=/usr >/dev/null
 left=$(find "$dest" -type f ! -name consumer)
 [ -z "$left" ] || fail "uninstall left: $left"
+
+# An admin's rule in its place is kept (the group install above was
+# removed, whatever its group: make install wrote it).
+mkdir -p "$dest/etc/udev/rules.d"
+echo 'KERNEL=="mpmcring*", MODE="0666"' >"$dest/etc/udev/rules.d/99-mpmcring.rules"
+make -s -C "$top" uninstall DESTDIR="$dest" PREFIX=/usr >/dev/null 2>&1
+[ -f "$dest/etc/udev/rules.d/99-mpmcring.rules" ] || fail "uninstall removed an admin's udev rule"
 echo "install_test: ok"

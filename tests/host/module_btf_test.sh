@@ -191,6 +191,12 @@ for i in 1 2; do
 	esac
 done
 [ -z "$(ls -A "$t/home")" ] || fail "base from the image, no HOME: wrote to $t/home"
+# MPMCRING_BTF_CACHE=0 (dkms.conf's, for root's kernel updates): no cache
+# even with a HOME and an XDG cache.
+run_image HOME="$t/home" XDG_CACHE_HOME="$t/home/xdg" MPMCRING_BTF_CACHE=0
+encoded "$vmlinux_btf" "base from the image, MPMCRING_BTF_CACHE=0"
+case $base in "$t"/tmp/*) ;; *) fail "base from the image, MPMCRING_BTF_CACHE=0: used $base" ;; esac
+[ -z "$(ls -A "$t/home")" ] || fail "base from the image, MPMCRING_BTF_CACHE=0: wrote to $t/home"
 # With a HOME: extracted once into its cache, then taken from there.
 run_image HOME="$t/home"
 encoded "$vmlinux_btf" "base from the image, HOME, first run"
