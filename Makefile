@@ -4,7 +4,8 @@
 #
 #   make [all]          modules for KDIR and the userspace library and tool
 #   make modules        KDIR=/lib/modules/<release>/build to pick a kernel
-#   make modules_install  into /lib/modules/<release>/updates, then depmod
+#   make modules_install  the product's modules into /lib/modules/<release>/updates,
+#                       then depmod (MPMCRING_LOADGEN_MODULE=1: the load generator too)
 #   make userspace      libmpmcring and the mpmcring tool (userspace/Makefile)
 #   make install        library, headers, pkg-config, tool, man pages, udev
 #                       rule, modprobe.d example (PREFIX, DESTDIR; see below)
