@@ -87,11 +87,19 @@
 #include <linux/rcupdate.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
+#include <kunit/visibility.h>
 
 #include "internal.h"
 #include "mpmcring_bpf_refusal.h"
 
-#if IS_ENABLED(CONFIG_DEBUG_INFO_BTF_MODULES)
+/*
+ * The kfuncs are built where BPF programs can call them (module BTF), and
+ * on KUnit kernels, whose KUnit suites call them directly: the test
+ * kernels have no BPF, and would otherwise run this file under none of
+ * their detectors (KASAN, KCSAN, lockdep). They are registered with BPF
+ * only where the module has BTF.
+ */
+#if IS_ENABLED(CONFIG_DEBUG_INFO_BTF_MODULES) || IS_ENABLED(CONFIG_KUNIT)
 
 /* Buffers one CPU's pool hands out at once (sleeping programs included). */
 #define MPMCRING_BPF_POOL	16
@@ -474,6 +482,7 @@ __bpf_kfunc int mpmcring_bpf_output(u32 ring_id, const void *data,
 	rcu_read_unlock();
 	return err;
 }
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_bpf_output);
 
 /**
  * mpmcring_bpf_admit() - would a ring take a record now, from BPF
@@ -515,6 +524,7 @@ __bpf_kfunc int mpmcring_bpf_admit(u32 ring_id, u32 len, u64 flags)
 	rcu_read_unlock();
 	return err;
 }
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_bpf_admit);
 
 /**
  * mpmcring_bpf_reserve() - reserve a record in a ring, from BPF
@@ -590,6 +600,7 @@ out:
 	rcu_read_unlock();
 	return h ? &h->rsv : NULL;
 }
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_bpf_reserve);
 
 /**
  * mpmcring_bpf_write() - copy bytes into a reservation, from BPF
@@ -621,6 +632,7 @@ __bpf_kfunc int mpmcring_bpf_write(struct mpmcring_bpf_rsv *rsv, u32 off,
 	memcpy(h->data + off, data, data__sz);
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_bpf_write);
 
 /**
  * mpmcring_bpf_commit() - send a reservation to its ring, from BPF
@@ -650,6 +662,7 @@ __bpf_kfunc int mpmcring_bpf_commit(struct mpmcring_bpf_rsv *rsv)
 	mpmcring_bpf_put_handle(h);
 	return err;
 }
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_bpf_commit);
 
 /**
  * mpmcring_bpf_discard() - give a reservation up, from BPF
@@ -669,6 +682,7 @@ __bpf_kfunc void mpmcring_bpf_discard(struct mpmcring_bpf_rsv *rsv)
 	rcu_read_unlock();
 	mpmcring_bpf_put_handle(h);
 }
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_bpf_discard);
 
 #ifdef BTF_KFUNCS_START
 BTF_KFUNCS_START(mpmcring_bpf_kfunc_ids)
@@ -722,14 +736,41 @@ static int mpmcring_bpf_alloc_pools(void)
 	return 0;
 }
 
+/* Whether the kernel loaded the module with its BTF. */
+static bool mpmcring_bpf_module_btf(void)
+{
+#if IS_ENABLED(CONFIG_DEBUG_INFO_BTF_MODULES)
+	return THIS_MODULE->btf_data_size;
+#else
+	return false;
+#endif
+}
+
+static bool mpmcring_bpf_pools_ready;
+
+/**
+ * mpmcring_bpf_ready() - whether the kfuncs have their buffers
+ *
+ * For the KUnit suites, which call the kfuncs without BPF.
+ *
+ * Return: true once mpmcring_bpf_init() allocated the pools.
+ */
+bool mpmcring_bpf_ready(void)
+{
+	return mpmcring_bpf_pools_ready;
+}
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_bpf_ready);
+
 /**
  * mpmcring_bpf_init() - register the kfuncs, when the module has BTF
  *
- * Without module BTF (built with no base BTF for this kernel) the module
- * works as ever, without BPF producers, and says so once. With it, one
- * line at load says what each registration got: the tracing hook (the
- * program types it serves are the kernel's mapping) and kprobe, whose
- * refusal (6.1) does not fail the load.
+ * Without module BTF (built with no base BTF for this kernel, or a kernel
+ * without it) the module works as ever, without BPF producers, and says
+ * so once; on a KUnit kernel the kfuncs get their buffers all the same,
+ * for the KUnit suites. With BTF, one line at load says what each
+ * registration got: the tracing hook (the program types it serves are the
+ * kernel's mapping) and kprobe, whose refusal (6.1) does not fail the
+ * load.
  *
  * Return: 0; failing to offer kfuncs is not a reason to fail the module.
  */
@@ -737,14 +778,18 @@ int mpmcring_bpf_init(void)
 {
 	int kprobe, err;
 
-	if (!THIS_MODULE->btf_data_size) {
-		pr_info("mpmcring: built without BTF: BPF programs cannot produce into rings (see README, \"BPF producers\")\n");
+	if (!mpmcring_bpf_module_btf()) {
+		if (IS_ENABLED(CONFIG_KUNIT) && !mpmcring_bpf_alloc_pools())
+			mpmcring_bpf_pools_ready = true;
+		pr_info("mpmcring: built without BTF: BPF programs cannot produce into rings (see README, \"BPF producers\")%s\n",
+			mpmcring_bpf_pools_ready ? "; the kfuncs are there for KUnit" : "");
 		return 0;
 	}
 	if (mpmcring_bpf_alloc_pools()) {
 		pr_warn("mpmcring: no memory for BPF reservation buffers: BPF kfuncs not registered\n");
 		return 0;
 	}
+	mpmcring_bpf_pools_ready = true;
 	/*
 	 * A module registers its set once per kfunc hook, and the kernel
 	 * maps program types to hooks (kernel/bpf/btf.c,
@@ -774,6 +819,7 @@ int mpmcring_bpf_init(void)
 	if (err) {
 		pr_warn("mpmcring: registering BPF kfuncs failed (%d): BPF programs cannot produce into rings\n",
 			err);
+		mpmcring_bpf_pools_ready = false;
 		mpmcring_bpf_free_pools();
 		return 0;
 	}
@@ -797,11 +843,15 @@ int mpmcring_bpf_init(void)
 
 void mpmcring_bpf_exit(void)
 {
-	/* No program holds a handle: each holds the module until it goes. */
+	/*
+	 * No program holds a handle: each holds the module until it goes
+	 * (and the KUnit suites, mpmcring_test.ko, do too).
+	 */
+	mpmcring_bpf_pools_ready = false;
 	mpmcring_bpf_free_pools();
 }
 
-#else /* !CONFIG_DEBUG_INFO_BTF_MODULES */
+#else /* !CONFIG_DEBUG_INFO_BTF_MODULES && !CONFIG_KUNIT */
 
 int mpmcring_bpf_init(void)
 {

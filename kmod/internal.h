@@ -292,7 +292,7 @@ void mpmcring_count_drop(struct mpmcring *ring, int reason, u32 prio,
 			 unsigned int n);
 int mpmcring_refuse_too_big(struct mpmcring *ring, u32 prio);
 
-/* bpf.c; the kfuncs are called by BPF programs only. */
+/* bpf.c; the kfuncs are called by BPF programs, and by the KUnit suites. */
 struct mpmcring_bpf_rsv;
 int mpmcring_bpf_output(u32 ring_id, const void *data, u32 data__sz, u64 flags);
 int mpmcring_bpf_admit(u32 ring_id, u32 len, u64 flags);
@@ -301,6 +301,7 @@ int mpmcring_bpf_write(struct mpmcring_bpf_rsv *rsv, u32 off, const void *data,
 		       u32 data__sz);
 int mpmcring_bpf_commit(struct mpmcring_bpf_rsv *rsv);
 void mpmcring_bpf_discard(struct mpmcring_bpf_rsv *rsv);
+bool mpmcring_bpf_ready(void);
 int mpmcring_bpf_init(void);
 void mpmcring_bpf_exit(void);
 
