@@ -83,10 +83,19 @@ modules: check-kdir
 
 # The product's modules only: the KUnit suites and the load generator are
 # test tools (MPMCRING_LOADGEN_MODULE=1 installs the load generator too).
-modules_install:
-	$(MAKE) modules MPMCRING_KUNIT_MODULE=0 \
-		MPMCRING_LOADGEN_MODULE=$(if $(filter 1,$(MPMCRING_LOADGEN_MODULE)),1,0)
-	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" INSTALL_MOD_DIR=updates modules_install
+# From a filtered copy of modules.order, out of the tree: a build of
+# another module list would rewrite the tree's build files (as root,
+# under sudo) for the next make to trip on.
+modules_install: modules
+	order=$$(mktemp) && \
+	grep -v -e '/mpmcring_test\.[ko]*$$' \
+		$(if $(filter 1,$(MPMCRING_LOADGEN_MODULE)),,-e '/mpmcring_loadgen\.[ko]*$$') \
+		-e '^mpmcring_test\.[ko]*$$' \
+		$(if $(filter 1,$(MPMCRING_LOADGEN_MODULE)),,-e '^mpmcring_loadgen\.[ko]*$$') \
+		modules.order >"$$order" && \
+	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" INSTALL_MOD_DIR=updates MODORDER="$$order" \
+		modules_install; \
+	rc=$$?; rm -f "$$order"; exit $$rc
 
 userspace:
 	$(MAKE) -C userspace

@@ -825,8 +825,9 @@ static int idle_consume_without_syscalls(struct mpmcring_poller *p, int calls)
  * (tests/vm/lifetime.c) skips: the guest's skip is allowed only on the
  * tinyconfig test kernels, by name in tests/inventory.txt, and the
  * inventory fails it on the stock kernels, so no run takes it silently.
- * The host has no such list per test case: a skip here would be an "ok"
- * line that make check, and CI, pass without the check ever running. And
+ * The host's cases are listed by name too, but tap.h has no skip: a skip
+ * here would be an "ok" line that make check, and CI, pass without the
+ * check ever running. And
  * this is the host's only proof that an idle mpmcring_poller_consume()
  * makes no system call (issue 18). Debian's kernels have seccomp filters;
  * what takes them away is a sandbox (a container whose runtime forbids

@@ -256,12 +256,13 @@ cases() {
 	go/test_race)
 		# Top-level only ("--- X: Name (1.00s)" at column 0); each
 		# package's lines come together, its "ok|FAIL <path>" line last.
-		awk '/^--- (PASS|FAIL|SKIP): [A-Za-z0-9_]+ / {
-				st = $2; t[++n] = $3; s[n] = st; why[n] = ""
-				if (st == "SKIP:" && (getline l) > 0) {
-					sub(/^[ \t]+/, "", l)
-					why[n] = l
-				}
+		# A skip's reason is the test's last log line, printed before
+		# its "--- SKIP" line (go test -v).
+		awk '/^=== RUN/ { said = ""; next }
+			/^[ \t]+[^ \t]/ { said = $0; sub(/^[ \t]+/, "", said); next }
+			/^--- (PASS|FAIL|SKIP): [A-Za-z0-9_]+ / {
+				st = $2; t[++n] = $3; s[n] = st; why[n] = (st == "SKIP:") ? said : ""
+				said = ""
 				next
 			}
 			/^(ok|FAIL)[ \t]+[^ \t]+\/[^ \t]+/ {
@@ -300,9 +301,13 @@ for t in "${all[@]}"; do
 		[ "$rc" = 124 ] || [ "$rc" = 137 ] &&
 			report+=("# timed out after ${MPMCRING_HOST_TEST_TIMEOUT:-900}s (MPMCRING_HOST_TEST_TIMEOUT), at niceness $(nice) (MPMCRING_HOST_NICE)")
 		[ "$rc" = none ] && report+=("# no result recorded (its lane died)")
-		mapfile -t -O "${#report[@]}" report < <(sed 's/^/# /' "$log" | tail -n 30)
+		# go test -v's progress lines would push its failures out of
+		# the tail.
+		mapfile -t -O "${#report[@]}" report < <(grep -v -E '^[[:space:]]*(=== (RUN|PAUSE|CONT)|--- PASS)' "$log" |
+			sed 's/^/# /' | tail -n 30)
 	fi
-	[ -f "$log" ] || continue
+	# A lane that died left this test's log of an earlier run, if any.
+	[ "$rc" != none ] && [ -f "$log" ] || continue
 	while read -r st c; do
 		i=$((i + 1))
 		[ "$st" = ok ] || { st="not ok" c=${c#ok }; fail=1; }
