@@ -25,6 +25,8 @@ from reports import MAX_REPORT_LINES, Ownership, lockdep_off_cause, scan_leaks, 
 
 # Base-kernel reports seen, per kernel: the summary counts them.
 NOTES = {}
+# printk's line when its buffer overran before the console printed them.
+DROPPED_RE = re.compile(r"\*\* \d+ printk messages dropped \*\*")
 KNOWN_RACES = os.path.join(REPO, "tests", "kcsan-known-races.txt")
 
 
@@ -422,6 +424,14 @@ def judge_reports(kid, console, own, console_log):
                 len(lines) - 40)
         for r in ours[:3]:
             text += "\n---- %s\n%s" % (r.header, excerpt("\n".join(r.block), 40))
+    # The console lost lines (printk's ring overran): a report of ours may
+    # be among them, unjudged. Fails closed (after any report of ours,
+    # whose line heads the failure).
+    dropped = [m.group(0) for m in (DROPPED_RE.search(l) for l in console) if m]
+    if dropped:
+        text += "%sthe console lost lines (%s%s): a report of our code may be among them" % (
+            "\n" if text else "", dropped[0],
+            ", and %d more such line(s)" % (len(dropped) - 1) if len(dropped) > 1 else "")
     if errors:
         # Both: a broken list must not hide the reports that are ours.
         text = "\n".join(errors) + ("\n" + text if text else "")

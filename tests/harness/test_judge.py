@@ -77,6 +77,12 @@ class Reports(unittest.TestCase):
         self.assertIn("known races that matched no report in this run: kcsan-known-races.txt:",
                       out)
 
+    def test_lost_console_lines_fail(self):
+        # helper-274: a report lost with them would go unjudged.
+        status, detail, _ = self.judge(["[   12.5] ** 37 printk messages dropped **"])
+        self.assertEqual(status, "fail")
+        self.assertIn("the console lost lines (** 37 printk messages dropped **)", detail)
+
     def test_broken_list_does_not_hide_our_reports(self):
         # Review should-fix 11: the list's error was the whole failure.
         fd, bad = tempfile.mkstemp()
