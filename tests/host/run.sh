@@ -302,9 +302,11 @@ for t in "${all[@]}"; do
 			report+=("# timed out after ${MPMCRING_HOST_TEST_TIMEOUT:-900}s (MPMCRING_HOST_TEST_TIMEOUT), at niceness $(nice) (MPMCRING_HOST_NICE)")
 		[ "$rc" = none ] && report+=("# no result recorded (its lane died)")
 		# go test -v's progress lines would push its failures out of
-		# the tail.
-		mapfile -t -O "${#report[@]}" report < <(grep -v -E '^[[:space:]]*(=== (RUN|PAUSE|CONT)|--- PASS)' "$log" |
-			sed 's/^/# /' | tail -n 30)
+		# the tail. No tail for a test that did not run: its log, if
+		# any, is an earlier run's.
+		[ "$rc" = none ] ||
+			mapfile -t -O "${#report[@]}" report < <(grep -v -E '^[[:space:]]*(=== (RUN|PAUSE|CONT)|--- PASS)' "$log" |
+				sed 's/^/# /' | tail -n 30)
 	fi
 	# A lane that died left this test's log of an earlier run, if any.
 	[ "$rc" != none ] && [ -f "$log" ] || continue
