@@ -21,12 +21,11 @@ from common import (ALL_KERNELS, GUEST_CPUS, KCSAN_KERNELS, LOGS, R, REPO, TEST_
 from boot import GUEST_CPU, boot_timeout, vm_timeout
 from marker_token import GUEST_PATH, TOKEN_FILE, read_token
 from parse import console_kunit_cases, kunit_case_logs, parse_results, tap_level, tap_problems
-from reports import MAX_REPORT_LINES, Ownership, lockdep_off_cause, scan_leaks, scan_reports
+from reports import (DROPPED_RE, MAX_REPORT_LINES, Ownership, lockdep_off_cause, scan_leaks,
+                     scan_reports)
 
 # Base-kernel reports seen, per kernel: the summary counts them.
 NOTES = {}
-# printk's line when its buffer overran before the console printed them.
-DROPPED_RE = re.compile(r"\*\* \d+ printk messages dropped \*\*")
 KNOWN_RACES = os.path.join(REPO, "tests", "kcsan-known-races.txt")
 
 

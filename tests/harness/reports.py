@@ -414,6 +414,10 @@ LOCKS_HELD_RE = re.compile(r"Showing all locks held in the system")
 
 # One-line reports: no trace follows them (a user program's fault, an NMI
 # nobody claimed).
+# printk's line when its buffer overran before a console printed them (6.1
+# and 6.12, legacy and nbcon consoles alike): the lines it stands for are
+# lost, reports among them.
+DROPPED_RE = re.compile(r"\*\* \d+ printk messages dropped \*\*")
 ONE_LINE_RE = re.compile(r"^traps: |NMI received for unknown reason|Uhhuh\. NMI")
 
 

@@ -56,6 +56,12 @@ class Judge(unittest.TestCase):
     def test_no_log_printed(self):
         self.assertEqual(judged(NOLOG + AFTER), (0, 0, 0))
 
+    def test_lost_console_lines_fail(self):
+        problems, ours, _ = demo.judge(NOLOG + ["** 12 printk messages dropped **"] + AFTER)
+        self.assertEqual(problems, ["the console lost lines (** 12 printk messages dropped **): "
+                                    "a report of our code may be among them"])
+        self.assertEqual(ours, [])
+
     def test_theirs_is_a_note(self):
         problems, ours, theirs = demo.judge(console(THEIRS))
         self.assertEqual((problems, ours, len(theirs)), ([], [], 1))
