@@ -746,18 +746,17 @@ static bool mpmcring_bpf_module_btf(void)
 #endif
 }
 
-static bool mpmcring_bpf_pools_ready;
-
 /**
  * mpmcring_bpf_ready() - whether the kfuncs have their buffers
  *
  * For the KUnit suites, which call the kfuncs without BPF.
  *
- * Return: true once mpmcring_bpf_init() allocated the pools.
+ * Return: true while the pools mpmcring_bpf_init() allocated are there
+ * (allocated for every possible CPU, or for none).
  */
 bool mpmcring_bpf_ready(void)
 {
-	return mpmcring_bpf_pools_ready;
+	return per_cpu(mpmcring_bpf_pools, cpumask_first(cpu_possible_mask));
 }
 EXPORT_SYMBOL_IF_KUNIT(mpmcring_bpf_ready);
 
@@ -779,17 +778,16 @@ int mpmcring_bpf_init(void)
 	int kprobe, err;
 
 	if (!mpmcring_bpf_module_btf()) {
-		if (IS_ENABLED(CONFIG_KUNIT) && !mpmcring_bpf_alloc_pools())
-			mpmcring_bpf_pools_ready = true;
+		if (IS_ENABLED(CONFIG_KUNIT))
+			mpmcring_bpf_alloc_pools();
 		pr_info("mpmcring: built without BTF: BPF programs cannot produce into rings (see README, \"BPF producers\")%s\n",
-			mpmcring_bpf_pools_ready ? "; the kfuncs are there for KUnit" : "");
+			mpmcring_bpf_ready() ? "; the kfuncs are there for KUnit" : "");
 		return 0;
 	}
 	if (mpmcring_bpf_alloc_pools()) {
 		pr_warn("mpmcring: no memory for BPF reservation buffers: BPF kfuncs not registered\n");
 		return 0;
 	}
-	mpmcring_bpf_pools_ready = true;
 	/*
 	 * A module registers its set once per kfunc hook, and the kernel
 	 * maps program types to hooks (kernel/bpf/btf.c,
@@ -819,7 +817,6 @@ int mpmcring_bpf_init(void)
 	if (err) {
 		pr_warn("mpmcring: registering BPF kfuncs failed (%d): BPF programs cannot produce into rings\n",
 			err);
-		mpmcring_bpf_pools_ready = false;
 		mpmcring_bpf_free_pools();
 		return 0;
 	}
@@ -847,7 +844,6 @@ void mpmcring_bpf_exit(void)
 	 * No program holds a handle: each holds the module until it goes
 	 * (and the KUnit suites, mpmcring_test.ko, do too).
 	 */
-	mpmcring_bpf_pools_ready = false;
 	mpmcring_bpf_free_pools();
 }
 
