@@ -472,6 +472,14 @@ TEST_F(cli, usage_errors_exit_2)
 	CLI(o, "cat", "--follow", "-qj", RING_NAME);
 	EXPECT_EQ(2, o->status);
 	EXPECT_NE(NULL, strstr(o->out, "'-q'")) TH_LOG("stdout: %s", o->out);
+	/*
+	 * A value given to a long option that takes none: glibc sets optopt
+	 * to its letter, and the next argument holding that letter made it
+	 * look like a bundle's (stat named '-j').
+	 */
+	CLI(o, "stat", RING_NAME, "--json=1", "-j");
+	EXPECT_EQ(2, o->status);
+	EXPECT_NE(NULL, strstr(o->out, "'--json=1'")) TH_LOG("stdout: %s", o->out);
 	/* A usage error consumes nothing. */
 	ASSERT_EQ(0, ring_stats(self->fd, &st));
 	EXPECT_EQ(1, st.in_ring_records);

@@ -62,10 +62,11 @@ int bench_parse(int argc, char **argv, struct bench_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const char shortopts[] = "h";
 	int c;
 
 	argv[0] = "mpmcring bench";
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		bool ok = true;
 
 		switch (c) {
@@ -110,7 +111,7 @@ int bench_parse(int argc, char **argv, struct bench_opts *o)
 			fputs(bench_usage, stdout);
 			return -1;
 		default:
-			return cli_try_help("bench", argv);
+			return cli_try_help("bench", shortopts, argv);
 		}
 		if (!ok)
 			return CLI_USAGE;

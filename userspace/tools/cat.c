@@ -611,6 +611,7 @@ int cmd_cat(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cat k = { .fmt = CAT_TEXT, .batch = 64 };
+	static const char shortopts[] = "htxjrfpn:b:";
 	struct mpmcring_consumer *c;
 	struct mpmcring *r;
 	char path[4096];
@@ -618,7 +619,7 @@ int cmd_cat(int argc, char **argv)
 	int opt, code = CLI_OK;
 
 	argv[0] = "mpmcring cat";
-	while ((opt = getopt_long(argc, argv, "htxjrfpn:b:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		switch (opt) {
 		case 't':
 			code = cat_format(&k, CAT_TEXT, "--text");
@@ -652,7 +653,7 @@ int cmd_cat(int argc, char **argv)
 			fputs(cat_usage, stdout);
 			return CLI_OK;
 		default:
-			return cli_try_help("cat", argv);
+			return cli_try_help("cat", shortopts, argv);
 		}
 		if (code)
 			return code;

@@ -53,7 +53,7 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
  * wrong), or with --json (getopt silenced) a JSON error naming the option
  * from optopt or argv[optind - 1]; CLI_USAGE.
  */
-int cli_try_help(const char *cmd, char *const argv[]);
+int cli_try_help(const char *cmd, const char *optstring, char *const argv[]);
 /*
  * SIGINT/SIGTERM set cli_stop; SIGPIPE is ignored (writes fail, EPIPE).
  * Writes restart after a signal (SA_RESTART), so the first cannot end a

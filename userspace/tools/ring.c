@@ -119,19 +119,23 @@ int cli_error(const char *cmd, const char *fmt, ...)
 	return CLI_ERROR;
 }
 
-int cli_try_help(const char *cmd, char *const argv[])
+int cli_try_help(const char *cmd, const char *optstring, char *const argv[])
 {
 	const char *arg = optind > 0 ? argv[optind - 1] : "?";
 	const char *cur = optind > 0 ? argv[optind] : NULL;
 	/*
 	 * A short one that is not its bundle's last: getopt stays on the
 	 * bundle (argv[optind]), and argv[optind - 1] is the argument before.
+	 * Only an unknown letter fails there (a letter that takes a value
+	 * takes the rest of the bundle); a known one in optopt is a long
+	 * option's, given a value it takes none of ("--json=1").
 	 */
-	bool in_bundle = optopt && cur && cur[0] == '-' && cur[1] && cur[1] != '-' &&
-			 strchr(cur + 1, optopt);
+	bool letter = optopt > 0 && optopt < 128;
+	bool in_bundle = letter && optopt != ':' && !strchr(optstring, optopt) && cur &&
+			 cur[0] == '-' && cur[1] && cur[1] != '-' && strchr(cur + 1, optopt);
 
 	/* A long option as typed; a short one from a bundle by its letter. */
-	if (cli_json && optopt && (strncmp(arg, "--", 2) || in_bundle))
+	if (cli_json && letter && (strncmp(arg, "--", 2) || in_bundle))
 		return cli_fail(cmd, CLI_USAGE,
 				"option '-%c' is unknown or needs a value: see '%s %s --help'",
 				optopt, CLI_NAME, cmd);

@@ -369,6 +369,7 @@ int cmd_stat(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const char shortopts[] = "hji:c:w::";
 	struct stat_sample s[2];
 	const struct mpmcring_layout *l;
 	bool json = false, watch = false, clear;
@@ -379,7 +380,7 @@ int cmd_stat(int argc, char **argv)
 	int c, code = CLI_OK, n;
 
 	argv[0] = "mpmcring stat";
-	while ((c = getopt_long(argc, argv, "hji:c:w::", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
@@ -402,7 +403,7 @@ int cmd_stat(int argc, char **argv)
 			fputs(stat_usage, stdout);
 			return CLI_OK;
 		default:
-			return cli_try_help("stat", argv);
+			return cli_try_help("stat", shortopts, argv);
 		}
 	}
 	if (count && !watch)
