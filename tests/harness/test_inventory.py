@@ -140,6 +140,32 @@ class Inventory(unittest.TestCase):
         self.assertEqual(allowed, [("stock-6.1/vm/prog/two", "the guest is too small"),
                                    ("debug/vm/other", "no BPF on this kernel")])
 
+    def test_host_cases_of_a_test_skipped_whole(self):
+        # A host test's cases are listed; when the test skipped as a
+        # whole, as a skip line allows, they did not run, as allowed.
+        with open(self.path, "a") as f:
+            f.write("host plain/gave_up\nhost plain/gave_up/t_case\n")
+        self.inv = inventory.Inventory(self.path)
+        ran = results() + [("host/plain/gave_up", "pass", "", ()),
+                           ("host/plain/gave_up/t_case", "pass", "", ())]
+        self.assertEqual(self.check(ran)[0], [])
+        skipped = results() + [("host/plain/gave_up", "skip", "no breakpoints", ())]
+        problems, _, _ = self.check(skipped)
+        self.assertEqual(sorted(problems), [
+            ("inventory/host/plain/gave_up", "unexpected skip: no breakpoints, and no skip line "
+             "in tests/inventory.txt allows it"),
+            ("inventory/host/plain/gave_up/t_case", "missing: tests/inventory.txt:16 expects "
+             "it; it did not run")])
+        with open(self.path, "a") as f:
+            f.write("skip host */gave_up no breakpoints here\n")
+        self.inv = inventory.Inventory(self.path)
+        problems, allowed, _ = self.check(skipped)
+        self.assertEqual(problems, [])
+        self.assertIn(("host/plain/gave_up", "no breakpoints here"), allowed)
+        # Passing, it must still have run its cases.
+        problems, _, _ = self.check(ran[:-1])
+        self.assertEqual(self.names(problems), ["inventory/host/plain/gave_up/t_case"])
+
     def test_whole_suite_missing_gives_no_removal_hints(self):
         tests = [t for t in results() if not t[0].startswith("kcsan-6.12/kunit/")]
         edits = []

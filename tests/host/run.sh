@@ -220,10 +220,18 @@ add "packaging/module_btf_failures_keep_modules" "$here/module_btf_test.sh"
 add "packaging/kbuild_refuses_32bit" "$here/kbuild_64bit_test.sh"
 # Which old test kernels and source trees the cache drops (scripts/lib.sh).
 add "scripts/cache_prune" "$here/cache_prune_test.sh"
+# This runner's own reading of a test's cases (cases.sh).
+add "host_runner/cases_by_name" "$here/cases_test.sh"
 
 # bench/tcgprof/report.py (MPMCRING_EVB_PROFILE=1's numbers) on a
 # made-up profile whose answer is known.
 add "bench/tcgprof_report" "python3 $top/bench/tcgprof/test_report.py"
+# The host benchmark's statistics and two-run comparison (bench/report/)
+# on made-up rounds whose answer is known.
+add "bench/report_stats" "python3 $top/bench/report/test_report.py"
+# The host benchmark's order of implementations within rounds: every
+# place and every neighbour equally often (bench/host/order.c).
+add "bench/host_order" "make -s -C $top/bench check-order"
 # Which instructions the plugin counts as locked (bench/tcgprof/locked.h).
 add "bench/tcgprof_locked" "make -s -C $top/bench/tcgprof check-locked"
 # The events race's spawner: its storm and markers fail loudly, never as
@@ -239,42 +247,8 @@ add "go/c_producer_asan" "$here/go_test.sh cproducer $out/asan/go_cproducer"
 (run_lane "$out/lane1.results" "${tests[@]}")
 wait "$lane2_pid"
 
-# cases <test> <log>: the cases inside a test, as "ok|not ok <case>[ # SKIP
-# why]" lines, so that each is a result of its own, by name (host/<test>/
-# <case>), and the inventory notices one deleted or renamed as it does a
-# KUnit case: the TAP lines of the plain build's unit tests (tests/host/
-# tap.h; the sanitizer builds run the same cases), and the top-level tests
-# of go test -v (its skips as skips, which the inventory must allow). A
-# test that may skip as a whole (may_skip) has none: its cases are not
-# known when it skipped.
-cases() {
-	case $1 in
-	plain/*)
-		[ -n "${may_skip[$1]:-}" ] && return 0
-		awk '/^(not )?ok [0-9]+ [A-Za-z0-9_]+$/ { print ($1 == "ok" ? "ok" : "not ok"), $NF }' "$2"
-		;;
-	go/test_race)
-		# Top-level only ("--- X: Name (1.00s)" at column 0); each
-		# package's lines come together, its "ok|FAIL <path>" line last.
-		# A skip's reason is the test's last log line, printed before
-		# its "--- SKIP" line (go test -v).
-		awk '/^=== RUN/ { said = ""; next }
-			/^[ \t]+[^ \t]/ { said = $0; sub(/^[ \t]+/, "", said); next }
-			/^--- (PASS|FAIL|SKIP): [A-Za-z0-9_]+ / {
-				st = $2; t[++n] = $3; s[n] = st; why[n] = (st == "SKIP:") ? said : ""
-				said = ""
-				next
-			}
-			/^(ok|FAIL)[ \t]+[^ \t]+\/[^ \t]+/ {
-				k = split($2, p, "/")
-				for (i = 1; i <= n; i++)
-					print (s[i] == "FAIL:" ? "not ok" : "ok"), p[k] "/" t[i] \
-						(s[i] == "SKIP:" ? " # SKIP " (why[i] == "" ? "(no reason given)" : why[i]) : "")
-				n = 0
-			}' "$2"
-		;;
-	esac
-}
+# cases <test> <log>: the cases inside a test (tests/host/cases.sh).
+. "$here/cases.sh"
 
 all=("${tests[@]}" "${lane2[@]}")
 declare -A rcs=()
@@ -310,6 +284,9 @@ for t in "${all[@]}"; do
 	fi
 	# A lane that died left this test's log of an earlier run, if any.
 	[ "$rc" != none ] && [ -f "$log" ] || continue
+	# One that skipped as a whole ran none of its cases: the inventory
+	# lets them be missing where it allows that skip.
+	[ -z "$skip" ] || continue
 	while read -r st c; do
 		i=$((i + 1))
 		[ "$st" = ok ] || { st="not ok" c=${c#ok }; fail=1; }
