@@ -23,15 +23,17 @@ trap 'rm -rf "$tmp"' EXIT
 
 # summary.csv (bench/report/render.py): mix,producers,consumers,size,mode,
 # impl,runs,median_rps,cv_rps,min_rps,max_rps,ours_over_impl,ratio_cv,
-# ratio_min,ratio_max,... -> one file per series.
+# ratio_min,ratio_max,...,base (the implementation the ratios are of,
+# column 23; "ours" in files from before it) -> one file per series.
 awk -F, -v t="$tmp" 'NR > 1 {
+	base = $23 != "" ? $23 : "ours"
 	print $4, $8 / 1e6, $10 / 1e6, $11 / 1e6 > (t "/rate." $5 "." $1 "." $6)
-	if ($6 != "ours")
+	if ($6 != base && $12 != "")
 		print $4, $12, $14, $15 > (t "/ratio." $5 "." $6 "." $1)
 	mixes[$1] = 1; impls[$6] = 1
 } END {
 	for (m in mixes) print m > (t "/mixes")
-	for (i in impls) if (i != "ours") print i > (t "/peers")
+	for (i in impls) if (i != base) print i > (t "/peers")
 }' "$sum"
 mixes=$(sort -V "$tmp/mixes" | tr '\n' ' ')
 peers=$(sort "$tmp/peers" | tr '\n' ' ')

@@ -29,9 +29,9 @@
  * consumer), and each traced run is paired with an untraced run just before
  * it: on a host shared with other work, a vCPU is now and then descheduled
  * for milliseconds, which the median operation does not see and the total
- * time does. Repetitions run every transport in an order that rotates; the
- * tables give medians (min to max) over repetitions, ratios taken within a
- * repetition.
+ * time does. Repetitions run every transport in an order that changes (the
+ * host benchmark's, bench/host/order.c); the tables give medians (min to
+ * max) over repetitions, ratios taken within a repetition.
  *
  *   evbench [-r REPS] [-n SYSCALLS] [-k STORM] [-d FLOOD_S]
  *           [-D DRAIN_EVENTS] [-p PARTS]     PARTS: syscalls,storm,flood,drain
@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "evbench.h"
+#include "order.h"
 
 enum part { SYSCALLS, STORM, FLOOD, DRAIN, NR_PARTS };
 static const char *const part_names[NR_PARTS] = { "syscalls", "storm", "flood", "drain" };
@@ -717,8 +718,8 @@ static const char *env_or(const char *name, const char *def)
 int main(int argc, char **argv)
 {
 	const char *parts = env_or("MPMCRING_EVB_PARTS", "syscalls,storm,flood,drain");
-	unsigned int rep, k;
-	int opt, p;
+	unsigned int rep, k, m;
+	int opt, p, runs[NR_TR];
 
 	static char only[256];
 
@@ -774,13 +775,18 @@ int main(int argc, char **argv)
 		for (rep = 0; rep < reps; rep++) {
 			printf("# %s: repetition %u of %u\n", part_names[p], rep + 1, reps);
 			fflush(stdout);
-			/* Every transport once, in an order that rotates. */
-			for (k = 0; k < NR_TR; k++) {
-				int ti = (int)((k + rep) % NR_TR);
-
-				if (part_runs((enum part)p, ti))
-					run_one((enum part)p, ti, rep);
-			}
+			/*
+			 * Every transport of the part once, in the host
+			 * benchmark's order (bench/host/order.c): which one
+			 * runs right before which changes from repetition
+			 * to repetition (a rotation kept the same
+			 * neighbours every time).
+			 */
+			for (k = 0, m = 0; k < NR_TR; k++)
+				if (part_runs((enum part)p, (int)k))
+					runs[m++] = (int)k;
+			for (k = 0; k < m; k++)
+				run_one((enum part)p, runs[hb_order_at(m, rep, k)], rep);
 		}
 		report((enum part)p);
 	}

@@ -444,7 +444,7 @@ int hb_plan_parse_mixes(struct hb_plan *p, char *s);
 int hb_plan_parse_sizes(struct hb_plan *p, char *s);
 int hb_plan_parse_impls(struct hb_plan *p, char *s);
 const struct hb_impl *hb_impl_named(const char *name);
-/* The implementation that runs at place slot of round r (rotating order). */
+/* The implementation that runs at place slot of round r (order.c). */
 const struct hb_impl *hb_plan_order(const struct hb_plan *p, unsigned int r, unsigned int slot);
 
 /* out.c */

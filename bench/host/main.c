@@ -12,7 +12,9 @@
  *
  * MIXES is a list of PxC (default: see plan.c; -q: 1x1,2x2). Every
  * configuration gets ROUNDS rounds; in each round every implementation runs
- * once, in an order that rotates with the round (plan.c). The rounds go in
+ * once, in an order that changes with the round (order.c: over a block of
+ * rounds, every place and every neighbour equally often; the default
+ * rounds are whole blocks, and -r says so when its count is not). The rounds go in
  * sweeps, each its own process (this program again, with -k r): round r of
  * every configuration, then round r + 1 of every one. What holds for a
  * process and moves the rings' rates unequally is then drawn anew in each
@@ -53,6 +55,7 @@
 #include <stdlib.h>
 
 #include "bench.h"
+#include "order.h"
 
 static struct {
 	struct hb_plan plan;
@@ -355,7 +358,7 @@ int main(int argc, char **argv)
 {
 	char cmdline[1024] = "", sizes_q[] = "64,1024", sizes_all[] = "16,64,256,1024,4096";
 	size_t len = 0;
-	unsigned int i;
+	unsigned int i, block;
 	int ch;
 
 	for (i = 0; i < (unsigned int)argc; i++)
@@ -472,8 +475,14 @@ int main(int argc, char **argv)
 		usage();
 	if (!opt.plan.modes[0] && !opt.plan.modes[1])
 		opt.plan.modes[0] = opt.plan.modes[1] = true;
+	block = hb_order_block(opt.plan.nimpls);
+	/* 42 for the six implementations by default: 7 blocks. */
 	if (!opt.plan.rounds)
-		opt.plan.rounds = opt.quick ? 5 : 42;
+		opt.plan.rounds = opt.quick ? block : (42 + block - 1) / block * block;
+	if (opt.plan.rounds % block && opt.sweep < 0)
+		fprintf(stderr,
+			"hostbench: note: %u rounds are not a whole number of blocks of %u (order.c): some implementations run at some places, or after some others, more often\n",
+			opt.plan.rounds, block);
 	if (opt.sweep >= (int)opt.plan.rounds || (opt.sweep >= 0 && opt.in_a_row))
 		usage();
 	if (!opt.warm_ms)

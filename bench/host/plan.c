@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "order.h"
 
 /* "all" is the first NDEFAULT; the rest run when named (-i). */
 static const struct hb_impl *const all_impls[] = { &hb_ours,  &hb_rte,	 &hb_ck,	&hb_vyukov,
@@ -139,12 +140,12 @@ int hb_plan_parse_impls(struct hb_plan *p, char *s)
 }
 
 /*
- * Round r runs the implementations in an order rotated by r: each one runs
- * first, second ... equally often, so a machine that drifts (another
- * process starting, a frequency change) touches them all alike; a ratio is
- * taken between runs of the same round, seconds apart.
+ * Round r's order: a Williams design (order.c), so that a machine that
+ * drifts, or a run that leaves something behind for the next, touches
+ * every implementation and every ratio alike over a block of rounds; a
+ * ratio is taken between runs of the same round, seconds apart.
  */
 const struct hb_impl *hb_plan_order(const struct hb_plan *p, unsigned int r, unsigned int slot)
 {
-	return p->impls[(slot + r) % p->nimpls];
+	return p->impls[hb_order_at(p->nimpls, r, slot)];
 }

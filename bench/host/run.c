@@ -153,7 +153,12 @@ static uint64_t warmup_records(const struct hb_cfg *cfg)
 	return n > 131072 ? 131072 : n;
 }
 
-/* What the timing thread samples at each end of the window. */
+/*
+ * What the timing thread samples at each end of the window: the records
+ * taken, between two reads of the clock, t their midpoint (a few loads,
+ * so the timing thread is seldom preempted between them); then the noise
+ * measures, slower (a /proc read per thread), over their own interval.
+ */
 struct window_end {
 	double t;
 	uint64_t taken, nivcsw;
@@ -164,16 +169,19 @@ struct window_end {
 static void window_sample(struct hb_worker *w, unsigned int n, struct window_end *e)
 {
 	unsigned int k;
+	double t0;
 
 	memset(e, 0, sizeof(*e));
-	for (k = 0; k < n; k++) {
+	t0 = hb_now();
+	for (k = 0; k < n; k++)
 		if (!w[k].producer)
 			e->taken += __atomic_load_n(&w[k].done, __ATOMIC_RELAXED);
+	e->t = (t0 + hb_now()) / 2;
+	for (k = 0; k < n; k++) {
 		e->cpu += hb_thread_cpu(w[k].thread);
 		e->nivcsw += hb_thread_nivcsw(w[k].tid);
 	}
 	hb_machine_sample(&e->m);
-	e->t = e->m.t;
 }
 
 /*
@@ -247,7 +255,7 @@ int hb_run_once(const struct hb_impl *impl, const struct hb_cfg *cfg, unsigned i
 	struct hb_seen **seen;
 	struct hb_worker *w;
 	uint64_t *sent, records = 0;
-	double load1, window, ticks = sysconf(_SC_CLK_TCK);
+	double load1, window, noise_window, ticks = sysconf(_SC_CLK_TCK);
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned int usable;
 	char who[128];
@@ -324,11 +332,12 @@ int hb_run_once(const struct hb_impl *impl, const struct hb_cfg *cfg, unsigned i
 	res->rate = (b.taken - a.taken) / window;
 	res->records = records;
 	res->noise.load1 = load1;
-	res->noise.cpu_share = (b.cpu - a.cpu) / (usable * window);
+	noise_window = b.m.t - a.m.t;
+	res->noise.cpu_share = (b.cpu - a.cpu) / (usable * noise_window);
 	res->noise.nivcsw = b.nivcsw - a.nivcsw;
-	res->noise.steal = (b.m.steal_ticks - a.m.steal_ticks) / ticks / (online * window);
-	res->noise.other_busy =
-		((b.m.busy_ticks - a.m.busy_ticks) / ticks - (b.cpu - a.cpu)) / (online * window);
+	res->noise.steal = (b.m.steal_ticks - a.m.steal_ticks) / ticks / (online * noise_window);
+	res->noise.other_busy = ((b.m.busy_ticks - a.m.busy_ticks) / ticks - (b.cpu - a.cpu)) /
+				(online * noise_window);
 	if (res->noise.other_busy < 0)
 		res->noise.other_busy = 0; /* tick granularity */
 

@@ -8,9 +8,13 @@ twice from a fresh clone.
 reads each run's summary.csv (report.py) and, for every configuration
 (mix, size, consume mode) and peer, compares ours' same-round ratio over
 that peer (the median of per-round ratios, ours_over_impl) between the
-runs: B / A - 1. A ratio missing or zero in either run is left out. It
-prints each configuration's ratios, then how many (configuration, peer)
-pairs agree within the tolerance, per peer and in all.
+runs: they agree when |log(B / A)| <= log(1 + tolerance), the same
+verdict whichever run is A. A configuration or ratio missing (or zero) in
+either run is named on stderr and counted as not agreeing. It prints each
+configuration's ratios, then how many (configuration, peer) pairs agree
+within the tolerance, per peer and in all. It refuses two runs whose
+ratios are of different implementations (report.py --ours), and says so
+on stderr when their options or machines differ.
 
 hostbench measures the line transfer between two CPUs before each round
 (runs.csv, transfer_ns): where the hypervisor placed the vCPUs decides it
@@ -35,6 +39,8 @@ it reports, the reader judges (timings are never a pass/fail test here).
 """
 import argparse
 import csv
+import json
+import math
 import os
 import sys
 
@@ -61,18 +67,41 @@ class Run:
         self.folder = folder
         self.ratio, self.rate, self.lines = {}, {}, {}
         self.waits = set()  # the consumers' idle waits (hostbench -e), ns
-        for r in read_csv(folder, "summary.csv", "run report.py on that folder first"):
+        rows = read_csv(folder, "summary.csv", "run report.py on that folder first")
+        # report.py --ours names the implementation the ratios are of.
+        bases = {r.get("base") or "ours" for r in rows}
+        if len(bases) != 1:
+            sys.exit("compare: %s/summary.csv mixes ratios of %s" % (folder, sorted(bases)))
+        self.base = bases.pop()
+        for r in rows:
             k = key_of(r)
-            if r["impl"] == "ours":
-                self.rate[k] = float(r["median_rps"])
-            else:
+            if r["impl"] == self.base:
+                self.rate[k] = float(r["median_rps"]) if r["median_rps"] else 0.0
+            elif r["ours_over_impl"]:
                 self.ratio.setdefault(k, {})[r["impl"]] = float(r["ours_over_impl"])
+            else:
+                self.ratio.setdefault(k, {})
         for r in read_csv(folder, "runs.csv", "the folder hostbench -o wrote"):
             self.waits.add(int(float(r.get("idle_ns") or 0)))
-            if r["impl"] == "ours" and r.get("transfer_ns"):
+            if r["impl"] == self.base and r.get("transfer_ns"):
                 v = float(r["transfer_ns"])
                 if v > 0:
                     self.lines.setdefault(key_of(r), []).append(v)
+
+    def about(self):
+        """What the two runs must share to be compared: the command's
+        options, the machine."""
+        m = {}
+        try:
+            with open(os.path.join(self.folder, "machine.json")) as f:
+                m = json.load(f)
+        except (OSError, ValueError):
+            pass
+        cmd = str(m.get("command", "?")).split()
+        # The output folder and a sweep's round are the run's own.
+        opts = " ".join(w for i, w in enumerate(cmd[1:], 1)
+                        if w != "-o" and (i < 2 or cmd[i - 1] != "-o"))
+        return {"options": opts, "machine": str(m.get("machine", "?"))}
 
     def get(self, k, peer):
         """ours/peer, or None when missing or not positive."""
@@ -97,21 +126,32 @@ def same_placement(a, b, k, far):
             max(ma, mb) <= min(ma, mb) * (1 + far / 4))
 
 
+def agree(x, y, tol):
+    """Whether two ratios agree within tol, whichever run is called A:
+    |log(y / x)| <= log(1 + tol)."""
+    return abs(math.log(y / x)) <= math.log1p(tol) + 1e-12
+
+
 def counts(a, b, keys, peers, tol):
-    """{peer: (within tol, compared)} over keys."""
+    """{peer: (within tol, compared, missing)} over keys: a ratio missing
+    (or not positive) in one run or both is missing, and not agreeing."""
     out = {}
     for p in peers:
-        d = [b.get(k, p) / a.get(k, p) - 1 for k in keys
-             if a.get(k, p) is not None and b.get(k, p) is not None]
-        out[p] = (sum(abs(x) <= tol for x in d), len(d))
+        both = [k for k in keys if a.get(k, p) is not None and b.get(k, p) is not None]
+        out[p] = (sum(agree(a.get(k, p), b.get(k, p), tol) for k in both), len(keys),
+                  len(keys) - len(both))
     return out
 
 
 def print_counts(prefix, c, tol):
-    for p, (ok, n) in c.items():
-        print("%sours/%s: %d of %d configurations within %.0f%%" % (prefix, p, ok, n, tol * 100))
-    print("%sall peers: %d of %d (configuration, peer) pairs within %.0f%%" %
-          (prefix, sum(x[0] for x in c.values()), sum(x[1] for x in c.values()), tol * 100))
+    for p, (ok, n, gone) in c.items():
+        print("%sours/%s: %d of %d configurations within %.0f%%%s" % (
+            prefix, p, ok, n, tol * 100, " (%d missing in a run, counted as not)" % gone
+            if gone else ""))
+    gone = sum(x[2] for x in c.values())
+    print("%sall peers: %d of %d (configuration, peer) pairs within %.0f%%%s" %
+          (prefix, sum(x[0] for x in c.values()), sum(x[1] for x in c.values()), tol * 100,
+           " (%d missing in a run, counted as not)" % gone if gone else ""))
 
 
 def line_cell(a, b, k):
@@ -136,7 +176,7 @@ def text(a, b, keys, peers, args, same):
                 continue
             d = y / x - 1
             cells.append("%-24s" % ("%.2fx -> %.2fx (%+.0f%%)%s" % (
-                x, y, d * 100, "" if abs(d) <= args.tolerance else " *")))
+                x, y, d * 100, "" if agree(x, y, args.tolerance) else " *")))
         ln = line_cell(a, b, k) + ("" if same.get(k) is not False else " off")
         print("%-5s %5dB %-6s %-22s %s" % (k[0], k[1], k[2], ln, "  ".join(cells)))
 
@@ -176,14 +216,25 @@ def main():
     if not args.tolerance >= 0:
         ap.error("--tolerance must be 0 or more")
     a, b = Run(args.a), Run(args.b)
+    if a.base != b.base:
+        sys.exit("compare: run A's ratios are of %s, run B's of %s (report.py --ours)" %
+                 (a.base, b.base))
     if a.waits != b.waits:
         print("compare: the runs' consumers waited differently when they found nothing "
               "(hostbench -e, ns): A %s, B %s; their ratios differ by that too" %
               (sorted(a.waits), sorted(b.waits)), file=sys.stderr)
-    keys = sorted(set(a.ratio) & set(b.ratio))
-    if not keys:
+    for what, x, y in ((w, a.about()[w], b.about()[w]) for w in ("options", "machine")):
+        if x != y:
+            print("compare: the runs differ in their %s: A '%s', B '%s'; their ratios differ "
+                  "by that too" % (what, x, y), file=sys.stderr)
+    keys = sorted(set(a.ratio) | set(b.ratio))
+    if not set(a.ratio) & set(b.ratio):
         sys.exit("compare: the two runs share no configuration")
-    peers = sorted({p for k in keys for p in set(a.ratio[k]) | set(b.ratio[k])})
+    for k in keys:
+        if k not in a.ratio or k not in b.ratio:
+            print("compare: %s %dB %s ran in run %s only: counted as not agreeing" %
+                  (k[0], k[1], k[2], "A" if k in a.ratio else "B"), file=sys.stderr)
+    peers = sorted({p for k in keys for p in set(a.ratio.get(k, {})) | set(b.ratio.get(k, {}))})
     same = {k: same_placement(a, b, k, args.far) for k in keys}
     if args.markdown:
         markdown(a, b, keys, peers)

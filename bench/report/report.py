@@ -76,8 +76,11 @@ def main():
             " or ".join(str(w) for w in waits))
     text, md = head, head
     if runs:
-        summary = stats.summarize(runs, ours=a.ours)
-        render.summary_csv(os.path.join(a.dir, "summary.csv"), summary)
+        try:
+            summary = stats.summarize(runs, ours=a.ours)
+        except ValueError as e:
+            sys.exit("report: %s: %s" % (runs_csv, e))
+        render.summary_csv(os.path.join(a.dir, "summary.csv"), summary, a.ours)
         render.summary_json(os.path.join(a.dir, "summary.json"), summary, machine)
         o = a.ours
         text += render.tables(summary, ours=o) + "\n" + render.verdicts(summary, ours=o)

@@ -7,7 +7,9 @@ deviation / mean) with min and max: how far one run may land from another.
 
 Per configuration and peer: ours/peer, the ratio of the two runs of the
 same round (seconds apart, so a drift of the machine touches both), its
-median over rounds and its coefficient of variation.
+median over rounds, its quartiles and its coefficient of variation. A
+round where the peer took nothing has no ratio; how many is kept
+(peer_zero). Fewer than two values give no CV (NaN), never a steady 0.
 
 A run is "clean" when its threads had the CPUs to themselves during the
 window (cpu_share >= CLEAN_SHARE) and the hypervisor stole next to nothing
@@ -22,18 +24,25 @@ CLEAN_STEAL = 0.02
 
 
 def cv(values):
-    """Standard deviation / mean; 0 for fewer than two values."""
+    """Standard deviation / mean; NaN for fewer than two values (no spread
+    measured: not a steady result)."""
     if len(values) < 2:
-        return 0.0
+        return math.nan
     mean = statistics.fmean(values)
     return statistics.stdev(values) / mean if mean else math.inf
 
 
 def describe(values):
+    """n, median, CV, min, max and the quartiles (NaN where there are too
+    few values to say)."""
     if not values:
-        return {"n": 0, "median": 0.0, "cv": 0.0, "min": 0.0, "max": 0.0}
+        return {"n": 0, "median": math.nan, "cv": math.nan, "min": math.nan,
+                "max": math.nan, "q1": math.nan, "q3": math.nan}
+    q1 = q3 = math.nan
+    if len(values) >= 2:
+        q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
     return {"n": len(values), "median": statistics.median(values), "cv": cv(values),
-            "min": min(values), "max": max(values)}
+            "min": min(values), "max": max(values), "q1": q1, "q3": q3}
 
 
 def config_key(r):
@@ -56,7 +65,11 @@ def summarize(runs, ours="ours"):
         if k not in configs:
             configs[k] = {}
             order.append(k)
-        configs[k].setdefault(r["impl"], {})[r["round"]] = r
+        rounds = configs[k].setdefault(r["impl"], {})
+        if r["round"] in rounds:
+            raise ValueError("%s %s round %d appears twice (two runs' rows in one runs.csv?)"
+                             % (mix_name(k) + " %dB %s" % (k[2], k[3]), r["impl"], r["round"]))
+        rounds[r["round"]] = r
     out = {}
     for k in order:
         byimpl = configs[k]
@@ -78,12 +91,14 @@ def summarize(runs, ours="ours"):
         for impl, rounds in byimpl.items():
             if impl == ours:
                 continue
-            pairs = [(base[n], rounds[n]) for n in rounds if n in base
-                     and rounds[n]["records_per_s"] > 0]
+            both = [(base[n], rounds[n]) for n in rounds if n in base]
+            # A round the peer took nothing in has no ratio: counted, said.
+            pairs = [(a, b) for a, b in both if b["records_per_s"] > 0]
             ratio = [a["records_per_s"] / b["records_per_s"] for a, b in pairs]
             clean = [a["records_per_s"] / b["records_per_s"] for a, b in pairs
                      if is_clean(a) and is_clean(b)]
-            entry["ratios"][impl] = {"all": describe(ratio), "clean": describe(clean)}
+            entry["ratios"][impl] = {"all": describe(ratio), "clean": describe(clean),
+                                     "peer_zero": len(both) - len(pairs)}
         out[k] = entry
     return out
 
