@@ -34,10 +34,12 @@ awk -F, -v t="$tmp" 'NR > 1 {
 } END {
 	for (m in mixes) print m > (t "/mixes")
 	for (i in impls) if (i != base) print i > (t "/peers")
+	print base > (t "/base")
 }' "$sum"
 mixes=$(sort -V "$tmp/mixes" | tr '\n' ' ')
 peers=$(sort "$tmp/peers" | tr '\n' ' ')
-impls="ours $peers"
+base=$(cat "$tmp/base")
+impls="$base $peers"
 
 layout() {	# panels -> "rows,cols"
 	n=$1
@@ -81,12 +83,12 @@ for mode in single batch; do
 	{
 		echo "set terminal $term"
 		echo "set output '$dir/ratio_$mode.png'"
-		echo "set multiplot layout $(layout "$np") title 'ours / peer, records/s, consume: $what (median over rounds of the ratio within a round, bars: min-max; above 1: ours faster)'"
+		echo "set multiplot layout $(layout "$np") title '$base / peer, records/s, consume: $what (median over rounds of the ratio within a round, bars: min-max; above 1: $base faster)'"
 		echo "set logscale x; set logscale y; set grid; set key top left; set xtics (16,64,256,1024,4096)"
 		echo "set yrange [*<0.5:2<*]"
-		echo "set xlabel 'record bytes'; set ylabel 'ours / peer'"
+		echo "set xlabel 'record bytes'; set ylabel '$base / peer'"
 		for p in $peers; do
-			echo "set title 'ours / $p'"
+			echo "set title '$base / $p'"
 			printf "plot 1 with lines lc rgb 'black' dt 2 notitle"
 			for m in $mixes; do
 				f="$tmp/ratio.$mode.$p.$m"

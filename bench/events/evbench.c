@@ -54,7 +54,7 @@
 enum part { SYSCALLS, STORM, FLOOD, DRAIN, NR_PARTS };
 static const char *const part_names[NR_PARTS] = { "syscalls", "storm", "flood", "drain" };
 
-#define MAX_REPS 15
+#define MAX_REPS 28 /* a whole block of the order (bench/host/order.c) for 14 transports */
 #define NR_TR 14
 
 /* NULL: untraced. */
@@ -772,6 +772,12 @@ int main(int argc, char **argv)
 	for (p = 0; p < NR_PARTS; p++) {
 		if (!strstr(parts, part_names[p]))
 			continue;
+		for (k = 0, m = 0; k < NR_TR; k++)
+			if (part_runs((enum part)p, (int)k))
+				runs[m++] = (int)k;
+		if (reps % hb_order_block(m))
+			printf("# %s: %u repetitions are not a whole number of blocks of %u (bench/host/order.c): some transports run at some places, or after some others, more often\n",
+			       part_names[p], reps, hb_order_block(m));
 		for (rep = 0; rep < reps; rep++) {
 			printf("# %s: repetition %u of %u\n", part_names[p], rep + 1, reps);
 			fflush(stdout);
@@ -782,9 +788,6 @@ int main(int argc, char **argv)
 			 * to repetition (a rotation kept the same
 			 * neighbours every time).
 			 */
-			for (k = 0, m = 0; k < NR_TR; k++)
-				if (part_runs((enum part)p, (int)k))
-					runs[m++] = (int)k;
 			for (k = 0; k < m; k++)
 				run_one((enum part)p, runs[hb_order_at(m, rep, k)], rep);
 		}

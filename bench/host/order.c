@@ -9,6 +9,14 @@
  * leaves behind for the next (a warm cache, a CPU's frequency, a busy
  * hypervisor) moved that ratio the same way in most rounds, and the
  * median of the per-round ratios took the bias whole (helper-282).
+ *
+ * For an odd n each row runs forwards and then backwards, in turn (rows
+ * 0, 0 reversed, 1, 1 reversed ...), so that any even number of rounds
+ * meets every pair as often in one order as in the other, a run shorter
+ * than the block included (helper-283: all forward rows first kept a
+ * run of fewer than n rounds one-sided). Across configurations in a
+ * sweep, the last of one configuration's round and the first of the
+ * next's are neighbours too; nothing balances those.
  */
 #include "order.h"
 
@@ -20,6 +28,8 @@ static unsigned int hb_order_first(unsigned int n, unsigned int j)
 
 unsigned int hb_order_block(unsigned int n)
 {
+	if (n <= 1)
+		return 1;
 	return n % 2 ? 2 * n : n;
 }
 
@@ -27,10 +37,12 @@ unsigned int hb_order_at(unsigned int n, unsigned int round, unsigned int slot)
 {
 	unsigned int r = round % hb_order_block(n);
 
-	/* An odd n takes the n rounds again, each read backwards. */
-	if (r >= n) {
-		r -= n;
-		slot = n - 1 - slot;
+	if (n <= 1)
+		return 0;
+	if (n % 2) {
+		if (r % 2)
+			slot = n - 1 - slot;
+		r /= 2;
 	}
 	return (hb_order_first(n, slot) + r) % n;
 }

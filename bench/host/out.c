@@ -44,7 +44,7 @@ void hb_out_open(const char *dir, const char *cmdline, const struct hb_plan *pla
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S%z", localtime(&now));
 	f = open_out(dir, "machine.json", "w");
 	fprintf(f,
-		"{\n  \"machine\": \"%s\",\n  \"cpus\": %u,\n  \"command\": \"%s\",\n  \"date\": \"%s\",\n  \"load1_before\": %.2f,\n  \"quick\": %s,\n  \"idle_ns\": %u,\n  \"order\": \"%s\",\n  \"implementations\": [",
+		"{\n  \"machine\": \"%s\",\n  \"cpus\": %u,\n  \"command\": \"%s\",\n  \"date\": \"%s\",\n  \"load1_before\": %.2f,\n  \"quick\": %s,\n  \"idle_ns\": %u,\n  \"order\": \"%s\",\n  \"impl_order\": \"williams\",\n  \"implementations\": [",
 		mach, hb_ncpus(), cmdline, when, hb_loadavg1(), quick ? "true" : "false", idle_ns,
 		order);
 	for (i = 0; i < plan->nimpls; i++)

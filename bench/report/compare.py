@@ -68,10 +68,19 @@ class Run:
         self.ratio, self.rate, self.lines = {}, {}, {}
         self.waits = set()  # the consumers' idle waits (hostbench -e), ns
         rows = read_csv(folder, "summary.csv", "run report.py on that folder first")
-        # report.py --ours names the implementation the ratios are of.
-        bases = {r.get("base") or "ours" for r in rows}
+        # report.py --ours names the implementation the ratios are of;
+        # before the base column, its row had ours/itself: 1.0000, CV 0.
+        bases = {r["base"] for r in rows if r.get("base")}
+        if not bases:
+            ones = {}
+            for r in rows:
+                one = r["ours_over_impl"] == "1.0000" and r.get("ratio_cv") == "0.0000"
+                ones.setdefault(r["impl"], []).append(one)
+            bases = {i for i, v in ones.items() if all(v)}
         if len(bases) != 1:
-            sys.exit("compare: %s/summary.csv mixes ratios of %s" % (folder, sorted(bases)))
+            sys.exit("compare: %s/summary.csv: which implementation the ratios are of is not "
+                     "clear (%s): run report.py on that folder again" %
+                     (folder, ", ".join(sorted(bases)) or "none"))
         self.base = bases.pop()
         for r in rows:
             k = key_of(r)
@@ -98,10 +107,12 @@ class Run:
         except (OSError, ValueError):
             pass
         cmd = str(m.get("command", "?")).split()
-        # The output folder and a sweep's round are the run's own.
+        # The output folder is the run's own.
         opts = " ".join(w for i, w in enumerate(cmd[1:], 1)
-                        if w != "-o" and (i < 2 or cmd[i - 1] != "-o"))
-        return {"options": opts, "machine": str(m.get("machine", "?"))}
+                        if not w.startswith("-o") and cmd[i - 1] != "-o")
+        # Runs from before the balanced order rotated it (bench/host/order.c).
+        return {"options": opts, "machine": str(m.get("machine", "?")),
+                "order of implementations": str(m.get("impl_order", "rotation"))}
 
     def get(self, k, peer):
         """ours/peer, or None when missing or not positive."""
@@ -143,14 +154,25 @@ def counts(a, b, keys, peers, tol):
     return out
 
 
+def say_missing(a, b, keys, peers):
+    """Names, on stderr, each (configuration, peer) ratio a run lacks."""
+    for k in keys:
+        for p in peers:
+            gone = [n for n, r in (("A", a), ("B", b)) if r.get(k, p) is None]
+            if gone:
+                print("compare: %s %dB %s ours/%s: no ratio in run %s: counted as not "
+                      "agreeing" % (k[0], k[1], k[2], p, " or ".join(gone)), file=sys.stderr)
+
+
 def print_counts(prefix, c, tol):
+    within = "within a factor %.2f either way" % (1 + tol)
     for p, (ok, n, gone) in c.items():
-        print("%sours/%s: %d of %d configurations within %.0f%%%s" % (
-            prefix, p, ok, n, tol * 100, " (%d missing in a run, counted as not)" % gone
+        print("%sours/%s: %d of %d configurations %s%s" % (
+            prefix, p, ok, n, within, " (%d missing in a run, counted as not)" % gone
             if gone else ""))
     gone = sum(x[2] for x in c.values())
-    print("%sall peers: %d of %d (configuration, peer) pairs within %.0f%%%s" %
-          (prefix, sum(x[0] for x in c.values()), sum(x[1] for x in c.values()), tol * 100,
+    print("%sall peers: %d of %d (configuration, peer) pairs %s%s" %
+          (prefix, sum(x[0] for x in c.values()), sum(x[1] for x in c.values()), within,
            " (%d missing in a run, counted as not)" % gone if gone else ""))
 
 
@@ -162,9 +184,9 @@ def line_cell(a, b, k):
 
 
 def text(a, b, keys, peers, args, same):
-    print("ours / peer, run A -> run B (change); * beyond %.0f%%; line ns: each run's "
-          "rounds, fastest-slowest (off: not on one placement, below)" %
-          (args.tolerance * 100))
+    print("ours / peer, run A -> run B (B / A); * beyond a factor %.2f either way; line ns: "
+          "each run's rounds, fastest-slowest (off: not on one placement, below)" %
+          (1 + args.tolerance))
     print("%-5s %6s %-6s %-22s %s" % ("mix", "size", "mode", "line ns A / B",
                                       "  ".join("%-24s" % p for p in peers)))
     for k in keys:
@@ -174,9 +196,8 @@ def text(a, b, keys, peers, args, same):
             if x is None or y is None:
                 cells.append("%-24s" % "-")
                 continue
-            d = y / x - 1
-            cells.append("%-24s" % ("%.2fx -> %.2fx (%+.0f%%)%s" % (
-                x, y, d * 100, "" if agree(x, y, args.tolerance) else " *")))
+            cells.append("%-24s" % ("%.2fx -> %.2fx (%.2f)%s" % (
+                x, y, y / x, "" if agree(x, y, args.tolerance) else " *")))
         ln = line_cell(a, b, k) + ("" if same.get(k) is not False else " off")
         print("%-5s %5dB %-6s %-22s %s" % (k[0], k[1], k[2], ln, "  ".join(cells)))
 
@@ -202,7 +223,8 @@ def main():
     ap.add_argument("a")
     ap.add_argument("b")
     ap.add_argument("--tolerance", type=float, default=0.10,
-                    help="largest |B/A - 1| of a ratio counted as agreeing (default 0.10)")
+                    help="two runs' ratios agree within a factor 1 + TOLERANCE either way: "
+                    "|log(B/A)| <= log(1 + TOLERANCE) (default 0.10)")
     ap.add_argument("--far", type=float, default=0.5,
                     help="a round whose line transfer is off its configuration's median "
                     "over both runs by more than a factor 1 + FAR, or two runs' medians "
@@ -223,7 +245,8 @@ def main():
         print("compare: the runs' consumers waited differently when they found nothing "
               "(hostbench -e, ns): A %s, B %s; their ratios differ by that too" %
               (sorted(a.waits), sorted(b.waits)), file=sys.stderr)
-    for what, x, y in ((w, a.about()[w], b.about()[w]) for w in ("options", "machine")):
+    for what, x, y in ((w, a.about()[w], b.about()[w])
+                       for w in ("options", "machine", "order of implementations")):
         if x != y:
             print("compare: the runs differ in their %s: A '%s', B '%s'; their ratios differ "
                   "by that too" % (what, x, y), file=sys.stderr)
@@ -235,6 +258,7 @@ def main():
             print("compare: %s %dB %s ran in run %s only: counted as not agreeing" %
                   (k[0], k[1], k[2], "A" if k in a.ratio else "B"), file=sys.stderr)
     peers = sorted({p for k in keys for p in set(a.ratio.get(k, {})) | set(b.ratio.get(k, {}))})
+    say_missing(a, b, keys, peers)
     same = {k: same_placement(a, b, k, args.far) for k in keys}
     if args.markdown:
         markdown(a, b, keys, peers)

@@ -126,17 +126,19 @@ def verdicts(summary, which="all", limit=0.10, ours="ours"):
               if p in e["ratios"] and e["ratios"][p][which]["n"]]
         rs = [e[which] for e in es]
         ahead = sum(1 for s in rs if s["median"] > 1)
-        clear = sum(1 for s in rs if s["q1"] > 1)
-        behind = sum(1 for s in rs if s["q3"] < 1)
         spread = [s for s in rs if not math.isnan(s["cv"])]
+        clear = sum(1 for s in spread if s["q1"] > 1)
+        behind = sum(1 for s in spread if s["q3"] < 1)
         tight = sum(1 for s in spread if s["cv"] <= limit)
-        worst = min((s["median"] for s in rs), default=math.nan)
+        worst = "%.2fx" % min(s["median"] for s in rs) if rs else "-"
         zero = sum(e.get("peer_zero", 0) for e in es)
-        lines.append("%s/%s: median ahead in %d of %d configurations (worst %.2fx); beyond the "
-                     "spread (quartiles over rounds) ahead in %d, behind in %d, within it %d; "
+        lines.append("%s/%s: median ahead in %d of %d configurations (worst %s); beyond the "
+                     "spread (quartiles over rounds) ahead in %d, behind in %d, within it %d%s; "
                      "ratio CV <= %d%% in %d of %d%s" %
-                     (ours, p, ahead, len(rs), worst, clear, behind, len(rs) - clear - behind,
-                      100 * limit, tight, len(spread),
+                     (ours, p, ahead, len(rs), worst, clear, behind,
+                      len(spread) - clear - behind,
+                      ", one round only in %d" % (len(rs) - len(spread))
+                      if len(rs) > len(spread) else "", 100 * limit, tight, len(spread),
                       "; %d rounds where %s took nothing (no ratio)" % (zero, p) if zero else ""))
     lines.append("configurations: %d" % n)
     return "\n".join(lines) + "\n"

@@ -42,6 +42,10 @@ class Stats(unittest.TestCase):
         self.assertIn("rate CV <= 10%: 0 of 0", v)
         self.assertIn("2 more with one run, no CV", v)
         self.assertIn("ratio CV <= 10% in 0 of 0", v)
+        # One round: ahead by its median, not beyond a spread never measured.
+        self.assertIn("median ahead in 1 of 1 configurations (worst 2.00x); beyond the spread "
+                      "(quartiles over rounds) ahead in 0, behind in 0, within it 0, one round "
+                      "only in 1", v)
 
     def test_ahead_needs_the_spread_clear_of_one(self):
         # Median 1.05x, rounds from 0.5x to 1.6x: ahead by the median only.
@@ -83,23 +87,28 @@ class Stats(unittest.TestCase):
                          ("2.0000", "1"))
 
 
-def write_run(folder, ratios, base="ours", command="hostbench -q -o x"):
+def write_run(folder, ratios, base="ours", command="hostbench -q -o x", old=False):
     """A results folder as report.py leaves it: summary.csv with ratios
-    {(size, mode): {peer: ratio or None}}, runs.csv, machine.json."""
+    {(size, mode): {peer: ratio or None}}, runs.csv, machine.json; old:
+    as report.py wrote it before the base column (its own row 1.0000)."""
     os.makedirs(folder)
     with open(os.path.join(folder, "summary.csv"), "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["mix", "size", "mode", "impl", "median_rps", "ours_over_impl", "base"])
+        w.writerow(["mix", "size", "mode", "impl", "median_rps", "ours_over_impl", "ratio_cv"] +
+                   ([] if old else ["base"]))
         for (size, mode), peers in ratios.items():
-            w.writerow(["1P1C", size, mode, base, "1000", "", base])
+            w.writerow(["1P1C", size, mode, base, "1000", "1.0000" if old else "", "0.0000"] +
+                       ([] if old else [base]))
             for p, r in peers.items():
-                w.writerow(["1P1C", size, mode, p, "500", "" if r is None else r, base])
+                w.writerow(["1P1C", size, mode, p, "500", "" if r is None else r, "0.1000"] +
+                           ([] if old else [base]))
     with open(os.path.join(folder, "runs.csv"), "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["impl", "producers", "consumers", "size", "mode", "idle_ns"])
         w.writerow([base, 1, 1, 64, "single", 0])
     with open(os.path.join(folder, "machine.json"), "w") as f:
-        json.dump({"command": command, "machine": "m"}, f)
+        json.dump(dict({"command": command, "machine": "m"},
+                       **({} if old else {"impl_order": "williams"})), f)
 
 
 class Compare(unittest.TestCase):
@@ -118,9 +127,10 @@ class Compare(unittest.TestCase):
         b = {(64, "single"): {"p": 1.05}, (256, "single"): {"p": None},
              (1024, "batch"): {"p": 1.0}}
         out, err = self.run_compare((a,), (b,))
-        self.assertIn("all peers: 1 of 3 (configuration, peer) pairs within 10% (2 missing "
-                      "in a run, counted as not)", out)
+        self.assertIn("all peers: 1 of 3 (configuration, peer) pairs within a factor 1.10 "
+                      "either way (2 missing in a run, counted as not)", out)
         self.assertIn("1P1C 1024B batch ran in run B only", err)
+        self.assertIn("1P1C 256B single ours/p: no ratio in run B", err)
 
     def test_agreement_is_the_same_either_way(self):
         for x, y in ((1.0, 1.1), (1.1, 1.0), (1.0, 0.9091), (1.0, 0.905)):
@@ -139,8 +149,17 @@ class Compare(unittest.TestCase):
         _, err = self.run_compare((a, "ours", "hostbench -q -o A"),
                                   (a, "ours", "hostbench -q -e 3000 -o B"))
         self.assertIn("differ in their options: A '-q', B '-q -e 3000'", err)
-        _, err = self.run_compare((a, "ours", "hostbench -q -o A"), (a, "ours", "hostbench -q -o B"))
-        self.assertNotIn("differ", err)
+        _, err = self.run_compare((a, "ours", "hostbench -q -o A"),
+                                  (a, "ours", "hostbench -q -oB", True))
+        self.assertIn("differ in their order of implementations: A 'williams', B 'rotation'",
+                      err)
+        self.assertNotIn("options", err)
+
+    def test_old_files_name_their_base_by_its_own_row(self):
+        a = {(64, "single"): {"p": 1.0, "ours": 0.5}}
+        out, _ = self.run_compare((a, "ours_chunk", "c", True), (a, "ours_chunk", "c", True))
+        self.assertIn("ours/ours: 1 of 1", out)
+        self.assertIn("ours/p: 1 of 1", out)
 
 
 if __name__ == "__main__":

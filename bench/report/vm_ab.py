@@ -24,6 +24,7 @@ own ratio) is left out. Prints the table and writes it to DIR/summary.md,
 which depends on nothing but the rounds. Timings are never pass/fail.
 """
 import json
+import math
 import os
 import re
 import shutil
@@ -151,6 +152,11 @@ def unit(row):
     return (1.0, "%.3f", "")
 
 
+def cv_cell(x):
+    """A CV as the tables print it; "-" for one round (no spread measured)."""
+    return "-" if math.isnan(x) else "%.2f" % x
+
+
 def markdown(keep, rows):
     lines = ["Complete rounds: %s (N = %d)." % (",".join(map(str, keep)), len(keep)),
              "Each side's value is its median over those rounds; after/before is the",
@@ -160,9 +166,9 @@ def markdown(keep, rows):
     for r in rows:
         scale, f, u = unit(r)
         q = r["ratio"]
-        lines.append("| %s | %d | %s%s | %s%s | **%.3f** | %.2f | %.3f-%.3f | %d/%d | %s |" % (
+        lines.append("| %s | %d | %s%s | %s%s | **%.3f** | %s | %.3f-%.3f | %d/%d | %s |" % (
             r["metric"], q["n"], f % (r["before"]["median"] / scale), u,
-            f % (r["after"]["median"] / scale), u, q["median"], q["cv"], q["min"], q["max"],
+            f % (r["after"]["median"] / scale), u, q["median"], cv_cell(q["cv"]), q["min"], q["max"],
             r["above_1"], q["n"], r["better"]))
     lines += ["", "Each side over the same rounds: median, CV, min-max.", "",
               "| metric | before | after |", "|---|---:|---:|"]
@@ -171,7 +177,7 @@ def markdown(keep, rows):
         cells = []
         for side in ("before", "after"):
             d = r[side]
-            cells.append("%s%s, %.2f, %s-%s%s" % (f % (d["median"] / scale), u, d["cv"],
+            cells.append("%s%s, %s, %s-%s%s" % (f % (d["median"] / scale), u, cv_cell(d["cv"]),
                                                  f % (d["min"] / scale), f % (d["max"] / scale), u))
         lines.append("| %s | %s | %s |" % (r["metric"], cells[0], cells[1]))
     return "\n".join(lines) + "\n"

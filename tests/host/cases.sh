@@ -16,13 +16,16 @@ cases() {
 		# package's lines come together, its "ok|FAIL <path>" line last.
 		# A skip's reason is the test's own last log line, printed
 		# before its "--- SKIP" line (go test -v); log lines belong to
-		# the test a "=== RUN|CONT|NAME|PAUSE <name>" line named last
-		# (a subtest's are not its parent's).
+		# the test a "=== RUN|CONT|NAME|PAUSE <name>" or a top-level
+		# "--- X: <name>" line named last (a subtest's are not its
+		# parent's); a subtest's indented result is no log line.
 		awk '/^=== RUN / { said[$3] = "" }
 			/^=== (RUN|CONT|NAME|PAUSE) / { cur = $3; next }
+			/^[ \t]+--- (PASS|FAIL|SKIP|BENCH): / { next }
 			/^[ \t]+[^ \t]/ { l = $0; sub(/^[ \t]+/, "", l); said[cur] = l; next }
 			/^--- (PASS|FAIL|SKIP): [A-Za-z0-9_]+ / {
 				st = $2; t[++n] = $3; s[n] = st; why[n] = (st == "SKIP:") ? said[$3] : ""
+				cur = $3
 				next
 			}
 			/^(ok|FAIL)[ \t]+[^ \t]+\/[^ \t]+/ {

@@ -3,7 +3,8 @@
 #
 # run.sh's cases (tests/host/cases.sh) on made-up logs: the plain build's
 # TAP cases, and go test -v's top-level tests with their skip reasons (a
-# parent that skips after its subtests logged gives none of theirs).
+# parent that skips after its subtests logged gives none of theirs, nor
+# does a parallel test skipped after another's subtest result).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 t=$(mktemp -d)
@@ -61,9 +62,14 @@ FAIL	example.com/m/one	0.003s
 --- SKIP: TestPlainSkip (0.00s)
 === RUN   TestPasses
 === PAUSE TestPasses
+=== RUN   TestParallelSkip
+=== PAUSE TestParallelSkip
 === CONT  TestPasses
-    y_test.go:3: fine
+=== RUN   TestPasses/sub
+=== CONT  TestParallelSkip
 --- PASS: TestPasses (0.00s)
+    --- PASS: TestPasses/sub (0.00s)
+--- SKIP: TestParallelSkip (0.00s)
 PASS
 ok  	example.com/m/two	0.003s
 GO
@@ -72,7 +78,8 @@ ok one/TestParentSkipsWithReason # SKIP x_test.go:12: the parent's reason
 ok one/TestPlainSkip # SKIP x_test.go:17: plain reason
 not ok one/TestFails
 ok two/TestPlainSkip # SKIP (no reason given)
-ok two/TestPasses"
+ok two/TestPasses
+ok two/TestParallelSkip # SKIP (no reason given)"
 
 echo "cases_test: $fails failed"
 [ "$fails" = 0 ]

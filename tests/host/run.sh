@@ -275,6 +275,7 @@ for t in "${all[@]}"; do
 		[ "$rc" = 124 ] || [ "$rc" = 137 ] &&
 			report+=("# timed out after ${MPMCRING_HOST_TEST_TIMEOUT:-900}s (MPMCRING_HOST_TEST_TIMEOUT), at niceness $(nice) (MPMCRING_HOST_NICE)")
 		[ "$rc" = none ] && report+=("# no result recorded (its lane died)")
+		[ "$rc" = 4 ] && report+=("# exit 4 (skip) without a '# SKIP <reason>' line$([ -n "${may_skip[$name]:-}" ] || echo ', and this test may not skip')")
 		# go test -v's progress lines would push its failures out of
 		# the tail. No tail for a test that did not run: its log, if
 		# any, is an earlier run's.

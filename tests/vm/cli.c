@@ -480,6 +480,10 @@ TEST_F(cli, usage_errors_exit_2)
 	CLI(o, "stat", RING_NAME, "--json=1", "-j");
 	EXPECT_EQ(2, o->status);
 	EXPECT_NE(NULL, strstr(o->out, "'--json=1'")) TH_LOG("stdout: %s", o->out);
+	/* bench's long options have letters no short option has (helper-283). */
+	CLI(o, "bench", "--softirq=1", "-jS");
+	EXPECT_EQ(2, o->status);
+	EXPECT_NE(NULL, strstr(o->out, "'--softirq=1'")) TH_LOG("stdout: %s", o->out);
 	/* A usage error consumes nothing. */
 	ASSERT_EQ(0, ring_stats(self->fd, &st));
 	EXPECT_EQ(1, st.in_ring_records);

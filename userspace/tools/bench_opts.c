@@ -111,7 +111,7 @@ int bench_parse(int argc, char **argv, struct bench_opts *o)
 			fputs(bench_usage, stdout);
 			return -1;
 		default:
-			return cli_try_help("bench", shortopts, argv);
+			return cli_try_help("bench", opts, argv);
 		}
 		if (!ok)
 			return CLI_USAGE;

@@ -653,7 +653,7 @@ int cmd_cat(int argc, char **argv)
 			fputs(cat_usage, stdout);
 			return CLI_OK;
 		default:
-			return cli_try_help("cat", shortopts, argv);
+			return cli_try_help("cat", opts, argv);
 		}
 		if (code)
 			return code;

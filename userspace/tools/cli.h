@@ -15,6 +15,8 @@
 #include "mpmcring.h"
 #include "mpmcring_events.h"
 
+struct option; /* getopt.h */
+
 /* Exit codes a script can rely on (mpmcring(1), EXIT STATUS). */
 #define CLI_OK 0     /* success */
 #define CLI_ERROR 1  /* runtime error */
@@ -49,11 +51,12 @@ int cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(print
 /* Prints the message and a pointer to --help; returns CLI_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /*
- * After getopt returned '?': the pointer to --help (getopt said what was
- * wrong), or with --json (getopt silenced) a JSON error naming the option
- * from optopt or argv[optind - 1]; CLI_USAGE.
+ * After getopt_long() returned '?': the pointer to --help (getopt said
+ * what was wrong), or with --json (getopt silenced) a JSON error naming
+ * the option from optopt or argv[optind - 1] (longopts: the command's
+ * table, to tell a long option's letter from a short one's); CLI_USAGE.
  */
-int cli_try_help(const char *cmd, const char *optstring, char *const argv[]);
+int cli_try_help(const char *cmd, const struct option *longopts, char *const argv[]);
 /*
  * SIGINT/SIGTERM set cli_stop; SIGPIPE is ignored (writes fail, EPIPE).
  * Writes restart after a signal (SA_RESTART), so the first cannot end a

@@ -140,7 +140,7 @@ int cmd_list(int argc, char **argv)
 			fputs(list_usage, stdout);
 			return CLI_OK;
 		default:
-			return cli_try_help("list", shortopts, argv);
+			return cli_try_help("list", opts, argv);
 		}
 	}
 	if (optind < argc)

@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <dirent.h>
+#include <getopt.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -119,23 +120,41 @@ int cli_error(const char *cmd, const char *fmt, ...)
 	return CLI_ERROR;
 }
 
-int cli_try_help(const char *cmd, const char *optstring, char *const argv[])
+/*
+ * Whether arg ("--name" or "--name=value") is a long option of longopts
+ * whose letter is val: getopt_long() takes any unambiguous prefix of a
+ * name, so a name that starts with arg's does.
+ */
+static bool cli_long_of(const struct option *longopts, const char *arg, int val)
+{
+	size_t n;
+
+	if (strncmp(arg, "--", 2))
+		return false;
+	n = strcspn(arg + 2, "=");
+	if (!n)
+		return false;
+	for (; longopts && longopts->name; longopts++)
+		if (longopts->val == val && !strncmp(longopts->name, arg + 2, n))
+			return true;
+	return false;
+}
+
+int cli_try_help(const char *cmd, const struct option *longopts, char *const argv[])
 {
 	const char *arg = optind > 0 ? argv[optind - 1] : "?";
-	const char *cur = optind > 0 ? argv[optind] : NULL;
 	/*
-	 * A short one that is not its bundle's last: getopt stays on the
-	 * bundle (argv[optind]), and argv[optind - 1] is the argument before.
-	 * Only an unknown letter fails there (a letter that takes a value
-	 * takes the rest of the bundle); a known one in optopt is a long
-	 * option's, given a value it takes none of ("--json=1").
+	 * optopt holds the letter of a short option that failed, or of a
+	 * long one given a value it takes none of ("--json=1") or missing
+	 * its value. argv[optind - 1] is that long option; for a short one
+	 * it is its bundle, or, when the letter is not its bundle's last
+	 * (getopt stays on the bundle), the argument before: so the letter
+	 * names it unless argv[optind - 1] is the long option of that
+	 * letter.
 	 */
-	bool letter = optopt > 0 && optopt < 128;
-	bool in_bundle = letter && optopt != ':' && !strchr(optstring, optopt) && cur &&
-			 cur[0] == '-' && cur[1] && cur[1] != '-' && strchr(cur + 1, optopt);
+	bool letter = optopt > 0 && optopt < 128 && !cli_long_of(longopts, arg, optopt);
 
-	/* A long option as typed; a short one from a bundle by its letter. */
-	if (cli_json && letter && (strncmp(arg, "--", 2) || in_bundle))
+	if (cli_json && letter)
 		return cli_fail(cmd, CLI_USAGE,
 				"option '-%c' is unknown or needs a value: see '%s %s --help'",
 				optopt, CLI_NAME, cmd);

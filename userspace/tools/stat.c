@@ -403,7 +403,7 @@ int cmd_stat(int argc, char **argv)
 			fputs(stat_usage, stdout);
 			return CLI_OK;
 		default:
-			return cli_try_help("stat", shortopts, argv);
+			return cli_try_help("stat", opts, argv);
 		}
 	}
 	if (count && !watch)
