@@ -70,7 +70,7 @@ MODULE_PARM_DESC(user_max_prio, "highest class userspace may write(2) with: low,
 module_param(max_per_file, uint, 0444);
 MODULE_PARM_DESC(max_per_file, "consumer slots one open file may hold, read(2)'s included, 1-1022 (default 16)");
 module_param(chunk_bytes, uint, 0444);
-MODULE_PARM_DESC(chunk_bytes, "chunked reservation: each CPU's producers take this many bytes of the ring at once while it is filled below the low class's watermark (records alone above it; capped to a quarter of that room and of the ring over every possible CPU's four levels); records then in order per CPU only, claimable up to a tick (100 ms) late (default 0: off)");
+MODULE_PARM_DESC(chunk_bytes, "chunked reservation: each CPU's producers take this many bytes of the ring at once while it is filled below the low class's watermark (records alone above it; capped to a quarter of that room and of the ring over every possible CPU's four levels); records then in order per CPU only, claimable up to about two ticks (100 ms each) late (default 0: off)");
 
 static struct mpmcring *mpmcring_default_ring;
 

@@ -378,6 +378,7 @@ void mpmcring_backstop(struct mpmcring *ring)
 			mpmcring_refused_at(ring,
 					    READ_ONCE(ring->view.meta->reclaim_pos));
 	}
+	/* user-writable: only compared with the heads earlier ticks saw. */
 	head = READ_ONCE(ring->view.cons->head);
 	/*
 	 * [W4] pairs with [W3] in mpmcring_refused_mark(): xchg, a full

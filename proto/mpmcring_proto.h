@@ -275,7 +275,7 @@ static MPR_ALWAYS_INLINE void mpr_positions(const struct mpr_view *v,
 
 	/* [M:positions] Pairs with [R5]. */
 	s->reclaim = MPR_LOAD_ACQUIRE(&m->reclaim_pos);
-	/* Pairs with [C2]. */
+	/* Pairs with [C2]. user-writable: mpr_head_sane() before use. */
 	s->head = MPR_LOAD_ACQUIRE(&cons->head);
 	/* After the head: prod is never older than it. */
 	s->prod = MPR_LOAD_ACQUIRE(&m->prod_pos);

@@ -523,6 +523,117 @@ static void t_reentry_while_opening_reserves_alone(struct tap *t)
 	teardown(&f);
 }
 
+/*
+ * The consumers' head is user-writable, and a chunked ring reads it once
+ * more on the producer's path: an opening that finds no room under the
+ * lowest class limit asks whether a reclaim up to the head would make
+ * room, and runs one (throttled: the head is the throttle's hint too). A
+ * head of any kind there may cost records (a head moved on consumes
+ * them: reclaim clamps it) or a refusal, never an overlap: every
+ * reservation lies past the one before and within the ring's window over
+ * reclaim_pos, and what the consumer reads is whole and in order. The
+ * module's other read, the unpin scan, is KUnit's
+ * chunk_hostile_head_closes_only_that_chunk.
+ */
+static void t_hostile_head_on_a_chunked_ring(struct tap *t)
+{
+	uint64_t wm[MPMCRING_NR_PRIO] = { [MPMCRING_PRIO_LOW] = 32 * KB };
+	uint64_t sane, pos, last = 0, r, r0, before, opening_reclaims = 0;
+	uint32_t i = 0, refused = 0, k, got, next = 0;
+	struct mpmcring_record rec;
+	struct fix f;
+	int ret;
+
+	if (!setup(t, &f, 64 * KB, 1 * KB, 0, wm))
+		return;
+	for (k = 0; k < 4000 && !t->failed; k++) {
+		sane = f.h.v.cons->head;
+		/*
+		 * Half the time the throttle is on (the head is its hint);
+		 * periods other than a chunk's 16 records, so that openings
+		 * meet every head with the throttle on and off.
+		 */
+		f.h.reclaim_gap_ns = (k / 7) % 2 ? 1000000000 : 0;
+		switch ((k / 3) % 8) {
+		case 0:
+			f.h.v.cons->head = sane + 3;
+			break;
+		case 1:
+			f.h.v.cons->head = prod_pos(&f) + 8 * 64 * KB;
+			break;
+		case 2:
+			f.h.v.cons->head = prod_pos(&f) - 8;
+			break;
+		case 3:
+			f.h.v.cons->head = hostring_chunk(&f.h, 0)->fill;
+			break;
+		case 4:
+			f.h.v.cons->head = 0;
+			break;
+		case 5:
+			f.h.v.cons->head = UINT64_MAX;
+			break;
+		case 6:
+			f.h.v.cons->head = sane - 64 * KB;
+			break;
+		default:
+			break;
+		}
+		r0 = f.h.v.meta->reclaim_pos;
+		before = prod_pos(&f) - r0;
+		ret = hostring_reserve_chunked(&f.h, 0, 56, MPMCRING_PRIO_CRITICAL, &pos);
+		r = f.h.v.meta->reclaim_pos;
+		/* A reclaim with room for the record alone: an opening's. */
+		if (r != r0 && before + 64 <= 64 * KB)
+			opening_reclaims++;
+		f.h.v.cons->head = sane;
+		if (ret) {
+			CHECK_EQ(t, ret, -ENOSPC);
+			refused++;
+		} else {
+			CHECK(t, !i || pos >= last + 64,
+			      "record %u at %llu, the one before at %llu", i,
+			      (unsigned long long)pos, (unsigned long long)last);
+			CHECK(t, pos >= r && pos + 64 <= r + 64 * KB,
+			      "record %u at %llu, outside the window over reclaim_pos %llu", i,
+			      (unsigned long long)pos, (unsigned long long)r);
+			commit_seq(&f, pos, 56, i++);
+			last = pos;
+		}
+		CHECK(t, r <= prod_pos(&f), "reclaim_pos %llu past prod_pos %llu",
+		      (unsigned long long)r, (unsigned long long)prod_pos(&f));
+		/* Every 100 records a consumer reads what it can: whole, in order. */
+		if (k % 100 == 99) {
+			while ((ret = mpmcring_read(f.c, &rec)) == 0 || ret == -EBADMSG) {
+				if (ret) {
+					hostring_reclaim(&f.h); /* what the kernel's repair does */
+					continue;
+				}
+				memcpy(&got, rec.data, sizeof(got));
+				CHECK(t, rec.len == 56 && got >= next && got < i,
+				      "read record %u (%u bytes), %u next, %u sent", got, rec.len,
+				      next, i);
+				next = got + 1;
+				mpmcring_commit(f.c);
+			}
+		}
+	}
+	CHECK(t, i > 1000, "only %u of 4000 records reserved (%u refused)", i, refused);
+	CHECK(t, f.h.due_checks > 0, "the throttle was never asked");
+	CHECK(t, opening_reclaims > 0, "no opening reclaimed: the head's read untested");
+	/* Sane again: what is left repaired past, then 50 more, all read in order. */
+	hostring_chunk_close(&f.h, 0);
+	f.h.v.cons->head = prod_pos(&f) + 3;
+	hostring_reclaim(&f.h);
+	CHECK_EQ(t, f.h.v.cons->head, prod_pos(&f));
+	next = i;
+	for (k = 0; k < 50; k++)
+		put(t, &f, 56, MPMCRING_PRIO_CRITICAL, i++);
+	hostring_chunk_close(&f.h, 0);
+	CHECK_EQ(t, drain(t, &f, &next), 50);
+	teardown(&f);
+}
+
 /* Overwrite rings take no chunks: eviction stops at an open one. */
 static void t_overwrite_ring_takes_no_chunks(struct tap *t)
 {
@@ -559,6 +670,7 @@ int main(void)
 		{ "reentry_while_closing", t_reentry_while_closing },
 		{ "reentry_while_opening_reserves_alone", t_reentry_while_opening_reserves_alone },
 		{ "overwrite_ring_takes_no_chunks", t_overwrite_ring_takes_no_chunks },
+		{ "hostile_head_on_a_chunked_ring", t_hostile_head_on_a_chunked_ring },
 	};
 
 	return tap_run(tests, sizeof(tests) / sizeof(tests[0]));

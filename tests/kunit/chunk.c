@@ -433,6 +433,119 @@ static u64 kt_chunk_record(struct mpmcring *ring, u32 len, u64 seq)
 }
 
 /*
+ * A reader asleep at another CPU's open chunk, with a record committed
+ * behind it: the commit cannot wake it (nothing it can claim), and the
+ * close is the commit that must. Checked before any backstop runs: the
+ * tick's backstop would wake it anyway, and so hide a close that does not
+ * (the VM ping-pongs on chunked rings cannot tell the two apart).
+ */
+static void chunk_close_wakes_a_reader_behind_it(struct kunit *test)
+{
+	struct mpmcring *ring;
+	struct kt_there there;
+	struct mpmcring_rsv rsv;
+	struct kt_sleeper s;
+	char buf[64];
+	struct kc c;
+	int woken;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "one CPU online");
+	ring = kt_chunk_ring(test, 0);
+	there = (struct kt_there){ .ring = ring };
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	get_cpu();
+	kt_there_produce(&there);
+	put_cpu();
+	KUNIT_ASSERT_EQ(test, there.ret, 0);
+	/* Its record read: the head waits at its chunk's unfilled rest. */
+	KUNIT_ASSERT_EQ(test, kc_read(&c, buf, sizeof(buf)), 56);
+	kt_sleep(&s, ring, 0);
+	KUNIT_ASSERT_EQ(test, mpmcring_reserve(ring, 56, 0, &rsv), 0);
+	KUNIT_EXPECT_EQ(test, rsv.pos, (u64)KT_CHUNK);
+	mpr_testrec_fill(rsv.data, 56, 1, MPR_CTX_TASK, 0, 0);
+	mpmcring_commit(&rsv);
+	woken = kt_wakes(&s);
+	KUNIT_EXPECT_FALSE(test, mpmcring_ready(ring, 0));
+	/* The two chunks closed: the record behind is claimable, and said. */
+	KUNIT_EXPECT_EQ(test, mpmcring_chunks_close(ring), 2U);
+	KUNIT_EXPECT_TRUE(test, mpmcring_ready(ring, 0));
+	KUNIT_EXPECT_GT_MSG(test, kt_wakes(&s), woken,
+			    "the close that made the reader ready woke nobody");
+	kt_wake_up(&s);
+	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), 56);
+	KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->producer, 1);
+	kc_detach(&c);
+	mpmcring_destroy(ring);
+}
+
+/*
+ * The consumers' head is user-writable, and the unpin scan closes every
+ * chunk whose fill it names: a head written onto this CPU's chunk's fill,
+ * past records nobody read, has that chunk closed at the next scan. That
+ * costs the chunk's rest (a filler), nothing else: the head written back,
+ * every record is read whole and in order, and the next reservation lies
+ * past the closed chunk.
+ */
+static void chunk_hostile_head_closes_only_that_chunk(struct kunit *test)
+{
+	const struct mpr_view *v;
+	struct mpmcring *ring;
+	struct kt_there there;
+	struct mpmcring_rsv rsv;
+	unsigned long from, to;
+	struct mpr_chunk *mine;
+	char buf[64];
+	struct kc c;
+	u64 head;
+	int i;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "one CPU online");
+	ring = kt_chunk_ring(test, 0);
+	v = mpmcring_kunit_view(ring);
+	there = (struct kt_there){ .ring = ring };
+	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
+	get_cpu();
+	kt_there_produce(&there);
+	for (i = 0; i < 2; i++) {
+		KUNIT_ASSERT_EQ(test, mpmcring_reserve(ring, 56, 0, &rsv), 0);
+		mpr_testrec_fill(rsv.data, 56, 1, MPR_CTX_TASK, 0, i);
+		mpmcring_commit(&rsv);
+	}
+	mine = mpmcring_chunk_at(this_cpu_ptr(ring->chunks), 0);
+	put_cpu();
+	KUNIT_ASSERT_EQ(test, there.ret, 0);
+	KUNIT_ASSERT_EQ(test, READ_ONCE(mine->fill), (u64)KT_CHUNK + 128);
+
+	head = READ_ONCE(v->cons->head);
+	WRITE_ONCE(v->cons->head, KT_CHUNK + 128);
+	KUNIT_EXPECT_EQ(test, kt_unpin_scan(ring, &from, &to), 1U);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(mine->fill), READ_ONCE(mine->end));
+	WRITE_ONCE(v->cons->head, head);
+
+	/* The other CPU's record; its chunk is still open, so nothing more. */
+	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), 56);
+	KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->producer, 2);
+	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, mpmcring_chunks_close(ring), 1U);
+	for (i = 0; i < 2; i++) {
+		KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), 56);
+		KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->producer, 1);
+		KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->seq, (u64)i);
+	}
+	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), -EAGAIN);
+	/* The next record opens a chunk past the closed one. */
+	get_cpu();
+	KUNIT_EXPECT_EQ(test, mpmcring_reserve(ring, 56, 0, &rsv), 0);
+	KUNIT_EXPECT_GE(test, rsv.pos, (u64)2 * KT_CHUNK);
+	mpmcring_commit(&rsv);
+	put_cpu();
+	kc_detach(&c);
+	mpmcring_destroy(ring);
+}
+
+/*
  * The statistics account for every byte prod_pos moved: the records'
  * spans and the fillers, those a reservation closed (mpr_env_chunk_closed())
  * and those the tick's close did (mpmcring_chunks_close()).
@@ -575,6 +688,8 @@ static struct kunit_case chunk_cases[] = {
 	KUNIT_CASE(chunk_stats_count_past_open_chunks),
 	KUNIT_CASE(chunk_refusal_unpins),
 	KUNIT_CASE(chunk_quiet_is_closed),
+	KUNIT_CASE(chunk_close_wakes_a_reader_behind_it),
+	KUNIT_CASE(chunk_hostile_head_closes_only_that_chunk),
 	KUNIT_CASE(chunk_fillers_counted),
 	KUNIT_CASE(chunk_overwrite_refused),
 	KUNIT_CASE(chunk_ring_too_small_refused),

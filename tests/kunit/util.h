@@ -7,8 +7,10 @@
 #define MPMCRING_KUNIT_UTIL_H
 
 #include <kunit/test.h>
+#include <linux/irq_work.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/wait.h>
 
 #include "env.h"
 #include "mpmcring_testrec.h"
@@ -207,6 +209,60 @@ static inline void kt_drain(struct mpmcring *ring)
 			mpmcring_reclaim(ring);	/* repairs a head that is wrong */
 	}
 	kc_detach(&c);
+}
+
+/*
+ * A sleeper: a wait queue entry on the ring's readers' queue that stays
+ * queued and counts its wakeups, as edge-triggered epoll's and io_uring's
+ * multishot poll's do (wake.c, chunk.c).
+ */
+struct kt_sleeper {
+	struct wait_queue_entry entry;
+	struct mpmcring *ring;
+	u32 class;
+	atomic_t wakes;
+};
+
+static inline int kt_sleeper_fn(struct wait_queue_entry *e, unsigned int mode,
+				int sync, void *key)
+{
+	struct kt_sleeper *s = container_of(e, struct kt_sleeper, entry);
+
+	atomic_inc(&s->wakes);
+	return 0;
+}
+
+static inline void kt_sleep(struct kt_sleeper *s, struct mpmcring *ring, u32 class)
+{
+	s->ring = ring;
+	s->class = class;
+	atomic_set(&s->wakes, 0);
+	mpmcring_wake_class_get(ring, class);
+	init_waitqueue_func_entry(&s->entry, kt_sleeper_fn);
+	add_wait_queue(&ring->wq, &s->entry);
+}
+
+static inline void kt_wake_up(struct kt_sleeper *s)
+{
+	remove_wait_queue(&s->ring->wq, &s->entry);
+	mpmcring_wake_class_put(s->ring, s->class);
+}
+
+/*
+ * Wakeups delivered so far, once queued irq_work has run. irq_work_sync()
+ * may sleep, and a case that holds a reservation open has preemption off:
+ * then wait for the (self-IPI) irq_work by spinning, boundedly.
+ */
+static inline int kt_wakes(struct kt_sleeper *s)
+{
+	long spins = 100000000;
+
+	if (preemptible())
+		irq_work_sync(&s->ring->wake_work);
+	else
+		while (irq_work_is_busy(&s->ring->wake_work) && --spins)
+			cpu_relax();
+	return atomic_read(&s->wakes);
 }
 
 #endif /* MPMCRING_KUNIT_UTIL_H */

@@ -14,55 +14,6 @@
 
 #include "util.h"
 
-struct kt_sleeper {
-	struct wait_queue_entry entry;
-	struct mpmcring *ring;
-	u32 class;
-	atomic_t wakes;
-};
-
-static int kt_sleeper_fn(struct wait_queue_entry *e, unsigned int mode,
-			 int sync, void *key)
-{
-	struct kt_sleeper *s = container_of(e, struct kt_sleeper, entry);
-
-	atomic_inc(&s->wakes);
-	return 0;
-}
-
-static void kt_sleep(struct kt_sleeper *s, struct mpmcring *ring, u32 class)
-{
-	s->ring = ring;
-	s->class = class;
-	atomic_set(&s->wakes, 0);
-	mpmcring_wake_class_get(ring, class);
-	init_waitqueue_func_entry(&s->entry, kt_sleeper_fn);
-	add_wait_queue(&ring->wq, &s->entry);
-}
-
-static void kt_wake_up(struct kt_sleeper *s)
-{
-	remove_wait_queue(&s->ring->wq, &s->entry);
-	mpmcring_wake_class_put(s->ring, s->class);
-}
-
-/*
- * Wakeups delivered so far, once queued irq_work has run. irq_work_sync()
- * may sleep, and a case that holds a reservation open has preemption off:
- * then wait for the (self-IPI) irq_work by spinning, boundedly.
- */
-static int kt_wakes(struct kt_sleeper *s)
-{
-	long spins = 100000000;
-
-	if (preemptible())
-		irq_work_sync(&s->ring->wake_work);
-	else
-		while (irq_work_is_busy(&s->ring->wake_work) && --spins)
-			cpu_relax();
-	return atomic_read(&s->wakes);
-}
-
 /* One housekeeping tick's backstop, then the sleeper's wakeups so far. */
 #define KT_TICK_WAKES(test, ring, s, n)                          \
 	do {                                                     \

@@ -31,7 +31,9 @@
  * late waits. init (given the ring's fd) and fini, when set, run in the
  * consumer's thread around its loop; init returns 0 or -errno, and when it
  * fails it has undone its own work (fini does not run). name names the
- * wait in messages.
+ * wait in messages. before_send, when set, runs in the writer before it
+ * writes record i, given send_ctx (to choose where it writes from: its
+ * CPU).
  */
 struct vm_pingpong_wait {
 	const char *name;
@@ -40,6 +42,8 @@ struct vm_pingpong_wait {
 	int (*wait)(void *ctx, int ms);
 	void (*fini)(void *ctx);
 	void *ctx;
+	void (*before_send)(void *send_ctx, uint64_t i);
+	void *send_ctx;
 };
 
 struct vm_pingpong {
@@ -252,6 +256,8 @@ static inline void vm_pingpong_run(struct __test_metadata *_metadata, struct mpm
 
 	ASSERT_EQ(0, pthread_create(&th, NULL, vm_pingpong_consumer, &pp));
 	for (i = 0; i < pp.n; i++) {
+		if (w->before_send)
+			w->before_send(w->send_ctx, i);
 		wrote = write(fd, &i, sizeof(i));
 		if (wrote != sizeof(i)) {
 			werr = wrote < 0 ? errno : 0;

@@ -19,8 +19,11 @@
  * with the count of room wakeups (vm_poll_lost_by() on VM_ROOM_WAKEUPS; ABI 1.4). Each
  * drain for a poll(2) writer waits until it sleeps, so that every cycle's
  * room needs its wakeup; for the edge-triggered and multishot writers every
- * other drain does (room_drain_waits()).
+ * other drain does (room_drain_waits()). And three of the readers' waits
+ * on a ring with chunks, records waiting behind another CPU's open chunk
+ * (pingpong_chunked()).
  */
+#define _GNU_SOURCE /* sched_setaffinity(), before the first libc header */
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -375,6 +378,87 @@ TEST_F_TIMEOUT(wm, blocking_read_pingpong, 300)
 	EXPECT_EQ(CYCLES, rd.acked);
 	close(rd.fd);
 	close(fd);
+}
+
+/* Two CPUs the writer may run on, and whether it has them. */
+struct two_cpus {
+	int cpu[2];
+	bool ok;
+};
+
+/* The writer of a chunked ping-pong: record i from the pair's CPU i % 2. */
+static void send_from_alternate_cpus(void *send_ctx, uint64_t i)
+{
+	struct two_cpus *two = send_ctx;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(two->cpu[i % 2], &set);
+	if (sched_setaffinity(0, sizeof(set), &set) || sched_getcpu() != two->cpu[i % 2])
+		two->ok = false;
+}
+
+/*
+ * The same on a ring with chunks (docs/scaling.md, property 9), the writer
+ * on two CPUs in turn: a record lands in its CPU's chunk, and when the
+ * other CPU's chunk is open before it (about every other record: the tick
+ * closes both at once), behind that chunk's unfilled rest, claimable only
+ * once that chunk closes. The sleeper must be woken then: by the close
+ * (KUnit chunk_close_wakes_a_reader_behind_it checks that the close
+ * itself wakes) or by the tick's backstop, which this test cannot tell
+ * apart. Fewer cycles: about half wait for a tick.
+ */
+static void pingpong_chunked(struct __test_metadata *_metadata, enum wait_mode mode, uint64_t n)
+{
+	struct two_cpus two = { .ok = true };
+	struct waiter waiter = { .mode = mode };
+	struct vm_pingpong_wait w = {
+		.name = waiter_name(mode),
+		.lost_shows_late = mode == W_POLL,
+		.init = pingpong_init,
+		.wait = pingpong_wait,
+		.fini = pingpong_fini,
+		.ctx = &waiter,
+		.before_send = send_from_alternate_cpus,
+		.send_ctx = &two,
+	};
+	struct mpmcring_stats st;
+	struct mpmcring *r;
+	cpu_set_t all;
+	int cpu, k = 0;
+
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(all), &all));
+	for (cpu = 0; cpu < CPU_SETSIZE && k < 2; cpu++)
+		if (CPU_ISSET(cpu, &all))
+			two.cpu[k++] = cpu;
+	ASSERT_EQ(2, k) TH_LOG("one CPU allowed: no chunk to wait behind");
+	ASSERT_EQ(0, vm_insmod("mpmcring_loadgen", "ring=wmchunk create=1 size=1048576 "
+						   "chunk_bytes=4096 threads=0 autostart=0"));
+	r = mpmcring_open("/dev/mpmcring-wmchunk", 0);
+	ASSERT_NE(NULL, r) TH_LOG("%s", mpmcring_errmsg());
+	vm_pingpong_run(_metadata, r, &w, n, LOST_MS);
+	EXPECT_EQ(0, sched_setaffinity(0, sizeof(all), &all));
+	EXPECT_TRUE(two.ok)
+	TH_LOG("the writer did not run on CPUs %d and %d in turn", two.cpu[0], two.cpu[1]);
+	ASSERT_EQ(0, mpmcring_get_stats(r, &st));
+	EXPECT_EQ(4096, st.chunk_bytes);
+	mpmcring_close(r);
+	EXPECT_EQ(0, vm_rmmod("mpmcring_loadgen"));
+}
+
+TEST_F_TIMEOUT(wm, poll_pingpong_chunked, 120)
+{
+	pingpong_chunked(_metadata, W_POLL, 20);
+}
+
+TEST_F_TIMEOUT(wm, epoll_edge_triggered_pingpong_chunked, 120)
+{
+	pingpong_chunked(_metadata, W_EPOLL_ET, 20);
+}
+
+TEST_F_TIMEOUT(wm, io_uring_poll_multishot_pingpong_chunked, 120)
+{
+	pingpong_chunked(_metadata, W_URING_MULTISHOT, 20);
 }
 
 /*
