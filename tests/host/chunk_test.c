@@ -527,66 +527,84 @@ static void t_reentry_while_opening_reserves_alone(struct tap *t)
  * The consumers' head is user-writable, and a chunked ring reads it once
  * more on the producer's path: an opening that finds no room under the
  * lowest class limit asks whether a reclaim up to the head would make
- * room, and runs one (throttled: the head is the throttle's hint too). A
- * head of any kind there may cost records (a head moved on consumes
- * them: reclaim clamps it) or a refusal, never an overlap: every
- * reservation lies past the one before and within the ring's window over
- * reclaim_pos, and what the consumer reads is whole and in order. The
+ * room, and runs one (throttled: the head is the throttle's hint too).
+ * Each opening that needs that reclaim meets a head of one of eight
+ * kinds, each kind with the throttle off and on in turn, until every
+ * pair has come (a kind that reclaims nothing leaves the next record's
+ * opening needing it again); a head moved on may cost records
+ * (reclaim clamps it to where it can go: records it passes are consumed)
+ * or a refusal, never an overlap: every reservation lies past the one
+ * before and within the ring's window over reclaim_pos. With the head
+ * sane, reclaim never passes it, and the consumer reads every record,
+ * whole and in order, but those a hostile head let reclaim take. The
  * module's other read, the unpin scan, is KUnit's
  * chunk_hostile_head_closes_only_that_chunk.
  */
 static void t_hostile_head_on_a_chunked_ring(struct tap *t)
 {
 	uint64_t wm[MPMCRING_NR_PRIO] = { [MPMCRING_PRIO_LOW] = 32 * KB };
-	uint64_t sane, pos, last = 0, r, r0, before, opening_reclaims = 0;
-	uint32_t i = 0, refused = 0, k, got, next = 0;
+	uint64_t sane, pos, last = 0, r, r0, before;
+	uint32_t i = 0, refused = 0, k, got, next = 0, needy = 0, kind, cell = 0;
+	uint32_t reclaimed[2] = { 0 }, met[16] = { 0 }, left = 16;
 	struct mpmcring_record rec;
+	struct mpr_chunk *ch;
 	struct fix f;
+	bool opens;
 	int ret;
 
 	if (!setup(t, &f, 64 * KB, 1 * KB, 0, wm))
 		return;
-	for (k = 0; k < 4000 && !t->failed; k++) {
+	for (k = 0; k < 50000 && left && !t->failed; k++) {
 		sane = f.h.v.cons->head;
+		ch = hostring_chunk(&f.h, 0);
 		/*
-		 * Half the time the throttle is on (the head is its hint);
-		 * periods other than a chunk's 16 records, so that openings
-		 * meet every head with the throttle on and off.
+		 * No room for the record in the chunk, none for a chunk under
+		 * the low limit: this call opens one only after a reclaim.
 		 */
-		f.h.reclaim_gap_ns = (k / 7) % 2 ? 1000000000 : 0;
-		switch ((k / 3) % 8) {
-		case 0:
-			f.h.v.cons->head = sane + 3;
-			break;
-		case 1:
-			f.h.v.cons->head = prod_pos(&f) + 8 * 64 * KB;
-			break;
-		case 2:
-			f.h.v.cons->head = prod_pos(&f) - 8;
-			break;
-		case 3:
-			f.h.v.cons->head = hostring_chunk(&f.h, 0)->fill;
-			break;
-		case 4:
-			f.h.v.cons->head = 0;
-			break;
-		case 5:
-			f.h.v.cons->head = UINT64_MAX;
-			break;
-		case 6:
-			f.h.v.cons->head = sane - 64 * KB;
-			break;
-		default:
-			break;
+		opens = ch->end - ch->fill < 64 &&
+			prod_pos(&f) + 1 * KB - f.h.v.meta->reclaim_pos > 32 * KB;
+		cell = needy % 16;
+		kind = cell % 8;
+		f.h.reclaim_gap_ns = opens && cell >= 8 ? 1000000000 : 0;
+		if (opens) {
+			switch (kind) {
+			case 0:
+				f.h.v.cons->head = sane + 3;
+				break;
+			case 1:
+				f.h.v.cons->head = prod_pos(&f) + 8 * 64 * KB;
+				break;
+			case 2:
+				f.h.v.cons->head = prod_pos(&f) - 8;
+				break;
+			case 3:
+				f.h.v.cons->head = ch->fill;
+				break;
+			case 4:
+				f.h.v.cons->head = 0;
+				break;
+			case 5:
+				f.h.v.cons->head = UINT64_MAX;
+				break;
+			case 6:
+				f.h.v.cons->head = sane - 64 * KB;
+				break;
+			default:
+				break;
+			}
+			left -= !met[cell]++;
+			needy++;
 		}
 		r0 = f.h.v.meta->reclaim_pos;
 		before = prod_pos(&f) - r0;
 		ret = hostring_reserve_chunked(&f.h, 0, 56, MPMCRING_PRIO_CRITICAL, &pos);
 		r = f.h.v.meta->reclaim_pos;
-		/* A reclaim with room for the record alone: an opening's. */
-		if (r != r0 && before + 64 <= 64 * KB)
-			opening_reclaims++;
-		f.h.v.cons->head = sane;
+		/* A reclaim with room for the record alone: the opening's. */
+		if (opens && r != r0 && before + 64 <= 64 * KB)
+			reclaimed[cell >= 8]++;
+		CHECK(t, opens || r <= sane, "reclaim_pos %llu past a sane head %llu",
+		      (unsigned long long)r, (unsigned long long)sane);
+		f.h.v.cons->head = sane < r ? r : sane;
 		if (ret) {
 			CHECK_EQ(t, ret, -ENOSPC);
 			refused++;
@@ -604,11 +622,7 @@ static void t_hostile_head_on_a_chunked_ring(struct tap *t)
 		      (unsigned long long)r, (unsigned long long)prod_pos(&f));
 		/* Every 100 records a consumer reads what it can: whole, in order. */
 		if (k % 100 == 99) {
-			while ((ret = mpmcring_read(f.c, &rec)) == 0 || ret == -EBADMSG) {
-				if (ret) {
-					hostring_reclaim(&f.h); /* what the kernel's repair does */
-					continue;
-				}
+			while ((ret = mpmcring_read(f.c, &rec)) == 0) {
 				memcpy(&got, rec.data, sizeof(got));
 				CHECK(t, rec.len == 56 && got >= next && got < i,
 				      "read record %u (%u bytes), %u next, %u sent", got, rec.len,
@@ -616,16 +630,20 @@ static void t_hostile_head_on_a_chunked_ring(struct tap *t)
 				next = got + 1;
 				mpmcring_commit(f.c);
 			}
+			CHECK_EQ(t, ret, -EAGAIN);
 		}
 	}
-	CHECK(t, i > 1000, "only %u of 4000 records reserved (%u refused)", i, refused);
+	CHECK(t, !left, "%u of 16 (head kind, throttle) pairs met no opening in %u records", left,
+	      k);
+	CHECK(t, i > k / 2, "only %u of %u records reserved (%u refused)", i, k, refused);
+	/* The head's read reached: some openings reclaimed, throttle on and off. */
+	CHECK(t, reclaimed[0] && reclaimed[1], "openings reclaimed: throttle off %u, on %u",
+	      reclaimed[0], reclaimed[1]);
 	CHECK(t, f.h.due_checks > 0, "the throttle was never asked");
-	CHECK(t, opening_reclaims > 0, "no opening reclaimed: the head's read untested");
-	/* Sane again: what is left repaired past, then 50 more, all read in order. */
+	/* Then 50 more, all read in order. */
 	hostring_chunk_close(&f.h, 0);
-	f.h.v.cons->head = prod_pos(&f) + 3;
-	hostring_reclaim(&f.h);
-	CHECK_EQ(t, f.h.v.cons->head, prod_pos(&f));
+	while (mpmcring_read(f.c, &rec) == 0)
+		mpmcring_commit(f.c);
 	next = i;
 	for (k = 0; k < 50; k++)
 		put(t, &f, 56, MPMCRING_PRIO_CRITICAL, i++);
