@@ -139,6 +139,30 @@ static void kt_there_produce(struct kt_there *t)
 }
 
 /*
+ * What c reads with another CPU's record first, that CPU's chunk open
+ * behind it, and this CPU's two records (seq 0, 1) after: the other's
+ * record, then nothing until the tick's close (which must close `closes`
+ * chunks), then this CPU's records in order, then nothing.
+ */
+static void kt_read_past_the_other_chunk(struct kunit *test, struct kc *c,
+					 struct mpmcring *ring, unsigned int closes)
+{
+	char buf[64];
+	int i;
+
+	KUNIT_EXPECT_EQ(test, kc_read(c, buf, sizeof(buf)), 56);
+	KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->producer, 2);
+	KUNIT_EXPECT_EQ(test, kc_read(c, buf, sizeof(buf)), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, mpmcring_chunks_close(ring), closes);
+	for (i = 0; i < 2; i++) {
+		KUNIT_EXPECT_EQ(test, kc_read(c, buf, sizeof(buf)), 56);
+		KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->producer, 1);
+		KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->seq, (u64)i);
+	}
+	KUNIT_EXPECT_EQ(test, kc_read(c, buf, sizeof(buf)), -EAGAIN);
+}
+
+/*
  * Records committed here, past another CPU's open chunk, wait for it: the
  * tick's close (mpmcring_chunks_close()) lets them through. Positions run
  * through 2^64 on the way.
@@ -148,7 +172,6 @@ static void chunk_close_frees_records_behind(struct kunit *test)
 	struct mpmcring *ring;
 	struct kt_there there;
 	struct mpmcring_rsv rsv[2];
-	char buf[64];
 	struct kc c;
 	int i, ret[2];
 
@@ -175,17 +198,8 @@ static void chunk_close_frees_records_behind(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, rsv[0].pos, there.pos + KT_CHUNK);
 	KUNIT_EXPECT_EQ(test, rsv[1].pos, rsv[0].pos + 64);
 	/* The other CPU's record; then its chunk's unfilled rest. */
-	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), 56);
-	KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->producer, 2);
-	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), -EAGAIN);
 	/* Both chunks closed: this CPU's records come through, in order. */
-	KUNIT_EXPECT_EQ(test, mpmcring_chunks_close(ring), 2U);
-	for (i = 0; i < 2; i++) {
-		KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), 56);
-		KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->producer, 1);
-		KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->seq, (u64)i);
-	}
-	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), -EAGAIN);
+	kt_read_past_the_other_chunk(test, &c, ring, 2);
 	kc_detach(&c);
 	mpmcring_destroy(ring);
 }
@@ -501,7 +515,6 @@ static void chunk_hostile_head_closes_only_that_chunk(struct kunit *test)
 	struct mpmcring_rsv rsv;
 	unsigned long from, to;
 	struct mpr_chunk *mine;
-	char buf[64];
 	struct kc c;
 	int i, ret[2] = { 0, 0 };
 	u64 head;
@@ -536,16 +549,7 @@ static void chunk_hostile_head_closes_only_that_chunk(struct kunit *test)
 	WRITE_ONCE(v->cons->head, head);
 
 	/* The other CPU's record; its chunk is still open, so nothing more. */
-	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), 56);
-	KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->producer, 2);
-	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), -EAGAIN);
-	KUNIT_EXPECT_EQ(test, mpmcring_chunks_close(ring), 1U);
-	for (i = 0; i < 2; i++) {
-		KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), 56);
-		KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->producer, 1);
-		KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->seq, (u64)i);
-	}
-	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), -EAGAIN);
+	kt_read_past_the_other_chunk(test, &c, ring, 1);
 	kc_detach(&c);
 	mpmcring_destroy(ring);
 }

@@ -193,7 +193,9 @@ static void drain_default(struct mpmcring *r)
 	mpmcring_consumer_free(c);
 }
 
-static void pingpong(struct __test_metadata *_metadata, enum wait_mode mode, uint64_t n)
+/* n cycles on ring r, waiting in mode; before_send(send_ctx, i) if set. */
+static void pingpong_on(struct __test_metadata *_metadata, struct mpmcring *r, enum wait_mode mode,
+			uint64_t n, void (*before_send)(void *, uint64_t), void *send_ctx)
 {
 	struct waiter waiter = { .mode = mode };
 	struct vm_pingpong_wait w = {
@@ -204,12 +206,20 @@ static void pingpong(struct __test_metadata *_metadata, enum wait_mode mode, uin
 		.wait = pingpong_wait,
 		.fini = pingpong_fini,
 		.ctx = &waiter,
+		.before_send = before_send,
+		.send_ctx = send_ctx,
 	};
+
+	vm_pingpong_run(_metadata, r, &w, n, LOST_MS);
+}
+
+static void pingpong(struct __test_metadata *_metadata, enum wait_mode mode, uint64_t n)
+{
 	struct mpmcring *r = mpmcring_open(NULL, 0);
 
 	ASSERT_NE(NULL, r) TH_LOG("%s", mpmcring_errmsg());
 	drain_default(r);
-	vm_pingpong_run(_metadata, r, &w, n, LOST_MS);
+	pingpong_on(_metadata, r, mode, n, NULL, NULL);
 	mpmcring_close(r);
 }
 
@@ -411,17 +421,6 @@ static void send_from_alternate_cpus(void *send_ctx, uint64_t i)
 static void pingpong_chunked(struct __test_metadata *_metadata, enum wait_mode mode, uint64_t n)
 {
 	struct two_cpus two = { .ok = true };
-	struct waiter waiter = { .mode = mode };
-	struct vm_pingpong_wait w = {
-		.name = waiter_name(mode),
-		.lost_shows_late = mode == W_POLL,
-		.init = pingpong_init,
-		.wait = pingpong_wait,
-		.fini = pingpong_fini,
-		.ctx = &waiter,
-		.before_send = send_from_alternate_cpus,
-		.send_ctx = &two,
-	};
 	struct mpmcring_stats st;
 	struct mpmcring *r;
 	cpu_set_t all;
@@ -436,7 +435,7 @@ static void pingpong_chunked(struct __test_metadata *_metadata, enum wait_mode m
 						   "chunk_bytes=4096 threads=0 autostart=0"));
 	r = mpmcring_open("/dev/mpmcring-wmchunk", 0);
 	ASSERT_NE(NULL, r) TH_LOG("%s", mpmcring_errmsg());
-	vm_pingpong_run(_metadata, r, &w, n, LOST_MS);
+	pingpong_on(_metadata, r, mode, n, send_from_alternate_cpus, &two);
 	EXPECT_EQ(0, sched_setaffinity(0, sizeof(all), &all));
 	EXPECT_TRUE(two.ok)
 	TH_LOG("the writer did not run on CPUs %d and %d in turn", two.cpu[0], two.cpu[1]);
