@@ -163,6 +163,24 @@ static void kt_read_past_the_other_chunk(struct kunit *test, struct kc *c,
 }
 
 /*
+ * c attached to ring, one record made on another CPU (its chunk left open)
+ * and read by c: the head then waits at that chunk's unfilled rest.
+ */
+static void kt_read_the_other_cpus_record(struct kunit *test, struct kc *c,
+					  struct mpmcring *ring)
+{
+	struct kt_there there = { .ring = ring };
+	char buf[64];
+
+	KUNIT_ASSERT_EQ(test, kc_attach(c, ring), 0);
+	get_cpu();
+	kt_there_produce(&there);
+	put_cpu();
+	KUNIT_ASSERT_EQ(test, there.ret, 0);
+	KUNIT_ASSERT_EQ(test, kc_read(c, buf, sizeof(buf)), 56);
+}
+
+/*
  * Records committed here, past another CPU's open chunk, wait for it: the
  * tick's close (mpmcring_chunks_close()) lets them through. Positions run
  * through 2^64 on the way.
@@ -289,7 +307,6 @@ out:
 static void chunk_refusal_unpins(struct kunit *test)
 {
 	struct mpmcring *ring;
-	struct kt_there there;
 	unsigned int n;
 	char buf[64];
 	struct kc c;
@@ -298,15 +315,8 @@ static void chunk_refusal_unpins(struct kunit *test)
 	if (num_online_cpus() < 2)
 		kunit_skip(test, "one CPU online");
 	ring = kt_chunk_ring(test, 0);
-	there = (struct kt_there){ .ring = ring };
-
-	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
-	get_cpu();
-	kt_there_produce(&there);
-	put_cpu();
-	KUNIT_ASSERT_EQ(test, there.ret, 0);
 	/* Its one record; the head now waits at its chunk's unfilled rest. */
-	KUNIT_EXPECT_EQ(test, kc_read(&c, buf, sizeof(buf)), 56);
+	kt_read_the_other_cpus_record(test, &c, ring);
 	for (n = 0; n < ring->view.data_size / 64 + 1; n++) {
 		ret = kt_produce(ring, 56, MPMCRING_PRIO_CRITICAL, 1, MPR_CTX_TASK, n);
 		if (ret)
@@ -458,7 +468,6 @@ static u64 kt_chunk_record(struct mpmcring *ring, u32 len, u64 seq)
 static void chunk_close_wakes_a_reader_behind_it(struct kunit *test)
 {
 	struct mpmcring *ring;
-	struct kt_there there;
 	struct mpmcring_rsv rsv;
 	struct kt_sleeper s;
 	char buf[64];
@@ -471,15 +480,9 @@ static void chunk_close_wakes_a_reader_behind_it(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, set_cpus_allowed_ptr(current,
 						   cpumask_of(raw_smp_processor_id())), 0);
 	ring = kt_chunk_ring(test, 0);
-	there = (struct kt_there){ .ring = ring };
-	KUNIT_ASSERT_EQ(test, kc_attach(&c, ring), 0);
-	get_cpu();
-	kt_there_produce(&there);
-	put_cpu();
-	KUNIT_ASSERT_EQ(test, there.ret, 0);
-	KUNIT_EXPECT_EQ(test, READ_ONCE(ring->nr_open), 0U);
 	/* Its record read: the head waits at its chunk's unfilled rest. */
-	KUNIT_ASSERT_EQ(test, kc_read(&c, buf, sizeof(buf)), 56);
+	kt_read_the_other_cpus_record(test, &c, ring);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(ring->nr_open), 0U);
 	kt_sleep(&s, ring, 0);
 	KUNIT_ASSERT_EQ(test, mpmcring_reserve(ring, 56, 0, &rsv), 0);
 	KUNIT_EXPECT_EQ(test, rsv.pos, (u64)KT_CHUNK);

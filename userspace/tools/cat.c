@@ -611,7 +611,6 @@ int cmd_cat(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cat k = { .fmt = CAT_TEXT, .batch = 64 };
-	static const char shortopts[] = "htxjrfpn:b:";
 	struct mpmcring_consumer *c;
 	struct mpmcring *r;
 	char path[4096];
@@ -619,7 +618,7 @@ int cmd_cat(int argc, char **argv)
 	int opt, code = CLI_OK;
 
 	argv[0] = "mpmcring cat";
-	while ((opt = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "htxjrfpn:b:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 't':
 			code = cat_format(&k, CAT_TEXT, "--text");

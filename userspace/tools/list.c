@@ -123,7 +123,6 @@ int cmd_list(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char shortopts[] = "hj";
 	struct mpmcring_consumer_info *info;
 	struct dirent **names;
 	bool json = false;
@@ -131,7 +130,7 @@ int cmd_list(int argc, char **argv)
 
 	argv[0] = "mpmcring list";
 	signal(SIGPIPE, SIG_IGN); /* a closed pipe is told by errno, below */
-	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;

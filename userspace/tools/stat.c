@@ -369,7 +369,6 @@ int cmd_stat(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char shortopts[] = "hji:c:w::";
 	struct stat_sample s[2];
 	const struct mpmcring_layout *l;
 	bool json = false, watch = false, clear;
@@ -380,7 +379,7 @@ int cmd_stat(int argc, char **argv)
 	int c, code = CLI_OK, n;
 
 	argv[0] = "mpmcring stat";
-	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hji:c:w::", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
