@@ -17,9 +17,8 @@
 /* A ring with chunks of KT_CHUNK: room for every possible CPU's four. */
 static struct mpmcring *kt_chunk_ring(struct kunit *test, u64 initial_pos)
 {
-	u64 size = roundup_pow_of_two(16ULL * KT_CHUNK * num_possible_cpus());
 	struct mpmcring_params p = {
-		.size = max_t(u64, size, 65536),
+		.size = kt_chunked_size(KT_CHUNK),
 		.chunk_bytes = KT_CHUNK,
 		.initial_pos = initial_pos,
 	};

@@ -15,19 +15,69 @@
 
 #define CONC_RECORDS 1500
 
-/* Runs the farm on a new ring; returns the final production position. */
+struct conc_closer {
+	struct mpmcring *ring;
+	unsigned long rounds, closed;
+};
+
+/*
+ * Closes every open chunk every few hundred microseconds, as the ring's
+ * tick does every 100 ms from any CPU: many more closes racing the
+ * producers' fills in every context.
+ */
+static int conc_closer_fn(void *arg)
+{
+	struct conc_closer *c = arg;
+
+	while (!kthread_should_stop()) {
+		c->closed += mpmcring_chunks_close(c->ring);
+		c->rounds++;
+		usleep_range(200, 2000);
+	}
+	return 0;
+}
+
+/*
+ * Runs the farm on a new ring, with a closer thread if asked (a chunked
+ * ring); returns the final production position.
+ */
 static u64 conc_run(struct kunit *test, struct mpmcring_params *p,
-		    struct farm *f, bool exact)
+		    struct farm *f, bool exact, bool closer)
 {
 	struct mpmcring *ring = kt_ring(test, p);
+	struct conc_closer c = { .ring = ring };
+	struct task_struct *ct = NULL;
 	u64 end;
 
 	KUNIT_ASSERT_EQ(test, farm_init(test, f, ring, CONC_RECORDS, true), 0);
+	if (closer) {
+		ct = kthread_run(conc_closer_fn, &c, "mpmcring_closer");
+		if (IS_ERR(ct)) {
+			mpmcring_destroy(ring);
+			KUNIT_FAIL(test, "no closer thread: %ld", PTR_ERR(ct));
+			return 0;
+		}
+	}
 	farm_start_consumers(f, 2);
 	farm_start_producers(f);
 	farm_finish(f);
+	if (ct)
+		kthread_stop(ct);
 	farm_check(test, f, exact);
 	farm_cleanup(f);
+	if (p->chunk_bytes) {
+		struct mpmcring_stats *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+
+		KUNIT_ASSERT_NOT_NULL(test, st);
+		mpmcring_get_stats(ring, st);
+		kunit_info(test, "chunk filler bytes %llu; closer: %lu rounds, %lu closed",
+			   st->chunk_filler_bytes, c.rounds, c.closed);
+		/* Chunks of the size asked for, and closed: the chunked path ran. */
+		KUNIT_EXPECT_EQ(test, st->chunk_bytes, (u64)p->chunk_bytes);
+		KUNIT_EXPECT_GT(test, st->chunk_filler_bytes, 0ULL);
+		if (closer)
+			KUNIT_EXPECT_GT(test, c.closed, 0UL);
+	}
 	end = READ_ONCE(mpmcring_kunit_view(ring)->meta->prod_pos);
 	mpmcring_destroy(ring);
 	return end;
@@ -39,7 +89,7 @@ static void conc_all_contexts(struct kunit *test)
 	struct farm *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
 
 	KUNIT_ASSERT_NOT_NULL(test, f);
-	conc_run(test, &p, f, true);
+	conc_run(test, &p, f, true, false);
 }
 
 static void conc_cross_2_64(struct kunit *test)
@@ -53,7 +103,7 @@ static void conc_cross_2_64(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, f);
 	f->len_max = 400;
 	/* Long enough to have wrapped past zero. */
-	KUNIT_EXPECT_LT(test, conc_run(test, &p, f, true), p.initial_pos);
+	KUNIT_EXPECT_LT(test, conc_run(test, &p, f, true, false), p.initial_pos);
 }
 
 static void conc_batches(struct kunit *test)
@@ -65,7 +115,7 @@ static void conc_batches(struct kunit *test)
 	f->batch = 64;
 	f->len_min = 100;
 	f->len_max = 1000;
-	conc_run(test, &p, f, true);
+	conc_run(test, &p, f, true, false);
 }
 
 /* Overwrite mode: what is delivered is exact; the rest was overwritten. */
@@ -126,7 +176,62 @@ static void conc_stalled_producer(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, f);
 	f->stall = conc_stall_hook;
-	conc_run(test, &p, f, true);
+	conc_run(test, &p, f, true, false);
+}
+
+/*
+ * Chunked reservation (docs/scaling.md): each CPU's interrupt levels fill
+ * chunks of their own, so the farm's producers, bound to their CPU and
+ * context, still have their records delivered exactly once and in order;
+ * consumers meet fillers where chunks were closed. Without a closer no
+ * tick runs (no file has the ring open): only owners' closes and refused
+ * producers' unpin scans keep the ring moving, and farm_finish() closes
+ * what is left open for the drain.
+ */
+#define CONC_CHUNK 1024
+
+static void conc_chunked_all_contexts(struct kunit *test)
+{
+	struct mpmcring_params p = {
+		.size = kt_chunked_size(CONC_CHUNK), .chunk_bytes = CONC_CHUNK,
+	};
+	struct farm *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	f->batch = 64;
+	conc_run(test, &p, f, true, false);
+}
+
+/* Chunks whose space crosses 2^64: fills and closes compared by distance. */
+static void conc_chunked_cross_2_64(struct kunit *test)
+{
+	struct mpmcring_params p = {
+		.size = kt_chunked_size(CONC_CHUNK), .chunk_bytes = CONC_CHUNK,
+	};
+	struct farm *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	/* Two laps before zero: the farm moves several times more. */
+	p.initial_pos = (u64)0 - 2 * p.size;
+	f->len_max = 400;
+	KUNIT_EXPECT_LT(test, conc_run(test, &p, f, true, true), p.initial_pos);
+}
+
+/*
+ * Producer 0 stalls between reserve and commit inside its chunk (10 ms),
+ * and the closer closes that chunk under it: the close takes the chunk's
+ * unfilled rest only, and the head stops at the stalled record.
+ */
+static void conc_chunked_stalled_producer(struct kunit *test)
+{
+	struct mpmcring_params p = {
+		.size = kt_chunked_size(CONC_CHUNK), .chunk_bytes = CONC_CHUNK,
+	};
+	struct farm *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	f->stall = conc_stall_hook;
+	conc_run(test, &p, f, true, true);
 }
 
 struct conc_churn {
@@ -198,6 +303,9 @@ static struct kunit_case conc_cases[] = {
 	KUNIT_CASE(conc_batches),
 	KUNIT_CASE(conc_overwrite),
 	KUNIT_CASE(conc_stalled_producer),
+	KUNIT_CASE(conc_chunked_all_contexts),
+	KUNIT_CASE(conc_chunked_cross_2_64),
+	KUNIT_CASE(conc_chunked_stalled_producer),
 	KUNIT_CASE(conc_stats_while_slots_churn),
 	{}
 };

@@ -315,6 +315,12 @@ void farm_finish(struct farm *f)
 			kthread_stop(f->prod[i].task);
 		f->prod[i].task = NULL;
 	}
+	/*
+	 * Records behind a chunk left open wait for the ring's tick, which
+	 * runs only while a file has the ring open (the farm has none):
+	 * close the chunks as it would.
+	 */
+	mpmcring_chunks_close(f->ring);
 	/* Consumers drain what is left. */
 	for (spins = 0; spins < 1000; spins++) {
 		u64 h = READ_ONCE(f->v->cons->head);

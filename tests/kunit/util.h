@@ -121,6 +121,17 @@ static inline void kt_bit_let_go(struct mpmcring *ring)
  * kthread the (sanitizer, emulated) machine leaves unscheduled for seconds
  * must not lose its claim and break an exact count.
  */
+/*
+ * A ring size for chunks of chunk bytes: every possible CPU's four
+ * interrupt levels' chunks take at most a quarter of it (the module's cap
+ * would shrink the chunk otherwise).
+ */
+static inline u64 kt_chunked_size(u32 chunk)
+{
+	return max_t(u64, roundup_pow_of_two(16ULL * chunk * num_possible_cpus()),
+		     65536);
+}
+
 static inline struct mpmcring *kt_ring(struct kunit *test,
 				       struct mpmcring_params *p)
 {
