@@ -21,7 +21,8 @@
 #      under their VM lock (flock /tmp/mpmcring-vm.lock make bench-go).
 #
 # Knobs: MPMCRING_GOBENCH_HOST_RUNS, MPMCRING_GOBENCH_REPS (guest
-# repetitions, default 7), MPMCRING_GOBENCH_RECORDS (default 200000),
+# repetitions; default whole blocks of the variants' balanced order,
+# bench/go/vm/order.go: 6), MPMCRING_GOBENCH_RECORDS (default 200000),
 # MPMCRING_GOBENCH_SIZES (guest record sizes, default 64,1024,4096),
 # MPMCRING_GOBENCH_VARIANTS (guest variants, default all),
 # MPMCRING_GOBENCH_PARTS (host,ipr,vm), MPMCRING_GOBENCH_IPR_RECORDS
@@ -101,9 +102,9 @@ if [[ ,$PARTS, == *,vm,* ]]; then
 	for ko in "${kos[@]}"; do args+=(-m "$ko"); done
 	"$REPO/scripts/build-initramfs.sh" -o "$work/initramfs.cpio.gz" \
 		-i "$REPO/tests/harness/init.sh" "${args[@]}" -t "$work/gobench" -b "$work/cdrain" -b "$work/fill.bpf.o"
-	REPS=${MPMCRING_GOBENCH_REPS:-7} RECORDS=${MPMCRING_GOBENCH_RECORDS:-200000}
+	REPS=${MPMCRING_GOBENCH_REPS:-0} RECORDS=${MPMCRING_GOBENCH_RECORDS:-200000}
 	TIMEOUT=${MPMCRING_BENCH_TIMEOUT:-1500}
-	say "booting stock-6.1 (TCG, 2 vCPUs); gobench: $REPS repetitions of $RECORDS records"
+	say "booting stock-6.1 (TCG, 2 vCPUs); gobench: $( ((REPS)) && echo "$REPS" || echo "whole blocks of") repetitions of $RECORDS records"
 	knobs=""
 	for k in MPMCRING_GOBENCH_SIZES MPMCRING_GOBENCH_VARIANTS; do
 		[ -z "${!k:-}" ] || knobs+=" $k=${!k}"

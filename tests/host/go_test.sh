@@ -13,6 +13,8 @@
 #   go_test.sh test    go test of the package at full size, the lease
 #                      stress too (it cannot run under the race detector)
 #   go_test.sh fuzz    the fuzz target over N generated inputs
+#   go_test.sh bench   go test of the benchmark's own code (bench/go: the
+#                      guest benchmark's order of variants)
 #   go_test.sh cproducer HELPER
 #                      the Go consumer under the race detector against the
 #                      C producer (TestCProducer), at full size, with HELPER
@@ -46,8 +48,11 @@ cproducer)
 fuzz)
 	cd "$top/go" && go test -run '^$' -fuzz FuzzConsumer -fuzztime "${2:-300000}x" ./mpmcring
 	;;
+bench)
+	cd "$top/bench/go" && go test -race -count=1 ./...
+	;;
 *)
-	echo "usage: go_test.sh vet|race|test|fuzz [inputs]|cproducer HELPER" >&2
+	echo "usage: go_test.sh vet|race|test|fuzz [inputs]|bench|cproducer HELPER" >&2
 	exit 2
 	;;
 esac

@@ -232,6 +232,8 @@ add "bench/report_stats" "python3 $top/bench/report/test_report.py"
 # The host benchmark's order of implementations within rounds: every
 # place and every neighbour equally often (bench/host/order.c).
 add "bench/host_order" "make -s -C $top/bench check-order"
+# The same for the Go guest benchmark's variants (bench/go/vm/order.go).
+add "bench/go_order" "$here/go_test.sh bench"
 # Which instructions the plugin counts as locked (bench/tcgprof/locked.h).
 add "bench/tcgprof_locked" "make -s -C $top/bench/tcgprof check-locked"
 # The events race's spawner: its storm and markers fail loudly, never as

@@ -6,7 +6,7 @@
 // comparison refills the same ring and alternates its variants.
 //
 // Per record size (64 B, 1 KiB, 4 KiB), per repetition, a full ring of N
-// records is drained by, in a rotating order:
+// records is drained by, in a balanced order (order.go):
 //
 //	go-zerocopy   Go: ReadBatch(64), read in place, one Commit per batch
 //	go-copy       Go: Read, copy the payload out, Commit, per record
@@ -322,7 +322,7 @@ func envInt(name string, def int) int {
 }
 
 func main() {
-	reps := flag.Int("r", envInt("MPMCRING_GOBENCH_REPS", 7), "repetitions")
+	reps := flag.Int("r", envInt("MPMCRING_GOBENCH_REPS", 0), "repetitions (0: whole blocks of the order, at least 6)")
 	records := flag.Int("n", envInt("MPMCRING_GOBENCH_RECORDS", 200000), "records per drain (at most what the ring holds)")
 	flag.StringVar(&bpfObject, "bpf", os.Getenv("MPMCRING_GOBENCH_BPF"), "the compiled fill.bpf.c (none: no BPF variants)")
 	sizesFlag := flag.String("sizes", envStr("MPMCRING_GOBENCH_SIZES", "64,1024,4096"), "record sizes")
@@ -349,13 +349,33 @@ func main() {
 		}
 		variants = vs
 	}
+	// The variants that run: the order balances these.
+	if bpfObject == "" {
+		var vs []string
+		for _, v := range variants {
+			if !strings.HasPrefix(v, "bpf-") {
+				vs = append(vs, v)
+			}
+		}
+		variants = vs
+	}
+	if len(variants) == 0 {
+		die("no variants to run")
+	}
+	block := orderBlock(len(variants))
+	if *reps <= 0 {
+		*reps = (6 + block - 1) / block * block
+	}
 	out := bufio.NewWriter(os.Stdout)
 	defer out.Flush()
 	emit := func(v any) {
 		b, _ := json.Marshal(v)
 		fmt.Fprintf(out, "BENCH %s\n", b)
 	}
-	fmt.Fprintf(out, "== drain a full ring (records/s), %d repetitions, variants in rotating order ==\n", *reps)
+	fmt.Fprintf(out, "== drain a full ring (records/s), %d repetitions, variants in a balanced order (a block: %d repetitions) ==\n", *reps, block)
+	if *reps%block != 0 {
+		fmt.Fprintf(out, "# %d repetitions are not whole blocks of %d: the order is balanced only within whole blocks\n", *reps, block)
+	}
 	fmt.Fprintf(out, "%6s", "bytes")
 	for _, v := range variants {
 		fmt.Fprintf(out, " %13s", v)
@@ -372,10 +392,7 @@ func main() {
 		for rep := 0; rep < *reps; rep++ {
 			this := map[string]float64{}
 			for k := range variants {
-				v := variants[(k+rep)%len(variants)]
-				if strings.HasPrefix(v, "bpf-") && bpfObject == "" {
-					continue
-				}
+				v := variants[orderAt(len(variants), rep, k)]
 				// Said before it runs: a guest that dies says where.
 				fmt.Fprintf(out, "# %s %d B rep %d (%s)\n", v, size, rep, memAvailable())
 				out.Flush()
