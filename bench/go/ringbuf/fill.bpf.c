@@ -6,14 +6,19 @@
  * N records can be drained by cilium/ebpf's reader while a full mpmcring
  * of N records of the same size is drained by the Go package.
  *
+ * A kprobe on getppid's own entry, not the raw tracepoint sys_enter:
+ * attaching to sys_enter rewrites a jump in the syscall entry every
+ * thread runs, and under TCG (qemu's emulated CPU) a vCPU inside a
+ * syscall while that code changed looped there for good (soft lockups
+ * in syscall_trace_enter, every BPF repetition of the guest benchmark
+ * lost). Nothing else in the guest calls getppid().
+ *
  *   clang -O2 -g -target bpf -c fill.bpf.c -o fill.bpf.o
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
 char LICENSE[] SEC("license") = "GPL";
-
-#define NR_GETPPID_X86_64 110
 
 const volatile __u32 target_tgid;
 const volatile __u32 rec_size; /* 64, 1024 or 4096 */
@@ -43,10 +48,10 @@ struct {
 		bpf_ringbuf_submit(r, 0);                         \
 	} while (0)
 
-SEC("raw_tracepoint/sys_enter")
-int fill(struct bpf_raw_tracepoint_args *ctx)
+SEC("kprobe/__x64_sys_getppid")
+int fill(void *ctx)
 {
-	if (ctx->args[1] != NR_GETPPID_X86_64 || bpf_get_current_pid_tgid() >> 32 != target_tgid)
+	if (bpf_get_current_pid_tgid() >> 32 != target_tgid)
 		return 0;
 	if (rec_size == 64)
 		FILL(64);
