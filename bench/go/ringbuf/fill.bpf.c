@@ -7,11 +7,11 @@
  * of N records of the same size is drained by the Go package.
  *
  * A kprobe on getppid's own entry, not the raw tracepoint sys_enter:
- * attaching to sys_enter rewrites a jump in the syscall entry every
- * thread runs, and under TCG (qemu's emulated CPU) a vCPU inside a
- * syscall while that code changed looped there for good (soft lockups
- * in syscall_trace_enter, every BPF repetition of the guest benchmark
- * lost). Nothing else in the guest calls getppid().
+ * attaching to sys_enter rewrites a jump in the syscall entry that every
+ * thread runs, and with it the guest benchmark hung in soft lockups in
+ * syscall_trace_enter (qemu's TCG, the Go runtime's threads in system
+ * calls on both vCPUs; bench/RESULTS.md). Nothing else in the guest
+ * calls getppid(), so attaching rewrites no code another thread runs.
  *
  *   clang -O2 -g -target bpf -c fill.bpf.c -o fill.bpf.o
  */
