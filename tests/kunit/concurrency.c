@@ -21,9 +21,11 @@ struct conc_closer {
 };
 
 /*
- * Closes every open chunk every few hundred microseconds, as the ring's
- * tick does every 100 ms from any CPU: many more closes racing the
- * producers' fills in every context.
+ * Closes every open chunk, again and again (asked for every 200-2000 us;
+ * under TCG about every 7 ms), as the ring's tick does every 100 ms: from
+ * another CPU than an owner it races, which the tick may be too. (The
+ * tick's other case, interrupting the owner on its own CPU, is the
+ * farm's close_in_timers.)
  */
 static int conc_closer_fn(void *arg)
 {
@@ -70,11 +72,16 @@ static u64 conc_run(struct kunit *test, struct mpmcring_params *p,
 
 		KUNIT_ASSERT_NOT_NULL(test, st);
 		mpmcring_get_stats(ring, st);
-		kunit_info(test, "chunk filler bytes %llu; closer: %lu rounds, %lu closed",
-			   st->chunk_filler_bytes, c.rounds, c.closed);
-		/* Chunks of the size asked for, and closed: the chunked path ran. */
+		kunit_info(test, "chunk filler bytes %llu (%llu before the farm's last close); closer: %lu rounds, %lu closed",
+			   st->chunk_filler_bytes, f->at_finish.chunk_filler_bytes,
+			   c.rounds, c.closed);
+		/*
+		 * Chunks of the size asked for, and closed while producers
+		 * ran (not only by farm_finish()'s close): the chunked path
+		 * ran.
+		 */
 		KUNIT_EXPECT_EQ(test, st->chunk_bytes, (u64)p->chunk_bytes);
-		KUNIT_EXPECT_GT(test, st->chunk_filler_bytes, 0ULL);
+		KUNIT_EXPECT_GT(test, f->at_finish.chunk_filler_bytes, 0ULL);
 		if (closer)
 			KUNIT_EXPECT_GT(test, c.closed, 0UL);
 	}
@@ -186,52 +193,88 @@ static void conc_stalled_producer(struct kunit *test)
  * consumers meet fillers where chunks were closed. Without a closer no
  * tick runs (no file has the ring open): only owners' closes and refused
  * producers' unpin scans keep the ring moving, and farm_finish() closes
- * what is left open for the drain.
+ * what is left open for the drain. The watermarks are 0: chunks open only
+ * within the lowest class's room, and with the default (half the ring)
+ * a backlog on a slow kernel would send every record alone.
  */
 #define CONC_CHUNK 1024
 
+static void conc_chunked_params(struct mpmcring_params *p)
+{
+	*p = (struct mpmcring_params){
+		.size = kt_chunked_size(CONC_CHUNK),
+		.chunk_bytes = CONC_CHUNK,
+		.flags = MPMCRING_CREATE_WATERMARKS,
+	};
+}
+
 static void conc_chunked_all_contexts(struct kunit *test)
 {
-	struct mpmcring_params p = {
-		.size = kt_chunked_size(CONC_CHUNK), .chunk_bytes = CONC_CHUNK,
-	};
 	struct farm *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	struct mpmcring_params p;
 
 	KUNIT_ASSERT_NOT_NULL(test, f);
+	conc_chunked_params(&p);
 	f->batch = 64;
 	conc_run(test, &p, f, true, false);
 }
 
-/* Chunks whose space crosses 2^64: fills and closes compared by distance. */
+/*
+ * Chunks whose space crosses 2^64, fills and closes compared by distance;
+ * a closer thread, and the timer producers closing every chunk at each
+ * run (on the CPU a task-level owner may be inside its reservation).
+ */
 static void conc_chunked_cross_2_64(struct kunit *test)
 {
-	struct mpmcring_params p = {
-		.size = kt_chunked_size(CONC_CHUNK), .chunk_bytes = CONC_CHUNK,
-	};
 	struct farm *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	struct mpmcring_params p;
 
 	KUNIT_ASSERT_NOT_NULL(test, f);
-	/* Two laps before zero: the farm moves several times more. */
-	p.initial_pos = (u64)0 - 2 * p.size;
+	conc_chunked_params(&p);
+	/* 256 KiB before zero: one CPU's three producers move more. */
+	p.initial_pos = (u64)0 - 256 * 1024;
 	f->len_max = 400;
+	f->close_in_timers = true;
 	KUNIT_EXPECT_LT(test, conc_run(test, &p, f, true, true), p.initial_pos);
 }
 
 /*
- * Producer 0 stalls between reserve and commit inside its chunk (10 ms),
- * and the closer closes that chunk under it: the close takes the chunk's
- * unfilled rest only, and the head stops at the stalled record.
+ * Producer 0 (task context) stalls between reserve and commit (10 ms) now
+ * and then. Where its record lies in its CPU's chunk, the stall closes
+ * that chunk under it first, as the tick may: the close takes only the
+ * chunk's unfilled rest, past the record, and the head must still stop at
+ * the record until it is committed.
  */
+static void conc_chunked_stall_hook(struct farm *f, struct farm_producer *p, u64 pos)
+{
+	/* Preemption is off from the reservation on: this CPU's chunk. */
+	struct mpr_chunk *c = mpmcring_chunk_at(this_cpu_ptr(f->ring->chunks), 0);
+	u64 end = READ_ONCE(c->end);
+
+	if (p->seq % 100)
+		return;
+	if (pos - (end - f->ring->chunk_bytes) < f->ring->chunk_bytes &&
+	    READ_ONCE(c->fill) != end) {
+		mpmcring_chunks_close(f->ring);
+		/* Closed, its rest framed past the record: counted as tested. */
+		if (READ_ONCE(c->fill) == end && READ_ONCE(c->end) == end)
+			f->stall_seen++;
+	}
+	conc_stall_hook(f, p, pos);
+}
+
 static void conc_chunked_stalled_producer(struct kunit *test)
 {
-	struct mpmcring_params p = {
-		.size = kt_chunked_size(CONC_CHUNK), .chunk_bytes = CONC_CHUNK,
-	};
 	struct farm *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	struct mpmcring_params p;
 
 	KUNIT_ASSERT_NOT_NULL(test, f);
-	f->stall = conc_stall_hook;
+	conc_chunked_params(&p);
+	f->stall = conc_chunked_stall_hook;
 	conc_run(test, &p, f, true, true);
+	kunit_info(test, "chunks closed under a stalled record: %llu", f->stall_seen);
+	KUNIT_EXPECT_GT_MSG(test, f->stall_seen, 0ULL,
+			    "no stall was inside an open chunk: the case tested nothing chunked");
 }
 
 struct conc_churn {

@@ -108,6 +108,8 @@ static enum hrtimer_restart farm_hrtimer(struct hrtimer *t)
 
 	for (i = 0; i < FARM_TIMER_BATCH && !farm_producer_done(p->farm, p); i++)
 		farm_produce_one(p->farm, p);
+	if (p->farm->close_in_timers)
+		mpmcring_chunks_close(p->farm->ring);
 	if (farm_producer_done(p->farm, p))
 		return HRTIMER_NORESTART;
 	hrtimer_forward_now(t, ns_to_ktime(FARM_TIMER_NS));
@@ -121,6 +123,8 @@ static void farm_timer(struct timer_list *t)
 
 	for (i = 0; i < FARM_TIMER_BATCH * 8 && !farm_producer_done(p->farm, p); i++)
 		farm_produce_one(p->farm, p);
+	if (p->farm->close_in_timers)
+		mpmcring_chunks_close(p->farm->ring);
 	if (!farm_producer_done(p->farm, p))
 		mod_timer(&p->tl, jiffies + 1);
 }
@@ -315,6 +319,7 @@ void farm_finish(struct farm *f)
 			kthread_stop(f->prod[i].task);
 		f->prod[i].task = NULL;
 	}
+	mpmcring_get_stats(f->ring, &f->at_finish);
 	/*
 	 * Records behind a chunk left open wait for the ring's tick, which
 	 * runs only while a file has the ring open (the farm has none):

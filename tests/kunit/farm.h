@@ -61,6 +61,13 @@ struct farm {
 	/* Optional hook between reserve and commit of kthread producer 0. */
 	void (*stall)(struct farm *f, struct farm_producer *p, u64 pos);
 	u64 stall_violations;	/* the stall hook's own findings */
+	u64 stall_seen;		/* what the stall hook saw to test, its own count */
+	/*
+	 * The timer producers close every chunk of the ring at each run, as
+	 * the ring's tick does from a timer: an interrupt on the CPU whose
+	 * task-level producer may be inside its chunk's reservation.
+	 */
+	bool close_in_timers;
 	/*
 	 * Garbage flies in the consumer area: the claims that keep producers
 	 * off what consumers read can be forged, so a consumer may read a
@@ -70,6 +77,8 @@ struct farm {
 	 */
 	bool consumer_area_attacked;
 	struct mpmcring_stats base;	/* ring counters when the farm began */
+	/* Ring counters when producers stopped, before farm_finish()'s close. */
+	struct mpmcring_stats at_finish;
 };
 
 int farm_init(struct kunit *test, struct farm *f, struct mpmcring *ring,

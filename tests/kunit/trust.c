@@ -133,8 +133,12 @@ static int trust_garbage_thread(void *arg)
 	return 0;
 }
 
-/* Garbage in the consumer area while a farm runs; then exact again. */
-static void trust_garbage_run(struct kunit *test, struct mpmcring_params *p)
+/*
+ * Garbage in the consumer area while a farm runs (per_producer records
+ * each); then exact again.
+ */
+static void trust_garbage_run(struct kunit *test, struct mpmcring_params *p,
+			      u64 per_producer)
 {
 	struct mpmcring *ring = kt_ring(test, p);
 	struct farm *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
@@ -147,7 +151,7 @@ static void trust_garbage_run(struct kunit *test, struct mpmcring_params *p)
 	KUNIT_ASSERT_NOT_NULL(test, f2);
 	KUNIT_ASSERT_NOT_NULL(test, st);
 	/* Phase 1: producers and a consumer run while garbage flies. */
-	KUNIT_ASSERT_EQ(test, farm_init(test, f, ring, 1000, true), 0);
+	KUNIT_ASSERT_EQ(test, farm_init(test, f, ring, per_producer, true), 0);
 	f->consumer_area_attacked = true;
 	farm_start_consumers(f, 1);
 	gt = kthread_run(trust_garbage_thread, &g, "mpmcring_garbage");
@@ -161,6 +165,13 @@ static void trust_garbage_run(struct kunit *test, struct mpmcring_params *p)
 	KUNIT_EXPECT_EQ_MSG(test, atomic64_read(&f->overlaps), 0LL,
 			    "reservations overlapped under garbage");
 	KUNIT_EXPECT_EQ(test, atomic_read(&f->producers_left), 0);
+	if (p->chunk_bytes) {
+		kunit_info(test, "chunk filler bytes %llu while the garbage flew",
+			   f->at_finish.chunk_filler_bytes);
+		/* Chunked, and chunks closed while producers ran. */
+		KUNIT_EXPECT_EQ(test, f->at_finish.chunk_bytes, (u64)p->chunk_bytes);
+		KUNIT_EXPECT_GT(test, f->at_finish.chunk_filler_bytes, 0ULL);
+	}
 	farm_cleanup(f);
 
 	/*
@@ -187,22 +198,26 @@ static void trust_garbage_consumer_area(struct kunit *test)
 {
 	struct mpmcring_params p = { .size = 16384 };
 
-	trust_garbage_run(test, &p);
+	trust_garbage_run(test, &p, 1000);
 }
 
 /*
- * The same on a chunked ring, where refused producers' unpin scans compare
- * chunks' fills with the garbage head: a chunk closed for it costs its
- * rest (a filler), never an overlap or a lost record once the garbage
- * stops.
+ * The same on a chunked ring (watermarks 0, so that chunks open under a
+ * backlog too), where refused producers' unpin scans compare chunks'
+ * fills with whatever head the garbage left: a chunk closed for it costs
+ * its rest (a filler), never an overlap or a lost record once the garbage
+ * stops. How many scans met a garbage head is not counted. The ring is
+ * larger than the unchunked case's (every possible CPU's chunks must fit
+ * a quarter of it), so more records each: more refusals, more garbage.
  */
 static void trust_garbage_consumer_area_chunked(struct kunit *test)
 {
 	struct mpmcring_params p = {
 		.size = kt_chunked_size(1024), .chunk_bytes = 1024,
+		.flags = MPMCRING_CREATE_WATERMARKS,
 	};
 
-	trust_garbage_run(test, &p);
+	trust_garbage_run(test, &p, 3000);
 }
 
 static struct kunit_case trust_cases[] = {

@@ -116,12 +116,6 @@ static inline void kt_bit_let_go(struct mpmcring *ring)
 }
 
 /*
- * Creates a ring named for the test; fails the test if it cannot. Claims
- * are leases only where the test asks for a timeout: elsewhere a consumer
- * kthread the (sanitizer, emulated) machine leaves unscheduled for seconds
- * must not lose its claim and break an exact count.
- */
-/*
  * A ring size for chunks of chunk bytes: every possible CPU's four
  * interrupt levels' chunks take at most a quarter of it (the module's cap
  * would shrink the chunk otherwise).
@@ -132,6 +126,12 @@ static inline u64 kt_chunked_size(u32 chunk)
 		     65536);
 }
 
+/*
+ * Creates a ring named for the test; fails the test if it cannot. Claims
+ * are leases only where the test asks for a timeout: elsewhere a consumer
+ * kthread the (sanitizer, emulated) machine leaves unscheduled for seconds
+ * must not lose its claim and break an exact count.
+ */
 static inline struct mpmcring *kt_ring(struct kunit *test,
 				       struct mpmcring_params *p)
 {

@@ -10,7 +10,8 @@
  * attaching to sys_enter rewrites a jump in the syscall entry that every
  * thread runs, and with it the guest benchmark hung in soft lockups in
  * syscall_trace_enter (qemu's TCG, the Go runtime's threads in system
- * calls on both vCPUs; bench/RESULTS.md). Nothing else in the guest
+ * calls on both vCPUs; bench/RESULTS.md, and tests/vm/events.c on
+ * patching call sites under TCG). Nothing else in the guest
  * calls getppid(), so attaching rewrites no code another thread runs.
  *
  *   clang -O2 -g -target bpf -c fill.bpf.c -o fill.bpf.o

@@ -374,7 +374,7 @@ func main() {
 	}
 	fmt.Fprintf(out, "== drain a full ring (records/s), %d repetitions, variants in a balanced order (a block: %d repetitions) ==\n", *reps, block)
 	if *reps%block != 0 {
-		fmt.Fprintf(out, "# %d repetitions are not whole blocks of %d: the order is balanced only within whole blocks\n", *reps, block)
+		fmt.Fprintf(out, "note: %d repetitions are not whole blocks of %d: the order is balanced only within whole blocks\n", *reps, block)
 	}
 	fmt.Fprintf(out, "%6s", "bytes")
 	for _, v := range variants {

@@ -8,7 +8,10 @@ package main
 // orderBlock(n) repetitions each variant drains once at every place, and
 // right after each other one as often as right before it; for an odd n
 // every even number of repetitions already holds each pair as often in
-// one order as in the other.
+// one order as in the other. Across repetitions, the last variant of one
+// and the first of the next are neighbours too; nothing balances those
+// (for six variants, variant v+2 always ends the repetition before the
+// one variant v begins; the host benchmark's order is the same).
 
 // orderBlock is the number of repetitions that balances n variants.
 func orderBlock(n int) int {

@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -70,8 +71,10 @@ func TestOrderBalanced(t *testing.T) {
 	}
 }
 
-// The check's own check: what the benchmark did before (a rotation) and
-// an odd count's rows all run forwards both fail it.
+// The check's own check: what the benchmark did before (a rotation), an
+// odd count's rows all run forwards, and an odd count's forward rows
+// first and backward rows after (balanced over the whole block, not in
+// its even prefixes: helper-283's case) each fail it.
 func TestOrderProblemsFound(t *testing.T) {
 	rotation := func(r, s int) int { return (s + r) % 6 }
 	if len(orderProblems(6, rotation)) == 0 {
@@ -80,5 +83,16 @@ func TestOrderProblemsFound(t *testing.T) {
 	forwards := func(r, s int) int { return orderAt(5, 2*(r%5), s) }
 	if len(orderProblems(5, forwards)) == 0 {
 		t.Error("5 variants, every row forwards, passed the balance check")
+	}
+	// Repetitions 0-4 the rows forwards, 5-9 the same rows backwards.
+	late := func(r, s int) int { return orderAt(5, 2*(r%5)+r/5, s) }
+	bad := orderProblems(5, late)
+	if len(bad) == 0 {
+		t.Error("5 variants, forward rows first, passed the balance check")
+	}
+	for _, b := range bad {
+		if !strings.Contains(b, "repetitions:") {
+			t.Errorf("5 variants, forward rows first: a whole-block problem, not only prefixes: %s", b)
+		}
 	}
 }
