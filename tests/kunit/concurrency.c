@@ -22,7 +22,7 @@ struct conc_closer {
 
 /*
  * Closes every open chunk, again and again (asked for every 200-2000 us;
- * under TCG about every 7 ms), as the ring's tick does every 100 ms: from
+ * under TCG a round took 2-4 ms), as the ring's tick does every 100 ms: from
  * another CPU than an owner it races, which the tick may be too. (The
  * tick's other case, interrupting the owner on its own CPU, is the
  * farm's close_in_timers.)
@@ -193,9 +193,11 @@ static void conc_stalled_producer(struct kunit *test)
  * consumers meet fillers where chunks were closed. Without a closer no
  * tick runs (no file has the ring open): only owners' closes and refused
  * producers' unpin scans keep the ring moving, and farm_finish() closes
- * what is left open for the drain. The watermarks are 0: chunks open only
- * within the lowest class's room, and with the default (half the ring)
- * a backlog on a slow kernel would send every record alone.
+ * what is left open for the drain. The low class's watermark is a quarter
+ * of the ring, the others 0: chunks open only within the lowest class's
+ * room, and with the default (half the ring) a backlog on a slow kernel
+ * would send every record alone; with none, an opening would never
+ * reclaim (its limit would be the critical records' own).
  */
 #define CONC_CHUNK 1024
 
@@ -206,6 +208,7 @@ static void conc_chunked_params(struct mpmcring_params *p)
 		.chunk_bytes = CONC_CHUNK,
 		.flags = MPMCRING_CREATE_WATERMARKS,
 	};
+	p->watermark[MPMCRING_PRIO_LOW] = p->size / 4;
 }
 
 static void conc_chunked_all_contexts(struct kunit *test)
@@ -236,6 +239,10 @@ static void conc_chunked_cross_2_64(struct kunit *test)
 	f->len_max = 400;
 	f->close_in_timers = true;
 	KUNIT_EXPECT_LT(test, conc_run(test, &p, f, true, true), p.initial_pos);
+	kunit_info(test, "timer closes of a task-level chunk during its producer's reservation: %lld",
+		   atomic64_read(&f->timer_closes_in_rsv));
+	KUNIT_EXPECT_GT_MSG(test, atomic64_read(&f->timer_closes_in_rsv), 0LL,
+			    "no timer close met a task-level producer inside its reservation");
 }
 
 /*
@@ -253,6 +260,7 @@ static void conc_chunked_stall_hook(struct farm *f, struct farm_producer *p, u64
 
 	if (p->seq % 100)
 		return;
+	f->stall_stops++;
 	if (pos - (end - f->ring->chunk_bytes) < f->ring->chunk_bytes &&
 	    READ_ONCE(c->fill) != end) {
 		mpmcring_chunks_close(f->ring);
@@ -272,7 +280,8 @@ static void conc_chunked_stalled_producer(struct kunit *test)
 	conc_chunked_params(&p);
 	f->stall = conc_chunked_stall_hook;
 	conc_run(test, &p, f, true, true);
-	kunit_info(test, "chunks closed under a stalled record: %llu", f->stall_seen);
+	kunit_info(test, "chunks closed under a stalled record: %llu of %llu stops",
+		   f->stall_seen, f->stall_stops);
 	KUNIT_EXPECT_GT_MSG(test, f->stall_seen, 0ULL,
 			    "no stall was inside an open chunk: the case tested nothing chunked");
 }

@@ -52,13 +52,23 @@ static bool farm_produce_one(struct farm *f, struct farm_producer *p)
 		p->seq++;
 		return false;
 	}
+	if (p->ctx == MPR_CTX_TASK)
+		WRITE_ONCE(p->in_rsv, true);
 	farm_mark(f, rsv.pos, len, true);
 	mpr_testrec_fill(rsv.data, len, p->id, p->ctx, MPMCRING_PRIO_CRITICAL, p->seq);
 	if (f->stall && p->id == 0)
 		f->stall(f, p, rsv.pos);
+	/*
+	 * Inside the reservation now and then for longer than the hrtimer's
+	 * period, so that the timers' closes meet it (close_in_timers).
+	 */
+	if (f->close_in_timers && p->ctx == MPR_CTX_TASK && !(p->seq % 16))
+		udelay(FARM_TIMER_NS / 1000 * 3);
 	set_bit(p->seq, f->committed_map[p->id]);
 	farm_mark(f, rsv.pos, len, false);
 	mpmcring_commit(&rsv);
+	if (p->ctx == MPR_CTX_TASK)
+		WRITE_ONCE(p->in_rsv, false);
 	p->committed++;
 	p->seq++;
 	return true;
@@ -101,6 +111,46 @@ static int farm_thread(void *arg)
 	return 0;
 }
 
+/*
+ * A timer producer's close of every chunk (close_in_timers), counting the
+ * ones that closed this CPU's task-level chunk while its producer was
+ * between reserve and commit.
+ */
+static void farm_timer_close(struct farm *f)
+{
+	struct farm_producer *owner = NULL;
+	struct mpr_chunk *c;
+	unsigned int i;
+	bool open;
+
+	if (!f->ring->chunks)
+		return;
+	c = mpmcring_chunk_at(this_cpu_ptr(f->ring->chunks), 0);
+	for (i = 0; i < f->nprod; i++)
+		if (f->prod[i].ctx == MPR_CTX_TASK && f->prod[i].cpu == smp_processor_id())
+			owner = &f->prod[i];
+	open = READ_ONCE(c->fill) != READ_ONCE(c->end);
+	mpmcring_chunks_close(f->ring);
+	if (open && owner && READ_ONCE(owner->in_rsv) &&
+	    READ_ONCE(c->fill) == READ_ONCE(c->end))
+		atomic64_inc(&f->timer_closes_in_rsv);
+}
+
+/*
+ * Whether a timer producer runs again: while it has records to make, and
+ * with close_in_timers while any producer has (its closes go on until
+ * the task-level producers are done; farm_finish() stops it after).
+ */
+static bool farm_timer_again(struct farm_producer *p)
+{
+	struct farm *f = p->farm;
+
+	if (!farm_producer_done(f, p))
+		return true;
+	return f->close_in_timers && !READ_ONCE(f->stop) &&
+	       atomic_read(&f->producers_left);
+}
+
 static enum hrtimer_restart farm_hrtimer(struct hrtimer *t)
 {
 	struct farm_producer *p = container_of(t, struct farm_producer, hrt);
@@ -109,8 +159,8 @@ static enum hrtimer_restart farm_hrtimer(struct hrtimer *t)
 	for (i = 0; i < FARM_TIMER_BATCH && !farm_producer_done(p->farm, p); i++)
 		farm_produce_one(p->farm, p);
 	if (p->farm->close_in_timers)
-		mpmcring_chunks_close(p->farm->ring);
-	if (farm_producer_done(p->farm, p))
+		farm_timer_close(p->farm);
+	if (!farm_timer_again(p))
 		return HRTIMER_NORESTART;
 	hrtimer_forward_now(t, ns_to_ktime(FARM_TIMER_NS));
 	return HRTIMER_RESTART;
@@ -124,8 +174,8 @@ static void farm_timer(struct timer_list *t)
 	for (i = 0; i < FARM_TIMER_BATCH * 8 && !farm_producer_done(p->farm, p); i++)
 		farm_produce_one(p->farm, p);
 	if (p->farm->close_in_timers)
-		mpmcring_chunks_close(p->farm->ring);
-	if (!farm_producer_done(p->farm, p))
+		farm_timer_close(p->farm);
+	if (farm_timer_again(p))
 		mod_timer(&p->tl, jiffies + 1);
 }
 

@@ -225,8 +225,9 @@ static void conservation(struct __test_metadata *_metadata, const char *mode, co
 		vm_sleep_ms(20);
 	}
 	if (i == 100)
-		TH_LOG("%llu records still in the ring 2 s after the producers stopped",
-		       (unsigned long long)st.in_ring_records);
+		TH_LOG("%llu records still in the ring 2 s after the producers stopped%s",
+		       (unsigned long long)st.in_ring_records,
+		       st.flags & MPMCRING_STATS_IN_RING_PARTIAL ? " (a partial walk)" : "");
 	__atomic_store_n(&sh->done, 1, __ATOMIC_RELEASE);
 	for (i = 0; i < 2; i++)
 		pthread_join(th[i], NULL);

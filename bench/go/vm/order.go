@@ -11,7 +11,9 @@ package main
 // one order as in the other. Across repetitions, the last variant of one
 // and the first of the next are neighbours too; nothing balances those
 // (for six variants, variant v+2 always ends the repetition before the
-// one variant v begins; the host benchmark's order is the same).
+// one variant v begins; for an odd count a row and its reverse follow
+// each other, so every second edge has one variant drain twice in a
+// row; the host benchmark's order is the same).
 
 // orderBlock is the number of repetitions that balances n variants.
 func orderBlock(n int) int {
