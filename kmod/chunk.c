@@ -85,11 +85,18 @@ int mpmcring_chunks_init(struct mpmcring *ring, u32 want)
 	return 0;
 }
 
-/*
- * Closes one chunk, its filler counted and checked for wakeups; whether it
- * did.
+/**
+ * mpmcring_chunk_close() - close one chunk if it is open
+ * @ring: the ring, chunked
+ * @c: one of its chunks (mpmcring_chunk_at())
+ *
+ * The chunk's unfilled rest becomes a discarded record, counted and
+ * checked for wakeups as a commit is. Any context.
+ *
+ * Return: whether this call closed it (false: closed already, or by
+ * another closer, or in its opener's window: mpr_chunk_close()).
  */
-static bool mpmcring_chunk_close(struct mpmcring *ring, struct mpr_chunk *c)
+bool mpmcring_chunk_close(struct mpmcring *ring, struct mpr_chunk *c)
 {
 	u64 rest, bytes;
 
@@ -105,6 +112,7 @@ static bool mpmcring_chunk_close(struct mpmcring *ring, struct mpr_chunk *c)
 	preempt_enable();
 	return bytes;
 }
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_chunk_close);
 
 /**
  * mpmcring_chunks_close() - close every open chunk of a ring

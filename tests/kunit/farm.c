@@ -66,9 +66,10 @@ static bool farm_produce_one(struct farm *f, struct farm_producer *p)
 		udelay(FARM_TIMER_NS / 1000 * 3);
 	set_bit(p->seq, f->committed_map[p->id]);
 	farm_mark(f, rsv.pos, len, false);
-	mpmcring_commit(&rsv);
+	/* Cleared with preemption still off: true only inside the window. */
 	if (p->ctx == MPR_CTX_TASK)
 		WRITE_ONCE(p->in_rsv, false);
+	mpmcring_commit(&rsv);
 	p->committed++;
 	p->seq++;
 	return true;
@@ -112,34 +113,35 @@ static int farm_thread(void *arg)
 }
 
 /*
- * A timer producer's close of every chunk (close_in_timers), counting the
- * ones that closed this CPU's task-level chunk while its producer was
- * between reserve and commit.
+ * A timer producer's close of every chunk (close_in_timers): this CPU's
+ * task-level chunk first, counted when this close was the one that closed
+ * it while its producer was between reserve and commit.
  */
 static void farm_timer_close(struct farm *f)
 {
 	struct farm_producer *owner = NULL;
-	struct mpr_chunk *c;
 	unsigned int i;
-	bool open;
+	bool inside;
 
 	if (!f->ring->chunks)
 		return;
-	c = mpmcring_chunk_at(this_cpu_ptr(f->ring->chunks), 0);
 	for (i = 0; i < f->nprod; i++)
 		if (f->prod[i].ctx == MPR_CTX_TASK && f->prod[i].cpu == smp_processor_id())
 			owner = &f->prod[i];
-	open = READ_ONCE(c->fill) != READ_ONCE(c->end);
-	mpmcring_chunks_close(f->ring);
-	if (open && owner && READ_ONCE(owner->in_rsv) &&
-	    READ_ONCE(c->fill) == READ_ONCE(c->end))
+	/* An interrupt on its CPU: it cannot commit before this returns. */
+	inside = owner && READ_ONCE(owner->in_rsv);
+	if (mpmcring_chunk_close(f->ring,
+				 mpmcring_chunk_at(this_cpu_ptr(f->ring->chunks), 0)) &&
+	    inside)
 		atomic64_inc(&f->timer_closes_in_rsv);
+	mpmcring_chunks_close(f->ring);
 }
 
 /*
  * Whether a timer producer runs again: while it has records to make, and
- * with close_in_timers while any producer has (its closes go on until
- * the task-level producers are done; farm_finish() stops it after).
+ * with close_in_timers while any producer has (the softirq timers'
+ * included, the slowest: its closes go on until every producer is done;
+ * farm_finish() stops it after).
  */
 static bool farm_timer_again(struct farm_producer *p)
 {

@@ -62,16 +62,16 @@ struct farm {
 	/* Optional hook between reserve and commit of kthread producer 0. */
 	void (*stall)(struct farm *f, struct farm_producer *p, u64 pos);
 	u64 stall_violations;	/* the stall hook's own findings */
-	u64 stall_stops;	/* the stall hook's stops */
-	u64 stall_seen;		/* of them, those it saw to test (its own count) */
+	/* The stall hook's own counts: its stops, and how each was used. */
+	u64 stall_stops, stall_seen, stall_alone;
 	/*
 	 * The timer producers close every chunk of the ring at each run, as
 	 * the ring's tick does from a timer: an interrupt on the CPU whose
 	 * task-level producer may be inside its chunk's reservation. Each
 	 * run closes possible CPUs times four chunks at most. Counted: the
-	 * runs that closed this CPU's task-level chunk while its producer
-	 * was between reserve and commit (which every 16th record of a
-	 * task-level producer makes longer than the hrtimer's period).
+	 * runs whose own close closed this CPU's task-level chunk while its
+	 * producer was between reserve and commit (which every 16th record
+	 * of a task-level producer makes longer than the hrtimer's period).
 	 */
 	bool close_in_timers;
 	atomic64_t timer_closes_in_rsv;

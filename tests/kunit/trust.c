@@ -105,6 +105,7 @@ static void trust_stale_stamp(struct kunit *test)
 struct garbage {
 	const struct mpr_view *v;
 	const struct farm *farm;	/* stop: the producers are done */
+	bool producing;			/* the farm's producers started */
 	u64 writes, writes_producing;
 };
 
@@ -128,7 +129,8 @@ static int trust_garbage_thread(void *arg)
 				     kind == 2 ? (p - (get_random_u32() % 8192)) & ~7ULL :
 				     p + get_random_u32() % 64);
 		g->writes++;
-		if (!READ_ONCE(g->farm->stop))
+		/* Between the producers' start and farm_finish()'s stop. */
+		if (READ_ONCE(g->producing) && !READ_ONCE(g->farm->stop))
 			g->writes_producing++;
 		if (!(g->writes % 64))
 			cond_resched();
@@ -160,6 +162,7 @@ static void trust_garbage_run(struct kunit *test, struct mpmcring_params *p,
 	gt = kthread_run(trust_garbage_thread, &g, "mpmcring_garbage");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(gt));
 	farm_start_producers(f);
+	WRITE_ONCE(g.producing, true);
 	farm_finish(f);
 	kthread_stop(gt);
 	kunit_info(test, "garbage writes %llu (%llu while producers ran), consumers met a corrupt head %lld times",
@@ -214,7 +217,8 @@ static void trust_garbage_consumer_area(struct kunit *test)
  * rest (a filler), never an overlap while the garbage flies, nor a lost
  * or repeated record once it stops. How many of those reads met a garbage
  * head is not counted. The low class's watermark is a quarter of the ring
- * (chunks open below three quarters of the rest): with the default half a
+ * (chunks open while the ring, one chunk more, stays within the other
+ * three quarters): with the default half a
  * backlog sends every record alone, and with none an opening never
  * reclaims (its limit would be the record's own). The ring is larger than
  * the unchunked case's (every possible CPU's chunks must fit a quarter of
