@@ -93,8 +93,10 @@ int mpmcring_chunks_init(struct mpmcring *ring, u32 want)
  * The chunk's unfilled rest becomes a discarded record, counted and
  * checked for wakeups as a commit is. Any context.
  *
- * Return: whether this call closed it (false: closed already, or by
- * another closer, or in its opener's window: mpr_chunk_close()).
+ * Return: whether this call closed it. False: nothing to close (closed
+ * or full), its opener between its two stores, or the compare-and-swap
+ * lost to another closer or to a producer taking from it, which leaves
+ * it open (mpr_chunk_close()).
  */
 bool mpmcring_chunk_close(struct mpmcring *ring, struct mpr_chunk *c)
 {

@@ -22,7 +22,8 @@ struct conc_closer {
 
 /*
  * Closes every open chunk, again and again (asked for every 200-2000 us;
- * under TCG a round took 2.4-6 ms), as the ring's tick does every 100 ms: from
+ * under TCG about 2-6 ms a round, over each case's time on debug and
+ * kcsan-6.12), as the ring's tick does every 100 ms: from
  * another CPU than an owner it races, which the tick may be too. (The
  * tick's other case, interrupting the owner on its own CPU, is the
  * farm's close_in_timers.)
@@ -82,7 +83,13 @@ static u64 conc_run(struct kunit *test, struct mpmcring_params *p,
 		 */
 		KUNIT_EXPECT_EQ(test, st->chunk_bytes, (u64)p->chunk_bytes);
 		KUNIT_EXPECT_GT(test, f->at_finish.chunk_filler_bytes, 0ULL);
-		if (closer)
+		/*
+		 * Where the timers close every chunk too (close_in_timers),
+		 * they close nearly all of them first: 4 and 9 closes of
+		 * about 200 rounds were the closer's in one run, too few to
+		 * assert.
+		 */
+		if (closer && !f->close_in_timers)
 			KUNIT_EXPECT_GT(test, c.closed, 0UL);
 	}
 	end = READ_ONCE(mpmcring_kunit_view(ring)->meta->prod_pos);

@@ -104,7 +104,7 @@ static void trust_stale_stamp(struct kunit *test)
 
 struct garbage {
 	const struct mpr_view *v;
-	const struct farm *farm;	/* stop: the producers are done */
+	const struct farm *farm;	/* producers_left: those not done */
 	bool producing;			/* the farm's producers started */
 	u64 writes, writes_producing;
 };
@@ -129,8 +129,8 @@ static int trust_garbage_thread(void *arg)
 				     kind == 2 ? (p - (get_random_u32() % 8192)) & ~7ULL :
 				     p + get_random_u32() % 64);
 		g->writes++;
-		/* Between the producers' start and farm_finish()'s stop. */
-		if (READ_ONCE(g->producing) && !READ_ONCE(g->farm->stop))
+		/* From the producers' start until the last is done. */
+		if (READ_ONCE(g->producing) && atomic_read(&g->farm->producers_left))
 			g->writes_producing++;
 		if (!(g->writes % 64))
 			cond_resched();
