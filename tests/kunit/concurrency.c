@@ -200,23 +200,9 @@ static void conc_stalled_producer(struct kunit *test)
  * consumers meet fillers where chunks were closed. Without a closer no
  * tick runs (no file has the ring open): only owners' closes and refused
  * producers' unpin scans keep the ring moving, and farm_finish() closes
- * what is left open for the drain. The low class's watermark is a quarter
- * of the ring, the others 0: chunks open only within the lowest class's
- * room, and with the default (half the ring) a backlog on a slow kernel
- * would send every record alone; with none, an opening would never
- * reclaim (its limit would be the critical records' own).
+ * what is left open for the drain. The rings: kt_chunked_params().
  */
 #define CONC_CHUNK 1024
-
-static void conc_chunked_params(struct mpmcring_params *p)
-{
-	*p = (struct mpmcring_params){
-		.size = kt_chunked_size(CONC_CHUNK),
-		.chunk_bytes = CONC_CHUNK,
-		.flags = MPMCRING_CREATE_WATERMARKS,
-	};
-	p->watermark[MPMCRING_PRIO_LOW] = p->size / 4;
-}
 
 static void conc_chunked_all_contexts(struct kunit *test)
 {
@@ -224,7 +210,7 @@ static void conc_chunked_all_contexts(struct kunit *test)
 	struct mpmcring_params p;
 
 	KUNIT_ASSERT_NOT_NULL(test, f);
-	conc_chunked_params(&p);
+	kt_chunked_params(&p, CONC_CHUNK);
 	f->batch = 64;
 	conc_run(test, &p, f, true, false);
 }
@@ -240,7 +226,7 @@ static void conc_chunked_cross_2_64(struct kunit *test)
 	struct mpmcring_params p;
 
 	KUNIT_ASSERT_NOT_NULL(test, f);
-	conc_chunked_params(&p);
+	kt_chunked_params(&p, CONC_CHUNK);
 	/* 256 KiB before zero: one CPU's three producers move more. */
 	p.initial_pos = (u64)0 - 256 * 1024;
 	f->len_max = 400;
@@ -284,7 +270,7 @@ static void conc_chunked_stalled_producer(struct kunit *test)
 	struct mpmcring_params p;
 
 	KUNIT_ASSERT_NOT_NULL(test, f);
-	conc_chunked_params(&p);
+	kt_chunked_params(&p, CONC_CHUNK);
 	f->stall = conc_chunked_stall_hook;
 	conc_run(test, &p, f, true, true);
 	kunit_info(test, "stops %llu: chunk closed under the record %llu, record alone %llu, chunk full or closed already %llu",

@@ -216,22 +216,15 @@ static void trust_garbage_consumer_area(struct kunit *test)
  * only, or checked by mpr_head_sane()): a chunk closed for it costs its
  * rest (a filler), never an overlap while the garbage flies, nor a lost
  * or repeated record once it stops. How many of those reads met a garbage
- * head is not counted. The low class's watermark is a quarter of the ring
- * (chunks open while the ring, one chunk more, stays within the other
- * three quarters): with the default half a
- * backlog sends every record alone, and with none an opening never
- * reclaims (its limit would be the record's own). The ring is larger than
- * the unchunked case's (every possible CPU's chunks must fit a quarter of
+ * head is not counted. The ring (kt_chunked_params()) is larger than the
+ * unchunked case's (every possible CPU's chunks must fit a quarter of
  * it), so more records each: more refusals, more garbage met.
  */
 static void trust_garbage_consumer_area_chunked(struct kunit *test)
 {
-	struct mpmcring_params p = {
-		.size = kt_chunked_size(1024), .chunk_bytes = 1024,
-		.flags = MPMCRING_CREATE_WATERMARKS,
-	};
+	struct mpmcring_params p;
 
-	p.watermark[MPMCRING_PRIO_LOW] = p.size / 4;
+	kt_chunked_params(&p, 1024);
 	trust_garbage_run(test, &p, 3000);
 }
 

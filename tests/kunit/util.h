@@ -127,6 +127,25 @@ static inline u64 kt_chunked_size(u32 chunk)
 }
 
 /*
+ * Parameters of a chunked ring for the farms (chunks of chunk bytes). The
+ * low class's watermark is a quarter of the ring, the others 0: chunks
+ * open while the ring, one chunk more, stays within the other three
+ * quarters. With the default watermarks (half the ring) a backlog on a
+ * slow kernel sends every record alone; with none, an opening never
+ * reclaims (its limit would be the critical records' own), which takes
+ * one of a chunked ring's head reads out of the test.
+ */
+static inline void kt_chunked_params(struct mpmcring_params *p, u32 chunk)
+{
+	*p = (struct mpmcring_params){
+		.size = kt_chunked_size(chunk),
+		.chunk_bytes = chunk,
+		.flags = MPMCRING_CREATE_WATERMARKS,
+	};
+	p->watermark[MPMCRING_PRIO_LOW] = p->size / 4;
+}
+
+/*
  * Creates a ring named for the test; fails the test if it cannot. Claims
  * are leases only where the test asks for a timeout: elsewhere a consumer
  * kthread the (sanitizer, emulated) machine leaves unscheduled for seconds

@@ -155,9 +155,10 @@ static void epoll_kernel_producers(struct __test_metadata *_metadata, const char
 		}
 		if (!finished) {
 			finished = lg_read_stats(&lg) == 0 && lg.finished;
-			t_finished = vm_now_ns();
-			if (finished)
+			if (finished) {
+				t_finished = vm_now_ns();
 				continue;
+			}
 		}
 		n = epoll_wait_owed(ep, &ev, r, wm ? wm : 1);
 		ASSERT_GE(n, 0);
