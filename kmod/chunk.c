@@ -98,7 +98,8 @@ int mpmcring_chunks_init(struct mpmcring *ring, u32 want)
  * lost to another closer or to a producer taking from it, which leaves
  * it open (mpr_chunk_close()).
  */
-bool mpmcring_chunk_close(struct mpmcring *ring, struct mpr_chunk *c)
+VISIBLE_IF_KUNIT bool mpmcring_chunk_close(struct mpmcring *ring,
+					   struct mpr_chunk *c)
 {
 	u64 rest, bytes;
 

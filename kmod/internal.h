@@ -319,7 +319,9 @@ static inline struct mpr_chunk *mpmcring_chunk_at(void *area, unsigned int level
 }
 
 int mpmcring_chunks_init(struct mpmcring *ring, u32 want);
+#if IS_ENABLED(CONFIG_KUNIT)
 bool mpmcring_chunk_close(struct mpmcring *ring, struct mpr_chunk *c);
+#endif
 unsigned int mpmcring_chunks_close(struct mpmcring *ring);
 unsigned int mpmcring_chunks_unpin(struct mpmcring *ring);
 void mpmcring_tick_start(struct mpmcring *ring);
