@@ -82,6 +82,8 @@ int mpmcring_chunks_init(struct mpmcring *ring, u32 want)
 							 level), first);
 	/* Before now: the first refusal may scan at once. */
 	ring->unpinned = jiffies - 1;
+	/* Odd, no position, and before the first: that one is scanned. */
+	ring->unpin_pos = first - 1;
 	return 0;
 }
 
@@ -145,6 +147,51 @@ unsigned int mpmcring_chunks_close(struct mpmcring *ring)
 }
 EXPORT_SYMBOL_IF_KUNIT(mpmcring_chunks_close);
 
+/*
+ * Whether this refused producer should close now the chunks whose fill
+ * is r: reclaim stopped at the consumers' head (r == head: no claim held)
+ * on an unfinished granule (kernel-only stamp), so nothing in the ring
+ * can be claimed until what is there finishes, and a chunk whose CPU went
+ * quiet does not finish soon. True for one caller per such position:
+ * unpin_pos moves forward only, and only the kernel moves reclaim_pos,
+ * so the head (user-writable) only filters. Pairs with nothing: a stale
+ * look is one scan more or one left to the jiffy's.
+ */
+static bool mpmcring_unpin_stuck(struct mpmcring *ring, u64 r, u64 head)
+{
+	u64 state, at;
+
+	if (r != head)
+		return false;
+	state = READ_ONCE(*mpr_stamp(&ring->view, r)) ^ r;
+	if (state == MPMCRING_STAMP_COMMITTED ||
+	    state == MPMCRING_STAMP_DISCARDED)
+		return false;
+	at = READ_ONCE(ring->unpin_pos);
+	return (s64)(r - at) > 0 && try_cmpxchg(&ring->unpin_pos, &at, r);
+}
+
+/*
+ * The stuck head's scan: closes the chunks whose fill is r, and only
+ * reads the others (no seen written: their owners' lines stay theirs).
+ */
+static unsigned int mpmcring_chunks_close_at(struct mpmcring *ring, u64 r)
+{
+	unsigned int cpu, level, n = 0;
+
+	for_each_possible_cpu(cpu) {
+		void *area = per_cpu_ptr(ring->chunks, cpu);
+
+		for (level = 0; level < MPMCRING_NR_LEVELS; level++) {
+			struct mpr_chunk *c = mpmcring_chunk_at(area, level);
+
+			if (READ_ONCE(c->fill) == r && mpmcring_chunk_close(ring, c))
+				n++;
+		}
+	}
+	return n;
+}
+
 /**
  * mpmcring_chunks_unpin() - close chunks that hold a full ring up
  * @ring: the ring, chunked
@@ -157,8 +204,13 @@ EXPORT_SYMBOL_IF_KUNIT(mpmcring_chunks_close);
  * moved for two jiffies or more, by the scans' look (so quiet for a
  * jiffy at least). A scan reads every CPU's chunks, so at
  * most one per jiffy for the ring, by whichever refused producer gets
- * there first. Any context; bounded: possible CPUs times levels. The
- * refusal stands: consumers make the room, once they get past.
+ * there first. Besides, each time reclaim and the consumers' head stop
+ * together at an unfinished granule where no caller looked yet, nothing
+ * in the ring can be claimed until it finishes: a chunk whose fill is
+ * there may be what holds it up, and one caller closes such chunks at
+ * once (reading the others, writing none), not up to a jiffy later. Any
+ * context; bounded: possible CPUs times levels. The refusal stands:
+ * consumers make the room, once they get past.
  *
  * Return: how many chunks it closed.
  */
@@ -169,6 +221,8 @@ unsigned int mpmcring_chunks_unpin(struct mpmcring *ring)
 	u64 head = READ_ONCE(ring->view.cons->head);
 	unsigned int cpu, level, n = 0;
 
+	if (mpmcring_unpin_stuck(ring, r, head))
+		return mpmcring_chunks_close_at(ring, r);
 	/*
 	 * One caller per jiffy, equal or not (time_after() would stop for
 	 * 2^31 jiffies after a long pause on 32-bit); pairs with nothing.

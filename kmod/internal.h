@@ -164,6 +164,8 @@ struct mpmcring {
 	 * where reclaim starts (mpr_env_refused_at()).
 	 */
 	u64 refused_reclaim;
+	/* reclaim_pos at the last unpin scan of a stuck head (odd: none yet) */
+	u64 unpin_pos;
 	unsigned long out_waiters ____cacheline_aligned_in_smp; /* bit per class: a writer wants room */
 	/*
 	 * Commits look at wq only: a writer asleep here costs them nothing,

@@ -353,6 +353,79 @@ static struct mpr_chunk *kt_open_chunk(struct mpmcring *ring, unsigned int *n)
 	return open;
 }
 
+/*
+ * The head stopped at another CPU's open chunk, and reclaim caught up with
+ * it, within one jiffy of the last scan: the next refusal for room closes
+ * the chunk at once (mpmcring_chunks_unpin(): reclaim and the head at an
+ * unfinished granule), not a jiffy later. Built with the ring full and
+ * the head at 0, on the other CPU's finished record (no early close: its
+ * stamp is there), then that record read, so that a reservation's
+ * reclaim brings reclaim_pos to the chunk. Checked within the jiffy when
+ * the calls stayed in one (nearly always: a few calls). That a second
+ * refusal at the position closes nothing early is not checked here: by
+ * then the chunk's filler, finished, is what stands there.
+ */
+static void chunk_stuck_head_unpinned_at_once(struct kunit *test)
+{
+	struct kt_there there;
+	struct mpmcring *ring;
+	unsigned long from, to;
+	struct mpr_chunk *c;
+	unsigned int n, open;
+	char buf[64];
+	struct kc k;
+	int ret = 0;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "one CPU online");
+	/* The case's own kthread: the pin ends with it. */
+	KUNIT_ASSERT_EQ(test, set_cpus_allowed_ptr(current,
+						   cpumask_of(raw_smp_processor_id())), 0);
+	ring = kt_chunk_ring(test, 0);
+	there = (struct kt_there){ .ring = ring };
+	KUNIT_ASSERT_EQ(test, kc_attach(&k, ring), 0);
+	get_cpu();
+	kt_there_produce(&there);
+	put_cpu();
+	KUNIT_ASSERT_EQ(test, there.ret, 0);
+	c = kt_open_chunk(ring, &open);
+	KUNIT_ASSERT_EQ(test, open, 1U);
+	KUNIT_ASSERT_EQ(test, READ_ONCE(c->fill), (u64)64);
+	for (n = 0; n < ring->view.data_size / 64 + 1; n++) {
+		ret = kt_produce(ring, 56, MPMCRING_PRIO_CRITICAL, 1, MPR_CTX_TASK, n);
+		if (ret)
+			break;
+	}
+	KUNIT_ASSERT_EQ(test, ret, -ENOSPC);
+	/* Full, reclaim and the head at 0: the chunk stays open. */
+	KUNIT_ASSERT_EQ(test, READ_ONCE(c->fill), (u64)64);
+	KUNIT_ASSERT_EQ(test, kc_read(&k, buf, sizeof(buf)), 56);
+	KUNIT_ASSERT_EQ(test, ((struct mpr_testrec *)buf)->producer, 2);
+
+	from = jiffies;
+	WRITE_ONCE(ring->unpinned, from);
+	/* The first may take the room that record freed; one more is refused. */
+	for (n = 0; n < 3; n++) {
+		ret = kt_produce(ring, 56, MPMCRING_PRIO_CRITICAL, 1, MPR_CTX_TASK, 0);
+		if (ret)
+			break;
+	}
+	to = jiffies;
+	KUNIT_EXPECT_EQ(test, ret, -ENOSPC);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(ring->view.meta->reclaim_pos), (u64)64);
+	if (from == to)
+		KUNIT_EXPECT_EQ(test, READ_ONCE(c->fill), READ_ONCE(c->end));
+	else
+		kunit_info(test, "a jiffy passed: the closing rule not told apart");
+
+	/* Closed by whichever rule: this CPU's first record comes. */
+	KUNIT_EXPECT_EQ(test, kc_read(&k, buf, sizeof(buf)), 56);
+	KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->producer, 1);
+	KUNIT_EXPECT_EQ(test, ((struct mpr_testrec *)buf)->seq, 0ULL);
+	kc_detach(&k);
+	mpmcring_destroy(ring);
+}
+
 /* A scan now, whatever the last one's jiffy; the jiffies it ran across. */
 static unsigned int kt_unpin_scan(struct mpmcring *ring, unsigned long *from,
 				  unsigned long *to)
@@ -699,6 +772,7 @@ static struct kunit_case chunk_cases[] = {
 	KUNIT_CASE(chunk_stats_count_past_open_chunks),
 	KUNIT_CASE(chunk_refusal_unpins),
 	KUNIT_CASE(chunk_quiet_is_closed),
+	KUNIT_CASE(chunk_stuck_head_unpinned_at_once),
 	KUNIT_CASE(chunk_close_wakes_a_reader_behind_it),
 	KUNIT_CASE(chunk_hostile_head_closes_only_that_chunk),
 	KUNIT_CASE(chunk_fillers_counted),
