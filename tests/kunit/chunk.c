@@ -354,6 +354,27 @@ static struct mpr_chunk *kt_open_chunk(struct mpmcring *ring, unsigned int *n)
 }
 
 /*
+ * One record made on another CPU, its chunk (the one open chunk of the
+ * ring) left open with its fill at 64; that chunk.
+ */
+static struct mpr_chunk *kt_the_other_cpus_chunk(struct kunit *test,
+						 struct mpmcring *ring)
+{
+	struct kt_there there = { .ring = ring };
+	struct mpr_chunk *c;
+	unsigned int open;
+
+	get_cpu();
+	kt_there_produce(&there);
+	put_cpu();
+	KUNIT_ASSERT_EQ(test, there.ret, 0);
+	c = kt_open_chunk(ring, &open);
+	KUNIT_ASSERT_EQ(test, open, 1U);
+	KUNIT_ASSERT_EQ(test, READ_ONCE(c->fill), (u64)64);
+	return c;
+}
+
+/*
  * The head stopped at another CPU's open chunk, and reclaim caught up with
  * it, within one jiffy of the last scan: the next refusal for room closes
  * the chunk at once (mpmcring_chunks_unpin(): reclaim and the head at an
@@ -367,11 +388,10 @@ static struct mpr_chunk *kt_open_chunk(struct mpmcring *ring, unsigned int *n)
  */
 static void chunk_stuck_head_unpinned_at_once(struct kunit *test)
 {
-	struct kt_there there;
 	struct mpmcring *ring;
 	unsigned long from, to;
 	struct mpr_chunk *c;
-	unsigned int n, open;
+	unsigned int n;
 	char buf[64];
 	struct kc k;
 	int ret = 0;
@@ -382,15 +402,8 @@ static void chunk_stuck_head_unpinned_at_once(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, set_cpus_allowed_ptr(current,
 						   cpumask_of(raw_smp_processor_id())), 0);
 	ring = kt_chunk_ring(test, 0);
-	there = (struct kt_there){ .ring = ring };
 	KUNIT_ASSERT_EQ(test, kc_attach(&k, ring), 0);
-	get_cpu();
-	kt_there_produce(&there);
-	put_cpu();
-	KUNIT_ASSERT_EQ(test, there.ret, 0);
-	c = kt_open_chunk(ring, &open);
-	KUNIT_ASSERT_EQ(test, open, 1U);
-	KUNIT_ASSERT_EQ(test, READ_ONCE(c->fill), (u64)64);
+	c = kt_the_other_cpus_chunk(test, ring);
 	for (n = 0; n < ring->view.data_size / 64 + 1; n++) {
 		ret = kt_produce(ring, 56, MPMCRING_PRIO_CRITICAL, 1, MPR_CTX_TASK, n);
 		if (ret)
@@ -452,7 +465,6 @@ static void chunk_quiet_is_closed(struct kunit *test)
 {
 	unsigned long from, to, last;
 	struct mpmcring *ring;
-	struct kt_there there;
 	struct mpr_chunk *c;
 	unsigned int n, open;
 	u64 end;
@@ -460,14 +472,7 @@ static void chunk_quiet_is_closed(struct kunit *test)
 	if (num_online_cpus() < 2)
 		kunit_skip(test, "one CPU online");
 	ring = kt_chunk_ring(test, 0);
-	there = (struct kt_there){ .ring = ring };
-	get_cpu();
-	kt_there_produce(&there);
-	put_cpu();
-	KUNIT_ASSERT_EQ(test, there.ret, 0);
-	c = kt_open_chunk(ring, &open);
-	KUNIT_ASSERT_EQ(test, open, 1U);
-	KUNIT_ASSERT_EQ(test, READ_ONCE(c->fill), (u64)64);
+	c = kt_the_other_cpus_chunk(test, ring);
 	end = READ_ONCE(c->end);
 
 	/* Seen moving: noted, not closed; the scan's jiffy kept. */
