@@ -35,6 +35,7 @@ int mpmcring_chunks_init(struct mpmcring *ring, u32 want)
 	u64 biggest = (u64)ring->view.max_record + MPMCRING_HDR_SIZE;
 	u64 room = ring->chunk_open_max / 4;
 	unsigned int cpu, level;
+	struct mpr_chunk *c;
 
 	if (!want)
 		return 0;
@@ -76,10 +77,8 @@ int mpmcring_chunks_init(struct mpmcring *ring, u32 want)
 					  MPR_CHUNK_STRIDE, GFP_KERNEL_ACCOUNT);
 	if (!ring->chunks)
 		return -ENOMEM;
-	for_each_possible_cpu(cpu)
-		for (level = 0; level < MPMCRING_NR_LEVELS; level++)
-			mpr_chunk_init(mpmcring_chunk_at(per_cpu_ptr(ring->chunks, cpu),
-							 level), first);
+	mpmcring_for_each_chunk(ring, cpu, level, c)
+		mpr_chunk_init(c, first);
 	/* Before now: the first refusal may scan at once. */
 	ring->unpinned = jiffies - 1;
 	/* Odd, no position, and before the first: that one is scanned. */
@@ -133,43 +132,44 @@ EXPORT_SYMBOL_IF_KUNIT(mpmcring_chunk_close);
 unsigned int mpmcring_chunks_close(struct mpmcring *ring)
 {
 	unsigned int cpu, level, n = 0;
+	struct mpr_chunk *c;
 
 	if (!ring->chunks)
 		return 0;
-	for_each_possible_cpu(cpu) {
-		void *area = per_cpu_ptr(ring->chunks, cpu);
-
-		for (level = 0; level < MPMCRING_NR_LEVELS; level++)
-			n += mpmcring_chunk_close(ring,
-						  mpmcring_chunk_at(area, level));
-	}
+	mpmcring_for_each_chunk(ring, cpu, level, c)
+		n += mpmcring_chunk_close(ring, c);
 	return n;
 }
 EXPORT_SYMBOL_IF_KUNIT(mpmcring_chunks_close);
 
-/*
- * Whether this refused producer should close now the chunks whose fill
- * is r: reclaim stopped at the consumers' head (r == head: no claim held)
- * on an unfinished granule (kernel-only stamp), so nothing in the ring
- * can be claimed until what is there finishes, and a chunk whose CPU went
- * quiet does not finish soon. True for one caller per such position:
- * unpin_pos moves forward only, and only the kernel moves reclaim_pos,
- * so the head (user-writable) only filters. Pairs with nothing: a stale
- * look is one scan more or one left to the jiffy's.
+/**
+ * mpmcring_unpin_stuck() - whether to close the chunks at a stuck head now
+ * @ring: the ring, chunked
+ * @r: its reclaim_pos as the caller read it (granule-aligned)
+ * @head: the consumers' head as the caller read it (user-writable)
+ *
+ * For a refused producer: reclaim stopped at the consumers' head (@r ==
+ * @head: no claim held) on an unfinished granule (kernel-only stamp), so
+ * nothing in the ring can be claimed until what is there finishes, and a
+ * chunk whose CPU went quiet does not finish soon. Only the kernel moves
+ * reclaim_pos, so the head only filters. Pairs with nothing: a stale look
+ * is one scan more or one left to the jiffy's. Any context.
+ *
+ * Return: true for one caller per such position: unpin_pos moves forward
+ * only, to @r.
  */
-static bool mpmcring_unpin_stuck(struct mpmcring *ring, u64 r, u64 head)
+VISIBLE_IF_KUNIT bool mpmcring_unpin_stuck(struct mpmcring *ring, u64 r,
+					    u64 head)
 {
-	u64 state, at;
+	u64 at;
 
-	if (r != head)
-		return false;
-	state = READ_ONCE(*mpr_stamp(&ring->view, r)) ^ r;
-	if (state == MPMCRING_STAMP_COMMITTED ||
-	    state == MPMCRING_STAMP_DISCARDED)
+	if (r != head ||
+	    mpr_stamp_finished(READ_ONCE(*mpr_stamp(&ring->view, r)) ^ r))
 		return false;
 	at = READ_ONCE(ring->unpin_pos);
 	return (s64)(r - at) > 0 && try_cmpxchg(&ring->unpin_pos, &at, r);
 }
+EXPORT_SYMBOL_IF_KUNIT(mpmcring_unpin_stuck);
 
 /*
  * The stuck head's scan: closes the chunks whose fill is r, and only
@@ -178,16 +178,11 @@ static bool mpmcring_unpin_stuck(struct mpmcring *ring, u64 r, u64 head)
 static unsigned int mpmcring_chunks_close_at(struct mpmcring *ring, u64 r)
 {
 	unsigned int cpu, level, n = 0;
+	struct mpr_chunk *c;
 
-	for_each_possible_cpu(cpu) {
-		void *area = per_cpu_ptr(ring->chunks, cpu);
-
-		for (level = 0; level < MPMCRING_NR_LEVELS; level++) {
-			struct mpr_chunk *c = mpmcring_chunk_at(area, level);
-
-			if (READ_ONCE(c->fill) == r && mpmcring_chunk_close(ring, c))
-				n++;
-		}
+	mpmcring_for_each_chunk(ring, cpu, level, c) {
+		if (READ_ONCE(c->fill) == r && mpmcring_chunk_close(ring, c))
+			n++;
 	}
 	return n;
 }
@@ -220,6 +215,7 @@ unsigned int mpmcring_chunks_unpin(struct mpmcring *ring)
 	u64 r = READ_ONCE(ring->view.meta->reclaim_pos);
 	u64 head = READ_ONCE(ring->view.cons->head);
 	unsigned int cpu, level, n = 0;
+	struct mpr_chunk *c;
 
 	if (mpmcring_unpin_stuck(ring, r, head))
 		return mpmcring_chunks_close_at(ring, r);
@@ -229,30 +225,25 @@ unsigned int mpmcring_chunks_unpin(struct mpmcring *ring)
 	 */
 	if (now == last || !try_cmpxchg(&ring->unpinned, &last, now))
 		return 0;
-	for_each_possible_cpu(cpu) {
-		void *area = per_cpu_ptr(ring->chunks, cpu);
+	mpmcring_for_each_chunk(ring, cpu, level, c) {
+		u64 f = READ_ONCE(c->fill);
+		bool quiet = false;
 
-		for (level = 0; level < MPMCRING_NR_LEVELS; level++) {
-			struct mpr_chunk *c = mpmcring_chunk_at(area, level);
-			u64 f = READ_ONCE(c->fill);
-			bool quiet = false;
-
-			/*
-			 * Scans can overlap (one interrupted, or longer
-			 * than a jiffy): a stale seen is a missed or an
-			 * extra close, which any time may make. Written
-			 * only when it moved: a quiet chunk's line stays.
-			 */
-			if (f != READ_ONCE(c->seen)) {
-				WRITE_ONCE(c->seen, f);
-				WRITE_ONCE(c->seen_at, now);
-			} else {
-				quiet = now - (unsigned long)READ_ONCE(c->seen_at) >= 2;
-			}
-			if ((f == r || f == head || quiet) &&
-			    mpmcring_chunk_close(ring, c))
-				n++;
+		/*
+		 * Scans can overlap (one interrupted, or longer than a
+		 * jiffy): a stale seen is a missed or an extra close, which
+		 * any time may make. Written only when it moved: a quiet
+		 * chunk's line stays.
+		 */
+		if (f != READ_ONCE(c->seen)) {
+			WRITE_ONCE(c->seen, f);
+			WRITE_ONCE(c->seen_at, now);
+		} else {
+			quiet = now - (unsigned long)READ_ONCE(c->seen_at) >= 2;
 		}
+		if ((f == r || f == head || quiet) &&
+		    mpmcring_chunk_close(ring, c))
+			n++;
 	}
 	return n;
 }

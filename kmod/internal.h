@@ -320,9 +320,24 @@ static inline struct mpr_chunk *mpmcring_chunk_at(void *area, unsigned int level
 	return (struct mpr_chunk *)((u8 *)area + level * MPR_CHUNK_STRIDE);
 }
 
+/*
+ * Every chunk of a chunked ring, c: each possible CPU's, one for each
+ * interrupt level, in one loop (a break leaves it). Bounded by possible
+ * CPUs times levels. The arguments are evaluated on every pass: plain
+ * variables, no side effects.
+ */
+#define mpmcring_for_each_chunk(ring, cpu, level, c)			\
+	for ((cpu) = cpumask_first(cpu_possible_mask), (level) = 0;	\
+	     (cpu) < nr_cpu_ids &&					\
+	     ((c) = mpmcring_chunk_at(per_cpu_ptr((ring)->chunks, (cpu)), \
+				      (level)), true);			\
+	     (level) = ((level) + 1) % MPMCRING_NR_LEVELS,		\
+	     (cpu) = (level) ? (cpu) : cpumask_next((cpu), cpu_possible_mask))
+
 int mpmcring_chunks_init(struct mpmcring *ring, u32 want);
 #if IS_ENABLED(CONFIG_KUNIT)
 bool mpmcring_chunk_close(struct mpmcring *ring, struct mpr_chunk *c);
+bool mpmcring_unpin_stuck(struct mpmcring *ring, u64 r, u64 head);
 #endif
 unsigned int mpmcring_chunks_close(struct mpmcring *ring);
 unsigned int mpmcring_chunks_unpin(struct mpmcring *ring);

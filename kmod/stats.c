@@ -49,25 +49,23 @@ static int mpmcring_open_gaps(struct mpmcring *ring, const struct mpr_pos *s,
 	u64 span = s->prod - s->head;
 	unsigned int cpu, level, n = 0;
 	struct mpmcring_gap *g;
+	struct mpr_chunk *c;
 
 	/* Its failure is handled (PARTIAL): no warning a reader could provoke. */
 	g = kvmalloc_array(max, sizeof(*g), GFP_KERNEL | __GFP_NOWARN);
 	if (!g)
 		return -ENOMEM;
-	for_each_possible_cpu(cpu) {
-		void *area = per_cpu_ptr(ring->chunks, cpu);
+	mpmcring_for_each_chunk(ring, cpu, level, c) {
+		u64 f = READ_ONCE(c->fill), end = READ_ONCE(c->end);
 
-		for (level = 0; level < MPMCRING_NR_LEVELS && n < max; level++) {
-			struct mpr_chunk *c = mpmcring_chunk_at(area, level);
-			u64 f = READ_ONCE(c->fill), end = READ_ONCE(c->end);
-
-			if (f == end || end - f >= ring->chunk_bytes ||
-			    f - s->head >= span || end - s->head > span)
-				continue;
-			g[n].from = f - s->head;
-			g[n].to = end - s->head;
-			n++;
-		}
+		if (n == max)
+			break;
+		if (f == end || end - f >= ring->chunk_bytes ||
+		    f - s->head >= span || end - s->head > span)
+			continue;
+		g[n].from = f - s->head;
+		g[n].to = end - s->head;
+		n++;
 	}
 	sort(g, n, sizeof(*g), mpmcring_gap_cmp, NULL);
 	*gaps = g;

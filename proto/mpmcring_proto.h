@@ -302,6 +302,20 @@ static MPR_ALWAYS_INLINE void mpr_walker_init(struct mpr_walker *w,
 }
 
 /*
+ * Whether a granule's stamp, xored with the granule's position, says a
+ * finished record starts there: committed (the likely one) or discarded.
+ * Any other value is a record being written, space not yet reserved, or a
+ * stamp of an earlier lap. The position must be granule-aligned: off the
+ * granule by k, a stamp reads as its state ^ k (mpr_walk_at()).
+ */
+static MPR_ALWAYS_INLINE bool mpr_stamp_finished(__u64 state)
+{
+	/* [M:stamp-finished] */
+	return mpr_likely(state == MPMCRING_STAMP_COMMITTED) ||
+	       state == MPMCRING_STAMP_DISCARDED;
+}
+
+/*
  * Reads the record that starts at pos, if a finished one does; it must fit
  * in the room bytes from pos. The stamp carries the full position, so a
  * stamp left by an earlier lap never matches, and payload bytes are never
@@ -325,9 +339,7 @@ static MPR_ALWAYS_INLINE int mpr_walk_at(const struct mpr_walker *w, __u64 pos,
 	 */
 	state = MPR_LOAD_ACQUIRE(&w->stamps[off >> w->gshift]) ^ pos;
 	rec->pos = pos;
-	/* Committed or discarded; committed is the likely one. */
-	if (mpr_unlikely(state != MPMCRING_STAMP_COMMITTED) &&
-	    state != MPMCRING_STAMP_DISCARDED)
+	if (!mpr_stamp_finished(state))
 		return rec->state = MPR_REC_NONE;
 
 	/* The space may be reused under a walker that has not claimed it. */

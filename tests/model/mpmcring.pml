@@ -30,6 +30,8 @@
  *                         mpr_claim_one(): prod_seen for prod     ps while reclaim <= head < ps
  *   [M:head-sane]         mpr_head_sane()                        SANE()
  *   [M:record-at]         mpr_walk_at(): stamp, then header      record_at(): two steps
+ *   [M:stamp-finished]    mpr_stamp_finished(): committed or     stamp_st 1 or 2 at pos
+ *                         discarded at pos
  *   [M:claim-announce]    mpr_claim_attempt(): announce h if      ANNOUNCE() (plain store),
  *                         !holding, after the walk                after the walk
  *   [M:claim-walk]        mpr_claim_attempt(): walk records       walk loop; mpr_claim_one():
@@ -571,7 +573,7 @@ mtype violated;
 inline record_at(pos, bound)
 {
 	atomic {	/* [M:record-at] [C1]: the stamp */
-		if
+		if	/* [M:stamp-finished] */
 		:: stamp_pos[GRAN(pos)] == pos && stamp_st[GRAN(pos)] == 1 -> st = REC_C
 		:: stamp_pos[GRAN(pos)] == pos && stamp_st[GRAN(pos)] == 2 -> st = REC_D
 		:: else -> st = REC_NONE
