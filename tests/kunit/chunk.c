@@ -334,21 +334,15 @@ static void chunk_refusal_unpins(struct kunit *test)
 /* The first open chunk of any CPU and level (NULL: none), and how many. */
 static struct mpr_chunk *kt_open_chunk(struct mpmcring *ring, unsigned int *n)
 {
-	struct mpr_chunk *open = NULL;
+	struct mpr_chunk *open = NULL, *c;
 	unsigned int cpu, level;
 
 	*n = 0;
-	for_each_possible_cpu(cpu) {
-		void *area = per_cpu_ptr(ring->chunks, cpu);
-
-		for (level = 0; level < MPMCRING_NR_LEVELS; level++) {
-			struct mpr_chunk *c = mpmcring_chunk_at(area, level);
-
-			if (READ_ONCE(c->fill) == READ_ONCE(c->end))
-				continue;
-			open = open ?: c;
-			(*n)++;
-		}
+	mpmcring_for_each_chunk(ring, cpu, level, c) {
+		if (READ_ONCE(c->fill) == READ_ONCE(c->end))
+			continue;
+		open = open ?: c;
+		(*n)++;
 	}
 	return open;
 }
@@ -384,7 +378,8 @@ static struct mpr_chunk *kt_the_other_cpus_chunk(struct kunit *test,
  * reclaim brings reclaim_pos to the chunk. Checked within the jiffy when
  * the calls stayed in one (nearly always: a few calls). That a second
  * refusal at the position closes nothing early is not checked here: by
- * then the chunk's filler, finished, is what stands there.
+ * then the chunk's filler, finished, is what stands there
+ * (chunk_stuck_rule_once_per_position checks the gate itself).
  */
 static void chunk_stuck_head_unpinned_at_once(struct kunit *test)
 {
@@ -531,6 +526,65 @@ static u64 kt_chunk_record(struct mpmcring *ring, u32 len, u64 seq)
 	mpr_testrec_fill(rsv.data, len, 1, MPR_CTX_TASK, 0, seq);
 	mpmcring_commit(&rsv);
 	return rsv.pos;
+}
+
+/*
+ * The stuck-head rule's gate (mpmcring_unpin_stuck()): true only where
+ * reclaim and the head stand together on an unfinished granule, and for
+ * one caller per such position, moving forward only, across the wrap; a
+ * finished record there (committed or discarded), or a head elsewhere
+ * (behind: corrupt; ahead: a claim held), neither passes nor uses up the
+ * position. On a ring starting just below 2^64 with this CPU's chunk
+ * open: a committed record at the first position, a discarded one after
+ * it, the rest of the chunk unfilled (unfinished), and past the chunk
+ * space not reserved. The positions are the gate's arguments: the ring's
+ * own reclaim and head are not moved.
+ */
+static void chunk_stuck_rule_once_per_position(struct kunit *test)
+{
+	u64 first = (u64)0 - 512, at, gone = first - 1;
+	struct mpmcring_rsv rsv;
+	struct mpmcring *ring;
+	unsigned int open;
+	int ret;
+
+	ring = kt_chunk_ring(test, first);
+	get_cpu();
+	at = kt_chunk_record(ring, 56, 0);
+	ret = mpmcring_reserve(ring, 56, 0, &rsv);
+	if (!ret)
+		mpmcring_discard(&rsv);
+	put_cpu();
+	KUNIT_EXPECT_EQ(test, at, first);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	if (at != first || ret)
+		goto out;
+	KUNIT_EXPECT_EQ(test, rsv.pos, first + 64);
+	/* The chunk took its space in one step and is the one open. */
+	KUNIT_EXPECT_EQ(test, READ_ONCE(ring->view.meta->prod_pos), first + KT_CHUNK);
+	KUNIT_EXPECT_PTR_NE(test, kt_open_chunk(ring, &open), NULL);
+	KUNIT_EXPECT_EQ(test, open, 1U);
+
+	/* Finished records: nothing to unpin, and the position not used. */
+	KUNIT_EXPECT_FALSE(test, mpmcring_unpin_stuck(ring, first, first));
+	KUNIT_EXPECT_FALSE(test, mpmcring_unpin_stuck(ring, first + 64, first + 64));
+	KUNIT_EXPECT_EQ(test, READ_ONCE(ring->unpin_pos), gone);
+	/* The head behind reclaim (corrupt) or ahead of it (a claim held). */
+	KUNIT_EXPECT_FALSE(test, mpmcring_unpin_stuck(ring, first + 128, first));
+	KUNIT_EXPECT_FALSE(test, mpmcring_unpin_stuck(ring, first + 128, first + 256));
+	KUNIT_EXPECT_EQ(test, READ_ONCE(ring->unpin_pos), gone);
+	/* The chunk's unfilled rest: one caller, then none. */
+	KUNIT_EXPECT_TRUE(test, mpmcring_unpin_stuck(ring, first + 128, first + 128));
+	KUNIT_EXPECT_EQ(test, READ_ONCE(ring->unpin_pos), first + 128);
+	KUNIT_EXPECT_FALSE(test, mpmcring_unpin_stuck(ring, first + 128, first + 128));
+	/* Past the chunk and the wrap: forward. */
+	KUNIT_EXPECT_TRUE(test, mpmcring_unpin_stuck(ring, first + KT_CHUNK,
+						     first + KT_CHUNK));
+	/* Behind the last one: not again. */
+	KUNIT_EXPECT_FALSE(test, mpmcring_unpin_stuck(ring, first + 192, first + 192));
+	KUNIT_EXPECT_EQ(test, READ_ONCE(ring->unpin_pos), first + KT_CHUNK);
+out:
+	mpmcring_destroy(ring);
 }
 
 /*
@@ -778,6 +832,7 @@ static struct kunit_case chunk_cases[] = {
 	KUNIT_CASE(chunk_refusal_unpins),
 	KUNIT_CASE(chunk_quiet_is_closed),
 	KUNIT_CASE(chunk_stuck_head_unpinned_at_once),
+	KUNIT_CASE(chunk_stuck_rule_once_per_position),
 	KUNIT_CASE(chunk_close_wakes_a_reader_behind_it),
 	KUNIT_CASE(chunk_hostile_head_closes_only_that_chunk),
 	KUNIT_CASE(chunk_fillers_counted),
