@@ -63,7 +63,7 @@ Knobs (environment):
   MPMCRING_LINT=0        skip the static checks (lint/*: scripts/lint.sh)
   MPMCRING_DEMO=0        skip make demo (stock-6.1/demo; runs when stock-6.1 does)
   MPMCRING_DEPS=0        skip scripts/deps.sh
-  MPMCRING_VM_TIMEOUT    seconds for each guest (default: 1500 test kernels, 600 stock)
+  MPMCRING_VM_TIMEOUT    seconds for each guest (default: 2100 test kernels, 900 stock)
   MPMCRING_BOOT_TIMEOUT  seconds for a kernel to start init (default 150): past
                          that the guest is stopped (see boot.run_guest())
   MPMCRING_TEST_TIMEOUT  seconds for each test program inside a guest (default 400)
