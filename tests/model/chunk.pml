@@ -6,7 +6,12 @@
  * chunk (a tracing program on its CPU that produces into the same ring),
  * which runs to its end while that owner waits, starting at any of the
  * owner's steps; closers that close any chunk at any moment (the module's
- * tick, its unpin scans, destroy); a producer that reserves alone. Each
+ * tick, its unpin scans, the jiffy's and the stuck head's, destroy: which
+ * chunk a scan picks is a subset of that choice, so within these bounds
+ * the model's safety covers each rule; that a stuck ring gets going again
+ * is liveness, which the tick's close of every chunk ensures and the
+ * cases of tests/kunit/chunk.c show for each rule); a producer that
+ * reserves alone. Each
  * model step is one access to a shared word, as the code makes it, and
  * positions are bytes that wrap (the ring starts just below the wrap, as
  * a u64 ring may start just below 2^64). tests/model/chunks.sh checks it;
