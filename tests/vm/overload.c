@@ -29,9 +29,22 @@
 #define MAX_PROD 16
 #define MAX_SEQ (3u << 20)
 
+/*
+ * What the consumers' looks at the ring found, logged (not judged): how a
+ * consumer spent its time explains the rate it took records at.
+ */
+struct looks {
+	uint64_t batches, records;
+	uint64_t empty;		 /* -EAGAIN with nothing reserved past the head */
+	uint64_t blocked;	 /* -EAGAIN with bytes past the head: none finished */
+	uint64_t busy;		 /* -EBUSY: another consumer's claim won */
+	uint64_t waits, wait_ns; /* mpmcring_wait() calls, time in them */
+};
+
 struct shared {
 	uint8_t seen[MAX_PROD][MAX_SEQ];
 	uint64_t delivered, dup, bad, lost_dropped, lost_overwritten, lost_revoked;
+	struct looks looks; /* every consumer's, added up as each ends */
 	int done;
 };
 
@@ -82,6 +95,19 @@ static void take_lost(struct mpmcring_consumer *c)
 	__atomic_fetch_add(&sh->lost_revoked, l.revoked, __ATOMIC_RELAXED);
 }
 
+static void looks_add(const struct looks *lk)
+{
+	struct looks *all = &sh->looks;
+
+	__atomic_fetch_add(&all->batches, lk->batches, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&all->records, lk->records, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&all->empty, lk->empty, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&all->blocked, lk->blocked, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&all->busy, lk->busy, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&all->waits, lk->waits, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&all->wait_ns, lk->wait_ns, __ATOMIC_RELAXED);
+}
+
 static void *consumer(void *arg)
 {
 	struct mpmcring *r = arg;
@@ -89,6 +115,8 @@ static void *consumer(void *arg)
 	struct mpmcring_batch b;
 	struct mpmcring_record rec;
 	struct got got[64];
+	struct looks lk = { 0 };
+	uint64_t t;
 	int n, i;
 
 	if (!c) {
@@ -100,6 +128,8 @@ static void *consumer(void *arg)
 
 		n = mpmcring_read_batch(c, &b, 64, SIZE_MAX);
 		if (n > 0) {
+			lk.batches++;
+			lk.records += (uint64_t)n;
 			for (i = 0; mpmcring_batch_next(&b, &rec); i++)
 				peek_record(&rec, &got[i]);
 			/*
@@ -125,8 +155,18 @@ static void *consumer(void *arg)
 			__atomic_fetch_add(&sh->bad, 1, __ATOMIC_RELAXED);
 			break;
 		}
+		if (n == -EBUSY)
+			lk.busy++;
+		else if (mpmcring_avail_bytes(r))
+			lk.blocked++;
+		else
+			lk.empty++;
+		t = vm_now_ns();
 		mpmcring_wait(r, 10);
+		lk.wait_ns += vm_now_ns() - t;
+		lk.waits++;
 	}
+	looks_add(&lk);
 	take_lost(c);
 	mpmcring_consumer_free(c);
 	return NULL;
@@ -290,6 +330,12 @@ static void conservation(struct __test_metadata *_metadata, const char *mode, co
 	TH_LOG("%s: %.2f s from start to stop: attempted %.0f/s, committed %.0f/s", mode,
 	       (t1 - t0) / 1e9, lg.total_attempted * 1e9 / (double)(t1 - t0),
 	       lg.total_committed * 1e9 / (double)(t1 - t0));
+	TH_LOG("%s: consumers' looks (3 consumers, read_batch of up to 64): %llu batches of %.1f records; %llu empty, %llu blocked (bytes past the head, none finished), %llu busy; %llu waits, %.2f s in them",
+	       mode, (unsigned long long)sh->looks.batches,
+	       sh->looks.batches ? (double)sh->looks.records / sh->looks.batches : 0.0,
+	       (unsigned long long)sh->looks.empty, (unsigned long long)sh->looks.blocked,
+	       (unsigned long long)sh->looks.busy, (unsigned long long)sh->looks.waits,
+	       sh->looks.wait_ns / 1e9);
 	for (i = 0; i < (int)lg.producers; i++)
 		TH_LOG("%s: producer %d (%s): attempted %llu committed %llu over %.2f s", mode, i,
 		       lg.ctx[i], (unsigned long long)lg.attempted[i],
