@@ -245,8 +245,9 @@ def main():
         print("compare: the runs' consumers waited differently when they found nothing "
               "(hostbench -e, ns): A %s, B %s; their ratios differ by that too" %
               (sorted(a.waits), sorted(b.waits)), file=sys.stderr)
-    for what, x, y in ((w, a.about()[w], b.about()[w])
-                       for w in ("options", "machine", "order of implementations")):
+    about_a, about_b = a.about(), b.about()
+    for what in ("options", "machine", "order of implementations"):
+        x, y = about_a[what], about_b[what]
         if x != y:
             print("compare: the runs differ in their %s: A '%s', B '%s'; their ratios differ "
                   "by that too" % (what, x, y), file=sys.stderr)
