@@ -30,21 +30,26 @@
 #define MAX_SEQ (3u << 20)
 
 /*
- * What the consumers' looks at the ring found, logged (not judged): how a
- * consumer spent its time explains the rate it took records at.
+ * What the consumers' looks at the ring found while the load ran (from its
+ * start to its stop, the window the rates are taken over), logged, not
+ * judged. Whether bytes were reserved past the head is read just after a
+ * look that found nothing to claim: a later sample, not the look's own.
  */
 struct looks {
 	uint64_t batches, records;
-	uint64_t empty;		 /* -EAGAIN with nothing reserved past the head */
-	uint64_t blocked;	 /* -EAGAIN with bytes past the head: none finished */
-	uint64_t busy;		 /* -EBUSY: another consumer's claim won */
-	uint64_t waits, wait_ns; /* mpmcring_wait() calls, time in them */
+	uint64_t empty;	     /* -EAGAIN, nothing reserved past the head */
+	uint64_t unfinished; /* -EAGAIN, bytes reserved: the head's record unfinished */
+	uint64_t busy;	     /* -EBUSY: others' claims won every retry (or many discards) */
+	uint64_t waits;	     /* mpmcring_wait() calls (one after each look above) */
+	uint64_t wait_ns;    /* wall time in them: their CPU, asleep, or waiting for a CPU */
+	uint64_t cpu_ns;     /* the consumer's own CPU time */
 };
 
 struct shared {
 	uint8_t seen[MAX_PROD][MAX_SEQ];
 	uint64_t delivered, dup, bad, lost_dropped, lost_overwritten, lost_revoked;
 	struct looks looks; /* every consumer's, added up as each ends */
+	int counting;	    /* the load runs: looks are counted */
 	int done;
 };
 
@@ -102,10 +107,19 @@ static void looks_add(const struct looks *lk)
 	__atomic_fetch_add(&all->batches, lk->batches, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&all->records, lk->records, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&all->empty, lk->empty, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&all->blocked, lk->blocked, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&all->unfinished, lk->unfinished, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&all->busy, lk->busy, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&all->waits, lk->waits, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&all->wait_ns, lk->wait_ns, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&all->cpu_ns, lk->cpu_ns, __ATOMIC_RELAXED);
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static void *consumer(void *arg)
@@ -115,8 +129,9 @@ static void *consumer(void *arg)
 	struct mpmcring_batch b;
 	struct mpmcring_record rec;
 	struct got got[64];
-	struct looks lk = { 0 };
-	uint64_t t;
+	/* Looks outside the load's window go to off, and are not logged. */
+	struct looks lk = { 0 }, off = { 0 }, *cnt = &off;
+	uint64_t t, cpu0 = 0;
 	int n, i;
 
 	if (!c) {
@@ -125,11 +140,20 @@ static void *consumer(void *arg)
 	}
 	for (;;) {
 		int done = __atomic_load_n(&sh->done, __ATOMIC_ACQUIRE);
+		bool on = __atomic_load_n(&sh->counting, __ATOMIC_RELAXED);
 
+		if (on != (cnt == &lk)) {
+			t = thread_cpu_ns();
+			if (on)
+				cpu0 = t;
+			else
+				lk.cpu_ns += t - cpu0;
+			cnt = on ? &lk : &off;
+		}
 		n = mpmcring_read_batch(c, &b, 64, SIZE_MAX);
 		if (n > 0) {
-			lk.batches++;
-			lk.records += (uint64_t)n;
+			cnt->batches++;
+			cnt->records += (uint64_t)n;
 			for (i = 0; mpmcring_batch_next(&b, &rec); i++)
 				peek_record(&rec, &got[i]);
 			/*
@@ -156,16 +180,18 @@ static void *consumer(void *arg)
 			break;
 		}
 		if (n == -EBUSY)
-			lk.busy++;
+			cnt->busy++;
 		else if (mpmcring_avail_bytes(r))
-			lk.blocked++;
+			cnt->unfinished++;
 		else
-			lk.empty++;
+			cnt->empty++;
 		t = vm_now_ns();
 		mpmcring_wait(r, 10);
-		lk.wait_ns += vm_now_ns() - t;
-		lk.waits++;
+		cnt->wait_ns += vm_now_ns() - t;
+		cnt->waits++;
 	}
+	if (cnt == &lk)
+		lk.cpu_ns += thread_cpu_ns() - cpu0;
 	looks_add(&lk);
 	take_lost(c);
 	mpmcring_consumer_free(c);
@@ -242,6 +268,7 @@ static void conservation(struct __test_metadata *_metadata, const char *mode, co
 		_exit(r2 ? 0 : 3);
 	}
 	t0 = vm_now_ns();
+	__atomic_store_n(&sh->counting, 1, __ATOMIC_RELAXED);
 	ASSERT_EQ(0, lg_control("start"));
 	kid = doomed_consumer(&held);
 	ASSERT_GT(kid, 0);
@@ -254,6 +281,7 @@ static void conservation(struct __test_metadata *_metadata, const char *mode, co
 		ASSERT_EQ(0, lg_read_stats(&lg));
 	} while (lg.total_attempted < target);
 	ASSERT_EQ(0, lg_control("stop"));
+	__atomic_store_n(&sh->counting, 0, __ATOMIC_RELAXED);
 	t1 = vm_now_ns();
 	/*
 	 * Consumers stop at their first empty look once done: records
@@ -330,12 +358,12 @@ static void conservation(struct __test_metadata *_metadata, const char *mode, co
 	TH_LOG("%s: %.2f s from start to stop: attempted %.0f/s, committed %.0f/s", mode,
 	       (t1 - t0) / 1e9, lg.total_attempted * 1e9 / (double)(t1 - t0),
 	       lg.total_committed * 1e9 / (double)(t1 - t0));
-	TH_LOG("%s: consumers' looks (3 consumers, read_batch of up to 64): %llu batches of %.1f records; %llu empty, %llu blocked (bytes past the head, none finished), %llu busy; %llu waits, %.2f s in them",
+	TH_LOG("%s: consumers' looks from start to stop (3 consumers, read_batch of up to 64): %llu batches of %.1f records; %llu empty, %llu head unfinished, %llu busy; %llu waits, %.2f s in them; %.2f s of the consumers' CPU",
 	       mode, (unsigned long long)sh->looks.batches,
 	       sh->looks.batches ? (double)sh->looks.records / sh->looks.batches : 0.0,
-	       (unsigned long long)sh->looks.empty, (unsigned long long)sh->looks.blocked,
+	       (unsigned long long)sh->looks.empty, (unsigned long long)sh->looks.unfinished,
 	       (unsigned long long)sh->looks.busy, (unsigned long long)sh->looks.waits,
-	       sh->looks.wait_ns / 1e9);
+	       sh->looks.wait_ns / 1e9, sh->looks.cpu_ns / 1e9);
 	for (i = 0; i < (int)lg.producers; i++)
 		TH_LOG("%s: producer %d (%s): attempted %llu committed %llu over %.2f s", mode, i,
 		       lg.ctx[i], (unsigned long long)lg.attempted[i],
